@@ -1,0 +1,55 @@
+// /v1/charges: read-only. A charge is an intent's successful authorization, so it is rendered from
+// its intent; its id shares the intent's body (ch_X belongs to pi_X).
+import { z } from "zod";
+import { invalidRequest, resourceMissing } from "../../core/errors";
+import { hasPrefix, intentIdForCharge } from "../../core/ids";
+import { renderCharge } from "../../core/objects";
+import { listCharges } from "../../db/queries";
+import * as f from "./fields";
+import { intentStub, json, listObject } from "./respond";
+import { route, type App } from "./route";
+import { ChargeSchema, listOf } from "./schemas";
+
+const ListQuery = z
+  .object({
+    limit: f.limit.optional(),
+    starting_after: f.text(100).optional(),
+    ending_before: f.text(100).optional(),
+    payment_intent: f.text(100).optional(),
+    customer: f.text(255).optional(),
+    created: f.createdFilter.optional(),
+  })
+  .strict();
+
+const TAG = "Charges";
+
+export function registerCharges(app: App): void {
+  route(
+    app,
+    { method: "get", path: "/v1/charges", summary: "List charges, newest first", tag: TAG, query: ListQuery, response: listOf(ChargeSchema, "ChargeList") },
+    async (c, { query, principal }) => {
+      if (query.starting_after && query.ending_before) throw invalidRequest("Pass only one of starting_after and ending_before.", "ending_before");
+      const page = await listCharges(
+        c.env.DB,
+        principal,
+        { paymentIntent: query.payment_intent, customer: query.customer, created: query.created },
+        { limit: query.limit ?? 10, startingAfter: query.starting_after, endingBefore: query.ending_before },
+      );
+      return json(c, listObject("/v1/charges", page, renderCharge));
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/charges/{id}", summary: "Retrieve a charge", tag: TAG, response: ChargeSchema },
+    async (c, { params, principal }) => {
+      const id = params.id ?? "";
+      if (!hasPrefix(id, "ch")) throw resourceMissing("charge", id.slice(0, 80), "id");
+      const intentId = intentIdForCharge(id);
+      const intent = await intentStub(c.env, intentId).retrieve(principal, intentId);
+      const charge = intent ? renderCharge(intent) : null;
+      if (!charge) throw resourceMissing("charge", id, "id");
+      return json(c, charge);
+    },
+  );
+}

@@ -1,0 +1,30 @@
+// Renders the gateway's one error type the way Stripe does: {"error": {type, code, message, param,
+// decline_code}}, with the HTTP status it carries. Card errors on an intent also carry the intent.
+import type { ApiErrorData } from "../../core/errors";
+import type { PaymentIntentJson } from "../../core/objects";
+
+export interface V1ErrorBody {
+  error: {
+    type: string;
+    message: string;
+    code?: string;
+    param?: string;
+    decline_code?: string;
+    payment_intent?: PaymentIntentJson;
+    request_id?: string;
+  };
+}
+
+export function v1ErrorBody(err: ApiErrorData, extras: { paymentIntent?: PaymentIntentJson; requestId?: string } = {}): V1ErrorBody {
+  return {
+    error: {
+      type: err.type,
+      message: err.message,
+      ...(err.code ? { code: err.code } : {}),
+      ...(err.param ? { param: err.param } : {}),
+      ...(err.declineCode ? { decline_code: err.declineCode } : {}),
+      ...(extras.paymentIntent ? { payment_intent: extras.paymentIntent } : {}),
+      ...(extras.requestId ? { request_id: extras.requestId } : {}),
+    },
+  };
+}

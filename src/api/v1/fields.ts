@@ -1,0 +1,89 @@
+// Field types shared by /v1 request schemas. Form-encoded values arrive as strings, JSON values as
+// their own types; both are accepted where Stripe accepts them and normalized to one output type.
+import { z } from "zod";
+import { isKnownCurrency, MAX_AMOUNT } from "../../core/money";
+import { INTENT_STATUSES, REFUND_REASONS } from "../../core/types";
+import { METADATA_LIMITS } from "../../intents/operations/metadata";
+
+/** An integer, as a JSON number or a string of digits. */
+export const integer = z
+  .union([z.number(), z.string().regex(/^-?\d{1,20}$/, "expected an integer")])
+  .transform((v) => Number(v))
+  .pipe(z.number().int("expected an integer").refine(Number.isSafeInteger, "integer out of range"));
+
+/** An amount in the currency's minor unit (cents for USD, yen for JPY). */
+export const amount = integer.pipe(
+  z.number().min(1, "must be at least 1 (a positive integer in minor units)").max(MAX_AMOUNT, `must be at most ${MAX_AMOUNT} minor units`),
+);
+
+export const boolean = z.union([z.boolean(), z.enum(["true", "false"])]).transform((v) => v === true || v === "true");
+
+export const currency = z
+  .string()
+  .max(3, "must be a three-letter ISO 4217 code")
+  .refine(isKnownCurrency, "must be a supported three-letter ISO 4217 code (usd, eur, jpy, ...)")
+  .transform((v) => v.toLowerCase());
+
+/** Free text; in updates the empty string clears the field. */
+export const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+export const clearableText = (max: number) => text(max).transform((v) => (v === "" ? null : v));
+
+export const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[A-Za-z0-9]{8,64}$`), `must be an id starting with ${prefix}_`);
+
+export const url = z
+  .string()
+  .max(2048)
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === "https:" || u.protocol === "http:";
+    } catch {
+      return false;
+    }
+  }, "must be an absolute http(s) URL");
+
+export const metadata = z
+  .record(
+    z.string().min(1, "keys must not be empty").max(METADATA_LIMITS.keyLength, `keys must be at most ${METADATA_LIMITS.keyLength} characters`).regex(/^[^[\]]+$/, "keys must not contain brackets"),
+    z.union([z.string().max(METADATA_LIMITS.valueLength, `values must be at most ${METADATA_LIMITS.valueLength} characters`), z.number().transform(String)]),
+  )
+  .refine((m) => Object.keys(m).length <= METADATA_LIMITS.keys, `must have at most ${METADATA_LIMITS.keys} keys`);
+
+/** Creation ignores empty metadata values (an update would use them to delete keys). */
+export const createMetadata = metadata.transform((m) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== "")));
+
+export const expand = z
+  .union([z.string(), z.array(z.string().max(100)).max(20)])
+  .transform((v) => (Array.isArray(v) ? v : [v]));
+
+export const captureMethod = z.enum(["automatic", "manual", "automatic_async"]).transform((v) => (v === "manual" ? "manual" : "automatic"));
+/** What a merchant may give; `automatic` and `expired` are the gateway's own. */
+export const cancellationReason = z.enum(["duplicate", "fraudulent", "requested_by_customer", "abandoned"]);
+export const refundReason = z.enum(REFUND_REASONS);
+export const intentStatus = z.enum(INTENT_STATUSES);
+
+const card = z
+  .object({
+    number: z.union([z.string(), z.number().transform(String)]).pipe(z.string().regex(/^[\d\s-]{12,23}$/, "must be a card number")),
+    exp_month: integer,
+    exp_year: integer,
+    cvc: z.union([z.string(), z.number().transform(String)]).pipe(z.string().max(4, "must be 3 or 4 digits")).optional(),
+  })
+  .strict();
+
+export const paymentMethodData = z.object({ type: z.literal("card"), card }).strict();
+
+/** `pm_...`/`tok_...`/vault token as a string, seed 001's `{type: "card_token", token}`, or test card details. */
+export const paymentMethod = z.union([
+  z.string().min(1).max(255),
+  z.object({ type: z.literal("card_token"), token: z.string().min(1).max(255) }).strict(),
+  paymentMethodData,
+]);
+
+/** `created=<ts>` or `created[gte]=<ts>` etc., Unix seconds. */
+export const createdFilter = z.union([
+  integer,
+  z.object({ gt: integer.optional(), gte: integer.optional(), lt: integer.optional(), lte: integer.optional() }).strict(),
+]);
+
+export const limit = integer.pipe(z.number().min(1, "must be between 1 and 100").max(100, "must be between 1 and 100"));

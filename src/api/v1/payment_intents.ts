@@ -1,0 +1,311 @@
+// /v1/payment_intents: create, retrieve, update, confirm, capture, cancel, list, search, and the
+// intent's transaction history. Thin: validate, resolve the payment method, call the intent's DO.
+import { z } from "zod";
+import { invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
+import { derivedId, randomId } from "../../core/ids";
+import { renderIntent, renderTransaction } from "../../core/objects";
+import type { PaymentMethodDetails } from "../../core/types";
+import { resolvePaymentMethod } from "../../connectors/sandbox/vault";
+import { listIntents, searchIntents } from "../../db/queries";
+import { decodePageToken, encodePageToken, parseSearchQuery, searchConditions } from "../../db/search";
+import { config } from "../../env";
+import type { Principal } from "../../auth/api-keys";
+import * as f from "./fields";
+import { assertIntentId, intentStub, json, listObject, respondOutcome } from "./respond";
+import { requestContext, route, type App, type Ctx } from "./route";
+import { listOf, PaymentIntentSchema, searchResultOf, TransactionSchema } from "./schemas";
+
+const EXPANDABLE = new Set(["latest_charge", "payment_method"]);
+
+function checkExpand(expand: string[] | undefined): string[] {
+  for (const path of expand ?? []) {
+    if (!EXPANDABLE.has(path)) throw invalidRequest(`This property cannot be expanded (${path.slice(0, 60)}). Expandable: ${[...EXPANDABLE].join(", ")}.`, "expand");
+  }
+  return expand ?? [];
+}
+
+const paymentMethodFields = {
+  payment_method: f.paymentMethod.optional().describe("A pm_/tok_ id or vault token, seed 001's {type: card_token, token}, or (test mode) card details."),
+  payment_method_data: f.paymentMethodData.optional().describe("Test mode only: raw test card details. Never stored."),
+  payment_method_types: z.array(z.literal("card")).optional(),
+};
+
+const CreateBody = z
+  .object({
+    amount: f.amount,
+    currency: f.currency,
+    capture_method: f.captureMethod.optional(),
+    confirm: f.boolean.optional(),
+    customer: f.text(255).optional(),
+    description: f.text(1000).optional(),
+    metadata: f.createMetadata.optional(),
+    order_id: f.text(255).optional(),
+    invoice_id: f.text(255).optional(),
+    receipt_email: f.text(512).optional(),
+    statement_descriptor: f.text(22).optional(),
+    return_url: f.url.optional(),
+    merchant_id: f.text(255).optional().describe("Seed 001: when sent, it must be the API key's merchant."),
+    expand: f.expand.optional(),
+    ...paymentMethodFields,
+  })
+  .strict();
+
+const UpdateBody = z
+  .object({
+    amount: f.amount.optional(),
+    currency: f.currency.optional(),
+    capture_method: f.captureMethod.optional(),
+    customer: f.clearableText(255).optional(),
+    description: f.clearableText(1000).optional(),
+    metadata: f.metadata.optional(),
+    order_id: f.clearableText(255).optional(),
+    receipt_email: f.clearableText(512).optional(),
+    statement_descriptor: f.clearableText(22).optional(),
+    return_url: z.union([f.url, z.literal("").transform(() => null)]).optional(),
+    expand: f.expand.optional(),
+    ...paymentMethodFields,
+  })
+  .strict();
+
+const ConfirmBody = z
+  .object({
+    capture_method: f.captureMethod.optional(),
+    return_url: f.url.optional(),
+    expand: f.expand.optional(),
+    ...paymentMethodFields,
+  })
+  .strict();
+
+const CaptureBody = z.object({ amount_to_capture: f.amount.optional(), expand: f.expand.optional() }).strict();
+const CancelBody = z.object({ cancellation_reason: f.cancellationReason.optional(), expand: f.expand.optional() }).strict();
+const RetrieveQuery = z.object({ expand: f.expand.optional(), client_secret: z.string().max(200).optional() }).strict();
+
+const ListQuery = z
+  .object({
+    limit: f.limit.optional(),
+    starting_after: f.text(100).optional(),
+    ending_before: f.text(100).optional(),
+    status: f.intentStatus.optional(),
+    customer: f.text(255).optional(),
+    order_id: f.text(255).optional(),
+    created: f.createdFilter.optional(),
+    expand: f.expand.optional(),
+  })
+  .strict();
+
+const SearchQuery = z
+  .object({
+    query: z.string().min(1).max(1000),
+    limit: f.limit.optional(),
+    page: z.string().max(200).optional(),
+    expand: f.expand.optional(),
+  })
+  .strict();
+
+type MethodInput = { payment_method?: z.output<typeof f.paymentMethod>; payment_method_data?: z.output<typeof f.paymentMethodData> };
+
+/** Resolves the payment method a request names, if any. The card number and CVC go no further. */
+async function paymentMethodOf(c: Ctx, principal: Principal, body: MethodInput): Promise<PaymentMethodDetails | undefined> {
+  if (body.payment_method !== undefined && body.payment_method_data !== undefined) {
+    throw invalidRequest("Pass either payment_method or payment_method_data, not both.", "payment_method_data");
+  }
+  const ctx = { merchantId: principal.merchantId, livemode: principal.livemode, fingerprintKey: config(c.env).fingerprintKey, now: Date.now() };
+  const pm = body.payment_method;
+  if (pm !== undefined) {
+    if (typeof pm === "string") return resolvePaymentMethod({ kind: "reference", value: pm, param: "payment_method" }, ctx);
+    if (pm.type === "card_token") return resolvePaymentMethod({ kind: "reference", value: pm.token, param: "payment_method[token]" }, ctx);
+    return resolvePaymentMethod({ kind: "card", number: pm.card.number, expMonth: pm.card.exp_month, expYear: pm.card.exp_year, cvc: pm.card.cvc ?? null, param: "payment_method[card]" }, ctx);
+  }
+  const data = body.payment_method_data;
+  if (data) {
+    return resolvePaymentMethod(
+      { kind: "card", number: data.card.number, expMonth: data.card.exp_month, expYear: data.card.exp_year, cvc: data.card.cvc ?? null, param: "payment_method_data[card]" },
+      ctx,
+    );
+  }
+  return undefined;
+}
+
+const TAG = "Payment intents";
+
+export function registerPaymentIntents(app: App): void {
+  route(
+    app,
+    { method: "post", path: "/v1/payment_intents", summary: "Create a payment intent", tag: TAG, body: CreateBody, response: PaymentIntentSchema },
+    async (c, { body, principal }) => {
+      if (body.merchant_id !== undefined && body.merchant_id !== principal.merchantId) {
+        throw permissionDenied(`The API key does not belong to merchant '${body.merchant_id.slice(0, 64)}'.`);
+      }
+      const expand = checkExpand(body.expand);
+      const hasMethod = body.payment_method !== undefined || body.payment_method_data !== undefined;
+      if (body.confirm && !hasMethod) {
+        throw invalidRequest("You cannot confirm this PaymentIntent because it's missing a payment method. Pass `payment_method` with `confirm: true`.", "payment_method", "parameter_missing");
+      }
+      const req = await requestContext(c, principal, "payment_intents.create", "", body);
+      const id = req.idempotencyKey
+        ? await derivedId("pi", principal.merchantId, String(principal.livemode), req.idempotencyKey)
+        : randomId("pi");
+      const paymentMethod = await paymentMethodOf(c, principal, body);
+      const outcome = await intentStub(c.env, id).create(req, {
+        id,
+        amount: body.amount,
+        currency: body.currency,
+        captureMethod: body.capture_method ?? "automatic",
+        customer: body.customer ?? null,
+        description: body.description ?? null,
+        metadata: body.metadata ?? {},
+        orderId: body.order_id ?? null,
+        invoiceId: body.invoice_id ?? null,
+        locationId: null,
+        terminalId: null,
+        lineItems: [],
+        tipAmount: 0,
+        receiptEmail: body.receipt_email ?? null,
+        statementDescriptor: body.statement_descriptor ?? null,
+        returnUrl: body.return_url ?? null,
+        cancelUrl: null,
+        paymentMethod: paymentMethod ?? null,
+        confirm: body.confirm ?? false,
+      });
+      return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/payment_intents", summary: "List payment intents, newest first", tag: TAG, query: ListQuery, response: listOf(PaymentIntentSchema, "PaymentIntentList") },
+    async (c, { query, principal }) => {
+      if (query.starting_after && query.ending_before) throw invalidRequest("Pass only one of starting_after and ending_before.", "ending_before");
+      const expand = checkExpand(query.expand?.map((p) => p.replace(/^data\./, "")));
+      const page = await listIntents(
+        c.env.DB,
+        principal,
+        { status: query.status, customer: query.customer, orderId: query.order_id, created: query.created },
+        { limit: query.limit ?? 10, startingAfter: query.starting_after, endingBefore: query.ending_before },
+      );
+      return json(c, listObject("/v1/payment_intents", page, (intent) => renderIntent(intent, { expand })));
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/payment_intents/search",
+      summary: "Search payment intents (status, currency, customer, order_id, amount, created, metadata['key']; AND)",
+      tag: TAG,
+      query: SearchQuery,
+      response: searchResultOf(PaymentIntentSchema, "PaymentIntentSearchResult"),
+    },
+    async (c, { query, principal }) => {
+      const expand = checkExpand(query.expand?.map((p) => p.replace(/^data\./, "")));
+      const conditions = searchConditions(parseSearchQuery(query.query));
+      const limit = query.limit ?? 10;
+      const page = await searchIntents(c.env.DB, principal, conditions, limit, query.page ? decodePageToken(query.page) : null);
+      const last = page.items[page.items.length - 1];
+      return json(c, {
+        object: "search_result",
+        data: page.items.map((intent) => renderIntent(intent, { expand })),
+        has_more: page.hasMore,
+        next_page: page.hasMore && last ? encodePageToken({ created: last.created, id: last.id }) : null,
+        url: "/v1/payment_intents/search",
+      });
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/payment_intents/{id}", summary: "Retrieve a payment intent", tag: TAG, query: RetrieveQuery, response: PaymentIntentSchema },
+    async (c, { params, query, principal }) => {
+      const id = params.id ?? "";
+      assertIntentId(id);
+      const expand = checkExpand(query.expand);
+      const intent = await intentStub(c.env, id).retrieve(principal, id);
+      if (!intent) throw resourceMissing("payment_intent", id, "intent");
+      return json(c, renderIntent(intent, { expand }));
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/payment_intents/{id}/transactions", summary: "The intent's attempts at the PSP, oldest first", tag: TAG, response: listOf(TransactionSchema, "PaymentTransactionList") },
+    async (c, { params, principal }) => {
+      const id = params.id ?? "";
+      assertIntentId(id);
+      const intent = await intentStub(c.env, id).retrieve(principal, id);
+      if (!intent) throw resourceMissing("payment_intent", id, "intent");
+      return json(c, {
+        object: "list",
+        data: intent.attempts.map((a) => renderTransaction(a, intent)),
+        has_more: false,
+        url: `/v1/payment_intents/${id}/transactions`,
+      });
+    },
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/payment_intents/{id}", summary: "Update a payment intent", tag: TAG, body: UpdateBody, response: PaymentIntentSchema },
+    async (c, { params, body, principal }) => {
+      const id = params.id ?? "";
+      assertIntentId(id);
+      const expand = checkExpand(body.expand);
+      const req = await requestContext(c, principal, "payment_intents.update", id, body);
+      const paymentMethod = await paymentMethodOf(c, principal, body);
+      const outcome = await intentStub(c.env, id).update(req, id, {
+        amount: body.amount,
+        currency: body.currency,
+        captureMethod: body.capture_method,
+        customer: body.customer,
+        description: body.description,
+        metadata: body.metadata,
+        orderId: body.order_id,
+        receiptEmail: body.receipt_email,
+        statementDescriptor: body.statement_descriptor,
+        returnUrl: body.return_url,
+        paymentMethod,
+      });
+      return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
+    },
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/payment_intents/{id}/confirm", summary: "Confirm: authorize at the PSP", tag: TAG, body: ConfirmBody, response: PaymentIntentSchema },
+    async (c, { params, body, principal }) => {
+      const id = params.id ?? "";
+      assertIntentId(id);
+      const expand = checkExpand(body.expand);
+      const req = await requestContext(c, principal, "payment_intents.confirm", id, body);
+      const paymentMethod = await paymentMethodOf(c, principal, body);
+      const outcome = await intentStub(c.env, id).confirm(req, id, { paymentMethod, returnUrl: body.return_url, captureMethod: body.capture_method });
+      return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
+    },
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/payment_intents/{id}/capture", summary: "Capture an authorized intent (all or part, once)", tag: TAG, body: CaptureBody, response: PaymentIntentSchema },
+    async (c, { params, body, principal }) => {
+      const id = params.id ?? "";
+      assertIntentId(id);
+      const expand = checkExpand(body.expand);
+      const req = await requestContext(c, principal, "payment_intents.capture", id, body);
+      const outcome = await intentStub(c.env, id).capture(req, id, { amountToCapture: body.amount_to_capture });
+      return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
+    },
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/payment_intents/{id}/cancel", summary: "Cancel an intent (voids an authorization)", tag: TAG, body: CancelBody, response: PaymentIntentSchema },
+    async (c, { params, body, principal }) => {
+      const id = params.id ?? "";
+      assertIntentId(id);
+      const expand = checkExpand(body.expand);
+      const req = await requestContext(c, principal, "payment_intents.cancel", id, body);
+      const outcome = await intentStub(c.env, id).cancel(req, id, { cancellationReason: body.cancellation_reason });
+      return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
+    },
+  );
+}

@@ -1,0 +1,107 @@
+// /v1/refunds: create against a payment intent or its charge (Stripe's `charge`, seed 001's
+// `charge_id`), retrieve, list. Creation runs in the intent's DO, which keeps the sum of refunds
+// within what was captured.
+import { z } from "zod";
+import { invalidRequest, resourceMissing } from "../../core/errors";
+import { hasPrefix, intentIdForCharge } from "../../core/ids";
+import { renderRefund } from "../../core/objects";
+import { findRefund, listRefunds } from "../../db/queries";
+import * as f from "./fields";
+import { assertIntentId, intentStub, json, listObject, respondOutcome } from "./respond";
+import { requestContext, route, type App } from "./route";
+import { listOf, RefundSchema } from "./schemas";
+
+const CreateBody = z
+  .object({
+    payment_intent: f.text(100).optional(),
+    charge: f.text(100).optional(),
+    charge_id: f.text(100).optional().describe("Seed 001's name for `charge`."),
+    amount: f.amount.optional().describe("Minor units; defaults to everything not yet refunded."),
+    reason: f.refundReason.optional(),
+    metadata: f.createMetadata.optional(),
+    expand: f.expand.optional(),
+  })
+  .strict();
+
+const ListQuery = z
+  .object({
+    limit: f.limit.optional(),
+    starting_after: f.text(100).optional(),
+    ending_before: f.text(100).optional(),
+    payment_intent: f.text(100).optional(),
+    charge: f.text(100).optional(),
+    created: f.createdFilter.optional(),
+    expand: f.expand.optional(),
+  })
+  .strict();
+
+const TAG = "Refunds";
+
+/** Which intent a refund request targets, and the charge it named (checked by the DO). */
+function target(body: z.output<typeof CreateBody>): { intentId: string; chargeId?: string } {
+  if (body.charge && body.charge_id && body.charge !== body.charge_id) throw invalidRequest("charge and charge_id name different charges.", "charge_id");
+  const chargeId = body.charge ?? body.charge_id;
+  const param = body.charge ? "charge" : "charge_id";
+  if (chargeId !== undefined) {
+    if (!hasPrefix(chargeId, "ch")) throw resourceMissing("charge", chargeId, param);
+    const intentId = intentIdForCharge(chargeId);
+    if (body.payment_intent !== undefined && body.payment_intent !== intentId) {
+      throw invalidRequest(`Charge ${chargeId} does not belong to PaymentIntent ${body.payment_intent}.`, "payment_intent");
+    }
+    return { intentId, chargeId };
+  }
+  if (body.payment_intent === undefined) throw invalidRequest("Pass one of payment_intent, charge or charge_id.", "payment_intent", "parameter_missing");
+  assertIntentId(body.payment_intent, "payment_intent", "pi", "payment_intent");
+  return { intentId: body.payment_intent };
+}
+
+export function registerRefunds(app: App): void {
+  route(
+    app,
+    { method: "post", path: "/v1/refunds", summary: "Refund all or part of a captured payment", tag: TAG, body: CreateBody, response: RefundSchema },
+    async (c, { body, principal }) => {
+      if (body.expand?.length) throw invalidRequest("Refunds have no expandable properties.", "expand");
+      const { intentId, chargeId } = target(body);
+      const req = await requestContext(c, principal, "refunds.create", intentId, body);
+      const outcome = await intentStub(c.env, intentId).refund(req, intentId, {
+        chargeId,
+        amount: body.amount,
+        reason: body.reason ?? null,
+        metadata: body.metadata ?? {},
+      });
+      if (!outcome.error && outcome.intent === null) throw resourceMissing("payment_intent", intentId);
+      return respondOutcome(c, outcome, (intent) => {
+        const refund = intent.refunds.find((r) => r.id === outcome.refundId);
+        if (!refund) throw new Error(`refund ${outcome.refundId ?? "?"} missing from ${intent.id}`);
+        return renderRefund(refund);
+      });
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/refunds", summary: "List refunds, newest first", tag: TAG, query: ListQuery, response: listOf(RefundSchema, "RefundList") },
+    async (c, { query, principal }) => {
+      if (query.starting_after && query.ending_before) throw invalidRequest("Pass only one of starting_after and ending_before.", "ending_before");
+      const page = await listRefunds(
+        c.env.DB,
+        principal,
+        { paymentIntent: query.payment_intent, charge: query.charge, created: query.created },
+        { limit: query.limit ?? 10, startingAfter: query.starting_after, endingBefore: query.ending_before },
+      );
+      return json(c, listObject("/v1/refunds", page, renderRefund));
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/refunds/{id}", summary: "Retrieve a refund", tag: TAG, response: RefundSchema },
+    async (c, { params, principal }) => {
+      const id = params.id ?? "";
+      if (!hasPrefix(id, "re")) throw resourceMissing("refund", id.slice(0, 80), "id");
+      const refund = await findRefund(c.env.DB, principal, id);
+      if (!refund) throw resourceMissing("refund", id, "id");
+      return json(c, renderRefund(refund));
+    },
+  );
+}

@@ -1,0 +1,38 @@
+// Shared answers of /v1: reaching an intent's Durable Object, rendering an operation's outcome (with
+// its replay header), and Stripe's list object.
+import { hasPrefix } from "../../core/ids";
+import { renderIntent } from "../../core/objects";
+import { resourceMissing } from "../../core/errors";
+import type { IntentRecord } from "../../core/types";
+import type { Env } from "../../env";
+import type { OpOutcome } from "../../intents/params";
+import type { Page } from "../../db/queries";
+import { v1ErrorBody } from "./errors";
+import type { Ctx } from "./route";
+
+export function intentStub(env: Env, id: string) {
+  return env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
+}
+
+/** An id that cannot be ours is a 404 at once, without waking a Durable Object. */
+export function assertIntentId(id: string, resource = "payment_intent", prefix = "pi", param?: string): void {
+  if (!hasPrefix(id, prefix)) throw resourceMissing(resource, id.slice(0, 80), param);
+}
+
+export function json(c: Ctx, body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return c.json(body as object, status as 200, headers);
+}
+
+export function respondOutcome(c: Ctx, outcome: OpOutcome, render: (intent: IntentRecord) => unknown): Response {
+  const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
+  if (outcome.error) {
+    const withIntent = outcome.intent && outcome.error.type === "card_error" ? renderIntent(outcome.intent) : undefined;
+    return json(c, v1ErrorBody(outcome.error, { paymentIntent: withIntent }), outcome.error.status, headers);
+  }
+  if (!outcome.intent) throw new Error("an operation succeeded without an intent");
+  return json(c, render(outcome.intent), 200, headers);
+}
+
+export function listObject<T>(url: string, page: Page<T>, render: (item: T) => unknown) {
+  return { object: "list" as const, data: page.items.map(render), has_more: page.hasMore, url };
+}

@@ -1,0 +1,135 @@
+// Schema-first routes. A route is declared once: its zod schemas validate the request (JSON or
+// Stripe's form encoding, parsed by qs rather than Hono's flat parseBody) and are registered in the
+// OpenAPI document served at /openapi.json. Handlers receive validated input and a principal.
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { z } from "zod";
+import { ApiError, invalidRequest } from "../../core/errors";
+import { hmacBase62 } from "../../core/ids";
+import { authenticateApiKey, type Principal } from "../../auth/api-keys";
+import { config, type Env } from "../../env";
+import { queryParams, readBodyParams } from "../../http/body";
+import type { RequestContext } from "../../intents/params";
+import { parse } from "./validation";
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: { requestId: string };
+}
+export type App = OpenAPIHono<AppEnv>;
+export type Ctx = Context<AppEnv>;
+
+type Schema = z.ZodType;
+type Output<S> = S extends z.ZodType ? z.output<S> : Record<string, never>;
+
+export interface RouteSpec<B extends Schema | undefined, Q extends Schema | undefined> {
+  method: "get" | "post" | "delete";
+  /** OpenAPI style: /v1/payment_intents/{id} */
+  path: string;
+  summary: string;
+  tag: string;
+  body?: B;
+  query?: Q;
+  response: Schema;
+}
+
+export interface RouteInput<B, Q> {
+  body: Output<B>;
+  query: Output<Q>;
+  params: Record<string, string>;
+  principal: Principal;
+}
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      type: z.string(),
+      message: z.string(),
+      code: z.string().optional(),
+      param: z.string().optional(),
+      decline_code: z.string().optional(),
+    }),
+  })
+  .meta({ id: "Error" });
+
+const EMPTY = z.object({}).strict();
+
+export function route<B extends Schema | undefined = undefined, Q extends Schema | undefined = undefined>(
+  app: App,
+  spec: RouteSpec<B, Q>,
+  handler: (c: Ctx, input: RouteInput<B, Q>) => Promise<Response>,
+): void {
+  const pathParams = [...spec.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? "");
+  const content = spec.body ? { "application/x-www-form-urlencoded": { schema: spec.body }, "application/json": { schema: spec.body } } : undefined;
+  const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: ErrorSchema } } });
+  app.openAPIRegistry.registerPath({
+    method: spec.method,
+    path: spec.path,
+    summary: spec.summary,
+    tags: [spec.tag],
+    security: [{ bearerAuth: [] }],
+    request: {
+      ...(pathParams.length ? { params: z.object(Object.fromEntries(pathParams.map((p) => [p, z.string()]))) } : {}),
+      ...(spec.query instanceof z.ZodObject ? { query: spec.query } : {}),
+      ...(content ? { body: { content, required: true } } : {}),
+    },
+    responses: {
+      200: { description: "OK", content: { "application/json": { schema: spec.response } } },
+      400: errorResponse("Invalid request"),
+      401: errorResponse("No valid API key"),
+      402: errorResponse("Card declined"),
+      404: errorResponse("No such object for this merchant"),
+      409: errorResponse("Idempotency key in use"),
+      502: errorResponse("Payment provider error"),
+    },
+  });
+
+  const honoPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
+  app.on(spec.method.toUpperCase(), honoPath, async (c) => {
+    const principal = await authenticateApiKey(c.env.DB, c.req.header("authorization"));
+    const rawBody = spec.method === "post" ? await readBodyParams(c.req.raw) : {};
+    const rawQuery = queryParams(c.req.url);
+    const body = parse(spec.body ?? EMPTY, rawBody) as Output<B>;
+    const query = parse(spec.query ?? EMPTY, rawQuery) as Output<Q>;
+    const params: Record<string, string> = {};
+    for (const name of pathParams) params[name] = c.req.param(name) ?? "";
+    return handler(c, { body, query, params, principal });
+  });
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+const MAX_IDEMPOTENCY_KEY = 255;
+
+/**
+ * The context of a request aimed at an intent: scope, request id, and the Idempotency-Key with a keyed
+ * fingerprint of what it was used for (operation, target and validated parameters). The fingerprint
+ * is an HMAC, so a card number among the parameters cannot be recovered from it.
+ */
+export async function requestContext(c: Ctx, principal: Principal, operation: string, target: string, params: unknown): Promise<RequestContext> {
+  const key = c.req.header("idempotency-key") ?? null;
+  if (key !== null && (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY)) {
+    throw invalidRequest(`Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY} characters long.`, undefined, "idempotency_key_invalid");
+  }
+  const fingerprint = key ? await hmacBase62(config(c.env).fingerprintKey, canonicalJson({ operation, target, params }), 32) : null;
+  return {
+    scope: { merchantId: principal.merchantId, livemode: principal.livemode },
+    requestId: c.get("requestId"),
+    idempotencyKey: key,
+    fingerprint,
+    origin: new URL(c.req.url).origin,
+  };
+}
+
+export function assertNoConflict(condition: boolean, message: string, param?: string): void {
+  if (condition) throw new ApiError({ status: 400, type: "invalid_request_error", message, param });
+}

@@ -1,0 +1,177 @@
+// Response shapes of /v1, for the OpenAPI document. Each is checked by the compiler against the type
+// its renderer returns (core/objects.ts), so the document cannot drift from what we send.
+import { z } from "zod";
+import type { ChargeJson, PaymentIntentJson, PaymentMethodJson, RefundJson, TransactionJson } from "../../core/objects";
+import { INTENT_STATUSES } from "../../core/types";
+
+const nullableString = z.string().nullable();
+const metadata = z.record(z.string(), z.string());
+
+const Card = z.object({
+  brand: z.string(),
+  last4: z.string(),
+  exp_month: z.number().int(),
+  exp_year: z.number().int(),
+  funding: z.string(),
+  country: nullableString,
+  fingerprint: z.string(),
+});
+
+export const PaymentMethodSchema: z.ZodType<PaymentMethodJson> = z
+  .object({
+    id: z.string(),
+    object: z.literal("payment_method"),
+    type: z.literal("card"),
+    card: Card,
+    created: z.number().int(),
+    customer: nullableString,
+    livemode: z.boolean(),
+    metadata,
+    billing_details: z.object({ address: z.null(), email: z.null(), name: z.null(), phone: z.null() }),
+  })
+  .meta({ id: "PaymentMethod" });
+
+export const ChargeSchema: z.ZodType<ChargeJson> = z
+  .object({
+    id: z.string(),
+    object: z.literal("charge"),
+    amount: z.number().int(),
+    amount_captured: z.number().int(),
+    amount_refunded: z.number().int(),
+    authorization_code: nullableString,
+    captured: z.boolean(),
+    created: z.number().int(),
+    currency: z.string(),
+    customer: nullableString,
+    description: nullableString,
+    disputed: z.literal(false),
+    failure_code: z.null(),
+    failure_message: z.null(),
+    livemode: z.boolean(),
+    metadata,
+    outcome: z.object({
+      network_status: z.literal("approved_by_network"),
+      type: z.literal("authorized"),
+      seller_message: z.string(),
+      risk_level: z.literal("normal"),
+    }),
+    paid: z.literal(true),
+    payment_intent: z.string(),
+    payment_method: nullableString,
+    payment_method_details: z.object({
+      type: z.literal("card"),
+      card: Card.extend({ checks: z.object({ cvc_check: nullableString, address_postal_code_check: nullableString }) }).nullable(),
+    }),
+    refunded: z.boolean(),
+    status: z.literal("succeeded"),
+    connector: z.string(),
+    provider_reference: nullableString,
+  })
+  .meta({ id: "Charge" });
+
+export const PaymentIntentSchema: z.ZodType<PaymentIntentJson> = z
+  .object({
+    id: z.string().meta({ example: "pi_3MtwBwLkdIwHu7ix28a3tqPa" }),
+    object: z.literal("payment_intent"),
+    payment_intent_id: z.string().describe("Seed 001's name for `id`."),
+    merchant_id: z.string(),
+    amount: z.number().int().describe("Minor units of `currency`."),
+    amount_capturable: z.number().int(),
+    amount_received: z.number().int(),
+    amount_refunded: z.number().int(),
+    amount_details: z.object({ tip: z.object({ amount: z.number().int().optional() }) }),
+    canceled_at: z.number().int().nullable(),
+    cancellation_reason: nullableString,
+    capture_method: z.enum(["automatic", "manual"]),
+    client_secret: z.string(),
+    confirmation_method: z.literal("automatic"),
+    created: z.number().int(),
+    created_ms: z.number().int(),
+    currency: z.string(),
+    customer: nullableString,
+    description: nullableString,
+    last_payment_error: z
+      .object({
+        type: z.string(),
+        code: z.string(),
+        decline_code: nullableString,
+        message: z.string(),
+        charge: nullableString,
+        payment_method: PaymentMethodSchema.nullable(),
+      })
+      .nullable(),
+    latest_charge: z.union([z.string(), ChargeSchema]).nullable(),
+    latest_charge_id: nullableString.describe("Seed 001's name for `latest_charge`."),
+    livemode: z.boolean(),
+    metadata,
+    next_action: z
+      .object({
+        type: z.literal("redirect_to_url"),
+        redirect_to_url: z.object({ url: z.string(), return_url: nullableString }),
+        url: z.string(),
+      })
+      .nullable(),
+    order_id: nullableString,
+    invoice_id: nullableString,
+    payment_method: z.union([z.string(), PaymentMethodSchema]).nullable(),
+    payment_method_types: z.array(z.string()),
+    receipt_email: nullableString,
+    return_url: nullableString,
+    statement_descriptor: nullableString,
+    status: z.enum(INTENT_STATUSES),
+    connector: nullableString,
+  })
+  .meta({ id: "PaymentIntent" });
+
+export const RefundSchema: z.ZodType<RefundJson> = z
+  .object({
+    id: z.string(),
+    object: z.literal("refund"),
+    refund_id: z.string().describe("Seed 001's name for `id`."),
+    amount: z.number().int(),
+    charge: z.string(),
+    created: z.number().int(),
+    currency: z.string(),
+    failure_reason: nullableString,
+    metadata,
+    payment_intent: z.string(),
+    reason: nullableString,
+    status: z.enum(["pending", "succeeded", "failed", "canceled"]),
+  })
+  .meta({ id: "Refund" });
+
+export const TransactionSchema: z.ZodType<TransactionJson> = z
+  .object({
+    id: z.string(),
+    object: z.literal("payment_transaction"),
+    type: z.enum(["authorize", "authenticate", "capture", "void", "refund"]),
+    status: z.enum(["pending", "succeeded", "failed", "requires_action", "canceled"]),
+    amount: z.number().int(),
+    currency: z.string(),
+    connector: z.string(),
+    payment_intent: z.string(),
+    payment_method: nullableString,
+    refund: nullableString,
+    capture: z.boolean().nullable(),
+    provider_reference: nullableString,
+    response_code: nullableString,
+    response_text: nullableString,
+    decline_code: nullableString,
+    authorization_code: nullableString,
+    avs_result: nullableString,
+    cvv_result: nullableString,
+    created: z.number().int(),
+    created_ms: z.number().int(),
+    completed_ms: z.number().int().nullable(),
+  })
+  .meta({ id: "PaymentTransaction" });
+
+export function listOf(item: z.ZodType, name: string) {
+  return z.object({ object: z.literal("list"), data: z.array(item), has_more: z.boolean(), url: z.string() }).meta({ id: name });
+}
+
+export function searchResultOf(item: z.ZodType, name: string) {
+  return z
+    .object({ object: z.literal("search_result"), data: z.array(item), has_more: z.boolean(), next_page: z.string().nullable(), url: z.string() })
+    .meta({ id: name });
+}

@@ -1,0 +1,36 @@
+// Zod schemas validate every request; the first problem becomes one Stripe-style error naming the
+// parameter in bracket form (payment_method_data[card][number]). Messages never echo input values.
+import type { z } from "zod";
+import { ApiError } from "../../core/errors";
+
+export function paramName(path: readonly PropertyKey[]): string {
+  const [head, ...rest] = path.map(String);
+  return (head ?? "") + rest.map((p) => `[${p}]`).join("");
+}
+
+export function zodToApiError(error: z.ZodError): ApiError {
+  const issue = error.issues[0];
+  if (!issue) return new ApiError({ status: 400, type: "invalid_request_error", message: "Invalid request." });
+  if (issue.code === "unrecognized_keys") {
+    const param = paramName([...issue.path, issue.keys[0] ?? ""]);
+    return new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_unknown", param, message: `Received unknown parameter: ${param}` });
+  }
+  const param = paramName(issue.path);
+  if (issue.code === "invalid_type" && issue.input === undefined) {
+    return new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_missing", param, message: `Missing required param: ${param}.` });
+  }
+  const detail = issue.message.replace(/\s+/g, " ").slice(0, 200);
+  return new ApiError({
+    status: 400,
+    type: "invalid_request_error",
+    code: "parameter_invalid",
+    param: param || undefined,
+    message: param ? `Invalid ${param}: ${detail}` : `Invalid request: ${detail}`,
+  });
+}
+
+export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw zodToApiError(result.error);
+  return result.data;
+}

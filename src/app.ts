@@ -1,0 +1,75 @@
+// Builds the gateway's Hono app: request ids, security headers, one error renderer, the /v1 surface,
+// the OpenAPI document generated from the route schemas, and the sandbox's 3DS pages.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import { ApiError, internalError } from "./core/errors";
+import { randomToken } from "./core/ids";
+import { v1ErrorBody } from "./api/v1/errors";
+import { registerCharges } from "./api/v1/charges";
+import { registerPaymentIntents } from "./api/v1/payment_intents";
+import { registerRefunds } from "./api/v1/refunds";
+import type { AppEnv } from "./api/v1/route";
+import { config } from "./env";
+import { log, setLogLevel } from "./log";
+import { threeDSecurePages } from "./pages/threeds";
+
+const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
+
+export function buildApp(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use("*", async (c, next) => {
+    setLogLevel(config(c.env).logLevel);
+    const given = c.req.header("x-request-id");
+    const requestId = given && REQUEST_ID.test(given) ? given : `req_${randomToken(14)}`;
+    c.set("requestId", requestId);
+    const started = Date.now();
+    await next();
+    c.header("Request-Id", requestId);
+    log("info", "request", { request_id: requestId, method: c.req.method, path: new URL(c.req.url).pathname, status: c.res.status, ms: Date.now() - started });
+  });
+  app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-origin", xFrameOptions: "DENY" }));
+
+  app.onError((err, c) => {
+    const requestId = c.get("requestId");
+    let data = err instanceof ApiError ? err.data : null;
+    if (!data && err instanceof HTTPException) {
+      data = { status: err.status, type: "invalid_request_error", message: err.message || "Invalid request." };
+    }
+    if (!data) {
+      log("error", "unhandled error", { request_id: requestId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+      data = internalError().data;
+    }
+    return c.json(v1ErrorBody(data, { requestId }), data.status as 400, { "Request-Id": requestId });
+  });
+
+  app.notFound((c) =>
+    c.json(
+      v1ErrorBody({ status: 404, type: "invalid_request_error", message: `Unrecognized request URL (${c.req.method}: ${new URL(c.req.url).pathname}).` }),
+      404,
+    ),
+  );
+
+  app.get("/", (c) =>
+    c.json({ name: "edge-payment-gateway", api: "/v1", openapi: "/openapi.json", docs: "https://github.com/ (see README.md)" }),
+  );
+  app.get("/healthz", (c) => c.json({ ok: true }));
+
+  registerPaymentIntents(app);
+  registerRefunds(app);
+  registerCharges(app);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "A secret API key: sk_test_... or sk_live_..." });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Edge payment gateway /v1",
+      version: "1.0.0",
+      description: "Stripe-compatible payments API: amounts in minor units, JSON or form-encoded bodies, Idempotency-Key on every POST.",
+    },
+  });
+
+  app.route("/sandbox/3ds", threeDSecurePages());
+  return app;
+}

@@ -1,0 +1,124 @@
+// The sandbox's test cards: Stripe's public test numbers and tokens, plus cards of our own for the
+// outcomes Stripe cannot simulate (timeouts, provider errors). This table is documented in the README.
+import type { CardDetails, SandboxScenario } from "../../core/types";
+
+export interface TestCard {
+  number: string;
+  brand: string;
+  funding: CardDetails["funding"];
+  country: string;
+  scenario: SandboxScenario;
+  description: string;
+}
+
+export const TEST_CARDS: readonly TestCard[] = [
+  { number: "4242424242424242", brand: "visa", funding: "credit", country: "US", scenario: "success", description: "Succeeds" },
+  { number: "4000056655665556", brand: "visa", funding: "debit", country: "US", scenario: "success", description: "Succeeds (debit)" },
+  { number: "5555555555554444", brand: "mastercard", funding: "credit", country: "US", scenario: "success", description: "Succeeds" },
+  { number: "5200828282828210", brand: "mastercard", funding: "debit", country: "US", scenario: "success", description: "Succeeds (debit)" },
+  { number: "378282246310005", brand: "amex", funding: "credit", country: "US", scenario: "success", description: "Succeeds" },
+  { number: "6011111111111117", brand: "discover", funding: "credit", country: "US", scenario: "success", description: "Succeeds" },
+  { number: "4000000000000002", brand: "visa", funding: "credit", country: "US", scenario: "generic_decline", description: "Declined: card_declined / generic_decline" },
+  { number: "4000000000009995", brand: "visa", funding: "credit", country: "US", scenario: "insufficient_funds", description: "Declined: card_declined / insufficient_funds" },
+  { number: "4000000000009987", brand: "visa", funding: "credit", country: "US", scenario: "lost_card", description: "Declined: card_declined / lost_card" },
+  { number: "4000000000009979", brand: "visa", funding: "credit", country: "US", scenario: "stolen_card", description: "Declined: card_declined / stolen_card" },
+  { number: "4000000000000069", brand: "visa", funding: "credit", country: "US", scenario: "expired_card", description: "Declined: expired_card" },
+  { number: "4000000000000127", brand: "visa", funding: "credit", country: "US", scenario: "incorrect_cvc", description: "Declined: incorrect_cvc" },
+  { number: "4000000000000119", brand: "visa", funding: "credit", country: "US", scenario: "processing_error", description: "Declined: processing_error" },
+  { number: "4100000000000019", brand: "visa", funding: "credit", country: "US", scenario: "fraudulent", description: "Declined: card_declined / fraudulent" },
+  { number: "4000002760003184", brand: "visa", funding: "credit", country: "DE", scenario: "requires_3ds", description: "Requires 3D Secure: approve or fail the challenge" },
+  { number: "4000000000003220", brand: "visa", funding: "credit", country: "US", scenario: "requires_3ds", description: "Requires 3D Secure 2: approve or fail the challenge" },
+  { number: "4000000000007007", brand: "visa", funding: "credit", country: "US", scenario: "timeout_then_success", description: "PSP times out (unknown outcome, intent `processing`); the PSP later reports success" },
+  { number: "4000000000007015", brand: "visa", funding: "credit", country: "US", scenario: "timeout_then_decline", description: "PSP times out (unknown outcome, intent `processing`); the PSP later reports a decline" },
+  { number: "4000000000007023", brand: "visa", funding: "credit", country: "US", scenario: "provider_error", description: "PSP answers 5xx before any money moved (502 provider_error)" },
+];
+
+/** Stripe-style test tokens (`tok_...`) and test payment methods (`pm_card_...`), each standing for a card above. */
+export const TEST_TOKENS: Readonly<Record<string, string>> = {
+  tok_visa: "4242424242424242",
+  tok_visa_debit: "4000056655665556",
+  tok_mastercard: "5555555555554444",
+  tok_mastercard_debit: "5200828282828210",
+  tok_amex: "378282246310005",
+  tok_discover: "6011111111111117",
+  tok_chargeDeclined: "4000000000000002",
+  tok_chargeDeclinedInsufficientFunds: "4000000000009995",
+  tok_chargeDeclinedLostCard: "4000000000009987",
+  tok_chargeDeclinedStolenCard: "4000000000009979",
+  tok_chargeDeclinedExpiredCard: "4000000000000069",
+  tok_chargeDeclinedIncorrectCvc: "4000000000000127",
+  tok_chargeDeclinedProcessingError: "4000000000000119",
+  tok_chargeDeclinedFraudulent: "4100000000000019",
+  tok_threeDSecure2Required: "4000000000003220",
+  tok_threeDSecureRequired: "4000002760003184",
+  tok_sandboxTimeoutThenSuccess: "4000000000007007",
+  tok_sandboxTimeoutThenDecline: "4000000000007015",
+  tok_sandboxProviderError: "4000000000007023",
+};
+
+export const TEST_PAYMENT_METHODS: Readonly<Record<string, string>> = {
+  pm_card_visa: "4242424242424242",
+  pm_card_visa_debit: "4000056655665556",
+  pm_card_mastercard: "5555555555554444",
+  pm_card_amex: "378282246310005",
+  pm_card_discover: "6011111111111117",
+  pm_card_chargeDeclined: "4000000000000002",
+  pm_card_chargeDeclinedInsufficientFunds: "4000000000009995",
+  pm_card_chargeDeclinedLostCard: "4000000000009987",
+  pm_card_chargeDeclinedStolenCard: "4000000000009979",
+  pm_card_chargeDeclinedExpiredCard: "4000000000000069",
+  pm_card_chargeDeclinedIncorrectCvc: "4000000000000127",
+  pm_card_chargeDeclinedProcessingError: "4000000000000119",
+  pm_card_chargeDeclinedFraudulent: "4100000000000019",
+  pm_card_threeDSecure2Required: "4000000000003220",
+  pm_card_authenticationRequired: "4000002760003184",
+  pm_card_sandboxTimeoutThenSuccess: "4000000000007007",
+  pm_card_sandboxTimeoutThenDecline: "4000000000007015",
+  pm_card_sandboxProviderError: "4000000000007023",
+};
+
+const BY_NUMBER = new Map(TEST_CARDS.map((c) => [c.number, c]));
+
+export function findTestCard(number: string): TestCard | undefined {
+  return BY_NUMBER.get(number);
+}
+
+export function luhnValid(number: string): boolean {
+  if (!/^\d{12,19}$/.test(number)) return false;
+  let sum = 0;
+  for (let i = 0; i < number.length; i++) {
+    let digit = Number(number[number.length - 1 - i]);
+    if (i % 2 === 1) {
+      digit *= 2;
+      if (digit > 9) digit -= 9;
+    }
+    sum += digit;
+  }
+  return sum % 10 === 0;
+}
+
+export function brandOf(number: string): string {
+  if (/^4/.test(number)) return "visa";
+  if (/^(5[1-5]|2(2[2-9]|[3-6]\d|7[01]|720))/.test(number)) return "mastercard";
+  if (/^3[47]/.test(number)) return "amex";
+  if (/^(6011|65|64[4-9])/.test(number)) return "discover";
+  if (/^35/.test(number)) return "jcb";
+  if (/^3(0|6|8)/.test(number)) return "diners";
+  if (/^62/.test(number)) return "unionpay";
+  return "unknown";
+}
+
+/**
+ * Numeric vault tokens such as `9418594164541111`: 16 digits starting with 9, the second digit is the
+ * card's first digit (its brand) and the last four are the card's. The last four choose the outcome
+ * like the test card with the same last four (0002 declines, 3184 asks for 3DS, ...); others succeed.
+ */
+export function vaultTokenCard(token: string): { brand: string; last4: string; scenario: SandboxScenario } | undefined {
+  if (!/^9\d{15}$/.test(token)) return undefined;
+  const last4 = token.slice(-4);
+  const firstDigit = token[1] ?? "4";
+  const brand = { "3": "amex", "4": "visa", "5": "mastercard", "6": "discover" }[firstDigit] ?? "unknown";
+  const matches = TEST_CARDS.filter((c) => c.number.endsWith(last4));
+  const scenario = matches.length === 1 && matches[0] ? matches[0].scenario : "success";
+  return { brand, last4, scenario };
+}

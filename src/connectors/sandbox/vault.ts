@@ -1,0 +1,105 @@
+// Turns what a merchant sends as a payment method (a token, a test payment method id, a vault token,
+// or raw test card details) into PaymentMethodDetails. The card number and CVC stop here: only brand,
+// last4, expiry, funding and a keyed fingerprint are kept.
+import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
+import { hmacBase62, randomId } from "../../core/ids";
+import type { PaymentMethodDetails, SandboxScenario } from "../../core/types";
+import { brandOf, findTestCard, luhnValid, TEST_PAYMENT_METHODS, TEST_TOKENS, vaultTokenCard } from "./cards";
+
+export type PaymentMethodInput =
+  | { kind: "reference"; value: string; param: string }
+  | { kind: "card"; number: string; expMonth: number; expYear: number; cvc: string | null; param: string };
+
+export interface VaultContext {
+  merchantId: string;
+  livemode: boolean;
+  fingerprintKey: string;
+  now: number;
+}
+
+/** Sandbox test tokens expire far in the future so that demo data keeps working. */
+const TEST_TOKEN_EXPIRY = { expMonth: 12, expYear: 2034 };
+
+function cardError(code: string, message: string, param: string): ApiError {
+  return new ApiError({ status: 402, type: "card_error", code, declineCode: code, message, param });
+}
+
+export async function resolvePaymentMethod(input: PaymentMethodInput, ctx: VaultContext): Promise<PaymentMethodDetails> {
+  if (ctx.livemode) {
+    throw invalidRequest(
+      "Test payment methods and raw card details are accepted only with a test-mode key (sk_test_...). Live payments need a live connector.",
+      input.param,
+      "livemode_mismatch",
+    );
+  }
+  if (input.kind === "card") return fromCardDetails(input, ctx);
+
+  const ref = input.value.trim();
+  const tokenCard = TEST_TOKENS[ref] ?? TEST_PAYMENT_METHODS[ref];
+  if (tokenCard) {
+    const card = findTestCard(tokenCard);
+    const source = ref.startsWith("tok_") ? "token" : "test_payment_method";
+    return build(tokenCard, card?.brand ?? brandOf(tokenCard), card?.funding ?? "credit", card?.country ?? "US", card?.scenario ?? "success", TEST_TOKEN_EXPIRY, source, ctx);
+  }
+  const vault = vaultTokenCard(ref);
+  if (vault) {
+    return {
+      id: randomId("pm"),
+      type: "card",
+      card: { brand: vault.brand, last4: vault.last4, ...TEST_TOKEN_EXPIRY, funding: "credit", country: "US", fingerprint: await fingerprint(ref, ctx) },
+      source: "vault_token",
+      sandboxScenario: vault.scenario,
+      created: ctx.now,
+    };
+  }
+  if (ref.startsWith("tok_")) throw resourceMissing("token", ref.slice(0, 64), input.param);
+  if (ref.startsWith("pm_")) throw resourceMissing("PaymentMethod", ref.slice(0, 64), input.param);
+  throw invalidRequest(
+    `Unrecognized payment method '${ref.slice(0, 64)}'. Send a token (tok_visa), a test payment method (pm_card_visa), a vault token, or card details in test mode.`,
+    input.param,
+    "payment_method_invalid",
+  );
+}
+
+async function fromCardDetails(input: Extract<PaymentMethodInput, { kind: "card" }>, ctx: VaultContext): Promise<PaymentMethodDetails> {
+  const number = input.number.replace(/[\s-]/g, "");
+  if (!luhnValid(number)) throw cardError("incorrect_number", "Your card number is incorrect.", `${input.param}[number]`);
+  if (input.expMonth < 1 || input.expMonth > 12) throw cardError("invalid_expiry_month", "Your card's expiration month is invalid.", `${input.param}[exp_month]`);
+  const year = input.expYear < 100 ? 2000 + input.expYear : input.expYear;
+  const today = new Date(ctx.now);
+  const currentYear = today.getUTCFullYear();
+  if (year < currentYear || year > currentYear + 50) throw cardError("invalid_expiry_year", "Your card's expiration year is invalid.", `${input.param}[exp_year]`);
+  if (year === currentYear && input.expMonth < today.getUTCMonth() + 1) {
+    throw cardError("expired_card", "Your card has expired.", `${input.param}[exp_month]`);
+  }
+  if (input.cvc !== null && !/^\d{3,4}$/.test(input.cvc)) throw cardError("invalid_cvc", "Your card's security code is invalid.", `${input.param}[cvc]`);
+  const known = findTestCard(number);
+  // Like Stripe's test mode: a real-looking card that is not a test card is declined, so nobody types a live card into the sandbox.
+  const scenario: SandboxScenario = known?.scenario ?? "test_mode_live_card";
+  return build(number, known?.brand ?? brandOf(number), known?.funding ?? "unknown", known?.country ?? null, scenario, { expMonth: input.expMonth, expYear: year }, "card_details", ctx);
+}
+
+async function build(
+  number: string,
+  brand: string,
+  funding: PaymentMethodDetails["card"]["funding"],
+  country: string | null,
+  scenario: SandboxScenario,
+  expiry: { expMonth: number; expYear: number },
+  source: PaymentMethodDetails["source"],
+  ctx: VaultContext,
+): Promise<PaymentMethodDetails> {
+  return {
+    id: randomId("pm"),
+    type: "card",
+    card: { brand, last4: number.slice(-4), ...expiry, funding, country, fingerprint: await fingerprint(number, ctx) },
+    source,
+    sandboxScenario: scenario,
+    created: ctx.now,
+  };
+}
+
+/** A per-merchant keyed hash of the card: equal for the same card, useless for recovering it. */
+function fingerprint(number: string, ctx: VaultContext): Promise<string> {
+  return hmacBase62(ctx.fingerprintKey, `${ctx.merchantId}:${number}`);
+}

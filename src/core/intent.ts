@@ -1,0 +1,333 @@
+// The payment intent state machine, as data and pure functions. The Durable Object does the I/O
+// (storage, PSP calls); everything here only decides what a transition means.
+import { ApiError, unexpectedState, type ApiErrorData } from "./errors";
+import type { AuthorizeOutcome, FollowUpOutcome } from "./outcomes";
+import type { Attempt, AttemptType, IntentRecord, IntentStatus, RefundRecord } from "./types";
+
+export type IntentOperation = "update" | "confirm" | "capture" | "cancel" | "refund" | "complete_authentication";
+
+/** Which statuses each operation may start from. Anything else is `payment_intent_unexpected_state`. */
+export const ALLOWED_FROM: Readonly<Record<IntentOperation, readonly IntentStatus[]>> = {
+  update: ["requires_payment_method", "requires_confirmation", "requires_action"],
+  confirm: ["requires_payment_method", "requires_confirmation", "requires_action"],
+  capture: ["requires_capture"],
+  cancel: ["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"],
+  refund: ["succeeded"],
+  complete_authentication: ["requires_action"],
+};
+
+export const TERMINAL_STATUSES: readonly IntentStatus[] = ["succeeded", "canceled", "failed"];
+
+const VERBS: Record<IntentOperation, string> = {
+  update: "update",
+  confirm: "confirm",
+  capture: "capture",
+  cancel: "cancel",
+  refund: "refund",
+  complete_authentication: "authenticate",
+};
+
+export function assertOperationAllowed(op: IntentOperation, intent: IntentRecord): void {
+  const allowed = ALLOWED_FROM[op];
+  if (allowed.includes(intent.status)) return;
+  if (op === "refund") {
+    throw new ApiError({
+      status: 400,
+      type: "invalid_request_error",
+      code: "charge_not_refundable",
+      message: `This PaymentIntent (${intent.id}) does not have a successful, captured charge to refund; its status is ${intent.status}.`,
+    });
+  }
+  throw unexpectedState(
+    `You cannot ${VERBS[op]} this PaymentIntent because it has a status of ${intent.status}. ` +
+      `Only a PaymentIntent with one of the following statuses may be ${op === "cancel" ? "canceled" : VERBS[op] + "ed"}: ${allowed.join(", ")}.`,
+  );
+}
+
+/** Money that has been captured and not yet refunded or promised to a pending refund. */
+export function refundableAmount(intent: IntentRecord): number {
+  const reserved = intent.refunds
+    .filter((r) => r.status === "pending" || r.status === "succeeded")
+    .reduce((sum, r) => sum + r.amount, 0);
+  return intent.amountReceived - reserved;
+}
+
+export function chargeAttempt(intent: IntentRecord): Attempt | null {
+  if (!intent.chargeAttemptId) return null;
+  return intent.attempts.find((a) => a.id === intent.chargeAttemptId) ?? null;
+}
+
+export function pendingAttempts(intent: IntentRecord): Attempt[] {
+  return intent.attempts.filter((a) => a.status === "pending");
+}
+
+export interface AttemptInput {
+  id: string;
+  type: AttemptType;
+  amount: number;
+  connector: string;
+  capture?: boolean;
+  refundId?: string;
+  now: number;
+}
+
+/** Appends a pending attempt. It is stored before the PSP is called, so a crash leaves a trace. */
+export function startAttempt(intent: IntentRecord, input: AttemptInput): Attempt {
+  const attempt: Attempt = {
+    id: input.id,
+    type: input.type,
+    status: "pending",
+    amount: input.amount,
+    currency: intent.currency,
+    connector: input.connector,
+    idempotencyKey: `${intent.id}:${input.id}`,
+    paymentMethodId: intent.paymentMethod?.id ?? null,
+    capture: input.capture ?? null,
+    refundId: input.refundId ?? null,
+    providerReference: null,
+    responseCode: null,
+    responseText: null,
+    declineCode: null,
+    authorizationCode: null,
+    avsResult: null,
+    cvvResult: null,
+    created: input.now,
+    completed: null,
+  };
+  intent.attempts.push(attempt);
+  return attempt;
+}
+
+/** The result of applying a PSP answer: which events to emit and, for failures, the error to answer. */
+export interface Transition {
+  events: string[];
+  error?: ApiErrorData;
+}
+
+/** Applies an authorization's outcome. `restoreStatus` is where a no-money-moved provider error returns to. */
+export function applyAuthorizeOutcome(
+  intent: IntentRecord,
+  attempt: Attempt,
+  outcome: AuthorizeOutcome,
+  opts: { now: number; maxDeclines: number; restoreStatus: IntentStatus; challengeUrl: string },
+): Transition {
+  attempt.completed = opts.now;
+  intent.updated = opts.now;
+  switch (outcome.kind) {
+    case "approved": {
+      attempt.status = "succeeded";
+      attempt.providerReference = outcome.providerReference;
+      attempt.responseCode = outcome.responseCode;
+      attempt.responseText = outcome.responseText;
+      attempt.authorizationCode = outcome.authorizationCode;
+      attempt.avsResult = outcome.avsResult;
+      attempt.cvvResult = outcome.cvvResult;
+      intent.chargeAttemptId = attempt.id;
+      intent.connector = attempt.connector;
+      intent.nextAction = null;
+      intent.lastPaymentError = null;
+      if (outcome.captured) {
+        intent.status = "succeeded";
+        intent.amountReceived = attempt.amount;
+        intent.amountCapturable = 0;
+        return { events: ["charge.succeeded", "payment_intent.succeeded"] };
+      }
+      intent.status = "requires_capture";
+      intent.amountCapturable = attempt.amount;
+      return { events: ["charge.succeeded", "payment_intent.amount_capturable_updated"] };
+    }
+    case "requires_action": {
+      attempt.status = "requires_action";
+      attempt.providerReference = outcome.providerReference;
+      attempt.responseCode = "authentication_required";
+      attempt.responseText = "The card issuer requires 3D Secure authentication.";
+      intent.status = "requires_action";
+      intent.nextAction = { type: "redirect_to_url", url: outcome.redirectUrl ?? opts.challengeUrl, returnUrl: intent.returnUrl };
+      return { events: ["payment_intent.requires_action"] };
+    }
+    case "declined": {
+      attempt.status = "failed";
+      attempt.providerReference = outcome.providerReference;
+      attempt.responseCode = outcome.code;
+      attempt.responseText = outcome.message;
+      attempt.declineCode = outcome.declineCode;
+      return recordDecline(intent, attempt, { code: outcome.code, declineCode: outcome.declineCode, message: outcome.message }, opts);
+    }
+    case "provider_error": {
+      // Nothing moved at the PSP: the intent goes back to where it was and may be confirmed again.
+      attempt.status = "failed";
+      attempt.responseCode = "provider_error";
+      attempt.responseText = outcome.message;
+      intent.status = opts.restoreStatus;
+      return {
+        events: [],
+        error: { status: 502, type: "api_error", code: "provider_error", message: `The payment provider failed: ${outcome.message}. No money moved; the payment may be confirmed again.` },
+      };
+    }
+    case "unknown": {
+      // We cannot tell whether money moved: park the intent until reconciliation learns the truth.
+      attempt.status = "pending";
+      attempt.completed = null;
+      attempt.providerReference = outcome.providerReference;
+      attempt.responseCode = "unknown_outcome";
+      attempt.responseText = outcome.message;
+      intent.status = "processing";
+      intent.nextAction = null;
+      return { events: ["payment_intent.processing"] };
+    }
+  }
+}
+
+/** A decline (or a failed 3DS challenge): back to requires_payment_method, or `failed` when attempts run out. */
+export function recordDecline(
+  intent: IntentRecord,
+  attempt: Attempt,
+  failure: { code: string; declineCode: string | null; message: string },
+  opts: { now: number; maxDeclines: number },
+): Transition {
+  intent.declineCount += 1;
+  intent.nextAction = null;
+  intent.lastPaymentError = {
+    type: "card_error",
+    code: failure.code,
+    declineCode: failure.declineCode,
+    message: failure.message,
+    paymentMethod: intent.paymentMethod,
+    attemptId: attempt.id,
+  };
+  intent.updated = opts.now;
+  if (intent.declineCount >= opts.maxDeclines) {
+    intent.status = "failed";
+  } else {
+    intent.status = "requires_payment_method";
+    intent.paymentMethod = null;
+  }
+  return {
+    events: ["payment_intent.payment_failed"],
+    error: {
+      status: 402,
+      type: "card_error",
+      code: failure.code,
+      declineCode: failure.declineCode ?? undefined,
+      message: failure.message,
+      param: failure.code === "incorrect_cvc" ? "payment_method_data[card][cvc]" : undefined,
+    },
+  };
+}
+
+function completeFollowUp(attempt: Attempt, outcome: FollowUpOutcome, now: number): void {
+  attempt.completed = now;
+  switch (outcome.kind) {
+    case "succeeded":
+      attempt.status = "succeeded";
+      attempt.providerReference = outcome.providerReference;
+      attempt.responseCode = outcome.responseCode;
+      attempt.responseText = outcome.responseText;
+      return;
+    case "failed":
+      attempt.status = "failed";
+      attempt.responseCode = outcome.code;
+      attempt.responseText = outcome.message;
+      return;
+    case "provider_error":
+      attempt.status = "failed";
+      attempt.responseCode = "provider_error";
+      attempt.responseText = outcome.message;
+      return;
+    case "unknown":
+      attempt.status = "pending";
+      attempt.completed = null;
+      attempt.providerReference = outcome.providerReference;
+      attempt.responseCode = "unknown_outcome";
+      attempt.responseText = outcome.message;
+      return;
+  }
+}
+
+function followUpError(outcome: FollowUpOutcome, what: string): ApiErrorData | undefined {
+  if (outcome.kind === "failed") return { status: 402, type: "card_error", code: outcome.code, message: outcome.message };
+  if (outcome.kind === "provider_error") {
+    return { status: 502, type: "api_error", code: "provider_error", message: `The payment provider failed to ${what}: ${outcome.message}. Nothing changed; retry later.` };
+  }
+  return undefined;
+}
+
+export function applyCaptureOutcome(intent: IntentRecord, attempt: Attempt, outcome: FollowUpOutcome, now: number): Transition {
+  completeFollowUp(attempt, outcome, now);
+  intent.updated = now;
+  if (outcome.kind === "succeeded") {
+    intent.status = "succeeded";
+    intent.amountReceived = attempt.amount;
+    intent.amountCapturable = 0;
+    return { events: ["charge.captured", "payment_intent.succeeded"] };
+  }
+  if (outcome.kind === "unknown") {
+    intent.status = "processing";
+    return { events: ["payment_intent.processing"] };
+  }
+  return { events: [], error: followUpError(outcome, "capture") };
+}
+
+export function applyVoidOutcome(intent: IntentRecord, attempt: Attempt, outcome: FollowUpOutcome, now: number): Transition {
+  completeFollowUp(attempt, outcome, now);
+  intent.updated = now;
+  if (outcome.kind === "succeeded") {
+    intent.amountCapturable = 0;
+    return { events: [] };
+  }
+  if (outcome.kind === "unknown") {
+    intent.status = "processing";
+    return { events: ["payment_intent.processing"] };
+  }
+  return { events: [], error: followUpError(outcome, "void the authorization") };
+}
+
+export function applyRefundOutcome(intent: IntentRecord, refund: RefundRecord, attempt: Attempt, outcome: FollowUpOutcome, now: number): Transition {
+  completeFollowUp(attempt, outcome, now);
+  intent.updated = now;
+  switch (outcome.kind) {
+    case "succeeded":
+      refund.status = "succeeded";
+      intent.amountRefunded += refund.amount;
+      return { events: ["refund.created", "charge.refunded"] };
+    case "unknown":
+      refund.status = "pending";
+      return { events: ["refund.created"] };
+    case "failed":
+    case "provider_error":
+      refund.status = "failed";
+      refund.failureReason = outcome.kind === "failed" ? outcome.code : "provider_error";
+      return { events: ["refund.created", "refund.failed"], error: followUpError(outcome, "refund") };
+  }
+}
+
+export function applyCancel(intent: IntentRecord, reason: IntentRecord["cancellationReason"], now: number): Transition {
+  for (const attempt of intent.attempts) {
+    if (attempt.status === "requires_action") attempt.status = "canceled";
+  }
+  intent.status = "canceled";
+  intent.cancellationReason = reason;
+  intent.canceledAt = now;
+  intent.amountCapturable = 0;
+  intent.nextAction = null;
+  intent.updated = now;
+  return { events: ["payment_intent.canceled"] };
+}
+
+/** Invariants that hold after every transition. Checked by the property tests and by the DO before it commits. */
+export function checkInvariants(intent: IntentRecord): string[] {
+  const problems: string[] = [];
+  if (!Number.isSafeInteger(intent.amount) || intent.amount <= 0) problems.push("amount must be a positive integer");
+  if (intent.amountReceived < 0 || intent.amountReceived > intent.amount) problems.push("amount_received out of range");
+  if (intent.amountCapturable < 0 || intent.amountCapturable > intent.amount) problems.push("amount_capturable out of range");
+  const refunded = intent.refunds.filter((r) => r.status === "succeeded").reduce((s, r) => s + r.amount, 0);
+  if (refunded !== intent.amountRefunded) problems.push("amount_refunded disagrees with refunds");
+  if (refundableAmount(intent) < 0) problems.push("refunds exceed the captured amount");
+  if (intent.status !== "requires_capture" && intent.amountCapturable !== 0) problems.push("only requires_capture has a capturable amount");
+  if (intent.amountReceived > 0 && intent.status !== "succeeded") problems.push("money received but intent not succeeded");
+  const approvedAuths = intent.attempts.filter((a) => a.type === "authorize" && a.status === "succeeded").length;
+  if (approvedAuths > 1) problems.push("more than one successful authorization");
+  const captures = intent.attempts.filter((a) => a.type === "capture" && a.status === "succeeded").length;
+  if (captures > 1) problems.push("more than one capture");
+  return problems;
+}

@@ -1,0 +1,94 @@
+// Money: integer minor units plus an ISO 4217 code. Floating point never touches an amount; surfaces
+// that speak decimals convert exactly through the currency's exponent.
+import { invalidRequest } from "./errors";
+
+/** The largest amount, in minor units, the gateway accepts for one payment (Stripe's ceiling). */
+export const MAX_AMOUNT = 99_999_999;
+
+const ZERO_DECIMAL = ["bif", "clp", "djf", "gnf", "isk", "jpy", "kmf", "krw", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"];
+const THREE_DECIMAL = ["bhd", "iqd", "jod", "kwd", "lyd", "omr", "tnd"];
+const TWO_DECIMAL = (
+  "aed afn all amd ang aoa ars aud awg azn bam bbd bdt bgn bmd bnd bob brl bsd btn bwp byn bzd cad cdf chf " +
+  "cny cop crc cup cve czk dkk dop dzd egp ern etb eur fjd fkp gbp gel ghs gip gmd gtq gyd hkd hnl htg huf " +
+  "idr ils inr irr jmd kes kgs khr kpw kyd kzt lak lbp lkr lrd lsl mad mdl mga mkd mmk mnt mop mru mur mvr " +
+  "mwk mxn myr mzn nad ngn nio nok npr nzd pab pen pgk php pkr pln qar ron rsd rub sar sbd scr sdg sek sgd " +
+  "shp sle sll sos srd ssp stn svc syp szl thb tjs tmt top try ttd twd tzs uah usd uyu uzs ves wst xcd yer " +
+  "zar zmw zwl"
+).split(" ");
+
+const EXPONENTS: ReadonlyMap<string, number> = new Map([
+  ...ZERO_DECIMAL.map((c) => [c, 0] as const),
+  ...TWO_DECIMAL.map((c) => [c, 2] as const),
+  ...THREE_DECIMAL.map((c) => [c, 3] as const),
+]);
+
+/** The number of minor-unit digits of a currency, or undefined when we do not know the currency. */
+export function currencyExponent(currency: string): number | undefined {
+  return EXPONENTS.get(currency.toLowerCase());
+}
+
+export function isKnownCurrency(currency: string): boolean {
+  return EXPONENTS.has(currency.toLowerCase());
+}
+
+/** Lower-cases a currency code (seed 001 sends "EUR", Stripe "eur") and rejects unknown ones. */
+export function normalizeCurrency(input: string, param = "currency"): string {
+  const code = input.trim().toLowerCase();
+  if (!/^[a-z]{3}$/.test(code) || !EXPONENTS.has(code)) {
+    throw invalidRequest(`Invalid currency: ${input.slice(0, 16)}. Use a supported ISO 4217 code such as 'usd' or 'eur'.`, param, "invalid_currency");
+  }
+  return code;
+}
+
+/** Checks an amount in minor units: a safe integer in 1..MAX_AMOUNT. */
+export function assertAmount(amount: number, param = "amount", min = 1): number {
+  if (!Number.isSafeInteger(amount)) {
+    throw invalidRequest(`Invalid integer: ${String(amount)}. Amounts are integers in the currency's minor unit.`, param, "invalid_amount");
+  }
+  if (amount < min) {
+    throw invalidRequest(`Amount must be at least ${min} (minor units).`, param, "amount_too_small");
+  }
+  if (amount > MAX_AMOUNT) {
+    throw invalidRequest(`Amount must be no more than ${MAX_AMOUNT} (minor units).`, param, "amount_too_large");
+  }
+  return amount;
+}
+
+/**
+ * Converts a decimal amount ("99.99", 99.99, "100") to minor units exactly, from its decimal digits,
+ * never by multiplying a float. More significant decimal places than the currency has are rejected.
+ */
+export function decimalToMinor(value: string | number, currency: string, param = "amount"): number {
+  const exponent = EXPONENTS.get(normalizeCurrency(currency)) ?? 2;
+  const text = typeof value === "number" ? numberToPlainString(value) : value.trim();
+  const match = /^(\d{1,12})(?:\.(\d{1,20}))?$/.exec(text);
+  if (!match) throw invalidRequest(`Invalid decimal amount: ${text.slice(0, 32)}.`, param, "invalid_amount");
+  const whole = match[1] ?? "0";
+  const fraction = (match[2] ?? "").replace(/0+$/, "");
+  if (fraction.length > exponent) {
+    throw invalidRequest(
+      `Amount ${text} has more decimal places than ${currency.toUpperCase()} allows (${exponent}).`,
+      param,
+      "invalid_amount",
+    );
+  }
+  const minor = Number(whole + fraction.padEnd(exponent, "0"));
+  return assertAmount(minor, param);
+}
+
+/** Renders minor units as a decimal string with the currency's exponent: 1050 usd -> "10.50". */
+export function minorToDecimal(minor: number, currency: string): string {
+  const exponent = currencyExponent(currency) ?? 2;
+  const negative = minor < 0;
+  const digits = String(Math.abs(minor)).padStart(exponent + 1, "0");
+  const whole = digits.slice(0, digits.length - exponent);
+  const fraction = digits.slice(digits.length - exponent);
+  return `${negative ? "-" : ""}${whole}${exponent > 0 ? "." + fraction : ""}`;
+}
+
+function numberToPlainString(value: number): string {
+  if (!Number.isFinite(value) || value < 0) return "invalid";
+  const text = String(value);
+  // Exponent notation (1e-7, 1e+21) is never a valid money amount.
+  return /e/i.test(text) ? "invalid" : text;
+}

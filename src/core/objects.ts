@@ -1,0 +1,327 @@
+// The canonical public representation of our objects: Stripe's field names, plus seed 001's where
+// they differ (payment_intent_id, latest_charge_id, refund_id). /v1 answers with these, and events
+// carry them as snapshots. Times are Unix seconds, as Stripe's; `created_ms` keeps the milliseconds.
+import { chargeAttempt } from "./intent";
+import { chargeIdForIntent } from "./ids";
+import type { Attempt, IntentRecord, PaymentMethodDetails, RefundRecord } from "./types";
+
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+export interface CardJson {
+  brand: string;
+  last4: string;
+  exp_month: number;
+  exp_year: number;
+  funding: string;
+  country: string | null;
+  fingerprint: string;
+}
+
+export interface PaymentMethodJson {
+  id: string;
+  object: "payment_method";
+  type: "card";
+  card: CardJson;
+  created: number;
+  customer: string | null;
+  livemode: boolean;
+  metadata: Record<string, string>;
+  billing_details: { address: null; email: null; name: null; phone: null };
+}
+
+export interface LastPaymentErrorJson {
+  type: string;
+  code: string;
+  decline_code: string | null;
+  message: string;
+  charge: string | null;
+  payment_method: PaymentMethodJson | null;
+}
+
+export interface NextActionJson {
+  type: "redirect_to_url";
+  redirect_to_url: { url: string; return_url: string | null };
+  /** Seed 001's flat form of the same redirect. */
+  url: string;
+}
+
+export interface PaymentIntentJson {
+  id: string;
+  object: "payment_intent";
+  payment_intent_id: string;
+  merchant_id: string;
+  amount: number;
+  amount_capturable: number;
+  amount_received: number;
+  amount_refunded: number;
+  amount_details: { tip: { amount?: number } };
+  canceled_at: number | null;
+  cancellation_reason: string | null;
+  capture_method: "automatic" | "manual";
+  client_secret: string;
+  confirmation_method: "automatic";
+  created: number;
+  created_ms: number;
+  currency: string;
+  customer: string | null;
+  description: string | null;
+  last_payment_error: LastPaymentErrorJson | null;
+  latest_charge: string | ChargeJson | null;
+  latest_charge_id: string | null;
+  livemode: boolean;
+  metadata: Record<string, string>;
+  next_action: NextActionJson | null;
+  order_id: string | null;
+  invoice_id: string | null;
+  payment_method: string | PaymentMethodJson | null;
+  payment_method_types: string[];
+  receipt_email: string | null;
+  return_url: string | null;
+  statement_descriptor: string | null;
+  status: IntentRecord["status"];
+  connector: string | null;
+}
+
+export interface ChargeJson {
+  id: string;
+  object: "charge";
+  amount: number;
+  amount_captured: number;
+  amount_refunded: number;
+  authorization_code: string | null;
+  captured: boolean;
+  created: number;
+  currency: string;
+  customer: string | null;
+  description: string | null;
+  disputed: false;
+  failure_code: null;
+  failure_message: null;
+  livemode: boolean;
+  metadata: Record<string, string>;
+  outcome: { network_status: "approved_by_network"; type: "authorized"; seller_message: string; risk_level: "normal" };
+  paid: true;
+  payment_intent: string;
+  payment_method: string | null;
+  payment_method_details: {
+    type: "card";
+    card: (CardJson & { checks: { cvc_check: string | null; address_postal_code_check: string | null } }) | null;
+  };
+  refunded: boolean;
+  status: "succeeded";
+  connector: string;
+  provider_reference: string | null;
+}
+
+export interface RefundJson {
+  id: string;
+  object: "refund";
+  refund_id: string;
+  amount: number;
+  charge: string;
+  created: number;
+  currency: string;
+  failure_reason: string | null;
+  metadata: Record<string, string>;
+  payment_intent: string;
+  reason: string | null;
+  status: RefundRecord["status"];
+}
+
+export interface TransactionJson {
+  id: string;
+  object: "payment_transaction";
+  type: Attempt["type"];
+  status: Attempt["status"];
+  amount: number;
+  currency: string;
+  connector: string;
+  payment_intent: string;
+  payment_method: string | null;
+  refund: string | null;
+  capture: boolean | null;
+  provider_reference: string | null;
+  response_code: string | null;
+  response_text: string | null;
+  decline_code: string | null;
+  authorization_code: string | null;
+  avs_result: string | null;
+  cvv_result: string | null;
+  created: number;
+  created_ms: number;
+  completed_ms: number | null;
+}
+
+const CVC_CHECK: Record<string, string> = { M: "pass", N: "fail", P: "unavailable", U: "unavailable" };
+const AVS_CHECK: Record<string, string> = { Y: "pass", Z: "pass", N: "fail", U: "unavailable" };
+
+function renderCard(pm: PaymentMethodDetails): CardJson {
+  const c = pm.card;
+  return { brand: c.brand, last4: c.last4, exp_month: c.expMonth, exp_year: c.expYear, funding: c.funding, country: c.country, fingerprint: c.fingerprint };
+}
+
+export function renderPaymentMethod(pm: PaymentMethodDetails, intent: IntentRecord): PaymentMethodJson {
+  return {
+    id: pm.id,
+    object: "payment_method",
+    type: "card",
+    card: renderCard(pm),
+    created: seconds(pm.created),
+    customer: null,
+    livemode: intent.livemode,
+    metadata: {},
+    billing_details: { address: null, email: null, name: null, phone: null },
+  };
+}
+
+export interface RenderOptions {
+  expand?: readonly string[];
+}
+
+export function renderIntent(intent: IntentRecord, options: RenderOptions = {}): PaymentIntentJson {
+  const expand = new Set(options.expand ?? []);
+  const charge = renderCharge(intent);
+  const err = intent.lastPaymentError;
+  const pm = intent.paymentMethod;
+  return {
+    id: intent.id,
+    object: "payment_intent",
+    payment_intent_id: intent.id,
+    merchant_id: intent.merchantId,
+    amount: intent.amount,
+    amount_capturable: intent.amountCapturable,
+    amount_received: intent.amountReceived,
+    amount_refunded: intent.amountRefunded,
+    amount_details: { tip: intent.tipAmount > 0 ? { amount: intent.tipAmount } : {} },
+    canceled_at: intent.canceledAt === null ? null : seconds(intent.canceledAt),
+    cancellation_reason: intent.cancellationReason,
+    capture_method: intent.captureMethod,
+    client_secret: intent.clientSecret,
+    confirmation_method: "automatic",
+    created: seconds(intent.created),
+    created_ms: intent.created,
+    currency: intent.currency,
+    customer: intent.customer,
+    description: intent.description,
+    last_payment_error: err
+      ? {
+          type: err.type,
+          code: err.code,
+          decline_code: err.declineCode,
+          message: err.message,
+          charge: null,
+          payment_method: err.paymentMethod ? renderPaymentMethod(err.paymentMethod, intent) : null,
+        }
+      : null,
+    latest_charge: charge ? (expand.has("latest_charge") ? charge : charge.id) : null,
+    latest_charge_id: charge?.id ?? null,
+    livemode: intent.livemode,
+    metadata: { ...intent.metadata },
+    next_action: intent.nextAction
+      ? {
+          type: "redirect_to_url",
+          redirect_to_url: { url: intent.nextAction.url, return_url: intent.nextAction.returnUrl },
+          url: intent.nextAction.url,
+        }
+      : null,
+    order_id: intent.orderId,
+    invoice_id: intent.invoiceId,
+    payment_method: pm ? (expand.has("payment_method") ? renderPaymentMethod(pm, intent) : pm.id) : null,
+    payment_method_types: ["card"],
+    receipt_email: intent.receiptEmail,
+    return_url: intent.returnUrl,
+    statement_descriptor: intent.statementDescriptor,
+    status: intent.status,
+    connector: intent.connector,
+  };
+}
+
+/** The intent's charge (its successful authorization), or null before there is one. */
+export function renderCharge(intent: IntentRecord): ChargeJson | null {
+  const auth = chargeAttempt(intent);
+  if (!auth) return null;
+  const captured = intent.attempts.some((a) => a.type === "capture" && a.status === "succeeded") || auth.capture === true;
+  // Once authorized, an intent's payment method can no longer change: it is the charge's.
+  const pm = intent.paymentMethod;
+  return {
+    id: chargeIdForIntent(intent.id),
+    object: "charge",
+    amount: auth.amount,
+    amount_captured: captured ? intent.amountReceived : 0,
+    amount_refunded: intent.amountRefunded,
+    authorization_code: auth.authorizationCode,
+    captured,
+    created: seconds(auth.created),
+    currency: intent.currency,
+    customer: intent.customer,
+    description: intent.description,
+    disputed: false,
+    failure_code: null,
+    failure_message: null,
+    livemode: intent.livemode,
+    metadata: { ...intent.metadata },
+    outcome: { network_status: "approved_by_network", type: "authorized", seller_message: "Payment complete.", risk_level: "normal" },
+    paid: true,
+    payment_intent: intent.id,
+    payment_method: auth.paymentMethodId,
+    payment_method_details: {
+      type: "card",
+      card: pm
+        ? {
+            ...renderCard(pm),
+            checks: {
+              cvc_check: auth.cvvResult ? (CVC_CHECK[auth.cvvResult] ?? "unchecked") : null,
+              address_postal_code_check: auth.avsResult ? (AVS_CHECK[auth.avsResult] ?? "unchecked") : null,
+            },
+          }
+        : null,
+    },
+    refunded: intent.amountReceived > 0 && intent.amountRefunded >= intent.amountReceived,
+    status: "succeeded",
+    connector: auth.connector,
+    provider_reference: auth.providerReference,
+  };
+}
+
+export function renderRefund(refund: RefundRecord): RefundJson {
+  return {
+    id: refund.id,
+    object: "refund",
+    refund_id: refund.id,
+    amount: refund.amount,
+    charge: refund.chargeId,
+    created: seconds(refund.created),
+    currency: refund.currency,
+    failure_reason: refund.failureReason,
+    metadata: { ...refund.metadata },
+    payment_intent: refund.paymentIntentId,
+    reason: refund.reason,
+    status: refund.status,
+  };
+}
+
+export function renderTransaction(attempt: Attempt, intent: IntentRecord): TransactionJson {
+  return {
+    id: attempt.id,
+    object: "payment_transaction",
+    type: attempt.type,
+    status: attempt.status,
+    amount: attempt.amount,
+    currency: attempt.currency,
+    connector: attempt.connector,
+    payment_intent: intent.id,
+    payment_method: attempt.paymentMethodId,
+    refund: attempt.refundId,
+    capture: attempt.capture,
+    provider_reference: attempt.providerReference,
+    response_code: attempt.responseCode,
+    response_text: attempt.responseText,
+    decline_code: attempt.declineCode,
+    authorization_code: attempt.authorizationCode,
+    avs_result: attempt.avsResult,
+    cvv_result: attempt.cvvResult,
+    created: seconds(attempt.created),
+    created_ms: attempt.created,
+    completed_ms: attempt.completed,
+  };
+}

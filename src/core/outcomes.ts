@@ -1,0 +1,22 @@
+// What a connector can answer. Every PSP's replies are translated into these before the domain sees
+// them, so the state machine knows nothing of any one provider.
+
+export interface CardChecks {
+  authorizationCode: string | null;
+  avsResult: string | null;
+  cvvResult: string | null;
+}
+
+export type AuthorizeOutcome =
+  | ({ kind: "approved"; providerReference: string; captured: boolean; responseCode: string; responseText: string } & CardChecks)
+  | { kind: "declined"; providerReference: string | null; code: string; declineCode: string; message: string }
+  | { kind: "requires_action"; providerReference: string | null; redirectUrl: string | null }
+  | { kind: "provider_error"; message: string }
+  | { kind: "unknown"; providerReference: string | null; message: string };
+
+/** Capture, void and refund: the money either moved, was refused, or we cannot tell yet. */
+export type FollowUpOutcome =
+  | { kind: "succeeded"; providerReference: string; responseCode: string; responseText: string }
+  | { kind: "failed"; code: string; message: string }
+  | { kind: "provider_error"; message: string }
+  | { kind: "unknown"; providerReference: string | null; message: string };

@@ -1,0 +1,188 @@
+// The domain records of the gateway. They are plain JSON data: stored in the intent's Durable Object,
+// copied to the D1 read model, carried across RPC, and rendered by each API surface.
+
+export const INTENT_STATUSES = [
+  "requires_payment_method",
+  "requires_confirmation",
+  "requires_action",
+  "processing",
+  "requires_capture",
+  "succeeded",
+  "canceled",
+  "failed",
+] as const;
+export type IntentStatus = (typeof INTENT_STATUSES)[number];
+
+export type CaptureMethod = "automatic" | "manual";
+export const CANCELLATION_REASONS = ["duplicate", "fraudulent", "requested_by_customer", "abandoned", "automatic", "expired"] as const;
+export type CancellationReason = (typeof CANCELLATION_REASONS)[number];
+export const REFUND_REASONS = ["duplicate", "fraudulent", "requested_by_customer"] as const;
+export type RefundReason = (typeof REFUND_REASONS)[number];
+
+export type Metadata = Record<string, string>;
+
+/** Who is asking: the merchant and the mode (test/live) every read and write is scoped to. */
+export interface Scope {
+  merchantId: string;
+  livemode: boolean;
+}
+
+/** What a sandbox card does when it is charged. Real connectors ignore it. */
+export type SandboxScenario =
+  | "success"
+  | "generic_decline"
+  | "insufficient_funds"
+  | "lost_card"
+  | "stolen_card"
+  | "expired_card"
+  | "incorrect_cvc"
+  | "processing_error"
+  | "fraudulent"
+  | "test_mode_live_card"
+  | "requires_3ds"
+  | "timeout_then_success"
+  | "timeout_then_decline"
+  | "provider_error";
+
+export interface CardDetails {
+  brand: string;
+  last4: string;
+  expMonth: number;
+  expYear: number;
+  funding: "credit" | "debit" | "prepaid" | "unknown";
+  country: string | null;
+  /** Same card, same merchant: same fingerprint. Never reversible to the number. */
+  fingerprint: string;
+}
+
+/** A payment method as an intent keeps it: never a card number or a CVC. */
+export interface PaymentMethodDetails {
+  id: string;
+  type: "card";
+  card: CardDetails;
+  /** Where it came from: a token, a sandbox test id, a vault token or test card details. */
+  source: "token" | "test_payment_method" | "vault_token" | "card_details";
+  sandboxScenario: SandboxScenario;
+  created: number;
+}
+
+export type AttemptType = "authorize" | "authenticate" | "capture" | "void" | "refund";
+export type AttemptStatus = "pending" | "succeeded" | "failed" | "requires_action" | "canceled";
+
+/** One call to a PSP: the intent's transaction history. Recorded before the call, completed after. */
+export interface Attempt {
+  id: string;
+  type: AttemptType;
+  status: AttemptStatus;
+  amount: number;
+  currency: string;
+  connector: string;
+  /** The idempotency key we send to the PSP for this attempt. */
+  idempotencyKey: string;
+  paymentMethodId: string | null;
+  capture: boolean | null;
+  refundId: string | null;
+  providerReference: string | null;
+  responseCode: string | null;
+  responseText: string | null;
+  declineCode: string | null;
+  authorizationCode: string | null;
+  avsResult: string | null;
+  cvvResult: string | null;
+  created: number;
+  completed: number | null;
+}
+
+export interface PaymentError {
+  type: "card_error" | "invalid_request_error" | "api_error";
+  code: string;
+  declineCode: string | null;
+  message: string;
+  /** The method that failed; the intent itself goes back to having none. */
+  paymentMethod: PaymentMethodDetails | null;
+  attemptId: string;
+}
+
+export interface NextAction {
+  type: "redirect_to_url";
+  url: string;
+  returnUrl: string | null;
+}
+
+export type RefundStatus = "pending" | "succeeded" | "failed" | "canceled";
+
+export interface RefundRecord {
+  id: string;
+  paymentIntentId: string;
+  chargeId: string;
+  amount: number;
+  currency: string;
+  status: RefundStatus;
+  reason: RefundReason | null;
+  metadata: Metadata;
+  failureReason: string | null;
+  attemptId: string;
+  created: number;
+}
+
+export interface LineItem {
+  name: string;
+  quantity: number;
+  unitAmount: number;
+}
+
+export interface IntentRecord {
+  id: string;
+  merchantId: string;
+  livemode: boolean;
+  /** Bumped on every change; the D1 read model only moves forward. */
+  version: number;
+  created: number;
+  updated: number;
+  status: IntentStatus;
+  amount: number;
+  currency: string;
+  captureMethod: CaptureMethod;
+  amountCapturable: number;
+  amountReceived: number;
+  amountRefunded: number;
+  tipAmount: number;
+  clientSecret: string;
+  customer: string | null;
+  description: string | null;
+  metadata: Metadata;
+  orderId: string | null;
+  invoiceId: string | null;
+  locationId: string | null;
+  terminalId: string | null;
+  lineItems: LineItem[];
+  receiptEmail: string | null;
+  statementDescriptor: string | null;
+  returnUrl: string | null;
+  cancelUrl: string | null;
+  retryOf: string | null;
+  paymentMethod: PaymentMethodDetails | null;
+  nextAction: NextAction | null;
+  lastPaymentError: PaymentError | null;
+  /** The successful authorization: the intent's charge. */
+  chargeAttemptId: string | null;
+  connector: string | null;
+  declineCount: number;
+  canceledAt: number | null;
+  cancellationReason: CancellationReason | null;
+  attempts: Attempt[];
+  refunds: RefundRecord[];
+}
+
+/** An event in the intent's outbox: a snapshot of the object after a transition. */
+export interface EventRecord {
+  id: string;
+  type: string;
+  created: number;
+  merchantId: string;
+  livemode: boolean;
+  /** The object the event is about, rendered in the canonical /v1 shape at the time of the event. */
+  object: Record<string, unknown>;
+  requestId: string | null;
+  idempotencyKey: string | null;
+}

@@ -1,0 +1,90 @@
+// Writes an intent (and its charge and refunds) to the D1 read model. Only the intent's Durable Object
+// calls this. Each row carries the intent's version and is only ever replaced by a newer one, so a
+// retried or late write can never move the read model backwards.
+import { sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { drizzle } from "drizzle-orm/d1";
+import { chargeAttempt } from "../core/intent";
+import { chargeIdForIntent } from "../core/ids";
+import type { IntentRecord } from "../core/types";
+import { charges, paymentIntents, refunds } from "./schema";
+
+export async function writeIntent(d1: D1Database, intent: IntentRecord): Promise<void> {
+  const db = drizzle(d1);
+  const row = {
+    id: intent.id,
+    merchantId: intent.merchantId,
+    livemode: intent.livemode,
+    status: intent.status,
+    amount: intent.amount,
+    currency: intent.currency,
+    customer: intent.customer,
+    orderId: intent.orderId,
+    metadata: JSON.stringify(intent.metadata),
+    created: intent.created,
+    version: intent.version,
+    data: JSON.stringify(intent),
+  };
+  const newer = sql`excluded.version > ${paymentIntents.version}`;
+  const statements: BatchItem<"sqlite">[] = [
+    db
+      .insert(paymentIntents)
+      .values(row)
+      .onConflictDoUpdate({
+        target: paymentIntents.id,
+        set: {
+          status: sql`excluded.status`,
+          amount: sql`excluded.amount`,
+          currency: sql`excluded.currency`,
+          customer: sql`excluded.customer`,
+          orderId: sql`excluded.order_id`,
+          metadata: sql`excluded.metadata`,
+          version: sql`excluded.version`,
+          data: sql`excluded.data`,
+        },
+        setWhere: newer,
+      }),
+  ];
+  const auth = chargeAttempt(intent);
+  if (auth) {
+    statements.push(
+      db
+        .insert(charges)
+        .values({
+          id: chargeIdForIntent(intent.id),
+          merchantId: intent.merchantId,
+          livemode: intent.livemode,
+          paymentIntent: intent.id,
+          created: auth.created,
+          version: intent.version,
+        })
+        .onConflictDoNothing(),
+    );
+  }
+  for (const refund of intent.refunds) {
+    statements.push(
+      db
+        .insert(refunds)
+        .values({
+          id: refund.id,
+          merchantId: intent.merchantId,
+          livemode: intent.livemode,
+          paymentIntent: intent.id,
+          charge: refund.chargeId,
+          status: refund.status,
+          amount: refund.amount,
+          created: refund.created,
+          version: intent.version,
+          data: JSON.stringify(refund),
+        })
+        .onConflictDoUpdate({
+          target: refunds.id,
+          set: { status: sql`excluded.status`, version: sql`excluded.version`, data: sql`excluded.data` },
+          setWhere: sql`excluded.version > ${refunds.version}`,
+        }),
+    );
+  }
+  const [first, ...rest] = statements;
+  if (!first) return;
+  await db.batch([first, ...rest]);
+}

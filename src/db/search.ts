@@ -1,0 +1,142 @@
+// The subset of Stripe's search query language we support for payment intents:
+//   status:"succeeded" AND currency:"usd" AND amount>1000 AND metadata['order']:"42" AND -customer:"cus_1"
+// Clauses are joined by AND; fields: status, currency, customer, order_id, amount, created, metadata['key'].
+// Each clause becomes a bound SQL condition: values are never spliced into SQL text.
+import { and, eq, gt, gte, lt, lte, not, sql, type SQL } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { invalidRequest } from "../core/errors";
+import { INTENT_STATUSES } from "../core/types";
+import type { Cursor } from "./queries";
+import { paymentIntents } from "./schema";
+
+type Operator = ":" | ">" | "<" | ">=" | "<=";
+
+export interface Clause {
+  field: string;
+  metadataKey: string | null;
+  operator: Operator;
+  value: string;
+  negated: boolean;
+}
+
+const CLAUSE = /^(-)?(status|currency|customer|order_id|amount|created|metadata\[(?:'([^'\]]{1,40})'|"([^"\]]{1,40})")\])(>=|<=|:|>|<)(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([^\s"']+))/;
+
+function bad(message: string): never {
+  throw invalidRequest(`Invalid search query: ${message}`, "query", "search_query_invalid");
+}
+
+export function parseSearchQuery(query: string): Clause[] {
+  const text = query.trim();
+  if (!text) bad("the query is empty.");
+  if (text.length > 1000) bad("the query is longer than 1000 characters.");
+  const clauses: Clause[] = [];
+  let rest = text;
+  for (;;) {
+    const m = CLAUSE.exec(rest);
+    if (!m) bad(`could not parse '${rest.slice(0, 40)}'. Expected field:value, for example status:'succeeded'.`);
+    const [whole, minus, fieldText, key1, key2, operator, dq, sq, bare] = m;
+    const metadataKey = key1 ?? key2 ?? null;
+    const value = (dq ?? sq ?? bare ?? "").replace(/\\(.)/g, "$1");
+    clauses.push({
+      field: metadataKey !== null ? "metadata" : (fieldText ?? ""),
+      metadataKey,
+      operator: operator as Operator,
+      value,
+      negated: minus === "-",
+    });
+    rest = rest.slice(whole.length).trim();
+    if (!rest) break;
+    const joiner = /^(AND|OR)\s+/i.exec(rest);
+    if (!joiner) bad(`expected AND between clauses, found '${rest.slice(0, 20)}'.`);
+    if (joiner[1]?.toUpperCase() === "OR") bad("OR is not supported; join clauses with AND.");
+    rest = rest.slice(joiner[0].length);
+  }
+  if (clauses.length > 10) bad("at most 10 clauses are supported.");
+  return clauses;
+}
+
+function integerValue(c: Clause): number {
+  if (!/^\d{1,15}$/.test(c.value)) bad(`${c.field} must be compared with an integer.`);
+  return Number(c.value);
+}
+
+function compare(column: SQLiteColumn, op: Operator, value: number): SQL {
+  switch (op) {
+    case ":":
+      return eq(column, value);
+    case ">":
+      return gt(column, value);
+    case "<":
+      return lt(column, value);
+    case ">=":
+      return gte(column, value);
+    case "<=":
+      return lte(column, value);
+  }
+}
+
+function clauseCondition(c: Clause): SQL {
+  const textField = (column: SQLiteColumn, value: string) => {
+    if (c.operator !== ":") bad(`${c.field} supports only ':'.`);
+    // A negated clause also matches rows where the field is empty, as Stripe's does.
+    return c.negated ? sql`coalesce(${column} != ${value}, 1)` : eq(column, value);
+  };
+  switch (c.field) {
+    case "status":
+      if (!(INTENT_STATUSES as readonly string[]).includes(c.value)) bad(`unknown status '${c.value.slice(0, 40)}'.`);
+      return textField(paymentIntents.status, c.value);
+    case "currency":
+      return textField(paymentIntents.currency, c.value.toLowerCase());
+    case "customer":
+      return textField(paymentIntents.customer, c.value);
+    case "order_id":
+      return textField(paymentIntents.orderId, c.value);
+    case "amount": {
+      const cond = compare(paymentIntents.amount, c.operator, integerValue(c));
+      return c.negated ? not(cond) : cond;
+    }
+    case "created": {
+      // Seconds in the query, milliseconds in the table.
+      const seconds = integerValue(c);
+      const ms = seconds * 1000;
+      const cond =
+        c.operator === ":"
+          ? and(gte(paymentIntents.created, ms), lt(paymentIntents.created, ms + 1000))!
+          : c.operator === ">"
+            ? gte(paymentIntents.created, ms + 1000)
+            : c.operator === ">="
+              ? gte(paymentIntents.created, ms)
+              : c.operator === "<"
+                ? lt(paymentIntents.created, ms)
+                : lt(paymentIntents.created, ms + 1000);
+      return c.negated ? not(cond) : cond;
+    }
+    case "metadata": {
+      if (c.operator !== ":") bad("metadata supports only ':'.");
+      const path = `$."${c.metadataKey ?? ""}"`;
+      const cond = sql`json_extract(${paymentIntents.metadata}, ${path}) = ${c.value}`;
+      return c.negated ? sql`coalesce(json_extract(${paymentIntents.metadata}, ${path}) != ${c.value}, 1)` : cond;
+    }
+    default:
+      return bad(`unsupported field '${c.field}'.`);
+  }
+}
+
+export function searchConditions(clauses: Clause[]): SQL[] {
+  return clauses.map(clauseCondition);
+}
+
+/** Search pages are chained by an opaque token holding the last row's position. */
+export function encodePageToken(cursor: Cursor): string {
+  return btoa(JSON.stringify([cursor.created, cursor.id])).replace(/=+$/, "");
+}
+
+export function decodePageToken(token: string): Cursor {
+  try {
+    const [created, id] = JSON.parse(atob(token)) as [unknown, unknown];
+    if (typeof created === "number" && Number.isSafeInteger(created) && typeof id === "string" && /^pi_[A-Za-z0-9]{8,64}$/.test(id)) return { created, id };
+  } catch {
+    // fall through to the error below
+  }
+  throw invalidRequest("Invalid page token. Use the next_page value of a previous search result.", "page", "search_page_invalid");
+}

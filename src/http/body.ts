@@ -1,0 +1,83 @@
+// Request parameters. /v1 takes JSON and Stripe's form encoding with brackets (metadata[order]=1,
+// expand[0]=x); `qs` nests those, with limits raised so stripe-node's long arrays stay arrays.
+// Bodies are read with a hard size limit, so a huge body is refused before it is buffered.
+import qs from "qs";
+import { ApiError, invalidRequest } from "../core/errors";
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const QS_OPTIONS: qs.IParseOptions = { depth: 10, arrayLimit: 1000, parameterLimit: 2000, allowPrototypes: false, strictDepth: false };
+
+function tooLarge(): ApiError {
+  return new ApiError({
+    status: 413,
+    type: "invalid_request_error",
+    code: "request_too_large",
+    message: `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`,
+  });
+}
+
+async function readLimited(request: Request): Promise<string> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw invalidRequest("The request body is not valid UTF-8.");
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The body's parameters as a plain object ({} for an empty body). */
+export async function readBodyParams(request: Request): Promise<Record<string, unknown>> {
+  const text = await readLimited(request);
+  if (text.trim() === "") return {};
+  const type = (request.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  if (type === "application/json" || type.endsWith("+json")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw invalidRequest("Invalid JSON in the request body. Send a JSON object, or form-encoded parameters.", undefined, "invalid_json");
+    }
+    if (!isPlainObject(parsed)) throw invalidRequest("The JSON request body must be an object.", undefined, "invalid_json");
+    return parsed;
+  }
+  if (type === "application/x-www-form-urlencoded" || type === "") {
+    return qs.parse(text, QS_OPTIONS) as Record<string, unknown>;
+  }
+  throw new ApiError({
+    status: 415,
+    type: "invalid_request_error",
+    code: "unsupported_content_type",
+    message: `Unsupported Content-Type '${type.slice(0, 64)}'. Send application/json or application/x-www-form-urlencoded.`,
+  });
+}
+
+export function queryParams(url: string): Record<string, unknown> {
+  const search = new URL(url).search;
+  return search.length > 1 ? (qs.parse(search.slice(1), QS_OPTIONS) as Record<string, unknown>) : {};
+}

@@ -1,0 +1,288 @@
+// PaymentIntentObject: the one Durable Object per payment intent and the only writer of it. Every
+// mutation runs whole (PSP call included) inside a serial queue, with its Idempotency-Key record, its
+// events and the new state committed in one storage write. D1 is then updated as the read model.
+import { DurableObject } from "cloudflare:workers";
+import { ApiError, idempotencyInFlight, idempotencyMismatch, invalidRequest, type ApiErrorData } from "../core/errors";
+import { checkInvariants } from "../core/intent";
+import { randomId, timingSafeEqual } from "../core/ids";
+import { renderCharge, renderIntent, renderRefund } from "../core/objects";
+import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/types";
+import { connectorFor } from "../connectors/registry";
+import { writeIntent } from "../db/read-model";
+import { config, type Config, type Env } from "../env";
+import { log } from "../log";
+import { completeAuthentication } from "./operations/authenticate";
+import { cancel } from "./operations/cancel";
+import { capture } from "./operations/capture";
+import { confirm } from "./operations/confirm";
+import { create, newIntent } from "./operations/create";
+import { refund } from "./operations/refund";
+import type { OperationTools, StepResult } from "./operations/tools";
+import { update } from "./operations/update";
+import type {
+  CancelParams,
+  CaptureParams,
+  ConfirmParams,
+  CreateIntentParams,
+  OpOutcome,
+  RefundParams,
+  RequestContext,
+  UpdateIntentParams,
+} from "./params";
+import { SerialQueue } from "./serial-queue";
+
+const INTENT_KEY = "intent";
+const SYNC_KEY = "sync:pending";
+const IDEMPOTENCY_PREFIX = "idem:";
+export const OUTBOX_PREFIX = "outbox:";
+/** Keys are kept 24 h; a create's key stays as long as the intent it named (its id derives from it). */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const SYNC_RETRY_MS = 5_000;
+
+interface IdempotencyRecord {
+  fingerprint: string;
+  operation: string;
+  created: number;
+  outcome: Omit<OpOutcome, "replayed">;
+}
+
+type Body = (draft: IntentRecord, tools: OperationTools) => Promise<StepResult>;
+
+function owns(intent: IntentRecord | null, scope: Scope, id: string): intent is IntentRecord {
+  return intent !== null && intent.id === id && intent.merchantId === scope.merchantId && intent.livemode === scope.livemode;
+}
+
+function failure(error: ApiErrorData, intent: IntentRecord | null = null): OpOutcome {
+  return { intent, refundId: null, error, replayed: false };
+}
+
+function notFound(id: string): OpOutcome {
+  return failure({ status: 404, type: "invalid_request_error", code: "resource_missing", message: `No such payment_intent: '${id}'`, param: "intent" });
+}
+
+function timeout(ms: number): Promise<"timeout"> {
+  return new Promise((resolve) => setTimeout(() => resolve("timeout"), ms));
+}
+
+export class PaymentIntentObject extends DurableObject<Env> {
+  /** undefined: not loaded yet; null: this object holds no intent. */
+  private intent: IntentRecord | null | undefined = undefined;
+  private readonly queue = new SerialQueue();
+  private readonly inflight = new Map<string, { fingerprint: string | null; promise: Promise<OpOutcome> }>();
+
+  private get cfg(): Config {
+    return config(this.env);
+  }
+
+  private async load(): Promise<IntentRecord | null> {
+    if (this.intent === undefined) this.intent = (await this.ctx.storage.get<IntentRecord>(INTENT_KEY)) ?? null;
+    return this.intent;
+  }
+
+  // ---- reads -------------------------------------------------------------------------------------
+
+  /** The intent, or null when it does not exist for this merchant and mode (callers answer 404). */
+  async retrieve(scope: Scope, id: string): Promise<IntentRecord | null> {
+    const intent = await this.load();
+    return owns(intent, scope, id) ? intent : null;
+  }
+
+  /** The intent, for its customer's browser, which holds the client secret rather than an API key. */
+  async retrieveWithClientSecret(id: string, clientSecret: string): Promise<IntentRecord | null> {
+    const intent = await this.load();
+    return intent && intent.id === id && timingSafeEqual(intent.clientSecret, clientSecret) ? intent : null;
+  }
+
+  /** The intent's events still in its outbox, oldest first. */
+  async outbox(scope: Scope, id: string): Promise<EventRecord[] | null> {
+    const intent = await this.load();
+    if (!owns(intent, scope, id)) return null;
+    const entries = await this.ctx.storage.list<EventRecord>({ prefix: OUTBOX_PREFIX });
+    return [...entries.values()];
+  }
+
+  // ---- operations --------------------------------------------------------------------------------
+
+  async create(req: RequestContext, params: CreateIntentParams): Promise<OpOutcome> {
+    const existing = await this.load();
+    if (existing && existing.merchantId !== req.scope.merchantId) return notFound(params.id);
+    return this.execute(req, "create", params.id, async (draft, tools) => create(draft, params, tools), params);
+  }
+
+  async update(req: RequestContext, id: string, params: UpdateIntentParams): Promise<OpOutcome> {
+    return this.execute(req, "update", id, (draft, tools) => update(draft, params, tools));
+  }
+
+  async confirm(req: RequestContext, id: string, params: ConfirmParams): Promise<OpOutcome> {
+    return this.execute(req, "confirm", id, (draft, tools) => confirm(draft, params, tools));
+  }
+
+  async capture(req: RequestContext, id: string, params: CaptureParams): Promise<OpOutcome> {
+    return this.execute(req, "capture", id, (draft, tools) => capture(draft, params, tools));
+  }
+
+  async cancel(req: RequestContext, id: string, params: CancelParams): Promise<OpOutcome> {
+    return this.execute(req, "cancel", id, (draft, tools) => cancel(draft, params, tools));
+  }
+
+  async refund(req: RequestContext, id: string, params: RefundParams): Promise<OpOutcome> {
+    return this.execute(req, "refund", id, (draft, tools) => refund(draft, params, tools));
+  }
+
+  /** The customer's answer on the sandbox 3DS page. Authorized by the intent's client secret, not by an API key. */
+  async completeAuthentication(id: string, clientSecret: string, passed: boolean, origin: string): Promise<OpOutcome> {
+    const intent = await this.load();
+    if (!intent || intent.id !== id || !timingSafeEqual(intent.clientSecret, clientSecret)) return notFound(id);
+    const req: RequestContext = {
+      scope: { merchantId: intent.merchantId, livemode: intent.livemode },
+      requestId: null,
+      idempotencyKey: null,
+      fingerprint: null,
+      origin,
+    };
+    return this.execute(req, "complete_authentication", id, (draft, tools) => completeAuthentication(draft, passed, tools));
+  }
+
+  // ---- the machinery -----------------------------------------------------------------------------
+
+  private async execute(req: RequestContext, operation: string, id: string, body: Body, createParams?: CreateIntentParams): Promise<OpOutcome> {
+    if (!createParams && !owns(await this.load(), req.scope, id)) return notFound(id);
+    const key = req.idempotencyKey;
+    if (!key) return this.queue.run(() => this.runLocked(req, operation, id, body, createParams));
+
+    const running = this.inflight.get(key);
+    if (running) {
+      if (running.fingerprint !== req.fingerprint) return failure(idempotencyMismatch(key).data);
+      const first = await Promise.race([running.promise, timeout(this.cfg.idempotencyWaitMs)]);
+      if (first === "timeout") return failure(idempotencyInFlight(key).data);
+      return { ...first, replayed: true };
+    }
+    const promise = (async (): Promise<OpOutcome> => {
+      const stored = await this.ctx.storage.get<IdempotencyRecord>(IDEMPOTENCY_PREFIX + key);
+      if (stored && (stored.operation === "create" || Date.now() - stored.created < IDEMPOTENCY_TTL_MS)) {
+        if (stored.fingerprint !== req.fingerprint) return failure(idempotencyMismatch(key).data);
+        return { ...stored.outcome, replayed: true };
+      }
+      return this.queue.run(() => this.runLocked(req, operation, id, body, createParams));
+    })();
+    this.inflight.set(key, { fingerprint: req.fingerprint, promise });
+    try {
+      return await promise;
+    } finally {
+      this.inflight.delete(key);
+    }
+  }
+
+  private async runLocked(req: RequestContext, operation: string, id: string, body: Body, createParams?: CreateIntentParams): Promise<OpOutcome> {
+    const base = await this.load();
+    const cfg = this.cfg;
+    let draft: IntentRecord;
+    if (createParams) {
+      if (base) return failure(invalidRequest(`PaymentIntent ${base.id} already exists; retry its creation with the Idempotency-Key that created it.`, undefined, "resource_already_exists").data);
+      draft = newIntent(createParams, req.scope, Date.now());
+    } else {
+      if (!owns(base, req.scope, id)) return notFound(id);
+      draft = structuredClone(base);
+    }
+
+    const events: EventRecord[] = [];
+    let checkpointed = false;
+    const tools: OperationTools = {
+      config: cfg,
+      now: () => Date.now(),
+      connectorFor: (intent) => connectorFor(intent, cfg),
+      checkpoint: async () => {
+        checkpointed = true;
+        draft.version += 1;
+        // A pending attempt is on record before the PSP hears of it. If we crash now, the alarm
+        // brings the read model up to date and reconciliation resolves the attempt.
+        await this.ctx.storage.put<unknown>({ [INTENT_KEY]: draft, [SYNC_KEY]: draft.version });
+        await this.ctx.storage.setAlarm(Date.now() + SYNC_RETRY_MS);
+        this.intent = structuredClone(draft);
+      },
+      emit: (type, refund) => events.push(this.event(type, draft, req, refund)),
+      challengeUrl: (intent) =>
+        `${cfg.publicBaseUrl ?? req.origin}/sandbox/3ds/${intent.id}?client_secret=${encodeURIComponent(intent.clientSecret)}`,
+    };
+
+    let result: StepResult;
+    try {
+      result = await body(draft, tools);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      result = { error: err.data };
+      if (!checkpointed) {
+        // Rejected before anything happened: nothing changes but the idempotent answer.
+        const outcome: OpOutcome = { intent: base, refundId: null, error: err.data, replayed: false };
+        await this.commit(req, operation, null, [], outcome);
+        return outcome;
+      }
+    }
+
+    const problems = checkInvariants(draft);
+    if (problems.length > 0) {
+      log("error", "intent invariant violated; transition rejected", { intent: draft.id, operation, problems });
+      throw new Error(`invariant violated: ${problems.join("; ")}`);
+    }
+    draft.version += 1;
+    const outcome: OpOutcome = { intent: draft, refundId: result.refundId ?? null, error: result.error ?? null, replayed: false };
+    await this.commit(req, operation, draft, events, outcome);
+    return outcome;
+  }
+
+  /** One atomic storage write: the new state, its events and the idempotent answer; then the read model. */
+  private async commit(req: RequestContext, operation: string, next: IntentRecord | null, events: EventRecord[], outcome: OpOutcome): Promise<void> {
+    const entries: Record<string, unknown> = {};
+    if (next) {
+      entries[INTENT_KEY] = next;
+      entries[SYNC_KEY] = next.version;
+    }
+    for (const event of events) entries[`${OUTBOX_PREFIX}${String(event.created).padStart(15, "0")}:${event.id}`] = event;
+    if (req.idempotencyKey && req.fingerprint) {
+      const record: IdempotencyRecord = {
+        fingerprint: req.fingerprint,
+        operation,
+        created: Date.now(),
+        outcome: { intent: outcome.intent, refundId: outcome.refundId, error: outcome.error },
+      };
+      entries[IDEMPOTENCY_PREFIX + req.idempotencyKey] = record;
+    }
+    if (Object.keys(entries).length === 0) return;
+    await this.ctx.storage.put(entries);
+    if (next) {
+      this.intent = next;
+      await this.syncReadModel(next);
+    }
+  }
+
+  private async syncReadModel(intent: IntentRecord): Promise<void> {
+    try {
+      await writeIntent(this.env.DB, intent);
+      const pending = await this.ctx.storage.get<number>(SYNC_KEY);
+      if (pending !== undefined && pending <= intent.version) await this.ctx.storage.delete(SYNC_KEY);
+    } catch (err) {
+      log("warn", "read model write failed; retrying from the alarm", { intent: intent.id, error: String(err) });
+      await this.ctx.storage.setAlarm(Date.now() + SYNC_RETRY_MS);
+    }
+  }
+
+  override async alarm(): Promise<void> {
+    const intent = await this.load();
+    const pending = await this.ctx.storage.get<number>(SYNC_KEY);
+    if (intent && pending !== undefined) await this.syncReadModel(intent);
+  }
+
+  private event(type: string, intent: IntentRecord, req: RequestContext, refund?: RefundRecord): EventRecord {
+    const object = type.startsWith("refund.") && refund ? renderRefund(refund) : type.startsWith("charge.") ? renderCharge(intent) : renderIntent(intent);
+    return {
+      id: randomId("evt"),
+      type,
+      created: Date.now(),
+      merchantId: intent.merchantId,
+      livemode: intent.livemode,
+      object: { ...(object ?? renderIntent(intent)) },
+      requestId: req.requestId,
+      idempotencyKey: req.idempotencyKey,
+    };
+  }
+}

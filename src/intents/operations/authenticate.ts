@@ -1,0 +1,34 @@
+// The end of a 3DS challenge: a passed challenge authorizes the payment; a failed one is a decline.
+import { assertOperationAllowed, recordDecline, startAttempt } from "../../core/intent";
+import { randomId } from "../../core/ids";
+import type { IntentRecord } from "../../core/types";
+import { authorize } from "./authorize";
+import type { OperationTools, StepResult } from "./tools";
+
+export async function completeAuthentication(draft: IntentRecord, passed: boolean, tools: OperationTools): Promise<StepResult> {
+  assertOperationAllowed("complete_authentication", draft);
+  const now = tools.now();
+  const challenge = startAttempt(draft, { id: randomId("txn"), type: "authenticate", amount: draft.amount, connector: "sandbox_3ds", now });
+  challenge.completed = now;
+  if (passed) {
+    challenge.status = "succeeded";
+    challenge.responseCode = "authenticated";
+    challenge.responseText = "The cardholder passed the 3D Secure challenge.";
+    return authorize(draft, tools, { authenticated: true });
+  }
+  challenge.status = "failed";
+  challenge.responseCode = "payment_intent_authentication_failure";
+  challenge.responseText = "The cardholder failed the 3D Secure challenge.";
+  const transition = recordDecline(
+    draft,
+    challenge,
+    {
+      code: "payment_intent_authentication_failure",
+      declineCode: null,
+      message: "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.",
+    },
+    { now, maxDeclines: tools.config.maxPaymentAttempts },
+  );
+  for (const type of transition.events) tools.emit(type);
+  return { error: transition.error };
+}

@@ -1,0 +1,60 @@
+// Capture: once, from requires_capture, for at most the authorized amount; the rest is released.
+import { ApiError, invalidRequest } from "../../core/errors";
+import { applyCaptureOutcome, assertOperationAllowed, chargeAttempt, pendingAttempts, startAttempt } from "../../core/intent";
+import { randomId } from "../../core/ids";
+import type { FollowUpOutcome } from "../../core/outcomes";
+import type { IntentRecord } from "../../core/types";
+import type { CaptureParams } from "../params";
+import type { OperationTools, StepResult } from "./tools";
+
+export function assertNoPendingSettlement(draft: IntentRecord): void {
+  if (pendingAttempts(draft).some((a) => a.type === "capture" || a.type === "void")) {
+    throw new ApiError({
+      status: 409,
+      type: "invalid_request_error",
+      code: "payment_intent_pending_reconciliation",
+      message: "A capture or void of this PaymentIntent has an unknown outcome at the payment provider; it must be reconciled first.",
+    });
+  }
+}
+
+export async function callFollowUp(call: () => Promise<FollowUpOutcome>): Promise<FollowUpOutcome> {
+  try {
+    return await call();
+  } catch (err) {
+    return { kind: "unknown", providerReference: null, message: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+export async function capture(draft: IntentRecord, params: CaptureParams, tools: OperationTools): Promise<StepResult> {
+  assertOperationAllowed("capture", draft);
+  assertNoPendingSettlement(draft);
+  const amount = params.amountToCapture ?? draft.amountCapturable;
+  if (amount > draft.amountCapturable) {
+    throw invalidRequest(
+      `The amount to capture (${amount}) is greater than the amount capturable (${draft.amountCapturable}).`,
+      "amount_to_capture",
+      "amount_too_large",
+    );
+  }
+  const auth = chargeAttempt(draft);
+  if (!auth?.providerReference) throw new Error(`intent ${draft.id} is requires_capture without an authorization`);
+  const connector = tools.connectorFor(draft);
+  const attempt = startAttempt(draft, { id: randomId("txn"), type: "capture", amount, connector: connector.name, now: tools.now() });
+  await tools.checkpoint();
+  const outcome = await callFollowUp(() =>
+    connector.capture({
+      intentId: draft.id,
+      merchantId: draft.merchantId,
+      attemptId: attempt.id,
+      idempotencyKey: attempt.idempotencyKey,
+      amount,
+      currency: draft.currency,
+      providerReference: auth.providerReference ?? "",
+      paymentMethod: draft.paymentMethod,
+    }),
+  );
+  const transition = applyCaptureOutcome(draft, attempt, outcome, tools.now());
+  for (const type of transition.events) tools.emit(type);
+  return { error: transition.error };
+}

@@ -1,0 +1,18 @@
+// Confirm: authorize the intent's payment method at its connector.
+import { assertOperationAllowed } from "../../core/intent";
+import type { IntentRecord } from "../../core/types";
+import type { ConfirmParams } from "../params";
+import { authorize } from "./authorize";
+import { missingPaymentMethod } from "./create";
+import type { OperationTools, StepResult } from "./tools";
+
+export async function confirm(draft: IntentRecord, params: ConfirmParams, tools: OperationTools): Promise<StepResult> {
+  assertOperationAllowed("confirm", draft);
+  if (params.paymentMethod) draft.paymentMethod = params.paymentMethod;
+  if (params.returnUrl !== undefined) draft.returnUrl = params.returnUrl;
+  if (params.captureMethod) draft.captureMethod = params.captureMethod;
+  if (!draft.paymentMethod) throw missingPaymentMethod();
+  // A new confirmation abandons a pending 3DS challenge.
+  for (const attempt of draft.attempts) if (attempt.status === "requires_action") attempt.status = "canceled";
+  return authorize(draft, tools, { authenticated: false });
+}

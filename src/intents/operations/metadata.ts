@@ -1,0 +1,17 @@
+// Stripe's metadata rules: an update merges keys, and an empty value deletes its key.
+import { invalidRequest } from "../../core/errors";
+import type { Metadata } from "../../core/types";
+
+export const METADATA_LIMITS = { keys: 50, keyLength: 40, valueLength: 500 } as const;
+
+export function mergeMetadata(current: Metadata, changes: Metadata): Metadata {
+  const merged: Metadata = { ...current };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === "") delete merged[key];
+    else merged[key] = value;
+  }
+  if (Object.keys(merged).length > METADATA_LIMITS.keys) {
+    throw invalidRequest(`Metadata can have at most ${METADATA_LIMITS.keys} keys.`, "metadata", "metadata_too_large");
+  }
+  return merged;
+}

@@ -1,0 +1,62 @@
+// Refund: part or all of what was captured; the sum of refunds never exceeds it. Pending refunds
+// count against the refundable amount, since their money may already be moving.
+import { invalidRequest, resourceMissing } from "../../core/errors";
+import { applyRefundOutcome, assertOperationAllowed, chargeAttempt, refundableAmount, startAttempt } from "../../core/intent";
+import { chargeIdForIntent, randomId } from "../../core/ids";
+import type { IntentRecord, RefundRecord } from "../../core/types";
+import type { RefundParams } from "../params";
+import { callFollowUp } from "./capture";
+import type { OperationTools, StepResult } from "./tools";
+
+export async function refund(draft: IntentRecord, params: RefundParams, tools: OperationTools): Promise<StepResult> {
+  const chargeId = chargeIdForIntent(draft.id);
+  if (params.chargeId !== undefined && params.chargeId !== chargeId) throw resourceMissing("charge", params.chargeId, "charge");
+  assertOperationAllowed("refund", draft);
+  const remaining = refundableAmount(draft);
+  if (remaining <= 0) {
+    throw invalidRequest(`Charge ${chargeId} has already been refunded.`, undefined, "charge_already_refunded");
+  }
+  const amount = params.amount ?? remaining;
+  if (amount > remaining) {
+    throw invalidRequest(
+      `Refund amount (${amount}) is greater than the unrefunded amount on charge ${chargeId} (${remaining}).`,
+      "amount",
+      "amount_too_large",
+    );
+  }
+  const auth = chargeAttempt(draft);
+  const connector = tools.connectorFor(draft);
+  const now = tools.now();
+  const refundId = randomId("re");
+  const attempt = startAttempt(draft, { id: randomId("txn"), type: "refund", amount, connector: connector.name, refundId, now });
+  const record: RefundRecord = {
+    id: refundId,
+    paymentIntentId: draft.id,
+    chargeId,
+    amount,
+    currency: draft.currency,
+    status: "pending",
+    reason: params.reason ?? null,
+    metadata: params.metadata,
+    failureReason: null,
+    attemptId: attempt.id,
+    created: now,
+  };
+  draft.refunds.push(record);
+  await tools.checkpoint();
+  const outcome = await callFollowUp(() =>
+    connector.refund({
+      intentId: draft.id,
+      merchantId: draft.merchantId,
+      attemptId: attempt.id,
+      idempotencyKey: attempt.idempotencyKey,
+      amount,
+      currency: draft.currency,
+      providerReference: auth?.providerReference ?? "",
+      paymentMethod: draft.paymentMethod,
+    }),
+  );
+  const transition = applyRefundOutcome(draft, record, attempt, outcome, tools.now());
+  for (const type of transition.events) tools.emit(type, record);
+  return { error: transition.error, refundId };
+}

@@ -1,0 +1,34 @@
+// Update: descriptive fields at any time; what the customer would pay (amount, currency, payment
+// method, capture method) only before the payment is authorized.
+import { assertOperationAllowed } from "../../core/intent";
+import type { IntentRecord } from "../../core/types";
+import type { UpdateIntentParams } from "../params";
+import type { OperationTools, StepResult } from "./tools";
+import { mergeMetadata } from "./metadata";
+
+export async function update(draft: IntentRecord, params: UpdateIntentParams, tools: OperationTools): Promise<StepResult> {
+  const changesPayment =
+    params.amount !== undefined || params.currency !== undefined || params.paymentMethod !== undefined || params.captureMethod !== undefined;
+  if (changesPayment) {
+    assertOperationAllowed("update", draft);
+    if (params.amount !== undefined) draft.amount = params.amount;
+    if (params.currency !== undefined) draft.currency = params.currency;
+    if (params.captureMethod !== undefined) draft.captureMethod = params.captureMethod;
+    if (params.paymentMethod !== undefined) draft.paymentMethod = params.paymentMethod;
+    if (draft.status === "requires_action") {
+      // What was being authenticated changed: the challenge no longer applies.
+      for (const attempt of draft.attempts) if (attempt.status === "requires_action") attempt.status = "canceled";
+      draft.nextAction = null;
+    }
+    draft.status = draft.paymentMethod ? "requires_confirmation" : "requires_payment_method";
+  }
+  if (params.metadata !== undefined) draft.metadata = mergeMetadata(draft.metadata, params.metadata);
+  if (params.customer !== undefined) draft.customer = params.customer;
+  if (params.description !== undefined) draft.description = params.description;
+  if (params.orderId !== undefined) draft.orderId = params.orderId;
+  if (params.receiptEmail !== undefined) draft.receiptEmail = params.receiptEmail;
+  if (params.statementDescriptor !== undefined) draft.statementDescriptor = params.statementDescriptor;
+  if (params.returnUrl !== undefined) draft.returnUrl = params.returnUrl;
+  draft.updated = tools.now();
+  return {};
+}

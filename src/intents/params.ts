@@ -1,0 +1,83 @@
+// Validated, surface-neutral parameters of the intent operations. Each API surface parses its own wire
+// format into these before it calls the intent's Durable Object.
+import type { ApiErrorData } from "../core/errors";
+import type { CancellationReason, CaptureMethod, IntentRecord, LineItem, Metadata, PaymentMethodDetails, RefundReason, Scope } from "../core/types";
+
+/** Everything about the request that is not its parameters. */
+export interface RequestContext {
+  scope: Scope;
+  requestId: string | null;
+  idempotencyKey: string | null;
+  /** Keyed hash of the operation and its parameters, compared when a key is reused. */
+  fingerprint: string | null;
+  /** Where the customer's browser reaches us (for 3DS challenge links). */
+  origin: string;
+}
+
+export interface CreateIntentParams {
+  id: string;
+  amount: number;
+  currency: string;
+  captureMethod: CaptureMethod;
+  customer: string | null;
+  description: string | null;
+  metadata: Metadata;
+  orderId: string | null;
+  invoiceId: string | null;
+  locationId: string | null;
+  terminalId: string | null;
+  lineItems: LineItem[];
+  tipAmount: number;
+  receiptEmail: string | null;
+  statementDescriptor: string | null;
+  returnUrl: string | null;
+  cancelUrl: string | null;
+  paymentMethod: PaymentMethodDetails | null;
+  confirm: boolean;
+}
+
+/** Fields left undefined are unchanged. Metadata merges; an empty value deletes its key. */
+export interface UpdateIntentParams {
+  amount?: number;
+  currency?: string;
+  captureMethod?: CaptureMethod;
+  customer?: string | null;
+  description?: string | null;
+  metadata?: Metadata;
+  orderId?: string | null;
+  receiptEmail?: string | null;
+  statementDescriptor?: string | null;
+  returnUrl?: string | null;
+  paymentMethod?: PaymentMethodDetails;
+}
+
+export interface ConfirmParams {
+  paymentMethod?: PaymentMethodDetails;
+  returnUrl?: string | null;
+  captureMethod?: CaptureMethod;
+}
+
+export interface CaptureParams {
+  amountToCapture?: number;
+}
+
+export interface CancelParams {
+  cancellationReason?: CancellationReason;
+}
+
+export interface RefundParams {
+  /** When the refund was asked for by charge id, the DO checks it is this intent's charge. */
+  chargeId?: string;
+  amount?: number;
+  reason?: RefundReason | null;
+  metadata: Metadata;
+}
+
+/** What an operation answers: the intent after it (or null when it does not exist for this scope),
+ * the refund it made, or an error. Replays carry `replayed: true`. */
+export interface OpOutcome {
+  intent: IntentRecord | null;
+  refundId: string | null;
+  error: ApiErrorData | null;
+  replayed: boolean;
+}

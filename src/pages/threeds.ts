@@ -1,0 +1,91 @@
+// The sandbox's 3D Secure challenge page. `next_action.redirect_to_url.url` sends the customer here;
+// they approve or fail the challenge, the intent's DO completes the payment, and the browser goes
+// back to the merchant's return_url with Stripe's query parameters (payment_intent,
+// payment_intent_client_secret, redirect_status).
+import { Hono } from "hono";
+import { hasPrefix } from "../core/ids";
+import { minorToDecimal } from "../core/money";
+import type { IntentRecord } from "../core/types";
+import type { Env } from "../env";
+import { readBodyParams } from "../http/body";
+
+const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+function page(title: string, body: string, status = 200): Response {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>${escape(title)}</title><style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}
+button{font:inherit;padding:.6rem 1.2rem;margin:.3rem .6rem .3rem 0;border-radius:.4rem;border:1px solid #888;cursor:pointer}
+.approve{background:#0a7d32;color:#fff}.fail{background:#b3261e;color:#fff}.muted{color:#666;font-size:.9rem}</style></head>
+<body>${body}</body></html>`;
+  return new Response(html, {
+    status,
+    headers: {
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    },
+  });
+}
+
+function stub(env: Env, id: string) {
+  return env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
+}
+
+function returnLocation(intent: IntentRecord): string | null {
+  if (!intent.returnUrl) return null;
+  const url = new URL(intent.returnUrl);
+  url.searchParams.set("payment_intent", intent.id);
+  url.searchParams.set("payment_intent_client_secret", intent.clientSecret);
+  url.searchParams.set("redirect_status", intent.status === "succeeded" || intent.status === "requires_capture" || intent.status === "processing" ? "succeeded" : "failed");
+  return url.toString();
+}
+
+const notFound = () => page("Not found", "<h1>Challenge not found</h1><p>This link is not valid.</p>", 404);
+
+export function threeDSecurePages(): Hono<{ Bindings: Env }> {
+  const pages = new Hono<{ Bindings: Env }>();
+
+  pages.get("/:id", async (c) => {
+    const id = c.req.param("id");
+    const secret = c.req.query("client_secret") ?? "";
+    if (!hasPrefix(id, "pi") || !secret) return notFound();
+    const intent = await stub(c.env, id).retrieveWithClientSecret(id, secret);
+    if (!intent) return notFound();
+    if (intent.status !== "requires_action") {
+      return page("Authentication complete", `<h1>Nothing to authenticate</h1><p>This payment's status is <b>${escape(intent.status)}</b>.</p>`);
+    }
+    const amount = `${minorToDecimal(intent.amount, intent.currency)} ${intent.currency.toUpperCase()}`;
+    const card = intent.paymentMethod ? `${escape(intent.paymentMethod.card.brand)} •••• ${escape(intent.paymentMethod.card.last4)}` : "your card";
+    const form = (outcome: string, label: string) =>
+      `<form method="post" style="display:inline"><input type="hidden" name="client_secret" value="${escape(secret)}">` +
+      `<input type="hidden" name="outcome" value="${outcome}"><button class="${outcome}" type="submit">${label}</button></form>`;
+    return page(
+      "3D Secure test challenge",
+      `<h1>3D Secure test challenge</h1><p>Authenticate a payment of <b>${escape(amount)}</b> with ${card}.</p>` +
+        `${form("approve", "Complete authentication")}${form("fail", "Fail authentication")}` +
+        `<p class="muted">This is the gateway's sandbox: no bank is involved.</p>`,
+    );
+  });
+
+  pages.post("/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!hasPrefix(id, "pi")) return notFound();
+    let form: Record<string, unknown>;
+    try {
+      form = await readBodyParams(c.req.raw);
+    } catch {
+      return page("Bad request", "<h1>Bad request</h1>", 400);
+    }
+    const secret = typeof form.client_secret === "string" ? form.client_secret : "";
+    const outcome = form.outcome;
+    if (!secret || (outcome !== "approve" && outcome !== "fail")) return page("Bad request", "<h1>Bad request</h1><p>Choose approve or fail.</p>", 400);
+    const result = await stub(c.env, id).completeAuthentication(id, secret, outcome === "approve", new URL(c.req.url).origin);
+    const intent = result.intent ?? (await stub(c.env, id).retrieveWithClientSecret(id, secret));
+    if (!intent) return notFound();
+    const location = returnLocation(intent);
+    if (location) return c.redirect(location, 303);
+    return page("Authentication complete", `<h1>Authentication ${outcome === "approve" ? "completed" : "failed"}</h1><p>The payment's status is <b>${escape(intent.status)}</b>.</p>`);
+  });
+
+  return pages;
+}

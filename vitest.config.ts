@@ -1,0 +1,64 @@
+// Two projects: `workers` runs inside workerd with real D1, Durable Objects and Queues
+// (@cloudflare/vitest-pool-workers); `e2e` runs in Node against a real `wrangler dev`.
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig, type Plugin } from "vitest/config";
+
+/** stripe ships source maps Vite cannot read; its ~200 warnings hide real output. */
+function quietSourcemapWarnings(): Plugin {
+  return {
+    name: "quiet-sourcemap-warnings",
+    configResolved(config) {
+      const warnOnce = config.logger.warnOnce.bind(config.logger);
+      config.logger.warnOnce = (msg, options) => {
+        if (!msg.includes("Sourcemap for")) warnOnce(msg, options);
+      };
+    },
+  };
+}
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  return {
+    test: {
+      projects: [
+        {
+          plugins: [
+            quietSourcemapWarnings(),
+            cloudflareTest({
+              main: "./src/index.ts",
+              wrangler: { configPath: "./wrangler.toml" },
+              remoteBindings: false,
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  // Short waits keep timing-dependent tests fast; production defaults are in wrangler.toml.
+                  SANDBOX_TIMEOUT_MS: "300",
+                  IDEMPOTENCY_WAIT_MS: "5000",
+                  LOG_LEVEL: "error",
+                },
+              },
+            }),
+          ],
+          test: {
+            name: "workers",
+            include: ["test/**/*.test.ts"],
+            exclude: ["test/e2e/**"],
+            setupFiles: ["./test/setup.ts"],
+          },
+        },
+        {
+          plugins: [quietSourcemapWarnings()],
+          test: {
+            name: "e2e",
+            include: ["test/e2e/**/*.test.ts"],
+            environment: "node",
+            globalSetup: ["./test/e2e/global-setup.ts"],
+            testTimeout: 60_000,
+            hookTimeout: 120_000,
+          },
+        },
+      ],
+    },
+  };
+});
