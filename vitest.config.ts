@@ -33,8 +33,8 @@ export default defineConfig(async () => {
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   // Short waits keep timing-dependent tests fast; production defaults are in wrangler.toml.
-                  SANDBOX_TIMEOUT_MS: "300",
-                  IDEMPOTENCY_WAIT_MS: "5000",
+                  SANDBOX_TIMEOUT_MS: "1500",
+                  IDEMPOTENCY_WAIT_MS: "1000",
                   LOG_LEVEL: "error",
                 },
               },

@@ -26,7 +26,8 @@ export function json(c: Ctx, body: unknown, status = 200, headers: Record<string
 export function respondOutcome(c: Ctx, outcome: OpOutcome, render: (intent: IntentRecord) => unknown): Response {
   const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
   if (outcome.error) {
-    const withIntent = outcome.intent && outcome.error.type === "card_error" ? renderIntent(outcome.intent) : undefined;
+    // As Stripe's: an error on a request about an intent carries the intent as it now is.
+    const withIntent = outcome.intent ? renderIntent(outcome.intent) : undefined;
     return json(c, v1ErrorBody(outcome.error, { paymentIntent: withIntent }), outcome.error.status, headers);
   }
   if (!outcome.intent) throw new Error("an operation succeeded without an intent");

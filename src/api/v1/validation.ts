@@ -8,7 +8,16 @@ export function paramName(path: readonly PropertyKey[]): string {
   return (head ?? "") + rest.map((p) => `[${p}]`).join("");
 }
 
-export function zodToApiError(error: z.ZodError): ApiError {
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+export function zodToApiError(error: z.ZodError, input?: unknown): ApiError {
   const issue = error.issues[0];
   if (!issue) return new ApiError({ status: 400, type: "invalid_request_error", message: "Invalid request." });
   if (issue.code === "unrecognized_keys") {
@@ -16,7 +25,7 @@ export function zodToApiError(error: z.ZodError): ApiError {
     return new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_unknown", param, message: `Received unknown parameter: ${param}` });
   }
   const param = paramName(issue.path);
-  if (issue.code === "invalid_type" && issue.input === undefined) {
+  if (issue.path.length > 0 && valueAt(input, issue.path) === undefined) {
     return new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_missing", param, message: `Missing required param: ${param}.` });
   }
   const detail = issue.message.replace(/\s+/g, " ").slice(0, 200);
@@ -31,6 +40,6 @@ export function zodToApiError(error: z.ZodError): ApiError {
 
 export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);
-  if (!result.success) throw zodToApiError(result.error);
+  if (!result.success) throw zodToApiError(result.error, input);
   return result.data;
 }

@@ -1,0 +1,603 @@
+#!/usr/bin/env node
+// `npm run bench`: measures the gateway's main flows against a bare baseline Worker with the same
+// kinds of bindings (bench/baseline: a D1 database and a SQLite-backed Durable Object), both under
+// `wrangler dev` at warn-level logging, one after the other, on free loopback ports, in a fresh
+// temporary state dir. Prints a table, the ratios to the baseline against the targets in
+// DESIGN.md "Performance", the machine and the Worker bundle size; writes bench/results/latest.json.
+//
+// Env: BENCH_DURATION (seconds per flow, default 10), BENCH_CONNECTIONS (default 50).
+// Exit code: 0 even when a target is missed (this is a report, not a test); non-zero when a server
+// fails to start or the run breaks.
+import autocannon from "autocannon";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const wrangler = path.join(root, "node_modules", ".bin", "wrangler");
+const baselineConfig = path.join(root, "bench", "baseline", "wrangler.toml");
+const resultsFile = path.join(root, "bench", "results", "latest.json");
+
+const DURATION = positiveNumber(process.env.BENCH_DURATION, 10, "BENCH_DURATION");
+const CONNECTIONS = Math.floor(positiveNumber(process.env.BENCH_CONNECTIONS, 50, "BENCH_CONNECTIONS"));
+const READY_TIMEOUT_MS = 90_000;
+const API_KEY = "sk_test_merchant_a";
+const FREE_PLAN_LIMIT = 3 * 1024 * 1024; // bytes, compressed
+const TARGETS = { createRps: 0.7, createConfirmRps: 0.5, p99Factor: 3 };
+const baseEnv = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
+
+function positiveNumber(raw, fallback, name) {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) {
+    console.error(`bench: ${name}=${raw} must be a positive number`);
+    process.exit(2);
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process groups: every server runs in its own group (detached) and is stopped by killing the group.
+
+const liveGroups = new Set();
+
+function groupAlive(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return err.code === "EPERM";
+  }
+}
+
+function killGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+async function stopGroup(pgid) {
+  if (!liveGroups.has(pgid)) return;
+  killGroup(pgid, "SIGTERM");
+  const deadline = Date.now() + 5000;
+  while (groupAlive(pgid) && Date.now() < deadline) await sleep(100);
+  if (groupAlive(pgid)) {
+    killGroup(pgid, "SIGKILL");
+    const hard = Date.now() + 3000;
+    while (groupAlive(pgid) && Date.now() < hard) await sleep(50);
+  }
+  liveGroups.delete(pgid);
+}
+
+function killAllSync() {
+  for (const pgid of liveGroups) {
+    killGroup(pgid, "SIGTERM");
+    killGroup(pgid, "SIGKILL");
+  }
+  liveGroups.clear();
+}
+
+let tmpRoot = null;
+function removeTmp() {
+  if (tmpRoot) rmSync(tmpRoot, { recursive: true, force: true });
+  tmpRoot = null;
+}
+
+process.on("exit", () => {
+  killAllSync();
+  removeTmp();
+});
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    console.error(`\nbench: ${signal}, stopping servers`);
+    killAllSync();
+    removeTmp();
+    process.exit(130);
+  });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+class ServerStartError extends Error {}
+
+// Starts a command in its own process group and polls `readyUrl` until it answers over HTTP.
+async function startServer({ name, command, args, env, port, readyPath, readyHeaders }) {
+  const child = spawn(command, args, { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const pgid = child.pid;
+  liveGroups.add(pgid);
+  let output = "";
+  const keep = (chunk) => {
+    output += chunk.toString();
+    if (output.length > 64_000) output = output.slice(-32_000);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  let exited = null;
+  child.on("exit", (code, signal) => (exited = { code, signal }));
+  child.on("error", (err) => (exited = { code: null, signal: null, error: err.message }));
+
+  const url = `http://127.0.0.1:${port}${readyPath}`;
+  const started = Date.now();
+  while (true) {
+    if (exited) {
+      await stopGroup(pgid);
+      throw new ServerStartError(`${name} exited before it was ready (${JSON.stringify(exited)}):\n${output.slice(-4000)}`);
+    }
+    if (Date.now() - started > READY_TIMEOUT_MS) {
+      await stopGroup(pgid);
+      throw new ServerStartError(`${name} not ready after ${READY_TIMEOUT_MS / 1000} s:\n${output.slice(-4000)}`);
+    }
+    try {
+      const res = await fetch(url, { headers: readyHeaders, signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      break; // any HTTP answer: wrangler dev is serving
+    } catch {
+      await sleep(250);
+    }
+  }
+  return { name, pgid, port, origin: `http://127.0.0.1:${port}`, readyMs: Date.now() - started, output: () => output };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Peak RSS of a process group (Linux /proc; null elsewhere).
+
+// Returns { total, processes: [{ pid, name, rssBytes }] } or null without /proc.
+function groupRss(pgid) {
+  let entries;
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return null;
+  }
+  const processes = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields[0] = state (field 3)
+      if (Number(fields[2]) !== pgid) continue; // field 5: pgrp
+      const status = readFileSync(`/proc/${entry}/status`, "utf8");
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
+      if (m) processes.push({ pid: Number(entry), name, rssBytes: Number(m[1]) * 1024 });
+    } catch {
+      // process went away
+    }
+  }
+  processes.sort((a, b) => b.rssBytes - a.rssBytes);
+  return { total: processes.reduce((acc, p) => acc + p.rssBytes, 0), processes };
+}
+
+function rssSampler(pgid) {
+  let peak = groupRss(pgid);
+  if (peak === null) return { stop: () => null };
+  const sample = () => {
+    const now = groupRss(pgid);
+    if (now !== null && now.total > peak.total) peak = now;
+  };
+  const timer = setInterval(sample, 500);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return peak;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load.
+
+const MAX_SAMPLES = 5;
+
+function truncate(s, n = 400) {
+  s = String(s ?? "");
+  return s.length > n ? s.slice(0, n) + "…" : s;
+}
+
+async function warmUp(server, flow, count = Math.min(CONNECTIONS, 50)) {
+  // Sequential first (the first request evaluates the modules), then one concurrent request per connection.
+  const samples = [];
+  const one = async () => {
+    const res = await fetch(server.origin + flow.path, { method: flow.method, headers: flow.headers, body: flow.body });
+    const text = await res.text();
+    if (res.status < 200 || res.status >= 300) samples.push({ status: res.status, body: truncate(text) });
+  };
+  for (let i = 0; i < 2; i++) await one();
+  await Promise.all(Array.from({ length: count }, one));
+  return samples;
+}
+
+function runAutocannon(server, flow) {
+  const non2xxSamples = [];
+  const errorSamples = [];
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: server.origin + flow.path,
+        method: flow.method,
+        headers: flow.headers,
+        body: flow.body,
+        connections: CONNECTIONS,
+        duration: DURATION,
+        requests: [
+          {
+            method: flow.method,
+            path: flow.path,
+            headers: flow.headers,
+            body: flow.body,
+            onResponse: (status, body) => {
+              if ((status < 200 || status >= 300) && non2xxSamples.length < MAX_SAMPLES) non2xxSamples.push({ status, body: truncate(body) });
+            },
+          },
+        ],
+      },
+      (err, result) => {
+        if (err) reject(err);
+        else resolve({ result, non2xxSamples, errorSamples });
+      },
+    );
+    instance.on("reqError", (err) => {
+      if (errorSamples.length < MAX_SAMPLES) errorSamples.push(truncate(err?.message ?? err, 200));
+    });
+  });
+}
+
+async function measure(server, flow) {
+  const warmupNon2xx = await warmUp(server, flow);
+  const sampler = rssSampler(server.pgid);
+  const { result, non2xxSamples, errorSamples } = await runAutocannon(server, flow);
+  const peakRss = sampler.stop();
+  await sleep(1000); // let the server settle before the next flow
+  return {
+    flow: flow.name,
+    server: server.name,
+    method: flow.method,
+    path: flow.path,
+    connections: CONNECTIONS,
+    durationSec: result.duration,
+    reqPerSec: result.requests.average,
+    reqPerSecStddev: result.requests.stddev,
+    totalRequests: result.requests.total,
+    latencyMs: { avg: result.latency.average, p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+    ok2xx: result["2xx"],
+    non2xx: result.non2xx,
+    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, count])),
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xxSamples,
+    errorSamples,
+    warmupNon2xx,
+    peakRssBytes: peakRss?.total ?? null,
+    peakRssProcesses: peakRss?.processes ?? null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bundle size (wrangler deploy --dry-run --outdir).
+
+function listFiles(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listFiles(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+function bundleSize(outdir) {
+  const result = spawnSync(wrangler, ["deploy", "--dry-run", "--outdir", outdir], { cwd: root, env: baseEnv, encoding: "utf8" });
+  const text = (result.stdout ?? "") + (result.stderr ?? "");
+  if (result.status !== 0) return { error: `wrangler deploy --dry-run failed (exit ${result.status}): ${truncate(text.trim(), 2000)}` };
+  const files = listFiles(outdir).map((file) => {
+    const data = readFileSync(file);
+    return { file: path.relative(outdir, file), bytes: data.length, gzipBytes: gzipSync(data).length };
+  });
+  // What is uploaded: the modules; not source maps (unless upload_source_maps) nor wrangler's README.
+  const uploaded = files.filter((f) => !f.file.endsWith(".map") && path.basename(f.file) !== "README.md");
+  const sum = (list, key) => list.reduce((acc, f) => acc + f[key], 0);
+  const m = /Total Upload:\s*([\d.]+ KiB)\s*\/\s*gzip:\s*([\d.]+ KiB)/.exec(text);
+  return {
+    files,
+    bundleBytes: sum(uploaded, "bytes"),
+    bundleGzipBytes: sum(uploaded, "gzipBytes"),
+    outdirBytes: sum(files, "bytes"),
+    outdirGzipBytes: sum(files, "gzipBytes"),
+    wranglerReported: m ? { total: m[1], gzip: m[2] } : null,
+    limitGzipBytes: FREE_PLAN_LIMIT,
+    withinLimit: sum(uploaded, "gzipBytes") <= FREE_PLAN_LIMIT,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting.
+
+const fmtInt = (n) => (n == null ? "-" : Math.round(n).toLocaleString("en-US"));
+const fmtNum = (n, d = 1) => (n == null || !Number.isFinite(n) ? "-" : n.toFixed(d));
+const fmtMs = (n) => (n == null ? "-" : `${n} ms`);
+const fmtBytes = (n) => {
+  if (n == null) return "-";
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(2)} MiB`;
+  return `${(n / 1024).toFixed(1)} KiB`;
+};
+
+function table(headers, rows, align) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => (align[i] === "r" ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i]))).join("  ");
+  return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+function newestMtime(dir) {
+  let newest = 0;
+  try {
+    for (const file of listFiles(dir)) newest = Math.max(newest, statSync(file).mtimeMs);
+  } catch {
+    // ignore
+  }
+  return newest;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const startedAt = new Date();
+  tmpRoot = mkdtempSync(path.join(os.tmpdir(), "gateway-bench-"));
+  const cpus = os.cpus();
+  const machine = {
+    cpuModel: cpus[0]?.model ?? "unknown",
+    cpuCount: cpus.length,
+    totalMemBytes: os.totalmem(),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  };
+  console.log(`bench: ${CONNECTIONS} connections, ${DURATION} s per flow`);
+  console.log(`machine: ${machine.cpuModel} x ${machine.cpuCount}, ${fmtBytes(machine.totalMemBytes)} RAM, node ${machine.node}, ${machine.platform}`);
+
+  console.log("bench: measuring the Worker bundle (wrangler deploy --dry-run)…");
+  const bundle = bundleSize(path.join(tmpRoot, "dist"));
+
+  const results = [];
+  const servers = {};
+
+  // (a) Baseline.
+  {
+    const port = await freePort();
+    const inspectorPort = await freePort();
+    console.log(`bench: starting the baseline worker on 127.0.0.1:${port}…`);
+    const server = await startServer({
+      name: "baseline",
+      command: wrangler,
+      args: [
+        "dev", "-c", baselineConfig, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
+        "--show-interactive-dev-session=false", "--log-level", "warn", "--persist-to", path.join(tmpRoot, "baseline-state"),
+      ],
+      env: baseEnv,
+      port,
+      readyPath: "/hello",
+    });
+    servers.baseline = { readyMs: server.readyMs };
+    try {
+      const flows = [
+        { name: "baseline hello", key: "hello", method: "GET", path: "/hello" },
+        { name: "baseline DO+D1", key: "baseline", method: "POST", path: "/do-d1" },
+      ];
+      for (const flow of flows) {
+        console.log(`bench: ${flow.name}…`);
+        results.push({ key: flow.key, ...(await measure(server, flow)) });
+      }
+      servers.baseline.log = server.output().trim().slice(-4000);
+    } finally {
+      await stopGroup(server.pgid);
+    }
+  }
+
+  // (b) Gateway.
+  {
+    const port = await freePort();
+    const inspectorPort = await freePort();
+    console.log(`bench: starting the gateway on 127.0.0.1:${port} (migrations, seed, wrangler dev)…`);
+    const auth = { authorization: `Bearer ${API_KEY}` };
+    const form = { ...auth, "content-type": "application/x-www-form-urlencoded" };
+    const srcBefore = newestMtime(path.join(root, "src"));
+    const server = await startServer({
+      name: "gateway",
+      command: process.execPath,
+      args: [
+        path.join(root, "scripts", "dev.mjs"),
+        "--log-level", "warn", "--var", "LOG_LEVEL:warn", "--inspector-port", String(inspectorPort),
+      ],
+      env: { ...baseEnv, PORT: String(port), GATEWAY_STATE_DIR: path.join(tmpRoot, "gateway-state") },
+      port,
+      readyPath: "/v1/payment_intents?limit=1",
+      readyHeaders: auth,
+    });
+    servers.gateway = { readyMs: server.readyMs };
+    try {
+      // One intent to retrieve.
+      const res = await fetch(`${server.origin}/v1/payment_intents`, { method: "POST", headers: form, body: "amount=2000&currency=usd" });
+      const created = await res.text();
+      let intentId = null;
+      try {
+        intentId = JSON.parse(created).id ?? null;
+      } catch {
+        // handled below
+      }
+      if (!res.ok || !intentId) throw new Error(`gateway: could not create the intent to retrieve (${res.status}): ${truncate(created)}`);
+
+      const flows = [
+        { name: "create", key: "create", method: "POST", path: "/v1/payment_intents", headers: form, body: "amount=2000&currency=usd" },
+        {
+          name: "create+confirm",
+          key: "createConfirm",
+          method: "POST",
+          path: "/v1/payment_intents",
+          headers: form,
+          body: "amount=2000&currency=usd&payment_method=pm_card_visa&confirm=true",
+        },
+        { name: "retrieve", key: "retrieve", method: "GET", path: `/v1/payment_intents/${intentId}`, headers: auth },
+        { name: "list", key: "list", method: "GET", path: "/v1/payment_intents?limit=10", headers: auth },
+      ];
+      for (const flow of flows) {
+        console.log(`bench: gateway ${flow.name}…`);
+        results.push({ key: flow.key, ...(await measure(server, flow)) });
+      }
+      servers.gateway.log = server.output().trim().slice(-4000);
+    } finally {
+      await stopGroup(server.pgid);
+    }
+    if (newestMtime(path.join(root, "src")) > srcBefore) servers.gateway.srcChangedDuringRun = true;
+  }
+
+  // ---- Report.
+  const byKey = Object.fromEntries(results.map((r) => [r.key, r]));
+  const base = byKey.baseline;
+  console.log("");
+  console.log(
+    table(
+      ["flow", "req/s", "p50", "p99", "non-2xx", "errors", "requests", "peak RSS"],
+      results.map((r) => [
+        r.server === "gateway" ? `gateway ${r.flow}` : r.flow,
+        fmtNum(r.reqPerSec),
+        fmtMs(r.latencyMs.p50),
+        fmtMs(r.latencyMs.p99),
+        fmtInt(r.non2xx),
+        r.timeouts ? `${fmtInt(r.errors)} (${r.timeouts} timeouts)` : fmtInt(r.errors),
+        fmtInt(r.totalRequests),
+        fmtBytes(r.peakRssBytes),
+      ]),
+      ["l", "r", "r", "r", "r", "r", "r", "r"],
+    ),
+  );
+
+  const gatewayFlows = results.filter((r) => r.server === "gateway");
+  const ratios = gatewayFlows.map((r) => ({
+    key: r.key,
+    flow: r.flow,
+    rpsRatio: base.reqPerSec > 0 ? r.reqPerSec / base.reqPerSec : null,
+    p99Ratio: base.latencyMs.p99 > 0 ? r.latencyMs.p99 / base.latencyMs.p99 : null,
+  }));
+  const mark = (ok) => (ok ? "PASS" : "MISS");
+  const checks = [];
+  for (const [key, min] of [
+    ["create", TARGETS.createRps],
+    ["createConfirm", TARGETS.createConfirmRps],
+  ]) {
+    const r = ratios.find((x) => x.key === key);
+    checks.push({ target: `${byKey[key].flow} req/s >= ${min} x baseline`, value: r.rpsRatio, pass: r.rpsRatio != null && r.rpsRatio >= min });
+  }
+  for (const r of ratios) {
+    checks.push({ target: `${r.flow} p99 <= ${TARGETS.p99Factor} x baseline p99`, value: r.p99Ratio, pass: r.p99Ratio != null && r.p99Ratio <= TARGETS.p99Factor });
+  }
+  const failures = gatewayFlows.reduce((acc, r) => acc + r.errors + r.non2xx, 0);
+  checks.push({ target: "no errors or non-2xx responses (gateway flows)", value: failures, pass: failures === 0 });
+
+  console.log(`\nratios to the baseline (${base.flow}: ${fmtNum(base.reqPerSec)} req/s, p99 ${fmtMs(base.latencyMs.p99)})`);
+  console.log(
+    table(
+      ["gateway flow", "req/s ratio", "p99 ratio"],
+      ratios.map((r) => [r.flow, fmtNum(r.rpsRatio, 2), fmtNum(r.p99Ratio, 2)]),
+      ["l", "r", "r"],
+    ),
+  );
+  console.log("\ntargets");
+  console.log(
+    table(
+      ["target", "value", "result"],
+      checks.map((c) => [c.target, typeof c.value === "number" && !Number.isInteger(c.value) ? fmtNum(c.value, 2) : String(c.value), mark(c.pass)]),
+      ["l", "r", "l"],
+    ),
+  );
+
+  console.log("\nWorker bundle (wrangler deploy --dry-run --outdir)");
+  if (bundle.error) console.log(`  ${bundle.error}`);
+  else {
+    console.log(
+      `  uploaded modules: ${fmtBytes(bundle.bundleBytes)}, gzip ${fmtBytes(bundle.bundleGzipBytes)} ` +
+        `(free-plan limit ${fmtBytes(FREE_PLAN_LIMIT)} compressed: ${mark(bundle.withinLimit)}, ${((bundle.bundleGzipBytes / FREE_PLAN_LIMIT) * 100).toFixed(1)}% used)`,
+    );
+    console.log(`  whole outdir incl. source map: ${fmtBytes(bundle.outdirBytes)}, gzip ${fmtBytes(bundle.outdirGzipBytes)}`);
+    console.log(`  files: ${bundle.files.map((f) => `${f.file} ${fmtBytes(f.bytes)}`).join(", ")}`);
+    if (bundle.wranglerReported) console.log(`  wrangler reports: Total Upload ${bundle.wranglerReported.total} / gzip ${bundle.wranglerReported.gzip}`);
+  }
+  const peakOf = (server) => {
+    const runs = results.filter((r) => r.server === server && r.peakRssBytes != null);
+    return runs.length ? runs.reduce((a, b) => (b.peakRssBytes > a.peakRssBytes ? b : a)) : null;
+  };
+  const describePeak = (r) =>
+    `${fmtBytes(r.peakRssBytes)} during ${r.flow} (${r.peakRssProcesses.map((p) => `${p.name} ${fmtBytes(p.rssBytes)}`).join(", ")})`;
+  const gatewayPeak = peakOf("gateway");
+  const baselinePeak = peakOf("baseline");
+  if (gatewayPeak) {
+    console.log("\npeak RSS of the server's process group (node/wrangler, esbuild, workerd) while measuring");
+    console.log(`  gateway:  ${describePeak(gatewayPeak)}`);
+    if (baselinePeak) console.log(`  baseline: ${describePeak(baselinePeak)}`);
+  }
+
+  // Oddities worth a look.
+  const notes = [];
+  for (const r of results) {
+    if (r.non2xxSamples.length) notes.push(`${r.server} ${r.flow}: ${r.non2xx} non-2xx ${JSON.stringify(r.statusCodes)}; samples:\n    ${r.non2xxSamples.map((s) => `${s.status} ${s.body}`).join("\n    ")}`);
+    if (r.errorSamples.length) notes.push(`${r.server} ${r.flow}: ${r.errors} errors (${r.timeouts} timeouts); samples: ${r.errorSamples.join(" | ")}`);
+    if (r.warmupNon2xx.length) notes.push(`${r.server} ${r.flow}: non-2xx during warm-up: ${r.warmupNon2xx.map((s) => `${s.status} ${s.body}`).join(" | ")}`);
+  }
+  if (servers.gateway.srcChangedDuringRun) notes.push("src/ changed while the gateway was running: wrangler dev may have rebuilt and reloaded it mid-measurement.");
+  for (const [name, s] of Object.entries(servers)) {
+    const interesting = (s.log ?? "")
+      .split("\n")
+      .filter((l) => /error|warn|exception|uncaught/i.test(l) && !/update available/i.test(l))
+      .slice(-10);
+    if (interesting.length) notes.push(`${name} server log (last warnings/errors):\n    ${interesting.map((l) => truncate(l, 300)).join("\n    ")}`);
+  }
+  if (notes.length) console.log(`\nnotes\n  ${notes.join("\n  ")}`);
+
+  const report = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    settings: { connections: CONNECTIONS, durationSec: DURATION, logLevel: "warn" },
+    machine,
+    servers,
+    results,
+    baseline: base.flow,
+    ratios,
+    targets: TARGETS,
+    checks,
+    bundle,
+  };
+  mkdirSync(path.dirname(resultsFile), { recursive: true });
+  writeFileSync(resultsFile, JSON.stringify(report, null, 2) + "\n");
+  console.log(`\nresults written to ${path.relative(process.cwd(), resultsFile) || resultsFile}`);
+}
+
+try {
+  await main();
+  removeTmp();
+  process.exit(0);
+} catch (err) {
+  killAllSync();
+  removeTmp();
+  if (err instanceof ServerStartError) {
+    console.error(`bench: server failed to start: ${err.message}`);
+    process.exit(3);
+  }
+  console.error(`bench: failed: ${err?.stack ?? err}`);
+  process.exit(1);
+}

@@ -1,0 +1,152 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createIntent, expectError, get, post, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
+
+// A merchant of its own, so these lists see only what this file creates.
+const KEY = "sk_test_list_search_merchant";
+const opts = { key: KEY };
+const created: PaymentIntentJson[] = [];
+
+interface SearchJson {
+  object: "search_result";
+  data: PaymentIntentJson[];
+  has_more: boolean;
+  next_page: string | null;
+  url: string;
+}
+
+beforeAll(async () => {
+  await seedMerchant("acct_list_search", "List and search", "key_list_search", KEY, false);
+  for (let i = 0; i < 12; i++) {
+    const succeed = i % 3 === 0;
+    const res = await createIntent(
+      {
+        amount: 1000 + i * 100,
+        currency: i % 2 === 0 ? "usd" : "eur",
+        customer: i < 4 ? "cus_alice" : "cus_bob",
+        order_id: `ord_${i}`,
+        metadata: { batch: i < 6 ? "first" : "second", index: String(i) },
+        ...(succeed ? { payment_method: "pm_card_visa", confirm: true } : {}),
+      },
+      opts,
+    );
+    created.push(res.body);
+  }
+});
+
+/** The list order: created descending, ties broken by id descending. */
+const newestFirst = () =>
+  [...created].sort((a, b) => b.created_ms - a.created_ms || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).map((p) => p.id);
+
+describe("GET /v1/payment_intents (list)", () => {
+  it("returns Stripe's list object, newest first, 10 by default", async () => {
+    const res = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents", opts);
+    expect(res.status).toBe(200);
+    expect(res.body.object).toBe("list");
+    expect(res.body.url).toBe("/v1/payment_intents");
+    expect(res.body.data.map((p) => p.id)).toEqual(newestFirst().slice(0, 10));
+    expect(res.body.has_more).toBe(true);
+  });
+
+  it("pages forward with starting_after and back with ending_before", async () => {
+    const first = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?limit=5", opts);
+    const second = await get<ListJson<PaymentIntentJson>>(`/v1/payment_intents?limit=5&starting_after=${first.body.data[4]?.id}`, opts);
+    expect(second.body.data.map((p) => p.id)).toEqual(newestFirst().slice(5, 10));
+    const third = await get<ListJson<PaymentIntentJson>>(`/v1/payment_intents?limit=5&starting_after=${second.body.data[4]?.id}`, opts);
+    expect(third.body.data.map((p) => p.id)).toEqual(newestFirst().slice(10));
+    expect(third.body.has_more).toBe(false);
+    const back = await get<ListJson<PaymentIntentJson>>(`/v1/payment_intents?limit=3&ending_before=${second.body.data[0]?.id}`, opts);
+    expect(back.body.data.map((p) => p.id)).toEqual(newestFirst().slice(2, 5));
+    expect(back.body.has_more).toBe(true);
+  });
+
+  it("filters by status, customer, order_id and created", async () => {
+    const succeeded = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?status=succeeded&limit=100", opts);
+    expect(succeeded.body.data.map((p) => p.id).sort()).toEqual(created.filter((p) => p.status === "succeeded").map((p) => p.id).sort());
+    const alice = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?customer=cus_alice&limit=100", opts);
+    expect(alice.body.data).toHaveLength(4);
+    const order = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?order_id=ord_7", opts);
+    expect(order.body.data.map((p) => p.id)).toEqual([created[7]?.id]);
+    const since = created[0]?.created ?? 0;
+    const window = await get<ListJson<PaymentIntentJson>>(`/v1/payment_intents?created[gte]=${since}&created[lte]=${since + 3600}&limit=100`, opts);
+    expect(window.body.data).toHaveLength(12);
+    const future = await get<ListJson<PaymentIntentJson>>(`/v1/payment_intents?created[gt]=${since + 3600}`, opts);
+    expect(future.body.data).toEqual([]);
+  });
+
+  it("validates its parameters", async () => {
+    expectError(await get("/v1/payment_intents?limit=0", opts), 400);
+    expectError(await get("/v1/payment_intents?limit=101", opts), 400);
+    expectError(await get("/v1/payment_intents?limit=abc", opts), 400);
+    expectError(await get("/v1/payment_intents?status=paid", opts), 400);
+    expectError(await get("/v1/payment_intents?color=blue", opts), 400, "parameter_unknown");
+    expectError(await get(`/v1/payment_intents?starting_after=${created[0]?.id}&ending_before=${created[1]?.id}`, opts), 400);
+    expectError(await get(`/v1/payment_intents?starting_after=pi_${"n".repeat(24)}`, opts), 404);
+  });
+
+  it("never shows another merchant's intents, even as a cursor", async () => {
+    const demo = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?limit=100");
+    const mine = new Set(created.map((p) => p.id));
+    expect(demo.body.data.some((p) => mine.has(p.id))).toBe(false);
+    expectError(await get(`/v1/payment_intents?starting_after=${created[3]?.id}`), 404);
+  });
+});
+
+describe("GET /v1/payment_intents/search", () => {
+  const search = (q: string, extra = "") => get<SearchJson>(`/v1/payment_intents/search?query=${encodeURIComponent(q)}${extra}`, opts);
+
+  it("matches status, currency, customer and order_id", async () => {
+    const res = await search(`status:"succeeded" AND currency:"usd"`);
+    expect(res.status).toBe(200);
+    expect(res.body.object).toBe("search_result");
+    const expected = created.filter((p) => p.status === "succeeded" && p.currency === "usd").map((p) => p.id);
+    expect(res.body.data.map((p) => p.id).sort()).toEqual(expected.sort());
+    expect((await search("customer:'cus_alice' AND order_id:'ord_2'")).body.data.map((p) => p.id)).toEqual([created[2]?.id]);
+  });
+
+  it("compares amounts and matches metadata keys", async () => {
+    const res = await search("amount>1800 AND amount<=2000 AND metadata['batch']:'second'");
+    expect(res.body.data.map((p) => p.amount).sort()).toEqual([1900, 2000]);
+    const neg = await search(`-customer:"cus_bob" AND metadata["batch"]:"first"`);
+    expect(neg.body.data).toHaveLength(4);
+  });
+
+  it("pages with next_page", async () => {
+    const first = await search("amount>0", "&limit=5");
+    expect(first.body.has_more).toBe(true);
+    expect(first.body.next_page).toBeTruthy();
+    const second = await search("amount>0", `&limit=5&page=${encodeURIComponent(first.body.next_page ?? "")}`);
+    expect(second.body.data.map((p) => p.id)).toEqual(newestFirst().slice(5, 10));
+  });
+
+  it("rejects queries it does not understand with 400", async () => {
+    for (const q of ["", "status:", "color:'red'", "status:'succeeded' OR status:'canceled'", "status:'paid'", "amount>abc", "status:'succeeded' status:'canceled'", "metadata['x']>3"]) {
+      expectError(await search(q), 400);
+    }
+    expectError(await get("/v1/payment_intents/search?query=amount>0&page=garbage", opts), 400);
+  });
+
+  it("cannot be used to inject SQL", async () => {
+    const res = await search(`order_id:"x' OR 1=1 --"`);
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual([]);
+    const count = await env.DB.prepare("SELECT count(*) AS n FROM payment_intents WHERE merchant_id = 'acct_list_search'").first<{ n: number }>();
+    expect(count?.n).toBe(12);
+  });
+});
+
+describe("auto-pagination reaches every intent exactly once", () => {
+  it("walks all pages with starting_after", async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const res = await get<ListJson<PaymentIntentJson>>(`/v1/payment_intents?limit=4${cursor ? `&starting_after=${cursor}` : ""}`, opts);
+      seen.push(...res.body.data.map((p) => p.id));
+      if (!res.body.has_more) break;
+      cursor = res.body.data[res.body.data.length - 1]?.id;
+    }
+    expect(seen).toEqual(newestFirst());
+    // Form-encoded update keeps working on listed intents.
+    expect((await post(`/v1/payment_intents/${seen[0]}`, { description: "seen" }, opts)).status).toBe(200);
+  });
+});

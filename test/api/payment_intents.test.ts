@@ -1,0 +1,314 @@
+import { describe, expect, it } from "vitest";
+import {
+  authorizedIntent,
+  createIntent,
+  expectError,
+  get,
+  KEY_B,
+  post,
+  succeededIntent,
+  type ListJson,
+  type PaymentIntentJson,
+  type TransactionJson,
+} from "../helpers";
+
+describe("POST /v1/payment_intents (create)", () => {
+  it("creates an intent waiting for a payment method, with Stripe's and seed 001's fields", async () => {
+    const res = await createIntent({ amount: 2599, currency: "EUR", order_id: "ord_777", description: "Two tickets", metadata: { cart: "c_1" } });
+    expect(res.status).toBe(200);
+    const pi = res.body;
+    expect(pi.id).toMatch(/^pi_[A-Za-z0-9]{24}$/);
+    expect(pi.payment_intent_id).toBe(pi.id);
+    expect(pi.object).toBe("payment_intent");
+    expect(pi.status).toBe("requires_payment_method");
+    expect(pi.amount).toBe(2599);
+    expect(pi.currency).toBe("eur");
+    expect(pi.order_id).toBe("ord_777");
+    expect(pi.metadata).toEqual({ cart: "c_1" });
+    expect(pi.livemode).toBe(false);
+    expect(pi.capture_method).toBe("automatic");
+    expect(pi.client_secret).toMatch(new RegExp(`^${pi.id}_secret_`));
+    expect(pi.amount_capturable).toBe(0);
+    expect(pi.amount_received).toBe(0);
+    expect(pi.latest_charge).toBeNull();
+    expect(pi.latest_charge_id).toBeNull();
+    expect(pi.last_payment_error).toBeNull();
+    expect(typeof pi.created).toBe("number");
+  });
+
+  it("with a payment method but no confirm waits for confirmation", async () => {
+    const res = await createIntent({ payment_method: "pm_card_visa" });
+    expect(res.body.status).toBe("requires_confirmation");
+    expect(res.body.payment_method).toMatch(/^pm_/);
+  });
+
+  it("confirms at once with seed 001's card_token payment method", async () => {
+    const res = await createIntent({ amount: 2599, currency: "EUR", payment_method: { type: "card_token", token: "tok_visa" }, confirm: true });
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe("succeeded");
+    expect(res.body.amount_received).toBe(2599);
+    expect(res.body.latest_charge).toMatch(/^ch_/);
+    expect(res.body.latest_charge_id).toBe(res.body.latest_charge);
+  });
+
+  it("accepts raw test card details in test mode, keeping only brand, last4, expiry and fingerprint", async () => {
+    const res = await createIntent({
+      payment_method_data: { type: "card", card: { number: "4242424242424242", exp_month: 12, exp_year: 2040, cvc: "123" } },
+      confirm: true,
+      expand: ["payment_method"],
+    });
+    expect(res.status).toBe(200);
+    const pm = res.body.payment_method as Exclude<PaymentIntentJson["payment_method"], string | null>;
+    expect(pm.card).toMatchObject({ brand: "visa", last4: "4242", exp_month: 12, exp_year: 2040 });
+    expect(pm.card.fingerprint).toMatch(/^[A-Za-z0-9]{16}$/);
+    expect(JSON.stringify(res.body)).not.toContain("4242424242424242");
+    expect(JSON.stringify(res.body)).not.toContain('"123"');
+  });
+
+  it("gives the same card the same fingerprint", async () => {
+    const a = await createIntent({ payment_method: "tok_visa", expand: ["payment_method"] });
+    const b = await createIntent({ payment_method: "pm_card_visa", expand: ["payment_method"] });
+    const fp = (r: typeof a) => (r.body.payment_method as { card: { fingerprint: string } }).card.fingerprint;
+    expect(fp(a)).toBe(fp(b));
+  });
+
+  it("a manual-capture intent stops at requires_capture with the amount capturable", async () => {
+    const pi = await authorizedIntent(4200);
+    expect(pi.amount_capturable).toBe(4200);
+    expect(pi.amount_received).toBe(0);
+  });
+
+  it("refuses merchant_id of another merchant and confirm without a payment method", async () => {
+    expectError(await createIntent({ merchant_id: "acct_merchant_b" }), 403);
+    expect((await createIntent({ merchant_id: "acct_merchant_a" })).status).toBe(200);
+    expectError(await createIntent({ confirm: true }), 400, "parameter_missing");
+  });
+
+  it("refuses unknown tokens and payment methods with 404 and malformed ones with 400", async () => {
+    expectError(await createIntent({ payment_method: "tok_doesNotExist" }), 404, "resource_missing");
+    expectError(await createIntent({ payment_method: "pm_doesNotExist" }), 404, "resource_missing");
+    expectError(await createIntent({ payment_method: "garbage" }), 400);
+    expectError(await createIntent({ payment_method: "pm_card_visa", payment_method_data: { type: "card", card: { number: "4242424242424242", exp_month: 1, exp_year: 2040 } } }), 400);
+  });
+
+  it("validates raw card details as card errors without echoing the number", async () => {
+    const bad = await createIntent({ payment_method_data: { type: "card", card: { number: "4242424242424241", exp_month: 12, exp_year: 2040 } } });
+    expect(expectError(bad, 402, "incorrect_number").message).not.toContain("4242424242424241");
+    expectError(await createIntent({ payment_method_data: { type: "card", card: { number: "4242424242424242", exp_month: 13, exp_year: 2040 } } }), 402, "invalid_expiry_month");
+    expectError(await createIntent({ payment_method_data: { type: "card", card: { number: "4242424242424242", exp_month: 1, exp_year: 2001 } } }), 402, "invalid_expiry_year");
+  });
+
+  it("declines a real-looking card that is not a test card, as Stripe's test mode does", async () => {
+    const res = await createIntent({ payment_method_data: { type: "card", card: { number: "4012888888881881", exp_month: 12, exp_year: 2040 } }, confirm: true });
+    expect(expectError(res, 402, "card_declined").decline_code).toBe("test_mode_live_card");
+  });
+});
+
+describe("GET /v1/payment_intents/:id", () => {
+  it("retrieves, and expands latest_charge", async () => {
+    const pi = await succeededIntent(1234);
+    const res = await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}?expand[]=latest_charge`);
+    expect(res.status).toBe(200);
+    expect(res.body.id).toBe(pi.id);
+    expect(res.body.latest_charge).toMatchObject({ object: "charge", amount: 1234, captured: true, payment_intent: pi.id });
+  });
+
+  it("answers 404 for unknown and malformed ids, and for another merchant's intent", async () => {
+    const pi = await succeededIntent();
+    expectError(await get(`/v1/payment_intents/pi_${"x".repeat(24)}`), 404, "resource_missing");
+    expectError(await get("/v1/payment_intents/not-an-id"), 404, "resource_missing");
+    expectError(await get(`/v1/payment_intents/${pi.id}`, { key: KEY_B }), 404, "resource_missing");
+  });
+
+  it("rejects unknown expansions", async () => {
+    const pi = await succeededIntent();
+    expectError(await get(`/v1/payment_intents/${pi.id}?expand[]=customer.secrets`), 400);
+  });
+});
+
+describe("POST /v1/payment_intents/:id (update)", () => {
+  it("updates amount and merges metadata before confirmation; an empty value deletes a key", async () => {
+    const pi = (await createIntent({ metadata: { a: "1", b: "2" } })).body;
+    const res = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, { amount: 3100, metadata: { b: "", c: "3" }, description: "changed" });
+    expect(res.status).toBe(200);
+    expect(res.body.amount).toBe(3100);
+    expect(res.body.metadata).toEqual({ a: "1", c: "3" });
+    expect(res.body.description).toBe("changed");
+  });
+
+  it("setting a payment method moves to requires_confirmation", async () => {
+    const pi = (await createIntent()).body;
+    const res = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, { payment_method: "pm_card_mastercard" });
+    expect(res.body.status).toBe("requires_confirmation");
+  });
+
+  it("refuses to change the amount after the payment succeeded, but still updates metadata", async () => {
+    const pi = await succeededIntent();
+    expectError(await post(`/v1/payment_intents/${pi.id}`, { amount: 1 }), 400, "payment_intent_unexpected_state");
+    const res = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, { metadata: { shipped: "yes" } });
+    expect(res.status).toBe(200);
+    expect(res.body.metadata).toEqual({ shipped: "yes" });
+    expect(res.body.amount).toBe(pi.amount);
+  });
+
+  it("answers 404 to another merchant and changes nothing", async () => {
+    const pi = (await createIntent({ description: "mine" })).body;
+    expectError(await post(`/v1/payment_intents/${pi.id}`, { description: "theirs" }, { key: KEY_B }), 404);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.description).toBe("mine");
+  });
+});
+
+describe("POST /v1/payment_intents/:id/confirm", () => {
+  it("confirms with a payment method given at confirmation", async () => {
+    const pi = (await createIntent()).body;
+    const res = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_visa" });
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe("succeeded");
+  });
+
+  it("a decline answers 402 card_error carrying the intent, which goes back to requires_payment_method", async () => {
+    const pi = (await createIntent()).body;
+    const res = await post(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_chargeDeclinedInsufficientFunds" });
+    const err = expectError(res, 402, "card_declined");
+    expect(err.type).toBe("card_error");
+    expect(err.decline_code).toBe("insufficient_funds");
+    expect(err.payment_intent?.status).toBe("requires_payment_method");
+    expect(err.payment_intent?.last_payment_error).toMatchObject({ code: "card_declined", decline_code: "insufficient_funds", type: "card_error" });
+    const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body;
+    expect(after.status).toBe("requires_payment_method");
+    expect(after.payment_method).toBeNull();
+    expect(after.last_payment_error?.payment_method?.card.last4).toBe("9995");
+  });
+
+  it("a new payment method after a decline succeeds and clears last_payment_error", async () => {
+    const pi = (await createIntent()).body;
+    await post(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_chargeDeclined" });
+    const res = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_visa" });
+    expect(res.body.status).toBe("succeeded");
+    expect(res.body.last_payment_error).toBeNull();
+  });
+
+  it("three declines fail the intent for good", async () => {
+    const pi = (await createIntent()).body;
+    for (let i = 0; i < 3; i++) await post(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_chargeDeclined" });
+    const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body;
+    expect(after.status).toBe("failed");
+    expectError(await post(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_visa" }), 400, "payment_intent_unexpected_state");
+    expectError(await post(`/v1/payment_intents/${pi.id}/cancel`, {}), 400, "payment_intent_unexpected_state");
+  });
+
+  it("an unknown PSP outcome parks the intent in processing with the attempt pending", async () => {
+    const res = await createIntent({ payment_method: "pm_card_sandboxTimeoutThenSuccess", confirm: true });
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe("processing");
+    const history = await get<ListJson<TransactionJson>>(`/v1/payment_intents/${res.body.id}/transactions`);
+    expect(history.body.data).toHaveLength(1);
+    expect(history.body.data[0]).toMatchObject({ type: "authorize", status: "pending", response_code: "unknown_outcome" });
+    expectError(await post(`/v1/payment_intents/${res.body.id}/cancel`, {}), 400, "payment_intent_unexpected_state");
+    expectError(await post(`/v1/payment_intents/${res.body.id}/confirm`, {}), 400, "payment_intent_unexpected_state");
+  });
+
+  it("a provider error moves no money and leaves the intent confirmable", async () => {
+    const res = await createIntent({ payment_method: "pm_card_sandboxProviderError", confirm: true });
+    const err = expectError(res, 502, "provider_error");
+    expect(err.type).toBe("api_error");
+    const pi = err.payment_intent;
+    expect(pi?.status).toBe("requires_confirmation");
+    const retry = await post<PaymentIntentJson>(`/v1/payment_intents/${pi?.id}/confirm`, { payment_method: "pm_card_visa" });
+    expect(retry.body.status).toBe("succeeded");
+  });
+
+  it("cannot confirm an intent that already succeeded", async () => {
+    const pi = await succeededIntent();
+    expectError(await post(`/v1/payment_intents/${pi.id}/confirm`, {}), 400, "payment_intent_unexpected_state");
+  });
+
+  it("answers 404 to another merchant", async () => {
+    const pi = (await createIntent({ payment_method: "pm_card_visa" })).body;
+    expectError(await post(`/v1/payment_intents/${pi.id}/confirm`, {}, { key: KEY_B }), 404);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.status).toBe("requires_confirmation");
+  });
+});
+
+describe("POST /v1/payment_intents/:id/capture", () => {
+  it("captures part of an authorization once; the rest is released", async () => {
+    const pi = await authorizedIntent(5000);
+    const res = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 3000 });
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe("succeeded");
+    expect(res.body.amount_received).toBe(3000);
+    expect(res.body.amount_capturable).toBe(0);
+    expectError(await post(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 1000 }), 400, "payment_intent_unexpected_state");
+    const charge = (await get(`/v1/charges/${res.body.latest_charge}`)).body;
+    expect(charge).toMatchObject({ amount: 5000, amount_captured: 3000, captured: true });
+  });
+
+  it("captures everything by default and refuses more than was authorized", async () => {
+    const pi = await authorizedIntent(5000);
+    expectError(await post(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 5001 }), 400, "amount_too_large");
+    const res = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/capture`, {});
+    expect(res.body.amount_received).toBe(5000);
+  });
+
+  it("refuses an intent that is not authorized, and another merchant's", async () => {
+    const pi = (await createIntent()).body;
+    expectError(await post(`/v1/payment_intents/${pi.id}/capture`, {}), 400, "payment_intent_unexpected_state");
+    const auth = await authorizedIntent();
+    expectError(await post(`/v1/payment_intents/${auth.id}/capture`, {}, { key: KEY_B }), 404);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${auth.id}`)).body.status).toBe("requires_capture");
+  });
+});
+
+describe("POST /v1/payment_intents/:id/cancel", () => {
+  it("cancels before payment with a reason", async () => {
+    const pi = (await createIntent()).body;
+    const res = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/cancel`, { cancellation_reason: "abandoned" });
+    expect(res.body.status).toBe("canceled");
+    expect(res.body.cancellation_reason).toBe("abandoned");
+    expect(typeof res.body.canceled_at).toBe("number");
+  });
+
+  it("voids an authorization at the PSP", async () => {
+    const pi = await authorizedIntent();
+    const res = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/cancel`, {});
+    expect(res.body.status).toBe("canceled");
+    expect(res.body.amount_capturable).toBe(0);
+    const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`)).body.data;
+    expect(history.map((t) => `${t.type}:${t.status}`)).toEqual(["authorize:succeeded", "void:succeeded"]);
+  });
+
+  it("refuses a succeeded or canceled intent, a bad reason, and another merchant", async () => {
+    const pi = await succeededIntent();
+    expectError(await post(`/v1/payment_intents/${pi.id}/cancel`, {}), 400, "payment_intent_unexpected_state");
+    const open = (await createIntent()).body;
+    expectError(await post(`/v1/payment_intents/${open.id}/cancel`, { cancellation_reason: "bored" }), 400, "parameter_invalid");
+    expectError(await post(`/v1/payment_intents/${open.id}/cancel`, {}, { key: KEY_B }), 404);
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${open.id}/cancel`, {})).body.status).toBe("canceled");
+    expectError(await post(`/v1/payment_intents/${open.id}/cancel`, {}), 400, "payment_intent_unexpected_state");
+  });
+});
+
+describe("GET /v1/payment_intents/:id/transactions", () => {
+  it("keeps every PSP attempt with its result", async () => {
+    const pi = (await createIntent({ capture_method: "manual" })).body;
+    await post(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_chargeDeclined" });
+    await post(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_visa" });
+    await post(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 1500 });
+    await post("/v1/refunds", { payment_intent: pi.id, amount: 500 });
+    const res = await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`);
+    expect(res.status).toBe(200);
+    const rows = res.body.data;
+    expect(rows.map((t) => [t.type, t.status, t.amount])).toEqual([
+      ["authorize", "failed", 2000],
+      ["authorize", "succeeded", 2000],
+      ["capture", "succeeded", 1500],
+      ["refund", "succeeded", 500],
+    ]);
+    expect(rows[0]).toMatchObject({ response_code: "card_declined", decline_code: "generic_decline", connector: "sandbox" });
+    expect(rows[1]?.provider_reference).toMatch(/^sbx_auth_/);
+    expect(rows[1]?.authorization_code).toMatch(/^\d{6}$/);
+    expect(rows[1]).toMatchObject({ avs_result: "Y", cvv_result: "M", response_code: "00" });
+    for (const row of rows) expect(typeof row.created).toBe("number");
+    expectError(await get(`/v1/payment_intents/${pi.id}/transactions`, { key: KEY_B }), 404);
+  });
+});

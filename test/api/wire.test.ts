@@ -1,0 +1,132 @@
+// The wire format: JSON and Stripe's bracketed form encoding, errors always JSON in Stripe's shape,
+// a Request-Id on every response, size limits, and the OpenAPI document.
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call, expectError, get, KEY_A, post, type PaymentIntentJson } from "../helpers";
+
+async function raw(method: string, path: string, init: { body?: string | Uint8Array; headers?: Record<string, string> } = {}) {
+  return exports.default.fetch(new Request(`http://gateway.test${path}`, { method, headers: { authorization: `Bearer ${KEY_A}`, ...(init.headers ?? {}) }, body: init.body }));
+}
+
+describe("form encoding", () => {
+  it("nests Stripe's brackets: metadata[key], expand[0], payment_method_data[card][number]", async () => {
+    const form =
+      "amount=1999&currency=usd&confirm=true&metadata[order]=42&metadata[note]=hello%20world&expand[0]=latest_charge" +
+      "&payment_method_data[type]=card&payment_method_data[card][number]=4242424242424242&payment_method_data[card][exp_month]=12&payment_method_data[card][exp_year]=2040";
+    const res = await call<PaymentIntentJson>("POST", "/v1/payment_intents", { form });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.amount).toBe(1999);
+    expect(res.body.metadata).toEqual({ order: "42", note: "hello world" });
+    expect(res.body.status).toBe("succeeded");
+    expect(typeof res.body.latest_charge).toBe("object");
+  });
+
+  it("accepts expand[]= and long arrays (more than qs's default 20)", async () => {
+    const expand = Array.from({ length: 2 }, () => "expand[]=latest_charge").join("&");
+    const res = await call<PaymentIntentJson>("POST", "/v1/payment_intents", { form: `amount=100&currency=usd&${expand}` });
+    expect(res.status).toBe(200);
+    const many = Array.from({ length: 30 }, (_, i) => `expand[${i}]=latest_charge`).join("&");
+    const tooMany = await call("POST", "/v1/payment_intents", { form: `amount=100&currency=usd&${many}` });
+    // Thirty entries stay an array (not an object with numeric keys) and hit our own limit of 20.
+    expect(expectError(tooMany, 400).param).toBe("expand");
+  });
+
+  it("reports form type errors with the bracketed parameter name", async () => {
+    const res = await call("POST", "/v1/payment_intents", { form: "amount=12.5&currency=usd" });
+    expect(expectError(res, 400, "parameter_invalid").param).toBe("amount");
+    const meta = await call("POST", "/v1/payment_intents", { form: `amount=100&currency=usd&metadata[${"k".repeat(41)}]=v` });
+    expect(expectError(meta, 400).param).toMatch(/^metadata/);
+  });
+});
+
+describe("errors", () => {
+  it("malformed JSON is a 400 in Stripe's shape", async () => {
+    const res = await raw("POST", "/v1/payment_intents", { body: '{"amount": 10', headers: { "content-type": "application/json" } });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { type: string; code: string; message: string } };
+    expect(body.error.type).toBe("invalid_request_error");
+    expect(body.error.code).toBe("invalid_json");
+  });
+
+  it("a JSON array or scalar body is a 400", async () => {
+    for (const body of ["[1,2]", "42", '"x"', "null"]) {
+      const res = await raw("POST", "/v1/payment_intents", { body, headers: { "content-type": "application/json" } });
+      expect(res.status).toBe(400);
+    }
+  });
+
+  it("missing and unknown parameters are named", async () => {
+    expect(expectError(await post("/v1/payment_intents", { currency: "usd" }), 400, "parameter_missing").param).toBe("amount");
+    expect(expectError(await post("/v1/payment_intents", { amount: 100, currency: "usd", colour: "red" }), 400, "parameter_unknown").param).toBe("colour");
+    expect(expectError(await post("/v1/payment_intents", { amount: 100, currency: "xyz" }), 400).param).toBe("currency");
+  });
+
+  it("bodies over 64 KiB are refused with 413 before they are read", async () => {
+    const big = JSON.stringify({ amount: 100, currency: "usd", description: "x".repeat(70 * 1024) });
+    const res = await raw("POST", "/v1/payment_intents", { body: big, headers: { "content-type": "application/json" } });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("request_too_large");
+  });
+
+  it("unsupported content types are a 415", async () => {
+    const res = await raw("POST", "/v1/payment_intents", { body: "<xml/>", headers: { "content-type": "application/xml" } });
+    expect(res.status).toBe(415);
+  });
+
+  it("unknown routes answer JSON 404", async () => {
+    const res = await get("/v1/unicorns");
+    expect(expectError(res, 404).message).toContain("Unrecognized request URL");
+    const deleted = await call("DELETE", "/v1/payment_intents");
+    expect(deleted.status).toBe(404);
+  });
+});
+
+describe("request ids", () => {
+  it("every response, errors included, carries a Request-Id", async () => {
+    const ok = await get("/v1/payment_intents?limit=1");
+    expect(ok.headers.get("request-id")).toMatch(/^req_/);
+    const bad = await get("/v1/payment_intents/nope");
+    expect(bad.headers.get("request-id")).toMatch(/^req_/);
+    const unauth = await get("/v1/payment_intents", { key: null });
+    expect(unauth.headers.get("request-id")).toMatch(/^req_/);
+  });
+
+  it("echoes a caller's X-Request-Id, and ignores an unsafe one", async () => {
+    const res = await get("/v1/payment_intents?limit=1", { headers: { "x-request-id": "trace-abc.123" } });
+    expect(res.headers.get("request-id")).toBe("trace-abc.123");
+    const unsafe = await get("/v1/payment_intents?limit=1", { headers: { "x-request-id": "bad id <script>" } });
+    expect(unsafe.headers.get("request-id")).toMatch(/^req_/);
+  });
+
+  it("sets security headers", async () => {
+    const res = await get("/v1/payment_intents?limit=1");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+  });
+});
+
+describe("GET /openapi.json", () => {
+  it("is generated from the route schemas", async () => {
+    const res = await exports.default.fetch("http://gateway.test/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+    expect(doc.openapi).toBe("3.1.0");
+    for (const path of [
+      "/v1/payment_intents",
+      "/v1/payment_intents/{id}",
+      "/v1/payment_intents/{id}/confirm",
+      "/v1/payment_intents/{id}/capture",
+      "/v1/payment_intents/{id}/cancel",
+      "/v1/payment_intents/search",
+      "/v1/refunds",
+      "/v1/refunds/{id}",
+      "/v1/charges",
+      "/v1/charges/{id}",
+    ]) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["PaymentIntent", "Refund", "Charge", "Error"]));
+    const create = doc.paths["/v1/payment_intents"]?.post as { requestBody: { content: Record<string, unknown> } };
+    expect(Object.keys(create.requestBody.content)).toEqual(expect.arrayContaining(["application/json", "application/x-www-form-urlencoded"]));
+  });
+});

@@ -1,0 +1,72 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { ApiError } from "../../src/core/errors";
+import { assertAmount, currencyExponent, decimalToMinor, MAX_AMOUNT, minorToDecimal, normalizeCurrency } from "../../src/core/money";
+
+describe("currencies", () => {
+  it("knows zero-, two- and three-decimal currencies", () => {
+    expect(currencyExponent("jpy")).toBe(0);
+    expect(currencyExponent("KRW")).toBe(0);
+    expect(currencyExponent("usd")).toBe(2);
+    expect(currencyExponent("eur")).toBe(2);
+    for (const c of ["bhd", "jod", "kwd", "omr", "tnd"]) expect(currencyExponent(c)).toBe(3);
+    expect(currencyExponent("xyz")).toBeUndefined();
+  });
+
+  it("normalizes seed 001's upper-case codes and rejects unknown ones", () => {
+    expect(normalizeCurrency("EUR")).toBe("eur");
+    expect(() => normalizeCurrency("XYZ")).toThrow(ApiError);
+    expect(() => normalizeCurrency("us")).toThrow(ApiError);
+    expect(() => normalizeCurrency("")).toThrow(ApiError);
+  });
+});
+
+describe("amounts in minor units", () => {
+  it("accepts 1..MAX_AMOUNT integers only", () => {
+    expect(assertAmount(1)).toBe(1);
+    expect(assertAmount(MAX_AMOUNT)).toBe(MAX_AMOUNT);
+    for (const bad of [0, -1, 1.5, MAX_AMOUNT + 1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => assertAmount(bad)).toThrow(ApiError);
+    }
+  });
+});
+
+describe("decimal amounts convert exactly", () => {
+  it("converts by the currency's exponent", () => {
+    expect(decimalToMinor("99.99", "usd")).toBe(9999);
+    expect(decimalToMinor(99.99, "usd")).toBe(9999);
+    expect(decimalToMinor("0.1", "usd")).toBe(10);
+    expect(decimalToMinor(0.29, "usd")).toBe(29); // 0.29 * 100 is 28.999999999999996 in floating point
+    expect(decimalToMinor("1500", "jpy")).toBe(1500);
+    expect(decimalToMinor("1.234", "kwd")).toBe(1234);
+    expect(decimalToMinor("10.500", "usd")).toBe(1050);
+  });
+
+  it("rejects more significant places than the currency has", () => {
+    expect(() => decimalToMinor("1.5", "jpy")).toThrow(ApiError);
+    expect(() => decimalToMinor("1.001", "usd")).toThrow(ApiError);
+    expect(() => decimalToMinor("1.2345", "kwd")).toThrow(ApiError);
+    expect(() => decimalToMinor("1e3", "usd")).toThrow(ApiError);
+    expect(() => decimalToMinor(1e-7, "usd")).toThrow(ApiError);
+    expect(() => decimalToMinor("-5", "usd")).toThrow(ApiError);
+    expect(() => decimalToMinor("0.00", "usd")).toThrow(ApiError);
+  });
+
+  it("round-trips every valid amount through its decimal form (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: MAX_AMOUNT }), fc.constantFrom("usd", "jpy", "kwd", "eur", "bhd", "krw"), (minor, currency) => {
+        expect(decimalToMinor(minorToDecimal(minor, currency), currency)).toBe(minor);
+      }),
+    );
+  });
+
+  it("never accepts a value with too many decimals, whatever the digits (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 999_999 }), fc.integer({ min: 1, max: 9 }), fc.constantFrom("usd", "jpy", "kwd"), (whole, lastDigit, currency) => {
+        const places = (currencyExponent(currency) ?? 2) + 1;
+        const text = `${whole}.${"0".repeat(places - 1)}${lastDigit}`;
+        expect(() => decimalToMinor(text, currency)).toThrow(ApiError);
+      }),
+    );
+  });
+});

@@ -1,0 +1,124 @@
+// Idempotency-Key: replay (status and body), mismatch, in-flight 409, and no record when validation fails.
+import { describe, expect, it } from "vitest";
+import {
+  authorizedIntent,
+  createIntent,
+  expectError,
+  get,
+  post,
+  succeededIntent,
+  uniqueKey,
+  type ListJson,
+  type PaymentIntentJson,
+  type RefundJson,
+  type TransactionJson,
+} from "../helpers";
+
+describe("Idempotency-Key", () => {
+  it("replays a create with the same status and body, marked as a replay", async () => {
+    const key = uniqueKey();
+    const body = { amount: 1500, currency: "usd", payment_method: "pm_card_visa", confirm: true };
+    const first = await post<PaymentIntentJson>("/v1/payment_intents", body, { idempotencyKey: key });
+    const second = await post<PaymentIntentJson>("/v1/payment_intents", body, { idempotencyKey: key });
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(first.status);
+    expect(second.body).toEqual(first.body);
+    expect(first.headers.get("idempotent-replayed")).toBeNull();
+    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    const auths = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${first.body.id}/transactions`)).body.data;
+    expect(auths).toHaveLength(1);
+  });
+
+  it("the same parameters form-encoded and as JSON are the same request", async () => {
+    const key = uniqueKey();
+    const json = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 700, currency: "usd", metadata: { a: "1" } }, { idempotencyKey: key });
+    const form = await post<PaymentIntentJson>("/v1/payment_intents", undefined, { idempotencyKey: key, form: "amount=700&currency=usd&metadata[a]=1" });
+    expect(form.status).toBe(200);
+    expect(form.body.id).toBe(json.body.id);
+  });
+
+  it("replays a decline as the same 402", async () => {
+    const key = uniqueKey();
+    const body = { amount: 1500, currency: "usd", payment_method: "pm_card_chargeDeclined", confirm: true };
+    const first = await post("/v1/payment_intents", body, { idempotencyKey: key });
+    const second = await post("/v1/payment_intents", body, { idempotencyKey: key });
+    expectError(first, 402, "card_declined");
+    expect(second.status).toBe(402);
+    expect(second.body).toEqual(first.body);
+    const pi = (first.body as { error: { payment_intent: PaymentIntentJson } }).error.payment_intent;
+    const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body;
+    expect(after.status).toBe("requires_payment_method");
+    expect((await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`)).body.data).toHaveLength(1);
+  });
+
+  it("replays confirm, capture and refund without repeating them at the PSP", async () => {
+    const pi = (await createIntent({ payment_method: "pm_card_visa", capture_method: "manual" })).body;
+    const confirmKey = uniqueKey();
+    const c1 = await post(`/v1/payment_intents/${pi.id}/confirm`, {}, { idempotencyKey: confirmKey });
+    const c2 = await post(`/v1/payment_intents/${pi.id}/confirm`, {}, { idempotencyKey: confirmKey });
+    expect(c2.body).toEqual(c1.body);
+    const captureKey = uniqueKey();
+    const k1 = await post(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 1000 }, { idempotencyKey: captureKey });
+    const k2 = await post(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 1000 }, { idempotencyKey: captureKey });
+    expect(k2.status).toBe(200);
+    expect(k2.body).toEqual(k1.body);
+    const refundKey = uniqueKey();
+    const r1 = await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 300 }, { idempotencyKey: refundKey });
+    const r2 = await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 300 }, { idempotencyKey: refundKey });
+    expect(r2.body).toEqual(r1.body);
+    const steps = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`)).body.data.map((t) => t.type);
+    expect(steps).toEqual(["authorize", "capture", "refund"]);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.amount_refunded).toBe(300);
+  });
+
+  it("the same key with different parameters is an idempotency_error and changes nothing", async () => {
+    const key = uniqueKey();
+    const first = await createIntent({ amount: 1000 }, { idempotencyKey: key });
+    const mismatch = await createIntent({ amount: 2000 }, { idempotencyKey: key });
+    expect(expectError(mismatch, 400, "idempotency_key_reused").type).toBe("idempotency_error");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${first.body.id}`)).body.amount).toBe(1000);
+
+    const pi = await succeededIntent(3000);
+    const refundKey = uniqueKey();
+    await post("/v1/refunds", { payment_intent: pi.id, amount: 100 }, { idempotencyKey: refundKey });
+    expectError(await post("/v1/refunds", { payment_intent: pi.id, amount: 200 }, { idempotencyKey: refundKey }), 400, "idempotency_key_reused");
+    expectError(await post(`/v1/payment_intents/${pi.id}`, { description: "x" }, { idempotencyKey: refundKey }), 400, "idempotency_key_reused");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.amount_refunded).toBe(100);
+  });
+
+  it("answers 409 while the first request with the key is still running", async () => {
+    const key = uniqueKey();
+    const body = { amount: 900, currency: "usd", payment_method: "pm_card_sandboxTimeoutThenSuccess", confirm: true };
+    // The timeout card holds the first request at the "PSP" longer than a second one waits.
+    const first = post<PaymentIntentJson>("/v1/payment_intents", body, { idempotencyKey: key });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const second = await post("/v1/payment_intents", body, { idempotencyKey: key });
+    expect(expectError(second, 409, "idempotency_key_in_use").type).toBe("idempotency_error");
+    const mismatch = await post("/v1/payment_intents", { ...body, amount: 901 }, { idempotencyKey: key });
+    expectError(mismatch, 400, "idempotency_key_reused");
+    const done = await first;
+    expect(done.body.status).toBe("processing");
+    const later = await post<PaymentIntentJson>("/v1/payment_intents", body, { idempotencyKey: key });
+    expect(later.body).toEqual(done.body);
+  });
+
+  it("keeps no record when validation rejects the request", async () => {
+    const key = uniqueKey();
+    expectError(await createIntent({ amount: -1 }, { idempotencyKey: key }), 400, "parameter_invalid");
+    const ok = await createIntent({ amount: 1200 }, { idempotencyKey: key });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("idempotent-replayed")).toBeNull();
+
+    const pi = await authorizedIntent(2000);
+    const captureKey = uniqueKey();
+    expectError(await post(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: "lots" }, { idempotencyKey: captureKey }), 400);
+    const captured = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 2000 }, { idempotencyKey: captureKey });
+    expect(captured.status).toBe(200);
+    expect(captured.body.status).toBe("succeeded");
+  });
+
+  it("refuses keys longer than 255 characters", async () => {
+    expectError(await createIntent({}, { idempotencyKey: "k".repeat(256) }), 400, "idempotency_key_invalid");
+    expect((await createIntent({}, { idempotencyKey: "k".repeat(255) })).status).toBe(200);
+  });
+});
