@@ -93,10 +93,16 @@ process.on("exit", () => {
   killAllSync();
   removeTmp();
 });
+let interrupted = false;
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(signal, () => {
+  process.on(signal, async () => {
+    if (interrupted) {
+      killAllSync(); // second signal: no more waiting
+      process.exit(130);
+    }
+    interrupted = true;
     console.error(`\nbench: ${signal}, stopping servers`);
-    killAllSync();
+    await Promise.all([...liveGroups].map(stopGroup));
     removeTmp();
     process.exit(130);
   });
@@ -263,9 +269,12 @@ function runAutocannon(server, flow) {
 
 async function measure(server, flow) {
   const warmupNon2xx = await warmUp(server, flow);
+  const watchedBefore = server.watchedMtime?.();
   const sampler = rssSampler(server.pgid);
   const { result, non2xxSamples, errorSamples } = await runAutocannon(server, flow);
   const peakRss = sampler.stop();
+  // wrangler dev rebuilds and reloads the Worker when its sources change (others edit src/ meanwhile).
+  const sourcesChanged = watchedBefore !== undefined && server.watchedMtime() !== watchedBefore;
   await sleep(1000); // let the server settle before the next flow
   return {
     flow: flow.name,
@@ -286,6 +295,7 @@ async function measure(server, flow) {
     non2xxSamples,
     errorSamples,
     warmupNon2xx,
+    sourcesChanged,
     peakRssBytes: peakRss?.total ?? null,
     peakRssProcesses: peakRss?.processes ?? null,
   };
@@ -346,12 +356,14 @@ function table(headers, rows, align) {
   return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
-function newestMtime(dir) {
+// Newest modification time of a file or of the files under a directory (0 when missing).
+function newestMtime(target) {
   let newest = 0;
   try {
-    for (const file of listFiles(dir)) newest = Math.max(newest, statSync(file).mtimeMs);
+    const files = statSync(target).isDirectory() ? listFiles(target) : [target];
+    for (const file of files) newest = Math.max(newest, statSync(file).mtimeMs);
   } catch {
-    // ignore
+    // a file went away meanwhile: count it as a change next time
   }
   return newest;
 }
@@ -368,9 +380,15 @@ async function main() {
     totalMemBytes: os.totalmem(),
     node: process.version,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    loadAvgAtStart: os.loadavg().map((n) => Number(n.toFixed(2))),
   };
   console.log(`bench: ${CONNECTIONS} connections, ${DURATION} s per flow`);
-  console.log(`machine: ${machine.cpuModel} x ${machine.cpuCount}, ${fmtBytes(machine.totalMemBytes)} RAM, node ${machine.node}, ${machine.platform}`);
+  console.log(
+    `machine: ${machine.cpuModel} x ${machine.cpuCount}, ${fmtBytes(machine.totalMemBytes)} RAM, node ${machine.node}, ${machine.platform}, ` +
+      `load average ${machine.loadAvgAtStart.join(" ")}`,
+  );
+  if (machine.loadAvgAtStart[0] > machine.cpuCount / 4)
+    console.log(`bench: warning: the machine is already busy (1-min load ${machine.loadAvgAtStart[0]}); the numbers will be lower and noisier`);
 
   console.log("bench: measuring the Worker bundle (wrangler deploy --dry-run)…");
   const bundle = bundleSize(path.join(tmpRoot, "dist"));
@@ -417,7 +435,6 @@ async function main() {
     console.log(`bench: starting the gateway on 127.0.0.1:${port} (migrations, seed, wrangler dev)…`);
     const auth = { authorization: `Bearer ${API_KEY}` };
     const form = { ...auth, "content-type": "application/x-www-form-urlencoded" };
-    const srcBefore = newestMtime(path.join(root, "src"));
     const server = await startServer({
       name: "gateway",
       command: process.execPath,
@@ -430,6 +447,7 @@ async function main() {
       readyPath: "/v1/payment_intents?limit=1",
       readyHeaders: auth,
     });
+    server.watchedMtime = () => Math.max(newestMtime(path.join(root, "src")), newestMtime(path.join(root, "wrangler.toml")));
     servers.gateway = { readyMs: server.readyMs };
     try {
       // One intent to retrieve.
@@ -464,7 +482,6 @@ async function main() {
     } finally {
       await stopGroup(server.pgid);
     }
-    if (newestMtime(path.join(root, "src")) > srcBefore) servers.gateway.srcChangedDuringRun = true;
   }
 
   // ---- Report.
@@ -475,7 +492,7 @@ async function main() {
     table(
       ["flow", "req/s", "p50", "p99", "non-2xx", "errors", "requests", "peak RSS"],
       results.map((r) => [
-        r.server === "gateway" ? `gateway ${r.flow}` : r.flow,
+        (r.server === "gateway" ? `gateway ${r.flow}` : r.flow) + (r.sourcesChanged ? " *" : ""),
         fmtNum(r.reqPerSec),
         fmtMs(r.latencyMs.p50),
         fmtMs(r.latencyMs.p99),
@@ -559,7 +576,9 @@ async function main() {
     if (r.errorSamples.length) notes.push(`${r.server} ${r.flow}: ${r.errors} errors (${r.timeouts} timeouts); samples: ${r.errorSamples.join(" | ")}`);
     if (r.warmupNon2xx.length) notes.push(`${r.server} ${r.flow}: non-2xx during warm-up: ${r.warmupNon2xx.map((s) => `${s.status} ${s.body}`).join(" | ")}`);
   }
-  if (servers.gateway.srcChangedDuringRun) notes.push("src/ changed while the gateway was running: wrangler dev may have rebuilt and reloaded it mid-measurement.");
+  const changed = results.filter((r) => r.sourcesChanged).map((r) => r.flow);
+  if (changed.length)
+    notes.push(`* src/ or wrangler.toml changed while measuring ${changed.join(", ")}: wrangler dev rebuilds and reloads the Worker on changes, so those numbers may include a reload; rerun on a quiet tree.`);
   for (const [name, s] of Object.entries(servers)) {
     const interesting = (s.log ?? "")
       .split("\n")

@@ -237,7 +237,10 @@ export class PaymentIntentObject extends DurableObject<Env> {
       entries[INTENT_KEY] = next;
       entries[SYNC_KEY] = next.version;
     }
-    for (const event of events) entries[`${OUTBOX_PREFIX}${String(event.created).padStart(15, "0")}:${event.id}`] = event;
+    // Ordered by the intent's version, then by emission: the outbox lists in the order things happened.
+    events.forEach((event, i) => {
+      entries[`${OUTBOX_PREFIX}${String(next?.version ?? 0).padStart(12, "0")}:${String(i).padStart(4, "0")}`] = event;
+    });
     if (req.idempotencyKey && req.fingerprint) {
       const record: IdempotencyRecord = {
         fingerprint: req.fingerprint,

@@ -1,0 +1,120 @@
+// End to end, from Node, with the official `stripe` npm client pointed at a running `wrangler dev`.
+import Stripe from "stripe";
+import { describe, expect, inject, it } from "vitest";
+
+const url = new URL(inject("gatewayUrl"));
+const stripe = new Stripe("sk_test_merchant_a", { host: url.hostname, port: Number(url.port), protocol: "http", maxNetworkRetries: 0 });
+const stripeB = new Stripe("sk_test_merchant_b", { host: url.hostname, port: Number(url.port), protocol: "http", maxNetworkRetries: 0 });
+
+describe("the official stripe client against the gateway", () => {
+  it("creates and confirms a payment", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 2599, currency: "eur", payment_method: "pm_card_visa", confirm: true, metadata: { order: "777" } });
+    expect(pi.status).toBe("succeeded");
+    expect(pi.amount_received).toBe(2599);
+    expect(pi.metadata).toEqual({ order: "777" });
+    const charge = await stripe.charges.retrieve(String(pi.latest_charge));
+    expect(charge.captured).toBe(true);
+    expect(charge.payment_intent).toBe(pi.id);
+  });
+
+  it("creates, then confirms separately, then retrieves", async () => {
+    const created = await stripe.paymentIntents.create({ amount: 1000, currency: "usd" });
+    expect(created.status).toBe("requires_payment_method");
+    const updated = await stripe.paymentIntents.update(created.id, { description: "e2e", metadata: { step: "2" } });
+    expect(updated.description).toBe("e2e");
+    const confirmed = await stripe.paymentIntents.confirm(created.id, { payment_method: "pm_card_mastercard" });
+    expect(confirmed.status).toBe("succeeded");
+    expect((await stripe.paymentIntents.retrieve(created.id)).status).toBe("succeeded");
+  });
+
+  it("captures part of a manual authorization", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 5000, currency: "usd", payment_method: "pm_card_visa", confirm: true, capture_method: "manual" });
+    expect(pi.status).toBe("requires_capture");
+    expect(pi.amount_capturable).toBe(5000);
+    const captured = await stripe.paymentIntents.capture(pi.id, { amount_to_capture: 3500 });
+    expect(captured.status).toBe("succeeded");
+    expect(captured.amount_received).toBe(3500);
+  });
+
+  it("cancels an authorization", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 1200, currency: "usd", payment_method: "pm_card_visa", confirm: true, capture_method: "manual" });
+    const canceled = await stripe.paymentIntents.cancel(pi.id, { cancellation_reason: "requested_by_customer" });
+    expect(canceled.status).toBe("canceled");
+    expect(canceled.cancellation_reason).toBe("requested_by_customer");
+  });
+
+  it("makes two partial refunds", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 3000, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    const first = await stripe.refunds.create({ payment_intent: pi.id, amount: 1000, reason: "requested_by_customer" });
+    const second = await stripe.refunds.create({ charge: String(pi.latest_charge), amount: 500 });
+    expect(first.status).toBe("succeeded");
+    expect(second.amount).toBe(500);
+    const list = await stripe.refunds.list({ payment_intent: pi.id });
+    expect(list.data.map((r) => r.id).sort()).toEqual([first.id, second.id].sort());
+    expect((await stripe.refunds.retrieve(first.id)).amount).toBe(1000);
+    const charge = await stripe.charges.retrieve(String(pi.latest_charge));
+    expect(charge.amount_refunded).toBe(1500);
+    await expect(stripe.refunds.create({ payment_intent: pi.id, amount: 2000 })).rejects.toMatchObject({ type: "StripeInvalidRequestError", code: "amount_too_large" });
+  });
+
+  it("raises StripeCardError with card_declined on a decline", async () => {
+    const error = await stripe.paymentIntents
+      .create({ amount: 2000, currency: "usd", payment_method: "pm_card_chargeDeclined", confirm: true })
+      .then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(Stripe.errors.StripeCardError);
+    const cardError = error as Stripe.errors.StripeCardError;
+    expect(cardError.code).toBe("card_declined");
+    expect(cardError.decline_code).toBe("generic_decline");
+    expect(cardError.statusCode).toBe(402);
+    expect(cardError.payment_intent?.status).toBe("requires_payment_method");
+    expect(cardError.requestId).toMatch(/^req_/);
+  });
+
+  it("retries idempotently with the same Idempotency-Key", async () => {
+    const idempotencyKey = `e2e-${Date.now()}-${Math.random()}`;
+    const params = { amount: 4200, currency: "usd", payment_method: "pm_card_visa", confirm: true };
+    const first = await stripe.paymentIntents.create(params, { idempotencyKey });
+    const second = await stripe.paymentIntents.create(params, { idempotencyKey });
+    expect(second.id).toBe(first.id);
+    expect(second.lastResponse.headers["idempotent-replayed"]).toBe("true");
+    await expect(stripe.paymentIntents.create({ ...params, amount: 4300 }, { idempotencyKey })).rejects.toMatchObject({ type: "StripeIdempotencyError" });
+  });
+
+  it("auto-paginates over a list of at least 25 intents", async () => {
+    const customer = `cus_e2e_${Date.now()}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 27; i++) ids.push((await stripe.paymentIntents.create({ amount: 100 + i, currency: "usd", customer })).id);
+    const seen: string[] = [];
+    for await (const pi of stripe.paymentIntents.list({ customer, limit: 10 })) seen.push(pi.id);
+    expect(seen).toHaveLength(27);
+    expect(new Set(seen)).toEqual(new Set(ids));
+    const search = await stripe.paymentIntents.search({ query: `customer:"${customer}" AND amount>=120`, limit: 5 });
+    expect(search.data.length).toBe(5);
+    expect(search.has_more).toBe(true);
+    const all = await stripe.paymentIntents.search({ query: `customer:"${customer}" AND amount>=120` }).autoPagingToArray({ limit: 100 });
+    expect(all).toHaveLength(7);
+  });
+
+  it("completes a 3DS challenge through the sandbox page", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 999, currency: "usd", payment_method: "pm_card_threeDSecure2Required", confirm: true, return_url: "https://shop.example/done" });
+    expect(pi.status).toBe("requires_action");
+    const challenge = pi.next_action?.redirect_to_url?.url ?? "";
+    expect((await fetch(challenge)).status).toBe(200);
+    const answer = await fetch(challenge, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ client_secret: pi.client_secret ?? "", outcome: "approve" }),
+      redirect: "manual",
+    });
+    expect(answer.status).toBe(303);
+    expect(answer.headers.get("location")).toContain("redirect_status=succeeded");
+    expect((await stripe.paymentIntents.retrieve(pi.id)).status).toBe("succeeded");
+  });
+
+  it("keeps merchants apart", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 500, currency: "usd" });
+    await expect(stripeB.paymentIntents.retrieve(pi.id)).rejects.toMatchObject({ type: "StripeInvalidRequestError", statusCode: 404 });
+    const bad = new Stripe("sk_test_nobody_at_all", { host: url.hostname, port: Number(url.port), protocol: "http", maxNetworkRetries: 0 });
+    await expect(bad.paymentIntents.list()).rejects.toMatchObject({ type: "StripeAuthenticationError", statusCode: 401 });
+  });
+});

@@ -1,0 +1,91 @@
+// The sandbox 3DS challenge: next_action leads to a page served by the gateway; approving completes
+// the payment, failing declines it; either way the browser returns to return_url.
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { createIntent, get, type ListJson, type PaymentIntentJson, type TransactionJson } from "../helpers";
+
+async function startChallenge(extra: Record<string, unknown> = {}) {
+  const res = await createIntent({ payment_method: "pm_card_threeDSecure2Required", confirm: true, return_url: "https://shop.example/return?cart=9", ...extra });
+  expect(res.status).toBe(200);
+  expect(res.body.status).toBe("requires_action");
+  return res.body;
+}
+
+function answer(url: string, outcome: string, secret: string) {
+  return exports.default.fetch(
+    new Request(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `client_secret=${encodeURIComponent(secret)}&outcome=${outcome}`,
+      redirect: "manual",
+    }),
+  );
+}
+
+describe("sandbox 3DS challenge", () => {
+  it("next_action redirects to the gateway's challenge page (Stripe's shape and seed 001's url)", async () => {
+    const pi = await startChallenge();
+    expect(pi.next_action?.type).toBe("redirect_to_url");
+    expect(pi.next_action?.redirect_to_url.return_url).toBe("https://shop.example/return?cart=9");
+    expect(pi.next_action?.url).toBe(pi.next_action?.redirect_to_url.url);
+    const page = await exports.default.fetch(pi.next_action?.url ?? "");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    const html = await page.text();
+    expect(html).toContain("20.00 USD");
+    expect(html).toContain("Complete authentication");
+    expect(html).toContain("Fail authentication");
+  });
+
+  it("approving authorizes the payment and returns to return_url with Stripe's parameters", async () => {
+    const pi = await startChallenge();
+    const res = await answer(pi.next_action?.url ?? "", "approve", pi.client_secret);
+    expect(res.status).toBe(303);
+    const location = new URL(res.headers.get("location") ?? "");
+    expect(location.origin + location.pathname).toBe("https://shop.example/return");
+    expect(location.searchParams.get("cart")).toBe("9");
+    expect(location.searchParams.get("payment_intent")).toBe(pi.id);
+    expect(location.searchParams.get("payment_intent_client_secret")).toBe(pi.client_secret);
+    expect(location.searchParams.get("redirect_status")).toBe("succeeded");
+    const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body;
+    expect(after).toMatchObject({ status: "succeeded", next_action: null, amount_received: 2000 });
+    const steps = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`)).body.data.map((t) => `${t.type}:${t.status}`);
+    expect(steps).toEqual(["authorize:requires_action", "authenticate:succeeded", "authorize:succeeded"]);
+  });
+
+  it("with manual capture, approving leaves the payment authorized", async () => {
+    const pi = await startChallenge({ capture_method: "manual" });
+    await answer(pi.next_action?.url ?? "", "approve", pi.client_secret);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.status).toBe("requires_capture");
+  });
+
+  it("failing declines the attempt: back to requires_payment_method with last_payment_error", async () => {
+    const pi = await startChallenge();
+    const res = await answer(pi.next_action?.url ?? "", "fail", pi.client_secret);
+    expect(res.status).toBe(303);
+    expect(new URL(res.headers.get("location") ?? "").searchParams.get("redirect_status")).toBe("failed");
+    const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body;
+    expect(after.status).toBe("requires_payment_method");
+    expect(after.last_payment_error?.code).toBe("payment_intent_authentication_failure");
+  });
+
+  it("a wrong client secret is a 404 and changes nothing; a second answer changes nothing", async () => {
+    const pi = await startChallenge();
+    const url = pi.next_action?.url ?? "";
+    expect((await answer(url, "approve", `${pi.id}_secret_wrong`)).status).toBe(404);
+    expect((await exports.default.fetch(`http://gateway.test/sandbox/3ds/${pi.id}?client_secret=nope`)).status).toBe(404);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.status).toBe("requires_action");
+    expect((await answer(url, "fail", pi.client_secret)).status).toBe(303);
+    expect((await answer(url, "approve", pi.client_secret)).status).toBe(303);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.status).toBe("requires_payment_method");
+    expect((await answer(url, "maybe", pi.client_secret)).status).toBe(400);
+  });
+
+  it("without a return_url the page shows the result", async () => {
+    const res = await createIntent({ payment_method: "pm_card_threeDSecure2Required", confirm: true });
+    const pi = res.body;
+    const done = await answer(pi.next_action?.url ?? "", "approve", pi.client_secret);
+    expect(done.status).toBe(200);
+    expect(await done.text()).toContain("succeeded");
+  });
+});
