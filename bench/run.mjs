@@ -368,6 +368,21 @@ function newestMtime(target) {
   return newest;
 }
 
+// Share of CPU time not idle over `ms`, all CPUs together (0..1).
+async function cpuBusy(ms) {
+  const totals = () => os.cpus().reduce((acc, c) => {
+    const t = c.times;
+    acc.idle += t.idle;
+    acc.all += t.user + t.nice + t.sys + t.idle + t.irq;
+    return acc;
+  }, { idle: 0, all: 0 });
+  const a = totals();
+  await sleep(ms);
+  const b = totals();
+  const all = b.all - a.all;
+  return all > 0 ? Number((1 - (b.idle - a.idle) / all).toFixed(3)) : 0;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
@@ -387,8 +402,9 @@ async function main() {
     `machine: ${machine.cpuModel} x ${machine.cpuCount}, ${fmtBytes(machine.totalMemBytes)} RAM, node ${machine.node}, ${machine.platform}, ` +
       `load average ${machine.loadAvgAtStart.join(" ")}`,
   );
-  if (machine.loadAvgAtStart[0] > machine.cpuCount / 4)
-    console.log(`bench: warning: the machine is already busy (1-min load ${machine.loadAvgAtStart[0]}); the numbers will be lower and noisier`);
+  machine.cpuBusyAtStart = await cpuBusy(1000);
+  if (machine.cpuBusyAtStart > 0.15)
+    console.log(`bench: warning: the CPUs are already ${(machine.cpuBusyAtStart * 100).toFixed(0)}% busy before starting; the numbers will be lower and noisier`);
 
   console.log("bench: measuring the Worker bundle (wrangler deploy --dry-run)…");
   const bundle = bundleSize(path.join(tmpRoot, "dist"));
