@@ -1,12 +1,12 @@
 // /v1/charges: read-only. A charge is an intent's successful authorization, so it is rendered from
 // its intent; its id shares the intent's body (ch_X belongs to pi_X).
 import { z } from "zod";
-import { invalidRequest, resourceMissing } from "../../core/errors";
+import { resourceMissing } from "../../core/errors";
 import { hasPrefix, intentIdForCharge } from "../../core/ids";
 import { renderCharge } from "../../core/objects";
 import { listCharges } from "../../db/queries";
 import * as f from "./fields";
-import { intentStub, json, listObject } from "./respond";
+import { intentStub, json, listObject, pageRequest } from "./respond";
 import { route, type App } from "./route";
 import { ChargeSchema, listOf } from "./schemas";
 
@@ -28,12 +28,11 @@ export function registerCharges(app: App): void {
     app,
     { method: "get", path: "/v1/charges", summary: "List charges, newest first", tag: TAG, query: ListQuery, response: listOf(ChargeSchema, "ChargeList") },
     async (c, { query, principal }) => {
-      if (query.starting_after && query.ending_before) throw invalidRequest("Pass only one of starting_after and ending_before.", "ending_before");
       const page = await listCharges(
         c.env.DB,
         principal,
         { paymentIntent: query.payment_intent, customer: query.customer, created: query.created },
-        { limit: query.limit ?? 10, startingAfter: query.starting_after, endingBefore: query.ending_before },
+        pageRequest(query),
       );
       return json(c, listObject("/v1/charges", page, renderCharge));
     },

@@ -10,8 +10,9 @@ import { listIntents, searchIntents } from "../../db/queries";
 import { decodePageToken, encodePageToken, parseSearchQuery, searchConditions } from "../../db/search";
 import { config } from "../../env";
 import type { Principal } from "../../auth/api-keys";
+import type { OpOutcome, RequestContext } from "../../intents/params";
 import * as f from "./fields";
-import { assertIntentId, intentStub, json, listObject, respondOutcome } from "./respond";
+import { assertIntentId, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { listOf, PaymentIntentSchema, searchResultOf, TransactionSchema } from "./schemas";
 
@@ -175,13 +176,12 @@ export function registerPaymentIntents(app: App): void {
     app,
     { method: "get", path: "/v1/payment_intents", summary: "List payment intents, newest first", tag: TAG, query: ListQuery, response: listOf(PaymentIntentSchema, "PaymentIntentList") },
     async (c, { query, principal }) => {
-      if (query.starting_after && query.ending_before) throw invalidRequest("Pass only one of starting_after and ending_before.", "ending_before");
       const expand = checkExpand(query.expand?.map((p) => p.replace(/^data\./, "")));
       const page = await listIntents(
         c.env.DB,
         principal,
         { status: query.status, customer: query.customer, orderId: query.order_id, created: query.created },
-        { limit: query.limit ?? 10, startingAfter: query.starting_after, endingBefore: query.ending_before },
+        pageRequest(query),
       );
       return json(c, listObject("/v1/payment_intents", page, (intent) => renderIntent(intent, { expand })));
     },
@@ -243,69 +243,63 @@ export function registerPaymentIntents(app: App): void {
     },
   );
 
-  route(
-    app,
-    { method: "post", path: "/v1/payment_intents/{id}", summary: "Update a payment intent", tag: TAG, body: UpdateBody, response: PaymentIntentSchema },
-    async (c, { params, body, principal }) => {
-      const id = params.id ?? "";
-      assertIntentId(id);
-      const expand = checkExpand(body.expand);
-      const req = await requestContext(c, principal, "payment_intents.update", id, body);
-      const paymentMethod = await paymentMethodOf(c, principal, body);
-      const outcome = await intentStub(c.env, id).update(req, id, {
-        amount: body.amount,
-        currency: body.currency,
-        captureMethod: body.capture_method,
-        customer: body.customer,
-        description: body.description,
-        metadata: body.metadata,
-        orderId: body.order_id,
-        receiptEmail: body.receipt_email,
-        statementDescriptor: body.statement_descriptor,
-        returnUrl: body.return_url,
-        paymentMethod,
-      });
-      return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
-    },
+  intentOperation(app, "update", "/v1/payment_intents/{id}", "Update a payment intent", UpdateBody, async (ctx) => {
+    const { body } = ctx;
+    const paymentMethod = await paymentMethodOf(ctx.c, ctx.principal, body);
+    return ctx.stub.update(ctx.req, ctx.id, {
+      amount: body.amount,
+      currency: body.currency,
+      captureMethod: body.capture_method,
+      customer: body.customer,
+      description: body.description,
+      metadata: body.metadata,
+      orderId: body.order_id,
+      receiptEmail: body.receipt_email,
+      statementDescriptor: body.statement_descriptor,
+      returnUrl: body.return_url,
+      paymentMethod,
+    });
+  });
+
+  intentOperation(app, "confirm", "/v1/payment_intents/{id}/confirm", "Confirm: authorize at the PSP", ConfirmBody, async (ctx) => {
+    const paymentMethod = await paymentMethodOf(ctx.c, ctx.principal, ctx.body);
+    return ctx.stub.confirm(ctx.req, ctx.id, { paymentMethod, returnUrl: ctx.body.return_url, captureMethod: ctx.body.capture_method });
+  });
+
+  intentOperation(app, "capture", "/v1/payment_intents/{id}/capture", "Capture an authorized intent (all or part, once)", CaptureBody, (ctx) =>
+    ctx.stub.capture(ctx.req, ctx.id, { amountToCapture: ctx.body.amount_to_capture }),
   );
 
-  route(
-    app,
-    { method: "post", path: "/v1/payment_intents/{id}/confirm", summary: "Confirm: authorize at the PSP", tag: TAG, body: ConfirmBody, response: PaymentIntentSchema },
-    async (c, { params, body, principal }) => {
-      const id = params.id ?? "";
-      assertIntentId(id);
-      const expand = checkExpand(body.expand);
-      const req = await requestContext(c, principal, "payment_intents.confirm", id, body);
-      const paymentMethod = await paymentMethodOf(c, principal, body);
-      const outcome = await intentStub(c.env, id).confirm(req, id, { paymentMethod, returnUrl: body.return_url, captureMethod: body.capture_method });
-      return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
-    },
+  intentOperation(app, "cancel", "/v1/payment_intents/{id}/cancel", "Cancel an intent (voids an authorization)", CancelBody, (ctx) =>
+    ctx.stub.cancel(ctx.req, ctx.id, { cancellationReason: ctx.body.cancellation_reason }),
   );
+}
 
-  route(
-    app,
-    { method: "post", path: "/v1/payment_intents/{id}/capture", summary: "Capture an authorized intent (all or part, once)", tag: TAG, body: CaptureBody, response: PaymentIntentSchema },
-    async (c, { params, body, principal }) => {
-      const id = params.id ?? "";
-      assertIntentId(id);
-      const expand = checkExpand(body.expand);
-      const req = await requestContext(c, principal, "payment_intents.capture", id, body);
-      const outcome = await intentStub(c.env, id).capture(req, id, { amountToCapture: body.amount_to_capture });
-      return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
-    },
-  );
+interface OperationContext<T> {
+  c: Ctx;
+  principal: Principal;
+  id: string;
+  body: T;
+  req: RequestContext;
+  stub: ReturnType<typeof intentStub>;
+}
 
-  route(
-    app,
-    { method: "post", path: "/v1/payment_intents/{id}/cancel", summary: "Cancel an intent (voids an authorization)", tag: TAG, body: CancelBody, response: PaymentIntentSchema },
-    async (c, { params, body, principal }) => {
-      const id = params.id ?? "";
-      assertIntentId(id);
-      const expand = checkExpand(body.expand);
-      const req = await requestContext(c, principal, "payment_intents.cancel", id, body);
-      const outcome = await intentStub(c.env, id).cancel(req, id, { cancellationReason: body.cancellation_reason });
-      return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
-    },
-  );
+/** A POST on one intent: check the id, validate, build the idempotent request context, call the DO, render. */
+function intentOperation<B extends z.ZodType<{ expand?: string[] }>>(
+  app: App,
+  operation: string,
+  path: string,
+  summary: string,
+  body: B,
+  run: (ctx: OperationContext<z.output<B>>) => Promise<OpOutcome>,
+): void {
+  route(app, { method: "post", path, summary, tag: TAG, body, response: PaymentIntentSchema }, async (c, input) => {
+    const id = input.params.id ?? "";
+    assertIntentId(id);
+    const parsed = input.body as z.output<B>; // route() cannot narrow its conditional type for a generic B
+    const expand = checkExpand(parsed.expand);
+    const req = await requestContext(c, input.principal, `payment_intents.${operation}`, id, parsed);
+    const outcome = await run({ c, principal: input.principal, id, body: parsed, req, stub: intentStub(c.env, id) });
+    return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
+  });
 }

@@ -7,7 +7,7 @@ import { hasPrefix, intentIdForCharge } from "../../core/ids";
 import { renderRefund } from "../../core/objects";
 import { findRefund, listRefunds } from "../../db/queries";
 import * as f from "./fields";
-import { assertIntentId, intentStub, json, listObject, respondOutcome } from "./respond";
+import { assertIntentId, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { requestContext, route, type App } from "./route";
 import { listOf, RefundSchema } from "./schemas";
 
@@ -82,12 +82,11 @@ export function registerRefunds(app: App): void {
     app,
     { method: "get", path: "/v1/refunds", summary: "List refunds, newest first", tag: TAG, query: ListQuery, response: listOf(RefundSchema, "RefundList") },
     async (c, { query, principal }) => {
-      if (query.starting_after && query.ending_before) throw invalidRequest("Pass only one of starting_after and ending_before.", "ending_before");
       const page = await listRefunds(
         c.env.DB,
         principal,
         { paymentIntent: query.payment_intent, charge: query.charge, created: query.created },
-        { limit: query.limit ?? 10, startingAfter: query.starting_after, endingBefore: query.ending_before },
+        pageRequest(query),
       );
       return json(c, listObject("/v1/refunds", page, renderRefund));
     },

@@ -6,7 +6,8 @@ import { resourceMissing } from "../../core/errors";
 import type { IntentRecord } from "../../core/types";
 import type { Env } from "../../env";
 import type { OpOutcome } from "../../intents/params";
-import type { Page } from "../../db/queries";
+import type { Page, PageRequest } from "../../db/queries";
+import { invalidRequest } from "../../core/errors";
 import { v1ErrorBody } from "./errors";
 import type { Ctx } from "./route";
 
@@ -36,4 +37,10 @@ export function respondOutcome(c: Ctx, outcome: OpOutcome, render: (intent: Inte
 
 export function listObject<T>(url: string, page: Page<T>, render: (item: T) => unknown) {
   return { object: "list" as const, data: page.items.map(render), has_more: page.hasMore, url };
+}
+
+/** Stripe's list parameters: `limit` (default 10) and one of `starting_after` / `ending_before`. */
+export function pageRequest(query: { limit?: number; starting_after?: string; ending_before?: string }): PageRequest {
+  if (query.starting_after && query.ending_before) throw invalidRequest("Pass only one of starting_after and ending_before.", "ending_before");
+  return { limit: query.limit ?? 10, startingAfter: query.starting_after, endingBefore: query.ending_before };
 }

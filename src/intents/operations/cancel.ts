@@ -14,18 +14,7 @@ export async function cancel(draft: IntentRecord, params: CancelParams, tools: O
     const connector = tools.connectorFor(draft);
     const attempt = startAttempt(draft, { id: randomId("txn"), type: "void", amount: draft.amountCapturable, connector: connector.name, now: tools.now() });
     await tools.checkpoint();
-    const outcome = await callFollowUp(() =>
-      connector.void({
-        intentId: draft.id,
-        merchantId: draft.merchantId,
-        attemptId: attempt.id,
-        idempotencyKey: attempt.idempotencyKey,
-        amount: attempt.amount,
-        currency: draft.currency,
-        providerReference: auth.providerReference ?? "",
-        paymentMethod: draft.paymentMethod,
-      }),
-    );
+    const outcome = await callFollowUp(connector, "void", draft, attempt, auth.providerReference ?? "");
     const voided = applyVoidOutcome(draft, attempt, outcome, tools.now());
     for (const type of voided.events) tools.emit(type);
     if (outcome.kind !== "succeeded") return { error: voided.error };

@@ -3,7 +3,8 @@ import { ApiError, invalidRequest } from "../../core/errors";
 import { applyCaptureOutcome, assertOperationAllowed, chargeAttempt, pendingAttempts, startAttempt } from "../../core/intent";
 import { randomId } from "../../core/ids";
 import type { FollowUpOutcome } from "../../core/outcomes";
-import type { IntentRecord } from "../../core/types";
+import type { Attempt, IntentRecord } from "../../core/types";
+import type { Connector } from "../../connectors/types";
 import type { CaptureParams } from "../params";
 import type { OperationTools, StepResult } from "./tools";
 
@@ -18,9 +19,28 @@ export function assertNoPendingSettlement(draft: IntentRecord): void {
   }
 }
 
-export async function callFollowUp(call: () => Promise<FollowUpOutcome>): Promise<FollowUpOutcome> {
+/**
+ * Calls the connector for a capture, void or refund of the attempt. A call that throws may have
+ * reached the PSP, so it is an unknown outcome, never a failure.
+ */
+export async function callFollowUp(
+  connector: Connector,
+  kind: "capture" | "void" | "refund",
+  draft: IntentRecord,
+  attempt: Attempt,
+  providerReference: string,
+): Promise<FollowUpOutcome> {
   try {
-    return await call();
+    return await connector[kind]({
+      intentId: draft.id,
+      merchantId: draft.merchantId,
+      attemptId: attempt.id,
+      idempotencyKey: attempt.idempotencyKey,
+      amount: attempt.amount,
+      currency: draft.currency,
+      providerReference,
+      paymentMethod: draft.paymentMethod,
+    });
   } catch (err) {
     return { kind: "unknown", providerReference: null, message: err instanceof Error ? err.message : String(err) };
   }
@@ -42,18 +62,7 @@ export async function capture(draft: IntentRecord, params: CaptureParams, tools:
   const connector = tools.connectorFor(draft);
   const attempt = startAttempt(draft, { id: randomId("txn"), type: "capture", amount, connector: connector.name, now: tools.now() });
   await tools.checkpoint();
-  const outcome = await callFollowUp(() =>
-    connector.capture({
-      intentId: draft.id,
-      merchantId: draft.merchantId,
-      attemptId: attempt.id,
-      idempotencyKey: attempt.idempotencyKey,
-      amount,
-      currency: draft.currency,
-      providerReference: auth.providerReference ?? "",
-      paymentMethod: draft.paymentMethod,
-    }),
-  );
+  const outcome = await callFollowUp(connector, "capture", draft, attempt, auth.providerReference);
   const transition = applyCaptureOutcome(draft, attempt, outcome, tools.now());
   for (const type of transition.events) tools.emit(type);
   return { error: transition.error };

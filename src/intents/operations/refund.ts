@@ -44,18 +44,7 @@ export async function refund(draft: IntentRecord, params: RefundParams, tools: O
   };
   draft.refunds.push(record);
   await tools.checkpoint();
-  const outcome = await callFollowUp(() =>
-    connector.refund({
-      intentId: draft.id,
-      merchantId: draft.merchantId,
-      attemptId: attempt.id,
-      idempotencyKey: attempt.idempotencyKey,
-      amount,
-      currency: draft.currency,
-      providerReference: auth?.providerReference ?? "",
-      paymentMethod: draft.paymentMethod,
-    }),
-  );
+  const outcome = await callFollowUp(connector, "refund", draft, attempt, auth?.providerReference ?? "");
   const transition = applyRefundOutcome(draft, record, attempt, outcome, tools.now());
   for (const type of transition.events) tools.emit(type, record);
   return { error: transition.error, refundId };
