@@ -25,7 +25,7 @@ export default defineConfig(async () => {
         {
           plugins: [
             quietSourcemapWarnings(),
-            cloudflareTest({
+            cloudflareTest(({ inject }) => ({
               main: "./src/index.ts",
               wrangler: { configPath: "./wrangler.toml" },
               remoteBindings: false,
@@ -36,13 +36,18 @@ export default defineConfig(async () => {
                   SANDBOX_TIMEOUT_MS: "1500",
                   IDEMPOTENCY_WAIT_MS: "1000",
                   LOG_LEVEL: "error",
+                  // Webhook retries after 1, 2 and 3 seconds instead of minutes and hours.
+                  WEBHOOK_RETRY_SCHEDULE: "1s,2s,3s",
+                  WEBHOOK_TIMEOUT_MS: "2000",
+                  RECEIVER_URL: `http://127.0.0.1:${inject("receiverPort")}`,
                 },
               },
-            }),
+            })),
           ],
           test: {
             name: "workers",
             include: ["test/**/*.test.ts"],
+            globalSetup: ["./test/global-setup.ts"],
             exclude: ["test/e2e/**"],
             setupFiles: ["./test/setup.ts"],
           },

@@ -8,7 +8,9 @@ import { randomToken } from "./core/ids";
 import { v1ErrorBody } from "./api/v1/errors";
 import { registerCharges } from "./api/v1/charges";
 import { registerPaymentIntents } from "./api/v1/payment_intents";
+import { registerEvents } from "./api/v1/events";
 import { registerRefunds } from "./api/v1/refunds";
+import { registerWebhookEndpoints } from "./api/v1/webhook_endpoints";
 import type { AppEnv } from "./api/v1/route";
 import { config } from "./env";
 import { log, setLogLevel } from "./log";
@@ -59,6 +61,8 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   registerPaymentIntents(app);
   registerRefunds(app);
   registerCharges(app);
+  registerEvents(app);
+  registerWebhookEndpoints(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "A secret API key: sk_test_... or sk_live_..." });
   app.doc31("/openapi.json", {

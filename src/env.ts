@@ -1,10 +1,18 @@
 // The Worker's bindings and configuration. Config values arrive as strings (wrangler [vars], secrets)
 // and are validated once per isolate into a typed Config.
+import type { EventRecord } from "./core/types";
 import type { PaymentIntentObject } from "./intents/object";
+import type { DeliveryMessage } from "./webhooks/messages";
 
 export interface Env {
   DB: D1Database;
   PAYMENT_INTENTS: DurableObjectNamespace<PaymentIntentObject>;
+  /** Events leaving intents' outboxes, to be stored and fanned out to endpoints. */
+  EVENTS_QUEUE: Queue<EventRecord>;
+  /** One message per (event, endpoint) delivery attempt. */
+  WEBHOOK_QUEUE: Queue<DeliveryMessage>;
+  /** Deliveries that ran out of attempts. */
+  WEBHOOK_DLQ: Queue<DeliveryMessage>;
   PUBLIC_BASE_URL?: string;
   MAX_PAYMENT_ATTEMPTS?: string;
   SANDBOX_TIMEOUT_MS?: string;
@@ -12,6 +20,12 @@ export interface Env {
   LOG_LEVEL?: string;
   /** Secret key for card fingerprints. Without it a fixed development key is used (fine for test mode only). */
   FINGERPRINT_KEY?: string;
+  /** Secret key sealing webhook secrets and credentials at rest. Without it a fixed development key is used. */
+  ENCRYPTION_KEY?: string;
+  /** Delays between webhook attempts, e.g. "5s,5m,30m,2h,5h,10h,14h,20h,24h". */
+  WEBHOOK_RETRY_SCHEDULE?: string;
+  WEBHOOK_TIMEOUT_MS?: string;
+  EVENT_RETENTION_DAYS?: string;
 }
 
 export interface Config {
@@ -21,9 +35,29 @@ export interface Config {
   idempotencyWaitMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
   fingerprintKey: string;
+  encryptionKey: string;
+  /** Milliseconds to wait before retry 1, 2, ...; attempts = schedule length + 1. */
+  webhookRetrySchedule: number[];
+  webhookTimeoutMs: number;
+  eventRetentionMs: number;
 }
 
 const DEV_FINGERPRINT_KEY = "development-fingerprint-key-not-for-live-use";
+const DEV_ENCRYPTION_KEY = "development-encryption-key-not-for-live-use";
+export const DEFAULT_WEBHOOK_SCHEDULE = "5s,5m,30m,2h,5h,10h,14h,20h,24h";
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "5s,5m,2h" -> [5000, 300000, 7200000]. */
+export function parseSchedule(text: string): number[] {
+  const delays = text.split(",").map((part) => {
+    const m = /^\s*(\d+)\s*(ms|s|m|h|d)\s*$/.exec(part);
+    if (!m) throw new Error(`Configuration WEBHOOK_RETRY_SCHEDULE: cannot read '${part}' (use e.g. 5s, 30m, 2h)`);
+    return Number(m[1]) * (UNIT_MS[m[2] ?? "s"] ?? 1000);
+  });
+  if (delays.length === 0 || delays.length > 20) throw new Error("Configuration WEBHOOK_RETRY_SCHEDULE: 1 to 20 delays");
+  return delays;
+}
 
 function intVar(value: string | undefined, fallback: number, min: number, max: number, name: string): number {
   if (value === undefined || value.trim() === "") return fallback;
@@ -45,6 +79,10 @@ export function config(env: Env): Config {
     idempotencyWaitMs: intVar(env.IDEMPOTENCY_WAIT_MS, 10_000, 0, 120_000, "IDEMPOTENCY_WAIT_MS"),
     logLevel: level === "debug" || level === "warn" || level === "error" ? level : "info",
     fingerprintKey: env.FINGERPRINT_KEY?.trim() || DEV_FINGERPRINT_KEY,
+    encryptionKey: env.ENCRYPTION_KEY?.trim() || DEV_ENCRYPTION_KEY,
+    webhookRetrySchedule: parseSchedule(env.WEBHOOK_RETRY_SCHEDULE?.trim() || DEFAULT_WEBHOOK_SCHEDULE),
+    webhookTimeoutMs: intVar(env.WEBHOOK_TIMEOUT_MS, 10_000, 100, 60_000, "WEBHOOK_TIMEOUT_MS"),
+    eventRetentionMs: intVar(env.EVENT_RETENTION_DAYS, 30, 1, 400, "EVENT_RETENTION_DAYS") * 86_400_000,
   };
   cache.set(env, parsed);
   return parsed;

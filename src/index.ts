@@ -1,11 +1,70 @@
-// Worker entry: the HTTP app, and the Durable Object classes the runtime instantiates.
+// Worker entry: the HTTP app, the queue consumers (dispatched by queue name), the cron sweeps, and
+// the Durable Object classes the runtime instantiates.
 import { buildApp } from "./app";
-import type { Env } from "./env";
+import type { EventRecord } from "./core/types";
+import { config, type Env } from "./env";
+import { log } from "./log";
+import { deliverAttempt, markDeadLettered } from "./webhooks/deliver";
+import { fanOut, requeueOverdue } from "./webhooks/fanout";
+import type { DeliveryMessage } from "./webhooks/messages";
+import { purgeExpired } from "./webhooks/store";
 
 export { PaymentIntentObject } from "./intents/object";
 
 const app = buildApp();
 
+export const QUEUES = {
+  events: "gateway-events",
+  eventsDeadLetter: "gateway-events-dlq",
+  webhooks: "gateway-webhooks",
+  webhooksDeadLetter: "gateway-webhooks-dlq",
+} as const;
+
+async function consume(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  switch (batch.queue) {
+    case QUEUES.events:
+    case QUEUES.eventsDeadLetter: {
+      if (batch.queue === QUEUES.eventsDeadLetter) log("error", "events reached the dead-letter queue; retrying their fan-out", { count: batch.messages.length });
+      // One batch write for the whole batch; on failure every message is retried (fan-out is idempotent).
+      try {
+        await fanOut(env, batch.messages.map((m) => m.body as EventRecord));
+        batch.ackAll();
+      } catch (err) {
+        log("error", "event fan-out failed", { error: String(err), count: batch.messages.length });
+        batch.retryAll({ delaySeconds: 5 });
+      }
+      return;
+    }
+    case QUEUES.webhooks:
+    case QUEUES.webhooksDeadLetter: {
+      await Promise.all(
+        batch.messages.map(async (message) => {
+          try {
+            if (batch.queue === QUEUES.webhooks) await deliverAttempt(env, message.body as DeliveryMessage);
+            else await markDeadLettered(env, message.body as DeliveryMessage);
+            message.ack();
+          } catch (err) {
+            log("error", "webhook message failed", { queue: batch.queue, error: String(err) });
+            message.retry({ delaySeconds: 10 });
+          }
+        }),
+      );
+      return;
+    }
+    default:
+      log("error", "message from an unknown queue", { queue: batch.queue });
+      batch.retryAll();
+  }
+}
+
+async function sweep(env: Env, now: number): Promise<void> {
+  const purged = await purgeExpired(env.DB, now - config(env).eventRetentionMs);
+  const requeued = await requeueOverdue(env, now);
+  if (purged || requeued) log("info", "cron sweep", { purged_events: purged, requeued_deliveries: requeued });
+}
+
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  queue: (batch, env) => consume(batch, env),
+  scheduled: (controller, env) => sweep(env, controller.scheduledTime),
 } satisfies ExportedHandler<Env>;

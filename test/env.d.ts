@@ -5,6 +5,8 @@ declare global {
   namespace Cloudflare {
     interface Env extends GatewayEnv {
       TEST_MIGRATIONS: D1Migration[];
+      /** The loopback webhook receiver of test/receiver.ts. */
+      RECEIVER_URL: string;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");

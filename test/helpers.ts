@@ -109,3 +109,56 @@ export function expectError(res: CallResult<unknown>, status: number, code?: str
   if (code !== undefined) expect(error.code).toBe(code);
   return error;
 }
+
+/** Polls `check` until it returns a value (not undefined/false) or the time runs out. */
+export async function waitFor<T>(check: () => Promise<T | undefined | false>, timeoutMs = 15_000, label = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface ReceivedRequest {
+  at: number;
+  headers: Record<string, string>;
+  body: string;
+  answered: number;
+}
+
+/** A fresh receiver path on the loopback receiver; `query` picks its behaviour (see test/receiver.ts). */
+export function receiverHook(label: string, query = ""): { name: string; url: string } {
+  const name = uniqueKey(label).replace(/[^A-Za-z0-9-]/g, "");
+  return { name, url: `${env.RECEIVER_URL}/hooks/${name}${query ? `?${query}` : ""}` };
+}
+
+export async function receivedBy(name: string): Promise<ReceivedRequest[]> {
+  const res = await fetch(`${env.RECEIVER_URL}/__received/${name}`);
+  return (await res.json()) as ReceivedRequest[];
+}
+
+export interface EndpointJson {
+  id: string;
+  secret?: string;
+  status: string;
+  url: string;
+  enabled_events: string[];
+  delivery_stats?: { attempts: number; succeeded: number; failed: number; success_rate: number | null };
+}
+
+export async function createEndpoint(url: string, enabledEvents: string[] = ["*"], options: CallOptions = {}): Promise<EndpointJson> {
+  const res = await post<EndpointJson>("/v1/webhook_endpoints", { url, enabled_events: enabledEvents }, options);
+  if (res.status !== 200) throw new Error(`endpoint creation failed: ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** A merchant of its own with a test key, for tests that must see only their own objects. */
+export async function newMerchant(label: string): Promise<{ id: string; key: string; opts: CallOptions }> {
+  const suffix = uniqueKey(label).replace(/[^A-Za-z0-9]/g, "");
+  const id = `acct_${suffix}`;
+  const key = `sk_test_${suffix}`;
+  await seedMerchant(id, label, `key_${suffix}`, key, false);
+  return { id, key, opts: { key } };
+}

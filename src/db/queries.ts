@@ -2,7 +2,7 @@
 // (created, id) descending, scoped by merchant and mode. Nothing loads a table into memory.
 import { and, asc, desc, eq, gt, gte, lt, or, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { resourceMissing } from "../core/errors";
 import type { IntentRecord, RefundRecord, Scope } from "../core/types";
 import { charges, paymentIntents, refunds } from "./schema";
@@ -44,8 +44,8 @@ export function beyond(createdCol: SQLiteColumn, idCol: SQLiteColumn, cursor: Cu
   return or(cmp(createdCol, cursor.created), and(eq(createdCol, cursor.created), cmp(idCol, cursor.id))) as SQL;
 }
 
-interface Listable {
-  table: typeof paymentIntents | typeof refunds | typeof charges;
+export interface Listable {
+  table: SQLiteTable;
   id: SQLiteColumn;
   created: SQLiteColumn;
   merchantId: SQLiteColumn;
@@ -53,16 +53,16 @@ interface Listable {
   resource: string;
 }
 
-const INTENTS: Listable = {
-  table: paymentIntents,
-  id: paymentIntents.id,
-  created: paymentIntents.created,
-  merchantId: paymentIntents.merchantId,
-  livemode: paymentIntents.livemode,
-  resource: "payment_intent",
-};
-const REFUNDS: Listable = { table: refunds, id: refunds.id, created: refunds.created, merchantId: refunds.merchantId, livemode: refunds.livemode, resource: "refund" };
-const CHARGES: Listable = { table: charges, id: charges.id, created: charges.created, merchantId: charges.merchantId, livemode: charges.livemode, resource: "charge" };
+export function listable(
+  table: SQLiteTable & { id: SQLiteColumn; created: SQLiteColumn; merchantId: SQLiteColumn; livemode: SQLiteColumn },
+  resource: string,
+): Listable {
+  return { table, id: table.id, created: table.created, merchantId: table.merchantId, livemode: table.livemode, resource };
+}
+
+const INTENTS = listable(paymentIntents, "payment_intent");
+const REFUNDS = listable(refunds, "refund");
+const CHARGES = listable(charges, "charge");
 
 function scoped(t: Listable, scope: Scope): SQL[] {
   return [eq(t.merchantId, scope.merchantId), eq(t.livemode, scope.livemode)];
@@ -79,22 +79,35 @@ async function cursorOf(d1: D1Database, t: Listable, scope: Scope, id: string, p
   return { created: Number(row.created), id };
 }
 
-/** The pagination part of a list: its WHERE conditions, ORDER BY and whether rows come back reversed. */
-async function pageShape(d1: D1Database, t: Listable, scope: Scope, page: PageRequest) {
+/**
+ * One page of a list in Stripe's order (created, id descending), scoped to the merchant and mode.
+ * `select` runs the query with the WHERE, ORDER BY and LIMIT it is given, selecting what it needs.
+ */
+export async function pageOf<T>(
+  d1: D1Database,
+  t: Listable,
+  scope: Scope,
+  filters: SQL[],
+  page: PageRequest,
+  select: (where: SQL | undefined, order: SQL[], limit: number) => Promise<T[]>,
+): Promise<Page<T>> {
+  const conditions = [...scoped(t, scope), ...filters];
+  let order = [desc(t.created), desc(t.id)];
+  let reversed = false;
   if (page.endingBefore) {
-    const cursor = await cursorOf(d1, t, scope, page.endingBefore, "ending_before");
-    return { conditions: [beyond(t.created, t.id, cursor, "newer")], order: [asc(t.created), asc(t.id)], reversed: true };
+    conditions.push(beyond(t.created, t.id, await cursorOf(d1, t, scope, page.endingBefore, "ending_before"), "newer"));
+    order = [asc(t.created), asc(t.id)];
+    reversed = true;
+  } else if (page.startingAfter) {
+    conditions.push(beyond(t.created, t.id, await cursorOf(d1, t, scope, page.startingAfter, "starting_after"), "older"));
   }
-  const conditions: SQL[] = [];
-  if (page.startingAfter) conditions.push(beyond(t.created, t.id, await cursorOf(d1, t, scope, page.startingAfter, "starting_after"), "older"));
-  return { conditions, order: [desc(t.created), desc(t.id)], reversed: false };
-}
-
-function finish<T>(rows: T[], limit: number, reversed: boolean): Page<T> {
-  const hasMore = rows.length > limit;
-  const items = rows.slice(0, limit);
+  const rows = await select(and(...conditions), order, page.limit + 1);
+  const hasMore = rows.length > page.limit;
+  const items = rows.slice(0, page.limit);
   return { items: reversed ? items.reverse() : items, hasMore };
 }
+
+const parseRows = <T>(rows: { data: string }[]) => rows.map((r) => JSON.parse(r.data) as T);
 
 export interface IntentFilters {
   status?: string;
@@ -104,25 +117,14 @@ export interface IntentFilters {
 }
 
 export async function listIntents(d1: D1Database, scope: Scope, filters: IntentFilters, page: PageRequest): Promise<Page<IntentRecord>> {
-  const shape = await pageShape(d1, INTENTS, scope, page);
   const where = [
-    ...scoped(INTENTS, scope),
     ...(filters.status ? [eq(paymentIntents.status, filters.status)] : []),
     ...(filters.customer ? [eq(paymentIntents.customer, filters.customer)] : []),
     ...(filters.orderId ? [eq(paymentIntents.orderId, filters.orderId)] : []),
     ...createdConditions(paymentIntents.created, filters.created),
-    ...shape.conditions,
   ];
-  const rows = await drizzle(d1)
-    .select({ data: paymentIntents.data })
-    .from(paymentIntents)
-    .where(and(...where))
-    .orderBy(...shape.order)
-    .limit(page.limit + 1);
-  return finish(
-    rows.map((r) => JSON.parse(r.data) as IntentRecord),
-    page.limit,
-    shape.reversed,
+  return pageOf(d1, INTENTS, scope, where, page, async (w, order, limit) =>
+    parseRows<IntentRecord>(await drizzle(d1).select({ data: paymentIntents.data }).from(paymentIntents).where(w).orderBy(...order).limit(limit)),
   );
 }
 
@@ -134,11 +136,7 @@ export async function searchIntents(d1: D1Database, scope: Scope, conditions: SQ
     .where(and(...scoped(INTENTS, scope), ...conditions, ...(after ? [beyond(paymentIntents.created, paymentIntents.id, after, "older")] : [])))
     .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
     .limit(limit + 1);
-  return finish(
-    rows.map((r) => JSON.parse(r.data) as IntentRecord),
-    limit,
-    false,
-  );
+  return { items: parseRows<IntentRecord>(rows.slice(0, limit)), hasMore: rows.length > limit };
 }
 
 export interface RefundFilters {
@@ -148,25 +146,13 @@ export interface RefundFilters {
 }
 
 export async function listRefunds(d1: D1Database, scope: Scope, filters: RefundFilters, page: PageRequest): Promise<Page<RefundRecord>> {
-  const shape = await pageShape(d1, REFUNDS, scope, page);
-  const rows = await drizzle(d1)
-    .select({ data: refunds.data })
-    .from(refunds)
-    .where(
-      and(
-        ...scoped(REFUNDS, scope),
-        ...(filters.paymentIntent ? [eq(refunds.paymentIntent, filters.paymentIntent)] : []),
-        ...(filters.charge ? [eq(refunds.charge, filters.charge)] : []),
-        ...createdConditions(refunds.created, filters.created),
-        ...shape.conditions,
-      ),
-    )
-    .orderBy(...shape.order)
-    .limit(page.limit + 1);
-  return finish(
-    rows.map((r) => JSON.parse(r.data) as RefundRecord),
-    page.limit,
-    shape.reversed,
+  const where = [
+    ...(filters.paymentIntent ? [eq(refunds.paymentIntent, filters.paymentIntent)] : []),
+    ...(filters.charge ? [eq(refunds.charge, filters.charge)] : []),
+    ...createdConditions(refunds.created, filters.created),
+  ];
+  return pageOf(d1, REFUNDS, scope, where, page, async (w, order, limit) =>
+    parseRows<RefundRecord>(await drizzle(d1).select({ data: refunds.data }).from(refunds).where(w).orderBy(...order).limit(limit)),
   );
 }
 
@@ -187,25 +173,20 @@ export interface ChargeFilters {
 
 /** Charges are rendered from their intents: the list joins the charge index to the intent rows. */
 export async function listCharges(d1: D1Database, scope: Scope, filters: ChargeFilters, page: PageRequest): Promise<Page<IntentRecord>> {
-  const shape = await pageShape(d1, CHARGES, scope, page);
-  const rows = await drizzle(d1)
-    .select({ data: paymentIntents.data })
-    .from(charges)
-    .innerJoin(paymentIntents, eq(paymentIntents.id, charges.paymentIntent))
-    .where(
-      and(
-        ...scoped(CHARGES, scope),
-        ...(filters.paymentIntent ? [eq(charges.paymentIntent, filters.paymentIntent)] : []),
-        ...(filters.customer ? [eq(paymentIntents.customer, filters.customer)] : []),
-        ...createdConditions(charges.created, filters.created),
-        ...shape.conditions,
-      ),
-    )
-    .orderBy(...shape.order)
-    .limit(page.limit + 1);
-  return finish(
-    rows.map((r) => JSON.parse(r.data) as IntentRecord),
-    page.limit,
-    shape.reversed,
+  const where = [
+    ...(filters.paymentIntent ? [eq(charges.paymentIntent, filters.paymentIntent)] : []),
+    ...(filters.customer ? [eq(paymentIntents.customer, filters.customer)] : []),
+    ...createdConditions(charges.created, filters.created),
+  ];
+  return pageOf(d1, CHARGES, scope, where, page, async (w, order, limit) =>
+    parseRows<IntentRecord>(
+      await drizzle(d1)
+        .select({ data: paymentIntents.data })
+        .from(charges)
+        .innerJoin(paymentIntents, eq(paymentIntents.id, charges.paymentIntent))
+        .where(w)
+        .orderBy(...order)
+        .limit(limit),
+    ),
   );
 }

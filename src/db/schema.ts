@@ -1,6 +1,6 @@
 // D1 schema (drizzle). D1 is the read model and the home of what no single intent owns. Intents,
 // charges and refunds are written here only by their intent's Durable Object, after each transition.
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const merchants = sqliteTable("merchants", {
   id: text("id").primaryKey(),
@@ -82,4 +82,114 @@ export const refunds = sqliteTable(
     data: text("data").notNull(),
   },
   (t) => [index("refunds_list").on(t.merchantId, t.livemode, t.created, t.id), index("refunds_intent").on(t.paymentIntent, t.created)],
+);
+
+/** Events as merchants see them (kept 30 days). Written by the events queue consumer, deduplicated by id. */
+export const events = sqliteTable(
+  "events",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    type: text("type").notNull(),
+    /** The intent the event is about, when there is one (a filter of ours beside Stripe's). */
+    paymentIntent: text("payment_intent"),
+    created: integer("created").notNull(),
+    /** The domain record (EventRecord) as JSON. */
+    data: text("data").notNull(),
+  },
+  (t) => [
+    index("events_list").on(t.merchantId, t.livemode, t.created, t.id),
+    index("events_type").on(t.merchantId, t.livemode, t.type, t.created),
+    index("events_intent").on(t.paymentIntent, t.created),
+  ],
+);
+
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    url: text("url").notNull(),
+    description: text("description"),
+    /** JSON array of event types, or ["*"]. */
+    enabledEvents: text("enabled_events").notNull(),
+    metadata: text("metadata").notNull().default("{}"),
+    status: text("status").notNull(),
+    disabledReason: text("disabled_reason"),
+    /** The signing secret, sealed with AES-GCM under the Worker's ENCRYPTION_KEY. */
+    secret: text("secret").notNull(),
+    previousSecret: text("previous_secret"),
+    previousSecretExpires: integer("previous_secret_expires"),
+    created: integer("created").notNull(),
+    updated: integer("updated").notNull(),
+  },
+  (t) => [index("webhook_endpoints_list").on(t.merchantId, t.livemode, t.created, t.id)],
+);
+
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    endpointId: text("endpoint_id").notNull(),
+    /** pending | succeeded | failed | canceled */
+    status: text("status").notNull(),
+    /** Attempts started so far; attempt n is claimed by moving this from n-1 to n. */
+    attempts: integer("attempts").notNull().default(0),
+    /** Whether failures are retried on the schedule (false for a one-off manual re-send). */
+    retrying: integer("retrying", { mode: "boolean" }).notNull().default(true),
+    nextAttemptAt: integer("next_attempt_at"),
+    leaseUntil: integer("lease_until"),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    /** Set by the dead-letter queue's consumer: the delivery ran out of attempts. */
+    deadLettered: integer("dead_lettered", { mode: "boolean" }).notNull().default(false),
+    created: integer("created").notNull(),
+    updated: integer("updated").notNull(),
+    completed: integer("completed"),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_event_endpoint").on(t.eventId, t.endpointId),
+    index("webhook_deliveries_endpoint").on(t.endpointId, t.created, t.id),
+    index("webhook_deliveries_due").on(t.status, t.nextAttemptAt),
+  ],
+);
+
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    id: text("id").primaryKey(),
+    deliveryId: text("delivery_id").notNull(),
+    endpointId: text("endpoint_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    started: integer("started").notNull(),
+    statusCode: integer("status_code"),
+    latencyMs: integer("latency_ms").notNull(),
+    error: text("error"),
+    succeeded: integer("succeeded", { mode: "boolean" }).notNull(),
+    nextRetryAt: integer("next_retry_at"),
+  },
+  (t) => [uniqueIndex("webhook_attempts_delivery").on(t.deliveryId, t.attempt), index("webhook_attempts_endpoint").on(t.endpointId, t.started)],
+);
+
+/** Idempotency records of requests that touch no intent (an intent's live in its Durable Object). */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    key: text("key").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    /** in_flight | done */
+    state: text("state").notNull(),
+    responseStatus: integer("response_status"),
+    responseBody: text("response_body"),
+    created: integer("created").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.merchantId, t.livemode, t.key] }), index("idempotency_keys_created").on(t.created)],
 );

@@ -38,6 +38,9 @@ export const OUTBOX_PREFIX = "outbox:";
 /** Keys are kept 24 h; a create's key stays as long as the intent it named (its id derives from it). */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const SYNC_RETRY_MS = 5_000;
+/** If handing the outbox to the queue fails (or we crash first), the alarm tries again this much later. */
+const OUTBOX_RETRY_MS = 10_000;
+const OUTBOX_BATCH = 20;
 
 interface IdempotencyRecord {
   fingerprint: string;
@@ -69,6 +72,10 @@ export class PaymentIntentObject extends DurableObject<Env> {
   private intent: IntentRecord | null | undefined = undefined;
   private readonly queue = new SerialQueue();
   private readonly inflight = new Map<string, { fingerprint: string | null; promise: Promise<OpOutcome> }>();
+  private flushing: Promise<void> | null = null;
+  /** Events of one intent get strictly increasing times, so lists order them as they happened. */
+  private lastEventMs = 0;
+  private flushAgain = false;
 
   private get cfg(): Config {
     return config(this.env);
@@ -252,10 +259,51 @@ export class PaymentIntentObject extends DurableObject<Env> {
     }
     if (Object.keys(entries).length === 0) return;
     await this.ctx.storage.put(entries);
+    if (events.length > 0) {
+      // A backstop in case we are evicted before the queue has the events: the alarm flushes them.
+      await this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
+    }
     if (next) {
       this.intent = next;
       await this.syncReadModel(next);
     }
+    if (events.length > 0) this.ctx.waitUntil(this.flushOutbox());
+  }
+
+  /**
+   * Hands the outbox to the events queue, oldest first. An event leaves the outbox only after the
+   * queue accepted it; a failure leaves it there for the alarm. A second call while one runs makes
+   * the running one go round again, so nothing committed meanwhile is left behind.
+   */
+  flushOutbox(): Promise<void> {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return this.flushing;
+    }
+    this.flushing = (async () => {
+      try {
+        do {
+          this.flushAgain = false;
+          for (;;) {
+            const batch = await this.ctx.storage.list<EventRecord>({ prefix: OUTBOX_PREFIX, limit: OUTBOX_BATCH });
+            if (batch.size === 0) break;
+            await this.publishEvents([...batch.values()]);
+            await this.ctx.storage.delete([...batch.keys()]);
+          }
+        } while (this.flushAgain);
+      } catch (err) {
+        log("warn", "handing events to the queue failed; the alarm will retry", { error: String(err) });
+        await this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+
+  /** The one place events leave the object (tests replace it to make the queue fail). */
+  async publishEvents(events: EventRecord[]): Promise<void> {
+    await this.env.EVENTS_QUEUE.sendBatch(events.map((body) => ({ body, contentType: "json" as const })));
   }
 
   private async syncReadModel(intent: IntentRecord): Promise<void> {
@@ -273,14 +321,16 @@ export class PaymentIntentObject extends DurableObject<Env> {
     const intent = await this.load();
     const pending = await this.ctx.storage.get<number>(SYNC_KEY);
     if (intent && pending !== undefined) await this.syncReadModel(intent);
+    await this.flushOutbox();
   }
 
   private event(type: string, intent: IntentRecord, req: RequestContext, refund?: RefundRecord): EventRecord {
     const object = type.startsWith("refund.") && refund ? renderRefund(refund) : type.startsWith("charge.") ? renderCharge(intent) : renderIntent(intent);
+    this.lastEventMs = Math.max(Date.now(), this.lastEventMs + 1);
     return {
       id: randomId("evt"),
       type,
-      created: Date.now(),
+      created: this.lastEventMs,
       merchantId: intent.merchantId,
       livemode: intent.livemode,
       object: { ...(object ?? renderIntent(intent)) },

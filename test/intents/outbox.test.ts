@@ -1,40 +1,59 @@
-// Events are appended to the intent's outbox in the same write as the transition; the D1 read model
-// follows every transition, is repaired from the alarm, and never moves backwards.
+// Events are appended to the intent's outbox in the same write as the transition, and leave it only
+// once the events queue has them; the D1 read model follows every transition, is repaired from the
+// alarm, and never moves backwards.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import type { EventJson } from "../../src/core/events";
 import type { EventRecord, IntentRecord } from "../../src/core/types";
 import { writeIntent } from "../../src/db/read-model";
-import { authorizedIntent, createIntent, get, MERCHANT_A, post, succeededIntent, uniqueKey, type PaymentIntentJson } from "../helpers";
+import type { PaymentIntentObject } from "../../src/intents/object";
+import { authorizedIntent, createIntent, get, post, succeededIntent, uniqueKey, waitFor, type ListJson, type PaymentIntentJson } from "../helpers";
 
-const scope = { merchantId: MERCHANT_A, livemode: false };
 const stub = (id: string) => env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
-async function outbox(id: string): Promise<EventRecord[]> {
-  return (await stub(id).outbox(scope, id)) ?? [];
+
+/** The intent's events as stored by the events queue's consumer, oldest first, once there are `count`. */
+async function eventsOf(id: string, count: number): Promise<EventJson[]> {
+  return waitFor(
+    async () => {
+      const res = await get<ListJson<EventJson>>(`/v1/events?payment_intent=${id}&limit=100`);
+      return res.body.data.length >= count ? [...res.body.data].reverse() : undefined;
+    },
+    15_000,
+    `${count} events of ${id}`,
+  );
+}
+
+const spyOnPublish = (instance: PaymentIntentObject) => vi.spyOn(instance, "publishEvents").mockRejectedValue(new Error("queue unavailable"));
+
+async function outboxKeys(id: string): Promise<string[]> {
+  return runInDurableObject(stub(id), async (_instance, state) => [...(await state.storage.list({ prefix: "outbox:" })).keys()]);
 }
 
 describe("events outbox", () => {
-  it("a create+confirm appends created, charge.succeeded and succeeded, each with a snapshot of its time", async () => {
+  it("a create+confirm emits created, charge.succeeded and succeeded, each with a snapshot of its time", async () => {
     const key = uniqueKey();
     const pi = (await createIntent({ payment_method: "pm_card_visa", confirm: true }, { idempotencyKey: key })).body;
-    const events = await outbox(pi.id);
+    const events = await eventsOf(pi.id, 3);
     expect(events.map((e) => e.type)).toEqual(["payment_intent.created", "charge.succeeded", "payment_intent.succeeded"]);
-    expect(events[0]?.object).toMatchObject({ id: pi.id, status: "requires_confirmation" });
-    expect(events[1]?.object).toMatchObject({ object: "charge", id: pi.latest_charge, captured: true });
-    expect(events[2]?.object).toMatchObject({ id: pi.id, status: "succeeded", amount_received: 2000 });
+    expect(events[0]?.data.object).toMatchObject({ id: pi.id, status: "requires_confirmation" });
+    expect(events[1]?.data.object).toMatchObject({ object: "charge", id: pi.latest_charge, captured: true });
+    expect(events[2]?.data.object).toMatchObject({ id: pi.id, status: "succeeded", amount_received: 2000 });
     for (const e of events) {
       expect(e.id).toMatch(/^evt_/);
-      expect(e.merchantId).toBe(MERCHANT_A);
-      expect(e.idempotencyKey).toBe(key);
-      expect(e.requestId).toMatch(/^req_/);
+      expect(e.event_id).toBe(e.id);
+      expect(e.request.idempotency_key).toBe(key);
+      expect(e.request.id).toMatch(/^req_/);
     }
+    expect(await outboxKeys(pi.id)).toEqual([]);
   });
 
-  it("manual capture, partial refund, cancel and declines emit their events", async () => {
+  it("manual capture, partial refund, cancel, declines and 3DS emit their events", async () => {
     const auth = await authorizedIntent(3000);
     await post(`/v1/payment_intents/${auth.id}/capture`, { amount_to_capture: 2000 });
     await post("/v1/refunds", { payment_intent: auth.id, amount: 500 });
-    expect((await outbox(auth.id)).map((e) => e.type)).toEqual([
+    const events = await eventsOf(auth.id, 7);
+    expect(events.map((e) => e.type)).toEqual([
       "payment_intent.created",
       "charge.succeeded",
       "payment_intent.amount_capturable_updated",
@@ -43,43 +62,65 @@ describe("events outbox", () => {
       "refund.created",
       "charge.refunded",
     ]);
-    const refundEvent = (await outbox(auth.id)).find((e) => e.type === "refund.created");
-    expect(refundEvent?.object).toMatchObject({ object: "refund", amount: 500, status: "succeeded" });
+    expect(events.find((e) => e.type === "refund.created")?.data.object).toMatchObject({ object: "refund", amount: 500, status: "succeeded" });
 
     const canceled = (await createIntent()).body;
     await post(`/v1/payment_intents/${canceled.id}/cancel`, {});
-    expect((await outbox(canceled.id)).map((e) => e.type)).toEqual(["payment_intent.created", "payment_intent.canceled"]);
+    expect((await eventsOf(canceled.id, 2)).map((e) => e.type)).toEqual(["payment_intent.created", "payment_intent.canceled"]);
 
     const declined = (await createIntent()).body;
     await post(`/v1/payment_intents/${declined.id}/confirm`, { payment_method: "pm_card_chargeDeclined" });
-    expect((await outbox(declined.id)).map((e) => e.type)).toEqual(["payment_intent.created", "payment_intent.payment_failed"]);
+    expect((await eventsOf(declined.id, 2)).map((e) => e.type)).toEqual(["payment_intent.created", "payment_intent.payment_failed"]);
 
     const threeDs = (await createIntent({ payment_method: "pm_card_threeDSecure2Required", confirm: true })).body;
-    expect((await outbox(threeDs.id)).map((e) => e.type)).toEqual(["payment_intent.created", "payment_intent.requires_action"]);
+    expect((await eventsOf(threeDs.id, 2)).map((e) => e.type)).toEqual(["payment_intent.created", "payment_intent.requires_action"]);
   });
 
   it("a replayed or refused request emits nothing", async () => {
     const pi = await succeededIntent();
-    const before = (await outbox(pi.id)).length;
+    await eventsOf(pi.id, 3);
     await post(`/v1/payment_intents/${pi.id}/confirm`, {});
     await post(`/v1/payment_intents/${pi.id}/cancel`, {});
     const key = uniqueKey();
     await post("/v1/refunds", { payment_intent: pi.id, amount: 100 }, { idempotencyKey: key });
     await post("/v1/refunds", { payment_intent: pi.id, amount: 100 }, { idempotencyKey: key });
-    expect((await outbox(pi.id)).length).toBe(before + 2);
+    await eventsOf(pi.id, 5);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await eventsOf(pi.id, 5)).length).toBe(5);
   });
 
-  it("state, events and the idempotent answer are stored together", async () => {
+  it("a failing queue send leaves the events in the outbox, stored with the state and the idempotent answer; the alarm sends them later", async () => {
+    const pi = (await createIntent({ payment_method: "pm_card_visa" })).body;
+    await eventsOf(pi.id, 1);
+    const failing = await runInDurableObject(stub(pi.id), (instance) => spyOnPublish(instance as unknown as PaymentIntentObject));
     const key = uniqueKey();
-    const pi = (await createIntent({ payment_method: "pm_card_visa", confirm: true }, { idempotencyKey: key })).body;
+    const confirmed = await post(`/v1/payment_intents/${pi.id}/confirm`, {}, { idempotencyKey: key });
+    expect(confirmed.status).toBe(200);
+    await waitFor(async () => failing.mock.calls.length > 0, 5_000, "a send attempt");
     await runInDurableObject(stub(pi.id), async (_instance, state) => {
       const all = await state.storage.list();
-      const intent = all.get("intent") as IntentRecord;
-      expect(intent.status).toBe("succeeded");
-      expect([...all.keys()].filter((k) => k.startsWith("outbox:"))).toHaveLength(3);
+      expect((all.get("intent") as IntentRecord).status).toBe("succeeded");
+      expect([...all.keys()].filter((k) => k.startsWith("outbox:"))).toHaveLength(2);
       expect(all.has(`idem:${key}`)).toBe(true);
-      expect(all.has("sync:pending")).toBe(false);
+      expect(await state.storage.getAlarm()).not.toBeNull();
     });
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await get<ListJson<EventJson>>(`/v1/events?payment_intent=${pi.id}`)).body.data).toHaveLength(1);
+
+    failing.mockRestore();
+    expect(await runDurableObjectAlarm(stub(pi.id))).toBe(true);
+    expect(await outboxKeys(pi.id)).toEqual([]);
+    const events = await eventsOf(pi.id, 3);
+    expect(events.map((e) => e.type)).toEqual(["payment_intent.created", "charge.succeeded", "payment_intent.succeeded"]);
+  });
+
+  it("an event sent twice (a crash between send and delete) is stored once", async () => {
+    const pi = (await createIntent()).body;
+    const [created] = await eventsOf(pi.id, 1);
+    const record = await runInDurableObject(stub(pi.id), async () => (await env.DB.prepare("SELECT data FROM events WHERE id = ?").bind(created?.id).first<{ data: string }>())?.data);
+    await env.EVENTS_QUEUE.send(JSON.parse(record ?? "{}") as EventRecord);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await eventsOf(pi.id, 1)).map((e) => e.id)).toEqual([created?.id]);
   });
 });
 

@@ -1,0 +1,177 @@
+// /v1/events: what happened, kept 30 days (EVENT_RETENTION_DAYS). Filters: `type` (exact, or a
+// prefix wildcard like `payment_intent.*`), `types[]`, `created`, and our `payment_intent`.
+// An event can be re-sent to its endpoints (or to one endpoint) on demand.
+import { and, eq, like, or, sql, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import { invalidRequest, resourceMissing } from "../../core/errors";
+import { renderEvent, subscribes, type EventJson } from "../../core/events";
+import { derivedId, hasPrefix } from "../../core/ids";
+import type { EventRecord } from "../../core/types";
+import { createdConditions, listable, pageOf } from "../../db/queries";
+import { events, webhookDeliveries } from "../../db/schema";
+import { attemptsOf, db, findEndpoint, findEvent, parseEndpointEvents, pendingDeliveries } from "../../webhooks/store";
+import * as f from "./fields";
+import { idempotentD1 } from "./idempotency";
+import { json, listObject, pageRequest } from "./respond";
+import { route, type App } from "./route";
+import { listOf } from "./schemas";
+import { deliveriesPage, renderDelivery, resend, WebhookDeliverySchema } from "./webhook_endpoints";
+
+const EVENTS = listable(events, "event");
+const typeFilter = z.string().max(100).regex(/^[a-z_]+(\.[a-z_]+)*(\.\*)?$|^\*$/, "must be an event type or a wildcard like payment_intent.*");
+
+const ListQuery = z
+  .object({
+    limit: f.limit.optional(),
+    starting_after: f.text(100).optional(),
+    ending_before: f.text(100).optional(),
+    type: typeFilter.optional(),
+    types: z.array(typeFilter).max(20).optional(),
+    created: f.createdFilter.optional(),
+    payment_intent: f.text(100).optional(),
+  })
+  .strict();
+
+const RetryBody = z.object({ webhook_endpoint: f.text(100).optional() }).strict();
+
+export const EventSchema: z.ZodType<EventJson> = z
+  .object({
+    id: z.string(),
+    object: z.literal("event"),
+    event_id: z.string().describe("Seed 001's name for `id`."),
+    api_version: z.string().nullable(),
+    created: z.number().int(),
+    created_ms: z.number().int(),
+    data: z.object({ object: z.record(z.string(), z.unknown()) }),
+    livemode: z.boolean(),
+    pending_webhooks: z.number().int(),
+    request: z.object({ id: z.string().nullable(), idempotency_key: z.string().nullable() }),
+    type: z.string(),
+  })
+  .meta({ id: "Event" });
+
+function typeCondition(type: string): SQL {
+  if (type === "*") return sql`1 = 1`;
+  return type.endsWith(".*") ? like(events.type, `${type.slice(0, -1)}%`) : eq(events.type, type);
+}
+
+async function eventOr404(d1: D1Database, scope: { merchantId: string; livemode: boolean }, id: string): Promise<EventRecord> {
+  const event = hasPrefix(id, "evt") ? await findEvent(d1, scope, id) : null;
+  if (!event) throw resourceMissing("event", id.slice(0, 80), "id");
+  return event;
+}
+
+const TAG = "Events";
+
+export function registerEvents(app: App): void {
+  route(
+    app,
+    { method: "get", path: "/v1/events", summary: "List events, newest first", tag: TAG, query: ListQuery, response: listOf(EventSchema, "EventList") },
+    async (c, { query, principal }) => {
+      if (query.type && query.types) throw invalidRequest("Pass either type or types, not both.", "types");
+      const types = query.types ?? (query.type ? [query.type] : []);
+      const filters: SQL[] = [
+        ...(types.length ? [or(...types.map(typeCondition)) as SQL] : []),
+        ...(query.payment_intent ? [eq(events.paymentIntent, query.payment_intent)] : []),
+        ...createdConditions(events.created, query.created),
+      ];
+      const page = await pageOf(c.env.DB, EVENTS, principal, filters, pageRequest(query), async (where, order, limit) =>
+        (await db(c.env.DB).select({ data: events.data }).from(events).where(where).orderBy(...order).limit(limit)).map((r) => JSON.parse(r.data) as EventRecord),
+      );
+      return json(c, listObject("/v1/events", page, (e) => renderEvent(e)));
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/events/{id}", summary: "Retrieve an event", tag: TAG, response: EventSchema },
+    async (c, { params, principal }) => {
+      const event = await eventOr404(c.env.DB, principal, params.id ?? "");
+      return json(c, renderEvent(event, await pendingDeliveries(c.env.DB, event.id)));
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/events/{id}/deliveries",
+      summary: "An event's deliveries, one per endpoint, each with every attempt",
+      tag: TAG,
+      query: z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict(),
+      response: listOf(WebhookDeliverySchema, "EventDeliveryList"),
+    },
+    async (c, { params, query, principal }) => {
+      const event = await eventOr404(c.env.DB, principal, params.id ?? "");
+      return json(c, await deliveriesPage(c.env.DB, principal, [eq(webhookDeliveries.eventId, event.id)], pageRequest(query), `/v1/events/${event.id}/deliveries`));
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/events/{id}/retry",
+      summary: "Re-send an event now: to every endpoint it was delivered to, or to `webhook_endpoint` (which gets a delivery if it had none)",
+      tag: TAG,
+      body: RetryBody,
+      response: listOf(WebhookDeliverySchema, "EventRetryResult"),
+    },
+    async (c, { params, body, principal }) => {
+      const id = params.id ?? "";
+      return idempotentD1(c, principal, "events.retry", id, body, async () => {
+        const event = await eventOr404(c.env.DB, principal, id);
+        const d = db(c.env.DB);
+        if (body.webhook_endpoint !== undefined) {
+          const endpoint = hasPrefix(body.webhook_endpoint, "we") ? await findEndpoint(c.env.DB, principal, body.webhook_endpoint) : null;
+          if (!endpoint) throw resourceMissing("webhook_endpoint", body.webhook_endpoint.slice(0, 80), "webhook_endpoint");
+          if (endpoint.status !== "enabled") throw invalidRequest("That webhook endpoint is disabled; enable it first.", "webhook_endpoint");
+          if (!subscribes(parseEndpointEvents(endpoint), event.type)) {
+            throw invalidRequest(`That webhook endpoint does not subscribe to ${event.type}.`, "webhook_endpoint");
+          }
+          const now = Date.now();
+          await d
+            .insert(webhookDeliveries)
+            .values({
+              id: await derivedId("wd", event.id, endpoint.id),
+              merchantId: event.merchantId,
+              livemode: event.livemode,
+              eventId: event.id,
+              eventType: event.type,
+              endpointId: endpoint.id,
+              status: "failed",
+              attempts: 0,
+              retrying: false,
+              nextAttemptAt: now,
+              created: now,
+              updated: now,
+            })
+            .onConflictDoNothing();
+        }
+        const rows = await d
+          .select()
+          .from(webhookDeliveries)
+          .where(
+            and(
+              eq(webhookDeliveries.eventId, event.id),
+              ...(body.webhook_endpoint !== undefined ? [eq(webhookDeliveries.endpointId, body.webhook_endpoint)] : []),
+            ),
+          )
+          .limit(100);
+        if (rows.length === 0) throw invalidRequest("This event has no deliveries to re-send; name a webhook_endpoint.", "webhook_endpoint");
+        const retried = [];
+        for (const row of rows) retried.push(await resend(c.env, row));
+        const attempts = await attemptsOf(
+          c.env.DB,
+          retried.map((r) => r.id),
+        );
+        return {
+          status: 200,
+          body: { object: "list", data: retried.map((r) => renderDelivery(r, attempts.get(r.id) ?? [])), has_more: false, url: `/v1/events/${event.id}/retry` },
+        };
+      });
+    },
+  );
+}
+
+

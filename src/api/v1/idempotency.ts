@@ -1,0 +1,70 @@
+// Idempotency-Key for POSTs that touch no payment intent (webhook endpoints, replays): the record
+// lives in D1 under a unique (merchant, mode, key). The first request inserts it "in flight"; a
+// concurrent one gets 409; a later one gets the stored answer, or 400 if its parameters differ.
+// An unexpected failure removes the record so the request can be retried.
+import { and, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { ApiError, idempotencyInFlight, idempotencyMismatch } from "../../core/errors";
+import { idempotencyKeys } from "../../db/schema";
+import { IDEMPOTENCY_TTL_MS } from "../../intents/object";
+import type { Principal } from "../../auth/api-keys";
+import { v1ErrorBody } from "./errors";
+import { json } from "./respond";
+import { requestContext, type Ctx } from "./route";
+
+export interface StoredAnswer {
+  status: number;
+  body: unknown;
+}
+
+export async function idempotentD1(
+  c: Ctx,
+  principal: Principal,
+  operation: string,
+  target: string,
+  params: unknown,
+  run: () => Promise<StoredAnswer>,
+): Promise<Response> {
+  const req = await requestContext(c, principal, operation, target, params);
+  if (!req.idempotencyKey || !req.fingerprint) {
+    const answer = await run();
+    return json(c, answer.body, answer.status);
+  }
+  const key = req.idempotencyKey;
+  const db = drizzle(c.env.DB);
+  const where = and(eq(idempotencyKeys.merchantId, principal.merchantId), eq(idempotencyKeys.livemode, principal.livemode), eq(idempotencyKeys.key, key));
+  const now = Date.now();
+  const claim = () =>
+    db
+      .insert(idempotencyKeys)
+      .values({ merchantId: principal.merchantId, livemode: principal.livemode, key, fingerprint: req.fingerprint ?? "", state: "in_flight", created: now })
+      .onConflictDoNothing()
+      .returning({ key: idempotencyKeys.key });
+
+  let claimed = await claim();
+  if (claimed.length === 0) {
+    const [existing] = await db.select().from(idempotencyKeys).where(where).limit(1);
+    if (existing && now - existing.created >= IDEMPOTENCY_TTL_MS) {
+      await db.delete(idempotencyKeys).where(and(where, eq(idempotencyKeys.created, existing.created)));
+      claimed = await claim();
+    } else if (existing) {
+      if (existing.fingerprint !== req.fingerprint) throw idempotencyMismatch(key);
+      if (existing.state !== "done") throw idempotencyInFlight(key);
+      return c.body(existing.responseBody ?? "{}", existing.responseStatus as 200, { "content-type": "application/json", "Idempotent-Replayed": "true" });
+    }
+    if (claimed.length === 0) throw idempotencyInFlight(key);
+  }
+
+  let answer: StoredAnswer;
+  try {
+    answer = await run();
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status >= 500) {
+      await db.delete(idempotencyKeys).where(where);
+      throw err;
+    }
+    answer = { status: err.status, body: v1ErrorBody(err.data) };
+  }
+  await db.update(idempotencyKeys).set({ state: "done", responseStatus: answer.status, responseBody: JSON.stringify(answer.body) }).where(where);
+  return json(c, answer.body, answer.status);
+}

@@ -1,0 +1,409 @@
+// /v1/webhook_endpoints: where a merchant wants its events. The signing secret is shown at creation
+// and when rolled, never again; rolling keeps the old secret valid for an overlap of up to 24 hours,
+// during which payloads carry both signatures. Deliveries and their attempts are readable and can be
+// re-sent on demand.
+import { and, eq, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import { invalidRequest, resourceMissing } from "../../core/errors";
+import { EVENT_TYPES, isEventType } from "../../core/events";
+import { hasPrefix, randomId } from "../../core/ids";
+import { seal } from "../../core/sealed";
+import type { Scope } from "../../core/types";
+import { listable, pageOf, type PageRequest } from "../../db/queries";
+import { webhookDeliveries, webhookEndpoints } from "../../db/schema";
+import { config, type Env } from "../../env";
+import { mergeMetadata } from "../../intents/operations/metadata";
+import { newSigningSecret } from "../../webhooks/signing";
+import { assertWebhookUrl } from "../../webhooks/url-guard";
+import { attemptsOf, db, endpointStats, findEndpoint, parseEndpointEvents, type AttemptRow, type DeliveryRow, type EndpointRow, type EndpointStats } from "../../webhooks/store";
+import * as f from "./fields";
+import { idempotentD1 } from "./idempotency";
+import { json, listObject, pageRequest } from "./respond";
+import { route, type App } from "./route";
+import { listOf } from "./schemas";
+
+const MAX_OVERLAP_S = 24 * 60 * 60;
+const ENDPOINTS = listable(webhookEndpoints, "webhook_endpoint");
+const DELIVERIES = listable(webhookDeliveries, "webhook_delivery");
+
+const enabledEvents = z
+  .array(z.string().refine((t) => t === "*" || isEventType(t), `must be '*' or one of: ${EVENT_TYPES.join(", ")}`))
+  .min(1, "must name at least one event type, or '*'")
+  .max(EVENT_TYPES.length + 1);
+
+const CreateBody = z
+  .object({
+    url: z.string().min(1).max(2048),
+    enabled_events: enabledEvents,
+    description: f.text(5000).optional(),
+    metadata: f.createMetadata.optional(),
+    api_version: f.text(64).optional(),
+  })
+  .strict();
+
+const UpdateBody = z
+  .object({
+    url: z.string().min(1).max(2048).optional(),
+    enabled_events: enabledEvents.optional(),
+    description: f.clearableText(5000).optional(),
+    metadata: f.metadata.optional(),
+    disabled: f.boolean.optional(),
+  })
+  .strict();
+
+const RollBody = z
+  .object({ expires_in: f.integer.pipe(z.number().min(0).max(MAX_OVERLAP_S, `must be at most ${MAX_OVERLAP_S} seconds (24 hours)`)).optional() })
+  .strict();
+
+const ListQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict();
+const DeliveriesQuery = ListQuery.extend({ status: z.enum(["pending", "succeeded", "failed", "canceled"]).optional() }).strict();
+
+export interface WebhookEndpointJson {
+  id: string;
+  object: "webhook_endpoint";
+  api_version: null;
+  application: null;
+  created: number;
+  description: string | null;
+  enabled_events: string[];
+  livemode: boolean;
+  metadata: Record<string, string>;
+  status: "enabled" | "disabled";
+  disabled_reason: string | null;
+  url: string;
+  secret?: string;
+  secret_rolled_previous_expires_at?: number | null;
+  delivery_stats?: EndpointStats;
+}
+
+export const WebhookEndpointSchema: z.ZodType<WebhookEndpointJson> = z
+  .object({
+    id: z.string(),
+    object: z.literal("webhook_endpoint"),
+    api_version: z.null(),
+    application: z.null(),
+    created: z.number().int(),
+    description: z.string().nullable(),
+    enabled_events: z.array(z.string()),
+    livemode: z.boolean(),
+    metadata: z.record(z.string(), z.string()),
+    status: z.enum(["enabled", "disabled"]),
+    disabled_reason: z.string().nullable(),
+    url: z.string(),
+    secret: z.string().optional().describe("Only when the endpoint is created or its secret rolled."),
+    secret_rolled_previous_expires_at: z.number().int().nullable().optional(),
+    delivery_stats: z
+      .object({
+        window_hours: z.number(),
+        attempts: z.number().int(),
+        succeeded: z.number().int(),
+        failed: z.number().int(),
+        success_rate: z.number().nullable(),
+        last_attempt_at: z.number().int().nullable(),
+      })
+      .optional(),
+  })
+  .meta({ id: "WebhookEndpoint" });
+
+export interface WebhookDeliveryJson {
+  id: string;
+  object: "webhook_delivery";
+  event: string;
+  event_type: string;
+  webhook_endpoint: string;
+  status: string;
+  attempt_count: number;
+  next_attempt_at: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  dead_lettered: boolean;
+  created: number;
+  completed_at: number | null;
+  attempts: {
+    attempt: number;
+    started: number;
+    started_ms: number;
+    status_code: number | null;
+    latency_ms: number;
+    error: string | null;
+    succeeded: boolean;
+    next_retry_at: number | null;
+  }[];
+}
+
+export const WebhookDeliverySchema: z.ZodType<WebhookDeliveryJson> = z
+  .object({
+    id: z.string(),
+    object: z.literal("webhook_delivery"),
+    event: z.string(),
+    event_type: z.string(),
+    webhook_endpoint: z.string(),
+    status: z.string(),
+    attempt_count: z.number().int(),
+    next_attempt_at: z.number().int().nullable(),
+    last_status_code: z.number().int().nullable(),
+    last_error: z.string().nullable(),
+    dead_lettered: z.boolean(),
+    created: z.number().int(),
+    completed_at: z.number().int().nullable(),
+    attempts: z.array(
+      z.object({
+        attempt: z.number().int(),
+        started: z.number().int(),
+        started_ms: z.number().int(),
+        status_code: z.number().int().nullable(),
+        latency_ms: z.number().int(),
+        error: z.string().nullable(),
+        succeeded: z.boolean(),
+        next_retry_at: z.number().int().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: "WebhookDelivery" });
+
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+export function renderEndpoint(row: EndpointRow, extra: Partial<WebhookEndpointJson> = {}): WebhookEndpointJson {
+  return {
+    id: row.id,
+    object: "webhook_endpoint",
+    api_version: null,
+    application: null,
+    created: seconds(row.created),
+    description: row.description,
+    enabled_events: parseEndpointEvents(row),
+    livemode: row.livemode,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    status: row.status === "disabled" ? "disabled" : "enabled",
+    disabled_reason: row.disabledReason,
+    url: row.url,
+    ...extra,
+  };
+}
+
+export function renderDelivery(row: DeliveryRow, attempts: AttemptRow[]): WebhookDeliveryJson {
+  return {
+    id: row.id,
+    object: "webhook_delivery",
+    event: row.eventId,
+    event_type: row.eventType,
+    webhook_endpoint: row.endpointId,
+    status: row.status,
+    attempt_count: row.attempts,
+    next_attempt_at: row.status === "pending" && row.nextAttemptAt !== null ? seconds(row.nextAttemptAt) : null,
+    last_status_code: row.lastStatusCode,
+    last_error: row.lastError,
+    dead_lettered: row.deadLettered,
+    created: seconds(row.created),
+    completed_at: row.completed === null ? null : seconds(row.completed),
+    attempts: attempts.map((a) => ({
+      attempt: a.attempt,
+      started: seconds(a.started),
+      started_ms: a.started,
+      status_code: a.statusCode,
+      latency_ms: a.latencyMs,
+      error: a.error,
+      succeeded: a.succeeded,
+      next_retry_at: a.nextRetryAt === null ? null : seconds(a.nextRetryAt),
+    })),
+  };
+}
+
+async function endpointOr404(d1: D1Database, scope: Scope, id: string): Promise<EndpointRow> {
+  const row = hasPrefix(id, "we") ? await findEndpoint(d1, scope, id) : null;
+  if (!row) throw resourceMissing("webhook_endpoint", id.slice(0, 80), "id");
+  return row;
+}
+
+/** A page of deliveries with their attempts; `filters` narrow it to an endpoint or an event. */
+export async function deliveriesPage(d1: D1Database, scope: Scope, filters: SQL[], page: PageRequest, url: string) {
+  const rows = await pageOf(d1, DELIVERIES, scope, filters, page, (where, order, limit) =>
+    db(d1).select().from(webhookDeliveries).where(where).orderBy(...order).limit(limit),
+  );
+  const attempts = await attemptsOf(
+    d1,
+    rows.items.map((r) => r.id),
+  );
+  return listObject(url, rows, (row) => renderDelivery(row, attempts.get(row.id) ?? []));
+}
+
+const TAG = "Webhook endpoints";
+
+export function registerWebhookEndpoints(app: App): void {
+  route(
+    app,
+    { method: "post", path: "/v1/webhook_endpoints", summary: "Create a webhook endpoint (the secret is shown only now)", tag: TAG, body: CreateBody, response: WebhookEndpointSchema },
+    async (c, { body, principal }) =>
+      idempotentD1(c, principal, "webhook_endpoints.create", "", body, async () => {
+        assertWebhookUrl(body.url, principal.livemode);
+        const secret = newSigningSecret();
+        const now = Date.now();
+        const row: EndpointRow = {
+          id: randomId("we"),
+          merchantId: principal.merchantId,
+          livemode: principal.livemode,
+          url: body.url,
+          description: body.description ?? null,
+          enabledEvents: JSON.stringify([...new Set(body.enabled_events)]),
+          metadata: JSON.stringify(body.metadata ?? {}),
+          status: "enabled",
+          disabledReason: null,
+          secret: await seal(secret, config(c.env).encryptionKey),
+          previousSecret: null,
+          previousSecretExpires: null,
+          created: now,
+          updated: now,
+        };
+        await db(c.env.DB).insert(webhookEndpoints).values(row);
+        return { status: 200, body: renderEndpoint(row, { secret }) };
+      }),
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/webhook_endpoints", summary: "List webhook endpoints", tag: TAG, query: ListQuery, response: listOf(WebhookEndpointSchema, "WebhookEndpointList") },
+    async (c, { query, principal }) => {
+      const page = await pageOf(c.env.DB, ENDPOINTS, principal, [], pageRequest(query), (where, order, limit) =>
+        db(c.env.DB).select().from(webhookEndpoints).where(where).orderBy(...order).limit(limit),
+      );
+      return json(c, listObject("/v1/webhook_endpoints", page, (row) => renderEndpoint(row)));
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/webhook_endpoints/{id}", summary: "Retrieve a webhook endpoint, with its last 24 hours of delivery statistics", tag: TAG, response: WebhookEndpointSchema },
+    async (c, { params, principal }) => {
+      const row = await endpointOr404(c.env.DB, principal, params.id ?? "");
+      return json(c, renderEndpoint(row, { delivery_stats: await endpointStats(c.env.DB, row.id, Date.now()) }));
+    },
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/webhook_endpoints/{id}", summary: "Update a webhook endpoint (url, events, description, metadata, disabled)", tag: TAG, body: UpdateBody, response: WebhookEndpointSchema },
+    async (c, { params, body, principal }) => {
+      const id = params.id ?? "";
+      return idempotentD1(c, principal, "webhook_endpoints.update", id, body, async () => {
+        const row = await endpointOr404(c.env.DB, principal, id);
+        if (body.url !== undefined) assertWebhookUrl(body.url, principal.livemode);
+        const next: EndpointRow = {
+          ...row,
+          url: body.url ?? row.url,
+          enabledEvents: body.enabled_events ? JSON.stringify([...new Set(body.enabled_events)]) : row.enabledEvents,
+          description: body.description !== undefined ? body.description : row.description,
+          metadata: body.metadata ? JSON.stringify(mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, body.metadata)) : row.metadata,
+          status: body.disabled === undefined ? row.status : body.disabled ? "disabled" : "enabled",
+          disabledReason: body.disabled === undefined ? row.disabledReason : body.disabled ? "Disabled by the merchant." : null,
+          updated: Date.now(),
+        };
+        await db(c.env.DB)
+          .update(webhookEndpoints)
+          .set(next)
+          .where(and(eq(webhookEndpoints.id, row.id), eq(webhookEndpoints.merchantId, principal.merchantId)));
+        return { status: 200, body: renderEndpoint(next) };
+      });
+    },
+  );
+
+  route(
+    app,
+    { method: "delete", path: "/v1/webhook_endpoints/{id}", summary: "Delete a webhook endpoint; its pending deliveries are canceled", tag: TAG, response: z.object({ id: z.string(), object: z.literal("webhook_endpoint"), deleted: z.literal(true) }) },
+    async (c, { params, principal }) => {
+      const row = await endpointOr404(c.env.DB, principal, params.id ?? "");
+      const now = Date.now();
+      await db(c.env.DB).batch([
+        db(c.env.DB).delete(webhookEndpoints).where(eq(webhookEndpoints.id, row.id)),
+        db(c.env.DB)
+          .update(webhookDeliveries)
+          .set({ status: "canceled", lastError: "the endpoint was deleted", updated: now, completed: now })
+          .where(and(eq(webhookDeliveries.endpointId, row.id), eq(webhookDeliveries.status, "pending"))),
+      ]);
+      return json(c, { id: row.id, object: "webhook_endpoint", deleted: true });
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/webhook_endpoints/{id}/roll_secret",
+      summary: "Roll the signing secret; the old one stays valid for `expires_in` seconds (default and at most 24 h)",
+      tag: TAG,
+      body: RollBody,
+      response: WebhookEndpointSchema,
+    },
+    async (c, { params, body, principal }) => {
+      const id = params.id ?? "";
+      return idempotentD1(c, principal, "webhook_endpoints.roll_secret", id, body, async () => {
+        const row = await endpointOr404(c.env.DB, principal, id);
+        const secret = newSigningSecret();
+        const now = Date.now();
+        const overlapMs = (body.expires_in ?? MAX_OVERLAP_S) * 1000;
+        const next: EndpointRow = {
+          ...row,
+          secret: await seal(secret, config(c.env).encryptionKey),
+          previousSecret: overlapMs > 0 ? row.secret : null,
+          previousSecretExpires: overlapMs > 0 ? now + overlapMs : null,
+          updated: now,
+        };
+        await db(c.env.DB).update(webhookEndpoints).set(next).where(eq(webhookEndpoints.id, row.id));
+        return { status: 200, body: renderEndpoint(next, { secret, secret_rolled_previous_expires_at: next.previousSecretExpires === null ? null : seconds(next.previousSecretExpires) }) };
+      });
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/webhook_endpoints/{id}/deliveries",
+      summary: "An endpoint's deliveries, newest first, each with every attempt (time, status code, latency, error, next retry)",
+      tag: TAG,
+      query: DeliveriesQuery,
+      response: listOf(WebhookDeliverySchema, "WebhookDeliveryList"),
+    },
+    async (c, { params, query, principal }) => {
+      const row = await endpointOr404(c.env.DB, principal, params.id ?? "");
+      const filters = [eq(webhookDeliveries.endpointId, row.id), ...(query.status ? [eq(webhookDeliveries.status, query.status)] : [])];
+      return json(c, await deliveriesPage(c.env.DB, principal, filters, pageRequest(query), `/v1/webhook_endpoints/${row.id}/deliveries`));
+    },
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/webhook_deliveries/{id}/retry", summary: "Re-send a delivery now (one attempt, whatever its status)", tag: TAG, body: z.object({}).strict(), response: WebhookDeliverySchema },
+    async (c, { params, principal }) => {
+      const id = params.id ?? "";
+      return idempotentD1(c, principal, "webhook_deliveries.retry", id, {}, async () => {
+        if (!hasPrefix(id, "wd")) throw resourceMissing("webhook_delivery", id.slice(0, 80), "id");
+        const [row] = await db(c.env.DB)
+          .select()
+          .from(webhookDeliveries)
+          .where(and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.merchantId, principal.merchantId), eq(webhookDeliveries.livemode, principal.livemode)))
+          .limit(1);
+        if (!row) throw resourceMissing("webhook_delivery", id, "id");
+        const retried = await resend(c.env, row);
+        const attempts = await attemptsOf(c.env.DB, [row.id]);
+        return { status: 200, body: renderDelivery(retried, attempts.get(row.id) ?? []) };
+      });
+    },
+  );
+}
+
+/** Queues one more attempt of a delivery now, outside its schedule. */
+export async function resend(env: Env, row: DeliveryRow): Promise<DeliveryRow> {
+  if (row.status === "pending" && row.leaseUntil !== null && row.leaseUntil > Date.now()) {
+    throw invalidRequest("This delivery is being attempted right now; retry when it is done.", undefined, "delivery_in_progress");
+  }
+  const now = Date.now();
+  // A finished delivery gets one more attempt; a pending one keeps its schedule if this attempt fails.
+  const retrying = row.status === "pending" ? row.retrying : false;
+  const next: DeliveryRow = { ...row, status: "pending", retrying, nextAttemptAt: now, leaseUntil: null, updated: now, completed: null };
+  await db(env.DB)
+    .update(webhookDeliveries)
+    .set({ status: "pending", retrying, nextAttemptAt: now, leaseUntil: null, updated: now, completed: null })
+    .where(eq(webhookDeliveries.id, row.id));
+  await env.WEBHOOK_QUEUE.send({ deliveryId: row.id, attempt: row.attempts + 1 });
+  return next;
+}

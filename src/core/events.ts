@@ -1,0 +1,59 @@
+// Event types and the event object merchants receive: Stripe's shape (`id`, `object`, `type`,
+// `created`, `data.object`, `request`, `livemode`) with seed 001's `event_id` and `created_ms`.
+import type { EventRecord } from "./types";
+
+export const EVENT_TYPES = [
+  "payment_intent.created",
+  "payment_intent.requires_action",
+  "payment_intent.processing",
+  "payment_intent.amount_capturable_updated",
+  "payment_intent.succeeded",
+  "payment_intent.payment_failed",
+  "payment_intent.canceled",
+  "charge.succeeded",
+  "charge.captured",
+  "charge.refunded",
+  "refund.created",
+  "refund.updated",
+  "refund.failed",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export function isEventType(value: string): value is EventType {
+  return (EVENT_TYPES as readonly string[]).includes(value);
+}
+
+/** Whether an endpoint subscribed to `enabled` ("*", or exact types) wants an event of `type`. */
+export function subscribes(enabled: readonly string[], type: string): boolean {
+  return enabled.includes("*") || enabled.includes(type);
+}
+
+export interface EventJson {
+  id: string;
+  object: "event";
+  event_id: string;
+  api_version: string | null;
+  created: number;
+  created_ms: number;
+  data: { object: Record<string, unknown> };
+  livemode: boolean;
+  pending_webhooks: number;
+  request: { id: string | null; idempotency_key: string | null };
+  type: string;
+}
+
+export function renderEvent(event: EventRecord, pendingWebhooks = 0): EventJson {
+  return {
+    id: event.id,
+    object: "event",
+    event_id: event.id,
+    api_version: null,
+    created: Math.floor(event.created / 1000),
+    created_ms: event.created,
+    data: { object: event.object },
+    livemode: event.livemode,
+    pending_webhooks: pendingWebhooks,
+    request: { id: event.requestId, idempotency_key: event.idempotencyKey },
+    type: event.type,
+  };
+}

@@ -1,0 +1,107 @@
+// D1 access for events, webhook endpoints, deliveries and their attempts.
+import { and, eq, gte, inArray, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { EventRecord, Scope } from "../core/types";
+import { unseal } from "../core/sealed";
+import { events, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema";
+
+export type EndpointRow = typeof webhookEndpoints.$inferSelect;
+export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type AttemptRow = typeof webhookAttempts.$inferSelect;
+
+export const db = (d1: D1Database) => drizzle(d1);
+
+export function parseEndpointEvents(row: EndpointRow): string[] {
+  return JSON.parse(row.enabledEvents) as string[];
+}
+
+/** The secrets an endpoint's payloads are signed with, newest first (two during a roll's overlap). */
+export async function signingSecrets(row: EndpointRow, encryptionKey: string, now: number): Promise<string[]> {
+  const secrets = [await unseal(row.secret, encryptionKey)];
+  if (row.previousSecret && row.previousSecretExpires && row.previousSecretExpires > now) {
+    secrets.push(await unseal(row.previousSecret, encryptionKey));
+  }
+  return secrets;
+}
+
+export async function findEndpoint(d1: D1Database, scope: Scope, id: string): Promise<EndpointRow | null> {
+  const rows = await db(d1)
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.merchantId, scope.merchantId), eq(webhookEndpoints.livemode, scope.livemode)))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+export async function findEvent(d1: D1Database, scope: Scope, id: string): Promise<EventRecord | null> {
+  const rows = await db(d1)
+    .select({ data: events.data })
+    .from(events)
+    .where(and(eq(events.id, id), eq(events.merchantId, scope.merchantId), eq(events.livemode, scope.livemode)))
+    .limit(1);
+  return rows[0] ? (JSON.parse(rows[0].data) as EventRecord) : null;
+}
+
+export async function pendingDeliveries(d1: D1Database, eventId: string): Promise<number> {
+  const rows = await db(d1)
+    .select({ n: sql<number>`count(*)` })
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.eventId, eventId), eq(webhookDeliveries.status, "pending")));
+  return Number(rows[0]?.n ?? 0);
+}
+
+export async function attemptsOf(d1: D1Database, deliveryIds: string[]): Promise<Map<string, AttemptRow[]>> {
+  const byDelivery = new Map<string, AttemptRow[]>();
+  if (deliveryIds.length === 0) return byDelivery;
+  const rows = await db(d1).select().from(webhookAttempts).where(inArray(webhookAttempts.deliveryId, deliveryIds)).orderBy(webhookAttempts.attempt);
+  for (const row of rows) {
+    const list = byDelivery.get(row.deliveryId) ?? [];
+    list.push(row);
+    byDelivery.set(row.deliveryId, list);
+  }
+  return byDelivery;
+}
+
+export interface EndpointStats {
+  window_hours: number;
+  attempts: number;
+  succeeded: number;
+  failed: number;
+  /** Succeeded attempts over all attempts in the window; null without attempts. */
+  success_rate: number | null;
+  last_attempt_at: number | null;
+}
+
+/** An endpoint's recent health: its attempts over the last `hours`. One aggregate query on an index. */
+export async function endpointStats(d1: D1Database, endpointId: string, now: number, hours = 24): Promise<EndpointStats> {
+  const rows = await db(d1)
+    .select({
+      attempts: sql<number>`count(*)`,
+      succeeded: sql<number>`coalesce(sum(${webhookAttempts.succeeded}), 0)`,
+      last: sql<number | null>`max(${webhookAttempts.started})`,
+    })
+    .from(webhookAttempts)
+    .where(and(eq(webhookAttempts.endpointId, endpointId), gte(webhookAttempts.started, now - hours * 3_600_000)));
+  const attempts = Number(rows[0]?.attempts ?? 0);
+  const succeeded = Number(rows[0]?.succeeded ?? 0);
+  const last = rows[0]?.last;
+  return {
+    window_hours: hours,
+    attempts,
+    succeeded,
+    failed: attempts - succeeded,
+    success_rate: attempts === 0 ? null : Math.round((succeeded / attempts) * 10_000) / 10_000,
+    last_attempt_at: last === null || last === undefined ? null : Math.floor(Number(last) / 1000),
+  };
+}
+
+/** Deletes events older than the retention window with their deliveries and attempts, a bounded batch at a time. */
+export async function purgeExpired(d1: D1Database, before: number, batch = 1000): Promise<number> {
+  const expired = "SELECT id FROM events WHERE created < ?1 ORDER BY created, id LIMIT ?2";
+  const [, , removed] = await d1.batch([
+    d1.prepare(`DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE event_id IN (${expired}))`).bind(before, batch),
+    d1.prepare(`DELETE FROM webhook_deliveries WHERE event_id IN (${expired})`).bind(before, batch),
+    d1.prepare(`DELETE FROM events WHERE id IN (${expired})`).bind(before, batch),
+  ]);
+  return removed?.meta.changes ?? 0;
+}
