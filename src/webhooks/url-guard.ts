@@ -26,16 +26,40 @@ function privateIpv4([a, b]: number[]): boolean {
   );
 }
 
-function internalIpv6(host: string): boolean {
+/** An IPv6 address as its eight 16-bit groups (URL parsing has already normalized it), or null. */
+function ipv6Groups(host: string): number[] | null {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  if (!h.includes(":")) return false;
-  if (h === "::" || h === "::1") return true;
-  if (/^f[cd]/.test(h) || /^fe[89ab]/.test(h) || /^ff/.test(h)) return true;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-  if (mapped?.[1]) {
-    const v4 = ipv4(mapped[1]);
-    return v4 ? privateIpv4(v4) : true;
+  if (!h.includes(":")) return null;
+  let text = h;
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted?.[1]) {
+    const v4 = ipv4(dotted[1]);
+    if (!v4) return null;
+    text = text.slice(0, -dotted[1].length) + `${((v4[0] ?? 0) << 8 | (v4[1] ?? 0)).toString(16)}:${((v4[2] ?? 0) << 8 | (v4[3] ?? 0)).toString(16)}`;
   }
+  const [head = "", tail] = text.split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail !== undefined && tail ? tail.split(":") : [];
+  const missing = 8 - left.length - right.length;
+  if (tail === undefined ? missing !== 0 : missing < 1) return null;
+  const groups = [...left, ...Array<string>(tail === undefined ? 0 : missing).fill("0"), ...right].map((g) => parseInt(g, 16));
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
+}
+
+function internalIpv6(host: string): boolean {
+  const g = ipv6Groups(host);
+  if (!g) return host.includes(":");
+  const [a = 0, b = 0] = g;
+  const zeros = (n: number) => g.slice(0, n).every((x) => x === 0);
+  const embeddedV4 = [(g[6] ?? 0) >> 8, (g[6] ?? 0) & 255, (g[7] ?? 0) >> 8, (g[7] ?? 0) & 255];
+  if (zeros(8) || (zeros(7) && g[7] === 1)) return true; // :: and ::1
+  if (zeros(5) && g[5] === 0xffff) return privateIpv4(embeddedV4); // ::ffff:a.b.c.d
+  if (zeros(6)) return true; // ::a.b.c.d (deprecated IPv4-compatible)
+  if (a === 0x64 && b === 0xff9b) return privateIpv4(embeddedV4); // NAT64
+  if ((a & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local
+  if ((a & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
+  if ((a & 0xff00) === 0xff00) return true; // multicast
+  if (a === 0x2001 && b === 0x0db8) return true; // documentation
   return false;
 }
 

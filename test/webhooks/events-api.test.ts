@@ -1,0 +1,137 @@
+// /v1/events: retrieve and list with filters, deliveries per event, re-sending an event, and the
+// retention sweep of the cron trigger.
+import { createScheduledController } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { EventJson } from "../../src/core/events";
+import type { WebhookDeliveryJson } from "../../src/api/v1/webhook_endpoints";
+import worker from "../../src/index";
+import {
+  createEndpoint,
+  createIntent,
+  expectError,
+  get,
+  newMerchant,
+  post,
+  receivedBy,
+  receiverHook,
+  succeededIntent,
+  waitFor,
+  type CallOptions,
+  type ListJson,
+} from "../helpers";
+
+async function allEvents(opts: CallOptions, query = "", count = 1): Promise<EventJson[]> {
+  return waitFor(async () => {
+    const res = await get<ListJson<EventJson>>(`/v1/events?limit=100${query}`, opts);
+    return res.body.data.length >= count ? res.body.data : undefined;
+  }, 15_000);
+}
+
+describe("events API", () => {
+  it("lists newest first with type, types[], wildcard and payment_intent filters; retrieves by id", async () => {
+    const { opts } = await newMerchant("events-list");
+    const pi = await succeededIntent(1200, opts);
+    await post("/v1/refunds", { payment_intent: pi.id, amount: 200 }, opts);
+    const events = await allEvents(opts, "", 5);
+    expect(events.map((e) => e.type)).toEqual(["charge.refunded", "refund.created", "payment_intent.succeeded", "charge.succeeded", "payment_intent.created"]);
+    expect(events.every((e) => e.object === "event" && e.livemode === false)).toBe(true);
+
+    const byType = await get<ListJson<EventJson>>("/v1/events?type=payment_intent.succeeded", opts);
+    expect(byType.body.data.map((e) => e.type)).toEqual(["payment_intent.succeeded"]);
+    const wildcard = await get<ListJson<EventJson>>("/v1/events?type=charge.*", opts);
+    expect(wildcard.body.data.map((e) => e.type)).toEqual(["charge.refunded", "charge.succeeded"]);
+    const several = await get<ListJson<EventJson>>("/v1/events?types[]=refund.created&types[]=payment_intent.created", opts);
+    expect(several.body.data.map((e) => e.type)).toEqual(["refund.created", "payment_intent.created"]);
+    const mine = await get<ListJson<EventJson>>(`/v1/events?payment_intent=${pi.id}`, opts);
+    expect(mine.body.data).toHaveLength(5);
+    const page = await get<ListJson<EventJson>>(`/v1/events?limit=2&starting_after=${events[1]?.id}`, opts);
+    expect(page.body.data.map((e) => e.id)).toEqual([events[2]?.id, events[3]?.id]);
+
+    const one = await get<EventJson>(`/v1/events/${events[2]?.id}`, opts);
+    expect(one.body).toMatchObject({ id: events[2]?.id, event_id: events[2]?.id, type: "payment_intent.succeeded", pending_webhooks: 0 });
+    expect(one.body.data.object).toMatchObject({ id: pi.id, status: "succeeded" });
+    expect(one.body.created_ms).toBeGreaterThan(0);
+  });
+
+  it("validates filters and answers 404 across merchants", async () => {
+    const a = await newMerchant("events-a");
+    const b = await newMerchant("events-b");
+    await createIntent({}, a.opts);
+    const [event] = await allEvents(a.opts);
+    expectError(await get(`/v1/events/${event?.id}`, b.opts), 404);
+    expectError(await get(`/v1/events/${event?.id}/deliveries`, b.opts), 404);
+    expectError(await post(`/v1/events/${event?.id}/retry`, {}, b.opts), 404);
+    expect((await get<ListJson<EventJson>>("/v1/events", b.opts)).body.data).toEqual([]);
+    expectError(await get("/v1/events?type=DROP TABLE", a.opts), 400);
+    expectError(await get("/v1/events?type=a&types[]=b", a.opts), 400);
+    expectError(await get("/v1/events/evt_nope", a.opts), 404);
+  });
+
+  it("lists an event's deliveries and re-sends it on demand, also to an endpoint that had none", async () => {
+    const { opts } = await newMerchant("events-retry");
+    const first = receiverHook("first");
+    const endpoint = await createEndpoint(first.url, ["payment_intent.created"], opts);
+    await createIntent({}, opts);
+    const [event] = await allEvents(opts);
+    const delivered = await waitFor(async () => {
+      const d = await get<ListJson<WebhookDeliveryJson>>(`/v1/events/${event?.id}/deliveries`, opts);
+      return d.body.data[0]?.status === "succeeded" ? d.body.data : undefined;
+    });
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0]?.webhook_endpoint).toBe(endpoint.id);
+
+    const retried = await post<ListJson<WebhookDeliveryJson>>(`/v1/events/${event?.id}/retry`, {}, opts);
+    expect(retried.status).toBe(200);
+    await waitFor(async () => (await receivedBy(first.name)).length === 2, 15_000, "the re-sent event");
+
+    const later = receiverHook("later");
+    const laterEndpoint = await createEndpoint(later.url, ["*"], opts);
+    const toLater = await post<ListJson<WebhookDeliveryJson>>(`/v1/events/${event?.id}/retry`, { webhook_endpoint: laterEndpoint.id }, opts);
+    expect(toLater.body.data.map((d) => d.webhook_endpoint)).toEqual([laterEndpoint.id]);
+    const [request] = await waitFor(async () => {
+      const r = await receivedBy(later.name);
+      return r.length ? r : undefined;
+    });
+    expect(request?.headers["webhook-id"]).toBe(event?.id);
+    const refundsOnly = await createEndpoint(receiverHook("refunds").url, ["refund.created"], opts);
+    expectError(await post(`/v1/events/${event?.id}/retry`, { webhook_endpoint: refundsOnly.id }, opts), 400);
+  });
+
+  it("the cron sweep deletes events past the retention window, with their deliveries", async () => {
+    const { opts, id } = await newMerchant("retention");
+    await createEndpoint(receiverHook("retention").url, ["*"], opts);
+    await createIntent({}, opts);
+    const [event] = await allEvents(opts);
+    await waitFor(async () => {
+      const row = await env.DB.prepare("SELECT status FROM webhook_deliveries WHERE event_id = ?").bind(event?.id).first<{ status: string }>();
+      return row?.status === "succeeded";
+    });
+    // 31 days later, the event is past the 30-day window.
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now() + 31 * 86_400_000, cron: "* * * * *" }), env);
+    expectError(await get(`/v1/events/${event?.id}`, opts), 404);
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE merchant_id = ?").bind(id).first<{ n: number }>();
+    expect(left?.n).toBe(0);
+  });
+
+  it("the cron sweep re-queues a delivery whose queue message was lost", async () => {
+    const { opts, id } = await newMerchant("lost-message");
+    const hook = receiverHook("lost");
+    await createIntent({}, opts);
+    const [event] = await allEvents(opts);
+    const endpoint = await createEndpoint(hook.url, ["*"], opts);
+    const past = Date.now() - 5 * 60_000;
+    // As if the consumer had died after creating the delivery and before queueing it.
+    await env.DB.prepare(
+      "INSERT INTO webhook_deliveries (id, merchant_id, livemode, event_id, event_type, endpoint_id, status, attempts, retrying, next_attempt_at, created, updated) VALUES (?, ?, 0, ?, ?, ?, 'pending', 0, 1, ?, ?, ?)",
+    )
+      .bind("wd_lostmessage000000000001", id, event?.id, event?.type, endpoint.id, past, past, past)
+      .run();
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }), env);
+    const [request] = await waitFor(async () => {
+      const r = await receivedBy(hook.name);
+      return r.length ? r : undefined;
+    });
+    expect(request?.headers["webhook-id"]).toBe(event?.id);
+  });
+});
