@@ -4,18 +4,26 @@
 // `wrangler dev` at warn-level logging, one after the other, on free loopback ports, in a fresh
 // temporary state dir. Prints a table, the ratios to the baseline against the targets in
 // DESIGN.md "Performance", the machine and the Worker bundle size; writes bench/results/latest.json.
+// After the gateway's flows, a webhook delivery run against the same gateway: a loopback receiver in
+// this process is registered as demo merchant B's endpoint for payment_intent.created, merchant B
+// creates BENCH_WEBHOOK_EVENTS intents (BENCH_CONNECTIONS in flight), and the run lasts until each
+// event has arrived (events/s, arrival - created_ms percentiles, sampled signature checks, duplicates).
 //
-// Env: BENCH_DURATION (seconds per flow, default 10), BENCH_CONNECTIONS (default 50).
+// Env: BENCH_DURATION (seconds per flow, default 10), BENCH_CONNECTIONS (default 50),
+// BENCH_WEBHOOK_EVENTS (default 2000), BENCH_WEBHOOK_TIMEOUT (seconds to wait for the deliveries
+// after the last create answer, default 180).
 // Exit code: 0 even when a target is missed (this is a report, not a test); non-zero when a server
 // fails to start or the run breaks.
 import autocannon from "autocannon";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { Webhook } from "standardwebhooks";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const wrangler = path.join(root, "node_modules", ".bin", "wrangler");
@@ -28,6 +36,13 @@ const READY_TIMEOUT_MS = 90_000;
 const API_KEY = "sk_test_merchant_a";
 const FREE_PLAN_LIMIT = 3 * 1024 * 1024; // bytes, compressed
 const TARGETS = { createRps: 0.7, createConfirmRps: 0.5, p99Factor: 3 };
+// Merchant B: merchant A's thousands of intents from the flows above have no endpoint.
+const WEBHOOK_API_KEY = "sk_test_merchant_b";
+const WEBHOOK_EVENTS = Math.floor(positiveNumber(process.env.BENCH_WEBHOOK_EVENTS, 2000, "BENCH_WEBHOOK_EVENTS"));
+const WEBHOOK_TIMEOUT_S = positiveNumber(process.env.BENCH_WEBHOOK_TIMEOUT, 180, "BENCH_WEBHOOK_TIMEOUT");
+const WEBHOOK_CONCURRENCY = CONNECTIONS;
+const WEBHOOK_VERIFY_SAMPLE = 20;
+const WEBHOOK_GRACE_MS = 3000; // after the last event arrived, to catch late duplicates (not in the wall time)
 const baseEnv = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
 
 function positiveNumber(raw, fallback, name) {
@@ -302,6 +317,332 @@ async function measure(server, flow) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Webhook delivery: a loopback receiver registered for merchant B's payment_intent.created, then
+// WEBHOOK_EVENTS intents created for merchant B; measures until every event has arrived once.
+
+// A receiver that answers 200 at once and keeps, per POST, the arrival time, raw body, parsed body
+// and signature headers; `first` maps each event id to its first delivery.
+function startReceiver() {
+  const deliveries = [];
+  const first = new Map();
+  const stray = []; // requests that are not POST /hook, or bodies that are not JSON events
+  const server = http.createServer((req, res) => {
+    const at = Date.now();
+    const chunks = [];
+    req.on("data", (chunk) => chunks.push(chunk));
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+      if (req.method !== "POST" || req.url !== "/hook") {
+        if (stray.length < MAX_SAMPLES) stray.push(`${req.method} ${req.url}`);
+        return;
+      }
+      const raw = Buffer.concat(chunks).toString("utf8");
+      let body = null;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        // kept as a stray below
+      }
+      const headers = Object.fromEntries(["webhook-id", "webhook-timestamp", "webhook-signature"].map((h) => [h, String(req.headers[h] ?? "")]));
+      const delivery = { at, raw, body, headers };
+      deliveries.push(delivery);
+      if (typeof body?.id !== "string") {
+        if (stray.length < MAX_SAMPLES) stray.push(`POST /hook with a body that is not an event: ${truncate(raw, 200)}`);
+        return;
+      }
+      if (!first.has(body.id)) first.set(body.id, delivery);
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      resolve({
+        port: server.address().port,
+        deliveries,
+        first,
+        stray,
+        close: () =>
+          new Promise((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+// Nearest-rank percentile of an ascending array.
+const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : null);
+
+async function requestJson(url, init) {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
+  const text = await res.text();
+  let body = null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: the text is kept
+  }
+  return { status: res.status, ok: res.ok, body, text };
+}
+
+const distribution = (values) => {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: percentile(sorted, 100), samples: sorted.length };
+};
+
+async function deliveryHops(server, auth, endpointId, first) {
+  const toFanOut = [];
+  const toAttempt = [];
+  const toArrival = [];
+  let startingAfter = null;
+  for (let page = 0; page < 200; page++) {
+    const qs = `limit=100${startingAfter ? `&starting_after=${startingAfter}` : ""}`;
+    const r = await requestJson(`${server.origin}/v1/webhook_endpoints/${endpointId}/deliveries?${qs}`, { headers: auth });
+    if (!r.ok || !Array.isArray(r.body?.data)) return { error: `GET /v1/webhook_endpoints/${endpointId}/deliveries answered ${r.status}: ${truncate(r.text, 1000)}` };
+    for (const d of r.body.data) {
+      const arrival = first.get(d.event);
+      const attempt = d.attempts?.find((a) => a.attempt === 1);
+      if (!arrival || !attempt) continue;
+      const createdMs = arrival.body.created_ms;
+      toFanOut.push(d.created * 1000 - createdMs);
+      toAttempt.push(attempt.started_ms - d.created * 1000);
+      toArrival.push(arrival.at - attempt.started_ms);
+    }
+    if (!r.body.has_more || r.body.data.length === 0) break;
+    startingAfter = r.body.data[r.body.data.length - 1].id;
+  }
+  return { eventToFanOutMs: distribution(toFanOut), fanOutToAttemptMs: distribution(toAttempt), attemptToArrivalMs: distribution(toArrival) };
+}
+
+async function measureWebhooks(server) {
+  const auth = { authorization: `Bearer ${WEBHOOK_API_KEY}` };
+  const form = { ...auth, "content-type": "application/x-www-form-urlencoded" };
+  const out = {
+    merchantKey: WEBHOOK_API_KEY,
+    eventType: "payment_intent.created",
+    eventsRequested: WEBHOOK_EVENTS,
+    createConcurrency: WEBHOOK_CONCURRENCY,
+    timeoutSec: WEBHOOK_TIMEOUT_S,
+    error: null,
+  };
+  const receiver = await startReceiver();
+  const watchedBefore = server.watchedMtime();
+  const sampler = rssSampler(server.pgid);
+  try {
+    out.receiverUrl = `http://127.0.0.1:${receiver.port}/hook`;
+    // 1. The endpoint.
+    const reg = await requestJson(`${server.origin}/v1/webhook_endpoints`, {
+      method: "POST",
+      headers: form,
+      body: new URLSearchParams({ url: out.receiverUrl, "enabled_events[0]": out.eventType }).toString(),
+    });
+    const secret = reg.body?.secret;
+    if (!reg.ok || typeof secret !== "string" || !secret.startsWith("whsec_")) {
+      out.error = `POST /v1/webhook_endpoints answered ${reg.status} without a whsec_ secret`;
+      out.registration = { status: reg.status, body: truncate(reg.text, 2000) };
+      return out;
+    }
+    out.endpointId = reg.body.id;
+
+    // 2. The intents, WEBHOOK_CONCURRENCY in flight.
+    const intentIds = new Set();
+    const creates = { ok: 0, non2xx: 0, errors: 0, statusCodes: {}, non2xxSamples: [], errorSamples: [] };
+    let next = 0;
+    const firstRequestAt = Date.now();
+    const worker = async () => {
+      while (next < WEBHOOK_EVENTS) {
+        next++;
+        try {
+          const r = await requestJson(`${server.origin}/v1/payment_intents`, { method: "POST", headers: form, body: "amount=1000&currency=usd" });
+          creates.statusCodes[r.status] = (creates.statusCodes[r.status] ?? 0) + 1;
+          if (r.ok && typeof r.body?.id === "string") {
+            creates.ok++;
+            intentIds.add(r.body.id);
+          } else {
+            creates.non2xx++;
+            if (creates.non2xxSamples.length < MAX_SAMPLES) creates.non2xxSamples.push({ status: r.status, body: truncate(r.text) });
+          }
+        } catch (err) {
+          creates.errors++;
+          if (creates.errorSamples.length < MAX_SAMPLES) creates.errorSamples.push(truncate(err?.message ?? err, 200));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: WEBHOOK_CONCURRENCY }, worker));
+    const createsDoneAt = Date.now();
+    creates.durationMs = createsDoneAt - firstRequestAt;
+    creates.reqPerSec = creates.ok / (creates.durationMs / 1000);
+    out.creates = creates;
+
+    // 3. Every created intent's event, once; then a short grace period to catch late duplicates.
+    const expected = creates.ok;
+    out.eventsExpected = expected;
+    const deadline = createsDoneAt + WEBHOOK_TIMEOUT_S * 1000;
+    let lastProgress = Date.now();
+    while (receiver.first.size < expected && Date.now() < deadline) {
+      await sleep(100);
+      if (Date.now() - lastProgress >= 15_000) {
+        console.log(`bench: webhooks: ${fmtInt(receiver.first.size)} of ${fmtInt(expected)} events delivered…`);
+        lastProgress = Date.now();
+      }
+    }
+    out.timedOut = receiver.first.size < expected;
+    await sleep(WEBHOOK_GRACE_MS);
+
+    // 4. Figures.
+    const firsts = [...receiver.first.values()];
+    const ofOurs = firsts.filter((d) => d.body?.type === out.eventType && intentIds.has(d.body?.data?.object?.id));
+    const lastAt = firsts.reduce((acc, d) => Math.max(acc, d.at), 0);
+    const lags = ofOurs.map((d) => d.at - d.body.created_ms).filter(Number.isFinite).sort((a, b) => a - b);
+    const wallMs = firsts.length ? lastAt - firstRequestAt : null;
+    const duplicates = new Map();
+    for (const d of receiver.deliveries) if (typeof d.body?.id === "string" && receiver.first.get(d.body.id) !== d) duplicates.set(d.body.id, (duplicates.get(d.body.id) ?? 1) + 1);
+    const intentsSeen = new Set(ofOurs.map((d) => d.body.data.object.id));
+    const firstAt = firsts.reduce((acc, d) => Math.min(acc, d.at), Infinity);
+    Object.assign(out, {
+      deliveriesReceived: receiver.deliveries.length,
+      eventsDelivered: receiver.first.size,
+      eventsDeliveredForCreatedIntents: ofOurs.length,
+      intentsWithoutEvent: [...intentIds].filter((id) => !intentsSeen.has(id)).length,
+      unexpectedEvents: firsts.length - ofOurs.length,
+      duplicateEvents: duplicates.size,
+      duplicateDeliveries: [...duplicates.values()].reduce((acc, n) => acc + n - 1, 0),
+      duplicateSamples: [...duplicates.entries()].slice(0, MAX_SAMPLES).map(([id, n]) => `${id} x${n}`),
+      strayRequests: receiver.stray,
+      wallMs,
+      drainMs: firsts.length ? lastAt - createsDoneAt : null,
+      firstDeliveryMs: firsts.length ? firstAt - firstRequestAt : null,
+      deliveredWhileCreating: firsts.filter((d) => d.at <= createsDoneAt).length,
+      eventsPerSec: wallMs ? receiver.first.size / (wallMs / 1000) : null,
+      latencyMs: {
+        min: percentile(lags, 0),
+        avg: lags.length ? Math.round(lags.reduce((a, b) => a + b, 0) / lags.length) : null,
+        p50: percentile(lags, 50),
+        p90: percentile(lags, 90),
+        p99: percentile(lags, 99),
+        max: lags.length ? lags[lags.length - 1] : null,
+        samples: lags.length,
+      },
+    });
+
+    // 5. Signatures of a sample spread over the arrival order, and one tampered body that must fail.
+    const wh = new Webhook(secret);
+    const step = Math.max(1, Math.floor(receiver.deliveries.length / WEBHOOK_VERIFY_SAMPLE));
+    const sample = receiver.deliveries.filter((_, i) => i % step === 0).slice(0, WEBHOOK_VERIFY_SAMPLE);
+    const failures = [];
+    let verified = 0;
+    for (const d of sample) {
+      try {
+        wh.verify(d.raw, d.headers);
+        if (d.headers["webhook-id"] !== d.body?.id) throw new Error(`webhook-id ${d.headers["webhook-id"]} is not the event id ${d.body?.id}`);
+        verified++;
+      } catch (err) {
+        if (failures.length < MAX_SAMPLES) failures.push(`${d.body?.id ?? "?"}: ${truncate(err?.message ?? err, 200)}`);
+      }
+    }
+    let tamperedRejected = null;
+    if (sample[0]) {
+      try {
+        wh.verify(sample[0].raw + " ", sample[0].headers);
+        tamperedRejected = false;
+      } catch {
+        tamperedRejected = true;
+      }
+    }
+    out.signatures = { sampled: sample.length, verified, failures, tamperedRejected };
+
+    // 6. What the gateway itself recorded for the endpoint.
+    const stats = await requestJson(`${server.origin}/v1/webhook_endpoints/${out.endpointId}`, { headers: auth });
+    out.gatewayStats = stats.ok ? (stats.body?.delivery_stats ?? null) : { status: stats.status, body: truncate(stats.text, 1000) };
+
+    // 7. Where the time went, from the gateway's delivery records: event created -> delivery created
+    //    by the fan-out (whole seconds only) -> first attempt started -> arrival here.
+    out.hops = await deliveryHops(server, auth, out.endpointId, receiver.first);
+    return out;
+  } catch (err) {
+    out.error = `webhook run failed: ${truncate(err?.stack ?? err, 2000)}`;
+    return out;
+  } finally {
+    const peak = sampler.stop();
+    out.peakRssBytes = peak?.total ?? null;
+    out.sourcesChanged = server.watchedMtime() !== watchedBefore;
+    await receiver.close();
+  }
+}
+
+function printWebhooks(w) {
+  console.log(
+    `\nwebhook delivery${w.sourcesChanged ? " *" : ""} (merchant B, ${w.eventType} to a loopback receiver; ` +
+      `${fmtInt(w.eventsRequested)} intents created, ${w.createConcurrency} in flight; local queues, max_batch_timeout 1 s per hop)`,
+  );
+  if (w.registration) {
+    console.log(`  ${w.error}: ${w.registration.body}`);
+    return;
+  }
+  if (w.creates) {
+    const c = w.creates;
+    console.log(
+      `  intents created: ${fmtInt(c.ok)} of ${fmtInt(w.eventsRequested)} in ${fmtNum(c.durationMs / 1000)} s (${fmtNum(c.reqPerSec)} req/s), ` +
+        `non-2xx ${fmtInt(c.non2xx)}, errors ${fmtInt(c.errors)}`,
+    );
+  }
+  if (w.eventsDelivered !== undefined) {
+    const l = w.latencyMs;
+    console.log(
+      `  events delivered: ${fmtInt(w.eventsDelivered)} of ${fmtInt(w.eventsExpected)}` +
+        (w.timedOut ? ` (TIMED OUT after ${w.timeoutSec} s)` : "") +
+        `; ${fmtInt(w.deliveriesReceived)} POSTs, duplicates ${fmtInt(w.duplicateDeliveries)}, unexpected events ${fmtInt(w.unexpectedEvents)}`,
+    );
+    const sec = (ms) => (ms == null ? "-" : `${fmtNum(ms / 1000, 2)} s`);
+    console.log(`  wall time, first create request to last delivery: ${sec(w.wallMs)} (${sec(w.drainMs)} after the last create answer)`);
+    console.log(`  events delivered per second: ${fmtNum(w.eventsPerSec)}`);
+    console.log(`  first delivery ${sec(w.firstDeliveryMs)} after the first create request; ${fmtInt(w.deliveredWhileCreating)} delivered before the last create answer`);
+    console.log(`  arrival - created_ms: p50 ${fmtMs(l.p50)}, p90 ${fmtMs(l.p90)}, p99 ${fmtMs(l.p99)}, max ${fmtMs(l.max)} (min ${fmtMs(l.min)}, avg ${fmtMs(l.avg)})`);
+  }
+  if (w.signatures) {
+    const s = w.signatures;
+    console.log(
+      `  signatures (standardwebhooks): ${s.verified} of ${s.sampled} sampled deliveries verified` +
+        (s.tamperedRejected === null ? "" : `; a tampered body ${s.tamperedRejected ? "is rejected" : "VERIFIES (wrong)"}`),
+    );
+  }
+  if (w.gatewayStats && "attempts" in w.gatewayStats) {
+    const g = w.gatewayStats;
+    console.log(`  the gateway's delivery_stats for the endpoint: ${fmtInt(g.attempts)} attempts, ${fmtInt(g.succeeded)} succeeded, ${fmtInt(g.failed)} failed`);
+  }
+  if (w.hops && !w.hops.error) {
+    const h = (d) => `p50 ${fmtMs(d.p50)}, p99 ${fmtMs(d.p99)}, max ${fmtMs(d.max)}`;
+    console.log("  per hop, from the gateway's delivery records (the fan-out time has whole-second resolution, so the first two hops are +/- 1 s):");
+    console.log(`    event created -> fanned out (intent outbox, events queue): ${h(w.hops.eventToFanOutMs)}`);
+    console.log(`    fanned out -> attempt started (webhooks queue): ${h(w.hops.fanOutToAttemptMs)}`);
+    console.log(`    attempt started -> arrival here: ${h(w.hops.attemptToArrivalMs)}`);
+  }
+  if (w.peakRssBytes != null) console.log(`  peak RSS of the gateway's process group meanwhile: ${fmtBytes(w.peakRssBytes)}`);
+  if (w.error) console.log(`  ${w.error}`);
+}
+
+function webhookNotes(w) {
+  const notes = [];
+  const c = w.creates;
+  if (c?.non2xxSamples.length) notes.push(`webhook run: ${c.non2xx} non-2xx creating intents ${JSON.stringify(c.statusCodes)}; samples:\n    ${c.non2xxSamples.map((s) => `${s.status} ${s.body}`).join("\n    ")}`);
+  if (c?.errorSamples.length) notes.push(`webhook run: ${c.errors} errors creating intents; samples: ${c.errorSamples.join(" | ")}`);
+  if (w.timedOut) notes.push(`webhook run: only ${w.eventsDelivered} of ${w.eventsExpected} events arrived within ${w.timeoutSec} s of the last create answer; ${w.intentsWithoutEvent} created intents had no event`);
+  if (w.deliveredWhileCreating === 0 && w.eventsDelivered > 0 && c?.durationMs > 3000)
+    notes.push(
+      `webhook run: no event arrived while the intents were being created (${fmtNum(c.durationMs / 1000)} s); the first came ${fmtNum(w.firstDeliveryMs / 1000, 2)} s ` +
+        "after the first create request, so the arrival - created_ms figures are mostly time spent waiting for the create load to stop",
+    );
+  if (w.duplicateSamples?.length) notes.push(`webhook run: ${w.duplicateEvents} events delivered more than once: ${w.duplicateSamples.join(", ")}`);
+  if (w.unexpectedEvents) notes.push(`webhook run: ${w.unexpectedEvents} delivered events were not ${w.eventType} of an intent this run created`);
+  if (w.strayRequests?.length) notes.push(`webhook run: unexpected requests at the receiver: ${w.strayRequests.join(" | ")}`);
+  if (w.signatures?.failures.length) notes.push(`webhook run: signature failures: ${w.signatures.failures.join(" | ")}`);
+  if (w.hops?.error) notes.push(`webhook run: ${w.hops.error}`);
+  if (w.gatewayStats && !("attempts" in w.gatewayStats)) notes.push(`webhook run: GET /v1/webhook_endpoints/${w.endpointId} answered ${w.gatewayStats.status}: ${w.gatewayStats.body}`);
+  return notes;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Bundle size (wrangler deploy --dry-run --outdir).
 
 function listFiles(dir) {
@@ -411,6 +752,7 @@ async function main() {
 
   const results = [];
   const servers = {};
+  let webhooks = null;
 
   // (a) Baseline.
   {
@@ -494,6 +836,8 @@ async function main() {
         console.log(`bench: gateway ${flow.name}…`);
         results.push({ key: flow.key, ...(await measure(server, flow)) });
       }
+      console.log(`bench: gateway webhook delivery (${fmtInt(WEBHOOK_EVENTS)} intents for merchant B, ${WEBHOOK_CONCURRENCY} in flight)…`);
+      webhooks = await measureWebhooks(server);
       servers.gateway.log = server.output().trim().slice(-4000);
     } finally {
       await stopGroup(server.pgid);
@@ -560,6 +904,8 @@ async function main() {
     ),
   );
 
+  if (webhooks) printWebhooks(webhooks);
+
   console.log("\nWorker bundle (wrangler deploy --dry-run --outdir)");
   if (bundle.error) console.log(`  ${bundle.error}`);
   else {
@@ -592,7 +938,9 @@ async function main() {
     if (r.errorSamples.length) notes.push(`${r.server} ${r.flow}: ${r.errors} errors (${r.timeouts} timeouts); samples: ${r.errorSamples.join(" | ")}`);
     if (r.warmupNon2xx.length) notes.push(`${r.server} ${r.flow}: non-2xx during warm-up: ${r.warmupNon2xx.map((s) => `${s.status} ${s.body}`).join(" | ")}`);
   }
+  if (webhooks) notes.push(...webhookNotes(webhooks));
   const changed = results.filter((r) => r.sourcesChanged).map((r) => r.flow);
+  if (webhooks?.sourcesChanged) changed.push("webhook delivery");
   if (changed.length)
     notes.push(`* src/ or wrangler.toml changed while measuring ${changed.join(", ")}: wrangler dev rebuilds and reloads the Worker on changes, so those numbers may include a reload; rerun on a quiet tree.`);
   for (const [name, s] of Object.entries(servers)) {
@@ -616,6 +964,7 @@ async function main() {
     targets: TARGETS,
     checks,
     bundle,
+    webhooks,
   };
   mkdirSync(path.dirname(resultsFile), { recursive: true });
   writeFileSync(resultsFile, JSON.stringify(report, null, 2) + "\n");
