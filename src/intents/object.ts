@@ -72,7 +72,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
   private intent: IntentRecord | null | undefined = undefined;
   private readonly queue = new SerialQueue();
   private readonly inflight = new Map<string, { fingerprint: string | null; promise: Promise<OpOutcome> }>();
-  private flushing: Promise<void> | null = null;
+  private flushing: Promise<boolean> | null = null;
   /** Events of one intent get strictly increasing times, so lists order them as they happened. */
   private lastEventMs = 0;
   private flushAgain = false;
@@ -203,8 +203,10 @@ export class PaymentIntentObject extends DurableObject<Env> {
         draft.version += 1;
         // A pending attempt is on record before the PSP hears of it. If we crash now, the alarm
         // brings the read model up to date and reconciliation resolves the attempt.
-        await this.ctx.storage.put<unknown>({ [INTENT_KEY]: draft, [SYNC_KEY]: draft.version });
-        await this.ctx.storage.setAlarm(Date.now() + SYNC_RETRY_MS);
+        await Promise.all([
+          this.ctx.storage.put<unknown>({ [INTENT_KEY]: draft, [SYNC_KEY]: draft.version }),
+          this.ctx.storage.setAlarm(Date.now() + SYNC_RETRY_MS),
+        ]);
         this.intent = structuredClone(draft);
       },
       emit: (type, refund) => events.push(this.event(type, draft, req, refund)),
@@ -258,16 +260,27 @@ export class PaymentIntentObject extends DurableObject<Env> {
       entries[IDEMPOTENCY_PREFIX + req.idempotencyKey] = record;
     }
     if (Object.keys(entries).length === 0) return;
-    await this.ctx.storage.put(entries);
-    if (events.length > 0) {
-      // A backstop in case we are evicted before the queue has the events: the alarm flushes them.
-      await this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
+    if (!next) {
+      await this.ctx.storage.put(entries);
+      return;
     }
-    if (next) {
-      this.intent = next;
-      await this.syncReadModel(next);
-    }
-    if (events.length > 0) this.ctx.waitUntil(this.flushOutbox());
+    // With the state, an alarm as a backstop: if we are evicted before the read model is written or
+    // the queue has the events, the alarm finishes the job. Both writes land together.
+    await Promise.all([this.ctx.storage.put(entries), this.ctx.storage.setAlarm(Date.now() + (events.length ? OUTBOX_RETRY_MS : SYNC_RETRY_MS))]);
+    this.intent = next;
+    const synced = await this.syncReadModel(next);
+    const flushed = events.length > 0 ? this.flushOutbox() : Promise.resolve(true);
+    // Once both are done the backstop is not needed: an idle intent should not wake up for nothing.
+    this.ctx.waitUntil(flushed.then((ok) => (ok && synced ? this.clearAlarmIfIdle() : undefined)));
+  }
+
+  /** Deletes the backstop alarm when nothing is left to do. Runs in the serial queue, so no commit slips in between. */
+  private clearAlarmIfIdle(): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.flushing) return;
+      const [outbox, sync] = await Promise.all([this.ctx.storage.list({ prefix: OUTBOX_PREFIX, limit: 1 }), this.ctx.storage.get(SYNC_KEY)]);
+      if (outbox.size === 0 && sync === undefined) await this.ctx.storage.deleteAlarm();
+    });
   }
 
   /**
@@ -275,7 +288,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
    * queue accepted it; a failure leaves it there for the alarm. A second call while one runs makes
    * the running one go round again, so nothing committed meanwhile is left behind.
    */
-  flushOutbox(): Promise<void> {
+  flushOutbox(): Promise<boolean> {
     if (this.flushing) {
       this.flushAgain = true;
       return this.flushing;
@@ -291,9 +304,11 @@ export class PaymentIntentObject extends DurableObject<Env> {
             await this.ctx.storage.delete([...batch.keys()]);
           }
         } while (this.flushAgain);
+        return true;
       } catch (err) {
         log("warn", "handing events to the queue failed; the alarm will retry", { error: String(err) });
         await this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
+        return false;
       } finally {
         this.flushing = null;
       }
@@ -306,22 +321,25 @@ export class PaymentIntentObject extends DurableObject<Env> {
     await this.env.EVENTS_QUEUE.sendBatch(events.map((body) => ({ body, contentType: "json" as const })));
   }
 
-  private async syncReadModel(intent: IntentRecord): Promise<void> {
+  /** Writes the intent to D1; true when the read model is up to date with it. */
+  private async syncReadModel(intent: IntentRecord): Promise<boolean> {
     try {
       await writeIntent(this.env.DB, intent);
-      const pending = await this.ctx.storage.get<number>(SYNC_KEY);
-      if (pending !== undefined && pending <= intent.version) await this.ctx.storage.delete(SYNC_KEY);
+      // Only the newest version clears the marker: a newer commit may have happened meanwhile.
+      if (this.intent?.version === intent.version) await this.ctx.storage.delete(SYNC_KEY);
+      return true;
     } catch (err) {
       log("warn", "read model write failed; retrying from the alarm", { intent: intent.id, error: String(err) });
       await this.ctx.storage.setAlarm(Date.now() + SYNC_RETRY_MS);
+      return false;
     }
   }
 
   override async alarm(): Promise<void> {
     const intent = await this.load();
     const pending = await this.ctx.storage.get<number>(SYNC_KEY);
-    if (intent && pending !== undefined) await this.syncReadModel(intent);
-    await this.flushOutbox();
+    const synced = intent && pending !== undefined ? await this.syncReadModel(intent) : true;
+    if ((await this.flushOutbox()) && synced) await this.clearAlarmIfIdle();
   }
 
   private event(type: string, intent: IntentRecord, req: RequestContext, refund?: RefundRecord): EventRecord {

@@ -114,6 +114,12 @@ describe("events outbox", () => {
     expect(events.map((e) => e.type)).toEqual(["payment_intent.created", "charge.succeeded", "payment_intent.succeeded"]);
   });
 
+  it("once the read model is written and the events are queued, the intent keeps no alarm", async () => {
+    const pi = await succeededIntent(800);
+    await eventsOf(pi.id, 3);
+    await waitFor(async () => (await runInDurableObject(stub(pi.id), async (_i, state) => state.storage.getAlarm())) === null, 5_000, "the backstop alarm to be cleared");
+  });
+
   it("an event sent twice (a crash between send and delete) is stored once", async () => {
     const pi = (await createIntent()).body;
     const [created] = await eventsOf(pi.id, 1);
