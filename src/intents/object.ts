@@ -32,7 +32,6 @@ import type {
 import { SerialQueue } from "./serial-queue";
 
 const INTENT_KEY = "intent";
-const SYNC_KEY = "sync:pending";
 const IDEMPOTENCY_PREFIX = "idem:";
 export const OUTBOX_PREFIX = "outbox:";
 /** Keys are kept 24 h; a create's key stays as long as the intent it named (its id derives from it). */
@@ -73,6 +72,10 @@ export class PaymentIntentObject extends DurableObject<Env> {
   private readonly queue = new SerialQueue();
   private readonly inflight = new Map<string, { fingerprint: string | null; promise: Promise<OpOutcome> }>();
   private flushing: Promise<boolean> | null = null;
+  /** The outbox may hold events not yet handed to the queue (unknown until the object has looked). */
+  private backlog = true;
+  /** Commits whose read-model write or event hand-over has not finished. */
+  private unsettled = 0;
   /** Events of one intent get strictly increasing times, so lists order them as they happened. */
   private lastEventMs = 0;
   private flushAgain = false;
@@ -82,7 +85,11 @@ export class PaymentIntentObject extends DurableObject<Env> {
   }
 
   private async load(): Promise<IntentRecord | null> {
-    if (this.intent === undefined) this.intent = (await this.ctx.storage.get<IntentRecord>(INTENT_KEY)) ?? null;
+    if (this.intent === undefined) {
+      this.intent = (await this.ctx.storage.get<IntentRecord>(INTENT_KEY)) ?? null;
+      // A new object has an empty outbox; an existing one may have events left from before a restart.
+      if (this.intent === null) this.backlog = false;
+    }
     return this.intent;
   }
 
@@ -203,10 +210,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
         draft.version += 1;
         // A pending attempt is on record before the PSP hears of it. If we crash now, the alarm
         // brings the read model up to date and reconciliation resolves the attempt.
-        await Promise.all([
-          this.ctx.storage.put<unknown>({ [INTENT_KEY]: draft, [SYNC_KEY]: draft.version }),
-          this.ctx.storage.setAlarm(Date.now() + SYNC_RETRY_MS),
-        ]);
+        await Promise.all([this.ctx.storage.put(INTENT_KEY, draft), this.ctx.storage.setAlarm(Date.now() + SYNC_RETRY_MS)]);
         this.intent = structuredClone(draft);
       },
       emit: (type, refund) => events.push(this.event(type, draft, req, refund)),
@@ -242,13 +246,11 @@ export class PaymentIntentObject extends DurableObject<Env> {
   /** One atomic storage write: the new state, its events and the idempotent answer; then the read model. */
   private async commit(req: RequestContext, operation: string, next: IntentRecord | null, events: EventRecord[], outcome: OpOutcome): Promise<void> {
     const entries: Record<string, unknown> = {};
-    if (next) {
-      entries[INTENT_KEY] = next;
-      entries[SYNC_KEY] = next.version;
-    }
+    if (next) entries[INTENT_KEY] = next;
     // Ordered by the intent's version, then by emission: the outbox lists in the order things happened.
+    const outboxKeys = events.map((_, i) => `${OUTBOX_PREFIX}${String(next?.version ?? 0).padStart(12, "0")}:${String(i).padStart(4, "0")}`);
     events.forEach((event, i) => {
-      entries[`${OUTBOX_PREFIX}${String(next?.version ?? 0).padStart(12, "0")}:${String(i).padStart(4, "0")}`] = event;
+      entries[outboxKeys[i] ?? ""] = event;
     });
     if (req.idempotencyKey && req.fingerprint) {
       const record: IdempotencyRecord = {
@@ -264,23 +266,40 @@ export class PaymentIntentObject extends DurableObject<Env> {
       await this.ctx.storage.put(entries);
       return;
     }
-    // With the state, an alarm as a backstop: if we are evicted before the read model is written or
-    // the queue has the events, the alarm finishes the job. Both writes land together.
+    // With the state goes an alarm, as a backstop: if we are evicted before the read model is
+    // written or the queue has the events, the alarm finishes the job. Both writes land together.
+    this.unsettled++;
     await Promise.all([this.ctx.storage.put(entries), this.ctx.storage.setAlarm(Date.now() + (events.length ? OUTBOX_RETRY_MS : SYNC_RETRY_MS))]);
     this.intent = next;
     const synced = await this.syncReadModel(next);
-    const flushed = events.length > 0 ? this.flushOutbox() : Promise.resolve(true);
-    // Once both are done the backstop is not needed: an idle intent should not wake up for nothing.
-    this.ctx.waitUntil(flushed.then((ok) => (ok && synced ? this.clearAlarmIfIdle() : undefined)));
+    const handed = events.length > 0 ? this.handOver(outboxKeys, events) : Promise.resolve(true);
+    this.ctx.waitUntil(
+      handed.then(async (ok) => {
+        this.unsettled--;
+        if (!ok || !synced) this.backlog = true;
+        // Nothing left to do: an idle intent should not wake up for nothing.
+        else if (this.unsettled === 0 && !this.backlog) await this.ctx.storage.deleteAlarm();
+      }),
+    );
   }
 
-  /** Deletes the backstop alarm when nothing is left to do. Runs in the serial queue, so no commit slips in between. */
-  private clearAlarmIfIdle(): Promise<void> {
-    return this.queue.run(async () => {
-      if (this.flushing) return;
-      const [outbox, sync] = await Promise.all([this.ctx.storage.list({ prefix: OUTBOX_PREFIX, limit: 1 }), this.ctx.storage.get(SYNC_KEY)]);
-      if (outbox.size === 0 && sync === undefined) await this.ctx.storage.deleteAlarm();
-    });
+  /**
+   * Gives the events just committed to the queue and removes them from the outbox. When older events
+   * may still be waiting (a failed send, or an object just woken with an unknown outbox), the whole
+   * outbox is drained in order instead.
+   */
+  private async handOver(keys: string[], events: EventRecord[]): Promise<boolean> {
+    if (this.backlog || this.flushing) return this.flushOutbox();
+    try {
+      await this.publishEvents(events);
+      await this.ctx.storage.delete(keys);
+      return true;
+    } catch (err) {
+      log("warn", "handing events to the queue failed; the alarm will retry", { error: String(err) });
+      this.backlog = true;
+      await this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
+      return false;
+    }
   }
 
   /**
@@ -304,9 +323,11 @@ export class PaymentIntentObject extends DurableObject<Env> {
             await this.ctx.storage.delete([...batch.keys()]);
           }
         } while (this.flushAgain);
+        this.backlog = false;
         return true;
       } catch (err) {
         log("warn", "handing events to the queue failed; the alarm will retry", { error: String(err) });
+        this.backlog = true;
         await this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
         return false;
       } finally {
@@ -325,8 +346,6 @@ export class PaymentIntentObject extends DurableObject<Env> {
   private async syncReadModel(intent: IntentRecord): Promise<boolean> {
     try {
       await writeIntent(this.env.DB, intent);
-      // Only the newest version clears the marker: a newer commit may have happened meanwhile.
-      if (this.intent?.version === intent.version) await this.ctx.storage.delete(SYNC_KEY);
       return true;
     } catch (err) {
       log("warn", "read model write failed; retrying from the alarm", { intent: intent.id, error: String(err) });
@@ -335,11 +354,11 @@ export class PaymentIntentObject extends DurableObject<Env> {
     }
   }
 
+  /** The backstop: bring the read model up to date (a versioned upsert, harmless if it already is) and drain the outbox. */
   override async alarm(): Promise<void> {
     const intent = await this.load();
-    const pending = await this.ctx.storage.get<number>(SYNC_KEY);
-    const synced = intent && pending !== undefined ? await this.syncReadModel(intent) : true;
-    if ((await this.flushOutbox()) && synced) await this.clearAlarmIfIdle();
+    const synced = intent ? await this.syncReadModel(intent) : true;
+    if ((await this.flushOutbox()) && synced) this.backlog = false;
   }
 
   private event(type: string, intent: IntentRecord, req: RequestContext, refund?: RefundRecord): EventRecord {

@@ -143,8 +143,6 @@ describe("D1 read model", () => {
     const pi = await succeededIntent(1100);
     await env.DB.prepare("DELETE FROM payment_intents WHERE id = ?").bind(pi.id).run();
     await runInDurableObject(stub(pi.id), async (_instance, state) => {
-      const intent = (await state.storage.get<IntentRecord>("intent")) as IntentRecord;
-      await state.storage.put("sync:pending", intent.version);
       await state.storage.setAlarm(Date.now() + 60_000);
     });
     expect(await runDurableObjectAlarm(stub(pi.id))).toBe(true);
