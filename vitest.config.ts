@@ -40,6 +40,11 @@ export default defineConfig(async () => {
                   WEBHOOK_RETRY_SCHEDULE: "1s,2s,3s",
                   WEBHOOK_TIMEOUT_MS: "2000",
                   RECEIVER_URL: `http://127.0.0.1:${inject("receiverPort")}`,
+                  // Reconciliation after 1 s, then 1 s, 2 s; fakes of Stripe and PayPal on loopback.
+                  RECONCILE_SCHEDULE: "1s,1s,2s",
+                  CONNECTOR_TIMEOUT_MS: "1000",
+                  BREAKER_FAILURE_THRESHOLD: "3",
+                  BREAKER_COOLDOWN_MS: "1000",
                 },
               },
             })),

@@ -1,7 +1,9 @@
 // The Worker's bindings and configuration. Config values arrive as strings (wrangler [vars], secrets)
 // and are validated once per isolate into a typed Config.
 import type { EventRecord } from "./core/types";
+import type { ConnectorHealthObject } from "./connectors/health";
 import type { PaymentIntentObject } from "./intents/object";
+import type { ReconcileMessage } from "./reconcile/messages";
 import type { DeliveryMessage } from "./webhooks/messages";
 
 export interface Env {
@@ -26,6 +28,21 @@ export interface Env {
   WEBHOOK_RETRY_SCHEDULE?: string;
   WEBHOOK_TIMEOUT_MS?: string;
   EVENT_RETENTION_DAYS?: string;
+  /** Reconciliation of unknown outcomes. */
+  RECONCILE_QUEUE: Queue<ReconcileMessage>;
+  /** Per connector account: health window and circuit breaker. */
+  CONNECTOR_HEALTH: DurableObjectNamespace<ConnectorHealthObject>;
+  /** Where the Stripe and PayPal connectors send their requests (tests point them at local fakes). */
+  STRIPE_API_BASE?: string;
+  PAYPAL_API_BASE?: string;
+  CONNECTOR_TIMEOUT_MS?: string;
+  /** Delays between reconciliation rounds, e.g. "30s,2m,10m,1h,3h,6h,12h". */
+  RECONCILE_SCHEDULE?: string;
+  /** Secret of the built-in sandbox's own webhooks. */
+  SANDBOX_WEBHOOK_SECRET?: string;
+  BREAKER_FAILURE_THRESHOLD?: string;
+  BREAKER_COOLDOWN_MS?: string;
+  HEALTH_WINDOW_MS?: string;
 }
 
 export interface Config {
@@ -40,22 +57,33 @@ export interface Config {
   webhookRetrySchedule: number[];
   webhookTimeoutMs: number;
   eventRetentionMs: number;
+  stripeApiBase: string;
+  paypalApiBase: string | null;
+  connectorTimeoutMs: number;
+  reconcileSchedule: number[];
+  sandboxWebhookSecret: string;
+  breakerFailureThreshold: number;
+  breakerCooldownMs: number;
+  healthWindowMs: number;
 }
 
 const DEV_FINGERPRINT_KEY = "development-fingerprint-key-not-for-live-use";
 const DEV_ENCRYPTION_KEY = "development-encryption-key-not-for-live-use";
 export const DEFAULT_WEBHOOK_SCHEDULE = "5s,5m,30m,2h,5h,10h,14h,20h,24h";
+/** Under 24 hours in all: PSP idempotency keys (Stripe's) last a day, and replays must stay replays. */
+export const DEFAULT_RECONCILE_SCHEDULE = "30s,2m,10m,1h,3h,6h,12h";
+const DEV_SANDBOX_WEBHOOK_SECRET = "sandbox_webhook_secret_for_development";
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** "5s,5m,2h" -> [5000, 300000, 7200000]. */
-export function parseSchedule(text: string): number[] {
+export function parseSchedule(text: string, name = "WEBHOOK_RETRY_SCHEDULE"): number[] {
   const delays = text.split(",").map((part) => {
     const m = /^\s*(\d+)\s*(ms|s|m|h|d)\s*$/.exec(part);
-    if (!m) throw new Error(`Configuration WEBHOOK_RETRY_SCHEDULE: cannot read '${part}' (use e.g. 5s, 30m, 2h)`);
+    if (!m) throw new Error(`Configuration ${name}: cannot read '${part}' (use e.g. 5s, 30m, 2h)`);
     return Number(m[1]) * (UNIT_MS[m[2] ?? "s"] ?? 1000);
   });
-  if (delays.length === 0 || delays.length > 20) throw new Error("Configuration WEBHOOK_RETRY_SCHEDULE: 1 to 20 delays");
+  if (delays.length === 0 || delays.length > 20) throw new Error(`Configuration ${name}: 1 to 20 delays`);
   return delays;
 }
 
@@ -83,6 +111,14 @@ export function config(env: Env): Config {
     webhookRetrySchedule: parseSchedule(env.WEBHOOK_RETRY_SCHEDULE?.trim() || DEFAULT_WEBHOOK_SCHEDULE),
     webhookTimeoutMs: intVar(env.WEBHOOK_TIMEOUT_MS, 10_000, 100, 60_000, "WEBHOOK_TIMEOUT_MS"),
     eventRetentionMs: intVar(env.EVENT_RETENTION_DAYS, 30, 1, 400, "EVENT_RETENTION_DAYS") * 86_400_000,
+    stripeApiBase: env.STRIPE_API_BASE?.trim() || "https://api.stripe.com",
+    paypalApiBase: env.PAYPAL_API_BASE?.trim() || null,
+    connectorTimeoutMs: intVar(env.CONNECTOR_TIMEOUT_MS, 20_000, 100, 120_000, "CONNECTOR_TIMEOUT_MS"),
+    reconcileSchedule: parseSchedule(env.RECONCILE_SCHEDULE?.trim() || DEFAULT_RECONCILE_SCHEDULE, "RECONCILE_SCHEDULE"),
+    sandboxWebhookSecret: env.SANDBOX_WEBHOOK_SECRET?.trim() || DEV_SANDBOX_WEBHOOK_SECRET,
+    breakerFailureThreshold: intVar(env.BREAKER_FAILURE_THRESHOLD, 5, 1, 1000, "BREAKER_FAILURE_THRESHOLD"),
+    breakerCooldownMs: intVar(env.BREAKER_COOLDOWN_MS, 30_000, 0, 3_600_000, "BREAKER_COOLDOWN_MS"),
+    healthWindowMs: intVar(env.HEALTH_WINDOW_MS, 300_000, 1000, 86_400_000, "HEALTH_WINDOW_MS"),
   };
   cache.set(env, parsed);
   return parsed;

@@ -8,7 +8,11 @@ import { deliverAttempt, markDeadLettered } from "./webhooks/deliver";
 import { fanOut, requeueOverdue } from "./webhooks/fanout";
 import type { DeliveryMessage } from "./webhooks/messages";
 import { purgeExpired } from "./webhooks/store";
+import { reconcileMessage } from "./reconcile/consumer";
+import type { ReconcileMessage } from "./reconcile/messages";
+import { expireAuthorizations, requeueStuckReconciliations } from "./reconcile/sweep";
 
+export { ConnectorHealthObject } from "./connectors/health";
 export { PaymentIntentObject } from "./intents/object";
 
 const app = buildApp();
@@ -18,6 +22,7 @@ export const QUEUES = {
   eventsDeadLetter: "gateway-events-dlq",
   webhooks: "gateway-webhooks",
   webhooksDeadLetter: "gateway-webhooks-dlq",
+  reconcile: "gateway-reconcile",
 } as const;
 
 async function consume(batch: MessageBatch<unknown>, env: Env): Promise<void> {
@@ -51,6 +56,20 @@ async function consume(batch: MessageBatch<unknown>, env: Env): Promise<void> {
       );
       return;
     }
+    case QUEUES.reconcile: {
+      await Promise.all(
+        batch.messages.map(async (message) => {
+          try {
+            await reconcileMessage(env, message.body as ReconcileMessage);
+            message.ack();
+          } catch (err) {
+            log("error", "reconciliation failed; retrying", { error: String(err) });
+            message.retry({ delaySeconds: 30 });
+          }
+        }),
+      );
+      return;
+    }
     default:
       log("error", "message from an unknown queue", { queue: batch.queue });
       batch.retryAll();
@@ -60,7 +79,11 @@ async function consume(batch: MessageBatch<unknown>, env: Env): Promise<void> {
 async function sweep(env: Env, now: number): Promise<void> {
   const purged = await purgeExpired(env.DB, now - config(env).eventRetentionMs);
   const requeued = await requeueOverdue(env, now);
-  if (purged || requeued) log("info", "cron sweep", { purged_events: purged, requeued_deliveries: requeued });
+  const reconciling = await requeueStuckReconciliations(env, now);
+  const expired = await expireAuthorizations(env, now);
+  if (purged || requeued || reconciling || expired) {
+    log("info", "cron sweep", { purged_events: purged, requeued_deliveries: requeued, requeued_reconciliations: reconciling, expired_authorizations: expired });
+  }
 }
 
 export default {

@@ -3,6 +3,9 @@
 import type { AuthorizeOutcome, FollowUpOutcome } from "../core/outcomes";
 import type { PaymentMethodDetails } from "../core/types";
 
+export type ConnectorName = "sandbox" | "stripe" | "paypal";
+export const CONNECTOR_NAMES: readonly ConnectorName[] = ["sandbox", "stripe", "paypal"];
+
 export interface AuthorizeRequest {
   intentId: string;
   merchantId: string;
@@ -15,8 +18,19 @@ export interface AuthorizeRequest {
   paymentMethod: PaymentMethodDetails;
   /** True once the customer passed a 3DS challenge for this payment. */
   authenticated: boolean;
+  /** The merchant's return_url. */
   returnUrl: string | null;
+  /** Where a provider's redirect (PayPal's approval) brings the customer back to us. */
+  gatewayReturnUrl: string;
+  description: string | null;
 }
+
+/** After the customer finished at the provider (PayPal's approval): authorize or capture what they approved. */
+export interface CompleteActionRequest extends AuthorizeRequest {
+  providerReference: string;
+}
+
+export type FollowUpKind = "capture" | "void" | "refund";
 
 export interface FollowUpRequest {
   intentId: string;
@@ -25,15 +39,51 @@ export interface FollowUpRequest {
   idempotencyKey: string;
   amount: number;
   currency: string;
-  /** The PSP's reference of the authorization (or capture) this call acts on. */
+  /** The PSP's reference this call acts on: the authorization, or for refunds the capture. */
   providerReference: string;
   paymentMethod: PaymentMethodDetails | null;
 }
 
 export interface Connector {
-  readonly name: string;
+  readonly name: ConnectorName;
+  /** The merchant's connector account; null for the built-in sandbox. */
+  readonly accountId: string | null;
+  supports(paymentMethod: PaymentMethodDetails): boolean;
   authorize(req: AuthorizeRequest): Promise<AuthorizeOutcome>;
+  completeAction(req: CompleteActionRequest): Promise<AuthorizeOutcome>;
   capture(req: FollowUpRequest): Promise<FollowUpOutcome>;
   void(req: FollowUpRequest): Promise<FollowUpOutcome>;
   refund(req: FollowUpRequest): Promise<FollowUpOutcome>;
+  /**
+   * The truth about an authorization whose answer was lost. `unknown`: still cannot tell;
+   * `provider_error`: the PSP has no record of it, so nothing moved.
+   */
+  reconcileAuthorization(req: AuthorizeRequest, providerReference: string | null, attemptCreated: number): Promise<AuthorizeOutcome>;
+  /** The same for a capture, void or refund. */
+  reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest): Promise<FollowUpOutcome>;
+}
+
+/** What a PSP's webhook says happened, in our words. */
+export type ProviderEventKind =
+  | "authorization.approved"
+  | "authorization.declined"
+  | "authorization.processing"
+  | "authorization.canceled"
+  | "capture.succeeded"
+  | "refund.succeeded"
+  | "refund.failed"
+  | "ignored";
+
+export interface ProviderEvent {
+  /** The PSP's event id: each is applied once. */
+  id: string;
+  kind: ProviderEventKind;
+  /** Our intent and attempt, from the metadata we gave the PSP. */
+  intentId: string | null;
+  attemptId: string | null;
+  providerReference: string | null;
+  captured: boolean;
+  code: string | null;
+  declineCode: string | null;
+  message: string | null;
 }

@@ -66,6 +66,7 @@ export interface AttemptInput {
   type: AttemptType;
   amount: number;
   connector: string;
+  connectorAccount?: string | null;
   capture?: boolean;
   refundId?: string;
   now: number;
@@ -80,6 +81,7 @@ export function startAttempt(intent: IntentRecord, input: AttemptInput): Attempt
     amount: input.amount,
     currency: intent.currency,
     connector: input.connector,
+    connectorAccount: input.connectorAccount ?? null,
     idempotencyKey: `${intent.id}:${input.id}`,
     paymentMethodId: intent.paymentMethod?.id ?? null,
     capture: input.capture ?? null,
@@ -124,6 +126,7 @@ export function applyAuthorizeOutcome(
       attempt.cvvResult = outcome.cvvResult;
       intent.chargeAttemptId = attempt.id;
       intent.connector = attempt.connector;
+      intent.connectorAccount = attempt.connectorAccount;
       intent.nextAction = null;
       intent.lastPaymentError = null;
       if (outcome.captured) {
@@ -142,7 +145,8 @@ export function applyAuthorizeOutcome(
       attempt.responseCode = "authentication_required";
       attempt.responseText = "The card issuer requires 3D Secure authentication.";
       intent.status = "requires_action";
-      intent.nextAction = { type: "redirect_to_url", url: outcome.redirectUrl ?? opts.challengeUrl, returnUrl: intent.returnUrl };
+      // A provider's own page (PayPal's approval, Stripe's 3DS), else the one we had, else the sandbox's challenge.
+      intent.nextAction = { type: "redirect_to_url", url: outcome.redirectUrl ?? intent.nextAction?.url ?? opts.challengeUrl, returnUrl: intent.returnUrl };
       return { events: ["payment_intent.requires_action"] };
     }
     case "declined": {

@@ -20,8 +20,8 @@ export interface CardJson {
 export interface PaymentMethodJson {
   id: string;
   object: "payment_method";
-  type: "card";
-  card: CardJson;
+  type: "card" | "paypal";
+  card: CardJson | null;
   created: number;
   customer: string | null;
   livemode: boolean;
@@ -80,6 +80,7 @@ export interface PaymentIntentJson {
   statement_descriptor: string | null;
   status: IntentRecord["status"];
   connector: string | null;
+  connector_account: string | null;
 }
 
 export interface ChargeJson {
@@ -104,12 +105,13 @@ export interface ChargeJson {
   payment_intent: string;
   payment_method: string | null;
   payment_method_details: {
-    type: "card";
+    type: "card" | "paypal";
     card: (CardJson & { checks: { cvc_check: string | null; address_postal_code_check: string | null } }) | null;
   };
   refunded: boolean;
   status: "succeeded";
   connector: string;
+  connector_account: string | null;
   provider_reference: string | null;
 }
 
@@ -136,6 +138,7 @@ export interface TransactionJson {
   amount: number;
   currency: string;
   connector: string;
+  connector_account: string | null;
   payment_intent: string;
   payment_method: string | null;
   refund: string | null;
@@ -155,8 +158,9 @@ export interface TransactionJson {
 const CVC_CHECK: Record<string, string> = { M: "pass", N: "fail", P: "unavailable", U: "unavailable" };
 const AVS_CHECK: Record<string, string> = { Y: "pass", Z: "pass", N: "fail", U: "unavailable" };
 
-function renderCard(pm: PaymentMethodDetails): CardJson {
+function renderCard(pm: PaymentMethodDetails): CardJson | null {
   const c = pm.card;
+  if (!c) return null;
   return { brand: c.brand, last4: c.last4, exp_month: c.expMonth, exp_year: c.expYear, funding: c.funding, country: c.country, fingerprint: c.fingerprint };
 }
 
@@ -164,7 +168,7 @@ export function renderPaymentMethod(pm: PaymentMethodDetails, intent: IntentReco
   return {
     id: pm.id,
     object: "payment_method",
-    type: "card",
+    type: pm.type,
     card: renderCard(pm),
     created: seconds(pm.created),
     customer: null,
@@ -233,6 +237,7 @@ export function renderIntent(intent: IntentRecord, options: RenderOptions = {}):
     statement_descriptor: intent.statementDescriptor,
     status: intent.status,
     connector: intent.connector,
+    connector_account: intent.connectorAccount,
   };
 }
 
@@ -265,10 +270,10 @@ export function renderCharge(intent: IntentRecord): ChargeJson | null {
     payment_intent: intent.id,
     payment_method: auth.paymentMethodId,
     payment_method_details: {
-      type: "card",
-      card: pm
+      type: pm?.type ?? "card",
+      card: pm?.card
         ? {
-            ...renderCard(pm),
+            ...(renderCard(pm) as CardJson),
             checks: {
               cvc_check: auth.cvvResult ? (CVC_CHECK[auth.cvvResult] ?? "unchecked") : null,
               address_postal_code_check: auth.avsResult ? (AVS_CHECK[auth.avsResult] ?? "unchecked") : null,
@@ -279,6 +284,7 @@ export function renderCharge(intent: IntentRecord): ChargeJson | null {
     refunded: intent.amountReceived > 0 && intent.amountRefunded >= intent.amountReceived,
     status: "succeeded",
     connector: auth.connector,
+    connector_account: auth.connectorAccount,
     provider_reference: auth.providerReference,
   };
 }
@@ -309,6 +315,7 @@ export function renderTransaction(attempt: Attempt, intent: IntentRecord): Trans
     amount: attempt.amount,
     currency: attempt.currency,
     connector: attempt.connector,
+    connector_account: attempt.connectorAccount,
     payment_intent: intent.id,
     payment_method: attempt.paymentMethodId,
     refund: attempt.refundId,

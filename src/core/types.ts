@@ -55,14 +55,19 @@ export interface CardDetails {
   fingerprint: string;
 }
 
+export type PaymentMethodType = "card" | "paypal";
+
 /** A payment method as an intent keeps it: never a card number or a CVC. */
 export interface PaymentMethodDetails {
   id: string;
-  type: "card";
-  card: CardDetails;
-  /** Where it came from: a token, a sandbox test id, a vault token or test card details. */
-  source: "token" | "test_payment_method" | "vault_token" | "card_details";
+  type: PaymentMethodType;
+  /** Card details; null for wallets (PayPal), whose payer is known only to the provider. */
+  card: CardDetails | null;
+  /** Where it came from: a token, a sandbox test id, a vault token, test card details, or a wallet. */
+  source: "token" | "test_payment_method" | "vault_token" | "card_details" | "wallet";
   sandboxScenario: SandboxScenario;
+  /** The Stripe test payment method standing for this test card (pm_card_visa, ...), for Stripe in test mode. */
+  testAlias: string | null;
   created: number;
 }
 
@@ -77,6 +82,8 @@ export interface Attempt {
   amount: number;
   currency: string;
   connector: string;
+  /** The merchant's connector account used; null for the built-in sandbox. */
+  connectorAccount: string | null;
   /** The idempotency key we send to the PSP for this attempt. */
   idempotencyKey: string;
   paymentMethodId: string | null;
@@ -166,8 +173,12 @@ export interface IntentRecord {
   lastPaymentError: PaymentError | null;
   /** The successful authorization: the intent's charge. */
   chargeAttemptId: string | null;
+  /** The connector and connector account of the successful authorization (or of the last attempt). */
   connector: string | null;
+  connectorAccount: string | null;
   declineCount: number;
+  /** When reconciliation last asked a PSP about this intent's pending attempts. */
+  reconciledAt: number | null;
   canceledAt: number | null;
   cancellationReason: CancellationReason | null;
   attempts: Attempt[];

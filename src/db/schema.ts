@@ -41,12 +41,22 @@ export const paymentIntents = sqliteTable(
     metadata: text("metadata").notNull().default("{}"),
     /** Milliseconds; lists sort by (created, id) descending. */
     created: integer("created").notNull(),
+    /** Last change, for the cron's search of stuck intents. */
+    updated: integer("updated"),
+    /** When the authorization now waiting for capture was made (authorizations expire after 7 days). */
+    authorizedAt: integer("authorized_at"),
+    /** Attempts whose outcome at the PSP is unknown: the cron re-queues their reconciliation. */
+    pendingAttempts: integer("pending_attempts").notNull().default(0),
+    /** When reconciliation last asked the PSP (null: never). */
+    reconciledAt: integer("reconciled_at"),
     version: integer("version").notNull(),
     /** The domain record (IntentRecord) as JSON. */
     data: text("data").notNull(),
   },
   (t) => [
     index("payment_intents_list").on(t.merchantId, t.livemode, t.created, t.id),
+    index("payment_intents_pending").on(t.pendingAttempts, t.updated),
+    index("payment_intents_capturable").on(t.status, t.authorizedAt),
     index("payment_intents_status").on(t.merchantId, t.livemode, t.status, t.created),
     index("payment_intents_customer").on(t.merchantId, t.livemode, t.customer, t.created),
     index("payment_intents_order").on(t.merchantId, t.livemode, t.orderId),
@@ -193,3 +203,53 @@ export const idempotencyKeys = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.merchantId, t.livemode, t.key] }), index("idempotency_keys_created").on(t.created)],
 );
+
+/** A merchant's account at a PSP, in the order payments try them. Credentials are sealed (AES-GCM). */
+export const connectorAccounts = sqliteTable(
+  "connector_accounts",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    /** sandbox | stripe | paypal */
+    connector: text("connector").notNull(),
+    /** Lower first. */
+    priority: integer("priority").notNull(),
+    status: text("status").notNull(),
+    description: text("description"),
+    /** Sealed JSON of the connector's credentials (secret key, or client id and secret). */
+    credentials: text("credentials").notNull(),
+    /** Sealed secret (or PayPal webhook id) to verify the PSP's webhooks. */
+    webhookSecret: text("webhook_secret"),
+    metadata: text("metadata").notNull().default("{}"),
+    created: integer("created").notNull(),
+    updated: integer("updated").notNull(),
+  },
+  (t) => [index("connector_accounts_merchant").on(t.merchantId, t.livemode, t.priority)],
+);
+
+/** Incoming PSP webhook events, as received (each is applied once, by the intent's Durable Object). */
+export const pspEvents = sqliteTable(
+  "psp_events",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    connector: text("connector").notNull(),
+    eventId: text("event_id").notNull(),
+    kind: text("kind").notNull(),
+    intentId: text("intent_id"),
+    result: text("result").notNull(),
+    received: integer("received").notNull(),
+  },
+  (t) => [index("psp_events_intent").on(t.intentId, t.received)],
+);
+
+/** The built-in sandbox PSP's memory of calls whose answers it "lost" (timeout cards). */
+export const sandboxLedger = sqliteTable("sandbox_ledger", {
+  idempotencyKey: text("idempotency_key").primaryKey(),
+  intentId: text("intent_id").notNull(),
+  attemptId: text("attempt_id").notNull(),
+  kind: text("kind").notNull(),
+  outcome: text("outcome").notNull(),
+  created: integer("created").notNull(),
+});

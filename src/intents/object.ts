@@ -3,16 +3,21 @@
 // events and the new state committed in one storage write. D1 is then updated as the read model.
 import { DurableObject } from "cloudflare:workers";
 import { ApiError, idempotencyInFlight, idempotencyMismatch, invalidRequest, type ApiErrorData } from "../core/errors";
-import { checkInvariants } from "../core/intent";
+import { checkInvariants, pendingAttempts } from "../core/intent";
 import { randomId, timingSafeEqual } from "../core/ids";
 import { renderCharge, renderIntent, renderRefund } from "../core/objects";
 import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/types";
-import { connectorFor } from "../connectors/registry";
+import { healthGate } from "../connectors/health-client";
+import { connectorOf, routesFor } from "../connectors/routing";
+import type { ProviderEvent } from "../connectors/types";
 import { writeIntent } from "../db/read-model";
 import { config, type Config, type Env } from "../env";
 import { log } from "../log";
 import { completeAuthentication } from "./operations/authenticate";
-import { cancel } from "./operations/cancel";
+import { cancel, expire } from "./operations/cancel";
+import { completeRedirect } from "./operations/complete-redirect";
+import { applyProviderEvent } from "./operations/provider-event";
+import { reconcile } from "./operations/reconcile";
 import { capture } from "./operations/capture";
 import { confirm } from "./operations/confirm";
 import { create, newIntent } from "./operations/create";
@@ -60,6 +65,10 @@ function failure(error: ApiErrorData, intent: IntentRecord | null = null): OpOut
 
 function notFound(id: string): OpOutcome {
   return failure({ status: 404, type: "invalid_request_error", code: "resource_missing", message: `No such payment_intent: '${id}'`, param: "intent" });
+}
+
+function missingMethod(): never {
+  throw new Error("routing needs the intent's payment method");
 }
 
 function timeout(ms: number): Promise<"timeout"> {
@@ -143,6 +152,57 @@ export class PaymentIntentObject extends DurableObject<Env> {
     return this.execute(req, "refund", id, (draft, tools) => refund(draft, params, tools));
   }
 
+  /** The customer is back from a provider's page (PayPal approval, Stripe 3DS); authorized by the client secret. */
+  async completeRedirect(id: string, clientSecret: string, origin: string): Promise<OpOutcome> {
+    const intent = await this.load();
+    if (!intent || intent.id !== id || !timingSafeEqual(intent.clientSecret, clientSecret)) return notFound(id);
+    return this.execute(this.systemRequest(intent, origin), "complete_redirect", id, (draft, tools) => completeRedirect(draft, tools));
+  }
+
+  /** Asks the connectors about this intent's pending attempts and applies the answers. From the reconciliation queue. */
+  async reconcile(id: string, origin = ""): Promise<{ found: boolean; stillPending: number }> {
+    const intent = await this.load();
+    if (!intent || intent.id !== id) return { found: false, stillPending: 0 };
+    let stillPending = 0;
+    await this.execute(this.systemRequest(intent, origin), "reconcile", id, async (draft, tools) => {
+      const result = await reconcile(draft, tools);
+      stillPending = result.stillPending;
+      return result;
+    });
+    return { found: true, stillPending };
+  }
+
+  /**
+   * A PSP's webhook event for this intent, from the account's merchant and mode. Each event is applied
+   * once: its id is the idempotency key of the operation.
+   */
+  async applyProviderEvent(scope: Scope, id: string, accountId: string, event: ProviderEvent): Promise<{ found: boolean; applied: boolean; duplicate: boolean; note: string }> {
+    const intent = await this.load();
+    if (!owns(intent, scope, id)) return { found: false, applied: false, duplicate: false, note: "no such payment intent for this account" };
+    let note = "";
+    let applied = false;
+    const req: RequestContext = { ...this.systemRequest(intent, ""), idempotencyKey: `psp:${accountId}:${event.id}`, fingerprint: "psp-event" };
+    const outcome = await this.execute(req, "provider_event", id, async (draft, tools) => {
+      const result = applyProviderEvent(draft, event, tools);
+      note = result.note;
+      applied = result.applied;
+      return result;
+    });
+    return { found: true, applied, duplicate: outcome.replayed, note: outcome.replayed ? "duplicate event" : note };
+  }
+
+  /** From the cron: cancels the authorization if it is older than card networks hold one. */
+  async expire(id: string, now: number): Promise<IntentRecord | null> {
+    const intent = await this.load();
+    if (!intent || intent.id !== id) return null;
+    const outcome = await this.execute(this.systemRequest(intent, ""), "expire", id, (draft, tools) => expire(draft, now, tools));
+    return outcome.intent;
+  }
+
+  private systemRequest(intent: IntentRecord, origin: string): RequestContext {
+    return { scope: { merchantId: intent.merchantId, livemode: intent.livemode }, requestId: null, idempotencyKey: null, fingerprint: null, origin };
+  }
+
   /** The customer's answer on the sandbox 3DS page. Authorized by the intent's client secret, not by an API key. */
   async completeAuthentication(id: string, clientSecret: string, passed: boolean, origin: string): Promise<OpOutcome> {
     const intent = await this.load();
@@ -201,10 +261,14 @@ export class PaymentIntentObject extends DurableObject<Env> {
 
     const events: EventRecord[] = [];
     let checkpointed = false;
+    const pendingBefore = new Set(base ? pendingAttempts(base).map((a) => a.id) : []);
     const tools: OperationTools = {
       config: cfg,
+      health: healthGate(this.env, req.scope, (p) => this.ctx.waitUntil(p)),
       now: () => Date.now(),
-      connectorFor: (intent) => connectorFor(intent, cfg),
+      routes: (intent) => routesFor(this.env, req.scope, intent.paymentMethod ?? missingMethod()),
+      connectorOf: (_intent, accountId) => connectorOf(this.env, req.scope, accountId),
+      gatewayReturnUrl: (intent) => `${cfg.publicBaseUrl ?? req.origin}/connectors/return/${intent.id}?client_secret=${encodeURIComponent(intent.clientSecret)}`,
       checkpoint: async () => {
         checkpointed = true;
         draft.version += 1;
@@ -232,6 +296,12 @@ export class PaymentIntentObject extends DurableObject<Env> {
       }
     }
 
+    if (!checkpointed && events.length === 0 && base && JSON.stringify(draft) === JSON.stringify(base)) {
+      // Nothing changed (a reconciliation still waiting, an event already applied): no new version.
+      const outcome: OpOutcome = { intent: base, refundId: result.refundId ?? null, error: result.error ?? null, replayed: false };
+      await this.commit(req, operation, null, [], outcome);
+      return outcome;
+    }
     const problems = checkInvariants(draft);
     if (problems.length > 0) {
       log("error", "intent invariant violated; transition rejected", { intent: draft.id, operation, problems });
@@ -240,7 +310,20 @@ export class PaymentIntentObject extends DurableObject<Env> {
     draft.version += 1;
     const outcome: OpOutcome = { intent: draft, refundId: result.refundId ?? null, error: result.error ?? null, replayed: false };
     await this.commit(req, operation, draft, events, outcome);
+    if (pendingAttempts(draft).some((a) => !pendingBefore.has(a.id))) this.ctx.waitUntil(this.scheduleReconciliation(draft.id));
     return outcome;
+  }
+
+  /** An attempt's outcome is unknown: ask the reconciliation queue to find out, after its first delay. */
+  private async scheduleReconciliation(id: string): Promise<void> {
+    const delay = this.cfg.reconcileSchedule[0] ?? 30_000;
+    try {
+      await this.env.RECONCILE_QUEUE.send({ intentId: id, round: 1 }, { delaySeconds: Math.round(delay / 1000) });
+    } catch (err) {
+      // The alarm tries again (and, as a last resort, the cron finds pending attempts in the read model).
+      log("warn", "could not queue a reconciliation; the alarm will retry", { intent: id, error: String(err) });
+      await this.ctx.storage.setAlarm(Date.now() + SYNC_RETRY_MS);
+    }
   }
 
   /** One atomic storage write: the new state, its events and the idempotent answer; then the read model. */
@@ -359,6 +442,8 @@ export class PaymentIntentObject extends DurableObject<Env> {
     const intent = await this.load();
     const synced = intent ? await this.syncReadModel(intent) : true;
     if ((await this.flushOutbox()) && synced) this.backlog = false;
+    // A crash between recording an attempt and hearing from the PSP leaves it pending: reconcile it.
+    if (intent && this.queue.depth === 0 && pendingAttempts(intent).length > 0) await this.scheduleReconciliation(intent.id);
   }
 
   private event(type: string, intent: IntentRecord, req: RequestContext, refund?: RefundRecord): EventRecord {

@@ -55,7 +55,8 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
       return page("Authentication complete", `<h1>Nothing to authenticate</h1><p>This payment's status is <b>${escape(intent.status)}</b>.</p>`);
     }
     const amount = `${minorToDecimal(intent.amount, intent.currency)} ${intent.currency.toUpperCase()}`;
-    const card = intent.paymentMethod ? `${escape(intent.paymentMethod.card.brand)} •••• ${escape(intent.paymentMethod.card.last4)}` : "your card";
+    const details = intent.paymentMethod?.card;
+    const card = details ? `${escape(details.brand)} •••• ${escape(details.last4)}` : "your card";
     const form = (outcome: string, label: string) =>
       `<form method="post" style="display:inline"><input type="hidden" name="client_secret" value="${escape(secret)}">` +
       `<input type="hidden" name="outcome" value="${outcome}"><button class="${outcome}" type="submit">${label}</button></form>`;

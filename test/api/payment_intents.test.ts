@@ -60,7 +60,7 @@ describe("POST /v1/payment_intents (create)", () => {
     expect(res.status).toBe(200);
     const pm = res.body.payment_method as Exclude<PaymentIntentJson["payment_method"], string | null>;
     expect(pm.card).toMatchObject({ brand: "visa", last4: "4242", exp_month: 12, exp_year: 2040 });
-    expect(pm.card.fingerprint).toMatch(/^[A-Za-z0-9]{16}$/);
+    expect(pm.card?.fingerprint).toMatch(/^[A-Za-z0-9]{16}$/);
     expect(JSON.stringify(res.body)).not.toContain("4242424242424242");
     expect(JSON.stringify(res.body)).not.toContain('"123"');
   });
@@ -177,7 +177,7 @@ describe("POST /v1/payment_intents/:id/confirm", () => {
     const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body;
     expect(after.status).toBe("requires_payment_method");
     expect(after.payment_method).toBeNull();
-    expect(after.last_payment_error?.payment_method?.card.last4).toBe("9995");
+    expect(after.last_payment_error?.payment_method?.card?.last4).toBe("9995");
   });
 
   it("a new payment method after a decline succeeds and clears last_payment_error", async () => {

@@ -25,6 +25,7 @@ const card: PaymentMethodDetails = {
   card: { brand: "visa", last4: "4242", expMonth: 12, expYear: 2034, funding: "credit", country: "US", fingerprint: "fp" },
   source: "token",
   sandboxScenario: "success",
+  testAlias: "pm_card_visa",
   created: 0,
 };
 

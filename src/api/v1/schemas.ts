@@ -21,8 +21,8 @@ export const PaymentMethodSchema: z.ZodType<PaymentMethodJson> = z
   .object({
     id: z.string(),
     object: z.literal("payment_method"),
-    type: z.literal("card"),
-    card: Card,
+    type: z.enum(["card", "paypal"]),
+    card: Card.nullable(),
     created: z.number().int(),
     customer: nullableString,
     livemode: z.boolean(),
@@ -59,12 +59,13 @@ export const ChargeSchema: z.ZodType<ChargeJson> = z
     payment_intent: z.string(),
     payment_method: nullableString,
     payment_method_details: z.object({
-      type: z.literal("card"),
+      type: z.enum(["card", "paypal"]),
       card: Card.extend({ checks: z.object({ cvc_check: nullableString, address_postal_code_check: nullableString }) }).nullable(),
     }),
     refunded: z.boolean(),
     status: z.literal("succeeded"),
     connector: z.string(),
+    connector_account: nullableString,
     provider_reference: nullableString,
   })
   .meta({ id: "Charge" });
@@ -119,7 +120,8 @@ export const PaymentIntentSchema: z.ZodType<PaymentIntentJson> = z
     return_url: nullableString,
     statement_descriptor: nullableString,
     status: z.enum(INTENT_STATUSES),
-    connector: nullableString,
+    connector: nullableString.describe("The connector of the payment: sandbox, stripe or paypal."),
+    connector_account: nullableString.describe("The merchant's connector account used (mca_...); null for the built-in sandbox."),
   })
   .meta({ id: "PaymentIntent" });
 
@@ -149,6 +151,7 @@ export const TransactionSchema: z.ZodType<TransactionJson> = z
     amount: z.number().int(),
     currency: z.string(),
     connector: z.string(),
+    connector_account: nullableString,
     payment_intent: z.string(),
     payment_method: nullableString,
     refund: nullableString,

@@ -78,6 +78,13 @@ export const TEST_PAYMENT_METHODS: Readonly<Record<string, string>> = {
 };
 
 const BY_NUMBER = new Map(TEST_CARDS.map((c) => [c.number, c]));
+const ALIAS_BY_NUMBER = new Map<string, string>();
+for (const [alias, number] of Object.entries(TEST_PAYMENT_METHODS)) if (!ALIAS_BY_NUMBER.has(number)) ALIAS_BY_NUMBER.set(number, alias);
+
+/** The Stripe test payment method (pm_card_...) that stands for a test card number, if any. */
+export function testAliasOf(number: string): string | null {
+  return ALIAS_BY_NUMBER.get(number) ?? null;
+}
 
 export function findTestCard(number: string): TestCard | undefined {
   return BY_NUMBER.get(number);

@@ -1,13 +1,20 @@
 // The built-in sandbox PSP: deterministic, no network. The outcome of a payment is chosen by the test
 // card (see cards.ts). Each call yields to the event loop as a real network call would, so the
 // gateway's serialization is exercised exactly as it is with a remote PSP.
+//
+// Like a real PSP, it remembers what it did when its answer got lost: a "timeout" card is processed
+// (recorded in the sandbox's ledger in D1) and only then times out, so reconciliation can later ask
+// what happened. Other calls are idempotent by key, so asking again gives the same answer.
 import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
-import type { SandboxScenario } from "../../core/types";
-import type { AuthorizeRequest, Connector, FollowUpRequest } from "../types";
+import type { PaymentMethodDetails, SandboxScenario } from "../../core/types";
+import type { AuthorizeRequest, CompleteActionRequest, Connector, FollowUpKind, FollowUpRequest } from "../types";
 
 export interface SandboxOptions {
   /** How long a "timeout" card hangs before the sandbox reports an unknown outcome. */
   timeoutMs: number;
+  /** The sandbox's ledger of processed calls whose answers were lost. */
+  db: D1Database;
+  accountId?: string | null;
 }
 
 interface Decline {
@@ -29,6 +36,7 @@ const DECLINES: Partial<Record<SandboxScenario, Decline>> = {
     declineCode: "processing_error",
     message: "An error occurred while processing your card. Try again in a little bit.",
   },
+  timeout_then_decline: { code: "card_declined", declineCode: "generic_decline", message: "Your card was declined." },
   test_mode_live_card: {
     code: "card_declined",
     declineCode: "test_mode_live_card",
@@ -39,7 +47,7 @@ const DECLINES: Partial<Record<SandboxScenario, Decline>> = {
 const yieldToEventLoop = (ms = 0) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A short deterministic reference for an attempt, so a retried call gets the same answer. */
-function reference(kind: string, idempotencyKey: string): string {
+export function sandboxReference(kind: string, idempotencyKey: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < idempotencyKey.length; i++) {
     h ^= idempotencyKey.charCodeAt(i);
@@ -49,33 +57,31 @@ function reference(kind: string, idempotencyKey: string): string {
 }
 
 function authCode(idempotencyKey: string): string {
-  return reference("a", idempotencyKey).replace(/[^0-9]/g, "").padEnd(6, "7").slice(0, 6);
+  return sandboxReference("a", idempotencyKey).replace(/[^0-9]/g, "").padEnd(6, "7").slice(0, 6);
 }
 
+const TIMEOUT_SCENARIOS: readonly SandboxScenario[] = ["timeout_then_success", "timeout_then_decline"];
+
 export class SandboxConnector implements Connector {
-  readonly name = "sandbox";
+  readonly name = "sandbox" as const;
+  readonly accountId: string | null;
 
-  constructor(private readonly options: SandboxOptions) {}
+  constructor(private readonly options: SandboxOptions) {
+    this.accountId = options.accountId ?? null;
+  }
 
-  async authorize(req: AuthorizeRequest): Promise<AuthorizeOutcome> {
-    await yieldToEventLoop();
+  supports(paymentMethod: PaymentMethodDetails): boolean {
+    return paymentMethod.type === "card";
+  }
+
+  /** What the sandbox decides for an authorization, ignoring timeouts: the same every time for the same key. */
+  private decide(req: AuthorizeRequest): AuthorizeOutcome {
     const scenario = req.paymentMethod.sandboxScenario;
-    const ref = reference("auth", req.idempotencyKey);
+    const ref = sandboxReference("auth", req.idempotencyKey);
     const decline = DECLINES[scenario];
     if (decline) return { kind: "declined", providerReference: ref, ...decline };
-    switch (scenario) {
-      case "requires_3ds":
-        if (!req.authenticated) return { kind: "requires_action", providerReference: ref, redirectUrl: null };
-        break;
-      case "timeout_then_success":
-      case "timeout_then_decline":
-        await yieldToEventLoop(this.options.timeoutMs);
-        return { kind: "unknown", providerReference: ref, message: "The sandbox PSP did not answer in time" };
-      case "provider_error":
-        return { kind: "provider_error", message: "sandbox PSP answered 503 Service Unavailable" };
-      default:
-        break;
-    }
+    if (scenario === "requires_3ds" && !req.authenticated) return { kind: "requires_action", providerReference: ref, redirectUrl: null };
+    if (scenario === "provider_error") return { kind: "provider_error", message: "sandbox PSP answered 503 Service Unavailable" };
     return {
       kind: "approved",
       providerReference: ref,
@@ -86,6 +92,35 @@ export class SandboxConnector implements Connector {
       avsResult: "Y",
       cvvResult: "M",
     };
+  }
+
+  async authorize(req: AuthorizeRequest): Promise<AuthorizeOutcome> {
+    await yieldToEventLoop();
+    const outcome = this.decide(req);
+    if (TIMEOUT_SCENARIOS.includes(req.paymentMethod.sandboxScenario)) {
+      // Processed, but the answer never makes it back.
+      await this.options.db
+        .prepare("INSERT OR IGNORE INTO sandbox_ledger (idempotency_key, intent_id, attempt_id, kind, outcome, created) VALUES (?, ?, ?, 'authorize', ?, ?)")
+        .bind(req.idempotencyKey, req.intentId, req.attemptId, JSON.stringify(outcome), Date.now())
+        .run();
+      await yieldToEventLoop(this.options.timeoutMs);
+      return { kind: "unknown", providerReference: outcome.kind === "provider_error" ? null : outcome.providerReference, message: "The sandbox PSP did not answer in time" };
+    }
+    return outcome;
+  }
+
+  async completeAction(_req: CompleteActionRequest): Promise<AuthorizeOutcome> {
+    return { kind: "provider_error", message: "the sandbox has no redirect flow to complete" };
+  }
+
+  async reconcileAuthorization(req: AuthorizeRequest): Promise<AuthorizeOutcome> {
+    await yieldToEventLoop();
+    const row = await this.options.db.prepare("SELECT outcome FROM sandbox_ledger WHERE idempotency_key = ?").bind(req.idempotencyKey).first<{ outcome: string }>();
+    if (row) return JSON.parse(row.outcome) as AuthorizeOutcome;
+    // Never recorded: a timeout card that never reached us moved nothing; any other call is
+    // idempotent by key, so asking again is the answer.
+    if (TIMEOUT_SCENARIOS.includes(req.paymentMethod.sandboxScenario)) return { kind: "provider_error", message: "the sandbox has no record of this payment" };
+    return this.decide(req);
   }
 
   async capture(req: FollowUpRequest): Promise<FollowUpOutcome> {
@@ -100,8 +135,12 @@ export class SandboxConnector implements Connector {
     return this.followUp("ref", req);
   }
 
+  async reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest): Promise<FollowUpOutcome> {
+    return this.followUp(kind === "capture" ? "cap" : kind === "void" ? "void" : "ref", req);
+  }
+
   private async followUp(kind: string, req: FollowUpRequest): Promise<FollowUpOutcome> {
     await yieldToEventLoop();
-    return { kind: "succeeded", providerReference: reference(kind, req.idempotencyKey), responseCode: "00", responseText: "Approved" };
+    return { kind: "succeeded", providerReference: sandboxReference(kind, req.idempotencyKey), responseCode: "00", responseText: "Approved" };
   }
 }

@@ -3,12 +3,13 @@
 // last4, expiry, funding and a keyed fingerprint are kept.
 import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import { hmacBase62, randomId } from "../../core/ids";
-import type { PaymentMethodDetails, SandboxScenario } from "../../core/types";
-import { brandOf, findTestCard, luhnValid, TEST_PAYMENT_METHODS, TEST_TOKENS, vaultTokenCard } from "./cards";
+import type { CardDetails, PaymentMethodDetails, SandboxScenario } from "../../core/types";
+import { brandOf, findTestCard, luhnValid, TEST_PAYMENT_METHODS, TEST_TOKENS, testAliasOf, vaultTokenCard } from "./cards";
 
 export type PaymentMethodInput =
   | { kind: "reference"; value: string; param: string }
-  | { kind: "card"; number: string; expMonth: number; expYear: number; cvc: string | null; param: string };
+  | { kind: "card"; number: string; expMonth: number; expYear: number; cvc: string | null; param: string }
+  | { kind: "paypal"; param: string };
 
 export interface VaultContext {
   merchantId: string;
@@ -25,6 +26,10 @@ function cardError(code: string, message: string, param: string): ApiError {
 }
 
 export async function resolvePaymentMethod(input: PaymentMethodInput, ctx: VaultContext): Promise<PaymentMethodDetails> {
+  // A PayPal payment is approved by the payer at PayPal: nothing to tokenize here, in either mode.
+  if (input.kind === "paypal") {
+    return { id: randomId("pm"), type: "paypal", card: null, source: "wallet", sandboxScenario: "success", testAlias: null, created: ctx.now };
+  }
   if (ctx.livemode) {
     throw invalidRequest(
       "Test payment methods and raw card details are accepted only with a test-mode key (sk_test_...). Live payments need a live connector.",
@@ -49,6 +54,7 @@ export async function resolvePaymentMethod(input: PaymentMethodInput, ctx: Vault
       card: { brand: vault.brand, last4: vault.last4, ...TEST_TOKEN_EXPIRY, funding: "credit", country: "US", fingerprint: await fingerprint(ref, ctx) },
       source: "vault_token",
       sandboxScenario: vault.scenario,
+      testAlias: null,
       created: ctx.now,
     };
   }
@@ -82,7 +88,7 @@ async function fromCardDetails(input: Extract<PaymentMethodInput, { kind: "card"
 async function build(
   number: string,
   brand: string,
-  funding: PaymentMethodDetails["card"]["funding"],
+  funding: CardDetails["funding"],
   country: string | null,
   scenario: SandboxScenario,
   expiry: { expMonth: number; expYear: number },
@@ -95,6 +101,7 @@ async function build(
     card: { brand, last4: number.slice(-4), ...expiry, funding, country, fingerprint: await fingerprint(number, ctx) },
     source,
     sandboxScenario: scenario,
+    testAlias: testAliasOf(number),
     created: ctx.now,
   };
 }

@@ -8,13 +8,15 @@ import type { OperationTools, StepResult } from "./tools";
 export async function completeAuthentication(draft: IntentRecord, passed: boolean, tools: OperationTools): Promise<StepResult> {
   assertOperationAllowed("complete_authentication", draft);
   const now = tools.now();
-  const challenge = startAttempt(draft, { id: randomId("txn"), type: "authenticate", amount: draft.amount, connector: "sandbox_3ds", now });
+  const challenge = startAttempt(draft, { id: randomId("txn"), type: "authenticate", amount: draft.amount, connector: "sandbox", now });
   challenge.completed = now;
   if (passed) {
     challenge.status = "succeeded";
     challenge.responseCode = "authenticated";
     challenge.responseText = "The cardholder passed the 3D Secure challenge.";
-    return authorize(draft, tools, { authenticated: true });
+    // The authorization goes to the connector that asked for the challenge.
+    const asked = [...draft.attempts].reverse().find((a) => a.type === "authorize" && a.status === "requires_action");
+    return authorize(draft, tools, { authenticated: true, connectors: [await tools.connectorOf(draft, asked?.connectorAccount ?? null)] });
   }
   challenge.status = "failed";
   challenge.responseCode = "payment_intent_authentication_failure";

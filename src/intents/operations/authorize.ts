@@ -1,45 +1,95 @@
-// The authorization step shared by confirm, create-with-confirm and a passed 3DS challenge: record the
-// attempt, checkpoint, call the PSP, apply what it said.
+// The authorization step shared by confirm, create-with-confirm and a passed 3DS challenge. For each
+// connector in the merchant's order (skipping those whose circuit breaker is open): record the
+// attempt, checkpoint, call the PSP, apply what it said. A provider error before any money moved
+// fails over to the next connector; a decline, an approval or an unknown outcome never does.
+import { ApiError } from "../../core/errors";
 import { applyAuthorizeOutcome, startAttempt } from "../../core/intent";
 import { randomId } from "../../core/ids";
-import type { AuthorizeOutcome } from "../../core/outcomes";
-import type { IntentRecord } from "../../core/types";
+import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
+import type { Attempt, IntentRecord } from "../../core/types";
+import type { AuthorizeRequest, Connector } from "../../connectors/types";
 import type { OperationTools, StepResult } from "./tools";
 
-export async function authorize(draft: IntentRecord, tools: OperationTools, opts: { authenticated: boolean }): Promise<StepResult> {
+export function authorizeRequest(draft: IntentRecord, attempt: Attempt, tools: OperationTools, authenticated: boolean): AuthorizeRequest {
   const paymentMethod = draft.paymentMethod;
-  if (!paymentMethod) throw new Error("authorize() needs a payment method");
-  const connector = tools.connectorFor(draft);
-  const attempt = startAttempt(draft, {
-    id: randomId("txn"),
-    type: "authorize",
-    amount: draft.amount,
-    connector: connector.name,
-    capture: draft.captureMethod === "automatic",
-    now: tools.now(),
-  });
-  draft.status = "processing";
-  draft.nextAction = null;
-  await tools.checkpoint();
+  if (!paymentMethod) throw new Error("an authorization needs a payment method");
+  return {
+    intentId: draft.id,
+    merchantId: draft.merchantId,
+    attemptId: attempt.id,
+    idempotencyKey: attempt.idempotencyKey,
+    amount: attempt.amount,
+    currency: draft.currency,
+    capture: attempt.capture === true,
+    paymentMethod,
+    authenticated,
+    returnUrl: draft.returnUrl,
+    gatewayReturnUrl: tools.gatewayReturnUrl(draft),
+    description: draft.description,
+  };
+}
 
-  let outcome: AuthorizeOutcome;
+/** Calls the connector; a throw may have reached the PSP, so it is an unknown outcome. */
+export async function call<T extends AuthorizeOutcome | FollowUpOutcome>(tools: OperationTools, connector: Connector, run: () => Promise<T>, unknown: (message: string) => T): Promise<T> {
+  const started = Date.now();
+  let outcome: T;
   try {
-    outcome = await connector.authorize({
-      intentId: draft.id,
-      merchantId: draft.merchantId,
-      attemptId: attempt.id,
-      idempotencyKey: attempt.idempotencyKey,
-      amount: attempt.amount,
-      currency: draft.currency,
-      capture: attempt.capture === true,
-      paymentMethod,
-      authenticated: opts.authenticated,
-      returnUrl: draft.returnUrl,
-    });
+    outcome = await run();
   } catch (err) {
-    // The call may have reached the PSP before it failed: we cannot know, so it is an unknown outcome.
-    outcome = { kind: "unknown", providerReference: null, message: err instanceof Error ? err.message : String(err) };
+    outcome = unknown(err instanceof Error ? err.message : String(err));
   }
+  tools.health.report(connector, outcome, Date.now() - started);
+  return outcome;
+}
+
+export async function authorize(draft: IntentRecord, tools: OperationTools, opts: { authenticated: boolean; connectors?: Connector[] }): Promise<StepResult> {
+  if (!draft.paymentMethod) throw new Error("authorize() needs a payment method");
+  const connectors = opts.connectors ?? (await tools.routes(draft));
+  let attempted = false;
+  for (const [index, connector] of connectors.entries()) {
+    if (!(await tools.health.admit(connector))) continue;
+    attempted = true;
+    const attempt = startAttempt(draft, {
+      id: randomId("txn"),
+      type: "authorize",
+      amount: draft.amount,
+      connector: connector.name,
+      connectorAccount: connector.accountId,
+      capture: draft.captureMethod === "automatic",
+      now: tools.now(),
+    });
+    draft.status = "processing";
+    draft.nextAction = null;
+    await tools.checkpoint();
+    const request = authorizeRequest(draft, attempt, tools, opts.authenticated);
+    const outcome = await call<AuthorizeOutcome>(tools, connector, () => connector.authorize(request), (message) => ({ kind: "unknown", providerReference: null, message }));
+    const isLast = index === connectors.length - 1;
+    if (outcome.kind === "provider_error" && !isLast) {
+      // Nothing moved at this PSP: record the failed attempt and try the next connector.
+      attempt.status = "failed";
+      attempt.completed = tools.now();
+      attempt.responseCode = "provider_error";
+      attempt.responseText = outcome.message;
+      continue;
+    }
+    return apply(draft, attempt, outcome, tools);
+  }
+  if (!attempted) {
+    throw new ApiError({
+      status: 503,
+      type: "api_error",
+      code: "connectors_unavailable",
+      message: "Every payment connector of this merchant is paused by its circuit breaker after repeated failures. Nothing was charged; retry shortly.",
+    });
+  }
+  // The remaining connectors were paused after earlier ones failed: nothing moved anywhere.
+  draft.status = "requires_confirmation";
+  return {
+    error: { status: 502, type: "api_error", code: "provider_error", message: "The payment providers failed and the others are paused. No money moved; the payment may be confirmed again." },
+  };
+}
+
+export function apply(draft: IntentRecord, attempt: Attempt, outcome: AuthorizeOutcome, tools: OperationTools): StepResult {
   const transition = applyAuthorizeOutcome(draft, attempt, outcome, {
     now: tools.now(),
     maxDeclines: tools.config.maxPaymentAttempts,

@@ -1,4 +1,5 @@
 // Cancel: from any status before the money moves; an authorization is voided at the PSP first.
+// Expiry is the same operation, started by the cron for authorizations older than 7 days.
 import { applyCancel, applyVoidOutcome, assertOperationAllowed, chargeAttempt, startAttempt } from "../../core/intent";
 import { randomId } from "../../core/ids";
 import type { IntentRecord } from "../../core/types";
@@ -6,20 +7,41 @@ import type { CancelParams } from "../params";
 import { assertNoPendingSettlement, callFollowUp } from "./capture";
 import type { OperationTools, StepResult } from "./tools";
 
+export const AUTHORIZATION_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+
 export async function cancel(draft: IntentRecord, params: CancelParams, tools: OperationTools): Promise<StepResult> {
   assertOperationAllowed("cancel", draft);
   assertNoPendingSettlement(draft);
   const auth = chargeAttempt(draft);
   if (draft.status === "requires_capture" && auth) {
-    const connector = tools.connectorFor(draft);
-    const attempt = startAttempt(draft, { id: randomId("txn"), type: "void", amount: draft.amountCapturable, connector: connector.name, now: tools.now() });
+    const connector = await tools.connectorOf(draft, auth.connectorAccount);
+    const attempt = startAttempt(draft, {
+      id: randomId("txn"),
+      type: "void",
+      amount: draft.amountCapturable,
+      connector: connector.name,
+      connectorAccount: connector.accountId,
+      now: tools.now(),
+    });
+    // Kept for reconciliation, should the void's answer be lost.
+    draft.cancellationReason = params.cancellationReason ?? null;
     await tools.checkpoint();
-    const outcome = await callFollowUp(connector, "void", draft, attempt, auth.providerReference ?? "");
+    const outcome = await callFollowUp(tools, connector, "void", draft, attempt, auth.providerReference ?? "");
     const voided = applyVoidOutcome(draft, attempt, outcome, tools.now());
     for (const type of voided.events) tools.emit(type);
-    if (outcome.kind !== "succeeded") return { error: voided.error };
+    if (outcome.kind !== "succeeded") {
+      if (outcome.kind !== "unknown") draft.cancellationReason = null;
+      return { error: voided.error };
+    }
   }
   const transition = applyCancel(draft, params.cancellationReason ?? null, tools.now());
   for (const type of transition.events) tools.emit(type);
   return {};
+}
+
+/** Cancels an authorization that has waited for capture longer than card networks hold it. */
+export async function expire(draft: IntentRecord, now: number, tools: OperationTools): Promise<StepResult> {
+  const auth = chargeAttempt(draft);
+  if (draft.status !== "requires_capture" || !auth || now - (auth.completed ?? auth.created) < AUTHORIZATION_LIFETIME_MS) return {};
+  return cancel(draft, { cancellationReason: "automatic" }, tools);
 }

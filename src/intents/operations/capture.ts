@@ -4,7 +4,8 @@ import { applyCaptureOutcome, assertOperationAllowed, chargeAttempt, pendingAtte
 import { randomId } from "../../core/ids";
 import type { FollowUpOutcome } from "../../core/outcomes";
 import type { Attempt, IntentRecord } from "../../core/types";
-import type { Connector } from "../../connectors/types";
+import type { Connector, FollowUpKind, FollowUpRequest } from "../../connectors/types";
+import { call } from "./authorize";
 import type { CaptureParams } from "../params";
 import type { OperationTools, StepResult } from "./tools";
 
@@ -19,31 +20,23 @@ export function assertNoPendingSettlement(draft: IntentRecord): void {
   }
 }
 
-/**
- * Calls the connector for a capture, void or refund of the attempt. A call that throws may have
- * reached the PSP, so it is an unknown outcome, never a failure.
- */
-export async function callFollowUp(
-  connector: Connector,
-  kind: "capture" | "void" | "refund",
-  draft: IntentRecord,
-  attempt: Attempt,
-  providerReference: string,
-): Promise<FollowUpOutcome> {
-  try {
-    return await connector[kind]({
-      intentId: draft.id,
-      merchantId: draft.merchantId,
-      attemptId: attempt.id,
-      idempotencyKey: attempt.idempotencyKey,
-      amount: attempt.amount,
-      currency: draft.currency,
-      providerReference,
-      paymentMethod: draft.paymentMethod,
-    });
-  } catch (err) {
-    return { kind: "unknown", providerReference: null, message: err instanceof Error ? err.message : String(err) };
-  }
+export function followUpRequest(draft: IntentRecord, attempt: Attempt, providerReference: string): FollowUpRequest {
+  return {
+    intentId: draft.id,
+    merchantId: draft.merchantId,
+    attemptId: attempt.id,
+    idempotencyKey: attempt.idempotencyKey,
+    amount: attempt.amount,
+    currency: draft.currency,
+    providerReference,
+    paymentMethod: draft.paymentMethod,
+  };
+}
+
+/** A capture, void or refund of the attempt at its connector (health recorded; a throw is an unknown outcome). */
+export function callFollowUp(tools: OperationTools, connector: Connector, kind: FollowUpKind, draft: IntentRecord, attempt: Attempt, providerReference: string): Promise<FollowUpOutcome> {
+  const request = followUpRequest(draft, attempt, providerReference);
+  return call<FollowUpOutcome>(tools, connector, () => connector[kind](request), (message) => ({ kind: "unknown", providerReference: null, message }));
 }
 
 export async function capture(draft: IntentRecord, params: CaptureParams, tools: OperationTools): Promise<StepResult> {
@@ -59,10 +52,10 @@ export async function capture(draft: IntentRecord, params: CaptureParams, tools:
   }
   const auth = chargeAttempt(draft);
   if (!auth?.providerReference) throw new Error(`intent ${draft.id} is requires_capture without an authorization`);
-  const connector = tools.connectorFor(draft);
-  const attempt = startAttempt(draft, { id: randomId("txn"), type: "capture", amount, connector: connector.name, now: tools.now() });
+  const connector = await tools.connectorOf(draft, auth.connectorAccount);
+  const attempt = startAttempt(draft, { id: randomId("txn"), type: "capture", amount, connector: connector.name, connectorAccount: connector.accountId, now: tools.now() });
   await tools.checkpoint();
-  const outcome = await callFollowUp(connector, "capture", draft, attempt, auth.providerReference);
+  const outcome = await callFollowUp(tools, connector, "capture", draft, attempt, auth.providerReference);
   const transition = applyCaptureOutcome(draft, attempt, outcome, tools.now());
   for (const type of transition.events) tools.emit(type);
   return { error: transition.error };

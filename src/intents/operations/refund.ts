@@ -8,6 +8,12 @@ import type { RefundParams } from "../params";
 import { callFollowUp } from "./capture";
 import type { OperationTools, StepResult } from "./tools";
 
+/** What a refund acts on at the PSP: the capture when there was a separate one (PayPal needs its id), else the charge. */
+export function refundReference(draft: IntentRecord): string {
+  const captured = [...draft.attempts].reverse().find((a) => a.type === "capture" && a.status === "succeeded");
+  return captured?.providerReference ?? chargeAttempt(draft)?.providerReference ?? "";
+}
+
 export async function refund(draft: IntentRecord, params: RefundParams, tools: OperationTools): Promise<StepResult> {
   const chargeId = chargeIdForIntent(draft.id);
   if (params.chargeId !== undefined && params.chargeId !== chargeId) throw resourceMissing("charge", params.chargeId, "charge");
@@ -25,10 +31,10 @@ export async function refund(draft: IntentRecord, params: RefundParams, tools: O
     );
   }
   const auth = chargeAttempt(draft);
-  const connector = tools.connectorFor(draft);
+  const connector = await tools.connectorOf(draft, auth?.connectorAccount ?? null);
   const now = tools.now();
   const refundId = randomId("re");
-  const attempt = startAttempt(draft, { id: randomId("txn"), type: "refund", amount, connector: connector.name, refundId, now });
+  const attempt = startAttempt(draft, { id: randomId("txn"), type: "refund", amount, connector: connector.name, connectorAccount: connector.accountId, refundId, now });
   const record: RefundRecord = {
     id: refundId,
     paymentIntentId: draft.id,
@@ -44,7 +50,7 @@ export async function refund(draft: IntentRecord, params: RefundParams, tools: O
   };
   draft.refunds.push(record);
   await tools.checkpoint();
-  const outcome = await callFollowUp(connector, "refund", draft, attempt, auth?.providerReference ?? "");
+  const outcome = await callFollowUp(tools, connector, "refund", draft, attempt, refundReference(draft));
   const transition = applyRefundOutcome(draft, record, attempt, outcome, tools.now());
   for (const type of transition.events) tools.emit(type, record);
   return { error: transition.error, refundId };

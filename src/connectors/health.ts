@@ -1,0 +1,121 @@
+// ConnectorHealthObject: one Durable Object per (merchant, mode, connector account) that sees every
+// call to that connector. It keeps a sliding window of outcomes (success rate, p50/p95 latency,
+// errors) and a circuit breaker: open after repeated failures, half-open after a cooldown (one probe
+// at a time), closed again on a successful probe. Declines are successes: the PSP worked.
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import { config } from "../env";
+
+export type CallResult = "success" | "decline" | "provider_error" | "timeout";
+export type BreakerState = "closed" | "open" | "half_open";
+
+interface Sample {
+  at: number;
+  result: CallResult;
+  latencyMs: number;
+}
+
+interface Breaker {
+  state: BreakerState;
+  consecutiveFailures: number;
+  openedAt: number | null;
+  probeStartedAt: number | null;
+}
+
+export interface HealthSnapshot {
+  state: BreakerState;
+  window_seconds: number;
+  calls: number;
+  successes: number;
+  declines: number;
+  provider_errors: number;
+  timeouts: number;
+  success_rate: number | null;
+  p50_latency_ms: number | null;
+  p95_latency_ms: number | null;
+  consecutive_failures: number;
+  opened_at: number | null;
+}
+
+const MAX_SAMPLES = 2000;
+const BREAKER_KEY = "breaker";
+
+function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? null;
+}
+
+export class ConnectorHealthObject extends DurableObject<Env> {
+  private samples: Sample[] = [];
+  private breaker: Breaker | null = null;
+
+  private async state(): Promise<Breaker> {
+    this.breaker ??= (await this.ctx.storage.get<Breaker>(BREAKER_KEY)) ?? { state: "closed", consecutiveFailures: 0, openedAt: null, probeStartedAt: null };
+    return this.breaker;
+  }
+
+  private async save(breaker: Breaker): Promise<void> {
+    this.breaker = breaker;
+    await this.ctx.storage.put(BREAKER_KEY, breaker);
+  }
+
+  /** May a call go to this connector now? An open breaker says no until its cooldown ends, then lets one probe through. */
+  async admit(now = Date.now()): Promise<{ allowed: boolean; state: BreakerState }> {
+    const cfg = config(this.env);
+    const b = await this.state();
+    if (b.state === "closed") return { allowed: true, state: "closed" };
+    if (b.state === "open" && b.openedAt !== null && now - b.openedAt >= cfg.breakerCooldownMs) {
+      await this.save({ ...b, state: "half_open", probeStartedAt: now });
+      return { allowed: true, state: "half_open" };
+    }
+    if (b.state === "half_open" && (b.probeStartedAt === null || now - b.probeStartedAt > cfg.breakerCooldownMs)) {
+      // The last probe never reported back: let another one through.
+      await this.save({ ...b, probeStartedAt: now });
+      return { allowed: true, state: "half_open" };
+    }
+    return { allowed: false, state: b.state };
+  }
+
+  async report(result: CallResult, latencyMs: number, now = Date.now()): Promise<BreakerState> {
+    const cfg = config(this.env);
+    this.samples.push({ at: now, result, latencyMs });
+    if (this.samples.length > MAX_SAMPLES) this.samples.splice(0, this.samples.length - MAX_SAMPLES);
+    const b = await this.state();
+    const failed = result === "provider_error" || result === "timeout";
+    if (!failed) {
+      if (b.state !== "closed" || b.consecutiveFailures !== 0) await this.save({ state: "closed", consecutiveFailures: 0, openedAt: null, probeStartedAt: null });
+      return "closed";
+    }
+    const failures = b.consecutiveFailures + 1;
+    if (b.state === "half_open" || failures >= cfg.breakerFailureThreshold) {
+      await this.save({ state: "open", consecutiveFailures: failures, openedAt: now, probeStartedAt: null });
+      return "open";
+    }
+    await this.save({ ...b, consecutiveFailures: failures });
+    return b.state;
+  }
+
+  async snapshot(now = Date.now()): Promise<HealthSnapshot> {
+    const cfg = config(this.env);
+    const b = await this.state();
+    const recent = this.samples.filter((s) => now - s.at <= cfg.healthWindowMs);
+    const count = (r: CallResult) => recent.filter((s) => s.result === r).length;
+    const latencies = recent.map((s) => s.latencyMs).sort((x, y) => x - y);
+    const ok = count("success") + count("decline");
+    const state = b.state === "open" && b.openedAt !== null && now - b.openedAt >= cfg.breakerCooldownMs ? "half_open" : b.state;
+    return {
+      state,
+      window_seconds: Math.round(cfg.healthWindowMs / 1000),
+      calls: recent.length,
+      successes: count("success"),
+      declines: count("decline"),
+      provider_errors: count("provider_error"),
+      timeouts: count("timeout"),
+      success_rate: recent.length ? Math.round((ok / recent.length) * 10_000) / 10_000 : null,
+      p50_latency_ms: percentile(latencies, 50),
+      p95_latency_ms: percentile(latencies, 95),
+      consecutive_failures: b.consecutiveFailures,
+      opened_at: b.openedAt === null ? null : Math.floor(b.openedAt / 1000),
+    };
+  }
+}

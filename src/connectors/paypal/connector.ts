@@ -1,0 +1,240 @@
+// The PayPal connector: Orders v2 and Payments v2 over fetch. The payer approves at PayPal: creating
+// the order answers `requires_action` with the approval link; when PayPal sends the payer back, the
+// order is captured (or authorized, then captured later). Every call carries PayPal-Request-Id, our
+// attempt's idempotency key, so a replay never moves money twice. The OAuth token is cached per
+// client until shortly before it expires.
+import { minorToDecimal } from "../../core/money";
+import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
+import type { PaymentMethodDetails } from "../../core/types";
+import type { AuthorizeRequest, CompleteActionRequest, Connector, FollowUpKind, FollowUpRequest } from "../types";
+
+export interface PayPalConfig {
+  accountId: string;
+  clientId: string;
+  clientSecret: string;
+  apiBase: string;
+  timeoutMs: number;
+}
+
+interface Token {
+  value: string;
+  expiresAt: number;
+}
+
+const tokens = new Map<string, Token>();
+const pendingTokens = new Map<string, Promise<Token>>();
+const TOKEN_MARGIN_MS = 60_000;
+
+interface PayPalResponse {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+type Failure = { kind: "timeout"; message: string } | { kind: "network"; message: string };
+
+interface Link {
+  rel?: string;
+  href?: string;
+}
+
+interface Payment {
+  id?: string;
+  status?: string;
+}
+
+interface Order {
+  id?: string;
+  status?: string;
+  links?: Link[];
+  purchase_units?: { payments?: { captures?: Payment[]; authorizations?: Payment[] } }[];
+}
+
+function issue(body: Record<string, unknown>): string {
+  const details = body.details as { issue?: string }[] | undefined;
+  return details?.[0]?.issue ?? (typeof body.name === "string" ? body.name : "UNKNOWN");
+}
+
+export class PayPalConnector implements Connector {
+  readonly name = "paypal" as const;
+  readonly accountId: string;
+
+  constructor(private readonly config: PayPalConfig) {
+    this.accountId = config.accountId;
+  }
+
+  supports(paymentMethod: PaymentMethodDetails): boolean {
+    return paymentMethod.type === "paypal";
+  }
+
+  private get tokenKey(): string {
+    return `${this.config.apiBase}|${this.config.clientId}`;
+  }
+
+  /** An access token, from the cache while it is valid; concurrent callers share one request. */
+  async accessToken(now = Date.now()): Promise<string> {
+    const cached = tokens.get(this.tokenKey);
+    if (cached && cached.expiresAt - TOKEN_MARGIN_MS > now) return cached.value;
+    let pending = pendingTokens.get(this.tokenKey);
+    if (!pending) {
+      pending = (async () => {
+        const res = await fetch(`${this.config.apiBase}/v1/oauth2/token`, {
+          method: "POST",
+          headers: { authorization: `Basic ${btoa(`${this.config.clientId}:${this.config.clientSecret}`)}`, "content-type": "application/x-www-form-urlencoded" },
+          body: "grant_type=client_credentials",
+          signal: AbortSignal.timeout(this.config.timeoutMs),
+        });
+        const body = (await res.json().catch(() => ({}))) as { access_token?: string; expires_in?: number };
+        if (!res.ok || !body.access_token) throw new Error(`PayPal OAuth answered ${res.status}`);
+        const token = { value: body.access_token, expiresAt: Date.now() + (body.expires_in ?? 300) * 1000 };
+        tokens.set(this.tokenKey, token);
+        return token;
+      })().finally(() => pendingTokens.delete(this.tokenKey));
+      pendingTokens.set(this.tokenKey, pending);
+    }
+    return (await pending).value;
+  }
+
+  private async call(method: string, path: string, requestId: string | null, body?: unknown): Promise<PayPalResponse | Failure> {
+    let token: string;
+    try {
+      token = await this.accessToken();
+    } catch (err) {
+      // No token, no request: nothing can have moved.
+      return { kind: "network", message: err instanceof Error ? err.message : String(err) };
+    }
+    try {
+      const res = await fetch(`${this.config.apiBase}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          prefer: "return=representation",
+          ...(requestId ? { "paypal-request-id": requestId } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.config.timeoutMs),
+      });
+      if (res.status === 401) tokens.delete(this.tokenKey);
+      const text = await res.text();
+      return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    } catch (err) {
+      const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+      return { kind: timedOut ? "timeout" : "network", message: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  private amount(amount: number, currency: string) {
+    return { currency_code: currency.toUpperCase(), value: minorToDecimal(amount, currency) };
+  }
+
+  async authorize(req: AuthorizeRequest): Promise<AuthorizeOutcome> {
+    const res = await this.call("POST", "/v2/checkout/orders", req.idempotencyKey, {
+      intent: req.capture ? "CAPTURE" : "AUTHORIZE",
+      purchase_units: [
+        {
+          reference_id: req.attemptId,
+          custom_id: req.intentId,
+          invoice_id: req.attemptId,
+          amount: this.amount(req.amount, req.currency),
+          ...(req.description ? { description: req.description.slice(0, 127) } : {}),
+        },
+      ],
+      payment_source: { paypal: { experience_context: { return_url: req.gatewayReturnUrl, cancel_url: `${req.gatewayReturnUrl}&canceled=true`, user_action: "PAY_NOW" } } },
+    });
+    // Creating an order moves no money: whatever went wrong, nothing happened.
+    if ("kind" in res) return { kind: "provider_error", message: `PayPal did not answer: ${res.message}` };
+    if (res.status >= 300) return { kind: "provider_error", message: `PayPal answered ${res.status} ${issue(res.body)}` };
+    const order = res.body as Order;
+    const approve = order.links?.find((l) => l.rel === "payer-action" || l.rel === "approve")?.href ?? null;
+    if (!order.id || !approve) return { kind: "provider_error", message: "PayPal's order has no approval link" };
+    return { kind: "requires_action", providerReference: order.id, redirectUrl: approve };
+  }
+
+  /** After approval: capture the order (intent CAPTURE) or authorize it (AUTHORIZE). */
+  async completeAction(req: CompleteActionRequest): Promise<AuthorizeOutcome> {
+    const path = `/v2/checkout/orders/${encodeURIComponent(req.providerReference)}/${req.capture ? "capture" : "authorize"}`;
+    const res = await this.call("POST", path, req.idempotencyKey, {});
+    if ("kind" in res) return { kind: "unknown", providerReference: req.providerReference, message: `PayPal did not answer: ${res.message}` };
+    if (res.status === 422 && issue(res.body) === "ORDER_NOT_APPROVED") {
+      return { kind: "requires_action", providerReference: req.providerReference, redirectUrl: null };
+    }
+    if (res.status === 422 && ["INSTRUMENT_DECLINED", "PAYER_ACTION_REQUIRED", "TRANSACTION_REFUSED"].includes(issue(res.body))) {
+      return { kind: "declined", providerReference: req.providerReference, code: "card_declined", declineCode: issue(res.body).toLowerCase(), message: "PayPal declined the payment." };
+    }
+    if (res.status >= 500) return { kind: "unknown", providerReference: req.providerReference, message: `PayPal answered ${res.status}` };
+    if (res.status >= 300) return { kind: "provider_error", message: `PayPal answered ${res.status} ${issue(res.body)}` };
+    const payments = (res.body as Order).purchase_units?.[0]?.payments;
+    const payment = req.capture ? payments?.captures?.[0] : payments?.authorizations?.[0];
+    return this.fromPayment(payment, req.capture, req.providerReference);
+  }
+
+  private fromPayment(payment: Payment | undefined, captured: boolean, orderId: string): AuthorizeOutcome {
+    if (!payment?.id) return { kind: "unknown", providerReference: orderId, message: "PayPal's answer has no payment" };
+    switch (payment.status) {
+      case "COMPLETED":
+      case "CREATED":
+      case "CAPTURED":
+        return { kind: "approved", providerReference: payment.id, captured, responseCode: payment.status, responseText: "Approved by PayPal", authorizationCode: null, avsResult: null, cvvResult: null };
+      case "PENDING":
+        return { kind: "unknown", providerReference: payment.id, message: "PayPal has the payment pending" };
+      default:
+        return { kind: "declined", providerReference: payment.id, code: "card_declined", declineCode: (payment.status ?? "declined").toLowerCase(), message: "PayPal declined the payment." };
+    }
+  }
+
+  async reconcileAuthorization(req: AuthorizeRequest, providerReference: string | null): Promise<AuthorizeOutcome> {
+    // Only completing an approved order moves money; replaying it with the same PayPal-Request-Id is safe.
+    if (!providerReference) return { kind: "provider_error", message: "no PayPal order was created" };
+    return this.completeAction({ ...req, providerReference });
+  }
+
+  private async followUpCall(path: string, req: FollowUpRequest, body: unknown, okStatuses: string[]): Promise<FollowUpOutcome> {
+    const res = await this.call("POST", path, req.idempotencyKey, body);
+    if ("kind" in res) return { kind: "unknown", providerReference: null, message: `PayPal did not answer: ${res.message}` };
+    if (res.status >= 500) return { kind: "unknown", providerReference: null, message: `PayPal answered ${res.status}` };
+    if (res.status === 204) return { kind: "succeeded", providerReference: req.providerReference, responseCode: "204", responseText: "Done" };
+    if (res.status >= 300) return { kind: "failed", code: issue(res.body).toLowerCase(), message: `PayPal answered ${res.status} ${issue(res.body)}` };
+    const payment = res.body as Payment;
+    if (payment.status === "PENDING") return { kind: "unknown", providerReference: payment.id ?? null, message: "PayPal has it pending" };
+    if (payment.status && okStatuses.includes(payment.status)) return { kind: "succeeded", providerReference: payment.id ?? req.providerReference, responseCode: payment.status, responseText: "Done" };
+    return { kind: "failed", code: (payment.status ?? "failed").toLowerCase(), message: `PayPal answered ${payment.status ?? "no status"}` };
+  }
+
+  capture(req: FollowUpRequest): Promise<FollowUpOutcome> {
+    return this.followUpCall(`/v2/payments/authorizations/${encodeURIComponent(req.providerReference)}/capture`, req, { amount: this.amount(req.amount, req.currency), final_capture: true }, ["COMPLETED"]);
+  }
+
+  void(req: FollowUpRequest): Promise<FollowUpOutcome> {
+    return this.followUpCall(`/v2/payments/authorizations/${encodeURIComponent(req.providerReference)}/void`, req, {}, ["VOIDED"]);
+  }
+
+  refund(req: FollowUpRequest): Promise<FollowUpOutcome> {
+    return this.followUpCall(`/v2/payments/captures/${encodeURIComponent(req.providerReference)}/refund`, req, { amount: this.amount(req.amount, req.currency) }, ["COMPLETED"]);
+  }
+
+  reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest): Promise<FollowUpOutcome> {
+    if (kind === "capture") return this.capture(req);
+    if (kind === "void") return this.void(req);
+    return this.refund(req);
+  }
+
+  /** PayPal's own check of a webhook's signature (POST /v1/notifications/verify-webhook-signature). */
+  async verifyWebhook(headers: Headers, event: unknown, webhookId: string): Promise<boolean> {
+    const res = await this.call("POST", "/v1/notifications/verify-webhook-signature", null, {
+      auth_algo: headers.get("paypal-auth-algo"),
+      cert_url: headers.get("paypal-cert-url"),
+      transmission_id: headers.get("paypal-transmission-id"),
+      transmission_sig: headers.get("paypal-transmission-sig"),
+      transmission_time: headers.get("paypal-transmission-time"),
+      webhook_id: webhookId,
+      webhook_event: event,
+    });
+    if ("kind" in res) throw new Error(`PayPal did not answer the verification: ${res.message}`);
+    return res.status === 200 && res.body.verification_status === "SUCCESS";
+  }
+}
+
+/** Forgets cached tokens (tests). */
+export function clearPayPalTokens(): void {
+  tokens.clear();
+}

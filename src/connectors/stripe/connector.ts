@@ -1,0 +1,129 @@
+// The Stripe connector, through the official `stripe` package with its fetch HTTP client. Our
+// attempt's idempotency key is Stripe's idempotency key, so a retried or reconciled call reaches
+// Stripe's PaymentIntent once. Host, port and protocol are configurable (tests use a local fake).
+import Stripe from "stripe";
+import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
+import type { PaymentMethodDetails } from "../../core/types";
+import type { AuthorizeRequest, CompleteActionRequest, Connector, FollowUpKind, FollowUpRequest } from "../types";
+import { fromAuthorizeError, fromFollowUpError, fromPaymentIntent, fromRefund } from "./transformers";
+
+export interface StripeConnectorConfig {
+  accountId: string;
+  secretKey: string;
+  /** e.g. https://api.stripe.com or http://127.0.0.1:12111 */
+  apiBase: string;
+  timeoutMs: number;
+}
+
+/** Stripe's idempotency keys live 24 hours: after that a replay would be a new payment, so we search instead. */
+const IDEMPOTENCY_WINDOW_MS = 23 * 60 * 60 * 1000;
+
+export class StripeConnector implements Connector {
+  readonly name = "stripe" as const;
+  readonly accountId: string;
+  private readonly stripe: Stripe;
+
+  constructor(config: StripeConnectorConfig) {
+    this.accountId = config.accountId;
+    const base = new URL(config.apiBase);
+    this.stripe = new Stripe(config.secretKey, {
+      httpClient: Stripe.createFetchHttpClient(),
+      host: base.hostname,
+      port: base.port ? Number(base.port) : base.protocol === "http:" ? 80 : 443,
+      protocol: base.protocol === "http:" ? "http" : "https",
+      maxNetworkRetries: 0,
+      timeout: config.timeoutMs,
+    });
+  }
+
+  supports(paymentMethod: PaymentMethodDetails): boolean {
+    // Test cards reach Stripe as its test payment methods (pm_card_visa, ...).
+    return paymentMethod.type === "card" && paymentMethod.testAlias !== null;
+  }
+
+  private createParams(req: AuthorizeRequest): Stripe.PaymentIntentCreateParams {
+    return {
+      amount: req.amount,
+      currency: req.currency,
+      payment_method: req.paymentMethod.testAlias ?? undefined,
+      // The card is given; redirects (3DS pages) only when the merchant can take the customer back.
+      automatic_payment_methods: { enabled: true, allow_redirects: req.returnUrl ? "always" : "never" },
+      confirm: true,
+      capture_method: req.capture ? "automatic" : "manual",
+      ...(req.returnUrl ? { return_url: req.returnUrl } : {}),
+      ...(req.description ? { description: req.description } : {}),
+      metadata: { gateway_intent: req.intentId, gateway_attempt: req.attemptId, gateway_merchant: req.merchantId },
+    };
+  }
+
+  async authorize(req: AuthorizeRequest): Promise<AuthorizeOutcome> {
+    try {
+      return fromPaymentIntent(await this.stripe.paymentIntents.create(this.createParams(req), { idempotencyKey: req.idempotencyKey }));
+    } catch (err) {
+      return fromAuthorizeError(err);
+    }
+  }
+
+  async completeAction(req: CompleteActionRequest): Promise<AuthorizeOutcome> {
+    // Stripe finishes 3DS on its side; the payment intent says where it stands.
+    return this.reconcileAuthorization(req, req.providerReference, Date.now());
+  }
+
+  async reconcileAuthorization(req: AuthorizeRequest, providerReference: string | null, attemptCreated: number): Promise<AuthorizeOutcome> {
+    try {
+      if (providerReference) return fromPaymentIntent(await this.stripe.paymentIntents.retrieve(providerReference));
+      if (Date.now() - attemptCreated < IDEMPOTENCY_WINDOW_MS) {
+        // The same request with the same key: Stripe answers what it did, or does it now, once.
+        return fromPaymentIntent(await this.stripe.paymentIntents.create(this.createParams(req), { idempotencyKey: req.idempotencyKey }));
+      }
+      const found = await this.stripe.paymentIntents.search({ query: `metadata['gateway_attempt']:'${req.attemptId}'`, limit: 1 });
+      const pi = found.data[0];
+      return pi ? fromPaymentIntent(pi) : { kind: "unknown", providerReference: null, message: "Stripe has no payment for this attempt yet; search is eventually consistent" };
+    } catch (err) {
+      return fromAuthorizeError(err);
+    }
+  }
+
+  async capture(req: FollowUpRequest): Promise<FollowUpOutcome> {
+    try {
+      const pi = await this.stripe.paymentIntents.capture(req.providerReference, { amount_to_capture: req.amount }, { idempotencyKey: req.idempotencyKey });
+      return pi.status === "succeeded"
+        ? { kind: "succeeded", providerReference: pi.id, responseCode: "succeeded", responseText: "Captured" }
+        : pi.status === "processing"
+          ? { kind: "unknown", providerReference: pi.id, message: "Stripe is still processing the capture" }
+          : { kind: "failed", code: `stripe_${pi.status}`, message: `Stripe answered status ${pi.status}` };
+    } catch (err) {
+      return fromFollowUpError(err);
+    }
+  }
+
+  async void(req: FollowUpRequest): Promise<FollowUpOutcome> {
+    try {
+      const pi = await this.stripe.paymentIntents.cancel(req.providerReference, {}, { idempotencyKey: req.idempotencyKey });
+      return pi.status === "canceled"
+        ? { kind: "succeeded", providerReference: pi.id, responseCode: "canceled", responseText: "Authorization released" }
+        : { kind: "failed", code: `stripe_${pi.status}`, message: `Stripe answered status ${pi.status}` };
+    } catch (err) {
+      return fromFollowUpError(err);
+    }
+  }
+
+  async refund(req: FollowUpRequest): Promise<FollowUpOutcome> {
+    try {
+      const refund = await this.stripe.refunds.create(
+        { payment_intent: req.providerReference, amount: req.amount, metadata: { gateway_intent: req.intentId, gateway_attempt: req.attemptId } },
+        { idempotencyKey: req.idempotencyKey },
+      );
+      return fromRefund(refund);
+    } catch (err) {
+      return fromFollowUpError(err);
+    }
+  }
+
+  async reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest): Promise<FollowUpOutcome> {
+    // Same request, same key: Stripe replays its answer (or acts now, once).
+    if (kind === "capture") return this.capture(req);
+    if (kind === "void") return this.void(req);
+    return this.refund(req);
+  }
+}

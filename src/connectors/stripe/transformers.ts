@@ -1,0 +1,129 @@
+// Stripe's shapes to ours: payment intents, refunds, errors and webhook events.
+import type Stripe from "stripe";
+import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
+import type { ProviderEvent, ProviderEventKind } from "../types";
+
+interface StripeLikeError {
+  type?: string;
+  statusCode?: number;
+  code?: string;
+  decline_code?: string;
+  message?: string;
+  payment_intent?: { id?: string };
+}
+
+function asStripeError(err: unknown): StripeLikeError {
+  return typeof err === "object" && err !== null ? (err as StripeLikeError) : { message: String(err) };
+}
+
+export function fromPaymentIntent(pi: Stripe.PaymentIntent): AuthorizeOutcome {
+  switch (pi.status) {
+    case "succeeded":
+    case "requires_capture":
+      return {
+        kind: "approved",
+        providerReference: pi.id,
+        captured: pi.status === "succeeded",
+        responseCode: pi.status,
+        responseText: pi.status === "succeeded" ? "Payment succeeded" : "Authorized",
+        authorizationCode: null,
+        avsResult: null,
+        cvvResult: null,
+      };
+    case "requires_action":
+      return { kind: "requires_action", providerReference: pi.id, redirectUrl: pi.next_action?.redirect_to_url?.url ?? null };
+    case "processing":
+      return { kind: "unknown", providerReference: pi.id, message: "Stripe is still processing the payment" };
+    case "requires_payment_method":
+    case "canceled": {
+      const error = pi.last_payment_error;
+      return {
+        kind: "declined",
+        providerReference: pi.id,
+        code: error?.code ?? (pi.status === "canceled" ? "payment_canceled" : "card_declined"),
+        declineCode: error?.decline_code ?? error?.code ?? "generic_decline",
+        message: error?.message ?? "The payment was declined.",
+      };
+    }
+    default:
+      return { kind: "unknown", providerReference: pi.id, message: `Stripe answered status ${pi.status}` };
+  }
+}
+
+export function fromAuthorizeError(err: unknown): AuthorizeOutcome {
+  const e = asStripeError(err);
+  if (e.type === "StripeCardError") {
+    return {
+      kind: "declined",
+      providerReference: e.payment_intent?.id ?? null,
+      code: e.code ?? "card_declined",
+      declineCode: e.decline_code ?? e.code ?? "generic_decline",
+      message: e.message ?? "Your card was declined.",
+    };
+  }
+  // The request may have reached Stripe: only a replay with the same key can tell.
+  if (e.type === "StripeConnectionError" || e.type === undefined) return { kind: "unknown", providerReference: null, message: `Stripe did not answer: ${e.message ?? "connection error"}` };
+  // 5xx, rate limits, and requests Stripe refused before doing anything: no money moved.
+  return { kind: "provider_error", message: `Stripe ${e.statusCode ?? ""} ${e.type}: ${e.message ?? ""}`.replace(/\s+/g, " ").trim() };
+}
+
+export function fromFollowUpError(err: unknown): FollowUpOutcome {
+  const e = asStripeError(err);
+  if (e.type === "StripeCardError") return { kind: "failed", code: e.code ?? "card_declined", message: e.message ?? "Refused by the card issuer." };
+  if (e.type === "StripeConnectionError" || e.type === undefined) return { kind: "unknown", providerReference: null, message: `Stripe did not answer: ${e.message ?? "connection error"}` };
+  if (e.type === "StripeInvalidRequestError") return { kind: "failed", code: e.code ?? "invalid_request", message: e.message ?? "Stripe refused the request." };
+  return { kind: "provider_error", message: `Stripe ${e.statusCode ?? ""} ${e.type}: ${e.message ?? ""}`.replace(/\s+/g, " ").trim() };
+}
+
+export function fromRefund(refund: Stripe.Refund): FollowUpOutcome {
+  if (refund.status === "succeeded") return { kind: "succeeded", providerReference: refund.id, responseCode: "succeeded", responseText: "Refunded" };
+  if (refund.status === "pending" || refund.status === "requires_action") return { kind: "unknown", providerReference: refund.id, message: "Stripe has the refund pending" };
+  return { kind: "failed", code: refund.failure_reason ?? "refund_failed", message: `Stripe refund ${refund.status}` };
+}
+
+const metadataOf = (object: { metadata?: Stripe.Metadata | null }) => object.metadata ?? {};
+
+/** A verified Stripe event, in our words. */
+export function fromStripeEvent(event: Stripe.Event): ProviderEvent {
+  const base: ProviderEvent = {
+    id: event.id,
+    kind: "ignored",
+    intentId: null,
+    attemptId: null,
+    providerReference: null,
+    captured: false,
+    code: null,
+    declineCode: null,
+    message: null,
+  };
+  const object = event.data.object as { object?: string };
+  if (object.object === "payment_intent") {
+    const pi = event.data.object as Stripe.PaymentIntent;
+    const meta = metadataOf(pi);
+    const kinds: Record<string, ProviderEventKind> = {
+      "payment_intent.succeeded": "authorization.approved",
+      "payment_intent.amount_capturable_updated": "authorization.approved",
+      "payment_intent.payment_failed": "authorization.declined",
+      "payment_intent.processing": "authorization.processing",
+      "payment_intent.canceled": "authorization.canceled",
+    };
+    return {
+      ...base,
+      kind: kinds[event.type] ?? "ignored",
+      intentId: meta.gateway_intent ?? null,
+      attemptId: meta.gateway_attempt ?? null,
+      providerReference: pi.id,
+      captured: pi.status === "succeeded",
+      code: pi.last_payment_error?.code ?? null,
+      declineCode: pi.last_payment_error?.decline_code ?? null,
+      message: pi.last_payment_error?.message ?? null,
+    };
+  }
+  if (object.object === "refund") {
+    const refund = event.data.object as Stripe.Refund;
+    const meta = metadataOf(refund);
+    const kind: ProviderEventKind = refund.status === "succeeded" ? "refund.succeeded" : refund.status === "failed" || refund.status === "canceled" ? "refund.failed" : "ignored";
+    return { ...base, kind, intentId: meta.gateway_intent ?? null, attemptId: meta.gateway_attempt ?? null, providerReference: refund.id, code: refund.failure_reason ?? null };
+  }
+  return base;
+}

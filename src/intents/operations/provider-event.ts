@@ -1,0 +1,115 @@
+// A PSP's webhook, applied to the intent. Events only settle what is still open (a pending attempt,
+// an authorization waiting for the customer, a pending refund); one that arrives late, twice or out
+// of order finds nothing open and changes nothing, so an intent never moves backwards. The one
+// exception is a refund the PSP later reports failed: that is news, not a step back.
+import { applyCancel, chargeAttempt } from "../../core/intent";
+import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
+import type { Attempt, IntentRecord } from "../../core/types";
+import type { ProviderEvent } from "../../connectors/types";
+import { settleAttempt } from "./reconcile";
+import type { OperationTools, StepResult } from "./tools";
+
+export interface ProviderEventResult extends StepResult {
+  applied: boolean;
+  note: string;
+}
+
+function findAttempt(draft: IntentRecord, event: ProviderEvent, accept: (a: Attempt) => boolean): Attempt | undefined {
+  const candidates = draft.attempts.filter(accept);
+  return (
+    candidates.find((a) => event.attemptId !== null && a.id === event.attemptId) ??
+    candidates.find((a) => event.providerReference !== null && a.providerReference === event.providerReference) ??
+    (event.attemptId === null && event.providerReference === null ? candidates[candidates.length - 1] : undefined)
+  );
+}
+
+export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, tools: OperationTools): ProviderEventResult {
+  const ignored = (note: string): ProviderEventResult => ({ applied: false, note });
+  const open = (a: Attempt) => a.status === "pending" || a.status === "requires_action";
+  switch (event.kind) {
+    case "authorization.approved":
+    case "authorization.declined": {
+      const auth = findAttempt(draft, event, (a) => a.type === "authorize" && open(a));
+      if (auth) {
+        const outcome: AuthorizeOutcome =
+          event.kind === "authorization.approved"
+            ? {
+                kind: "approved",
+                providerReference: event.providerReference ?? auth.providerReference ?? event.id,
+                captured: auth.capture === true,
+                responseCode: "webhook",
+                responseText: "Approved (reported by the provider)",
+                authorizationCode: null,
+                avsResult: null,
+                cvvResult: null,
+              }
+            : {
+                kind: "declined",
+                providerReference: event.providerReference,
+                code: event.code ?? "card_declined",
+                declineCode: event.declineCode ?? event.code ?? "generic_decline",
+                message: event.message ?? "The payment was declined.",
+              };
+        if (auth.status === "requires_action") auth.status = "pending";
+        settleAttempt(draft, auth, outcome, tools);
+        return { applied: true, note: `settled attempt ${auth.id}` };
+      }
+      if (event.kind === "authorization.approved" && event.captured) {
+        const capture = findAttempt(draft, { ...event, attemptId: null }, (a) => a.type === "capture" && a.status === "pending");
+        if (capture) {
+          settleAttempt(draft, capture, { kind: "succeeded", providerReference: event.providerReference ?? "", responseCode: "webhook", responseText: "Captured (reported by the provider)" }, tools);
+          return { applied: true, note: `settled capture ${capture.id}` };
+        }
+      }
+      return ignored("nothing open for this event: already settled");
+    }
+    case "capture.succeeded": {
+      const capture = findAttempt(draft, event, (a) => a.type === "capture" && a.status === "pending");
+      if (!capture) return ignored("no pending capture");
+      settleAttempt(draft, capture, { kind: "succeeded", providerReference: event.providerReference ?? "", responseCode: "webhook", responseText: "Captured (reported by the provider)" }, tools);
+      return { applied: true, note: `settled capture ${capture.id}` };
+    }
+    case "authorization.canceled": {
+      const voiding = findAttempt(draft, { ...event, attemptId: null }, (a) => a.type === "void" && a.status === "pending");
+      if (voiding) {
+        settleAttempt(draft, voiding, { kind: "succeeded", providerReference: event.providerReference ?? "", responseCode: "webhook", responseText: "Voided (reported by the provider)" }, tools);
+        return { applied: true, note: `settled void ${voiding.id}` };
+      }
+      const auth = chargeAttempt(draft);
+      if (draft.status === "requires_capture" && auth && (event.providerReference === null || event.providerReference === auth.providerReference)) {
+        // The provider released the authorization on its own (it expired there).
+        for (const t of applyCancel(draft, "automatic", tools.now()).events) tools.emit(t);
+        return { applied: true, note: "the provider canceled the authorization" };
+      }
+      return ignored("nothing to cancel");
+    }
+    case "refund.succeeded":
+    case "refund.failed": {
+      const attempt = findAttempt(draft, event, (a) => a.type === "refund");
+      const refund = attempt ? draft.refunds.find((r) => r.attemptId === attempt.id) : undefined;
+      if (!attempt || !refund) return ignored("no such refund");
+      const outcome: FollowUpOutcome =
+        event.kind === "refund.succeeded"
+          ? { kind: "succeeded", providerReference: event.providerReference ?? "", responseCode: "webhook", responseText: "Refunded (reported by the provider)" }
+          : { kind: "failed", code: event.code ?? "refund_failed", message: event.message ?? "The provider reports the refund failed." };
+      if (attempt.status === "pending") {
+        settleAttempt(draft, attempt, outcome, tools);
+        return { applied: true, note: `settled refund ${refund.id}` };
+      }
+      if (event.kind === "refund.failed" && refund.status === "succeeded") {
+        refund.status = "failed";
+        refund.failureReason = event.code ?? "refund_failed";
+        draft.amountRefunded -= refund.amount;
+        draft.updated = tools.now();
+        tools.emit("refund.failed", refund);
+        tools.emit("refund.updated", refund);
+        return { applied: true, note: `refund ${refund.id} failed after succeeding` };
+      }
+      return ignored("refund already settled");
+    }
+    case "authorization.processing":
+      return ignored("processing changes nothing");
+    default:
+      return ignored("event type not used");
+  }
+}

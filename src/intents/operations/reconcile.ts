@@ -1,0 +1,88 @@
+// Reconciliation: ask each pending attempt's connector what really happened, and apply the answer.
+// An answer that is still unknown leaves the attempt pending for the next round. Because the
+// connector is asked with the attempt's own idempotency key, money moves at most once.
+import { applyAuthorizeOutcome, applyCancel, applyCaptureOutcome, applyRefundOutcome, applyVoidOutcome, pendingAttempts } from "../../core/intent";
+import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
+import type { Attempt, IntentRecord } from "../../core/types";
+import { authorizeRequest, call } from "./authorize";
+import { followUpRequest } from "./capture";
+import { refundReference } from "./refund";
+import type { OperationTools, StepResult } from "./tools";
+
+export interface ReconcileResult extends StepResult {
+  stillPending: number;
+}
+
+/** Whether the customer passed 3DS before this attempt (so the replayed request is the same one). */
+function authenticatedBefore(draft: IntentRecord, attempt: Attempt): boolean {
+  return draft.attempts.some((a) => a.type === "authenticate" && a.status === "succeeded" && a.created <= attempt.created);
+}
+
+/** Applies a resolved outcome to a pending attempt (from reconciliation or from a PSP's webhook). */
+export function settleAttempt(draft: IntentRecord, attempt: Attempt, outcome: AuthorizeOutcome | FollowUpOutcome, tools: OperationTools): void {
+  const now = tools.now();
+  const emit = (events: string[], refund?: IntentRecord["refunds"][number]) => {
+    for (const type of events) tools.emit(type, refund);
+  };
+  if (outcome.kind === "unknown") return;
+  if (attempt.type === "authorize") {
+    if (outcome.kind === "succeeded" || outcome.kind === "failed") return;
+    emit(
+      applyAuthorizeOutcome(draft, attempt, outcome, {
+        now,
+        maxDeclines: tools.config.maxPaymentAttempts,
+        restoreStatus: draft.paymentMethod ? "requires_confirmation" : "requires_payment_method",
+        challengeUrl: tools.challengeUrl(draft),
+      }).events,
+    );
+    return;
+  }
+  if (outcome.kind !== "succeeded" && outcome.kind !== "failed" && outcome.kind !== "provider_error") return;
+  if (attempt.type === "capture") {
+    emit(applyCaptureOutcome(draft, attempt, outcome, now).events);
+    if (outcome.kind !== "succeeded") draft.status = "requires_capture";
+    return;
+  }
+  if (attempt.type === "void") {
+    emit(applyVoidOutcome(draft, attempt, outcome, now).events);
+    if (outcome.kind === "succeeded") emit(applyCancel(draft, draft.cancellationReason, now).events);
+    else {
+      draft.status = "requires_capture";
+      draft.cancellationReason = null;
+    }
+    return;
+  }
+  if (attempt.type === "refund") {
+    const refund = draft.refunds.find((r) => r.attemptId === attempt.id);
+    if (!refund) return;
+    const transition = applyRefundOutcome(draft, refund, attempt, outcome, now);
+    // refund.created was sent when the refund began; now it is an update.
+    emit(
+      transition.events.map((t) => (t === "refund.created" ? "refund.updated" : t)),
+      refund,
+    );
+  }
+}
+
+export async function reconcile(draft: IntentRecord, tools: OperationTools): Promise<ReconcileResult> {
+  const pending = pendingAttempts(draft);
+  if (pending.length === 0) return { stillPending: 0 };
+  draft.reconciledAt = tools.now();
+  for (const attempt of pending) {
+    const connector = await tools.connectorOf(draft, attempt.connectorAccount);
+    let outcome: AuthorizeOutcome | FollowUpOutcome;
+    if (attempt.type === "authorize") {
+      const request = authorizeRequest(draft, attempt, tools, authenticatedBefore(draft, attempt));
+      outcome = await call<AuthorizeOutcome>(tools, connector, () => connector.reconcileAuthorization(request, attempt.providerReference, attempt.created), (message) => ({ kind: "unknown", providerReference: null, message }));
+    } else if (attempt.type === "capture" || attempt.type === "void" || attempt.type === "refund") {
+      const reference = attempt.type === "refund" ? refundReference(draft) : (draft.attempts.find((a) => a.id === draft.chargeAttemptId)?.providerReference ?? "");
+      const request = followUpRequest(draft, attempt, reference);
+      const kind = attempt.type;
+      outcome = await call<FollowUpOutcome>(tools, connector, () => connector.reconcileFollowUp(kind, request), (message) => ({ kind: "unknown", providerReference: null, message }));
+    } else {
+      continue;
+    }
+    settleAttempt(draft, attempt, outcome, tools);
+  }
+  return { stillPending: pendingAttempts(draft).length };
+}
