@@ -7,6 +7,7 @@ CREATE TABLE `connector_accounts` (
 	`status` text NOT NULL,
 	`description` text,
 	`credentials` text NOT NULL,
+	`credentials_hint` text,
 	`webhook_secret` text,
 	`metadata` text DEFAULT '{}' NOT NULL,
 	`created` integer NOT NULL,

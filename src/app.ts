@@ -11,6 +11,10 @@ import { registerPaymentIntents } from "./api/v1/payment_intents";
 import { registerEvents } from "./api/v1/events";
 import { registerRefunds } from "./api/v1/refunds";
 import { registerWebhookEndpoints } from "./api/v1/webhook_endpoints";
+import { registerConnectorAccounts } from "./api/v1/connector_accounts";
+import { registerPspHealth } from "./api/v1/psp_health";
+import { registerPspWebhooks } from "./api/v1/psp_webhooks";
+import { providerReturnPages } from "./pages/provider-return";
 import type { AppEnv } from "./api/v1/route";
 import { config } from "./env";
 import { log, setLogLevel } from "./log";
@@ -63,6 +67,9 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   registerCharges(app);
   registerEvents(app);
   registerWebhookEndpoints(app);
+  registerConnectorAccounts(app);
+  registerPspWebhooks(app);
+  registerPspHealth(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "A secret API key: sk_test_... or sk_live_..." });
   app.doc31("/openapi.json", {
@@ -75,5 +82,6 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   });
 
   app.route("/sandbox/3ds", threeDSecurePages());
+  app.route("/connectors/return", providerReturnPages());
   return app;
 }

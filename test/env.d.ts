@@ -7,6 +7,9 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** The loopback webhook receiver of test/receiver.ts. */
       RECEIVER_URL: string;
+      /** The fakes of test/fakes (also read by the connectors, as their API base). */
+      STRIPE_API_BASE: string;
+      PAYPAL_API_BASE: string;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");

@@ -162,3 +162,26 @@ export async function newMerchant(label: string): Promise<{ id: string; key: str
   await seedMerchant(id, label, `key_${suffix}`, key, false);
   return { id, key, opts: { key } };
 }
+
+export interface ConnectorAccountJson {
+  id: string;
+  connector: string;
+  priority: number;
+  status: string;
+  credentials_last4: string | null;
+  webhook_url: string;
+}
+
+export async function addConnector(opts: CallOptions, body: Record<string, unknown>): Promise<ConnectorAccountJson> {
+  const res = await post<ConnectorAccountJson>("/v1/connector_accounts", body, opts);
+  if (res.status !== 200) throw new Error(`connector account creation failed: ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+export async function stripeFakeStats(): Promise<{ createdByAttempt: Record<string, number>; intents: number; refunds: number }> {
+  return (await (await fetch(`${env.STRIPE_API_BASE}/__stats`)).json()) as { createdByAttempt: Record<string, number>; intents: number; refunds: number };
+}
+
+export async function paypalFakeStats(): Promise<{ tokenRequests: Record<string, number>; calls: Record<string, number> }> {
+  return (await (await fetch(`${env.PAYPAL_API_BASE}/__stats`)).json()) as { tokenRequests: Record<string, number>; calls: Record<string, number> };
+}

@@ -219,6 +219,8 @@ export const connectorAccounts = sqliteTable(
     description: text("description"),
     /** Sealed JSON of the connector's credentials (secret key, or client id and secret). */
     credentials: text("credentials").notNull(),
+    /** The last four characters of the secret, all the API ever shows of the credentials. */
+    credentialsHint: text("credentials_hint"),
     /** Sealed secret (or PayPal webhook id) to verify the PSP's webhooks. */
     webhookSecret: text("webhook_secret"),
     metadata: text("metadata").notNull().default("{}"),

@@ -17,6 +17,11 @@ function tooLarge(): ApiError {
   });
 }
 
+/** The raw body as text, within the size limit (webhooks verify signatures over exact bytes). */
+export function readBodyText(request: Request): Promise<string> {
+  return readLimited(request);
+}
+
 async function readLimited(request: Request): Promise<string> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) throw tooLarge();

@@ -176,9 +176,17 @@ export class PaymentIntentObject extends DurableObject<Env> {
    * A PSP's webhook event for this intent, from the account's merchant and mode. Each event is applied
    * once: its id is the idempotency key of the operation.
    */
-  async applyProviderEvent(scope: Scope, id: string, accountId: string, event: ProviderEvent): Promise<{ found: boolean; applied: boolean; duplicate: boolean; note: string }> {
+  async applyProviderEvent(
+    scope: Scope | null,
+    id: string,
+    accountId: string,
+    event: ProviderEvent,
+  ): Promise<{ found: boolean; applied: boolean; duplicate: boolean; note: string }> {
     const intent = await this.load();
-    if (!owns(intent, scope, id)) return { found: false, applied: false, duplicate: false, note: "no such payment intent for this account" };
+    // A connector account's events reach only its merchant's intents; the built-in sandbox's (null
+    // scope) only intents that went through the built-in sandbox.
+    const mine = intent && (scope ? owns(intent, scope, id) : intent.id === id && intent.attempts.some((a) => a.connector === "sandbox" && a.connectorAccount === null));
+    if (!intent || !mine) return { found: false, applied: false, duplicate: false, note: "no such payment intent for this account" };
     let note = "";
     let applied = false;
     const req: RequestContext = { ...this.systemRequest(intent, ""), idempotencyKey: `psp:${accountId}:${event.id}`, fingerprint: "psp-event" };

@@ -5,9 +5,9 @@
 import { Hono } from "hono";
 import { hasPrefix } from "../core/ids";
 import { minorToDecimal } from "../core/money";
-import type { IntentRecord } from "../core/types";
 import type { Env } from "../env";
 import { readBodyParams } from "../http/body";
+import { returnLocation } from "./return";
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
@@ -31,16 +31,10 @@ function stub(env: Env, id: string) {
   return env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
 }
 
-function returnLocation(intent: IntentRecord): string | null {
-  if (!intent.returnUrl) return null;
-  const url = new URL(intent.returnUrl);
-  url.searchParams.set("payment_intent", intent.id);
-  url.searchParams.set("payment_intent_client_secret", intent.clientSecret);
-  url.searchParams.set("redirect_status", intent.status === "succeeded" || intent.status === "requires_capture" || intent.status === "processing" ? "succeeded" : "failed");
-  return url.toString();
-}
 
 const notFound = () => page("Not found", "<h1>Challenge not found</h1><p>This link is not valid.</p>", 404);
+
+export { page, escape };
 
 export function threeDSecurePages(): Hono<{ Bindings: Env }> {
   const pages = new Hono<{ Bindings: Env }>();

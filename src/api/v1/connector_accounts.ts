@@ -1,0 +1,235 @@
+// /v1/connector_accounts: a merchant's accounts at its PSPs (sandbox, Stripe, PayPal) and the order
+// payments try them in. Credentials are sealed at rest (AES-GCM under ENCRYPTION_KEY) and never
+// returned; the API shows only their last four characters.
+import { and, eq } from "drizzle-orm";
+import { z } from "zod";
+import { invalidRequest, resourceMissing } from "../../core/errors";
+import { hasPrefix, randomId } from "../../core/ids";
+import { seal } from "../../core/sealed";
+import type { Scope } from "../../core/types";
+import { forgetAccounts, loadAccounts, type AccountRow } from "../../connectors/routing";
+import { connectorAccounts } from "../../db/schema";
+import { config } from "../../env";
+import { mergeMetadata } from "../../intents/operations/metadata";
+import { db } from "../../webhooks/store";
+import * as f from "./fields";
+import { idempotentD1 } from "./idempotency";
+import { json } from "./respond";
+import { route, type App, type Ctx } from "./route";
+import { listOf } from "./schemas";
+
+const credentialsSchema = z
+  .object({
+    secret_key: z.string().min(8).max(255).optional(),
+    client_id: z.string().min(1).max(255).optional(),
+    client_secret: z.string().min(1).max(255).optional(),
+  })
+  .strict();
+
+const CreateBody = z
+  .object({
+    connector: z.enum(["sandbox", "stripe", "paypal"]),
+    credentials: credentialsSchema.optional(),
+    webhook_secret: z.string().min(1).max(255).optional().describe("Stripe: the endpoint's whsec_ secret; PayPal: the webhook id; sandbox: an HMAC secret."),
+    priority: f.integer.pipe(z.number().min(0).max(1000)).optional().describe("Lower is tried first."),
+    description: f.text(500).optional(),
+    metadata: f.createMetadata.optional(),
+  })
+  .strict();
+
+const UpdateBody = z
+  .object({
+    credentials: credentialsSchema.optional(),
+    webhook_secret: z.string().min(1).max(255).optional(),
+    priority: f.integer.pipe(z.number().min(0).max(1000)).optional(),
+    description: f.clearableText(500).optional(),
+    metadata: f.metadata.optional(),
+    disabled: f.boolean.optional(),
+  })
+  .strict();
+
+export interface ConnectorAccountJson {
+  id: string;
+  object: "connector_account";
+  connector: string;
+  livemode: boolean;
+  priority: number;
+  status: "enabled" | "disabled";
+  description: string | null;
+  metadata: Record<string, string>;
+  credentials_last4: string | null;
+  webhook_secret_set: boolean;
+  webhook_url: string;
+  created: number;
+}
+
+const ConnectorAccountSchema: z.ZodType<ConnectorAccountJson> = z
+  .object({
+    id: z.string(),
+    object: z.literal("connector_account"),
+    connector: z.string(),
+    livemode: z.boolean(),
+    priority: z.number().int(),
+    status: z.enum(["enabled", "disabled"]),
+    description: z.string().nullable(),
+    metadata: z.record(z.string(), z.string()),
+    credentials_last4: z.string().nullable().describe("The last four characters of the secret key or client secret; credentials are never returned."),
+    webhook_secret_set: z.boolean(),
+    webhook_url: z.string().describe("Give this URL to the provider as its webhook endpoint."),
+    created: z.number().int(),
+  })
+  .meta({ id: "ConnectorAccount" });
+
+type Credentials = z.output<typeof credentialsSchema>;
+
+function checkCredentials(connector: string, credentials: Credentials | undefined, livemode: boolean): Credentials {
+  const c = credentials ?? {};
+  if (connector === "stripe") {
+    if (!c.secret_key) throw invalidRequest("A Stripe account needs credentials[secret_key].", "credentials[secret_key]", "parameter_missing");
+    const mode = /^(sk|rk)_(test|live)_/.exec(c.secret_key)?.[2];
+    if (!mode) throw invalidRequest("credentials[secret_key] must be a Stripe secret or restricted key (sk_... or rk_...).", "credentials[secret_key]");
+    if ((mode === "live") !== livemode) throw invalidRequest(`A ${livemode ? "live" : "test"}-mode account needs a ${livemode ? "live" : "test"} Stripe key.`, "credentials[secret_key]", "livemode_mismatch");
+    return { secret_key: c.secret_key };
+  }
+  if (connector === "paypal") {
+    if (!c.client_id || !c.client_secret) throw invalidRequest("A PayPal account needs credentials[client_id] and credentials[client_secret].", "credentials", "parameter_missing");
+    return { client_id: c.client_id, client_secret: c.client_secret };
+  }
+  if (livemode) throw invalidRequest("The sandbox connector works in test mode only.", "connector", "livemode_mismatch");
+  return {};
+}
+
+function last4(credentials: Credentials): string | null {
+  const secret = credentials.secret_key ?? credentials.client_secret;
+  return secret ? secret.slice(-4) : null;
+}
+
+function render(c: Ctx, row: AccountRow): ConnectorAccountJson {
+  return {
+    id: row.id,
+    object: "connector_account",
+    connector: row.connector,
+    livemode: row.livemode,
+    priority: row.priority,
+    status: row.status === "disabled" ? "disabled" : "enabled",
+    description: row.description,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    credentials_last4: row.credentialsHint,
+    webhook_secret_set: row.webhookSecret !== null,
+    webhook_url: `${config(c.env).publicBaseUrl ?? new URL(c.req.url).origin}/v1/psp_webhooks/${row.id}`,
+    created: Math.floor(row.created / 1000),
+  };
+}
+
+async function accountOr404(d1: D1Database, scope: Scope, id: string): Promise<AccountRow> {
+  const rows = hasPrefix(id, "mca")
+    ? await db(d1)
+        .select()
+        .from(connectorAccounts)
+        .where(and(eq(connectorAccounts.id, id), eq(connectorAccounts.merchantId, scope.merchantId), eq(connectorAccounts.livemode, scope.livemode)))
+        .limit(1)
+    : [];
+  if (!rows[0]) throw resourceMissing("connector_account", id.slice(0, 80), "id");
+  return rows[0];
+}
+
+const TAG = "Connector accounts";
+
+export function registerConnectorAccounts(app: App): void {
+  route(
+    app,
+    { method: "post", path: "/v1/connector_accounts", summary: "Add a PSP account (sandbox, stripe, paypal) to the merchant's routing", tag: TAG, body: CreateBody, response: ConnectorAccountSchema },
+    async (c, { body, principal }) =>
+      idempotentD1(c, principal, "connector_accounts.create", "", body, async () => {
+        const credentials = checkCredentials(body.connector, body.credentials, principal.livemode);
+        const existing = await loadAccounts(c.env, principal);
+        const key = config(c.env).encryptionKey;
+        const now = Date.now();
+        const row: AccountRow = {
+          id: randomId("mca"),
+          merchantId: principal.merchantId,
+          livemode: principal.livemode,
+          connector: body.connector,
+          priority: body.priority ?? (existing.length ? Math.max(...existing.map((r) => r.priority)) + 10 : 10),
+          status: "enabled",
+          description: body.description ?? null,
+          credentials: await seal(JSON.stringify(credentials), key),
+          credentialsHint: last4(credentials),
+          webhookSecret: body.webhook_secret ? await seal(body.webhook_secret, key) : null,
+          metadata: JSON.stringify(body.metadata ?? {}),
+          created: now,
+          updated: now,
+        };
+        await db(c.env.DB).insert(connectorAccounts).values(row);
+        forgetAccounts(principal);
+        return { status: 200, body: render(c, row) };
+      }),
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/connector_accounts", summary: "The merchant's PSP accounts, in routing order", tag: TAG, response: listOf(ConnectorAccountSchema, "ConnectorAccountList") },
+    async (c, { principal }) => {
+      forgetAccounts(principal);
+      const rows = await loadAccounts(c.env, principal);
+      return json(c, {
+        object: "list",
+        data: rows.map((r) => render(c, r)),
+        has_more: false,
+        url: "/v1/connector_accounts",
+      });
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/connector_accounts/{id}", summary: "Retrieve a PSP account", tag: TAG, response: ConnectorAccountSchema },
+    async (c, { params, principal }) => {
+      return json(c, render(c, await accountOr404(c.env.DB, principal, params.id ?? "")));
+    },
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/connector_accounts/{id}", summary: "Update a PSP account: priority, credentials, webhook secret, disabled", tag: TAG, body: UpdateBody, response: ConnectorAccountSchema },
+    async (c, { params, body, principal }) => {
+      const id = params.id ?? "";
+      return idempotentD1(c, principal, "connector_accounts.update", id, body, async () => {
+        const row = await accountOr404(c.env.DB, principal, id);
+        const key = config(c.env).encryptionKey;
+        const checked = body.credentials ? checkCredentials(row.connector, body.credentials, principal.livemode) : null;
+        const next: AccountRow = {
+          ...row,
+          credentials: checked ? await seal(JSON.stringify(checked), key) : row.credentials,
+          credentialsHint: checked ? last4(checked) : row.credentialsHint,
+          webhookSecret: body.webhook_secret ? await seal(body.webhook_secret, key) : row.webhookSecret,
+          priority: body.priority ?? row.priority,
+          description: body.description !== undefined ? body.description : row.description,
+          metadata: body.metadata ? JSON.stringify(mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, body.metadata)) : row.metadata,
+          status: body.disabled === undefined ? row.status : body.disabled ? "disabled" : "enabled",
+          updated: Date.now(),
+        };
+        await db(c.env.DB).update(connectorAccounts).set(next).where(eq(connectorAccounts.id, row.id));
+        forgetAccounts(principal);
+        return { status: 200, body: render(c, next) };
+      });
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "delete",
+      path: "/v1/connector_accounts/{id}",
+      summary: "Remove a PSP account from routing (payments it made can no longer be captured or refunded through it)",
+      tag: TAG,
+      response: z.object({ id: z.string(), object: z.literal("connector_account"), deleted: z.literal(true) }),
+    },
+    async (c, { params, principal }) => {
+      const row = await accountOr404(c.env.DB, principal, params.id ?? "");
+      await db(c.env.DB).delete(connectorAccounts).where(eq(connectorAccounts.id, row.id));
+      forgetAccounts(principal);
+      return json(c, { id: row.id, object: "connector_account", deleted: true });
+    },
+  );
+}

@@ -1,0 +1,49 @@
+// PayPal's webhook events in our words. (Their signature is checked by PayPal's own verification
+// call, in the connector.)
+import type { ProviderEvent, ProviderEventKind } from "../types";
+
+interface PayPalResource {
+  id?: string;
+  status?: string;
+  custom_id?: string;
+  invoice_id?: string;
+  supplementary_data?: { related_ids?: { order_id?: string; authorization_id?: string } };
+}
+
+export interface PayPalEvent {
+  id?: string;
+  event_type?: string;
+  resource?: PayPalResource;
+}
+
+export function fromPayPalEvent(event: PayPalEvent): ProviderEvent {
+  const resource = event.resource ?? {};
+  const related = resource.supplementary_data?.related_ids ?? {};
+  const base: ProviderEvent = {
+    id: event.id ?? "",
+    kind: "ignored",
+    intentId: resource.custom_id ?? null,
+    attemptId: null,
+    providerReference: related.order_id ?? null,
+    captured: false,
+    code: null,
+    declineCode: null,
+    message: null,
+  };
+  const kinds: Record<string, ProviderEventKind> = {
+    "PAYMENT.CAPTURE.COMPLETED": related.authorization_id ? "capture.succeeded" : "authorization.approved",
+    "PAYMENT.CAPTURE.DENIED": "authorization.declined",
+    "PAYMENT.AUTHORIZATION.CREATED": "authorization.approved",
+    "PAYMENT.AUTHORIZATION.VOIDED": "authorization.canceled",
+    "PAYMENT.CAPTURE.REFUNDED": "refund.succeeded",
+  };
+  const kind = kinds[event.event_type ?? ""] ?? "ignored";
+  return {
+    ...base,
+    kind,
+    captured: event.event_type === "PAYMENT.CAPTURE.COMPLETED",
+    providerReference: kind === "refund.succeeded" || kind === "capture.succeeded" ? null : base.providerReference,
+    declineCode: kind === "authorization.declined" ? "paypal_denied" : null,
+    code: kind === "authorization.declined" ? "card_declined" : null,
+  };
+}

@@ -1,0 +1,163 @@
+// The Stripe connector against the local Stripe fake over loopback: directly, and through the API
+// with a merchant whose connector account is a Stripe account.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { StripeConnector } from "../../src/connectors/stripe/connector";
+import type { AuthorizeRequest, FollowUpRequest } from "../../src/connectors/types";
+import type { PaymentMethodDetails } from "../../src/core/types";
+import {
+  addConnector,
+  createIntent,
+  expectError,
+  get,
+  newMerchant,
+  post,
+  stripeFakeStats,
+  type ChargeJson,
+  type ListJson,
+  type PaymentIntentJson,
+  type RefundJson,
+  type TransactionJson,
+} from "../helpers";
+
+const card = (alias: string): PaymentMethodDetails => ({
+  id: "pm_local",
+  type: "card",
+  card: { brand: "visa", last4: "4242", expMonth: 12, expYear: 2034, funding: "credit", country: "US", fingerprint: "fp" },
+  source: "test_payment_method",
+  sandboxScenario: "success",
+  testAlias: alias,
+  created: Date.now(),
+});
+
+let n = 0;
+function request(alias: string, capture = true): AuthorizeRequest {
+  n += 1;
+  const attemptId = `txn_stripeunit${Date.now()}${n}`;
+  return {
+    intentId: `pi_stripeunit${n}`,
+    merchantId: "acct_unit",
+    attemptId,
+    idempotencyKey: `pi_stripeunit${n}:${attemptId}`,
+    amount: 5000,
+    currency: "usd",
+    capture,
+    paymentMethod: card(alias),
+    authenticated: false,
+    returnUrl: null,
+    gatewayReturnUrl: "http://gateway.test/connectors/return/pi_x?client_secret=s",
+    description: null,
+  };
+}
+
+const follow = (req: AuthorizeRequest, ref: string, amount: number, suffix: string): FollowUpRequest => ({
+  intentId: req.intentId,
+  merchantId: req.merchantId,
+  attemptId: `${req.attemptId}${suffix}`,
+  idempotencyKey: `${req.idempotencyKey}${suffix}`,
+  amount,
+  currency: "usd",
+  providerReference: ref,
+  paymentMethod: req.paymentMethod,
+});
+
+const connector = (key = "sk_test_fake_healthy") => new StripeConnector({ accountId: "mca_unit", secretKey: key, apiBase: env.STRIPE_API_BASE, timeoutMs: 1000 });
+
+describe("Stripe connector against the Stripe fake", () => {
+  it("authorizes, captures part, refunds in parts, and voids", async () => {
+    const stripe = connector();
+    const auth = request("pm_card_visa", false);
+    const approved = await stripe.authorize(auth);
+    expect(approved).toMatchObject({ kind: "approved", captured: false });
+    if (approved.kind !== "approved") throw new Error("not approved");
+    const captured = await stripe.capture(follow(auth, approved.providerReference, 3000, "c"));
+    expect(captured).toMatchObject({ kind: "succeeded", providerReference: approved.providerReference });
+    expect(await stripe.refund(follow(auth, approved.providerReference, 1000, "r1"))).toMatchObject({ kind: "succeeded" });
+    expect(await stripe.refund(follow(auth, approved.providerReference, 1500, "r2"))).toMatchObject({ kind: "succeeded" });
+    expect(await stripe.refund(follow(auth, approved.providerReference, 1000, "r3"))).toMatchObject({ kind: "failed", code: "amount_too_large" });
+
+    const other = request("pm_card_mastercard", false);
+    const second = await stripe.authorize(other);
+    if (second.kind !== "approved") throw new Error("not approved");
+    expect(await stripe.void(follow(other, second.providerReference, 5000, "v"))).toMatchObject({ kind: "succeeded" });
+  });
+
+  it("maps declines to their codes, 5xx to provider errors, and lost answers to unknown outcomes", async () => {
+    const stripe = connector();
+    expect(await stripe.authorize(request("pm_card_chargeDeclinedInsufficientFunds"))).toMatchObject({ kind: "declined", code: "card_declined", declineCode: "insufficient_funds" });
+    expect(await stripe.authorize(request("pm_card_chargeDeclinedExpiredCard"))).toMatchObject({ kind: "declined", code: "expired_card" });
+    expect(await stripe.authorize(request("pm_card_sandboxProviderError"))).toMatchObject({ kind: "provider_error" });
+    expect(await connector("sk_test_fake_down").authorize(request("pm_card_visa"))).toMatchObject({ kind: "provider_error" });
+    expect(await stripe.authorize(request("pm_card_sandboxTimeoutThenSuccess"))).toMatchObject({ kind: "unknown" });
+    expect(await stripe.authorize(request("pm_card_threeDSecure2Required"))).toMatchObject({ kind: "requires_action" });
+  });
+
+  it("a retried or reconciled authorization reaches Stripe's payment intent once", async () => {
+    const stripe = connector();
+    const req = request("pm_card_visa");
+    const first = await stripe.authorize(req);
+    const again = await stripe.authorize(req);
+    const reconciled = await stripe.reconcileAuthorization(req, null, Date.now());
+    expect(again).toEqual(first);
+    expect(reconciled).toEqual(first);
+    expect((await stripeFakeStats()).createdByAttempt[req.attemptId]).toBe(1);
+
+    const late = request("pm_card_sandboxTimeoutThenSuccess");
+    expect((await stripe.authorize(late)).kind).toBe("unknown");
+    const truth = await stripe.reconcileAuthorization(late, null, Date.now());
+    expect(truth).toMatchObject({ kind: "approved", captured: true });
+    expect((await stripeFakeStats()).createdByAttempt[late.attemptId]).toBe(1);
+  });
+});
+
+describe("payments through a Stripe connector account", () => {
+  it("takes a payment end to end on Stripe, recording the connector, account and Stripe's reference", async () => {
+    const { opts } = await newMerchant("stripe-flow");
+    const account = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_merchant_1234" } });
+    expect(account).toMatchObject({ connector: "stripe", credentials_last4: "1234", status: "enabled" });
+    expect(JSON.stringify(account)).not.toContain("sk_test_fake_merchant");
+
+    const pi = (await createIntent({ amount: 4200, payment_method: "pm_card_visa", confirm: true, capture_method: "manual" }, opts)).body;
+    expect(pi).toMatchObject({ status: "requires_capture", connector: "stripe", connector_account: account.id });
+    const captured = (await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 4000 }, opts)).body;
+    expect(captured.status).toBe("succeeded");
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 1000 }, opts)).body.status).toBe("succeeded");
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 500 }, opts)).body.status).toBe("succeeded");
+    const charge = (await get<ChargeJson>(`/v1/charges/${pi.latest_charge}`, opts)).body;
+    expect(charge).toMatchObject({ connector: "stripe", connector_account: account.id, amount_refunded: 1500 });
+    expect(charge.provider_reference).toMatch(/^pi_fake/);
+    const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    expect(history.map((t) => `${t.type}:${t.status}:${t.connector}`)).toEqual(["authorize:succeeded:stripe", "capture:succeeded:stripe", "refund:succeeded:stripe", "refund:succeeded:stripe"]);
+  });
+
+  it("a Stripe decline is a 402 card_error and does not fail over", async () => {
+    const { opts } = await newMerchant("stripe-decline");
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_decline" }, priority: 1 });
+    await addConnector(opts, { connector: "sandbox", priority: 2 });
+    const res = await createIntent({ payment_method: "pm_card_chargeDeclined", confirm: true }, opts);
+    const error = expectError(res, 402, "card_declined");
+    expect(error.decline_code).toBe("generic_decline");
+    const id = error.payment_intent?.id ?? "";
+    const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${id}/transactions`, opts)).body.data;
+    expect(history.map((t) => `${t.connector}:${t.status}`)).toEqual(["stripe:failed"]);
+  });
+
+  it("validates connector accounts and never shows credentials", async () => {
+    const { opts } = await newMerchant("stripe-accounts");
+    expectError(await post("/v1/connector_accounts", { connector: "stripe" }, opts), 400, "parameter_missing");
+    expectError(await post("/v1/connector_accounts", { connector: "stripe", credentials: { secret_key: "sk_live_wrongmode" } }, opts), 400, "livemode_mismatch");
+    expectError(await post("/v1/connector_accounts", { connector: "paypal", credentials: { client_id: "x" } }, opts), 400);
+    expectError(await post("/v1/connector_accounts", { connector: "adyen" }, opts), 400);
+    const account = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_secret_abcd" }, webhook_secret: "whsec_test" });
+    const listed = await get<ListJson<{ id: string }>>("/v1/connector_accounts", opts);
+    expect(listed.body.data.map((a) => a.id)).toEqual([account.id]);
+    expect(JSON.stringify(listed.body)).not.toContain("sk_test_fake_secret");
+    const row = await env.DB.prepare("SELECT credentials, webhook_secret FROM connector_accounts WHERE id = ?").bind(account.id).first<{ credentials: string; webhook_secret: string }>();
+    expect(row?.credentials).toMatch(/^v1\./);
+    expect(row?.credentials).not.toContain("sk_test_fake_secret");
+    expect(row?.webhook_secret).not.toContain("whsec_test");
+    const other = await newMerchant("stripe-accounts-other");
+    expectError(await get(`/v1/connector_accounts/${account.id}`, other.opts), 404);
+    expectError(await post(`/v1/connector_accounts/${account.id}`, { disabled: true }, other.opts), 404);
+  });
+});

@@ -1,0 +1,182 @@
+// A local, stateful fake of PayPal's OAuth, Orders v2 and Payments v2 endpoints, enough for the
+// PayPal connector: client-credentials tokens (counted, to prove caching), orders with an approval
+// link, approval by visiting that link (it redirects to the order's return_url, as PayPal does),
+// capture or authorize then capture, void, refunds (partial too), PayPal-Request-Id idempotency, and
+// the webhook signature verification call (a transmission signature of "valid-signature" passes).
+// A client id containing "down" gets 503 on every /v2 call.
+import { createServer, type Server } from "node:http";
+import { readBody, send } from "./http";
+
+interface Amount {
+  currency_code: string;
+  value: string;
+}
+
+interface Order {
+  id: string;
+  intent: "CAPTURE" | "AUTHORIZE";
+  status: string;
+  amount: Amount;
+  custom_id: string | null;
+  invoice_id: string | null;
+  return_url: string;
+  approved: boolean;
+  declined: boolean;
+  captures: { id: string; status: string; amount: Amount; refunded: number }[];
+  authorizations: { id: string; status: string; amount: Amount }[];
+}
+
+export interface PayPalFake {
+  server: Server;
+  port: number;
+}
+
+const cents = (value: string) => Math.round(Number(value) * 100);
+
+export function startPayPalFake(): Promise<PayPalFake> {
+  const orders = new Map<string, Order>();
+  const tokens = new Map<string, string>();
+  const tokenRequests = new Map<string, number>();
+  const idempotency = new Map<string, { status: number; body: unknown }>();
+  const calls = new Map<string, number>();
+  let counter = 0;
+  let base = "";
+  const id = (prefix: string) => `${prefix}${String(++counter).padStart(10, "0")}`;
+  const unprocessable = (issue: string) => ({ status: 422, body: { name: "UNPROCESSABLE_ENTITY", details: [{ issue }] } });
+
+  const orderBody = (o: Order) => ({
+    id: o.id,
+    intent: o.intent,
+    status: o.status,
+    purchase_units: [
+      {
+        custom_id: o.custom_id,
+        invoice_id: o.invoice_id,
+        amount: o.amount,
+        payments: { captures: o.captures.map(({ refunded: _r, ...c }) => c), authorizations: o.authorizations },
+      },
+    ],
+    links: [
+      { rel: "self", href: `${base}/v2/checkout/orders/${o.id}`, method: "GET" },
+      { rel: "payer-action", href: `${base}/checkoutnow?token=${o.id}`, method: "GET" },
+    ],
+  });
+
+  function handle(method: string, path: string, body: Record<string, unknown>): { status: number; body: unknown } {
+    let m: RegExpExecArray | null;
+    if (method === "POST" && path === "/v2/checkout/orders") {
+      const unit = ((body.purchase_units as Record<string, unknown>[] | undefined) ?? [])[0] ?? {};
+      const context = ((body.payment_source as { paypal?: { experience_context?: { return_url?: string } } } | undefined)?.paypal?.experience_context ?? {}) as { return_url?: string };
+      const order: Order = {
+        id: id("ORDER"),
+        intent: body.intent === "AUTHORIZE" ? "AUTHORIZE" : "CAPTURE",
+        status: "PAYER_ACTION_REQUIRED",
+        amount: unit.amount as Amount,
+        custom_id: (unit.custom_id as string | undefined) ?? null,
+        invoice_id: (unit.invoice_id as string | undefined) ?? null,
+        return_url: context.return_url ?? "",
+        approved: false,
+        declined: false,
+        captures: [],
+        authorizations: [],
+      };
+      orders.set(order.id, order);
+      return { status: 201, body: orderBody(order) };
+    }
+    if ((m = /^\/v2\/checkout\/orders\/([^/]+)$/.exec(path)) && method === "GET") {
+      const order = orders.get(m[1] ?? "");
+      return order ? { status: 200, body: orderBody(order) } : { status: 404, body: { name: "RESOURCE_NOT_FOUND" } };
+    }
+    if ((m = /^\/v2\/checkout\/orders\/([^/]+)\/(capture|authorize)$/.exec(path)) && method === "POST") {
+      const order = orders.get(m[1] ?? "");
+      if (!order) return { status: 404, body: { name: "RESOURCE_NOT_FOUND" } };
+      if (!order.approved) return unprocessable("ORDER_NOT_APPROVED");
+      if (order.declined) return unprocessable("INSTRUMENT_DECLINED");
+      if (order.status === "COMPLETED") return unprocessable("ORDER_ALREADY_CAPTURED");
+      order.status = "COMPLETED";
+      if (m[2] === "capture") order.captures.push({ id: id("CAP"), status: "COMPLETED", amount: order.amount, refunded: 0 });
+      else order.authorizations.push({ id: id("AUTH"), status: "CREATED", amount: order.amount });
+      return { status: 201, body: orderBody(order) };
+    }
+    if ((m = /^\/v2\/payments\/authorizations\/([^/]+)\/(capture|void)$/.exec(path)) && method === "POST") {
+      const order = [...orders.values()].find((o) => o.authorizations.some((a) => a.id === m?.[1]));
+      const auth = order?.authorizations.find((a) => a.id === m?.[1]);
+      if (!order || !auth) return { status: 404, body: { name: "RESOURCE_NOT_FOUND" } };
+      if (auth.status !== "CREATED") return unprocessable(auth.status === "VOIDED" ? "AUTHORIZATION_VOIDED" : "AUTHORIZATION_ALREADY_CAPTURED");
+      if (m[2] === "void") {
+        auth.status = "VOIDED";
+        return { status: 204, body: undefined };
+      }
+      const amount = (body.amount as Amount | undefined) ?? auth.amount;
+      if (cents(amount.value) > cents(auth.amount.value)) return unprocessable("CAPTURE_AMOUNT_EXCEEDS_AUTHORIZATION");
+      auth.status = "CAPTURED";
+      const capture = { id: id("CAP"), status: "COMPLETED", amount, refunded: 0 };
+      order.captures.push(capture);
+      return { status: 201, body: { id: capture.id, status: capture.status, amount } };
+    }
+    if ((m = /^\/v2\/payments\/captures\/([^/]+)\/refund$/.exec(path)) && method === "POST") {
+      const capture = [...orders.values()].flatMap((o) => o.captures).find((c) => c.id === m?.[1]);
+      if (!capture) return { status: 404, body: { name: "RESOURCE_NOT_FOUND" } };
+      const amount = (body.amount as Amount | undefined) ?? capture.amount;
+      if (capture.refunded + cents(amount.value) > cents(capture.amount.value)) return unprocessable("REFUND_AMOUNT_EXCEEDED");
+      capture.refunded += cents(amount.value);
+      return { status: 201, body: { id: id("REF"), status: "COMPLETED", amount } };
+    }
+    return { status: 404, body: { name: "RESOURCE_NOT_FOUND", message: `${method} ${path}` } };
+  }
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const path = url.pathname;
+    calls.set(`${req.method} ${path.replace(/[A-Z]+\d{10}/g, ":id")}`, (calls.get(`${req.method} ${path.replace(/[A-Z]+\d{10}/g, ":id")}`) ?? 0) + 1);
+    if (path === "/__stats") return send(res, 200, { tokenRequests: Object.fromEntries(tokenRequests), calls: Object.fromEntries(calls), orders: orders.size });
+    if (path === "/checkoutnow") {
+      // The payer at PayPal: approve (or ?decision=deny), then back to the merchant's return_url.
+      const order = orders.get(url.searchParams.get("token") ?? "");
+      if (!order) return send(res, 404, { name: "RESOURCE_NOT_FOUND" });
+      order.approved = true;
+      order.declined = url.searchParams.get("decision") === "deny";
+      order.status = "APPROVED";
+      const back = new URL(order.return_url);
+      back.searchParams.set("token", order.id);
+      back.searchParams.set("PayerID", "FAKEPAYER123");
+      res.writeHead(302, { location: back.toString() });
+      return res.end();
+    }
+    const body = await readBody(req);
+    if (path === "/v1/oauth2/token") {
+      const [client = ""] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic\s+/i, ""), "base64").toString().split(":");
+      if (!client || !body.includes("grant_type=client_credentials")) return send(res, 401, { error: "invalid_client" });
+      tokenRequests.set(client, (tokenRequests.get(client) ?? 0) + 1);
+      const token = `A21_${id("TOKEN")}`;
+      tokens.set(token, client);
+      return send(res, 200, { access_token: token, token_type: "Bearer", expires_in: 32400 });
+    }
+    const token = (req.headers.authorization ?? "").replace(/^Bearer\s+/i, "");
+    const client = tokens.get(token);
+    if (!client) return send(res, 401, { name: "AUTHENTICATION_FAILURE" });
+    if (client.includes("down")) return send(res, 503, { name: "SERVICE_UNAVAILABLE" });
+    const parsed = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+    if (path === "/v1/notifications/verify-webhook-signature") {
+      return send(res, 200, { verification_status: parsed.transmission_sig === "valid-signature" && parsed.webhook_id ? "SUCCESS" : "FAILURE" });
+    }
+    const requestId = req.headers["paypal-request-id"];
+    const key = typeof requestId === "string" ? `${client}|${requestId}` : null;
+    const stored = key ? idempotency.get(key) : undefined;
+    const result = stored ?? handle(req.method ?? "GET", path, parsed);
+    if (key && !stored && result.status < 500) idempotency.set(key, result);
+    if (result.status === 204) {
+      res.writeHead(204);
+      return res.end();
+    }
+    send(res, result.status, result.body);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      base = `http://127.0.0.1:${port}`;
+      resolve({ server, port });
+    });
+  });
+}

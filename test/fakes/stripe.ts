@@ -1,0 +1,239 @@
+// A local, stateful fake of Stripe's PaymentIntents, Refunds and Events endpoints, enough for the
+// Stripe connector: form-encoded requests, Idempotency-Key replay, Stripe's test payment methods
+// (pm_card_visa succeeds, pm_card_chargeDeclined declines, ...), and a few behaviours of our own:
+//   pm_card_sandboxTimeoutThenSuccess / ...ThenDecline  processed, but the answer comes too late
+//   pm_card_sandboxProviderError                        500 api_error
+//   a secret key containing "_down"                     502 on every request
+// GET /__stats tells how many payment intents each of our attempts created (idempotency proof).
+import { createServer, type Server } from "node:http";
+import qs from "qs";
+import { readBody, send, sleep } from "./http";
+
+type Params = Record<string, unknown>;
+
+interface PaymentIntent {
+  id: string;
+  object: "payment_intent";
+  amount: number;
+  amount_capturable: number;
+  amount_received: number;
+  currency: string;
+  capture_method: string;
+  status: string;
+  metadata: Record<string, string>;
+  payment_method: string | null;
+  last_payment_error: { type: string; code: string; decline_code?: string; message: string } | null;
+  next_action: { type: string; redirect_to_url: { url: string; return_url: string | null } } | null;
+  latest_charge: string | null;
+  created: number;
+  livemode: false;
+}
+
+interface Refund {
+  id: string;
+  object: "refund";
+  amount: number;
+  currency: string;
+  payment_intent: string;
+  status: string;
+  metadata: Record<string, string>;
+  failure_reason: string | null;
+  created: number;
+}
+
+const DECLINES: Record<string, { code: string; decline_code: string; message: string }> = {
+  pm_card_chargeDeclined: { code: "card_declined", decline_code: "generic_decline", message: "Your card was declined." },
+  pm_card_chargeDeclinedInsufficientFunds: { code: "card_declined", decline_code: "insufficient_funds", message: "Your card has insufficient funds." },
+  pm_card_chargeDeclinedLostCard: { code: "card_declined", decline_code: "lost_card", message: "Your card was declined." },
+  pm_card_chargeDeclinedStolenCard: { code: "card_declined", decline_code: "stolen_card", message: "Your card was declined." },
+  pm_card_chargeDeclinedFraudulent: { code: "card_declined", decline_code: "fraudulent", message: "Your card was declined." },
+  pm_card_chargeDeclinedExpiredCard: { code: "expired_card", decline_code: "expired_card", message: "Your card has expired." },
+  pm_card_chargeDeclinedIncorrectCvc: { code: "incorrect_cvc", decline_code: "incorrect_cvc", message: "Your card's security code is incorrect." },
+  pm_card_chargeDeclinedProcessingError: { code: "processing_error", decline_code: "processing_error", message: "An error occurred while processing your card." },
+  pm_card_sandboxTimeoutThenDecline: { code: "card_declined", decline_code: "generic_decline", message: "Your card was declined." },
+};
+const SUCCEEDS = ["pm_card_visa", "pm_card_visa_debit", "pm_card_mastercard", "pm_card_amex", "pm_card_discover", "pm_card_sandboxTimeoutThenSuccess"];
+const THREE_DS = ["pm_card_threeDSecure2Required", "pm_card_authenticationRequired"];
+const LATE = ["pm_card_sandboxTimeoutThenSuccess", "pm_card_sandboxTimeoutThenDecline"];
+/** How long a "late" answer takes: longer than the connector's timeout in tests (1 s). */
+const LATE_MS = 2500;
+
+export interface StripeFake {
+  server: Server;
+  port: number;
+}
+
+export function startStripeFake(): Promise<StripeFake> {
+  const intents = new Map<string, PaymentIntent>();
+  const refunds = new Map<string, Refund>();
+  const events: { id: string; type: string; created: number; data: { object: unknown } }[] = [];
+  const idempotency = new Map<string, { fingerprint: string; status: number; body: unknown }>();
+  const createdByAttempt = new Map<string, number>();
+  const requests = new Map<string, number>();
+  let counter = 0;
+  let base = "";
+  const nextId = (prefix: string) => `${prefix}_fake${String(++counter).padStart(8, "0")}`;
+  const now = () => Math.floor(Date.now() / 1000);
+  const emit = (type: string, object: unknown) => events.push({ id: nextId("evt"), type, created: now(), data: { object: structuredClone(object) } });
+  const error = (status: number, type: string, message: string, extra: Params = {}) => ({ status, body: { error: { type, message, ...extra } } });
+
+  function createIntent(p: Params): { status: number; body: unknown } {
+    const pm = String(p.payment_method ?? "");
+    const metadata = (p.metadata ?? {}) as Record<string, string>;
+    const manual = p.capture_method === "manual";
+    const amount = Number(p.amount);
+    if (!Number.isInteger(amount) || amount < 1) return error(400, "invalid_request_error", "Invalid amount", { param: "amount" });
+    if (pm === "pm_card_sandboxProviderError") return error(500, "api_error", "An unknown error occurred");
+    if (!SUCCEEDS.includes(pm) && !DECLINES[pm] && !THREE_DS.includes(pm)) return error(400, "invalid_request_error", `No such PaymentMethod: '${pm}'`, { code: "resource_missing", param: "payment_method" });
+    const pi: PaymentIntent = {
+      id: nextId("pi"),
+      object: "payment_intent",
+      amount,
+      amount_capturable: 0,
+      amount_received: 0,
+      currency: String(p.currency),
+      capture_method: manual ? "manual" : "automatic",
+      status: "requires_payment_method",
+      metadata,
+      payment_method: pm,
+      last_payment_error: null,
+      next_action: null,
+      latest_charge: null,
+      created: now(),
+      livemode: false,
+    };
+    intents.set(pi.id, pi);
+    const attempt = metadata.gateway_attempt ?? "none";
+    createdByAttempt.set(attempt, (createdByAttempt.get(attempt) ?? 0) + 1);
+    emit("payment_intent.created", pi);
+    const decline = DECLINES[pm];
+    if (decline) {
+      pi.last_payment_error = { type: "card_error", ...decline };
+      emit("payment_intent.payment_failed", pi);
+      return error(402, "card_error", decline.message, { code: decline.code, decline_code: decline.decline_code, payment_intent: pi });
+    }
+    if (THREE_DS.includes(pm)) {
+      pi.status = "requires_action";
+      pi.next_action = { type: "redirect_to_url", redirect_to_url: { url: `${base}/3ds/${pi.id}`, return_url: typeof p.return_url === "string" ? p.return_url : null } };
+      return { status: 200, body: pi };
+    }
+    authorize(pi);
+    return { status: 200, body: pi };
+  }
+
+  function authorize(pi: PaymentIntent): void {
+    pi.latest_charge = nextId("ch");
+    if (pi.capture_method === "manual") {
+      pi.status = "requires_capture";
+      pi.amount_capturable = pi.amount;
+      emit("payment_intent.amount_capturable_updated", pi);
+    } else {
+      pi.status = "succeeded";
+      pi.amount_received = pi.amount;
+      emit("payment_intent.succeeded", pi);
+    }
+  }
+
+  function route(method: string, path: string, p: Params): { status: number; body: unknown } {
+    let m: RegExpExecArray | null;
+    if (method === "POST" && path === "/v1/payment_intents") return createIntent(p);
+    if (method === "GET" && path === "/v1/payment_intents/search") {
+      const attempt = /metadata\['gateway_attempt'\]:'([^']+)'/.exec(String(p.query ?? ""))?.[1];
+      const data = [...intents.values()].filter((pi) => pi.metadata.gateway_attempt === attempt);
+      return { status: 200, body: { object: "search_result", data, has_more: false, next_page: null, url: "/v1/payment_intents/search" } };
+    }
+    if ((m = /^\/v1\/payment_intents\/([^/]+)$/.exec(path)) && method === "GET") {
+      const pi = intents.get(m[1] ?? "");
+      return pi ? { status: 200, body: pi } : error(404, "invalid_request_error", "No such payment_intent", { code: "resource_missing" });
+    }
+    if ((m = /^\/v1\/payment_intents\/([^/]+)\/(capture|cancel)$/.exec(path)) && method === "POST") {
+      const pi = intents.get(m[1] ?? "");
+      if (!pi) return error(404, "invalid_request_error", "No such payment_intent", { code: "resource_missing" });
+      if (m[2] === "capture") {
+        if (pi.status !== "requires_capture") return error(400, "invalid_request_error", `This PaymentIntent could not be captured because it has a status of ${pi.status}.`, { code: "payment_intent_unexpected_state" });
+        const amount = p.amount_to_capture === undefined ? pi.amount_capturable : Number(p.amount_to_capture);
+        if (amount > pi.amount_capturable) return error(400, "invalid_request_error", "amount_to_capture is too large", { code: "amount_too_large" });
+        pi.status = "succeeded";
+        pi.amount_received = amount;
+        pi.amount_capturable = 0;
+        emit("payment_intent.succeeded", pi);
+        return { status: 200, body: pi };
+      }
+      if (!["requires_payment_method", "requires_capture", "requires_confirmation", "requires_action"].includes(pi.status)) {
+        return error(400, "invalid_request_error", `You cannot cancel this PaymentIntent because it has a status of ${pi.status}.`, { code: "payment_intent_unexpected_state" });
+      }
+      pi.status = "canceled";
+      pi.amount_capturable = 0;
+      emit("payment_intent.canceled", pi);
+      return { status: 200, body: pi };
+    }
+    if (method === "POST" && path === "/v1/refunds") {
+      const pi = intents.get(String(p.payment_intent ?? ""));
+      if (!pi) return error(404, "invalid_request_error", "No such payment_intent", { code: "resource_missing" });
+      const refunded = [...refunds.values()].filter((r) => r.payment_intent === pi.id && r.status === "succeeded").reduce((s, r) => s + r.amount, 0);
+      const amount = p.amount === undefined ? pi.amount_received - refunded : Number(p.amount);
+      if (pi.status !== "succeeded") return error(400, "invalid_request_error", "This PaymentIntent has no captured charge to refund.", { code: "charge_not_refundable" });
+      if (amount + refunded > pi.amount_received) return error(400, "invalid_request_error", "Refund amount is greater than the unrefunded amount.", { code: "amount_too_large" });
+      const refund: Refund = { id: nextId("re"), object: "refund", amount, currency: pi.currency, payment_intent: pi.id, status: "succeeded", metadata: (p.metadata ?? {}) as Record<string, string>, failure_reason: null, created: now() };
+      refunds.set(refund.id, refund);
+      emit("refund.created", refund);
+      return { status: 200, body: refund };
+    }
+    if ((m = /^\/v1\/refunds\/([^/]+)$/.exec(path)) && method === "GET") {
+      const refund = refunds.get(m[1] ?? "");
+      return refund ? { status: 200, body: refund } : error(404, "invalid_request_error", "No such refund", { code: "resource_missing" });
+    }
+    if (method === "GET" && path === "/v1/events") {
+      return { status: 200, body: { object: "list", data: [...events].reverse().slice(0, Number(p.limit ?? 10)), has_more: false, url: "/v1/events" } };
+    }
+    if ((m = /^\/v1\/events\/([^/]+)$/.exec(path)) && method === "GET") {
+      const event = events.find((e) => e.id === m?.[1]);
+      return event ? { status: 200, body: { object: "event", api_version: "2026-04-22", livemode: false, ...event } } : error(404, "invalid_request_error", "No such event", { code: "resource_missing" });
+    }
+    return error(404, "invalid_request_error", `Unrecognized request URL (${method}: ${path})`);
+  }
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const path = url.pathname;
+    requests.set(path, (requests.get(path) ?? 0) + 1);
+    if (path === "/__stats") return send(res, 200, { createdByAttempt: Object.fromEntries(createdByAttempt), intents: intents.size, refunds: refunds.size, requests: Object.fromEntries(requests) });
+    let m: RegExpExecArray | null;
+    if ((m = /^\/3ds\/([^/]+)$/.exec(path))) {
+      // The customer passes Stripe's 3DS page.
+      const pi = intents.get(m[1] ?? "");
+      if (pi && pi.status === "requires_action") {
+        pi.next_action = null;
+        authorize(pi);
+      }
+      return send(res, 200, { ok: Boolean(pi) });
+    }
+    const key = (req.headers.authorization ?? "").replace(/^Bearer\s+/i, "");
+    if (!key.startsWith("sk_")) return send(res, 401, { error: { type: "invalid_request_error", message: "Invalid API Key provided" } });
+    if (key.includes("_down")) return send(res, 502, { error: { type: "api_error", message: "Bad gateway (fake outage)" } });
+    const body = await readBody(req);
+    const params = (req.method === "GET" ? qs.parse(url.search.slice(1)) : qs.parse(body, { depth: 10 })) as Params;
+    const idem = req.headers["idempotency-key"];
+    const idemKey = typeof idem === "string" && req.method === "POST" ? `${key}|${idem}` : null;
+    const fingerprint = `${req.method} ${path} ${body}`;
+    if (idemKey) {
+      const stored = idempotency.get(idemKey);
+      if (stored) {
+        if (stored.fingerprint !== fingerprint) return send(res, 400, { error: { type: "idempotency_error", message: "Keys for idempotent requests can only be used with the same parameters they were first used with." } });
+        return send(res, stored.status, stored.body, { "idempotent-replayed": "true" });
+      }
+    }
+    const result = route(req.method ?? "GET", path, params);
+    if (idemKey && result.status < 500) idempotency.set(idemKey, { fingerprint, ...result });
+    if (path === "/v1/payment_intents" && req.method === "POST" && LATE.includes(String(params.payment_method))) await sleep(LATE_MS);
+    send(res, result.status, result.body, { "request-id": `req_fake_${counter}` });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      base = `http://127.0.0.1:${port}`;
+      resolve({ server, port });
+    });
+  });
+}
