@@ -71,9 +71,12 @@ const card = z
   })
   .strict();
 
-export const paymentMethodData = z.object({ type: z.literal("card"), card }).strict();
+const paypal = z.object({ type: z.literal("paypal") }).strict();
 
-/** `pm_...`/`tok_...`/vault token as a string, seed 001's `{type: "card_token", token}`, or test card details. */
+/** Test card details (test mode only), or `{type: "paypal"}`: the payer approves at PayPal. */
+export const paymentMethodData = z.union([z.object({ type: z.literal("card"), card }).strict(), paypal]);
+
+/** `pm_...`/`tok_...`/vault token as a string, seed 001's `{type: "card_token", token}`, test card details, or PayPal. */
 export const paymentMethod = z.union([
   z.string().min(1).max(255),
   z.object({ type: z.literal("card_token"), token: z.string().min(1).max(255) }).strict(),

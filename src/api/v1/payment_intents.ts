@@ -28,7 +28,7 @@ function checkExpand(expand: string[] | undefined): string[] {
 const paymentMethodFields = {
   payment_method: f.paymentMethod.optional().describe("A pm_/tok_ id or vault token, seed 001's {type: card_token, token}, or (test mode) card details."),
   payment_method_data: f.paymentMethodData.optional().describe("Test mode only: raw test card details. Never stored."),
-  payment_method_types: z.array(z.literal("card")).optional(),
+  payment_method_types: z.array(z.enum(["card", "paypal"])).optional(),
 };
 
 const CreateBody = z
@@ -115,16 +115,16 @@ async function paymentMethodOf(c: Ctx, principal: Principal, body: MethodInput):
   if (pm !== undefined) {
     if (typeof pm === "string") return resolvePaymentMethod({ kind: "reference", value: pm, param: "payment_method" }, ctx);
     if (pm.type === "card_token") return resolvePaymentMethod({ kind: "reference", value: pm.token, param: "payment_method[token]" }, ctx);
+    if (pm.type === "paypal") return resolvePaymentMethod({ kind: "paypal", param: "payment_method" }, ctx);
     return resolvePaymentMethod({ kind: "card", number: pm.card.number, expMonth: pm.card.exp_month, expYear: pm.card.exp_year, cvc: pm.card.cvc ?? null, param: "payment_method[card]" }, ctx);
   }
   const data = body.payment_method_data;
-  if (data) {
-    return resolvePaymentMethod(
-      { kind: "card", number: data.card.number, expMonth: data.card.exp_month, expYear: data.card.exp_year, cvc: data.card.cvc ?? null, param: "payment_method_data[card]" },
-      ctx,
-    );
-  }
-  return undefined;
+  if (!data) return undefined;
+  if (data.type === "paypal") return resolvePaymentMethod({ kind: "paypal", param: "payment_method_data" }, ctx);
+  return resolvePaymentMethod(
+    { kind: "card", number: data.card.number, expMonth: data.card.exp_month, expYear: data.card.exp_year, cvc: data.card.cvc ?? null, param: "payment_method_data[card]" },
+    ctx,
+  );
 }
 
 const TAG = "Payment intents";

@@ -36,6 +36,5 @@ export async function completeRedirect(draft: IntentRecord, tools: OperationTool
     draft.status = "requires_action";
     return {};
   }
-  waiting.status = "succeeded";
   return apply(draft, attempt, outcome, tools);
 }

@@ -1,0 +1,123 @@
+// Failover and health: a provider error before any money moved goes on to the next connector; a
+// decline never does. The circuit breaker opens after repeated failures (3 in tests), lets one probe
+// through after its cooldown (1 s in tests), and closes when the probe succeeds.
+import { describe, expect, it } from "vitest";
+import {
+  addConnector,
+  createIntent,
+  expectError,
+  get,
+  newMerchant,
+  post,
+  type CallOptions,
+  type ListJson,
+  type PaymentIntentJson,
+  type TransactionJson,
+} from "../helpers";
+
+interface HealthRow {
+  connector: string;
+  connector_account: string | null;
+  priority: number | null;
+  health: { state: string; calls: number; successes: number; provider_errors: number; success_rate: number | null; p50_latency_ms: number | null; p95_latency_ms: number | null; consecutive_failures: number };
+}
+
+const steps = async (id: string, opts: CallOptions) =>
+  (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${id}/transactions`, opts)).body.data.map((t) => `${t.connector}:${t.status}`);
+const health = async (opts: CallOptions) => (await get<ListJson<HealthRow>>("/v1/admin/psp_health", opts)).body.data;
+
+describe("failover", () => {
+  it("connector 1 answers 502: the payment succeeds on connector 2, both attempts recorded", async () => {
+    const { opts } = await newMerchant("failover");
+    const down = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_down_1" }, priority: 1 });
+    const sandbox = await addConnector(opts, { connector: "sandbox", priority: 2 });
+    const pi = (await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts)).body;
+    expect(pi).toMatchObject({ status: "succeeded", connector: "sandbox", connector_account: sandbox.id });
+    expect(await steps(pi.id, opts)).toEqual(["stripe:failed", "sandbox:succeeded"]);
+    const rows = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    expect(rows[0]).toMatchObject({ connector_account: down.id, response_code: "provider_error" });
+  });
+
+  it("a decline on connector 1 does not fail over", async () => {
+    const { opts } = await newMerchant("no-failover");
+    await addConnector(opts, { connector: "sandbox", priority: 1 });
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_backup" }, priority: 2 });
+    const res = await createIntent({ payment_method: "pm_card_chargeDeclined", confirm: true }, opts);
+    const error = expectError(res, 402, "card_declined");
+    expect(await steps(error.payment_intent?.id ?? "", opts)).toEqual(["sandbox:failed"]);
+  });
+
+  it("when every connector fails before money moved, the answer is 502 and the payment may be confirmed again", async () => {
+    const { opts } = await newMerchant("all-down");
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_down_a" }, priority: 1 });
+    const second = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_down_b" }, priority: 2 });
+    const res = await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts);
+    const error = expectError(res, 502, "provider_error");
+    const id = error.payment_intent?.id ?? "";
+    expect(error.payment_intent?.status).toBe("requires_confirmation");
+    expect(await steps(id, opts)).toEqual(["stripe:failed", "stripe:failed"]);
+    await post(`/v1/connector_accounts/${second.id}`, { credentials: { secret_key: "sk_test_fake_fixed" } }, opts);
+    const retried = await post<PaymentIntentJson>(`/v1/payment_intents/${id}/confirm`, {}, opts);
+    expect(retried.body.status).toBe("succeeded");
+  });
+});
+
+describe("circuit breaker and psp_health", () => {
+  it("opens after repeated failures, skips the connector, probes after the cooldown and closes on success", async () => {
+    const { opts } = await newMerchant("breaker");
+    const flaky = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_down_breaker" }, priority: 1 });
+    await addConnector(opts, { connector: "sandbox", priority: 2 });
+    for (let i = 0; i < 3; i++) {
+      const pi = (await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts)).body;
+      expect(await steps(pi.id, opts)).toEqual(["stripe:failed", "sandbox:succeeded"]);
+    }
+    const opened = (await health(opts)).find((h) => h.connector_account === flaky.id);
+    expect(opened?.health).toMatchObject({ state: "open", provider_errors: 3, consecutive_failures: 3 });
+
+    // Open: Stripe is not even asked.
+    const skipped = (await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts)).body;
+    expect(await steps(skipped.id, opts)).toEqual(["sandbox:succeeded"]);
+
+    // Stripe recovers; after the cooldown one probe goes through and closes the breaker.
+    await post(`/v1/connector_accounts/${flaky.id}`, { credentials: { secret_key: "sk_test_fake_recovered" } }, opts);
+    await new Promise((r) => setTimeout(r, 1200));
+    const probe = (await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts)).body;
+    expect(await steps(probe.id, opts)).toEqual(["stripe:succeeded"]);
+    const closed = (await health(opts)).find((h) => h.connector_account === flaky.id);
+    expect(closed?.health.state).toBe("closed");
+    expect(closed?.health.successes).toBe(1);
+    expect(closed?.health.success_rate).toBeCloseTo(0.25, 2);
+    expect(typeof closed?.health.p95_latency_ms).toBe("number");
+  });
+
+  it("a failed probe opens the breaker again", async () => {
+    const { opts } = await newMerchant("breaker-probe");
+    const flaky = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_down_probe" }, priority: 1 });
+    await addConnector(opts, { connector: "sandbox", priority: 2 });
+    for (let i = 0; i < 3; i++) await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts);
+    await new Promise((r) => setTimeout(r, 1200));
+    const probe = (await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts)).body;
+    expect(await steps(probe.id, opts)).toEqual(["stripe:failed", "sandbox:succeeded"]);
+    expect((await health(opts)).find((h) => h.connector_account === flaky.id)?.health.state).toBe("open");
+    const skipped = (await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts)).body;
+    expect(await steps(skipped.id, opts)).toEqual(["sandbox:succeeded"]);
+  });
+
+  it("with its only connector paused, a payment is refused with 503 and nothing recorded", async () => {
+    const { opts } = await newMerchant("breaker-only");
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_down_only" } });
+    for (let i = 0; i < 3; i++) expectError(await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts), 502);
+    const res = await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts);
+    expectError(res, 503, "connectors_unavailable");
+  });
+
+  it("the built-in sandbox has health too", async () => {
+    const { opts } = await newMerchant("sandbox-health");
+    await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts);
+    await createIntent({ payment_method: "pm_card_chargeDeclined", confirm: true }, opts);
+    const [row] = await health(opts);
+    expect(row).toMatchObject({ connector: "sandbox", connector_account: null });
+    expect(row?.health).toMatchObject({ state: "closed", calls: 2, successes: 1, success_rate: 1 });
+    expectError(await get("/v1/admin/psp_health", { key: "sk_test_nobody_here" }), 401);
+  });
+});

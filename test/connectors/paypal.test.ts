@@ -1,0 +1,117 @@
+// The PayPal connector against the local PayPal fake: token caching, the approval redirect, capture
+// (at once, or authorize then capture), refunds, declines.
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { PayPalConnector } from "../../src/connectors/paypal/connector";
+import {
+  addConnector,
+  createIntent,
+  get,
+  newMerchant,
+  paypalFakeStats,
+  post,
+  uniqueKey,
+  type CallOptions,
+  type ListJson,
+  type PaymentIntentJson,
+  type RefundJson,
+  type TransactionJson,
+} from "../helpers";
+
+/** The payer at PayPal: follow the approval link, then come back through the gateway to the merchant. */
+async function approveAtPayPal(approvalUrl: string, decision: "approve" | "deny" = "approve"): Promise<Response> {
+  const atPayPal = await fetch(`${approvalUrl}${decision === "deny" ? "&decision=deny" : ""}`, { redirect: "manual" });
+  expect(atPayPal.status).toBe(302);
+  const back = atPayPal.headers.get("location") ?? "";
+  expect(back).toContain("/connectors/return/");
+  return exports.default.fetch(new Request(back, { redirect: "manual" }));
+}
+
+async function paypalMerchant(label: string): Promise<{ opts: CallOptions; clientId: string; accountId: string }> {
+  const { opts } = await newMerchant(label);
+  const clientId = uniqueKey(`client-${label}`).replace(/[^A-Za-z0-9-]/g, "");
+  const account = await addConnector(opts, { connector: "paypal", credentials: { client_id: clientId, client_secret: "paypal-secret-9876" } });
+  return { opts, clientId, accountId: account.id };
+}
+
+describe("PayPal connector", () => {
+  it("caches the OAuth token until it expires", async () => {
+    const clientId = uniqueKey("token-cache").replace(/[^A-Za-z0-9-]/g, "");
+    const paypal = new PayPalConnector({ accountId: "mca_x", clientId, clientSecret: "s", apiBase: env.PAYPAL_API_BASE, timeoutMs: 1000 });
+    const tokens = await Promise.all([paypal.accessToken(), paypal.accessToken(), paypal.accessToken()]);
+    expect(new Set(tokens).size).toBe(1);
+    expect(await paypal.accessToken()).toBe(tokens[0]);
+    expect((await paypalFakeStats()).tokenRequests[clientId]).toBe(1);
+    // Close to expiry (the fake's tokens last 9 hours), a new one is fetched.
+    await paypal.accessToken(Date.now() + 9 * 3600 * 1000);
+    expect((await paypalFakeStats()).tokenRequests[clientId]).toBe(2);
+  });
+
+  it("answers with PayPal's approval link, then captures when the payer comes back", async () => {
+    const { opts, accountId, clientId } = await paypalMerchant("paypal-capture");
+    const created = await createIntent({ amount: 2999, payment_method_data: { type: "paypal" }, confirm: true, return_url: "https://shop.example/paid" }, opts);
+    expect(created.status).toBe(200);
+    const pi = created.body;
+    expect(pi).toMatchObject({ status: "requires_action", connector: null });
+    const approval = pi.next_action?.redirect_to_url.url ?? "";
+    expect(approval).toContain(`${env.PAYPAL_API_BASE}/checkoutnow?token=ORDER`);
+
+    const back = await approveAtPayPal(approval);
+    expect(back.status).toBe(303);
+    const location = new URL(back.headers.get("location") ?? "");
+    expect(location.origin + location.pathname).toBe("https://shop.example/paid");
+    expect(location.searchParams.get("redirect_status")).toBe("succeeded");
+
+    const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body;
+    expect(after).toMatchObject({ status: "succeeded", amount_received: 2999, connector: "paypal", connector_account: accountId });
+    const refund = await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 999 }, opts);
+    expect(refund.body.status).toBe("succeeded");
+    const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    expect(history.map((t) => `${t.type}:${t.status}`)).toEqual(["authorize:requires_action", "authorize:succeeded", "refund:succeeded"]);
+    expect(history[1]?.provider_reference).toMatch(/^CAP/);
+    expect((await paypalFakeStats()).tokenRequests[clientId]).toBe(1);
+  });
+
+  it("authorizes at approval, then captures part and refunds part; voids another", async () => {
+    const { opts } = await paypalMerchant("paypal-authorize");
+    const pi = (await createIntent({ amount: 5000, payment_method: { type: "paypal" }, confirm: true, capture_method: "manual" }, opts)).body;
+    const back = await approveAtPayPal(pi.next_action?.url ?? "");
+    expect(back.status).toBe(200); // no return_url: the gateway shows the result itself
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "requires_capture", amount_capturable: 5000 });
+    const captured = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 4000 }, opts);
+    expect(captured.body).toMatchObject({ status: "succeeded", amount_received: 4000 });
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 1500 }, opts)).body.status).toBe("succeeded");
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 2500 }, opts)).body.status).toBe("succeeded");
+
+    const other = (await createIntent({ amount: 700, payment_method: { type: "paypal" }, confirm: true, capture_method: "manual" }, opts)).body;
+    await approveAtPayPal(other.next_action?.url ?? "");
+    const voided = await post<PaymentIntentJson>(`/v1/payment_intents/${other.id}/cancel`, {}, opts);
+    expect(voided.body.status).toBe("canceled");
+  });
+
+  it("coming back before approving changes nothing; a denial declines", async () => {
+    const { opts } = await paypalMerchant("paypal-deny");
+    const pi = (await createIntent({ amount: 1200, payment_method_data: { type: "paypal" }, confirm: true }, opts)).body;
+    const early = await exports.default.fetch(new Request(`http://gateway.test/connectors/return/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}`, { redirect: "manual" }));
+    expect(early.status).toBe(200);
+    const waiting = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body;
+    expect(waiting.status).toBe("requires_action");
+    expect(waiting.next_action?.url).toBe(pi.next_action?.url);
+    const wrongSecret = await exports.default.fetch(new Request(`http://gateway.test/connectors/return/${pi.id}?client_secret=nope`, { redirect: "manual" }));
+    expect(wrongSecret.status).toBe(404);
+
+    await approveAtPayPal(pi.next_action?.url ?? "", "deny");
+    const denied = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body;
+    expect(denied.status).toBe("requires_payment_method");
+    expect(denied.last_payment_error?.code).toBe("card_declined");
+  });
+
+  it("cards do not go to PayPal, and PayPal needs a PayPal account", async () => {
+    const { opts } = await paypalMerchant("paypal-only");
+    const card = await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts);
+    expect(card.status).toBe(400);
+    const sandboxOnly = await newMerchant("no-paypal");
+    const res = await createIntent({ payment_method_data: { type: "paypal" }, confirm: true }, sandboxOnly.opts);
+    expect(res.status).toBe(400);
+  });
+});

@@ -1,0 +1,122 @@
+// Incoming PSP webhooks: a good signature is applied once, a duplicate is ignored, a bad or stale
+// signature is a 400 that changes nothing, and events out of order never move an intent backwards.
+import Stripe from "stripe";
+import { describe, expect, it } from "vitest";
+import { signSandboxWebhook } from "../../src/connectors/sandbox/webhooks";
+import {
+  addConnector,
+  call,
+  createIntent,
+  expectError,
+  get,
+  newMerchant,
+  post,
+  type ListJson,
+  type PaymentIntentJson,
+  type RefundJson,
+  type TransactionJson,
+} from "../helpers";
+
+const SECRET = "sandbox_webhook_secret_for_development";
+const cryptoProvider = Stripe.createSubtleCryptoProvider();
+
+async function sandboxWebhook(body: Record<string, unknown>, options: { secret?: string; timestamp?: number; path?: string } = {}) {
+  const text = JSON.stringify(body);
+  return call<{ received: boolean; applied: number; duplicates: number }>("POST", options.path ?? "/v1/psp_webhooks/sandbox", {
+    key: null,
+    body: text,
+    headers: { "sandbox-signature": await signSandboxWebhook(options.secret ?? SECRET, text, options.timestamp) },
+  });
+}
+
+/** An intent waiting for its customer (3DS): only a webhook settles it, so nothing else races the tests. */
+async function waitingIntent(label: string) {
+  const { opts } = await newMerchant(label);
+  const pi = (await createIntent({ payment_method: "pm_card_threeDSecure2Required", confirm: true }, opts)).body;
+  const [attempt] = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+  return { opts, pi, attempt: attempt as TransactionJson };
+}
+
+describe("incoming PSP webhooks", () => {
+  it("a good signature is applied once; the duplicate is acknowledged and ignored", async () => {
+    const { opts, pi, attempt } = await waitingIntent("webhook-once");
+    const event = { id: `sbxevt_once_${pi.id}`, type: "authorization.approved", data: { intent: pi.id, attempt: attempt.id } };
+    expect((await sandboxWebhook(event)).body).toEqual({ received: true, applied: 1, duplicates: 0 });
+    expect((await sandboxWebhook(event)).body).toEqual({ received: true, applied: 0, duplicates: 1 });
+    const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body;
+    expect(after.status).toBe("succeeded");
+    const rows = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    expect(rows.filter((t) => t.status === "succeeded")).toHaveLength(1);
+  });
+
+  it("a bad, missing or stale signature is a 400 and changes nothing", async () => {
+    const { opts, pi, attempt } = await waitingIntent("webhook-bad");
+    const event = { id: `sbxevt_bad_${pi.id}`, type: "authorization.approved", data: { intent: pi.id, attempt: attempt.id } };
+    expectError(await sandboxWebhook(event, { secret: "not-the-secret" }), 400, "webhook_signature_invalid");
+    expectError(await sandboxWebhook(event, { timestamp: Math.floor(Date.now() / 1000) - 3600 }), 400, "webhook_signature_invalid");
+    expectError(await call("POST", "/v1/psp_webhooks/sandbox", { key: null, body: JSON.stringify(event) }), 400, "webhook_signature_invalid");
+    const tampered = JSON.stringify(event);
+    const header = await signSandboxWebhook(SECRET, tampered);
+    expectError(await call("POST", "/v1/psp_webhooks/sandbox", { key: null, body: tampered.replace("approved", "declined"), headers: { "sandbox-signature": header } }), 400);
+    expectError(await call("POST", "/v1/psp_webhooks/mca_doesnotexist00000000", { key: null, body: "{}" }), 404);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.status).toBe("requires_action");
+  });
+
+  it("out of order: succeeded before processing leaves the intent succeeded; a late decline changes nothing", async () => {
+    const { opts, pi, attempt } = await waitingIntent("webhook-order");
+    const data = { intent: pi.id, attempt: attempt.id };
+    await sandboxWebhook({ id: `sbxevt_ok_${pi.id}`, type: "authorization.approved", data });
+    await sandboxWebhook({ id: `sbxevt_proc_${pi.id}`, type: "authorization.processing", data });
+    await sandboxWebhook({ id: `sbxevt_no_${pi.id}`, type: "authorization.declined", data: { ...data, code: "card_declined", decline_code: "generic_decline" } });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "succeeded", amount_received: 2000 });
+  });
+
+  it("an event for another merchant's account does not reach the intent", async () => {
+    const { opts, pi, attempt } = await waitingIntent("webhook-owner");
+    const intruder = await newMerchant("webhook-intruder");
+    const account = await addConnector(intruder.opts, { connector: "sandbox", webhook_secret: "intruder-secret" });
+    const res = await sandboxWebhook({ id: "sbxevt_intruder", type: "authorization.approved", data: { intent: pi.id, attempt: attempt.id } }, { secret: "intruder-secret", path: `/v1/psp_webhooks/${account.id}` });
+    expect(res.body).toMatchObject({ received: true, applied: 0 });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.status).toBe("requires_action");
+  });
+
+  it("Stripe's webhooks are verified with constructEventAsync and applied: a refund that fails later", async () => {
+    const { opts } = await newMerchant("webhook-stripe");
+    const account = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_webhooks" }, webhook_secret: "whsec_stripe_test_secret" });
+    const pi = (await createIntent({ amount: 3000, payment_method: "pm_card_visa", confirm: true }, opts)).body;
+    const refund = (await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 1000 }, opts)).body;
+    const rows = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    const refundAttempt = rows.find((t) => t.type === "refund");
+    const payload = JSON.stringify({
+      id: "evt_stripe_refund_failed_1",
+      object: "event",
+      type: "refund.updated",
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+      data: { object: { id: refundAttempt?.provider_reference, object: "refund", status: "failed", failure_reason: "expired_or_canceled_card", metadata: { gateway_intent: pi.id, gateway_attempt: refundAttempt?.id } } },
+    });
+    const header = await Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret: "whsec_stripe_test_secret", cryptoProvider });
+    const bad = await call("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: payload, headers: { "stripe-signature": header.replace(/v1=\w/, "v1=0") } });
+    expectError(bad, 400, "webhook_signature_invalid");
+    const good = await call("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: payload, headers: { "stripe-signature": header } });
+    expect(good.body).toMatchObject({ applied: 1 });
+    expect((await get<RefundJson>(`/v1/refunds/${refund.id}`, opts)).body).toMatchObject({ status: "failed", failure_reason: "expired_or_canceled_card" });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.amount_refunded).toBe(0);
+    const again = await call("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: payload, headers: { "stripe-signature": header } });
+    expect(again.body).toMatchObject({ applied: 0, duplicates: 1 });
+  });
+
+  it("PayPal's webhooks are checked by PayPal's verification call", async () => {
+    const { opts } = await newMerchant("webhook-paypal");
+    const account = await addConnector(opts, { connector: "paypal", credentials: { client_id: "webhook-client", client_secret: "s" }, webhook_secret: "WH-123" });
+    const pi = (await createIntent({ amount: 1500, payment_method_data: { type: "paypal" }, confirm: true }, opts)).body;
+    const order = new URL(pi.next_action?.url ?? "").searchParams.get("token");
+    const event = JSON.stringify({ id: "WH-EVT-1", event_type: "PAYMENT.CAPTURE.COMPLETED", resource: { id: "CAPX", status: "COMPLETED", custom_id: pi.id, supplementary_data: { related_ids: { order_id: order } } } });
+    const headers = (sig: string) => ({ "paypal-transmission-id": "t1", "paypal-transmission-time": new Date().toISOString(), "paypal-transmission-sig": sig, "paypal-auth-algo": "SHA256withRSA", "paypal-cert-url": "https://api.paypal.com/cert" });
+    expectError(await call("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: event, headers: headers("forged") }), 400, "webhook_signature_invalid");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.status).toBe("requires_action");
+    const ok = await call("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: event, headers: headers("valid-signature") });
+    expect(ok.body).toMatchObject({ applied: 1 });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "succeeded", connector: "paypal" });
+  });
+});

@@ -1,0 +1,128 @@
+// Unknown outcomes: a timeout leaves the intent processing with a pending attempt; reconciliation
+// (through its queue, 1 s apart in tests) asks the PSP and settles it, with exactly one
+// authorization at the PSP, whatever webhooks arrive first or twice. The cron expires old
+// authorizations.
+import { createScheduledController } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { signSandboxWebhook } from "../../src/connectors/sandbox/webhooks";
+import worker from "../../src/index";
+import {
+  addConnector,
+  authorizedIntent,
+  call,
+  createIntent,
+  get,
+  newMerchant,
+  stripeFakeStats,
+  waitFor,
+  type CallOptions,
+  type ListJson,
+  type PaymentIntentJson,
+  type TransactionJson,
+} from "../helpers";
+
+const SECRET = "sandbox_webhook_secret_for_development";
+
+async function settled(id: string, opts: CallOptions, from = "processing"): Promise<PaymentIntentJson> {
+  return waitFor(
+    async () => {
+      const pi = (await get<PaymentIntentJson>(`/v1/payment_intents/${id}`, opts)).body;
+      return pi.status !== from ? pi : undefined;
+    },
+    15_000,
+    `${id} to leave ${from}`,
+  );
+}
+
+async function ledgerRows(intentId: string): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM sandbox_ledger WHERE intent_id = ?").bind(intentId).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+async function history(id: string, opts: CallOptions): Promise<TransactionJson[]> {
+  return (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${id}/transactions`, opts)).body.data;
+}
+
+export async function sandboxWebhook(body: Record<string, unknown>, secret = SECRET, timestamp?: number) {
+  const text = JSON.stringify(body);
+  return call<{ received: boolean; applied: number; duplicates: number }>("POST", "/v1/psp_webhooks/sandbox", {
+    key: null,
+    body: text,
+    headers: { "sandbox-signature": await signSandboxWebhook(secret, text, timestamp) },
+  });
+}
+
+describe.concurrent("reconciliation of unknown outcomes", () => {
+  it("a timeout resolves to succeeded, with one authorization at the PSP", async () => {
+    const { opts } = await newMerchant("reconcile-success");
+    const pi = (await createIntent({ payment_method: "pm_card_sandboxTimeoutThenSuccess", confirm: true }, opts)).body;
+    expect(pi.status).toBe("processing");
+    const done = await settled(pi.id, opts);
+    expect(done).toMatchObject({ status: "succeeded", amount_received: 2000 });
+    const rows = await history(pi.id, opts);
+    expect(rows.filter((t) => t.type === "authorize").map((t) => t.status)).toEqual(["succeeded"]);
+    expect(await ledgerRows(pi.id)).toBe(1);
+    const events = await waitFor(async () => {
+      const types = (await get<ListJson<{ type: string }>>(`/v1/events?payment_intent=${pi.id}&limit=100`, opts)).body.data.map((e) => e.type);
+      return types.length >= 4 ? types : undefined;
+    });
+    expect(events.sort()).toEqual(["charge.succeeded", "payment_intent.created", "payment_intent.processing", "payment_intent.succeeded"]);
+  });
+
+  it("the decline variant resolves to requires_payment_method", async () => {
+    const { opts } = await newMerchant("reconcile-decline");
+    const pi = (await createIntent({ payment_method: "pm_card_sandboxTimeoutThenDecline", confirm: true }, opts)).body;
+    const done = await settled(pi.id, opts);
+    expect(done.status).toBe("requires_payment_method");
+    expect(done.last_payment_error?.code).toBe("card_declined");
+    expect(await ledgerRows(pi.id)).toBe(1);
+  });
+
+  it("a webhook arriving first (and twice) settles it once; reconciliation then finds nothing to do", async () => {
+    const { opts } = await newMerchant("reconcile-webhook-first");
+    const pi = (await createIntent({ payment_method: "pm_card_sandboxTimeoutThenSuccess", confirm: true, capture_method: "manual" }, opts)).body;
+    const [attempt] = await history(pi.id, opts);
+    const event = { id: `sbxevt_${attempt?.id}`, type: "authorization.approved", data: { intent: pi.id, attempt: attempt?.id, reference: attempt?.provider_reference } };
+    const first = await sandboxWebhook(event);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ applied: 1, duplicates: 0 });
+    const second = await sandboxWebhook(event);
+    expect(second.body).toMatchObject({ applied: 0, duplicates: 1 });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.status).toBe("requires_capture");
+    // Reconciliation runs later and agrees: still one authorization.
+    await new Promise((r) => setTimeout(r, 2500));
+    const rows = await history(pi.id, opts);
+    expect(rows.filter((t) => t.type === "authorize" && t.status === "succeeded")).toHaveLength(1);
+    expect(await ledgerRows(pi.id)).toBe(1);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "requires_capture", amount_capturable: 2000 });
+  });
+
+  it("a Stripe timeout resolves through Stripe with one payment intent there", async () => {
+    const { opts } = await newMerchant("reconcile-stripe");
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_reconcile" } });
+    const pi = (await createIntent({ payment_method: "pm_card_sandboxTimeoutThenSuccess", confirm: true }, opts)).body;
+    expect(pi.status).toBe("processing");
+    const done = await settled(pi.id, opts);
+    expect(done).toMatchObject({ status: "succeeded", connector: "stripe" });
+    const [attempt] = await history(pi.id, opts);
+    expect((await stripeFakeStats()).createdByAttempt[attempt?.id ?? ""]).toBe(1);
+  });
+});
+
+describe("authorization expiry", () => {
+  it("the cron cancels authorizations older than 7 days and leaves younger ones", async () => {
+    const { opts } = await newMerchant("expiry");
+    const old = await authorizedIntent(3000, opts);
+    const young = await authorizedIntent(2000, opts);
+    await env.DB.prepare("UPDATE payment_intents SET authorized_at = ? WHERE id = ?").bind(Date.now() - 8 * 86_400_000, young.id).run();
+    // Eight days on, as the cron sees it: only the intent whose own authorization is 8 days old goes...
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }), env);
+    // ...which the object checks against its own record, not the read model: young is still young.
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${young.id}`, opts)).body.status).toBe("requires_capture");
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now() + 8 * 86_400_000, cron: "* * * * *" }), env);
+    const expired = (await get<PaymentIntentJson>(`/v1/payment_intents/${old.id}`, opts)).body;
+    expect(expired).toMatchObject({ status: "canceled", cancellation_reason: "automatic", amount_capturable: 0 });
+    expect((await history(old.id, opts)).map((t) => `${t.type}:${t.status}`)).toEqual(["authorize:succeeded", "void:succeeded"]);
+  });
+});
