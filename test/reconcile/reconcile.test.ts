@@ -7,6 +7,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { signSandboxWebhook } from "../../src/connectors/sandbox/webhooks";
 import worker from "../../src/index";
+import type { ReconcileMessage } from "../../src/reconcile/messages";
+import { requeueStuckReconciliations } from "../../src/reconcile/sweep";
 import {
   addConnector,
   authorizedIntent,
@@ -124,5 +126,23 @@ describe("authorization expiry", () => {
     const expired = (await get<PaymentIntentJson>(`/v1/payment_intents/${old.id}`, opts)).body;
     expect(expired).toMatchObject({ status: "canceled", cancellation_reason: "automatic", amount_capturable: 0 });
     expect((await history(old.id, opts)).map((t) => `${t.type}:${t.status}`)).toEqual(["authorize:succeeded", "void:succeeded"]);
+  });
+});
+
+describe("the cron's rescue of stuck reconciliations", () => {
+  it("re-queues intents whose pending attempts nobody asked about for longer than the schedule's longest wait", async () => {
+    const { opts } = await newMerchant("rescue");
+    const pi = (await createIntent({ payment_method: "pm_card_sandboxTimeoutThenSuccess", confirm: true }, opts)).body;
+    const sent: ReconcileMessage[] = [];
+    const recorder = { sendBatch: async (batch: { body: ReconcileMessage }[]) => void sent.push(...batch.map((m) => m.body)) } as unknown as typeof env.RECONCILE_QUEUE;
+    // As if the chain had died: pending, and last looked at an hour ago.
+    await env.DB.prepare("UPDATE payment_intents SET pending_attempts = 1, reconciled_at = ?, updated = ? WHERE id = ?").bind(Date.now() - 3_600_000, Date.now() - 3_600_000, pi.id).run();
+    expect(await requeueStuckReconciliations({ ...env, RECONCILE_QUEUE: recorder }, Date.now())).toBeGreaterThanOrEqual(1);
+    expect(sent).toContainEqual({ intentId: pi.id, round: 0 });
+    // Recently looked at: left to its chain.
+    sent.length = 0;
+    await env.DB.prepare("UPDATE payment_intents SET reconciled_at = ? WHERE id = ?").bind(Date.now(), pi.id).run();
+    await requeueStuckReconciliations({ ...env, RECONCILE_QUEUE: recorder }, Date.now());
+    expect(sent.find((m) => m.intentId === pi.id)).toBeUndefined();
   });
 });
