@@ -9,7 +9,7 @@ import { config } from "../env";
 export type CallResult = "success" | "decline" | "provider_error" | "timeout";
 export type BreakerState = "closed" | "open" | "half_open";
 
-interface Sample {
+export interface Sample {
   at: number;
   result: CallResult;
   latencyMs: number;
@@ -74,6 +74,13 @@ export class ConnectorHealthObject extends DurableObject<Env> {
       return { allowed: true, state: "half_open" };
     }
     return { allowed: false, state: b.state };
+  }
+
+  /** Several calls at once (the intent objects batch their successes). */
+  async reportMany(samples: Sample[]): Promise<BreakerState> {
+    let state: BreakerState = (await this.state()).state;
+    for (const s of samples) state = await this.report(s.result, s.latencyMs, s.at);
+    return state;
   }
 
   async report(result: CallResult, latencyMs: number, now = Date.now()): Promise<BreakerState> {

@@ -13,6 +13,7 @@ import {
   type ListJson,
   type PaymentIntentJson,
   type TransactionJson,
+  waitFor,
 } from "../helpers";
 
 interface HealthRow {
@@ -115,7 +116,11 @@ describe("circuit breaker and psp_health", () => {
     const { opts } = await newMerchant("sandbox-health");
     await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts);
     await createIntent({ payment_method: "pm_card_chargeDeclined", confirm: true }, opts);
-    const [row] = await health(opts);
+    // Successes reach the health object in batches, within half a second.
+    const row = await waitFor(async () => {
+      const [first] = await health(opts);
+      return first && first.health.calls === 2 ? first : undefined;
+    });
     expect(row).toMatchObject({ connector: "sandbox", connector_account: null });
     expect(row?.health).toMatchObject({ state: "closed", calls: 2, successes: 1, success_rate: 1 });
     expectError(await get("/v1/admin/psp_health", { key: "sk_test_nobody_here" }), 401);
