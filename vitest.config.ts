@@ -47,6 +47,12 @@ export default defineConfig(async () => {
                   PAYPAL_API_BASE: `http://127.0.0.1:${inject("paypalPort")}`,
                   BREAKER_FAILURE_THRESHOLD: "3",
                   BREAKER_COOLDOWN_MS: "1000",
+                  JWT_SECRET: "test-jwt-secret-for-the-suite-only",
+                  // The suite's own keys are busy; the rate-limit tests give keys low limits of their own.
+                  RATE_LIMIT_PER_KEY: "5000",
+                  RATE_LIMIT_BURST_PER_KEY: "10000",
+                  RATE_LIMIT_PER_IP: "20",
+                  RATE_LIMIT_BURST_PER_IP: "40",
                 },
               },
             })),

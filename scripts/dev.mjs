@@ -26,6 +26,9 @@ function run(args, label) {
   }
 }
 
+/** Development only: `npm run token` signs with it. A deployment sets its own with `wrangler secret put JWT_SECRET`. */
+export const DEV_JWT_SECRET = "development-jwt-secret-do-not-deploy";
+
 const demo = JSON.parse(readFileSync(path.join(root, "scripts", "demo-merchants.json"), "utf8"));
 const sqlString = (s) => `'${String(s).replaceAll("'", "''")}'`;
 const now = Date.now();
@@ -54,7 +57,7 @@ ${demo.merchants.map((m) => `    ${m.key.secret}   ${m.name} (${m.id})`).join("\
 
 const child = spawn(
   wrangler,
-  ["dev", "--ip", "127.0.0.1", "--port", port, "--show-interactive-dev-session=false", ...persist, ...process.argv.slice(2)],
+  ["dev", "--ip", "127.0.0.1", "--port", port, "--show-interactive-dev-session=false", "--var", `JWT_SECRET:${DEV_JWT_SECRET}`, ...persist, ...process.argv.slice(2)],
   { cwd: root, env, stdio: "inherit" },
 );
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));

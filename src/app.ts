@@ -16,6 +16,7 @@ import { registerPspHealth } from "./api/v1/psp_health";
 import { registerPspWebhooks } from "./api/v1/psp_webhooks";
 import { providerReturnPages } from "./pages/provider-return";
 import type { AppEnv } from "./api/v1/route";
+import { ipRateLimit } from "./auth/ip-limit";
 import { config } from "./env";
 import { log, setLogLevel } from "./log";
 import { threeDSecurePages } from "./pages/threeds";
@@ -47,7 +48,9 @@ export function buildApp(): OpenAPIHono<AppEnv> {
       log("error", "unhandled error", { request_id: requestId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
       data = internalError().data;
     }
-    return c.json(v1ErrorBody(data, { requestId }), data.status as 400, { "Request-Id": requestId });
+    const headers: Record<string, string> = { "Request-Id": requestId };
+    if (data.retryAfterSeconds !== undefined) headers["Retry-After"] = String(data.retryAfterSeconds);
+    return c.json(v1ErrorBody(data, { requestId }), data.status as 400, headers);
   });
 
   app.notFound((c) =>
@@ -61,6 +64,11 @@ export function buildApp(): OpenAPIHono<AppEnv> {
     c.json({ name: "edge-payment-gateway", api: "/v1", openapi: "/openapi.json", docs: "https://github.com/ (see README.md)" }),
   );
   app.get("/healthz", (c) => c.json({ ok: true }));
+
+  // Routes without credentials are limited per client IP.
+  app.use("/v1/psp_webhooks/*", ipRateLimit);
+  app.use("/sandbox/*", ipRateLimit);
+  app.use("/connectors/*", ipRateLimit);
 
   registerPaymentIntents(app);
   registerRefunds(app);

@@ -1,6 +1,7 @@
 // The Worker's bindings and configuration. Config values arrive as strings (wrangler [vars], secrets)
 // and are validated once per isolate into a typed Config.
 import type { EventRecord } from "./core/types";
+import type { RateLimiterObject } from "./auth/rate-limit";
 import type { ConnectorHealthObject } from "./connectors/health";
 import type { PaymentIntentObject } from "./intents/object";
 import type { ReconcileMessage } from "./reconcile/messages";
@@ -43,6 +44,17 @@ export interface Env {
   BREAKER_FAILURE_THRESHOLD?: string;
   BREAKER_COOLDOWN_MS?: string;
   HEALTH_WINDOW_MS?: string;
+  /** JWTs: an HS256 secret (development or a trusted issuer) and/or a JWKS URL for RS256/ES256. */
+  JWT_SECRET?: string;
+  JWT_JWKS_URL?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+  /** Token buckets: requests per second (and burst) per credential, and per IP on unauthenticated routes. */
+  RATE_LIMIT_PER_KEY?: string;
+  RATE_LIMIT_BURST_PER_KEY?: string;
+  RATE_LIMIT_PER_IP?: string;
+  RATE_LIMIT_BURST_PER_IP?: string;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiterObject>;
 }
 
 export interface Config {
@@ -65,6 +77,14 @@ export interface Config {
   breakerFailureThreshold: number;
   breakerCooldownMs: number;
   healthWindowMs: number;
+  jwtSecret: string | null;
+  jwtJwksUrl: string | null;
+  jwtIssuer: string;
+  jwtAudience: string;
+  rateLimitPerKey: number;
+  rateLimitBurstPerKey: number;
+  rateLimitPerIp: number;
+  rateLimitBurstPerIp: number;
 }
 
 const DEV_FINGERPRINT_KEY = "development-fingerprint-key-not-for-live-use";
@@ -119,6 +139,14 @@ export function config(env: Env): Config {
     breakerFailureThreshold: intVar(env.BREAKER_FAILURE_THRESHOLD, 5, 1, 1000, "BREAKER_FAILURE_THRESHOLD"),
     breakerCooldownMs: intVar(env.BREAKER_COOLDOWN_MS, 30_000, 0, 3_600_000, "BREAKER_COOLDOWN_MS"),
     healthWindowMs: intVar(env.HEALTH_WINDOW_MS, 300_000, 1000, 86_400_000, "HEALTH_WINDOW_MS"),
+    jwtSecret: env.JWT_SECRET?.trim() || null,
+    jwtJwksUrl: env.JWT_JWKS_URL?.trim() || null,
+    jwtIssuer: env.JWT_ISSUER?.trim() || "edge-gateway",
+    jwtAudience: env.JWT_AUDIENCE?.trim() || "edge-gateway-api",
+    rateLimitPerKey: intVar(env.RATE_LIMIT_PER_KEY, 100, 1, 1_000_000, "RATE_LIMIT_PER_KEY"),
+    rateLimitBurstPerKey: intVar(env.RATE_LIMIT_BURST_PER_KEY, 200, 1, 1_000_000, "RATE_LIMIT_BURST_PER_KEY"),
+    rateLimitPerIp: intVar(env.RATE_LIMIT_PER_IP, 50, 1, 1_000_000, "RATE_LIMIT_PER_IP"),
+    rateLimitBurstPerIp: intVar(env.RATE_LIMIT_BURST_PER_IP, 100, 1, 1_000_000, "RATE_LIMIT_BURST_PER_IP"),
   };
   cache.set(env, parsed);
   return parsed;

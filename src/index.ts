@@ -12,6 +12,7 @@ import { reconcileMessage } from "./reconcile/consumer";
 import type { ReconcileMessage } from "./reconcile/messages";
 import { expireAuthorizations, requeueStuckReconciliations } from "./reconcile/sweep";
 
+export { RateLimiterObject } from "./auth/rate-limit";
 export { ConnectorHealthObject } from "./connectors/health";
 export { PaymentIntentObject } from "./intents/object";
 

@@ -1,25 +1,27 @@
-// Merchant API keys (`sk_test_...`, `sk_live_...`), sent as `Authorization: Bearer <key>` or as the
-// user of HTTP Basic auth (`curl -u sk_test_...:`). Only the SHA-256 of a key is stored; lookups are
-// cached briefly in the isolate by that hash, never by the key itself.
+// Merchant credentials: secret keys (`sk_test_...`, every merchant permission), restricted keys
+// (`rk_test_...`, their own permissions), sent as `Authorization: Bearer <key>` or HTTP Basic
+// (`curl -u sk_test_...:`); and seed 003's application credentials, `X-Application-Id` with
+// `X-Access-Token`. Only SHA-256 hashes are stored; lookups are cached briefly in the isolate by
+// that hash, never by the secret.
 import { and, eq, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { authenticationFailed } from "../core/errors";
-import { sha256Hex } from "../core/ids";
-import type { Scope } from "../core/types";
+import { sha256Hex, timingSafeEqual } from "../core/ids";
 import { apiKeys } from "../db/schema";
+import { isPermission, permissionsFor, ROLE_PERMISSIONS, type Permission, type Principal } from "./permissions";
 
-export interface Principal extends Scope {
-  keyId: string;
-}
-
-const KEY_PATTERN = /^sk_(test|live)_[A-Za-z0-9_]{1,200}$/;
+const KEY_PATTERN = /^(sk|rk)_(test|live)_[A-Za-z0-9_]{1,200}$/;
 const POSITIVE_TTL_MS = 60_000;
 const NEGATIVE_TTL_MS = 5_000;
+const LAST_USED_EVERY_MS = 60_000;
 const CACHE_LIMIT = 10_000;
-const cache = new Map<string, { principal: Principal | null; expires: number }>();
+
+type KeyRow = typeof apiKeys.$inferSelect;
+const cache = new Map<string, { row: KeyRow | null; expires: number }>();
+const lastUsedWritten = new Map<string, number>();
 
 export function redactKey(key: string): string {
-  return key.length <= 12 ? "sk_***" : `${key.slice(0, 8)}***${key.slice(-4)}`;
+  return key.length <= 12 ? `${key.slice(0, 3)}***` : `${key.slice(0, 8)}***${key.slice(-4)}`;
 }
 
 export function keyFromHeader(header: string | undefined): string | null {
@@ -37,36 +39,62 @@ export function keyFromHeader(header: string | undefined): string | null {
   return null;
 }
 
-export async function authenticateApiKey(d1: D1Database, header: string | undefined): Promise<Principal> {
-  const key = keyFromHeader(header);
-  if (!key) {
-    throw authenticationFailed(
-      "You did not provide an API key. Provide your secret key in the Authorization header, using Bearer auth (Authorization: Bearer sk_test_...).",
-    );
-  }
-  if (!KEY_PATTERN.test(key)) throw authenticationFailed(`Invalid API Key provided: ${redactKey(key)}`);
-  const hash = await sha256Hex(key);
-  const now = Date.now();
-  const hit = cache.get(hash);
-  let principal: Principal | null;
-  if (hit && hit.expires > now) {
-    principal = hit.principal;
-  } else {
-    const rows = await drizzle(d1)
-      .select({ id: apiKeys.id, merchantId: apiKeys.merchantId, livemode: apiKeys.livemode })
-      .from(apiKeys)
-      .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)))
-      .limit(1);
-    const row = rows[0];
-    principal = row ? { keyId: row.id, merchantId: row.merchantId, livemode: row.livemode } : null;
-    if (cache.size >= CACHE_LIMIT) cache.clear();
-    cache.set(hash, { principal, expires: now + (principal ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
-  }
-  if (!principal) throw authenticationFailed(`Invalid API Key provided: ${redactKey(key)}`);
-  return principal;
+function principalOf(row: KeyRow, kind: Principal["kind"], actor: string): Principal {
+  const explicit = row.kind === "secret" ? null : (JSON.parse(row.permissions ?? "[]") as string[]).filter((p): p is Permission => isPermission(p));
+  return {
+    kind,
+    actor,
+    keyId: row.id,
+    merchantId: row.merchantId,
+    livemode: row.livemode,
+    roles: ["merchant"],
+    permissions: explicit ? permissionsFor(["merchant"], explicit) : new Set(ROLE_PERMISSIONS.merchant),
+    customerId: null,
+    crossMerchant: false,
+    rateLimit: row.rateLimit ? (JSON.parse(row.rateLimit) as { rate: number; burst: number }) : null,
+  };
 }
 
-/** Clears the lookup cache (tests that revoke keys). */
+async function cached(hash: string, load: () => Promise<KeyRow | undefined>): Promise<KeyRow | null> {
+  const hit = cache.get(hash);
+  if (hit && hit.expires > Date.now()) return hit.row;
+  const row = (await load()) ?? null;
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(hash, { row, expires: Date.now() + (row ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
+  return row;
+}
+
+/** Records when a key was last used, at most once a minute per key and isolate. */
+function touch(d1: D1Database, row: KeyRow, waitUntil: (p: Promise<unknown>) => void): void {
+  const now = Date.now();
+  if ((lastUsedWritten.get(row.id) ?? 0) > now - LAST_USED_EVERY_MS) return;
+  lastUsedWritten.set(row.id, now);
+  waitUntil(drizzle(d1).update(apiKeys).set({ lastUsed: now }).where(eq(apiKeys.id, row.id)).run().catch(() => undefined));
+}
+
+export async function principalFromKey(d1: D1Database, key: string, waitUntil: (p: Promise<unknown>) => void): Promise<Principal> {
+  if (!KEY_PATTERN.test(key)) throw authenticationFailed(`Invalid API Key provided: ${redactKey(key)}`);
+  const hash = await sha256Hex(key);
+  const row = await cached(hash, async () =>
+    (await drizzle(d1).select().from(apiKeys).where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt))).limit(1))[0],
+  );
+  if (!row || row.kind === "application") throw authenticationFailed(`Invalid API Key provided: ${redactKey(key)}`);
+  touch(d1, row, waitUntil);
+  return principalOf(row, "api_key", `api_key:${row.id}`);
+}
+
+/** Seed 003: both headers are required (400 without one of them); a wrong pair is a 401. */
+export async function principalFromApplication(d1: D1Database, appId: string, token: string, waitUntil: (p: Promise<unknown>) => void): Promise<Principal> {
+  const hash = await sha256Hex(token);
+  const row = await cached(`app:${appId}:${hash}`, async () =>
+    (await drizzle(d1).select().from(apiKeys).where(and(eq(apiKeys.appId, appId.slice(0, 100)), isNull(apiKeys.revokedAt))).limit(1))[0],
+  );
+  if (!row || row.kind !== "application" || !timingSafeEqual(row.keyHash, hash)) throw authenticationFailed("Invalid X-Application-Id or X-Access-Token.");
+  touch(d1, row, waitUntil);
+  return principalOf(row, "application", `application:${appId}`);
+}
+
+/** Forgets this isolate's cached lookups (after a key is revoked). */
 export function clearKeyCache(): void {
   cache.clear();
 }

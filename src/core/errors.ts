@@ -18,6 +18,8 @@ export interface ApiErrorData {
   code?: string;
   param?: string;
   declineCode?: string;
+  /** For 429s: sent as the Retry-After header. */
+  retryAfterSeconds?: number;
 }
 
 export class ApiError extends Error {

@@ -52,6 +52,17 @@ export function refundableAmount(intent: IntentRecord): number {
   return intent.amountReceived - reserved;
 }
 
+/** A failed payment (seed 002): failed for good, or declined and waiting for another method. */
+export function isFailedPayment(intent: IntentRecord): boolean {
+  return intent.status === "failed" || (intent.status === "requires_payment_method" && intent.lastPaymentError !== null);
+}
+
+/** Why a failed payment failed: the decline code, else the error code. */
+export function failureReason(intent: IntentRecord): string | null {
+  if (!isFailedPayment(intent)) return null;
+  return intent.lastPaymentError?.declineCode ?? intent.lastPaymentError?.code ?? "unknown";
+}
+
 export function chargeAttempt(intent: IntentRecord): Attempt | null {
   if (!intent.chargeAttemptId) return null;
   return intent.attempts.find((a) => a.id === intent.chargeAttemptId) ?? null;

@@ -132,6 +132,16 @@ export interface RefundRecord {
   created: number;
 }
 
+export interface FailedPaymentResolution {
+  status: "resolved" | "dismissed";
+  reason: string;
+  paidByOtherMeans: boolean;
+  /** The intent that retried this one, when a retry settled it. */
+  retriedBy: string | null;
+  actor: string;
+  at: number;
+}
+
 export interface LineItem {
   name: string;
   quantity: number;
@@ -179,6 +189,8 @@ export interface IntentRecord {
   declineCount: number;
   /** When reconciliation last asked a PSP about this intent's pending attempts. */
   reconciledAt: number | null;
+  /** What an operator made of a failed payment (seed 002). */
+  resolution: FailedPaymentResolution | null;
   canceledAt: number | null;
   cancellationReason: CancellationReason | null;
   attempts: Attempt[];

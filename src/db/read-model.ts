@@ -4,7 +4,7 @@
 import { sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/d1";
-import { chargeAttempt } from "../core/intent";
+import { chargeAttempt, failureReason } from "../core/intent";
 import { chargeIdForIntent } from "../core/ids";
 import type { IntentRecord } from "../core/types";
 import { charges, paymentIntents, refunds } from "./schema";
@@ -26,6 +26,9 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord): Promise
     authorizedAt: intent.status === "requires_capture" ? (chargeAttempt(intent)?.completed ?? intent.updated) : null,
     pendingAttempts: intent.attempts.filter((a) => a.status === "pending").length,
     reconciledAt: intent.reconciledAt,
+    cardLast4: intent.paymentMethod?.card?.last4 ?? intent.lastPaymentError?.paymentMethod?.card?.last4 ?? null,
+    failureReason: failureReason(intent),
+    resolution: intent.resolution?.status ?? null,
     version: intent.version,
     data: JSON.stringify(intent),
   };
@@ -47,6 +50,9 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord): Promise
           authorizedAt: sql`excluded.authorized_at`,
           pendingAttempts: sql`excluded.pending_attempts`,
           reconciledAt: sql`excluded.reconciled_at`,
+          cardLast4: sql`excluded.card_last4`,
+          failureReason: sql`excluded.failure_reason`,
+          resolution: sql`excluded.resolution`,
           version: sql`excluded.version`,
           data: sql`excluded.data`,
         },

@@ -21,7 +21,17 @@ export const apiKeys = sqliteTable(
     /** What the dashboard may show: "sk_test_…t_a". */
     redacted: text("redacted").notNull(),
     livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    /** secret (every merchant permission) | restricted (its permissions) | application (seed 003's app id and token) */
+    kind: text("kind").notNull().default("secret"),
+    name: text("name"),
+    /** JSON array of permission strings, for restricted keys and applications. */
+    permissions: text("permissions"),
+    /** The public id of an application credential (X-Application-Id). */
+    appId: text("app_id").unique(),
+    /** This credential's own token bucket, JSON {rate, burst}; null: the configured default. */
+    rateLimit: text("rate_limit"),
     created: integer("created").notNull(),
+    lastUsed: integer("last_used"),
     revokedAt: integer("revoked_at"),
   },
   (t) => [index("api_keys_merchant").on(t.merchantId)],
@@ -45,6 +55,11 @@ export const paymentIntents = sqliteTable(
     updated: integer("updated"),
     /** When the authorization now waiting for capture was made (authorizations expire after 7 days). */
     authorizedAt: integer("authorized_at"),
+    /** The card's last four digits, for operators' searches. */
+    cardLast4: text("card_last4"),
+    /** A failed payment's reason (decline code) while it is failed, and what an operator made of it. */
+    failureReason: text("failure_reason"),
+    resolution: text("resolution"),
     /** Attempts whose outcome at the PSP is unknown: the cron re-queues their reconciliation. */
     pendingAttempts: integer("pending_attempts").notNull().default(0),
     /** When reconciliation last asked the PSP (null: never). */
@@ -255,3 +270,31 @@ export const sandboxLedger = sqliteTable("sandbox_ledger", {
   outcome: text("outcome").notNull(),
   created: integer("created").notNull(),
 });
+
+/** Who did what, when: money-moving calls, admin actions, key changes. Never secrets or card data. */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id"),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    /** api_key:key_... | jwt:<sub> | application:<app id> | system */
+    actor: text("actor").notNull(),
+    actorRoles: text("actor_roles").notNull(),
+    action: text("action").notNull(),
+    objectType: text("object_type").notNull(),
+    objectId: text("object_id"),
+    requestId: text("request_id"),
+    idempotencyKey: text("idempotency_key"),
+    statusBefore: text("status_before"),
+    statusAfter: text("status_after"),
+    httpStatus: integer("http_status").notNull(),
+    details: text("details").notNull().default("{}"),
+    created: integer("created").notNull(),
+  },
+  (t) => [
+    index("audit_log_list").on(t.created, t.id),
+    index("audit_log_merchant").on(t.merchantId, t.created, t.id),
+    index("audit_log_object").on(t.objectId, t.created),
+  ],
+);

@@ -26,7 +26,7 @@ const TAG = "Charges";
 export function registerCharges(app: App): void {
   route(
     app,
-    { method: "get", path: "/v1/charges", summary: "List charges, newest first", tag: TAG, query: ListQuery, response: listOf(ChargeSchema, "ChargeList") },
+    { method: "get", path: "/v1/charges", permission: "payments.transactions.view", summary: "List charges, newest first", tag: TAG, query: ListQuery, response: listOf(ChargeSchema, "ChargeList") },
     async (c, { query, principal }) => {
       const page = await listCharges(
         c.env.DB,
@@ -40,7 +40,7 @@ export function registerCharges(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/charges/{id}", summary: "Retrieve a charge", tag: TAG, response: ChargeSchema },
+    { method: "get", path: "/v1/charges/{id}", permission: "payments.transactions.view", summary: "Retrieve a charge", tag: TAG, response: ChargeSchema },
     async (c, { params, principal }) => {
       const id = params.id ?? "";
       if (!hasPrefix(id, "ch")) throw resourceMissing("charge", id.slice(0, 80), "id");

@@ -138,7 +138,7 @@ const TAG = "Connector accounts";
 export function registerConnectorAccounts(app: App): void {
   route(
     app,
-    { method: "post", path: "/v1/connector_accounts", summary: "Add a PSP account (sandbox, stripe, paypal) to the merchant's routing", tag: TAG, body: CreateBody, response: ConnectorAccountSchema },
+    { method: "post", path: "/v1/connector_accounts", permission: "keys.manage", summary: "Add a PSP account (sandbox, stripe, paypal) to the merchant's routing", tag: TAG, body: CreateBody, response: ConnectorAccountSchema },
     async (c, { body, principal }) =>
       idempotentD1(c, principal, "connector_accounts.create", "", body, async () => {
         const credentials = checkCredentials(body.connector, body.credentials, principal.livemode);
@@ -168,7 +168,7 @@ export function registerConnectorAccounts(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/connector_accounts", summary: "The merchant's PSP accounts, in routing order", tag: TAG, response: listOf(ConnectorAccountSchema, "ConnectorAccountList") },
+    { method: "get", path: "/v1/connector_accounts", permission: "keys.manage", summary: "The merchant's PSP accounts, in routing order", tag: TAG, response: listOf(ConnectorAccountSchema, "ConnectorAccountList") },
     async (c, { principal }) => {
       forgetAccounts(principal);
       const rows = await loadAccounts(c.env, principal);
@@ -183,7 +183,7 @@ export function registerConnectorAccounts(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/connector_accounts/{id}", summary: "Retrieve a PSP account", tag: TAG, response: ConnectorAccountSchema },
+    { method: "get", path: "/v1/connector_accounts/{id}", permission: "keys.manage", summary: "Retrieve a PSP account", tag: TAG, response: ConnectorAccountSchema },
     async (c, { params, principal }) => {
       return json(c, render(c, await accountOr404(c.env.DB, principal, params.id ?? "")));
     },
@@ -191,7 +191,7 @@ export function registerConnectorAccounts(app: App): void {
 
   route(
     app,
-    { method: "post", path: "/v1/connector_accounts/{id}", summary: "Update a PSP account: priority, credentials, webhook secret, disabled", tag: TAG, body: UpdateBody, response: ConnectorAccountSchema },
+    { method: "post", path: "/v1/connector_accounts/{id}", permission: "keys.manage", summary: "Update a PSP account: priority, credentials, webhook secret, disabled", tag: TAG, body: UpdateBody, response: ConnectorAccountSchema },
     async (c, { params, body, principal }) => {
       const id = params.id ?? "";
       return idempotentD1(c, principal, "connector_accounts.update", id, body, async () => {
@@ -221,6 +221,7 @@ export function registerConnectorAccounts(app: App): void {
     {
       method: "delete",
       path: "/v1/connector_accounts/{id}",
+      permission: "keys.manage",
       summary: "Remove a PSP account from routing (payments it made can no longer be captured or refunded through it)",
       tag: TAG,
       response: z.object({ id: z.string(), object: z.literal("connector_account"), deleted: z.literal(true) }),

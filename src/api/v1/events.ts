@@ -66,7 +66,7 @@ const TAG = "Events";
 export function registerEvents(app: App): void {
   route(
     app,
-    { method: "get", path: "/v1/events", summary: "List events, newest first", tag: TAG, query: ListQuery, response: listOf(EventSchema, "EventList") },
+    { method: "get", path: "/v1/events", permission: "payments.transactions.view", summary: "List events, newest first", tag: TAG, query: ListQuery, response: listOf(EventSchema, "EventList") },
     async (c, { query, principal }) => {
       if (query.type && query.types) throw invalidRequest("Pass either type or types, not both.", "types");
       const types = query.types ?? (query.type ? [query.type] : []);
@@ -84,7 +84,7 @@ export function registerEvents(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/events/{id}", summary: "Retrieve an event", tag: TAG, response: EventSchema },
+    { method: "get", path: "/v1/events/{id}", permission: "payments.transactions.view", summary: "Retrieve an event", tag: TAG, response: EventSchema },
     async (c, { params, principal }) => {
       const event = await eventOr404(c.env.DB, principal, params.id ?? "");
       return json(c, renderEvent(event, await pendingDeliveries(c.env.DB, event.id)));
@@ -96,6 +96,7 @@ export function registerEvents(app: App): void {
     {
       method: "get",
       path: "/v1/events/{id}/deliveries",
+      permission: "webhooks.manage",
       summary: "An event's deliveries, one per endpoint, each with every attempt",
       tag: TAG,
       query: z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict(),
@@ -112,6 +113,7 @@ export function registerEvents(app: App): void {
     {
       method: "post",
       path: "/v1/events/{id}/retry",
+      permission: "webhooks.manage",
       summary: "Re-send an event now: to every endpoint it was delivered to, or to `webhook_endpoint` (which gets a delivery if it had none)",
       tag: TAG,
       body: RetryBody,

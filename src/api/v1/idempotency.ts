@@ -7,7 +7,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { ApiError, idempotencyInFlight, idempotencyMismatch } from "../../core/errors";
 import { idempotencyKeys } from "../../db/schema";
 import { IDEMPOTENCY_TTL_MS } from "../../intents/object";
-import type { Principal } from "../../auth/api-keys";
+import type { Principal } from "../../auth/permissions";
 import { v1ErrorBody } from "./errors";
 import { json } from "./respond";
 import { requestContext, type Ctx } from "./route";

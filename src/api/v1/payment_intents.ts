@@ -9,7 +9,7 @@ import { resolvePaymentMethod } from "../../connectors/sandbox/vault";
 import { listIntents, searchIntents } from "../../db/queries";
 import { decodePageToken, encodePageToken, parseSearchQuery, searchConditions } from "../../db/search";
 import { config } from "../../env";
-import type { Principal } from "../../auth/api-keys";
+import type { Principal } from "../../auth/permissions";
 import type { OpOutcome, RequestContext } from "../../intents/params";
 import * as f from "./fields";
 import { assertIntentId, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
@@ -132,7 +132,7 @@ const TAG = "Payment intents";
 export function registerPaymentIntents(app: App): void {
   route(
     app,
-    { method: "post", path: "/v1/payment_intents", summary: "Create a payment intent", tag: TAG, body: CreateBody, response: PaymentIntentSchema },
+    { method: "post", path: "/v1/payment_intents", permission: "payments.transactions.create", summary: "Create a payment intent", tag: TAG, body: CreateBody, response: PaymentIntentSchema },
     async (c, { body, principal }) => {
       if (body.merchant_id !== undefined && body.merchant_id !== principal.merchantId) {
         throw permissionDenied(`The API key does not belong to merchant '${body.merchant_id.slice(0, 64)}'.`);
@@ -174,7 +174,7 @@ export function registerPaymentIntents(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/payment_intents", summary: "List payment intents, newest first", tag: TAG, query: ListQuery, response: listOf(PaymentIntentSchema, "PaymentIntentList") },
+    { method: "get", path: "/v1/payment_intents", permission: "payments.transactions.view", summary: "List payment intents, newest first", tag: TAG, query: ListQuery, response: listOf(PaymentIntentSchema, "PaymentIntentList") },
     async (c, { query, principal }) => {
       const expand = checkExpand(query.expand?.map((p) => p.replace(/^data\./, "")));
       const page = await listIntents(
@@ -192,6 +192,7 @@ export function registerPaymentIntents(app: App): void {
     {
       method: "get",
       path: "/v1/payment_intents/search",
+      permission: "payments.transactions.view",
       summary: "Search payment intents (status, currency, customer, order_id, amount, created, metadata['key']; AND)",
       tag: TAG,
       query: SearchQuery,
@@ -215,7 +216,7 @@ export function registerPaymentIntents(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/payment_intents/{id}", summary: "Retrieve a payment intent", tag: TAG, query: RetrieveQuery, response: PaymentIntentSchema },
+    { method: "get", path: "/v1/payment_intents/{id}", permission: "payments.transactions.view", summary: "Retrieve a payment intent", tag: TAG, query: RetrieveQuery, response: PaymentIntentSchema },
     async (c, { params, query, principal }) => {
       const id = params.id ?? "";
       assertIntentId(id);
@@ -228,7 +229,7 @@ export function registerPaymentIntents(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/payment_intents/{id}/transactions", summary: "The intent's attempts at the PSP, oldest first", tag: TAG, response: listOf(TransactionSchema, "PaymentTransactionList") },
+    { method: "get", path: "/v1/payment_intents/{id}/transactions", permission: "payments.transactions.view", summary: "The intent's attempts at the PSP, oldest first", tag: TAG, response: listOf(TransactionSchema, "PaymentTransactionList") },
     async (c, { params, principal }) => {
       const id = params.id ?? "";
       assertIntentId(id);
@@ -293,7 +294,8 @@ function intentOperation<B extends z.ZodType<{ expand?: string[] }>>(
   body: B,
   run: (ctx: OperationContext<z.output<B>>) => Promise<OpOutcome>,
 ): void {
-  route(app, { method: "post", path, summary, tag: TAG, body, response: PaymentIntentSchema }, async (c, input) => {
+  const permission = operation === "cancel" ? "payments.transactions.void" : "payments.transactions.create";
+  route(app, { method: "post", path, summary, tag: TAG, body, response: PaymentIntentSchema, permission }, async (c, input) => {
     const id = input.params.id ?? "";
     assertIntentId(id);
     const parsed = input.body as z.output<B>; // route() cannot narrow its conditional type for a generic B

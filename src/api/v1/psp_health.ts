@@ -45,6 +45,7 @@ export function registerPspHealth(app: App): void {
     {
       method: "get",
       path: "/v1/admin/psp_health",
+      permission: "payments.transactions.view",
       summary: "Health of the merchant's PSP connectors: success rate, p50/p95 latency, errors, circuit breaker",
       tag: "Operations",
       response: z.object({ object: z.literal("list"), data: z.array(PspHealthSchema), has_more: z.boolean(), url: z.string() }).meta({ id: "PspHealthList" }),

@@ -58,7 +58,7 @@ function target(body: z.output<typeof CreateBody>): { intentId: string; chargeId
 export function registerRefunds(app: App): void {
   route(
     app,
-    { method: "post", path: "/v1/refunds", summary: "Refund all or part of a captured payment", tag: TAG, body: CreateBody, response: RefundSchema },
+    { method: "post", path: "/v1/refunds", permission: "payments.transactions.void", summary: "Refund all or part of a captured payment", tag: TAG, body: CreateBody, response: RefundSchema },
     async (c, { body, principal }) => {
       if (body.expand?.length) throw invalidRequest("Refunds have no expandable properties.", "expand");
       const { intentId, chargeId } = target(body);
@@ -80,7 +80,7 @@ export function registerRefunds(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/refunds", summary: "List refunds, newest first", tag: TAG, query: ListQuery, response: listOf(RefundSchema, "RefundList") },
+    { method: "get", path: "/v1/refunds", permission: "payments.transactions.view", summary: "List refunds, newest first", tag: TAG, query: ListQuery, response: listOf(RefundSchema, "RefundList") },
     async (c, { query, principal }) => {
       const page = await listRefunds(
         c.env.DB,
@@ -94,7 +94,7 @@ export function registerRefunds(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/refunds/{id}", summary: "Retrieve a refund", tag: TAG, response: RefundSchema },
+    { method: "get", path: "/v1/refunds/{id}", permission: "payments.transactions.view", summary: "Retrieve a refund", tag: TAG, response: RefundSchema },
     async (c, { params, principal }) => {
       const id = params.id ?? "";
       if (!hasPrefix(id, "re")) throw resourceMissing("refund", id.slice(0, 80), "id");

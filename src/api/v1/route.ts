@@ -6,7 +6,9 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { ApiError, invalidRequest } from "../../core/errors";
 import { hmacBase62 } from "../../core/ids";
-import { authenticateApiKey, type Principal } from "../../auth/api-keys";
+import { authenticate } from "../../auth/authenticate";
+import { authorize, requireRoles, type Permission, type Principal, type Role } from "../../auth/permissions";
+import { limit } from "../../auth/rate-limit";
 import { config, type Env } from "../../env";
 import { queryParams, readBodyParams } from "../../http/body";
 import type { RequestContext } from "../../intents/params";
@@ -31,6 +33,12 @@ export interface RouteSpec<B extends Schema | undefined, Q extends Schema | unde
   body?: B;
   query?: Q;
   response: Schema;
+  /** The permission this route needs (null: any authenticated caller). */
+  permission: Permission | null;
+  /** Routes that act for one merchant need one (admin and support pick it with Merchant-Id). */
+  merchant?: boolean;
+  /** Only these roles (admin routes). */
+  roles?: Role[];
 }
 
 export interface RouteInput<B, Q> {
@@ -66,6 +74,7 @@ export function route<B extends Schema | undefined = undefined, Q extends Schema
     method: spec.method,
     path: spec.path,
     summary: spec.summary,
+    description: `Needs ${spec.roles ? `the role ${spec.roles.join(" or ")}` : spec.permission ? `the permission \`${spec.permission}\`` : "an authenticated caller"}.`,
     tags: [spec.tag],
     security: [{ bearerAuth: [] }],
     request: {
@@ -76,17 +85,23 @@ export function route<B extends Schema | undefined = undefined, Q extends Schema
     responses: {
       200: { description: "OK", content: { "application/json": { schema: spec.response } } },
       400: errorResponse("Invalid request"),
-      401: errorResponse("No valid API key"),
+      401: errorResponse("No valid API key or token"),
       402: errorResponse("Card declined"),
+      403: errorResponse("Missing permission"),
       404: errorResponse("No such object for this merchant"),
       409: errorResponse("Idempotency key in use"),
+      429: errorResponse("Rate limited (see Retry-After)"),
       502: errorResponse("Payment provider error"),
     },
   });
 
   const honoPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
   app.on(spec.method.toUpperCase(), honoPath, async (c) => {
-    const principal = await authenticateApiKey(c.env.DB, c.req.header("authorization"));
+    const principal = await authenticate(c.env, { header: (name) => c.req.header(name) }, (p) => c.executionCtx.waitUntil(p));
+    const cfg = config(c.env);
+    await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
+    if (spec.roles) requireRoles(principal, spec.roles, spec.summary.toLowerCase());
+    authorize(principal, spec.permission, { needsMerchant: spec.merchant ?? true });
     const rawBody = spec.method === "post" ? await readBodyParams(c.req.raw) : {};
     const rawQuery = queryParams(c.req.url);
     const body = parse(spec.body ?? EMPTY, rawBody) as Output<B>;

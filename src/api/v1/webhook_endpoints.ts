@@ -232,7 +232,7 @@ const TAG = "Webhook endpoints";
 export function registerWebhookEndpoints(app: App): void {
   route(
     app,
-    { method: "post", path: "/v1/webhook_endpoints", summary: "Create a webhook endpoint (the secret is shown only now)", tag: TAG, body: CreateBody, response: WebhookEndpointSchema },
+    { method: "post", path: "/v1/webhook_endpoints", permission: "webhooks.manage", summary: "Create a webhook endpoint (the secret is shown only now)", tag: TAG, body: CreateBody, response: WebhookEndpointSchema },
     async (c, { body, principal }) =>
       idempotentD1(c, principal, "webhook_endpoints.create", "", body, async () => {
         assertWebhookUrl(body.url, principal.livemode);
@@ -261,7 +261,7 @@ export function registerWebhookEndpoints(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/webhook_endpoints", summary: "List webhook endpoints", tag: TAG, query: ListQuery, response: listOf(WebhookEndpointSchema, "WebhookEndpointList") },
+    { method: "get", path: "/v1/webhook_endpoints", permission: "webhooks.manage", summary: "List webhook endpoints", tag: TAG, query: ListQuery, response: listOf(WebhookEndpointSchema, "WebhookEndpointList") },
     async (c, { query, principal }) => {
       const page = await pageOf(c.env.DB, ENDPOINTS, principal, [], pageRequest(query), (where, order, limit) =>
         db(c.env.DB).select().from(webhookEndpoints).where(where).orderBy(...order).limit(limit),
@@ -272,7 +272,7 @@ export function registerWebhookEndpoints(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/webhook_endpoints/{id}", summary: "Retrieve a webhook endpoint, with its last 24 hours of delivery statistics", tag: TAG, response: WebhookEndpointSchema },
+    { method: "get", path: "/v1/webhook_endpoints/{id}", permission: "webhooks.manage", summary: "Retrieve a webhook endpoint, with its last 24 hours of delivery statistics", tag: TAG, response: WebhookEndpointSchema },
     async (c, { params, principal }) => {
       const row = await endpointOr404(c.env.DB, principal, params.id ?? "");
       return json(c, renderEndpoint(row, { delivery_stats: await endpointStats(c.env.DB, row.id, Date.now()) }));
@@ -281,7 +281,7 @@ export function registerWebhookEndpoints(app: App): void {
 
   route(
     app,
-    { method: "post", path: "/v1/webhook_endpoints/{id}", summary: "Update a webhook endpoint (url, events, description, metadata, disabled)", tag: TAG, body: UpdateBody, response: WebhookEndpointSchema },
+    { method: "post", path: "/v1/webhook_endpoints/{id}", permission: "webhooks.manage", summary: "Update a webhook endpoint (url, events, description, metadata, disabled)", tag: TAG, body: UpdateBody, response: WebhookEndpointSchema },
     async (c, { params, body, principal }) => {
       const id = params.id ?? "";
       return idempotentD1(c, principal, "webhook_endpoints.update", id, body, async () => {
@@ -308,7 +308,7 @@ export function registerWebhookEndpoints(app: App): void {
 
   route(
     app,
-    { method: "delete", path: "/v1/webhook_endpoints/{id}", summary: "Delete a webhook endpoint; its pending deliveries are canceled", tag: TAG, response: z.object({ id: z.string(), object: z.literal("webhook_endpoint"), deleted: z.literal(true) }) },
+    { method: "delete", path: "/v1/webhook_endpoints/{id}", permission: "webhooks.manage", summary: "Delete a webhook endpoint; its pending deliveries are canceled", tag: TAG, response: z.object({ id: z.string(), object: z.literal("webhook_endpoint"), deleted: z.literal(true) }) },
     async (c, { params, principal }) => {
       const row = await endpointOr404(c.env.DB, principal, params.id ?? "");
       const now = Date.now();
@@ -328,6 +328,7 @@ export function registerWebhookEndpoints(app: App): void {
     {
       method: "post",
       path: "/v1/webhook_endpoints/{id}/roll_secret",
+      permission: "webhooks.manage",
       summary: "Roll the signing secret; the old one stays valid for `expires_in` seconds (default and at most 24 h)",
       tag: TAG,
       body: RollBody,
@@ -358,6 +359,7 @@ export function registerWebhookEndpoints(app: App): void {
     {
       method: "get",
       path: "/v1/webhook_endpoints/{id}/deliveries",
+      permission: "webhooks.manage",
       summary: "An endpoint's deliveries, newest first, each with every attempt (time, status code, latency, error, next retry)",
       tag: TAG,
       query: DeliveriesQuery,
@@ -372,7 +374,7 @@ export function registerWebhookEndpoints(app: App): void {
 
   route(
     app,
-    { method: "post", path: "/v1/webhook_deliveries/{id}/retry", summary: "Re-send a delivery now (one attempt, whatever its status)", tag: TAG, body: z.object({}).strict(), response: WebhookDeliverySchema },
+    { method: "post", path: "/v1/webhook_deliveries/{id}/retry", permission: "webhooks.manage", summary: "Re-send a delivery now (one attempt, whatever its status)", tag: TAG, body: z.object({}).strict(), response: WebhookDeliverySchema },
     async (c, { params, principal }) => {
       const id = params.id ?? "";
       return idempotentD1(c, principal, "webhook_deliveries.retry", id, {}, async () => {

@@ -44,6 +44,7 @@ export function newIntent(params: CreateIntentParams, scope: Scope, now: number)
     connectorAccount: null,
     declineCount: 0,
     reconciledAt: null,
+    resolution: null,
     canceledAt: null,
     cancellationReason: null,
     attempts: [],

@@ -1,0 +1,37 @@
+// Who is calling: an API key, a JWT, or an application's id and token. Every /v1 route starts here.
+import { ApiError, authenticationFailed } from "../core/errors";
+import { config, type Env } from "../env";
+import { keyFromHeader, principalFromApplication, principalFromKey } from "./api-keys";
+import { looksLikeJwt, principalFromJwt } from "./jwt";
+import type { Principal } from "./permissions";
+
+export interface AuthRequest {
+  header(name: string): string | undefined;
+}
+
+export async function authenticate(env: Env, req: AuthRequest, waitUntil: (p: Promise<unknown>) => void): Promise<Principal> {
+  const authorization = req.header("authorization");
+  const token = keyFromHeader(authorization);
+  if (token) {
+    if (looksLikeJwt(token)) return principalFromJwt(token, config(env), req.header("merchant-id") ?? req.header("stripe-account") ?? null);
+    return principalFromKey(env.DB, token, waitUntil);
+  }
+  const appId = req.header("x-application-id");
+  const accessToken = req.header("x-access-token");
+  if (appId !== undefined || accessToken !== undefined) {
+    if (!appId || !accessToken) {
+      throw new ApiError({
+        status: 400,
+        type: "invalid_request_error",
+        code: "parameter_missing",
+        message: "Send both X-Application-Id and X-Access-Token.",
+      });
+    }
+    return principalFromApplication(env.DB, appId, accessToken, waitUntil);
+  }
+  throw authenticationFailed(
+    authorization
+      ? "Invalid Authorization header. Use Bearer auth with a secret key (sk_...), a restricted key (rk_...) or a JWT."
+      : "You did not provide an API key. Provide your secret key in the Authorization header, using Bearer auth (Authorization: Bearer sk_test_...).",
+  );
+}

@@ -1,0 +1,85 @@
+// JWTs (jose): HS256 with a shared secret (development, or a trusted issuer), or RS256/ES256 keys
+// from a JWKS URL of an external identity provider (fetched and cached by jose). The algorithm is
+// chosen from an allow-list per key source, never from the token alone: `none` is never accepted,
+// and an HS256 token is checked only against the HMAC secret, so a public key cannot be used as one.
+// Issuer, audience, expiry and not-before are checked with a small clock skew.
+import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from "jose";
+import { authenticationFailed } from "../core/errors";
+import type { Config } from "../env";
+import { isPermission, permissionsFor, ROLES, type Permission, type Principal, type Role } from "./permissions";
+
+const CLOCK_SKEW_S = 30;
+const remoteSets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+const secrets = new Map<string, Uint8Array>();
+
+export function looksLikeJwt(token: string): boolean {
+  return /^eyJ[\w-]*\.[\w-]+\.[\w-]*$/.test(token);
+}
+
+interface GatewayClaims extends JWTPayload {
+  merchant_id?: unknown;
+  roles?: unknown;
+  permissions?: unknown;
+  livemode?: unknown;
+  customer_id?: unknown;
+}
+
+async function verify(token: string, cfg: Config): Promise<GatewayClaims> {
+  let alg: string | undefined;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch {
+    throw authenticationFailed("Invalid token: its header cannot be read.");
+  }
+  const options = { issuer: cfg.jwtIssuer, audience: cfg.jwtAudience, clockTolerance: CLOCK_SKEW_S };
+  try {
+    if (alg === "HS256" && cfg.jwtSecret) {
+      let key = secrets.get(cfg.jwtSecret);
+      if (!key) secrets.set(cfg.jwtSecret, (key = new TextEncoder().encode(cfg.jwtSecret)));
+      return (await jwtVerify<GatewayClaims>(token, key, { ...options, algorithms: ["HS256"] })).payload;
+    }
+    if ((alg === "RS256" || alg === "ES256") && cfg.jwtJwksUrl) {
+      let set = remoteSets.get(cfg.jwtJwksUrl);
+      if (!set) remoteSets.set(cfg.jwtJwksUrl, (set = createRemoteJWKSet(new URL(cfg.jwtJwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 })));
+      return (await jwtVerify<GatewayClaims>(token, set, { ...options, algorithms: ["RS256", "ES256"] })).payload;
+    }
+  } catch (err) {
+    const reason =
+      err instanceof errors.JWTExpired
+        ? "it has expired"
+        : err instanceof errors.JWTClaimValidationFailed
+          ? `its ${err.claim} claim is not valid`
+          : err instanceof errors.JWSSignatureVerificationFailed
+            ? "its signature does not verify"
+            : "it could not be verified";
+    throw authenticationFailed(`Invalid token: ${reason}.`);
+  }
+  throw authenticationFailed(`Invalid token: the algorithm '${String(alg).slice(0, 16)}' is not accepted.`);
+}
+
+/** The principal of a verified token. `merchantHeader` picks the merchant for admin and support. */
+export async function principalFromJwt(token: string, cfg: Config, merchantHeader: string | null): Promise<Principal> {
+  const claims = await verify(token, cfg);
+  const roles = (Array.isArray(claims.roles) ? claims.roles : []).filter((r): r is Role => typeof r === "string" && (ROLES as readonly string[]).includes(r));
+  if (roles.length === 0) throw authenticationFailed("Invalid token: it names no role.");
+  const explicit = Array.isArray(claims.permissions) ? claims.permissions.filter((p): p is Permission => typeof p === "string" && isPermission(p)) : null;
+  const crossMerchant = roles.includes("admin") || roles.includes("support");
+  const claimed = typeof claims.merchant_id === "string" ? claims.merchant_id : null;
+  const merchantId = crossMerchant ? (merchantHeader ?? claimed) : claimed;
+  if (!crossMerchant && !merchantId) throw authenticationFailed("Invalid token: it names no merchant_id.");
+  if (!crossMerchant && merchantHeader && merchantHeader !== merchantId) throw authenticationFailed("This token cannot act for another merchant.");
+  const customerId = roles.includes("customer") && !crossMerchant && !roles.includes("merchant") ? (typeof claims.customer_id === "string" ? claims.customer_id : null) : null;
+  if (roles.includes("customer") && !crossMerchant && !roles.includes("merchant") && !customerId) throw authenticationFailed("Invalid token: a customer token needs customer_id.");
+  return {
+    kind: "jwt",
+    actor: `jwt:${String(claims.sub ?? "anonymous").slice(0, 100)}`,
+    keyId: null,
+    merchantId: merchantId ?? "",
+    livemode: claims.livemode === true,
+    roles,
+    permissions: permissionsFor(roles, explicit),
+    customerId,
+    crossMerchant,
+    rateLimit: null,
+  };
+}
