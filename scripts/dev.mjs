@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEV_JWT_SECRET } from "./dev-secrets.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const wrangler = path.join(root, "node_modules", ".bin", "wrangler");
@@ -25,9 +26,6 @@ function run(args, label) {
     process.exit(result.status ?? 1);
   }
 }
-
-/** Development only: `npm run token` signs with it. A deployment sets its own with `wrangler secret put JWT_SECRET`. */
-export const DEV_JWT_SECRET = "development-jwt-secret-do-not-deploy";
 
 const demo = JSON.parse(readFileSync(path.join(root, "scripts", "demo-merchants.json"), "utf8"));
 const sqlString = (s) => `'${String(s).replaceAll("'", "''")}'`;
@@ -52,6 +50,7 @@ console.log(`
   API:      http://127.0.0.1:${port}/v1     OpenAPI: http://127.0.0.1:${port}/openapi.json
   Demo test keys (local only):
 ${demo.merchants.map((m) => `    ${m.key.secret}   ${m.name} (${m.id})`).join("\n")}
+  Tokens: npm run token -- --role admin   (or --role merchant --merchant acct_merchant_a, --role support, ...)
   Try:  curl http://127.0.0.1:${port}/v1/payment_intents -u sk_test_merchant_a: -d amount=2000 -d currency=usd -d payment_method=pm_card_visa -d confirm=true
 `);
 

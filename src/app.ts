@@ -12,6 +12,8 @@ import { registerEvents } from "./api/v1/events";
 import { registerRefunds } from "./api/v1/refunds";
 import { registerWebhookEndpoints } from "./api/v1/webhook_endpoints";
 import { registerConnectorAccounts } from "./api/v1/connector_accounts";
+import { registerAdmin } from "./api/v1/admin";
+import { registerApiKeys } from "./api/v1/api_keys";
 import { registerPspHealth } from "./api/v1/psp_health";
 import { registerPspWebhooks } from "./api/v1/psp_webhooks";
 import { providerReturnPages } from "./pages/provider-return";
@@ -78,6 +80,8 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   registerConnectorAccounts(app);
   registerPspWebhooks(app);
   registerPspHealth(app);
+  registerApiKeys(app);
+  registerAdmin(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "A secret API key: sk_test_... or sk_live_..." });
   app.doc31("/openapi.json", {

@@ -81,6 +81,8 @@ export interface PaymentIntentJson {
   status: IntentRecord["status"];
   connector: string | null;
   connector_account: string | null;
+  retry_of: string | null;
+  failure_resolution: { status: string; reason: string; paid_by_other_means: boolean; retried_by: string | null; actor: string; at: number } | null;
 }
 
 export interface ChargeJson {
@@ -128,6 +130,8 @@ export interface RefundJson {
   payment_intent: string;
   reason: string | null;
   status: RefundRecord["status"];
+  requires_approval: boolean;
+  approval: { status: string; actor: string; reason: string | null; at: number } | null;
 }
 
 export interface TransactionJson {
@@ -238,6 +242,17 @@ export function renderIntent(intent: IntentRecord, options: RenderOptions = {}):
     status: intent.status,
     connector: intent.connector,
     connector_account: intent.connectorAccount,
+    retry_of: intent.retryOf,
+    failure_resolution: intent.resolution
+      ? {
+          status: intent.resolution.status,
+          reason: intent.resolution.reason,
+          paid_by_other_means: intent.resolution.paidByOtherMeans,
+          retried_by: intent.resolution.retriedBy,
+          actor: intent.resolution.actor,
+          at: seconds(intent.resolution.at),
+        }
+      : null,
   };
 }
 
@@ -303,6 +318,8 @@ export function renderRefund(refund: RefundRecord): RefundJson {
     payment_intent: refund.paymentIntentId,
     reason: refund.reason,
     status: refund.status,
+    requires_approval: refund.requiresApproval,
+    approval: refund.approval ? { status: refund.approval.status, actor: refund.approval.actor, reason: refund.approval.reason, at: seconds(refund.approval.at) } : null,
   };
 }
 

@@ -128,8 +128,19 @@ export interface RefundRecord {
   reason: RefundReason | null;
   metadata: Metadata;
   failureReason: string | null;
-  attemptId: string;
+  /** The PSP call; null while the refund waits for approval. */
+  attemptId: string | null;
+  /** Above the merchant's threshold: waits (pending) for someone holding refunds.approve. */
+  requiresApproval: boolean;
+  approval: RefundApproval | null;
   created: number;
+}
+
+export interface RefundApproval {
+  status: "approved" | "rejected";
+  actor: string;
+  reason: string | null;
+  at: number;
 }
 
 export interface FailedPaymentResolution {

@@ -21,10 +21,12 @@ import { reconcile } from "./operations/reconcile";
 import { capture } from "./operations/capture";
 import { confirm } from "./operations/confirm";
 import { create, newIntent } from "./operations/create";
-import { refund } from "./operations/refund";
+import { decideRefund, refund } from "./operations/refund";
+import { resolveFailedPayment } from "./operations/resolve";
 import type { OperationTools, StepResult } from "./operations/tools";
 import { update } from "./operations/update";
 import type {
+  ApprovalParams,
   CancelParams,
   CaptureParams,
   ConfirmParams,
@@ -32,6 +34,7 @@ import type {
   OpOutcome,
   RefundParams,
   RequestContext,
+  ResolutionParams,
   UpdateIntentParams,
 } from "./params";
 import { SerialQueue } from "./serial-queue";
@@ -60,7 +63,7 @@ function owns(intent: IntentRecord | null, scope: Scope, id: string): intent is 
 }
 
 function failure(error: ApiErrorData, intent: IntentRecord | null = null): OpOutcome {
-  return { intent, refundId: null, error, replayed: false };
+  return { intent, refundId: null, error, replayed: false, before: intent?.status ?? null };
 }
 
 function notFound(id: string): OpOutcome {
@@ -199,6 +202,16 @@ export class PaymentIntentObject extends DurableObject<Env> {
     return { found: true, applied, duplicate: outcome.replayed, note: outcome.replayed ? "duplicate event" : note };
   }
 
+  /** An approver's decision on a refund waiting for approval. */
+  async decideRefund(req: RequestContext, id: string, params: ApprovalParams): Promise<OpOutcome> {
+    return this.execute(req, params.approve ? "approve_refund" : "reject_refund", id, (draft, tools) => decideRefund(draft, params, tools));
+  }
+
+  /** An operator resolves or dismisses a failed payment. */
+  async resolveFailedPayment(req: RequestContext, id: string, params: ResolutionParams): Promise<OpOutcome> {
+    return this.execute(req, `failed_payment_${params.status}`, id, (draft, tools) => resolveFailedPayment(draft, params, tools));
+  }
+
   /** From the cron: cancels the authorization if it is older than card networks hold one. */
   async expire(id: string, now: number): Promise<IntentRecord | null> {
     const intent = await this.load();
@@ -298,7 +311,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
       result = { error: err.data };
       if (!checkpointed) {
         // Rejected before anything happened: nothing changes but the idempotent answer.
-        const outcome: OpOutcome = { intent: base, refundId: null, error: err.data, replayed: false };
+        const outcome: OpOutcome = { intent: base, refundId: null, error: err.data, replayed: false, before: base?.status ?? null };
         await this.commit(req, operation, null, [], outcome);
         return outcome;
       }
@@ -306,7 +319,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
 
     if (!checkpointed && events.length === 0 && base && JSON.stringify(draft) === JSON.stringify(base)) {
       // Nothing changed (a reconciliation still waiting, an event already applied): no new version.
-      const outcome: OpOutcome = { intent: base, refundId: result.refundId ?? null, error: result.error ?? null, replayed: false };
+      const outcome: OpOutcome = { intent: base, refundId: result.refundId ?? null, error: result.error ?? null, replayed: false, before: base.status };
       await this.commit(req, operation, null, [], outcome);
       return outcome;
     }
@@ -316,7 +329,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
       throw new Error(`invariant violated: ${problems.join("; ")}`);
     }
     draft.version += 1;
-    const outcome: OpOutcome = { intent: draft, refundId: result.refundId ?? null, error: result.error ?? null, replayed: false };
+    const outcome: OpOutcome = { intent: draft, refundId: result.refundId ?? null, error: result.error ?? null, replayed: false, before: base?.status ?? null };
     await this.commit(req, operation, draft, events, outcome);
     if (pendingAttempts(draft).some((a) => !pendingBefore.has(a.id))) this.ctx.waitUntil(this.scheduleReconciliation(draft.id));
     return outcome;
@@ -348,7 +361,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
         fingerprint: req.fingerprint,
         operation,
         created: Date.now(),
-        outcome: { intent: outcome.intent, refundId: outcome.refundId, error: outcome.error },
+        outcome: { intent: outcome.intent, refundId: outcome.refundId, error: outcome.error, before: outcome.before },
       };
       entries[IDEMPOTENCY_PREFIX + req.idempotencyKey] = record;
     }

@@ -34,6 +34,8 @@ export interface CreateIntentParams {
   cancelUrl: string | null;
   paymentMethod: PaymentMethodDetails | null;
   confirm: boolean;
+  /** A retry of this failed payment (seed 002). */
+  retryOf?: string | null;
 }
 
 /** Fields left undefined are unchanged. Metadata merges; an empty value deletes its key. */
@@ -71,6 +73,23 @@ export interface RefundParams {
   amount?: number;
   reason?: RefundReason | null;
   metadata: Metadata;
+  /** The merchant's thresholds by currency: a larger refund waits for approval. */
+  approvalThresholds: Record<string, number>;
+}
+
+export interface ApprovalParams {
+  refundId: string;
+  approve: boolean;
+  actor: string;
+  reason: string | null;
+}
+
+export interface ResolutionParams {
+  status: "resolved" | "dismissed";
+  reason: string;
+  paidByOtherMeans: boolean;
+  retriedBy: string | null;
+  actor: string;
 }
 
 /** What an operation answers: the intent after it (or null when it does not exist for this scope),
@@ -80,4 +99,6 @@ export interface OpOutcome {
   refundId: string | null;
   error: ApiErrorData | null;
   replayed: boolean;
+  /** The intent's status before the operation (null for a creation), for the audit log. */
+  before: IntentRecord["status"] | null;
 }

@@ -120,7 +120,7 @@ function play(intent: IntentRecord, s: Step, n: number): void {
         const amount = Math.max(1, Math.floor(remaining * s.fraction));
         if (remaining <= 0 || amount > remaining) return;
         const attempt = startAttempt(intent, { id: `txn_${n}`, type: "refund", amount, connector: "sandbox", refundId: `re_${n}`, now: n });
-        const refund = { id: `re_${n}`, paymentIntentId: intent.id, chargeId: "ch_x", amount, currency: "usd", status: "pending" as const, reason: null, metadata: {}, failureReason: null, attemptId: attempt.id, created: n };
+        const refund = { id: `re_${n}`, paymentIntentId: intent.id, chargeId: "ch_x", amount, currency: "usd", status: "pending" as const, reason: null, metadata: {}, failureReason: null, attemptId: attempt.id, requiresApproval: false, approval: null, created: n };
         intent.refunds.push(refund);
         applyRefundOutcome(intent, refund, attempt, s.outcome, n);
         return;

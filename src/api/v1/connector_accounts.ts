@@ -14,7 +14,8 @@ import { mergeMetadata } from "../../intents/operations/metadata";
 import { db } from "../../webhooks/store";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
-import { json } from "./respond";
+import { audit } from "../../audit/log";
+import { auditContext, json } from "./respond";
 import { route, type App, type Ctx } from "./route";
 import { listOf } from "./schemas";
 
@@ -162,6 +163,7 @@ export function registerConnectorAccounts(app: App): void {
         };
         await db(c.env.DB).insert(connectorAccounts).values(row);
         forgetAccounts(principal);
+        audit(auditContext(c), principal, { action: "connector_accounts.create", objectType: "connector_account", objectId: row.id, statusAfter: "enabled", httpStatus: 200, details: { connector: row.connector } });
         return { status: 200, body: render(c, row) };
       }),
   );
@@ -211,6 +213,15 @@ export function registerConnectorAccounts(app: App): void {
         };
         await db(c.env.DB).update(connectorAccounts).set(next).where(eq(connectorAccounts.id, row.id));
         forgetAccounts(principal);
+        audit(auditContext(c), principal, {
+          action: "connector_accounts.update",
+          objectType: "connector_account",
+          objectId: row.id,
+          statusBefore: row.status,
+          statusAfter: next.status,
+          httpStatus: 200,
+          details: { credentials_changed: checked !== null, webhook_secret_changed: body.webhook_secret !== undefined },
+        });
         return { status: 200, body: render(c, next) };
       });
     },
@@ -230,6 +241,7 @@ export function registerConnectorAccounts(app: App): void {
       const row = await accountOr404(c.env.DB, principal, params.id ?? "");
       await db(c.env.DB).delete(connectorAccounts).where(eq(connectorAccounts.id, row.id));
       forgetAccounts(principal);
+      audit(auditContext(c), principal, { action: "connector_accounts.delete", objectType: "connector_account", objectId: row.id, statusBefore: row.status, statusAfter: "deleted", httpStatus: 200 });
       return json(c, { id: row.id, object: "connector_account", deleted: true });
     },
   );

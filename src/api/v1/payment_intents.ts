@@ -4,7 +4,7 @@ import { z } from "zod";
 import { invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
 import { derivedId, randomId } from "../../core/ids";
 import { renderIntent, renderTransaction } from "../../core/objects";
-import type { PaymentMethodDetails } from "../../core/types";
+import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import { resolvePaymentMethod } from "../../connectors/sandbox/vault";
 import { listIntents, searchIntents } from "../../db/queries";
 import { decodePageToken, encodePageToken, parseSearchQuery, searchConditions } from "../../db/search";
@@ -12,7 +12,7 @@ import { config } from "../../env";
 import type { Principal } from "../../auth/permissions";
 import type { OpOutcome, RequestContext } from "../../intents/params";
 import * as f from "./fields";
-import { assertIntentId, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { assertIntentId, auditOutcome, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { listOf, PaymentIntentSchema, searchResultOf, TransactionSchema } from "./schemas";
 
@@ -105,6 +105,11 @@ const SearchQuery = z
 
 type MethodInput = { payment_method?: z.output<typeof f.paymentMethod>; payment_method_data?: z.output<typeof f.paymentMethodData> };
 
+/** The payment method a request names, for other routes (failed-payment retries). */
+export async function resolvePaymentMethodInput(c: Ctx, principal: Principal, body: MethodInput): Promise<PaymentMethodDetails | undefined> {
+  return paymentMethodOf(c, principal, body);
+}
+
 /** Resolves the payment method a request names, if any. The card number and CVC go no further. */
 async function paymentMethodOf(c: Ctx, principal: Principal, body: MethodInput): Promise<PaymentMethodDetails | undefined> {
   if (body.payment_method !== undefined && body.payment_method_data !== undefined) {
@@ -129,10 +134,16 @@ async function paymentMethodOf(c: Ctx, principal: Principal, body: MethodInput):
 
 const TAG = "Payment intents";
 
+/** A customer's token sees only that customer's payments; everyone else sees what the scope allows. */
+function visible(principal: Principal, intent: IntentRecord | null): IntentRecord | null {
+  if (!intent) return null;
+  return principal.customerId && intent.customer !== principal.customerId ? null : intent;
+}
+
 export function registerPaymentIntents(app: App): void {
   route(
     app,
-    { method: "post", path: "/v1/payment_intents", permission: "payments.transactions.create", summary: "Create a payment intent", tag: TAG, body: CreateBody, response: PaymentIntentSchema },
+    { method: "post", path: "/v1/payment_intents", permission: "payments.transactions.create", customers: true, summary: "Create a payment intent", tag: TAG, body: CreateBody, response: PaymentIntentSchema },
     async (c, { body, principal }) => {
       if (body.merchant_id !== undefined && body.merchant_id !== principal.merchantId) {
         throw permissionDenied(`The API key does not belong to merchant '${body.merchant_id.slice(0, 64)}'.`);
@@ -141,6 +152,9 @@ export function registerPaymentIntents(app: App): void {
       const hasMethod = body.payment_method !== undefined || body.payment_method_data !== undefined;
       if (body.confirm && !hasMethod) {
         throw invalidRequest("You cannot confirm this PaymentIntent because it's missing a payment method. Pass `payment_method` with `confirm: true`.", "payment_method", "parameter_missing");
+      }
+      if (principal.customerId && body.customer !== undefined && body.customer !== principal.customerId) {
+        throw permissionDenied("A customer's token can only create payments for that customer.");
       }
       const req = await requestContext(c, principal, "payment_intents.create", "", body);
       const id = req.idempotencyKey
@@ -152,7 +166,7 @@ export function registerPaymentIntents(app: App): void {
         amount: body.amount,
         currency: body.currency,
         captureMethod: body.capture_method ?? "automatic",
-        customer: body.customer ?? null,
+        customer: principal.customerId ?? body.customer ?? null,
         description: body.description ?? null,
         metadata: body.metadata ?? {},
         orderId: body.order_id ?? null,
@@ -168,19 +182,20 @@ export function registerPaymentIntents(app: App): void {
         paymentMethod: paymentMethod ?? null,
         confirm: body.confirm ?? false,
       });
+      if (body.confirm) auditOutcome(c, principal, "payment_intents.create_and_confirm", outcome);
       return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
     },
   );
 
   route(
     app,
-    { method: "get", path: "/v1/payment_intents", permission: "payments.transactions.view", summary: "List payment intents, newest first", tag: TAG, query: ListQuery, response: listOf(PaymentIntentSchema, "PaymentIntentList") },
+    { method: "get", path: "/v1/payment_intents", permission: "payments.transactions.view", customers: true, summary: "List payment intents, newest first", tag: TAG, query: ListQuery, response: listOf(PaymentIntentSchema, "PaymentIntentList") },
     async (c, { query, principal }) => {
       const expand = checkExpand(query.expand?.map((p) => p.replace(/^data\./, "")));
       const page = await listIntents(
         c.env.DB,
         principal,
-        { status: query.status, customer: query.customer, orderId: query.order_id, created: query.created },
+        { status: query.status, customer: principal.customerId ?? query.customer, orderId: query.order_id, created: query.created },
         pageRequest(query),
       );
       return json(c, listObject("/v1/payment_intents", page, (intent) => renderIntent(intent, { expand })));
@@ -192,7 +207,7 @@ export function registerPaymentIntents(app: App): void {
     {
       method: "get",
       path: "/v1/payment_intents/search",
-      permission: "payments.transactions.view",
+      permission: "payments.transactions.view", customers: true,
       summary: "Search payment intents (status, currency, customer, order_id, amount, created, metadata['key']; AND)",
       tag: TAG,
       query: SearchQuery,
@@ -201,6 +216,7 @@ export function registerPaymentIntents(app: App): void {
     async (c, { query, principal }) => {
       const expand = checkExpand(query.expand?.map((p) => p.replace(/^data\./, "")));
       const conditions = searchConditions(parseSearchQuery(query.query));
+      if (principal.customerId) conditions.push(...searchConditions(parseSearchQuery(`customer:"${principal.customerId.replace(/"/g, "")}"`)));
       const limit = query.limit ?? 10;
       const page = await searchIntents(c.env.DB, principal, conditions, limit, query.page ? decodePageToken(query.page) : null);
       const last = page.items[page.items.length - 1];
@@ -216,12 +232,12 @@ export function registerPaymentIntents(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/payment_intents/{id}", permission: "payments.transactions.view", summary: "Retrieve a payment intent", tag: TAG, query: RetrieveQuery, response: PaymentIntentSchema },
+    { method: "get", path: "/v1/payment_intents/{id}", permission: "payments.transactions.view", customers: true, summary: "Retrieve a payment intent", tag: TAG, query: RetrieveQuery, response: PaymentIntentSchema },
     async (c, { params, query, principal }) => {
       const id = params.id ?? "";
       assertIntentId(id);
       const expand = checkExpand(query.expand);
-      const intent = await intentStub(c.env, id).retrieve(principal, id);
+      const intent = visible(principal, await intentStub(c.env, id).retrieve(principal, id));
       if (!intent) throw resourceMissing("payment_intent", id, "intent");
       return json(c, renderIntent(intent, { expand }));
     },
@@ -229,11 +245,11 @@ export function registerPaymentIntents(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/payment_intents/{id}/transactions", permission: "payments.transactions.view", summary: "The intent's attempts at the PSP, oldest first", tag: TAG, response: listOf(TransactionSchema, "PaymentTransactionList") },
+    { method: "get", path: "/v1/payment_intents/{id}/transactions", permission: "payments.transactions.view", customers: true, summary: "The intent's attempts at the PSP, oldest first", tag: TAG, response: listOf(TransactionSchema, "PaymentTransactionList") },
     async (c, { params, principal }) => {
       const id = params.id ?? "";
       assertIntentId(id);
-      const intent = await intentStub(c.env, id).retrieve(principal, id);
+      const intent = visible(principal, await intentStub(c.env, id).retrieve(principal, id));
       if (!intent) throw resourceMissing("payment_intent", id, "intent");
       return json(c, {
         object: "list",
@@ -295,13 +311,16 @@ function intentOperation<B extends z.ZodType<{ expand?: string[] }>>(
   run: (ctx: OperationContext<z.output<B>>) => Promise<OpOutcome>,
 ): void {
   const permission = operation === "cancel" ? "payments.transactions.void" : "payments.transactions.create";
-  route(app, { method: "post", path, summary, tag: TAG, body, response: PaymentIntentSchema, permission }, async (c, input) => {
+  route(app, { method: "post", path, summary, tag: TAG, body, response: PaymentIntentSchema, permission, customers: true }, async (c, input) => {
     const id = input.params.id ?? "";
     assertIntentId(id);
     const parsed = input.body as z.output<B>; // route() cannot narrow its conditional type for a generic B
     const expand = checkExpand(parsed.expand);
+    const stub = intentStub(c.env, id);
+    if (input.principal.customerId && !visible(input.principal, await stub.retrieve(input.principal, id))) throw resourceMissing("payment_intent", id, "intent");
     const req = await requestContext(c, input.principal, `payment_intents.${operation}`, id, parsed);
-    const outcome = await run({ c, principal: input.principal, id, body: parsed, req, stub: intentStub(c.env, id) });
+    const outcome = await run({ c, principal: input.principal, id, body: parsed, req, stub });
+    if (operation !== "update") auditOutcome(c, input.principal, `payment_intents.${operation}`, outcome);
     return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
   });
 }

@@ -4,7 +4,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
-import { ApiError, invalidRequest } from "../../core/errors";
+import { ApiError, invalidRequest, permissionDenied } from "../../core/errors";
 import { hmacBase62 } from "../../core/ids";
 import { authenticate } from "../../auth/authenticate";
 import { authorize, requireRoles, type Permission, type Principal, type Role } from "../../auth/permissions";
@@ -39,6 +39,8 @@ export interface RouteSpec<B extends Schema | undefined, Q extends Schema | unde
   merchant?: boolean;
   /** Only these roles (admin routes). */
   roles?: Role[];
+  /** Whether a customer's token may call it (it then sees only its own objects). */
+  customers?: boolean;
 }
 
 export interface RouteInput<B, Q> {
@@ -101,6 +103,7 @@ export function route<B extends Schema | undefined = undefined, Q extends Schema
     const cfg = config(c.env);
     await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
     if (spec.roles) requireRoles(principal, spec.roles, spec.summary.toLowerCase());
+    if (principal.customerId && !spec.customers) throw permissionDenied("A customer's token may only use the payment intent routes.");
     authorize(principal, spec.permission, { needsMerchant: spec.merchant ?? true });
     const rawBody = spec.method === "post" ? await readBodyParams(c.req.raw) : {};
     const rawQuery = queryParams(c.req.url);

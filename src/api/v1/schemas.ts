@@ -122,6 +122,11 @@ export const PaymentIntentSchema: z.ZodType<PaymentIntentJson> = z
     status: z.enum(INTENT_STATUSES),
     connector: nullableString.describe("The connector of the payment: sandbox, stripe or paypal."),
     connector_account: nullableString.describe("The merchant's connector account used (mca_...); null for the built-in sandbox."),
+    retry_of: nullableString.describe("The failed payment this one retries."),
+    failure_resolution: z
+      .object({ status: z.string(), reason: z.string(), paid_by_other_means: z.boolean(), retried_by: nullableString, actor: z.string(), at: z.number().int() })
+      .nullable()
+      .describe("What an operator made of this failed payment."),
   })
   .meta({ id: "PaymentIntent" });
 
@@ -139,6 +144,8 @@ export const RefundSchema: z.ZodType<RefundJson> = z
     payment_intent: z.string(),
     reason: nullableString,
     status: z.enum(["pending", "succeeded", "failed", "canceled"]),
+    requires_approval: z.boolean().describe("Above the merchant's threshold: waits, pending, for an approver."),
+    approval: z.object({ status: z.string(), actor: z.string(), reason: nullableString, at: z.number().int() }).nullable(),
   })
   .meta({ id: "Refund" });
 

@@ -18,7 +18,8 @@ import { assertWebhookUrl } from "../../webhooks/url-guard";
 import { attemptsOf, db, endpointStats, findEndpoint, parseEndpointEvents, type AttemptRow, type DeliveryRow, type EndpointRow, type EndpointStats } from "../../webhooks/store";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
-import { json, listObject, pageRequest } from "./respond";
+import { audit } from "../../audit/log";
+import { auditContext, json, listObject, pageRequest } from "./respond";
 import { route, type App } from "./route";
 import { listOf } from "./schemas";
 
@@ -255,6 +256,7 @@ export function registerWebhookEndpoints(app: App): void {
           updated: now,
         };
         await db(c.env.DB).insert(webhookEndpoints).values(row);
+        audit(auditContext(c), principal, { action: "webhook_endpoints.create", objectType: "webhook_endpoint", objectId: row.id, statusAfter: "enabled", httpStatus: 200 });
         return { status: 200, body: renderEndpoint(row, { secret }) };
       }),
   );
@@ -319,6 +321,7 @@ export function registerWebhookEndpoints(app: App): void {
           .set({ status: "canceled", lastError: "the endpoint was deleted", updated: now, completed: now })
           .where(and(eq(webhookDeliveries.endpointId, row.id), eq(webhookDeliveries.status, "pending"))),
       ]);
+      audit(auditContext(c), principal, { action: "webhook_endpoints.delete", objectType: "webhook_endpoint", objectId: row.id, statusBefore: row.status, statusAfter: "deleted", httpStatus: 200 });
       return json(c, { id: row.id, object: "webhook_endpoint", deleted: true });
     },
   );
@@ -349,6 +352,7 @@ export function registerWebhookEndpoints(app: App): void {
           updated: now,
         };
         await db(c.env.DB).update(webhookEndpoints).set(next).where(eq(webhookEndpoints.id, row.id));
+        audit(auditContext(c), principal, { action: "webhook_endpoints.roll_secret", objectType: "webhook_endpoint", objectId: row.id, httpStatus: 200, details: { overlap_seconds: overlapMs / 1000 } });
         return { status: 200, body: renderEndpoint(next, { secret, secret_rolled_previous_expires_at: next.previousSecretExpires === null ? null : seconds(next.previousSecretExpires) }) };
       });
     },

@@ -35,7 +35,7 @@ export function newIntent(params: CreateIntentParams, scope: Scope, now: number)
     statementDescriptor: params.statementDescriptor,
     returnUrl: params.returnUrl,
     cancelUrl: params.cancelUrl,
-    retryOf: null,
+    retryOf: params.retryOf ?? null,
     paymentMethod: params.paymentMethod,
     nextAction: null,
     lastPaymentError: null,

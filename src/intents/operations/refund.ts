@@ -1,10 +1,12 @@
 // Refund: part or all of what was captured; the sum of refunds never exceeds it. Pending refunds
-// count against the refundable amount, since their money may already be moving.
-import { invalidRequest, resourceMissing } from "../../core/errors";
+// count against the refundable amount, since their money may already be moving. A refund above the
+// merchant's approval threshold waits, pending, until someone holding refunds.approve approves it
+// (then it goes to the PSP) or rejects it (then it is canceled and its amount released).
+import { invalidRequest, resourceMissing, unexpectedState } from "../../core/errors";
 import { applyRefundOutcome, assertOperationAllowed, chargeAttempt, refundableAmount, startAttempt } from "../../core/intent";
 import { chargeIdForIntent, randomId } from "../../core/ids";
 import type { IntentRecord, RefundRecord } from "../../core/types";
-import type { RefundParams } from "../params";
+import type { ApprovalParams, RefundParams } from "../params";
 import { callFollowUp } from "./capture";
 import type { OperationTools, StepResult } from "./tools";
 
@@ -12,6 +14,28 @@ import type { OperationTools, StepResult } from "./tools";
 export function refundReference(draft: IntentRecord): string {
   const captured = [...draft.attempts].reverse().find((a) => a.type === "capture" && a.status === "succeeded");
   return captured?.providerReference ?? chargeAttempt(draft)?.providerReference ?? "";
+}
+
+/** Sends a refund to the intent's connector and applies the answer. */
+async function execute(draft: IntentRecord, record: RefundRecord, tools: OperationTools, created: boolean): Promise<StepResult> {
+  const auth = chargeAttempt(draft);
+  const connector = await tools.connectorOf(draft, auth?.connectorAccount ?? null);
+  const attempt = startAttempt(draft, {
+    id: randomId("txn"),
+    type: "refund",
+    amount: record.amount,
+    connector: connector.name,
+    connectorAccount: connector.accountId,
+    refundId: record.id,
+    now: tools.now(),
+  });
+  record.attemptId = attempt.id;
+  await tools.checkpoint();
+  const outcome = await callFollowUp(tools, connector, "refund", draft, attempt, refundReference(draft));
+  const transition = applyRefundOutcome(draft, record, attempt, outcome, tools.now());
+  // A refund that waited for approval already announced itself: now it is an update.
+  for (const type of transition.events) tools.emit(created || type !== "refund.created" ? type : "refund.updated", record);
+  return { error: transition.error, refundId: record.id };
 }
 
 export async function refund(draft: IntentRecord, params: RefundParams, tools: OperationTools): Promise<StepResult> {
@@ -30,13 +54,8 @@ export async function refund(draft: IntentRecord, params: RefundParams, tools: O
       "amount_too_large",
     );
   }
-  const auth = chargeAttempt(draft);
-  const connector = await tools.connectorOf(draft, auth?.connectorAccount ?? null);
-  const now = tools.now();
-  const refundId = randomId("re");
-  const attempt = startAttempt(draft, { id: randomId("txn"), type: "refund", amount, connector: connector.name, connectorAccount: connector.accountId, refundId, now });
   const record: RefundRecord = {
-    id: refundId,
+    id: randomId("re"),
     paymentIntentId: draft.id,
     chargeId,
     amount,
@@ -45,13 +64,32 @@ export async function refund(draft: IntentRecord, params: RefundParams, tools: O
     reason: params.reason ?? null,
     metadata: params.metadata,
     failureReason: null,
-    attemptId: attempt.id,
-    created: now,
+    attemptId: null,
+    requiresApproval: params.approvalThresholds[draft.currency] !== undefined && amount > (params.approvalThresholds[draft.currency] ?? Infinity),
+    approval: null,
+    created: tools.now(),
   };
   draft.refunds.push(record);
-  await tools.checkpoint();
-  const outcome = await callFollowUp(tools, connector, "refund", draft, attempt, refundReference(draft));
-  const transition = applyRefundOutcome(draft, record, attempt, outcome, tools.now());
-  for (const type of transition.events) tools.emit(type, record);
-  return { error: transition.error, refundId };
+  draft.updated = tools.now();
+  if (record.requiresApproval) {
+    tools.emit("refund.created", record);
+    return { refundId: record.id };
+  }
+  return execute(draft, record, tools, true);
+}
+
+export async function decideRefund(draft: IntentRecord, params: ApprovalParams, tools: OperationTools): Promise<StepResult> {
+  const record = draft.refunds.find((r) => r.id === params.refundId);
+  if (!record) throw resourceMissing("refund", params.refundId, "id");
+  if (!record.requiresApproval || record.approval !== null || record.status !== "pending") {
+    throw unexpectedState(`Refund ${record.id} is not waiting for approval (its status is ${record.status}).`, "refund_not_awaiting_approval");
+  }
+  record.approval = { status: params.approve ? "approved" : "rejected", actor: params.actor, reason: params.reason, at: tools.now() };
+  if (!params.approve) {
+    record.status = "canceled";
+    draft.updated = tools.now();
+    tools.emit("refund.updated", record);
+    return { refundId: record.id };
+  }
+  return execute(draft, record, tools, false);
 }

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// `npm run token -- --role admin [--merchant acct_...] [--permissions a,b] [--customer cus_...]
+//  [--sub someone] [--live] [--expires 3600]`: mints a development JWT (HS256) signed with the
+// development secret that `npm run dev` gives the gateway. Never use it for a deployment.
+import { SignJWT } from "jose";
+import { DEV_JWT_SECRET } from "./dev-secrets.mjs";
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] && !args[i + 1].startsWith("--") ? args[i + 1] : fallback;
+};
+const flag = (name) => args.includes(`--${name}`);
+
+const role = option("role", "merchant");
+const roles = role.split(",");
+const merchant = option("merchant", roles.some((r) => r === "admin" || r === "support") ? undefined : "acct_merchant_a");
+const permissions = option("permissions", undefined);
+const customer = option("customer", undefined);
+const claims = {
+  roles,
+  ...(merchant ? { merchant_id: merchant } : {}),
+  ...(permissions ? { permissions: permissions.split(",") } : {}),
+  ...(customer ? { customer_id: customer } : {}),
+  ...(flag("live") ? { livemode: true } : {}),
+};
+const token = await new SignJWT(claims)
+  .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+  .setSubject(option("sub", `dev-${role}`))
+  .setIssuer(process.env.JWT_ISSUER ?? "edge-gateway")
+  .setAudience(process.env.JWT_AUDIENCE ?? "edge-gateway-api")
+  .setIssuedAt()
+  .setExpirationTime(`${Number(option("expires", "3600"))}s`)
+  .sign(new TextEncoder().encode(DEV_JWT_SECRET));
+console.log(token);

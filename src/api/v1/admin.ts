@@ -1,0 +1,534 @@
+// Operators' tools on /v1 (seeds 001 and 002): merchants and their settings, the audit log, payment
+// search, failed payments (counts by reason, retry, resolve, dismiss) and refund approvals. Admin and
+// support act across merchants (support only reads); a merchant's own credentials see only its own.
+import { and, desc, eq, gte, isNotNull, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { z } from "zod";
+import { audit } from "../../audit/log";
+import type { Principal } from "../../auth/permissions";
+import { ApiError, invalidRequest, permissionDenied, resourceMissing, unexpectedState } from "../../core/errors";
+import { derivedId, hasPrefix, randomId } from "../../core/ids";
+import { isFailedPayment } from "../../core/intent";
+import { renderIntent, renderRefund } from "../../core/objects";
+import type { IntentRecord, RefundRecord, Scope } from "../../core/types";
+import { forgetSettings, parseSettings } from "../../db/merchants";
+import { auditLog, merchants, paymentIntents, refunds } from "../../db/schema";
+import { db } from "../../webhooks/store";
+import { mintKey, renderKey } from "./api_keys";
+import * as f from "./fields";
+import { idempotentD1 } from "./idempotency";
+import { auditContext, auditOutcome, intentStub, json, respondOutcome } from "./respond";
+import { requestContext, route, type App, type Ctx } from "./route";
+import { resolvePaymentMethodInput } from "./payment_intents";
+import { PaymentIntentSchema, RefundSchema } from "./schemas";
+
+const TAG = "Operations";
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+/** Cursor over (created, id) descending, opaque to clients. */
+function encodeCursor(created: number, id: string): string {
+  return btoa(JSON.stringify([created, id])).replace(/=+$/, "");
+}
+
+function decodeCursor(cursor: string): { created: number; id: string } {
+  try {
+    const [created, id] = JSON.parse(atob(cursor)) as [unknown, unknown];
+    if (typeof created === "number" && typeof id === "string" && id.length < 100) return { created, id };
+  } catch {
+    // the error below
+  }
+  throw invalidRequest("Invalid cursor: use next_cursor from a previous page.", "cursor", "cursor_invalid");
+}
+
+/** Which merchants a caller may see: admin and support everything (or the one they name), others their own. */
+function merchantFilter(principal: Principal, column: SQLiteColumn, requested: string | undefined): SQL[] {
+  if (principal.crossMerchant) {
+    const chosen = requested ?? (principal.merchantId || undefined);
+    return chosen ? [eq(column, chosen)] : [];
+  }
+  if (requested !== undefined && requested !== principal.merchantId) throw permissionDenied("You can only see your own merchant's data.");
+  return [eq(column, principal.merchantId)];
+}
+
+const dateOrTs = z.union([f.integer, z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be unix seconds or YYYY-MM-DD")]).transform((v) => (typeof v === "number" ? v * 1000 : Date.parse(`${v}T00:00:00Z`)));
+
+const MerchantSettingsBody = z
+  .object({
+    refund_approval_thresholds: z
+      .record(f.currency, f.amount)
+      .optional()
+      .describe("Refunds above these amounts (minor units, per currency) wait for someone holding refunds.approve."),
+  })
+  .strict();
+
+const CreateMerchantBody = z.object({ name: f.text(200), settings: MerchantSettingsBody.optional() }).strict();
+const UpdateMerchantBody = z.object({ name: f.text(200).optional(), settings: MerchantSettingsBody.optional() }).strict();
+
+interface MerchantJson {
+  id: string;
+  object: "merchant";
+  name: string;
+  created: number;
+  settings: { refund_approval_thresholds: Record<string, number> };
+}
+
+const MerchantSchema: z.ZodType<MerchantJson> = z
+  .object({
+    id: z.string(),
+    object: z.literal("merchant"),
+    name: z.string(),
+    created: z.number().int(),
+    settings: z.object({ refund_approval_thresholds: z.record(z.string(), z.number()) }),
+  })
+  .meta({ id: "Merchant" });
+
+type MerchantRow = typeof merchants.$inferSelect;
+const renderMerchant = (row: MerchantRow): MerchantJson => ({ id: row.id, object: "merchant", name: row.name, created: seconds(row.created), settings: parseSettings(row.settings) });
+
+async function merchantOr404(d1: D1Database, id: string): Promise<MerchantRow> {
+  const [row] = await db(d1).select().from(merchants).where(eq(merchants.id, id)).limit(1);
+  if (!row) throw resourceMissing("merchant", id.slice(0, 80), "id");
+  return row;
+}
+
+async function updateMerchant(c: Ctx, principal: Principal, row: MerchantRow, body: z.output<typeof UpdateMerchantBody>): Promise<MerchantJson> {
+  const settings = { ...parseSettings(row.settings), ...(body.settings ?? {}) };
+  const next = { ...row, name: body.name ?? row.name, settings: JSON.stringify(settings) };
+  await db(c.env.DB).update(merchants).set(next).where(eq(merchants.id, row.id));
+  forgetSettings(row.id);
+  audit(auditContext(c), principal, { action: "merchants.update", objectType: "merchant", objectId: row.id, httpStatus: 200, merchantId: row.id, details: { settings: JSON.stringify(settings) } });
+  return renderMerchant(next);
+}
+
+function registerMerchants(app: App): void {
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/admin/merchants",
+      permission: null,
+      roles: ["admin"],
+      merchant: false,
+      summary: "Create a merchant with its first test secret key (shown once)",
+      tag: TAG,
+      body: CreateMerchantBody,
+      response: z.object({ merchant: MerchantSchema, api_key: z.unknown() }),
+    },
+    async (c, { body, principal }) =>
+      idempotentD1(c, { ...principal, merchantId: principal.merchantId || "platform" }, "merchants.create", "", body, async () => {
+        const row: MerchantRow = { id: randomId("acct"), name: body.name, created: Date.now(), settings: JSON.stringify({ ...parseSettings("{}"), ...(body.settings ?? {}) }) };
+        await db(c.env.DB).insert(merchants).values(row);
+        const key = await mintKey(c.env.DB, row.id, false, "secret", { name: "first key" });
+        audit(auditContext(c), principal, { action: "merchants.create", objectType: "merchant", objectId: row.id, statusAfter: "active", httpStatus: 200, merchantId: row.id });
+        audit(auditContext(c), principal, { action: "api_keys.create", objectType: "api_key", objectId: key.row.id, statusAfter: "active", httpStatus: 200, merchantId: row.id, details: { type: "secret" } });
+        return { status: 200, body: { merchant: renderMerchant(row), api_key: renderKey(key.row, key.shown) } };
+      }),
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/admin/merchants", permission: null, roles: ["admin", "support"], merchant: false, summary: "List merchants", tag: TAG, query: z.object({ limit: f.limit.optional() }).strict(), response: z.object({ object: z.literal("list"), data: z.array(MerchantSchema), has_more: z.boolean(), url: z.string() }) },
+    async (c, { query }) => {
+      const rows = await db(c.env.DB).select().from(merchants).orderBy(desc(merchants.created)).limit(query.limit ?? 100);
+      return json(c, { object: "list", data: rows.map(renderMerchant), has_more: false, url: "/v1/admin/merchants" });
+    },
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/admin/merchants/{id}", permission: null, roles: ["admin"], merchant: false, summary: "Update a merchant's name and settings", tag: TAG, body: UpdateMerchantBody, response: MerchantSchema },
+    async (c, { params, body, principal }) => json(c, await updateMerchant(c, principal, await merchantOr404(c.env.DB, params.id ?? ""), body)),
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/account", permission: "payments.transactions.view", summary: "Your merchant account and its settings", tag: TAG, response: MerchantSchema },
+    async (c, { principal }) => json(c, renderMerchant(await merchantOr404(c.env.DB, principal.merchantId))),
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/account", permission: "keys.manage", summary: "Update your merchant account's name and settings (refund approval thresholds)", tag: TAG, body: UpdateMerchantBody, response: MerchantSchema },
+    async (c, { body, principal }) => json(c, await updateMerchant(c, principal, await merchantOr404(c.env.DB, principal.merchantId), body)),
+  );
+}
+
+const AuditQuery = z
+  .object({
+    merchant: f.text(100).optional(),
+    actor: f.text(200).optional(),
+    action: f.text(100).optional(),
+    object_id: f.text(100).optional(),
+    created_gte: dateOrTs.optional(),
+    created_lte: dateOrTs.optional(),
+    limit: f.limit.optional(),
+    cursor: f.text(200).optional(),
+  })
+  .strict();
+
+function registerAuditLog(app: App): void {
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/admin/audit_log",
+      permission: null,
+      roles: ["admin", "support"],
+      merchant: false,
+      summary: "The audit log, newest first: who did what, when, with which request; status before and after",
+      tag: TAG,
+      query: AuditQuery,
+      response: z.object({ object: z.literal("list"), data: z.array(z.record(z.string(), z.unknown())), has_more: z.boolean(), next_cursor: z.string().nullable() }),
+    },
+    async (c, { query, principal }) => {
+      const limit = query.limit ?? 25;
+      const where: SQL[] = [
+        ...merchantFilter(principal, auditLog.merchantId, query.merchant),
+        ...(query.actor ? [eq(auditLog.actor, query.actor)] : []),
+        ...(query.action ? [eq(auditLog.action, query.action)] : []),
+        ...(query.object_id ? [eq(auditLog.objectId, query.object_id)] : []),
+        ...(query.created_gte !== undefined ? [gte(auditLog.created, query.created_gte)] : []),
+        ...(query.created_lte !== undefined ? [lte(auditLog.created, query.created_lte)] : []),
+      ];
+      if (query.cursor) {
+        const cur = decodeCursor(query.cursor);
+        where.push(or(lt(auditLog.created, cur.created), and(eq(auditLog.created, cur.created), lt(auditLog.id, cur.id))) as SQL);
+      }
+      const rows = await db(c.env.DB)
+        .select()
+        .from(auditLog)
+        .where(and(...where))
+        .orderBy(desc(auditLog.created), desc(auditLog.id))
+        .limit(limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return json(c, {
+        object: "list",
+        data: page.map((r) => ({
+          id: r.id,
+          object: "audit_entry",
+          merchant: r.merchantId,
+          livemode: r.livemode,
+          actor: r.actor,
+          actor_roles: r.actorRoles ? r.actorRoles.split(",") : [],
+          action: r.action,
+          object_type: r.objectType,
+          object_id: r.objectId,
+          request_id: r.requestId,
+          idempotency_key: r.idempotencyKey,
+          status_before: r.statusBefore,
+          status_after: r.statusAfter,
+          http_status: r.httpStatus,
+          details: JSON.parse(r.details) as Record<string, unknown>,
+          created: seconds(r.created),
+          created_ms: r.created,
+        })),
+        has_more: rows.length > limit,
+        next_cursor: rows.length > limit && last ? encodeCursor(last.created, last.id) : null,
+      });
+    },
+  );
+}
+
+const SearchQuery = z
+  .object({
+    merchant: f.text(100).optional(),
+    order_id: f.text(255).optional(),
+    customer: f.text(255).optional(),
+    status: f.intentStatus.optional(),
+    amount_gte: f.integer.optional(),
+    amount_lte: f.integer.optional(),
+    created_gte: dateOrTs.optional(),
+    created_lte: dateOrTs.optional(),
+    card_last4: z.string().regex(/^\d{4}$/, "must be four digits").optional(),
+    limit: f.limit.optional(),
+    cursor: f.text(200).optional(),
+  })
+  .strict();
+
+async function intentPage(c: Ctx, where: SQL[], limit: number, cursor: string | undefined): Promise<{ items: IntentRecord[]; hasMore: boolean; next: string | null }> {
+  if (cursor) {
+    const cur = decodeCursor(cursor);
+    where.push(or(lt(paymentIntents.created, cur.created), and(eq(paymentIntents.created, cur.created), lt(paymentIntents.id, cur.id))) as SQL);
+  }
+  const rows = await db(c.env.DB)
+    .select({ data: paymentIntents.data })
+    .from(paymentIntents)
+    .where(and(...where))
+    .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
+    .limit(limit + 1);
+  const items = rows.slice(0, limit).map((r) => JSON.parse(r.data) as IntentRecord);
+  const last = items[items.length - 1];
+  return { items, hasMore: rows.length > limit, next: rows.length > limit && last ? encodeCursor(last.created, last.id) : null };
+}
+
+function registerPaymentSearch(app: App): void {
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/admin/payments/search",
+      permission: "payments.transactions.view",
+      merchant: false,
+      summary: "Search payments by order, customer, status, amount and date ranges, card last4 and merchant (cursor pagination)",
+      tag: TAG,
+      query: SearchQuery,
+      response: z.object({ object: z.literal("list"), data: z.array(PaymentIntentSchema), has_more: z.boolean(), next_cursor: z.string().nullable() }),
+    },
+    async (c, { query, principal }) => {
+      const where: SQL[] = [
+        ...merchantFilter(principal, paymentIntents.merchantId, query.merchant),
+        eq(paymentIntents.livemode, principal.livemode),
+        ...(query.order_id ? [eq(paymentIntents.orderId, query.order_id)] : []),
+        ...(query.customer ? [eq(paymentIntents.customer, query.customer)] : []),
+        ...(query.status ? [eq(paymentIntents.status, query.status)] : []),
+        ...(query.amount_gte !== undefined ? [gte(paymentIntents.amount, query.amount_gte)] : []),
+        ...(query.amount_lte !== undefined ? [lte(paymentIntents.amount, query.amount_lte)] : []),
+        ...(query.created_gte !== undefined ? [gte(paymentIntents.created, query.created_gte)] : []),
+        ...(query.created_lte !== undefined ? [lte(paymentIntents.created, query.created_lte)] : []),
+        ...(query.card_last4 ? [eq(paymentIntents.cardLast4, query.card_last4)] : []),
+      ];
+      const page = await intentPage(c, where, query.limit ?? 25, query.cursor);
+      return json(c, { object: "list", data: page.items.map((i) => renderIntent(i)), has_more: page.hasMore, next_cursor: page.next });
+    },
+  );
+}
+
+const FailedQuery = z
+  .object({
+    merchant: f.text(100).optional(),
+    reason: f.text(100).optional(),
+    resolution: z.enum(["open", "resolved", "dismissed", "all"]).optional(),
+    limit: f.limit.optional(),
+    cursor: f.text(200).optional(),
+  })
+  .strict();
+
+const RetryBody = z
+  .object({
+    payment_method: f.paymentMethod.optional().describe("Another payment method; without it, the one that failed is tried again."),
+  })
+  .strict();
+
+const ResolveBody = z
+  .object({
+    reason: f.text(500),
+    paid_by_other_means: f.boolean.optional(),
+  })
+  .strict();
+
+/** The intent a failed-payment route names, for this caller (admins: any merchant's). */
+async function failedIntent(c: Ctx, principal: Principal, id: string): Promise<{ intent: IntentRecord; scope: Scope }> {
+  if (!hasPrefix(id, "pi")) throw resourceMissing("payment_intent", id.slice(0, 80), "id");
+  let scope: Scope = principal;
+  if (principal.crossMerchant) {
+    const [row] = await db(c.env.DB).select({ merchantId: paymentIntents.merchantId, livemode: paymentIntents.livemode }).from(paymentIntents).where(eq(paymentIntents.id, id)).limit(1);
+    if (row) scope = { merchantId: row.merchantId, livemode: row.livemode };
+  }
+  const intent = scope.merchantId ? await intentStub(c.env, id).retrieve(scope, id) : null;
+  if (!intent) throw resourceMissing("payment_intent", id, "id");
+  return { intent, scope };
+}
+
+function registerFailedPayments(app: App): void {
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/admin/failed_payments",
+      permission: "payments.transactions.view",
+      merchant: false,
+      summary: "Failed payments (declined or failed for good), with counts by reason",
+      tag: TAG,
+      query: FailedQuery,
+      response: z.object({ object: z.literal("list"), data: z.array(PaymentIntentSchema), counts_by_reason: z.record(z.string(), z.number()), has_more: z.boolean(), next_cursor: z.string().nullable() }),
+    },
+    async (c, { query, principal }) => {
+      const resolution = query.resolution ?? "open";
+      const where: SQL[] = [
+        ...merchantFilter(principal, paymentIntents.merchantId, query.merchant),
+        eq(paymentIntents.livemode, principal.livemode),
+        isNotNull(paymentIntents.failureReason),
+        ...(resolution === "open" ? [isNull(paymentIntents.resolution)] : resolution === "all" ? [] : [eq(paymentIntents.resolution, resolution)]),
+      ];
+      const counts = await db(c.env.DB)
+        .select({ reason: paymentIntents.failureReason, n: sql<number>`count(*)` })
+        .from(paymentIntents)
+        .where(and(...where))
+        .groupBy(paymentIntents.failureReason);
+      if (query.reason) where.push(eq(paymentIntents.failureReason, query.reason));
+      const page = await intentPage(c, where, query.limit ?? 25, query.cursor);
+      return json(c, {
+        object: "list",
+        data: page.items.map((i) => renderIntent(i)),
+        counts_by_reason: Object.fromEntries(counts.map((r) => [r.reason ?? "unknown", Number(r.n)])),
+        has_more: page.hasMore,
+        next_cursor: page.next,
+      });
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/admin/failed_payments/{id}/retry",
+      permission: "payments.transactions.create",
+      merchant: false,
+      summary: "Retry a failed payment as a new payment intent linked to it (retry_of), with the same or another payment method",
+      tag: TAG,
+      body: RetryBody,
+      response: z.object({ retry: PaymentIntentSchema, original: PaymentIntentSchema }),
+    },
+    async (c, { params, body, principal }) => {
+      const { intent: failed, scope } = await failedIntent(c, principal, params.id ?? "");
+      if (!isFailedPayment(failed)) throw unexpectedState(`PaymentIntent ${failed.id} is not a failed payment.`, "not_a_failed_payment");
+      if (failed.resolution) throw unexpectedState(`This failed payment was already ${failed.resolution.status}.`, "failed_payment_already_resolved");
+      const actor: Principal = { ...principal, merchantId: scope.merchantId, livemode: scope.livemode };
+      const method = body.payment_method !== undefined ? await resolvePaymentMethodInput(c, actor, { payment_method: body.payment_method }) : failed.lastPaymentError?.paymentMethod;
+      if (!method) throw invalidRequest("The failed payment method cannot be used again; pass payment_method.", "payment_method", "parameter_missing");
+      const req = await requestContext(c, actor, "failed_payments.retry", failed.id, body);
+      const id = req.idempotencyKey ? await derivedId("pi", scope.merchantId, String(scope.livemode), `retry:${failed.id}:${req.idempotencyKey}`) : randomId("pi");
+      const outcome = await intentStub(c.env, id).create(req, {
+        id,
+        amount: failed.amount,
+        currency: failed.currency,
+        captureMethod: failed.captureMethod,
+        customer: failed.customer,
+        description: failed.description,
+        metadata: failed.metadata,
+        orderId: failed.orderId,
+        invoiceId: failed.invoiceId,
+        locationId: failed.locationId,
+        terminalId: failed.terminalId,
+        lineItems: failed.lineItems,
+        tipAmount: failed.tipAmount,
+        receiptEmail: failed.receiptEmail,
+        statementDescriptor: failed.statementDescriptor,
+        returnUrl: failed.returnUrl,
+        cancelUrl: failed.cancelUrl,
+        paymentMethod: { ...method, id: randomId("pm") },
+        confirm: true,
+        retryOf: failed.id,
+      });
+      auditOutcome(c, actor, "failed_payments.retry", outcome, { retry_of: failed.id });
+      let original = failed;
+      const retried = outcome.intent;
+      if (retried && (retried.status === "succeeded" || retried.status === "requires_capture") && !outcome.replayed) {
+        const settled = await intentStub(c.env, failed.id).resolveFailedPayment({ ...req, idempotencyKey: null, fingerprint: null }, failed.id, {
+          status: "resolved",
+          reason: "paid by a retry",
+          paidByOtherMeans: false,
+          retriedBy: retried.id,
+          actor: principal.actor,
+        });
+        original = settled.intent ?? failed;
+      }
+      if (outcome.error && !retried) return respondOutcome(c, outcome, (i) => renderIntent(i));
+      return json(c, { retry: retried ? renderIntent(retried) : null, original: renderIntent(original), ...(outcome.error ? { error: outcome.error } : {}) }, outcome.error?.status ?? 200);
+    },
+  );
+
+  for (const status of ["resolved", "dismissed"] as const) {
+    const verb = status === "resolved" ? "resolve" : "dismiss";
+    route(
+      app,
+      {
+        method: "post",
+        path: `/v1/admin/failed_payments/{id}/${verb}`,
+        permission: "payments.transactions.create",
+        merchant: false,
+        summary: status === "resolved" ? "Resolve a failed payment with a reason (and whether it was paid by other means)" : "Dismiss a failed payment with a reason",
+        tag: TAG,
+        body: ResolveBody,
+        response: PaymentIntentSchema,
+      },
+      async (c, { params, body, principal }) => {
+        const { intent, scope } = await failedIntent(c, principal, params.id ?? "");
+        const actor: Principal = { ...principal, merchantId: scope.merchantId, livemode: scope.livemode };
+        const req = await requestContext(c, actor, `failed_payments.${verb}`, intent.id, body);
+        const outcome = await intentStub(c.env, intent.id).resolveFailedPayment(req, intent.id, {
+          status,
+          reason: body.reason,
+          paidByOtherMeans: status === "resolved" && body.paid_by_other_means === true,
+          retriedBy: null,
+          actor: principal.actor,
+        });
+        auditOutcome(c, actor, `failed_payments.${verb}`, outcome, { reason: body.reason, paid_by_other_means: body.paid_by_other_means ?? false });
+        return respondOutcome(c, outcome, (i) => renderIntent(i));
+      },
+    );
+  }
+}
+
+const DecisionBody = z.object({ reason: f.text(500).optional() }).strict();
+
+function registerRefundApprovals(app: App): void {
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/admin/refunds",
+      permission: "payments.transactions.view",
+      merchant: false,
+      summary: "Refunds waiting for approval",
+      tag: TAG,
+      query: z.object({ merchant: f.text(100).optional(), limit: f.limit.optional() }).strict(),
+      response: z.object({ object: z.literal("list"), data: z.array(RefundSchema), has_more: z.boolean(), url: z.string() }),
+    },
+    async (c, { query, principal }) => {
+      const rows = await db(c.env.DB)
+        .select({ data: refunds.data })
+        .from(refunds)
+        .where(and(...merchantFilter(principal, refunds.merchantId, query.merchant), eq(refunds.status, "pending"), sql`json_extract(${refunds.data}, '$.requiresApproval') = 1`))
+        .orderBy(desc(refunds.created))
+        .limit(query.limit ?? 25);
+      return json(c, { object: "list", data: rows.map((r) => renderRefund(JSON.parse(r.data) as RefundRecord)), has_more: false, url: "/v1/admin/refunds" });
+    },
+  );
+
+  const decide = async (c: Ctx, principal: Principal, refundId: string, approve: boolean, reason: string | null) => {
+    if (!hasPrefix(refundId, "re")) throw resourceMissing("refund", refundId.slice(0, 80), "id");
+    const [row] = await db(c.env.DB)
+      .select({ merchantId: refunds.merchantId, livemode: refunds.livemode, intentId: refunds.paymentIntent })
+      .from(refunds)
+      .where(and(eq(refunds.id, refundId), ...(principal.crossMerchant ? [] : [eq(refunds.merchantId, principal.merchantId), eq(refunds.livemode, principal.livemode)])))
+      .limit(1);
+    if (!row) throw resourceMissing("refund", refundId, "id");
+    const actor: Principal = { ...principal, merchantId: row.merchantId, livemode: row.livemode };
+    const req = await requestContext(c, actor, approve ? "refunds.approve" : "refunds.reject", refundId, { reason });
+    const outcome = await intentStub(c.env, row.intentId).decideRefund(req, row.intentId, { refundId, approve, actor: principal.actor, reason });
+    auditOutcome(c, actor, approve ? "refunds.approve" : "refunds.reject", { ...outcome, refundId: outcome.refundId ?? refundId }, { reason, refund_status_before: "pending" });
+    return respondOutcome(c, outcome, (intent) => {
+      const refund = intent.refunds.find((r) => r.id === refundId);
+      if (!refund) throw new ApiError({ status: 500, type: "api_error", message: "refund vanished" });
+      return renderRefund(refund);
+    });
+  };
+
+  // Seed 001's path, POST /v1/admin/refunds/{id}:approve (and :reject), and the same with a slash.
+  route(
+    app,
+    { method: "post", path: "/v1/admin/refunds/{action}", permission: "refunds.approve", merchant: false, summary: "Approve or reject a refund waiting for approval: {id}:approve or {id}:reject", tag: TAG, body: DecisionBody, response: RefundSchema },
+    async (c, { params, body, principal }) => {
+      const [id = "", verb] = (params.action ?? "").split(":");
+      if (verb !== "approve" && verb !== "reject") throw resourceMissing("admin action", params.action ?? "");
+      return decide(c, principal, id, verb === "approve", body.reason ?? null);
+    },
+  );
+  for (const verb of ["approve", "reject"] as const) {
+    route(
+      app,
+      { method: "post", path: `/v1/admin/refunds/{id}/${verb}`, permission: "refunds.approve", merchant: false, summary: `${verb === "approve" ? "Approve" : "Reject"} a refund waiting for approval`, tag: TAG, body: DecisionBody, response: RefundSchema },
+      async (c, { params, body, principal }) => decide(c, principal, params.id ?? "", verb === "approve", body.reason ?? null),
+    );
+  }
+}
+
+export function registerAdmin(app: App): void {
+  registerMerchants(app);
+  registerAuditLog(app);
+  registerPaymentSearch(app);
+  registerFailedPayments(app);
+  registerRefundApprovals(app);
+}

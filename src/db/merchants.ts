@@ -1,0 +1,32 @@
+// Merchants and their settings (cached briefly in the isolate).
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { merchants } from "./schema";
+
+export interface MerchantSettings {
+  /** Refunds above these amounts (minor units, per currency) wait for an approver (refunds.approve). */
+  refund_approval_thresholds: Record<string, number>;
+}
+
+export const DEFAULT_SETTINGS: MerchantSettings = { refund_approval_thresholds: {} };
+
+const TTL_MS = 10_000;
+const cache = new Map<string, { settings: MerchantSettings; expires: number }>();
+
+export function parseSettings(text: string): MerchantSettings {
+  const parsed = JSON.parse(text || "{}") as Partial<MerchantSettings>;
+  return { ...DEFAULT_SETTINGS, ...parsed, refund_approval_thresholds: parsed.refund_approval_thresholds ?? {} };
+}
+
+export async function merchantSettings(d1: D1Database, merchantId: string): Promise<MerchantSettings> {
+  const hit = cache.get(merchantId);
+  if (hit && hit.expires > Date.now()) return hit.settings;
+  const [row] = await drizzle(d1).select({ settings: merchants.settings }).from(merchants).where(eq(merchants.id, merchantId)).limit(1);
+  const settings = row ? parseSettings(row.settings) : DEFAULT_SETTINGS;
+  cache.set(merchantId, { settings, expires: Date.now() + TTL_MS });
+  return settings;
+}
+
+export function forgetSettings(merchantId: string): void {
+  cache.delete(merchantId);
+}
