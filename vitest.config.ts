@@ -48,6 +48,8 @@ export default defineConfig(async () => {
                   BREAKER_FAILURE_THRESHOLD: "3",
                   BREAKER_COOLDOWN_MS: "1000",
                   JWT_SECRET: "test-jwt-secret-for-the-suite-only",
+                  JWT_JWKS_URL: `http://127.0.0.1:${inject("jwksPort")}/.well-known/jwks.json`,
+                  JWKS_PRIVATE_KEY: inject("jwksPrivateKey"),
                   // The suite's own keys are busy; the rate-limit tests give keys low limits of their own.
                   RATE_LIMIT_PER_KEY: "5000",
                   RATE_LIMIT_BURST_PER_KEY: "10000",

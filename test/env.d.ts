@@ -10,6 +10,8 @@ declare global {
       /** The fakes of test/fakes (also read by the connectors, as their API base). */
       STRIPE_API_BASE: string;
       PAYPAL_API_BASE: string;
+      /** The private key (JWK JSON) of the test identity provider whose JWKS the gateway trusts. */
+      JWKS_PRIVATE_KEY: string;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");

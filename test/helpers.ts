@@ -185,3 +185,40 @@ export async function stripeFakeStats(): Promise<{ createdByAttempt: Record<stri
 export async function paypalFakeStats(): Promise<{ tokenRequests: Record<string, number>; calls: Record<string, number> }> {
   return (await (await fetch(`${env.PAYPAL_API_BASE}/__stats`)).json()) as { tokenRequests: Record<string, number>; calls: Record<string, number> };
 }
+
+export const JWT_TEST_SECRET = "test-jwt-secret-for-the-suite-only";
+
+export interface TokenOptions {
+  roles?: string[];
+  merchant?: string | null;
+  permissions?: string[];
+  customer?: string;
+  issuer?: string;
+  audience?: string;
+  expiresIn?: number;
+  notBefore?: number;
+  secret?: string;
+  sub?: string;
+}
+
+/** An HS256 token as the gateway's configured issuer would sign it (override anything to forge). */
+export async function hsToken(options: TokenOptions = {}): Promise<string> {
+  const { SignJWT } = await import("jose");
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = new SignJWT({
+    roles: options.roles ?? ["merchant"],
+    ...(options.merchant === null ? {} : { merchant_id: options.merchant ?? MERCHANT_A }),
+    ...(options.permissions ? { permissions: options.permissions } : {}),
+    ...(options.customer ? { customer_id: options.customer } : {}),
+  })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(options.sub ?? "user-1")
+    .setIssuer(options.issuer ?? "edge-gateway")
+    .setAudience(options.audience ?? "edge-gateway-api")
+    .setIssuedAt(now)
+    .setExpirationTime(now + (options.expiresIn ?? 600));
+  if (options.notBefore !== undefined) jwt.setNotBefore(now + options.notBefore);
+  return jwt.sign(new TextEncoder().encode(options.secret ?? JWT_TEST_SECRET));
+}
+
+export const bearer = (token: string): CallOptions => ({ key: token });

@@ -1,0 +1,95 @@
+// /v1/api_keys and credentials: secret, restricted and application keys; shown once, stored as
+// hashes; revocation; seed 003's X-Application-Id + X-Access-Token; admins creating merchants.
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { bearer, call, createIntent, expectError, get, hsToken, newMerchant, post, type CallOptions, type ListJson } from "../helpers";
+
+interface KeyJson {
+  id: string;
+  type: string;
+  secret?: string;
+  access_token?: string;
+  application_id: string | null;
+  redacted: string;
+  permissions: string[] | null;
+  last_used: number | null;
+  revoked: boolean;
+}
+
+describe("API keys", () => {
+  it("creates a secret key shown once, lists it redacted with its last use, and revokes it", async () => {
+    const { opts, id } = await newMerchant("keys");
+    const created = await post<KeyJson>("/v1/api_keys", { name: "backend" }, opts);
+    expect(created.status).toBe(200);
+    expect(created.body.secret).toMatch(/^sk_test_[A-Za-z0-9]{40}$/);
+    const key = created.body.secret ?? "";
+    expect((await createIntent({}, { key })).status).toBe(200);
+    const listed = await get<ListJson<KeyJson>>("/v1/api_keys", opts);
+    const row = listed.body.data.find((k) => k.id === created.body.id);
+    expect(row).toMatchObject({ type: "secret", revoked: false });
+    expect(row?.secret).toBeUndefined();
+    expect(row?.redacted).toBe(`${key.slice(0, 8)}***${key.slice(-4)}`);
+    expect(JSON.stringify(listed.body)).not.toContain(key);
+    expect(row?.last_used).toBeTypeOf("number");
+    const stored = await env.DB.prepare("SELECT * FROM api_keys WHERE merchant_id = ?").bind(id).all();
+    expect(JSON.stringify(stored.results)).not.toContain(key);
+
+    const revoked = await call<KeyJson>("DELETE", `/v1/api_keys/${created.body.id}`, opts);
+    expect(revoked.body.revoked).toBe(true);
+    expectError(await get("/v1/payment_intents", { key }), 401);
+  });
+
+  it("restricted keys have only their permissions, and cannot be given more than their creator holds", async () => {
+    const { opts } = await newMerchant("restricted");
+    const viewer = await post<KeyJson>("/v1/api_keys", { type: "restricted", permissions: ["payments.transactions.view"] }, opts);
+    const rk = viewer.body.secret ?? "";
+    expect(rk).toMatch(/^rk_test_/);
+    expect((await get("/v1/payment_intents", { key: rk })).status).toBe(200);
+    expectError(await createIntent({}, { key: rk }), 403);
+    const manager = (await post<KeyJson>("/v1/api_keys", { type: "restricted", permissions: ["keys.manage", "payments.transactions.view"] }, opts)).body.secret ?? "";
+    expectError(await post("/v1/api_keys", { type: "restricted", permissions: ["payments.transactions.create"] }, { key: manager }), 403);
+    expectError(await post("/v1/api_keys", {}, { key: manager }), 403);
+    expect((await post("/v1/api_keys", { type: "restricted", permissions: ["payments.transactions.view"] }, { key: manager })).status).toBe(200);
+    expectError(await post("/v1/api_keys", { type: "restricted" }, opts), 400, "parameter_missing");
+    expectError(await post("/v1/api_keys", { type: "restricted", permissions: ["payments.everything"] }, opts), 400);
+  });
+
+  it("application credentials authenticate with X-Application-Id and X-Access-Token (seed 003)", async () => {
+    const { opts } = await newMerchant("application");
+    const app = await post<KeyJson>("/v1/api_keys", { type: "application", permissions: ["payments.transactions.create", "payments.transactions.view"] }, opts);
+    const appId = app.body.application_id ?? "";
+    const token = app.body.access_token ?? "";
+    expect(appId).toMatch(/^app_/);
+    const headers = (h: Record<string, string>): CallOptions => ({ key: null, headers: h });
+    const ok = await createIntent({ amount: 1234 }, headers({ "x-application-id": appId, "x-access-token": token }));
+    expect(ok.status).toBe(200);
+    expectError(await get("/v1/payment_intents", headers({ "x-application-id": appId })), 400);
+    expectError(await get("/v1/payment_intents", headers({ "x-access-token": token })), 400);
+    expectError(await get("/v1/payment_intents", headers({ "x-application-id": appId, "x-access-token": "tok_wrong" })), 401);
+    expectError(await get("/v1/payment_intents", headers({ "x-application-id": "app_doesnotexist", "x-access-token": token })), 401);
+    expectError(await get("/v1/payment_intents", { key: token }), 401);
+  });
+
+  it("an admin creates a merchant with its first key", async () => {
+    const admin = await hsToken({ roles: ["admin"], merchant: null });
+    const res = await post<{ merchant: { id: string }; api_key: KeyJson }>("/v1/admin/merchants", { name: "New shop", settings: { refund_approval_thresholds: { usd: 10000 } } }, bearer(admin));
+    expect(res.status).toBe(200);
+    const key = res.body.api_key.secret ?? "";
+    const account = await get<{ id: string; settings: { refund_approval_thresholds: Record<string, number> } }>("/v1/account", { key });
+    expect(account.body).toMatchObject({ id: res.body.merchant.id, settings: { refund_approval_thresholds: { usd: 10000 } } });
+    expectError(await post("/v1/admin/merchants", { name: "x" }, { key }), 403);
+    const merchant = await hsToken({ roles: ["merchant"] });
+    expectError(await post("/v1/admin/merchants", { name: "x" }, bearer(merchant)), 403);
+  });
+});
+
+describe("hardening", () => {
+  it("sends no CORS headers on the API: no browser calls it directly", async () => {
+    const preflight = await exports.default.fetch(new Request("http://gateway.test/v1/payment_intents", { method: "OPTIONS", headers: { origin: "https://evil.example", "access-control-request-method": "POST" } }));
+    expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
+    const normal = await get("/v1/payment_intents?limit=1", { headers: { origin: "https://evil.example" } });
+    expect(normal.headers.get("access-control-allow-origin")).toBeNull();
+    expect(normal.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(normal.headers.get("strict-transport-security")).toBeTruthy();
+  });
+});

@@ -1,0 +1,133 @@
+// JWTs beside API keys: HS256 with the configured secret, RS256 from the identity provider's JWKS.
+// Forged, `alg: none`, HS256-signed-with-the-public-key, expired, not yet valid, wrong issuer and
+// wrong audience tokens are all 401 and change nothing; a missing permission is 403.
+import { env } from "cloudflare:workers";
+import { exportSPKI, importJWK, SignJWT } from "jose";
+import { describe, expect, it } from "vitest";
+import { bearer, createIntent, expectError, get, hsToken, MERCHANT_A, MERCHANT_B, post, succeededIntent, type ListJson, type PaymentIntentJson } from "../helpers";
+
+const b64url = (value: unknown) => btoa(JSON.stringify(value)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+
+async function rsToken(claims: Record<string, unknown>, options: { expiresIn?: number } = {}) {
+  const key = await importJWK(JSON.parse(env.JWKS_PRIVATE_KEY) as JsonWebKey, "RS256");
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "RS256", kid: "test-key-1" })
+    .setSubject("idp-user")
+    .setIssuer("edge-gateway")
+    .setAudience("edge-gateway-api")
+    .setIssuedAt(now)
+    .setExpirationTime(now + (options.expiresIn ?? 600))
+    .sign(key);
+}
+
+async function countIntents(merchant: string): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM payment_intents WHERE merchant_id = ?").bind(merchant).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+describe("JWT authentication", () => {
+  it("accepts an HS256 token of the configured issuer and an RS256 token from the JWKS", async () => {
+    const hs = await hsToken();
+    const created = await createIntent({ amount: 1111 }, bearer(hs));
+    expect(created.status).toBe(200);
+    expect(created.body.merchant_id).toBe(MERCHANT_A);
+    const rs = await rsToken({ roles: ["merchant"], merchant_id: MERCHANT_A });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${created.body.id}`, bearer(rs))).status).toBe(200);
+  });
+
+  it("refuses forged, unsigned, confused, expired, early and misaddressed tokens with 401, changing nothing", async () => {
+    const before = await countIntents(MERCHANT_A);
+    const now = Math.floor(Date.now() / 1000);
+    const payload = { roles: ["admin"], merchant_id: MERCHANT_A, sub: "mallory", iss: "edge-gateway", aud: "edge-gateway-api", iat: now, exp: now + 600 };
+    const unsigned = `${b64url({ alg: "none", typ: "JWT" })}.${b64url(payload)}.`;
+    const publicPem = await exportSPKI((await importJWK({ ...(JSON.parse(env.JWKS_PRIVATE_KEY) as JsonWebKey & { d?: string }), d: undefined, p: undefined, q: undefined, dp: undefined, dq: undefined, qi: undefined } as JsonWebKey, "RS256", { extractable: true })) as CryptoKey);
+    const confused = await hsToken({ roles: ["admin"], secret: publicPem });
+    const tokens: Record<string, string> = {
+      forged: await hsToken({ roles: ["admin"], secret: "not-the-secret" }),
+      "alg none": unsigned,
+      "HS256 signed with the public key": confused,
+      expired: await hsToken({ expiresIn: -120 }),
+      "not yet valid": await hsToken({ notBefore: 3600 }),
+      "wrong issuer": await hsToken({ issuer: "someone-else" }),
+      "wrong audience": await hsToken({ audience: "another-api" }),
+      "RS256 expired": await rsToken({ roles: ["merchant"], merchant_id: MERCHANT_A }, { expiresIn: -120 }),
+      garbage: "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlcyI6WyJhZG1pbiJdfQ.c2lnbmF0dXJl",
+    };
+    for (const [name, token] of Object.entries(tokens)) {
+      const res = await createIntent({ amount: 999 }, bearer(token));
+      expect(res.status, name).toBe(401);
+      expectError(res, 401);
+      expectError(await get("/v1/payment_intents", bearer(token)), 401);
+    }
+    expect(await countIntents(MERCHANT_A)).toBe(before);
+  });
+
+  it("a missing permission is 403 and changes nothing", async () => {
+    const before = await countIntents(MERCHANT_A);
+    const viewer = await hsToken({ permissions: ["payments.transactions.view"] });
+    const denied = expectError(await createIntent({}, bearer(viewer)), 403);
+    expect(denied.type).toBe("permission_error");
+    expect(denied.message).toContain("payments.transactions.create");
+    expect((await get("/v1/payment_intents?limit=1", bearer(viewer))).status).toBe(200);
+    const pi = await succeededIntent(800);
+    expectError(await post("/v1/refunds", { payment_intent: pi.id }, bearer(viewer)), 403);
+    expectError(await post("/v1/webhook_endpoints", { url: "https://x.example/h", enabled_events: ["*"] }, bearer(viewer)), 403);
+    expect(await countIntents(MERCHANT_A)).toBe(before + 1);
+  });
+
+  it("a merchant token cannot act for another merchant", async () => {
+    const token = await hsToken({ merchant: MERCHANT_A });
+    expectError(await get("/v1/payment_intents", { ...bearer(token), headers: { "merchant-id": MERCHANT_B } }), 401);
+  });
+});
+
+describe("roles", () => {
+  it("admin acts across merchants, choosing one with Merchant-Id", async () => {
+    const admin = await hsToken({ roles: ["admin"], merchant: null });
+    expectError(await get("/v1/payment_intents", bearer(admin)), 400, "merchant_required");
+    const pi = await succeededIntent(700);
+    const asA = { ...bearer(admin), headers: { "merchant-id": MERCHANT_A } };
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, asA)).body.id).toBe(pi.id);
+    expectError(await get(`/v1/payment_intents/${pi.id}`, { ...bearer(admin), headers: { "merchant-id": MERCHANT_B } }), 404);
+    expect((await post("/v1/refunds", { payment_intent: pi.id, amount: 100 }, asA)).status).toBe(200);
+  });
+
+  it("support reads across merchants but cannot write", async () => {
+    const support = await hsToken({ roles: ["support"], merchant: null });
+    const asA = { ...bearer(support), headers: { "merchant-id": MERCHANT_A } };
+    const pi = await succeededIntent(600);
+    expect((await get(`/v1/payment_intents/${pi.id}`, asA)).status).toBe(200);
+    expect((await get("/v1/admin/payments/search?limit=5", bearer(support))).status).toBe(200);
+    for (const res of [
+      await createIntent({}, asA),
+      await post(`/v1/payment_intents/${pi.id}/cancel`, {}, asA),
+      await post("/v1/refunds", { payment_intent: pi.id }, asA),
+      await post("/v1/webhook_endpoints", { url: "https://x.example/h", enabled_events: ["*"] }, asA),
+      await post("/v1/api_keys", {}, asA),
+      await post("/v1/admin/merchants", { name: "Nope" }, bearer(support)),
+    ]) {
+      expectError(res, 403);
+    }
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.amount_refunded).toBe(0);
+  });
+
+  it("a customer's token sees and pays only that customer's payments", async () => {
+    const alice = await hsToken({ roles: ["customer"], customer: "cus_alice_jwt", sub: "alice" });
+    const mine = await createIntent({ amount: 1500 }, bearer(alice));
+    expect(mine.status).toBe(200);
+    expect(mine.body.customer).toBe("cus_alice_jwt");
+    const theirs = (await createIntent({ amount: 1600, customer: "cus_bob_jwt" })).body;
+    expectError(await get(`/v1/payment_intents/${theirs.id}`, bearer(alice)), 404);
+    expectError(await post(`/v1/payment_intents/${theirs.id}/confirm`, { payment_method: "pm_card_visa" }, bearer(alice)), 404);
+    expectError(await createIntent({ customer: "cus_bob_jwt" }, bearer(alice)), 403);
+    const confirmed = await post<PaymentIntentJson>(`/v1/payment_intents/${mine.body.id}/confirm`, { payment_method: "pm_card_visa" }, bearer(alice));
+    expect(confirmed.body.status).toBe("succeeded");
+    const listed = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?limit=100", bearer(alice));
+    expect(listed.body.data.every((p) => p.customer === "cus_alice_jwt")).toBe(true);
+    expect(listed.body.data.some((p) => p.id === mine.body.id)).toBe(true);
+    expectError(await get("/v1/refunds", bearer(alice)), 403);
+    expectError(await get(`/v1/charges/${confirmed.body.latest_charge}`, bearer(alice)), 403);
+    expectError(await post("/v1/refunds", { payment_intent: mine.body.id }, bearer(alice)), 403);
+  });
+});
