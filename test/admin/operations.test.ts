@@ -1,0 +1,168 @@
+// Operators' tools: payment search, failed payments (counts by reason, retry linked to the failed
+// payment, resolve, dismiss) and refund approvals (approve, reject, an unauthorized approver).
+import { describe, expect, it } from "vitest";
+import {
+  bearer,
+  createIntent,
+  expectError,
+  get,
+  hsToken,
+  newMerchant,
+  post,
+  waitFor,
+  type CallOptions,
+  type ListJson,
+  type PaymentIntentJson,
+  type RefundJson,
+  type TransactionJson,
+} from "../helpers";
+
+interface FailedList {
+  data: PaymentIntentJson[];
+  counts_by_reason: Record<string, number>;
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+async function decline(opts: CallOptions, method: string, extra: Record<string, unknown> = {}): Promise<PaymentIntentJson> {
+  const res = await createIntent({ payment_method: method, confirm: true, ...extra }, opts);
+  const error = expectError(res, 402);
+  return error.payment_intent as PaymentIntentJson;
+}
+
+describe("payment search", () => {
+  it("filters by order, customer, status, amounts, dates and card last4, with cursor pages", async () => {
+    const { opts, id } = await newMerchant("search");
+    await createIntent({ amount: 1000, order_id: "ord-1", customer: "cus_s1", payment_method: "pm_card_visa", confirm: true }, opts);
+    await createIntent({ amount: 2000, order_id: "ord-2", customer: "cus_s2", payment_method: "pm_card_mastercard", confirm: true }, opts);
+    await createIntent({ amount: 3000, order_id: "ord-3", customer: "cus_s1" }, opts);
+    const search = (q: string) => get<{ data: PaymentIntentJson[]; has_more: boolean; next_cursor: string | null }>(`/v1/admin/payments/search?${q}`, opts);
+    expect((await search("order_id=ord-2")).body.data.map((p) => p.amount)).toEqual([2000]);
+    expect((await search("customer=cus_s1")).body.data.map((p) => p.amount).sort()).toEqual([1000, 3000]);
+    expect((await search("status=succeeded&amount_gte=1500")).body.data.map((p) => p.amount)).toEqual([2000]);
+    expect((await search("card_last4=4444")).body.data.map((p) => p.amount)).toEqual([2000]);
+    expect((await search("card_last4=4242&amount_lte=1000")).body.data.map((p) => p.amount)).toEqual([1000]);
+    const today = new Date().toISOString().slice(0, 10);
+    expect((await search(`created_gte=${today}`)).body.data).toHaveLength(3);
+    expect((await search("created_lte=2001-01-01")).body.data).toHaveLength(0);
+    const first = await search("limit=2");
+    expect(first.body.has_more).toBe(true);
+    const second = await search(`limit=2&cursor=${first.body.next_cursor}`);
+    expect(second.body.data).toHaveLength(1);
+    expectError(await search("card_last4=42"), 400);
+    // Admin and support search across merchants, or one merchant.
+    const admin = bearer(await hsToken({ roles: ["admin"], merchant: null }));
+    const scoped = await get<{ data: PaymentIntentJson[] }>(`/v1/admin/payments/search?merchant=${id}&limit=100`, admin);
+    expect(scoped.body.data).toHaveLength(3);
+  });
+});
+
+describe("failed payments", () => {
+  it("lists open failed payments with counts by reason", async () => {
+    const { opts } = await newMerchant("failed-list");
+    await decline(opts, "pm_card_chargeDeclinedInsufficientFunds");
+    await decline(opts, "pm_card_chargeDeclinedInsufficientFunds");
+    await decline(opts, "pm_card_chargeDeclinedLostCard");
+    await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts);
+    const res = await get<FailedList>("/v1/admin/failed_payments", opts);
+    expect(res.status).toBe(200);
+    expect(res.body.counts_by_reason).toEqual({ insufficient_funds: 2, lost_card: 1 });
+    expect(res.body.data).toHaveLength(3);
+    const lost = await get<FailedList>("/v1/admin/failed_payments?reason=lost_card", opts);
+    expect(lost.body.data.map((p) => p.last_payment_error?.decline_code)).toEqual(["lost_card"]);
+  });
+
+  it("retries with the same or another payment method, linking the new payment to the failed one", async () => {
+    const { opts } = await newMerchant("failed-retry");
+    const failed = await decline(opts, "pm_card_chargeDeclinedInsufficientFunds", { amount: 4200, order_id: "ord-retry" });
+    const same = await post<{ retry: PaymentIntentJson; original: PaymentIntentJson }>(`/v1/admin/failed_payments/${failed.id}/retry`, {}, opts);
+    expect(same.status).toBe(402);
+    expect(same.body.retry).toMatchObject({ retry_of: failed.id, status: "requires_payment_method", amount: 4200, order_id: "ord-retry" });
+    expect(same.body.original.failure_resolution).toBeNull();
+
+    const other = await post<{ retry: PaymentIntentJson; original: PaymentIntentJson }>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_visa" }, opts);
+    expect(other.status).toBe(200);
+    expect(other.body.retry).toMatchObject({ retry_of: failed.id, status: "succeeded", amount: 4200, currency: "usd" });
+    expect(other.body.original.failure_resolution).toMatchObject({ status: "resolved", retried_by: other.body.retry.id, paid_by_other_means: false });
+    const open = await get<FailedList>("/v1/admin/failed_payments", opts);
+    expect(open.body.data.map((p) => p.id)).not.toContain(failed.id);
+    const resolved = await get<FailedList>("/v1/admin/failed_payments?resolution=resolved", opts);
+    expect(resolved.body.data.map((p) => p.id)).toContain(failed.id);
+    expectError(await post(`/v1/admin/failed_payments/${failed.id}/retry`, {}, opts), 400, "failed_payment_already_resolved");
+    const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${other.body.retry.id}/transactions`, opts)).body.data;
+    expect(history.map((t) => t.status)).toEqual(["succeeded"]);
+  });
+
+  it("resolves as paid by other means, or dismisses, with a reason; only failed payments", async () => {
+    const { opts } = await newMerchant("failed-resolve");
+    const one = await decline(opts, "pm_card_chargeDeclined");
+    const two = await decline(opts, "pm_card_chargeDeclined");
+    const resolved = await post<PaymentIntentJson>(`/v1/admin/failed_payments/${one.id}/resolve`, { reason: "paid by bank transfer", paid_by_other_means: true }, opts);
+    expect(resolved.body.failure_resolution).toMatchObject({ status: "resolved", reason: "paid by bank transfer", paid_by_other_means: true });
+    const dismissed = await post<PaymentIntentJson>(`/v1/admin/failed_payments/${two.id}/dismiss`, { reason: "duplicate order" }, opts);
+    expect(dismissed.body.failure_resolution).toMatchObject({ status: "dismissed", reason: "duplicate order" });
+    expectError(await post(`/v1/admin/failed_payments/${one.id}/dismiss`, { reason: "again" }, opts), 400, "failed_payment_already_resolved");
+    expectError(await post(`/v1/admin/failed_payments/${one.id}/resolve`, {}, opts), 400, "parameter_missing");
+    const ok = (await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts)).body;
+    expectError(await post(`/v1/admin/failed_payments/${ok.id}/resolve`, { reason: "x" }, opts), 400, "not_a_failed_payment");
+    const counts = await get<FailedList>("/v1/admin/failed_payments?resolution=all", opts);
+    expect(counts.body.counts_by_reason).toEqual({ generic_decline: 2 });
+    const support = bearer(await hsToken({ roles: ["support"], merchant: null }));
+    expectError(await post(`/v1/admin/failed_payments/${one.id}/retry`, {}, support), 403);
+  });
+});
+
+describe("refund approvals", () => {
+  async function merchantWithThreshold() {
+    const m = await newMerchant("approvals");
+    await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, m.opts);
+    const pi = (await createIntent({ amount: 5000, payment_method: "pm_card_visa", confirm: true }, m.opts)).body;
+    return { ...m, pi };
+  }
+
+  it("a refund above the threshold waits, pending, and goes to the PSP once approved", async () => {
+    const { opts, pi, id } = await merchantWithThreshold();
+    const small = await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 500 }, opts);
+    expect(small.body).toMatchObject({ status: "succeeded", requires_approval: false });
+    const big = await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 3000 }, opts);
+    expect(big.body).toMatchObject({ status: "pending", requires_approval: true, approval: null });
+    // The waiting refund holds its amount: no more than what is left can be refunded meanwhile.
+    expectError(await post("/v1/refunds", { payment_intent: pi.id, amount: 1600 }, opts), 400, "amount_too_large");
+    const waiting = await get<{ data: RefundJson[] }>("/v1/admin/refunds", opts);
+    expect(waiting.body.data.map((r) => r.id)).toEqual([big.body.id]);
+
+    const approver = bearer(await hsToken({ roles: ["merchant"], merchant: id, permissions: ["refunds.approve"], sub: "finance-lead" }));
+    const approved = await post<RefundJson>(`/v1/admin/refunds/${big.body.id}:approve`, { reason: "customer called" }, approver);
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ status: "succeeded", approval: { status: "approved", actor: "jwt:finance-lead", reason: "customer called" } });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.amount_refunded).toBe(3500);
+    expectError(await post(`/v1/admin/refunds/${big.body.id}:approve`, {}, approver), 400, "refund_not_awaiting_approval");
+    const events = await waitFor(async () => {
+      const types = (await get<ListJson<{ type: string }>>(`/v1/events?payment_intent=${pi.id}&type=refund.*&limit=100`, opts)).body.data.map((e) => e.type);
+      return types.includes("refund.updated") ? types : undefined;
+    });
+    expect(events).toContain("refund.created");
+  });
+
+  it("a rejected refund is canceled and its amount released", async () => {
+    const { opts, pi } = await merchantWithThreshold();
+    const big = (await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 4000 }, opts)).body;
+    const rejected = await post<RefundJson>(`/v1/admin/refunds/${big.id}/reject`, { reason: "not eligible" }, opts);
+    expect(rejected.body).toMatchObject({ status: "canceled", approval: { status: "rejected", reason: "not eligible" } });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.amount_refunded).toBe(0);
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 900 }, opts)).body.status).toBe("succeeded");
+  });
+
+  it("an approver without refunds.approve is refused, and nothing changes", async () => {
+    const { opts, pi, id } = await merchantWithThreshold();
+    const big = (await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 2000 }, opts)).body;
+    const clerk = bearer(await hsToken({ roles: ["merchant"], merchant: id, permissions: ["payments.transactions.void", "payments.transactions.view"] }));
+    expectError(await post(`/v1/admin/refunds/${big.id}:approve`, {}, clerk), 403);
+    const support = bearer(await hsToken({ roles: ["support"], merchant: null }));
+    expectError(await post(`/v1/admin/refunds/${big.id}:approve`, {}, support), 403);
+    expect((await get<RefundJson>(`/v1/refunds/${big.id}`, opts)).body).toMatchObject({ status: "pending", approval: null });
+    const admin = bearer(await hsToken({ roles: ["admin"], merchant: null }));
+    expect((await post<RefundJson>(`/v1/admin/refunds/${big.id}:approve`, {}, admin)).body.status).toBe("succeeded");
+    expectError(await post(`/v1/admin/refunds/${big.id}:explode`, {}, admin), 404);
+  });
+});
