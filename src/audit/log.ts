@@ -27,24 +27,39 @@ export interface AuditContext {
   waitUntil(promise: Promise<unknown>): void;
 }
 
-export function audit(ctx: AuditContext, principal: Principal | null, entry: AuditEntry): void {
-  const row = {
+export type AuditRow = typeof auditLog.$inferInsert;
+
+/** Who acts, as the audit log records it. */
+export interface AuditActor {
+  actor: string;
+  roles: readonly string[];
+  merchantId: string | null;
+  livemode: boolean;
+}
+
+export function auditRow(actor: AuditActor | null, entry: AuditEntry, request: { requestId: string | null; idempotencyKey: string | null }): AuditRow {
+  return {
     id: randomId("aud"),
-    merchantId: entry.merchantId ?? (principal?.merchantId || null),
-    livemode: principal?.livemode ?? false,
-    actor: principal?.actor ?? "system",
-    actorRoles: (principal?.roles ?? []).join(","),
+    merchantId: entry.merchantId ?? (actor?.merchantId || null),
+    livemode: actor?.livemode ?? false,
+    actor: actor?.actor ?? "system",
+    actorRoles: (actor?.roles ?? []).join(","),
     action: entry.action,
     objectType: entry.objectType,
     objectId: entry.objectId,
-    requestId: ctx.requestId,
-    idempotencyKey: ctx.idempotencyKey,
+    requestId: request.requestId,
+    idempotencyKey: request.idempotencyKey,
     statusBefore: entry.statusBefore ?? null,
     statusAfter: entry.statusAfter ?? null,
     httpStatus: entry.httpStatus,
     details: JSON.stringify(entry.details ?? {}),
     created: Date.now(),
   };
+}
+
+/** Records an action taken outside an intent's object (keys, endpoints, merchants). */
+export function audit(ctx: AuditContext, principal: Principal | null, entry: AuditEntry): void {
+  const row = auditRow(principal, entry, ctx);
   ctx.waitUntil(
     drizzle(ctx.env.DB)
       .insert(auditLog)

@@ -7,9 +7,10 @@ import { drizzle } from "drizzle-orm/d1";
 import { chargeAttempt, failureReason } from "../core/intent";
 import { chargeIdForIntent } from "../core/ids";
 import type { IntentRecord } from "../core/types";
-import { charges, paymentIntents, refunds } from "./schema";
+import type { AuditRow } from "../audit/log";
+import { auditLog, charges, paymentIntents, refunds } from "./schema";
 
-export async function writeIntent(d1: D1Database, intent: IntentRecord): Promise<void> {
+export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: AuditRow[] = []): Promise<void> {
   const db = drizzle(d1);
   const row = {
     id: intent.id,
@@ -98,6 +99,8 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord): Promise
         }),
     );
   }
+  // The audit entries of the operations that made this version travel in the same batch.
+  for (const row of audits) statements.push(db.insert(auditLog).values(row).onConflictDoNothing());
   const [first, ...rest] = statements;
   if (!first) return;
   await db.batch([first, ...rest]);

@@ -10,6 +10,7 @@ import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/typ
 import { healthGate } from "../connectors/health-client";
 import { connectorOf, routesFor } from "../connectors/routing";
 import type { ProviderEvent } from "../connectors/types";
+import { auditRow, type AuditRow } from "../audit/log";
 import { writeIntent } from "../db/read-model";
 import { config, type Config, type Env } from "../env";
 import { log } from "../log";
@@ -41,6 +42,7 @@ import { SerialQueue } from "./serial-queue";
 
 const INTENT_KEY = "intent";
 const IDEMPOTENCY_PREFIX = "idem:";
+const AUDIT_PREFIX = "audit:";
 export const OUTBOX_PREFIX = "outbox:";
 /** Keys are kept 24 h; a create's key stays as long as the intent it named (its id derives from it). */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -159,7 +161,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
   async completeRedirect(id: string, clientSecret: string, origin: string): Promise<OpOutcome> {
     const intent = await this.load();
     if (!intent || intent.id !== id || !timingSafeEqual(intent.clientSecret, clientSecret)) return notFound(id);
-    return this.execute(this.systemRequest(intent, origin), "complete_redirect", id, (draft, tools) => completeRedirect(draft, tools));
+    return this.execute(this.systemRequest(intent, origin, "payment_intents.complete_redirect", "customer"), "complete_redirect", id, (draft, tools) => completeRedirect(draft, tools));
   }
 
   /** Asks the connectors about this intent's pending attempts and applies the answers. From the reconciliation queue. */
@@ -167,7 +169,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
     const intent = await this.load();
     if (!intent || intent.id !== id) return { found: false, stillPending: 0 };
     let stillPending = 0;
-    await this.execute(this.systemRequest(intent, origin), "reconcile", id, async (draft, tools) => {
+    await this.execute(this.systemRequest(intent, origin, "payment_intents.reconcile"), "reconcile", id, async (draft, tools) => {
       const result = await reconcile(draft, tools);
       stillPending = result.stillPending;
       return result;
@@ -192,7 +194,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
     if (!intent || !mine) return { found: false, applied: false, duplicate: false, note: "no such payment intent for this account" };
     let note = "";
     let applied = false;
-    const req: RequestContext = { ...this.systemRequest(intent, ""), idempotencyKey: `psp:${accountId}:${event.id}`, fingerprint: "psp-event" };
+    const req: RequestContext = { ...this.systemRequest(intent, "", "payment_intents.provider_event", `psp:${accountId}`), idempotencyKey: `psp:${accountId}:${event.id}`, fingerprint: "psp-event" };
     const outcome = await this.execute(req, "provider_event", id, async (draft, tools) => {
       const result = applyProviderEvent(draft, event, tools);
       note = result.note;
@@ -216,26 +218,29 @@ export class PaymentIntentObject extends DurableObject<Env> {
   async expire(id: string, now: number): Promise<IntentRecord | null> {
     const intent = await this.load();
     if (!intent || intent.id !== id) return null;
-    const outcome = await this.execute(this.systemRequest(intent, ""), "expire", id, (draft, tools) => expire(draft, now, tools));
+    const outcome = await this.execute(this.systemRequest(intent, "", "payment_intents.expire"), "expire", id, (draft, tools) => expire(draft, now, tools));
     return outcome.intent;
   }
 
-  private systemRequest(intent: IntentRecord, origin: string): RequestContext {
-    return { scope: { merchantId: intent.merchantId, livemode: intent.livemode }, requestId: null, idempotencyKey: null, fingerprint: null, origin };
+  /** A request of the gateway itself (reconciliation, expiry, webhooks, customers' browsers), audited as `actor`. */
+  private systemRequest(intent: IntentRecord, origin: string, action: string | null = null, actor = "system"): RequestContext {
+    return {
+      scope: { merchantId: intent.merchantId, livemode: intent.livemode },
+      requestId: null,
+      idempotencyKey: null,
+      fingerprint: null,
+      origin,
+      audit: action ? { action, actor, roles: [], details: {} } : null,
+    };
   }
 
   /** The customer's answer on the sandbox 3DS page. Authorized by the intent's client secret, not by an API key. */
   async completeAuthentication(id: string, clientSecret: string, passed: boolean, origin: string): Promise<OpOutcome> {
     const intent = await this.load();
     if (!intent || intent.id !== id || !timingSafeEqual(intent.clientSecret, clientSecret)) return notFound(id);
-    const req: RequestContext = {
-      scope: { merchantId: intent.merchantId, livemode: intent.livemode },
-      requestId: null,
-      idempotencyKey: null,
-      fingerprint: null,
-      origin,
-    };
-    return this.execute(req, "complete_authentication", id, (draft, tools) => completeAuthentication(draft, passed, tools));
+    return this.execute(this.systemRequest(intent, origin, "payment_intents.complete_authentication", "customer"), "complete_authentication", id, (draft, tools) =>
+      completeAuthentication(draft, passed, tools),
+    );
   }
 
   // ---- the machinery -----------------------------------------------------------------------------
@@ -312,7 +317,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
       if (!checkpointed) {
         // Rejected before anything happened: nothing changes but the idempotent answer.
         const outcome: OpOutcome = { intent: base, refundId: null, error: err.data, replayed: false, before: base?.status ?? null };
-        await this.commit(req, operation, null, [], outcome);
+        await this.commit(req, operation, null, [], outcome, base);
         return outcome;
       }
     }
@@ -320,7 +325,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
     if (!checkpointed && events.length === 0 && base && JSON.stringify(draft) === JSON.stringify(base)) {
       // Nothing changed (a reconciliation still waiting, an event already applied): no new version.
       const outcome: OpOutcome = { intent: base, refundId: result.refundId ?? null, error: result.error ?? null, replayed: false, before: base.status };
-      await this.commit(req, operation, null, [], outcome);
+      await this.commit(req, operation, null, [], outcome, base);
       return outcome;
     }
     const problems = checkInvariants(draft);
@@ -330,7 +335,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
     }
     draft.version += 1;
     const outcome: OpOutcome = { intent: draft, refundId: result.refundId ?? null, error: result.error ?? null, replayed: false, before: base?.status ?? null };
-    await this.commit(req, operation, draft, events, outcome);
+    await this.commit(req, operation, draft, events, outcome, base);
     if (pendingAttempts(draft).some((a) => !pendingBefore.has(a.id))) this.ctx.waitUntil(this.scheduleReconciliation(draft.id));
     return outcome;
   }
@@ -348,8 +353,10 @@ export class PaymentIntentObject extends DurableObject<Env> {
   }
 
   /** One atomic storage write: the new state, its events and the idempotent answer; then the read model. */
-  private async commit(req: RequestContext, operation: string, next: IntentRecord | null, events: EventRecord[], outcome: OpOutcome): Promise<void> {
+  private async commit(req: RequestContext, operation: string, next: IntentRecord | null, events: EventRecord[], outcome: OpOutcome, base: IntentRecord | null): Promise<void> {
     const entries: Record<string, unknown> = {};
+    const auditEntry = this.auditEntry(req, outcome, base);
+    if (auditEntry) entries[`${AUDIT_PREFIX}${auditEntry.id}`] = auditEntry;
     if (next) entries[INTENT_KEY] = next;
     // Ordered by the intent's version, then by emission: the outbox lists in the order things happened.
     const outboxKeys = events.map((_, i) => `${OUTBOX_PREFIX}${String(next?.version ?? 0).padStart(12, "0")}:${String(i).padStart(4, "0")}`);
@@ -368,6 +375,8 @@ export class PaymentIntentObject extends DurableObject<Env> {
     if (Object.keys(entries).length === 0) return;
     if (!next) {
       await this.ctx.storage.put(entries);
+      // Refused without a change: only the audit entry (if any) goes to D1.
+      if (auditEntry && this.intent) this.ctx.waitUntil(this.syncReadModel(this.intent, [auditEntry]));
       return;
     }
     // With the state goes an alarm, as a backstop: if we are evicted before the read model is
@@ -375,7 +384,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
     this.unsettled++;
     await Promise.all([this.ctx.storage.put(entries), this.ctx.storage.setAlarm(Date.now() + (events.length ? OUTBOX_RETRY_MS : SYNC_RETRY_MS))]);
     this.intent = next;
-    const synced = await this.syncReadModel(next);
+    const synced = await this.syncReadModel(next, auditEntry ? [auditEntry] : []);
     const handed = events.length > 0 ? this.handOver(outboxKeys, events) : Promise.resolve(true);
     this.ctx.waitUntil(
       handed.then(async (ok) => {
@@ -446,10 +455,41 @@ export class PaymentIntentObject extends DurableObject<Env> {
     await this.env.EVENTS_QUEUE.sendBatch(events.map((body) => ({ body, contentType: "json" as const })));
   }
 
-  /** Writes the intent to D1; true when the read model is up to date with it. */
-  private async syncReadModel(intent: IntentRecord): Promise<boolean> {
+  /** The audit entry of an operation, kept in storage until it is in D1 with the intent. */
+  private auditEntry(req: RequestContext, outcome: OpOutcome, base: IntentRecord | null): AuditRow | null {
+    if (!req.audit) return null;
+    const intent = outcome.intent;
+    const refund = outcome.refundId ? intent?.refunds.find((r) => r.id === outcome.refundId) : undefined;
+    const refundBefore = outcome.refundId ? base?.refunds.find((r) => r.id === outcome.refundId) : undefined;
+    return auditRow(
+      { actor: req.audit.actor, roles: req.audit.roles, merchantId: req.scope.merchantId, livemode: req.scope.livemode },
+      {
+        action: req.audit.action,
+        objectType: refund ? "refund" : "payment_intent",
+        objectId: refund?.id ?? intent?.id ?? null,
+        statusBefore: refund ? (refundBefore?.status ?? null) : outcome.before,
+        statusAfter: refund?.status ?? intent?.status ?? null,
+        httpStatus: outcome.error?.status ?? 200,
+        details: {
+          ...(intent ? { payment_intent: intent.id, amount: intent.amount, currency: intent.currency } : {}),
+          ...(refund ? { refund_amount: refund.amount } : {}),
+          ...(outcome.error ? { error_code: outcome.error.code ?? outcome.error.type } : {}),
+          ...req.audit.details,
+        },
+      },
+      { requestId: req.requestId, idempotencyKey: req.idempotencyKey },
+    );
+  }
+
+  /**
+   * Writes the intent, with audit entries waiting for D1, in one batch; true when the read model is up
+   * to date with it. `audits` are this commit's; the alarm passes none and sends all that wait.
+   */
+  private async syncReadModel(intent: IntentRecord, audits?: AuditRow[]): Promise<boolean> {
     try {
-      await writeIntent(this.env.DB, intent);
+      const waiting = audits ? new Map(audits.map((a) => [`${AUDIT_PREFIX}${a.id}`, a])) : await this.ctx.storage.list<AuditRow>({ prefix: AUDIT_PREFIX });
+      await writeIntent(this.env.DB, intent, [...waiting.values()]);
+      if (waiting.size) await this.ctx.storage.delete([...waiting.keys()]);
       return true;
     } catch (err) {
       log("warn", "read model write failed; retrying from the alarm", { intent: intent.id, error: String(err) });

@@ -12,6 +12,15 @@ export interface RequestContext {
   fingerprint: string | null;
   /** Where the customer's browser reaches us (for 3DS challenge links). */
   origin: string;
+  /** When set, the object records the operation in the audit log, with its state change. */
+  audit: RequestAudit | null;
+}
+
+export interface RequestAudit {
+  action: string;
+  actor: string;
+  roles: readonly string[];
+  details: Record<string, string | number | boolean | null>;
 }
 
 export interface CreateIntentParams {

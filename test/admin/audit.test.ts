@@ -39,7 +39,7 @@ describe("audit log", () => {
     expect(forIntent.map((e) => [e.action, e.status_before, e.status_after, e.http_status])).toEqual([
       ["payment_intents.confirm", "requires_confirmation", "requires_capture", 200],
       ["payment_intents.capture", "requires_capture", "succeeded", 200],
-      ["refunds.create", "succeeded", "succeeded", 200],
+      ["refunds.create", null, "succeeded", 200],
     ]);
     const confirm = forIntent[0];
     expect(confirm).toMatchObject({ request_id: "trace-confirm-1", idempotency_key: confirmKey, merchant });

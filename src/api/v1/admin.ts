@@ -17,7 +17,7 @@ import { db } from "../../webhooks/store";
 import { mintKey, renderKey } from "./api_keys";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
-import { auditContext, auditOutcome, intentStub, json, respondOutcome } from "./respond";
+import { auditContext, intentStub, json, respondOutcome } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { resolvePaymentMethodInput } from "./payment_intents";
 import { PaymentIntentSchema, RefundSchema } from "./schemas";
@@ -387,7 +387,7 @@ function registerFailedPayments(app: App): void {
       const actor: Principal = { ...principal, merchantId: scope.merchantId, livemode: scope.livemode };
       const method = body.payment_method !== undefined ? await resolvePaymentMethodInput(c, actor, { payment_method: body.payment_method }) : failed.lastPaymentError?.paymentMethod;
       if (!method) throw invalidRequest("The failed payment method cannot be used again; pass payment_method.", "payment_method", "parameter_missing");
-      const req = await requestContext(c, actor, "failed_payments.retry", failed.id, body);
+      const req = await requestContext(c, actor, "failed_payments.retry", failed.id, body, { details: { retry_of: failed.id } });
       const id = req.idempotencyKey ? await derivedId("pi", scope.merchantId, String(scope.livemode), `retry:${failed.id}:${req.idempotencyKey}`) : randomId("pi");
       const outcome = await intentStub(c.env, id).create(req, {
         id,
@@ -411,11 +411,10 @@ function registerFailedPayments(app: App): void {
         confirm: true,
         retryOf: failed.id,
       });
-      auditOutcome(c, actor, "failed_payments.retry", outcome, { retry_of: failed.id });
       let original = failed;
       const retried = outcome.intent;
       if (retried && (retried.status === "succeeded" || retried.status === "requires_capture") && !outcome.replayed) {
-        const settled = await intentStub(c.env, failed.id).resolveFailedPayment({ ...req, idempotencyKey: null, fingerprint: null }, failed.id, {
+        const settled = await intentStub(c.env, failed.id).resolveFailedPayment({ ...req, idempotencyKey: null, fingerprint: null, audit: { action: "failed_payments.resolve", actor: principal.actor, roles: principal.roles, details: { retried_by: retried.id } } }, failed.id, {
           status: "resolved",
           reason: "paid by a retry",
           paidByOtherMeans: false,
@@ -446,7 +445,7 @@ function registerFailedPayments(app: App): void {
       async (c, { params, body, principal }) => {
         const { intent, scope } = await failedIntent(c, principal, params.id ?? "");
         const actor: Principal = { ...principal, merchantId: scope.merchantId, livemode: scope.livemode };
-        const req = await requestContext(c, actor, `failed_payments.${verb}`, intent.id, body);
+        const req = await requestContext(c, actor, `failed_payments.${verb}`, intent.id, body, { details: { reason: body.reason, paid_by_other_means: body.paid_by_other_means ?? false } });
         const outcome = await intentStub(c.env, intent.id).resolveFailedPayment(req, intent.id, {
           status,
           reason: body.reason,
@@ -454,7 +453,6 @@ function registerFailedPayments(app: App): void {
           retriedBy: null,
           actor: principal.actor,
         });
-        auditOutcome(c, actor, `failed_payments.${verb}`, outcome, { reason: body.reason, paid_by_other_means: body.paid_by_other_means ?? false });
         return respondOutcome(c, outcome, (i) => renderIntent(i));
       },
     );
@@ -496,9 +494,8 @@ function registerRefundApprovals(app: App): void {
       .limit(1);
     if (!row) throw resourceMissing("refund", refundId, "id");
     const actor: Principal = { ...principal, merchantId: row.merchantId, livemode: row.livemode };
-    const req = await requestContext(c, actor, approve ? "refunds.approve" : "refunds.reject", refundId, { reason });
+    const req = await requestContext(c, actor, approve ? "refunds.approve" : "refunds.reject", refundId, { reason }, { details: { reason } });
     const outcome = await intentStub(c.env, row.intentId).decideRefund(req, row.intentId, { refundId, approve, actor: principal.actor, reason });
-    auditOutcome(c, actor, approve ? "refunds.approve" : "refunds.reject", { ...outcome, refundId: outcome.refundId ?? refundId }, { reason, refund_status_before: "pending" });
     return respondOutcome(c, outcome, (intent) => {
       const refund = intent.refunds.find((r) => r.id === refundId);
       if (!refund) throw new ApiError({ status: 500, type: "api_error", message: "refund vanished" });

@@ -12,7 +12,7 @@ import { config } from "../../env";
 import type { Principal } from "../../auth/permissions";
 import type { OpOutcome, RequestContext } from "../../intents/params";
 import * as f from "./fields";
-import { assertIntentId, auditOutcome, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { assertIntentId, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { listOf, PaymentIntentSchema, searchResultOf, TransactionSchema } from "./schemas";
 
@@ -156,7 +156,7 @@ export function registerPaymentIntents(app: App): void {
       if (principal.customerId && body.customer !== undefined && body.customer !== principal.customerId) {
         throw permissionDenied("A customer's token can only create payments for that customer.");
       }
-      const req = await requestContext(c, principal, "payment_intents.create", "", body);
+      const req = await requestContext(c, principal, "payment_intents.create", "", body, body.confirm ? { action: "payment_intents.create_and_confirm" } : undefined);
       const id = req.idempotencyKey
         ? await derivedId("pi", principal.merchantId, String(principal.livemode), req.idempotencyKey)
         : randomId("pi");
@@ -182,7 +182,6 @@ export function registerPaymentIntents(app: App): void {
         paymentMethod: paymentMethod ?? null,
         confirm: body.confirm ?? false,
       });
-      if (body.confirm) auditOutcome(c, principal, "payment_intents.create_and_confirm", outcome);
       return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
     },
   );
@@ -318,9 +317,9 @@ function intentOperation<B extends z.ZodType<{ expand?: string[] }>>(
     const expand = checkExpand(parsed.expand);
     const stub = intentStub(c.env, id);
     if (input.principal.customerId && !visible(input.principal, await stub.retrieve(input.principal, id))) throw resourceMissing("payment_intent", id, "intent");
-    const req = await requestContext(c, input.principal, `payment_intents.${operation}`, id, parsed);
+    // Updates move no money; every other operation is audited (by the object, with its change).
+    const req = await requestContext(c, input.principal, `payment_intents.${operation}`, id, parsed, operation === "update" ? undefined : {});
     const outcome = await run({ c, principal: input.principal, id, body: parsed, req, stub });
-    if (operation !== "update") auditOutcome(c, input.principal, `payment_intents.${operation}`, outcome);
     return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
   });
 }

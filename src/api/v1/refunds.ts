@@ -8,7 +8,7 @@ import { renderRefund } from "../../core/objects";
 import { merchantSettings } from "../../db/merchants";
 import { findRefund, listRefunds } from "../../db/queries";
 import * as f from "./fields";
-import { assertIntentId, auditOutcome, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { assertIntentId, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { requestContext, route, type App } from "./route";
 import { listOf, RefundSchema } from "./schemas";
 
@@ -63,7 +63,7 @@ export function registerRefunds(app: App): void {
     async (c, { body, principal }) => {
       if (body.expand?.length) throw invalidRequest("Refunds have no expandable properties.", "expand");
       const { intentId, chargeId } = target(body);
-      const req = await requestContext(c, principal, "refunds.create", intentId, body);
+      const req = await requestContext(c, principal, "refunds.create", intentId, body, {});
       // The approval threshold is per currency, and the currency is the intent's: the object applies it.
       const thresholds = (await merchantSettings(c.env.DB, principal.merchantId)).refund_approval_thresholds;
       const outcome = await intentStub(c.env, intentId).refund(req, intentId, {
@@ -74,7 +74,6 @@ export function registerRefunds(app: App): void {
         approvalThresholds: thresholds,
       });
       if (!outcome.error && outcome.intent === null) throw resourceMissing("payment_intent", intentId);
-      auditOutcome(c, principal, "refunds.create", outcome, { refund_amount: body.amount ?? null });
       return respondOutcome(c, outcome, (intent) => {
         const refund = intent.refunds.find((r) => r.id === outcome.refundId);
         if (!refund) throw new Error(`refund ${outcome.refundId ?? "?"} missing from ${intent.id}`);

@@ -10,8 +10,7 @@ import type { Page, PageRequest } from "../../db/queries";
 import { invalidRequest } from "../../core/errors";
 import { v1ErrorBody } from "./errors";
 import type { Ctx } from "./route";
-import { audit, type AuditContext, type AuditEntry } from "../../audit/log";
-import type { Principal } from "../../auth/permissions";
+import type { AuditContext } from "../../audit/log";
 
 export function intentStub(env: Env, id: string) {
   return env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
@@ -50,22 +49,4 @@ export function pageRequest(query: { limit?: number; starting_after?: string; en
 /** The audit context of a request. */
 export function auditContext(c: Ctx): AuditContext {
   return { env: c.env, requestId: c.get("requestId"), idempotencyKey: c.req.header("idempotency-key") ?? null, waitUntil: (p) => c.executionCtx.waitUntil(p) };
-}
-
-/** Audits an operation on an intent once (a replay was audited the first time). */
-export function auditOutcome(c: Ctx, principal: Principal, action: string, outcome: OpOutcome, details: AuditEntry["details"] = {}): void {
-  if (outcome.replayed || (!outcome.intent && outcome.error?.status === 404)) return;
-  audit(auditContext(c), principal, {
-    action,
-    objectType: outcome.refundId ? "refund" : "payment_intent",
-    objectId: outcome.refundId ?? outcome.intent?.id ?? null,
-    statusBefore: outcome.before,
-    statusAfter: outcome.refundId ? (outcome.intent?.refunds.find((r) => r.id === outcome.refundId)?.status ?? null) : (outcome.intent?.status ?? null),
-    httpStatus: outcome.error?.status ?? 200,
-    details: {
-      ...(outcome.intent ? { payment_intent: outcome.intent.id, amount: outcome.intent.amount, currency: outcome.intent.currency } : {}),
-      ...(outcome.error ? { error_code: outcome.error.code ?? outcome.error.type } : {}),
-      ...details,
-    },
-  });
 }

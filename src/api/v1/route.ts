@@ -11,7 +11,7 @@ import { authorize, requireRoles, type Permission, type Principal, type Role } f
 import { limit } from "../../auth/rate-limit";
 import { config, type Env } from "../../env";
 import { queryParams, readBodyParams } from "../../http/body";
-import type { RequestContext } from "../../intents/params";
+import type { RequestAudit, RequestContext } from "../../intents/params";
 import { parse } from "./validation";
 
 export interface AppEnv {
@@ -133,7 +133,14 @@ const MAX_IDEMPOTENCY_KEY = 255;
  * fingerprint of what it was used for (operation, target and validated parameters). The fingerprint
  * is an HMAC, so a card number among the parameters cannot be recovered from it.
  */
-export async function requestContext(c: Ctx, principal: Principal, operation: string, target: string, params: unknown): Promise<RequestContext> {
+export async function requestContext(
+  c: Ctx,
+  principal: Principal,
+  operation: string,
+  target: string,
+  params: unknown,
+  audit?: { action?: string; details?: RequestAudit["details"] },
+): Promise<RequestContext> {
   const key = c.req.header("idempotency-key") ?? null;
   if (key !== null && (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY)) {
     throw invalidRequest(`Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY} characters long.`, undefined, "idempotency_key_invalid");
@@ -145,6 +152,7 @@ export async function requestContext(c: Ctx, principal: Principal, operation: st
     idempotencyKey: key,
     fingerprint,
     origin: new URL(c.req.url).origin,
+    audit: audit ? { action: audit.action ?? operation, actor: principal.actor, roles: principal.roles, details: audit.details ?? {} } : null,
   };
 }
 
