@@ -96,7 +96,7 @@ describe("incoming PSP webhooks", () => {
       data: { object: { id: refundAttempt?.provider_reference, object: "refund", status: "failed", failure_reason: "expired_or_canceled_card", metadata: { gateway_intent: pi.id, gateway_attempt: refundAttempt?.id } } },
     });
     const header = await Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret: "whsec_stripe_test_secret", cryptoProvider });
-    const bad = await call("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: payload, headers: { "stripe-signature": header.replace(/v1=\w/, "v1=0") } });
+    const bad = await call("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: payload, headers: { "stripe-signature": header.replace(/v1=(\w)/, (_m, ch: string) => `v1=${ch === "0" ? "1" : "0"}`) } });
     expectError(bad, 400, "webhook_signature_invalid");
     const good = await call("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: payload, headers: { "stripe-signature": header } });
     expect(good.body).toMatchObject({ applied: 1 });
