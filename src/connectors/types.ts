@@ -23,6 +23,8 @@ export interface AuthorizeRequest {
   /** Where a provider's redirect (PayPal's approval) brings the customer back to us. */
   gatewayReturnUrl: string;
   description: string | null;
+  /** A merchant-initiated charge: the customer is not there to pass a 3DS challenge. */
+  offSession: boolean;
 }
 
 /** After the customer finished at the provider (PayPal's approval): authorize or capture what they approved. */

@@ -73,6 +73,8 @@ export interface PaymentIntentJson {
   next_action: NextActionJson | null;
   order_id: string | null;
   invoice_id: string | null;
+  invoice: string | null;
+  setup_future_usage: "on_session" | "off_session" | null;
   payment_method: string | PaymentMethodJson | null;
   payment_method_types: string[];
   receipt_email: string | null;
@@ -234,6 +236,8 @@ export function renderIntent(intent: IntentRecord, options: RenderOptions = {}):
       : null,
     order_id: intent.orderId,
     invoice_id: intent.invoiceId,
+    invoice: intent.invoiceId?.startsWith("in_") ? intent.invoiceId : null,
+    setup_future_usage: intent.setupFutureUsage ?? null,
     payment_method: pm ? (expand.has("payment_method") ? renderPaymentMethod(pm, intent) : pm.id) : null,
     payment_method_types: ["card"],
     receipt_email: intent.receiptEmail,

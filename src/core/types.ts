@@ -56,6 +56,7 @@ export interface CardDetails {
 }
 
 export type PaymentMethodType = "card" | "paypal";
+export type SetupFutureUsage = "on_session" | "off_session";
 
 /** A payment method as an intent keeps it: never a card number or a CVC. */
 export interface PaymentMethodDetails {
@@ -189,6 +190,10 @@ export interface IntentRecord {
   returnUrl: string | null;
   cancelUrl: string | null;
   retryOf: string | null;
+  /** Save the payment method to the customer once the payment succeeds (optional: older records lack it). */
+  setupFutureUsage?: SetupFutureUsage | null;
+  /** A merchant-initiated charge on a saved payment method: no customer to authenticate. */
+  offSession?: boolean;
   paymentMethod: PaymentMethodDetails | null;
   nextAction: NextAction | null;
   lastPaymentError: PaymentError | null;

@@ -1,7 +1,7 @@
 // Validated, surface-neutral parameters of the intent operations. Each API surface parses its own wire
 // format into these before it calls the intent's Durable Object.
 import type { ApiErrorData } from "../core/errors";
-import type { CancellationReason, CaptureMethod, IntentRecord, LineItem, Metadata, PaymentMethodDetails, RefundReason, Scope } from "../core/types";
+import type { CancellationReason, CaptureMethod, IntentRecord, LineItem, Metadata, PaymentMethodDetails, RefundReason, Scope, SetupFutureUsage } from "../core/types";
 
 /** Everything about the request that is not its parameters. */
 export interface RequestContext {
@@ -43,6 +43,8 @@ export interface CreateIntentParams {
   cancelUrl: string | null;
   paymentMethod: PaymentMethodDetails | null;
   confirm: boolean;
+  setupFutureUsage?: SetupFutureUsage | null;
+  offSession?: boolean;
   /** A retry of this failed payment (seed 002). */
   retryOf?: string | null;
 }
@@ -64,6 +66,8 @@ export interface UpdateIntentParams {
 
 export interface ConfirmParams {
   paymentMethod?: PaymentMethodDetails;
+  setupFutureUsage?: SetupFutureUsage | null;
+  offSession?: boolean;
   returnUrl?: string | null;
   captureMethod?: CaptureMethod;
 }

@@ -31,7 +31,7 @@ const card = (alias: string): PaymentMethodDetails => ({
 });
 
 let n = 0;
-function request(alias: string, capture = true): AuthorizeRequest {
+function request(alias: string, capture = true, offSession = false): AuthorizeRequest {
   n += 1;
   const attemptId = `txn_stripeunit${Date.now()}${n}`;
   return {
@@ -47,6 +47,7 @@ function request(alias: string, capture = true): AuthorizeRequest {
     returnUrl: null,
     gatewayReturnUrl: "http://gateway.test/connectors/return/pi_x?client_secret=s",
     description: null,
+    offSession,
   };
 }
 
@@ -90,6 +91,12 @@ describe("Stripe connector against the Stripe fake", () => {
     expect(await connector("sk_test_fake_down").authorize(request("pm_card_visa"))).toMatchObject({ kind: "provider_error" });
     expect(await stripe.authorize(request("pm_card_sandboxTimeoutThenSuccess"))).toMatchObject({ kind: "unknown" });
     expect(await stripe.authorize(request("pm_card_threeDSecure2Required"))).toMatchObject({ kind: "requires_action" });
+  });
+
+  it("sends merchant-initiated charges off-session: a card that wants 3DS is declined with authentication_required", async () => {
+    const stripe = connector();
+    expect(await stripe.authorize(request("pm_card_threeDSecure2Required", true, true))).toMatchObject({ kind: "declined", code: "authentication_required", declineCode: "authentication_required" });
+    expect(await stripe.authorize(request("pm_card_visa", true, true))).toMatchObject({ kind: "approved" });
   });
 
   it("a retried or reconciled authorization reaches Stripe's payment intent once", async () => {

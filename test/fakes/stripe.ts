@@ -112,6 +112,13 @@ export function startStripeFake(): Promise<StripeFake> {
       emit("payment_intent.payment_failed", pi);
       return error(402, "card_error", decline.message, { code: decline.code, decline_code: decline.decline_code, payment_intent: pi });
     }
+    if (THREE_DS.includes(pm) && String(p.off_session) === "true") {
+      // Stripe declines an off-session payment the issuer wants authenticated.
+      const declined = { code: "authentication_required", decline_code: "authentication_required", message: "Your card was declined. This transaction requires authentication." };
+      pi.last_payment_error = { type: "card_error", ...declined };
+      emit("payment_intent.payment_failed", pi);
+      return error(402, "card_error", declined.message, { ...declined, payment_intent: pi });
+    }
     if (THREE_DS.includes(pm)) {
       pi.status = "requires_action";
       pi.next_action = { type: "redirect_to_url", redirect_to_url: { url: `${base}/3ds/${pi.id}`, return_url: typeof p.return_url === "string" ? p.return_url : null } };

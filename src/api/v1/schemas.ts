@@ -114,6 +114,8 @@ export const PaymentIntentSchema: z.ZodType<PaymentIntentJson> = z
       .nullable(),
     order_id: nullableString,
     invoice_id: nullableString,
+    invoice: nullableString.describe("The subscription invoice this payment pays (in_...)."),
+    setup_future_usage: z.enum(["on_session", "off_session"]).nullable().describe("The payment method is saved to the customer once the payment succeeds."),
     payment_method: z.union([z.string(), PaymentMethodSchema]).nullable(),
     payment_method_types: z.array(z.string()),
     receipt_email: nullableString,

@@ -80,6 +80,10 @@ export class SandboxConnector implements Connector {
     const ref = sandboxReference("auth", req.idempotencyKey);
     const decline = DECLINES[scenario];
     if (decline) return { kind: "declined", providerReference: ref, ...decline };
+    if (scenario === "requires_3ds" && !req.authenticated && req.offSession) {
+      // Nobody is there to pass the challenge: declined, as an issuer does with an off-session charge it wants authenticated.
+      return { kind: "declined", providerReference: ref, code: "authentication_required", declineCode: "authentication_required", message: "Your card was declined. This transaction requires authentication." };
+    }
     if (scenario === "requires_3ds" && !req.authenticated) return { kind: "requires_action", providerReference: ref, redirectUrl: null };
     if (scenario === "provider_error") return { kind: "provider_error", message: "sandbox PSP answered 503 Service Unavailable" };
     return {

@@ -49,6 +49,7 @@ export class StripeConnector implements Connector {
       // The card is given; redirects (3DS pages) only when the merchant can take the customer back.
       automatic_payment_methods: { enabled: true, allow_redirects: req.returnUrl ? "always" : "never" },
       confirm: true,
+      ...(req.offSession ? { off_session: true } : {}),
       capture_method: req.capture ? "automatic" : "manual",
       ...(req.returnUrl ? { return_url: req.returnUrl } : {}),
       ...(req.description ? { description: req.description } : {}),

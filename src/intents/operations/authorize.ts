@@ -26,6 +26,7 @@ export function authorizeRequest(draft: IntentRecord, attempt: Attempt, tools: O
     returnUrl: draft.returnUrl,
     gatewayReturnUrl: tools.gatewayReturnUrl(draft),
     description: draft.description,
+    offSession: draft.offSession === true,
   };
 }
 

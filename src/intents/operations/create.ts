@@ -36,6 +36,8 @@ export function newIntent(params: CreateIntentParams, scope: Scope, now: number)
     returnUrl: params.returnUrl,
     cancelUrl: params.cancelUrl,
     retryOf: params.retryOf ?? null,
+    setupFutureUsage: params.setupFutureUsage ?? null,
+    offSession: params.offSession ?? false,
     paymentMethod: params.paymentMethod,
     nextAction: null,
     lastPaymentError: null,
