@@ -16,6 +16,11 @@ import { registerAdmin } from "./api/v1/admin";
 import { registerApiKeys } from "./api/v1/api_keys";
 import { registerPspHealth } from "./api/v1/psp_health";
 import { registerPspWebhooks } from "./api/v1/psp_webhooks";
+import { registerCustomers } from "./api/v1/customers";
+import { registerPaymentMethods } from "./api/v1/payment_methods";
+import { registerPrices } from "./api/v1/prices";
+import { registerSubscriptions } from "./api/v1/subscriptions";
+import { registerTestClocks } from "./api/v1/test_clocks";
 import { providerReturnPages } from "./pages/provider-return";
 import type { AppEnv } from "./api/v1/route";
 import { ipRateLimit } from "./auth/ip-limit";
@@ -82,6 +87,11 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   registerPspHealth(app);
   registerApiKeys(app);
   registerAdmin(app);
+  registerCustomers(app);
+  registerPaymentMethods(app);
+  registerPrices(app);
+  registerSubscriptions(app);
+  registerTestClocks(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "A secret API key: sk_test_... or sk_live_..." });
   app.doc31("/openapi.json", {

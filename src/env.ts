@@ -55,6 +55,8 @@ export interface Env {
   RATE_LIMIT_PER_IP?: string;
   RATE_LIMIT_BURST_PER_IP?: string;
   RATE_LIMITER: DurableObjectNamespace<RateLimiterObject>;
+  /** When a failed renewal is retried, counted from the invoice's due date, e.g. "1d,3d,5d". */
+  DUNNING_SCHEDULE?: string;
 }
 
 export interface Config {
@@ -85,6 +87,8 @@ export interface Config {
   rateLimitBurstPerKey: number;
   rateLimitPerIp: number;
   rateLimitBurstPerIp: number;
+  /** Milliseconds after a renewal's due date at which its payment is retried; then the merchant's final action. */
+  dunningSchedule: number[];
 }
 
 const DEV_FINGERPRINT_KEY = "development-fingerprint-key-not-for-live-use";
@@ -92,6 +96,7 @@ const DEV_ENCRYPTION_KEY = "development-encryption-key-not-for-live-use";
 export const DEFAULT_WEBHOOK_SCHEDULE = "5s,5m,30m,2h,5h,10h,14h,20h,24h";
 /** Under 24 hours in all: PSP idempotency keys (Stripe's) last a day, and replays must stay replays. */
 export const DEFAULT_RECONCILE_SCHEDULE = "30s,2m,10m,1h,3h,6h,12h";
+export const DEFAULT_DUNNING_SCHEDULE = "1d,3d,5d";
 const DEV_SANDBOX_WEBHOOK_SECRET = "sandbox_webhook_secret_for_development";
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -147,6 +152,7 @@ export function config(env: Env): Config {
     rateLimitBurstPerKey: intVar(env.RATE_LIMIT_BURST_PER_KEY, 200, 1, 1_000_000, "RATE_LIMIT_BURST_PER_KEY"),
     rateLimitPerIp: intVar(env.RATE_LIMIT_PER_IP, 50, 1, 1_000_000, "RATE_LIMIT_PER_IP"),
     rateLimitBurstPerIp: intVar(env.RATE_LIMIT_BURST_PER_IP, 100, 1, 1_000_000, "RATE_LIMIT_BURST_PER_IP"),
+    dunningSchedule: parseSchedule(env.DUNNING_SCHEDULE?.trim() || DEFAULT_DUNNING_SCHEDULE, "DUNNING_SCHEDULE"),
   };
   cache.set(env, parsed);
   return parsed;

@@ -11,6 +11,9 @@ import { purgeExpired } from "./webhooks/store";
 import { reconcileMessage } from "./reconcile/consumer";
 import type { ReconcileMessage } from "./reconcile/messages";
 import { expireAuthorizations, requeueStuckReconciliations } from "./reconcile/sweep";
+import { billingSweep } from "./billing/engine";
+import { onIntentEvents } from "./billing/hooks";
+import { refanEvents } from "./billing/writes";
 
 export { RateLimiterObject } from "./auth/rate-limit";
 export { ConnectorHealthObject } from "./connectors/health";
@@ -33,7 +36,9 @@ async function consume(batch: MessageBatch<unknown>, env: Env): Promise<void> {
       if (batch.queue === QUEUES.eventsDeadLetter) log("error", "events reached the dead-letter queue; retrying their fan-out", { count: batch.messages.length });
       // One batch write for the whole batch; on failure every message is retried (fan-out is idempotent).
       try {
-        await fanOut(env, batch.messages.map((m) => m.body as EventRecord));
+        const records = batch.messages.map((m) => m.body as EventRecord);
+        await fanOut(env, records);
+        await onIntentEvents(env, records);
         batch.ackAll();
       } catch (err) {
         log("error", "event fan-out failed", { error: String(err), count: batch.messages.length });
@@ -82,8 +87,18 @@ async function sweep(env: Env, now: number): Promise<void> {
   const requeued = await requeueOverdue(env, now);
   const reconciling = await requeueStuckReconciliations(env, now);
   const expired = await expireAuthorizations(env, now);
-  if (purged || requeued || reconciling || expired) {
-    log("info", "cron sweep", { purged_events: purged, requeued_deliveries: requeued, requeued_reconciliations: reconciling, expired_authorizations: expired });
+  const refanned = await refanEvents(env, now);
+  // Renewals and payment retries: each is claimed in D1, so overlapping sweeps bill once.
+  const billed = await billingSweep(env, now);
+  if (purged || requeued || reconciling || expired || refanned || billed) {
+    log("info", "cron sweep", {
+      purged_events: purged,
+      requeued_deliveries: requeued,
+      requeued_reconciliations: reconciling,
+      expired_authorizations: expired,
+      refanned_events: refanned,
+      billing_steps: billed,
+    });
   }
 }
 

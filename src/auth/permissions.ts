@@ -9,6 +9,8 @@ export const PERMISSIONS = [
   "payments.transactions.view",
   "payments.methods.manage",
   "payments.methods.view",
+  "billing.manage",
+  "billing.view",
   "refunds.approve",
   "webhooks.manage",
   "keys.manage",
@@ -26,7 +28,7 @@ export function isPermission(value: string): value is Permission {
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   admin: PERMISSIONS,
   merchant: PERMISSIONS,
-  support: ["payments.transactions.view", "payments.methods.view"],
+  support: ["payments.transactions.view", "payments.methods.view", "billing.view"],
   customer: ["payments.transactions.create", "payments.transactions.view", "payments.methods.view"],
 };
 

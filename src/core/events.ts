@@ -16,6 +16,21 @@ export const EVENT_TYPES = [
   "refund.created",
   "refund.updated",
   "refund.failed",
+  "customer.created",
+  "customer.updated",
+  "customer.deleted",
+  "payment_method.attached",
+  "payment_method.detached",
+  "payment_method.updated",
+  "customer.subscription.created",
+  "customer.subscription.updated",
+  "customer.subscription.deleted",
+  "invoice.created",
+  "invoice.paid",
+  "invoice.payment_failed",
+  "invoice.payment_action_required",
+  "invoice.marked_uncollectible",
+  "invoice.voided",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -6,16 +6,23 @@ import { merchants } from "./schema";
 export interface MerchantSettings {
   /** Refunds above these amounts (minor units, per currency) wait for an approver (refunds.approve). */
   refund_approval_thresholds: Record<string, number>;
+  /** What happens to a subscription when the last retry of a renewal fails: `canceled` (Stripe's default) or `unpaid`. */
+  subscription_dunning_final_action: "canceled" | "unpaid";
 }
 
-export const DEFAULT_SETTINGS: MerchantSettings = { refund_approval_thresholds: {} };
+export const DEFAULT_SETTINGS: MerchantSettings = { refund_approval_thresholds: {}, subscription_dunning_final_action: "canceled" };
 
 const TTL_MS = 10_000;
 const cache = new Map<string, { settings: MerchantSettings; expires: number }>();
 
 export function parseSettings(text: string): MerchantSettings {
   const parsed = JSON.parse(text || "{}") as Partial<MerchantSettings>;
-  return { ...DEFAULT_SETTINGS, ...parsed, refund_approval_thresholds: parsed.refund_approval_thresholds ?? {} };
+  return {
+    ...DEFAULT_SETTINGS,
+    ...parsed,
+    refund_approval_thresholds: parsed.refund_approval_thresholds ?? {},
+    subscription_dunning_final_action: parsed.subscription_dunning_final_action === "unpaid" ? "unpaid" : "canceled",
+  };
 }
 
 export async function merchantSettings(d1: D1Database, merchantId: string): Promise<MerchantSettings> {

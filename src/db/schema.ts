@@ -119,6 +119,8 @@ export const events = sqliteTable(
     type: text("type").notNull(),
     /** The intent the event is about, when there is one (a filter of ours beside Stripe's). */
     paymentIntent: text("payment_intent"),
+    /** Whether its deliveries exist: events written straight to D1 wait here until the fan-out ran. */
+    fannedOut: integer("fanned_out", { mode: "boolean" }).notNull().default(true),
     created: integer("created").notNull(),
     /** The domain record (EventRecord) as JSON. */
     data: text("data").notNull(),
@@ -297,4 +299,156 @@ export const auditLog = sqliteTable(
     index("audit_log_merchant").on(t.merchantId, t.created, t.id),
     index("audit_log_object").on(t.objectId, t.created),
   ],
+);
+
+export const customers = sqliteTable(
+  "customers",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    email: text("email"),
+    name: text("name"),
+    phone: text("phone"),
+    description: text("description"),
+    metadata: text("metadata").notNull().default("{}"),
+    defaultPaymentMethod: text("default_payment_method"),
+    testClock: text("test_clock"),
+    deleted: integer("deleted", { mode: "boolean" }).notNull().default(false),
+    created: integer("created").notNull(),
+  },
+  (t) => [index("customers_list").on(t.merchantId, t.livemode, t.created, t.id), index("customers_email").on(t.merchantId, t.livemode, t.email)],
+);
+
+/** Saved payment methods: brand, last4, expiry, funding and fingerprint; never a number or a CVC. */
+export const paymentMethods = sqliteTable(
+  "payment_methods",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    customer: text("customer"),
+    /** The PaymentMethodDetails (JSON) an intent uses. */
+    details: text("details").notNull(),
+    fingerprint: text("fingerprint"),
+    nickname: text("nickname"),
+    metadata: text("metadata").notNull().default("{}"),
+    created: integer("created").notNull(),
+  },
+  (t) => [
+    index("payment_methods_list").on(t.merchantId, t.livemode, t.created, t.id),
+    index("payment_methods_customer").on(t.customer, t.created),
+    // A card (by fingerprint) is on a customer once, whoever races to attach it.
+    uniqueIndex("payment_methods_customer_card").on(t.customer, t.fingerprint),
+  ],
+);
+
+export const prices = sqliteTable(
+  "prices",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    currency: text("currency").notNull(),
+    unitAmount: integer("unit_amount").notNull(),
+    interval: text("interval").notNull(),
+    intervalCount: integer("interval_count").notNull(),
+    productName: text("product_name").notNull(),
+    nickname: text("nickname"),
+    active: integer("active", { mode: "boolean" }).notNull(),
+    metadata: text("metadata").notNull().default("{}"),
+    created: integer("created").notNull(),
+  },
+  (t) => [index("prices_list").on(t.merchantId, t.livemode, t.created, t.id)],
+);
+
+export const subscriptions = sqliteTable(
+  "subscriptions",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    customer: text("customer").notNull(),
+    price: text("price").notNull(),
+    quantity: integer("quantity").notNull(),
+    /** incomplete | trialing | active | past_due | canceled | unpaid */
+    status: text("status").notNull(),
+    currentPeriodStart: integer("current_period_start").notNull(),
+    currentPeriodEnd: integer("current_period_end").notNull(),
+    /** Periods are counted from here (calendar months clamp to the month's last day, like Stripe's). */
+    billingCycleAnchor: integer("billing_cycle_anchor").notNull(),
+    /** How many periods have started since the anchor (the current period's index). */
+    periodIndex: integer("period_index").notNull().default(0),
+    trialEnd: integer("trial_end"),
+    cancelAtPeriodEnd: integer("cancel_at_period_end", { mode: "boolean" }).notNull().default(false),
+    canceledAt: integer("canceled_at"),
+    endedAt: integer("ended_at"),
+    defaultPaymentMethod: text("default_payment_method"),
+    latestInvoice: text("latest_invoice"),
+    testClock: text("test_clock"),
+    metadata: text("metadata").notNull().default("{}"),
+    /** Optimistic concurrency: each change moves it on; a stale writer changes nothing. */
+    version: integer("version").notNull().default(0),
+    created: integer("created").notNull(),
+  },
+  (t) => [
+    index("subscriptions_list").on(t.merchantId, t.livemode, t.created, t.id),
+    index("subscriptions_due").on(t.status, t.currentPeriodEnd),
+    index("subscriptions_customer").on(t.customer),
+    index("subscriptions_clock").on(t.testClock),
+  ],
+);
+
+export const invoices = sqliteTable(
+  "invoices",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    customer: text("customer").notNull(),
+    subscription: text("subscription").notNull(),
+    periodStart: integer("period_start").notNull(),
+    periodEnd: integer("period_end").notNull(),
+    currency: text("currency").notNull(),
+    amountDue: integer("amount_due").notNull(),
+    amountPaid: integer("amount_paid").notNull().default(0),
+    /** open | paid | uncollectible | void */
+    status: text("status").notNull(),
+    billingReason: text("billing_reason").notNull(),
+    price: text("price").notNull(),
+    quantity: integer("quantity").notNull(),
+    unitAmount: integer("unit_amount").notNull(),
+    description: text("description"),
+    /** The intent of the latest payment attempt. */
+    paymentIntent: text("payment_intent"),
+    /** Finished payment attempts. Attempt n is paid through the intent derived from (invoice, n). */
+    attemptCount: integer("attempt_count").notNull().default(0),
+    /** When the next attempt is due (null: none is planned). */
+    nextPaymentAttempt: integer("next_payment_attempt"),
+    /** A sweep working on the invoice holds it until then; a crashed sweep's claim lapses. */
+    claimedUntil: integer("claimed_until"),
+    paidAt: integer("paid_at"),
+    testClock: text("test_clock"),
+    created: integer("created").notNull(),
+  },
+  (t) => [
+    // One invoice per subscription period, whatever races to make it.
+    uniqueIndex("invoices_period").on(t.subscription, t.periodStart),
+    index("invoices_list").on(t.merchantId, t.livemode, t.created, t.id),
+    index("invoices_due").on(t.status, t.nextPaymentAttempt),
+  ],
+);
+
+export const testClocks = sqliteTable(
+  "test_clocks",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    name: text("name"),
+    frozenTime: integer("frozen_time").notNull(),
+    status: text("status").notNull(),
+    created: integer("created").notNull(),
+  },
+  (t) => [index("test_clocks_list").on(t.merchantId, t.livemode, t.created, t.id)],
 );

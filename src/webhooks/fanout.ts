@@ -1,7 +1,7 @@
 // The events queue's consumer: stores each event (once, by id) and creates one delivery per
 // subscribed, enabled endpoint of the event's merchant and mode (once per event and endpoint), then
 // queues the first attempt of each new delivery. Re-running it for the same events changes nothing.
-import { and, eq, lt, or, isNull } from "drizzle-orm";
+import { and, eq, inArray, lt, or, isNull } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { subscribes } from "../core/events";
 import { derivedId } from "../core/ids";
@@ -11,7 +11,7 @@ import type { Env } from "../env";
 import type { DeliveryMessage } from "./messages";
 import { db, parseEndpointEvents, type EndpointRow } from "./store";
 
-function paymentIntentOf(event: EventRecord): string | null {
+export function paymentIntentOf(event: EventRecord): string | null {
   const object = event.object;
   if (object.object === "payment_intent" && typeof object.id === "string") return object.id;
   return typeof object.payment_intent === "string" ? object.payment_intent : null;
@@ -69,10 +69,12 @@ export async function fanOut(env: Env, batch: EventRecord[]): Promise<void> {
       );
     }
   }
+  // Events a billing change stored itself wait "not fanned out" until here (the cron re-sends those that wait too long).
+  statements.push(d.update(events).set({ fannedOut: true }).where(and(inArray(events.id, batch.map((e) => e.id)), eq(events.fannedOut, false))));
   const [first, ...rest] = [...statements, ...deliveryStatements];
   if (!first) return;
   const results = await d.batch([first, ...rest]);
-  const created = (results.slice(statements.length) as { id: string }[][]).flat();
+  const created = (results.slice(statements.length) as { id: string }[][]).flat().filter((r) => typeof r?.id === "string");
   await enqueueFirstAttempts(env, created.map((r) => r.id));
 }
 

@@ -58,6 +58,10 @@ const MerchantSettingsBody = z
       .record(f.currency, f.amount)
       .optional()
       .describe("Refunds above these amounts (minor units, per currency) wait for someone holding refunds.approve."),
+    subscription_dunning_final_action: z
+      .enum(["canceled", "unpaid"])
+      .optional()
+      .describe("When the last retry of a subscription renewal fails: cancel the subscription (default) or leave it `unpaid`."),
   })
   .strict();
 
@@ -69,7 +73,7 @@ interface MerchantJson {
   object: "merchant";
   name: string;
   created: number;
-  settings: { refund_approval_thresholds: Record<string, number> };
+  settings: { refund_approval_thresholds: Record<string, number>; subscription_dunning_final_action: "canceled" | "unpaid" };
 }
 
 const MerchantSchema: z.ZodType<MerchantJson> = z
@@ -78,7 +82,7 @@ const MerchantSchema: z.ZodType<MerchantJson> = z
     object: z.literal("merchant"),
     name: z.string(),
     created: z.number().int(),
-    settings: z.object({ refund_approval_thresholds: z.record(z.string(), z.number()) }),
+    settings: z.object({ refund_approval_thresholds: z.record(z.string(), z.number()), subscription_dunning_final_action: z.enum(["canceled", "unpaid"]) }),
   })
   .meta({ id: "Merchant" });
 

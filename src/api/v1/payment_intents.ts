@@ -6,6 +6,10 @@ import { derivedId, randomId } from "../../core/ids";
 import { renderIntent, renderTransaction } from "../../core/objects";
 import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import { resolvePaymentMethod } from "../../connectors/sandbox/vault";
+import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
+import { saveFromIntent } from "../../billing/payment-methods";
+import { findPaymentMethod, liveCustomer, parseDetails } from "../../billing/store";
+import { log } from "../../log";
 import { listIntents, searchIntents } from "../../db/queries";
 import { decodePageToken, encodePageToken, parseSearchQuery, searchConditions } from "../../db/search";
 import { config } from "../../env";
@@ -24,6 +28,14 @@ function checkExpand(expand: string[] | undefined): string[] {
   }
   return expand ?? [];
 }
+
+const futureUsageFields = {
+  setup_future_usage: z.enum(["on_session", "off_session"]).optional().describe("Save the card to `customer` once the payment succeeds."),
+  off_session: z
+    .union([f.boolean, z.enum(["one_off", "recurring"]).transform(() => true)])
+    .optional()
+    .describe("A merchant-initiated charge on a saved card, the customer absent: a card that wants 3DS is declined (authentication_required)."),
+};
 
 const paymentMethodFields = {
   payment_method: f.paymentMethod.optional().describe("A pm_/tok_ id or vault token, seed 001's {type: card_token, token}, or (test mode) card details."),
@@ -48,6 +60,7 @@ const CreateBody = z
     merchant_id: f.text(255).optional().describe("Seed 001: when sent, it must be the API key's merchant."),
     expand: f.expand.optional(),
     ...paymentMethodFields,
+    ...futureUsageFields,
   })
   .strict();
 
@@ -74,6 +87,7 @@ const ConfirmBody = z
     return_url: f.url.optional(),
     expand: f.expand.optional(),
     ...paymentMethodFields,
+    ...futureUsageFields,
   })
   .strict();
 
@@ -110,11 +124,50 @@ export async function resolvePaymentMethodInput(c: Ctx, principal: Principal, bo
   return paymentMethodOf(c, principal, body);
 }
 
+/** A payment method saved in D1 (pm_... that is not a sandbox test id), with the customer it is attached to. */
+async function savedMethod(c: Ctx, principal: Principal, body: MethodInput): Promise<{ details: PaymentMethodDetails; customer: string | null } | null> {
+  const ref = typeof body.payment_method === "string" ? body.payment_method.trim() : null;
+  if (!ref || !ref.startsWith("pm_") || TEST_PAYMENT_METHODS[ref] !== undefined) return null;
+  const row = await findPaymentMethod(c.env.DB, principal, ref, "payment_method");
+  return { details: parseDetails(row), customer: row.customer };
+}
+
+/** A saved payment method attached to a customer pays only for that customer. */
+function assertSavedFor(saved: { customer: string | null; details: PaymentMethodDetails } | null, customer: string | null): void {
+  if (saved?.customer && saved.customer !== customer) {
+    throw invalidRequest(
+      `The payment method ${saved.details.id} belongs to the customer ${saved.customer}; pass that customer with it.`,
+      "payment_method",
+      "payment_method_customer_mismatch",
+    );
+  }
+}
+
+/** Saves the card of a payment that went through with setup_future_usage (the events hook does it too, once). */
+async function saveIfAsked(c: Ctx, outcome: OpOutcome): Promise<void> {
+  if (!outcome.intent?.setupFutureUsage) return;
+  try {
+    await saveFromIntent(c.env, outcome.intent);
+  } catch (err) {
+    log("warn", "saving the card of a payment failed; the events hook retries it", { intent: outcome.intent.id, error: String(err) });
+  }
+}
+
+async function checkFutureUsage(c: Ctx, principal: Principal, body: { setup_future_usage?: string; off_session?: boolean }, customer: string | null, confirming: boolean): Promise<void> {
+  if (body.off_session && !confirming) throw invalidRequest("off_session can only be used when the payment intent is confirmed (confirm: true).", "off_session");
+  if (body.setup_future_usage) {
+    if (!customer) throw invalidRequest("setup_future_usage needs a customer to save the card to.", "customer", "parameter_missing");
+    await liveCustomer(c.env.DB, principal, customer, "customer");
+  }
+}
+
 /** Resolves the payment method a request names, if any. The card number and CVC go no further. */
 async function paymentMethodOf(c: Ctx, principal: Principal, body: MethodInput): Promise<PaymentMethodDetails | undefined> {
   if (body.payment_method !== undefined && body.payment_method_data !== undefined) {
     throw invalidRequest("Pass either payment_method or payment_method_data, not both.", "payment_method_data");
   }
+  const saved = await savedMethod(c, principal, body);
+  if (saved) return saved.details;
   const ctx = { merchantId: principal.merchantId, livemode: principal.livemode, fingerprintKey: config(c.env).fingerprintKey, now: Date.now() };
   const pm = body.payment_method;
   if (pm !== undefined) {
@@ -156,6 +209,9 @@ export function registerPaymentIntents(app: App): void {
       if (principal.customerId && body.customer !== undefined && body.customer !== principal.customerId) {
         throw permissionDenied("A customer's token can only create payments for that customer.");
       }
+      const customer = principal.customerId ?? body.customer ?? null;
+      await checkFutureUsage(c, principal, body, customer, body.confirm === true);
+      assertSavedFor(await savedMethod(c, principal, body), customer);
       const req = await requestContext(c, principal, "payment_intents.create", "", body, body.confirm ? { action: "payment_intents.create_and_confirm" } : undefined);
       const id = req.idempotencyKey
         ? await derivedId("pi", principal.merchantId, String(principal.livemode), req.idempotencyKey)
@@ -181,7 +237,10 @@ export function registerPaymentIntents(app: App): void {
         cancelUrl: null,
         paymentMethod: paymentMethod ?? null,
         confirm: body.confirm ?? false,
+        setupFutureUsage: body.setup_future_usage ?? null,
+        offSession: body.off_session ?? false,
       });
+      await saveIfAsked(c, outcome);
       return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
     },
   );
@@ -278,8 +337,24 @@ export function registerPaymentIntents(app: App): void {
   });
 
   intentOperation(app, "confirm", "/v1/payment_intents/{id}/confirm", "Confirm: authorize at the PSP", ConfirmBody, async (ctx) => {
+    const saved = await savedMethod(ctx.c, ctx.principal, ctx.body);
+    if (saved?.customer || ctx.body.setup_future_usage) {
+      const current = await ctx.stub.retrieve(ctx.principal, ctx.id);
+      if (current) {
+        assertSavedFor(saved, current.customer);
+        await checkFutureUsage(ctx.c, ctx.principal, ctx.body, current.customer, true);
+      }
+    }
     const paymentMethod = await paymentMethodOf(ctx.c, ctx.principal, ctx.body);
-    return ctx.stub.confirm(ctx.req, ctx.id, { paymentMethod, returnUrl: ctx.body.return_url, captureMethod: ctx.body.capture_method });
+    const outcome = await ctx.stub.confirm(ctx.req, ctx.id, {
+      paymentMethod,
+      returnUrl: ctx.body.return_url,
+      captureMethod: ctx.body.capture_method,
+      setupFutureUsage: ctx.body.setup_future_usage,
+      offSession: ctx.body.off_session,
+    });
+    await saveIfAsked(ctx.c, outcome);
+    return outcome;
   });
 
   intentOperation(app, "capture", "/v1/payment_intents/{id}/capture", "Capture an authorized intent (all or part, once)", CaptureBody, (ctx) =>

@@ -1,0 +1,353 @@
+// /v1/customers: create, retrieve, update, delete, list (by email), search; a customer's payment
+// methods (seed 002's cards on file: save with a nickname, list, remove) and payments.
+import { and, eq, like, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import { invalidRequest } from "../../core/errors";
+import { randomId } from "../../core/ids";
+import { renderIntent } from "../../core/objects";
+import type { Scope } from "../../core/types";
+import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
+import { cancelSubscription } from "../../billing/subscriptions";
+import {
+  db,
+  findCustomer,
+  findPaymentMethod,
+  findTestClock,
+  liveCustomer,
+  renderCustomer,
+  renderPaymentMethodRow,
+  type CustomerRow,
+} from "../../billing/store";
+import { Writes } from "../../billing/writes";
+import { createdConditions, listIntents, listable, pageOf } from "../../db/queries";
+import { customers, paymentMethods, subscriptions } from "../../db/schema";
+import { mergeMetadata } from "../../intents/operations/metadata";
+import * as f from "./fields";
+import { idempotentD1 } from "./idempotency";
+import { resolvePaymentMethodInput } from "./payment_intents";
+import { CustomerSchema, PaymentMethodObjectSchema } from "./billing_schemas";
+import { json, listObject, pageRequest } from "./respond";
+import { route, type App, type Ctx } from "./route";
+import { listOf, PaymentIntentSchema, searchResultOf } from "./schemas";
+
+const TAG = "Customers";
+const CUSTOMERS = listable(customers, "customer");
+const PAYMENT_METHODS = listable(paymentMethods, "payment_method");
+
+const email = f.text(512).refine((v) => v === "" || /^[^\s@]+@[^\s@]+$/.test(v), "must be an email address");
+
+const CreateBody = z
+  .object({
+    email: email.optional(),
+    name: f.text(256).optional(),
+    phone: f.text(32).optional(),
+    description: f.text(1000).optional(),
+    metadata: f.createMetadata.optional(),
+    payment_method: f.text(255).optional().describe("A saved payment method (pm_...) to attach at creation."),
+    invoice_settings: z.object({ default_payment_method: f.text(255).optional() }).strict().optional(),
+    test_clock: f.text(100).optional().describe("Test mode: the test clock whose time this customer lives in."),
+  })
+  .strict();
+
+const UpdateBody = z
+  .object({
+    email: email.transform((v) => (v === "" ? null : v)).optional(),
+    name: f.clearableText(256).optional(),
+    phone: f.clearableText(32).optional(),
+    description: f.clearableText(1000).optional(),
+    metadata: f.metadata.optional(),
+    invoice_settings: z.object({ default_payment_method: f.clearableText(255).optional() }).strict().optional(),
+  })
+  .strict();
+
+const ListQuery = z
+  .object({
+    limit: f.limit.optional(),
+    starting_after: f.text(100).optional(),
+    ending_before: f.text(100).optional(),
+    email: f.text(512).optional(),
+    created: f.createdFilter.optional(),
+    test_clock: f.text(100).optional(),
+  })
+  .strict();
+
+const SearchQuery = z.object({ query: z.string().min(1).max(1000), limit: f.limit.optional(), page: f.text(100).optional() }).strict();
+
+const SaveCardBody = z
+  .object({
+    payment_method: f.paymentMethod.optional().describe("A token (tok_visa), test payment method, vault token, saved pm_ id, or (test mode) card details."),
+    token: f.text(255).optional().describe("Seed 002: a card token."),
+    nickname: f.text(100).optional(),
+    metadata: f.createMetadata.optional(),
+    set_default: f.boolean.optional().describe("Make it the customer's default payment method (invoice_settings.default_payment_method)."),
+  })
+  .strict();
+
+const PageQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict();
+
+const DeletedSchema = z.object({ id: z.string(), object: z.literal("customer"), deleted: z.literal(true) }).meta({ id: "DeletedCustomer" });
+
+/** The customer as a caller may see it; a deleted one is 404 except to retrieve. */
+export async function customerOf(c: Ctx, scope: Scope, id: string, param = "customer"): Promise<CustomerRow> {
+  return liveCustomer(c.env.DB, scope, id, param);
+}
+
+/** Parses `email:'a@b.c' AND name~'Ada'`: fields email, name, phone; `:` is exact, `~` contains. */
+function searchConditions(query: string): SQL[] {
+  const clauses = query.split(/\s+AND\s+/i);
+  const out: SQL[] = [];
+  for (const clause of clauses) {
+    const m = /^\s*(email|name|phone)\s*([:~])\s*(?:'([^']*)'|"([^"]*)")\s*$/.exec(clause);
+    if (!m) throw invalidRequest(`Cannot read the search clause '${clause.slice(0, 80)}'. Use e.g. email:'jenny@example.com' or name~'Jen', joined by AND.`, "query", "search_query_invalid");
+    const column = m[1] === "email" ? customers.email : m[1] === "name" ? customers.name : customers.phone;
+    const value = m[3] ?? m[4] ?? "";
+    out.push(m[2] === ":" ? eq(column, value) : like(column, `%${value.replace(/[%_]/g, "")}%`));
+  }
+  return out;
+}
+
+async function resolveDefault(c: Ctx, scope: Scope, customer: CustomerRow, id: string | null | undefined): Promise<string | null | undefined> {
+  if (id === undefined || id === null) return id;
+  const pm = await findPaymentMethod(c.env.DB, scope, id, "invoice_settings[default_payment_method]");
+  if (pm.customer !== customer.id) {
+    throw invalidRequest(`The payment method ${id} is not attached to this customer. Attach it first.`, "invoice_settings[default_payment_method]", "payment_method_not_attached");
+  }
+  return id;
+}
+
+export function registerCustomers(app: App): void {
+  route(
+    app,
+    { method: "post", path: "/v1/customers", permission: "payments.methods.manage", summary: "Create a customer", tag: TAG, body: CreateBody, response: CustomerSchema },
+    async (c, { body, principal }) =>
+      idempotentD1(c, principal, "customers.create", "", body, async () => {
+        if (body.test_clock !== undefined) {
+          if (principal.livemode) throw invalidRequest("Test clocks exist only in test mode.", "test_clock", "livemode_mismatch");
+          await findTestClock(c.env.DB, principal, body.test_clock);
+        }
+        const now = Date.now();
+        let row: CustomerRow = {
+          id: randomId("cus"),
+          merchantId: principal.merchantId,
+          livemode: principal.livemode,
+          email: body.email || null,
+          name: body.name ?? null,
+          phone: body.phone ?? null,
+          description: body.description ?? null,
+          metadata: JSON.stringify(body.metadata ?? {}),
+          defaultPaymentMethod: null,
+          testClock: body.test_clock ?? null,
+          deleted: false,
+          created: now,
+        };
+        const pm = body.payment_method ? await findPaymentMethod(c.env.DB, principal, body.payment_method, "payment_method") : null;
+        const w = new Writes(c.env.DB, principal);
+        const insert = db(c.env.DB).insert(customers).values(row).toSQL();
+        w.add(insert.sql, insert.params);
+        await w.event("customer.created", renderCustomer(row), [row.id], { requestId: c.get("requestId") });
+        await w.commit(c.env);
+        if (pm) {
+          const attached = await attachPaymentMethod(c.env, principal, pm, row, c.get("requestId"));
+          const wanted = body.invoice_settings?.default_payment_method;
+          if (wanted === undefined || wanted === pm.id) row = await setDefault(c, row, attached.row.id);
+        }
+        const wanted = body.invoice_settings?.default_payment_method;
+        if (wanted !== undefined && wanted !== row.defaultPaymentMethod) row = await setDefault(c, row, (await resolveDefault(c, principal, row, wanted)) ?? null);
+        return { status: 200, body: renderCustomer(row) };
+      }),
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/customers/{id}", permission: "payments.methods.manage", summary: "Update a customer (metadata merges; an empty string clears a field)", tag: TAG, body: UpdateBody, response: CustomerSchema },
+    async (c, { params, body, principal }) =>
+      idempotentD1(c, principal, "customers.update", params.id ?? "", body, async () => {
+        const row = await customerOf(c, principal, params.id ?? "", "id");
+        const defaultPaymentMethod = await resolveDefault(c, principal, row, body.invoice_settings?.default_payment_method);
+        const next: CustomerRow = {
+          ...row,
+          email: body.email !== undefined ? body.email : row.email,
+          name: body.name !== undefined ? body.name : row.name,
+          phone: body.phone !== undefined ? body.phone : row.phone,
+          description: body.description !== undefined ? body.description : row.description,
+          metadata: body.metadata ? JSON.stringify(mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, body.metadata)) : row.metadata,
+          defaultPaymentMethod: defaultPaymentMethod !== undefined ? defaultPaymentMethod : row.defaultPaymentMethod,
+        };
+        const w = new Writes(c.env.DB, principal);
+        const update = db(c.env.DB)
+          .update(customers)
+          .set({ email: next.email, name: next.name, phone: next.phone, description: next.description, metadata: next.metadata, defaultPaymentMethod: next.defaultPaymentMethod })
+          .where(and(eq(customers.id, row.id), eq(customers.deleted, false)))
+          .toSQL();
+        w.add(update.sql, update.params);
+        await w.event("customer.updated", renderCustomer(next), null, { requestId: c.get("requestId") });
+        await w.commit(c.env);
+        return { status: 200, body: renderCustomer(next) };
+      }),
+  );
+
+  route(
+    app,
+    { method: "delete", path: "/v1/customers/{id}", permission: "payments.methods.manage", summary: "Delete a customer: its subscriptions are canceled now", tag: TAG, response: DeletedSchema },
+    async (c, { params, principal }) => {
+      const row = await customerOf(c, principal, params.id ?? "", "id");
+      await deleteCustomer(c, principal, row);
+      return json(c, { id: row.id, object: "customer", deleted: true });
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/customers", permission: "payments.methods.view", summary: "List customers, newest first (filter by exact email)", tag: TAG, query: ListQuery, response: listOf(CustomerSchema, "CustomerList") },
+    async (c, { query, principal }) => {
+      const filters = [
+        eq(customers.deleted, false),
+        ...(query.email !== undefined ? [eq(customers.email, query.email)] : []),
+        ...(query.test_clock !== undefined ? [eq(customers.testClock, query.test_clock)] : []),
+        ...createdConditions(customers.created, query.created),
+      ];
+      const page = await pageOf(c.env.DB, CUSTOMERS, principal, filters, pageRequest(query), (where, order, limit) =>
+        db(c.env.DB).select().from(customers).where(where).orderBy(...order).limit(limit),
+      );
+      return json(c, listObject("/v1/customers", page, renderCustomer));
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/customers/search",
+      permission: "payments.methods.view",
+      summary: "Search customers: email, name, phone with `:` (exact) or `~` (contains), joined by AND",
+      tag: TAG,
+      query: SearchQuery,
+      response: searchResultOf(CustomerSchema, "CustomerSearchResult"),
+    },
+    async (c, { query, principal }) => {
+      const limit = query.limit ?? 10;
+      const page = await pageOf(c.env.DB, CUSTOMERS, principal, [eq(customers.deleted, false), ...searchConditions(query.query)], { limit, startingAfter: query.page }, (where, order, n) =>
+        db(c.env.DB).select().from(customers).where(where).orderBy(...order).limit(n),
+      );
+      const last = page.items[page.items.length - 1];
+      return json(c, { object: "search_result", data: page.items.map(renderCustomer), has_more: page.hasMore, next_page: page.hasMore && last ? last.id : null, url: "/v1/customers/search" });
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/customers/{id}", permission: "payments.methods.view", summary: "Retrieve a customer (a deleted one answers {deleted: true})", tag: TAG, response: z.union([CustomerSchema, DeletedSchema]) },
+    async (c, { params, principal }) => {
+      const row = await findCustomer(c.env.DB, principal, params.id ?? "", "id");
+      return json(c, row.deleted ? { id: row.id, object: "customer", deleted: true } : renderCustomer(row));
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/customers/{id}/payment_methods",
+      permission: "payments.methods.view",
+      summary: "A customer's saved payment methods, newest first",
+      tag: TAG,
+      query: PageQuery,
+      response: listOf(PaymentMethodObjectSchema, "CustomerPaymentMethodList"),
+    },
+    async (c, { params, query, principal }) => {
+      const customer = await customerOf(c, principal, params.id ?? "", "id");
+      const page = await pageOf(c.env.DB, PAYMENT_METHODS, principal, [eq(paymentMethods.customer, customer.id)], pageRequest(query), (where, order, limit) =>
+        db(c.env.DB).select().from(paymentMethods).where(where).orderBy(...order).limit(limit),
+      );
+      return json(c, listObject(`/v1/customers/${customer.id}/payment_methods`, page, renderPaymentMethodRow));
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/customers/{id}/payment_methods",
+      permission: "payments.methods.manage",
+      summary: "Save a card on file for the customer (seed 002), with a nickname; the same card twice is kept once",
+      tag: TAG,
+      body: SaveCardBody,
+      response: PaymentMethodObjectSchema,
+    },
+    async (c, { params, body, principal }) =>
+      idempotentD1(c, principal, "customers.payment_methods.create", params.id ?? "", body, async () => {
+        const customer = await customerOf(c, principal, params.id ?? "", "id");
+        if (body.payment_method !== undefined && body.token !== undefined) throw invalidRequest("Pass either payment_method or token, not both.", "token");
+        const given = body.payment_method ?? body.token;
+        if (given === undefined) throw invalidRequest("Pass the card to save: payment_method (a token, test card or pm_ id) or token.", "payment_method", "parameter_missing");
+        let row;
+        if (typeof given === "string" && given.startsWith("pm_") && !given.startsWith("pm_card_")) {
+          const pm = await findPaymentMethod(c.env.DB, principal, given, "payment_method");
+          row = (await attachPaymentMethod(c.env, principal, pm, customer, c.get("requestId"))).row;
+        } else {
+          const details = await resolvePaymentMethodInput(c, principal, { payment_method: given });
+          if (!details) throw invalidRequest("Pass the card to save.", "payment_method", "parameter_missing");
+          row = (await storePaymentMethod(c.env, principal, details, { customer, nickname: body.nickname ?? null, metadata: body.metadata ?? {}, requestId: c.get("requestId") })).row;
+        }
+        if (body.set_default) await setDefault(c, customer, row.id);
+        return { status: 200, body: renderPaymentMethodRow(row) };
+      }),
+  );
+
+  route(
+    app,
+    {
+      method: "delete",
+      path: "/v1/customers/{id}/payment_methods/{payment_method}",
+      permission: "payments.methods.manage",
+      summary: "Remove a saved payment method from the customer (detach)",
+      tag: TAG,
+      response: PaymentMethodObjectSchema,
+    },
+    async (c, { params, principal }) => {
+      const customer = await customerOf(c, principal, params.id ?? "", "id");
+      const pm = await findPaymentMethod(c.env.DB, principal, params.payment_method ?? "", "payment_method");
+      if (pm.customer !== customer.id) throw invalidRequest(`The payment method ${pm.id} is not attached to this customer.`, "payment_method", "payment_method_not_attached");
+      return json(c, renderPaymentMethodRow(await detachPaymentMethod(c.env, principal, pm, c.get("requestId"))));
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/customers/{id}/payment_intents",
+      permission: "payments.transactions.view",
+      summary: "A customer's payments, newest first",
+      tag: TAG,
+      query: PageQuery,
+      response: listOf(PaymentIntentSchema, "CustomerPaymentIntentList"),
+    },
+    async (c, { params, query, principal }) => {
+      const customer = await customerOf(c, principal, params.id ?? "", "id");
+      const page = await listIntents(c.env.DB, principal, { customer: customer.id }, pageRequest(query));
+      return json(c, listObject(`/v1/customers/${customer.id}/payment_intents`, page, (intent) => renderIntent(intent)));
+    },
+  );
+}
+
+async function setDefault(c: Ctx, row: CustomerRow, paymentMethod: string | null): Promise<CustomerRow> {
+  const next = { ...row, defaultPaymentMethod: paymentMethod };
+  const w = new Writes(c.env.DB, { merchantId: row.merchantId, livemode: row.livemode });
+  w.add("UPDATE customers SET default_payment_method = ? WHERE id = ? AND deleted = 0", [paymentMethod, row.id]);
+  await w.event("customer.updated", renderCustomer(next), null, { requestId: c.get("requestId") });
+  await w.commit(c.env);
+  return next;
+}
+
+async function deleteCustomer(c: Ctx, scope: Scope, row: CustomerRow): Promise<void> {
+  const subs = await db(c.env.DB)
+    .select({ id: subscriptions.id, status: subscriptions.status })
+    .from(subscriptions)
+    .where(eq(subscriptions.customer, row.id));
+  for (const sub of subs) if (sub.status !== "canceled") await cancelSubscription(c.env, scope, sub.id, Date.now(), c.get("requestId"));
+  const w = new Writes(c.env.DB, scope);
+  w.add("UPDATE customers SET deleted = 1 WHERE id = ? AND deleted = 0", [row.id]);
+  await w.event("customer.deleted", { ...renderCustomer(row), deleted: true }, [row.id]);
+  await w.commit(c.env);
+}

@@ -1,0 +1,157 @@
+// /v1/payment_methods: store a card from a token or (test mode) card details, retrieve, update
+// (nickname, metadata, expiry), attach to and detach from a customer, list.
+import { and, eq } from "drizzle-orm";
+import { z } from "zod";
+import { invalidRequest } from "../../core/errors";
+import type { PaymentMethodDetails } from "../../core/types";
+import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
+import { db, findPaymentMethod, parseDetails, renderPaymentMethodRow } from "../../billing/store";
+import { Writes } from "../../billing/writes";
+import { listable, pageOf } from "../../db/queries";
+import { paymentMethods } from "../../db/schema";
+import { mergeMetadata } from "../../intents/operations/metadata";
+import { PaymentMethodObjectSchema } from "./billing_schemas";
+import { customerOf } from "./customers";
+import * as f from "./fields";
+import { idempotentD1 } from "./idempotency";
+import { resolvePaymentMethodInput } from "./payment_intents";
+import { json, listObject, pageRequest } from "./respond";
+import { route, type App } from "./route";
+import { listOf } from "./schemas";
+
+const TAG = "Payment methods";
+const PAYMENT_METHODS = listable(paymentMethods, "payment_method");
+
+const cardInput = z.union([
+  z
+    .object({
+      number: z.union([z.string(), z.number().transform(String)]).pipe(z.string().regex(/^[\d\s-]{12,23}$/, "must be a card number")),
+      exp_month: f.integer,
+      exp_year: f.integer,
+      cvc: z.union([z.string(), z.number().transform(String)]).pipe(z.string().max(4, "must be 3 or 4 digits")).optional(),
+    })
+    .strict(),
+  z.object({ token: f.text(255) }).strict(),
+]);
+
+const CreateBody = z
+  .object({
+    type: z.literal("card").optional(),
+    card: cardInput.optional().describe("card[token] (tok_visa, a vault token), or test mode card details. The number and CVC are never stored."),
+    payment_method: f.text(255).optional().describe("A token or test payment method (pm_card_visa) to store."),
+    nickname: f.text(100).optional(),
+    metadata: f.createMetadata.optional(),
+  })
+  .strict();
+
+const UpdateBody = z
+  .object({
+    nickname: f.clearableText(100).optional(),
+    metadata: f.metadata.optional(),
+    card: z.object({ exp_month: f.integer.optional(), exp_year: f.integer.optional() }).strict().optional(),
+  })
+  .strict();
+
+const AttachBody = z.object({ customer: f.text(255) }).strict();
+const ListQuery = z
+  .object({ customer: f.text(255).optional(), type: z.literal("card").optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() })
+  .strict();
+
+export function registerPaymentMethods(app: App): void {
+  route(
+    app,
+    { method: "post", path: "/v1/payment_methods", permission: "payments.methods.manage", summary: "Store a card (from a token, or test card details in test mode)", tag: TAG, body: CreateBody, response: PaymentMethodObjectSchema },
+    async (c, { body, principal }) =>
+      idempotentD1(c, principal, "payment_methods.create", "", body, async () => {
+        if ((body.card === undefined) === (body.payment_method === undefined)) throw invalidRequest("Pass exactly one of card and payment_method.", "card", "parameter_missing");
+        let details: PaymentMethodDetails | undefined;
+        if (body.payment_method !== undefined) details = await resolvePaymentMethodInput(c, principal, { payment_method: body.payment_method });
+        else if (body.card && "token" in body.card) details = await resolvePaymentMethodInput(c, principal, { payment_method: { type: "card_token", token: body.card.token } });
+        else if (body.card) details = await resolvePaymentMethodInput(c, principal, { payment_method_data: { type: "card", card: body.card } });
+        if (!details) throw invalidRequest("Pass the card to store.", "card", "parameter_missing");
+        const { row } = await storePaymentMethod(c.env, principal, details, { customer: null, nickname: body.nickname ?? null, metadata: body.metadata ?? {}, requestId: c.get("requestId") });
+        return { status: 200, body: renderPaymentMethodRow(row) };
+      }),
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/payment_methods/{id}", permission: "payments.methods.view", summary: "Retrieve a stored payment method", tag: TAG, response: PaymentMethodObjectSchema },
+    async (c, { params, principal }) => json(c, renderPaymentMethodRow(await findPaymentMethod(c.env.DB, principal, params.id ?? "", "id"))),
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/payment_methods/{id}", permission: "payments.methods.manage", summary: "Update a stored payment method: nickname, metadata, expiry", tag: TAG, body: UpdateBody, response: PaymentMethodObjectSchema },
+    async (c, { params, body, principal }) =>
+      idempotentD1(c, principal, "payment_methods.update", params.id ?? "", body, async () => {
+        const row = await findPaymentMethod(c.env.DB, principal, params.id ?? "", "id");
+        const details = parseDetails(row);
+        if (body.card && details.card) {
+          const month = body.card.exp_month ?? details.card.expMonth;
+          const year = body.card.exp_year ?? details.card.expYear;
+          if (month < 1 || month > 12) throw invalidRequest("The expiration month is invalid.", "card[exp_month]", "invalid_expiry_month");
+          if (year < new Date().getUTCFullYear() || year > new Date().getUTCFullYear() + 50) throw invalidRequest("The expiration year is invalid.", "card[exp_year]", "invalid_expiry_year");
+          details.card = { ...details.card, expMonth: month, expYear: year };
+        }
+        const next = {
+          ...row,
+          details: JSON.stringify(details),
+          nickname: body.nickname !== undefined ? body.nickname : row.nickname,
+          metadata: body.metadata ? JSON.stringify(mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, body.metadata)) : row.metadata,
+        };
+        const w = new Writes(c.env.DB, principal);
+        const update = db(c.env.DB)
+          .update(paymentMethods)
+          .set({ details: next.details, nickname: next.nickname, metadata: next.metadata })
+          .where(and(eq(paymentMethods.id, row.id), eq(paymentMethods.merchantId, principal.merchantId)))
+          .toSQL();
+        w.add(update.sql, update.params);
+        await w.event("payment_method.updated", renderPaymentMethodRow(next), null, { requestId: c.get("requestId") });
+        await w.commit(c.env);
+        return { status: 200, body: renderPaymentMethodRow(next) };
+      }),
+  );
+
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/payment_methods/{id}/attach",
+      permission: "payments.methods.manage",
+      summary: "Attach to a customer; if the customer already has this card (same fingerprint), that one is answered",
+      tag: TAG,
+      body: AttachBody,
+      response: PaymentMethodObjectSchema,
+    },
+    async (c, { params, body, principal }) =>
+      idempotentD1(c, principal, "payment_methods.attach", params.id ?? "", body, async () => {
+        const pm = await findPaymentMethod(c.env.DB, principal, params.id ?? "", "id");
+        const customer = await customerOf(c, principal, body.customer);
+        const { row } = await attachPaymentMethod(c.env, principal, pm, customer, c.get("requestId"));
+        return { status: 200, body: renderPaymentMethodRow(row) };
+      }),
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/payment_methods/{id}/detach", permission: "payments.methods.manage", summary: "Detach from its customer", tag: TAG, body: z.object({}).strict(), response: PaymentMethodObjectSchema },
+    async (c, { params, principal }) =>
+      idempotentD1(c, principal, "payment_methods.detach", params.id ?? "", {}, async () => {
+        const pm = await findPaymentMethod(c.env.DB, principal, params.id ?? "", "id");
+        return { status: 200, body: renderPaymentMethodRow(await detachPaymentMethod(c.env, principal, pm, c.get("requestId"))) };
+      }),
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/payment_methods", permission: "payments.methods.view", summary: "List stored payment methods (of a customer), newest first", tag: TAG, query: ListQuery, response: listOf(PaymentMethodObjectSchema, "SavedPaymentMethodList") },
+    async (c, { query, principal }) => {
+      const filters = query.customer !== undefined ? [eq(paymentMethods.customer, (await customerOf(c, principal, query.customer)).id)] : [];
+      const page = await pageOf(c.env.DB, PAYMENT_METHODS, principal, filters, pageRequest(query), (where, order, limit) =>
+        db(c.env.DB).select().from(paymentMethods).where(where).orderBy(...order).limit(limit),
+      );
+      return json(c, listObject("/v1/payment_methods", page, renderPaymentMethodRow));
+    },
+  );
+}

@@ -1,0 +1,105 @@
+// /v1/prices: recurring prices (amount, currency, interval and count, product name), create, retrieve,
+// update (active, nickname, metadata; the amount of a price never changes), list.
+import { and, eq } from "drizzle-orm";
+import { z } from "zod";
+import { invalidRequest } from "../../core/errors";
+import { randomId } from "../../core/ids";
+import { findPrice, db, renderPrice, type PriceRow } from "../../billing/store";
+import { INTERVALS, MAX_INTERVAL_COUNT } from "../../billing/periods";
+import { listable, pageOf } from "../../db/queries";
+import { prices } from "../../db/schema";
+import { mergeMetadata } from "../../intents/operations/metadata";
+import { PriceSchema } from "./billing_schemas";
+import * as f from "./fields";
+import { idempotentD1 } from "./idempotency";
+import { json, listObject, pageRequest } from "./respond";
+import { route, type App } from "./route";
+import { listOf } from "./schemas";
+
+const TAG = "Billing";
+const PRICES = listable(prices, "price");
+
+const CreateBody = z
+  .object({
+    unit_amount: f.amount,
+    currency: f.currency,
+    recurring: z.object({ interval: z.enum(INTERVALS), interval_count: f.integer.pipe(z.number().min(1, "must be at least 1")).optional() }).strict(),
+    product_data: z.object({ name: f.text(250).pipe(z.string().min(1, "must not be empty")) }).strict().optional(),
+    product_name: f.text(250).optional().describe("Shorthand for product_data[name]."),
+    nickname: f.text(250).optional(),
+    active: f.boolean.optional(),
+    metadata: f.createMetadata.optional(),
+  })
+  .strict();
+
+const UpdateBody = z.object({ active: f.boolean.optional(), nickname: f.clearableText(250).optional(), metadata: f.metadata.optional() }).strict();
+const ListQuery = z
+  .object({ active: f.boolean.optional(), currency: f.currency.optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() })
+  .strict();
+
+export function registerPrices(app: App): void {
+  route(
+    app,
+    { method: "post", path: "/v1/prices", permission: "billing.manage", summary: "Create a recurring price", tag: TAG, body: CreateBody, response: PriceSchema },
+    async (c, { body, principal }) =>
+      idempotentD1(c, principal, "prices.create", "", body, async () => {
+        const name = body.product_data?.name ?? body.product_name;
+        if (!name) throw invalidRequest("Name the product: product_data[name].", "product_data[name]", "parameter_missing");
+        const count = body.recurring.interval_count ?? 1;
+        const max = MAX_INTERVAL_COUNT[body.recurring.interval];
+        if (count > max) throw invalidRequest(`A ${body.recurring.interval} price bills at most every ${max} ${body.recurring.interval}s.`, "recurring[interval_count]");
+        const row: PriceRow = {
+          id: randomId("price"),
+          merchantId: principal.merchantId,
+          livemode: principal.livemode,
+          currency: body.currency,
+          unitAmount: body.unit_amount,
+          interval: body.recurring.interval,
+          intervalCount: count,
+          productName: name,
+          nickname: body.nickname ?? null,
+          active: body.active ?? true,
+          metadata: JSON.stringify(body.metadata ?? {}),
+          created: Date.now(),
+        };
+        await db(c.env.DB).insert(prices).values(row);
+        return { status: 200, body: renderPrice(row) };
+      }),
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/prices/{id}", permission: "billing.view", summary: "Retrieve a price", tag: TAG, response: PriceSchema },
+    async (c, { params, principal }) => json(c, renderPrice(await findPrice(c.env.DB, principal, params.id ?? "", "id"))),
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/prices/{id}", permission: "billing.manage", summary: "Update a price: active, nickname, metadata", tag: TAG, body: UpdateBody, response: PriceSchema },
+    async (c, { params, body, principal }) =>
+      idempotentD1(c, principal, "prices.update", params.id ?? "", body, async () => {
+        const row = await findPrice(c.env.DB, principal, params.id ?? "", "id");
+        const next: PriceRow = {
+          ...row,
+          active: body.active ?? row.active,
+          nickname: body.nickname !== undefined ? body.nickname : row.nickname,
+          metadata: body.metadata ? JSON.stringify(mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, body.metadata)) : row.metadata,
+        };
+        await db(c.env.DB)
+          .update(prices)
+          .set({ active: next.active, nickname: next.nickname, metadata: next.metadata })
+          .where(and(eq(prices.id, row.id), eq(prices.merchantId, principal.merchantId)));
+        return { status: 200, body: renderPrice(next) };
+      }),
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/prices", permission: "billing.view", summary: "List prices, newest first", tag: TAG, query: ListQuery, response: listOf(PriceSchema, "PriceList") },
+    async (c, { query, principal }) => {
+      const filters = [...(query.active !== undefined ? [eq(prices.active, query.active)] : []), ...(query.currency ? [eq(prices.currency, query.currency)] : [])];
+      const page = await pageOf(c.env.DB, PRICES, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(prices).where(where).orderBy(...order).limit(limit));
+      return json(c, listObject("/v1/prices", page, renderPrice));
+    },
+  );
+}

@@ -1,0 +1,236 @@
+// /v1/subscriptions and /v1/invoices: a customer's subscription to a price, billed by our own engine
+// (src/billing) through ordinary payment intents; one invoice per period.
+import { eq, ne } from "drizzle-orm";
+import { z } from "zod";
+import { invalidRequest } from "../../core/errors";
+import { renderIntent } from "../../core/objects";
+import type { Scope } from "../../core/types";
+import { clockNow, payInvoice } from "../../billing/engine";
+import { cancelSubscription, changeSubscription, createSubscription } from "../../billing/subscriptions";
+import { db, findInvoice, findPaymentMethod, findPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceRow, type SubscriptionRow } from "../../billing/store";
+import { listable, pageOf } from "../../db/queries";
+import { invoices, subscriptions } from "../../db/schema";
+import type { Env } from "../../env";
+import { InvoiceSchema, SubscriptionSchema } from "./billing_schemas";
+import { customerOf } from "./customers";
+import * as f from "./fields";
+import { idempotentD1 } from "./idempotency";
+import { intentStub, json, listObject, pageRequest } from "./respond";
+import { route, type App } from "./route";
+import { listOf } from "./schemas";
+
+const TAG = "Billing";
+const SUBSCRIPTIONS = listable(subscriptions, "subscription");
+const INVOICES = listable(invoices, "invoice");
+
+const SUBSCRIPTION_EXPANDABLE = ["latest_invoice", "latest_invoice.payment_intent"];
+const INVOICE_EXPANDABLE = ["payment_intent"];
+
+function checkExpand(expand: string[] | undefined, allowed: string[]): Set<string> {
+  for (const path of expand ?? []) {
+    if (!allowed.includes(path)) throw invalidRequest(`This property cannot be expanded (${path.slice(0, 60)}). Expandable: ${allowed.join(", ")}.`, "expand");
+  }
+  return new Set(expand ?? []);
+}
+
+const CreateBody = z
+  .object({
+    customer: f.text(255),
+    price: f.text(255).optional(),
+    quantity: f.integer.pipe(z.number().min(1, "must be at least 1").max(10_000, "must be at most 10000")).optional(),
+    items: z
+      .array(z.object({ price: f.text(255), quantity: f.integer.pipe(z.number().min(1).max(10_000)).optional() }).strict())
+      .length(1, "one item (one price) per subscription")
+      .optional()
+      .describe("Stripe's shape: items[0][price], items[0][quantity]. One price per subscription."),
+    trial_period_days: f.integer.pipe(z.number().min(0).max(730, "must be at most 730")).optional(),
+    default_payment_method: f.text(255).optional(),
+    metadata: f.createMetadata.optional(),
+    expand: f.expand.optional(),
+  })
+  .strict();
+
+const UpdateBody = z
+  .object({
+    default_payment_method: f.clearableText(255).optional(),
+    cancel_at_period_end: f.boolean.optional(),
+    metadata: f.metadata.optional(),
+    expand: f.expand.optional(),
+  })
+  .strict();
+
+const ExpandQuery = z.object({ expand: f.expand.optional() }).strict();
+const PageFields = { limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() };
+const ListQuery = z
+  .object({ customer: f.text(255).optional(), price: f.text(255).optional(), status: z.enum([...SUBSCRIPTION_STATUSES, "all"]).optional(), test_clock: f.text(100).optional(), ...PageFields })
+  .strict();
+const InvoiceListQuery = z
+  .object({ customer: f.text(255).optional(), subscription: f.text(255).optional(), status: z.enum(["open", "paid", "uncollectible", "void"]).optional(), expand: f.expand.optional(), ...PageFields })
+  .strict();
+const PayBody = z
+  .object({
+    payment_method: f.text(255).optional().describe("A saved payment method of the customer to pay with."),
+    off_session: f.boolean.optional().describe("Default true: the customer is not there (a card that wants 3DS is declined)."),
+    expand: f.expand.optional(),
+  })
+  .strict();
+
+async function renderInvoiceExpanded(env: Env, scope: Scope, row: InvoiceRow, expandIntent: boolean) {
+  if (!expandIntent || !row.paymentIntent) return renderInvoice(row);
+  const intent = await intentStub(env, row.paymentIntent).retrieve(scope, row.paymentIntent);
+  return renderInvoice(row, intent ? (renderIntent(intent) as unknown as Record<string, unknown>) : null);
+}
+
+async function renderSubscriptionExpanded(env: Env, scope: Scope, row: SubscriptionRow, expand: Set<string>) {
+  if (!row.latestInvoice || !(expand.has("latest_invoice") || expand.has("latest_invoice.payment_intent"))) return renderSubscription(row);
+  const invoice = await invoiceById(env.DB, row.latestInvoice);
+  return renderSubscription(row, invoice ? await renderInvoiceExpanded(env, scope, invoice, expand.has("latest_invoice.payment_intent")) : null);
+}
+
+export function registerSubscriptions(app: App): void {
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/subscriptions",
+      permission: "billing.manage",
+      summary: "Subscribe a customer to a price; the first invoice is charged now (3DS leaves it `incomplete`), or after the trial",
+      tag: TAG,
+      body: CreateBody,
+      response: SubscriptionSchema,
+    },
+    async (c, { body, principal }) =>
+      idempotentD1(c, principal, "subscriptions.create", "", body, async () => {
+        const expand = checkExpand(body.expand, SUBSCRIPTION_EXPANDABLE);
+        const item = body.items?.[0];
+        if (item && body.price !== undefined) throw invalidRequest("Pass either price or items, not both.", "items");
+        const priceId = item?.price ?? body.price;
+        if (!priceId) throw invalidRequest("Name the price: price (or items[0][price]).", "price", "parameter_missing");
+        const customer = await customerOf(c, principal, body.customer);
+        const price = await findPrice(c.env.DB, principal, priceId, item ? "items[0][price]" : "price");
+        const row = await createSubscription(c.env, principal, {
+          customer,
+          price,
+          quantity: item?.quantity ?? body.quantity ?? 1,
+          trialPeriodDays: body.trial_period_days ?? null,
+          defaultPaymentMethod: body.default_payment_method ?? null,
+          metadata: body.metadata ?? {},
+          origin: new URL(c.req.url).origin,
+          requestId: c.get("requestId"),
+        });
+        return { status: 200, body: await renderSubscriptionExpanded(c.env, principal, row, expand) };
+      }),
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/subscriptions/{id}", permission: "billing.view", summary: "Retrieve a subscription (expand latest_invoice, latest_invoice.payment_intent)", tag: TAG, query: ExpandQuery, response: SubscriptionSchema },
+    async (c, { params, query, principal }) => {
+      const expand = checkExpand(query.expand, SUBSCRIPTION_EXPANDABLE);
+      return json(c, await renderSubscriptionExpanded(c.env, principal, await findSubscription(c.env.DB, principal, params.id ?? ""), expand));
+    },
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/subscriptions/{id}", permission: "billing.manage", summary: "Update a subscription: default payment method, cancel_at_period_end, metadata", tag: TAG, body: UpdateBody, response: SubscriptionSchema },
+    async (c, { params, body, principal }) =>
+      idempotentD1(c, principal, "subscriptions.update", params.id ?? "", body, async () => {
+        const expand = checkExpand(body.expand, SUBSCRIPTION_EXPANDABLE);
+        const row = await findSubscription(c.env.DB, principal, params.id ?? "");
+        const customer = await customerOf(c, principal, row.customer);
+        const metadata = body.metadata ? Object.fromEntries(Object.entries({ ...(JSON.parse(row.metadata) as Record<string, string>), ...body.metadata }).filter(([, v]) => v !== "")) : undefined;
+        const next = await changeSubscription(c.env, principal, customer, row.id, { defaultPaymentMethod: body.default_payment_method, cancelAtPeriodEnd: body.cancel_at_period_end, metadata });
+        return { status: 200, body: await renderSubscriptionExpanded(c.env, principal, next, expand) };
+      }),
+  );
+
+  route(
+    app,
+    { method: "delete", path: "/v1/subscriptions/{id}", permission: "billing.manage", summary: "Cancel a subscription now (its open invoices are voided); for the end of the period, update cancel_at_period_end", tag: TAG, response: SubscriptionSchema },
+    async (c, { params, principal }) => {
+      const row = await findSubscription(c.env.DB, principal, params.id ?? "");
+      if (row.status === "canceled") return json(c, renderSubscription(row));
+      const ended = await cancelSubscription(c.env, principal, row.id, await clockNow(c.env, row.testClock), c.get("requestId"));
+      return json(c, renderSubscription(ended));
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/subscriptions", permission: "billing.view", summary: "List subscriptions, newest first (all but canceled unless status is given)", tag: TAG, query: ListQuery, response: listOf(SubscriptionSchema, "SubscriptionList") },
+    async (c, { query, principal }) => {
+      const filters = [
+        ...(query.customer !== undefined ? [eq(subscriptions.customer, query.customer)] : []),
+        ...(query.price !== undefined ? [eq(subscriptions.price, query.price)] : []),
+        ...(query.test_clock !== undefined ? [eq(subscriptions.testClock, query.test_clock)] : []),
+        ...(query.status === "all" ? [] : query.status ? [eq(subscriptions.status, query.status)] : [ne(subscriptions.status, "canceled")]),
+      ];
+      const page = await pageOf(c.env.DB, SUBSCRIPTIONS, principal, filters, pageRequest(query), (where, order, limit) =>
+        db(c.env.DB).select().from(subscriptions).where(where).orderBy(...order).limit(limit),
+      );
+      return json(c, listObject("/v1/subscriptions", page, (row) => renderSubscription(row)));
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/invoices/{id}", permission: "billing.view", summary: "Retrieve an invoice (expand payment_intent)", tag: TAG, query: ExpandQuery, response: InvoiceSchema },
+    async (c, { params, query, principal }) => {
+      const expand = checkExpand(query.expand, INVOICE_EXPANDABLE);
+      return json(c, await renderInvoiceExpanded(c.env, principal, await findInvoice(c.env.DB, principal, params.id ?? ""), expand.has("payment_intent")));
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/invoices", permission: "billing.view", summary: "List invoices, newest first, by customer or subscription", tag: TAG, query: InvoiceListQuery, response: listOf(InvoiceSchema, "InvoiceList") },
+    async (c, { query, principal }) => {
+      const expand = checkExpand(query.expand?.map((p) => p.replace(/^data\./, "")), INVOICE_EXPANDABLE);
+      const filters = [
+        ...(query.customer !== undefined ? [eq(invoices.customer, query.customer)] : []),
+        ...(query.subscription !== undefined ? [eq(invoices.subscription, query.subscription)] : []),
+        ...(query.status !== undefined ? [eq(invoices.status, query.status)] : []),
+      ];
+      const page = await pageOf(c.env.DB, INVOICES, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(invoices).where(where).orderBy(...order).limit(limit));
+      const data = await Promise.all(page.items.map((row) => renderInvoiceExpanded(c.env, principal, row, expand.has("payment_intent"))));
+      return json(c, { object: "list", data, has_more: page.hasMore, url: "/v1/invoices" });
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/invoices/{id}/pay",
+      permission: "billing.manage",
+      summary: "Attempt to pay an open (or uncollectible) invoice now, optionally with another saved payment method",
+      tag: TAG,
+      body: PayBody,
+      response: InvoiceSchema,
+    },
+    async (c, { params, body, principal }) =>
+      idempotentD1(c, principal, "invoices.pay", params.id ?? "", body, async () => {
+        const expand = checkExpand(body.expand, INVOICE_EXPANDABLE);
+        const row = await findInvoice(c.env.DB, principal, params.id ?? "");
+        if (row.status === "paid") throw invalidRequest("Invoice is already paid.", undefined, "invoice_already_paid");
+        if (row.status === "void") throw invalidRequest("A void invoice cannot be paid.", undefined, "invoice_not_open");
+        if (body.payment_method) {
+          const pm = await findPaymentMethod(c.env.DB, principal, body.payment_method, "payment_method");
+          if (pm.customer !== row.customer) throw invalidRequest(`The payment method ${pm.id} is not attached to the invoice's customer.`, "payment_method", "payment_method_not_attached");
+        }
+        const { invoice: after, attempted } = await payInvoice(c.env, row.id, {
+          at: await clockNow(c.env, row.testClock),
+          onSession: body.off_session === false,
+          origin: new URL(c.req.url).origin,
+          dueOnly: false,
+          paymentMethod: body.payment_method,
+          requestId: c.get("requestId"),
+        });
+        if (!attempted) {
+          throw invalidRequest("This invoice is being paid right now; retry shortly.", undefined, "invoice_payment_in_progress");
+        }
+        return { status: 200, body: await renderInvoiceExpanded(c.env, principal, after ?? row, expand.has("payment_intent")) };
+      }),
+  );
+}

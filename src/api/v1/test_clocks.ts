@@ -1,0 +1,122 @@
+// /v1/test_helpers/test_clocks (test mode, after Stripe's): a clock customers live in. Advancing it
+// moves its time forward and runs, in time order, every renewal and payment retry that falls due on
+// the way, so a year of billing takes seconds. A clock left `advancing` by a request that died is
+// finished by the cron sweep.
+import { and, eq } from "drizzle-orm";
+import { z } from "zod";
+import { invalidRequest } from "../../core/errors";
+import { randomId } from "../../core/ids";
+import type { Principal } from "../../auth/permissions";
+import { processDue } from "../../billing/engine";
+import { cancelSubscription } from "../../billing/subscriptions";
+import { db, findTestClock, renderTestClock, type TestClockRow } from "../../billing/store";
+import { listable, pageOf } from "../../db/queries";
+import { customers, subscriptions, testClocks } from "../../db/schema";
+import { config } from "../../env";
+import { TestClockSchema } from "./billing_schemas";
+import * as f from "./fields";
+import { idempotentD1 } from "./idempotency";
+import { json, listObject, pageRequest } from "./respond";
+import { route, type App, type Ctx } from "./route";
+import { listOf } from "./schemas";
+
+const TAG = "Billing";
+const CLOCKS = listable(testClocks, "test_clock");
+/** At most this many renewals and payment attempts per advance; the cron sweep finishes the rest. */
+const ADVANCE_LIMIT = 500;
+const MAX_SECONDS = 253402300799; // 9999-12-31
+
+const timestamp = f.integer.pipe(z.number().min(0).max(MAX_SECONDS, "must be Unix seconds"));
+const CreateBody = z.object({ frozen_time: timestamp, name: f.text(300).optional() }).strict();
+const AdvanceBody = z.object({ frozen_time: timestamp }).strict();
+const ListQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict();
+
+function testModeOnly(principal: Principal): void {
+  if (principal.livemode) throw invalidRequest("Test clocks exist only in test mode (a sk_test_ key).", undefined, "livemode_mismatch");
+}
+
+async function clockOf(c: Ctx, principal: Principal, id: string): Promise<TestClockRow> {
+  testModeOnly(principal);
+  return findTestClock(c.env.DB, principal, id, "id");
+}
+
+export function registerTestClocks(app: App): void {
+  route(
+    app,
+    { method: "post", path: "/v1/test_helpers/test_clocks", permission: "billing.manage", summary: "Create a test clock frozen at a time", tag: TAG, body: CreateBody, response: TestClockSchema },
+    async (c, { body, principal }) =>
+      idempotentD1(c, principal, "test_clocks.create", "", body, async () => {
+        testModeOnly(principal);
+        const row: TestClockRow = { id: randomId("clock"), merchantId: principal.merchantId, livemode: false, name: body.name ?? null, frozenTime: body.frozen_time * 1000, status: "ready", created: Date.now() };
+        await db(c.env.DB).insert(testClocks).values(row);
+        return { status: 200, body: renderTestClock(row) };
+      }),
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/test_helpers/test_clocks/{id}", permission: "billing.view", summary: "Retrieve a test clock", tag: TAG, response: TestClockSchema },
+    async (c, { params, principal }) => json(c, renderTestClock(await clockOf(c, principal, params.id ?? ""))),
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/test_helpers/test_clocks", permission: "billing.view", summary: "List test clocks", tag: TAG, query: ListQuery, response: listOf(TestClockSchema, "TestClockList") },
+    async (c, { query, principal }) => {
+      testModeOnly(principal);
+      const page = await pageOf(c.env.DB, CLOCKS, principal, [], pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(testClocks).where(where).orderBy(...order).limit(limit));
+      return json(c, listObject("/v1/test_helpers/test_clocks", page, renderTestClock));
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/test_helpers/test_clocks/{id}/advance",
+      permission: "billing.manage",
+      summary: "Move the clock forward and run the renewals and payment retries that fall due, in time order",
+      tag: TAG,
+      body: AdvanceBody,
+      response: TestClockSchema,
+    },
+    async (c, { params, body, principal }) =>
+      idempotentD1(c, principal, "test_clocks.advance", params.id ?? "", body, async () => {
+        const clock = await clockOf(c, principal, params.id ?? "");
+        const to = body.frozen_time * 1000;
+        if (to <= clock.frozenTime) throw invalidRequest("A test clock only moves forward: frozen_time must be after its current time.", "frozen_time", "test_clock_backwards");
+        const started = await db(c.env.DB)
+          .update(testClocks)
+          .set({ frozenTime: to, status: "advancing" })
+          .where(and(eq(testClocks.id, clock.id), eq(testClocks.status, "ready")))
+          .run();
+        if ((started.meta.changes ?? 0) === 0) throw invalidRequest("The test clock is already advancing; retry when it is ready.", undefined, "test_clock_advancing");
+        const done = await processDue(c.env, { testClock: clock.id, now: to, limit: ADVANCE_LIMIT, origin: config(c.env).publicBaseUrl ?? new URL(c.req.url).origin });
+        const status = done < ADVANCE_LIMIT ? "ready" : "advancing";
+        if (status === "ready") await db(c.env.DB).update(testClocks).set({ status }).where(eq(testClocks.id, clock.id));
+        return { status: 200, body: renderTestClock({ ...clock, frozenTime: to, status }) };
+      }),
+  );
+
+  route(
+    app,
+    {
+      method: "delete",
+      path: "/v1/test_helpers/test_clocks/{id}",
+      permission: "billing.manage",
+      summary: "Delete a test clock: its subscriptions are canceled and its customers deleted",
+      tag: TAG,
+      response: z.object({ id: z.string(), object: z.literal("test_helpers.test_clock"), deleted: z.literal(true) }),
+    },
+    async (c, { params, principal }) => {
+      const clock = await clockOf(c, principal, params.id ?? "");
+      const subs = await db(c.env.DB).select().from(subscriptions).where(eq(subscriptions.testClock, clock.id));
+      for (const sub of subs) if (sub.status !== "canceled") await cancelSubscription(c.env, principal, sub.id, clock.frozenTime, c.get("requestId"));
+      await db(c.env.DB).batch([
+        db(c.env.DB).update(customers).set({ deleted: true }).where(eq(customers.testClock, clock.id)),
+        db(c.env.DB).delete(testClocks).where(eq(testClocks.id, clock.id)),
+      ]);
+      return json(c, { id: clock.id, object: "test_helpers.test_clock", deleted: true });
+    },
+  );
+}

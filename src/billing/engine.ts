@@ -1,0 +1,581 @@
+// The billing engine: renewals, invoice payments and dunning, on D1 and the payment intents' Durable
+// Objects. Nothing here holds a lock across a charge; exactly-once comes from three things:
+//  - a renewal moves the subscription on with a version guard, and its invoice has a derived id and a
+//    unique (subscription, period_start): racing sweeps make one period and one invoice;
+//  - an invoice's payment attempt n is claimed in D1 (guarded by its attempt count and due time) and
+//    paid through the intent derived from (invoice, n) with the Idempotency-Key `invoice:<id>:attempt:<n>`,
+//    so even two sweeps past the claim reach one Durable Object that charges once;
+//  - settling an attempt's result is guarded by the attempt count, so the sweep and the events hook
+//    (which sees the intent's own events) record it once, whichever comes first.
+// Each change writes its events in the same transaction (see writes.ts).
+import { and, asc, eq, inArray, isNull, lte, ne, notInArray, or, lt, type SQL } from "drizzle-orm";
+import { derivedId } from "../core/ids";
+import type { IntentRecord, IntentStatus, Scope } from "../core/types";
+import { merchantSettings } from "../db/merchants";
+import { customers, invoices, paymentMethods, prices, subscriptions, testClocks } from "../db/schema";
+import { config, type Env } from "../env";
+import type { RequestContext } from "../intents/params";
+import { log } from "../log";
+import { boundary, type Interval } from "./periods";
+import {
+  db,
+  invoiceById,
+  parseDetails,
+  renderInvoice,
+  renderSubscription,
+  subscriptionById,
+  type InvoiceRow,
+  type PriceRow,
+  type SubscriptionRow,
+  type SubscriptionStatus,
+} from "./store";
+import { Writes } from "./writes";
+
+/** How long a sweep holds an invoice it is charging; a crashed sweep's claim lapses after it. */
+export const CLAIM_MS = 5 * 60_000;
+/** An attempt whose outcome is unknown (the PSP timed out) is looked at again after this long. */
+const RECHECK_MS = 10 * 60_000;
+/** Subscriptions in these statuses renew at the end of their period. */
+const RENEWING: SubscriptionStatus[] = ["active", "past_due", "trialing"];
+
+function intentStub(env: Env, id: string) {
+  return env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
+}
+
+const scopeOf = (row: { merchantId: string; livemode: boolean }): Scope => ({ merchantId: row.merchantId, livemode: row.livemode });
+
+/** Now for an object: its test clock's frozen time, or the real time. */
+export async function clockNow(env: Env, testClock: string | null): Promise<number> {
+  if (!testClock) return Date.now();
+  const [clock] = await db(env.DB).select({ frozenTime: testClocks.frozenTime }).from(testClocks).where(eq(testClocks.id, testClock)).limit(1);
+  return clock?.frozenTime ?? Date.now();
+}
+
+export function invoiceIdFor(subscriptionId: string, periodStart: number): Promise<string> {
+  return derivedId("in", subscriptionId, String(periodStart));
+}
+
+export function attemptIntentId(invoiceId: string, attempt: number): Promise<string> {
+  return derivedId("pi", invoiceId, "attempt", String(attempt));
+}
+
+export interface NewInvoice {
+  id: string;
+  subscription: SubscriptionRow;
+  price: PriceRow;
+  periodStart: number;
+  periodEnd: number;
+  billingReason: "subscription_create" | "subscription_cycle";
+  amountDue: number;
+  /** When the first payment attempt is due (null: nothing to pay). */
+  dueAt: number | null;
+  /** Set when the creator pays it at once and holds it meanwhile. */
+  claimedUntil: number | null;
+  created: number;
+}
+
+export function invoiceRow(n: NewInvoice): InvoiceRow {
+  const s = n.subscription;
+  const paid = n.amountDue === 0;
+  return {
+    id: n.id,
+    merchantId: s.merchantId,
+    livemode: s.livemode,
+    customer: s.customer,
+    subscription: s.id,
+    periodStart: n.periodStart,
+    periodEnd: n.periodEnd,
+    currency: n.price.currency,
+    amountDue: n.amountDue,
+    amountPaid: 0,
+    status: paid ? "paid" : "open",
+    billingReason: n.billingReason,
+    price: n.price.id,
+    quantity: s.quantity,
+    unitAmount: n.price.unitAmount,
+    description: `${n.price.productName} × ${s.quantity}`,
+    paymentIntent: null,
+    attemptCount: 0,
+    nextPaymentAttempt: paid ? null : n.dueAt,
+    claimedUntil: n.claimedUntil,
+    paidAt: paid ? n.created : null,
+    testClock: s.testClock,
+    created: n.created,
+  };
+}
+
+const INVOICE_COLUMNS: [keyof InvoiceRow, string][] = [
+  ["id", "id"],
+  ["merchantId", "merchant_id"],
+  ["livemode", "livemode"],
+  ["customer", "customer"],
+  ["subscription", "subscription"],
+  ["periodStart", "period_start"],
+  ["periodEnd", "period_end"],
+  ["currency", "currency"],
+  ["amountDue", "amount_due"],
+  ["amountPaid", "amount_paid"],
+  ["status", "status"],
+  ["billingReason", "billing_reason"],
+  ["price", "price"],
+  ["quantity", "quantity"],
+  ["unitAmount", "unit_amount"],
+  ["description", "description"],
+  ["paymentIntent", "payment_intent"],
+  ["attemptCount", "attempt_count"],
+  ["nextPaymentAttempt", "next_payment_attempt"],
+  ["claimedUntil", "claimed_until"],
+  ["paidAt", "paid_at"],
+  ["testClock", "test_clock"],
+  ["created", "created"],
+];
+
+/** The invoice's insert: once per (subscription, period), and (when guarded) only if the change before it happened. */
+export function insertInvoice(w: Writes, row: InvoiceRow, guarded: boolean): void {
+  const values = INVOICE_COLUMNS.map(([k]) => {
+    const v = row[k];
+    return typeof v === "boolean" ? (v ? 1 : 0) : v;
+  });
+  const columns = INVOICE_COLUMNS.map(([, c]) => c).join(", ");
+  const marks = INVOICE_COLUMNS.map(() => "?").join(", ");
+  w.add(`INSERT OR IGNORE INTO invoices (${columns}) SELECT ${marks} WHERE ${guarded ? "changes() > 0" : "1"}`, values);
+}
+
+// ---- subscription changes ------------------------------------------------------------------------
+
+type SubscriptionChange = Partial<Pick<SubscriptionRow, "status" | "currentPeriodStart" | "currentPeriodEnd" | "periodIndex" | "latestInvoice" | "canceledAt" | "endedAt" | "cancelAtPeriodEnd" | "defaultPaymentMethod" | "metadata" | "trialEnd">>;
+
+const SUBSCRIPTION_COLUMNS: Record<keyof SubscriptionChange, string> = {
+  status: "status",
+  currentPeriodStart: "current_period_start",
+  currentPeriodEnd: "current_period_end",
+  periodIndex: "period_index",
+  latestInvoice: "latest_invoice",
+  canceledAt: "canceled_at",
+  endedAt: "ended_at",
+  cancelAtPeriodEnd: "cancel_at_period_end",
+  defaultPaymentMethod: "default_payment_method",
+  metadata: "metadata",
+  trialEnd: "trial_end",
+};
+
+/**
+ * Adds a versioned update of the subscription (and, with `extra`, any further SQL condition) and its
+ * event. Answers the subscription as it is if the update applies.
+ */
+export async function updateSubscription(
+  w: Writes,
+  row: SubscriptionRow,
+  change: SubscriptionChange,
+  options: { extraWhere?: { sql: string; binds: unknown[] }; requestId?: string | null } = {},
+): Promise<SubscriptionRow> {
+  const next: SubscriptionRow = { ...row, ...change, version: row.version + 1 };
+  const keys = Object.keys(change) as (keyof SubscriptionChange)[];
+  const sets = keys.map((k) => `${SUBSCRIPTION_COLUMNS[k]} = ?`);
+  const binds = keys.map((k) => {
+    const v = change[k];
+    return typeof v === "boolean" ? (v ? 1 : 0) : (v ?? null);
+  });
+  w.add(`UPDATE subscriptions SET ${[...sets, "version = version + 1"].join(", ")} WHERE id = ? AND version = ?${options.extraWhere ? ` AND ${options.extraWhere.sql}` : ""}`, [
+    ...binds,
+    row.id,
+    row.version,
+    ...(options.extraWhere?.binds ?? []),
+  ]);
+  const type = next.status === "canceled" && row.status !== "canceled" ? "customer.subscription.deleted" : "customer.subscription.updated";
+  await w.event(type, renderSubscription(next), [row.id, String(next.version)], { requestId: options.requestId });
+  return next;
+}
+
+/**
+ * Applies `decide` to the subscription as it is now, retrying when someone else changed it first.
+ * `decide` answers the change to make, or null when there is nothing (any more) to do.
+ */
+export async function transitionSubscription(
+  env: Env,
+  id: string,
+  decide: (row: SubscriptionRow) => Promise<SubscriptionChange | null> | SubscriptionChange | null,
+): Promise<SubscriptionRow | null> {
+  for (let i = 0; i < 5; i++) {
+    const row = await subscriptionById(env.DB, id);
+    if (!row) return null;
+    const change = await decide(row);
+    if (!change) return row;
+    const w = new Writes(env.DB, scopeOf(row));
+    const next = await updateSubscription(w, row, change);
+    const [changed] = await w.commit(env);
+    if (changed) return next;
+  }
+  throw new Error(`subscription ${id} kept changing under a billing transition`);
+}
+
+// ---- renewal ---------------------------------------------------------------------------------------
+
+async function priceOf(env: Env, id: string): Promise<PriceRow | null> {
+  const [row] = await db(env.DB).select().from(prices).where(eq(prices.id, id)).limit(1);
+  return row ?? null;
+}
+
+/**
+ * Moves a due subscription into its next period (creating that period's invoice), or ends it when it
+ * was set to cancel at period end. Answers the new invoice's id when this call made the renewal.
+ */
+export async function renewSubscription(env: Env, row: SubscriptionRow): Promise<string | null> {
+  const w = new Writes(env.DB, scopeOf(row));
+  if (row.cancelAtPeriodEnd) {
+    await updateSubscription(w, row, { status: "canceled", endedAt: row.currentPeriodEnd, canceledAt: row.canceledAt ?? row.currentPeriodEnd });
+    await w.commit(env);
+    return null;
+  }
+  const price = await priceOf(env, row.price);
+  if (!price) throw new Error(`subscription ${row.id} has no price ${row.price}`);
+  const index = row.periodIndex + 1;
+  const interval = price.interval as Interval;
+  const start = boundary(row.billingCycleAnchor, interval, price.intervalCount, index);
+  const end = boundary(row.billingCycleAnchor, interval, price.intervalCount, index + 1);
+  const invoiceId = await invoiceIdFor(row.id, start);
+  const next = await updateSubscription(w, row, {
+    currentPeriodStart: start,
+    currentPeriodEnd: end,
+    periodIndex: index,
+    latestInvoice: invoiceId,
+    // The trial is over: the first paid period starts (its payment decides what comes next).
+    status: row.status === "trialing" ? "active" : (row.status as SubscriptionStatus),
+  });
+  const invoice = invoiceRow({
+    id: invoiceId,
+    subscription: next,
+    price,
+    periodStart: start,
+    periodEnd: end,
+    billingReason: "subscription_cycle",
+    amountDue: price.unitAmount * row.quantity,
+    dueAt: start,
+    claimedUntil: null,
+    created: Date.now(),
+  });
+  insertInvoice(w, invoice, true);
+  await w.event("invoice.created", renderInvoice(invoice), [invoiceId]);
+  if (invoice.status === "paid") await w.event("invoice.paid", renderInvoice(invoice), [invoiceId]);
+  const [changed] = await w.commit(env);
+  return changed ? invoiceId : null;
+}
+
+// ---- paying an invoice -----------------------------------------------------------------------------
+
+export interface PayOptions {
+  /** The clock's time of this attempt (the due time in a sweep). */
+  at: number;
+  /** The customer is present (the first invoice): a 3DS challenge is offered rather than declined. */
+  onSession: boolean;
+  origin: string;
+  /** A sweep only claims what is due at `at`; an explicit payment claims any open invoice. */
+  dueOnly: boolean;
+  /** The creator already holds the claim. */
+  claimed?: boolean;
+  /** Pay with this saved payment method rather than the subscription's or customer's default. */
+  paymentMethod?: string;
+  requestId?: string | null;
+}
+
+async function claim(env: Env, row: InvoiceRow, options: PayOptions): Promise<boolean> {
+  const now = Date.now();
+  const conditions: SQL[] = [
+    eq(invoices.id, row.id),
+    eq(invoices.attemptCount, row.attemptCount),
+    options.dueOnly ? eq(invoices.status, "open") : inArray(invoices.status, ["open", "uncollectible"]),
+    or(isNull(invoices.claimedUntil), lt(invoices.claimedUntil, now)) as SQL,
+  ];
+  if (options.dueOnly) conditions.push(lte(invoices.nextPaymentAttempt, options.at));
+  const result = await db(env.DB).update(invoices).set({ claimedUntil: now + CLAIM_MS }).where(and(...conditions)).run();
+  return (result.meta.changes ?? 0) > 0;
+}
+
+/** The payment method an attempt uses: the one asked for, the subscription's, or the customer's default. */
+async function paymentMethodFor(env: Env, invoice: InvoiceRow, subscription: SubscriptionRow | null, asked: string | undefined) {
+  let id = asked ?? subscription?.defaultPaymentMethod ?? null;
+  if (!id) {
+    const [customer] = await db(env.DB).select({ pm: customers.defaultPaymentMethod }).from(customers).where(eq(customers.id, invoice.customer)).limit(1);
+    id = customer?.pm ?? null;
+  }
+  if (!id) return null;
+  const [row] = await db(env.DB)
+    .select()
+    .from(paymentMethods)
+    .where(and(eq(paymentMethods.id, id), eq(paymentMethods.customer, invoice.customer)))
+    .limit(1);
+  return row ? parseDetails(row) : null;
+}
+
+interface AttemptResult {
+  id: string | null;
+  status: IntentStatus | "no_payment_method";
+}
+
+/**
+ * One payment attempt of an open invoice: claim it, charge it through its derived intent, settle the
+ * result. Answers the invoice after it (or as it was, when someone else holds it).
+ */
+export async function payInvoice(env: Env, invoiceId: string, options: PayOptions): Promise<{ invoice: InvoiceRow | null; attempted: boolean }> {
+  const row = await invoiceById(env.DB, invoiceId);
+  if (!row) return { invoice: null, attempted: false };
+  if (!options.claimed && !(await claim(env, row, options))) return { invoice: row, attempted: false };
+  const scope = scopeOf(row);
+  try {
+    // A payment still waiting on its customer (3DS) is abandoned before a new attempt, unless it went through meanwhile.
+    if (row.paymentIntent) {
+      const previous = await intentStub(env, row.paymentIntent).retrieve(scope, row.paymentIntent);
+      if (previous && (previous.status === "succeeded" || previous.status === "processing")) {
+        await settleAttempt(env, row, attemptOf(previous) ?? row.attemptCount, previous, options.at);
+        return { invoice: await invoiceById(env.DB, invoiceId), attempted: true };
+      }
+      if (previous && ["requires_action", "requires_confirmation", "requires_capture"].includes(previous.status)) {
+        const canceled = await intentStub(env, previous.id).cancel(systemRequest(scope, `invoice:${row.id}:abandon:${previous.id}`, options.origin), previous.id, { cancellationReason: "abandoned" });
+        if (canceled.intent?.status === "succeeded") {
+          await settleAttempt(env, row, attemptOf(canceled.intent) ?? row.attemptCount, canceled.intent, options.at);
+          return { invoice: await invoiceById(env.DB, invoiceId), attempted: true };
+        }
+      }
+    }
+    const attempt = row.attemptCount + 1;
+    const subscription = await subscriptionById(env.DB, row.subscription);
+    const paymentMethod = await paymentMethodFor(env, row, subscription, options.paymentMethod);
+    let result: AttemptResult = { id: null, status: "no_payment_method" };
+    if (paymentMethod) {
+      const id = await attemptIntentId(row.id, attempt);
+      const stub = intentStub(env, id);
+      let intent: IntentRecord | null = await stub.retrieve(scope, id);
+      if (!intent) {
+        const outcome = await stub.create(systemRequest(scope, `invoice:${row.id}:attempt:${attempt}`, options.origin, options.requestId), {
+          id,
+          amount: row.amountDue - row.amountPaid,
+          currency: row.currency,
+          captureMethod: "automatic",
+          customer: row.customer,
+          description: row.description,
+          metadata: { subscription: row.subscription, invoice: row.id, invoice_attempt: String(attempt) },
+          orderId: null,
+          invoiceId: row.id,
+          locationId: null,
+          terminalId: null,
+          lineItems: [],
+          tipAmount: 0,
+          receiptEmail: null,
+          statementDescriptor: null,
+          returnUrl: null,
+          cancelUrl: null,
+          paymentMethod,
+          confirm: true,
+          offSession: !options.onSession,
+        });
+        intent = outcome.intent ?? (await stub.retrieve(scope, id));
+      }
+      if (intent) result = intent;
+    }
+    await settleAttempt(env, row, attempt, result, options.at);
+  } catch (err) {
+    // The claim lapses by itself; the next sweep finds the same attempt and its intent.
+    log("error", "invoice payment attempt failed", { invoice: row.id, error: String(err) });
+    throw err;
+  }
+  return { invoice: await invoiceById(env.DB, invoiceId), attempted: true };
+}
+
+function systemRequest(scope: Scope, key: string, origin: string, requestId: string | null = null): RequestContext {
+  // The key names the attempt; the fingerprint is fixed, so a replay is always recognized as one.
+  return { scope, requestId, idempotencyKey: key, fingerprint: "billing", origin, audit: null };
+}
+
+/** The attempt number an invoice's intent was made for. */
+export function attemptOf(intent: Pick<IntentRecord, "metadata">): number | null {
+  const n = Number(intent.metadata.invoice_attempt);
+  return Number.isInteger(n) && n > 0 ? n : null;
+}
+
+/**
+ * Records the result of attempt `attempt` of an invoice, once: paid; failed (with the next retry or the
+ * merchant's final action); waiting for the customer (3DS); or unknown for now (looked at again later).
+ */
+export async function settleAttempt(env: Env, invoice: InvoiceRow, attempt: number, intent: AttemptResult, at: number): Promise<void> {
+  const scope = scopeOf(invoice);
+  const status = intent.status;
+  if (status === "succeeded") {
+    const w = new Writes(env.DB, scope);
+    const paid: InvoiceRow = { ...invoice, status: "paid", amountPaid: invoice.amountDue, paidAt: at, paymentIntent: intent.id, attemptCount: Math.max(invoice.attemptCount, attempt), nextPaymentAttempt: null, claimedUntil: null };
+    // Money moved: the invoice is paid whatever happened to it meanwhile (voided by a cancellation, uncollectible).
+    w.add("UPDATE invoices SET status = 'paid', amount_paid = amount_due, paid_at = ?, payment_intent = ?, attempt_count = MAX(attempt_count, ?), next_payment_attempt = NULL, claimed_until = NULL WHERE id = ? AND status != 'paid'", [
+      at,
+      intent.id,
+      attempt,
+      invoice.id,
+    ]);
+    await w.event("invoice.paid", renderInvoice(paid), [invoice.id]);
+    await w.commit(env);
+    await afterPayment(env, invoice.subscription, invoice.id);
+    return;
+  }
+  if (status === "processing") {
+    // Unknown for now: reconciliation will tell (and the events hook settles it); the sweep looks again later.
+    await db(env.DB)
+      .update(invoices)
+      .set({ paymentIntent: intent.id, claimedUntil: Date.now() + RECHECK_MS })
+      .where(and(eq(invoices.id, invoice.id), eq(invoices.status, "open")));
+    return;
+  }
+  if (status === "requires_action") {
+    const w = new Writes(env.DB, scope);
+    const waiting: InvoiceRow = { ...invoice, paymentIntent: intent.id, attemptCount: attempt, nextPaymentAttempt: null, claimedUntil: null };
+    w.add("UPDATE invoices SET payment_intent = ?, attempt_count = ?, next_payment_attempt = NULL, claimed_until = NULL WHERE id = ? AND status = 'open' AND attempt_count = ?", [intent.id, attempt, invoice.id, attempt - 1]);
+    await w.event("invoice.payment_action_required", renderInvoice(waiting), [invoice.id, String(attempt)]);
+    await w.commit(env);
+    return;
+  }
+  // Declined, failed, canceled, or nothing to pay with.
+  const cfg = config(env);
+  const first = invoice.billingReason === "subscription_create";
+  const retryDelay = first ? undefined : cfg.dunningSchedule[attempt - 1];
+  const final = !first && retryDelay === undefined;
+  const failed: InvoiceRow = {
+    ...invoice,
+    paymentIntent: intent.id ?? invoice.paymentIntent,
+    attemptCount: attempt,
+    nextPaymentAttempt: retryDelay === undefined ? null : invoice.periodStart + retryDelay,
+    claimedUntil: null,
+    status: final ? "uncollectible" : invoice.status === "paid" ? "paid" : "open",
+  };
+  const w = new Writes(env.DB, scope);
+  w.add("UPDATE invoices SET payment_intent = ?, attempt_count = ?, next_payment_attempt = ?, claimed_until = NULL, status = ? WHERE id = ? AND status = ? AND attempt_count = ?", [
+    failed.paymentIntent,
+    attempt,
+    failed.nextPaymentAttempt,
+    failed.status,
+    invoice.id,
+    invoice.status,
+    attempt - 1,
+  ]);
+  await w.event("invoice.payment_failed", renderInvoice(failed), [invoice.id, String(attempt)]);
+  if (final) await w.event("invoice.marked_uncollectible", renderInvoice(failed), [invoice.id]);
+  await w.commit(env);
+  await afterFailure(env, invoice.subscription, at);
+}
+
+/** After a payment: the subscription is active again once nothing it owes is still being collected. */
+async function afterPayment(env: Env, subscriptionId: string, invoiceId: string): Promise<void> {
+  await transitionSubscription(env, subscriptionId, async (row) => {
+    if (!["incomplete", "past_due", "unpaid"].includes(row.status)) return null;
+    const owing = await db(env.DB)
+      .select({ id: invoices.id })
+      .from(invoices)
+      .where(and(eq(invoices.subscription, row.id), ne(invoices.id, invoiceId), eq(invoices.status, "open")))
+      .limit(1);
+    return owing.length === 0 ? { status: "active" } : null;
+  });
+}
+
+/** After a failed attempt: a renewal that failed makes the subscription past due; one that failed for good ends or freezes it. */
+async function afterFailure(env: Env, subscriptionId: string, at: number): Promise<void> {
+  const finalAction = async (row: SubscriptionRow) => (await merchantSettings(env.DB, row.merchantId)).subscription_dunning_final_action;
+  await transitionSubscription(env, subscriptionId, async (row) => {
+    if (!RENEWING.includes(row.status as SubscriptionStatus)) return null;
+    const open = await db(env.DB)
+      .select({ status: invoices.status, attempts: invoices.attemptCount, reason: invoices.billingReason })
+      .from(invoices)
+      .where(and(eq(invoices.subscription, row.id), inArray(invoices.status, ["open", "uncollectible"])));
+    const renewals = open.filter((i) => i.reason === "subscription_cycle" && i.attempts > 0);
+    if (renewals.some((i) => i.status === "uncollectible")) {
+      return (await finalAction(row)) === "unpaid" ? { status: "unpaid" } : { status: "canceled", canceledAt: at, endedAt: at };
+    }
+    if (renewals.length > 0 && row.status !== "past_due") return { status: "past_due" };
+    return null;
+  });
+}
+
+/** The events hook: an invoice's intent reached a result (e.g. after 3DS, or after reconciliation). */
+export async function settleFromIntent(env: Env, intent: { id: string; status: IntentStatus; invoice: string | null; metadata: Record<string, string> }): Promise<void> {
+  if (!intent.invoice) return;
+  const attempt = attemptOf(intent);
+  if (attempt === null) return;
+  const invoice = await invoiceById(env.DB, intent.invoice);
+  if (!invoice) return;
+  if (invoice.status === "paid") return;
+  if (invoice.status !== "open" && intent.status !== "succeeded") return;
+  // A failure only counts for the attempt the invoice is at (settleAttempt guards it as well).
+  if (intent.status !== "succeeded" && invoice.attemptCount > attempt) return;
+  if (intent.status === "requires_action" || intent.status === "requires_confirmation") return;
+  await settleAttempt(env, invoice, attempt, { id: intent.id, status: intent.status }, await clockNow(env, invoice.testClock));
+}
+
+// ---- sweeps ----------------------------------------------------------------------------------------
+
+export interface SweepScope {
+  /** Null: the real-time sweep (objects on no test clock); else the objects on this clock. */
+  testClock: string | null;
+  now: number;
+  /** At most this many renewals and payment attempts. */
+  limit: number;
+  origin: string;
+}
+
+/**
+ * Renews the due subscriptions and makes the due payment attempts of one clock, oldest first, so that
+ * advancing a test clock by months replays them in the order they would have happened.
+ */
+export async function processDue(env: Env, sweep: SweepScope): Promise<number> {
+  const d = db(env.DB);
+  const clockCondition = (column: typeof subscriptions.testClock | typeof invoices.testClock) => (sweep.testClock ? eq(column, sweep.testClock) : isNull(column));
+  const skipped = new Set<string>();
+  let done = 0;
+  while (done < sweep.limit) {
+    const skip = [...skipped];
+    const [sub] = await d
+      .select()
+      .from(subscriptions)
+      .where(and(inArray(subscriptions.status, RENEWING), lte(subscriptions.currentPeriodEnd, sweep.now), clockCondition(subscriptions.testClock), ...(skip.length ? [notInArray(subscriptions.id, skip)] : [])))
+      .orderBy(asc(subscriptions.currentPeriodEnd))
+      .limit(1);
+    const realNow = Date.now();
+    const [inv] = await d
+      .select()
+      .from(invoices)
+      .where(
+        and(
+          eq(invoices.status, "open"),
+          lte(invoices.nextPaymentAttempt, sweep.now),
+          or(isNull(invoices.claimedUntil), lt(invoices.claimedUntil, realNow)),
+          clockCondition(invoices.testClock),
+          ...(skip.length ? [notInArray(invoices.id, skip)] : []),
+        ),
+      )
+      .orderBy(asc(invoices.nextPaymentAttempt))
+      .limit(1);
+    if (!sub && !inv) break;
+    done += 1;
+    if (sub && (!inv || sub.currentPeriodEnd <= (inv.nextPaymentAttempt ?? 0))) {
+      const invoiceId = await renewSubscription(env, sub);
+      if (invoiceId) await payInvoice(env, invoiceId, { at: sub.currentPeriodEnd, onSession: false, origin: sweep.origin, dueOnly: true });
+      else {
+        // Null: it ended at period end, or another sweep renewed it first (then go on from where it is).
+        // Unchanged means it cannot be renewed now: leave it to the next sweep.
+        const now = await subscriptionById(env.DB, sub.id);
+        if (!now || now.version === sub.version) skipped.add(sub.id);
+      }
+    } else if (inv) {
+      const { invoice: after, attempted } = await payInvoice(env, inv.id, { at: inv.nextPaymentAttempt ?? sweep.now, onSession: false, origin: sweep.origin, dueOnly: true });
+      // Held by another sweep, or its outcome is not known yet: not again in this sweep.
+      if (!attempted || !after || (after.attemptCount === inv.attemptCount && after.status === inv.status)) skipped.add(inv.id);
+    }
+  }
+  return done;
+}
+
+/** Cron: the real-time sweep, then any test clock left advancing by a request that died. */
+export async function billingSweep(env: Env, now: number, limit = 100): Promise<number> {
+  const origin = config(env).publicBaseUrl ?? "";
+  let done = await processDue(env, { testClock: null, now, limit, origin });
+  const advancing = await db(env.DB).select().from(testClocks).where(eq(testClocks.status, "advancing")).limit(10);
+  for (const clock of advancing) {
+    done += await processDue(env, { testClock: clock.id, now: clock.frozenTime, limit, origin });
+    await db(env.DB).update(testClocks).set({ status: "ready" }).where(and(eq(testClocks.id, clock.id), eq(testClocks.status, "advancing")));
+  }
+  return done;
+}

@@ -1,0 +1,124 @@
+// Saved payment methods: stored from a token or test card (brand, last4, expiry, funding and keyed
+// fingerprint; never the number or CVC), attached to and detached from customers. A card is on a
+// customer once: the unique (customer, fingerprint) index makes a second attach of the same card
+// answer the one already there, even when two attaches race.
+import { and, eq } from "drizzle-orm";
+import { invalidRequest } from "../core/errors";
+import type { IntentRecord, Metadata, PaymentMethodDetails, Scope } from "../core/types";
+import { customers, paymentMethods, subscriptions } from "../db/schema";
+import type { Env } from "../env";
+import { updateSubscription } from "./engine";
+import { db, renderCustomer, renderPaymentMethodRow, type CustomerRow, type PaymentMethodRow } from "./store";
+import { Writes } from "./writes";
+
+export interface StoreOptions {
+  customer: CustomerRow | null;
+  nickname: string | null;
+  metadata: Metadata;
+  requestId: string | null;
+}
+
+function rowOf(scope: Scope, details: PaymentMethodDetails, options: StoreOptions, now: number): PaymentMethodRow {
+  if (details.type !== "card" || !details.card) {
+    throw invalidRequest("Only cards can be saved: a PayPal payment is approved by the payer each time.", "payment_method", "payment_method_unsupported_type");
+  }
+  return {
+    id: details.id,
+    merchantId: scope.merchantId,
+    livemode: scope.livemode,
+    customer: options.customer?.id ?? null,
+    details: JSON.stringify(details),
+    fingerprint: details.card.fingerprint,
+    nickname: options.nickname,
+    metadata: JSON.stringify(options.metadata),
+    created: now,
+  };
+}
+
+async function onCustomerWithFingerprint(d1: D1Database, customer: string, fingerprint: string | null): Promise<PaymentMethodRow | null> {
+  if (!fingerprint) return null;
+  const [row] = await db(d1)
+    .select()
+    .from(paymentMethods)
+    .where(and(eq(paymentMethods.customer, customer), eq(paymentMethods.fingerprint, fingerprint)))
+    .limit(1);
+  return row ?? null;
+}
+
+/** Stores a payment method (attached to `customer` when given). Answers the stored one and whether it is new. */
+export async function storePaymentMethod(env: Env, scope: Scope, details: PaymentMethodDetails, options: StoreOptions): Promise<{ row: PaymentMethodRow; created: boolean }> {
+  const row = rowOf(scope, details, options, Date.now());
+  const w = new Writes(env.DB, scope);
+  const insert = db(env.DB).insert(paymentMethods).values(row).onConflictDoNothing().toSQL();
+  w.add(insert.sql, insert.params);
+  if (row.customer) await w.event("payment_method.attached", renderPaymentMethodRow(row), [row.id, row.customer], { requestId: options.requestId });
+  const [inserted] = await w.commit(env);
+  if (inserted) return { row, created: true };
+  const existing = (row.customer ? await onCustomerWithFingerprint(env.DB, row.customer, row.fingerprint) : null) ?? (await byId(env.DB, row.id));
+  if (!existing) throw new Error(`payment method ${row.id} was neither stored nor found`);
+  return { row: existing, created: false };
+}
+
+async function byId(d1: D1Database, id: string): Promise<PaymentMethodRow | null> {
+  const [row] = await db(d1).select().from(paymentMethods).where(eq(paymentMethods.id, id)).limit(1);
+  return row ?? null;
+}
+
+/**
+ * Attaches a stored payment method to a customer. The same card already on the customer is answered
+ * instead (`deduplicated`), and the new one stays unattached.
+ */
+export async function attachPaymentMethod(env: Env, scope: Scope, pm: PaymentMethodRow, customer: CustomerRow, requestId: string | null): Promise<{ row: PaymentMethodRow; deduplicated: boolean }> {
+  if (pm.customer === customer.id) return { row: pm, deduplicated: false };
+  if (pm.customer) {
+    throw invalidRequest(`The payment method ${pm.id} is attached to another customer; detach it first.`, "payment_method", "payment_method_already_attached");
+  }
+  const attached: PaymentMethodRow = { ...pm, customer: customer.id };
+  const w = new Writes(env.DB, scope);
+  w.add("UPDATE OR IGNORE payment_methods SET customer = ? WHERE id = ? AND customer IS NULL", [customer.id, pm.id]);
+  await w.event("payment_method.attached", renderPaymentMethodRow(attached), [pm.id, customer.id], { requestId });
+  const [changed] = await w.commit(env);
+  if (changed) return { row: attached, deduplicated: false };
+  const same = await onCustomerWithFingerprint(env.DB, customer.id, pm.fingerprint);
+  if (same) return { row: same, deduplicated: same.id !== pm.id };
+  const now = await byId(env.DB, pm.id);
+  if (now?.customer === customer.id) return { row: now, deduplicated: false };
+  throw invalidRequest(`The payment method ${pm.id} was attached to another customer meanwhile.`, "payment_method", "payment_method_already_attached");
+}
+
+/** Detaches it; a customer's or subscription's default that was this payment method is cleared. */
+export async function detachPaymentMethod(env: Env, scope: Scope, pm: PaymentMethodRow, requestId: string | null): Promise<PaymentMethodRow> {
+  if (!pm.customer) throw invalidRequest(`The payment method ${pm.id} is not attached to a customer.`, "payment_method", "payment_method_not_attached");
+  const customerId = pm.customer;
+  const detached: PaymentMethodRow = { ...pm, customer: null };
+  const w = new Writes(env.DB, scope);
+  w.add("UPDATE payment_methods SET customer = NULL WHERE id = ? AND customer = ?", [pm.id, customerId]);
+  await w.event("payment_method.detached", { ...renderPaymentMethodRow(detached), customer: null }, [pm.id, customerId, String(Date.now())], { requestId });
+  const [customer] = await db(env.DB).select().from(customers).where(eq(customers.id, customerId)).limit(1);
+  if (customer?.defaultPaymentMethod === pm.id) {
+    w.add("UPDATE customers SET default_payment_method = NULL WHERE id = ? AND default_payment_method = ?", [customerId, pm.id]);
+    await w.event("customer.updated", renderCustomer({ ...customer, defaultPaymentMethod: null }), null, { requestId });
+  }
+  const subs = await db(env.DB)
+    .select()
+    .from(subscriptions)
+    .where(and(eq(subscriptions.customer, customerId), eq(subscriptions.defaultPaymentMethod, pm.id)));
+  for (const sub of subs) await updateSubscription(w, sub, { defaultPaymentMethod: null }, { requestId });
+  const [changed] = await w.commit(env);
+  if (!changed) throw invalidRequest(`The payment method ${pm.id} is not attached to a customer.`, "payment_method", "payment_method_not_attached");
+  return detached;
+}
+
+/** setup_future_usage: once the intent's payment went through, its card is saved to its customer. */
+export async function saveFromIntent(env: Env, intent: IntentRecord): Promise<void> {
+  if (!intent.setupFutureUsage || !intent.customer || intent.paymentMethod?.type !== "card") return;
+  if (intent.status !== "succeeded" && intent.status !== "requires_capture") return;
+  const scope = { merchantId: intent.merchantId, livemode: intent.livemode };
+  const [customer] = await db(env.DB)
+    .select()
+    .from(customers)
+    .where(and(eq(customers.id, intent.customer), eq(customers.merchantId, scope.merchantId), eq(customers.livemode, scope.livemode), eq(customers.deleted, false)))
+    .limit(1);
+  if (!customer) return;
+  await storePaymentMethod(env, scope, intent.paymentMethod, { customer, nickname: null, metadata: {}, requestId: null });
+}

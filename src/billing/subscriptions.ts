@@ -1,0 +1,152 @@
+// Creating, changing and canceling subscriptions. The first invoice is charged at once, with the
+// customer present (a card that wants 3DS leaves the subscription `incomplete`, its invoice's intent
+// showing the challenge); a trial starts with a zero invoice and bills when it ends.
+import { and, eq } from "drizzle-orm";
+import { invalidRequest } from "../core/errors";
+import { randomId } from "../core/ids";
+import { MAX_AMOUNT } from "../core/money";
+import type { Metadata, Scope } from "../core/types";
+import { invoices, subscriptions, testClocks } from "../db/schema";
+import type { Env } from "../env";
+import { CLAIM_MS, insertInvoice, invoiceIdFor, invoiceRow, payInvoice, transitionSubscription, updateSubscription } from "./engine";
+import { boundary, type Interval } from "./periods";
+import { db, findPaymentMethod, renderInvoice, renderSubscription, subscriptionById, type CustomerRow, type PriceRow, type SubscriptionRow } from "./store";
+import { Writes } from "./writes";
+
+const DAY_MS = 86_400_000;
+
+export interface CreateSubscriptionInput {
+  customer: CustomerRow;
+  price: PriceRow;
+  quantity: number;
+  trialPeriodDays: number | null;
+  defaultPaymentMethod: string | null;
+  metadata: Metadata;
+  origin: string;
+  requestId: string | null;
+}
+
+/** The customer's now: its test clock's frozen time, or the real time. */
+async function customerNow(env: Env, customer: CustomerRow): Promise<number> {
+  if (!customer.testClock) return Date.now();
+  const [clock] = await db(env.DB).select().from(testClocks).where(eq(testClocks.id, customer.testClock)).limit(1);
+  if (!clock) return Date.now();
+  if (clock.status !== "ready") throw invalidRequest(`The test clock ${clock.id} is advancing; try again when it is ready.`, "customer", "test_clock_advancing");
+  return clock.frozenTime;
+}
+
+/** A payment method the subscription may use: attached to its customer. */
+export async function assertCustomersMethod(env: Env, scope: Scope, customer: CustomerRow, id: string, param: string): Promise<void> {
+  const pm = await findPaymentMethod(env.DB, scope, id, param);
+  if (pm.customer !== customer.id) throw invalidRequest(`The payment method ${id} is not attached to the customer ${customer.id}. Attach it first.`, param, "payment_method_not_attached");
+}
+
+export async function createSubscription(env: Env, scope: Scope, input: CreateSubscriptionInput): Promise<SubscriptionRow> {
+  const { customer, price } = input;
+  if (!price.active) throw invalidRequest(`The price ${price.id} is not active.`, "price", "price_inactive");
+  const amount = price.unitAmount * input.quantity;
+  if (amount > MAX_AMOUNT) throw invalidRequest(`The price times the quantity is more than ${MAX_AMOUNT} minor units.`, "quantity");
+  if (input.defaultPaymentMethod) await assertCustomersMethod(env, scope, customer, input.defaultPaymentMethod, "default_payment_method");
+  const trial = input.trialPeriodDays !== null && input.trialPeriodDays > 0;
+  if (!trial && !input.defaultPaymentMethod && !customer.defaultPaymentMethod) {
+    throw invalidRequest(
+      "This customer has no default payment method: pass default_payment_method, or set the customer's invoice_settings[default_payment_method].",
+      "default_payment_method",
+      "resource_missing",
+    );
+  }
+  const now = await customerNow(env, customer);
+  const interval = price.interval as Interval;
+  const anchor = trial ? now + (input.trialPeriodDays ?? 0) * DAY_MS : now;
+  const id = randomId("sub");
+  const periodEnd = trial ? anchor : boundary(anchor, interval, price.intervalCount, 1);
+  const invoiceId = await invoiceIdFor(id, now);
+  const row: SubscriptionRow = {
+    id,
+    merchantId: scope.merchantId,
+    livemode: scope.livemode,
+    customer: customer.id,
+    price: price.id,
+    quantity: input.quantity,
+    status: trial ? "trialing" : "incomplete",
+    currentPeriodStart: now,
+    currentPeriodEnd: periodEnd,
+    billingCycleAnchor: anchor,
+    // The trial is period -1: the first paid period (0) starts at the anchor.
+    periodIndex: trial ? -1 : 0,
+    trialEnd: trial ? anchor : null,
+    cancelAtPeriodEnd: false,
+    canceledAt: null,
+    endedAt: null,
+    defaultPaymentMethod: input.defaultPaymentMethod,
+    latestInvoice: invoiceId,
+    testClock: customer.testClock,
+    metadata: JSON.stringify(input.metadata),
+    version: 0,
+    created: now,
+  };
+  const invoice = invoiceRow({
+    id: invoiceId,
+    subscription: row,
+    price,
+    periodStart: now,
+    periodEnd,
+    billingReason: "subscription_create",
+    amountDue: trial ? 0 : amount,
+    dueAt: now,
+    // Charged right here, with the customer present; the claim keeps sweeps off it meanwhile.
+    claimedUntil: trial ? null : Date.now() + CLAIM_MS,
+    created: now,
+  });
+  const w = new Writes(env.DB, scope);
+  const insert = db(env.DB).insert(subscriptions).values(row).toSQL();
+  w.add(insert.sql, insert.params);
+  await w.event("customer.subscription.created", renderSubscription(row), [id, "0"], { requestId: input.requestId });
+  insertInvoice(w, invoice, true);
+  await w.event("invoice.created", renderInvoice(invoice), [invoiceId], { requestId: input.requestId });
+  if (invoice.status === "paid") await w.event("invoice.paid", renderInvoice(invoice), [invoiceId], { requestId: input.requestId });
+  await w.commit(env);
+  if (!trial) await payInvoice(env, invoiceId, { at: now, onSession: true, origin: input.origin, dueOnly: false, claimed: true, requestId: input.requestId });
+  return (await subscriptionById(env.DB, id)) ?? row;
+}
+
+export interface UpdateSubscriptionInput {
+  defaultPaymentMethod?: string | null;
+  cancelAtPeriodEnd?: boolean;
+  metadata?: Metadata;
+}
+
+export async function changeSubscription(env: Env, scope: Scope, customer: CustomerRow, id: string, input: UpdateSubscriptionInput): Promise<SubscriptionRow> {
+  if (input.defaultPaymentMethod) await assertCustomersMethod(env, scope, customer, input.defaultPaymentMethod, "default_payment_method");
+  const updated = await transitionSubscription(env, id, (row) => {
+    if (row.status === "canceled") throw invalidRequest("A canceled subscription cannot be updated.", undefined, "subscription_canceled");
+    const change: Parameters<typeof updateSubscription>[2] = {};
+    if (input.defaultPaymentMethod !== undefined) change.defaultPaymentMethod = input.defaultPaymentMethod;
+    if (input.cancelAtPeriodEnd !== undefined) {
+      change.cancelAtPeriodEnd = input.cancelAtPeriodEnd;
+      change.canceledAt = input.cancelAtPeriodEnd ? Date.now() : null;
+    }
+    if (input.metadata !== undefined) change.metadata = JSON.stringify(input.metadata);
+    return Object.keys(change).length ? change : null;
+  });
+  if (!updated) throw new Error(`subscription ${id} vanished`);
+  // A new payment method does not jump the retry schedule: the next retry uses it (or pay the invoice now with POST /v1/invoices/{id}/pay).
+  return updated;
+}
+
+/** Cancels now: the subscription ends, and its open invoices are voided (no further attempts). */
+export async function cancelSubscription(env: Env, scope: Scope, id: string, at: number, requestId: string | null): Promise<SubscriptionRow> {
+  const ended = await transitionSubscription(env, id, (row) => (row.status === "canceled" ? null : { status: "canceled", canceledAt: at, endedAt: at }));
+  if (!ended) throw new Error(`subscription ${id} vanished`);
+  const open = await db(env.DB)
+    .select()
+    .from(invoices)
+    .where(and(eq(invoices.subscription, id), eq(invoices.status, "open")));
+  for (const invoice of open) {
+    const w = new Writes(env.DB, scope);
+    w.add("UPDATE invoices SET status = 'void', next_payment_attempt = NULL WHERE id = ? AND status = 'open'", [invoice.id]);
+    await w.event("invoice.voided", renderInvoice({ ...invoice, status: "void", nextPaymentAttempt: null }), [invoice.id], { requestId });
+    await w.commit(env);
+  }
+  return ended;
+}

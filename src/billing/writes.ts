@@ -1,0 +1,90 @@
+// One D1 transaction per billing state change, with its events. A change is a conditional write (a
+// version or status guard); its events are inserted right after it, each only if the statement before
+// it changed a row (`changes() > 0`), so an event exists exactly when its change happened, in the same
+// transaction. Events are stored "not fanned out" and handed to the events queue after the commit;
+// should that hand-over fail, the cron sweep hands them over again (see refanEvents).
+import { and, eq, lt } from "drizzle-orm";
+import type { EventType } from "../core/events";
+import { derivedId, randomId } from "../core/ids";
+import type { EventRecord, Scope } from "../core/types";
+import { events } from "../db/schema";
+import type { Env } from "../env";
+import { log } from "../log";
+import { paymentIntentOf } from "../webhooks/fanout";
+import { db } from "./store";
+
+export type BillingEventType = Extract<EventType, `customer.${string}` | `payment_method.${string}` | `invoice.${string}`>;
+
+const EVENT_SQL =
+  "INSERT OR IGNORE INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) SELECT ?, ?, ?, ?, ?, 0, ?, ? WHERE ?";
+
+export class Writes {
+  private readonly statements: D1PreparedStatement[] = [];
+  private readonly eventAt: { index: number; event: EventRecord }[] = [];
+
+  constructor(
+    private readonly d1: D1Database,
+    private readonly scope: Scope,
+  ) {}
+
+  /** A write; `guarded` makes it happen only if the statement before it changed a row. */
+  add(sql: string, binds: unknown[]): this {
+    this.statements.push(this.d1.prepare(sql).bind(...binds));
+    return this;
+  }
+
+  /**
+   * The event of the change just added: inserted only if that change (or the event before it, itself
+   * so guarded) changed a row. `idParts` make the id: a retried change makes the same event, once.
+   */
+  async event(type: BillingEventType, object: object, idParts: string[] | null, options: { guarded?: boolean; requestId?: string | null } = {}): Promise<this> {
+    const record: EventRecord = {
+      id: idParts ? await derivedId("evt", type, ...idParts) : randomId("evt"),
+      type,
+      created: Date.now(),
+      merchantId: this.scope.merchantId,
+      livemode: this.scope.livemode,
+      object: object as Record<string, unknown>,
+      requestId: options.requestId ?? null,
+      idempotencyKey: null,
+    };
+    const guard = options.guarded === false ? "1" : "changes() > 0";
+    this.statements.push(
+      this.d1
+        .prepare(EVENT_SQL.replace("WHERE ?", `WHERE ${guard}`))
+        .bind(record.id, record.merchantId, record.livemode ? 1 : 0, record.type, paymentIntentOf(record), record.created, JSON.stringify(record)),
+    );
+    this.eventAt.push({ index: this.statements.length - 1, event: record });
+    return this;
+  }
+
+  /** Commits; answers each statement's changed-row count, and hands the events that happened to the queue. */
+  async commit(env: Env): Promise<number[]> {
+    if (this.statements.length === 0) return [];
+    const results = await this.d1.batch(this.statements);
+    const changed = results.map((r) => r.meta.changes ?? 0);
+    const happened = this.eventAt.filter((e) => (changed[e.index] ?? 0) > 0).map((e) => e.event);
+    if (happened.length > 0) await publish(env, happened);
+    return changed;
+  }
+}
+
+async function publish(env: Env, records: EventRecord[]): Promise<void> {
+  try {
+    await env.EVENTS_QUEUE.sendBatch(records.map((body) => ({ body, contentType: "json" as const })));
+  } catch (err) {
+    // Stored and marked not fanned out: the cron sweep hands them over again.
+    log("warn", "billing events not handed to the queue yet", { error: String(err), count: records.length });
+  }
+}
+
+/** Cron: events stored by a billing change but not fanned out after `graceMs` go to the queue again. */
+export async function refanEvents(env: Env, now = Date.now(), graceMs = 30_000, limit = 100): Promise<number> {
+  const rows = await db(env.DB)
+    .select({ data: events.data })
+    .from(events)
+    .where(and(eq(events.fannedOut, false), lt(events.created, now - graceMs)))
+    .limit(limit);
+  if (rows.length > 0) await publish(env, rows.map((r) => JSON.parse(r.data) as EventRecord));
+  return rows.length;
+}
