@@ -1,0 +1,266 @@
+// Customers and saved payment methods: CRUD, tenancy, card de-duplication (also under concurrency),
+// defaults, setup_future_usage and off-session charges, and no card number or CVC in any storage.
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { TEST_CARDS } from "../../src/connectors/sandbox/cards";
+import { call, expectError, get, newMerchant, post, uniqueKey, waitFor, type CallOptions, type ListJson, type PaymentIntentJson } from "../helpers";
+
+interface CustomerJson {
+  id: string;
+  object: "customer";
+  email: string | null;
+  name: string | null;
+  phone: string | null;
+  description: string | null;
+  metadata: Record<string, string>;
+  invoice_settings: { default_payment_method: string | null };
+  deleted?: boolean;
+}
+
+interface PmJson {
+  id: string;
+  object: "payment_method";
+  customer: string | null;
+  nickname: string | null;
+  card: { brand: string; last4: string; exp_month: number; exp_year: number; funding: string; fingerprint: string } | null;
+}
+
+interface EventListJson {
+  data: { type: string; data: { object: Record<string, unknown> } }[];
+}
+
+async function customer(opts: CallOptions, body: Record<string, unknown> = {}): Promise<CustomerJson> {
+  const res = await post<CustomerJson>("/v1/customers", { email: "jenny@example.com", name: "Jenny Rosen", ...body }, opts);
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body;
+}
+
+async function savedCard(opts: CallOptions, body: Record<string, unknown>): Promise<PmJson> {
+  const res = await post<PmJson>("/v1/payment_methods", body, opts);
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body;
+}
+
+async function eventTypes(opts: CallOptions, type: string): Promise<EventListJson["data"]> {
+  return (await get<EventListJson>(`/v1/events?type=${encodeURIComponent(type)}&limit=100`, opts)).body.data;
+}
+
+describe("customers", () => {
+  it("are created, retrieved, updated, listed by email, searched and deleted", async () => {
+    const m = await newMerchant("cust-crud");
+    const created = await customer(m.opts, { phone: "+15555550100", description: "VIP", metadata: { crm_id: "42", tier: "gold" } });
+    expect(created).toMatchObject({ object: "customer", email: "jenny@example.com", name: "Jenny Rosen", phone: "+15555550100", description: "VIP", metadata: { crm_id: "42", tier: "gold" } });
+    expect(created.id).toMatch(/^cus_/);
+
+    expect((await get<CustomerJson>(`/v1/customers/${created.id}`, m.opts)).body).toEqual(created);
+
+    const updated = await post<CustomerJson>(`/v1/customers/${created.id}`, { name: "", email: "jenny.r@example.com", metadata: { tier: "", plan: "pro" } }, m.opts);
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ name: null, email: "jenny.r@example.com", metadata: { crm_id: "42", plan: "pro" } });
+    expect(updated.body.metadata).not.toHaveProperty("tier");
+
+    const other = await customer(m.opts, { email: "ada@example.com", name: "Ada" });
+    const byEmail = await get<ListJson<CustomerJson>>("/v1/customers?email=jenny.r%40example.com", m.opts);
+    expect(byEmail.body.data.map((c) => c.id)).toEqual([created.id]);
+    const all = await get<ListJson<CustomerJson>>("/v1/customers", m.opts);
+    expect(all.body.data.map((c) => c.id)).toEqual([other.id, created.id]);
+    const found = await get<ListJson<CustomerJson>>(`/v1/customers/search?query=${encodeURIComponent("email:'ada@example.com'")}`, m.opts);
+    expect(found.body.data.map((c) => c.id)).toEqual([other.id]);
+    const contains = await get<ListJson<CustomerJson>>(`/v1/customers/search?query=${encodeURIComponent("email~'example.com' AND name~'Ad'")}`, m.opts);
+    expect(contains.body.data.map((c) => c.id)).toEqual([other.id]);
+    expectError(await get(`/v1/customers/search?query=${encodeURIComponent("email = x")}`, m.opts), 400, "search_query_invalid");
+
+    const deleted = await call<CustomerJson>("DELETE", `/v1/customers/${created.id}`, m.opts);
+    expect(deleted.body).toEqual({ id: created.id, object: "customer", deleted: true });
+    expect((await get<CustomerJson>(`/v1/customers/${created.id}`, m.opts)).body).toEqual({ id: created.id, object: "customer", deleted: true });
+    expect((await get<ListJson<CustomerJson>>("/v1/customers", m.opts)).body.data.map((c) => c.id)).toEqual([other.id]);
+    expectError(await post(`/v1/customers/${created.id}`, { name: "x" }, m.opts), 404, "resource_missing");
+    expectError(await call("DELETE", `/v1/customers/${created.id}`, m.opts), 404, "resource_missing");
+
+    const types = (await eventTypes(m.opts, "customer.*")).map((e) => e.type).sort();
+    expect(types).toEqual(["customer.created", "customer.created", "customer.deleted", "customer.updated"]);
+  });
+
+  it("reject bad input with a 4xx and change nothing", async () => {
+    const m = await newMerchant("cust-bad");
+    expectError(await post("/v1/customers", { email: "not-an-email" }, m.opts), 400);
+    expectError(await post("/v1/customers", { name: 42 }, m.opts), 400);
+    expectError(await post("/v1/customers", { unknown_field: "x" }, m.opts), 400);
+    expectError(await call("POST", "/v1/customers", { ...m.opts, body: "{not json" }), 400);
+    expectError(await post("/v1/customers", { test_clock: "clock_doesnotexist1234" }, m.opts), 404, "resource_missing");
+    expect((await get<ListJson<CustomerJson>>("/v1/customers", m.opts)).body.data).toEqual([]);
+  });
+
+  it("belong to their merchant: another merchant's customer, card or subscription is 404", async () => {
+    const a = await newMerchant("cust-ten-a");
+    const b = await newMerchant("cust-ten-b");
+    const cus = await customer(a.opts);
+    const pm = await savedCard(a.opts, { card: { token: "tok_visa" } });
+    expectError(await get(`/v1/customers/${cus.id}`, b.opts), 404, "resource_missing");
+    expectError(await post(`/v1/customers/${cus.id}`, { name: "Mallory" }, b.opts), 404, "resource_missing");
+    expectError(await call("DELETE", `/v1/customers/${cus.id}`, b.opts), 404, "resource_missing");
+    expectError(await get(`/v1/customers/${cus.id}/payment_methods`, b.opts), 404, "resource_missing");
+    expectError(await get(`/v1/payment_methods/${pm.id}`, b.opts), 404, "resource_missing");
+    const bCustomer = await customer(b.opts);
+    expectError(await post(`/v1/payment_methods/${pm.id}/attach`, { customer: bCustomer.id }, b.opts), 404, "resource_missing");
+    expectError(await post(`/v1/payment_methods/${pm.id}/attach`, { customer: cus.id }, b.opts), 404, "resource_missing");
+    expectError(await post("/v1/payment_intents", { amount: 1000, currency: "usd", customer: bCustomer.id, payment_method: pm.id, confirm: true }, b.opts), 404, "resource_missing");
+    // Still A's, unchanged.
+    expect((await get<CustomerJson>(`/v1/customers/${cus.id}`, a.opts)).body.name).toBe("Jenny Rosen");
+    expect((await get<PmJson>(`/v1/payment_methods/${pm.id}`, a.opts)).body.customer).toBeNull();
+  });
+});
+
+describe("payment methods", () => {
+  it("keep brand, last4, expiry, funding and a fingerprint; attach, list, default and detach", async () => {
+    const m = await newMerchant("pm-crud");
+    const cus = await customer(m.opts);
+    const fromCard = await savedCard(m.opts, { type: "card", card: { number: "4000056655665556", exp_month: 7, exp_year: 2031, cvc: "314" }, nickname: "Debit" });
+    expect(fromCard).toMatchObject({ object: "payment_method", customer: null, nickname: "Debit", card: { brand: "visa", last4: "5556", exp_month: 7, exp_year: 2031, funding: "debit" } });
+    expect(fromCard.card?.fingerprint).toMatch(/^[A-Za-z0-9]{8,}$/);
+    const fromToken = await savedCard(m.opts, { card: { token: "tok_mastercard" } });
+    expect(fromToken.card).toMatchObject({ brand: "mastercard", last4: "4444" });
+
+    const attached = await post<PmJson>(`/v1/payment_methods/${fromCard.id}/attach`, { customer: cus.id }, m.opts);
+    expect(attached.body).toMatchObject({ id: fromCard.id, customer: cus.id });
+    // Seed 002: save a card on file with a nickname, and make it the default.
+    const onFile = await post<PmJson>(`/v1/customers/${cus.id}/payment_methods`, { token: "tok_mastercard", nickname: "Personal Mastercard", set_default: true }, m.opts);
+    expect(onFile.body).toMatchObject({ customer: cus.id, nickname: "Personal Mastercard", card: { last4: "4444" } });
+    expect((await get<CustomerJson>(`/v1/customers/${cus.id}`, m.opts)).body.invoice_settings.default_payment_method).toBe(onFile.body.id);
+
+    const list = await get<ListJson<PmJson>>(`/v1/customers/${cus.id}/payment_methods`, m.opts);
+    expect(list.body.data.map((p) => p.id)).toEqual([onFile.body.id, fromCard.id]);
+    expect((await get<ListJson<PmJson>>(`/v1/payment_methods?customer=${cus.id}`, m.opts)).body.data).toHaveLength(2);
+
+    const renamed = await post<PmJson>(`/v1/payment_methods/${fromCard.id}`, { nickname: "Old debit", card: { exp_year: 2032 } }, m.opts);
+    expect(renamed.body).toMatchObject({ nickname: "Old debit", card: { exp_year: 2032, last4: "5556" } });
+
+    const removed = await call<PmJson>("DELETE", `/v1/customers/${cus.id}/payment_methods/${onFile.body.id}`, m.opts);
+    expect(removed.body.customer).toBeNull();
+    expect((await get<CustomerJson>(`/v1/customers/${cus.id}`, m.opts)).body.invoice_settings.default_payment_method).toBeNull();
+    const detached = await post<PmJson>(`/v1/payment_methods/${fromCard.id}/detach`, {}, m.opts);
+    expect(detached.body.customer).toBeNull();
+    expectError(await post(`/v1/payment_methods/${fromCard.id}/detach`, {}, m.opts), 400, "payment_method_not_attached");
+    expect((await get<ListJson<PmJson>>(`/v1/customers/${cus.id}/payment_methods`, m.opts)).body.data).toEqual([]);
+
+    const types = (await eventTypes(m.opts, "payment_method.*")).map((e) => e.type);
+    expect(types.filter((t) => t === "payment_method.attached")).toHaveLength(2);
+    expect(types.filter((t) => t === "payment_method.detached")).toHaveLength(2);
+  });
+
+  it("rejects what cannot be saved, with a 4xx", async () => {
+    const m = await newMerchant("pm-bad");
+    const cus = await customer(m.opts);
+    expectError(await post("/v1/payment_methods", {}, m.opts), 400, "parameter_missing");
+    expectError(await post("/v1/payment_methods", { card: { number: "4242424242424241", exp_month: 1, exp_year: 2031 } }, m.opts), 402, "incorrect_number");
+    expectError(await post("/v1/payment_methods", { card: { token: "tok_nope" } }, m.opts), 404);
+    expectError(await post(`/v1/customers/${cus.id}/payment_methods`, { payment_method: { type: "paypal" } }, m.opts), 400, "payment_method_unsupported_type");
+    expectError(await post("/v1/payment_methods/pm_doesnotexist12345/attach", { customer: cus.id }, m.opts), 404);
+    const other = await customer(m.opts, { email: "other@example.com" });
+    const pm = await savedCard(m.opts, { card: { token: "tok_visa" } });
+    await post(`/v1/payment_methods/${pm.id}/attach`, { customer: cus.id }, m.opts);
+    expectError(await post(`/v1/payment_methods/${pm.id}/attach`, { customer: other.id }, m.opts), 400, "payment_method_already_attached");
+    expectError(await post(`/v1/customers/${other.id}`, { invoice_settings: { default_payment_method: pm.id } }, m.opts), 400, "payment_method_not_attached");
+  });
+
+  it("keeps the same card once per customer, even when two attaches race", async () => {
+    const m = await newMerchant("pm-dedupe");
+    const cus = await customer(m.opts);
+    const first = await post<PmJson>(`/v1/customers/${cus.id}/payment_methods`, { payment_method: "tok_visa" }, m.opts);
+    const again = await post<PmJson>(`/v1/customers/${cus.id}/payment_methods`, { payment_method: "tok_visa", nickname: "dup" }, m.opts);
+    expect(again.body.id).toBe(first.body.id);
+
+    // Two stored copies of one card, attached at the same time: one is kept.
+    const card = { number: "5555555555554444", exp_month: 12, exp_year: 2030 };
+    const x = await savedCard(m.opts, { card });
+    const y = await savedCard(m.opts, { card });
+    expect(x.card?.fingerprint).toBe(y.card?.fingerprint);
+    const [ax, ay] = await Promise.all([post<PmJson>(`/v1/payment_methods/${x.id}/attach`, { customer: cus.id }, m.opts), post<PmJson>(`/v1/payment_methods/${y.id}/attach`, { customer: cus.id }, m.opts)]);
+    expect(ax.status).toBe(200);
+    expect(ay.status).toBe(200);
+    expect(ax.body.id).toBe(ay.body.id);
+    const list = await get<ListJson<PmJson>>(`/v1/customers/${cus.id}/payment_methods`, m.opts);
+    expect(list.body.data.map((p) => p.card?.last4).sort()).toEqual(["4242", "4444"]);
+  });
+});
+
+describe("cards on file in payments", () => {
+  it("setup_future_usage saves the card used; a later off-session charge uses it", async () => {
+    const m = await newMerchant("pm-sfu");
+    const cus = await customer(m.opts);
+    const first = await post<PaymentIntentJson>(
+      "/v1/payment_intents",
+      { amount: 1500, currency: "usd", customer: cus.id, payment_method: "pm_card_visa", setup_future_usage: "off_session", confirm: true },
+      m.opts,
+    );
+    expect(first.body).toMatchObject({ status: "succeeded", setup_future_usage: "off_session" });
+    const saved = await get<ListJson<PmJson>>(`/v1/customers/${cus.id}/payment_methods`, m.opts);
+    expect(saved.body.data).toHaveLength(1);
+    const pm = saved.body.data[0] as PmJson;
+    expect(pm.id).toBe(first.body.payment_method);
+
+    const offSession = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 2500, currency: "usd", customer: cus.id, payment_method: pm.id, off_session: true, confirm: true }, m.opts);
+    expect(offSession.status).toBe(200);
+    expect(offSession.body).toMatchObject({ status: "succeeded", amount_received: 2500, payment_method: pm.id, customer: cus.id });
+    const payments = await get<ListJson<PaymentIntentJson>>(`/v1/customers/${cus.id}/payment_intents`, m.opts);
+    expect(payments.body.data.map((p) => p.id)).toEqual([offSession.body.id, first.body.id]);
+
+    // A saved card pays only for its customer; off_session needs a confirmation.
+    const other = await customer(m.opts, { email: "someone@example.com" });
+    expectError(await post("/v1/payment_intents", { amount: 100, currency: "usd", customer: other.id, payment_method: pm.id, confirm: true }, m.opts), 400, "payment_method_customer_mismatch");
+    expectError(await post("/v1/payment_intents", { amount: 100, currency: "usd", customer: cus.id, payment_method: pm.id, off_session: true }, m.opts), 400);
+    expectError(await post("/v1/payment_intents", { amount: 100, currency: "usd", payment_method: "pm_card_visa", setup_future_usage: "off_session", confirm: true }, m.opts), 400, "parameter_missing");
+  });
+
+  it("an off-session charge on a card that wants 3DS is declined with authentication_required", async () => {
+    const m = await newMerchant("pm-offsession-3ds");
+    const cus = await customer(m.opts);
+    const pm = await post<PmJson>(`/v1/customers/${cus.id}/payment_methods`, { payment_method: "tok_threeDSecure2Required" }, m.opts);
+    const res = await post<{ error: { code: string; decline_code: string; payment_intent: PaymentIntentJson } }>(
+      "/v1/payment_intents",
+      { amount: 2500, currency: "usd", customer: cus.id, payment_method: pm.body.id, off_session: true, confirm: true },
+      m.opts,
+    );
+    const error = expectError(res, 402, "authentication_required");
+    expect(error.decline_code).toBe("authentication_required");
+    expect(error.payment_intent?.status).toBe("requires_payment_method");
+    expect(error.payment_intent?.next_action).toBeNull();
+    // On session the same card gets its challenge.
+    const onSession = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 2500, currency: "usd", customer: cus.id, payment_method: pm.body.id, confirm: true }, m.opts);
+    expect(onSession.body.status).toBe("requires_action");
+  });
+});
+
+describe("storage", () => {
+  it("holds no card number or CVC anywhere: every D1 table and the intents' Durable Objects", async () => {
+    const m = await newMerchant("pm-scan");
+    const cus = await customer(m.opts);
+    const number = "4000056655665556";
+    const cvc = "947";
+    await savedCard(m.opts, { card: { number, exp_month: 3, exp_year: 2033, cvc } });
+    await post(`/v1/customers/${cus.id}/payment_methods`, { payment_method: { type: "card", card: { number: "5200828282828210", exp_month: 4, exp_year: 2034, cvc: "5823" } } }, m.opts);
+    const paid = await post<PaymentIntentJson>(
+      "/v1/payment_intents",
+      { amount: 990, currency: "usd", customer: cus.id, payment_method_data: { type: "card", card: { number: "6011111111111117", exp_month: 5, exp_year: 2035, cvc: "837" } }, setup_future_usage: "on_session", confirm: true },
+      { ...m.opts, idempotencyKey: uniqueKey("scan") },
+    );
+    expect(paid.body.status).toBe("succeeded");
+    await waitFor(async () => (await get<EventListJson>(`/v1/events?payment_intent=${paid.body.id}`, m.opts)).body.data.length > 0, 10_000, "the intent's events in D1");
+
+    const numbers = [number, "5200828282828210", "6011111111111117", ...TEST_CARDS.map((c) => c.number)];
+    const tables = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'd1_%'").all<{ name: string }>();
+    expect(tables.results.map((t) => t.name)).toEqual(expect.arrayContaining(["customers", "payment_methods", "payment_intents", "events", "idempotency_keys", "audit_log", "invoices"]));
+    for (const { name } of tables.results) {
+      const rows = await env.DB.prepare(`SELECT * FROM "${name}"`).all();
+      const text = JSON.stringify(rows.results);
+      for (const n of numbers) expect(text.includes(n), `card number in D1 table ${name}`).toBe(false);
+      expect(/"cvc"\s*:/.test(text) || /\\"cvc\\"/.test(text), `a cvc field in D1 table ${name}`).toBe(false);
+    }
+    const stub = env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(paid.body.id));
+    const stored = await runInDurableObject(stub, async (_instance, state) => JSON.stringify([...(await state.storage.list()).entries()]));
+    expect(stored).toContain(paid.body.id);
+    for (const n of numbers) expect(stored.includes(n), "card number in the intent's Durable Object").toBe(false);
+    for (const secret of ["837", "cvc"]) expect(stored.includes(`"${secret}"`), `${secret} in the intent's Durable Object`).toBe(false);
+  });
+});

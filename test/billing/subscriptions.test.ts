@@ -1,0 +1,358 @@
+// Subscriptions on our own billing engine: three periods on a test clock (renewals, a renewal failing
+// and recovering through dunning, cancel at period end), the final action of dunning, trials, a 3DS
+// first payment, a year on a clock, and overlapping renewal sweeps that must charge once.
+import { env } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { billingSweep, processDue } from "../../src/billing/engine";
+import { call, expectError, get, newMerchant, post, waitFor, type CallOptions, type ListJson, type PaymentIntentJson } from "../helpers";
+
+interface SubscriptionJson {
+  id: string;
+  status: string;
+  customer: string;
+  current_period_start: number;
+  current_period_end: number;
+  cancel_at_period_end: boolean;
+  canceled_at: number | null;
+  ended_at: number | null;
+  trial_end: number | null;
+  default_payment_method: string | null;
+  latest_invoice: string | InvoiceJson | null;
+  test_clock: string | null;
+}
+
+interface InvoiceJson {
+  id: string;
+  status: string;
+  amount_due: number;
+  amount_paid: number;
+  billing_reason: string;
+  period_start: number;
+  period_end: number;
+  attempt_count: number;
+  next_payment_attempt: number | null;
+  payment_intent: string | PaymentIntentJson | null;
+  subscription: string;
+}
+
+interface ClockJson {
+  id: string;
+  frozen_time: number;
+  status: string;
+}
+
+interface EventJson {
+  type: string;
+  data: { object: Record<string, unknown> };
+}
+
+const DAY = 86_400;
+const HOUR = 3_600;
+const t = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+async function ok<T>(res: Promise<{ status: number; body: T }>): Promise<T> {
+  const r = await res;
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r.body;
+}
+
+interface Setup {
+  merchantId: string;
+  opts: CallOptions;
+  clock: ClockJson;
+  customer: string;
+  price: string;
+  card: string;
+}
+
+/** A merchant with a clock, a customer on it with a default card, and a monthly price of 19.99 USD. */
+async function setup(label: string, start = "2026-01-31T10:00:00Z", token = "tok_visa"): Promise<Setup> {
+  const m = await newMerchant(label);
+  const clock = await ok(post<ClockJson>("/v1/test_helpers/test_clocks", { frozen_time: t(start), name: label }, m.opts));
+  const customer = await ok(post<{ id: string }>("/v1/customers", { email: `${label}@example.com`, test_clock: clock.id }, m.opts));
+  const card = await ok(post<{ id: string }>(`/v1/customers/${customer.id}/payment_methods`, { payment_method: token, set_default: true }, m.opts));
+  const price = await ok(post<{ id: string }>("/v1/prices", { unit_amount: 1999, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Pro plan" } }, m.opts));
+  return { merchantId: m.id, opts: m.opts, clock, customer: customer.id, price: price.id, card: card.id };
+}
+
+const advance = (s: Setup, to: number) => ok(post<ClockJson>(`/v1/test_helpers/test_clocks/${s.clock.id}/advance`, { frozen_time: to }, s.opts));
+const subscription = (s: Setup, id: string) => ok(get<SubscriptionJson>(`/v1/subscriptions/${id}`, s.opts));
+const invoicesOf = async (s: Setup, sub: string) => (await ok(get<ListJson<InvoiceJson>>(`/v1/invoices?subscription=${sub}&limit=100`, s.opts))).data.reverse();
+const eventsOf = async (s: Setup, type: string) => (await ok(get<ListJson<EventJson>>(`/v1/events?type=${encodeURIComponent(type)}&limit=100`, s.opts))).data.reverse();
+
+async function succeededCharges(s: Setup): Promise<PaymentIntentJson[]> {
+  const list = await ok(get<ListJson<PaymentIntentJson>>(`/v1/customers/${s.customer}/payment_intents?limit=100`, s.opts));
+  return list.data.filter((p) => p.status === "succeeded");
+}
+
+describe("a subscription over three periods on a test clock", () => {
+  it("renews, fails a renewal and recovers through dunning, then ends at period end", async () => {
+    const s = await setup("sub-three");
+    // Jan 31: subscribed and charged at once. Periods follow the calendar from the anchor (Feb 28, Mar 31).
+    const created = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, expand: ["latest_invoice"] }, s.opts));
+    expect(created).toMatchObject({ status: "active", current_period_start: t("2026-01-31T10:00:00Z"), current_period_end: t("2026-02-28T10:00:00Z"), test_clock: s.clock.id });
+    expect(created.latest_invoice).toMatchObject({ status: "paid", amount_paid: 1999, billing_reason: "subscription_create", attempt_count: 1 });
+
+    // Period 2 renews on Feb 28 and is paid.
+    await advance(s, t("2026-02-28T11:00:00Z"));
+    let sub = await subscription(s, created.id);
+    expect(sub).toMatchObject({ status: "active", current_period_start: t("2026-02-28T10:00:00Z"), current_period_end: t("2026-03-31T10:00:00Z") });
+    expect((await invoicesOf(s, created.id)).map((i) => i.status)).toEqual(["paid", "paid"]);
+
+    // The card on the subscription starts declining: period 3's renewal fails on Mar 31 and again a day later.
+    const declining = await ok(post<{ id: string }>(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "tok_chargeDeclinedInsufficientFunds" }, s.opts));
+    await ok(post(`/v1/subscriptions/${created.id}`, { default_payment_method: declining.id }, s.opts));
+    await advance(s, t("2026-03-31T11:00:00Z"));
+    sub = await subscription(s, created.id);
+    expect(sub.status).toBe("past_due");
+    let third = (await invoicesOf(s, created.id))[2] as InvoiceJson;
+    expect(third).toMatchObject({ status: "open", attempt_count: 1, period_start: t("2026-03-31T10:00:00Z"), next_payment_attempt: t("2026-04-01T10:00:00Z") });
+
+    await advance(s, t("2026-04-01T12:00:00Z"));
+    third = (await invoicesOf(s, created.id))[2] as InvoiceJson;
+    expect(third).toMatchObject({ status: "open", attempt_count: 2, next_payment_attempt: t("2026-04-03T10:00:00Z") });
+    expect((await subscription(s, created.id)).status).toBe("past_due");
+
+    // The customer fixes the card; the next retry (day 3) pays and the subscription is active again.
+    await ok(post(`/v1/subscriptions/${created.id}`, { default_payment_method: s.card }, s.opts));
+    await advance(s, t("2026-04-02T12:00:00Z"));
+    expect(((await invoicesOf(s, created.id))[2] as InvoiceJson).attempt_count).toBe(2);
+    await advance(s, t("2026-04-03T12:00:00Z"));
+    third = (await invoicesOf(s, created.id))[2] as InvoiceJson;
+    expect(third).toMatchObject({ status: "paid", attempt_count: 3, amount_paid: 1999, next_payment_attempt: null });
+    sub = await subscription(s, created.id);
+    expect(sub).toMatchObject({ status: "active", current_period_end: t("2026-04-30T10:00:00Z") });
+
+    // Cancel at period end: nothing more is billed, and it ends on Apr 30.
+    const canceling = await ok(post<SubscriptionJson>(`/v1/subscriptions/${created.id}`, { cancel_at_period_end: true }, s.opts));
+    expect(canceling).toMatchObject({ status: "active", cancel_at_period_end: true });
+    await advance(s, t("2026-05-15T00:00:00Z"));
+    sub = await subscription(s, created.id);
+    expect(sub).toMatchObject({ status: "canceled", ended_at: t("2026-04-30T10:00:00Z") });
+
+    const invoices = await invoicesOf(s, created.id);
+    expect(invoices.map((i) => [i.billing_reason, i.status, i.amount_paid])).toEqual([
+      ["subscription_create", "paid", 1999],
+      ["subscription_cycle", "paid", 1999],
+      ["subscription_cycle", "paid", 1999],
+    ]);
+    // Three charges went through; two attempts were declined.
+    expect(await succeededCharges(s)).toHaveLength(3);
+    const all = await ok(get<ListJson<PaymentIntentJson>>(`/v1/customers/${s.customer}/payment_intents?limit=100`, s.opts));
+    expect(all.data).toHaveLength(5);
+    expect(all.data.every((p) => p.amount === 1999 && p.customer === s.customer)).toBe(true);
+
+    const invoiceEvents = (await eventsOf(s, "invoice.*")).map((e) => e.type);
+    expect(invoiceEvents.filter((e) => e === "invoice.created")).toHaveLength(3);
+    expect(invoiceEvents.filter((e) => e === "invoice.paid")).toHaveLength(3);
+    expect(invoiceEvents.filter((e) => e === "invoice.payment_failed")).toHaveLength(2);
+    const subEvents = await eventsOf(s, "customer.subscription.*");
+    expect(subEvents[0]?.type).toBe("customer.subscription.created");
+    expect(subEvents.filter((e) => e.type === "customer.subscription.deleted")).toHaveLength(1);
+    const statuses = subEvents.filter((e) => e.type === "customer.subscription.updated").map((e) => e.data.object.status);
+    expect(statuses).toEqual(expect.arrayContaining(["active", "past_due"]));
+    // The order of the statuses: active (first payment), past_due, then active again.
+    const transitions = statuses.filter((st, i) => i === 0 || statuses[i - 1] !== st);
+    expect(transitions).toEqual(["active", "past_due", "active"]);
+
+    // The events are delivered like every other event: each reaches the fan-out.
+    await waitFor(async () => {
+      const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE merchant_id = ? AND fanned_out = 0").bind(s.merchantId).first<{ n: number }>();
+      return left?.n === 0;
+    }, 15_000, "billing events fanned out");
+  });
+});
+
+describe("dunning", () => {
+  it("ends a subscription whose renewal never gets paid (merchant setting: canceled, the default)", async () => {
+    const s = await setup("dun-cancel");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
+    const declining = await ok(post<{ id: string }>(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "tok_chargeDeclined" }, s.opts));
+    await ok(post(`/v1/subscriptions/${sub.id}`, { default_payment_method: declining.id }, s.opts));
+    await advance(s, t("2026-03-10T00:00:00Z"));
+    const after = await subscription(s, sub.id);
+    expect(after).toMatchObject({ status: "canceled", canceled_at: t("2026-03-05T10:00:00Z") });
+    const renewal = (await invoicesOf(s, sub.id))[1] as InvoiceJson;
+    expect(renewal).toMatchObject({ status: "uncollectible", attempt_count: 4, next_payment_attempt: null });
+    expect((await eventsOf(s, "invoice.payment_failed")).length).toBe(4);
+    expect((await eventsOf(s, "customer.subscription.deleted")).length).toBe(1);
+  });
+
+  it("leaves it unpaid when the merchant says so; paying the invoice later makes it active", async () => {
+    const s = await setup("dun-unpaid");
+    await ok(post("/v1/account", { settings: { subscription_dunning_final_action: "unpaid" } }, s.opts));
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
+    const declining = await ok(post<{ id: string }>(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "tok_chargeDeclined" }, s.opts));
+    await ok(post(`/v1/subscriptions/${sub.id}`, { default_payment_method: declining.id }, s.opts));
+    await advance(s, t("2026-03-10T00:00:00Z"));
+    expect((await subscription(s, sub.id)).status).toBe("unpaid");
+    const renewal = (await invoicesOf(s, sub.id))[1] as InvoiceJson;
+    expect(renewal.status).toBe("uncollectible");
+
+    const paid = await ok(post<InvoiceJson>(`/v1/invoices/${renewal.id}/pay`, { payment_method: s.card, expand: ["payment_intent"] }, s.opts));
+    expect(paid).toMatchObject({ status: "paid", amount_paid: 1999, attempt_count: 5 });
+    expect((paid.payment_intent as PaymentIntentJson).status).toBe("succeeded");
+    expect((await subscription(s, sub.id)).status).toBe("active");
+    expectError(await post(`/v1/invoices/${renewal.id}/pay`, {}, s.opts), 400, "invoice_already_paid");
+  });
+});
+
+describe("subscriptions", () => {
+  it("with a trial start with a zero invoice and bill when the trial ends", async () => {
+    const s = await setup("sub-trial", "2026-06-01T00:00:00Z");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, items: [{ price: s.price, quantity: 2 }], trial_period_days: 14 }, s.opts));
+    expect(sub).toMatchObject({ status: "trialing", trial_end: t("2026-06-15T00:00:00Z"), current_period_end: t("2026-06-15T00:00:00Z") });
+    expect(await succeededCharges(s)).toHaveLength(0);
+    await advance(s, t("2026-06-15T01:00:00Z"));
+    const after = await subscription(s, sub.id);
+    expect(after).toMatchObject({ status: "active", current_period_start: t("2026-06-15T00:00:00Z"), current_period_end: t("2026-07-15T00:00:00Z") });
+    const invoices = await invoicesOf(s, sub.id);
+    expect(invoices.map((i) => [i.amount_due, i.status])).toEqual([
+      [0, "paid"],
+      [3998, "paid"],
+    ]);
+  });
+
+  it("a year on a test clock bills twelve months in order, once each", async () => {
+    const s = await setup("sub-year", "2026-01-15T08:00:00Z");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
+    await advance(s, t("2027-01-15T09:00:00Z"));
+    const invoices = await invoicesOf(s, sub.id);
+    expect(invoices).toHaveLength(13);
+    expect(invoices.every((i) => i.status === "paid" && i.attempt_count === 1)).toBe(true);
+    expect(invoices.map((i) => new Date(i.period_start * 1000).toISOString().slice(0, 10))).toEqual([
+      "2026-01-15", "2026-02-15", "2026-03-15", "2026-04-15", "2026-05-15", "2026-06-15", "2026-07-15",
+      "2026-08-15", "2026-09-15", "2026-10-15", "2026-11-15", "2026-12-15", "2027-01-15",
+    ]);
+    expect(await succeededCharges(s)).toHaveLength(13);
+    expect((await subscription(s, sub.id)).current_period_end).toBe(t("2027-02-15T08:00:00Z"));
+  });
+
+  it("whose first payment needs 3DS stay incomplete with the intent's next_action, and activate once it passes", async () => {
+    const s = await setup("sub-3ds", "2026-02-01T00:00:00Z", "tok_threeDSecure2Required");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, expand: ["latest_invoice.payment_intent"] }, s.opts));
+    expect(sub.status).toBe("incomplete");
+    const invoice = sub.latest_invoice as InvoiceJson;
+    expect(invoice).toMatchObject({ status: "open", attempt_count: 1 });
+    const intent = invoice.payment_intent as PaymentIntentJson;
+    expect(intent.status).toBe("requires_action");
+    expect(intent.next_action?.type).toBe("redirect_to_url");
+    expect((await eventsOf(s, "invoice.payment_action_required")).length).toBe(1);
+    // No sweep touches an incomplete subscription's invoice.
+    await advance(s, t("2026-02-02T00:00:00Z"));
+    expect((await subscription(s, sub.id)).status).toBe("incomplete");
+
+    // The customer passes the challenge: the intent's event settles the invoice.
+    const answer = await exports.default.fetch(
+      new Request(intent.next_action?.url ?? "", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `client_secret=${encodeURIComponent(intent.client_secret)}&outcome=approve`,
+        redirect: "manual",
+      }),
+    );
+    expect(answer.status).toBeLessThan(400);
+    await waitFor(async () => (await subscription(s, sub.id)).status === "active", 15_000, "the subscription to activate");
+    const paid = (await invoicesOf(s, sub.id))[0] as InvoiceJson;
+    expect(paid).toMatchObject({ status: "paid", amount_paid: 1999, payment_intent: intent.id });
+  });
+
+  it("whose first payment is declined stay incomplete; paying the invoice with another card activates them", async () => {
+    const s = await setup("sub-declined", "2026-02-01T00:00:00Z", "tok_chargeDeclined");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
+    expect(sub.status).toBe("incomplete");
+    const good = await ok(post<{ id: string }>(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "tok_visa" }, s.opts));
+    const paid = await ok(post<InvoiceJson>(`/v1/invoices/${sub.latest_invoice as string}/pay`, { payment_method: good.id }, s.opts));
+    expect(paid).toMatchObject({ status: "paid", attempt_count: 2 });
+    expect((await subscription(s, sub.id)).status).toBe("active");
+  });
+
+  it("are canceled now: open invoices are voided and nothing more is billed", async () => {
+    const s = await setup("sub-cancel-now");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, metadata: { order: "42" } }, s.opts));
+    const canceled = await ok(call<SubscriptionJson>("DELETE", `/v1/subscriptions/${sub.id}`, s.opts));
+    expect(canceled).toMatchObject({ status: "canceled", ended_at: t("2026-01-31T10:00:00Z") });
+    await advance(s, t("2026-04-01T00:00:00Z"));
+    expect(await invoicesOf(s, sub.id)).toHaveLength(1);
+    expectError(await post(`/v1/subscriptions/${sub.id}`, { cancel_at_period_end: true }, s.opts), 400, "subscription_canceled");
+    expect((await ok(get<ListJson<SubscriptionJson>>(`/v1/subscriptions?customer=${s.customer}`, s.opts))).data).toEqual([]);
+    expect((await ok(get<ListJson<SubscriptionJson>>(`/v1/subscriptions?customer=${s.customer}&status=canceled`, s.opts))).data).toHaveLength(1);
+  });
+
+  it("reject bad input with a 4xx and create nothing", async () => {
+    const s = await setup("sub-bad");
+    const other = await newMerchant("sub-bad-other");
+    const foreignPrice = await ok(post<{ id: string }>("/v1/prices", { unit_amount: 500, currency: "eur", recurring: { interval: "week" }, product_name: "Other" }, other.opts));
+    const bare = await ok(post<{ id: string }>("/v1/customers", { email: "bare@example.com" }, s.opts));
+    expectError(await post("/v1/subscriptions", { customer: bare.id, price: s.price }, s.opts), 400, "resource_missing");
+    expectError(await post("/v1/subscriptions", { customer: s.customer, price: foreignPrice.id }, s.opts), 404, "resource_missing");
+    expectError(await post("/v1/subscriptions", { customer: "cus_nope12345678", price: s.price }, s.opts), 404, "resource_missing");
+    expectError(await post("/v1/subscriptions", { customer: s.customer, price: s.price, quantity: 0 }, s.opts), 400);
+    expectError(await post("/v1/subscriptions", { customer: s.customer }, s.opts), 400, "parameter_missing");
+    expectError(await post("/v1/prices", { unit_amount: 100, currency: "xyz", recurring: { interval: "month" }, product_name: "x" }, s.opts), 400);
+    expectError(await post("/v1/prices", { unit_amount: 1.5, currency: "usd", recurring: { interval: "month" }, product_name: "x" }, s.opts), 400);
+    expectError(await post("/v1/prices", { unit_amount: 100, currency: "usd", recurring: { interval: "fortnight" }, product_name: "x" }, s.opts), 400);
+    expectError(await post("/v1/prices", { unit_amount: 100, currency: "usd", recurring: { interval: "month" } }, s.opts), 400, "parameter_missing");
+    await ok(post(`/v1/prices/${s.price}`, { active: false }, s.opts));
+    expectError(await post("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts), 400, "price_inactive");
+    expect((await ok(get<ListJson<SubscriptionJson>>(`/v1/subscriptions?customer=${s.customer}&status=all`, other.opts))).data).toEqual([]);
+    expect((await ok(get<ListJson<SubscriptionJson>>("/v1/subscriptions?status=all", s.opts))).data).toEqual([]);
+    // Clocks move forward only, one advance at a time.
+    expectError(await post(`/v1/test_helpers/test_clocks/${s.clock.id}/advance`, { frozen_time: s.clock.frozen_time - DAY }, s.opts), 400, "test_clock_backwards");
+  });
+});
+
+describe("renewal sweeps", () => {
+  it("two overlapping sweeps of a clock renew a period once and charge it once", async () => {
+    const s = await setup("sweep-clock");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
+    // Move the clock without running its sweep, then run two sweeps at once.
+    const to = Date.parse("2026-02-28T12:00:00Z");
+    await env.DB.prepare("UPDATE test_clocks SET frozen_time = ? WHERE id = ?").bind(to, s.clock.id).run();
+    const sweep = () => processDue(env, { testClock: s.clock.id, now: to, limit: 50, origin: "http://gateway.test" });
+    await Promise.all([sweep(), sweep(), sweep()]);
+    const invoices = await invoicesOf(s, sub.id);
+    expect(invoices.map((i) => [i.status, i.attempt_count])).toEqual([
+      ["paid", 1],
+      ["paid", 1],
+    ]);
+    expect(await succeededCharges(s)).toHaveLength(2);
+    expect((await eventsOf(s, "invoice.created")).length).toBe(2);
+    expect((await eventsOf(s, "invoice.paid")).length).toBe(2);
+  });
+
+  it("two overlapping cron sweeps renew a real-time subscription once", async () => {
+    const m = await newMerchant("sweep-cron");
+    const cus = await ok(post<{ id: string }>("/v1/customers", { email: "cron@example.com" }, m.opts));
+    await ok(post(`/v1/customers/${cus.id}/payment_methods`, { payment_method: "tok_visa", set_default: true }, m.opts));
+    const price = await ok(post<{ id: string }>("/v1/prices", { unit_amount: 700, currency: "usd", recurring: { interval: "day" }, product_name: "Daily" }, m.opts));
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: cus.id, price: price.id }, m.opts));
+    // Pretend it started a day and a minute ago.
+    const shift = 86_400_000 + 60_000;
+    await env.DB.prepare("UPDATE subscriptions SET current_period_start = current_period_start - ?, current_period_end = current_period_end - ?, billing_cycle_anchor = billing_cycle_anchor - ? WHERE id = ?")
+      .bind(shift, shift, shift, sub.id)
+      .run();
+    const now = Date.now();
+    await Promise.all([billingSweep(env, now), billingSweep(env, now)]);
+    const invoices = (await ok(get<ListJson<InvoiceJson>>(`/v1/invoices?subscription=${sub.id}`, m.opts))).data;
+    expect(invoices.map((i) => i.status)).toEqual(["paid", "paid"]);
+    const intents = (await ok(get<ListJson<PaymentIntentJson>>(`/v1/customers/${cus.id}/payment_intents`, m.opts))).data;
+    expect(intents.filter((p) => p.status === "succeeded")).toHaveLength(2);
+    const after = await ok(get<SubscriptionJson>(`/v1/subscriptions/${sub.id}`, m.opts));
+    expect(after.current_period_end * 1000).toBeGreaterThan(now);
+  });
+
+  it("two advances of one clock at once: one runs, the other is told the clock is advancing", async () => {
+    const s = await setup("sweep-advance");
+    await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
+    const [a, b] = await Promise.all([
+      post<ClockJson>(`/v1/test_helpers/test_clocks/${s.clock.id}/advance`, { frozen_time: t("2026-03-01T00:00:00Z") }, s.opts),
+      post<ClockJson>(`/v1/test_helpers/test_clocks/${s.clock.id}/advance`, { frozen_time: t("2026-03-02T00:00:00Z") }, s.opts),
+    ]);
+    const statuses = [a.status, b.status].sort();
+    expect(statuses).toEqual([200, 400]);
+    expect(await succeededCharges(s)).toHaveLength(2);
+    expect((await ok(get<ClockJson>(`/v1/test_helpers/test_clocks/${s.clock.id}`, s.opts))).status).toBe("ready");
+  });
+});
