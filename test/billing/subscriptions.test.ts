@@ -48,7 +48,6 @@ interface EventJson {
 }
 
 const DAY = 86_400;
-const HOUR = 3_600;
 const t = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
 async function ok<T>(res: Promise<{ status: number; body: T }>): Promise<T> {
