@@ -2,7 +2,7 @@
 // `npm run dev`: applies the D1 migrations locally, seeds the demo merchants (local only), and starts
 // `wrangler dev` on 127.0.0.1:$PORT (default 8787). Extra arguments go to `wrangler dev`, for example
 // `npm run dev -- --var LOG_LEVEL:warn`. GATEWAY_STATE_DIR keeps the local state somewhere else than
-// .wrangler/state (the end-to-end tests use a fresh one).
+// .wrangler/state (the end-to-end tests use a fresh one). The cron sweep is ticked once a minute.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -56,8 +56,15 @@ ${demo.merchants.map((m) => `    ${m.key.secret}   ${m.name} (${m.id})`).join("\
 
 const child = spawn(
   wrangler,
-  ["dev", "--ip", "127.0.0.1", "--port", port, "--show-interactive-dev-session=false", "--var", `JWT_SECRET:${DEV_JWT_SECRET}`, ...persist, ...process.argv.slice(2)],
+  ["dev", "--ip", "127.0.0.1", "--port", port, "--show-interactive-dev-session=false", "--test-scheduled", "--var", `JWT_SECRET:${DEV_JWT_SECRET}`, ...persist, ...process.argv.slice(2)],
   { cwd: root, env, stdio: "inherit" },
 );
+// `wrangler dev` does not fire cron triggers by itself: this ticks the Worker's cron sweep (renewals,
+// payment retries, re-queued deliveries) as Cloudflare would, once a minute (GATEWAY_CRON_INTERVAL_MS).
+const cronEvery = Number(process.env.GATEWAY_CRON_INTERVAL_MS || 60_000);
+const ticker = setInterval(() => {
+  fetch(`http://127.0.0.1:${port}/__scheduled?cron=${encodeURIComponent("* * * * *")}`).catch(() => {});
+}, cronEvery);
+ticker.unref();
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
