@@ -5,7 +5,8 @@ import { env } from "cloudflare:workers";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { billingSweep, processDue } from "../../src/billing/engine";
-import { call, expectError, get, newMerchant, post, waitFor, type CallOptions, type ListJson, type PaymentIntentJson } from "../helpers";
+import { refanEvents } from "../../src/billing/writes";
+import { call, createEndpoint, expectError, get, newMerchant, post, receivedBy, receiverHook, waitFor, type CallOptions, type ListJson, type PaymentIntentJson } from "../helpers";
 
 interface SubscriptionJson {
   id: string;
@@ -160,6 +161,38 @@ describe("a subscription over three periods on a test clock", () => {
       const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE merchant_id = ? AND fanned_out = 0").bind(s.merchantId).first<{ n: number }>();
       return left?.n === 0;
     }, 15_000, "billing events fanned out");
+  });
+});
+
+describe("billing events", () => {
+  it("are delivered to webhook endpoints like every other event, signed", async () => {
+    const s = await setup("sub-webhooks");
+    const hook = receiverHook("billing");
+    await createEndpoint(hook.url, ["customer.subscription.created", "invoice.created", "invoice.paid", "payment_method.attached"], s.opts);
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
+    const got = await waitFor(async () => {
+      const received = await receivedBy(hook.name);
+      const types = received.map((r) => (JSON.parse(r.body) as { type: string }).type);
+      return ["customer.subscription.created", "invoice.created", "invoice.paid"].every((t) => types.includes(t)) ? received : undefined;
+    }, 20_000, "billing events at the endpoint");
+    const paid = got.map((r) => JSON.parse(r.body) as EventJson).find((e) => e.type === "invoice.paid");
+    expect(paid?.data.object).toMatchObject({ object: "invoice", subscription: sub.id, status: "paid", amount_paid: 1999 });
+    expect(got.every((r) => typeof r.headers["stripe-signature"] === "string")).toBe(true);
+    // Not subscribed: not sent (the card was attached before the endpoint existed anyway).
+    expect(got.some((r) => (JSON.parse(r.body) as EventJson).type === "payment_intent.succeeded")).toBe(false);
+  });
+});
+
+describe("billing events that missed the queue", () => {
+  it("are handed to it again by the cron sweep", async () => {
+    const m = await newMerchant("refan");
+    const old = Date.now() - 120_000;
+    const record = { id: `evt_refan${Date.now()}`, type: "invoice.created", created: old, merchantId: m.id, livemode: false, object: { id: "in_refan", object: "invoice" }, requestId: null, idempotencyKey: null };
+    await env.DB.prepare("INSERT INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) VALUES (?, ?, 0, ?, NULL, 0, ?, ?)")
+      .bind(record.id, m.id, record.type, old, JSON.stringify(record))
+      .run();
+    expect(await refanEvents(env, Date.now())).toBeGreaterThanOrEqual(1);
+    await waitFor(async () => (await env.DB.prepare("SELECT fanned_out FROM events WHERE id = ?").bind(record.id).first<{ fanned_out: number }>())?.fanned_out === 1, 15_000, "the event fanned out");
   });
 });
 
