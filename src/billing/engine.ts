@@ -574,8 +574,10 @@ export async function billingSweep(env: Env, now: number, limit = 100): Promise<
   let done = await processDue(env, { testClock: null, now, limit, origin });
   const advancing = await db(env.DB).select().from(testClocks).where(eq(testClocks.status, "advancing")).limit(10);
   for (const clock of advancing) {
-    done += await processDue(env, { testClock: clock.id, now: clock.frozenTime, limit, origin });
-    await db(env.DB).update(testClocks).set({ status: "ready" }).where(and(eq(testClocks.id, clock.id), eq(testClocks.status, "advancing")));
+    const steps = await processDue(env, { testClock: clock.id, now: clock.frozenTime, limit, origin });
+    done += steps;
+    // Ready once nothing is left due at its time; otherwise the next sweep goes on.
+    if (steps < limit) await db(env.DB).update(testClocks).set({ status: "ready" }).where(and(eq(testClocks.id, clock.id), eq(testClocks.status, "advancing"), eq(testClocks.frozenTime, clock.frozenTime)));
   }
   return done;
 }

@@ -8,10 +8,11 @@ import { MAX_AMOUNT } from "../core/money";
 import type { Metadata, Scope } from "../core/types";
 import { invoices, subscriptions, testClocks } from "../db/schema";
 import type { Env } from "../env";
-import { CLAIM_MS, insertInvoice, invoiceIdFor, invoiceRow, payInvoice, transitionSubscription, updateSubscription } from "./engine";
+import { CLAIM_MS, clockNow, insertInvoice, invoiceIdFor, invoiceRow, payInvoice, transitionSubscription, updateSubscription } from "./engine";
 import { boundary, type Interval } from "./periods";
 import { db, findPaymentMethod, renderInvoice, renderSubscription, subscriptionById, type CustomerRow, type PriceRow, type SubscriptionRow } from "./store";
 import { Writes } from "./writes";
+import { log } from "../log";
 
 const DAY_MS = 86_400_000;
 
@@ -106,7 +107,15 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
   await w.event("invoice.created", renderInvoice(invoice), [invoiceId], { requestId: input.requestId });
   if (invoice.status === "paid") await w.event("invoice.paid", renderInvoice(invoice), [invoiceId], { requestId: input.requestId });
   await w.commit(env);
-  if (!trial) await payInvoice(env, invoiceId, { at: now, onSession: true, origin: input.origin, dueOnly: false, claimed: true, requestId: input.requestId });
+  if (!trial) {
+    try {
+      await payInvoice(env, invoiceId, { at: now, onSession: true, origin: input.origin, dueOnly: false, claimed: true, requestId: input.requestId });
+    } catch (err) {
+      // The subscription exists (answering an error would invite a second one): it stays incomplete
+      // and, once the claim lapses, the sweep finishes this same attempt through its derived intent.
+      log("error", "the first invoice's payment failed unexpectedly; the sweep will finish it", { subscription: id, invoice: invoiceId, error: String(err) });
+    }
+  }
   return (await subscriptionById(env.DB, id)) ?? row;
 }
 
@@ -118,13 +127,14 @@ export interface UpdateSubscriptionInput {
 
 export async function changeSubscription(env: Env, scope: Scope, customer: CustomerRow, id: string, input: UpdateSubscriptionInput): Promise<SubscriptionRow> {
   if (input.defaultPaymentMethod) await assertCustomersMethod(env, scope, customer, input.defaultPaymentMethod, "default_payment_method");
+  const now = await clockNow(env, customer.testClock);
   const updated = await transitionSubscription(env, id, (row) => {
     if (row.status === "canceled") throw invalidRequest("A canceled subscription cannot be updated.", undefined, "subscription_canceled");
     const change: Parameters<typeof updateSubscription>[2] = {};
     if (input.defaultPaymentMethod !== undefined) change.defaultPaymentMethod = input.defaultPaymentMethod;
     if (input.cancelAtPeriodEnd !== undefined) {
       change.cancelAtPeriodEnd = input.cancelAtPeriodEnd;
-      change.canceledAt = input.cancelAtPeriodEnd ? Date.now() : null;
+      change.canceledAt = input.cancelAtPeriodEnd ? now : null;
     }
     if (input.metadata !== undefined) change.metadata = JSON.stringify(input.metadata);
     return Object.keys(change).length ? change : null;

@@ -375,6 +375,16 @@ describe("renewal sweeps", () => {
     expect(after.current_period_end * 1000).toBeGreaterThan(now);
   });
 
+  it("a clock left advancing by a request that died is finished by the cron sweep", async () => {
+    const s = await setup("sweep-stuck-clock");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
+    await env.DB.prepare("UPDATE test_clocks SET frozen_time = ?, status = 'advancing' WHERE id = ?").bind(Date.parse("2026-03-01T00:00:00Z"), s.clock.id).run();
+    expectError(await post(`/v1/test_helpers/test_clocks/${s.clock.id}/advance`, { frozen_time: t("2026-04-01T00:00:00Z") }, s.opts), 400, "test_clock_advancing");
+    await billingSweep(env, Date.now());
+    expect((await invoicesOf(s, sub.id)).map((i) => i.status)).toEqual(["paid", "paid"]);
+    expect((await ok(get<ClockJson>(`/v1/test_helpers/test_clocks/${s.clock.id}`, s.opts))).status).toBe("ready");
+  });
+
   it("two advances of one clock at once: one runs, the other is told the clock is advancing", async () => {
     const s = await setup("sweep-advance");
     await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
