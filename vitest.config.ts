@@ -65,6 +65,8 @@ export default defineConfig(async () => {
             globalSetup: ["./test/global-setup.ts"],
             exclude: ["test/e2e/**"],
             setupFiles: ["./test/setup.ts"],
+            // Generous: a slow or busy CI machine must not fail a correct test (waitFor polls allow up to 20 s).
+            testTimeout: 30_000,
           },
         },
         {
