@@ -8,7 +8,7 @@
 //  - settling an attempt's result is guarded by the attempt count, so the sweep and the events hook
 //    (which sees the intent's own events) record it once, whichever comes first.
 // Each change writes its events in the same transaction (see writes.ts).
-import { and, asc, eq, inArray, isNull, lte, ne, notInArray, or, lt, type SQL } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, isNull, lte, ne, notInArray, or, lt, type SQL } from "drizzle-orm";
 import { derivedId } from "../core/ids";
 import type { IntentRecord, IntentStatus, Scope } from "../core/types";
 import { merchantSettings } from "../db/merchants";
@@ -104,60 +104,18 @@ export function invoiceRow(n: NewInvoice): InvoiceRow {
   };
 }
 
-const INVOICE_COLUMNS: [keyof InvoiceRow, string][] = [
-  ["id", "id"],
-  ["merchantId", "merchant_id"],
-  ["livemode", "livemode"],
-  ["customer", "customer"],
-  ["subscription", "subscription"],
-  ["periodStart", "period_start"],
-  ["periodEnd", "period_end"],
-  ["currency", "currency"],
-  ["amountDue", "amount_due"],
-  ["amountPaid", "amount_paid"],
-  ["status", "status"],
-  ["billingReason", "billing_reason"],
-  ["price", "price"],
-  ["quantity", "quantity"],
-  ["unitAmount", "unit_amount"],
-  ["description", "description"],
-  ["paymentIntent", "payment_intent"],
-  ["attemptCount", "attempt_count"],
-  ["nextPaymentAttempt", "next_payment_attempt"],
-  ["claimedUntil", "claimed_until"],
-  ["paidAt", "paid_at"],
-  ["testClock", "test_clock"],
-  ["created", "created"],
-];
+/** The SQL value of a row's field (booleans are integers in D1). */
+const sqlValue = (v: unknown) => (typeof v === "boolean" ? (v ? 1 : 0) : (v ?? null));
 
 /** The invoice's insert: once per (subscription, period), and (when guarded) only if the change before it happened. */
 export function insertInvoice(w: Writes, row: InvoiceRow, guarded: boolean): void {
-  const values = INVOICE_COLUMNS.map(([k]) => {
-    const v = row[k];
-    return typeof v === "boolean" ? (v ? 1 : 0) : v;
-  });
-  const columns = INVOICE_COLUMNS.map(([, c]) => c).join(", ");
-  const marks = INVOICE_COLUMNS.map(() => "?").join(", ");
-  w.add(`INSERT OR IGNORE INTO invoices (${columns}) SELECT ${marks} WHERE ${guarded ? "changes() > 0" : "1"}`, values);
+  const columns = Object.entries(getTableColumns(invoices)) as [keyof InvoiceRow, { name: string }][];
+  w.add(`INSERT OR IGNORE INTO invoices (${columns.map(([, c]) => c.name).join(", ")}) SELECT ${columns.map(() => "?").join(", ")} WHERE ${guarded ? "changes() > 0" : "1"}`, columns.map(([k]) => sqlValue(row[k])));
 }
 
 // ---- subscription changes ------------------------------------------------------------------------
 
 type SubscriptionChange = Partial<Pick<SubscriptionRow, "status" | "currentPeriodStart" | "currentPeriodEnd" | "periodIndex" | "latestInvoice" | "canceledAt" | "endedAt" | "cancelAtPeriodEnd" | "defaultPaymentMethod" | "metadata" | "trialEnd">>;
-
-const SUBSCRIPTION_COLUMNS: Record<keyof SubscriptionChange, string> = {
-  status: "status",
-  currentPeriodStart: "current_period_start",
-  currentPeriodEnd: "current_period_end",
-  periodIndex: "period_index",
-  latestInvoice: "latest_invoice",
-  canceledAt: "canceled_at",
-  endedAt: "ended_at",
-  cancelAtPeriodEnd: "cancel_at_period_end",
-  defaultPaymentMethod: "default_payment_method",
-  metadata: "metadata",
-  trialEnd: "trial_end",
-};
 
 /**
  * Adds a versioned update of the subscription (and, with `extra`, any further SQL condition) and its
@@ -171,11 +129,9 @@ export async function updateSubscription(
 ): Promise<SubscriptionRow> {
   const next: SubscriptionRow = { ...row, ...change, version: row.version + 1 };
   const keys = Object.keys(change) as (keyof SubscriptionChange)[];
-  const sets = keys.map((k) => `${SUBSCRIPTION_COLUMNS[k]} = ?`);
-  const binds = keys.map((k) => {
-    const v = change[k];
-    return typeof v === "boolean" ? (v ? 1 : 0) : (v ?? null);
-  });
+  const columns = getTableColumns(subscriptions);
+  const sets = keys.map((k) => `${columns[k].name} = ?`);
+  const binds = keys.map((k) => sqlValue(change[k]));
   w.add(`UPDATE subscriptions SET ${[...sets, "version = version + 1"].join(", ")} WHERE id = ? AND version = ?${options.extraWhere ? ` AND ${options.extraWhere.sql}` : ""}`, [
     ...binds,
     row.id,
@@ -291,19 +247,19 @@ async function claim(env: Env, row: InvoiceRow, options: PayOptions): Promise<bo
   return (result.meta.changes ?? 0) > 0;
 }
 
-/** The payment method an attempt uses: the one asked for, the subscription's, or the customer's default. */
+/**
+ * The payment method an attempt uses: the one asked for, else the subscription's, else the customer's
+ * default; the first of them still attached to the customer.
+ */
 async function paymentMethodFor(env: Env, invoice: InvoiceRow, subscription: SubscriptionRow | null, asked: string | undefined) {
-  let id = asked ?? subscription?.defaultPaymentMethod ?? null;
-  if (!id) {
-    const [customer] = await db(env.DB).select({ pm: customers.defaultPaymentMethod }).from(customers).where(eq(customers.id, invoice.customer)).limit(1);
-    id = customer?.pm ?? null;
-  }
-  if (!id) return null;
-  const [row] = await db(env.DB)
+  const [customer] = await db(env.DB).select({ pm: customers.defaultPaymentMethod }).from(customers).where(eq(customers.id, invoice.customer)).limit(1);
+  const candidates = [asked, subscription?.defaultPaymentMethod, customer?.pm].filter((id): id is string => typeof id === "string");
+  if (candidates.length === 0) return null;
+  const rows = await db(env.DB)
     .select()
     .from(paymentMethods)
-    .where(and(eq(paymentMethods.id, id), eq(paymentMethods.customer, invoice.customer)))
-    .limit(1);
+    .where(and(inArray(paymentMethods.id, candidates), eq(paymentMethods.customer, invoice.customer)));
+  const row = candidates.map((id) => rows.find((r) => r.id === id)).find((r) => r !== undefined);
   return row ? parseDetails(row) : null;
 }
 

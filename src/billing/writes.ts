@@ -15,8 +15,8 @@ import { db } from "./store";
 
 export type BillingEventType = Extract<EventType, `customer.${string}` | `payment_method.${string}` | `invoice.${string}`>;
 
-const EVENT_SQL =
-  "INSERT OR IGNORE INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) SELECT ?, ?, ?, ?, ?, 0, ?, ? WHERE ?";
+const eventSql = (guard: string) =>
+  `INSERT OR IGNORE INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) SELECT ?, ?, ?, ?, ?, 0, ?, ? WHERE ${guard}`;
 
 export class Writes {
   private readonly statements: D1PreparedStatement[] = [];
@@ -51,7 +51,7 @@ export class Writes {
     const guard = options.guarded === false ? "1" : "changes() > 0";
     this.statements.push(
       this.d1
-        .prepare(EVENT_SQL.replace("WHERE ?", `WHERE ${guard}`))
+        .prepare(eventSql(guard))
         .bind(record.id, record.merchantId, record.livemode ? 1 : 0, record.type, paymentIntentOf(record), record.created, JSON.stringify(record)),
     );
     this.eventAt.push({ index: this.statements.length - 1, event: record });

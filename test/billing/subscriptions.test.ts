@@ -332,6 +332,8 @@ describe("subscriptions", () => {
     expect((await ok(get<ListJson<SubscriptionJson>>("/v1/subscriptions?status=all", s.opts))).data).toEqual([]);
     // Clocks move forward only, one advance at a time.
     expectError(await post(`/v1/test_helpers/test_clocks/${s.clock.id}/advance`, { frozen_time: s.clock.frozen_time - DAY }, s.opts), 400, "test_clock_backwards");
+    expectError(await post(`/v1/test_helpers/test_clocks/${s.clock.id}/advance`, { frozen_time: t("9000-01-01T00:00:00Z") }, s.opts), 400);
+    expectError(await post(`/v1/test_helpers/test_clocks/${s.clock.id}/advance`, { frozen_time: "soon" }, s.opts), 400);
   });
 });
 

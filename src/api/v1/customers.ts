@@ -87,11 +87,6 @@ const PageQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(1
 
 const DeletedSchema = z.object({ id: z.string(), object: z.literal("customer"), deleted: z.literal(true) }).meta({ id: "DeletedCustomer" });
 
-/** The customer as a caller may see it; a deleted one is 404 except to retrieve. */
-export async function customerOf(c: Ctx, scope: Scope, id: string, param = "customer"): Promise<CustomerRow> {
-  return liveCustomer(c.env.DB, scope, id, param);
-}
-
 /** Parses `email:'a@b.c' AND name~'Ada'`: fields email, name, phone; `:` is exact, `~` contains. */
 function searchConditions(query: string): SQL[] {
   const clauses = query.split(/\s+AND\s+/i);
@@ -162,7 +157,7 @@ export function registerCustomers(app: App): void {
     { method: "post", path: "/v1/customers/{id}", permission: "payments.methods.manage", summary: "Update a customer (metadata merges; an empty string clears a field)", tag: TAG, body: UpdateBody, response: CustomerSchema },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "customers.update", params.id ?? "", body, async () => {
-        const row = await customerOf(c, principal, params.id ?? "", "id");
+        const row = await liveCustomer(c.env.DB, principal, params.id ?? "", "id");
         const defaultPaymentMethod = await resolveDefault(c, principal, row, body.invoice_settings?.default_payment_method);
         const next: CustomerRow = {
           ...row,
@@ -190,7 +185,7 @@ export function registerCustomers(app: App): void {
     app,
     { method: "delete", path: "/v1/customers/{id}", permission: "payments.methods.manage", summary: "Delete a customer: its subscriptions are canceled now", tag: TAG, response: DeletedSchema },
     async (c, { params, principal }) => {
-      const row = await customerOf(c, principal, params.id ?? "", "id");
+      const row = await liveCustomer(c.env.DB, principal, params.id ?? "", "id");
       await deleteCustomer(c, principal, row);
       return json(c, { id: row.id, object: "customer", deleted: true });
     },
@@ -255,7 +250,7 @@ export function registerCustomers(app: App): void {
       response: listOf(PaymentMethodObjectSchema, "CustomerPaymentMethodList"),
     },
     async (c, { params, query, principal }) => {
-      const customer = await customerOf(c, principal, params.id ?? "", "id");
+      const customer = await liveCustomer(c.env.DB, principal, params.id ?? "", "id");
       const page = await pageOf(c.env.DB, PAYMENT_METHODS, principal, [eq(paymentMethods.customer, customer.id)], pageRequest(query), (where, order, limit) =>
         db(c.env.DB).select().from(paymentMethods).where(where).orderBy(...order).limit(limit),
       );
@@ -276,7 +271,7 @@ export function registerCustomers(app: App): void {
     },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "customers.payment_methods.create", params.id ?? "", body, async () => {
-        const customer = await customerOf(c, principal, params.id ?? "", "id");
+        const customer = await liveCustomer(c.env.DB, principal, params.id ?? "", "id");
         if (body.payment_method !== undefined && body.token !== undefined) throw invalidRequest("Pass either payment_method or token, not both.", "token");
         const given = body.payment_method ?? body.token;
         if (given === undefined) throw invalidRequest("Pass the card to save: payment_method (a token, test card or pm_ id) or token.", "payment_method", "parameter_missing");
@@ -305,7 +300,7 @@ export function registerCustomers(app: App): void {
       response: PaymentMethodObjectSchema,
     },
     async (c, { params, principal }) => {
-      const customer = await customerOf(c, principal, params.id ?? "", "id");
+      const customer = await liveCustomer(c.env.DB, principal, params.id ?? "", "id");
       const pm = await findPaymentMethod(c.env.DB, principal, params.payment_method ?? "", "payment_method");
       if (pm.customer !== customer.id) throw invalidRequest(`The payment method ${pm.id} is not attached to this customer.`, "payment_method", "payment_method_not_attached");
       return json(c, renderPaymentMethodRow(await detachPaymentMethod(c.env, principal, pm, c.get("requestId"))));
@@ -324,7 +319,7 @@ export function registerCustomers(app: App): void {
       response: listOf(PaymentIntentSchema, "CustomerPaymentIntentList"),
     },
     async (c, { params, query, principal }) => {
-      const customer = await customerOf(c, principal, params.id ?? "", "id");
+      const customer = await liveCustomer(c.env.DB, principal, params.id ?? "", "id");
       const page = await listIntents(c.env.DB, principal, { customer: customer.id }, pageRequest(query));
       return json(c, listObject(`/v1/customers/${customer.id}/payment_intents`, page, (intent) => renderIntent(intent)));
     },

@@ -16,18 +16,12 @@ import { config } from "../../env";
 import type { Principal } from "../../auth/permissions";
 import type { OpOutcome, RequestContext } from "../../intents/params";
 import * as f from "./fields";
-import { assertIntentId, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { assertIntentId, checkExpandable, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { listOf, PaymentIntentSchema, searchResultOf, TransactionSchema } from "./schemas";
 
-const EXPANDABLE = new Set(["latest_charge", "payment_method"]);
-
-function checkExpand(expand: string[] | undefined): string[] {
-  for (const path of expand ?? []) {
-    if (!EXPANDABLE.has(path)) throw invalidRequest(`This property cannot be expanded (${path.slice(0, 60)}). Expandable: ${[...EXPANDABLE].join(", ")}.`, "expand");
-  }
-  return expand ?? [];
-}
+const EXPANDABLE = ["latest_charge", "payment_method"];
+const checkExpand = (expand: string[] | undefined) => checkExpandable(expand, EXPANDABLE);
 
 const futureUsageFields = {
   setup_future_usage: z.enum(["on_session", "off_session"]).optional().describe("Save the card to `customer` once the payment succeeds."),
@@ -125,7 +119,12 @@ export async function resolvePaymentMethodInput(c: Ctx, principal: Principal, bo
 }
 
 /** A payment method saved in D1 (pm_... that is not a sandbox test id), with the customer it is attached to. */
-async function savedMethod(c: Ctx, principal: Principal, body: MethodInput): Promise<{ details: PaymentMethodDetails; customer: string | null } | null> {
+interface SavedMethod {
+  details: PaymentMethodDetails;
+  customer: string | null;
+}
+
+async function savedMethod(c: Ctx, principal: Principal, body: MethodInput): Promise<SavedMethod | null> {
   const ref = typeof body.payment_method === "string" ? body.payment_method.trim() : null;
   if (!ref || !ref.startsWith("pm_") || TEST_PAYMENT_METHODS[ref] !== undefined) return null;
   const row = await findPaymentMethod(c.env.DB, principal, ref, "payment_method");
@@ -133,7 +132,7 @@ async function savedMethod(c: Ctx, principal: Principal, body: MethodInput): Pro
 }
 
 /** A saved payment method attached to a customer pays only for that customer. */
-function assertSavedFor(saved: { customer: string | null; details: PaymentMethodDetails } | null, customer: string | null): void {
+function assertSavedFor(saved: SavedMethod | null, customer: string | null): void {
   if (saved?.customer && saved.customer !== customer) {
     throw invalidRequest(
       `The payment method ${saved.details.id} belongs to the customer ${saved.customer}; pass that customer with it.`,
@@ -161,12 +160,15 @@ async function checkFutureUsage(c: Ctx, principal: Principal, body: { setup_futu
   }
 }
 
-/** Resolves the payment method a request names, if any. The card number and CVC go no further. */
-async function paymentMethodOf(c: Ctx, principal: Principal, body: MethodInput): Promise<PaymentMethodDetails | undefined> {
+/**
+ * Resolves the payment method a request names, if any. The card number and CVC go no further.
+ * `known` is the saved payment method already looked up for this request (null: it names none).
+ */
+async function paymentMethodOf(c: Ctx, principal: Principal, body: MethodInput, known?: SavedMethod | null): Promise<PaymentMethodDetails | undefined> {
   if (body.payment_method !== undefined && body.payment_method_data !== undefined) {
     throw invalidRequest("Pass either payment_method or payment_method_data, not both.", "payment_method_data");
   }
-  const saved = await savedMethod(c, principal, body);
+  const saved = known === undefined ? await savedMethod(c, principal, body) : known;
   if (saved) return saved.details;
   const ctx = { merchantId: principal.merchantId, livemode: principal.livemode, fingerprintKey: config(c.env).fingerprintKey, now: Date.now() };
   const pm = body.payment_method;
@@ -211,12 +213,13 @@ export function registerPaymentIntents(app: App): void {
       }
       const customer = principal.customerId ?? body.customer ?? null;
       await checkFutureUsage(c, principal, body, customer, body.confirm === true);
-      assertSavedFor(await savedMethod(c, principal, body), customer);
+      const saved = await savedMethod(c, principal, body);
+      assertSavedFor(saved, customer);
       const req = await requestContext(c, principal, "payment_intents.create", "", body, body.confirm ? { action: "payment_intents.create_and_confirm" } : undefined);
       const id = req.idempotencyKey
         ? await derivedId("pi", principal.merchantId, String(principal.livemode), req.idempotencyKey)
         : randomId("pi");
-      const paymentMethod = await paymentMethodOf(c, principal, body);
+      const paymentMethod = await paymentMethodOf(c, principal, body, saved);
       const outcome = await intentStub(c.env, id).create(req, {
         id,
         amount: body.amount,
@@ -345,7 +348,7 @@ export function registerPaymentIntents(app: App): void {
         await checkFutureUsage(ctx.c, ctx.principal, ctx.body, current.customer, true);
       }
     }
-    const paymentMethod = await paymentMethodOf(ctx.c, ctx.principal, ctx.body);
+    const paymentMethod = await paymentMethodOf(ctx.c, ctx.principal, ctx.body, saved);
     const outcome = await ctx.stub.confirm(ctx.req, ctx.id, {
       paymentMethod,
       returnUrl: ctx.body.return_url,

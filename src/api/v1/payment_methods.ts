@@ -5,13 +5,12 @@ import { z } from "zod";
 import { invalidRequest } from "../../core/errors";
 import type { PaymentMethodDetails } from "../../core/types";
 import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
-import { db, findPaymentMethod, parseDetails, renderPaymentMethodRow } from "../../billing/store";
+import { db, findPaymentMethod, liveCustomer, parseDetails, renderPaymentMethodRow } from "../../billing/store";
 import { Writes } from "../../billing/writes";
 import { listable, pageOf } from "../../db/queries";
 import { paymentMethods } from "../../db/schema";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import { PaymentMethodObjectSchema } from "./billing_schemas";
-import { customerOf } from "./customers";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
 import { resolvePaymentMethodInput } from "./payment_intents";
@@ -127,7 +126,7 @@ export function registerPaymentMethods(app: App): void {
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "payment_methods.attach", params.id ?? "", body, async () => {
         const pm = await findPaymentMethod(c.env.DB, principal, params.id ?? "", "id");
-        const customer = await customerOf(c, principal, body.customer);
+        const customer = await liveCustomer(c.env.DB, principal, body.customer);
         const { row } = await attachPaymentMethod(c.env, principal, pm, customer, c.get("requestId"));
         return { status: 200, body: renderPaymentMethodRow(row) };
       }),
@@ -147,7 +146,7 @@ export function registerPaymentMethods(app: App): void {
     app,
     { method: "get", path: "/v1/payment_methods", permission: "payments.methods.view", summary: "List stored payment methods (of a customer), newest first", tag: TAG, query: ListQuery, response: listOf(PaymentMethodObjectSchema, "SavedPaymentMethodList") },
     async (c, { query, principal }) => {
-      const filters = query.customer !== undefined ? [eq(paymentMethods.customer, (await customerOf(c, principal, query.customer)).id)] : [];
+      const filters = query.customer !== undefined ? [eq(paymentMethods.customer, (await liveCustomer(c.env.DB, principal, query.customer)).id)] : [];
       const page = await pageOf(c.env.DB, PAYMENT_METHODS, principal, filters, pageRequest(query), (where, order, limit) =>
         db(c.env.DB).select().from(paymentMethods).where(where).orderBy(...order).limit(limit),
       );

@@ -46,6 +46,14 @@ export function pageRequest(query: { limit?: number; starting_after?: string; en
   return { limit: query.limit ?? 10, startingAfter: query.starting_after, endingBefore: query.ending_before };
 }
 
+/** Checks `expand[]` against what a route can expand (a 400 naming what it can). */
+export function checkExpandable(expand: string[] | undefined, allowed: readonly string[]): string[] {
+  for (const path of expand ?? []) {
+    if (!allowed.includes(path)) throw invalidRequest(`This property cannot be expanded (${path.slice(0, 60)}). Expandable: ${allowed.join(", ")}.`, "expand");
+  }
+  return expand ?? [];
+}
+
 /** The audit context of a request. */
 export function auditContext(c: Ctx): AuditContext {
   return { env: c.env, requestId: c.get("requestId"), idempotencyKey: c.req.header("idempotency-key") ?? null, waitUntil: (p) => c.executionCtx.waitUntil(p) };

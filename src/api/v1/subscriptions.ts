@@ -7,15 +7,15 @@ import { renderIntent } from "../../core/objects";
 import type { Scope } from "../../core/types";
 import { clockNow, payInvoice } from "../../billing/engine";
 import { cancelSubscription, changeSubscription, createSubscription } from "../../billing/subscriptions";
-import { db, findInvoice, findPaymentMethod, findPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceRow, type SubscriptionRow } from "../../billing/store";
+import { mergeMetadata } from "../../intents/operations/metadata";
+import { db, parseMetadata, findInvoice, liveCustomer, findPaymentMethod, findPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceRow, type SubscriptionRow } from "../../billing/store";
 import { listable, pageOf } from "../../db/queries";
 import { invoices, subscriptions } from "../../db/schema";
 import type { Env } from "../../env";
 import { InvoiceSchema, SubscriptionSchema } from "./billing_schemas";
-import { customerOf } from "./customers";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
-import { intentStub, json, listObject, pageRequest } from "./respond";
+import { checkExpandable, intentStub, json, listObject, pageRequest } from "./respond";
 import { route, type App } from "./route";
 import { listOf } from "./schemas";
 
@@ -26,12 +26,7 @@ const INVOICES = listable(invoices, "invoice");
 const SUBSCRIPTION_EXPANDABLE = ["latest_invoice", "latest_invoice.payment_intent"];
 const INVOICE_EXPANDABLE = ["payment_intent"];
 
-function checkExpand(expand: string[] | undefined, allowed: string[]): Set<string> {
-  for (const path of expand ?? []) {
-    if (!allowed.includes(path)) throw invalidRequest(`This property cannot be expanded (${path.slice(0, 60)}). Expandable: ${allowed.join(", ")}.`, "expand");
-  }
-  return new Set(expand ?? []);
-}
+const checkExpand = (expand: string[] | undefined, allowed: readonly string[]) => new Set(checkExpandable(expand, allowed));
 
 const CreateBody = z
   .object({
@@ -106,7 +101,7 @@ export function registerSubscriptions(app: App): void {
         if (item && body.price !== undefined) throw invalidRequest("Pass either price or items, not both.", "items");
         const priceId = item?.price ?? body.price;
         if (!priceId) throw invalidRequest("Name the price: price (or items[0][price]).", "price", "parameter_missing");
-        const customer = await customerOf(c, principal, body.customer);
+        const customer = await liveCustomer(c.env.DB, principal, body.customer);
         const price = await findPrice(c.env.DB, principal, priceId, item ? "items[0][price]" : "price");
         const row = await createSubscription(c.env, principal, {
           customer,
@@ -138,8 +133,8 @@ export function registerSubscriptions(app: App): void {
       idempotentD1(c, principal, "subscriptions.update", params.id ?? "", body, async () => {
         const expand = checkExpand(body.expand, SUBSCRIPTION_EXPANDABLE);
         const row = await findSubscription(c.env.DB, principal, params.id ?? "");
-        const customer = await customerOf(c, principal, row.customer);
-        const metadata = body.metadata ? Object.fromEntries(Object.entries({ ...(JSON.parse(row.metadata) as Record<string, string>), ...body.metadata }).filter(([, v]) => v !== "")) : undefined;
+        const customer = await liveCustomer(c.env.DB, principal, row.customer);
+        const metadata = body.metadata ? mergeMetadata(parseMetadata(row.metadata), body.metadata) : undefined;
         const next = await changeSubscription(c.env, principal, customer, row.id, { defaultPaymentMethod: body.default_payment_method, cancelAtPeriodEnd: body.cancel_at_period_end, metadata });
         return { status: 200, body: await renderSubscriptionExpanded(c.env, principal, next, expand) };
       }),
