@@ -14,6 +14,7 @@ import { expireAuthorizations, requeueStuckReconciliations } from "./reconcile/s
 import { billingSweep } from "./billing/engine";
 import { onIntentEvents } from "./billing/hooks";
 import { refanEvents } from "./billing/writes";
+import { pruneIdempotencyClaims } from "./api/idempotency-binding";
 
 export { RateLimiterObject } from "./auth/rate-limit";
 export { ConnectorHealthObject } from "./connectors/health";
@@ -90,6 +91,7 @@ async function sweep(env: Env, now: number): Promise<void> {
   const refanned = await refanEvents(env, now);
   // Renewals and payment retries: each is claimed in D1, so overlapping sweeps bill once.
   const billed = await billingSweep(env, now);
+  await pruneIdempotencyClaims(env, now);
   if (purged || requeued || reconciling || expired || refanned || billed) {
     log("info", "cron sweep", {
       purged_events: purged,

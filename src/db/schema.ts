@@ -1,5 +1,6 @@
 // D1 schema (drizzle). D1 is the read model and the home of what no single intent owns. Intents,
 // charges and refunds are written here only by their intent's Durable Object, after each transition.
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const merchants = sqliteTable("merchants", {
@@ -7,6 +8,8 @@ export const merchants = sqliteTable("merchants", {
   name: text("name").notNull(),
   created: integer("created").notNull(),
   settings: text("settings").notNull().default("{}"),
+  /** Seed 002's `payments` entitlement (migration 0008): off, the POS surface answers 403. */
+  paymentsEntitlement: integer("payments_entitlement", { mode: "boolean" }).notNull().default(true),
 });
 
 export const apiKeys = sqliteTable(
@@ -48,6 +51,10 @@ export const paymentIntents = sqliteTable(
     currency: text("currency").notNull(),
     customer: text("customer"),
     orderId: text("order_id"),
+    /** Seed 002's location (migration 0008). */
+    locationId: text("location_id"),
+    /** Refunded so far (migration 0008), for seed 002's captured / refunded filters. */
+    amountRefunded: integer("amount_refunded").notNull().default(0),
     metadata: text("metadata").notNull().default("{}"),
     /** Milliseconds; lists sort by (created, id) descending. */
     created: integer("created").notNull(),
@@ -75,6 +82,14 @@ export const paymentIntents = sqliteTable(
     index("payment_intents_status").on(t.merchantId, t.livemode, t.status, t.created),
     index("payment_intents_customer").on(t.merchantId, t.livemode, t.customer, t.created),
     index("payment_intents_order").on(t.merchantId, t.livemode, t.orderId),
+    // Seed 002's transaction filters (migration 0008).
+    index("payment_intents_location").on(t.merchantId, t.livemode, t.locationId, t.created),
+    index("payment_intents_card_last4").on(t.merchantId, t.livemode, t.cardLast4, t.created),
+    index("payment_intents_amount").on(t.merchantId, t.livemode, t.amount, t.created),
+    index("payment_intents_order_created").on(t.merchantId, t.livemode, t.orderId, t.created),
+    index("payment_intents_failed").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.failureReason} IS NOT NULL`),
+    // Seed 000: a customer's payments across merchants (admin and support).
+    index("payment_intents_customer_all").on(t.customer, t.livemode, t.created),
   ],
 );
 
@@ -219,6 +234,25 @@ export const idempotencyKeys = sqliteTable(
     created: integer("created").notNull(),
   },
   (t) => [primaryKey({ columns: [t.merchantId, t.livemode, t.key] }), index("idempotency_keys_created").on(t.created)],
+);
+
+/**
+ * The merchant-wide binding of an idempotency key to its first request (every surface, every POST),
+ * for 24 hours. A second request with the key and another route, target or body is refused.
+ */
+export const idempotencyClaims = sqliteTable(
+  "idempotency_claims",
+  {
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    key: text("key").notNull(),
+    route: text("route").notNull(),
+    target: text("target").notNull(),
+    /** Keyed HMAC of (route, target, parameters): a card number among them cannot be recovered. */
+    fingerprint: text("fingerprint").notNull(),
+    created: integer("created").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.merchantId, t.livemode, t.key] }), index("idempotency_claims_created").on(t.created)],
 );
 
 /** A merchant's account at a PSP, in the order payments try them. Credentials are sealed (AES-GCM). */
@@ -451,4 +485,66 @@ export const testClocks = sqliteTable(
     created: integer("created").notNull(),
   },
   (t) => [index("test_clocks_list").on(t.merchantId, t.livemode, t.created, t.id)],
+);
+
+/** Checkout Sessions (migration 0009): a hosted payment page for one payment intent, which moves its money. */
+export const checkoutSessions = sqliteTable(
+  "checkout_sessions",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    /** open | complete | expired */
+    status: text("status").notNull(),
+    /** unpaid | paid */
+    paymentStatus: text("payment_status").notNull(),
+    paymentIntent: text("payment_intent").notNull(),
+    currency: text("currency").notNull(),
+    amountSubtotal: integer("amount_subtotal").notNull(),
+    amountTotal: integer("amount_total").notNull(),
+    /** JSON: the session's line items (name, quantity, unit amount, price). */
+    lineItems: text("line_items").notNull(),
+    successUrl: text("success_url").notNull(),
+    cancelUrl: text("cancel_url"),
+    customer: text("customer"),
+    customerEmail: text("customer_email"),
+    clientReferenceId: text("client_reference_id"),
+    metadata: text("metadata").notNull().default("{}"),
+    expiresAt: integer("expires_at").notNull(),
+    completedAt: integer("completed_at"),
+    created: integer("created").notNull(),
+  },
+  (t) => [
+    index("checkout_sessions_list").on(t.merchantId, t.livemode, t.created, t.id),
+    uniqueIndex("checkout_sessions_intent").on(t.paymentIntent),
+    index("checkout_sessions_expiry").on(t.status, t.expiresAt),
+  ],
+);
+
+/** Seeds 000 and 003: the stable integer of each intent (AUTOINCREMENT, never reused). */
+export const intentNumbers = sqliteTable(
+  "intent_numbers",
+  {
+    number: integer("number").primaryKey({ autoIncrement: true }),
+    intentId: text("intent_id").notNull(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    created: integer("created").notNull(),
+  },
+  (t) => [
+    uniqueIndex("intent_numbers_intent").on(t.intentId),
+    index("intent_numbers_scope").on(t.merchantId, t.livemode, t.number),
+    index("intent_numbers_mode").on(t.livemode, t.number),
+  ],
+);
+
+/** Seed 000's paymentGatewayId: 1 is every merchant's built-in sandbox (account_id 'sandbox'), then one per connector account. */
+export const gatewayNumbers = sqliteTable(
+  "gateway_numbers",
+  {
+    number: integer("number").primaryKey({ autoIncrement: true }),
+    accountId: text("account_id").notNull(),
+    created: integer("created").notNull(),
+  },
+  (t) => [uniqueIndex("gateway_numbers_account").on(t.accountId)],
 );

@@ -5,7 +5,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
 import { ApiError, invalidRequest, permissionDenied } from "../../core/errors";
+import { canonicalJson } from "../../core/canonical-json";
 import { hmacBase62 } from "../../core/ids";
+import { bindIdempotencyKey } from "../idempotency-binding";
 import { authenticate } from "../../auth/authenticate";
 import { authorize, requireRoles, type Permission, type Principal, type Role } from "../../auth/permissions";
 import { limit } from "../../auth/rate-limit";
@@ -111,22 +113,25 @@ export function route<B extends Schema | undefined = undefined, Q extends Schema
     const query = parse(spec.query ?? EMPTY, rawQuery) as Output<Q>;
     const params: Record<string, string> = {};
     for (const name of pathParams) params[name] = c.req.param(name) ?? "";
+    if (spec.method === "post") {
+      // The key is bound merchant-wide to this route, target and body before anything runs.
+      const key = idempotencyKeyOf(c);
+      if (key) await bindIdempotencyKey(c.env, principal, key, { route: `POST ${spec.path}`, target: canonicalJson(params), params: body });
+    }
     return handler(c, { body, query, params, principal });
   });
 }
 
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
-
 const MAX_IDEMPOTENCY_KEY = 255;
+
+/** The request's Idempotency-Key, checked for length (null when it has none). */
+function idempotencyKeyOf(c: Ctx): string | null {
+  const key = c.req.header("idempotency-key") ?? null;
+  if (key !== null && (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY)) {
+    throw invalidRequest(`Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY} characters long.`, undefined, "idempotency_key_invalid");
+  }
+  return key;
+}
 
 /**
  * The context of a request aimed at an intent: scope, request id, and the Idempotency-Key with a keyed
@@ -141,10 +146,7 @@ export async function requestContext(
   params: unknown,
   audit?: { action?: string; details?: RequestAudit["details"] },
 ): Promise<RequestContext> {
-  const key = c.req.header("idempotency-key") ?? null;
-  if (key !== null && (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY)) {
-    throw invalidRequest(`Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY} characters long.`, undefined, "idempotency_key_invalid");
-  }
+  const key = idempotencyKeyOf(c);
   const fingerprint = key ? await hmacBase62(config(c.env).fingerprintKey, canonicalJson({ operation, target, params }), 32) : null;
   return {
     scope: { merchantId: principal.merchantId, livemode: principal.livemode },

@@ -1,0 +1,59 @@
+// The merchant-wide binding of idempotency keys, shared by every surface. A key belongs to one
+// merchant and mode and, for 24 hours, to the first request that used it: its route, its target and
+// a keyed fingerprint of its parameters. Any other use of the key is refused before anything runs.
+// The answers are replayed where they were recorded (the intent's Durable Object, which stays the
+// serializer of its own operations, or D1 for requests that touch no intent); this claim is what
+// stops one key from acting on two intents, or on an intent and then a customer.
+//
+// The claim is one statement: insert, or take over a claim older than the TTL. D1 runs statements one
+// at a time, so of two requests racing with the same key exactly one claims it; the other finds the
+// claim and is refused unless it is the very same request (then it reaches the replay).
+import { canonicalJson } from "../core/canonical-json";
+import { idempotencyMismatch } from "../core/errors";
+import { hmacBase62 } from "../core/ids";
+import type { Scope } from "../core/types";
+import { config, type Env } from "../env";
+
+/** Keys are bound for 24 hours, like Stripe's. */
+export const IDEMPOTENCY_BINDING_TTL_MS = 24 * 60 * 60 * 1000;
+
+export interface IdempotencyBinding {
+  /** The surface's route, e.g. "POST /v1/payment_intents/{id}/capture". */
+  route: string;
+  /** What the request acts on (path parameters), "" when nothing yet exists. */
+  target: string;
+  /** The validated parameters. */
+  params: unknown;
+}
+
+export async function bindingFingerprint(env: Env, binding: IdempotencyBinding): Promise<string> {
+  return hmacBase62(config(env).fingerprintKey, canonicalJson({ route: binding.route, target: binding.target, params: binding.params }), 32);
+}
+
+/**
+ * Claims `key` for this merchant and mode, bound to this request. Resolves when the key is new (or its
+ * claim expired) or already bound to this same request; throws a 400 idempotency_error otherwise.
+ */
+export async function bindIdempotencyKey(env: Env, scope: Scope, key: string, binding: IdempotencyBinding, now = Date.now()): Promise<void> {
+  const fingerprint = await bindingFingerprint(env, binding);
+  const livemode = scope.livemode ? 1 : 0;
+  const claimed = await env.DB.prepare(
+    `INSERT INTO idempotency_claims (merchant_id, livemode, key, route, target, fingerprint, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+     ON CONFLICT (merchant_id, livemode, key) DO UPDATE SET route = excluded.route, target = excluded.target, fingerprint = excluded.fingerprint, created = excluded.created
+     WHERE idempotency_claims.created <= ?8
+     RETURNING fingerprint`,
+  )
+    .bind(scope.merchantId, livemode, key, binding.route.slice(0, 200), binding.target.slice(0, 500), fingerprint, now, now - IDEMPOTENCY_BINDING_TTL_MS)
+    .first<{ fingerprint: string }>();
+  if (claimed) return;
+  const existing = await env.DB.prepare(`SELECT fingerprint FROM idempotency_claims WHERE merchant_id = ?1 AND livemode = ?2 AND key = ?3`)
+    .bind(scope.merchantId, livemode, key)
+    .first<{ fingerprint: string }>();
+  if (existing && existing.fingerprint === fingerprint) return;
+  throw idempotencyMismatch(key);
+}
+
+/** The cron's retention: claims past their TTL are dead weight. */
+export async function pruneIdempotencyClaims(env: Env, now = Date.now()): Promise<void> {
+  await env.DB.prepare(`DELETE FROM idempotency_claims WHERE created <= ?1`).bind(now - IDEMPOTENCY_BINDING_TTL_MS).run();
+}
