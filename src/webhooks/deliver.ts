@@ -13,6 +13,7 @@ import { log } from "../log";
 import type { DeliveryMessage } from "./messages";
 import { signPayload } from "./signing";
 import { db, pendingDeliveries, signingSecrets } from "./store";
+import { webhookUrlProblem } from "./url-guard";
 
 /** Queues cannot delay a message by more than 12 hours; longer waits are re-sent on arrival. */
 export const MAX_QUEUE_DELAY_S = 12 * 60 * 60;
@@ -106,7 +107,11 @@ export async function deliverAttempt(env: Env, msg: DeliveryMessage): Promise<vo
   const event = JSON.parse(eventRow.data) as EventRecord;
   const body = JSON.stringify(renderEvent(event, await pendingDeliveries(env.DB, event.id)));
   const signed = await signPayload(event.id, body, await signingSecrets(endpoint, cfg.encryptionKey, now), Math.floor(Date.now() / 1000));
-  const result = await post(endpoint.url, body, { "content-type": "application/json", "user-agent": USER_AGENT, ...signed }, cfg.webhookTimeoutMs);
+  // The URL was checked when it was set; check it again, so that a rule tightened since then holds.
+  const refused = webhookUrlProblem(endpoint.url, endpoint.livemode);
+  const result: AttemptResult = refused
+    ? { statusCode: null, error: `not sent: ${refused.message}`, retryAfterMs: null, latencyMs: 0 }
+    : await post(endpoint.url, body, { "content-type": "application/json", "user-agent": USER_AGENT, ...signed }, cfg.webhookTimeoutMs);
 
   const done = Date.now();
   const succeeded = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;

@@ -1,98 +1,91 @@
-// Where we may send webhooks. Live mode: https only, and never to a private, loopback, link-local or
-// otherwise internal address (the SSRF guard). Test mode may also use http on loopback, so that a
-// developer's local receiver works. (Workers cannot resolve DNS before a fetch; names are checked as
-// written, and Cloudflare's own egress refuses private addresses in production.)
+// Where we may send webhooks. Live mode: https only, to a public host: never a private, loopback,
+// link-local, documentation or otherwise special address (the SSRF guard). Addresses are classified
+// by ipaddr.js (a maintained table of the IANA special-purpose registries), not by hand. Test mode
+// may also use loopback, so that a developer's local receiver works. The guard runs when an endpoint
+// is created or updated and again before every delivery. (Workers cannot resolve DNS before a fetch;
+// names are checked as written, and Cloudflare's own egress refuses private addresses in production.)
+import ipaddr from "ipaddr.js";
 import { invalidRequest } from "../core/errors";
 
-function ipv4(host: string): number[] | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
-  if (!m) return null;
-  const parts = m.slice(1).map(Number);
-  return parts.every((p) => p <= 255) ? parts : null;
+/** Names that never lead to a public receiver: the last label, or the whole name. */
+const INTERNAL_NAMES = /(^|\.)(localhost|local|internal|localdomain|home|lan|intranet|corp|arpa)$/i;
+/** 2000::/3: the only IPv6 space allocated for global unicast. */
+const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parse("2000::");
+
+type Address = ReturnType<typeof ipaddr.parse>;
+
+/** The address a URL's host names literally (IPv4 as the URL parser normalized it, or [IPv6]), or null for a name. */
+function literalAddress(host: string): Address | null {
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  if (bare !== host) return ipaddr.IPv6.isValid(bare) ? ipaddr.IPv6.parse(bare) : null;
+  return ipaddr.IPv4.isValidFourPartDecimal(bare) ? ipaddr.IPv4.parse(bare) : null;
 }
 
-function privateIpv4([a, b]: number[]): boolean {
-  if (a === undefined || b === undefined) return true;
-  return (
-    a === 0 ||
-    a === 10 ||
-    a === 127 ||
-    (a === 100 && b >= 64 && b <= 127) ||
-    (a === 169 && b === 254) ||
-    (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 168) ||
-    (a === 198 && (b === 18 || b === 19)) ||
-    a >= 224
-  );
+/**
+ * Why `addr` is not a public unicast address, or null when it is. Everything ipaddr.js does not call
+ * `unicast` is refused: private, loopback, link-local, CGNAT, documentation and benchmarking ranges,
+ * and every IPv6 form that embeds or tunnels an IPv4 address (IPv4-mapped, translated, NAT64, 6to4,
+ * Teredo), whatever address it carries. IPv6 must also be inside 2000::/3, which leaves out the
+ * deprecated IPv4-compatible ::a.b.c.d and the unassigned space.
+ */
+function nonPublicReason(addr: Address): string | null {
+  const range: string = addr.range();
+  if (range !== "unicast") return range;
+  if (addr instanceof ipaddr.IPv6 && !addr.match(GLOBAL_UNICAST_V6, 3)) return "outside global unicast 2000::/3";
+  return null;
 }
-
-/** An IPv6 address as its eight 16-bit groups (URL parsing has already normalized it), or null. */
-function ipv6Groups(host: string): number[] | null {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  if (!h.includes(":")) return null;
-  let text = h;
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted?.[1]) {
-    const v4 = ipv4(dotted[1]);
-    if (!v4) return null;
-    text = text.slice(0, -dotted[1].length) + `${((v4[0] ?? 0) << 8 | (v4[1] ?? 0)).toString(16)}:${((v4[2] ?? 0) << 8 | (v4[3] ?? 0)).toString(16)}`;
-  }
-  const [head = "", tail] = text.split("::");
-  const left = head ? head.split(":") : [];
-  const right = tail !== undefined && tail ? tail.split(":") : [];
-  const missing = 8 - left.length - right.length;
-  if (tail === undefined ? missing !== 0 : missing < 1) return null;
-  const groups = [...left, ...Array<string>(tail === undefined ? 0 : missing).fill("0"), ...right].map((g) => parseInt(g, 16));
-  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
-}
-
-function internalIpv6(host: string): boolean {
-  const g = ipv6Groups(host);
-  if (!g) return host.includes(":");
-  const [a = 0, b = 0] = g;
-  const zeros = (n: number) => g.slice(0, n).every((x) => x === 0);
-  const embeddedV4 = [(g[6] ?? 0) >> 8, (g[6] ?? 0) & 255, (g[7] ?? 0) >> 8, (g[7] ?? 0) & 255];
-  if (zeros(8) || (zeros(7) && g[7] === 1)) return true; // :: and ::1
-  if (zeros(5) && g[5] === 0xffff) return privateIpv4(embeddedV4); // ::ffff:a.b.c.d
-  if (zeros(6)) return true; // ::a.b.c.d (deprecated IPv4-compatible)
-  if (a === 0x64 && b === 0xff9b) return privateIpv4(embeddedV4); // NAT64
-  if ((a & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local
-  if ((a & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
-  if ((a & 0xff00) === 0xff00) return true; // multicast
-  if (a === 0x2001 && b === 0x0db8) return true; // documentation
-  return false;
-}
-
-const INTERNAL_NAMES = /(^|\.)(localhost|local|internal|localdomain|home|lan|intranet|corp)$/i;
 
 export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  const v4 = ipv4(h);
-  return h === "localhost" || h === "::1" || (v4 !== null && v4[0] === 127);
+  const h = host.toLowerCase().replace(/\.$/, "");
+  if (h === "localhost" || h.endsWith(".localhost")) return true;
+  const addr = literalAddress(h);
+  if (!addr) return false;
+  const plain = addr instanceof ipaddr.IPv6 && addr.isIPv4MappedAddress() ? addr.toIPv4Address() : addr;
+  return plain.range() === "loopback";
 }
 
-/** Throws a 400 naming `url` when the endpoint URL is not allowed in this mode. */
-export function assertWebhookUrl(raw: string, livemode: boolean): void {
+export interface UrlProblem {
+  message: string;
+  code: "url_invalid" | "url_not_public";
+}
+
+/** What is wrong with `raw` as a webhook endpoint URL in this mode, or null when it may be used. */
+export function webhookUrlProblem(raw: string, livemode: boolean): UrlProblem | null {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw invalidRequest("Invalid URL: it must be an absolute https URL.", "url", "url_invalid");
+    return { message: "Invalid URL: it must be an absolute https URL.", code: "url_invalid" };
   }
-  if (url.username || url.password) throw invalidRequest("Webhook URLs must not contain credentials.", "url", "url_invalid");
-  const host = url.hostname;
-  if (!livemode && url.protocol === "http:" && isLoopback(host)) return;
+  if (url.username || url.password) return { message: "Webhook URLs must not contain credentials.", code: "url_invalid" };
+  const host = url.hostname.toLowerCase();
+  if (!livemode && url.protocol === "http:" && isLoopback(host)) return null;
   if (url.protocol !== "https:") {
-    throw invalidRequest(
-      livemode ? "Live webhook endpoints must use https." : "Webhook URLs must use https (test mode also allows http on loopback).",
-      "url",
-      "url_invalid",
-    );
+    return {
+      message: livemode ? "Live webhook endpoints must use https." : "Webhook URLs must use https (test mode also allows http on loopback).",
+      code: "url_invalid",
+    };
   }
-  if (!host.includes(".") && !host.includes(":")) throw invalidRequest("Webhook URLs need a public host name.", "url", "url_invalid");
-  const v4 = ipv4(host);
-  if ((v4 && privateIpv4(v4)) || internalIpv6(host) || INTERNAL_NAMES.test(host)) {
-    if (!livemode && isLoopback(host)) return;
-    throw invalidRequest("Webhook URLs must not point to private, loopback, link-local or internal addresses.", "url", "url_not_public");
+  if (!livemode && isLoopback(host)) return null;
+  const notPublic = (why: string): UrlProblem => ({
+    message: `Webhook URLs must point to a public host, not ${why}.`,
+    code: "url_not_public",
+  });
+  // `localhost.` and other fully qualified names resolve like their dotless forms: refuse the trailing dot.
+  if (host.endsWith(".")) return notPublic("a name ending in a dot (write it without the trailing dot)");
+  const addr = literalAddress(host);
+  if (addr) {
+    const reason = nonPublicReason(addr);
+    return reason ? notPublic(`an address in a special-purpose range (${reason})`) : null;
   }
+  if (host.includes(":") || host.startsWith("[")) return notPublic("an address that cannot be read");
+  if (!host.includes(".")) return notPublic("a single-label name");
+  if (INTERNAL_NAMES.test(host)) return notPublic("a local or internal name");
+  return null;
+}
+
+/** Throws a 400 naming `url` when the endpoint URL is not allowed in this mode. */
+export function assertWebhookUrl(raw: string, livemode: boolean): void {
+  const problem = webhookUrlProblem(raw, livemode);
+  if (problem) throw invalidRequest(problem.message, "url", problem.code);
 }
