@@ -1,27 +1,108 @@
-// GET /connectors/return/:intent — where a provider's page (PayPal's approval, Stripe's 3DS) sends
-// the customer back. The gateway completes the payment at the provider, then sends the customer on
-// to the merchant's return_url. Authorized by the intent's client secret in the link we gave.
+// /connectors/return/:intent — where a provider's page (PayPal's approval, Stripe's 3DS) sends the
+// customer back. A page a browser opens by GET never changes an intent: the GET shows a page whose
+// form POSTs back here (a small inline script, allowed by a CSP nonce, submits it at once), and the
+// POST completes the payment at the provider, then sends the customer on to the merchant's
+// return_url. Authorized by the intent's client secret in the link we gave the provider.
+// The sandbox's own 3DS challenge is decided only on its challenge page (/sandbox/3ds), never here.
 import { Hono } from "hono";
-import { hasPrefix } from "../core/ids";
+import { hasPrefix, randomToken } from "../core/ids";
+import type { IntentRecord, IntentStatus } from "../core/types";
 import type { Env } from "../env";
+import { readBodyParams } from "../http/body";
 import { returnLocation } from "./return";
-import { escape, page } from "./threeds";
+import { cspOrigin, escape, page } from "./threeds";
+
+/** What a customer reads about their payment: plain words, never a raw status. */
+const IN_WORDS: Record<IntentStatus, string> = {
+  requires_payment_method: "Your payment did not go through. You can try again with another payment method.",
+  requires_confirmation: "Your payment has not been submitted yet.",
+  requires_action: "Your payment is waiting for you to finish the provider's step.",
+  processing: "Your payment is being processed. You will hear from the shop once it is complete.",
+  requires_capture: "Your payment has been approved.",
+  succeeded: "Your payment is complete. Thank you.",
+  canceled: "This payment was canceled. Nothing was charged.",
+  failed: "This payment could not be completed.",
+};
+
+const notFound = () => page("Not found", "<h1>Payment not found</h1><p>This link is not valid.</p>", 404);
+
+function stub(env: Env, id: string) {
+  return env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
+}
+
+async function merchantName(env: Env, merchantId: string): Promise<string | null> {
+  try {
+    const row = await env.DB.prepare("SELECT name FROM merchants WHERE id = ?").bind(merchantId).first<{ name: string }>();
+    return row?.name ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the intent waits on a provider's own page (not the sandbox's challenge, decided on its page). */
+export function waitsOnProvider(intent: IntentRecord): boolean {
+  if (intent.status !== "requires_action") return false;
+  const waiting = [...intent.attempts].reverse().find((a) => a.type === "authorize" && a.status === "requires_action");
+  return waiting !== undefined && waiting.connector !== "sandbox" && waiting.providerReference !== null;
+}
+
+async function resultPage(env: Env, intent: IntentRecord): Promise<Response> {
+  const shop = await merchantName(env, intent.merchantId);
+  const heading = shop ? `Your payment to ${escape(shop)}` : "Your payment";
+  return page("Payment", `<h1>${heading}</h1><p>${IN_WORDS[intent.status]}</p>`);
+}
 
 export function providerReturnPages(): Hono<{ Bindings: Env }> {
   const pages = new Hono<{ Bindings: Env }>();
+
   pages.get("/:id", async (c) => {
     const id = c.req.param("id");
     const secret = c.req.query("client_secret") ?? "";
-    const notFound = () => page("Not found", "<h1>Payment not found</h1><p>This link is not valid.</p>", 404);
     if (!hasPrefix(id, "pi") || !secret) return notFound();
-    const stub = c.env.PAYMENT_INTENTS.get(c.env.PAYMENT_INTENTS.idFromName(id));
-    // A payer who canceled at the provider completes nothing: the intent keeps waiting.
-    const outcome = c.req.query("canceled") === "true" ? null : await stub.completeRedirect(id, secret, new URL(c.req.url).origin);
-    const intent = outcome?.intent ?? (await stub.retrieveWithClientSecret(id, secret));
+    const intent = await stub(c.env, id).retrieveWithClientSecret(id, secret);
+    if (!intent) return notFound();
+    // A payer who canceled at the provider, or an intent with nothing to complete: nothing to do but
+    // show where things stand (or go on to the merchant, which reads the intent itself).
+    if (c.req.query("canceled") === "true" || !waitsOnProvider(intent)) {
+      const location = returnLocation(intent);
+      if (location) return c.redirect(location, 303);
+      return resultPage(c.env, intent);
+    }
+    const shop = await merchantName(c.env, intent.merchantId);
+    const nonce = randomToken(22);
+    const action = `/connectors/return/${encodeURIComponent(intent.id)}`;
+    return page(
+      "Finishing your payment",
+      `<h1>Finishing your payment${shop ? ` to ${escape(shop)}` : ""}</h1>` +
+        `<p>You are back from the payment provider. Continue to complete your payment.</p>` +
+        `<form id="complete" method="post" action="${escape(action)}"><input type="hidden" name="client_secret" value="${escape(secret)}">` +
+        `<button class="approve" type="submit">Continue</button></form>` +
+        `<script nonce="${nonce}">document.getElementById("complete").submit();</script>`,
+      200,
+      // The POST's 303 goes on to the merchant's return_url, which form-action must allow.
+      { scriptNonce: nonce, formAction: [cspOrigin(intent.returnUrl)].filter((o): o is string => o !== null) },
+    );
+  });
+
+  pages.post("/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!hasPrefix(id, "pi")) return notFound();
+    let form: Record<string, unknown>;
+    try {
+      form = await readBodyParams(c.req.raw);
+    } catch {
+      return page("Bad request", "<h1>Bad request</h1>", 400);
+    }
+    const secret = typeof form.client_secret === "string" ? form.client_secret : "";
+    if (!secret) return notFound();
+    const object = stub(c.env, id);
+    const outcome = await object.completeRedirect(id, secret, new URL(c.req.url).origin);
+    const intent = outcome.intent ?? (await object.retrieveWithClientSecret(id, secret));
     if (!intent) return notFound();
     const location = returnLocation(intent);
     if (location) return c.redirect(location, 303);
-    return page("Payment", `<h1>Back from the provider</h1><p>The payment's status is <b>${escape(intent.status)}</b>.</p>`);
+    return resultPage(c.env, intent);
   });
+
   return pages;
 }

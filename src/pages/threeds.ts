@@ -8,10 +8,30 @@ import { minorToDecimal } from "../core/money";
 import type { Env } from "../env";
 import { readBodyParams } from "../http/body";
 import { returnLocation } from "./return";
+import { completeFromIntent } from "../checkout/sessions";
+import { merchantName, statusInWords } from "./checkout";
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
-function page(title: string, body: string, status = 200): Response {
+export interface PageOptions {
+  /** Origins besides our own that a form on the page may reach, redirects included (a merchant's return_url). */
+  formAction?: readonly string[];
+  /** A nonce allowing the page's own inline script. */
+  scriptNonce?: string;
+}
+
+/** The origin of a URL for a CSP source list, or null when it is not an http(s) URL. */
+export function cspOrigin(url: string | null | undefined): string | null {
+  if (!url) return null;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+function page(title: string, body: string, status = 200, options: PageOptions = {}): Response {
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>${escape(title)}</title><style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}
 button{font:inherit;padding:.6rem 1.2rem;margin:.3rem .6rem .3rem 0;border-radius:.4rem;border:1px solid #888;cursor:pointer}
@@ -22,7 +42,9 @@ button{font:inherit;padding:.6rem 1.2rem;margin:.3rem .6rem .3rem 0;border-radiu
     headers: {
       "content-type": "text/html; charset=utf-8",
       "cache-control": "no-store",
-      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+      "content-security-policy":
+        `default-src 'none'; style-src 'unsafe-inline'; ${options.scriptNonce ? `script-src 'nonce-${options.scriptNonce}'; ` : ""}` +
+        `form-action ${["'self'", ...(options.formAction ?? [])].join(" ")}; frame-ancestors 'none'`,
     },
   });
 }
@@ -46,7 +68,8 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
     const intent = await stub(c.env, id).retrieveWithClientSecret(id, secret);
     if (!intent) return notFound();
     if (intent.status !== "requires_action") {
-      return page("Authentication complete", `<h1>Nothing to authenticate</h1><p>This payment's status is <b>${escape(intent.status)}</b>.</p>`);
+      const merchant = await merchantName(c.env, intent.merchantId);
+      return page("Authentication complete", `<p class="muted">${escape(merchant)}</p><h1>Nothing to confirm</h1><p>${escape(statusInWords(intent.status))}</p>`);
     }
     const amount = `${minorToDecimal(intent.amount, intent.currency)} ${intent.currency.toUpperCase()}`;
     const details = intent.paymentMethod?.card;
@@ -56,9 +79,12 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
       `<input type="hidden" name="outcome" value="${outcome}"><button class="${outcome}" type="submit">${label}</button></form>`;
     return page(
       "3D Secure test challenge",
-      `<h1>3D Secure test challenge</h1><p>Authenticate a payment of <b>${escape(amount)}</b> with ${card}.</p>` +
+      `<p class="muted">${escape(await merchantName(c.env, intent.merchantId))}</p><h1>3D Secure test challenge</h1><p>Authenticate a payment of <b>${escape(amount)}</b> to ${escape(await merchantName(c.env, intent.merchantId))} with ${card}.</p>` +
         `${form("approve", "Complete authentication")}${form("fail", "Fail authentication")}` +
         `<p class="muted">This is the gateway's sandbox: no bank is involved.</p>`,
+      200,
+      // The answer's 303 goes on to the merchant's return_url: the form may lead there.
+      { formAction: [cspOrigin(intent.returnUrl)].filter((o): o is string => o !== null) },
     );
   });
 
@@ -77,9 +103,15 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
     const result = await stub(c.env, id).completeAuthentication(id, secret, outcome === "approve", new URL(c.req.url).origin);
     const intent = result.intent ?? (await stub(c.env, id).retrieveWithClientSecret(id, secret));
     if (!intent) return notFound();
+    // A Checkout Session's payment completes its session before the shopper lands on success_url.
+    await completeFromIntent(c.env, intent, new URL(c.req.url).origin);
     const location = returnLocation(intent);
     if (location) return c.redirect(location, 303);
-    return page("Authentication complete", `<h1>Authentication ${outcome === "approve" ? "completed" : "failed"}</h1><p>The payment's status is <b>${escape(intent.status)}</b>.</p>`);
+    const merchant = await merchantName(c.env, intent.merchantId);
+    return page(
+      "Authentication complete",
+      `<p class="muted">${escape(merchant)}</p><h1>Authentication ${outcome === "approve" ? "completed" : "failed"}</h1><p>${escape(statusInWords(intent.status))}</p>`,
+    );
   });
 
   return pages;

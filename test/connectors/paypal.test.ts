@@ -18,13 +18,37 @@ import {
   type TransactionJson,
 } from "../helpers";
 
+/**
+ * The browser back on the gateway's return page: the GET only shows a page (it changes nothing), whose
+ * form the browser POSTs (its inline script submits it at once) to complete the payment.
+ */
+async function submitReturnPage(back: string): Promise<Response> {
+  const shown = await exports.default.fetch(new Request(back, { redirect: "manual" }));
+  expect(shown.status).toBe(200);
+  const html = await shown.text();
+  const action = /<form id="complete" method="post" action="([^"]+)">/.exec(html)?.[1] ?? "";
+  const secret = /name="client_secret" value="([^"]+)"/.exec(html)?.[1] ?? "";
+  expect(action).toContain("/connectors/return/");
+  const nonce = /<script nonce="([^"]+)">/.exec(html)?.[1] ?? "";
+  expect(shown.headers.get("content-security-policy")).toContain(`script-src 'nonce-${nonce}'`);
+  const decode = (s: string) => s.replace(/&#(\d+);/g, (_m, code: string) => String.fromCharCode(Number(code)));
+  return exports.default.fetch(
+    new Request(new URL(decode(action), back), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `client_secret=${encodeURIComponent(decode(secret))}`,
+      redirect: "manual",
+    }),
+  );
+}
+
 /** The payer at PayPal: follow the approval link, then come back through the gateway to the merchant. */
 async function approveAtPayPal(approvalUrl: string, decision: "approve" | "deny" = "approve"): Promise<Response> {
   const atPayPal = await fetch(`${approvalUrl}${decision === "deny" ? "&decision=deny" : ""}`, { redirect: "manual" });
   expect(atPayPal.status).toBe(302);
   const back = atPayPal.headers.get("location") ?? "";
   expect(back).toContain("/connectors/return/");
-  return exports.default.fetch(new Request(back, { redirect: "manual" }));
+  return submitReturnPage(back);
 }
 
 async function paypalMerchant(label: string): Promise<{ opts: CallOptions; clientId: string; accountId: string }> {
@@ -56,7 +80,16 @@ describe("PayPal connector", () => {
     const approval = pi.next_action?.redirect_to_url.url ?? "";
     expect(approval).toContain(`${env.PAYPAL_API_BASE}/checkoutnow?token=ORDER`);
 
-    const back = await approveAtPayPal(approval);
+    // The return page's GET alone completes nothing, and its form may follow the 303 to the shop.
+    const atPayPal = await fetch(approval, { redirect: "manual" });
+    const returnLink = atPayPal.headers.get("location") ?? "";
+    const shown = await exports.default.fetch(new Request(returnLink, { redirect: "manual" }));
+    expect(shown.status).toBe(200);
+    expect(shown.headers.get("content-security-policy")).toMatch(/form-action 'self' https:\/\/shop\.example(;|$)/);
+    await shown.text();
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.status).toBe("requires_action");
+
+    const back = await submitReturnPage(returnLink);
     expect(back.status).toBe(303);
     const location = new URL(back.headers.get("location") ?? "");
     expect(location.origin + location.pathname).toBe("https://shop.example/paid");
@@ -92,8 +125,9 @@ describe("PayPal connector", () => {
   it("coming back before approving changes nothing; a denial declines", async () => {
     const { opts } = await paypalMerchant("paypal-deny");
     const pi = (await createIntent({ amount: 1200, payment_method_data: { type: "paypal" }, confirm: true }, opts)).body;
-    const early = await exports.default.fetch(new Request(`http://gateway.test/connectors/return/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}`, { redirect: "manual" }));
+    const early = await submitReturnPage(`http://gateway.test/connectors/return/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}`);
     expect(early.status).toBe(200);
+    expect(await early.text()).toContain("waiting for you to finish");
     const waiting = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body;
     expect(waiting.status).toBe("requires_action");
     expect(waiting.next_action?.url).toBe(pi.next_action?.url);

@@ -1,6 +1,7 @@
 // The customer is back from a provider's page (PayPal's approval, Stripe's 3DS): complete the payment
 // at that provider (capture or authorize the approved order) as a new attempt. If the provider says
-// the customer has not finished there yet, the intent keeps waiting for them.
+// the customer has not finished there yet, the intent keeps waiting for them. Only a provider's own
+// redirect flow is completed here; the sandbox's challenge has its own page.
 import { startAttempt } from "../../core/intent";
 import { randomId } from "../../core/ids";
 import type { AuthorizeOutcome } from "../../core/outcomes";
@@ -12,6 +13,9 @@ export async function completeRedirect(draft: IntentRecord, tools: OperationTool
   if (draft.status !== "requires_action") return {};
   const waiting = [...draft.attempts].reverse().find((a) => a.type === "authorize" && a.status === "requires_action");
   if (!waiting?.providerReference) return {};
+  // The sandbox's 3DS challenge is decided only on its challenge page (completeAuthentication): a
+  // return link, opened by anyone holding the client secret, never moves it.
+  if (waiting.connector === "sandbox") return {};
   const connector = await tools.connectorOf(draft, waiting.connectorAccount);
   const attempt = startAttempt(draft, {
     id: randomId("txn"),

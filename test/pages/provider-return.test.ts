@@ -1,0 +1,101 @@
+// The provider return page (/connectors/return/:intent): a GET never changes an intent; the page's
+// form POSTs to complete a provider's redirect; the sandbox's 3DS challenge is decided only on its
+// own challenge page, whatever reaches the return link.
+import { env, exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { IntentRecord } from "../../src/core/types";
+import { createIntent, get, type PaymentIntentJson } from "../helpers";
+
+async function storedIntent(id: string): Promise<IntentRecord> {
+  const stub = env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
+  const record = await runInDurableObject(stub, async (_instance, state) => state.storage.get<IntentRecord>("intent"));
+  if (!record) throw new Error(`no stored intent ${id}`);
+  return record;
+}
+
+async function sandboxChallenge(extra: Record<string, unknown> = {}): Promise<PaymentIntentJson> {
+  const res = await createIntent({ payment_method: "pm_card_threeDSecure2Required", confirm: true, return_url: "https://shop.example/back", ...extra });
+  expect(res.status).toBe(200);
+  expect(res.body.status).toBe("requires_action");
+  return res.body;
+}
+
+const returnUrl = (pi: PaymentIntentJson) => `http://gateway.test/connectors/return/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}`;
+
+function postReturn(pi: PaymentIntentJson, secret = pi.client_secret) {
+  return exports.default.fetch(
+    new Request(`http://gateway.test/connectors/return/${pi.id}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `client_secret=${encodeURIComponent(secret)}`,
+      redirect: "manual",
+    }),
+  );
+}
+
+describe("provider return page", () => {
+  it("a GET of the return link leaves a sandbox 3DS intent waiting on its challenge (status and version unchanged)", async () => {
+    for (const extra of [{}, { return_url: undefined }]) {
+      const pi = await sandboxChallenge(extra);
+      const before = await storedIntent(pi.id);
+      const res = await exports.default.fetch(new Request(returnUrl(pi), { redirect: "manual" }));
+      expect([200, 303]).toContain(res.status);
+      await res.text();
+      const after = await storedIntent(pi.id);
+      expect(after.status).toBe("requires_action");
+      expect(after.version).toBe(before.version);
+      expect(after.attempts).toEqual(before.attempts);
+      expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.status).toBe("requires_action");
+    }
+  });
+
+  it("neither the return page's POST nor the object's completeRedirect moves the sandbox's challenge", async () => {
+    const pi = await sandboxChallenge();
+    const before = await storedIntent(pi.id);
+    const posted = await postReturn(pi);
+    expect(posted.status).toBe(303);
+    expect(new URL(posted.headers.get("location") ?? "").searchParams.get("redirect_status")).toBe("failed");
+    const stub = env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(pi.id));
+    const outcome = await stub.completeRedirect(pi.id, pi.client_secret, "http://gateway.test");
+    expect(outcome.intent?.status).toBe("requires_action");
+    const after = await storedIntent(pi.id);
+    expect(after.status).toBe("requires_action");
+    expect(after.version).toBe(before.version);
+    expect(after.attempts.map((a) => `${a.type}:${a.status}`)).toEqual(before.attempts.map((a) => `${a.type}:${a.status}`));
+    // The challenge page still decides it.
+    const challenge = await exports.default.fetch(
+      new Request(pi.next_action?.url ?? "", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `client_secret=${encodeURIComponent(pi.client_secret)}&outcome=approve`,
+        redirect: "manual",
+      }),
+    );
+    expect(challenge.status).toBe(303);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.status).toBe("succeeded");
+  });
+
+  it("shows plain words and the merchant's name, never a raw status; a wrong secret is 404 by GET and POST", async () => {
+    const pi = await sandboxChallenge({ return_url: undefined });
+    const res = await exports.default.fetch(new Request(returnUrl(pi), { redirect: "manual" }));
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("Merchant A");
+    expect(html).not.toMatch(/requires_action|requires_confirmation|requires_payment_method/);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const wrong = await exports.default.fetch(new Request(`http://gateway.test/connectors/return/${pi.id}?client_secret=nope`, { redirect: "manual" }));
+    expect(wrong.status).toBe(404);
+    expect((await postReturn(pi, "nope")).status).toBe(404);
+    expect((await storedIntent(pi.id)).status).toBe("requires_action");
+  });
+
+  it("the 3DS challenge page's form may follow its 303 to the merchant's return_url (CSP form-action)", async () => {
+    const pi = await sandboxChallenge({ return_url: "https://merchant.example:8443/done" });
+    const res = await exports.default.fetch(pi.next_action?.url ?? "");
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toMatch(/form-action 'self' https:\/\/merchant\.example:8443(;|$)/);
+    expect(csp).not.toContain("script-src");
+    await res.text();
+  });
+});
