@@ -12,6 +12,13 @@ const option = (name, fallback) => {
 };
 const flag = (name) => args.includes(`--${name}`);
 
+// The gateway refuses tokens that live longer than JWT_MAX_LIFETIME (24 h unless set) or have no exp.
+const expires = Number(option("expires", "3600"));
+if (!Number.isInteger(expires) || expires < 1 || expires > 86_400) {
+  console.error("--expires must be 1 to 86400 seconds: the gateway refuses tokens living longer than JWT_MAX_LIFETIME (24h by default).");
+  process.exit(2);
+}
+
 const role = option("role", "merchant");
 const roles = role.split(",");
 const merchant = option("merchant", roles.some((r) => r === "admin" || r === "support") ? undefined : "acct_merchant_a");
@@ -30,6 +37,6 @@ const token = await new SignJWT(claims)
   .setIssuer(process.env.JWT_ISSUER ?? "edge-gateway")
   .setAudience(process.env.JWT_AUDIENCE ?? "edge-gateway-api")
   .setIssuedAt()
-  .setExpirationTime(`${Number(option("expires", "3600"))}s`)
+  .setExpirationTime(`${expires}s`)
   .sign(new TextEncoder().encode(DEV_JWT_SECRET));
 console.log(token);

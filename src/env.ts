@@ -49,11 +49,16 @@ export interface Env {
   JWT_JWKS_URL?: string;
   JWT_ISSUER?: string;
   JWT_AUDIENCE?: string;
+  /** Longest accepted JWT lifetime (iat to exp, or now to exp without iat), e.g. "24h". */
+  JWT_MAX_LIFETIME?: string;
   /** Token buckets: requests per second (and burst) per credential, and per IP on unauthenticated routes. */
   RATE_LIMIT_PER_KEY?: string;
   RATE_LIMIT_BURST_PER_KEY?: string;
   RATE_LIMIT_PER_IP?: string;
   RATE_LIMIT_BURST_PER_IP?: string;
+  /** Failed authentications per client IP: per minute, and burst. Over it, 429 before any key lookup. */
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE?: string;
+  RATE_LIMIT_AUTH_FAILURES_BURST?: string;
   RATE_LIMITER: DurableObjectNamespace<RateLimiterObject>;
   /** When a failed renewal is retried, counted from the invoice's due date, e.g. "1d,3d,5d". */
   DUNNING_SCHEDULE?: string;
@@ -83,10 +88,14 @@ export interface Config {
   jwtJwksUrl: string | null;
   jwtIssuer: string;
   jwtAudience: string;
+  /** Seconds. */
+  jwtMaxLifetimeS: number;
   rateLimitPerKey: number;
   rateLimitBurstPerKey: number;
   rateLimitPerIp: number;
   rateLimitBurstPerIp: number;
+  rateLimitAuthFailuresPerMinute: number;
+  rateLimitAuthFailuresBurst: number;
   /** Milliseconds after a renewal's due date at which its payment is retried; then the merchant's final action. */
   dunningSchedule: number[];
 }
@@ -110,6 +119,13 @@ export function parseSchedule(text: string, name = "WEBHOOK_RETRY_SCHEDULE"): nu
   });
   if (delays.length === 0 || delays.length > 20) throw new Error(`Configuration ${name}: 1 to 20 delays`);
   return delays;
+}
+
+/** One duration such as "24h" or "90m", in milliseconds, within min..max. */
+export function parseDuration(text: string, name: string, min: number, max: number): number {
+  const [ms, ...rest] = parseSchedule(text, name);
+  if (ms === undefined || rest.length > 0 || ms < min || ms > max) throw new Error(`Configuration ${name}=${text} must be one duration from ${min / 1000}s to ${max / 86_400_000}d`);
+  return ms;
 }
 
 function intVar(value: string | undefined, fallback: number, min: number, max: number, name: string): number {
@@ -148,10 +164,13 @@ export function config(env: Env): Config {
     jwtJwksUrl: env.JWT_JWKS_URL?.trim() || null,
     jwtIssuer: env.JWT_ISSUER?.trim() || "edge-gateway",
     jwtAudience: env.JWT_AUDIENCE?.trim() || "edge-gateway-api",
+    jwtMaxLifetimeS: Math.floor(parseDuration(env.JWT_MAX_LIFETIME?.trim() || "24h", "JWT_MAX_LIFETIME", 60_000, 30 * 86_400_000) / 1000),
     rateLimitPerKey: intVar(env.RATE_LIMIT_PER_KEY, 100, 1, 1_000_000, "RATE_LIMIT_PER_KEY"),
     rateLimitBurstPerKey: intVar(env.RATE_LIMIT_BURST_PER_KEY, 200, 1, 1_000_000, "RATE_LIMIT_BURST_PER_KEY"),
     rateLimitPerIp: intVar(env.RATE_LIMIT_PER_IP, 50, 1, 1_000_000, "RATE_LIMIT_PER_IP"),
     rateLimitBurstPerIp: intVar(env.RATE_LIMIT_BURST_PER_IP, 100, 1, 1_000_000, "RATE_LIMIT_BURST_PER_IP"),
+    rateLimitAuthFailuresPerMinute: intVar(env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE, 30, 1, 1_000_000, "RATE_LIMIT_AUTH_FAILURES_PER_MINUTE"),
+    rateLimitAuthFailuresBurst: intVar(env.RATE_LIMIT_AUTH_FAILURES_BURST, 20, 1, 1_000_000, "RATE_LIMIT_AUTH_FAILURES_BURST"),
     dunningSchedule: parseSchedule(env.DUNNING_SCHEDULE?.trim() || DEFAULT_DUNNING_SCHEDULE, "DUNNING_SCHEDULE"),
   };
   cache.set(env, parsed);

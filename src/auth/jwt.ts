@@ -2,13 +2,15 @@
 // from a JWKS URL of an external identity provider (fetched and cached by jose). The algorithm is
 // chosen from an allow-list per key source, never from the token alone: `none` is never accepted,
 // and an HS256 token is checked only against the HMAC secret, so a public key cannot be used as one.
-// Issuer, audience, expiry and not-before are checked with a small clock skew.
+// Issuer, audience, expiry and not-before are checked with a small clock skew. Every token must
+// expire (`exp`), live at most JWT_MAX_LIFETIME (iat to exp, or now to exp without iat), and not be
+// issued or valid from a time in the future beyond that skew.
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from "jose";
 import { authenticationFailed } from "../core/errors";
 import type { Config } from "../env";
 import { isPermission, permissionsFor, ROLES, type Permission, type Principal, type Role } from "./permissions";
 
-const CLOCK_SKEW_S = 30;
+export const CLOCK_SKEW_S = 30;
 const remoteSets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 const secrets = new Map<string, Uint8Array>();
 
@@ -24,6 +26,35 @@ interface GatewayClaims extends JWTPayload {
   customer_id?: unknown;
 }
 
+/** The lifetime and time-claim rules jose does not apply by itself (it checks exp and nbf in the past). */
+export function checkTimeClaims(claims: JWTPayload, maxLifetimeS: number, nowS: number): void {
+  const { exp, iat, nbf } = claims;
+  if (typeof exp !== "number") throw authenticationFailed("Invalid token: it has no exp claim; every token must expire.");
+  if (iat !== undefined && (typeof iat !== "number" || iat > nowS + CLOCK_SKEW_S)) {
+    throw authenticationFailed("Invalid token: its iat claim is in the future.");
+  }
+  if (nbf !== undefined && (typeof nbf !== "number" || nbf > nowS + CLOCK_SKEW_S)) {
+    throw authenticationFailed("Invalid token: it is not valid yet (nbf is in the future).");
+  }
+  const lifetime = typeof iat === "number" ? exp - iat : exp - nowS - CLOCK_SKEW_S;
+  if (lifetime > maxLifetimeS) {
+    throw authenticationFailed(
+      `Invalid token: it lives longer than the ${maxLifetimeS} seconds allowed (${typeof iat === "number" ? "iat to exp" : "now to exp"}). Issue tokens that expire sooner.`,
+    );
+  }
+}
+
+function failureReason(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return "it has expired";
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === "exp" && err.reason === "missing") return "it has no exp claim; every token must expire";
+    if (err.claim === "nbf") return "it is not valid yet (nbf is in the future)";
+    return `its ${err.claim} claim is not valid`;
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed) return "its signature does not verify";
+  return "it could not be verified";
+}
+
 async function verify(token: string, cfg: Config): Promise<GatewayClaims> {
   let alg: string | undefined;
   try {
@@ -31,28 +62,25 @@ async function verify(token: string, cfg: Config): Promise<GatewayClaims> {
   } catch {
     throw authenticationFailed("Invalid token: its header cannot be read.");
   }
-  const options = { issuer: cfg.jwtIssuer, audience: cfg.jwtAudience, clockTolerance: CLOCK_SKEW_S };
+  const options = { issuer: cfg.jwtIssuer, audience: cfg.jwtAudience, clockTolerance: CLOCK_SKEW_S, requiredClaims: ["exp"] };
+  let claims: GatewayClaims | null = null;
   try {
     if (alg === "HS256" && cfg.jwtSecret) {
       let key = secrets.get(cfg.jwtSecret);
       if (!key) secrets.set(cfg.jwtSecret, (key = new TextEncoder().encode(cfg.jwtSecret)));
-      return (await jwtVerify<GatewayClaims>(token, key, { ...options, algorithms: ["HS256"] })).payload;
+      claims = (await jwtVerify<GatewayClaims>(token, key, { ...options, algorithms: ["HS256"] })).payload;
     }
     if ((alg === "RS256" || alg === "ES256") && cfg.jwtJwksUrl) {
       let set = remoteSets.get(cfg.jwtJwksUrl);
       if (!set) remoteSets.set(cfg.jwtJwksUrl, (set = createRemoteJWKSet(new URL(cfg.jwtJwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 })));
-      return (await jwtVerify<GatewayClaims>(token, set, { ...options, algorithms: ["RS256", "ES256"] })).payload;
+      claims = (await jwtVerify<GatewayClaims>(token, set, { ...options, algorithms: ["RS256", "ES256"] })).payload;
     }
   } catch (err) {
-    const reason =
-      err instanceof errors.JWTExpired
-        ? "it has expired"
-        : err instanceof errors.JWTClaimValidationFailed
-          ? `its ${err.claim} claim is not valid`
-          : err instanceof errors.JWSSignatureVerificationFailed
-            ? "its signature does not verify"
-            : "it could not be verified";
-    throw authenticationFailed(`Invalid token: ${reason}.`);
+    throw authenticationFailed(`Invalid token: ${failureReason(err)}.`);
+  }
+  if (claims) {
+    checkTimeClaims(claims, cfg.jwtMaxLifetimeS, Math.floor(Date.now() / 1000));
+    return claims;
   }
   throw authenticationFailed(`Invalid token: the algorithm '${String(alg).slice(0, 16)}' is not accepted.`);
 }
