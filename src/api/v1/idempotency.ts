@@ -2,9 +2,14 @@
 // lives in D1 under a unique (merchant, mode, key). The first request inserts it "in flight"; a
 // concurrent one gets 409; a later one gets the stored answer, or 400 if its parameters differ.
 // An unexpected failure removes the record so the request can be retried.
+// Stored answers are sealed (AES-GCM under ENCRYPTION_KEY, like webhook secrets and credentials):
+// some carry a secret shown once (a new API key, an endpoint's signing secret), and none may rest in
+// plaintext. A replay opens the answer and returns it as it was first given.
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { ApiError, idempotencyInFlight, idempotencyMismatch } from "../../core/errors";
+import { seal, unseal } from "../../core/sealed";
+import { config, type Env } from "../../env";
 import { idempotencyKeys } from "../../db/schema";
 import { IDEMPOTENCY_TTL_MS } from "../../intents/object";
 import type { Principal } from "../../auth/permissions";
@@ -15,6 +20,19 @@ import { requestContext, type Ctx } from "./route";
 export interface StoredAnswer {
   status: number;
   body: unknown;
+}
+
+const SEALED = /^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** An answer as it rests in D1: sealed JSON. */
+export function sealAnswer(env: Env, body: unknown): Promise<string> {
+  return seal(JSON.stringify(body), config(env).encryptionKey);
+}
+
+/** The stored answer's JSON text (records from before sealing are plain JSON, and expire within 24 h). */
+export async function openAnswer(env: Env, stored: string | null): Promise<string> {
+  if (stored === null) return "{}";
+  return SEALED.test(stored) ? unseal(stored, config(env).encryptionKey) : stored;
 }
 
 export async function idempotentD1(
@@ -50,7 +68,7 @@ export async function idempotentD1(
     } else if (existing) {
       if (existing.fingerprint !== req.fingerprint) throw idempotencyMismatch(key);
       if (existing.state !== "done") throw idempotencyInFlight(key);
-      return c.body(existing.responseBody ?? "{}", existing.responseStatus as 200, { "content-type": "application/json", "Idempotent-Replayed": "true" });
+      return c.body(await openAnswer(c.env, existing.responseBody), existing.responseStatus as 200, { "content-type": "application/json", "Idempotent-Replayed": "true" });
     }
     if (claimed.length === 0) throw idempotencyInFlight(key);
   }
@@ -65,6 +83,6 @@ export async function idempotentD1(
     }
     answer = { status: err.status, body: v1ErrorBody(err.data) };
   }
-  await db.update(idempotencyKeys).set({ state: "done", responseStatus: answer.status, responseBody: JSON.stringify(answer.body) }).where(where);
+  await db.update(idempotencyKeys).set({ state: "done", responseStatus: answer.status, responseBody: await sealAnswer(c.env, answer.body) }).where(where);
   return json(c, answer.body, answer.status);
 }
