@@ -6,6 +6,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { ApiError, internalError } from "./core/errors";
 import { randomToken } from "./core/ids";
 import { v1ErrorBody } from "./api/v1/errors";
+import { registerPaymentIntentsSurface } from "./api/paymentintents";
 import { registerCharges } from "./api/v1/charges";
 import { registerPaymentIntents } from "./api/v1/payment_intents";
 import { registerEvents } from "./api/v1/events";
@@ -87,6 +88,8 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   registerPspHealth(app);
   registerApiKeys(app);
   registerAdmin(app);
+  // Seed 000: /api/v1/PaymentIntents, a sub-app rendering its own problem details.
+  registerPaymentIntentsSurface(app);
   registerCustomers(app);
   registerPaymentMethods(app);
   registerPrices(app);

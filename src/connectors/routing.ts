@@ -77,8 +77,12 @@ export async function buildConnector(env: Env, row: AccountRow): Promise<Connect
   return connector;
 }
 
-/** The connectors to try for a payment, best first. */
-export async function routesFor(env: Env, scope: Scope, paymentMethod: PaymentMethodDetails): Promise<Connector[]> {
+/**
+ * The connectors to try for a payment, best first. `only` pins one connector account (seed 000's
+ * paymentGatewayId): "sandbox" is the built-in sandbox, in test mode.
+ */
+export async function routesFor(env: Env, scope: Scope, paymentMethod: PaymentMethodDetails, only: string | null = null): Promise<Connector[]> {
+  if (only !== null) return pinnedRoute(env, scope, paymentMethod, only);
   const rows = (await loadAccounts(env, scope)).filter((r) => r.status === "enabled");
   if (rows.length === 0) {
     if (scope.livemode) {
@@ -102,6 +106,21 @@ export async function routesFor(env: Env, scope: Scope, paymentMethod: PaymentMe
     });
   }
   return connectors;
+}
+
+async function pinnedRoute(env: Env, scope: Scope, paymentMethod: PaymentMethodDetails, only: string): Promise<Connector[]> {
+  const unusable = (message: string) => new ApiError({ status: 400, type: "invalid_request_error", code: "connector_account_unusable", param: "payment_gateway", message });
+  let connector: Connector;
+  if (only === "sandbox") {
+    if (scope.livemode) throw unusable("The built-in sandbox takes only test-mode payments.");
+    connector = defaultSandbox(env);
+  } else {
+    const row = (await loadAccounts(env, scope)).find((r) => r.id === only);
+    if (!row || row.status !== "enabled") throw unusable(`The payment gateway of this payment (${only}) is not an enabled connector account of this merchant.`);
+    connector = await buildConnector(env, row);
+  }
+  if (!connector.supports(paymentMethod)) throw unusable(`The payment gateway of this payment does not accept a ${paymentMethod.type} payment method.`);
+  return [connector];
 }
 
 /** The connector an earlier attempt used: captures, voids, refunds and reconciliation go back to it. */

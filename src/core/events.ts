@@ -16,6 +16,12 @@ export const EVENT_TYPES = [
   "refund.created",
   "refund.updated",
   "refund.failed",
+  // Seed 003's webhooks, for the payments it created (src/core/surface-events.ts).
+  "icligo.payment.authorized",
+  "icligo.payment.completed",
+  "icligo.payment.confirmed",
+  "icligo.payment.canceled",
+  "icligo.payment.refunded",
   "customer.created",
   "customer.updated",
   "customer.deleted",

@@ -158,7 +158,14 @@ export interface LineItem {
   name: string;
   quantity: number;
   unitAmount: number;
+  /** The item's own reference (seed 003 `products[].id`); older records lack it. */
+  reference?: string | null;
+  /** The currency of unitAmount when it is not the intent's (seed 003 prices carry their own). */
+  currency?: string | null;
 }
+
+/** The API surfaces that create intents; some send events of their own for the intents they created. */
+export type Surface = "v1" | "paymentintents" | "icligo";
 
 export interface IntentRecord {
   id: string;
@@ -190,6 +197,12 @@ export interface IntentRecord {
   returnUrl: string | null;
   cancelUrl: string | null;
   retryOf: string | null;
+  /** The stable integer of seeds 000 and 003 (D1 intent_numbers), when it was assigned before creation. */
+  number?: number | null;
+  /** The surface that created the intent (seed 003's webhooks are sent for its own payments). */
+  createdVia?: Surface | null;
+  /** A connector account this payment must use ("sandbox": the built-in sandbox): seed 000's paymentGatewayId. */
+  gatewayAccount?: string | null;
   /** Save the payment method to the customer once the payment succeeds (optional: older records lack it). */
   setupFutureUsage?: SetupFutureUsage | null;
   /** A merchant-initiated charge on a saved payment method: no customer to authenticate. */

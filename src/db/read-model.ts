@@ -8,7 +8,7 @@ import { chargeAttempt, failureReason } from "../core/intent";
 import { chargeIdForIntent } from "../core/ids";
 import type { IntentRecord } from "../core/types";
 import type { AuditRow } from "../audit/log";
-import { auditLog, charges, paymentIntents, refunds } from "./schema";
+import { auditLog, charges, intentNumbers, paymentIntents, refunds } from "./schema";
 
 export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: AuditRow[] = []): Promise<void> {
   const db = drizzle(d1);
@@ -97,6 +97,13 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
           set: { status: sql`excluded.status`, version: sql`excluded.version`, data: sql`excluded.data` },
           setWhere: sql`excluded.version > ${refunds.version}`,
         }),
+    );
+  }
+  // Seeds 000/003 name intents by a stable integer: one is assigned on the first write of an intent
+  // that was not given one before its creation (a no-op afterwards).
+  if (intent.number == null) {
+    statements.push(
+      db.insert(intentNumbers).values({ intentId: intent.id, merchantId: intent.merchantId, livemode: intent.livemode, created: intent.created }).onConflictDoNothing(),
     );
   }
   // The audit entries of the operations that made this version travel in the same batch.

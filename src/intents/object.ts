@@ -6,6 +6,7 @@ import { ApiError, idempotencyInFlight, idempotencyMismatch, invalidRequest, typ
 import { checkInvariants, pendingAttempts } from "../core/intent";
 import { randomId, timingSafeEqual } from "../core/ids";
 import { renderCharge, renderIntent, renderRefund } from "../core/objects";
+import { surfaceEvents } from "../core/surface-events";
 import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/types";
 import { healthGate } from "../connectors/health-client";
 import { connectorOf, routesFor } from "../connectors/routing";
@@ -292,7 +293,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
       config: cfg,
       health: healthGate(this.env, req.scope, (p) => this.ctx.waitUntil(p)),
       now: () => Date.now(),
-      routes: (intent) => routesFor(this.env, req.scope, intent.paymentMethod ?? missingMethod()),
+      routes: (intent) => routesFor(this.env, req.scope, intent.paymentMethod ?? missingMethod(), intent.gatewayAccount ?? null),
       connectorOf: (_intent, accountId) => connectorOf(this.env, req.scope, accountId),
       gatewayReturnUrl: (intent) => `${cfg.publicBaseUrl ?? req.origin}/connectors/return/${intent.id}?client_secret=${encodeURIComponent(intent.clientSecret)}`,
       checkpoint: async () => {
@@ -303,7 +304,11 @@ export class PaymentIntentObject extends DurableObject<Env> {
         await Promise.all([this.ctx.storage.put(INTENT_KEY, draft), this.ctx.storage.setAlarm(Date.now() + SYNC_RETRY_MS)]);
         this.intent = structuredClone(draft);
       },
-      emit: (type, refund) => events.push(this.event(type, draft, req, refund)),
+      emit: (type, refund) => {
+        events.push(this.event(type, draft, req, refund));
+        // Seed 003's own webhooks (AUTHORIZED, COMPLETED, ...) for the payments it created, in the same outbox.
+        for (const extra of surfaceEvents(draft, type)) events.push(this.surfaceEvent(extra.type, extra.object, draft, req));
+      },
       challengeUrl: (intent) =>
         `${cfg.publicBaseUrl ?? req.origin}/sandbox/3ds/${intent.id}?client_secret=${encodeURIComponent(intent.clientSecret)}`,
     };
@@ -505,6 +510,11 @@ export class PaymentIntentObject extends DurableObject<Env> {
     if ((await this.flushOutbox()) && synced) this.backlog = false;
     // A crash between recording an attempt and hearing from the PSP leaves it pending: reconcile it.
     if (intent && this.queue.depth === 0 && pendingAttempts(intent).length > 0) await this.scheduleReconciliation(intent.id);
+  }
+
+  private surfaceEvent(type: string, object: Record<string, unknown>, intent: IntentRecord, req: RequestContext): EventRecord {
+    this.lastEventMs = Math.max(Date.now(), this.lastEventMs + 1);
+    return { id: randomId("evt"), type, created: this.lastEventMs, merchantId: intent.merchantId, livemode: intent.livemode, object, requestId: req.requestId, idempotencyKey: req.idempotencyKey };
   }
 
   private event(type: string, intent: IntentRecord, req: RequestContext, refund?: RefundRecord): EventRecord {

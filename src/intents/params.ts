@@ -1,7 +1,7 @@
 // Validated, surface-neutral parameters of the intent operations. Each API surface parses its own wire
 // format into these before it calls the intent's Durable Object.
 import type { ApiErrorData } from "../core/errors";
-import type { CancellationReason, CaptureMethod, IntentRecord, LineItem, Metadata, PaymentMethodDetails, RefundReason, Scope, SetupFutureUsage } from "../core/types";
+import type { CancellationReason, CaptureMethod, IntentRecord, LineItem, Metadata, PaymentMethodDetails, RefundReason, Scope, SetupFutureUsage, Surface } from "../core/types";
 
 /** Everything about the request that is not its parameters. */
 export interface RequestContext {
@@ -47,6 +47,11 @@ export interface CreateIntentParams {
   offSession?: boolean;
   /** A retry of this failed payment (seed 002). */
   retryOf?: string | null;
+  /** Seeds 000/003: the intent's number, allocated in D1 before the creation. */
+  number?: number | null;
+  createdVia?: Surface | null;
+  /** Only this connector account ("sandbox": the built-in sandbox) may authorize the payment. */
+  gatewayAccount?: string | null;
 }
 
 /** Fields left undefined are unchanged. Metadata merges; an empty value deletes its key. */

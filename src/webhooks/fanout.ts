@@ -14,6 +14,7 @@ import { db, parseEndpointEvents, type EndpointRow } from "./store";
 export function paymentIntentOf(event: EventRecord): string | null {
   const object = event.object;
   if (object.object === "payment_intent" && typeof object.id === "string") return object.id;
+  if (typeof object.paymentIntentId === "string") return object.paymentIntentId; // seed 003's payloads
   return typeof object.payment_intent === "string" ? object.payment_intent : null;
 }
 

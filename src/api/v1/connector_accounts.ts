@@ -1,6 +1,7 @@
 // /v1/connector_accounts: a merchant's accounts at its PSPs (sandbox, Stripe, PayPal) and the order
 // payments try them in. Credentials are sealed at rest (AES-GCM under ENCRYPTION_KEY) and never
 // returned; the API shows only their last four characters.
+import { numberGatewayStatement } from "../../db/numbers";
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
@@ -162,6 +163,7 @@ export function registerConnectorAccounts(app: App): void {
           updated: now,
         };
         await db(c.env.DB).insert(connectorAccounts).values(row);
+        await numberGatewayStatement(c.env.DB, row.id, now).run(); // seed 000's paymentGatewayId
         forgetAccounts(principal);
         audit(auditContext(c), principal, { action: "connector_accounts.create", objectType: "connector_account", objectId: row.id, statusAfter: "enabled", httpStatus: 200, details: { connector: row.connector } });
         return { status: 200, body: render(c, row) };

@@ -30,7 +30,8 @@ function badSignature(message: string): ApiError {
   return new ApiError({ status: 400, type: "invalid_request_error", code: "webhook_signature_invalid", message: `Webhook signature verification failed: ${message}` });
 }
 
-async function verify(c: Ctx, account: AccountRow | null, body: string): Promise<ProviderEvent[]> {
+/** Checks a PSP's signature over `body` (the provider's exact bytes) and parses its events; a 400 otherwise. */
+export async function verifyPspWebhook(c: Ctx, account: AccountRow | null, body: string): Promise<ProviderEvent[]> {
   const cfg = config(c.env);
   const secret = account?.webhookSecret ? await unseal(account.webhookSecret, cfg.encryptionKey) : null;
   const connector = account?.connector ?? "sandbox";
@@ -87,25 +88,30 @@ export function registerPspWebhooks(app: App): void {
       account = row;
     }
     const body = await readBodyText(c.req.raw);
-    const events = await verify(c, account, body);
-    let applied = 0;
-    let duplicates = 0;
-    for (const event of events) {
-      let result = "ignored: not about a payment intent of ours";
-      if (event.kind !== "ignored" && event.intentId && hasPrefix(event.intentId, "pi")) {
-        const scope: Scope | null = account ? { merchantId: account.merchantId, livemode: account.livemode } : null;
-        const stub = c.env.PAYMENT_INTENTS.get(c.env.PAYMENT_INTENTS.idFromName(event.intentId));
-        const outcome = await stub.applyProviderEvent(scope, event.intentId, accountId, event);
-        result = outcome.note;
-        if (outcome.applied && !outcome.duplicate) applied++;
-        if (outcome.duplicate) duplicates++;
-      }
-      await db(c.env.DB)
-        .insert(pspEvents)
-        .values({ id: `${accountId}:${event.id}`, accountId, connector: account?.connector ?? "sandbox", eventId: event.id, kind: event.kind, intentId: event.intentId, result, received: Date.now() })
-        .onConflictDoNothing();
-      log("info", "psp webhook", { account: accountId, event: event.id, kind: event.kind, intent: event.intentId, result });
-    }
-    return c.json({ received: true, applied, duplicates });
+    const events = await verifyPspWebhook(c, account, body);
+    return c.json(await applyPspEvents(c, accountId, account, events));
   });
+}
+
+/** Applies verified PSP events, each once, through their intents' objects (shared with seed 000's webhook route). */
+export async function applyPspEvents(c: Ctx, accountId: string, account: AccountRow | null, events: ProviderEvent[]): Promise<{ received: true; applied: number; duplicates: number }> {
+  let applied = 0;
+  let duplicates = 0;
+  for (const event of events) {
+    let result = "ignored: not about a payment intent of ours";
+    if (event.kind !== "ignored" && event.intentId && hasPrefix(event.intentId, "pi")) {
+      const scope: Scope | null = account ? { merchantId: account.merchantId, livemode: account.livemode } : null;
+      const stub = c.env.PAYMENT_INTENTS.get(c.env.PAYMENT_INTENTS.idFromName(event.intentId));
+      const outcome = await stub.applyProviderEvent(scope, event.intentId, accountId, event);
+      result = outcome.note;
+      if (outcome.applied && !outcome.duplicate) applied++;
+      if (outcome.duplicate) duplicates++;
+    }
+    await db(c.env.DB)
+      .insert(pspEvents)
+      .values({ id: `${accountId}:${event.id}`, accountId, connector: account?.connector ?? "sandbox", eventId: event.id, kind: event.kind, intentId: event.intentId, result, received: Date.now() })
+      .onConflictDoNothing();
+    log("info", "psp webhook", { account: accountId, event: event.id, kind: event.kind, intent: event.intentId, result });
+  }
+  return { received: true, applied, duplicates };
 }

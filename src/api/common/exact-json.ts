@@ -1,0 +1,68 @@
+// JSON with exact decimals, for the surfaces that speak major units (seeds 000 and 003). Reading, a
+// number keeps the digits it was written with (`99.99`, `100.00`, `1.0000000000000001`), so amounts
+// convert to minor units from their text, never through a float. Writing, an amount is printed with
+// its currency's digits (`100.00`, `1000`, `1.250`) as a JSON number.
+import { ApiError, invalidRequest } from "../../core/errors";
+import { readBodyText } from "../../http/body";
+import { minorToDecimal } from "../../core/money";
+import { randomToken } from "../../core/ids";
+
+/** A JSON number as written in the request. */
+export class JsonNumber {
+  constructor(
+    readonly source: string,
+    readonly value: number,
+  ) {}
+
+  /** A safe integer, or null. */
+  integer(): number | null {
+    return /^-?\d{1,15}$/.test(this.source) && Number.isSafeInteger(this.value) ? this.value : null;
+  }
+}
+
+type Reviver = (this: unknown, key: string, value: unknown, context?: { source?: string }) => unknown;
+
+/** Parses JSON text; numbers become JsonNumber. Throws a 400 ApiError on malformed JSON. */
+export function parseExactJson(text: string): unknown {
+  const reviver: Reviver = (_key, value, context) => (typeof value === "number" ? new JsonNumber(context?.source ?? String(value), value) : value);
+  try {
+    return JSON.parse(text, reviver as (this: unknown, key: string, value: unknown) => unknown);
+  } catch {
+    throw invalidRequest("The request body is not valid JSON.", undefined, "invalid_json");
+  }
+}
+
+/** A decimal to print as a JSON number with exactly these digits. */
+export class DecimalOut {
+  constructor(readonly text: string) {}
+}
+
+export function decimalOut(minor: number, currency: string): DecimalOut {
+  return new DecimalOut(minorToDecimal(minor, currency));
+}
+
+const MARK = `dec${randomToken(16)}`;
+const MARKED = new RegExp(`"${MARK}(-?\\d+(?:\\.\\d+)?)"`, "g");
+
+/** JSON.stringify, printing DecimalOut values as bare numbers with their digits. */
+export function stringifyExact(value: unknown): string {
+  const text = JSON.stringify(value, (_key, v: unknown) => (v instanceof DecimalOut ? `${MARK}${v.text}` : v));
+  return text.replace(MARKED, "$1");
+}
+
+/** The JSON body of a request, within the size limit (413), as application/json (415), parsed exactly. */
+export async function readExactJson(request: Request): Promise<unknown> {
+  const text = await readBodyText(request);
+  const type = (request.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  if (text.trim() === "" && type === "") throw invalidRequest("A JSON request body is required.", undefined, "body_missing");
+  if (type !== "application/json" && !type.endsWith("+json")) {
+    throw new ApiError({
+      status: 415,
+      type: "invalid_request_error",
+      code: "unsupported_content_type",
+      message: `Unsupported Content-Type '${type.slice(0, 64)}'. Send application/json.`,
+    });
+  }
+  if (text.trim() === "") throw invalidRequest("A JSON request body is required.", undefined, "body_missing");
+  return parseExactJson(text);
+}

@@ -1,0 +1,410 @@
+// Seed 000: /api/v1/PaymentIntents, a thin translator onto the same intents as /v1. JWT bearer
+// tokens (the existing jose verification); reads need the role admin or support, which read across
+// merchants; create, confirm and cancel need any authenticated user allowed to pay. Integer ids (the
+// intent's stable number, the gateway's number), decimal amounts converted exactly, PascalCase
+// statuses, and RFC 9457 problem details for every error under the prefix.
+import { Hono } from "hono";
+import { z } from "zod";
+import { ApiError, authenticationFailed, invalidRequest, permissionDenied, resourceMissing, toErrorData, type ApiErrorData } from "../../core/errors";
+import { randomId } from "../../core/ids";
+import { decimalToMinor, normalizeCurrency } from "../../core/money";
+import type { IntentRecord, IntentStatus, Scope } from "../../core/types";
+import { keyFromHeader } from "../../auth/api-keys";
+import { ipRateLimit } from "../../auth/ip-limit";
+import { looksLikeJwt, principalFromJwt } from "../../auth/jwt";
+import { authorize, requireRoles, type Principal } from "../../auth/permissions";
+import { limit } from "../../auth/rate-limit";
+import { loadAccounts, type AccountRow } from "../../connectors/routing";
+import { accountOfGateway, allocateIntentNumber, ensureIntentNumber, gatewayNumberOf, intentByNumber, listNumberedIntents, SANDBOX_ACCOUNT } from "../../db/numbers";
+import { connectorAccounts } from "../../db/schema";
+import { config } from "../../env";
+import { readBodyText } from "../../http/body";
+import type { OpOutcome, RequestContext } from "../../intents/params";
+import { log } from "../../log";
+import { db } from "../../webhooks/store";
+import { eq } from "drizzle-orm";
+import { resolvePaymentMethodInput } from "../v1/payment_intents";
+import { applyPspEvents, verifyPspWebhook } from "../v1/psp_webhooks";
+import { intentStub } from "../v1/respond";
+import type { App, AppEnv, Ctx } from "../v1/route";
+import { JsonNumber, parseExactJson, readExactJson, stringifyExact } from "../common/exact-json";
+import { problem, problemStatus } from "./problem";
+import { renderSeedIntent, type SeedIntentJson } from "./render";
+
+export const PREFIX = "/api/v1/PaymentIntents";
+const MAX_LIST = 1000;
+const DEFAULT_LIST = 100;
+
+// ---- answers ---------------------------------------------------------------------------------------
+
+function send(c: Ctx, body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(stringifyExact(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
+}
+
+function sendProblem(c: Ctx, err: ApiErrorData): Response {
+  const headers: Record<string, string> = { "content-type": "application/problem+json; charset=utf-8" };
+  if (err.retryAfterSeconds !== undefined) headers["Retry-After"] = String(err.retryAfterSeconds);
+  return new Response(JSON.stringify(problem(err, c.get("requestId"))), { status: problemStatus(err), headers });
+}
+
+async function rendered(c: Ctx, intent: IntentRecord, number?: number): Promise<SeedIntentJson> {
+  const n = number ?? (await ensureIntentNumber(c.env.DB, intent));
+  const gateway = await gatewayNumberOf(c.env.DB, intent.gatewayAccount ?? intent.connectorAccount ?? SANDBOX_ACCOUNT);
+  return renderSeedIntent(intent, n, gateway);
+}
+
+// ---- who is calling ----------------------------------------------------------------------------------
+
+async function caller(c: Ctx): Promise<Principal> {
+  const token = keyFromHeader(c.req.header("authorization"));
+  if (!token || !looksLikeJwt(token)) {
+    throw authenticationFailed("Authentication required: send a JWT as 'Authorization: Bearer <token>'.");
+  }
+  const principal = await principalFromJwt(token, config(c.env), c.req.header("merchant-id") ?? null);
+  const cfg = config(c.env);
+  await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
+  return principal;
+}
+
+/** The customer a user's payments belong to: the token's customer claim, else its subject. */
+function customerOf(principal: Principal): string | null {
+  if (principal.customerId) return principal.customerId;
+  const sub = principal.actor.replace(/^jwt:/, "");
+  return sub && sub !== "anonymous" ? sub : null;
+}
+
+const READERS = ["admin", "support"] as const;
+
+function requireReader(principal: Principal, what: string): void {
+  requireRoles(principal, [...READERS], what);
+}
+
+/** The merchant a reader's list is limited to: none for admin and support (all merchants), unless Merchant-Id picks one. */
+function readScope(principal: Principal): string | null {
+  return principal.crossMerchant ? principal.merchantId || null : principal.merchantId;
+}
+
+// ---- finding an intent by its number -------------------------------------------------------------------
+
+interface Found {
+  number: number;
+  scope: Scope;
+  intent: IntentRecord;
+}
+
+function parseNumber(text: string, resource: string): number {
+  if (!/^[1-9]\d{0,14}$/.test(text)) throw resourceMissing(resource, text.slice(0, 40));
+  return Number(text);
+}
+
+async function findIntent(c: Ctx, principal: Principal, idText: string): Promise<Found> {
+  const number = parseNumber(idText, "payment intent");
+  const missing = () => resourceMissing("payment intent", String(number));
+  const row = await intentByNumber(c.env.DB, number);
+  if (!row || row.livemode !== principal.livemode) throw missing();
+  if (principal.crossMerchant ? principal.merchantId !== "" && principal.merchantId !== row.merchantId : principal.merchantId !== row.merchantId) throw missing();
+  const scope = { merchantId: row.merchantId, livemode: row.livemode };
+  const intent = await intentStub(c.env, row.intentId).retrieve(scope, row.intentId);
+  if (!intent) throw missing();
+  if (principal.customerId && intent.customer !== principal.customerId) throw missing();
+  return { number, scope, intent };
+}
+
+function requestOf(c: Ctx, principal: Principal, scope: Scope, action: string | null): RequestContext {
+  return {
+    scope,
+    requestId: c.get("requestId"),
+    idempotencyKey: null,
+    fingerprint: null,
+    origin: new URL(c.req.url).origin,
+    audit: action ? { action, actor: principal.actor, roles: principal.roles, details: { surface: "paymentintents" } } : null,
+  };
+}
+
+async function outcomeResponse(c: Ctx, outcome: OpOutcome, number: number, status = 200): Promise<Response> {
+  if (outcome.error) return sendProblem(c, outcome.error);
+  if (!outcome.intent) throw resourceMissing("payment intent", String(number));
+  return send(c, await rendered(c, outcome.intent, number), status);
+}
+
+// ---- create -------------------------------------------------------------------------------------------
+
+interface CreateInput {
+  invoiceId: string | null;
+  orderId: string | null;
+  amount: number;
+  currency: string;
+  gateway: number;
+  returnUrl: string | null;
+  cancelUrl: string | null;
+  description: string | null;
+}
+
+function fieldError(field: string, message: string): ApiError {
+  return invalidRequest(message, field, "invalid_field");
+}
+
+function optionalInteger(body: Record<string, unknown>, field: string): string | null {
+  const v = body[field];
+  if (v === undefined || v === null) return null;
+  const n = v instanceof JsonNumber ? v.integer() : null;
+  if (n === null || n < 0) throw fieldError(field, `The field ${field} must be a whole number or null.`);
+  return String(n);
+}
+
+function optionalText(body: Record<string, unknown>, field: string, max: number): string | null {
+  const v = body[field];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "string") throw fieldError(field, `The field ${field} must be a string or null.`);
+  if (v.length > max) throw fieldError(field, `The field ${field} must be a string with a maximum length of ${max}.`);
+  return v;
+}
+
+function optionalUrl(body: Record<string, unknown>, field: string): string | null {
+  const v = optionalText(body, field, 2048);
+  if (v === null || v === "") return null;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw fieldError(field, `The field ${field} must be an absolute http(s) URL.`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw fieldError(field, `The field ${field} must be an absolute http(s) URL.`);
+  return v;
+}
+
+export function parseCreate(raw: unknown): CreateInput {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw invalidRequest("The request body must be a JSON object.", "body", "invalid_json");
+  const body = raw as Record<string, unknown>;
+  if (typeof body.currency !== "string") throw fieldError("currency", "The currency field is required.");
+  const currency = normalizeCurrency(body.currency, "currency");
+  const amount = body.amount;
+  if (!(amount instanceof JsonNumber)) throw fieldError("amount", "The amount field is required and must be a number.");
+  if (/^-/.test(amount.source) || amount.value <= 0) throw fieldError("amount", "The field amount must be greater than 0.");
+  const minor = decimalToMinor(amount.source, currency, "amount");
+  const gatewayRaw = body.paymentGatewayId;
+  let gateway = 1;
+  if (gatewayRaw !== undefined && gatewayRaw !== null) {
+    const n = gatewayRaw instanceof JsonNumber ? gatewayRaw.integer() : null;
+    if (n === null || n < 1) throw fieldError("paymentGatewayId", "The field paymentGatewayId must be a positive whole number.");
+    gateway = n;
+  }
+  return {
+    invoiceId: optionalInteger(body, "invoiceId"),
+    orderId: optionalInteger(body, "orderId"),
+    amount: minor,
+    currency,
+    gateway,
+    returnUrl: optionalUrl(body, "returnUrl"),
+    cancelUrl: optionalUrl(body, "cancelUrl"),
+    description: optionalText(body, "description", 1000),
+  };
+}
+
+/** The connector account of a gateway number, for this merchant and mode (a 400 otherwise). */
+async function gatewayAccount(c: Ctx, scope: Scope, gateway: number): Promise<string> {
+  const unknown = () => fieldError("paymentGatewayId", `Payment gateway ${gateway} does not exist for this merchant.`);
+  const account = await accountOfGateway(c.env.DB, gateway);
+  if (account === null) throw unknown();
+  if (account === SANDBOX_ACCOUNT) {
+    if (scope.livemode) throw fieldError("paymentGatewayId", "Payment gateway 1 (the built-in sandbox) takes only test-mode payments.");
+    return account;
+  }
+  const rows: AccountRow[] = await loadAccounts(c.env, scope);
+  const row = rows.find((r) => r.id === account);
+  if (!row) throw unknown();
+  if (row.status !== "enabled") throw fieldError("paymentGatewayId", `Payment gateway ${gateway} is disabled.`);
+  return account;
+}
+
+// ---- routes -------------------------------------------------------------------------------------------
+
+const UNCONFIRMED: readonly IntentStatus[] = ["requires_payment_method", "requires_confirmation", "requires_action"];
+
+export function paymentIntentsSurface(): Hono<AppEnv> {
+  const api = new Hono<AppEnv>();
+  api.onError((err, c) => {
+    const data = toErrorData(err);
+    if (!(err instanceof ApiError)) log("error", "unhandled error", { request_id: c.get("requestId"), surface: "paymentintents", error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    return sendProblem(c, data);
+  });
+
+  api.get("/", async (c) => {
+    const principal = await caller(c);
+    requireReader(principal, "list payment intents");
+    const limitText = c.req.query("limit");
+    const beforeText = c.req.query("beforeId");
+    const take = limitText === undefined ? DEFAULT_LIST : /^\d{1,4}$/.test(limitText) && Number(limitText) >= 1 && Number(limitText) <= MAX_LIST ? Number(limitText) : null;
+    if (take === null) throw invalidRequest(`The query parameter limit must be a whole number from 1 to ${MAX_LIST}.`, "limit");
+    if (beforeText !== undefined && !/^[1-9]\d{0,14}$/.test(beforeText)) throw invalidRequest("The query parameter beforeId must be a payment intent id.", "beforeId");
+    const rows = await listNumberedIntents(c.env.DB, { merchantId: readScope(principal), livemode: principal.livemode, before: beforeText === undefined ? undefined : Number(beforeText) }, take);
+    return send(c, await Promise.all(rows.map((r) => rendered(c, r.intent, r.number))));
+  });
+
+  api.get("/customer/:customerId", async (c) => {
+    const principal = await caller(c);
+    requireReader(principal, "list a customer's payment intents");
+    const customer = c.req.param("customerId");
+    if (customer.length > 255) throw invalidRequest("The customer id is too long.", "customerId");
+    const rows = await listNumberedIntents(c.env.DB, { merchantId: readScope(principal), livemode: principal.livemode, customer }, MAX_LIST);
+    return send(c, await Promise.all(rows.map((r) => rendered(c, r.intent, r.number))));
+  });
+
+  api.get("/:id", async (c) => {
+    const principal = await caller(c);
+    requireReader(principal, "read payment intents");
+    const found = await findIntent(c, principal, c.req.param("id"));
+    return send(c, await rendered(c, found.intent, found.number));
+  });
+
+  api.post("/", async (c) => {
+    const principal = await caller(c);
+    authorize(principal, "payments.transactions.create", { needsMerchant: true });
+    const input = parseCreate(await readExactJson(c.req.raw));
+    const scope = { merchantId: principal.merchantId, livemode: principal.livemode };
+    const account = await gatewayAccount(c, scope, input.gateway);
+    const id = randomId("pi");
+    const number = await allocateIntentNumber(c.env.DB, id, scope, Date.now());
+    const outcome = await intentStub(c.env, id).create(requestOf(c, principal, scope, null), {
+      id,
+      amount: input.amount,
+      currency: input.currency,
+      captureMethod: "automatic",
+      customer: customerOf(principal),
+      description: input.description,
+      metadata: {},
+      orderId: input.orderId,
+      invoiceId: input.invoiceId,
+      locationId: null,
+      terminalId: null,
+      lineItems: [],
+      tipAmount: 0,
+      receiptEmail: null,
+      statementDescriptor: null,
+      returnUrl: input.returnUrl,
+      cancelUrl: input.cancelUrl,
+      paymentMethod: null,
+      confirm: false,
+      number,
+      createdVia: "paymentintents",
+      gatewayAccount: account,
+    });
+    const res = await outcomeResponse(c, outcome, number, 201);
+    if (res.status === 201) res.headers.set("Location", `${PREFIX}/${number}`);
+    return res;
+  });
+
+  api.post("/:id/confirm", async (c) => {
+    const principal = await caller(c);
+    authorize(principal, "payments.transactions.create", { needsMerchant: false });
+    const found = await findIntent(c, principal, c.req.param("id"));
+    const body = await readExactJson(c.req.raw);
+    if (typeof body !== "string" || body.trim() === "" || body.length > 255) {
+      throw invalidRequest('The body must be a JSON string: the payment method id or test token, e.g. "pm_card_visa".', "paymentMethodId", "invalid_field");
+    }
+    // An unknown payment method is invalid data (400): this route's 404 means an unknown payment intent.
+    const paymentMethod = await resolvePaymentMethodInput(c, { ...principal, merchantId: found.scope.merchantId }, { payment_method: body.trim() }).catch((err: unknown) => {
+      if (err instanceof ApiError && err.status === 404) throw invalidRequest(err.message, "paymentMethodId", "payment_method_unknown");
+      throw err;
+    });
+    const outcome = await intentStub(c.env, found.intent.id).confirm(requestOf(c, principal, found.scope, "payment_intents.confirm"), found.intent.id, { paymentMethod });
+    return outcomeResponse(c, outcome, found.number);
+  });
+
+  api.post("/:id/cancel", async (c) => {
+    const principal = await caller(c);
+    const found = await findIntent(c, principal, c.req.param("id"));
+    if (principal.customerId) {
+      // A shopper cancels only its own payment, and only before it is confirmed.
+      if (!UNCONFIRMED.includes(found.intent.status)) throw permissionDenied("A customer may cancel a payment only before it is confirmed.");
+    } else {
+      authorize(principal, "payments.transactions.void", { needsMerchant: false });
+    }
+    const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel"), found.intent.id, { cancellationReason: "requested_by_customer" });
+    return outcomeResponse(c, outcome, found.number);
+  });
+
+  api.use("/webhook/*", ipRateLimit);
+  api.post("/webhook/:gatewayId", async (c) => {
+    const gateway = parseNumber(c.req.param("gatewayId"), "payment gateway");
+    const accountId = await accountOfGateway(c.env.DB, gateway);
+    if (accountId === null) throw resourceMissing("payment gateway", String(gateway));
+    let account: AccountRow | null = null;
+    if (accountId !== SANDBOX_ACCOUNT) {
+      const [row] = await db(c.env.DB).select().from(connectorAccounts).where(eq(connectorAccounts.id, accountId)).limit(1);
+      if (!row) throw resourceMissing("payment gateway", String(gateway));
+      account = row;
+    }
+    // The body is a JSON string holding the provider's payload (a provider posting its JSON directly works too).
+    const text = await readBodyText(c.req.raw);
+    const parsed = text.trim() === "" ? null : parseExactJson(text);
+    const payload = typeof parsed === "string" ? parsed : parsed !== null && typeof parsed === "object" ? text : null;
+    if (payload === null) throw invalidRequest("The body must be a JSON string holding the payment provider's webhook payload.", "payload", "invalid_payload");
+    const events = await verifyPspWebhook(c, account, payload);
+    return send(c, await applyPspEvents(c, accountId, account, events));
+  });
+
+  api.all("*", (c) => {
+    throw new ApiError({ status: 404, type: "invalid_request_error", code: "route_missing", message: `No route ${c.req.method} ${new URL(c.req.url).pathname}.` });
+  });
+  return api;
+}
+
+// ---- OpenAPI ------------------------------------------------------------------------------------------
+
+const Problem = z
+  .object({ type: z.string(), title: z.string(), status: z.number().int(), detail: z.string(), traceId: z.string(), errors: z.record(z.string(), z.array(z.string())).optional(), code: z.string().optional() })
+  .meta({ id: "SeedProblemDetails" });
+
+const SeedIntent = z
+  .object({
+    id: z.number().int(),
+    invoiceId: z.number().int().nullable(),
+    orderId: z.number().int().nullable(),
+    customerId: z.union([z.number().int(), z.string()]).nullable(),
+    amount: z.number().describe("Major units, exactly the currency's digits (99.99 EUR, 1000 JPY, 1.250 KWD)."),
+    currency: z.string(),
+    status: z.enum(["RequiresPaymentMethod", "RequiresConfirmation", "RequiresAction", "Processing", "RequiresCapture", "Succeeded", "Canceled", "Failed"]),
+    paymentGatewayId: z.number().int().nullable(),
+    gatewayIntentId: z.string(),
+    clientSecret: z.string(),
+    description: z.string().nullable(),
+    authorizedAt: z.string().nullable(),
+    capturedAt: z.string().nullable(),
+    failedAt: z.string().nullable(),
+    failureReason: z.string(),
+    createdAt: z.string(),
+  })
+  .meta({ id: "SeedPaymentIntent" });
+
+const SeedCreate = z
+  .object({
+    invoiceId: z.number().int().nullable().optional(),
+    orderId: z.number().int().nullable().optional(),
+    amount: z.number().positive(),
+    currency: z.string().length(3),
+    paymentGatewayId: z.number().int().optional().describe("1: the built-in sandbox; 2, 3, ...: the merchant's connector accounts. Default 1."),
+    returnUrl: z.string().nullable().optional(),
+    cancelUrl: z.string().nullable().optional(),
+    description: z.string().nullable().optional(),
+  })
+  .meta({ id: "SeedPaymentIntentCreate" });
+
+export function registerPaymentIntentsSurface(app: App): void {
+  const problemResponse = (description: string) => ({ description, content: { "application/problem+json": { schema: Problem } } });
+  const common = { 401: problemResponse("Not authenticated"), 500: problemResponse("Internal error") };
+  const tags = ["Seed 000: /api/v1/PaymentIntents"];
+  const security = [{ bearerAuth: [] }];
+  const idParam = { params: z.object({ id: z.string().regex(/^\d+$/) }) };
+  const one = { description: "The payment intent", content: { "application/json": { schema: SeedIntent } } };
+  const many = { description: "The payment intents", content: { "application/json": { schema: z.array(SeedIntent) } } };
+  const reg = app.openAPIRegistry;
+  reg.registerPath({ method: "get", path: PREFIX, summary: "All payment intents (roles admin, support), newest first", tags, security, request: { query: z.object({ limit: z.string().optional(), beforeId: z.string().optional() }) }, responses: { 200: many, 403: problemResponse("Not admin or support"), ...common } });
+  reg.registerPath({ method: "get", path: `${PREFIX}/{id}`, summary: "A payment intent (roles admin, support)", tags, security, request: idParam, responses: { 200: one, 403: problemResponse("Not admin or support"), 404: problemResponse("No such payment intent"), ...common } });
+  reg.registerPath({ method: "get", path: `${PREFIX}/customer/{customerId}`, summary: "A customer's payment intents (roles admin, support)", tags, security, request: { params: z.object({ customerId: z.string() }) }, responses: { 200: many, 403: problemResponse("Not admin or support"), ...common } });
+  reg.registerPath({ method: "post", path: PREFIX, summary: "Create a payment intent (any authenticated user)", tags, security, request: { body: { required: true, content: { "application/json": { schema: SeedCreate } } } }, responses: { 201: { ...one, description: "Created" }, 400: problemResponse("Invalid data"), ...common } });
+  reg.registerPath({ method: "post", path: `${PREFIX}/{id}/confirm`, summary: "Confirm with a payment method (body: a JSON string such as \"pm_card_visa\")", tags, security, request: { ...idParam, body: { required: true, content: { "application/json": { schema: z.string() } } } }, responses: { 200: one, 400: problemResponse("Invalid payment method or declined"), 404: problemResponse("No such payment intent"), ...common } });
+  reg.registerPath({ method: "post", path: `${PREFIX}/{id}/cancel`, summary: "Cancel a payment intent", tags, security, request: idParam, responses: { 200: one, 404: problemResponse("No such payment intent"), ...common } });
+  reg.registerPath({ method: "post", path: `${PREFIX}/webhook/{gatewayId}`, summary: "A payment provider's webhook for a gateway (body: a JSON string holding the provider's payload, signed as for /v1/psp_webhooks)", tags, request: { params: z.object({ gatewayId: z.string() }), body: { required: true, content: { "application/json": { schema: z.string() } } } }, responses: { 200: { description: "Processed", content: { "application/json": { schema: z.object({ received: z.boolean(), applied: z.number().int(), duplicates: z.number().int() }) } } }, 400: problemResponse("Invalid or unsigned payload"), 404: problemResponse("No such payment gateway"), 500: problemResponse("Internal error") } });
+  app.route(PREFIX, paymentIntentsSurface());
+}

@@ -1,0 +1,87 @@
+// Seed 000's PaymentIntent: camelCase, integer ids, the amount a decimal in major units, statuses in
+// PascalCase, times in ISO-8601 UTC. Our `pi_...` id is `gatewayIntentId`.
+import { chargeAttempt } from "../../core/intent";
+import type { IntentRecord, IntentStatus } from "../../core/types";
+import { decimalOut, type DecimalOut } from "../common/exact-json";
+
+const STATUS: Record<IntentStatus, string> = {
+  requires_payment_method: "RequiresPaymentMethod",
+  requires_confirmation: "RequiresConfirmation",
+  requires_action: "RequiresAction",
+  processing: "Processing",
+  requires_capture: "RequiresCapture",
+  succeeded: "Succeeded",
+  canceled: "Canceled",
+  failed: "Failed",
+};
+
+export function pascalStatus(status: IntentStatus): string {
+  return STATUS[status];
+}
+
+export interface SeedIntentJson {
+  id: number;
+  invoiceId: number | string | null;
+  orderId: number | string | null;
+  customerId: number | string | null;
+  amount: DecimalOut;
+  currency: string;
+  status: string;
+  paymentGatewayId: number | null;
+  gatewayIntentId: string;
+  clientSecret: string;
+  description: string | null;
+  authorizedAt: string | null;
+  capturedAt: string | null;
+  failedAt: string | null;
+  failureReason: string;
+  createdAt: string;
+}
+
+/** References are integers in this surface; one set through another surface that is not stays a string. */
+export function integerOrText(value: string | null): number | string | null {
+  if (value === null) return null;
+  return /^(0|[1-9]\d{0,14})$/.test(value) ? Number(value) : value;
+}
+
+export function isoTime(ms: number | null | undefined): string | null {
+  if (ms === null || ms === undefined) return null;
+  return new Date(ms).toISOString().replace(/\.000Z$/, "Z");
+}
+
+/** When the payment was authorized, captured, or last failed. */
+function milestones(intent: IntentRecord): { authorizedAt: number | null; capturedAt: number | null; failedAt: number | null } {
+  const auth = chargeAttempt(intent);
+  const capture = intent.attempts.find((a) => a.type === "capture" && a.status === "succeeded");
+  let capturedAt = capture?.completed ?? null;
+  // Automatic capture: authorized and captured in one call.
+  if (capturedAt === null && intent.status === "succeeded" && intent.captureMethod === "automatic") capturedAt = auth?.completed ?? null;
+  const failed = intent.lastPaymentError ? intent.attempts.find((a) => a.id === intent.lastPaymentError?.attemptId) : undefined;
+  return {
+    authorizedAt: auth?.completed ?? null,
+    capturedAt,
+    failedAt: intent.lastPaymentError ? (failed?.completed ?? intent.updated) : intent.status === "failed" ? intent.updated : null,
+  };
+}
+
+export function renderSeedIntent(intent: IntentRecord, number: number, paymentGatewayId: number | null): SeedIntentJson {
+  const times = milestones(intent);
+  return {
+    id: number,
+    invoiceId: integerOrText(intent.invoiceId),
+    orderId: integerOrText(intent.orderId),
+    customerId: integerOrText(intent.customer),
+    amount: decimalOut(intent.amount, intent.currency),
+    currency: intent.currency.toUpperCase(),
+    status: pascalStatus(intent.status),
+    paymentGatewayId,
+    gatewayIntentId: intent.id,
+    clientSecret: intent.clientSecret,
+    description: intent.description,
+    authorizedAt: isoTime(times.authorizedAt),
+    capturedAt: isoTime(times.capturedAt),
+    failedAt: isoTime(times.failedAt),
+    failureReason: intent.lastPaymentError?.message ?? (intent.status === "failed" ? "The payment failed." : ""),
+    createdAt: isoTime(intent.created) ?? "",
+  };
+}

@@ -1,0 +1,119 @@
+// The integers seeds 000 and 003 name payments and payment gateways by. An intent's number comes
+// from an AUTOINCREMENT table (never reused): surfaces that need it at once allocate it before the
+// creation and hand it to the intent's object; every other intent gets one on its first read-model
+// write. Gateway 1 is every merchant's built-in sandbox; connector accounts are numbered as created.
+import { and, eq, inArray } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { IntentRecord, Scope } from "../core/types";
+import { gatewayNumbers, intentNumbers } from "./schema";
+
+export const SANDBOX_GATEWAY = 1;
+export const SANDBOX_ACCOUNT = "sandbox";
+
+export interface NumberRow {
+  number: number;
+  intentId: string;
+  merchantId: string;
+  livemode: boolean;
+}
+
+/** The number of the intent `intentId` (allocated now, or the one it already has). */
+export async function allocateIntentNumber(d1: D1Database, intentId: string, scope: Scope, now: number): Promise<number> {
+  const row = await d1
+    .prepare(
+      "INSERT INTO intent_numbers (intent_id, merchant_id, livemode, created) VALUES (?, ?, ?, ?) " +
+        "ON CONFLICT (intent_id) DO UPDATE SET intent_id = excluded.intent_id RETURNING number",
+    )
+    .bind(intentId, scope.merchantId, scope.livemode ? 1 : 0, now)
+    .first<{ number: number }>();
+  if (!row) throw new Error("allocating an intent number returned nothing");
+  return row.number;
+}
+
+export async function intentByNumber(d1: D1Database, number: number): Promise<NumberRow | null> {
+  const [row] = await drizzle(d1).select().from(intentNumbers).where(eq(intentNumbers.number, number)).limit(1);
+  return row ?? null;
+}
+
+export async function numberOfIntent(d1: D1Database, intentId: string): Promise<NumberRow | null> {
+  const [row] = await drizzle(d1).select().from(intentNumbers).where(eq(intentNumbers.intentId, intentId)).limit(1);
+  return row ?? null;
+}
+
+/** The numbers of these intents (those that have one), by intent id. */
+export async function numbersOf(d1: D1Database, intents: readonly IntentRecord[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const missing: string[] = [];
+  for (const intent of intents) {
+    if (intent.number != null) out.set(intent.id, intent.number);
+    else missing.push(intent.id);
+  }
+  for (let i = 0; i < missing.length; i += 90) {
+    const rows = await drizzle(d1)
+      .select({ number: intentNumbers.number, intentId: intentNumbers.intentId })
+      .from(intentNumbers)
+      .where(inArray(intentNumbers.intentId, missing.slice(i, i + 90)));
+    for (const r of rows) out.set(r.intentId, r.number);
+  }
+  return out;
+}
+
+/**
+ * An intent's number, for an intent just created or read through its object: the one it carries, or
+ * the read model's, or (if the read-model write has not landed yet) one allocated now.
+ */
+export async function ensureIntentNumber(d1: D1Database, intent: IntentRecord): Promise<number> {
+  if (intent.number != null) return intent.number;
+  return allocateIntentNumber(d1, intent.id, intent, intent.created);
+}
+
+/** The newest intents, with their numbers: of one merchant, or of every merchant (`merchantId` null). */
+export async function listNumberedIntents(
+  d1: D1Database,
+  filter: { merchantId: string | null; livemode: boolean; customer?: string; before?: number },
+  limit: number,
+): Promise<{ number: number; intent: IntentRecord }[]> {
+  const where: string[] = ["n.livemode = ?"];
+  const binds: (string | number)[] = [filter.livemode ? 1 : 0];
+  if (filter.merchantId !== null) {
+    where.push("n.merchant_id = ?");
+    binds.push(filter.merchantId);
+  }
+  if (filter.customer !== undefined) {
+    where.push("p.customer = ?");
+    binds.push(filter.customer);
+  }
+  if (filter.before !== undefined) {
+    where.push("n.number < ?");
+    binds.push(filter.before);
+  }
+  // By customer: the payment_intents_customer_all index range; otherwise the number indexes, newest first.
+  const sql =
+    filter.customer !== undefined
+      ? `SELECT n.number AS number, p.data AS data FROM payment_intents p JOIN intent_numbers n ON n.intent_id = p.id WHERE ${where.join(" AND ")} ORDER BY p.created DESC, n.number DESC LIMIT ?`
+      : `SELECT n.number AS number, p.data AS data FROM intent_numbers n JOIN payment_intents p ON p.id = n.intent_id WHERE ${where.join(" AND ")} ORDER BY n.number DESC LIMIT ?`;
+  const res = await d1
+    .prepare(sql)
+    .bind(...binds, limit)
+    .all<{ number: number; data: string }>();
+  return res.results.map((r) => ({ number: r.number, intent: JSON.parse(r.data) as IntentRecord }));
+}
+
+/** The gateway number of a connector account ("sandbox": 1). */
+export async function gatewayNumberOf(d1: D1Database, accountId: string | null): Promise<number | null> {
+  if (accountId === null || accountId === SANDBOX_ACCOUNT) return SANDBOX_GATEWAY;
+  const [row] = await drizzle(d1).select({ number: gatewayNumbers.number }).from(gatewayNumbers).where(eq(gatewayNumbers.accountId, accountId)).limit(1);
+  return row?.number ?? null;
+}
+
+/** The connector account of a gateway number ("sandbox" for 1), or null. */
+export async function accountOfGateway(d1: D1Database, number: number): Promise<string | null> {
+  if (number === SANDBOX_GATEWAY) return SANDBOX_ACCOUNT;
+  const [row] = await drizzle(d1).select({ accountId: gatewayNumbers.accountId }).from(gatewayNumbers).where(and(eq(gatewayNumbers.number, number))).limit(1);
+  return row?.accountId ?? null;
+}
+
+/** Numbers a new connector account (from its creation; idempotent). */
+export function numberGatewayStatement(d1: D1Database, accountId: string, now: number): D1PreparedStatement {
+  return d1.prepare("INSERT INTO gateway_numbers (account_id, created) VALUES (?, ?) ON CONFLICT (account_id) DO NOTHING").bind(accountId, now);
+}

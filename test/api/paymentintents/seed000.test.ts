@@ -1,0 +1,397 @@
+// Seed 000: /api/v1/PaymentIntents. The seed's example requests sent verbatim, their answers checked
+// field by field; JWT auth and roles; problem details on every class of error; exact decimals for
+// EUR, JPY and KWD; a payment made here read back through /v1; the PSP webhook route.
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { signSandboxWebhook } from "../../../src/connectors/sandbox/webhooks";
+import { addConnector, get, hsToken, KEY_A, MERCHANT_A, newMerchant, type ListJson, type PaymentIntentJson, type TransactionJson } from "../../helpers";
+
+const BASE = "/api/v1/PaymentIntents";
+const SANDBOX_SECRET = "sandbox_webhook_secret_for_development";
+
+interface Raw {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: unknown;
+}
+
+async function send(method: string, path: string, options: { token?: string | null; body?: string; contentType?: string | null; headers?: Record<string, string> } = {}): Promise<Raw> {
+  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined && options.contentType !== null) headers["content-type"] = options.contentType ?? "application/json";
+  const res = await exports.default.fetch(new Request(`http://gateway.test${path}`, { method, headers, body: options.body }));
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = null;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+type Intent = {
+  id: number;
+  invoiceId: number | null;
+  orderId: number | null;
+  customerId: number | string | null;
+  amount: number;
+  currency: string;
+  status: string;
+  paymentGatewayId: number;
+  gatewayIntentId: string;
+  clientSecret: string;
+  description: string | null;
+  authorizedAt: string | null;
+  capturedAt: string | null;
+  failedAt: string | null;
+  failureReason: string;
+  createdAt: string;
+};
+
+const SEED_CREATE = `{
+  "invoiceId": 123,
+  "orderId": null,
+  "amount": 99.99,
+  "currency": "EUR",
+  "paymentGatewayId": 1,
+  "returnUrl": "https://example.com/success",
+  "cancelUrl": "https://example.com/cancel",
+  "description": "Payment for invoice #123"
+}`;
+
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
+
+const user = (sub = "456", merchant: string | null = MERCHANT_A) => hsToken({ roles: ["merchant"], sub, merchant });
+const admin = () => hsToken({ roles: ["admin"], merchant: null, sub: "admin-1" });
+const support = () => hsToken({ roles: ["support"], merchant: null, sub: "support-1" });
+
+function expectProblem(res: Raw, status: number): { type: string; title: string; status: number; detail: string; traceId: string; errors?: Record<string, string[]> } {
+  expect(res.status, res.text).toBe(status);
+  expect(res.headers.get("content-type")).toContain("application/problem+json");
+  const body = res.json as { type: string; title: string; status: number; detail: string; traceId: string };
+  expect(typeof body.type).toBe("string");
+  expect(body.type).toMatch(/^https:\/\/tools\.ietf\.org\/html\/rfc/);
+  expect(typeof body.title).toBe("string");
+  expect(body.status).toBe(status);
+  expect(typeof body.detail).toBe("string");
+  expect(body.traceId).toMatch(/^req_/);
+  return body;
+}
+
+async function create(body = SEED_CREATE, token?: string): Promise<Intent> {
+  const res = await send("POST", BASE, { token: token ?? (await user()), body });
+  expect(res.status, res.text).toBe(201);
+  return res.json as Intent;
+}
+
+describe("seed 000: the seed's examples, verbatim", () => {
+  it("POST creates (201) with every field as the seed shows it", async () => {
+    const res = await send("POST", BASE, { token: await user("456"), body: SEED_CREATE });
+    expect(res.status, res.text).toBe(201);
+    const body = res.json as Intent;
+    expect(Object.keys(body).sort()).toEqual(
+      ["id", "invoiceId", "orderId", "customerId", "amount", "currency", "status", "paymentGatewayId", "gatewayIntentId", "clientSecret", "description", "authorizedAt", "capturedAt", "failedAt", "failureReason", "createdAt"].sort(),
+    );
+    expect(Number.isInteger(body.id) && body.id > 0).toBe(true);
+    expect(body.invoiceId).toBe(123);
+    expect(body.orderId).toBeNull();
+    expect(body.customerId).toBe(456);
+    expect(body.amount).toBe(99.99);
+    expect(res.text).toContain('"amount":99.99,');
+    expect(body.currency).toBe("EUR");
+    expect(body.status).toBe("RequiresPaymentMethod");
+    expect(body.paymentGatewayId).toBe(1);
+    expect(body.gatewayIntentId).toMatch(/^pi_[A-Za-z0-9]+$/);
+    expect(body.clientSecret.startsWith(`${body.gatewayIntentId}_secret_`)).toBe(true);
+    expect(body.description).toBe("Payment for invoice #123");
+    expect(body.authorizedAt).toBeNull();
+    expect(body.capturedAt).toBeNull();
+    expect(body.failedAt).toBeNull();
+    expect(body.failureReason).toBe("");
+    expect(body.createdAt).toMatch(ISO_UTC);
+    expect(res.headers.get("location")).toBe(`${BASE}/${body.id}`);
+    // returnUrl and cancelUrl are kept on the intent.
+    const record = await env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(body.gatewayIntentId)).retrieve({ merchantId: MERCHANT_A, livemode: false }, body.gatewayIntentId);
+    expect(record?.returnUrl).toBe("https://example.com/success");
+    expect(record?.cancelUrl).toBe("https://example.com/cancel");
+  });
+
+  it("ids are stable integers, increasing with each payment", async () => {
+    const a = await create();
+    const b = await create();
+    expect(b.id).toBeGreaterThan(a.id);
+    const again = await send("GET", `${BASE}/${a.id}`, { token: await admin() });
+    expect((again.json as Intent).gatewayIntentId).toBe(a.gatewayIntentId);
+  });
+
+  it("GET list, GET by id and GET by customer (admin, support) answer the seed's shape", async () => {
+    const made = await create(SEED_CREATE, await user("78901"));
+    const list = await send("GET", BASE, { token: await admin() });
+    expect(list.status, list.text).toBe(200);
+    expect(Array.isArray(list.json)).toBe(true);
+    const listed = (list.json as Intent[]).find((i) => i.id === made.id);
+    expect(listed).toEqual(made);
+
+    const one = await send("GET", `${BASE}/${made.id}`, { token: await support() });
+    expect(one.status, one.text).toBe(200);
+    expect(one.json).toEqual(made);
+
+    const mine = await send("GET", `${BASE}/customer/78901`, { token: await support() });
+    expect(mine.status, mine.text).toBe(200);
+    const ids = (mine.json as Intent[]).map((i) => i.id);
+    expect(ids).toContain(made.id);
+    expect((mine.json as Intent[]).every((i) => i.customerId === 78901)).toBe(true);
+    const nobody = await send("GET", `${BASE}/customer/nobody-here`, { token: await admin() });
+    expect(nobody.json).toEqual([]);
+  });
+
+  it("admin and support read across merchants", async () => {
+    const other = await newMerchant("seed000-other");
+    const made = await create(SEED_CREATE, await user("456", other.id));
+    const one = await send("GET", `${BASE}/${made.id}`, { token: await admin() });
+    expect(one.status, one.text).toBe(200);
+    const list = await send("GET", BASE, { token: await support() });
+    expect((list.json as Intent[]).map((i) => i.id)).toContain(made.id);
+    // Merchant-Id narrows an admin's view to one merchant.
+    const narrowed = await send("GET", `${BASE}/${made.id}`, { token: await admin(), headers: { "merchant-id": MERCHANT_A } });
+    expectProblem(narrowed, 404);
+  });
+
+  it('POST confirm takes a JSON string ("pm_...") and answers 200; cancel answers 200', async () => {
+    const made = await create();
+    const confirmed = await send("POST", `${BASE}/${made.id}/confirm`, { token: await user(), body: '"pm_card_visa"' });
+    expect(confirmed.status, confirmed.text).toBe(200);
+    const paid = confirmed.json as Intent;
+    expect(paid.status).toBe("Succeeded");
+    expect(paid.authorizedAt).toMatch(ISO_UTC);
+    expect(paid.capturedAt).toMatch(ISO_UTC);
+    expect(paid.failedAt).toBeNull();
+    expect(paid.amount).toBe(99.99);
+
+    const other = await create();
+    const canceled = await send("POST", `${BASE}/${other.id}/cancel`, { token: await user() });
+    expect(canceled.status, canceled.text).toBe(200);
+    expect((canceled.json as Intent).status).toBe("Canceled");
+  });
+
+  it('the seed\'s placeholder "pm_123456789" is sent verbatim: parsed as the payment method, unknown to the sandbox (400)', async () => {
+    const made = await create();
+    const res = await send("POST", `${BASE}/${made.id}/confirm`, { token: await user(), body: '"pm_123456789"' });
+    const problem = expectProblem(res, 400);
+    expect(problem.detail).toContain("pm_123456789");
+  });
+
+  it("a decline leaves the payment RequiresPaymentMethod with failedAt and failureReason", async () => {
+    const made = await create();
+    const res = await send("POST", `${BASE}/${made.id}/confirm`, { token: await user(), body: '"pm_card_chargeDeclined"' });
+    expectProblem(res, 400);
+    const after = (await send("GET", `${BASE}/${made.id}`, { token: await admin() })).json as Intent;
+    expect(after.status).toBe("RequiresPaymentMethod");
+    expect(after.failedAt).toMatch(ISO_UTC);
+    expect(after.failureReason).toContain("declined");
+  });
+
+  it("paymentGatewayId picks the connector account (1: the built-in sandbox; others: the merchant's accounts)", async () => {
+    const m = await newMerchant("seed000-gw");
+    const account = await addConnector(m.opts, { connector: "sandbox" });
+    const row = await env.DB.prepare("SELECT number FROM gateway_numbers WHERE account_id = ?").bind(account.id).first<{ number: number }>();
+    expect(row?.number).toBeGreaterThan(1);
+    const token = await user("456", m.id);
+    const made = await create(SEED_CREATE.replace('"paymentGatewayId": 1', `"paymentGatewayId": ${row?.number}`), token);
+    expect(made.paymentGatewayId).toBe(row?.number);
+    const confirmed = (await send("POST", `${BASE}/${made.id}/confirm`, { token, body: '"pm_card_visa"' })).json as Intent;
+    expect(confirmed.status).toBe("Succeeded");
+    const v1 = await get<PaymentIntentJson & { connector_account?: string }>(`/v1/payment_intents/${made.gatewayIntentId}`, m.opts);
+    expect(JSON.stringify(v1.body)).toContain(account.id);
+    // The built-in sandbox (1) is still there for this merchant; an unknown gateway is a 400.
+    const sandbox = await create(SEED_CREATE, token);
+    expect(sandbox.paymentGatewayId).toBe(1);
+    const unknown = await send("POST", BASE, { token, body: SEED_CREATE.replace('"paymentGatewayId": 1', '"paymentGatewayId": 99999') });
+    expect(expectProblem(unknown, 400).errors?.paymentGatewayId).toBeDefined();
+  });
+});
+
+describe("seed 000: authentication and roles", () => {
+  it("every route without a token, or with a bad one, is a 401 problem", async () => {
+    const made = await create();
+    const routes: [string, string, string?][] = [
+      ["GET", BASE],
+      ["GET", `${BASE}/${made.id}`],
+      ["GET", `${BASE}/customer/456`],
+      ["POST", BASE, SEED_CREATE],
+      ["POST", `${BASE}/${made.id}/confirm`, '"pm_card_visa"'],
+      ["POST", `${BASE}/${made.id}/cancel`],
+    ];
+    const forged = (await user()).replace(/\.[^.]+$/, ".c2lnbmF0dXJl");
+    for (const [method, path, body] of routes) {
+      expectProblem(await send(method, path, { token: null, body }), 401);
+      expectProblem(await send(method, path, { token: forged, body }), 401);
+      expectProblem(await send(method, path, { token: KEY_A, body }), 401);
+    }
+    const after = (await send("GET", `${BASE}/${made.id}`, { token: await admin() })).json as Intent;
+    expect(after.status).toBe("RequiresPaymentMethod");
+  });
+
+  it("reads need admin or support (403 otherwise); create, confirm and cancel need any user allowed to pay", async () => {
+    const made = await create();
+    for (const path of [BASE, `${BASE}/${made.id}`, `${BASE}/customer/456`]) {
+      expectProblem(await send("GET", path, { token: await user() }), 403);
+      expectProblem(await send("GET", path, { token: await hsToken({ roles: ["customer"], customer: "456" }) }), 403);
+    }
+    // A shopper's token creates for itself (customerId is its customer claim) and confirms its own payment.
+    const shopper = await hsToken({ roles: ["customer"], customer: "9876", sub: "shopper" });
+    const own = await create(SEED_CREATE, shopper);
+    expect(own.customerId).toBe(9876);
+    expect((await send("POST", `${BASE}/${own.id}/confirm`, { token: shopper, body: '"pm_card_visa"' })).status).toBe(200);
+    // ...but never touches another customer's payment, nor cancels a paid one.
+    const stranger = await hsToken({ roles: ["customer"], customer: "1111", sub: "stranger" });
+    expectProblem(await send("POST", `${BASE}/${made.id}/confirm`, { token: stranger, body: '"pm_card_visa"' }), 404);
+    expectProblem(await send("POST", `${BASE}/${own.id}/cancel`, { token: shopper }), 403);
+    // Support reads but does not pay.
+    expectProblem(await send("POST", BASE, { token: await support(), body: SEED_CREATE }), 403);
+  });
+});
+
+describe("seed 000: errors are problem details, on every class of error", () => {
+  it("404: unknown id, non-numeric id, unknown route under the prefix", async () => {
+    const token = await admin();
+    expect(expectProblem(await send("GET", `${BASE}/99999999`, { token }), 404).title).toBe("Not Found");
+    expectProblem(await send("GET", `${BASE}/abc`, { token }), 404);
+    expectProblem(await send("POST", `${BASE}/99999999/confirm`, { token: await user(), body: '"pm_card_visa"' }), 404);
+    expectProblem(await send("POST", `${BASE}/99999999/cancel`, { token: await user() }), 404);
+    expectProblem(await send("GET", `${BASE}/1/nothing/here`, { token }), 404);
+    expectProblem(await send("DELETE", `${BASE}/1`, { token }), 404);
+  });
+
+  it("400: invalid data, with the field named in errors", async () => {
+    const token = await user();
+    const cases: [string, string][] = [
+      [SEED_CREATE.replace('"amount": 99.99', '"amount": "99.99"'), "amount"],
+      [SEED_CREATE.replace('"amount": 99.99', '"amount": -5'), "amount"],
+      [SEED_CREATE.replace('"amount": 99.99', '"amount": 0'), "amount"],
+      [SEED_CREATE.replace('"amount": 99.99,', ""), "amount"],
+      [SEED_CREATE.replace('"currency": "EUR"', '"currency": "XYZ"'), "currency"],
+      [SEED_CREATE.replace('"invoiceId": 123', '"invoiceId": 12.5'), "invoiceId"],
+      [SEED_CREATE.replace('"returnUrl": "https://example.com/success"', '"returnUrl": "not a url"'), "returnUrl"],
+    ];
+    for (const [body, field] of cases) {
+      const problem = expectProblem(await send("POST", BASE, { token, body }), 400);
+      expect(problem.errors?.[field], `${field}: ${JSON.stringify(problem)}`).toBeDefined();
+    }
+    expectProblem(await send("POST", BASE, { token, body: "{not json" }), 400);
+    expectProblem(await send("POST", BASE, { token, body: "[1,2]" }), 400);
+    const made = await create();
+    expectProblem(await send("POST", `${BASE}/${made.id}/confirm`, { token, body: '{"paymentMethodId":"pm_card_visa"}' }), 400);
+  });
+
+  it("415 and 413 are problem details too", async () => {
+    const token = await user();
+    expectProblem(await send("POST", BASE, { token, body: "amount=1", contentType: "application/x-www-form-urlencoded" }), 415);
+    const huge = JSON.stringify({ amount: 1, currency: "EUR", description: "x".repeat(70_000) });
+    expectProblem(await send("POST", BASE, { token, body: huge }), 413);
+  });
+
+  it("a state conflict (cancel a canceled payment) is a 400 problem", async () => {
+    const made = await create();
+    expect((await send("POST", `${BASE}/${made.id}/cancel`, { token: await user() })).status).toBe(200);
+    expectProblem(await send("POST", `${BASE}/${made.id}/cancel`, { token: await user() }), 400);
+  });
+});
+
+describe("seed 000: decimal amounts convert exactly", () => {
+  const cases: [string, string, number, string][] = [
+    ["EUR", "10.05", 1005, "10.05"],
+    ["EUR", "100.00", 10000, "100.00"],
+    ["EUR", "0.1", 10, "0.10"],
+    ["JPY", "1000", 1000, "1000"],
+    ["JPY", "1000.0", 1000, "1000"],
+    ["KWD", "1.234", 1234, "1.234"],
+    ["KWD", "12.5", 12500, "12.500"],
+  ];
+  it.each(cases)("%s %s is %i minor units, rendered %s", async (currency, amount, minor, rendered) => {
+    const res = await send("POST", BASE, { token: await user(), body: `{"amount": ${amount}, "currency": "${currency}", "paymentGatewayId": 1}` });
+    expect(res.status, res.text).toBe(201);
+    expect(res.text).toContain(`"amount":${rendered},`);
+    const made = res.json as Intent;
+    const v1 = await get<PaymentIntentJson>(`/v1/payment_intents/${made.gatewayIntentId}`);
+    expect(v1.body.amount).toBe(minor);
+    expect(v1.body.currency).toBe(currency.toLowerCase());
+  });
+
+  it.each([
+    ["EUR", "10.001"],
+    ["JPY", "10.5"],
+    ["KWD", "1.2345"],
+    ["EUR", "1.0000000000000001"],
+    ["EUR", "1e2"],
+  ])("%s %s has too many decimals (or is not a plain decimal): 400", async (currency, amount) => {
+    const res = await send("POST", BASE, { token: await user(), body: `{"amount": ${amount}, "currency": "${currency}"}` });
+    expect(expectProblem(res, 400).errors?.amount).toBeDefined();
+  });
+});
+
+describe("seed 000: one payment, every surface", () => {
+  it("a payment made here reads the same through /v1", async () => {
+    const made = await create();
+    const paid = (await send("POST", `${BASE}/${made.id}/confirm`, { token: await user(), body: '"pm_card_visa"' })).json as Intent;
+    const v1 = await get<PaymentIntentJson>(`/v1/payment_intents/${made.gatewayIntentId}`);
+    expect(v1.status).toBe(200);
+    expect(v1.body.amount).toBe(9999);
+    expect(v1.body.amount_received).toBe(9999);
+    expect(v1.body.currency).toBe("eur");
+    expect(v1.body.status).toBe("succeeded");
+    expect(paid.status).toBe("Succeeded");
+    expect(v1.body.customer).toBe("456");
+    expect(v1.body.description).toBe("Payment for invoice #123");
+  });
+
+  it("a payment made through /v1 has a number here too", async () => {
+    const v1 = await exports.default.fetch(
+      new Request("http://gateway.test/v1/payment_intents", { method: "POST", headers: { authorization: `Bearer ${KEY_A}`, "content-type": "application/json" }, body: JSON.stringify({ amount: 1234, currency: "jpy", order_id: "77" }) }),
+    );
+    const pi = (await v1.json()) as PaymentIntentJson;
+    const list = (await send("GET", BASE, { token: await admin() })).json as Intent[];
+    const found = list.find((i) => i.gatewayIntentId === pi.id);
+    expect(found?.amount).toBe(1234);
+    expect(found?.orderId).toBe(77);
+    expect(found?.currency).toBe("JPY");
+    const one = await send("GET", `${BASE}/${found?.id}`, { token: await admin() });
+    expect((one.json as Intent).gatewayIntentId).toBe(pi.id);
+  });
+});
+
+describe("seed 000: POST webhook/{gatewayId}", () => {
+  it("a signed provider payload in a JSON string is applied like /v1/psp_webhooks; unsigned or invalid is a 400", async () => {
+    const made = await create();
+    const waiting = (await send("POST", `${BASE}/${made.id}/confirm`, { token: await user(), body: '"pm_card_threeDSecure2Required"' })).json as Intent;
+    expect(waiting.status).toBe("RequiresAction");
+    const [attempt] = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${made.gatewayIntentId}/transactions`)).body.data;
+    const payload = JSON.stringify({ id: `sbxevt_seed000_${made.gatewayIntentId}`, type: "authorization.approved", data: { intent: made.gatewayIntentId, attempt: attempt?.id } });
+    const signature = await signSandboxWebhook(SANDBOX_SECRET, payload);
+
+    expectProblem(await send("POST", `${BASE}/webhook/1`, { body: JSON.stringify(payload) }), 400);
+    expectProblem(await send("POST", `${BASE}/webhook/1`, { body: JSON.stringify(payload), headers: { "sandbox-signature": signature.replace(/v1=./, "v1=0") } }), 400);
+    expectProblem(await send("POST", `${BASE}/webhook/1`, { body: "12", headers: { "sandbox-signature": signature } }), 400);
+    expectProblem(await send("POST", `${BASE}/webhook/99999`, { body: JSON.stringify(payload), headers: { "sandbox-signature": signature } }), 404);
+    expect(((await send("GET", `${BASE}/${made.id}`, { token: await admin() })).json as Intent).status).toBe("RequiresAction");
+
+    const ok = await send("POST", `${BASE}/webhook/1`, { body: JSON.stringify(payload), headers: { "sandbox-signature": signature } });
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.json).toEqual({ received: true, applied: 1, duplicates: 0 });
+    expect(((await send("GET", `${BASE}/${made.id}`, { token: await admin() })).json as Intent).status).toBe("Succeeded");
+  });
+});
+
+describe("seed 000: OpenAPI", () => {
+  it("the document lists every route of the surface", async () => {
+    const doc = (await get<{ paths: Record<string, Record<string, unknown>> }>("/openapi.json", { key: null })).body;
+    expect(Object.keys(doc.paths[BASE] ?? {}).sort()).toEqual(["get", "post"]);
+    expect(doc.paths[`${BASE}/{id}`]?.get).toBeDefined();
+    expect(doc.paths[`${BASE}/customer/{customerId}`]?.get).toBeDefined();
+    expect(doc.paths[`${BASE}/{id}/confirm`]?.post).toBeDefined();
+    expect(doc.paths[`${BASE}/{id}/cancel`]?.post).toBeDefined();
+    expect(doc.paths[`${BASE}/webhook/{gatewayId}`]?.post).toBeDefined();
+  });
+});
