@@ -11,11 +11,11 @@ import { bearer, expectError, get, MERCHANT_A } from "../helpers";
 const HOUR = 3600;
 const JWT_TEST_SECRET = "test-jwt-secret-for-the-suite-only";
 
-interface Times {
+type Times = {
   iat?: number;
   exp?: number;
   nbf?: number;
-}
+};
 
 /** A merchant token with exactly the time claims given (seconds relative to now; absent: not set). */
 async function hsToken(times: Times): Promise<string> {
