@@ -22,6 +22,8 @@ import { registerPaymentMethods } from "./api/v1/payment_methods";
 import { registerPrices } from "./api/v1/prices";
 import { registerSubscriptions } from "./api/v1/subscriptions";
 import { registerTestClocks } from "./api/v1/test_clocks";
+import { registerCheckoutSessions } from "./api/v1/checkout_sessions";
+import { checkoutPages } from "./pages/checkout";
 import { providerReturnPages } from "./pages/provider-return";
 import type { AppEnv } from "./api/v1/route";
 import { ipRateLimit } from "./auth/ip-limit";
@@ -77,6 +79,8 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.use("/v1/psp_webhooks/*", ipRateLimit);
   app.use("/sandbox/*", ipRateLimit);
   app.use("/connectors/*", ipRateLimit);
+  app.use("/checkout/*", ipRateLimit);
+  app.use("/pay/*", ipRateLimit);
 
   registerPaymentIntents(app);
   registerRefunds(app);
@@ -95,6 +99,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   registerPrices(app);
   registerSubscriptions(app);
   registerTestClocks(app);
+  registerCheckoutSessions(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "A secret API key: sk_test_... or sk_live_..." });
   app.doc31("/openapi.json", {
@@ -108,5 +113,8 @@ export function buildApp(): OpenAPIHono<AppEnv> {
 
   app.route("/sandbox/3ds", threeDSecurePages());
   app.route("/connectors/return", providerReturnPages());
+  const shopperPages = checkoutPages();
+  app.route("/checkout", shopperPages.sessions);
+  app.route("/pay", shopperPages.pay);
   return app;
 }

@@ -14,6 +14,7 @@ import { expireAuthorizations, requeueStuckReconciliations } from "./reconcile/s
 import { billingSweep } from "./billing/engine";
 import { onIntentEvents } from "./billing/hooks";
 import { refanEvents } from "./billing/writes";
+import { expireOverdueSessions, onCheckoutIntentEvents } from "./checkout/sessions";
 import { pruneIdempotencyClaims } from "./api/idempotency-binding";
 
 export { RateLimiterObject } from "./auth/rate-limit";
@@ -40,6 +41,7 @@ async function consume(batch: MessageBatch<unknown>, env: Env): Promise<void> {
         const records = batch.messages.map((m) => m.body as EventRecord);
         await fanOut(env, records);
         await onIntentEvents(env, records);
+        await onCheckoutIntentEvents(env, records, config(env).publicBaseUrl ?? "");
         batch.ackAll();
       } catch (err) {
         log("error", "event fan-out failed", { error: String(err), count: batch.messages.length });
@@ -91,8 +93,10 @@ async function sweep(env: Env, now: number): Promise<void> {
   const refanned = await refanEvents(env, now);
   // Renewals and payment retries: each is claimed in D1, so overlapping sweeps bill once.
   const billed = await billingSweep(env, now);
+  // Checkout Sessions past expires_at: their intents are canceled, then the sessions expire.
+  const expiredSessions = await expireOverdueSessions(env, now, config(env).publicBaseUrl ?? "");
   await pruneIdempotencyClaims(env, now);
-  if (purged || requeued || reconciling || expired || refanned || billed) {
+  if (purged || requeued || reconciling || expired || refanned || billed || expiredSessions) {
     log("info", "cron sweep", {
       purged_events: purged,
       requeued_deliveries: requeued,
@@ -100,6 +104,7 @@ async function sweep(env: Env, now: number): Promise<void> {
       expired_authorizations: expired,
       refanned_events: refanned,
       billing_steps: billed,
+      expired_checkout_sessions: expiredSessions,
     });
   }
 }

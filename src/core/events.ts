@@ -37,6 +37,8 @@ export const EVENT_TYPES = [
   "invoice.payment_action_required",
   "invoice.marked_uncollectible",
   "invoice.voided",
+  "checkout.session.completed",
+  "checkout.session.expired",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -4,12 +4,11 @@
 // payment_intent_client_secret, redirect_status).
 import { Hono } from "hono";
 import { hasPrefix } from "../core/ids";
-import { minorToDecimal } from "../core/money";
 import type { Env } from "../env";
 import { readBodyParams } from "../http/body";
 import { returnLocation } from "./return";
 import { completeFromIntent } from "../checkout/sessions";
-import { merchantName, statusInWords } from "./checkout";
+import { formatMoney, merchantName, statusInWords } from "./checkout";
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
@@ -71,7 +70,7 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
       const merchant = await merchantName(c.env, intent.merchantId);
       return page("Authentication complete", `<p class="muted">${escape(merchant)}</p><h1>Nothing to confirm</h1><p>${escape(statusInWords(intent.status))}</p>`);
     }
-    const amount = `${minorToDecimal(intent.amount, intent.currency)} ${intent.currency.toUpperCase()}`;
+    const amount = formatMoney(intent.amount, intent.currency);
     const details = intent.paymentMethod?.card;
     const card = details ? `${escape(details.brand)} •••• ${escape(details.last4)}` : "your card";
     const form = (outcome: string, label: string) =>

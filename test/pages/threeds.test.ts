@@ -32,7 +32,7 @@ describe("sandbox 3DS challenge", () => {
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");
     const html = await page.text();
-    expect(html).toContain("20.00 USD");
+    expect(html).toContain("$20.00");
     expect(html).toContain("Complete authentication");
     expect(html).toContain("Fail authentication");
   });
@@ -86,6 +86,22 @@ describe("sandbox 3DS challenge", () => {
     const pi = res.body;
     const done = await answer(pi.next_action?.url ?? "", "approve", pi.client_secret);
     expect(done.status).toBe(200);
-    expect(await done.text()).toContain("succeeded");
+    const html = await done.text();
+    // Plain words and the merchant's name, never a raw status.
+    expect(html).toContain("This payment has been made");
+    expect(html).toContain("Merchant A");
+    expect(html).not.toMatch(/succeeded|requires_/);
+    const again = await (await exports.default.fetch(pi.next_action?.url ?? "")).text();
+    expect(again).toContain("Nothing to confirm");
+    expect(again).not.toMatch(/succeeded|requires_/);
+  });
+
+  it("lets the challenge's form lead to a cross-origin return_url (form-action covers the 303's target)", async () => {
+    const pi = await startChallenge();
+    const page = await exports.default.fetch(pi.next_action?.url ?? "");
+    const csp = page.headers.get("content-security-policy") ?? "";
+    expect(csp).toMatch(/form-action 'self' https:\/\/shop\.example(;|$)/);
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(await page.text()).toContain("Merchant A");
   });
 });

@@ -1,0 +1,292 @@
+// /v1/checkout/sessions (Stripe-compatible, mode=payment): create, retrieve (expand payment_intent,
+// line_items), list, expire, and the session's line items. A session is a D1 object around one payment
+// intent, created here through the intent's Durable Object as /v1/payment_intents creates one; the
+// shopper pays on the page at the session's `url` (src/pages/checkout.ts).
+import { eq, type SQL } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { z } from "zod";
+import { invalidRequest, resourceMissing } from "../../core/errors";
+import { randomId } from "../../core/ids";
+import { assertAmount } from "../../core/money";
+import { renderIntent } from "../../core/objects";
+import { findPrice, liveCustomer } from "../../billing/store";
+import {
+  DEFAULT_SESSION_TTL_MS,
+  expireSession,
+  MIN_SESSION_TTL_MS,
+  renderLineItems,
+  renderSession,
+  scopedSession,
+  sessionIntentId,
+  type CheckoutSessionRow,
+  type SessionLineItem,
+} from "../../checkout/sessions";
+import { listable, pageOf } from "../../db/queries";
+import { checkoutSessions } from "../../db/schema";
+import { config } from "../../env";
+import type { Principal } from "../../auth/permissions";
+import * as f from "./fields";
+import { checkExpandable, intentStub, json, listObject, pageRequest } from "./respond";
+import { requestContext, route, type App, type Ctx } from "./route";
+
+const TAG = "Checkout";
+const SESSIONS = listable(checkoutSessions, "checkout.session");
+const EXPANDABLE = ["payment_intent", "line_items"];
+const MAX_QUANTITY = 999_999;
+
+const LineItem = z
+  .object({
+    price: f.text(255).optional(),
+    price_data: z
+      .object({
+        currency: f.currency,
+        unit_amount: f.amount,
+        product_data: z.object({ name: f.text(250).pipe(z.string().min(1, "must not be empty")), description: f.text(500).optional() }).strict(),
+      })
+      .strict()
+      .optional(),
+    quantity: f.integer.pipe(z.number().min(1, "must be at least 1").max(MAX_QUANTITY, `must be at most ${MAX_QUANTITY}`)),
+  })
+  .strict();
+
+const CreateBody = z
+  .object({
+    mode: z.literal("payment", { error: "only mode=payment is supported" }),
+    line_items: z.array(LineItem).min(1, "needs at least one line item").max(100, "at most 100 line items"),
+    success_url: f.url,
+    cancel_url: f.url.optional(),
+    customer: f.text(255).optional(),
+    customer_email: f.text(512).optional(),
+    client_reference_id: f.text(200).optional(),
+    metadata: f.createMetadata.optional(),
+    payment_intent_data: z
+      .object({ capture_method: f.captureMethod.optional(), description: f.text(1000).optional(), metadata: f.createMetadata.optional() })
+      .strict()
+      .optional(),
+    payment_method_types: z.array(z.literal("card")).optional(),
+    expires_at: f.integer.optional().describe("Unix seconds, 30 minutes to 24 hours from now (default 24 hours)."),
+    expand: f.expand.optional(),
+  })
+  .strict();
+
+const RetrieveQuery = z.object({ expand: f.expand.optional() }).strict();
+const ListQuery = z
+  .object({
+    limit: f.limit.optional(),
+    starting_after: f.text(100).optional(),
+    ending_before: f.text(100).optional(),
+    status: z.enum(["open", "complete", "expired"]).optional(),
+    payment_intent: f.text(100).optional(),
+    customer: f.text(255).optional(),
+    expand: f.expand.optional(),
+  })
+  .strict();
+const ExpireBody = z.object({ expand: f.expand.optional() }).strict();
+const LineItemsQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict();
+
+export const CheckoutSessionSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal("checkout.session"),
+    amount_subtotal: z.number().int(),
+    amount_total: z.number().int(),
+    cancel_url: z.string().nullable(),
+    success_url: z.string(),
+    client_reference_id: z.string().nullable(),
+    created: z.number().int(),
+    currency: z.string(),
+    customer: z.string().nullable(),
+    customer_email: z.string().nullable(),
+    expires_at: z.number().int(),
+    livemode: z.boolean(),
+    metadata: z.record(z.string(), z.string()),
+    mode: z.literal("payment"),
+    payment_intent: z.union([z.string(), z.object({ id: z.string() }).passthrough()]),
+    payment_status: z.enum(["paid", "unpaid"]),
+    status: z.enum(["open", "complete", "expired"]),
+    url: z.string().nullable(),
+  })
+  .passthrough()
+  .meta({ id: "CheckoutSession" });
+
+const LineItemListSchema = z
+  .object({ object: z.literal("list"), data: z.array(z.object({ id: z.string(), object: z.literal("item") }).passthrough()), has_more: z.boolean(), url: z.string() })
+  .meta({ id: "CheckoutSessionLineItemList" });
+
+function base(c: Ctx): string {
+  return config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;
+}
+
+async function findSession(c: Ctx, principal: Principal, id: string, param = "id"): Promise<CheckoutSessionRow> {
+  const row = await scopedSession(c.env.DB, principal, id);
+  if (!row) throw resourceMissing("checkout.session", id.slice(0, 80), param);
+  return row;
+}
+
+async function render(c: Ctx, principal: Principal, row: CheckoutSessionRow, expand: string[]) {
+  let paymentIntent: unknown;
+  if (expand.includes("payment_intent")) {
+    const intent = await intentStub(c.env, row.paymentIntent).retrieve(principal, row.paymentIntent);
+    paymentIntent = intent ? renderIntent(intent) : row.paymentIntent;
+  }
+  return renderSession(row, { base: base(c), paymentIntent, lineItems: expand.includes("line_items") });
+}
+
+/** The line items of a new session: from /v1/prices ids or price_data, all in one currency. */
+async function lineItemsOf(c: Ctx, principal: Principal, items: z.output<typeof LineItem>[]): Promise<{ items: SessionLineItem[]; currency: string }> {
+  const out: SessionLineItem[] = [];
+  let currency: string | null = null;
+  for (const [i, item] of items.entries()) {
+    const param = `line_items[${i}]`;
+    if ((item.price === undefined) === (item.price_data === undefined)) throw invalidRequest(`Pass either price or price_data in ${param}.`, `${param}[price]`);
+    let line: SessionLineItem;
+    let itemCurrency: string;
+    if (item.price !== undefined) {
+      const price = await findPrice(c.env.DB, principal, item.price, `${param}[price]`);
+      if (!price.active) throw invalidRequest(`The price ${price.id} is not active.`, `${param}[price]`);
+      itemCurrency = price.currency;
+      line = { id: randomId("li"), name: price.productName, quantity: item.quantity, unitAmount: price.unitAmount, price: price.id, priceType: "recurring" };
+    } else {
+      const data = item.price_data;
+      if (!data) throw invalidRequest(`Pass price_data in ${param}.`, `${param}[price_data]`);
+      itemCurrency = data.currency;
+      line = { id: randomId("li"), name: data.product_data.name, quantity: item.quantity, unitAmount: data.unit_amount, price: randomId("price"), priceType: "one_time" };
+    }
+    if (currency !== null && itemCurrency !== currency) throw invalidRequest("All line items of a session must be in one currency.", `${param}[price_data][currency]`);
+    currency = itemCurrency;
+    out.push(line);
+  }
+  return { items: out, currency: currency ?? "usd" };
+}
+
+export function registerCheckoutSessions(app: App): void {
+  route(
+    app,
+    { method: "post", path: "/v1/checkout/sessions", permission: "payments.transactions.create", summary: "Create a Checkout Session (mode=payment)", tag: TAG, body: CreateBody, response: CheckoutSessionSchema },
+    async (c, { body, principal }) => {
+      const expand = checkExpandable(body.expand, EXPANDABLE);
+      const now = Date.now();
+      let expiresAt = now + DEFAULT_SESSION_TTL_MS;
+      if (body.expires_at !== undefined) {
+        const at = body.expires_at * 1000;
+        if (at < now + MIN_SESSION_TTL_MS - 60_000 || at > now + DEFAULT_SESSION_TTL_MS + 60_000) {
+          throw invalidRequest("expires_at must be between 30 minutes and 24 hours from now.", "expires_at");
+        }
+        expiresAt = at;
+      }
+      if (body.customer !== undefined) await liveCustomer(c.env.DB, principal, body.customer, "customer");
+      const { items, currency } = await lineItemsOf(c, principal, body.line_items);
+      const total = items.reduce((sum, i) => sum + i.unitAmount * i.quantity, 0);
+      assertAmount(total, "line_items");
+
+      const id = randomId("cs");
+      const intentId = await sessionIntentId(principal, id);
+      const origin = base(c);
+      const req = { ...(await requestContext(c, principal, "checkout.sessions.create", "", body, { action: "payment_intents.create" })), idempotencyKey: null, fingerprint: null };
+      const outcome = await intentStub(c.env, intentId).create(req, {
+        id: intentId,
+        amount: total,
+        currency,
+        captureMethod: body.payment_intent_data?.capture_method ?? "automatic",
+        customer: body.customer ?? null,
+        description: body.payment_intent_data?.description ?? null,
+        metadata: body.payment_intent_data?.metadata ?? {},
+        orderId: null,
+        invoiceId: null,
+        locationId: null,
+        terminalId: null,
+        lineItems: items.map((i) => ({ name: i.name, quantity: i.quantity, unitAmount: i.unitAmount })),
+        tipAmount: 0,
+        receiptEmail: body.customer_email ?? null,
+        statementDescriptor: null,
+        // After a 3DS challenge the shopper comes back to the session's page, which sends them on.
+        returnUrl: `${origin}/checkout/${id}/return`,
+        cancelUrl: body.cancel_url ?? null,
+        paymentMethod: null,
+        confirm: false,
+      });
+      if (outcome.error || !outcome.intent) throw invalidRequest(outcome.error?.message ?? "The session's payment could not be created.");
+
+      const row: CheckoutSessionRow = {
+        id,
+        merchantId: principal.merchantId,
+        livemode: principal.livemode,
+        status: "open",
+        paymentStatus: "unpaid",
+        paymentIntent: intentId,
+        currency,
+        amountSubtotal: total,
+        amountTotal: total,
+        lineItems: JSON.stringify(items),
+        successUrl: body.success_url,
+        cancelUrl: body.cancel_url ?? null,
+        customer: body.customer ?? null,
+        customerEmail: body.customer_email ?? null,
+        clientReferenceId: body.client_reference_id ?? null,
+        metadata: JSON.stringify(body.metadata ?? {}),
+        expiresAt,
+        completedAt: null,
+        created: now,
+      };
+      await drizzle(c.env.DB).insert(checkoutSessions).values(row);
+      return json(c, await render(c, principal, row, expand));
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/checkout/sessions", permission: "payments.transactions.view", summary: "List Checkout Sessions, newest first", tag: TAG, query: ListQuery, response: z.object({ object: z.literal("list"), data: z.array(CheckoutSessionSchema), has_more: z.boolean(), url: z.string() }).meta({ id: "CheckoutSessionList" }) },
+    async (c, { query, principal }) => {
+      const expand = checkExpandable(query.expand?.map((p) => p.replace(/^data\./, "")), EXPANDABLE);
+      const filters: SQL[] = [];
+      if (query.status) filters.push(eq(checkoutSessions.status, query.status));
+      if (query.payment_intent) filters.push(eq(checkoutSessions.paymentIntent, query.payment_intent));
+      if (query.customer) filters.push(eq(checkoutSessions.customer, query.customer));
+      const page = await pageOf(c.env.DB, SESSIONS, principal, filters, pageRequest(query), (where, order, limit) =>
+        drizzle(c.env.DB).select().from(checkoutSessions).where(where).orderBy(...order).limit(limit),
+      );
+      const data = await Promise.all(page.items.map((row) => render(c, principal, row, expand)));
+      return json(c, { ...listObject("/v1/checkout/sessions", page, (x) => x), data });
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/checkout/sessions/{id}", permission: "payments.transactions.view", summary: "Retrieve a Checkout Session", tag: TAG, query: RetrieveQuery, response: CheckoutSessionSchema },
+    async (c, { params, query, principal }) => {
+      const expand = checkExpandable(query.expand, EXPANDABLE);
+      return json(c, await render(c, principal, await findSession(c, principal, params.id ?? ""), expand));
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/checkout/sessions/{id}/line_items", permission: "payments.transactions.view", summary: "A Checkout Session's line items", tag: TAG, query: LineItemsQuery, response: LineItemListSchema },
+    async (c, { params, query, principal }) => {
+      const row = await findSession(c, principal, params.id ?? "");
+      const all = renderLineItems(row);
+      // Stripe's paging over a short, fixed list.
+      let data = all.data;
+      if (query.starting_after) data = data.slice(data.findIndex((i) => i.id === query.starting_after) + 1);
+      if (query.ending_before) data = data.slice(0, Math.max(0, data.findIndex((i) => i.id === query.ending_before)));
+      const limit = query.limit ?? 10;
+      return json(c, { ...all, data: data.slice(0, limit), has_more: data.length > limit });
+    },
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/checkout/sessions/{id}/expire", permission: "payments.transactions.void", summary: "Expire an open Checkout Session (its payment can no longer be made)", tag: TAG, body: ExpireBody, response: CheckoutSessionSchema },
+    async (c, { params, body, principal }) => {
+      const expand = checkExpandable(body.expand, EXPANDABLE);
+      const row = await findSession(c, principal, params.id ?? "");
+      if (row.status !== "open") throw invalidRequest(`Only Checkout Sessions with a status in ["open"] can be expired; this one is ${row.status}.`, "id", "checkout_session_not_open");
+      const result = await expireSession(c.env, row, base(c), principal.actor, c.get("requestId"));
+      if (result.kind === "complete") throw invalidRequest("This Checkout Session was paid meanwhile; it is complete and cannot be expired.", "id", "checkout_session_not_open");
+      if (result.kind === "unchanged" && result.row.status === "open") {
+        throw invalidRequest("The session's payment is being processed; it cannot be expired now.", "id", "checkout_session_payment_processing");
+      }
+      return json(c, await render(c, principal, result.row, expand));
+    },
+  );
+}

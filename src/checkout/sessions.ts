@@ -1,0 +1,223 @@
+// Checkout Sessions in D1: rows, Stripe's rendering, and the two transitions, each one conditional
+// D1 write with its event in the same batch (see billing/writes.ts):
+// - open -> complete, once the session's payment intent went through (succeeded, or authorized with
+//   manual capture). Called wherever the gateway learns it: the checkout page, the 3DS page, and the
+//   intents' events (3DS, provider returns, reconciliation), at least once and idempotent.
+// - open -> expired, by /expire, by the cron past expires_at, or by a shopper opening an overdue one.
+//   The intent is canceled first, through its Durable Object: an expired session can never be paid,
+//   and a session whose intent already went through completes instead.
+import { and, eq, lte } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { derivedId, hasPrefix } from "../core/ids";
+import type { EventRecord, IntentRecord, Metadata, Scope } from "../core/types";
+import { checkoutSessions } from "../db/schema";
+import type { Env } from "../env";
+import type { RequestContext } from "../intents/params";
+import { log } from "../log";
+import { Writes } from "../billing/writes";
+import { checkoutSessionPageUrl } from "../pages/urls";
+
+export type CheckoutSessionRow = typeof checkoutSessions.$inferSelect;
+export type SessionStatus = "open" | "complete" | "expired";
+
+export const DEFAULT_SESSION_TTL_MS = 24 * 60 * 60 * 1000;
+/** Stripe's bounds for expires_at: 30 minutes to 24 hours after creation. */
+export const MIN_SESSION_TTL_MS = 30 * 60 * 1000;
+
+/** A line item as stored on the session. */
+export interface SessionLineItem {
+  id: string;
+  name: string;
+  quantity: number;
+  unitAmount: number;
+  /** The /v1/prices id, or an ad-hoc price id for price_data. */
+  price: string;
+  priceType: "one_time" | "recurring";
+}
+
+const db = (d1: D1Database) => drizzle(d1);
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+export const lineItemsOf = (row: CheckoutSessionRow): SessionLineItem[] => JSON.parse(row.lineItems) as SessionLineItem[];
+
+/** The session, whoever asks (the page: the session id is the shopper's link). */
+export async function sessionById(d1: D1Database, id: string): Promise<CheckoutSessionRow | null> {
+  if (!hasPrefix(id, "cs")) return null;
+  const [row] = await db(d1).select().from(checkoutSessions).where(eq(checkoutSessions.id, id)).limit(1);
+  return row ?? null;
+}
+
+/** The session of this merchant and mode, or null. */
+export async function scopedSession(d1: D1Database, scope: Scope, id: string): Promise<CheckoutSessionRow | null> {
+  const row = await sessionById(d1, id);
+  return row && row.merchantId === scope.merchantId && row.livemode === scope.livemode ? row : null;
+}
+
+export async function sessionOfIntent(d1: D1Database, intentId: string): Promise<CheckoutSessionRow | null> {
+  const [row] = await db(d1).select().from(checkoutSessions).where(eq(checkoutSessions.paymentIntent, intentId)).limit(1);
+  return row ?? null;
+}
+
+/** success_url with {CHECKOUT_SESSION_ID} replaced (also when a URL parser percent-encoded the braces). */
+export function successLocation(row: CheckoutSessionRow): string {
+  return row.successUrl.replaceAll("{CHECKOUT_SESSION_ID}", row.id).replaceAll("%7BCHECKOUT_SESSION_ID%7D", row.id);
+}
+
+/** Open but past expires_at: the page treats it as expired at once. */
+export function isOverdue(row: CheckoutSessionRow, now: number): boolean {
+  return row.status === "open" && row.expiresAt <= now;
+}
+
+
+export function renderLineItem(item: SessionLineItem, currency: string) {
+  const total = item.unitAmount * item.quantity;
+  return {
+    id: item.id,
+    object: "item" as const,
+    amount_discount: 0,
+    amount_subtotal: total,
+    amount_tax: 0,
+    amount_total: total,
+    currency,
+    description: item.name,
+    quantity: item.quantity,
+    price: { id: item.price, object: "price" as const, currency, unit_amount: item.unitAmount, type: item.priceType, product_name: item.name },
+  };
+}
+
+export function renderLineItems(row: CheckoutSessionRow) {
+  return { object: "list" as const, data: lineItemsOf(row).map((i) => renderLineItem(i, row.currency)), has_more: false, url: `/v1/checkout/sessions/${row.id}/line_items` };
+}
+
+export interface RenderOptions {
+  base: string;
+  paymentIntent?: unknown;
+  lineItems?: boolean;
+}
+
+export function renderSession(row: CheckoutSessionRow, options: RenderOptions) {
+  return {
+    id: row.id,
+    object: "checkout.session" as const,
+    amount_subtotal: row.amountSubtotal,
+    amount_total: row.amountTotal,
+    cancel_url: row.cancelUrl,
+    client_reference_id: row.clientReferenceId,
+    created: seconds(row.created),
+    currency: row.currency,
+    customer: row.customer,
+    customer_email: row.customerEmail,
+    expires_at: seconds(row.expiresAt),
+    livemode: row.livemode,
+    metadata: JSON.parse(row.metadata || "{}") as Metadata,
+    mode: "payment" as const,
+    payment_intent: options.paymentIntent ?? row.paymentIntent,
+    payment_method_types: ["card"],
+    payment_status: row.paymentStatus,
+    status: row.status,
+    success_url: row.successUrl,
+    // As Stripe's: the page's address only while the session can be paid.
+    url: row.status === "open" ? checkoutSessionPageUrl(options.base, row.id) : null,
+    ...(options.lineItems ? { line_items: renderLineItems(row) } : {}),
+  };
+}
+
+/** Events carry the session as /v1 renders it (no expansions); its url uses the base it was created on. */
+function eventObject(row: CheckoutSessionRow, base: string) {
+  return renderSession(row, { base });
+}
+
+const paid = (intent: IntentRecord) => intent.status === "succeeded" || intent.status === "requires_capture";
+
+/**
+ * open -> complete when the session's intent went through. Idempotent: the write and its event happen
+ * only if the session was still open. Answers the session as it now is.
+ */
+export async function completeFromIntent(env: Env, intent: IntentRecord, base: string, requestId: string | null = null): Promise<CheckoutSessionRow | null> {
+  const row = await sessionOfIntent(env.DB, intent.id);
+  if (!row || row.merchantId !== intent.merchantId || row.livemode !== intent.livemode) return row;
+  if (row.status !== "open" || !paid(intent)) return row;
+  const now = Date.now();
+  // Manual capture: the session is complete, the money is only authorized (Stripe says unpaid).
+  const paymentStatus = intent.status === "succeeded" ? "paid" : "unpaid";
+  const next: CheckoutSessionRow = { ...row, status: "complete", paymentStatus, completedAt: now };
+  const writes = new Writes(env.DB, { merchantId: row.merchantId, livemode: row.livemode });
+  writes.add("UPDATE checkout_sessions SET status = 'complete', payment_status = ?, completed_at = ? WHERE id = ? AND status = 'open'", [paymentStatus, now, row.id]);
+  await writes.event("checkout.session.completed", eventObject(next, base), [row.id], { requestId });
+  const [changed] = await writes.commit(env);
+  return changed ? next : await sessionById(env.DB, row.id);
+}
+
+export type ExpireResult = { kind: "expired" | "complete" | "unchanged"; row: CheckoutSessionRow };
+
+/**
+ * open -> expired. The intent is canceled through its Durable Object first (serialized with any
+ * payment of it); if it went through meanwhile, the session completes instead; if it is in flight
+ * (processing), nothing changes yet.
+ */
+export async function expireSession(env: Env, row: CheckoutSessionRow, base: string, actor: string, requestId: string | null = null): Promise<ExpireResult> {
+  if (row.status !== "open") return { kind: "unchanged", row };
+  const stub = env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(row.paymentIntent));
+  const req: RequestContext = {
+    scope: { merchantId: row.merchantId, livemode: row.livemode },
+    requestId,
+    idempotencyKey: null,
+    fingerprint: null,
+    origin: base,
+    audit: { action: "checkout.sessions.expire", actor, roles: [], details: { checkout_session: row.id } },
+  };
+  const outcome = await stub.cancel(req, row.paymentIntent, { cancellationReason: "abandoned" });
+  const intent = outcome.intent ?? (await stub.retrieve(req.scope, row.paymentIntent));
+  if (intent && paid(intent)) {
+    const completed = await completeFromIntent(env, intent, base, requestId);
+    return { kind: "complete", row: completed ?? row };
+  }
+  if (intent && intent.status !== "canceled" && intent.status !== "failed") return { kind: "unchanged", row };
+  const next: CheckoutSessionRow = { ...row, status: "expired" };
+  const writes = new Writes(env.DB, { merchantId: row.merchantId, livemode: row.livemode });
+  writes.add("UPDATE checkout_sessions SET status = 'expired' WHERE id = ? AND status = 'open'", [row.id]);
+  await writes.event("checkout.session.expired", eventObject(next, base), [row.id], { requestId });
+  const [changed] = await writes.commit(env);
+  if (!changed) return { kind: "unchanged", row: (await sessionById(env.DB, row.id)) ?? row };
+  return { kind: "expired", row: next };
+}
+
+/** Cron: expires open sessions past their expires_at (a bounded batch per tick). */
+export async function expireOverdueSessions(env: Env, now: number, base: string, limit = 50): Promise<number> {
+  const rows = await db(env.DB)
+    .select()
+    .from(checkoutSessions)
+    .where(and(eq(checkoutSessions.status, "open"), lte(checkoutSessions.expiresAt, now)))
+    .limit(limit);
+  let expired = 0;
+  for (const row of rows) {
+    try {
+      const result = await expireSession(env, row, base, "system");
+      if (result.kind === "expired") expired++;
+    } catch (err) {
+      log("warn", "expiring a checkout session failed; the next sweep retries", { checkout_session: row.id, error: String(err) });
+    }
+  }
+  return expired;
+}
+
+const COMPLETING = new Set(["payment_intent.succeeded", "payment_intent.amount_capturable_updated"]);
+
+/** The events consumer: an intent of a session that went through completes its session (at least once). */
+export async function onCheckoutIntentEvents(env: Env, events: EventRecord[], base: string): Promise<void> {
+  for (const event of events) {
+    if (!COMPLETING.has(event.type)) continue;
+    const id = typeof event.object.id === "string" ? event.object.id : null;
+    if (!id || !hasPrefix(id, "pi")) continue;
+    const row = await sessionOfIntent(env.DB, id);
+    if (!row || row.status !== "open") continue;
+    const stub = env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
+    const intent = await stub.retrieve({ merchantId: event.merchantId, livemode: event.livemode }, id);
+    if (intent) await completeFromIntent(env, intent, base);
+  }
+}
+
+/** The intent id of a session: derived from the session's id, so a retried creation lands on one intent. */
+export function sessionIntentId(scope: Scope, sessionId: string): Promise<string> {
+  return derivedId("pi", scope.merchantId, String(scope.livemode), `checkout:${sessionId}`);
+}

@@ -1,0 +1,364 @@
+// The pages shoppers pay on, on the gateway's origin, without any script:
+// - GET/POST /checkout/{cs_id}: a Checkout Session's page (the session's `url`); after a 3DS challenge
+//   the shopper comes back to GET /checkout/{cs_id}/return, which sends them on to success_url.
+// - GET/POST /pay/{pi_id}?client_secret=...: the page of a bare payment intent (hostedPaymentPageUrl),
+//   which sends the shopper to the intent's return_url once paid, and offers its cancel_url.
+// The card goes to the sandbox vault (test mode) and then to the intent's Durable Object, the only
+// place money moves; the number and CVC are never stored, logged or echoed back into the page.
+// Live mode would take the card with Stripe Elements instead (README, "Hosted checkout").
+import { Hono } from "hono";
+import { ApiError } from "../core/errors";
+import { hasPrefix } from "../core/ids";
+import { currencyExponent, minorToDecimal } from "../core/money";
+import type { IntentRecord, IntentStatus, LineItem, PaymentMethodDetails } from "../core/types";
+import { resolvePaymentMethod } from "../connectors/sandbox/vault";
+import { completeFromIntent, expireSession, isOverdue, lineItemsOf, sessionById, successLocation, type CheckoutSessionRow } from "../checkout/sessions";
+import { merchants } from "../db/schema";
+import { config, type Env } from "../env";
+import { readBodyParams } from "../http/body";
+import type { OpOutcome, RequestContext } from "../intents/params";
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { returnLocation } from "./return";
+
+type PagesEnv = { Bindings: Env };
+
+export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+/** The origin of an http(s) URL, for a CSP source list (null for anything else). */
+export function originOf(url: string | null | undefined): string | null {
+  if (!url) return null;
+  try {
+    const u = new URL(url);
+    return u.protocol === "https:" || u.protocol === "http:" ? u.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+/** An amount in the currency's own format: 2500 usd -> "$25.00", 2500 jpy -> "¥2,500". */
+export function formatMoney(minor: number, currency: string): string {
+  const exponent = currencyExponent(currency) ?? 2;
+  const decimal = minorToDecimal(minor, currency);
+  try {
+    return new Intl.NumberFormat("en-US", { style: "currency", currency: currency.toUpperCase(), minimumFractionDigits: exponent, maximumFractionDigits: exponent }).format(Number(decimal));
+  } catch {
+    return `${decimal} ${currency.toUpperCase()}`;
+  }
+}
+
+/** A payment's status in plain words, for shoppers. */
+export function statusInWords(status: IntentStatus): string {
+  switch (status) {
+    case "requires_payment_method":
+    case "requires_confirmation":
+      return "This payment is waiting for a card.";
+    case "requires_action":
+      return "This payment is waiting for you to confirm it with your bank.";
+    case "processing":
+      return "Your payment is being confirmed with your bank. You will hear from the merchant shortly.";
+    case "requires_capture":
+    case "succeeded":
+      return "This payment has been made. Thank you!";
+    case "canceled":
+      return "This payment was canceled.";
+    case "failed":
+      return "This payment could not be completed.";
+  }
+}
+
+const STYLE = `*{box-sizing:border-box}body{font:16px/1.45 system-ui,-apple-system,sans-serif;color:#1a1a1a;background:#f6f7f9;margin:0;padding:1rem}
+main{max-width:28rem;margin:1rem auto;background:#fff;border:1px solid #e3e5e8;border-radius:.75rem;padding:1.25rem}
+h1{font-size:1.25rem;margin:0 0 .25rem}.merchant{color:#555;margin:0 0 1rem;font-weight:600}
+table{width:100%;border-collapse:collapse;margin:.5rem 0 1rem}td{padding:.35rem 0;vertical-align:top}td.amt{text-align:right;white-space:nowrap;padding-left:.75rem}
+tr.total td{border-top:1px solid #e3e5e8;font-weight:700;padding-top:.6rem}.qty{color:#666;font-size:.9rem}
+label{display:block;font-weight:600;margin:.75rem 0 .25rem}input{width:100%;font:inherit;padding:.65rem .75rem;border:1px solid #b8bcc3;border-radius:.4rem}
+input:focus{outline:2px solid #2f5bea;outline-offset:1px}.row{display:flex;gap:.75rem}.row>div{flex:1;min-width:0}
+button{width:100%;font:inherit;font-weight:700;margin-top:1.25rem;padding:.8rem;border:0;border-radius:.4rem;background:#2f5bea;color:#fff;cursor:pointer}
+.alert{background:#fdecea;color:#8a1c12;border:1px solid #f3b8b1;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
+.done{background:#e8f5ec;color:#14532d;border:1px solid #b7dfc3;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
+.cancel{display:block;text-align:center;margin-top:1rem;color:#2f5bea}.muted{color:#666;font-size:.85rem;margin-top:1rem}`;
+
+interface PageOptions {
+  status?: number;
+  /** Origins besides ours that the form, or the redirect that answers it, may reach. */
+  formAction?: (string | null)[];
+  /** Sends the browser on (a meta refresh: no form, so form-action does not apply, and no script). */
+  refreshTo?: string;
+}
+
+function htmlPage(title: string, body: string, options: PageOptions = {}): Response {
+  const formAction = ["'self'", ...new Set((options.formAction ?? []).filter((o): o is string => o !== null))].join(" ");
+  const refresh = options.refreshTo ? `<meta http-equiv="refresh" content="0;url=${escapeHtml(options.refreshTo)}">` : "";
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">${refresh}
+<meta name="referrer" content="no-referrer"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body><main>${body}</main></body></html>`;
+  return new Response(html, {
+    status: options.status ?? 200,
+    headers: {
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      "referrer-policy": "no-referrer",
+      "content-security-policy": `default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
+    },
+  });
+}
+
+/** The merchant's name, for the pages shoppers see. */
+export async function merchantName(env: Env, merchantId: string): Promise<string> {
+  const [row] = await drizzle(env.DB).select({ name: merchants.name }).from(merchants).where(eq(merchants.id, merchantId)).limit(1);
+  return row?.name ?? "The merchant";
+}
+
+interface Summary {
+  merchant: string;
+  lineItems: LineItem[];
+  description: string | null;
+  amount: number;
+  currency: string;
+}
+
+function summaryHtml(s: Summary): string {
+  const rows = s.lineItems.length
+    ? s.lineItems
+        .map(
+          (i) =>
+            `<tr><td>${escapeHtml(i.name)}${i.quantity > 1 ? ` <span class="qty">× ${i.quantity}</span>` : ""}</td><td class="amt">${escapeHtml(formatMoney(i.unitAmount * i.quantity, s.currency))}</td></tr>`,
+        )
+        .join("")
+    : `<tr><td>${escapeHtml(s.description ?? "Payment")}</td><td class="amt">${escapeHtml(formatMoney(s.amount, s.currency))}</td></tr>`;
+  return `<table aria-label="Order summary"><tbody>${rows}<tr class="total"><td>Total</td><td class="amt">${escapeHtml(formatMoney(s.amount, s.currency))}</td></tr></tbody></table>`;
+}
+
+function heading(merchant: string, title: string): string {
+  return `<p class="merchant">${escapeHtml(merchant)}</p><h1>${escapeHtml(title)}</h1>`;
+}
+
+interface FormInput {
+  action: string;
+  hidden?: Record<string, string>;
+  cancelUrl: string | null;
+  error: string | null;
+}
+
+function cardForm(s: Summary, f: FormInput): string {
+  const hidden = Object.entries(f.hidden ?? {})
+    .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
+    .join("");
+  return (
+    `${f.error ? `<div role="alert" class="alert">${escapeHtml(f.error)}</div>` : ""}` +
+    `<form method="post" action="${escapeHtml(f.action)}">${hidden}` +
+    `<label for="card-number">Card number</label><input id="card-number" name="card_number" inputmode="numeric" autocomplete="cc-number" placeholder="1234 1234 1234 1234" maxlength="23" required>` +
+    `<div class="row"><div><label for="expiry">Expiry</label><input id="expiry" name="expiry" inputmode="numeric" autocomplete="cc-exp" placeholder="MM / YY" maxlength="7" required></div>` +
+    `<div><label for="cvc">CVC</label><input id="cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" placeholder="123" maxlength="4" required></div></div>` +
+    `<button type="submit">Pay ${escapeHtml(formatMoney(s.amount, s.currency))}</button></form>` +
+    `${f.cancelUrl ? `<a class="cancel" href="${escapeHtml(f.cancelUrl)}">Cancel</a>` : ""}` +
+    `<p class="muted">Test mode: no real card is charged. Your card details go only to the payment gateway, never to ${escapeHtml(s.merchant)}.</p>`
+  );
+}
+
+function messagePage(s: Pick<Summary, "merchant">, title: string, message: string, options: PageOptions & { link?: { href: string; text: string }; ok?: boolean } = {}): Response {
+  const link = options.link ? `<a class="cancel" href="${escapeHtml(options.link.href)}">${escapeHtml(options.link.text)}</a>` : "";
+  return htmlPage(title, `${heading(s.merchant, title)}<p class="${options.ok ? "done" : ""}">${escapeHtml(message)}</p>${link}`, options);
+}
+
+const notFoundPage = () => htmlPage("Not found", `<h1>Payment page not found</h1><p>This link is not valid. Ask the shop for a new one.</p>`, { status: 404 });
+
+/** The card of the form, through the sandbox vault (test mode only). Throws ApiError for a bad card. */
+async function cardFrom(env: Env, form: Record<string, unknown>, scope: { merchantId: string; livemode: boolean }): Promise<PaymentMethodDetails> {
+  const text = (k: string) => (typeof form[k] === "string" ? (form[k] as string) : "");
+  const number = text("card_number").replace(/[\s-]/g, "");
+  const expiry = /^\s*(\d{1,2})\s*\/?\s*(\d{2}|\d{4})\s*$/.exec(text("expiry"));
+  const cvc = text("cvc").trim();
+  if (!/^\d{12,19}$/.test(number)) throw new ApiError({ status: 400, type: "card_error", code: "incorrect_number", message: "Enter the card number (12 to 19 digits)." });
+  if (!expiry) throw new ApiError({ status: 400, type: "card_error", code: "invalid_expiry", message: "Enter the expiry as MM / YY." });
+  if (!/^\d{3,4}$/.test(cvc)) throw new ApiError({ status: 400, type: "card_error", code: "invalid_cvc", message: "Enter the 3 or 4 digit CVC." });
+  if (scope.livemode) {
+    throw new ApiError({ status: 400, type: "invalid_request_error", code: "livemode_card_form", message: "Live payments are taken with Stripe Elements; this test form cannot take a live card." });
+  }
+  return resolvePaymentMethod(
+    { kind: "card", number, expMonth: Number(expiry[1]), expYear: Number(expiry[2]), cvc, param: "card" },
+    { merchantId: scope.merchantId, livemode: scope.livemode, fingerprintKey: config(env).fingerprintKey, now: Date.now() },
+  );
+}
+
+/** Confirms the intent with the shopper's card through its Durable Object, as the customer. */
+async function confirmAsShopper(env: Env, intent: { id: string; merchantId: string; livemode: boolean }, paymentMethod: PaymentMethodDetails, origin: string, details: Record<string, string>): Promise<OpOutcome> {
+  const req: RequestContext = {
+    scope: { merchantId: intent.merchantId, livemode: intent.livemode },
+    requestId: null,
+    idempotencyKey: null,
+    fingerprint: null,
+    origin,
+    audit: { action: "payment_intents.confirm", actor: "customer", roles: [], details },
+  };
+  return env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(intent.id)).confirm(req, intent.id, { paymentMethod });
+}
+
+const paid = (intent: IntentRecord) => intent.status === "succeeded" || intent.status === "requires_capture";
+
+function errorMessage(outcome: Pick<OpOutcome, "error" | "intent">): string {
+  const message = outcome.error?.message ?? outcome.intent?.lastPaymentError?.message ?? "The payment did not go through.";
+  return `${message.replace(/\.?$/, ".")} Try another card.`;
+}
+
+// ---- Checkout Sessions ----------------------------------------------------------------------------
+
+function sessionSummary(row: CheckoutSessionRow, merchant: string): Summary {
+  return { merchant, lineItems: lineItemsOf(row), description: null, amount: row.amountTotal, currency: row.currency };
+}
+
+function sessionForm(row: CheckoutSessionRow, s: Summary, error: string | null, status = 200): Response {
+  return htmlPage(`Pay ${s.merchant}`, `${heading(s.merchant, "Checkout")}${summaryHtml(s)}${cardForm(s, { action: `/checkout/${row.id}`, cancelUrl: row.cancelUrl, error })}`, {
+    status,
+    // A successful payment answers with a 303 to success_url (cross-origin): the form may lead there.
+    formAction: [originOf(successLocation(row))],
+  });
+}
+
+function sessionClosed(row: CheckoutSessionRow, s: Summary): Response {
+  if (row.status === "complete") {
+    return messagePage(s, "Payment complete", `You have paid ${formatMoney(row.amountTotal, row.currency)} to ${s.merchant}. Thank you!`, { ok: true, link: { href: successLocation(row), text: `Back to ${s.merchant}` } });
+  }
+  return messagePage(s, "Checkout expired", `This checkout has expired, so it can no longer be paid. Return to ${s.merchant} to start again.`, {
+    status: 410,
+    ...(row.cancelUrl ? { link: { href: row.cancelUrl, text: `Back to ${s.merchant}` } } : {}),
+  });
+}
+
+function sendOn(row: CheckoutSessionRow, s: Summary): Response {
+  const to = successLocation(row);
+  return messagePage(s, "Payment complete", `Payment received. Taking you back to ${s.merchant}…`, { ok: true, refreshTo: to, link: { href: to, text: `Continue to ${s.merchant}` } });
+}
+
+function sessionPages(): Hono<PagesEnv> {
+  const pages = new Hono<PagesEnv>();
+
+  pages.get("/:id", async (c) => {
+    const row = await sessionById(c.env.DB, c.req.param("id"));
+    if (!row) return notFoundPage();
+    const s = sessionSummary(row, await merchantName(c.env, row.merchantId));
+    // A GET changes nothing: an overdue session shows as expired; the cron (or a POST) expires it.
+    if (row.status !== "open" || isOverdue(row, Date.now())) return sessionClosed(isOverdue(row, Date.now()) ? { ...row, status: "expired" } : row, s);
+    return sessionForm(row, s, null);
+  });
+
+  // Back from the 3DS challenge: on to success_url when paid, else the form with what went wrong.
+  pages.get("/:id/return", async (c) => {
+    const row = await sessionById(c.env.DB, c.req.param("id"));
+    if (!row) return notFoundPage();
+    const s = sessionSummary(row, await merchantName(c.env, row.merchantId));
+    const intent = await c.env.PAYMENT_INTENTS.get(c.env.PAYMENT_INTENTS.idFromName(row.paymentIntent)).retrieve({ merchantId: row.merchantId, livemode: row.livemode }, row.paymentIntent);
+    if (row.status === "complete" || (intent && paid(intent))) return sendOn(row, s);
+    if (row.status !== "open" || isOverdue(row, Date.now())) return sessionClosed({ ...row, status: "expired" }, s);
+    if (intent?.status === "processing") return messagePage(s, "Payment processing", statusInWords("processing"));
+    const error = intent?.lastPaymentError ? errorMessage({ intent, error: null }) : null;
+    return sessionForm(row, s, error);
+  });
+
+  pages.post("/:id", async (c) => {
+    const found = await sessionById(c.env.DB, c.req.param("id"));
+    if (!found) return notFoundPage();
+    const origin = config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;
+    let row = found;
+    const s = sessionSummary(row, await merchantName(c.env, row.merchantId));
+    if (isOverdue(row, Date.now())) row = (await expireSession(c.env, row, origin, "customer")).row;
+    if (row.status !== "open") return sessionClosed(isOverdue(row, Date.now()) ? { ...row, status: "expired" } : row, s);
+    let form: Record<string, unknown>;
+    let card: PaymentMethodDetails;
+    try {
+      form = await readBodyParams(c.req.raw);
+      card = await cardFrom(c.env, form, row);
+    } catch (err) {
+      if (err instanceof ApiError) return sessionForm(row, s, err.data.message, err.data.status === 402 ? 402 : 400);
+      throw err;
+    }
+    const outcome = await confirmAsShopper(c.env, { id: row.paymentIntent, merchantId: row.merchantId, livemode: row.livemode }, card, origin, { checkout_session: row.id });
+    const intent = outcome.intent;
+    if (intent && paid(intent)) {
+      await completeFromIntent(c.env, intent, origin);
+      return c.redirect(successLocation(row), 303);
+    }
+    if (intent?.status === "requires_action" && intent.nextAction) return c.redirect(intent.nextAction.url, 303);
+    if (intent?.status === "processing") return messagePage(s, "Payment processing", statusInWords("processing"));
+    if (intent?.status === "failed") return messagePage(s, "Payment not completed", `${statusInWords("failed")} Please contact ${s.merchant}.`, { status: 402 });
+    if (intent?.status === "canceled") return sessionClosed({ ...row, status: "expired" }, s);
+    // The session may have been paid in another tab meanwhile.
+    const now = await sessionById(c.env.DB, row.id);
+    if (now?.status === "complete") return c.redirect(successLocation(now), 303);
+    return sessionForm(row, s, errorMessage(outcome), outcome.error?.status === 402 ? 402 : 400);
+  });
+
+  return pages;
+}
+
+// ---- bare payment intents -------------------------------------------------------------------------
+
+function intentSummary(intent: IntentRecord, merchant: string): Summary {
+  return { merchant, lineItems: intent.lineItems, description: intent.description, amount: intent.amount, currency: intent.currency };
+}
+
+function intentForm(intent: IntentRecord, s: Summary, error: string | null, status = 200): Response {
+  return htmlPage(`Pay ${s.merchant}`, `${heading(s.merchant, "Payment")}${summaryHtml(s)}${cardForm(s, { action: `/pay/${intent.id}`, hidden: { client_secret: intent.clientSecret }, cancelUrl: intent.cancelUrl, error })}`, {
+    status,
+    formAction: [originOf(intent.returnUrl)],
+  });
+}
+
+function intentDone(intent: IntentRecord, s: Summary): Response {
+  const back = returnLocation(intent);
+  const link = back ? { href: back, text: `Back to ${s.merchant}` } : undefined;
+  return messagePage(s, paid(intent) ? "Payment complete" : "Payment", statusInWords(intent.status), { ok: paid(intent), ...(link ? { link } : {}) });
+}
+
+function payPages(): Hono<PagesEnv> {
+  const pages = new Hono<PagesEnv>();
+  const load = (env: Env, id: string, secret: string) =>
+    hasPrefix(id, "pi") && secret ? env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id)).retrieveWithClientSecret(id, secret) : Promise.resolve(null);
+
+  pages.get("/:id", async (c) => {
+    const intent = await load(c.env, c.req.param("id"), c.req.query("client_secret") ?? "");
+    if (!intent) return notFoundPage();
+    const s = intentSummary(intent, await merchantName(c.env, intent.merchantId));
+    if (intent.status === "requires_payment_method" || intent.status === "requires_confirmation") return intentForm(intent, s, intent.lastPaymentError ? errorMessage({ intent, error: null }) : null);
+    if (intent.status === "requires_action" && intent.nextAction) {
+      return messagePage(s, "Confirm with your bank", statusInWords("requires_action"), { link: { href: intent.nextAction.url, text: "Continue" } });
+    }
+    return intentDone(intent, s);
+  });
+
+  pages.post("/:id", async (c) => {
+    let form: Record<string, unknown>;
+    try {
+      form = await readBodyParams(c.req.raw);
+    } catch {
+      return notFoundPage();
+    }
+    const secret = typeof form.client_secret === "string" ? form.client_secret : "";
+    const intent = await load(c.env, c.req.param("id"), secret);
+    if (!intent) return notFoundPage();
+    const s = intentSummary(intent, await merchantName(c.env, intent.merchantId));
+    if (intent.status !== "requires_payment_method" && intent.status !== "requires_confirmation") return intentDone(intent, s);
+    let card: PaymentMethodDetails;
+    try {
+      card = await cardFrom(c.env, form, intent);
+    } catch (err) {
+      if (err instanceof ApiError) return intentForm(intent, s, err.data.message, err.data.status === 402 ? 402 : 400);
+      throw err;
+    }
+    const origin = config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;
+    const outcome = await confirmAsShopper(c.env, intent, card, origin, {});
+    const after = outcome.intent ?? intent;
+    if (after.status === "requires_action" && after.nextAction) return c.redirect(after.nextAction.url, 303);
+    if (paid(after) || after.status === "processing") {
+      const back = returnLocation(after);
+      return back ? c.redirect(back, 303) : intentDone(after, s);
+    }
+    if (after.status === "requires_payment_method" || after.status === "requires_confirmation") return intentForm(after, s, errorMessage(outcome), outcome.error?.status === 402 ? 402 : 400);
+    return intentDone(after, s);
+  });
+  return pages;
+}
+
+export function checkoutPages(): { sessions: Hono<PagesEnv>; pay: Hono<PagesEnv> } {
+  return { sessions: sessionPages(), pay: payPages() };
+}

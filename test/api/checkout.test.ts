@@ -1,0 +1,301 @@
+// Checkout Sessions inside workerd: the /v1 resource (create with price_data and with a price,
+// retrieve with expand, list, line items, expire, events), the page's form (decline then retry, 3DS,
+// success_url), a session paid twice at once charges once, an expired session cannot be paid (by
+// /expire, by the cron, or merely overdue), bad input is a clear 4xx, and no card data is stored.
+import { createScheduledController, runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { hostedPaymentPageUrl } from "../../src/pages/urls";
+import { expectError, get, post, type ListJson, type PaymentIntentJson, type TransactionJson, waitFor } from "../helpers";
+
+interface SessionJson {
+  id: string;
+  object: string;
+  url: string | null;
+  status: string;
+  payment_status: string;
+  amount_subtotal: number;
+  amount_total: number;
+  currency: string;
+  payment_intent: string | PaymentIntentJson;
+  success_url: string;
+  cancel_url: string | null;
+  expires_at: number;
+  created: number;
+  metadata: Record<string, string>;
+  client_reference_id: string | null;
+  customer_email: string | null;
+  line_items?: ListJson<{ id: string; object: string; quantity: number; amount_total: number; description: string; price: { id: string; unit_amount: number } }>;
+}
+interface EventJson {
+  id: string;
+  type: string;
+  data: { object: SessionJson };
+}
+
+const SUCCESS = "https://shop.example/thanks?session={CHECKOUT_SESSION_ID}";
+const CANCEL = "https://shop.example/cart";
+
+async function session(extra: Record<string, unknown> = {}): Promise<SessionJson> {
+  const res = await post<SessionJson>("/v1/checkout/sessions", {
+    mode: "payment",
+    line_items: [
+      { price_data: { currency: "usd", unit_amount: 1000, product_data: { name: "T-shirt" } }, quantity: 2 },
+      { price_data: { currency: "usd", unit_amount: 500, product_data: { name: "Sticker" } }, quantity: 1 },
+    ],
+    success_url: SUCCESS,
+    cancel_url: CANCEL,
+    ...extra,
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body;
+}
+
+function pagePath(s: SessionJson): string {
+  return new URL(s.url ?? "").pathname;
+}
+
+function pay(path: string, card: string, extra: Record<string, string> = {}): Promise<Response> {
+  const body = new URLSearchParams({ card_number: card, expiry: "12 / 34", cvc: "123", ...extra });
+  return exports.default.fetch(new Request(`http://gateway.test${path}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body, redirect: "manual" }));
+}
+
+const intentOf = async (s: SessionJson) => (await get<PaymentIntentJson>(`/v1/payment_intents/${String(s.payment_intent)}`)).body;
+const transactions = async (id: string) => (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${id}/transactions`)).body.data;
+
+describe("/v1/checkout/sessions", () => {
+  it("creates a session with price_data: Stripe's fields, a payment intent with the line items, 24 h expiry", async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const s = await session({ client_reference_id: "order-77", customer_email: "a@shop.example", metadata: { order: "77" }, payment_intent_data: { description: "Order 77", metadata: { order: "77" } } });
+    expect(s).toMatchObject({ object: "checkout.session", status: "open", payment_status: "unpaid", amount_subtotal: 2500, amount_total: 2500, currency: "usd", success_url: SUCCESS, cancel_url: CANCEL, client_reference_id: "order-77", metadata: { order: "77" } });
+    expect(s.id).toMatch(/^cs_/);
+    expect(s.url).toBe(`http://gateway.test/checkout/${s.id}`);
+    expect(s.expires_at - before).toBeGreaterThanOrEqual(24 * 3600 - 5);
+    expect(s.expires_at - before).toBeLessThanOrEqual(24 * 3600 + 5);
+    const pi = await intentOf(s);
+    expect(pi).toMatchObject({ amount: 2500, currency: "usd", status: "requires_payment_method", description: "Order 77", metadata: { order: "77" } });
+    const record = await env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(pi.id)).retrieve({ merchantId: "acct_merchant_a", livemode: false }, pi.id);
+    expect(record?.lineItems).toEqual([
+      { name: "T-shirt", quantity: 2, unitAmount: 1000 },
+      { name: "Sticker", quantity: 1, unitAmount: 500 },
+    ]);
+  });
+
+  it("creates a session from a /v1/prices price; retrieves it with expand[]=payment_intent and line_items; lists line items", async () => {
+    const price = await post<{ id: string }>("/v1/prices", { unit_amount: 1500, currency: "eur", recurring: { interval: "month" }, product_data: { name: "Membership" } });
+    expect(price.status).toBe(200);
+    const created = await post<SessionJson>("/v1/checkout/sessions", { mode: "payment", line_items: [{ price: price.body.id, quantity: 3 }], success_url: SUCCESS });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    expect(created.body).toMatchObject({ amount_total: 4500, currency: "eur" });
+    const got = await get<SessionJson>(`/v1/checkout/sessions/${created.body.id}?expand[]=payment_intent&expand[]=line_items`);
+    expect(got.status).toBe(200);
+    expect(got.body.payment_intent).toMatchObject({ object: "payment_intent", amount: 4500, currency: "eur" });
+    expect(got.body.line_items?.data).toEqual([expect.objectContaining({ object: "item", quantity: 3, amount_total: 4500, description: "Membership", price: expect.objectContaining({ id: price.body.id, unit_amount: 1500 }) })]);
+    const items = await get<ListJson<{ id: string }>>(`/v1/checkout/sessions/${created.body.id}/line_items`);
+    expect(items.body).toMatchObject({ object: "list", has_more: false });
+    expect(items.body.data).toHaveLength(1);
+    const plain = await get<SessionJson>(`/v1/checkout/sessions/${created.body.id}`);
+    expect(typeof plain.body.payment_intent).toBe("string");
+    expect(plain.body.line_items).toBeUndefined();
+  });
+
+  it("lists sessions newest first, filtered by status and payment_intent; another merchant sees none of them", async () => {
+    const a = await session();
+    const b = await session();
+    const list = await get<ListJson<SessionJson>>("/v1/checkout/sessions?limit=2");
+    expect(list.body.data.map((s) => s.id)).toEqual([b.id, a.id]);
+    const byIntent = await get<ListJson<SessionJson>>(`/v1/checkout/sessions?payment_intent=${String(a.payment_intent)}`);
+    expect(byIntent.body.data.map((s) => s.id)).toEqual([a.id]);
+    const other = await get<ListJson<SessionJson>>("/v1/checkout/sessions?limit=100", { key: "sk_test_merchant_b" });
+    expect(other.body.data.map((s) => s.id)).not.toContain(a.id);
+    expectError(await get(`/v1/checkout/sessions/${a.id}`, { key: "sk_test_merchant_b" }), 404, "resource_missing");
+  });
+
+  it("refuses bad input with a clear 4xx", async () => {
+    const base = { mode: "payment", success_url: SUCCESS };
+    expectError(await post("/v1/checkout/sessions", { ...base, line_items: [] }), 400);
+    expectError(await post("/v1/checkout/sessions", { ...base, mode: "subscription", line_items: [{ price_data: { currency: "usd", unit_amount: 100, product_data: { name: "x" } }, quantity: 1 }] }), 400);
+    expectError(await post("/v1/checkout/sessions", { ...base, line_items: [{ quantity: 1 }] }), 400);
+    expectError(await post("/v1/checkout/sessions", { ...base, line_items: [{ price: "price_doesnotexist00", quantity: 1 }] }), 404);
+    expectError(
+      await post("/v1/checkout/sessions", {
+        ...base,
+        line_items: [
+          { price_data: { currency: "usd", unit_amount: 100, product_data: { name: "x" } }, quantity: 1 },
+          { price_data: { currency: "eur", unit_amount: 100, product_data: { name: "y" } }, quantity: 1 },
+        ],
+      }),
+      400,
+    );
+    expectError(await post("/v1/checkout/sessions", { ...base, success_url: "javascript:alert(1)", line_items: [{ price_data: { currency: "usd", unit_amount: 100, product_data: { name: "x" } }, quantity: 1 }] }), 400);
+    expectError(await post("/v1/checkout/sessions", { ...base, expires_at: Math.floor(Date.now() / 1000) + 60, line_items: [{ price_data: { currency: "usd", unit_amount: 100, product_data: { name: "x" } }, quantity: 1 }] }), 400);
+    expectError(await post("/v1/checkout/sessions", { ...base, line_items: [{ price_data: { currency: "usd", unit_amount: 99_999_999, product_data: { name: "x" } }, quantity: 2 }] }), 400, "amount_too_large");
+  });
+});
+
+describe("the checkout page", () => {
+  it("shows the merchant, the line items, the total, labelled card fields, a Pay button and Cancel, under a strict CSP", async () => {
+    const s = await session();
+    const res = await exports.default.fetch(s.url ?? "");
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("Merchant A");
+    expect(html).toContain("T-shirt");
+    expect(html).toContain("$25.00");
+    for (const label of ["Card number", "Expiry", "CVC"]) expect(html).toMatch(new RegExp(`<label for="[a-z-]+">${label}</label>`));
+    expect(html).toContain(">Pay $25.00</button>");
+    expect(html).toContain(`href="${CANCEL}"`);
+    expect(html).not.toMatch(/<script/i);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toMatch(/form-action 'self' https:\/\/shop\.example(;|$)/);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("a decline shows its reason in role=alert and keeps the form; another card then pays and goes to success_url", async () => {
+    const s = await session();
+    const declined = await pay(pagePath(s), "4000 0000 0000 0002");
+    expect(declined.status).toBe(402);
+    const html = await declined.text();
+    expect(html).toMatch(/<div role="alert"[^>]*>[^<]*declined/i);
+    expect(html).toContain("Card number");
+    expect(html).not.toContain("4000 0000 0000 0002");
+    const ok = await pay(pagePath(s), "4242424242424242");
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get("location")).toBe(`https://shop.example/thanks?session=${s.id}`);
+    const after = (await get<SessionJson>(`/v1/checkout/sessions/${s.id}`)).body;
+    expect(after).toMatchObject({ status: "complete", payment_status: "paid", url: null });
+    expect((await intentOf(s)).status).toBe("succeeded");
+    // A completed session shows that and offers no form.
+    const page = await (await exports.default.fetch(s.url ?? `http://gateway.test/checkout/${s.id}`)).text();
+    expect(page).toContain("Payment complete");
+    expect(page).not.toContain("<form");
+  });
+
+  it("a 3DS card goes through the challenge, back to the session, then on to success_url", async () => {
+    const s = await session();
+    const res = await pay(pagePath(s), "4000002760003184");
+    expect(res.status).toBe(303);
+    const challenge = res.headers.get("location") ?? "";
+    expect(new URL(challenge).pathname).toMatch(/^\/sandbox\/3ds\/pi_/);
+    const page = await exports.default.fetch(challenge);
+    expect(await page.text()).toContain("Merchant A");
+    const pi = await intentOf(s);
+    const answered = await exports.default.fetch(
+      new Request(challenge, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `client_secret=${encodeURIComponent(pi.client_secret)}&outcome=approve`, redirect: "manual" }),
+    );
+    expect(answered.status).toBe(303);
+    const back = answered.headers.get("location") ?? "";
+    expect(new URL(back).pathname).toBe(`/checkout/${s.id}/return`);
+    // Completed by the challenge's answer, before the shopper reaches success_url.
+    expect((await get<SessionJson>(`/v1/checkout/sessions/${s.id}`)).body.status).toBe("complete");
+    const onward = await (await exports.default.fetch(back)).text();
+    expect(onward).toContain(`url=https://shop.example/thanks?session=${s.id}`);
+  });
+
+  it("two tabs paying the same session at once charge once", async () => {
+    const s = await session();
+    const [one, two] = await Promise.all([pay(pagePath(s), "4242424242424242"), pay(pagePath(s), "5555555555554444")]);
+    expect([one.status, two.status]).toEqual([303, 303]);
+    expect(one.headers.get("location")).toBe(`https://shop.example/thanks?session=${s.id}`);
+    expect(two.headers.get("location")).toBe(`https://shop.example/thanks?session=${s.id}`);
+    const pi = await intentOf(s);
+    expect(pi.amount_received).toBe(2500);
+    const auths = (await transactions(pi.id)).filter((t) => t.type === "authorize" && t.status === "succeeded");
+    expect(auths).toHaveLength(1);
+    const events = await waitFor(async () => {
+      const list = (await get<ListJson<EventJson>>("/v1/events?type=checkout.session.completed&limit=100")).body.data.filter((e) => e.data.object.id === s.id);
+      return list.length > 0 ? list : undefined;
+    }, 10_000, "checkout.session.completed");
+    expect(events).toHaveLength(1);
+    expect(events[0]?.data.object).toMatchObject({ status: "complete", payment_status: "paid", payment_intent: pi.id });
+  });
+});
+
+describe("expiry", () => {
+  it("/expire cancels the session's intent, emits checkout.session.expired, and the page then offers no form and takes no payment", async () => {
+    const s = await session();
+    const expired = await post<SessionJson>(`/v1/checkout/sessions/${s.id}/expire`);
+    expect(expired.status, JSON.stringify(expired.body)).toBe(200);
+    expect(expired.body).toMatchObject({ status: "expired", url: null });
+    expect((await intentOf(s)).status).toBe("canceled");
+    expectError(await post(`/v1/checkout/sessions/${s.id}/expire`), 400, "checkout_session_not_open");
+    const page = await exports.default.fetch(`http://gateway.test/checkout/${s.id}`);
+    const html = await page.text();
+    expect(html).toContain("expired");
+    expect(html).not.toContain("<form");
+    const paid = await pay(`/checkout/${s.id}`, "4242424242424242");
+    expect(paid.status).toBe(410);
+    expect((await transactions(String(s.payment_intent))).filter((t) => t.type === "authorize")).toHaveLength(0);
+    const events = await waitFor(async () => {
+      const list = (await get<ListJson<EventJson>>("/v1/events?type=checkout.session.expired&limit=100")).body.data.filter((e) => e.data.object.id === s.id);
+      return list.length > 0 ? list : undefined;
+    }, 10_000, "checkout.session.expired");
+    expect(events[0]?.data.object.status).toBe("expired");
+  });
+
+  it("a session past expires_at cannot be paid; the GET changes nothing, the cron expires it", async () => {
+    const s = await session();
+    await env.DB.prepare("UPDATE checkout_sessions SET expires_at = ? WHERE id = ?").bind(Date.now() - 1000, s.id).run();
+    const page = await (await exports.default.fetch(`http://gateway.test/checkout/${s.id}`)).text();
+    expect(page).toContain("expired");
+    expect(page).not.toContain("<form");
+    expect((await get<SessionJson>(`/v1/checkout/sessions/${s.id}`)).body.status).toBe("open");
+    const paid = await pay(`/checkout/${s.id}`, "4242424242424242");
+    expect(paid.status).toBe(410);
+    expect((await intentOf(s)).status).toBe("canceled");
+    expect((await get<SessionJson>(`/v1/checkout/sessions/${s.id}`)).body.status).toBe("expired");
+
+    const later = await session();
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now() + 25 * 3600_000, cron: "* * * * *" }), env);
+    expect((await get<SessionJson>(`/v1/checkout/sessions/${later.id}`)).body.status).toBe("expired");
+    expect((await intentOf(later)).status).toBe("canceled");
+  });
+
+  it("cannot expire a paid session", async () => {
+    const s = await session();
+    expect((await pay(pagePath(s), "4242424242424242")).status).toBe(303);
+    expectError(await post(`/v1/checkout/sessions/${s.id}/expire`), 400, "checkout_session_not_open");
+  });
+});
+
+describe("the page of a bare payment intent", () => {
+  it("pays at /pay/{pi}?client_secret and returns to the intent's return_url; a wrong secret is a 404", async () => {
+    const pi = (await post<PaymentIntentJson>("/v1/payment_intents", { amount: 1234, currency: "eur", return_url: "https://merchant.example/done" })).body;
+    const url = hostedPaymentPageUrl("http://gateway.test", pi.id, pi.client_secret);
+    const page = await exports.default.fetch(url);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain("€12.34");
+    expect(html).toContain("Merchant A");
+    expect(page.headers.get("content-security-policy")).toContain("form-action 'self' https://merchant.example");
+    expect((await exports.default.fetch(hostedPaymentPageUrl("http://gateway.test", pi.id, "pi_wrong_secret"))).status).toBe(404);
+    const paid = await pay(`/pay/${pi.id}`, "4242424242424242", { client_secret: pi.client_secret });
+    expect(paid.status).toBe(303);
+    const location = new URL(paid.headers.get("location") ?? "");
+    expect(location.origin + location.pathname).toBe("https://merchant.example/done");
+    expect(location.searchParams.get("redirect_status")).toBe("succeeded");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.status).toBe("succeeded");
+  });
+});
+
+describe("storage", () => {
+  it("keeps no card number or CVC from the page in D1 or the intent's object", async () => {
+    const s = await session();
+    expect((await pay(pagePath(s), "4000 0000 0000 0002", { cvc: "918" })).status).toBe(402);
+    expect((await pay(pagePath(s), "5555 5555 5555 4444", { cvc: "918" })).status).toBe(303);
+    const numbers = ["4000000000000002", "5555555555554444"];
+    const tables = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'd1_%'").all<{ name: string }>();
+    for (const { name } of tables.results) {
+      const text = JSON.stringify((await env.DB.prepare(`SELECT * FROM "${name}"`).all()).results);
+      for (const n of numbers) expect(text.includes(n), `card number in ${name}`).toBe(false);
+    }
+    const id = String(s.payment_intent);
+    const stored = await runInDurableObject(env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id)), async (_i, state) => JSON.stringify([...(await state.storage.list()).entries()]));
+    expect(stored).toContain(id);
+    for (const n of numbers) expect(stored.includes(n)).toBe(false);
+    expect(stored.includes('"918"')).toBe(false);
+  });
+});
