@@ -33,6 +33,11 @@ export async function seedMerchant(id: string, name: string, keyId: string, secr
   ]);
 }
 
+/** A customer with a chosen id (intents may name only customers of their own merchant). */
+export async function seedCustomer(merchantId: string, id: string, livemode = false): Promise<void> {
+  await env.DB.prepare("INSERT OR IGNORE INTO customers (id, merchant_id, livemode, created) VALUES (?, ?, ?, ?)").bind(id, merchantId, livemode ? 1 : 0, Date.now()).run();
+}
+
 export interface CallOptions {
   key?: string | null;
   body?: unknown;

@@ -47,9 +47,11 @@ export interface Principal extends Scope {
   rateLimit: { rate: number; burst: number } | null;
 }
 
+/** A credential's permissions: its roles' own, narrowed (never widened) by the permissions it names. */
 export function permissionsFor(roles: readonly Role[], explicit: readonly Permission[] | null): Set<Permission> {
-  if (explicit) return new Set(explicit);
-  return new Set(roles.flatMap((r) => ROLE_PERMISSIONS[r]));
+  const ofRoles = new Set(roles.flatMap((r) => ROLE_PERMISSIONS[r]));
+  if (!explicit) return ofRoles;
+  return new Set(explicit.filter((p) => ofRoles.has(p)));
 }
 
 export function hasRole(principal: Principal, ...roles: Role[]): boolean {

@@ -83,6 +83,8 @@ export interface CaptureParams {
 
 export interface CancelParams {
   cancellationReason?: CancellationReason;
+  /** A shopper's cancel: only a payment not confirmed yet (requires_payment_method or requires_confirmation). */
+  onlyUnconfirmed?: boolean;
 }
 
 export interface RefundParams {
@@ -106,6 +108,7 @@ export interface ResolutionParams {
   status: "resolved" | "dismissed";
   reason: string;
   paidByOtherMeans: boolean;
+  otherMeansType?: string | null;
   retriedBy: string | null;
   actor: string;
 }

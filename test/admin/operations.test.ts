@@ -9,6 +9,7 @@ import {
   hsToken,
   newMerchant,
   post,
+  seedCustomer,
   waitFor,
   type CallOptions,
   type ListJson,
@@ -33,12 +34,14 @@ async function decline(opts: CallOptions, method: string, extra: Record<string, 
 describe("payment search", () => {
   it("filters by order, customer, status, amounts, dates and card last4, with cursor pages", async () => {
     const { opts, id } = await newMerchant("search");
-    await createIntent({ amount: 1000, order_id: "ord-1", customer: "cus_s1", payment_method: "pm_card_visa", confirm: true }, opts);
-    await createIntent({ amount: 2000, order_id: "ord-2", customer: "cus_s2", payment_method: "pm_card_mastercard", confirm: true }, opts);
-    await createIntent({ amount: 3000, order_id: "ord-3", customer: "cus_s1" }, opts);
+    await seedCustomer(id, "cus_search0001");
+    await seedCustomer(id, "cus_search0002");
+    await createIntent({ amount: 1000, order_id: "ord-1", customer: "cus_search0001", payment_method: "pm_card_visa", confirm: true }, opts);
+    await createIntent({ amount: 2000, order_id: "ord-2", customer: "cus_search0002", payment_method: "pm_card_mastercard", confirm: true }, opts);
+    await createIntent({ amount: 3000, order_id: "ord-3", customer: "cus_search0001" }, opts);
     const search = (q: string) => get<{ data: PaymentIntentJson[]; has_more: boolean; next_cursor: string | null }>(`/v1/admin/payments/search?${q}`, opts);
     expect((await search("order_id=ord-2")).body.data.map((p) => p.amount)).toEqual([2000]);
-    expect((await search("customer=cus_s1")).body.data.map((p) => p.amount).sort()).toEqual([1000, 3000]);
+    expect((await search("customer=cus_search0001")).body.data.map((p) => p.amount).sort()).toEqual([1000, 3000]);
     expect((await search("status=succeeded&amount_gte=1500")).body.data.map((p) => p.amount)).toEqual([2000]);
     expect((await search("card_last4=4444")).body.data.map((p) => p.amount)).toEqual([2000]);
     expect((await search("card_last4=4242&amount_lte=1000")).body.data.map((p) => p.amount)).toEqual([1000]);

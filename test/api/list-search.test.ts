@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createIntent, expectError, get, post, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
+import { createIntent, expectError, get, post, seedCustomer, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
 
 // A merchant of its own, so these lists see only what this file creates.
 const KEY = "sk_test_list_search_merchant";
@@ -17,13 +17,15 @@ interface SearchJson {
 
 beforeAll(async () => {
   await seedMerchant("acct_list_search", "List and search", "key_list_search", KEY, false);
+  await seedCustomer("acct_list_search", "cus_aliceList01");
+  await seedCustomer("acct_list_search", "cus_bobList0001");
   for (let i = 0; i < 12; i++) {
     const succeed = i % 3 === 0;
     const res = await createIntent(
       {
         amount: 1000 + i * 100,
         currency: i % 2 === 0 ? "usd" : "eur",
-        customer: i < 4 ? "cus_alice" : "cus_bob",
+        customer: i < 4 ? "cus_aliceList01" : "cus_bobList0001",
         order_id: `ord_${i}`,
         metadata: { batch: i < 6 ? "first" : "second", index: String(i) },
         ...(succeed ? { payment_method: "pm_card_visa", confirm: true } : {}),
@@ -63,7 +65,7 @@ describe("GET /v1/payment_intents (list)", () => {
   it("filters by status, customer, order_id and created", async () => {
     const succeeded = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?status=succeeded&limit=100", opts);
     expect(succeeded.body.data.map((p) => p.id).sort()).toEqual(created.filter((p) => p.status === "succeeded").map((p) => p.id).sort());
-    const alice = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?customer=cus_alice&limit=100", opts);
+    const alice = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?customer=cus_aliceList01&limit=100", opts);
     expect(alice.body.data).toHaveLength(4);
     const order = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?order_id=ord_7", opts);
     expect(order.body.data.map((p) => p.id)).toEqual([created[7]?.id]);
@@ -101,13 +103,13 @@ describe("GET /v1/payment_intents/search", () => {
     expect(res.body.object).toBe("search_result");
     const expected = created.filter((p) => p.status === "succeeded" && p.currency === "usd").map((p) => p.id);
     expect(res.body.data.map((p) => p.id).sort()).toEqual(expected.sort());
-    expect((await search("customer:'cus_alice' AND order_id:'ord_2'")).body.data.map((p) => p.id)).toEqual([created[2]?.id]);
+    expect((await search("customer:'cus_aliceList01' AND order_id:'ord_2'")).body.data.map((p) => p.id)).toEqual([created[2]?.id]);
   });
 
   it("compares amounts and matches metadata keys", async () => {
     const res = await search("amount>1800 AND amount<=2000 AND metadata['batch']:'second'");
     expect(res.body.data.map((p) => p.amount).sort()).toEqual([1900, 2000]);
-    const neg = await search(`-customer:"cus_bob" AND metadata["batch"]:"first"`);
+    const neg = await search(`-customer:"cus_bobList0001" AND metadata["batch"]:"first"`);
     expect(neg.body.data).toHaveLength(4);
   });
 

@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { exportSPKI, importJWK, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { bearer, createIntent, expectError, get, hsToken, MERCHANT_A, MERCHANT_B, post, succeededIntent, type ListJson, type PaymentIntentJson } from "../helpers";
+import { bearer, createIntent, expectError, get, hsToken, MERCHANT_A, MERCHANT_B, post, seedCustomer, succeededIntent, type ListJson, type PaymentIntentJson } from "../helpers";
 
 const b64url = (value: unknown) => btoa(JSON.stringify(value)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
 
@@ -117,10 +117,12 @@ describe("roles", () => {
     const mine = await createIntent({ amount: 1500 }, bearer(alice));
     expect(mine.status).toBe(200);
     expect(mine.body.customer).toBe("cus_alice_jwt");
-    const theirs = (await createIntent({ amount: 1600, customer: "cus_bob_jwt" })).body;
+    await seedCustomer(MERCHANT_A, "cus_bobJwt00001");
+    const theirs = (await createIntent({ amount: 1600, customer: "cus_bobJwt00001" })).body;
+    expect(theirs.status).toBe("requires_payment_method");
     expectError(await get(`/v1/payment_intents/${theirs.id}`, bearer(alice)), 404);
     expectError(await post(`/v1/payment_intents/${theirs.id}/confirm`, { payment_method: "pm_card_visa" }, bearer(alice)), 404);
-    expectError(await createIntent({ customer: "cus_bob_jwt" }, bearer(alice)), 403);
+    expectError(await createIntent({ customer: "cus_bobJwt00001" }, bearer(alice)), 403);
     const confirmed = await post<PaymentIntentJson>(`/v1/payment_intents/${mine.body.id}/confirm`, { payment_method: "pm_card_visa" }, bearer(alice));
     expect(confirmed.body.status).toBe("succeeded");
     const listed = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?limit=100", bearer(alice));

@@ -128,6 +128,8 @@ async function savedMethod(c: Ctx, principal: Principal, body: MethodInput): Pro
   const ref = typeof body.payment_method === "string" ? body.payment_method.trim() : null;
   if (!ref || !ref.startsWith("pm_") || TEST_PAYMENT_METHODS[ref] !== undefined) return null;
   const row = await findPaymentMethod(c.env.DB, principal, ref, "payment_method");
+  // A shopper pays only with its own saved cards: anyone else's (or the merchant's unattached ones) do not exist for it.
+  if (principal.customerId && row.customer !== principal.customerId) throw resourceMissing("payment_method", ref.slice(0, 80), "payment_method");
   return { details: parseDetails(row), customer: row.customer };
 }
 
@@ -189,6 +191,34 @@ async function paymentMethodOf(c: Ctx, principal: Principal, body: MethodInput, 
 
 const TAG = "Payment intents";
 
+/**
+ * What a shopper's token (a principal with a customerId) may send to each operation on its own intent.
+ * It never captures, never changes an amount, currency or capture method, never charges off-session;
+ * anything outside these lists is a 403 before anything runs. See the README's role matrix.
+ */
+const CUSTOMER_FIELDS: Readonly<Record<string, readonly string[] | null>> = {
+  create: ["amount", "currency", "capture_method", "confirm", "customer", "description", "metadata", "order_id", "invoice_id", "receipt_email", "return_url", "merchant_id", "expand", "payment_method", "payment_method_data", "payment_method_types", "setup_future_usage"],
+  update: ["payment_method", "payment_method_data", "payment_method_types", "receipt_email", "expand"],
+  confirm: ["payment_method", "payment_method_data", "payment_method_types", "return_url", "setup_future_usage", "expand"],
+  cancel: ["cancellation_reason", "expand"],
+  capture: null,
+};
+
+function assertCustomerMay(principal: Principal, operation: string, body: object): void {
+  if (!principal.customerId) return;
+  const allowed = CUSTOMER_FIELDS[operation];
+  if (!allowed) throw permissionDenied(`A customer's token cannot ${operation} a payment.`);
+  const refused = Object.entries(body)
+    .filter(([name, value]) => value !== undefined && !allowed.includes(name))
+    .map(([name]) => name);
+  if (refused.length > 0) throw permissionDenied(`A customer's token cannot set ${refused.join(", ")}.`);
+}
+
+/** A customer named on an intent must be one of this merchant's (another merchant's id is a 404). */
+async function assertOwnCustomer(c: Ctx, principal: Principal, customer: string | null | undefined): Promise<void> {
+  if (customer && !principal.customerId) await liveCustomer(c.env.DB, principal, customer, "customer");
+}
+
 /** A customer's token sees only that customer's payments; everyone else sees what the scope allows. */
 function visible(principal: Principal, intent: IntentRecord | null): IntentRecord | null {
   if (!intent) return null;
@@ -211,7 +241,9 @@ export function registerPaymentIntents(app: App): void {
       if (principal.customerId && body.customer !== undefined && body.customer !== principal.customerId) {
         throw permissionDenied("A customer's token can only create payments for that customer.");
       }
+      assertCustomerMay(principal, "create", body);
       const customer = principal.customerId ?? body.customer ?? null;
+      await assertOwnCustomer(c, principal, customer);
       await checkFutureUsage(c, principal, body, customer, body.confirm === true);
       const saved = await savedMethod(c, principal, body);
       assertSavedFor(saved, customer);
@@ -323,6 +355,7 @@ export function registerPaymentIntents(app: App): void {
 
   intentOperation(app, "update", "/v1/payment_intents/{id}", "Update a payment intent", UpdateBody, async (ctx) => {
     const { body } = ctx;
+    await assertOwnCustomer(ctx.c, ctx.principal, body.customer);
     const paymentMethod = await paymentMethodOf(ctx.c, ctx.principal, body);
     return ctx.stub.update(ctx.req, ctx.id, {
       amount: body.amount,
@@ -365,7 +398,8 @@ export function registerPaymentIntents(app: App): void {
   );
 
   intentOperation(app, "cancel", "/v1/payment_intents/{id}/cancel", "Cancel an intent (voids an authorization)", CancelBody, (ctx) =>
-    ctx.stub.cancel(ctx.req, ctx.id, { cancellationReason: ctx.body.cancellation_reason }),
+    // A shopper may abandon only a payment it has not confirmed; the object checks it under its lock.
+    ctx.stub.cancel(ctx.req, ctx.id, { cancellationReason: ctx.body.cancellation_reason, onlyUnconfirmed: ctx.principal.customerId !== null }),
   );
 }
 
@@ -388,10 +422,13 @@ function intentOperation<B extends z.ZodType<{ expand?: string[] }>>(
   run: (ctx: OperationContext<z.output<B>>) => Promise<OpOutcome>,
 ): void {
   const permission = operation === "cancel" ? "payments.transactions.void" : "payments.transactions.create";
-  route(app, { method: "post", path, summary, tag: TAG, body, response: PaymentIntentSchema, permission, customers: true }, async (c, input) => {
+  // A shopper cancels its own unconfirmed payment with its create permission (it holds no void power).
+  const customerPermission = "payments.transactions.create";
+  route(app, { method: "post", path, summary, tag: TAG, body, response: PaymentIntentSchema, permission, customers: true, customerPermission }, async (c, input) => {
     const id = input.params.id ?? "";
     assertIntentId(id);
     const parsed = input.body as z.output<B>; // route() cannot narrow its conditional type for a generic B
+    assertCustomerMay(input.principal, operation, parsed);
     const expand = checkExpand(parsed.expand);
     const stub = intentStub(c.env, id);
     if (input.principal.customerId && !visible(input.principal, await stub.retrieve(input.principal, id))) throw resourceMissing("payment_intent", id, "intent");

@@ -43,6 +43,8 @@ export interface RouteSpec<B extends Schema | undefined, Q extends Schema | unde
   roles?: Role[];
   /** Whether a customer's token may call it (it then sees only its own objects). */
   customers?: boolean;
+  /** The permission a customer's token needs here instead of `permission` (its handler narrows what it may do). */
+  customerPermission?: Permission;
 }
 
 export interface RouteInput<B, Q> {
@@ -106,7 +108,7 @@ export function route<B extends Schema | undefined = undefined, Q extends Schema
     await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
     if (spec.roles) requireRoles(principal, spec.roles, spec.summary.toLowerCase());
     if (principal.customerId && !spec.customers) throw permissionDenied("A customer's token may only use the payment intent routes.");
-    authorize(principal, spec.permission, { needsMerchant: spec.merchant ?? true });
+    authorize(principal, principal.customerId && spec.customerPermission ? spec.customerPermission : spec.permission, { needsMerchant: spec.merchant ?? true });
     const rawBody = spec.method === "post" ? await readBodyParams(c.req.raw) : {};
     const rawQuery = queryParams(c.req.url);
     const body = parse(spec.body ?? EMPTY, rawBody) as Output<B>;

@@ -1,6 +1,7 @@
 // Cancel: from any status before the money moves; an authorization is voided at the PSP first.
 // Expiry is the same operation, started by the cron for authorizations older than 7 days.
 import { applyCancel, applyVoidOutcome, assertOperationAllowed, chargeAttempt, startAttempt } from "../../core/intent";
+import { permissionDenied } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import type { IntentRecord } from "../../core/types";
 import type { CancelParams } from "../params";
@@ -10,6 +11,9 @@ import type { OperationTools, StepResult } from "./tools";
 export const AUTHORIZATION_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 
 export async function cancel(draft: IntentRecord, params: CancelParams, tools: OperationTools): Promise<StepResult> {
+  if (params.onlyUnconfirmed && draft.status !== "requires_payment_method" && draft.status !== "requires_confirmation") {
+    throw permissionDenied(`A customer's token can cancel only a payment that is not confirmed yet; this one is ${draft.status}.`);
+  }
   assertOperationAllowed("cancel", draft);
   assertNoPendingSettlement(draft);
   const auth = chargeAttempt(draft);
