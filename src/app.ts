@@ -7,6 +7,7 @@ import { ApiError, internalError } from "./core/errors";
 import { randomToken } from "./core/ids";
 import { v1ErrorBody } from "./api/v1/errors";
 import { registerPaymentIntentsSurface } from "./api/paymentintents";
+import { registerIcligoSurface } from "./api/icligo";
 import { registerCharges } from "./api/v1/charges";
 import { registerPaymentIntents } from "./api/v1/payment_intents";
 import { registerEvents } from "./api/v1/events";
@@ -94,6 +95,8 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   registerAdmin(app);
   // Seed 000: /api/v1/PaymentIntents, a sub-app rendering its own problem details.
   registerPaymentIntentsSurface(app);
+  // Seed 003: iCliGo /payments, its own error payload.
+  registerIcligoSurface(app);
   registerCustomers(app);
   registerPaymentMethods(app);
   registerPrices(app);

@@ -1,0 +1,363 @@
+// Seed 003: iCliGo's /payments, a thin translator onto the same intents as /v1. Application
+// credentials in X-Application-Id + X-Access-Token (400 when one is missing, 401 for a wrong pair,
+// 403 for another application's payment); decimal amounts converted exactly; statuses in this
+// surface's words; every error as {timestamp, status, error, message, path}. The customer pays on
+// the hosted payment page; the application hears AUTHORIZED / COMPLETED / CONFIRMED / CANCELED /
+// REFUNDED through its webhook endpoints (events icligo.payment.*, src/core/surface-events.ts).
+import { Hono } from "hono";
+import { z } from "zod";
+import { ApiError, authenticationFailed, invalidRequest, resourceMissing, toErrorData, type ApiErrorData } from "../../core/errors";
+import { hasPrefix, randomId } from "../../core/ids";
+import { decimalToMinor, normalizeCurrency } from "../../core/money";
+import { icligoStatus } from "../../core/surface-events";
+import type { IntentRecord, LineItem, Metadata, Scope } from "../../core/types";
+import { principalFromApplication } from "../../auth/api-keys";
+import { authorize, type Permission, type Principal } from "../../auth/permissions";
+import { limit } from "../../auth/rate-limit";
+import { allocateIntentNumber, intentByNumber, numberOfIntent } from "../../db/numbers";
+import { merchantSettings } from "../../db/merchants";
+import { config } from "../../env";
+import { readBodyText } from "../../http/body";
+import type { OpOutcome, RequestContext } from "../../intents/params";
+import { log } from "../../log";
+import { hostedPaymentPageUrl } from "../../pages/urls";
+import { intentStub } from "../v1/respond";
+import type { App, AppEnv, Ctx } from "../v1/route";
+import { JsonNumber, parseExactJson, readExactJson, stringifyExact } from "../common/exact-json";
+import { icligoError, icligoStatusCode, MISSING_HEADERS } from "./errors";
+import { KEPT_FIELDS, renderCapture, renderPayment } from "./render";
+
+export const PREFIX = "/payments";
+
+// ---- answers ---------------------------------------------------------------------------------------
+
+function send(body: unknown, status = 200): Response {
+  return new Response(stringifyExact(body), { status, headers: { "content-type": "application/json" } });
+}
+
+function sendError(c: Ctx, err: ApiErrorData): Response {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (err.retryAfterSeconds !== undefined) headers["Retry-After"] = String(err.retryAfterSeconds);
+  return new Response(JSON.stringify(icligoError(err, new URL(c.req.url).pathname, Date.now())), { status: icligoStatusCode(err), headers });
+}
+
+function badRequest(message: string): ApiError {
+  return invalidRequest(message);
+}
+
+function paymentUrl(c: Ctx, intent: IntentRecord): string {
+  return hostedPaymentPageUrl(config(c.env).publicBaseUrl ?? new URL(c.req.url).origin, intent.id, intent.clientSecret);
+}
+
+// ---- who is calling ----------------------------------------------------------------------------------
+
+async function application(c: Ctx, permission: Permission): Promise<Principal> {
+  const appId = c.req.header("x-application-id");
+  const token = c.req.header("x-access-token");
+  if (!appId || !token) throw new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_missing", message: MISSING_HEADERS });
+  const principal = await principalFromApplication(c.env.DB, appId, token, (p) => c.executionCtx.waitUntil(p)).catch((err: unknown) => {
+    if (err instanceof ApiError && err.status === 401) throw authenticationFailed("No valid pair of X-Application-Id and X-Access-Token headers was provided.");
+    throw err;
+  });
+  const cfg = config(c.env);
+  await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
+  authorize(principal, permission, { needsMerchant: true });
+  return principal;
+}
+
+// ---- finding a payment -------------------------------------------------------------------------------
+
+interface Found {
+  number: number;
+  scope: Scope;
+  intent: IntentRecord;
+}
+
+/** A payment by its id (the number this surface gave it) or our pi_ id; another application's is a 403. */
+async function findPayment(c: Ctx, principal: Principal, idText: string): Promise<Found> {
+  const missing = () => resourceMissing("payment", idText.slice(0, 64));
+  const row = /^[1-9]\d{0,14}$/.test(idText) ? await intentByNumber(c.env.DB, Number(idText)) : hasPrefix(idText, "pi") ? await numberOfIntent(c.env.DB, idText) : null;
+  if (!row) throw missing();
+  if (row.merchantId !== principal.merchantId || row.livemode !== principal.livemode) {
+    throw new ApiError({ status: 403, type: "permission_error", message: `Payment ${idText.slice(0, 64)} belongs to another application.` });
+  }
+  const scope = { merchantId: row.merchantId, livemode: row.livemode };
+  const intent = await intentStub(c.env, row.intentId).retrieve(scope, row.intentId);
+  if (!intent) throw missing();
+  return { number: row.number, scope, intent };
+}
+
+function requestOf(c: Ctx, principal: Principal, scope: Scope, action: string | null): RequestContext {
+  return {
+    scope,
+    requestId: c.get("requestId"),
+    idempotencyKey: null,
+    fingerprint: null,
+    origin: new URL(c.req.url).origin,
+    audit: action ? { action, actor: principal.actor, roles: principal.roles, details: { surface: "icligo" } } : null,
+  };
+}
+
+function intentOf(outcome: OpOutcome, number: number): IntentRecord {
+  if (outcome.error) throw new ApiError(outcome.error);
+  if (!outcome.intent) throw resourceMissing("payment", String(number));
+  return outcome.intent;
+}
+
+// ---- request bodies ----------------------------------------------------------------------------------
+
+function objectBody(raw: unknown): Record<string, unknown> {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || raw instanceof JsonNumber) throw badRequest("Invalid request: the body must be a JSON object.");
+  return raw as Record<string, unknown>;
+}
+
+/** An optional JSON body: none (or an empty one) is {}. */
+async function optionalBody(c: Ctx): Promise<Record<string, unknown>> {
+  const hasBody = (c.req.header("content-length") ?? "") !== "0" && c.req.raw.body !== null;
+  if (!hasBody) return {};
+  const type = c.req.header("content-type");
+  if (!type) {
+    const text = await readBodyText(c.req.raw);
+    if (text.trim() === "") return {};
+    return objectBody(parseExactJson(text));
+  }
+  return objectBody(await readExactJson(c.req.raw));
+}
+
+function text(body: Record<string, unknown>, field: string, max: number, required = false): string | null {
+  const v = body[field];
+  if (v === undefined || v === null) {
+    if (required) throw badRequest(`Invalid request: missing required field '${field}'.`);
+    return null;
+  }
+  if (typeof v !== "string") throw badRequest(`Invalid request: '${field}' must be a string.`);
+  if (v.length > max) throw badRequest(`Invalid request: '${field}' must be at most ${max} characters.`);
+  if (required && v.trim() === "") throw badRequest(`Invalid request: '${field}' must not be empty.`);
+  return v;
+}
+
+function decimal(value: unknown, currency: string, field: string): number {
+  if (!(value instanceof JsonNumber)) throw badRequest(`Invalid request: '${field}' must be a number.`);
+  if (value.source.startsWith("-") || value.value <= 0) throw badRequest(`Invalid request: '${field}' must be greater than 0.`);
+  try {
+    return decimalToMinor(value.source, currency, field);
+  } catch (err) {
+    if (err instanceof ApiError) throw badRequest(`Invalid request: '${field}': ${err.message}`);
+    throw err;
+  }
+}
+
+function currencyOf(value: unknown, field: string): string {
+  if (typeof value !== "string") throw badRequest(`Invalid request: missing required field '${field}'.`);
+  try {
+    return normalizeCurrency(value, field);
+  } catch {
+    throw badRequest(`Invalid request: '${field}' is not a supported ISO 4217 currency: ${value.slice(0, 16)}.`);
+  }
+}
+
+interface CreateInput {
+  userId: string;
+  currency: string;
+  amount: number;
+  manualCapture: boolean;
+  metadata: Metadata;
+  lineItems: LineItem[];
+}
+
+export function parseCreate(raw: unknown): CreateInput {
+  const body = objectBody(raw);
+  const userId = text(body, "userId", 255, true) ?? "";
+  const currency = currencyOf(body.currency, "currency");
+  if (body.amount === undefined || body.amount === null) throw badRequest("Invalid request: missing required field 'amount'.");
+  const amount = decimal(body.amount, currency, "amount");
+  const manual = body.manualCapture;
+  if (manual !== undefined && manual !== null && typeof manual !== "boolean") throw badRequest("Invalid request: 'manualCapture' must be true or false.");
+  const metadata: Metadata = {};
+  for (const field of KEPT_FIELDS) {
+    const value = text(body, field, 500);
+    if (value !== null) metadata[field] = value;
+  }
+  if (metadata.country !== undefined && !/^[A-Za-z]{2}$/.test(metadata.country)) throw badRequest("Invalid request: 'country' must be an ISO 3166-1 alpha-2 code such as 'PT'.");
+  const products = body.products;
+  const lineItems: LineItem[] = [];
+  if (products !== undefined && products !== null) {
+    if (!Array.isArray(products)) throw badRequest("Invalid request: 'products' must be an array.");
+    if (products.length > 100) throw badRequest("Invalid request: at most 100 products.");
+    products.forEach((p: unknown, i) => {
+      const product = objectBody(p);
+      const name = text(product, "name", 255, true) ?? "";
+      const q = product.quantity;
+      const quantity = q === undefined || q === null ? 1 : q instanceof JsonNumber ? q.integer() : null;
+      if (quantity === null || quantity < 1 || quantity > 1_000_000) throw badRequest(`Invalid request: 'products[${i}].quantity' must be a whole number of at least 1.`);
+      const price = objectBody(product.price ?? null);
+      const priceCurrency = currencyOf(price.currency, `products[${i}].price.currency`);
+      lineItems.push({
+        name,
+        quantity,
+        unitAmount: decimal(price.value, priceCurrency, `products[${i}].price.value`),
+        reference: text(product, "id", 255),
+        currency: priceCurrency,
+      });
+    });
+  }
+  return { userId, currency, amount, manualCapture: manual === true, metadata, lineItems };
+}
+
+// ---- routes -------------------------------------------------------------------------------------------
+
+export function icligoSurface(): Hono<AppEnv> {
+  const api = new Hono<AppEnv>();
+  api.onError((err, c) => {
+    const data = toErrorData(err);
+    if (!(err instanceof ApiError)) log("error", "unhandled error", { request_id: c.get("requestId"), surface: "icligo", error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    return sendError(c, data);
+  });
+
+  api.post("/create-payment-intent", async (c) => {
+    const principal = await application(c, "payments.transactions.create");
+    const input = parseCreate(await readExactJson(c.req.raw));
+    const scope = { merchantId: principal.merchantId, livemode: principal.livemode };
+    const id = randomId("pi");
+    const number = await allocateIntentNumber(c.env.DB, id, scope, Date.now());
+    const outcome = await intentStub(c.env, id).create(requestOf(c, principal, scope, null), {
+      id,
+      amount: input.amount,
+      currency: input.currency,
+      captureMethod: input.manualCapture ? "manual" : "automatic",
+      customer: input.userId,
+      description: null,
+      metadata: input.metadata,
+      orderId: null,
+      invoiceId: null,
+      locationId: null,
+      terminalId: null,
+      lineItems: input.lineItems,
+      tipAmount: 0,
+      receiptEmail: null,
+      statementDescriptor: null,
+      returnUrl: null,
+      cancelUrl: null,
+      paymentMethod: null,
+      confirm: false,
+      number,
+      createdVia: "icligo",
+    });
+    const intent = intentOf(outcome, number);
+    return send(renderPayment(intent, number, paymentUrl(c, intent)));
+  });
+
+  api.get("/:payment_id", async (c) => {
+    const principal = await application(c, "payments.transactions.view");
+    const found = await findPayment(c, principal, c.req.param("payment_id"));
+    return send(renderPayment(found.intent, found.number, paymentUrl(c, found.intent)));
+  });
+
+  api.put("/:payment_id/capture", async (c) => {
+    const principal = await application(c, "payments.transactions.create");
+    const found = await findPayment(c, principal, c.req.param("payment_id"));
+    const body = await optionalBody(c);
+    const description = text(body, "description", 500);
+    const amount = body.amount === undefined || body.amount === null ? undefined : decimal(body.amount, found.intent.currency, "amount");
+    const status = icligoStatus(found.intent);
+    if (status !== "Authorized") throw badRequest(`Payment ${found.number} is ${status}: only an Authorized payment can be captured, and only once.`);
+    const outcome = await intentStub(c.env, found.intent.id).capture(requestOf(c, principal, found.scope, "payment_intents.capture"), found.intent.id, { amountToCapture: amount });
+    const intent = intentOf(outcome, found.number);
+    const capture = intent.attempts.filter((a) => a.type === "capture").at(-1);
+    if (!capture) throw new Error(`capture of ${intent.id} left no capture attempt`);
+    return send(await renderCapture(intent, capture, description));
+  });
+
+  const cancel = async (c: Ctx): Promise<Response> => {
+    const principal = await application(c, "payments.transactions.void");
+    const found = await findPayment(c, principal, c.req.param("payment_id") ?? "");
+    const status = icligoStatus(found.intent);
+    if (status !== "Created" && status !== "Authorized") throw badRequest(`Payment ${found.number} is ${status}: only a Created or Authorized payment can be canceled.`);
+    const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel"), found.intent.id, { cancellationReason: "requested_by_customer" });
+    const intent = intentOf(outcome, found.number);
+    return send(renderPayment(intent, found.number, paymentUrl(c, intent)));
+  };
+  api.put("/:payment_id/cancel", cancel);
+  api.post("/:payment_id/cancel", cancel);
+
+  api.post("/:payment_id/refund", async (c) => {
+    const principal = await application(c, "payments.transactions.void");
+    const found = await findPayment(c, principal, c.req.param("payment_id"));
+    const body = await optionalBody(c);
+    const amount = body.amount === undefined || body.amount === null ? undefined : decimal(body.amount, found.intent.currency, "amount");
+    const status = icligoStatus(found.intent);
+    if (status !== "Completed" && status !== "Confirmed" && status !== "PartiallyRefunded") {
+      throw badRequest(`Payment ${found.number} is ${status}: only a Completed or Confirmed payment can be refunded.`);
+    }
+    const remaining = found.intent.amountReceived - found.intent.amountRefunded;
+    if (amount !== undefined && amount > remaining) throw badRequest(`Invalid request: 'amount' is more than the ${remaining} minor units of payment ${found.number} left to refund.`);
+    const thresholds = (await merchantSettings(c.env.DB, principal.merchantId)).refund_approval_thresholds;
+    const outcome = await intentStub(c.env, found.intent.id).refund(requestOf(c, principal, found.scope, "refunds.create"), found.intent.id, {
+      amount,
+      reason: "requested_by_customer",
+      metadata: {},
+      approvalThresholds: thresholds,
+    });
+    const intent = intentOf(outcome, found.number);
+    return send(renderPayment(intent, found.number, paymentUrl(c, intent)));
+  });
+
+  api.all("*", (c) => {
+    throw new ApiError({ status: 404, type: "invalid_request_error", code: "route_missing", message: `No route ${c.req.method} ${new URL(c.req.url).pathname}.` });
+  });
+  return api;
+}
+
+// ---- OpenAPI ------------------------------------------------------------------------------------------
+
+const ErrorPayload = z.object({ timestamp: z.number().int(), status: z.number().int(), error: z.string(), message: z.string(), path: z.string() }).meta({ id: "IcligoError" });
+const Money = z.object({ currency: z.string(), value: z.number() }).meta({ id: "IcligoMoney" });
+const Product = z.object({ id: z.string().nullable(), name: z.string(), quantity: z.number().int(), price: Money }).meta({ id: "IcligoProduct" });
+const CreateIntentRequest = z
+  .object({
+    userId: z.string(),
+    productId: z.string().optional(),
+    productType: z.string().optional(),
+    products: z.array(Product).optional(),
+    company: z.string().optional(),
+    currency: z.string().length(3),
+    microsite: z.string().optional(),
+    country: z.string().length(2).optional(),
+    amount: z.number().positive().describe("Major units; no more decimals than the currency has (EUR 2, JPY 0, KWD 3)."),
+    manualCapture: z.boolean().optional(),
+  })
+  .meta({ id: "IcligoCreateIntentRequest" });
+const PaymentDto = CreateIntentRequest.extend({
+  id: z.number().int().describe("The payment's id in this surface's paths (the same number as seed 000's)."),
+  paymentIntentId: z.string().describe("Our pi_... id (/v1)."),
+  status: z.enum(["Created", "Authorized", "Completed", "Confirmed", "Canceled", "Refunded", "PartiallyRefunded", "Failed"]),
+  capturedAmount: Money,
+  refundedAmount: Money,
+  paymentUrl: z.string().describe("The hosted payment page where the customer pays."),
+  createdAt: z.number().int(),
+}).meta({ id: "IcligoPaymentDto" });
+const CaptureRequest = z.object({ amount: z.number().positive().optional(), description: z.string().optional() }).meta({ id: "IcligoExternalConfirmPaymentRequest" });
+const ConfirmPaymentResponse = z
+  .object({ date: z.number().int(), capturedAmountInfo: Money, captures: z.array(z.object({ id: z.string(), description: z.string(), captureTime: z.number().int(), amount: Money })).length(1) })
+  .meta({ id: "IcligoConfirmPaymentResponse" });
+const RefundRequest = z.object({ amount: z.number().positive().optional().describe("Default: all that is left to refund.") }).meta({ id: "IcligoRefundRequest" });
+
+export function registerIcligoSurface(app: App): void {
+  const reg = app.openAPIRegistry;
+  reg.registerComponent("securitySchemes", "icligoApplicationId", { type: "apiKey", in: "header", name: "X-Application-Id" });
+  reg.registerComponent("securitySchemes", "icligoAccessToken", { type: "apiKey", in: "header", name: "X-Access-Token" });
+  const security = [{ icligoApplicationId: [], icligoAccessToken: [] }];
+  const tags = ["Seed 003: iCliGo /payments"];
+  const err = (description: string) => ({ description, content: { "application/json": { schema: ErrorPayload } } });
+  const errors = { 400: err("Bad request (also: a missing auth header)"), 401: err("No valid pair of auth headers"), 403: err("Another application's payment"), 404: err("No such payment"), 500: err("Server error") };
+  const params = z.object({ payment_id: z.string() });
+  const json = <S extends z.ZodType>(schema: S) => ({ content: { "application/json": { schema } } });
+  reg.registerPath({ method: "post", path: `${PREFIX}/create-payment-intent`, summary: "Create a payment intent", tags, security, request: { body: { required: true, ...json(CreateIntentRequest) } }, responses: { 200: { description: "The payment", ...json(PaymentDto) }, ...errors } });
+  reg.registerPath({ method: "get", path: `${PREFIX}/{payment_id}`, summary: "A payment", tags, security, request: { params }, responses: { 200: { description: "The payment", ...json(PaymentDto) }, ...errors } });
+  reg.registerPath({ method: "put", path: `${PREFIX}/{payment_id}/capture`, summary: "Capture an Authorized payment (once)", tags, security, request: { params, body: { required: false, ...json(CaptureRequest) } }, responses: { 200: { description: "The capture", ...json(ConfirmPaymentResponse) }, ...errors } });
+  for (const method of ["put", "post"] as const) {
+    reg.registerPath({ method, path: `${PREFIX}/{payment_id}/cancel`, summary: "Cancel a Created or Authorized payment", tags, security, request: { params }, responses: { 200: { description: "The payment", ...json(PaymentDto) }, ...errors } });
+  }
+  reg.registerPath({ method: "post", path: `${PREFIX}/{payment_id}/refund`, summary: "Refund all or part of a Completed or Confirmed payment (repeatable up to the captured amount)", tags, security, request: { params, body: { required: false, ...json(RefundRequest) } }, responses: { 200: { description: "The payment", ...json(PaymentDto) }, ...errors } });
+  app.route(PREFIX, icligoSurface());
+}

@@ -1,0 +1,61 @@
+// Seed 003's PaymentDto (the create request's fields, with the payment's id, status, our intent id
+// and the hosted payment page) and ConfirmPaymentResponse. Amounts are decimals with the currency's
+// digits; the status is in this surface's words.
+import { icligoStatus } from "../../core/surface-events";
+import { sha256Hex } from "../../core/ids";
+import type { Attempt, IntentRecord } from "../../core/types";
+import { decimalOut, type DecimalOut } from "../common/exact-json";
+
+export interface Money {
+  currency: string;
+  value: DecimalOut;
+}
+
+const money = (minor: number, currency: string): Money => ({ currency: currency.toUpperCase(), value: decimalOut(minor, currency) });
+
+/** The fields of the create request kept in the intent's metadata (userId is the intent's customer). */
+export const KEPT_FIELDS = ["productId", "productType", "company", "microsite", "country"] as const;
+
+export function renderPayment(intent: IntentRecord, number: number, paymentUrl: string | null) {
+  const md = intent.metadata;
+  return {
+    id: number,
+    paymentIntentId: intent.id,
+    status: icligoStatus(intent),
+    userId: intent.customer,
+    productId: md.productId ?? null,
+    productType: md.productType ?? null,
+    products: intent.lineItems.map((item) => ({
+      id: item.reference ?? null,
+      name: item.name,
+      quantity: item.quantity,
+      price: money(item.unitAmount, item.currency ?? intent.currency),
+    })),
+    company: md.company ?? null,
+    currency: intent.currency.toUpperCase(),
+    microsite: md.microsite ?? null,
+    country: md.country ?? null,
+    amount: decimalOut(intent.amount, intent.currency),
+    manualCapture: intent.captureMethod === "manual",
+    capturedAmount: money(intent.amountReceived, intent.currency),
+    refundedAmount: money(intent.amountRefunded, intent.currency),
+    paymentUrl,
+    createdAt: intent.created,
+  };
+}
+
+/** A capture's id in the seed's UUID form, derived from our attempt id (stable across reads). */
+export async function captureUuid(attemptId: string): Promise<string> {
+  const hex = await sha256Hex(attemptId);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+export async function renderCapture(intent: IntentRecord, capture: Attempt, description: string | null) {
+  const at = capture.completed ?? capture.created;
+  const amount = money(capture.amount, intent.currency);
+  return {
+    date: at,
+    capturedAmountInfo: amount,
+    captures: [{ id: await captureUuid(capture.id), description: description ?? "", captureTime: at, amount }],
+  };
+}

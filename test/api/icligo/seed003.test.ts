@@ -1,0 +1,457 @@
+// Seed 003: iCliGo /payments. The seed's example requests sent verbatim (its payload's missing comma
+// after "amount": 25.0 corrected), answers checked field by field; the auth headers; the one error
+// payload on every class of error; exact decimals for EUR, JPY and KWD; the AUTHORIZED / COMPLETED /
+// CONFIRMED / CANCELED / REFUNDED webhooks in order; one payment read through every surface.
+import { exports } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { createEndpoint, get, hsToken, KEY_A, MERCHANT_A, newMerchant, post, receivedBy, receiverHook, waitFor, type PaymentIntentJson } from "../../helpers";
+
+const MISSING = "Headers 'X-Access-Token' and 'X-Application-Id' are necessary.";
+
+interface Raw {
+  status: number;
+  text: string;
+  json: unknown;
+  headers: Headers;
+}
+
+interface Credentials {
+  appId: string;
+  token: string;
+}
+
+async function newApplication(key = KEY_A): Promise<Credentials> {
+  const res = await post<{ application_id: string; access_token: string }>(
+    "/v1/api_keys",
+    { type: "application", permissions: ["payments.transactions.create", "payments.transactions.view", "payments.transactions.void"] },
+    { key },
+  );
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return { appId: res.body.application_id, token: res.body.access_token };
+}
+
+async function send(method: string, path: string, options: { app?: Credentials | null; headers?: Record<string, string>; body?: string; contentType?: string | null } = {}): Promise<Raw> {
+  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  if (options.app) {
+    headers["X-Application-Id"] = options.app.appId;
+    headers["X-Access-Token"] = options.app.token;
+  }
+  if (options.body !== undefined && options.contentType !== null) headers["Content-Type"] = options.contentType ?? "application/json";
+  const res = await exports.default.fetch(new Request(`http://gateway.test${path}`, { method, headers, body: options.body }));
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = null;
+  }
+  return { status: res.status, text, json, headers: res.headers };
+}
+
+interface MoneyJson {
+  currency: string;
+  value: number;
+}
+interface PaymentDto {
+  id: number;
+  paymentIntentId: string;
+  status: string;
+  userId: string;
+  productId: string;
+  productType: string;
+  products: { id: string; name: string; quantity: number; price: MoneyJson }[];
+  company: string;
+  currency: string;
+  microsite: string;
+  country: string;
+  amount: number;
+  manualCapture: boolean;
+  capturedAmount: MoneyJson;
+  refundedAmount: MoneyJson;
+  paymentUrl: string;
+}
+
+// The seed's "Full Payload Example", its missing comma after "amount": 25.0 corrected.
+const SEED_CREATE = `{
+  "userId": "user_1234",
+  "productId": "product_1234",
+  "productType": "BOOKING",
+  "products": [
+    {
+      "id": "prod_001",
+      "name": "Hotel Room",
+      "quantity": 1,
+      "price": {
+        "currency": "EUR",
+        "value": 100.00
+      }
+    }
+  ],
+  "company": "icligo.pt",
+  "currency": "EUR",
+  "microsite": "icligo.pt",
+  "country": "PT",
+  "amount": 25.0,
+  "manualCapture": false
+}`;
+const SEED_CAPTURE = `{
+    "amount": 10.0,
+    "description": "Captured description."
+}`;
+const MANUAL = SEED_CREATE.replace('"manualCapture": false', '"manualCapture": true');
+
+function expectError(res: Raw, status: number, path: string): { timestamp: number; status: number; error: string; message: string; path: string } {
+  expect(res.status, res.text).toBe(status);
+  const body = res.json as { timestamp: number; status: number; error: string; message: string; path: string };
+  expect(Object.keys(body).sort()).toEqual(["error", "message", "path", "status", "timestamp"]);
+  expect(Number.isInteger(body.timestamp)).toBe(true);
+  expect(Math.abs(body.timestamp - Date.now())).toBeLessThan(10 * 60_000);
+  expect(body.status).toBe(status);
+  expect(body.error).toBe(({ 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large", 415: "Unsupported Media Type" } as Record<number, string>)[status]);
+  expect(typeof body.message).toBe("string");
+  expect(body.path).toBe(path);
+  return body;
+}
+
+async function createPayment(app: Credentials, body = SEED_CREATE): Promise<PaymentDto> {
+  const res = await send("POST", "/payments/create-payment-intent", { app, body });
+  expect(res.status, res.text).toBe(200);
+  return res.json as PaymentDto;
+}
+
+/** The customer pays on the hosted page; here, the same confirmation through /v1. */
+async function customerPays(payment: PaymentDto): Promise<void> {
+  const res = await post<PaymentIntentJson>(`/v1/payment_intents/${payment.paymentIntentId}/confirm`, { payment_method: "pm_card_visa" });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+}
+
+async function status(app: Credentials, payment: PaymentDto): Promise<string> {
+  return ((await send("GET", `/payments/${payment.id}`, { app })).json as PaymentDto).status;
+}
+
+describe("seed 003: the seed's examples, verbatim", () => {
+  it("POST /payments/create-payment-intent answers 200 with the PaymentDto", async () => {
+    const app = await newApplication();
+    const res = await send("POST", "/payments/create-payment-intent", { app, body: SEED_CREATE });
+    expect(res.status, res.text).toBe(200);
+    const dto = res.json as PaymentDto;
+    expect(dto.userId).toBe("user_1234");
+    expect(dto.productId).toBe("product_1234");
+    expect(dto.productType).toBe("BOOKING");
+    expect(dto.products).toEqual([{ id: "prod_001", name: "Hotel Room", quantity: 1, price: { currency: "EUR", value: 100 } }]);
+    expect(res.text).toContain('"value":100.00');
+    expect(dto.company).toBe("icligo.pt");
+    expect(dto.currency).toBe("EUR");
+    expect(dto.microsite).toBe("icligo.pt");
+    expect(dto.country).toBe("PT");
+    expect(dto.amount).toBe(25);
+    expect(res.text).toContain('"amount":25.00');
+    expect(dto.manualCapture).toBe(false);
+    expect(Number.isInteger(dto.id) && dto.id > 0).toBe(true);
+    expect(dto.status).toBe("Created");
+    expect(dto.paymentIntentId).toMatch(/^pi_/);
+    expect(dto.paymentUrl).toMatch(new RegExp(`^http://gateway\\.test/pay/${dto.paymentIntentId}\\?client_secret=${dto.paymentIntentId}_secret_`));
+    // GET answers the same payment.
+    const again = await send("GET", `/payments/${dto.id}`, { app });
+    expect(again.json).toEqual(dto);
+    expect(((await send("GET", `/payments/${dto.paymentIntentId}`, { app })).json as PaymentDto).id).toBe(dto.id);
+  });
+
+  it("the seed's payload as printed (a comma missing) is a 400 in the error format", async () => {
+    const app = await newApplication();
+    const res = await send("POST", "/payments/create-payment-intent", { app, body: SEED_CREATE.replace('"amount": 25.0,', '"amount": 25.0') });
+    expectError(res, 400, "/payments/create-payment-intent");
+  });
+
+  it("PUT /payments/{id}/capture with the seed's body answers the ConfirmPaymentResponse, once", async () => {
+    const app = await newApplication();
+    const payment = await createPayment(app, MANUAL);
+    await customerPays(payment);
+    expect(await status(app, payment)).toBe("Authorized");
+    const res = await send("PUT", `/payments/${payment.id}/capture`, { app, body: SEED_CAPTURE });
+    expect(res.status, res.text).toBe(200);
+    const body = res.json as { date: number; capturedAmountInfo: MoneyJson; captures: { id: string; description: string; captureTime: number; amount: MoneyJson }[] };
+    expect(Object.keys(body).sort()).toEqual(["capturedAmountInfo", "captures", "date"]);
+    expect(Number.isInteger(body.date)).toBe(true);
+    expect(body.capturedAmountInfo).toEqual({ currency: "EUR", value: 10 });
+    expect(res.text).toContain('"value":10.00');
+    expect(body.captures).toHaveLength(1);
+    const [capture] = body.captures;
+    expect(capture?.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(capture?.description).toBe("Captured description.");
+    expect(capture?.captureTime).toBe(body.date);
+    expect(capture?.amount).toEqual({ currency: "EUR", value: 10 });
+    const after = (await send("GET", `/payments/${payment.id}`, { app })).json as PaymentDto;
+    expect(after.status).toBe("Confirmed");
+    expect(after.capturedAmount).toEqual({ currency: "EUR", value: 10 });
+    // A payment is captured once.
+    expectError(await send("PUT", `/payments/${payment.id}/capture`, { app, body: SEED_CAPTURE }), 400, `/payments/${payment.id}/capture`);
+  });
+
+  it("capturing a payment that is not Authorized is a 400", async () => {
+    const app = await newApplication();
+    const created = await createPayment(app, MANUAL);
+    expectError(await send("PUT", `/payments/${created.id}/capture`, { app, body: SEED_CAPTURE }), 400, `/payments/${created.id}/capture`);
+    const automatic = await createPayment(app);
+    await customerPays(automatic);
+    expect(await status(app, automatic)).toBe("Completed");
+    expectError(await send("PUT", `/payments/${automatic.id}/capture`, { app, body: SEED_CAPTURE }), 400, `/payments/${automatic.id}/capture`);
+  });
+
+  it("cancel only from Created or Authorized (PUT or POST)", async () => {
+    const app = await newApplication();
+    const created = await createPayment(app);
+    const res = await send("PUT", `/payments/${created.id}/cancel`, { app });
+    expect(res.status, res.text).toBe(200);
+    expect((res.json as PaymentDto).status).toBe("Canceled");
+    expectError(await send("POST", `/payments/${created.id}/cancel`, { app }), 400, `/payments/${created.id}/cancel`);
+
+    const authorized = await createPayment(app, MANUAL);
+    await customerPays(authorized);
+    expect(((await send("POST", `/payments/${authorized.id}/cancel`, { app })).json as PaymentDto).status).toBe("Canceled");
+
+    const completed = await createPayment(app);
+    await customerPays(completed);
+    expectError(await send("PUT", `/payments/${completed.id}/cancel`, { app }), 400, `/payments/${completed.id}/cancel`);
+    expect(await status(app, completed)).toBe("Completed");
+  });
+
+  it("refunds: only from Completed or Confirmed, partial and repeated up to the captured amount, never above", async () => {
+    const app = await newApplication();
+    const created = await createPayment(app);
+    expectError(await send("POST", `/payments/${created.id}/refund`, { app, body: '{"amount": 1.00}' }), 400, `/payments/${created.id}/refund`);
+
+    const payment = await createPayment(app, MANUAL);
+    await customerPays(payment);
+    expectError(await send("POST", `/payments/${payment.id}/refund`, { app, body: '{"amount": 1.00}' }), 400, `/payments/${payment.id}/refund`);
+    await send("PUT", `/payments/${payment.id}/capture`, { app, body: SEED_CAPTURE });
+    const first = await send("POST", `/payments/${payment.id}/refund`, { app, body: '{"amount": 4.0}' });
+    expect(first.status, first.text).toBe(200);
+    expect((first.json as PaymentDto).status).toBe("PartiallyRefunded");
+    expect((first.json as PaymentDto).refundedAmount).toEqual({ currency: "EUR", value: 4 });
+    expectError(await send("POST", `/payments/${payment.id}/refund`, { app, body: '{"amount": 6.01}' }), 400, `/payments/${payment.id}/refund`);
+    const rest = await send("POST", `/payments/${payment.id}/refund`, { app, body: '{"amount": 6.00}' });
+    expect((rest.json as PaymentDto).status).toBe("Refunded");
+    expect((rest.json as PaymentDto).refundedAmount).toEqual({ currency: "EUR", value: 10 });
+    expectError(await send("POST", `/payments/${payment.id}/refund`, { app, body: '{"amount": 0.01}' }), 400, `/payments/${payment.id}/refund`);
+
+    // Without an amount: all that is left.
+    const whole = await createPayment(app);
+    await customerPays(whole);
+    const all = await send("POST", `/payments/${whole.id}/refund`, { app });
+    expect((all.json as PaymentDto).status, all.text).toBe("Refunded");
+    expect((all.json as PaymentDto).refundedAmount).toEqual({ currency: "EUR", value: 25 });
+  });
+});
+
+describe("seed 003: authentication", () => {
+  it("a missing header is a 400 with the seed's message; a wrong pair a 401; another application's payment a 403", async () => {
+    const app = await newApplication();
+    const path = "/payments/create-payment-intent";
+    for (const headers of [{}, { "X-Application-Id": app.appId }, { "X-Access-Token": app.token }, { authorization: `Bearer ${KEY_A}` }]) {
+      const res = await send("POST", path, { headers, body: SEED_CREATE });
+      expect(expectError(res, 400, path).message).toBe(MISSING);
+    }
+    expectError(await send("POST", path, { app: { appId: app.appId, token: "tok_wrong" }, body: SEED_CREATE }), 401, path);
+    expectError(await send("POST", path, { app: { appId: "app_unknown", token: app.token }, body: SEED_CREATE }), 401, path);
+
+    const mine = await createPayment(app);
+    const other = await newMerchant("icligo-other");
+    const stranger = await newApplication(other.key);
+    for (const [method, suffix, body] of [
+      ["GET", "", undefined],
+      ["PUT", "/capture", SEED_CAPTURE],
+      ["PUT", "/cancel", undefined],
+      ["POST", "/cancel", undefined],
+      ["POST", "/refund", '{"amount": 1.0}'],
+    ] as const) {
+      const p = `/payments/${mine.id}${suffix}`;
+      expectError(await send(method, p, { app: stranger, body }), 403, p);
+      expect(expectError(await send(method, p, { body }), 400, p).message).toBe(MISSING);
+      expectError(await send(method, p, { app: { ...app, token: "tok_wrong" }, body }), 401, p);
+    }
+    expect(await status(app, mine)).toBe("Created");
+  });
+
+  it("an application without the permission is a 403", async () => {
+    const res = await post<{ application_id: string; access_token: string }>("/v1/api_keys", { type: "application", permissions: ["payments.transactions.view"] });
+    const viewer = { appId: res.body.application_id, token: res.body.access_token };
+    expectError(await send("POST", "/payments/create-payment-intent", { app: viewer, body: SEED_CREATE }), 403, "/payments/create-payment-intent");
+  });
+});
+
+describe("seed 003: every error is {timestamp, status, error, message, path}", () => {
+  it("400 validation, 404 unknown payment and route, 413, 415", async () => {
+    const app = await newApplication();
+    const path = "/payments/create-payment-intent";
+    for (const body of [
+      SEED_CREATE.replace('"amount": 25.0,', '"amount": "25.0",'),
+      SEED_CREATE.replace('"amount": 25.0,', ""),
+      SEED_CREATE.replace('"currency": "EUR",', '"currency": "EURO",'),
+      SEED_CREATE.replace('"userId": "user_1234",', ""),
+      SEED_CREATE.replace('"quantity": 1', '"quantity": 0'),
+      SEED_CREATE.replace('"value": 100.00', '"value": 100.001'),
+      SEED_CREATE.replace('"manualCapture": false', '"manualCapture": "no"'),
+      SEED_CREATE.replace('"country": "PT"', '"country": "Portugal"'),
+      "[]",
+      "{",
+    ]) {
+      expectError(await send("POST", path, { app, body }), 400, path);
+    }
+    expectError(await send("POST", path, { app, body: "userId=1", contentType: "application/x-www-form-urlencoded" }), 415, path);
+    expectError(await send("POST", path, { app, body: JSON.stringify({ userId: "x".repeat(70_000) }) }), 413, path);
+    expectError(await send("GET", "/payments/99999999", { app }), 404, "/payments/99999999");
+    expectError(await send("GET", "/payments/pi_doesNotExist0000000000", { app }), 404, "/payments/pi_doesNotExist0000000000");
+    expectError(await send("GET", "/payments/not-an-id", { app }), 404, "/payments/not-an-id");
+    expectError(await send("GET", "/payments/1/what/ever", { app }), 404, "/payments/1/what/ever");
+    expectError(await send("DELETE", "/payments/1", { app }), 404, "/payments/1");
+    const payment = await createPayment(app, MANUAL);
+    await customerPays(payment);
+    const capturePath = `/payments/${payment.id}/capture`;
+    expectError(await send("PUT", capturePath, { app, body: '{"amount": 30.00}' }), 400, capturePath);
+    expectError(await send("PUT", capturePath, { app, body: '{"amount": 1.001}' }), 400, capturePath);
+    expect(await status(app, payment)).toBe("Authorized");
+  });
+});
+
+describe("seed 003: decimal amounts convert exactly", () => {
+  it.each([
+    ["EUR", "10.05", 1005, "10.05"],
+    ["EUR", "25.0", 2500, "25.00"],
+    ["JPY", "1000", 1000, "1000"],
+    ["KWD", "1.234", 1234, "1.234"],
+    ["KWD", "7.5", 7500, "7.500"],
+  ])("%s %s is %i minor units, rendered %s", async (currency, amount, minor, rendered) => {
+    const app = await newApplication();
+    const res = await send("POST", "/payments/create-payment-intent", { app, body: `{"userId": "u1", "currency": "${currency}", "amount": ${amount}}` });
+    expect(res.status, res.text).toBe(200);
+    expect(res.text).toContain(`"amount":${rendered},`);
+    const v1 = await get<PaymentIntentJson>(`/v1/payment_intents/${(res.json as PaymentDto).paymentIntentId}`);
+    expect(v1.body.amount).toBe(minor);
+  });
+
+  it.each([
+    ["EUR", "10.001"],
+    ["JPY", "10.5"],
+    ["KWD", "1.2345"],
+    ["EUR", "0"],
+    ["EUR", "-1.00"],
+  ])("%s %s is a 400", async (currency, amount) => {
+    const app = await newApplication();
+    const res = await send("POST", "/payments/create-payment-intent", { app, body: `{"userId": "u1", "currency": "${currency}", "amount": ${amount}}` });
+    expectError(res, 400, "/payments/create-payment-intent");
+  });
+});
+
+interface Delivered {
+  type: string;
+  created_ms: number;
+  data: { object: { id: number; paymentIntentId: string; status: string; amount: number; currency: string } };
+}
+
+async function icligoWebhooks(name: string, secret: string, paymentIntentId: string, count: number): Promise<Delivered[]> {
+  return waitFor(async () => {
+    const received = await receivedBy(name);
+    const events = received
+      .map((r) => new Webhook(secret).verify(r.body, r.headers) as Delivered)
+      .filter((e) => e.type.startsWith("icligo.") && e.data.object.paymentIntentId === paymentIntentId)
+      .sort((a, b) => a.created_ms - b.created_ms);
+    return events.length >= count ? events : undefined;
+  }, 20_000, `${count} icligo webhooks`);
+}
+
+describe("seed 003: webhooks, signed, in order", () => {
+  it("manual capture: AUTHORIZED, then CONFIRMED after the capture, then REFUNDED", async () => {
+    const app = await newApplication();
+    const hook = receiverHook("icligo-manual");
+    const endpoint = await createEndpoint(hook.url, ["icligo.payment.authorized", "icligo.payment.completed", "icligo.payment.confirmed", "icligo.payment.canceled", "icligo.payment.refunded"]);
+    const payment = await createPayment(app, MANUAL);
+    await customerPays(payment);
+    await send("PUT", `/payments/${payment.id}/capture`, { app, body: SEED_CAPTURE });
+    await send("POST", `/payments/${payment.id}/refund`, { app, body: '{"amount": 10.0}' });
+    const events = await icligoWebhooks(hook.name, endpoint.secret ?? "", payment.paymentIntentId, 3);
+    expect(events.map((e) => [e.type, e.data.object.status])).toEqual([
+      ["icligo.payment.authorized", "AUTHORIZED"],
+      ["icligo.payment.confirmed", "CONFIRMED"],
+      ["icligo.payment.refunded", "REFUNDED"],
+    ]);
+    for (const e of events) {
+      expect(e.data.object.id).toBe(payment.id);
+      expect(e.data.object.amount).toBe(25);
+      expect(e.data.object.currency).toBe("EUR");
+    }
+    // Only seed 003's types reach an endpoint that subscribed to them.
+    expect((await receivedBy(hook.name)).length).toBe(3);
+  });
+
+  it("automatic capture: COMPLETED (no AUTHORIZED), then REFUNDED; a canceled payment: CANCELED; endpoints on '*' get them too", async () => {
+    const app = await newApplication();
+    const hook = receiverHook("icligo-auto");
+    const endpoint = await createEndpoint(hook.url, ["*"]);
+    const payment = await createPayment(app);
+    await customerPays(payment);
+    await send("POST", `/payments/${payment.id}/refund`, { app, body: '{"amount": 5.0}' });
+    const events = await icligoWebhooks(hook.name, endpoint.secret ?? "", payment.paymentIntentId, 2);
+    expect(events.map((e) => e.data.object.status)).toEqual(["COMPLETED", "REFUNDED"]);
+
+    const canceled = await createPayment(app);
+    await send("PUT", `/payments/${canceled.id}/cancel`, { app });
+    const cancelEvents = await icligoWebhooks(hook.name, endpoint.secret ?? "", canceled.paymentIntentId, 1);
+    expect(cancelEvents.map((e) => [e.type, e.data.object.status])).toEqual([["icligo.payment.canceled", "CANCELED"]]);
+
+    // A payment made through /v1 sends no seed 003 webhooks.
+    const v1 = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 500, currency: "eur", payment_method: "pm_card_visa", confirm: true });
+    await waitFor(async () => (await receivedBy(hook.name)).some((r) => r.body.includes(v1.body.id) && r.body.includes("payment_intent.succeeded")), 20_000, "the /v1 payment's events");
+    expect((await receivedBy(hook.name)).filter((r) => r.body.includes(v1.body.id) && r.body.includes('"icligo.')).length).toBe(0);
+  });
+});
+
+describe("seed 003: one payment, every surface", () => {
+  it("a payment made here reads the same through /v1 and seed 000; one made through seed 000 reads here", async () => {
+    const app = await newApplication();
+    const payment = await createPayment(app, MANUAL);
+    await customerPays(payment);
+    await send("PUT", `/payments/${payment.id}/capture`, { app, body: SEED_CAPTURE });
+
+    const v1 = await get<PaymentIntentJson>(`/v1/payment_intents/${payment.paymentIntentId}`);
+    expect(v1.body.amount).toBe(2500);
+    expect(v1.body.amount_received).toBe(1000);
+    expect(v1.body.currency).toBe("eur");
+    expect(v1.body.status).toBe("succeeded");
+    expect(v1.body.capture_method).toBe("manual");
+
+    const admin = await hsToken({ roles: ["admin"], merchant: null });
+    const seed000 = await send("GET", `/api/v1/PaymentIntents/${payment.id}`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(seed000.status, seed000.text).toBe(200);
+    const pi = seed000.json as { id: number; amount: number; currency: string; status: string; gatewayIntentId: string; capturedAt: string | null };
+    expect(pi.id).toBe(payment.id);
+    expect(pi.gatewayIntentId).toBe(payment.paymentIntentId);
+    expect(pi.amount).toBe(25);
+    expect(pi.currency).toBe("EUR");
+    expect(pi.status).toBe("Succeeded");
+    expect(pi.capturedAt).not.toBeNull();
+
+    const user = await hsToken({ roles: ["merchant"], merchant: MERCHANT_A, sub: "42" });
+    const made = await send("POST", "/api/v1/PaymentIntents", { headers: { authorization: `Bearer ${user}` }, body: '{"amount": 12.34, "currency": "EUR", "paymentGatewayId": 1}' });
+    const other = made.json as { id: number; gatewayIntentId: string };
+    const here = await send("GET", `/payments/${other.id}`, { app });
+    expect(here.status, here.text).toBe(200);
+    const dto = here.json as PaymentDto;
+    expect(dto.paymentIntentId).toBe(other.gatewayIntentId);
+    expect(dto.amount).toBe(12.34);
+    expect(dto.status).toBe("Created");
+    expect(dto.userId).toBe("42");
+  });
+});
+
+describe("seed 003: OpenAPI", () => {
+  it("the document lists every route of the surface", async () => {
+    const doc = (await get<{ paths: Record<string, Record<string, unknown>> }>("/openapi.json", { key: null })).body;
+    expect(doc.paths["/payments/create-payment-intent"]?.post).toBeDefined();
+    expect(doc.paths["/payments/{payment_id}"]?.get).toBeDefined();
+    expect(doc.paths["/payments/{payment_id}/capture"]?.put).toBeDefined();
+    expect(Object.keys(doc.paths["/payments/{payment_id}/cancel"] ?? {}).sort()).toEqual(["post", "put"]);
+    expect(doc.paths["/payments/{payment_id}/refund"]?.post).toBeDefined();
+  });
+});
