@@ -61,31 +61,37 @@ async function scanD1(secrets: string[]): Promise<string[]> {
   return found;
 }
 
-/** Every object of every Durable Object namespace: its key-value storage and its SQL tables. */
-async function scanDurableObjects(secrets: string[]): Promise<{ found: string[]; objects: number }> {
+/** Every object of one Durable Object namespace: its key-value storage and its SQL tables. */
+async function scanNamespace<T extends Rpc.DurableObjectBranded | undefined>(label: string, namespace: DurableObjectNamespace<T>, secrets: string[]): Promise<{ found: string[]; objects: number }> {
   const found: string[] = [];
-  let objects = 0;
-  const namespaces: [string, DurableObjectNamespace][] = [
-    ["PAYMENT_INTENTS", env.PAYMENT_INTENTS],
-    ["RATE_LIMITER", env.RATE_LIMITER],
-    ["CONNECTOR_HEALTH", env.CONNECTOR_HEALTH],
-  ];
-  for (const [label, namespace] of namespaces) {
-    for (const id of await listDurableObjectIds(namespace)) {
-      objects += 1;
-      const texts = await runInDurableObject(namespace.get(id), async (_instance: unknown, state: DurableObjectState) => {
-        const out: string[] = [];
-        for (const [key, value] of await state.storage.list()) out.push(`${key}=${JSON.stringify(value)}`);
-        const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%'").toArray();
-        for (const { name } of tables) {
-          for (const row of state.storage.sql.exec(`SELECT * FROM ${quote(name)}`).toArray()) out.push(`${name}:${JSON.stringify(row)}`);
-        }
-        return out;
-      });
-      for (const text of texts) for (const secret of secrets) if (text.includes(secret)) found.push(`DO ${label} ${id.toString().slice(0, 12)}: ${secret.slice(0, 8)}...`);
-    }
+  const ids = await listDurableObjectIds(namespace);
+  for (const id of ids) {
+    const texts = await runInDurableObject(namespace.get(id), async (_instance: unknown, state: DurableObjectState) => {
+      const out: string[] = [];
+      for (const [key, value] of await state.storage.list()) out.push(`${key}=${JSON.stringify(value)}`);
+      const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%'").toArray();
+      for (const { name } of tables) {
+        for (const row of state.storage.sql.exec(`SELECT * FROM ${quote(name)}`).toArray()) out.push(`${name}:${JSON.stringify(row)}`);
+      }
+      return out;
+    });
+    for (const text of texts) for (const secret of secrets) if (text.includes(secret)) found.push(`DO ${label} ${id.toString().slice(0, 12)}: ${secret.slice(0, 8)}...`);
   }
-  return { found, objects };
+  return { found, objects: ids.length };
+}
+
+// Service bindings (Fetchers) answer every property name, so look at the binding's own type.
+const isNamespace = (value: unknown): value is DurableObjectNamespace => Object.prototype.toString.call(value) === "[object DurableObjectNamespace]";
+
+/** Every Durable Object namespace bound to the Worker (the intents' objects hold idempotent outcomes). */
+async function scanDurableObjects(secrets: string[]): Promise<{ found: string[]; objects: number; namespaces: string[] }> {
+  const bindings = env as unknown as Record<string, unknown>;
+  const namespaces = Object.keys(bindings)
+    .map((name): [string, unknown] => [name, bindings[name]])
+    .filter((entry): entry is [string, DurableObjectNamespace] => isNamespace(entry[1]));
+  const results = [];
+  for (const [label, namespace] of namespaces) results.push(await scanNamespace(label, namespace, secrets));
+  return { found: results.flatMap((r) => r.found), objects: results.reduce((n, r) => n + r.objects, 0), namespaces: namespaces.map(([label]) => label) };
 }
 
 afterEach(() => {
@@ -160,6 +166,7 @@ describe("secrets at rest", () => {
     expect(new Set(secrets).size).toBe(secrets.length);
     expect(await scanD1(secrets)).toEqual([]);
     const objects = await scanDurableObjects(secrets);
+    expect(objects.namespaces).toEqual(expect.arrayContaining(["PAYMENT_INTENTS", "RATE_LIMITER", "CONNECTOR_HEALTH"]));
     expect(objects.objects).toBeGreaterThan(0);
     expect(objects.found).toEqual([]);
     expect(logged.length).toBeGreaterThan(0);
