@@ -1,0 +1,249 @@
+// Hosted checkout in a real browser: Debian's Chromium driven by playwright-core against `wrangler dev`
+// (global-setup), with the merchant's shop on another origin (a loopback server on `localhost`, the
+// gateway being on 127.0.0.1). Fields are found as a person finds them: by their labels and roles.
+// Screenshots of each end state go to test-artifacts/checkout/ (git-ignored).
+import { mkdirSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import path from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+
+const gateway = new URL(inject("gatewayUrl"));
+const stripe = new Stripe("sk_test_merchant_a", { host: gateway.hostname, port: Number(gateway.port), protocol: "http", maxNetworkRetries: 0 });
+const ARTIFACTS = path.resolve(import.meta.dirname, "..", "..", "test-artifacts", "checkout");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+let browser: Browser;
+let shop: Server;
+let shopOrigin = "";
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  // The merchant's site: a page that shows where the shopper landed.
+  shop = createServer((req, res) => {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end(`<!doctype html><title>Shop</title><h1>Shop: ${(req.url ?? "").split("?")[0]}</h1>`);
+  });
+  await new Promise<void>((resolve) => shop.listen(0, "127.0.0.1", resolve));
+  const address = shop.address();
+  shopOrigin = `http://localhost:${typeof address === "object" && address ? address.port : 0}`;
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((resolve) => shop?.close(resolve));
+});
+
+async function newSession(extra: Partial<Stripe.Checkout.SessionCreateParams> = {}) {
+  return stripe.checkout.sessions.create({
+    mode: "payment",
+    line_items: [
+      { price_data: { currency: "usd", unit_amount: 1500, product_data: { name: "Espresso beans" } }, quantity: 1 },
+      { price_data: { currency: "usd", unit_amount: 500, product_data: { name: "Paper filters" } }, quantity: 2 },
+    ],
+    success_url: `${shopOrigin}/thanks?session_id={CHECKOUT_SESSION_ID}`,
+    cancel_url: `${shopOrigin}/cart`,
+    ...extra,
+  });
+}
+
+interface Tab {
+  context: BrowserContext;
+  page: Page;
+  /** Console messages, to catch Content-Security-Policy violations. */
+  console: string[];
+}
+
+async function tab(viewport = { width: 1024, height: 800 }): Promise<Tab> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const console: string[] = [];
+  page.on("console", (m) => console.push(m.text()));
+  return { context, page, console };
+}
+
+async function fillCard(page: Page, number: string): Promise<void> {
+  await page.getByLabel(/card number/i).fill(number);
+  await page.getByLabel(/expiry/i).fill("12 / 34");
+  await page.getByLabel(/cvc/i).fill("123");
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+const noCspViolation = (t: Tab) => expect(t.console.filter((m) => /Content Security Policy|violates/i.test(m))).toEqual([]);
+
+async function intentAuthorizations(id: string): Promise<number> {
+  const res = await fetch(`${gateway.origin}/v1/payment_intents/${id}/transactions`, { headers: { authorization: "Bearer sk_test_merchant_a" } });
+  const body = (await res.json()) as { data: { type: string; status: string }[] };
+  return body.data.filter((t) => t.type === "authorize" && t.status === "succeeded").length;
+}
+
+describe("hosted checkout in Chromium", () => {
+  it("pays with 4242 and lands on success_url (another origin) with the session id", async () => {
+    const s = await newSession();
+    const t = await tab();
+    await t.page.goto(s.url ?? "");
+    await expect(t.page.getByText("Demo Merchant A")).toBeTruthy();
+    expect(await t.page.textContent("body")).toContain("$25.00");
+    await fillCard(t.page, "4242 4242 4242 4242");
+    const pay = t.page.getByRole("button", { name: /^pay/i });
+    expect(await pay.textContent()).toBe("Pay $25.00");
+    await pay.click();
+    await t.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`);
+    await shot(t.page, "01-paid-success-url");
+    noCspViolation(t);
+    const after = await stripe.checkout.sessions.retrieve(s.id);
+    expect(after.status).toBe("complete");
+    expect(after.payment_status).toBe("paid");
+    await t.context.close();
+  });
+
+  it("shows a decline in role=alert, then the shopper pays with another card", async () => {
+    const s = await newSession();
+    const t = await tab();
+    await t.page.goto(s.url ?? "");
+    await fillCard(t.page, "4000 0000 0000 0002");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    const alert = t.page.getByRole("alert");
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/declined/i);
+    // The number typed is not put back into the page.
+    expect(await t.page.getByLabel(/card number/i).inputValue()).toBe("");
+    await shot(t.page, "02-declined");
+    await fillCard(t.page, "4242424242424242");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`);
+    await shot(t.page, "03-retry-paid");
+    expect((await stripe.checkout.sessions.retrieve(s.id)).status).toBe("complete");
+    await t.context.close();
+  });
+
+  it("3DS approved: the challenge, then success_url on another origin", async () => {
+    const s = await newSession();
+    const t = await tab();
+    await t.page.goto(s.url ?? "");
+    await fillCard(t.page, "4000 0027 6000 3184");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.getByRole("button", { name: "Complete authentication" }).waitFor();
+    expect(await t.page.textContent("body")).toContain("Demo Merchant A");
+    await shot(t.page, "04-3ds-challenge");
+    await t.page.getByRole("button", { name: "Complete authentication" }).click();
+    await t.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`);
+    await shot(t.page, "05-3ds-approved-success-url");
+    noCspViolation(t);
+    expect((await stripe.checkout.sessions.retrieve(s.id)).status).toBe("complete");
+    await t.context.close();
+  });
+
+  it("3DS failed: back on the session's page with the reason; another card then pays", async () => {
+    const s = await newSession();
+    const t = await tab();
+    await t.page.goto(s.url ?? "");
+    await fillCard(t.page, "4000002760003184");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.getByRole("button", { name: "Fail authentication" }).click();
+    const alert = t.page.getByRole("alert");
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/authenticat/i);
+    expect(new URL(t.page.url()).pathname).toBe(`/checkout/${s.id}/return`);
+    await shot(t.page, "06-3ds-failed");
+    await fillCard(t.page, "4242424242424242");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`);
+    noCspViolation(t);
+    await t.context.close();
+  });
+
+  it("Cancel goes back to cancel_url and pays nothing", async () => {
+    const s = await newSession();
+    const t = await tab();
+    await t.page.goto(s.url ?? "");
+    await t.page.getByRole("link", { name: "Cancel" }).click();
+    await t.page.waitForURL(`${shopOrigin}/cart`);
+    await shot(t.page, "07-canceled");
+    expect((await stripe.checkout.sessions.retrieve(s.id)).status).toBe("open");
+    await t.context.close();
+  });
+
+  it("an expired session says so and offers no form", async () => {
+    const s = await newSession();
+    await stripe.checkout.sessions.expire(s.id);
+    const t = await tab();
+    await t.page.goto(s.url ?? "");
+    expect(await t.page.textContent("h1")).toMatch(/expired/i);
+    expect(await t.page.getByLabel(/card number/i).count()).toBe(0);
+    expect(await t.page.getByRole("button", { name: /^pay/i }).count()).toBe(0);
+    await shot(t.page, "08-expired");
+    await t.context.close();
+  });
+
+  it("two tabs paying the same session at once charge once", async () => {
+    const s = await newSession();
+    const one = await tab();
+    const two = await tab();
+    for (const t of [one, two]) {
+      await t.page.goto(s.url ?? "");
+      await fillCard(t.page, "4242424242424242");
+    }
+    await Promise.all([one.page.getByRole("button", { name: /^pay/i }).click(), two.page.getByRole("button", { name: /^pay/i }).click()]);
+    await Promise.all([one.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`), two.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`)]);
+    expect(await intentAuthorizations(String(s.payment_intent))).toBe(1);
+    const pi = await stripe.paymentIntents.retrieve(String(s.payment_intent));
+    expect(pi.amount_received).toBe(2500);
+    await one.context.close();
+    await two.context.close();
+  });
+
+  it("is usable on a 375 px wide phone screen", async () => {
+    const s = await newSession();
+    const t = await tab({ width: 375, height: 740 });
+    await t.page.goto(s.url ?? "");
+    const width = Number(await t.page.evaluate("document.documentElement.scrollWidth"));
+    expect(width).toBeLessThanOrEqual(375);
+    for (const locator of [t.page.getByLabel(/card number/i), t.page.getByLabel(/expiry/i), t.page.getByLabel(/cvc/i), t.page.getByRole("button", { name: /^pay/i })]) {
+      const box = await locator.boundingBox();
+      expect(box).not.toBeNull();
+      expect((box?.x ?? -1) >= 0 && (box?.x ?? 0) + (box?.width ?? 0) <= 375).toBe(true);
+      expect(box?.height ?? 0).toBeGreaterThanOrEqual(36);
+    }
+    await shot(t.page, "09-phone-375");
+    await fillCard(t.page, "4242424242424242");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`);
+    await t.context.close();
+  });
+});
+
+describe("a /v1 payment intent's pages in Chromium", () => {
+  it("next_action's 3DS page, completed in the browser, returns to a cross-origin return_url (no form-action stranding)", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 4200, currency: "eur", payment_method: "pm_card_threeDSecure2Required", confirm: true, return_url: `${shopOrigin}/return` });
+    expect(pi.status).toBe("requires_action");
+    const t = await tab();
+    await t.page.goto(pi.next_action?.redirect_to_url?.url ?? "");
+    expect(await t.page.textContent("body")).toContain("Demo Merchant A");
+    await t.page.getByRole("button", { name: "Complete authentication" }).click();
+    await t.page.waitForURL((url) => url.origin === shopOrigin && url.pathname === "/return");
+    const landed = new URL(t.page.url());
+    expect(landed.searchParams.get("payment_intent")).toBe(pi.id);
+    expect(landed.searchParams.get("redirect_status")).toBe("succeeded");
+    await shot(t.page, "10-v1-3ds-return-url");
+    noCspViolation(t);
+    expect((await stripe.paymentIntents.retrieve(pi.id)).status).toBe("succeeded");
+    await t.context.close();
+  });
+
+  it("the hosted page of a bare intent (/pay) takes the card and returns to return_url", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 990, currency: "usd", return_url: `${shopOrigin}/return`, description: "Gift card" });
+    const t = await tab();
+    await t.page.goto(`${gateway.origin}/pay/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret ?? "")}`);
+    expect(await t.page.getByRole("button", { name: /^pay/i }).textContent()).toBe("Pay $9.90");
+    await fillCard(t.page, "4242424242424242");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.waitForURL((url) => url.origin === shopOrigin && url.pathname === "/return");
+    expect(new URL(t.page.url()).searchParams.get("redirect_status")).toBe("succeeded");
+    await shot(t.page, "11-pay-page-return-url");
+    noCspViolation(t);
+    await t.context.close();
+  });
+});
