@@ -112,6 +112,12 @@ describe("/v1/checkout/sessions", () => {
     expectError(await get(`/v1/checkout/sessions/${a.id}`, { key: "sk_test_merchant_b" }), 404, "resource_missing");
   });
 
+  it("is in the OpenAPI document", async () => {
+    const doc = (await (await exports.default.fetch("http://gateway.test/openapi.json")).json()) as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+    for (const path of ["/v1/checkout/sessions", "/v1/checkout/sessions/{id}", "/v1/checkout/sessions/{id}/expire", "/v1/checkout/sessions/{id}/line_items"]) expect(doc.paths[path], path).toBeDefined();
+    expect(Object.keys(doc.components.schemas)).toContain("CheckoutSession");
+  });
+
   it("refuses bad input with a clear 4xx", async () => {
     const base = { mode: "payment", success_url: SUCCESS };
     expectError(await post("/v1/checkout/sessions", { ...base, line_items: [] }), 400);
