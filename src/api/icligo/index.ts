@@ -204,6 +204,16 @@ export function parseCreate(raw: unknown): CreateInput {
   return { userId, currency, amount, manualCapture: manual === true, metadata, lineItems };
 }
 
+/** The methods of a known path under /payments (a 405 names them), or null for an unknown path. */
+function allowedMethods(rest: string): string[] | null {
+  if (rest === "/create-payment-intent") return ["POST"];
+  if (/^\/[^/]+\/capture$/.test(rest)) return ["PUT"];
+  if (/^\/[^/]+\/cancel$/.test(rest)) return ["PUT", "POST"];
+  if (/^\/[^/]+\/refund$/.test(rest)) return ["POST"];
+  if (/^\/[^/]+$/.test(rest)) return ["GET"];
+  return null;
+}
+
 // ---- routes -------------------------------------------------------------------------------------------
 
 export function icligoSurface(): Hono<AppEnv> {
@@ -303,7 +313,14 @@ export function icligoSurface(): Hono<AppEnv> {
   });
 
   api.all("*", (c) => {
-    throw new ApiError({ status: 404, type: "invalid_request_error", code: "route_missing", message: `No route ${c.req.method} ${new URL(c.req.url).pathname}.` });
+    const path = new URL(c.req.url).pathname;
+    const allowed = allowedMethods(path.slice(PREFIX.length));
+    if (allowed) {
+      const res = sendError(c, { status: 405, type: "invalid_request_error", code: "method_not_allowed", message: `Request method '${c.req.method.slice(0, 16)}' is not supported on ${path}; use ${allowed.join(" or ")}.` });
+      res.headers.set("Allow", allowed.join(", "));
+      return res;
+    }
+    throw new ApiError({ status: 404, type: "invalid_request_error", code: "route_missing", message: `No route ${c.req.method} ${path}.` });
   });
   return api;
 }

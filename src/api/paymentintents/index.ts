@@ -47,10 +47,20 @@ function sendProblem(c: Ctx, err: ApiErrorData): Response {
   return new Response(JSON.stringify(problem(err, c.get("requestId"))), { status: problemStatus(err), headers });
 }
 
-async function rendered(c: Ctx, intent: IntentRecord, number?: number): Promise<SeedIntentJson> {
+/** Gateway numbers looked up once per request (a list names the same few accounts many times). */
+type GatewayCache = Map<string, Promise<number | null>>;
+
+async function rendered(c: Ctx, intent: IntentRecord, number?: number, gateways: GatewayCache = new Map()): Promise<SeedIntentJson> {
   const n = number ?? (await ensureIntentNumber(c.env.DB, intent));
-  const gateway = await gatewayNumberOf(c.env.DB, intent.gatewayAccount ?? intent.connectorAccount ?? SANDBOX_ACCOUNT);
-  return renderSeedIntent(intent, n, gateway);
+  const account = intent.gatewayAccount ?? intent.connectorAccount ?? SANDBOX_ACCOUNT;
+  let gateway = gateways.get(account);
+  if (!gateway) gateways.set(account, (gateway = gatewayNumberOf(c.env.DB, account)));
+  return renderSeedIntent(intent, n, await gateway);
+}
+
+async function renderedList(c: Ctx, rows: { number: number; intent: IntentRecord }[]): Promise<SeedIntentJson[]> {
+  const gateways: GatewayCache = new Map();
+  return Promise.all(rows.map((r) => rendered(c, r.intent, r.number, gateways)));
 }
 
 // ---- who is calling ----------------------------------------------------------------------------------
@@ -219,6 +229,16 @@ async function gatewayAccount(c: Ctx, scope: Scope, gateway: number): Promise<st
 
 // ---- routes -------------------------------------------------------------------------------------------
 
+/** The methods of a known path under the prefix (a 405 names them), or null for an unknown path. */
+function allowedMethods(rest: string): string[] | null {
+  if (rest === "" || rest === "/") return ["GET", "POST"];
+  if (/^\/customer\/[^/]+$/.test(rest)) return ["GET"];
+  if (/^\/webhook\/[^/]+$/.test(rest)) return ["POST"];
+  if (/^\/[^/]+\/(confirm|cancel)$/.test(rest)) return ["POST"];
+  if (/^\/[^/]+$/.test(rest)) return ["GET"];
+  return null;
+}
+
 const UNCONFIRMED: readonly IntentStatus[] = ["requires_payment_method", "requires_confirmation", "requires_action"];
 
 export function paymentIntentsSurface(): Hono<AppEnv> {
@@ -238,7 +258,7 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     if (take === null) throw invalidRequest(`The query parameter limit must be a whole number from 1 to ${MAX_LIST}.`, "limit");
     if (beforeText !== undefined && !/^[1-9]\d{0,14}$/.test(beforeText)) throw invalidRequest("The query parameter beforeId must be a payment intent id.", "beforeId");
     const rows = await listNumberedIntents(c.env.DB, { merchantId: readScope(principal), livemode: principal.livemode, before: beforeText === undefined ? undefined : Number(beforeText) }, take);
-    return send(c, await Promise.all(rows.map((r) => rendered(c, r.intent, r.number))));
+    return send(c, await renderedList(c, rows));
   });
 
   api.get("/customer/:customerId", async (c) => {
@@ -247,7 +267,7 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     const customer = c.req.param("customerId");
     if (customer.length > 255) throw invalidRequest("The customer id is too long.", "customerId");
     const rows = await listNumberedIntents(c.env.DB, { merchantId: readScope(principal), livemode: principal.livemode, customer }, MAX_LIST);
-    return send(c, await Promise.all(rows.map((r) => rendered(c, r.intent, r.number))));
+    return send(c, await renderedList(c, rows));
   });
 
   api.get("/:id", async (c) => {
@@ -345,7 +365,14 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
   });
 
   api.all("*", (c) => {
-    throw new ApiError({ status: 404, type: "invalid_request_error", code: "route_missing", message: `No route ${c.req.method} ${new URL(c.req.url).pathname}.` });
+    const path = new URL(c.req.url).pathname;
+    const allowed = allowedMethods(path.slice(PREFIX.length));
+    if (allowed) {
+      const res = sendProblem(c, { status: 405, type: "invalid_request_error", code: "method_not_allowed", message: `${c.req.method} is not allowed on ${path}; use ${allowed.join(" or ")}.` });
+      res.headers.set("Allow", allowed.join(", "));
+      return res;
+    }
+    throw new ApiError({ status: 404, type: "invalid_request_error", code: "route_missing", message: `No route ${c.req.method} ${path}.` });
   });
   return api;
 }

@@ -108,7 +108,7 @@ function expectError(res: Raw, status: number, path: string): { timestamp: numbe
   expect(Number.isInteger(body.timestamp)).toBe(true);
   expect(Math.abs(body.timestamp - Date.now())).toBeLessThan(10 * 60_000);
   expect(body.status).toBe(status);
-  expect(body.error).toBe(({ 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large", 415: "Unsupported Media Type" } as Record<number, string>)[status]);
+  expect(body.error).toBe(({ 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large", 415: "Unsupported Media Type" } as Record<number, string>)[status]);
   expect(typeof body.message).toBe("string");
   expect(body.path).toBe(path);
   return body;
@@ -249,7 +249,8 @@ describe("seed 003: authentication", () => {
   it("a missing header is a 400 with the seed's message; a wrong pair a 401; another application's payment a 403", async () => {
     const app = await newApplication();
     const path = "/payments/create-payment-intent";
-    for (const headers of [{}, { "X-Application-Id": app.appId }, { "X-Access-Token": app.token }, { authorization: `Bearer ${KEY_A}` }]) {
+    const partial: Record<string, string>[] = [{}, { "X-Application-Id": app.appId }, { "X-Access-Token": app.token }, { authorization: `Bearer ${KEY_A}` }];
+    for (const headers of partial) {
       const res = await send("POST", path, { headers, body: SEED_CREATE });
       expect(expectError(res, 400, path).message).toBe(MISSING);
     }
@@ -305,7 +306,10 @@ describe("seed 003: every error is {timestamp, status, error, message, path}", (
     expectError(await send("GET", "/payments/pi_doesNotExist0000000000", { app }), 404, "/payments/pi_doesNotExist0000000000");
     expectError(await send("GET", "/payments/not-an-id", { app }), 404, "/payments/not-an-id");
     expectError(await send("GET", "/payments/1/what/ever", { app }), 404, "/payments/1/what/ever");
-    expectError(await send("DELETE", "/payments/1", { app }), 404, "/payments/1");
+    const wrongMethod = await send("DELETE", "/payments/1", { app });
+    expectError(wrongMethod, 405, "/payments/1");
+    expect(wrongMethod.headers.get("allow")).toBe("GET");
+    expect((await send("GET", "/payments/1/capture", { app })).headers.get("allow")).toBe("PUT");
     const payment = await createPayment(app, MANUAL);
     await customerPays(payment);
     const capturePath = `/payments/${payment.id}/capture`;

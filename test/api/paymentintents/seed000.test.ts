@@ -262,7 +262,15 @@ describe("seed 000: errors are problem details, on every class of error", () => 
     expectProblem(await send("POST", `${BASE}/99999999/confirm`, { token: await user(), body: '"pm_card_visa"' }), 404);
     expectProblem(await send("POST", `${BASE}/99999999/cancel`, { token: await user() }), 404);
     expectProblem(await send("GET", `${BASE}/1/nothing/here`, { token }), 404);
-    expectProblem(await send("DELETE", `${BASE}/1`, { token }), 404);
+  });
+
+  it("405 (with Allow) for a known path and another method", async () => {
+    const token = await admin();
+    const res = await send("DELETE", `${BASE}/1`, { token });
+    expect(expectProblem(res, 405).title).toBe("Method Not Allowed");
+    expect(res.headers.get("allow")).toBe("GET");
+    expect((await send("PUT", BASE, { token })).headers.get("allow")).toBe("GET, POST");
+    expect((await send("GET", `${BASE}/1/confirm`, { token })).headers.get("allow")).toBe("POST");
   });
 
   it("400: invalid data, with the field named in errors", async () => {
