@@ -220,6 +220,19 @@ describe("the checkout page", () => {
   });
 });
 
+describe("completion from the intent's events", () => {
+  it("a session whose intent is paid elsewhere (here: /v1 confirm) completes once its events are processed", async () => {
+    const s = await session();
+    const confirmed = await post<PaymentIntentJson>(`/v1/payment_intents/${String(s.payment_intent)}/confirm`, { payment_method: "pm_card_visa" });
+    expect(confirmed.body.status).toBe("succeeded");
+    const done = await waitFor(async () => {
+      const now = (await get<SessionJson>(`/v1/checkout/sessions/${s.id}`)).body;
+      return now.status === "complete" ? now : undefined;
+    }, 15_000, "the session completed by the events consumer");
+    expect(done.payment_status).toBe("paid");
+  });
+});
+
 describe("expiry", () => {
   it("/expire cancels the session's intent, emits checkout.session.expired, and the page then offers no form and takes no payment", async () => {
     const s = await session();
