@@ -134,6 +134,8 @@ export interface RefundRecord {
   /** Above the merchant's threshold: waits (pending) for someone holding refunds.approve. */
   requiresApproval: boolean;
   approval: RefundApproval | null;
+  /** Who asked for the refund (an actor like api_key:key_... or jwt:<sub>): never its approver. */
+  requestedBy?: string | null;
   created: number;
 }
 
@@ -148,6 +150,8 @@ export interface FailedPaymentResolution {
   status: "resolved" | "dismissed";
   reason: string;
   paidByOtherMeans: boolean;
+  /** How it was paid instead (cash, check, ...), when it was (seed 002's otherMeansType). */
+  otherMeansType?: string | null;
   /** The intent that retried this one, when a retry settled it. */
   retriedBy: string | null;
   actor: string;

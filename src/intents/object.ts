@@ -155,7 +155,9 @@ export class PaymentIntentObject extends DurableObject<Env> {
   }
 
   async refund(req: RequestContext, id: string, params: RefundParams): Promise<OpOutcome> {
-    return this.execute(req, "refund", id, (draft, tools) => refund(draft, params, tools));
+    // Who asked is kept on the refund: an approval must come from someone else (four eyes).
+    const requestedBy = params.requestedBy ?? req.audit?.actor ?? null;
+    return this.execute(req, "refund", id, (draft, tools) => refund(draft, { ...params, requestedBy }, tools));
   }
 
   /** The customer is back from a provider's page (PayPal approval, Stripe 3DS); authorized by the client secret. */

@@ -95,6 +95,8 @@ export interface RefundParams {
   metadata: Metadata;
   /** The merchant's thresholds by currency: a larger refund waits for approval. */
   approvalThresholds: Record<string, number>;
+  /** Who asked for it (the audit actor); the object fills it in from the request when absent. */
+  requestedBy?: string | null;
 }
 
 export interface ApprovalParams {

@@ -6,10 +6,11 @@ import { and, desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { audit } from "../../audit/log";
 import { clearKeyCache } from "../../auth/api-keys";
-import { PERMISSIONS, type Permission, type Principal } from "../../auth/permissions";
+import { hasRole, PERMISSIONS, type Permission, type Principal } from "../../auth/permissions";
 import { invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
 import { hasPrefix, randomId, randomToken, sha256Hex } from "../../core/ids";
 import { apiKeys } from "../../db/schema";
+import { config, type Config } from "../../env";
 import { db } from "../../webhooks/store";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
@@ -123,6 +124,23 @@ function assertCanGrant(principal: Principal, type: string, permissions: readonl
   for (const p of permissions ?? []) if (!principal.permissions.has(p)) throw permissionDenied(`You cannot grant a permission you do not hold: '${p}'.`);
 }
 
+/** Revoking is managing: the key's permissions must all be the caller's. */
+function assertCanManage(principal: Principal, row: KeyRow): void {
+  const held = row.kind === "secret" || row.permissions === null ? [...PERMISSIONS] : (JSON.parse(row.permissions) as string[]);
+  const beyond = held.filter((p) => !principal.permissions.has(p as Permission));
+  if (beyond.length > 0) throw permissionDenied(`You cannot manage a key that holds permissions you do not: ${beyond.join(", ")}.`);
+}
+
+/** A credential's own rate above the deployment's default needs an admin (below it, anyone may slow a key down). */
+function assertCanSetRate(principal: Principal, cfg: Config, rate: { per_second: number; burst: number } | undefined): void {
+  if (!rate || hasRole(principal, "admin")) return;
+  if (rate.per_second > cfg.rateLimitPerKey || rate.burst > cfg.rateLimitBurstPerKey) {
+    throw permissionDenied(
+      `Only an admin can give a credential a rate limit above the default (${cfg.rateLimitPerKey} per second, burst ${cfg.rateLimitBurstPerKey}).`,
+    );
+  }
+}
+
 const TAG = "API keys";
 
 export function registerApiKeys(app: App): void {
@@ -135,6 +153,7 @@ export function registerApiKeys(app: App): void {
         if (type !== "secret" && !body.permissions) throw invalidRequest(`A ${type} credential needs permissions.`, "permissions", "parameter_missing");
         if (type === "secret" && body.permissions) throw invalidRequest("A secret key has every permission; use type=restricted to choose them.", "permissions");
         assertCanGrant(principal, type, body.permissions);
+        assertCanSetRate(principal, config(c.env), body.rate_limit);
         const { row, shown } = await mintKey(c.env.DB, principal.merchantId, principal.livemode, type, {
           name: body.name,
           permissions: body.permissions,
@@ -172,6 +191,9 @@ export function registerApiKeys(app: App): void {
             .limit(1)
         : [];
       if (!row) throw resourceMissing("api_key", id.slice(0, 80), "id");
+      // A credential manages only credentials with at most its own permissions: a restricted key with
+      // keys.manage cannot revoke a secret key (nor one that holds anything it lacks).
+      assertCanManage(principal, row);
       const revokedAt = row.revokedAt ?? Date.now();
       await db(c.env.DB).update(apiKeys).set({ revokedAt }).where(eq(apiKeys.id, row.id));
       clearKeyCache();

@@ -14,13 +14,25 @@ export interface ProviderEventResult extends StepResult {
   note: string;
 }
 
+/**
+ * The attempt an event names: by our attempt (or refund) id, or by the provider's reference. A capture
+ * or void whose own reference is not known yet is named by its authorization's reference. An event that
+ * names nothing, or names something else, finds nothing: it is never applied to "the latest" attempt.
+ * When it names both, they must agree.
+ */
 function findAttempt(draft: IntentRecord, event: ProviderEvent, accept: (a: Attempt) => boolean): Attempt | undefined {
-  const candidates = draft.attempts.filter(accept);
-  return (
-    candidates.find((a) => event.attemptId !== null && a.id === event.attemptId) ??
-    candidates.find((a) => event.providerReference !== null && a.providerReference === event.providerReference) ??
-    (event.attemptId === null && event.providerReference === null ? candidates[candidates.length - 1] : undefined)
-  );
+  if (event.attemptId === null && event.providerReference === null) return undefined;
+  const auth = chargeAttempt(draft);
+  const referenceOf = (a: Attempt): string | null =>
+    a.providerReference ?? ((a.type === "capture" || a.type === "void") && auth ? auth.providerReference : null);
+  const ourIds = (a: Attempt): string[] => [a.id, ...draft.refunds.filter((r) => r.attemptId === a.id).map((r) => r.id)];
+  return draft.attempts.filter(accept).find((a) => {
+    const reference = referenceOf(a);
+    if (event.attemptId !== null && !ourIds(a).includes(event.attemptId)) return false;
+    if (event.providerReference !== null && reference !== null && reference !== event.providerReference) return false;
+    // Named by id alone, or by a reference that matches.
+    return event.attemptId !== null || (reference !== null && reference === event.providerReference);
+  });
 }
 
 export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, tools: OperationTools): ProviderEventResult {
@@ -76,7 +88,8 @@ export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, to
         return { applied: true, note: `settled void ${voiding.id}` };
       }
       const auth = chargeAttempt(draft);
-      if (draft.status === "requires_capture" && auth && (event.providerReference === null || event.providerReference === auth.providerReference)) {
+      // Only an event naming this authorization by the provider's reference releases it.
+      if (draft.status === "requires_capture" && auth?.providerReference && event.providerReference === auth.providerReference) {
         // The provider released the authorization on its own (it expired there).
         for (const t of applyCancel(draft, "automatic", tools.now()).events) tools.emit(t);
         return { applied: true, note: "the provider canceled the authorization" };
@@ -96,7 +109,9 @@ export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, to
         settleAttempt(draft, attempt, outcome, tools);
         return { applied: true, note: `settled refund ${refund.id}` };
       }
-      if (event.kind === "refund.failed" && refund.status === "succeeded") {
+      // A refund the provider reports failed after it succeeded is news (a bank can return it), taken
+      // only from an event naming it by the provider's own refund reference.
+      if (event.kind === "refund.failed" && refund.status === "succeeded" && attempt.providerReference !== null && event.providerReference === attempt.providerReference) {
         refund.status = "failed";
         refund.failureReason = event.code ?? "refund_failed";
         draft.amountRefunded -= refund.amount;

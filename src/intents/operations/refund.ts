@@ -2,7 +2,7 @@
 // count against the refundable amount, since their money may already be moving. A refund above the
 // merchant's approval threshold waits, pending, until someone holding refunds.approve approves it
 // (then it goes to the PSP) or rejects it (then it is canceled and its amount released).
-import { invalidRequest, resourceMissing, unexpectedState } from "../../core/errors";
+import { invalidRequest, permissionDenied, resourceMissing, unexpectedState } from "../../core/errors";
 import { applyRefundOutcome, assertOperationAllowed, chargeAttempt, refundableAmount, startAttempt } from "../../core/intent";
 import { chargeIdForIntent, randomId } from "../../core/ids";
 import type { IntentRecord, RefundRecord } from "../../core/types";
@@ -67,6 +67,7 @@ export async function refund(draft: IntentRecord, params: RefundParams, tools: O
     attemptId: null,
     requiresApproval: params.approvalThresholds[draft.currency] !== undefined && amount > (params.approvalThresholds[draft.currency] ?? Infinity),
     approval: null,
+    requestedBy: params.requestedBy ?? null,
     created: tools.now(),
   };
   draft.refunds.push(record);
@@ -83,6 +84,10 @@ export async function decideRefund(draft: IntentRecord, params: ApprovalParams, 
   if (!record) throw resourceMissing("refund", params.refundId, "id");
   if (!record.requiresApproval || record.approval !== null || record.status !== "pending") {
     throw unexpectedState(`Refund ${record.id} is not waiting for approval (its status is ${record.status}).`, "refund_not_awaiting_approval");
+  }
+  // Four eyes: whoever asked for a refund cannot approve it (rejecting one's own request is allowed).
+  if (params.approve && record.requestedBy && record.requestedBy === params.actor) {
+    throw permissionDenied(`Refund ${record.id} was requested by ${params.actor}: another person must approve it.`);
   }
   record.approval = { status: params.approve ? "approved" : "rejected", actor: params.actor, reason: params.reason, at: tools.now() };
   if (!params.approve) {

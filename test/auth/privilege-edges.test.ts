@@ -1,0 +1,70 @@
+// Privilege edges: a key manages only keys with at most its own permissions; a refund's requester
+// cannot approve it (four eyes); another merchant's ids are always 404.
+import { describe, expect, it } from "vitest";
+import { bearer, createIntent, expectError, get, hsToken, newMerchant, post, call, type PaymentIntentJson, type RefundJson } from "../helpers";
+
+interface KeyJson {
+  id: string;
+  secret?: string;
+  revoked?: boolean;
+  status?: string;
+}
+
+describe("key management is bounded by the manager's own permissions", () => {
+  it("a restricted key holding only keys.manage cannot revoke a secret key, nor a key with more than it holds", async () => {
+    const m = await newMerchant("keys-edge");
+    const full = await post<KeyJson>("/v1/api_keys", { type: "secret", name: "second full key" }, m.opts);
+    expect(full.status).toBe(200);
+    const manager = await post<KeyJson>("/v1/api_keys", { type: "restricted", permissions: ["keys.manage"] }, m.opts);
+    const wider = await post<KeyJson>("/v1/api_keys", { type: "restricted", permissions: ["keys.manage", "payments.transactions.void"] }, m.opts);
+    const narrow = await post<KeyJson>("/v1/api_keys", { type: "restricted", permissions: ["keys.manage"] }, m.opts);
+    const asManager = { key: manager.body.secret ?? "" };
+    expectError(await call("DELETE", `/v1/api_keys/${full.body.id}`, asManager), 403);
+    expectError(await call("DELETE", `/v1/api_keys/${wider.body.id}`, asManager), 403);
+    // The full key still works; the narrow one can be revoked by its peer.
+    expect((await get("/v1/payment_intents?limit=1", { key: full.body.secret ?? "" })).status).toBe(200);
+    expect((await call("DELETE", `/v1/api_keys/${narrow.body.id}`, asManager)).status).toBe(200);
+    expectError(await get("/v1/api_keys", { key: narrow.body.secret ?? "" }), 401);
+    // Nor can it mint what it does not hold.
+    expectError(await post("/v1/api_keys", { type: "secret" }, asManager), 403);
+    expectError(await post("/v1/api_keys", { type: "restricted", permissions: ["payments.transactions.void"] }, asManager), 403);
+  });
+});
+
+describe("refund approval needs a second person", () => {
+  it("the principal that requested a refund cannot approve it; another can", async () => {
+    const m = await newMerchant("four-eyes");
+    await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, m.opts);
+    const pi = (await createIntent({ amount: 5000, payment_method: "pm_card_visa", confirm: true }, m.opts)).body;
+    const requester = bearer(await hsToken({ roles: ["merchant"], merchant: m.id, sub: "clerk" }));
+    const big = await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 3000 }, requester);
+    expect(big.body).toMatchObject({ status: "pending", requires_approval: true });
+    expectError(await post(`/v1/admin/refunds/${big.body.id}:approve`, {}, requester), 403);
+    expectError(await post(`/v1/admin/refunds/${big.body.id}/approve`, {}, requester), 403);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, m.opts)).body.amount_refunded).toBe(0);
+    // The merchant's own secret key asking and approving is the same principal too.
+    const byKey = await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 1500 }, m.opts);
+    expectError(await post(`/v1/admin/refunds/${byKey.body.id}:approve`, {}, m.opts), 403);
+    const lead = bearer(await hsToken({ roles: ["merchant"], merchant: m.id, permissions: ["refunds.approve"], sub: "finance-lead" }));
+    const approved = await post<RefundJson>(`/v1/admin/refunds/${big.body.id}:approve`, {}, lead);
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ status: "succeeded", approval: { status: "approved", actor: "jwt:finance-lead" } });
+    // Withdrawing one's own request is allowed.
+    expect((await post<RefundJson>(`/v1/admin/refunds/${byKey.body.id}/reject`, {}, m.opts)).body.status).toBe("canceled");
+  });
+});
+
+describe("another merchant's ids are always 404", () => {
+  it("merchant B cannot attach merchant A's customer to its own intent", async () => {
+    const a = await newMerchant("owner-a");
+    const b = await newMerchant("owner-b");
+    const customerOfA = (await post<{ id: string }>("/v1/customers", { email: "a@example.com" }, a.opts)).body.id;
+    expectError(await createIntent({ customer: customerOfA }, b.opts), 404, "resource_missing");
+    const mine = (await createIntent({}, b.opts)).body;
+    expectError(await post(`/v1/payment_intents/${mine.id}`, { customer: customerOfA }, b.opts), 404, "resource_missing");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${mine.id}`, b.opts)).body.customer).toBeNull();
+    expectError(await post("/v1/subscriptions", { customer: customerOfA, items: [{ price: "price_doesnotexist0000" }] }, b.opts), 404);
+    // A's own use still works.
+    expect((await createIntent({ customer: customerOfA }, a.opts)).status).toBe(200);
+  });
+});
