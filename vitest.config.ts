@@ -48,6 +48,12 @@ export default defineConfig(async () => {
                   BREAKER_FAILURE_THRESHOLD: "3",
                   BREAKER_COOLDOWN_MS: "1000",
                   JWT_SECRET: "test-jwt-secret-for-the-suite-only",
+                  // The gateway refuses to serve without its secrets (no fallback). The suite is a
+                  // development environment: it may use the sandbox's public development webhook secret.
+                  GATEWAY_ENV: "development",
+                  ENCRYPTION_KEY: "test-encryption-key-for-the-suite-only",
+                  FINGERPRINT_KEY: "test-fingerprint-key-for-the-suite-only",
+                  SANDBOX_WEBHOOK_SECRET: "sandbox_webhook_secret_for_development",
                   JWT_JWKS_URL: `http://127.0.0.1:${inject("jwksPort")}/.well-known/jwks.json`,
                   JWKS_PRIVATE_KEY: inject("jwksPrivateKey"),
                   // The suite's own keys are busy; the rate-limit tests give keys low limits of their own.
@@ -55,6 +61,9 @@ export default defineConfig(async () => {
                   RATE_LIMIT_BURST_PER_KEY: "10000",
                   RATE_LIMIT_PER_IP: "20",
                   RATE_LIMIT_BURST_PER_IP: "40",
+                  // Every test file's requests share the IP "unknown"; the failure test uses an IP of its own.
+                  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: "60000",
+                  RATE_LIMIT_AUTH_FAILURES_BURST: "100",
                 },
               },
             })),

@@ -3,12 +3,15 @@
 // `wrangler dev` on 127.0.0.1:$PORT (default 8787). Extra arguments go to `wrangler dev`, for example
 // `npm run dev -- --var LOG_LEVEL:warn`. GATEWAY_STATE_DIR keeps the local state somewhere else than
 // .wrangler/state (the end-to-end tests use a fresh one). The cron sweep is ticked once a minute.
+// It marks the Worker as local development (GATEWAY_ENV=development) and passes the public
+// development secrets of dev-secrets.mjs: a Worker without its secrets refuses to serve, and one with
+// these public values refuses too unless it is in development.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEV_JWT_SECRET } from "./dev-secrets.mjs";
+import { DEV_SECRETS } from "./dev-secrets.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const wrangler = path.join(root, "node_modules", ".bin", "wrangler");
@@ -56,7 +59,12 @@ ${demo.merchants.map((m) => `    ${m.key.secret}   ${m.name} (${m.id})`).join("\
 
 const child = spawn(
   wrangler,
-  ["dev", "--ip", "127.0.0.1", "--port", port, "--show-interactive-dev-session=false", "--test-scheduled", "--var", `JWT_SECRET:${DEV_JWT_SECRET}`, ...persist, ...process.argv.slice(2)],
+  [
+    "dev", "--ip", "127.0.0.1", "--port", port, "--show-interactive-dev-session=false", "--test-scheduled",
+    "--var", "GATEWAY_ENV:development",
+    ...Object.entries(DEV_SECRETS).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+    ...persist, ...process.argv.slice(2),
+  ],
   { cwd: root, env, stdio: "inherit" },
 );
 // `wrangler dev` does not fire cron triggers by itself: this ticks the Worker's cron sweep (renewals,

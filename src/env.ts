@@ -21,10 +21,12 @@ export interface Env {
   SANDBOX_TIMEOUT_MS?: string;
   IDEMPOTENCY_WAIT_MS?: string;
   LOG_LEVEL?: string;
-  /** Secret key for card fingerprints. Without it a fixed development key is used (fine for test mode only). */
+  /** Secret key for card fingerprints and request fingerprints. Required (see missingSecrets). */
   FINGERPRINT_KEY?: string;
-  /** Secret key sealing webhook secrets and credentials at rest. Without it a fixed development key is used. */
+  /** Secret key sealing webhook secrets, credentials and stored idempotent answers at rest. Required. */
   ENCRYPTION_KEY?: string;
+  /** "development" only under `npm run dev` and the test suite (never in wrangler.toml): public development secrets are then accepted. */
+  GATEWAY_ENV?: string;
   /** Delays between webhook attempts, e.g. "5s,5m,30m,2h,5h,10h,14h,20h,24h". */
   WEBHOOK_RETRY_SCHEDULE?: string;
   WEBHOOK_TIMEOUT_MS?: string;
@@ -100,13 +102,49 @@ export interface Config {
   dunningSchedule: number[];
 }
 
-const DEV_FINGERPRINT_KEY = "development-fingerprint-key-not-for-live-use";
-const DEV_ENCRYPTION_KEY = "development-encryption-key-not-for-live-use";
 export const DEFAULT_WEBHOOK_SCHEDULE = "5s,5m,30m,2h,5h,10h,14h,20h,24h";
 /** Under 24 hours in all: PSP idempotency keys (Stripe's) last a day, and replays must stay replays. */
 export const DEFAULT_RECONCILE_SCHEDULE = "30s,2m,10m,1h,3h,6h,12h";
 export const DEFAULT_DUNNING_SCHEDULE = "1d,3d,5d";
-const DEV_SANDBOX_WEBHOOK_SECRET = "sandbox_webhook_secret_for_development";
+
+/**
+ * Secrets a deployment must set. There is no fallback: without one (or with one of the public
+ * development values of scripts/dev-secrets.mjs, outside development) the Worker refuses to serve.
+ * JWT_SECRET may be left out when JWT_JWKS_URL names an identity provider's keys.
+ */
+export const REQUIRED_SECRETS = ["JWT_SECRET", "ENCRYPTION_KEY", "FINGERPRINT_KEY", "SANDBOX_WEBHOOK_SECRET"] as const;
+export type RequiredSecret = (typeof REQUIRED_SECRETS)[number];
+
+/** The development values `npm run dev` passes (scripts/dev-secrets.mjs): public, so never accepted outside development. */
+const PUBLIC_DEVELOPMENT_VALUES = new Set([
+  "development-jwt-secret-do-not-deploy",
+  "development-fingerprint-key-not-for-live-use",
+  "development-encryption-key-not-for-live-use",
+  "sandbox_webhook_secret_for_development",
+]);
+
+export function isDevelopment(env: Env): boolean {
+  return env.GATEWAY_ENV?.trim() === "development";
+}
+
+/** The required secrets this Worker lacks (names only, never values); empty when it may serve. */
+export function missingSecrets(env: Env): RequiredSecret[] {
+  const development = isDevelopment(env);
+  const usable = (value: string | undefined) => {
+    const v = value?.trim() ?? "";
+    return v !== "" && (development || !PUBLIC_DEVELOPMENT_VALUES.has(v));
+  };
+  return REQUIRED_SECRETS.filter((name) => {
+    if (name === "JWT_SECRET") return env.JWT_SECRET?.trim() ? !usable(env.JWT_SECRET) : !env.JWT_JWKS_URL?.trim();
+    return !usable(env[name]);
+  });
+}
+
+function requiredSecret(env: Env, name: RequiredSecret): string {
+  const value = env[name]?.trim() ?? "";
+  if (missingSecrets(env).includes(name)) throw new Error(`Configuration: the secret ${name} is not set, or holds a public development value (wrangler secret put ${name}); the gateway does not run without it`);
+  return value;
+}
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -147,8 +185,8 @@ export function config(env: Env): Config {
     sandboxTimeoutMs: intVar(env.SANDBOX_TIMEOUT_MS, 2000, 0, 120_000, "SANDBOX_TIMEOUT_MS"),
     idempotencyWaitMs: intVar(env.IDEMPOTENCY_WAIT_MS, 10_000, 0, 120_000, "IDEMPOTENCY_WAIT_MS"),
     logLevel: level === "debug" || level === "warn" || level === "error" ? level : "info",
-    fingerprintKey: env.FINGERPRINT_KEY?.trim() || DEV_FINGERPRINT_KEY,
-    encryptionKey: env.ENCRYPTION_KEY?.trim() || DEV_ENCRYPTION_KEY,
+    fingerprintKey: requiredSecret(env, "FINGERPRINT_KEY"),
+    encryptionKey: requiredSecret(env, "ENCRYPTION_KEY"),
     webhookRetrySchedule: parseSchedule(env.WEBHOOK_RETRY_SCHEDULE?.trim() || DEFAULT_WEBHOOK_SCHEDULE),
     webhookTimeoutMs: intVar(env.WEBHOOK_TIMEOUT_MS, 10_000, 100, 60_000, "WEBHOOK_TIMEOUT_MS"),
     eventRetentionMs: intVar(env.EVENT_RETENTION_DAYS, 30, 1, 400, "EVENT_RETENTION_DAYS") * 86_400_000,
@@ -156,11 +194,11 @@ export function config(env: Env): Config {
     paypalApiBase: env.PAYPAL_API_BASE?.trim() || null,
     connectorTimeoutMs: intVar(env.CONNECTOR_TIMEOUT_MS, 20_000, 100, 120_000, "CONNECTOR_TIMEOUT_MS"),
     reconcileSchedule: parseSchedule(env.RECONCILE_SCHEDULE?.trim() || DEFAULT_RECONCILE_SCHEDULE, "RECONCILE_SCHEDULE"),
-    sandboxWebhookSecret: env.SANDBOX_WEBHOOK_SECRET?.trim() || DEV_SANDBOX_WEBHOOK_SECRET,
+    sandboxWebhookSecret: requiredSecret(env, "SANDBOX_WEBHOOK_SECRET"),
     breakerFailureThreshold: intVar(env.BREAKER_FAILURE_THRESHOLD, 5, 1, 1000, "BREAKER_FAILURE_THRESHOLD"),
     breakerCooldownMs: intVar(env.BREAKER_COOLDOWN_MS, 30_000, 0, 3_600_000, "BREAKER_COOLDOWN_MS"),
     healthWindowMs: intVar(env.HEALTH_WINDOW_MS, 300_000, 1000, 86_400_000, "HEALTH_WINDOW_MS"),
-    jwtSecret: env.JWT_SECRET?.trim() || null,
+    jwtSecret: env.JWT_SECRET?.trim() ? requiredSecret(env, "JWT_SECRET") : null,
     jwtJwksUrl: env.JWT_JWKS_URL?.trim() || null,
     jwtIssuer: env.JWT_ISSUER?.trim() || "edge-gateway",
     jwtAudience: env.JWT_AUDIENCE?.trim() || "edge-gateway-api",

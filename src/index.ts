@@ -16,6 +16,7 @@ import { onIntentEvents } from "./billing/hooks";
 import { refanEvents } from "./billing/writes";
 import { expireOverdueSessions, onCheckoutIntentEvents } from "./checkout/sessions";
 import { pruneIdempotencyClaims } from "./api/idempotency-binding";
+import { refusal, unconfiguredResponse } from "./unconfigured";
 
 export { RateLimiterObject } from "./auth/rate-limit";
 export { ConnectorHealthObject } from "./connectors/health";
@@ -110,7 +111,17 @@ async function sweep(env: Env, now: number): Promise<void> {
 }
 
 export default {
-  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
-  queue: (batch, env) => consume(batch, env),
-  scheduled: (controller, env) => sweep(env, controller.scheduledTime),
+  // Without its secrets the gateway refuses to run (src/unconfigured.ts): 503s, batches retried later, no sweeps.
+  fetch: (request, env, ctx) => {
+    const missing = refusal(env, "fetch");
+    return missing ? unconfiguredResponse(missing) : app.fetch(request, env, ctx);
+  },
+  queue: async (batch, env) => {
+    if (refusal(env, "queue")) return batch.retryAll({ delaySeconds: 300 });
+    return consume(batch, env);
+  },
+  scheduled: async (controller, env) => {
+    if (refusal(env, "scheduled")) return;
+    return sweep(env, controller.scheduledTime);
+  },
 } satisfies ExportedHandler<Env>;

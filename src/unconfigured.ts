@@ -1,0 +1,36 @@
+// A Worker without its secrets does not serve. There is no fallback to development values: every
+// request answers 503 with a JSON error naming the missing settings (never a value), queue batches are
+// retried later and cron sweeps do nothing. One log line per isolate and handler names the settings.
+import { missingSecrets, type Env } from "./env";
+import { log } from "./log";
+
+type Handler = "fetch" | "queue" | "scheduled";
+const reported = new Set<Handler>();
+
+/** The missing settings, or null when the Worker may run; logs the first refusal of each handler. */
+export function refusal(env: Env, handler: Handler): string[] | null {
+  const missing = missingSecrets(env);
+  if (missing.length === 0) return null;
+  if (!reported.has(handler)) {
+    reported.add(handler);
+    log("error", `gateway not configured: missing secret settings ${missing.join(", ")}; refusing to run (${handler})`, {
+      handler,
+      missing_settings: missing,
+      fix: "wrangler secret put <name> for each (see README, Deploying to Cloudflare)",
+    });
+  }
+  return missing;
+}
+
+export function unconfiguredResponse(missing: readonly string[]): Response {
+  const names = missing.join(", ");
+  const body = {
+    error: {
+      type: "api_error",
+      code: "gateway_not_configured",
+      message: `The gateway is not configured and does not serve: ${missing.length === 1 ? "the setting" : "the settings"} ${names} ${missing.length === 1 ? "is" : "are"} not set (or hold a public development value). Its operator must set ${missing.length === 1 ? "it" : "them"} (wrangler secret put <name>).`,
+      missing_settings: missing,
+    },
+  };
+  return new Response(JSON.stringify(body), { status: 503, headers: { "content-type": "application/json", "cache-control": "no-store", "retry-after": "300" } });
+}
