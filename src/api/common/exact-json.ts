@@ -41,13 +41,22 @@ export function decimalOut(minor: number, currency: string): DecimalOut {
   return new DecimalOut(minorToDecimal(minor, currency));
 }
 
-const MARK = `dec${randomToken(16)}`;
-const MARKED = new RegExp(`"${MARK}(-?\\d+(?:\\.\\d+)?)"`, "g");
+// A per-isolate random marker (made on first use: Workers forbid random values at load time), so
+// that no string a client sent can pass for a marked decimal.
+let marker: { mark: string; marked: RegExp } | null = null;
+function decimalMarker(): { mark: string; marked: RegExp } {
+  if (!marker) {
+    const mark = `dec${randomToken(16)}`;
+    marker = { mark, marked: new RegExp(`"${mark}(-?\\d+(?:\\.\\d+)?)"`, "g") };
+  }
+  return marker;
+}
 
 /** JSON.stringify, printing DecimalOut values as bare numbers with their digits. */
 export function stringifyExact(value: unknown): string {
-  const text = JSON.stringify(value, (_key, v: unknown) => (v instanceof DecimalOut ? `${MARK}${v.text}` : v));
-  return text.replace(MARKED, "$1");
+  const { mark, marked } = decimalMarker();
+  const text = JSON.stringify(value, (_key, v: unknown) => (v instanceof DecimalOut ? `${mark}${v.text}` : v));
+  return text.replace(marked, "$1");
 }
 
 /** The JSON body of a request, within the size limit (413), as application/json (415), parsed exactly. */
