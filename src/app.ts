@@ -23,6 +23,7 @@ import { registerPaymentMethods } from "./api/v1/payment_methods";
 import { registerPrices } from "./api/v1/prices";
 import { registerSubscriptions } from "./api/v1/subscriptions";
 import { registerTestClocks } from "./api/v1/test_clocks";
+import { registerPosSurface } from "./api/pos";
 import { registerCheckoutSessions } from "./api/v1/checkout_sessions";
 import { checkoutPages } from "./pages/checkout";
 import { providerReturnPages } from "./pages/provider-return";
@@ -102,6 +103,8 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   registerPrices(app);
   registerSubscriptions(app);
   registerTestClocks(app);
+  // Seed 004 (/api/v1/payments/{stripe,paypal,webhooks}) must be mounted before seed 002 (the rest of /api/v1/payments).
+  registerPosSurface(app);
   registerCheckoutSessions(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "A secret API key: sk_test_... or sk_live_..." });

@@ -65,8 +65,8 @@ const MerchantSettingsBody = z
   })
   .strict();
 
-const CreateMerchantBody = z.object({ name: f.text(200), settings: MerchantSettingsBody.optional() }).strict();
-const UpdateMerchantBody = z.object({ name: f.text(200).optional(), settings: MerchantSettingsBody.optional() }).strict();
+const CreateMerchantBody = z.object({ name: f.text(200), settings: MerchantSettingsBody.optional(), payments_entitlement: f.boolean.optional() }).strict();
+const UpdateMerchantBody = z.object({ name: f.text(200).optional(), settings: MerchantSettingsBody.optional(), payments_entitlement: f.boolean.optional().describe("Seed 002's `payments` entitlement (admin only): off, /api/v1/payments/* answers 403.") }).strict();
 
 interface MerchantJson {
   id: string;
@@ -97,7 +97,8 @@ async function merchantOr404(d1: D1Database, id: string): Promise<MerchantRow> {
 
 async function updateMerchant(c: Ctx, principal: Principal, row: MerchantRow, body: z.output<typeof UpdateMerchantBody>): Promise<MerchantJson> {
   const settings = { ...parseSettings(row.settings), ...(body.settings ?? {}) };
-  const next = { ...row, name: body.name ?? row.name, settings: JSON.stringify(settings) };
+  if (body.payments_entitlement !== undefined && !principal.roles.includes("admin")) throw permissionDenied("Only admin users may change a merchant's entitlements.");
+  const next = { ...row, name: body.name ?? row.name, settings: JSON.stringify(settings), paymentsEntitlement: body.payments_entitlement ?? row.paymentsEntitlement };
   await db(c.env.DB).update(merchants).set(next).where(eq(merchants.id, row.id));
   forgetSettings(row.id);
   audit(auditContext(c), principal, { action: "merchants.update", objectType: "merchant", objectId: row.id, httpStatus: 200, merchantId: row.id, details: { settings: JSON.stringify(settings) } });
@@ -120,7 +121,7 @@ function registerMerchants(app: App): void {
     },
     async (c, { body, principal }) =>
       idempotentD1(c, { ...principal, merchantId: principal.merchantId || "platform" }, "merchants.create", "", body, async () => {
-        const row: MerchantRow = { id: randomId("acct"), name: body.name, created: Date.now(), settings: JSON.stringify({ ...parseSettings("{}"), ...(body.settings ?? {}) }) };
+        const row: MerchantRow = { id: randomId("acct"), name: body.name, created: Date.now(), settings: JSON.stringify({ ...parseSettings("{}"), ...(body.settings ?? {}) }), paymentsEntitlement: body.payments_entitlement ?? true };
         await db(c.env.DB).insert(merchants).values(row);
         const key = await mintKey(c.env.DB, row.id, false, "secret", { name: "first key" });
         audit(auditContext(c), principal, { action: "merchants.create", objectType: "merchant", objectId: row.id, statusAfter: "active", httpStatus: 200, merchantId: row.id });

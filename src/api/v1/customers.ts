@@ -326,7 +326,8 @@ export function registerCustomers(app: App): void {
   );
 }
 
-async function setDefault(c: Ctx, row: CustomerRow, paymentMethod: string | null): Promise<CustomerRow> {
+/** Sets (or clears) the customer's default payment method, with its event (also seed 002's isDefault). */
+export async function setDefault(c: Ctx, row: CustomerRow, paymentMethod: string | null): Promise<CustomerRow> {
   const next = { ...row, defaultPaymentMethod: paymentMethod };
   const w = new Writes(c.env.DB, { merchantId: row.merchantId, livemode: row.livemode });
   w.add("UPDATE customers SET default_payment_method = ? WHERE id = ? AND deleted = 0", [paymentMethod, row.id]);

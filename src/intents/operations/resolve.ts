@@ -9,7 +9,7 @@ import type { OperationTools, StepResult } from "./tools";
 export async function resolveFailedPayment(draft: IntentRecord, params: ResolutionParams, tools: OperationTools): Promise<StepResult> {
   if (!isFailedPayment(draft)) throw unexpectedState(`PaymentIntent ${draft.id} is not a failed payment (its status is ${draft.status}).`, "not_a_failed_payment");
   if (draft.resolution) throw unexpectedState(`This failed payment was already ${draft.resolution.status}.`, "failed_payment_already_resolved");
-  draft.resolution = { status: params.status, reason: params.reason, paidByOtherMeans: params.paidByOtherMeans, retriedBy: params.retriedBy, actor: params.actor, at: tools.now() };
+  draft.resolution = { status: params.status, reason: params.reason, paidByOtherMeans: params.paidByOtherMeans, otherMeansType: params.otherMeansType ?? null, retriedBy: params.retriedBy, actor: params.actor, at: tools.now() };
   draft.updated = tools.now();
   return {};
 }

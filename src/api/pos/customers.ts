@@ -1,0 +1,157 @@
+// Seed 002's cards on file: POST/GET/DELETE /api/v1/customers/:id/payment-methods[/:methodId], over the
+// gateway's customers and saved payment methods. The seed's customer ids are the POS system's own
+// ("cust-123"): an id that is one of our customers (cus_...) is that customer; any other maps to a
+// customer derived from (merchant, mode, id), created when its first card is saved.
+import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import type { Hono } from "hono";
+import { z } from "zod";
+import type { Principal } from "../../auth/permissions";
+import { detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
+import { db, findPaymentMethod, parseDetails, renderCustomer, type CustomerRow, type PaymentMethodRow } from "../../billing/store";
+import { Writes } from "../../billing/writes";
+import { derivedId, hasPrefix } from "../../core/ids";
+import type { Scope } from "../../core/types";
+import { customers, paymentMethods } from "../../db/schema";
+import type { Env } from "../../env";
+import { bindIdempotencyKey } from "../idempotency-binding";
+import { setDefault } from "../v1/customers";
+import { resolvePaymentMethodInput } from "../v1/payment_intents";
+import type { App, AppEnv, Ctx } from "../v1/route";
+import { forbidden, notFound, validation } from "./errors";
+import { posRoute } from "./surface";
+
+async function existing(env: Env, scope: Scope, id: string): Promise<CustomerRow | null> {
+  const [row] = await db(env.DB)
+    .select()
+    .from(customers)
+    .where(and(eq(customers.id, id), eq(customers.merchantId, scope.merchantId), eq(customers.livemode, scope.livemode), eq(customers.deleted, false)))
+    .limit(1);
+  return row ?? null;
+}
+
+/** Our customer id for a POS customer id. */
+export async function posCustomerId(env: Env, scope: Scope, posId: string): Promise<string> {
+  if (hasPrefix(posId, "cus") && (await existing(env, scope, posId))) return posId;
+  return derivedId("cus", scope.merchantId, String(scope.livemode), `pos:${posId}`);
+}
+
+async function customerFor(env: Env, scope: Scope, posId: string, create: boolean, requestId: string | null): Promise<CustomerRow | null> {
+  const id = await posCustomerId(env, scope, posId);
+  const found = await existing(env, scope, id);
+  if (found || !create) return found;
+  const row: CustomerRow = {
+    id,
+    merchantId: scope.merchantId,
+    livemode: scope.livemode,
+    email: null,
+    name: null,
+    phone: null,
+    description: null,
+    metadata: JSON.stringify({ pos_customer_id: posId.slice(0, 500) }),
+    defaultPaymentMethod: null,
+    testClock: null,
+    deleted: false,
+    created: Date.now(),
+  };
+  const w = new Writes(env.DB, scope);
+  const insert = db(env.DB).insert(customers).values(row).onConflictDoNothing().toSQL();
+  w.add(insert.sql, insert.params);
+  await w.event("customer.created", renderCustomer(row), [row.id], { requestId });
+  await w.commit(env);
+  return (await existing(env, scope, id)) ?? row;
+}
+
+function renderMethod(row: PaymentMethodRow, posCustomer: string, defaultId: string | null) {
+  const card = parseDetails(row).card;
+  return {
+    id: row.id,
+    customerId: posCustomer,
+    paymentMethodType: "card",
+    cardLast4: card?.last4 ?? null,
+    cardBrand: card?.brand ?? null,
+    expiry: card ? `${String(card.expMonth).padStart(2, "0")}${String(card.expYear % 100).padStart(2, "0")}` : null,
+    nickname: row.nickname,
+    isDefault: defaultId === row.id,
+    createdAt: new Date(row.created).toISOString(),
+  };
+}
+
+const SaveBody = z.object({
+  clientRequestId: z.string().min(1).max(255).optional(),
+  token: z.string({ error: "token is required" }).min(1, "token is required").max(255),
+  expiry: z.string({ error: "expiry is required" }).regex(/^(0[1-9]|1[0-2])\d{2}$/, "expiry must be MMYY (e.g. 1230)"),
+  nickname: z.string().max(100).optional(),
+  isDefault: z.boolean().optional(),
+});
+const ListQuery = z.object({
+  cursor: z.string().max(100).optional(),
+  limit: z.union([z.number(), z.string().regex(/^\d{1,3}$/, "limit must be 1-100").transform(Number)]).pipe(z.number().int().min(1, "limit must be 1-100").max(100, "limit must be 1-100")).optional(),
+});
+const Answer = z.object({ data: z.unknown() });
+
+function assertOwnCustomer(principal: Principal, posId: string): void {
+  if (principal.customerId && principal.customerId !== posId) throw forbidden("A customer's token can only see its own cards.");
+}
+
+export function registerPosCustomers(app: App, sub: Hono<AppEnv>): void {
+  posRoute(
+    app,
+    sub,
+    { method: "post", path: "/customers/{id}/payment-methods", permission: "payments.methods.manage", summary: "Save a card on file for a customer (token + expiry)", body: SaveBody, response: Answer, successStatus: 201 },
+    async (c, { principal, body, params }) => {
+      const posId = params.id ?? "";
+      const { clientRequestId: key, ...rest } = body;
+      if (key) await bindIdempotencyKey(c.env, principal, key, { route: "POST /api/v1/customers/{id}/payment-methods", target: posId, params: rest });
+      const exp = { expMonth: Number(body.expiry.slice(0, 2)), expYear: 2000 + Number(body.expiry.slice(2)) };
+      const now = new Date();
+      if (exp.expYear < now.getUTCFullYear() || (exp.expYear === now.getUTCFullYear() && exp.expMonth < now.getUTCMonth() + 1)) throw validation("The card has expired (expiry is in the past).", "expiry");
+      const details = await resolvePaymentMethodInput(c, principal, { payment_method: body.token });
+      if (!details?.card) throw validation("token must be a card token.", "token");
+      const customer = await customerFor(c.env, principal, posId, true, c.get("requestId"));
+      if (!customer) throw notFound("No such customer.");
+      const { row } = await storePaymentMethod(c.env, principal, { ...details, card: { ...details.card, ...exp } }, { customer, nickname: body.nickname ?? null, metadata: {}, requestId: c.get("requestId") });
+      let defaultId = customer.defaultPaymentMethod;
+      if (body.isDefault === true || (body.isDefault === undefined && defaultId === null)) defaultId = (await setDefault(c as Ctx, customer, row.id)).defaultPaymentMethod;
+      return c.json({ data: renderMethod(row, posId, defaultId) }, 201);
+    },
+  );
+
+  posRoute(
+    app,
+    sub,
+    { method: "get", path: "/customers/{id}/payment-methods", permission: "payments.methods.view", customers: true, summary: "A customer's stored cards, newest first", query: ListQuery, response: Answer },
+    async (c, { principal, query, params }) => {
+      const posId = params.id ?? "";
+      assertOwnCustomer(principal, posId);
+      const customer = await customerFor(c.env, principal, posId, false, null);
+      if (!customer) return c.json({ data: [], meta: { cursor: null, hasMore: false } });
+      const limit = query.limit ?? 25;
+      const where: SQL[] = [eq(paymentMethods.customer, customer.id), eq(paymentMethods.merchantId, principal.merchantId), eq(paymentMethods.livemode, principal.livemode)];
+      if (query.cursor) {
+        const [cur] = await db(c.env.DB).select({ created: paymentMethods.created }).from(paymentMethods).where(and(eq(paymentMethods.id, query.cursor), eq(paymentMethods.customer, customer.id))).limit(1);
+        if (!cur) throw validation("Invalid cursor: use meta.cursor from a previous page.", "cursor");
+        where.push(or(lt(paymentMethods.created, cur.created), and(eq(paymentMethods.created, cur.created), lt(paymentMethods.id, query.cursor))) as SQL);
+      }
+      const rows = await db(c.env.DB).select().from(paymentMethods).where(and(...where)).orderBy(desc(paymentMethods.created), desc(paymentMethods.id)).limit(limit + 1);
+      const page = rows.slice(0, limit);
+      const hasMore = rows.length > limit;
+      return c.json({ data: page.map((r) => renderMethod(r, posId, customer.defaultPaymentMethod)), meta: { cursor: hasMore ? (page[page.length - 1]?.id ?? null) : null, hasMore } });
+    },
+  );
+
+  posRoute(
+    app,
+    sub,
+    { method: "delete", path: "/customers/{id}/payment-methods/{methodId}", permission: "payments.methods.manage", summary: "Remove a stored card", response: Answer },
+    async (c, { principal, params }) => {
+      const posId = params.id ?? "";
+      const customer = await customerFor(c.env, principal, posId, false, null);
+      const methodId = params.methodId ?? "";
+      if (!customer || !hasPrefix(methodId, "pm")) throw notFound(`No such payment method: '${methodId.slice(0, 80)}'.`);
+      const pm = await findPaymentMethod(c.env.DB, principal, methodId, "methodId");
+      if (pm.customer !== customer.id) throw notFound(`No such payment method for this customer: '${methodId}'.`);
+      const detached = await detachPaymentMethod(c.env, principal, pm, c.get("requestId"));
+      return c.json({ data: { ...renderMethod(detached, posId, null), deleted: true } });
+    },
+  );
+}

@@ -1,0 +1,112 @@
+// Seed 002's error format: {"error": {"code", "message", "details": [...]}} with its table of codes
+// (VALIDATION_ERROR 400, NOT_FOUND 404, INVALID_STATE 409, DUPLICATE_REQUEST 409, PROVIDER_ERROR 502,
+// PROVIDER_TIMEOUT 504) and, for what the table leaves out, codes in the same style. Every error of
+// the core (ApiError data) is translated here; nothing else renders an error under this surface.
+import type { z } from "zod";
+import { ApiError, type ApiErrorData } from "../../core/errors";
+import { log } from "../../log";
+
+export interface PosErrorDetail {
+  field?: string;
+  message: string;
+  [key: string]: unknown;
+}
+
+export interface PosErrorBody {
+  error: { code: string; message: string; details: PosErrorDetail[] };
+}
+
+export class PosError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: PosErrorDetail[] = [],
+  ) {
+    super(message);
+    this.name = "PosError";
+  }
+}
+
+export const validation = (message: string, field?: string) => new PosError(400, "VALIDATION_ERROR", message, [{ ...(field ? { field } : {}), message }]);
+export const notFound = (message: string) => new PosError(404, "NOT_FOUND", message);
+export const invalidState = (message: string) => new PosError(409, "INVALID_STATE", message);
+export const forbidden = (message: string) => new PosError(403, "FORBIDDEN", message);
+
+/** Core codes that mean "not from this state" (the seed's INVALID_STATE, 409). */
+const STATE_CODES = new Set([
+  "payment_intent_unexpected_state",
+  "charge_not_refundable",
+  "charge_already_refunded",
+  "amount_too_large",
+  "not_a_failed_payment",
+  "failed_payment_already_resolved",
+  "payment_intent_pending_reconciliation",
+  "resource_already_exists",
+  "refund_not_awaiting_approval",
+]);
+
+/** The core's error data in this surface's words. */
+export function fromApiError(data: ApiErrorData): PosError {
+  const details: PosErrorDetail[] = data.param ? [{ field: data.param, message: data.message }] : [];
+  if (data.type === "idempotency_error") {
+    if (data.code === "idempotency_key_in_use") return new PosError(409, "DUPLICATE_REQUEST", "A request with this clientRequestId is still in progress; retry later.");
+    return new PosError(409, "DUPLICATE_REQUEST", "This clientRequestId was already used for a different request.");
+  }
+  if (data.code && STATE_CODES.has(data.code)) return new PosError(409, "INVALID_STATE", data.message, details);
+  switch (data.status) {
+    case 400:
+    case 402: // a card the vault refuses before any PSP call (bad number, expiry, CVC)
+    case 422:
+      return new PosError(400, "VALIDATION_ERROR", data.message, details.length ? details : [{ message: data.message }]);
+    case 401:
+      return new PosError(401, "UNAUTHORIZED", data.message);
+    case 403:
+      return new PosError(403, "FORBIDDEN", data.message);
+    case 404:
+      return new PosError(404, "NOT_FOUND", data.message, details);
+    case 409:
+      return new PosError(409, "INVALID_STATE", data.message, details);
+    case 413:
+      return new PosError(413, "PAYLOAD_TOO_LARGE", data.message);
+    case 415:
+      return new PosError(415, "UNSUPPORTED_MEDIA_TYPE", data.message);
+    case 429:
+      return new PosError(429, "RATE_LIMITED", data.message);
+    case 502:
+      return new PosError(502, "PROVIDER_ERROR", data.message);
+    case 504:
+      return new PosError(504, "PROVIDER_TIMEOUT", data.message);
+    default:
+      return new PosError(500, "INTERNAL_ERROR", "An unexpected error occurred. The request may be retried with the same clientRequestId.");
+  }
+}
+
+/** Anything thrown under this surface, as its status, body and headers. */
+export function renderPosError(err: unknown, requestId: string): { status: number; body: PosErrorBody; headers: Record<string, string> } {
+  let pos: PosError;
+  const headers: Record<string, string> = { "Request-Id": requestId };
+  if (err instanceof PosError) pos = err;
+  else if (err instanceof ApiError) {
+    pos = fromApiError(err.data);
+    if (err.data.retryAfterSeconds !== undefined) headers["Retry-After"] = String(err.data.retryAfterSeconds);
+  } else {
+    log("error", "unhandled error (pos surface)", { request_id: requestId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    pos = fromApiError({ status: 500, type: "api_error", message: "internal" });
+  }
+  return { status: pos.status, body: { error: { code: pos.code, message: pos.message, details: pos.details } }, headers };
+}
+
+/** Validates with zod; every problem becomes one detail of a VALIDATION_ERROR. Values are never echoed. */
+export function parsePos<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const details = result.error.issues.slice(0, 20).map((issue) => {
+    const field = issue.path.map(String).join(".");
+    const missing = issue.code === "invalid_type" && /received undefined/i.test(issue.message);
+    const text = issue.message.replace(/\s+/g, " ").slice(0, 200);
+    const message = missing ? `${field} is required` : field && !text.startsWith(field) ? `${field}: ${text}` : text;
+    return { ...(field ? { field } : {}), message };
+  });
+  throw new PosError(400, "VALIDATION_ERROR", details[0]?.message ?? "Invalid request", details);
+}

@@ -1,0 +1,389 @@
+// Seed 002's money-moving routes: authorize, sale, capture, void, refund, and the failed payments'
+// retry and resolve. Each validates, binds its clientRequestId merchant-wide, and calls the intent's
+// Durable Object, which replays the first answer of a repeated clientRequestId.
+import type { Hono } from "hono";
+import { z } from "zod";
+import { bindIdempotencyKey, bindingFingerprint, type IdempotencyBinding } from "../idempotency-binding";
+import type { Principal } from "../../auth/permissions";
+import { findPaymentMethod, parseDetails } from "../../billing/store";
+import { derivedId, hasPrefix, randomId } from "../../core/ids";
+import { isFailedPayment } from "../../core/intent";
+import { isKnownCurrency, MAX_AMOUNT } from "../../core/money";
+import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
+import { merchantSettings } from "../../db/merchants";
+import type { OpOutcome, RequestContext } from "../../intents/params";
+import * as f from "../v1/fields";
+import { resolvePaymentMethodInput } from "../v1/payment_intents";
+import { intentStub } from "../v1/respond";
+import type { App, AppEnv, Ctx } from "../v1/route";
+import { posCustomerId } from "./customers";
+import { forbidden, fromApiError, invalidState, notFound, PosError, validation } from "./errors";
+import { isVoidedSale, renderPayment, VOID_MARK } from "./render";
+import { posRoute } from "./surface";
+
+const cents = (name: string) => z.number({ error: `${name} must be a positive integer` }).int(`${name} must be a positive integer`).min(1, `${name} must be a positive integer`).max(MAX_AMOUNT, `${name} must be at most ${MAX_AMOUNT}`);
+const clientRequestId = z.string().min(1, "clientRequestId must not be empty").max(255, "clientRequestId must be at most 255 characters");
+const intentId = z.string().min(1, "paymentIntentId is required").max(255);
+const expiry = z.string().regex(/^(0[1-9]|1[0-2])\d{2}$/, "expiry must be MMYY (e.g. 1230)");
+const cvv = z.string().regex(/^\d{3,4}$/, "cvv must be 3 or 4 digits");
+const currency = z.string().refine(isKnownCurrency, "currency must be a supported ISO 4217 code (USD, EUR, ...)");
+const ref = (max = 255) => z.string().min(1).max(max);
+
+const cardFields = {
+  token: z.string().min(1).max(255).optional(),
+  expiry: expiry.optional(),
+  cvv: cvv.optional(),
+  paymentMethodId: z.string().min(1).max(255).optional(),
+  paymentMethodType: z.literal("card", { error: "paymentMethodType must be card" }).optional(),
+};
+
+const PaymentBody = z.object({
+  clientRequestId: clientRequestId.optional(),
+  amountCents: cents("amountCents"),
+  tipCents: z.number().int("tipCents must be a non-negative integer").min(0, "tipCents must be a non-negative integer").max(MAX_AMOUNT).optional(),
+  currency: currency.optional(),
+  ...cardFields,
+  ecomind: z.string().max(2).optional(),
+  orderId: ref().optional(),
+  customerId: ref().optional(),
+  terminalId: ref().optional(),
+  locationId: ref().optional(),
+  name: z.string().max(200).optional(),
+  metadata: f.createMetadata.optional(),
+});
+
+const CaptureBody = z.object({ clientRequestId: clientRequestId.optional(), paymentIntentId: intentId, amountCents: cents("amountCents").optional() });
+const VoidBody = z.object({ clientRequestId: clientRequestId.optional(), paymentIntentId: intentId });
+const RefundBody = CaptureBody;
+const RetryBody = z.object({ clientRequestId: clientRequestId.optional(), ...cardFields });
+const ResolveBody = z.object({
+  clientRequestId: clientRequestId.optional(),
+  resolution: z.enum(["resolved", "dismissed"], { error: "resolution must be resolved or dismissed" }),
+  reason: z.string().max(500).optional(),
+  paidByOtherMeans: z.boolean().optional(),
+  otherMeansType: z.string().min(1).max(100).optional(),
+});
+
+const PaymentAnswer = z.object({ data: z.record(z.string(), z.unknown()) });
+
+/** The request context of an operation: the key bound merchant-wide first, then handed to the object to replay. */
+async function posRequest(c: Ctx, principal: Principal, key: string | undefined, binding: IdempotencyBinding, action: string): Promise<RequestContext> {
+  let fingerprint: string | null = null;
+  if (key) {
+    await bindIdempotencyKey(c.env, principal, key, binding);
+    fingerprint = await bindingFingerprint(c.env, binding);
+  }
+  return {
+    scope: { merchantId: principal.merchantId, livemode: principal.livemode },
+    requestId: c.get("requestId"),
+    idempotencyKey: key ?? null,
+    fingerprint,
+    origin: new URL(c.req.url).origin,
+    audit: { action, actor: principal.actor, roles: principal.roles, details: { surface: "pos" } },
+  };
+}
+
+function assertExpiryFuture(value: string): { expMonth: number; expYear: number } {
+  const expMonth = Number(value.slice(0, 2));
+  const expYear = 2000 + Number(value.slice(2));
+  const now = new Date();
+  const y = now.getUTCFullYear();
+  if (expYear < y || (expYear === y && expMonth < now.getUTCMonth() + 1)) throw validation("The card has expired (expiry is in the past).", "expiry");
+  return { expMonth, expYear };
+}
+
+interface CardInput {
+  token?: string;
+  expiry?: string;
+  cvv?: string;
+  paymentMethodId?: string;
+}
+
+/** The card a request names: a new one (token + expiry) or a stored one. Number and CVV go no further. */
+async function cardOf(c: Ctx, principal: Principal, body: CardInput, customerId: string | null, required: boolean): Promise<PaymentMethodDetails | null> {
+  if (body.token !== undefined && body.paymentMethodId !== undefined) throw validation("Provide either token (new card) or paymentMethodId (stored card), not both.", "paymentMethodId");
+  if (body.token !== undefined) {
+    if (body.expiry === undefined) throw validation("expiry is required with token.", "expiry");
+    const exp = assertExpiryFuture(body.expiry);
+    const details = await resolvePaymentMethodInput(c, principal, { payment_method: body.token });
+    if (!details?.card) throw validation("token must be a card token.", "token");
+    return { ...details, card: { ...details.card, ...exp } };
+  }
+  if (body.paymentMethodId !== undefined) {
+    if (!hasPrefix(body.paymentMethodId, "pm")) throw notFound(`No such payment method: '${body.paymentMethodId.slice(0, 80)}'.`);
+    const row = await findPaymentMethod(c.env.DB, principal, body.paymentMethodId, "paymentMethodId");
+    const owner = customerId ? await posCustomerId(c.env, principal, customerId) : null;
+    if (row.customer && row.customer !== owner) throw validation(`The payment method ${row.id} is stored for another customer; pass its customerId.`, "paymentMethodId");
+    return parseDetails(row);
+  }
+  if (required) throw validation("Provide token (new card, with expiry) or paymentMethodId (stored card).", "token");
+  return null;
+}
+
+function replayHeaders(outcome: OpOutcome): Record<string, string> {
+  return outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
+}
+
+/** The answer of an operation that made or confirmed a payment: 201, a decline included; a lost answer is 504. */
+function paymentAnswer(c: Ctx, outcome: OpOutcome): Response {
+  const intent = outcome.intent;
+  if (intent?.status === "processing") {
+    throw new PosError(504, "PROVIDER_TIMEOUT", "The processor did not answer in time; the payment is being reconciled. Read it back with GET /api/v1/payments/transactions/{id}.", [
+      { field: "paymentIntentId", message: intent.id, paymentIntentId: intent.id },
+    ]);
+  }
+  if (outcome.error) {
+    if (!(outcome.error.type === "card_error" && intent)) {
+      const e = fromApiError(outcome.error);
+      throw new PosError(e.status, e.code, e.message, intent ? [...e.details, { field: "paymentIntentId", message: intent.id, paymentIntentId: intent.id }] : e.details);
+    }
+  }
+  if (!intent) throw notFound("No such payment.");
+  return c.json({ data: renderPayment(intent) }, 201, replayHeaders(outcome));
+}
+
+/** An operation's error in this surface's words (with the intent it concerns). */
+function assertOk(outcome: OpOutcome, id: string): IntentRecord {
+  if (outcome.error) throw fromApiError(outcome.error);
+  if (!outcome.intent) throw notFound(`No such payment: '${id}'.`);
+  return outcome.intent;
+}
+
+function checkIntentId(id: string): void {
+  if (!hasPrefix(id, "pi")) throw notFound(`No such payment: '${id.slice(0, 80)}'.`);
+}
+
+async function createPayment(c: Ctx, principal: Principal, body: z.output<typeof PaymentBody>, capture: boolean): Promise<Response> {
+  if (principal.customerId && body.customerId !== undefined && body.customerId !== principal.customerId) throw forbidden("A customer's token can only pay for that customer.");
+  const customer = principal.customerId ?? body.customerId ?? null;
+  if (body.token !== undefined && body.paymentMethodId !== undefined) throw validation("Provide either token (new card) or paymentMethodId (stored card), not both.", "paymentMethodId");
+  const tip = body.tipCents ?? 0;
+  if (body.amountCents + tip > MAX_AMOUNT) throw validation(`amountCents + tipCents must be at most ${MAX_AMOUNT}.`, "tipCents");
+  const route = capture ? "POST /api/v1/payments/sale" : "POST /api/v1/payments/authorize";
+  const { clientRequestId: key, cvv: _cvv, ...rest } = body;
+  void _cvv;
+  const req = await posRequest(c, principal, key, { route, target: "", params: { ...rest, customerId: customer } }, capture ? "pos.sale" : "pos.authorize");
+  const method = await cardOf(c, principal, body, customer, true);
+  const id = key ? await derivedId("pi", principal.merchantId, String(principal.livemode), key) : randomId("pi");
+  const outcome = await intentStub(c.env, id).create(req, {
+    id,
+    amount: body.amountCents + tip,
+    currency: (body.currency ?? "USD").toLowerCase(),
+    captureMethod: capture ? "automatic" : "manual",
+    customer,
+    description: null,
+    metadata: body.metadata ?? {},
+    orderId: body.orderId ?? null,
+    invoiceId: null,
+    locationId: body.locationId ?? null,
+    terminalId: body.terminalId ?? null,
+    lineItems: [],
+    tipAmount: tip,
+    receiptEmail: null,
+    statementDescriptor: null,
+    returnUrl: null,
+    cancelUrl: null,
+    paymentMethod: method,
+    confirm: true,
+  });
+  return paymentAnswer(c, outcome);
+}
+
+function chargeReference(intent: IntentRecord): string | null {
+  const auth = intent.attempts.find((a) => a.id === intent.chargeAttemptId);
+  return auth?.providerReference ?? null;
+}
+
+function sameUtcDay(a: number, b: number): boolean {
+  return new Date(a).toISOString().slice(0, 10) === new Date(b).toISOString().slice(0, 10);
+}
+
+export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
+  for (const capture of [false, true]) {
+    posRoute(
+      app,
+      sub,
+      {
+        method: "post",
+        path: capture ? "/payments/sale" : "/payments/authorize",
+        permission: "payments.transactions.create",
+        customers: true,
+        summary: capture ? "Authorize and capture in one step (tipCents is charged on top)" : "Hold funds on a card without capturing",
+        body: PaymentBody,
+        response: PaymentAnswer,
+        successStatus: 201,
+      },
+      (c, { principal, body }) => createPayment(c, principal, body, capture),
+    );
+  }
+
+  posRoute(
+    app,
+    sub,
+    { method: "post", path: "/payments/capture", permission: "payments.transactions.create", summary: "Capture an authorization, fully or partly, once", body: CaptureBody, response: PaymentAnswer },
+    async (c, { principal, body }) => {
+      const id = body.paymentIntentId;
+      checkIntentId(id);
+      const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/capture", target: id, params: { amountCents: body.amountCents } }, "pos.capture");
+      const outcome = await intentStub(c.env, id).capture(req, id, { amountToCapture: body.amountCents });
+      const intent = assertOk(outcome, id);
+      return c.json(
+        { data: { id: intent.id, status: "captured", amountCents: intent.amountReceived, capturedAmountCents: intent.amountReceived, currency: intent.currency.toUpperCase(), providerReference: chargeReference(intent) } },
+        200,
+        replayHeaders(outcome),
+      );
+    },
+  );
+
+  posRoute(
+    app,
+    sub,
+    { method: "post", path: "/payments/void", permission: "payments.transactions.void", summary: "Void an authorization, or a sale the same day (before settlement)", body: VoidBody, response: PaymentAnswer },
+    async (c, { principal, body }) => {
+      const id = body.paymentIntentId;
+      checkIntentId(id);
+      const stub = intentStub(c.env, id);
+      const current = await stub.retrieve(principal, id);
+      if (!current) throw notFound(`No such payment: '${id}'.`);
+      const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/void", target: id, params: {} }, "pos.void");
+      let outcome: OpOutcome;
+      if (current.status === "succeeded") {
+        // A sale voided before settlement: its whole amount goes back, marked as the void.
+        const captured = current.attempts.find((a) => a.id === current.chargeAttemptId);
+        const replay = isVoidedSale(current) && req.idempotencyKey !== null;
+        if (!replay && current.amountRefunded > 0) throw invalidState("This sale was already refunded in part or whole; it can no longer be voided.");
+        if (!replay && !sameUtcDay(captured?.completed ?? current.created, Date.now())) throw invalidState("This sale has settled (it was not captured today): refund it instead.");
+        const thresholds = (await merchantSettings(c.env.DB, principal.merchantId)).refund_approval_thresholds;
+        outcome = await stub.refund(req, id, { amount: undefined, reason: null, metadata: { [VOID_MARK]: "true" }, approvalThresholds: thresholds });
+      } else {
+        outcome = await stub.cancel(req, id, {});
+      }
+      const intent = assertOk(outcome, id);
+      const status = intent.status === "canceled" || isVoidedSale(intent) ? "voided" : "void_pending";
+      return c.json({ data: { id: intent.id, status, providerReference: chargeReference(intent) } }, 200, replayHeaders(outcome));
+    },
+  );
+
+  posRoute(
+    app,
+    sub,
+    { method: "post", path: "/payments/refund", permission: "payments.transactions.void", summary: "Refund a captured payment, fully or partly (repeatable, never above what was captured)", body: RefundBody, response: PaymentAnswer },
+    async (c, { principal, body }) => {
+      const id = body.paymentIntentId;
+      checkIntentId(id);
+      const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/refund", target: id, params: { amountCents: body.amountCents } }, "pos.refund");
+      const thresholds = (await merchantSettings(c.env.DB, principal.merchantId)).refund_approval_thresholds;
+      const outcome = await intentStub(c.env, id).refund(req, id, { amount: body.amountCents, reason: null, metadata: {}, approvalThresholds: thresholds });
+      const intent = assertOk(outcome, id);
+      const refund = intent.refunds.find((r) => r.id === outcome.refundId);
+      const attempt = refund?.attemptId ? intent.attempts.find((a) => a.id === refund.attemptId) : undefined;
+      const status = refund?.status === "pending" ? "refund_pending" : refund?.status === "failed" ? "refund_failed" : "refunded";
+      return c.json(
+        {
+          data: {
+            id: intent.id,
+            status,
+            refundId: refund?.id ?? null,
+            amountCents: refund?.amount ?? null,
+            refundedAmountCents: intent.amountRefunded,
+            providerReference: attempt?.providerReference ?? chargeReference(intent),
+          },
+        },
+        200,
+        replayHeaders(outcome),
+      );
+    },
+  );
+
+  posRoute(
+    app,
+    sub,
+    {
+      method: "post",
+      path: "/payments/failed/{id}/retry",
+      permission: "payments.transactions.void",
+      summary: "Retry a failed payment as a new payment (the original card unless token or paymentMethodId is given)",
+      body: RetryBody,
+      response: PaymentAnswer,
+      successStatus: 201,
+    },
+    async (c, { principal, body, params }) => {
+      const failedId = params.id ?? "";
+      checkIntentId(failedId);
+      const failed = await intentStub(c.env, failedId).retrieve(principal, failedId);
+      if (!failed) throw notFound(`No such payment: '${failedId}'.`);
+      if (!isFailedPayment(failed)) throw invalidState(`Payment ${failed.id} is not a failed payment.`);
+      if (failed.resolution) throw invalidState(`This failed payment was already ${failed.resolution.status}.`);
+      const { clientRequestId: key, cvv: _cvv, ...rest } = body;
+      void _cvv;
+      const req = await posRequest(c, principal, key, { route: "POST /api/v1/payments/failed/{id}/retry", target: failed.id, params: rest }, "pos.retry");
+      const given = await cardOf(c, principal, body, failed.customer, false);
+      const original = failed.lastPaymentError?.paymentMethod;
+      const method = given ?? (original ? { ...original, id: randomId("pm") } : null);
+      if (!method) throw validation("The original card cannot be used again; provide token or paymentMethodId.", "token");
+      const id = key ? await derivedId("pi", principal.merchantId, String(principal.livemode), key) : randomId("pi");
+      const outcome = await intentStub(c.env, id).create(req, {
+        id,
+        amount: failed.amount,
+        currency: failed.currency,
+        captureMethod: failed.captureMethod,
+        customer: failed.customer,
+        description: failed.description,
+        metadata: failed.metadata,
+        orderId: failed.orderId,
+        invoiceId: failed.invoiceId,
+        locationId: failed.locationId,
+        terminalId: failed.terminalId,
+        lineItems: failed.lineItems,
+        tipAmount: failed.tipAmount,
+        receiptEmail: failed.receiptEmail,
+        statementDescriptor: failed.statementDescriptor,
+        returnUrl: null,
+        cancelUrl: null,
+        paymentMethod: method,
+        confirm: true,
+        retryOf: failed.id,
+      });
+      const retried = outcome.intent;
+      if (retried && !outcome.replayed && (retried.status === "succeeded" || retried.status === "requires_capture")) {
+        // The retry paid it: the original is resolved by it (through its own object).
+        await intentStub(c.env, failed.id).resolveFailedPayment({ ...req, idempotencyKey: null, fingerprint: null, audit: { action: "pos.failed.resolve", actor: principal.actor, roles: principal.roles, details: { retried_by: retried.id } } }, failed.id, {
+          status: "resolved",
+          reason: "paid by a retry",
+          paidByOtherMeans: false,
+          retriedBy: retried.id,
+          actor: principal.actor,
+        });
+      }
+      return paymentAnswer(c, outcome);
+    },
+  );
+
+  posRoute(
+    app,
+    sub,
+    { method: "post", path: "/payments/failed/{id}/resolve", permission: "payments.transactions.void", summary: "Mark a failed payment resolved (e.g. paid by other means) or dismissed", body: ResolveBody, response: PaymentAnswer },
+    async (c, { principal, body, params }) => {
+      const id = params.id ?? "";
+      checkIntentId(id);
+      const { clientRequestId: key, ...rest } = body;
+      const req = await posRequest(c, principal, key, { route: "POST /api/v1/payments/failed/{id}/resolve", target: id, params: rest }, `pos.failed.${body.resolution === "resolved" ? "resolve" : "dismiss"}`);
+      const outcome = await intentStub(c.env, id).resolveFailedPayment(req, id, {
+        status: body.resolution,
+        reason: body.reason ?? "",
+        paidByOtherMeans: body.resolution === "resolved" && body.paidByOtherMeans === true,
+        otherMeansType: body.resolution === "resolved" && body.paidByOtherMeans === true ? (body.otherMeansType ?? null) : null,
+        retriedBy: null,
+        actor: principal.actor,
+      });
+      const intent = assertOk(outcome, id);
+      const r = intent.resolution;
+      return c.json(
+        { data: { id: intent.id, status: r?.status ?? body.resolution, resolution: r?.status ?? body.resolution, reason: r?.reason ?? null, paidByOtherMeans: r?.paidByOtherMeans ?? false, otherMeansType: r?.otherMeansType ?? null } },
+        200,
+        replayHeaders(outcome),
+      );
+    },
+  );
+}
+

@@ -1,0 +1,183 @@
+// Seed 002's reads: GET /transactions (every filter of the seed, answered from indexed D1 columns of
+// the read model, cursor = the last id of the page), GET /transactions/:id (the intent and its calls
+// to the processor), GET /failed (default window 30 days) and its counts.
+import { and, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, notInArray, or, sql, type SQL } from "drizzle-orm";
+import type { Hono } from "hono";
+import { z } from "zod";
+import type { Principal } from "../../auth/permissions";
+import { hasPrefix } from "../../core/ids";
+import type { IntentRecord } from "../../core/types";
+import { paymentIntents } from "../../db/schema";
+import { db } from "../../webhooks/store";
+import { intentStub } from "../v1/respond";
+import type { App, AppEnv, Ctx } from "../v1/route";
+import { notFound, validation } from "./errors";
+import { ERROR_REASONS, POS_STATUSES, renderFailed, renderHistoryRow, renderIntentDetail, renderListItem, VOID_MARK, type PosStatus } from "./render";
+import { posRoute } from "./surface";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const date = (name: string) =>
+  z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, `${name} must be YYYY-MM-DD`)
+    .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), `${name} must be a valid date`)
+    .transform((v) => Date.parse(`${v}T00:00:00Z`));
+const int = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,12}$/, `${name} must be an integer`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `${name} must be between ${min} and ${max}`).max(max, `${name} must be between ${min} and ${max}`));
+const text = (max = 255) => z.string().min(1).max(max);
+
+const TransactionsQuery = z.object({
+  status: z.enum(POS_STATUSES as unknown as [PosStatus, ...PosStatus[]], { error: `status must be one of ${POS_STATUSES.join(", ")}` }).optional(),
+  dateFrom: date("dateFrom").optional(),
+  dateTo: date("dateTo").optional(),
+  amountMinCents: int("amountMinCents", 0, 99_999_999_999).optional(),
+  amountMaxCents: int("amountMaxCents", 0, 99_999_999_999).optional(),
+  cardLast4: z.string().regex(/^\d{4}$/, "cardLast4 must be 4 digits").optional(),
+  customerId: text().optional(),
+  orderId: text().optional(),
+  locationId: text().optional(),
+  cursor: text(100).optional(),
+  limit: int("limit", 1, 100).optional(),
+});
+
+const FailedQuery = z.object({
+  counts: z.enum(["true", "false"], { error: "counts must be true or false" }).optional(),
+  dateFrom: date("dateFrom").optional(),
+  dateTo: date("dateTo").optional(),
+  customerId: text().optional(),
+  locationId: text().optional(),
+  cursor: text(100).optional(),
+  limit: int("limit", 1, 100).optional(),
+});
+
+const Answer = z.object({ data: z.unknown(), meta: z.object({ cursor: z.string().nullable(), hasMore: z.boolean() }).optional() });
+
+const voidMark = sql`exists (select 1 from json_each(${paymentIntents.data}, '$.refunds') where json_extract(value, '$.metadata.${sql.raw(VOID_MARK)}') = 'true')`;
+const failed = isNotNull(paymentIntents.failureReason);
+const errorReason = inArray(paymentIntents.failureReason, [...ERROR_REASONS]);
+
+/** A status of this surface as conditions on the read model's columns. */
+function statusCondition(status: PosStatus): SQL {
+  switch (status) {
+    case "authorized":
+      return eq(paymentIntents.status, "requires_capture");
+    case "captured":
+      return and(eq(paymentIntents.status, "succeeded"), eq(paymentIntents.amountRefunded, 0)) as SQL;
+    case "refunded":
+      return and(eq(paymentIntents.status, "succeeded"), gt(paymentIntents.amountRefunded, 0), sql`not ${voidMark}`) as SQL;
+    case "voided":
+      return or(eq(paymentIntents.status, "canceled"), and(eq(paymentIntents.status, "succeeded"), gt(paymentIntents.amountRefunded, 0), voidMark)) as SQL;
+    case "declined":
+      return and(failed, isNull(paymentIntents.resolution), notInArray(paymentIntents.failureReason, [...ERROR_REASONS])) as SQL;
+    case "error":
+      return and(failed, isNull(paymentIntents.resolution), errorReason) as SQL;
+    case "resolved":
+    case "dismissed":
+      return and(failed, eq(paymentIntents.resolution, status)) as SQL;
+    case "pending":
+      return and(inArray(paymentIntents.status, ["requires_payment_method", "requires_confirmation", "requires_action", "processing"]), isNull(paymentIntents.failureReason)) as SQL;
+  }
+}
+
+function scope(principal: Principal): SQL[] {
+  return [
+    eq(paymentIntents.merchantId, principal.merchantId),
+    eq(paymentIntents.livemode, principal.livemode),
+    // A customer's token sees only its own payments.
+    ...(principal.customerId ? [eq(paymentIntents.customer, principal.customerId)] : []),
+  ];
+}
+
+/** One page, newest first; the cursor is the last id of the previous page. */
+async function page(c: Ctx, principal: Principal, where: SQL[], limit: number, cursor: string | undefined): Promise<{ items: IntentRecord[]; cursor: string | null; hasMore: boolean }> {
+  if (cursor) {
+    const [cur] = hasPrefix(cursor, "pi")
+      ? await db(c.env.DB).select({ created: paymentIntents.created }).from(paymentIntents).where(and(eq(paymentIntents.id, cursor), ...scope(principal))).limit(1)
+      : [];
+    if (!cur) throw validation("Invalid cursor: use meta.cursor from a previous page.", "cursor");
+    where.push(or(lt(paymentIntents.created, cur.created), and(eq(paymentIntents.created, cur.created), lt(paymentIntents.id, cursor))) as SQL);
+  }
+  const rows = await db(c.env.DB)
+    .select({ data: paymentIntents.data })
+    .from(paymentIntents)
+    .where(and(...where))
+    .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
+    .limit(limit + 1);
+  const items = rows.slice(0, limit).map((r) => JSON.parse(r.data) as IntentRecord);
+  const hasMore = rows.length > limit;
+  return { items, hasMore, cursor: hasMore ? (items[items.length - 1]?.id ?? null) : null };
+}
+
+function dateRange(from: number | undefined, to: number | undefined): SQL[] {
+  if (from !== undefined && to !== undefined && to < from) throw validation("dateTo must not be before dateFrom.", "dateTo");
+  return [...(from !== undefined ? [gte(paymentIntents.created, from)] : []), ...(to !== undefined ? [lt(paymentIntents.created, to + DAY_MS)] : [])];
+}
+
+export function registerPosReads(app: App, sub: Hono<AppEnv>): void {
+  posRoute(
+    app,
+    sub,
+    { method: "get", path: "/payments/transactions", permission: "payments.transactions.view", customers: true, summary: "Search payments (status, dates, amount range, card last4, customer, order, location; cursor)", query: TransactionsQuery, response: Answer },
+    async (c, { principal, query }) => {
+      if (query.amountMinCents !== undefined && query.amountMaxCents !== undefined && query.amountMaxCents < query.amountMinCents) throw validation("amountMaxCents must not be below amountMinCents.", "amountMaxCents");
+      const where: SQL[] = [
+        ...scope(principal),
+        ...(query.status ? [statusCondition(query.status)] : []),
+        ...dateRange(query.dateFrom, query.dateTo),
+        ...(query.amountMinCents !== undefined ? [gte(paymentIntents.amount, query.amountMinCents)] : []),
+        ...(query.amountMaxCents !== undefined ? [lte(paymentIntents.amount, query.amountMaxCents)] : []),
+        ...(query.cardLast4 ? [eq(paymentIntents.cardLast4, query.cardLast4)] : []),
+        ...(query.customerId ? [eq(paymentIntents.customer, query.customerId)] : []),
+        ...(query.orderId ? [eq(paymentIntents.orderId, query.orderId)] : []),
+        ...(query.locationId ? [eq(paymentIntents.locationId, query.locationId)] : []),
+      ];
+      const result = await page(c, principal, where, query.limit ?? 25, query.cursor);
+      return c.json({ data: result.items.map(renderListItem), meta: { cursor: result.cursor, hasMore: result.hasMore } });
+    },
+  );
+
+  posRoute(
+    app,
+    sub,
+    { method: "get", path: "/payments/transactions/{id}", permission: "payments.transactions.view", customers: true, summary: "A payment with its full history of processor calls", response: Answer },
+    async (c, { principal, params }) => {
+      const id = params.id ?? "";
+      if (!hasPrefix(id, "pi")) throw notFound(`No such payment: '${id.slice(0, 80)}'.`);
+      const intent = await intentStub(c.env, id).retrieve(principal, id);
+      if (!intent || (principal.customerId && intent.customer !== principal.customerId)) throw notFound(`No such payment: '${id}'.`);
+      return c.json({ data: { intent: renderIntentDetail(intent), transactions: intent.attempts.map(renderHistoryRow) } });
+    },
+  );
+
+  posRoute(
+    app,
+    sub,
+    { method: "get", path: "/payments/failed", permission: "payments.transactions.view", summary: "Failed payments (declined or error) not yet resolved; ?counts=true for the counts only", query: FailedQuery, response: Answer },
+    async (c, { principal, query }) => {
+      const from = query.dateFrom ?? Date.now() - 30 * DAY_MS;
+      const where: SQL[] = [
+        ...scope(principal),
+        failed,
+        isNull(paymentIntents.resolution),
+        ...dateRange(from, query.dateTo),
+        ...(query.customerId ? [eq(paymentIntents.customer, query.customerId)] : []),
+        ...(query.locationId ? [eq(paymentIntents.locationId, query.locationId)] : []),
+      ];
+      if (query.counts === "true") {
+        const [row] = await db(c.env.DB)
+          .select({ total: sql<number>`count(*)`, error: sql<number>`coalesce(sum(case when ${errorReason} then 1 else 0 end), 0)` })
+          .from(paymentIntents)
+          .where(and(...where));
+        const total = Number(row?.total ?? 0);
+        const error = Number(row?.error ?? 0);
+        return c.json({ data: { total, declined: total - error, error } });
+      }
+      const result = await page(c, principal, where, query.limit ?? 25, query.cursor);
+      return c.json({ data: result.items.map(renderFailed), meta: { cursor: result.cursor, hasMore: result.hasMore } });
+    },
+  );
+}

@@ -1,0 +1,186 @@
+// Seed 002's shapes: camelCase, integer cents, ISO times, upper-case currency, and its status words
+// (authorized, captured, voided, refunded, declined, error, resolved, dismissed; pending otherwise).
+import { chargeAttempt, failureReason, isFailedPayment } from "../../core/intent";
+import { minorToDecimal } from "../../core/money";
+import type { Attempt, IntentRecord } from "../../core/types";
+
+export type PosStatus = "authorized" | "captured" | "voided" | "refunded" | "declined" | "error" | "resolved" | "dismissed" | "pending";
+export const POS_STATUSES: readonly PosStatus[] = ["authorized", "captured", "voided", "refunded", "declined", "error", "resolved", "dismissed", "pending"];
+
+/** Failure reasons that are the processor's trouble rather than the card's: the seed's `error`. */
+export const ERROR_REASONS = ["processing_error", "provider_error", "api_error", "unknown"] as const;
+
+/** Metadata key marking the refund that voided a same-day sale (seed 002's void after capture). */
+export const VOID_MARK = "pos_void";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A sale voided the same day: fully given back by the one refund that carries the void mark. */
+export function isVoidedSale(intent: IntentRecord): boolean {
+  return intent.status === "succeeded" && intent.refunds.some((r) => r.metadata[VOID_MARK] === "true" && r.status !== "failed" && r.status !== "canceled");
+}
+
+export function posStatus(intent: IntentRecord): PosStatus {
+  if (intent.resolution) return intent.resolution.status;
+  if (isFailedPayment(intent)) return (ERROR_REASONS as readonly string[]).includes(failureReason(intent) ?? "") ? "error" : "declined";
+  switch (intent.status) {
+    case "requires_capture":
+      return "authorized";
+    case "canceled":
+      return "voided";
+    case "succeeded":
+      if (isVoidedSale(intent)) return "voided";
+      return intent.amountRefunded > 0 ? "refunded" : "captured";
+    default:
+      return "pending";
+  }
+}
+
+const card = (intent: IntentRecord) => intent.paymentMethod?.card ?? intent.lastPaymentError?.paymentMethod?.card ?? null;
+const methodType = (intent: IntentRecord) => intent.paymentMethod?.type ?? intent.lastPaymentError?.paymentMethod?.type ?? "card";
+
+/** The attempt that speaks for the payment: its authorization, else its latest authorization attempt. */
+function authAttempt(intent: IntentRecord): Attempt | null {
+  return chargeAttempt(intent) ?? [...intent.attempts].reverse().find((a) => a.type === "authorize") ?? null;
+}
+
+/** The amount before the tip (seed 002's amountCents; the tip is charged on top). */
+export const baseAmount = (intent: IntentRecord) => intent.amount - intent.tipAmount;
+export const currencyOf = (intent: IntentRecord) => intent.currency.toUpperCase();
+
+/** The answer of authorize / sale / retry. */
+export function renderPayment(intent: IntentRecord) {
+  const auth = authAttempt(intent);
+  const c = card(intent);
+  const status = posStatus(intent);
+  return {
+    id: intent.id,
+    status,
+    amountCents: baseAmount(intent),
+    ...(intent.tipAmount > 0 ? { tipCents: intent.tipAmount } : {}),
+    currency: currencyOf(intent),
+    providerReference: auth?.providerReference ?? null,
+    cardLast4: c?.last4 ?? null,
+    cardBrand: c?.brand ?? null,
+    authCode: chargeAttempt(intent)?.authorizationCode ?? null,
+    avsResponse: chargeAttempt(intent)?.avsResult ?? null,
+    cvvResponse: chargeAttempt(intent)?.cvvResult ?? null,
+    ...(status === "declined" || status === "error"
+      ? { errorMessage: intent.lastPaymentError?.message ?? auth?.responseText ?? null, responseCode: auth?.responseCode ?? null, responseText: auth?.responseText ?? null }
+      : {}),
+    ...(intent.orderId ? { orderId: intent.orderId } : {}),
+    ...(intent.customer ? { customerId: intent.customer } : {}),
+    ...(intent.retryOf ? { metadata: retryMetadata(intent) } : {}),
+  };
+}
+
+export function retryMetadata(intent: IntentRecord): Record<string, unknown> {
+  return { ...intent.metadata, ...(intent.retryOf ? { retryOf: intent.retryOf, originalIntentId: intent.retryOf, retryAttempt: true } : {}) };
+}
+
+/** A row of GET /transactions. */
+export function renderListItem(intent: IntentRecord) {
+  const c = card(intent);
+  return {
+    id: intent.id,
+    status: posStatus(intent),
+    amountCents: baseAmount(intent),
+    ...(intent.tipAmount > 0 ? { tipCents: intent.tipAmount } : {}),
+    currency: currencyOf(intent),
+    paymentMethodType: methodType(intent),
+    cardLast4: c?.last4 ?? null,
+    cardBrand: c?.brand ?? null,
+    providerReference: authAttempt(intent)?.providerReference ?? null,
+    orderId: intent.orderId,
+    customerId: intent.customer,
+    locationId: intent.locationId,
+    terminalId: intent.terminalId,
+    createdAt: iso(intent.created),
+  };
+}
+
+/** GET /transactions/:id's `intent`. */
+export function renderIntentDetail(intent: IntentRecord) {
+  const c = card(intent);
+  return {
+    id: intent.id,
+    status: posStatus(intent),
+    amountCents: baseAmount(intent),
+    tipCents: intent.tipAmount,
+    capturedAmountCents: intent.amountReceived,
+    refundedAmountCents: intent.amountRefunded,
+    currency: currencyOf(intent),
+    paymentMethodType: methodType(intent),
+    cardLast4: c?.last4 ?? null,
+    cardBrand: c?.brand ?? null,
+    orderId: intent.orderId,
+    customerId: intent.customer,
+    locationId: intent.locationId,
+    terminalId: intent.terminalId,
+    metadata: retryMetadata(intent),
+    ...(intent.resolution
+      ? {
+          resolution: intent.resolution.status,
+          resolutionReason: intent.resolution.reason,
+          paidByOtherMeans: intent.resolution.paidByOtherMeans,
+          otherMeansType: intent.resolution.otherMeansType ?? null,
+        }
+      : {}),
+    createdAt: iso(intent.created),
+    updatedAt: iso(intent.updated),
+  };
+}
+
+function attemptType(a: Attempt): string {
+  if (a.type === "authorize") return a.capture ? "sale" : "authorize";
+  return a.type;
+}
+
+function attemptStatus(a: Attempt): string {
+  switch (a.status) {
+    case "succeeded":
+      return "approved";
+    case "failed":
+      return a.responseCode === "provider_error" || a.declineCode === "processing_error" ? "error" : "declined";
+    case "canceled":
+      return "voided";
+    default:
+      return "pending";
+  }
+}
+
+/** A row of the history: one call to the processor. */
+export function renderHistoryRow(a: Attempt) {
+  return {
+    id: a.id,
+    type: attemptType(a),
+    status: attemptStatus(a),
+    amountDollars: minorToDecimal(a.amount, a.currency),
+    amountCents: a.amount,
+    providerReference: a.providerReference,
+    responseCode: a.responseCode,
+    responseText: a.responseText,
+    authCode: a.authorizationCode,
+    createdAt: iso(a.created),
+  };
+}
+
+/** A row of GET /failed. */
+export function renderFailed(intent: IntentRecord) {
+  const auths = intent.attempts.filter((a) => a.type === "authorize");
+  const latest = auths[auths.length - 1];
+  return {
+    id: intent.id,
+    status: posStatus(intent),
+    amountCents: baseAmount(intent),
+    currency: currencyOf(intent),
+    paymentMethodType: methodType(intent),
+    cardLast4: card(intent)?.last4 ?? null,
+    errorMessage: intent.lastPaymentError?.message ?? latest?.responseText ?? null,
+    attemptCount: auths.length,
+    latestResponseText: latest?.responseText ?? null,
+    customerId: intent.customer,
+    locationId: intent.locationId,
+    createdAt: iso(intent.created),
+  };
+}

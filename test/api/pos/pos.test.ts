@@ -1,0 +1,386 @@
+// Seed 002, the POS gateway surface: every example request of the seed (with a future expiry), the
+// seed's error codes, permissions per route, clientRequestId replay and conflict, the transaction
+// filters, failed payments, cards on file, and a POS payment read back through /v1.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call, get, hsToken, newMerchant, post, uniqueKey, type CallOptions, type PaymentIntentJson } from "../../helpers";
+
+const EXPIRY = "1239"; // the seed's "1225" has passed
+type Data = { data: Record<string, unknown>; meta?: { cursor: string | null; hasMore: boolean } };
+type Err = { error: { code: string; message: string; details: unknown[] } };
+
+function expectPosError(res: { status: number; body: unknown }, status: number, code: string): Err["error"] {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  const body = res.body as Err;
+  expect(Object.keys(body)).toEqual(["error"]);
+  expect(body.error.code).toBe(code);
+  expect(typeof body.error.message).toBe("string");
+  expect(Array.isArray(body.error.details)).toBe(true);
+  return body.error;
+}
+
+const authorizeExample = (id: string) => ({
+  clientRequestId: id,
+  amountCents: 5000,
+  token: "9418594164541111",
+  expiry: EXPIRY,
+  cvv: "123",
+  currency: "USD",
+  paymentMethodType: "card",
+  ecomind: "E",
+  orderId: "order-abc",
+  customerId: "cust-123",
+  terminalId: "term-1",
+  name: "John Doe",
+});
+
+const saleExample = (id: string) => ({
+  clientRequestId: id,
+  amountCents: 1500,
+  token: "9418594164541111",
+  expiry: EXPIRY,
+  tipCents: 200,
+  currency: "USD",
+  orderId: "order-xyz",
+  customerId: "cust-456",
+  paymentMethodType: "card",
+  paymentMethodId: "pm-stored-1",
+  metadata: { source: "pos" },
+});
+
+async function sale(opts: CallOptions, body: Record<string, unknown> = {}) {
+  const res = await post<Data>("/api/v1/payments/sale", { clientRequestId: uniqueKey("s"), amountCents: 1000, token: "9418594164541111", expiry: EXPIRY, currency: "USD", ...body }, opts);
+  return res;
+}
+
+describe("seed 002 examples, verbatim", () => {
+  it("authorize -> capture (partial) -> transaction history", async () => {
+    const { opts } = await newMerchant("pos-auth");
+    const auth = await post<Data>("/api/v1/payments/authorize", authorizeExample(uniqueKey("auth-001")), opts);
+    expect(auth.status, JSON.stringify(auth.body)).toBe(201);
+    const a = auth.body.data;
+    expect(a.id).toMatch(/^pi_/);
+    expect(a.status).toBe("authorized");
+    expect(a.amountCents).toBe(5000);
+    expect(a.currency).toBe("USD");
+    expect(typeof a.providerReference).toBe("string");
+    expect(a.cardLast4).toBe("1111");
+    expect(a.cardBrand).toBe("visa");
+    expect(a.authCode).toMatch(/^\d{6}$/);
+    expect(a.avsResponse).toBe("Y");
+    expect(a.cvvResponse).toBe("M");
+
+    const cap = await post<Data>("/api/v1/payments/capture", { clientRequestId: uniqueKey("cap-001"), paymentIntentId: a.id, amountCents: 4500 }, opts);
+    expect(cap.status, JSON.stringify(cap.body)).toBe(200);
+    expect(cap.body.data).toEqual({ id: a.id, status: "captured", amountCents: 4500, capturedAmountCents: 4500, currency: "USD", providerReference: a.providerReference });
+
+    const detail = await get<{ data: { intent: Record<string, unknown>; transactions: Record<string, unknown>[] } }>(`/api/v1/payments/transactions/${String(a.id)}`, opts);
+    expect(detail.status).toBe(200);
+    const intent = detail.body.data.intent;
+    expect(intent).toMatchObject({ id: a.id, status: "captured", amountCents: 5000, capturedAmountCents: 4500, refundedAmountCents: 0, currency: "USD", paymentMethodType: "card", cardLast4: "1111", cardBrand: "visa", orderId: "order-abc", customerId: "cust-123", metadata: {} });
+    expect(new Date(String(intent.createdAt)).toISOString()).toBe(intent.createdAt);
+    expect(typeof intent.updatedAt).toBe("string");
+    const [first, second] = detail.body.data.transactions;
+    expect(first).toMatchObject({ type: "authorize", status: "approved", amountDollars: "50.00", providerReference: a.providerReference, responseCode: "00", responseText: "Approved" });
+    expect(second).toMatchObject({ type: "capture", status: "approved", amountDollars: "45.00", responseCode: "00" });
+    expect(typeof first?.id).toBe("string");
+    expect(typeof first?.createdAt).toBe("string");
+
+    // A second capture, or more than authorized: INVALID_STATE.
+    expectPosError(await post("/api/v1/payments/capture", { paymentIntentId: a.id }, opts), 409, "INVALID_STATE");
+    const auth2 = await post<Data>("/api/v1/payments/authorize", authorizeExample(uniqueKey("auth")), opts);
+    expectPosError(await post("/api/v1/payments/capture", { paymentIntentId: auth2.body.data.id, amountCents: 5001 }, opts), 409, "INVALID_STATE");
+    // Refund of an uncaptured authorization: INVALID_STATE.
+    expectPosError(await post("/api/v1/payments/refund", { paymentIntentId: auth2.body.data.id, amountCents: 100 }, opts), 409, "INVALID_STATE");
+    // Void of an authorization.
+    const v = await post<Data>("/api/v1/payments/void", { clientRequestId: uniqueKey("void"), paymentIntentId: auth2.body.data.id }, opts);
+    expect(v.status).toBe(200);
+    expect(v.body.data).toEqual({ id: auth2.body.data.id, status: "voided", providerReference: auth2.body.data.providerReference });
+  });
+
+  it("sale: token and paymentMethodId together are refused; the sale charges the tip on top; void; refund", async () => {
+    const { opts } = await newMerchant("pos-sale");
+    // The seed's example names both a token and a stored card, which its own note forbids.
+    expectPosError(await post("/api/v1/payments/sale", saleExample(uniqueKey("sale-001")), opts), 400, "VALIDATION_ERROR");
+    const { paymentMethodId: _pm, ...withToken } = saleExample(uniqueKey("sale-001"));
+    void _pm;
+    const res = await post<Data>("/api/v1/payments/sale", withToken, opts);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const s = res.body.data;
+    expect(s).toMatchObject({ status: "captured", amountCents: 1500, tipCents: 200, currency: "USD", cardLast4: "1111", cardBrand: "visa" });
+    expect(s.authCode).toMatch(/^\d{6}$/);
+    expect(typeof s.providerReference).toBe("string");
+
+    // Read back through /v1: the charged amount is amount + tip, the tip shown as such.
+    const v1 = await get<PaymentIntentJson>(`/v1/payments_intents_placeholder`.replace("/v1/payments_intents_placeholder", `/v1/payment_intents/${String(s.id)}`), opts);
+    expect(v1.status).toBe(200);
+    expect(v1.body.amount).toBe(1700);
+    expect(v1.body.amount_received).toBe(1700);
+    expect(v1.body.status).toBe("succeeded");
+    expect(v1.body.currency).toBe("usd");
+    expect(v1.body.metadata).toEqual({ source: "pos" });
+
+    // Void (same day, before settlement).
+    const voided = await post<Data>("/api/v1/payments/void", { clientRequestId: uniqueKey("void-001"), paymentIntentId: s.id }, opts);
+    expect(voided.status, JSON.stringify(voided.body)).toBe(200);
+    expect(voided.body.data).toEqual({ id: s.id, status: "voided", providerReference: s.providerReference });
+    expectPosError(await post("/api/v1/payments/refund", { paymentIntentId: s.id, amountCents: 1 }, opts), 409, "INVALID_STATE");
+
+    // Refund: partial, repeated, never above captured.
+    const other = (await sale(opts, { amountCents: 2000 })).body.data;
+    const r1 = await post<Data>("/api/v1/payments/refund", { clientRequestId: uniqueKey("refund-001"), paymentIntentId: other.id, amountCents: 500 }, opts);
+    expect(r1.status, JSON.stringify(r1.body)).toBe(200);
+    expect(r1.body.data).toMatchObject({ id: other.id, status: "refunded", refundedAmountCents: 500 });
+    expect(typeof r1.body.data.providerReference).toBe("string");
+    const r2 = await post<Data>("/api/v1/payments/refund", { paymentIntentId: other.id, amountCents: 500 }, opts);
+    expect(r2.body.data.refundedAmountCents).toBe(1000);
+    expectPosError(await post("/api/v1/payments/refund", { paymentIntentId: other.id, amountCents: 1001 }, opts), 409, "INVALID_STATE");
+    const r3 = await post<Data>("/api/v1/payments/refund", { paymentIntentId: other.id }, opts);
+    expect(r3.body.data.refundedAmountCents).toBe(2000);
+    const v1b = await get<PaymentIntentJson>(`/v1/payment_intents/${String(other.id)}`, opts);
+    expect(v1b.body.amount_received).toBe(2000);
+    expect((v1b.body as unknown as { amount_refunded?: number }).amount_refunded ?? 2000).toBe(2000);
+  });
+
+  it("failed payments: list, counts, retry (201 with retry metadata), resolve", async () => {
+    const { opts } = await newMerchant("pos-failed");
+    const declined = await post<Data>("/api/v1/payments/sale", { clientRequestId: uniqueKey("d"), amountCents: 2500, token: "9418594164540002", expiry: EXPIRY, currency: "USD" }, opts);
+    expect(declined.status, JSON.stringify(declined.body)).toBe(201);
+    expect(declined.body.data.status).toBe("declined");
+    const errored = await sale(opts, { amountCents: 700, token: "9418594164540119" });
+    expect(errored.body.data.status).toBe("error");
+    const another = await sale(opts, { amountCents: 800, token: "9418594164549995" });
+    expect(another.body.data.status).toBe("declined");
+
+    const counts = await get<Data>("/api/v1/payments/failed?counts=true", opts);
+    expect(counts.body).toEqual({ data: { total: 3, declined: 2, error: 1 } });
+    const list = await get<{ data: Record<string, unknown>[]; meta: unknown }>("/api/v1/payments/failed", opts);
+    expect(list.body.meta).toEqual({ cursor: null, hasMore: false });
+    const row = list.body.data.find((r) => r.id === declined.body.data.id);
+    expect(row).toMatchObject({ status: "declined", amountCents: 2500, currency: "USD", paymentMethodType: "card", cardLast4: "0002", attemptCount: 1 });
+    expect(typeof row?.errorMessage).toBe("string");
+    expect(typeof row?.latestResponseText).toBe("string");
+    const paged = await get<{ data: unknown[]; meta: { cursor: string; hasMore: boolean } }>("/api/v1/payments/failed?limit=2", opts);
+    expect(paged.body.meta.hasMore).toBe(true);
+    const rest = await get<{ data: unknown[]; meta: { hasMore: boolean } }>(`/api/v1/payments/failed?limit=2&cursor=${paged.body.meta.cursor}`, opts);
+    expect(rest.body.data.length).toBe(1);
+
+    const retry = await post<Data>(`/api/v1/payments/failed/${String(declined.body.data.id)}/retry`, { token: "9418594164549999", paymentMethodType: "card", expiry: EXPIRY }, opts);
+    expect(retry.status, JSON.stringify(retry.body)).toBe(201);
+    expect(retry.body.data).toMatchObject({ status: "captured", amountCents: 2500, metadata: { retryOf: declined.body.data.id, originalIntentId: declined.body.data.id, retryAttempt: true } });
+    // Without a token: the original card (declines again).
+    const again = await post<Data>(`/api/v1/payments/failed/${String(another.body.data.id)}/retry`, {}, opts);
+    expect(again.status).toBe(201);
+    expect(again.body.data).toMatchObject({ status: "declined", cardLast4: "9995" });
+
+    const resolved = await post<Data>(`/api/v1/payments/failed/${String(errored.body.data.id)}/resolve`, { resolution: "resolved", reason: "Customer paid with cash at the counter", paidByOtherMeans: true, otherMeansType: "cash" }, opts);
+    expect(resolved.status, JSON.stringify(resolved.body)).toBe(200);
+    expect(resolved.body.data).toMatchObject({ id: errored.body.data.id, status: "resolved", resolution: "resolved" });
+    expectPosError(await post(`/api/v1/payments/failed/${String(errored.body.data.id)}/resolve`, { resolution: "dismissed" }, opts), 409, "INVALID_STATE");
+    const detail = await get<{ data: { intent: Record<string, unknown> } }>(`/api/v1/payments/transactions/${String(errored.body.data.id)}`, opts);
+    expect(detail.body.data.intent).toMatchObject({ status: "resolved", otherMeansType: "cash", paidByOtherMeans: true });
+    const after = await get<Data>("/api/v1/payments/failed?counts=true", opts);
+    // Open: `another` and its declined retry (itself a failed payment); the rest were resolved.
+    expect(after.body.data).toEqual({ total: 2, declined: 2, error: 0 });
+  });
+
+  it("cards on file: save (verbatim), list, pay with the stored card, delete", async () => {
+    const { opts } = await newMerchant("pos-cards");
+    const saved = await post<Data>("/api/v1/customers/cust-123/payment-methods", { clientRequestId: uniqueKey("save-001"), token: "9418594164541111", expiry: EXPIRY, nickname: "Personal Visa", isDefault: true }, opts);
+    expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+    expect(saved.body.data).toMatchObject({ customerId: "cust-123", cardLast4: "1111", cardBrand: "visa", expiry: EXPIRY, nickname: "Personal Visa", isDefault: true });
+    const pmId = String(saved.body.data.id);
+    const list = await get<{ data: Record<string, unknown>[]; meta: unknown }>("/api/v1/customers/cust-123/payment-methods", opts);
+    expect(list.body.data.map((m) => m.id)).toEqual([pmId]);
+    expect(list.body.meta).toEqual({ cursor: null, hasMore: false });
+
+    const paid = await post<Data>("/api/v1/payments/sale", { clientRequestId: uniqueKey("s"), amountCents: 900, currency: "USD", customerId: "cust-123", paymentMethodId: pmId }, opts);
+    expect(paid.status, JSON.stringify(paid.body)).toBe(201);
+    expect(paid.body.data).toMatchObject({ status: "captured", cardLast4: "1111", customerId: "cust-123" });
+    // Another customer cannot pay with it.
+    expectPosError(await post("/api/v1/payments/sale", { amountCents: 900, customerId: "cust-999", paymentMethodId: pmId }, opts), 400, "VALIDATION_ERROR");
+    expectPosError(await post("/api/v1/payments/sale", { amountCents: 900, paymentMethodId: "pm_doesnotexist000000" }, opts), 404, "NOT_FOUND");
+
+    const del = await call<Data>("DELETE", `/api/v1/customers/cust-123/payment-methods/${pmId}`, opts);
+    expect(del.status).toBe(200);
+    expect((await get<{ data: unknown[] }>("/api/v1/customers/cust-123/payment-methods", opts)).body.data).toEqual([]);
+    expectPosError(await call("DELETE", `/api/v1/customers/cust-123/payment-methods/${pmId}`, opts), 404, "NOT_FOUND");
+  });
+});
+
+describe("seed 002 errors", () => {
+  it("each error code of the table, and the surface's format for auth, unknown routes and bad bodies", async () => {
+    const { opts } = await newMerchant("pos-errors");
+    const v = expectPosError(await post("/api/v1/payments/authorize", { amountCents: -5, token: "9418594164541111", expiry: EXPIRY }, opts), 400, "VALIDATION_ERROR");
+    expect(v.message).toBe("amountCents must be a positive integer");
+    expectPosError(await post("/api/v1/payments/authorize", { amountCents: 100, token: "9418594164541111", expiry: "1220" }, opts), 400, "VALIDATION_ERROR");
+    expectPosError(await post("/api/v1/payments/authorize", { amountCents: 100, token: "9418594164541111", expiry: EXPIRY, currency: "XYZ" }, opts), 400, "VALIDATION_ERROR");
+    expectPosError(await post("/api/v1/payments/authorize", "{not json", opts), 400, "VALIDATION_ERROR");
+    expectPosError(await post("/api/v1/payments/capture", { paymentIntentId: "01JEXAMPLE000001" }, opts), 404, "NOT_FOUND");
+    expectPosError(await post("/api/v1/payments/capture", { paymentIntentId: "pi_doesnotexist00000000" }, opts), 404, "NOT_FOUND");
+    expectPosError(await get("/api/v1/payments/transactions/pi_nope0000000000000", opts), 404, "NOT_FOUND");
+    expectPosError(await get("/api/v1/payments/nowhere", opts), 404, "NOT_FOUND");
+    expectPosError(await post("/api/v1/payments/authorize", { amountCents: 100, token: "9418594164547023", expiry: EXPIRY }, opts), 502, "PROVIDER_ERROR");
+    const timeout = expectPosError(await post("/api/v1/payments/authorize", { amountCents: 100, token: "9418594164547007", expiry: EXPIRY }, opts), 504, "PROVIDER_TIMEOUT");
+    const pending = (timeout.details[0] as { paymentIntentId: string }).paymentIntentId;
+    const v1 = await get<PaymentIntentJson>(`/v1/payment_intents/${pending}`, opts);
+    expect(v1.body.status).toBe("processing");
+    const first = await post<Data>("/api/v1/payments/authorize", { clientRequestId: "dup-1", amountCents: 100, token: "9418594164541111", expiry: EXPIRY }, opts);
+    expect(first.status).toBe(201);
+    expectPosError(await post("/api/v1/payments/authorize", { clientRequestId: "dup-1", amountCents: 101, token: "9418594164541111", expiry: EXPIRY }, opts), 409, "DUPLICATE_REQUEST");
+    expectPosError(await post("/api/v1/payments/authorize", { amountCents: 100 }, { key: null }), 401, "UNAUTHORIZED");
+    expectPosError(await call("POST", "/api/v1/payments/sale", { ...opts, headers: { "content-type": "text/plain" }, body: "x" }), 400, "VALIDATION_ERROR");
+  });
+});
+
+describe("seed 002 permissions and entitlement", () => {
+  const routes: [string, string, string][] = [
+    ["POST", "/api/v1/payments/authorize", "payments.transactions.create"],
+    ["POST", "/api/v1/payments/sale", "payments.transactions.create"],
+    ["POST", "/api/v1/payments/capture", "payments.transactions.create"],
+    ["POST", "/api/v1/payments/void", "payments.transactions.void"],
+    ["POST", "/api/v1/payments/refund", "payments.transactions.void"],
+    ["GET", "/api/v1/payments/transactions", "payments.transactions.view"],
+    ["GET", "/api/v1/payments/transactions/pi_x00000000000000", "payments.transactions.view"],
+    ["GET", "/api/v1/payments/failed", "payments.transactions.view"],
+    ["POST", "/api/v1/payments/failed/pi_x00000000000000/retry", "payments.transactions.void"],
+    ["POST", "/api/v1/payments/failed/pi_x00000000000000/resolve", "payments.transactions.void"],
+    ["POST", "/api/v1/customers/cust-1/payment-methods", "payments.methods.manage"],
+    ["GET", "/api/v1/customers/cust-1/payment-methods", "payments.methods.view"],
+    ["DELETE", "/api/v1/customers/cust-1/payment-methods/pm_x", "payments.methods.manage"],
+  ];
+  it("each route needs its permission (403 FORBIDDEN without it, past auth with it)", async () => {
+    const { id } = await newMerchant("pos-perms");
+    for (const [method, path, permission] of routes) {
+      const others = ["payments.transactions.create", "payments.transactions.void", "payments.transactions.view", "payments.methods.manage", "payments.methods.view"].filter((p) => p !== permission);
+      const without = await hsToken({ merchant: id, permissions: others });
+      expectPosError(await call(method, path, { key: without, body: method === "GET" || method === "DELETE" ? undefined : {} }), 403, "FORBIDDEN");
+      const withIt = await hsToken({ merchant: id, permissions: [permission] });
+      const res = await call(method, path, { key: withIt, body: method === "GET" || method === "DELETE" ? undefined : {} });
+      expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).not.toBe(403);
+    }
+  });
+
+  it("a customer's token pays for itself only and never captures or refunds", async () => {
+    const { id, opts } = await newMerchant("pos-shopper");
+    const shopper = await hsToken({ merchant: id, roles: ["customer"], customer: "cust-shopper" });
+    const own = await post<Data>("/api/v1/payments/authorize", { amountCents: 300, token: "9418594164541111", expiry: EXPIRY }, { key: shopper });
+    expect(own.status).toBe(201);
+    expect(own.body.data.customerId).toBe("cust-shopper");
+    expectPosError(await post("/api/v1/payments/authorize", { amountCents: 300, token: "9418594164541111", expiry: EXPIRY, customerId: "cust-other" }, { key: shopper }), 403, "FORBIDDEN");
+    expectPosError(await post("/api/v1/payments/capture", { paymentIntentId: own.body.data.id }, { key: shopper }), 403, "FORBIDDEN");
+    expectPosError(await post("/api/v1/payments/refund", { paymentIntentId: own.body.data.id }, { key: shopper }), 403, "FORBIDDEN");
+    const merchantSale = (await sale(opts, { customerId: "cust-other" })).body.data;
+    expectPosError(await get(`/api/v1/payments/transactions/${String(merchantSale.id)}`, { key: shopper }), 404, "NOT_FOUND");
+    const mine = await get<{ data: { id: string }[] }>("/api/v1/payments/transactions", { key: shopper });
+    expect(mine.body.data.map((r) => r.id)).toEqual([own.body.data.id]);
+  });
+
+  it("a merchant without the payments entitlement gets 403 on every route of the surface", async () => {
+    const { id, opts } = await newMerchant("pos-noent");
+    await env.DB.prepare("UPDATE merchants SET payments_entitlement = 0 WHERE id = ?").bind(id).run();
+    for (const [method, path] of routes) {
+      expectPosError(await call(method, path, { ...opts, body: method === "GET" || method === "DELETE" ? undefined : {} }), 403, "FORBIDDEN");
+    }
+    // /v1 is not gated by it.
+    expect((await get("/v1/payment_intents", opts)).status).toBe(200);
+  });
+});
+
+describe("seed 002 clientRequestId", () => {
+  it("the same id and body replay the first answer, even concurrently: one payment", async () => {
+    const { opts } = await newMerchant("pos-idem");
+    const body = { clientRequestId: "sale-same", amountCents: 1234, token: "9418594164541111", expiry: EXPIRY, currency: "USD" };
+    const results = await Promise.all(Array.from({ length: 6 }, () => post<Data>("/api/v1/payments/sale", body, opts)));
+    for (const r of results) expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const ids = new Set(results.map((r) => r.body.data.id));
+    expect(ids.size).toBe(1);
+    expect(results.filter((r) => r.headers.get("idempotent-replayed") === "true").length).toBe(5);
+    const list = await get<{ data: unknown[] }>("/api/v1/payments/transactions", opts);
+    expect(list.body.data.length).toBe(1);
+    const detail = await get<{ data: { transactions: unknown[] } }>(`/api/v1/payments/transactions/${String(results[0]?.body.data.id)}`, opts);
+    expect(detail.body.data.transactions.length).toBe(1);
+  });
+
+  it("the same id with different bodies, concurrently: exactly one wins, the others are DUPLICATE_REQUEST", async () => {
+    const { opts } = await newMerchant("pos-idem-conflict");
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => post<Data>("/api/v1/payments/sale", { clientRequestId: "sale-race", amountCents: 100 + i, token: "9418594164541111", expiry: EXPIRY }, opts)),
+    );
+    expect(results.filter((r) => r.status === 201).length).toBe(1);
+    for (const r of results.filter((x) => x.status !== 201)) expectPosError(r, 409, "DUPLICATE_REQUEST");
+    // The key is bound merchant-wide: the same key on /v1 is refused too.
+    const v1 = await post("/v1/payment_intents", { amount: 100, currency: "usd" }, { ...opts, idempotencyKey: "sale-race" });
+    expect(v1.status).toBe(400);
+    // A capture replays too.
+    const auth = (await post<Data>("/api/v1/payments/authorize", { amountCents: 500, token: "9418594164541111", expiry: EXPIRY }, opts)).body.data;
+    const cap = { clientRequestId: "cap-same", paymentIntentId: auth.id, amountCents: 300 };
+    const [c1, c2] = await Promise.all([post<Data>("/api/v1/payments/capture", cap, opts), post<Data>("/api/v1/payments/capture", cap, opts)]);
+    expect(c1.status).toBe(200);
+    expect(c2.status).toBe(200);
+    expect(c2.body.data).toEqual(c1.body.data);
+    expectPosError(await post("/api/v1/payments/capture", { ...cap, amountCents: 200 }, opts), 409, "DUPLICATE_REQUEST");
+  });
+});
+
+describe("seed 002 transaction filters", () => {
+  it("every filter against a few hundred payments, with cursor pages", async () => {
+    const { opts } = await newMerchant("pos-filters");
+    const locations = ["loc-1", "loc-2", "loc-3"];
+    const cards = ["1111", "4444", "0002"];
+    const made: { id: string; amount: number; loc: string; card: string; order: string; customer: string; status: string }[] = [];
+    for (let batch = 0; batch < 12; batch++) {
+      const rs = await Promise.all(
+        Array.from({ length: 20 }, (_, j) => {
+          const i = batch * 20 + j;
+          const card = cards[i % 3] ?? "1111";
+          const body = { amountCents: 100 + i, token: `941859416454${card}`, expiry: EXPIRY, locationId: locations[i % 3], orderId: `order-${i % 7}`, customerId: `cust-${i % 5}` };
+          return post<Data>(i % 4 === 0 ? "/api/v1/payments/authorize" : "/api/v1/payments/sale", body, opts).then((r) => ({ r, i, card }));
+        }),
+      );
+      for (const { r, i, card } of rs) {
+        expect(r.status, JSON.stringify(r.body)).toBe(201);
+        made.push({ id: String(r.body.data.id), amount: 100 + i, loc: locations[i % 3] ?? "", card, order: `order-${i % 7}`, customer: `cust-${i % 5}`, status: String(r.body.data.status) });
+      }
+    }
+    expect(made.length).toBe(240);
+    const all = async (query: string): Promise<string[]> => {
+      const ids: string[] = [];
+      let cursor: string | null = null;
+      for (let guard = 0; guard < 50; guard++) {
+        const res: { status: number; body: { data: { id: string }[]; meta: { cursor: string | null; hasMore: boolean } } } = await get(`/api/v1/payments/transactions?limit=100&${query}${cursor ? `&cursor=${cursor}` : ""}`, opts);
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        ids.push(...res.body.data.map((d) => d.id));
+        if (!res.body.meta.hasMore) break;
+        cursor = res.body.meta.cursor;
+      }
+      return ids.sort();
+    };
+    const expectIds = (rows: typeof made) => rows.map((m) => m.id).sort();
+    expect(await all("")).toEqual(expectIds(made));
+    expect(await all("status=authorized")).toEqual(expectIds(made.filter((m) => m.status === "authorized")));
+    expect(await all("status=captured")).toEqual(expectIds(made.filter((m) => m.status === "captured")));
+    expect(await all("status=declined")).toEqual(expectIds(made.filter((m) => m.status === "declined")));
+    expect(await all("locationId=loc-2")).toEqual(expectIds(made.filter((m) => m.loc === "loc-2")));
+    expect(await all("cardLast4=4444")).toEqual(expectIds(made.filter((m) => m.card === "4444")));
+    expect(await all("orderId=order-3")).toEqual(expectIds(made.filter((m) => m.order === "order-3")));
+    expect(await all("customerId=cust-2&locationId=loc-1")).toEqual(expectIds(made.filter((m) => m.customer === "cust-2" && m.loc === "loc-1")));
+    expect(await all("amountMinCents=150&amountMaxCents=199")).toEqual(expectIds(made.filter((m) => m.amount >= 150 && m.amount <= 199)));
+    const today = new Date().toISOString().slice(0, 10);
+    expect((await all(`dateFrom=${today}&dateTo=${today}`)).length).toBe(240);
+    expect(await all("dateTo=2020-01-01")).toEqual([]);
+    const page = await get<{ data: unknown[]; meta: { cursor: string; hasMore: boolean } }>("/api/v1/payments/transactions", opts);
+    expect(page.body.data.length).toBe(25);
+    expect(page.body.meta.hasMore).toBe(true);
+    expect(page.body.meta.cursor).toMatch(/^pi_/);
+    expectPosError(await get("/api/v1/payments/transactions?limit=101", opts), 400, "VALIDATION_ERROR");
+    expectPosError(await get("/api/v1/payments/transactions?limit=0", opts), 400, "VALIDATION_ERROR");
+    expectPosError(await get("/api/v1/payments/transactions?dateFrom=2026-13-01", opts), 400, "VALIDATION_ERROR");
+    expectPosError(await get("/api/v1/payments/transactions?cardLast4=12", opts), 400, "VALIDATION_ERROR");
+    expectPosError(await get("/api/v1/payments/transactions?cursor=bogus", opts), 400, "VALIDATION_ERROR");
+    expectPosError(await get("/api/v1/payments/transactions?status=weird", opts), 400, "VALIDATION_ERROR");
+    // The filters are answered from indexes.
+    const plan = await env.DB.prepare("EXPLAIN QUERY PLAN SELECT data FROM payment_intents WHERE merchant_id = ? AND livemode = 0 AND location_id = ? ORDER BY created DESC, id DESC LIMIT 26").bind("x", "loc-1").all<{ detail: string }>();
+    expect(plan.results.map((r) => r.detail).join(" ")).toMatch(/USING INDEX payment_intents_location/);
+  }, 300_000);
+});
