@@ -117,3 +117,16 @@ export async function accountOfGateway(d1: D1Database, number: number): Promise<
 export function numberGatewayStatement(d1: D1Database, accountId: string, now: number): D1PreparedStatement {
   return d1.prepare("INSERT INTO gateway_numbers (account_id, created) VALUES (?, ?) ON CONFLICT (account_id) DO NOTHING").bind(accountId, now);
 }
+
+/** The gateway numbers of these connector accounts, by account id. */
+export async function gatewayNumbersOf(d1: D1Database, accountIds: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (let i = 0; i < accountIds.length; i += 90) {
+    const rows = await drizzle(d1)
+      .select({ number: gatewayNumbers.number, accountId: gatewayNumbers.accountId })
+      .from(gatewayNumbers)
+      .where(inArray(gatewayNumbers.accountId, accountIds.slice(i, i + 90)));
+    for (const r of rows) out.set(r.accountId, r.number);
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 // /v1/connector_accounts: a merchant's accounts at its PSPs (sandbox, Stripe, PayPal) and the order
 // payments try them in. Credentials are sealed at rest (AES-GCM under ENCRYPTION_KEY) and never
 // returned; the API shows only their last four characters.
-import { numberGatewayStatement } from "../../db/numbers";
+import { gatewayNumbersOf, numberGatewayStatement } from "../../db/numbers";
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
@@ -62,6 +62,8 @@ export interface ConnectorAccountJson {
   credentials_last4: string | null;
   webhook_secret_set: boolean;
   webhook_url: string;
+  /** Seed 000's paymentGatewayId for this account (the built-in sandbox is 1). */
+  payment_gateway_id: number | null;
   created: number;
 }
 
@@ -78,6 +80,7 @@ const ConnectorAccountSchema: z.ZodType<ConnectorAccountJson> = z
     credentials_last4: z.string().nullable().describe("The last four characters of the secret key or client secret; credentials are never returned."),
     webhook_secret_set: z.boolean(),
     webhook_url: z.string().describe("Give this URL to the provider as its webhook endpoint."),
+    payment_gateway_id: z.number().int().nullable().describe("This account as seed 000's paymentGatewayId (/api/v1/PaymentIntents); the built-in sandbox is 1."),
     created: z.number().int(),
   })
   .meta({ id: "ConnectorAccount" });
@@ -106,7 +109,7 @@ function last4(credentials: Credentials): string | null {
   return secret ? secret.slice(-4) : null;
 }
 
-function render(c: Ctx, row: AccountRow): ConnectorAccountJson {
+function render(c: Ctx, row: AccountRow, gateways: ReadonlyMap<string, number>): ConnectorAccountJson {
   return {
     id: row.id,
     object: "connector_account",
@@ -119,6 +122,7 @@ function render(c: Ctx, row: AccountRow): ConnectorAccountJson {
     credentials_last4: row.credentialsHint,
     webhook_secret_set: row.webhookSecret !== null,
     webhook_url: `${config(c.env).publicBaseUrl ?? new URL(c.req.url).origin}/v1/psp_webhooks/${row.id}`,
+    payment_gateway_id: gateways.get(row.id) ?? null,
     created: Math.floor(row.created / 1000),
   };
 }
@@ -166,7 +170,7 @@ export function registerConnectorAccounts(app: App): void {
         await numberGatewayStatement(c.env.DB, row.id, now).run(); // seed 000's paymentGatewayId
         forgetAccounts(principal);
         audit(auditContext(c), principal, { action: "connector_accounts.create", objectType: "connector_account", objectId: row.id, statusAfter: "enabled", httpStatus: 200, details: { connector: row.connector } });
-        return { status: 200, body: render(c, row) };
+        return { status: 200, body: render(c, row, await gatewayNumbersOf(c.env.DB, [row.id])) };
       }),
   );
 
@@ -176,9 +180,10 @@ export function registerConnectorAccounts(app: App): void {
     async (c, { principal }) => {
       forgetAccounts(principal);
       const rows = await loadAccounts(c.env, principal);
+      const gateways = await gatewayNumbersOf(c.env.DB, rows.map((r) => r.id));
       return json(c, {
         object: "list",
-        data: rows.map((r) => render(c, r)),
+        data: rows.map((r) => render(c, r, gateways)),
         has_more: false,
         url: "/v1/connector_accounts",
       });
@@ -189,7 +194,8 @@ export function registerConnectorAccounts(app: App): void {
     app,
     { method: "get", path: "/v1/connector_accounts/{id}", permission: "keys.manage", summary: "Retrieve a PSP account", tag: TAG, response: ConnectorAccountSchema },
     async (c, { params, principal }) => {
-      return json(c, render(c, await accountOr404(c.env.DB, principal, params.id ?? "")));
+      const row = await accountOr404(c.env.DB, principal, params.id ?? "");
+      return json(c, render(c, row, await gatewayNumbersOf(c.env.DB, [row.id])));
     },
   );
 
@@ -224,7 +230,7 @@ export function registerConnectorAccounts(app: App): void {
           httpStatus: 200,
           details: { credentials_changed: checked !== null, webhook_secret_changed: body.webhook_secret !== undefined },
         });
-        return { status: 200, body: render(c, next) };
+        return { status: 200, body: render(c, next, await gatewayNumbersOf(c.env.DB, [next.id])) };
       });
     },
   );

@@ -198,6 +198,9 @@ describe("seed 000: the seed's examples, verbatim", () => {
     const account = await addConnector(m.opts, { connector: "sandbox" });
     const row = await env.DB.prepare("SELECT number FROM gateway_numbers WHERE account_id = ?").bind(account.id).first<{ number: number }>();
     expect(row?.number).toBeGreaterThan(1);
+    // /v1 shows each connector account's gateway number.
+    expect((account as unknown as { payment_gateway_id: number }).payment_gateway_id).toBe(row?.number);
+    expect((await get<{ payment_gateway_id: number }>(`/v1/connector_accounts/${account.id}`, m.opts)).body.payment_gateway_id).toBe(row?.number);
     const token = await user("456", m.id);
     const made = await create(SEED_CREATE.replace('"paymentGatewayId": 1', `"paymentGatewayId": ${row?.number}`), token);
     expect(made.paymentGatewayId).toBe(row?.number);
