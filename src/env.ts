@@ -17,6 +17,7 @@ export interface Env {
   /** Deliveries that ran out of attempts. */
   WEBHOOK_DLQ: Queue<DeliveryMessage>;
   PUBLIC_BASE_URL?: string;
+  /** Decline velocity rule: declines of one intent within an hour before a confirm is refused (400). */
   MAX_PAYMENT_ATTEMPTS?: string;
   SANDBOX_TIMEOUT_MS?: string;
   IDEMPOTENCY_WAIT_MS?: string;
@@ -181,7 +182,7 @@ export function config(env: Env): Config {
   const level = (env.LOG_LEVEL ?? "info").toLowerCase();
   const parsed: Config = {
     publicBaseUrl: env.PUBLIC_BASE_URL?.trim() ? env.PUBLIC_BASE_URL.trim().replace(/\/+$/, "") : null,
-    maxPaymentAttempts: intVar(env.MAX_PAYMENT_ATTEMPTS, 3, 1, 100, "MAX_PAYMENT_ATTEMPTS"),
+    maxPaymentAttempts: intVar(env.MAX_PAYMENT_ATTEMPTS, 10, 1, 100, "MAX_PAYMENT_ATTEMPTS"),
     sandboxTimeoutMs: intVar(env.SANDBOX_TIMEOUT_MS, 2000, 0, 120_000, "SANDBOX_TIMEOUT_MS"),
     idempotencyWaitMs: intVar(env.IDEMPOTENCY_WAIT_MS, 10_000, 0, 120_000, "IDEMPOTENCY_WAIT_MS"),
     logLevel: level === "debug" || level === "warn" || level === "error" ? level : "info",

@@ -52,6 +52,40 @@ export function refundableAmount(intent: IntentRecord): number {
   return intent.amountReceived - reserved;
 }
 
+/** The window of the decline velocity rule, in milliseconds (times in an IntentRecord are epoch ms). */
+export const DECLINE_VELOCITY_WINDOW_MS = 3_600_000;
+
+/** Declined attempts (and failed 3DS challenges) of this intent completed within the window ending at `now`. */
+export function recentDeclines(intent: IntentRecord, now: number, windowMs = DECLINE_VELOCITY_WINDOW_MS): Attempt[] {
+  return intent.attempts.filter(
+    (a) =>
+      (a.type === "authorize" || a.type === "authenticate") &&
+      a.status === "failed" &&
+      a.responseCode !== "provider_error" &&
+      (a.completed ?? a.created) > now - windowMs,
+  );
+}
+
+/**
+ * The decline velocity rule: a separate rule, not a status. After `limit` declines within the
+ * window, a further confirm is refused with a 400 `card_decline_rate_limit_exceeded` and nothing
+ * changes: the intent stays `requires_payment_method` and may be confirmed once the oldest of those
+ * declines leaves the window.
+ */
+export function assertDeclineVelocity(intent: IntentRecord, now: number, limit: number, windowMs = DECLINE_VELOCITY_WINDOW_MS): void {
+  const recent = recentDeclines(intent, now, windowMs);
+  if (recent.length < limit) return;
+  const oldest = Math.min(...recent.map((a) => a.completed ?? a.created));
+  throw new ApiError({
+    status: 400,
+    type: "invalid_request_error",
+    code: "card_decline_rate_limit_exceeded",
+    message:
+      `This PaymentIntent was declined ${recent.length} times within ${windowMs / 60_000} minutes (the limit is ${limit}, MAX_PAYMENT_ATTEMPTS). ` +
+      `It stays open; confirm it again after ${new Date(oldest + windowMs).toISOString()}.`,
+  });
+}
+
 /** A failed payment (seed 002): failed for good, or declined and waiting for another method. */
 export function isFailedPayment(intent: IntentRecord): boolean {
   return intent.status === "failed" || (intent.status === "requires_payment_method" && intent.lastPaymentError !== null);
@@ -122,7 +156,7 @@ export function applyAuthorizeOutcome(
   intent: IntentRecord,
   attempt: Attempt,
   outcome: AuthorizeOutcome,
-  opts: { now: number; maxDeclines: number; restoreStatus: IntentStatus; challengeUrl: string },
+  opts: { now: number; restoreStatus: IntentStatus; challengeUrl: string },
 ): Transition {
   attempt.completed = opts.now;
   intent.updated = opts.now;
@@ -193,12 +227,17 @@ export function applyAuthorizeOutcome(
   }
 }
 
-/** A decline (or a failed 3DS challenge): back to requires_payment_method, or `failed` when attempts run out. */
+/**
+ * A decline (or a failed 3DS challenge): always back to requires_payment_method with
+ * last_payment_error, as at Stripe. A decline never ends an intent: the shopper may try another
+ * method (see `assertDeclineVelocity` for the separate limit on how fast). `failed` is kept for what
+ * fails for good without a shopper to retry.
+ */
 export function recordDecline(
   intent: IntentRecord,
   attempt: Attempt,
   failure: { code: string; declineCode: string | null; message: string },
-  opts: { now: number; maxDeclines: number },
+  opts: { now: number },
 ): Transition {
   intent.declineCount += 1;
   intent.nextAction = null;
@@ -211,12 +250,8 @@ export function recordDecline(
     attemptId: attempt.id,
   };
   intent.updated = opts.now;
-  if (intent.declineCount >= opts.maxDeclines) {
-    intent.status = "failed";
-  } else {
-    intent.status = "requires_payment_method";
-    intent.paymentMethod = null;
-  }
+  intent.status = "requires_payment_method";
+  intent.paymentMethod = null;
   return {
     events: ["payment_intent.payment_failed"],
     error: {

@@ -188,13 +188,31 @@ describe("POST /v1/payment_intents/:id/confirm", () => {
     expect(res.body.last_payment_error).toBeNull();
   });
 
-  it("three declines fail the intent for good", async () => {
+  it("declines never end an intent: after many it stays requires_payment_method and a later confirm succeeds", async () => {
     const pi = (await createIntent()).body;
-    for (let i = 0; i < 3; i++) await post(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_chargeDeclined" });
+    for (let i = 0; i < 6; i++) expectError(await post(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_chargeDeclined" }), 402, "card_declined");
     const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body;
-    expect(after.status).toBe("failed");
-    expectError(await post(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_visa" }), 400, "payment_intent_unexpected_state");
-    expectError(await post(`/v1/payment_intents/${pi.id}/cancel`, {}), 400, "payment_intent_unexpected_state");
+    expect(after.status).toBe("requires_payment_method");
+    expect(after.last_payment_error).toMatchObject({ code: "card_declined", type: "card_error" });
+    const ok = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_visa" });
+    expect(ok.status).toBe(200);
+    expect(ok.body.status).toBe("succeeded");
+  });
+
+  it("the decline velocity rule (MAX_PAYMENT_ATTEMPTS declines in an hour) answers a clear 400 and keeps the status", async () => {
+    const pi = (await createIntent()).body;
+    // wrangler.toml sets MAX_PAYMENT_ATTEMPTS = 10.
+    for (let i = 0; i < 10; i++) expectError(await post(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_chargeDeclined" }), 402, "card_declined");
+    const err = expectError(await post(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_visa" }), 400, "card_decline_rate_limit_exceeded");
+    expect(err.type).toBe("invalid_request_error");
+    expect(err.message).toMatch(/stays open/);
+    const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body;
+    expect(after.status).toBe("requires_payment_method");
+    expect(after.payment_method).toBeNull();
+    const history = await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`);
+    expect(history.body.data.filter((t) => t.type === "authorize")).toHaveLength(10);
+    // It can still be canceled: no terminal status was invented.
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/cancel`, {})).body.status).toBe("canceled");
   });
 
   it("an unknown PSP outcome parks the intent in processing with the attempt pending", async () => {

@@ -9,8 +9,10 @@ import {
   applyCaptureOutcome,
   applyRefundOutcome,
   applyVoidOutcome,
+  assertDeclineVelocity,
   assertOperationAllowed,
   checkInvariants,
+  DECLINE_VELOCITY_WINDOW_MS,
   refundableAmount,
   startAttempt,
   TERMINAL_STATUSES,
@@ -93,7 +95,7 @@ function play(intent: IntentRecord, s: Step, n: number): void {
         if (!intent.paymentMethod) intent.paymentMethod = card;
         const attempt = startAttempt(intent, { id: `txn_${n}`, type: "authorize", amount: intent.amount, connector: "sandbox", capture: intent.captureMethod === "automatic", now: n });
         const outcome = s.outcome.kind === "approved" ? { ...s.outcome, captured: intent.captureMethod === "automatic" } : s.outcome;
-        applyAuthorizeOutcome(intent, attempt, outcome, { now: n, maxDeclines: 3, restoreStatus: "requires_confirmation", challengeUrl: "https://x" });
+        applyAuthorizeOutcome(intent, attempt, outcome, { now: n, restoreStatus: "requires_confirmation", challengeUrl: "https://x" });
         return;
       }
       case "capture": {
@@ -164,20 +166,40 @@ describe("payment intent state machine", () => {
     }
   });
 
-  it("fails the intent for good after three declines", () => {
+  it("never ends an intent on declines: any number leave it requires_payment_method, and a later approval succeeds", () => {
     const intent = fresh(100, false);
-    for (let i = 1; i <= 3; i++) {
+    for (let i = 1; i <= 12; i++) {
       intent.paymentMethod = card;
       const attempt = startAttempt(intent, { id: `txn_${i}`, type: "authorize", amount: 100, connector: "sandbox", now: i });
-      applyAuthorizeOutcome(intent, attempt, { kind: "declined", providerReference: null, code: "card_declined", declineCode: "generic_decline", message: "no" }, { now: i, maxDeclines: 3, restoreStatus: "requires_confirmation", challengeUrl: "" });
-      expect(intent.status).toBe(i < 3 ? "requires_payment_method" : "failed");
+      applyAuthorizeOutcome(intent, attempt, { kind: "declined", providerReference: null, code: "card_declined", declineCode: "generic_decline", message: "no" }, { now: i, restoreStatus: "requires_confirmation", challengeUrl: "" });
+      expect(intent.status).toBe("requires_payment_method");
+      expect(intent.lastPaymentError).toMatchObject({ code: "card_declined", attemptId: `txn_${i}` });
     }
+    intent.paymentMethod = card;
+    const attempt = startAttempt(intent, { id: "txn_ok", type: "authorize", amount: 100, connector: "sandbox", now: 13 });
+    applyAuthorizeOutcome(intent, attempt, { kind: "approved", providerReference: "r", responseCode: "00", responseText: "ok", authorizationCode: "A", avsResult: null, cvvResult: null, captured: true }, { now: 13, restoreStatus: "requires_confirmation", challengeUrl: "" });
+    expect(intent.status).toBe("succeeded");
+  });
+
+  it("the decline velocity rule refuses a confirm with a clear error, changes nothing, and lapses with its window", () => {
+    const intent = fresh(100, false);
+    const t0 = 1_000_000;
+    for (let i = 0; i < 3; i++) {
+      intent.paymentMethod = card;
+      const attempt = startAttempt(intent, { id: `txn_${i}`, type: "authorize", amount: 100, connector: "sandbox", now: t0 + i });
+      applyAuthorizeOutcome(intent, attempt, { kind: "declined", providerReference: null, code: "card_declined", declineCode: "generic_decline", message: "no" }, { now: t0 + i, restoreStatus: "requires_confirmation", challengeUrl: "" });
+    }
+    const before = JSON.stringify(intent);
+    expect(() => assertDeclineVelocity(intent, t0 + 10, 3)).toThrow(expect.objectContaining({ data: expect.objectContaining({ status: 400, code: "card_decline_rate_limit_exceeded" }) }));
+    expect(JSON.stringify(intent)).toBe(before);
+    expect(() => assertDeclineVelocity(intent, t0 + 10, 4)).not.toThrow();
+    expect(() => assertDeclineVelocity(intent, t0 + DECLINE_VELOCITY_WINDOW_MS + 1, 3)).not.toThrow();
   });
 
   it("parks an unknown outcome in processing with the attempt still pending", () => {
     const intent = fresh(100, false);
     const attempt = startAttempt(intent, { id: "txn_1", type: "authorize", amount: 100, connector: "sandbox", now: 1 });
-    const t = applyAuthorizeOutcome(intent, attempt, { kind: "unknown", providerReference: "r", message: "timeout" }, { now: 1, maxDeclines: 3, restoreStatus: "requires_confirmation", challengeUrl: "" });
+    const t = applyAuthorizeOutcome(intent, attempt, { kind: "unknown", providerReference: "r", message: "timeout" }, { now: 1, restoreStatus: "requires_confirmation", challengeUrl: "" });
     expect(intent.status).toBe("processing");
     expect(attempt.status).toBe("pending");
     expect(t.events).toEqual(["payment_intent.processing"]);

@@ -29,7 +29,7 @@ export async function completeAuthentication(draft: IntentRecord, passed: boolea
       declineCode: null,
       message: "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.",
     },
-    { now, maxDeclines: tools.config.maxPaymentAttempts },
+    { now },
   );
   for (const type of transition.events) tools.emit(type);
   return { error: transition.error };

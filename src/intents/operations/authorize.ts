@@ -93,7 +93,6 @@ export async function authorize(draft: IntentRecord, tools: OperationTools, opts
 export function apply(draft: IntentRecord, attempt: Attempt, outcome: AuthorizeOutcome, tools: OperationTools): StepResult {
   const transition = applyAuthorizeOutcome(draft, attempt, outcome, {
     now: tools.now(),
-    maxDeclines: tools.config.maxPaymentAttempts,
     restoreStatus: "requires_confirmation",
     challengeUrl: tools.challengeUrl(draft),
   });

@@ -1,5 +1,5 @@
 // Confirm: authorize the intent's payment method at its connector.
-import { assertOperationAllowed } from "../../core/intent";
+import { assertDeclineVelocity, assertOperationAllowed } from "../../core/intent";
 import type { IntentRecord } from "../../core/types";
 import type { ConfirmParams } from "../params";
 import { authorize } from "./authorize";
@@ -8,6 +8,8 @@ import type { OperationTools, StepResult } from "./tools";
 
 export async function confirm(draft: IntentRecord, params: ConfirmParams, tools: OperationTools): Promise<StepResult> {
   assertOperationAllowed("confirm", draft);
+  // A separate velocity rule, never a status: too many declines lately answer a clear 400.
+  assertDeclineVelocity(draft, tools.now(), tools.config.maxPaymentAttempts);
   if (params.paymentMethod) draft.paymentMethod = params.paymentMethod;
   if (params.returnUrl !== undefined) draft.returnUrl = params.returnUrl;
   if (params.captureMethod) draft.captureMethod = params.captureMethod;

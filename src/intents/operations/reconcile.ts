@@ -30,7 +30,6 @@ export function settleAttempt(draft: IntentRecord, attempt: Attempt, outcome: Au
     emit(
       applyAuthorizeOutcome(draft, attempt, outcome, {
         now,
-        maxDeclines: tools.config.maxPaymentAttempts,
         restoreStatus: draft.paymentMethod ? "requires_confirmation" : "requires_payment_method",
         challengeUrl: tools.challengeUrl(draft),
       }).events,
