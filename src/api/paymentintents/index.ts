@@ -23,7 +23,7 @@ import type { OpOutcome, RequestContext } from "../../intents/params";
 import { log } from "../../log";
 import { db } from "../../webhooks/store";
 import { eq } from "drizzle-orm";
-import { resolvePaymentMethodInput } from "../v1/payment_intents";
+import { resolvePaymentMethodFor } from "../v1/payment_intents";
 import { applyPspEvents, verifyPspWebhook } from "../v1/psp_webhooks";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
@@ -323,7 +323,8 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
       throw invalidRequest('The body must be a JSON string: the payment method id or test token, e.g. "pm_card_visa".', "paymentMethodId", "invalid_field");
     }
     // An unknown payment method is invalid data (400): this route's 404 means an unknown payment intent.
-    const paymentMethod = await resolvePaymentMethodInput(c, { ...principal, merchantId: found.scope.merchantId }, { payment_method: body.trim() }).catch((err: unknown) => {
+    // A saved payment method pays only for the customer it is attached to.
+    const paymentMethod = await resolvePaymentMethodFor(c, { ...principal, merchantId: found.scope.merchantId }, { payment_method: body.trim() }, found.intent.customer).catch((err: unknown) => {
       if (err instanceof ApiError && err.status === 404) throw invalidRequest(err.message, "paymentMethodId", "payment_method_unknown");
       throw err;
     });

@@ -118,6 +118,13 @@ export async function resolvePaymentMethodInput(c: Ctx, principal: Principal, bo
   return paymentMethodOf(c, principal, body);
 }
 
+/** The same, for a payment of `customer`: a saved payment method attached to another customer is refused (other surfaces). */
+export async function resolvePaymentMethodFor(c: Ctx, principal: Principal, body: MethodInput, customer: string | null): Promise<PaymentMethodDetails | undefined> {
+  const saved = await savedMethod(c, principal, body);
+  assertSavedFor(saved, customer);
+  return paymentMethodOf(c, principal, body, saved);
+}
+
 /** A payment method saved in D1 (pm_... that is not a sandbox test id), with the customer it is attached to. */
 interface SavedMethod {
   details: PaymentMethodDetails;

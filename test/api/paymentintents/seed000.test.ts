@@ -4,7 +4,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { signSandboxWebhook } from "../../../src/connectors/sandbox/webhooks";
-import { addConnector, get, hsToken, KEY_A, MERCHANT_A, newMerchant, type ListJson, type PaymentIntentJson, type TransactionJson } from "../../helpers";
+import { addConnector, get, hsToken, KEY_A, MERCHANT_A, newMerchant, post, type ListJson, type PaymentIntentJson, type TransactionJson } from "../../helpers";
 
 const BASE = "/api/v1/PaymentIntents";
 const SANDBOX_SECRET = "sandbox_webhook_secret_for_development";
@@ -254,6 +254,23 @@ describe("seed 000: authentication and roles", () => {
     expectProblem(await send("POST", `${BASE}/${own.id}/cancel`, { token: shopper }), 403);
     // Support reads but does not pay.
     expectProblem(await send("POST", BASE, { token: await support(), body: SEED_CREATE }), 403);
+  });
+});
+
+describe("seed 000: saved payment methods", () => {
+  it("a saved card pays only for the customer it is attached to", async () => {
+    const customer = (await post<{ id: string }>("/v1/customers", { email: "owner@example.com" })).body.id;
+    const pm = (await post<{ id: string }>("/v1/payment_methods", { card: { token: "tok_visa" } })).body.id;
+    expect((await post(`/v1/payment_methods/${pm}/attach`, { customer })).status).toBe(200);
+    const thief = await hsToken({ roles: ["customer"], customer: "1111", sub: "thief" });
+    const theirs = await create(SEED_CREATE, thief);
+    expectProblem(await send("POST", `${BASE}/${theirs.id}/confirm`, { token: thief, body: JSON.stringify(pm) }), 400);
+    expect(((await send("GET", `${BASE}/${theirs.id}`, { token: await admin() })).json as Intent).status).toBe("RequiresPaymentMethod");
+    const owner = await hsToken({ roles: ["customer"], customer, sub: "owner" });
+    const own = await create(SEED_CREATE, owner);
+    const paid = await send("POST", `${BASE}/${own.id}/confirm`, { token: owner, body: JSON.stringify(pm) });
+    expect(paid.status, paid.text).toBe(200);
+    expect((paid.json as Intent).status).toBe("Succeeded");
   });
 });
 
