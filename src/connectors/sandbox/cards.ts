@@ -75,6 +75,8 @@ export const TEST_PAYMENT_METHODS: Readonly<Record<string, string>> = {
   pm_card_sandboxTimeoutThenSuccess: "4000000000007007",
   pm_card_sandboxTimeoutThenDecline: "4000000000007015",
   pm_card_sandboxProviderError: "4000000000007023",
+  // Seed 000's documented example payment method: a client sending the seed's example verbatim pays in test mode.
+  pm_123456789: "4242424242424242",
 };
 
 const BY_NUMBER = new Map(TEST_CARDS.map((c) => [c.number, c]));

@@ -176,11 +176,15 @@ describe("seed 000: the seed's examples, verbatim", () => {
     expect((canceled.json as Intent).status).toBe("Canceled");
   });
 
-  it('the seed\'s placeholder "pm_123456789" is sent verbatim: parsed as the payment method, unknown to the sandbox (400)', async () => {
+  it('POST confirm with the seed\'s body "pm_123456789" verbatim answers 200 (the sandbox\'s succeeding Visa in test mode)', async () => {
     const made = await create();
     const res = await send("POST", `${BASE}/${made.id}/confirm`, { token: await user(), body: '"pm_123456789"' });
-    const problem = expectProblem(res, 400);
-    expect(problem.detail).toContain("pm_123456789");
+    expect(res.status, res.text).toBe(200);
+    expect((res.json as Intent).status).toBe("Succeeded");
+    // A payment method nobody knows is invalid data (400), not a missing payment intent (404).
+    const other = await create();
+    const unknown = await send("POST", `${BASE}/${other.id}/confirm`, { token: await user(), body: '"pm_987654321"' });
+    expect(expectProblem(unknown, 400).detail).toContain("pm_987654321");
   });
 
   it("a decline leaves the payment RequiresPaymentMethod with failedAt and failureReason", async () => {
