@@ -27,6 +27,15 @@ const VERBS: Record<IntentOperation, string> = {
   complete_authentication: "authenticate",
 };
 
+const PAST: Record<IntentOperation, string> = {
+  update: "updated",
+  confirm: "confirmed",
+  capture: "captured",
+  cancel: "canceled",
+  refund: "refunded",
+  complete_authentication: "authenticated",
+};
+
 export function assertOperationAllowed(op: IntentOperation, intent: IntentRecord): void {
   const allowed = ALLOWED_FROM[op];
   if (allowed.includes(intent.status)) return;
@@ -40,7 +49,7 @@ export function assertOperationAllowed(op: IntentOperation, intent: IntentRecord
   }
   throw unexpectedState(
     `You cannot ${VERBS[op]} this PaymentIntent because it has a status of ${intent.status}. ` +
-      `Only a PaymentIntent with one of the following statuses may be ${op === "cancel" ? "canceled" : VERBS[op] + "ed"}: ${allowed.join(", ")}.`,
+      `Only a PaymentIntent with one of the following statuses may be ${PAST[op]}: ${allowed.join(", ")}.`,
   );
 }
 

@@ -16,7 +16,13 @@ export const amount = integer.pipe(
   z.number().min(1, "must be at least 1 (a positive integer in minor units)").max(MAX_AMOUNT, `must be at most ${MAX_AMOUNT} minor units`),
 );
 
-export const boolean = z.union([z.boolean(), z.enum(["true", "false"])]).transform((v) => v === true || v === "true");
+/**
+ * A boolean as JSON and as both official clients form-encode it: stripe-node (and Stripe's form
+ * encoding) send `true`/`false`, Python's requests-based client sends `True`/`False`.
+ */
+export const boolean = z
+  .union([z.boolean(), z.enum(["true", "false", "True", "False"])], { error: "must be a boolean (true or false)" })
+  .transform((v) => v === true || v === "true" || v === "True");
 
 export const currency = z
   .string()
