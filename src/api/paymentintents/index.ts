@@ -5,10 +5,10 @@
 // statuses, and RFC 9457 problem details for every error under the prefix.
 import { Hono } from "hono";
 import { z } from "zod";
-import { ApiError, authenticationFailed, invalidRequest, permissionDenied, resourceMissing, toErrorData, type ApiErrorData } from "../../core/errors";
+import { ApiError, authenticationFailed, invalidRequest, resourceMissing, toErrorData, type ApiErrorData } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import { decimalToMinor, normalizeCurrency } from "../../core/money";
-import type { IntentRecord, IntentStatus, Scope } from "../../core/types";
+import type { IntentRecord, Scope } from "../../core/types";
 import { keyFromHeader } from "../../auth/api-keys";
 import { ipRateLimit } from "../../auth/ip-limit";
 import { looksLikeJwt, principalFromJwt } from "../../auth/jwt";
@@ -239,7 +239,6 @@ function allowedMethods(rest: string): string[] | null {
   return null;
 }
 
-const UNCONFIRMED: readonly IntentStatus[] = ["requires_payment_method", "requires_confirmation", "requires_action"];
 
 export function paymentIntentsSurface(): Hono<AppEnv> {
   const api = new Hono<AppEnv>();
@@ -335,13 +334,12 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
   api.post("/:id/cancel", async (c) => {
     const principal = await caller(c);
     const found = await findIntent(c, principal, c.req.param("id"));
-    if (principal.customerId) {
-      // A shopper cancels only its own payment, and only before it is confirmed.
-      if (!UNCONFIRMED.includes(found.intent.status)) throw permissionDenied("A customer may cancel a payment only before it is confirmed.");
-    } else {
-      authorize(principal, "payments.transactions.void", { needsMerchant: false });
-    }
-    const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel"), found.intent.id, { cancellationReason: "requested_by_customer" });
+    // A shopper cancels only its own payment (findIntent), and only before it is confirmed (the object checks).
+    if (!principal.customerId) authorize(principal, "payments.transactions.void", { needsMerchant: false });
+    const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel"), found.intent.id, {
+      cancellationReason: "requested_by_customer",
+      onlyUnconfirmed: principal.customerId !== null,
+    });
     return outcomeResponse(c, outcome, found.number);
   });
 

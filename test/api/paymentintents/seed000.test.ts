@@ -256,6 +256,9 @@ describe("seed 000: authentication and roles", () => {
     const stranger = await hsToken({ roles: ["customer"], customer: "1111", sub: "stranger" });
     expectProblem(await send("POST", `${BASE}/${made.id}/confirm`, { token: stranger, body: '"pm_card_visa"' }), 404);
     expectProblem(await send("POST", `${BASE}/${own.id}/cancel`, { token: shopper }), 403);
+    const unpaid = await create(SEED_CREATE, shopper);
+    expectProblem(await send("POST", `${BASE}/${unpaid.id}/cancel`, { token: stranger }), 404);
+    expect(((await send("POST", `${BASE}/${unpaid.id}/cancel`, { token: shopper })).json as Intent).status).toBe("Canceled");
     // Support reads but does not pay.
     expectProblem(await send("POST", BASE, { token: await support(), body: SEED_CREATE }), 403);
   });
