@@ -44,6 +44,7 @@ function send(c: Ctx, body: unknown, status = 200, headers: Record<string, strin
 function sendProblem(c: Ctx, err: ApiErrorData): Response {
   const headers: Record<string, string> = { "content-type": "application/problem+json; charset=utf-8" };
   if (err.retryAfterSeconds !== undefined) headers["Retry-After"] = String(err.retryAfterSeconds);
+  if (err.status === 401) headers["WWW-Authenticate"] = "Bearer";
   return new Response(JSON.stringify(problem(err, c.get("requestId"))), { status: problemStatus(err), headers });
 }
 

@@ -233,7 +233,9 @@ describe("seed 000: authentication and roles", () => {
     ];
     const forged = (await user()).replace(/\.[^.]+$/, ".c2lnbmF0dXJl");
     for (const [method, path, body] of routes) {
-      expectProblem(await send(method, path, { token: null, body }), 401);
+      const anonymous = await send(method, path, { token: null, body });
+      expectProblem(anonymous, 401);
+      expect(anonymous.headers.get("www-authenticate")).toBe("Bearer");
       expectProblem(await send(method, path, { token: forged, body }), 401);
       expectProblem(await send(method, path, { token: KEY_A, body }), 401);
     }
