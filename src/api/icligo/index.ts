@@ -315,7 +315,7 @@ export function icligoSurface(): Hono<AppEnv> {
   api.all("*", (c) => {
     const path = new URL(c.req.url).pathname;
     const allowed = allowedMethods(path.slice(PREFIX.length));
-    if (allowed) {
+    if (allowed && !allowed.includes(c.req.method)) {
       const res = sendError(c, { status: 405, type: "invalid_request_error", code: "method_not_allowed", message: `Request method '${c.req.method.slice(0, 16)}' is not supported on ${path}; use ${allowed.join(" or ")}.` });
       res.headers.set("Allow", allowed.join(", "));
       return res;

@@ -367,7 +367,7 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
   api.all("*", (c) => {
     const path = new URL(c.req.url).pathname;
     const allowed = allowedMethods(path.slice(PREFIX.length));
-    if (allowed) {
+    if (allowed && !allowed.includes(c.req.method)) {
       const res = sendProblem(c, { status: 405, type: "invalid_request_error", code: "method_not_allowed", message: `${c.req.method} is not allowed on ${path}; use ${allowed.join(" or ")}.` });
       res.headers.set("Allow", allowed.join(", "));
       return res;

@@ -300,6 +300,7 @@ describe("seed 000: errors are problem details, on every class of error", () => 
     expect(res.headers.get("allow")).toBe("GET");
     expect((await send("PUT", BASE, { token })).headers.get("allow")).toBe("GET, POST");
     expect((await send("GET", `${BASE}/1/confirm`, { token })).headers.get("allow")).toBe("POST");
+    expectProblem(await send("GET", `${BASE}/`, { token }), 404);
   });
 
   it("400: invalid data, with the field named in errors", async () => {
