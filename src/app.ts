@@ -25,6 +25,7 @@ import { registerSubscriptions } from "./api/v1/subscriptions";
 import { registerTestClocks } from "./api/v1/test_clocks";
 import { registerPosSurface } from "./api/pos";
 import { registerCheckoutSessions } from "./api/v1/checkout_sessions";
+import { stripeVersion } from "./api/v1/stripe-version";
 import { checkoutPages } from "./pages/checkout";
 import { providerReturnPages } from "./pages/provider-return";
 import type { AppEnv } from "./api/v1/route";
@@ -49,6 +50,8 @@ export function buildApp(): OpenAPIHono<AppEnv> {
     log("info", "request", { request_id: requestId, method: c.req.method, path: new URL(c.req.url).pathname, status: c.res.status, ms: Date.now() - started });
   });
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-origin", xFrameOptions: "DENY" }));
+  // Stripe-Version: validated, and echoed on every /v1 response (src/api/v1/stripe-version.ts).
+  app.use("/v1/*", stripeVersion);
 
   app.onError((err, c) => {
     const requestId = c.get("requestId");

@@ -139,6 +139,6 @@ export async function connectorOf(env: Env, scope: Scope, accountId: string | nu
 }
 
 /** The name of the health object of a connector for a merchant. */
-export function healthKey(scope: Scope, connector: Connector): string {
+export function healthKey(scope: Scope, connector: Pick<Connector, "accountId">): string {
   return `${scope.merchantId}|${scope.livemode ? "live" : "test"}|${connector.accountId ?? "sandbox"}`;
 }

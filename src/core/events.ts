@@ -58,22 +58,40 @@ export interface EventJson {
   api_version: string | null;
   created: number;
   created_ms: number;
-  data: { object: Record<string, unknown> };
+  /** Stripe's `object`, and seed 001's `payment_intent_id` and `order_id` beside it. */
+  data: { object: Record<string, unknown>; payment_intent_id: string | null; order_id: string | null };
   livemode: boolean;
   pending_webhooks: number;
   request: { id: string | null; idempotency_key: string | null };
   type: string;
 }
 
-export function renderEvent(event: EventRecord, pendingWebhooks = 0): EventJson {
+const stringOrNull = (v: unknown): string | null => (typeof v === "string" ? v : null);
+
+/** The intent an event is about: recorded with the event, else read from its object. */
+function intentOf(event: EventRecord): string | null {
+  if (event.paymentIntentId !== undefined) return event.paymentIntentId;
+  const o = event.object;
+  if (o.object === "payment_intent") return stringOrNull(o.id);
+  const pi = o.payment_intent;
+  if (pi && typeof pi === "object" && "id" in pi) return stringOrNull(pi.id);
+  return stringOrNull(pi);
+}
+
+/** An event as /v1 and merchant webhooks render it, labelled with the API version it is rendered with. */
+export function renderEvent(event: EventRecord, pendingWebhooks: number, apiVersion: string): EventJson {
   return {
     id: event.id,
     object: "event",
     event_id: event.id,
-    api_version: null,
+    api_version: apiVersion,
     created: Math.floor(event.created / 1000),
     created_ms: event.created,
-    data: { object: event.object },
+    data: {
+      object: event.object,
+      payment_intent_id: intentOf(event),
+      order_id: event.orderId !== undefined ? event.orderId : event.object.object === "payment_intent" ? stringOrNull(event.object.order_id) : null,
+    },
     livemode: event.livemode,
     pending_webhooks: pendingWebhooks,
     request: { id: event.requestId, idempotency_key: event.idempotencyKey },

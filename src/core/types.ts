@@ -241,4 +241,7 @@ export interface EventRecord {
   object: Record<string, unknown>;
   requestId: string | null;
   idempotencyKey: string | null;
+  /** Seed 001's references beside Stripe's `data.object` (absent on events of objects without an intent). */
+  paymentIntentId?: string | null;
+  orderId?: string | null;
 }

@@ -8,9 +8,11 @@ export interface MerchantSettings {
   refund_approval_thresholds: Record<string, number>;
   /** What happens to a subscription when the last retry of a renewal fails: `canceled` (Stripe's default) or `unpaid`. */
   subscription_dunning_final_action: "canceled" | "unpaid";
+  /** The Stripe API version /v1 renders when a request sends no Stripe-Version (null: the gateway's default). */
+  api_version: string | null;
 }
 
-export const DEFAULT_SETTINGS: MerchantSettings = { refund_approval_thresholds: {}, subscription_dunning_final_action: "canceled" };
+export const DEFAULT_SETTINGS: MerchantSettings = { refund_approval_thresholds: {}, subscription_dunning_final_action: "canceled", api_version: null };
 
 const TTL_MS = 10_000;
 const cache = new Map<string, { settings: MerchantSettings; expires: number }>();
@@ -22,6 +24,7 @@ export function parseSettings(text: string): MerchantSettings {
     ...parsed,
     refund_approval_thresholds: parsed.refund_approval_thresholds ?? {},
     subscription_dunning_final_action: parsed.subscription_dunning_final_action === "unpaid" ? "unpaid" : "canceled",
+    api_version: typeof parsed.api_version === "string" ? parsed.api_version : null,
   };
 }
 

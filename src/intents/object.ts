@@ -516,7 +516,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
 
   private surfaceEvent(type: string, object: Record<string, unknown>, intent: IntentRecord, req: RequestContext): EventRecord {
     this.lastEventMs = Math.max(Date.now(), this.lastEventMs + 1);
-    return { id: randomId("evt"), type, created: this.lastEventMs, merchantId: intent.merchantId, livemode: intent.livemode, object, requestId: req.requestId, idempotencyKey: req.idempotencyKey };
+    return { id: randomId("evt"), type, created: this.lastEventMs, merchantId: intent.merchantId, livemode: intent.livemode, object, requestId: req.requestId, idempotencyKey: req.idempotencyKey, paymentIntentId: intent.id, orderId: intent.orderId };
   }
 
   private event(type: string, intent: IntentRecord, req: RequestContext, refund?: RefundRecord): EventRecord {
@@ -531,6 +531,8 @@ export class PaymentIntentObject extends DurableObject<Env> {
       object: { ...(object ?? renderIntent(intent)) },
       requestId: req.requestId,
       idempotencyKey: req.idempotencyKey,
+      paymentIntentId: intent.id,
+      orderId: intent.orderId,
     };
   }
 }

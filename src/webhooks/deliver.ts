@@ -4,7 +4,9 @@
 // Retry-After. 410 Gone disables the endpoint. A delivery out of attempts is marked failed and sent to
 // the dead-letter queue.
 import { and, eq, lt, or } from "drizzle-orm";
+import { GATEWAY_API_VERSION } from "../core/api-version";
 import { renderEvent } from "../core/events";
+import { merchantSettings } from "../db/merchants";
 import { randomId } from "../core/ids";
 import type { EventRecord } from "../core/types";
 import { events, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema";
@@ -105,7 +107,9 @@ export async function deliverAttempt(env: Env, msg: DeliveryMessage): Promise<vo
   }
 
   const event = JSON.parse(eventRow.data) as EventRecord;
-  const body = JSON.stringify(renderEvent(event, await pendingDeliveries(env.DB, event.id)));
+  // Rendered with the merchant's default Stripe API version (the gateway's when it has none).
+  const apiVersion = (await merchantSettings(env.DB, event.merchantId)).api_version ?? GATEWAY_API_VERSION;
+  const body = JSON.stringify(renderEvent(event, await pendingDeliveries(env.DB, event.id), apiVersion));
   const signed = await signPayload(event.id, body, await signingSecrets(endpoint, cfg.encryptionKey, now), Math.floor(Date.now() / 1000));
   // The URL was checked when it was set; check it again, so that a rule tightened since then holds.
   const refused = webhookUrlProblem(endpoint.url, endpoint.livemode);

@@ -1,6 +1,14 @@
 // Stripe compatibility in depth (issue 13): what official clients send and expect beyond the happy path.
 import { describe, expect, it } from "vitest";
-import { call, expectError, type PaymentIntentJson } from "../helpers";
+import { GATEWAY_API_VERSION } from "../../src/core/api-version";
+import { bearer, call, createIntent, expectError, get, hsToken, KEY_A, MERCHANT_A, post, seedMerchant, waitFor, type ListJson, type PaymentIntentJson } from "../helpers";
+
+interface EventJson {
+  id: string;
+  type: string;
+  api_version: string | null;
+  data: { object: Record<string, unknown>; payment_intent_id: string | null; order_id: string | null };
+}
 
 describe("booleans as both official clients send them", () => {
   it("takes true/false (stripe-node) and True/False (python stripe) in form bodies", async () => {
@@ -29,5 +37,92 @@ describe("error wording", () => {
     const err = expectError(await call("POST", `/v1/payment_intents/${pi.id}/capture`, { body: {} }), 400, "payment_intent_unexpected_state");
     expect(err.message).toContain("may be captured");
     expect(err.message).not.toMatch(/captureed|confirmed?ed/);
+  });
+});
+
+describe("Stripe-Version", () => {
+  it("is echoed on every /v1 response: success, error, unknown path", async () => {
+    const v = "2024-06-20";
+    const ok = await createIntent({}, { headers: { "Stripe-Version": v } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("stripe-version")).toBe(v);
+    const bad = await post("/v1/payment_intents", { amount: -1, currency: "usd" }, { headers: { "Stripe-Version": "2025-03-31.basil" } });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get("stripe-version")).toBe("2025-03-31.basil");
+    const unauth = await get("/v1/payment_intents", { key: null });
+    expect(unauth.status).toBe(401);
+    expect(unauth.headers.get("stripe-version")).toBe(GATEWAY_API_VERSION);
+    const missing = await get("/v1/no_such_thing");
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("stripe-version")).toBe(GATEWAY_API_VERSION);
+  });
+
+  it("an unknown version is a 400, as at Stripe", async () => {
+    for (const v of ["1999-01-01.garbage", "2026-02-30", "2025-03-31", "2020-08-27.basil", "latest", "9999-01-01.endive"]) {
+      const err = expectError(await createIntent({}, { headers: { "Stripe-Version": v } }), 400, "api_version_invalid");
+      expect(err.message).toContain("Invalid Stripe API version");
+    }
+  });
+
+  it("a merchant's default version (its settings) applies when the header is absent, and events carry it", async () => {
+    const merchant = "acct_version_default";
+    const key = "sk_test_version_default";
+    await seedMerchant(merchant, "Versioned", "key_version_default", key, false);
+    expect((await get("/v1/payment_intents", { key })).headers.get("stripe-version")).toBe(GATEWAY_API_VERSION);
+    expectError(await post("/v1/account", { settings: { api_version: "1999-01-01.garbage" } }, { key }), 400);
+    const set = await post<{ settings: { api_version: string | null } }>("/v1/account", { settings: { api_version: "2025-03-31.basil" } }, { key });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    expect(set.body.settings.api_version).toBe("2025-03-31.basil");
+    const pi = await createIntent({ payment_method: "pm_card_visa", confirm: true }, { key });
+    expect(pi.headers.get("stripe-version")).toBe("2025-03-31.basil");
+    // The header wins over the default.
+    expect((await get(`/v1/payment_intents/${pi.body.id}`, { key, headers: { "Stripe-Version": "2024-06-20" } })).headers.get("stripe-version")).toBe("2024-06-20");
+    const events = await waitFor(async () => {
+      const res = await get<ListJson<EventJson>>(`/v1/events?payment_intent=${pi.body.id}`, { key });
+      return res.body.data.length >= 2 ? res : undefined;
+    }, 15_000, "the intent's events");
+    for (const e of events.body.data) expect(e.api_version).toBe("2025-03-31.basil");
+    const one = await get<EventJson>(`/v1/events/${events.body.data[0]?.id}`, { key, headers: { "Stripe-Version": "2024-06-20" } });
+    expect(one.body.api_version).toBe("2024-06-20");
+    // "" returns to the gateway's default.
+    expect((await post<{ settings: { api_version: string | null } }>("/v1/account", { settings: { api_version: "" } }, { key })).body.settings.api_version).toBeNull();
+  });
+});
+
+describe("seed 001 beside Stripe's shapes", () => {
+  it("events' data carry payment_intent_id and order_id next to data.object", async () => {
+    const pi = (await createIntent({ payment_method: "pm_card_visa", confirm: true, capture_method: "manual", order_id: "order-13-events" })).body;
+    await post(`/v1/payment_intents/${pi.id}/capture`, {});
+    await post("/v1/refunds", { payment_intent: pi.id, amount: 100 });
+    const events = await waitFor(async () => {
+      const data = (await get<ListJson<EventJson>>(`/v1/events?payment_intent=${pi.id}&limit=100`)).body.data;
+      return data.some((e) => e.type === "refund.created") && data.some((e) => e.type === "payment_intent.succeeded") ? data : undefined;
+    }, 15_000, "the intent's events");
+    const types = events.map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(["payment_intent.created", "charge.succeeded", "payment_intent.succeeded", "refund.created"]));
+    for (const e of events) {
+      expect(e.data.payment_intent_id, e.type).toBe(pi.id);
+      expect(e.data.order_id, e.type).toBe("order-13-events");
+      expect(e.data.object.object).toBeTypeOf("string");
+    }
+  });
+
+  it("GET /v1/admin/psp_health answers an admin or support token without Merchant-Id: every merchant's accounts", async () => {
+    const account = (await post<{ id: string }>("/v1/connector_accounts", { connector: "sandbox", priority: 900 })).body;
+    for (const role of ["admin", "support"]) {
+      const token = await hsToken({ roles: [role], merchant: null });
+      const res = await get<ListJson<{ merchant_id: string; connector_account: string | null; health: { state: string } }>>("/v1/admin/psp_health?limit=100", bearer(token));
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      const row = res.body.data.find((r) => r.connector_account === account.id);
+      expect(row).toMatchObject({ merchant_id: MERCHANT_A, health: { state: "closed" } });
+      // With Merchant-Id: that merchant's accounts only.
+      const one = await get<ListJson<{ merchant_id: string }>>("/v1/admin/psp_health", { ...bearer(token), headers: { "Merchant-Id": MERCHANT_A } });
+      expect(one.status).toBe(200);
+      expect(one.body.data.every((r) => r.merchant_id === MERCHANT_A)).toBe(true);
+    }
+    // A merchant's own token without a merchant is not an operator.
+    const merchantToken = await hsToken({ roles: ["merchant"], merchant: null });
+    expect((await get("/v1/admin/psp_health", bearer(merchantToken))).status).toBeGreaterThanOrEqual(400);
+    expect((await get("/v1/admin/psp_health", { key: KEY_A })).status).toBe(200);
   });
 });

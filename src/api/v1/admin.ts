@@ -20,6 +20,7 @@ import { idempotentD1 } from "./idempotency";
 import { auditContext, intentStub, json, respondOutcome } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { resolvePaymentMethodInput } from "./payment_intents";
+import { apiVersionField } from "./stripe-version";
 import { PaymentIntentSchema, RefundSchema } from "./schemas";
 
 const TAG = "Operations";
@@ -62,6 +63,10 @@ const MerchantSettingsBody = z
       .enum(["canceled", "unpaid"])
       .optional()
       .describe("When the last retry of a subscription renewal fails: cancel the subscription (default) or leave it `unpaid`."),
+    api_version: z
+      .union([apiVersionField, z.literal("").transform(() => null)])
+      .optional()
+      .describe("The Stripe API version /v1 renders when a request sends no Stripe-Version header; \"\" returns to the gateway's default."),
   })
   .strict();
 
@@ -73,7 +78,7 @@ interface MerchantJson {
   object: "merchant";
   name: string;
   created: number;
-  settings: { refund_approval_thresholds: Record<string, number>; subscription_dunning_final_action: "canceled" | "unpaid" };
+  settings: { refund_approval_thresholds: Record<string, number>; subscription_dunning_final_action: "canceled" | "unpaid"; api_version: string | null };
 }
 
 const MerchantSchema: z.ZodType<MerchantJson> = z
@@ -82,7 +87,7 @@ const MerchantSchema: z.ZodType<MerchantJson> = z
     object: z.literal("merchant"),
     name: z.string(),
     created: z.number().int(),
-    settings: z.object({ refund_approval_thresholds: z.record(z.string(), z.number()), subscription_dunning_final_action: z.enum(["canceled", "unpaid"]) }),
+    settings: z.object({ refund_approval_thresholds: z.record(z.string(), z.number()), subscription_dunning_final_action: z.enum(["canceled", "unpaid"]), api_version: z.string().nullable() }),
   })
   .meta({ id: "Merchant" });
 

@@ -4,6 +4,7 @@
 import { and, eq, like, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
+import { GATEWAY_API_VERSION } from "../../core/api-version";
 import { renderEvent, subscribes, type EventJson } from "../../core/events";
 import { derivedId, hasPrefix } from "../../core/ids";
 import type { EventRecord } from "../../core/types";
@@ -39,10 +40,14 @@ export const EventSchema: z.ZodType<EventJson> = z
     id: z.string(),
     object: z.literal("event"),
     event_id: z.string().describe("Seed 001's name for `id`."),
-    api_version: z.string().nullable(),
+    api_version: z.string().nullable().describe("The Stripe API version the event is rendered with (the request's, else the merchant's default)."),
     created: z.number().int(),
     created_ms: z.number().int(),
-    data: z.object({ object: z.record(z.string(), z.unknown()) }),
+    data: z.object({
+      object: z.record(z.string(), z.unknown()),
+      payment_intent_id: z.string().nullable().describe("Seed 001: the payment intent the event is about, beside Stripe's `object`."),
+      order_id: z.string().nullable().describe("Seed 001: that intent's `order_id`."),
+    }),
     livemode: z.boolean(),
     pending_webhooks: z.number().int(),
     request: z.object({ id: z.string().nullable(), idempotency_key: z.string().nullable() }),
@@ -78,7 +83,7 @@ export function registerEvents(app: App): void {
       const page = await pageOf(c.env.DB, EVENTS, principal, filters, pageRequest(query), async (where, order, limit) =>
         (await db(c.env.DB).select({ data: events.data }).from(events).where(where).orderBy(...order).limit(limit)).map((r) => JSON.parse(r.data) as EventRecord),
       );
-      return json(c, listObject("/v1/events", page, (e) => renderEvent(e)));
+      return json(c, listObject("/v1/events", page, (e) => renderEvent(e, 0, c.get("apiVersion") ?? GATEWAY_API_VERSION)));
     },
   );
 
@@ -87,7 +92,7 @@ export function registerEvents(app: App): void {
     { method: "get", path: "/v1/events/{id}", permission: "payments.transactions.view", summary: "Retrieve an event", tag: TAG, response: EventSchema },
     async (c, { params, principal }) => {
       const event = await eventOr404(c.env.DB, principal, params.id ?? "");
-      return json(c, renderEvent(event, await pendingDeliveries(c.env.DB, event.id)));
+      return json(c, renderEvent(event, await pendingDeliveries(c.env.DB, event.id), c.get("apiVersion") ?? GATEWAY_API_VERSION));
     },
   );
 

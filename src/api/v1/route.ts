@@ -11,6 +11,7 @@ import { bindIdempotencyKey } from "../idempotency-binding";
 import { authenticate } from "../../auth/authenticate";
 import { authorize, requireRoles, type Permission, type Principal, type Role } from "../../auth/permissions";
 import { limit } from "../../auth/rate-limit";
+import { merchantSettings } from "../../db/merchants";
 import { config, type Env } from "../../env";
 import { queryParams, readBodyParams } from "../../http/body";
 import type { RequestAudit, RequestContext } from "../../intents/params";
@@ -18,7 +19,8 @@ import { parse } from "./validation";
 
 export interface AppEnv {
   Bindings: Env;
-  Variables: { requestId: string };
+  /** apiVersion: the Stripe-Version the response is rendered with (src/api/v1/stripe-version.ts). */
+  Variables: { requestId: string; apiVersion: string | undefined };
 }
 export type App = OpenAPIHono<AppEnv>;
 export type Ctx = Context<AppEnv>;
@@ -109,6 +111,8 @@ export function route<B extends Schema | undefined = undefined, Q extends Schema
     if (spec.roles) requireRoles(principal, spec.roles, spec.summary.toLowerCase());
     if (principal.customerId && !spec.customers) throw permissionDenied("A customer's token may only use the payment intent routes.");
     authorize(principal, principal.customerId && spec.customerPermission ? spec.customerPermission : spec.permission, { needsMerchant: spec.merchant ?? true });
+    // No Stripe-Version on the request: the merchant's default version, if it set one.
+    if (!c.get("apiVersion") && principal.merchantId) c.set("apiVersion", (await merchantSettings(c.env.DB, principal.merchantId)).api_version ?? undefined);
     const rawBody = spec.method === "post" ? await readBodyParams(c.req.raw) : {};
     const rawQuery = queryParams(c.req.url);
     const body = parse(spec.body ?? EMPTY, rawBody) as Output<B>;

@@ -1,0 +1,42 @@
+// Stripe API versions (the Stripe-Version header). Pure data and checks; /v1 validates and echoes
+// the version, and events carry the one they were rendered with.
+//
+// Which versions exist: Stripe's dated versions up to 2024-06-20 carry no name; since 2024-09-30
+// each carries its major release's name (`2024-09-30.acacia`, ..., `2026-10-28.endive`, the
+// version stripe-node 23 pins). A version is known when it is a real calendar date from
+// 2011-01-01 to today and, after 2024-06-20, carries one of the release names below.
+
+/** The version /v1 renders when neither the request nor the merchant names one: stripe-node 23's. */
+export const GATEWAY_API_VERSION = "2026-10-28.endive";
+
+/** Stripe's major release names, oldest first. */
+export const RELEASE_NAMES = ["acacia", "basil", "clover", "dahlia", "endive"] as const;
+
+const FIRST_DATED = "2011-01-01";
+const LAST_UNNAMED = "2024-06-20";
+const SHAPE = /^(\d{4})-(\d{2})-(\d{2})(?:\.([a-z]+))?$/;
+
+/**
+ * Shape differences rendered per version: version -> what differs from the current rendering.
+ * None yet: every known version is rendered in the current shape. The mechanism is ready: a
+ * renderer checks `rendersAsOf(version, since)` before adding or changing a field.
+ */
+export const VERSION_DIFFERENCES: Readonly<Record<string, readonly string[]>> = {};
+
+/** Whether `version` names a Stripe API version (a real date, no later than `now`, named after 2024-06-20). */
+export function isKnownApiVersion(version: string, now: number = Date.now()): boolean {
+  const m = SHAPE.exec(version);
+  if (!m) return false;
+  const date = `${m[1]}-${m[2]}-${m[3]}`;
+  const parsed = new Date(`${date}T00:00:00Z`);
+  if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== date) return false;
+  if (date < FIRST_DATED || parsed.getTime() > now) return false;
+  const name = m[4];
+  if (date <= LAST_UNNAMED) return name === undefined;
+  return name !== undefined && (RELEASE_NAMES as readonly string[]).includes(name);
+}
+
+/** Whether a response rendered for `version` includes a change made in `since` (both known versions). */
+export function rendersAsOf(version: string, since: string): boolean {
+  return version.slice(0, 10) >= since.slice(0, 10);
+}
