@@ -1,7 +1,10 @@
 // Who is calling: an API key, a JWT, or an application's id and token. Every /v1 route starts here.
+// Failed authentications are limited per client IP: an IP over its limit gets a 429 before any
+// credential is looked up.
 import { ApiError, authenticationFailed } from "../core/errors";
 import { config, type Env } from "../env";
 import { keyFromHeader, principalFromApplication, principalFromKey } from "./api-keys";
+import { assertAuthAllowed, clientIp, countAuthFailure } from "./ip-limit";
 import { looksLikeJwt, principalFromJwt } from "./jwt";
 import type { Principal } from "./permissions";
 
@@ -10,6 +13,17 @@ export interface AuthRequest {
 }
 
 export async function authenticate(env: Env, req: AuthRequest, waitUntil: (p: Promise<unknown>) => void): Promise<Principal> {
+  const ip = clientIp((name) => req.header(name));
+  await assertAuthAllowed(env, ip);
+  try {
+    return await identify(env, req, waitUntil);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) await countAuthFailure(env, ip);
+    throw err;
+  }
+}
+
+async function identify(env: Env, req: AuthRequest, waitUntil: (p: Promise<unknown>) => void): Promise<Principal> {
   const authorization = req.header("authorization");
   const token = keyFromHeader(authorization);
   if (token) {

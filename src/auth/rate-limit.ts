@@ -1,7 +1,11 @@
-// Token buckets in a Durable Object per bucket (a credential, or an IP on unauthenticated routes).
-// To keep the object off the hot path, each isolate leases a few tokens at a time (a twentieth of
-// the rate) and spends them locally; a lease lasts a second. Over the limit: 429 with Retry-After
-// and Stripe's rate_limit_error.
+// Token buckets, one Durable Object per bucket (a credential; a client IP on the routes without
+// credentials; a client IP's failed authentications). Every request asks its bucket's object for
+// exactly one token, so the count is exact: no token is taken for a request that does not get it,
+// and none is left stranded in an isolate. (Leasing tokens to isolates saved calls but lost tokens:
+// concurrent lease misses each took a lease and overwrote one another's. Requests cannot share one
+// call either: a Worker request cannot wait on a promise that another request settles.) Over the
+// limit: 429 with Retry-After and Stripe's rate_limit_error. The object reads the time through
+// `clock`, which tests replace.
 import { DurableObject } from "cloudflare:workers";
 import { ApiError } from "../core/errors";
 import type { Env } from "../env";
@@ -13,52 +17,64 @@ export interface Bucket {
   burst: number;
 }
 
+export interface Taken {
+  granted: number;
+  /** When fewer than wanted were granted: how long until the next token is there. */
+  retryAfterMs: number;
+}
+
 export class RateLimiterObject extends DurableObject<Env> {
+  /** Where the bucket reads the time. Tests set it (runInDurableObject) to freeze or step time. */
+  clock: () => number = () => Date.now();
   private tokens: number | null = null;
   private last = 0;
 
-  /** Takes up to `want` tokens; with none to give, says how long until one is there. */
-  async take(bucket: Bucket, want: number, now = Date.now()): Promise<{ granted: number; retryAfterMs: number }> {
-    if (this.tokens === null) this.tokens = bucket.burst;
-    this.tokens = Math.min(bucket.burst, this.tokens + ((now - this.last) / 1000) * bucket.rate);
+  /** Takes up to `want` tokens, first come first served; says how long until one more is there. */
+  take(bucket: Bucket, want: number): Taken {
+    const tokens = this.refill(bucket);
+    const granted = Math.max(0, Math.min(Math.floor(want), Math.floor(tokens)));
+    this.tokens = tokens - granted;
+    return { granted, retryAfterMs: granted < want ? this.untilNext(bucket) : 0 };
+  }
+
+  /** The whole tokens there now, taking none, and (with none) how long until one is there. */
+  peek(bucket: Bucket): { tokens: number; retryAfterMs: number } {
+    const tokens = Math.floor(this.refill(bucket));
+    return { tokens, retryAfterMs: tokens >= 1 ? 0 : this.untilNext(bucket) };
+  }
+
+  private refill(bucket: Bucket): number {
+    const now = this.clock();
+    const before = this.tokens ?? bucket.burst;
+    const elapsed = this.tokens === null ? 0 : Math.max(0, now - this.last);
+    this.tokens = Math.min(bucket.burst, before + (elapsed / 1000) * bucket.rate);
     this.last = now;
-    const granted = Math.min(want, Math.floor(this.tokens));
-    this.tokens -= granted;
-    return { granted, retryAfterMs: granted > 0 ? 0 : Math.ceil(((1 - this.tokens) / bucket.rate) * 1000) };
+    return this.tokens;
+  }
+
+  private untilNext(bucket: Bucket): number {
+    return Math.ceil(((1 - (this.tokens ?? 0)) / bucket.rate) * 1000);
   }
 }
 
-const LEASE_MS = 1_000;
-const leases = new Map<string, { tokens: number; expires: number }>();
-
-export function rateLimited(retryAfterMs: number): ApiError {
+export function rateLimited(retryAfterMs: number, what = "Too many requests hit the API too quickly."): ApiError {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
   return new ApiError({
     status: 429,
     type: "rate_limit_error",
     code: "rate_limit",
-    message: `Too many requests hit the API too quickly. Retry after ${seconds} second${seconds === 1 ? "" : "s"}.`,
+    message: `${what} Retry after ${seconds} second${seconds === 1 ? "" : "s"}.`,
     retryAfterSeconds: seconds,
   });
 }
 
-/** Spends one token of `key`'s bucket, or throws a 429. */
-export async function limit(env: Env, key: string, bucket: Bucket): Promise<void> {
-  const now = Date.now();
-  const lease = leases.get(key);
-  if (lease && lease.expires > now && lease.tokens >= 1) {
-    lease.tokens -= 1;
-    return;
-  }
-  const want = Math.max(1, Math.floor(bucket.rate / 20));
-  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key));
-  const { granted, retryAfterMs } = await stub.take(bucket, want);
-  if (granted < 1) throw rateLimited(retryAfterMs);
-  if (leases.size > 10_000) leases.clear();
-  leases.set(key, { tokens: granted - 1, expires: now + LEASE_MS });
+/** The Durable Object of a bucket (tests set its clock). */
+export function bucketObject(env: Env, key: string) {
+  return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key));
 }
 
-/** Forgets local leases (tests that change limits). */
-export function clearLeases(): void {
-  leases.clear();
+/** Spends one token of `key`'s bucket, or throws a 429 (with `what` as its first sentence). */
+export async function limit(env: Env, key: string, bucket: Bucket, what?: string): Promise<void> {
+  const { granted, retryAfterMs } = await bucketObject(env, key).take(bucket, 1);
+  if (granted < 1) throw rateLimited(retryAfterMs, what);
 }

@@ -1,35 +1,158 @@
-// Token buckets: per credential (a key's own limit here) and per IP on the routes without
-// credentials. Over the limit: 429, Stripe's rate_limit_error and Retry-After; the bucket refills.
+// Token buckets: per credential (a key's own limit here), per IP on the routes without credentials,
+// and per IP for failed authentications. Over the limit: 429, Stripe's rate_limit_error and
+// Retry-After; the bucket refills. Every bucket's clock is frozen and stepped by the test, so the
+// counts are exact and no test depends on how fast the machine is.
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, expectError, get, newMerchant, post } from "../helpers";
+import { authFailureBucket } from "../../src/auth/ip-limit";
+import { bucketObject, type RateLimiterObject } from "../../src/auth/rate-limit";
+import { bearer, call, expectError, get, hsToken, newMerchant, post, type CallResult } from "../helpers";
 
-describe("rate limiting", () => {
-  it("a key over its limit gets 429 with Retry-After, and recovers after the window", async () => {
-    const { opts } = await newMerchant("limited");
-    const key = (await post<{ secret: string }>("/v1/api_keys", { name: "slow", rate_limit: { per_second: 2, burst: 3 } }, opts)).body.secret;
-    const results = await Promise.all(Array.from({ length: 6 }, () => get("/v1/payment_intents?limit=1", { key })));
-    const limited = results.filter((r) => r.status === 429);
-    expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(3);
-    expect(limited.length).toBeGreaterThanOrEqual(2);
-    const error = expectError(limited[0] ?? results[0] ?? { status: 0, body: {}, headers: new Headers() }, 429, "rate_limit");
-    expect(error.type).toBe("rate_limit_error");
-    const retryAfter = Number(limited[0]?.headers.get("retry-after"));
-    expect(retryAfter).toBeGreaterThanOrEqual(1);
-    await new Promise((r) => setTimeout(r, retryAfter * 1000 + 200));
-    expect((await get("/v1/payment_intents?limit=1", { key })).status).toBe(200);
-    // Other credentials of the merchant have their own buckets.
-    expect((await get("/v1/payment_intents?limit=1", opts)).status).toBe(200);
+/** Freezes the clock of bucket `key` at a time the test then steps by hand. */
+async function frozenClock(key: string): Promise<{ advance(ms: number): void }> {
+  let now = Date.UTC(2030, 0, 1);
+  await runInDurableObject(bucketObject(env, key), (instance) => {
+    (instance as unknown as RateLimiterObject).clock = () => now;
+  });
+  return {
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}
+
+const count = (results: CallResult<unknown>[], status: number) => results.filter((r) => r.status === status).length;
+
+async function keyWithLimit(label: string, perSecond: number, burst: number): Promise<{ key: string; id: string }> {
+  const { opts } = await newMerchant(label);
+  const res = await post<{ id: string; secret: string }>("/v1/api_keys", { name: label, rate_limit: { per_second: perSecond, burst } }, opts);
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return { key: res.body.secret, id: res.body.id };
+}
+
+describe("rate limiting per credential", () => {
+  it("200 concurrent requests against a key with burst 120 get exactly 120 answers and 80 x 429", async () => {
+    const { key, id } = await keyWithLimit("exact", 100, 120);
+    const clock = await frozenClock(`credential:api_key:${id}`);
+    const results = await Promise.all(Array.from({ length: 200 }, () => get("/v1/payment_intents?limit=1", { key })));
+    expect(count(results, 200)).toBe(120);
+    expect(count(results, 429)).toBe(80);
+    // 100 per second: 50 ms later there are exactly 5 more.
+    clock.advance(50);
+    const more = await Promise.all(Array.from({ length: 30 }, () => get("/v1/payment_intents?limit=1", { key })));
+    expect(count(more, 200)).toBe(5);
+    expect(count(more, 429)).toBe(25);
   });
 
+  it("a key over its limit gets 429 with Retry-After and recovers once the bucket refills", async () => {
+    const { key, id } = await keyWithLimit("slow", 2, 3);
+    const clock = await frozenClock(`credential:api_key:${id}`);
+    const results = await Promise.all(Array.from({ length: 6 }, () => get("/v1/payment_intents?limit=1", { key })));
+    expect(count(results, 200)).toBe(3);
+    const limited = results.filter((r) => r.status === 429);
+    expect(limited).toHaveLength(3);
+    const error = expectError(limited[0] as CallResult<unknown>, 429, "rate_limit");
+    expect(error.type).toBe("rate_limit_error");
+    expect(limited[0]?.headers.get("retry-after")).toBe("1");
+    expectError(await get("/v1/payment_intents?limit=1", { key }), 429);
+    clock.advance(500); // one token at 2 per second
+    expect((await get("/v1/payment_intents?limit=1", { key })).status).toBe(200);
+    expectError(await get("/v1/payment_intents?limit=1", { key }), 429);
+    clock.advance(60_000); // full again, never above the burst
+    const refilled = await Promise.all(Array.from({ length: 5 }, () => get("/v1/payment_intents?limit=1", { key })));
+    expect(count(refilled, 200)).toBe(3);
+  });
+
+  it("other credentials of the merchant have buckets of their own", async () => {
+    const { opts } = await newMerchant("own-buckets");
+    const slow = await post<{ id: string; secret: string }>("/v1/api_keys", { rate_limit: { per_second: 1, burst: 1 } }, opts);
+    await frozenClock(`credential:api_key:${slow.body.id}`);
+    expect((await get("/v1/payment_intents?limit=1", { key: slow.body.secret })).status).toBe(200);
+    expectError(await get("/v1/payment_intents?limit=1", { key: slow.body.secret }), 429);
+    expect((await get("/v1/payment_intents?limit=1", opts)).status).toBe(200);
+  });
+});
+
+describe("a credential's own rate limit", () => {
+  it("above the deployment's default needs an admin (403 otherwise, and no key is made)", async () => {
+    const { id, opts } = await newMerchant("raise");
+    // The suite's defaults: 5000 per second, burst 10000.
+    for (const rate_limit of [
+      { per_second: 5001, burst: 10 },
+      { per_second: 10, burst: 10_001 },
+    ]) {
+      const error = expectError(await post("/v1/api_keys", { name: "fast", rate_limit }, opts), 403);
+      expect(error.message).toContain("Only an admin");
+    }
+    const merchantToken = await hsToken({ merchant: id });
+    expectError(await post("/v1/api_keys", { rate_limit: { per_second: 6000, burst: 10 } }, bearer(merchantToken)), 403);
+    const listed = await get<{ data: { name: string | null }[] }>("/v1/api_keys", opts);
+    expect(listed.body.data.some((k) => k.name === "fast")).toBe(false);
+    // At or below the default: any holder of keys.manage.
+    expect((await post("/v1/api_keys", { rate_limit: { per_second: 5000, burst: 10_000 } }, opts)).status).toBe(200);
+    const admin = await hsToken({ roles: ["admin"], merchant: null });
+    const raised = await post<{ rate_limit: { per_second: number; burst: number } }>(
+      "/v1/api_keys",
+      { rate_limit: { per_second: 20_000, burst: 40_000 } },
+      { ...bearer(admin), headers: { "merchant-id": id } },
+    );
+    expect(raised.status, JSON.stringify(raised.body)).toBe(200);
+    expect(raised.body.rate_limit).toEqual({ per_second: 20_000, burst: 40_000 });
+  });
+});
+
+describe("rate limiting per client IP", () => {
   it("routes without credentials are limited per client IP", async () => {
-    const ip = { "cf-connecting-ip": "203.0.113.77" };
-    const results = [];
-    for (let i = 0; i < 50; i++) results.push(await call("POST", "/v1/psp_webhooks/sandbox", { key: null, body: "{}", headers: ip }));
-    expect(results.filter((r) => r.status === 400).length).toBeGreaterThanOrEqual(40);
-    const limited = results.find((r) => r.status === 429);
-    expect(limited).toBeDefined();
-    expect(limited?.headers.get("retry-after")).toBeTruthy();
-    // Another IP is unaffected.
+    const ip = "203.0.113.77";
+    const clock = await frozenClock(`ip:${ip}`);
+    const results: CallResult[] = [];
+    for (let i = 0; i < 50; i++) results.push(await call("POST", "/v1/psp_webhooks/sandbox", { key: null, body: "{}", headers: { "cf-connecting-ip": ip } }));
+    // The suite's per-IP bucket: 20 per second, burst 40.
+    expect(count(results, 400)).toBe(40);
+    expect(count(results, 429)).toBe(10);
+    expect(results.slice(40).every((r) => r.status === 429 && r.headers.get("retry-after") === "1")).toBe(true);
+    // Another IP is unaffected; this one gets a token back after 50 ms.
     expect((await call("POST", "/v1/psp_webhooks/sandbox", { key: null, body: "{}", headers: { "cf-connecting-ip": "203.0.113.78" } })).status).toBe(400);
+    clock.advance(50);
+    expect((await call("POST", "/v1/psp_webhooks/sandbox", { key: null, body: "{}", headers: { "cf-connecting-ip": ip } })).status).toBe(400);
+    expect((await call("POST", "/v1/psp_webhooks/sandbox", { key: null, body: "{}", headers: { "cf-connecting-ip": ip } })).status).toBe(429);
+  });
+
+  it("an IPv6 client is counted by its /64", async () => {
+    await frozenClock("ip:2001:db8:1:2::/64");
+    const from = (ip: string) => call("POST", "/v1/psp_webhooks/sandbox", { key: null, body: "{}", headers: { "cf-connecting-ip": ip } });
+    const results = await Promise.all(Array.from({ length: 45 }, (_, i) => from(`2001:db8:1:2::${(i + 1).toString(16)}`)));
+    expect(count(results, 400)).toBe(40);
+    expect(count(results, 429)).toBe(5);
+    expect((await from("2001:db8:1:3::1")).status).toBe(400);
+  });
+});
+
+describe("failed authentication per client IP", () => {
+  it("300 invalid-key guesses from one IP: exactly the burst (100) get 401, the rest 429, and then even a valid key waits", async () => {
+    const ip = "198.51.100.23";
+    const clock = await frozenClock(authFailureBucket(ip));
+    const headers = { "cf-connecting-ip": ip };
+    const guess = (i: number) => get("/v1/payment_intents?limit=1", { key: `sk_test_guess${i}x${Math.random().toString(36).slice(2)}`, headers });
+    const results: CallResult[] = [];
+    for (let round = 0; round < 6; round++) results.push(...(await Promise.all(Array.from({ length: 50 }, (_, i) => guess(round * 50 + i)))));
+    expect(count(results, 401)).toBe(100);
+    expect(count(results, 429)).toBe(200);
+    const limited = expectError(results.find((r) => r.status === 429) as CallResult<unknown>, 429, "rate_limit");
+    expect(limited.message).toContain("failed authentications");
+    // Refused before the key is looked up: a valid key from that IP is refused too, and a bad JWT or
+    // a missing credential are counted alike.
+    const { key } = await newMerchant("behind-the-guesser");
+    expectError(await get("/v1/payment_intents?limit=1", { key, headers }), 429);
+    expectError(await get("/v1/payment_intents?limit=1", { key: null, headers }), 429);
+    // Another IP is unaffected.
+    expect((await get("/v1/payment_intents?limit=1", { key, headers: { "cf-connecting-ip": "198.51.100.24" } })).status).toBe(200);
+    // At 60000 per minute (the suite's setting) one failure is allowed again 1 ms later; the valid key passes and costs nothing.
+    clock.advance(1);
+    expect((await get("/v1/payment_intents?limit=1", { key, headers })).status).toBe(200);
+    expect((await get("/v1/payment_intents?limit=1", { key, headers })).status).toBe(200);
+    expectError(await get("/v1/payment_intents?limit=1", { key: "sk_test_onemore", headers }), 401);
+    expectError(await get("/v1/payment_intents?limit=1", { key: "sk_test_twomore", headers }), 429);
   });
 });
