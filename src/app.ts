@@ -31,8 +31,11 @@ import { providerReturnPages } from "./pages/provider-return";
 import type { AppEnv } from "./api/v1/route";
 import { ipRateLimit } from "./auth/ip-limit";
 import { config } from "./env";
-import { log, setLogLevel } from "./log";
+import { log, logEnabled, requestLogScope, setLogLevel, type RequestLogFields } from "./log";
+import { requestLine } from "./http/request-log";
 import { threeDSecurePages } from "./pages/threeds";
+import { registerDocs, registerPageDocs } from "./docs/pages";
+import { finishDocument } from "./docs/openapi";
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
 
@@ -45,9 +48,10 @@ export function buildApp(): OpenAPIHono<AppEnv> {
     const requestId = given && REQUEST_ID.test(given) ? given : `req_${randomToken(14)}`;
     c.set("requestId", requestId);
     const started = Date.now();
-    await next();
+    const fields: RequestLogFields = {};
+    await requestLogScope(fields, () => next());
     c.header("Request-Id", requestId);
-    log("info", "request", { request_id: requestId, method: c.req.method, path: new URL(c.req.url).pathname, status: c.res.status, ms: Date.now() - started });
+    if (logEnabled("info")) log("info", "request", await requestLine(c, fields, requestId, Date.now() - started));
   });
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-origin", xFrameOptions: "DENY" }));
   // Stripe-Version: validated, and echoed on every /v1 response (src/api/v1/stripe-version.ts).
@@ -76,7 +80,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   );
 
   app.get("/", (c) =>
-    c.json({ name: "edge-payment-gateway", api: "/v1", openapi: "/openapi.json", docs: "https://github.com/ (see README.md)" }),
+    c.json({ name: "edge-payment-gateway", api: "/v1", openapi: "/openapi.json", docs: "/docs" }),
   );
   app.get("/healthz", (c) => c.json({ ok: true }));
 
@@ -110,14 +114,20 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   registerPosSurface(app);
   registerCheckoutSessions(app);
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "A secret API key: sk_test_... or sk_live_..." });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "Edge payment gateway /v1",
-      version: "1.0.0",
-      description: "Stripe-compatible payments API: amounts in minor units, JSON or form-encoded bodies, Idempotency-Key on every POST.",
-    },
+  // /docs (Swagger UI served from here) and /openapi.json, completed by finishDocument (src/docs/openapi.ts).
+  registerDocs(app);
+  registerPageDocs(app);
+  app.get("/openapi.json", (c) => {
+    const origin = config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;
+    const doc = app.getOpenAPI31Document({
+      openapi: "3.1.0",
+      info: {
+        title: "Edge payment gateway",
+        version: "1.0.0",
+        description: "Stripe-compatible payments API (/v1: amounts in minor units, JSON or form-encoded bodies, Idempotency-Key on every POST) and the further surfaces that share its core.",
+      },
+    });
+    return c.json(finishDocument(doc, origin));
   });
 
   app.route("/sandbox/3ds", threeDSecurePages());

@@ -1,0 +1,127 @@
+// The API reference: /openapi.json covers every route the app registers, with what a linter and a
+// newcomer need (operationId, servers, Bearer and Basic auth, Idempotency-Key and Stripe-Version,
+// an example per operation); /docs serves Swagger UI from the gateway itself. The document is
+// linted with @redocly/cli in test/e2e/docs.e2e.test.ts.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { buildApp } from "../../src/app";
+import { documentPath, exampleOf, finishDocument, undocumentedRoutes } from "../../src/docs/openapi";
+import { KEY_A } from "../helpers";
+
+type Op = { operationId?: string; security?: Record<string, unknown>[]; parameters?: { $ref?: string; name?: string }[]; requestBody?: { content: Record<string, { example?: unknown }> }; responses: Record<string, { content?: Record<string, { example?: unknown; examples?: unknown }> }> };
+interface Doc {
+  openapi: string;
+  servers: { url: string }[];
+  paths: Record<string, Record<string, Op>>;
+  components: { securitySchemes: Record<string, { type: string; scheme?: string }>; parameters: Record<string, { name: string; in: string }> };
+}
+
+async function document(): Promise<Doc> {
+  const res = await exports.default.fetch("http://gateway.test/openapi.json");
+  expect(res.status).toBe(200);
+  return (await res.json()) as Doc;
+}
+
+const operations = (doc: Doc) => Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op })));
+
+describe("GET /openapi.json covers the app", () => {
+  it("documents every route the app registers (the list below names what is missing)", async () => {
+    const missing = undocumentedRoutes(buildApp(), await document());
+    expect(missing, `routes missing from /openapi.json: register them with documentPath() (src/docs/openapi.ts) or app.openAPIRegistry.registerPath:\n${missing.join("\n")}`).toEqual([]);
+  });
+
+  it("reports a route that is registered but not documented", () => {
+    const app = new OpenAPIHono();
+    app.get("/documented", (c) => c.json({}));
+    app.post("/widgets/:id/spin", (c) => c.json({}));
+    app.use("*", async (_c, next) => next());
+    documentPath(app as unknown as Parameters<typeof documentPath>[0], { method: "get", path: "/documented", summary: "Documented", responses: { 200: { description: "OK" } } });
+    const doc = app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "t", version: "1" } });
+    expect(undocumentedRoutes(app, doc)).toEqual(["POST /widgets/:id/spin"]);
+    expect(doc.paths?.["/documented"]?.get?.operationId).toBe("getDocumented");
+  });
+
+  it("documents /healthz, the root, the docs and the surfaces", async () => {
+    const doc = await document();
+    for (const path of ["/healthz", "/", "/docs", "/openapi.json", "/v1/payment_intents", "/v1/checkout/sessions", "/api/v1/PaymentIntents", "/payments/create-payment-intent"]) expect(doc.paths[path], path).toBeDefined();
+  });
+});
+
+describe("the document is complete", () => {
+  it("has servers, Bearer and HTTP Basic security schemes, and the two header parameters", async () => {
+    const doc = await document();
+    expect(doc.servers[0]?.url).toBe("http://gateway.test");
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+    expect(doc.components.securitySchemes.basicAuth).toMatchObject({ type: "http", scheme: "basic" });
+    expect(doc.components.parameters.IdempotencyKey).toMatchObject({ name: "Idempotency-Key", in: "header" });
+    expect(doc.components.parameters.StripeVersion).toMatchObject({ name: "Stripe-Version", in: "header" });
+  });
+
+  it("gives every operation a unique operationId, a security statement and an example", async () => {
+    const doc = await document();
+    const ids = new Set<string>();
+    for (const { path, method, op } of operations(doc)) {
+      const where = `${method.toUpperCase()} ${path}`;
+      expect(op.operationId, where).toMatch(/^[A-Za-z0-9_]+$/);
+      expect(ids.has(op.operationId ?? ""), `${where}: duplicate operationId`).toBe(false);
+      ids.add(op.operationId ?? "");
+      expect(Array.isArray(op.security), where).toBe(true);
+      if (op.security?.some((s) => "bearerAuth" in s)) expect(op.security.some((s) => "basicAuth" in s), `${where}: curl -u`).toBe(true);
+      const success = Object.entries(op.responses).find(([code]) => code.startsWith("2"));
+      const media = Object.values(success?.[1].content ?? {});
+      expect(media.length > 0 && media.every((m) => m.example !== undefined || m.examples !== undefined), `${where}: example`).toBe(true);
+      for (const m of Object.values(op.requestBody?.content ?? {})) expect(m.example, `${where}: request example`).toBeDefined();
+    }
+  });
+
+  it("takes Idempotency-Key on every POST and Stripe-Version on /v1", async () => {
+    const doc = await document();
+    for (const { path, method, op } of operations(doc)) {
+      const refs = (op.parameters ?? []).map((p) => p.$ref ?? p.name);
+      if (method === "post") expect(refs.some((r) => r === "#/components/parameters/IdempotencyKey" || r?.toLowerCase() === "idempotency-key"), `POST ${path}`).toBe(true);
+      if (path.startsWith("/v1/")) expect(refs, `${method} ${path}`).toContain("#/components/parameters/StripeVersion");
+    }
+  });
+
+  it("builds examples that fit their schemas", () => {
+    const doc = { components: { schemas: { Thing: { type: "object", properties: { id: { type: "string", example: "th_1" }, n: { type: "integer", minimum: 3 }, kind: { type: "string", enum: ["a", "b"] }, tags: { type: "array", items: { type: "string" } } }, required: ["id", "n", "kind"] } } } };
+    expect(exampleOf(doc, { $ref: "#/components/schemas/Thing" })).toEqual({ id: "th_1", n: 3, kind: "a" });
+    expect(exampleOf(doc, { anyOf: [{ type: "null" }, { type: "boolean" }] })).toBe(true);
+    expect(exampleOf(doc, z.toJSONSchema(z.string().min(8)))).toHaveLength(8);
+  });
+
+  it("names the request's own origin as its server, and keeps the local one", () => {
+    const doc = finishDocument({ openapi: "3.1.0", info: { title: "t", version: "1" }, paths: {} }, "https://pay.example.com") as unknown as Doc;
+    expect(doc.servers.map((s) => s.url)).toEqual(["https://pay.example.com", "http://127.0.0.1:8787"]);
+  });
+
+  it("HTTP Basic with the key as user name works, as the document says (curl -u sk_test_...:)", async () => {
+    const res = await exports.default.fetch("http://gateway.test/v1/payment_intents?limit=1", { headers: { authorization: `Basic ${btoa(`${KEY_A}:`)}` } });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe("GET /docs", () => {
+  it("serves Swagger UI from the gateway itself (no CDN) and the root points to it", async () => {
+    const res = await exports.default.fetch("http://gateway.test/docs");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    const html = await res.text();
+    const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] ?? "");
+    expect(sources.length).toBeGreaterThan(0);
+    for (const s of sources) expect(s, "every asset is local").toMatch(/^\/docs\/assets\//);
+    expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    for (const s of sources) {
+      const asset = await exports.default.fetch(`http://gateway.test${s}`);
+      expect(asset.status, s).toBe(200);
+      expect(asset.headers.get("content-type"), s).toMatch(s.endsWith(".css") ? /text\/css/ : /javascript/);
+      const text = await asset.text();
+      if (s.endsWith("swagger-ui-bundle.js")) expect(text).toContain("SwaggerUIBundle");
+      if (s.endsWith("init.js")) expect(text).toContain("/openapi.json");
+    }
+    const root = (await (await exports.default.fetch("http://gateway.test/")).json()) as { docs: string };
+    expect(root.docs).toBe("/docs");
+  });
+});
