@@ -2,6 +2,7 @@
 // is documented in the README ("Access control").
 import { ApiError, permissionDenied } from "../core/errors";
 import type { Scope } from "../core/types";
+import { noteRequest } from "../log";
 
 export const PERMISSIONS = [
   "payments.transactions.create",
@@ -60,6 +61,7 @@ export function hasRole(principal: Principal, ...roles: Role[]): boolean {
 
 /** The check of every route: the permission, and for merchant routes a merchant to act for. */
 export function authorize(principal: Principal, permission: Permission | null, options: { needsMerchant: boolean }): void {
+  noteRequest({ merchant: principal.merchantId, actor: principal.actor });
   if (permission && !principal.permissions.has(permission)) {
     throw permissionDenied(`This ${principal.kind === "jwt" ? "token" : "key"} does not have the permission '${permission}'.`);
   }

@@ -6,6 +6,7 @@
 import type { AuthorizeOutcome, FollowUpOutcome } from "../core/outcomes";
 import type { Scope } from "../core/types";
 import type { Env } from "../env";
+import { log } from "../log";
 import type { HealthGate } from "../intents/operations/tools";
 import type { CallResult, Sample } from "./health";
 import { healthKey } from "./routing";
@@ -43,6 +44,7 @@ export function healthGate(env: Env, scope: Scope, waitUntil: (promise: Promise<
     report(connector, outcome, latencyMs) {
       const key = healthKey(scope, connector);
       const result = classify(outcome);
+      log("info", "psp call", { connector: connector.name, account: connector.accountId, outcome: outcome.kind, result, latency_ms: latencyMs });
       const sample: Sample = { at: Date.now(), result, latencyMs };
       const knownClosed = (closedUntil.get(key) ?? 0) > Date.now();
       // Failures, and anything while the breaker is not known closed (a probe), go at once.

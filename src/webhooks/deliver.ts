@@ -125,6 +125,17 @@ export async function deliverAttempt(env: Env, msg: DeliveryMessage): Promise<vo
   const wait = succeeded || gone || exhausted ? null : retryDelay(cfg.webhookRetrySchedule, msg.attempt, retryAfter);
   const status = succeeded ? "succeeded" : wait === null ? "failed" : "pending";
   const nextAttemptAt = wait === null ? null : done + wait;
+  log("info", "webhook delivery attempt", {
+    delivery: row.id,
+    endpoint: endpoint.id,
+    event: event.id,
+    event_type: event.type,
+    attempt: msg.attempt,
+    status_code: result.statusCode,
+    outcome: status,
+    duration_ms: result.latencyMs,
+    error: result.error ? result.error.slice(0, 200) : null,
+  });
 
   await d.batch([
     d.insert(webhookAttempts).values({

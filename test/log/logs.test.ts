@@ -1,0 +1,96 @@
+// Logs: one JSON line per request (merchant, actor, route, intent, error code, latency), per webhook
+// delivery attempt (endpoint, event, status, duration) and per PSP call (connector, outcome,
+// latency); and no line of a run carries a secret or card data (keys, webhook secrets, JWTs, PANs).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { setLogSink, scrub } from "../../src/log";
+import { call, createEndpoint, createIntent, get, KEY_A, MERCHANT_A, post, receiverHook, waitFor, type PaymentIntentJson } from "../helpers";
+
+const lines: string[] = [];
+type Line = Record<string, unknown> & { message: string };
+const parsed = () => lines.map((l) => JSON.parse(l) as Line);
+
+beforeAll(() => {
+  setLogSink((_level, line) => lines.push(line));
+});
+afterAll(() => {
+  setLogSink(null);
+});
+
+// The suite runs at LOG_LEVEL=error; a sink receives every level.
+const withInfo = <T>(fn: () => Promise<T>): Promise<T> => fn();
+
+describe("log lines", () => {
+  const issued: string[] = [KEY_A];
+  const cards = ["4242424242424242", "4000000000000002", "4242 4242 4242 4242"];
+
+  it("one line per request: merchant, actor, route, intent id, error code, latency", async () => {
+    await withInfo(async () => {
+      const created = await createIntent({ amount: 1500, payment_method_data: { type: "card", card: { number: "4242424242424242", exp_month: 12, exp_year: 2040, cvc: "123" } }, confirm: true });
+      expect(created.status, JSON.stringify(created.body)).toBe(200);
+      const intent = created.body as PaymentIntentJson;
+      await get(`/v1/payment_intents/${intent.id}`);
+      const missing = await get("/v1/payment_intents/pi_doesnotexist");
+      expect(missing.status).toBe(404);
+      const requests = parsed().filter((l) => l.message === "request");
+      const create = requests.find((l) => l.method === "POST" && l.route === "/v1/payment_intents" && l.intent === intent.id);
+      expect(create, JSON.stringify(requests)).toMatchObject({ merchant: MERCHANT_A, status: 200, error_code: null });
+      expect(typeof create?.actor).toBe("string");
+      expect(typeof create?.latency_ms).toBe("number");
+      expect(typeof create?.request_id).toBe("string");
+      expect(requests.find((l) => l.method === "GET" && l.route === "/v1/payment_intents/:id" && l.intent === intent.id)).toMatchObject({ merchant: MERCHANT_A, status: 200 });
+      expect(requests.find((l) => l.route === "/v1/payment_intents/:id" && l.status === 404)).toMatchObject({ error_code: "resource_missing", intent: "pi_doesnotexist" });
+      const unauthenticated = await call("GET", "/v1/payment_intents", { key: null });
+      expect(unauthenticated.status).toBe(401);
+      expect(parsed().filter((l) => l.message === "request" && l.status === 401).at(-1)).toMatchObject({ merchant: null, actor: null, route: "/v1/payment_intents" });
+    });
+  });
+
+  it("one line per PSP call: connector, outcome, latency", async () => {
+    await withInfo(async () => {
+      await createIntent({ amount: 1600, payment_method: "pm_card_visa", confirm: true });
+      await createIntent({ amount: 1700, payment_method_data: { type: "card", card: { number: "4000000000000002", exp_month: 12, exp_year: 2040 } }, confirm: true });
+      const calls = await waitFor(async () => {
+        const found = parsed().filter((l) => l.message === "psp call");
+        return found.some((l) => l.outcome === "declined") ? found : undefined;
+      }, 15_000, "psp call lines");
+      expect(calls.find((l) => l.outcome === "declined")).toMatchObject({ connector: "sandbox", result: "decline" });
+      for (const l of calls) expect(typeof l.latency_ms).toBe("number");
+    });
+  });
+
+  it("one line per webhook delivery attempt: endpoint, event, status, duration", async () => {
+    await withInfo(async () => {
+      const hook = receiverHook("log-attempts");
+      const endpoint = await createEndpoint(hook.url, ["payment_intent.succeeded"]);
+      if (endpoint.secret) issued.push(endpoint.secret);
+      const intent = (await createIntent({ amount: 1800, payment_method: "pm_card_visa", confirm: true })).body as PaymentIntentJson;
+      const attempt = await waitFor(async () => {
+        return parsed().find((l) => l.message === "webhook delivery attempt" && l.endpoint === endpoint.id);
+      }, 20_000, "a delivery attempt line");
+      expect(attempt).toMatchObject({ status_code: 200, outcome: "succeeded", event_type: "payment_intent.succeeded" });
+      expect(String(attempt.event)).toMatch(/^evt_/);
+      expect(typeof attempt.duration_ms).toBe("number");
+      // The refund of it, with an Idempotency-Key and a JWT-looking Authorization that is refused.
+      await post("/v1/refunds", { payment_intent: intent.id, amount: 100 });
+      const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+      issued.push(jwt);
+      await call("GET", "/v1/payment_intents", { key: jwt });
+    });
+  });
+
+  it("no line carries an issued secret, a token or a card number", () => {
+    expect(lines.length).toBeGreaterThan(5);
+    const all = lines.join("\n");
+    for (const secret of issued) expect(all.includes(secret), "a secret in the logs").toBe(false);
+    for (const card of cards) expect(all.includes(card), `card ${card} in the logs`).toBe(false);
+    expect(all).not.toMatch(/sk_test_[A-Za-z0-9]/);
+    expect(all).not.toMatch(/whsec_/);
+  });
+
+  it("scrubs secrets and card numbers that a caller passes by mistake", () => {
+    const line = scrub(JSON.stringify({ key: "sk_test_abc123", w: "whsec_QUJD+/=", jwt: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig", pan: "card 4242 4242 4242 4242 and 4000000000000002", ts: 1764640000000, amount: 4242 }));
+    expect(line).not.toMatch(/sk_test_abc|whsec_QUJD|eyJhbGci|4242 4242|4000000000000002/);
+    expect(line).toContain("1764640000000");
+    expect(line).toContain('"amount":4242');
+  });
+});
