@@ -1,7 +1,9 @@
 // Secrets at rest (webhook signing secrets, connector credentials): AES-256-GCM under a key derived
 // from the Worker secret ENCRYPTION_KEY. A sealed value is "v1.<iv>.<ciphertext>" in base64url.
 const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
+// Keys, not pending promises, are cached: a promise begun in one request and awaited by another
+// fails in workerd ("Cannot perform I/O on behalf of a different request").
+const keys = new Map<string, CryptoKey>();
 
 function b64url(bytes: Uint8Array): string {
   let s = "";
@@ -14,14 +16,12 @@ function fromB64url(text: string): Uint8Array {
   return Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 }
 
-function keyFor(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle
-      .digest("SHA-256", encoder.encode(`gateway-seal-v1:${secret}`))
-      .then((raw) => crypto.subtle.importKey("raw", raw, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]));
-    keys.set(secret, key);
-  }
+async function keyFor(secret: string): Promise<CryptoKey> {
+  const hit = keys.get(secret);
+  if (hit) return hit;
+  const raw = await crypto.subtle.digest("SHA-256", encoder.encode(`gateway-seal-v1:${secret}`));
+  const key = await crypto.subtle.importKey("raw", raw, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
+  keys.set(secret, key);
   return key;
 }
 
