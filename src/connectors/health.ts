@@ -2,6 +2,8 @@
 // call to that connector. It keeps a sliding window of outcomes (success rate, p50/p95 latency,
 // errors) and a circuit breaker: open after repeated failures, half-open after a cooldown (one probe
 // at a time), closed again on a successful probe. Declines are successes: the PSP worked.
+// The window's samples live in the object's SQLite storage, so its figures survive eviction and
+// restarts (an object idle for a few seconds is evicted, and its memory with it).
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { config } from "../env";
@@ -37,7 +39,8 @@ export interface HealthSnapshot {
   opened_at: number | null;
 }
 
-const MAX_SAMPLES = 2000;
+/** Samples kept at most (the oldest go first); the window also drops anything older than it. */
+const MAX_SAMPLES = 5000;
 const BREAKER_KEY = "breaker";
 
 function percentile(sorted: number[], p: number): number | null {
@@ -46,8 +49,28 @@ function percentile(sorted: number[], p: number): number | null {
 }
 
 export class ConnectorHealthObject extends DurableObject<Env> {
-  private samples: Sample[] = [];
   private breaker: Breaker | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS samples (at INTEGER NOT NULL, result TEXT NOT NULL, latency_ms INTEGER NOT NULL)");
+    ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS samples_at ON samples (at)");
+  }
+
+  private record(sample: Sample): void {
+    const sql = this.ctx.storage.sql;
+    sql.exec("INSERT INTO samples (at, result, latency_ms) VALUES (?, ?, ?)", sample.at, sample.result, Math.max(0, Math.round(sample.latencyMs)));
+    sql.exec("DELETE FROM samples WHERE at < ?", sample.at - config(this.env).healthWindowMs);
+    sql.exec("DELETE FROM samples WHERE rowid <= (SELECT MAX(rowid) FROM samples) - ?", MAX_SAMPLES);
+  }
+
+  private recent(now: number): Sample[] {
+    const since = now - config(this.env).healthWindowMs;
+    return this.ctx.storage.sql
+      .exec<{ at: number; result: string; latency_ms: number }>("SELECT at, result, latency_ms FROM samples WHERE at >= ? ORDER BY at", since)
+      .toArray()
+      .map((r) => ({ at: r.at, result: r.result as CallResult, latencyMs: r.latency_ms }));
+  }
 
   private async state(): Promise<Breaker> {
     this.breaker ??= (await this.ctx.storage.get<Breaker>(BREAKER_KEY)) ?? { state: "closed", consecutiveFailures: 0, openedAt: null, probeStartedAt: null };
@@ -85,8 +108,7 @@ export class ConnectorHealthObject extends DurableObject<Env> {
 
   async report(result: CallResult, latencyMs: number, now = Date.now()): Promise<BreakerState> {
     const cfg = config(this.env);
-    this.samples.push({ at: now, result, latencyMs });
-    if (this.samples.length > MAX_SAMPLES) this.samples.splice(0, this.samples.length - MAX_SAMPLES);
+    this.record({ at: now, result, latencyMs });
     const b = await this.state();
     const failed = result === "provider_error" || result === "timeout";
     if (!failed) {
@@ -105,7 +127,7 @@ export class ConnectorHealthObject extends DurableObject<Env> {
   async snapshot(now = Date.now()): Promise<HealthSnapshot> {
     const cfg = config(this.env);
     const b = await this.state();
-    const recent = this.samples.filter((s) => now - s.at <= cfg.healthWindowMs);
+    const recent = this.recent(now);
     const count = (r: CallResult) => recent.filter((s) => s.result === r).length;
     const latencies = recent.map((s) => s.latencyMs).sort((x, y) => x - y);
     const ok = count("success") + count("decline");
