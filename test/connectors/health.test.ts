@@ -21,7 +21,7 @@ describe("ConnectorHealthObject keeps its window in storage", () => {
     const before = await stub.snapshot(now);
     expect(before).toMatchObject({ calls: 4, successes: 2, declines: 1, provider_errors: 1, success_rate: 0.75 });
 
-    await runInDurableObject(stub, async (_instance: ConnectorHealthObject, state) => {
+    await runInDurableObject(stub, async (_instance, state) => {
       // A restarted object: nothing in memory, the same storage.
       const restarted = new ConnectorHealthObject(state, env);
       const after = await restarted.snapshot(now);
@@ -36,7 +36,7 @@ describe("ConnectorHealthObject keeps its window in storage", () => {
     await stub.report("success", 50, now - WINDOW_MS - 60_000);
     await stub.report("timeout", 60, now - 1_000);
     expect(await stub.snapshot(now)).toMatchObject({ calls: 1, timeouts: 1, window_seconds: WINDOW_MS / 1000 });
-    await runInDurableObject(stub, async (_instance: ConnectorHealthObject, state) => {
+    await runInDurableObject(stub, async (_instance, state) => {
       const rows = state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM samples").one();
       expect(rows.n).toBe(1);
     });
