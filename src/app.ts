@@ -24,10 +24,12 @@ import { registerPrices } from "./api/v1/prices";
 import { registerSubscriptions } from "./api/v1/subscriptions";
 import { registerTestClocks } from "./api/v1/test_clocks";
 import { registerPosSurface } from "./api/pos";
+import { registerBackendSurface } from "./api/backend";
 import { registerCheckoutSessions } from "./api/v1/checkout_sessions";
 import { stripeVersion } from "./api/v1/stripe-version";
 import { checkoutPages } from "./pages/checkout";
 import { providerReturnPages } from "./pages/provider-return";
+import { sandboxPayPalPages } from "./pages/sandbox-paypal";
 import type { AppEnv } from "./api/v1/route";
 import { ipRateLimit } from "./auth/ip-limit";
 import { config } from "./env";
@@ -86,6 +88,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
 
   // Routes without credentials are limited per client IP.
   app.use("/v1/psp_webhooks/*", ipRateLimit);
+  app.use("/api/v1/payments/webhooks/*", ipRateLimit);
   app.use("/sandbox/*", ipRateLimit);
   app.use("/connectors/*", ipRateLimit);
   app.use("/checkout/*", ipRateLimit);
@@ -111,6 +114,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   registerSubscriptions(app);
   registerTestClocks(app);
   // Seed 004 (/api/v1/payments/{stripe,paypal,webhooks}) must be mounted before seed 002 (the rest of /api/v1/payments).
+  registerBackendSurface(app);
   registerPosSurface(app);
   registerCheckoutSessions(app);
 
@@ -132,6 +136,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
 
   app.route("/sandbox/3ds", threeDSecurePages());
   app.route("/connectors/return", providerReturnPages());
+  app.route("/sandbox/paypal", sandboxPayPalPages());
   const shopperPages = checkoutPages();
   app.route("/checkout", shopperPages.sessions);
   app.route("/pay", shopperPages.pay);

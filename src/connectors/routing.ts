@@ -10,6 +10,7 @@ import { connectorAccounts } from "../db/schema";
 import { config, type Env } from "../env";
 import { PayPalConnector } from "./paypal/connector";
 import { SandboxConnector } from "./sandbox/connector";
+import { SandboxPayPalConnector } from "./sandbox/paypal";
 import { StripeConnector } from "./stripe/connector";
 import type { Connector, ConnectorName } from "./types";
 
@@ -90,6 +91,8 @@ export async function routesFor(env: Env, scope: Scope, paymentMethod: PaymentMe
     }
     const sandbox = defaultSandbox(env);
     if (sandbox.supports(paymentMethod)) return [sandbox];
+    // A PayPal payment without a PayPal account: the sandbox acts as PayPal (its approval page is ours).
+    if (paymentMethod.type === "paypal") return [new SandboxPayPalConnector(env.DB)];
   }
   const connectors: Connector[] = [];
   for (const row of rows) {
@@ -123,9 +126,12 @@ async function pinnedRoute(env: Env, scope: Scope, paymentMethod: PaymentMethodD
   return [connector];
 }
 
-/** The connector an earlier attempt used: captures, voids, refunds and reconciliation go back to it. */
-export async function connectorOf(env: Env, scope: Scope, accountId: string | null): Promise<Connector> {
-  if (accountId === null) return defaultSandbox(env);
+/**
+ * The connector an earlier attempt used: captures, voids, refunds and reconciliation go back to it.
+ * Without an account it was the built-in sandbox: as PayPal for a PayPal payment, else the card sandbox.
+ */
+export async function connectorOf(env: Env, scope: Scope, accountId: string | null, paymentMethodType: PaymentMethodDetails["type"] = "card"): Promise<Connector> {
+  if (accountId === null) return paymentMethodType === "paypal" ? new SandboxPayPalConnector(env.DB) : defaultSandbox(env);
   const row = (await loadAccounts(env, scope)).find((r) => r.id === accountId);
   if (!row) {
     throw new ApiError({

@@ -296,7 +296,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
       health: healthGate(this.env, req.scope, (p) => this.ctx.waitUntil(p)),
       now: () => Date.now(),
       routes: (intent) => routesFor(this.env, req.scope, intent.paymentMethod ?? missingMethod(), intent.gatewayAccount ?? null),
-      connectorOf: (_intent, accountId) => connectorOf(this.env, req.scope, accountId),
+      connectorOf: (intent, accountId) => connectorOf(this.env, req.scope, accountId, intent.paymentMethod?.type),
       gatewayReturnUrl: (intent) => `${cfg.publicBaseUrl ?? req.origin}/connectors/return/${intent.id}?client_secret=${encodeURIComponent(intent.clientSecret)}`,
       checkpoint: async () => {
         checkpointed = true;
@@ -309,7 +309,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
       emit: (type, refund) => {
         events.push(this.event(type, draft, req, refund));
         // Seed 003's own webhooks (AUTHORIZED, COMPLETED, ...) for the payments it created, in the same outbox.
-        for (const extra of surfaceEvents(draft, type)) events.push(this.surfaceEvent(extra.type, extra.object, draft, req));
+        for (const extra of surfaceEvents(draft, type, refund)) events.push(this.surfaceEvent(extra.type, extra.object, draft, req));
       },
       challengeUrl: (intent) =>
         `${cfg.publicBaseUrl ?? req.origin}/sandbox/3ds/${intent.id}?client_secret=${encodeURIComponent(intent.clientSecret)}`,

@@ -1,0 +1,51 @@
+// What seed 004's Stripe and PayPal endpoints share: the request context of an operation on an intent
+// (an Idempotency-Key, when sent, bound merchant-wide and replayed by the intent's object), and the
+// intent a request names, for this caller.
+import type { Principal } from "../../auth/permissions";
+import { hasPrefix } from "../../core/ids";
+import type { IntentRecord } from "../../core/types";
+import type { OpOutcome, RequestContext } from "../../intents/params";
+import { bindIdempotencyKey, bindingFingerprint } from "../idempotency-binding";
+import { intentStub } from "../v1/respond";
+import type { Ctx } from "../v1/route";
+import { bad, BackendError, missing } from "./surface";
+import { ApiError } from "../../core/errors";
+
+export async function backendRequest(c: Ctx, principal: Principal, route: string, target: string, params: unknown, action: string): Promise<RequestContext> {
+  const key = c.req.header("idempotency-key") ?? null;
+  if (key !== null && (key.length === 0 || key.length > 255)) throw bad("Idempotency-Key must be 1 to 255 characters long.");
+  let fingerprint: string | null = null;
+  if (key) {
+    const binding = { route, target, params };
+    try {
+      await bindIdempotencyKey(c.env, principal, key, binding);
+    } catch (err) {
+      if (err instanceof ApiError && err.data.type === "idempotency_error") throw new BackendError(409, "This Idempotency-Key was already used for a different request.");
+      throw err;
+    }
+    fingerprint = await bindingFingerprint(c.env, binding);
+  }
+  return {
+    scope: { merchantId: principal.merchantId, livemode: principal.livemode },
+    requestId: c.get("requestId"),
+    idempotencyKey: key,
+    fingerprint,
+    origin: new URL(c.req.url).origin,
+    audit: { action, actor: principal.actor, roles: principal.roles, details: { surface: "seed004" } },
+  };
+}
+
+/** The intent named by the request, visible to this caller (a customer sees only its own). */
+export async function visibleIntent(c: Ctx, principal: Principal, id: string, what = "Payment intent"): Promise<IntentRecord> {
+  if (!hasPrefix(id, "pi")) throw missing(`${what} not found: ${id.slice(0, 80)}`);
+  const intent = await intentStub(c.env, id).retrieve(principal, id);
+  if (!intent || (principal.customerId && intent.customer !== principal.customerId)) throw missing(`${what} not found: ${id}`);
+  return intent;
+}
+
+/** An operation's outcome: its error (in this surface's words) or the intent. */
+export function outcomeIntent(outcome: OpOutcome, id: string): IntentRecord {
+  if (outcome.error) throw new ApiError(outcome.error);
+  if (!outcome.intent) throw missing(`Payment intent not found: ${id}`);
+  return outcome.intent;
+}

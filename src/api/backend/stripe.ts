@@ -1,0 +1,149 @@
+// Seed 004's Stripe endpoints, on our core: payment intents through the intent's object (routed to
+// the merchant's Stripe account when it has one, else the sandbox), customers and subscriptions
+// through the billing engine. Amounts arrive as decimals in major units and convert exactly.
+import type { Hono } from "hono";
+import { z } from "zod";
+import { storePaymentMethod } from "../../billing/payment-methods";
+import { db, findPrice, findSubscription, liveCustomer, renderCustomer, renderSubscription, type CustomerRow } from "../../billing/store";
+import { cancelSubscription, createSubscription } from "../../billing/subscriptions";
+import { Writes } from "../../billing/writes";
+import { derivedId, randomId } from "../../core/ids";
+import { decimalToMinor, normalizeCurrency } from "../../core/money";
+import { customers } from "../../db/schema";
+import * as f from "../v1/fields";
+import { resolvePaymentMethodInput } from "../v1/payment_intents";
+import { intentStub } from "../v1/respond";
+import type { App, AppEnv } from "../v1/route";
+import { backendRequest, outcomeIntent, visibleIntent } from "./common";
+import { bad, backendRoute } from "./surface";
+
+const decimal = z.union([z.string().min(1).max(40), z.number()]).transform(String);
+const id = z.string().min(1).max(255);
+const Answer = z.record(z.string(), z.unknown());
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+const CreateIntentBody = z.object({
+  amount: decimal,
+  currency: z.string().min(3).max(3),
+  metadata: f.createMetadata.optional(),
+  description: z.string().max(1000).optional(),
+  customer: id.optional(),
+  payment_method: id.optional(),
+});
+const IntentIdBody = z.object({ payment_intent_id: id });
+const ConfirmBody = z.object({ payment_intent_id: id, payment_method: id.optional() });
+const CustomerBody = z.object({
+  email: z.string().max(512).regex(/^[^\s@]+@[^\s@]+$/, "must be an email address").optional(),
+  name: z.string().max(256).optional(),
+  metadata: f.createMetadata.optional(),
+});
+const SubscriptionBody = z.object({
+  customer_id: id,
+  price_id: id,
+  metadata: f.createMetadata.optional(),
+  payment_method: id.optional(),
+  default_payment_method: id.optional(),
+});
+const CancelSubscriptionBody = z.object({ subscription_id: id });
+
+export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
+  backendRoute(app, sub, { path: "/stripe/create-payment-intent", permission: "payments.transactions.create", customers: true, summary: "Create a payment intent (amount in major units)", body: CreateIntentBody, response: Answer }, async (c, { principal, body }) => {
+    const currency = normalizeCurrency(body.currency);
+    const amount = decimalToMinor(body.amount, currency);
+    if (principal.customerId && body.customer !== undefined && body.customer !== principal.customerId) throw bad("A customer's token can only create payments for that customer.");
+    const req = await backendRequest(c, principal, "POST /api/v1/payments/stripe/create-payment-intent", "", { ...body, amount, currency }, "seed004.stripe.create_payment_intent");
+    const paymentMethod = body.payment_method ? await resolvePaymentMethodInput(c, principal, { payment_method: body.payment_method }) : undefined;
+    const intentId = req.idempotencyKey ? await derivedId("pi", principal.merchantId, String(principal.livemode), req.idempotencyKey) : randomId("pi");
+    const outcome = await intentStub(c.env, intentId).create(req, {
+      id: intentId,
+      amount,
+      currency,
+      captureMethod: "automatic",
+      customer: principal.customerId ?? body.customer ?? null,
+      description: body.description ?? null,
+      metadata: body.metadata ?? {},
+      orderId: null,
+      invoiceId: null,
+      locationId: null,
+      terminalId: null,
+      lineItems: [],
+      tipAmount: 0,
+      receiptEmail: null,
+      statementDescriptor: null,
+      returnUrl: null,
+      cancelUrl: null,
+      paymentMethod: paymentMethod ?? null,
+      confirm: false,
+    });
+    const intent = outcomeIntent(outcome, intentId);
+    return c.json({ payment_intent_id: intent.id, client_secret: intent.clientSecret, status: intent.status, amount: intent.amount, currency: intent.currency }, 200, outcome.replayed ? { "Idempotent-Replayed": "true" } : {});
+  });
+
+  backendRoute(app, sub, { path: "/stripe/confirm-payment", permission: "payments.transactions.create", customers: true, summary: "Confirm a payment intent (with its payment method, or payment_method)", body: ConfirmBody, response: Answer }, async (c, { principal, body }) => {
+    const current = await visibleIntent(c, principal, body.payment_intent_id);
+    if (!current.paymentMethod && !body.payment_method) throw bad("This payment intent has no payment method: pass payment_method (e.g. pm_card_visa), or let the customer pay on the hosted page.");
+    const req = await backendRequest(c, principal, "POST /api/v1/payments/stripe/confirm-payment", current.id, body, "seed004.stripe.confirm_payment");
+    const paymentMethod = body.payment_method ? await resolvePaymentMethodInput(c, principal, { payment_method: body.payment_method }) : undefined;
+    const outcome = await intentStub(c.env, current.id).confirm(req, current.id, { paymentMethod });
+    const intent = outcomeIntent(outcome, current.id);
+    const confirmed = intent.status === "succeeded" || intent.status === "requires_capture" || intent.status === "processing";
+    return c.json({ confirmed, payment_intent_id: intent.id, status: intent.status, ...(intent.nextAction ? { next_action: { type: intent.nextAction.type, redirect_to_url: { url: intent.nextAction.url } } } : {}) });
+  });
+
+  backendRoute(app, sub, { path: "/stripe/retrieve-payment", permission: "payments.transactions.view", customers: true, summary: "Retrieve a payment intent", body: IntentIdBody, response: Answer }, async (c, { principal, body }) => {
+    const intent = await visibleIntent(c, principal, body.payment_intent_id);
+    return c.json({ payment_intent_id: intent.id, status: intent.status, amount: intent.amount, currency: intent.currency, created: seconds(intent.created), metadata: intent.metadata });
+  });
+
+  backendRoute(app, sub, { path: "/stripe/create-customer", permission: "payments.methods.manage", summary: "Create a customer", body: CustomerBody, response: Answer }, async (c, { principal, body }) => {
+    const row: CustomerRow = {
+      id: randomId("cus"),
+      merchantId: principal.merchantId,
+      livemode: principal.livemode,
+      email: body.email ?? null,
+      name: body.name ?? null,
+      phone: null,
+      description: null,
+      metadata: JSON.stringify(body.metadata ?? {}),
+      defaultPaymentMethod: null,
+      testClock: null,
+      deleted: false,
+      created: Date.now(),
+    };
+    const w = new Writes(c.env.DB, principal);
+    const insert = db(c.env.DB).insert(customers).values(row).toSQL();
+    w.add(insert.sql, insert.params);
+    await w.event("customer.created", renderCustomer(row), [row.id], { requestId: c.get("requestId") });
+    await w.commit(c.env);
+    return c.json({ customer_id: row.id, email: row.email, name: row.name });
+  });
+
+  backendRoute(app, sub, { path: "/stripe/create-subscription", permission: "billing.manage", summary: "Create a subscription to a price (payment_method: a card to save and use)", body: SubscriptionBody, response: Answer }, async (c, { principal, body }) => {
+    const customer = await liveCustomer(c.env.DB, principal, body.customer_id, "customer_id");
+    const price = await findPrice(c.env.DB, principal, body.price_id, "price_id");
+    let defaultPaymentMethod = body.default_payment_method ?? null;
+    if (body.payment_method) {
+      const details = await resolvePaymentMethodInput(c, principal, { payment_method: body.payment_method });
+      if (!details) throw bad("payment_method is not a card.");
+      defaultPaymentMethod = (await storePaymentMethod(c.env, principal, details, { customer, nickname: null, metadata: {}, requestId: c.get("requestId") })).row.id;
+    }
+    const row = await createSubscription(c.env, principal, {
+      customer,
+      price,
+      quantity: 1,
+      trialPeriodDays: null,
+      defaultPaymentMethod,
+      metadata: body.metadata ?? {},
+      origin: new URL(c.req.url).origin,
+      requestId: c.get("requestId"),
+    });
+    const sub = renderSubscription(row);
+    return c.json({ subscription_id: sub.id, status: sub.status, current_period_start: sub.current_period_start, current_period_end: sub.current_period_end, latest_invoice: typeof sub.latest_invoice === "string" || sub.latest_invoice === null ? sub.latest_invoice : sub.latest_invoice.id });
+  });
+
+  backendRoute(app, sub, { path: "/stripe/cancel-subscription", permission: "billing.manage", summary: "Cancel a subscription now", body: CancelSubscriptionBody, response: Answer }, async (c, { principal, body }) => {
+    const existing = await findSubscription(c.env.DB, principal, body.subscription_id, "subscription_id");
+    const row = existing.status === "canceled" ? existing : await cancelSubscription(c.env, principal, existing.id, Date.now(), c.get("requestId"));
+    return c.json({ subscription_id: row.id, status: row.status, canceled_at: row.canceledAt === null ? null : seconds(row.canceledAt) });
+  });
+}

@@ -1,0 +1,120 @@
+// Seed 004's plumbing: a Hono sub-app under /api/v1/payments/{stripe,paypal,webhooks}, each path with
+// and without its trailing slash, `Authorization: Bearer` (API key or JWT) on every route but the
+// webhooks, JSON bodies read with exact decimals, and every error, unknown paths included, rendered
+// exactly as {"error": "<description>"}.
+import type { Hono } from "hono";
+import { z } from "zod";
+import type { Permission, Principal } from "../../auth/permissions";
+import { ApiError } from "../../core/errors";
+import { log } from "../../log";
+import { JsonNumber, readExactJson } from "../common/exact-json";
+import { surfacePrincipal } from "../common/surface-auth";
+import type { App, AppEnv, Ctx } from "../v1/route";
+
+export const BACKEND_BASE = "/api/v1/payments";
+const TAG = "Stripe and PayPal endpoints (seed 004)";
+
+export class BackendError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "BackendError";
+  }
+}
+
+export const bad = (message: string) => new BackendError(400, message);
+export const missing = (message: string) => new BackendError(404, message);
+
+export const BackendErrorSchema = z.object({ error: z.string() }).meta({ id: "BackendError" });
+
+/** The seed's statuses: 400 for whatever the request got wrong (a declined card too), 401, 403, 404, 500. */
+function statusOf(data: ApiError["data"]): number {
+  if (data.status === 402 || data.status === 422) return 400;
+  return data.status;
+}
+
+export function backendError(c: Ctx, err: unknown): Response {
+  let status = 500;
+  let message = "Internal server error";
+  const headers: Record<string, string> = { "Request-Id": c.get("requestId") };
+  if (err instanceof BackendError) {
+    status = err.status;
+    message = err.message;
+  } else if (err instanceof ApiError) {
+    status = statusOf(err.data);
+    message = err.data.message;
+    if (err.data.retryAfterSeconds !== undefined) headers["Retry-After"] = String(err.data.retryAfterSeconds);
+  } else {
+    log("error", "unhandled error (seed 004 surface)", { request_id: c.get("requestId"), error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+  }
+  return c.json({ error: message }, status as 400, headers);
+}
+
+/** JSON numbers as the text they were written with (amounts convert from it), everything else as is. */
+function plain(value: unknown): unknown {
+  if (value instanceof JsonNumber) return value.source;
+  if (Array.isArray(value)) return value.map(plain);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  return value;
+}
+
+export function parseBackend<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue?.path.map(String).join(".") ?? "";
+  const missingField = issue?.code === "invalid_type" && /received undefined/i.test(issue.message);
+  throw bad(missingField ? `${field} is required` : `Invalid ${field || "request"}: ${(issue?.message ?? "invalid").slice(0, 200)}`);
+}
+
+export interface BackendSpec<B extends z.ZodType> {
+  /** Relative to /api/v1/payments, without the trailing slash: /stripe/create-payment-intent. */
+  path: string;
+  /** null: no credentials (webhooks, authenticated by the provider's signature). */
+  permission: Permission | null;
+  /** A customer's token may call it (it then acts only on its own payments). */
+  customers?: boolean;
+  summary: string;
+  body: B;
+  response: z.ZodType;
+}
+
+export function backendRoute<B extends z.ZodType>(app: App, sub: Hono<AppEnv>, spec: BackendSpec<B>, handler: (c: Ctx, input: { principal: Principal; body: z.output<B> }) => Promise<Response>): void {
+  for (const path of [`${spec.path}/`, spec.path]) {
+    app.openAPIRegistry.registerPath({
+      method: "post",
+      path: BACKEND_BASE + path,
+      summary: spec.summary,
+      description: `${spec.permission ? `Needs \`Authorization: Bearer\` and the permission \`${spec.permission}\`.` : "Authenticated by the provider's signature."} Errors: {"error": "<description>"}.`,
+      tags: [TAG],
+      ...(spec.permission ? { security: [{ bearerAuth: [] }] } : {}),
+      request: { body: { content: { "application/json": { schema: spec.body } }, required: true } },
+      responses: {
+        200: { description: "OK", content: { "application/json": { schema: spec.response } } },
+        400: { description: "Invalid request data", content: { "application/json": { schema: BackendErrorSchema } } },
+        401: { description: "Authentication required", content: { "application/json": { schema: BackendErrorSchema } } },
+        403: { description: "Insufficient permissions", content: { "application/json": { schema: BackendErrorSchema } } },
+        404: { description: "Resource not found", content: { "application/json": { schema: BackendErrorSchema } } },
+      },
+    });
+    sub.post(path, async (c) => {
+      try {
+        const principal = await surfacePrincipal(c, spec.permission);
+        if (principal.customerId && !spec.customers) throw new BackendError(403, "A customer's token cannot use this endpoint.");
+        const body = parseBackend(spec.body, plain(await readExactJson(c.req.raw)));
+        return await handler(c, { principal, body });
+      } catch (e) {
+        return backendError(c, e);
+      }
+    });
+  }
+}
+
+/** Anything else under the surface's prefixes: 404 in its format. */
+export function backendCatchAll(sub: Hono<AppEnv>, prefixes: string[]): void {
+  for (const prefix of prefixes) {
+    for (const path of [prefix, `${prefix}/*`]) sub.all(path, (c) => backendError(c, missing(`Not found: ${c.req.method} ${new URL(c.req.url).pathname}`)));
+  }
+}

@@ -1,0 +1,59 @@
+// /sandbox/paypal/checkoutnow?token=ORDER — the sandbox acting as PayPal's approval page, for
+// merchants (test mode) without a PayPal account. The GET only shows the order; the payer's
+// decision is a POST, which records it in the sandbox's ledger and sends the payer back through the
+// gateway's provider return (which completes the order, as it does after PayPal's own page).
+import { Hono } from "hono";
+import { minorToDecimal } from "../core/money";
+import { decideSandboxOrder, findSandboxOrder, sandboxApproval } from "../connectors/sandbox/paypal";
+import type { Env } from "../env";
+import { readBodyParams } from "../http/body";
+import { escape, page } from "./threeds";
+
+const ORDER_ID = /^[0-9A-Z]{17}$/;
+const notFound = () => page("Not found", "<h1>Order not found</h1><p>This PayPal link is not valid.</p>", 404);
+
+export function sandboxPayPalPages(): Hono<{ Bindings: Env }> {
+  const pages = new Hono<{ Bindings: Env }>();
+
+  pages.get("/checkoutnow", async (c) => {
+    const token = c.req.query("token") ?? "";
+    if (!ORDER_ID.test(token)) return notFound();
+    const order = await findSandboxOrder(c.env.DB, token);
+    if (!order) return notFound();
+    const decided = await sandboxApproval(c.env.DB, token);
+    const amount = `${minorToDecimal(order.amount, order.currency)} ${order.currency.toUpperCase()}`;
+    if (decided) return page("PayPal (sandbox)", `<h1>PayPal (sandbox)</h1><p>This order of ${escape(amount)} was already ${decided === "APPROVED" ? "approved" : "canceled"}.</p>`);
+    const form = (decision: string, label: string, cls: string) =>
+      `<form method="post" action="/sandbox/paypal/checkoutnow"><input type="hidden" name="token" value="${escape(token)}"><input type="hidden" name="decision" value="${decision}"><button class="${cls}" type="submit">${label}</button></form>`;
+    return page(
+      "PayPal (sandbox)",
+      `<h1>PayPal (sandbox)</h1><p>Pay <strong>${escape(amount)}</strong>${order.description ? ` for ${escape(order.description)}` : ""}.</p>` +
+        form("approve", "Approve payment", "approve") +
+        form("cancel", "Cancel", "fail") +
+        `<p class="muted">This is the gateway's sandbox standing in for PayPal: no money moves. Order ${escape(token)}.</p>`,
+    );
+  });
+
+  pages.post("/checkoutnow", async (c) => {
+    let form: Record<string, unknown>;
+    try {
+      form = await readBodyParams(c.req.raw);
+    } catch {
+      return page("Bad request", "<h1>Bad request</h1>", 400);
+    }
+    const token = typeof form.token === "string" ? form.token : "";
+    const decision = form.decision === "approve" ? true : form.decision === "cancel" ? false : null;
+    if (!ORDER_ID.test(token) || decision === null) return page("Bad request", "<h1>Bad request</h1>", 400);
+    const order = await findSandboxOrder(c.env.DB, token);
+    if (!order) return notFound();
+    const approved = await decideSandboxOrder(c.env.DB, token, order, decision);
+    // Back through the gateway's return, as from PayPal's own page (the sandbox is test mode only).
+    const stub = c.env.PAYMENT_INTENTS.get(c.env.PAYMENT_INTENTS.idFromName(order.intentId));
+    const intent = await stub.retrieve({ merchantId: order.merchantId, livemode: false }, order.intentId);
+    if (!intent) return page("PayPal (sandbox)", `<h1>PayPal (sandbox)</h1><p>Payment ${approved ? "approved" : "canceled"}. You can close this window.</p>`);
+    const back = `/connectors/return/${encodeURIComponent(intent.id)}?client_secret=${encodeURIComponent(intent.clientSecret)}${approved ? "" : "&canceled=true"}`;
+    return c.redirect(back, 303);
+  });
+
+  return pages;
+}

@@ -1,0 +1,255 @@
+// Seed 004: the Stripe and PayPal endpoints of /api/v1/payments/{stripe,paypal,webhooks}/, every
+// example request of the seed sent verbatim, the PayPal flow on the sandbox acting as PayPal
+// (create -> approve on the gateway's page -> capture -> get -> partial refund), errors as
+// {"error": "..."}, permissions, and the payments read back through /v1.
+import Stripe from "stripe";
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { addConnector, call, get, hsToken, newMerchant, post, type CallOptions, type PaymentIntentJson, type RefundJson, type TransactionJson, type ListJson } from "../../helpers";
+
+const cryptoProvider = Stripe.createSubtleCryptoProvider();
+type J = Record<string, unknown>;
+
+function expectBackendError(res: { status: number; body: unknown }, status: number): string {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  const body = res.body as { error: unknown };
+  expect(Object.keys(body)).toEqual(["error"]);
+  expect(typeof body.error).toBe("string");
+  return body.error as string;
+}
+
+const P = "/api/v1/payments";
+
+describe("seed 004 Stripe endpoints (verbatim examples)", () => {
+  it("create-payment-intent -> confirm-payment -> retrieve-payment, read back through /v1", async () => {
+    const { opts } = await newMerchant("s4-stripe");
+    const created = await post<J>(`${P}/stripe/create-payment-intent/`, { amount: 29.99, currency: "usd", metadata: { course_id: "123", description: "Course enrollment" } }, opts);
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    expect(Object.keys(created.body).sort()).toEqual(["amount", "client_secret", "currency", "payment_intent_id", "status"]);
+    expect(created.body.payment_intent_id).toMatch(/^pi_/);
+    expect(created.body.client_secret).toMatch(new RegExp(`^${String(created.body.payment_intent_id)}_secret_`));
+    expect(created.body.status).toBe("requires_payment_method");
+    expect(created.body.amount).toBe(2999);
+    expect(created.body.currency).toBe("usd");
+    const id = String(created.body.payment_intent_id);
+
+    // Verbatim: nothing to pay with yet (the shopper pays on the hosted page, or the backend names a method).
+    expectBackendError(await post(`${P}/stripe/confirm-payment/`, { payment_intent_id: id }, opts), 400);
+    const confirmed = await post<J>(`${P}/stripe/confirm-payment/`, { payment_intent_id: id, payment_method: "pm_card_visa" }, opts);
+    expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200);
+    expect(confirmed.body).toMatchObject({ confirmed: true, payment_intent_id: id });
+    const declined = (await post<J>(`${P}/stripe/create-payment-intent`, { amount: "5.00", currency: "usd" }, opts)).body;
+    expectBackendError(await post(`${P}/stripe/confirm-payment`, { payment_intent_id: declined.payment_intent_id, payment_method: "pm_card_chargeDeclined" }, opts), 400);
+
+    const retrieved = await post<J>(`${P}/stripe/retrieve-payment/`, { payment_intent_id: id }, opts);
+    expect(retrieved.status).toBe(200);
+    expect(retrieved.body).toMatchObject({ payment_intent_id: id, status: "succeeded", amount: 2999, currency: "usd", metadata: { course_id: "123", description: "Course enrollment" } });
+    expect(Number.isInteger(retrieved.body.created)).toBe(true);
+
+    const v1 = await get<PaymentIntentJson>(`/v1/payment_intents/${id}`, opts);
+    expect(v1.body).toMatchObject({ amount: 2999, amount_received: 2999, currency: "usd", status: "succeeded" });
+
+    // Without the trailing slash too; exact decimals: more digits than the currency has is a 400.
+    expect((await post(`${P}/stripe/retrieve-payment`, { payment_intent_id: id }, opts)).status).toBe(200);
+    expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { amount: 29.999, currency: "usd" }, opts), 400);
+    expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { amount: 10, currency: "zzz" }, opts), 400);
+    const jpy = await post<J>(`${P}/stripe/create-payment-intent/`, { amount: 1000, currency: "jpy" }, opts);
+    expect(jpy.body.amount).toBe(1000);
+    const exact = await post<J>(`${P}/stripe/create-payment-intent/`, { amount: 0.29, currency: "usd" }, opts);
+    expect(exact.body.amount).toBe(29);
+    expectBackendError(await post(`${P}/stripe/retrieve-payment/`, { payment_intent_id: "pi_1234567890" }, opts), 404);
+  });
+
+  it("create-customer -> create-subscription -> cancel-subscription", async () => {
+    const { opts } = await newMerchant("s4-subs");
+    const customer = await post<J>(`${P}/stripe/create-customer/`, { email: "user@example.com", name: "John Doe", metadata: { organization_id: "org_123" } }, opts);
+    expect(customer.status, JSON.stringify(customer.body)).toBe(200);
+    expect(customer.body).toEqual({ customer_id: expect.stringMatching(/^cus_/), email: "user@example.com", name: "John Doe" });
+    const price = await post<{ id: string }>("/v1/prices", { unit_amount: 1999, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Pro" } }, opts);
+    expect(price.status).toBe(200);
+    const verbatim = { customer_id: customer.body.customer_id, price_id: price.body.id, metadata: { plan: "pro", billing_cycle: "monthly" } };
+    // The customer has no card yet: the seed's request alone cannot pay the first invoice.
+    expectBackendError(await post(`${P}/stripe/create-subscription/`, verbatim, opts), 400);
+    const sub = await post<J>(`${P}/stripe/create-subscription/`, { ...verbatim, payment_method: "pm_card_visa" }, opts);
+    expect(sub.status, JSON.stringify(sub.body)).toBe(200);
+    expect(Object.keys(sub.body).sort()).toEqual(["current_period_end", "current_period_start", "latest_invoice", "status", "subscription_id"]);
+    expect(sub.body).toMatchObject({ subscription_id: expect.stringMatching(/^sub_/), status: "active", latest_invoice: expect.stringMatching(/^in_/) });
+    expect(Number(sub.body.current_period_end)).toBeGreaterThan(Number(sub.body.current_period_start));
+    const canceled = await post<J>(`${P}/stripe/cancel-subscription/`, { subscription_id: sub.body.subscription_id }, opts);
+    expect(canceled.status).toBe(200);
+    expect(canceled.body).toEqual({ subscription_id: sub.body.subscription_id, status: "canceled", canceled_at: expect.any(Number) });
+    expectBackendError(await post(`${P}/stripe/cancel-subscription/`, { subscription_id: "sub_1234567890" }, opts), 404);
+    expectBackendError(await post(`${P}/stripe/create-subscription/`, { customer_id: "cus_1234567890", price_id: price.body.id }, opts), 404);
+  });
+});
+
+async function approve(approvalUrl: string, decision: "approve" | "cancel" = "approve"): Promise<Response> {
+  const url = new URL(approvalUrl);
+  const page = await exports.default.fetch(new Request(`http://gateway.test${url.pathname}${url.search}`));
+  expect(page.status).toBe(200);
+  const html = await page.text();
+  expect(html).toContain("Approve payment");
+  return exports.default.fetch(
+    new Request("http://gateway.test/sandbox/paypal/checkoutnow", {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `token=${url.searchParams.get("token") ?? ""}&decision=${decision}`,
+    }),
+  );
+}
+
+describe("seed 004 PayPal endpoints on the sandbox acting as PayPal", () => {
+  it("create-order -> approve -> capture-order -> get-order -> partial refund, read back through /v1", async () => {
+    const { opts } = await newMerchant("s4-paypal");
+    const order = await post<J>(`${P}/paypal/create-order/`, { amount: 29.99, currency: "USD", description: "Course enrollment", custom_id: "payment_123" }, opts);
+    expect(order.status, JSON.stringify(order.body)).toBe(200);
+    expect(order.body).toMatchObject({ order_id: expect.stringMatching(/^pi_/), status: "CREATED", approval_url: expect.stringMatching(/\/sandbox\/paypal\/checkoutnow\?token=[0-9A-Z]{17}$/) });
+    const links = order.body.links as { href: string; rel: string; method: string }[];
+    expect(links.find((l) => l.rel === "approve")?.href).toBe(order.body.approval_url);
+    expect(links.find((l) => l.rel === "self")).toBeDefined();
+    const orderId = String(order.body.order_id);
+
+    // Before approval: a clear error, and the order is still there to approve.
+    const early = expectBackendError(await post(`${P}/paypal/capture-order/`, { order_id: orderId }, opts), 422);
+    expect(early).toMatch(/not approved/i);
+    expect((await post<J>(`${P}/paypal/get-order/`, { order_id: orderId }, opts)).body.status).toBe("CREATED");
+
+    const decided = await approve(String(order.body.approval_url));
+    expect(decided.status).toBe(303);
+    expect(decided.headers.get("location")).toMatch(new RegExp(`^/connectors/return/${orderId}\\?client_secret=`));
+    expect((await post<J>(`${P}/paypal/get-order/`, { order_id: orderId }, opts)).body.status).toBe("APPROVED");
+
+    const captured = await post<J>(`${P}/paypal/capture-order/`, { order_id: orderId }, opts);
+    expect(captured.status, JSON.stringify(captured.body)).toBe(200);
+    expect(captured.body).toMatchObject({ order_id: orderId, captured: true });
+    // Capturing again answers the same (nothing moves twice).
+    expect((await post<J>(`${P}/paypal/capture-order`, { order_id: orderId }, opts)).body).toMatchObject({ order_id: orderId, captured: true });
+
+    const got = await post<J>(`${P}/paypal/get-order/`, { order_id: orderId }, opts);
+    expect(got.status).toBe(200);
+    expect(got.body).toMatchObject({ order_id: orderId, status: "COMPLETED", intent: "CAPTURE" });
+    const unit = (got.body.purchase_units as J[])[0] as { amount: J; payments: { captures: { id: string }[] }; custom_id: string; description: string };
+    expect(unit.amount).toEqual({ currency_code: "USD", value: "29.99" });
+    expect(unit.custom_id).toBe("payment_123");
+    expect(unit.description).toBe("Course enrollment");
+    expect(got.body.create_time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect(got.body.update_time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    const captureId = unit.payments.captures[0]?.id ?? "";
+    expect(captureId).toBe(captured.body.capture_id);
+
+    const refund = await post<J>(`${P}/paypal/refund-payment/`, { capture_id: captureId, amount: 10.0, currency: "USD", note_to_payer: "Refund for course cancellation" }, opts);
+    expect(refund.status, JSON.stringify(refund.body)).toBe(200);
+    expect(refund.body).toMatchObject({ refund_id: expect.stringMatching(/^re_/), status: "COMPLETED", amount: { currency_code: "USD", value: "10.00" } });
+    expect(refund.body.create_time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: captureId, amount: 29.99, currency: "USD" }, opts), 400);
+    expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: captureId, amount: 1, currency: "EUR" }, opts), 400);
+    // The seed's example ids are not ours.
+    expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: "8MC585209K746392H", amount: 29.99, currency: "USD", note_to_payer: "Refund for course cancellation" }, opts), 404);
+    expectBackendError(await post(`${P}/paypal/get-order/`, { order_id: "5O190127TN364715T" }, opts), 404);
+    expectBackendError(await post(`${P}/paypal/capture-order/`, { order_id: "5O190127TN364715T" }, opts), 404);
+
+    const v1 = await get<PaymentIntentJson>(`/v1/payment_intents/${orderId}`, opts);
+    expect(v1.body).toMatchObject({ amount: 2999, amount_received: 2999, currency: "usd", status: "succeeded" });
+    expect((v1.body as unknown as { amount_refunded: number }).amount_refunded).toBe(1000);
+    const unit2 = ((await post<J>(`${P}/paypal/get-order/`, { order_id: orderId }, opts)).body.purchase_units as { payments: { captures: { status: string }[] } }[])[0];
+    expect(unit2?.payments.captures[0]?.status).toBe("PARTIALLY_REFUNDED");
+  });
+
+  it("the payer coming back through the return page completes the order; a canceled approval cannot be captured", async () => {
+    const { opts } = await newMerchant("s4-paypal-return");
+    const order = (await post<J>(`${P}/paypal/create-order`, { amount: "5.00", currency: "USD" }, opts)).body;
+    const decided = await approve(String(order.approval_url));
+    const back = await exports.default.fetch(new Request(`http://gateway.test${decided.headers.get("location") ?? ""}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `client_secret=${encodeURIComponent(new URL(`http://x${decided.headers.get("location") ?? ""}`).searchParams.get("client_secret") ?? "")}` }));
+    expect(back.status).toBe(200);
+    expect((await post<J>(`${P}/paypal/get-order/`, { order_id: order.order_id }, opts)).body.status).toBe("COMPLETED");
+    expect((await post<J>(`${P}/paypal/capture-order/`, { order_id: order.order_id }, opts)).body).toMatchObject({ captured: true });
+
+    const other = (await post<J>(`${P}/paypal/create-order`, { amount: "7.00", currency: "USD" }, opts)).body;
+    expect((await approve(String(other.approval_url), "cancel")).status).toBe(303);
+    expectBackendError(await post(`${P}/paypal/capture-order/`, { order_id: other.order_id }, opts), 400);
+  });
+});
+
+describe("seed 004 errors and permissions", () => {
+  it("401 without a token, 403 without the permission, 404 for unknown paths: always {error}", async () => {
+    const { id, opts } = await newMerchant("s4-errors");
+    expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { amount: 29.99, currency: "usd" }, { key: null }), 401);
+    expectBackendError(await post(`${P}/stripe/nope/`, {}, opts), 404);
+    expectBackendError(await post(`${P}/paypal/`, {}, opts), 404);
+    expectBackendError(await call("GET", `${P}/stripe/create-payment-intent/`, opts), 404);
+    expectBackendError(await post(`${P}/stripe/create-payment-intent/`, "{bad", opts), 400);
+    expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { currency: "usd" }, opts), 400);
+    const routes: [string, string][] = [
+      ["/stripe/create-payment-intent/", "payments.transactions.create"],
+      ["/stripe/confirm-payment/", "payments.transactions.create"],
+      ["/stripe/retrieve-payment/", "payments.transactions.view"],
+      ["/stripe/create-customer/", "payments.methods.manage"],
+      ["/stripe/create-subscription/", "billing.manage"],
+      ["/stripe/cancel-subscription/", "billing.manage"],
+      ["/paypal/create-order/", "payments.transactions.create"],
+      ["/paypal/capture-order/", "payments.transactions.create"],
+      ["/paypal/get-order/", "payments.transactions.view"],
+      ["/paypal/refund-payment/", "payments.transactions.void"],
+    ];
+    for (const [path, permission] of routes) {
+      const without = await hsToken({ merchant: id, permissions: ["billing.view"] });
+      expectBackendError(await post(`${P}${path}`, {}, { key: without }), 403);
+      const withIt = await hsToken({ merchant: id, permissions: [permission] });
+      // Past the permission check: the empty body is refused (create-customer needs no field).
+      expect((await post(`${P}${path}`, {}, { key: withIt })).status, path).toBe(path === "/stripe/create-customer/" ? 200 : 400);
+    }
+    // A shopper's token: creates and reads its own, never refunds.
+    const shopper: CallOptions = { key: await hsToken({ merchant: id, roles: ["customer"], customer: "cus_shopper0001" }) };
+    const own = await post<J>(`${P}/stripe/create-payment-intent/`, { amount: 1, currency: "usd" }, shopper);
+    expect(own.status).toBe(200);
+    const merchants = (await post<J>(`${P}/stripe/create-payment-intent/`, { amount: 1, currency: "usd" }, opts)).body;
+    expectBackendError(await post(`${P}/stripe/retrieve-payment/`, { payment_intent_id: merchants.payment_intent_id }, shopper), 404);
+    expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: "ch_x" }, shopper), 403);
+  });
+
+  it("an Idempotency-Key replays the create and is bound merchant-wide", async () => {
+    const { opts } = await newMerchant("s4-idem");
+    const body = { amount: 12.5, currency: "usd" };
+    const a = await post<J>(`${P}/stripe/create-payment-intent/`, body, { ...opts, idempotencyKey: "s4-key" });
+    const b = await post<J>(`${P}/stripe/create-payment-intent/`, body, { ...opts, idempotencyKey: "s4-key" });
+    expect(a.status).toBe(200);
+    expect(b.body).toEqual(a.body);
+    expect(b.headers.get("idempotent-replayed")).toBe("true");
+    expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { amount: 13, currency: "usd" }, { ...opts, idempotencyKey: "s4-key" }), 409);
+  });
+});
+
+describe("seed 004 webhooks", () => {
+  it("a Stripe event is verified with the secret of the merchant's Stripe account, applied once, and a bad signature changes nothing", async () => {
+    const { opts } = await newMerchant("s4-webhook");
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_webhooks" }, webhook_secret: "whsec_s4_secret" });
+    const created = (await post<J>(`${P}/stripe/create-payment-intent/`, { amount: 30, currency: "usd" }, opts)).body;
+    const pi = String(created.payment_intent_id);
+    expect((await post<J>(`${P}/stripe/confirm-payment/`, { payment_intent_id: pi, payment_method: "pm_card_visa" }, opts)).body.confirmed).toBe(true);
+    const refund = (await post<RefundJson>("/v1/refunds", { payment_intent: pi, amount: 1000 }, opts)).body;
+    const rows = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi}/transactions`, opts)).body.data;
+    expect(rows[0]?.connector).toBe("stripe");
+    const refundAttempt = rows.find((t) => t.type === "refund");
+    const payload = JSON.stringify({
+      id: "evt_s4_refund_failed_1",
+      object: "event",
+      type: "refund.updated",
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+      data: { object: { id: refundAttempt?.provider_reference, object: "refund", status: "failed", failure_reason: "expired_or_canceled_card", metadata: { gateway_intent: pi, gateway_attempt: refundAttempt?.id } } },
+    });
+    const header = await Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret: "whsec_s4_secret", cryptoProvider });
+    const forged = header.replace(/v1=(\w)/, (_m, ch: string) => `v1=${ch === "0" ? "1" : "0"}`);
+    expectBackendError(await call("POST", `${P}/webhooks/stripe/`, { key: null, body: payload, headers: { "stripe-signature": forged } }), 400);
+    expectBackendError(await call("POST", `${P}/webhooks/stripe/`, { key: null, body: payload }), 400);
+    expect((await get<RefundJson>(`/v1/refunds/${refund.id}`, opts)).body.status).toBe("succeeded");
+    const good = await call<J>("POST", `${P}/webhooks/stripe/`, { key: null, body: payload, headers: { "stripe-signature": header } });
+    expect(good.status, JSON.stringify(good.body)).toBe(200);
+    expect(good.body).toMatchObject({ received: true, applied: 1 });
+    expect((await get<RefundJson>(`/v1/refunds/${refund.id}`, opts)).body).toMatchObject({ status: "failed" });
+    const again = await call<J>("POST", `${P}/webhooks/stripe`, { key: null, body: payload, headers: { "stripe-signature": header } });
+    expect(again.body).toMatchObject({ applied: 0, duplicates: 1 });
+    expectBackendError(await call("POST", `${P}/webhooks/paypal/`, { key: null, body: JSON.stringify({ id: "WH-1", event_type: "PAYMENT.CAPTURE.COMPLETED", resource: {} }) }), 400);
+  });
+});
