@@ -253,3 +253,14 @@ describe("seed 004 webhooks", () => {
     expectBackendError(await call("POST", `${P}/webhooks/paypal/`, { key: null, body: JSON.stringify({ id: "WH-1", event_type: "PAYMENT.CAPTURE.COMPLETED", resource: {} }) }), 400);
   });
 });
+
+describe("seed 004 in the OpenAPI document", () => {
+  it("registers every route, with and without the trailing slash", async () => {
+    const doc = await get<{ paths: Record<string, Record<string, unknown>> }>("/openapi.json", { key: null });
+    expect(doc.status).toBe(200);
+    for (const path of ["stripe/create-payment-intent", "stripe/confirm-payment", "stripe/create-customer", "stripe/create-subscription", "stripe/cancel-subscription", "stripe/retrieve-payment", "paypal/create-order", "paypal/capture-order", "paypal/get-order", "paypal/refund-payment", "webhooks/stripe", "webhooks/paypal"]) {
+      expect(doc.body.paths[`/api/v1/payments/${path}/`]?.post, path).toBeDefined();
+      expect(doc.body.paths[`/api/v1/payments/${path}`]?.post, path).toBeDefined();
+    }
+  });
+});

@@ -384,3 +384,26 @@ describe("seed 002 transaction filters", () => {
     expect(plan.results.map((r) => r.detail).join(" ")).toMatch(/USING INDEX payment_intents_location/);
   }, 300_000);
 });
+
+describe("seed 002 in the OpenAPI document", () => {
+  it("registers every route", async () => {
+    const doc = await get<{ paths: Record<string, Record<string, unknown>> }>("/openapi.json", { key: null });
+    expect(doc.status).toBe(200);
+    const expected: [string, string][] = [
+      ["/api/v1/payments/authorize", "post"],
+      ["/api/v1/payments/capture", "post"],
+      ["/api/v1/payments/sale", "post"],
+      ["/api/v1/payments/void", "post"],
+      ["/api/v1/payments/refund", "post"],
+      ["/api/v1/payments/transactions", "get"],
+      ["/api/v1/payments/transactions/{id}", "get"],
+      ["/api/v1/payments/failed", "get"],
+      ["/api/v1/payments/failed/{id}/retry", "post"],
+      ["/api/v1/payments/failed/{id}/resolve", "post"],
+      ["/api/v1/customers/{id}/payment-methods", "post"],
+      ["/api/v1/customers/{id}/payment-methods", "get"],
+      ["/api/v1/customers/{id}/payment-methods/{methodId}", "delete"],
+    ];
+    for (const [path, method] of expected) expect(doc.body.paths[path]?.[method], `${method} ${path}`).toBeDefined();
+  });
+});
