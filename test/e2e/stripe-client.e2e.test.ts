@@ -81,7 +81,7 @@ describe("the official stripe client against the gateway", () => {
   });
 
   it("auto-paginates over a list of at least 25 intents", async () => {
-    const customer = `cus_e2e_${Date.now()}`;
+    const customer = (await stripe.customers.create({ email: `e2e-${Date.now()}@example.com` })).id;
     const ids: string[] = [];
     for (let i = 0; i < 27; i++) ids.push((await stripe.paymentIntents.create({ amount: 100 + i, currency: "usd", customer })).id);
     const seen: string[] = [];
