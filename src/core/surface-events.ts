@@ -4,7 +4,7 @@
 // are derived from the canonical transition events of the intents that seed 003 created, so they
 // travel in the same outbox, queue and signed, retried deliveries as every other event.
 import { minorToDecimal } from "./money";
-import type { IntentRecord } from "./types";
+import type { IntentRecord, RefundRecord } from "./types";
 
 export const ICLIGO_EVENT_TYPES = [
   "icligo.payment.authorized",
@@ -56,7 +56,7 @@ function webhookStatusOf(intent: IntentRecord, coreType: string): IcligoWebhookS
 }
 
 /** The payload of a seed 003 webhook: the payment's id, our intent id and the status word. */
-export function icligoWebhookPayload(intent: IntentRecord, status: IcligoWebhookStatus): Record<string, unknown> {
+export function icligoWebhookPayload(intent: IntentRecord, status: IcligoWebhookStatus, refund?: RefundRecord): Record<string, unknown> {
   const currency = intent.currency.toUpperCase();
   const md = intent.metadata;
   return {
@@ -72,14 +72,16 @@ export function icligoWebhookPayload(intent: IntentRecord, status: IcligoWebhook
     capturedAmount: { currency, value: decimalNumber(intent.amountReceived, intent.currency) },
     refundedAmount: { currency, value: decimalNumber(intent.amountRefunded, intent.currency) },
     manualCapture: intent.captureMethod === "manual",
+    // REFUNDED: the refund that went through (refundedAmount is the total so far).
+    ...(status === "REFUNDED" && refund ? { refund: { id: refund.id, amount: { currency, value: decimalNumber(refund.amount, intent.currency) } } } : {}),
     timestamp: intent.updated,
   };
 }
 
 /** The surface events one canonical event of `intent` brings with it (none for most intents). */
-export function surfaceEvents(intent: IntentRecord, coreType: string): { type: IcligoEventType; object: Record<string, unknown> }[] {
+export function surfaceEvents(intent: IntentRecord, coreType: string, refund?: RefundRecord): { type: IcligoEventType; object: Record<string, unknown> }[] {
   if (intent.createdVia !== "icligo") return [];
   const status = webhookStatusOf(intent, coreType);
   if (!status) return [];
-  return [{ type: `icligo.payment.${status.toLowerCase()}` as IcligoEventType, object: icligoWebhookPayload(intent, status) }];
+  return [{ type: `icligo.payment.${status.toLowerCase()}` as IcligoEventType, object: icligoWebhookPayload(intent, status, refund) }];
 }

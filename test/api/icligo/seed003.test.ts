@@ -351,7 +351,7 @@ describe("seed 003: decimal amounts convert exactly", () => {
 interface Delivered {
   type: string;
   created_ms: number;
-  data: { object: { id: number; paymentIntentId: string; status: string; amount: number; currency: string } };
+  data: { object: { id: number; paymentIntentId: string; status: string; amount: number; currency: string; refund?: { id: string; amount: MoneyJson }; refundedAmount: MoneyJson } };
 }
 
 async function icligoWebhooks(name: string, secret: string, paymentIntentId: string, count: number): Promise<Delivered[]> {
@@ -398,6 +398,9 @@ describe("seed 003: webhooks, signed, in order", () => {
     await send("POST", `/payments/${payment.id}/refund`, { app, body: '{"amount": 5.0}' });
     const events = await icligoWebhooks(hook.name, endpoint.secret ?? "", payment.paymentIntentId, 2);
     expect(events.map((e) => e.data.object.status)).toEqual(["COMPLETED", "REFUNDED"]);
+    expect(events[1]?.data.object.refund?.amount).toEqual({ currency: "EUR", value: 5 });
+    expect(events[1]?.data.object.refund?.id).toMatch(/^re_/);
+    expect(events[1]?.data.object.refundedAmount).toEqual({ currency: "EUR", value: 5 });
 
     const canceled = await createPayment(app);
     await send("PUT", `/payments/${canceled.id}/cancel`, { app });
