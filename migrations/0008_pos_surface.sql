@@ -10,8 +10,8 @@ ALTER TABLE `payment_intents` ADD `amount_refunded` integer DEFAULT 0 NOT NULL;
 --> statement-breakpoint
 UPDATE `payment_intents` SET `location_id` = json_extract(`data`, '$.locationId'), `amount_refunded` = coalesce(json_extract(`data`, '$.amountRefunded'), 0);
 --> statement-breakpoint
-CREATE INDEX `payment_intents_location` ON `payment_intents` (`merchant_id`,`livemode`,`location_id`,`created`);--> statement-breakpoint
-CREATE INDEX `payment_intents_card_last4` ON `payment_intents` (`merchant_id`,`livemode`,`card_last4`,`created`);--> statement-breakpoint
+CREATE INDEX `payment_intents_location` ON `payment_intents` (`merchant_id`,`livemode`,`location_id`,`created`,`id`);--> statement-breakpoint
+CREATE INDEX `payment_intents_card_last4` ON `payment_intents` (`merchant_id`,`livemode`,`card_last4`,`created`,`id`);--> statement-breakpoint
 CREATE INDEX `payment_intents_amount` ON `payment_intents` (`merchant_id`,`livemode`,`amount`,`created`);--> statement-breakpoint
-CREATE INDEX `payment_intents_order_created` ON `payment_intents` (`merchant_id`,`livemode`,`order_id`,`created`);--> statement-breakpoint
+CREATE INDEX `payment_intents_order_created` ON `payment_intents` (`merchant_id`,`livemode`,`order_id`,`created`,`id`);--> statement-breakpoint
 CREATE INDEX `payment_intents_failed` ON `payment_intents` (`merchant_id`,`livemode`,`created`,`id`) WHERE `failure_reason` IS NOT NULL;

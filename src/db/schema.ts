@@ -83,10 +83,10 @@ export const paymentIntents = sqliteTable(
     index("payment_intents_customer").on(t.merchantId, t.livemode, t.customer, t.created),
     index("payment_intents_order").on(t.merchantId, t.livemode, t.orderId),
     // Seed 002's transaction filters (migration 0008).
-    index("payment_intents_location").on(t.merchantId, t.livemode, t.locationId, t.created),
-    index("payment_intents_card_last4").on(t.merchantId, t.livemode, t.cardLast4, t.created),
+    index("payment_intents_location").on(t.merchantId, t.livemode, t.locationId, t.created, t.id),
+    index("payment_intents_card_last4").on(t.merchantId, t.livemode, t.cardLast4, t.created, t.id),
     index("payment_intents_amount").on(t.merchantId, t.livemode, t.amount, t.created),
-    index("payment_intents_order_created").on(t.merchantId, t.livemode, t.orderId, t.created),
+    index("payment_intents_order_created").on(t.merchantId, t.livemode, t.orderId, t.created, t.id),
     index("payment_intents_failed").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.failureReason} IS NOT NULL`),
     // Seed 000: a customer's payments across merchants (admin and support).
     index("payment_intents_customer_all").on(t.customer, t.livemode, t.created),
