@@ -171,6 +171,30 @@ describe("seed 004 PayPal endpoints on the sandbox acting as PayPal", () => {
   });
 });
 
+describe("seed 004 PayPal endpoints through the merchant's PayPal account", () => {
+  it("create-order gives PayPal's approval link; after the payer approved there, capture-order captures at PayPal", async () => {
+    const { opts } = await newMerchant("s4-paypal-real");
+    await addConnector(opts, { connector: "paypal", credentials: { client_id: `client-s4-${Date.now()}`, client_secret: "paypal-secret-9876" } });
+    const order = (await post<J>(`${P}/paypal/create-order/`, { amount: 12.34, currency: "USD", description: "Course enrollment" }, opts)).body;
+    const approval = String(order.approval_url);
+    expect(approval).not.toContain("/sandbox/paypal/");
+    expectBackendError(await post(`${P}/paypal/capture-order/`, { order_id: order.order_id }, opts), 422);
+    // The payer approves at (the fake) PayPal, which sends them back to the gateway; they never arrive.
+    const atPayPal = await fetch(approval, { redirect: "manual" });
+    expect(atPayPal.status).toBe(302);
+    const captured = await post<J>(`${P}/paypal/capture-order/`, { order_id: order.order_id }, opts);
+    expect(captured.status, JSON.stringify(captured.body)).toBe(200);
+    expect(captured.body).toMatchObject({ captured: true });
+    const got = (await post<J>(`${P}/paypal/get-order/`, { order_id: order.order_id }, opts)).body;
+    expect(got.status).toBe("COMPLETED");
+    const refund = await post<J>(`${P}/paypal/refund-payment/`, { capture_id: captured.body.capture_id, amount: "2.34", currency: "USD" }, opts);
+    expect(refund.status, JSON.stringify(refund.body)).toBe(200);
+    expect(refund.body).toMatchObject({ status: "COMPLETED", amount: { currency_code: "USD", value: "2.34" } });
+    const rows = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${String(order.order_id)}/transactions`, opts)).body.data;
+    expect(rows.every((t) => t.connector === "paypal" && t.connector_account !== null)).toBe(true);
+  });
+});
+
 describe("seed 004 errors and permissions", () => {
   it("401 without a token, 403 without the permission, 404 for unknown paths: always {error}", async () => {
     const { id, opts } = await newMerchant("s4-errors");
@@ -180,6 +204,12 @@ describe("seed 004 errors and permissions", () => {
     expectBackendError(await call("GET", `${P}/stripe/create-payment-intent/`, opts), 404);
     expectBackendError(await post(`${P}/stripe/create-payment-intent/`, "{bad", opts), 400);
     expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { currency: "usd" }, opts), 400);
+    const raw = async (body: string, type: string) => {
+      const res = await exports.default.fetch(new Request(`http://gateway.test${P}/stripe/create-payment-intent/`, { method: "POST", headers: { authorization: `Bearer ${String(opts.key)}`, "content-type": type }, body }));
+      return { status: res.status, body: (await res.json()) as unknown };
+    };
+    expectBackendError(await raw("amount=1", "application/x-www-form-urlencoded"), 415);
+    expectBackendError(await raw(JSON.stringify({ pad: "x".repeat(70_000) }), "application/json"), 413);
     const routes: [string, string][] = [
       ["/stripe/create-payment-intent/", "payments.transactions.create"],
       ["/stripe/confirm-payment/", "payments.transactions.create"],

@@ -1,7 +1,7 @@
 // Seed 002, the POS gateway surface: every example request of the seed (with a future expiry), the
 // seed's error codes, permissions per route, clientRequestId replay and conflict, the transaction
 // filters, failed payments, cards on file, and a POS payment read back through /v1.
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, get, hsToken, newMerchant, post, uniqueKey, type CallOptions, type PaymentIntentJson } from "../../helpers";
 
@@ -229,7 +229,13 @@ describe("seed 002 errors", () => {
     expect(first.status).toBe(201);
     expectPosError(await post("/api/v1/payments/authorize", { clientRequestId: "dup-1", amountCents: 101, token: "9418594164541111", expiry: EXPIRY }, opts), 409, "DUPLICATE_REQUEST");
     expectPosError(await post("/api/v1/payments/authorize", { amountCents: 100 }, { key: null }), 401, "UNAUTHORIZED");
-    expectPosError(await call("POST", "/api/v1/payments/sale", { ...opts, headers: { "content-type": "text/plain" }, body: "x" }), 400, "VALIDATION_ERROR");
+    expectPosError(await call("POST", "/api/v1/payments/sale", { ...opts, body: "x" }), 400, "VALIDATION_ERROR");
+    const raw = async (body: string, type: string) => {
+      const res = await exports.default.fetch(new Request("http://gateway.test/api/v1/payments/sale", { method: "POST", headers: { authorization: `Bearer ${String(opts.key)}`, "content-type": type }, body }));
+      return { status: res.status, body: (await res.json()) as unknown };
+    };
+    expectPosError(await raw("x", "text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE");
+    expectPosError(await raw(JSON.stringify({ pad: "x".repeat(70_000) }), "application/json"), 413, "PAYLOAD_TOO_LARGE");
   });
 });
 
