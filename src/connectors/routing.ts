@@ -91,14 +91,14 @@ export async function routesFor(env: Env, scope: Scope, paymentMethod: PaymentMe
     }
     const sandbox = defaultSandbox(env);
     if (sandbox.supports(paymentMethod)) return [sandbox];
-    // A PayPal payment without a PayPal account: the sandbox acts as PayPal (its approval page is ours).
-    if (paymentMethod.type === "paypal") return [new SandboxPayPalConnector(env.DB)];
   }
   const connectors: Connector[] = [];
   for (const row of rows) {
     const connector = await buildConnector(env, row);
     if (connector.supports(paymentMethod)) connectors.push(connector);
   }
+  // A PayPal payment (test mode) without a PayPal account: the sandbox acts as PayPal (its approval page is ours).
+  if (connectors.length === 0 && paymentMethod.type === "paypal" && !scope.livemode) return [new SandboxPayPalConnector(env.DB)];
   if (connectors.length === 0) {
     throw new ApiError({
       status: 400,

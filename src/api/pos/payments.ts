@@ -16,6 +16,7 @@ import * as f from "../v1/fields";
 import { resolvePaymentMethodInput } from "../v1/payment_intents";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
+import { retryFailedPayment } from "../common/failed-retry";
 import { posCustomerId } from "./customers";
 import { forbidden, fromApiError, invalidState, notFound, PosError, validation } from "./errors";
 import { isVoidedSale, renderPayment, VOID_MARK } from "./render";
@@ -322,39 +323,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       const method = given ?? (original ? { ...original, id: randomId("pm") } : null);
       if (!method) throw validation("The original card cannot be used again; provide token or paymentMethodId.", "token");
       const id = key ? await derivedId("pi", principal.merchantId, String(principal.livemode), key) : randomId("pi");
-      const outcome = await intentStub(c.env, id).create(req, {
-        id,
-        amount: failed.amount,
-        currency: failed.currency,
-        captureMethod: failed.captureMethod,
-        customer: failed.customer,
-        description: failed.description,
-        metadata: failed.metadata,
-        orderId: failed.orderId,
-        invoiceId: failed.invoiceId,
-        locationId: failed.locationId,
-        terminalId: failed.terminalId,
-        lineItems: failed.lineItems,
-        tipAmount: failed.tipAmount,
-        receiptEmail: failed.receiptEmail,
-        statementDescriptor: failed.statementDescriptor,
-        returnUrl: null,
-        cancelUrl: null,
-        paymentMethod: method,
-        confirm: true,
-        retryOf: failed.id,
-      });
-      const retried = outcome.intent;
-      if (retried && !outcome.replayed && (retried.status === "succeeded" || retried.status === "requires_capture")) {
-        // The retry paid it: the original is resolved by it (through its own object).
-        await intentStub(c.env, failed.id).resolveFailedPayment({ ...req, idempotencyKey: null, fingerprint: null, audit: { action: "pos.failed.resolve", actor: principal.actor, roles: principal.roles, details: { retried_by: retried.id } } }, failed.id, {
-          status: "resolved",
-          reason: "paid by a retry",
-          paidByOtherMeans: false,
-          retriedBy: retried.id,
-          actor: principal.actor,
-        });
-      }
+      const { outcome } = await retryFailedPayment(c.env, { req, failed, id, paymentMethod: method, actor: principal, resolveAction: "pos.failed.resolve" });
       return paymentAnswer(c, outcome);
     },
   );

@@ -20,6 +20,7 @@ import { idempotentD1 } from "./idempotency";
 import { auditContext, intentStub, json, respondOutcome } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { resolvePaymentMethodInput } from "./payment_intents";
+import { retryFailedPayment } from "../common/failed-retry";
 import { apiVersionField } from "./stripe-version";
 import { PaymentIntentSchema, RefundSchema } from "./schemas";
 
@@ -399,40 +400,8 @@ function registerFailedPayments(app: App): void {
       if (!method) throw invalidRequest("The failed payment method cannot be used again; pass payment_method.", "payment_method", "parameter_missing");
       const req = await requestContext(c, actor, "failed_payments.retry", failed.id, body, { details: { retry_of: failed.id } });
       const id = req.idempotencyKey ? await derivedId("pi", scope.merchantId, String(scope.livemode), `retry:${failed.id}:${req.idempotencyKey}`) : randomId("pi");
-      const outcome = await intentStub(c.env, id).create(req, {
-        id,
-        amount: failed.amount,
-        currency: failed.currency,
-        captureMethod: failed.captureMethod,
-        customer: failed.customer,
-        description: failed.description,
-        metadata: failed.metadata,
-        orderId: failed.orderId,
-        invoiceId: failed.invoiceId,
-        locationId: failed.locationId,
-        terminalId: failed.terminalId,
-        lineItems: failed.lineItems,
-        tipAmount: failed.tipAmount,
-        receiptEmail: failed.receiptEmail,
-        statementDescriptor: failed.statementDescriptor,
-        returnUrl: failed.returnUrl,
-        cancelUrl: failed.cancelUrl,
-        paymentMethod: { ...method, id: randomId("pm") },
-        confirm: true,
-        retryOf: failed.id,
-      });
-      let original = failed;
+      const { outcome, original } = await retryFailedPayment(c.env, { req, failed, id, paymentMethod: { ...method, id: randomId("pm") }, actor: principal, resolveAction: "failed_payments.resolve" });
       const retried = outcome.intent;
-      if (retried && (retried.status === "succeeded" || retried.status === "requires_capture") && !outcome.replayed) {
-        const settled = await intentStub(c.env, failed.id).resolveFailedPayment({ ...req, idempotencyKey: null, fingerprint: null, audit: { action: "failed_payments.resolve", actor: principal.actor, roles: principal.roles, details: { retried_by: retried.id } } }, failed.id, {
-          status: "resolved",
-          reason: "paid by a retry",
-          paidByOtherMeans: false,
-          retriedBy: retried.id,
-          actor: principal.actor,
-        });
-        original = settled.intent ?? failed;
-      }
       if (outcome.error && !retried) return respondOutcome(c, outcome, (i) => renderIntent(i));
       return json(c, { retry: retried ? renderIntent(retried) : null, original: renderIntent(original), ...(outcome.error ? { error: outcome.error } : {}) }, outcome.error?.status ?? 200);
     },

@@ -281,6 +281,9 @@ describe("seed 004 webhooks", () => {
     const again = await call<J>("POST", `${P}/webhooks/stripe`, { key: null, body: payload, headers: { "stripe-signature": header } });
     expect(again.body).toMatchObject({ applied: 0, duplicates: 1 });
     expectBackendError(await call("POST", `${P}/webhooks/paypal/`, { key: null, body: JSON.stringify({ id: "WH-1", event_type: "PAYMENT.CAPTURE.COMPLETED", resource: {} }) }), 400);
+    // This merchant has a Stripe account but no PayPal one: its PayPal orders go to the sandbox acting as PayPal.
+    const order = (await post<J>(`${P}/paypal/create-order/`, { amount: 1, currency: "USD" }, opts)).body;
+    expect(order.approval_url).toMatch(/\/sandbox\/paypal\/checkoutnow\?token=/);
   });
 });
 
