@@ -51,8 +51,8 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
     const currency = normalizeCurrency(body.currency);
     const amount = decimalToMinor(body.amount, currency);
     if (principal.customerId && body.customer !== undefined && body.customer !== principal.customerId) throw bad("A customer's token can only create payments for that customer.");
-    const req = await backendRequest(c, principal, "POST /api/v1/payments/stripe/create-payment-intent", "", { ...body, amount, currency }, "seed004.stripe.create_payment_intent");
     const paymentMethod = body.payment_method ? await resolvePaymentMethodInput(c, principal, { payment_method: body.payment_method }) : undefined;
+    const req = await backendRequest(c, principal, "POST /api/v1/payments/stripe/create-payment-intent", "", { ...body, amount, currency }, "seed004.stripe.create_payment_intent");
     const intentId = req.idempotencyKey ? await derivedId("pi", principal.merchantId, String(principal.livemode), req.idempotencyKey) : randomId("pi");
     const outcome = await intentStub(c.env, intentId).create(req, {
       id: intentId,
@@ -82,8 +82,8 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
   backendRoute(app, sub, { path: "/stripe/confirm-payment", permission: "payments.transactions.create", customers: true, summary: "Confirm a payment intent (with its payment method, or payment_method)", body: ConfirmBody, response: Answer }, async (c, { principal, body }) => {
     const current = await visibleIntent(c, principal, body.payment_intent_id);
     if (!current.paymentMethod && !body.payment_method) throw bad("This payment intent has no payment method: pass payment_method (e.g. pm_card_visa), or let the customer pay on the hosted page.");
-    const req = await backendRequest(c, principal, "POST /api/v1/payments/stripe/confirm-payment", current.id, body, "seed004.stripe.confirm_payment");
     const paymentMethod = body.payment_method ? await resolvePaymentMethodInput(c, principal, { payment_method: body.payment_method }) : undefined;
+    const req = await backendRequest(c, principal, "POST /api/v1/payments/stripe/confirm-payment", current.id, body, "seed004.stripe.confirm_payment");
     const outcome = await intentStub(c.env, current.id).confirm(req, current.id, { paymentMethod });
     const intent = outcomeIntent(outcome, current.id);
     const confirmed = intent.status === "succeeded" || intent.status === "requires_capture" || intent.status === "processing";

@@ -101,12 +101,12 @@ export function registerPosCustomers(app: App, sub: Hono<AppEnv>): void {
     async (c, { principal, body, params }) => {
       const posId = params.id ?? "";
       const { clientRequestId: key, ...rest } = body;
-      if (key) await bindIdempotencyKey(c.env, principal, key, { route: "POST /api/v1/customers/{id}/payment-methods", target: posId, params: rest });
       const exp = { expMonth: Number(body.expiry.slice(0, 2)), expYear: 2000 + Number(body.expiry.slice(2)) };
       const now = new Date();
       if (exp.expYear < now.getUTCFullYear() || (exp.expYear === now.getUTCFullYear() && exp.expMonth < now.getUTCMonth() + 1)) throw validation("The card has expired (expiry is in the past).", "expiry");
       const details = await resolvePaymentMethodInput(c, principal, { payment_method: body.token });
       if (!details?.card) throw validation("token must be a card token.", "token");
+      if (key) await bindIdempotencyKey(c.env, principal, key, { route: "POST /api/v1/customers/{id}/payment-methods", target: posId, params: rest });
       const customer = await customerFor(c.env, principal, posId, true, c.get("requestId"));
       if (!customer) throw notFound("No such customer.");
       const { row } = await storePaymentMethod(c.env, principal, { ...details, card: { ...details.card, ...exp } }, { customer, nickname: body.nickname ?? null, metadata: {}, requestId: c.get("requestId") });

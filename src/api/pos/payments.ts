@@ -163,8 +163,9 @@ async function createPayment(c: Ctx, principal: Principal, body: z.output<typeof
   const route = capture ? "POST /api/v1/payments/sale" : "POST /api/v1/payments/authorize";
   const { clientRequestId: key, cvv: _cvv, ...rest } = body;
   void _cvv;
-  const req = await posRequest(c, principal, key, { route, target: "", params: { ...rest, customerId: customer } }, capture ? "pos.sale" : "pos.authorize");
+  // The card is part of validation: a key is bound only to a request that can run.
   const method = await cardOf(c, principal, body, customer, true);
+  const req = await posRequest(c, principal, key, { route, target: "", params: { ...rest, customerId: customer } }, capture ? "pos.sale" : "pos.authorize");
   const id = key ? await derivedId("pi", principal.merchantId, String(principal.livemode), key) : randomId("pi");
   const outcome = await intentStub(c.env, id).create(req, {
     id,
@@ -317,11 +318,11 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       if (failed.resolution) throw invalidState(`This failed payment was already ${failed.resolution.status}.`);
       const { clientRequestId: key, cvv: _cvv, ...rest } = body;
       void _cvv;
-      const req = await posRequest(c, principal, key, { route: "POST /api/v1/payments/failed/{id}/retry", target: failed.id, params: rest }, "pos.retry");
       const given = await cardOf(c, principal, body, failed.customer, false);
       const original = failed.lastPaymentError?.paymentMethod;
       const method = given ?? (original ? { ...original, id: randomId("pm") } : null);
       if (!method) throw validation("The original card cannot be used again; provide token or paymentMethodId.", "token");
+      const req = await posRequest(c, principal, key, { route: "POST /api/v1/payments/failed/{id}/retry", target: failed.id, params: rest }, "pos.retry");
       const id = key ? await derivedId("pi", principal.merchantId, String(principal.livemode), key) : randomId("pi");
       const { outcome } = await retryFailedPayment(c.env, { req, failed, id, paymentMethod: method, actor: principal, resolveAction: "pos.failed.resolve" });
       return paymentAnswer(c, outcome);

@@ -294,6 +294,18 @@ describe("seed 002 permissions and entitlement", () => {
 });
 
 describe("seed 002 clientRequestId", () => {
+  it("a request refused by validation binds nothing: the corrected request with the same id goes through", async () => {
+    const { opts } = await newMerchant("pos-idem-invalid");
+    const body = { clientRequestId: "fix-me", amountCents: 700, token: "9418594164541111", currency: "USD" };
+    expectPosError(await post("/api/v1/payments/sale", { ...body, expiry: "0120" }, opts), 400, "VALIDATION_ERROR");
+    expectPosError(await post("/api/v1/payments/sale", { ...body, token: "not-a-token", expiry: EXPIRY }, opts), 400, "VALIDATION_ERROR");
+    const ok = await post<Data>("/api/v1/payments/sale", { ...body, expiry: EXPIRY }, opts);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+    const saved = await post("/api/v1/customers/cust-fix/payment-methods", { clientRequestId: "save-fix", token: "9418594164541111", expiry: "0120" }, opts);
+    expectPosError(saved, 400, "VALIDATION_ERROR");
+    expect((await post("/api/v1/customers/cust-fix/payment-methods", { clientRequestId: "save-fix", token: "9418594164541111", expiry: EXPIRY }, opts)).status).toBe(201);
+  });
+
   it("the same id and body replay the first answer, even concurrently: one payment", async () => {
     const { opts } = await newMerchant("pos-idem");
     const body = { clientRequestId: "sale-same", amountCents: 1234, token: "9418594164541111", expiry: EXPIRY, currency: "USD" };
