@@ -14,6 +14,7 @@ const html = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>API reference: edge payment gateway</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
 </head>
 <body>
@@ -23,8 +24,9 @@ const html = `<!doctype html>
 </body>
 </html>`;
 
-// Persist the key typed into "Authorize" for this tab only; the document's own server is the default.
-const init = `window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: false, tryItOutEnabled: false, presets: [SwaggerUIBundle.presets.apis], layout: "BaseLayout" });`;
+// Tags start collapsed (the document is large; a deep link such as /docs#/Payment%20intents opens
+// one); the key typed into "Authorize" is not persisted.
+const init = `window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true, docExpansion: "none", defaultModelsExpandDepth: -1, persistAuthorization: false, tryItOutEnabled: false, presets: [SwaggerUIBundle.presets.apis], layout: "BaseLayout" });`;
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 const CACHE = "public, max-age=3600";
