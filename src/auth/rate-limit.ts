@@ -4,8 +4,8 @@
 // and none is left stranded in an isolate. (Leasing tokens to isolates saved calls but lost tokens:
 // concurrent lease misses each took a lease and overwrote one another's. Requests cannot share one
 // call either: a Worker request cannot wait on a promise that another request settles.) Over the
-// limit: 429 with Retry-After and Stripe's rate_limit_error. The object reads the time through
-// `clock`, which tests replace.
+// limit: 429 with Retry-After and Stripe's rate_limit_error. The object reads the time through a
+// clock that tests can install per bucket.
 import { DurableObject } from "cloudflare:workers";
 import { ApiError } from "../core/errors";
 import type { Env } from "../env";
@@ -24,16 +24,26 @@ export interface Taken {
 }
 
 export class RateLimiterObject extends DurableObject<Env> {
-  /** Where the bucket reads the time. Tests set it (runInDurableObject) to freeze or step time. */
-  clock: () => number = () => Date.now();
+  /**
+   * Clocks installed by tests, per bucket object id (`idFromName(key).toString()`), to freeze or
+   * step time. Kept on the class rather than the instance so that they outlive an instance the
+   * runtime evicts while idle. Nothing else sets them: every other bucket reads Date.now().
+   */
+  static readonly clocks = new Map<string, () => number>();
+  /** The bucket, loaded from storage on first use and saved on every take. */
   private tokens: number | null = null;
   private last = 0;
+
+  private clock(): number {
+    return (RateLimiterObject.clocks.get(this.ctx.id.toString()) ?? Date.now)();
+  }
 
   /** Takes up to `want` tokens, first come first served; says how long until one more is there. */
   take(bucket: Bucket, want: number): Taken {
     const tokens = this.refill(bucket);
     const granted = Math.max(0, Math.min(Math.floor(want), Math.floor(tokens)));
     this.tokens = tokens - granted;
+    this.save();
     return { granted, retryAfterMs: granted < want ? this.untilNext(bucket) : 0 };
   }
 
@@ -45,11 +55,20 @@ export class RateLimiterObject extends DurableObject<Env> {
 
   private refill(bucket: Bucket): number {
     const now = this.clock();
-    const before = this.tokens ?? bucket.burst;
-    const elapsed = this.tokens === null ? 0 : Math.max(0, now - this.last);
-    this.tokens = Math.min(bucket.burst, before + (elapsed / 1000) * bucket.rate);
+    if (this.tokens === null) {
+      // A bucket outlives its object's instance (evicted when idle): a fresh burst only the first time.
+      const saved = this.ctx.storage.kv.get<{ tokens: number; last: number }>("bucket");
+      this.tokens = saved?.tokens ?? bucket.burst;
+      this.last = saved?.last ?? now;
+    }
+    const elapsed = Math.max(0, now - this.last);
+    this.tokens = Math.min(bucket.burst, this.tokens + (elapsed / 1000) * bucket.rate);
     this.last = now;
     return this.tokens;
+  }
+
+  private save(): void {
+    this.ctx.storage.kv.put("bucket", { tokens: this.tokens, last: this.last });
   }
 
   private untilNext(bucket: Bucket): number {
@@ -68,7 +87,7 @@ export function rateLimited(retryAfterMs: number, what = "Too many requests hit 
   });
 }
 
-/** The Durable Object of a bucket (tests set its clock). */
+/** The Durable Object of a bucket. */
 export function bucketObject(env: Env, key: string) {
   return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key));
 }
