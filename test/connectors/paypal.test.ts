@@ -140,12 +140,14 @@ describe("PayPal connector", () => {
     expect(denied.last_payment_error?.code).toBe("card_declined");
   });
 
-  it("cards do not go to PayPal, and PayPal needs a PayPal account", async () => {
+  it("cards do not go to PayPal; without a PayPal account (test mode) the sandbox acts as PayPal", async () => {
     const { opts } = await paypalMerchant("paypal-only");
     const card = await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts);
     expect(card.status).toBe(400);
     const sandboxOnly = await newMerchant("no-paypal");
     const res = await createIntent({ payment_method_data: { type: "paypal" }, confirm: true }, sandboxOnly.opts);
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe("requires_action");
+    expect(res.body.next_action?.redirect_to_url?.url).toMatch(/\/sandbox\/paypal\/checkoutnow\?token=[0-9A-Z]{17}$/);
   });
 });
