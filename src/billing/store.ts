@@ -3,6 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { resourceMissing } from "../core/errors";
 import { hasPrefix } from "../core/ids";
+import { renderBillingDetails, type BillingDetailsJson } from "../core/objects";
 import type { Metadata, PaymentMethodDetails, Scope } from "../core/types";
 import { customers, invoices, paymentMethods, prices, subscriptions, testClocks } from "../db/schema";
 import type { Interval } from "./periods";
@@ -133,6 +134,7 @@ export interface PaymentMethodObjectJson {
   metadata: Metadata;
   created: number;
   livemode: boolean;
+  billing_details: BillingDetailsJson;
 }
 
 export function renderPaymentMethodRow(row: PaymentMethodRow): PaymentMethodObjectJson {
@@ -148,6 +150,7 @@ export function renderPaymentMethodRow(row: PaymentMethodRow): PaymentMethodObje
     metadata: parseMetadata(row.metadata),
     created: seconds(row.created),
     livemode: row.livemode,
+    billing_details: renderBillingDetails(details.billingDetails),
   };
 }
 

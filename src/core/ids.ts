@@ -59,7 +59,21 @@ export function chargeIdForIntent(intentId: string): string {
 }
 
 export function intentIdForCharge(chargeId: string): string {
-  return `pi_${chargeId.slice(3)}`;
+  return `pi_${chargeId.slice(3, 3 + ID_BODY_LENGTH)}`;
+}
+
+/**
+ * A declined authorization is a failed charge, as at Stripe: its id is the intent's body followed by
+ * the attempt's, so it leads back to both (ch_<intent body><attempt body>).
+ */
+export function failedChargeId(intentId: string, attemptId: string): string {
+  return `ch_${intentId.slice(3)}${attemptId.slice(attemptId.indexOf("_") + 1)}`;
+}
+
+/** The attempt a failed charge id names (null for an intent's one successful charge). */
+export function attemptIdForCharge(chargeId: string): string | null {
+  const rest = chargeId.slice(3 + ID_BODY_LENGTH);
+  return rest ? `txn_${rest}` : null;
 }
 
 /** Constant-time string comparison for secrets. */

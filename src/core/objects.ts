@@ -2,8 +2,8 @@
 // they differ (payment_intent_id, latest_charge_id, refund_id). /v1 answers with these, and events
 // carry them as snapshots. Times are Unix seconds, as Stripe's; `created_ms` keeps the milliseconds.
 import { chargeAttempt } from "./intent";
-import { chargeIdForIntent } from "./ids";
-import type { Attempt, IntentRecord, PaymentMethodDetails, RefundRecord } from "./types";
+import { chargeIdForIntent, failedChargeId } from "./ids";
+import type { Attempt, BillingDetails, IntentRecord, PaymentMethodDetails, RefundRecord } from "./types";
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
@@ -26,7 +26,25 @@ export interface PaymentMethodJson {
   customer: string | null;
   livemode: boolean;
   metadata: Record<string, string>;
-  billing_details: { address: null; email: null; name: null; phone: null };
+  billing_details: BillingDetailsJson;
+}
+
+export interface BillingDetailsJson {
+  address: { city: string | null; country: string | null; line1: string | null; line2: string | null; postal_code: string | null; state: string | null } | null;
+  email: string | null;
+  name: string | null;
+  phone: string | null;
+}
+
+/** Stripe's billing_details: every field present, null when not given. */
+export function renderBillingDetails(b: BillingDetails | null | undefined): BillingDetailsJson {
+  const a = b?.address;
+  return {
+    address: { city: a?.city ?? null, country: a?.country ?? null, line1: a?.line1 ?? null, line2: a?.line2 ?? null, postal_code: a?.postalCode ?? null, state: a?.state ?? null },
+    email: b?.email ?? null,
+    name: b?.name ?? null,
+    phone: b?.phone ?? null,
+  };
 }
 
 export interface LastPaymentErrorJson {
@@ -63,7 +81,8 @@ export interface PaymentIntentJson {
   created: number;
   created_ms: number;
   currency: string;
-  customer: string | null;
+  /** The customer's id, or the customer object with expand[]=customer. */
+  customer: string | ExpandedObject | null;
   description: string | null;
   last_payment_error: LastPaymentErrorJson | null;
   latest_charge: string | ChargeJson | null;
@@ -94,18 +113,25 @@ export interface ChargeJson {
   amount_captured: number;
   amount_refunded: number;
   authorization_code: string | null;
+  billing_details: BillingDetailsJson;
   captured: boolean;
   created: number;
   currency: string;
   customer: string | null;
   description: string | null;
   disputed: false;
-  failure_code: null;
-  failure_message: null;
+  failure_code: string | null;
+  failure_message: string | null;
   livemode: boolean;
   metadata: Record<string, string>;
-  outcome: { network_status: "approved_by_network"; type: "authorized"; seller_message: string; risk_level: "normal" };
-  paid: true;
+  outcome: {
+    network_status: "approved_by_network" | "declined_by_network";
+    type: "authorized" | "issuer_declined";
+    seller_message: string;
+    risk_level: "normal";
+    reason: string | null;
+  };
+  paid: boolean;
   payment_intent: string;
   payment_method: string | null;
   payment_method_details: {
@@ -113,7 +139,7 @@ export interface ChargeJson {
     card: (CardJson & { checks: { cvc_check: string | null; address_postal_code_check: string | null } }) | null;
   };
   refunded: boolean;
-  status: "succeeded";
+  status: "succeeded" | "failed";
   connector: string;
   connector_account: string | null;
   provider_reference: string | null;
@@ -124,16 +150,29 @@ export interface RefundJson {
   object: "refund";
   refund_id: string;
   amount: number;
-  charge: string;
+  charge: string | ChargeJson;
   created: number;
   currency: string;
-  failure_reason: string | null;
+  /** Only on a failed refund, one of Stripe's reasons (Stripe omits it otherwise). */
+  failure_reason?: RefundFailureReason;
   metadata: Record<string, string>;
-  payment_intent: string;
+  payment_intent: string | PaymentIntentJson;
   reason: string | null;
   status: RefundRecord["status"];
   requires_approval: boolean;
   approval: { status: string; actor: string; reason: string | null; at: number } | null;
+}
+
+export const REFUND_FAILURE_REASONS = ["charge_for_pending_refund_disputed", "declined", "expired_or_canceled_card", "insufficient_funds", "lost_or_stolen_card", "merchant_request", "unknown"] as const;
+export type RefundFailureReason = (typeof REFUND_FAILURE_REASONS)[number];
+
+/** A failed refund's reason in Stripe's words (a provider's own code, or ours, becomes the nearest). */
+export function refundFailureReason(code: string | null): RefundFailureReason {
+  if (code && (REFUND_FAILURE_REASONS as readonly string[]).includes(code)) return code as RefundFailureReason;
+  if (code === "lost_card" || code === "stolen_card") return "lost_or_stolen_card";
+  if (code === "expired_card" || code === "card_canceled") return "expired_or_canceled_card";
+  if (code === "card_declined" || code === "generic_decline" || code === "do_not_honor") return "declined";
+  return "unknown";
 }
 
 export interface TransactionJson {
@@ -180,12 +219,17 @@ export function renderPaymentMethod(pm: PaymentMethodDetails, intent: IntentReco
     customer: null,
     livemode: intent.livemode,
     metadata: {},
-    billing_details: { address: null, email: null, name: null, phone: null },
+    billing_details: renderBillingDetails(pm.billingDetails),
   };
 }
 
+/** An object of another module (a customer) rendered by its own renderer, for expand[]. */
+export type ExpandedObject = { id: string; object: string } & Record<string, unknown>;
+
 export interface RenderOptions {
   expand?: readonly string[];
+  /** Customers by id, for expand[]=customer (looked up by the caller: core does no I/O). */
+  customers?: ReadonlyMap<string, ExpandedObject>;
 }
 
 export function renderIntent(intent: IntentRecord, options: RenderOptions = {}): PaymentIntentJson {
@@ -211,7 +255,7 @@ export function renderIntent(intent: IntentRecord, options: RenderOptions = {}):
     created: seconds(intent.created),
     created_ms: intent.created,
     currency: intent.currency,
-    customer: intent.customer,
+    customer: (expand.has("customer") && intent.customer ? options.customers?.get(intent.customer) : undefined) ?? intent.customer,
     description: intent.description,
     last_payment_error: err
       ? {
@@ -219,7 +263,8 @@ export function renderIntent(intent: IntentRecord, options: RenderOptions = {}):
           code: err.code,
           decline_code: err.declineCode,
           message: err.message,
-          charge: null,
+          // A declined authorization is a failed charge (a failed 3DS challenge charged nothing).
+          charge: intent.attempts.some((a) => a.id === err.attemptId && a.type === "authorize") ? failedChargeId(intent.id, err.attemptId) : null,
           payment_method: err.paymentMethod ? renderPaymentMethod(err.paymentMethod, intent) : null,
         }
       : null,
@@ -274,6 +319,7 @@ export function renderCharge(intent: IntentRecord): ChargeJson | null {
     amount_captured: captured ? intent.amountReceived : 0,
     amount_refunded: intent.amountRefunded,
     authorization_code: auth.authorizationCode,
+    billing_details: renderBillingDetails(pm?.billingDetails),
     captured,
     created: seconds(auth.created),
     currency: intent.currency,
@@ -284,7 +330,7 @@ export function renderCharge(intent: IntentRecord): ChargeJson | null {
     failure_message: null,
     livemode: intent.livemode,
     metadata: { ...intent.metadata },
-    outcome: { network_status: "approved_by_network", type: "authorized", seller_message: "Payment complete.", risk_level: "normal" },
+    outcome: { network_status: "approved_by_network", type: "authorized", seller_message: "Payment complete.", risk_level: "normal", reason: null },
     paid: true,
     payment_intent: intent.id,
     payment_method: auth.paymentMethodId,
@@ -308,6 +354,47 @@ export function renderCharge(intent: IntentRecord): ChargeJson | null {
   };
 }
 
+/**
+ * A declined authorization as Stripe's failed charge (status failed, paid false, failure_code and
+ * failure_message), or null when the id names no declined authorization of this intent.
+ */
+export function renderFailedCharge(intent: IntentRecord, attemptId: string): ChargeJson | null {
+  const attempt = intent.attempts.find((a) => a.id === attemptId && a.type === "authorize" && a.status === "failed" && a.responseCode !== "provider_error");
+  if (!attempt) return null;
+  // The card is known for the latest decline (last_payment_error keeps it); older ones keep its id.
+  const pm = intent.lastPaymentError?.attemptId === attempt.id ? intent.lastPaymentError.paymentMethod : null;
+  const card = pm ? renderCard(pm) : null;
+  return {
+    id: failedChargeId(intent.id, attempt.id),
+    object: "charge",
+    amount: attempt.amount,
+    amount_captured: 0,
+    amount_refunded: 0,
+    authorization_code: null,
+    billing_details: renderBillingDetails(pm?.billingDetails),
+    captured: false,
+    created: seconds(attempt.created),
+    currency: intent.currency,
+    customer: intent.customer,
+    description: intent.description,
+    disputed: false,
+    failure_code: attempt.responseCode,
+    failure_message: attempt.responseText,
+    livemode: intent.livemode,
+    metadata: { ...intent.metadata },
+    outcome: { network_status: "declined_by_network", type: "issuer_declined", seller_message: "The bank did not return any further details with this decline.", risk_level: "normal", reason: attempt.declineCode },
+    paid: false,
+    payment_intent: intent.id,
+    payment_method: attempt.paymentMethodId,
+    payment_method_details: { type: pm?.type ?? "card", card: card ? { ...card, checks: { cvc_check: null, address_postal_code_check: null } } : null },
+    refunded: false,
+    status: "failed",
+    connector: attempt.connector,
+    connector_account: attempt.connectorAccount,
+    provider_reference: attempt.providerReference,
+  };
+}
+
 export function renderRefund(refund: RefundRecord): RefundJson {
   return {
     id: refund.id,
@@ -317,7 +404,7 @@ export function renderRefund(refund: RefundRecord): RefundJson {
     charge: refund.chargeId,
     created: seconds(refund.created),
     currency: refund.currency,
-    failure_reason: refund.failureReason,
+    ...(refund.status === "failed" ? { failure_reason: refundFailureReason(refund.failureReason) } : {}),
     metadata: { ...refund.metadata },
     payment_intent: refund.paymentIntentId,
     reason: refund.reason,

@@ -70,6 +70,24 @@ export interface PaymentMethodDetails {
   /** The Stripe test payment method standing for this test card (pm_card_visa, ...), for Stripe in test mode. */
   testAlias: string | null;
   created: number;
+  /** Stripe's billing_details, as given with the method (absent on methods stored before they were kept). */
+  billingDetails?: BillingDetails | null;
+}
+
+export interface BillingAddress {
+  city: string | null;
+  country: string | null;
+  line1: string | null;
+  line2: string | null;
+  postalCode: string | null;
+  state: string | null;
+}
+
+export interface BillingDetails {
+  address: BillingAddress | null;
+  email: string | null;
+  name: string | null;
+  phone: string | null;
 }
 
 export type AttemptType = "authorize" | "authenticate" | "capture" | "void" | "refund";

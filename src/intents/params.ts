@@ -75,10 +75,13 @@ export interface ConfirmParams {
   offSession?: boolean;
   returnUrl?: string | null;
   captureMethod?: CaptureMethod;
+  receiptEmail?: string;
 }
 
 export interface CaptureParams {
   amountToCapture?: number;
+  /** Merged into the intent's metadata (Stripe's rules: an empty value deletes a key). */
+  metadata?: Metadata;
 }
 
 export interface CancelParams {

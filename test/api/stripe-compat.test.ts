@@ -1,7 +1,7 @@
 // Stripe compatibility in depth (issue 13): what official clients send and expect beyond the happy path.
 import { describe, expect, it } from "vitest";
 import { GATEWAY_API_VERSION } from "../../src/core/api-version";
-import { bearer, call, createIntent, expectError, get, hsToken, KEY_A, MERCHANT_A, post, seedMerchant, waitFor, type ListJson, type PaymentIntentJson } from "../helpers";
+import { bearer, call, createIntent, expectError, get, hsToken, KEY_A, MERCHANT_A, post, seedMerchant, waitFor, type ChargeJson, type ListJson, type PaymentIntentJson } from "../helpers";
 
 interface EventJson {
   id: string;
@@ -124,5 +124,50 @@ describe("seed 001 beside Stripe's shapes", () => {
     const merchantToken = await hsToken({ roles: ["merchant"], merchant: null });
     expect((await get("/v1/admin/psp_health", bearer(merchantToken))).status).toBeGreaterThanOrEqual(400);
     expect((await get("/v1/admin/psp_health", { key: KEY_A })).status).toBe(200);
+  });
+});
+
+describe("object shapes", () => {
+  it("a decline names its failed charge, in the error and in last_payment_error.charge, and the charge reads back as failed", async () => {
+    const pi = (await createIntent()).body;
+    const res = await post<{ error: { charge?: string; payment_intent?: PaymentIntentJson } }>(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_chargeDeclinedInsufficientFunds" });
+    expect(res.status).toBe(402);
+    const chargeId = res.body.error.charge;
+    expect(chargeId).toMatch(/^ch_[A-Za-z0-9]{48}$/);
+    expect(res.body.error.payment_intent?.last_payment_error?.charge).toBe(chargeId);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.last_payment_error?.charge).toBe(chargeId);
+    const charge = await get<ChargeJson>(`/v1/charges/${chargeId}`);
+    expect(charge.status, JSON.stringify(charge.body)).toBe(200);
+    expect(charge.body).toMatchObject({ id: chargeId, status: "failed", paid: false, captured: false, failure_code: "card_declined", payment_intent: pi.id, outcome: { type: "issuer_declined", reason: "insufficient_funds" } });
+    // A later success is the intent's charge; the failed one stays readable.
+    const ok = (await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_visa" })).body;
+    expect(ok.latest_charge).not.toBe(chargeId);
+    expect((await get<ChargeJson>(`/v1/charges/${chargeId}`)).body.status).toBe("failed");
+    expect((await get<ChargeJson>(`/v1/charges/${String(ok.latest_charge)}`)).body.status).toBe("succeeded");
+    // A refund cannot name the failed charge.
+    expect((await post("/v1/refunds", { charge: chargeId })).status).toBeGreaterThanOrEqual(400);
+  });
+
+  it("refunds expand charge and payment_intent, and carry failure_reason only when failed", async () => {
+    const pi = (await createIntent({ payment_method: "pm_card_visa", confirm: true })).body;
+    const created = await post<{ id: string; charge: ChargeJson; payment_intent: PaymentIntentJson; failure_reason?: string }>("/v1/refunds", { payment_intent: pi.id, amount: 500, expand: ["charge", "payment_intent"] });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    expect(created.body.charge).toMatchObject({ object: "charge", id: pi.latest_charge });
+    expect(created.body.payment_intent).toMatchObject({ object: "payment_intent", id: pi.id });
+    expect("failure_reason" in created.body).toBe(false);
+    const got = await get<{ charge: ChargeJson }>(`/v1/refunds/${created.body.id}?expand[]=charge`);
+    expect(got.status, JSON.stringify(got.body)).toBe(200);
+    expect(got.body.charge.object).toBe("charge");
+    expectError(await get(`/v1/refunds/${created.body.id}?expand[]=balance_transaction`), 400);
+  });
+
+  it("intents expand customer, also nested in lists (data.customer)", async () => {
+    const customer = (await post<{ id: string }>("/v1/customers", { name: "Expand Me", email: "expand@example.com" })).body;
+    const pi = (await createIntent({ customer: customer.id, expand: ["customer"] })).body;
+    expect(pi.customer).toMatchObject({ id: customer.id, object: "customer", name: "Expand Me" });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}?expand[]=customer`)).body.customer).toMatchObject({ id: customer.id, object: "customer" });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.customer).toBe(customer.id);
+    const list = await get<ListJson<PaymentIntentJson>>(`/v1/payment_intents?customer=${customer.id}&expand[]=data.customer`);
+    expect(list.body.data[0]?.customer).toMatchObject({ id: customer.id, object: "customer" });
   });
 });

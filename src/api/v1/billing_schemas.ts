@@ -1,6 +1,7 @@
 // OpenAPI schemas of the billing objects (customers, payment methods, prices, subscriptions, invoices,
 // test clocks), as rendered by src/billing/store.ts.
 import { z } from "zod";
+import { BillingDetailsSchema } from "./schemas";
 
 const nullableString = z.string().nullable();
 const metadata = z.record(z.string(), z.string());
@@ -35,6 +36,7 @@ export const PaymentMethodObjectSchema = z
     metadata,
     created: seconds,
     livemode: z.boolean(),
+    billing_details: BillingDetailsSchema,
   })
   .meta({ id: "SavedPaymentMethod" });
 

@@ -2,8 +2,8 @@
 // its intent; its id shares the intent's body (ch_X belongs to pi_X).
 import { z } from "zod";
 import { resourceMissing } from "../../core/errors";
-import { hasPrefix, intentIdForCharge } from "../../core/ids";
-import { renderCharge } from "../../core/objects";
+import { attemptIdForCharge, hasPrefix, intentIdForCharge } from "../../core/ids";
+import { renderCharge, renderFailedCharge } from "../../core/objects";
 import { listCharges } from "../../db/queries";
 import * as f from "./fields";
 import { intentStub, json, listObject, pageRequest } from "./respond";
@@ -46,7 +46,9 @@ export function registerCharges(app: App): void {
       if (!hasPrefix(id, "ch")) throw resourceMissing("charge", id.slice(0, 80), "id");
       const intentId = intentIdForCharge(id);
       const intent = await intentStub(c.env, intentId).retrieve(principal, intentId);
-      const charge = intent ? renderCharge(intent) : null;
+      // ch_<intent> is the intent's charge; ch_<intent><attempt> one of its declined authorizations.
+      const failed = attemptIdForCharge(id);
+      const charge = !intent ? null : failed ? renderFailedCharge(intent, failed) : renderCharge(intent);
       if (!charge) throw resourceMissing("charge", id, "id");
       return json(c, charge);
     },

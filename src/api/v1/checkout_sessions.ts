@@ -26,6 +26,7 @@ import { checkoutSessions } from "../../db/schema";
 import { config } from "../../env";
 import type { Principal } from "../../auth/permissions";
 import * as f from "./fields";
+import { stripeBody } from "./stripe-params";
 import { checkExpandable, intentStub, json, listObject, pageRequest } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
 
@@ -49,8 +50,7 @@ const LineItem = z
   })
   .strict();
 
-const CreateBody = z
-  .object({
+const CreateBody = stripeBody("POST /v1/checkout/sessions", {
     mode: z.literal("payment", { error: "only mode=payment is supported" }),
     line_items: z.array(LineItem).min(1, "needs at least one line item").max(100, "at most 100 line items"),
     success_url: f.url,
@@ -66,8 +66,7 @@ const CreateBody = z
     payment_method_types: z.array(z.literal("card")).optional(),
     expires_at: f.integer.optional().describe("Unix seconds, 30 minutes to 24 hours from now (default 24 hours)."),
     expand: f.expand.optional(),
-  })
-  .strict();
+  });
 
 const RetrieveQuery = z.object({ expand: f.expand.optional() }).strict();
 const ListQuery = z

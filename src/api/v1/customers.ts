@@ -23,6 +23,7 @@ import { createdConditions, listIntents, listable, pageOf } from "../../db/queri
 import { customers, paymentMethods, subscriptions } from "../../db/schema";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import * as f from "./fields";
+import { stripeBody } from "./stripe-params";
 import { idempotentD1 } from "./idempotency";
 import { resolvePaymentMethodInput } from "./payment_intents";
 import { CustomerSchema, PaymentMethodObjectSchema } from "./billing_schemas";
@@ -36,29 +37,32 @@ const PAYMENT_METHODS = listable(paymentMethods, "payment_method");
 
 const email = f.text(512).refine((v) => v === "" || /^[^\s@]+@[^\s@]+$/.test(v), "must be an email address");
 
-const CreateBody = z
-  .object({
+/** Stripe's invoice settings other than the default payment method: accepted and ignored (invoices carry no footer or custom fields here). */
+const ignoredInvoiceSettings = {
+  custom_fields: z.unknown().transform(() => undefined).optional(),
+  footer: z.unknown().transform(() => undefined).optional(),
+  rendering_options: z.unknown().transform(() => undefined).optional(),
+};
+
+const CreateBody = stripeBody("POST /v1/customers", {
     email: email.optional(),
     name: f.text(256).optional(),
     phone: f.text(32).optional(),
     description: f.text(1000).optional(),
     metadata: f.createMetadata.optional(),
     payment_method: f.text(255).optional().describe("A saved payment method (pm_...) to attach at creation."),
-    invoice_settings: z.object({ default_payment_method: f.text(255).optional() }).strict().optional(),
+    invoice_settings: z.object({ default_payment_method: f.text(255).optional(), ...ignoredInvoiceSettings }).strict().optional(),
     test_clock: f.text(100).optional().describe("Test mode: the test clock whose time this customer lives in."),
-  })
-  .strict();
+  });
 
-const UpdateBody = z
-  .object({
+const UpdateBody = stripeBody("POST /v1/customers/{id}", {
     email: email.transform((v) => (v === "" ? null : v)).optional(),
     name: f.clearableText(256).optional(),
     phone: f.clearableText(32).optional(),
     description: f.clearableText(1000).optional(),
     metadata: f.metadata.optional(),
-    invoice_settings: z.object({ default_payment_method: f.clearableText(255).optional() }).strict().optional(),
-  })
-  .strict();
+    invoice_settings: z.object({ default_payment_method: f.clearableText(255).optional(), ...ignoredInvoiceSettings }).strict().optional(),
+  });
 
 const ListQuery = z
   .object({

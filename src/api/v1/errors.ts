@@ -10,12 +10,15 @@ export interface V1ErrorBody {
     code?: string;
     param?: string;
     decline_code?: string;
+    /** A decline's failed charge, as Stripe's card errors carry it. */
+    charge?: string;
     payment_intent?: PaymentIntentJson;
     request_id?: string;
   };
 }
 
 export function v1ErrorBody(err: ApiErrorData, extras: { paymentIntent?: PaymentIntentJson; requestId?: string } = {}): V1ErrorBody {
+  const charge = err.type === "card_error" ? extras.paymentIntent?.last_payment_error?.charge : null;
   return {
     error: {
       type: err.type,
@@ -23,6 +26,7 @@ export function v1ErrorBody(err: ApiErrorData, extras: { paymentIntent?: Payment
       ...(err.code ? { code: err.code } : {}),
       ...(err.param ? { param: err.param } : {}),
       ...(err.declineCode ? { decline_code: err.declineCode } : {}),
+      ...(charge ? { charge } : {}),
       ...(extras.paymentIntent ? { payment_intent: extras.paymentIntent } : {}),
       ...(extras.requestId ? { request_id: extras.requestId } : {}),
     },

@@ -2,7 +2,7 @@
 // their own types; both are accepted where Stripe accepts them and normalized to one output type.
 import { z } from "zod";
 import { isKnownCurrency, MAX_AMOUNT } from "../../core/money";
-import { INTENT_STATUSES, REFUND_REASONS } from "../../core/types";
+import { INTENT_STATUSES, REFUND_REASONS, type BillingDetails } from "../../core/types";
 import { METADATA_LIMITS } from "../../intents/operations/metadata";
 
 /** An integer, as a JSON number or a string of digits. */
@@ -77,10 +77,33 @@ const card = z
   })
   .strict();
 
-const paypal = z.object({ type: z.literal("paypal") }).strict();
+const optionalText = (max: number) => text(max).optional();
 
-/** Test card details (test mode only), or `{type: "paypal"}`: the payer approves at PayPal. */
-export const paymentMethodData = z.union([z.object({ type: z.literal("card"), card }).strict(), paypal]);
+/** Stripe's billing_details (payment_method_data[billing_details], a payment method's billing_details). */
+export const billingDetails = z
+  .object({
+    address: z
+      .object({ city: optionalText(200), country: optionalText(2), line1: optionalText(200), line2: optionalText(200), postal_code: optionalText(20), state: optionalText(200) })
+      .strict()
+      .optional(),
+    email: optionalText(512),
+    name: optionalText(256),
+    phone: optionalText(32),
+  })
+  .strict()
+  .transform((b): BillingDetails => ({
+    address: b.address
+      ? { city: b.address.city ?? null, country: b.address.country ?? null, line1: b.address.line1 ?? null, line2: b.address.line2 ?? null, postalCode: b.address.postal_code ?? null, state: b.address.state ?? null }
+      : null,
+    email: b.email ?? null,
+    name: b.name ?? null,
+    phone: b.phone ?? null,
+  }));
+
+const paypal = z.object({ type: z.literal("paypal"), billing_details: billingDetails.optional() }).strict();
+
+/** Test card details (test mode only), or `{type: "paypal"}`: the payer approves at PayPal. Either with billing_details. */
+export const paymentMethodData = z.union([z.object({ type: z.literal("card"), card, billing_details: billingDetails.optional() }).strict(), paypal]);
 
 /** `pm_...`/`tok_...`/vault token as a string, seed 001's `{type: "card_token", token}`, test card details, or PayPal. */
 export const paymentMethod = z.union([

@@ -1,14 +1,14 @@
 // /v1/payment_intents: create, retrieve, update, confirm, capture, cancel, list, search, and the
 // intent's transaction history. Thin: validate, resolve the payment method, call the intent's DO.
 import { z } from "zod";
-import { invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
+import { ApiError, invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
 import { derivedId, randomId } from "../../core/ids";
-import { renderIntent, renderTransaction } from "../../core/objects";
+import { renderIntent, renderTransaction, type ExpandedObject } from "../../core/objects";
 import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import { resolvePaymentMethod } from "../../connectors/sandbox/vault";
 import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
 import { saveFromIntent } from "../../billing/payment-methods";
-import { findPaymentMethod, liveCustomer, parseDetails } from "../../billing/store";
+import { findCustomer, findPaymentMethod, liveCustomer, parseDetails, renderCustomer } from "../../billing/store";
 import { log } from "../../log";
 import { listIntents, searchIntents } from "../../db/queries";
 import { decodePageToken, encodePageToken, parseSearchQuery, searchConditions } from "../../db/search";
@@ -19,8 +19,9 @@ import * as f from "./fields";
 import { assertIntentId, checkExpandable, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { listOf, PaymentIntentSchema, searchResultOf, TransactionSchema } from "./schemas";
+import { stripeBody } from "./stripe-params";
 
-const EXPANDABLE = ["latest_charge", "payment_method"];
+const EXPANDABLE = ["latest_charge", "payment_method", "customer"];
 const checkExpand = (expand: string[] | undefined) => checkExpandable(expand, EXPANDABLE);
 
 const futureUsageFields = {
@@ -37,8 +38,7 @@ const paymentMethodFields = {
   payment_method_types: z.array(z.enum(["card", "paypal"])).optional(),
 };
 
-const CreateBody = z
-  .object({
+const CreateBody = stripeBody("POST /v1/payment_intents", {
     amount: f.amount,
     currency: f.currency,
     capture_method: f.captureMethod.optional(),
@@ -55,11 +55,9 @@ const CreateBody = z
     expand: f.expand.optional(),
     ...paymentMethodFields,
     ...futureUsageFields,
-  })
-  .strict();
+  });
 
-const UpdateBody = z
-  .object({
+const UpdateBody = stripeBody("POST /v1/payment_intents/{id}", {
     amount: f.amount.optional(),
     currency: f.currency.optional(),
     capture_method: f.captureMethod.optional(),
@@ -72,21 +70,19 @@ const UpdateBody = z
     return_url: z.union([f.url, z.literal("").transform(() => null)]).optional(),
     expand: f.expand.optional(),
     ...paymentMethodFields,
-  })
-  .strict();
+  });
 
-const ConfirmBody = z
-  .object({
-    capture_method: f.captureMethod.optional(),
-    return_url: f.url.optional(),
-    expand: f.expand.optional(),
-    ...paymentMethodFields,
-    ...futureUsageFields,
-  })
-  .strict();
+const ConfirmBody = stripeBody("POST /v1/payment_intents/{id}/confirm", {
+  capture_method: f.captureMethod.optional(),
+  return_url: f.url.optional(),
+  receipt_email: f.text(512).optional(),
+  expand: f.expand.optional(),
+  ...paymentMethodFields,
+  ...futureUsageFields,
+});
 
-const CaptureBody = z.object({ amount_to_capture: f.amount.optional(), expand: f.expand.optional() }).strict();
-const CancelBody = z.object({ cancellation_reason: f.cancellationReason.optional(), expand: f.expand.optional() }).strict();
+const CaptureBody = stripeBody("POST /v1/payment_intents/{id}/capture", { amount_to_capture: f.amount.optional(), metadata: f.metadata.optional(), expand: f.expand.optional() });
+const CancelBody = stripeBody("POST /v1/payment_intents/{id}/cancel", { cancellation_reason: f.cancellationReason.optional(), expand: f.expand.optional() });
 const RetrieveQuery = z.object({ expand: f.expand.optional(), client_secret: z.string().max(200).optional() }).strict();
 
 const ListQuery = z
@@ -189,11 +185,15 @@ async function paymentMethodOf(c: Ctx, principal: Principal, body: MethodInput, 
   }
   const data = body.payment_method_data;
   if (!data) return undefined;
-  if (data.type === "paypal") return resolvePaymentMethod({ kind: "paypal", param: "payment_method_data" }, ctx);
-  return resolvePaymentMethod(
-    { kind: "card", number: data.card.number, expMonth: data.card.exp_month, expYear: data.card.exp_year, cvc: data.card.cvc ?? null, param: "payment_method_data[card]" },
-    ctx,
-  );
+  const resolved =
+    data.type === "paypal"
+      ? await resolvePaymentMethod({ kind: "paypal", param: "payment_method_data" }, ctx)
+      : await resolvePaymentMethod(
+          { kind: "card", number: data.card.number, expMonth: data.card.exp_month, expYear: data.card.exp_year, cvc: data.card.cvc ?? null, param: "payment_method_data[card]" },
+          ctx,
+        );
+  // Stripe's payment_method_data[billing_details]: kept with the method, rendered on it and its charge.
+  return data.billing_details ? { ...resolved, billingDetails: data.billing_details } : resolved;
 }
 
 const TAG = "Payment intents";
@@ -219,6 +219,16 @@ function assertCustomerMay(principal: Principal, operation: string, body: object
     .filter(([name, value]) => value !== undefined && !allowed.includes(name))
     .map(([name]) => name);
   if (refused.length > 0) throw permissionDenied(`A customer's token cannot set ${refused.join(", ")}.`);
+}
+
+/** The customers of these intents, rendered, when expand[] asks for `customer` (a customer gone since is left as its id). */
+async function expandedCustomers(c: Ctx, principal: Principal, intents: readonly (IntentRecord | null)[], expand: readonly string[]): Promise<Map<string, ExpandedObject>> {
+  const found = new Map<string, ExpandedObject>();
+  if (!expand.includes("customer")) return found;
+  const ids = [...new Set(intents.map((i) => i?.customer).filter((id): id is string => Boolean(id)))];
+  const rows = await Promise.all(ids.map((id) => findCustomer(c.env.DB, principal, id).catch((err: unknown) => (err instanceof ApiError ? null : Promise.reject(err)))));
+  for (const row of rows) if (row) found.set(row.id, { ...renderCustomer(row) });
+  return found;
 }
 
 /** A customer named on an intent must be one of this merchant's (another merchant's id is a 404). */
@@ -283,7 +293,8 @@ export function registerPaymentIntents(app: App): void {
         offSession: body.off_session ?? false,
       });
       await saveIfAsked(c, outcome);
-      return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
+      const customers = await expandedCustomers(c, principal, [outcome.intent], expand);
+      return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand, customers }));
     },
   );
 
@@ -298,7 +309,8 @@ export function registerPaymentIntents(app: App): void {
         { status: query.status, customer: principal.customerId ?? query.customer, orderId: query.order_id, created: query.created },
         pageRequest(query),
       );
-      return json(c, listObject("/v1/payment_intents", page, (intent) => renderIntent(intent, { expand })));
+      const customers = await expandedCustomers(c, principal, page.items, expand);
+      return json(c, listObject("/v1/payment_intents", page, (intent) => renderIntent(intent, { expand, customers })));
     },
   );
 
@@ -319,10 +331,11 @@ export function registerPaymentIntents(app: App): void {
       if (principal.customerId) conditions.push(...searchConditions(parseSearchQuery(`customer:"${principal.customerId.replace(/"/g, "")}"`)));
       const limit = query.limit ?? 10;
       const page = await searchIntents(c.env.DB, principal, conditions, limit, query.page ? decodePageToken(query.page) : null);
+      const customers = await expandedCustomers(c, principal, page.items, expand);
       const last = page.items[page.items.length - 1];
       return json(c, {
         object: "search_result",
-        data: page.items.map((intent) => renderIntent(intent, { expand })),
+        data: page.items.map((intent) => renderIntent(intent, { expand, customers })),
         has_more: page.hasMore,
         next_page: page.hasMore && last ? encodePageToken({ created: last.created, id: last.id }) : null,
         url: "/v1/payment_intents/search",
@@ -339,7 +352,7 @@ export function registerPaymentIntents(app: App): void {
       const expand = checkExpand(query.expand);
       const intent = visible(principal, await intentStub(c.env, id).retrieve(principal, id));
       if (!intent) throw resourceMissing("payment_intent", id, "intent");
-      return json(c, renderIntent(intent, { expand }));
+      return json(c, renderIntent(intent, { expand, customers: await expandedCustomers(c, principal, [intent], expand) }));
     },
   );
 
@@ -395,13 +408,14 @@ export function registerPaymentIntents(app: App): void {
       captureMethod: ctx.body.capture_method,
       setupFutureUsage: ctx.body.setup_future_usage,
       offSession: ctx.body.off_session,
+      receiptEmail: ctx.body.receipt_email,
     });
     await saveIfAsked(ctx.c, outcome);
     return outcome;
   });
 
   intentOperation(app, "capture", "/v1/payment_intents/{id}/capture", "Capture an authorized intent (all or part, once)", CaptureBody, (ctx) =>
-    ctx.stub.capture(ctx.req, ctx.id, { amountToCapture: ctx.body.amount_to_capture }),
+    ctx.stub.capture(ctx.req, ctx.id, { amountToCapture: ctx.body.amount_to_capture, metadata: ctx.body.metadata }),
   );
 
   intentOperation(app, "cancel", "/v1/payment_intents/{id}/cancel", "Cancel an intent (voids an authorization)", CancelBody, (ctx) =>
@@ -442,6 +456,7 @@ function intentOperation<B extends z.ZodType<{ expand?: string[] }>>(
     // Updates move no money; every other operation is audited (by the object, with its change).
     const req = await requestContext(c, input.principal, `payment_intents.${operation}`, id, parsed, operation === "update" ? undefined : {});
     const outcome = await run({ c, principal: input.principal, id, body: parsed, req, stub });
-    return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand }));
+    const customers = await expandedCustomers(c, input.principal, [outcome.intent], expand);
+    return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand, customers }));
   });
 }

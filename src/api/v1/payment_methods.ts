@@ -12,6 +12,7 @@ import { paymentMethods } from "../../db/schema";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import { PaymentMethodObjectSchema } from "./billing_schemas";
 import * as f from "./fields";
+import { stripeBody } from "./stripe-params";
 import { idempotentD1 } from "./idempotency";
 import { resolvePaymentMethodInput } from "./payment_intents";
 import { json, listObject, pageRequest } from "./respond";
@@ -33,25 +34,22 @@ const cardInput = z.union([
   z.object({ token: f.text(255) }).strict(),
 ]);
 
-const CreateBody = z
-  .object({
+const CreateBody = stripeBody("POST /v1/payment_methods", {
     type: z.literal("card").optional(),
     card: cardInput.optional().describe("card[token] (tok_visa, a vault token), or test mode card details. The number and CVC are never stored."),
     payment_method: f.text(255).optional().describe("A token or test payment method (pm_card_visa) to store."),
     nickname: f.text(100).optional(),
     metadata: f.createMetadata.optional(),
-  })
-  .strict();
+    billing_details: f.billingDetails.optional(),
+  });
 
-const UpdateBody = z
-  .object({
+const UpdateBody = stripeBody("POST /v1/payment_methods/{id}", {
     nickname: f.clearableText(100).optional(),
     metadata: f.metadata.optional(),
     card: z.object({ exp_month: f.integer.optional(), exp_year: f.integer.optional() }).strict().optional(),
-  })
-  .strict();
+  });
 
-const AttachBody = z.object({ customer: f.text(255) }).strict();
+const AttachBody = stripeBody("POST /v1/payment_methods/{id}/attach", { customer: f.text(255) });
 const ListQuery = z
   .object({ customer: f.text(255).optional(), type: z.literal("card").optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() })
   .strict();
@@ -68,6 +66,7 @@ export function registerPaymentMethods(app: App): void {
         else if (body.card && "token" in body.card) details = await resolvePaymentMethodInput(c, principal, { payment_method: { type: "card_token", token: body.card.token } });
         else if (body.card) details = await resolvePaymentMethodInput(c, principal, { payment_method_data: { type: "card", card: body.card } });
         if (!details) throw invalidRequest("Pass the card to store.", "card", "parameter_missing");
+        if (body.billing_details) details = { ...details, billingDetails: body.billing_details };
         const { row } = await storePaymentMethod(c.env, principal, details, { customer: null, nickname: body.nickname ?? null, metadata: body.metadata ?? {}, requestId: c.get("requestId") });
         return { status: 200, body: renderPaymentMethodRow(row) };
       }),

@@ -11,6 +11,7 @@ import { prices } from "../../db/schema";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import { PriceSchema } from "./billing_schemas";
 import * as f from "./fields";
+import { stripeBody } from "./stripe-params";
 import { idempotentD1 } from "./idempotency";
 import { json, listObject, pageRequest } from "./respond";
 import { route, type App } from "./route";
@@ -19,8 +20,7 @@ import { listOf } from "./schemas";
 const TAG = "Billing";
 const PRICES = listable(prices, "price");
 
-const CreateBody = z
-  .object({
+const CreateBody = stripeBody("POST /v1/prices", {
     unit_amount: f.amount,
     currency: f.currency,
     recurring: z.object({ interval: z.enum(INTERVALS), interval_count: f.integer.pipe(z.number().min(1, "must be at least 1")).optional() }).strict(),
@@ -29,10 +29,9 @@ const CreateBody = z
     nickname: f.text(250).optional(),
     active: f.boolean.optional(),
     metadata: f.createMetadata.optional(),
-  })
-  .strict();
+  });
 
-const UpdateBody = z.object({ active: f.boolean.optional(), nickname: f.clearableText(250).optional(), metadata: f.metadata.optional() }).strict();
+const UpdateBody = stripeBody("POST /v1/prices/{id}", { active: f.boolean.optional(), nickname: f.clearableText(250).optional(), metadata: f.metadata.optional() });
 const ListQuery = z
   .object({ active: f.boolean.optional(), currency: f.currency.optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() })
   .strict();

@@ -4,16 +4,17 @@
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix, intentIdForCharge } from "../../core/ids";
-import { renderRefund } from "../../core/objects";
+import { renderCharge, renderIntent, renderRefund, type RefundJson } from "../../core/objects";
+import type { IntentRecord } from "../../core/types";
 import { merchantSettings } from "../../db/merchants";
 import { findRefund, listRefunds } from "../../db/queries";
 import * as f from "./fields";
-import { assertIntentId, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { stripeBody } from "./stripe-params";
+import { assertIntentId, checkExpandable, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { requestContext, route, type App } from "./route";
 import { listOf, RefundSchema } from "./schemas";
 
-const CreateBody = z
-  .object({
+const CreateBody = stripeBody("POST /v1/refunds", {
     payment_intent: f.text(100).optional(),
     charge: f.text(100).optional(),
     charge_id: f.text(100).optional().describe("Seed 001's name for `charge`."),
@@ -21,8 +22,7 @@ const CreateBody = z
     reason: f.refundReason.optional(),
     metadata: f.createMetadata.optional(),
     expand: f.expand.optional(),
-  })
-  .strict();
+  });
 
 const ListQuery = z
   .object({
@@ -37,6 +37,15 @@ const ListQuery = z
   .strict();
 
 const TAG = "Refunds";
+
+const REFUND_EXPANDABLE = ["charge", "payment_intent"];
+const ExpandQuery = z.object({ expand: f.expand.optional() }).strict();
+
+/** A refund with its charge and intent expanded as asked (both come from the refund's intent). */
+function expandRefund(json: RefundJson, intent: IntentRecord, expand: ReadonlySet<string>): RefundJson {
+  const charge = expand.has("charge") ? renderCharge(intent) : null;
+  return { ...json, ...(charge ? { charge } : {}), ...(expand.has("payment_intent") ? { payment_intent: renderIntent(intent) } : {}) };
+}
 
 /** Which intent a refund request targets, and the charge it named (checked by the DO). */
 function target(body: z.output<typeof CreateBody>): { intentId: string; chargeId?: string } {
@@ -61,7 +70,7 @@ export function registerRefunds(app: App): void {
     app,
     { method: "post", path: "/v1/refunds", permission: "payments.transactions.void", summary: "Refund all or part of a captured payment", tag: TAG, body: CreateBody, response: RefundSchema },
     async (c, { body, principal }) => {
-      if (body.expand?.length) throw invalidRequest("Refunds have no expandable properties.", "expand");
+      const expand = new Set(checkExpandable(body.expand, REFUND_EXPANDABLE));
       const { intentId, chargeId } = target(body);
       const req = await requestContext(c, principal, "refunds.create", intentId, body, {});
       // The approval threshold is per currency, and the currency is the intent's: the object applies it.
@@ -77,7 +86,7 @@ export function registerRefunds(app: App): void {
       return respondOutcome(c, outcome, (intent) => {
         const refund = intent.refunds.find((r) => r.id === outcome.refundId);
         if (!refund) throw new Error(`refund ${outcome.refundId ?? "?"} missing from ${intent.id}`);
-        return renderRefund(refund);
+        return expandRefund(renderRefund(refund), intent, expand);
       });
     },
   );
@@ -98,13 +107,17 @@ export function registerRefunds(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/refunds/{id}", permission: "payments.transactions.view", summary: "Retrieve a refund", tag: TAG, response: RefundSchema },
-    async (c, { params, principal }) => {
+    { method: "get", path: "/v1/refunds/{id}", permission: "payments.transactions.view", summary: "Retrieve a refund (expand charge, payment_intent)", tag: TAG, query: ExpandQuery, response: RefundSchema },
+    async (c, { params, query, principal }) => {
       const id = params.id ?? "";
+      const expand = new Set(checkExpandable(query.expand, REFUND_EXPANDABLE));
       if (!hasPrefix(id, "re")) throw resourceMissing("refund", id.slice(0, 80), "id");
       const refund = await findRefund(c.env.DB, principal, id);
       if (!refund) throw resourceMissing("refund", id, "id");
-      return json(c, renderRefund(refund));
+      if (expand.size === 0) return json(c, renderRefund(refund));
+      const intent = await intentStub(c.env, refund.paymentIntentId).retrieve(principal, refund.paymentIntentId);
+      if (!intent) throw resourceMissing("refund", id, "id");
+      return json(c, expandRefund(renderRefund(intent.refunds.find((r) => r.id === refund.id) ?? refund), intent, expand));
     },
   );
 }

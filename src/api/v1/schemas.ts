@@ -1,7 +1,7 @@
 // Response shapes of /v1, for the OpenAPI document. Each is checked by the compiler against the type
 // its renderer returns (core/objects.ts), so the document cannot drift from what we send.
 import { z } from "zod";
-import type { ChargeJson, PaymentIntentJson, PaymentMethodJson, RefundJson, TransactionJson } from "../../core/objects";
+import { REFUND_FAILURE_REASONS, type ChargeJson, type PaymentIntentJson, type PaymentMethodJson, type RefundJson, type TransactionJson } from "../../core/objects";
 import { INTENT_STATUSES } from "../../core/types";
 
 const nullableString = z.string().nullable();
@@ -17,6 +17,17 @@ const Card = z.object({
   fingerprint: z.string(),
 });
 
+export const BillingDetailsSchema = z
+  .object({
+    address: z
+      .object({ city: nullableString, country: nullableString, line1: nullableString, line2: nullableString, postal_code: nullableString, state: nullableString })
+      .nullable(),
+    email: nullableString,
+    name: nullableString,
+    phone: nullableString,
+  })
+  .meta({ id: "BillingDetails" });
+
 export const PaymentMethodSchema: z.ZodType<PaymentMethodJson> = z
   .object({
     id: z.string(),
@@ -27,7 +38,7 @@ export const PaymentMethodSchema: z.ZodType<PaymentMethodJson> = z
     customer: nullableString,
     livemode: z.boolean(),
     metadata,
-    billing_details: z.object({ address: z.null(), email: z.null(), name: z.null(), phone: z.null() }),
+    billing_details: BillingDetailsSchema,
   })
   .meta({ id: "PaymentMethod" });
 
@@ -39,23 +50,25 @@ export const ChargeSchema: z.ZodType<ChargeJson> = z
     amount_captured: z.number().int(),
     amount_refunded: z.number().int(),
     authorization_code: nullableString,
+    billing_details: BillingDetailsSchema,
     captured: z.boolean(),
     created: z.number().int(),
     currency: z.string(),
     customer: nullableString,
     description: nullableString,
     disputed: z.literal(false),
-    failure_code: z.null(),
-    failure_message: z.null(),
+    failure_code: nullableString,
+    failure_message: nullableString,
     livemode: z.boolean(),
     metadata,
     outcome: z.object({
-      network_status: z.literal("approved_by_network"),
-      type: z.literal("authorized"),
+      network_status: z.enum(["approved_by_network", "declined_by_network"]),
+      type: z.enum(["authorized", "issuer_declined"]),
       seller_message: z.string(),
       risk_level: z.literal("normal"),
+      reason: nullableString,
     }),
-    paid: z.literal(true),
+    paid: z.boolean(),
     payment_intent: z.string(),
     payment_method: nullableString,
     payment_method_details: z.object({
@@ -63,7 +76,7 @@ export const ChargeSchema: z.ZodType<ChargeJson> = z
       card: Card.extend({ checks: z.object({ cvc_check: nullableString, address_postal_code_check: nullableString }) }).nullable(),
     }),
     refunded: z.boolean(),
-    status: z.literal("succeeded"),
+    status: z.enum(["succeeded", "failed"]),
     connector: z.string(),
     connector_account: nullableString,
     provider_reference: nullableString,
@@ -89,7 +102,7 @@ export const PaymentIntentSchema: z.ZodType<PaymentIntentJson> = z
     created: z.number().int(),
     created_ms: z.number().int(),
     currency: z.string(),
-    customer: nullableString,
+    customer: z.union([z.string(), z.looseObject({ id: z.string(), object: z.string() })]).nullable().describe("The customer's id, or the customer with expand[]=customer."),
     description: nullableString,
     last_payment_error: z
       .object({
@@ -138,12 +151,12 @@ export const RefundSchema: z.ZodType<RefundJson> = z
     object: z.literal("refund"),
     refund_id: z.string().describe("Seed 001's name for `id`."),
     amount: z.number().int(),
-    charge: z.string(),
+    charge: z.union([z.string(), ChargeSchema]).describe("The charge's id, or the charge with expand[]=charge."),
     created: z.number().int(),
     currency: z.string(),
-    failure_reason: nullableString,
+    failure_reason: z.enum(REFUND_FAILURE_REASONS).optional().describe("Only on a failed refund, as Stripe's."),
     metadata,
-    payment_intent: z.string(),
+    payment_intent: z.union([z.string(), PaymentIntentSchema]).describe("The intent's id, or the intent with expand[]=payment_intent."),
     reason: nullableString,
     status: z.enum(["pending", "succeeded", "failed", "canceled"]),
     requires_approval: z.boolean().describe("Above the merchant's threshold: waits, pending, for an approver."),

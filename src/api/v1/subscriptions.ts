@@ -14,6 +14,7 @@ import { invoices, subscriptions } from "../../db/schema";
 import type { Env } from "../../env";
 import { InvoiceSchema, SubscriptionSchema } from "./billing_schemas";
 import * as f from "./fields";
+import { stripeBody } from "./stripe-params";
 import { idempotentD1 } from "./idempotency";
 import { checkExpandable, intentStub, json, listObject, pageRequest } from "./respond";
 import { route, type App } from "./route";
@@ -28,8 +29,7 @@ const INVOICE_EXPANDABLE = ["payment_intent"];
 
 const checkExpand = (expand: string[] | undefined, allowed: readonly string[]) => new Set(checkExpandable(expand, allowed));
 
-const CreateBody = z
-  .object({
+const CreateBody = stripeBody("POST /v1/subscriptions", {
     customer: f.text(255),
     price: f.text(255).optional(),
     quantity: f.integer.pipe(z.number().min(1, "must be at least 1").max(10_000, "must be at most 10000")).optional(),
@@ -42,17 +42,14 @@ const CreateBody = z
     default_payment_method: f.text(255).optional(),
     metadata: f.createMetadata.optional(),
     expand: f.expand.optional(),
-  })
-  .strict();
+  });
 
-const UpdateBody = z
-  .object({
+const UpdateBody = stripeBody("POST /v1/subscriptions/{id}", {
     default_payment_method: f.clearableText(255).optional(),
     cancel_at_period_end: f.boolean.optional(),
     metadata: f.metadata.optional(),
     expand: f.expand.optional(),
-  })
-  .strict();
+  });
 
 const ExpandQuery = z.object({ expand: f.expand.optional() }).strict();
 const PageFields = { limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() };
@@ -62,13 +59,11 @@ const ListQuery = z
 const InvoiceListQuery = z
   .object({ customer: f.text(255).optional(), subscription: f.text(255).optional(), status: z.enum(["open", "paid", "uncollectible", "void"]).optional(), expand: f.expand.optional(), ...PageFields })
   .strict();
-const PayBody = z
-  .object({
+const PayBody = stripeBody("POST /v1/invoices/{id}/pay", {
     payment_method: f.text(255).optional().describe("A saved payment method of the customer to pay with."),
     off_session: f.boolean.optional().describe("Default true: the customer is not there (a card that wants 3DS is declined)."),
     expand: f.expand.optional(),
-  })
-  .strict();
+  });
 
 async function renderInvoiceExpanded(env: Env, scope: Scope, row: InvoiceRow, expandIntent: boolean) {
   if (!expandIntent || !row.paymentIntent) return renderInvoice(row);

@@ -25,6 +25,10 @@ export function zodToApiError(error: z.ZodError, input?: unknown): ApiError {
     return new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_unknown", param, message: `Received unknown parameter: ${param}` });
   }
   const param = paramName(issue.path);
+  if (issue.code === "custom" && issue.params?.notSupported === true) {
+    // A Stripe parameter this gateway refuses on purpose (src/api/v1/stripe-params.ts says why).
+    return new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_not_supported", param, message: `The parameter ${param} is not supported: ${issue.message}.` });
+  }
   if (issue.path.length > 0 && valueAt(input, issue.path) === undefined) {
     return new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_missing", param, message: `Missing required param: ${param}.` });
   }

@@ -17,6 +17,7 @@ import { newSigningSecret } from "../../webhooks/signing";
 import { assertWebhookUrl } from "../../webhooks/url-guard";
 import { attemptsOf, db, endpointStats, findEndpoint, parseEndpointEvents, type AttemptRow, type DeliveryRow, type EndpointRow, type EndpointStats } from "../../webhooks/store";
 import * as f from "./fields";
+import { stripeBody } from "./stripe-params";
 import { idempotentD1 } from "./idempotency";
 import { audit } from "../../audit/log";
 import { auditContext, json, listObject, pageRequest } from "./respond";
@@ -32,25 +33,20 @@ const enabledEvents = z
   .min(1, "must name at least one event type, or '*'")
   .max(EVENT_TYPES.length + 1);
 
-const CreateBody = z
-  .object({
+const CreateBody = stripeBody("POST /v1/webhook_endpoints", {
     url: z.string().min(1).max(2048),
     enabled_events: enabledEvents,
     description: f.text(5000).optional(),
     metadata: f.createMetadata.optional(),
-    api_version: f.text(64).optional(),
-  })
-  .strict();
+  });
 
-const UpdateBody = z
-  .object({
+const UpdateBody = stripeBody("POST /v1/webhook_endpoints/{id}", {
     url: z.string().min(1).max(2048).optional(),
     enabled_events: enabledEvents.optional(),
     description: f.clearableText(5000).optional(),
     metadata: f.metadata.optional(),
     disabled: f.boolean.optional(),
-  })
-  .strict();
+  });
 
 const RollBody = z
   .object({ expires_in: f.integer.pipe(z.number().min(0).max(MAX_OVERLAP_S, `must be at most ${MAX_OVERLAP_S} seconds (24 hours)`)).optional() })

@@ -6,6 +6,7 @@ import type { FollowUpOutcome } from "../../core/outcomes";
 import type { Attempt, IntentRecord } from "../../core/types";
 import type { Connector, FollowUpKind, FollowUpRequest } from "../../connectors/types";
 import { call } from "./authorize";
+import { mergeMetadata } from "./metadata";
 import type { CaptureParams } from "../params";
 import type { OperationTools, StepResult } from "./tools";
 
@@ -52,6 +53,7 @@ export async function capture(draft: IntentRecord, params: CaptureParams, tools:
   }
   const auth = chargeAttempt(draft);
   if (!auth?.providerReference) throw new Error(`intent ${draft.id} is requires_capture without an authorization`);
+  if (params.metadata) draft.metadata = mergeMetadata(draft.metadata, params.metadata);
   const connector = await tools.connectorOf(draft, auth.connectorAccount);
   const attempt = startAttempt(draft, { id: randomId("txn"), type: "capture", amount, connector: connector.name, connectorAccount: connector.accountId, now: tools.now() });
   await tools.checkpoint();

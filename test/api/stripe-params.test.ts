@@ -1,0 +1,117 @@
+/// <reference types="vite/client" />
+// Issue 13, point 1: every parameter of Stripe's current API for the operations we serve is honoured,
+// accepted and ignored (documented), or refused with a 400 that says it is not supported, never
+// "unknown"; the table in src/api/v1/stripe-params.ts drives the routes and the README's matrix.
+import { describe, expect, it } from "vitest";
+import "../../src/app";
+import { declaredShapes, paramsWith, STRIPE_PARAMS, supportMatrixMarkdown, type Operation } from "../../src/api/v1/stripe-params";
+import fixture from "../fixtures/stripe-params.json";
+import { call, createIntent, expectError, get, post, type ChargeJson, type PaymentIntentJson } from "../helpers";
+
+const README = import.meta.glob("../../README.md", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
+
+describe("the parameter table", () => {
+  it("classifies every parameter Stripe's current API has for each operation we serve", () => {
+    const missing: string[] = [];
+    for (const [op, names] of Object.entries(fixture.operations)) {
+      const table = (STRIPE_PARAMS as Record<string, Record<string, unknown>>)[op];
+      expect(table, `${op} is in the table`).toBeDefined();
+      for (const name of names) if (!table?.[name]) missing.push(`${op} ${name}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it("is what the routes declare: the honoured parameters are exactly each route's own zod fields", () => {
+    for (const op of Object.keys(STRIPE_PARAMS) as Operation[]) {
+      expect(declaredShapes.get(op)?.slice().sort(), op).toEqual(paramsWith(op, "honoured", "extra").sort());
+    }
+  });
+
+  it("is printed in the README's support matrix", () => {
+    const readme = Object.values(README)[0] ?? "";
+    expect(readme).toContain(supportMatrixMarkdown());
+  });
+});
+
+describe("over the wire", () => {
+  it("accepts Stripe's quickstart and documented create parameters it ignores", async () => {
+    const form = [
+      "amount=2000",
+      "currency=usd",
+      "automatic_payment_methods[enabled]=true",
+      "automatic_payment_methods[allow_redirects]=never",
+      "payment_method_options[card][request_three_d_secure]=automatic",
+      "shipping[name]=Jenny Rosen",
+      "shipping[address][line1]=1 Main St",
+      "statement_descriptor_suffix=ORDER42",
+      "confirmation_method=manual",
+      "error_on_requires_action=true",
+      "use_stripe_sdk=true",
+      "mandate_data[customer_acceptance][type]=online",
+      "transfer_group=group_1",
+    ].join("&");
+    const res = await call<PaymentIntentJson>("POST", "/v1/payment_intents", { form });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.status).toBe("requires_payment_method");
+  });
+
+  it("refuses Connect parameters with a clear 400 'not supported' that says why, and still calls unknown ones unknown", async () => {
+    for (const [form, param] of [
+      ["amount=2000&currency=usd&application_fee_amount=100", "application_fee_amount"],
+      ["amount=2000&currency=usd&transfer_data[destination]=acct_1", "transfer_data"],
+      ["amount=2000&currency=usd&on_behalf_of=acct_1", "on_behalf_of"],
+    ] as const) {
+      const err = expectError(await call("POST", "/v1/payment_intents", { form }), 400, "parameter_not_supported");
+      expect(err.param).toBe(param);
+      expect(err.message).toMatch(/not supported: Connect/);
+    }
+    const unknown = expectError(await call("POST", "/v1/payment_intents", { form: "amount=2000&currency=usd&no_such_param=1" }), 400, "parameter_unknown");
+    expect(unknown.param).toBe("no_such_param");
+  });
+
+  it("confirm takes receipt_email (honoured), shipping, payment_method_options and client_secret (ignored)", async () => {
+    const pi = (await createIntent()).body;
+    const res = await call<PaymentIntentJson>("POST", `/v1/payment_intents/${pi.id}/confirm`, {
+      form: `payment_method=pm_card_visa&receipt_email=jenny@example.com&shipping[name]=Jenny&payment_method_options[card][cvc_token]=x&client_secret=${encodeURIComponent(pi.client_secret)}`,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ status: "succeeded", receipt_email: "jenny@example.com" });
+  });
+
+  it("capture merges metadata and accepts statement descriptors and final_capture", async () => {
+    const pi = (await createIntent({ payment_method: "pm_card_visa", confirm: true, capture_method: "manual", metadata: { a: "1" } })).body;
+    const res = await call<PaymentIntentJson>("POST", `/v1/payment_intents/${pi.id}/capture`, {
+      form: "metadata[b]=2&statement_descriptor=SHOP&statement_descriptor_suffix=X&final_capture=true",
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.metadata).toEqual({ a: "1", b: "2" });
+  });
+
+  it("customers and payment methods take Stripe's documented parameters; billing_details are kept", async () => {
+    const customer = await call<{ id: string }>("POST", "/v1/customers", {
+      form: "name=Jenny&address[line1]=1 Main St&shipping[name]=Jenny&shipping[address][line1]=x&expand[]=default_source&preferred_locales[]=en&invoice_settings[footer]=Thanks&tax_exempt=none",
+    });
+    expect(customer.status, JSON.stringify(customer.body)).toBe(200);
+    const updated = await call("POST", `/v1/customers/${customer.body.id}`, { form: "address[city]=Paris&invoice_settings[footer]=x" });
+    expect(updated.status, JSON.stringify(updated.body)).toBe(200);
+    const pm = await call<{ billing_details: { name: string | null; email: string | null; address: { postal_code: string | null } } }>("POST", "/v1/payment_methods", {
+      form: "type=card&card[token]=tok_visa&billing_details[name]=Jenny Rosen&billing_details[email]=jenny@example.com&billing_details[address][postal_code]=94107&expand[]=customer",
+    });
+    expect(pm.status, JSON.stringify(pm.body)).toBe(200);
+    expect(pm.body.billing_details).toMatchObject({ name: "Jenny Rosen", email: "jenny@example.com", address: { postal_code: "94107" } });
+  });
+
+  it("payment_method_data[billing_details] reaches the intent's payment method and its charge", async () => {
+    const res = await post<PaymentIntentJson>("/v1/payment_intents?", {
+      amount: 1500,
+      currency: "usd",
+      confirm: true,
+      payment_method_data: { type: "card", card: { number: "4242424242424242", exp_month: 12, exp_year: 2040, cvc: "123" }, billing_details: { name: "Jenny Rosen", address: { country: "US" } } },
+      expand: ["latest_charge", "payment_method"],
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const charge = res.body.latest_charge as ChargeJson;
+    expect(charge.billing_details).toEqual({ name: "Jenny Rosen", email: null, phone: null, address: { city: null, country: "US", line1: null, line2: null, postal_code: null, state: null } });
+    expect((await get<ChargeJson>(`/v1/charges/${charge.id}`)).body.billing_details.name).toBe("Jenny Rosen");
+  });
+});
