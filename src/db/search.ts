@@ -1,8 +1,9 @@
 // The subset of Stripe's search query language we support for payment intents:
 //   status:"succeeded" AND currency:"usd" AND amount>1000 AND metadata['order']:"42" AND -customer:"cus_1"
-// Clauses are joined by AND; fields: status, currency, customer, order_id, amount, created, metadata['key'].
+// Clauses are joined by AND or by OR (not both in one query, as at Stripe); fields: status, currency,
+// customer, order_id, amount, created, metadata['key'].
 // Each clause becomes a bound SQL condition: values are never spliced into SQL text.
-import { and, eq, gt, gte, lt, lte, not, sql, type SQL } from "drizzle-orm";
+import { and, eq, gt, gte, lt, lte, not, or, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { invalidRequest } from "../core/errors";
 import { INTENT_STATUSES } from "../core/types";
@@ -25,7 +26,15 @@ function bad(message: string): never {
   throw invalidRequest(`Invalid search query: ${message}`, "query", "search_query_invalid");
 }
 
+export type Joiner = "AND" | "OR";
+
+/** The clauses of a query; with OR, the query holds when any clause does. */
 export function parseSearchQuery(query: string): Clause[] {
+  return parseSearch(query).clauses;
+}
+
+export function parseSearch(query: string): { clauses: Clause[]; joiner: Joiner } {
+  let joined: Joiner | null = null;
   const text = query.trim();
   if (!text) bad("the query is empty.");
   if (text.length > 1000) bad("the query is longer than 1000 characters.");
@@ -47,12 +56,14 @@ export function parseSearchQuery(query: string): Clause[] {
     rest = rest.slice(whole.length).trim();
     if (!rest) break;
     const joiner = /^(AND|OR)\s+/i.exec(rest);
-    if (!joiner) bad(`expected AND between clauses, found '${rest.slice(0, 20)}'.`);
-    if (joiner[1]?.toUpperCase() === "OR") bad("OR is not supported; join clauses with AND.");
+    if (!joiner) bad(`expected AND or OR between clauses, found '${rest.slice(0, 20)}'.`);
+    const word: Joiner = joiner[1]?.toUpperCase() === "OR" ? "OR" : "AND";
+    if (joined && joined !== word) bad("a query cannot mix AND and OR (as at Stripe): use one of them.");
+    joined = word;
     rest = rest.slice(joiner[0].length);
   }
   if (clauses.length > 10) bad("at most 10 clauses are supported.");
-  return clauses;
+  return { clauses, joiner: joined ?? "AND" };
 }
 
 function integerValue(c: Clause): number {
@@ -122,8 +133,12 @@ function clauseCondition(c: Clause): SQL {
   }
 }
 
-export function searchConditions(clauses: Clause[]): SQL[] {
-  return clauses.map(clauseCondition);
+/** The conditions to AND together: each clause, or with OR one condition holding any of them. */
+export function searchConditions(clauses: Clause[], joiner: Joiner = "AND"): SQL[] {
+  const conditions = clauses.map(clauseCondition);
+  if (joiner === "AND" || conditions.length < 2) return conditions;
+  const any = or(...conditions);
+  return any ? [any] : [];
 }
 
 /** Search pages are chained by an opaque token holding the last row's position. */

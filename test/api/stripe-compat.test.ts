@@ -171,3 +171,27 @@ describe("object shapes", () => {
     expect(list.body.data[0]?.customer).toMatchObject({ id: customer.id, object: "customer" });
   });
 });
+
+describe("search with OR", () => {
+  it("payment intents: clauses joined by OR; mixing AND and OR is a 400 as at Stripe", async () => {
+    const tag = `or-${Date.now()}`;
+    const a = (await createIntent({ order_id: `${tag}-a` })).body;
+    const b = (await createIntent({ order_id: `${tag}-b` })).body;
+    await createIntent({ order_id: `${tag}-c` });
+    const q = encodeURIComponent(`order_id:"${tag}-a" OR order_id:"${tag}-b"`);
+    const res = await get<ListJson<PaymentIntentJson>>(`/v1/payment_intents/search?query=${q}`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.data.map((p) => p.id).sort()).toEqual([a.id, b.id].sort());
+    const mixed = expectError(await get(`/v1/payment_intents/search?query=${encodeURIComponent(`order_id:"${tag}-a" OR order_id:"${tag}-b" AND amount>0`)}`), 400, "search_query_invalid");
+    expect(mixed.message).toMatch(/mix AND and OR/);
+  });
+
+  it("customers: OR too", async () => {
+    const tag = `or${Date.now()}`;
+    const x = (await post<{ id: string }>("/v1/customers", { email: `${tag}-x@example.com` })).body;
+    const y = (await post<{ id: string }>("/v1/customers", { email: `${tag}-y@example.com` })).body;
+    const res = await get<ListJson<{ id: string }>>(`/v1/customers/search?query=${encodeURIComponent(`email:'${tag}-x@example.com' OR email:'${tag}-y@example.com'`)}`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.data.map((c) => c.id).sort()).toEqual([x.id, y.id].sort());
+  });
+});

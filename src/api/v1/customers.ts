@@ -1,6 +1,6 @@
 // /v1/customers: create, retrieve, update, delete, list (by email), search; a customer's payment
 // methods (seed 002's cards on file: save with a nickname, list, remove) and payments.
-import { and, eq, like, type SQL } from "drizzle-orm";
+import { and, eq, like, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest } from "../../core/errors";
 import { randomId } from "../../core/ids";
@@ -91,9 +91,12 @@ const PageQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(1
 
 const DeletedSchema = z.object({ id: z.string(), object: z.literal("customer"), deleted: z.literal(true) }).meta({ id: "DeletedCustomer" });
 
-/** Parses `email:'a@b.c' AND name~'Ada'`: fields email, name, phone; `:` is exact, `~` contains. */
+/** Parses `email:'a@b.c' AND name~'Ada'` (or clauses joined by OR, not both): fields email, name, phone; `:` is exact, `~` contains. */
 function searchConditions(query: string): SQL[] {
-  const clauses = query.split(/\s+AND\s+/i);
+  const hasAnd = /\s+AND\s+/i.test(query);
+  const hasOr = /\s+OR\s+/i.test(query);
+  if (hasAnd && hasOr) throw invalidRequest("A search query cannot mix AND and OR (as at Stripe): use one of them.", "query", "search_query_invalid");
+  const clauses = query.split(hasOr ? /\s+OR\s+/i : /\s+AND\s+/i);
   const out: SQL[] = [];
   for (const clause of clauses) {
     const m = /^\s*(email|name|phone)\s*([:~])\s*(?:'([^']*)'|"([^"]*)")\s*$/.exec(clause);
@@ -102,7 +105,9 @@ function searchConditions(query: string): SQL[] {
     const value = m[3] ?? m[4] ?? "";
     out.push(m[2] === ":" ? eq(column, value) : like(column, `%${value.replace(/[%_]/g, "")}%`));
   }
-  return out;
+  if (!hasOr || out.length < 2) return out;
+  const any = or(...out);
+  return any ? [any] : [];
 }
 
 async function resolveDefault(c: Ctx, scope: Scope, customer: CustomerRow, id: string | null | undefined): Promise<string | null | undefined> {

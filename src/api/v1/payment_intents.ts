@@ -11,7 +11,7 @@ import { saveFromIntent } from "../../billing/payment-methods";
 import { findCustomer, findPaymentMethod, liveCustomer, parseDetails, renderCustomer } from "../../billing/store";
 import { log } from "../../log";
 import { listIntents, searchIntents } from "../../db/queries";
-import { decodePageToken, encodePageToken, parseSearchQuery, searchConditions } from "../../db/search";
+import { decodePageToken, encodePageToken, parseSearch, parseSearchQuery, searchConditions } from "../../db/search";
 import { config } from "../../env";
 import type { Principal } from "../../auth/permissions";
 import type { OpOutcome, RequestContext } from "../../intents/params";
@@ -320,14 +320,15 @@ export function registerPaymentIntents(app: App): void {
       method: "get",
       path: "/v1/payment_intents/search",
       permission: "payments.transactions.view", customers: true,
-      summary: "Search payment intents (status, currency, customer, order_id, amount, created, metadata['key']; AND)",
+      summary: "Search payment intents (status, currency, customer, order_id, amount, created, metadata['key']; AND or OR, not both)",
       tag: TAG,
       query: SearchQuery,
       response: searchResultOf(PaymentIntentSchema, "PaymentIntentSearchResult"),
     },
     async (c, { query, principal }) => {
       const expand = checkExpand(query.expand?.map((p) => p.replace(/^data\./, "")));
-      const conditions = searchConditions(parseSearchQuery(query.query));
+      const parsed = parseSearch(query.query);
+      const conditions = searchConditions(parsed.clauses, parsed.joiner);
       if (principal.customerId) conditions.push(...searchConditions(parseSearchQuery(`customer:"${principal.customerId.replace(/"/g, "")}"`)));
       const limit = query.limit ?? 10;
       const page = await searchIntents(c.env.DB, principal, conditions, limit, query.page ? decodePageToken(query.page) : null);
