@@ -13,10 +13,18 @@ export interface AuthRequest {
 }
 
 export async function authenticate(env: Env, req: AuthRequest, waitUntil: (p: Promise<unknown>) => void): Promise<Principal> {
+  return limitFailures(env, req, () => identify(env, req, waitUntil));
+}
+
+/**
+ * Runs `check` (a credential check that throws a 401 on failure) under the failed-authentication
+ * limit of the request's client IP. Surfaces that read credentials of their own use it too.
+ */
+export async function limitFailures<T>(env: Env, req: AuthRequest, check: () => Promise<T>): Promise<T> {
   const ip = clientIp((name) => req.header(name));
   await assertAuthAllowed(env, ip);
   try {
-    return await identify(env, req, waitUntil);
+    return await check();
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) await countAuthFailure(env, ip);
     throw err;

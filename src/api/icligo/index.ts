@@ -12,6 +12,7 @@ import { decimalToMinor, normalizeCurrency } from "../../core/money";
 import { icligoStatus } from "../../core/surface-events";
 import type { IntentRecord, LineItem, Metadata, Scope } from "../../core/types";
 import { principalFromApplication } from "../../auth/api-keys";
+import { limitFailures } from "../../auth/authenticate";
 import { authorize, type Permission, type Principal } from "../../auth/permissions";
 import { limit } from "../../auth/rate-limit";
 import { allocateIntentNumber, intentByNumber, numberOfIntent } from "../../db/numbers";
@@ -55,10 +56,13 @@ async function application(c: Ctx, permission: Permission): Promise<Principal> {
   const appId = c.req.header("x-application-id");
   const token = c.req.header("x-access-token");
   if (!appId || !token) throw new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_missing", message: MISSING_HEADERS });
-  const principal = await principalFromApplication(c.env.DB, appId, token, (p) => c.executionCtx.waitUntil(p)).catch((err: unknown) => {
-    if (err instanceof ApiError && err.status === 401) throw authenticationFailed("No valid pair of X-Application-Id and X-Access-Token headers was provided.");
-    throw err;
-  });
+  // Failed authentications count against the client IP's limit, as on /v1.
+  const principal = await limitFailures(c.env, { header: (name) => c.req.header(name) }, () =>
+    principalFromApplication(c.env.DB, appId, token, (p) => c.executionCtx.waitUntil(p)).catch((err: unknown) => {
+      if (err instanceof ApiError && err.status === 401) throw authenticationFailed("No valid pair of X-Application-Id and X-Access-Token headers was provided.");
+      throw err;
+    }),
+  );
   const cfg = config(c.env);
   await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
   authorize(principal, permission, { needsMerchant: true });

@@ -11,6 +11,7 @@ import { decimalToMinor, normalizeCurrency } from "../../core/money";
 import type { IntentRecord, Scope } from "../../core/types";
 import { keyFromHeader } from "../../auth/api-keys";
 import { ipRateLimit } from "../../auth/ip-limit";
+import { limitFailures } from "../../auth/authenticate";
 import { looksLikeJwt, principalFromJwt } from "../../auth/jwt";
 import { authorize, requireRoles, type Principal } from "../../auth/permissions";
 import { limit } from "../../auth/rate-limit";
@@ -67,11 +68,14 @@ async function renderedList(c: Ctx, rows: { number: number; intent: IntentRecord
 // ---- who is calling ----------------------------------------------------------------------------------
 
 async function caller(c: Ctx): Promise<Principal> {
-  const token = keyFromHeader(c.req.header("authorization"));
-  if (!token || !looksLikeJwt(token)) {
-    throw authenticationFailed("Authentication required: send a JWT as 'Authorization: Bearer <token>'.");
-  }
-  const principal = await principalFromJwt(token, config(c.env), c.req.header("merchant-id") ?? null);
+  // Failed authentications count against the client IP's limit, as on /v1.
+  const principal = await limitFailures(c.env, { header: (name) => c.req.header(name) }, async () => {
+    const token = keyFromHeader(c.req.header("authorization"));
+    if (!token || !looksLikeJwt(token)) {
+      throw authenticationFailed("Authentication required: send a JWT as 'Authorization: Bearer <token>'.");
+    }
+    return principalFromJwt(token, config(c.env), c.req.header("merchant-id") ?? null);
+  });
   const cfg = config(c.env);
   await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
   return principal;
