@@ -38,6 +38,7 @@ import { requestLine } from "./http/request-log";
 import { threeDSecurePages } from "./pages/threeds";
 import { registerDocs, registerPageDocs } from "./docs/pages";
 import { finishDocument } from "./docs/openapi";
+import { registerDashboard } from "./dashboard";
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
 
@@ -121,6 +122,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   // /docs (Swagger UI served from here) and /openapi.json, completed by finishDocument (src/docs/openapi.ts).
   registerDocs(app);
   registerPageDocs(app);
+  registerDashboard(app);
   app.get("/openapi.json", (c) => {
     const origin = config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;
     const doc = app.getOpenAPI31Document({

@@ -7,3 +7,8 @@ declare module "swagger-ui-dist/swagger-ui.css" {
   const text: string;
   export default text;
 }
+// Browser scripts of the gateway's own pages (src/**/*.client.js), imported as text.
+declare module "*.client.js" {
+  const text: string;
+  export default text;
+}

@@ -161,6 +161,8 @@ export function finishDocument(doc: Doc, origin: string): Doc {
       used.add(id);
       op.operationId = id;
       if (typeof op.summary !== "string") op.summary = `${method.toUpperCase()} ${path}`;
+      // Tags name surfaces by what they are, not by internal numbering ("Seed 000: ...", "... (seed 002)").
+      if (Array.isArray(op.tags)) op.tags = op.tags.map((t) => (typeof t === "string" ? plainTag(t) : t));
       // Public routes say so; routes with a Bearer key also take it as HTTP Basic (curl -u).
       const security = Array.isArray(op.security) ? (op.security as Json[]) : [];
       if (security.some((s) => "bearerAuth" in s) && !security.some((s) => "basicAuth" in s)) security.push({ basicAuth: [] });
@@ -174,6 +176,10 @@ export function finishDocument(doc: Doc, origin: string): Doc {
     }
   }
   return doc;
+}
+
+export function plainTag(tag: string): string {
+  return tag.replace(/^seed \d+:\s*/i, "").replace(/\s*\(seed \d+\)$/i, "").trim() || tag;
 }
 
 function addExamples(d: Json, op: Json): void {

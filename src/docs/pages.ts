@@ -70,4 +70,7 @@ export function registerPageDocs<E extends { Bindings: Env }>(app: OpenAPIHono<E
   for (const [method, path, summary] of pages) {
     documentPath(app, { method, path, summary, tags, security, request: { params: id }, responses: { ...page("An HTML page"), 303: { description: "Redirect to the next page" } } });
   }
+  // The sandbox acting as PayPal's approval page (the order is the `token` query or form field).
+  documentPath(app, { method: "get", path: "/sandbox/paypal/checkoutnow", summary: "The sandbox's PayPal approval page", tags, security, request: { query: z.object({ token: z.string() }) }, responses: page("An HTML page") });
+  documentPath(app, { method: "post", path: "/sandbox/paypal/checkoutnow", summary: "Approve or cancel on the sandbox's PayPal approval page (form: token, decision)", tags, security, responses: { ...page("An HTML page"), 303: { description: "Back to the merchant's return or cancel URL" } } });
 }

@@ -10,7 +10,7 @@ import { buildApp } from "../../src/app";
 import { documentPath, exampleOf, finishDocument, undocumentedRoutes } from "../../src/docs/openapi";
 import { KEY_A } from "../helpers";
 
-type Op = { operationId?: string; security?: Record<string, unknown>[]; parameters?: { $ref?: string; name?: string }[]; requestBody?: { content: Record<string, { example?: unknown }> }; responses: Record<string, { content?: Record<string, { example?: unknown; examples?: unknown }> }> };
+type Op = { operationId?: string; tags?: string[]; security?: Record<string, unknown>[]; parameters?: { $ref?: string; name?: string }[]; requestBody?: { content: Record<string, { example?: unknown }> }; responses: Record<string, { content?: Record<string, { example?: unknown; examples?: unknown }> }> };
 interface Doc {
   openapi: string;
   servers: { url: string }[];
@@ -68,6 +68,7 @@ describe("the document is complete", () => {
       expect(ids.has(op.operationId ?? ""), `${where}: duplicate operationId`).toBe(false);
       ids.add(op.operationId ?? "");
       expect(Array.isArray(op.security), where).toBe(true);
+      for (const tag of op.tags ?? []) expect(tag, `${where}: tag names the surface, not a seed number`).not.toMatch(/seed \d/i);
       if (op.security?.some((s) => "bearerAuth" in s)) expect(op.security.some((s) => "basicAuth" in s), `${where}: curl -u`).toBe(true);
       const success = Object.entries(op.responses).find(([code]) => code.startsWith("2"));
       const media = Object.values(success?.[1].content ?? {});
@@ -109,7 +110,7 @@ describe("GET /docs", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
     const html = await res.text();
-    const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] ?? "");
+    const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] ?? "").filter((s) => !s.startsWith("data:"));
     expect(sources.length).toBeGreaterThan(0);
     for (const s of sources) expect(s, "every asset is local").toMatch(/^\/docs\/assets\//);
     expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");

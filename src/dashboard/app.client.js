@@ -1,0 +1,301 @@
+// The dashboard's browser code, served at /dashboard/app.js. Every call goes to the public API with
+// the credential typed at sign-in (kept in sessionStorage for this tab only), so the API's own
+// permissions decide what works; buttons a role cannot use are not shown. Data is put into the page
+// with textContent only (no HTML from the API is ever parsed).
+(function () {
+  "use strict";
+  var KEY = "gateway.dashboard.credential";
+  var MERCHANT = "gateway.dashboard.merchant";
+  var ALL = ["payments.transactions.create", "payments.transactions.void", "payments.transactions.view", "payments.methods.manage", "payments.methods.view", "refunds.approve", "webhooks.manage", "keys.manage", "billing.view", "billing.manage"];
+  var ROLE_PERMISSIONS = { admin: ALL, merchant: ALL, support: ["payments.transactions.view", "payments.methods.view", "billing.view"], customer: ["payments.transactions.create", "payments.transactions.view", "payments.methods.view"] };
+  var main = document.getElementById("main");
+  var nav = document.getElementById("nav");
+  var who = document.getElementById("who");
+
+  function credential() { return sessionStorage.getItem(KEY); }
+
+  /** What the credential may do, as far as the browser can tell (the API decides in the end). */
+  function principal() {
+    var c = credential() || "";
+    if (c.split(".").length === 3) {
+      try {
+        var claims = JSON.parse(atob(c.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+        var roles = Array.isArray(claims.roles) ? claims.roles : [];
+        var perms = {};
+        roles.forEach(function (r) { (ROLE_PERMISSIONS[r] || []).forEach(function (p) { perms[p] = true; }); });
+        if (Array.isArray(claims.permissions)) {
+          var named = {};
+          claims.permissions.forEach(function (p) { if (perms[p]) named[p] = true; });
+          perms = named;
+        }
+        return { label: roles.join(", ") + (claims.sub ? " (" + claims.sub + ")" : ""), roles: roles, perms: perms, crossMerchant: roles.indexOf("admin") >= 0 || roles.indexOf("support") >= 0 };
+      } catch (e) { /* not a JWT after all */ }
+    }
+    var all = {};
+    ALL.forEach(function (p) { all[p] = true; });
+    return { label: c.indexOf("rk_") === 0 ? "restricted key" : "secret key", roles: ["merchant"], perms: all, crossMerchant: false };
+  }
+  function can(p) { return !!principal().perms[p]; }
+
+  function el(tag, attrs) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") node.textContent = attrs[k];
+      else if (k === "onclick" || k === "onsubmit" || k === "onchange") node[k] = attrs[k];
+      else node.setAttribute(k, attrs[k]);
+    });
+    for (var i = 2; i < arguments.length; i++) {
+      var child = arguments[i];
+      if (child === null || child === undefined || child === false) continue;
+      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    }
+    return node;
+  }
+  function money(amount, currency) { return typeof amount === "number" ? (amount / 100).toFixed(2) + " " + String(currency || "").toUpperCase() : ""; }
+  function when(ts) { return typeof ts === "number" ? new Date(ts * 1000).toISOString().replace("T", " ").slice(0, 19) : ""; }
+
+  async function api(method, path, body, merchant) {
+    var headers = { Authorization: "Bearer " + credential(), Accept: "application/json" };
+    var m = merchant || sessionStorage.getItem(MERCHANT);
+    if (m && principal().crossMerchant) headers["Merchant-Id"] = m;
+    if (body) headers["Content-Type"] = "application/json";
+    if (method === "POST") headers["Idempotency-Key"] = "dashboard-" + Date.now() + "-" + Math.random().toString(36).slice(2);
+    var res = await fetch(path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "omit" });
+    var json = await res.json().catch(function () { return {}; });
+    if (!res.ok) throw new Error((json.error && json.error.message) || json.detail || json.message || "HTTP " + res.status);
+    return json;
+  }
+
+  function flash(message, kind) {
+    var box = document.getElementById("flash");
+    box.textContent = message;
+    box.className = kind || "";
+  }
+  async function act(label, fn) {
+    try {
+      await fn();
+      flash(label + ": done", "ok");
+      route();
+    } catch (e) {
+      flash(label + ": " + e.message, "error");
+    }
+  }
+
+  function table(columns, rows, onRow) {
+    var head = el("tr", null);
+    columns.forEach(function (c) { head.appendChild(el("th", { text: c[0] })); });
+    var body = el("tbody", null);
+    rows.forEach(function (r) {
+      var tr = el("tr", null);
+      columns.forEach(function (c) {
+        var v = c[1](r);
+        tr.appendChild(el("td", null, v instanceof Node ? v : String(v === null || v === undefined ? "" : v)));
+      });
+      if (onRow) { tr.className = "link"; tr.onclick = function () { onRow(r); }; }
+      body.appendChild(tr);
+    });
+    if (!rows.length) body.appendChild(el("tr", null, el("td", { colspan: String(columns.length), text: "Nothing here." })));
+    return el("table", null, el("thead", null, head), body);
+  }
+  function button(label, onclick) { return el("button", { type: "button", onclick: onclick, text: label }); }
+
+  // Pages -----------------------------------------------------------------------------------------
+
+  async function payments(params) {
+    var status = params.get("status") || "";
+    var search = params.get("q") || "";
+    var form = el("form", { class: "filters", role: "search", onsubmit: function (e) {
+      e.preventDefault();
+      var q = form.querySelector("[name=q]").value.trim();
+      if (/^pi_/.test(q)) { location.hash = "#/payments/" + encodeURIComponent(q); return; }
+      location.hash = "#/payments?status=" + encodeURIComponent(form.querySelector("[name=status]").value) + "&q=" + encodeURIComponent(q);
+    } },
+      el("label", null, "Status ", el("select", { name: "status" }, ["", "requires_payment_method", "requires_capture", "requires_action", "processing", "succeeded", "canceled", "failed"].map(function (s) {
+        var o = el("option", { value: s, text: s || "any" }); if (s === status) o.selected = true; return o;
+      }).reduce(function (f, o) { f.appendChild(o); return f; }, document.createDocumentFragment()))),
+      el("label", null, "Search ", el("input", { name: "q", value: search, placeholder: "pi_..., order id or customer" })),
+      el("button", { type: "submit", text: "Search" }));
+    var query = "limit=50" + (status ? "&status=" + encodeURIComponent(status) : "");
+    if (search) query += /^cus_/.test(search) ? "&customer=" + encodeURIComponent(search) : "&order_id=" + encodeURIComponent(search);
+    var list = await api("GET", "/v1/admin/payments/search?" + query);
+    return [el("h1", { text: "Payments" }), form, table([
+      ["Payment", function (p) { return p.id; }], ["Amount", function (p) { return money(p.amount, p.currency); }], ["Status", function (p) { return p.status; }],
+      ["Refunded", function (p) { return p.amount_refunded ? money(p.amount_refunded, p.currency) : ""; }], ["Order", function (p) { return p.order_id; }],
+      ["Merchant", function (p) { return p.merchant_id; }], ["Created", function (p) { return when(p.created); }],
+    ], list.data, function (p) { location.hash = "#/payments/" + encodeURIComponent(p.id) + (principal().crossMerchant ? "?merchant=" + encodeURIComponent(p.merchant_id) : ""); })];
+  }
+
+  async function payment(id, params) {
+    var merchant = params.get("merchant");
+    var pi = await api("GET", "/v1/payment_intents/" + encodeURIComponent(id), null, merchant);
+    merchant = merchant || pi.merchant_id;
+    var q = encodeURIComponent(id);
+    var results = await Promise.all([
+      api("GET", "/v1/payment_intents/" + q + "/transactions", null, merchant),
+      api("GET", "/v1/refunds?limit=100&payment_intent=" + q, null, merchant),
+      api("GET", "/v1/events?limit=100&payment_intent=" + q, null, merchant),
+    ]);
+    var actions = el("div", { class: "actions" });
+    if (pi.status === "requires_capture" && can("payments.transactions.create")) actions.appendChild(button("Capture", function () { act("Capture", function () { return api("POST", "/v1/payment_intents/" + q + "/capture", {}, merchant); }); }));
+    if (["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"].indexOf(pi.status) >= 0 && can("payments.transactions.void")) actions.appendChild(button("Cancel payment", function () { act("Cancel", function () { return api("POST", "/v1/payment_intents/" + q + "/cancel", {}, merchant); }); }));
+    if (pi.status === "succeeded" && pi.amount_received > pi.amount_refunded && can("payments.transactions.void")) {
+      var amount = el("input", { id: "refund-amount", type: "number", min: "1", step: "1", value: String(pi.amount_received - pi.amount_refunded) });
+      actions.appendChild(el("form", { class: "inline", onsubmit: function (e) {
+        e.preventDefault();
+        act("Refund", function () { return api("POST", "/v1/refunds", { payment_intent: id, amount: Number(amount.value) }, merchant); });
+      } }, el("label", { for: "refund-amount", text: "Refund amount (minor units)" }), amount, el("button", { type: "submit", text: "Refund" })));
+    }
+    var timeline = []
+      .concat(results[0].data.map(function (t) { return { at: t.created, what: "attempt: " + t.type + " " + t.status, detail: [money(t.amount, pi.currency), t.connector, t.response_code, t.response_text].filter(Boolean).join(" · ") }; }))
+      .concat(results[1].data.map(function (r) { return { at: r.created, what: "refund " + r.id + ": " + r.status, detail: money(r.amount, r.currency) + (r.reason ? " · " + r.reason : "") }; }))
+      .concat(results[2].data.map(function (ev) { return { at: ev.created, what: "event: " + ev.type, detail: ev.id }; }))
+      .sort(function (a, b) { return (a.at || 0) - (b.at || 0); });
+    return [
+      el("p", null, el("a", { href: "#/payments", text: "← Payments" })),
+      el("h1", { text: "Payment " + pi.id }),
+      el("dl", { class: "facts" },
+        el("dt", { text: "Status" }), el("dd", { id: "payment-status", text: pi.status }),
+        el("dt", { text: "Amount" }), el("dd", { text: money(pi.amount, pi.currency) }),
+        el("dt", { text: "Refunded" }), el("dd", { id: "payment-refunded", text: money(pi.amount_refunded, pi.currency) }),
+        el("dt", { text: "Merchant" }), el("dd", { text: pi.merchant_id || "" }),
+        el("dt", { text: "Customer" }), el("dd", { text: pi.customer || "" }),
+        el("dt", { text: "Order" }), el("dd", { text: pi.order_id || "" })),
+      actions,
+      el("h2", { text: "Timeline" }),
+      table([["When", function (t) { return when(t.at); }], ["What", function (t) { return t.what; }], ["Details", function (t) { return t.detail; }]], timeline),
+    ];
+  }
+
+  async function failed() {
+    var list = await api("GET", "/v1/admin/failed_payments?limit=50");
+    var rows = list.data || [];
+    return [el("h1", { text: "Failed payments" }), table([
+      ["Payment", function (p) { return p.id; }], ["Amount", function (p) { return money(p.amount, p.currency); }], ["Status", function (p) { return p.status; }],
+      ["Reason", function (p) { return (p.last_payment_error && (p.last_payment_error.decline_code || p.last_payment_error.code)) || ""; }],
+      ["", function (p) {
+        if (!can("payments.transactions.create")) return "";
+        var box = el("span", null);
+        ["retry", "resolve", "dismiss"].forEach(function (verb) {
+          box.appendChild(button(verb[0].toUpperCase() + verb.slice(1), function (e) { e.stopPropagation(); act(verb, function () { return api("POST", "/v1/admin/failed_payments/" + encodeURIComponent(p.id) + "/" + verb, verb === "retry" ? {} : { reason: "dashboard" }, p.merchant_id); }); }));
+        });
+        return box;
+      }],
+    ], rows)];
+  }
+
+  async function approvals() {
+    var list = await api("GET", "/v1/admin/refunds?limit=50");
+    return [el("h1", { text: "Refunds awaiting approval" }), table([
+      ["Refund", function (r) { return r.id; }], ["Payment", function (r) { return r.payment_intent; }], ["Amount", function (r) { return money(r.amount, r.currency); }], ["Status", function (r) { return r.status; }],
+      ["", function (r) {
+        if (!can("refunds.approve")) return "";
+        return el("span", null,
+          button("Approve", function () { act("Approve", function () { return api("POST", "/v1/admin/refunds/" + encodeURIComponent(r.id) + "/approve", {}, r.merchant_id); }); }),
+          button("Reject", function () { act("Reject", function () { return api("POST", "/v1/admin/refunds/" + encodeURIComponent(r.id) + "/reject", {}, r.merchant_id); }); }));
+      }],
+    ], list.data || [])];
+  }
+
+  async function webhooks() {
+    var list = await api("GET", "/v1/webhook_endpoints?limit=50");
+    var out = [el("h1", { text: "Webhook endpoints" })];
+    out.push(table([["Endpoint", function (w) { return w.id; }], ["URL", function (w) { return w.url; }], ["Status", function (w) { return w.status; }], ["Events", function (w) { return (w.enabled_events || []).join(", "); }],
+      ["", function (w) { return can("webhooks.manage") ? button("Roll secret", function (e) { e.stopPropagation(); act("Roll secret", function () { return api("POST", "/v1/webhook_endpoints/" + encodeURIComponent(w.id) + "/roll_secret", {}); }); }) : ""; }]],
+      list.data || [], function (w) { location.hash = "#/webhooks/" + encodeURIComponent(w.id); }));
+    return out;
+  }
+
+  async function deliveries(id) {
+    var list = await api("GET", "/v1/webhook_endpoints/" + encodeURIComponent(id) + "/deliveries?limit=100");
+    return [el("p", null, el("a", { href: "#/webhooks", text: "← Webhook endpoints" })), el("h1", { text: "Deliveries to " + id }), table([
+      ["Delivery", function (d) { return d.id; }], ["Event", function (d) { return d.event; }], ["Status", function (d) { return d.status; }], ["Attempts", function (d) { return d.attempts; }], ["Last answer", function (d) { return d.last_status_code || d.last_error || ""; }],
+      ["", function (d) { return can("webhooks.manage") ? button("Resend", function () { act("Resend", function () { return api("POST", "/v1/webhook_deliveries/" + encodeURIComponent(d.id) + "/retry", {}); }); }) : ""; }],
+    ], list.data || [])];
+  }
+
+  async function simpleList(title, path, columns) {
+    var list = await api("GET", path);
+    return [el("h1", { text: title }), table(columns, list.data || [])];
+  }
+
+  async function health() {
+    var list = await api("GET", "/v1/admin/psp_health");
+    var rows = list.data || [];
+    var out = [el("h1", { text: "Payment provider health" }), el("p", { text: "Last 5 minutes, per connector account." })];
+    rows.forEach(function (h) {
+      var rate = typeof h.success_rate === "number" ? h.success_rate : null;
+      var bar = el("div", { class: "bar", role: "img", "aria-label": "success rate " + (rate === null ? "unknown" : Math.round(rate * 100) + "%") }, el("span", { style: "width:" + (rate === null ? 0 : Math.round(rate * 100)) + "%" }));
+      out.push(el("section", { class: "card" }, el("h2", { text: (h.connector || "") + " " + (h.account || h.connector_account || "") + " · " + (h.state || "") }), bar,
+        el("p", { text: "calls " + (h.calls || 0) + " · success " + (rate === null ? "n/a" : Math.round(rate * 1000) / 10 + "%") + " · p50 " + (h.p50_latency_ms ?? "n/a") + " ms · p95 " + (h.p95_latency_ms ?? "n/a") + " ms · errors " + ((h.provider_errors || 0) + (h.timeouts || 0)) })));
+    });
+    if (!rows.length) out.push(el("p", { text: "No calls yet." }));
+    return out;
+  }
+
+  var PAGES = [
+    ["payments", "Payments"], ["failed", "Failed payments"], ["approvals", "Refund approvals"], ["customers", "Customers"], ["subscriptions", "Subscriptions"],
+    ["webhooks", "Webhooks"], ["events", "Events"], ["health", "PSP health"], ["keys", "API keys"], ["audit", "Audit log"],
+  ];
+
+  async function render(path, params) {
+    var parts = path.split("/").filter(Boolean);
+    switch (parts[0] || "payments") {
+      case "payments": return parts[1] ? payment(decodeURIComponent(parts[1]), params) : payments(params);
+      case "failed": return failed();
+      case "approvals": return approvals();
+      case "webhooks": return parts[1] ? deliveries(decodeURIComponent(parts[1])) : webhooks();
+      case "events": return simpleList("Events", "/v1/events?limit=50", [["Event", function (e) { return e.id; }], ["Type", function (e) { return e.type; }], ["Created", function (e) { return when(e.created); }],
+        ["", function (e) { return can("webhooks.manage") ? button("Resend", function () { act("Resend", function () { return api("POST", "/v1/events/" + encodeURIComponent(e.id) + "/retry", {}); }); }) : ""; }]]);
+      case "customers": return simpleList("Customers", "/v1/customers?limit=50", [["Customer", function (c) { return c.id; }], ["Name", function (c) { return c.name; }], ["Email", function (c) { return c.email; }], ["Created", function (c) { return when(c.created); }]]);
+      case "subscriptions": return simpleList("Subscriptions", "/v1/subscriptions?limit=50", [["Subscription", function (s) { return s.id; }], ["Customer", function (s) { return s.customer; }], ["Status", function (s) { return s.status; }], ["Period end", function (s) { return when(s.current_period_end); }]]);
+      case "health": return health();
+      case "keys": return simpleList("API keys", "/v1/api_keys?limit=100", [["Key", function (k) { return k.id; }], ["Type", function (k) { return k.type; }], ["Name", function (k) { return k.name; }], ["Key", function (k) { return k.redacted; }], ["Last used", function (k) { return when(k.last_used); }]]);
+      case "audit": return simpleList("Audit log", "/v1/admin/audit_log?limit=100", [["When", function (a) { return when(a.created); }], ["Actor", function (a) { return a.actor; }], ["Action", function (a) { return a.action; }], ["Object", function (a) { return a.object_id; }], ["Status", function (a) { return a.http_status; }]]);
+      default: return [el("h1", { text: "Not found" })];
+    }
+  }
+
+  async function route() {
+    var hash = location.hash.replace(/^#/, "") || "/payments";
+    var path = hash.split("?")[0];
+    var params = new URLSearchParams(hash.split("?")[1] || "");
+    if (!credential()) return signIn();
+    var p = principal();
+    who.textContent = "Signed in with a " + p.label + " ";
+    who.appendChild(button("Sign out", function () { sessionStorage.removeItem(KEY); sessionStorage.removeItem(MERCHANT); location.hash = ""; route(); }));
+    nav.textContent = "";
+    PAGES.forEach(function (pg) { nav.appendChild(el("a", { href: "#/" + pg[0], text: pg[1], class: path.indexOf("/" + pg[0]) === 0 ? "current" : "" })); });
+    if (p.crossMerchant) {
+      var m = el("input", { id: "merchant", value: sessionStorage.getItem(MERCHANT) || "", placeholder: "acct_... (for merchant pages)" });
+      m.onchange = function () { if (m.value.trim()) sessionStorage.setItem(MERCHANT, m.value.trim()); else sessionStorage.removeItem(MERCHANT); route(); };
+      nav.appendChild(el("label", { for: "merchant", text: "Merchant" }));
+      nav.appendChild(m);
+    }
+    main.textContent = "Loading…";
+    try {
+      var nodes = await render(path, params);
+      main.textContent = "";
+      nodes.forEach(function (n) { main.appendChild(n); });
+    } catch (e) {
+      main.textContent = "";
+      main.appendChild(el("p", { class: "error", role: "alert", text: e.message }));
+    }
+  }
+
+  function signIn() {
+    nav.textContent = "";
+    who.textContent = "";
+    main.textContent = "";
+    var input = el("input", { id: "credential", type: "password", autocomplete: "off", required: "required" });
+    main.appendChild(el("form", { class: "signin", onsubmit: function (e) {
+      e.preventDefault();
+      sessionStorage.setItem(KEY, input.value.trim());
+      route();
+    } }, el("h1", { text: "Sign in" }), el("label", { for: "credential", text: "API key or token" }), input,
+      el("p", { class: "hint", text: "A secret key (sk_...), a restricted key (rk_...) or a JWT. It stays in this tab's session storage and is sent only to this gateway's API." }),
+      el("button", { type: "submit", text: "Sign in" })));
+  }
+
+  window.addEventListener("hashchange", route);
+  route();
+})();

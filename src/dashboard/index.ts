@@ -1,0 +1,60 @@
+// /dashboard: the operators' and merchants' web app. The page is a shell; its script
+// (app.client.js, imported as text through wrangler.toml's [[rules]]) signs in with an API key or a
+// JWT kept in sessionStorage and calls the public API for everything, so the API's permissions hold.
+// No cookie is set; the strict CSP allows only this origin's script and API.
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "zod";
+import type { Env } from "../env";
+import { documentPath } from "../docs/openapi";
+import script from "./app.client.js";
+
+const CSS = `
+*{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,sans-serif;color:#1a1f36;background:#f6f8fa}
+header{display:flex;gap:1rem;align-items:center;justify-content:space-between;padding:.6rem 1rem;background:#1a1f36;color:#fff}
+header strong{font-size:1.05rem}#who button{margin-left:.5rem}
+nav{display:flex;flex-wrap:wrap;gap:.2rem .9rem;align-items:center;padding:.5rem 1rem;background:#fff;border-bottom:1px solid #e3e8ee}
+nav a{color:#3c4257;text-decoration:none}nav a.current{color:#635bff;font-weight:600}nav input{width:14rem}
+main{padding:1rem;max-width:72rem}table{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0}
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e8ee;font-size:.9rem}tr.link{cursor:pointer}tr.link:hover{background:#f0f3ff}
+button{font:inherit;padding:.25rem .7rem;margin:.1rem .2rem;border:1px solid #635bff;background:#635bff;color:#fff;border-radius:4px;cursor:pointer}
+input,select{font:inherit;padding:.25rem .4rem;border:1px solid #c1c9d2;border-radius:4px}
+.filters,.inline{display:flex;gap:.6rem;align-items:center;flex-wrap:wrap;margin:.5rem 0}.actions{margin:.8rem 0}
+.facts{display:grid;grid-template-columns:8rem 1fr;gap:.2rem .8rem}.facts dt{color:#697386}.facts dd{margin:0}
+.signin{max-width:26rem;margin:3rem auto;background:#fff;padding:1.5rem;border-radius:8px;border:1px solid #e3e8ee;display:grid;gap:.6rem}
+.hint{color:#697386;font-size:.85rem}.error{color:#b42318}#flash.ok{color:#0e6245}#flash.error{color:#b42318}#flash{padding:0 1rem;min-height:1.2rem}
+.card{background:#fff;border:1px solid #e3e8ee;border-radius:6px;padding:.6rem 1rem;margin:.6rem 0}.card h2{font-size:1rem;margin:.2rem 0}
+.bar{height:.7rem;background:#fde2e1;border-radius:4px;overflow:hidden}.bar span{display:block;height:100%;background:#2d9d78}
+`;
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Dashboard: edge payment gateway</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/dashboard/app.css">
+</head>
+<body>
+<header><strong>Payment gateway dashboard</strong><span id="who"></span></header>
+<nav id="nav" aria-label="Pages"></nav>
+<p id="flash" role="status"></p>
+<main id="main"><noscript>The dashboard needs JavaScript.</noscript></main>
+<script src="/dashboard/app.js"></script>
+</body>
+</html>`;
+
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+export function registerDashboard<E extends { Bindings: Env }>(app: OpenAPIHono<E>): void {
+  app.get("/dashboard", (c) => c.html(PAGE, 200, { "Content-Security-Policy": CSP, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer" }));
+  app.get("/dashboard/app.js", (c) => c.body(script, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache" }));
+  app.get("/dashboard/app.css", (c) => c.body(CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "no-cache" }));
+
+  const tags = ["Gateway"];
+  const security: [] = [];
+  const text = (type: string) => ({ 200: { description: "OK", content: { [type]: { schema: z.string().meta({ example: "..." }) } } } });
+  documentPath(app, { method: "get", path: "/dashboard", summary: "The dashboard (HTML): signs in with an API key or token and uses this API", tags, security, responses: text("text/html") });
+  documentPath(app, { method: "get", path: "/dashboard/app.js", summary: "The dashboard's script", tags, security, responses: text("text/javascript") });
+  documentPath(app, { method: "get", path: "/dashboard/app.css", summary: "The dashboard's styles", tags, security, responses: text("text/css") });
+}

@@ -1,0 +1,33 @@
+// /dashboard is served by the gateway: a shell page with a strict CSP and no cookie, its script and
+// styles from this origin; the script keeps the credential in sessionStorage only and calls the
+// public API. (The browser test is test/e2e/dashboard.browser.e2e.test.ts.)
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+
+describe("GET /dashboard", () => {
+  it("serves the shell with a strict CSP, no cookie, and only local assets", async () => {
+    const res = await exports.default.fetch("http://gateway.test/dashboard");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(res.headers.get("set-cookie")).toBeNull();
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    const html = await res.text();
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] ?? "").filter((s) => !s.startsWith("data:"));
+    expect(assets.sort()).toEqual(["/dashboard/app.css", "/dashboard/app.js"]);
+    for (const a of assets) expect((await exports.default.fetch(`http://gateway.test${a}`)).status, a).toBe(200);
+  });
+
+  it("its script signs in with a field labelled 'API key or token' kept in sessionStorage, never a cookie or localStorage", async () => {
+    const res = await exports.default.fetch("http://gateway.test/dashboard/app.js");
+    expect(res.headers.get("content-type")).toContain("javascript");
+    const js = await res.text();
+    expect(js).toContain("API key or token");
+    expect(js).toContain("sessionStorage");
+    expect(js).not.toContain("localStorage");
+    expect(js).not.toContain("document.cookie");
+    expect(js).not.toContain("innerHTML");
+    expect(js).toContain('"/v1/refunds"');
+  });
+});

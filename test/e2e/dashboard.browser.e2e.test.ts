@@ -1,0 +1,89 @@
+// The dashboard in a real browser (Debian's Chromium through playwright-core) against `wrangler dev`:
+// sign in with a key, find a payment created through the API, refund part of it, see the refund and
+// its event; a Support token sees the payment but no refund button, and a forged refund is refused.
+// Screenshots go to test-artifacts/dashboard/ (git-ignored).
+import { spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+// @ts-expect-error: a plain .mjs module without types
+import { DEV_JWT_SECRET as DEV_SECRET } from "../../scripts/dev-secrets.mjs";
+
+const gateway = inject("gatewayUrl");
+const url = new URL(gateway);
+const KEY = "sk_test_merchant_a";
+const stripe = new Stripe(KEY, { host: url.hostname, port: Number(url.port), protocol: "http", maxNetworkRetries: 0 });
+const ROOT = path.resolve(import.meta.dirname, "..", "..");
+const ARTIFACTS = path.join(ROOT, "test-artifacts", "dashboard");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+let browser: Browser;
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function signedIn(credential: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${gateway}/dashboard`);
+  await page.getByLabel("API key or token").fill(credential);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Payments" }).waitFor();
+  return page;
+}
+
+describe("dashboard", () => {
+  it("signs in with a key, finds a payment, refunds part of it and shows the refund and its event", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 4200, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    expect(pi.status).toBe("succeeded");
+    const page = await signedIn(KEY);
+    // The credential stays in this tab's session storage, never in a cookie.
+    expect(await page.evaluate<string[]>("Object.keys(sessionStorage)")).toContain("gateway.dashboard.credential");
+    expect(await page.context().cookies()).toEqual([]);
+    // The new payment is in the list; its row opens it.
+    await page.getByRole("cell", { name: pi.id, exact: true }).click();
+    await page.getByRole("heading", { name: `Payment ${pi.id}` }).waitFor();
+    await page.getByLabel("Refund amount (minor units)").fill("1000");
+    await page.getByRole("button", { name: "Refund" }).click();
+    await page.getByText("Refund: done").waitFor();
+    await page.getByText(/^refund re_\w+: succeeded$/).waitFor();
+    expect(await page.locator("#payment-refunded").innerText()).toBe("10.00 USD");
+    // Its event arrives through the events queue: reload until the timeline shows it.
+    const deadline = Date.now() + 30_000;
+    while (!(await page.getByText("event: charge.refunded").count())) {
+      if (Date.now() > deadline) throw new Error("the refund's event never showed");
+      await new Promise((r) => setTimeout(r, 500));
+      await page.reload();
+      await page.getByRole("heading", { name: `Payment ${pi.id}` }).waitFor();
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, "payment-refunded.png"), fullPage: true });
+    await page.context().close();
+  });
+
+  it("a Support token sees the payment but no refund button, and a forged refund is refused", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 3100, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    const token = spawnSync(process.execPath, [path.join(ROOT, "scripts", "cli.mjs"), "token", "--secret", DEV_SECRET as string, "--role", "support"], { encoding: "utf8" }).stdout.trim();
+    const page = await signedIn(token);
+    // Support sees every merchant's payments; the row opens the payment with its merchant.
+    await page.getByRole("cell", { name: pi.id, exact: true }).click();
+    await page.getByRole("heading", { name: `Payment ${pi.id}` }).waitFor();
+    expect(await page.locator("#payment-status").innerText()).toBe("succeeded");
+    expect(await page.getByRole("button", { name: "Refund" }).count()).toBe(0);
+    expect(await page.getByLabel("Refund amount (minor units)").count()).toBe(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, "support-view.png"), fullPage: true });
+    // The same POST the hidden button would send, forged from the page with the page's own credential.
+    const forged = await page.evaluate<number>(
+      `fetch("/v1/refunds", { method: "POST", headers: { Authorization: "Bearer " + sessionStorage.getItem("gateway.dashboard.credential"), "Merchant-Id": "acct_merchant_a", "Content-Type": "application/json" }, body: JSON.stringify({ payment_intent: ${JSON.stringify(pi.id)}, amount: 100 }) }).then((r) => r.status)`,
+    );
+    expect(forged).toBe(403);
+    const after = (await (await fetch(`${gateway}/v1/payment_intents/${pi.id}`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { amount_refunded: number };
+    expect(after.amount_refunded).toBe(0);
+    await page.context().close();
+  });
+});
