@@ -191,7 +191,7 @@ export interface SubscriptionJson {
   object: "subscription";
   customer: string;
   status: SubscriptionStatus;
-  items: { object: "list"; data: { object: "subscription_item"; price: string; quantity: number }[] };
+  items: { object: "list"; data: SubscriptionItemJson[]; has_more: false; total_count: number; url: string };
   price: string;
   quantity: number;
   current_period_start: number;
@@ -210,13 +210,41 @@ export interface SubscriptionJson {
   livemode: boolean;
 }
 
-export function renderSubscription(row: SubscriptionRow, latestInvoice?: InvoiceJson | null): SubscriptionJson {
+/** A subscription's one item, as Stripe's subscription_item. */
+export interface SubscriptionItemJson {
+  id: string;
+  object: "subscription_item";
+  created: number;
+  current_period_start: number;
+  current_period_end: number;
+  metadata: Metadata;
+  /** The price object when the caller had it (the API always does), else its id. */
+  price: PriceJson | string;
+  quantity: number;
+  subscription: string;
+}
+
+/** The item's id: one item per subscription, derived from the subscription's id. */
+export const subscriptionItemId = (subscriptionId: string): string => `si_${subscriptionId.slice(subscriptionId.indexOf("_") + 1)}`;
+
+export function renderSubscription(row: SubscriptionRow, latestInvoice?: InvoiceJson | null, price?: PriceRow | null): SubscriptionJson {
+  const item: SubscriptionItemJson = {
+    id: subscriptionItemId(row.id),
+    object: "subscription_item",
+    created: seconds(row.created),
+    current_period_start: seconds(row.currentPeriodStart),
+    current_period_end: seconds(row.currentPeriodEnd),
+    metadata: {},
+    price: price ? renderPrice(price) : row.price,
+    quantity: row.quantity,
+    subscription: row.id,
+  };
   return {
     id: row.id,
     object: "subscription",
     customer: row.customer,
     status: row.status as SubscriptionStatus,
-    items: { object: "list", data: [{ object: "subscription_item", price: row.price, quantity: row.quantity }] },
+    items: { object: "list", data: [item], has_more: false, total_count: 1, url: `/v1/subscription_items?subscription=${row.id}` },
     price: row.price,
     quantity: row.quantity,
     current_period_start: seconds(row.currentPeriodStart),
@@ -246,10 +274,19 @@ export interface InvoiceJson {
   amount_due: number;
   amount_paid: number;
   amount_remaining: number;
+  /** No taxes or discounts here: subtotal = total = amount_due. */
+  subtotal: number;
+  total: number;
   currency: string;
   billing_reason: string;
   description: string | null;
-  lines: { object: "list"; data: { object: "line_item"; price: string; quantity: number; amount: number; period: { start: number; end: number } }[] };
+  lines: {
+    object: "list";
+    data: { id: string; object: "line_item"; amount: number; currency: string; description: string | null; price: string; quantity: number; subscription: string; period: { start: number; end: number } }[];
+    has_more: false;
+    total_count: number;
+    url: string;
+  };
   period_start: number;
   period_end: number;
   payment_intent: string | Record<string, unknown> | null;
@@ -273,12 +310,29 @@ export function renderInvoice(row: InvoiceRow, paymentIntent?: Record<string, un
     amount_due: row.amountDue,
     amount_paid: row.amountPaid,
     amount_remaining: row.amountDue - row.amountPaid,
+    subtotal: row.amountDue,
+    total: row.amountDue,
     currency: row.currency,
     billing_reason: row.billingReason,
     description: row.description,
     lines: {
       object: "list",
-      data: [{ object: "line_item", price: row.price, quantity: row.quantity, amount: row.amountDue, period: { start: seconds(row.periodStart), end: seconds(row.periodEnd) } }],
+      data: [
+        {
+          id: `il_${row.id.slice(row.id.indexOf("_") + 1)}`,
+          object: "line_item",
+          amount: row.amountDue,
+          currency: row.currency,
+          description: row.description,
+          price: row.price,
+          quantity: row.quantity,
+          subscription: row.subscription,
+          period: { start: seconds(row.periodStart), end: seconds(row.periodEnd) },
+        },
+      ],
+      has_more: false,
+      total_count: 1,
+      url: `/v1/invoices/${row.id}/lines`,
     },
     period_start: seconds(row.periodStart),
     period_end: seconds(row.periodEnd),

@@ -195,3 +195,34 @@ describe("search with OR", () => {
     expect(res.body.data.map((c) => c.id).sort()).toEqual([x.id, y.id].sort());
   });
 });
+
+describe("billing object shapes", () => {
+  it("subscription items carry id, object, created, metadata, subscription and a price object; invoices carry totals and line ids", async () => {
+    const customer = (await post<{ id: string }>("/v1/customers", { email: "items@example.com" })).body;
+    await post(`/v1/customers/${customer.id}/payment_methods`, { payment_method: "tok_visa", set_default: true });
+    const price = (await post<{ id: string }>("/v1/prices", { unit_amount: 1500, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Shapes" } })).body;
+    const sub = await call<{
+      id: string;
+      items: { object: string; has_more: boolean; url: string; data: { id: string; object: string; created: number; metadata: object; subscription: string; quantity: number; price: { id: string; object: string; unit_amount: number } }[] };
+      latest_invoice: { id: string; total: number; subtotal: number; amount_remaining: number; amount_paid: number; lines: { has_more: boolean; url: string; data: { id: string; currency: string; amount: number }[] } };
+    }>("POST", "/v1/subscriptions", { form: `customer=${customer.id}&items[0][price]=${price.id}&expand[]=latest_invoice&collection_method=charge_automatically&description=x&off_session=True&proration_behavior=none` });
+    expect(sub.status, JSON.stringify(sub.body)).toBe(200);
+    const item = sub.body.items.data[0];
+    expect(sub.body.items).toMatchObject({ object: "list", has_more: false, url: `/v1/subscription_items?subscription=${sub.body.id}` });
+    expect(item).toMatchObject({ object: "subscription_item", metadata: {}, subscription: sub.body.id, quantity: 1, price: { id: price.id, object: "price", unit_amount: 1500 } });
+    expect(item?.id).toMatch(/^si_/);
+    expect(item?.created).toBeTypeOf("number");
+    const invoice = sub.body.latest_invoice;
+    expect(invoice).toMatchObject({ total: 1500, subtotal: 1500, amount_paid: 1500, amount_remaining: 0 });
+    expect(invoice.lines).toMatchObject({ has_more: false, url: `/v1/invoices/${invoice.id}/lines` });
+    expect(invoice.lines.data[0]).toMatchObject({ currency: "usd", amount: 1500 });
+    expect(invoice.lines.data[0]?.id).toMatch(/^il_/);
+    // The list URLs answer.
+    expect((await get<ListJson<{ id: string }>>(sub.body.items.url)).body.data.map((i) => i.id)).toEqual([item?.id]);
+    expect((await get<{ id: string }>(`/v1/subscription_items/${item?.id}`)).body.id).toBe(item?.id);
+    expect((await get<ListJson<{ id: string }>>(invoice.lines.url)).body.data[0]?.id).toBe(invoice.lines.data[0]?.id);
+    expectError(await get("/v1/subscription_items/si_doesnotexist1234"), 404);
+    // Stripe's recommended flow is refused clearly (not yet served).
+    expectError(await call("POST", "/v1/subscriptions", { form: `customer=${customer.id}&items[0][price]=${price.id}&payment_behavior=default_incomplete` }), 400, "parameter_not_supported");
+  });
+});

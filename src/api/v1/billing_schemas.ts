@@ -68,12 +68,29 @@ export const InvoiceSchema = z
     amount_due: z.number().int(),
     amount_paid: z.number().int(),
     amount_remaining: z.number().int(),
+    subtotal: z.number().int(),
+    total: z.number().int(),
     currency: z.string(),
     billing_reason: z.enum(["subscription_create", "subscription_cycle"]),
     description: nullableString,
     lines: z.object({
       object: z.literal("list"),
-      data: z.array(z.object({ object: z.literal("line_item"), price: z.string(), quantity: z.number().int(), amount: z.number().int(), period: z.object({ start: seconds, end: seconds }) })),
+      data: z.array(
+        z.object({
+          id: z.string(),
+          object: z.literal("line_item"),
+          amount: z.number().int(),
+          currency: z.string(),
+          description: nullableString,
+          price: z.string(),
+          quantity: z.number().int(),
+          subscription: z.string(),
+          period: z.object({ start: seconds, end: seconds }),
+        }),
+      ),
+      has_more: z.literal(false),
+      total_count: z.number().int(),
+      url: z.string(),
     }),
     period_start: seconds,
     period_end: seconds,
@@ -88,13 +105,33 @@ export const InvoiceSchema = z
   })
   .meta({ id: "Invoice" });
 
+export const SubscriptionItemSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal("subscription_item"),
+    created: seconds,
+    current_period_start: seconds,
+    current_period_end: seconds,
+    metadata,
+    price: z.union([PriceSchema, z.string()]).describe("The price object (its id in webhook events)."),
+    quantity: z.number().int(),
+    subscription: z.string(),
+  })
+  .meta({ id: "SubscriptionItem" });
+
 export const SubscriptionSchema = z
   .object({
     id: z.string(),
     object: z.literal("subscription"),
     customer: z.string(),
     status: z.enum(["incomplete", "trialing", "active", "past_due", "canceled", "unpaid"]),
-    items: z.object({ object: z.literal("list"), data: z.array(z.object({ object: z.literal("subscription_item"), price: z.string(), quantity: z.number().int() })) }),
+    items: z.object({
+      object: z.literal("list"),
+      data: z.array(SubscriptionItemSchema),
+      has_more: z.literal(false),
+      total_count: z.number().int(),
+      url: z.string(),
+    }),
     price: z.string(),
     quantity: z.number().int(),
     current_period_start: seconds,

@@ -2,17 +2,17 @@
 // (src/billing) through ordinary payment intents; one invoice per period.
 import { eq, ne } from "drizzle-orm";
 import { z } from "zod";
-import { invalidRequest } from "../../core/errors";
+import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import { renderIntent } from "../../core/objects";
 import type { Scope } from "../../core/types";
 import { clockNow, payInvoice } from "../../billing/engine";
 import { cancelSubscription, changeSubscription, createSubscription } from "../../billing/subscriptions";
 import { mergeMetadata } from "../../intents/operations/metadata";
-import { db, parseMetadata, findInvoice, liveCustomer, findPaymentMethod, findPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceRow, type SubscriptionRow } from "../../billing/store";
+import { db, parseMetadata, findInvoice, liveCustomer, findPaymentMethod, findPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceRow, type PriceRow, type SubscriptionRow } from "../../billing/store";
 import { listable, pageOf } from "../../db/queries";
 import { invoices, subscriptions } from "../../db/schema";
 import type { Env } from "../../env";
-import { InvoiceSchema, SubscriptionSchema } from "./billing_schemas";
+import { InvoiceSchema, SubscriptionItemSchema, SubscriptionSchema } from "./billing_schemas";
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
 import { idempotentD1 } from "./idempotency";
@@ -71,10 +71,16 @@ async function renderInvoiceExpanded(env: Env, scope: Scope, row: InvoiceRow, ex
   return renderInvoice(row, intent ? (renderIntent(intent) as unknown as Record<string, unknown>) : null);
 }
 
+/** The subscription's price, for its item (Stripe renders the price object there); null if it is gone. */
+async function priceOf(env: Env, scope: Scope, id: string): Promise<PriceRow | null> {
+  return findPrice(env.DB, scope, id).catch((err: unknown) => (err instanceof ApiError ? null : Promise.reject(err)));
+}
+
 async function renderSubscriptionExpanded(env: Env, scope: Scope, row: SubscriptionRow, expand: Set<string>) {
-  if (!row.latestInvoice || !(expand.has("latest_invoice") || expand.has("latest_invoice.payment_intent"))) return renderSubscription(row);
+  const price = await priceOf(env, scope, row.price);
+  if (!row.latestInvoice || !(expand.has("latest_invoice") || expand.has("latest_invoice.payment_intent"))) return renderSubscription(row, undefined, price);
   const invoice = await invoiceById(env.DB, row.latestInvoice);
-  return renderSubscription(row, invoice ? await renderInvoiceExpanded(env, scope, invoice, expand.has("latest_invoice.payment_intent")) : null);
+  return renderSubscription(row, invoice ? await renderInvoiceExpanded(env, scope, invoice, expand.has("latest_invoice.payment_intent")) : null, price);
 }
 
 export function registerSubscriptions(app: App): void {
@@ -140,9 +146,10 @@ export function registerSubscriptions(app: App): void {
     { method: "delete", path: "/v1/subscriptions/{id}", permission: "billing.manage", summary: "Cancel a subscription now (its open invoices are voided); for the end of the period, update cancel_at_period_end", tag: TAG, response: SubscriptionSchema },
     async (c, { params, principal }) => {
       const row = await findSubscription(c.env.DB, principal, params.id ?? "");
-      if (row.status === "canceled") return json(c, renderSubscription(row));
+      const price = await priceOf(c.env, principal, row.price);
+      if (row.status === "canceled") return json(c, renderSubscription(row, undefined, price));
       const ended = await cancelSubscription(c.env, principal, row.id, await clockNow(c.env, row.testClock), c.get("requestId"));
-      return json(c, renderSubscription(ended));
+      return json(c, renderSubscription(ended, undefined, price));
     },
   );
 
@@ -159,7 +166,42 @@ export function registerSubscriptions(app: App): void {
       const page = await pageOf(c.env.DB, SUBSCRIPTIONS, principal, filters, pageRequest(query), (where, order, limit) =>
         db(c.env.DB).select().from(subscriptions).where(where).orderBy(...order).limit(limit),
       );
-      return json(c, listObject("/v1/subscriptions", page, (row) => renderSubscription(row)));
+      const ids = [...new Set(page.items.map((row) => row.price))];
+      const found = new Map((await Promise.all(ids.map(async (id) => [id, await priceOf(c.env, principal, id)] as const))));
+      return json(c, listObject("/v1/subscriptions", page, (row) => renderSubscription(row, undefined, found.get(row.price) ?? null)));
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/subscription_items", permission: "billing.view", summary: "A subscription's items (one: its price and quantity)", tag: TAG, query: z.object({ subscription: f.text(255), ...PageFields }).strict(), response: listOf(SubscriptionItemSchema, "SubscriptionItemList") },
+    async (c, { query, principal }) => {
+      const row = await findSubscription(c.env.DB, principal, query.subscription, "subscription");
+      const item = renderSubscription(row, undefined, await priceOf(c.env, principal, row.price)).items.data;
+      return json(c, { object: "list", data: item, has_more: false, url: `/v1/subscription_items?subscription=${row.id}` });
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/subscription_items/{id}", permission: "billing.view", summary: "Retrieve a subscription item", tag: TAG, response: SubscriptionItemSchema },
+    async (c, { params, principal }) => {
+      const id = params.id ?? "";
+      const row = await findSubscription(c.env.DB, principal, id.startsWith("si_") ? `sub_${id.slice(3)}` : "", "id").catch((err: unknown) =>
+        Promise.reject(err instanceof ApiError ? resourceMissing("subscription_item", id.slice(0, 80), "id") : err),
+      );
+      const [item] = renderSubscription(row, undefined, await priceOf(c.env, principal, row.price)).items.data;
+      if (!item) throw resourceMissing("subscription_item", id.slice(0, 80), "id");
+      return json(c, item);
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/invoices/{id}/lines", permission: "billing.view", summary: "An invoice's line items", tag: TAG, query: z.object(PageFields).strict(), response: z.object({ object: z.literal("list"), data: z.array(z.record(z.string(), z.unknown())), has_more: z.boolean(), url: z.string() }) },
+    async (c, { params, principal }) => {
+      const lines = renderInvoice(await findInvoice(c.env.DB, principal, params.id ?? "")).lines;
+      return json(c, { object: "list", data: lines.data, has_more: false, url: lines.url });
     },
   );
 
