@@ -17,6 +17,8 @@ const OPERATIONS = {
   "POST /v1/payment_methods": ["PaymentMethods", "PaymentMethodCreateParams"],
   "POST /v1/payment_methods/{id}": ["PaymentMethods", "PaymentMethodUpdateParams"],
   "POST /v1/payment_methods/{id}/attach": ["PaymentMethods", "PaymentMethodAttachParams"],
+  "POST /v1/products": ["Products", "ProductCreateParams"],
+  "POST /v1/products/{id}": ["Products", "ProductUpdateParams"],
   "POST /v1/prices": ["Prices", "PriceCreateParams"],
   "POST /v1/prices/{id}": ["Prices", "PriceUpdateParams"],
   "POST /v1/subscriptions": ["Subscriptions", "SubscriptionCreateParams"],

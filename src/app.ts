@@ -27,6 +27,7 @@ import { registerPosSurface } from "./api/pos";
 import { registerBackendSurface } from "./api/backend";
 import { registerCheckoutSessions } from "./api/v1/checkout_sessions";
 import { stripeVersion } from "./api/v1/stripe-version";
+import { registerProducts } from "./api/v1/products";
 import { checkoutPages } from "./pages/checkout";
 import { providerReturnPages } from "./pages/provider-return";
 import { sandboxPayPalPages } from "./pages/sandbox-paypal";
@@ -111,6 +112,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   registerIcligoSurface(app);
   registerCustomers(app);
   registerPaymentMethods(app);
+  registerProducts(app);
   registerPrices(app);
   registerSubscriptions(app);
   registerTestClocks(app);

@@ -162,6 +162,8 @@ export interface PriceJson {
   unit_amount: number;
   recurring: { interval: Interval; interval_count: number };
   type: "recurring";
+  /** The product (prod_...), null for prices made before products existed. */
+  product: string | null;
   product_name: string;
   nickname: string | null;
   metadata: Metadata;
@@ -178,6 +180,7 @@ export function renderPrice(row: PriceRow): PriceJson {
     unit_amount: row.unitAmount,
     recurring: { interval: row.interval as Interval, interval_count: row.intervalCount },
     type: "recurring",
+    product: row.product,
     product_name: row.productName,
     nickname: row.nickname,
     metadata: parseMetadata(row.metadata),

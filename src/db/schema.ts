@@ -392,8 +392,27 @@ export const prices = sqliteTable(
     active: integer("active", { mode: "boolean" }).notNull(),
     metadata: text("metadata").notNull().default("{}"),
     created: integer("created").notNull(),
+    /** The product (prod_...); null on prices made before products existed (migration 0011). */
+    product: text("product"),
   },
-  (t) => [index("prices_list").on(t.merchantId, t.livemode, t.created, t.id)],
+  (t) => [index("prices_list").on(t.merchantId, t.livemode, t.created, t.id), index("prices_product").on(t.product, t.created)],
+);
+
+/** Stripe's products: what prices are the price of (migration 0011). */
+export const products = sqliteTable(
+  "products",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    name: text("name").notNull(),
+    description: text("description"),
+    active: integer("active", { mode: "boolean" }).notNull(),
+    metadata: text("metadata").notNull().default("{}"),
+    created: integer("created").notNull(),
+    updated: integer("updated").notNull(),
+  },
+  (t) => [index("products_list").on(t.merchantId, t.livemode, t.created, t.id)],
 );
 
 export const subscriptions = sqliteTable(

@@ -226,3 +226,27 @@ describe("billing object shapes", () => {
     expectError(await call("POST", "/v1/subscriptions", { form: `customer=${customer.id}&items[0][price]=${price.id}&payment_behavior=default_incomplete` }), 400, "parameter_not_supported");
   });
 });
+
+describe("/v1/products", () => {
+  it("creates, reads, updates and lists products; prices point at them (product=, or product_data makes one)", async () => {
+    const product = await call<{ id: string; object: string; name: string; active: boolean; images: string[] }>("POST", "/v1/products", { form: "name=Gold plan&description=The best&images[]=https://example.com/a.png&metadata[tier]=gold" });
+    expect(product.status, JSON.stringify(product.body)).toBe(200);
+    expect(product.body).toMatchObject({ object: "product", name: "Gold plan", active: true, images: [] });
+    expect(product.body.id).toMatch(/^prod_/);
+    const price = await post<{ id: string; product: string; product_name: string }>("/v1/prices", { unit_amount: 900, currency: "usd", recurring: { interval: "month" }, product: product.body.id });
+    expect(price.status, JSON.stringify(price.body)).toBe(200);
+    expect(price.body).toMatchObject({ product: product.body.id, product_name: "Gold plan" });
+    const inline = (await post<{ product: string }>("/v1/prices", { unit_amount: 500, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Inline" } })).body;
+    expect((await get<{ name: string }>(`/v1/products/${inline.product}`)).body.name).toBe("Inline");
+    expect((await get<ListJson<{ id: string }>>(`/v1/prices?product=${product.body.id}`)).body.data.map((p) => p.id)).toEqual([price.body.id]);
+    const updated = await post<{ name: string; active: boolean; metadata: Record<string, string> }>(`/v1/products/${product.body.id}`, { name: "Gold", active: false, metadata: { tier: "", x: "1" } });
+    expect(updated.body).toMatchObject({ name: "Gold", active: false, metadata: { x: "1" } });
+    expect((await get<ListJson<{ id: string }>>("/v1/products?limit=100")).body.data.map((p) => p.id)).toContain(product.body.id);
+    expectError(await post("/v1/prices", { unit_amount: 900, currency: "usd", recurring: { interval: "month" }, product: "prod_doesnotexist123" }), 404);
+    expectError(await post("/v1/products", { name: "x", id: "my_product" }), 400, "parameter_not_supported");
+    expectError(await get("/v1/products/prod_doesnotexist123"), 404);
+    const doc = await get<{ paths: Record<string, unknown> }>("/openapi.json");
+    expect(doc.status).toBe(200);
+    for (const path of ["/v1/products", "/v1/products/{id}", "/v1/subscription_items", "/v1/invoices/{id}/lines"]) expect(doc.body.paths[path], path).toBeDefined();
+  });
+});

@@ -49,6 +49,7 @@ export const PriceSchema = z
     unit_amount: z.number().int(),
     recurring: z.object({ interval: z.enum(["day", "week", "month", "year"]), interval_count: z.number().int() }),
     type: z.literal("recurring"),
+    product: nullableString.describe("The product (GET /v1/products/{id}); null for prices made before products existed."),
     product_name: z.string(),
     nickname: nullableString,
     metadata,

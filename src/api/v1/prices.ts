@@ -7,11 +7,12 @@ import { randomId } from "../../core/ids";
 import { findPrice, db, renderPrice, type PriceRow } from "../../billing/store";
 import { INTERVALS, MAX_INTERVAL_COUNT } from "../../billing/periods";
 import { listable, pageOf } from "../../db/queries";
-import { prices } from "../../db/schema";
+import { prices, products } from "../../db/schema";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import { PriceSchema } from "./billing_schemas";
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
+import { findProduct, newProduct } from "./products";
 import { idempotentD1 } from "./idempotency";
 import { json, listObject, pageRequest } from "./respond";
 import { route, type App } from "./route";
@@ -26,6 +27,7 @@ const CreateBody = stripeBody("POST /v1/prices", {
     recurring: z.object({ interval: z.enum(INTERVALS), interval_count: f.integer.pipe(z.number().min(1, "must be at least 1")).optional() }).strict(),
     product_data: z.object({ name: f.text(250).pipe(z.string().min(1, "must not be empty")) }).strict().optional(),
     product_name: f.text(250).optional().describe("Shorthand for product_data[name]."),
+    product: f.text(255).optional().describe("One of the merchant's products (prod_...)."),
     nickname: f.text(250).optional(),
     active: f.boolean.optional(),
     metadata: f.createMetadata.optional(),
@@ -33,7 +35,7 @@ const CreateBody = stripeBody("POST /v1/prices", {
 
 const UpdateBody = stripeBody("POST /v1/prices/{id}", { active: f.boolean.optional(), nickname: f.clearableText(250).optional(), metadata: f.metadata.optional() });
 const ListQuery = z
-  .object({ active: f.boolean.optional(), currency: f.currency.optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() })
+  .object({ active: f.boolean.optional(), currency: f.currency.optional(), product: f.text(255).optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() })
   .strict();
 
 export function registerPrices(app: App): void {
@@ -42,8 +44,13 @@ export function registerPrices(app: App): void {
     { method: "post", path: "/v1/prices", permission: "billing.manage", summary: "Create a recurring price", tag: TAG, body: CreateBody, response: PriceSchema },
     async (c, { body, principal }) =>
       idempotentD1(c, principal, "prices.create", "", body, async () => {
-        const name = body.product_data?.name ?? body.product_name;
-        if (!name) throw invalidRequest("Name the product: product_data[name].", "product_data[name]", "parameter_missing");
+        const given = body.product_data?.name ?? body.product_name;
+        if (body.product !== undefined && given !== undefined) throw invalidRequest("Pass either product or product_data, not both.", "product_data");
+        // The product named, or a new one made from product_data[name] (Stripe's inline product).
+        const existing = body.product !== undefined ? await findProduct(c.env.DB, principal, body.product) : null;
+        const name = existing?.name ?? given;
+        if (!name) throw invalidRequest("Name the product: product (an id) or product_data[name].", "product", "parameter_missing");
+        const made = existing ? null : newProduct(principal, { name });
         const count = body.recurring.interval_count ?? 1;
         const max = MAX_INTERVAL_COUNT[body.recurring.interval];
         if (count > max) throw invalidRequest(`A ${body.recurring.interval} price bills at most every ${max} ${body.recurring.interval}s.`, "recurring[interval_count]");
@@ -60,8 +67,10 @@ export function registerPrices(app: App): void {
           active: body.active ?? true,
           metadata: JSON.stringify(body.metadata ?? {}),
           created: Date.now(),
+          product: existing?.id ?? made?.id ?? null,
         };
-        await db(c.env.DB).insert(prices).values(row);
+        if (made) await db(c.env.DB).batch([db(c.env.DB).insert(products).values(made), db(c.env.DB).insert(prices).values(row)]);
+        else await db(c.env.DB).insert(prices).values(row);
         return { status: 200, body: renderPrice(row) };
       }),
   );
@@ -96,7 +105,11 @@ export function registerPrices(app: App): void {
     app,
     { method: "get", path: "/v1/prices", permission: "billing.view", summary: "List prices, newest first", tag: TAG, query: ListQuery, response: listOf(PriceSchema, "PriceList") },
     async (c, { query, principal }) => {
-      const filters = [...(query.active !== undefined ? [eq(prices.active, query.active)] : []), ...(query.currency ? [eq(prices.currency, query.currency)] : [])];
+      const filters = [
+        ...(query.active !== undefined ? [eq(prices.active, query.active)] : []),
+        ...(query.currency ? [eq(prices.currency, query.currency)] : []),
+        ...(query.product ? [eq(prices.product, query.product)] : []),
+      ];
       const page = await pageOf(c.env.DB, PRICES, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(prices).where(where).orderBy(...order).limit(limit));
       return json(c, listObject("/v1/prices", page, renderPrice));
     },

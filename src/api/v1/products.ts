@@ -1,0 +1,191 @@
+// /v1/products (Stripe's): what prices are the price of. Create, retrieve, update (name, description,
+// active, metadata), list. A price points at its product (POST /v1/prices product=prod_..., or
+// product_data[name], which creates one).
+import { and, eq } from "drizzle-orm";
+import { z } from "zod";
+import { resourceMissing } from "../../core/errors";
+import { hasPrefix, randomId } from "../../core/ids";
+import type { Metadata, Scope } from "../../core/types";
+import { db, parseMetadata } from "../../billing/store";
+import { listable, pageOf } from "../../db/queries";
+import { products } from "../../db/schema";
+import { mergeMetadata } from "../../intents/operations/metadata";
+import * as f from "./fields";
+import { idempotentD1 } from "./idempotency";
+import { json, listObject, pageRequest } from "./respond";
+import { route, type App } from "./route";
+import { listOf } from "./schemas";
+import { stripeBody } from "./stripe-params";
+
+const TAG = "Billing";
+const PRODUCTS = listable(products, "product");
+
+export type ProductRow = typeof products.$inferSelect;
+
+export interface ProductJson {
+  id: string;
+  object: "product";
+  active: boolean;
+  created: number;
+  default_price: null;
+  description: string | null;
+  images: string[];
+  livemode: boolean;
+  marketing_features: { name: string }[];
+  metadata: Metadata;
+  name: string;
+  package_dimensions: null;
+  shippable: null;
+  statement_descriptor: null;
+  tax_code: null;
+  type: "service";
+  unit_label: null;
+  updated: number;
+  url: null;
+}
+
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+export function renderProduct(row: ProductRow): ProductJson {
+  return {
+    id: row.id,
+    object: "product",
+    active: row.active,
+    created: seconds(row.created),
+    default_price: null,
+    description: row.description,
+    images: [],
+    livemode: row.livemode,
+    marketing_features: [],
+    metadata: parseMetadata(row.metadata),
+    name: row.name,
+    package_dimensions: null,
+    shippable: null,
+    statement_descriptor: null,
+    tax_code: null,
+    type: "service",
+    unit_label: null,
+    updated: seconds(row.updated),
+    url: null,
+  };
+}
+
+export const ProductSchema: z.ZodType<ProductJson> = z
+  .object({
+    id: z.string(),
+    object: z.literal("product"),
+    active: z.boolean(),
+    created: z.number().int(),
+    default_price: z.null(),
+    description: z.string().nullable(),
+    images: z.array(z.string()),
+    livemode: z.boolean(),
+    marketing_features: z.array(z.object({ name: z.string() })),
+    metadata: z.record(z.string(), z.string()),
+    name: z.string(),
+    package_dimensions: z.null(),
+    shippable: z.null(),
+    statement_descriptor: z.null(),
+    tax_code: z.null(),
+    type: z.literal("service"),
+    unit_label: z.null(),
+    updated: z.number().int(),
+    url: z.null(),
+  })
+  .meta({ id: "Product" });
+
+const name = f.text(250).pipe(z.string().min(1, "must not be empty"));
+
+const CreateBody = stripeBody("POST /v1/products", {
+  name,
+  active: f.boolean.optional(),
+  description: f.text(40_000).optional(),
+  metadata: f.createMetadata.optional(),
+});
+
+const UpdateBody = stripeBody("POST /v1/products/{id}", {
+  name: name.optional(),
+  active: f.boolean.optional(),
+  description: f.clearableText(40_000).optional(),
+  metadata: f.metadata.optional(),
+});
+
+const ListQuery = z
+  .object({ active: f.boolean.optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() })
+  .strict();
+
+/** One of the merchant's products, or a 404 naming `param`. */
+export async function findProduct(d1: D1Database, scope: Scope, id: string, param = "product"): Promise<ProductRow> {
+  const [row] = hasPrefix(id, "prod")
+    ? await db(d1).select().from(products).where(and(eq(products.id, id), eq(products.merchantId, scope.merchantId), eq(products.livemode, scope.livemode))).limit(1)
+    : [];
+  if (!row) throw resourceMissing("product", id.slice(0, 80), param);
+  return row;
+}
+
+/** A new product row (prices' product_data[name] makes one too). */
+export function newProduct(scope: Scope, input: { name: string; description?: string | null; active?: boolean; metadata?: Metadata }): ProductRow {
+  const now = Date.now();
+  return {
+    id: randomId("prod"),
+    merchantId: scope.merchantId,
+    livemode: scope.livemode,
+    name: input.name,
+    description: input.description ?? null,
+    active: input.active ?? true,
+    metadata: JSON.stringify(input.metadata ?? {}),
+    created: now,
+    updated: now,
+  };
+}
+
+export function registerProducts(app: App): void {
+  route(
+    app,
+    { method: "post", path: "/v1/products", permission: "billing.manage", summary: "Create a product", tag: TAG, body: CreateBody, response: ProductSchema },
+    async (c, { body, principal }) =>
+      idempotentD1(c, principal, "products.create", "", body, async () => {
+        const row = newProduct(principal, { name: body.name, description: body.description, active: body.active, metadata: body.metadata });
+        await db(c.env.DB).insert(products).values(row);
+        return { status: 200, body: renderProduct(row) };
+      }),
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/products/{id}", permission: "billing.view", summary: "Retrieve a product", tag: TAG, response: ProductSchema },
+    async (c, { params, principal }) => json(c, renderProduct(await findProduct(c.env.DB, principal, params.id ?? "", "id"))),
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/products/{id}", permission: "billing.manage", summary: "Update a product: name, description, active, metadata", tag: TAG, body: UpdateBody, response: ProductSchema },
+    async (c, { params, body, principal }) =>
+      idempotentD1(c, principal, "products.update", params.id ?? "", body, async () => {
+        const row = await findProduct(c.env.DB, principal, params.id ?? "", "id");
+        const next: ProductRow = {
+          ...row,
+          name: body.name ?? row.name,
+          description: body.description !== undefined ? body.description : row.description,
+          active: body.active ?? row.active,
+          metadata: body.metadata ? JSON.stringify(mergeMetadata(parseMetadata(row.metadata), body.metadata)) : row.metadata,
+          updated: Date.now(),
+        };
+        await db(c.env.DB)
+          .update(products)
+          .set({ name: next.name, description: next.description, active: next.active, metadata: next.metadata, updated: next.updated })
+          .where(and(eq(products.id, row.id), eq(products.merchantId, principal.merchantId)));
+        return { status: 200, body: renderProduct(next) };
+      }),
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/products", permission: "billing.view", summary: "List products, newest first", tag: TAG, query: ListQuery, response: listOf(ProductSchema, "ProductList") },
+    async (c, { query, principal }) => {
+      const filters = query.active !== undefined ? [eq(products.active, query.active)] : [];
+      const page = await pageOf(c.env.DB, PRODUCTS, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(products).where(where).orderBy(...order).limit(limit));
+      return json(c, listObject("/v1/products", page, renderProduct));
+    },
+  );
+}
