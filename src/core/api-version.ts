@@ -25,6 +25,8 @@ export const VERSION_DIFFERENCES: Readonly<Record<string, readonly string[]>> = 
 
 /** Whether `version` names a Stripe API version (a real date, no later than `now`, named after 2024-06-20). */
 export function isKnownApiVersion(version: string, now: number = Date.now()): boolean {
+  // The gateway's own version is known whatever the clock says.
+  if (version === GATEWAY_API_VERSION) return true;
   const m = SHAPE.exec(version);
   if (!m) return false;
   const date = `${m[1]}-${m[2]}-${m[3]}`;
