@@ -28,7 +28,7 @@
           claims.permissions.forEach(function (p) { if (perms[p]) named[p] = true; });
           perms = named;
         }
-        return { label: roles.join(", ") + (claims.sub ? " (" + claims.sub + ")" : ""), roles: roles, perms: perms, crossMerchant: roles.indexOf("admin") >= 0 || roles.indexOf("support") >= 0 };
+        return { label: "token (" + roles.join(", ") + (claims.sub ? ", " + claims.sub : "") + ")", roles: roles, perms: perms, crossMerchant: roles.indexOf("admin") >= 0 || roles.indexOf("support") >= 0 };
       } catch (e) { /* not a JWT after all */ }
     }
     var all = {};
@@ -42,6 +42,7 @@
     Object.keys(attrs || {}).forEach(function (k) {
       if (k === "text") node.textContent = attrs[k];
       else if (k === "onclick" || k === "onsubmit" || k === "onchange") node[k] = attrs[k];
+      else if (k === "style") node.style.cssText = attrs[k]; // CSSOM: allowed by the page's CSP, unlike a style attribute
       else node.setAttribute(k, attrs[k]);
     });
     for (var i = 2; i < arguments.length; i++) {
@@ -222,10 +223,11 @@
     var list = await api("GET", "/v1/admin/psp_health");
     var rows = list.data || [];
     var out = [el("h1", { text: "Payment provider health" }), el("p", { text: "Last 5 minutes, per connector account." })];
-    rows.forEach(function (h) {
+    rows.forEach(function (row) {
+      var h = row.health || {};
       var rate = typeof h.success_rate === "number" ? h.success_rate : null;
-      var bar = el("div", { class: "bar", role: "img", "aria-label": "success rate " + (rate === null ? "unknown" : Math.round(rate * 100) + "%") }, el("span", { style: "width:" + (rate === null ? 0 : Math.round(rate * 100)) + "%" }));
-      out.push(el("section", { class: "card" }, el("h2", { text: (h.connector || "") + " " + (h.account || h.connector_account || "") + " · " + (h.state || "") }), bar,
+      var bar = el("div", { class: rate === null ? "bar unknown" : "bar", role: "img", "aria-label": "success rate " + (rate === null ? "unknown" : Math.round(rate * 100) + "%") }, el("span", { style: "width:" + (rate === null ? 0 : Math.round(rate * 100)) + "%" }));
+      out.push(el("section", { class: "card" }, el("h2", { text: row.merchant_id + " · " + row.connector + (row.connector_account ? " " + row.connector_account : " (built in)") + " · " + (h.state || "") }), bar,
         el("p", { text: "calls " + (h.calls || 0) + " · success " + (rate === null ? "n/a" : Math.round(rate * 1000) / 10 + "%") + " · p50 " + (h.p50_latency_ms ?? "n/a") + " ms · p95 " + (h.p95_latency_ms ?? "n/a") + " ms · errors " + ((h.provider_errors || 0) + (h.timeouts || 0)) })));
     });
     if (!rows.length) out.push(el("p", { text: "No calls yet." }));
@@ -249,7 +251,7 @@
       case "customers": return simpleList("Customers", "/v1/customers?limit=50", [["Customer", function (c) { return c.id; }], ["Name", function (c) { return c.name; }], ["Email", function (c) { return c.email; }], ["Created", function (c) { return when(c.created); }]]);
       case "subscriptions": return simpleList("Subscriptions", "/v1/subscriptions?limit=50", [["Subscription", function (s) { return s.id; }], ["Customer", function (s) { return s.customer; }], ["Status", function (s) { return s.status; }], ["Period end", function (s) { return when(s.current_period_end); }]]);
       case "health": return health();
-      case "keys": return simpleList("API keys", "/v1/api_keys?limit=100", [["Key", function (k) { return k.id; }], ["Type", function (k) { return k.type; }], ["Name", function (k) { return k.name; }], ["Key", function (k) { return k.redacted; }], ["Last used", function (k) { return when(k.last_used); }]]);
+      case "keys": return simpleList("API keys", "/v1/api_keys", [["Key", function (k) { return k.id; }], ["Type", function (k) { return k.type; }], ["Name", function (k) { return k.name; }], ["Key", function (k) { return k.redacted; }], ["Last used", function (k) { return when(k.last_used); }]]);
       case "audit": return simpleList("Audit log", "/v1/admin/audit_log?limit=100", [["When", function (a) { return when(a.created); }], ["Actor", function (a) { return a.actor; }], ["Action", function (a) { return a.action; }], ["Object", function (a) { return a.object_id; }], ["Status", function (a) { return a.http_status; }]]);
       default: return [el("h1", { text: "Not found" })];
     }

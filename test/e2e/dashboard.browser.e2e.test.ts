@@ -86,4 +86,39 @@ describe("dashboard", () => {
     expect(after.amount_refunded).toBe(0);
     await page.context().close();
   });
+
+  it("every page loads for a merchant's key and for an admin acting for a merchant", async () => {
+    const pages = ["Payments", "Failed payments", "Refund approvals", "Customers", "Subscriptions", "Webhooks", "Events", "PSP health", "API keys"];
+    const merchant = await signedIn(KEY);
+    const admin = await signedIn(spawnSync(process.execPath, [path.join(ROOT, "scripts", "cli.mjs"), "token", "--secret", DEV_SECRET as string, "--role", "admin"], { encoding: "utf8" }).stdout.trim());
+    await admin.getByLabel("Merchant").fill("acct_merchant_a");
+    await admin.getByLabel("Merchant").press("Enter");
+    for (const [page, names] of [
+      [merchant, pages],
+      [admin, [...pages, "Audit log"]],
+    ] as const) {
+      for (const name of names) {
+        await page.getByRole("link", { name, exact: true }).click();
+        await expect.poll(() => page.locator("#main").innerText(), { timeout: 30_000 }).not.toMatch(/^Loading/);
+        const alerts = await page.getByRole("alert").allInnerTexts();
+        expect(alerts, `${name}: ${alerts.join(" ")}`).toEqual([]);
+        expect(await page.getByRole("heading", { level: 1 }).count(), name).toBe(1);
+      }
+    }
+    // PSP health shows the sandbox's calls of the last 5 minutes, with its success-rate bar.
+    await stripe.paymentIntents.create({ amount: 1200, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    await expect
+      .poll(async () => {
+        await admin.getByRole("link", { name: "Payments", exact: true }).click();
+        await admin.getByRole("link", { name: "PSP health", exact: true }).click();
+        await admin.getByRole("heading", { name: "Payment provider health" }).waitFor();
+        return admin.locator(".card", { hasText: "acct_merchant_a · sandbox" }).first().innerText();
+      }, { timeout: 30_000, interval: 500 })
+      .toMatch(/calls [1-9]/);
+    const bar = admin.locator(".card", { hasText: "acct_merchant_a · sandbox" }).first().locator(".bar span");
+    expect(await bar.getAttribute("style")).toMatch(/width: [1-9]\d*%/);
+    await admin.screenshot({ path: path.join(ARTIFACTS, "psp-health.png"), fullPage: true });
+    await merchant.context().close();
+    await admin.context().close();
+  });
 });
