@@ -385,8 +385,9 @@ describe("seed 003: webhooks, signed, in order", () => {
       expect(e.data.object.amount).toBe(25);
       expect(e.data.object.currency).toBe("EUR");
     }
-    // Only seed 003's types reach an endpoint that subscribed to them.
-    expect((await receivedBy(hook.name)).length).toBe(3);
+    // Only seed 003's types reach an endpoint that subscribed to them (counted by event id: delivery is
+    // at least once, and a slow answer on a busy machine may be retried).
+    expect(new Set((await receivedBy(hook.name)).map((r) => r.headers["webhook-id"])).size).toBe(3);
   });
 
   it("automatic capture: COMPLETED (no AUTHORIZED), then REFUNDED; a canceled payment: CANCELED; endpoints on '*' get them too", async () => {
