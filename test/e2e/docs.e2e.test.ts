@@ -50,6 +50,8 @@ describe("the API reference", () => {
       // Every surface's tag is listed (collapsed).
       await page.locator(".opblock-tag", { hasText: "Checkout" }).first().waitFor({ timeout: 30_000 });
       expect(await page.locator(".opblock-tag").count()).toBeGreaterThanOrEqual(10);
+      mkdirSync(path.join(ROOT, "test-artifacts", "docs"), { recursive: true });
+      await page.screenshot({ path: path.join(ROOT, "test-artifacts", "docs", "docs-top.png") });
       // Opening the gateway's own tag shows /healthz.
       await page.locator("#operations-tag-Gateway").click();
       await page

@@ -85,5 +85,12 @@ exit 0`,
     const headings = README.split("\n").filter((l) => l.startsWith("#"));
     expect(headings.filter((h) => /seed \d/i.test(h))).toEqual([]);
     expect(README).toContain("/docs");
+    expect(README).toContain("/dashboard");
+  });
+
+  it("shows the docs and the dashboard in screenshots that exist", () => {
+    const images = [...README.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1] ?? "");
+    expect(images).toEqual(expect.arrayContaining(["docs/api-reference.png", "docs/dashboard-payment.png"]));
+    for (const image of images) expect(readFileSync(path.join(ROOT, image)).subarray(1, 4).toString(), image).toBe("PNG");
   });
 });
