@@ -31,10 +31,11 @@ export async function bindingFingerprint(env: Env, binding: IdempotencyBinding):
 }
 
 /**
- * Claims `key` for this merchant and mode, bound to this request. Resolves when the key is new (or its
- * claim expired) or already bound to this same request; throws a 400 idempotency_error otherwise.
+ * Claims `key` for this merchant and mode, bound to this request. Resolves "claimed" when the key is new
+ * (or its claim expired), "same_request" when it is already bound to this very request (a retry, to be
+ * answered by the replay); throws a 400 idempotency_error otherwise.
  */
-export async function bindIdempotencyKey(env: Env, scope: Scope, key: string, binding: IdempotencyBinding, now = Date.now()): Promise<void> {
+export async function bindIdempotencyKey(env: Env, scope: Scope, key: string, binding: IdempotencyBinding, now = Date.now()): Promise<"claimed" | "same_request"> {
   const fingerprint = await bindingFingerprint(env, binding);
   const livemode = scope.livemode ? 1 : 0;
   const claimed = await env.DB.prepare(
@@ -45,11 +46,11 @@ export async function bindIdempotencyKey(env: Env, scope: Scope, key: string, bi
   )
     .bind(scope.merchantId, livemode, key, binding.route.slice(0, 200), binding.target.slice(0, 500), fingerprint, now, now - IDEMPOTENCY_BINDING_TTL_MS)
     .first<{ fingerprint: string }>();
-  if (claimed) return;
+  if (claimed) return "claimed";
   const existing = await env.DB.prepare(`SELECT fingerprint FROM idempotency_claims WHERE merchant_id = ?1 AND livemode = ?2 AND key = ?3`)
     .bind(scope.merchantId, livemode, key)
     .first<{ fingerprint: string }>();
-  if (existing && existing.fingerprint === fingerprint) return;
+  if (existing && existing.fingerprint === fingerprint) return "same_request";
   throw idempotencyMismatch(key);
 }
 

@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { ApiError, authenticationFailed, invalidRequest, resourceMissing, toErrorData, type ApiErrorData } from "../../core/errors";
-import { hasPrefix, randomId } from "../../core/ids";
+import { derivedId, hasPrefix, randomId } from "../../core/ids";
 import { decimalToMinor, normalizeCurrency } from "../../core/money";
 import { icligoStatus } from "../../core/surface-events";
 import type { IntentRecord, LineItem, Metadata, Scope } from "../../core/types";
@@ -25,6 +25,7 @@ import { hostedPaymentPageUrl } from "../../pages/urls";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { JsonNumber, parseExactJson, readExactJson, stringifyExact } from "../common/exact-json";
+import { NO_IDEMPOTENCY, surfaceIdempotency, type SurfaceIdempotency } from "../common/idempotency";
 import { icligoError, icligoStatusCode, MISSING_HEADERS } from "./errors";
 import { KEPT_FIELDS, renderCapture, renderPayment } from "./render";
 
@@ -91,12 +92,12 @@ async function findPayment(c: Ctx, principal: Principal, idText: string): Promis
   return { number: row.number, scope, intent };
 }
 
-function requestOf(c: Ctx, principal: Principal, scope: Scope, action: string | null): RequestContext {
+function requestOf(c: Ctx, principal: Principal, scope: Scope, action: string | null, idem: SurfaceIdempotency = NO_IDEMPOTENCY): RequestContext {
   return {
     scope,
     requestId: c.get("requestId"),
-    idempotencyKey: null,
-    fingerprint: null,
+    idempotencyKey: idem.key,
+    fingerprint: idem.fingerprint,
     origin: new URL(c.req.url).origin,
     audit: action ? { action, actor: principal.actor, roles: principal.roles, details: { surface: "icligo" } } : null,
   };
@@ -232,9 +233,11 @@ export function icligoSurface(): Hono<AppEnv> {
     const principal = await application(c, "payments.transactions.create");
     const input = parseCreate(await readExactJson(c.req.raw));
     const scope = { merchantId: principal.merchantId, livemode: principal.livemode };
-    const id = randomId("pi");
+    // With an Idempotency-Key the intent's id derives from it, so a retry lands on the same object.
+    const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), scope, { route: "POST /payments/create-payment-intent", target: "", params: input });
+    const id = idem.key ? await derivedId("pi", scope.merchantId, String(scope.livemode), idem.key) : randomId("pi");
     const number = await allocateIntentNumber(c.env.DB, id, scope, Date.now());
-    const outcome = await intentStub(c.env, id).create(requestOf(c, principal, scope, null), {
+    const outcome = await intentStub(c.env, id).create(requestOf(c, principal, scope, null, idem), {
       id,
       amount: input.amount,
       currency: input.currency,
@@ -273,9 +276,10 @@ export function icligoSurface(): Hono<AppEnv> {
     const body = await optionalBody(c);
     const description = text(body, "description", 500);
     const amount = body.amount === undefined || body.amount === null ? undefined : decimal(body.amount, found.intent.currency, "amount");
+    const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: "PUT /payments/{payment_id}/capture", target: found.intent.id, params: { amount, description } });
     const status = icligoStatus(found.intent);
-    if (status !== "Authorized") throw badRequest(`Payment ${found.number} is ${status}: only an Authorized payment can be captured, and only once.`);
-    const outcome = await intentStub(c.env, found.intent.id).capture(requestOf(c, principal, found.scope, "payment_intents.capture"), found.intent.id, { amountToCapture: amount });
+    if (!idem.replay && status !== "Authorized") throw badRequest(`Payment ${found.number} is ${status}: only an Authorized payment can be captured, and only once.`);
+    const outcome = await intentStub(c.env, found.intent.id).capture(requestOf(c, principal, found.scope, "payment_intents.capture", idem), found.intent.id, { amountToCapture: amount });
     const intent = intentOf(outcome, found.number);
     const capture = intent.attempts.filter((a) => a.type === "capture").at(-1);
     if (!capture) throw new Error(`capture of ${intent.id} left no capture attempt`);
@@ -285,9 +289,10 @@ export function icligoSurface(): Hono<AppEnv> {
   const cancel = async (c: Ctx): Promise<Response> => {
     const principal = await application(c, "payments.transactions.void");
     const found = await findPayment(c, principal, c.req.param("payment_id") ?? "");
+    const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: "POST /payments/{payment_id}/cancel", target: found.intent.id, params: {} });
     const status = icligoStatus(found.intent);
-    if (status !== "Created" && status !== "Authorized") throw badRequest(`Payment ${found.number} is ${status}: only a Created or Authorized payment can be canceled.`);
-    const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel"), found.intent.id, { cancellationReason: "requested_by_customer" });
+    if (!idem.replay && status !== "Created" && status !== "Authorized") throw badRequest(`Payment ${found.number} is ${status}: only a Created or Authorized payment can be canceled.`);
+    const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel", idem), found.intent.id, { cancellationReason: "requested_by_customer" });
     const intent = intentOf(outcome, found.number);
     return send(renderPayment(intent, found.number, paymentUrl(c, intent)));
   };
@@ -299,14 +304,15 @@ export function icligoSurface(): Hono<AppEnv> {
     const found = await findPayment(c, principal, c.req.param("payment_id"));
     const body = await optionalBody(c);
     const amount = body.amount === undefined || body.amount === null ? undefined : decimal(body.amount, found.intent.currency, "amount");
+    const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: "POST /payments/{payment_id}/refund", target: found.intent.id, params: { amount } });
     const status = icligoStatus(found.intent);
-    if (status !== "Completed" && status !== "Confirmed" && status !== "PartiallyRefunded") {
+    if (!idem.replay && status !== "Completed" && status !== "Confirmed" && status !== "PartiallyRefunded") {
       throw badRequest(`Payment ${found.number} is ${status}: only a Completed or Confirmed payment can be refunded.`);
     }
     const remaining = found.intent.amountReceived - found.intent.amountRefunded;
-    if (amount !== undefined && amount > remaining) throw badRequest(`Invalid request: 'amount' is more than the ${remaining} minor units of payment ${found.number} left to refund.`);
+    if (!idem.replay && amount !== undefined && amount > remaining) throw badRequest(`Invalid request: 'amount' is more than the ${remaining} minor units of payment ${found.number} left to refund.`);
     const thresholds = (await merchantSettings(c.env.DB, principal.merchantId)).refund_approval_thresholds;
-    const outcome = await intentStub(c.env, found.intent.id).refund(requestOf(c, principal, found.scope, "refunds.create"), found.intent.id, {
+    const outcome = await intentStub(c.env, found.intent.id).refund(requestOf(c, principal, found.scope, "refunds.create", idem), found.intent.id, {
       amount,
       reason: "requested_by_customer",
       metadata: {},

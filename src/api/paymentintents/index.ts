@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { ApiError, authenticationFailed, invalidRequest, resourceMissing, toErrorData, type ApiErrorData } from "../../core/errors";
-import { randomId } from "../../core/ids";
+import { derivedId, randomId } from "../../core/ids";
 import { decimalToMinor, normalizeCurrency } from "../../core/money";
 import type { IntentRecord, Scope } from "../../core/types";
 import { keyFromHeader } from "../../auth/api-keys";
@@ -29,6 +29,7 @@ import { applyPspEvents, verifyPspWebhook } from "../v1/psp_webhooks";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { JsonNumber, parseExactJson, readExactJson, stringifyExact } from "../common/exact-json";
+import { NO_IDEMPOTENCY, surfaceIdempotency, type SurfaceIdempotency } from "../common/idempotency";
 import { problem, problemStatus } from "./problem";
 import { renderSeedIntent, type SeedIntentJson } from "./render";
 
@@ -125,12 +126,12 @@ async function findIntent(c: Ctx, principal: Principal, idText: string): Promise
   return { number, scope, intent };
 }
 
-function requestOf(c: Ctx, principal: Principal, scope: Scope, action: string | null): RequestContext {
+function requestOf(c: Ctx, principal: Principal, scope: Scope, action: string | null, idem: SurfaceIdempotency = NO_IDEMPOTENCY): RequestContext {
   return {
     scope,
     requestId: c.get("requestId"),
-    idempotencyKey: null,
-    fingerprint: null,
+    idempotencyKey: idem.key,
+    fingerprint: idem.fingerprint,
     origin: new URL(c.req.url).origin,
     audit: action ? { action, actor: principal.actor, roles: principal.roles, details: { surface: "paymentintents" } } : null,
   };
@@ -287,9 +288,11 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     const input = parseCreate(await readExactJson(c.req.raw));
     const scope = { merchantId: principal.merchantId, livemode: principal.livemode };
     const account = await gatewayAccount(c, scope, input.gateway);
-    const id = randomId("pi");
+    // With an Idempotency-Key the intent's id derives from it, so a retry lands on the same object.
+    const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), scope, { route: `POST ${PREFIX}`, target: "", params: input });
+    const id = idem.key ? await derivedId("pi", scope.merchantId, String(scope.livemode), idem.key) : randomId("pi");
     const number = await allocateIntentNumber(c.env.DB, id, scope, Date.now());
-    const outcome = await intentStub(c.env, id).create(requestOf(c, principal, scope, null), {
+    const outcome = await intentStub(c.env, id).create(requestOf(c, principal, scope, null, idem), {
       id,
       amount: input.amount,
       currency: input.currency,
@@ -332,7 +335,8 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
       if (err instanceof ApiError && err.status === 404) throw invalidRequest(err.message, "paymentMethodId", "payment_method_unknown");
       throw err;
     });
-    const outcome = await intentStub(c.env, found.intent.id).confirm(requestOf(c, principal, found.scope, "payment_intents.confirm"), found.intent.id, { paymentMethod });
+    const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: `POST ${PREFIX}/{id}/confirm`, target: found.intent.id, params: body.trim() });
+    const outcome = await intentStub(c.env, found.intent.id).confirm(requestOf(c, principal, found.scope, "payment_intents.confirm", idem), found.intent.id, { paymentMethod });
     return outcomeResponse(c, outcome, found.number);
   });
 
@@ -341,7 +345,8 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     const found = await findIntent(c, principal, c.req.param("id"));
     // A shopper cancels only its own payment (findIntent), and only before it is confirmed (the object checks).
     if (!principal.customerId) authorize(principal, "payments.transactions.void", { needsMerchant: false });
-    const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel"), found.intent.id, {
+    const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: `POST ${PREFIX}/{id}/cancel`, target: found.intent.id, params: {} });
+    const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel", idem), found.intent.id, {
       cancellationReason: "requested_by_customer",
       onlyUnconfirmed: principal.customerId !== null,
     });

@@ -463,3 +463,31 @@ describe("seed 003: OpenAPI", () => {
     expect(doc.paths["/payments/{payment_id}/refund"]?.post).toBeDefined();
   });
 });
+
+describe("seed 003: Idempotency-Key, bound merchant-wide like every surface's", () => {
+  it("a key that refunded one payment cannot refund another; a retried refund replays, refunding once", async () => {
+    const app = await newApplication();
+    const a = await createPayment(app);
+    const b = await createPayment(app);
+    await customerPays(a);
+    await customerPays(b);
+    const key = `seed003-${Date.now()}-${Math.random()}`;
+    const headers = { "Idempotency-Key": key };
+    const first = await send("POST", `/payments/${a.id}/refund`, { app, body: "{}", headers });
+    expect(first.status, first.text).toBe(200);
+    expect((first.json as PaymentDto).status).toBe("Refunded");
+    // The same request again: the first answer, not "already refunded", and no second refund.
+    const again = await send("POST", `/payments/${a.id}/refund`, { app, body: "{}", headers });
+    expect(again.status, again.text).toBe(200);
+    expect((again.json as PaymentDto).refundedAmount).toEqual((first.json as PaymentDto).refundedAmount);
+    const other = await send("POST", `/payments/${b.id}/refund`, { app, body: "{}", headers });
+    expectError(other, 400, `/payments/${b.id}/refund`);
+    expect(await status(app, b)).toBe("Completed");
+    // Across surfaces: the key that refunded here is refused on /v1.
+    const v1 = await post("/v1/refunds", { payment_intent: b.paymentIntentId }, { idempotencyKey: key });
+    expect(v1.status).toBe(400);
+    expect(await status(app, b)).toBe("Completed");
+    const refunds = (await get<{ data: unknown[] }>(`/v1/refunds?payment_intent=${a.paymentIntentId}`)).body.data;
+    expect(refunds).toHaveLength(1);
+  });
+});

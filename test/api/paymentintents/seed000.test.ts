@@ -433,3 +433,21 @@ describe("seed 000: OpenAPI", () => {
     expect(doc.paths[`${BASE}/webhook/{gatewayId}`]?.post).toBeDefined();
   });
 });
+
+describe("seed 000: Idempotency-Key, bound merchant-wide like every surface's", () => {
+  it("a retried create with the same key answers the same intent; the key cannot then create anything else", async () => {
+    const key = `seed000-${Date.now()}-${Math.random()}`;
+    const token = await user("456");
+    const first = await send("POST", BASE, { token, body: SEED_CREATE, headers: { "Idempotency-Key": key } });
+    const second = await send("POST", BASE, { token, body: SEED_CREATE, headers: { "Idempotency-Key": key } });
+    expect(first.status, first.text).toBe(201);
+    expect(second.status, second.text).toBe(201);
+    expect((second.json as Intent).id).toBe((first.json as Intent).id);
+    expect((second.json as Intent).gatewayIntentId).toBe((first.json as Intent).gatewayIntentId);
+    const other = await send("POST", BASE, { token, body: SEED_CREATE.replace("99.99", "1.00"), headers: { "Idempotency-Key": key } });
+    expectProblem(other, 400);
+    // The same key on /v1 (same merchant) is refused too, and creates no customer.
+    const v1 = await post("/v1/customers", { email: "idem@example.com" }, { idempotencyKey: key });
+    expect(v1.status).toBe(400);
+  });
+});
