@@ -42,6 +42,10 @@ const CreateBody = stripeBody("POST /v1/subscriptions", {
     default_payment_method: f.text(255).optional(),
     metadata: f.createMetadata.optional(),
     expand: f.expand.optional(),
+    payment_behavior: z
+      .enum(["allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"])
+      .optional()
+      .describe("allow_incomplete (what the gateway does: the first invoice is charged at creation); the others are refused for now."),
   });
 
 const UpdateBody = stripeBody("POST /v1/subscriptions/{id}", {
@@ -100,6 +104,15 @@ export function registerSubscriptions(app: App): void {
         const expand = checkExpand(body.expand, SUBSCRIPTION_EXPANDABLE);
         const item = body.items?.[0];
         if (item && body.price !== undefined) throw invalidRequest("Pass either price or items, not both.", "items");
+        if (body.payment_behavior !== undefined && body.payment_behavior !== "allow_incomplete") {
+          throw new ApiError({
+            status: 400,
+            type: "invalid_request_error",
+            code: "parameter_not_supported",
+            param: "payment_behavior",
+            message: `The parameter payment_behavior=${body.payment_behavior} is not supported yet: the first invoice is charged at creation with the default payment method (allow_incomplete). Save the card first (POST /v1/customers/{id}/payment_methods), then create the subscription.`,
+          });
+        }
         const priceId = item?.price ?? body.price;
         if (!priceId) throw invalidRequest("Name the price: price (or items[0][price]).", "price", "parameter_missing");
         const customer = await liveCustomer(c.env.DB, principal, body.customer);
