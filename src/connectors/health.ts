@@ -37,7 +37,19 @@ export interface HealthSnapshot {
   p95_latency_ms: number | null;
   consecutive_failures: number;
   opened_at: number | null;
+  /** The window minute by minute, oldest first: for charts of success rate and latency over time. */
+  series: HealthPoint[];
 }
+
+export interface HealthPoint {
+  /** Unix seconds of the minute's start. */
+  start: number;
+  calls: number;
+  success_rate: number | null;
+  p50_latency_ms: number | null;
+}
+
+const POINT_MS = 60_000;
 
 /** Samples kept at most (the oldest go first); the window also drops anything older than it. */
 const MAX_SAMPLES = 5000;
@@ -145,6 +157,27 @@ export class ConnectorHealthObject extends DurableObject<Env> {
       p95_latency_ms: percentile(latencies, 95),
       consecutive_failures: b.consecutiveFailures,
       opened_at: b.openedAt === null ? null : Math.floor(b.openedAt / 1000),
+      series: series(recent, now, cfg.healthWindowMs),
     };
   }
+}
+
+/** Per-minute points over the window (empty minutes included, with null rates). */
+function series(samples: Sample[], now: number, windowMs: number): HealthPoint[] {
+  const last = Math.floor(now / POINT_MS) * POINT_MS;
+  const count = Math.max(1, Math.ceil(windowMs / POINT_MS));
+  const points: HealthPoint[] = [];
+  for (let i = count - 1; i >= 0; i--) {
+    const start = last - i * POINT_MS;
+    const inMinute = samples.filter((s) => s.at >= start && s.at < start + POINT_MS);
+    const ok = inMinute.filter((s) => s.result === "success" || s.result === "decline").length;
+    const latencies = inMinute.map((s) => s.latencyMs).sort((x, y) => x - y);
+    points.push({
+      start: Math.floor(start / 1000),
+      calls: inMinute.length,
+      success_rate: inMinute.length ? Math.round((ok / inMinute.length) * 10_000) / 10_000 : null,
+      p50_latency_ms: percentile(latencies, 50),
+    });
+  }
+  return points;
 }

@@ -6,6 +6,7 @@
 // an operationId and an example for every operation. `undocumentedRoutes` lists the app's routes the
 // document lacks (a test keeps it empty).
 import type { OpenAPIHono, RouteConfig } from "@hono/zod-openapi";
+import { GATEWAY_API_VERSION } from "../core/api-version";
 import type { Env } from "../env";
 
 type Doc = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
@@ -66,9 +67,10 @@ const PARAMETERS = {
     name: "Stripe-Version",
     in: "header",
     required: false,
-    description: "Sent by Stripe's client libraries; accepted and ignored (the API has one version).",
+    description:
+      "The Stripe API version to answer in, as Stripe's client libraries send it (a dated version, named after 2024-06-20); an unknown version is a 400. Without it: the merchant's `settings[api_version]`, else the gateway's. Echoed on every response.",
     schema: { type: "string" },
-    example: "2024-06-20",
+    example: GATEWAY_API_VERSION,
   },
 } as const;
 

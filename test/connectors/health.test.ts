@@ -41,4 +41,18 @@ describe("ConnectorHealthObject keeps its window in storage", () => {
       expect(rows.n).toBe(1);
     });
   });
+
+  it("gives the window minute by minute, for charts over time", async () => {
+    const stub = env.CONNECTOR_HEALTH.get(env.CONNECTOR_HEALTH.idFromName(`health-series-${crypto.randomUUID()}`));
+    const now = Date.UTC(2026, 0, 1, 12, 4, 30);
+    await stub.report("success", 100, now - 4 * 60_000);
+    await stub.report("provider_error", 900, now - 4 * 60_000 + 1_000);
+    await stub.report("success", 200, now - 10_000);
+    const snapshot = await stub.snapshot(now);
+    expect(snapshot.series).toHaveLength(5);
+    expect(snapshot.series.map((p) => p.calls)).toEqual([2, 0, 0, 0, 1]);
+    expect(snapshot.series[0]).toMatchObject({ start: Math.floor(Date.UTC(2026, 0, 1, 12, 0) / 1000), success_rate: 0.5 });
+    expect(snapshot.series[1]?.success_rate).toBeNull();
+    expect(snapshot.series[4]).toMatchObject({ success_rate: 1, p50_latency_ms: 200 });
+  });
 });

@@ -57,6 +57,10 @@ describe("the document is complete", () => {
     expect(doc.components.securitySchemes.basicAuth).toMatchObject({ type: "http", scheme: "basic" });
     expect(doc.components.parameters.IdempotencyKey).toMatchObject({ name: "Idempotency-Key", in: "header" });
     expect(doc.components.parameters.StripeVersion).toMatchObject({ name: "Stripe-Version", in: "header" });
+    // The documented example is a version the gateway accepts.
+    const version = (doc.components.parameters.StripeVersion as unknown as { example: string }).example;
+    const res = await exports.default.fetch("http://gateway.test/v1/payment_intents?limit=1", { headers: { authorization: `Bearer ${KEY_A}`, "stripe-version": version } });
+    expect(res.status).toBe(200);
   });
 
   it("gives every operation a unique operationId, a security statement and an example", async () => {

@@ -36,6 +36,9 @@ const HealthSchema = z.object({
   p95_latency_ms: z.number().nullable(),
   consecutive_failures: z.number().int(),
   opened_at: z.number().int().nullable(),
+  series: z
+    .array(z.object({ start: z.number().int(), calls: z.number().int(), success_rate: z.number().nullable(), p50_latency_ms: z.number().nullable() }))
+    .describe("The window minute by minute, oldest first."),
 });
 
 const PspHealthSchema: z.ZodType<PspHealthJson> = z
