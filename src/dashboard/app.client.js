@@ -219,6 +219,33 @@
     return [el("h1", { text: title }), table(columns, list.data || [])];
   }
 
+  /** A small chart of the window minute by minute: bars of the success rate, a line of p50 latency. */
+  function chart(series) {
+    var NS = "http://www.w3.org/2000/svg";
+    var w = 300, h = 60, n = Math.max(series.length, 1), bw = w / n;
+    function svg(tag, attrs) { var node = document.createElementNS(NS, tag); Object.keys(attrs).forEach(function (k) { node.setAttribute(k, String(attrs[k])); }); return node; }
+    var rates = svg("svg", { viewBox: "0 0 " + w + " " + h, width: w, height: h, role: "img", "aria-label": "success rate per minute" });
+    rates.appendChild(svg("rect", { x: 0, y: 0, width: w, height: h, fill: "#f6f8fa" }));
+    series.forEach(function (p, i) {
+      if (p.success_rate === null) return;
+      var bh = Math.max(1, Math.round(p.success_rate * (h - 4)));
+      var bar = svg("rect", { x: i * bw + 2, y: h - bh, width: bw - 4, height: bh, fill: p.success_rate >= 0.9 ? "#2d9d78" : "#e5424d", class: "point" });
+      var title = svg("title", {});
+      title.textContent = new Date(p.start * 1000).toISOString().slice(11, 16) + ": " + Math.round(p.success_rate * 100) + "% of " + p.calls;
+      bar.appendChild(title);
+      rates.appendChild(bar);
+    });
+    var latencies = series.map(function (p) { return p.p50_latency_ms; });
+    var max = Math.max.apply(null, latencies.filter(function (v) { return v !== null; }).concat([1]));
+    var lat = svg("svg", { viewBox: "0 0 " + w + " " + h, width: w, height: h, role: "img", "aria-label": "p50 latency per minute (max " + max + " ms)" });
+    lat.appendChild(svg("rect", { x: 0, y: 0, width: w, height: h, fill: "#f6f8fa" }));
+    var points = [];
+    latencies.forEach(function (v, i) { if (v !== null) points.push((i * bw + bw / 2).toFixed(1) + "," + (h - 2 - (v / max) * (h - 6)).toFixed(1)); });
+    if (points.length) lat.appendChild(svg("polyline", { points: points.join(" "), fill: "none", stroke: "#635bff", "stroke-width": 2 }));
+    points.forEach(function (xy) { lat.appendChild(svg("circle", { cx: xy.split(",")[0], cy: xy.split(",")[1], r: 3, fill: "#635bff" })); });
+    return el("div", { class: "charts" }, el("figure", null, rates, el("figcaption", { text: "Success rate per minute" })), el("figure", null, lat, el("figcaption", { text: "p50 latency per minute (max " + max + " ms)" })));
+  }
+
   async function health() {
     var list = await api("GET", "/v1/admin/psp_health");
     var rows = list.data || [];
@@ -228,7 +255,7 @@
       var rate = typeof h.success_rate === "number" ? h.success_rate : null;
       var bar = el("div", { class: rate === null ? "bar unknown" : "bar", role: "img", "aria-label": "success rate " + (rate === null ? "unknown" : Math.round(rate * 100) + "%") }, el("span", { style: "width:" + (rate === null ? 0 : Math.round(rate * 100)) + "%" }));
       out.push(el("section", { class: "card" }, el("h2", { text: row.merchant_id + " · " + row.connector + (row.connector_account ? " " + row.connector_account : " (built in)") + " · " + (h.state || "") }), bar,
-        el("p", { text: "calls " + (h.calls || 0) + " · success " + (rate === null ? "n/a" : Math.round(rate * 1000) / 10 + "%") + " · p50 " + (h.p50_latency_ms ?? "n/a") + " ms · p95 " + (h.p95_latency_ms ?? "n/a") + " ms · errors " + ((h.provider_errors || 0) + (h.timeouts || 0)) })));
+        el("p", { text: "calls " + (h.calls || 0) + " · success " + (rate === null ? "n/a" : Math.round(rate * 1000) / 10 + "%") + " · p50 " + (h.p50_latency_ms ?? "n/a") + " ms · p95 " + (h.p95_latency_ms ?? "n/a") + " ms · errors " + ((h.provider_errors || 0) + (h.timeouts || 0)) }), chart(h.series || [])));
     });
     if (!rows.length) out.push(el("p", { text: "No calls yet." }));
     return out;

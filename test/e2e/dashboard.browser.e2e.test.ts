@@ -117,6 +117,10 @@ describe("dashboard", () => {
       .toMatch(/calls [1-9]/);
     const bar = admin.locator(".card", { hasText: "acct_merchant_a · sandbox" }).first().locator(".bar span");
     expect(await bar.getAttribute("style")).toMatch(/width: [1-9]\d*%/);
+    // Charts of the window minute by minute: the current minute has a success-rate bar.
+    const card = admin.locator(".card", { hasText: "acct_merchant_a · sandbox" }).first();
+    expect(await card.getByRole("img", { name: "success rate per minute" }).locator("rect.point").count()).toBeGreaterThan(0);
+    expect(await card.getByRole("img", { name: /p50 latency per minute/ }).locator("polyline").count()).toBe(1);
     await admin.screenshot({ path: path.join(ARTIFACTS, "psp-health.png"), fullPage: true });
     await merchant.context().close();
     await admin.context().close();
