@@ -262,6 +262,8 @@ function sessionPages(): Hono<PagesEnv> {
     let row = found;
     const s = sessionSummary(row, await merchantName(c.env, row.merchantId));
     if (isOverdue(row, Date.now())) row = (await expireSession(c.env, row, origin, "customer")).row;
+    // Paid meanwhile (another tab): this shopper's payment is done too, so send them on as the first.
+    if (row.status === "complete") return c.redirect(successLocation(row), 303);
     if (row.status !== "open") return sessionClosed(isOverdue(row, Date.now()) ? { ...row, status: "expired" } : row, s);
     let form: Record<string, unknown>;
     let card: PaymentMethodDetails;

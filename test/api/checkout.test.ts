@@ -217,6 +217,11 @@ describe("the checkout page", () => {
     }, 10_000, "checkout.session.completed");
     expect(events).toHaveLength(1);
     expect(events[0]?.data.object).toMatchObject({ status: "complete", payment_status: "paid", payment_intent: pi.id });
+    // A tab that submits after the session completed is sent on to success_url too, and charges nothing.
+    const late = await pay(pagePath(s), "4242424242424242");
+    expect(late.status).toBe(303);
+    expect(late.headers.get("location")).toBe(`https://shop.example/thanks?session=${s.id}`);
+    expect((await transactions(pi.id)).filter((t) => t.type === "authorize")).toHaveLength(1);
   });
 });
 
