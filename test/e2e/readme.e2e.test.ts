@@ -81,6 +81,14 @@ exit 0`,
     }
   });
 
+  it("its commands use $PORT (default 8787), never a fixed port", () => {
+    const commands = shBlocks(README)
+      .flatMap((b) => b.split("\n"))
+      .filter((l) => !l.trimStart().startsWith("#"))
+      .map((l) => l.replace(/\s#.*$/, "").replaceAll("${PORT:-8787}", ""));
+    expect(commands.filter((l) => l.includes("127.0.0.1:8787"))).toEqual([]);
+  });
+
   it("names the surfaces by what they are in its headings", () => {
     const headings = README.split("\n").filter((l) => l.startsWith("#"));
     expect(headings.filter((h) => /seed \d/i.test(h))).toEqual([]);
