@@ -10,11 +10,11 @@
 // Each change writes its events in the same transaction (see writes.ts).
 import { and, asc, eq, getTableColumns, inArray, isNull, lte, ne, notInArray, or, lt, type SQL } from "drizzle-orm";
 import { derivedId } from "../core/ids";
-import type { IntentRecord, IntentStatus, Scope } from "../core/types";
+import type { IntentRecord, IntentStatus, PaymentMethodDetails, Scope } from "../core/types";
 import { merchantSettings } from "../db/merchants";
 import { customers, invoices, paymentMethods, prices, subscriptions, testClocks } from "../db/schema";
 import { config, type Env } from "../env";
-import type { RequestContext } from "../intents/params";
+import type { CreateIntentParams, RequestContext } from "../intents/params";
 import { log } from "../log";
 import { boundary, type Interval } from "./periods";
 import {
@@ -273,7 +273,7 @@ interface AttemptResult {
  * result. Answers the invoice after it (or as it was, when someone else holds it).
  */
 export async function payInvoice(env: Env, invoiceId: string, options: PayOptions): Promise<{ invoice: InvoiceRow | null; attempted: boolean }> {
-  const row = await invoiceById(env.DB, invoiceId);
+  let row = await invoiceById(env.DB, invoiceId);
   if (!row) return { invoice: null, attempted: false };
   if (!options.claimed && !(await claim(env, row, options))) return { invoice: row, attempted: false };
   const scope = scopeOf(row);
@@ -285,12 +285,20 @@ export async function payInvoice(env: Env, invoiceId: string, options: PayOption
         await settleAttempt(env, row, attemptOf(previous) ?? row.attemptCount, previous, options.at);
         return { invoice: await invoiceById(env.DB, invoiceId), attempted: true };
       }
-      if (previous && ["requires_action", "requires_confirmation", "requires_capture"].includes(previous.status)) {
+      // requires_payment_method: a default_incomplete intent the customer may still confirm (or a declined one): canceled so it cannot charge a second time.
+      if (previous && ["requires_payment_method", "requires_action", "requires_confirmation", "requires_capture"].includes(previous.status)) {
         const canceled = await intentStub(env, previous.id).cancel(systemRequest(scope, `invoice:${row.id}:abandon:${previous.id}`, options.origin), previous.id, { cancellationReason: "abandoned" });
         if (canceled.intent?.status === "succeeded") {
           await settleAttempt(env, row, attemptOf(canceled.intent) ?? row.attemptCount, canceled.intent, options.at);
           return { invoice: await invoiceById(env.DB, invoiceId), attempted: true };
         }
+      }
+      // An intent left for the customer to confirm (default_incomplete) and never confirmed holds the
+      // next attempt's number: it counts as made, and this payment is the one after it.
+      const made = previous ? attemptOf(previous) : null;
+      if (made !== null && made > row.attemptCount) {
+        await db(env.DB).update(invoices).set({ attemptCount: made }).where(and(eq(invoices.id, row.id), eq(invoices.attemptCount, row.attemptCount)));
+        row = { ...row, attemptCount: made };
       }
     }
     const attempt = row.attemptCount + 1;
@@ -302,28 +310,7 @@ export async function payInvoice(env: Env, invoiceId: string, options: PayOption
       const stub = intentStub(env, id);
       let intent: IntentRecord | null = await stub.retrieve(scope, id);
       if (!intent) {
-        const outcome = await stub.create(systemRequest(scope, `invoice:${row.id}:attempt:${attempt}`, options.origin, options.requestId), {
-          id,
-          amount: row.amountDue - row.amountPaid,
-          currency: row.currency,
-          captureMethod: "automatic",
-          customer: row.customer,
-          description: row.description,
-          metadata: { subscription: row.subscription, invoice: row.id, invoice_attempt: String(attempt) },
-          orderId: null,
-          invoiceId: row.id,
-          locationId: null,
-          terminalId: null,
-          lineItems: [],
-          tipAmount: 0,
-          receiptEmail: null,
-          statementDescriptor: null,
-          returnUrl: null,
-          cancelUrl: null,
-          paymentMethod,
-          confirm: true,
-          offSession: !options.onSession,
-        });
+        const outcome = await stub.create(systemRequest(scope, `invoice:${row.id}:attempt:${attempt}`, options.origin, options.requestId), attemptParams(row, id, attempt, paymentMethod, true, !options.onSession));
         intent = outcome.intent ?? (await stub.retrieve(scope, id));
       }
       if (intent) result = intent;
@@ -335,6 +322,56 @@ export async function payInvoice(env: Env, invoiceId: string, options: PayOption
     throw err;
   }
   return { invoice: await invoiceById(env.DB, invoiceId), attempted: true };
+}
+
+/** The intent of attempt `attempt` of an invoice: its amount left to pay, marked with the invoice and the attempt. */
+function attemptParams(row: InvoiceRow, id: string, attempt: number, paymentMethod: PaymentMethodDetails | null, confirm: boolean, offSession: boolean): CreateIntentParams {
+  return {
+    id,
+    amount: row.amountDue - row.amountPaid,
+    currency: row.currency,
+    captureMethod: "automatic",
+    customer: row.customer,
+    description: row.description,
+    metadata: { subscription: row.subscription, invoice: row.id, invoice_attempt: String(attempt) },
+    orderId: null,
+    invoiceId: row.id,
+    locationId: null,
+    terminalId: null,
+    lineItems: [],
+    tipAmount: 0,
+    receiptEmail: null,
+    statementDescriptor: null,
+    returnUrl: null,
+    cancelUrl: null,
+    paymentMethod,
+    confirm,
+    offSession,
+  };
+}
+
+/**
+ * payment_behavior=default_incomplete: the first invoice's intent (attempt 1) is created but not
+ * confirmed; the customer confirms it with its client_secret (requires_payment_method, or
+ * requires_confirmation with the default payment method). Its events settle the invoice as any
+ * attempt's do. Nothing sweeps the invoice meanwhile (it has no next_payment_attempt).
+ */
+export async function openInvoiceIntent(env: Env, invoiceId: string, origin: string, requestId: string | null): Promise<void> {
+  const row = await invoiceById(env.DB, invoiceId);
+  if (!row || row.status !== "open" || row.paymentIntent) return;
+  const scope = scopeOf(row);
+  const subscription = await subscriptionById(env.DB, row.subscription);
+  const paymentMethod = await paymentMethodFor(env, row, subscription, undefined);
+  const id = await attemptIntentId(row.id, 1);
+  const stub = intentStub(env, id);
+  const outcome = await stub.create(systemRequest(scope, `invoice:${row.id}:attempt:1`, origin, requestId), attemptParams(row, id, 1, paymentMethod, false, false));
+  const intent = outcome.intent ?? (await stub.retrieve(scope, id));
+  if (!intent) throw new Error(`invoice ${row.id}: its intent ${id} was not created`);
+  // attempt_count stays 0 until the customer confirms (as at Stripe); the intent's events settle attempt 1.
+  await db(env.DB)
+    .update(invoices)
+    .set({ paymentIntent: intent.id, claimedUntil: null, nextPaymentAttempt: null })
+    .where(and(eq(invoices.id, row.id), isNull(invoices.paymentIntent)));
 }
 
 function systemRequest(scope: Scope, key: string, origin: string, requestId: string | null = null): RequestContext {

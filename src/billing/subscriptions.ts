@@ -8,7 +8,7 @@ import { MAX_AMOUNT } from "../core/money";
 import type { Metadata, Scope } from "../core/types";
 import { invoices, subscriptions, testClocks } from "../db/schema";
 import type { Env } from "../env";
-import { CLAIM_MS, clockNow, insertInvoice, invoiceIdFor, invoiceRow, payInvoice, transitionSubscription, updateSubscription } from "./engine";
+import { CLAIM_MS, clockNow, insertInvoice, invoiceIdFor, invoiceRow, openInvoiceIntent, payInvoice, transitionSubscription, updateSubscription } from "./engine";
 import { boundary, type Interval } from "./periods";
 import { db, findPaymentMethod, renderInvoice, renderSubscription, subscriptionById, type CustomerRow, type PriceRow, type SubscriptionRow } from "./store";
 import { Writes } from "./writes";
@@ -25,6 +25,11 @@ export interface CreateSubscriptionInput {
   metadata: Metadata;
   origin: string;
   requestId: string | null;
+  /**
+   * allow_incomplete (the default): the first invoice is charged now. default_incomplete: its intent is
+   * created unconfirmed, for the customer to confirm with its client_secret (no payment method needed yet).
+   */
+  paymentBehavior?: "allow_incomplete" | "default_incomplete";
 }
 
 /** The customer's now: its test clock's frozen time, or the real time. */
@@ -49,7 +54,8 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
   if (amount > MAX_AMOUNT) throw invalidRequest(`The price times the quantity is more than ${MAX_AMOUNT} minor units.`, "quantity");
   if (input.defaultPaymentMethod) await assertCustomersMethod(env, scope, customer, input.defaultPaymentMethod, "default_payment_method");
   const trial = input.trialPeriodDays !== null && input.trialPeriodDays > 0;
-  if (!trial && !input.defaultPaymentMethod && !customer.defaultPaymentMethod) {
+  const deferred = input.paymentBehavior === "default_incomplete";
+  if (!trial && !deferred && !input.defaultPaymentMethod && !customer.defaultPaymentMethod) {
     throw invalidRequest(
       "This customer has no default payment method: pass default_payment_method, or set the customer's invoice_settings[default_payment_method].",
       "default_payment_method",
@@ -94,9 +100,10 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
     periodEnd,
     billingReason: "subscription_create",
     amountDue: trial ? 0 : amount,
-    dueAt: now,
+    // Deferred: no attempt is due, the customer confirms the intent.
+    dueAt: deferred ? null : now,
     // Charged right here, with the customer present; the claim keeps sweeps off it meanwhile.
-    claimedUntil: trial ? null : Date.now() + CLAIM_MS,
+    claimedUntil: trial || deferred ? null : Date.now() + CLAIM_MS,
     created: now,
   });
   const w = new Writes(env.DB, scope);
@@ -107,7 +114,13 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
   await w.event("invoice.created", renderInvoice(invoice), [invoiceId], { requestId: input.requestId });
   if (invoice.status === "paid") await w.event("invoice.paid", renderInvoice(invoice), [invoiceId], { requestId: input.requestId });
   await w.commit(env);
-  if (!trial) {
+  if (!trial && deferred) {
+    try {
+      await openInvoiceIntent(env, invoiceId, input.origin, input.requestId);
+    } catch (err) {
+      log("error", "the first invoice's intent could not be created; pay the invoice with POST /v1/invoices/{id}/pay", { subscription: id, invoice: invoiceId, error: String(err) });
+    }
+  } else if (!trial) {
     try {
       await payInvoice(env, invoiceId, { at: now, onSession: true, origin: input.origin, dueOnly: false, claimed: true, requestId: input.requestId });
     } catch (err) {

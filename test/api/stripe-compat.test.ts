@@ -222,8 +222,8 @@ describe("billing object shapes", () => {
     expect((await get<{ id: string }>(`/v1/subscription_items/${item?.id}`)).body.id).toBe(item?.id);
     expect((await get<ListJson<{ id: string }>>(invoice.lines.url)).body.data[0]?.id).toBe(invoice.lines.data[0]?.id);
     expectError(await get("/v1/subscription_items/si_doesnotexist1234"), 404);
-    // Stripe's recommended flow is refused clearly (not yet served).
-    expect(expectError(await call("POST", "/v1/subscriptions", { form: `customer=${customer.id}&items[0][price]=${price.id}&payment_behavior=default_incomplete` }), 400, "parameter_not_supported").param).toBe("payment_behavior");
+    // The behaviours not served are refused clearly (default_incomplete: test/billing/subscriptions.test.ts).
+    expect(expectError(await call("POST", "/v1/subscriptions", { form: `customer=${customer.id}&items[0][price]=${price.id}&payment_behavior=error_if_incomplete` }), 400, "parameter_not_supported").param).toBe("payment_behavior");
     expect((await call("POST", "/v1/subscriptions", { form: `customer=${customer.id}&items[0][price]=${price.id}&payment_behavior=allow_incomplete` })).status).toBe(200);
   });
 });

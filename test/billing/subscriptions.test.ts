@@ -300,6 +300,68 @@ describe("subscriptions", () => {
     expect((await subscription(s, sub.id)).status).toBe("active");
   });
 
+  it("with payment_behavior=default_incomplete (Stripe's subscription quickstart) wait for the customer to confirm the first invoice's intent", async () => {
+    const s = await setup("sub-default-incomplete", "2026-02-01T00:00:00Z");
+    // The quickstart's customer has no card yet.
+    const bare = await ok(post<{ id: string }>("/v1/customers", { email: "quickstart@example.com", test_clock: s.clock.id }, s.opts));
+    const sub = await ok(
+      call<SubscriptionJson>("POST", "/v1/subscriptions", {
+        ...s.opts,
+        form: `customer=${bare.id}&items[0][price]=${s.price}&payment_behavior=default_incomplete&payment_settings[save_default_payment_method]=on_subscription&expand[]=latest_invoice.payment_intent`,
+      }),
+    );
+    expect(sub.status).toBe("incomplete");
+    const invoice = sub.latest_invoice as InvoiceJson;
+    expect(invoice).toMatchObject({ status: "open", amount_due: 1999, amount_paid: 0, attempt_count: 0, next_payment_attempt: null });
+    const intent = invoice.payment_intent as PaymentIntentJson;
+    expect(intent).toMatchObject({ status: "requires_payment_method", amount: 1999, currency: "usd", customer: bare.id });
+    expect(intent.client_secret).toMatch(new RegExp(`^${intent.id}_secret_`));
+    // Nothing charges it meanwhile: no sweep, however far the clock goes.
+    await advance(s, t("2026-02-02T00:00:00Z"));
+    expect(await ok(get<PaymentIntentJson>(`/v1/payment_intents/${intent.id}`, s.opts))).toMatchObject({ status: "requires_payment_method" });
+    expect((await subscription(s, sub.id)).status).toBe("incomplete");
+
+    // The customer confirms it (stripe.confirmCardPayment(client_secret) in the quickstart).
+    const confirmed = await ok(post<PaymentIntentJson>(`/v1/payment_intents/${intent.id}/confirm`, { payment_method: "pm_card_visa" }, s.opts));
+    expect(confirmed.status).toBe("succeeded");
+    await waitFor(async () => (await subscription(s, sub.id)).status === "active", 15_000, "the subscription to activate");
+    expect((await invoicesOf(s, sub.id))[0]).toMatchObject({ status: "paid", amount_paid: 1999, attempt_count: 1, payment_intent: intent.id });
+    // One charge, the customer's.
+    expect((await ok(get<ListJson<PaymentIntentJson>>(`/v1/customers/${bare.id}/payment_intents?limit=100`, s.opts))).data.filter((p) => p.status === "succeeded")).toHaveLength(1);
+  });
+
+  it("with payment_behavior=default_incomplete stay incomplete on a decline, and activate when the customer confirms again with another card", async () => {
+    const s = await setup("sub-default-incomplete-decline", "2026-02-01T00:00:00Z");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, payment_behavior: "default_incomplete", expand: ["latest_invoice.payment_intent"] }, s.opts));
+    const intent = (sub.latest_invoice as InvoiceJson).payment_intent as PaymentIntentJson;
+    // The customer's default card is on it, waiting for the confirmation.
+    expect(intent.status).toBe("requires_confirmation");
+    expect(intent.payment_method).toBe(s.card);
+    expect(await succeededCharges(s)).toHaveLength(0);
+
+    expectError(await post(`/v1/payment_intents/${intent.id}/confirm`, { payment_method: "pm_card_chargeDeclined" }, s.opts), 402, "card_declined");
+    await waitFor(async () => (await eventsOf(s, "invoice.payment_failed")).length === 1, 15_000, "the invoice's failed payment");
+    expect((await subscription(s, sub.id)).status).toBe("incomplete");
+    expect((await invoicesOf(s, sub.id))[0]).toMatchObject({ status: "open", amount_paid: 0, payment_intent: intent.id });
+    expect(await ok(get<PaymentIntentJson>(`/v1/payment_intents/${intent.id}`, s.opts))).toMatchObject({ status: "requires_payment_method" });
+
+    await ok(post(`/v1/payment_intents/${intent.id}/confirm`, { payment_method: "pm_card_visa" }, s.opts));
+    await waitFor(async () => (await subscription(s, sub.id)).status === "active", 15_000, "the subscription to activate");
+    expect((await invoicesOf(s, sub.id))[0]).toMatchObject({ status: "paid", amount_paid: 1999, payment_intent: intent.id });
+  });
+
+  it("with payment_behavior=default_incomplete paid by the merchant (POST /v1/invoices/{id}/pay): the customer's pending intent is canceled, so it cannot charge twice", async () => {
+    const s = await setup("sub-default-incomplete-pay", "2026-02-01T00:00:00Z");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, payment_behavior: "default_incomplete", expand: ["latest_invoice.payment_intent"] }, s.opts));
+    const invoice = sub.latest_invoice as InvoiceJson;
+    const pending = invoice.payment_intent as PaymentIntentJson;
+    expect(await ok(post<InvoiceJson>(`/v1/invoices/${invoice.id}/pay`, {}, s.opts))).toMatchObject({ status: "paid", amount_paid: 1999 });
+    expect((await subscription(s, sub.id)).status).toBe("active");
+    expect(await ok(get<PaymentIntentJson>(`/v1/payment_intents/${pending.id}`, s.opts))).toMatchObject({ status: "canceled" });
+    expect((await post(`/v1/payment_intents/${pending.id}/confirm`, { payment_method: "pm_card_visa" }, s.opts)).status).toBe(400);
+    expect(await succeededCharges(s)).toHaveLength(1);
+  });
+
   it("are canceled now: open invoices are voided and nothing more is billed", async () => {
     const s = await setup("sub-cancel-now");
     const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, metadata: { order: "42" } }, s.opts));

@@ -349,7 +349,7 @@ export const STRIPE_PARAMS = {
     days_until_due: ignored("always charge_automatically"),
     invoice_settings: ignored(INVOICING_EXTRAS),
     pending_invoice_item_interval: ignored("invoice items are not served"),
-    payment_behavior: honoured("allow_incomplete only (the first invoice is charged at creation); default_incomplete, error_if_incomplete and pending_if_incomplete answer 400 parameter_not_supported for now"),
+    payment_behavior: honoured("allow_incomplete (default: the first invoice is charged at creation) and default_incomplete (the subscription is incomplete, its first invoice open with an unconfirmed payment intent for the customer to confirm with its client_secret; active once it succeeds); error_if_incomplete and pending_if_incomplete answer 400 parameter_not_supported for now"),
     cancel_at_period_end: unsupported("at creation: set it with POST /v1/subscriptions/{id}"),
     trial_end: unsupported("use trial_period_days"),
     trial_from_plan: unsupported("prices carry no trial: use trial_period_days"),

@@ -45,7 +45,7 @@ const CreateBody = stripeBody("POST /v1/subscriptions", {
     payment_behavior: z
       .enum(["allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"])
       .optional()
-      .describe("allow_incomplete (what the gateway does: the first invoice is charged at creation); the others are refused for now."),
+      .describe("allow_incomplete (the default: the first invoice is charged at creation with the default payment method); default_incomplete (its payment intent is created unconfirmed, for the customer to confirm with latest_invoice.payment_intent.client_secret; the subscription activates when it succeeds); the others are refused for now."),
   });
 
 const UpdateBody = stripeBody("POST /v1/subscriptions/{id}", {
@@ -104,13 +104,13 @@ export function registerSubscriptions(app: App): void {
         const expand = checkExpand(body.expand, SUBSCRIPTION_EXPANDABLE);
         const item = body.items?.[0];
         if (item && body.price !== undefined) throw invalidRequest("Pass either price or items, not both.", "items");
-        if (body.payment_behavior !== undefined && body.payment_behavior !== "allow_incomplete") {
+        if (body.payment_behavior === "error_if_incomplete" || body.payment_behavior === "pending_if_incomplete") {
           throw new ApiError({
             status: 400,
             type: "invalid_request_error",
             code: "parameter_not_supported",
             param: "payment_behavior",
-            message: `The parameter payment_behavior=${body.payment_behavior} is not supported yet: the first invoice is charged at creation with the default payment method (allow_incomplete). Save the card first (POST /v1/customers/{id}/payment_methods), then create the subscription.`,
+            message: `The parameter payment_behavior=${body.payment_behavior} is not supported yet: use allow_incomplete (the first invoice is charged at creation with the default payment method) or default_incomplete (its payment intent is left for the customer to confirm with latest_invoice.payment_intent.client_secret).`,
           });
         }
         const priceId = item?.price ?? body.price;
@@ -126,6 +126,7 @@ export function registerSubscriptions(app: App): void {
           metadata: body.metadata ?? {},
           origin: new URL(c.req.url).origin,
           requestId: c.get("requestId"),
+          paymentBehavior: body.payment_behavior === "default_incomplete" ? "default_incomplete" : "allow_incomplete",
         });
         return { status: 200, body: await renderSubscriptionExpanded(c.env, principal, row, expand) };
       }),
