@@ -206,10 +206,55 @@
     return out;
   }
 
+  /** A datetime-local value (the browser's time zone) as Unix seconds; null when empty or invalid. */
+  function unixSeconds(value) {
+    if (!value) return null;
+    var ms = new Date(value).getTime();
+    return isNaN(ms) ? null : Math.floor(ms / 1000);
+  }
+  function localInput(date) {
+    var d = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
+    return d.toISOString().slice(0, 16);
+  }
+
+  /** "Replay a range": re-sends the endpoint's deliveries created between From and To (To empty: now), oldest first. */
+  function replayForm(id) {
+    var from = el("input", { id: "replay-from", name: "from", type: "datetime-local", required: "required", value: localInput(new Date(Date.now() - 24 * 3600 * 1000)) });
+    var to = el("input", { id: "replay-to", name: "to", type: "datetime-local" });
+    var status = el("select", { id: "replay-status", name: "status" }, el("option", { value: "failed", text: "Failed only" }), el("option", { value: "all", text: "All" }));
+    var form = el("form", { class: "inline", id: "replay-form", "aria-label": "Replay a range", onsubmit: async function (e) {
+      e.preventDefault();
+      var body = { created: { gte: unixSeconds(from.value) }, status: status.value };
+      var lte = unixSeconds(to.value);
+      if (lte !== null) body.created.lte = lte;
+      try {
+        var sent = 0, calls = 0, res;
+        // 500 a call: continue after the last one re-sent while the range has more (at most 20 calls).
+        do {
+          res = await api("POST", "/v1/webhook_endpoints/" + encodeURIComponent(id) + "/replay", body);
+          sent += res.requested;
+          calls += 1;
+          if (res.deliveries.length) body.starting_after = res.deliveries[res.deliveries.length - 1];
+        } while (res.has_more && res.deliveries.length && calls < 20);
+        flash("Replay: re-sent " + sent + " deliver" + (sent === 1 ? "y" : "ies") + (res.has_more ? " (more remain: replay again)" : ""), "ok");
+        route();
+      } catch (err) {
+        flash("Replay: " + err.message, "error");
+      }
+    } },
+      el("strong", { text: "Replay a range" }),
+      el("label", { for: "replay-from", text: "From" }), from,
+      el("label", { for: "replay-to", text: "To" }), to,
+      el("label", { for: "replay-status", text: "Deliveries" }), status,
+      el("button", { type: "submit", text: "Replay" }),
+      el("span", { class: "hint", text: "At most 14 days; To empty means now." }));
+    return form;
+  }
+
   async function deliveries(id) {
     var list = await api("GET", "/v1/webhook_endpoints/" + encodeURIComponent(id) + "/deliveries?limit=100");
-    return [el("p", null, el("a", { href: "#/webhooks", text: "← Webhook endpoints" })), el("h1", { text: "Deliveries to " + id }), table([
-      ["Delivery", function (d) { return d.id; }], ["Event", function (d) { return d.event; }], ["Status", function (d) { return d.status; }], ["Attempts", function (d) { return d.attempts; }], ["Last answer", function (d) { return d.last_status_code || d.last_error || ""; }],
+    return [el("p", null, el("a", { href: "#/webhooks", text: "← Webhook endpoints" })), el("h1", { text: "Deliveries to " + id }), can("webhooks.manage") ? replayForm(id) : el("span", null), table([
+      ["Delivery", function (d) { return d.id; }], ["Event", function (d) { return d.event; }], ["Status", function (d) { return d.status; }], ["Attempts", function (d) { return d.attempt_count; }], ["Last answer", function (d) { return d.last_status_code || d.last_error || ""; }],
       ["", function (d) { return can("webhooks.manage") ? button("Resend", function () { act("Resend", function () { return api("POST", "/v1/webhook_deliveries/" + encodeURIComponent(d.id) + "/retry", {}); }); }) : ""; }],
     ], list.data || [])];
   }

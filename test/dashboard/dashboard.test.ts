@@ -30,4 +30,13 @@ describe("GET /dashboard", () => {
     expect(js).not.toContain("innerHTML");
     expect(js).toContain('"/v1/refunds"');
   });
+
+  it("an endpoint's deliveries page has a 'Replay a range' form (From, To, Failed only / All) calling the replay route, for webhooks.manage", async () => {
+    const js = await (await exports.default.fetch("http://gateway.test/dashboard/app.js")).text();
+    expect(js).toContain("Replay a range");
+    for (const label of ['for: "replay-from", text: "From"', 'for: "replay-to", text: "To"', 'text: "Failed only"', 'text: "All"']) expect(js).toContain(label);
+    expect(js.match(/type: "datetime-local"/g)).toHaveLength(2);
+    expect(js).toContain('"/replay"');
+    expect(js).toContain('can("webhooks.manage") ? replayForm(id)');
+  });
 });

@@ -1,8 +1,9 @@
 // /v1/webhook_endpoints: where a merchant wants its events. The signing secret is shown at creation
 // and when rolled, never again; rolling keeps the old secret valid for an overlap of up to 24 hours,
 // during which payloads carry both signatures. Deliveries and their attempts are readable and can be
-// re-sent on demand.
-import { and, eq, type SQL } from "drizzle-orm";
+// re-sent on demand, one at a time or as a range (a "replay": an endpoint's deliveries created between
+// two times, oldest first, e.g. those that failed while the receiver was down).
+import { and, asc, eq, gt, gte, inArray, isNull, lte, ne, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { EVENT_TYPES, isEventType } from "../../core/events";
@@ -51,6 +52,40 @@ const UpdateBody = stripeBody("POST /v1/webhook_endpoints/{id}", {
 const RollBody = z
   .object({ expires_in: f.integer.pipe(z.number().min(0).max(MAX_OVERLAP_S, `must be at most ${MAX_OVERLAP_S} seconds (24 hours)`)).optional() })
   .strict();
+
+const MAX_REPLAY_RANGE_S = 14 * 24 * 60 * 60;
+const MAX_REPLAY = 500;
+
+const ReplayBody = z
+  .object({
+    created: z
+      .object({
+        gte: f.integer.pipe(z.number().min(0, "must be a Unix time in seconds")),
+        lte: f.integer.pipe(z.number().min(0, "must be a Unix time in seconds")).optional(),
+      })
+      .strict(),
+    status: z.enum(["failed", "all"]).optional(),
+    starting_after: f.text(100).optional(),
+  })
+  .strict();
+
+const ReplaySchema = z
+  .object({
+    object: z.literal("webhook_replay"),
+    endpoint: z.string(),
+    requested: z.number().int().describe("How many deliveries were re-sent by this call."),
+    has_more: z.boolean().describe("More deliveries of the range match: call again with `starting_after` = the last id of `deliveries`."),
+    deliveries: z.array(z.string()).describe("The re-sent deliveries' ids, oldest first."),
+  })
+  .meta({ id: "WebhookReplay" });
+
+export interface WebhookReplayJson {
+  object: "webhook_replay";
+  endpoint: string;
+  requested: number;
+  has_more: boolean;
+  deliveries: string[];
+}
 
 const ListQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict();
 const DeliveriesQuery = ListQuery.extend({ status: z.enum(["pending", "succeeded", "failed", "canceled"]).optional() }).strict();
@@ -374,6 +409,36 @@ export function registerWebhookEndpoints(app: App): void {
 
   route(
     app,
+    {
+      method: "post",
+      path: "/v1/webhook_endpoints/{id}/replay",
+      permission: "webhooks.manage",
+      summary:
+        "Re-send an endpoint's deliveries created in a range (`created[gte]`, `created[lte]` in Unix seconds, at most 14 days, not in the future), oldest first, at most 500 a call; `status` failed (the default: those that did not succeed) or all",
+      tag: TAG,
+      body: ReplayBody,
+      response: ReplaySchema,
+    },
+    async (c, { params, body, principal }) => {
+      const id = params.id ?? "";
+      return idempotentD1(c, principal, "webhook_endpoints.replay", id, body, async () => {
+        const row = await endpointOr404(c.env.DB, principal, id);
+        if (row.status === "disabled") throw invalidRequest("This webhook endpoint is disabled; enable it before replaying its deliveries.", undefined, "webhook_endpoint_disabled");
+        const replayed = await replay(c.env, row, body);
+        audit(auditContext(c), principal, {
+          action: "webhook_endpoints.replay",
+          objectType: "webhook_endpoint",
+          objectId: row.id,
+          httpStatus: 200,
+          details: { gte: body.created.gte, lte: body.created.lte ?? null, status: body.status ?? "failed", requested: replayed.requested },
+        });
+        return { status: 200, body: replayed };
+      });
+    },
+  );
+
+  route(
+    app,
     { method: "post", path: "/v1/webhook_deliveries/{id}/retry", permission: "webhooks.manage", summary: "Re-send a delivery now (one attempt, whatever its status)", tag: TAG, body: z.object({}).strict(), response: WebhookDeliverySchema },
     async (c, { params, principal }) => {
       const id = params.id ?? "";
@@ -395,17 +460,80 @@ export function registerWebhookEndpoints(app: App): void {
 
 /** Queues one more attempt of a delivery now, outside its schedule. */
 export async function resend(env: Env, row: DeliveryRow): Promise<DeliveryRow> {
-  if (row.status === "pending" && row.leaseUntil !== null && row.leaseUntil > Date.now()) {
-    throw invalidRequest("This delivery is being attempted right now; retry when it is done.", undefined, "delivery_in_progress");
-  }
-  const now = Date.now();
-  // A finished delivery gets one more attempt; a pending one keeps its schedule if this attempt fails.
-  const retrying = row.status === "pending" ? row.retrying : false;
-  const next: DeliveryRow = { ...row, status: "pending", retrying, nextAttemptAt: now, leaseUntil: null, updated: now, completed: null };
-  await db(env.DB)
-    .update(webhookDeliveries)
-    .set({ status: "pending", retrying, nextAttemptAt: now, leaseUntil: null, updated: now, completed: null })
-    .where(eq(webhookDeliveries.id, row.id));
-  await env.WEBHOOK_QUEUE.send({ deliveryId: row.id, attempt: row.attempts + 1 });
+  const [next] = await resendAll(env, [row]);
+  if (!next) throw invalidRequest("This delivery is being attempted right now; retry when it is done.", undefined, "delivery_in_progress");
   return next;
+}
+
+// D1 binds at most 100 parameters a statement: the ids plus the few of the update.
+const RESEND_CHUNK = 80;
+
+/**
+ * Queues one more attempt of each delivery now, outside its schedule, and answers the re-sent rows in
+ * the order given. A delivery being attempted right now (pending and leased) is left alone: the lease
+ * is checked in the update itself, so a consumer that claims it meanwhile wins. A finished delivery
+ * gets one more attempt; a pending one keeps its schedule if this attempt fails.
+ */
+async function resendAll(env: Env, rows: readonly DeliveryRow[]): Promise<DeliveryRow[]> {
+  const now = Date.now();
+  const sent = new Map<string, DeliveryRow>();
+  for (let i = 0; i < rows.length; i += RESEND_CHUNK) {
+    const ids = rows.slice(i, i + RESEND_CHUNK).map((r) => r.id);
+    const updated = await db(env.DB)
+      .update(webhookDeliveries)
+      .set({
+        status: "pending",
+        // SQLite evaluates the whole SET against the row as it was.
+        retrying: sql`CASE WHEN status = 'pending' THEN retrying ELSE 0 END`,
+        nextAttemptAt: now,
+        leaseUntil: null,
+        updated: now,
+        completed: null,
+      })
+      .where(
+        and(
+          inArray(webhookDeliveries.id, ids),
+          or(ne(webhookDeliveries.status, "pending"), isNull(webhookDeliveries.leaseUntil), lte(webhookDeliveries.leaseUntil, now)),
+        ),
+      )
+      .returning();
+    if (updated.length) await env.WEBHOOK_QUEUE.sendBatch(updated.map((r) => ({ body: { deliveryId: r.id, attempt: r.attempts + 1 } })));
+    for (const r of updated) sent.set(r.id, r);
+  }
+  return rows.flatMap((r) => sent.get(r.id) ?? []);
+}
+
+/**
+ * Re-sends the endpoint's deliveries created in [gte, lte] (seconds, inclusive; lte defaults to now),
+ * oldest first, at most 500, through the (endpoint_id, created, id) index. `starting_after` (a
+ * delivery of this endpoint) continues a range that had more.
+ */
+export async function replay(env: Env, endpoint: EndpointRow, body: z.output<typeof ReplayBody>): Promise<WebhookReplayJson> {
+  const nowS = seconds(Date.now());
+  const from = body.created.gte;
+  const to = body.created.lte ?? nowS;
+  if (from > nowS) throw invalidRequest("Invalid created[gte]: must not be in the future.", "created[gte]");
+  if (to > nowS) throw invalidRequest("Invalid created[lte]: must not be in the future.", "created[lte]");
+  if (from > to) throw invalidRequest("Invalid created[gte]: must not be after created[lte].", "created[gte]");
+  if (to - from > MAX_REPLAY_RANGE_S) throw invalidRequest(`Invalid created: the range must be at most 14 days (${MAX_REPLAY_RANGE_S} seconds).`, "created[lte]");
+  const d = db(env.DB);
+  const t = webhookDeliveries;
+  const filters: SQL[] = [eq(t.endpointId, endpoint.id), gte(t.created, from * 1000), lte(t.created, to * 1000 + 999)];
+  if ((body.status ?? "failed") === "failed") filters.push(ne(t.status, "succeeded"));
+  if (body.starting_after !== undefined) {
+    const [cursor] = hasPrefix(body.starting_after, "wd")
+      ? await d.select({ id: t.id, created: t.created }).from(t).where(and(eq(t.id, body.starting_after), eq(t.endpointId, endpoint.id))).limit(1)
+      : [];
+    if (!cursor) throw resourceMissing("webhook_delivery", body.starting_after.slice(0, 80), "starting_after");
+    const after = or(gt(t.created, cursor.created), and(eq(t.created, cursor.created), gt(t.id, cursor.id)));
+    if (after) filters.push(after);
+  }
+  const rows = await d
+    .select()
+    .from(t)
+    .where(and(...filters))
+    .orderBy(asc(t.created), asc(t.id))
+    .limit(MAX_REPLAY + 1);
+  const sent = await resendAll(env, rows.slice(0, MAX_REPLAY));
+  return { object: "webhook_replay", endpoint: endpoint.id, requested: sent.length, has_more: rows.length > MAX_REPLAY, deliveries: sent.map((r) => r.id) };
 }
