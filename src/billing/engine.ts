@@ -125,7 +125,7 @@ export async function updateSubscription(
   w: Writes,
   row: SubscriptionRow,
   change: SubscriptionChange,
-  options: { extraWhere?: { sql: string; binds: unknown[] }; requestId?: string | null } = {},
+  options: { extraWhere?: { sql: string; binds: unknown[] }; requestId?: string | null; price?: PriceRow | null } = {},
 ): Promise<SubscriptionRow> {
   const next: SubscriptionRow = { ...row, ...change, version: row.version + 1 };
   const keys = Object.keys(change) as (keyof SubscriptionChange)[];
@@ -139,7 +139,8 @@ export async function updateSubscription(
     ...(options.extraWhere?.binds ?? []),
   ]);
   const type = next.status === "canceled" && row.status !== "canceled" ? "customer.subscription.deleted" : "customer.subscription.updated";
-  await w.event(type, renderSubscription(next), [row.id, String(next.version)], { requestId: options.requestId });
+  // The event's item carries its price object, as the API's answers do.
+  await w.event(type, renderSubscription(next, undefined, options.price), [row.id, String(next.version)], { requestId: options.requestId });
   return next;
 }
 
@@ -158,7 +159,7 @@ export async function transitionSubscription(
     const change = await decide(row);
     if (!change) return row;
     const w = new Writes(env.DB, scopeOf(row));
-    const next = await updateSubscription(w, row, change);
+    const next = await updateSubscription(w, row, change, { price: await priceOf(env, row.price) });
     const [changed] = await w.commit(env);
     if (changed) return next;
   }
@@ -178,12 +179,12 @@ async function priceOf(env: Env, id: string): Promise<PriceRow | null> {
  */
 export async function renewSubscription(env: Env, row: SubscriptionRow): Promise<string | null> {
   const w = new Writes(env.DB, scopeOf(row));
+  const price = await priceOf(env, row.price);
   if (row.cancelAtPeriodEnd) {
-    await updateSubscription(w, row, { status: "canceled", endedAt: row.currentPeriodEnd, canceledAt: row.canceledAt ?? row.currentPeriodEnd });
+    await updateSubscription(w, row, { status: "canceled", endedAt: row.currentPeriodEnd, canceledAt: row.canceledAt ?? row.currentPeriodEnd }, { price });
     await w.commit(env);
     return null;
   }
-  const price = await priceOf(env, row.price);
   if (!price) throw new Error(`subscription ${row.id} has no price ${row.price}`);
   const index = row.periodIndex + 1;
   const interval = price.interval as Interval;
@@ -197,7 +198,7 @@ export async function renewSubscription(env: Env, row: SubscriptionRow): Promise
     latestInvoice: invoiceId,
     // The trial is over: the first paid period starts (its payment decides what comes next).
     status: row.status === "trialing" ? "active" : (row.status as SubscriptionStatus),
-  });
+  }, { price });
   const invoice = invoiceRow({
     id: invoiceId,
     subscription: next,

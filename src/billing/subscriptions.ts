@@ -109,7 +109,7 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
   const w = new Writes(env.DB, scope);
   const insert = db(env.DB).insert(subscriptions).values(row).toSQL();
   w.add(insert.sql, insert.params);
-  await w.event("customer.subscription.created", renderSubscription(row), [id, "0"], { requestId: input.requestId });
+  await w.event("customer.subscription.created", renderSubscription(row, undefined, price), [id, "0"], { requestId: input.requestId });
   insertInvoice(w, invoice, true);
   await w.event("invoice.created", renderInvoice(invoice), [invoiceId], { requestId: input.requestId });
   if (invoice.status === "paid") await w.event("invoice.paid", renderInvoice(invoice), [invoiceId], { requestId: input.requestId });
