@@ -117,9 +117,9 @@ describe("idempotency keys are bound to their first request, merchant-wide", () 
     const key = uniqueKey("ttl");
     const t0 = 1_800_000_000_000;
     await bindIdempotencyKey(env, scope, key, { route: "POST /v1/refunds", target: "{}", params: { a: 1 } }, t0);
-    await bindIdempotencyKey(env, scope, key, { route: "POST /v1/refunds", target: "{}", params: { a: 1 } }, t0 + 1000);
+    expect(await bindIdempotencyKey(env, scope, key, { route: "POST /v1/refunds", target: "{}", params: { a: 1 } }, t0 + 1000)).toBe("same_request");
     await expect(bindIdempotencyKey(env, scope, key, { route: "POST /v1/customers", target: "{}", params: { a: 1 } }, t0 + IDEMPOTENCY_BINDING_TTL_MS - 1)).rejects.toThrow(/same parameters/);
-    await expect(bindIdempotencyKey(env, { ...scope, livemode: true }, key, { route: "POST /v1/customers", target: "{}", params: {} }, t0 + 5)).resolves.toBeUndefined();
+    await expect(bindIdempotencyKey(env, { ...scope, livemode: true }, key, { route: "POST /v1/customers", target: "{}", params: {} }, t0 + 5)).resolves.toBe("claimed");
     await bindIdempotencyKey(env, scope, key, { route: "POST /v1/customers", target: "{}", params: { a: 1 } }, t0 + IDEMPOTENCY_BINDING_TTL_MS);
     await expect(bindIdempotencyKey(env, scope, key, { route: "POST /v1/refunds", target: "{}", params: { a: 1 } }, t0 + IDEMPOTENCY_BINDING_TTL_MS + 1)).rejects.toThrow(/same parameters/);
   });
