@@ -1,6 +1,6 @@
 // Read-model queries: every list is one indexed SQL query with keyset pagination over
 // (created, id) descending, scoped by merchant and mode. Nothing loads a table into memory.
-import { and, asc, desc, eq, gt, gte, lt, or, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { resourceMissing } from "../core/errors";
@@ -38,10 +38,16 @@ export function createdConditions(column: SQLiteColumn, filter: CreatedFilter | 
   return out;
 }
 
-/** Rows strictly after (older than) or before (newer than) the cursor in (created, id) order. */
+/**
+ * Rows strictly after (older than) or before (newer than) the cursor in (created, id) order, as a
+ * row-value comparison: SQLite turns `(created, id) < (?, ?)` into a range of any index that ends in
+ * (created, id) after its equality columns, where `created < ? OR (created = ? AND id < ?)` gets none
+ * and walks every row newer than the cursor.
+ */
 export function beyond(createdCol: SQLiteColumn, idCol: SQLiteColumn, cursor: Cursor, direction: "older" | "newer"): SQL {
-  const cmp = direction === "older" ? lt : gt;
-  return or(cmp(createdCol, cursor.created), and(eq(createdCol, cursor.created), cmp(idCol, cursor.id))) as SQL;
+  return direction === "older"
+    ? sql`(${createdCol}, ${idCol}) < (${cursor.created}, ${cursor.id})`
+    : sql`(${createdCol}, ${idCol}) > (${cursor.created}, ${cursor.id})`;
 }
 
 export interface Listable {

@@ -1,0 +1,127 @@
+// Every query of src/db is an index range: the exact SQL each function sends to D1 is captured and
+// asked for its EXPLAIN QUERY PLAN, which must not SCAN a large table (only small ephemeral lists may
+// be scanned) nor sort through a temp B-tree where the index gives the order.
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Scope } from "../../src/core/types";
+import { listCharges, listIntents, listRefunds, searchIntents } from "../../src/db/queries";
+import { decodePageToken, parseSearch, searchConditions } from "../../src/db/search";
+
+interface Captured {
+  sql: string;
+  params: unknown[];
+}
+
+/** A D1 binding that records every statement prepared through it (with the values bound to it). */
+function recording(db: D1Database, out: Captured[]): D1Database {
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === "prepare") {
+        return (query: string) => {
+          const entry: Captured = { sql: query, params: [] };
+          out.push(entry);
+          const stmt = target.prepare(query);
+          return new Proxy(stmt, {
+            get(s, p) {
+              if (p === "bind") {
+                return (...values: unknown[]) => {
+                  entry.params = values;
+                  return s.bind(...values);
+                };
+              }
+              const v: unknown = Reflect.get(s, p, s);
+              return typeof v === "function" ? v.bind(s) : v;
+            },
+          });
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+const LARGE = ["payment_intents", "charges", "refunds", "events", "payment_intent_metadata"];
+
+async function planOf(c: Captured): Promise<string[]> {
+  const res = await env.DB.prepare(`EXPLAIN QUERY PLAN ${c.sql}`)
+    .bind(...c.params)
+    .all<{ detail: string }>();
+  return res.results.map((r) => r.detail);
+}
+
+/** Runs `run` against a recording binding and returns the plan of every statement it sent. */
+async function plans(run: (db: D1Database) => Promise<unknown>): Promise<{ sql: string; plan: string[] }[]> {
+  const captured: Captured[] = [];
+  await run(recording(env.DB, captured));
+  expect(captured.length).toBeGreaterThan(0);
+  return Promise.all(captured.map(async (c) => ({ sql: c.sql, plan: await planOf(c) })));
+}
+
+function expectIndexed(all: { sql: string; plan: string[] }[], options: { ordered?: boolean } = {}): void {
+  for (const { sql, plan } of all) {
+    const text = plan.join("\n");
+    for (const line of plan) {
+      const scanned = /^SCAN (\w+)/.exec(line)?.[1];
+      expect(scanned !== undefined && LARGE.includes(scanned), `${sql}\n${text}`).toBe(false);
+    }
+    if (options.ordered !== false) expect(text, sql).not.toMatch(/USE TEMP B-TREE FOR ORDER BY/);
+  }
+}
+
+const M = "acct_query_plans";
+const scope: Scope = { merchantId: M, livemode: false };
+const page = { limit: 10 };
+
+beforeAll(async () => {
+  const rows: D1PreparedStatement[] = [];
+  for (let i = 0; i < 30; i++) {
+    const id = `pi_qp${String(i).padStart(8, "0")}`;
+    const created = 1_700_000_000_000 + i * 1000;
+    const metadata = JSON.stringify({ order: String(i), batch: i % 2 ? "odd" : "even" });
+    rows.push(
+      env.DB.prepare(
+        "INSERT INTO payment_intents (id, merchant_id, livemode, status, amount, currency, customer, order_id, metadata, created, version, data) VALUES (?, ?, 0, ?, ?, 'usd', ?, ?, ?, ?, 1, ?)",
+      ).bind(id, M, i % 3 ? "succeeded" : "canceled", 1000 + i, `cus_qp${i % 4}`, `ord_${i}`, metadata, created, JSON.stringify({ id, created })),
+      env.DB.prepare("INSERT INTO charges (id, merchant_id, livemode, payment_intent, created, version) VALUES (?, ?, 0, ?, ?, 1)").bind(`ch_qp${i}`, M, id, created),
+      env.DB.prepare("INSERT INTO refunds (id, merchant_id, livemode, payment_intent, charge, status, amount, created, version, data) VALUES (?, ?, 0, ?, ?, 'succeeded', 1, ?, 1, ?)").bind(
+        `re_qp${i}`,
+        M,
+        id,
+        `ch_qp${i}`,
+        created,
+        JSON.stringify({ id: `re_qp${i}` }),
+      ),
+    );
+  }
+  await env.DB.batch(rows);
+});
+
+const deep = "pi_qp00000015";
+
+describe("cursors are row values: a deep page is an index range", () => {
+  it("payment intents, both directions", async () => {
+    for (const cursor of [{ startingAfter: deep }, { endingBefore: deep }]) {
+      const all = await plans((db) => listIntents(db, scope, {}, { ...page, ...cursor }));
+      expectIndexed(all);
+      const list = all.find((p) => p.sql.includes("order by"));
+      expect(list?.plan.join("\n")).toMatch(/payment_intents_list \(merchant_id=\? AND livemode=\? AND \(created,id\)[<>]\(\?,\?\)\)/);
+    }
+  });
+
+  it("search pages", async () => {
+    const { clauses, joiner } = parseSearch("amount>0");
+    const all = await plans((db) => searchIntents(db, scope, searchConditions(clauses, joiner), 10, decodePageToken(btoa(JSON.stringify([1_700_000_015_000, deep])))));
+    expectIndexed(all);
+    expect(all[0]?.plan.join("\n")).toMatch(/\(created,id\)<\(\?,\?\)/);
+  });
+
+  it("refunds and charges", async () => {
+    const refundPlans = await plans((db) => listRefunds(db, scope, {}, { ...page, startingAfter: "re_qp15" }));
+    expectIndexed(refundPlans);
+    expect(refundPlans.map((p) => p.plan.join("\n")).join("\n")).toMatch(/refunds_list \(merchant_id=\? AND livemode=\? AND \(created,id\)<\(\?,\?\)\)/);
+    const chargePlans = await plans((db) => listCharges(db, scope, {}, { ...page, startingAfter: "ch_qp15" }));
+    expectIndexed(chargePlans);
+    expect(chargePlans.map((p) => p.plan.join("\n")).join("\n")).toMatch(/charges_list \(merchant_id=\? AND livemode=\? AND \(created,id\)<\(\?,\?\)\)/);
+  });
+});
