@@ -1,11 +1,11 @@
 // Read-model queries: every list is one indexed SQL query with keyset pagination over
 // (created, id) descending, scoped by merchant and mode. Nothing loads a table into memory.
-import { and, asc, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, like, lt, or, sql, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { resourceMissing } from "../core/errors";
-import type { IntentRecord, RefundRecord, Scope } from "../core/types";
-import { charges, paymentIntents, refunds } from "./schema";
+import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/types";
+import { charges, events, paymentIntents, refunds } from "./schema";
 
 export interface PageRequest {
   limit: number;
@@ -69,6 +69,7 @@ export function listable(
 const INTENTS = listable(paymentIntents, "payment_intent");
 const REFUNDS = listable(refunds, "refund");
 const CHARGES = listable(charges, "charge");
+const EVENTS = listable(events, "event");
 
 function scoped(t: Listable, scope: Scope): SQL[] {
   return [eq(t.merchantId, scope.merchantId), eq(t.livemode, scope.livemode)];
@@ -181,7 +182,7 @@ export interface ChargeFilters {
 export async function listCharges(d1: D1Database, scope: Scope, filters: ChargeFilters, page: PageRequest): Promise<Page<IntentRecord>> {
   const where = [
     ...(filters.paymentIntent ? [eq(charges.paymentIntent, filters.paymentIntent)] : []),
-    ...(filters.customer ? [eq(paymentIntents.customer, filters.customer)] : []),
+    ...(filters.customer ? [eq(charges.customer, filters.customer)] : []),
     ...createdConditions(charges.created, filters.created),
   ];
   return pageOf(d1, CHARGES, scope, where, page, async (w, order, limit) =>
@@ -194,5 +195,33 @@ export async function listCharges(d1: D1Database, scope: Scope, filters: ChargeF
         .orderBy(...order)
         .limit(limit),
     ),
+  );
+}
+
+export interface EventFilters {
+  /** Exact types or prefix wildcards (`payment_intent.*`); `*` is every type. Any of them matches. */
+  types?: string[];
+  paymentIntent?: string;
+  created?: CreatedFilter;
+}
+
+function typeCondition(type: string): SQL | null {
+  if (type === "*") return null;
+  return type.endsWith(".*") ? like(events.type, `${type.slice(0, -1)}%`) : eq(events.type, type);
+}
+
+/**
+ * Events newest first. One exact type is a range of events_type, an intent's events one of
+ * events_intent; wildcards and several types walk events_list in order, filtering as they go.
+ */
+export async function listEvents(d1: D1Database, scope: Scope, filters: EventFilters, page: PageRequest): Promise<Page<EventRecord>> {
+  const types = (filters.types ?? []).map(typeCondition);
+  const where = [
+    ...(types.length && !types.includes(null) ? [or(...types.filter((t): t is SQL => t !== null)) as SQL] : []),
+    ...(filters.paymentIntent ? [eq(events.paymentIntent, filters.paymentIntent)] : []),
+    ...createdConditions(events.created, filters.created),
+  ];
+  return pageOf(d1, EVENTS, scope, where, page, async (w, order, limit) =>
+    parseRows<EventRecord>(await drizzle(d1).select({ data: events.data }).from(events).where(w).orderBy(...order).limit(limit)),
   );
 }

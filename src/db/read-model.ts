@@ -74,10 +74,15 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
           merchantId: intent.merchantId,
           livemode: intent.livemode,
           paymentIntent: intent.id,
+          customer: intent.customer,
           created: auth.created,
           version: intent.version,
         })
-        .onConflictDoNothing(),
+        .onConflictDoUpdate({
+          target: charges.id,
+          set: { customer: sql`excluded.customer`, version: sql`excluded.version` },
+          setWhere: sql`excluded.version > ${charges.version}`,
+        }),
     );
   }
   for (const refund of intent.refunds) {

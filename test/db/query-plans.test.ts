@@ -4,8 +4,9 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Scope } from "../../src/core/types";
-import { listCharges, listIntents, listRefunds, searchIntents } from "../../src/db/queries";
+import { listCharges, listEvents, listIntents, listRefunds, searchIntents } from "../../src/db/queries";
 import { decodePageToken, parseSearch, searchConditions } from "../../src/db/search";
+import { createIntent, get, seedCustomer, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
 
 interface Captured {
   sql: string;
@@ -72,8 +73,20 @@ function expectIndexed(all: { sql: string; plan: string[] }[], options: { ordere
 const M = "acct_query_plans";
 const scope: Scope = { merchantId: M, livemode: false };
 const page = { limit: 10 };
+const KEY = "sk_test_query_plans_merchant";
+const opts = { key: KEY };
+const CUSTOMER = "cus_queryPlans01";
+/** Intents made through the API (so through the read model's writes), beside the rows inserted below. */
+const real: PaymentIntentJson[] = [];
 
 beforeAll(async () => {
+  await seedMerchant(M, "Query plans", "key_query_plans", KEY, false);
+  await seedCustomer(M, CUSTOMER);
+  for (let i = 0; i < 3; i++) {
+    const res = await createIntent({ amount: 700 + i, currency: "usd", customer: CUSTOMER, payment_method: "pm_card_visa", confirm: true, metadata: { shelf: `s${i}`, colour: "teal" } }, opts);
+    expect(res.status).toBe(200);
+    real.push(res.body);
+  }
   const rows: D1PreparedStatement[] = [];
   for (let i = 0; i < 30; i++) {
     const id = `pi_qp${String(i).padStart(8, "0")}`;
@@ -83,7 +96,14 @@ beforeAll(async () => {
       env.DB.prepare(
         "INSERT INTO payment_intents (id, merchant_id, livemode, status, amount, currency, customer, order_id, metadata, created, version, data) VALUES (?, ?, 0, ?, ?, 'usd', ?, ?, ?, ?, 1, ?)",
       ).bind(id, M, i % 3 ? "succeeded" : "canceled", 1000 + i, `cus_qp${i % 4}`, `ord_${i}`, metadata, created, JSON.stringify({ id, created })),
-      env.DB.prepare("INSERT INTO charges (id, merchant_id, livemode, payment_intent, created, version) VALUES (?, ?, 0, ?, ?, 1)").bind(`ch_qp${i}`, M, id, created),
+      env.DB.prepare("INSERT INTO charges (id, merchant_id, livemode, payment_intent, customer, created, version) VALUES (?, ?, 0, ?, ?, ?, 1)").bind(`ch_qp${i}`, M, id, `cus_qp${i % 4}`, created),
+      env.DB.prepare("INSERT INTO events (id, merchant_id, livemode, type, payment_intent, created, data) VALUES (?, ?, 0, ?, ?, ?, '{}')").bind(
+        `evt_qp${i}`,
+        M,
+        i % 2 ? "payment_intent.succeeded" : "charge.refunded",
+        id,
+        created,
+      ),
       env.DB.prepare("INSERT INTO refunds (id, merchant_id, livemode, payment_intent, charge, status, amount, created, version, data) VALUES (?, ?, 0, ?, ?, 'succeeded', 1, ?, 1, ?)").bind(
         `re_qp${i}`,
         M,
@@ -123,5 +143,62 @@ describe("cursors are row values: a deep page is an index range", () => {
     const chargePlans = await plans((db) => listCharges(db, scope, {}, { ...page, startingAfter: "ch_qp15" }));
     expectIndexed(chargePlans);
     expect(chargePlans.map((p) => p.plan.join("\n")).join("\n")).toMatch(/charges_list \(merchant_id=\? AND livemode=\? AND \(created,id\)<\(\?,\?\)\)/);
+  });
+});
+
+describe("each filter is a range of an index ending in (created, id)", () => {
+  const deepPage = { ...page, startingAfter: deep };
+  const listPlan = (all: { sql: string; plan: string[] }[]) => all.find((p) => p.sql.includes("order by"))?.plan.join("\n") ?? "";
+
+  it.each([
+    ["status", { status: "succeeded" }, "payment_intents_status"],
+    ["customer", { customer: "cus_qp1" }, "payment_intents_customer"],
+    ["order id", { orderId: "ord_7" }, "payment_intents_order_created"],
+    ["created window", { created: { gte: 1_700_000_005, lt: 1_700_000_020 } }, "payment_intents_list"],
+  ] as const)("payment intents by %s, at depth", async (_name, filters, index) => {
+    for (const p of [page, deepPage]) {
+      const all = await plans((db) => listIntents(db, scope, filters, p));
+      expectIndexed(all);
+      expect(listPlan(all)).toMatch(new RegExp(`USING INDEX ${index} \\(merchant_id=\\? AND livemode=\\?`));
+    }
+    const all = await plans((db) => listIntents(db, scope, filters, deepPage));
+    if (index !== "payment_intents_list") expect(listPlan(all)).toMatch(new RegExp(`${index} \\(merchant_id=\\? AND livemode=\\? AND \\w+=\\? AND \\(created,id\\)<\\(\\?,\\?\\)\\)`));
+  });
+
+  it("charges by customer (their own column) and by intent", async () => {
+    const byCustomer = await plans((db) => listCharges(db, scope, { customer: "cus_qp1" }, { ...page, startingAfter: "ch_qp15" }));
+    expectIndexed(byCustomer);
+    expect(listPlan(byCustomer)).toMatch(/charges_customer \(merchant_id=\? AND livemode=\? AND customer=\? AND \(created,id\)<\(\?,\?\)\)/);
+    const byIntent = await plans((db) => listCharges(db, scope, { paymentIntent: "pi_qp00000003" }, page));
+    expectIndexed(byIntent);
+    expect(listPlan(byIntent)).toMatch(/charges_intent \(merchant_id=\? AND livemode=\? AND payment_intent=\?\)/);
+  });
+
+  it("charges carry their intent's customer, written with the intent", async () => {
+    const res = await get<ListJson<{ id: string; customer: string | null; payment_intent: string }>>(`/v1/charges?customer=${CUSTOMER}&limit=100`, opts);
+    expect(res.status).toBe(200);
+    expect(res.body.data.map((c) => c.payment_intent).sort()).toEqual(real.map((p) => p.id).sort());
+    const rows = await env.DB.prepare("SELECT customer FROM charges WHERE payment_intent = ?").bind(real[0]?.id ?? "").all<{ customer: string | null }>();
+    expect(rows.results).toEqual([{ customer: CUSTOMER }]);
+  });
+
+  it("refunds by intent and by charge", async () => {
+    const byIntent = await plans((db) => listRefunds(db, scope, { paymentIntent: "pi_qp00000003" }, page));
+    expectIndexed(byIntent);
+    expect(listPlan(byIntent)).toMatch(/refunds_intent \(merchant_id=\? AND livemode=\? AND payment_intent=\?\)/);
+    const byCharge = await plans((db) => listRefunds(db, scope, { charge: "ch_qp3" }, page));
+    expectIndexed(byCharge);
+    expect(listPlan(byCharge)).toMatch(/refunds_charge \(merchant_id=\? AND livemode=\? AND charge=\?\)/);
+  });
+
+  it("events by type and by intent, at depth", async () => {
+    const byType = await plans((db) => listEvents(db, scope, { types: ["payment_intent.succeeded"] }, { ...page, startingAfter: "evt_qp15" }));
+    expectIndexed(byType);
+    expect(listPlan(byType)).toMatch(/events_type \(merchant_id=\? AND livemode=\? AND type=\? AND \(created,id\)<\(\?,\?\)\)/);
+    const byIntent = await plans((db) => listEvents(db, scope, { paymentIntent: "pi_qp00000003" }, page));
+    expectIndexed(byIntent);
+    expect(listPlan(byIntent)).toMatch(/events_intent \(merchant_id=\? AND livemode=\? AND payment_intent=\?\)/);
+    // Wildcards walk the list index in order (no sort), filtering as they go.
+    expectIndexed(await plans((db) => listEvents(db, scope, { types: ["payment_intent.*", "charge.refunded"] }, { ...page, startingAfter: "evt_qp15" })));
   });
 });
