@@ -26,5 +26,21 @@ CREATE INDEX events_intent ON events (merchant_id, livemode, payment_intent, cre
 ALTER TABLE charges ADD COLUMN customer TEXT;
 UPDATE charges SET customer = (SELECT customer FROM payment_intents WHERE payment_intents.id = charges.payment_intent);
 CREATE INDEX charges_customer ON charges (merchant_id, livemode, customer, created, id);
+-- Metadata search through a side table: one row per key of an intent's metadata, written in the
+-- intent's batch (src/db/read-model.ts) and replaced only by its current version.
+CREATE TABLE payment_intent_metadata (
+  intent_id TEXT NOT NULL,
+  merchant_id TEXT NOT NULL,
+  livemode INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  PRIMARY KEY (intent_id, key)
+);
+CREATE INDEX payment_intent_metadata_search ON payment_intent_metadata (merchant_id, livemode, key, value, created, intent_id);
+INSERT INTO payment_intent_metadata (intent_id, merchant_id, livemode, key, value, created)
+  SELECT p.id, p.merchant_id, p.livemode, m.key, CAST(m.value AS TEXT), p.created
+  FROM payment_intents p, json_each(p.metadata) m
+  WHERE json_valid(p.metadata) AND m.type IN ('text', 'integer', 'real');
 -- Statistics for the planner after the index changes (D1 accepts PRAGMA optimize in a migration).
 PRAGMA optimize;

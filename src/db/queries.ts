@@ -5,7 +5,8 @@ import { drizzle } from "drizzle-orm/d1";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { resourceMissing } from "../core/errors";
 import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/types";
-import { charges, events, paymentIntents, refunds } from "./schema";
+import { charges, events, paymentIntentMetadata, paymentIntents, refunds } from "./schema";
+import type { SearchPlan } from "./search";
 
 export interface PageRequest {
   limit: number;
@@ -135,14 +136,38 @@ export async function listIntents(d1: D1Database, scope: Scope, filters: IntentF
   );
 }
 
-/** A search page: `conditions` come from the search query; `after` is the cursor of the page token. */
-export async function searchIntents(d1: D1Database, scope: Scope, conditions: SQL[], limit: number, after: Cursor | null): Promise<Page<IntentRecord>> {
-  const rows = await drizzle(d1)
-    .select({ data: paymentIntents.data })
-    .from(paymentIntents)
-    .where(and(...scoped(INTENTS, scope), ...conditions, ...(after ? [beyond(paymentIntents.created, paymentIntents.id, after, "older")] : [])))
-    .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
-    .limit(limit + 1);
+/**
+ * A search page: `plan` comes from the search query; `after` is the cursor of the page token. A
+ * metadata clause drives the query from the side table's index (merchant, mode, key, value, created,
+ * intent): the page is a range of it, each intent looked up by primary key, in index order.
+ */
+export async function searchIntents(d1: D1Database, scope: Scope, plan: SearchPlan, limit: number, after: Cursor | null): Promise<Page<IntentRecord>> {
+  const db = drizzle(d1);
+  const intentScope = scoped(INTENTS, scope);
+  const rows = plan.metadata
+    ? await db
+        .select({ data: paymentIntents.data })
+        .from(paymentIntentMetadata)
+        .innerJoin(paymentIntents, eq(paymentIntents.id, paymentIntentMetadata.intentId))
+        .where(
+          and(
+            eq(paymentIntentMetadata.merchantId, scope.merchantId),
+            eq(paymentIntentMetadata.livemode, scope.livemode),
+            eq(paymentIntentMetadata.key, plan.metadata.key),
+            eq(paymentIntentMetadata.value, plan.metadata.value),
+            ...(after ? [beyond(paymentIntentMetadata.created, paymentIntentMetadata.intentId, after, "older")] : []),
+            ...intentScope,
+            ...plan.conditions,
+          ),
+        )
+        .orderBy(desc(paymentIntentMetadata.created), desc(paymentIntentMetadata.intentId))
+        .limit(limit + 1)
+    : await db
+        .select({ data: paymentIntents.data })
+        .from(paymentIntents)
+        .where(and(...intentScope, ...plan.conditions, ...(after ? [beyond(paymentIntents.created, paymentIntents.id, after, "older")] : [])))
+        .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
+        .limit(limit + 1);
   return { items: parseRows<IntentRecord>(rows.slice(0, limit)), hasMore: rows.length > limit };
 }
 

@@ -93,6 +93,23 @@ export const paymentIntents = sqliteTable(
   ],
 );
 
+/**
+ * One row per metadata key of an intent (migration 0014), written in the intent's batch and replaced
+ * only by the intent's current version: `metadata['k']:'v'` searches are a range of its index.
+ */
+export const paymentIntentMetadata = sqliteTable(
+  "payment_intent_metadata",
+  {
+    intentId: text("intent_id").notNull(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    key: text("key").notNull(),
+    value: text("value").notNull(),
+    created: integer("created").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.intentId, t.key] }), index("payment_intent_metadata_search").on(t.merchantId, t.livemode, t.key, t.value, t.created, t.intentId)],
+);
+
 export const charges = sqliteTable(
   "charges",
   {

@@ -3,10 +3,11 @@
 // be scanned) nor sort through a temp B-tree where the index gives the order.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Scope } from "../../src/core/types";
+import type { IntentRecord, Scope } from "../../src/core/types";
+import { writeIntent } from "../../src/db/read-model";
 import { listCharges, listEvents, listIntents, listRefunds, searchIntents } from "../../src/db/queries";
-import { decodePageToken, parseSearch, searchConditions } from "../../src/db/search";
-import { createIntent, get, seedCustomer, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
+import { decodePageToken, parseSearch, searchPlan } from "../../src/db/search";
+import { createIntent, get, post, seedCustomer, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
 
 interface Captured {
   sql: string;
@@ -131,7 +132,7 @@ describe("cursors are row values: a deep page is an index range", () => {
 
   it("search pages", async () => {
     const { clauses, joiner } = parseSearch("amount>0");
-    const all = await plans((db) => searchIntents(db, scope, searchConditions(clauses, joiner), 10, decodePageToken(btoa(JSON.stringify([1_700_000_015_000, deep])))));
+    const all = await plans((db) => searchIntents(db, scope, searchPlan(clauses, joiner, scope), 10, decodePageToken(btoa(JSON.stringify([1_700_000_015_000, deep])))));
     expectIndexed(all);
     expect(all[0]?.plan.join("\n")).toMatch(/\(created,id\)<\(\?,\?\)/);
   });
@@ -200,5 +201,70 @@ describe("each filter is a range of an index ending in (created, id)", () => {
     expect(listPlan(byIntent)).toMatch(/events_intent \(merchant_id=\? AND livemode=\? AND payment_intent=\?\)/);
     // Wildcards walk the list index in order (no sort), filtering as they go.
     expectIndexed(await plans((db) => listEvents(db, scope, { types: ["payment_intent.*", "charge.refunded"] }, { ...page, startingAfter: "evt_qp15" })));
+  });
+});
+
+describe("search: each field", () => {
+  const searchPlans = (q: string, after: string | null = null) =>
+    plans((db) => {
+      const { clauses, joiner } = parseSearch(q);
+      return searchIntents(db, scope, searchPlan(clauses, joiner, scope), 10, after === null ? null : decodePageToken(after));
+    });
+  const token = btoa(JSON.stringify([1_700_000_015_000, deep])).replace(/=+$/, "");
+
+  it.each([
+    ["status:'canceled'", "payment_intents_status \\(merchant_id=\\? AND livemode=\\? AND status=\\?"],
+    ["customer:'cus_qp2'", "payment_intents_customer \\(merchant_id=\\? AND livemode=\\? AND customer=\\?"],
+    ["order_id:'ord_7'", "payment_intents_order_created \\(merchant_id=\\? AND livemode=\\? AND order_id=\\?"],
+    ["amount:1007", "payment_intents_amount \\(merchant_id=\\? AND livemode=\\? AND amount=\\?"],
+    ["created>=1700000005 AND created<1700000020", "payment_intents_list \\(merchant_id=\\? AND livemode=\\?"],
+    ["metadata['order']:'7'", "payment_intent_metadata_search \\(merchant_id=\\? AND livemode=\\? AND key=\\? AND value=\\?"],
+    ["metadata['batch']:'odd' AND status:'succeeded'", "payment_intent_metadata_search \\(merchant_id=\\? AND livemode=\\? AND key=\\? AND value=\\?"],
+  ])("%s is a range of its index, at depth", async (q, index) => {
+    for (const after of [null, token]) {
+      const all = await searchPlans(q, after);
+      expectIndexed(all);
+      const text = all.map((p) => p.plan.join("\n")).join("\n");
+      expect(text).toMatch(new RegExp(index));
+      // (A created window is itself the range; the cursor then filters within it.)
+      if (after && !q.startsWith("created")) expect(text).toMatch(/\(created,(id|intent_id)\)<\(\?,\?\)/);
+      if (q.startsWith("metadata")) expect(text).toMatch(/SEARCH payment_intents USING INDEX sqlite_autoindex_payment_intents_1 \(id=\?\)/);
+    }
+  });
+
+  // Clauses without an index of their own (currency, amount ranges, negations, OR) walk the list
+  // index in (created, id) order and stop at the page's end: never a scan, never a sort.
+  it.each(["currency:'usd'", "amount>1005", "-metadata['order']:'7'", "-status:'canceled'", "metadata['order']:'7' OR metadata['order']:'8'", "status:'canceled' OR customer:'cus_qp1'"])(
+    "%s walks the list index in order",
+    async (q) => {
+      for (const after of [null, token]) expectIndexed(await searchPlans(q, after));
+    },
+  );
+});
+
+describe("metadata search rows are written with the intent", () => {
+  const search = (q: string) => get<{ data: PaymentIntentJson[] }>(`/v1/payment_intents/search?query=${encodeURIComponent(q)}`, opts);
+  const shelfRows = async (id: string) =>
+    (await env.DB.prepare("SELECT key, value FROM payment_intent_metadata WHERE intent_id = ? ORDER BY key").bind(id).all<{ key: string; value: string }>()).results;
+
+  it("finds, replaces on update, keeps negations right and ignores stale writes", async () => {
+    const [a, b, c] = real;
+    if (!a || !b || !c) throw new Error("seeded intents missing");
+    expect((await search("metadata['shelf']:'s1'")).body.data.map((p) => p.id)).toEqual([b.id]);
+    expect(await shelfRows(b.id)).toEqual([
+      { key: "colour", value: "teal" },
+      { key: "shelf", value: "s1" },
+    ]);
+    const before = await env.DB.prepare("SELECT data FROM payment_intents WHERE id = ?").bind(b.id).first<{ data: string }>();
+    const updated = await post(`/v1/payment_intents/${b.id}`, { metadata: { shelf: "s9", colour: "" } }, opts);
+    expect(updated.status, JSON.stringify(updated.body)).toBe(200);
+    expect(await shelfRows(b.id)).toEqual([{ key: "shelf", value: "s9" }]);
+    expect((await search("metadata['shelf']:'s1'")).body.data).toEqual([]);
+    expect((await search("metadata['shelf']:'s9'")).body.data.map((p) => p.id)).toEqual([b.id]);
+    expect((await search(`-metadata['shelf']:'s9' AND customer:'${CUSTOMER}'`)).body.data.map((p) => p.id).sort()).toEqual([a.id, c.id].sort());
+    expect((await search(`-metadata['colour']:'teal' AND customer:'${CUSTOMER}'`)).body.data.map((p) => p.id)).toEqual([b.id]);
+    // A late write of the older version changes neither the intent row nor its metadata rows.
+    await writeIntent(env.DB, JSON.parse(before?.data ?? "{}") as IntentRecord);
+    expect(await shelfRows(b.id)).toEqual([{ key: "shelf", value: "s9" }]);
   });
 });
