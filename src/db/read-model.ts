@@ -74,7 +74,7 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
       db
         .insert(paymentIntentMetadata)
         .select(
-          sql`select ${intent.id}, ${intent.merchantId}, ${intent.livemode ? 1 : 0}, key, cast(value as text), ${intent.created} from json_each(${JSON.stringify(intent.metadata)}) where ${current}`,
+          sql`select ${intent.id}, ${intent.merchantId}, ${intent.livemode ? 1 : 0}, key, cast(value as text), ${intent.created} from json_each(${JSON.stringify(intent.metadata)}) where type in ('text', 'integer', 'real') and ${current}`,
         ),
     );
   }
