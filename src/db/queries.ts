@@ -1,11 +1,12 @@
 // Read-model queries: every list is one indexed SQL query with keyset pagination over
 // (created, id) descending, scoped by merchant and mode. Nothing loads a table into memory.
-import { and, asc, desc, eq, gt, gte, lt, or, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, like, lt, or, sql, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { resourceMissing } from "../core/errors";
-import type { IntentRecord, RefundRecord, Scope } from "../core/types";
-import { charges, paymentIntents, refunds } from "./schema";
+import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/types";
+import { charges, events, paymentIntentMetadata, paymentIntents, refunds } from "./schema";
+import type { SearchPlan } from "./search";
 
 export interface PageRequest {
   limit: number;
@@ -38,10 +39,16 @@ export function createdConditions(column: SQLiteColumn, filter: CreatedFilter | 
   return out;
 }
 
-/** Rows strictly after (older than) or before (newer than) the cursor in (created, id) order. */
+/**
+ * Rows strictly after (older than) or before (newer than) the cursor in (created, id) order, as a
+ * row-value comparison: SQLite turns `(created, id) < (?, ?)` into a range of any index that ends in
+ * (created, id) after its equality columns, where `created < ? OR (created = ? AND id < ?)` gets none
+ * and walks every row newer than the cursor.
+ */
 export function beyond(createdCol: SQLiteColumn, idCol: SQLiteColumn, cursor: Cursor, direction: "older" | "newer"): SQL {
-  const cmp = direction === "older" ? lt : gt;
-  return or(cmp(createdCol, cursor.created), and(eq(createdCol, cursor.created), cmp(idCol, cursor.id))) as SQL;
+  return direction === "older"
+    ? sql`(${createdCol}, ${idCol}) < (${cursor.created}, ${cursor.id})`
+    : sql`(${createdCol}, ${idCol}) > (${cursor.created}, ${cursor.id})`;
 }
 
 export interface Listable {
@@ -63,6 +70,7 @@ export function listable(
 const INTENTS = listable(paymentIntents, "payment_intent");
 const REFUNDS = listable(refunds, "refund");
 const CHARGES = listable(charges, "charge");
+const EVENTS = listable(events, "event");
 
 function scoped(t: Listable, scope: Scope): SQL[] {
   return [eq(t.merchantId, scope.merchantId), eq(t.livemode, scope.livemode)];
@@ -128,14 +136,38 @@ export async function listIntents(d1: D1Database, scope: Scope, filters: IntentF
   );
 }
 
-/** A search page: `conditions` come from the search query; `after` is the cursor of the page token. */
-export async function searchIntents(d1: D1Database, scope: Scope, conditions: SQL[], limit: number, after: Cursor | null): Promise<Page<IntentRecord>> {
-  const rows = await drizzle(d1)
-    .select({ data: paymentIntents.data })
-    .from(paymentIntents)
-    .where(and(...scoped(INTENTS, scope), ...conditions, ...(after ? [beyond(paymentIntents.created, paymentIntents.id, after, "older")] : [])))
-    .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
-    .limit(limit + 1);
+/**
+ * A search page: `plan` comes from the search query; `after` is the cursor of the page token. A
+ * metadata clause drives the query from the side table's index (merchant, mode, key, value, created,
+ * intent): the page is a range of it, each intent looked up by primary key, in index order.
+ */
+export async function searchIntents(d1: D1Database, scope: Scope, plan: SearchPlan, limit: number, after: Cursor | null): Promise<Page<IntentRecord>> {
+  const db = drizzle(d1);
+  const intentScope = scoped(INTENTS, scope);
+  const rows = plan.metadata
+    ? await db
+        .select({ data: paymentIntents.data })
+        .from(paymentIntentMetadata)
+        .innerJoin(paymentIntents, eq(paymentIntents.id, paymentIntentMetadata.intentId))
+        .where(
+          and(
+            eq(paymentIntentMetadata.merchantId, scope.merchantId),
+            eq(paymentIntentMetadata.livemode, scope.livemode),
+            eq(paymentIntentMetadata.key, plan.metadata.key),
+            eq(paymentIntentMetadata.value, plan.metadata.value),
+            ...(after ? [beyond(paymentIntentMetadata.created, paymentIntentMetadata.intentId, after, "older")] : []),
+            ...intentScope,
+            ...plan.conditions,
+          ),
+        )
+        .orderBy(desc(paymentIntentMetadata.created), desc(paymentIntentMetadata.intentId))
+        .limit(limit + 1)
+    : await db
+        .select({ data: paymentIntents.data })
+        .from(paymentIntents)
+        .where(and(...intentScope, ...plan.conditions, ...(after ? [beyond(paymentIntents.created, paymentIntents.id, after, "older")] : [])))
+        .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
+        .limit(limit + 1);
   return { items: parseRows<IntentRecord>(rows.slice(0, limit)), hasMore: rows.length > limit };
 }
 
@@ -175,7 +207,7 @@ export interface ChargeFilters {
 export async function listCharges(d1: D1Database, scope: Scope, filters: ChargeFilters, page: PageRequest): Promise<Page<IntentRecord>> {
   const where = [
     ...(filters.paymentIntent ? [eq(charges.paymentIntent, filters.paymentIntent)] : []),
-    ...(filters.customer ? [eq(paymentIntents.customer, filters.customer)] : []),
+    ...(filters.customer ? [eq(charges.customer, filters.customer)] : []),
     ...createdConditions(charges.created, filters.created),
   ];
   return pageOf(d1, CHARGES, scope, where, page, async (w, order, limit) =>
@@ -188,5 +220,33 @@ export async function listCharges(d1: D1Database, scope: Scope, filters: ChargeF
         .orderBy(...order)
         .limit(limit),
     ),
+  );
+}
+
+export interface EventFilters {
+  /** Exact types or prefix wildcards (`payment_intent.*`); `*` is every type. Any of them matches. */
+  types?: string[];
+  paymentIntent?: string;
+  created?: CreatedFilter;
+}
+
+function typeCondition(type: string): SQL | null {
+  if (type === "*") return null;
+  return type.endsWith(".*") ? like(events.type, `${type.slice(0, -1)}%`) : eq(events.type, type);
+}
+
+/**
+ * Events newest first. One exact type is a range of events_type, an intent's events one of
+ * events_intent; wildcards and several types walk events_list in order, filtering as they go.
+ */
+export async function listEvents(d1: D1Database, scope: Scope, filters: EventFilters, page: PageRequest): Promise<Page<EventRecord>> {
+  const types = (filters.types ?? []).map(typeCondition);
+  const where = [
+    ...(types.length && !types.includes(null) ? [or(...types.filter((t): t is SQL => t !== null)) as SQL] : []),
+    ...(filters.paymentIntent ? [eq(events.paymentIntent, filters.paymentIntent)] : []),
+    ...createdConditions(events.created, filters.created),
+  ];
+  return pageOf(d1, EVENTS, scope, where, page, async (w, order, limit) =>
+    parseRows<EventRecord>(await drizzle(d1).select({ data: events.data }).from(events).where(w).orderBy(...order).limit(limit)),
   );
 }

@@ -1,14 +1,14 @@
 // Writes an intent (and its charge and refunds) to the D1 read model. Only the intent's Durable Object
 // calls this. Each row carries the intent's version and is only ever replaced by a newer one, so a
 // retried or late write can never move the read model backwards.
-import { sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/d1";
 import { chargeAttempt, failureReason } from "../core/intent";
 import { chargeIdForIntent } from "../core/ids";
 import type { IntentRecord } from "../core/types";
 import type { AuditRow } from "../audit/log";
-import { auditLog, charges, intentNumbers, paymentIntents, refunds } from "./schema";
+import { auditLog, charges, intentNumbers, paymentIntentMetadata, paymentIntents, refunds } from "./schema";
 
 export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: AuditRow[] = []): Promise<void> {
   const db = drizzle(d1);
@@ -64,6 +64,20 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
         setWhere: newer,
       }),
   ];
+  // The metadata search rows: replaced only while this write's version is the intent's current one
+  // (the upsert above leaves a newer row alone, and then these statements do nothing).
+  const current = sql`(select ${paymentIntents.version} from ${paymentIntents} where ${paymentIntents.id} = ${intent.id}) = ${intent.version}`;
+  statements.push(db.delete(paymentIntentMetadata).where(and(eq(paymentIntentMetadata.intentId, intent.id), current)));
+  if (Object.keys(intent.metadata).length > 0) {
+    // Columns in the table's order: intent_id, merchant_id, livemode, key, value, created.
+    statements.push(
+      db
+        .insert(paymentIntentMetadata)
+        .select(
+          sql`select ${intent.id}, ${intent.merchantId}, ${intent.livemode ? 1 : 0}, key, cast(value as text), ${intent.created} from json_each(${JSON.stringify(intent.metadata)}) where type in ('text', 'integer', 'real') and ${current}`,
+        ),
+    );
+  }
   const auth = chargeAttempt(intent);
   if (auth) {
     statements.push(
@@ -74,10 +88,15 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
           merchantId: intent.merchantId,
           livemode: intent.livemode,
           paymentIntent: intent.id,
+          customer: intent.customer,
           created: auth.created,
           version: intent.version,
         })
-        .onConflictDoNothing(),
+        .onConflictDoUpdate({
+          target: charges.id,
+          set: { customer: sql`excluded.customer`, version: sql`excluded.version` },
+          setWhere: sql`excluded.version > ${charges.version}`,
+        }),
     );
   }
   for (const refund of intent.refunds) {

@@ -79,18 +79,35 @@ export const paymentIntents = sqliteTable(
     index("payment_intents_list").on(t.merchantId, t.livemode, t.created, t.id),
     index("payment_intents_pending").on(t.pendingAttempts, t.updated),
     index("payment_intents_capturable").on(t.status, t.authorizedAt),
-    index("payment_intents_status").on(t.merchantId, t.livemode, t.status, t.created),
-    index("payment_intents_customer").on(t.merchantId, t.livemode, t.customer, t.created),
-    index("payment_intents_order").on(t.merchantId, t.livemode, t.orderId),
+    // Each filter's index ends in (created, id): a filtered page is one range (migration 0014).
+    index("payment_intents_status").on(t.merchantId, t.livemode, t.status, t.created, t.id),
+    index("payment_intents_customer").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
     // Seed 002's transaction filters (migration 0008).
     index("payment_intents_location").on(t.merchantId, t.livemode, t.locationId, t.created, t.id),
     index("payment_intents_card_last4").on(t.merchantId, t.livemode, t.cardLast4, t.created, t.id),
-    index("payment_intents_amount").on(t.merchantId, t.livemode, t.amount, t.created),
+    index("payment_intents_amount").on(t.merchantId, t.livemode, t.amount, t.created, t.id),
     index("payment_intents_order_created").on(t.merchantId, t.livemode, t.orderId, t.created, t.id),
     index("payment_intents_failed").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.failureReason} IS NOT NULL`),
     // Seed 000: a customer's payments across merchants (admin and support).
     index("payment_intents_customer_all").on(t.customer, t.livemode, t.created),
   ],
+);
+
+/**
+ * One row per metadata key of an intent (migration 0014), written in the intent's batch and replaced
+ * only by the intent's current version: `metadata['k']:'v'` searches are a range of its index.
+ */
+export const paymentIntentMetadata = sqliteTable(
+  "payment_intent_metadata",
+  {
+    intentId: text("intent_id").notNull(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    key: text("key").notNull(),
+    value: text("value").notNull(),
+    created: integer("created").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.intentId, t.key] }), index("payment_intent_metadata_search").on(t.merchantId, t.livemode, t.key, t.value, t.created, t.intentId)],
 );
 
 export const charges = sqliteTable(
@@ -100,10 +117,16 @@ export const charges = sqliteTable(
     merchantId: text("merchant_id").notNull(),
     livemode: integer("livemode", { mode: "boolean" }).notNull(),
     paymentIntent: text("payment_intent").notNull(),
+    /** The intent's customer (migration 0014), written with the intent: charges by customer is a range. */
+    customer: text("customer"),
     created: integer("created").notNull(),
     version: integer("version").notNull(),
   },
-  (t) => [index("charges_list").on(t.merchantId, t.livemode, t.created, t.id), index("charges_intent").on(t.paymentIntent)],
+  (t) => [
+    index("charges_list").on(t.merchantId, t.livemode, t.created, t.id),
+    index("charges_intent").on(t.merchantId, t.livemode, t.paymentIntent, t.created, t.id),
+    index("charges_customer").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
+  ],
 );
 
 export const refunds = sqliteTable(
@@ -121,7 +144,11 @@ export const refunds = sqliteTable(
     /** The domain record (RefundRecord) as JSON. */
     data: text("data").notNull(),
   },
-  (t) => [index("refunds_list").on(t.merchantId, t.livemode, t.created, t.id), index("refunds_intent").on(t.paymentIntent, t.created)],
+  (t) => [
+    index("refunds_list").on(t.merchantId, t.livemode, t.created, t.id),
+    index("refunds_intent").on(t.merchantId, t.livemode, t.paymentIntent, t.created, t.id),
+    index("refunds_charge").on(t.merchantId, t.livemode, t.charge, t.created, t.id),
+  ],
 );
 
 /** Events as merchants see them (kept 30 days). Written by the events queue consumer, deduplicated by id. */
@@ -142,8 +169,8 @@ export const events = sqliteTable(
   },
   (t) => [
     index("events_list").on(t.merchantId, t.livemode, t.created, t.id),
-    index("events_type").on(t.merchantId, t.livemode, t.type, t.created),
-    index("events_intent").on(t.paymentIntent, t.created),
+    index("events_type").on(t.merchantId, t.livemode, t.type, t.created, t.id),
+    index("events_intent").on(t.merchantId, t.livemode, t.paymentIntent, t.created, t.id),
   ],
 );
 

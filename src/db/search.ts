@@ -3,12 +3,12 @@
 // Clauses are joined by AND or by OR (not both in one query, as at Stripe); fields: status, currency,
 // customer, order_id, amount, created, metadata['key'].
 // Each clause becomes a bound SQL condition: values are never spliced into SQL text.
-import { and, eq, gt, gte, lt, lte, not, or, sql, type SQL } from "drizzle-orm";
+import { and, eq, gt, gte, inArray, lt, lte, not, notInArray, or, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { invalidRequest } from "../core/errors";
-import { INTENT_STATUSES } from "../core/types";
+import { INTENT_STATUSES, type Scope } from "../core/types";
 import type { Cursor } from "./queries";
-import { paymentIntents } from "./schema";
+import { paymentIntentMetadata, paymentIntents } from "./schema";
 
 type Operator = ":" | ">" | "<" | ">=" | "<=";
 
@@ -71,7 +71,7 @@ function integerValue(c: Clause): number {
   return Number(c.value);
 }
 
-function compare(column: SQLiteColumn, op: Operator, value: number): SQL {
+function compare(column: SQL, op: Operator, value: number): SQL {
   switch (op) {
     case ":":
       return eq(column, value);
@@ -86,7 +86,7 @@ function compare(column: SQLiteColumn, op: Operator, value: number): SQL {
   }
 }
 
-function clauseCondition(c: Clause): SQL {
+function clauseCondition(c: Clause, scope: Scope): SQL {
   const textField = (column: SQLiteColumn, value: string) => {
     if (c.operator !== ":") bad(`${c.field} supports only ':'.`);
     // A negated clause also matches rows where the field is empty, as Stripe's does.
@@ -103,7 +103,11 @@ function clauseCondition(c: Clause): SQL {
     case "order_id":
       return textField(paymentIntents.orderId, c.value);
     case "amount": {
-      const cond = compare(paymentIntents.amount, c.operator, integerValue(c));
+      // An equality is a range of payment_intents_amount (which ends in created, id). A range of
+      // amounts is not written as one (`+amount` keeps the planner off that index): sorting every
+      // amount above a bound by created would read them all, where the list index, walked in order,
+      // stops at the page's end.
+      const cond = compare(c.operator === ":" ? sql`${paymentIntents.amount}` : sql`+${paymentIntents.amount}`, c.operator, integerValue(c));
       return c.negated ? not(cond) : cond;
     }
     case "created": {
@@ -124,9 +128,15 @@ function clauseCondition(c: Clause): SQL {
     }
     case "metadata": {
       if (c.operator !== ":") bad("metadata supports only ':'.");
-      const path = `$."${c.metadataKey ?? ""}"`;
-      const cond = sql`json_extract(${paymentIntents.metadata}, ${path}) = ${c.value}`;
-      return c.negated ? sql`coalesce(json_extract(${paymentIntents.metadata}, ${path}) != ${c.value}, 1)` : cond;
+      // The side table's index (merchant, mode, key, value, ...) gives the matching intents' ids; a
+      // negated clause keeps every intent outside them (the key missing, or another value), as Stripe's.
+      const matches = sql`(select ${paymentIntentMetadata.intentId} from ${paymentIntentMetadata} where ${and(
+        eq(paymentIntentMetadata.merchantId, scope.merchantId),
+        eq(paymentIntentMetadata.livemode, scope.livemode),
+        eq(paymentIntentMetadata.key, c.metadataKey ?? ""),
+        eq(paymentIntentMetadata.value, c.value),
+      )})`;
+      return c.negated ? notInArray(paymentIntents.id, matches) : inArray(paymentIntents.id, matches);
     }
     default:
       return bad(`unsupported field '${c.field}'.`);
@@ -134,11 +144,40 @@ function clauseCondition(c: Clause): SQL {
 }
 
 /** The conditions to AND together: each clause, or with OR one condition holding any of them. */
-export function searchConditions(clauses: Clause[], joiner: Joiner = "AND"): SQL[] {
-  const conditions = clauses.map(clauseCondition);
+export function searchConditions(clauses: Clause[], joiner: Joiner, scope: Scope): SQL[] {
+  const conditions = clauses.map((c) => clauseCondition(c, scope));
   if (joiner === "AND" || conditions.length < 2) return conditions;
   const any = or(...conditions);
   return any ? [any] : [];
+}
+
+/** A positive `metadata['k']:'v'` clause that can drive the search from the metadata side table. */
+export interface MetadataDriver {
+  key: string;
+  value: string;
+}
+
+export interface SearchPlan {
+  conditions: SQL[];
+  metadata: MetadataDriver | null;
+}
+
+/**
+ * The search as SQL: with AND (or one clause), the first positive metadata clause drives the query
+ * from payment_intent_metadata's index, in (created, id) order, and the other clauses filter the
+ * intents it finds; otherwise every clause is a condition on payment_intents.
+ */
+export function searchPlan(clauses: Clause[], joiner: Joiner, scope: Scope): SearchPlan {
+  const driver = joiner === "AND" || clauses.length < 2 ? clauses.find((c) => c.field === "metadata" && !c.negated && c.operator === ":") : undefined;
+  if (!driver) return { conditions: searchConditions(clauses, joiner, scope), metadata: null };
+  return {
+    conditions: searchConditions(
+      clauses.filter((c) => c !== driver),
+      "AND",
+      scope,
+    ),
+    metadata: { key: driver.metadataKey ?? "", value: driver.value },
+  };
 }
 
 /** Search pages are chained by an opaque token holding the last row's position. */

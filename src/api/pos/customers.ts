@@ -2,7 +2,8 @@
 // gateway's customers and saved payment methods. The seed's customer ids are the POS system's own
 // ("cust-123"): an id that is one of our customers (cus_...) is that customer; any other maps to a
 // customer derived from (merchant, mode, id), created when its first card is saved.
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, type SQL } from "drizzle-orm";
+import { beyond } from "../../db/queries";
 import type { Hono } from "hono";
 import { z } from "zod";
 import type { Principal } from "../../auth/permissions";
@@ -130,7 +131,7 @@ export function registerPosCustomers(app: App, sub: Hono<AppEnv>): void {
       if (query.cursor) {
         const [cur] = await db(c.env.DB).select({ created: paymentMethods.created }).from(paymentMethods).where(and(eq(paymentMethods.id, query.cursor), eq(paymentMethods.customer, customer.id))).limit(1);
         if (!cur) throw validation("Invalid cursor: use meta.cursor from a previous page.", "cursor");
-        where.push(or(lt(paymentMethods.created, cur.created), and(eq(paymentMethods.created, cur.created), lt(paymentMethods.id, query.cursor))) as SQL);
+        where.push(beyond(paymentMethods.created, paymentMethods.id, { created: cur.created, id: query.cursor }, "older"));
       }
       const rows = await db(c.env.DB).select().from(paymentMethods).where(and(...where)).orderBy(desc(paymentMethods.created), desc(paymentMethods.id)).limit(limit + 1);
       const page = rows.slice(0, limit);

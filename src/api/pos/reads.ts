@@ -2,6 +2,7 @@
 // the read model, cursor = the last id of the page), GET /transactions/:id (the intent and its calls
 // to the processor), GET /failed (default window 30 days) and its counts.
 import { and, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, notInArray, or, sql, type SQL } from "drizzle-orm";
+import { beyond } from "../../db/queries";
 import type { Hono } from "hono";
 import { z } from "zod";
 import type { Principal } from "../../auth/permissions";
@@ -99,7 +100,7 @@ async function page(c: Ctx, principal: Principal, where: SQL[], limit: number, c
       ? await db(c.env.DB).select({ created: paymentIntents.created }).from(paymentIntents).where(and(eq(paymentIntents.id, cursor), ...scope(principal))).limit(1)
       : [];
     if (!cur) throw validation("Invalid cursor: use meta.cursor from a previous page.", "cursor");
-    where.push(or(lt(paymentIntents.created, cur.created), and(eq(paymentIntents.created, cur.created), lt(paymentIntents.id, cursor))) as SQL);
+    where.push(beyond(paymentIntents.created, paymentIntents.id, { created: cur.created, id: cursor }, "older"));
   }
   const rows = await db(c.env.DB)
     .select({ data: paymentIntents.data })

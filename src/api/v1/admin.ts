@@ -1,7 +1,8 @@
 // Operators' tools on /v1 (seeds 001 and 002): merchants and their settings, the audit log, payment
 // search, failed payments (counts by reason, retry, resolve, dismiss) and refund approvals. Admin and
 // support act across merchants (support only reads); a merchant's own credentials see only its own.
-import { and, desc, eq, gte, isNotNull, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, isNotNull, isNull, lte, sql, type SQL } from "drizzle-orm";
+import { beyond } from "../../db/queries";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
 import { audit } from "../../audit/log";
@@ -203,7 +204,7 @@ function registerAuditLog(app: App): void {
       ];
       if (query.cursor) {
         const cur = decodeCursor(query.cursor);
-        where.push(or(lt(auditLog.created, cur.created), and(eq(auditLog.created, cur.created), lt(auditLog.id, cur.id))) as SQL);
+        where.push(beyond(auditLog.created, auditLog.id, cur, "older"));
       }
       const rows = await db(c.env.DB)
         .select()
@@ -260,7 +261,7 @@ const SearchQuery = z
 async function intentPage(c: Ctx, where: SQL[], limit: number, cursor: string | undefined): Promise<{ items: IntentRecord[]; hasMore: boolean; next: string | null }> {
   if (cursor) {
     const cur = decodeCursor(cursor);
-    where.push(or(lt(paymentIntents.created, cur.created), and(eq(paymentIntents.created, cur.created), lt(paymentIntents.id, cur.id))) as SQL);
+    where.push(beyond(paymentIntents.created, paymentIntents.id, cur, "older"));
   }
   const rows = await db(c.env.DB)
     .select({ data: paymentIntents.data })

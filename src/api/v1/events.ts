@@ -1,15 +1,15 @@
 // /v1/events: what happened, kept 30 days (EVENT_RETENTION_DAYS). Filters: `type` (exact, or a
 // prefix wildcard like `payment_intent.*`), `types[]`, `created`, and our `payment_intent`.
 // An event can be re-sent to its endpoints (or to one endpoint) on demand.
-import { and, eq, like, or, sql, type SQL } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { GATEWAY_API_VERSION } from "../../core/api-version";
 import { renderEvent, subscribes, type EventJson } from "../../core/events";
 import { derivedId, hasPrefix } from "../../core/ids";
 import type { EventRecord } from "../../core/types";
-import { createdConditions, listable, pageOf } from "../../db/queries";
-import { events, webhookDeliveries } from "../../db/schema";
+import { listEvents } from "../../db/queries";
+import { webhookDeliveries } from "../../db/schema";
 import { attemptsOf, db, findEndpoint, findEvent, parseEndpointEvents, pendingDeliveries } from "../../webhooks/store";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
@@ -18,7 +18,6 @@ import { route, type App } from "./route";
 import { listOf } from "./schemas";
 import { deliveriesPage, renderDelivery, resend, WebhookDeliverySchema } from "./webhook_endpoints";
 
-const EVENTS = listable(events, "event");
 const typeFilter = z.string().max(100).regex(/^[a-z_]+(\.[a-z_]+)*(\.\*)?$|^\*$/, "must be an event type or a wildcard like payment_intent.*");
 
 const ListQuery = z
@@ -55,10 +54,6 @@ export const EventSchema: z.ZodType<EventJson> = z
   })
   .meta({ id: "Event" });
 
-function typeCondition(type: string): SQL {
-  if (type === "*") return sql`1 = 1`;
-  return type.endsWith(".*") ? like(events.type, `${type.slice(0, -1)}%`) : eq(events.type, type);
-}
 
 async function eventOr404(d1: D1Database, scope: { merchantId: string; livemode: boolean }, id: string): Promise<EventRecord> {
   const event = hasPrefix(id, "evt") ? await findEvent(d1, scope, id) : null;
@@ -75,14 +70,7 @@ export function registerEvents(app: App): void {
     async (c, { query, principal }) => {
       if (query.type && query.types) throw invalidRequest("Pass either type or types, not both.", "types");
       const types = query.types ?? (query.type ? [query.type] : []);
-      const filters: SQL[] = [
-        ...(types.length ? [or(...types.map(typeCondition)) as SQL] : []),
-        ...(query.payment_intent ? [eq(events.paymentIntent, query.payment_intent)] : []),
-        ...createdConditions(events.created, query.created),
-      ];
-      const page = await pageOf(c.env.DB, EVENTS, principal, filters, pageRequest(query), async (where, order, limit) =>
-        (await db(c.env.DB).select({ data: events.data }).from(events).where(where).orderBy(...order).limit(limit)).map((r) => JSON.parse(r.data) as EventRecord),
-      );
+      const page = await listEvents(c.env.DB, principal, { types, paymentIntent: query.payment_intent, created: query.created }, pageRequest(query));
       return json(c, listObject("/v1/events", page, (e) => renderEvent(e, 0, c.get("apiVersion") ?? GATEWAY_API_VERSION)));
     },
   );

@@ -11,7 +11,7 @@ import { saveFromIntent } from "../../billing/payment-methods";
 import { findCustomer, findPaymentMethod, liveCustomer, parseDetails, renderCustomer } from "../../billing/store";
 import { log } from "../../log";
 import { listIntents, searchIntents } from "../../db/queries";
-import { decodePageToken, encodePageToken, parseSearch, parseSearchQuery, searchConditions } from "../../db/search";
+import { decodePageToken, encodePageToken, parseSearch, parseSearchQuery, searchConditions, searchPlan } from "../../db/search";
 import { config } from "../../env";
 import type { Principal } from "../../auth/permissions";
 import type { OpOutcome, RequestContext } from "../../intents/params";
@@ -328,10 +328,10 @@ export function registerPaymentIntents(app: App): void {
     async (c, { query, principal }) => {
       const expand = checkExpand(query.expand?.map((p) => p.replace(/^data\./, "")));
       const parsed = parseSearch(query.query);
-      const conditions = searchConditions(parsed.clauses, parsed.joiner);
-      if (principal.customerId) conditions.push(...searchConditions(parseSearchQuery(`customer:"${principal.customerId.replace(/"/g, "")}"`)));
+      const plan = searchPlan(parsed.clauses, parsed.joiner, principal);
+      if (principal.customerId) plan.conditions.push(...searchConditions(parseSearchQuery(`customer:"${principal.customerId.replace(/"/g, "")}"`), "AND", principal));
       const limit = query.limit ?? 10;
-      const page = await searchIntents(c.env.DB, principal, conditions, limit, query.page ? decodePageToken(query.page) : null);
+      const page = await searchIntents(c.env.DB, principal, plan, limit, query.page ? decodePageToken(query.page) : null);
       const customers = await expandedCustomers(c, principal, page.items, expand);
       const last = page.items[page.items.length - 1];
       return json(c, {

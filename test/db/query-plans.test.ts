@@ -1,0 +1,308 @@
+// Every query of src/db is an index range: the exact SQL each function sends to D1 is captured and
+// asked for its EXPLAIN QUERY PLAN, which must not SCAN a large table (only small ephemeral lists may
+// be scanned) nor sort through a temp B-tree where the index gives the order.
+//
+// What EXPLAIN shows (SQLite in workerd, no statistics):
+// - lists and searches by status, customer, order id, amount (equality), an intent's refunds, charge
+//   and events, charges by customer and events by type: SEARCH <their index> (merchant_id=? AND
+//   livemode=? AND <column>=? AND (created,id)<(?,?)), no sort: a page reads `limit` entries at any depth;
+// - `metadata['k']:'v'` (alone or ANDed): SEARCH payment_intent_metadata USING COVERING INDEX
+//   payment_intent_metadata_search (merchant_id=? AND livemode=? AND key=? AND value=? AND
+//   (created,intent_id)<(?,?)), then each intent by primary key; no sort (the side table carries created);
+// - clauses with no index of their own (currency, amount ranges, negations, OR, event wildcards):
+//   SEARCH <the list index> (merchant_id=? AND livemode=? [AND (created,id)<(?,?)]), filtered as it
+//   walks in order and stopping at the page's end (metadata clauses there are IN / NOT IN a LIST
+//   SUBQUERY of the side table). No scan and no sort, but a rare match walks far: those are the
+//   queries to bound with a created window.
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { IntentRecord, Scope } from "../../src/core/types";
+import { writeIntent } from "../../src/db/read-model";
+import { listCharges, listEvents, listIntents, listRefunds, searchIntents } from "../../src/db/queries";
+import { decodePageToken, parseSearch, searchPlan } from "../../src/db/search";
+import { createIntent, get, post, seedCustomer, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
+
+interface Captured {
+  sql: string;
+  params: unknown[];
+}
+
+/** A D1 binding that records every statement prepared through it (with the values bound to it). */
+function recording(db: D1Database, out: Captured[]): D1Database {
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === "prepare") {
+        return (query: string) => {
+          const entry: Captured = { sql: query, params: [] };
+          out.push(entry);
+          const stmt = target.prepare(query);
+          return new Proxy(stmt, {
+            get(s, p) {
+              if (p === "bind") {
+                return (...values: unknown[]) => {
+                  entry.params = values;
+                  return s.bind(...values);
+                };
+              }
+              const v: unknown = Reflect.get(s, p, s);
+              return typeof v === "function" ? v.bind(s) : v;
+            },
+          });
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+const LARGE = ["payment_intents", "charges", "refunds", "events", "payment_intent_metadata"];
+
+async function planOf(c: Captured): Promise<string[]> {
+  const res = await env.DB.prepare(`EXPLAIN QUERY PLAN ${c.sql}`)
+    .bind(...c.params)
+    .all<{ detail: string }>();
+  return res.results.map((r) => r.detail);
+}
+
+/** Runs `run` against a recording binding and returns the plan of every statement it sent. */
+async function plans(run: (db: D1Database) => Promise<unknown>): Promise<{ sql: string; plan: string[] }[]> {
+  const captured: Captured[] = [];
+  await run(recording(env.DB, captured));
+  expect(captured.length).toBeGreaterThan(0);
+  return Promise.all(captured.map(async (c) => ({ sql: c.sql, plan: await planOf(c) })));
+}
+
+function expectIndexed(all: { sql: string; plan: string[] }[], options: { ordered?: boolean } = {}): void {
+  for (const { sql, plan } of all) {
+    const text = plan.join("\n");
+    for (const line of plan) {
+      const scanned = /^SCAN (\w+)/.exec(line)?.[1];
+      expect(scanned !== undefined && LARGE.includes(scanned), `${sql}\n${text}`).toBe(false);
+    }
+    if (options.ordered !== false) expect(text, sql).not.toMatch(/USE TEMP B-TREE FOR ORDER BY/);
+  }
+}
+
+const M = "acct_query_plans";
+const scope: Scope = { merchantId: M, livemode: false };
+const page = { limit: 10 };
+const KEY = "sk_test_query_plans_merchant";
+const opts = { key: KEY };
+const CUSTOMER = "cus_queryPlans01";
+/** Intents made through the API (so through the read model's writes), beside the rows inserted below. */
+const real: PaymentIntentJson[] = [];
+
+beforeAll(async () => {
+  await seedMerchant(M, "Query plans", "key_query_plans", KEY, false);
+  await seedCustomer(M, CUSTOMER);
+  for (let i = 0; i < 3; i++) {
+    const res = await createIntent({ amount: 700 + i, currency: "usd", customer: CUSTOMER, payment_method: "pm_card_visa", confirm: true, metadata: { shelf: `s${i}`, colour: "teal" } }, opts);
+    expect(res.status).toBe(200);
+    real.push(res.body);
+  }
+  const rows: D1PreparedStatement[] = [];
+  for (let i = 0; i < 30; i++) {
+    const id = `pi_qp${String(i).padStart(8, "0")}`;
+    const created = 1_700_000_000_000 + i * 1000;
+    const metadata = JSON.stringify({ order: String(i), batch: i % 2 ? "odd" : "even" });
+    rows.push(
+      env.DB.prepare(
+        "INSERT INTO payment_intents (id, merchant_id, livemode, status, amount, currency, customer, order_id, metadata, created, version, data) VALUES (?, ?, 0, ?, ?, 'usd', ?, ?, ?, ?, 1, ?)",
+      ).bind(id, M, i % 3 ? "succeeded" : "canceled", 1000 + i, `cus_qp${i % 4}`, `ord_${i}`, metadata, created, JSON.stringify({ id, created })),
+      env.DB.prepare("INSERT INTO charges (id, merchant_id, livemode, payment_intent, customer, created, version) VALUES (?, ?, 0, ?, ?, ?, 1)").bind(`ch_qp${i}`, M, id, `cus_qp${i % 4}`, created),
+      env.DB.prepare("INSERT INTO events (id, merchant_id, livemode, type, payment_intent, created, data) VALUES (?, ?, 0, ?, ?, ?, '{}')").bind(
+        `evt_qp${i}`,
+        M,
+        i % 2 ? "payment_intent.succeeded" : "charge.refunded",
+        id,
+        created,
+      ),
+      env.DB.prepare("INSERT INTO refunds (id, merchant_id, livemode, payment_intent, charge, status, amount, created, version, data) VALUES (?, ?, 0, ?, ?, 'succeeded', 1, ?, 1, ?)").bind(
+        `re_qp${i}`,
+        M,
+        id,
+        `ch_qp${i}`,
+        created,
+        JSON.stringify({ id: `re_qp${i}` }),
+      ),
+    );
+  }
+  await env.DB.batch(rows);
+});
+
+const deep = "pi_qp00000015";
+
+describe("cursors are row values: a deep page is an index range", () => {
+  it("payment intents, both directions", async () => {
+    for (const cursor of [{ startingAfter: deep }, { endingBefore: deep }]) {
+      const all = await plans((db) => listIntents(db, scope, {}, { ...page, ...cursor }));
+      expectIndexed(all);
+      const list = all.find((p) => p.sql.includes("order by"));
+      expect(list?.plan.join("\n")).toMatch(/payment_intents_list \(merchant_id=\? AND livemode=\? AND \(created,id\)[<>]\(\?,\?\)\)/);
+    }
+  });
+
+  it("search pages", async () => {
+    const { clauses, joiner } = parseSearch("amount>0");
+    const all = await plans((db) => searchIntents(db, scope, searchPlan(clauses, joiner, scope), 10, decodePageToken(btoa(JSON.stringify([1_700_000_015_000, deep])))));
+    expectIndexed(all);
+    expect(all[0]?.plan.join("\n")).toMatch(/\(created,id\)<\(\?,\?\)/);
+  });
+
+  it("refunds and charges", async () => {
+    const refundPlans = await plans((db) => listRefunds(db, scope, {}, { ...page, startingAfter: "re_qp15" }));
+    expectIndexed(refundPlans);
+    expect(refundPlans.map((p) => p.plan.join("\n")).join("\n")).toMatch(/refunds_list \(merchant_id=\? AND livemode=\? AND \(created,id\)<\(\?,\?\)\)/);
+    const chargePlans = await plans((db) => listCharges(db, scope, {}, { ...page, startingAfter: "ch_qp15" }));
+    expectIndexed(chargePlans);
+    expect(chargePlans.map((p) => p.plan.join("\n")).join("\n")).toMatch(/charges_list \(merchant_id=\? AND livemode=\? AND \(created,id\)<\(\?,\?\)\)/);
+  });
+});
+
+describe("each filter is a range of an index ending in (created, id)", () => {
+  const deepPage = { ...page, startingAfter: deep };
+  const listPlan = (all: { sql: string; plan: string[] }[]) => all.find((p) => p.sql.includes("order by"))?.plan.join("\n") ?? "";
+
+  it.each([
+    ["status", { status: "succeeded" }, "payment_intents_status"],
+    ["customer", { customer: "cus_qp1" }, "payment_intents_customer"],
+    ["order id", { orderId: "ord_7" }, "payment_intents_order_created"],
+    ["created window", { created: { gte: 1_700_000_005, lt: 1_700_000_020 } }, "payment_intents_list"],
+  ] as const)("payment intents by %s, at depth", async (_name, filters, index) => {
+    for (const p of [page, deepPage]) {
+      const all = await plans((db) => listIntents(db, scope, filters, p));
+      expectIndexed(all);
+      expect(listPlan(all)).toMatch(new RegExp(`USING INDEX ${index} \\(merchant_id=\\? AND livemode=\\?`));
+    }
+    const all = await plans((db) => listIntents(db, scope, filters, deepPage));
+    if (index !== "payment_intents_list") expect(listPlan(all)).toMatch(new RegExp(`${index} \\(merchant_id=\\? AND livemode=\\? AND \\w+=\\? AND \\(created,id\\)<\\(\\?,\\?\\)\\)`));
+  });
+
+  it("charges by customer (their own column) and by intent", async () => {
+    const byCustomer = await plans((db) => listCharges(db, scope, { customer: "cus_qp1" }, { ...page, startingAfter: "ch_qp15" }));
+    expectIndexed(byCustomer);
+    expect(listPlan(byCustomer)).toMatch(/charges_customer \(merchant_id=\? AND livemode=\? AND customer=\? AND \(created,id\)<\(\?,\?\)\)/);
+    const byIntent = await plans((db) => listCharges(db, scope, { paymentIntent: "pi_qp00000003" }, page));
+    expectIndexed(byIntent);
+    expect(listPlan(byIntent)).toMatch(/charges_intent \(merchant_id=\? AND livemode=\? AND payment_intent=\?\)/);
+  });
+
+  it("charges carry their intent's customer, written with the intent", async () => {
+    const res = await get<ListJson<{ id: string; customer: string | null; payment_intent: string }>>(`/v1/charges?customer=${CUSTOMER}&limit=100`, opts);
+    expect(res.status).toBe(200);
+    expect(res.body.data.map((c) => c.payment_intent).sort()).toEqual(real.map((p) => p.id).sort());
+    const rows = await env.DB.prepare("SELECT customer FROM charges WHERE payment_intent = ?").bind(real[0]?.id ?? "").all<{ customer: string | null }>();
+    expect(rows.results).toEqual([{ customer: CUSTOMER }]);
+  });
+
+  it("refunds by intent and by charge", async () => {
+    const byIntent = await plans((db) => listRefunds(db, scope, { paymentIntent: "pi_qp00000003" }, page));
+    expectIndexed(byIntent);
+    expect(listPlan(byIntent)).toMatch(/refunds_intent \(merchant_id=\? AND livemode=\? AND payment_intent=\?\)/);
+    const byCharge = await plans((db) => listRefunds(db, scope, { charge: "ch_qp3" }, page));
+    expectIndexed(byCharge);
+    expect(listPlan(byCharge)).toMatch(/refunds_charge \(merchant_id=\? AND livemode=\? AND charge=\?\)/);
+  });
+
+  it("events by type and by intent, at depth", async () => {
+    const byType = await plans((db) => listEvents(db, scope, { types: ["payment_intent.succeeded"] }, { ...page, startingAfter: "evt_qp15" }));
+    expectIndexed(byType);
+    expect(listPlan(byType)).toMatch(/events_type \(merchant_id=\? AND livemode=\? AND type=\? AND \(created,id\)<\(\?,\?\)\)/);
+    const byIntent = await plans((db) => listEvents(db, scope, { paymentIntent: "pi_qp00000003" }, page));
+    expectIndexed(byIntent);
+    expect(listPlan(byIntent)).toMatch(/events_intent \(merchant_id=\? AND livemode=\? AND payment_intent=\?\)/);
+    // Wildcards walk the list index in order (no sort), filtering as they go.
+    expectIndexed(await plans((db) => listEvents(db, scope, { types: ["payment_intent.*", "charge.refunded"] }, { ...page, startingAfter: "evt_qp15" })));
+  });
+});
+
+describe("search: each field", () => {
+  const searchPlans = (q: string, after: string | null = null) =>
+    plans((db) => {
+      const { clauses, joiner } = parseSearch(q);
+      return searchIntents(db, scope, searchPlan(clauses, joiner, scope), 10, after === null ? null : decodePageToken(after));
+    });
+  const token = btoa(JSON.stringify([1_700_000_015_000, deep])).replace(/=+$/, "");
+
+  it.each([
+    ["status:'canceled'", "payment_intents_status \\(merchant_id=\\? AND livemode=\\? AND status=\\?"],
+    ["customer:'cus_qp2'", "payment_intents_customer \\(merchant_id=\\? AND livemode=\\? AND customer=\\?"],
+    ["order_id:'ord_7'", "payment_intents_order_created \\(merchant_id=\\? AND livemode=\\? AND order_id=\\?"],
+    ["amount:1007", "payment_intents_amount \\(merchant_id=\\? AND livemode=\\? AND amount=\\?"],
+    ["created>=1700000005 AND created<1700000020", "payment_intents_list \\(merchant_id=\\? AND livemode=\\?"],
+    ["metadata['order']:'7'", "payment_intent_metadata_search \\(merchant_id=\\? AND livemode=\\? AND key=\\? AND value=\\?"],
+    ["metadata['batch']:'odd' AND status:'succeeded'", "payment_intent_metadata_search \\(merchant_id=\\? AND livemode=\\? AND key=\\? AND value=\\?"],
+  ])("%s is a range of its index, at depth", async (q, index) => {
+    for (const after of [null, token]) {
+      const all = await searchPlans(q, after);
+      expectIndexed(all);
+      const text = all.map((p) => p.plan.join("\n")).join("\n");
+      expect(text).toMatch(new RegExp(index));
+      // (A created window is itself the range; the cursor then filters within it.)
+      if (after && !q.startsWith("created")) expect(text).toMatch(/\(created,(id|intent_id)\)<\(\?,\?\)/);
+      if (q.startsWith("metadata")) expect(text).toMatch(/SEARCH payment_intents USING INDEX sqlite_autoindex_payment_intents_1 \(id=\?\)/);
+    }
+  });
+
+  // Clauses without an index of their own (currency, amount ranges, negations, OR) walk the list
+  // index in (created, id) order and stop at the page's end: never a scan, never a sort.
+  it.each(["currency:'usd'", "amount>1005", "-metadata['order']:'7'", "-status:'canceled'", "metadata['order']:'7' OR metadata['order']:'8'", "status:'canceled' OR customer:'cus_qp1'"])(
+    "%s walks the list index in order",
+    async (q) => {
+      for (const after of [null, token]) expectIndexed(await searchPlans(q, after));
+    },
+  );
+});
+
+describe("metadata search rows are written with the intent", () => {
+  const search = (q: string) => get<{ data: PaymentIntentJson[] }>(`/v1/payment_intents/search?query=${encodeURIComponent(q)}`, opts);
+  const shelfRows = async (id: string) =>
+    (await env.DB.prepare("SELECT key, value FROM payment_intent_metadata WHERE intent_id = ? ORDER BY key").bind(id).all<{ key: string; value: string }>()).results;
+
+  it("finds, replaces on update, keeps negations right and ignores stale writes", async () => {
+    const [a, b, c] = real;
+    if (!a || !b || !c) throw new Error("seeded intents missing");
+    expect((await search("metadata['shelf']:'s1'")).body.data.map((p) => p.id)).toEqual([b.id]);
+    expect(await shelfRows(b.id)).toEqual([
+      { key: "colour", value: "teal" },
+      { key: "shelf", value: "s1" },
+    ]);
+    const before = await env.DB.prepare("SELECT data FROM payment_intents WHERE id = ?").bind(b.id).first<{ data: string }>();
+    const updated = await post(`/v1/payment_intents/${b.id}`, { metadata: { shelf: "s9", colour: "" } }, opts);
+    expect(updated.status, JSON.stringify(updated.body)).toBe(200);
+    expect(await shelfRows(b.id)).toEqual([{ key: "shelf", value: "s9" }]);
+    expect((await search("metadata['shelf']:'s1'")).body.data).toEqual([]);
+    expect((await search("metadata['shelf']:'s9'")).body.data.map((p) => p.id)).toEqual([b.id]);
+    expect((await search(`-metadata['shelf']:'s9' AND customer:'${CUSTOMER}'`)).body.data.map((p) => p.id).sort()).toEqual([a.id, c.id].sort());
+    expect((await search(`-metadata['colour']:'teal' AND customer:'${CUSTOMER}'`)).body.data.map((p) => p.id)).toEqual([b.id]);
+    // A late write of the older version changes neither the intent row nor its metadata rows.
+    await writeIntent(env.DB, JSON.parse(before?.data ?? "{}") as IntentRecord);
+    expect(await shelfRows(b.id)).toEqual([{ key: "shelf", value: "s9" }]);
+  });
+});
+
+describe("migration 0014 backfills what the read model now writes", () => {
+  it("metadata rows and charges' customers of rows written before it", async () => {
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0014"));
+    const statement = (start: string) => {
+      const found = migration?.queries.find((q) => q.trim().startsWith(start));
+      if (!found) throw new Error(`0014 has no statement starting with ${start}`);
+      return found;
+    };
+    // The rows inserted above bypassed the read model: no metadata rows, charges' customer cleared.
+    await env.DB.prepare("UPDATE charges SET customer = NULL WHERE merchant_id = ?").bind(M).run();
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM payment_intent_metadata WHERE intent_id = 'pi_qp00000007'").first("n")).toBe(0);
+    await env.DB.prepare(statement("UPDATE charges SET customer")).run();
+    // Rows the read model wrote are already there: the backfill is replayed without them.
+    await env.DB.prepare(statement("INSERT INTO payment_intent_metadata").replace("INSERT INTO", "INSERT OR IGNORE INTO")).run();
+    const rows = await env.DB.prepare("SELECT key, value, created FROM payment_intent_metadata WHERE intent_id = 'pi_qp00000007' ORDER BY key").all();
+    expect(rows.results).toEqual([
+      { key: "batch", value: "odd", created: 1_700_000_007_000 },
+      { key: "order", value: "7", created: 1_700_000_007_000 },
+    ]);
+    expect(await env.DB.prepare("SELECT customer FROM charges WHERE id = 'ch_qp7'").first("customer")).toBe("cus_qp3");
+    const found = await searchIntents(env.DB, scope, searchPlan(parseSearch("metadata['order']:'7'").clauses, "AND", scope), 10, null);
+    expect(found.items.map((i) => i.id)).toEqual(["pi_qp00000007"]);
+  });
+});
