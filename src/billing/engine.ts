@@ -14,7 +14,7 @@ import type { IntentRecord, IntentStatus, PaymentMethodDetails, Scope } from "..
 import { merchantSettings } from "../db/merchants";
 import { customers, invoices, paymentMethods, prices, subscriptions, testClocks } from "../db/schema";
 import { config, type Env } from "../env";
-import type { CreateIntentParams, RequestContext } from "../intents/params";
+import { createParams, type CreateIntentParams, type RequestContext } from "../intents/params";
 import { log } from "../log";
 import { boundary, type Interval } from "./periods";
 import {
@@ -327,28 +327,18 @@ export async function payInvoice(env: Env, invoiceId: string, options: PayOption
 
 /** The intent of attempt `attempt` of an invoice: its amount left to pay, marked with the invoice and the attempt. */
 function attemptParams(row: InvoiceRow, id: string, attempt: number, paymentMethod: PaymentMethodDetails | null, confirm: boolean, offSession: boolean): CreateIntentParams {
-  return {
+  return createParams({
     id,
     amount: row.amountDue - row.amountPaid,
     currency: row.currency,
-    captureMethod: "automatic",
     customer: row.customer,
     description: row.description,
     metadata: { subscription: row.subscription, invoice: row.id, invoice_attempt: String(attempt) },
-    orderId: null,
     invoiceId: row.id,
-    locationId: null,
-    terminalId: null,
-    lineItems: [],
-    tipAmount: 0,
-    receiptEmail: null,
-    statementDescriptor: null,
-    returnUrl: null,
-    cancelUrl: null,
     paymentMethod,
     confirm,
     offSession,
-  };
+  });
 }
 
 /**

@@ -54,6 +54,32 @@ export interface CreateIntentParams {
   gatewayAccount?: string | null;
 }
 
+/**
+ * A creation's parameters: what the caller names, everything else at its default (automatic capture,
+ * no customer, references, line items, tip or payment method; not confirmed).
+ */
+export function createParams(named: Pick<CreateIntentParams, "id" | "amount" | "currency"> & Partial<CreateIntentParams>): CreateIntentParams {
+  return {
+    captureMethod: "automatic",
+    customer: null,
+    description: null,
+    metadata: {},
+    orderId: null,
+    invoiceId: null,
+    locationId: null,
+    terminalId: null,
+    lineItems: [],
+    tipAmount: 0,
+    receiptEmail: null,
+    statementDescriptor: null,
+    returnUrl: null,
+    cancelUrl: null,
+    paymentMethod: null,
+    confirm: false,
+    ...named,
+  };
+}
+
 /** Fields left undefined are unchanged. Metadata merges; an empty value deletes its key. */
 export interface UpdateIntentParams {
   amount?: number;

@@ -14,6 +14,7 @@ import { intentStub } from "../v1/respond";
 import type { App, AppEnv } from "../v1/route";
 import { backendRequest, outcomeIntent, visibleIntent } from "./common";
 import { bad, BackendError, backendRoute } from "./surface";
+import { createParams } from "../../intents/params";
 
 const decimal = z.union([z.string().min(1).max(40), z.number()]).transform(String);
 const id = z.string().min(1).max(255);
@@ -69,27 +70,18 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
     const req = await backendRequest(c, principal, "POST /api/v1/payments/paypal/create-order", "", { ...body, amount, currency }, "seed004.paypal.create_order");
     const paymentMethod = await resolvePaymentMethodInput(c, principal, { payment_method: { type: "paypal" } });
     const intentId = req.idempotencyKey ? await derivedId("pi", principal.merchantId, String(principal.livemode), req.idempotencyKey) : randomId("pi");
-    const outcome = await intentStub(c.env, intentId).create(req, {
+    const outcome = await intentStub(c.env, intentId).create(req, createParams({
       id: intentId,
       amount,
       currency,
-      captureMethod: "automatic",
       customer: principal.customerId ?? null,
       description: body.description ?? null,
       metadata: body.custom_id ? { custom_id: body.custom_id } : {},
       orderId: body.custom_id ?? null,
-      invoiceId: null,
-      locationId: null,
-      terminalId: null,
-      lineItems: [],
-      tipAmount: 0,
-      receiptEmail: null,
-      statementDescriptor: null,
       returnUrl: body.return_url ?? null,
-      cancelUrl: null,
       paymentMethod: paymentMethod ?? null,
       confirm: true,
-    });
+    }));
     const intent = outcomeIntent(outcome, intentId);
     const approval = intent.nextAction?.url ?? null;
     if (!approval) throw new BackendError(502, "PayPal did not give an approval link for this order.");

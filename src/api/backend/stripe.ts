@@ -16,6 +16,7 @@ import { intentStub } from "../v1/respond";
 import type { App, AppEnv } from "../v1/route";
 import { backendRequest, outcomeIntent, visibleIntent } from "./common";
 import { bad, backendRoute } from "./surface";
+import { createParams } from "../../intents/params";
 
 const decimal = z.union([z.string().min(1).max(40), z.number()]).transform(String);
 const id = z.string().min(1).max(255);
@@ -54,27 +55,15 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
     const paymentMethod = body.payment_method ? await resolvePaymentMethodInput(c, principal, { payment_method: body.payment_method }) : undefined;
     const req = await backendRequest(c, principal, "POST /api/v1/payments/stripe/create-payment-intent", "", { ...body, amount, currency }, "seed004.stripe.create_payment_intent");
     const intentId = req.idempotencyKey ? await derivedId("pi", principal.merchantId, String(principal.livemode), req.idempotencyKey) : randomId("pi");
-    const outcome = await intentStub(c.env, intentId).create(req, {
+    const outcome = await intentStub(c.env, intentId).create(req, createParams({
       id: intentId,
       amount,
       currency,
-      captureMethod: "automatic",
       customer: principal.customerId ?? body.customer ?? null,
       description: body.description ?? null,
       metadata: body.metadata ?? {},
-      orderId: null,
-      invoiceId: null,
-      locationId: null,
-      terminalId: null,
-      lineItems: [],
-      tipAmount: 0,
-      receiptEmail: null,
-      statementDescriptor: null,
-      returnUrl: null,
-      cancelUrl: null,
       paymentMethod: paymentMethod ?? null,
-      confirm: false,
-    });
+    }));
     const intent = outcomeIntent(outcome, intentId);
     return c.json({ payment_intent_id: intent.id, client_secret: intent.clientSecret, status: intent.status, amount: intent.amount, currency: intent.currency }, 200, outcome.replayed ? { "Idempotent-Replayed": "true" } : {});
   });

@@ -4,7 +4,7 @@
 // original's object. Each surface validates, names the card, and renders.
 import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import type { Env } from "../../env";
-import type { OpOutcome, RequestContext } from "../../intents/params";
+import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
 import { intentStub } from "../v1/respond";
 
 export interface RetryRequest {
@@ -21,7 +21,7 @@ export interface RetryRequest {
 
 export async function retryFailedPayment(env: Env, r: RetryRequest): Promise<{ outcome: OpOutcome; original: IntentRecord }> {
   const { failed } = r;
-  const outcome = await intentStub(env, r.id).create(r.req, {
+  const outcome = await intentStub(env, r.id).create(r.req, createParams({
     id: r.id,
     amount: failed.amount,
     currency: failed.currency,
@@ -42,7 +42,7 @@ export async function retryFailedPayment(env: Env, r: RetryRequest): Promise<{ o
     paymentMethod: r.paymentMethod,
     confirm: true,
     retryOf: failed.id,
-  });
+  }));
   let original = failed;
   const retried = outcome.intent;
   if (retried && (retried.status === "succeeded" || retried.status === "requires_capture") && !outcome.replayed) {

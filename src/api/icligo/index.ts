@@ -19,7 +19,7 @@ import { allocateIntentNumber, intentByNumber, numberOfIntent } from "../../db/n
 import { merchantSettings } from "../../db/merchants";
 import { config } from "../../env";
 import { readBodyText } from "../../http/body";
-import type { OpOutcome, RequestContext } from "../../intents/params";
+import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
 import { log } from "../../log";
 import { hostedPaymentPageUrl } from "../../pages/urls";
 import { intentStub } from "../v1/respond";
@@ -237,29 +237,17 @@ export function icligoSurface(): Hono<AppEnv> {
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), scope, { route: "POST /payments/create-payment-intent", target: "", params: input });
     const id = idem.key ? await derivedId("pi", scope.merchantId, String(scope.livemode), idem.key) : randomId("pi");
     const number = await allocateIntentNumber(c.env.DB, id, scope, Date.now());
-    const outcome = await intentStub(c.env, id).create(requestOf(c, principal, scope, null, idem), {
+    const outcome = await intentStub(c.env, id).create(requestOf(c, principal, scope, null, idem), createParams({
       id,
       amount: input.amount,
       currency: input.currency,
       captureMethod: input.manualCapture ? "manual" : "automatic",
       customer: input.userId,
-      description: null,
       metadata: input.metadata,
-      orderId: null,
-      invoiceId: null,
-      locationId: null,
-      terminalId: null,
       lineItems: input.lineItems,
-      tipAmount: 0,
-      receiptEmail: null,
-      statementDescriptor: null,
-      returnUrl: null,
-      cancelUrl: null,
-      paymentMethod: null,
-      confirm: false,
       number,
       createdVia: "icligo",
-    });
+    }));
     const intent = intentOf(outcome, number);
     return send(renderPayment(intent, number, paymentUrl(c, intent)));
   });

@@ -20,7 +20,7 @@ import { accountOfGateway, allocateIntentNumber, ensureIntentNumber, gatewayNumb
 import { connectorAccounts } from "../../db/schema";
 import { config } from "../../env";
 import { readBodyText } from "../../http/body";
-import type { OpOutcome, RequestContext } from "../../intents/params";
+import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
 import { log } from "../../log";
 import { db } from "../../webhooks/store";
 import { eq } from "drizzle-orm";
@@ -292,30 +292,20 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), scope, { route: `POST ${PREFIX}`, target: "", params: input });
     const id = idem.key ? await derivedId("pi", scope.merchantId, String(scope.livemode), idem.key) : randomId("pi");
     const number = await allocateIntentNumber(c.env.DB, id, scope, Date.now());
-    const outcome = await intentStub(c.env, id).create(requestOf(c, principal, scope, null, idem), {
+    const outcome = await intentStub(c.env, id).create(requestOf(c, principal, scope, null, idem), createParams({
       id,
       amount: input.amount,
       currency: input.currency,
-      captureMethod: "automatic",
       customer: customerOf(principal),
       description: input.description,
-      metadata: {},
       orderId: input.orderId,
       invoiceId: input.invoiceId,
-      locationId: null,
-      terminalId: null,
-      lineItems: [],
-      tipAmount: 0,
-      receiptEmail: null,
-      statementDescriptor: null,
       returnUrl: input.returnUrl,
       cancelUrl: input.cancelUrl,
-      paymentMethod: null,
-      confirm: false,
       number,
       createdVia: "paymentintents",
       gatewayAccount: account,
-    });
+    }));
     const res = await outcomeResponse(c, outcome, number, 201);
     if (res.status === 201) res.headers.set("Location", `${PREFIX}/${number}`);
     return res;

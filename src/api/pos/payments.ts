@@ -11,7 +11,7 @@ import { isFailedPayment } from "../../core/intent";
 import { isKnownCurrency, MAX_AMOUNT } from "../../core/money";
 import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import { merchantSettings } from "../../db/merchants";
-import type { OpOutcome, RequestContext } from "../../intents/params";
+import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
 import * as f from "../v1/fields";
 import { resolvePaymentMethodInput } from "../v1/payment_intents";
 import { intentStub } from "../v1/respond";
@@ -167,27 +167,20 @@ async function createPayment(c: Ctx, principal: Principal, body: z.output<typeof
   const method = await cardOf(c, principal, body, customer, true);
   const req = await posRequest(c, principal, key, { route, target: "", params: { ...rest, customerId: customer } }, capture ? "pos.sale" : "pos.authorize");
   const id = key ? await derivedId("pi", principal.merchantId, String(principal.livemode), key) : randomId("pi");
-  const outcome = await intentStub(c.env, id).create(req, {
+  const outcome = await intentStub(c.env, id).create(req, createParams({
     id,
     amount: body.amountCents + tip,
     currency: (body.currency ?? "USD").toLowerCase(),
     captureMethod: capture ? "automatic" : "manual",
     customer,
-    description: null,
     metadata: body.metadata ?? {},
     orderId: body.orderId ?? null,
-    invoiceId: null,
     locationId: body.locationId ?? null,
     terminalId: body.terminalId ?? null,
-    lineItems: [],
     tipAmount: tip,
-    receiptEmail: null,
-    statementDescriptor: null,
-    returnUrl: null,
-    cancelUrl: null,
     paymentMethod: method,
     confirm: true,
-  });
+  }));
   return paymentAnswer(c, outcome);
 }
 

@@ -29,6 +29,7 @@ import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
 import { checkExpandable, intentStub, json, listObject, pageRequest } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
+import { createParams } from "../../intents/params";
 
 const TAG = "Checkout";
 const SESSIONS = listable(checkoutSessions, "checkout.session");
@@ -182,7 +183,7 @@ export function registerCheckoutSessions(app: App): void {
       const intentId = await sessionIntentId(principal, id);
       const origin = base(c);
       const req = { ...(await requestContext(c, principal, "checkout.sessions.create", "", body, { action: "payment_intents.create" })), idempotencyKey: null, fingerprint: null };
-      const outcome = await intentStub(c.env, intentId).create(req, {
+      const outcome = await intentStub(c.env, intentId).create(req, createParams({
         id: intentId,
         amount: total,
         currency,
@@ -190,20 +191,12 @@ export function registerCheckoutSessions(app: App): void {
         customer: body.customer ?? null,
         description: body.payment_intent_data?.description ?? null,
         metadata: body.payment_intent_data?.metadata ?? {},
-        orderId: null,
-        invoiceId: null,
-        locationId: null,
-        terminalId: null,
         lineItems: items.map((i) => ({ name: i.name, quantity: i.quantity, unitAmount: i.unitAmount })),
-        tipAmount: 0,
         receiptEmail: body.customer_email ?? null,
-        statementDescriptor: null,
         // After a 3DS challenge the shopper comes back to the session's page, which sends them on.
         returnUrl: `${origin}/checkout/${id}/return`,
         cancelUrl: body.cancel_url ?? null,
-        paymentMethod: null,
-        confirm: false,
-      });
+      }));
       if (outcome.error || !outcome.intent) throw invalidRequest(outcome.error?.message ?? "The session's payment could not be created.");
 
       const row: CheckoutSessionRow = {

@@ -14,7 +14,7 @@ import { listIntents, searchIntents } from "../../db/queries";
 import { decodePageToken, encodePageToken, parseSearch, parseSearchQuery, searchConditions, searchPlan } from "../../db/search";
 import { config } from "../../env";
 import type { Principal } from "../../auth/permissions";
-import type { OpOutcome, RequestContext } from "../../intents/params";
+import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
 import * as f from "./fields";
 import { assertIntentId, checkExpandable, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
@@ -269,7 +269,7 @@ export function registerPaymentIntents(app: App): void {
         ? await derivedId("pi", principal.merchantId, String(principal.livemode), req.idempotencyKey)
         : randomId("pi");
       const paymentMethod = await paymentMethodOf(c, principal, body, saved);
-      const outcome = await intentStub(c.env, id).create(req, {
+      const outcome = await intentStub(c.env, id).create(req, createParams({
         id,
         amount: body.amount,
         currency: body.currency,
@@ -279,19 +279,14 @@ export function registerPaymentIntents(app: App): void {
         metadata: body.metadata ?? {},
         orderId: body.order_id ?? null,
         invoiceId: body.invoice_id ?? null,
-        locationId: null,
-        terminalId: null,
-        lineItems: [],
-        tipAmount: 0,
         receiptEmail: body.receipt_email ?? null,
         statementDescriptor: body.statement_descriptor ?? null,
         returnUrl: body.return_url ?? null,
-        cancelUrl: null,
         paymentMethod: paymentMethod ?? null,
         confirm: body.confirm ?? false,
         setupFutureUsage: body.setup_future_usage ?? null,
         offSession: body.off_session ?? false,
-      });
+      }));
       await saveIfAsked(c, outcome);
       const customers = await expandedCustomers(c, principal, [outcome.intent], expand);
       return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand, customers }));
