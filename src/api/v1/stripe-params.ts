@@ -4,7 +4,7 @@
 // from it (`stripeBody`), the README's support matrix is printed from it (`supportMatrixMarkdown`,
 // `npx tsx scripts/stripe-params-matrix.ts`), and test/api/stripe-params.test.ts checks it
 // against Stripe's current parameter lists (test/fixtures/stripe-params.json, extracted from the
-// stripe package by scripts/stripe-params-fixture.mjs). Parameters of our own (seed 001's names and
+// stripe package by scripts/stripe-params-fixture.mjs). Parameters of our own (the gateway's own names and
 // conveniences) are honoured too and marked as extras.
 import { z } from "zod";
 
@@ -58,16 +58,16 @@ export const STRIPE_PARAMS = {
     expand: honoured("latest_charge, payment_method, customer"),
     metadata: honoured(),
     off_session: honoured("true, one_off, recurring: a merchant-initiated charge of a saved card"),
-    payment_method: honoured("pm_/tok_ ids, vault tokens, seed 001's {type: card_token, token}"),
+    payment_method: honoured("pm_/tok_ ids, vault tokens, the gateway API's {type: card_token, token}"),
     payment_method_data: honoured("test mode: card details; {type: paypal}; billing_details (kept on the payment method and its charge)"),
     payment_method_types: honoured("card, paypal"),
     receipt_email: honoured("stored and echoed; no receipts are sent"),
     return_url: honoured("where 3DS and PayPal send the shopper back"),
     setup_future_usage: honoured("saves the card to the customer once the payment succeeds"),
     statement_descriptor: honoured("sent to the PSP"),
-    order_id: extra("seed 001: the merchant's order reference"),
-    invoice_id: extra("seed 000: the merchant's invoice reference"),
-    merchant_id: extra("seed 001: must be the key's merchant"),
+    order_id: extra("the merchant's order reference"),
+    invoice_id: extra("the merchant's invoice reference (also the PaymentIntents API's)"),
+    merchant_id: extra("must be the key's merchant"),
     automatic_payment_methods: ignored(AUTOMATIC_PM),
     allowed_payment_method_types: ignored("payment methods are chosen by the gateway (see payment_method_types)"),
     excluded_payment_method_types: ignored("payment methods are chosen by the gateway (see payment_method_types)"),
@@ -104,7 +104,7 @@ export const STRIPE_PARAMS = {
     payment_method_types: honoured(),
     receipt_email: honoured(),
     statement_descriptor: honoured(),
-    order_id: extra("seed 001"),
+    order_id: extra("the merchant's order reference"),
     return_url: extra("Stripe sets it at confirmation; here it may be changed before"),
     setup_future_usage: ignored("give it at creation or confirmation"),
     allowed_payment_method_types: ignored("payment methods are chosen by the gateway"),
@@ -171,7 +171,7 @@ export const STRIPE_PARAMS = {
     reason: honoured(),
     metadata: honoured(),
     expand: honoured("charge, payment_intent"),
-    charge_id: extra("seed 001's name for charge"),
+    charge_id: extra("the gateway API's name for charge"),
     currency: ignored("a refund is in its payment's currency"),
     instructions_email: ignored("customer balance refunds do not exist here"),
     customer: unsupported(CASH_BALANCE),
@@ -233,7 +233,7 @@ export const STRIPE_PARAMS = {
     payment_method: honoured("a token or test payment method to store"),
     metadata: honoured(),
     billing_details: honoured("stored with the card; on the payment method and the charges made with it"),
-    nickname: extra("seed 002"),
+    nickname: extra("the POS API's name for a card"),
     expand: ignored("a payment method has no expandable field served here"),
     allow_redisplay: ignored("the gateway renders no saved-card UI of Stripe's"),
     customer: unsupported("attach with POST /v1/payment_methods/{id}/attach"),
@@ -252,7 +252,7 @@ export const STRIPE_PARAMS = {
   "POST /v1/payment_methods/{id}": {
     metadata: honoured(),
     card: honoured("exp_month, exp_year"),
-    nickname: extra("seed 002"),
+    nickname: extra("the POS API's name for a card"),
     billing_details: ignored("billing details are not stored yet"),
     expand: ignored("a payment method has no expandable field served here"),
     allow_redisplay: ignored("the gateway renders no saved-card UI of Stripe's"),
