@@ -8,9 +8,8 @@ import { Hono } from "hono";
 import { hasPrefix, randomToken } from "../core/ids";
 import type { IntentRecord, IntentStatus } from "../core/types";
 import type { Env } from "../env";
-import { readBodyParams } from "../http/body";
 import { returnLocation } from "./return";
-import { cspOrigin, escape, page } from "./threeds";
+import { cspOrigin, escape, page, pageForm } from "./threeds";
 
 /** What a customer reads about their payment: plain words, never a raw status. */
 const IN_WORDS: Record<IntentStatus, string> = {
@@ -87,12 +86,8 @@ export function providerReturnPages(): Hono<{ Bindings: Env }> {
   pages.post("/:id", async (c) => {
     const id = c.req.param("id");
     if (!hasPrefix(id, "pi")) return notFound();
-    let form: Record<string, unknown>;
-    try {
-      form = await readBodyParams(c.req.raw);
-    } catch {
-      return page("Bad request", "<h1>Bad request</h1>", 400);
-    }
+    const form = await pageForm(c.req.raw);
+    if (form instanceof Response) return form;
     const secret = typeof form.client_secret === "string" ? form.client_secret : "";
     if (!secret) return notFound();
     const object = stub(c.env, id);

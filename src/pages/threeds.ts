@@ -55,7 +55,16 @@ function stub(env: Env, id: string) {
 
 const notFound = () => page("Not found", "<h1>Challenge not found</h1><p>This link is not valid.</p>", 404);
 
-export { page, escape };
+/** A page's form POST, or the plain "Bad request" page when its body cannot be read. */
+async function pageForm(request: Request): Promise<Record<string, unknown> | Response> {
+  try {
+    return await readBodyParams(request);
+  } catch {
+    return page("Bad request", "<h1>Bad request</h1>", 400);
+  }
+}
+
+export { page, pageForm, escape };
 
 export function threeDSecurePages(): Hono<{ Bindings: Env }> {
   const pages = new Hono<{ Bindings: Env }>();
@@ -90,12 +99,8 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
   pages.post("/:id", async (c) => {
     const id = c.req.param("id");
     if (!hasPrefix(id, "pi")) return notFound();
-    let form: Record<string, unknown>;
-    try {
-      form = await readBodyParams(c.req.raw);
-    } catch {
-      return page("Bad request", "<h1>Bad request</h1>", 400);
-    }
+    const form = await pageForm(c.req.raw);
+    if (form instanceof Response) return form;
     const secret = typeof form.client_secret === "string" ? form.client_secret : "";
     const outcome = form.outcome;
     if (!secret || (outcome !== "approve" && outcome !== "fail")) return page("Bad request", "<h1>Bad request</h1><p>Choose approve or fail.</p>", 400);

@@ -6,7 +6,7 @@
 // REFUNDED through its webhook endpoints (events icligo.payment.*, src/core/surface-events.ts).
 import { Hono } from "hono";
 import { z } from "zod";
-import { ApiError, authenticationFailed, invalidRequest, resourceMissing, toErrorData, type ApiErrorData } from "../../core/errors";
+import { ApiError, authenticationFailed, invalidRequest, resourceMissing, type ApiErrorData } from "../../core/errors";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
 import { decimalToMinor, normalizeCurrency } from "../../core/money";
 import { icligoStatus } from "../../core/surface-events";
@@ -20,11 +20,11 @@ import { merchantSettings } from "../../db/merchants";
 import { config } from "../../env";
 import { readBodyText } from "../../http/body";
 import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
-import { log } from "../../log";
 import { hostedPaymentPageUrl } from "../../pages/urls";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { JsonNumber, parseExactJson, readExactJson, stringifyExact } from "../common/exact-json";
+import { surfaceErrors } from "../common/errors";
 import { NO_IDEMPOTENCY, surfaceIdempotency, type SurfaceIdempotency } from "../common/idempotency";
 import { icligoError, icligoStatusCode, MISSING_HEADERS } from "./errors";
 import { KEPT_FIELDS, renderCapture, renderPayment } from "./render";
@@ -223,11 +223,7 @@ function allowedMethods(rest: string): string[] | null {
 
 export function icligoSurface(): Hono<AppEnv> {
   const api = new Hono<AppEnv>();
-  api.onError((err, c) => {
-    const data = toErrorData(err);
-    if (!(err instanceof ApiError)) log("error", "unhandled error", { request_id: c.get("requestId"), surface: "icligo", error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
-    return sendError(c, data);
-  });
+  api.onError(surfaceErrors("icligo", sendError));
 
   api.post("/create-payment-intent", async (c) => {
     const principal = await application(c, "payments.transactions.create");

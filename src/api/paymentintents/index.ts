@@ -5,7 +5,7 @@
 // statuses, and RFC 9457 problem details for every error under the prefix.
 import { Hono } from "hono";
 import { z } from "zod";
-import { ApiError, authenticationFailed, invalidRequest, resourceMissing, toErrorData, type ApiErrorData } from "../../core/errors";
+import { ApiError, authenticationFailed, invalidRequest, resourceMissing, type ApiErrorData } from "../../core/errors";
 import { derivedId, randomId } from "../../core/ids";
 import { decimalToMinor, normalizeCurrency } from "../../core/money";
 import type { IntentRecord, Scope } from "../../core/types";
@@ -21,7 +21,6 @@ import { connectorAccounts } from "../../db/schema";
 import { config } from "../../env";
 import { readBodyText } from "../../http/body";
 import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
-import { log } from "../../log";
 import { db } from "../../webhooks/store";
 import { eq } from "drizzle-orm";
 import { resolvePaymentMethodFor } from "../v1/payment_intents";
@@ -29,6 +28,7 @@ import { applyPspEvents, verifyPspWebhook } from "../v1/psp_webhooks";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { JsonNumber, parseExactJson, readExactJson, stringifyExact } from "../common/exact-json";
+import { surfaceErrors } from "../common/errors";
 import { NO_IDEMPOTENCY, surfaceIdempotency, type SurfaceIdempotency } from "../common/idempotency";
 import { problem, problemStatus } from "./problem";
 import { renderSeedIntent, type SeedIntentJson } from "./render";
@@ -248,11 +248,7 @@ function allowedMethods(rest: string): string[] | null {
 
 export function paymentIntentsSurface(): Hono<AppEnv> {
   const api = new Hono<AppEnv>();
-  api.onError((err, c) => {
-    const data = toErrorData(err);
-    if (!(err instanceof ApiError)) log("error", "unhandled error", { request_id: c.get("requestId"), surface: "paymentintents", error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
-    return sendProblem(c, data);
-  });
+  api.onError(surfaceErrors("paymentintents", sendProblem));
 
   api.get("/", async (c) => {
     const principal = await caller(c);
