@@ -4,7 +4,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { storePaymentMethod } from "../../billing/payment-methods";
-import { db, findPrice, findSubscription, liveCustomer, renderCustomer, renderSubscription, type CustomerRow } from "../../billing/store";
+import { db, findPrice, findSubscription, liveCustomer, renderCustomer, type CustomerRow } from "../../billing/store";
 import { cancelSubscription, createSubscription } from "../../billing/subscriptions";
 import { Writes } from "../../billing/writes";
 import { derivedId, randomId } from "../../core/ids";
@@ -46,6 +46,20 @@ const SubscriptionBody = z.object({
   default_payment_method: id.optional(),
 });
 const CancelSubscriptionBody = z.object({ subscription_id: id });
+// Seed 004's answers about subscriptions are flat and name no items (the subscription's price, as an
+// object, is in /v1/subscriptions/{id} and in the customer.subscription.* events).
+const SubscriptionAnswer = z
+  .object({
+    subscription_id: z.string(),
+    status: z.enum(["incomplete", "incomplete_expired", "trialing", "active", "past_due", "canceled", "unpaid"]),
+    current_period_start: z.number().int(),
+    current_period_end: z.number().int(),
+    latest_invoice: z.string().nullable(),
+  })
+  .meta({ id: "BackendSubscription" });
+const CanceledSubscriptionAnswer = z
+  .object({ subscription_id: z.string(), status: z.enum(["incomplete", "incomplete_expired", "trialing", "active", "past_due", "canceled", "unpaid"]), canceled_at: z.number().int().nullable() })
+  .meta({ id: "BackendCanceledSubscription" });
 
 export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
   backendRoute(app, sub, { path: "/stripe/create-payment-intent", permission: "payments.transactions.create", customers: true, summary: "Create a payment intent (amount in major units)", body: CreateIntentBody, response: Answer }, async (c, { principal, body }) => {
@@ -107,7 +121,7 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
     return c.json({ customer_id: row.id, email: row.email, name: row.name });
   });
 
-  backendRoute(app, sub, { path: "/stripe/create-subscription", permission: "billing.manage", summary: "Create a subscription to a price (payment_method: a card to save and use)", body: SubscriptionBody, response: Answer }, async (c, { principal, body }) => {
+  backendRoute(app, sub, { path: "/stripe/create-subscription", permission: "billing.manage", summary: "Create a subscription to a price (payment_method: a card to save and use)", body: SubscriptionBody, response: SubscriptionAnswer }, async (c, { principal, body }) => {
     const customer = await liveCustomer(c.env.DB, principal, body.customer_id, "customer_id");
     const price = await findPrice(c.env.DB, principal, body.price_id, "price_id");
     let defaultPaymentMethod = body.default_payment_method ?? null;
@@ -126,11 +140,10 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
       origin: new URL(c.req.url).origin,
       requestId: c.get("requestId"),
     });
-    const sub = renderSubscription(row);
-    return c.json({ subscription_id: sub.id, status: sub.status, current_period_start: sub.current_period_start, current_period_end: sub.current_period_end, latest_invoice: typeof sub.latest_invoice === "string" || sub.latest_invoice === null ? sub.latest_invoice : sub.latest_invoice.id });
+    return c.json({ subscription_id: row.id, status: row.status, current_period_start: seconds(row.currentPeriodStart), current_period_end: seconds(row.currentPeriodEnd), latest_invoice: row.latestInvoice });
   });
 
-  backendRoute(app, sub, { path: "/stripe/cancel-subscription", permission: "billing.manage", summary: "Cancel a subscription now", body: CancelSubscriptionBody, response: Answer }, async (c, { principal, body }) => {
+  backendRoute(app, sub, { path: "/stripe/cancel-subscription", permission: "billing.manage", summary: "Cancel a subscription now", body: CancelSubscriptionBody, response: CanceledSubscriptionAnswer }, async (c, { principal, body }) => {
     const existing = await findSubscription(c.env.DB, principal, body.subscription_id, "subscription_id");
     const row = existing.status === "canceled" ? existing : await cancelSubscription(c.env, principal, existing.id, Date.now(), c.get("requestId"));
     return c.json({ subscription_id: row.id, status: row.status, canceled_at: row.canceledAt === null ? null : seconds(row.canceledAt) });

@@ -78,8 +78,28 @@ describe("seed 004 Stripe endpoints (verbatim examples)", () => {
     const canceled = await post<J>(`${P}/stripe/cancel-subscription/`, { subscription_id: sub.body.subscription_id }, opts);
     expect(canceled.status).toBe(200);
     expect(canceled.body).toEqual({ subscription_id: sub.body.subscription_id, status: "canceled", canceled_at: expect.any(Number) });
+    // The same subscription in Stripe's shape: its item's price is the price object, in the API and in its events.
+    const priceObject = { id: price.body.id, object: "price", unit_amount: 1999, currency: "usd", recurring: expect.objectContaining({ interval: "month" }) };
+    const v1 = await get<{ items: { data: { price: unknown }[] } }>(`/v1/subscriptions/${String(sub.body.subscription_id)}`, opts);
+    expect(v1.body.items.data[0]?.price).toMatchObject(priceObject);
+    const events = await get<ListJson<{ type: string; data: { object: { id: string; items?: { data: { price: unknown }[] } } } }>>("/v1/events?limit=100", opts);
+    const subEvents = events.body.data.filter((e) => e.type.startsWith("customer.subscription.") && e.data.object.id === sub.body.subscription_id);
+    expect(subEvents.map((e) => e.type)).toEqual(expect.arrayContaining(["customer.subscription.created", "customer.subscription.deleted"]));
+    for (const e of subEvents) expect(e.data.object.items?.data[0]?.price, e.type).toMatchObject(priceObject);
     expectBackendError(await post(`${P}/stripe/cancel-subscription/`, { subscription_id: "sub_1234567890" }, opts), 404);
     expectBackendError(await post(`${P}/stripe/create-subscription/`, { customer_id: "cus_1234567890", price_id: price.body.id }, opts), 404);
+  });
+
+  it("documents the subscription answers as the seed shows them: flat, the latest invoice an id, no items", async () => {
+    type Doc = { paths: Record<string, { post: { responses: { 200: { content: { "application/json": { schema: { $ref?: string; properties?: Record<string, unknown> } } } } } } }>; components: { schemas: Record<string, { properties: Record<string, unknown> }> } };
+    const doc = (await (await exports.default.fetch("http://gateway.test/openapi.json")).json()) as Doc;
+    const fields = (path: string) => {
+      const schema = doc.paths[path]?.post.responses[200].content["application/json"].schema;
+      const props = schema?.$ref ? doc.components.schemas[schema.$ref.split("/").pop() ?? ""]?.properties : schema?.properties;
+      return Object.keys(props ?? {}).sort();
+    };
+    expect(fields(`${P}/stripe/create-subscription/`)).toEqual(["current_period_end", "current_period_start", "latest_invoice", "status", "subscription_id"]);
+    expect(fields(`${P}/stripe/cancel-subscription/`)).toEqual(["canceled_at", "status", "subscription_id"]);
   });
 });
 
