@@ -4,7 +4,7 @@ import { buildApp } from "./app";
 import type { EventRecord } from "./core/types";
 import { config, type Env } from "./env";
 import { log } from "./log";
-import { deliverAttempt, markDeadLettered } from "./webhooks/deliver";
+import { deliverAttempts, markDeadLettered } from "./webhooks/deliver";
 import { fanOut, requeueOverdue } from "./webhooks/fanout";
 import type { DeliveryMessage } from "./webhooks/messages";
 import { purgeExpired } from "./webhooks/store";
@@ -50,13 +50,23 @@ async function consume(batch: MessageBatch<unknown>, env: Env): Promise<void> {
       }
       return;
     }
-    case QUEUES.webhooks:
+    case QUEUES.webhooks: {
+      // The batch's attempts together (a few D1 round trips per batch, the POSTs concurrent). If D1
+      // fails, the whole batch comes back: each attempt's claim keeps it to one POST.
+      try {
+        await deliverAttempts(env, batch.messages.map((m) => m.body as DeliveryMessage));
+        batch.ackAll();
+      } catch (err) {
+        log("error", "webhook batch failed", { queue: batch.queue, error: String(err), count: batch.messages.length });
+        batch.retryAll({ delaySeconds: 10 });
+      }
+      return;
+    }
     case QUEUES.webhooksDeadLetter: {
       await Promise.all(
         batch.messages.map(async (message) => {
           try {
-            if (batch.queue === QUEUES.webhooks) await deliverAttempt(env, message.body as DeliveryMessage);
-            else await markDeadLettered(env, message.body as DeliveryMessage);
+            await markDeadLettered(env, message.body as DeliveryMessage);
             message.ack();
           } catch (err) {
             log("error", "webhook message failed", { queue: batch.queue, error: String(err) });

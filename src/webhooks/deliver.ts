@@ -3,7 +3,8 @@
 // is recorded, and a failure is re-queued with the schedule's delay (and jitter), honouring
 // Retry-After. 410 Gone disables the endpoint. A delivery out of attempts is marked failed and sent to
 // the dead-letter queue.
-import { and, eq, lt, or } from "drizzle-orm";
+import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { GATEWAY_API_VERSION } from "../core/api-version";
 import { renderEvent } from "../core/events";
 import { merchantSettings } from "../db/merchants";
@@ -14,8 +15,9 @@ import { config, type Env } from "../env";
 import { log } from "../log";
 import type { DeliveryMessage } from "./messages";
 import { signPayload } from "./signing";
-import { db, pendingDeliveries, signingSecrets } from "./store";
+import { db, signingSecrets, type DeliveryRow, type EndpointRow } from "./store";
 import { webhookUrlProblem } from "./url-guard";
+import { directoryDb } from "../db/shards";
 
 /** Queues cannot delay a message by more than 12 hours; longer waits are re-sent on arrival. */
 export const MAX_QUEUE_DELAY_S = 12 * 60 * 60;
@@ -69,115 +71,220 @@ async function post(url: string, body: string, headers: Record<string, string>, 
   }
 }
 
+/** One attempt's work once its delivery is claimed. */
+interface Claimed {
+  msg: DeliveryMessage;
+  row: DeliveryRow;
+}
+
+/** Deliveries POSTed at once within a batch (each waits for its endpoint, up to the timeout). */
+export const DELIVERY_CONCURRENCY = 50;
+/** D1 binds at most 100 parameters a statement: `IN (...)` lists are cut to this. */
+const IN_CHUNK = 90;
+
+function chunks<T>(list: T[], size = IN_CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+/** Runs `work` over `items`, at most `bound` at a time. */
+async function bounded<T>(items: T[], bound: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(bound, items.length) }, lane));
+}
+
+/** The first statement of a drizzle batch and the rest (drizzle wants a non-empty tuple). */
+function batchOf(statements: BatchItem<"sqlite">[]): [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]] | null {
+  const [first, ...rest] = statements;
+  return first ? [first, ...rest] : null;
+}
+
+/** One attempt of one delivery (the queue consumer makes a batch's attempts together: deliverAttempts). */
 export async function deliverAttempt(env: Env, msg: DeliveryMessage): Promise<void> {
+  await deliverAttempts(env, [msg]);
+}
+
+/**
+ * The attempts of a batch of messages. D1 is asked a fixed number of times per batch, not per
+ * message: the deliveries in one query, every claim in one batch (each claim its own conditional
+ * update, so of two messages for the same attempt exactly one wins, as before), their endpoints,
+ * events and pending counts in one batch, and every outcome in one batch. The POSTs run concurrently
+ * (at most DELIVERY_CONCURRENCY at once). Throws when D1 fails: the caller retries the whole batch,
+ * and the claims keep each attempt to one POST.
+ */
+export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promise<void> {
+  if (msgs.length === 0) return;
   const cfg = config(env);
   const d = db(env.DB);
   const now = Date.now();
-  const [row] = await d.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, msg.deliveryId)).limit(1);
-  if (!row || row.status !== "pending") return;
-  if (row.attempts === msg.attempt - 1 && row.nextAttemptAt !== null && row.nextAttemptAt > now + 1000) {
-    // Early: the wait was longer than a queue delay may be. Wait the rest.
-    await env.WEBHOOK_QUEUE.send(msg, { delaySeconds: delaySeconds(row.nextAttemptAt - now) });
-    return;
+  const ids = [...new Set(msgs.map((m) => m.deliveryId))];
+  const rows = new Map<string, DeliveryRow>();
+  for (const part of chunks(ids)) for (const row of await d.select().from(webhookDeliveries).where(inArray(webhookDeliveries.id, part))) rows.set(row.id, row);
+
+  const early: { body: DeliveryMessage; delaySeconds: number }[] = [];
+  const candidates: Claimed[] = [];
+  for (const msg of msgs) {
+    const row = rows.get(msg.deliveryId);
+    if (!row || row.status !== "pending") continue;
+    if (row.attempts === msg.attempt - 1 && row.nextAttemptAt !== null && row.nextAttemptAt > now + 1000) {
+      // Early: the wait was longer than a queue delay may be. Wait the rest.
+      early.push({ body: msg, delaySeconds: delaySeconds(row.nextAttemptAt - now) });
+      continue;
+    }
+    candidates.push({ msg, row });
   }
+  if (early.length) await env.WEBHOOK_QUEUE.sendBatch(early);
+  if (candidates.length === 0) return;
+
   const lease = now + cfg.webhookTimeoutMs + 30_000;
-  const claimed = await d
-    .update(webhookDeliveries)
-    .set({ attempts: msg.attempt, leaseUntil: lease, updated: now })
-    .where(
-      and(
-        eq(webhookDeliveries.id, msg.deliveryId),
-        eq(webhookDeliveries.status, "pending"),
-        or(eq(webhookDeliveries.attempts, msg.attempt - 1), and(eq(webhookDeliveries.attempts, msg.attempt), lt(webhookDeliveries.leaseUntil, now))),
-      ),
-    )
-    .returning({ id: webhookDeliveries.id });
-  if (claimed.length === 0) return; // made already, or being made by another consumer
-
-  const [[endpoint], [eventRow]] = await Promise.all([
-    d.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, row.endpointId)).limit(1),
-    d.select({ data: events.data }).from(events).where(eq(events.id, row.eventId)).limit(1),
-  ]);
-  if (!endpoint || endpoint.status !== "enabled" || !eventRow) {
-    await d
-      .update(webhookDeliveries)
-      .set({ status: "canceled", lastError: endpoint ? "the endpoint is disabled" : "the endpoint or event no longer exists", leaseUntil: null, updated: now, completed: now })
-      .where(eq(webhookDeliveries.id, row.id));
-    return;
-  }
-
-  const event = JSON.parse(eventRow.data) as EventRecord;
-  // Rendered with the merchant's default Stripe API version (the gateway's when it has none).
-  const apiVersion = (await merchantSettings(env.DB, event.merchantId)).api_version ?? GATEWAY_API_VERSION;
-  const body = JSON.stringify(renderEvent(event, await pendingDeliveries(env.DB, event.id), apiVersion));
-  const signed = await signPayload(event.id, body, await signingSecrets(endpoint, cfg.encryptionKey, now), Math.floor(Date.now() / 1000));
-  // The URL was checked when it was set; check it again, so that a rule tightened since then holds.
-  const refused = webhookUrlProblem(endpoint.url, endpoint.livemode);
-  const result: AttemptResult = refused
-    ? { statusCode: null, error: `not sent: ${refused.message}`, retryAfterMs: null, latencyMs: 0 }
-    : await post(endpoint.url, body, { "content-type": "application/json", "user-agent": USER_AGENT, ...signed }, cfg.webhookTimeoutMs);
-
-  const done = Date.now();
-  const succeeded = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
-  const gone = result.statusCode === 410;
-  const exhausted = !row.retrying || msg.attempt > cfg.webhookRetrySchedule.length;
-  const retryAfter = result.statusCode === 429 || result.statusCode === 503 ? result.retryAfterMs : null;
-  const wait = succeeded || gone || exhausted ? null : retryDelay(cfg.webhookRetrySchedule, msg.attempt, retryAfter);
-  const status = succeeded ? "succeeded" : wait === null ? "failed" : "pending";
-  const nextAttemptAt = wait === null ? null : done + wait;
-  log("info", "webhook delivery attempt", {
-    delivery: row.id,
-    endpoint: endpoint.id,
-    event: event.id,
-    event_type: event.type,
-    attempt: msg.attempt,
-    status_code: result.statusCode,
-    outcome: status,
-    duration_ms: result.latencyMs,
-    error: result.error ? result.error.slice(0, 200) : null,
-  });
-
-  await d.batch([
-    d.insert(webhookAttempts).values({
-      id: randomId("wa"),
-      deliveryId: row.id,
-      endpointId: endpoint.id,
-      attempt: msg.attempt,
-      started: now,
-      statusCode: result.statusCode,
-      latencyMs: result.latencyMs,
-      error: result.error,
-      succeeded,
-      nextRetryAt: nextAttemptAt,
-    }),
+  const claimStatements = candidates.map(({ msg }) =>
     d
       .update(webhookDeliveries)
-      .set({
-        status,
-        nextAttemptAt,
-        leaseUntil: null,
-        lastStatusCode: result.statusCode,
-        lastError: result.error,
-        updated: done,
-        completed: status === "pending" ? null : done,
-      })
-      .where(eq(webhookDeliveries.id, row.id)),
-    ...(gone
-      ? [
-          d
-            .update(webhookEndpoints)
-            .set({ status: "disabled", disabledReason: "The endpoint answered 410 Gone.", updated: done })
-            .where(eq(webhookEndpoints.id, endpoint.id)),
-        ]
-      : []),
-  ]);
+      .set({ attempts: msg.attempt, leaseUntil: lease, updated: now })
+      .where(
+        and(
+          eq(webhookDeliveries.id, msg.deliveryId),
+          eq(webhookDeliveries.status, "pending"),
+          or(eq(webhookDeliveries.attempts, msg.attempt - 1), and(eq(webhookDeliveries.attempts, msg.attempt), lt(webhookDeliveries.leaseUntil, now))),
+        ),
+      )
+      .returning({ id: webhookDeliveries.id }),
+  );
+  const claimBatch = batchOf(claimStatements);
+  const claimResults = claimBatch ? ((await d.batch(claimBatch)) as { id: string }[][]) : [];
+  // Made already, or being made by another consumer: those are dropped.
+  const claimed = candidates.filter((_, i) => (claimResults[i]?.length ?? 0) > 0);
+  if (claimed.length === 0) return;
 
-  if (wait !== null) {
-    await env.WEBHOOK_QUEUE.send({ deliveryId: row.id, attempt: msg.attempt + 1 }, { delaySeconds: delaySeconds(wait) });
-  } else if (status === "failed" && row.retrying && !gone) {
-    log("warn", "webhook delivery exhausted its attempts", { delivery: row.id, endpoint: endpoint.id, event: event.id, attempts: msg.attempt });
-    await env.WEBHOOK_DLQ.send(msg);
-  }
+  const endpointIds = [...new Set(claimed.map((c) => c.row.endpointId))];
+  const eventIds = [...new Set(claimed.map((c) => c.row.eventId))];
+  const lookups: BatchItem<"sqlite">[] = [
+    ...chunks(endpointIds).map((part) => d.select().from(webhookEndpoints).where(inArray(webhookEndpoints.id, part))),
+    ...chunks(eventIds).map((part) => d.select({ id: events.id, data: events.data }).from(events).where(inArray(events.id, part))),
+    ...chunks(eventIds).map((part) =>
+      d
+        .select({ eventId: webhookDeliveries.eventId, n: sql<number>`count(*)` })
+        .from(webhookDeliveries)
+        .where(and(inArray(webhookDeliveries.eventId, part), eq(webhookDeliveries.status, "pending")))
+        .groupBy(webhookDeliveries.eventId),
+    ),
+  ];
+  const lookupBatch = batchOf(lookups);
+  const looked = lookupBatch ? ((await d.batch(lookupBatch)) as unknown[][]) : [];
+  const endpointChunks = chunks(endpointIds).length;
+  const eventChunks = chunks(eventIds).length;
+  const endpoints = new Map((looked.slice(0, endpointChunks).flat() as EndpointRow[]).map((e) => [e.id, e]));
+  const eventData = new Map((looked.slice(endpointChunks, endpointChunks + eventChunks).flat() as { id: string; data: string }[]).map((e) => [e.id, e.data]));
+  const pending = new Map((looked.slice(endpointChunks + eventChunks).flat() as { eventId: string; n: number }[]).map((p) => [p.eventId, Number(p.n)]));
+
+  const outcomes: BatchItem<"sqlite">[] = [];
+  const retries: { body: DeliveryMessage; delaySeconds: number }[] = [];
+  const deadLetters: { body: DeliveryMessage }[] = [];
+  // Per batch: each endpoint's secrets unsealed once, each merchant's version read once.
+  const secrets = new Map<string, Promise<string[]>>();
+  const versions = new Map<string, Promise<string>>();
+  const secretsOf = (endpoint: EndpointRow) => {
+    let s = secrets.get(endpoint.id);
+    if (!s) secrets.set(endpoint.id, (s = signingSecrets(endpoint, cfg.encryptionKey, now)));
+    return s;
+  };
+  const versionOf = (merchantId: string) => {
+    let v = versions.get(merchantId);
+    if (!v) versions.set(merchantId, (v = merchantSettings(directoryDb(env), merchantId).then((s) => s.api_version ?? GATEWAY_API_VERSION)));
+    return v;
+  };
+
+  await bounded(claimed, DELIVERY_CONCURRENCY, async ({ msg, row }) => {
+    const endpoint = endpoints.get(row.endpointId);
+    const data = eventData.get(row.eventId);
+    if (!endpoint || endpoint.status !== "enabled" || data === undefined) {
+      outcomes.push(
+        d
+          .update(webhookDeliveries)
+          .set({ status: "canceled", lastError: endpoint ? "the endpoint is disabled" : "the endpoint or event no longer exists", leaseUntil: null, updated: now, completed: now })
+          .where(eq(webhookDeliveries.id, row.id)),
+      );
+      return;
+    }
+    const event = JSON.parse(data) as EventRecord;
+    // Rendered with the merchant's default Stripe API version (the gateway's when it has none).
+    const body = JSON.stringify(renderEvent(event, pending.get(event.id) ?? 0, await versionOf(event.merchantId)));
+    const signed = await signPayload(event.id, body, await secretsOf(endpoint), Math.floor(Date.now() / 1000));
+    // The URL was checked when it was set; check it again, so that a rule tightened since then holds.
+    const refused = webhookUrlProblem(endpoint.url, endpoint.livemode);
+    const started = Date.now();
+    const result: AttemptResult = refused
+      ? { statusCode: null, error: `not sent: ${refused.message}`, retryAfterMs: null, latencyMs: 0 }
+      : await post(endpoint.url, body, { "content-type": "application/json", "user-agent": USER_AGENT, ...signed }, cfg.webhookTimeoutMs);
+
+    const done = Date.now();
+    const succeeded = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
+    const gone = result.statusCode === 410;
+    const exhausted = !row.retrying || msg.attempt > cfg.webhookRetrySchedule.length;
+    const retryAfter = result.statusCode === 429 || result.statusCode === 503 ? result.retryAfterMs : null;
+    const wait = succeeded || gone || exhausted ? null : retryDelay(cfg.webhookRetrySchedule, msg.attempt, retryAfter);
+    const status = succeeded ? "succeeded" : wait === null ? "failed" : "pending";
+    const nextAttemptAt = wait === null ? null : done + wait;
+    log("info", "webhook delivery attempt", {
+      delivery: row.id,
+      endpoint: endpoint.id,
+      event: event.id,
+      event_type: event.type,
+      attempt: msg.attempt,
+      status_code: result.statusCode,
+      outcome: status,
+      duration_ms: result.latencyMs,
+      error: result.error ? result.error.slice(0, 200) : null,
+    });
+    outcomes.push(
+      d.insert(webhookAttempts).values({
+        id: randomId("wa"),
+        deliveryId: row.id,
+        endpointId: endpoint.id,
+        attempt: msg.attempt,
+        started,
+        statusCode: result.statusCode,
+        latencyMs: result.latencyMs,
+        error: result.error,
+        succeeded,
+        nextRetryAt: nextAttemptAt,
+      }),
+      d
+        .update(webhookDeliveries)
+        .set({
+          status,
+          nextAttemptAt,
+          leaseUntil: null,
+          lastStatusCode: result.statusCode,
+          lastError: result.error,
+          updated: done,
+          completed: status === "pending" ? null : done,
+        })
+        .where(eq(webhookDeliveries.id, row.id)),
+    );
+    if (gone) {
+      outcomes.push(
+        d.update(webhookEndpoints).set({ status: "disabled", disabledReason: "The endpoint answered 410 Gone.", updated: done }).where(eq(webhookEndpoints.id, endpoint.id)),
+      );
+    }
+    if (wait !== null) retries.push({ body: { deliveryId: row.id, attempt: msg.attempt + 1 }, delaySeconds: delaySeconds(wait) });
+    else if (status === "failed" && row.retrying && !gone) {
+      log("warn", "webhook delivery exhausted its attempts", { delivery: row.id, endpoint: endpoint.id, event: event.id, attempts: msg.attempt });
+      deadLetters.push({ body: msg });
+    }
+  });
+
+  const outcomeBatch = batchOf(outcomes);
+  if (outcomeBatch) await d.batch(outcomeBatch);
+  for (const part of chunks(retries, 100)) await env.WEBHOOK_QUEUE.sendBatch(part);
+  for (const part of chunks(deadLetters, 100)) await env.WEBHOOK_DLQ.sendBatch(part);
 }
 
 /** The dead-letter queue's consumer: whatever ends there is marked failed, and stays replayable. */
