@@ -8,7 +8,10 @@ import type { ReconcileMessage } from "./reconcile/messages";
 import type { DeliveryMessage } from "./webhooks/messages";
 
 export interface Env {
+  /** The read model, and the directory when D1_SHARDS moves merchants to other databases (src/db/shards.ts). */
   DB: D1Database;
+  /** JSON: merchant id -> D1 binding of its rows, e.g. {"acct_b": "DB_SHARD_1"} (docs/scaling.md). Unset: one database. */
+  D1_SHARDS?: string;
   PAYMENT_INTENTS: DurableObjectNamespace<PaymentIntentObject>;
   /** Events leaving intents' outboxes, to be stored and fanned out to endpoints. */
   EVENTS_QUEUE: Queue<EventRecord>;

@@ -17,6 +17,7 @@ import { refanEvents } from "./billing/writes";
 import { expireOverdueSessions, onCheckoutIntentEvents } from "./checkout/sessions";
 import { pruneIdempotencyClaims } from "./api/idempotency-binding";
 import { refusal, unconfiguredResponse } from "./unconfigured";
+import { envOfMessage, everyShard, merchantEnv } from "./db/shards";
 
 export { RateLimiterObject } from "./auth/rate-limit";
 export { ConnectorHealthObject } from "./connectors/health";
@@ -39,10 +40,12 @@ async function consume(batch: MessageBatch<unknown>, env: Env): Promise<void> {
       if (batch.queue === QUEUES.eventsDeadLetter) log("error", "events reached the dead-letter queue; retrying their fan-out", { count: batch.messages.length });
       // One batch write for the whole batch; on failure every message is retried (fan-out is idempotent).
       try {
-        const records = batch.messages.map((m) => m.body as EventRecord);
-        await fanOut(env, records);
-        await onIntentEvents(env, records);
-        await onCheckoutIntentEvents(env, records, config(env).publicBaseUrl ?? "");
+        // Each merchant's events are stored and fanned out on its own database (src/db/shards.ts).
+        for (const [shard, records] of byShard(env, batch.messages.map((m) => m.body as EventRecord))) {
+          await fanOut(shard, records);
+          await onIntentEvents(shard, records);
+          await onCheckoutIntentEvents(shard, records, config(env).publicBaseUrl ?? "");
+        }
         batch.ackAll();
       } catch (err) {
         log("error", "event fan-out failed", { error: String(err), count: batch.messages.length });
@@ -54,7 +57,8 @@ async function consume(batch: MessageBatch<unknown>, env: Env): Promise<void> {
       // The batch's attempts together (a few D1 round trips per batch, the POSTs concurrent). If D1
       // fails, the whole batch comes back: each attempt's claim keeps it to one POST.
       try {
-        await deliverAttempts(env, batch.messages.map((m) => m.body as DeliveryMessage));
+        // A delivery's rows are on the database its message was sent from (stamped by shardEnv).
+        for (const [shard, messages] of byStamp(env, batch.messages.map((m) => m.body as DeliveryMessage))) await deliverAttempts(shard, messages);
         batch.ackAll();
       } catch (err) {
         log("error", "webhook batch failed", { queue: batch.queue, error: String(err), count: batch.messages.length });
@@ -66,7 +70,7 @@ async function consume(batch: MessageBatch<unknown>, env: Env): Promise<void> {
       await Promise.all(
         batch.messages.map(async (message) => {
           try {
-            await markDeadLettered(env, message.body as DeliveryMessage);
+            await markDeadLettered(envOfMessage(env, message.body), message.body as DeliveryMessage);
             message.ack();
           } catch (err) {
             log("error", "webhook message failed", { queue: batch.queue, error: String(err) });
@@ -96,7 +100,33 @@ async function consume(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   }
 }
 
+/** Events grouped by the database of their merchant; one group, the env itself, without D1_SHARDS. */
+function byShard(env: Env, records: EventRecord[]): Map<Env, EventRecord[]> {
+  return grouped(records, (record) => merchantEnv(env, record.merchantId));
+}
+
+/** Delivery messages grouped by the database they were sent from (see shardEnv). */
+function byStamp(env: Env, messages: DeliveryMessage[]): Map<Env, DeliveryMessage[]> {
+  return grouped(messages, (message) => envOfMessage(env, message));
+}
+
+function grouped<T>(items: T[], shardOf: (item: T) => Env): Map<Env, T[]> {
+  const groups = new Map<Env, T[]>();
+  for (const item of items) {
+    const shard = shardOf(item);
+    const group = groups.get(shard);
+    if (group) group.push(item);
+    else groups.set(shard, [item]);
+  }
+  return groups;
+}
+
+/** The cron's sweeps run on every database of the read model, one after the other. */
 async function sweep(env: Env, now: number): Promise<void> {
+  for (const shard of everyShard(env)) await sweepShard(shard, now);
+}
+
+async function sweepShard(env: Env, now: number): Promise<void> {
   const purged = await purgeExpired(env.DB, now - config(env).eventRetentionMs);
   const requeued = await requeueOverdue(env, now);
   const reconciling = await requeueStuckReconciliations(env, now);

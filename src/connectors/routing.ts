@@ -13,6 +13,7 @@ import { SandboxConnector } from "./sandbox/connector";
 import { SandboxPayPalConnector } from "./sandbox/paypal";
 import { StripeConnector } from "./stripe/connector";
 import type { Connector, ConnectorName } from "./types";
+import { directoryDb } from "../db/shards";
 
 export type AccountRow = typeof connectorAccounts.$inferSelect;
 
@@ -31,7 +32,7 @@ export async function loadAccounts(env: Env, scope: Scope): Promise<AccountRow[]
   const key = scopeKey(scope);
   const hit = accountsCache.get(key);
   if (hit && hit.expires > Date.now()) return hit.rows;
-  const rows = await drizzle(env.DB)
+  const rows = await drizzle(directoryDb(env))
     .select()
     .from(connectorAccounts)
     .where(and(eq(connectorAccounts.merchantId, scope.merchantId), eq(connectorAccounts.livemode, scope.livemode)));
@@ -41,7 +42,7 @@ export async function loadAccounts(env: Env, scope: Scope): Promise<AccountRow[]
 }
 
 export function defaultSandbox(env: Env): Connector {
-  return new SandboxConnector({ timeoutMs: config(env).sandboxTimeoutMs, db: env.DB });
+  return new SandboxConnector({ timeoutMs: config(env).sandboxTimeoutMs, db: directoryDb(env) });
 }
 
 interface Credentials {
@@ -71,7 +72,7 @@ export async function buildConnector(env: Env, row: AccountRow): Promise<Connect
       });
       break;
     default:
-      connector = new SandboxConnector({ timeoutMs: cfg.sandboxTimeoutMs, db: env.DB, accountId: row.id });
+      connector = new SandboxConnector({ timeoutMs: cfg.sandboxTimeoutMs, db: directoryDb(env), accountId: row.id });
   }
   if (connectorCache.size > 1000) connectorCache.clear();
   connectorCache.set(key, connector);
@@ -98,7 +99,7 @@ export async function routesFor(env: Env, scope: Scope, paymentMethod: PaymentMe
     if (connector.supports(paymentMethod)) connectors.push(connector);
   }
   // A PayPal payment (test mode) without a PayPal account: the sandbox acts as PayPal (its approval page is ours).
-  if (connectors.length === 0 && paymentMethod.type === "paypal" && !scope.livemode) return [new SandboxPayPalConnector(env.DB)];
+  if (connectors.length === 0 && paymentMethod.type === "paypal" && !scope.livemode) return [new SandboxPayPalConnector(directoryDb(env))];
   if (connectors.length === 0) {
     throw new ApiError({
       status: 400,
@@ -131,7 +132,7 @@ async function pinnedRoute(env: Env, scope: Scope, paymentMethod: PaymentMethodD
  * Without an account it was the built-in sandbox: as PayPal for a PayPal payment, else the card sandbox.
  */
 export async function connectorOf(env: Env, scope: Scope, accountId: string | null, paymentMethodType: PaymentMethodDetails["type"] = "card"): Promise<Connector> {
-  if (accountId === null) return paymentMethodType === "paypal" ? new SandboxPayPalConnector(env.DB) : defaultSandbox(env);
+  if (accountId === null) return paymentMethodType === "paypal" ? new SandboxPayPalConnector(directoryDb(env)) : defaultSandbox(env);
   const row = (await loadAccounts(env, scope)).find((r) => r.id === accountId);
   if (!row) {
     throw new ApiError({

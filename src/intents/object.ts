@@ -40,6 +40,7 @@ import type {
   UpdateIntentParams,
 } from "./params";
 import { SerialQueue } from "./serial-queue";
+import { shardFor } from "../db/shards";
 
 const INTENT_KEY = "intent";
 const IDEMPOTENCY_PREFIX = "idem:";
@@ -495,7 +496,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
   private async syncReadModel(intent: IntentRecord, audits?: AuditRow[]): Promise<boolean> {
     try {
       const waiting = audits ? new Map(audits.map((a) => [`${AUDIT_PREFIX}${a.id}`, a])) : await this.ctx.storage.list<AuditRow>({ prefix: AUDIT_PREFIX });
-      await writeIntent(this.env.DB, intent, [...waiting.values()]);
+      await writeIntent(shardFor(this.env, intent.merchantId), intent, [...waiting.values()]);
       if (waiting.size) await this.ctx.storage.delete([...waiting.keys()]);
       return true;
     } catch (err) {

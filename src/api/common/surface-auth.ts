@@ -4,6 +4,7 @@
 import { authenticate } from "../../auth/authenticate";
 import { authorize, type Permission, type Principal } from "../../auth/permissions";
 import { limit } from "../../auth/rate-limit";
+import { merchantEnv } from "../../db/shards";
 import { config } from "../../env";
 import type { Ctx } from "../v1/route";
 
@@ -13,5 +14,16 @@ export async function surfacePrincipal(c: Ctx, permission: Permission | null): P
   const cfg = config(c.env);
   await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
   authorize(principal, permission, { needsMerchant: true });
+  useMerchantShard(c, principal);
   return principal;
+}
+
+/**
+ * After authentication the request's env is the merchant's: its DB is the shard holding the
+ * merchant's rows (src/db/shards.ts). Directory tables are reached through directoryDb(c.env). A
+ * caller acting across merchants (admin or support without Merchant-Id) keeps the directory's env and
+ * fans its reads out. Without D1_SHARDS the env is unchanged.
+ */
+export function useMerchantShard(c: Ctx, principal: Principal): void {
+  if (principal.merchantId) c.env = merchantEnv(c.env, principal.merchantId);
 }

@@ -13,6 +13,8 @@ import { icligoStatus } from "../../core/surface-events";
 import type { IntentRecord, LineItem, Metadata, Scope } from "../../core/types";
 import { principalFromApplication } from "../../auth/api-keys";
 import { limitFailures } from "../../auth/authenticate";
+import { useMerchantShard } from "../common/surface-auth";
+import { directoryDb } from "../../db/shards";
 import { authorize, type Permission, type Principal } from "../../auth/permissions";
 import { limit } from "../../auth/rate-limit";
 import { allocateIntentNumber, intentByNumber, numberOfIntent } from "../../db/numbers";
@@ -67,6 +69,7 @@ async function application(c: Ctx, permission: Permission): Promise<Principal> {
   const cfg = config(c.env);
   await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
   authorize(principal, permission, { needsMerchant: true });
+  useMerchantShard(c, principal);
   return principal;
 }
 
@@ -295,7 +298,7 @@ export function icligoSurface(): Hono<AppEnv> {
     }
     const remaining = found.intent.amountReceived - found.intent.amountRefunded;
     if (!idem.replay && amount !== undefined && amount > remaining) throw badRequest(`Invalid request: 'amount' is more than the ${remaining} minor units of payment ${found.number} left to refund.`);
-    const thresholds = (await merchantSettings(c.env.DB, principal.merchantId)).refund_approval_thresholds;
+    const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId)).refund_approval_thresholds;
     const outcome = await intentStub(c.env, found.intent.id).refund(requestOf(c, principal, found.scope, "refunds.create", idem), found.intent.id, {
       amount,
       reason: "requested_by_customer",

@@ -12,6 +12,8 @@ import type { IntentRecord, Scope } from "../../core/types";
 import { keyFromHeader } from "../../auth/api-keys";
 import { ipRateLimit } from "../../auth/ip-limit";
 import { limitFailures } from "../../auth/authenticate";
+import { useMerchantShard } from "../common/surface-auth";
+import { directoryDb } from "../../db/shards";
 import { looksLikeJwt, principalFromJwt } from "../../auth/jwt";
 import { authorize, requireRoles, type Principal } from "../../auth/permissions";
 import { limit } from "../../auth/rate-limit";
@@ -57,7 +59,7 @@ async function rendered(c: Ctx, intent: IntentRecord, number?: number, gateways:
   const n = number ?? (await ensureIntentNumber(c.env.DB, intent));
   const account = intent.gatewayAccount ?? intent.connectorAccount ?? SANDBOX_ACCOUNT;
   let gateway = gateways.get(account);
-  if (!gateway) gateways.set(account, (gateway = gatewayNumberOf(c.env.DB, account)));
+  if (!gateway) gateways.set(account, (gateway = gatewayNumberOf(directoryDb(c.env), account)));
   return renderSeedIntent(intent, n, await gateway);
 }
 
@@ -79,6 +81,7 @@ async function caller(c: Ctx): Promise<Principal> {
   });
   const cfg = config(c.env);
   await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
+  useMerchantShard(c, principal);
   return principal;
 }
 
@@ -220,7 +223,7 @@ export function parseCreate(raw: unknown): CreateInput {
 /** The connector account of a gateway number, for this merchant and mode (a 400 otherwise). */
 async function gatewayAccount(c: Ctx, scope: Scope, gateway: number): Promise<string> {
   const unknown = () => fieldError("paymentGatewayId", `Payment gateway ${gateway} does not exist for this merchant.`);
-  const account = await accountOfGateway(c.env.DB, gateway);
+  const account = await accountOfGateway(directoryDb(c.env), gateway);
   if (account === null) throw unknown();
   if (account === SANDBOX_ACCOUNT) {
     if (scope.livemode) throw fieldError("paymentGatewayId", "Payment gateway 1 (the built-in sandbox) takes only test-mode payments.");
@@ -342,11 +345,11 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
   api.use("/webhook/*", ipRateLimit);
   api.post("/webhook/:gatewayId", async (c) => {
     const gateway = parseNumber(c.req.param("gatewayId"), "payment gateway");
-    const accountId = await accountOfGateway(c.env.DB, gateway);
+    const accountId = await accountOfGateway(directoryDb(c.env), gateway);
     if (accountId === null) throw resourceMissing("payment gateway", String(gateway));
     let account: AccountRow | null = null;
     if (accountId !== SANDBOX_ACCOUNT) {
-      const [row] = await db(c.env.DB).select().from(connectorAccounts).where(eq(connectorAccounts.id, accountId)).limit(1);
+      const [row] = await db(directoryDb(c.env)).select().from(connectorAccounts).where(eq(connectorAccounts.id, accountId)).limit(1);
       if (!row) throw resourceMissing("payment gateway", String(gateway));
       account = row;
     }

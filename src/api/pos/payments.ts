@@ -21,6 +21,7 @@ import { posCustomerId } from "./customers";
 import { forbidden, fromApiError, invalidState, notFound, PosError, validation } from "./errors";
 import { isVoidedSale, renderPayment, VOID_MARK } from "./render";
 import { posRoute } from "./surface";
+import { directoryDb } from "../../db/shards";
 
 const cents = (name: string) => z.number({ error: `${name} must be a positive integer` }).int(`${name} must be a positive integer`).min(1, `${name} must be a positive integer`).max(MAX_AMOUNT, `${name} must be at most ${MAX_AMOUNT}`);
 const clientRequestId = z.string().min(1, "clientRequestId must not be empty").max(255, "clientRequestId must be at most 255 characters");
@@ -248,7 +249,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
         const replay = isVoidedSale(current) && req.idempotencyKey !== null;
         if (!replay && current.amountRefunded > 0) throw invalidState("This sale was already refunded in part or whole; it can no longer be voided.");
         if (!replay && !sameUtcDay(captured?.completed ?? current.created, Date.now())) throw invalidState("This sale has settled (it was not captured today): refund it instead.");
-        const thresholds = (await merchantSettings(c.env.DB, principal.merchantId)).refund_approval_thresholds;
+        const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId)).refund_approval_thresholds;
         outcome = await stub.refund(req, id, { amount: undefined, reason: null, metadata: { [VOID_MARK]: "true" }, approvalThresholds: thresholds });
       } else {
         outcome = await stub.cancel(req, id, {});
@@ -267,7 +268,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       const id = body.paymentIntentId;
       checkIntentId(id);
       const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/refund", target: id, params: { amountCents: body.amountCents } }, "pos.refund");
-      const thresholds = (await merchantSettings(c.env.DB, principal.merchantId)).refund_approval_thresholds;
+      const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId)).refund_approval_thresholds;
       const outcome = await intentStub(c.env, id).refund(req, id, { amount: body.amountCents, reason: null, metadata: {}, approvalThresholds: thresholds });
       const intent = assertOk(outcome, id);
       const refund = intent.refunds.find((r) => r.id === outcome.refundId);

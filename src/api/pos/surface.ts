@@ -10,6 +10,7 @@ import type { Env } from "../../env";
 import { surfacePrincipal } from "../common/surface-auth";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { forbidden, parsePos, PosError, renderPosError } from "./errors";
+import { directoryDb } from "../../db/shards";
 
 export const PosErrorSchema = z
   .object({ error: z.object({ code: z.string(), message: z.string(), details: z.array(z.record(z.string(), z.unknown())) }) })
@@ -48,7 +49,7 @@ const ENTITLEMENT_TTL_MS = 5_000;
 export async function paymentsEntitled(env: Env, merchantId: string): Promise<boolean> {
   const hit = entitlementCache.get(merchantId);
   if (hit && hit.expires > Date.now()) return hit.on;
-  const row = await env.DB.prepare("SELECT payments_entitlement AS on_ FROM merchants WHERE id = ?").bind(merchantId).first<{ on_: number }>();
+  const row = await directoryDb(env).prepare("SELECT payments_entitlement AS on_ FROM merchants WHERE id = ?").bind(merchantId).first<{ on_: number }>();
   const on = row ? row.on_ !== 0 : true;
   if (entitlementCache.size > 10_000) entitlementCache.clear();
   entitlementCache.set(merchantId, { on, expires: Date.now() + ENTITLEMENT_TTL_MS });

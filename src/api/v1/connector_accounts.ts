@@ -19,6 +19,7 @@ import { audit } from "../../audit/log";
 import { auditContext, json } from "./respond";
 import { route, type App, type Ctx } from "./route";
 import { listOf } from "./schemas";
+import { directoryDb } from "../../db/shards";
 
 const credentialsSchema = z
   .object({
@@ -166,11 +167,11 @@ export function registerConnectorAccounts(app: App): void {
           created: now,
           updated: now,
         };
-        await db(c.env.DB).insert(connectorAccounts).values(row);
-        await numberGatewayStatement(c.env.DB, row.id, now).run(); // seed 000's paymentGatewayId
+        await db(directoryDb(c.env)).insert(connectorAccounts).values(row);
+        await numberGatewayStatement(directoryDb(c.env), row.id, now).run(); // seed 000's paymentGatewayId
         forgetAccounts(principal);
         audit(auditContext(c), principal, { action: "connector_accounts.create", objectType: "connector_account", objectId: row.id, statusAfter: "enabled", httpStatus: 200, details: { connector: row.connector } });
-        return { status: 200, body: render(c, row, await gatewayNumbersOf(c.env.DB, [row.id])) };
+        return { status: 200, body: render(c, row, await gatewayNumbersOf(directoryDb(c.env), [row.id])) };
       }),
   );
 
@@ -180,7 +181,7 @@ export function registerConnectorAccounts(app: App): void {
     async (c, { principal }) => {
       forgetAccounts(principal);
       const rows = await loadAccounts(c.env, principal);
-      const gateways = await gatewayNumbersOf(c.env.DB, rows.map((r) => r.id));
+      const gateways = await gatewayNumbersOf(directoryDb(c.env), rows.map((r) => r.id));
       return json(c, {
         object: "list",
         data: rows.map((r) => render(c, r, gateways)),
@@ -194,8 +195,8 @@ export function registerConnectorAccounts(app: App): void {
     app,
     { method: "get", path: "/v1/connector_accounts/{id}", permission: "keys.manage", summary: "Retrieve a PSP account", tag: TAG, response: ConnectorAccountSchema },
     async (c, { params, principal }) => {
-      const row = await accountOr404(c.env.DB, principal, params.id ?? "");
-      return json(c, render(c, row, await gatewayNumbersOf(c.env.DB, [row.id])));
+      const row = await accountOr404(directoryDb(c.env), principal, params.id ?? "");
+      return json(c, render(c, row, await gatewayNumbersOf(directoryDb(c.env), [row.id])));
     },
   );
 
@@ -205,7 +206,7 @@ export function registerConnectorAccounts(app: App): void {
     async (c, { params, body, principal }) => {
       const id = params.id ?? "";
       return idempotentD1(c, principal, "connector_accounts.update", id, body, async () => {
-        const row = await accountOr404(c.env.DB, principal, id);
+        const row = await accountOr404(directoryDb(c.env), principal, id);
         const key = config(c.env).encryptionKey;
         const checked = body.credentials ? checkCredentials(row.connector, body.credentials, principal.livemode) : null;
         const next: AccountRow = {
@@ -219,7 +220,7 @@ export function registerConnectorAccounts(app: App): void {
           status: body.disabled === undefined ? row.status : body.disabled ? "disabled" : "enabled",
           updated: Date.now(),
         };
-        await db(c.env.DB).update(connectorAccounts).set(next).where(eq(connectorAccounts.id, row.id));
+        await db(directoryDb(c.env)).update(connectorAccounts).set(next).where(eq(connectorAccounts.id, row.id));
         forgetAccounts(principal);
         audit(auditContext(c), principal, {
           action: "connector_accounts.update",
@@ -230,7 +231,7 @@ export function registerConnectorAccounts(app: App): void {
           httpStatus: 200,
           details: { credentials_changed: checked !== null, webhook_secret_changed: body.webhook_secret !== undefined },
         });
-        return { status: 200, body: render(c, next, await gatewayNumbersOf(c.env.DB, [next.id])) };
+        return { status: 200, body: render(c, next, await gatewayNumbersOf(directoryDb(c.env), [next.id])) };
       });
     },
   );
@@ -246,8 +247,8 @@ export function registerConnectorAccounts(app: App): void {
       response: z.object({ id: z.string(), object: z.literal("connector_account"), deleted: z.literal(true) }),
     },
     async (c, { params, principal }) => {
-      const row = await accountOr404(c.env.DB, principal, params.id ?? "");
-      await db(c.env.DB).delete(connectorAccounts).where(eq(connectorAccounts.id, row.id));
+      const row = await accountOr404(directoryDb(c.env), principal, params.id ?? "");
+      await db(directoryDb(c.env)).delete(connectorAccounts).where(eq(connectorAccounts.id, row.id));
       forgetAccounts(principal);
       audit(auditContext(c), principal, { action: "connector_accounts.delete", objectType: "connector_account", objectId: row.id, statusBefore: row.status, statusAfter: "deleted", httpStatus: 200 });
       return json(c, { id: row.id, object: "connector_account", deleted: true });

@@ -12,6 +12,7 @@ import { connectorAccounts } from "../../db/schema";
 import * as f from "./fields";
 import { json } from "./respond";
 import { route, type App } from "./route";
+import { directoryDb } from "../../db/shards";
 
 export interface PspHealthJson {
   /** The merchant the account belongs to. */
@@ -74,7 +75,7 @@ export function registerPspHealth(app: App): void {
         // The operator's view across merchants: every connector account of the token's mode, by id.
         requireRoles(principal, ["admin", "support"], "see PSP health across merchants");
         const limit = query.limit ?? 100;
-        const rows = await drizzle(c.env.DB)
+        const rows = await drizzle(directoryDb(c.env))
           .select({ id: connectorAccounts.id, merchantId: connectorAccounts.merchantId, livemode: connectorAccounts.livemode, connector: connectorAccounts.connector, priority: connectorAccounts.priority, status: connectorAccounts.status })
           .from(connectorAccounts)
           .where(and(eq(connectorAccounts.livemode, principal.livemode), query.starting_after ? gt(connectorAccounts.id, query.starting_after) : or()))

@@ -13,6 +13,7 @@ import { stripeBody } from "./stripe-params";
 import { assertIntentId, checkExpandable, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { requestContext, route, type App } from "./route";
 import { listOf, RefundSchema } from "./schemas";
+import { directoryDb } from "../../db/shards";
 
 const CreateBody = stripeBody("POST /v1/refunds", {
     payment_intent: f.text(100).optional(),
@@ -74,7 +75,7 @@ export function registerRefunds(app: App): void {
       const { intentId, chargeId } = target(body);
       const req = await requestContext(c, principal, "refunds.create", intentId, body, {});
       // The approval threshold is per currency, and the currency is the intent's: the object applies it.
-      const thresholds = (await merchantSettings(c.env.DB, principal.merchantId)).refund_approval_thresholds;
+      const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId)).refund_approval_thresholds;
       const outcome = await intentStub(c.env, intentId).refund(req, intentId, {
         chargeId,
         amount: body.amount,

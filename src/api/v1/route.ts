@@ -12,6 +12,8 @@ import { authenticate } from "../../auth/authenticate";
 import { authorize, requireRoles, type Permission, type Principal, type Role } from "../../auth/permissions";
 import { limit } from "../../auth/rate-limit";
 import { merchantSettings } from "../../db/merchants";
+import { directoryDb } from "../../db/shards";
+import { useMerchantShard } from "../common/surface-auth";
 import { config, type Env } from "../../env";
 import { queryParams, readBodyParams } from "../../http/body";
 import type { RequestAudit, RequestContext } from "../../intents/params";
@@ -111,8 +113,9 @@ export function route<B extends Schema | undefined = undefined, Q extends Schema
     if (spec.roles) requireRoles(principal, spec.roles, spec.summary.toLowerCase());
     if (principal.customerId && !spec.customers) throw permissionDenied("A customer's token may only use the payment intent routes.");
     authorize(principal, principal.customerId && spec.customerPermission ? spec.customerPermission : spec.permission, { needsMerchant: spec.merchant ?? true });
+    useMerchantShard(c, principal);
     // No Stripe-Version on the request: the merchant's default version, if it set one.
-    if (!c.get("apiVersion") && principal.merchantId) c.set("apiVersion", (await merchantSettings(c.env.DB, principal.merchantId)).api_version ?? undefined);
+    if (!c.get("apiVersion") && principal.merchantId) c.set("apiVersion", (await merchantSettings(directoryDb(c.env), principal.merchantId)).api_version ?? undefined);
     const rawBody = spec.method === "post" ? await readBodyParams(c.req.raw) : {};
     const rawQuery = queryParams(c.req.url);
     const body = parse(spec.body ?? EMPTY, rawBody) as Output<B>;
