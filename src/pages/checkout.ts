@@ -6,7 +6,7 @@
 // The card goes to the sandbox vault (test mode) and then to the intent's Durable Object, the only
 // place money moves; the number and CVC are never stored, logged or echoed back into the page.
 // Live mode would take the card with Stripe Elements instead (README, "Hosted checkout").
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { ApiError } from "../core/errors";
 import { hasPrefix } from "../core/ids";
 import { currencyExponent, minorToDecimal } from "../core/money";
@@ -15,6 +15,7 @@ import { resolvePaymentMethod } from "../connectors/sandbox/vault";
 import { completeFromIntent, expireSession, isOverdue, lineItemsOf, sessionById, successLocation, type CheckoutSessionRow } from "../checkout/sessions";
 import { merchants } from "../db/schema";
 import { config, type Env } from "../env";
+import { directoryDb, findOnShards, merchantEnv } from "../db/shards";
 import { readBodyParams } from "../http/body";
 import type { OpOutcome, RequestContext } from "../intents/params";
 import { eq } from "drizzle-orm";
@@ -105,7 +106,7 @@ function htmlPage(title: string, body: string, options: PageOptions = {}): Respo
 
 /** The merchant's name, for the pages shoppers see. */
 export async function merchantName(env: Env, merchantId: string): Promise<string> {
-  const [row] = await drizzle(env.DB).select({ name: merchants.name }).from(merchants).where(eq(merchants.id, merchantId)).limit(1);
+  const [row] = await drizzle(directoryDb(env)).select({ name: merchants.name }).from(merchants).where(eq(merchants.id, merchantId)).limit(1);
   return row?.name ?? "The merchant";
 }
 
@@ -230,11 +231,18 @@ function sendOn(row: CheckoutSessionRow, s: Summary): Response {
   return messagePage(s, "Payment complete", `Payment received. Taking you back to ${s.merchant}…`, { ok: true, refreshTo: to, link: { href: to, text: `Continue to ${s.merchant}` } });
 }
 
+/** A session on whichever database holds its merchant; the request's env becomes that merchant's (src/db/shards.ts). */
+async function findSession(c: Context<PagesEnv>, id: string): Promise<CheckoutSessionRow | null> {
+  const row = await findOnShards(c.env, (d1) => sessionById(d1, id));
+  if (row) c.env = merchantEnv(c.env, row.merchantId);
+  return row;
+}
+
 function sessionPages(): Hono<PagesEnv> {
   const pages = new Hono<PagesEnv>();
 
   pages.get("/:id", async (c) => {
-    const row = await sessionById(c.env.DB, c.req.param("id"));
+    const row = await findSession(c, c.req.param("id"));
     if (!row) return notFoundPage();
     const s = sessionSummary(row, await merchantName(c.env, row.merchantId));
     // A GET changes nothing: an overdue session shows as expired; the cron (or a POST) expires it.
@@ -244,7 +252,7 @@ function sessionPages(): Hono<PagesEnv> {
 
   // Back from the 3DS challenge: on to success_url when paid, else the form with what went wrong.
   pages.get("/:id/return", async (c) => {
-    const row = await sessionById(c.env.DB, c.req.param("id"));
+    const row = await findSession(c, c.req.param("id"));
     if (!row) return notFoundPage();
     const s = sessionSummary(row, await merchantName(c.env, row.merchantId));
     const intent = await c.env.PAYMENT_INTENTS.get(c.env.PAYMENT_INTENTS.idFromName(row.paymentIntent)).retrieve({ merchantId: row.merchantId, livemode: row.livemode }, row.paymentIntent);
@@ -256,7 +264,7 @@ function sessionPages(): Hono<PagesEnv> {
   });
 
   pages.post("/:id", async (c) => {
-    const found = await sessionById(c.env.DB, c.req.param("id"));
+    const found = await findSession(c, c.req.param("id"));
     if (!found) return notFoundPage();
     const origin = config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;
     let row = found;

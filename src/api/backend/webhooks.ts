@@ -17,6 +17,7 @@ import { db } from "../../webhooks/store";
 import { applyPspEvents, verifyPspWebhook } from "../v1/psp_webhooks";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { BACKEND_BASE, backendError, BackendErrorSchema, bad } from "./surface";
+import { directoryDb, findOnShards } from "../../db/shards";
 
 async function receive(c: Ctx, provider: "stripe" | "paypal"): Promise<Response> {
   try {
@@ -31,9 +32,10 @@ async function receive(c: Ctx, provider: "stripe" | "paypal"): Promise<Response>
     const unverified = provider === "stripe" ? fromStripeEvent(parsed as Stripe.Event) : fromPayPalEvent(parsed as PayPalEvent);
     const intentId = unverified.intentId;
     if (!intentId || !hasPrefix(intentId, "pi")) throw bad("This event names no payment of this gateway; send it to /v1/psp_webhooks/{account} instead.");
-    const [owner] = await db(c.env.DB).select({ merchantId: paymentIntents.merchantId, livemode: paymentIntents.livemode }).from(paymentIntents).where(eq(paymentIntents.id, intentId)).limit(1);
+    // The intent's merchant is not known yet: its row may be on any database of the read model.
+    const owner = await findOnShards(c.env, async (d1) => (await db(d1).select({ merchantId: paymentIntents.merchantId, livemode: paymentIntents.livemode }).from(paymentIntents).where(eq(paymentIntents.id, intentId)).limit(1))[0]);
     const accounts = owner
-      ? await db(c.env.DB)
+      ? await db(directoryDb(c.env))
           .select()
           .from(connectorAccounts)
           .where(and(eq(connectorAccounts.merchantId, owner.merchantId), eq(connectorAccounts.livemode, owner.livemode), eq(connectorAccounts.connector, provider)))

@@ -13,6 +13,7 @@ import { isFailedPayment } from "../../core/intent";
 import { renderIntent, renderRefund } from "../../core/objects";
 import type { IntentRecord, RefundRecord, Scope } from "../../core/types";
 import { forgetSettings, parseSettings } from "../../db/merchants";
+import { directoryDb, everyShard, findOnShards, merchantEnv, mergedPage } from "../../db/shards";
 import { auditLog, merchants, paymentIntents, refunds } from "../../db/schema";
 import { db } from "../../webhooks/store";
 import { mintKey, renderKey } from "./api_keys";
@@ -51,6 +52,17 @@ function merchantFilter(principal: Principal, column: SQLiteColumn, requested: s
   }
   if (requested !== undefined && requested !== principal.merchantId) throw permissionDenied("You can only see your own merchant's data.");
   return [eq(column, principal.merchantId)];
+}
+
+/**
+ * The databases a read spans (src/db/shards.ts): the named merchant's, the caller's own (the request's
+ * env is already the merchant's), or every database for admin and support reading across merchants.
+ * One database, the request's, without D1_SHARDS.
+ */
+function readDatabases(c: Ctx, principal: Principal, requested: string | undefined): D1Database[] {
+  if (principal.crossMerchant && requested !== undefined) return [merchantEnv(c.env, requested).DB];
+  if (principal.crossMerchant && !principal.merchantId) return everyShard(c.env).map((shard) => shard.DB);
+  return [c.env.DB];
 }
 
 const dateOrTs = z.union([f.integer, z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be unix seconds or YYYY-MM-DD")]).transform((v) => (typeof v === "number" ? v * 1000 : Date.parse(`${v}T00:00:00Z`)));
@@ -106,7 +118,7 @@ async function updateMerchant(c: Ctx, principal: Principal, row: MerchantRow, bo
   const settings = { ...parseSettings(row.settings), ...(body.settings ?? {}) };
   if (body.payments_entitlement !== undefined && !principal.roles.includes("admin")) throw permissionDenied("Only admin users may change a merchant's entitlements.");
   const next = { ...row, name: body.name ?? row.name, settings: JSON.stringify(settings), paymentsEntitlement: body.payments_entitlement ?? row.paymentsEntitlement };
-  await db(c.env.DB).update(merchants).set(next).where(eq(merchants.id, row.id));
+  await db(directoryDb(c.env)).update(merchants).set(next).where(eq(merchants.id, row.id));
   forgetSettings(row.id);
   audit(auditContext(c), principal, { action: "merchants.update", objectType: "merchant", objectId: row.id, httpStatus: 200, merchantId: row.id, details: { settings: JSON.stringify(settings) } });
   return renderMerchant(next);
@@ -129,8 +141,8 @@ function registerMerchants(app: App): void {
     async (c, { body, principal }) =>
       idempotentD1(c, { ...principal, merchantId: principal.merchantId || "platform" }, "merchants.create", "", body, async () => {
         const row: MerchantRow = { id: randomId("acct"), name: body.name, created: Date.now(), settings: JSON.stringify({ ...parseSettings("{}"), ...(body.settings ?? {}) }), paymentsEntitlement: body.payments_entitlement ?? true };
-        await db(c.env.DB).insert(merchants).values(row);
-        const key = await mintKey(c.env.DB, row.id, false, "secret", { name: "first key" });
+        await db(directoryDb(c.env)).insert(merchants).values(row);
+        const key = await mintKey(directoryDb(c.env), row.id, false, "secret", { name: "first key" });
         audit(auditContext(c), principal, { action: "merchants.create", objectType: "merchant", objectId: row.id, statusAfter: "active", httpStatus: 200, merchantId: row.id });
         audit(auditContext(c), principal, { action: "api_keys.create", objectType: "api_key", objectId: key.row.id, statusAfter: "active", httpStatus: 200, merchantId: row.id, details: { type: "secret" } });
         return { status: 200, body: { merchant: renderMerchant(row), api_key: renderKey(key.row, key.shown) } };
@@ -141,7 +153,7 @@ function registerMerchants(app: App): void {
     app,
     { method: "get", path: "/v1/admin/merchants", permission: null, roles: ["admin", "support"], merchant: false, summary: "List merchants", tag: TAG, query: z.object({ limit: f.limit.optional() }).strict(), response: z.object({ object: z.literal("list"), data: z.array(MerchantSchema), has_more: z.boolean(), url: z.string() }) },
     async (c, { query }) => {
-      const rows = await db(c.env.DB).select().from(merchants).orderBy(desc(merchants.created)).limit(query.limit ?? 100);
+      const rows = await db(directoryDb(c.env)).select().from(merchants).orderBy(desc(merchants.created)).limit(query.limit ?? 100);
       return json(c, { object: "list", data: rows.map(renderMerchant), has_more: false, url: "/v1/admin/merchants" });
     },
   );
@@ -149,19 +161,19 @@ function registerMerchants(app: App): void {
   route(
     app,
     { method: "post", path: "/v1/admin/merchants/{id}", permission: null, roles: ["admin"], merchant: false, summary: "Update a merchant's name and settings", tag: TAG, body: UpdateMerchantBody, response: MerchantSchema },
-    async (c, { params, body, principal }) => json(c, await updateMerchant(c, principal, await merchantOr404(c.env.DB, params.id ?? ""), body)),
+    async (c, { params, body, principal }) => json(c, await updateMerchant(c, principal, await merchantOr404(directoryDb(c.env), params.id ?? ""), body)),
   );
 
   route(
     app,
     { method: "get", path: "/v1/account", permission: "payments.transactions.view", summary: "Your merchant account and its settings", tag: TAG, response: MerchantSchema },
-    async (c, { principal }) => json(c, renderMerchant(await merchantOr404(c.env.DB, principal.merchantId))),
+    async (c, { principal }) => json(c, renderMerchant(await merchantOr404(directoryDb(c.env), principal.merchantId))),
   );
 
   route(
     app,
     { method: "post", path: "/v1/account", permission: "keys.manage", summary: "Update your merchant account's name and settings (refund approval thresholds)", tag: TAG, body: UpdateMerchantBody, response: MerchantSchema },
-    async (c, { body, principal }) => json(c, await updateMerchant(c, principal, await merchantOr404(c.env.DB, principal.merchantId), body)),
+    async (c, { body, principal }) => json(c, await updateMerchant(c, principal, await merchantOr404(directoryDb(c.env), principal.merchantId), body)),
   );
 }
 
@@ -206,13 +218,15 @@ function registerAuditLog(app: App): void {
         const cur = decodeCursor(query.cursor);
         where.push(beyond(auditLog.created, auditLog.id, cur, "older"));
       }
-      const rows = await db(c.env.DB)
-        .select()
-        .from(auditLog)
-        .where(and(...where))
-        .orderBy(desc(auditLog.created), desc(auditLog.id))
-        .limit(limit + 1);
-      const page = rows.slice(0, limit);
+      // Across merchants, every database answers its newest limit + 1 and the pages merge by (created, id).
+      const { rows: page, hasMore } = await mergedPage(readDatabases(c, principal, query.merchant), limit, (d1, n) =>
+        db(d1)
+          .select()
+          .from(auditLog)
+          .where(and(...where))
+          .orderBy(desc(auditLog.created), desc(auditLog.id))
+          .limit(n),
+      );
       const last = page[page.length - 1];
       return json(c, {
         object: "list",
@@ -235,8 +249,8 @@ function registerAuditLog(app: App): void {
           created: seconds(r.created),
           created_ms: r.created,
         })),
-        has_more: rows.length > limit,
-        next_cursor: rows.length > limit && last ? encodeCursor(last.created, last.id) : null,
+        has_more: hasMore,
+        next_cursor: hasMore && last ? encodeCursor(last.created, last.id) : null,
       });
     },
   );
@@ -258,20 +272,22 @@ const SearchQuery = z
   })
   .strict();
 
-async function intentPage(c: Ctx, where: SQL[], limit: number, cursor: string | undefined): Promise<{ items: IntentRecord[]; hasMore: boolean; next: string | null }> {
+async function intentPage(dbs: D1Database[], where: SQL[], limit: number, cursor: string | undefined): Promise<{ items: IntentRecord[]; hasMore: boolean; next: string | null }> {
   if (cursor) {
     const cur = decodeCursor(cursor);
     where.push(beyond(paymentIntents.created, paymentIntents.id, cur, "older"));
   }
-  const rows = await db(c.env.DB)
-    .select({ data: paymentIntents.data })
-    .from(paymentIntents)
-    .where(and(...where))
-    .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
-    .limit(limit + 1);
-  const items = rows.slice(0, limit).map((r) => JSON.parse(r.data) as IntentRecord);
-  const last = items[items.length - 1];
-  return { items, hasMore: rows.length > limit, next: rows.length > limit && last ? encodeCursor(last.created, last.id) : null };
+  const { rows, hasMore } = await mergedPage(dbs, limit, (d1, n) =>
+    db(d1)
+      .select({ data: paymentIntents.data, created: paymentIntents.created, id: paymentIntents.id })
+      .from(paymentIntents)
+      .where(and(...where))
+      .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
+      .limit(n),
+  );
+  const items = rows.map((r) => JSON.parse(r.data) as IntentRecord);
+  const last = rows[rows.length - 1];
+  return { items, hasMore, next: hasMore && last ? encodeCursor(last.created, last.id) : null };
 }
 
 function registerPaymentSearch(app: App): void {
@@ -300,7 +316,7 @@ function registerPaymentSearch(app: App): void {
         ...(query.created_lte !== undefined ? [lte(paymentIntents.created, query.created_lte)] : []),
         ...(query.card_last4 ? [eq(paymentIntents.cardLast4, query.card_last4)] : []),
       ];
-      const page = await intentPage(c, where, query.limit ?? 25, query.cursor);
+      const page = await intentPage(readDatabases(c, principal, query.merchant), where, query.limit ?? 25, query.cursor);
       return json(c, { object: "list", data: page.items.map((i) => renderIntent(i)), has_more: page.hasMore, next_cursor: page.next });
     },
   );
@@ -334,7 +350,7 @@ async function failedIntent(c: Ctx, principal: Principal, id: string): Promise<{
   if (!hasPrefix(id, "pi")) throw resourceMissing("payment_intent", id.slice(0, 80), "id");
   let scope: Scope = principal;
   if (principal.crossMerchant) {
-    const [row] = await db(c.env.DB).select({ merchantId: paymentIntents.merchantId, livemode: paymentIntents.livemode }).from(paymentIntents).where(eq(paymentIntents.id, id)).limit(1);
+    const row = await findOnShards(c.env, async (d1) => (await db(d1).select({ merchantId: paymentIntents.merchantId, livemode: paymentIntents.livemode }).from(paymentIntents).where(eq(paymentIntents.id, id)).limit(1))[0]);
     if (row) scope = { merchantId: row.merchantId, livemode: row.livemode };
   }
   const intent = scope.merchantId ? await intentStub(c.env, id).retrieve(scope, id) : null;
@@ -363,17 +379,28 @@ function registerFailedPayments(app: App): void {
         isNotNull(paymentIntents.failureReason),
         ...(resolution === "open" ? [isNull(paymentIntents.resolution)] : resolution === "all" ? [] : [eq(paymentIntents.resolution, resolution)]),
       ];
-      const counts = await db(c.env.DB)
-        .select({ reason: paymentIntents.failureReason, n: sql<number>`count(*)` })
-        .from(paymentIntents)
-        .where(and(...where))
-        .groupBy(paymentIntents.failureReason);
+      const dbs = readDatabases(c, principal, query.merchant);
+      const counts = (
+        await Promise.all(
+          dbs.map((d1) =>
+            db(d1)
+              .select({ reason: paymentIntents.failureReason, n: sql<number>`count(*)` })
+              .from(paymentIntents)
+              .where(and(...where))
+              .groupBy(paymentIntents.failureReason),
+          ),
+        )
+      ).flat();
       if (query.reason) where.push(eq(paymentIntents.failureReason, query.reason));
-      const page = await intentPage(c, where, query.limit ?? 25, query.cursor);
+      const page = await intentPage(dbs, where, query.limit ?? 25, query.cursor);
       return json(c, {
         object: "list",
         data: page.items.map((i) => renderIntent(i)),
-        counts_by_reason: Object.fromEntries(counts.map((r) => [r.reason ?? "unknown", Number(r.n)])),
+        counts_by_reason: counts.reduce<Record<string, number>>((sum, r) => {
+          const reason = r.reason ?? "unknown";
+          sum[reason] = (sum[reason] ?? 0) + Number(r.n);
+          return sum;
+        }, {}),
         has_more: page.hasMore,
         next_cursor: page.next,
       });
@@ -455,23 +482,25 @@ function registerRefundApprovals(app: App): void {
       response: z.object({ object: z.literal("list"), data: z.array(RefundSchema), has_more: z.boolean(), url: z.string() }),
     },
     async (c, { query, principal }) => {
-      const rows = await db(c.env.DB)
-        .select({ data: refunds.data })
-        .from(refunds)
-        .where(and(...merchantFilter(principal, refunds.merchantId, query.merchant), eq(refunds.status, "pending"), sql`json_extract(${refunds.data}, '$.requiresApproval') = 1`))
-        .orderBy(desc(refunds.created))
-        .limit(query.limit ?? 25);
+      const where = and(...merchantFilter(principal, refunds.merchantId, query.merchant), eq(refunds.status, "pending"), sql`json_extract(${refunds.data}, '$.requiresApproval') = 1`);
+      const { rows } = await mergedPage(readDatabases(c, principal, query.merchant), query.limit ?? 25, (d1, n) =>
+        db(d1).select({ data: refunds.data, created: refunds.created, id: refunds.id }).from(refunds).where(where).orderBy(desc(refunds.created), desc(refunds.id)).limit(n),
+      );
       return json(c, { object: "list", data: rows.map((r) => renderRefund(JSON.parse(r.data) as RefundRecord)), has_more: false, url: "/v1/admin/refunds" });
     },
   );
 
   const decide = async (c: Ctx, principal: Principal, refundId: string, approve: boolean, reason: string | null) => {
     if (!hasPrefix(refundId, "re")) throw resourceMissing("refund", refundId.slice(0, 80), "id");
-    const [row] = await db(c.env.DB)
-      .select({ merchantId: refunds.merchantId, livemode: refunds.livemode, intentId: refunds.paymentIntent })
-      .from(refunds)
-      .where(and(eq(refunds.id, refundId), ...(principal.crossMerchant ? [] : [eq(refunds.merchantId, principal.merchantId), eq(refunds.livemode, principal.livemode)])))
-      .limit(1);
+    const find = async (d1: D1Database) =>
+      (
+        await db(d1)
+          .select({ merchantId: refunds.merchantId, livemode: refunds.livemode, intentId: refunds.paymentIntent })
+          .from(refunds)
+          .where(and(eq(refunds.id, refundId), ...(principal.crossMerchant ? [] : [eq(refunds.merchantId, principal.merchantId), eq(refunds.livemode, principal.livemode)])))
+          .limit(1)
+      )[0];
+    const row = principal.crossMerchant && !principal.merchantId ? await findOnShards(c.env, find) : await find(c.env.DB);
     if (!row) throw resourceMissing("refund", refundId, "id");
     const actor: Principal = { ...principal, merchantId: row.merchantId, livemode: row.livemode };
     const req = await requestContext(c, actor, approve ? "refunds.approve" : "refunds.reject", refundId, { reason }, { details: { reason } });

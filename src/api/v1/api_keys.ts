@@ -16,6 +16,7 @@ import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
 import { auditContext, json } from "./respond";
 import { route, type App } from "./route";
+import { directoryDb } from "../../db/shards";
 
 const CreateBody = z
   .object({
@@ -154,7 +155,7 @@ export function registerApiKeys(app: App): void {
         if (type === "secret" && body.permissions) throw invalidRequest("A secret key has every permission; use type=restricted to choose them.", "permissions");
         assertCanGrant(principal, type, body.permissions);
         assertCanSetRate(principal, config(c.env), body.rate_limit);
-        const { row, shown } = await mintKey(c.env.DB, principal.merchantId, principal.livemode, type, {
+        const { row, shown } = await mintKey(directoryDb(c.env), principal.merchantId, principal.livemode, type, {
           name: body.name,
           permissions: body.permissions,
           rateLimit: body.rate_limit ? { rate: body.rate_limit.per_second, burst: body.rate_limit.burst } : undefined,
@@ -168,7 +169,7 @@ export function registerApiKeys(app: App): void {
     app,
     { method: "get", path: "/v1/api_keys", permission: "keys.manage", summary: "The merchant's API keys: redacted, with permissions, creation and last use", tag: TAG, response: z.object({ object: z.literal("list"), data: z.array(ApiKeySchema), has_more: z.boolean(), url: z.string() }).meta({ id: "ApiKeyList" }) },
     async (c, { principal }) => {
-      const rows = await db(c.env.DB)
+      const rows = await db(directoryDb(c.env))
         .select()
         .from(apiKeys)
         .where(and(eq(apiKeys.merchantId, principal.merchantId), eq(apiKeys.livemode, principal.livemode)))
@@ -184,7 +185,7 @@ export function registerApiKeys(app: App): void {
     async (c, { params, principal }) => {
       const id = params.id ?? "";
       const [row] = hasPrefix(id, "key")
-        ? await db(c.env.DB)
+        ? await db(directoryDb(c.env))
             .select()
             .from(apiKeys)
             .where(and(eq(apiKeys.id, id), eq(apiKeys.merchantId, principal.merchantId), eq(apiKeys.livemode, principal.livemode)))
@@ -195,7 +196,7 @@ export function registerApiKeys(app: App): void {
       // keys.manage cannot revoke a secret key (nor one that holds anything it lacks).
       assertCanManage(principal, row);
       const revokedAt = row.revokedAt ?? Date.now();
-      await db(c.env.DB).update(apiKeys).set({ revokedAt }).where(eq(apiKeys.id, row.id));
+      await db(directoryDb(c.env)).update(apiKeys).set({ revokedAt }).where(eq(apiKeys.id, row.id));
       clearKeyCache();
       audit(auditContext(c), principal, { action: "api_keys.revoke", objectType: "api_key", objectId: row.id, statusBefore: row.revokedAt ? "revoked" : "active", statusAfter: "revoked", httpStatus: 200 });
       return json(c, renderKey({ ...row, revokedAt }));
