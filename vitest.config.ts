@@ -30,8 +30,12 @@ export default defineConfig(async () => {
               wrangler: { configPath: "./wrangler.toml" },
               remoteBindings: false,
               miniflare: {
+                // A second read-model database: test/db/sharding.test.ts's merchant lives there
+                // (D1_SHARDS below); every other merchant of the suite stays on DB.
+                d1Databases: { DB_SHARD_1: "gateway-shard-1" },
                 bindings: {
                   TEST_MIGRATIONS: migrations,
+                  D1_SHARDS: JSON.stringify({ acct_shard_far: "DB_SHARD_1" }),
                   // Short waits keep timing-dependent tests fast; production defaults are in wrangler.toml.
                   SANDBOX_TIMEOUT_MS: "1500",
                   IDEMPOTENCY_WAIT_MS: "1000",

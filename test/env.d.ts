@@ -5,6 +5,8 @@ declare global {
   namespace Cloudflare {
     interface Env extends GatewayEnv {
       TEST_MIGRATIONS: D1Migration[];
+      /** The second read-model database (vitest.config.ts): D1_SHARDS puts test/db/sharding.test.ts's merchant there. */
+      DB_SHARD_1: D1Database;
       /** The loopback webhook receiver of test/receiver.ts. */
       RECEIVER_URL: string;
       /** The fakes of test/fakes (also read by the connectors, as their API base). */

@@ -1,0 +1,199 @@
+// Two merchants on two D1 databases (vitest.config.ts: D1_SHARDS puts acct_shard_far on DB_SHARD_1;
+// acct_shard_home stays on DB, which is also the directory). Each runs the whole life of a payment
+// through the API, the intent's object, the queues and the cron; each one's rows must be in its own
+// database only, and an operator's read across merchants must merge both with exact cursor pages.
+import { createScheduledController } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import {
+  bearer,
+  createEndpoint,
+  createIntent,
+  get,
+  hsToken,
+  post,
+  receivedBy,
+  receiverHook,
+  seedMerchant,
+  waitFor,
+  type CallOptions,
+  type ListJson,
+  type PaymentIntentJson,
+  type RefundJson,
+} from "../helpers";
+
+const HOME = { id: "acct_shard_home", key: "sk_test_shard_home_0001" };
+const FAR = { id: "acct_shard_far", key: "sk_test_shard_far_0001" };
+
+interface Run {
+  merchant: string;
+  opts: CallOptions;
+  intents: string[];
+  refund: string;
+  customer: string;
+  hook: string;
+}
+
+/** Rows of `table` whose merchant_id is `merchant`, in one database. */
+async function count(d1: D1Database, table: string, merchant: string): Promise<number> {
+  const row = await d1.prepare(`SELECT count(*) AS n FROM ${table} WHERE merchant_id = ?`).bind(merchant).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/** The life of a payment for one merchant: customer, endpoint, create, confirm, capture, refund. */
+async function live(merchant: { id: string; key: string }): Promise<Run> {
+  const opts: CallOptions = { key: merchant.key };
+  const hook = receiverHook(merchant.id);
+  await createEndpoint(hook.url, ["*"], opts);
+  const customer = await post<{ id: string }>("/v1/customers", { email: `${merchant.id}@example.com`, name: merchant.id }, opts);
+  expect(customer.status, JSON.stringify(customer.body)).toBe(200);
+  const created = await createIntent({ amount: 4200, customer: customer.body.id, capture_method: "manual", metadata: { shard_order: `${merchant.id}-1` } }, opts);
+  expect(created.status, JSON.stringify(created.body)).toBe(200);
+  const confirmed = await post<PaymentIntentJson>(`/v1/payment_intents/${created.body.id}/confirm`, { payment_method: "pm_card_visa" }, opts);
+  expect(confirmed.body.status).toBe("requires_capture");
+  const captured = await post<PaymentIntentJson>(`/v1/payment_intents/${created.body.id}/capture`, {}, opts);
+  expect(captured.body.status).toBe("succeeded");
+  const refund = await post<RefundJson>("/v1/refunds", { payment_intent: created.body.id, amount: 1000 }, opts);
+  expect(refund.status, JSON.stringify(refund.body)).toBe(200);
+  // A few more payments, so the cross-merchant pages below interleave both databases.
+  const more: string[] = [];
+  for (let i = 0; i < 3; i++) more.push((await createIntent({ amount: 100 + i, payment_method: "pm_card_visa", confirm: true }, opts)).body.id);
+  return { merchant: merchant.id, opts, intents: [created.body.id, ...more], refund: refund.body.id, customer: customer.body.id, hook: hook.name };
+}
+
+let home: Run;
+let far: Run;
+
+beforeAll(async () => {
+  await seedMerchant(HOME.id, "Home shard merchant", "key_shard_home", HOME.key, false);
+  await seedMerchant(FAR.id, "Far shard merchant", "key_shard_far", FAR.key, false);
+  // One after the other, so `created` times of the two merchants interleave in a known way.
+  home = await live(HOME);
+  far = await live(FAR);
+}, 60_000);
+
+describe("two merchants on two D1 databases", () => {
+  it("keeps each merchant's rows in its own database, and the directory on DB", async () => {
+    // The read model is written by the intent's object after each transition: wait for the refund.
+    await waitFor(async () => (await count(env.DB_SHARD_1, "refunds", FAR.id)) === 1 && (await count(env.DB, "refunds", HOME.id)) === 1, 15_000, "refund rows");
+    for (const table of ["payment_intents", "charges", "refunds", "customers", "webhook_endpoints", "audit_log", "idempotency_claims"]) {
+      const [homeOnDb, homeOnShard, farOnDb, farOnShard] = await Promise.all([count(env.DB, table, HOME.id), count(env.DB_SHARD_1, table, HOME.id), count(env.DB, table, FAR.id), count(env.DB_SHARD_1, table, FAR.id)]);
+      expect({ table, homeOnShard, farOnDb }).toEqual({ table, homeOnShard: 0, farOnDb: 0 });
+      if (table !== "idempotency_claims") expect({ table, homeOnDb: homeOnDb > 0, farOnShard: farOnShard > 0 }).toEqual({ table, homeOnDb: true, farOnShard: true });
+    }
+    expect(await count(env.DB_SHARD_1, "payment_intents", FAR.id)).toBe(4);
+    // Merchants and keys are looked up before the merchant is known: they stay in the directory.
+    for (const table of ["api_keys"]) {
+      expect(await count(env.DB, table, FAR.id)).toBe(1);
+      expect(await count(env.DB_SHARD_1, table, FAR.id)).toBe(0);
+    }
+    const merchantRows = await env.DB_SHARD_1.prepare("SELECT count(*) AS n FROM merchants").first<{ n: number }>();
+    expect(merchantRows?.n).toBe(0);
+  });
+
+  it("lists, retrieves and searches each merchant's payments from its own database, never the other's", async () => {
+    for (const [run, other] of [
+      [home, far],
+      [far, home],
+    ] as const) {
+      const list = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?limit=100", run.opts);
+      expect(list.body.data.map((p) => p.id).sort()).toEqual([...run.intents].sort());
+      const refunds = await get<ListJson<RefundJson>>("/v1/refunds?limit=100", run.opts);
+      expect(refunds.body.data.map((r) => r.id)).toEqual([run.refund]);
+      const search = await waitFor(async () => {
+        const res = await get<ListJson<PaymentIntentJson>>(`/v1/payment_intents/search?query=${encodeURIComponent(`metadata['shard_order']:'${run.merchant}-1'`)}`, run.opts);
+        return res.body.data?.length ? res : undefined;
+      }, 15_000, "search");
+      expect(search.body.data.map((p) => p.id)).toEqual([run.intents[0]]);
+      const bySearch = await get<ListJson<PaymentIntentJson>>(`/v1/payment_intents/search?query=${encodeURIComponent(`customer:'${run.customer}'`)}`, run.opts);
+      expect(bySearch.body.data.map((p) => p.id)).toEqual([run.intents[0]]);
+      // The other merchant's objects are 404s, as on one database.
+      expect((await get(`/v1/payment_intents/${other.intents[0]}`, run.opts)).status).toBe(404);
+      expect((await get(`/v1/customers/${other.customer}`, run.opts)).status).toBe(404);
+    }
+  });
+
+  it("delivers each merchant's webhooks from its own database", async () => {
+    for (const run of [home, far]) {
+      const types = await waitFor(
+        async () => {
+          const seen = (await receivedBy(run.hook)).map((r) => JSON.parse(r.body) as { type: string; data: { object: { id: string } } });
+          const names = new Set(seen.map((e) => e.type));
+          return names.has("charge.refunded") && names.has("payment_intent.succeeded") && names.has("payment_intent.amount_capturable_updated") ? seen : undefined;
+        },
+        20_000,
+        `webhooks of ${run.merchant}`,
+      );
+      // Only this merchant's objects reach its endpoint.
+      const ids = new Set(types.map((e) => e.data.object.id));
+      for (const id of run === home ? far.intents : home.intents) expect(ids.has(id)).toBe(false);
+    }
+    const farDeliveries = await env.DB_SHARD_1.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE merchant_id = ? AND status = 'succeeded'").bind(FAR.id).first<{ n: number }>();
+    expect(farDeliveries?.n).toBeGreaterThan(0);
+    expect(await count(env.DB, "webhook_deliveries", FAR.id)).toBe(0);
+    expect(await count(env.DB, "events", FAR.id)).toBe(0);
+    expect(await count(env.DB_SHARD_1, "events", FAR.id)).toBeGreaterThan(0);
+  });
+
+  it("an admin's search across merchants merges both databases, newest first, with exact cursor pages", async () => {
+    const admin = bearer(await hsToken({ roles: ["admin"], merchant: null }));
+    const expected = [...home.intents, ...far.intents];
+    for (const limit of [1, 3, 5]) {
+      const seen: PaymentIntentJson[] = [];
+      let cursor: string | null = null;
+      for (let pages = 0; pages < 20; pages++) {
+        const res: { status: number; body: { data: PaymentIntentJson[]; has_more: boolean; next_cursor: string | null } } = await get(`/v1/admin/payments/search?limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`, admin);
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        expect(res.body.data.length).toBeLessThanOrEqual(limit);
+        seen.push(...res.body.data);
+        if (!res.body.has_more) break;
+        cursor = res.body.next_cursor;
+      }
+      const ids = seen.map((p) => p.id);
+      expect(new Set(ids).size, `limit ${limit}: no payment twice`).toBe(ids.length);
+      expect([...ids].sort(), `limit ${limit}: every payment`).toEqual([...expected].sort());
+      // Newest first: each page's order continues the previous one's.
+      const created = seen.map((p) => p.created);
+      expect(created).toEqual([...created].sort((a, b) => b - a));
+    }
+    // One merchant named: only its database.
+    const farOnly = await get<{ data: PaymentIntentJson[] }>(`/v1/admin/payments/search?merchant=${FAR.id}&limit=100`, admin);
+    expect(farOnly.body.data.map((p) => p.id).sort()).toEqual([...far.intents].sort());
+    // Admin with Merchant-Id acts as that merchant, on its database.
+    const asFar = bearer(await hsToken({ roles: ["admin"], merchant: FAR.id }));
+    const list = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?limit=100", asFar);
+    expect(list.body.data.map((p) => p.id).sort()).toEqual([...far.intents].sort());
+  });
+
+  it("an admin's audit log across merchants pages through both databases", async () => {
+    const admin = bearer(await hsToken({ roles: ["admin"], merchant: null }));
+    const seen: { id: string; merchant: string; created_ms: number }[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 50; pages++) {
+      const res: { status: number; body: { data: { id: string; merchant: string; created_ms: number }[]; has_more: boolean; next_cursor: string | null } } = await get(`/v1/admin/audit_log?limit=2${cursor ? `&cursor=${cursor}` : ""}`, admin);
+      expect(res.status).toBe(200);
+      seen.push(...res.body.data);
+      if (!res.body.has_more) break;
+      cursor = res.body.next_cursor;
+    }
+    const total = (await env.DB.prepare("SELECT count(*) AS n FROM audit_log").first<{ n: number }>())?.n ?? 0;
+    const totalFar = (await env.DB_SHARD_1.prepare("SELECT count(*) AS n FROM audit_log").first<{ n: number }>())?.n ?? 0;
+    expect(totalFar).toBeGreaterThan(0);
+    expect(seen).toHaveLength(total + totalFar);
+    expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length);
+    expect(new Set(seen.map((e) => e.merchant))).toEqual(new Set([HOME.id, FAR.id, ...seen.map((e) => e.merchant).filter((m) => m !== HOME.id && m !== FAR.id)]));
+    expect(seen.some((e) => e.merchant === FAR.id) && seen.some((e) => e.merchant === HOME.id)).toBe(true);
+  });
+
+  it("the cron sweeps every database", async () => {
+    // An authorization past its 7 days on the far database: the sweep over DB_SHARD_1 must expire it.
+    const held = await createIntent({ amount: 777, payment_method: "pm_card_visa", confirm: true, capture_method: "manual" }, far.opts);
+    expect(held.body.status).toBe("requires_capture");
+    await waitFor(async () => (await env.DB_SHARD_1.prepare("SELECT status FROM payment_intents WHERE id = ?").bind(held.body.id).first<{ status: string }>())?.status === "requires_capture", 10_000, "read model");
+    const later = Date.now() + 8 * 86_400_000;
+    await worker.scheduled(createScheduledController({ scheduledTime: later, cron: "* * * * *" }), env);
+    const after = await get<PaymentIntentJson>(`/v1/payment_intents/${held.body.id}`, far.opts);
+    expect(after.body.status).toBe("canceled");
+  });
+});
