@@ -71,7 +71,11 @@ export async function fanOut(env: Env, batch: EventRecord[]): Promise<void> {
     }
   }
   // Events a billing change stored itself wait "not fanned out" until here (the cron re-sends those that wait too long).
-  statements.push(d.update(events).set({ fannedOut: true }).where(and(inArray(events.id, batch.map((e) => e.id)), eq(events.fannedOut, false))));
+  // D1 binds at most 100 parameters a statement, and a batch holds up to 100 events.
+  const ids = batch.map((e) => e.id);
+  for (let i = 0; i < ids.length; i += 90) {
+    statements.push(d.update(events).set({ fannedOut: true }).where(and(inArray(events.id, ids.slice(i, i + 90)), eq(events.fannedOut, false))));
+  }
   const [first, ...rest] = [...statements, ...deliveryStatements];
   if (!first) return;
   const results = await d.batch([first, ...rest]);
