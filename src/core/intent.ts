@@ -382,7 +382,9 @@ export function checkInvariants(intent: IntentRecord): string[] {
   const refunded = intent.refunds.filter((r) => r.status === "succeeded").reduce((s, r) => s + r.amount, 0);
   if (refunded !== intent.amountRefunded) problems.push("amount_refunded disagrees with refunds");
   if (refundableAmount(intent) < 0) problems.push("refunds exceed the captured amount");
-  if (intent.status !== "requires_capture" && intent.amountCapturable !== 0) problems.push("only requires_capture has a capturable amount");
+  // A capture or void whose outcome is unknown leaves the authorization held (processing) until reconciled.
+  const settling = intent.status === "processing" && intent.attempts.some((a) => a.status === "pending" && (a.type === "capture" || a.type === "void"));
+  if (intent.status !== "requires_capture" && !settling && intent.amountCapturable !== 0) problems.push("only requires_capture has a capturable amount");
   if (intent.amountReceived > 0 && intent.status !== "succeeded") problems.push("money received but intent not succeeded");
   const approvedAuths = intent.attempts.filter((a) => a.type === "authorize" && a.status === "succeeded").length;
   if (approvedAuths > 1) problems.push("more than one successful authorization");

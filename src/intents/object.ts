@@ -57,7 +57,14 @@ interface IdempotencyRecord {
   fingerprint: string;
   operation: string;
   created: number;
-  outcome: Omit<OpOutcome, "replayed">;
+  /**
+   * null: the operation reached the PSP (checkpointed) and never finished here (the object was reset
+   * mid-call). Its retry answers the intent as it stands, never a second PSP call: reconciliation
+   * settles the attempt it left.
+   */
+  outcome: Omit<OpOutcome, "replayed"> | null;
+  /** Of an unfinished operation: the refund it started, and the status before it. */
+  started?: { refundId: string | null; before: IntentRecord["status"] | null };
 }
 
 type Body = (draft: IntentRecord, tools: OperationTools) => Promise<StepResult>;
@@ -265,6 +272,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
       const stored = await this.ctx.storage.get<IdempotencyRecord>(IDEMPOTENCY_PREFIX + key);
       if (stored && (stored.operation === "create" || Date.now() - stored.created < IDEMPOTENCY_TTL_MS)) {
         if (stored.fingerprint !== req.fingerprint) return failure(idempotencyMismatch(key).data);
+        if (stored.outcome === null) return { intent: await this.load(), refundId: stored.started?.refundId ?? null, error: null, before: stored.started?.before ?? null, replayed: true };
         return { ...stored.outcome, replayed: true };
       }
       return this.queue.run(() => this.runLocked(req, operation, id, body, createParams));
@@ -303,8 +311,16 @@ export class PaymentIntentObject extends DurableObject<Env> {
         checkpointed = true;
         draft.version += 1;
         // A pending attempt is on record before the PSP hears of it. If we crash now, the alarm
-        // brings the read model up to date and reconciliation resolves the attempt.
-        await Promise.all([this.ctx.storage.put(INTENT_KEY, draft), this.ctx.storage.setAlarm(Date.now() + SYNC_RETRY_MS)]);
+        // brings the read model up to date and reconciliation resolves the attempt. So is the
+        // request's key: its retry after a crash must not start a second attempt (a second refund).
+        const entries: Record<string, unknown> = { [INTENT_KEY]: draft };
+        if (req.idempotencyKey && req.fingerprint) {
+          const started = new Set(pendingAttempts(draft).filter((a) => !pendingBefore.has(a.id)).map((a) => a.id));
+          const refundId = draft.refunds.find((r) => r.attemptId !== null && started.has(r.attemptId))?.id ?? null;
+          const record: IdempotencyRecord = { fingerprint: req.fingerprint, operation, created: Date.now(), outcome: null, started: { refundId, before: base?.status ?? null } };
+          entries[IDEMPOTENCY_PREFIX + req.idempotencyKey] = record;
+        }
+        await Promise.all([this.ctx.storage.put(entries), this.ctx.storage.setAlarm(Date.now() + SYNC_RETRY_MS)]);
         this.intent = structuredClone(draft);
       },
       emit: (type, refund) => {
