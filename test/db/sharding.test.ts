@@ -16,6 +16,7 @@ import {
   receivedBy,
   receiverHook,
   seedMerchant,
+  uniqueKey,
   waitFor,
   type CallOptions,
   type ListJson,
@@ -48,7 +49,7 @@ async function live(merchant: { id: string; key: string }): Promise<Run> {
   await createEndpoint(hook.url, ["*"], opts);
   const customer = await post<{ id: string }>("/v1/customers", { email: `${merchant.id}@example.com`, name: merchant.id }, opts);
   expect(customer.status, JSON.stringify(customer.body)).toBe(200);
-  const created = await createIntent({ amount: 4200, customer: customer.body.id, capture_method: "manual", metadata: { shard_order: `${merchant.id}-1` } }, opts);
+  const created = await createIntent({ amount: 4200, customer: customer.body.id, capture_method: "manual", metadata: { shard_order: `${merchant.id}-1` } }, { ...opts, idempotencyKey: uniqueKey("shard") });
   expect(created.status, JSON.stringify(created.body)).toBe(200);
   const confirmed = await post<PaymentIntentJson>(`/v1/payment_intents/${created.body.id}/confirm`, { payment_method: "pm_card_visa" }, opts);
   expect(confirmed.body.status).toBe("requires_capture");
@@ -58,7 +59,11 @@ async function live(merchant: { id: string; key: string }): Promise<Run> {
   expect(refund.status, JSON.stringify(refund.body)).toBe(200);
   // A few more payments, so the cross-merchant pages below interleave both databases.
   const more: string[] = [];
-  for (let i = 0; i < 3; i++) more.push((await createIntent({ amount: 100 + i, payment_method: "pm_card_visa", confirm: true }, opts)).body.id);
+  for (let i = 0; i < 2; i++) more.push((await createIntent({ amount: 100 + i, payment_method: "pm_card_visa", confirm: true }, opts)).body.id);
+  // Seed 002's surface (its own sub-app and credentials check) lands on the same database.
+  const sale = await post<{ data: { id: string } }>("/api/v1/payments/sale", { clientRequestId: uniqueKey("sale"), amountCents: 1500, token: "9418594164541111", expiry: "1239", currency: "USD" }, opts);
+  expect(sale.status, JSON.stringify(sale.body)).toBe(201);
+  more.push(sale.body.data.id);
   return { merchant: merchant.id, opts, intents: [created.body.id, ...more], refund: refund.body.id, customer: customer.body.id, hook: hook.name };
 }
 
@@ -80,7 +85,7 @@ describe("two merchants on two D1 databases", () => {
     for (const table of ["payment_intents", "charges", "refunds", "customers", "webhook_endpoints", "audit_log", "idempotency_claims"]) {
       const [homeOnDb, homeOnShard, farOnDb, farOnShard] = await Promise.all([count(env.DB, table, HOME.id), count(env.DB_SHARD_1, table, HOME.id), count(env.DB, table, FAR.id), count(env.DB_SHARD_1, table, FAR.id)]);
       expect({ table, homeOnShard, farOnDb }).toEqual({ table, homeOnShard: 0, farOnDb: 0 });
-      if (table !== "idempotency_claims") expect({ table, homeOnDb: homeOnDb > 0, farOnShard: farOnShard > 0 }).toEqual({ table, homeOnDb: true, farOnShard: true });
+      expect({ table, homeOnDb: homeOnDb > 0, farOnShard: farOnShard > 0 }).toEqual({ table, homeOnDb: true, farOnShard: true });
     }
     expect(await count(env.DB_SHARD_1, "payment_intents", FAR.id)).toBe(4);
     // Merchants and keys are looked up before the merchant is known: they stay in the directory.

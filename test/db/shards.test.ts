@@ -118,7 +118,7 @@ describe("pages across databases", () => {
       const seen: Ordered[] = [];
       for (let pages = 0; pages < 20; pages++) {
         const after: Ordered | null = cursor;
-        const page = await mergedPage(dbs, limit, (d1, n) =>
+        const page: { rows: Ordered[]; hasMore: boolean } = await mergedPage(dbs, limit, (d1: D1Database, n: number): Promise<Ordered[]> =>
           Promise.resolve(
             (contents.get(d1) ?? [])
               .filter((r) => !after || r.created < after.created || (r.created === after.created && r.id < after.id))
