@@ -6,7 +6,7 @@
 // - open -> expired, by /expire, by the cron past expires_at, or by a shopper opening an overdue one.
 //   The intent is canceled first, through its Durable Object: an expired session can never be paid,
 //   and a session whose intent already went through completes instead.
-import { and, eq, lte } from "drizzle-orm";
+import { and, eq, inArray, lte } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { derivedId, hasPrefix } from "../core/ids";
 import type { EventRecord, IntentRecord, Metadata, Scope } from "../core/types";
@@ -205,11 +205,20 @@ const COMPLETING = new Set(["payment_intent.succeeded", "payment_intent.amount_c
 
 /** The events consumer: an intent of a session that went through completes its session (at least once). */
 export async function onCheckoutIntentEvents(env: Env, events: EventRecord[], base: string): Promise<void> {
-  for (const event of events) {
-    if (!COMPLETING.has(event.type)) continue;
-    const id = typeof event.object.id === "string" ? event.object.id : null;
-    if (!id || !hasPrefix(id, "pi")) continue;
-    const row = await sessionOfIntent(env.DB, id);
+  const completing = events.flatMap((event) => {
+    const id = COMPLETING.has(event.type) && typeof event.object.id === "string" ? event.object.id : null;
+    return id && hasPrefix(id, "pi") ? [{ event, id }] : [];
+  });
+  if (completing.length === 0) return;
+  // The batch's sessions in one query per 90 intents (D1 binds at most 100 parameters), not one per event.
+  const ids = [...new Set(completing.map((c) => c.id))];
+  const sessions = new Map<string, CheckoutSessionRow>();
+  for (let i = 0; i < ids.length; i += 90) {
+    const rows = await db(env.DB).select().from(checkoutSessions).where(inArray(checkoutSessions.paymentIntent, ids.slice(i, i + 90)));
+    for (const row of rows) if (row.paymentIntent) sessions.set(row.paymentIntent, row);
+  }
+  for (const { event, id } of completing) {
+    const row = sessions.get(id);
     if (!row || row.status !== "open") continue;
     const stub = env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
     const intent = await stub.retrieve({ merchantId: event.merchantId, livemode: event.livemode }, id);

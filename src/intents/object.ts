@@ -69,6 +69,12 @@ interface IdempotencyRecord {
 
 type Body = (draft: IntentRecord, tools: OperationTools) => Promise<StepResult>;
 
+/** How a commit's events left: handed to the queue, and whether the backstop alarm went with them. */
+interface HandOver {
+  ok: boolean;
+  alarmCleared: boolean;
+}
+
 function owns(intent: IntentRecord | null, scope: Scope, id: string): intent is IntentRecord {
   return intent !== null && intent.id === id && intent.merchantId === scope.merchantId && intent.livemode === scope.livemode;
 }
@@ -409,13 +415,13 @@ export class PaymentIntentObject extends DurableObject<Env> {
     await Promise.all([this.ctx.storage.put(entries), this.ctx.storage.setAlarm(Date.now() + (events.length ? OUTBOX_RETRY_MS : SYNC_RETRY_MS))]);
     this.intent = next;
     const synced = await this.syncReadModel(next, auditEntry ? [auditEntry] : []);
-    const handed = events.length > 0 ? this.handOver(outboxKeys, events) : Promise.resolve(true);
+    const handed = events.length > 0 ? this.handOver(outboxKeys, events, synced) : Promise.resolve<HandOver>({ ok: true, alarmCleared: false });
     this.ctx.waitUntil(
-      handed.then(async (ok) => {
+      handed.then(async ({ ok, alarmCleared }) => {
         this.unsettled--;
         if (!ok || !synced) this.backlog = true;
         // Nothing left to do: an idle intent should not wake up for nothing.
-        else if (this.unsettled === 0 && !this.backlog) await this.ctx.storage.deleteAlarm();
+        else if (this.unsettled === 0 && !this.backlog && !alarmCleared) await this.ctx.storage.deleteAlarm();
       }),
     );
   }
@@ -425,17 +431,20 @@ export class PaymentIntentObject extends DurableObject<Env> {
    * may still be waiting (a failed send, or an object just woken with an unknown outbox), the whole
    * outbox is drained in order instead.
    */
-  private async handOver(keys: string[], events: EventRecord[]): Promise<boolean> {
-    if (this.backlog || this.flushing) return this.flushOutbox();
+  private async handOver(keys: string[], events: EventRecord[], synced: boolean): Promise<HandOver> {
+    if (this.backlog || this.flushing) return { ok: await this.flushOutbox(), alarmCleared: false };
     try {
       await this.publishEvents(events);
-      await this.ctx.storage.delete(keys);
-      return true;
+      // When this commit is the only one unsettled and the read model has it, the backstop alarm is
+      // removed in the same storage write as the outbox entries (one write instead of two).
+      const last = synced && this.unsettled === 1 && !this.backlog && !this.flushing;
+      await Promise.all([this.ctx.storage.delete(keys), ...(last ? [this.ctx.storage.deleteAlarm()] : [])]);
+      return { ok: true, alarmCleared: last };
     } catch (err) {
       log("warn", "handing events to the queue failed; the alarm will retry", { error: String(err) });
       this.backlog = true;
       await this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
-      return false;
+      return { ok: false, alarmCleared: false };
     }
   }
 
