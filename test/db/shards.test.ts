@@ -17,6 +17,7 @@ import {
   shardFor,
   type Ordered,
 } from "../../src/db/shards";
+import { refusal } from "../../src/unconfigured";
 
 /** An env with the suite's two databases and a shard map of our choosing. */
 function withShards(map: Record<string, unknown> | undefined): Env {
@@ -68,6 +69,10 @@ describe("D1_SHARDS", () => {
     expect(parseShardMap("  ")).toBeNull();
     expect(() => shardFor(withShards({ acct_x: "PAYMENT_INTENTS" }), "acct_x")).toThrow(/not a D1 database/);
     expect(() => shardFor(withShards({ acct_x: "DB_MISSING" }), "acct_x")).toThrow(/not a D1 database/);
+    // The gateway refuses to run with such a map (503 naming D1_SHARDS), as without a secret.
+    expect(refusal(withShards({ acct_x: "DB_MISSING" }), "fetch")).toEqual(["D1_SHARDS"]);
+    expect(refusal(withShards({ acct_x: "DB_SHARD_1" }), "fetch")).toBeNull();
+    expect(refusal(withShards(undefined), "fetch")).toBeNull();
   });
 
   it("stamps webhook messages sent from a shard's env, and reads the stamp back", async () => {
