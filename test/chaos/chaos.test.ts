@@ -34,7 +34,7 @@ import {
 } from "./harness";
 
 /** Runs per property: small enough for the whole file to take about a minute on a busy 2-core machine. */
-const RUNS = 6;
+const RUNS = 8;
 const AMOUNT = 10_000;
 const counts = new FaultCounts();
 
@@ -61,7 +61,7 @@ interface Scenario {
 const bindingFault: fc.Arbitrary<BindingFault> = fc.record({
   step: fc.constantFrom("read_model", "events_queue", "reconcile_queue"),
   kind: fc.constantFrom("fail", "fail_after", "reset_before", "reset_after"),
-  nth: fc.constantFrom(1, 1, 2),
+  nth: fc.constantFrom(1, 1, 1, 2),
 });
 const opFault = (psp: fc.Arbitrary<PspFault>): fc.Arbitrary<OpFault> => fc.record({ psp, binding: fc.option(bindingFault, { freq: 3 }) });
 const stripePsp = fc.constantFrom<PspFault>("none", "error", "timeout", "lost", "reset_before", "reset_after");
@@ -87,6 +87,8 @@ interface Run {
   opts: CallOptions;
   secretKey: string;
   intentId: string;
+  /** Each refund request's Idempotency-Key, the refund its answer named, and whether any answer was not a 5xx. */
+  refundAnswers: { key: string; refundId: string | null; answered: boolean }[];
 }
 
 const STRIPE_OP: Record<string, StripeOp> = { confirm: "create", capture: "capture", refund: "refund" };
@@ -105,7 +107,8 @@ async function faulted(run: Run, op: "confirm" | "capture" | "refund", fault: Op
   const key = uniqueKey(`chaos-${op}`);
   if (fault?.binding) {
     const b = fault.binding;
-    await armBinding(run.intentId, b, () => counts.record(`${op}.${b.step}`, b.kind));
+    counts.armed(`${run.connector} ${op}.${b.step}`);
+    await armBinding(run.intentId, b, () => counts.record(`${run.connector} ${op}.${b.step}`, b.kind));
   }
   const psp = fault?.psp ?? "none";
   const stripeKind: StripeFaultKind | undefined = psp === "none" ? undefined : (HOLD[psp] ?? (psp as StripeFaultKind));
@@ -124,12 +127,12 @@ async function faulted(run: Run, op: "confirm" | "capture" | "refund", fault: Op
       await sleep(25);
     }
     if (caught) {
-      counts.record(`${op}.psp_call`, psp);
+      counts.record(`${run.connector} ${op}.psp_call`, psp);
       await resetObject(run.intentId);
     }
     if (run.connector === "stripe") await stripeRelease(run.secretKey);
   } else if (run.connector === "stripe" && psp !== "none") {
-    counts.record(`${op}.psp_call`, psp);
+    counts.record(`${run.connector} ${op}.psp_call`, psp);
   }
   const first = await answer;
   if (fault?.binding) await disarm(run.intentId);
@@ -138,6 +141,11 @@ async function faulted(run: Run, op: "confirm" | "capture" | "refund", fault: Op
   if (first.status < 500 && retry.status < 500) {
     expect(retry.status, `the retry of ${op} with its Idempotency-Key replays the answer`).toBe(first.status);
     expect(retry.headers.get("idempotent-replayed")).toBe("true");
+  }
+  if (op === "refund") {
+    const ids = [first, retry].filter((r) => r.status === 200).map((r) => String(r.body.id));
+    if (ids.length === 2) expect(ids[1], "a refund's retry names the same refund").toBe(ids[0]);
+    run.refundAnswers.push({ key, refundId: ids[0] ?? null, answered: first.status < 500 || retry.status < 500 });
   }
   return retry.status < 500 ? retry : first;
 }
@@ -151,7 +159,7 @@ async function runScenario(connector: "sandbox" | "stripe", s: Scenario): Promis
   const secretKey = `sk_test_fake_chaos_${uniqueKey("k").replace(/[^A-Za-z0-9]/g, "")}`;
   if (connector === "stripe") await addConnector(merchant.opts, { connector: "stripe", credentials: { secret_key: secretKey } });
   const hooks = [receiverHook("chaos-a"), receiverHook("chaos-b", s.receiverFails ? "fail=1" : "")];
-  if (s.receiverFails) counts.record("webhook.delivery", "receiver_500");
+  if (s.receiverFails) counts.record(`${connector} webhook.delivery`, "receiver_500");
   const endpoints = [];
   for (const hook of hooks) endpoints.push({ id: (await createEndpoint(hook.url, ["*"], merchant.opts)).id, name: hook.name });
 
@@ -161,9 +169,12 @@ async function runScenario(connector: "sandbox" | "stripe", s: Scenario): Promis
     { ...merchant.opts, idempotencyKey: uniqueKey("chaos-create") },
   );
   expect(created.status, JSON.stringify(created.body)).toBe(200);
-  const run: Run = { connector, opts: merchant.opts, secretKey, intentId: created.body.id };
+  const run: Run = { connector, opts: merchant.opts, secretKey, intentId: created.body.id, refundAnswers: [] };
   const path = `/v1/payment_intents/${run.intentId}`;
 
+  // The sandbox's card is its PSP fault: processed with the answer lost (timeout cards), or a 5xx.
+  if (connector === "sandbox" && s.card.includes("Timeout")) counts.record("sandbox confirm.psp_call", "lost");
+  if (connector === "sandbox" && s.card.includes("ProviderError")) counts.record("sandbox confirm.psp_call", "error");
   // Confirm; a provider error (nothing moved) leaves it to be confirmed again, once, without faults.
   await faulted(run, "confirm", s.confirm, (key) => post(`${path}/confirm`, {}, { ...run.opts, idempotencyKey: key }));
   let intent = await status(run);
@@ -198,6 +209,12 @@ async function runScenario(connector: "sandbox" | "stripe", s: Scenario): Promis
   intent = final.intent;
   expect(final.outbox, "events left in the outbox").toBe(0);
   expectMoneyConsistent(intent);
+  // One refund per Idempotency-Key: every refund is the one its request's answer named, or belongs to
+  // a request that never got an answer (its refund may still have been made; reconciliation settled it).
+  const named = new Set(run.refundAnswers.flatMap((a) => (a.refundId ? [a.refundId] : [])));
+  expect(named.size, "two requests' answers named the same refund").toBe(run.refundAnswers.filter((a) => a.refundId).length);
+  const unnamed = intent.refunds.filter((r) => !named.has(r.id));
+  expect(unnamed.length, `refunds no answer named: ${unnamed.map((r) => r.id).join(", ")}`).toBeLessThanOrEqual(run.refundAnswers.filter((a) => !a.answered).length);
   if (connector === "stripe") await expectStripeAgrees(intent);
   await expectReadModelMatches(intent);
   await expectEventsDelivered(intent, endpoints);

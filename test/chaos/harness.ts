@@ -36,6 +36,8 @@ async function inObject<R>(id: string, callback: (instance: DurableObject, state
 export class FaultCounts {
   private readonly fired = new Map<string, Map<string, number>>();
   private readonly kinds = new Set<string>();
+  /** Binding faults armed per step, fired or not (an armed step the operation never reached does nothing). */
+  private readonly armedAt = new Map<string, number>();
   readonly runs = new Map<string, { runs: number; failures: number }>();
 
   record(step: string, kind: string): void {
@@ -43,6 +45,10 @@ export class FaultCounts {
     row.set(kind, (row.get(kind) ?? 0) + 1);
     this.fired.set(step, row);
     this.kinds.add(kind);
+  }
+
+  armed(step: string): void {
+    this.armedAt.set(step, (this.armedAt.get(step) ?? 0) + 1);
   }
 
   run(property: string, ok: boolean): void {
@@ -60,10 +66,10 @@ export class FaultCounts {
 
   table(): string {
     const kinds = [...this.kinds].sort();
-    const steps = [...this.fired.keys()].sort();
+    const steps = [...new Set([...this.fired.keys(), ...this.armedAt.keys()])].sort();
     const width = Math.max(24, ...steps.map((s) => s.length + 2));
     const cell = (v: string | number, w = 13) => String(v).padStart(w);
-    const lines = [`${"faults injected".padEnd(width)}${kinds.map((k) => cell(k)).join("")}${cell("total", 8)}`];
+    const lines = [`${"faults injected".padEnd(width)}${kinds.map((k) => cell(k)).join("")}${cell("total", 8)}${cell("armed, not reached", 21)}`];
     const totals = new Map<string, number>();
     for (const step of steps) {
       const row = this.fired.get(step) ?? new Map<string, number>();
@@ -74,7 +80,8 @@ export class FaultCounts {
         totals.set(k, (totals.get(k) ?? 0) + v);
         return cell(v);
       });
-      lines.push(`${step.padEnd(width)}${cells.join("")}${cell(sum, 8)}`);
+      const armed = this.armedAt.get(step);
+      lines.push(`${step.padEnd(width)}${cells.join("")}${cell(sum, 8)}${cell(armed === undefined ? "" : Math.max(0, armed - sum), 21)}`);
     }
     lines.push(`${"all steps".padEnd(width)}${kinds.map((k) => cell(totals.get(k) ?? 0)).join("")}${cell(this.total(), 8)}`);
     lines.push("");
