@@ -346,6 +346,8 @@ function payPages(): Hono<PagesEnv> {
     const secret = typeof form.client_secret === "string" ? form.client_secret : "";
     const intent = await load(c.env, c.req.param("id"), secret);
     if (!intent) return notFoundPage();
+    // Saved cards and the read model are on the merchant's database (src/db/shards.ts).
+    c.env = merchantEnv(c.env, intent.merchantId);
     const s = intentSummary(intent, await merchantName(c.env, intent.merchantId));
     if (intent.status !== "requires_payment_method" && intent.status !== "requires_confirmation") return intentDone(intent, s);
     let card: PaymentMethodDetails;

@@ -8,6 +8,7 @@ import type { Env } from "../env";
 import { readBodyParams } from "../http/body";
 import { returnLocation } from "./return";
 import { completeFromIntent } from "../checkout/sessions";
+import { merchantEnv } from "../db/shards";
 import { formatMoney, merchantName, statusInWords } from "./checkout";
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
@@ -108,7 +109,7 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
     const intent = result.intent ?? (await stub(c.env, id).retrieveWithClientSecret(id, secret));
     if (!intent) return notFound();
     // A Checkout Session's payment completes its session before the shopper lands on success_url.
-    await completeFromIntent(c.env, intent, new URL(c.req.url).origin);
+    await completeFromIntent(merchantEnv(c.env, intent.merchantId), intent, new URL(c.req.url).origin);
     const location = returnLocation(intent);
     if (location) return c.redirect(location, 303);
     const merchant = await merchantName(c.env, intent.merchantId);

@@ -3,7 +3,7 @@
 // through the API, the intent's object, the queues and the cron; each one's rows must be in its own
 // database only, and an operator's read across merchants must merge both with exact cursor pages.
 import { createScheduledController } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import {
@@ -189,6 +189,29 @@ describe("two merchants on two D1 databases", () => {
     expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length);
     expect(new Set(seen.map((e) => e.merchant))).toEqual(new Set([HOME.id, FAR.id, ...seen.map((e) => e.merchant).filter((m) => m !== HOME.id && m !== FAR.id)]));
     expect(seen.some((e) => e.merchant === FAR.id) && seen.some((e) => e.merchant === HOME.id)).toBe(true);
+  });
+
+  it("a hosted checkout page finds the far merchant's session on its database and completes it there", async () => {
+    const created = await post<{ id: string; url: string; payment_intent: string }>(
+      "/v1/checkout/sessions",
+      { mode: "payment", line_items: [{ price_data: { currency: "usd", unit_amount: 900, product_data: { name: "Far mug" } }, quantity: 1 }], success_url: "https://shop.example/thanks" },
+      far.opts,
+    );
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    expect(await count(env.DB_SHARD_1, "checkout_sessions", FAR.id)).toBe(1);
+    expect(await count(env.DB, "checkout_sessions", FAR.id)).toBe(0);
+    const path = new URL(created.body.url).pathname;
+    const page = await exports.default.fetch(new Request(`http://gateway.test${path}`));
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Far mug");
+    const paid = await exports.default.fetch(
+      new Request(`http://gateway.test${path}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ card_number: "4242424242424242", expiry: "12 / 34", cvc: "123" }), redirect: "manual" }),
+    );
+    expect(paid.status).toBe(303);
+    const after = await get<{ status: string; payment_status: string }>(`/v1/checkout/sessions/${created.body.id}`, far.opts);
+    expect(after.body).toMatchObject({ status: "complete", payment_status: "paid" });
+    const row = await env.DB_SHARD_1.prepare("SELECT status FROM checkout_sessions WHERE id = ?").bind(created.body.id).first<{ status: string }>();
+    expect(row?.status).toBe("complete");
   });
 
   it("the cron sweeps every database", async () => {
