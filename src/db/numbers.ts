@@ -80,17 +80,25 @@ export async function listNumberedIntents(
     binds.push(filter.merchantId);
   }
   if (filter.customer !== undefined) {
-    where.push("p.customer = ?");
-    binds.push(filter.customer);
+    // On the intent's own columns, so a merchant's customer is a range of payment_intents_customer.
+    where.push("p.customer = ?", "p.livemode = ?");
+    binds.push(filter.customer, filter.livemode ? 1 : 0);
+    if (filter.merchantId !== null) {
+      where.push("p.merchant_id = ?");
+      binds.push(filter.merchantId);
+    }
   }
   if (filter.before !== undefined) {
     where.push("n.number < ?");
     binds.push(filter.before);
   }
-  // By customer: the payment_intents_customer_all index range; otherwise the number indexes, newest first.
+  // By customer: a range of payment_intents_customer (one merchant) or payment_intents_customer_all
+  // (every merchant: ordered by created alone, the index's last column), read in order; otherwise the
+  // number indexes, newest first.
+  const order = filter.merchantId !== null ? "p.created DESC, p.id DESC" : "p.created DESC";
   const sql =
     filter.customer !== undefined
-      ? `SELECT n.number AS number, p.data AS data FROM payment_intents p JOIN intent_numbers n ON n.intent_id = p.id WHERE ${where.join(" AND ")} ORDER BY p.created DESC, n.number DESC LIMIT ?`
+      ? `SELECT n.number AS number, p.data AS data FROM payment_intents p JOIN intent_numbers n ON n.intent_id = p.id WHERE ${where.join(" AND ")} ORDER BY ${order} LIMIT ?`
       : `SELECT n.number AS number, p.data AS data FROM intent_numbers n JOIN payment_intents p ON p.id = n.intent_id WHERE ${where.join(" AND ")} ORDER BY n.number DESC LIMIT ?`;
   const res = await d1
     .prepare(sql)

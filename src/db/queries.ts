@@ -139,35 +139,53 @@ export async function listIntents(d1: D1Database, scope: Scope, filters: IntentF
 /**
  * A search page: `plan` comes from the search query; `after` is the cursor of the page token. A
  * metadata clause drives the query from the side table's index (merchant, mode, key, value, created,
- * intent): the page is a range of it, each intent looked up by primary key, in index order.
+ * intent): the page is a range of it, each intent looked up by primary key, in index order. An OR
+ * query runs one such range per clause (each reads at most a page, in one batch) and keeps the
+ * newest rows of their union.
  */
 export async function searchIntents(d1: D1Database, scope: Scope, plan: SearchPlan, limit: number, after: Cursor | null): Promise<Page<IntentRecord>> {
   const db = drizzle(d1);
   const intentScope = scoped(INTENTS, scope);
-  const rows = plan.metadata
-    ? await db
-        .select({ data: paymentIntents.data })
-        .from(paymentIntentMetadata)
-        .innerJoin(paymentIntents, eq(paymentIntents.id, paymentIntentMetadata.intentId))
-        .where(
-          and(
-            eq(paymentIntentMetadata.merchantId, scope.merchantId),
-            eq(paymentIntentMetadata.livemode, scope.livemode),
-            eq(paymentIntentMetadata.key, plan.metadata.key),
-            eq(paymentIntentMetadata.value, plan.metadata.value),
-            ...(after ? [beyond(paymentIntentMetadata.created, paymentIntentMetadata.intentId, after, "older")] : []),
-            ...intentScope,
-            ...plan.conditions,
-          ),
-        )
-        .orderBy(desc(paymentIntentMetadata.created), desc(paymentIntentMetadata.intentId))
-        .limit(limit + 1)
-    : await db
-        .select({ data: paymentIntents.data })
-        .from(paymentIntents)
-        .where(and(...intentScope, ...plan.conditions, ...(after ? [beyond(paymentIntents.created, paymentIntents.id, after, "older")] : [])))
-        .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
-        .limit(limit + 1);
+  const columns = { data: paymentIntents.data, created: paymentIntents.created, id: paymentIntents.id };
+  const query = (branch: SearchPlan, extra: SQL[]) =>
+    branch.metadata
+      ? db
+          .select(columns)
+          .from(paymentIntentMetadata)
+          .innerJoin(paymentIntents, eq(paymentIntents.id, paymentIntentMetadata.intentId))
+          .where(
+            and(
+              eq(paymentIntentMetadata.merchantId, scope.merchantId),
+              eq(paymentIntentMetadata.livemode, scope.livemode),
+              eq(paymentIntentMetadata.key, branch.metadata.key),
+              eq(paymentIntentMetadata.value, branch.metadata.value),
+              ...(after ? [beyond(paymentIntentMetadata.created, paymentIntentMetadata.intentId, after, "older")] : []),
+              ...intentScope,
+              ...branch.conditions,
+              ...extra,
+            ),
+          )
+          .orderBy(desc(paymentIntentMetadata.created), desc(paymentIntentMetadata.intentId))
+          .limit(limit + 1)
+      : db
+          .select(columns)
+          .from(paymentIntents)
+          .where(and(...intentScope, ...branch.conditions, ...extra, ...(after ? [beyond(paymentIntents.created, paymentIntents.id, after, "older")] : [])))
+          .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
+          .limit(limit + 1);
+  let rows: { data: string; created: number; id: string }[];
+  const [first, ...others] = plan.any ?? [];
+  if (first) {
+    const pages = await db.batch([query(first, plan.conditions), ...others.map((b) => query(b, plan.conditions))]);
+    const seen = new Set<string>();
+    rows = pages
+      .flat()
+      .filter((r) => !seen.has(r.id) && seen.add(r.id) !== undefined)
+      .sort((a, b) => b.created - a.created || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0))
+      .slice(0, limit + 1);
+  } else {
+    rows = await query(plan, []);
+  }
   return { items: parseRows<IntentRecord>(rows.slice(0, limit)), hasMore: rows.length > limit };
 }
 

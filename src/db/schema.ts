@@ -55,7 +55,6 @@ export const paymentIntents = sqliteTable(
     locationId: text("location_id"),
     /** Refunded so far (migration 0008), for seed 002's captured / refunded filters. */
     amountRefunded: integer("amount_refunded").notNull().default(0),
-    metadata: text("metadata").notNull().default("{}"),
     /** Milliseconds; lists sort by (created, id) descending. */
     created: integer("created").notNull(),
     /** Last change, for the cron's search of stuck intents. */
@@ -90,6 +89,11 @@ export const paymentIntents = sqliteTable(
     index("payment_intents_failed").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.failureReason} IS NOT NULL`),
     // Seed 000: a customer's payments across merchants (admin and support).
     index("payment_intents_customer_all").on(t.customer, t.livemode, t.created),
+    // Admin and support across merchants (migration 0018): newest first within a mode, all or failed.
+    index("payment_intents_mode").on(t.livemode, t.created, t.id),
+    index("payment_intents_failed_mode").on(t.livemode, t.created, t.id).where(sql`${t.failureReason} IS NOT NULL`),
+    // Failed payments' counts by reason, from the index alone (migration 0018).
+    index("payment_intents_failed_reasons").on(t.merchantId, t.livemode, t.resolution, t.failureReason).where(sql`${t.failureReason} IS NOT NULL`),
   ],
 );
 
@@ -148,6 +152,9 @@ export const refunds = sqliteTable(
     index("refunds_list").on(t.merchantId, t.livemode, t.created, t.id),
     index("refunds_intent").on(t.merchantId, t.livemode, t.paymentIntent, t.created, t.id),
     index("refunds_charge").on(t.merchantId, t.livemode, t.charge, t.created, t.id),
+    // Refunds waiting for approval or for their PSP (migration 0018): few, newest first.
+    index("refunds_pending").on(t.merchantId, t.created, t.id).where(sql`${t.status} = 'pending'`),
+    index("refunds_pending_all").on(t.created, t.id).where(sql`${t.status} = 'pending'`),
   ],
 );
 

@@ -160,15 +160,94 @@ export interface MetadataDriver {
 export interface SearchPlan {
   conditions: SQL[];
   metadata: MetadataDriver | null;
+  /**
+   * An OR query: one plan per clause, each a range of its own index read to the page's end; the page
+   * is the newest of their rows (each branch also takes `conditions`).
+   */
+  any?: SearchPlan[];
+}
+
+/** The widest `created` window a search or filter with no index of its own may read (31 days). */
+export const MAX_WINDOW_DAYS = 31;
+export const MAX_WINDOW_MS = MAX_WINDOW_DAYS * 86_400_000;
+
+/** An equality on a column with many distinct values and an index ending in (created, id). */
+function selective(c: Clause): boolean {
+  return !c.negated && c.operator === ":" && ["customer", "order_id", "amount", "metadata"].includes(c.field);
+}
+
+/** A range of an index of its own, in (created, id) order: the selective fields and status. */
+function indexed(c: Clause): boolean {
+  return selective(c) || (!c.negated && c.operator === ":" && c.field === "status");
+}
+
+/** The [from, to) milliseconds the positive `created` clauses allow (null: unbounded on that side). */
+function createdWindow(clauses: Clause[]): { from: number | null; to: number | null } {
+  let from: number | null = null;
+  let to: number | null = null;
+  for (const c of clauses) {
+    if (c.field !== "created" || c.negated || !/^\d{1,15}$/.test(c.value)) continue;
+    const ms = Number(c.value) * 1000;
+    const lower = c.operator === ":" || c.operator === ">=" ? ms : c.operator === ">" ? ms + 1000 : null;
+    const upper = c.operator === ":" || c.operator === "<=" ? ms + 1000 : c.operator === "<" ? ms : null;
+    if (lower !== null) from = from === null ? lower : Math.max(from, lower);
+    if (upper !== null) to = to === null ? upper : Math.min(to, upper);
+  }
+  return { from, to };
+}
+
+/**
+ * Whether filters with no index of their own are bounded: by a selective filter (an equality on an
+ * indexed column with many values), or by a created window [from, to) of at most MAX_WINDOW_DAYS
+ * (`to` defaults to now: nothing is created in the future).
+ */
+export function bounded(residual: boolean, selectiveFilter: boolean, from: number | null | undefined, to: number | null | undefined, now = Date.now()): boolean {
+  if (!residual || selectiveFilter) return true;
+  if (from === null || from === undefined) return false;
+  return (to ?? now + 1000) - from <= MAX_WINDOW_MS;
+}
+
+/** The message of a 400 for a query that no index serves: what it lacks and what to add. */
+export function unboundedMessage(what: string, add: string): string {
+  return `${what} cannot be served from an index on its own: add ${add} (at most ${MAX_WINDOW_DAYS} days apart), or a filter on an indexed field.`;
+}
+
+/**
+ * Refuses, with a 400 naming what to add, a query that only a walk of the merchant's whole history
+ * could answer: clauses with no index of their own (currency, amount ranges, negations) need a
+ * selective clause (customer, order_id, amount:, metadata) or a created window of at most 31 days;
+ * an OR query joins only clauses with an index (status, customer, order_id, amount:, metadata).
+ */
+export function requireIndexable(clauses: Clause[], joiner: Joiner): void {
+  if (joiner === "OR" && clauses.length > 1) {
+    const other = clauses.find((c) => !indexed(c));
+    if (other)
+      bad(
+        `an OR query can only join clauses that have an index (status:, customer:, order_id:, amount:, metadata['key']:); '${other.negated ? "-" : ""}${other.field}${other.operator}' has none. Run separate searches with a created window (created>=... AND created<..., at most ${MAX_WINDOW_DAYS} days apart) instead.`,
+      );
+    return;
+  }
+  const residual = clauses.filter((c) => !indexed(c) && !(c.field === "created" && !c.negated));
+  const { from, to } = createdWindow(clauses);
+  if (bounded(residual.length > 0, clauses.some(selective), from, to)) return;
+  const names = residual.map((c) => `${c.negated ? "-" : ""}${c.field === "metadata" ? `metadata['${c.metadataKey ?? ""}']` : c.field}${c.operator}`).join(", ");
+  throw invalidRequest(
+    `Invalid search query: ${unboundedMessage(names, "a created window, for example created>=1735689600 AND created<1738368000 (the end defaults to now)")}`,
+    "query",
+    "search_query_unbounded",
+  );
 }
 
 /**
  * The search as SQL: with AND (or one clause), the first positive metadata clause drives the query
  * from payment_intent_metadata's index, in (created, id) order, and the other clauses filter the
- * intents it finds; otherwise every clause is a condition on payment_intents.
+ * intents it finds; otherwise every clause is a condition on payment_intents. With OR, each clause
+ * is a plan of its own (see `any`). Queries no index serves are refused (requireIndexable).
  */
 export function searchPlan(clauses: Clause[], joiner: Joiner, scope: Scope): SearchPlan {
-  const driver = joiner === "AND" || clauses.length < 2 ? clauses.find((c) => c.field === "metadata" && !c.negated && c.operator === ":") : undefined;
+  requireIndexable(clauses, joiner);
+  if (joiner === "OR" && clauses.length > 1) return { conditions: [], metadata: null, any: clauses.map((c) => searchPlan([c], "AND", scope)) };
+  const driver = clauses.find((c) => c.field === "metadata" && !c.negated && c.operator === ":");
   if (!driver) return { conditions: searchConditions(clauses, joiner, scope), metadata: null };
   return {
     conditions: searchConditions(

@@ -49,7 +49,7 @@ describe("audit log", () => {
 
     const filtered = await get<{ data: AuditJson[] }>(`/v1/admin/audit_log?object_id=${pi.id}&action=payments_intents.none`, admin);
     expect(filtered.body.data).toEqual([]);
-    const byAction = await get<{ data: AuditJson[] }>(`/v1/admin/audit_log?merchant=${merchant}&action=payment_intents.capture`, admin);
+    const byAction = await get<{ data: AuditJson[] }>(`/v1/admin/audit_log?merchant=${merchant}&action=payment_intents.capture&created_gte=${new Date().toISOString().slice(0, 10)}`, admin);
     expect(byAction.body.data).toHaveLength(1);
   });
 

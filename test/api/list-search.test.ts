@@ -98,7 +98,8 @@ describe("GET /v1/payment_intents/search", () => {
   const search = (q: string, extra = "") => get<SearchJson>(`/v1/payment_intents/search?query=${encodeURIComponent(q)}${extra}`, opts);
 
   it("matches status, currency, customer and order_id", async () => {
-    const res = await search(`status:"succeeded" AND currency:"usd"`);
+    // currency has no index of its own: a created window (at most 31 days; the end defaults to now) bounds it.
+    const res = await search(`status:"succeeded" AND currency:"usd" AND created>=${Math.floor(Date.now() / 1000) - 86_400}`);
     expect(res.status).toBe(200);
     expect(res.body.object).toBe("search_result");
     const expected = created.filter((p) => p.status === "succeeded" && p.currency === "usd").map((p) => p.id);
@@ -114,10 +115,11 @@ describe("GET /v1/payment_intents/search", () => {
   });
 
   it("pages with next_page", async () => {
-    const first = await search("amount>0", "&limit=5");
+    const recent = `amount>0 AND created>=${Math.floor(Date.now() / 1000) - 86_400}`;
+    const first = await search(recent, "&limit=5");
     expect(first.body.has_more).toBe(true);
     expect(first.body.next_page).toBeTruthy();
-    const second = await search("amount>0", `&limit=5&page=${encodeURIComponent(first.body.next_page ?? "")}`);
+    const second = await search(recent, `&limit=5&page=${encodeURIComponent(first.body.next_page ?? "")}`);
     expect(second.body.data.map((p) => p.id)).toEqual(newestFirst().slice(5, 10));
   });
 
@@ -126,6 +128,18 @@ describe("GET /v1/payment_intents/search", () => {
       expectError(await search(q), 400);
     }
     expectError(await get("/v1/payment_intents/search?query=amount>0&page=garbage", opts), 400);
+  });
+
+  it("refuses, naming the created window to add, what no index serves alone; serves it within 31 days", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    for (const q of ["currency:'usd'", "amount>1800", "-status:'succeeded'", `currency:'usd' AND created>=${now - 40 * 86_400}`, "status:'succeeded' OR currency:'usd'"]) {
+      const error = expectError(await search(q), 400, q.includes(" OR ") ? "search_query_invalid" : "search_query_unbounded");
+      expect(error.param).toBe("query");
+      expect(error.message).toMatch(/created>=/);
+    }
+    for (const q of [`currency:'usd' AND created>=${now - 86_400} AND created<${now + 60}`, `amount>1800 AND created>${now - 30 * 86_400}`, "customer:'cus_aliceList01' AND currency:'usd'"]) {
+      expect((await search(q)).status, q).toBe(200);
+    }
   });
 
   it("cannot be used to inject SQL", async () => {

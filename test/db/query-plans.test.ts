@@ -108,8 +108,8 @@ beforeAll(async () => {
     const metadata = JSON.stringify({ order: String(i), batch: i % 2 ? "odd" : "even" });
     rows.push(
       env.DB.prepare(
-        "INSERT INTO payment_intents (id, merchant_id, livemode, status, amount, currency, customer, order_id, metadata, created, version, data) VALUES (?, ?, 0, ?, ?, 'usd', ?, ?, ?, ?, 1, ?)",
-      ).bind(id, M, i % 3 ? "succeeded" : "canceled", 1000 + i, `cus_qp${i % 4}`, `ord_${i}`, metadata, created, JSON.stringify({ id, created })),
+        "INSERT INTO payment_intents (id, merchant_id, livemode, status, amount, currency, customer, order_id, created, version, data) VALUES (?, ?, 0, ?, ?, 'usd', ?, ?, ?, 1, ?)",
+      ).bind(id, M, i % 3 ? "succeeded" : "canceled", 1000 + i, `cus_qp${i % 4}`, `ord_${i}`, created, `{"id":"${id}","created":${created},"metadata":${metadata}}`),
       env.DB.prepare("INSERT INTO charges (id, merchant_id, livemode, payment_intent, customer, created, version) VALUES (?, ?, 0, ?, ?, ?, 1)").bind(`ch_qp${i}`, M, id, `cus_qp${i % 4}`, created),
       env.DB.prepare("INSERT INTO events (id, merchant_id, livemode, type, payment_intent, created, data) VALUES (?, ?, 0, ?, ?, ?, '{}')").bind(
         `evt_qp${i}`,
@@ -144,7 +144,7 @@ describe("cursors are row values: a deep page is an index range", () => {
   });
 
   it("search pages", async () => {
-    const { clauses, joiner } = parseSearch("amount>0");
+    const { clauses, joiner } = parseSearch("customer:'cus_qp1' AND amount>0");
     const all = await plans((db) => searchIntents(db, scope, searchPlan(clauses, joiner, scope), 10, decodePageToken(btoa(JSON.stringify([1_700_000_015_000, deep])))));
     expectIndexed(all);
     expect(all[0]?.plan.join("\n")).toMatch(/\(created,id\)<\(\?,\?\)/);
@@ -245,14 +245,47 @@ describe("search: each field", () => {
     }
   });
 
-  // Clauses without an index of their own (currency, amount ranges, negations, OR) walk the list
-  // index in (created, id) order and stop at the page's end: never a scan, never a sort.
-  it.each(["currency:'usd'", "amount>1005", "-metadata['order']:'7'", "-status:'canceled'", "metadata['order']:'7' OR metadata['order']:'8'", "status:'canceled' OR customer:'cus_qp1'"])(
-    "%s walks the list index in order",
+  // Clauses without an index of their own (currency, amount ranges, negations) need a created window
+  // (or a selective clause): then they walk that window of the list index in (created, id) order and
+  // stop at the page's end: never a scan, never a sort.
+  const win = " AND created>=1699990000 AND created<1700100000";
+  it.each(["currency:'usd'", "amount>1005", "-metadata['order']:'7'", "-status:'canceled'", "status:'succeeded' AND currency:'usd'"])("%s in a created window walks the list index in order", async (q) => {
+    for (const after of [null, token]) {
+      const all = await searchPlans(q + win, after);
+      expectIndexed(all);
+      expect(all.map((p) => p.plan.join("\n")).join("\n")).toMatch(/(payment_intents_list|payment_intents_status) \(merchant_id=\? AND livemode=\?( AND status=\?)? AND created>\? AND created<\?\)/);
+    }
+  });
+
+  it.each(["currency:'usd'", "amount>1005", "-status:'canceled'", "status:'succeeded' AND currency:'usd'", "currency:'usd' AND created>=1600000000 AND created<1700100000", "currency:'usd' AND created<1700100000"])(
+    "%s with no created window of at most 31 days is refused, naming what to add",
+    (q) => {
+      const { clauses, joiner } = parseSearch(q);
+      expect(() => searchPlan(clauses, joiner, scope)).toThrow(/cannot be served from an index on its own: add a created window.*at most 31 days/);
+    },
+  );
+
+  it.each(["customer:'cus_qp1' AND currency:'usd'", "order_id:'ord_7' AND -status:'canceled'", "metadata['batch']:'odd' AND amount>1005", "amount:1007 AND currency:'usd'"])(
+    "%s is bounded by its selective clause",
     async (q) => {
       for (const after of [null, token]) expectIndexed(await searchPlans(q, after));
     },
   );
+
+  // OR: one range per clause, each in its index's order and stopping at the page's end; the page is
+  // the newest of their rows. A clause with no index of its own cannot be one of them.
+  it.each(["metadata['order']:'7' OR metadata['order']:'8'", "status:'canceled' OR customer:'cus_qp1'", "order_id:'ord_3' OR amount:1007"])("%s is a range of each clause's index", async (q) => {
+    for (const after of [null, token]) {
+      const all = await searchPlans(q, after);
+      expectIndexed(all);
+      expect(all.length).toBe(2);
+    }
+  });
+
+  it("an OR with a clause no index serves is refused", () => {
+    const { clauses, joiner } = parseSearch("status:'canceled' OR currency:'eur'");
+    expect(() => searchPlan(clauses, joiner, scope)).toThrow(/OR query can only join clauses that have an index/);
+  });
 });
 
 describe("metadata search rows are written with the intent", () => {
@@ -295,7 +328,12 @@ describe("migration 0014 backfills what the read model now writes", () => {
     expect(await env.DB.prepare("SELECT count(*) AS n FROM payment_intent_metadata WHERE intent_id = 'pi_qp00000007'").first("n")).toBe(0);
     await env.DB.prepare(statement("UPDATE charges SET customer")).run();
     // Rows the read model wrote are already there: the backfill is replayed without them.
-    await env.DB.prepare(statement("INSERT INTO payment_intent_metadata").replace("INSERT INTO", "INSERT OR IGNORE INTO")).run();
+    // (0018 dropped the metadata column that 0014 read: the same statement over data's metadata.)
+    await env.DB.prepare(
+      statement("INSERT INTO payment_intent_metadata")
+        .replace("INSERT INTO", "INSERT OR IGNORE INTO")
+        .replaceAll("p.metadata", "json_extract(p.data, '$.metadata')"),
+    ).run();
     const rows = await env.DB.prepare("SELECT key, value, created FROM payment_intent_metadata WHERE intent_id = 'pi_qp00000007' ORDER BY key").all();
     expect(rows.results).toEqual([
       { key: "batch", value: "odd", created: 1_700_000_007_000 },

@@ -3,6 +3,7 @@
 // to the processor), GET /failed (default window 30 days) and its counts.
 import { and, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, notInArray, or, sql, type SQL } from "drizzle-orm";
 import { beyond } from "../../db/queries";
+import { bounded, unboundedMessage } from "../../db/search";
 import type { Hono } from "hono";
 import { z } from "zod";
 import type { Principal } from "../../auth/permissions";
@@ -113,6 +114,19 @@ async function page(c: Ctx, principal: Principal, where: SQL[], limit: number, c
   return { items, hasMore, cursor: hasMore ? (items[items.length - 1]?.id ?? null) : null };
 }
 
+/** Statuses that are not one range of an index of their own (a rare subset of one, or several). */
+const UNINDEXED_STATUSES: readonly PosStatus[] = ["refunded", "voided", "pending", "error", "resolved", "dismissed"];
+
+/**
+ * Filters no index serves alone (amount ranges, the statuses above) need a selective filter (card,
+ * customer, order) or a date window of at most 31 days: a 400 naming what to add, never a walk of
+ * the merchant's whole history.
+ */
+function requireBounded(principal: Principal, residual: string[], selectiveFilter: boolean, from: number | undefined, to: number | undefined): void {
+  if (bounded(residual.length > 0, selectiveFilter || principal.customerId !== null, from, to === undefined ? undefined : to + DAY_MS)) return;
+  throw validation(unboundedMessage(residual.join(", "), "dateFrom and dateTo (YYYY-MM-DD)"), "dateFrom");
+}
+
 function dateRange(from: number | undefined, to: number | undefined): SQL[] {
   if (from !== undefined && to !== undefined && to < from) throw validation("dateTo must not be before dateFrom.", "dateTo");
   return [...(from !== undefined ? [gte(paymentIntents.created, from)] : []), ...(to !== undefined ? [lt(paymentIntents.created, to + DAY_MS)] : [])];
@@ -125,12 +139,20 @@ export function registerPosReads(app: App, sub: Hono<AppEnv>): void {
     { method: "get", path: "/payments/transactions", permission: "payments.transactions.view", customers: true, summary: "Search payments (status, dates, amount range, card last4, customer, order, location; cursor)", query: TransactionsQuery, response: Answer },
     async (c, { principal, query }) => {
       if (query.amountMinCents !== undefined && query.amountMaxCents !== undefined && query.amountMaxCents < query.amountMinCents) throw validation("amountMaxCents must not be below amountMinCents.", "amountMaxCents");
+      const residual = [
+        ...(query.amountMinCents !== undefined ? ["amountMinCents"] : []),
+        ...(query.amountMaxCents !== undefined ? ["amountMaxCents"] : []),
+        ...(query.status && UNINDEXED_STATUSES.includes(query.status) ? [`status=${query.status}`] : []),
+      ];
+      requireBounded(principal, residual, Boolean(query.cardLast4 || query.customerId || query.orderId), query.dateFrom, query.dateTo);
       const where: SQL[] = [
         ...scope(principal),
         ...(query.status ? [statusCondition(query.status)] : []),
         ...dateRange(query.dateFrom, query.dateTo),
-        ...(query.amountMinCents !== undefined ? [gte(paymentIntents.amount, query.amountMinCents)] : []),
-        ...(query.amountMaxCents !== undefined ? [lte(paymentIntents.amount, query.amountMaxCents)] : []),
+        // `+amount`: a range of payment_intents_amount would be sorted by created; the filter's other
+        // index (or the list index in the date window) gives the order.
+        ...(query.amountMinCents !== undefined ? [gte(sql`+${paymentIntents.amount}`, query.amountMinCents)] : []),
+        ...(query.amountMaxCents !== undefined ? [lte(sql`+${paymentIntents.amount}`, query.amountMaxCents)] : []),
         ...(query.cardLast4 ? [eq(paymentIntents.cardLast4, query.cardLast4)] : []),
         ...(query.customerId ? [eq(paymentIntents.customer, query.customerId)] : []),
         ...(query.orderId ? [eq(paymentIntents.orderId, query.orderId)] : []),
@@ -160,6 +182,8 @@ export function registerPosReads(app: App, sub: Hono<AppEnv>): void {
     { method: "get", path: "/payments/failed", permission: "payments.transactions.view", summary: "Failed payments (declined or error) not yet resolved; ?counts=true for the counts only", query: FailedQuery, response: Answer },
     async (c, { principal, query }) => {
       const from = query.dateFrom ?? Date.now() - 30 * DAY_MS;
+      // The counts read every failed payment of the window: at most 31 days of them, or a customer's.
+      requireBounded(principal, ["the failed payments of a window longer than 31 days"], Boolean(query.customerId), from, query.dateTo);
       const where: SQL[] = [
         ...scope(principal),
         failed,

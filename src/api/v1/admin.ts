@@ -14,6 +14,7 @@ import { renderIntent, renderRefund } from "../../core/objects";
 import type { IntentRecord, RefundRecord, Scope } from "../../core/types";
 import { forgetSettings, parseSettings } from "../../db/merchants";
 import { directoryDb, everyShard, findOnShards, merchantEnv, mergedPage } from "../../db/shards";
+import { bounded, unboundedMessage } from "../../db/search";
 import { auditLog, merchants, paymentIntents, refunds } from "../../db/schema";
 import { db } from "../../webhooks/store";
 import { mintKey, renderKey } from "./api_keys";
@@ -206,6 +207,11 @@ function registerAuditLog(app: App): void {
     },
     async (c, { query, principal }) => {
       const limit = query.limit ?? 25;
+      // Actor and action have no index of their own: an object's entries, or a window of at most 31 days.
+      const residual = [...(query.actor ? ["actor"] : []), ...(query.action ? ["action"] : [])];
+      if (!bounded(residual.length > 0, query.object_id !== undefined, query.created_gte, query.created_lte === undefined ? undefined : query.created_lte + 1)) {
+        throw invalidRequest(unboundedMessage(residual.join(", "), "created_gte and created_lte, or object_id"), "created_gte", "parameter_missing");
+      }
       const where: SQL[] = [
         ...merchantFilter(principal, auditLog.merchantId, query.merchant),
         ...(query.actor ? [eq(auditLog.actor, query.actor)] : []),
@@ -304,14 +310,24 @@ function registerPaymentSearch(app: App): void {
       response: z.object({ object: z.literal("list"), data: z.array(PaymentIntentSchema), has_more: z.boolean(), next_cursor: z.string().nullable() }),
     },
     async (c, { query, principal }) => {
+      const merchantScoped = !principal.crossMerchant || query.merchant !== undefined || Boolean(principal.merchantId);
+      // Across merchants only a customer is an index range of its own (the others start with the merchant).
+      const residual = Object.entries({ order_id: query.order_id, status: query.status, amount_gte: query.amount_gte, amount_lte: query.amount_lte, card_last4: query.card_last4 })
+        .filter(([name, v]) => v !== undefined && (!merchantScoped || name.startsWith("amount_")))
+        .map(([name]) => name);
+      const selective = query.customer !== undefined || (merchantScoped && Boolean(query.order_id || query.card_last4));
+      if (!bounded(residual.length > 0, selective, query.created_gte, query.created_lte === undefined ? undefined : query.created_lte + 1)) {
+        throw invalidRequest(unboundedMessage(residual.join(", "), `created_gte and created_lte${merchantScoped ? "" : ", or merchant"}`), "created_gte", "parameter_missing");
+      }
       const where: SQL[] = [
         ...merchantFilter(principal, paymentIntents.merchantId, query.merchant),
         eq(paymentIntents.livemode, principal.livemode),
         ...(query.order_id ? [eq(paymentIntents.orderId, query.order_id)] : []),
         ...(query.customer ? [eq(paymentIntents.customer, query.customer)] : []),
         ...(query.status ? [eq(paymentIntents.status, query.status)] : []),
-        ...(query.amount_gte !== undefined ? [gte(paymentIntents.amount, query.amount_gte)] : []),
-        ...(query.amount_lte !== undefined ? [lte(paymentIntents.amount, query.amount_lte)] : []),
+        // `+amount`: not a range of payment_intents_amount (sorted by created afterwards); see src/db/search.ts.
+        ...(query.amount_gte !== undefined ? [gte(sql`+${paymentIntents.amount}`, query.amount_gte)] : []),
+        ...(query.amount_lte !== undefined ? [lte(sql`+${paymentIntents.amount}`, query.amount_lte)] : []),
         ...(query.created_gte !== undefined ? [gte(paymentIntents.created, query.created_gte)] : []),
         ...(query.created_lte !== undefined ? [lte(paymentIntents.created, query.created_lte)] : []),
         ...(query.card_last4 ? [eq(paymentIntents.cardLast4, query.card_last4)] : []),
@@ -482,7 +498,8 @@ function registerRefundApprovals(app: App): void {
       response: z.object({ object: z.literal("list"), data: z.array(RefundSchema), has_more: z.boolean(), url: z.string() }),
     },
     async (c, { query, principal }) => {
-      const where = and(...merchantFilter(principal, refunds.merchantId, query.merchant), eq(refunds.status, "pending"), sql`json_extract(${refunds.data}, '$.requiresApproval') = 1`);
+      // 'pending' as a literal: the partial index refunds_pending (status = 'pending') then applies.
+      const where = and(...merchantFilter(principal, refunds.merchantId, query.merchant), sql`${refunds.status} = 'pending'`, sql`json_extract(${refunds.data}, '$.requiresApproval') = 1`);
       const { rows } = await mergedPage(readDatabases(c, principal, query.merchant), query.limit ?? 25, (d1, n) =>
         db(d1).select({ data: refunds.data, created: refunds.created, id: refunds.id }).from(refunds).where(where).orderBy(desc(refunds.created), desc(refunds.id)).limit(n),
       );

@@ -1,0 +1,240 @@
+// The list and filter routes of the other surfaces (POS transactions and failed payments, seed 000's
+// numbered lists, the admin search, failed payments, audit log and refund approvals) are index
+// ranges too: each route is called through the Worker with a D1 binding that records every statement,
+// and each statement's EXPLAIN QUERY PLAN must not SCAN a large table nor sort through a temp B-tree
+// for ORDER BY. Filters no index serves alone (amount ranges, rare statuses, actor and action) are
+// refused with a 400 in the surface's own format naming what to add, and served once a created
+// window of at most 31 days bounds them.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { bearer, hsToken, seedCustomer, seedMerchant } from "../helpers";
+
+interface Captured {
+  sql: string;
+  params: unknown[];
+}
+
+/** A D1 binding that records every statement prepared through it (with the values bound to it). */
+function recording(db: D1Database, out: Captured[]): D1Database {
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === "prepare") {
+        return (query: string) => {
+          const entry: Captured = { sql: query, params: [] };
+          out.push(entry);
+          const stmt = target.prepare(query);
+          return new Proxy(stmt, {
+            get(s, p) {
+              if (p === "bind") {
+                return (...values: unknown[]) => {
+                  entry.params = values;
+                  return s.bind(...values);
+                };
+              }
+              const v: unknown = Reflect.get(s, p, s);
+              return typeof v === "function" ? v.bind(s) : v;
+            },
+          });
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+const LARGE = ["payment_intents", "charges", "refunds", "events", "payment_intent_metadata", "audit_log", "intent_numbers"];
+
+interface Routed {
+  status: number;
+  body: Record<string, unknown>;
+  plans: { sql: string; plan: string[] }[];
+}
+
+/** Calls a route through the Worker, its D1 recorded; returns the answer and each statement's plan. */
+async function through(path: string, key: string): Promise<Routed> {
+  const captured: Captured[] = [];
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`http://gateway.test${path}`, { headers: { authorization: `Bearer ${key}` } }), { ...env, DB: recording(env.DB, captured) }, ctx);
+  const body = (await res.json()) as Record<string, unknown>;
+  await waitOnExecutionContext(ctx);
+  const reads = captured.filter((c) => /^\s*select/i.test(c.sql) && LARGE.some((t) => new RegExp(`\\b${t}\\b`).test(c.sql)));
+  const plans = await Promise.all(
+    reads.map(async (c) => ({
+      sql: c.sql,
+      plan: (
+        await env.DB.prepare(`EXPLAIN QUERY PLAN ${c.sql}`)
+          .bind(...c.params)
+          .all<{ detail: string }>()
+      ).results.map((r) => r.detail),
+    })),
+  );
+  return { status: res.status, body, plans };
+}
+
+/**
+ * `walks`: an index the statement may walk from its start (SCAN ... USING INDEX) because the walk
+ * stops at the page's end: a list with no filter, in that index's order, or a partial index that holds
+ * only the rows the query wants.
+ */
+function expectIndexed(r: Routed, label: string, walks?: string): void {
+  expect(r.status, `${label}: ${JSON.stringify(r.body).slice(0, 400)}`).toBe(200);
+  expect(r.plans.length, `${label}: no statement on a large table`).toBeGreaterThan(0);
+  for (const { sql, plan } of r.plans) {
+    const text = plan.join("\n");
+    for (const line of plan) {
+      if (walks && new RegExp(`^SCAN \\w+ USING (COVERING )?INDEX ${walks}$`).test(line)) continue;
+      const scanned = /^SCAN (\w+)/.exec(line)?.[1];
+      expect(scanned !== undefined && LARGE.includes(scanned), `${label}\n${sql}\n${text}`).toBe(false);
+    }
+    expect(text, `${label}\n${sql}`).not.toMatch(/USE TEMP B-TREE FOR (ORDER BY|LAST TERM OF ORDER BY|RIGHT PART OF ORDER BY)/);
+  }
+}
+
+const M = "acct_surface_plans";
+const KEY = "sk_test_surface_plans_merchant";
+const DAY = 86_400_000;
+const now = Date.now();
+const today = new Date(now).toISOString().slice(0, 10);
+const daysAgo = (n: number) => new Date(now - n * DAY).toISOString().slice(0, 10);
+const nowSeconds = Math.floor(now / 1000);
+let admin = "";
+
+beforeAll(async () => {
+  await seedMerchant(M, "Surface plans", "key_surface_plans", KEY, false);
+  await seedCustomer(M, "cus_surfacePlans1");
+  admin = bearer(await hsToken({ roles: ["admin"], merchant: null })).key ?? "";
+  const rows: D1PreparedStatement[] = [];
+  for (let i = 0; i < 40; i++) {
+    const id = `pi_sp${String(i).padStart(8, "0")}`;
+    const created = now - (40 - i) * 3_600_000;
+    const failed = i % 5 === 0;
+    rows.push(
+      env.DB.prepare(
+        "INSERT INTO payment_intents (id, merchant_id, livemode, status, amount, currency, customer, order_id, location_id, card_last4, failure_reason, amount_refunded, created, updated, version, data) VALUES (?, ?, 0, ?, ?, 'usd', ?, ?, ?, '4242', ?, ?, ?, ?, 1, ?)",
+      ).bind(
+        id,
+        M,
+        failed ? "requires_payment_method" : i % 3 ? "succeeded" : "requires_capture",
+        1000 + i,
+        i % 2 ? "cus_surfacePlans1" : null,
+        `ord_sp${i}`,
+        `loc_${i % 3}`,
+        failed ? "card_declined" : null,
+        i % 7 === 0 ? 100 : 0,
+        created,
+        created,
+        JSON.stringify({ id, created, merchantId: M, livemode: false, status: "succeeded", amount: 1000 + i, currency: "usd", metadata: {}, attempts: [], refunds: [], lineItems: [] }),
+      ),
+      env.DB.prepare("INSERT INTO intent_numbers (intent_id, merchant_id, livemode, created) VALUES (?, ?, 0, ?)").bind(id, M, created),
+      env.DB.prepare(
+        "INSERT INTO audit_log (id, merchant_id, livemode, actor, actor_roles, action, object_type, object_id, http_status, details, created) VALUES (?, ?, 0, 'api_key:key_surface_plans', '', 'payment_intents.create', 'payment_intent', ?, 200, '{}', ?)",
+      ).bind(`aud_sp${i}`, M, id, created),
+    );
+  }
+  await env.DB.batch(rows);
+});
+
+describe("POS transactions and failed payments", () => {
+  it.each([
+    ["newest", ""],
+    ["a deep cursor", "&cursor=pi_sp00000020"],
+    ["status=authorized", "&status=authorized"],
+    ["status=captured", "&status=captured"],
+    ["status=declined", "&status=declined"],
+    ["customer", "&customerId=cus_surfacePlans1"],
+    ["card last4", "&cardLast4=4242"],
+    ["order", "&orderId=ord_sp7"],
+    ["location", "&locationId=loc_1&cursor=pi_sp00000020"],
+    ["an amount range in a window", `&amountMinCents=1010&amountMaxCents=1030&dateFrom=${daysAgo(3)}&dateTo=${today}`],
+    ["status=refunded in a window", `&status=refunded&dateFrom=${daysAgo(3)}&dateTo=${today}`],
+    ["status=voided in a window", `&status=voided&dateFrom=${daysAgo(3)}&dateTo=${today}`],
+    ["status=pending in a window", `&status=pending&dateFrom=${daysAgo(3)}&dateTo=${today}`],
+    ["status=error in a window", `&status=error&dateFrom=${daysAgo(3)}&dateTo=${today}`],
+    ["an amount range of a customer", "&amountMinCents=1010&customerId=cus_surfacePlans1"],
+  ])("transactions by %s are an index range", async (label, query) => {
+    expectIndexed(await through(`/api/v1/payments/transactions?limit=5${query}`, KEY), label);
+  });
+
+  it.each([
+    ["the last 30 days", ""],
+    ["its counts", "?counts=true"],
+    ["a customer", "?customerId=cus_surfacePlans1"],
+    ["a location, paged", "?locationId=loc_0&limit=2&cursor=pi_sp00000030"],
+  ])("failed payments of %s are an index range", async (label, query) => {
+    expectIndexed(await through(`/api/v1/payments/failed${query}`, KEY), label);
+  });
+
+  it.each([
+    ["an amount range with no dates", "/api/v1/payments/transactions?amountMinCents=1010"],
+    ["status=refunded with no dates", "/api/v1/payments/transactions?status=refunded"],
+    ["an amount range over 40 days", `/api/v1/payments/transactions?amountMaxCents=1010&dateFrom=${daysAgo(40)}&dateTo=${today}`],
+    ["failed payments over 90 days", `/api/v1/payments/failed?dateFrom=${daysAgo(90)}`],
+  ])("%s is refused with a 400 naming dateFrom and dateTo", async (_label, path) => {
+    const r = await through(path, KEY);
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ error: { code: "VALIDATION_ERROR" } });
+    expect(JSON.stringify(r.body)).toMatch(/dateFrom/);
+    expect(JSON.stringify(r.body)).toMatch(/31 days/);
+  });
+});
+
+describe("seed 000's numbered lists", () => {
+  it.each([
+    ["newest", "/api/v1/PaymentIntents?limit=5"],
+    ["before a number", "/api/v1/PaymentIntents?limit=5&beforeId=20"],
+    ["a customer's", "/api/v1/PaymentIntents/customer/cus_surfacePlans1"],
+  ])("%s (admin, every merchant) is an index range", async (label, path) => {
+    expectIndexed(await through(path, admin), label);
+  });
+
+  it("a merchant's customer is a range of payment_intents_customer, in order", async () => {
+    const token = bearer(await hsToken({ roles: ["support"], merchant: M })).key ?? "";
+    const r = await through("/api/v1/PaymentIntents/customer/cus_surfacePlans1", token);
+    expectIndexed(r, "customer of a merchant");
+    expect(r.plans.map((p) => p.plan.join("\n")).join("\n")).toMatch(/payment_intents_customer \(merchant_id=\? AND livemode=\? AND customer=\?\)/);
+  });
+});
+
+describe("admin reads", () => {
+  it.each([
+    ["search, a merchant's newest", `/v1/admin/payments/search?merchant=${M}&limit=5`],
+    ["search by status", `/v1/admin/payments/search?merchant=${M}&status=succeeded`],
+    ["search by customer", `/v1/admin/payments/search?merchant=${M}&customer=cus_surfacePlans1`],
+    ["search by order", `/v1/admin/payments/search?merchant=${M}&order_id=ord_sp3`],
+    ["search by card last4 and an amount", `/v1/admin/payments/search?merchant=${M}&card_last4=4242&amount_gte=1010`],
+    ["search an amount range in a window", `/v1/admin/payments/search?merchant=${M}&amount_gte=1010&created_gte=${nowSeconds - 3 * 86_400}&created_lte=${nowSeconds}`],
+    ["search every merchant's newest", "/v1/admin/payments/search?limit=5"],
+    ["search every merchant by customer", "/v1/admin/payments/search?customer=cus_surfacePlans1"],
+    ["failed payments with counts", `/v1/admin/failed_payments?merchant=${M}`],
+    ["failed payments, all resolutions", `/v1/admin/failed_payments?merchant=${M}&resolution=all`],
+    ["failed payments by reason", `/v1/admin/failed_payments?merchant=${M}&reason=card_declined`],
+    ["audit log of a merchant", `/v1/admin/audit_log?merchant=${M}&limit=5`],
+    ["audit log by action in a window", `/v1/admin/audit_log?merchant=${M}&action=payment_intents.create&created_gte=${daysAgo(2)}`],
+    ["refunds awaiting approval", `/v1/admin/refunds?merchant=${M}`],
+    ["failed payments of every merchant", "/v1/admin/failed_payments?limit=5"],
+  ])("%s is an index range", async (label, path) => {
+    expectIndexed(await through(path, admin), label);
+  });
+
+  it("the audit log of every merchant walks audit_log_list from its newest entry, a page's worth", async () => {
+    expectIndexed(await through("/v1/admin/audit_log?limit=5", admin), "audit log of every merchant", "audit_log_list");
+  });
+
+  it("refunds awaiting approval of every merchant walk the partial index of pending refunds", async () => {
+    expectIndexed(await through("/v1/admin/refunds", admin), "refunds awaiting approval, every merchant", "refunds_pending_all");
+  });
+
+  it.each([
+    ["an amount range with no window", `/v1/admin/payments/search?merchant=${M}&amount_gte=1010`, /created_gte and created_lte/],
+    ["status across every merchant", "/v1/admin/payments/search?status=succeeded", /or merchant/],
+    ["an action with no window", `/v1/admin/audit_log?merchant=${M}&action=payment_intents.create`, /object_id/],
+  ])("%s is refused with a 400 naming what to add", async (_label, path, names) => {
+    const r = await through(path, admin);
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ error: { type: "invalid_request_error", param: "created_gte" } });
+    expect(JSON.stringify(r.body)).toMatch(names);
+  });
+});
