@@ -31,6 +31,12 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { Webhook } from "standardwebhooks";
 
+// `npm run bench -- scale [N]`: the read model at scale (bench/scale.mjs), not the flows below.
+if (process.argv[2] === "scale") {
+  await import("./scale.mjs");
+  process.exit(0);
+}
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const wrangler = path.join(root, "node_modules", ".bin", "wrangler");
 const baselineConfig = path.join(root, "bench", "baseline", "wrangler.toml");
