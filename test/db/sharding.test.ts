@@ -191,6 +191,29 @@ describe("two merchants on two D1 databases", () => {
     expect(seen.some((e) => e.merchant === FAR.id) && seen.some((e) => e.merchant === HOME.id)).toBe(true);
   });
 
+  it("seed 000's lists for admin across merchants merge both databases by payment number, with beforeId pages", async () => {
+    const token = await hsToken({ roles: ["admin"], merchant: null, sub: "admin-shards" });
+    const list = (query: string) => exports.default.fetch(new Request(`http://gateway.test/api/v1/PaymentIntents${query}`, { headers: { authorization: `Bearer ${token}` } }));
+    const seen: { id: number; gatewayIntentId: string }[] = [];
+    let before: number | null = null;
+    for (let pages = 0; pages < 20; pages++) {
+      const res = await list(`?limit=3${before === null ? "" : `&beforeId=${before}`}`);
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as { id: number; gatewayIntentId: string }[];
+      seen.push(...page);
+      if (page.length < 3) break;
+      before = page[page.length - 1]?.id ?? null;
+    }
+    expect(seen.map((p) => p.gatewayIntentId).sort()).toEqual([...home.intents, ...far.intents].sort());
+    const numbers = seen.map((p) => p.id);
+    expect(numbers).toEqual([...numbers].sort((a, b) => b - a));
+    // The far database numbers from its own range, so a number names one payment across databases.
+    const farOne = seen.find((p) => p.gatewayIntentId === far.intents[0]);
+    expect(farOne?.id).toBeGreaterThan(1_000_000_000_000);
+    const one = await exports.default.fetch(new Request(`http://gateway.test/api/v1/PaymentIntents/${String(farOne?.id)}`, { headers: { authorization: `Bearer ${token}` } }));
+    expect(((await one.json()) as { gatewayIntentId: string }).gatewayIntentId).toBe(far.intents[0]);
+  });
+
   it("a hosted checkout page finds the far merchant's session on its database and completes it there", async () => {
     const created = await post<{ id: string; url: string; payment_intent: string }>(
       "/v1/checkout/sessions",

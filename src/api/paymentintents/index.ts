@@ -13,7 +13,7 @@ import { keyFromHeader } from "../../auth/api-keys";
 import { ipRateLimit } from "../../auth/ip-limit";
 import { limitFailures } from "../../auth/authenticate";
 import { useMerchantShard } from "../common/surface-auth";
-import { directoryDb } from "../../db/shards";
+import { directoryDb, everyShard, findOnShards, newestFirst, shardFor } from "../../db/shards";
 import { looksLikeJwt, principalFromJwt } from "../../auth/jwt";
 import { authorize, requireRoles, type Principal } from "../../auth/permissions";
 import { limit } from "../../auth/rate-limit";
@@ -56,7 +56,7 @@ function sendProblem(c: Ctx, err: ApiErrorData): Response {
 type GatewayCache = Map<string, Promise<number | null>>;
 
 async function rendered(c: Ctx, intent: IntentRecord, number?: number, gateways: GatewayCache = new Map()): Promise<SeedIntentJson> {
-  const n = number ?? (await ensureIntentNumber(c.env.DB, intent));
+  const n = number ?? (await ensureIntentNumber(shardFor(c.env, intent.merchantId), intent));
   const account = intent.gatewayAccount ?? intent.connectorAccount ?? SANDBOX_ACCOUNT;
   let gateway = gateways.get(account);
   if (!gateway) gateways.set(account, (gateway = gatewayNumberOf(directoryDb(c.env), account)));
@@ -116,10 +116,23 @@ function parseNumber(text: string, resource: string): number {
   return Number(text);
 }
 
+type NumberedRow = Awaited<ReturnType<typeof listNumberedIntents>>[number];
+
+/**
+ * A reader's list: the request's database, or for admin and support across merchants every database
+ * (src/db/shards.ts), each asked for `take` rows and merged in the list's order. One query without D1_SHARDS.
+ */
+async function numberedAcrossShards(c: Ctx, filter: Parameters<typeof listNumberedIntents>[1], take: number, order: (a: NumberedRow, b: NumberedRow) => number): Promise<NumberedRow[]> {
+  const dbs = filter.merchantId === null ? everyShard(c.env).map((shard) => shard.DB) : [c.env.DB];
+  const pages = await Promise.all(dbs.map((d1) => listNumberedIntents(d1, filter, take)));
+  return pages.length === 1 ? (pages[0] ?? []) : pages.flat().sort(order).slice(0, take);
+}
+
 async function findIntent(c: Ctx, principal: Principal, idText: string): Promise<Found> {
   const number = parseNumber(idText, "payment intent");
   const missing = () => resourceMissing("payment intent", String(number));
-  const row = await intentByNumber(c.env.DB, number);
+  // A reader across merchants may name any database's payment (numbers are unique when each shard has its own range).
+  const row = readScope(principal) === null ? await findOnShards(c.env, (d1) => intentByNumber(d1, number)) : await intentByNumber(c.env.DB, number);
   if (!row || row.livemode !== principal.livemode) throw missing();
   if (principal.crossMerchant ? principal.merchantId !== "" && principal.merchantId !== row.merchantId : principal.merchantId !== row.merchantId) throw missing();
   const scope = { merchantId: row.merchantId, livemode: row.livemode };
@@ -261,7 +274,8 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     const take = limitText === undefined ? DEFAULT_LIST : /^\d{1,4}$/.test(limitText) && Number(limitText) >= 1 && Number(limitText) <= MAX_LIST ? Number(limitText) : null;
     if (take === null) throw invalidRequest(`The query parameter limit must be a whole number from 1 to ${MAX_LIST}.`, "limit");
     if (beforeText !== undefined && !/^[1-9]\d{0,14}$/.test(beforeText)) throw invalidRequest("The query parameter beforeId must be a payment intent id.", "beforeId");
-    const rows = await listNumberedIntents(c.env.DB, { merchantId: readScope(principal), livemode: principal.livemode, before: beforeText === undefined ? undefined : Number(beforeText) }, take);
+    const filter = { merchantId: readScope(principal), livemode: principal.livemode, before: beforeText === undefined ? undefined : Number(beforeText) };
+    const rows = await numberedAcrossShards(c, filter, take, (a, b) => b.number - a.number);
     return send(c, await renderedList(c, rows));
   });
 
@@ -270,7 +284,7 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     requireReader(principal, "list a customer's payment intents");
     const customer = c.req.param("customerId");
     if (customer.length > 255) throw invalidRequest("The customer id is too long.", "customerId");
-    const rows = await listNumberedIntents(c.env.DB, { merchantId: readScope(principal), livemode: principal.livemode, customer }, MAX_LIST);
+    const rows = await numberedAcrossShards(c, { merchantId: readScope(principal), livemode: principal.livemode, customer }, MAX_LIST, (a, b) => newestFirst(a.intent, b.intent));
     return send(c, await renderedList(c, rows));
   });
 
