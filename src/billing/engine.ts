@@ -30,6 +30,7 @@ import {
   type SubscriptionStatus,
 } from "./store";
 import { Writes } from "./writes";
+import { directoryDb } from "../db/shards";
 
 /** How long a sweep holds an invoice it is charging; a crashed sweep's claim lapses after it. */
 export const CLAIM_MS = 5 * 60_000;
@@ -125,7 +126,7 @@ export async function updateSubscription(
   w: Writes,
   row: SubscriptionRow,
   change: SubscriptionChange,
-  options: { extraWhere?: { sql: string; binds: unknown[] }; requestId?: string | null; price?: PriceRow | null } = {},
+  options: { extraWhere?: { sql: string; binds: unknown[] }; requestId?: string | null; price: PriceRow | null },
 ): Promise<SubscriptionRow> {
   const next: SubscriptionRow = { ...row, ...change, version: row.version + 1 };
   const keys = Object.keys(change) as (keyof SubscriptionChange)[];
@@ -458,7 +459,7 @@ async function afterPayment(env: Env, subscriptionId: string, invoiceId: string)
 
 /** After a failed attempt: a renewal that failed makes the subscription past due; one that failed for good ends or freezes it. */
 async function afterFailure(env: Env, subscriptionId: string, at: number): Promise<void> {
-  const finalAction = async (row: SubscriptionRow) => (await merchantSettings(env.DB, row.merchantId)).subscription_dunning_final_action;
+  const finalAction = async (row: SubscriptionRow) => (await merchantSettings(directoryDb(env), row.merchantId)).subscription_dunning_final_action;
   await transitionSubscription(env, subscriptionId, async (row) => {
     if (!RENEWING.includes(row.status as SubscriptionStatus)) return null;
     const open = await db(env.DB)
@@ -500,15 +501,68 @@ export interface SweepScope {
   origin: string;
 }
 
+/** Stripe's window for a subscription's first payment: still incomplete this long after it started, it expires. */
+export const INCOMPLETE_EXPIRY_MS = 23 * 3_600_000;
+const WAITING: IntentStatus[] = ["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"];
+
 /**
- * Renews the due subscriptions and makes the due payment attempts of one clock, oldest first, so that
- * advancing a test clock by months replays them in the order they would have happened.
+ * Subscriptions of one clock still incomplete 23 hours after they started (their first invoice never
+ * paid: default_incomplete never confirmed, or a first payment declined) become incomplete_expired, for
+ * good: the first invoice is voided, the intent it waited on is canceled first (so nothing charges
+ * after the expiry), and customer.subscription.updated and invoice.voided are sent. A payment that went
+ * through meanwhile wins: the invoice is settled paid and the subscription activates instead; one whose
+ * outcome is not known yet (processing) is left for the next sweep. Answers how many expired.
+ */
+export async function expireIncomplete(env: Env, sweep: SweepScope): Promise<number> {
+  const clock = sweep.testClock ? eq(subscriptions.testClock, sweep.testClock) : isNull(subscriptions.testClock);
+  // (status, ...) leads the subscriptions_due index; incomplete rows are few and short-lived.
+  const rows = await db(env.DB)
+    .select()
+    .from(subscriptions)
+    .where(and(eq(subscriptions.status, "incomplete"), lte(subscriptions.currentPeriodStart, sweep.now - INCOMPLETE_EXPIRY_MS), clock))
+    .orderBy(asc(subscriptions.currentPeriodStart))
+    .limit(sweep.limit);
+  let expired = 0;
+  for (const row of rows) {
+    const scope = scopeOf(row);
+    const invoice = row.latestInvoice ? await invoiceById(env.DB, row.latestInvoice) : null;
+    if (invoice?.status === "open" && invoice.paymentIntent) {
+      const stub = intentStub(env, invoice.paymentIntent);
+      const waiting: IntentRecord | null = await stub.retrieve(scope, invoice.paymentIntent);
+      let intent = waiting;
+      if (waiting && WAITING.includes(waiting.status)) {
+        const outcome = await stub.cancel(systemRequest(scope, `invoice:${invoice.id}:expire:${waiting.id}`, sweep.origin), waiting.id, { cancellationReason: "abandoned" });
+        intent = outcome.intent ?? waiting;
+      }
+      if (intent?.status === "succeeded") {
+        await settleAttempt(env, invoice, attemptOf(intent) ?? Math.max(invoice.attemptCount, 1), intent, sweep.now);
+        continue;
+      }
+      if (intent?.status === "processing") continue;
+    }
+    const w = new Writes(env.DB, scope);
+    await updateSubscription(w, row, { status: "incomplete_expired", endedAt: sweep.now }, { price: await priceOf(env, row.price), extraWhere: { sql: "status = 'incomplete'", binds: [] } });
+    if (invoice?.status === "open") {
+      // Voided only with the expiry (the statement before it is the event, itself guarded by the update).
+      w.add("UPDATE invoices SET status = 'void', next_payment_attempt = NULL, claimed_until = NULL WHERE id = ? AND status = 'open' AND changes() > 0", [invoice.id]);
+      await w.event("invoice.voided", renderInvoice({ ...invoice, status: "void", nextPaymentAttempt: null, claimedUntil: null }), [invoice.id]);
+    }
+    const [changed] = await w.commit(env);
+    if (changed) expired += 1;
+  }
+  return expired;
+}
+
+/**
+ * Expires the incomplete subscriptions of one clock, then renews the due subscriptions and makes the
+ * due payment attempts, oldest first, so that advancing a test clock by months replays them in the
+ * order they would have happened.
  */
 export async function processDue(env: Env, sweep: SweepScope): Promise<number> {
   const d = db(env.DB);
   const clockCondition = (column: typeof subscriptions.testClock | typeof invoices.testClock) => (sweep.testClock ? eq(column, sweep.testClock) : isNull(column));
   const skipped = new Set<string>();
-  let done = 0;
+  let done = await expireIncomplete(env, sweep);
   while (done < sweep.limit) {
     const skip = [...skipped];
     const [sub] = await d
