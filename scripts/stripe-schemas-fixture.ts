@@ -89,6 +89,8 @@ function schemaOf(type: ts.Type): Schema {
     if (part.flags & ts.TypeFlags.Null) out.nullable = true;
     else if (part.flags & ts.TypeFlags.Undefined) continue;
     else if (part.flags & ts.TypeFlags.StringLiteral) literals.push((part as ts.StringLiteralType).value);
+    // stripe-node parses Stripe's decimal strings (unit_amount_decimal, quantity_decimal) into its Decimal class; on the wire they are strings.
+    else if (part.aliasSymbol?.name === "Decimal") plainString = true;
     else if (part.flags & ts.TypeFlags.String) plainString = true;
     // OtherString (`string & Record<never, never>`): stripe-node's opening of an enum to values added later; the enum is its literals.
     else if (part.isIntersection() && part.types.some((t) => t.flags & ts.TypeFlags.String)) otherString = true;

@@ -3,7 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { resourceMissing } from "../core/errors";
 import { hasPrefix } from "../core/ids";
-import { renderBillingDetails, type BillingDetailsJson } from "../core/objects";
+import { renderBillingDetails, renderPaymentMethodCard, type BillingDetailsJson, type PaymentMethodCardJson } from "../core/objects";
 import type { Metadata, PaymentMethodDetails, Scope } from "../core/types";
 import { customers, invoices, paymentMethods, prices, subscriptions, testClocks } from "../db/schema";
 import type { Interval } from "./periods";
@@ -15,7 +15,9 @@ export type SubscriptionRow = typeof subscriptions.$inferSelect;
 export type InvoiceRow = typeof invoices.$inferSelect;
 export type TestClockRow = typeof testClocks.$inferSelect;
 
-export const SUBSCRIPTION_STATUSES = ["incomplete", "trialing", "active", "past_due", "canceled", "unpaid"] as const;
+export const SUBSCRIPTION_STATUSES = ["incomplete", "incomplete_expired", "trialing", "active", "past_due", "canceled", "unpaid"] as const;
+/** Terminal: nothing more is billed, and the subscription cannot be changed. */
+export const ENDED_STATUSES: readonly string[] = ["canceled", "incomplete_expired"];
 export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 export const INVOICE_STATUSES = ["open", "paid", "uncollectible", "void"] as const;
 
@@ -103,9 +105,13 @@ export interface CustomerJson {
   phone: string | null;
   description: string | null;
   metadata: Metadata;
-  invoice_settings: { default_payment_method: string | null };
+  invoice_settings: { custom_fields: null; default_payment_method: string | null; footer: null; rendering_options: null };
   livemode: boolean;
   test_clock: string | null;
+  /** Customer balances, sources and shipping addresses are not kept. */
+  balance: 0;
+  default_source: null;
+  shipping: null;
 }
 
 export function renderCustomer(row: CustomerRow): CustomerJson {
@@ -118,9 +124,12 @@ export function renderCustomer(row: CustomerRow): CustomerJson {
     phone: row.phone,
     description: row.description,
     metadata: parseMetadata(row.metadata),
-    invoice_settings: { default_payment_method: row.defaultPaymentMethod },
+    invoice_settings: { custom_fields: null, default_payment_method: row.defaultPaymentMethod, footer: null, rendering_options: null },
     livemode: row.livemode,
     test_clock: row.testClock,
+    balance: 0,
+    default_source: null,
+    shipping: null,
   };
 }
 
@@ -128,8 +137,9 @@ export interface PaymentMethodObjectJson {
   id: string;
   object: "payment_method";
   type: string;
-  card: { brand: string; last4: string; exp_month: number; exp_year: number; funding: string; country: string | null; fingerprint: string } | null;
+  card: PaymentMethodCardJson | null;
   customer: string | null;
+  customer_account: null;
   nickname: string | null;
   metadata: Metadata;
   created: number;
@@ -144,8 +154,11 @@ export function renderPaymentMethodRow(row: PaymentMethodRow): PaymentMethodObje
     id: row.id,
     object: "payment_method",
     type: details.type,
-    card: card ? { brand: card.brand, last4: card.last4, exp_month: card.expMonth, exp_year: card.expYear, funding: card.funding, country: card.country, fingerprint: card.fingerprint } : null,
+    card: card
+      ? renderPaymentMethodCard({ brand: card.brand, last4: card.last4, exp_month: card.expMonth, exp_year: card.expYear, funding: card.funding, country: card.country, fingerprint: card.fingerprint })
+      : null,
     customer: row.customer,
+    customer_account: null,
     nickname: row.nickname,
     metadata: parseMetadata(row.metadata),
     created: seconds(row.created),
@@ -160,8 +173,17 @@ export interface PriceJson {
   active: boolean;
   currency: string;
   unit_amount: number;
-  recurring: { interval: Interval; interval_count: number };
+  /** Stripe's decimal string of unit_amount. */
+  unit_amount_decimal: string;
+  recurring: { interval: Interval; interval_count: number; meter: null; trial_period_days: null; usage_type: "licensed" };
   type: "recurring";
+  /** Only per-unit prices of a fixed amount, no taxes, no lookup keys here. */
+  billing_scheme: "per_unit";
+  custom_unit_amount: null;
+  lookup_key: null;
+  tax_behavior: "unspecified";
+  tiers_mode: null;
+  transform_quantity: null;
   /** The product (prod_...), null for prices made before products existed. */
   product: string | null;
   product_name: string;
@@ -178,8 +200,15 @@ export function renderPrice(row: PriceRow): PriceJson {
     active: row.active,
     currency: row.currency,
     unit_amount: row.unitAmount,
-    recurring: { interval: row.interval as Interval, interval_count: row.intervalCount },
+    unit_amount_decimal: String(row.unitAmount),
+    recurring: { interval: row.interval as Interval, interval_count: row.intervalCount, meter: null, trial_period_days: null, usage_type: "licensed" },
     type: "recurring",
+    billing_scheme: "per_unit",
+    custom_unit_amount: null,
+    lookup_key: null,
+    tax_behavior: "unspecified",
+    tiers_mode: null,
+    transform_quantity: null,
     product: row.product,
     product_name: row.productName,
     nickname: row.nickname,
@@ -211,6 +240,85 @@ export interface SubscriptionJson {
   test_clock: string | null;
   created: number;
   livemode: boolean;
+  /** The price's currency (null only if the price is missing). */
+  currency: string | null;
+  start_date: number;
+  trial_start: number | null;
+  collection_method: "charge_automatically";
+  automatic_tax: { disabled_reason: null; enabled: false; liability: null };
+  billing_mode: { flexible: null; type: "classic" };
+  /** cancellation_requested once cancel_at_period_end is set; otherwise unknown here (null). */
+  cancellation_details: { comment: null; feedback: null; feedback_option: null; reason: "cancellation_requested" | null };
+  invoice_settings: { account_tax_ids: null; custom_fields: null; description: null; footer: null; issuer: { type: "self" } };
+  payment_settings: { payment_method_options: null; payment_method_types: null; save_default_payment_method: null };
+  trial_settings: { end_behavior: { billing_cycle_anchor: null; missing_payment_method: "create_invoice" } };
+  billing_schedules: [];
+  discounts: [];
+  /** Features not served here: always null. */
+  application: null;
+  application_fee_percent: null;
+  billing_cycle_anchor_config: null;
+  billing_thresholds: null;
+  customer_account: null;
+  days_until_due: null;
+  default_source: null;
+  description: null;
+  managed_payments: null;
+  next_pending_invoice_item_invoice: null;
+  on_behalf_of: null;
+  pause_collection: null;
+  pending_invoice_item_interval: null;
+  pending_setup_intent: null;
+  pending_update: null;
+  schedule: null;
+  transfer_data: null;
+}
+
+/** Stripe's legacy plan object of a price (subscription items still carry it). */
+export interface PlanJson {
+  id: string;
+  object: "plan";
+  active: boolean;
+  amount: number;
+  amount_decimal: string;
+  billing_scheme: "per_unit";
+  created: number;
+  currency: string;
+  interval: Interval;
+  interval_count: number;
+  livemode: boolean;
+  metadata: Metadata;
+  meter: null;
+  nickname: string | null;
+  product: string | null;
+  tiers_mode: null;
+  transform_quantity: null;
+  trial_period_days: null;
+  usage_type: "licensed";
+}
+
+export function renderPlan(row: PriceRow): PlanJson {
+  return {
+    id: row.id,
+    object: "plan",
+    active: row.active,
+    amount: row.unitAmount,
+    amount_decimal: String(row.unitAmount),
+    billing_scheme: "per_unit",
+    created: seconds(row.created),
+    currency: row.currency,
+    interval: row.interval as Interval,
+    interval_count: row.intervalCount,
+    livemode: row.livemode,
+    metadata: parseMetadata(row.metadata),
+    meter: null,
+    nickname: row.nickname,
+    product: row.product,
+    tiers_mode: null,
+    transform_quantity: null,
+    trial_period_days: null,
+    usage_type: "licensed",
+  };
 }
 
 /** A subscription's one item, as Stripe's subscription_item. */
@@ -223,14 +331,24 @@ export interface SubscriptionItemJson {
   metadata: Metadata;
   /** The price object when the caller had it (the API always does), else its id. */
   price: PriceJson | string;
+  /** The price as Stripe's legacy plan (an id-only plan if the price is missing). */
+  plan: PlanJson | { id: string; object: "plan" };
   quantity: number;
   subscription: string;
+  billing_thresholds: null;
+  current_trial: null;
+  discounts: [];
+  tax_rates: [];
 }
 
 /** The item's id: one item per subscription, derived from the subscription's id. */
 export const subscriptionItemId = (subscriptionId: string): string => `si_${subscriptionId.slice(subscriptionId.indexOf("_") + 1)}`;
 
-export function renderSubscription(row: SubscriptionRow, latestInvoice?: InvoiceJson | null, price?: PriceRow | null): SubscriptionJson {
+/**
+ * A subscription as /v1 renders it. `price` is the subscription's price row (always passed: its item
+ * carries the price object, in answers and events alike).
+ */
+export function renderSubscription(row: SubscriptionRow, latestInvoice: InvoiceJson | null | undefined, price: PriceRow | null): SubscriptionJson {
   const item: SubscriptionItemJson = {
     id: subscriptionItemId(row.id),
     object: "subscription_item",
@@ -239,8 +357,13 @@ export function renderSubscription(row: SubscriptionRow, latestInvoice?: Invoice
     current_period_end: seconds(row.currentPeriodEnd),
     metadata: {},
     price: price ? renderPrice(price) : row.price,
+    plan: price ? renderPlan(price) : { id: row.price, object: "plan" },
     quantity: row.quantity,
     subscription: row.id,
+    billing_thresholds: null,
+    current_trial: null,
+    discounts: [],
+    tax_rates: [],
   };
   return {
     id: row.id,
@@ -264,6 +387,35 @@ export function renderSubscription(row: SubscriptionRow, latestInvoice?: Invoice
     test_clock: row.testClock,
     created: seconds(row.created),
     livemode: row.livemode,
+    currency: price?.currency ?? null,
+    start_date: seconds(row.created),
+    trial_start: row.trialEnd === null ? null : seconds(row.created),
+    collection_method: "charge_automatically",
+    automatic_tax: { disabled_reason: null, enabled: false, liability: null },
+    billing_mode: { flexible: null, type: "classic" },
+    cancellation_details: { comment: null, feedback: null, feedback_option: null, reason: row.cancelAtPeriodEnd ? "cancellation_requested" : null },
+    invoice_settings: { account_tax_ids: null, custom_fields: null, description: null, footer: null, issuer: { type: "self" } },
+    payment_settings: { payment_method_options: null, payment_method_types: null, save_default_payment_method: null },
+    trial_settings: { end_behavior: { billing_cycle_anchor: null, missing_payment_method: "create_invoice" } },
+    billing_schedules: [],
+    discounts: [],
+    application: null,
+    application_fee_percent: null,
+    billing_cycle_anchor_config: null,
+    billing_thresholds: null,
+    customer_account: null,
+    days_until_due: null,
+    default_source: null,
+    description: null,
+    managed_payments: null,
+    next_pending_invoice_item_invoice: null,
+    on_behalf_of: null,
+    pause_collection: null,
+    pending_invoice_item_interval: null,
+    pending_setup_intent: null,
+    pending_update: null,
+    schedule: null,
+    transfer_data: null,
   };
 }
 
@@ -285,24 +437,103 @@ export interface InvoiceJson {
   description: string | null;
   lines: {
     object: "list";
-    data: { id: string; object: "line_item"; amount: number; currency: string; description: string | null; price: string; quantity: number; subscription: string; period: { start: number; end: number } }[];
+    data: InvoiceLineJson[];
     has_more: false;
     total_count: number;
     url: string;
   };
+  status_transitions: { finalized_at: number; marked_uncollectible_at: null; paid_at: number | null; voided_at: null };
+  /** Invoices are finalized when created and charged automatically; no taxes, discounts, credit notes or balances here. */
+  collection_method: "charge_automatically";
+  effective_at: number;
+  amount_overpaid: 0;
+  amount_shipping: 0;
+  starting_balance: 0;
+  ending_balance: 0;
+  post_payment_credit_notes_amount: 0;
+  pre_payment_credit_notes_amount: 0;
+  subtotal_excluding_tax: number;
+  total_excluding_tax: number;
+  automatic_tax: { disabled_reason: null; enabled: false; liability: null; provider: null; status: null };
+  issuer: { type: "self" };
+  payment_settings: { default_mandate: null; payment_method_options: null; payment_method_types: null };
+  parent: { type: "subscription_details"; quote_details: null; subscription_details: { metadata: null; subscription: string } };
+  metadata: Record<string, never>;
+  default_tax_rates: [];
+  discounts: [];
+  total_discount_amounts: [];
+  total_pretax_credit_amounts: [];
+  total_taxes: [];
+  account_country: null;
+  account_name: null;
+  account_tax_ids: null;
+  application: null;
+  automatically_finalizes_at: null;
+  custom_fields: null;
+  customer_account: null;
+  customer_address: null;
+  customer_email: null;
+  customer_name: null;
+  customer_phone: null;
+  customer_shipping: null;
+  customer_tax_exempt: null;
+  default_payment_method: null;
+  default_source: null;
+  due_date: null;
+  footer: null;
+  from_invoice: null;
+  last_finalization_error: null;
+  latest_revision: null;
+  number: null;
+  on_behalf_of: null;
+  receipt_number: null;
+  rendering: null;
+  shipping_cost: null;
+  shipping_details: null;
+  statement_descriptor: null;
+  webhooks_delivered_at: null;
   period_start: number;
   period_end: number;
   payment_intent: string | Record<string, unknown> | null;
   attempt_count: number;
   attempted: boolean;
   next_payment_attempt: number | null;
-  status_transitions: { paid_at: number | null };
   test_clock: string | null;
   created: number;
   livemode: boolean;
 }
 
+/** An invoice's one line, as Stripe's InvoiceLineItem (our `price` and `subscription` kept beside its parent). */
+export interface InvoiceLineJson {
+  id: string;
+  object: "line_item";
+  amount: number;
+  currency: string;
+  description: string | null;
+  price: string;
+  quantity: number;
+  quantity_decimal: string;
+  subscription: string;
+  period: { start: number; end: number };
+  invoice: string;
+  livemode: boolean;
+  metadata: Record<string, never>;
+  parent: {
+    type: "subscription_item_details";
+    invoice_item_details: null;
+    subscription_item_details: { invoice_item: null; proration: false; proration_details: { credited_items: null }; subscription: string; subscription_item: string };
+  };
+  pricing: null;
+  subtotal: number;
+  discountable: boolean;
+  discount_amounts: [];
+  discounts: [];
+  pretax_credit_amounts: [];
+  taxes: [];
+}
+
 export function renderInvoice(row: InvoiceRow, paymentIntent?: Record<string, unknown> | null): InvoiceJson {
+  const created = seconds(row.created);
   return {
     id: row.id,
     object: "invoice",
@@ -329,8 +560,24 @@ export function renderInvoice(row: InvoiceRow, paymentIntent?: Record<string, un
           description: row.description,
           price: row.price,
           quantity: row.quantity,
+          quantity_decimal: String(row.quantity),
           subscription: row.subscription,
           period: { start: seconds(row.periodStart), end: seconds(row.periodEnd) },
+          invoice: row.id,
+          livemode: row.livemode,
+          metadata: {},
+          parent: {
+            type: "subscription_item_details",
+            invoice_item_details: null,
+            subscription_item_details: { invoice_item: null, proration: false, proration_details: { credited_items: null }, subscription: row.subscription, subscription_item: subscriptionItemId(row.subscription) },
+          },
+          pricing: null,
+          subtotal: row.amountDue,
+          discountable: true,
+          discount_amounts: [],
+          discounts: [],
+          pretax_credit_amounts: [],
+          taxes: [],
         },
       ],
       has_more: false,
@@ -343,10 +590,58 @@ export function renderInvoice(row: InvoiceRow, paymentIntent?: Record<string, un
     attempt_count: row.attemptCount,
     attempted: row.attemptCount > 0,
     next_payment_attempt: row.status === "open" ? secondsOrNull(row.nextPaymentAttempt) : null,
-    status_transitions: { paid_at: secondsOrNull(row.paidAt) },
     test_clock: row.testClock,
-    created: seconds(row.created),
+    created,
     livemode: row.livemode,
+    status_transitions: { finalized_at: created, marked_uncollectible_at: null, paid_at: secondsOrNull(row.paidAt), voided_at: null },
+    collection_method: "charge_automatically",
+    effective_at: created,
+    amount_overpaid: 0,
+    amount_shipping: 0,
+    starting_balance: 0,
+    ending_balance: 0,
+    post_payment_credit_notes_amount: 0,
+    pre_payment_credit_notes_amount: 0,
+    subtotal_excluding_tax: row.amountDue,
+    total_excluding_tax: row.amountDue,
+    automatic_tax: { disabled_reason: null, enabled: false, liability: null, provider: null, status: null },
+    issuer: { type: "self" },
+    payment_settings: { default_mandate: null, payment_method_options: null, payment_method_types: null },
+    parent: { type: "subscription_details", quote_details: null, subscription_details: { metadata: null, subscription: row.subscription } },
+    metadata: {},
+    default_tax_rates: [],
+    discounts: [],
+    total_discount_amounts: [],
+    total_pretax_credit_amounts: [],
+    total_taxes: [],
+    account_country: null,
+    account_name: null,
+    account_tax_ids: null,
+    application: null,
+    automatically_finalizes_at: null,
+    custom_fields: null,
+    customer_account: null,
+    customer_address: null,
+    customer_email: null,
+    customer_name: null,
+    customer_phone: null,
+    customer_shipping: null,
+    customer_tax_exempt: null,
+    default_payment_method: null,
+    default_source: null,
+    due_date: null,
+    footer: null,
+    from_invoice: null,
+    last_finalization_error: null,
+    latest_revision: null,
+    number: null,
+    on_behalf_of: null,
+    receipt_number: null,
+    rendering: null,
+    shipping_cost: null,
+    shipping_details: null,
+    statement_descriptor: null,
+    webhooks_delivered_at: null,
   };
 }
 

@@ -10,7 +10,7 @@ import { invoices, subscriptions, testClocks } from "../db/schema";
 import type { Env } from "../env";
 import { CLAIM_MS, clockNow, insertInvoice, invoiceIdFor, invoiceRow, openInvoiceIntent, payInvoice, transitionSubscription, updateSubscription } from "./engine";
 import { boundary, type Interval } from "./periods";
-import { db, findPaymentMethod, renderInvoice, renderSubscription, subscriptionById, type CustomerRow, type PriceRow, type SubscriptionRow } from "./store";
+import { db, ENDED_STATUSES, findPaymentMethod, renderInvoice, renderSubscription, subscriptionById, type CustomerRow, type PriceRow, type SubscriptionRow } from "./store";
 import { Writes } from "./writes";
 import { log } from "../log";
 
@@ -143,6 +143,7 @@ export async function changeSubscription(env: Env, scope: Scope, customer: Custo
   const now = await clockNow(env, customer.testClock);
   const updated = await transitionSubscription(env, id, (row) => {
     if (row.status === "canceled") throw invalidRequest("A canceled subscription cannot be updated.", undefined, "subscription_canceled");
+    if (row.status === "incomplete_expired") throw invalidRequest("This subscription expired before its first payment (incomplete_expired) and cannot be updated: create a new one.", undefined, "subscription_canceled");
     const change: Parameters<typeof updateSubscription>[2] = {};
     if (input.defaultPaymentMethod !== undefined) change.defaultPaymentMethod = input.defaultPaymentMethod;
     if (input.cancelAtPeriodEnd !== undefined) {
@@ -159,7 +160,7 @@ export async function changeSubscription(env: Env, scope: Scope, customer: Custo
 
 /** Cancels now: the subscription ends, and its open invoices are voided (no further attempts). */
 export async function cancelSubscription(env: Env, scope: Scope, id: string, at: number, requestId: string | null): Promise<SubscriptionRow> {
-  const ended = await transitionSubscription(env, id, (row) => (row.status === "canceled" ? null : { status: "canceled", canceledAt: at, endedAt: at }));
+  const ended = await transitionSubscription(env, id, (row) => (ENDED_STATUSES.includes(row.status) ? null : { status: "canceled", canceledAt: at, endedAt: at }));
   if (!ended) throw new Error(`subscription ${id} vanished`);
   const open = await db(env.DB)
     .select()

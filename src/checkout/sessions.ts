@@ -119,6 +119,55 @@ export function renderSession(row: CheckoutSessionRow, options: RenderOptions) {
     // As Stripe's: the page's address only while the session can be paid.
     url: row.status === "open" ? checkoutSessionPageUrl(options.base, row.id) : null,
     ...(options.lineItems ? { line_items: renderLineItems(row) } : {}),
+    ...sessionDefaults(row),
+  };
+}
+
+/**
+ * Stripe's fields of a session that this gateway's hosted page (mode=payment, cards, no taxes,
+ * discounts, shipping or custom fields) fills the same way every time.
+ */
+function sessionDefaults(row: CheckoutSessionRow) {
+  return {
+    ui_mode: "hosted_page" as const,
+    client_secret: null,
+    automatic_tax: { enabled: false, liability: null, provider: null, status: null },
+    custom_fields: [] as [],
+    custom_text: { after_submit: null, shipping_address: null, submit: null, terms_of_service_acceptance: null },
+    customer_details: row.customerEmail ? { address: null, business_name: null, email: row.customerEmail, individual_name: null, name: null, phone: null, tax_exempt: null, tax_ids: null } : null,
+    discounts: [] as [],
+    payment_method_options: { card: { request_three_d_secure: "automatic" as const } },
+    shipping_options: [] as [],
+    total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
+    adaptive_pricing: null,
+    after_expiration: null,
+    allow_promotion_codes: null,
+    allowed_payment_method_types: null,
+    billing_address_collection: null,
+    collected_information: null,
+    consent: null,
+    consent_collection: null,
+    currency_conversion: null,
+    customer_account: null,
+    customer_creation: null,
+    integration_identifier: null,
+    invoice: null,
+    invoice_creation: null,
+    locale: null,
+    managed_payments: null,
+    origin_context: null,
+    payment_link: null,
+    payment_method_collection: null,
+    payment_method_configuration_details: null,
+    permissions: null,
+    recovered_from: null,
+    saved_payment_method_options: null,
+    setup_intent: null,
+    shipping_address_collection: null,
+    shipping_cost: null,
+    submit_type: null,
+    subscription: null,
+    wallet_options: null,
   };
 }
 

@@ -3,7 +3,7 @@
 // carry them as snapshots. Times are Unix seconds, as Stripe's; `created_ms` keeps the milliseconds.
 import { chargeAttempt } from "./intent";
 import { chargeIdForIntent, failedChargeId } from "./ids";
-import type { Attempt, BillingDetails, IntentRecord, PaymentMethodDetails, RefundRecord } from "./types";
+import type { Attempt, BillingAddress, BillingDetails, IntentRecord, PaymentMethodDetails, RefundRecord, Shipping } from "./types";
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
@@ -17,34 +17,72 @@ export interface CardJson {
   fingerprint: string;
 }
 
+/** A saved card as Stripe's PaymentMethod.card: our card fields and what Stripe always adds. */
+export interface PaymentMethodCardJson extends CardJson {
+  checks: { address_line1_check: string | null; address_postal_code_check: string | null; cvc_check: string | null };
+  display_brand: string;
+  generated_from: null;
+  networks: { available: string[]; preferred: null };
+  regulated_status: null;
+  three_d_secure_usage: { supported: boolean };
+  wallet: null;
+}
+
 export interface PaymentMethodJson {
   id: string;
   object: "payment_method";
   type: "card" | "paypal";
-  card: CardJson | null;
+  card: PaymentMethodCardJson | null;
   created: number;
   customer: string | null;
+  customer_account: null;
   livemode: boolean;
   metadata: Record<string, string>;
   billing_details: BillingDetailsJson;
 }
 
+export interface AddressJson {
+  city: string | null;
+  country: string | null;
+  line1: string | null;
+  line2: string | null;
+  postal_code: string | null;
+  state: string | null;
+}
+
 export interface BillingDetailsJson {
-  address: { city: string | null; country: string | null; line1: string | null; line2: string | null; postal_code: string | null; state: string | null } | null;
+  address: AddressJson | null;
   email: string | null;
   name: string | null;
   phone: string | null;
+  /** Stripe's tax id of the payer: never collected here. */
+  tax_id: null;
+}
+
+export function renderAddress(a: BillingAddress | null | undefined): AddressJson {
+  return { city: a?.city ?? null, country: a?.country ?? null, line1: a?.line1 ?? null, line2: a?.line2 ?? null, postal_code: a?.postalCode ?? null, state: a?.state ?? null };
 }
 
 /** Stripe's billing_details: every field present, null when not given. */
 export function renderBillingDetails(b: BillingDetails | null | undefined): BillingDetailsJson {
-  const a = b?.address;
-  return {
-    address: { city: a?.city ?? null, country: a?.country ?? null, line1: a?.line1 ?? null, line2: a?.line2 ?? null, postal_code: a?.postalCode ?? null, state: a?.state ?? null },
-    email: b?.email ?? null,
-    name: b?.name ?? null,
-    phone: b?.phone ?? null,
-  };
+  return { address: renderAddress(b?.address), email: b?.email ?? null, name: b?.name ?? null, phone: b?.phone ?? null, tax_id: null };
+}
+
+export interface ShippingJson {
+  address: AddressJson;
+  carrier: string | null;
+  name: string;
+  phone: string | null;
+  tracking_number: string | null;
+}
+
+export function renderShipping(s: Shipping | null | undefined): ShippingJson | null {
+  return s ? { address: renderAddress(s.address), carrier: s.carrier, name: s.name, phone: s.phone, tracking_number: s.trackingNumber } : null;
+}
+
+/** Stripe's PaymentMethod.card of a card we keep (brand, last4, expiry, funding, country, fingerprint). */
+export function renderPaymentMethodCard(c: CardJson, checks: PaymentMethodCardJson["checks"] = { address_line1_check: null, address_postal_code_check: null, cvc_check: null }): PaymentMethodCardJson {
+  return { ...c, checks, display_brand: c.brand, generated_from: null, networks: { available: [c.brand], preferred: null }, regulated_status: null, three_d_secure_usage: { supported: true }, wallet: null };
 }
 
 export interface LastPaymentErrorJson {
@@ -63,9 +101,40 @@ export interface NextActionJson {
   url: string;
 }
 
+/** Stripe's payment_method_options: the card's, with what the merchant set. */
+export interface PaymentMethodOptionsJson {
+  card: {
+    installments: null;
+    mandate_options: null;
+    network: null;
+    request_three_d_secure: "any" | "automatic" | "challenge";
+    capture_method?: "manual";
+    setup_future_usage?: "none" | "off_session" | "on_session";
+    require_cvc_recollection?: boolean;
+  };
+}
+
 export interface PaymentIntentJson {
   id: string;
   object: "payment_intent";
+  /** Connect and features not served here (always null): see the README's object notes. */
+  allowed_payment_method_types: null;
+  application: null;
+  application_fee_amount: null;
+  automatic_payment_methods: { enabled: boolean; allow_redirects?: "always" | "never" } | null;
+  customer_account: null;
+  excluded_payment_method_types: null;
+  managed_payments: null;
+  on_behalf_of: null;
+  payment_method_configuration_details: null;
+  payment_method_options: PaymentMethodOptionsJson;
+  payment_record: null;
+  processing: null;
+  review: null;
+  shipping: ShippingJson | null;
+  source: null;
+  statement_descriptor_suffix: string | null;
+  transfer_group: null;
   payment_intent_id: string;
   merchant_id: string;
   amount: number;
@@ -106,9 +175,56 @@ export interface PaymentIntentJson {
   failure_resolution: { status: string; reason: string; paid_by_other_means: boolean; retried_by: string | null; actor: string; at: number } | null;
 }
 
+/** A charge's card as Stripe's Charge.payment_method_details.card. */
+export interface ChargeCardJson extends CardJson {
+  checks: { address_line1_check: string | null; address_postal_code_check: string | null; cvc_check: string | null };
+  amount_authorized: number | null;
+  authorization_code: string | null;
+  electronic_commerce_indicator: null;
+  installments: null;
+  mandate: null;
+  network: string;
+  network_transaction_id: null;
+  regulated_status: null;
+  three_d_secure: ThreeDSecureJson | null;
+  transaction_link_id: null;
+  wallet: null;
+}
+
+/** The 3D Secure challenge a charge passed (the sandbox's challenge page, or the PSP's). */
+export interface ThreeDSecureJson {
+  authentication_flow: "challenge";
+  electronic_commerce_indicator: null;
+  exemption_indicator: null;
+  result: "authenticated";
+  result_reason: null;
+  transaction_id: null;
+  version: null;
+}
+
 export interface ChargeJson {
   id: string;
   object: "charge";
+  /** Connect and features not served here (always null). */
+  application: null;
+  application_fee: null;
+  application_fee_amount: null;
+  on_behalf_of: null;
+  source_transfer: null;
+  transfer_data: null;
+  transfer_group: null;
+  balance_transaction: null;
+  failure_balance_transaction: null;
+  fraud_details: Record<string, never>;
+  receipt_number: null;
+  receipt_url: null;
+  review: null;
+  source: null;
+  calculated_statement_descriptor: string | null;
+  receipt_email: string | null;
+  shipping: ShippingJson | null;
+  statement_descriptor: string | null;
+  statement_descriptor_suffix: string | null;
   amount: number;
   amount_captured: number;
   amount_refunded: number;
@@ -130,13 +246,16 @@ export interface ChargeJson {
     seller_message: string;
     risk_level: "normal";
     reason: string | null;
+    advice_code: "confirm_card_data" | "do_not_try_again" | "try_again_later" | null;
+    network_advice_code: null;
+    network_decline_code: null;
   };
   paid: boolean;
   payment_intent: string;
   payment_method: string | null;
   payment_method_details: {
     type: "card" | "paypal";
-    card: (CardJson & { checks: { cvc_check: string | null; address_postal_code_check: string | null } }) | null;
+    card: ChargeCardJson | null;
   };
   refunded: boolean;
   status: "succeeded" | "failed";
@@ -148,6 +267,14 @@ export interface ChargeJson {
 export interface RefundJson {
   id: string;
   object: "refund";
+  /** Balance transactions, customer balances, Connect reversals and receipts are not kept (always null). */
+  balance_transaction: null;
+  customer: null;
+  customer_account: null;
+  payment_method: null;
+  receipt_number: null;
+  source_transfer_reversal: null;
+  transfer_reversal: null;
   refund_id: string;
   amount: number;
   charge: string | ChargeJson;
@@ -210,13 +337,15 @@ function renderCard(pm: PaymentMethodDetails): CardJson | null {
 }
 
 export function renderPaymentMethod(pm: PaymentMethodDetails, intent: IntentRecord): PaymentMethodJson {
+  const card = renderCard(pm);
   return {
     id: pm.id,
     object: "payment_method",
     type: pm.type,
-    card: renderCard(pm),
+    card: card ? renderPaymentMethodCard(card) : null,
     created: seconds(pm.created),
     customer: null,
+    customer_account: null,
     livemode: intent.livemode,
     metadata: {},
     billing_details: renderBillingDetails(pm.billingDetails),
@@ -237,9 +366,39 @@ export function renderIntent(intent: IntentRecord, options: RenderOptions = {}):
   const charge = renderCharge(intent);
   const err = intent.lastPaymentError;
   const pm = intent.paymentMethod;
+  const cardOptions = intent.cardOptions ?? {};
   return {
     id: intent.id,
     object: "payment_intent",
+    allowed_payment_method_types: null,
+    application: null,
+    application_fee_amount: null,
+    automatic_payment_methods: intent.automaticPaymentMethods
+      ? { enabled: intent.automaticPaymentMethods.enabled, ...(intent.automaticPaymentMethods.allowRedirects ? { allow_redirects: intent.automaticPaymentMethods.allowRedirects } : {}) }
+      : null,
+    customer_account: null,
+    excluded_payment_method_types: null,
+    managed_payments: null,
+    on_behalf_of: null,
+    payment_method_configuration_details: null,
+    payment_method_options: {
+      card: {
+        installments: null,
+        mandate_options: null,
+        network: null,
+        request_three_d_secure: cardOptions.requestThreeDSecure ?? "automatic",
+        ...(cardOptions.captureMethod ? { capture_method: cardOptions.captureMethod } : {}),
+        ...(cardOptions.setupFutureUsage ? { setup_future_usage: cardOptions.setupFutureUsage } : {}),
+        ...(cardOptions.requireCvcRecollection !== undefined ? { require_cvc_recollection: cardOptions.requireCvcRecollection } : {}),
+      },
+    },
+    payment_record: null,
+    processing: null,
+    review: null,
+    shipping: renderShipping(intent.shipping),
+    source: null,
+    statement_descriptor_suffix: intent.statementDescriptorSuffix ?? null,
+    transfer_group: null,
     payment_intent_id: intent.id,
     merchant_id: intent.merchantId,
     amount: intent.amount,
@@ -305,6 +464,52 @@ export function renderIntent(intent: IntentRecord, options: RenderOptions = {}):
   };
 }
 
+/** What every charge of an intent says the same way: Stripe's fields of features not served, and the intent's descriptors. */
+function chargeCommon(intent: IntentRecord) {
+  return {
+    application: null,
+    application_fee: null,
+    application_fee_amount: null,
+    on_behalf_of: null,
+    source_transfer: null,
+    transfer_data: null,
+    transfer_group: null,
+    balance_transaction: null,
+    failure_balance_transaction: null,
+    fraud_details: {},
+    receipt_number: null,
+    receipt_url: null,
+    review: null,
+    source: null,
+    calculated_statement_descriptor: intent.statementDescriptor,
+    receipt_email: intent.receiptEmail,
+    shipping: renderShipping(intent.shipping),
+    statement_descriptor: intent.statementDescriptor,
+    statement_descriptor_suffix: intent.statementDescriptorSuffix ?? null,
+  } as const;
+}
+
+/** A charge's card: ours, with Stripe's network details (what we do not know is null). */
+function renderChargeCard(card: CardJson, extra: { checks: ChargeCardJson["checks"]; amountAuthorized: number | null; authorizationCode: string | null; threeDSecure: boolean }): ChargeCardJson {
+  return {
+    ...card,
+    checks: extra.checks,
+    amount_authorized: extra.amountAuthorized,
+    authorization_code: extra.authorizationCode,
+    electronic_commerce_indicator: null,
+    installments: null,
+    mandate: null,
+    network: card.brand,
+    network_transaction_id: null,
+    regulated_status: null,
+    three_d_secure: extra.threeDSecure
+      ? { authentication_flow: "challenge", electronic_commerce_indicator: null, exemption_indicator: null, result: "authenticated", result_reason: null, transaction_id: null, version: null }
+      : null,
+    transaction_link_id: null,
+    wallet: null,
+  };
+}
+
 /** The intent's charge (its successful authorization), or null before there is one. */
 export function renderCharge(intent: IntentRecord): ChargeJson | null {
   const auth = chargeAttempt(intent);
@@ -312,9 +517,12 @@ export function renderCharge(intent: IntentRecord): ChargeJson | null {
   const captured = intent.attempts.some((a) => a.type === "capture" && a.status === "succeeded") || auth.capture === true;
   // Once authorized, an intent's payment method can no longer change: it is the charge's.
   const pm = intent.paymentMethod;
+  const card = pm ? renderCard(pm) : null;
+  const authenticated = intent.attempts.some((a) => a.type === "authenticate" && a.status === "succeeded");
   return {
     id: chargeIdForIntent(intent.id),
     object: "charge",
+    ...chargeCommon(intent),
     amount: auth.amount,
     amount_captured: captured ? intent.amountReceived : 0,
     amount_refunded: intent.amountRefunded,
@@ -330,20 +538,32 @@ export function renderCharge(intent: IntentRecord): ChargeJson | null {
     failure_message: null,
     livemode: intent.livemode,
     metadata: { ...intent.metadata },
-    outcome: { network_status: "approved_by_network", type: "authorized", seller_message: "Payment complete.", risk_level: "normal", reason: null },
+    outcome: {
+      network_status: "approved_by_network",
+      type: "authorized",
+      seller_message: "Payment complete.",
+      risk_level: "normal",
+      reason: null,
+      advice_code: null,
+      network_advice_code: null,
+      network_decline_code: null,
+    },
     paid: true,
     payment_intent: intent.id,
     payment_method: auth.paymentMethodId,
     payment_method_details: {
       type: pm?.type ?? "card",
-      card: pm?.card
-        ? {
-            ...(renderCard(pm) as CardJson),
+      card: card
+        ? renderChargeCard(card, {
             checks: {
-              cvc_check: auth.cvvResult ? (CVC_CHECK[auth.cvvResult] ?? "unchecked") : null,
+              address_line1_check: null,
               address_postal_code_check: auth.avsResult ? (AVS_CHECK[auth.avsResult] ?? "unchecked") : null,
+              cvc_check: auth.cvvResult ? (CVC_CHECK[auth.cvvResult] ?? "unchecked") : null,
             },
-          }
+            amountAuthorized: auth.amount,
+            authorizationCode: auth.authorizationCode,
+            threeDSecure: authenticated,
+          })
         : null,
     },
     refunded: intent.amountReceived > 0 && intent.amountRefunded >= intent.amountReceived,
@@ -367,6 +587,7 @@ export function renderFailedCharge(intent: IntentRecord, attemptId: string): Cha
   return {
     id: failedChargeId(intent.id, attempt.id),
     object: "charge",
+    ...chargeCommon(intent),
     amount: attempt.amount,
     amount_captured: 0,
     amount_refunded: 0,
@@ -382,11 +603,23 @@ export function renderFailedCharge(intent: IntentRecord, attemptId: string): Cha
     failure_message: attempt.responseText,
     livemode: intent.livemode,
     metadata: { ...intent.metadata },
-    outcome: { network_status: "declined_by_network", type: "issuer_declined", seller_message: "The bank did not return any further details with this decline.", risk_level: "normal", reason: attempt.declineCode },
+    outcome: {
+      network_status: "declined_by_network",
+      type: "issuer_declined",
+      seller_message: "The bank did not return any further details with this decline.",
+      risk_level: "normal",
+      reason: attempt.declineCode,
+      advice_code: null,
+      network_advice_code: null,
+      network_decline_code: null,
+    },
     paid: false,
     payment_intent: intent.id,
     payment_method: attempt.paymentMethodId,
-    payment_method_details: { type: pm?.type ?? "card", card: card ? { ...card, checks: { cvc_check: null, address_postal_code_check: null } } : null },
+    payment_method_details: {
+      type: pm?.type ?? "card",
+      card: card ? renderChargeCard(card, { checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: null }, amountAuthorized: null, authorizationCode: null, threeDSecure: false }) : null,
+    },
     refunded: false,
     status: "failed",
     connector: attempt.connector,
@@ -399,6 +632,13 @@ export function renderRefund(refund: RefundRecord): RefundJson {
   return {
     id: refund.id,
     object: "refund",
+    balance_transaction: null,
+    customer: null,
+    customer_account: null,
+    payment_method: null,
+    receipt_number: null,
+    source_transfer_reversal: null,
+    transfer_reversal: null,
     refund_id: refund.id,
     amount: refund.amount,
     charge: refund.chargeId,

@@ -90,6 +90,29 @@ export interface BillingDetails {
   phone: string | null;
 }
 
+/** Stripe's automatic_payment_methods as the merchant sent it (methods are chosen by the gateway either way). */
+export interface AutomaticPaymentMethods {
+  enabled: boolean;
+  allowRedirects: "always" | "never" | null;
+}
+
+/** Stripe's payment_method_options[card] as the merchant sent it (stored and echoed). */
+export interface CardOptions {
+  requestThreeDSecure?: "any" | "automatic" | "challenge";
+  captureMethod?: "manual";
+  setupFutureUsage?: "none" | "off_session" | "on_session";
+  requireCvcRecollection?: boolean;
+}
+
+/** Stripe's shipping (a payment's or a customer's). */
+export interface Shipping {
+  name: string;
+  phone: string | null;
+  carrier: string | null;
+  trackingNumber: string | null;
+  address: BillingAddress;
+}
+
 export type AttemptType = "authorize" | "authenticate" | "capture" | "void" | "refund";
 export type AttemptStatus = "pending" | "succeeded" | "failed" | "requires_action" | "canceled";
 
@@ -216,6 +239,11 @@ export interface IntentRecord {
   lineItems: LineItem[];
   receiptEmail: string | null;
   statementDescriptor: string | null;
+  /** Stripe's request fields kept to echo them (optional: older records lack them). */
+  statementDescriptorSuffix?: string | null;
+  automaticPaymentMethods?: AutomaticPaymentMethods | null;
+  cardOptions?: CardOptions | null;
+  shipping?: Shipping | null;
   returnUrl: string | null;
   cancelUrl: string | null;
   retryOf: string | null;

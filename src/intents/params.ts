@@ -1,7 +1,7 @@
 // Validated, surface-neutral parameters of the intent operations. Each API surface parses its own wire
 // format into these before it calls the intent's Durable Object.
 import type { ApiErrorData } from "../core/errors";
-import type { CancellationReason, CaptureMethod, IntentRecord, LineItem, Metadata, PaymentMethodDetails, RefundReason, Scope, SetupFutureUsage, Surface } from "../core/types";
+import type { AutomaticPaymentMethods, CancellationReason, CaptureMethod, CardOptions, IntentRecord, Shipping, LineItem, Metadata, PaymentMethodDetails, RefundReason, Scope, SetupFutureUsage, Surface } from "../core/types";
 
 /** Everything about the request that is not its parameters. */
 export interface RequestContext {
@@ -52,6 +52,11 @@ export interface CreateIntentParams {
   createdVia?: Surface | null;
   /** Only this connector account ("sandbox": the built-in sandbox) may authorize the payment. */
   gatewayAccount?: string | null;
+  /** Stripe's fields kept to echo them: automatic_payment_methods, payment_method_options[card], shipping, statement_descriptor_suffix. */
+  automaticPaymentMethods?: AutomaticPaymentMethods | null;
+  cardOptions?: CardOptions | null;
+  shipping?: Shipping | null;
+  statementDescriptorSuffix?: string | null;
 }
 
 /**
@@ -93,6 +98,9 @@ export interface UpdateIntentParams {
   statementDescriptor?: string | null;
   returnUrl?: string | null;
   paymentMethod?: PaymentMethodDetails;
+  cardOptions?: CardOptions | null;
+  shipping?: Shipping | null;
+  statementDescriptorSuffix?: string | null;
 }
 
 export interface ConfirmParams {
@@ -102,6 +110,8 @@ export interface ConfirmParams {
   returnUrl?: string | null;
   captureMethod?: CaptureMethod;
   receiptEmail?: string;
+  cardOptions?: CardOptions | null;
+  shipping?: Shipping | null;
 }
 
 export interface CaptureParams {

@@ -34,7 +34,7 @@ describe("the parameter table", () => {
 });
 
 describe("over the wire", () => {
-  it("accepts Stripe's quickstart and documented create parameters it ignores", async () => {
+  it("accepts Stripe's quickstart and documented create parameters; echoes automatic_payment_methods, payment_method_options, shipping and statement_descriptor_suffix", async () => {
     const form = [
       "amount=2000",
       "currency=usd",
@@ -53,6 +53,24 @@ describe("over the wire", () => {
     const res = await call<PaymentIntentJson>("POST", "/v1/payment_intents", { form });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.status).toBe("requires_payment_method");
+    expect(res.body).toMatchObject({
+      automatic_payment_methods: { enabled: true, allow_redirects: "never" },
+      payment_method_options: { card: { request_three_d_secure: "automatic", installments: null, mandate_options: null, network: null } },
+      shipping: { name: "Jenny Rosen", address: { line1: "1 Main St", city: null, country: null, line2: null, postal_code: null, state: null }, carrier: null, phone: null, tracking_number: null },
+      statement_descriptor_suffix: "ORDER42",
+      transfer_group: null,
+    });
+    // Without them: null, and the card's default options.
+    const bare = await call<PaymentIntentJson>("POST", "/v1/payment_intents", { form: "amount=2000&currency=usd" });
+    expect(bare.body).toMatchObject({ automatic_payment_methods: null, shipping: null, statement_descriptor_suffix: null, payment_method_options: { card: { request_three_d_secure: "automatic" } } });
+    // Updated, and cleared with "".
+    const updated = await call<PaymentIntentJson>("POST", `/v1/payment_intents/${res.body.id}`, { form: "shipping=&statement_descriptor_suffix=NEW&payment_method_options[card][request_three_d_secure]=challenge" });
+    expect(updated.status, JSON.stringify(updated.body)).toBe(200);
+    expect(updated.body).toMatchObject({ shipping: null, statement_descriptor_suffix: "NEW", payment_method_options: { card: { request_three_d_secure: "challenge" } }, automatic_payment_methods: { enabled: true } });
+    // Stripe's rules: a shipping needs its name and address, 3DS one of Stripe's words.
+    expectError(await call("POST", "/v1/payment_intents", { form: "amount=2000&currency=usd&shipping[name]=Jenny" }), 400);
+    expectError(await call("POST", "/v1/payment_intents", { form: "amount=2000&currency=usd&payment_method_options[card][request_three_d_secure]=always" }), 400);
+    expectError(await call("POST", "/v1/payment_intents", { form: "amount=2000&currency=usd&automatic_payment_methods[enabled]=maybe" }), 400);
   });
 
   it("refuses Connect parameters with a clear 400 'not supported' that says why, and still calls unknown ones unknown", async () => {
@@ -69,13 +87,14 @@ describe("over the wire", () => {
     expect(unknown.param).toBe("no_such_param");
   });
 
-  it("confirm takes receipt_email (honoured), shipping, payment_method_options and client_secret (ignored)", async () => {
+  it("confirm takes receipt_email, shipping and payment_method_options (honoured; a card's cvc_token is dropped) and client_secret (ignored)", async () => {
     const pi = (await createIntent()).body;
     const res = await call<PaymentIntentJson>("POST", `/v1/payment_intents/${pi.id}/confirm`, {
-      form: `payment_method=pm_card_visa&receipt_email=jenny@example.com&shipping[name]=Jenny&payment_method_options[card][cvc_token]=x&client_secret=${encodeURIComponent(pi.client_secret)}`,
+      form: `payment_method=pm_card_visa&receipt_email=jenny@example.com&shipping[name]=Jenny&shipping[address][country]=FR&payment_method_options[card][cvc_token]=x&payment_method_options[card][request_three_d_secure]=any&client_secret=${encodeURIComponent(pi.client_secret)}`,
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body).toMatchObject({ status: "succeeded", receipt_email: "jenny@example.com" });
+    expect(res.body).toMatchObject({ status: "succeeded", receipt_email: "jenny@example.com", shipping: { name: "Jenny", address: { country: "FR" } }, payment_method_options: { card: { request_three_d_secure: "any" } } });
+    expect(JSON.stringify(res.body)).not.toContain("cvc_token");
   });
 
   it("capture merges metadata and accepts statement descriptors and final_capture", async () => {
@@ -111,7 +130,7 @@ describe("over the wire", () => {
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const charge = res.body.latest_charge as ChargeJson;
-    expect(charge.billing_details).toEqual({ name: "Jenny Rosen", email: null, phone: null, address: { city: null, country: "US", line1: null, line2: null, postal_code: null, state: null } });
+    expect(charge.billing_details).toEqual({ name: "Jenny Rosen", email: null, phone: null, tax_id: null, address: { city: null, country: "US", line1: null, line2: null, postal_code: null, state: null } });
     expect((await get<ChargeJson>(`/v1/charges/${charge.id}`)).body.billing_details.name).toBe("Jenny Rosen");
   });
 });

@@ -271,8 +271,8 @@ describe("subscriptions", () => {
     expect(intent.status).toBe("requires_action");
     expect(intent.next_action?.type).toBe("redirect_to_url");
     expect((await eventsOf(s, "invoice.payment_action_required")).length).toBe(1);
-    // No sweep touches an incomplete subscription's invoice.
-    await advance(s, t("2026-02-02T00:00:00Z"));
+    // No sweep touches an incomplete subscription's invoice (until it expires, 23 hours after it started).
+    await advance(s, t("2026-02-01T22:00:00Z"));
     expect((await subscription(s, sub.id)).status).toBe("incomplete");
 
     // The customer passes the challenge: the intent's event settles the invoice.
@@ -316,8 +316,8 @@ describe("subscriptions", () => {
     const intent = invoice.payment_intent as PaymentIntentJson;
     expect(intent).toMatchObject({ status: "requires_payment_method", amount: 1999, currency: "usd", customer: bare.id });
     expect(intent.client_secret).toMatch(new RegExp(`^${intent.id}_secret_`));
-    // Nothing charges it meanwhile: no sweep, however far the clock goes.
-    await advance(s, t("2026-02-02T00:00:00Z"));
+    // Nothing charges it meanwhile: no sweep (it would expire 23 hours after it started: test/billing/incomplete-expiry.test.ts).
+    await advance(s, t("2026-02-01T22:00:00Z"));
     expect(await ok(get<PaymentIntentJson>(`/v1/payment_intents/${intent.id}`, s.opts))).toMatchObject({ status: "requires_payment_method" });
     expect((await subscription(s, sub.id)).status).toBe("incomplete");
 

@@ -1,13 +1,18 @@
 // OpenAPI schemas of the billing objects (customers, payment methods, prices, subscriptions, invoices,
 // test clocks), as rendered by src/billing/store.ts.
 import { z } from "zod";
-import { BillingDetailsSchema } from "./schemas";
+import { SUBSCRIPTION_STATUSES, type CustomerJson, type InvoiceJson, type PaymentMethodObjectJson, type PriceJson, type SubscriptionItemJson, type SubscriptionJson } from "../../billing/store";
+import { BillingDetailsSchema, notServed, PaymentMethodCardSchema } from "./schemas";
 
 const nullableString = z.string().nullable();
 const metadata = z.record(z.string(), z.string());
 const seconds = z.number().int();
+const zero = z.literal(0);
+const empty = z.tuple([]).describe("Always empty here.");
+const TAX = "taxes are";
+const CONNECT = "Connect (platforms, fees, transfers)";
 
-export const CustomerSchema = z
+export const CustomerSchema: z.ZodType<CustomerJson> = z
   .object({
     id: z.string(),
     object: z.literal("customer"),
@@ -17,21 +22,23 @@ export const CustomerSchema = z
     phone: nullableString,
     description: nullableString,
     metadata,
-    invoice_settings: z.object({ default_payment_method: nullableString }),
+    invoice_settings: z.object({ custom_fields: z.null(), default_payment_method: nullableString, footer: z.null(), rendering_options: z.null() }),
     livemode: z.boolean(),
     test_clock: nullableString,
+    balance: zero.describe("Customer balances are not kept."),
+    default_source: notServed("the legacy Sources API is"),
+    shipping: z.null().describe("Shipping addresses of customers are not kept."),
   })
   .meta({ id: "Customer" });
 
-export const PaymentMethodObjectSchema = z
+export const PaymentMethodObjectSchema: z.ZodType<PaymentMethodObjectJson> = z
   .object({
     id: z.string(),
     object: z.literal("payment_method"),
     type: z.string(),
-    card: z
-      .object({ brand: z.string(), last4: z.string(), exp_month: z.number().int(), exp_year: z.number().int(), funding: z.string(), country: nullableString, fingerprint: z.string() })
-      .nullable(),
+    card: PaymentMethodCardSchema.nullable(),
     customer: nullableString,
+    customer_account: notServed("Accounts v2 are"),
     nickname: nullableString.describe("Seed 002: the customer's name for the card."),
     metadata,
     created: seconds,
@@ -40,15 +47,24 @@ export const PaymentMethodObjectSchema = z
   })
   .meta({ id: "SavedPaymentMethod" });
 
-export const PriceSchema = z
+const Interval = z.enum(["day", "week", "month", "year"]);
+
+export const PriceSchema: z.ZodType<PriceJson> = z
   .object({
     id: z.string(),
     object: z.literal("price"),
     active: z.boolean(),
     currency: z.string(),
     unit_amount: z.number().int(),
-    recurring: z.object({ interval: z.enum(["day", "week", "month", "year"]), interval_count: z.number().int() }),
+    unit_amount_decimal: z.string().describe("unit_amount as a decimal string."),
+    recurring: z.object({ interval: Interval, interval_count: z.number().int(), meter: z.null(), trial_period_days: z.null(), usage_type: z.literal("licensed") }),
     type: z.literal("recurring"),
+    billing_scheme: z.literal("per_unit"),
+    custom_unit_amount: z.null(),
+    lookup_key: z.null().describe("Lookup keys are not kept."),
+    tax_behavior: z.literal("unspecified").describe("The gateway computes no taxes."),
+    tiers_mode: z.null(),
+    transform_quantity: z.null(),
     product: nullableString.describe("The product (GET /v1/products/{id}); null for prices made before products existed."),
     product_name: z.string(),
     nickname: nullableString,
@@ -58,7 +74,7 @@ export const PriceSchema = z
   })
   .meta({ id: "Price" });
 
-export const InvoiceSchema = z
+export const InvoiceSchema: z.ZodType<InvoiceJson> = z
   .object({
     id: z.string(),
     object: z.literal("invoice"),
@@ -85,8 +101,30 @@ export const InvoiceSchema = z
           description: nullableString,
           price: z.string(),
           quantity: z.number().int(),
+          quantity_decimal: z.string(),
           subscription: z.string(),
           period: z.object({ start: seconds, end: seconds }),
+          invoice: z.string(),
+          livemode: z.boolean(),
+          metadata: z.object({}).strict(),
+          parent: z.object({
+            type: z.literal("subscription_item_details"),
+            invoice_item_details: z.null(),
+            subscription_item_details: z.object({
+              invoice_item: z.null(),
+              proration: z.literal(false),
+              proration_details: z.object({ credited_items: z.null() }),
+              subscription: z.string(),
+              subscription_item: z.string(),
+            }),
+          }),
+          pricing: z.null().describe("The line's price is `price`."),
+          subtotal: z.number().int(),
+          discountable: z.boolean(),
+          discount_amounts: empty,
+          discounts: empty,
+          pretax_credit_amounts: empty,
+          taxes: empty,
         }),
       ),
       has_more: z.literal(false),
@@ -99,14 +137,86 @@ export const InvoiceSchema = z
     attempt_count: z.number().int(),
     attempted: z.boolean(),
     next_payment_attempt: seconds.nullable(),
-    status_transitions: z.object({ paid_at: seconds.nullable() }),
     test_clock: nullableString,
     created: seconds,
     livemode: z.boolean(),
+    status_transitions: z.object({ finalized_at: seconds, marked_uncollectible_at: z.null(), paid_at: seconds.nullable(), voided_at: z.null() }),
+    collection_method: z.literal("charge_automatically"),
+    effective_at: seconds,
+    amount_overpaid: zero,
+    amount_shipping: zero,
+    starting_balance: zero,
+    ending_balance: zero,
+    post_payment_credit_notes_amount: zero,
+    pre_payment_credit_notes_amount: zero,
+    subtotal_excluding_tax: z.number().int(),
+    total_excluding_tax: z.number().int(),
+    automatic_tax: z.object({ disabled_reason: z.null(), enabled: z.literal(false), liability: z.null(), provider: z.null(), status: z.null() }),
+    issuer: z.object({ type: z.literal("self") }),
+    payment_settings: z.object({ default_mandate: z.null(), payment_method_options: z.null(), payment_method_types: z.null() }),
+    parent: z.object({ type: z.literal("subscription_details"), quote_details: z.null(), subscription_details: z.object({ metadata: z.null(), subscription: z.string() }) }),
+    metadata: z.object({}).strict(),
+    default_tax_rates: empty,
+    discounts: empty,
+    total_discount_amounts: empty,
+    total_pretax_credit_amounts: empty,
+    total_taxes: empty,
+    account_country: z.null(),
+    account_name: z.null(),
+    account_tax_ids: notServed(TAX),
+    application: notServed(CONNECT),
+    automatically_finalizes_at: z.null().describe("Invoices are finalized when created."),
+    custom_fields: notServed("invoice custom fields are"),
+    customer_account: notServed("Accounts v2 are"),
+    customer_address: z.null(),
+    customer_email: z.null(),
+    customer_name: z.null(),
+    customer_phone: z.null(),
+    customer_shipping: z.null(),
+    customer_tax_exempt: notServed(TAX),
+    default_payment_method: z.null().describe("The subscription's default payment method pays."),
+    default_source: notServed("the legacy Sources API is"),
+    due_date: z.null().describe("Always charged automatically."),
+    footer: notServed("invoice footers are"),
+    from_invoice: notServed("invoice revisions are"),
+    last_finalization_error: z.null(),
+    latest_revision: notServed("invoice revisions are"),
+    number: notServed("invoice numbering is"),
+    on_behalf_of: notServed(CONNECT),
+    receipt_number: notServed("receipts are"),
+    rendering: notServed("invoice rendering is"),
+    shipping_cost: notServed("shipping is"),
+    shipping_details: notServed("shipping is"),
+    statement_descriptor: z.null(),
+    webhooks_delivered_at: z.null(),
   })
   .meta({ id: "Invoice" });
 
-export const SubscriptionItemSchema = z
+const PlanSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal("plan"),
+    active: z.boolean(),
+    amount: z.number().int(),
+    amount_decimal: z.string(),
+    billing_scheme: z.literal("per_unit"),
+    created: seconds,
+    currency: z.string(),
+    interval: Interval,
+    interval_count: z.number().int(),
+    livemode: z.boolean(),
+    metadata,
+    meter: z.null(),
+    nickname: nullableString,
+    product: nullableString,
+    tiers_mode: z.null(),
+    transform_quantity: z.null(),
+    trial_period_days: z.null(),
+    usage_type: z.literal("licensed"),
+  })
+  .meta({ id: "Plan" });
+
+export const SubscriptionItemSchema: z.ZodType<SubscriptionItemJson> = z
   .object({
     id: z.string(),
     object: z.literal("subscription_item"),
@@ -114,18 +224,23 @@ export const SubscriptionItemSchema = z
     current_period_start: seconds,
     current_period_end: seconds,
     metadata,
-    price: z.union([PriceSchema, z.string()]).describe("The price object (its id in webhook events)."),
+    price: z.union([PriceSchema, z.string()]).describe("The price object (its id only if the price is missing)."),
+    plan: z.union([PlanSchema, z.object({ id: z.string(), object: z.literal("plan") })]).describe("The price as Stripe's legacy plan."),
     quantity: z.number().int(),
     subscription: z.string(),
+    billing_thresholds: z.null(),
+    current_trial: z.null(),
+    discounts: empty,
+    tax_rates: empty,
   })
   .meta({ id: "SubscriptionItem" });
 
-export const SubscriptionSchema = z
+export const SubscriptionSchema: z.ZodType<SubscriptionJson> = z
   .object({
     id: z.string(),
     object: z.literal("subscription"),
     customer: z.string(),
-    status: z.enum(["incomplete", "trialing", "active", "past_due", "canceled", "unpaid"]),
+    status: z.enum(SUBSCRIPTION_STATUSES).describe("incomplete_expired: still incomplete 23 hours after it started (terminal; its first invoice is void)."),
     items: z.object({
       object: z.literal("list"),
       data: z.array(SubscriptionItemSchema),
@@ -149,6 +264,35 @@ export const SubscriptionSchema = z
     test_clock: nullableString,
     created: seconds,
     livemode: z.boolean(),
+    currency: nullableString.describe("The price's currency."),
+    start_date: seconds,
+    trial_start: seconds.nullable(),
+    collection_method: z.literal("charge_automatically"),
+    automatic_tax: z.object({ disabled_reason: z.null(), enabled: z.literal(false), liability: z.null() }),
+    billing_mode: z.object({ flexible: z.null(), type: z.literal("classic") }),
+    cancellation_details: z.object({ comment: z.null(), feedback: z.null(), feedback_option: z.null(), reason: z.literal("cancellation_requested").nullable() }),
+    invoice_settings: z.object({ account_tax_ids: z.null(), custom_fields: z.null(), description: z.null(), footer: z.null(), issuer: z.object({ type: z.literal("self") }) }),
+    payment_settings: z.object({ payment_method_options: z.null(), payment_method_types: z.null(), save_default_payment_method: z.null() }),
+    trial_settings: z.object({ end_behavior: z.object({ billing_cycle_anchor: z.null(), missing_payment_method: z.literal("create_invoice") }) }),
+    billing_schedules: empty,
+    discounts: empty,
+    application: notServed(CONNECT),
+    application_fee_percent: notServed(CONNECT),
+    billing_cycle_anchor_config: z.null(),
+    billing_thresholds: notServed("usage thresholds are"),
+    customer_account: notServed("Accounts v2 are"),
+    days_until_due: z.null().describe("Always charged automatically."),
+    default_source: notServed("the legacy Sources API is"),
+    description: z.null(),
+    managed_payments: notServed("managed payments are"),
+    next_pending_invoice_item_invoice: notServed("invoice items are"),
+    on_behalf_of: notServed(CONNECT),
+    pause_collection: notServed("pausing is"),
+    pending_invoice_item_interval: notServed("invoice items are"),
+    pending_setup_intent: notServed("setup intents are"),
+    pending_update: notServed("pending updates are"),
+    schedule: notServed("subscription schedules are"),
+    transfer_data: notServed(CONNECT),
   })
   .meta({ id: "Subscription" });
 

@@ -105,6 +105,27 @@ export const CheckoutSessionSchema = z
     payment_status: z.enum(["paid", "unpaid"]),
     status: z.enum(["open", "complete", "expired"]),
     url: z.string().nullable(),
+    ui_mode: z.literal("hosted_page").describe("Only the hosted page is served."),
+    client_secret: z.null().describe("Only for embedded sessions, which are not served."),
+    automatic_tax: z.object({ enabled: z.literal(false), liability: z.null(), provider: z.null(), status: z.null() }),
+    custom_fields: z.tuple([]),
+    custom_text: z.object({ after_submit: z.null(), shipping_address: z.null(), submit: z.null(), terms_of_service_acceptance: z.null() }),
+    customer_details: z
+      .object({ address: z.null(), business_name: z.null(), email: z.string(), individual_name: z.null(), name: z.null(), phone: z.null(), tax_exempt: z.null(), tax_ids: z.null() })
+      .nullable()
+      .describe("The customer_email given, when there is one."),
+    discounts: z.tuple([]),
+    payment_method_options: z.object({ card: z.object({ request_three_d_secure: z.literal("automatic") }) }),
+    shipping_options: z.tuple([]),
+    total_details: z.object({ amount_discount: z.literal(0), amount_shipping: z.literal(0), amount_tax: z.literal(0) }),
+    ...Object.fromEntries(
+      [
+        "adaptive_pricing", "after_expiration", "allow_promotion_codes", "allowed_payment_method_types", "billing_address_collection", "collected_information", "consent",
+        "consent_collection", "currency_conversion", "customer_account", "customer_creation", "integration_identifier", "invoice", "invoice_creation", "locale",
+        "managed_payments", "origin_context", "payment_link", "payment_method_collection", "payment_method_configuration_details", "permissions", "recovered_from",
+        "saved_payment_method_options", "setup_intent", "shipping_address_collection", "shipping_cost", "submit_type", "subscription", "wallet_options",
+      ].map((name) => [name, z.null().describe("Always null: the hosted page's option is not served here.")]),
+    ),
   })
   .passthrough()
   .meta({ id: "CheckoutSession" });

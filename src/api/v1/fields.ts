@@ -2,7 +2,7 @@
 // their own types; both are accepted where Stripe accepts them and normalized to one output type.
 import { z } from "zod";
 import { isKnownCurrency, MAX_AMOUNT } from "../../core/money";
-import { INTENT_STATUSES, REFUND_REASONS, type BillingDetails } from "../../core/types";
+import { INTENT_STATUSES, REFUND_REASONS, type AutomaticPaymentMethods, type BillingAddress, type BillingDetails, type CardOptions, type Shipping } from "../../core/types";
 import { METADATA_LIMITS } from "../../intents/operations/metadata";
 
 /** An integer, as a JSON number or a string of digits. */
@@ -99,6 +99,55 @@ export const billingDetails = z
     name: b.name ?? null,
     phone: b.phone ?? null,
   }));
+
+const address = z
+  .object({ city: optionalText(200), country: optionalText(2), line1: optionalText(200), line2: optionalText(200), postal_code: optionalText(20), state: optionalText(200) })
+  .strict()
+  .transform((a): BillingAddress => ({ city: a.city ?? null, country: a.country ?? null, line1: a.line1 ?? null, line2: a.line2 ?? null, postalCode: a.postal_code ?? null, state: a.state ?? null }));
+
+/** Stripe's shipping: name and address required; "" clears it on an update. */
+export const shipping = z.union([
+  z.literal("").transform(() => null),
+  z
+    .object({ name: text(256).min(1), address, phone: optionalText(32), carrier: optionalText(100), tracking_number: optionalText(100) })
+    .strict()
+    .transform((v): Shipping => ({ name: v.name, address: v.address, phone: v.phone ?? null, carrier: v.carrier ?? null, trackingNumber: v.tracking_number ?? null })),
+]);
+
+/** Stripe's automatic_payment_methods, echoed as sent (the gateway chooses the methods either way). */
+export const automaticPaymentMethods = z
+  .object({ enabled: boolean, allow_redirects: z.enum(["always", "never"]).optional() })
+  .strict()
+  .transform((v): AutomaticPaymentMethods => ({ enabled: v.enabled, allowRedirects: v.allow_redirects ?? null }));
+
+/**
+ * Stripe's payment_method_options: the card's options are kept and echoed (3DS is still requested
+ * when the card or issuer needs it; capture follows capture_method); other methods' are accepted and dropped.
+ */
+export const paymentMethodOptions = z
+  .object({
+    card: z
+      .object({
+        request_three_d_secure: z.enum(["any", "automatic", "challenge"]).optional(),
+        capture_method: z.union([z.literal("manual"), z.literal("").transform(() => undefined)]).optional(),
+        setup_future_usage: z.union([z.enum(["none", "off_session", "on_session"]), z.literal("").transform(() => undefined)]).optional(),
+        require_cvc_recollection: boolean.optional(),
+      })
+      // Stripe's other card options (cvc_token, installments, network, moto, ...) are accepted and dropped.
+      .catchall(z.unknown())
+      .optional(),
+  })
+  .catchall(z.unknown())
+  .transform((v): CardOptions | null => {
+    const c = v.card;
+    if (!c) return null;
+    const out: CardOptions = {};
+    if (c.request_three_d_secure) out.requestThreeDSecure = c.request_three_d_secure;
+    if (c.capture_method) out.captureMethod = c.capture_method;
+    if (c.setup_future_usage) out.setupFutureUsage = c.setup_future_usage;
+    if (c.require_cvc_recollection !== undefined) out.requireCvcRecollection = c.require_cvc_recollection;
+    return out;
+  });
 
 const paypal = z.object({ type: z.literal("paypal"), billing_details: billingDetails.optional() }).strict();
 

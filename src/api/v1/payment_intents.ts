@@ -51,6 +51,10 @@ const CreateBody = stripeBody("POST /v1/payment_intents", {
     receipt_email: f.text(512).optional(),
     statement_descriptor: f.text(22).optional(),
     return_url: f.url.optional(),
+    automatic_payment_methods: f.automaticPaymentMethods.optional().describe("Echoed as sent; the gateway chooses the payment methods either way."),
+    payment_method_options: f.paymentMethodOptions.optional().describe("card options (request_three_d_secure, capture_method, setup_future_usage, require_cvc_recollection) are kept and echoed; other methods' are dropped."),
+    shipping: f.shipping.optional(),
+    statement_descriptor_suffix: f.text(22).optional().describe("Kept and echoed; the connectors are sent statement_descriptor only."),
     merchant_id: f.text(255).optional().describe("Seed 001: when sent, it must be the API key's merchant."),
     expand: f.expand.optional(),
     ...paymentMethodFields,
@@ -68,6 +72,9 @@ const UpdateBody = stripeBody("POST /v1/payment_intents/{id}", {
     receipt_email: f.clearableText(512).optional(),
     statement_descriptor: f.clearableText(22).optional(),
     return_url: z.union([f.url, z.literal("").transform(() => null)]).optional(),
+    payment_method_options: f.paymentMethodOptions.optional(),
+    shipping: f.shipping.optional(),
+    statement_descriptor_suffix: f.clearableText(22).optional(),
     expand: f.expand.optional(),
     ...paymentMethodFields,
   });
@@ -76,6 +83,8 @@ const ConfirmBody = stripeBody("POST /v1/payment_intents/{id}/confirm", {
   capture_method: f.captureMethod.optional(),
   return_url: f.url.optional(),
   receipt_email: f.text(512).optional(),
+  payment_method_options: f.paymentMethodOptions.optional(),
+  shipping: f.shipping.optional(),
   expand: f.expand.optional(),
   ...paymentMethodFields,
   ...futureUsageFields,
@@ -286,6 +295,10 @@ export function registerPaymentIntents(app: App): void {
         confirm: body.confirm ?? false,
         setupFutureUsage: body.setup_future_usage ?? null,
         offSession: body.off_session ?? false,
+        automaticPaymentMethods: body.automatic_payment_methods ?? null,
+        cardOptions: body.payment_method_options ?? null,
+        shipping: body.shipping ?? null,
+        statementDescriptorSuffix: body.statement_descriptor_suffix ?? null,
       }));
       await saveIfAsked(c, outcome);
       const customers = await expandedCustomers(c, principal, [outcome.intent], expand);
@@ -385,6 +398,9 @@ export function registerPaymentIntents(app: App): void {
       statementDescriptor: body.statement_descriptor,
       returnUrl: body.return_url,
       paymentMethod,
+      cardOptions: body.payment_method_options,
+      shipping: body.shipping,
+      statementDescriptorSuffix: body.statement_descriptor_suffix,
     });
   });
 
@@ -405,6 +421,8 @@ export function registerPaymentIntents(app: App): void {
       setupFutureUsage: ctx.body.setup_future_usage,
       offSession: ctx.body.off_session,
       receiptEmail: ctx.body.receipt_email,
+      cardOptions: ctx.body.payment_method_options,
+      shipping: ctx.body.shipping,
     });
     await saveIfAsked(ctx.c, outcome);
     return outcome;

@@ -38,6 +38,7 @@ export interface ProductJson {
   shippable: null;
   statement_descriptor: null;
   tax_code: null;
+  tax_details: null;
   type: "service";
   unit_label: null;
   updated: number;
@@ -63,6 +64,7 @@ export function renderProduct(row: ProductRow): ProductJson {
     shippable: null,
     statement_descriptor: null,
     tax_code: null,
+    tax_details: null,
     type: "service",
     unit_label: null,
     updated: seconds(row.updated),
@@ -87,6 +89,7 @@ export const ProductSchema: z.ZodType<ProductJson> = z
     shippable: z.null(),
     statement_descriptor: z.null(),
     tax_code: z.null(),
+    tax_details: z.null().describe("Always null: the gateway computes no taxes."),
     type: z.literal("service"),
     unit_label: z.null(),
     updated: z.number().int(),

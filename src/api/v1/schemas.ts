@@ -2,6 +2,10 @@
 // its renderer returns (core/objects.ts), so the document cannot drift from what we send.
 import { z } from "zod";
 import { REFUND_FAILURE_REASONS, type ChargeJson, type PaymentIntentJson, type PaymentMethodJson, type RefundJson, type TransactionJson } from "../../core/objects";
+
+/** A Stripe field of a feature this gateway does not serve: always null here (README, "Stripe's objects"). */
+export const notServed = (what: string) => z.null().describe(`Always null: ${what} not served here.`);
+const CONNECT = "Connect (platforms, fees, transfers)";
 import { INTENT_STATUSES } from "../../core/types";
 
 const nullableString = z.string().nullable();
@@ -17,25 +21,46 @@ const Card = z.object({
   fingerprint: z.string(),
 });
 
+const Checks = z.object({ address_line1_check: nullableString, address_postal_code_check: nullableString, cvc_check: nullableString });
+
+/** A saved card, as Stripe's PaymentMethod.card. */
+export const PaymentMethodCardSchema = Card.extend({
+  checks: Checks,
+  display_brand: z.string(),
+  generated_from: notServed("cards generated from card-present payments are"),
+  networks: z.object({ available: z.array(z.string()), preferred: z.null() }),
+  regulated_status: z.null().describe("Not reported by the connectors."),
+  three_d_secure_usage: z.object({ supported: z.boolean() }),
+  wallet: notServed("wallets (Apple Pay, Google Pay) are"),
+}).meta({ id: "PaymentMethodCard" });
+
+export const AddressSchema = z
+  .object({ city: nullableString, country: nullableString, line1: nullableString, line2: nullableString, postal_code: nullableString, state: nullableString })
+  .meta({ id: "Address" });
+
 export const BillingDetailsSchema = z
   .object({
-    address: z
-      .object({ city: nullableString, country: nullableString, line1: nullableString, line2: nullableString, postal_code: nullableString, state: nullableString })
-      .nullable(),
+    address: AddressSchema.nullable(),
     email: nullableString,
     name: nullableString,
     phone: nullableString,
+    tax_id: z.null().describe("Tax ids are not collected."),
   })
   .meta({ id: "BillingDetails" });
+
+export const ShippingSchema = z
+  .object({ address: AddressSchema, carrier: nullableString, name: z.string(), phone: nullableString, tracking_number: nullableString })
+  .meta({ id: "Shipping" });
 
 export const PaymentMethodSchema: z.ZodType<PaymentMethodJson> = z
   .object({
     id: z.string(),
     object: z.literal("payment_method"),
     type: z.enum(["card", "paypal"]),
-    card: Card.nullable(),
+    card: PaymentMethodCardSchema.nullable(),
     created: z.number().int(),
     customer: nullableString,
+    customer_account: notServed("Accounts v2 are"),
     livemode: z.boolean(),
     metadata,
     billing_details: BillingDetailsSchema,
@@ -46,6 +71,25 @@ export const ChargeSchema: z.ZodType<ChargeJson> = z
   .object({
     id: z.string(),
     object: z.literal("charge"),
+    application: notServed(CONNECT),
+    application_fee: notServed(CONNECT),
+    application_fee_amount: notServed(CONNECT),
+    on_behalf_of: notServed(CONNECT),
+    source_transfer: notServed(CONNECT),
+    transfer_data: notServed(CONNECT),
+    transfer_group: notServed(CONNECT),
+    balance_transaction: notServed("balance transactions are"),
+    failure_balance_transaction: notServed("balance transactions are"),
+    fraud_details: z.object({}).strict().describe("Always empty: fraud reports are not kept."),
+    receipt_number: notServed("receipts are"),
+    receipt_url: notServed("receipts are"),
+    review: notServed("Radar reviews are"),
+    source: notServed("the legacy Sources API is"),
+    calculated_statement_descriptor: nullableString.describe("The intent's statement_descriptor."),
+    receipt_email: nullableString,
+    shipping: ShippingSchema.nullable(),
+    statement_descriptor: nullableString,
+    statement_descriptor_suffix: nullableString,
     amount: z.number().int(),
     amount_captured: z.number().int(),
     amount_refunded: z.number().int(),
@@ -67,13 +111,40 @@ export const ChargeSchema: z.ZodType<ChargeJson> = z
       seller_message: z.string(),
       risk_level: z.literal("normal"),
       reason: nullableString,
+      advice_code: z.enum(["confirm_card_data", "do_not_try_again", "try_again_later"]).nullable(),
+      network_advice_code: z.null().describe("Not reported by the connectors."),
+      network_decline_code: z.null().describe("Not reported by the connectors."),
     }),
     paid: z.boolean(),
     payment_intent: z.string(),
     payment_method: nullableString,
     payment_method_details: z.object({
       type: z.enum(["card", "paypal"]),
-      card: Card.extend({ checks: z.object({ cvc_check: nullableString, address_postal_code_check: nullableString }) }).nullable(),
+      card: Card.extend({
+        checks: Checks,
+        amount_authorized: z.number().int().nullable(),
+        authorization_code: nullableString,
+        electronic_commerce_indicator: z.null(),
+        installments: notServed("installments are"),
+        mandate: notServed("mandates are"),
+        network: z.string().describe("The card's brand."),
+        network_transaction_id: z.null().describe("Not reported by the connectors."),
+        regulated_status: z.null().describe("Not reported by the connectors."),
+        three_d_secure: z
+          .object({
+            authentication_flow: z.literal("challenge"),
+            electronic_commerce_indicator: z.null(),
+            exemption_indicator: z.null(),
+            result: z.literal("authenticated"),
+            result_reason: z.null(),
+            transaction_id: z.null(),
+            version: z.null(),
+          })
+          .nullable()
+          .describe("Set when the payment passed a 3D Secure challenge."),
+        transaction_link_id: z.null(),
+        wallet: notServed("wallets are"),
+      }).nullable(),
     }),
     refunded: z.boolean(),
     status: z.enum(["succeeded", "failed"]),
@@ -87,6 +158,38 @@ export const PaymentIntentSchema: z.ZodType<PaymentIntentJson> = z
   .object({
     id: z.string().meta({ example: "pi_3MtwBwLkdIwHu7ix28a3tqPa" }),
     object: z.literal("payment_intent"),
+    allowed_payment_method_types: z.null().describe("Payment methods are chosen by the gateway (payment_method_types)."),
+    application: notServed(CONNECT),
+    application_fee_amount: notServed(CONNECT),
+    automatic_payment_methods: z
+      .object({ enabled: z.boolean(), allow_redirects: z.enum(["always", "never"]).optional() })
+      .nullable()
+      .describe("As sent at creation (the gateway chooses the methods either way)."),
+    customer_account: notServed("Accounts v2 are"),
+    excluded_payment_method_types: z.null().describe("Payment methods are chosen by the gateway (payment_method_types)."),
+    managed_payments: notServed("managed payments are"),
+    on_behalf_of: notServed(CONNECT),
+    payment_method_configuration_details: notServed("payment method configurations are"),
+    payment_method_options: z
+      .object({
+        card: z.object({
+          installments: z.null(),
+          mandate_options: z.null(),
+          network: z.null(),
+          request_three_d_secure: z.enum(["any", "automatic", "challenge"]),
+          capture_method: z.literal("manual").optional(),
+          setup_future_usage: z.enum(["none", "off_session", "on_session"]).optional(),
+          require_cvc_recollection: z.boolean().optional(),
+        }),
+      })
+      .describe("The card's options as set (request_three_d_secure: automatic unless set)."),
+    payment_record: notServed("payment records are"),
+    processing: z.null(),
+    review: notServed("Radar reviews are"),
+    shipping: ShippingSchema.nullable(),
+    source: notServed("the legacy Sources API is"),
+    statement_descriptor_suffix: nullableString,
+    transfer_group: notServed(CONNECT),
     payment_intent_id: z.string().describe("Seed 001's name for `id`."),
     merchant_id: z.string(),
     amount: z.number().int().describe("Minor units of `currency`."),
@@ -149,6 +252,13 @@ export const RefundSchema: z.ZodType<RefundJson> = z
   .object({
     id: z.string(),
     object: z.literal("refund"),
+    balance_transaction: notServed("balance transactions are"),
+    customer: z.null().describe("Customer balance refunds are not served."),
+    customer_account: notServed("Accounts v2 are"),
+    payment_method: z.null().describe("Customer balance refunds are not served."),
+    receipt_number: notServed("receipts are"),
+    source_transfer_reversal: notServed(CONNECT),
+    transfer_reversal: notServed(CONNECT),
     refund_id: z.string().describe("Seed 001's name for `id`."),
     amount: z.number().int(),
     charge: z.union([z.string(), ChargeSchema]).describe("The charge's id, or the charge with expand[]=charge."),

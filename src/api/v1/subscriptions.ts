@@ -8,7 +8,7 @@ import type { Scope } from "../../core/types";
 import { clockNow, payInvoice } from "../../billing/engine";
 import { cancelSubscription, changeSubscription, createSubscription } from "../../billing/subscriptions";
 import { mergeMetadata } from "../../intents/operations/metadata";
-import { db, parseMetadata, findInvoice, liveCustomer, findPaymentMethod, findPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceRow, type PriceRow, type SubscriptionRow } from "../../billing/store";
+import { db, ENDED_STATUSES, parseMetadata, findInvoice, liveCustomer, findPaymentMethod, findPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceRow, type PriceRow, type SubscriptionRow } from "../../billing/store";
 import { listable, pageOf } from "../../db/queries";
 import { invoices, subscriptions } from "../../db/schema";
 import type { Env } from "../../env";
@@ -161,7 +161,8 @@ export function registerSubscriptions(app: App): void {
     async (c, { params, principal }) => {
       const row = await findSubscription(c.env.DB, principal, params.id ?? "");
       const price = await priceOf(c.env, principal, row.price);
-      if (row.status === "canceled") return json(c, renderSubscription(row, undefined, price));
+      // Ended already (canceled, or expired before its first payment): answered as it is.
+      if (ENDED_STATUSES.includes(row.status)) return json(c, renderSubscription(row, undefined, price));
       const ended = await cancelSubscription(c.env, principal, row.id, await clockNow(c.env, row.testClock), c.get("requestId"));
       return json(c, renderSubscription(ended, undefined, price));
     },

@@ -16,6 +16,8 @@ export async function confirm(draft: IntentRecord, params: ConfirmParams, tools:
   if (params.setupFutureUsage !== undefined) draft.setupFutureUsage = params.setupFutureUsage;
   if (params.offSession !== undefined) draft.offSession = params.offSession;
   if (params.receiptEmail !== undefined) draft.receiptEmail = params.receiptEmail;
+  if (params.cardOptions !== undefined) draft.cardOptions = params.cardOptions;
+  if (params.shipping !== undefined) draft.shipping = params.shipping;
   if (!draft.paymentMethod) throw missingPaymentMethod();
   // A new confirmation abandons a pending 3DS challenge.
   for (const attempt of draft.attempts) if (attempt.status === "requires_action") attempt.status = "canceled";

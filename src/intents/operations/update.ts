@@ -29,6 +29,9 @@ export async function update(draft: IntentRecord, params: UpdateIntentParams, to
   if (params.receiptEmail !== undefined) draft.receiptEmail = params.receiptEmail;
   if (params.statementDescriptor !== undefined) draft.statementDescriptor = params.statementDescriptor;
   if (params.returnUrl !== undefined) draft.returnUrl = params.returnUrl;
+  if (params.cardOptions !== undefined) draft.cardOptions = params.cardOptions;
+  if (params.shipping !== undefined) draft.shipping = params.shipping;
+  if (params.statementDescriptorSuffix !== undefined) draft.statementDescriptorSuffix = params.statementDescriptorSuffix;
   draft.updated = tools.now();
   return {};
 }
