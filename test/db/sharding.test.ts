@@ -7,6 +7,7 @@ import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import {
+  addConnector,
   bearer,
   createEndpoint,
   createIntent,
@@ -212,6 +213,17 @@ describe("two merchants on two D1 databases", () => {
     expect(farOne?.id).toBeGreaterThan(1_000_000_000_000);
     const one = await exports.default.fetch(new Request(`http://gateway.test/api/v1/PaymentIntents/${String(farOne?.id)}`, { headers: { authorization: `Bearer ${token}` } }));
     expect(((await one.json()) as { gatewayIntentId: string }).gatewayIntentId).toBe(far.intents[0]);
+  });
+
+  it("a sharded merchant's PSP accounts are in the directory, and its payments route through them", async () => {
+    const account = await addConnector(far.opts, { connector: "sandbox", description: "far sandbox" });
+    expect(await count(env.DB, "connector_accounts", FAR.id)).toBe(1);
+    expect(await count(env.DB_SHARD_1, "connector_accounts", FAR.id)).toBe(0);
+    const paid = await createIntent({ amount: 333, payment_method: "pm_card_visa", confirm: true }, far.opts);
+    expect(paid.body.status).toBe("succeeded");
+    const attempts = await get<ListJson<{ connector_account: string | null }>>(`/v1/payment_intents/${paid.body.id}/transactions`, far.opts);
+    expect(attempts.body.data.map((t) => t.connector_account)).toContain(account.id);
+    far.intents.push(paid.body.id);
   });
 
   it("a hosted checkout page finds the far merchant's session on its database and completes it there", async () => {
