@@ -357,7 +357,7 @@ export async function expectEventsDelivered(intent: IntentRecord, endpoints: { i
     await sleep(250);
   }
   // Let any duplicate still travelling arrive before counting.
-  await sleep(1_200);
+  await sleep(800);
   const ids = new Set(events.map((e) => e.id));
   for (const endpoint of endpoints) {
     const received = await receivedBy(endpoint.name);
