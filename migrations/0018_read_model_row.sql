@@ -4,6 +4,12 @@
 -- (and the payment_intent_metadata rows index since 0014); nothing reads it any more. Dropping it
 -- rewrites the table once.
 ALTER TABLE payment_intents DROP COLUMN metadata;
+-- The list index carries the columns that searches filter on without an index of their own
+-- (currency, amount, status): a search bounded by a created window tests them on the index entries
+-- and reads the table row of the matches only (SQLite defers the row's seek until a column the index
+-- lacks is needed), so a rare match costs a walk of small index entries, not of ~3 KB rows.
+DROP INDEX IF EXISTS payment_intents_list;
+CREATE INDEX payment_intents_list ON payment_intents (merchant_id, livemode, created, id, currency, amount, status);
 -- Admin and support reading across merchants (no merchant named) page newest first within a mode:
 -- every list index starts with merchant_id, so without these they were a scan and a sort.
 CREATE INDEX IF NOT EXISTS payment_intents_mode ON payment_intents (livemode, created, id);

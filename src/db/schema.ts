@@ -75,7 +75,8 @@ export const paymentIntents = sqliteTable(
     data: text("data").notNull(),
   },
   (t) => [
-    index("payment_intents_list").on(t.merchantId, t.livemode, t.created, t.id),
+    // Then the columns searches test in a created window (migration 0018): matched on the index entry.
+    index("payment_intents_list").on(t.merchantId, t.livemode, t.created, t.id, t.currency, t.amount, t.status),
     index("payment_intents_pending").on(t.pendingAttempts, t.updated),
     index("payment_intents_capturable").on(t.status, t.authorizedAt),
     // Each filter's index ends in (created, id): a filtered page is one range (migration 0014).
@@ -515,6 +516,9 @@ export const invoices = sqliteTable(
     /** A sweep working on the invoice holds it until then; a crashed sweep's claim lapses. */
     claimedUntil: integer("claimed_until"),
     paidAt: integer("paid_at"),
+    /** Stripe's status_transitions (migration 0015): when it was voided, or marked uncollectible. */
+    voidedAt: integer("voided_at"),
+    markedUncollectibleAt: integer("marked_uncollectible_at"),
     testClock: text("test_clock"),
     created: integer("created").notNull(),
   },
