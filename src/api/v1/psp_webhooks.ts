@@ -23,6 +23,7 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import type { App, Ctx } from "./route";
 import { ErrorSchema } from "./route";
+import { directoryDb } from "../../db/shards";
 
 const cryptoProvider = Stripe.createSubtleCryptoProvider();
 
@@ -83,7 +84,7 @@ export function registerPspWebhooks(app: App): void {
     let account: AccountRow | null = null;
     if (accountId !== "sandbox") {
       if (!hasPrefix(accountId, "mca")) throw resourceMissing("connector_account", accountId.slice(0, 80));
-      const [row] = await db(c.env.DB).select().from(connectorAccounts).where(eq(connectorAccounts.id, accountId)).limit(1);
+      const [row] = await db(directoryDb(c.env)).select().from(connectorAccounts).where(eq(connectorAccounts.id, accountId)).limit(1);
       if (!row) throw resourceMissing("connector_account", accountId);
       account = row;
     }
@@ -107,7 +108,7 @@ export async function applyPspEvents(c: Ctx, accountId: string, account: Account
       if (outcome.applied && !outcome.duplicate) applied++;
       if (outcome.duplicate) duplicates++;
     }
-    await db(c.env.DB)
+    await db(directoryDb(c.env))
       .insert(pspEvents)
       .values({ id: `${accountId}:${event.id}`, accountId, connector: account?.connector ?? "sandbox", eventId: event.id, kind: event.kind, intentId: event.intentId, result, received: Date.now() })
       .onConflictDoNothing();
