@@ -9,11 +9,14 @@
 // - `metadata['k']:'v'` (alone or ANDed): SEARCH payment_intent_metadata USING COVERING INDEX
 //   payment_intent_metadata_search (merchant_id=? AND livemode=? AND key=? AND value=? AND
 //   (created,intent_id)<(?,?)), then each intent by primary key; no sort (the side table carries created);
-// - clauses with no index of their own (currency, amount ranges, negations, OR, event wildcards):
-//   SEARCH <the list index> (merchant_id=? AND livemode=? [AND (created,id)<(?,?)]), filtered as it
-//   walks in order and stopping at the page's end (metadata clauses there are IN / NOT IN a LIST
-//   SUBQUERY of the side table). No scan and no sort, but a rare match walks far: those are the
-//   queries to bound with a created window.
+// - clauses with no index of their own (currency, amount ranges, negations): refused unless a
+//   selective clause (customer, order_id, amount:, metadata) or a created window of at most 31 days
+//   bounds them; then SEARCH <that index> or SEARCH payment_intents_list (merchant_id=? AND
+//   livemode=? AND created>? AND created<?), filtered on the list index's own currency, amount and
+//   status columns as it walks in order (metadata clauses there are IN / NOT IN a LIST SUBQUERY of
+//   the side table); no scan and no sort;
+// - OR: one range per clause (each an indexed equality), newest of their union; other ORs refused;
+// - event wildcards and several types walk events_list in order: the events table holds 30 days.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { IntentRecord, Scope } from "../../src/core/types";
