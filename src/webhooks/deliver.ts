@@ -3,7 +3,7 @@
 // is recorded, and a failure is re-queued with the schedule's delay (and jitter), honouring
 // Retry-After. 410 Gone disables the endpoint. A delivery out of attempts is marked failed and sent to
 // the dead-letter queue.
-import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { GATEWAY_API_VERSION } from "../core/api-version";
 import { renderEvent } from "../core/events";
@@ -112,10 +112,10 @@ export async function deliverAttempt(env: Env, msg: DeliveryMessage): Promise<vo
 }
 
 /**
- * The attempts of a batch of messages. D1 is asked a fixed number of times per batch, not per
- * message: the deliveries in one query, every claim in one batch (each claim its own conditional
- * update, so of two messages for the same attempt exactly one wins, as before), their endpoints,
- * events and pending counts in one batch, and every outcome in one batch. The POSTs run concurrently
+ * The attempts of a batch of messages. D1 is asked twice per batch, not several times per message:
+ * every claim (each its own conditional update, so of two messages for the same attempt exactly one
+ * wins, as before) with the deliveries' endpoints, events and pending counts in one batch, and every
+ * outcome in one batch (the rows of messages not claimed are read once more, to re-send early ones). The POSTs run concurrently
  * (at most DELIVERY_CONCURRENCY at once). Throws when D1 fails: the caller retries the whole batch,
  * and the claims keep each attempt to one POST.
  */
@@ -125,26 +125,10 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
   const d = db(env.DB);
   const now = Date.now();
   const ids = [...new Set(msgs.map((m) => m.deliveryId))];
-  const rows = new Map<string, DeliveryRow>();
-  for (const part of chunks(ids)) for (const row of await d.select().from(webhookDeliveries).where(inArray(webhookDeliveries.id, part))) rows.set(row.id, row);
-
-  const early: { body: DeliveryMessage; delaySeconds: number }[] = [];
-  const candidates: Claimed[] = [];
-  for (const msg of msgs) {
-    const row = rows.get(msg.deliveryId);
-    if (!row || row.status !== "pending") continue;
-    if (row.attempts === msg.attempt - 1 && row.nextAttemptAt !== null && row.nextAttemptAt > now + 1000) {
-      // Early: the wait was longer than a queue delay may be. Wait the rest.
-      early.push({ body: msg, delaySeconds: delaySeconds(row.nextAttemptAt - now) });
-      continue;
-    }
-    candidates.push({ msg, row });
-  }
-  if (early.length) await env.WEBHOOK_QUEUE.sendBatch(early);
-  if (candidates.length === 0) return;
-
   const lease = now + cfg.webhookTimeoutMs + 30_000;
-  const claimStatements = candidates.map(({ msg }) =>
+  // Round trip 1: every claim (each its own conditional update: of two messages for the same attempt
+  // exactly one wins), then the endpoints, events and pending counts of the batch's deliveries.
+  const claimStatements = msgs.map((msg) =>
     d
       .update(webhookDeliveries)
       .set({ attempts: msg.attempt, leaseUntil: lease, updated: now })
@@ -152,37 +136,72 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
         and(
           eq(webhookDeliveries.id, msg.deliveryId),
           eq(webhookDeliveries.status, "pending"),
-          or(eq(webhookDeliveries.attempts, msg.attempt - 1), and(eq(webhookDeliveries.attempts, msg.attempt), lt(webhookDeliveries.leaseUntil, now))),
+          or(
+            // Due (a wait longer than a queue delay may be is re-sent below instead).
+            and(eq(webhookDeliveries.attempts, msg.attempt - 1), or(isNull(webhookDeliveries.nextAttemptAt), lte(webhookDeliveries.nextAttemptAt, now + 1000))),
+            // Claimed before by a consumer that did not finish: its lease is over.
+            and(eq(webhookDeliveries.attempts, msg.attempt), lt(webhookDeliveries.leaseUntil, now)),
+          ),
         ),
       )
-      .returning({ id: webhookDeliveries.id }),
+      .returning(),
   );
-  const claimBatch = batchOf(claimStatements);
-  const claimResults = claimBatch ? ((await d.batch(claimBatch)) as { id: string }[][]) : [];
-  // Made already, or being made by another consumer: those are dropped.
-  const claimed = candidates.filter((_, i) => (claimResults[i]?.length ?? 0) > 0);
-  if (claimed.length === 0) return;
+  const parts = chunks(ids);
+  const lookups: BatchItem<"sqlite">[] = parts.flatMap((part) => [
+    d
+      .select()
+      .from(webhookEndpoints)
+      .where(inArray(webhookEndpoints.id, d.select({ id: webhookDeliveries.endpointId }).from(webhookDeliveries).where(inArray(webhookDeliveries.id, part)))),
+    d
+      .select({ id: events.id, data: events.data })
+      .from(events)
+      .where(inArray(events.id, d.select({ id: webhookDeliveries.eventId }).from(webhookDeliveries).where(inArray(webhookDeliveries.id, part)))),
+    d
+      .select({ eventId: webhookDeliveries.eventId, n: sql<number>`count(*)` })
+      .from(webhookDeliveries)
+      .where(
+        and(
+          inArray(webhookDeliveries.eventId, d.select({ id: webhookDeliveries.eventId }).from(webhookDeliveries).where(inArray(webhookDeliveries.id, part))),
+          eq(webhookDeliveries.status, "pending"),
+        ),
+      )
+      .groupBy(webhookDeliveries.eventId),
+  ]);
+  const first = batchOf([...claimStatements, ...lookups]);
+  const results = first ? ((await d.batch(first)) as unknown[][]) : [];
+  const claimed: Claimed[] = [];
+  const unclaimed: DeliveryMessage[] = [];
+  msgs.forEach((msg, i) => {
+    const row = (results[i] as DeliveryRow[] | undefined)?.[0];
+    if (row) claimed.push({ msg, row });
+    else unclaimed.push(msg);
+  });
+  const endpoints = new Map<string, EndpointRow>();
+  const eventData = new Map<string, string>();
+  const pending = new Map<string, number>();
+  parts.forEach((_, k) => {
+    const at = msgs.length + k * 3;
+    for (const e of (results[at] ?? []) as EndpointRow[]) endpoints.set(e.id, e);
+    for (const e of (results[at + 1] ?? []) as { id: string; data: string }[]) eventData.set(e.id, e.data);
+    for (const p of (results[at + 2] ?? []) as { eventId: string; n: number }[]) pending.set(p.eventId, Number(p.n));
+  });
 
-  const endpointIds = [...new Set(claimed.map((c) => c.row.endpointId))];
-  const eventIds = [...new Set(claimed.map((c) => c.row.eventId))];
-  const lookups: BatchItem<"sqlite">[] = [
-    ...chunks(endpointIds).map((part) => d.select().from(webhookEndpoints).where(inArray(webhookEndpoints.id, part))),
-    ...chunks(eventIds).map((part) => d.select({ id: events.id, data: events.data }).from(events).where(inArray(events.id, part))),
-    ...chunks(eventIds).map((part) =>
-      d
-        .select({ eventId: webhookDeliveries.eventId, n: sql<number>`count(*)` })
-        .from(webhookDeliveries)
-        .where(and(inArray(webhookDeliveries.eventId, part), eq(webhookDeliveries.status, "pending")))
-        .groupBy(webhookDeliveries.eventId),
-    ),
-  ];
-  const lookupBatch = batchOf(lookups);
-  const looked = lookupBatch ? ((await d.batch(lookupBatch)) as unknown[][]) : [];
-  const endpointChunks = chunks(endpointIds).length;
-  const eventChunks = chunks(eventIds).length;
-  const endpoints = new Map((looked.slice(0, endpointChunks).flat() as EndpointRow[]).map((e) => [e.id, e]));
-  const eventData = new Map((looked.slice(endpointChunks, endpointChunks + eventChunks).flat() as { id: string; data: string }[]).map((e) => [e.id, e.data]));
-  const pending = new Map((looked.slice(endpointChunks + eventChunks).flat() as { eventId: string; n: number }[]).map((p) => [p.eventId, Number(p.n)]));
+  // Messages not claimed: made already or being made (dropped), or early: the wait was longer than a
+  // queue delay may be, so it is re-sent for the rest (only these rows are read again).
+  if (unclaimed.length > 0) {
+    const rows = new Map<string, DeliveryRow>();
+    for (const part of chunks([...new Set(unclaimed.map((m) => m.deliveryId))])) {
+      for (const row of await d.select().from(webhookDeliveries).where(inArray(webhookDeliveries.id, part))) rows.set(row.id, row);
+    }
+    const early = unclaimed.flatMap((msg) => {
+      const row = rows.get(msg.deliveryId);
+      return row && row.status === "pending" && row.attempts === msg.attempt - 1 && row.nextAttemptAt !== null && row.nextAttemptAt > now + 1000
+        ? [{ body: msg, delaySeconds: delaySeconds(row.nextAttemptAt - now) }]
+        : [];
+    });
+    for (const part of chunks(early, 100)) await env.WEBHOOK_QUEUE.sendBatch(part);
+  }
+  if (claimed.length === 0) return;
 
   const outcomes: BatchItem<"sqlite">[] = [];
   const retries: { body: DeliveryMessage; delaySeconds: number }[] = [];
