@@ -100,6 +100,8 @@ export function invoiceRow(n: NewInvoice): InvoiceRow {
     nextPaymentAttempt: paid ? null : n.dueAt,
     claimedUntil: n.claimedUntil,
     paidAt: paid ? n.created : null,
+    voidedAt: null,
+    markedUncollectibleAt: null,
     testClock: s.testClock,
     created: n.created,
   };
@@ -427,13 +429,15 @@ export async function settleAttempt(env: Env, invoice: InvoiceRow, attempt: numb
     nextPaymentAttempt: retryDelay === undefined ? null : invoice.periodStart + retryDelay,
     claimedUntil: null,
     status: final ? "uncollectible" : invoice.status === "paid" ? "paid" : "open",
+    markedUncollectibleAt: final ? at : invoice.markedUncollectibleAt,
   };
   const w = new Writes(env.DB, scope);
-  w.add("UPDATE invoices SET payment_intent = ?, attempt_count = ?, next_payment_attempt = ?, claimed_until = NULL, status = ? WHERE id = ? AND status = ? AND attempt_count = ?", [
+  w.add("UPDATE invoices SET payment_intent = ?, attempt_count = ?, next_payment_attempt = ?, claimed_until = NULL, status = ?, marked_uncollectible_at = ? WHERE id = ? AND status = ? AND attempt_count = ?", [
     failed.paymentIntent,
     attempt,
     failed.nextPaymentAttempt,
     failed.status,
+    failed.markedUncollectibleAt,
     invoice.id,
     invoice.status,
     attempt - 1,
@@ -544,8 +548,8 @@ export async function expireIncomplete(env: Env, sweep: SweepScope): Promise<num
     await updateSubscription(w, row, { status: "incomplete_expired", endedAt: sweep.now }, { price: await priceOf(env, row.price), extraWhere: { sql: "status = 'incomplete'", binds: [] } });
     if (invoice?.status === "open") {
       // Voided only with the expiry (the statement before it is the event, itself guarded by the update).
-      w.add("UPDATE invoices SET status = 'void', next_payment_attempt = NULL, claimed_until = NULL WHERE id = ? AND status = 'open' AND changes() > 0", [invoice.id]);
-      await w.event("invoice.voided", renderInvoice({ ...invoice, status: "void", nextPaymentAttempt: null, claimedUntil: null }), [invoice.id]);
+      w.add("UPDATE invoices SET status = 'void', next_payment_attempt = NULL, claimed_until = NULL, voided_at = ? WHERE id = ? AND status = 'open' AND changes() > 0", [sweep.now, invoice.id]);
+      await w.event("invoice.voided", renderInvoice({ ...invoice, status: "void", nextPaymentAttempt: null, claimedUntil: null, voidedAt: sweep.now }), [invoice.id]);
     }
     const [changed] = await w.commit(env);
     if (changed) expired += 1;

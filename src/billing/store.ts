@@ -442,7 +442,7 @@ export interface InvoiceJson {
     total_count: number;
     url: string;
   };
-  status_transitions: { finalized_at: number; marked_uncollectible_at: null; paid_at: number | null; voided_at: null };
+  status_transitions: { finalized_at: number; marked_uncollectible_at: number | null; paid_at: number | null; voided_at: number | null };
   /** Invoices are finalized when created and charged automatically; no taxes, discounts, credit notes or balances here. */
   collection_method: "charge_automatically";
   effective_at: number;
@@ -593,7 +593,7 @@ export function renderInvoice(row: InvoiceRow, paymentIntent?: Record<string, un
     test_clock: row.testClock,
     created,
     livemode: row.livemode,
-    status_transitions: { finalized_at: created, marked_uncollectible_at: null, paid_at: secondsOrNull(row.paidAt), voided_at: null },
+    status_transitions: { finalized_at: created, marked_uncollectible_at: secondsOrNull(row.markedUncollectibleAt), paid_at: secondsOrNull(row.paidAt), voided_at: secondsOrNull(row.voidedAt) },
     collection_method: "charge_automatically",
     effective_at: created,
     amount_overpaid: 0,

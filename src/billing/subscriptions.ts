@@ -168,8 +168,8 @@ export async function cancelSubscription(env: Env, scope: Scope, id: string, at:
     .where(and(eq(invoices.subscription, id), eq(invoices.status, "open")));
   for (const invoice of open) {
     const w = new Writes(env.DB, scope);
-    w.add("UPDATE invoices SET status = 'void', next_payment_attempt = NULL WHERE id = ? AND status = 'open'", [invoice.id]);
-    await w.event("invoice.voided", renderInvoice({ ...invoice, status: "void", nextPaymentAttempt: null }), [invoice.id], { requestId });
+    w.add("UPDATE invoices SET status = 'void', next_payment_attempt = NULL, voided_at = ? WHERE id = ? AND status = 'open'", [at, invoice.id]);
+    await w.event("invoice.voided", renderInvoice({ ...invoice, status: "void", nextPaymentAttempt: null, voidedAt: at }), [invoice.id], { requestId });
     await w.commit(env);
   }
   return ended;

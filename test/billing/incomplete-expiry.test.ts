@@ -13,6 +13,7 @@ import { call, expectError, get, newMerchant, post, type CallOptions, type ListJ
 interface InvoiceJson {
   id: string;
   status: string;
+  status_transitions: { voided_at: number | null; paid_at: number | null };
   amount_paid: number;
   next_payment_attempt: number | null;
   payment_intent: string | PaymentIntentJson | null;
@@ -74,7 +75,7 @@ describe("incomplete subscriptions expire after 23 hours", () => {
     await advance(expiry);
     const expired = await subscriptionOf(m.opts, sub.id);
     expect(expired).toMatchObject({ status: "incomplete_expired", ended_at: expiry, canceled_at: null });
-    expect(await invoiceOf(m.opts, invoice.id)).toMatchObject({ status: "void", amount_paid: 0, next_payment_attempt: null });
+    expect(await invoiceOf(m.opts, invoice.id)).toMatchObject({ status: "void", amount_paid: 0, next_payment_attempt: null, status_transitions: { voided_at: expiry, paid_at: null } });
     expect(await ok(get<PaymentIntentJson>(`/v1/payment_intents/${intent.id}`, m.opts))).toMatchObject({ status: "canceled", cancellation_reason: "abandoned" });
 
     const events = await eventsAbout(m.opts, sub.id);
@@ -122,6 +123,16 @@ describe("incomplete subscriptions expire after 23 hours", () => {
     await billingSweep(env, sub.current_period_start * 1000 + INCOMPLETE_EXPIRY_MS + 1000);
     expect((await subscriptionOf(m.opts, sub.id)).status).toBe("active");
     expect((await invoiceOf(m.opts, invoice.id)).status).toBe("paid");
+  });
+
+  it("canceled (DELETE) before it expires: canceled, not expired; its invoice voided at the clock's time", async () => {
+    const m = await merchant("expiry-deleted", "2026-03-01T08:00:00Z");
+    const { sub, invoice } = await quickstart(m.opts, m.customer, m.price);
+    await ok(post(`/v1/test_helpers/test_clocks/${m.clock?.id ?? ""}/advance`, { frozen_time: t("2026-03-01T10:00:00Z") }, m.opts));
+    expect(await ok(call<SubscriptionJson>("DELETE", `/v1/subscriptions/${sub.id}`, m.opts))).toMatchObject({ status: "canceled", ended_at: t("2026-03-01T10:00:00Z") });
+    expect(await invoiceOf(m.opts, invoice.id)).toMatchObject({ status: "void", status_transitions: { voided_at: t("2026-03-01T10:00:00Z") } });
+    await ok(post(`/v1/test_helpers/test_clocks/${m.clock?.id ?? ""}/advance`, { frozen_time: t("2026-03-03T00:00:00Z") }, m.opts));
+    expect((await subscriptionOf(m.opts, sub.id)).status).toBe("canceled");
   });
 
   it("two overlapping sweeps expire a subscription once (one event, one voided invoice)", async () => {

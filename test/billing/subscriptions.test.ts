@@ -206,7 +206,7 @@ describe("dunning", () => {
     const after = await subscription(s, sub.id);
     expect(after).toMatchObject({ status: "canceled", canceled_at: t("2026-03-05T10:00:00Z") });
     const renewal = (await invoicesOf(s, sub.id))[1] as InvoiceJson;
-    expect(renewal).toMatchObject({ status: "uncollectible", attempt_count: 4, next_payment_attempt: null });
+    expect(renewal).toMatchObject({ status: "uncollectible", attempt_count: 4, next_payment_attempt: null, status_transitions: { marked_uncollectible_at: t("2026-03-05T10:00:00Z"), voided_at: null } });
     expect((await eventsOf(s, "invoice.payment_failed")).length).toBe(4);
     expect((await eventsOf(s, "customer.subscription.deleted")).length).toBe(1);
   });

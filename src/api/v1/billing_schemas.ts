@@ -140,7 +140,7 @@ export const InvoiceSchema: z.ZodType<InvoiceJson> = z
     test_clock: nullableString,
     created: seconds,
     livemode: z.boolean(),
-    status_transitions: z.object({ finalized_at: seconds, marked_uncollectible_at: z.null(), paid_at: seconds.nullable(), voided_at: z.null() }),
+    status_transitions: z.object({ finalized_at: seconds, marked_uncollectible_at: seconds.nullable(), paid_at: seconds.nullable(), voided_at: seconds.nullable() }),
     collection_method: z.literal("charge_automatically"),
     effective_at: seconds,
     amount_overpaid: zero,
