@@ -20,9 +20,7 @@ export const DIRECTORY_TABLES = [
 /** The binding name of the directory database. */
 export const DIRECTORY_BINDING = "DB";
 
-/** A merchant's entry in D1_SHARDS: one binding, or a home binding with month bindings (big merchants). */
-export type ShardEntry = string | { binding: string; months?: Record<string, string> };
-
+/** D1_SHARDS read: each merchant's entry is one binding, or a home binding with month bindings (big merchants). */
 export interface ShardMap {
   merchants: Map<string, { binding: string; months: Map<string, string> }>;
   /** Every binding the map names, `DB` first, each once. */
