@@ -14,9 +14,9 @@ CREATE INDEX payment_intents_list ON payment_intents (merchant_id, livemode, cre
 -- every list index starts with merchant_id, so without these they were a scan and a sort.
 CREATE INDEX IF NOT EXISTS payment_intents_mode ON payment_intents (livemode, created, id);
 CREATE INDEX IF NOT EXISTS payment_intents_failed_mode ON payment_intents (livemode, created, id) WHERE failure_reason IS NOT NULL;
--- Failed payments' counts by reason: a covering range of the failed rows' (resolution, reason), not a
--- read of each failed intent's row.
-CREATE INDEX IF NOT EXISTS payment_intents_failed_reasons ON payment_intents (merchant_id, livemode, resolution, failure_reason) WHERE failure_reason IS NOT NULL;
+-- Failed payments' counts by reason: a covering range of the failed rows' (resolution, created,
+-- reason), not a read of each failed intent's row; a window of them (POS) is a range of created.
+CREATE INDEX IF NOT EXISTS payment_intents_failed_reasons ON payment_intents (merchant_id, livemode, resolution, created, failure_reason) WHERE failure_reason IS NOT NULL;
 -- Refunds waiting for approval (or for their PSP's answer): few at any time, newest first, of one
 -- merchant or of every merchant.
 CREATE INDEX IF NOT EXISTS refunds_pending ON refunds (merchant_id, created, id) WHERE status = 'pending';

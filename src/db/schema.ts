@@ -94,7 +94,7 @@ export const paymentIntents = sqliteTable(
     index("payment_intents_mode").on(t.livemode, t.created, t.id),
     index("payment_intents_failed_mode").on(t.livemode, t.created, t.id).where(sql`${t.failureReason} IS NOT NULL`),
     // Failed payments' counts by reason, from the index alone (migration 0018).
-    index("payment_intents_failed_reasons").on(t.merchantId, t.livemode, t.resolution, t.failureReason).where(sql`${t.failureReason} IS NOT NULL`),
+    index("payment_intents_failed_reasons").on(t.merchantId, t.livemode, t.resolution, t.created, t.failureReason).where(sql`${t.failureReason} IS NOT NULL`),
   ],
 );
 

@@ -167,6 +167,12 @@ describe("POS transactions and failed payments", () => {
     expectIndexed(await through(`/api/v1/payments/failed${query}`, KEY), label);
   });
 
+  it("failed payments' counts read the window's index entries only (covering), not each intent's row", async () => {
+    const r = await through("/api/v1/payments/failed?counts=true", KEY);
+    expectIndexed(r, "counts");
+    expect(r.plans.map((p) => p.plan.join("\n")).join("\n")).toMatch(/USING COVERING INDEX payment_intents_failed_reasons \(merchant_id=\? AND livemode=\? AND resolution=\? AND created>\?\)/);
+  });
+
   it.each([
     ["an amount range with no dates", "/api/v1/payments/transactions?amountMinCents=1010"],
     ["status=refunded with no dates", "/api/v1/payments/transactions?status=refunded"],
