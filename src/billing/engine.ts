@@ -505,6 +505,21 @@ export interface SweepScope {
   origin: string;
 }
 
+/**
+ * Before an open invoice is voided: the intent it waits on (the customer's to confirm, a 3DS
+ * challenge, or a declined attempt) is canceled, so nothing charges for it afterwards. Answers that
+ * intent as it ends up (succeeded: money moved meanwhile; processing: not known yet), or null.
+ */
+export async function abandonInvoiceIntent(env: Env, invoice: InvoiceRow, why: string, origin: string): Promise<IntentRecord | null> {
+  if (invoice.status !== "open" || !invoice.paymentIntent) return null;
+  const scope = scopeOf(invoice);
+  const stub = intentStub(env, invoice.paymentIntent);
+  const waiting: IntentRecord | null = await stub.retrieve(scope, invoice.paymentIntent);
+  if (!waiting || !WAITING.includes(waiting.status)) return waiting;
+  const outcome = await stub.cancel(systemRequest(scope, `invoice:${invoice.id}:${why}:${waiting.id}`, origin), waiting.id, { cancellationReason: "abandoned" });
+  return outcome.intent ?? waiting;
+}
+
 /** Stripe's window for a subscription's first payment: still incomplete this long after it started, it expires. */
 export const INCOMPLETE_EXPIRY_MS = 23 * 3_600_000;
 const WAITING: IntentStatus[] = ["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"];
@@ -530,20 +545,12 @@ export async function expireIncomplete(env: Env, sweep: SweepScope): Promise<num
   for (const row of rows) {
     const scope = scopeOf(row);
     const invoice = row.latestInvoice ? await invoiceById(env.DB, row.latestInvoice) : null;
-    if (invoice?.status === "open" && invoice.paymentIntent) {
-      const stub = intentStub(env, invoice.paymentIntent);
-      const waiting: IntentRecord | null = await stub.retrieve(scope, invoice.paymentIntent);
-      let intent = waiting;
-      if (waiting && WAITING.includes(waiting.status)) {
-        const outcome = await stub.cancel(systemRequest(scope, `invoice:${invoice.id}:expire:${waiting.id}`, sweep.origin), waiting.id, { cancellationReason: "abandoned" });
-        intent = outcome.intent ?? waiting;
-      }
-      if (intent?.status === "succeeded") {
-        await settleAttempt(env, invoice, attemptOf(intent) ?? Math.max(invoice.attemptCount, 1), intent, sweep.now);
-        continue;
-      }
-      if (intent?.status === "processing") continue;
+    const intent = invoice ? await abandonInvoiceIntent(env, invoice, "expire", sweep.origin) : null;
+    if (invoice && intent?.status === "succeeded") {
+      await settleAttempt(env, invoice, attemptOf(intent) ?? Math.max(invoice.attemptCount, 1), intent, sweep.now);
+      continue;
     }
+    if (intent?.status === "processing") continue;
     const w = new Writes(env.DB, scope);
     await updateSubscription(w, row, { status: "incomplete_expired", endedAt: sweep.now }, { price: await priceOf(env, row.price), extraWhere: { sql: "status = 'incomplete'", binds: [] } });
     if (invoice?.status === "open") {

@@ -8,7 +8,7 @@ import { MAX_AMOUNT } from "../core/money";
 import type { Metadata, Scope } from "../core/types";
 import { invoices, subscriptions, testClocks } from "../db/schema";
 import type { Env } from "../env";
-import { CLAIM_MS, clockNow, insertInvoice, invoiceIdFor, invoiceRow, openInvoiceIntent, payInvoice, transitionSubscription, updateSubscription } from "./engine";
+import { abandonInvoiceIntent, attemptOf, CLAIM_MS, clockNow, insertInvoice, invoiceIdFor, invoiceRow, openInvoiceIntent, payInvoice, settleAttempt, transitionSubscription, updateSubscription } from "./engine";
 import { boundary, type Interval } from "./periods";
 import { db, ENDED_STATUSES, findPaymentMethod, renderInvoice, renderSubscription, subscriptionById, type CustomerRow, type PriceRow, type SubscriptionRow } from "./store";
 import { Writes } from "./writes";
@@ -167,6 +167,13 @@ export async function cancelSubscription(env: Env, scope: Scope, id: string, at:
     .from(invoices)
     .where(and(eq(invoices.subscription, id), eq(invoices.status, "open")));
   for (const invoice of open) {
+    // The intent it waits on is canceled first: nobody pays a canceled subscription's invoice afterwards.
+    const intent = await abandonInvoiceIntent(env, invoice, "cancel", "");
+    if (intent?.status === "succeeded") {
+      // Money moved meanwhile: the invoice is paid, not voided.
+      await settleAttempt(env, invoice, attemptOf(intent) ?? Math.max(invoice.attemptCount, 1), intent, at);
+      continue;
+    }
     const w = new Writes(env.DB, scope);
     w.add("UPDATE invoices SET status = 'void', next_payment_attempt = NULL, voided_at = ? WHERE id = ? AND status = 'open'", [at, invoice.id]);
     await w.event("invoice.voided", renderInvoice({ ...invoice, status: "void", nextPaymentAttempt: null, voidedAt: at }), [invoice.id], { requestId });

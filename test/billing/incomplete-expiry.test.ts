@@ -125,12 +125,15 @@ describe("incomplete subscriptions expire after 23 hours", () => {
     expect((await invoiceOf(m.opts, invoice.id)).status).toBe("paid");
   });
 
-  it("canceled (DELETE) before it expires: canceled, not expired; its invoice voided at the clock's time", async () => {
+  it("canceled (DELETE) before it expires: canceled, not expired; its invoice voided at the clock's time, the intent it waited on canceled", async () => {
     const m = await merchant("expiry-deleted", "2026-03-01T08:00:00Z");
-    const { sub, invoice } = await quickstart(m.opts, m.customer, m.price);
+    const { sub, invoice, intent } = await quickstart(m.opts, m.customer, m.price);
     await ok(post(`/v1/test_helpers/test_clocks/${m.clock?.id ?? ""}/advance`, { frozen_time: t("2026-03-01T10:00:00Z") }, m.opts));
     expect(await ok(call<SubscriptionJson>("DELETE", `/v1/subscriptions/${sub.id}`, m.opts))).toMatchObject({ status: "canceled", ended_at: t("2026-03-01T10:00:00Z") });
     expect(await invoiceOf(m.opts, invoice.id)).toMatchObject({ status: "void", status_transitions: { voided_at: t("2026-03-01T10:00:00Z") } });
+    // Nobody pays a canceled subscription's invoice afterwards.
+    expect(await ok(get<PaymentIntentJson>(`/v1/payment_intents/${intent.id}`, m.opts))).toMatchObject({ status: "canceled", cancellation_reason: "abandoned" });
+    expect((await post(`/v1/payment_intents/${intent.id}/confirm`, { payment_method: "pm_card_visa" }, m.opts)).status).toBe(400);
     await ok(post(`/v1/test_helpers/test_clocks/${m.clock?.id ?? ""}/advance`, { frozen_time: t("2026-03-03T00:00:00Z") }, m.opts));
     expect((await subscriptionOf(m.opts, sub.id)).status).toBe("canceled");
   });
