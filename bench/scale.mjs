@@ -383,11 +383,14 @@ async function routes(db, t0) {
     ["pos", "failed payments counts (30 days)", "/api/v1/payments/failed?counts=true", key],
     ["paymentintents", "list newest (admin)", `/api/v1/PaymentIntents?${q({ limit: 10 })}`, admin],
     ["paymentintents", "list before a deep number (admin)", `/api/v1/PaymentIntents?${q({ limit: 10, beforeId: deepNumber })}`, admin],
-    ["paymentintents", "a customer's intents (admin)", `/api/v1/PaymentIntents/customer/${deepRow.customer}`, admin],
+    // The seed's customer route answers every intent of the customer (up to 1,000, no limit parameter):
+    // the same page size of the plain list is its fair comparison.
+    ["paymentintents", "list newest, limit=1000 (admin)", `/api/v1/PaymentIntents?${q({ limit: 1000 })}`, admin],
+    ["paymentintents", "a customer's intents, all of them (admin)", `/api/v1/PaymentIntents/customer/${deepRow.customer}`, admin],
     ["admin", "payments search by status, merchant", `/v1/admin/payments/search?${q({ merchant: A, status: "succeeded", limit: 10 })}`, admin],
     ["admin", "payments search by customer", `/v1/admin/payments/search?${q({ merchant: A, customer: deepRow.customer, limit: 10 })}`, admin],
     ["admin", "payments search amount range in 30 days", `/v1/admin/payments/search?${q({ merchant: A, amount_gte: 99000, created_gte: monthFrom, created_lte: to, limit: 10 })}`, admin],
-    ["admin", "failed payments with counts", `/v1/admin/failed_payments?${q({ merchant: A, limit: 10 })}`, admin],
+    ["admin", "failed payments with counts (30 days)", `/v1/admin/failed_payments?${q({ merchant: A, limit: 10 })}`, admin],
     ["admin", "audit log, merchant", `/v1/admin/audit_log?${q({ merchant: A, limit: 10 })}`, admin],
     ["admin", "refunds awaiting approval", `/v1/admin/refunds?${q({ merchant: A, limit: 10 })}`, admin],
   ].map(([surface, name, p, headers]) => ({ surface, name, path: p, headers }));

@@ -167,6 +167,12 @@ describe("POS transactions and failed payments", () => {
     expectIndexed(await through(`/api/v1/payments/failed${query}`, KEY), label);
   });
 
+  it("admin failed payments' counts read the last 30 days' index entries only (covering)", async () => {
+    const r = await through(`/v1/admin/failed_payments?merchant=${M}`, admin);
+    expectIndexed(r, "admin counts");
+    expect(r.plans.map((p) => p.plan.join("\n")).join("\n")).toMatch(/USING COVERING INDEX payment_intents_failed_reasons \(merchant_id=\? AND livemode=\? AND resolution=\? AND created>\?\)/);
+  });
+
   it("failed payments' counts read the window's index entries only (covering), not each intent's row", async () => {
     const r = await through("/api/v1/payments/failed?counts=true", KEY);
     expectIndexed(r, "counts");
@@ -217,6 +223,7 @@ describe("admin reads", () => {
     ["failed payments with counts", `/v1/admin/failed_payments?merchant=${M}`],
     ["failed payments, all resolutions", `/v1/admin/failed_payments?merchant=${M}&resolution=all`],
     ["failed payments by reason", `/v1/admin/failed_payments?merchant=${M}&reason=card_declined`],
+    ["failed payments in a window", `/v1/admin/failed_payments?merchant=${M}&created_gte=${daysAgo(3)}&created_lte=${today}`],
     ["audit log of a merchant", `/v1/admin/audit_log?merchant=${M}&limit=5`],
     ["audit log by action in a window", `/v1/admin/audit_log?merchant=${M}&action=payment_intents.create&created_gte=${daysAgo(2)}`],
     ["refunds awaiting approval", `/v1/admin/refunds?merchant=${M}`],
@@ -237,6 +244,7 @@ describe("admin reads", () => {
     ["an amount range with no window", `/v1/admin/payments/search?merchant=${M}&amount_gte=1010`, /created_gte and created_lte/],
     ["status across every merchant", "/v1/admin/payments/search?status=succeeded", /or merchant/],
     ["an action with no window", `/v1/admin/audit_log?merchant=${M}&action=payment_intents.create`, /object_id/],
+    ["failed payments' counts over 60 days", `/v1/admin/failed_payments?merchant=${M}&created_gte=${daysAgo(60)}`, /counts_by_reason/],
   ])("%s is refused with a 400 naming what to add", async (_label, path, names) => {
     const r = await through(path, admin);
     expect(r.status).toBe(400);

@@ -343,6 +343,8 @@ const FailedQuery = z
     merchant: f.text(100).optional(),
     reason: f.text(100).optional(),
     resolution: z.enum(["open", "resolved", "dismissed", "all"]).optional(),
+    created_gte: dateOrTs.optional(),
+    created_lte: dateOrTs.optional(),
     limit: f.limit.optional(),
     cursor: f.text(200).optional(),
   })
@@ -382,7 +384,7 @@ function registerFailedPayments(app: App): void {
       path: "/v1/admin/failed_payments",
       permission: "payments.transactions.view",
       merchant: false,
-      summary: "Failed payments (declined or failed for good), with counts by reason",
+      summary: "Failed payments (declined or failed for good), with counts by reason over a window of at most 31 days (created_gte/created_lte; by default the last 30 days)",
       tag: TAG,
       query: FailedQuery,
       response: z.object({ object: z.literal("list"), data: z.array(PaymentIntentSchema), counts_by_reason: z.record(z.string(), z.number()), has_more: z.boolean(), next_cursor: z.string().nullable() }),
@@ -395,6 +397,14 @@ function registerFailedPayments(app: App): void {
         isNotNull(paymentIntents.failureReason),
         ...(resolution === "open" ? [isNull(paymentIntents.resolution)] : resolution === "all" ? [] : [eq(paymentIntents.resolution, resolution)]),
       ];
+      if (query.created_gte !== undefined) where.push(gte(paymentIntents.created, query.created_gte));
+      if (query.created_lte !== undefined) where.push(lte(paymentIntents.created, query.created_lte));
+      // The counts read every failed payment they count: those of a window of at most 31 days (by
+      // default the last 30), a range of the covering index payment_intents_failed_reasons.
+      const countsFrom = query.created_gte ?? Date.now() - 30 * 86_400_000;
+      if (!bounded(true, false, countsFrom, query.created_lte === undefined ? undefined : query.created_lte + 1)) {
+        throw invalidRequest(unboundedMessage("counts_by_reason", "created_gte and created_lte"), "created_gte", "parameter_missing");
+      }
       const dbs = readDatabases(c, principal, query.merchant);
       const counts = (
         await Promise.all(
@@ -402,7 +412,7 @@ function registerFailedPayments(app: App): void {
             db(d1)
               .select({ reason: paymentIntents.failureReason, n: sql<number>`count(*)` })
               .from(paymentIntents)
-              .where(and(...where))
+              .where(and(...where, ...(query.created_gte === undefined ? [gte(paymentIntents.created, countsFrom)] : [])))
               .groupBy(paymentIntents.failureReason),
           ),
         )
