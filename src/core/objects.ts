@@ -129,7 +129,8 @@ export interface PaymentIntentJson {
   payment_method_configuration_details: null;
   payment_method_options: PaymentMethodOptionsJson;
   payment_record: null;
-  processing: null;
+  /** Stripe's processing details: a card payment whose outcome is not known yet. */
+  processing: { type: "card"; card: Record<string, never> } | null;
   review: null;
   shipping: ShippingJson | null;
   source: null;
@@ -393,7 +394,7 @@ export function renderIntent(intent: IntentRecord, options: RenderOptions = {}):
       },
     },
     payment_record: null,
-    processing: null,
+    processing: intent.status === "processing" && (pm?.type ?? "card") === "card" ? { type: "card", card: {} } : null,
     review: null,
     shipping: renderShipping(intent.shipping),
     source: null,

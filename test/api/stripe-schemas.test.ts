@@ -205,6 +205,10 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     await r.form(`/v1/payment_intents/${declined.id}/confirm`, "payment_method=pm_card_chargeDeclined", 402);
     await r.get(`/v1/payment_intents/${declined.id}`);
 
+    // An unknown outcome (the PSP timed out): processing, with Stripe's processing details.
+    const pending = await r.form<IntentJson & { processing: unknown }>("/v1/payment_intents", "amount=1900&currency=usd&confirm=true&payment_method=pm_card_sandboxTimeoutThenSuccess");
+    expect(pending).toMatchObject({ status: "processing", processing: { type: "card", card: {} } });
+
     // 3DS: one challenge abandoned, one passed (its charge says so), with a manual capture.
     const challenged = await r.form<IntentJson>("/v1/payment_intents", "amount=1700&currency=usd&confirm=true&payment_method=pm_card_threeDSecure2Required&return_url=https://example.com/back");
     expect(challenged.status).toBe("requires_action");

@@ -184,7 +184,7 @@ export const PaymentIntentSchema: z.ZodType<PaymentIntentJson> = z
       })
       .describe("The card's options as set (request_three_d_secure: automatic unless set)."),
     payment_record: notServed("payment records are"),
-    processing: z.null(),
+    processing: z.object({ type: z.literal("card"), card: z.object({}).strict() }).nullable().describe("Set while a card payment's outcome is not known yet (status processing)."),
     review: notServed("Radar reviews are"),
     shipping: ShippingSchema.nullable(),
     source: notServed("the legacy Sources API is"),
