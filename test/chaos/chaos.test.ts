@@ -7,13 +7,18 @@
 // and the cron. After each run: money moved at most once at the PSP and as the gateway says, the read
 // model equals the object, every event reached every endpoint exactly once (by id), and refunds never
 // exceed the capture. The fault counts are printed at the end.
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import type { IntentRecord } from "../../src/core/types";
-import { addConnector, createEndpoint, newMerchant, post, receiverHook, uniqueKey, type CallOptions, type CallResult, type PaymentIntentJson } from "../helpers";
+import type { EventRecord, IntentRecord } from "../../src/core/types";
+import type { Env as GatewayEnv } from "../../src/env";
+import worker, { QUEUES } from "../../src/index";
+import { addConnector, createEndpoint, newMerchant, post, receivedBy, receiverHook, uniqueKey, type CallOptions, type CallResult, type PaymentIntentJson } from "../helpers";
 import {
   armBinding,
+  cronAhead,
+  faultyEnv,
   disarm,
   expectEventsDelivered,
   expectMoneyConsistent,
@@ -282,4 +287,81 @@ describe.concurrent("chaos: faults at every step of confirm, capture and refund 
   it("through Stripe (the fake)", { timeout: 240_000 }, async () => {
     await fc.assert(property("stripe"), { numRuns: RUNS, endOnFailure: true });
   });
+
+  it("the events consumer's fan-out: its D1 batch or its webhook queue send fails, before or after it was done", { timeout: 240_000 }, async () => {
+    const fanOutFault = fc.record({
+      step: fc.constantFrom<"read_model" | "webhook_queue">("read_model", "webhook_queue"),
+      kind: fc.constantFrom<"fail" | "fail_after">("fail", "fail_after"),
+      duplicate: fc.boolean(),
+      endpoints: fc.integer({ min: 1, max: 2 }),
+    });
+    type FanOutFault = typeof fanOutFault extends fc.Arbitrary<infer T> ? T : never;
+    const examples: [FanOutFault][] = [];
+    for (const step of ["read_model", "webhook_queue"] as const) for (const kind of ["fail", "fail_after"] as const) examples.push([{ step, kind, duplicate: false, endpoints: 2 }]);
+    await fc.assert(
+      fc.asyncProperty(fanOutFault, async (f) => {
+        let ok = false;
+        try {
+          await fanOutScenario(f);
+          ok = true;
+        } finally {
+          counts.run("fan-out runs", ok);
+          if (!ok) console.log(`chaos fan-out scenario that failed: ${JSON.stringify(f)}`);
+        }
+      }),
+      { numRuns: examples.length + 3, examples, endOnFailure: true },
+    );
+  });
 });
+
+/**
+ * One event through the events queue's consumer (the Worker's own handler) with a fault in its
+ * fan-out; the queue's redelivery (and a duplicate message) and the cron follow. Each endpoint answers
+ * 2xx to it exactly once.
+ */
+async function fanOutScenario(f: { step: "read_model" | "webhook_queue"; kind: "fail" | "fail_after"; duplicate: boolean; endpoints: number }): Promise<void> {
+  const merchant = await newMerchant("chaos-fanout");
+  const hooks = Array.from({ length: f.endpoints }, (_, i) => receiverHook(`chaos-fan-${i}`));
+  for (const hook of hooks) await createEndpoint(hook.url, ["*"], merchant.opts);
+  const pi = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 1000, currency: "usd" }, merchant.opts);
+  const event: EventRecord = {
+    id: `evt_chaos${uniqueKey("fan").replace(/[^A-Za-z0-9]/g, "")}`,
+    type: "payment_intent.updated",
+    created: Date.now(),
+    merchantId: merchant.id,
+    livemode: false,
+    object: { ...pi.body },
+    requestId: null,
+    idempotencyKey: null,
+    paymentIntentId: pi.body.id,
+    orderId: null,
+  };
+  const deliver = async (attempt: number, bindings: GatewayEnv) => {
+    const batch = createMessageBatch<EventRecord>(QUEUES.events, [{ id: `msg-${event.id}-${attempt}`, timestamp: new Date(), attempts: attempt, body: event }]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, bindings);
+    return getQueueResult(batch, ctx);
+  };
+  const step = `fan-out.${f.step}`;
+  counts.armed(step);
+  const first = await deliver(1, faultyEnv(env, { step: f.step, kind: f.kind, nth: 1 }, () => counts.record(step, f.kind), () => undefined));
+  // The queue redelivers what was not acknowledged; a duplicate message may come anyway.
+  if (first.retryBatch.retry || first.retryMessages.length > 0) await deliver(2, env);
+  if (f.duplicate) await deliver(3, env);
+  const okAt = async (name: string) => (await receivedBy(name)).filter((r) => (JSON.parse(r.body) as { id: string }).id === event.id && r.answered >= 200 && r.answered < 300).length;
+  const deadline = Date.now() + 20_000;
+  for (let round = 0; ; round++) {
+    const got = await Promise.all(hooks.map((h) => okAt(h.name)));
+    if (got.every((n) => n >= 1)) break;
+    if (Date.now() > deadline) throw new Error(`event ${event.id} not delivered to every endpoint: ${got.join(", ")}`);
+    // A delivery stored without its first message waits for the cron.
+    if (round % 4 === 3) await cronAhead();
+    await sleep(250);
+  }
+  await sleep(800);
+  for (const hook of hooks) expect(await okAt(hook.name), `event ${event.id} delivered (2xx) to ${hook.name}`).toBe(1);
+  const stored = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE id = ?").bind(event.id).first<{ n: number }>();
+  expect(stored?.n).toBe(1);
+  const deliveries = await env.DB.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE event_id = ?").bind(event.id).first<{ n: number }>();
+  expect(deliveries?.n).toBe(f.endpoints);
+}

@@ -92,7 +92,7 @@ export class FaultCounts {
 
 // ---- binding faults inside the object -------------------------------------------------------------
 
-export type BindingStep = "read_model" | "events_queue" | "reconcile_queue";
+export type BindingStep = "read_model" | "events_queue" | "reconcile_queue" | "webhook_queue";
 /** fail: the call throws, nothing done; fail_after: done, then throws; reset_*: the object is reset before / after it. */
 export type BindingFaultKind = "fail" | "fail_after" | "reset_before" | "reset_after";
 export interface BindingFault {
@@ -123,40 +123,49 @@ function wrapMethods<T extends object>(target: T, methods: readonly string[], tr
 }
 
 /**
- * Arms one fault in the live instance of the intent's object: its `env` is replaced by one whose
- * read-model database (`batch`, on every D1 binding), events queue or reconciliation queue misbehaves
- * at the `nth` call. `onFire` is told when the fault happens. Undone by disarm() or by a reset.
+ * `real` with one fault: its D1 databases' `batch` (the read model; the fan-out's write), the events,
+ * reconciliation or webhook queue misbehave at the `nth` call. `reset` is how a reset kind resets
+ * (the object's `state.abort()`); `onFire` is told when the fault happens.
+ */
+export function faultyEnv(real: Env, fault: BindingFault, onFire: () => void, reset: (reason: string) => void): Env {
+  let calls = 0;
+  let fired = false;
+  const trip = async (run: () => Promise<unknown>): Promise<unknown> => {
+    calls += 1;
+    if (fired || calls !== fault.nth) return run();
+    fired = true;
+    onFire();
+    if (fault.kind === "fail") throw new Error(`chaos: ${fault.step} failed (injected)`);
+    if (fault.kind === "reset_before") {
+      reset(`chaos: object reset before ${fault.step}`);
+      throw new Error("chaos: reset");
+    }
+    await run();
+    if (fault.kind === "fail_after") throw new Error(`chaos: ${fault.step} failed after it was done (injected)`);
+    reset(`chaos: object reset after ${fault.step}`);
+    throw new Error("chaos: reset");
+  };
+  const overrides = new Map<string, unknown>();
+  for (const [name, value] of Object.entries(real)) {
+    if (fault.step === "read_model" && isD1(value)) overrides.set(name, wrapMethods(value, ["batch"], trip));
+  }
+  if (fault.step === "events_queue") overrides.set("EVENTS_QUEUE", wrapMethods(real.EVENTS_QUEUE, ["send", "sendBatch"], trip));
+  if (fault.step === "reconcile_queue") overrides.set("RECONCILE_QUEUE", wrapMethods(real.RECONCILE_QUEUE, ["send", "sendBatch"], trip));
+  if (fault.step === "webhook_queue") overrides.set("WEBHOOK_QUEUE", wrapMethods(real.WEBHOOK_QUEUE, ["send", "sendBatch"], trip));
+  const wrapped = new Proxy(real, { get: (t, prop) => (typeof prop === "string" && overrides.has(prop) ? overrides.get(prop) : Reflect.get(t, prop)) });
+  realEnvOf.set(wrapped, real);
+  return wrapped;
+}
+
+/**
+ * Arms one fault in the live instance of the intent's object: its `env` becomes a faultyEnv(), whose
+ * reset kinds reset this object. Undone by disarm() or by a reset.
  */
 export async function armBinding(id: string, fault: BindingFault, onFire: () => void): Promise<void> {
   await inObject(id, (instance, state) => {
     const current = Reflect.get(instance, "env") as Env;
     const real = realEnvOf.get(current) ?? current;
-    let calls = 0;
-    let fired = false;
-    const trip = async (run: () => Promise<unknown>): Promise<unknown> => {
-      calls += 1;
-      if (fired || calls !== fault.nth) return run();
-      fired = true;
-      onFire();
-      if (fault.kind === "fail") throw new Error(`chaos: ${fault.step} failed (injected)`);
-      if (fault.kind === "reset_before") {
-        state.abort(`chaos: object reset before ${fault.step}`);
-        throw new Error("chaos: reset");
-      }
-      await run();
-      if (fault.kind === "fail_after") throw new Error(`chaos: ${fault.step} failed after it was done (injected)`);
-      state.abort(`chaos: object reset after ${fault.step}`);
-      throw new Error("chaos: reset");
-    };
-    const overrides = new Map<string, unknown>();
-    for (const [name, value] of Object.entries(real)) {
-      if (fault.step === "read_model" && isD1(value)) overrides.set(name, wrapMethods(value, ["batch"], trip));
-    }
-    if (fault.step === "events_queue") overrides.set("EVENTS_QUEUE", wrapMethods(real.EVENTS_QUEUE, ["send", "sendBatch"], trip));
-    if (fault.step === "reconcile_queue") overrides.set("RECONCILE_QUEUE", wrapMethods(real.RECONCILE_QUEUE, ["send", "sendBatch"], trip));
-    const wrapped = new Proxy(real, { get: (t, prop) => (typeof prop === "string" && overrides.has(prop) ? overrides.get(prop) : Reflect.get(t, prop)) });
-    realEnvOf.set(wrapped, real);
-    Reflect.set(instance, "env", wrapped);
+    Reflect.set(instance, "env", faultyEnv(real, fault, onFire, (reason) => state.abort(reason)));
   });
 }
 
