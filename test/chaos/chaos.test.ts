@@ -6,7 +6,8 @@
 // production: the merchant retries with the same Idempotency-Key, the object's alarm, reconciliation
 // and the cron. After each run: money moved at most once at the PSP and as the gateway says, the read
 // model equals the object, every event reached every endpoint exactly once (by id), and refunds never
-// exceed the capture. The fault counts are printed at the end.
+// exceed the capture. The events consumer's fan-out gets its own faults (its D1 batch, its webhook
+// queue send). The fault counts are printed at the end.
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
