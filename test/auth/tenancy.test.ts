@@ -35,6 +35,8 @@ describe("tenant isolation on every /v1 route", () => {
     const a = await newMerchant("tenant-a");
     const b = await newMerchant("tenant-b");
     await post(`/v1/account`, { settings: { refund_approval_thresholds: { usd: 1000 } } }, a.opts);
+    // Registered before the payments, so their events are delivered to it whenever the queues run.
+    const endpoint = await createEndpoint(receiverHook("tenant").url, ["*"], a.opts);
 
     const open = (await createIntent({ payment_method: "pm_card_visa", description: "A's" }, a.opts)).body;
     const authorized = (await createIntent({ amount: 3000, payment_method: "pm_card_visa", confirm: true, capture_method: "manual" }, a.opts)).body;
@@ -44,7 +46,6 @@ describe("tenant isolation on every /v1 route", () => {
     expect(waiting).toMatchObject({ status: "pending", requires_approval: true });
     const failedRes = await createIntent({ payment_method: "pm_card_chargeDeclined", confirm: true }, a.opts);
     const failed = expectError(failedRes, 402).payment_intent as PaymentIntentJson;
-    const endpoint = await createEndpoint(receiverHook("tenant").url, ["*"], a.opts);
     const account = await addConnector(a.opts, { connector: "sandbox" });
     const key = (await post<{ id: string }>("/v1/api_keys", { type: "restricted", permissions: ["payments.transactions.view"] }, a.opts)).body;
     const event = await waitFor(async () => (await get<ListJson<{ id: string }>>(`/v1/events?payment_intent=${paid.id}`, a.opts)).body.data[0]);
