@@ -11,11 +11,19 @@
 //                         logic); the second queue's consumer POSTs each message to its `url`, the
 //                         whole batch at once, and acks it on a 2xx (the gateway's delivery hop).
 //                         Both consumers have the gateway's batch settings (bench/run.mjs checks).
+//   POST /floor/event-do -> the same, but the Durable Object sends the message after its storage put,
+//                         as the gateway's intent object hands its outbox to the queue.
 import { DurableObject } from "cloudflare:workers";
 
 export class BenchObject extends DurableObject {
   async touch(value) {
     await this.ctx.storage.put("state", value);
+    return value;
+  }
+
+  async touchAndSend(value, message) {
+    await this.ctx.storage.put("state", value);
+    await this.env.FLOOR_EVENTS.send(message, { contentType: "json" });
     return value;
   }
 }
@@ -27,7 +35,7 @@ function json(body, status = 200) {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }
 
-async function doAndD1(env) {
+async function doAndD1(env, target = null) {
   schemaReady ??= env.DB.prepare(SCHEMA).run().catch((err) => {
     schemaReady = null;
     throw err;
@@ -36,7 +44,8 @@ async function doAndD1(env) {
   const id = crypto.randomUUID();
   const created = Date.now();
   const stub = env.BENCH_OBJECTS.get(env.BENCH_OBJECTS.idFromName(id));
-  const state = await stub.touch({ id, amount: 2000, currency: "usd", status: "requires_payment_method", created });
+  const value = { id, amount: 2000, currency: "usd", status: "requires_payment_method", created };
+  const state = target ? await stub.touchAndSend(value, { id: `evt_${id}`, created_ms: Date.now(), url: target }) : await stub.touch(value);
   await env.DB.prepare("INSERT INTO bench_rows (id, amount, created) VALUES (?1, ?2, ?3)").bind(id, 2000, created).run();
   return { id, object: "bench_row", status: state.status, created };
 }
@@ -46,6 +55,10 @@ export default {
     const url = new URL(request.url);
     if (url.pathname === "/hello") return json({ ok: true, hello: "world" });
     if (url.pathname === "/do-d1" && request.method === "POST") return json(await doAndD1(env));
+    if (url.pathname === "/floor/event-do" && request.method === "POST") {
+      const { url: target } = await request.json();
+      return json(await doAndD1(env, target));
+    }
     if (url.pathname === "/floor/event" && request.method === "POST") {
       const { url: target } = await request.json();
       const row = await doAndD1(env);
