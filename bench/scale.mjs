@@ -12,6 +12,7 @@
 //
 // Env: BENCH_SCALE_N (intents, default 100000), BENCH_SCALE_SECONDS (per route, default 4),
 // BENCH_SCALE_CONNECTIONS (default 4), BENCH_SCALE_KEEP=1 keeps the temporary state dir,
+// BENCH_SCALE_ONLY (a regular expression: only the reads it matches, beside list newest),
 // BENCH_SCALE_REF (default HEAD): the commit whose tree is served (exported to the temporary dir, so
 // edits in progress in the working tree neither break nor reload the server), or `worktree`.
 import { spawnSync } from "node:child_process";
@@ -26,6 +27,8 @@ const argN = process.argv[3];
 const N = Math.floor(Number(argN ?? process.env.BENCH_SCALE_N ?? 100_000));
 const SECONDS = Number(process.env.BENCH_SCALE_SECONDS ?? 4);
 const CONNECTIONS = Math.floor(Number(process.env.BENCH_SCALE_CONNECTIONS ?? 4));
+// BENCH_SCALE_ONLY: a regular expression; only the reads whose "surface name" matches (and list newest).
+const ONLY = process.env.BENCH_SCALE_ONLY ? new RegExp(process.env.BENCH_SCALE_ONLY, "i") : null;
 if (!Number.isInteger(N) || N < 1000) {
   console.error(`bench scale: N must be an integer of at least 1000 (got ${argN ?? process.env.BENCH_SCALE_N})`);
   process.exit(2);
@@ -393,7 +396,9 @@ async function routes(db, t0) {
     ["admin", "failed payments with counts (30 days)", `/v1/admin/failed_payments?${q({ merchant: A, limit: 10 })}`, admin],
     ["admin", "audit log, merchant", `/v1/admin/audit_log?${q({ merchant: A, limit: 10 })}`, admin],
     ["admin", "refunds awaiting approval", `/v1/admin/refunds?${q({ merchant: A, limit: 10 })}`, admin],
-  ].map(([surface, name, p, headers]) => ({ surface, name, path: p, headers }));
+  ]
+    .map(([surface, name, p, headers]) => ({ surface, name, path: p, headers }))
+    .filter((r, i) => i === 0 || !ONLY || ONLY.test(`${r.surface} ${r.name}`));
   // Queries that cannot be served from an index without a window: refused, with what to add.
   const refused = [
     ["v1", "search currency alone", search("currency:'gbp'"), key],
