@@ -1,7 +1,7 @@
 // Billing objects in D1: their rows, scoped finders and /v1 renderers (Stripe's shapes).
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { resourceMissing } from "../core/errors";
+import { invalidRequest, resourceMissing } from "../core/errors";
 import { hasPrefix } from "../core/ids";
 import { renderBillingDetails, renderPaymentMethodCard, type BillingDetailsJson, type PaymentMethodCardJson } from "../core/objects";
 import type { Metadata, PaymentMethodDetails, Scope } from "../core/types";
@@ -49,6 +49,25 @@ export async function findPaymentMethod(d1: D1Database, scope: Scope, id: string
     ? await db(d1).select().from(paymentMethods).where(and(eq(paymentMethods.id, id), eq(paymentMethods.merchantId, scope.merchantId), eq(paymentMethods.livemode, scope.livemode))).limit(1)
     : [];
   if (!row) throw resourceMissing("payment_method", id.slice(0, 80), param);
+  return row;
+}
+
+/**
+ * What the prices table's `interval` holds for a one-time price (Stripe's `type: one_time`, no
+ * `recurring`): sold through Checkout, never the price of a subscription. Its interval_count is 0.
+ */
+export const ONE_TIME = "one_time";
+
+export function isRecurring(row: PriceRow): boolean {
+  return row.interval !== ONE_TIME;
+}
+
+/** A price a subscription may bill: the merchant's, and recurring (Stripe's answer to a one-time price). */
+export async function findRecurringPrice(d1: D1Database, scope: Scope, id: string, param = "price"): Promise<PriceRow> {
+  const row = await findPrice(d1, scope, id, param);
+  if (!isRecurring(row)) {
+    throw invalidRequest(`The price specified is set to \`type=one_time\` but this field only accepts prices with \`type=recurring\`.`, param);
+  }
   return row;
 }
 
@@ -175,8 +194,9 @@ export interface PriceJson {
   unit_amount: number;
   /** Stripe's decimal string of unit_amount. */
   unit_amount_decimal: string;
-  recurring: { interval: Interval; interval_count: number; meter: null; trial_period_days: null; usage_type: "licensed" };
-  type: "recurring";
+  /** null for a one-time price. */
+  recurring: { interval: Interval; interval_count: number; meter: null; trial_period_days: null; usage_type: "licensed" } | null;
+  type: "recurring" | "one_time";
   /** Only per-unit prices of a fixed amount, no taxes, no lookup keys here. */
   billing_scheme: "per_unit";
   custom_unit_amount: null;
@@ -201,8 +221,8 @@ export function renderPrice(row: PriceRow): PriceJson {
     currency: row.currency,
     unit_amount: row.unitAmount,
     unit_amount_decimal: String(row.unitAmount),
-    recurring: { interval: row.interval as Interval, interval_count: row.intervalCount, meter: null, trial_period_days: null, usage_type: "licensed" },
-    type: "recurring",
+    recurring: isRecurring(row) ? { interval: row.interval as Interval, interval_count: row.intervalCount, meter: null, trial_period_days: null, usage_type: "licensed" } : null,
+    type: isRecurring(row) ? "recurring" : "one_time",
     billing_scheme: "per_unit",
     custom_unit_amount: null,
     lookup_key: null,

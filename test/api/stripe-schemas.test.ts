@@ -259,6 +259,11 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
       cancel_url: "https://example.com/cancel",
     });
     await r.get(`/v1/checkout/sessions/${session.id}?expand[]=payment_intent&expand[]=line_items`);
+    // The Checkout quickstart: a one-time price of a product.
+    const oneTime = await r.form<{ id: string }>("/v1/prices", `unit_amount=2000&currency=usd&product=${product.id}`);
+    await r.get(`/v1/prices/${oneTime.id}`);
+    const quickstart = await r.post<{ id: string }>("/v1/checkout/sessions", { mode: "payment", line_items: [{ price: oneTime.id, quantity: 1 }], success_url: "https://example.com/ok" });
+    await r.get(`/v1/checkout/sessions/${quickstart.id}?expand[]=line_items`);
     await r.get("/v1/checkout/sessions");
     await r.post(`/v1/checkout/sessions/${session.id}/expire`);
     // A session the shopper pays on the hosted page.

@@ -374,6 +374,27 @@ describe("subscriptions", () => {
     expect((await ok(get<ListJson<SubscriptionJson>>(`/v1/subscriptions?customer=${s.customer}&status=canceled`, s.opts))).data).toHaveLength(1);
   });
 
+  it("a one-time price (no recurring) is Stripe's type=one_time, sells through Checkout, and no subscription takes it", async () => {
+    const s = await setup("sub-one-time");
+    const once = await ok(post<{ id: string; type: string; recurring: unknown }>("/v1/prices", { unit_amount: 2500, currency: "usd", product_data: { name: "T-shirt" } }, s.opts));
+    expect(once).toMatchObject({ type: "one_time", recurring: null });
+    expect(await ok(get<{ type: string; recurring: unknown }>(`/v1/prices/${once.id}`, s.opts))).toMatchObject({ type: "one_time", recurring: null });
+    expect(await ok(get<{ type: string }>(`/v1/prices/${s.price}`, s.opts))).toMatchObject({ type: "recurring", recurring: { interval: "month", interval_count: 1 } });
+    const refused = expectError(await call("POST", "/v1/subscriptions", { ...s.opts, form: `customer=${s.customer}&items[0][price]=${once.id}` }), 400);
+    expect(refused.param).toBe("items[0][price]");
+    expect(refused.message).toContain("type=one_time");
+    expect((await ok(get<ListJson<SubscriptionJson>>(`/v1/subscriptions?customer=${s.customer}&status=all`, s.opts))).data).toEqual([]);
+    const session = await ok(
+      post<{ amount_total: number; line_items?: { data: { price: { id: string; type: string } }[] } }>(
+        "/v1/checkout/sessions",
+        { mode: "payment", line_items: [{ price: once.id, quantity: 2 }], success_url: "https://shop.example/ok", expand: ["line_items"] },
+        s.opts,
+      ),
+    );
+    expect(session.amount_total).toBe(5000);
+    expect(session.line_items?.data[0]?.price).toMatchObject({ id: once.id, type: "one_time" });
+  });
+
   it("reject bad input with a 4xx and create nothing", async () => {
     const s = await setup("sub-bad");
     const other = await newMerchant("sub-bad-other");

@@ -1,7 +1,11 @@
 # The same flow as stripe-client.e2e.test.ts, with Debian's python3-stripe (5.0.0) against a running
 # gateway: GATEWAY_URL names it. Exits non-zero (with the failing step) if anything differs.
+import http.server
 import os
 import sys
+import threading
+import time
+import urllib.request
 
 import stripe
 
@@ -82,5 +86,73 @@ customer = stripe.Customer.create(email="py@example.com", name="Py", address={"l
 found = stripe.PaymentIntent.search(query=f'status:"succeeded" OR status:"canceled"', limit=5)
 check(len(found.data) > 0, "search with OR")
 check(customer.id.startswith("cus_"), "customer")
+
+# The subscription quickstart: default_incomplete, the first invoice's intent expanded, confirmed by
+# the customer (stripe.confirmCardPayment in the browser; the same confirm here), then active.
+product = stripe.Product.create(name="Py plan")
+price = stripe.Price.create(product=product.id, unit_amount=900, currency="usd", recurring={"interval": "month"})
+check(price.product == product.id, "the price points at its product")
+subscriber = stripe.Customer.create(email="py-sub@example.com")
+sub = stripe.Subscription.create(
+    customer=subscriber.id,
+    items=[{"price": price.id}],
+    payment_behavior="default_incomplete",
+    payment_settings={"save_default_payment_method": "on_subscription"},
+    expand=["latest_invoice.payment_intent"],
+)
+check(sub.status == "incomplete", f"incomplete subscription, got {sub.status}")
+first_intent = sub.latest_invoice.payment_intent
+check(first_intent.client_secret.startswith(first_intent.id + "_secret_"), "the first invoice's client_secret")
+check(stripe.PaymentIntent.confirm(first_intent.id, payment_method="pm_card_visa").status == "succeeded", "the customer pays")
+deadline = time.time() + 20
+while stripe.Subscription.retrieve(sub.id).status != "active" and time.time() < deadline:
+    time.sleep(0.2)
+check(stripe.Subscription.retrieve(sub.id).status == "active", "the subscription activates")
+
+# The Checkout quickstart: a session with a price; its hosted page is served at session.url.
+tee = stripe.Price.create(product=stripe.Product.create(name="Py T-shirt").id, unit_amount=2000, currency="usd")
+session = stripe.checkout.Session.create(
+    line_items=[{"price": tee.id, "quantity": 1}],
+    mode="payment",
+    success_url="https://shop.example/success?session_id={CHECKOUT_SESSION_ID}",
+    cancel_url="https://shop.example/cancel",
+)
+check(session.status == "open" and session.amount_total == 2000, "the checkout session")
+with urllib.request.urlopen(session.url) as page:
+    check(page.status == 200 and "Py T-shirt" in page.read().decode(), "the hosted checkout page")
+
+# Webhooks: an endpoint on a loopback server; the events verify with stripe.Webhook.construct_event.
+received = []
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("content-length", "0")))
+        received.append((body.decode(), self.headers.get("stripe-signature", "")))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+endpoint = stripe.WebhookEndpoint.create(url=f"http://127.0.0.1:{server.server_address[1]}/hook", enabled_events=["payment_intent.succeeded"])
+hooked = stripe.PaymentIntent.create(amount=700, currency="usd", payment_method="pm_card_visa", confirm=True)
+
+
+def verified():
+    events = [stripe.Webhook.construct_event(body, signature, endpoint.secret) for body, signature in list(received)]
+    return [e for e in events if e.data.object.id == hooked.id]
+
+
+deadline = time.time() + 30
+while not verified() and time.time() < deadline:
+    time.sleep(0.2)
+events = verified()
+check(len(events) == 1 and events[0].type == "payment_intent.succeeded", "a signed payment_intent.succeeded, verified by the client")
+stripe.WebhookEndpoint.delete(endpoint.id)
+server.shutdown()
 
 print("python3-stripe flow: ok")

@@ -45,4 +45,49 @@ describe("stripe-node: Stripe compatibility in depth", () => {
     expect(invoice.amount_remaining).toBe(0);
     expect(invoice.lines.data[0]?.id).toMatch(/^il_/);
   });
+
+  it("runs the subscription quickstart: default_incomplete, expand latest_invoice.payment_intent, the customer confirms, the subscription activates", async () => {
+    const product = await stripe.products.create({ name: "Quickstart plan" });
+    const price = await stripe.prices.create({ product: product.id, unit_amount: 1500, currency: "usd", recurring: { interval: "month" } });
+    const customer = await stripe.customers.create({ email: "sub-quickstart@example.com", name: "Quickstart" });
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+      payment_behavior: "default_incomplete",
+      payment_settings: { save_default_payment_method: "on_subscription" },
+      expand: ["latest_invoice.payment_intent"],
+    });
+    expect(sub.status).toBe("incomplete");
+    const invoice = sub.latest_invoice as Stripe.Invoice & { payment_intent?: Stripe.PaymentIntent };
+    const intent = invoice.payment_intent;
+    expect(intent?.client_secret).toMatch(/^pi_.+_secret_/);
+    expect(intent?.amount).toBe(1500);
+    // The quickstart's browser confirms with stripe.confirmCardPayment(client_secret); the same confirm here.
+    expect((await stripe.paymentIntents.confirm(String(intent?.id), { payment_method: "pm_card_visa" })).status).toBe("succeeded");
+    const deadline = Date.now() + 20_000;
+    let status = sub.status;
+    while (status !== "active" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = (await stripe.subscriptions.retrieve(sub.id)).status;
+    }
+    expect(status).toBe("active");
+    expect((await stripe.invoices.retrieve(String(invoice.id))).status).toBe("paid");
+  });
+
+  it("runs the Checkout quickstart: a session with a price, its hosted page served at session.url", async () => {
+    const product = await stripe.products.create({ name: "Quickstart T-shirt" });
+    const price = await stripe.prices.create({ product: product.id, unit_amount: 2000, currency: "usd" });
+    const session = await stripe.checkout.sessions.create({
+      line_items: [{ price: price.id, quantity: 1 }],
+      mode: "payment",
+      success_url: "https://shop.example/success?session_id={CHECKOUT_SESSION_ID}",
+      cancel_url: "https://shop.example/cancel",
+    });
+    expect(session.status).toBe("open");
+    expect(session.amount_total).toBe(2000);
+    const page = await fetch(String(session.url));
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Quickstart T-shirt");
+    expect((await stripe.checkout.sessions.retrieve(session.id)).id).toBe(session.id);
+  });
 });

@@ -4,7 +4,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { storePaymentMethod } from "../../billing/payment-methods";
-import { db, findPrice, findSubscription, liveCustomer, renderCustomer, type CustomerRow } from "../../billing/store";
+import { db, findRecurringPrice, findSubscription, liveCustomer, renderCustomer, type CustomerRow } from "../../billing/store";
 import { cancelSubscription, createSubscription } from "../../billing/subscriptions";
 import { Writes } from "../../billing/writes";
 import { derivedId, randomId } from "../../core/ids";
@@ -123,7 +123,7 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
 
   backendRoute(app, sub, { path: "/stripe/create-subscription", permission: "billing.manage", summary: "Create a subscription to a price (payment_method: a card to save and use)", body: SubscriptionBody, response: SubscriptionAnswer }, async (c, { principal, body }) => {
     const customer = await liveCustomer(c.env.DB, principal, body.customer_id, "customer_id");
-    const price = await findPrice(c.env.DB, principal, body.price_id, "price_id");
+    const price = await findRecurringPrice(c.env.DB, principal, body.price_id, "price_id");
     let defaultPaymentMethod = body.default_payment_method ?? null;
     if (body.payment_method) {
       const details = await resolvePaymentMethodInput(c, principal, { payment_method: body.payment_method });

@@ -57,8 +57,11 @@ export const PriceSchema: z.ZodType<PriceJson> = z
     currency: z.string(),
     unit_amount: z.number().int(),
     unit_amount_decimal: z.string().describe("unit_amount as a decimal string."),
-    recurring: z.object({ interval: Interval, interval_count: z.number().int(), meter: z.null(), trial_period_days: z.null(), usage_type: z.literal("licensed") }),
-    type: z.literal("recurring"),
+    recurring: z
+      .object({ interval: Interval, interval_count: z.number().int(), meter: z.null(), trial_period_days: z.null(), usage_type: z.literal("licensed") })
+      .nullable()
+      .describe("How often a recurring price bills; null for a one-time price."),
+    type: z.enum(["recurring", "one_time"]).describe("one_time: created without recurring, for Checkout; only recurring prices can be subscribed to."),
     billing_scheme: z.literal("per_unit"),
     custom_unit_amount: z.null(),
     lookup_key: z.null().describe("Lookup keys are not kept."),

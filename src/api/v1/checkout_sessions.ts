@@ -9,7 +9,7 @@ import { invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import { assertAmount } from "../../core/money";
 import { renderIntent } from "../../core/objects";
-import { findPrice, liveCustomer } from "../../billing/store";
+import { findPrice, isRecurring, liveCustomer } from "../../billing/store";
 import {
   DEFAULT_SESSION_TTL_MS,
   expireSession,
@@ -166,7 +166,7 @@ async function lineItemsOf(c: Ctx, principal: Principal, items: z.output<typeof 
       const price = await findPrice(c.env.DB, principal, item.price, `${param}[price]`);
       if (!price.active) throw invalidRequest(`The price ${price.id} is not active.`, `${param}[price]`);
       itemCurrency = price.currency;
-      line = { id: randomId("li"), name: price.productName, quantity: item.quantity, unitAmount: price.unitAmount, price: price.id, priceType: "recurring" };
+      line = { id: randomId("li"), name: price.productName, quantity: item.quantity, unitAmount: price.unitAmount, price: price.id, priceType: isRecurring(price) ? "recurring" : "one_time" };
     } else {
       const data = item.price_data;
       if (!data) throw invalidRequest(`Pass price_data in ${param}.`, `${param}[price_data]`);

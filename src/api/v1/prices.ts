@@ -1,10 +1,10 @@
-// /v1/prices: recurring prices (amount, currency, interval and count, product name), create, retrieve,
+// /v1/prices: recurring and one-time prices (amount, currency, interval and count, product), create, retrieve,
 // update (active, nickname, metadata; the amount of a price never changes), list.
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest } from "../../core/errors";
 import { randomId } from "../../core/ids";
-import { findPrice, db, renderPrice, type PriceRow } from "../../billing/store";
+import { findPrice, db, ONE_TIME, renderPrice, type PriceRow } from "../../billing/store";
 import { INTERVALS, MAX_INTERVAL_COUNT } from "../../billing/periods";
 import { listable, pageOf } from "../../db/queries";
 import { prices, products } from "../../db/schema";
@@ -24,7 +24,11 @@ const PRICES = listable(prices, "price");
 const CreateBody = stripeBody("POST /v1/prices", {
     unit_amount: f.amount,
     currency: f.currency,
-    recurring: z.object({ interval: z.enum(INTERVALS), interval_count: f.integer.pipe(z.number().min(1, "must be at least 1")).optional() }).strict(),
+    recurring: z
+      .object({ interval: z.enum(INTERVALS), interval_count: f.integer.pipe(z.number().min(1, "must be at least 1")).optional() })
+      .strict()
+      .optional()
+      .describe("Without it, a one-time price (for Checkout); subscriptions need a recurring one."),
     product_data: z.object({ name: f.text(250).pipe(z.string().min(1, "must not be empty")) }).strict().optional(),
     product_name: f.text(250).optional().describe("Shorthand for product_data[name]."),
     product: f.text(255).optional().describe("One of the merchant's products (prod_...)."),
@@ -41,7 +45,7 @@ const ListQuery = z
 export function registerPrices(app: App): void {
   route(
     app,
-    { method: "post", path: "/v1/prices", permission: "billing.manage", summary: "Create a recurring price", tag: TAG, body: CreateBody, response: PriceSchema },
+    { method: "post", path: "/v1/prices", permission: "billing.manage", summary: "Create a price (recurring, or one-time without recurring)", tag: TAG, body: CreateBody, response: PriceSchema },
     async (c, { body, principal }) =>
       idempotentD1(c, principal, "prices.create", "", body, async () => {
         const given = body.product_data?.name ?? body.product_name;
@@ -51,16 +55,19 @@ export function registerPrices(app: App): void {
         const name = existing?.name ?? given;
         if (!name) throw invalidRequest("Name the product: product (an id) or product_data[name].", "product", "parameter_missing");
         const made = existing ? null : newProduct(principal, { name });
-        const count = body.recurring.interval_count ?? 1;
-        const max = MAX_INTERVAL_COUNT[body.recurring.interval];
-        if (count > max) throw invalidRequest(`A ${body.recurring.interval} price bills at most every ${max} ${body.recurring.interval}s.`, "recurring[interval_count]");
+        const recurring = body.recurring;
+        const count = recurring ? (recurring.interval_count ?? 1) : 0;
+        if (recurring) {
+          const max = MAX_INTERVAL_COUNT[recurring.interval];
+          if (count > max) throw invalidRequest(`A ${recurring.interval} price bills at most every ${max} ${recurring.interval}s.`, "recurring[interval_count]");
+        }
         const row: PriceRow = {
           id: randomId("price"),
           merchantId: principal.merchantId,
           livemode: principal.livemode,
           currency: body.currency,
           unitAmount: body.unit_amount,
-          interval: body.recurring.interval,
+          interval: recurring?.interval ?? ONE_TIME,
           intervalCount: count,
           productName: name,
           nickname: body.nickname ?? null,

@@ -303,7 +303,7 @@ export const STRIPE_PARAMS = {
   "POST /v1/prices": {
     unit_amount: honoured(),
     currency: honoured(),
-    recurring: honoured("interval, interval_count; usage_type metered is not supported"),
+    recurring: honoured("interval, interval_count; without it a one-time price (for Checkout; subscriptions refuse it); usage_type metered is not supported"),
     product_data: honoured("name: creates the product"),
     product: honoured("one of the merchant's products (prod_...)"),
     nickname: honoured(),

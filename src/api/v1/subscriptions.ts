@@ -8,7 +8,7 @@ import type { Scope } from "../../core/types";
 import { clockNow, payInvoice } from "../../billing/engine";
 import { cancelSubscription, changeSubscription, createSubscription } from "../../billing/subscriptions";
 import { mergeMetadata } from "../../intents/operations/metadata";
-import { db, ENDED_STATUSES, parseMetadata, findInvoice, liveCustomer, findPaymentMethod, findPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceRow, type PriceRow, type SubscriptionRow } from "../../billing/store";
+import { db, ENDED_STATUSES, parseMetadata, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceRow, type PriceRow, type SubscriptionRow } from "../../billing/store";
 import { listable, pageOf } from "../../db/queries";
 import { invoices, subscriptions } from "../../db/schema";
 import type { Env } from "../../env";
@@ -116,7 +116,7 @@ export function registerSubscriptions(app: App): void {
         const priceId = item?.price ?? body.price;
         if (!priceId) throw invalidRequest("Name the price: price (or items[0][price]).", "price", "parameter_missing");
         const customer = await liveCustomer(c.env.DB, principal, body.customer);
-        const price = await findPrice(c.env.DB, principal, priceId, item ? "items[0][price]" : "price");
+        const price = await findRecurringPrice(c.env.DB, principal, priceId, item ? "items[0][price]" : "price");
         const row = await createSubscription(c.env, principal, {
           customer,
           price,

@@ -88,6 +88,10 @@ describe("seed 004 Stripe endpoints (verbatim examples)", () => {
     for (const e of subEvents) expect(e.data.object.items?.data[0]?.price, e.type).toMatchObject(priceObject);
     expectBackendError(await post(`${P}/stripe/cancel-subscription/`, { subscription_id: "sub_1234567890" }, opts), 404);
     expectBackendError(await post(`${P}/stripe/create-subscription/`, { customer_id: "cus_1234567890", price_id: price.body.id }, opts), 404);
+    // A one-time price (no recurring) cannot be subscribed to.
+    const once = await post<{ id: string }>("/v1/prices", { unit_amount: 500, currency: "usd", product_data: { name: "Once" } }, opts);
+    expect(once.status).toBe(200);
+    expectBackendError(await post(`${P}/stripe/create-subscription/`, { customer_id: customer.body.customer_id, price_id: once.body.id, payment_method: "pm_card_visa" }, opts), 400);
   });
 
   it("documents the subscription answers as the seed shows them: flat, the latest invoice an id, no items", async () => {
