@@ -10,40 +10,8 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { bearer, hsToken, seedCustomer, seedMerchant } from "../helpers";
+import { recording, type Captured } from "./recording";
 
-interface Captured {
-  sql: string;
-  params: unknown[];
-}
-
-/** A D1 binding that records every statement prepared through it (with the values bound to it). */
-function recording(db: D1Database, out: Captured[]): D1Database {
-  return new Proxy(db, {
-    get(target, prop) {
-      if (prop === "prepare") {
-        return (query: string) => {
-          const entry: Captured = { sql: query, params: [] };
-          out.push(entry);
-          const stmt = target.prepare(query);
-          return new Proxy(stmt, {
-            get(s, p) {
-              if (p === "bind") {
-                return (...values: unknown[]) => {
-                  entry.params = values;
-                  return s.bind(...values);
-                };
-              }
-              const v: unknown = Reflect.get(s, p, s);
-              return typeof v === "function" ? v.bind(s) : v;
-            },
-          });
-        };
-      }
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
-}
 
 const LARGE = ["payment_intents", "charges", "refunds", "events", "payment_intent_metadata", "audit_log", "intent_numbers"];
 
