@@ -1,8 +1,8 @@
 // The events queue's consumer: stores each event (once, by id) and creates one delivery per
 // subscribed, enabled endpoint of the event's merchant and mode (once per event and endpoint), then
 // queues the first attempt of each new delivery. Re-running it for the same events changes nothing.
-import { and, eq, inArray, lt, or, isNull } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
+import { and, eq, lt, or, isNull, sql } from "drizzle-orm";
+import { prepared } from "../db/prepared";
 import { subscribes } from "../core/events";
 import { derivedId } from "../core/ids";
 import type { EventRecord } from "../core/types";
@@ -32,54 +32,64 @@ async function enabledEndpoints(env: Env, batch: EventRecord[]): Promise<Map<str
   return out;
 }
 
+// The consumer's statements, built once (src/db/prepared.ts): a batch of 100 events builds no query.
+const insertEvent = prepared<"id" | "merchantId" | "livemode" | "type" | "paymentIntent" | "created" | "data">((d, p) =>
+  d
+    .insert(events)
+    .values({ id: p("id"), merchantId: p("merchantId"), livemode: p("livemode"), type: p("type"), paymentIntent: p("paymentIntent"), created: p("created"), data: p("data") })
+    .onConflictDoNothing(),
+);
+
+const insertDelivery = prepared<"id" | "merchantId" | "livemode" | "eventId" | "eventType" | "endpointId" | "now">((d, p) =>
+  d
+    .insert(webhookDeliveries)
+    .values({
+      id: p("id"),
+      merchantId: p("merchantId"),
+      livemode: p("livemode"),
+      eventId: p("eventId"),
+      eventType: p("eventType"),
+      endpointId: p("endpointId"),
+      status: "pending",
+      attempts: 0,
+      retrying: true,
+      nextAttemptAt: p("now"),
+      created: p("now"),
+      updated: p("now"),
+    })
+    .onConflictDoNothing()
+    .returning({ id: webhookDeliveries.id }),
+);
+
+// Events a billing change stored itself wait "not fanned out" until here (the cron re-sends those that
+// wait too long). The ids travel as one JSON array: one parameter whatever the batch's size.
+const markFannedOut = prepared<"ids">((d, p) =>
+  d
+    .update(events)
+    .set({ fannedOut: true })
+    .where(and(sql`${events.id} in (select value from json_each(${p("ids")}))`, eq(events.fannedOut, false))),
+);
+
 export async function fanOut(env: Env, batch: EventRecord[]): Promise<void> {
   if (batch.length === 0) return;
-  const d = db(env.DB);
+  const d1 = env.DB;
   const now = Date.now();
   const endpoints = await enabledEndpoints(env, batch);
-  const statements: BatchItem<"sqlite">[] = batch.map((e) =>
-    d
-      .insert(events)
-      .values({ id: e.id, merchantId: e.merchantId, livemode: e.livemode, type: e.type, paymentIntent: paymentIntentOf(e), created: e.created, data: JSON.stringify(e) })
-      .onConflictDoNothing(),
+  const statements = batch.map((e) =>
+    insertEvent(d1, { id: e.id, merchantId: e.merchantId, livemode: e.livemode, type: e.type, paymentIntent: paymentIntentOf(e), created: e.created, data: JSON.stringify(e) }),
   );
-  const deliveryStatements: BatchItem<"sqlite">[] = [];
+  statements.push(markFannedOut(d1, { ids: JSON.stringify(batch.map((e) => e.id)) }));
+  const deliveries: D1PreparedStatement[] = [];
   for (const e of batch) {
     for (const endpoint of endpoints.get(`${e.merchantId}|${e.livemode}`) ?? []) {
       if (!subscribes(parseEndpointEvents(endpoint), e.type)) continue;
-      deliveryStatements.push(
-        d
-          .insert(webhookDeliveries)
-          .values({
-            // Derived from (event, endpoint): a replayed event can never make a second delivery.
-            id: await derivedId("wd", e.id, endpoint.id),
-            merchantId: e.merchantId,
-            livemode: e.livemode,
-            eventId: e.id,
-            eventType: e.type,
-            endpointId: endpoint.id,
-            status: "pending",
-            attempts: 0,
-            retrying: true,
-            nextAttemptAt: now,
-            created: now,
-            updated: now,
-          })
-          .onConflictDoNothing()
-          .returning({ id: webhookDeliveries.id }),
-      );
+      // Derived from (event, endpoint): a replayed event can never make a second delivery.
+      const id = await derivedId("wd", e.id, endpoint.id);
+      deliveries.push(insertDelivery(d1, { id, merchantId: e.merchantId, livemode: e.livemode, eventId: e.id, eventType: e.type, endpointId: endpoint.id, now }));
     }
   }
-  // Events a billing change stored itself wait "not fanned out" until here (the cron re-sends those that wait too long).
-  // D1 binds at most 100 parameters a statement, and a batch holds up to 100 events.
-  const ids = batch.map((e) => e.id);
-  for (let i = 0; i < ids.length; i += 90) {
-    statements.push(d.update(events).set({ fannedOut: true }).where(and(inArray(events.id, ids.slice(i, i + 90)), eq(events.fannedOut, false))));
-  }
-  const [first, ...rest] = [...statements, ...deliveryStatements];
-  if (!first) return;
-  const results = await d.batch([first, ...rest]);
-  const created = (results.slice(statements.length) as { id: string }[][]).flat().filter((r) => typeof r?.id === "string");
+  const results = await d1.batch<{ id: string }>([...statements, ...deliveries]);
+  const created = results.slice(statements.length).flatMap((r) => r.results ?? []).filter((r) => typeof r?.id === "string");
   await enqueueFirstAttempts(env, created.map((r) => r.id));
 }
 

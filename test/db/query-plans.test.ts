@@ -19,7 +19,8 @@
 // - event wildcards and several types walk events_list in order: the events table holds 30 days.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { IntentRecord, Scope } from "../../src/core/types";
+import type { EventRecord, IntentRecord, Scope } from "../../src/core/types";
+import { fanOut } from "../../src/webhooks/fanout";
 import { writeIntent } from "../../src/db/read-model";
 import { listCharges, listEvents, listIntents, listRefunds, searchIntents } from "../../src/db/queries";
 import { decodePageToken, parseSearch, searchPlan } from "../../src/db/search";
@@ -283,6 +284,52 @@ describe("metadata search rows are written with the intent", () => {
     // A late write of the older version changes neither the intent row nor its metadata rows.
     await writeIntent(env.DB, JSON.parse(before?.data ?? "{}") as IntentRecord);
     expect(await shelfRows(b.id)).toEqual([{ key: "shelf", value: "s9" }]);
+  });
+});
+
+describe("the write path's statements are built once and are index lookups", () => {
+  it("writeIntent (intent, metadata rows, charge, refund, number, audit) and the events consumer's fan-out", async () => {
+    const [a] = real;
+    if (!a) throw new Error("seeded intents missing");
+    const refund = await post("/v1/refunds", { payment_intent: a.id, amount: 100 }, opts);
+    expect(refund.status, JSON.stringify(refund.body)).toBe(200);
+    const row = await env.DB.prepare("SELECT data FROM payment_intents WHERE id = ?").bind(a.id).first<{ data: string }>();
+    const intent = JSON.parse(row?.data ?? "{}") as IntentRecord;
+    expect(intent.refunds).toHaveLength(1);
+    const { number: _number, ...unnumbered } = intent;
+    const audit = { id: "aud_qp_write", merchantId: M, livemode: false, actor: "system", actorRoles: "[]", action: "qp.write", objectType: "payment_intent", objectId: a.id, httpStatus: 200, created: Date.now() };
+    const written = await plans((db) => writeIntent(db, unnumbered, [audit]));
+    expect(written.map((w) => w.sql.split(" ").slice(0, 3).join(" "))).toEqual([
+      'insert into "payment_intents"',
+      'delete from "payment_intent_metadata"',
+      'insert into "payment_intent_metadata"',
+      'insert into "charges"',
+      'insert into "refunds"',
+      'insert into "intent_numbers"',
+      'insert into "audit_log"',
+    ]);
+    expectIndexed(written);
+    // Written as a stale version: nothing moved (the same row, the same metadata rows, the audit row once).
+    const after = await env.DB.prepare("SELECT version, data FROM payment_intents WHERE id = ?").bind(a.id).first<{ version: number; data: string }>();
+    expect(after?.version).toBe(intent.version);
+    expect((await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE id = 'aud_qp_write'").first<{ n: number }>())?.n).toBe(1);
+
+    const endpoint = await post("/v1/webhook_endpoints", { url: "https://hooks.example.com/qp", enabled_events: ["payment_intent.created"] }, opts);
+    expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(200);
+    const event: EventRecord = { id: "evt_qp_write", type: "payment_intent.created", merchantId: M, livemode: false, created: Date.now(), object: { object: "payment_intent", id: a.id }, requestId: null, idempotencyKey: null };
+    const captured: Captured[] = [];
+    // The first attempt is queued here, not sent (hooks.example.com is not reachable from the tests).
+    const queued: unknown[] = [];
+    const webhookQueue = { send: async (body: unknown) => void queued.push(body), sendBatch: async (batch: Iterable<{ body: unknown }>) => void queued.push(...[...batch].map((m) => m.body)) };
+    await fanOut({ ...env, DB: recording(env.DB, captured), WEBHOOK_QUEUE: webhookQueue as unknown as typeof env.WEBHOOK_QUEUE }, [event]);
+    expect(queued).toEqual([{ deliveryId: expect.stringMatching(/^wd_/) as unknown, attempt: 1 }]);
+    const fanned = await Promise.all(captured.map(async (c) => ({ sql: c.sql, plan: await planOf(c) })));
+    expect(fanned.map((f) => f.sql.split(" ").slice(0, 3).join(" "))).toEqual(['select "id", "merchant_id",', 'insert into "events"', 'update "events" set', 'insert into "webhook_deliveries"']);
+    expectIndexed(fanned);
+    const stored = await env.DB.prepare("SELECT livemode, fanned_out FROM events WHERE id = 'evt_qp_write'").first<{ livemode: number; fanned_out: number }>();
+    expect(stored).toEqual({ livemode: 0, fanned_out: 1 });
+    const deliveries = await env.DB.prepare("SELECT status, attempts, retrying FROM webhook_deliveries WHERE event_id = 'evt_qp_write'").all();
+    expect(deliveries.results).toEqual([{ status: "pending", attempts: 0, retrying: 1 }]);
   });
 });
 
