@@ -6,9 +6,17 @@
 // call either: a Worker request cannot wait on a promise that another request settles.) Over the
 // limit: 429 with Retry-After and Stripe's rate_limit_error. The object reads the time through a
 // clock that tests can install per bucket.
+// The count lives in the object's memory and is saved to its storage at most every SAVE_EVERY_MS:
+// the takes in between are saved together. One storage write per request made the bucket's object
+// (one per credential, serializing its calls) the slowest step of a create under load. An idle
+// object is evicted long after its last save, so eviction never refills a bucket; a crash of the
+// object can forget at most the last SAVE_EVERY_MS of takes (the bucket comes back that much fuller).
 import { DurableObject } from "cloudflare:workers";
 import { ApiError } from "../core/errors";
 import type { Env } from "../env";
+
+/** How long takes may wait in memory before they are saved (all of them in one write). */
+export const SAVE_EVERY_MS = 100;
 
 export interface Bucket {
   /** Tokens added per second. */
@@ -33,6 +41,7 @@ export class RateLimiterObject extends DurableObject<Env> {
   /** The bucket, loaded from storage on first use and saved on every take. */
   private tokens: number | null = null;
   private last = 0;
+  private saveScheduled = false;
 
   private clock(): number {
     return (RateLimiterObject.clocks.get(this.ctx.id.toString()) ?? Date.now)();
@@ -68,7 +77,15 @@ export class RateLimiterObject extends DurableObject<Env> {
   }
 
   private save(): void {
-    this.ctx.storage.kv.put("bucket", { tokens: this.tokens, last: this.last });
+    if (this.saveScheduled) return;
+    this.saveScheduled = true;
+    setTimeout(() => this.persist(), SAVE_EVERY_MS);
+  }
+
+  /** The scheduled save: the bucket as it is now, all takes since the last save in one write. */
+  private persist(): void {
+    this.saveScheduled = false;
+    if (this.tokens !== null) this.ctx.storage.kv.put("bucket", { tokens: this.tokens, last: this.last });
   }
 
   private untilNext(bucket: Bucket): number {

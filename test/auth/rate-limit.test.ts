@@ -4,9 +4,9 @@
 // counts are exact and no test depends on how fast the machine is.
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { authFailureBucket } from "../../src/auth/ip-limit";
-import { bucketObject, type RateLimiterObject } from "../../src/auth/rate-limit";
+import { bucketObject, SAVE_EVERY_MS, type RateLimiterObject } from "../../src/auth/rate-limit";
 import { bearer, call, expectError, get, hsToken, newMerchant, post, type CallResult } from "../helpers";
 
 /**
@@ -82,6 +82,29 @@ describe("rate limiting per credential", () => {
     clock.advance(60_000); // full again, never above the burst
     const refilled = await Promise.all(Array.from({ length: 5 }, () => get("/v1/payment_intents?limit=1", { key })));
     expect(count(refilled, 200)).toBe(3);
+  });
+
+  it("a bucket's count outlives its object: saved together, and a reset object does not start full again", async () => {
+    const { key, id } = await keyWithLimit("persisted", 1, 4);
+    const clock = await frozenClock(`credential:api_key:${id}`);
+    const object = bucketObject(env, `credential:api_key:${id}`);
+    const first = await Promise.all(Array.from({ length: 3 }, () => get("/v1/payment_intents?limit=1", { key })));
+    expect(count(first, 200)).toBe(3);
+    // The three takes wait in memory for one save, SAVE_EVERY_MS later (a timer; polled here, however
+    // slow the machine), then the object is reset: its memory is gone, its storage stays.
+    const stored = () => runInDurableObject(object, (_instance, state) => state.storage.kv.get<{ tokens: number }>("bucket")?.tokens ?? null);
+    await vi.waitFor(async () => expect(await stored()).toBe(1), { timeout: 30_000, interval: SAVE_EVERY_MS });
+    try {
+      await runInDurableObject(object, (_instance, state) => state.abort("test: reset the bucket's object"));
+    } catch {
+      // abort() throws into its caller by design
+    }
+    // One token left, not a fresh burst of four.
+    const after = await Promise.all(Array.from({ length: 3 }, () => get("/v1/payment_intents?limit=1", { key })));
+    expect(count(after, 200)).toBe(1);
+    expect(count(after, 429)).toBe(2);
+    clock.advance(1000);
+    expect((await get("/v1/payment_intents?limit=1", { key })).status).toBe(200);
   });
 
   it("other credentials of the merchant have buckets of their own", async () => {
