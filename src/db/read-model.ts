@@ -145,9 +145,12 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
       version: intent.version,
       data: JSON.stringify(intent),
     }),
-    deleteMetadata(d1, { id: intent.id, version: intent.version }),
   ];
-  if (Object.keys(intent.metadata).length > 0) {
+  const hasMetadata = Object.keys(intent.metadata).length > 0;
+  // A first version without metadata has no rows to replace: whatever a later version wrote, this
+  // statement would do nothing (it runs only while version 1 is current), so a create skips it.
+  if (hasMetadata || intent.version > 1) statements.push(deleteMetadata(d1, { id: intent.id, version: intent.version }));
+  if (hasMetadata) {
     statements.push(
       insertMetadata(d1, {
         id: intent.id,

@@ -314,6 +314,16 @@ describe("the write path's statements are built once and are index lookups", () 
     expect(after?.version).toBe(intent.version);
     expect((await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE id = 'aud_qp_write'").first<{ n: number }>())?.n).toBe(1);
 
+    // A create (version 1, no metadata) has no metadata rows to replace: no delete is sent.
+    const fresh = await createIntent({ amount: 990, currency: "usd" }, opts);
+    expect(fresh.status).toBe(200);
+    const freshRow = await env.DB.prepare("SELECT data FROM payment_intents WHERE id = ?").bind(fresh.body.id).first<{ data: string }>();
+    const freshIntent = JSON.parse(freshRow?.data ?? "{}") as IntentRecord;
+    expect(freshIntent.version).toBe(1);
+    const freshWrite = await plans((db) => writeIntent(db, freshIntent));
+    expect(freshWrite.map((w) => w.sql.split(" ").slice(0, 3).join(" ")).filter((s) => s.includes("payment_intent_metadata"))).toEqual([]);
+    expectIndexed(freshWrite);
+
     const endpoint = await post("/v1/webhook_endpoints", { url: "https://hooks.example.com/qp", enabled_events: ["payment_intent.created"] }, opts);
     expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(200);
     const event: EventRecord = { id: "evt_qp_write", type: "payment_intent.created", merchantId: M, livemode: false, created: Date.now(), object: { object: "payment_intent", id: a.id }, requestId: null, idempotencyKey: null };
