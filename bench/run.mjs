@@ -21,15 +21,14 @@
 // Exit code: 0 even when a target is missed (this is a report, not a test); non-zero when a server
 // fails to start or the run breaks.
 import autocannon from "autocannon";
-import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { Webhook } from "standardwebhooks";
+import { baseEnv, freePort, installExitHandlers, killAllSync, percentile, removeTmp, root, ServerStartError, sleep, startServer, stopGroup, tempDir } from "./lib.mjs";
 
 // `npm run bench -- scale [N]`: the read model at scale (bench/scale.mjs), not the flows below.
 if (process.argv[2] === "scale") {
@@ -37,7 +36,7 @@ if (process.argv[2] === "scale") {
   process.exit(0);
 }
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+installExitHandlers();
 const wrangler = path.join(root, "node_modules", ".bin", "wrangler");
 const baselineConfig = path.join(root, "bench", "baseline", "wrangler.toml");
 const resultsFile = path.join(root, "bench", "results", "latest.json");
@@ -58,7 +57,6 @@ const WEBHOOK_TIMEOUT_S = positiveNumber(process.env.BENCH_WEBHOOK_TIMEOUT, 180,
 const WEBHOOK_CONCURRENCY = CONNECTIONS;
 const WEBHOOK_VERIFY_SAMPLE = 20;
 const WEBHOOK_GRACE_MS = 3000; // after the last event arrived, to catch late duplicates (not in the wall time)
-const baseEnv = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
 
 function positiveNumber(raw, fallback, name) {
   if (raw === undefined || raw.trim() === "") return fallback;
@@ -68,128 +66,6 @@ function positiveNumber(raw, fallback, name) {
     process.exit(2);
   }
   return n;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Process groups: every server runs in its own group (detached) and is stopped by killing the group.
-
-const liveGroups = new Set();
-
-function groupAlive(pgid) {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (err) {
-    return err.code === "EPERM";
-  }
-}
-
-function killGroup(pgid, signal) {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-async function stopGroup(pgid) {
-  if (!liveGroups.has(pgid)) return;
-  killGroup(pgid, "SIGTERM");
-  const deadline = Date.now() + 5000;
-  while (groupAlive(pgid) && Date.now() < deadline) await sleep(100);
-  if (groupAlive(pgid)) {
-    killGroup(pgid, "SIGKILL");
-    const hard = Date.now() + 3000;
-    while (groupAlive(pgid) && Date.now() < hard) await sleep(50);
-  }
-  liveGroups.delete(pgid);
-}
-
-function killAllSync() {
-  for (const pgid of liveGroups) {
-    killGroup(pgid, "SIGTERM");
-    killGroup(pgid, "SIGKILL");
-  }
-  liveGroups.clear();
-}
-
-let tmpRoot = null;
-function removeTmp() {
-  if (tmpRoot) rmSync(tmpRoot, { recursive: true, force: true });
-  tmpRoot = null;
-}
-
-process.on("exit", () => {
-  killAllSync();
-  removeTmp();
-});
-let interrupted = false;
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(signal, async () => {
-    if (interrupted) {
-      killAllSync(); // second signal: no more waiting
-      process.exit(130);
-    }
-    interrupted = true;
-    console.error(`\nbench: ${signal}, stopping servers`);
-    await Promise.all([...liveGroups].map(stopGroup));
-    removeTmp();
-    process.exit(130);
-  });
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-class ServerStartError extends Error {}
-
-// Starts a command in its own process group and polls `readyUrl` until it answers over HTTP.
-async function startServer({ name, command, args, env, port, readyPath, readyHeaders }) {
-  const child = spawn(command, args, { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  const pgid = child.pid;
-  liveGroups.add(pgid);
-  let output = "";
-  const keep = (chunk) => {
-    output += chunk.toString();
-    if (output.length > 64_000) output = output.slice(-32_000);
-  };
-  child.stdout.on("data", keep);
-  child.stderr.on("data", keep);
-  let exited = null;
-  child.on("exit", (code, signal) => (exited = { code, signal }));
-  child.on("error", (err) => (exited = { code: null, signal: null, error: err.message }));
-
-  const url = `http://127.0.0.1:${port}${readyPath}`;
-  const started = Date.now();
-  while (true) {
-    if (exited) {
-      await stopGroup(pgid);
-      throw new ServerStartError(`${name} exited before it was ready (${JSON.stringify(exited)}):\n${output.slice(-4000)}`);
-    }
-    if (Date.now() - started > READY_TIMEOUT_MS) {
-      await stopGroup(pgid);
-      throw new ServerStartError(`${name} not ready after ${READY_TIMEOUT_MS / 1000} s:\n${output.slice(-4000)}`);
-    }
-    try {
-      const res = await fetch(url, { headers: readyHeaders, signal: AbortSignal.timeout(2000) });
-      await res.arrayBuffer();
-      break; // any HTTP answer: wrangler dev is serving
-    } catch {
-      await sleep(250);
-    }
-  }
-  return { name, pgid, port, origin: `http://127.0.0.1:${port}`, readyMs: Date.now() - started, output: () => output };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,8 +262,6 @@ function startReceiver() {
   });
 }
 
-// Nearest-rank percentile of an ascending array.
-const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : null);
 
 async function requestJson(url, init) {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
@@ -884,7 +758,7 @@ async function cpuBusy(ms) {
 
 async function main() {
   const startedAt = new Date();
-  tmpRoot = mkdtempSync(path.join(os.tmpdir(), "gateway-bench-"));
+  const tmpRoot = tempDir("gateway-bench-");
   const cpus = os.cpus();
   const machine = {
     cpuModel: cpus[0]?.model ?? "unknown",
@@ -925,6 +799,7 @@ async function main() {
       env: baseEnv,
       port,
       readyPath: "/hello",
+      timeoutMs: READY_TIMEOUT_MS,
     });
   };
   // Every gateway starts on fresh state: locally every Durable Object keeps its SQLite files open, and
@@ -948,6 +823,7 @@ async function main() {
       env: { ...baseEnv, PORT: String(port), GATEWAY_STATE_DIR: path.join(tmpRoot, stateName) },
       port,
       readyPath: "/v1/payment_intents?limit=1",
+      timeoutMs: READY_TIMEOUT_MS,
       readyHeaders: auth,
     });
     started.watchedMtime = () => Math.max(newestMtime(path.join(root, "src")), newestMtime(path.join(root, "wrangler.toml")));
