@@ -326,7 +326,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
           const record: IdempotencyRecord = { fingerprint: req.fingerprint, operation, created: Date.now(), outcome: null, started: { refundId, before: base?.status ?? null } };
           entries[IDEMPOTENCY_PREFIX + req.idempotencyKey] = record;
         }
-        await Promise.all([this.ctx.storage.put(entries), this.ctx.storage.setAlarm(Date.now() + SYNC_RETRY_MS)]);
+        await this.putWithAlarm(entries, Date.now() + SYNC_RETRY_MS);
         this.intent = structuredClone(draft);
       },
       emit: (type, refund) => {
@@ -412,7 +412,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
     // With the state goes an alarm, as a backstop: if we are evicted before the read model is
     // written or the queue has the events, the alarm finishes the job. Both writes land together.
     this.unsettled++;
-    await Promise.all([this.ctx.storage.put(entries), this.ctx.storage.setAlarm(Date.now() + (events.length ? OUTBOX_RETRY_MS : SYNC_RETRY_MS))]);
+    await this.putWithAlarm(entries, Date.now() + (events.length ? OUTBOX_RETRY_MS : SYNC_RETRY_MS));
     this.intent = next;
     const synced = await this.syncReadModel(next, auditEntry ? [auditEntry] : []);
     const handed = events.length > 0 ? this.handOver(outboxKeys, events, synced) : Promise.resolve<HandOver>({ ok: true, alarmCleared: false });
@@ -424,6 +424,17 @@ export class PaymentIntentObject extends DurableObject<Env> {
         else if (this.unsettled === 0 && !this.backlog && !alarmCleared) await this.ctx.storage.deleteAlarm();
       }),
     );
+  }
+
+  /**
+   * Writes `entries` with a backstop alarm ringing by `by`, both in one write. An alarm already set
+   * that soon is kept rather than set again (a confirm's checkpoint set one moments before): every
+   * setAlarm is a write to the runtime's alarm index as well as to this object's storage.
+   */
+  private async putWithAlarm(entries: Record<string, unknown>, by: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    const keep = current !== null && current <= by;
+    await Promise.all([this.ctx.storage.put(entries), ...(keep ? [] : [this.ctx.storage.setAlarm(by)])]);
   }
 
   /**

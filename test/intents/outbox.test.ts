@@ -120,6 +120,26 @@ describe("events outbox", () => {
     await waitFor(async () => (await runInDurableObject(stub(pi.id), async (_i, state) => state.storage.getAlarm())) === null, 5_000, "the backstop alarm to be cleared");
   });
 
+  it("a confirm sets the backstop alarm once: its final commit keeps the alarm its checkpoint set", async () => {
+    const pi = (await createIntent({ amount: 810 })).body;
+    await waitFor(async () => (await runInDurableObject(stub(pi.id), async (_i, state) => state.storage.getAlarm())) === null, 5_000, "the create's alarm to be cleared");
+    const set: number[] = [];
+    await runInDurableObject(stub(pi.id), (_instance, state) => {
+      const setAlarm = state.storage.setAlarm.bind(state.storage);
+      state.storage.setAlarm = (at, options) => {
+        set.push(Number(at));
+        return setAlarm(at, options);
+      };
+    });
+    const confirmed = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_visa" });
+    expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200);
+    expect(confirmed.body.status).toBe("succeeded");
+    // One alarm (the checkpoint's, before the PSP call), not a second one with the final commit.
+    expect(set).toHaveLength(1);
+    await eventsOf(pi.id, 3);
+    await waitFor(async () => (await runInDurableObject(stub(pi.id), async (_i, state) => state.storage.getAlarm())) === null, 5_000, "the backstop alarm to be cleared");
+  });
+
   it("an event sent twice (a crash between send and delete) is stored once", async () => {
     const pi = (await createIntent()).body;
     const [created] = await eventsOf(pi.id, 1);
