@@ -122,7 +122,7 @@ describe("events outbox", () => {
 
   it("a confirm sets the backstop alarm once: its final commit keeps the alarm its checkpoint set", async () => {
     const pi = (await createIntent({ amount: 810 })).body;
-    await waitFor(async () => (await runInDurableObject(stub(pi.id), async (_i, state) => state.storage.getAlarm())) === null, 5_000, "the create's alarm to be cleared");
+    await waitFor(async () => (await runInDurableObject(stub(pi.id), async (_i, state) => state.storage.getAlarm())) === null, 30_000, "the create's alarm to be cleared");
     const set: number[] = [];
     await runInDurableObject(stub(pi.id), (_instance, state) => {
       const setAlarm = state.storage.setAlarm.bind(state.storage);
@@ -137,7 +137,7 @@ describe("events outbox", () => {
     // One alarm (the checkpoint's, before the PSP call), not a second one with the final commit.
     expect(set).toHaveLength(1);
     await eventsOf(pi.id, 3);
-    await waitFor(async () => (await runInDurableObject(stub(pi.id), async (_i, state) => state.storage.getAlarm())) === null, 5_000, "the backstop alarm to be cleared");
+    await waitFor(async () => (await runInDurableObject(stub(pi.id), async (_i, state) => state.storage.getAlarm())) === null, 30_000, "the backstop alarm to be cleared");
   });
 
   it("an event sent twice (a crash between send and delete) is stored once", async () => {
