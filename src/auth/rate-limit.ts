@@ -38,7 +38,7 @@ export class RateLimiterObject extends DurableObject<Env> {
    * runtime evicts while idle. Nothing else sets them: every other bucket reads Date.now().
    */
   static readonly clocks = new Map<string, () => number>();
-  /** The bucket, loaded from storage on first use and saved on every take. */
+  /** The bucket, loaded from storage on first use and saved SAVE_EVERY_MS after a take (see save). */
   private tokens: number | null = null;
   private last = 0;
   private saveScheduled = false;

@@ -6,7 +6,7 @@ import { chargeAttempt, failureReason } from "../core/intent";
 import { chargeIdForIntent } from "../core/ids";
 import type { IntentRecord } from "../core/types";
 import type { AuditRow } from "../audit/log";
-import { prepared } from "./prepared";
+import { prepared, type BindValue } from "./prepared";
 import { auditLog, charges, intentNumbers, paymentIntentMetadata, paymentIntents, refunds } from "./schema";
 
 // The statements of writeIntent, built once (src/db/prepared.ts). A row is only ever replaced by a
@@ -199,25 +199,8 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
   }
   // The audit entries of the operations that made this version travel in the same batch.
   for (const row of audits) {
-    statements.push(
-      insertAudit(d1, {
-        id: row.id,
-        merchantId: row.merchantId ?? null,
-        livemode: row.livemode,
-        actor: row.actor,
-        actorRoles: row.actorRoles,
-        action: row.action,
-        objectType: row.objectType,
-        objectId: row.objectId ?? null,
-        requestId: row.requestId ?? null,
-        idempotencyKey: row.idempotencyKey ?? null,
-        statusBefore: row.statusBefore ?? null,
-        statusAfter: row.statusAfter ?? null,
-        httpStatus: row.httpStatus,
-        details: row.details ?? "{}",
-        created: row.created,
-      }),
-    );
+    const values = Object.fromEntries(AUDIT_COLUMNS.map((name) => [name, row[name] ?? null])) as Record<AuditColumn, BindValue>;
+    statements.push(insertAudit(d1, { ...values, details: row.details ?? "{}" }));
   }
   await d1.batch(statements);
 }
