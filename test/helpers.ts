@@ -4,6 +4,11 @@ import { expect } from "vitest";
 import { sha256Hex } from "../src/core/ids";
 import type { ChargeJson, PaymentIntentJson, RefundJson, TransactionJson } from "../src/core/objects";
 import type { V1ErrorBody } from "../src/api/v1/errors";
+import { drizzle } from "drizzle-orm/d1";
+import { eq } from "drizzle-orm";
+import { intentFromRow, intentRow } from "../src/db/intent-row";
+import { paymentIntents } from "../src/db/schema";
+import type { IntentRecord } from "../src/core/types";
 
 export type { ChargeJson, PaymentIntentJson, RefundJson, TransactionJson, V1ErrorBody };
 export interface ListJson<T> {
@@ -79,6 +84,12 @@ export async function call<T = Record<string, unknown>>(method: string, path: st
 
 export const post = <T = Record<string, unknown>>(path: string, body?: unknown, options: CallOptions = {}) => call<T>("POST", path, { ...options, body: body ?? {} });
 export const get = <T = Record<string, unknown>>(path: string, options: CallOptions = {}) => call<T>("GET", path, options);
+
+/** An intent as the D1 read model holds it (its row's columns and `data`, put back together). */
+export async function readModelIntent(id: string, d1: D1Database = env.DB): Promise<IntentRecord | null> {
+  const [row] = await drizzle(d1).select(intentRow).from(paymentIntents).where(eq(paymentIntents.id, id)).limit(1);
+  return row ? intentFromRow(row) : null;
+}
 
 let counter = 0;
 export function uniqueKey(label = "key"): string {

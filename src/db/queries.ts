@@ -7,6 +7,7 @@ import { resourceMissing } from "../core/errors";
 import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/types";
 import { charges, events, paymentIntentMetadata, paymentIntents, refunds } from "./schema";
 import type { SearchPlan } from "./search";
+import { intentFromRow, intentRow, type IntentRow } from "./intent-row";
 
 export interface PageRequest {
   limit: number;
@@ -117,6 +118,12 @@ export async function pageOf<T>(
 
 const parseRows = <T>(rows: { data: string }[]) => rows.map((r) => JSON.parse(r.data) as T);
 
+/**
+ * A refund's record: its entry in its intent's `refunds` (the refunds row is an index entry, with
+ * no copy of the record). Selected from `refunds` joined to `payment_intents` on the intent's id.
+ */
+export const refundData = sql<string>`(select value from json_each(${paymentIntents.data}, '$.refunds') where json_extract(value, '$.id') = ${refunds.id})`;
+
 export interface IntentFilters {
   status?: string;
   customer?: string;
@@ -132,7 +139,7 @@ export async function listIntents(d1: D1Database, scope: Scope, filters: IntentF
     ...createdConditions(paymentIntents.created, filters.created),
   ];
   return pageOf(d1, INTENTS, scope, where, page, async (w, order, limit) =>
-    parseRows<IntentRecord>(await drizzle(d1).select({ data: paymentIntents.data }).from(paymentIntents).where(w).orderBy(...order).limit(limit)),
+    (await drizzle(d1).select(intentRow).from(paymentIntents).where(w).orderBy(...order).limit(limit)).map(intentFromRow),
   );
 }
 
@@ -146,7 +153,7 @@ export async function listIntents(d1: D1Database, scope: Scope, filters: IntentF
 export async function searchIntents(d1: D1Database, scope: Scope, plan: SearchPlan, limit: number, after: Cursor | null): Promise<Page<IntentRecord>> {
   const db = drizzle(d1);
   const intentScope = scoped(INTENTS, scope);
-  const columns = { data: paymentIntents.data, created: paymentIntents.created, id: paymentIntents.id };
+  const columns = intentRow;
   const query = (branch: SearchPlan, extra: SQL[]) =>
     branch.metadata
       ? db
@@ -173,7 +180,7 @@ export async function searchIntents(d1: D1Database, scope: Scope, plan: SearchPl
           .where(and(...intentScope, ...branch.conditions, ...extra, ...(after ? [beyond(paymentIntents.created, paymentIntents.id, after, "older")] : [])))
           .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
           .limit(limit + 1);
-  let rows: { data: string; created: number; id: string }[];
+  let rows: IntentRow[];
   const [first, ...others] = plan.any ?? [];
   if (first) {
     const pages = await db.batch([query(first, plan.conditions), ...others.map((b) => query(b, plan.conditions))]);
@@ -186,7 +193,7 @@ export async function searchIntents(d1: D1Database, scope: Scope, plan: SearchPl
   } else {
     rows = await query(plan, []);
   }
-  return { items: parseRows<IntentRecord>(rows.slice(0, limit)), hasMore: rows.length > limit };
+  return { items: rows.slice(0, limit).map(intentFromRow), hasMore: rows.length > limit };
 }
 
 export interface RefundFilters {
@@ -202,14 +209,15 @@ export async function listRefunds(d1: D1Database, scope: Scope, filters: RefundF
     ...createdConditions(refunds.created, filters.created),
   ];
   return pageOf(d1, REFUNDS, scope, where, page, async (w, order, limit) =>
-    parseRows<RefundRecord>(await drizzle(d1).select({ data: refunds.data }).from(refunds).where(w).orderBy(...order).limit(limit)),
+    parseRows<RefundRecord>(await drizzle(d1).select({ data: refundData }).from(refunds).innerJoin(paymentIntents, eq(paymentIntents.id, refunds.paymentIntent)).where(w).orderBy(...order).limit(limit)),
   );
 }
 
 export async function findRefund(d1: D1Database, scope: Scope, id: string): Promise<RefundRecord | null> {
   const rows = await drizzle(d1)
-    .select({ data: refunds.data })
+    .select({ data: refundData })
     .from(refunds)
+    .innerJoin(paymentIntents, eq(paymentIntents.id, refunds.paymentIntent))
     .where(and(eq(refunds.id, id), ...scoped(REFUNDS, scope)))
     .limit(1);
   return rows[0] ? (JSON.parse(rows[0].data) as RefundRecord) : null;
@@ -229,15 +237,15 @@ export async function listCharges(d1: D1Database, scope: Scope, filters: ChargeF
     ...createdConditions(charges.created, filters.created),
   ];
   return pageOf(d1, CHARGES, scope, where, page, async (w, order, limit) =>
-    parseRows<IntentRecord>(
+    (
       await drizzle(d1)
-        .select({ data: paymentIntents.data })
+        .select(intentRow)
         .from(charges)
         .innerJoin(paymentIntents, eq(paymentIntents.id, charges.paymentIntent))
         .where(w)
         .orderBy(...order)
-        .limit(limit),
-    ),
+        .limit(limit)
+    ).map(intentFromRow),
   );
 }
 

@@ -6,6 +6,7 @@ import { chargeAttempt, failureReason } from "../core/intent";
 import { chargeIdForIntent } from "../core/ids";
 import type { IntentRecord } from "../core/types";
 import type { AuditRow } from "../audit/log";
+import { intentData } from "./intent-row";
 import { prepared, type BindValue } from "./prepared";
 import { auditLog, charges, intentNumbers, paymentIntentMetadata, paymentIntents, refunds } from "./schema";
 
@@ -82,7 +83,8 @@ const upsertCharge = prepared<"id" | "merchantId" | "livemode" | "paymentIntent"
     }),
 );
 
-const upsertRefund = prepared<"id" | "merchantId" | "livemode" | "paymentIntent" | "charge" | "status" | "amount" | "created" | "version" | "data">((db, p) =>
+// A refund's row is an index entry: its record is read from the intent's row (src/db/queries.ts).
+const upsertRefund = prepared<"id" | "merchantId" | "livemode" | "paymentIntent" | "charge" | "status" | "amount" | "created" | "version">((db, p) =>
   db
     .insert(refunds)
     .values({
@@ -95,11 +97,10 @@ const upsertRefund = prepared<"id" | "merchantId" | "livemode" | "paymentIntent"
       amount: p("amount"),
       created: p("created"),
       version: p("version"),
-      data: p("data"),
     })
     .onConflictDoUpdate({
       target: refunds.id,
-      set: { status: sql`excluded.status`, version: sql`excluded.version`, data: sql`excluded.data` },
+      set: { status: sql`excluded.status`, version: sql`excluded.version` },
       setWhere: sql`excluded.version > ${refunds.version}`,
     }),
 );
@@ -143,7 +144,7 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
       failureReason: failureReason(intent),
       resolution: intent.resolution?.status ?? null,
       version: intent.version,
-      data: JSON.stringify(intent),
+      data: intentData(intent),
     }),
   ];
   const hasMetadata = Object.keys(intent.metadata).length > 0;
@@ -188,7 +189,6 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
         amount: refund.amount,
         created: refund.created,
         version: intent.version,
-        data: JSON.stringify(refund),
       }),
     );
   }

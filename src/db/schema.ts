@@ -71,7 +71,7 @@ export const paymentIntents = sqliteTable(
     /** When reconciliation last asked the PSP (null: never). */
     reconciledAt: integer("reconciled_at"),
     version: integer("version").notNull(),
-    /** The domain record (IntentRecord) as JSON. */
+    /** The domain record (IntentRecord) as JSON, without the fields above (src/db/intent-row.ts). */
     data: text("data").notNull(),
   },
   (t) => [
@@ -146,8 +146,7 @@ export const refunds = sqliteTable(
     amount: integer("amount").notNull(),
     created: integer("created").notNull(),
     version: integer("version").notNull(),
-    /** The domain record (RefundRecord) as JSON. */
-    data: text("data").notNull(),
+    // No record here: a refund's record is the entry of its intent's `refunds` (migration 0019).
   },
   (t) => [
     index("refunds_list").on(t.merchantId, t.livemode, t.created, t.id),

@@ -19,12 +19,12 @@
 // - event wildcards and several types walk events_list in order: the events table holds 30 days.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { EventRecord, IntentRecord, Scope } from "../../src/core/types";
+import type { EventRecord, Scope } from "../../src/core/types";
 import { fanOut } from "../../src/webhooks/fanout";
 import { writeIntent } from "../../src/db/read-model";
 import { listCharges, listEvents, listIntents, listRefunds, searchIntents } from "../../src/db/queries";
 import { decodePageToken, parseSearch, searchPlan } from "../../src/db/search";
-import { createIntent, get, post, seedCustomer, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
+import { createIntent, get, post, readModelIntent, seedCustomer, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
 import { recording, type Captured } from "./recording";
 
 
@@ -81,7 +81,7 @@ beforeAll(async () => {
     rows.push(
       env.DB.prepare(
         "INSERT INTO payment_intents (id, merchant_id, livemode, status, amount, currency, customer, order_id, created, version, data) VALUES (?, ?, 0, ?, ?, 'usd', ?, ?, ?, 1, ?)",
-      ).bind(id, M, i % 3 ? "succeeded" : "canceled", 1000 + i, `cus_qp${i % 4}`, `ord_${i}`, created, `{"id":"${id}","created":${created},"metadata":${metadata}}`),
+      ).bind(id, M, i % 3 ? "succeeded" : "canceled", 1000 + i, `cus_qp${i % 4}`, `ord_${i}`, created, `{"metadata":${metadata},"refunds":[{"id":"re_qp${i}"}]}`),
       env.DB.prepare("INSERT INTO charges (id, merchant_id, livemode, payment_intent, customer, created, version) VALUES (?, ?, 0, ?, ?, ?, 1)").bind(`ch_qp${i}`, M, id, `cus_qp${i % 4}`, created),
       env.DB.prepare("INSERT INTO events (id, merchant_id, livemode, type, payment_intent, created, data) VALUES (?, ?, 0, ?, ?, ?, '{}')").bind(
         `evt_qp${i}`,
@@ -90,13 +90,12 @@ beforeAll(async () => {
         id,
         created,
       ),
-      env.DB.prepare("INSERT INTO refunds (id, merchant_id, livemode, payment_intent, charge, status, amount, created, version, data) VALUES (?, ?, 0, ?, ?, 'succeeded', 1, ?, 1, ?)").bind(
+      env.DB.prepare("INSERT INTO refunds (id, merchant_id, livemode, payment_intent, charge, status, amount, created, version) VALUES (?, ?, 0, ?, ?, 'succeeded', 1, ?, 1)").bind(
         `re_qp${i}`,
         M,
         id,
         `ch_qp${i}`,
         created,
-        JSON.stringify({ id: `re_qp${i}` }),
       ),
     );
   }
@@ -273,7 +272,7 @@ describe("metadata search rows are written with the intent", () => {
       { key: "colour", value: "teal" },
       { key: "shelf", value: "s1" },
     ]);
-    const before = await env.DB.prepare("SELECT data FROM payment_intents WHERE id = ?").bind(b.id).first<{ data: string }>();
+    const before = await readModelIntent(b.id);
     const updated = await post(`/v1/payment_intents/${b.id}`, { metadata: { shelf: "s9", colour: "" } }, opts);
     expect(updated.status, JSON.stringify(updated.body)).toBe(200);
     expect(await shelfRows(b.id)).toEqual([{ key: "shelf", value: "s9" }]);
@@ -282,7 +281,8 @@ describe("metadata search rows are written with the intent", () => {
     expect((await search(`-metadata['shelf']:'s9' AND customer:'${CUSTOMER}'`)).body.data.map((p) => p.id).sort()).toEqual([a.id, c.id].sort());
     expect((await search(`-metadata['colour']:'teal' AND customer:'${CUSTOMER}'`)).body.data.map((p) => p.id)).toEqual([b.id]);
     // A late write of the older version changes neither the intent row nor its metadata rows.
-    await writeIntent(env.DB, JSON.parse(before?.data ?? "{}") as IntentRecord);
+    if (!before) throw new Error("no read model row");
+    await writeIntent(env.DB, before);
     expect(await shelfRows(b.id)).toEqual([{ key: "shelf", value: "s9" }]);
   });
 });
@@ -293,8 +293,8 @@ describe("the write path's statements are built once and are index lookups", () 
     if (!a) throw new Error("seeded intents missing");
     const refund = await post("/v1/refunds", { payment_intent: a.id, amount: 100 }, opts);
     expect(refund.status, JSON.stringify(refund.body)).toBe(200);
-    const row = await env.DB.prepare("SELECT data FROM payment_intents WHERE id = ?").bind(a.id).first<{ data: string }>();
-    const intent = JSON.parse(row?.data ?? "{}") as IntentRecord;
+    const intent = await readModelIntent(a.id);
+    if (!intent) throw new Error("no read model row");
     expect(intent.refunds).toHaveLength(1);
     const { number: _number, ...unnumbered } = intent;
     const audit = { id: "aud_qp_write", merchantId: M, livemode: false, actor: "system", actorRoles: "[]", action: "qp.write", objectType: "payment_intent", objectId: a.id, httpStatus: 200, created: Date.now() };
@@ -310,15 +310,15 @@ describe("the write path's statements are built once and are index lookups", () 
     ]);
     expectIndexed(written);
     // Written as a stale version: nothing moved (the same row, the same metadata rows, the audit row once).
-    const after = await env.DB.prepare("SELECT version, data FROM payment_intents WHERE id = ?").bind(a.id).first<{ version: number; data: string }>();
+    const after = await env.DB.prepare("SELECT version FROM payment_intents WHERE id = ?").bind(a.id).first<{ version: number }>();
     expect(after?.version).toBe(intent.version);
     expect((await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE id = 'aud_qp_write'").first<{ n: number }>())?.n).toBe(1);
 
     // A create (version 1, no metadata) has no metadata rows to replace: no delete is sent.
     const fresh = await createIntent({ amount: 990, currency: "usd" }, opts);
     expect(fresh.status).toBe(200);
-    const freshRow = await env.DB.prepare("SELECT data FROM payment_intents WHERE id = ?").bind(fresh.body.id).first<{ data: string }>();
-    const freshIntent = JSON.parse(freshRow?.data ?? "{}") as IntentRecord;
+    const freshIntent = await readModelIntent(fresh.body.id);
+    if (!freshIntent) throw new Error("no read model row");
     expect(freshIntent.version).toBe(1);
     const freshWrite = await plans((db) => writeIntent(db, freshIntent));
     expect(freshWrite.map((w) => w.sql.split(" ").slice(0, 3).join(" ")).filter((s) => s.includes("payment_intent_metadata"))).toEqual([]);

@@ -3,6 +3,7 @@
 // to the processor), GET /failed (default window 30 days) and its counts.
 import { and, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, notInArray, or, sql, type SQL } from "drizzle-orm";
 import { beyond } from "../../db/queries";
+import { intentFromRow, intentRow } from "../../db/intent-row";
 import { bounded, unboundedMessage } from "../../db/search";
 import type { Hono } from "hono";
 import { z } from "zod";
@@ -104,12 +105,12 @@ async function page(c: Ctx, principal: Principal, where: SQL[], limit: number, c
     where.push(beyond(paymentIntents.created, paymentIntents.id, { created: cur.created, id: cursor }, "older"));
   }
   const rows = await db(c.env.DB)
-    .select({ data: paymentIntents.data })
+    .select(intentRow)
     .from(paymentIntents)
     .where(and(...where))
     .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
     .limit(limit + 1);
-  const items = rows.slice(0, limit).map((r) => JSON.parse(r.data) as IntentRecord);
+  const items = rows.slice(0, limit).map(intentFromRow);
   const hasMore = rows.length > limit;
   return { items, hasMore, cursor: hasMore ? (items[items.length - 1]?.id ?? null) : null };
 }

@@ -2,7 +2,8 @@
 // search, failed payments (counts by reason, retry, resolve, dismiss) and refund approvals. Admin and
 // support act across merchants (support only reads); a merchant's own credentials see only its own.
 import { and, desc, eq, gte, isNotNull, isNull, lte, sql, type SQL } from "drizzle-orm";
-import { beyond } from "../../db/queries";
+import { beyond, refundData } from "../../db/queries";
+import { intentFromRow, intentRow } from "../../db/intent-row";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
 import { audit } from "../../audit/log";
@@ -285,13 +286,13 @@ async function intentPage(dbs: D1Database[], where: SQL[], limit: number, cursor
   }
   const { rows, hasMore } = await mergedPage(dbs, limit, (d1, n) =>
     db(d1)
-      .select({ data: paymentIntents.data, created: paymentIntents.created, id: paymentIntents.id })
+      .select(intentRow)
       .from(paymentIntents)
       .where(and(...where))
       .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
       .limit(n),
   );
-  const items = rows.map((r) => JSON.parse(r.data) as IntentRecord);
+  const items = rows.map(intentFromRow);
   const last = rows[rows.length - 1];
   return { items, hasMore, next: hasMore && last ? encodeCursor(last.created, last.id) : null };
 }
@@ -509,9 +510,16 @@ function registerRefundApprovals(app: App): void {
     },
     async (c, { query, principal }) => {
       // 'pending' as a literal: the partial index refunds_pending (status = 'pending') then applies.
-      const where = and(...merchantFilter(principal, refunds.merchantId, query.merchant), sql`${refunds.status} = 'pending'`, sql`json_extract(${refunds.data}, '$.requiresApproval') = 1`);
+      // The refund's record is its entry in its intent's row (refundData).
+      const where = and(...merchantFilter(principal, refunds.merchantId, query.merchant), sql`${refunds.status} = 'pending'`, sql`json_extract(${refundData}, '$.requiresApproval') = 1`);
       const { rows } = await mergedPage(readDatabases(c, principal, query.merchant), query.limit ?? 25, (d1, n) =>
-        db(d1).select({ data: refunds.data, created: refunds.created, id: refunds.id }).from(refunds).where(where).orderBy(desc(refunds.created), desc(refunds.id)).limit(n),
+        db(d1)
+          .select({ data: refundData, created: refunds.created, id: refunds.id })
+          .from(refunds)
+          .innerJoin(paymentIntents, eq(paymentIntents.id, refunds.paymentIntent))
+          .where(where)
+          .orderBy(desc(refunds.created), desc(refunds.id))
+          .limit(n),
       );
       return json(c, { object: "list", data: rows.map((r) => renderRefund(JSON.parse(r.data) as RefundRecord)), has_more: false, url: "/v1/admin/refunds" });
     },

@@ -1,0 +1,98 @@
+// The read model stores each field once (issue 15): an intent's row keeps the fields that have columns
+// only in those columns and the rest of its record in `data`; a refund's row is an index entry whose
+// record is the entry of its intent's `refunds`. Reads put the record back together, so what a list
+// answers (the read model) equals what a retrieve answers (the intent's object), field for field.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { INTENT_FIELDS_IN_COLUMNS } from "../../src/db/intent-row";
+import type { IntentRecord } from "../../src/core/types";
+import { objectState } from "../chaos/harness";
+import { get, post, readModelIntent, type ListJson, type PaymentIntentJson, type RefundJson } from "../helpers";
+
+const CUSTOMER_META = { order: "o-row-1", shelf: "a2" };
+
+async function paidAndRefunded(): Promise<{ intent: PaymentIntentJson; refund: RefundJson }> {
+  const created = await post<PaymentIntentJson>("/v1/payment_intents", {
+    amount: 4321,
+    currency: "usd",
+    metadata: CUSTOMER_META,
+    description: "fields once",
+    payment_method: "pm_card_visa",
+    confirm: true,
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(200);
+  expect(created.body.status).toBe("succeeded");
+  const refund = await post<RefundJson>("/v1/refunds", { payment_intent: created.body.id, amount: 321, metadata: { why: "row test" } });
+  expect(refund.status, JSON.stringify(refund.body)).toBe(200);
+  const intent = await get<PaymentIntentJson>(`/v1/payment_intents/${created.body.id}`);
+  expect(intent.status).toBe(200);
+  return { intent: intent.body, refund: refund.body };
+}
+
+async function storedData(id: string): Promise<Record<string, unknown>> {
+  const row = await env.DB.prepare("SELECT data FROM payment_intents WHERE id = ?").bind(id).first<{ data: string }>();
+  if (!row) throw new Error(`no row for ${id}`);
+  return JSON.parse(row.data) as Record<string, unknown>;
+}
+
+async function listed(id: string): Promise<PaymentIntentJson | undefined> {
+  const page = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?limit=100");
+  expect(page.status).toBe(200);
+  return page.body.data.find((p) => p.id === id);
+}
+
+describe("the read model stores each field once", () => {
+  it("an intent's data leaves out its columns' fields, and the record read back equals the object's", async () => {
+    const { intent } = await paidAndRefunded();
+    const data = await storedData(intent.id);
+    for (const field of INTENT_FIELDS_IN_COLUMNS) expect(Object.keys(data), field).not.toContain(field);
+    // What stays in data is the rest of the record: the nested payment method, attempts, refunds.
+    expect(data).toMatchObject({ description: "fields once", metadata: CUSTOMER_META, amountReceived: 4321 });
+    const { intent: stored } = await objectState(intent.id);
+    expect(await readModelIntent(intent.id)).toEqual(stored);
+    // The list (read model) answers what the retrieve (object) answers.
+    expect(await listed(intent.id)).toEqual(intent);
+    const search = await get<ListJson<PaymentIntentJson>>(`/v1/payment_intents/search?query=${encodeURIComponent("metadata['order']:'o-row-1'")}`);
+    expect(search.body.data.find((p) => p.id === intent.id)).toEqual(intent);
+  });
+
+  it("a refund's row has no copy of the record: retrieve and list read its intent's entry", async () => {
+    const { intent, refund } = await paidAndRefunded();
+    const columns = await env.DB.prepare("SELECT name FROM pragma_table_info('refunds')").all<{ name: string }>();
+    expect(columns.results.map((c) => c.name)).not.toContain("data");
+    const one = await get<RefundJson>(`/v1/refunds/${refund.id}`);
+    expect(one.status).toBe(200);
+    expect(one.body).toEqual(refund);
+    const list = await get<ListJson<RefundJson>>(`/v1/refunds?payment_intent=${intent.id}`);
+    expect(list.body.data).toEqual([refund]);
+    expect(refund).toMatchObject({ amount: 321, metadata: { why: "row test" }, payment_intent: intent.id, status: "succeeded" });
+  });
+
+  it("a row written before the split (every field in data) reads the same, and migration 0019 strips it", async () => {
+    const { intent } = await paidAndRefunded();
+    const record = await readModelIntent(intent.id);
+    if (!record) throw new Error("no read model row");
+    // As the row was before migration 0019: the whole record in data.
+    await env.DB.prepare("UPDATE payment_intents SET data = ? WHERE id = ?").bind(JSON.stringify(record), intent.id).run();
+    expect(Object.keys(await storedData(intent.id))).toContain("status");
+    expect(await readModelIntent(intent.id)).toEqual(record);
+    expect(await listed(intent.id)).toEqual(intent);
+
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0019_"));
+    const strip = migration?.queries.find((q) => q.includes("json_remove"));
+    if (!strip) throw new Error("migration 0019 has no UPDATE ... json_remove");
+    await env.DB.prepare(`${strip.trim().replace(/;$/, "")} WHERE id = ?`).bind(intent.id).run();
+    const data = await storedData(intent.id);
+    for (const field of INTENT_FIELDS_IN_COLUMNS) expect(Object.keys(data), field).not.toContain(field);
+    expect(await readModelIntent(intent.id)).toEqual(record);
+  });
+
+  it("the columns win over a stale field an older row kept in data", async () => {
+    const { intent } = await paidAndRefunded();
+    const record = await readModelIntent(intent.id);
+    if (!record) throw new Error("no read model row");
+    const stale: IntentRecord = { ...record, status: "requires_payment_method", amountRefunded: 0, version: 1 };
+    await env.DB.prepare("UPDATE payment_intents SET data = ? WHERE id = ?").bind(JSON.stringify(stale), intent.id).run();
+    expect(await readModelIntent(intent.id)).toEqual(record);
+  });
+});
