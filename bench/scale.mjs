@@ -269,7 +269,6 @@ function seed(db) {
         merchant_id: "src.merchant",
         payment_intent: "src.id",
         created: "src.created + 1000",
-        data: `json_set(t.data, '$.id', 'evt_' || substr(src.id, 4), '$.created', src.created + 1000)`,
       },
       "FROM src JOIN scale_tpl_event te ON te.intent_id = src.tpl_id JOIN events t ON t.id = te.event_id",
     )}`,

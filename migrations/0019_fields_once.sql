@@ -14,4 +14,7 @@ UPDATE payment_intents SET
   updated = coalesce(updated, json_extract(data, '$.updated'), created),
   reconciled_at = coalesce(reconciled_at, json_extract(data, '$.reconciledAt')),
   data = json_remove(data, '$.id', '$.merchantId', '$.livemode', '$.version', '$.created', '$.updated', '$.status', '$.amount', '$.currency', '$.amountRefunded', '$.customer', '$.orderId', '$.locationId', '$.reconciledAt');
+-- An event's row the same way (src/db/event-row.ts): its id, type, created, merchant and mode are
+-- columns; `data` keeps the object's snapshot and the request's references.
+UPDATE events SET data = json_remove(data, '$.id', '$.type', '$.created', '$.merchantId', '$.livemode');
 PRAGMA optimize;

@@ -6,9 +6,11 @@ import type { ChargeJson, PaymentIntentJson, RefundJson, TransactionJson } from 
 import type { V1ErrorBody } from "../src/api/v1/errors";
 import { drizzle } from "drizzle-orm/d1";
 import { eq } from "drizzle-orm";
+import { asc } from "drizzle-orm";
 import { intentFromRow, intentRow } from "../src/db/intent-row";
-import { paymentIntents } from "../src/db/schema";
-import type { IntentRecord } from "../src/core/types";
+import { eventFromRow, eventRow } from "../src/db/event-row";
+import { events, paymentIntents } from "../src/db/schema";
+import type { EventRecord, IntentRecord } from "../src/core/types";
 
 export type { ChargeJson, PaymentIntentJson, RefundJson, TransactionJson, V1ErrorBody };
 export interface ListJson<T> {
@@ -89,6 +91,12 @@ export const get = <T = Record<string, unknown>>(path: string, options: CallOpti
 export async function readModelIntent(id: string, d1: D1Database = env.DB): Promise<IntentRecord | null> {
   const [row] = await drizzle(d1).select(intentRow).from(paymentIntents).where(eq(paymentIntents.id, id)).limit(1);
   return row ? intentFromRow(row) : null;
+}
+
+/** Events as D1 holds them (their rows' columns and `data`, put back together): one by id, or an intent's, oldest first. */
+export async function storedEventRecords(by: { id: string } | { paymentIntent: string }, d1: D1Database = env.DB): Promise<EventRecord[]> {
+  const where = "id" in by ? eq(events.id, by.id) : eq(events.paymentIntent, by.paymentIntent);
+  return (await drizzle(d1).select(eventRow).from(events).where(where).orderBy(asc(events.created), asc(events.id))).map(eventFromRow);
 }
 
 let counter = 0;

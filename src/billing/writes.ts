@@ -8,6 +8,7 @@ import type { EventType } from "../core/events";
 import { derivedId, randomId } from "../core/ids";
 import type { EventRecord, Scope } from "../core/types";
 import { events } from "../db/schema";
+import { eventData, eventFromRow, eventRow } from "../db/event-row";
 import type { Env } from "../env";
 import { log } from "../log";
 import { paymentIntentOf } from "../webhooks/fanout";
@@ -53,7 +54,7 @@ export class Writes {
     this.statements.push(
       this.d1
         .prepare(eventSql(guard))
-        .bind(record.id, record.merchantId, record.livemode ? 1 : 0, record.type, paymentIntentOf(record), record.created, JSON.stringify(record)),
+        .bind(record.id, record.merchantId, record.livemode ? 1 : 0, record.type, paymentIntentOf(record), record.created, eventData(record)),
     );
     this.eventAt.push({ index: this.statements.length - 1, event: record });
     return this;
@@ -82,10 +83,10 @@ async function publish(env: Env, records: EventRecord[]): Promise<void> {
 /** Cron: events stored by a billing change but not fanned out after `graceMs` go to the queue again. */
 export async function refanEvents(env: Env, now = Date.now(), graceMs = 30_000, limit = 100): Promise<number> {
   const rows = await db(env.DB)
-    .select({ data: events.data })
+    .select(eventRow)
     .from(events)
     .where(and(eq(events.fannedOut, false), lt(events.created, now - graceMs)))
     .limit(limit);
-  if (rows.length > 0) await publish(env, rows.map((r) => JSON.parse(r.data) as EventRecord));
+  if (rows.length > 0) await publish(env, rows.map(eventFromRow));
   return rows.length;
 }

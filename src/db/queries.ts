@@ -8,6 +8,7 @@ import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/typ
 import { charges, events, paymentIntentMetadata, paymentIntents, refunds } from "./schema";
 import type { SearchPlan } from "./search";
 import { intentFromRow, intentRow, type IntentRow } from "./intent-row";
+import { eventFromRow, eventRow } from "./event-row";
 
 export interface PageRequest {
   limit: number;
@@ -273,6 +274,6 @@ export async function listEvents(d1: D1Database, scope: Scope, filters: EventFil
     ...createdConditions(events.created, filters.created),
   ];
   return pageOf(d1, EVENTS, scope, where, page, async (w, order, limit) =>
-    parseRows<EventRecord>(await drizzle(d1).select({ data: events.data }).from(events).where(w).orderBy(...order).limit(limit)),
+    (await drizzle(d1).select(eventRow).from(events).where(w).orderBy(...order).limit(limit)).map(eventFromRow),
   );
 }

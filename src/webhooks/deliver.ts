@@ -16,6 +16,7 @@ import { log } from "../log";
 import type { DeliveryMessage } from "./messages";
 import { signPayload } from "./signing";
 import { db, signingSecrets, type DeliveryRow, type EndpointRow } from "./store";
+import { eventFromRow, eventRow, type EventRow } from "../db/event-row";
 import { webhookUrlProblem } from "./url-guard";
 import { directoryDb } from "../db/shards";
 
@@ -153,7 +154,7 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
       .from(webhookEndpoints)
       .where(inArray(webhookEndpoints.id, d.select({ id: webhookDeliveries.endpointId }).from(webhookDeliveries).where(inArray(webhookDeliveries.id, part)))),
     d
-      .select({ id: events.id, data: events.data })
+      .select(eventRow)
       .from(events)
       .where(inArray(events.id, d.select({ id: webhookDeliveries.eventId }).from(webhookDeliveries).where(inArray(webhookDeliveries.id, part)))),
     d
@@ -177,12 +178,12 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
     else unclaimed.push(msg);
   });
   const endpoints = new Map<string, EndpointRow>();
-  const eventData = new Map<string, string>();
+  const eventsById = new Map<string, EventRecord>();
   const pending = new Map<string, number>();
   parts.forEach((_, k) => {
     const at = msgs.length + k * 3;
     for (const e of (results[at] ?? []) as EndpointRow[]) endpoints.set(e.id, e);
-    for (const e of (results[at + 1] ?? []) as { id: string; data: string }[]) eventData.set(e.id, e.data);
+    for (const e of (results[at + 1] ?? []) as EventRow[]) eventsById.set(e.id, eventFromRow(e));
     for (const p of (results[at + 2] ?? []) as { eventId: string; n: number }[]) pending.set(p.eventId, Number(p.n));
   });
 
@@ -222,8 +223,8 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
 
   await bounded(claimed, DELIVERY_CONCURRENCY, async ({ msg, row }) => {
     const endpoint = endpoints.get(row.endpointId);
-    const data = eventData.get(row.eventId);
-    if (!endpoint || endpoint.status !== "enabled" || data === undefined) {
+    const event = eventsById.get(row.eventId);
+    if (!endpoint || endpoint.status !== "enabled" || event === undefined) {
       outcomes.push(
         d
           .update(webhookDeliveries)
@@ -232,7 +233,6 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
       );
       return;
     }
-    const event = JSON.parse(data) as EventRecord;
     // Rendered with the merchant's default Stripe API version (the gateway's when it has none).
     const body = JSON.stringify(renderEvent(event, pending.get(event.id) ?? 0, await versionOf(event.merchantId)));
     const signed = await signPayload(event.id, body, await secretsOf(endpoint), Math.floor(Date.now() / 1000));

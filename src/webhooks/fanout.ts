@@ -3,6 +3,7 @@
 // queues the first attempt of each new delivery. Re-running it for the same events changes nothing.
 import { and, eq, lt, or, isNull, sql } from "drizzle-orm";
 import { prepared } from "../db/prepared";
+import { eventData } from "../db/event-row";
 import { subscribes } from "../core/events";
 import { derivedId } from "../core/ids";
 import type { EventRecord } from "../core/types";
@@ -76,7 +77,7 @@ export async function fanOut(env: Env, batch: EventRecord[]): Promise<void> {
   const now = Date.now();
   const endpoints = await enabledEndpoints(env, batch);
   const statements = batch.map((e) =>
-    insertEvent(d1, { id: e.id, merchantId: e.merchantId, livemode: e.livemode, type: e.type, paymentIntent: paymentIntentOf(e), created: e.created, data: JSON.stringify(e) }),
+    insertEvent(d1, { id: e.id, merchantId: e.merchantId, livemode: e.livemode, type: e.type, paymentIntent: paymentIntentOf(e), created: e.created, data: eventData(e) }),
   );
   statements.push(markFannedOut(d1, { ids: JSON.stringify(batch.map((e) => e.id)) }));
   const deliveries: D1PreparedStatement[] = [];

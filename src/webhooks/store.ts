@@ -4,6 +4,7 @@ import { drizzle } from "drizzle-orm/d1";
 import type { EventRecord, Scope } from "../core/types";
 import { unseal } from "../core/sealed";
 import { events, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema";
+import { eventFromRow, eventRow } from "../db/event-row";
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect;
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -35,11 +36,11 @@ export async function findEndpoint(d1: D1Database, scope: Scope, id: string): Pr
 
 export async function findEvent(d1: D1Database, scope: Scope, id: string): Promise<EventRecord | null> {
   const rows = await db(d1)
-    .select({ data: events.data })
+    .select(eventRow)
     .from(events)
     .where(and(eq(events.id, id), eq(events.merchantId, scope.merchantId), eq(events.livemode, scope.livemode)))
     .limit(1);
-  return rows[0] ? (JSON.parse(rows[0].data) as EventRecord) : null;
+  return rows[0] ? eventFromRow(rows[0]) : null;
 }
 
 export async function pendingDeliveries(d1: D1Database, eventId: string): Promise<number> {

@@ -12,7 +12,7 @@ import type { EventRecord, IntentRecord } from "../../src/core/types";
 import type { Env } from "../../src/env";
 import worker, { QUEUES } from "../../src/index";
 import type { ReconcileMessage } from "../../src/reconcile/messages";
-import { readModelIntent, receivedBy } from "../helpers";
+import { readModelIntent, receivedBy, storedEventRecords } from "../helpers";
 
 export const stub = (id: string) => env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -279,8 +279,7 @@ export interface StoredEvent {
 }
 
 export async function storedEvents(id: string): Promise<StoredEvent[]> {
-  const rows = await env.DB.prepare("SELECT id, type, created, data FROM events WHERE payment_intent = ? ORDER BY created, id").bind(id).all<{ id: string; type: string; created: number; data: string }>();
-  return rows.results.map((r) => ({ id: r.id, type: r.type, created: r.created, record: JSON.parse(r.data) as EventRecord }));
+  return (await storedEventRecords({ paymentIntent: id })).map((record) => ({ id: record.id, type: record.type, created: record.created, record }));
 }
 
 /** The read model's row and refunds equal the object's state. */

@@ -5,9 +5,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { INTENT_FIELDS_IN_COLUMNS } from "../../src/db/intent-row";
+import { EVENT_FIELDS_IN_COLUMNS } from "../../src/db/event-row";
+import type { EventJson } from "../../src/core/events";
 import type { IntentRecord } from "../../src/core/types";
 import { objectState } from "../chaos/harness";
-import { get, post, readModelIntent, type ListJson, type PaymentIntentJson, type RefundJson } from "../helpers";
+import { get, post, readModelIntent, storedEventRecords, waitFor, type ListJson, type PaymentIntentJson, type RefundJson } from "../helpers";
 
 const CUSTOMER_META = { order: "o-row-1", shelf: "a2" };
 
@@ -79,7 +81,7 @@ describe("the read model stores each field once", () => {
     expect(await listed(intent.id)).toEqual(intent);
 
     const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0019_"));
-    const strip = migration?.queries.find((q) => q.includes("json_remove"));
+    const strip = migration?.queries.find((q) => q.includes("UPDATE payment_intents"));
     if (!strip) throw new Error("migration 0019 has no UPDATE ... json_remove");
     await env.DB.prepare(`${strip.trim().replace(/;$/, "")} WHERE id = ?`).bind(intent.id).run();
     const data = await storedData(intent.id);
@@ -94,5 +96,32 @@ describe("the read model stores each field once", () => {
     const stale: IntentRecord = { ...record, status: "requires_payment_method", amountRefunded: 0, version: 1 };
     await env.DB.prepare("UPDATE payment_intents SET data = ? WHERE id = ?").bind(JSON.stringify(stale), intent.id).run();
     expect(await readModelIntent(intent.id)).toEqual(record);
+  });
+
+  it("an event's data leaves out its columns' fields; retrieve, list and an older full row answer the same", async () => {
+    const { intent } = await paidAndRefunded();
+    const listed = await waitFor(async () => {
+      const page = await get<ListJson<EventJson>>(`/v1/events?payment_intent=${intent.id}&type=refund.created`);
+      return page.body.data[0];
+    }, 15_000, "the refund.created event");
+    const row = await env.DB.prepare("SELECT data FROM events WHERE id = ?").bind(listed.id).first<{ data: string }>();
+    const data = JSON.parse(row?.data ?? "{}") as Record<string, unknown>;
+    for (const field of EVENT_FIELDS_IN_COLUMNS) expect(Object.keys(data), field).not.toContain(field);
+    expect(data).toHaveProperty("object");
+    const one = await get<EventJson>(`/v1/events/${listed.id}`);
+    expect(one.body).toEqual(listed);
+    expect(listed).toMatchObject({ type: "refund.created", livemode: false });
+
+    // As the row was before migration 0019, then as the migration leaves it.
+    const [record] = await storedEventRecords({ id: listed.id });
+    if (!record) throw new Error("event not stored");
+    await env.DB.prepare("UPDATE events SET data = ? WHERE id = ?").bind(JSON.stringify(record), listed.id).run();
+    expect((await get<EventJson>(`/v1/events/${listed.id}`)).body).toEqual(listed);
+    const strip = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0019_"))?.queries.find((q) => q.includes("UPDATE events"));
+    if (!strip) throw new Error("migration 0019 has no UPDATE events");
+    await env.DB.prepare(`${strip.trim().replace(/;$/, "")} WHERE id = ?`).bind(listed.id).run();
+    const stripped = JSON.parse((await env.DB.prepare("SELECT data FROM events WHERE id = ?").bind(listed.id).first<{ data: string }>())?.data ?? "{}") as Record<string, unknown>;
+    for (const field of EVENT_FIELDS_IN_COLUMNS) expect(Object.keys(stripped), field).not.toContain(field);
+    expect(await storedEventRecords({ id: listed.id })).toEqual([record]);
   });
 });

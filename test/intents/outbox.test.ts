@@ -5,10 +5,10 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { EventJson } from "../../src/core/events";
-import type { EventRecord, IntentRecord } from "../../src/core/types";
+import type { IntentRecord } from "../../src/core/types";
 import { writeIntent } from "../../src/db/read-model";
 import type { PaymentIntentObject } from "../../src/intents/object";
-import { authorizedIntent, createIntent, get, post, succeededIntent, uniqueKey, waitFor, type ListJson, type PaymentIntentJson } from "../helpers";
+import { authorizedIntent, createIntent, get, post, storedEventRecords, succeededIntent, uniqueKey, waitFor, type ListJson, type PaymentIntentJson } from "../helpers";
 
 const stub = (id: string) => env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
 
@@ -143,8 +143,9 @@ describe("events outbox", () => {
   it("an event sent twice (a crash between send and delete) is stored once", async () => {
     const pi = (await createIntent()).body;
     const [created] = await eventsOf(pi.id, 1);
-    const record = await runInDurableObject(stub(pi.id), async () => (await env.DB.prepare("SELECT data FROM events WHERE id = ?").bind(created?.id).first<{ data: string }>())?.data);
-    await env.EVENTS_QUEUE.send(JSON.parse(record ?? "{}") as EventRecord);
+    const [record] = await storedEventRecords({ id: created?.id ?? "" });
+    if (!record) throw new Error("the created event is not stored");
+    await env.EVENTS_QUEUE.send(record);
     await new Promise((r) => setTimeout(r, 1500));
     expect((await eventsOf(pi.id, 1)).map((e) => e.id)).toEqual([created?.id]);
   });

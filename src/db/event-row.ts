@@ -1,0 +1,35 @@
+// An event's row in D1 stores each field once, as an intent's does (src/db/intent-row.ts): the fields
+// with columns (id, type, created, merchant, mode) live only there, `data` holds the rest of the
+// record (the object's snapshot, the request's references). Rows written before still carry them
+// all in `data`; the columns win.
+import type { EventRecord } from "../core/types";
+import { events } from "./schema";
+
+export const EVENT_FIELDS_IN_COLUMNS = ["id", "type", "created", "merchantId", "livemode"] as const satisfies readonly (keyof EventRecord)[];
+
+type ColumnField = (typeof EVENT_FIELDS_IN_COLUMNS)[number];
+
+/** What a read selects to rebuild events: `db.select(eventRow)`. */
+export const eventRow = { data: events.data, id: events.id, type: events.type, created: events.created, merchantId: events.merchantId, livemode: events.livemode };
+
+export interface EventRow {
+  data: string;
+  id: string;
+  type: string;
+  created: number;
+  merchantId: string;
+  livemode: boolean | number;
+}
+
+/** The `data` of an event's row: its record without the fields that have columns. */
+export function eventData(event: EventRecord): string {
+  const rest: Partial<EventRecord> = { ...event };
+  for (const field of EVENT_FIELDS_IN_COLUMNS) delete rest[field];
+  return JSON.stringify(rest);
+}
+
+/** The record of a row: `data` with the columns put back. */
+export function eventFromRow(row: EventRow): EventRecord {
+  const rest = JSON.parse(row.data) as Omit<EventRecord, ColumnField>;
+  return { ...rest, id: row.id, type: row.type, created: row.created, merchantId: row.merchantId, livemode: Boolean(row.livemode) };
+}
