@@ -52,20 +52,18 @@ function sendProblem(c: Ctx, err: ApiErrorData): Response {
   return new Response(JSON.stringify(problem(err, c.get("requestId"))), { status: problemStatus(err), headers });
 }
 
-/** Gateway numbers looked up once per request (a list names the same few accounts many times). */
-type GatewayCache = Map<string, Promise<number | null>>;
+const accountOf = (intent: IntentRecord) => intent.gatewayAccount ?? intent.connectorAccount ?? SANDBOX_ACCOUNT;
 
-async function rendered(c: Ctx, intent: IntentRecord, number?: number, gateways: GatewayCache = new Map()): Promise<SeedIntentJson> {
+async function rendered(c: Ctx, intent: IntentRecord, number?: number): Promise<SeedIntentJson> {
   const n = number ?? (await ensureIntentNumber(shardFor(c.env, intent.merchantId), intent));
-  const account = intent.gatewayAccount ?? intent.connectorAccount ?? SANDBOX_ACCOUNT;
-  let gateway = gateways.get(account);
-  if (!gateway) gateways.set(account, (gateway = gatewayNumberOf(directoryDb(c.env), account)));
-  return renderSeedIntent(intent, n, await gateway);
+  return renderSeedIntent(intent, n, await gatewayNumberOf(directoryDb(c.env), accountOf(intent)));
 }
 
+/** A page of numbered intents: each account's gateway number is looked up once, then every row renders without waiting. */
 async function renderedList(c: Ctx, rows: { number: number; intent: IntentRecord }[]): Promise<SeedIntentJson[]> {
-  const gateways: GatewayCache = new Map();
-  return Promise.all(rows.map((r) => rendered(c, r.intent, r.number, gateways)));
+  const accounts = [...new Set(rows.map((r) => accountOf(r.intent)))];
+  const numbers = new Map(await Promise.all(accounts.map(async (a) => [a, await gatewayNumberOf(directoryDb(c.env), a)] as const)));
+  return rows.map((r) => renderSeedIntent(r.intent, r.number, numbers.get(accountOf(r.intent)) ?? null));
 }
 
 // ---- who is calling ----------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ export function integerOrText(value: string | null): number | string | null {
 
 export function isoTime(ms: number | null | undefined): string | null {
   if (ms === null || ms === undefined) return null;
-  return new Date(ms).toISOString().replace(/\.000Z$/, "Z");
+  const iso = new Date(ms).toISOString();
+  return iso.endsWith(".000Z") ? `${iso.slice(0, -5)}Z` : iso;
 }
 
 /** When the payment was authorized, captured, or last failed. */
