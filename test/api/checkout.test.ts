@@ -83,8 +83,17 @@ describe("/v1/checkout/sessions", () => {
   });
 
   it("creates a session from a /v1/prices price; retrieves it with expand[]=payment_intent and line_items; lists line items", async () => {
-    const price = await post<{ id: string }>("/v1/prices", { unit_amount: 1500, currency: "eur", recurring: { interval: "month" }, product_data: { name: "Membership" } });
+    const price = await post<{ id: string }>("/v1/prices", { unit_amount: 1500, currency: "eur", product_data: { name: "Membership" } });
     expect(price.status).toBe(200);
+    // A recurring price needs subscription mode: refused in payment mode, and no session or intent is made.
+    const monthly = await post<{ id: string }>("/v1/prices", { unit_amount: 1500, currency: "eur", recurring: { interval: "month" }, product_data: { name: "Membership" } });
+    expect(monthly.status).toBe(200);
+    const sessionsBefore = (await get<ListJson<SessionJson>>("/v1/checkout/sessions?limit=100")).body.data.length;
+    const refused = await post<SessionJson>("/v1/checkout/sessions", { mode: "payment", line_items: [{ price: price.body.id, quantity: 1 }, { price: monthly.body.id, quantity: 1 }], success_url: SUCCESS });
+    const err = expectError(refused, 400);
+    expect(err.param).toBe("line_items[1][price]");
+    expect(err.message).toMatch(/recurring/);
+    expect((await get<ListJson<SessionJson>>("/v1/checkout/sessions?limit=100")).body.data.length).toBe(sessionsBefore);
     const created = await post<SessionJson>("/v1/checkout/sessions", { mode: "payment", line_items: [{ price: price.body.id, quantity: 3 }], success_url: SUCCESS });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     expect(created.body).toMatchObject({ amount_total: 4500, currency: "eur" });

@@ -33,7 +33,14 @@ describe("Checkout Sessions through the stripe client", () => {
   });
 
   it("creates with a price id from /v1/prices, retrieves with expand, lists line items", async () => {
-    const price = await stripe.prices.create({ unit_amount: 1200, currency: "eur", recurring: { interval: "month" }, product_data: { name: "Coffee club" } });
+    const price = await stripe.prices.create({ unit_amount: 1200, currency: "eur", product_data: { name: "Coffee club" } });
+    // A recurring price needs subscription mode: Stripe's own refusal, as the SDK raises it.
+    const monthly = await stripe.prices.create({ unit_amount: 1200, currency: "eur", recurring: { interval: "month" }, product_data: { name: "Coffee club" } });
+    await expect(stripe.checkout.sessions.create({ mode: "payment", line_items: [{ price: monthly.id, quantity: 1 }], success_url: SUCCESS })).rejects.toMatchObject({
+      type: "StripeInvalidRequestError",
+      statusCode: 400,
+      param: "line_items[0][price]",
+    });
     const s = await stripe.checkout.sessions.create({ mode: "payment", line_items: [{ price: price.id, quantity: 1 }], success_url: SUCCESS, expires_at: Math.floor(Date.now() / 1000) + 3600 });
     expect(s.amount_total).toBe(1200);
     expect(s.currency).toBe("eur");

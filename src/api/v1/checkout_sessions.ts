@@ -165,8 +165,13 @@ async function lineItemsOf(c: Ctx, principal: Principal, items: z.output<typeof 
     if (item.price !== undefined) {
       const price = await findPrice(c.env.DB, principal, item.price, `${param}[price]`);
       if (!price.active) throw invalidRequest(`The price ${price.id} is not active.`, `${param}[price]`);
+      // As Stripe: a session in payment mode takes one-time prices only (a recurring price needs
+      // subscription mode, which sessions here do not offer: subscriptions are made with /v1/subscriptions).
+      if (isRecurring(price)) {
+        throw invalidRequest(`The price ${price.id} is recurring: a session in payment mode takes one-time prices only. Create a subscription with /v1/subscriptions instead.`, `${param}[price]`);
+      }
       itemCurrency = price.currency;
-      line = { id: randomId("li"), name: price.productName, quantity: item.quantity, unitAmount: price.unitAmount, price: price.id, priceType: isRecurring(price) ? "recurring" : "one_time" };
+      line = { id: randomId("li"), name: price.productName, quantity: item.quantity, unitAmount: price.unitAmount, price: price.id, priceType: "one_time" };
     } else {
       const data = item.price_data;
       if (!data) throw invalidRequest(`Pass price_data in ${param}.`, `${param}[price_data]`);

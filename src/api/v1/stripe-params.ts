@@ -434,7 +434,7 @@ export const STRIPE_PARAMS = {
   },
   "POST /v1/checkout/sessions": {
     mode: honoured("payment"),
-    line_items: honoured("price or price_data, quantity"),
+    line_items: honoured("price (one-time; a recurring price is refused, as in payment mode at Stripe) or price_data, quantity"),
     success_url: honoured("{CHECKOUT_SESSION_ID} is replaced"),
     cancel_url: honoured(),
     customer: honoured(),
