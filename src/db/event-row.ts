@@ -23,8 +23,8 @@ export interface EventRow {
 
 /** The `data` of an event's row: its record without the fields that have columns. */
 export function eventData(event: EventRecord): string {
-  const rest: Partial<EventRecord> = { ...event };
-  for (const field of EVENT_FIELDS_IN_COLUMNS) delete rest[field];
+  // The names of EVENT_FIELDS_IN_COLUMNS (the test of this file checks that they are all left out).
+  const { id, type, created, merchantId, livemode, ...rest } = event;
   return JSON.stringify(rest);
 }
 
