@@ -24,6 +24,7 @@ import {
   renderInvoice,
   renderSubscription,
   subscriptionById,
+  type CustomerRow,
   type InvoiceRow,
   type PriceRow,
   type SubscriptionRow,
@@ -72,6 +73,8 @@ export interface NewInvoice {
   dueAt: number | null;
   /** Set when the creator pays it at once and holds it meanwhile. */
   claimedUntil: number | null;
+  /** The customer as the invoice is made: its email, name and phone are kept on the invoice. */
+  customer: Pick<CustomerRow, "email" | "name" | "phone"> | null;
   created: number;
 }
 
@@ -103,8 +106,17 @@ export function invoiceRow(n: NewInvoice): InvoiceRow {
     voidedAt: null,
     markedUncollectibleAt: null,
     testClock: s.testClock,
+    customerEmail: n.customer?.email ?? null,
+    customerName: n.customer?.name ?? null,
+    customerPhone: n.customer?.phone ?? null,
     created: n.created,
   };
+}
+
+/** What an invoice keeps of its customer (a deleted customer still has its row). */
+async function customerContact(d1: D1Database, id: string): Promise<Pick<CustomerRow, "email" | "name" | "phone"> | null> {
+  const [row] = await db(d1).select({ email: customers.email, name: customers.name, phone: customers.phone }).from(customers).where(eq(customers.id, id)).limit(1);
+  return row ?? null;
 }
 
 /** The SQL value of a row's field (booleans are integers in D1). */
@@ -212,6 +224,7 @@ export async function renewSubscription(env: Env, row: SubscriptionRow): Promise
     amountDue: price.unitAmount * row.quantity,
     dueAt: start,
     claimedUntil: null,
+    customer: await customerContact(env.DB, row.customer),
     created: Date.now(),
   });
   insertInvoice(w, invoice, true);

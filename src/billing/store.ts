@@ -492,9 +492,9 @@ export interface InvoiceJson {
   custom_fields: null;
   customer_account: null;
   customer_address: null;
-  customer_email: null;
-  customer_name: null;
-  customer_phone: null;
+  customer_email: string | null;
+  customer_name: string | null;
+  customer_phone: string | null;
   customer_shipping: null;
   customer_tax_exempt: null;
   default_payment_method: null;
@@ -642,9 +642,9 @@ export function renderInvoice(row: InvoiceRow, paymentIntent?: Record<string, un
     custom_fields: null,
     customer_account: null,
     customer_address: null,
-    customer_email: null,
-    customer_name: null,
-    customer_phone: null,
+    customer_email: row.customerEmail,
+    customer_name: row.customerName,
+    customer_phone: row.customerPhone,
     customer_shipping: null,
     customer_tax_exempt: null,
     default_payment_method: null,

@@ -104,6 +104,7 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
     dueAt: deferred ? null : now,
     // Charged right here, with the customer present; the claim keeps sweeps off it meanwhile.
     claimedUntil: trial || deferred ? null : Date.now() + CLAIM_MS,
+    customer,
     created: now,
   });
   const w = new Writes(env.DB, scope);

@@ -519,6 +519,10 @@ export const invoices = sqliteTable(
     voidedAt: integer("voided_at"),
     markedUncollectibleAt: integer("marked_uncollectible_at"),
     testClock: text("test_clock"),
+    /** The customer's email, name and phone when the invoice was made (it is finalized then), as Stripe keeps them (migration 0020). */
+    customerEmail: text("customer_email"),
+    customerName: text("customer_name"),
+    customerPhone: text("customer_phone"),
     created: integer("created").notNull(),
   },
   (t) => [

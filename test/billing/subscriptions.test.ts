@@ -374,6 +374,24 @@ describe("subscriptions", () => {
     expect((await ok(get<ListJson<SubscriptionJson>>(`/v1/subscriptions?customer=${s.customer}&status=canceled`, s.opts))).data).toHaveLength(1);
   });
 
+  it("an invoice keeps the customer's email, name and phone as they were when it was made (renewals take the new ones)", async () => {
+    const s = await setup("sub-contact");
+    await ok(post(`/v1/customers/${s.customer}`, { name: "Ada Lovelace", phone: "+441234567890" }, s.opts));
+    const created = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
+    const first = { customer_email: "sub-contact@example.com", customer_name: "Ada Lovelace", customer_phone: "+441234567890" };
+    expect((await invoicesOf(s, created.id))[0]).toMatchObject(first);
+    const createdEvents = await eventsOf(s, "invoice.created");
+    expect(createdEvents[0]?.data.object).toMatchObject(first);
+
+    // The customer changes: the first invoice keeps what it had; the renewal's invoice has the new ones.
+    await ok(post(`/v1/customers/${s.customer}`, { email: "ada@example.org", name: "Ada King", phone: "" }, s.opts));
+    await advance(s, t("2026-02-28T11:00:00Z"));
+    const [one, two] = await invoicesOf(s, created.id);
+    expect(one).toMatchObject(first);
+    expect(two).toMatchObject({ billing_reason: "subscription_cycle", customer_email: "ada@example.org", customer_name: "Ada King" });
+    expect(await ok(get<InvoiceJson>(`/v1/invoices/${two?.id}`, s.opts))).toMatchObject({ customer_email: "ada@example.org", customer_name: "Ada King" });
+  });
+
   it("a one-time price (no recurring) is Stripe's type=one_time, sells through Checkout, and no subscription takes it", async () => {
     const s = await setup("sub-one-time");
     const once = await ok(post<{ id: string; type: string; recurring: unknown }>("/v1/prices", { unit_amount: 2500, currency: "usd", product_data: { name: "T-shirt" } }, s.opts));
