@@ -70,19 +70,19 @@ describe("the read model stores each field once", () => {
     expect(refund).toMatchObject({ amount: 321, metadata: { why: "row test" }, payment_intent: intent.id, status: "succeeded" });
   });
 
-  it("a row written before the split (every field in data) reads the same, and migration 0019 strips it", async () => {
+  it("a row written before the split (every field in data) reads the same, and migration 0021 strips it", async () => {
     const { intent } = await paidAndRefunded();
     const record = await readModelIntent(intent.id);
     if (!record) throw new Error("no read model row");
-    // As the row was before migration 0019: the whole record in data.
+    // As the row was before migration 0019 (stripped by 0021): the whole record in data.
     await env.DB.prepare("UPDATE payment_intents SET data = ? WHERE id = ?").bind(JSON.stringify(record), intent.id).run();
     expect(Object.keys(await storedData(intent.id))).toContain("status");
     expect(await readModelIntent(intent.id)).toEqual(record);
     expect(await listed(intent.id)).toEqual(intent);
 
-    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0019_"));
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0021_"));
     const strip = migration?.queries.find((q) => q.includes("UPDATE payment_intents"));
-    if (!strip) throw new Error("migration 0019 has no UPDATE ... json_remove");
+    if (!strip) throw new Error("migration 0021 has no UPDATE ... json_remove");
     await env.DB.prepare(`${strip.trim().replace(/;$/, "")} WHERE id = ?`).bind(intent.id).run();
     const data = await storedData(intent.id);
     for (const field of INTENT_FIELDS_IN_COLUMNS) expect(Object.keys(data), field).not.toContain(field);
@@ -112,13 +112,13 @@ describe("the read model stores each field once", () => {
     expect(one.body).toEqual(listed);
     expect(listed).toMatchObject({ type: "refund.created", livemode: false });
 
-    // As the row was before migration 0019, then as the migration leaves it.
+    // As the row was before migration 0019 (stripped by 0021), then as the migration leaves it.
     const [record] = await storedEventRecords({ id: listed.id });
     if (!record) throw new Error("event not stored");
     await env.DB.prepare("UPDATE events SET data = ? WHERE id = ?").bind(JSON.stringify(record), listed.id).run();
     expect((await get<EventJson>(`/v1/events/${listed.id}`)).body).toEqual(listed);
-    const strip = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0019_"))?.queries.find((q) => q.includes("UPDATE events"));
-    if (!strip) throw new Error("migration 0019 has no UPDATE events");
+    const strip = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0021_"))?.queries.find((q) => q.includes("UPDATE events"));
+    if (!strip) throw new Error("migration 0021 has no UPDATE events");
     await env.DB.prepare(`${strip.trim().replace(/;$/, "")} WHERE id = ?`).bind(listed.id).run();
     const stripped = JSON.parse((await env.DB.prepare("SELECT data FROM events WHERE id = ?").bind(listed.id).first<{ data: string }>())?.data ?? "{}") as Record<string, unknown>;
     for (const field of EVENT_FIELDS_IN_COLUMNS) expect(Object.keys(stripped), field).not.toContain(field);
