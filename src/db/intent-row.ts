@@ -34,13 +34,8 @@ export const intentRow = {
 
 /** The same columns for hand-written SQL over `payment_intents` aliased `alias`, named as `intentRow`'s keys. */
 export function intentRowSql(alias: string): string {
-  const names: Record<keyof typeof intentRow, string> = {
-    data: "data", id: "id", merchantId: "merchant_id", livemode: "livemode", version: "version", created: "created", updated: "updated", status: "status",
-    amount: "amount", currency: "currency", amountRefunded: "amount_refunded", customer: "customer", orderId: "order_id", locationId: "location_id",
-    reconciledAt: "reconciled_at",
-  };
-  return Object.entries(names)
-    .map(([key, column]) => `${alias}.${column} AS ${key}`)
+  return Object.entries(intentRow)
+    .map(([key, column]) => `${alias}.${column.name} AS ${key}`)
     .join(", ");
 }
 
