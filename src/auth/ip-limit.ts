@@ -59,5 +59,6 @@ export async function assertAuthAllowed(env: Env, ip: string): Promise<void> {
 export async function countAuthFailure(env: Env, ip: string): Promise<void> {
   if (suspects.size >= 10_000) suspects.clear();
   suspects.set(ip, Date.now());
-  await limit(env, authFailureBucket(ip), failureBucket(env), TOO_MANY_FAILURES);
+  // Exact (no lease): assertAuthAllowed peeks this bucket's object, which must hold every unspent token.
+  await limit(env, authFailureBucket(ip), failureBucket(env), TOO_MANY_FAILURES, { exact: true });
 }

@@ -1,11 +1,18 @@
 // Token buckets, one Durable Object per bucket (a credential; a client IP on the routes without
-// credentials; a client IP's failed authentications). Every request asks its bucket's object for
-// exactly one token, so the count is exact: no token is taken for a request that does not get it,
-// and none is left stranded in an isolate. (Leasing tokens to isolates saved calls but lost tokens:
-// concurrent lease misses each took a lease and overwrote one another's. Requests cannot share one
-// call either: a Worker request cannot wait on a promise that another request settles.) Over the
-// limit: 429 with Retry-After and Stripe's rate_limit_error. The object reads the time through a
-// clock that tests can install per bucket.
+// credentials; a client IP's failed authentications). Over the limit: 429 with Retry-After and
+// Stripe's rate_limit_error. The object reads the time through a clock that tests can install per
+// bucket.
+// A request that finds no token in its isolate asks the bucket's object for a small lease: the tokens
+// the bucket refills in LEASE_WINDOW_MS (at most MAX_LEASE and a tenth of the burst, at least one).
+// It keeps one and leaves the rest in the isolate for the next requests with the same key, for at
+// most LEASE_TTL_MS; tokens left over then are dropped, never returned. So no request gets through
+// without a token the object granted (the count never goes above the limit), a hot key costs one
+// object call per lease instead of one per request (in production the object may be a continent
+// away), and what the isolates can strand is what they leased in the last LEASE_TTL_MS. A bucket of
+// under 10 tokens a second or a burst under 20 leases one token at a time, as does a bucket that is
+// also peeked (`exact`: failed authentications), whose object must hold every token not spent.
+// Concurrent misses each take a lease and add it to the isolate's tokens (never overwrite them), then
+// take their one token from there: 200 requests on a burst of 120 get exactly 120 through.
 // The count lives in the object's memory and is saved to its storage at most every SAVE_EVERY_MS:
 // the takes in between are saved together. One storage write per request made the bucket's object
 // (one per credential, serializing its calls) the slowest step of a create under load. An idle
@@ -109,8 +116,72 @@ export function bucketObject(env: Env, key: string) {
   return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key));
 }
 
-/** Spends one token of `key`'s bucket, or throws a 429 (with `what` as its first sentence). */
-export async function limit(env: Env, key: string, bucket: Bucket, what?: string): Promise<void> {
-  const { granted, retryAfterMs } = await bucketObject(env, key).take(bucket, 1);
-  if (granted < 1) throw rateLimited(retryAfterMs, what);
+/** A lease covers the tokens its bucket refills in this long. */
+export const LEASE_WINDOW_MS = 100;
+/** Leased tokens not spent this long after the last lease are dropped. */
+export const LEASE_TTL_MS = 200;
+const MAX_LEASE = 50;
+/** Above this many keys, expired leases are swept from the isolate. */
+const LEASE_KEYS_SWEPT_ABOVE = 10_000;
+
+interface Lease {
+  tokens: number;
+  expires: number;
+  /** The bucket's clock (a test's, when it installed one), so a lease expires in the bucket's time. */
+  clock: () => number;
+}
+
+/** Tokens this isolate holds, by bucket key. */
+const leases = new Map<string, Lease>();
+
+/** How many tokens one call to the bucket's object asks for. */
+export function leaseSize(bucket: Bucket): number {
+  return Math.max(1, Math.min(MAX_LEASE, Math.floor((bucket.rate * LEASE_WINDOW_MS) / 1000), Math.floor(bucket.burst / 10)));
+}
+
+function takeLeased(key: string): boolean {
+  const lease = leases.get(key);
+  if (!lease) return false;
+  if (lease.tokens < 1 || lease.expires <= lease.clock()) {
+    leases.delete(key);
+    return false;
+  }
+  lease.tokens -= 1;
+  return true;
+}
+
+function sweepLeases(): void {
+  if (leases.size <= LEASE_KEYS_SWEPT_ABOVE) return;
+  for (const [key, lease] of leases) if (lease.tokens < 1 || lease.expires <= lease.clock()) leases.delete(key);
+}
+
+/**
+ * Spends one token of `key`'s bucket (from this isolate's lease, or leased now), or throws a 429 (with
+ * `what` as its first sentence). `exact`: one token per call to the object, no lease (a bucket that is
+ * also peeked, as the failed authentications', must hold every token it has not spent).
+ */
+export async function limit(env: Env, key: string, bucket: Bucket, what?: string, options: { exact?: boolean } = {}): Promise<void> {
+  if (!options.exact && takeLeased(key)) return;
+  const id = env.RATE_LIMITER.idFromName(key);
+  const { granted, retryAfterMs } = await env.RATE_LIMITER.get(id).take(bucket, options.exact ? 1 : leaseSize(bucket));
+  if (options.exact) {
+    if (granted < 1) throw rateLimited(retryAfterMs, what);
+    return;
+  }
+  const clock = RateLimiterObject.clocks.get(id.toString()) ?? Date.now;
+  const now = clock();
+  let lease = leases.get(key);
+  if (!lease || lease.expires <= now) {
+    sweepLeases();
+    lease = { tokens: 0, expires: 0, clock };
+    leases.set(key, lease);
+  }
+  // Added, never overwritten: concurrent misses each bring their lease.
+  lease.tokens += granted;
+  if (granted > 0) lease.expires = now + LEASE_TTL_MS;
+  if (lease.tokens >= 1) {
+    lease.tokens -= 1;
+    return;
+  }
+  throw rateLimited(retryAfterMs, what);
 }

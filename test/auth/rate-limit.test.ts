@@ -6,7 +6,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { authFailureBucket } from "../../src/auth/ip-limit";
-import { bucketObject, SAVE_EVERY_MS, type RateLimiterObject } from "../../src/auth/rate-limit";
+import { bucketObject, LEASE_TTL_MS, leaseSize, SAVE_EVERY_MS, type RateLimiterObject } from "../../src/auth/rate-limit";
 import { bearer, call, expectError, get, hsToken, newMerchant, post, type CallResult } from "../helpers";
 
 /**
@@ -105,6 +105,29 @@ describe("rate limiting per credential", () => {
     expect(count(after, 429)).toBe(2);
     clock.advance(1000);
     expect((await get("/v1/payment_intents?limit=1", { key })).status).toBe(200);
+  });
+
+  it("a hot key calls its bucket's object once per lease, spends the lease in the isolate, and drops what is left after LEASE_TTL_MS", async () => {
+    const bucket = { rate: 100, burst: 200 };
+    expect(leaseSize(bucket)).toBe(10); // 100 ms of refill
+    const { key, id } = await keyWithLimit("leased", bucket.rate, bucket.burst);
+    const name = `credential:api_key:${id}`;
+    const clock = await frozenClock(name);
+    const object = bucketObject(env, name);
+    const inObject = () => runInDurableObject(object, (instance) => instance.peek(bucket).tokens);
+    const one = async () => (await get("/v1/payment_intents?limit=1", { key })).status;
+    expect(await one()).toBe(200);
+    expect(await inObject()).toBe(190); // one lease of 10: one token spent, nine wait in the isolate
+    for (let i = 0; i < 9; i++) expect(await one()).toBe(200);
+    expect(await inObject()).toBe(190); // spent in the isolate, no call to the object
+    expect(await one()).toBe(200);
+    expect(await inObject()).toBe(180);
+    // The nine leased tokens are not spent within LEASE_TTL_MS (of the bucket's clock): dropped, so the
+    // next request leases anew instead of spending tokens granted before the bucket refilled.
+    clock.advance(LEASE_TTL_MS);
+    expect(await inObject()).toBe(200); // 180 + 20 refilled, at the burst
+    expect(await one()).toBe(200);
+    expect(await inObject()).toBe(190);
   });
 
   it("other credentials of the merchant have buckets of their own", async () => {
