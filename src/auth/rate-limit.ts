@@ -2,17 +2,19 @@
 // credentials; a client IP's failed authentications). Over the limit: 429 with Retry-After and
 // Stripe's rate_limit_error. The object reads the time through a clock that tests can install per
 // bucket.
-// A request that finds no token in its isolate asks the bucket's object for a small lease: the tokens
-// the bucket refills in LEASE_WINDOW_MS (at most MAX_LEASE and a tenth of the burst, at least one).
-// It keeps one and leaves the rest in the isolate for the next requests with the same key, for at
-// most LEASE_TTL_MS; tokens left over then are dropped, never returned. So no request gets through
-// without a token the object granted (the count never goes above the limit), a hot key costs one
-// object call per lease instead of one per request (in production the object may be a continent
-// away), and what the isolates can strand is what they leased in the last LEASE_TTL_MS. A bucket of
-// under 10 tokens a second or a burst under 20 leases one token at a time, as does a bucket that is
-// also peeked (`exact`: failed authentications), whose object must hold every token not spent.
-// Concurrent misses each take a lease and add it to the isolate's tokens (never overwrite them), then
-// take their one token from there: 200 requests on a burst of 120 get exactly 120 through.
+// A request that finds no token in its isolate asks the bucket's object for a lease: as many tokens
+// as this isolate saw requests for that bucket in the last LEASE_TTL_MS (one for a key it rarely
+// sees), at most what the bucket refills in LEASE_WINDOW_MS, MAX_LEASE and a tenth of the burst. It
+// keeps one and leaves the rest for the next requests with the same key, for at most LEASE_TTL_MS;
+// tokens left over then are dropped, never returned. So no request gets through without a token the
+// object granted (the count never goes above the limit), a hot key costs one object call per lease
+// instead of one per request (in production the object may be a continent away), and what an
+// isolate can strand is about what it used in its last window, never a lease per request: a key
+// spread thin over many isolates leases one token at a time, as before, and is not refused early.
+// A bucket that is also peeked (`exact`: failed authentications) always takes one token per call,
+// since its object must hold every token not spent. Concurrent misses each take a lease and add it
+// to the isolate's tokens (never overwrite them), then take their one token from there: 200
+// requests on a burst of 120 get exactly 120 through.
 // The count lives in the object's memory and is saved to its storage at most every SAVE_EVERY_MS:
 // the takes in between are saved together. One storage write per request made the bucket's object
 // (one per credential, serializing its calls) the slowest step of a create under load. An idle
@@ -116,69 +118,81 @@ export function bucketObject(env: Env, key: string) {
   return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key));
 }
 
-/** A lease covers the tokens its bucket refills in this long. */
+/** The most a lease asks for: the tokens its bucket refills in this long. */
 export const LEASE_WINDOW_MS = 100;
-/** Leased tokens not spent this long after the last lease are dropped. */
+/** Leased tokens not spent this long after the last lease are dropped; demand is counted over windows this long. */
 export const LEASE_TTL_MS = 200;
 const MAX_LEASE = 50;
-/** Above this many keys, expired leases are swept from the isolate. */
+/** Above this many keys, idle ones are swept from the isolate. */
 const LEASE_KEYS_SWEPT_ABOVE = 10_000;
 
+/** What this isolate knows of one bucket: the tokens it holds, and how many requests it saw lately. */
 interface Lease {
   tokens: number;
+  /** When the tokens held are dropped (in the bucket's clock). */
   expires: number;
-  /** The bucket's clock (a test's, when it installed one), so a lease expires in the bucket's time. */
+  /** The bucket's clock (a test's, when it installed one), so leases and windows go by the bucket's time. */
   clock: () => number;
+  windowStart: number;
+  /** Requests seen in the current window. */
+  seen: number;
+  /** Requests seen in the window before it: the size of the next lease. */
+  lastSeen: number;
 }
 
-/** Tokens this isolate holds, by bucket key. */
 const leases = new Map<string, Lease>();
 
-/** How many tokens one call to the bucket's object asks for. */
+/** The most tokens one call to the bucket's object asks for. */
 export function leaseSize(bucket: Bucket): number {
   return Math.max(1, Math.min(MAX_LEASE, Math.floor((bucket.rate * LEASE_WINDOW_MS) / 1000), Math.floor(bucket.burst / 10)));
 }
 
-function takeLeased(key: string): boolean {
-  const lease = leases.get(key);
-  if (!lease) return false;
-  if (lease.tokens < 1 || lease.expires <= lease.clock()) {
-    leases.delete(key);
-    return false;
+function leaseOf(env: Env, key: string): Lease {
+  let lease = leases.get(key);
+  if (!lease) {
+    if (leases.size > LEASE_KEYS_SWEPT_ABOVE) {
+      for (const [k, l] of leases) if (l.clock() - l.windowStart > 2 * LEASE_TTL_MS && (l.tokens < 1 || l.expires <= l.clock())) leases.delete(k);
+    }
+    const clock = RateLimiterObject.clocks.get(env.RATE_LIMITER.idFromName(key).toString()) ?? Date.now;
+    lease = { tokens: 0, expires: 0, clock, windowStart: clock(), seen: 0, lastSeen: 0 };
+    leases.set(key, lease);
   }
-  lease.tokens -= 1;
-  return true;
-}
-
-function sweepLeases(): void {
-  if (leases.size <= LEASE_KEYS_SWEPT_ABOVE) return;
-  for (const [key, lease] of leases) if (lease.tokens < 1 || lease.expires <= lease.clock()) leases.delete(key);
+  return lease;
 }
 
 /**
- * Spends one token of `key`'s bucket (from this isolate's lease, or leased now), or throws a 429 (with
- * `what` as its first sentence). `exact`: one token per call to the object, no lease (a bucket that is
- * also peeked, as the failed authentications', must hold every token it has not spent).
+ * Spends one token of `key`'s bucket, or throws a 429 (with `what` as its first sentence). A token
+ * this isolate holds is spent without a call; otherwise the call asks for as many as this isolate saw
+ * requests for the bucket in the last window (one for a key it rarely sees), at most `leaseSize`.
+ * `exact`: one token per call, never held (a bucket that is also peeked, as the failed
+ * authentications', must hold every token it has not spent).
  */
 export async function limit(env: Env, key: string, bucket: Bucket, what?: string, options: { exact?: boolean } = {}): Promise<void> {
-  if (!options.exact && takeLeased(key)) return;
-  const id = env.RATE_LIMITER.idFromName(key);
-  const { granted, retryAfterMs } = await env.RATE_LIMITER.get(id).take(bucket, options.exact ? 1 : leaseSize(bucket));
   if (options.exact) {
+    const { granted, retryAfterMs } = await bucketObject(env, key).take(bucket, 1);
     if (granted < 1) throw rateLimited(retryAfterMs, what);
     return;
   }
-  const clock = RateLimiterObject.clocks.get(id.toString()) ?? Date.now;
-  const now = clock();
-  let lease = leases.get(key);
-  if (!lease || lease.expires <= now) {
-    sweepLeases();
-    lease = { tokens: 0, expires: 0, clock };
-    leases.set(key, lease);
+  const lease = leaseOf(env, key);
+  const now = lease.clock();
+  if (now - lease.windowStart >= LEASE_TTL_MS) {
+    // A window with no request in between counts as none.
+    lease.lastSeen = now - lease.windowStart < 2 * LEASE_TTL_MS ? lease.seen : 0;
+    lease.seen = 0;
+    lease.windowStart = now;
   }
+  lease.seen += 1;
+  if (lease.tokens >= 1 && lease.expires > now) {
+    lease.tokens -= 1;
+    return;
+  }
+  const want = Math.min(leaseSize(bucket), Math.max(1, lease.lastSeen));
+  const { granted, retryAfterMs } = await bucketObject(env, key).take(bucket, want);
+  const after = lease.clock();
+  if (lease.expires <= after) lease.tokens = 0; // left over from an expired lease: dropped
   // Added, never overwritten: concurrent misses each bring their lease.
   lease.tokens += granted;
-  if (granted > 0) lease.expires = now + LEASE_TTL_MS;
+  if (granted > 0) lease.expires = after + LEASE_TTL_MS;
   if (lease.tokens >= 1) {
     lease.tokens -= 1;
     return;

@@ -107,28 +107,39 @@ describe("rate limiting per credential", () => {
     expect((await get("/v1/payment_intents?limit=1", { key })).status).toBe(200);
   });
 
-  it("a hot key calls its bucket's object once per lease, spends the lease in the isolate, and drops what is left after LEASE_TTL_MS", async () => {
-    const bucket = { rate: 100, burst: 200 };
-    expect(leaseSize(bucket)).toBe(10); // 100 ms of refill
+  it("a busy key leases what it used in the last window, spends the lease in the isolate, drops what is left after LEASE_TTL_MS, and stays exact", async () => {
+    const bucket = { rate: 100, burst: 120 };
+    expect(leaseSize(bucket)).toBe(10); // 100 ms of refill, under a tenth of the burst (12)
     const { key, id } = await keyWithLimit("leased", bucket.rate, bucket.burst);
     const name = `credential:api_key:${id}`;
     const clock = await frozenClock(name);
     const object = bucketObject(env, name);
-    const inObject = () => runInDurableObject(object, (instance) => instance.peek(bucket).tokens);
+    const inObject = () => runInDurableObject(object, (instance) => (instance as RateLimiterObject).peek(bucket).tokens);
     const one = async () => (await get("/v1/payment_intents?limit=1", { key })).status;
+    // A key this isolate has not seen lately leases one token at a time: nothing is stranded.
+    for (let i = 0; i < 3; i++) expect(await one()).toBe(200);
+    expect(await inObject()).toBe(117);
+    // A window later, the lease is what the last window used: 3 tokens, one spent, two held here.
+    clock.advance(LEASE_TTL_MS); // refills 20, back to the burst
     expect(await one()).toBe(200);
-    expect(await inObject()).toBe(190); // one lease of 10: one token spent, nine wait in the isolate
-    for (let i = 0; i < 9; i++) expect(await one()).toBe(200);
-    expect(await inObject()).toBe(190); // spent in the isolate, no call to the object
+    expect(await inObject()).toBe(117);
     expect(await one()).toBe(200);
-    expect(await inObject()).toBe(180);
-    // The nine leased tokens are not spent within LEASE_TTL_MS (of the bucket's clock): dropped, so the
-    // next request leases anew instead of spending tokens granted before the bucket refilled.
+    expect(await one()).toBe(200);
+    expect(await inObject()).toBe(117); // spent in the isolate, no call to the object
+    expect(await one()).toBe(200);
+    expect(await inObject()).toBe(114);
+    for (let i = 0; i < 6; i++) expect(await one()).toBe(200); // 10 requests in this window
+    // Unspent tokens are dropped after LEASE_TTL_MS of the bucket's clock, not spent later.
     clock.advance(LEASE_TTL_MS);
-    expect(await inObject()).toBe(200); // 180 + 20 refilled, at the burst
+    expect(await inObject()).toBe(120);
     expect(await one()).toBe(200);
-    expect(await inObject()).toBe(190);
-  });
+    expect(await inObject()).toBe(110); // a lease of 10 (the window's demand, at most leaseSize)
+    // With leases of 10 in play, 200 concurrent requests still get exactly the bucket's tokens.
+    const results = await Promise.all(Array.from({ length: 200 }, () => get("/v1/payment_intents?limit=1", { key })));
+    expect(count(results, 200)).toBe(110 + 9);
+    expect(count(results, 429)).toBe(200 - 119);
+    expect(await inObject()).toBe(0);
+  }, HEAVY_MS);
 
   it("other credentials of the merchant have buckets of their own", async () => {
     const { opts } = await newMerchant("own-buckets");
