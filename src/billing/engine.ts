@@ -109,6 +109,7 @@ export function invoiceRow(n: NewInvoice): InvoiceRow {
     customerEmail: n.customer?.email ?? null,
     customerName: n.customer?.name ?? null,
     customerPhone: n.customer?.phone ?? null,
+    product: n.price.product,
     created: n.created,
   };
 }

@@ -543,13 +543,27 @@ export interface InvoiceLineJson {
     invoice_item_details: null;
     subscription_item_details: { invoice_item: null; proration: false; proration_details: { credited_items: null }; subscription: string; subscription_item: string };
   };
-  pricing: null;
+  pricing: InvoiceLinePricing;
   subtotal: number;
   discountable: boolean;
   discount_amounts: [];
   discounts: [];
   pretax_credit_amounts: [];
   taxes: [];
+}
+
+/** Stripe's `pricing` of an invoice line: its price and the price's product, and the unit amount as a decimal string. */
+export interface InvoiceLinePricing {
+  type: "price_details";
+  price_details?: { price: string; product: string };
+  unit_amount_decimal: string;
+}
+
+function linePricing(row: InvoiceRow): InvoiceLinePricing {
+  // A price made before products existed (migration 0011) has none: Stripe's price_details is then left out.
+  return row.product
+    ? { type: "price_details", price_details: { price: row.price, product: row.product }, unit_amount_decimal: String(row.unitAmount) }
+    : { type: "price_details", unit_amount_decimal: String(row.unitAmount) };
 }
 
 export function renderInvoice(row: InvoiceRow, paymentIntent?: Record<string, unknown> | null): InvoiceJson {
@@ -591,7 +605,7 @@ export function renderInvoice(row: InvoiceRow, paymentIntent?: Record<string, un
             invoice_item_details: null,
             subscription_item_details: { invoice_item: null, proration: false, proration_details: { credited_items: null }, subscription: row.subscription, subscription_item: subscriptionItemId(row.subscription) },
           },
-          pricing: null,
+          pricing: linePricing(row),
           subtotal: row.amountDue,
           discountable: true,
           discount_amounts: [],

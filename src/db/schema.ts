@@ -523,6 +523,8 @@ export const invoices = sqliteTable(
     customerEmail: text("customer_email"),
     customerName: text("customer_name"),
     customerPhone: text("customer_phone"),
+    /** The price's product when the invoice was made, for the line's `pricing.price_details` (migration 0022). */
+    product: text("product"),
     created: integer("created").notNull(),
   },
   (t) => [

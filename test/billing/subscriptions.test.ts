@@ -392,6 +392,33 @@ describe("subscriptions", () => {
     expect(await ok(get<InvoiceJson>(`/v1/invoices/${two?.id}`, s.opts))).toMatchObject({ customer_email: "ada@example.org", customer_name: "Ada King" });
   });
 
+  it("an invoice line's pricing names its price and the price's product (Stripe's price_details), on renewals and in events too", async () => {
+    const s = await setup("sub-pricing");
+    const price = await ok(get<{ id: string; product: string }>(`/v1/prices/${s.price}`, s.opts));
+    expect(price.product).toMatch(/^prod_/);
+    const created = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, quantity: 2 }, s.opts));
+    const pricing = { type: "price_details", price_details: { price: s.price, product: price.product }, unit_amount_decimal: "1999" };
+    type Lines = { lines: { data: { price: string; quantity: number; pricing: unknown }[] } };
+    const [first] = (await invoicesOf(s, created.id)) as unknown as Lines[];
+    expect(first?.lines.data).toEqual([expect.objectContaining({ price: s.price, quantity: 2, pricing })]);
+    const lines = await ok(get<ListJson<{ pricing: unknown }>>(`/v1/invoices/${(first as unknown as { id: string }).id}/lines`, s.opts));
+    expect(lines.data.map((l) => l.pricing)).toEqual([pricing]);
+    expect((await eventsOf(s, "invoice.created"))[0]?.data.object).toMatchObject({ lines: { data: [{ pricing }] } });
+    await advance(s, t("2026-02-28T11:00:00Z"));
+    const [, renewal] = (await invoicesOf(s, created.id)) as unknown as Lines[];
+    expect(renewal?.lines.data[0]?.pricing).toEqual(pricing);
+
+    // An invoice made before migration 0022 gets its price's product from the migration.
+    const invoiceId = (first as unknown as { id: string }).id;
+    await env.DB.prepare("UPDATE invoices SET product = NULL WHERE id = ?").bind(invoiceId).run();
+    const bare = await ok(get<Lines>(`/v1/invoices/${invoiceId}`, s.opts));
+    expect(bare.lines.data[0]?.pricing).toEqual({ type: "price_details", unit_amount_decimal: "1999" });
+    const backfill = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0022_"))?.queries.find((q) => q.includes("UPDATE invoices"));
+    if (!backfill) throw new Error("migration 0022 has no UPDATE invoices");
+    await env.DB.prepare(`${backfill.trim().replace(/;$/, "")} WHERE id = ?`).bind(invoiceId).run();
+    expect((await ok(get<Lines>(`/v1/invoices/${invoiceId}`, s.opts))).lines.data[0]?.pricing).toEqual(pricing);
+  });
+
   it("a one-time price (no recurring) is Stripe's type=one_time, sells through Checkout, and no subscription takes it", async () => {
     const s = await setup("sub-one-time");
     const once = await ok(post<{ id: string; type: string; recurring: unknown }>("/v1/prices", { unit_amount: 2500, currency: "usd", product_data: { name: "T-shirt" } }, s.opts));

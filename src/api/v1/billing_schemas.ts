@@ -121,7 +121,13 @@ export const InvoiceSchema: z.ZodType<InvoiceJson> = z
               subscription_item: z.string(),
             }),
           }),
-          pricing: z.null().describe("The line's price is `price`."),
+          pricing: z
+            .object({
+              type: z.literal("price_details"),
+              price_details: z.object({ price: z.string(), product: z.string() }).optional().describe("Left out for a price made before products existed."),
+              unit_amount_decimal: z.string().describe("The price's unit amount in minor units, as a decimal string."),
+            })
+            .describe("The line's price and its product (Stripe's invoice line since the 2025-03-31 API; `price` is kept for older clients)."),
           subtotal: z.number().int(),
           discountable: z.boolean(),
           discount_amounts: empty,
