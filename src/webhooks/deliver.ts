@@ -78,8 +78,14 @@ interface Claimed {
   row: DeliveryRow;
 }
 
-/** Deliveries POSTed at once within a batch (each waits for its endpoint, up to the timeout). */
-export const DELIVERY_CONCURRENCY = 50;
+/**
+ * Deliveries POSTed at once within a batch. Deployed, a Worker invocation has at most 6 connections
+ * waiting for response headers; a seventh fetch waits in the runtime while its timeout already runs,
+ * so more lanes would only time out healthy endpoints behind slow ones (`wrangler dev` has no such cap).
+ */
+export const DELIVERY_CONCURRENCY = 6;
+/** At most this many of them to one endpoint, so one slow endpoint cannot hold every connection. */
+export const DELIVERY_CONCURRENCY_PER_ENDPOINT = 2;
 /** D1 binds at most 100 parameters a statement: `IN (...)` lists are cut to this. */
 const IN_CHUNK = 90;
 
@@ -89,16 +95,38 @@ function chunks<T>(list: T[], size = IN_CHUNK): T[][] {
   return out;
 }
 
-/** Runs `work` over `items`, at most `bound` at a time. */
-async function bounded<T>(items: T[], bound: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(bound, items.length) }, lane));
+/**
+ * Runs `work` over `items` in their order, at most `total` at a time and at most `perKey` of one key
+ * at a time: an item whose key is busy waits while later items of other keys go ahead. Rejects with
+ * the first failure (the items already started still finish).
+ */
+export function boundedByKey<T>(items: readonly T[], keyOf: (item: T) => string, total: number, perKey: number, work: (item: T) => Promise<void>): Promise<void> {
+  const waiting = [...items];
+  const busy = new Map<string, number>();
+  let active = 0;
+  return new Promise((resolve, reject) => {
+    const pump = () => {
+      if (waiting.length === 0 && active === 0) return resolve();
+      for (let i = 0; i < waiting.length && active < total; ) {
+        const item = waiting[i] as T;
+        const key = keyOf(item);
+        const running = busy.get(key) ?? 0;
+        if (running >= perKey) {
+          i++;
+          continue;
+        }
+        waiting.splice(i, 1);
+        active++;
+        busy.set(key, running + 1);
+        work(item).then(() => {
+          active--;
+          busy.set(key, (busy.get(key) ?? 1) - 1);
+          pump();
+        }, reject);
+      }
+    };
+    pump();
+  });
 }
 
 /** The first statement of a drizzle batch and the rest (drizzle wants a non-empty tuple). */
@@ -117,7 +145,7 @@ export async function deliverAttempt(env: Env, msg: DeliveryMessage): Promise<vo
  * every claim (each its own conditional update, so of two messages for the same attempt exactly one
  * wins, as before) with the deliveries' endpoints, events and pending counts in one batch, and every
  * outcome in one batch (the rows of messages not claimed are read once more, to re-send early ones). The POSTs run concurrently
- * (at most DELIVERY_CONCURRENCY at once). Throws when D1 fails: the caller retries the whole batch,
+ * (at most DELIVERY_CONCURRENCY at once, DELIVERY_CONCURRENCY_PER_ENDPOINT to one endpoint). Throws when D1 fails: the caller retries the whole batch,
  * and the claims keep each attempt to one POST.
  */
 export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promise<void> {
@@ -221,7 +249,7 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
     return v;
   };
 
-  await bounded(claimed, DELIVERY_CONCURRENCY, async ({ msg, row }) => {
+  await boundedByKey(claimed, (c) => c.row.endpointId, DELIVERY_CONCURRENCY, DELIVERY_CONCURRENCY_PER_ENDPOINT, async ({ msg, row }) => {
     const endpoint = endpoints.get(row.endpointId);
     const event = eventsById.get(row.eventId);
     if (!endpoint || endpoint.status !== "enabled" || event === undefined) {
