@@ -44,6 +44,8 @@ export function parseRetryAfter(value: string | null, now: number): number | nul
 
 interface AttemptResult {
   statusCode: number | null;
+  /** The endpoint did not answer within the timeout. */
+  timedOut?: boolean;
   error: string | null;
   retryAfterMs: number | null;
   latencyMs: number;
@@ -65,6 +67,7 @@ async function post(url: string, body: string, headers: Record<string, string>, 
     const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
     return {
       statusCode: null,
+      timedOut,
       error: timedOut ? `timed out after ${timeoutMs} ms` : `network error: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300),
       retryAfterMs: null,
       latencyMs: Date.now() - started,
@@ -235,6 +238,11 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
   const outcomes: BatchItem<"sqlite">[] = [];
   const retries: { body: DeliveryMessage; delaySeconds: number }[] = [];
   const deadLetters: { body: DeliveryMessage }[] = [];
+  // An endpoint that timed out in this batch gets no more POSTs from it: its other deliveries are
+  // handed back unattempted (their claim undone) and come again after the first retry delay, so a
+  // hanging endpoint costs the batch one timeout, not one per delivery.
+  const tripped = new Set<string>();
+  const deferred: Claimed[] = [];
   // Per batch: each endpoint's secrets unsealed once, each merchant's version read once.
   const secrets = new Map<string, Promise<string[]>>();
   const versions = new Map<string, Promise<string>>();
@@ -261,6 +269,10 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
       );
       return;
     }
+    if (tripped.has(endpoint.id)) {
+      deferred.push({ msg, row });
+      return;
+    }
     // Rendered with the merchant's default Stripe API version (the gateway's when it has none).
     const body = JSON.stringify(renderEvent(event, pending.get(event.id) ?? 0, await versionOf(event.merchantId)));
     const signed = await signPayload(event.id, body, await secretsOf(endpoint), Math.floor(Date.now() / 1000));
@@ -272,6 +284,7 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
       : await post(endpoint.url, body, { "content-type": "application/json", "user-agent": USER_AGENT, ...signed }, cfg.webhookTimeoutMs);
 
     const done = Date.now();
+    if (result.timedOut) tripped.add(endpoint.id);
     const succeeded = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
     const gone = result.statusCode === 410;
     const exhausted = !row.retrying || msg.attempt > cfg.webhookRetrySchedule.length;
@@ -328,6 +341,20 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
     }
   });
 
+  if (deferred.length > 0) {
+    const deferMs = retryDelay(cfg.webhookRetrySchedule, 1, null);
+    const at = Date.now();
+    log("warn", "webhook endpoint timed out: the rest of its deliveries in this batch wait for the next try", { endpoints: [...tripped], deferred: deferred.length });
+    for (const { msg, row } of deferred) {
+      outcomes.push(
+        d
+          .update(webhookDeliveries)
+          .set({ attempts: msg.attempt - 1, leaseUntil: null, nextAttemptAt: at + deferMs, updated: at })
+          .where(and(eq(webhookDeliveries.id, row.id), eq(webhookDeliveries.attempts, msg.attempt))),
+      );
+      retries.push({ body: msg, delaySeconds: delaySeconds(deferMs) });
+    }
+  }
   const outcomeBatch = batchOf(outcomes);
   if (outcomeBatch) await d.batch(outcomeBatch);
   for (const part of chunks(retries, 100)) await env.WEBHOOK_QUEUE.sendBatch(part);

@@ -1,9 +1,16 @@
 // A delivery batch POSTs at most DELIVERY_CONCURRENCY at once (deployed, a Worker invocation has six
 // connections waiting for headers; a seventh fetch would wait with its timeout already running) and
 // at most DELIVERY_CONCURRENCY_PER_ENDPOINT to one endpoint, so a slow endpoint holds two of the six
-// connections and the other endpoints' deliveries go ahead of its queue.
+// connections and the other endpoints' deliveries go ahead of its queue; once it has timed out, the
+// rest of its deliveries in the batch are handed back unattempted instead of timing out one by one.
+import { env } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
-import { boundedByKey, DELIVERY_CONCURRENCY, DELIVERY_CONCURRENCY_PER_ENDPOINT } from "../../src/webhooks/deliver";
+import type { EventRecord } from "../../src/core/types";
+import { eventData } from "../../src/db/event-row";
+import { events, webhookDeliveries } from "../../src/db/schema";
+import { boundedByKey, deliverAttempts, DELIVERY_CONCURRENCY, DELIVERY_CONCURRENCY_PER_ENDPOINT } from "../../src/webhooks/deliver";
+import { createEndpoint, newMerchant, receivedBy, receiverHook } from "../helpers";
 
 interface Item {
   endpoint: string;
@@ -91,4 +98,66 @@ describe("delivery concurrency within a batch", () => {
     })).rejects.toThrow("D1 failed");
     await boundedByKey([], () => "we", 6, 2, async () => undefined);
   });
+
+  it("an endpoint that times out gets no more POSTs from the batch: its other deliveries are handed back unattempted, the healthy endpoint's all go", async () => {
+    const { id: merchantId, opts } = await newMerchant("hang");
+    const slowHook = receiverHook("hang", "sleep=6000"); // the suite's timeout is 2 s
+    const okHook = receiverHook("fine");
+    const slow = await createEndpoint(slowHook.url, ["payment_intent.created"], opts);
+    const ok = await createEndpoint(okHook.url, ["payment_intent.created"], opts);
+    // Events and their deliveries, written here rather than through the queue, so this batch is the only one.
+    const d = drizzle(env.DB);
+    const now = Date.now();
+    const msgs: { deliveryId: string; attempt: number }[] = [];
+    for (const endpoint of [slow, ok]) {
+      for (let i = 0; i < 8; i++) {
+        const event: EventRecord = {
+          id: `evt_hang_${endpoint.id}_${i}`,
+          type: "payment_intent.created",
+          created: now + i,
+          merchantId,
+          livemode: false,
+          object: { id: `pi_hang_${i}`, object: "payment_intent", amount: 1000, currency: "usd", status: "requires_payment_method" },
+          requestId: null,
+          idempotencyKey: null,
+          paymentIntentId: `pi_hang_${i}`,
+          orderId: null,
+        };
+        await d.insert(events).values({ id: event.id, merchantId, livemode: false, type: event.type, paymentIntent: event.paymentIntentId, created: event.created, data: eventData(event) });
+        const deliveryId = `wd_hang_${endpoint.id}_${i}`;
+        await d.insert(webhookDeliveries).values({ id: deliveryId, merchantId, livemode: false, eventId: event.id, eventType: event.type, endpointId: endpoint.id, status: "pending", attempts: 0, retrying: true, nextAttemptAt: now, created: now, updated: now });
+        msgs.push({ deliveryId, attempt: 1 });
+      }
+    }
+    // Retries and hand-backs ten minutes out, so nothing comes back while the test looks.
+    await deliverAttempts({ ...env, WEBHOOK_RETRY_SCHEDULE: "10m,20m" }, msgs);
+
+    // Two POSTs reached the hanging endpoint (its two connections), both timed out; the healthy one got all eight.
+    expect(await receivedBy(slowHook.name)).toHaveLength(2);
+    expect(await receivedBy(okHook.name)).toHaveLength(8);
+    const rows = await env.DB.prepare("SELECT endpoint_id AS endpoint, status, attempts, lease_until AS lease, next_attempt_at AS next, last_error AS error FROM webhook_deliveries WHERE merchant_id = ?")
+      .bind(merchantId)
+      .all<{ endpoint: string; status: string; attempts: number; lease: number | null; next: number | null; error: string | null }>();
+    const of = (endpoint: string) => rows.results.filter((r) => r.endpoint === endpoint);
+    expect(of(ok.id).map((r) => [r.status, r.attempts])).toEqual(Array.from({ length: 8 }, () => ["succeeded", 1]));
+    const timedOut = of(slow.id).filter((r) => r.attempts === 1);
+    const handedBack = of(slow.id).filter((r) => r.attempts === 0);
+    expect(timedOut).toHaveLength(2);
+    expect(timedOut.every((r) => r.status === "pending" && r.error?.startsWith("timed out"))).toBe(true);
+    // Handed back: not an attempt, no lease, due again after the first retry delay.
+    expect(handedBack).toHaveLength(6);
+    expect(handedBack.every((r) => r.status === "pending" && r.lease === null && r.error === null && (r.next ?? 0) >= now + 10 * 60_000)).toBe(true);
+    const attempts = await env.DB.prepare("SELECT count(*) AS n FROM webhook_attempts WHERE endpoint_id = ?").bind(slow.id).first<{ n: number }>();
+    expect(attempts?.n).toBe(2);
+
+    // When a handed-back message comes again (the endpoint answers by then), it is attempt 1, once.
+    const recovered = receiverHook("recovered");
+    await env.DB.prepare("UPDATE webhook_endpoints SET url = ? WHERE id = ?").bind(recovered.url, slow.id).run();
+    await env.DB.prepare("UPDATE webhook_deliveries SET next_attempt_at = ? WHERE endpoint_id = ? AND attempts = 0").bind(Date.now(), slow.id).run();
+    const again = msgs.filter((m) => m.deliveryId.startsWith(`wd_hang_${slow.id}_`));
+    await deliverAttempts({ ...env, WEBHOOK_RETRY_SCHEDULE: "10m,20m" }, [...again, ...again]);
+    expect(await receivedBy(recovered.name)).toHaveLength(6);
+    const after = await env.DB.prepare("SELECT status, attempts FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY attempts, status").bind(slow.id).all<{ status: string; attempts: number }>();
+    expect(after.results).toEqual([...Array.from({ length: 2 }, () => ({ status: "pending", attempts: 1 })), ...Array.from({ length: 6 }, () => ({ status: "succeeded", attempts: 1 }))]);
+  }, 60_000);
 });
