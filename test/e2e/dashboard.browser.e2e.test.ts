@@ -98,8 +98,14 @@ describe("dashboard", () => {
       [admin, [...pages, "Audit log"]],
     ] as const) {
       for (const name of names) {
-        await page.getByRole("link", { name, exact: true }).click();
-        await expect.poll(() => page.locator("#main").innerText(), { timeout: 30_000 }).not.toMatch(/^Loading/);
+        const link = page.getByRole("link", { name, exact: true });
+        await link.click();
+        // The page is routed on hashchange, after the click returns: until its link is the current one
+        // the main area may still hold the previous page. Routing marks the link and shows "Loading…"
+        // in one step, so once the link is current and the loading text is gone, the page is there.
+        await expect
+          .poll(async () => (await link.getAttribute("class")) === "current" && !/^Loading/.test(await page.locator("#main").innerText()), { timeout: 30_000 })
+          .toBe(true);
         const alerts = await page.getByRole("alert").allInnerTexts();
         expect(alerts, `${name}: ${alerts.join(" ")}`).toEqual([]);
         expect(await page.getByRole("heading", { level: 1 }).count(), name).toBe(1);
