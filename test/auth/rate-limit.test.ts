@@ -232,4 +232,20 @@ describe("failed authentication per client IP", () => {
     expectError(await get("/v1/payment_intents?limit=1", { key: "sk_test_onemore", headers }), 401);
     expectError(await get("/v1/payment_intents?limit=1", { key: "sk_test_twomore", headers }), 429);
   }, HEAVY_MS);
+
+  it("a failed authentication takes exactly one token, however busy its IP was: that bucket is peeked, so it is never leased", async () => {
+    const ip = "198.51.100.77";
+    const clock = await frozenClock(authFailureBucket(ip));
+    const headers = { "cf-connecting-ip": ip };
+    const bucket = { rate: 1000, burst: 100 }; // the suite's 60000 per minute, burst 100
+    const object = bucketObject(env, authFailureBucket(ip));
+    const inObject = () => runInDurableObject(object, (instance) => (instance as RateLimiterObject).peek(bucket).tokens);
+    for (let i = 0; i < 20; i++) expectError(await get("/v1/payment_intents?limit=1", { key: `sk_test_wrong${i}`, headers }), 401);
+    expect(await inObject()).toBe(80);
+    // A window later a leased bucket would ask for the last window's 20 (at most 10): this one takes 1.
+    clock.advance(LEASE_TTL_MS);
+    expect(await inObject()).toBe(100);
+    expectError(await get("/v1/payment_intents?limit=1", { key: "sk_test_wrong_again", headers }), 401);
+    expect(await inObject()).toBe(99);
+  });
 });
