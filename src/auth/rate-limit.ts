@@ -123,7 +123,7 @@ export const LEASE_WINDOW_MS = 100;
 /** Leased tokens not spent this long after the last lease are dropped; demand is counted over windows this long. */
 export const LEASE_TTL_MS = 200;
 const MAX_LEASE = 50;
-/** Above this many keys, idle ones are swept from the isolate. */
+/** Above this many keys, idle ones are swept from the isolate (all of them, if most are busy). */
 const LEASE_KEYS_SWEPT_ABOVE = 10_000;
 
 /** What this isolate knows of one bucket: the tokens it holds, and how many requests it saw lately. */
@@ -152,6 +152,9 @@ function leaseOf(env: Env, key: string): Lease {
   if (!lease) {
     if (leases.size > LEASE_KEYS_SWEPT_ABOVE) {
       for (const [k, l] of leases) if (l.clock() - l.windowStart > 2 * LEASE_TTL_MS && (l.tokens < 1 || l.expires <= l.clock())) leases.delete(k);
+      // Still mostly busy keys (many client IPs at once): start over rather than scan again on the
+      // next new key. Dropped leases only make the limit stricter for a moment.
+      if (leases.size > LEASE_KEYS_SWEPT_ABOVE / 2) leases.clear();
     }
     const clock = RateLimiterObject.clocks.get(env.RATE_LIMITER.idFromName(key).toString()) ?? Date.now;
     lease = { tokens: 0, expires: 0, clock, windowStart: clock(), seen: 0, lastSeen: 0 };
