@@ -111,6 +111,24 @@ export function chargeAttempt(intent: IntentRecord): Attempt | null {
   return intent.attempts.find((a) => a.id === intent.chargeAttemptId) ?? null;
 }
 
+/**
+ * When the payment was authorized, captured, or last failed (seed 000's authorizedAt, capturedAt and
+ * failedAt). The read model keeps them in columns so a list renders without the record's attempts.
+ */
+export function paymentMilestones(intent: IntentRecord): { authorizedAt: number | null; capturedAt: number | null; failedAt: number | null } {
+  const auth = chargeAttempt(intent);
+  const capture = intent.attempts.find((a) => a.type === "capture" && a.status === "succeeded");
+  let capturedAt = capture?.completed ?? null;
+  // Automatic capture: authorized and captured in one call.
+  if (capturedAt === null && intent.status === "succeeded" && intent.captureMethod === "automatic") capturedAt = auth?.completed ?? null;
+  const failed = intent.lastPaymentError ? intent.attempts.find((a) => a.id === intent.lastPaymentError?.attemptId) : undefined;
+  return {
+    authorizedAt: auth?.completed ?? null,
+    capturedAt,
+    failedAt: intent.lastPaymentError ? (failed?.completed ?? intent.updated) : intent.status === "failed" ? intent.updated : null,
+  };
+}
+
 export function pendingAttempts(intent: IntentRecord): Attempt[] {
   return intent.attempts.filter((a) => a.status === "pending");
 }

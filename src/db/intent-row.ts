@@ -1,15 +1,28 @@
 // An intent's row in the read model stores each field once. The fields that have a column of their
-// own (for indexes, filters and cursors) live only in that column; `data` holds the rest of the
-// record (IntentRecord) as JSON. Reads select the columns with `data` and put the record back
-// together. Rows written before this split still carry every field in `data`: the columns win, and
-// such a row shrinks on its intent's next write.
-import type { IntentRecord, IntentStatus } from "../core/types";
+// own (for indexes, filters, cursors, and the lists that render without the record) live only in that
+// column; `data` holds the rest of the record (IntentRecord) as JSON. Reads select the columns with
+// `data` and put the record back together. Rows written before a split still carry those fields in
+// `data`: the columns win where they are set, and such a row shrinks on its intent's next write.
+//
+// Seed 000's lists (up to 1,000 intents a page) read an intent's summary instead: columns only, no
+// `data` to fetch and parse (issue 15). The summary's milestones (authorized, captured, failed) are
+// derived from the record's attempts when the row is written.
+import { paymentMilestones } from "../core/intent";
+import type { IntentRecord, IntentStatus, PaymentError } from "../core/types";
 import { paymentIntents } from "./schema";
 
-/** The record's fields kept in columns, not in `data`. */
-export const INTENT_FIELDS_IN_COLUMNS = [
+/** The record's fields kept in columns since migration 0019, not in `data`. */
+export const INTENT_FIELDS_IN_COLUMNS_0019 = [
   "id", "merchantId", "livemode", "version", "created", "updated", "status", "amount", "currency", "amountRefunded", "customer", "orderId", "locationId", "reconciledAt",
 ] as const satisfies readonly (keyof IntentRecord)[];
+
+/** Those moved to columns by migration 0023, for the summary: a row without client_secret predates it. */
+export const INTENT_FIELDS_IN_COLUMNS_0023 = [
+  "invoiceId", "clientSecret", "description", "gatewayAccount", "connectorAccount", "lastPaymentError",
+] as const satisfies readonly (keyof IntentRecord)[];
+
+/** The record's fields kept in columns, not in `data`. */
+export const INTENT_FIELDS_IN_COLUMNS = [...INTENT_FIELDS_IN_COLUMNS_0019, ...INTENT_FIELDS_IN_COLUMNS_0023] as const;
 
 type ColumnField = (typeof INTENT_FIELDS_IN_COLUMNS)[number];
 
@@ -30,6 +43,12 @@ export const intentRow = {
   orderId: paymentIntents.orderId,
   locationId: paymentIntents.locationId,
   reconciledAt: paymentIntents.reconciledAt,
+  invoiceId: paymentIntents.invoiceId,
+  clientSecret: paymentIntents.clientSecret,
+  description: paymentIntents.description,
+  gatewayAccount: paymentIntents.gatewayAccount,
+  connectorAccount: paymentIntents.connectorAccount,
+  lastPaymentError: paymentIntents.lastPaymentError,
 };
 
 /** The same columns for hand-written SQL over `payment_intents` aliased `alias`, named as `intentRow`'s keys. */
@@ -56,20 +75,79 @@ export interface IntentRow {
   orderId: string | null;
   locationId: string | null;
   reconciledAt: number | null;
+  /** Null in a row written before migration 0023 (its `data` has the fields below). */
+  clientSecret: string | null;
+  invoiceId: string | null;
+  description: string | null;
+  gatewayAccount: string | null;
+  connectorAccount: string | null;
+  /** JSON. */
+  lastPaymentError: string | null;
 }
 
 /** The `data` of an intent's row: its record without the fields that have columns. */
 export function intentData(intent: IntentRecord): string {
   // The names of INTENT_FIELDS_IN_COLUMNS (the test of this file checks that they are all left out).
-  const { id, merchantId, livemode, version, created, updated, status, amount, currency, amountRefunded, customer, orderId, locationId, reconciledAt, ...rest } = intent;
+  const {
+    id, merchantId, livemode, version, created, updated, status, amount, currency, amountRefunded, customer, orderId, locationId, reconciledAt,
+    invoiceId, clientSecret, description, gatewayAccount, connectorAccount, lastPaymentError,
+    ...rest
+  } = intent;
   return JSON.stringify(rest);
+}
+
+/** The values of the columns of migration 0023 for this record (and the summary's milestones). */
+export function intentSummaryColumns(intent: IntentRecord): {
+  invoiceId: string | null;
+  clientSecret: string;
+  description: string | null;
+  gatewayAccount: string | null;
+  connectorAccount: string | null;
+  lastPaymentError: string | null;
+  chargeAuthorizedAt: number | null;
+  chargeCapturedAt: number | null;
+  failedAt: number | null;
+} {
+  const times = paymentMilestones(intent);
+  return {
+    invoiceId: intent.invoiceId,
+    clientSecret: intent.clientSecret,
+    description: intent.description,
+    gatewayAccount: intent.gatewayAccount ?? null,
+    connectorAccount: intent.connectorAccount,
+    lastPaymentError: intent.lastPaymentError ? JSON.stringify(intent.lastPaymentError) : null,
+    chargeAuthorizedAt: times.authorizedAt,
+    chargeCapturedAt: times.capturedAt,
+    failedAt: times.failedAt,
+  };
 }
 
 /** The record of a row: `data` with the columns put back (they win over a field an older row kept in `data`). */
 export function intentFromRow(row: IntentRow): IntentRecord {
   const rest = JSON.parse(row.data) as Omit<IntentRecord, ColumnField> & Partial<Pick<IntentRecord, ColumnField>>;
+  // A row written since migration 0023 has these in columns; an older one in `data`.
+  const fromData = row.clientSecret === null;
+  const gatewayAccount = fromData ? rest.gatewayAccount : row.gatewayAccount;
+  const moved: Pick<IntentRecord, Exclude<(typeof INTENT_FIELDS_IN_COLUMNS_0023)[number], "gatewayAccount">> = fromData
+    ? {
+        invoiceId: rest.invoiceId ?? null,
+        clientSecret: rest.clientSecret ?? "",
+        description: rest.description ?? null,
+        connectorAccount: rest.connectorAccount ?? null,
+        lastPaymentError: rest.lastPaymentError ?? null,
+      }
+    : {
+        invoiceId: row.invoiceId,
+        clientSecret: row.clientSecret ?? "",
+        description: row.description,
+        connectorAccount: row.connectorAccount,
+        lastPaymentError: row.lastPaymentError === null ? null : (JSON.parse(row.lastPaymentError) as PaymentError),
+      };
   return {
     ...rest,
+    ...moved,
+    // Optional in the record: absent when not set.
+    ...(gatewayAccount == null ? {} : { gatewayAccount }),
     id: row.id,
     merchantId: row.merchantId,
     livemode: Boolean(row.livemode),
@@ -84,5 +162,97 @@ export function intentFromRow(row: IntentRow): IntentRecord {
     orderId: row.orderId,
     locationId: row.locationId,
     reconciledAt: row.reconciledAt ?? rest.reconciledAt ?? null,
+  };
+}
+
+/** What a list of seed 000 shows of an intent: read from columns alone, or taken from a record. */
+export interface IntentSummary {
+  id: string;
+  merchantId: string;
+  created: number;
+  status: IntentStatus;
+  amount: number;
+  currency: string;
+  customer: string | null;
+  orderId: string | null;
+  invoiceId: string | null;
+  clientSecret: string;
+  description: string | null;
+  gatewayAccount: string | null;
+  connectorAccount: string | null;
+  lastPaymentError: PaymentError | null;
+  authorizedAt: number | null;
+  capturedAt: number | null;
+  failedAt: number | null;
+}
+
+export function summaryOf(intent: IntentRecord): IntentSummary {
+  const times = paymentMilestones(intent);
+  return {
+    id: intent.id,
+    merchantId: intent.merchantId,
+    created: intent.created,
+    status: intent.status,
+    amount: intent.amount,
+    currency: intent.currency,
+    customer: intent.customer,
+    orderId: intent.orderId,
+    invoiceId: intent.invoiceId,
+    clientSecret: intent.clientSecret,
+    description: intent.description,
+    gatewayAccount: intent.gatewayAccount ?? null,
+    connectorAccount: intent.connectorAccount,
+    lastPaymentError: intent.lastPaymentError,
+    ...times,
+  };
+}
+
+/** A row as selected by `intentSummarySql`: `data` only for a row written before migration 0023. */
+export type IntentSummaryRow = Omit<IntentRow, "data"> & {
+  data: string | null;
+  chargeAuthorizedAt: number | null;
+  chargeCapturedAt: number | null;
+  failedAt: number | null;
+};
+
+/**
+ * The columns of a summary for hand-written SQL over `payment_intents` aliased `alias`: every column of
+ * `intentRow` but `data`, which only a row from before migration 0023 sends (it is read the old way).
+ */
+export function intentSummarySql(alias: string): string {
+  const columns = Object.entries(intentRow)
+    .filter(([key]) => key !== "data")
+    .map(([key, column]) => `${alias}.${column.name} AS ${key}`);
+  const { chargeAuthorizedAt, chargeCapturedAt, failedAt, data, clientSecret } = paymentIntents;
+  return [
+    ...columns,
+    `${alias}.${chargeAuthorizedAt.name} AS chargeAuthorizedAt`,
+    `${alias}.${chargeCapturedAt.name} AS chargeCapturedAt`,
+    `${alias}.${failedAt.name} AS failedAt`,
+    `CASE WHEN ${alias}.${clientSecret.name} IS NULL THEN ${alias}.${data.name} END AS data`,
+  ].join(", ");
+}
+
+export function summaryFromRow(row: IntentSummaryRow): IntentSummary {
+  // Written before migration 0023 (`data` is selected only then): the record, as any other read puts it together.
+  if (row.data !== null || row.clientSecret === null) return summaryOf(intentFromRow({ ...row, data: row.data ?? "{}" }));
+  return {
+    id: row.id,
+    merchantId: row.merchantId,
+    created: row.created,
+    status: row.status as IntentStatus,
+    amount: row.amount,
+    currency: row.currency,
+    customer: row.customer,
+    orderId: row.orderId,
+    invoiceId: row.invoiceId,
+    clientSecret: row.clientSecret,
+    description: row.description,
+    gatewayAccount: row.gatewayAccount,
+    connectorAccount: row.connectorAccount,
+    lastPaymentError: row.lastPaymentError === null ? null : (JSON.parse(row.lastPaymentError) as PaymentError),
+    authorizedAt: row.chargeAuthorizedAt,
+    capturedAt: row.chargeCapturedAt,
+    failedAt: row.failedAt,
   };
 }

@@ -6,7 +6,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { IntentRecord, Scope } from "../core/types";
 import { gatewayNumbers, intentNumbers } from "./schema";
-import { intentFromRow, intentRowSql, type IntentRow } from "./intent-row";
+import { intentSummarySql, summaryFromRow, type IntentSummary, type IntentSummaryRow } from "./intent-row";
 
 export const SANDBOX_GATEWAY = 1;
 export const SANDBOX_ACCOUNT = "sandbox";
@@ -73,7 +73,7 @@ export async function listNumberedIntents(
   d1: D1Database,
   filter: { merchantId: string | null; livemode: boolean; customer?: string; before?: number },
   limit: number,
-): Promise<{ number: number; intent: IntentRecord }[]> {
+): Promise<{ number: number; intent: IntentSummary }[]> {
   const where: string[] = ["n.livemode = ?"];
   const binds: (string | number)[] = [filter.livemode ? 1 : 0];
   if (filter.merchantId !== null) {
@@ -99,13 +99,13 @@ export async function listNumberedIntents(
   const order = filter.merchantId !== null ? "p.created DESC, p.id DESC" : "p.created DESC";
   const sql =
     filter.customer !== undefined
-      ? `SELECT n.number AS number, ${intentRowSql("p")} FROM payment_intents p JOIN intent_numbers n ON n.intent_id = p.id WHERE ${where.join(" AND ")} ORDER BY ${order} LIMIT ?`
-      : `SELECT n.number AS number, ${intentRowSql("p")} FROM intent_numbers n JOIN payment_intents p ON p.id = n.intent_id WHERE ${where.join(" AND ")} ORDER BY n.number DESC LIMIT ?`;
+      ? `SELECT n.number AS number, ${intentSummarySql("p")} FROM payment_intents p JOIN intent_numbers n ON n.intent_id = p.id WHERE ${where.join(" AND ")} ORDER BY ${order} LIMIT ?`
+      : `SELECT n.number AS number, ${intentSummarySql("p")} FROM intent_numbers n JOIN payment_intents p ON p.id = n.intent_id WHERE ${where.join(" AND ")} ORDER BY n.number DESC LIMIT ?`;
   const res = await d1
     .prepare(sql)
     .bind(...binds, limit)
-    .all<IntentRow & { number: number }>();
-  return res.results.map((r) => ({ number: r.number, intent: intentFromRow(r) }));
+    .all<IntentSummaryRow & { number: number }>();
+  return res.results.map((r) => ({ number: r.number, intent: summaryFromRow(r) }));
 }
 
 /** The gateway number of a connector account ("sandbox": 1). */

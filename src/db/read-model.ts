@@ -6,7 +6,7 @@ import { chargeAttempt, failureReason } from "../core/intent";
 import { chargeIdForIntent } from "../core/ids";
 import type { IntentRecord } from "../core/types";
 import type { AuditRow } from "../audit/log";
-import { intentData } from "./intent-row";
+import { intentData, intentSummaryColumns } from "./intent-row";
 import { prepared, type BindValue } from "./prepared";
 import { auditLog, charges, intentNumbers, paymentIntentMetadata, paymentIntents, refunds } from "./schema";
 
@@ -15,6 +15,7 @@ import { auditLog, charges, intentNumbers, paymentIntentMetadata, paymentIntents
 const INTENT_COLUMNS = [
   "id", "merchantId", "livemode", "status", "amount", "currency", "customer", "orderId", "locationId", "amountRefunded", "created", "updated",
   "authorizedAt", "pendingAttempts", "reconciledAt", "cardLast4", "failureReason", "resolution", "version", "data",
+  "invoiceId", "clientSecret", "description", "gatewayAccount", "connectorAccount", "lastPaymentError", "chargeAuthorizedAt", "chargeCapturedAt", "failedAt",
 ] as const;
 type IntentColumn = (typeof INTENT_COLUMNS)[number];
 
@@ -41,6 +42,15 @@ const upsertIntent = prepared<IntentColumn>((db, p) =>
         resolution: sql`excluded.resolution`,
         version: sql`excluded.version`,
         data: sql`excluded.data`,
+        invoiceId: sql`excluded.invoice_id`,
+        clientSecret: sql`excluded.client_secret`,
+        description: sql`excluded.description`,
+        gatewayAccount: sql`excluded.gateway_account`,
+        connectorAccount: sql`excluded.connector_account`,
+        lastPaymentError: sql`excluded.last_payment_error`,
+        chargeAuthorizedAt: sql`excluded.charge_authorized_at`,
+        chargeCapturedAt: sql`excluded.charge_captured_at`,
+        failedAt: sql`excluded.failed_at`,
       },
       setWhere: sql`excluded.version > ${paymentIntents.version}`,
     }),
@@ -145,6 +155,7 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
       resolution: intent.resolution?.status ?? null,
       version: intent.version,
       data: intentData(intent),
+      ...intentSummaryColumns(intent),
     }),
   ];
   const hasMetadata = Object.keys(intent.metadata).length > 0;

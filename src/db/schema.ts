@@ -71,6 +71,19 @@ export const paymentIntents = sqliteTable(
     /** When reconciliation last asked the PSP (null: never). */
     reconciledAt: integer("reconciled_at"),
     version: integer("version").notNull(),
+    // Migration 0023: the fields seed 000's lists show that were only in `data`, so a list of 1,000
+    // renders from columns (src/db/intent-row.ts). Null client_secret: a row written before it.
+    invoiceId: text("invoice_id"),
+    clientSecret: text("client_secret"),
+    description: text("description"),
+    gatewayAccount: text("gateway_account"),
+    connectorAccount: text("connector_account"),
+    /** The record's lastPaymentError as JSON. */
+    lastPaymentError: text("last_payment_error"),
+    /** Derived when written (paymentMilestones): when the charge was authorized, captured, or last failed. */
+    chargeAuthorizedAt: integer("charge_authorized_at"),
+    chargeCapturedAt: integer("charge_captured_at"),
+    failedAt: integer("failed_at"),
     /** The domain record (IntentRecord) as JSON, without the fields above (src/db/intent-row.ts). */
     data: text("data").notNull(),
   },

@@ -4,7 +4,7 @@
 // answers (the read model) equals what a retrieve answers (the intent's object), field for field.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { INTENT_FIELDS_IN_COLUMNS } from "../../src/db/intent-row";
+import { INTENT_FIELDS_IN_COLUMNS, INTENT_FIELDS_IN_COLUMNS_0019 } from "../../src/db/intent-row";
 import { EVENT_FIELDS_IN_COLUMNS } from "../../src/db/event-row";
 import type { EventJson } from "../../src/core/events";
 import type { IntentRecord } from "../../src/core/types";
@@ -49,13 +49,29 @@ describe("the read model stores each field once", () => {
     const data = await storedData(intent.id);
     for (const field of INTENT_FIELDS_IN_COLUMNS) expect(Object.keys(data), field).not.toContain(field);
     // What stays in data is the rest of the record: the nested payment method, attempts, refunds.
-    expect(data).toMatchObject({ description: "fields once", metadata: CUSTOMER_META, amountReceived: 4321 });
+    expect(data).toMatchObject({ metadata: CUSTOMER_META, amountReceived: 4321 });
     const { intent: stored } = await objectState(intent.id);
     expect(await readModelIntent(intent.id)).toEqual(stored);
     // The list (read model) answers what the retrieve (object) answers.
     expect(await listed(intent.id)).toEqual(intent);
     const search = await get<ListJson<PaymentIntentJson>>(`/v1/payment_intents/search?query=${encodeURIComponent("metadata['order']:'o-row-1'")}`);
     expect(search.body.data.find((p) => p.id === intent.id)).toEqual(intent);
+  });
+
+  it("a declined payment's error, description, invoice and connector account live in columns and read back equal", async () => {
+    const created = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 1234, currency: "usd", description: "to decline", payment_method: "pm_card_chargeDeclined", confirm: true });
+    expect(created.status).toBe(402);
+    const id = (created.body as unknown as { error: { payment_intent: { id: string } } }).error.payment_intent.id;
+    const data = await storedData(id);
+    for (const field of INTENT_FIELDS_IN_COLUMNS) expect(Object.keys(data), field).not.toContain(field);
+    const columns = await env.DB.prepare("SELECT description, client_secret, connector_account, last_payment_error, failed_at FROM payment_intents WHERE id = ?")
+      .bind(id)
+      .first<{ description: string; client_secret: string; connector_account: string | null; last_payment_error: string; failed_at: number }>();
+    const { intent: stored } = await objectState(id);
+    expect(columns).toMatchObject({ description: "to decline", client_secret: stored.clientSecret, connector_account: stored.connectorAccount });
+    expect(JSON.parse(columns?.last_payment_error ?? "null")).toEqual(stored.lastPaymentError);
+    expect(columns?.failed_at).toBeGreaterThan(0);
+    expect(await readModelIntent(id)).toEqual(stored);
   });
 
   it("a refund's row has no copy of the record: retrieve and list read its intent's entry", async () => {
@@ -85,7 +101,7 @@ describe("the read model stores each field once", () => {
     if (!strip) throw new Error("migration 0021 has no UPDATE ... json_remove");
     await env.DB.prepare(`${strip.trim().replace(/;$/, "")} WHERE id = ?`).bind(intent.id).run();
     const data = await storedData(intent.id);
-    for (const field of INTENT_FIELDS_IN_COLUMNS) expect(Object.keys(data), field).not.toContain(field);
+    for (const field of INTENT_FIELDS_IN_COLUMNS_0019) expect(Object.keys(data), field).not.toContain(field);
     expect(await readModelIntent(intent.id)).toEqual(record);
   });
 

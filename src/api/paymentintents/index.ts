@@ -19,6 +19,7 @@ import { authorize, requireRoles, type Principal } from "../../auth/permissions"
 import { limit } from "../../auth/rate-limit";
 import { loadAccounts, type AccountRow } from "../../connectors/routing";
 import { accountOfGateway, allocateIntentNumber, ensureIntentNumber, gatewayNumberOf, intentByNumber, listNumberedIntents, SANDBOX_ACCOUNT } from "../../db/numbers";
+import { summaryOf, type IntentSummary } from "../../db/intent-row";
 import { connectorAccounts } from "../../db/schema";
 import { config } from "../../env";
 import { readBodyText } from "../../http/body";
@@ -52,15 +53,16 @@ function sendProblem(c: Ctx, err: ApiErrorData): Response {
   return new Response(JSON.stringify(problem(err, c.get("requestId"))), { status: problemStatus(err), headers });
 }
 
-const accountOf = (intent: IntentRecord) => intent.gatewayAccount ?? intent.connectorAccount ?? SANDBOX_ACCOUNT;
+const accountOf = (intent: Pick<IntentSummary, "gatewayAccount" | "connectorAccount">) => intent.gatewayAccount ?? intent.connectorAccount ?? SANDBOX_ACCOUNT;
 
 async function rendered(c: Ctx, intent: IntentRecord, number?: number): Promise<SeedIntentJson> {
   const n = number ?? (await ensureIntentNumber(shardFor(c.env, intent.merchantId), intent));
-  return renderSeedIntent(intent, n, await gatewayNumberOf(directoryDb(c.env), accountOf(intent)));
+  const summary = summaryOf(intent);
+  return renderSeedIntent(summary, n, await gatewayNumberOf(directoryDb(c.env), accountOf(summary)));
 }
 
 /** A page of numbered intents: each account's gateway number is looked up once, then every row renders without waiting. */
-async function renderedList(c: Ctx, rows: { number: number; intent: IntentRecord }[]): Promise<SeedIntentJson[]> {
+async function renderedList(c: Ctx, rows: { number: number; intent: IntentSummary }[]): Promise<SeedIntentJson[]> {
   const accounts = [...new Set(rows.map((r) => accountOf(r.intent)))];
   const numbers = new Map(await Promise.all(accounts.map(async (a) => [a, await gatewayNumberOf(directoryDb(c.env), a)] as const)));
   return rows.map((r) => renderSeedIntent(r.intent, r.number, numbers.get(accountOf(r.intent)) ?? null));

@@ -1,7 +1,7 @@
 // Seed 000's PaymentIntent: camelCase, integer ids, the amount a decimal in major units, statuses in
 // PascalCase, times in ISO-8601 UTC. Our `pi_...` id is `gatewayIntentId`.
-import { chargeAttempt } from "../../core/intent";
-import type { IntentRecord, IntentStatus } from "../../core/types";
+import type { IntentStatus } from "../../core/types";
+import type { IntentSummary } from "../../db/intent-row";
 import { decimalOut, type DecimalOut } from "../common/exact-json";
 
 const STATUS: Record<IntentStatus, string> = {
@@ -50,23 +50,8 @@ export function isoTime(ms: number | null | undefined): string | null {
   return iso.endsWith(".000Z") ? `${iso.slice(0, -5)}Z` : iso;
 }
 
-/** When the payment was authorized, captured, or last failed. */
-function milestones(intent: IntentRecord): { authorizedAt: number | null; capturedAt: number | null; failedAt: number | null } {
-  const auth = chargeAttempt(intent);
-  const capture = intent.attempts.find((a) => a.type === "capture" && a.status === "succeeded");
-  let capturedAt = capture?.completed ?? null;
-  // Automatic capture: authorized and captured in one call.
-  if (capturedAt === null && intent.status === "succeeded" && intent.captureMethod === "automatic") capturedAt = auth?.completed ?? null;
-  const failed = intent.lastPaymentError ? intent.attempts.find((a) => a.id === intent.lastPaymentError?.attemptId) : undefined;
-  return {
-    authorizedAt: auth?.completed ?? null,
-    capturedAt,
-    failedAt: intent.lastPaymentError ? (failed?.completed ?? intent.updated) : intent.status === "failed" ? intent.updated : null,
-  };
-}
-
-export function renderSeedIntent(intent: IntentRecord, number: number, paymentGatewayId: number | null): SeedIntentJson {
-  const times = milestones(intent);
+/** An intent as seed 000 shows it, from its summary (`summaryOf(record)`, or a list's row). */
+export function renderSeedIntent(intent: IntentSummary, number: number, paymentGatewayId: number | null): SeedIntentJson {
   return {
     id: number,
     invoiceId: integerOrText(intent.invoiceId),
@@ -79,9 +64,9 @@ export function renderSeedIntent(intent: IntentRecord, number: number, paymentGa
     gatewayIntentId: intent.id,
     clientSecret: intent.clientSecret,
     description: intent.description,
-    authorizedAt: isoTime(times.authorizedAt),
-    capturedAt: isoTime(times.capturedAt),
-    failedAt: isoTime(times.failedAt),
+    authorizedAt: isoTime(intent.authorizedAt),
+    capturedAt: isoTime(intent.capturedAt),
+    failedAt: isoTime(intent.failedAt),
     failureReason: intent.lastPaymentError?.message ?? (intent.status === "failed" ? "The payment failed." : ""),
     createdAt: isoTime(intent.created) ?? "",
   };

@@ -4,7 +4,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { signSandboxWebhook } from "../../../src/connectors/sandbox/webhooks";
-import { addConnector, get, hsToken, KEY_A, MERCHANT_A, newMerchant, post, type ListJson, type PaymentIntentJson, type TransactionJson } from "../../helpers";
+import { addConnector, get, hsToken, KEY_A, MERCHANT_A, newMerchant, post, readModelIntent, type ListJson, type PaymentIntentJson, type TransactionJson } from "../../helpers";
 
 const BASE = "/api/v1/PaymentIntents";
 const SANDBOX_SECRET = "sandbox_webhook_secret_for_development";
@@ -449,5 +449,67 @@ describe("seed 000: Idempotency-Key, bound merchant-wide like every surface's", 
     // The same key on /v1 (same merchant) is refused too, and creates no customer.
     const v1 = await post("/v1/customers", { email: "idem@example.com" }, { idempotencyKey: key });
     expect(v1.status).toBe(400);
+  });
+});
+
+describe("seed 000: lists render from the read model's columns (issue 15)", () => {
+  it("every kind of payment lists exactly as GET by id shows it, without reading the row's data; a row from before migration 0023 too", async () => {
+    const m = await newMerchant("seed000-summary");
+    const token = await user("24680", m.id);
+    const narrowed = { token: await admin(), headers: { "merchant-id": m.id } };
+    const unpaid = await create(SEED_CREATE, token);
+    const paid = await create(SEED_CREATE.replace('"orderId": null', '"orderId": 77'), token);
+    expect((await send("POST", `${BASE}/${paid.id}/confirm`, { token, body: '"pm_card_visa"' })).status).toBe(200);
+    const declined = await create(SEED_CREATE.replace('"description": "Payment for invoice #123"', '"description": null'), token);
+    expectProblem(await send("POST", `${BASE}/${declined.id}/confirm`, { token, body: '"pm_card_chargeDeclined"' }), 400);
+    const canceled = await create(SEED_CREATE, token);
+    expect((await send("POST", `${BASE}/${canceled.id}/cancel`, { token })).status).toBe(200);
+    // Through /v1: authorized and waiting for capture, captured later, and partly refunded.
+    const held = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 5000, currency: "usd", capture_method: "manual", payment_method: "pm_card_visa", confirm: true, description: "held" }, m.opts);
+    expect(held.body.status).toBe("requires_capture");
+    const captured = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 6000, currency: "usd", capture_method: "manual", payment_method: "pm_card_visa", confirm: true }, m.opts);
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${captured.body.id}/capture`, {}, m.opts)).body.status).toBe("succeeded");
+    const refunded = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 7000, currency: "usd", payment_method: "pm_card_visa", confirm: true }, m.opts);
+    expect((await post("/v1/refunds", { payment_intent: refunded.body.id, amount: 1000 }, m.opts)).status).toBe(200);
+
+    const list = async (): Promise<Intent[]> => {
+      const res = await send("GET", `${BASE}?limit=1000`, narrowed);
+      expect(res.status, res.text).toBe(200);
+      return res.json as Intent[];
+    };
+    const listed = await list();
+    expect(listed).toHaveLength(7);
+    for (const item of listed) {
+      const one = await send("GET", `${BASE}/${item.id}`, narrowed);
+      expect(item, item.gatewayIntentId).toEqual(one.json);
+    }
+    const byId = new Map(listed.map((i) => [i.id, i]));
+    expect(byId.get(declined.id)).toMatchObject({ status: "RequiresPaymentMethod", description: null, failedAt: expect.stringMatching(ISO_UTC), failureReason: expect.stringContaining("declined") });
+    expect(byId.get(paid.id)).toMatchObject({ status: "Succeeded", orderId: 77, authorizedAt: expect.stringMatching(ISO_UTC), capturedAt: expect.stringMatching(ISO_UTC) });
+    expect(byId.get(unpaid.id)).toEqual(unpaid);
+    expect(listed.find((i) => i.gatewayIntentId === held.body.id)).toMatchObject({ status: "RequiresCapture", capturedAt: null, description: "held" });
+    expect(listed.find((i) => i.gatewayIntentId === captured.body.id)?.capturedAt).toMatch(ISO_UTC);
+    const byCustomer = await send("GET", `${BASE}/customer/24680`, narrowed);
+    expect(byCustomer.json).toEqual(listed.filter((i) => i.customerId === 24680));
+
+    // The list reads columns only: with every row's data unreadable it answers the same.
+    const rows = await env.DB.prepare("SELECT id, data FROM payment_intents WHERE merchant_id = ?").bind(m.id).all<{ id: string; data: string }>();
+    await env.DB.prepare("UPDATE payment_intents SET data = 'not json' WHERE merchant_id = ?").bind(m.id).run();
+    try {
+      expect(await list()).toEqual(listed);
+    } finally {
+      await env.DB.batch(rows.results.map((r) => env.DB.prepare("UPDATE payment_intents SET data = ? WHERE id = ?").bind(r.data, r.id)));
+    }
+
+    // A row written before migration 0023: the moved fields in data, the new columns null. It lists the same.
+    const legacy = await readModelIntent(declined.gatewayIntentId);
+    if (!legacy) throw new Error("no read model row");
+    await env.DB.prepare(
+      "UPDATE payment_intents SET data = ?, invoice_id = NULL, client_secret = NULL, description = NULL, gateway_account = NULL, connector_account = NULL, last_payment_error = NULL, charge_authorized_at = NULL, charge_captured_at = NULL, failed_at = NULL WHERE id = ?",
+    )
+      .bind(JSON.stringify(legacy), declined.gatewayIntentId)
+      .run();
+    expect(await readModelIntent(declined.gatewayIntentId)).toEqual(legacy);
+    expect(await list()).toEqual(listed);
   });
 });
