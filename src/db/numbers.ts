@@ -5,8 +5,8 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { IntentRecord, Scope } from "../core/types";
-import { gatewayNumbers, intentNumbers } from "./schema";
-import { intentSummarySql, summaryFromRow, type IntentSummary, type IntentSummaryRow } from "./intent-row";
+import { gatewayNumbers, intentNumbers, paymentIntents } from "./schema";
+import { intentFromRow, intentRow, intentSummarySql, summaryFromCells, summaryOf, type IntentSummary } from "./intent-row";
 
 export const SANDBOX_GATEWAY = 1;
 export const SANDBOX_ACCOUNT = "sandbox";
@@ -101,11 +101,22 @@ export async function listNumberedIntents(
     filter.customer !== undefined
       ? `SELECT n.number AS number, ${intentSummarySql("p")} FROM payment_intents p JOIN intent_numbers n ON n.intent_id = p.id WHERE ${where.join(" AND ")} ORDER BY ${order} LIMIT ?`
       : `SELECT n.number AS number, ${intentSummarySql("p")} FROM intent_numbers n JOIN payment_intents p ON p.id = n.intent_id WHERE ${where.join(" AND ")} ORDER BY n.number DESC LIMIT ?`;
-  const res = await d1
+  const rows = await d1
     .prepare(sql)
     .bind(...binds, limit)
-    .all<IntentSummaryRow & { number: number }>();
-  return res.results.map((r) => ({ number: r.number, intent: summaryFromRow(r) }));
+    .raw<(string | number | null)[]>();
+  const summaries = rows.map((cells) => summaryFromCells(cells, 1));
+  // Rows written before migration 0023 have no summary columns: their records, read the usual way.
+  const older = rows.filter((_, i) => summaries[i] === null).map((cells) => String(cells[1]));
+  const records = new Map<string, IntentSummary>();
+  for (let i = 0; i < older.length; i += 90) {
+    const found = await drizzle(d1).select(intentRow).from(paymentIntents).where(inArray(paymentIntents.id, older.slice(i, i + 90)));
+    for (const row of found) records.set(row.id, summaryOf(intentFromRow(row)));
+  }
+  return rows.flatMap((cells, i) => {
+    const intent = summaries[i] ?? records.get(String(cells[1]));
+    return intent ? [{ number: Number(cells[0]), intent }] : [];
+  });
 }
 
 /** The gateway number of a connector account ("sandbox": 1). */
