@@ -16,7 +16,11 @@ export const INTENT_FIELDS_IN_COLUMNS_0019 = [
   "id", "merchantId", "livemode", "version", "created", "updated", "status", "amount", "currency", "amountRefunded", "customer", "orderId", "locationId", "reconciledAt",
 ] as const satisfies readonly (keyof IntentRecord)[];
 
-/** Those moved to columns by migration 0023, for the summary: a row without client_secret predates it. */
+/**
+ * Those moved to columns by migration 0023, for the summary. A writer from before it (an older row, or
+ * an older version of the code still running during a deployment) keeps them in `data` and leaves the
+ * columns alone: `data` then has them, and `summary_version` is not the row's version.
+ */
 export const INTENT_FIELDS_IN_COLUMNS_0023 = [
   "invoiceId", "clientSecret", "description", "gatewayAccount", "connectorAccount", "lastPaymentError",
 ] as const satisfies readonly (keyof IntentRecord)[];
@@ -107,6 +111,7 @@ export function intentSummaryColumns(intent: IntentRecord): {
   chargeAuthorizedAt: number | null;
   chargeCapturedAt: number | null;
   failedAt: number | null;
+  summaryVersion: number;
 } {
   const times = paymentMilestones(intent);
   return {
@@ -119,14 +124,15 @@ export function intentSummaryColumns(intent: IntentRecord): {
     chargeAuthorizedAt: times.authorizedAt,
     chargeCapturedAt: times.capturedAt,
     failedAt: times.failedAt,
+    summaryVersion: intent.version,
   };
 }
 
 /** The record of a row: `data` with the columns put back (they win over a field an older row kept in `data`). */
 export function intentFromRow(row: IntentRow): IntentRecord {
   const rest = JSON.parse(row.data) as Omit<IntentRecord, ColumnField> & Partial<Pick<IntentRecord, ColumnField>>;
-  // A row written since migration 0023 has these in columns; an older one in `data`.
-  const fromData = row.clientSecret === null;
+  // A row written since migration 0023 has these in columns; one written by older code in `data`.
+  const fromData = Object.hasOwn(rest, "clientSecret") || row.clientSecret === null;
   const gatewayAccount = fromData ? rest.gatewayAccount : row.gatewayAccount;
   const moved: Pick<IntentRecord, Exclude<(typeof INTENT_FIELDS_IN_COLUMNS_0023)[number], "gatewayAccount">> = fromData
     ? {
@@ -215,25 +221,30 @@ const SUMMARY_COLUMNS = [
   paymentIntents.connectorAccount, paymentIntents.lastPaymentError, paymentIntents.chargeAuthorizedAt, paymentIntents.chargeCapturedAt, paymentIntents.failedAt,
 ] as const;
 
-/** A summary's columns for hand-written SQL over `payment_intents` aliased `alias` (SUMMARY_COLUMNS.length values). */
+/**
+ * A summary's columns for hand-written SQL over `payment_intents` aliased `alias`, then whether they
+ * are the row's current version's (1) or were left by an older writer (0): INTENT_SUMMARY_WIDTH values.
+ */
 export function intentSummarySql(alias: string): string {
-  return SUMMARY_COLUMNS.map((column) => `${alias}.${column.name}`).join(", ");
+  const { summaryVersion, version } = paymentIntents;
+  return [...SUMMARY_COLUMNS.map((column) => `${alias}.${column.name}`), `${alias}.${summaryVersion.name} IS ${alias}.${version.name}`].join(", ");
 }
 
-export const INTENT_SUMMARY_WIDTH = SUMMARY_COLUMNS.length;
+export const INTENT_SUMMARY_WIDTH = SUMMARY_COLUMNS.length + 1;
 
 type Cell = string | number | null;
 const text = (v: Cell): string | null => (v === null ? null : String(v));
 const num = (v: Cell): number | null => (v === null ? null : Number(v));
 
 /**
- * The summary in `cells[from, from + INTENT_SUMMARY_WIDTH)`, or null for a row written before
- * migration 0023 (no client_secret): read that one with `intentRow` and take `summaryOf` its record.
+ * The summary in `cells[from, from + INTENT_SUMMARY_WIDTH)`, or null when the row's summary columns
+ * are not its current version's (written before migration 0023, or by older code since): read that
+ * one with `intentRow` and take `summaryOf` its record.
  */
 export function summaryFromCells(cells: readonly Cell[], from: number): IntentSummary | null {
   const at = (i: number): Cell => cells[from + i] ?? null;
   const clientSecret = text(at(8));
-  if (clientSecret === null) return null;
+  if (at(16) !== 1 || clientSecret === null) return null;
   const lastPaymentError = text(at(12));
   return {
     id: String(at(0)),

@@ -15,7 +15,7 @@ import { auditLog, charges, intentNumbers, paymentIntentMetadata, paymentIntents
 const INTENT_COLUMNS = [
   "id", "merchantId", "livemode", "status", "amount", "currency", "customer", "orderId", "locationId", "amountRefunded", "created", "updated",
   "authorizedAt", "pendingAttempts", "reconciledAt", "cardLast4", "failureReason", "resolution", "version", "data",
-  "invoiceId", "clientSecret", "description", "gatewayAccount", "connectorAccount", "lastPaymentError", "chargeAuthorizedAt", "chargeCapturedAt", "failedAt",
+  "invoiceId", "clientSecret", "description", "gatewayAccount", "connectorAccount", "lastPaymentError", "chargeAuthorizedAt", "chargeCapturedAt", "failedAt", "summaryVersion",
 ] as const;
 type IntentColumn = (typeof INTENT_COLUMNS)[number];
 
@@ -51,6 +51,7 @@ const upsertIntent = prepared<IntentColumn>((db, p) =>
         chargeAuthorizedAt: sql`excluded.charge_authorized_at`,
         chargeCapturedAt: sql`excluded.charge_captured_at`,
         failedAt: sql`excluded.failed_at`,
+        summaryVersion: sql`excluded.summary_version`,
       },
       setWhere: sql`excluded.version > ${paymentIntents.version}`,
     }),

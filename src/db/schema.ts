@@ -84,6 +84,8 @@ export const paymentIntents = sqliteTable(
     chargeAuthorizedAt: integer("charge_authorized_at"),
     chargeCapturedAt: integer("charge_captured_at"),
     failedAt: integer("failed_at"),
+    /** The version these columns (from invoice_id on) were written with: older code leaves them behind. */
+    summaryVersion: integer("summary_version"),
     /** The domain record (IntentRecord) as JSON, without the fields above (src/db/intent-row.ts). */
     data: text("data").notNull(),
   },

@@ -505,11 +505,22 @@ describe("seed 000: lists render from the read model's columns (issue 15)", () =
     const legacy = await readModelIntent(declined.gatewayIntentId);
     if (!legacy) throw new Error("no read model row");
     await env.DB.prepare(
-      "UPDATE payment_intents SET data = ?, invoice_id = NULL, client_secret = NULL, description = NULL, gateway_account = NULL, connector_account = NULL, last_payment_error = NULL, charge_authorized_at = NULL, charge_captured_at = NULL, failed_at = NULL WHERE id = ?",
+      "UPDATE payment_intents SET data = ?, invoice_id = NULL, client_secret = NULL, description = NULL, gateway_account = NULL, connector_account = NULL, last_payment_error = NULL, charge_authorized_at = NULL, charge_captured_at = NULL, failed_at = NULL, summary_version = NULL WHERE id = ?",
     )
       .bind(JSON.stringify(legacy), declined.gatewayIntentId)
       .run();
     expect(await readModelIntent(declined.gatewayIntentId)).toEqual(legacy);
     expect(await list()).toEqual(listed);
+
+    // The previous version of the code, still running during a deployment, writes a newer version:
+    // every field in data, the summary columns left as an earlier version wrote them. Its record wins.
+    const current = await readModelIntent(unpaid.gatewayIntentId);
+    if (!current) throw new Error("no read model row");
+    const newer = { ...current, version: current.version + 1, description: "written by the previous release" };
+    await env.DB.prepare("UPDATE payment_intents SET data = ?, version = ? WHERE id = ?").bind(JSON.stringify(newer), newer.version, unpaid.gatewayIntentId).run();
+    expect(await readModelIntent(unpaid.gatewayIntentId)).toEqual(newer);
+    const afterOldWriter = await list();
+    expect(afterOldWriter.find((i) => i.id === unpaid.id)?.description).toBe("written by the previous release");
+    expect(afterOldWriter.filter((i) => i.id !== unpaid.id)).toEqual(listed.filter((i) => i.id !== unpaid.id));
   });
 });
