@@ -74,18 +74,23 @@ export async function listNumberedIntents(
   filter: { merchantId: string | null; livemode: boolean; customer?: string; before?: number },
   limit: number,
 ): Promise<{ number: number; intent: IntentSummary }[]> {
-  const where: string[] = ["n.livemode = ?"];
-  const binds: (string | number)[] = [filter.livemode ? 1 : 0];
-  if (filter.merchantId !== null) {
-    where.push("n.merchant_id = ?");
-    binds.push(filter.merchantId);
-  }
+  const where: string[] = [];
+  const binds: (string | number)[] = [];
   if (filter.customer !== undefined) {
-    // On the intent's own columns, so a merchant's customer is a range of payment_intents_customer.
+    // On the intent's own columns alone (its number row has the same merchant and mode), so a
+    // merchant's customer is a range of payment_intents_customer and each number is read from the
+    // covering index intent_numbers_intent, without a lookup of its row.
     where.push("p.customer = ?", "p.livemode = ?");
     binds.push(filter.customer, filter.livemode ? 1 : 0);
     if (filter.merchantId !== null) {
       where.push("p.merchant_id = ?");
+      binds.push(filter.merchantId);
+    }
+  } else {
+    where.push("n.livemode = ?");
+    binds.push(filter.livemode ? 1 : 0);
+    if (filter.merchantId !== null) {
+      where.push("n.merchant_id = ?");
       binds.push(filter.merchantId);
     }
   }
