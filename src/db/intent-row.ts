@@ -223,21 +223,19 @@ const SUMMARY_COLUMNS = [
 
 /**
  * A summary's columns for hand-written SQL over `payment_intents` aliased `alias`, then whether they
- * are the row's current version's (1) or were left by an older writer (0): INTENT_SUMMARY_WIDTH values.
+ * are the row's current version's (1) or were left by an older writer (0): 17 values.
  */
 export function intentSummarySql(alias: string): string {
   const { summaryVersion, version } = paymentIntents;
   return [...SUMMARY_COLUMNS.map((column) => `${alias}.${column.name}`), `${alias}.${summaryVersion.name} IS ${alias}.${version.name}`].join(", ");
 }
 
-export const INTENT_SUMMARY_WIDTH = SUMMARY_COLUMNS.length + 1;
-
 type Cell = string | number | null;
 const text = (v: Cell): string | null => (v === null ? null : String(v));
 const num = (v: Cell): number | null => (v === null ? null : Number(v));
 
 /**
- * The summary in `cells[from, from + INTENT_SUMMARY_WIDTH)`, or null when the row's summary columns
+ * The summary in the 17 values of `intentSummarySql` from `cells[from]` on, or null when the row's summary columns
  * are not its current version's (written before migration 0023, or by older code since): read that
  * one with `intentRow` and take `summaryOf` its record.
  */
