@@ -205,6 +205,17 @@ describe("cards on file in payments", () => {
     expect(offSession.body).toMatchObject({ status: "succeeded", amount_received: 2500, payment_method: pm.id, customer: cus.id });
     const payments = await get<ListJson<PaymentIntentJson>>(`/v1/customers/${cus.id}/payment_intents`, m.opts);
     expect(payments.body.data.map((p) => p.id)).toEqual([offSession.body.id, first.body.id]);
+    // The customer is checked beside the page (one round trip), and its answer comes first: an unknown
+    // or another merchant's customer is a 404 naming it whatever the cursor; a known one with an
+    // unknown cursor is the cursor's (a 404 naming starting_after, as on every list).
+    const stranger = await newMerchant("cus-pi-precedence");
+    for (const who of ["cus_doesNotExist0001", cus.id]) {
+      const missing = expectError(await get(`/v1/customers/${who}/payment_intents?starting_after=pi_noSuchIntent0001`, stranger.opts), 404, "resource_missing");
+      expect(missing.param).toBe("id");
+      expect(missing.message).toContain(who);
+    }
+    const badCursor = expectError(await get(`/v1/customers/${cus.id}/payment_intents?starting_after=pi_noSuchIntent0001`, m.opts), 404, "resource_missing");
+    expect(badCursor.param).toBe("starting_after");
 
     // A saved card pays only for its customer; off_session needs a confirmation.
     const other = await customer(m.opts, { email: "someone@example.com" });

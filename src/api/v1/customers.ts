@@ -328,8 +328,15 @@ export function registerCustomers(app: App): void {
       response: listOf(PaymentIntentSchema, "CustomerPaymentIntentList"),
     },
     async (c, { params, query, principal }) => {
-      const customer = await liveCustomer(c.env.DB, principal, params.id ?? "", "id");
-      const page = await listIntents(c.env.DB, principal, { customer: customer.id }, pageRequest(query));
+      const id = params.id ?? "";
+      // The customer's check and the page are independent reads (the page is this merchant's intents
+      // of exactly that id), so they go to D1 together: one round trip, not two. The customer's
+      // answer still decides first: an unknown customer is a 404 whatever the cursor.
+      const found = liveCustomer(c.env.DB, principal, id, "id");
+      const listed = Promise.resolve().then(() => listIntents(c.env.DB, principal, { customer: id }, pageRequest(query)));
+      listed.catch(() => undefined); // its error is raised below, after the customer's
+      const customer = await found;
+      const page = await listed;
       return json(c, listObject(`/v1/customers/${customer.id}/payment_intents`, page, (intent) => renderIntent(intent)));
     },
   );
