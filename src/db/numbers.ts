@@ -5,8 +5,8 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { IntentRecord, Scope } from "../core/types";
-import { gatewayNumbers, intentNumbers, paymentIntents } from "./schema";
-import { intentFromRow, intentRow, intentSummarySql, summaryFromCells, summaryOf, type IntentSummary } from "./intent-row";
+import { gatewayNumbers, intentNumbers } from "./schema";
+import { intentFromRow, intentRowSql, intentSummarySql, summaryFromCells, summaryOf, type IntentRow, type IntentSummary } from "./intent-row";
 
 export const SANDBOX_GATEWAY = 1;
 export const SANDBOX_ACCOUNT = "sandbox";
@@ -111,12 +111,16 @@ export async function listNumberedIntents(
     .bind(...binds, limit)
     .raw<(string | number | null)[]>();
   const summaries = rows.map((cells) => summaryFromCells(cells, 1));
-  // Rows written before migration 0023 have no summary columns: their records, read the usual way.
+  // Rows whose summary columns are not current: their records, read the usual way, in one query
+  // whatever their number (the ids travel as one JSON array).
   const older = rows.filter((_, i) => summaries[i] === null).map((cells) => String(cells[1]));
   const records = new Map<string, IntentSummary>();
-  for (let i = 0; i < older.length; i += 90) {
-    const found = await drizzle(d1).select(intentRow).from(paymentIntents).where(inArray(paymentIntents.id, older.slice(i, i + 90)));
-    for (const row of found) records.set(row.id, summaryOf(intentFromRow(row)));
+  if (older.length > 0) {
+    const found = await d1
+      .prepare(`SELECT ${intentRowSql("p")} FROM payment_intents p WHERE p.id IN (SELECT value FROM json_each(?))`)
+      .bind(JSON.stringify(older))
+      .all<IntentRow>();
+    for (const row of found.results) records.set(row.id, summaryOf(intentFromRow(row)));
   }
   return rows.flatMap((cells, i) => {
     const intent = summaries[i] ?? records.get(String(cells[1]));
