@@ -1,5 +1,6 @@
 // Seed 000's PaymentIntent: camelCase, integer ids, the amount a decimal in major units, statuses in
 // PascalCase, times in ISO-8601 UTC. Our `pi_...` id is `gatewayIntentId`.
+import { isoTimestamp } from "../../core/iso-time";
 import type { IntentStatus } from "../../core/types";
 import type { IntentSummary } from "../../db/intent-row";
 import { decimalOut, type DecimalOut } from "../common/exact-json";
@@ -44,10 +45,10 @@ export function integerOrText(value: string | null): number | string | null {
   return /^(0|[1-9]\d{0,14})$/.test(value) ? Number(value) : value;
 }
 
+/** A time as seed 000 writes it: ISO-8601 UTC, without `.000` on a whole second. */
 export function isoTime(ms: number | null | undefined): string | null {
   if (ms === null || ms === undefined) return null;
-  const iso = new Date(ms).toISOString();
-  return iso.endsWith(".000Z") ? `${iso.slice(0, -5)}Z` : iso;
+  return isoTimestamp(ms, true);
 }
 
 /** An intent as seed 000 shows it, from its summary (`summaryOf(record)`, or a list's row). */

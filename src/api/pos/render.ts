@@ -1,6 +1,7 @@
 // Seed 002's shapes: camelCase, integer cents, ISO times, upper-case currency, and its status words
 // (authorized, captured, voided, refunded, declined, error, resolved, dismissed; pending otherwise).
 import { chargeAttempt, failureReason, isFailedPayment } from "../../core/intent";
+import { isoTimestamp } from "../../core/iso-time";
 import { minorToDecimal } from "../../core/money";
 import type { Attempt, IntentRecord } from "../../core/types";
 
@@ -13,7 +14,7 @@ export const ERROR_REASONS = ["processing_error", "provider_error", "api_error",
 /** Metadata key marking the refund that voided a same-day sale (seed 002's void after capture). */
 export const VOID_MARK = "pos_void";
 
-const iso = (ms: number) => new Date(ms).toISOString();
+const iso = (ms: number) => isoTimestamp(ms);
 
 /** A sale voided the same day: fully given back by the one refund that carries the void mark. */
 export function isVoidedSale(intent: IntentRecord): boolean {
