@@ -8,15 +8,17 @@
 // decide. Prints the tables, the ratios against the targets in DESIGN.md "Performance", the machine
 // and the Worker bundle size; writes bench/results/latest.json.
 // Then the webhook run, on fresh servers: first the bare queue floor (the baseline's POST /floor/event,
-// BENCH_WEBHOOK_EVENTS of them, BENCH_CONNECTIONS in flight: a Durable Object + D1 insert + a message
+// BENCH_WEBHOOK_EVENTS of them, BENCH_WEBHOOK_CONCURRENCY in flight: a Durable Object + D1 insert + a message
 // through two queues with the gateway's batch settings to a loopback receiver), then the gateway: a
 // loopback receiver in this process is registered as demo merchant B's endpoint for
-// payment_intent.created, merchant B creates BENCH_WEBHOOK_EVENTS intents (BENCH_CONNECTIONS in
+// payment_intent.created, merchant B creates BENCH_WEBHOOK_EVENTS intents (BENCH_WEBHOOK_CONCURRENCY in
 // flight), and each run lasts until each event has arrived (events/s, arrival - created_ms
 // percentiles, sampled signature checks, duplicates); the gateway's figures are compared to the floor's.
 //
 // Env: BENCH_DURATION (seconds per flow, default 10), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS
-// (default 3), BENCH_WEBHOOK_EVENTS (default 2000), BENCH_WEBHOOK_TIMEOUT (seconds to wait for the
+// (default 3), BENCH_WEBHOOK_EVENTS (default 2000), BENCH_WEBHOOK_CONCURRENCY (creates in flight in the
+// webhook run, default BENCH_CONNECTIONS: at 50 the local queue runner's timers wait until the load
+// ends, see README "Webhooks"), BENCH_WEBHOOK_TIMEOUT (seconds to wait for the
 // deliveries after the last create answer, default 180).
 // Exit code: 0 even when a target is missed (this is a report, not a test); non-zero when a server
 // fails to start or the run breaks.
@@ -54,7 +56,7 @@ const ROUNDS = Math.floor(positiveNumber(process.env.BENCH_ROUNDS, 3, "BENCH_ROU
 const WEBHOOK_API_KEY = "sk_test_merchant_b";
 const WEBHOOK_EVENTS = Math.floor(positiveNumber(process.env.BENCH_WEBHOOK_EVENTS, 2000, "BENCH_WEBHOOK_EVENTS"));
 const WEBHOOK_TIMEOUT_S = positiveNumber(process.env.BENCH_WEBHOOK_TIMEOUT, 180, "BENCH_WEBHOOK_TIMEOUT");
-const WEBHOOK_CONCURRENCY = CONNECTIONS;
+const WEBHOOK_CONCURRENCY = Math.floor(positiveNumber(process.env.BENCH_WEBHOOK_CONCURRENCY, CONNECTIONS, "BENCH_WEBHOOK_CONCURRENCY"));
 const WEBHOOK_VERIFY_SAMPLE = 20;
 const WEBHOOK_GRACE_MS = 3000; // after the last event arrived, to catch late duplicates (not in the wall time)
 
