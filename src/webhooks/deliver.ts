@@ -87,7 +87,10 @@ interface Claimed {
  * so more lanes would only time out healthy endpoints behind slow ones (`wrangler dev` has no such cap).
  */
 export const DELIVERY_CONCURRENCY = 6;
-/** At most this many of them to one endpoint, so one slow endpoint cannot hold every connection. */
+/**
+ * Each endpoint's own lanes of them, so one slow endpoint cannot hold every connection; an endpoint
+ * that has answered in the batch also takes the lanes no other delivery can use (`boundedByKey`).
+ */
 export const DELIVERY_CONCURRENCY_PER_ENDPOINT = 2;
 /** D1 binds at most 100 parameters a statement: `IN (...)` lists are cut to this. */
 const IN_CHUNK = 90;
@@ -99,34 +102,44 @@ function chunks<T>(list: T[], size = IN_CHUNK): T[][] {
 }
 
 /**
- * Runs `work` over `items` in their order, at most `total` at a time and at most `perKey` of one key
- * at a time: an item whose key is busy waits while later items of other keys go ahead. Rejects with
- * the first failure (the items already started still finish).
+ * Runs `work` over `items` in their order, at most `total` at a time. Each key gets `perKey` lanes: an
+ * item whose key has that many running waits while later items of other keys go ahead. Lanes that no
+ * waiting item can take that way go to keys that have answered in this run (one of their items has
+ * finished): a responsive endpoint may use every lane the others leave, while one that has not
+ * answered yet (a hanging endpoint) never holds more than `perKey`. Whenever a lane frees, an item
+ * under its key's `perKey` comes first. Rejects with the first failure (the items already started
+ * still finish).
  */
 export function boundedByKey<T>(items: readonly T[], keyOf: (item: T) => string, total: number, perKey: number, work: (item: T) => Promise<void>): Promise<void> {
   const waiting = [...items];
   const busy = new Map<string, number>();
+  const answered = new Set<string>();
   let active = 0;
   return new Promise((resolve, reject) => {
+    const start = (i: number, key: string) => {
+      const item = waiting[i] as T;
+      waiting.splice(i, 1);
+      active++;
+      busy.set(key, (busy.get(key) ?? 0) + 1);
+      work(item).then(() => {
+        active--;
+        busy.set(key, (busy.get(key) ?? 1) - 1);
+        answered.add(key);
+        pump();
+      }, reject);
+    };
+    // One pass over the waiting items: start those `may` allows, while lanes are free.
+    const pass = (may: (key: string) => boolean) => {
+      for (let i = 0; i < waiting.length && active < total; ) {
+        const key = keyOf(waiting[i] as T);
+        if (may(key)) start(i, key);
+        else i++;
+      }
+    };
     const pump = () => {
       if (waiting.length === 0 && active === 0) return resolve();
-      for (let i = 0; i < waiting.length && active < total; ) {
-        const item = waiting[i] as T;
-        const key = keyOf(item);
-        const running = busy.get(key) ?? 0;
-        if (running >= perKey) {
-          i++;
-          continue;
-        }
-        waiting.splice(i, 1);
-        active++;
-        busy.set(key, running + 1);
-        work(item).then(() => {
-          active--;
-          busy.set(key, (busy.get(key) ?? 1) - 1);
-          pump();
-        }, reject);
-      }
+      pass((key) => (busy.get(key) ?? 0) < perKey);
+      pass((key) => answered.has(key));
     };
     pump();
   });
@@ -148,7 +161,7 @@ export async function deliverAttempt(env: Env, msg: DeliveryMessage): Promise<vo
  * every claim (each its own conditional update, so of two messages for the same attempt exactly one
  * wins, as before) with the deliveries' endpoints, events and pending counts in one batch, and every
  * outcome in one batch (the rows of messages not claimed are read once more, to re-send early ones). The POSTs run concurrently
- * (at most DELIVERY_CONCURRENCY at once, DELIVERY_CONCURRENCY_PER_ENDPOINT to one endpoint). Throws when D1 fails: the caller retries the whole batch,
+ * (at most DELIVERY_CONCURRENCY at once; DELIVERY_CONCURRENCY_PER_ENDPOINT to one endpoint, more when it has answered and no other delivery can use the lane). Throws when D1 fails: the caller retries the whole batch,
  * and the claims keep each attempt to one POST.
  */
 export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promise<void> {

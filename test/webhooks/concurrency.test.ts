@@ -1,8 +1,10 @@
 // A delivery batch POSTs at most DELIVERY_CONCURRENCY at once (deployed, a Worker invocation has six
-// connections waiting for headers; a seventh fetch would wait with its timeout already running) and
-// at most DELIVERY_CONCURRENCY_PER_ENDPOINT to one endpoint, so a slow endpoint holds two of the six
-// connections and the other endpoints' deliveries go ahead of its queue; once it has timed out, the
-// rest of its deliveries in the batch are handed back unattempted instead of timing out one by one.
+// connections waiting for headers; a seventh fetch would wait with its timeout already running).
+// Each endpoint has DELIVERY_CONCURRENCY_PER_ENDPOINT lanes of its own, so an endpoint that has not
+// answered (a hanging one) holds two of the six and the other endpoints' deliveries go ahead of its
+// queue; an endpoint that has answered also takes the lanes nothing else can use, so one healthy
+// endpoint gets all six. Once an endpoint has timed out, the rest of its deliveries in the batch are
+// handed back unattempted instead of timing out one by one.
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
@@ -44,7 +46,7 @@ function controlled() {
 }
 
 describe("delivery concurrency within a batch", () => {
-  it("at most six at once, two per endpoint: a stuck endpoint keeps two, the rest of the batch goes through the other four", async () => {
+  it("at most six at once, two per endpoint that has not answered: a stuck endpoint keeps two, the rest of the batch goes through the other four", async () => {
     expect(DELIVERY_CONCURRENCY).toBe(6);
     expect(DELIVERY_CONCURRENCY_PER_ENDPOINT).toBe(2);
     // 30 deliveries to a stuck endpoint first in the batch, then 40 to ten healthy ones.
@@ -72,7 +74,7 @@ describe("delivery concurrency within a batch", () => {
     expect(c.started.filter((i) => i.endpoint !== "we_stuck")).toHaveLength(40);
     expect(c.started.filter((i) => i.endpoint === "we_stuck")).toHaveLength(2);
     expect(done).toBe(false);
-    // Then the stuck endpoint's queue drains, two at a time.
+    // Then the stuck endpoint answers and, alone now, drains through all six lanes.
     while (c.release.size > 0) {
       for (const [item, release] of [...c.release]) {
         release();
@@ -83,8 +85,78 @@ describe("delivery concurrency within a batch", () => {
     await all;
     expect(c.started).toHaveLength(70);
     expect(c.peak()).toBe(6);
-    expect(Math.max(...c.peakPerKey.values())).toBe(2);
+    // Two lanes while it hung and the others went (checked above); six once it answered alone.
+    expect(c.peakPerKey.get("we_stuck")).toBe(6);
+  });
+
+  /** Releases the running items of `endpoint` (all, or the first `count`), then lets the pump run. */
+  async function release(c: ReturnType<typeof controlled>, endpoint: string, count = Infinity): Promise<void> {
+    let n = 0;
+    for (const [item, go] of [...c.release]) {
+      if (item.endpoint !== endpoint || n >= count) continue;
+      go();
+      c.release.delete(item);
+      n++;
+    }
+    await c.settle();
+  }
+  const runningOf = (c: ReturnType<typeof controlled>, endpoint: string) => [...c.release.keys()].filter((i) => i.endpoint === endpoint).length;
+
+  it("one endpoint alone: two lanes until it answers, then all six", async () => {
+    const items: Item[] = Array.from({ length: 30 }, (_, n) => ({ endpoint: "we_one", n }));
+    const c = controlled();
+    const all = boundedByKey(items, (i) => i.endpoint, DELIVERY_CONCURRENCY, DELIVERY_CONCURRENCY_PER_ENDPOINT, c.work);
+    await c.settle();
+    expect(c.started).toHaveLength(2);
+    await release(c, "we_one", 1);
+    expect(runningOf(c, "we_one")).toBe(6);
+    while (c.release.size > 0) await release(c, "we_one");
+    await all;
+    expect(c.started.map((i) => i.n)).toEqual(items.map((i) => i.n));
+    expect(c.peak()).toBe(6);
+  });
+
+  it("a hanging endpoint keeps two lanes while an answering one takes the other four; an endpoint under its two gets the next free lane first", async () => {
+    const items: Item[] = [
+      ...Array.from({ length: 10 }, (_, n) => ({ endpoint: "we_stuck", n })),
+      ...Array.from({ length: 20 }, (_, n) => ({ endpoint: "we_fast", n })),
+      ...Array.from({ length: 5 }, (_, n) => ({ endpoint: "we_third", n })),
+    ];
+    const c = controlled();
+    let done = false;
+    const all = boundedByKey(items, (i) => i.endpoint, DELIVERY_CONCURRENCY, DELIVERY_CONCURRENCY_PER_ENDPOINT, c.work).then(() => {
+      done = true;
+    });
+    await c.settle();
+    // Two lanes each; nobody has answered, so nobody takes more.
+    expect([runningOf(c, "we_stuck"), runningOf(c, "we_fast"), runningOf(c, "we_third")]).toEqual([2, 2, 2]);
+    // we_fast answers once: its lane is refilled, and no other endpoint can use a lane, so it stays at two.
+    await release(c, "we_fast", 1);
+    expect([runningOf(c, "we_stuck"), runningOf(c, "we_fast"), runningOf(c, "we_third")]).toEqual([2, 2, 2]);
+    // we_third answers both: its next two come first (its own lanes), none goes to we_fast.
+    await release(c, "we_third");
+    expect([runningOf(c, "we_stuck"), runningOf(c, "we_fast"), runningOf(c, "we_third")]).toEqual([2, 2, 2]);
+    // we_third's last three finish: its lanes now go to we_fast (it has answered), not to we_stuck.
+    await release(c, "we_third");
+    await release(c, "we_third");
+    expect(c.started.filter((i) => i.endpoint === "we_third")).toHaveLength(5);
+    expect([runningOf(c, "we_stuck"), runningOf(c, "we_fast"), runningOf(c, "we_third")]).toEqual([2, 4, 0]);
+    // we_fast's whole queue goes through four lanes while we_stuck hangs on its first two.
+    while (runningOf(c, "we_fast") > 0) {
+      expect(runningOf(c, "we_stuck")).toBe(2);
+      await release(c, "we_fast");
+    }
+    expect(c.started.filter((i) => i.endpoint === "we_fast")).toHaveLength(20);
+    expect(c.peakPerKey.get("we_fast")).toBe(4);
     expect(c.peakPerKey.get("we_stuck")).toBe(2);
+    expect(done).toBe(false);
+    // we_stuck finally answers: it is alone now, so its remaining eight use every lane.
+    await release(c, "we_stuck", 1);
+    expect(runningOf(c, "we_stuck")).toBe(6);
+    while (c.release.size > 0) await release(c, "we_stuck");
+    await all;
+    expect(c.started).toHaveLength(35);
+    expect(c.peak()).toBe(6);
   });
 
   it("runs every item once, in order where nothing is busy, and rejects with the first failure", async () => {
