@@ -105,10 +105,10 @@ function chunks<T>(list: T[], size = IN_CHUNK): T[][] {
  * Runs `work` over `items` in their order, at most `total` at a time. Each key gets `perKey` lanes: an
  * item whose key has that many running waits while later items of other keys go ahead. Lanes that no
  * waiting item can take that way go to keys that have answered in this run (one of their items has
- * finished): a responsive endpoint may use every lane the others leave, while one that has not
- * answered yet (a hanging endpoint) never holds more than `perKey`. Whenever a lane frees, an item
- * under its key's `perKey` comes first. Rejects with the first failure (the items already started
- * still finish).
+ * finished), evenly between them: a responsive endpoint may use every lane the others leave, while
+ * one that has not answered yet (a hanging endpoint) never holds more than `perKey`. Whenever a lane
+ * frees, an item under its key's `perKey` comes first. Rejects with the first failure (the items
+ * already started still finish).
  */
 export function boundedByKey<T>(items: readonly T[], keyOf: (item: T) => string, total: number, perKey: number, work: (item: T) => Promise<void>): Promise<void> {
   const waiting = [...items];
@@ -128,18 +128,36 @@ export function boundedByKey<T>(items: readonly T[], keyOf: (item: T) => string,
         pump();
       }, reject);
     };
-    // One pass over the waiting items: start those `may` allows, while lanes are free.
-    const pass = (may: (key: string) => boolean) => {
+    // In order, every waiting item whose key has fewer than `perKey` running, while lanes are free.
+    const ownLanes = () => {
       for (let i = 0; i < waiting.length && active < total; ) {
         const key = keyOf(waiting[i] as T);
-        if (may(key)) start(i, key);
+        if ((busy.get(key) ?? 0) < perKey) start(i, key);
         else i++;
+      }
+    };
+    // The lanes left over, one at a time, each to the answered key with the fewest running (the
+    // first in order among equals), so that two answering endpoints share them evenly.
+    const share = () => {
+      while (active < total) {
+        let best = -1;
+        let fewest = Infinity;
+        for (let i = 0; i < waiting.length; i++) {
+          const key = keyOf(waiting[i] as T);
+          const running = busy.get(key) ?? 0;
+          if (answered.has(key) && running < fewest) {
+            best = i;
+            fewest = running;
+          }
+        }
+        if (best < 0) return;
+        start(best, keyOf(waiting[best] as T));
       }
     };
     const pump = () => {
       if (waiting.length === 0 && active === 0) return resolve();
-      pass((key) => (busy.get(key) ?? 0) < perKey);
-      pass((key) => answered.has(key));
+      ownLanes();
+      share();
     };
     pump();
   });

@@ -159,6 +159,33 @@ describe("delivery concurrency within a batch", () => {
     expect(c.peak()).toBe(6);
   });
 
+  it("two answering endpoints share the spare lanes evenly, and a slow one cannot take the lanes a fast one frees", async () => {
+    const items: Item[] = [...Array.from({ length: 20 }, (_, n) => ({ endpoint: "we_a", n })), ...Array.from({ length: 20 }, (_, n) => ({ endpoint: "we_b", n }))];
+    const c = controlled();
+    const all = boundedByKey(items, (i) => i.endpoint, DELIVERY_CONCURRENCY, DELIVERY_CONCURRENCY_PER_ENDPOINT, c.work);
+    await c.settle();
+    expect([runningOf(c, "we_a"), runningOf(c, "we_b")]).toEqual([2, 2]);
+    // Only we_a has answered: the two spare lanes are its.
+    await release(c, "we_a", 1);
+    expect([runningOf(c, "we_a"), runningOf(c, "we_b")]).toEqual([4, 2]);
+    // we_b answers (its lane refilled); the next lane we_a frees goes to we_b, which has fewer.
+    await release(c, "we_b", 1);
+    await release(c, "we_a", 1);
+    expect([runningOf(c, "we_a"), runningOf(c, "we_b")]).toEqual([3, 3]);
+    // we_a is slow now (holds its three); every lane we_b frees stays we_b's.
+    for (let round = 0; round < 5; round++) {
+      await release(c, "we_b", 1);
+      expect([runningOf(c, "we_a"), runningOf(c, "we_b")]).toEqual([3, 3]);
+    }
+    while (c.release.size > 0) {
+      await release(c, "we_a");
+      await release(c, "we_b");
+    }
+    await all;
+    expect(c.started).toHaveLength(40);
+    expect(c.peak()).toBe(6);
+  });
+
   it("runs every item once, in order where nothing is busy, and rejects with the first failure", async () => {
     const order: number[] = [];
     await boundedByKey([1, 2, 3, 4, 5, 6, 7, 8], (n) => `we_${n}`, 3, 2, async (n) => {
