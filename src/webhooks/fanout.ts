@@ -19,17 +19,22 @@ export function paymentIntentOf(event: EventRecord): string | null {
   return typeof object.payment_intent === "string" ? object.payment_intent : null;
 }
 
+// The enabled endpoints of every merchant and mode in the batch, in one query however many there are
+// (a batch may carry events of up to 100 merchants): each scope is a range of webhook_endpoints_list.
 async function enabledEndpoints(env: Env, batch: EventRecord[]): Promise<Map<string, EndpointRow[]>> {
-  const scopes = new Map<string, { merchantId: string; livemode: boolean }>();
-  for (const e of batch) scopes.set(`${e.merchantId}|${e.livemode}`, { merchantId: e.merchantId, livemode: e.livemode });
-  const out = new Map<string, EndpointRow[]>();
-  for (const [key, scope] of scopes) {
-    const rows = await db(env.DB)
-      .select()
-      .from(webhookEndpoints)
-      .where(and(eq(webhookEndpoints.merchantId, scope.merchantId), eq(webhookEndpoints.livemode, scope.livemode), eq(webhookEndpoints.status, "enabled")));
-    out.set(key, rows);
-  }
+  const scopes = new Map<string, [string, number]>();
+  for (const e of batch) scopes.set(`${e.merchantId}|${e.livemode}`, [e.merchantId, e.livemode ? 1 : 0]);
+  const out = new Map<string, EndpointRow[]>([...scopes.keys()].map((key) => [key, []]));
+  const rows = await db(env.DB)
+    .select()
+    .from(webhookEndpoints)
+    .where(
+      and(
+        sql`(${webhookEndpoints.merchantId}, ${webhookEndpoints.livemode}) in (select json_extract(value, '$[0]'), json_extract(value, '$[1]') from json_each(${JSON.stringify([...scopes.values()])}))`,
+        eq(webhookEndpoints.status, "enabled"),
+      ),
+    );
+  for (const row of rows) out.get(`${row.merchantId}|${row.livemode}`)?.push(row);
   return out;
 }
 

@@ -24,7 +24,7 @@ import { fanOut } from "../../src/webhooks/fanout";
 import { writeIntent } from "../../src/db/read-model";
 import { listCharges, listEvents, listIntents, listRefunds, searchIntents } from "../../src/db/queries";
 import { decodePageToken, parseSearch, searchPlan } from "../../src/db/search";
-import { createIntent, get, post, readModelIntent, seedCustomer, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
+import { createEndpoint, createIntent, get, newMerchant, post, readModelIntent, seedCustomer, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
 import { recording, type Captured } from "./recording";
 
 
@@ -340,6 +340,49 @@ describe("the write path's statements are built once and are index lookups", () 
     expect(stored).toEqual({ livemode: 0, fanned_out: 1 });
     const deliveries = await env.DB.prepare("SELECT status, attempts, retrying FROM webhook_deliveries WHERE event_id = 'evt_qp_write'").all();
     expect(deliveries.results).toEqual([{ status: "pending", attempts: 0, retrying: 1 }]);
+  });
+});
+
+describe("the fan-out of a batch with several merchants", () => {
+  it("asks for every merchant's enabled endpoints in one indexed query, and each event reaches only its own merchant's subscribed endpoints", async () => {
+    const [one, two, three] = await Promise.all([newMerchant("fan-one"), newMerchant("fan-two"), newMerchant("fan-three")]);
+    if (!one || !two || !three) throw new Error("no merchants");
+    const subscribed = await createEndpoint("https://hooks.example.com/one", ["payment_intent.created"], one.opts);
+    const disabled = await createEndpoint("https://hooks.example.com/one-off", ["payment_intent.created"], one.opts);
+    expect((await post(`/v1/webhook_endpoints/${disabled.id}`, { disabled: true }, one.opts)).status).toBe(200);
+    const everything = await createEndpoint("https://hooks.example.com/two", ["*"], two.opts);
+    await createEndpoint("https://hooks.example.com/three", ["charge.succeeded"], three.opts);
+    const event = (id: string, merchantId: string, livemode = false): EventRecord => ({
+      id,
+      type: "payment_intent.created",
+      merchantId,
+      livemode,
+      created: Date.now(),
+      object: { object: "payment_intent", id: `pi_${id}` },
+      requestId: null,
+      idempotencyKey: null,
+    });
+    const batch = [event("evt_fan_one", one.id), event("evt_fan_two", two.id), event("evt_fan_three", three.id), event("evt_fan_one_live", one.id, true), event("evt_fan_two_b", two.id)];
+    const captured: Captured[] = [];
+    const queued: unknown[] = [];
+    const webhookQueue = { send: async (body: unknown) => void queued.push(body), sendBatch: async (b: Iterable<{ body: unknown }>) => void queued.push(...[...b].map((m) => m.body)) };
+    await fanOut({ ...env, DB: recording(env.DB, captured), WEBHOOK_QUEUE: webhookQueue as unknown as typeof env.WEBHOOK_QUEUE }, batch);
+
+    const selects = captured.filter((c) => c.sql.startsWith("select"));
+    expect(selects).toHaveLength(1);
+    const [select] = selects;
+    if (!select) throw new Error("no select");
+    const plan = await planOf(select);
+    expect(plan.join("\n")).toMatch(/SEARCH webhook_endpoints USING INDEX webhook_endpoints_list \(merchant_id=\? AND livemode=\?\)/);
+    expect(plan.join("\n")).not.toMatch(/SCAN webhook_endpoints/);
+
+    const rows = await env.DB.prepare("SELECT event_id, endpoint_id FROM webhook_deliveries WHERE event_id LIKE 'evt_fan_%' ORDER BY event_id").all<{ event_id: string; endpoint_id: string }>();
+    expect(rows.results).toEqual([
+      { event_id: "evt_fan_one", endpoint_id: subscribed.id },
+      { event_id: "evt_fan_two", endpoint_id: everything.id },
+      { event_id: "evt_fan_two_b", endpoint_id: everything.id },
+    ]);
+    expect(queued).toHaveLength(3);
   });
 });
 
