@@ -5,6 +5,7 @@ import type { RateLimiterObject } from "./auth/rate-limit";
 import type { ConnectorHealthObject } from "./connectors/health";
 import type { PaymentIntentObject } from "./intents/object";
 import type { ReconcileMessage } from "./reconcile/messages";
+import type { SweepMessage } from "./sweeps";
 import type { DeliveryMessage } from "./webhooks/messages";
 
 export interface Env {
@@ -37,6 +38,10 @@ export interface Env {
   EVENT_RETENTION_DAYS?: string;
   /** Reconciliation of unknown outcomes. */
   RECONCILE_QUEUE: Queue<ReconcileMessage>;
+  /** The cron's sweeps, one message per database when there are more than SWEEP_INLINE_MAX_DATABASES (src/sweeps.ts). */
+  SWEEP_QUEUE: Queue<SweepMessage>;
+  /** Up to this many read-model databases the cron sweeps them itself, one after the other (default 4). */
+  SWEEP_INLINE_MAX_DATABASES?: string;
   /** Per connector account: health window and circuit breaker. */
   CONNECTOR_HEALTH: DurableObjectNamespace<ConnectorHealthObject>;
   /** Where the Stripe and PayPal connectors send their requests (tests point them at local fakes). */
@@ -104,6 +109,8 @@ export interface Config {
   rateLimitAuthFailuresBurst: number;
   /** Milliseconds after a renewal's due date at which its payment is retried; then the merchant's final action. */
   dunningSchedule: number[];
+  /** Up to this many databases the cron sweeps inline; above, it queues one sweep per database. */
+  sweepInlineMaxDatabases: number;
 }
 
 export const DEFAULT_WEBHOOK_SCHEDULE = "5s,5m,30m,2h,5h,10h,14h,20h,24h";
@@ -214,6 +221,7 @@ export function config(env: Env): Config {
     rateLimitAuthFailuresPerMinute: intVar(env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE, 30, 1, 1_000_000, "RATE_LIMIT_AUTH_FAILURES_PER_MINUTE"),
     rateLimitAuthFailuresBurst: intVar(env.RATE_LIMIT_AUTH_FAILURES_BURST, 20, 1, 1_000_000, "RATE_LIMIT_AUTH_FAILURES_BURST"),
     dunningSchedule: parseSchedule(env.DUNNING_SCHEDULE?.trim() || DEFAULT_DUNNING_SCHEDULE, "DUNNING_SCHEDULE"),
+    sweepInlineMaxDatabases: intVar(env.SWEEP_INLINE_MAX_DATABASES, 4, 1, 10_000, "SWEEP_INLINE_MAX_DATABASES"),
   };
   cache.set(env, parsed);
   return parsed;

@@ -5,19 +5,15 @@ import type { EventRecord } from "./core/types";
 import { config, type Env } from "./env";
 import { log } from "./log";
 import { deliverAttempts, markDeadLettered } from "./webhooks/deliver";
-import { fanOut, requeueOverdue } from "./webhooks/fanout";
+import { fanOut } from "./webhooks/fanout";
 import type { DeliveryMessage } from "./webhooks/messages";
-import { purgeExpired } from "./webhooks/store";
 import { reconcileMessage } from "./reconcile/consumer";
 import type { ReconcileMessage } from "./reconcile/messages";
-import { expireAuthorizations, requeueStuckReconciliations } from "./reconcile/sweep";
-import { billingSweep } from "./billing/engine";
 import { onIntentEvents } from "./billing/hooks";
-import { refanEvents } from "./billing/writes";
-import { expireOverdueSessions, onCheckoutIntentEvents } from "./checkout/sessions";
-import { pruneIdempotencyClaims } from "./api/idempotency-binding";
+import { onCheckoutIntentEvents } from "./checkout/sessions";
+import { sweep, sweepMessage } from "./sweeps";
 import { refusal, unconfiguredResponse } from "./unconfigured";
-import { envOfMessage, everyShard, merchantEnv } from "./db/shards";
+import { envOfMessage, merchantEnv } from "./db/shards";
 
 export { RateLimiterObject } from "./auth/rate-limit";
 export { ConnectorHealthObject } from "./connectors/health";
@@ -31,6 +27,7 @@ export const QUEUES = {
   webhooks: "gateway-webhooks",
   webhooksDeadLetter: "gateway-webhooks-dlq",
   reconcile: "gateway-reconcile",
+  sweeps: "gateway-sweeps",
 } as const;
 
 async function consume(batch: MessageBatch<unknown>, env: Env): Promise<void> {
@@ -94,6 +91,19 @@ async function consume(batch: MessageBatch<unknown>, env: Env): Promise<void> {
       );
       return;
     }
+    case QUEUES.sweeps: {
+      // One database's cron sweep (src/sweeps.ts); a failed one comes back and runs again.
+      for (const message of batch.messages) {
+        try {
+          await sweepMessage(env, message.body);
+          message.ack();
+        } catch (err) {
+          log("error", "sweep failed; retrying", { error: String(err) });
+          message.retry({ delaySeconds: 30 });
+        }
+      }
+      return;
+    }
     default:
       log("error", "message from an unknown queue", { queue: batch.queue });
       batch.retryAll();
@@ -119,35 +129,6 @@ function grouped<T>(items: T[], shardOf: (item: T) => Env): Map<Env, T[]> {
     else groups.set(shard, [item]);
   }
   return groups;
-}
-
-/** The cron's sweeps run on every database of the read model, one after the other. */
-async function sweep(env: Env, now: number): Promise<void> {
-  for (const shard of everyShard(env)) await sweepShard(shard, now);
-}
-
-async function sweepShard(env: Env, now: number): Promise<void> {
-  const purged = await purgeExpired(env.DB, now - config(env).eventRetentionMs);
-  const requeued = await requeueOverdue(env, now);
-  const reconciling = await requeueStuckReconciliations(env, now);
-  const expired = await expireAuthorizations(env, now);
-  const refanned = await refanEvents(env, now);
-  // Renewals and payment retries: each is claimed in D1, so overlapping sweeps bill once.
-  const billed = await billingSweep(env, now);
-  // Checkout Sessions past expires_at: their intents are canceled, then the sessions expire.
-  const expiredSessions = await expireOverdueSessions(env, now, config(env).publicBaseUrl ?? "");
-  await pruneIdempotencyClaims(env, now);
-  if (purged || requeued || reconciling || expired || refanned || billed || expiredSessions) {
-    log("info", "cron sweep", {
-      purged_events: purged,
-      requeued_deliveries: requeued,
-      requeued_reconciliations: reconciling,
-      expired_authorizations: expired,
-      refanned_events: refanned,
-      billing_steps: billed,
-      expired_checkout_sessions: expiredSessions,
-    });
-  }
 }
 
 export default {

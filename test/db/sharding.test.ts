@@ -2,10 +2,11 @@
 // acct_shard_home stays on DB, which is also the directory). Each runs the whole life of a payment
 // through the API, the intent's object, the queues and the cron; each one's rows must be in its own
 // database only, and an operator's read across merchants must merge both with exact cursor pages.
-import { createScheduledController } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import worker from "../../src/index";
+import worker, { QUEUES } from "../../src/index";
+import type { SweepMessage } from "../../src/sweeps";
 import { DIRECTORY_TABLES } from "../../src/db/shards";
 import {
   addConnector,
@@ -262,5 +263,40 @@ describe("two merchants on two D1 databases", () => {
     await worker.scheduled(createScheduledController({ scheduledTime: later, cron: "* * * * *" }), env);
     const after = await get<PaymentIntentJson>(`/v1/payment_intents/${held.body.id}`, far.opts);
     expect(after.body.status).toBe("canceled");
+  });
+
+  it("above SWEEP_INLINE_MAX_DATABASES the cron queues one sweep per database, and each message sweeps its own database", async () => {
+    const held = await createIntent({ amount: 778, payment_method: "pm_card_visa", confirm: true, capture_method: "manual" }, far.opts);
+    expect(held.body.status).toBe("requires_capture");
+    await waitFor(async () => (await env.DB_SHARD_1.prepare("SELECT status FROM payment_intents WHERE id = ?").bind(held.body.id).first<{ status: string }>())?.status === "requires_capture", 10_000, "read model");
+    const later = Date.now() + 8 * 86_400_000;
+    const sent: unknown[] = [];
+    const sweepQueue = { send: async (body: unknown) => void sent.push(body), sendBatch: async (batch: Iterable<{ body: unknown }>) => void sent.push(...[...batch].map((m) => m.body)) };
+    // Two databases here: a limit of 1 makes the cron fan out.
+    const many = { ...env, SWEEP_INLINE_MAX_DATABASES: "1", SWEEP_QUEUE: sweepQueue as unknown as typeof env.SWEEP_QUEUE };
+    await worker.scheduled(createScheduledController({ scheduledTime: later, cron: "* * * * *" }), many);
+    expect(sent).toEqual([
+      { shard: "DB", now: later },
+      { shard: "DB_SHARD_1", now: later },
+    ]);
+    // The cron swept nothing itself.
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${held.body.id}`, far.opts)).body.status).toBe("requires_capture");
+
+    const consume = async (body: unknown) => {
+      const batch = createMessageBatch<unknown>(QUEUES.sweeps, [{ id: `sweep-${sent.indexOf(body)}-${Date.now()}`, timestamp: new Date(), attempts: 1, body }]);
+      const ctx = createExecutionContext();
+      await worker.queue(batch, env);
+      return getQueueResult(batch, ctx);
+    };
+    // The directory's message leaves the far database alone; the far database's message sweeps it.
+    expect((await consume(sent[0])).explicitAcks).toHaveLength(1);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${held.body.id}`, far.opts)).body.status).toBe("requires_capture");
+    expect((await consume(sent[1])).explicitAcks).toHaveLength(1);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${held.body.id}`, far.opts)).body.status).toBe("canceled");
+
+    // A message naming a database the shard map does not have is dropped, not retried forever.
+    const unknown = await consume({ shard: "DB_GONE", now: later } satisfies SweepMessage);
+    expect(unknown.explicitAcks).toHaveLength(1);
+    expect(unknown.retryMessages).toHaveLength(0);
   });
 });
