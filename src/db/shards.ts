@@ -210,11 +210,14 @@ export async function mergedPage<T extends Ordered>(dbs: D1Database[], limit: nu
   return { rows: all.slice(0, limit), hasMore: all.length > limit };
 }
 
-/** The first answer of `find` over every database, directory first (a lookup by an id whose merchant is unknown). */
+/**
+ * A lookup by an id whose merchant is unknown (the hosted checkout page, a PSP's event for an intent):
+ * every database is asked at once, so the answer takes one round trip however many databases there
+ * are (one after the other, a page on the 40th of 50 would wait 40), and the first database in the
+ * map's order that has it answers (the directory first).
+ */
 export async function findOnShards<T>(env: Env, find: (d1: D1Database) => Promise<T | null | undefined>): Promise<T | null> {
-  for (const shard of everyShard(env)) {
-    const found = await find(shard.DB);
-    if (found !== null && found !== undefined) return found;
-  }
+  const answers = await Promise.all(everyShard(env).map((shard) => find(shard.DB)));
+  for (const found of answers) if (found !== null && found !== undefined) return found;
   return null;
 }

@@ -7,6 +7,7 @@ import {
   directoryDb,
   envOfMessage,
   everyShard,
+  findOnShards,
   merchantBindings,
   merchantEnv,
   mergedPage,
@@ -137,5 +138,26 @@ describe("pages across databases", () => {
       }
       expect(seen, `limit ${limit}`).toEqual(everything);
     }
+  });
+});
+
+describe("findOnShards", () => {
+  it("asks every database at once, and the first in the map's order that has the row answers", async () => {
+    const sharded = withShards({ acct_far: "DB_SHARD_1" });
+    const asked: string[] = [];
+    const release = new Map<string, (value: string | null) => void>();
+    const lookup = findOnShards(sharded, (d1) => {
+      const name = d1 === env.DB ? "DB" : d1 === env.DB_SHARD_1 ? "DB_SHARD_1" : "other";
+      asked.push(name);
+      return new Promise<string | null>((resolve) => release.set(name, resolve));
+    });
+    // Both asked before either answered: the lookup is not one database after the other.
+    expect(asked).toEqual(["DB", "DB_SHARD_1"]);
+    release.get("DB_SHARD_1")?.("on the shard");
+    release.get("DB")?.("on the directory");
+    expect(await lookup).toBe("on the directory");
+
+    expect(await findOnShards(sharded, async (d1) => (d1 === env.DB_SHARD_1 ? "only on the shard" : null))).toBe("only on the shard");
+    expect(await findOnShards(sharded, async () => undefined)).toBeNull();
   });
 });
