@@ -66,7 +66,14 @@ exit 0`,
       const positions = order.map(at);
       expect(positions.every((p) => p >= 0), log.join("\n")).toBe(true);
       expect([...positions].sort((a, b) => a - b)).toEqual(positions);
-      for (const q of ["gateway-events", "gateway-events-dlq", "gateway-webhooks", "gateway-webhooks-dlq", "gateway-reconcile"]) expect(log).toContain(`wrangler queues create ${q}`);
+      // Every queue wrangler.toml names (as a producer, consumer or dead-letter queue) is created before the deploy.
+      const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+      const queues = new Set([...toml.matchAll(/^\s*(?:queue|dead_letter_queue)\s*=\s*"([^"]+)"/gm)].map((m) => m[1] ?? ""));
+      expect([...queues]).toEqual(expect.arrayContaining(["gateway-events", "gateway-events-dlq", "gateway-webhooks", "gateway-webhooks-dlq", "gateway-reconcile", "gateway-sweeps"]));
+      for (const q of queues) {
+        expect(log).toContain(`wrangler queues create ${q}`);
+        expect(at(new RegExp(`^wrangler queues create ${q}$`)), q).toBeLessThan(at(/^wrangler deploy/));
+      }
       const secrets = new Map(log.filter((l) => l.includes("secret put")).map((l) => [/secret put (\w+)/.exec(l)?.[1] ?? "", l.split("<<")[1] ?? ""]));
       expect([...secrets.keys()].sort()).toEqual(["ENCRYPTION_KEY", "FINGERPRINT_KEY", "JWT_SECRET", "SANDBOX_WEBHOOK_SECRET"]);
       for (const v of secrets.values()) expect(v.length).toBeGreaterThanOrEqual(40);
