@@ -23,9 +23,12 @@ export interface SweepMessage {
   now: number;
 }
 
+/** The binding of every database of the read model, the directory first. */
+const databases = (env: Env): string[] => shardMap(env)?.bindings ?? [DIRECTORY_BINDING];
+
 /** The cron: every database swept inline, or one sweep message per database when there are many. */
 export async function sweep(env: Env, now: number): Promise<void> {
-  const bindings = shardMap(env)?.bindings ?? [DIRECTORY_BINDING];
+  const bindings = databases(env);
   if (bindings.length <= config(env).sweepInlineMaxDatabases) {
     for (const shard of everyShard(env)) await sweepShard(shard, now);
     return;
@@ -40,8 +43,7 @@ export async function sweep(env: Env, now: number): Promise<void> {
  */
 export async function sweepMessage(env: Env, body: unknown): Promise<void> {
   const message = body as Partial<SweepMessage> | null;
-  const known = shardMap(env)?.bindings ?? [DIRECTORY_BINDING];
-  if (!message || typeof message.shard !== "string" || !known.includes(message.shard) || typeof message.now !== "number" || !Number.isFinite(message.now)) {
+  if (!message || typeof message.shard !== "string" || !databases(env).includes(message.shard) || typeof message.now !== "number" || !Number.isFinite(message.now)) {
     log("error", "sweep message dropped: not a database of D1_SHARDS", { shard: typeof message?.shard === "string" ? message.shard.slice(0, 64) : null });
     return;
   }

@@ -246,3 +246,12 @@ export async function hsToken(options: TokenOptions = {}): Promise<string> {
 }
 
 export const bearer = (token: string): CallOptions => ({ key: token });
+
+/** A queue binding that keeps the bodies sent to it in `out`, in order (for code that sends, checked without a consumer). */
+export function recordingQueue<T>(out: unknown[]): Queue<T> {
+  return {
+    metrics: async () => ({ backlogCount: out.length, backlogBytes: 0 }),
+    send: async (body: T) => void out.push(body),
+    sendBatch: async (batch: Iterable<MessageSendRequest<T>>) => void out.push(...[...batch].map((m) => m.body)),
+  } as unknown as Queue<T>;
+}

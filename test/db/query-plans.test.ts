@@ -24,7 +24,7 @@ import { fanOut } from "../../src/webhooks/fanout";
 import { writeIntent } from "../../src/db/read-model";
 import { listCharges, listEvents, listIntents, listRefunds, searchIntents } from "../../src/db/queries";
 import { decodePageToken, parseSearch, searchPlan } from "../../src/db/search";
-import { createEndpoint, createIntent, get, newMerchant, post, readModelIntent, seedCustomer, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
+import { createEndpoint, createIntent, get, newMerchant, post, readModelIntent, recordingQueue, seedCustomer, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
 import { recording, type Captured } from "./recording";
 
 
@@ -330,8 +330,7 @@ describe("the write path's statements are built once and are index lookups", () 
     const captured: Captured[] = [];
     // The first attempt is queued here, not sent (hooks.example.com is not reachable from the tests).
     const queued: unknown[] = [];
-    const webhookQueue = { send: async (body: unknown) => void queued.push(body), sendBatch: async (batch: Iterable<{ body: unknown }>) => void queued.push(...[...batch].map((m) => m.body)) };
-    await fanOut({ ...env, DB: recording(env.DB, captured), WEBHOOK_QUEUE: webhookQueue as unknown as typeof env.WEBHOOK_QUEUE }, [event]);
+    await fanOut({ ...env, DB: recording(env.DB, captured), WEBHOOK_QUEUE: recordingQueue(queued) }, [event]);
     expect(queued).toEqual([{ deliveryId: expect.stringMatching(/^wd_/) as unknown, attempt: 1 }]);
     const fanned = await Promise.all(captured.map(async (c) => ({ sql: c.sql, plan: await planOf(c) })));
     expect(fanned.map((f) => f.sql.split(" ").slice(0, 3).join(" "))).toEqual(['select "id", "merchant_id",', 'insert into "events"', 'update "events" set', 'insert into "webhook_deliveries"']);
@@ -365,8 +364,7 @@ describe("the fan-out of a batch with several merchants", () => {
     const batch = [event("evt_fan_one", one.id), event("evt_fan_two", two.id), event("evt_fan_three", three.id), event("evt_fan_one_live", one.id, true), event("evt_fan_two_b", two.id)];
     const captured: Captured[] = [];
     const queued: unknown[] = [];
-    const webhookQueue = { send: async (body: unknown) => void queued.push(body), sendBatch: async (b: Iterable<{ body: unknown }>) => void queued.push(...[...b].map((m) => m.body)) };
-    await fanOut({ ...env, DB: recording(env.DB, captured), WEBHOOK_QUEUE: webhookQueue as unknown as typeof env.WEBHOOK_QUEUE }, batch);
+    await fanOut({ ...env, DB: recording(env.DB, captured), WEBHOOK_QUEUE: recordingQueue(queued) }, batch);
 
     const selects = captured.filter((c) => c.sql.startsWith("select"));
     expect(selects).toHaveLength(1);

@@ -18,6 +18,7 @@ import {
   post,
   receivedBy,
   receiverHook,
+  recordingQueue,
   seedMerchant,
   uniqueKey,
   waitFor,
@@ -271,9 +272,8 @@ describe("two merchants on two D1 databases", () => {
     await waitFor(async () => (await env.DB_SHARD_1.prepare("SELECT status FROM payment_intents WHERE id = ?").bind(held.body.id).first<{ status: string }>())?.status === "requires_capture", 10_000, "read model");
     const later = Date.now() + 8 * 86_400_000;
     const sent: unknown[] = [];
-    const sweepQueue = { send: async (body: unknown) => void sent.push(body), sendBatch: async (batch: Iterable<{ body: unknown }>) => void sent.push(...[...batch].map((m) => m.body)) };
     // Two databases here: a limit of 1 makes the cron fan out.
-    const many = { ...env, SWEEP_INLINE_MAX_DATABASES: "1", SWEEP_QUEUE: sweepQueue as unknown as typeof env.SWEEP_QUEUE };
+    const many = { ...env, SWEEP_INLINE_MAX_DATABASES: "1", SWEEP_QUEUE: recordingQueue<SweepMessage>(sent) };
     await worker.scheduled(createScheduledController({ scheduledTime: later, cron: "* * * * *" }), many);
     expect(sent).toEqual([
       { shard: "DB", now: later },
