@@ -247,6 +247,7 @@ export const webhookDeliveries = sqliteTable(
   (t) => [
     uniqueIndex("webhook_deliveries_event_endpoint").on(t.eventId, t.endpointId),
     index("webhook_deliveries_endpoint").on(t.endpointId, t.created, t.id),
+    index("webhook_deliveries_endpoint_status").on(t.endpointId, t.status, t.created, t.id),
     index("webhook_deliveries_due").on(t.status, t.nextAttemptAt),
   ],
 );
@@ -400,7 +401,14 @@ export const customers = sqliteTable(
     deleted: integer("deleted", { mode: "boolean" }).notNull().default(false),
     created: integer("created").notNull(),
   },
-  (t) => [index("customers_list").on(t.merchantId, t.livemode, t.created, t.id), index("customers_email").on(t.merchantId, t.livemode, t.email)],
+  // Each filter of the list and each exact field of the search is an index ending in (created, id) (migration 0025).
+  (t) => [
+    index("customers_list").on(t.merchantId, t.livemode, t.created, t.id),
+    index("customers_email").on(t.merchantId, t.livemode, t.email, t.created, t.id),
+    index("customers_name").on(t.merchantId, t.livemode, t.name, t.created, t.id),
+    index("customers_phone").on(t.merchantId, t.livemode, t.phone, t.created, t.id),
+    index("customers_clock").on(t.merchantId, t.livemode, t.testClock, t.created, t.id),
+  ],
 );
 
 /** Saved payment methods: brand, last4, expiry, funding and fingerprint; never a number or a CVC. */
@@ -420,7 +428,7 @@ export const paymentMethods = sqliteTable(
   },
   (t) => [
     index("payment_methods_list").on(t.merchantId, t.livemode, t.created, t.id),
-    index("payment_methods_customer").on(t.customer, t.created),
+    index("payment_methods_customer").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
     // A card (by fingerprint) is on a customer once, whoever races to attach it.
     uniqueIndex("payment_methods_customer_card").on(t.customer, t.fingerprint),
   ],
@@ -444,7 +452,12 @@ export const prices = sqliteTable(
     /** The product (prod_...); null on prices made before products existed (migration 0011). */
     product: text("product"),
   },
-  (t) => [index("prices_list").on(t.merchantId, t.livemode, t.created, t.id), index("prices_product").on(t.product, t.created)],
+  (t) => [
+    index("prices_list").on(t.merchantId, t.livemode, t.created, t.id),
+    index("prices_product").on(t.merchantId, t.livemode, t.product, t.created, t.id),
+    index("prices_active").on(t.merchantId, t.livemode, t.active, t.created, t.id),
+    index("prices_currency").on(t.merchantId, t.livemode, t.currency, t.created, t.id),
+  ],
 );
 
 /** Stripe's products: what prices are the price of (migration 0011). */
@@ -461,7 +474,7 @@ export const products = sqliteTable(
     created: integer("created").notNull(),
     updated: integer("updated").notNull(),
   },
-  (t) => [index("products_list").on(t.merchantId, t.livemode, t.created, t.id)],
+  (t) => [index("products_list").on(t.merchantId, t.livemode, t.created, t.id), index("products_active").on(t.merchantId, t.livemode, t.active, t.created, t.id)],
 );
 
 export const subscriptions = sqliteTable(
@@ -498,6 +511,12 @@ export const subscriptions = sqliteTable(
     index("subscriptions_due").on(t.status, t.currentPeriodEnd),
     index("subscriptions_customer").on(t.customer),
     index("subscriptions_clock").on(t.testClock),
+    index("subscriptions_customer_list").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
+    index("subscriptions_price").on(t.merchantId, t.livemode, t.price, t.created, t.id),
+    index("subscriptions_clock_list").on(t.merchantId, t.livemode, t.testClock, t.created, t.id),
+    index("subscriptions_status").on(t.merchantId, t.livemode, t.status, t.created, t.id),
+    // The default list (all but canceled) walks only the others.
+    index("subscriptions_open").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.status} <> 'canceled'`),
   ],
 );
 
@@ -546,6 +565,9 @@ export const invoices = sqliteTable(
     // One invoice per subscription period, whatever races to make it.
     uniqueIndex("invoices_period").on(t.subscription, t.periodStart),
     index("invoices_list").on(t.merchantId, t.livemode, t.created, t.id),
+    index("invoices_customer").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
+    index("invoices_subscription").on(t.merchantId, t.livemode, t.subscription, t.created, t.id),
+    index("invoices_status").on(t.merchantId, t.livemode, t.status, t.created, t.id),
     index("invoices_due").on(t.status, t.nextPaymentAttempt),
   ],
 );
@@ -593,6 +615,8 @@ export const checkoutSessions = sqliteTable(
   },
   (t) => [
     index("checkout_sessions_list").on(t.merchantId, t.livemode, t.created, t.id),
+    index("checkout_sessions_status").on(t.merchantId, t.livemode, t.status, t.created, t.id),
+    index("checkout_sessions_customer").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
     uniqueIndex("checkout_sessions_intent").on(t.paymentIntent),
     index("checkout_sessions_expiry").on(t.status, t.expiresAt),
   ],

@@ -67,8 +67,11 @@ describe("customers", () => {
     expect(all.body.data.map((c) => c.id)).toEqual([other.id, created.id]);
     const found = await get<ListJson<CustomerJson>>(`/v1/customers/search?query=${encodeURIComponent("email:'ada@example.com'")}`, m.opts);
     expect(found.body.data.map((c) => c.id)).toEqual([other.id]);
-    const contains = await get<ListJson<CustomerJson>>(`/v1/customers/search?query=${encodeURIComponent("email~'example.com' AND name~'Ad'")}`, m.opts);
+    // Contains clauses (~) need a created window of at most 31 days (or an exact clause) beside them.
+    const window = `created>=${Math.floor(Date.now() / 1000) - 86_400}`;
+    const contains = await get<ListJson<CustomerJson>>(`/v1/customers/search?query=${encodeURIComponent(`email~'example.com' AND name~'Ad' AND ${window}`)}`, m.opts);
     expect(contains.body.data.map((c) => c.id)).toEqual([other.id]);
+    expectError(await get(`/v1/customers/search?query=${encodeURIComponent("email~'example.com' AND name~'Ad'")}`, m.opts), 400, "search_query_unbounded");
     expectError(await get(`/v1/customers/search?query=${encodeURIComponent("email = x")}`, m.opts), 400, "search_query_invalid");
 
     const deleted = await call<CustomerJson>("DELETE", `/v1/customers/${created.id}`, m.opts);

@@ -1,6 +1,6 @@
 // /v1/customers: create, retrieve, update, delete, list (by email), search; a customer's payment
 // methods (seed 002's cards on file: save with a nickname, list, remove) and payments.
-import { and, eq, like, or, type SQL } from "drizzle-orm";
+import { and, eq, like, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest } from "../../core/errors";
 import { randomId } from "../../core/ids";
@@ -21,6 +21,8 @@ import {
 import { Writes } from "../../billing/writes";
 import { createdConditions, listIntents, listable, pageOf } from "../../db/queries";
 import { customers, paymentMethods, subscriptions } from "../../db/schema";
+import { bounded, MAX_WINDOW_DAYS, unboundedMessage } from "../../db/search";
+import { newestFirst } from "../../db/shards";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
@@ -92,22 +94,65 @@ const PageQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(1
 const DeletedSchema = z.object({ id: z.string(), object: z.literal("customer"), deleted: z.literal(true) }).meta({ id: "DeletedCustomer" });
 
 /** Parses `email:'a@b.c' AND name~'Ada'` (or clauses joined by OR, not both): fields email, name, phone; `:` is exact, `~` contains. */
-function searchConditions(query: string): SQL[] {
+/**
+ * Stripe's customer search, the part we serve: `email`, `name` and `phone` with `:` (exact) or `~`
+ * (contains), and `created` with `>`, `>=`, `<`, `<=` or `:` (Unix seconds), joined by AND or by OR
+ * (not both, as at Stripe). Answers the condition sets of the index ranges to read: one for AND, one
+ * per clause for OR (their union is merged newest first). Every set is an index range: an exact field
+ * has its own index (customers_email, _name, _phone), and a contains clause, which none can serve,
+ * needs an exact clause beside it or a created window of at most 31 days (else a 400 naming what to
+ * add), so a search never walks all of a merchant's customers.
+ */
+function customerSearch(query: string, now = Date.now()): SQL[][] {
   const hasAnd = /\s+AND\s+/i.test(query);
   const hasOr = /\s+OR\s+/i.test(query);
   if (hasAnd && hasOr) throw invalidRequest("A search query cannot mix AND and OR (as at Stripe): use one of them.", "query", "search_query_invalid");
-  const clauses = query.split(hasOr ? /\s+OR\s+/i : /\s+AND\s+/i);
-  const out: SQL[] = [];
-  for (const clause of clauses) {
-    const m = /^\s*(email|name|phone)\s*([:~])\s*(?:'([^']*)'|"([^"]*)")\s*$/.exec(clause);
-    if (!m) throw invalidRequest(`Cannot read the search clause '${clause.slice(0, 80)}'. Use e.g. email:'jenny@example.com' or name~'Jen', joined by AND.`, "query", "search_query_invalid");
-    const column = m[1] === "email" ? customers.email : m[1] === "name" ? customers.name : customers.phone;
-    const value = m[3] ?? m[4] ?? "";
-    out.push(m[2] === ":" ? eq(column, value) : like(column, `%${value.replace(/[%_]/g, "")}%`));
+  const exact: SQL[] = [];
+  const contains: SQL[] = [];
+  const created: { gt?: number; gte?: number; lt?: number; lte?: number } = {};
+  let createdClauses = 0;
+  for (const clause of query.split(hasOr ? /\s+OR\s+/i : /\s+AND\s+/i)) {
+    const field = /^\s*(email|name|phone)\s*([:~])\s*(?:'([^']*)'|"([^"]*)")\s*$/.exec(clause);
+    const time = /^\s*created\s*(>=|<=|>|<|:)\s*(?:(\d{1,12})|'(\d{1,12})'|"(\d{1,12})")\s*$/.exec(clause);
+    if (field) {
+      const column = field[1] === "email" ? customers.email : field[1] === "name" ? customers.name : customers.phone;
+      const value = field[3] ?? field[4] ?? "";
+      if (field[2] === ":") exact.push(eq(column, value));
+      else contains.push(like(column, `%${value.replace(/[%_]/g, "")}%`));
+    } else if (time) {
+      const seconds = Number(time[2] ?? time[3] ?? time[4]);
+      const op = time[1];
+      if (op === ">") created.gt = seconds;
+      else if (op === ">=") created.gte = seconds;
+      else if (op === "<") created.lt = seconds;
+      else if (op === "<=") created.lte = seconds;
+      else Object.assign(created, { gte: seconds, lte: seconds });
+      createdClauses += 1;
+    } else {
+      throw invalidRequest(`Cannot read the search clause '${clause.slice(0, 80)}'. Use e.g. email:'jenny@example.com', name~'Jen' or created>=1735689600, joined by AND.`, "query", "search_query_invalid");
+    }
   }
-  if (!hasOr || out.length < 2) return out;
-  const any = or(...out);
-  return any ? [any] : [];
+  const window = createdConditions(customers.created, created);
+  if (hasOr) {
+    if (contains.length > 0 || createdClauses > 0) {
+      throw invalidRequest(
+        `Invalid search query: an OR query can only join exact clauses (email:, name:, phone:), each an index of its own. Run a contains (~) or created clause as a separate search with AND, bounded by an exact clause or a created window (at most ${MAX_WINDOW_DAYS} days).`,
+        "query",
+        "search_query_unbounded",
+      );
+    }
+    return exact.map((condition) => [condition]);
+  }
+  const from = created.gte !== undefined ? created.gte * 1000 : created.gt !== undefined ? (created.gt + 1) * 1000 : null;
+  const to = created.lt !== undefined ? created.lt * 1000 : created.lte !== undefined ? (created.lte + 1) * 1000 : null;
+  if (!bounded(contains.length > 0, exact.length > 0, from, to, now)) {
+    throw invalidRequest(
+      `Invalid search query: ${unboundedMessage("a contains clause (~)", "an exact clause (email:, name: or phone:) or a created window, for example created>=1735689600 AND created<1738368000 (the end defaults to now)")}`,
+      "query",
+      "search_query_unbounded",
+    );
+  }
+  return [[...exact, ...contains, ...window]];
 }
 
 async function resolveDefault(c: Ctx, scope: Scope, customer: CustomerRow, id: string | null | undefined): Promise<string | null | undefined> {
@@ -223,16 +268,23 @@ export function registerCustomers(app: App): void {
       method: "get",
       path: "/v1/customers/search",
       permission: "payments.methods.view",
-      summary: "Search customers: email, name, phone with `:` (exact) or `~` (contains), joined by AND",
+      summary: "Search customers: email, name, phone with `:` (exact) or `~` (contains, with an exact clause or a created window of at most 31 days), created with >, >=, <, <=, joined by AND or by OR (exact clauses only)",
       tag: TAG,
       query: SearchQuery,
       response: searchResultOf(CustomerSchema, "CustomerSearchResult"),
     },
     async (c, { query, principal }) => {
       const limit = query.limit ?? 10;
-      const page = await pageOf(c.env.DB, CUSTOMERS, principal, [eq(customers.deleted, false), ...searchConditions(query.query)], { limit, startingAfter: query.page }, (where, order, n) =>
-        db(c.env.DB).select().from(customers).where(where).orderBy(...order).limit(n),
+      // One index range per condition set (one, or one per clause of an OR), merged newest first.
+      const ranges = await Promise.all(
+        customerSearch(query.query).map((conditions) =>
+          pageOf(c.env.DB, CUSTOMERS, principal, [eq(customers.deleted, false), ...conditions], { limit, startingAfter: query.page }, (where, order, n) =>
+            db(c.env.DB).select().from(customers).where(where).orderBy(...order).limit(n),
+          ),
+        ),
       );
+      const union = [...new Map(ranges.flatMap((r) => r.items).map((row) => [row.id, row])).values()].sort(newestFirst);
+      const page = { items: union.slice(0, limit), hasMore: union.length > limit || ranges.some((r) => r.hasMore) };
       const last = page.items[page.items.length - 1];
       return json(c, { object: "search_result", data: page.items.map(renderCustomer), has_more: page.hasMore, next_page: page.hasMore && last ? last.id : null, url: "/v1/customers/search" });
     },

@@ -114,7 +114,10 @@ export function registerTestClocks(app: App): void {
       const subs = await db(c.env.DB).select().from(subscriptions).where(eq(subscriptions.testClock, clock.id));
       for (const sub of subs) if (sub.status !== "canceled") await cancelSubscription(c.env, principal, sub.id, clock.frozenTime, c.get("requestId"));
       await db(c.env.DB).batch([
-        db(c.env.DB).update(customers).set({ deleted: true }).where(eq(customers.testClock, clock.id)),
+        db(c.env.DB)
+          .update(customers)
+          .set({ deleted: true })
+          .where(and(eq(customers.merchantId, principal.merchantId), eq(customers.livemode, principal.livemode), eq(customers.testClock, clock.id))),
         db(c.env.DB).delete(testClocks).where(eq(testClocks.id, clock.id)),
       ]);
       return json(c, { id: clock.id, object: "test_helpers.test_clock", deleted: true });

@@ -1,0 +1,204 @@
+// The lists of everything that is not a payment (customers, their search and stored cards, products,
+// prices, subscriptions, invoices, checkout sessions, an endpoint's deliveries) are index ranges too,
+// whatever the filter and at any depth: each route is called through the Worker with a D1 binding
+// that records every statement, and each page's statement must be a SEARCH of an index whose
+// constraint holds the filter's column (so a filter with few matches reads only them, not the
+// merchant's whole list), never a SCAN of the table, and never a sort through a temp B-tree. A
+// customer search that no index serves (a `~` contains clause alone) is refused with a 400 naming
+// what to add, and served once an exact clause or a created window of at most 31 days bounds it.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { createEndpoint, expectError, get, newMerchant, post, type CallOptions, type ListJson } from "../helpers";
+import { recording, type Captured } from "./recording";
+
+interface Planned {
+  status: number;
+  body: Record<string, unknown>;
+  /** The statements that read a page of `table` (those with an ORDER BY), each with its plan. */
+  pages: { sql: string; plan: string[] }[];
+}
+
+let opts: CallOptions = {};
+
+async function through(path: string, table: string): Promise<Planned> {
+  const captured: Captured[] = [];
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`http://gateway.test${path}`, { headers: { authorization: `Bearer ${opts.key ?? ""}` } }), { ...env, DB: recording(env.DB, captured) }, ctx);
+  const body = (await res.json()) as Record<string, unknown>;
+  await waitOnExecutionContext(ctx);
+  const reads = captured.filter((c) => /^\s*select/i.test(c.sql) && new RegExp(`from "${table}"`).test(c.sql) && /order by/i.test(c.sql));
+  const pages = await Promise.all(
+    reads.map(async (c) => ({
+      sql: c.sql,
+      plan: (
+        await env.DB.prepare(`EXPLAIN QUERY PLAN ${c.sql}`)
+          .bind(...c.params)
+          .all<{ detail: string }>()
+      ).results.map((r) => r.detail),
+    })),
+  );
+  return { status: res.status, body, pages };
+}
+
+/**
+ * The route answers 200 and each page of `table` it read is a SEARCH of an index constrained on every
+ * column of `columns` (for a cursor also on (created,id)), with no SCAN of the table and no sort.
+ */
+async function expectRange(path: string, table: string, columns: string[], options: { cursor?: boolean } = {}): Promise<Planned> {
+  const r = await through(path, table);
+  expect(r.status, `${path}: ${JSON.stringify(r.body).slice(0, 400)}`).toBe(200);
+  expect(r.pages.length, `${path}: no page of ${table} was read`).toBeGreaterThan(0);
+  for (const { sql, plan } of r.pages) {
+    const text = plan.join("\n");
+    const label = `${path}\n${sql}\n${text}`;
+    expect(text, label).not.toMatch(new RegExp(`SCAN ${table}\\b`));
+    expect(text, label).not.toMatch(/USE TEMP B-TREE/);
+    const search = plan.map((line) => new RegExp(`^SEARCH ${table} USING (COVERING )?INDEX \\w+ \\((.*)\\)$`).exec(line)).find((m) => m !== null);
+    expect(search, label).toBeDefined();
+    const constraint = search?.[2] ?? "";
+    for (const column of columns) expect(constraint, label).toMatch(new RegExp(`\\b${column}=\\?`));
+    if (options.cursor) expect(constraint, label).toMatch(/\(created,id\)[<>]\(\?,\?\)/);
+  }
+  return r;
+}
+
+async function ok<T>(res: Promise<{ status: number; body: T }>): Promise<T> {
+  const r = await res;
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r.body;
+}
+
+const ids = { customer: "", customer2: "", clock: "", product: "", price: "", card: "", subscription: "", invoice: "", session: "", endpoint: "", delivery: "" };
+
+beforeAll(async () => {
+  const m = await newMerchant("list-plans");
+  opts = m.opts;
+  const clock = await ok(post<{ id: string }>("/v1/test_helpers/test_clocks", { frozen_time: Math.floor(Date.now() / 1000), name: "plans" }, opts));
+  ids.clock = clock.id;
+  ids.customer = (await ok(post<{ id: string }>("/v1/customers", { email: "ada@example.com", name: "Ada Lovelace", phone: "+15550100", test_clock: clock.id }, opts))).id;
+  ids.customer2 = (await ok(post<{ id: string }>("/v1/customers", { email: "grace@example.com", name: "Grace Hopper", phone: "+15550101" }, opts))).id;
+  for (let i = 0; i < 3; i++) await ok(post("/v1/customers", { email: `other${i}@example.com`, name: `Other ${i}` }, opts));
+  ids.card = (await ok(post<{ id: string }>(`/v1/customers/${ids.customer}/payment_methods`, { payment_method: "tok_visa", set_default: true }, opts))).id;
+  const price = await ok(post<{ id: string; product: string }>("/v1/prices", { unit_amount: 1999, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Pro plan" } }, opts));
+  ids.price = price.id;
+  ids.product = price.product;
+  const sub = await ok(post<{ id: string; latest_invoice: string }>("/v1/subscriptions", { customer: ids.customer, price: ids.price }, opts));
+  ids.subscription = sub.id;
+  ids.invoice = sub.latest_invoice;
+  const session = await ok(
+    post<{ id: string }>(
+      "/v1/checkout/sessions",
+      { mode: "payment", customer: ids.customer2, success_url: "https://shop.example/ok", line_items: [{ price_data: { currency: "usd", unit_amount: 500, product_data: { name: "Mug" } }, quantity: 1 }] },
+      opts,
+    ),
+  );
+  ids.session = session.id;
+  ids.endpoint = (await createEndpoint("https://hooks.example/plans", ["*"], opts)).id;
+});
+
+describe("customers", () => {
+  it("the list, by email, by test clock and by a created window; deep pages", async () => {
+    await expectRange("/v1/customers?limit=2", "customers", ["merchant_id", "livemode"]);
+    await expectRange(`/v1/customers?limit=2&starting_after=${ids.customer2}`, "customers", ["merchant_id", "livemode"], { cursor: true });
+    const byEmail = await expectRange("/v1/customers?email=ada@example.com", "customers", ["email"]);
+    expect((byEmail.body.data as { id: string }[]).map((c) => c.id)).toEqual([ids.customer]);
+    await expectRange(`/v1/customers?email=ada@example.com&starting_after=${ids.customer}`, "customers", ["email"], { cursor: true });
+    const byClock = await expectRange(`/v1/customers?test_clock=${ids.clock}`, "customers", ["test_clock"]);
+    expect((byClock.body.data as { id: string }[]).map((c) => c.id)).toEqual([ids.customer]);
+    await expectRange(`/v1/customers?created[gte]=${Math.floor(Date.now() / 1000) - 3600}`, "customers", ["merchant_id", "livemode"]);
+  });
+
+  it("search by email, name and phone (exact), ORs of them, and contains clauses bounded by one", async () => {
+    const q = (query: string) => `/v1/customers/search?query=${encodeURIComponent(query)}`;
+    const found = async (query: string, columns: string[]) => ((await expectRange(q(query), "customers", columns)).body.data as { id: string }[]).map((c) => c.id);
+    expect(await found("email:'ada@example.com'", ["email"])).toEqual([ids.customer]);
+    expect(await found("name:'Grace Hopper'", ["name"])).toEqual([ids.customer2]);
+    expect(await found("phone:'+15550100'", ["phone"])).toEqual([ids.customer]);
+    expect(await found("name~'Love' AND email:'ada@example.com'", ["email"])).toEqual([ids.customer]);
+    expect(await found("name~'Hop' AND email:'ada@example.com'", ["email"])).toEqual([]);
+    // An OR reads one range per clause, each on its own field's index, and merges them.
+    const either = await expectRange(q("email:'ada@example.com' OR name:'Grace Hopper'"), "customers", []);
+    expect((either.body.data as { id: string }[]).map((c) => c.id)).toEqual([ids.customer2, ids.customer]);
+    expect(either.pages.map((p) => /USING INDEX (\w+)/.exec(p.plan.join("\n"))?.[1])).toEqual(["customers_email", "customers_name"]);
+    // A contains clause in a created window of at most 31 days: a range of the list index.
+    const since = Math.floor(Date.now() / 1000) - 3600;
+    expect(await found(`name~'Ada' AND created>=${since}`, ["merchant_id", "livemode"])).toEqual([ids.customer]);
+  });
+
+  it("an OR of exact clauses pages through the union, newest first, each customer once", async () => {
+    const query = encodeURIComponent("email:'ada@example.com' OR name:'Grace Hopper' OR phone:'+15550100'");
+    const first = await ok(get<ListJson<{ id: string }> & { next_page: string | null }>(`/v1/customers/search?limit=1&query=${query}`, opts));
+    expect(first.data.map((c) => c.id)).toEqual([ids.customer2]);
+    expect(first.has_more).toBe(true);
+    const second = await ok(get<ListJson<{ id: string }> & { next_page: string | null }>(`/v1/customers/search?limit=1&query=${query}&page=${first.next_page ?? ""}`, opts));
+    expect(second.data.map((c) => c.id)).toEqual([ids.customer]);
+    expect(second.has_more).toBe(false);
+  });
+
+  it("a contains clause alone, or in an OR, or in a window over 31 days, is refused with a 400 naming what to add", async () => {
+    for (const query of ["name~'Ada'", "email~'example.com' AND name~'Ad'", "name~'Ada' OR email:'ada@example.com'", `name~'Ada' AND created>=${Math.floor(Date.now() / 1000) - 40 * 86_400}`]) {
+      const err = expectError(await get(`/v1/customers/search?query=${encodeURIComponent(query)}`, opts), 400, "search_query_unbounded");
+      expect(err.message, query).toMatch(/created/);
+      expect(err.param).toBe("query");
+    }
+  });
+
+  it("a customer's stored cards (/v1 and seed 002) are a range of that customer's cards", async () => {
+    await expectRange(`/v1/customers/${ids.customer}/payment_methods`, "payment_methods", ["customer"]);
+    await expectRange(`/v1/customers/${ids.customer}/payment_methods?starting_after=${ids.card}`, "payment_methods", ["customer"], { cursor: true });
+    await expectRange(`/v1/payment_methods?customer=${ids.customer}`, "payment_methods", ["customer"]);
+    const saved = await post<{ data: { id: string } }>("/api/v1/customers/cust-plans/payment-methods", { clientRequestId: "plans-save-1", token: "9418594164541111", expiry: "1239", isDefault: true }, opts);
+    expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+    await expectRange("/api/v1/customers/cust-plans/payment-methods", "payment_methods", ["customer"]);
+    await expectRange(`/api/v1/customers/cust-plans/payment-methods?cursor=${saved.body.data.id}`, "payment_methods", ["customer"], { cursor: true });
+  });
+});
+
+describe("billing", () => {
+  it("products and prices, by each filter", async () => {
+    await expectRange("/v1/products?active=true", "products", ["active"]);
+    await expectRange(`/v1/products?active=true&starting_after=${ids.product}`, "products", ["active"], { cursor: true });
+    await expectRange("/v1/prices?active=true", "prices", ["active"]);
+    await expectRange("/v1/prices?currency=usd", "prices", ["currency"]);
+    await expectRange(`/v1/prices?product=${ids.product}`, "prices", ["product"]);
+    await expectRange(`/v1/prices?product=${ids.product}&starting_after=${ids.price}`, "prices", ["product"], { cursor: true });
+  });
+
+  it("subscriptions by customer, price, clock and status, and the default (all but canceled)", async () => {
+    await expectRange(`/v1/subscriptions?customer=${ids.customer}`, "subscriptions", ["customer"]);
+    await expectRange(`/v1/subscriptions?price=${ids.price}`, "subscriptions", ["price"]);
+    await expectRange(`/v1/subscriptions?test_clock=${ids.clock}`, "subscriptions", ["test_clock"]);
+    await expectRange("/v1/subscriptions?status=active", "subscriptions", ["status"]);
+    await expectRange(`/v1/subscriptions?status=active&starting_after=${ids.subscription}`, "subscriptions", ["status"], { cursor: true });
+    await expectRange("/v1/subscriptions?status=all", "subscriptions", ["merchant_id", "livemode"]);
+    // The default skips canceled subscriptions through a partial index that holds only the others.
+    const open = await expectRange("/v1/subscriptions", "subscriptions", ["merchant_id", "livemode"]);
+    expect(open.pages.map((p) => p.plan.join("\n")).join("\n")).toMatch(/subscriptions_open/);
+    expect((open.body.data as { id: string }[]).map((s) => s.id)).toEqual([ids.subscription]);
+  });
+
+  it("invoices by customer, subscription and status", async () => {
+    await expectRange(`/v1/invoices?customer=${ids.customer}`, "invoices", ["customer"]);
+    await expectRange(`/v1/invoices?subscription=${ids.subscription}`, "invoices", ["subscription"]);
+    await expectRange("/v1/invoices?status=paid", "invoices", ["status"]);
+    await expectRange(`/v1/invoices?status=paid&starting_after=${ids.invoice}`, "invoices", ["status"], { cursor: true });
+  });
+});
+
+describe("checkout sessions and deliveries", () => {
+  it("checkout sessions by status and by customer", async () => {
+    await expectRange("/v1/checkout/sessions?status=open", "checkout_sessions", ["status"]);
+    await expectRange(`/v1/checkout/sessions?status=open&starting_after=${ids.session}`, "checkout_sessions", ["status"], { cursor: true });
+    await expectRange(`/v1/checkout/sessions?customer=${ids.customer2}`, "checkout_sessions", ["customer"]);
+    const session = await ok(get<{ payment_intent: string | null }>(`/v1/checkout/sessions/${ids.session}`, opts));
+    expect(session.payment_intent).toMatch(/^pi_/);
+    await expectRange(`/v1/checkout/sessions?payment_intent=${session.payment_intent ?? ""}`, "checkout_sessions", ["payment_intent"]);
+  });
+
+  it("an endpoint's deliveries by status", async () => {
+    await expectRange(`/v1/webhook_endpoints/${ids.endpoint}/deliveries`, "webhook_deliveries", ["endpoint_id"]);
+    await expectRange(`/v1/webhook_endpoints/${ids.endpoint}/deliveries?status=failed`, "webhook_deliveries", ["endpoint_id", "status"]);
+  });
+});
