@@ -5,7 +5,8 @@
 // with the sqlite3 shell: multi-row INSERT ... SELECT batches (50,000 intents a transaction) into the
 // tables the intent's object writes (payment_intents, payment_intent_metadata, charges, refunds,
 // intent_numbers) and those written beside it (events, audit_log), with 1,000 customers and a year of
-// `created`. It restarts the gateway on that file and measures p50/p99 of every list, filter and
+// `created`; and, for the lists that are not payments, N/10 more customers of the measured merchant,
+// each with a card, a subscription, an invoice and a checkout session. It restarts the gateway on that file and measures p50/p99 of every list, filter and
 // search route of every surface with the cursor 80% deep, each as a ratio to "list newest", then
 // "list newest" again while two of the heaviest reads run in loops beside it. Prints a markdown table
 // and writes bench/results/scale-latest.json.
@@ -36,6 +37,8 @@ if (!Number.isInteger(N) || N < 1000) {
 const DAY = 86_400_000;
 const SPAN = 365 * DAY;
 const CUSTOMERS = 1000;
+/** Customers (each with a card, a subscription, an invoice and a checkout session) for the lists that are not payments. */
+const BULK = Math.max(1000, Math.floor(N / 10));
 const CHUNK = 50_000;
 const MERCHANTS = ["acct_merchant_a", "acct_merchant_b"];
 const KEYS = { acct_merchant_a: "sk_test_merchant_a", acct_merchant_b: "sk_test_merchant_b" };
@@ -131,6 +134,22 @@ async function makeTemplates(server) {
     const toRefund = await call(server, key, "POST", "/v1/payment_intents", { ...base, payment_method: "pm_card_visa", confirm: "true" });
     await call(server, key, "POST", "/v1/refunds", { payment_intent: toRefund.id, amount: "500" });
   }
+  // The lists that are not payments: one customer of merchant A with a card, a subscription (and its
+  // invoice) and a checkout session, copied up to BULK of each below.
+  const keyA = KEYS[MERCHANTS[0]];
+  const bulk = await call(server, keyA, "POST", "/v1/customers", { email: "bulk-template@example.com", name: "Bulk Template", phone: "+15550000000" });
+  await call(server, keyA, "POST", `/v1/customers/${bulk.id}/payment_methods`, { payment_method: "tok_visa", set_default: "true" });
+  const price = await call(server, keyA, "POST", "/v1/prices", { unit_amount: "1999", currency: "usd", "recurring[interval]": "month", "product_data[name]": "Bulk plan" });
+  await call(server, keyA, "POST", "/v1/subscriptions", { customer: bulk.id, price: price.id });
+  await call(server, keyA, "POST", "/v1/checkout/sessions", {
+    mode: "payment",
+    customer: bulk.id,
+    success_url: "https://shop.example/ok",
+    "line_items[0][price_data][currency]": "usd",
+    "line_items[0][price_data][unit_amount]": "500",
+    "line_items[0][price_data][product_data][name]": "Mug",
+    "line_items[0][quantity]": "1",
+  });
   // The read model and the events are written after the answers: wait until they are all there.
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -166,11 +185,12 @@ function seed(db) {
   const setup = `
     CREATE TABLE IF NOT EXISTS scale_tpl AS
       SELECT p.merchant_id AS merchant_id, row_number() OVER (PARTITION BY p.merchant_id ORDER BY p.created, p.id) - 1 AS k, p.id AS id
-      FROM payment_intents p WHERE p.merchant_id IN (${MERCHANTS.map((m) => `'${m}'`).join(", ")});
+      FROM payment_intents p WHERE p.merchant_id IN (${MERCHANTS.map((m) => `'${m}'`).join(", ")})
+        AND p.invoice_id IS NULL AND p.id NOT IN (SELECT payment_intent FROM checkout_sessions);
     CREATE TABLE IF NOT EXISTS scale_tpl_count AS SELECT merchant_id, count(*) AS n FROM scale_tpl GROUP BY merchant_id;
     CREATE TABLE IF NOT EXISTS scale_tpl_event AS SELECT s.id AS intent_id, (SELECT e.id FROM events e WHERE e.payment_intent = s.id ORDER BY e.created DESC LIMIT 1) AS event_id FROM scale_tpl s;
     CREATE TABLE IF NOT EXISTS scale_tpl_audit AS SELECT s.id AS intent_id, (SELECT a.id FROM audit_log a WHERE a.object_id = s.id ORDER BY a.created LIMIT 1) AS audit_id FROM scale_tpl s;
-    CREATE TABLE IF NOT EXISTS scale_tpl_customer AS SELECT merchant_id, min(id) AS id FROM customers GROUP BY merchant_id;
+    CREATE TABLE IF NOT EXISTS scale_tpl_customer AS SELECT merchant_id, min(id) AS id FROM customers WHERE email <> 'bulk-template@example.com' GROUP BY merchant_id;
   `;
   sqlite(db, setup);
   const counts = sqlite(db, "SELECT merchant_id, n FROM scale_tpl_count;", { json: true });
@@ -286,8 +306,69 @@ function seed(db) {
     process.stdout.write(`\rbench scale: seeded ${Math.min(N, a + CHUNK).toLocaleString("en-US")} / ${N.toLocaleString("en-US")} intents (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   }
   process.stdout.write("\n");
+  seedBulk(db, t0);
   sqlite(db, "DROP TABLE scale_tpl; DROP TABLE scale_tpl_count; DROP TABLE scale_tpl_event; DROP TABLE scale_tpl_audit; DROP TABLE scale_tpl_customer;");
   return { seedSeconds: (Date.now() - started) / 1000, t0 };
+}
+
+/**
+ * The lists that are not payments, for merchant A: BULK customers through the year (one card, one
+ * subscription with its invoice and one checkout session each), copied from the template customer's
+ * rows. Few match the rare filters (1 in 1,000: subscriptions past_due, invoices open, sessions open),
+ * so a filter that is not an index range would walk the whole list. Periods end and sessions expire
+ * years ahead, so nothing is due.
+ */
+function seedBulk(db, t0) {
+  const A = MERCHANTS[0];
+  const one = (sql) => sqlite(db, sql, { json: true })[0] ?? null;
+  const tpl = one(`SELECT c.id AS customer, pm.id AS pm, s.id AS sub, i.id AS invoice, cs.id AS session
+    FROM customers c JOIN payment_methods pm ON pm.customer = c.id JOIN subscriptions s ON s.customer = c.id
+    JOIN invoices i ON i.subscription = s.id JOIN checkout_sessions cs ON cs.customer = c.id
+    WHERE c.email = 'bulk-template@example.com' AND c.merchant_id = '${A}'`);
+  if (!tpl) throw new Error("bulk templates missing");
+  const far = Date.now() + 10 * SPAN;
+  const seq = `WITH RECURSIVE seq(c) AS (SELECT 0 UNION ALL SELECT c + 1 FROM seq WHERE c < ${BULK - 1})`;
+  const created = (offset) => `${t0} + (seq.c * ${SPAN}) / ${BULK} + ${offset}`;
+  const id = (prefix) => `printf('${prefix}_bulk%07d', seq.c)`;
+  const from = (table, tplId) => `FROM seq JOIN ${table} t ON t.id = '${tplId}'`;
+  const statements = [
+    copyInsert(
+      "customers",
+      columns(db, "customers"),
+      { id: id("cus"), email: "printf('bulk%07d@example.com', seq.c)", name: "printf('Bulk Shopper %07d', seq.c)", phone: "printf('+1555%07d', seq.c)", default_payment_method: id("pm"), created: created(0) },
+      from("customers", tpl.customer),
+    ),
+    copyInsert("payment_methods", columns(db, "payment_methods"), { id: id("pm"), customer: id("cus"), fingerprint: id("fp"), created: created(100) }, from("payment_methods", tpl.pm)),
+    copyInsert(
+      "subscriptions",
+      columns(db, "subscriptions"),
+      {
+        id: id("sub"),
+        customer: id("cus"),
+        default_payment_method: id("pm"),
+        latest_invoice: id("in"),
+        status: "CASE WHEN seq.c % 1000 = 7 THEN 'past_due' WHEN seq.c % 5 = 0 THEN 'active' ELSE 'canceled' END",
+        current_period_end: String(far),
+        created: created(200),
+      },
+      from("subscriptions", tpl.sub),
+    ),
+    copyInsert(
+      "invoices",
+      columns(db, "invoices"),
+      { id: id("in"), subscription: id("sub"), customer: id("cus"), status: "CASE WHEN seq.c % 1000 = 7 THEN 'open' ELSE 'paid' END", next_payment_attempt: "NULL", created: created(300) },
+      from("invoices", tpl.invoice),
+    ),
+    copyInsert(
+      "checkout_sessions",
+      columns(db, "checkout_sessions"),
+      { id: id("cs"), customer: id("cus"), payment_intent: id("pi"), status: "CASE WHEN seq.c % 1000 = 7 THEN 'open' WHEN seq.c % 3 = 0 THEN 'complete' ELSE 'expired' END", expires_at: String(far), created: created(400) },
+      from("checkout_sessions", tpl.session),
+    ),
+  ];
+  const started = Date.now();
+  sqlite(db, `PRAGMA cache_size = -400000; BEGIN;\n${statements.map((st) => `${seq} ${st}`).join("\n")}\nCOMMIT;`);
+  console.log(`bench scale: seeded ${BULK.toLocaleString("en-US")} customers, cards, subscriptions, invoices and checkout sessions (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -346,6 +427,12 @@ async function routes(db, t0) {
   const monthFrom = sec(deep.created - 30 * DAY);
   const to = sec(deep.created);
   const day = (ms) => new Date(ms).toISOString().slice(0, 10);
+  // The lists that are not payments: a bulk customer 80% deep, and 80%-deep rows of each list.
+  const deepCustomer = one(`SELECT id, created, email, name, phone FROM customers WHERE merchant_id = '${A}' AND id LIKE 'cus_bulk%' ORDER BY created DESC, id DESC LIMIT 1 OFFSET ${Math.floor(BULK * 0.8)}`);
+  const deepOpenSub = one(`SELECT id FROM subscriptions WHERE merchant_id = '${A}' AND livemode = 0 AND status <> 'canceled' ORDER BY created DESC, id DESC LIMIT 1 OFFSET (SELECT CAST(count(*) * 0.8 AS INTEGER) FROM subscriptions WHERE merchant_id = '${A}' AND livemode = 0 AND status <> 'canceled')`);
+  const deepInvoice = deepAt("invoices");
+  const deepSession = deepAt("checkout_sessions");
+  const customerSearch = (query) => `/v1/customers/search?${q({ query })}`;
 
   const key = { authorization: `Bearer ${KEYS[A]}` };
   const sign = (claims) =>
@@ -397,6 +484,23 @@ async function routes(db, t0) {
     ["admin", "failed payments with counts (30 days)", `/v1/admin/failed_payments?${q({ merchant: A, limit: 10 })}`, admin],
     ["admin", "audit log, merchant", `/v1/admin/audit_log?${q({ merchant: A, limit: 10 })}`, admin],
     ["admin", "refunds awaiting approval", `/v1/admin/refunds?${q({ merchant: A, limit: 10 })}`, admin],
+    ["v1", "customers, deep", `/v1/customers?${q({ limit: 10, starting_after: deepCustomer.id })}`, key],
+    ["v1", "customers by email (one match)", `/v1/customers?${q({ limit: 10, email: deepCustomer.email })}`, key],
+    ["v1", "customer search email (one match)", customerSearch(`email:'${deepCustomer.email}'`), key],
+    ["v1", "customer search name OR phone (exact)", customerSearch(`name:'${deepCustomer.name}' OR phone:'${deepCustomer.phone}'`), key],
+    // One match in a 30-day window: the contains clause tests every customer of the window.
+    ["v1", "customer search name~ (one match) in a 30-day window", customerSearch(`name~'${deepCustomer.name.slice(-7)}' AND created>=${sec(deepCustomer.created - 30 * DAY)} AND created<=${sec(deepCustomer.created)}`), key],
+    ["v1", "a customer's cards", `/v1/customers/${deepCustomer.id}/payment_methods`, key],
+    ["pos", "a customer's cards", `/api/v1/customers/${deepCustomer.id}/payment-methods`, key],
+    ["v1", "subscriptions (all but canceled), deep", `/v1/subscriptions?${q({ limit: 10, starting_after: deepOpenSub.id })}`, key],
+    ["v1", "subscriptions status with few matches (past_due)", `/v1/subscriptions?${q({ limit: 10, status: "past_due" })}`, key],
+    ["v1", "subscriptions by customer", `/v1/subscriptions?${q({ limit: 10, customer: deepCustomer.id, status: "all" })}`, key],
+    ["v1", "invoices, deep", `/v1/invoices?${q({ limit: 10, starting_after: deepInvoice.id })}`, key],
+    ["v1", "invoices status with few matches (open)", `/v1/invoices?${q({ limit: 10, status: "open" })}`, key],
+    ["v1", "invoices by customer", `/v1/invoices?${q({ limit: 10, customer: deepCustomer.id })}`, key],
+    ["v1", "checkout sessions, deep", `/v1/checkout/sessions?${q({ limit: 10, starting_after: deepSession.id })}`, key],
+    ["v1", "checkout sessions status with few matches (open)", `/v1/checkout/sessions?${q({ limit: 10, status: "open" })}`, key],
+    ["v1", "checkout sessions by customer", `/v1/checkout/sessions?${q({ limit: 10, customer: deepCustomer.id })}`, key],
   ]
     .map(([surface, name, p, headers]) => ({ surface, name, path: p, headers }))
     .filter((r, i) => i === 0 || !ONLY || ONLY.test(`${r.surface} ${r.name}`));
@@ -405,6 +509,7 @@ async function routes(db, t0) {
     ["v1", "search currency alone", search("currency:'gbp'"), key],
     ["v1", "search amount range alone", search("amount>99000"), key],
     ["v1", "search negation alone", search("-status:'succeeded'"), key],
+    ["v1", "customer search contains alone", customerSearch("name~'Shopper'"), key],
     ["pos", "transactions amount range, no dates", `/api/v1/payments/transactions?${q({ amountMinCents: 99000 })}`, key],
     ["admin", "payments search amount range, no window", `/v1/admin/payments/search?${q({ merchant: A, amount_gte: 99000 })}`, admin],
   ].map(([surface, name, p, headers]) => ({ surface, name, path: p, headers, expect: 400 }));
