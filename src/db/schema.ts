@@ -403,7 +403,8 @@ export const customers = sqliteTable(
   },
   // Each filter of the list and each exact field of the search is an index ending in (created, id) (migration 0025).
   (t) => [
-    index("customers_list").on(t.merchantId, t.livemode, t.created, t.id),
+    // The list and the search read only live customers (migration 0026).
+    index("customers_live").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.deleted} = 0`),
     index("customers_email").on(t.merchantId, t.livemode, t.email, t.created, t.id),
     index("customers_name").on(t.merchantId, t.livemode, t.name, t.created, t.id),
     index("customers_phone").on(t.merchantId, t.livemode, t.phone, t.created, t.id),
