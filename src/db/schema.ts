@@ -401,9 +401,9 @@ export const customers = sqliteTable(
     deleted: integer("deleted", { mode: "boolean" }).notNull().default(false),
     created: integer("created").notNull(),
   },
-  // Each filter of the list and each exact field of the search is an index ending in (created, id) (migration 0025).
   (t) => [
-    // The list and the search read only live customers (migration 0026).
+    // The list and the search read only live customers (migration 0026); each filter of the list and
+    // each exact field of the search is an index ending in (created, id) (migration 0025).
     index("customers_live").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.deleted} = 0`),
     index("customers_email").on(t.merchantId, t.livemode, t.email, t.created, t.id),
     index("customers_name").on(t.merchantId, t.livemode, t.name, t.created, t.id),

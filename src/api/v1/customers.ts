@@ -93,7 +93,6 @@ const PageQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(1
 
 const DeletedSchema = z.object({ id: z.string(), object: z.literal("customer"), deleted: z.literal(true) }).meta({ id: "DeletedCustomer" });
 
-/** Parses `email:'a@b.c' AND name~'Ada'` (or clauses joined by OR, not both): fields email, name, phone; `:` is exact, `~` contains. */
 /**
  * Stripe's customer search, the part we serve: `email`, `name` and `phone` with `:` (exact) or `~`
  * (contains), and `created` with `>`, `>=`, `<`, `<=` or `:` (Unix seconds), joined by AND or by OR
@@ -132,7 +131,7 @@ function customerSearch(query: string, now = Date.now()): SQL[][] {
       throw invalidRequest(`Cannot read the search clause '${clause.slice(0, 80)}'. Use e.g. email:'jenny@example.com', name~'Jen' or created>=1735689600, joined by AND.`, "query", "search_query_invalid");
     }
   }
-  const window = createdConditions(customers.created, created);
+  const createdRange = createdConditions(customers.created, created);
   if (hasOr) {
     if (contains.length > 0 || createdClauses > 0) {
       throw invalidRequest(
@@ -152,7 +151,7 @@ function customerSearch(query: string, now = Date.now()): SQL[][] {
       "search_query_unbounded",
     );
   }
-  return [[...exact, ...contains, ...window]];
+  return [[...exact, ...contains, ...createdRange]];
 }
 
 async function resolveDefault(c: Ctx, scope: Scope, customer: CustomerRow, id: string | null | undefined): Promise<string | null | undefined> {
