@@ -414,8 +414,13 @@ export class PaymentIntentObject extends DurableObject<Env> {
     this.unsettled++;
     await this.putWithAlarm(entries, Date.now() + (events.length ? OUTBOX_RETRY_MS : SYNC_RETRY_MS));
     this.intent = next;
-    const synced = await this.syncReadModel(next, auditEntry ? [auditEntry] : []);
-    const handed = events.length > 0 ? this.handOver(outboxKeys, events, synced) : Promise.resolve<HandOver>({ ok: true, alarmCleared: false });
+    // With events to hand over, the audit entry leaves storage in the hand-over's write (with the
+    // outbox entries and the alarm): one write after the read model instead of two. Until then it
+    // waits, and the alarm would write it again (the insert ignores an entry D1 already has).
+    const deferAudit = events.length > 0;
+    const synced = await this.syncReadModel(next, auditEntry ? [auditEntry] : [], deferAudit);
+    const auditKeys = deferAudit && synced && auditEntry ? [`${AUDIT_PREFIX}${auditEntry.id}`] : [];
+    const handed = events.length > 0 ? this.handOver(outboxKeys, events, synced, auditKeys) : Promise.resolve<HandOver>({ ok: true, alarmCleared: false });
     this.ctx.waitUntil(
       handed.then(async ({ ok, alarmCleared }) => {
         this.unsettled--;
@@ -442,14 +447,18 @@ export class PaymentIntentObject extends DurableObject<Env> {
    * may still be waiting (a failed send, or an object just woken with an unknown outbox), the whole
    * outbox is drained in order instead.
    */
-  private async handOver(keys: string[], events: EventRecord[], synced: boolean): Promise<HandOver> {
-    if (this.backlog || this.flushing) return { ok: await this.flushOutbox(), alarmCleared: false };
+  private async handOver(keys: string[], events: EventRecord[], synced: boolean, auditKeys: string[]): Promise<HandOver> {
+    if (this.backlog || this.flushing) {
+      const ok = await this.flushOutbox();
+      if (auditKeys.length) await this.ctx.storage.delete(auditKeys);
+      return { ok, alarmCleared: false };
+    }
     try {
       await this.publishEvents(events);
       // When this commit is the only one unsettled and the read model has it, the backstop alarm is
       // removed in the same storage write as the outbox entries (one write instead of two).
       const last = synced && this.unsettled === 1 && !this.backlog && !this.flushing;
-      await Promise.all([this.ctx.storage.delete(keys), ...(last ? [this.ctx.storage.deleteAlarm()] : [])]);
+      await Promise.all([this.ctx.storage.delete([...keys, ...auditKeys]), ...(last ? [this.ctx.storage.deleteAlarm()] : [])]);
       return { ok: true, alarmCleared: last };
     } catch (err) {
       log("warn", "handing events to the queue failed; the alarm will retry", { error: String(err) });
@@ -528,12 +537,13 @@ export class PaymentIntentObject extends DurableObject<Env> {
   /**
    * Writes the intent, with audit entries waiting for D1, in one batch; true when the read model is up
    * to date with it. `audits` are this commit's; the alarm passes none and sends all that wait.
+   * `keepAudits`: the caller removes them from storage itself (in its next write).
    */
-  private async syncReadModel(intent: IntentRecord, audits?: AuditRow[]): Promise<boolean> {
+  private async syncReadModel(intent: IntentRecord, audits?: AuditRow[], keepAudits = false): Promise<boolean> {
     try {
       const waiting = audits ? new Map(audits.map((a) => [`${AUDIT_PREFIX}${a.id}`, a])) : await this.ctx.storage.list<AuditRow>({ prefix: AUDIT_PREFIX });
       await writeIntent(shardFor(this.env, intent.merchantId), intent, [...waiting.values()]);
-      if (waiting.size) await this.ctx.storage.delete([...waiting.keys()]);
+      if (waiting.size && !keepAudits) await this.ctx.storage.delete([...waiting.keys()]);
       return true;
     } catch (err) {
       log("warn", "read model write failed; retrying from the alarm", { intent: intent.id, error: String(err) });

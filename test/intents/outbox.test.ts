@@ -8,7 +8,8 @@ import type { EventJson } from "../../src/core/events";
 import type { IntentRecord } from "../../src/core/types";
 import { writeIntent } from "../../src/db/read-model";
 import type { PaymentIntentObject } from "../../src/intents/object";
-import { authorizedIntent, createIntent, get, post, storedEventRecords, succeededIntent, uniqueKey, waitFor, type ListJson, type PaymentIntentJson } from "../helpers";
+import { derivedId } from "../../src/core/ids";
+import { authorizedIntent, MERCHANT_A, createIntent, get, post, storedEventRecords, succeededIntent, uniqueKey, waitFor, type ListJson, type PaymentIntentJson } from "../helpers";
 
 const stub = (id: string) => env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
 
@@ -138,6 +139,55 @@ describe("events outbox", () => {
     expect(set).toHaveLength(1);
     await eventsOf(pi.id, 3);
     await waitFor(async () => (await runInDurableObject(stub(pi.id), async (_i, state) => state.storage.getAlarm())) === null, 30_000, "the backstop alarm to be cleared");
+  });
+
+  it("after the read model and the queue have a create+confirm, its audit entry leaves storage in the write that removes its events", async () => {
+    const key = uniqueKey();
+    const id = await derivedId("pi", MERCHANT_A, "false", key);
+    const deletes: string[][] = [];
+    let alarmsDeleted = 0;
+    // The object that the create will reach, watched before the create arrives.
+    await runInDurableObject(stub(id), (_instance, state) => {
+      const remove = state.storage.delete.bind(state.storage) as (keys: string | string[]) => Promise<boolean | number>;
+      (state.storage as { delete: (keys: string | string[]) => Promise<boolean | number> }).delete = (keys) => {
+        deletes.push(Array.isArray(keys) ? [...keys] : [keys]);
+        return remove(keys);
+      };
+      const deleteAlarm = state.storage.deleteAlarm.bind(state.storage);
+      state.storage.deleteAlarm = (options) => {
+        alarmsDeleted++;
+        return deleteAlarm(options);
+      };
+    });
+    // Audited (money moves), with events at its commit.
+    const pi = (await createIntent({ amount: 815, payment_method: "pm_card_visa", confirm: true }, { idempotencyKey: key })).body;
+    expect(pi.id).toBe(id);
+    await waitFor(async () => alarmsDeleted > 0 || undefined, 5_000, "the backstop alarm to be cleared");
+    const withAudit = deletes.filter((keys) => keys.some((k) => k.startsWith("audit:")));
+    expect(withAudit, JSON.stringify(deletes)).toHaveLength(1);
+    expect(withAudit[0]?.filter((k) => k.startsWith("audit:"))).toHaveLength(1);
+    expect(withAudit[0]?.filter((k) => k.startsWith("outbox:")).length, JSON.stringify(deletes)).toBeGreaterThan(0);
+    const left = await runInDurableObject(stub(id), async (_i, state) => [...(await state.storage.list()).keys()]);
+    expect(left.filter((k) => k.startsWith("audit:") || k.startsWith("outbox:"))).toEqual([]);
+    const audited = await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE object_id = ?").bind(id).first<{ n: number }>();
+    expect(audited?.n).toBe(1);
+  });
+
+  it("an audit entry whose events could not be queued waits with them, and the alarm writes it once", async () => {
+    const pi = (await createIntent({ payment_method: "pm_card_visa" })).body;
+    await eventsOf(pi.id, 1);
+    const failing = await runInDurableObject(stub(pi.id), (instance) => spyOnPublish(instance as unknown as PaymentIntentObject));
+    expect((await post(`/v1/payment_intents/${pi.id}/confirm`, {})).status).toBe(200);
+    await waitFor(async () => failing.mock.calls.length > 0, 5_000, "a send attempt");
+    const audits = () => runInDurableObject(stub(pi.id), async (_i, state) => [...(await state.storage.list({ prefix: "audit:" })).keys()]);
+    expect(await audits()).toHaveLength(1);
+    failing.mockRestore();
+    expect(await runDurableObjectAlarm(stub(pi.id))).toBe(true);
+    expect(await audits()).toEqual([]);
+    expect(await outboxKeys(pi.id)).toEqual([]);
+    const rows = await env.DB.prepare("SELECT action FROM audit_log WHERE object_id = ? ORDER BY created").bind(pi.id).all<{ action: string }>();
+    // Written once, though both the commit and the alarm sent it to D1.
+    expect(rows.results.map((r) => r.action)).toEqual(["payment_intents.confirm"]);
   });
 
   it("an event sent twice (a crash between send and delete) is stored once", async () => {
