@@ -130,6 +130,16 @@ describe("customers", () => {
     expect(await found(`name~'Ada' AND created>=${since}`, ["merchant_id", "livemode"])).toEqual([ids.customer]);
   });
 
+  it("a quoted value may hold ' and ' or ' or ' (it is a value, not a joiner)", async () => {
+    const shop = await ok(post<{ id: string }>("/v1/customers", { name: "Barnes and Noble", email: "books@example.com" }, opts));
+    const q = (query: string) => `/v1/customers/search?query=${encodeURIComponent(query)}`;
+    expect((await ok(get<ListJson<{ id: string }>>(q("name:'Barnes and Noble'"), opts))).data.map((c) => c.id)).toEqual([shop.id]);
+    expect((await ok(get<ListJson<{ id: string }>>(q(`name:"Tom or Jerry" OR email:'books@example.com'`), opts))).data.map((c) => c.id)).toEqual([shop.id]);
+    expect((await ok(get<ListJson<{ id: string }>>(q("name~'and Nob' AND email:'books@example.com'"), opts))).data.map((c) => c.id)).toEqual([shop.id]);
+    expectError(await get(q("name:'Barnes' AND email:'books@example.com' OR phone:'1'"), opts), 400, "search_query_invalid");
+    expectError(await get(q("name:'Barnes' email:'books@example.com'"), opts), 400, "search_query_invalid");
+  });
+
   it("an OR of exact clauses pages through the union, newest first, each customer once", async () => {
     const query = encodeURIComponent("email:'ada@example.com' OR name:'Grace Hopper' OR phone:'+15550100'");
     const first = await ok(get<ListJson<{ id: string }> & { next_page: string | null }>(`/v1/customers/search?limit=1&query=${query}`, opts));

@@ -93,6 +93,9 @@ const PageQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(1
 
 const DeletedSchema = z.object({ id: z.string(), object: z.literal("customer"), deleted: z.literal(true) }).meta({ id: "DeletedCustomer" });
 
+/** One clause of a customer search: a field with `:` or `~` and a quoted value, or `created` with a comparison and Unix seconds. */
+const CUSTOMER_CLAUSE = /^(?:(email|name|phone)\s*([:~])\s*(?:'([^']*)'|"([^"]*)")|created\s*(>=|<=|>|<|:)\s*(?:(\d{1,12})|'(\d{1,12})'|"(\d{1,12})"))/;
+
 /**
  * Stripe's customer search, the part we serve: `email`, `name` and `phone` with `:` (exact) or `~`
  * (contains), and `created` with `>`, `>=`, `<`, `<=` or `:` (Unix seconds), joined by AND or by OR
@@ -103,34 +106,41 @@ const DeletedSchema = z.object({ id: z.string(), object: z.literal("customer"), 
  * add), so a search never walks all of a merchant's customers.
  */
 function customerSearch(query: string, now = Date.now()): SQL[][] {
-  const hasAnd = /\s+AND\s+/i.test(query);
-  const hasOr = /\s+OR\s+/i.test(query);
-  if (hasAnd && hasOr) throw invalidRequest("A search query cannot mix AND and OR (as at Stripe): use one of them.", "query", "search_query_invalid");
   const exact: SQL[] = [];
   const contains: SQL[] = [];
   const created: { gt?: number; gte?: number; lt?: number; lte?: number } = {};
   let createdClauses = 0;
-  for (const clause of query.split(hasOr ? /\s+OR\s+/i : /\s+AND\s+/i)) {
-    const field = /^\s*(email|name|phone)\s*([:~])\s*(?:'([^']*)'|"([^"]*)")\s*$/.exec(clause);
-    const time = /^\s*created\s*(>=|<=|>|<|:)\s*(?:(\d{1,12})|'(\d{1,12})'|"(\d{1,12})")\s*$/.exec(clause);
-    if (field) {
-      const column = field[1] === "email" ? customers.email : field[1] === "name" ? customers.name : customers.phone;
-      const value = field[3] ?? field[4] ?? "";
-      if (field[2] === ":") exact.push(eq(column, value));
+  let joiner: "AND" | "OR" | null = null;
+  // Clause by clause, so a quoted value may hold " and " or " or " (a customer named "Barnes and Noble").
+  let rest = query.trim();
+  for (;;) {
+    const m = CUSTOMER_CLAUSE.exec(rest);
+    if (!m) throw invalidRequest(`Cannot read the search clause '${rest.slice(0, 80)}'. Use e.g. email:'jenny@example.com', name~'Jen' or created>=1735689600, joined by AND.`, "query", "search_query_invalid");
+    const [whole, fieldName, operator, single, double, timeOp, bare, singleTime, doubleTime] = m;
+    if (fieldName) {
+      const column = fieldName === "email" ? customers.email : fieldName === "name" ? customers.name : customers.phone;
+      const value = single ?? double ?? "";
+      if (operator === ":") exact.push(eq(column, value));
       else contains.push(like(column, `%${value.replace(/[%_]/g, "")}%`));
-    } else if (time) {
-      const seconds = Number(time[2] ?? time[3] ?? time[4]);
-      const op = time[1];
-      if (op === ">") created.gt = seconds;
-      else if (op === ">=") created.gte = seconds;
-      else if (op === "<") created.lt = seconds;
-      else if (op === "<=") created.lte = seconds;
+    } else {
+      const seconds = Number(bare ?? singleTime ?? doubleTime);
+      if (timeOp === ">") created.gt = seconds;
+      else if (timeOp === ">=") created.gte = seconds;
+      else if (timeOp === "<") created.lt = seconds;
+      else if (timeOp === "<=") created.lte = seconds;
       else Object.assign(created, { gte: seconds, lte: seconds });
       createdClauses += 1;
-    } else {
-      throw invalidRequest(`Cannot read the search clause '${clause.slice(0, 80)}'. Use e.g. email:'jenny@example.com', name~'Jen' or created>=1735689600, joined by AND.`, "query", "search_query_invalid");
     }
+    rest = rest.slice(whole.length).trim();
+    if (!rest) break;
+    const next = /^(AND|OR)\s+/i.exec(rest);
+    if (!next) throw invalidRequest(`Expected AND or OR between search clauses, found '${rest.slice(0, 40)}'.`, "query", "search_query_invalid");
+    const word = next[1]?.toUpperCase() === "OR" ? "OR" : "AND";
+    if (joiner && joiner !== word) throw invalidRequest("A search query cannot mix AND and OR (as at Stripe): use one of them.", "query", "search_query_invalid");
+    joiner = word;
+    rest = rest.slice(next[0].length);
   }
+  const hasOr = joiner === "OR";
   const createdRange = createdConditions(customers.created, created);
   if (hasOr) {
     if (contains.length > 0 || createdClauses > 0) {
