@@ -323,7 +323,7 @@
       case "customers": return simpleList("Customers", "/v1/customers?limit=50", [["Customer", function (c) { return c.id; }], ["Name", function (c) { return c.name; }], ["Email", function (c) { return c.email; }], ["Created", function (c) { return when(c.created); }]]);
       case "subscriptions": return simpleList("Subscriptions", "/v1/subscriptions?limit=50", [["Subscription", function (s) { return s.id; }], ["Customer", function (s) { return s.customer; }], ["Status", function (s) { return s.status; }], ["Period end", function (s) { return when(s.current_period_end); }]]);
       case "health": return health();
-      case "keys": return simpleList("API keys", "/v1/api_keys", [["Key", function (k) { return k.id; }], ["Type", function (k) { return k.type; }], ["Name", function (k) { return k.name; }], ["Key", function (k) { return k.redacted; }], ["Last used", function (k) { return when(k.last_used); }]]);
+      case "keys": return simpleList("API keys", "/v1/api_keys?limit=100", [["Key", function (k) { return k.id; }], ["Type", function (k) { return k.type; }], ["Name", function (k) { return k.name; }], ["Key", function (k) { return k.redacted; }], ["Last used", function (k) { return when(k.last_used); }]]);
       case "audit": return simpleList("Audit log", "/v1/admin/audit_log?limit=100", [["When", function (a) { return when(a.created); }], ["Actor", function (a) { return a.actor; }], ["Action", function (a) { return a.action; }], ["Object", function (a) { return a.object_id; }], ["Status", function (a) { return a.http_status; }]]);
       default: return [el("h1", { text: "Not found" })];
     }

@@ -37,7 +37,7 @@ export const apiKeys = sqliteTable(
     lastUsed: integer("last_used"),
     revokedAt: integer("revoked_at"),
   },
-  (t) => [index("api_keys_merchant").on(t.merchantId)],
+  (t) => [index("api_keys_list").on(t.merchantId, t.livemode, t.created, t.id)],
 );
 
 export const paymentIntents = sqliteTable(

@@ -17,6 +17,31 @@ interface KeyJson {
 }
 
 describe("API keys", () => {
+  it("lists the keys in pages, newest first, each key once (limit, starting_after, ending_before)", async () => {
+    const { opts } = await newMerchant("keys-pages");
+    for (let i = 0; i < 11; i++) expect((await post("/v1/api_keys", { name: `k${i}` }, opts)).status).toBe(200);
+    const all = await get<ListJson<KeyJson>>("/v1/api_keys?limit=100", opts);
+    expect(all.body.has_more).toBe(false);
+    const ids = all.body.data.map((k) => k.id);
+    expect(ids.length).toBe(12); // the merchant's first key and the 11 new ones
+    expect(all.body.data[0]?.name).toBe("k10");
+    const first = await get<ListJson<KeyJson>>("/v1/api_keys", opts);
+    expect(first.body.data.map((k) => k.id)).toEqual(ids.slice(0, 10)); // Stripe's default page of 10
+    expect(first.body.has_more).toBe(true);
+    const paged: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await get<ListJson<KeyJson>>(`/v1/api_keys?limit=5${after ? `&starting_after=${after}` : ""}`, opts);
+      paged.push(...page.body.data.map((k) => k.id));
+      if (!page.body.has_more) break;
+      after = page.body.data[page.body.data.length - 1]?.id;
+    }
+    expect(paged).toEqual(ids);
+    const before = await get<ListJson<KeyJson>>(`/v1/api_keys?limit=3&ending_before=${ids[5] ?? ""}`, opts);
+    expect(before.body.data.map((k) => k.id)).toEqual(ids.slice(2, 5));
+    expectError(await get("/v1/api_keys?starting_after=key_doesnotexist000", opts), 404, "resource_missing");
+  });
+
   it("creates a secret key shown once, lists it redacted with its last use, and revokes it", async () => {
     const { opts, id } = await newMerchant("keys");
     const created = await post<KeyJson>("/v1/api_keys", { name: "backend" }, opts);

@@ -200,6 +200,14 @@ describe("billing", () => {
   });
 });
 
+describe("API keys", () => {
+  it("the merchant's keys are a range of api_keys_list, at any depth", async () => {
+    const keys = await ok(get<ListJson<{ id: string }>>("/v1/api_keys", opts));
+    await expectRange("/v1/api_keys?limit=2", "api_keys", ["merchant_id", "livemode"]);
+    await expectRange(`/v1/api_keys?limit=2&starting_after=${keys.data[0]?.id ?? ""}`, "api_keys", ["merchant_id", "livemode"], { cursor: true });
+  });
+});
+
 describe("checkout sessions and deliveries", () => {
   it("checkout sessions by status and by customer", async () => {
     await expectRange("/v1/checkout/sessions?status=open", "checkout_sessions", ["status"]);

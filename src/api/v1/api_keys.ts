@@ -2,7 +2,7 @@
 // restricted keys (rk_) and applications (seed 003's X-Application-Id + X-Access-Token) have the
 // permissions they are given, never more than their creator's. The secret is shown once; only its
 // SHA-256 is stored. Revoking takes effect at once in this isolate, within a minute everywhere.
-import { and, desc, eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { audit } from "../../audit/log";
 import { clearKeyCache } from "../../auth/api-keys";
@@ -14,7 +14,8 @@ import { config, type Config } from "../../env";
 import { db } from "../../webhooks/store";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
-import { auditContext, json } from "./respond";
+import { listable, pageOf } from "../../db/queries";
+import { auditContext, json, listObject, pageRequest } from "./respond";
 import { route, type App } from "./route";
 import { directoryDb } from "../../db/shards";
 
@@ -143,6 +144,8 @@ function assertCanSetRate(principal: Principal, cfg: Config, rate: { per_second:
 }
 
 const TAG = "API keys";
+const KEYS = listable(apiKeys, "api_key");
+const ListQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict();
 
 export function registerApiKeys(app: App): void {
   route(
@@ -167,15 +170,19 @@ export function registerApiKeys(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/api_keys", permission: "keys.manage", summary: "The merchant's API keys: redacted, with permissions, creation and last use", tag: TAG, response: z.object({ object: z.literal("list"), data: z.array(ApiKeySchema), has_more: z.boolean(), url: z.string() }).meta({ id: "ApiKeyList" }) },
-    async (c, { principal }) => {
-      const rows = await db(directoryDb(c.env))
-        .select()
-        .from(apiKeys)
-        .where(and(eq(apiKeys.merchantId, principal.merchantId), eq(apiKeys.livemode, principal.livemode)))
-        .orderBy(desc(apiKeys.created))
-        .limit(100);
-      return json(c, { object: "list", data: rows.map((r) => renderKey(r)), has_more: false, url: "/v1/api_keys" });
+    {
+      method: "get",
+      path: "/v1/api_keys",
+      permission: "keys.manage",
+      summary: "The merchant's API keys, newest first: redacted, with permissions, creation and last use",
+      tag: TAG,
+      query: ListQuery,
+      response: z.object({ object: z.literal("list"), data: z.array(ApiKeySchema), has_more: z.boolean(), url: z.string() }).meta({ id: "ApiKeyList" }),
+    },
+    async (c, { query, principal }) => {
+      const d1 = directoryDb(c.env);
+      const page = await pageOf(d1, KEYS, principal, [], pageRequest(query), (where, order, limit) => db(d1).select().from(apiKeys).where(where).orderBy(...order).limit(limit));
+      return json(c, listObject("/v1/api_keys", page, (row) => renderKey(row)));
     },
   );
 
