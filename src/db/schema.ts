@@ -3,14 +3,19 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
-export const merchants = sqliteTable("merchants", {
-  id: text("id").primaryKey(),
-  name: text("name").notNull(),
-  created: integer("created").notNull(),
-  settings: text("settings").notNull().default("{}"),
-  /** Seed 002's `payments` entitlement (migration 0008): off, the POS surface answers 403. */
-  paymentsEntitlement: integer("payments_entitlement", { mode: "boolean" }).notNull().default(true),
-});
+export const merchants = sqliteTable(
+  "merchants",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    created: integer("created").notNull(),
+    settings: text("settings").notNull().default("{}"),
+    /** Seed 002's `payments` entitlement (migration 0008): off, the POS surface answers 403. */
+    paymentsEntitlement: integer("payments_entitlement", { mode: "boolean" }).notNull().default(true),
+  },
+  // The admin's list of merchants pages by (created, id) (migration 0028).
+  (t) => [index("merchants_list").on(t.created, t.id)],
+);
 
 export const apiKeys = sqliteTable(
   "api_keys",

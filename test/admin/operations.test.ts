@@ -125,6 +125,22 @@ describe("refund approvals", () => {
     return { ...m, pi };
   }
 
+  it("refunds waiting for approval page with next_cursor, newest first, each once", async () => {
+    const { opts, pi } = await merchantWithThreshold();
+    const waiting: string[] = [(await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 2000 }, opts)).body.id];
+    for (let i = 0; i < 2; i++) {
+      const other = (await createIntent({ amount: 5000, payment_method: "pm_card_visa", confirm: true }, opts)).body;
+      waiting.push((await post<RefundJson>("/v1/refunds", { payment_intent: other.id, amount: 2000 }, opts)).body.id);
+    }
+    const first = await get<{ data: RefundJson[]; has_more: boolean; next_cursor: string | null }>("/v1/admin/refunds?limit=2", opts);
+    expect(first.body.data.map((r) => r.id)).toEqual([waiting[2], waiting[1]]);
+    expect(first.body.has_more).toBe(true);
+    const second = await get<{ data: RefundJson[]; has_more: boolean; next_cursor: string | null }>(`/v1/admin/refunds?limit=2&cursor=${encodeURIComponent(first.body.next_cursor ?? "")}`, opts);
+    expect(second.body.data.map((r) => r.id)).toEqual([waiting[0]]);
+    expect(second.body).toMatchObject({ has_more: false, next_cursor: null });
+    expectError(await get("/v1/admin/refunds?cursor=nonsense", opts), 400, "cursor_invalid");
+  });
+
   it("a refund above the threshold waits, pending, and goes to the PSP once approved", async () => {
     const { opts, pi, id } = await merchantWithThreshold();
     const small = await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 500 }, opts);

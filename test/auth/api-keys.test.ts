@@ -7,6 +7,7 @@ import { bearer, call, createIntent, expectError, get, hsToken, newMerchant, pos
 interface KeyJson {
   id: string;
   type: string;
+  name: string | null;
   secret?: string;
   access_token?: string;
   application_id: string | null;
@@ -17,6 +18,25 @@ interface KeyJson {
 }
 
 describe("API keys", () => {
+  it("an admin lists merchants in pages, newest first, each once (next_cursor)", async () => {
+    const admin = bearer(await hsToken({ roles: ["admin"], merchant: null }));
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) made.push((await post<{ merchant: { id: string } }>("/v1/admin/merchants", { name: `Paged shop ${i}` }, admin)).body.merchant.id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 500; pages++) {
+      const page: { body: { data: { id: string }[]; has_more: boolean; next_cursor: string | null } } = await get(`/v1/admin/merchants?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, admin);
+      seen.push(...page.body.data.map((m) => m.id));
+      if (!page.body.has_more) break;
+      expect(page.body.data).toHaveLength(2);
+      cursor = page.body.next_cursor;
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.length).toBeGreaterThan(3); // the demo merchants and others are older
+    // Newest first: the three just made come in reverse order of creation (other files may add merchants meanwhile).
+    expect(seen.filter((id) => made.includes(id))).toEqual([...made].reverse());
+  });
+
   it("lists the keys in pages, newest first, each key once (limit, starting_after, ending_before)", async () => {
     const { opts } = await newMerchant("keys-pages");
     for (let i = 0; i < 11; i++) expect((await post("/v1/api_keys", { name: `k${i}` }, opts)).status).toBe(200);

@@ -10,7 +10,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { createEndpoint, expectError, get, newMerchant, post, type CallOptions, type ListJson } from "../helpers";
+import { createEndpoint, expectError, get, hsToken, newMerchant, post, type CallOptions, type ListJson } from "../helpers";
 import { recording, type Captured } from "./recording";
 
 interface Planned {
@@ -22,10 +22,10 @@ interface Planned {
 
 let opts: CallOptions = {};
 
-async function through(path: string, table: string): Promise<Planned> {
+async function through(path: string, table: string, key = opts.key ?? ""): Promise<Planned> {
   const captured: Captured[] = [];
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://gateway.test${path}`, { headers: { authorization: `Bearer ${opts.key ?? ""}` } }), { ...env, DB: recording(env.DB, captured) }, ctx);
+  const res = await worker.fetch(new Request(`http://gateway.test${path}`, { headers: { authorization: `Bearer ${key}` } }), { ...env, DB: recording(env.DB, captured) }, ctx);
   const body = (await res.json()) as Record<string, unknown>;
   await waitOnExecutionContext(ctx);
   const reads = captured.filter((c) => /^\s*select/i.test(c.sql) && new RegExp(`from "${table}"`).test(c.sql) && /order by/i.test(c.sql));
@@ -46,8 +46,8 @@ async function through(path: string, table: string): Promise<Planned> {
  * The route answers 200 and each page of `table` it read is a SEARCH of an index constrained on every
  * column of `columns` (for a cursor also on (created,id)), with no SCAN of the table and no sort.
  */
-async function expectRange(path: string, table: string, columns: string[], options: { cursor?: boolean } = {}): Promise<Planned> {
-  const r = await through(path, table);
+async function expectRange(path: string, table: string, columns: string[], options: { cursor?: boolean; key?: string } = {}): Promise<Planned> {
+  const r = await through(path, table, options.key);
   expect(r.status, `${path}: ${JSON.stringify(r.body).slice(0, 400)}`).toBe(200);
   expect(r.pages.length, `${path}: no page of ${table} was read`).toBeGreaterThan(0);
   for (const { sql, plan } of r.pages) {
@@ -205,6 +205,15 @@ describe("API keys", () => {
     const keys = await ok(get<ListJson<{ id: string }>>("/v1/api_keys", opts));
     await expectRange("/v1/api_keys?limit=2", "api_keys", ["merchant_id", "livemode"]);
     await expectRange(`/v1/api_keys?limit=2&starting_after=${keys.data[0]?.id ?? ""}`, "api_keys", ["merchant_id", "livemode"], { cursor: true });
+  });
+});
+
+describe("admin lists", () => {
+  it("merchants, past the first page, are a range of merchants_list", async () => {
+    const admin = await hsToken({ roles: ["admin"], merchant: null });
+    const first = await ok(get<{ next_cursor: string | null }>("/v1/admin/merchants?limit=1", { key: admin }));
+    expect(first.next_cursor).not.toBeNull();
+    await expectRange(`/v1/admin/merchants?limit=1&cursor=${encodeURIComponent(first.next_cursor ?? "")}`, "merchants", [], { cursor: true, key: admin });
   });
 });
 

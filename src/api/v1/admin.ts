@@ -153,10 +153,29 @@ function registerMerchants(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/admin/merchants", permission: null, roles: ["admin", "support"], merchant: false, summary: "List merchants", tag: TAG, query: z.object({ limit: f.limit.optional() }).strict(), response: z.object({ object: z.literal("list"), data: z.array(MerchantSchema), has_more: z.boolean(), url: z.string() }) },
+    {
+      method: "get",
+      path: "/v1/admin/merchants",
+      permission: null,
+      roles: ["admin", "support"],
+      merchant: false,
+      summary: "List merchants, newest first (limit, then next_cursor for the next page)",
+      tag: TAG,
+      query: z.object({ limit: f.limit.optional(), cursor: f.text(200).optional() }).strict(),
+      response: z.object({ object: z.literal("list"), data: z.array(MerchantSchema), has_more: z.boolean(), next_cursor: z.string().nullable(), url: z.string() }),
+    },
     async (c, { query }) => {
-      const rows = await db(directoryDb(c.env)).select().from(merchants).orderBy(desc(merchants.created)).limit(query.limit ?? 100);
-      return json(c, { object: "list", data: rows.map(renderMerchant), has_more: false, url: "/v1/admin/merchants" });
+      const limit = query.limit ?? 100;
+      const rows = await db(directoryDb(c.env))
+        .select()
+        .from(merchants)
+        .where(query.cursor ? beyond(merchants.created, merchants.id, decodeCursor(query.cursor), "older") : undefined)
+        .orderBy(desc(merchants.created), desc(merchants.id))
+        .limit(limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      const hasMore = rows.length > limit;
+      return json(c, { object: "list", data: page.map(renderMerchant), has_more: hasMore, next_cursor: hasMore && last ? encodeCursor(last.created, last.id) : null, url: "/v1/admin/merchants" });
     },
   );
 
@@ -505,14 +524,19 @@ function registerRefundApprovals(app: App): void {
       merchant: false,
       summary: "Refunds waiting for approval",
       tag: TAG,
-      query: z.object({ merchant: f.text(100).optional(), limit: f.limit.optional() }).strict(),
-      response: z.object({ object: z.literal("list"), data: z.array(RefundSchema), has_more: z.boolean(), url: z.string() }),
+      query: z.object({ merchant: f.text(100).optional(), limit: f.limit.optional(), cursor: f.text(200).optional() }).strict(),
+      response: z.object({ object: z.literal("list"), data: z.array(RefundSchema), has_more: z.boolean(), next_cursor: z.string().nullable(), url: z.string() }),
     },
     async (c, { query, principal }) => {
       // 'pending' as a literal: the partial index refunds_pending (status = 'pending') then applies.
       // The refund's record is its entry in its intent's row (refundData).
-      const where = and(...merchantFilter(principal, refunds.merchantId, query.merchant), sql`${refunds.status} = 'pending'`, sql`json_extract(${refundData}, '$.requiresApproval') = 1`);
-      const { rows } = await mergedPage(readDatabases(c, principal, query.merchant), query.limit ?? 25, (d1, n) =>
+      const where = and(
+        ...merchantFilter(principal, refunds.merchantId, query.merchant),
+        sql`${refunds.status} = 'pending'`,
+        sql`json_extract(${refundData}, '$.requiresApproval') = 1`,
+        ...(query.cursor ? [beyond(refunds.created, refunds.id, decodeCursor(query.cursor), "older")] : []),
+      );
+      const { rows, hasMore } = await mergedPage(readDatabases(c, principal, query.merchant), query.limit ?? 25, (d1, n) =>
         db(d1)
           .select({ data: refundData, created: refunds.created, id: refunds.id })
           .from(refunds)
@@ -521,7 +545,14 @@ function registerRefundApprovals(app: App): void {
           .orderBy(desc(refunds.created), desc(refunds.id))
           .limit(n),
       );
-      return json(c, { object: "list", data: rows.map((r) => renderRefund(JSON.parse(r.data) as RefundRecord)), has_more: false, url: "/v1/admin/refunds" });
+      const last = rows[rows.length - 1];
+      return json(c, {
+        object: "list",
+        data: rows.map((r) => renderRefund(JSON.parse(r.data) as RefundRecord)),
+        has_more: hasMore,
+        next_cursor: hasMore && last ? encodeCursor(last.created, last.id) : null,
+        url: "/v1/admin/refunds",
+      });
     },
   );
 
