@@ -6,51 +6,26 @@
 // merchant's whole list), never a SCAN of the table, and never a sort through a temp B-tree. A
 // customer search that no index serves (a `~` contains clause alone) is refused with a 400 naming
 // what to add, and served once an exact clause or a created window of at most 31 days bounds it.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { createEndpoint, expectError, get, hsToken, newMerchant, post, type CallOptions, type ListJson } from "../helpers";
-import { recording, type Captured } from "./recording";
-
-interface Planned {
-  status: number;
-  body: Record<string, unknown>;
-  /** The statements that read a page of `table` (those with an ORDER BY), each with its plan. */
-  pages: { sql: string; plan: string[] }[];
-}
+import { throughWorker, type Routed } from "./recording";
 
 let opts: CallOptions = {};
 
-async function through(path: string, table: string, key = opts.key ?? ""): Promise<Planned> {
-  const captured: Captured[] = [];
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://gateway.test${path}`, { headers: { authorization: `Bearer ${key}` } }), { ...env, DB: recording(env.DB, captured) }, ctx);
-  const body = (await res.json()) as Record<string, unknown>;
-  await waitOnExecutionContext(ctx);
-  const reads = captured.filter((c) => /^\s*select/i.test(c.sql) && new RegExp(`from "${table}"`).test(c.sql) && /order by/i.test(c.sql));
-  const pages = await Promise.all(
-    reads.map(async (c) => ({
-      sql: c.sql,
-      plan: (
-        await env.DB.prepare(`EXPLAIN QUERY PLAN ${c.sql}`)
-          .bind(...c.params)
-          .all<{ detail: string }>()
-      ).results.map((r) => r.detail),
-    })),
-  );
-  return { status: res.status, body, pages };
+/** The statements that read a page of `table` (those with an ORDER BY), each with its plan. */
+function through(path: string, table: string, key = opts.key ?? ""): Promise<Routed> {
+  return throughWorker(path, key, (sql) => /^\s*select/i.test(sql) && sql.includes(`from "${table}"`) && /order by/i.test(sql));
 }
 
 /**
  * The route answers 200 and each page of `table` it read is a SEARCH of an index constrained on every
  * column of `columns` (for a cursor also on (created,id)), with no SCAN of the table and no sort.
  */
-async function expectRange(path: string, table: string, columns: string[], options: { cursor?: boolean; key?: string } = {}): Promise<Planned> {
+async function expectRange(path: string, table: string, columns: string[], options: { cursor?: boolean; key?: string } = {}): Promise<Routed> {
   const r = await through(path, table, options.key);
   expect(r.status, `${path}: ${JSON.stringify(r.body).slice(0, 400)}`).toBe(200);
-  expect(r.pages.length, `${path}: no page of ${table} was read`).toBeGreaterThan(0);
-  for (const { sql, plan } of r.pages) {
+  expect(r.plans.length, `${path}: no page of ${table} was read`).toBeGreaterThan(0);
+  for (const { sql, plan } of r.plans) {
     const text = plan.join("\n");
     const label = `${path}\n${sql}\n${text}`;
     expect(text, label).not.toMatch(new RegExp(`SCAN ${table}\\b`));
@@ -103,7 +78,7 @@ describe("customers", () => {
     // The list walks a partial index of the customers that are not deleted.
     for (const path of ["/v1/customers?limit=2", `/v1/customers?created[gte]=${Math.floor(Date.now() / 1000) - 3600}`, `/v1/customers/search?query=${encodeURIComponent(`name~'Ada' AND created>=${Math.floor(Date.now() / 1000) - 3600}`)}`]) {
       const live = await expectRange(path, "customers", ["merchant_id", "livemode"]);
-      expect(live.pages.map((p) => p.plan.join("\n")).join("\n"), path).toMatch(/USING INDEX customers_live /);
+      expect(live.plans.map((p) => p.plan.join("\n")).join("\n"), path).toMatch(/USING INDEX customers_live /);
     }
     await expectRange(`/v1/customers?limit=2&starting_after=${ids.customer2}`, "customers", ["merchant_id", "livemode"], { cursor: true });
     const byEmail = await expectRange("/v1/customers?email=ada@example.com", "customers", ["email"]);
@@ -124,7 +99,7 @@ describe("customers", () => {
     // An OR reads one range per clause, each on its own field's index, and merges them.
     const either = await expectRange(q("email:'ada@example.com' OR name:'Grace Hopper'"), "customers", []);
     expect((either.body.data as { id: string }[]).map((c) => c.id)).toEqual([ids.customer2, ids.customer]);
-    expect(either.pages.map((p) => /USING INDEX (\w+)/.exec(p.plan.join("\n"))?.[1])).toEqual(["customers_email", "customers_name"]);
+    expect(either.plans.map((p) => /USING INDEX (\w+)/.exec(p.plan.join("\n"))?.[1])).toEqual(["customers_email", "customers_name"]);
     // A contains clause in a created window of at most 31 days: a range of the list index.
     const since = Math.floor(Date.now() / 1000) - 3600;
     expect(await found(`name~'Ada' AND created>=${since}`, ["merchant_id", "livemode"])).toEqual([ids.customer]);
@@ -188,7 +163,7 @@ describe("billing", () => {
     await expectRange("/v1/subscriptions?status=all", "subscriptions", ["merchant_id", "livemode"]);
     // The default skips canceled subscriptions through a partial index that holds only the others.
     const open = await expectRange("/v1/subscriptions", "subscriptions", ["merchant_id", "livemode"]);
-    expect(open.pages.map((p) => p.plan.join("\n")).join("\n")).toMatch(/subscriptions_open/);
+    expect(open.plans.map((p) => p.plan.join("\n")).join("\n")).toMatch(/subscriptions_open/);
     expect((open.body.data as { id: string }[]).map((s) => s.id)).toEqual([ids.subscription]);
   });
 

@@ -25,17 +25,10 @@ import { writeIntent } from "../../src/db/read-model";
 import { listCharges, listEvents, listIntents, listRefunds, searchIntents } from "../../src/db/queries";
 import { decodePageToken, parseSearch, searchPlan } from "../../src/db/search";
 import { createEndpoint, createIntent, get, newMerchant, post, readModelIntent, recordingQueue, seedCustomer, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
-import { recording, type Captured } from "./recording";
+import { planOf, recording, type Captured } from "./recording";
 
 
 const LARGE = ["payment_intents", "charges", "refunds", "events", "payment_intent_metadata"];
-
-async function planOf(c: Captured): Promise<string[]> {
-  const res = await env.DB.prepare(`EXPLAIN QUERY PLAN ${c.sql}`)
-    .bind(...c.params)
-    .all<{ detail: string }>();
-  return res.results.map((r) => r.detail);
-}
 
 /** Runs `run` against a recording binding and returns the plan of every statement it sent. */
 async function plans(run: (db: D1Database) => Promise<unknown>): Promise<{ sql: string; plan: string[] }[]> {

@@ -5,41 +5,17 @@
 // for ORDER BY. Filters no index serves alone (amount ranges, rare statuses, actor and action) are
 // refused with a 400 in the surface's own format naming what to add, and served once a created
 // window of at most 31 days bounds them.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { bearer, hsToken, seedCustomer, seedMerchant } from "../helpers";
-import { recording, type Captured } from "./recording";
+import { throughWorker, type Routed } from "./recording";
 
 
 const LARGE = ["payment_intents", "charges", "refunds", "events", "payment_intent_metadata", "audit_log", "intent_numbers"];
 
-interface Routed {
-  status: number;
-  body: Record<string, unknown>;
-  plans: { sql: string; plan: string[] }[];
-}
-
-/** Calls a route through the Worker, its D1 recorded; returns the answer and each statement's plan. */
-async function through(path: string, key: string): Promise<Routed> {
-  const captured: Captured[] = [];
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://gateway.test${path}`, { headers: { authorization: `Bearer ${key}` } }), { ...env, DB: recording(env.DB, captured) }, ctx);
-  const body = (await res.json()) as Record<string, unknown>;
-  await waitOnExecutionContext(ctx);
-  const reads = captured.filter((c) => /^\s*select/i.test(c.sql) && LARGE.some((t) => new RegExp(`\\b${t}\\b`).test(c.sql)));
-  const plans = await Promise.all(
-    reads.map(async (c) => ({
-      sql: c.sql,
-      plan: (
-        await env.DB.prepare(`EXPLAIN QUERY PLAN ${c.sql}`)
-          .bind(...c.params)
-          .all<{ detail: string }>()
-      ).results.map((r) => r.detail),
-    })),
-  );
-  return { status: res.status, body, plans };
+/** Calls a route through the Worker, its D1 recorded; returns the answer and the plan of each read of a large table. */
+function through(path: string, key: string): Promise<Routed> {
+  return throughWorker(path, key, (sql) => /^\s*select/i.test(sql) && LARGE.some((t) => new RegExp(`\\b${t}\\b`).test(sql)));
 }
 
 /**
