@@ -8,7 +8,7 @@
 //  - settling an attempt's result is guarded by the attempt count, so the sweep and the events hook
 //    (which sees the intent's own events) record it once, whichever comes first.
 // Each change writes its events in the same transaction (see writes.ts).
-import { and, asc, eq, getTableColumns, inArray, isNull, lte, ne, notInArray, or, lt, type SQL } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, isNull, lte, ne, notInArray, or, lt, sql, type SQL } from "drizzle-orm";
 import { derivedId } from "../core/ids";
 import type { IntentRecord, IntentStatus, PaymentMethodDetails, Scope } from "../core/types";
 import { merchantSettings } from "../db/merchants";
@@ -39,6 +39,12 @@ export const CLAIM_MS = 5 * 60_000;
 const RECHECK_MS = 10 * 60_000;
 /** Subscriptions in these statuses renew at the end of their period. */
 const RENEWING: SubscriptionStatus[] = ["active", "past_due", "trialing"];
+/**
+ * The sweep's conditions on a subscription's status, written as the literals of the partial indexes
+ * subscriptions_renewing and subscriptions_incomplete (migration 0029): a bound value would not let
+ * the planner use them.
+ */
+const RENEWING_SQL = sql.raw(`${RENEWING.map((s) => `'${s}'`).join(", ")}`);
 
 function intentStub(env: Env, id: string) {
   return env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
@@ -548,11 +554,11 @@ const WAITING: IntentStatus[] = ["requires_payment_method", "requires_confirmati
  */
 export async function expireIncomplete(env: Env, sweep: SweepScope): Promise<number> {
   const clock = sweep.testClock ? eq(subscriptions.testClock, sweep.testClock) : isNull(subscriptions.testClock);
-  // (status, ...) leads the subscriptions_due index; incomplete rows are few and short-lived.
+  // A range of subscriptions_incomplete: this clock's (or real time's) incomplete ones, oldest first.
   const rows = await db(env.DB)
     .select()
     .from(subscriptions)
-    .where(and(eq(subscriptions.status, "incomplete"), lte(subscriptions.currentPeriodStart, sweep.now - INCOMPLETE_EXPIRY_MS), clock))
+    .where(and(sql`${subscriptions.status} = 'incomplete'`, lte(subscriptions.currentPeriodStart, sweep.now - INCOMPLETE_EXPIRY_MS), clock))
     .orderBy(asc(subscriptions.currentPeriodStart))
     .limit(sweep.limit);
   let expired = 0;
@@ -593,7 +599,7 @@ export async function processDue(env: Env, sweep: SweepScope): Promise<number> {
     const [sub] = await d
       .select()
       .from(subscriptions)
-      .where(and(inArray(subscriptions.status, RENEWING), lte(subscriptions.currentPeriodEnd, sweep.now), clockCondition(subscriptions.testClock), ...(skip.length ? [notInArray(subscriptions.id, skip)] : [])))
+      .where(and(sql`${subscriptions.status} IN (${RENEWING_SQL})`, lte(subscriptions.currentPeriodEnd, sweep.now), clockCondition(subscriptions.testClock), ...(skip.length ? [notInArray(subscriptions.id, skip)] : [])))
       .orderBy(asc(subscriptions.currentPeriodEnd))
       .limit(1);
     const realNow = Date.now();

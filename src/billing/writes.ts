@@ -3,7 +3,7 @@
 // it changed a row (`changes() > 0`), so an event exists exactly when its change happened, in the same
 // transaction. Events are stored "not fanned out" and handed to the events queue after the commit;
 // should that hand-over fail, the cron sweep hands them over again (see refanEvents).
-import { and, eq, lt } from "drizzle-orm";
+import { and, lt, sql } from "drizzle-orm";
 import type { EventType } from "../core/events";
 import { derivedId, randomId } from "../core/ids";
 import type { EventRecord, Scope } from "../core/types";
@@ -85,7 +85,8 @@ export async function refanEvents(env: Env, now = Date.now(), graceMs = 30_000, 
   const rows = await db(env.DB)
     .select(eventRow)
     .from(events)
-    .where(and(eq(events.fannedOut, false), lt(events.created, now - graceMs)))
+    // The literal 0 matches the partial index events_unfanned's own condition.
+    .where(and(sql`${events.fannedOut} = 0`, lt(events.created, now - graceMs)))
     .limit(limit);
   if (rows.length > 0) await publish(env, rows.map(eventFromRow));
   return rows.length;

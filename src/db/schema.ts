@@ -198,6 +198,9 @@ export const events = sqliteTable(
     index("events_list").on(t.merchantId, t.livemode, t.created, t.id),
     index("events_type").on(t.merchantId, t.livemode, t.type, t.created, t.id),
     index("events_intent").on(t.merchantId, t.livemode, t.paymentIntent, t.created, t.id),
+    // The cron's purge, oldest first, and its hand-over again of the events not fanned out yet (migration 0029).
+    index("events_created").on(t.created, t.id),
+    index("events_unfanned").on(t.created).where(sql`${t.fannedOut} = 0`),
   ],
 );
 
@@ -514,7 +517,10 @@ export const subscriptions = sqliteTable(
   },
   (t) => [
     index("subscriptions_list").on(t.merchantId, t.livemode, t.created, t.id),
-    index("subscriptions_due").on(t.status, t.currentPeriodEnd),
+    // The billing sweep's due subscriptions, in the order it handles them (migration 0029; the engine's
+    // conditions repeat these literals, so the planner can use them).
+    index("subscriptions_renewing").on(t.testClock, t.currentPeriodEnd).where(sql`${t.status} IN ('active', 'past_due', 'trialing')`),
+    index("subscriptions_incomplete").on(t.testClock, t.currentPeriodStart).where(sql`${t.status} = 'incomplete'`),
     index("subscriptions_customer").on(t.customer),
     index("subscriptions_clock").on(t.testClock),
     index("subscriptions_customer_list").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
@@ -589,7 +595,7 @@ export const testClocks = sqliteTable(
     status: text("status").notNull(),
     created: integer("created").notNull(),
   },
-  (t) => [index("test_clocks_list").on(t.merchantId, t.livemode, t.created, t.id)],
+  (t) => [index("test_clocks_list").on(t.merchantId, t.livemode, t.created, t.id), index("test_clocks_advancing").on(t.status)],
 );
 
 /** Checkout Sessions (migration 0009): a hosted payment page for one payment intent, which moves its money. */
