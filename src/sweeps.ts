@@ -17,6 +17,27 @@ import { expireAuthorizations, requeueStuckReconciliations } from "./reconcile/s
 import { requeueOverdue } from "./webhooks/fanout";
 import { purgeExpired } from "./webhooks/store";
 
+/** Rows a retention step (old events, old idempotency claims) removes with one statement. */
+export const RETENTION_BATCH = 1000;
+/** The most batches of a retention step in one sweep: up to 50,000 rows a minute per database. */
+export const RETENTION_ROUNDS = 50;
+
+/**
+ * Runs a bounded retention step again while it removes a full batch, at most `rounds` times. One batch
+ * a minute could not keep up with a database taking more than 1,000 events a minute (the table would
+ * grow until the database is full); one unbounded statement would hold the database, which runs one
+ * query at a time, for as long as it takes. Between the batches the database serves other queries.
+ */
+export async function inRounds(step: (batch: number) => Promise<number>, batch = RETENTION_BATCH, rounds = RETENTION_ROUNDS): Promise<number> {
+  let total = 0;
+  for (let round = 0; round < rounds; round++) {
+    const removed = await step(batch);
+    total += removed;
+    if (removed < batch) break;
+  }
+  return total;
+}
+
 /** One database's sweep, as of the cron's time `now` (ms). */
 export interface SweepMessage {
   shard: string;
@@ -51,7 +72,7 @@ export async function sweepMessage(env: Env, body: unknown): Promise<void> {
 }
 
 export async function sweepShard(env: Env, now: number): Promise<void> {
-  const purged = await purgeExpired(env.DB, now - config(env).eventRetentionMs);
+  const purged = await inRounds((batch) => purgeExpired(env.DB, now - config(env).eventRetentionMs, batch));
   const requeued = await requeueOverdue(env, now);
   const reconciling = await requeueStuckReconciliations(env, now);
   const expired = await expireAuthorizations(env, now);
@@ -60,8 +81,8 @@ export async function sweepShard(env: Env, now: number): Promise<void> {
   const billed = await billingSweep(env, now);
   // Checkout Sessions past expires_at: their intents are canceled, then the sessions expire.
   const expiredSessions = await expireOverdueSessions(env, now, config(env).publicBaseUrl ?? "");
-  await pruneIdempotencyClaims(env, now);
-  if (purged || requeued || reconciling || expired || refanned || billed || expiredSessions) {
+  const pruned = await inRounds((batch) => pruneIdempotencyClaims(env, now, batch));
+  if (purged || requeued || reconciling || expired || refanned || billed || expiredSessions || pruned) {
     log("info", "cron sweep", {
       purged_events: purged,
       requeued_deliveries: requeued,
@@ -70,6 +91,7 @@ export async function sweepShard(env: Env, now: number): Promise<void> {
       refanned_events: refanned,
       billing_steps: billed,
       expired_checkout_sessions: expiredSessions,
+      pruned_idempotency_claims: pruned,
     });
   }
 }

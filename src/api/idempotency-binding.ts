@@ -54,7 +54,13 @@ export async function bindIdempotencyKey(env: Env, scope: Scope, key: string, bi
   throw idempotencyMismatch(key);
 }
 
-/** The cron's retention: claims past their TTL are dead weight. */
-export async function pruneIdempotencyClaims(env: Env, now = Date.now()): Promise<void> {
-  await env.DB.prepare(`DELETE FROM idempotency_claims WHERE created <= ?1`).bind(now - IDEMPOTENCY_BINDING_TTL_MS).run();
+/**
+ * The cron's retention: claims past their TTL are dead weight (a new request takes one over anyway).
+ * Deletes up to `batch` of them, oldest first (a range of idempotency_claims_created); answers how many.
+ */
+export async function pruneIdempotencyClaims(env: Env, now = Date.now(), batch = 1000): Promise<number> {
+  const res = await env.DB.prepare(`DELETE FROM idempotency_claims WHERE rowid IN (SELECT rowid FROM idempotency_claims WHERE created <= ?1 ORDER BY created LIMIT ?2)`)
+    .bind(now - IDEMPOTENCY_BINDING_TTL_MS, batch)
+    .run();
+  return res.meta.changes;
 }

@@ -1,0 +1,76 @@
+// The cron's retention keeps up with a busy database: old events (with their deliveries and attempts)
+// and old idempotency claims go in batches of RETENTION_BATCH, as many batches a sweep as it takes, up
+// to RETENTION_ROUNDS. One batch a minute, as before, left every event past the first 1,000 of a
+// minute behind for good: the table would grow until the database is full.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { IDEMPOTENCY_BINDING_TTL_MS } from "../../src/api/idempotency-binding";
+import { inRounds, RETENTION_BATCH, sweepShard } from "../../src/sweeps";
+import { newMerchant } from "../helpers";
+
+const DAY = 86_400_000;
+
+/** `n` rows made by SQLite itself (a recursive count), one statement. */
+const counting = (n: number) => `WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ${n})`;
+
+async function count(sql: string, ...binds: unknown[]): Promise<number> {
+  return Number((await env.DB.prepare(sql).bind(...binds).first<{ n: number }>())?.n);
+}
+
+describe("retention in rounds", () => {
+  it("a sweep removes every event past the window, in more than one batch, with their deliveries and attempts; newer events stay", async () => {
+    const m = await newMerchant("retention-rounds");
+    const now = Date.now();
+    const old = now - 40 * DAY;
+    const total = RETENTION_BATCH * 2 + 500;
+    await env.DB.prepare(
+      `${counting(total)} INSERT INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) SELECT ?1 || i, ?2, 0, 'payment_intent.created', NULL, 1, ?3 + i, '{}' FROM k`,
+    )
+      .bind(`evt_${m.id}_old_`, m.id, old)
+      .run();
+    await env.DB.prepare(`${counting(5)} INSERT INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) SELECT ?1 || i, ?2, 0, 'payment_intent.created', NULL, 1, ?3 + i, '{}' FROM k`)
+      .bind(`evt_${m.id}_new_`, m.id, now - DAY)
+      .run();
+    // The oldest event has a delivery and an attempt: they go with it.
+    await env.DB.prepare(
+      "INSERT INTO webhook_deliveries (id, merchant_id, livemode, event_id, event_type, endpoint_id, status, attempts, retrying, next_attempt_at, created, updated) VALUES (?, ?, 0, ?, 'payment_intent.created', 'we_gone', 'succeeded', 1, 0, NULL, ?, ?)",
+    )
+      .bind(`wd_${m.id}_old`, m.id, `evt_${m.id}_old_1`, old, old)
+      .run();
+    await env.DB.prepare("INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, attempt, started, status_code, latency_ms, error, succeeded, next_retry_at) VALUES (?, ?, 'we_gone', 1, ?, 200, 5, NULL, 1, NULL)")
+      .bind(`wa_${m.id}_old`, `wd_${m.id}_old`, old)
+      .run();
+
+    await sweepShard(env, now);
+
+    expect(await count("SELECT count(*) AS n FROM events WHERE merchant_id = ? AND created < ?", m.id, now - 30 * DAY)).toBe(0);
+    expect(await count("SELECT count(*) AS n FROM events WHERE merchant_id = ?", m.id)).toBe(5);
+    expect(await count("SELECT count(*) AS n FROM webhook_deliveries WHERE merchant_id = ?", m.id)).toBe(0);
+    expect(await count("SELECT count(*) AS n FROM webhook_attempts WHERE id = ?", `wa_${m.id}_old`)).toBe(0);
+  });
+
+  it("a sweep removes every idempotency claim past its TTL, in more than one batch; live claims stay", async () => {
+    const m = await newMerchant("claims-rounds");
+    const now = Date.now();
+    const expired = now - IDEMPOTENCY_BINDING_TTL_MS - 60_000;
+    await env.DB.prepare(`${counting(RETENTION_BATCH + 300)} INSERT INTO idempotency_claims (merchant_id, livemode, key, route, target, fingerprint, created) SELECT ?1, 0, 'old-' || i, 'POST /v1/customers', '', 'f', ?2 + i FROM k`)
+      .bind(m.id, expired - 10_000)
+      .run();
+    await env.DB.prepare("INSERT INTO idempotency_claims (merchant_id, livemode, key, route, target, fingerprint, created) VALUES (?, 0, 'live', 'POST /v1/customers', '', 'f', ?)").bind(m.id, now - 60_000).run();
+
+    await sweepShard(env, now);
+
+    expect(await count("SELECT count(*) AS n FROM idempotency_claims WHERE merchant_id = ?", m.id)).toBe(1);
+    expect(await count("SELECT count(*) AS n FROM idempotency_claims WHERE merchant_id = ? AND key = 'live'", m.id)).toBe(1);
+  });
+
+  it("rounds stop at the first short batch, and at the cap however much is left", async () => {
+    const calls: number[] = [];
+    const short = [1000, 1000, 10, 1000];
+    expect(await inRounds(async (batch) => (calls.push(batch), short[calls.length - 1] ?? 0), 1000, 50)).toBe(2010);
+    expect(calls).toEqual([1000, 1000, 1000]);
+    let rounds = 0;
+    expect(await inRounds(async (batch) => (rounds++, batch), 100, 3)).toBe(300);
+    expect(rounds).toBe(3);
+  });
+});
