@@ -117,6 +117,17 @@ describe("POS transactions and failed payments", () => {
     expect(r.plans.map((p) => p.plan.join("\n")).join("\n")).toMatch(/USING COVERING INDEX payment_intents_failed_reasons \(merchant_id=\? AND livemode=\? AND resolution=\? AND created>\?\)/);
   });
 
+  it.each([
+    ["of one merchant", `merchant=${M}&`, /USING COVERING INDEX payment_intents_failed \(merchant_id=\? AND livemode=\? AND created>\?\)/],
+    ["across merchants", "", /USING COVERING INDEX payment_intents_failed_mode \(livemode=\? AND created>\?\)/],
+  ])("admin failed payments' counts of every resolution %s read only the failed payments' index entries (covering)", async (_label, merchant, index) => {
+    const r = await through(`/v1/admin/failed_payments?${merchant}resolution=all`, admin);
+    expectIndexed(r, "admin counts, every resolution");
+    const counts = r.plans.filter((p) => /count\(\*\)/.test(p.sql));
+    expect(counts.length).toBeGreaterThan(0);
+    for (const p of counts) expect(p.plan.join("\n"), p.sql).toMatch(index);
+  });
+
   it("failed payments' counts read the window's index entries only (covering), not each intent's row", async () => {
     const r = await through("/api/v1/payments/failed?counts=true", KEY);
     expectIndexed(r, "counts");

@@ -420,7 +420,8 @@ function registerFailedPayments(app: App): void {
       if (query.created_gte !== undefined) where.push(gte(paymentIntents.created, query.created_gte));
       if (query.created_lte !== undefined) where.push(lte(paymentIntents.created, query.created_lte));
       // The counts read every failed payment they count: those of a window of at most 31 days (by
-      // default the last 30), a range of the covering index payment_intents_failed_reasons.
+      // default the last 30), a range of a covering index: payment_intents_failed_reasons for one
+      // resolution, payment_intents_failed (or _mode, across merchants) for all of them.
       const countsFrom = query.created_gte ?? Date.now() - 30 * 86_400_000;
       if (!bounded(true, false, countsFrom, query.created_lte === undefined ? undefined : query.created_lte + 1)) {
         throw invalidRequest(unboundedMessage("counts_by_reason", "created_gte and created_lte"), "created_gte", "parameter_missing");
