@@ -98,7 +98,8 @@ export const paymentIntents = sqliteTable(
     // Then the columns searches test in a created window (migration 0018): matched on the index entry.
     index("payment_intents_list").on(t.merchantId, t.livemode, t.created, t.id, t.currency, t.amount, t.status),
     index("payment_intents_pending").on(t.pendingAttempts, t.updated),
-    index("payment_intents_capturable").on(t.status, t.authorizedAt),
+    // The authorizations waiting for capture, oldest first: the expiry sweep's round (migration 0031).
+    index("payment_intents_capturable").on(t.authorizedAt, t.id).where(sql`${t.status} = 'requires_capture'`),
     // Each filter's index ends in (created, id): a filtered page is one range (migration 0014).
     index("payment_intents_status").on(t.merchantId, t.livemode, t.status, t.created, t.id),
     index("payment_intents_customer").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
@@ -294,6 +295,13 @@ export const idempotencyKeys = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.merchantId, t.livemode, t.key] }), index("idempotency_keys_created").on(t.created)],
 );
+
+/** Where a cron sweep that goes round its rows got to (by name), so a row that keeps failing cannot hold up the others. */
+export const sweepCursors = sqliteTable("sweep_cursors", {
+  name: text("name").primaryKey(),
+  /** The sweep's own cursor, as JSON. */
+  value: text("value").notNull(),
+});
 
 /**
  * The merchant-wide binding of an idempotency key to its first request (every surface, every POST),
