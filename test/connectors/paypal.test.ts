@@ -106,7 +106,7 @@ describe("PayPal connector", () => {
   });
 
   it("authorizes at approval, then captures part and refunds part; voids another", async () => {
-    const { opts } = await paypalMerchant("paypal-authorize");
+    const { opts, accountId, clientId } = await paypalMerchant("paypal-authorize");
     const pi = (await createIntent({ amount: 5000, payment_method: { type: "paypal" }, confirm: true, capture_method: "manual" }, opts)).body;
     const back = await approveAtPayPal(pi.next_action?.url ?? "");
     expect(back.status).toBe(200); // no return_url: the gateway shows the result itself
@@ -120,6 +120,24 @@ describe("PayPal connector", () => {
     await approveAtPayPal(other.next_action?.url ?? "");
     const voided = await post<PaymentIntentJson>(`/v1/payment_intents/${other.id}/cancel`, {}, opts);
     expect(voided.body.status).toBe("canceled");
+
+    // One voided at PayPal first (in its dashboard, say): our cancel finds it PREVIOUSLY_VOIDED, and
+    // the authorization is released all the same.
+    const third = (await createIntent({ amount: 800, payment_method: { type: "paypal" }, confirm: true, capture_method: "manual" }, opts)).body;
+    await approveAtPayPal(third.next_action?.url ?? "");
+    const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${third.id}/transactions`, opts)).body.data;
+    const authorization = history.find((t) => t.type === "authorize" && t.status === "succeeded")?.provider_reference ?? "";
+    expect(authorization).toMatch(/^AUTH/);
+    const dashboard = new PayPalConnector({ accountId, clientId, clientSecret: "paypal-secret-9876", apiBase: env.PAYPAL_API_BASE, timeoutMs: 1000 });
+    const voidAt = { intentId: third.id, merchantId: "", attemptId: "dashboard", idempotencyKey: `dashboard-${third.id}`, amount: 800, currency: "usd", providerReference: authorization, paymentMethod: null };
+    expect(await dashboard.void(voidAt)).toMatchObject({ kind: "succeeded", responseCode: "204" });
+    const canceled = await post<PaymentIntentJson>(`/v1/payment_intents/${third.id}/cancel`, {}, opts);
+    expect(canceled.status, JSON.stringify(canceled.body)).toBe(200);
+    expect(canceled.body.status).toBe("canceled");
+    // A captured one cannot be voided: PREVIOUSLY_CAPTURED stays a refusal.
+    const paid = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    const paidAuthorization = paid.find((t) => t.type === "authorize" && t.status === "succeeded")?.provider_reference ?? "";
+    expect(await dashboard.void({ ...voidAt, idempotencyKey: `dashboard-captured-${pi.id}`, providerReference: paidAuthorization })).toMatchObject({ kind: "failed", code: "previously_captured" });
   });
 
   it("coming back before approving changes nothing; a denial declines", async () => {

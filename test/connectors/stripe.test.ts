@@ -81,6 +81,11 @@ describe("Stripe connector against the Stripe fake", () => {
     const second = await stripe.authorize(other);
     if (second.kind !== "approved") throw new Error("not approved");
     expect(await stripe.void(follow(other, second.providerReference, 5000, "v"))).toMatchObject({ kind: "succeeded" });
+    // Canceled already (Stripe cancels an authorization nobody captured within 7 days on its own): a
+    // void with a key of its own finds it so, and the authorization is released all the same.
+    expect(await stripe.void(follow(other, second.providerReference, 5000, "v2"))).toMatchObject({ kind: "succeeded", responseCode: "already_canceled" });
+    // A captured payment cannot be voided: that stays a refusal.
+    expect(await stripe.void(follow(auth, approved.providerReference, 5000, "v3"))).toMatchObject({ kind: "failed", code: "payment_intent_unexpected_state" });
   });
 
   it("maps declines to their codes, 5xx to provider errors, and lost answers to unknown outcomes", async () => {

@@ -102,7 +102,11 @@ export function startPayPalFake(): Promise<PayPalFake> {
       const order = [...orders.values()].find((o) => o.authorizations.some((a) => a.id === m?.[1]));
       const auth = order?.authorizations.find((a) => a.id === m?.[1]);
       if (!order || !auth) return { status: 404, body: { name: "RESOURCE_NOT_FOUND" } };
-      if (auth.status !== "CREATED") return unprocessable(auth.status === "VOIDED" ? "AUTHORIZATION_VOIDED" : "AUTHORIZATION_ALREADY_CAPTURED");
+      // PayPal's issues: a void names what happened before (PREVIOUSLY_VOIDED, PREVIOUSLY_CAPTURED), a capture what the authorization is.
+      if (auth.status !== "CREATED") {
+        if (m[2] === "void") return unprocessable(auth.status === "VOIDED" ? "PREVIOUSLY_VOIDED" : "PREVIOUSLY_CAPTURED");
+        return unprocessable(auth.status === "VOIDED" ? "AUTHORIZATION_VOIDED" : "AUTHORIZATION_ALREADY_CAPTURED");
+      }
       if (m[2] === "void") {
         auth.status = "VOIDED";
         return { status: 204, body: undefined };

@@ -204,8 +204,13 @@ export class PayPalConnector implements Connector {
     return this.followUpCall(`/v2/payments/authorizations/${encodeURIComponent(req.providerReference)}/capture`, req, { amount: this.amount(req.amount, req.currency), final_capture: true }, ["COMPLETED"]);
   }
 
-  void(req: FollowUpRequest): Promise<FollowUpOutcome> {
-    return this.followUpCall(`/v2/payments/authorizations/${encodeURIComponent(req.providerReference)}/void`, req, {}, ["VOIDED"]);
+  async void(req: FollowUpRequest): Promise<FollowUpOutcome> {
+    const outcome = await this.followUpCall(`/v2/payments/authorizations/${encodeURIComponent(req.providerReference)}/void`, req, {}, ["VOIDED"]);
+    // Voided already (in PayPal's dashboard, say): the authorization is released all the same.
+    if (outcome.kind === "failed" && outcome.code === "previously_voided") {
+      return { kind: "succeeded", providerReference: req.providerReference, responseCode: "PREVIOUSLY_VOIDED", responseText: "Authorization already voided at PayPal" };
+    }
+    return outcome;
   }
 
   refund(req: FollowUpRequest): Promise<FollowUpOutcome> {

@@ -105,7 +105,19 @@ export class StripeConnector implements Connector {
         ? { kind: "succeeded", providerReference: pi.id, responseCode: "canceled", responseText: "Authorization released" }
         : { kind: "failed", code: `stripe_${pi.status}`, message: `Stripe answered status ${pi.status}` };
     } catch (err) {
-      return fromFollowUpError(err);
+      const outcome = fromFollowUpError(err);
+      // Stripe cancels an authorization nobody captured within 7 days on its own, so the expiry
+      // sweep's void can find it canceled already: the authorization is released all the same. Any
+      // other state (captured, say) stays a refusal.
+      if (outcome.kind === "failed" && outcome.code === "payment_intent_unexpected_state") {
+        try {
+          const current = await this.stripe.paymentIntents.retrieve(req.providerReference);
+          if (current.status === "canceled") return { kind: "succeeded", providerReference: current.id, responseCode: "already_canceled", responseText: "Authorization already released at Stripe" };
+        } catch {
+          // The refusal stands; reconciliation or a later sweep asks again.
+        }
+      }
+      return outcome;
     }
   }
 
