@@ -86,6 +86,11 @@ describe("Stripe connector against the Stripe fake", () => {
     expect(await stripe.void(follow(other, second.providerReference, 5000, "v2"))).toMatchObject({ kind: "succeeded", responseCode: "already_canceled" });
     // A captured payment cannot be voided: that stays a refusal.
     expect(await stripe.void(follow(auth, approved.providerReference, 5000, "v3"))).toMatchObject({ kind: "failed", code: "payment_intent_unexpected_state" });
+    // Captured already for this amount (in Stripe's dashboard, say): a capture with a key of its own
+    // finds it so and puts it on record. Another amount, or a canceled one, stays a refusal.
+    expect(await stripe.capture(follow(auth, approved.providerReference, 3000, "c2"))).toMatchObject({ kind: "succeeded", responseCode: "already_captured" });
+    expect(await stripe.capture(follow(auth, approved.providerReference, 5000, "c3"))).toMatchObject({ kind: "failed", code: "payment_intent_unexpected_state" });
+    expect(await stripe.capture(follow(other, second.providerReference, 5000, "c4"))).toMatchObject({ kind: "failed", code: "payment_intent_unexpected_state" });
   });
 
   it("maps declines to their codes, 5xx to provider errors, and lost answers to unknown outcomes", async () => {

@@ -94,7 +94,13 @@ export class StripeConnector implements Connector {
           ? { kind: "unknown", providerReference: pi.id, message: "Stripe is still processing the capture" }
           : { kind: "failed", code: `stripe_${pi.status}`, message: `Stripe answered status ${pi.status}` };
     } catch (err) {
-      return fromFollowUpError(err);
+      // Captured already, for this very amount (in Stripe's dashboard, say, its webhook not received):
+      // the money moved once, and the capture is on record. Another amount stays a refusal.
+      return this.settledAlready(err, req, (pi) =>
+        pi.status === "succeeded" && pi.amount_received === req.amount
+          ? { kind: "succeeded", providerReference: pi.id, responseCode: "already_captured", responseText: "Captured already at Stripe" }
+          : null,
+      );
     }
   }
 
@@ -105,18 +111,27 @@ export class StripeConnector implements Connector {
         ? { kind: "succeeded", providerReference: pi.id, responseCode: "canceled", responseText: "Authorization released" }
         : { kind: "failed", code: `stripe_${pi.status}`, message: `Stripe answered status ${pi.status}` };
     } catch (err) {
-      const outcome = fromFollowUpError(err);
       // Stripe cancels an authorization nobody captured within 7 days on its own, so the expiry
       // sweep's void can find it canceled already: the authorization is released all the same. Any
       // other state (captured, say) stays a refusal.
-      if (outcome.kind === "failed" && outcome.code === "payment_intent_unexpected_state") {
-        try {
-          const current = await this.stripe.paymentIntents.retrieve(req.providerReference);
-          if (current.status === "canceled") return { kind: "succeeded", providerReference: current.id, responseCode: "already_canceled", responseText: "Authorization already released at Stripe" };
-        } catch {
-          // The refusal stands; reconciliation or a later sweep asks again.
-        }
-      }
+      return this.settledAlready(err, req, (pi) =>
+        pi.status === "canceled" ? { kind: "succeeded", providerReference: pi.id, responseCode: "already_canceled", responseText: "Authorization already released at Stripe" } : null,
+      );
+    }
+  }
+
+  /**
+   * A capture or void Stripe refused because the payment intent is no longer in the state it needs
+   * (payment_intent_unexpected_state): read it back, and `settled` says whether what we asked for is
+   * done already. Otherwise, and for every other error, Stripe's answer stands.
+   */
+  private async settledAlready(err: unknown, req: FollowUpRequest, settled: (pi: Stripe.PaymentIntent) => FollowUpOutcome | null): Promise<FollowUpOutcome> {
+    const outcome = fromFollowUpError(err);
+    if (outcome.kind !== "failed" || outcome.code !== "payment_intent_unexpected_state") return outcome;
+    try {
+      return settled(await this.stripe.paymentIntents.retrieve(req.providerReference)) ?? outcome;
+    } catch {
+      // The refusal stands; reconciliation or a later request asks again.
       return outcome;
     }
   }
