@@ -1,5 +1,5 @@
 // The cron's sweeps: retention, lost webhook messages, stuck reconciliations, expired authorizations,
-// events waiting for their fan-out, billing, overdue checkout sessions and old idempotency claims, on
+// events waiting for their fan-out, billing, overdue checkout sessions and old idempotency records, on
 // every database of the read model. Up to SWEEP_INLINE_MAX_DATABASES databases (4 by default) the
 // cron runs them itself, one after the other. Above that it queues one message per database and the
 // sweeps queue runs each in an invocation of its own, side by side: one invocation sweeping 50
@@ -7,6 +7,7 @@
 // step claims its rows in D1), so a message retried after a failure, or a sweep that overlaps the
 // next minute's, does nothing twice.
 import { pruneIdempotencyClaims } from "./api/idempotency-binding";
+import { pruneIdempotencyKeys } from "./api/v1/idempotency";
 import { billingSweep } from "./billing/engine";
 import { refanEvents } from "./billing/writes";
 import { expireOverdueSessions } from "./checkout/sessions";
@@ -17,7 +18,7 @@ import { expireAuthorizations, requeueStuckReconciliations } from "./reconcile/s
 import { requeueOverdue } from "./webhooks/fanout";
 import { purgeExpired } from "./webhooks/store";
 
-/** Rows a retention step (old events, old idempotency claims) removes with one statement. */
+/** Rows a retention step (old events, old idempotency claims and stored answers) removes with one statement. */
 export const RETENTION_BATCH = 1000;
 /** The most batches of a retention step in one sweep: up to 50,000 rows a minute per database. */
 export const RETENTION_ROUNDS = 50;
@@ -81,7 +82,7 @@ export async function sweepShard(env: Env, now: number): Promise<void> {
   const billed = await billingSweep(env, now);
   // Checkout Sessions past expires_at: their intents are canceled, then the sessions expire.
   const expiredSessions = await expireOverdueSessions(env, now, config(env).publicBaseUrl ?? "");
-  const pruned = await inRounds((batch) => pruneIdempotencyClaims(env, now, batch));
+  const pruned = (await inRounds((batch) => pruneIdempotencyClaims(env, now, batch))) + (await inRounds((batch) => pruneIdempotencyKeys(env, now, batch)));
   if (purged || requeued || reconciling || expired || refanned || billed || expiredSessions || pruned) {
     log("info", "cron sweep", {
       purged_events: purged,
@@ -91,7 +92,7 @@ export async function sweepShard(env: Env, now: number): Promise<void> {
       refanned_events: refanned,
       billing_steps: billed,
       expired_checkout_sessions: expiredSessions,
-      pruned_idempotency_claims: pruned,
+      pruned_idempotency_records: pruned,
     });
   }
 }

@@ -1,12 +1,13 @@
-// The cron's retention keeps up with a busy database: old events (with their deliveries and attempts)
-// and old idempotency claims go in batches of RETENTION_BATCH, as many batches a sweep as it takes, up
+// The cron's retention keeps up with a busy database: old events (with their deliveries and attempts),
+// old idempotency claims and old stored answers go in batches of RETENTION_BATCH, as many batches a sweep as it takes, up
 // to RETENTION_ROUNDS. One batch a minute, as before, left every event past the first 1,000 of a
 // minute behind for good: the table would grow until the database is full.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { IDEMPOTENCY_BINDING_TTL_MS } from "../../src/api/idempotency-binding";
+import { IDEMPOTENCY_TTL_MS } from "../../src/intents/object";
 import { inRounds, RETENTION_BATCH, sweepShard } from "../../src/sweeps";
-import { newMerchant } from "../helpers";
+import { newMerchant, post } from "../helpers";
 
 const DAY = 86_400_000;
 
@@ -62,6 +63,27 @@ describe("retention in rounds", () => {
 
     expect(await count("SELECT count(*) AS n FROM idempotency_claims WHERE merchant_id = ?", m.id)).toBe(1);
     expect(await count("SELECT count(*) AS n FROM idempotency_claims WHERE merchant_id = ? AND key = 'live'", m.id)).toBe(1);
+  });
+
+  it("a sweep removes every stored answer (Idempotency-Key of a request that touches no payment) past its 24 hours; they were never removed", async () => {
+    const m = await newMerchant("answers-rounds");
+    const now = Date.now();
+    const expired = now - IDEMPOTENCY_TTL_MS - 60_000;
+    await env.DB.prepare(
+      `${counting(RETENTION_BATCH + 200)} INSERT INTO idempotency_keys (merchant_id, livemode, key, fingerprint, state, response_status, response_body, created) SELECT ?1, 0, 'old-' || i, 'f', 'done', 200, 'v1.sealed.answer', ?2 + i FROM k`,
+    )
+      .bind(m.id, expired - 10_000)
+      .run();
+    // A live one, made through the API, stays (and still replays).
+    const first = await post<{ id: string }>("/v1/customers", { email: "kept@example.com" }, { ...m.opts, idempotencyKey: "live-answer" });
+    expect(first.status).toBe(200);
+
+    await sweepShard(env, now);
+
+    expect(await count("SELECT count(*) AS n FROM idempotency_keys WHERE merchant_id = ?", m.id)).toBe(1);
+    const again = await post<{ id: string }>("/v1/customers", { email: "kept@example.com" }, { ...m.opts, idempotencyKey: "live-answer" });
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.body.id).toBe(first.body.id);
   });
 
   it("rounds stop at the first short batch, and at the cap however much is left", async () => {

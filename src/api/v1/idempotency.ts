@@ -86,3 +86,15 @@ export async function idempotentD1(
   await db.update(idempotencyKeys).set({ state: "done", responseStatus: answer.status, responseBody: await sealAnswer(c.env, answer.body) }).where(where);
   return json(c, answer.body, answer.status);
 }
+
+/**
+ * The cron's retention: stored answers past their 24 hours are never replayed (a new request with the
+ * key takes its record over), so they go. Deletes up to `batch` of them, oldest first (a range of
+ * idempotency_keys_created); answers how many.
+ */
+export async function pruneIdempotencyKeys(env: Env, now = Date.now(), batch = 1000): Promise<number> {
+  const res = await env.DB.prepare("DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE created <= ?1 ORDER BY created LIMIT ?2)")
+    .bind(now - IDEMPOTENCY_TTL_MS, batch)
+    .run();
+  return res.meta.changes;
+}
