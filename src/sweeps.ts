@@ -8,6 +8,7 @@
 // next minute's, does nothing twice.
 import { pruneIdempotencyClaims } from "./api/idempotency-binding";
 import { pruneIdempotencyKeys } from "./api/v1/idempotency";
+import { purgePspEvents } from "./api/v1/psp_webhooks";
 import { billingSweep } from "./billing/engine";
 import { refanEvents } from "./billing/writes";
 import { expireOverdueSessions } from "./checkout/sessions";
@@ -18,7 +19,7 @@ import { expireAuthorizations, requeueStuckReconciliations } from "./reconcile/s
 import { requeueOverdue } from "./webhooks/fanout";
 import { purgeExpired } from "./webhooks/store";
 
-/** Rows a retention step (old events, old idempotency claims and stored answers) removes with one statement. */
+/** Rows a retention step (old events, PSP events, idempotency claims and stored answers) removes with one statement. */
 export const RETENTION_BATCH = 1000;
 /** The most batches of a retention step in one sweep: up to 50,000 rows a minute per database. */
 export const RETENTION_ROUNDS = 50;
@@ -74,6 +75,7 @@ export async function sweepMessage(env: Env, body: unknown): Promise<void> {
 
 export async function sweepShard(env: Env, now: number): Promise<void> {
   const purged = await inRounds((batch) => purgeExpired(env.DB, now - config(env).eventRetentionMs, batch));
+  const purgedPspEvents = await inRounds((batch) => purgePspEvents(env.DB, now - config(env).eventRetentionMs, batch));
   const requeued = await requeueOverdue(env, now);
   const reconciling = await requeueStuckReconciliations(env, now);
   const expired = await expireAuthorizations(env, now);
@@ -83,9 +85,10 @@ export async function sweepShard(env: Env, now: number): Promise<void> {
   // Checkout Sessions past expires_at: their intents are canceled, then the sessions expire.
   const expiredSessions = await expireOverdueSessions(env, now, config(env).publicBaseUrl ?? "");
   const pruned = (await inRounds((batch) => pruneIdempotencyClaims(env, now, batch))) + (await inRounds((batch) => pruneIdempotencyKeys(env, now, batch)));
-  if (purged || requeued || reconciling || expired || refanned || billed || expiredSessions || pruned) {
+  if (purged || purgedPspEvents || requeued || reconciling || expired || refanned || billed || expiredSessions || pruned) {
     log("info", "cron sweep", {
       purged_events: purged,
+      purged_psp_events: purgedPspEvents,
       requeued_deliveries: requeued,
       requeued_reconciliations: reconciling,
       expired_authorizations: expired,

@@ -361,7 +361,7 @@ export const pspEvents = sqliteTable(
     result: text("result").notNull(),
     received: integer("received").notNull(),
   },
-  (t) => [index("psp_events_intent").on(t.intentId, t.received)],
+  (t) => [index("psp_events_intent").on(t.intentId, t.received), index("psp_events_received").on(t.received)],
 );
 
 /** The built-in sandbox PSP's memory of calls whose answers it "lost" (timeout cards). */

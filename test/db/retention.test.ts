@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { IDEMPOTENCY_BINDING_TTL_MS } from "../../src/api/idempotency-binding";
 import { IDEMPOTENCY_TTL_MS } from "../../src/intents/object";
 import { inRounds, RETENTION_BATCH, sweepShard } from "../../src/sweeps";
-import { newMerchant, post } from "../helpers";
+import { newMerchant, post, uniqueKey } from "../helpers";
 
 const DAY = 86_400_000;
 
@@ -84,6 +84,21 @@ describe("retention in rounds", () => {
     const again = await post<{ id: string }>("/v1/customers", { email: "kept@example.com" }, { ...m.opts, idempotencyKey: "live-answer" });
     expect(again.headers.get("idempotent-replayed")).toBe("true");
     expect(again.body.id).toBe(first.body.id);
+  });
+
+  it("a sweep removes the PSP events logged before the retention window (they were kept for good); newer ones stay", async () => {
+    const now = Date.now();
+    const account = `mca_${uniqueKey("psp-retention").replace(/[^A-Za-z0-9]/g, "")}`;
+    await env.DB.prepare(
+      `${counting(RETENTION_BATCH + 100)} INSERT INTO psp_events (id, account_id, connector, event_id, kind, intent_id, result, received) SELECT ?1 || ':evt_old_' || i, ?1, 'stripe', 'evt_old_' || i, 'ignored', NULL, 'ignored', ?2 + i FROM k`,
+    )
+      .bind(account, now - 40 * DAY)
+      .run();
+    await env.DB.prepare("INSERT INTO psp_events (id, account_id, connector, event_id, kind, intent_id, result, received) VALUES (?, ?, 'stripe', 'evt_new', 'ignored', NULL, 'ignored', ?)").bind(`${account}:evt_new`, account, now - DAY).run();
+
+    await sweepShard(env, now);
+
+    expect(await count("SELECT count(*) AS n FROM psp_events WHERE account_id = ?", account)).toBe(1);
   });
 
   it("rounds stop at the first short batch, and at the cap however much is left", async () => {

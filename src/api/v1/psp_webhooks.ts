@@ -116,3 +116,13 @@ export async function applyPspEvents(c: Ctx, accountId: string, account: Account
   }
   return { received: true, applied, duplicates };
 }
+
+/**
+ * The cron's retention for the log of PSP events (kept as long as our own events): deletes up to
+ * `batch` entries received before `before`, oldest first (a range of psp_events_received); answers how
+ * many. The log is in the directory; the shards' copies of its table stay empty.
+ */
+export async function purgePspEvents(d1: D1Database, before: number, batch = 1000): Promise<number> {
+  const res = await d1.prepare("DELETE FROM psp_events WHERE rowid IN (SELECT rowid FROM psp_events WHERE received < ?1 ORDER BY received LIMIT ?2)").bind(before, batch).run();
+  return res.meta.changes;
+}
