@@ -38,6 +38,16 @@ interface ExpiryCursor {
   id: string;
 }
 
+/** A saved cursor, or null (none, or not one this code wrote: the round then starts from the oldest). */
+function cursorOf(value: string): ExpiryCursor | null {
+  try {
+    const parsed = JSON.parse(value) as Partial<ExpiryCursor> | null;
+    return parsed && Number.isSafeInteger(parsed.authorizedAt) && typeof parsed.id === "string" ? { authorizedAt: Number(parsed.authorizedAt), id: parsed.id } : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Cancels authorizations older than 7 days (each voided at its PSP by its object), a batch a sweep,
  * going round the due ones: each sweep goes on after the last one the previous sweep tried, and
@@ -47,7 +57,7 @@ interface ExpiryCursor {
 export async function expireAuthorizations(env: Env, now: number, batch = EXPIRY_BATCH): Promise<number> {
   const d = drizzle(env.DB);
   const [saved] = await d.select({ value: sweepCursors.value }).from(sweepCursors).where(eq(sweepCursors.name, EXPIRY_CURSOR)).limit(1);
-  const cursor = saved ? (JSON.parse(saved.value) as ExpiryCursor) : null;
+  const cursor = saved ? cursorOf(saved.value) : null;
   // A range of payment_intents_capturable, whose condition the literal repeats.
   const rows = await d
     .select({ id: paymentIntents.id, authorizedAt: paymentIntents.authorizedAt })
