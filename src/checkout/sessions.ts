@@ -6,10 +6,11 @@
 // - open -> expired, by /expire, by the cron past expires_at, or by a shopper opening an overdue one.
 //   The intent is canceled first, through its Durable Object: an expired session can never be paid,
 //   and a session whose intent already went through completes instead.
-import { and, eq, inArray, lte } from "drizzle-orm";
+import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { derivedId, hasPrefix } from "../core/ids";
 import type { EventRecord, IntentRecord, Metadata, Scope } from "../core/types";
+import { advanceRound, afterCursor, roundCursor } from "../db/rounds";
 import { checkoutSessions } from "../db/schema";
 import type { Env } from "../env";
 import type { RequestContext } from "../intents/params";
@@ -231,13 +232,21 @@ export async function expireSession(env: Env, row: CheckoutSessionRow, base: str
   return { kind: "expired", row: next };
 }
 
-/** Cron: expires open sessions past their expires_at (a bounded batch per tick). */
+/**
+ * Cron: expires open sessions past their expires_at, a bounded batch a tick, going round the overdue
+ * ones (src/db/rounds.ts): a session whose payment stays in flight is left open, and 50 of them first
+ * in line would hold up every other expiry.
+ */
 export async function expireOverdueSessions(env: Env, now: number, base: string, limit = 50): Promise<number> {
+  const cursor = await roundCursor(env.DB, "expire_checkout_sessions");
+  // A range of checkout_sessions_overdue, whose condition the literal repeats.
   const rows = await db(env.DB)
     .select()
     .from(checkoutSessions)
-    .where(and(eq(checkoutSessions.status, "open"), lte(checkoutSessions.expiresAt, now)))
+    .where(and(sql`${checkoutSessions.status} = 'open'`, lte(checkoutSessions.expiresAt, now), ...afterCursor(checkoutSessions.expiresAt, checkoutSessions.id, cursor)))
+    .orderBy(asc(checkoutSessions.expiresAt), asc(checkoutSessions.id))
     .limit(limit);
+  await advanceRound(env.DB, "expire_checkout_sessions", rows.map((r) => ({ key: r.expiresAt, id: r.id })), limit, cursor);
   let expired = 0;
   for (const row of rows) {
     try {

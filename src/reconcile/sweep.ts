@@ -2,9 +2,10 @@
 // nobody has looked at for longer than the schedule's longest wait (a lost queue message, a chain
 // that ran out), and expire authorizations older than 7 days. Each sweep handles a bounded batch; the
 // expiry goes round its due rows, so none that keeps failing holds up the others.
-import { and, asc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, gt, isNull, lt, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { paymentIntents, sweepCursors } from "../db/schema";
+import { advanceRound, afterCursor, roundCursor } from "../db/rounds";
+import { paymentIntents } from "../db/schema";
 import { config, type Env } from "../env";
 import { AUTHORIZATION_LIFETIME_MS } from "../intents/operations/cancel";
 import { log } from "../log";
@@ -31,54 +32,28 @@ export async function requeueStuckReconciliations(env: Env, now: number): Promis
 /** Authorizations a sweep tries to expire, and how many of their objects it calls at once. */
 export const EXPIRY_BATCH = 50;
 const EXPIRY_CONCURRENCY = 10;
-const EXPIRY_CURSOR = "expire_authorizations";
-
-interface ExpiryCursor {
-  authorizedAt: number;
-  id: string;
-}
-
-/** A saved cursor, or null (none, or not one this code wrote: the round then starts from the oldest). */
-function cursorOf(value: string): ExpiryCursor | null {
-  try {
-    const parsed = JSON.parse(value) as Partial<ExpiryCursor> | null;
-    return parsed && Number.isSafeInteger(parsed.authorizedAt) && typeof parsed.id === "string" ? { authorizedAt: Number(parsed.authorizedAt), id: parsed.id } : null;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * Cancels authorizations older than 7 days (each voided at its PSP by its object), a batch a sweep,
- * going round the due ones: each sweep goes on after the last one the previous sweep tried, and
- * starts over from the oldest when it reaches the end. Always starting from the oldest, 50 that keep
- * failing (a void the PSP refuses, an object that is gone) would hold up every other expiry for good.
+ * going round the due ones (src/db/rounds.ts): always starting from the oldest, 50 that keep failing
+ * (a void the PSP refuses, an object that is gone) would hold up every other expiry for good.
  */
 export async function expireAuthorizations(env: Env, now: number, batch = EXPIRY_BATCH): Promise<number> {
-  const d = drizzle(env.DB);
-  const [saved] = await d.select({ value: sweepCursors.value }).from(sweepCursors).where(eq(sweepCursors.name, EXPIRY_CURSOR)).limit(1);
-  const cursor = saved ? cursorOf(saved.value) : null;
+  const cursor = await roundCursor(env.DB, "expire_authorizations");
   // A range of payment_intents_capturable, whose condition the literal repeats.
-  const rows = await d
-    .select({ id: paymentIntents.id, authorizedAt: paymentIntents.authorizedAt })
+  const rows = await drizzle(env.DB)
+    .select({ id: paymentIntents.id, key: paymentIntents.authorizedAt })
     .from(paymentIntents)
     .where(
       and(
         sql`${paymentIntents.status} = 'requires_capture'`,
         lt(paymentIntents.authorizedAt, now - AUTHORIZATION_LIFETIME_MS),
-        ...(cursor ? [sql`(${paymentIntents.authorizedAt}, ${paymentIntents.id}) > (${cursor.authorizedAt}, ${cursor.id})`] : []),
+        ...afterCursor(paymentIntents.authorizedAt, paymentIntents.id, cursor),
       ),
     )
     .orderBy(asc(paymentIntents.authorizedAt), asc(paymentIntents.id))
     .limit(batch);
-  const last = rows.at(-1);
-  // A short batch reached the end of the due ones: the next sweep starts over from the oldest.
-  if (rows.length === batch && last && last.authorizedAt !== null) {
-    const value = JSON.stringify({ authorizedAt: last.authorizedAt, id: last.id } satisfies ExpiryCursor);
-    await d.insert(sweepCursors).values({ name: EXPIRY_CURSOR, value }).onConflictDoUpdate({ target: sweepCursors.name, set: { value } });
-  } else if (cursor) {
-    await d.delete(sweepCursors).where(eq(sweepCursors.name, EXPIRY_CURSOR));
-  }
+  await advanceRound(env.DB, "expire_authorizations", rows, batch, cursor);
   let expired = 0;
   for (let i = 0; i < rows.length; i += EXPIRY_CONCURRENCY) {
     await Promise.all(
