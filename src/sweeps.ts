@@ -53,7 +53,10 @@ const databases = (env: Env): string[] => shardMap(env)?.bindings ?? [DIRECTORY_
 export async function sweep(env: Env, now: number): Promise<void> {
   const bindings = databases(env);
   if (bindings.length <= config(env).sweepInlineMaxDatabases) {
-    for (const shard of everyShard(env)) await sweepShard(shard, now);
+    // Every database is swept, whatever happened to the one before it.
+    const failures: unknown[] = [];
+    for (const shard of everyShard(env)) await sweepShard(shard, now).catch((err: unknown) => failures.push(err));
+    if (failures.length > 0) throw new AggregateError(failures, `the cron sweep failed on ${failures.length} database(s)`);
     return;
   }
   const messages = bindings.map((shard) => ({ body: { shard, now } satisfies SweepMessage, contentType: "json" as const }));
@@ -73,18 +76,37 @@ export async function sweepMessage(env: Env, body: unknown): Promise<void> {
   await sweepShard(shardEnv(env, message.shard), message.now);
 }
 
+/**
+ * One database's sweep. Each step runs whatever the others do: a step that fails (a row it cannot
+ * handle, a statement D1 refused) is logged and the next step runs, so one failure cannot stop the
+ * retention, the expiries and the billing of the whole database every minute. Throws at the end when
+ * a step failed (a sweep message is then retried; the cron logs it).
+ */
 export async function sweepShard(env: Env, now: number): Promise<void> {
-  const purged = await inRounds((batch) => purgeExpired(env.DB, now - config(env).eventRetentionMs, batch));
-  const purgedPspEvents = await inRounds((batch) => purgePspEvents(env.DB, now - config(env).eventRetentionMs, batch));
-  const requeued = await requeueOverdue(env, now);
-  const reconciling = await requeueStuckReconciliations(env, now);
-  const expired = await expireAuthorizations(env, now);
-  const refanned = await refanEvents(env, now);
+  const failures: unknown[] = [];
+  const step = async (name: string, run: () => Promise<number>): Promise<number> => {
+    try {
+      return await run();
+    } catch (err) {
+      failures.push(err);
+      log("error", "a step of the cron sweep failed; the other steps ran", { step: name, error: String(err) });
+      return 0;
+    }
+  };
+  const retention = now - config(env).eventRetentionMs;
+  const purged = await step("purge events", () => inRounds((batch) => purgeExpired(env.DB, retention, batch)));
+  const purgedPspEvents = await step("purge PSP events", () => inRounds((batch) => purgePspEvents(env.DB, retention, batch)));
+  const requeued = await step("re-queue overdue deliveries", () => requeueOverdue(env, now));
+  const reconciling = await step("re-queue stuck reconciliations", () => requeueStuckReconciliations(env, now));
+  const expired = await step("expire authorizations", () => expireAuthorizations(env, now));
+  const refanned = await step("hand over unfanned events", () => refanEvents(env, now));
   // Renewals and payment retries: each is claimed in D1, so overlapping sweeps bill once.
-  const billed = await billingSweep(env, now);
+  const billed = await step("billing", () => billingSweep(env, now));
   // Checkout Sessions past expires_at: their intents are canceled, then the sessions expire.
-  const expiredSessions = await expireOverdueSessions(env, now, config(env).publicBaseUrl ?? "");
-  const pruned = (await inRounds((batch) => pruneIdempotencyClaims(env, now, batch))) + (await inRounds((batch) => pruneIdempotencyKeys(env, now, batch)));
+  const expiredSessions = await step("expire checkout sessions", () => expireOverdueSessions(env, now, config(env).publicBaseUrl ?? ""));
+  const pruned =
+    (await step("prune idempotency claims", () => inRounds((batch) => pruneIdempotencyClaims(env, now, batch)))) +
+    (await step("prune stored answers", () => inRounds((batch) => pruneIdempotencyKeys(env, now, batch))));
   if (purged || purgedPspEvents || requeued || reconciling || expired || refanned || billed || expiredSessions || pruned) {
     log("info", "cron sweep", {
       purged_events: purged,
@@ -98,4 +120,5 @@ export async function sweepShard(env: Env, now: number): Promise<void> {
       pruned_idempotency_records: pruned,
     });
   }
+  if (failures.length > 0) throw new AggregateError(failures, `${failures.length} step(s) of the cron sweep failed`);
 }

@@ -619,19 +619,28 @@ export async function processDue(env: Env, sweep: SweepScope): Promise<number> {
       .limit(1);
     if (!sub && !inv) break;
     done += 1;
-    if (sub && (!inv || sub.currentPeriodEnd <= (inv.nextPaymentAttempt ?? 0))) {
-      const invoiceId = await renewSubscription(env, sub);
-      if (invoiceId) await payInvoice(env, invoiceId, { at: sub.currentPeriodEnd, onSession: false, origin: sweep.origin, dueOnly: true });
-      else {
-        // Null: it ended at period end, or another sweep renewed it first (then go on from where it is).
-        // Unchanged means it cannot be renewed now: leave it to the next sweep.
-        const now = await subscriptionById(env.DB, sub.id);
-        if (!now || now.version === sub.version) skipped.add(sub.id);
+    const renewing = sub && (!inv || sub.currentPeriodEnd <= (inv.nextPaymentAttempt ?? 0)) ? sub : null;
+    try {
+      if (renewing) {
+        const invoiceId = await renewSubscription(env, renewing);
+        if (invoiceId) await payInvoice(env, invoiceId, { at: renewing.currentPeriodEnd, onSession: false, origin: sweep.origin, dueOnly: true });
+        else {
+          // Null: it ended at period end, or another sweep renewed it first (then go on from where it is).
+          // Unchanged means it cannot be renewed now: leave it to the next sweep.
+          const now = await subscriptionById(env.DB, renewing.id);
+          if (!now || now.version === renewing.version) skipped.add(renewing.id);
+        }
+      } else if (inv) {
+        const { invoice: after, attempted } = await payInvoice(env, inv.id, { at: inv.nextPaymentAttempt ?? sweep.now, onSession: false, origin: sweep.origin, dueOnly: true });
+        // Held by another sweep, or its outcome is not known yet: not again in this sweep.
+        if (!attempted || !after || (after.attemptCount === inv.attemptCount && after.status === inv.status)) skipped.add(inv.id);
       }
-    } else if (inv) {
-      const { invoice: after, attempted } = await payInvoice(env, inv.id, { at: inv.nextPaymentAttempt ?? sweep.now, onSession: false, origin: sweep.origin, dueOnly: true });
-      // Held by another sweep, or its outcome is not known yet: not again in this sweep.
-      if (!attempted || !after || (after.attemptCount === inv.attemptCount && after.status === inv.status)) skipped.add(inv.id);
+    } catch (err) {
+      // One subscription or invoice that cannot be handled (its price gone, say) is left for a later
+      // sweep; the others due after it are still renewed and paid.
+      const id = renewing?.id ?? inv?.id ?? "";
+      log("error", "a billing step failed; the sweep goes on without it", { object: id, error: String(err) });
+      skipped.add(id);
     }
   }
   return done;

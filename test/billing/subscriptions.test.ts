@@ -505,6 +505,27 @@ describe("renewal sweeps", () => {
     expect(after.current_period_end * 1000).toBeGreaterThan(now);
   });
 
+  it("a subscription the sweep cannot renew (its price gone) does not stop it: the ones due after it renew", async () => {
+    const s = await setup("sweep-poison");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
+    // A copy due before it whose price does not exist: renewing it throws, every time.
+    const columns = (await env.DB.prepare("SELECT name FROM pragma_table_info('subscriptions')").all<{ name: string }>()).results.map((c) => c.name);
+    const select = columns.map((c) => (c === "id" ? "?1" : c === "price" ? "'price_gone'" : c === "current_period_end" ? "current_period_end - 1000" : c === "latest_invoice" ? "NULL" : c)).join(", ");
+    await env.DB.prepare(`INSERT INTO subscriptions (${columns.join(", ")}) SELECT ${select} FROM subscriptions WHERE id = ?2`).bind(`${sub.id}_poison`, sub.id).run();
+    const to = Date.parse("2026-02-28T12:00:00Z");
+    await env.DB.prepare("UPDATE test_clocks SET frozen_time = ? WHERE id = ?").bind(to, s.clock.id).run();
+    try {
+      await processDue(env, { testClock: s.clock.id, now: to, limit: 50, origin: "http://gateway.test" });
+      expect((await invoicesOf(s, sub.id)).map((i) => [i.status, i.attempt_count])).toEqual([
+        ["paid", 1],
+        ["paid", 1],
+      ]);
+      expect((await env.DB.prepare("SELECT period_index FROM subscriptions WHERE id = ?").bind(`${sub.id}_poison`).first<{ period_index: number }>())?.period_index).toBe(0);
+    } finally {
+      await env.DB.prepare("DELETE FROM subscriptions WHERE id = ?").bind(`${sub.id}_poison`).run();
+    }
+  });
+
   it("a clock left advancing by a request that died is finished by the cron sweep", async () => {
     const s = await setup("sweep-stuck-clock");
     const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));

@@ -101,6 +101,24 @@ describe("retention in rounds", () => {
     expect(await count("SELECT count(*) AS n FROM psp_events WHERE account_id = ?", account)).toBe(1);
   });
 
+  it("a step of the sweep that fails does not stop the others; the sweep says so at the end", async () => {
+    const m = await newMerchant("sweep-step-fails");
+    const now = Date.now();
+    await env.DB.prepare("INSERT INTO idempotency_claims (merchant_id, livemode, key, route, target, fingerprint, created) VALUES (?, 0, 'old', 'POST /v1/customers', '', 'f', ?)")
+      .bind(m.id, now - IDEMPOTENCY_BINDING_TTL_MS - 60_000)
+      .run();
+    // The event purge's statements fail (D1 refuses them); every later step still runs.
+    const refusing = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") return () => Promise.reject(new Error("injected: D1 refused the batch"));
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    await expect(sweepShard({ ...env, DB: refusing }, now)).rejects.toThrow(/step\(s\) of the cron sweep failed/);
+    expect(await count("SELECT count(*) AS n FROM idempotency_claims WHERE merchant_id = ?", m.id)).toBe(0);
+  });
+
   it("rounds stop at the first short batch, and at the cap however much is left", async () => {
     const calls: number[] = [];
     const short = [1000, 1000, 10, 1000];
