@@ -97,7 +97,8 @@ export const paymentIntents = sqliteTable(
   (t) => [
     // Then the columns searches test in a created window (migration 0018): matched on the index entry.
     index("payment_intents_list").on(t.merchantId, t.livemode, t.created, t.id, t.currency, t.amount, t.status),
-    index("payment_intents_pending").on(t.pendingAttempts, t.updated),
+    // The intents with an unknown outcome, in the order the reconciliation sweep goes round them (migration 0034).
+    index("payment_intents_pending").on(t.updated, t.id).where(sql`${t.pendingAttempts} > 0`),
     // The authorizations waiting for capture, oldest first: the expiry sweep's round (migration 0031).
     index("payment_intents_capturable").on(t.authorizedAt, t.id).where(sql`${t.status} = 'requires_capture'`),
     // Each filter's index ends in (created, id): a filtered page is one range (migration 0014).

@@ -2,7 +2,7 @@
 // nobody has looked at for longer than the schedule's longest wait (a lost queue message, a chain
 // that ran out), and expire authorizations older than 7 days. Each sweep handles a bounded batch; the
 // expiry goes round its due rows, so none that keeps failing holds up the others.
-import { and, asc, gt, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, isNull, lt, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { advanceRound, afterCursor, roundCursor } from "../db/rounds";
 import { paymentIntents } from "../db/schema";
@@ -10,21 +10,33 @@ import { config, type Env } from "../env";
 import { AUTHORIZATION_LIFETIME_MS } from "../intents/operations/cancel";
 import { log } from "../log";
 
-const BATCH = 50;
+/** Intents with an unknown outcome a sweep re-queues for reconciliation. */
+export const RECONCILE_BATCH = 50;
 
-export async function requeueStuckReconciliations(env: Env, now: number): Promise<number> {
+/**
+ * Re-queues the reconciliation of intents whose pending attempts nobody has looked at for longer than
+ * the schedule's longest wait, a batch a sweep, going round them (src/db/rounds.ts): a reconciliation
+ * that keeps failing before it records itself (reconciled_at) leaves its intent due, and 50 of them
+ * first in line would hold up every other.
+ */
+export async function requeueStuckReconciliations(env: Env, now: number, batch = RECONCILE_BATCH): Promise<number> {
   const schedule = config(env).reconcileSchedule;
   const quietFor = Math.max(...schedule) + 10 * 60_000;
+  const cursor = await roundCursor(env.DB, "requeue_reconciliations");
+  // A range of payment_intents_pending, whose condition the literal repeats.
   const rows = await drizzle(env.DB)
-    .select({ id: paymentIntents.id })
+    .select({ id: paymentIntents.id, key: paymentIntents.updated })
     .from(paymentIntents)
     .where(
       and(
-        gt(paymentIntents.pendingAttempts, 0),
+        sql`${paymentIntents.pendingAttempts} > 0`,
         or(lt(paymentIntents.reconciledAt, now - quietFor), and(isNull(paymentIntents.reconciledAt), lt(paymentIntents.updated, now - quietFor))),
+        ...afterCursor(paymentIntents.updated, paymentIntents.id, cursor),
       ),
     )
-    .limit(BATCH);
+    .orderBy(asc(paymentIntents.updated), asc(paymentIntents.id))
+    .limit(batch);
+  await advanceRound(env.DB, "requeue_reconciliations", rows, batch, cursor);
   if (rows.length) await env.RECONCILE_QUEUE.sendBatch(rows.map((r) => ({ body: { intentId: r.id, round: 0 } })));
   return rows.length;
 }

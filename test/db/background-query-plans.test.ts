@@ -25,8 +25,11 @@ function expectRanges(statements: { sql: string; plan: string[] }[]): void {
   for (const { sql, plan } of statements) {
     const text = plan.join("\n");
     const label = `${sql}\n${text}`;
-    // json_each (a list of ids bound as one JSON array) is the only thing a statement may walk.
-    expect(plan.filter((line) => /^SCAN /.test(line) && !/^SCAN json_each\b/.test(line)), label).toEqual([]);
+    // A statement may walk json_each (a list of ids bound as one JSON array), and the partial index of
+    // the intents with an unknown outcome, which holds only the rows the reconciliation sweep wants
+    // (its "quiet for long enough" is an OR of two columns, which no range serves); nothing else.
+    const walks = (line: string) => /^SCAN json_each\b/.test(line) || line === "SCAN payment_intents USING INDEX payment_intents_pending";
+    expect(plan.filter((line) => /^SCAN /.test(line) && !walks(line)), label).toEqual([]);
     // A GROUP BY over the few rows of a batch's events may sort them; an ORDER BY never sorts.
     expect(text, label).not.toMatch(/USE TEMP B-TREE FOR (\w+ )*ORDER BY/);
   }
@@ -35,9 +38,9 @@ function expectRanges(statements: { sql: string; plan: string[] }[]): void {
 describe("the cron sweep's statements are index ranges", () => {
   it("every statement of a sweep of one database", async () => {
     const statements = await plans((d1) => sweepShard({ ...env, DB: d1 }, Date.now()));
-    const uses = (index: string) => statements.some((s) => s.plan.some((line) => line.includes(`INDEX ${index} `)));
+    const uses = (index: string) => statements.some((s) => s.plan.some((line) => line.includes(`INDEX ${index} `) || line.endsWith(`INDEX ${index}`)));
     // The statements this test is about ran (so it cannot pass on a sweep that skipped them).
-    for (const index of ["events_created", "events_unfanned", "payment_intents_capturable", "idempotency_keys_created", "idempotency_claims_created", "psp_events_received", "subscriptions_renewing", "subscriptions_incomplete", "test_clocks_advancing", "webhook_deliveries_due", "invoices_due", "checkout_sessions_overdue"]) {
+    for (const index of ["events_created", "events_unfanned", "payment_intents_capturable", "payment_intents_pending", "idempotency_keys_created", "idempotency_claims_created", "psp_events_received", "subscriptions_renewing", "subscriptions_incomplete", "test_clocks_advancing", "webhook_deliveries_due", "invoices_due", "checkout_sessions_overdue"]) {
       expect(uses(index), `${index}\n${statements.map((s) => `${s.sql}\n  ${s.plan.join("\n  ")}`).join("\n")}`).toBe(true);
     }
     expectRanges(statements);

@@ -1,5 +1,6 @@
 // The cron sweeps that handle a batch of due rows a minute go round them (src/db/rounds.ts): the
-// expiry of authorizations past 7 days and of checkout sessions past expires_at. They always started
+// expiry of authorizations past 7 days and of checkout sessions past expires_at, and the re-queuing of
+// stuck reconciliations. They always started
 // from the first, so rows whose handling keeps failing (here: read-model rows whose object is gone, or
 // an object that errors; in production a void the PSP refuses, a payment in flight) stayed first in
 // line, and a batch of them stopped every other expiry for good.
@@ -7,8 +8,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { expireOverdueSessions } from "../../src/checkout/sessions";
 import type { Env } from "../../src/env";
-import { expireAuthorizations } from "../../src/reconcile/sweep";
-import { createIntent, get, newMerchant, post, readModelIntent, waitFor, type PaymentIntentJson } from "../helpers";
+import { expireAuthorizations, requeueStuckReconciliations } from "../../src/reconcile/sweep";
+import { createIntent, get, newMerchant, post, readModelIntent, recordingQueue, waitFor, type PaymentIntentJson } from "../helpers";
 
 const DAY = 86_400_000;
 
@@ -114,5 +115,34 @@ describe("the cron's expiry sweeps go round their due rows", () => {
     for (const s of stuck) expect((await get<{ status: string }>(`/v1/checkout/sessions/${s.id}`, m.opts)).body.status).toBe("open");
     // Cleaned up for the other tests of this file: the stuck sessions expire once their payments can cancel.
     for (const s of stuck) await env.DB.prepare("UPDATE checkout_sessions SET expires_at = ? WHERE id = ?").bind(Date.now() + DAY, s.id).run();
+  });
+
+  it("stuck reconciliations are re-queued in a round: ones whose reconciliation keeps failing do not hold up the others", async () => {
+    const m = await newMerchant("reconcile-round");
+    const template = (await createIntent({ amount: 900 }, m.opts)).body.id;
+    await waitFor(async () => (await readModelIntent(template)) !== null, 10_000, "read model");
+    const columns = (await env.DB.prepare("SELECT name FROM pragma_table_info('payment_intents')").all<{ name: string }>()).results.map((c) => c.name);
+    // Four intents with an unknown outcome nobody has looked at for a year; the first three are never
+    // reconciled (their reconciliation fails before it records itself), so they stay due.
+    const ids = ["pi_reconcileRound1", "pi_reconcileRound2", "pi_reconcileRound3", "pi_reconcileRound4"];
+    const long = Date.now() - 400 * DAY;
+    for (const [i, id] of ids.entries()) {
+      const select = columns.map((c) => (c === "id" ? "?1" : c === "updated" ? "?2" : c === "pending_attempts" ? "1" : c === "reconciled_at" ? "NULL" : c)).join(", ");
+      await env.DB.prepare(`INSERT INTO payment_intents (${columns.join(", ")}) SELECT ${select} FROM payment_intents WHERE id = ?3`).bind(id, long + i, template).run();
+    }
+    const due = Number((await env.DB.prepare("SELECT count(*) AS n FROM payment_intents WHERE pending_attempts > 0").first<{ n: number }>())?.n);
+    try {
+      const sent: { intentId: string }[] = [];
+      const queued = { ...env, RECONCILE_QUEUE: recordingQueue<{ intentId: string; round: number }>(sent) };
+      let sweeps = 0;
+      while (!sent.some((s) => s.intentId === ids[3]) && sweeps < Math.ceil(due / 2) + 2) {
+        await requeueStuckReconciliations(queued, Date.now(), 2);
+        sweeps++;
+      }
+      expect(sent.map((s) => s.intentId)).toContain(ids[3]);
+      expect(sent.slice(0, 3).map((s) => s.intentId)).toEqual(ids.slice(0, 3));
+    } finally {
+      await env.DB.prepare("DELETE FROM payment_intents WHERE id IN (?, ?, ?, ?)").bind(...ids).run();
+    }
   });
 });
