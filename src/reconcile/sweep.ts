@@ -11,7 +11,7 @@ import { AUTHORIZATION_LIFETIME_MS } from "../intents/operations/cancel";
 import { log } from "../log";
 
 /** Intents with an unknown outcome a sweep re-queues for reconciliation. */
-export const RECONCILE_BATCH = 50;
+const RECONCILE_BATCH = 50;
 
 /**
  * Re-queues the reconciliation of intents whose pending attempts nobody has looked at for longer than
@@ -42,7 +42,7 @@ export async function requeueStuckReconciliations(env: Env, now: number, batch =
 }
 
 /** Authorizations a sweep tries to expire, and how many of their objects it calls at once. */
-export const EXPIRY_BATCH = 50;
+const EXPIRY_BATCH = 50;
 const EXPIRY_CONCURRENCY = 10;
 
 /**
