@@ -7,6 +7,7 @@ import type { PaymentIntentObject } from "./intents/object";
 import type { ReconcileMessage } from "./reconcile/messages";
 import type { SweepMessage } from "./sweeps";
 import type { DeliveryMessage } from "./webhooks/messages";
+import { INVOCATION_STATEMENTS } from "./db/budget";
 
 export interface Env {
   /** The read model, and the directory when D1_SHARDS moves merchants to other databases (src/db/shards.ts). */
@@ -42,6 +43,8 @@ export interface Env {
   SWEEP_QUEUE: Queue<SweepMessage>;
   /** Up to this many read-model databases the cron sweeps them itself, one after the other (default 4). */
   SWEEP_INLINE_MAX_DATABASES?: string;
+  /** D1 statements one sweep invocation may run (src/db/budget.ts); D1 allows 1,000 per invocation on Workers Paid, 50 on Free. */
+  SWEEP_STATEMENTS?: string;
   /** Per connector account: health window and circuit breaker. */
   CONNECTOR_HEALTH: DurableObjectNamespace<ConnectorHealthObject>;
   /** Where the Stripe and PayPal connectors send their requests (tests point them at local fakes). */
@@ -111,6 +114,7 @@ export interface Config {
   dunningSchedule: number[];
   /** Up to this many databases the cron sweeps inline; above, it queues one sweep per database. */
   sweepInlineMaxDatabases: number;
+  sweepStatements: number;
 }
 
 export const DEFAULT_WEBHOOK_SCHEDULE = "5s,5m,30m,2h,5h,10h,14h,20h,24h";
@@ -222,6 +226,7 @@ export function config(env: Env): Config {
     rateLimitAuthFailuresBurst: intVar(env.RATE_LIMIT_AUTH_FAILURES_BURST, 20, 1, 1_000_000, "RATE_LIMIT_AUTH_FAILURES_BURST"),
     dunningSchedule: parseSchedule(env.DUNNING_SCHEDULE?.trim() || DEFAULT_DUNNING_SCHEDULE, "DUNNING_SCHEDULE"),
     sweepInlineMaxDatabases: intVar(env.SWEEP_INLINE_MAX_DATABASES, 4, 1, 10_000, "SWEEP_INLINE_MAX_DATABASES"),
+    sweepStatements: intVar(env.SWEEP_STATEMENTS, INVOCATION_STATEMENTS, 40, 100_000, "SWEEP_STATEMENTS"),
   };
   cache.set(env, parsed);
   return parsed;

@@ -12,7 +12,9 @@ import { purgePspEvents } from "./api/v1/psp_webhooks";
 import { billingSweep } from "./billing/engine";
 import { refanEvents } from "./billing/writes";
 import { expireOverdueSessions } from "./checkout/sessions";
-import { DIRECTORY_BINDING, everyShard, shardEnv, shardMap } from "./db/shards";
+import { StatementBudget, UNIT_COST } from "./db/budget";
+import type { SweepRound } from "./db/rounds";
+import { DIRECTORY_BINDING, everyShard, shardEnv, shardMap, wrapDb } from "./db/shards";
 import { config, type Env } from "./env";
 import { log } from "./log";
 import { expireAuthorizations, requeueStuckReconciliations } from "./reconcile/sweep";
@@ -22,22 +24,50 @@ import { purgeExpired } from "./webhooks/store";
 /** Rows a retention step (old events, PSP events, idempotency claims and stored answers) removes with one statement. */
 export const RETENTION_BATCH = 1000;
 /** The most batches of a retention step in one sweep: up to 50,000 rows a minute per database. */
-export const RETENTION_ROUNDS = 50;
+const RETENTION_ROUNDS = 50;
+/** The most rounds of a step that handles due work (expiries, billing, re-queues) in one sweep. */
+const WORK_ROUNDS = 20;
+
+/** A step of a database's sweep, run in rounds. */
+export interface SweepStep {
+  name: string;
+  /** The most statements one round runs (a round starts only with that many left). */
+  cost: number;
+  /** The most rounds in one sweep. */
+  rounds: number;
+  round: (budget: StatementBudget) => Promise<SweepRound>;
+}
 
 /**
- * Runs a bounded retention step again while it removes a full batch, at most `rounds` times. One batch
- * a minute could not keep up with a database taking more than 1,000 events a minute (the table would
- * grow until the database is full); one unbounded statement would hold the database, which runs one
- * query at a time, for as long as it takes. Between the batches the database serves other queries.
+ * Runs the steps of one sweep in rounds within `budget` (D1's queries per invocation). Each step first
+ * gets an equal share of the budget, so that no step can take it all from the ones after it (a month's
+ * renewals due at once used to run 1,800 statements and make every statement after the 1,000th of the
+ * invocation fail: the checkout expiry and pruning, and the other databases' sweeps). Then what is
+ * left goes, in the same order, to the steps that still have work due. A step that fails is logged,
+ * recorded in `failures`, and not run again in this sweep. Answers what each step did, by name.
  */
-export async function inRounds(step: (batch: number) => Promise<number>, batch = RETENTION_BATCH, rounds = RETENTION_ROUNDS): Promise<number> {
-  let total = 0;
-  for (let round = 0; round < rounds; round++) {
-    const removed = await step(batch);
-    total += removed;
-    if (removed < batch) break;
-  }
-  return total;
+export async function runSteps(steps: SweepStep[], budget: StatementBudget, failures: unknown[]): Promise<Map<string, number>> {
+  const done = new Map<string, number>(steps.map((s) => [s.name, 0]));
+  const states = steps.map((step) => ({ step, rounds: 0, more: true }));
+  const turn = async (state: (typeof states)[number], within: StatementBudget) => {
+    const { step } = state;
+    while (state.more && state.rounds < step.rounds && within.allows(step.cost)) {
+      state.rounds++;
+      try {
+        const round = await step.round(within);
+        done.set(step.name, (done.get(step.name) ?? 0) + round.done);
+        state.more = round.more;
+      } catch (err) {
+        failures.push(err);
+        log("error", "a step of the cron sweep failed; the other steps ran", { step: step.name, error: String(err) });
+        state.more = false;
+      }
+    }
+  };
+  const share = Math.floor(budget.left / Math.max(1, steps.length));
+  for (const state of states) await turn(state, budget.share(Math.max(share, state.step.cost)));
+  for (const state of states) await turn(state, budget);
+  return done;
 }
 
 /** One database's sweep, as of the cron's time `now` (ms). */
@@ -49,13 +79,21 @@ export interface SweepMessage {
 /** The binding of every database of the read model, the directory first. */
 const databases = (env: Env): string[] => shardMap(env)?.bindings ?? [DIRECTORY_BINDING];
 
-/** The cron: every database swept inline, or one sweep message per database when there are many. */
+/**
+ * The cron: every database swept inline, or one sweep message per database when there are many. Swept
+ * inline, the databases share the invocation's statements: each gets an equal part of what is left
+ * when its turn comes (so what one does not use goes to the next).
+ */
 export async function sweep(env: Env, now: number): Promise<void> {
   const bindings = databases(env);
   if (bindings.length <= config(env).sweepInlineMaxDatabases) {
     // Every database is swept, whatever happened to the one before it.
     const failures: unknown[] = [];
-    for (const shard of everyShard(env)) await sweepShard(shard, now).catch((err: unknown) => failures.push(err));
+    const budget = new StatementBudget(config(env).sweepStatements);
+    const shards = everyShard(env);
+    for (const [i, shard] of shards.entries()) {
+      await sweepShard(shard, now, budget.share(budget.left / (shards.length - i))).catch((err: unknown) => failures.push(err));
+    }
     if (failures.length > 0) throw new AggregateError(failures, `the cron sweep failed on ${failures.length} database(s)`);
     return;
   }
@@ -77,48 +115,47 @@ export async function sweepMessage(env: Env, body: unknown): Promise<void> {
 }
 
 /**
- * One database's sweep. Each step runs whatever the others do: a step that fails (a row it cannot
- * handle, a statement D1 refused) is logged and the next step runs, so one failure cannot stop the
- * retention, the expiries and the billing of the whole database every minute. Throws at the end when
- * a step failed (a sweep message is then retried; the cron logs it).
+ * One database's sweep, within `budget` (by default the invocation's: a sweep message has one of its
+ * own). Each step runs whatever the others do: a step that fails (a row it cannot handle, a statement
+ * D1 refused) is logged and the next step runs, so one failure cannot stop the retention, the expiries
+ * and the billing of the whole database every minute. Throws at the end when a step failed (a sweep
+ * message is then retried; the cron logs it).
  */
-export async function sweepShard(env: Env, now: number): Promise<void> {
+export async function sweepShard(env: Env, now: number, budget = new StatementBudget(config(env).sweepStatements)): Promise<void> {
   const failures: unknown[] = [];
-  const step = async (name: string, run: () => Promise<number>): Promise<number> => {
-    try {
-      return await run();
-    } catch (err) {
-      failures.push(err);
-      log("error", "a step of the cron sweep failed; the other steps ran", { step: name, error: String(err) });
-      return 0;
-    }
-  };
+  const counted = wrapDb(env, (d1) => budget.counted(d1));
   const retention = now - config(env).eventRetentionMs;
-  const purged = await step("purge events", () => inRounds((batch) => purgeExpired(env.DB, retention, batch)));
-  const purgedPspEvents = await step("purge PSP events", () => inRounds((batch) => purgePspEvents(env.DB, retention, batch)));
-  const requeued = await step("re-queue overdue deliveries", () => requeueOverdue(env, now));
-  const reconciling = await step("re-queue stuck reconciliations", () => requeueStuckReconciliations(env, now));
-  const expired = await step("expire authorizations", () => expireAuthorizations(env, now));
-  const refanned = await step("hand over unfanned events", () => refanEvents(env, now));
-  // Renewals and payment retries: each is claimed in D1, so overlapping sweeps bill once.
-  const billed = await step("billing", () => billingSweep(env, now));
-  // Checkout Sessions past expires_at: their intents are canceled, then the sessions expire.
-  const expiredSessions = await step("expire checkout sessions", () => expireOverdueSessions(env, now, config(env).publicBaseUrl ?? ""));
-  const pruned =
-    (await step("prune idempotency claims", () => inRounds((batch) => pruneIdempotencyClaims(env, now, batch)))) +
-    (await step("prune stored answers", () => inRounds((batch) => pruneIdempotencyKeys(env, now, batch))));
-  if (purged || purgedPspEvents || requeued || reconciling || expired || refanned || billed || expiredSessions || pruned) {
-    log("info", "cron sweep", {
-      purged_events: purged,
-      purged_psp_events: purgedPspEvents,
-      requeued_deliveries: requeued,
-      requeued_reconciliations: reconciling,
-      expired_authorizations: expired,
-      refanned_events: refanned,
-      billing_steps: billed,
-      expired_checkout_sessions: expiredSessions,
-      pruned_idempotency_records: pruned,
-    });
-  }
+  const inBatches = (remove: (batch: number) => Promise<number>) => async (): Promise<SweepRound> => {
+    const removed = await remove(RETENTION_BATCH);
+    return { done: removed, more: removed === RETENTION_BATCH };
+  };
+  // What billing could not handle in one round is not tried again in the next.
+  const skipped = new Set<string>();
+  const origin = config(env).publicBaseUrl ?? "";
+  const steps: SweepStep[] = [
+    { name: "purged_events", cost: UNIT_COST.retention, rounds: RETENTION_ROUNDS, round: inBatches((batch) => purgeExpired(counted.DB, retention, batch)) },
+    { name: "purged_psp_events", cost: 1, rounds: RETENTION_ROUNDS, round: inBatches((batch) => purgePspEvents(counted.DB, retention, batch)) },
+    // Sent again, these stay due until their consumer runs: one batch a sweep.
+    { name: "requeued_deliveries", cost: 1, rounds: 1, round: async () => ({ done: await requeueOverdue(counted, now), more: false }) },
+    { name: "requeued_reconciliations", cost: UNIT_COST.round, rounds: WORK_ROUNDS, round: () => requeueStuckReconciliations(counted, now) },
+    { name: "expired_authorizations", cost: UNIT_COST.round, rounds: WORK_ROUNDS, round: () => expireAuthorizations(counted, now) },
+    { name: "refanned_events", cost: 1, rounds: 1, round: async () => ({ done: await refanEvents(counted, now), more: false }) },
+    // Renewals and payment retries: each is claimed in D1, so overlapping sweeps bill once.
+    {
+      name: "billing_steps",
+      cost: UNIT_COST.billingStep,
+      rounds: WORK_ROUNDS,
+      round: async (within) => {
+        const pass = await billingSweep(counted, now, 100, within, skipped);
+        return { done: pass.steps, more: !pass.drained };
+      },
+    },
+    // Checkout Sessions past expires_at: their intents are canceled, then the sessions expire.
+    { name: "expired_checkout_sessions", cost: UNIT_COST.round + UNIT_COST.sessionExpiry, rounds: WORK_ROUNDS, round: (within) => expireOverdueSessions(counted, now, origin, 50, within) },
+    { name: "pruned_idempotency_claims", cost: 1, rounds: RETENTION_ROUNDS, round: inBatches((batch) => pruneIdempotencyClaims(counted, now, batch)) },
+    { name: "pruned_stored_answers", cost: 1, rounds: RETENTION_ROUNDS, round: inBatches((batch) => pruneIdempotencyKeys(counted, now, batch)) },
+  ];
+  const done = await runSteps(steps, budget, failures);
+  if ([...done.values()].some((n) => n > 0)) log("info", "cron sweep", { ...Object.fromEntries(done), d1_statements: budget.spent });
   if (failures.length > 0) throw new AggregateError(failures, `${failures.length} step(s) of the cron sweep failed`);
 }

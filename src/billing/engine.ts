@@ -8,7 +8,7 @@
 //  - settling an attempt's result is guarded by the attempt count, so the sweep and the events hook
 //    (which sees the intent's own events) record it once, whichever comes first.
 // Each change writes its events in the same transaction (see writes.ts).
-import { and, asc, eq, getTableColumns, inArray, isNull, lte, ne, notInArray, or, lt, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, isNull, lte, ne, or, lt, sql, type SQL } from "drizzle-orm";
 import { derivedId } from "../core/ids";
 import type { IntentRecord, IntentStatus, PaymentMethodDetails, Scope } from "../core/types";
 import { merchantSettings } from "../db/merchants";
@@ -32,6 +32,7 @@ import {
 } from "./store";
 import { Writes } from "./writes";
 import { directoryDb } from "../db/shards";
+import { UNIT_COST, type StatementBudget } from "../db/budget";
 
 /** How long a sweep holds an invoice it is charging; a crashed sweep's claim lapses after it. */
 export const CLAIM_MS = 5 * 60_000;
@@ -523,6 +524,16 @@ export interface SweepScope {
   /** At most this many renewals and payment attempts. */
   limit: number;
   origin: string;
+  /** The statements the steps may run in this invocation (src/db/budget.ts): a step starts only when one fits. */
+  budget?: StatementBudget;
+  /** Subscriptions and invoices not to try again in this invocation (kept across calls of one sweep). */
+  skipped?: Set<string>;
+}
+
+/** What a billing pass did: its steps, and whether it stopped because nothing was left due (not at its limit or budget). */
+export interface DueResult {
+  steps: number;
+  drained: boolean;
 }
 
 /**
@@ -552,7 +563,7 @@ const WAITING: IntentStatus[] = ["requires_payment_method", "requires_confirmati
  * through meanwhile wins: the invoice is settled paid and the subscription activates instead; one whose
  * outcome is not known yet (processing) is left for the next sweep. Answers how many expired.
  */
-export async function expireIncomplete(env: Env, sweep: SweepScope): Promise<number> {
+export async function expireIncomplete(env: Env, sweep: SweepScope): Promise<DueResult> {
   const clock = sweep.testClock ? eq(subscriptions.testClock, sweep.testClock) : isNull(subscriptions.testClock);
   // A range of subscriptions_incomplete: this clock's (or real time's) incomplete ones, oldest first.
   const rows = await db(env.DB)
@@ -563,6 +574,7 @@ export async function expireIncomplete(env: Env, sweep: SweepScope): Promise<num
     .limit(sweep.limit);
   let expired = 0;
   for (const row of rows) {
+    if (sweep.budget && !sweep.budget.allows(UNIT_COST.billingStep)) return { steps: expired, drained: false };
     const scope = scopeOf(row);
     const invoice = row.latestInvoice ? await invoiceById(env.DB, row.latestInvoice) : null;
     const intent = invoice ? await abandonInvoiceIntent(env, invoice, "expire", sweep.origin) : null;
@@ -581,7 +593,7 @@ export async function expireIncomplete(env: Env, sweep: SweepScope): Promise<num
     const [changed] = await w.commit(env);
     if (changed) expired += 1;
   }
-  return expired;
+  return { steps: expired, drained: rows.length < sweep.limit };
 }
 
 /**
@@ -589,17 +601,20 @@ export async function expireIncomplete(env: Env, sweep: SweepScope): Promise<num
  * due payment attempts, oldest first, so that advancing a test clock by months replays them in the
  * order they would have happened.
  */
-export async function processDue(env: Env, sweep: SweepScope): Promise<number> {
+export async function processDue(env: Env, sweep: SweepScope): Promise<DueResult> {
   const d = db(env.DB);
   const clockCondition = (column: typeof subscriptions.testClock | typeof invoices.testClock) => (sweep.testClock ? eq(column, sweep.testClock) : isNull(column));
-  const skipped = new Set<string>();
-  let done = await expireIncomplete(env, sweep);
+  const skipped = sweep.skipped ?? new Set<string>();
+  const incomplete = await expireIncomplete(env, sweep);
+  let done = incomplete.steps;
   while (done < sweep.limit) {
-    const skip = [...skipped];
+    if (sweep.budget && !sweep.budget.allows(UNIT_COST.billingStep)) return { steps: done, drained: false };
+    // Bound as one JSON array: a sweep may skip more ids than D1 binds parameters (100).
+    const skip = JSON.stringify([...skipped]);
     const [sub] = await d
       .select()
       .from(subscriptions)
-      .where(and(sql`${subscriptions.status} IN (${RENEWING_SQL})`, lte(subscriptions.currentPeriodEnd, sweep.now), clockCondition(subscriptions.testClock), ...(skip.length ? [notInArray(subscriptions.id, skip)] : [])))
+      .where(and(sql`${subscriptions.status} IN (${RENEWING_SQL})`, lte(subscriptions.currentPeriodEnd, sweep.now), clockCondition(subscriptions.testClock), ...(skipped.size ? [sql`${subscriptions.id} NOT IN (SELECT value FROM json_each(${skip}))`] : [])))
       .orderBy(asc(subscriptions.currentPeriodEnd))
       .limit(1);
     const realNow = Date.now();
@@ -612,12 +627,12 @@ export async function processDue(env: Env, sweep: SweepScope): Promise<number> {
           lte(invoices.nextPaymentAttempt, sweep.now),
           or(isNull(invoices.claimedUntil), lt(invoices.claimedUntil, realNow)),
           clockCondition(invoices.testClock),
-          ...(skip.length ? [notInArray(invoices.id, skip)] : []),
+          ...(skipped.size ? [sql`${invoices.id} NOT IN (SELECT value FROM json_each(${skip}))`] : []),
         ),
       )
       .orderBy(asc(invoices.nextPaymentAttempt))
       .limit(1);
-    if (!sub && !inv) break;
+    if (!sub && !inv) return { steps: done, drained: incomplete.drained };
     done += 1;
     const renewing = sub && (!inv || sub.currentPeriodEnd <= (inv.nextPaymentAttempt ?? 0)) ? sub : null;
     try {
@@ -643,19 +658,26 @@ export async function processDue(env: Env, sweep: SweepScope): Promise<number> {
       skipped.add(id);
     }
   }
-  return done;
+  return { steps: done, drained: false };
 }
 
-/** Cron: the real-time sweep, then any test clock left advancing by a request that died. */
-export async function billingSweep(env: Env, now: number, limit = 100): Promise<number> {
+/**
+ * Cron: the real-time sweep, then any test clock left advancing (by a request that died, or an advance
+ * that had more due than one invocation's statements). A clock is ready once nothing is left due at its
+ * time; otherwise a later sweep goes on. `skipped` carries what failed across the calls of one sweep.
+ */
+export async function billingSweep(env: Env, now: number, limit = 100, budget?: StatementBudget, skipped = new Set<string>()): Promise<DueResult> {
   const origin = config(env).publicBaseUrl ?? "";
-  let done = await processDue(env, { testClock: null, now, limit, origin });
+  const real = await processDue(env, { testClock: null, now, limit, origin, budget, skipped });
+  let steps = real.steps;
+  let drained = real.drained;
+  if (budget && !budget.allows(UNIT_COST.billingStep)) return { steps, drained: false };
   const advancing = await db(env.DB).select().from(testClocks).where(eq(testClocks.status, "advancing")).limit(10);
   for (const clock of advancing) {
-    const steps = await processDue(env, { testClock: clock.id, now: clock.frozenTime, limit, origin });
-    done += steps;
-    // Ready once nothing is left due at its time; otherwise the next sweep goes on.
-    if (steps < limit) await db(env.DB).update(testClocks).set({ status: "ready" }).where(and(eq(testClocks.id, clock.id), eq(testClocks.status, "advancing"), eq(testClocks.frozenTime, clock.frozenTime)));
+    const pass = await processDue(env, { testClock: clock.id, now: clock.frozenTime, limit, origin, budget, skipped });
+    steps += pass.steps;
+    if (pass.drained) await db(env.DB).update(testClocks).set({ status: "ready" }).where(and(eq(testClocks.id, clock.id), eq(testClocks.status, "advancing"), eq(testClocks.frozenTime, clock.frozenTime)));
+    else drained = false;
   }
-  return done;
+  return { steps, drained };
 }

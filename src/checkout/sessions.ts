@@ -10,7 +10,8 @@ import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { derivedId, hasPrefix } from "../core/ids";
 import type { EventRecord, IntentRecord, Metadata, Scope } from "../core/types";
-import { advanceRound, afterCursor, roundCursor } from "../db/rounds";
+import { UNIT_COST, type StatementBudget } from "../db/budget";
+import { advanceRound, afterCursor, roundCursor, type SweepRound } from "../db/rounds";
 import { checkoutSessions } from "../db/schema";
 import type { Env } from "../env";
 import type { RequestContext } from "../intents/params";
@@ -233,11 +234,12 @@ export async function expireSession(env: Env, row: CheckoutSessionRow, base: str
 }
 
 /**
- * Cron: expires open sessions past their expires_at, a bounded batch a tick, going round the overdue
+ * Cron: expires open sessions past their expires_at, a bounded batch a round, going round the overdue
  * ones (src/db/rounds.ts): a session whose payment stays in flight is left open, and 50 of them first
- * in line would hold up every other expiry.
+ * in line would hold up every other expiry. With a budget, a round takes only the sessions whose
+ * statements it has room for, and the next round goes on after the last one taken.
  */
-export async function expireOverdueSessions(env: Env, now: number, base: string, limit = 50): Promise<number> {
+export async function expireOverdueSessions(env: Env, now: number, base: string, limit = 50, budget?: StatementBudget): Promise<SweepRound> {
   const cursor = await roundCursor(env.DB, "expire_checkout_sessions");
   // A range of checkout_sessions_overdue, whose condition the literal repeats.
   const rows = await db(env.DB)
@@ -246,9 +248,14 @@ export async function expireOverdueSessions(env: Env, now: number, base: string,
     .where(and(sql`${checkoutSessions.status} = 'open'`, lte(checkoutSessions.expiresAt, now), ...afterCursor(checkoutSessions.expiresAt, checkoutSessions.id, cursor)))
     .orderBy(asc(checkoutSessions.expiresAt), asc(checkoutSessions.id))
     .limit(limit);
-  await advanceRound(env.DB, "expire_checkout_sessions", rows.map((r) => ({ key: r.expiresAt, id: r.id })), limit, cursor);
+  // Room for each expiry, and for the cursor's write.
+  const room = budget ? Math.max(0, Math.floor((budget.left - 1) / UNIT_COST.sessionExpiry)) : rows.length;
+  const taken = rows.slice(0, room);
+  if (taken.length === 0 && rows.length > 0) return { done: 0, more: true };
+  const cut = taken.length < rows.length;
+  await advanceRound(env.DB, "expire_checkout_sessions", taken.map((r) => ({ key: r.expiresAt, id: r.id })), cut ? taken.length : limit, cursor);
   let expired = 0;
-  for (const row of rows) {
+  for (const row of taken) {
     try {
       const result = await expireSession(env, row, base, "system");
       if (result.kind === "expired") expired++;
@@ -256,7 +263,7 @@ export async function expireOverdueSessions(env: Env, now: number, base: string,
       log("warn", "expiring a checkout session failed; the next sweep retries", { checkout_session: row.id, error: String(err) });
     }
   }
-  return expired;
+  return { done: expired, more: cut || rows.length === limit };
 }
 
 const COMPLETING = new Set(["payment_intent.succeeded", "payment_intent.amount_capturable_updated"]);

@@ -8,6 +8,12 @@ import { drizzle } from "drizzle-orm/d1";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { sweepCursors } from "./schema";
 
+/** What one round of a sweep did, and whether more may be due (its batch was full). */
+export interface SweepRound {
+  done: number;
+  more: boolean;
+}
+
 /** Where a round got to: the sort key and id of the last row a sweep tried. */
 export interface RoundCursor {
   key: number;

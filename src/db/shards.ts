@@ -167,6 +167,19 @@ export function shardEnv(env: Env, binding: string): Env {
   return narrowed;
 }
 
+/**
+ * `env` with every database it reaches seen through `wrap` (a counting or recording wrapper): its own
+ * and the directory. Other shards, which a merchant's work never reaches, stay as they are.
+ */
+export function wrapDb(env: Env, wrap: (d1: D1Database) => D1Database): Env {
+  const base = baseOf(env);
+  const wrappedBase: Env = { ...base, DB: wrap(base.DB) };
+  if (env === base) return wrappedBase;
+  const narrowed: Env = { ...env, DB: wrap(env.DB) };
+  baseEnvs.set(narrowed, wrappedBase);
+  return narrowed;
+}
+
 /** The env of one merchant's requests, messages and sweeps: its DB is the merchant's home shard. */
 export function merchantEnv(env: Env, merchantId: string): Env {
   const base = baseOf(env);

@@ -4,7 +4,7 @@
 // expiry goes round its due rows, so none that keeps failing holds up the others.
 import { and, asc, isNull, lt, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { advanceRound, afterCursor, roundCursor } from "../db/rounds";
+import { advanceRound, afterCursor, roundCursor, type SweepRound } from "../db/rounds";
 import { paymentIntents } from "../db/schema";
 import { config, type Env } from "../env";
 import { AUTHORIZATION_LIFETIME_MS } from "../intents/operations/cancel";
@@ -19,7 +19,7 @@ const RECONCILE_BATCH = 50;
  * that keeps failing before it records itself (reconciled_at) leaves its intent due, and 50 of them
  * first in line would hold up every other.
  */
-export async function requeueStuckReconciliations(env: Env, now: number, batch = RECONCILE_BATCH): Promise<number> {
+export async function requeueStuckReconciliations(env: Env, now: number, batch = RECONCILE_BATCH): Promise<SweepRound> {
   const schedule = config(env).reconcileSchedule;
   const quietFor = Math.max(...schedule) + 10 * 60_000;
   const cursor = await roundCursor(env.DB, "requeue_reconciliations");
@@ -38,7 +38,7 @@ export async function requeueStuckReconciliations(env: Env, now: number, batch =
     .limit(batch);
   await advanceRound(env.DB, "requeue_reconciliations", rows, batch, cursor);
   if (rows.length) await env.RECONCILE_QUEUE.sendBatch(rows.map((r) => ({ body: { intentId: r.id, round: 0 } })));
-  return rows.length;
+  return { done: rows.length, more: rows.length === batch };
 }
 
 /** Authorizations a sweep tries to expire, and how many of their objects it calls at once. */
@@ -50,7 +50,7 @@ const EXPIRY_CONCURRENCY = 10;
  * going round the due ones (src/db/rounds.ts): always starting from the oldest, 50 that keep failing
  * (a void the PSP refuses, an object that is gone) would hold up every other expiry for good.
  */
-export async function expireAuthorizations(env: Env, now: number, batch = EXPIRY_BATCH): Promise<number> {
+export async function expireAuthorizations(env: Env, now: number, batch = EXPIRY_BATCH): Promise<SweepRound> {
   const cursor = await roundCursor(env.DB, "expire_authorizations");
   // A range of payment_intents_capturable, whose condition the literal repeats.
   const rows = await drizzle(env.DB)
@@ -79,5 +79,5 @@ export async function expireAuthorizations(env: Env, now: number, batch = EXPIRY
       }),
     );
   }
-  return expired;
+  return { done: expired, more: rows.length === batch };
 }

@@ -6,7 +6,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { IDEMPOTENCY_BINDING_TTL_MS } from "../../src/api/idempotency-binding";
 import { IDEMPOTENCY_TTL_MS } from "../../src/intents/object";
-import { inRounds, RETENTION_BATCH, sweepShard } from "../../src/sweeps";
+import { StatementBudget } from "../../src/db/budget";
+import { RETENTION_BATCH, runSteps, sweepShard, type SweepStep } from "../../src/sweeps";
 import { newMerchant, post, uniqueKey } from "../helpers";
 
 const DAY = 86_400_000;
@@ -120,12 +121,15 @@ describe("retention in rounds", () => {
   });
 
   it("rounds stop at the first short batch, and at the cap however much is left", async () => {
-    const calls: number[] = [];
-    const short = [1000, 1000, 10, 1000];
-    expect(await inRounds(async (batch) => (calls.push(batch), short[calls.length - 1] ?? 0), 1000, 50)).toBe(2010);
-    expect(calls).toEqual([1000, 1000, 1000]);
-    let rounds = 0;
-    expect(await inRounds(async (batch) => (rounds++, batch), 100, 3)).toBe(300);
-    expect(rounds).toBe(3);
+    const calls: string[] = [];
+    const sizes = [1000, 1000, 10, 1000];
+    let i = 0;
+    const steps: SweepStep[] = [
+      { name: "short", cost: 1, rounds: 50, round: async () => (calls.push("short"), { done: sizes[i] ?? 0, more: (sizes[i++] ?? 0) === 1000 }) },
+      { name: "capped", cost: 1, rounds: 3, round: async () => (calls.push("capped"), { done: 100, more: true }) },
+    ];
+    const done = await runSteps(steps, new StatementBudget(1000), []);
+    expect(Object.fromEntries(done)).toEqual({ short: 2010, capped: 300 });
+    expect(calls.filter((c) => c === "short")).toHaveLength(3);
   });
 });

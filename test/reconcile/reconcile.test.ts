@@ -137,7 +137,7 @@ describe("the cron's rescue of stuck reconciliations", () => {
     const recorder = { sendBatch: async (batch: { body: ReconcileMessage }[]) => void sent.push(...batch.map((m) => m.body)) } as unknown as typeof env.RECONCILE_QUEUE;
     // As if the chain had died: pending, and last looked at an hour ago.
     await env.DB.prepare("UPDATE payment_intents SET pending_attempts = 1, reconciled_at = ?, updated = ? WHERE id = ?").bind(Date.now() - 3_600_000, Date.now() - 3_600_000, pi.id).run();
-    expect(await requeueStuckReconciliations({ ...env, RECONCILE_QUEUE: recorder }, Date.now())).toBeGreaterThanOrEqual(1);
+    expect((await requeueStuckReconciliations({ ...env, RECONCILE_QUEUE: recorder }, Date.now())).done).toBeGreaterThanOrEqual(1);
     expect(sent).toContainEqual({ intentId: pi.id, round: 0 });
     // Recently looked at: left to its chain.
     sent.length = 0;

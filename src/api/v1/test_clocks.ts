@@ -10,7 +10,9 @@ import type { Principal } from "../../auth/permissions";
 import { processDue } from "../../billing/engine";
 import { cancelSubscription } from "../../billing/subscriptions";
 import { db, findTestClock, renderTestClock, type TestClockRow } from "../../billing/store";
+import { INVOCATION_STATEMENTS, StatementBudget } from "../../db/budget";
 import { listable, pageOf } from "../../db/queries";
+import { wrapDb } from "../../db/shards";
 import { customers, subscriptions, testClocks } from "../../db/schema";
 import { config } from "../../env";
 import { TestClockSchema } from "./billing_schemas";
@@ -92,8 +94,12 @@ export function registerTestClocks(app: App): void {
           .where(and(eq(testClocks.id, clock.id), eq(testClocks.status, "ready")))
           .run();
         if ((started.meta.changes ?? 0) === 0) throw invalidRequest("The test clock is already advancing; retry when it is ready.", undefined, "test_clock_advancing");
-        const done = await processDue(c.env, { testClock: clock.id, now: to, limit: ADVANCE_LIMIT, origin: config(c.env).publicBaseUrl ?? new URL(c.req.url).origin });
-        const status = done < ADVANCE_LIMIT ? "ready" : "advancing";
+        // As much as one invocation's D1 statements allow; the rest is left to the cron sweep, which
+        // finishes a clock left advancing (src/billing/engine.ts billingSweep).
+        const budget = new StatementBudget(INVOCATION_STATEMENTS);
+        const env = wrapDb(c.env, (d1) => budget.counted(d1));
+        const { drained } = await processDue(env, { testClock: clock.id, now: to, limit: ADVANCE_LIMIT, origin: config(c.env).publicBaseUrl ?? new URL(c.req.url).origin, budget });
+        const status = drained ? "ready" : "advancing";
         if (status === "ready") await db(c.env.DB).update(testClocks).set({ status }).where(eq(testClocks.id, clock.id));
         return { status: 200, body: renderTestClock({ ...clock, frozenTime: to, status }) };
       }),
