@@ -674,6 +674,7 @@ export async function billingSweep(env: Env, now: number, limit = 100, budget?: 
   if (budget && !budget.allows(UNIT_COST.billingStep)) return { steps, drained: false };
   const advancing = await db(env.DB).select().from(testClocks).where(eq(testClocks.status, "advancing")).limit(10);
   for (const clock of advancing) {
+    if (budget && !budget.allows(UNIT_COST.billingStep)) return { steps, drained: false };
     const pass = await processDue(env, { testClock: clock.id, now: clock.frozenTime, limit, origin, budget, skipped });
     steps += pass.steps;
     if (pass.drained) await db(env.DB).update(testClocks).set({ status: "ready" }).where(and(eq(testClocks.id, clock.id), eq(testClocks.status, "advancing"), eq(testClocks.frozenTime, clock.frozenTime)));

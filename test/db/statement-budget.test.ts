@@ -10,8 +10,8 @@ import { describe, expect, it } from "vitest";
 import { billingSweep, processDue } from "../../src/billing/engine";
 import { StatementBudget, UNIT_COST } from "../../src/db/budget";
 import worker from "../../src/index";
-import { runSteps, sweepShard, type SweepStep } from "../../src/sweeps";
-import { get, newMerchant, post, type CallOptions, type ListJson } from "../helpers";
+import { runSteps, sweep, sweepShard, type SweepStep } from "../../src/sweeps";
+import { get, newMerchant, post, seedMerchant, type CallOptions, type ListJson } from "../helpers";
 import { recording, type Captured } from "./recording";
 
 const DAY = 86_400_000;
@@ -92,6 +92,33 @@ describe("a statement budget per invocation", () => {
     expect(await renewed()).toBe(subs.length);
     expect(await open()).toBe(0);
     for (const s of subs) expect(await paidInvoices(m.opts, s)).toBe(2);
+  });
+
+  it("databases swept in one invocation share its budget: a backlog on the first leaves the second its part", async () => {
+    const m = await newMerchant("budget-shards");
+    const subs = await dueSubscriptions(m.opts, 8);
+    // And 20 overdue sessions: with the whole budget, the first database would leave the second nothing.
+    for (let i = 0; i < 20; i++) {
+      const s = await ok(post<{ id: string }>("/v1/checkout/sessions", { mode: "payment", line_items: [{ price_data: { currency: "usd", unit_amount: 1000, product_data: { name: "Mug" } }, quantity: 1 }], success_url: "https://shop.example/ok", cancel_url: "https://shop.example/back" }, m.opts));
+      await env.DB.prepare("UPDATE checkout_sessions SET expires_at = 1 WHERE id = ?").bind(s.id).run();
+    }
+    // acct_shard_far lives on DB_SHARD_1 (vitest.config.ts), swept after DB.
+    const far = { key: "sk_test_shard_far_budget01" };
+    await seedMerchant("acct_shard_far", "Far shard merchant", "key_shard_far_budget", far.key, false);
+    const session = await ok(
+      post<{ id: string }>(
+        "/v1/checkout/sessions",
+        { mode: "payment", line_items: [{ price_data: { currency: "usd", unit_amount: 1000, product_data: { name: "T-shirt" } }, quantity: 1 }], success_url: "https://shop.example/ok", cancel_url: "https://shop.example/back" },
+        far,
+      ),
+    );
+    expect((await env.DB_SHARD_1.prepare("UPDATE checkout_sessions SET expires_at = 1 WHERE id = ?").bind(session.id).run()).meta.changes).toBe(1);
+    await sweep({ ...env, SWEEP_STATEMENTS: "120" }, Date.now());
+    expect((await env.DB_SHARD_1.prepare("SELECT status FROM checkout_sessions WHERE id = ?").bind(session.id).first<{ status: string }>())?.status).toBe("expired");
+    // The first database's renewals went on as far as its part allowed.
+    const renewed = (await Promise.all(subs.map((s) => paidInvoices(m.opts, s)))).filter((n) => n === 2).length;
+    expect(renewed).toBeGreaterThan(0);
+    expect(renewed).toBeLessThan(subs.length);
   });
 
   it("a test clock's advance with more due than one invocation runs within the budget; the cron sweep finishes it", async () => {
