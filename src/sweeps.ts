@@ -135,11 +135,10 @@ export async function sweepShard(env: Env, now: number, budget = new StatementBu
   const steps: SweepStep[] = [
     { name: "purged_events", cost: UNIT_COST.retention, rounds: RETENTION_ROUNDS, round: inBatches((batch) => purgeExpired(counted.DB, retention, batch)) },
     { name: "purged_psp_events", cost: 1, rounds: RETENTION_ROUNDS, round: inBatches((batch) => purgePspEvents(counted.DB, retention, batch)) },
-    // Sent again, these stay due until their consumer runs: one batch a sweep.
-    { name: "requeued_deliveries", cost: 1, rounds: 1, round: async () => ({ done: await requeueOverdue(counted, now), more: false }) },
+    { name: "requeued_deliveries", cost: UNIT_COST.round, rounds: WORK_ROUNDS, round: () => requeueOverdue(counted, now) },
     { name: "requeued_reconciliations", cost: UNIT_COST.round, rounds: WORK_ROUNDS, round: () => requeueStuckReconciliations(counted, now) },
     { name: "expired_authorizations", cost: UNIT_COST.round, rounds: WORK_ROUNDS, round: () => expireAuthorizations(counted, now) },
-    { name: "refanned_events", cost: 1, rounds: 1, round: async () => ({ done: await refanEvents(counted, now), more: false }) },
+    { name: "refanned_events", cost: UNIT_COST.round, rounds: WORK_ROUNDS, round: () => refanEvents(counted, now) },
     // Renewals and payment retries: each is claimed in D1, so overlapping sweeps bill once.
     {
       name: "billing_steps",

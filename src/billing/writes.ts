@@ -3,7 +3,8 @@
 // it changed a row (`changes() > 0`), so an event exists exactly when its change happened, in the same
 // transaction. Events are stored "not fanned out" and handed to the events queue after the commit;
 // should that hand-over fail, the cron sweep hands them over again (see refanEvents).
-import { and, lt, sql } from "drizzle-orm";
+import { and, asc, lt, sql } from "drizzle-orm";
+import { advanceRound, afterCursor, roundCursor, type SweepRound } from "../db/rounds";
 import type { EventType } from "../core/events";
 import { derivedId, randomId } from "../core/ids";
 import type { EventRecord, Scope } from "../core/types";
@@ -80,14 +81,21 @@ async function publish(env: Env, records: EventRecord[]): Promise<void> {
   }
 }
 
-/** Cron: events stored by a billing change but not fanned out after `graceMs` go to the queue again. */
-export async function refanEvents(env: Env, now = Date.now(), graceMs = 30_000, limit = 100): Promise<number> {
+/**
+ * Cron: events stored by a billing change but not fanned out after `graceMs` go to the queue again, a
+ * batch a round, going round them in (created, id) order (src/db/rounds.ts), so a sweep can run
+ * several rounds without handing the same ones over twice.
+ */
+export async function refanEvents(env: Env, now = Date.now(), graceMs = 30_000, limit = 100): Promise<SweepRound> {
+  const cursor = await roundCursor(env.DB, "refan_events");
   const rows = await db(env.DB)
     .select(eventRow)
     .from(events)
     // The literal 0 matches the partial index events_unfanned's own condition.
-    .where(and(sql`${events.fannedOut} = 0`, lt(events.created, now - graceMs)))
+    .where(and(sql`${events.fannedOut} = 0`, lt(events.created, now - graceMs), ...afterCursor(events.created, events.id, cursor)))
+    .orderBy(asc(events.created), asc(events.id))
     .limit(limit);
+  await advanceRound(env.DB, "refan_events", rows.map((r) => ({ key: r.created, id: r.id })), limit, cursor);
   if (rows.length > 0) await publish(env, rows.map(eventFromRow));
-  return rows.length;
+  return { done: rows.length, more: rows.length === limit };
 }

@@ -203,7 +203,7 @@ export const events = sqliteTable(
     index("events_intent").on(t.merchantId, t.livemode, t.paymentIntent, t.created, t.id),
     // The cron's purge, oldest first, and its hand-over again of the events not fanned out yet (migration 0029).
     index("events_created").on(t.created, t.id),
-    index("events_unfanned").on(t.created).where(sql`${t.fannedOut} = 0`),
+    index("events_unfanned").on(t.created, t.id).where(sql`${t.fannedOut} = 0`),
   ],
 );
 
@@ -259,7 +259,8 @@ export const webhookDeliveries = sqliteTable(
     uniqueIndex("webhook_deliveries_event_endpoint").on(t.eventId, t.endpointId),
     index("webhook_deliveries_endpoint").on(t.endpointId, t.created, t.id),
     index("webhook_deliveries_endpoint_status").on(t.endpointId, t.status, t.created, t.id),
-    index("webhook_deliveries_due").on(t.status, t.nextAttemptAt),
+    // The cron's re-queue of deliveries whose message was lost, in rounds (migration 0035).
+    index("webhook_deliveries_overdue").on(t.nextAttemptAt, t.id).where(sql`${t.status} = 'pending'`),
   ],
 );
 

@@ -227,7 +227,7 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
           inArray(webhookDeliveries.eventId, d.select({ id: webhookDeliveries.eventId }).from(webhookDeliveries).where(inArray(webhookDeliveries.id, part))),
           // A range of the batch's events' deliveries (webhook_deliveries_event_endpoint), each tested
           // for its status. Written `+status`, the status term cannot lead the planner to walk every
-          // pending delivery of every merchant (webhook_deliveries_due), which it did.
+          // pending delivery of every merchant (through the status index it then had), which it did.
           sql`+${webhookDeliveries.status} = 'pending'`,
         ),
       )

@@ -1,7 +1,8 @@
 // The events queue's consumer: stores each event (once, by id) and creates one delivery per
 // subscribed, enabled endpoint of the event's merchant and mode (once per event and endpoint), then
 // queues the first attempt of each new delivery. Re-running it for the same events changes nothing.
-import { and, eq, lt, or, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, lt, or, isNull, sql } from "drizzle-orm";
+import { advanceRound, afterCursor, roundCursor, type SweepRound } from "../db/rounds";
 import { prepared } from "../db/prepared";
 import { eventData } from "../db/event-row";
 import { subscribes } from "../core/events";
@@ -107,24 +108,29 @@ async function enqueueFirstAttempts(env: Env, deliveryIds: string[]): Promise<vo
 }
 
 /**
- * Cron: re-queues deliveries whose attempt is overdue and not leased, e.g. because the consumer died
- * between creating a delivery and queueing it. A duplicate message is harmless: an attempt is claimed
- * in D1 before it is made, so each attempt happens once.
+ * Cron: deliveries still pending well after their attempt was due (their queue message was lost, or
+ * sending it failed) go to the queue again, a batch a round, going round them in (next attempt, id)
+ * order (src/db/rounds.ts): a round goes on after the last one sent, so a sweep can run several rounds
+ * without sending the same ones twice. A delivery leased by a consumer that is on it is left alone.
  */
-export async function requeueOverdue(env: Env, now = Date.now(), graceMs = 60_000, limit = 100): Promise<number> {
+export async function requeueOverdue(env: Env, now = Date.now(), graceMs = 60_000, limit = 100): Promise<SweepRound> {
+  const cursor = await roundCursor(env.DB, "requeue_deliveries");
+  // A range of webhook_deliveries_overdue, whose condition the literal repeats.
   const rows = await db(env.DB)
-    .select({ id: webhookDeliveries.id, attempts: webhookDeliveries.attempts })
+    .select({ id: webhookDeliveries.id, attempts: webhookDeliveries.attempts, key: webhookDeliveries.nextAttemptAt })
     .from(webhookDeliveries)
     .where(
       and(
-        eq(webhookDeliveries.status, "pending"),
+        sql`${webhookDeliveries.status} = 'pending'`,
         lt(webhookDeliveries.nextAttemptAt, now - graceMs),
         or(isNull(webhookDeliveries.leaseUntil), lt(webhookDeliveries.leaseUntil, now)),
+        ...afterCursor(webhookDeliveries.nextAttemptAt, webhookDeliveries.id, cursor),
       ),
     )
+    .orderBy(asc(webhookDeliveries.nextAttemptAt), asc(webhookDeliveries.id))
     .limit(limit);
-  for (let i = 0; i < rows.length; i += 100) {
-    await env.WEBHOOK_QUEUE.sendBatch(rows.slice(i, i + 100).map((r) => ({ body: { deliveryId: r.id, attempt: r.attempts + 1 } })));
-  }
-  return rows.length;
+  await advanceRound(env.DB, "requeue_deliveries", rows, limit, cursor);
+  // A duplicate message is harmless: an attempt is claimed in D1 before it is made, so each happens once.
+  if (rows.length > 0) await env.WEBHOOK_QUEUE.sendBatch(rows.map((r) => ({ body: { deliveryId: r.id, attempt: r.attempts + 1 } })));
+  return { done: rows.length, more: rows.length === limit };
 }

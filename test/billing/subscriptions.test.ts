@@ -191,7 +191,7 @@ describe("billing events that missed the queue", () => {
     await env.DB.prepare("INSERT INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) VALUES (?, ?, 0, ?, NULL, 0, ?, ?)")
       .bind(record.id, m.id, record.type, old, JSON.stringify(record))
       .run();
-    expect(await refanEvents(env, Date.now())).toBeGreaterThanOrEqual(1);
+    expect((await refanEvents(env, Date.now())).done).toBeGreaterThanOrEqual(1);
     await waitFor(async () => (await env.DB.prepare("SELECT fanned_out FROM events WHERE id = ?").bind(record.id).first<{ fanned_out: number }>())?.fanned_out === 1, 15_000, "the event fanned out");
   });
 });

@@ -9,7 +9,8 @@ import { describe, expect, it } from "vitest";
 import { expireOverdueSessions } from "../../src/checkout/sessions";
 import type { Env } from "../../src/env";
 import { expireAuthorizations, requeueStuckReconciliations } from "../../src/reconcile/sweep";
-import { createIntent, get, newMerchant, post, readModelIntent, recordingQueue, waitFor, type PaymentIntentJson } from "../helpers";
+import { sweepShard } from "../../src/sweeps";
+import { createEndpoint, createIntent, get, newMerchant, post, readModelIntent, receiverHook, recordingQueue, waitFor, type PaymentIntentJson } from "../helpers";
 
 const DAY = 86_400_000;
 
@@ -143,6 +144,40 @@ describe("the cron's expiry sweeps go round their due rows", () => {
       expect(sent.slice(0, 3).map((s) => s.intentId)).toEqual(ids.slice(0, 3));
     } finally {
       await env.DB.prepare("DELETE FROM payment_intents WHERE id IN (?, ?, ?, ?)").bind(...ids).run();
+    }
+  });
+
+  it("after a queue outage, one sweep sends again every lost delivery and every event not fanned out, each once", async () => {
+    const m = await newMerchant("outage-round");
+    await createEndpoint(receiverHook("outage-round").url, ["*"], m.opts);
+    const intent = (await createIntent({ amount: 700 }, m.opts)).body.id;
+    const template = await waitFor(async () => (await env.DB.prepare("SELECT id FROM webhook_deliveries WHERE merchant_id = ? LIMIT 1").bind(m.id).first<{ id: string }>())?.id, 10_000, "a delivery");
+    const event = await waitFor(async () => (await env.DB.prepare("SELECT id FROM events WHERE payment_intent = ? LIMIT 1").bind(intent).first<{ id: string }>())?.id, 10_000, "an event");
+    // 250 deliveries whose messages the outage lost (pending, due an hour ago) and 250 events whose
+    // hand-over to the queue failed (not fanned out), each a copy of a real one.
+    const n = 250;
+    const hourAgo = Date.now() - 3_600_000;
+    const copy = async (table: string, template: string, prefix: string, set: Record<string, string>) => {
+      const columns = (await env.DB.prepare(`SELECT name FROM pragma_table_info('${table}')`).all<{ name: string }>()).results.map((c) => c.name);
+      const select = columns.map((c) => (c === "id" ? "?1 || i" : (set[c] ?? c))).join(", ");
+      await env.DB.prepare(`WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ${n}) INSERT INTO ${table} (${columns.join(", ")}) SELECT ${select} FROM ${table}, k WHERE id = ?2`).bind(prefix, template).run();
+    };
+    await copy("webhook_deliveries", template, `whd_outage_${m.id}_`, { status: "'pending'", next_attempt_at: `${hourAgo} + i`, lease_until: "NULL", event_id: "event_id || '_' || i" });
+    await copy("events", event, `evt_outage_${m.id}_`, { fanned_out: "0", created: `${hourAgo} + i` });
+    try {
+      const deliveries: { deliveryId: string }[] = [];
+      const handed: { id: string }[] = [];
+      await sweepShard({ ...env, WEBHOOK_QUEUE: recordingQueue(deliveries), EVENTS_QUEUE: recordingQueue(handed) }, Date.now());
+      const lost = deliveries.map((d) => d.deliveryId).filter((id) => id.startsWith(`whd_outage_${m.id}_`));
+      const unfanned = handed.map((e) => e.id).filter((id) => id.startsWith(`evt_outage_${m.id}_`));
+      // All of them in one sweep (it was 100 a minute), none twice.
+      expect(lost).toHaveLength(n);
+      expect(new Set(lost).size).toBe(n);
+      expect(unfanned).toHaveLength(n);
+      expect(new Set(unfanned).size).toBe(n);
+    } finally {
+      await env.DB.prepare("DELETE FROM webhook_deliveries WHERE substr(id, 1, length(?1)) = ?1").bind(`whd_outage_${m.id}_`).run();
+      await env.DB.prepare("DELETE FROM events WHERE substr(id, 1, length(?1)) = ?1").bind(`evt_outage_${m.id}_`).run();
     }
   });
 });
