@@ -3,9 +3,10 @@
 // every database of the read model. Up to SWEEP_INLINE_MAX_DATABASES databases (4 by default) the
 // cron runs them itself, one after the other. Above that it queues one message per database and the
 // sweeps queue runs each in an invocation of its own, side by side: one invocation sweeping 50
-// databases in a row would outgrow its time and subrequests. Every sweep is safe to run twice (each
-// step claims its rows in D1), so a message retried after a failure, or a sweep that overlaps the
-// next minute's, does nothing twice.
+// databases in a row would outgrow its time and subrequests. A sweep stays within D1's statements per
+// invocation (src/db/budget.ts) and carries what did not fit on in a message of its own. Every sweep
+// is safe to run twice (each step claims its rows in D1), so a message retried after a failure, or a
+// sweep that overlaps the next minute's, does nothing twice.
 import { pruneIdempotencyClaims } from "./api/idempotency-binding";
 import { pruneIdempotencyKeys } from "./api/v1/idempotency";
 import { purgePspEvents } from "./api/v1/psp_webhooks";
@@ -44,9 +45,10 @@ export interface SweepStep {
  * renewals due at once used to run 1,800 statements and make every statement after the 1,000th of the
  * invocation fail: the checkout expiry and pruning, and the other databases' sweeps). Then what is
  * left goes, in the same order, to the steps that still have work due. A step that fails is logged,
- * recorded in `failures`, and not run again in this sweep. Answers what each step did, by name.
+ * recorded in `failures`, and not run again in this sweep. Answers what each step did, by name, and the
+ * steps that still have work due (their budget or their rounds ran out).
  */
-export async function runSteps(steps: SweepStep[], budget: StatementBudget, failures: unknown[]): Promise<Map<string, number>> {
+export async function runSteps(steps: SweepStep[], budget: StatementBudget, failures: unknown[]): Promise<{ done: Map<string, number>; more: string[] }> {
   const done = new Map<string, number>(steps.map((s) => [s.name, 0]));
   const states = steps.map((step) => ({ step, rounds: 0, more: true }));
   const turn = async (state: (typeof states)[number], within: StatementBudget) => {
@@ -67,14 +69,21 @@ export async function runSteps(steps: SweepStep[], budget: StatementBudget, fail
   const share = Math.floor(budget.left / Math.max(1, steps.length));
   for (const state of states) await turn(state, budget.share(Math.max(share, state.step.cost)));
   for (const state of states) await turn(state, budget);
-  return done;
+  return { done, more: states.filter((s) => s.more).map((s) => s.step.name) };
 }
 
 /** One database's sweep, as of the cron's time `now` (ms). */
 export interface SweepMessage {
   shard: string;
   now: number;
+  /** A continuation: only these steps, which had more due than the invocation before could handle. */
+  steps?: string[];
+  /** How many invocations before this one carried the backlog on (0 or absent: the cron's own sweep). */
+  hop?: number;
 }
+
+/** The most invocations after the cron's own that carry a database's backlog on, one after the other. */
+export const MAX_HOPS = 8;
 
 /** The binding of every database of the read model, the directory first. */
 const databases = (env: Env): string[] => shardMap(env)?.bindings ?? [DIRECTORY_BINDING];
@@ -92,7 +101,7 @@ export async function sweep(env: Env, now: number): Promise<void> {
     const budget = new StatementBudget(config(env).sweepStatements);
     const shards = everyShard(env);
     for (const [i, shard] of shards.entries()) {
-      await sweepShard(shard, now, budget.share(budget.left / (shards.length - i))).catch((err: unknown) => failures.push(err));
+      await sweepShard(shard, now, budget.share(budget.left / (shards.length - i)), { shard: bindings[i] ?? DIRECTORY_BINDING }).catch((err: unknown) => failures.push(err));
     }
     if (failures.length > 0) throw new AggregateError(failures, `the cron sweep failed on ${failures.length} database(s)`);
     return;
@@ -111,8 +120,31 @@ export async function sweepMessage(env: Env, body: unknown): Promise<void> {
     log("error", "sweep message dropped: not a database of D1_SHARDS", { shard: typeof message?.shard === "string" ? message.shard.slice(0, 64) : null });
     return;
   }
-  await sweepShard(shardEnv(env, message.shard), message.now);
+  const steps = Array.isArray(message.steps) ? message.steps.filter((name): name is string => typeof name === "string" && STEP_NAMES.has(name)) : undefined;
+  const hop = Number.isSafeInteger(message.hop) ? Math.min(Math.max(Number(message.hop), 0), MAX_HOPS) : 0;
+  if (steps && steps.length === 0) return;
+  await sweepShard(shardEnv(env, message.shard), message.now, undefined, { shard: message.shard, steps, hop });
 }
+
+/** Where a sweep runs and what it carries on: its database's binding, the steps it runs (all without), its hop. */
+export interface SweepCarry {
+  shard: string;
+  steps?: readonly string[];
+  hop?: number;
+}
+
+const STEP_NAMES = new Set([
+  "purged_events",
+  "purged_psp_events",
+  "requeued_deliveries",
+  "requeued_reconciliations",
+  "expired_authorizations",
+  "refanned_events",
+  "billing_steps",
+  "expired_checkout_sessions",
+  "pruned_idempotency_claims",
+  "pruned_stored_answers",
+]);
 
 /**
  * One database's sweep, within `budget` (by default the invocation's: a sweep message has one of its
@@ -121,7 +153,7 @@ export async function sweepMessage(env: Env, body: unknown): Promise<void> {
  * and the billing of the whole database every minute. Throws at the end when a step failed (a sweep
  * message is then retried; the cron logs it).
  */
-export async function sweepShard(env: Env, now: number, budget = new StatementBudget(config(env).sweepStatements)): Promise<void> {
+export async function sweepShard(env: Env, now: number, budget = new StatementBudget(config(env).sweepStatements), carry: SweepCarry = { shard: DIRECTORY_BINDING }): Promise<void> {
   const failures: unknown[] = [];
   const counted = wrapDb(env, (d1) => budget.counted(d1));
   const retention = now - config(env).eventRetentionMs;
@@ -154,7 +186,19 @@ export async function sweepShard(env: Env, now: number, budget = new StatementBu
     { name: "pruned_idempotency_claims", cost: 1, rounds: RETENTION_ROUNDS, round: inBatches((batch) => pruneIdempotencyClaims(counted, now, batch)) },
     { name: "pruned_stored_answers", cost: 1, rounds: RETENTION_ROUNDS, round: inBatches((batch) => pruneIdempotencyKeys(counted, now, batch)) },
   ];
-  const done = await runSteps(steps, budget, failures);
-  if ([...done.values()].some((n) => n > 0)) log("info", "cron sweep", { ...Object.fromEntries(done), d1_statements: budget.spent });
+  const only = carry.steps ? new Set(carry.steps) : null;
+  const { done, more } = await runSteps(only ? steps.filter((s) => only.has(s.name)) : steps, budget, failures);
+  const hop = carry.hop ?? 0;
+  if ([...done.values()].some((n) => n > 0)) log("info", "cron sweep", { ...Object.fromEntries(done), d1_statements: budget.spent, hop });
+  // What did not fit is carried on in an invocation of its own (a sweep message), right away rather
+  // than a minute later, up to MAX_HOPS invocations after the cron's; the next minute's sweep goes on
+  // from there. A step that failed is not carried on.
+  if (more.length > 0 && hop < MAX_HOPS) {
+    try {
+      await env.SWEEP_QUEUE.send({ shard: carry.shard, now, steps: more, hop: hop + 1 } satisfies SweepMessage, { contentType: "json" });
+    } catch (err) {
+      log("warn", "the sweep's backlog was not carried on; the next minute's sweep goes on with it", { shard: carry.shard, steps: more, error: String(err) });
+    }
+  }
   if (failures.length > 0) throw new AggregateError(failures, `${failures.length} step(s) of the cron sweep failed`);
 }

@@ -10,8 +10,8 @@ import { describe, expect, it } from "vitest";
 import { billingSweep, processDue } from "../../src/billing/engine";
 import { StatementBudget, UNIT_COST } from "../../src/db/budget";
 import worker from "../../src/index";
-import { runSteps, sweep, sweepShard, type SweepStep } from "../../src/sweeps";
-import { get, newMerchant, post, seedMerchant, type CallOptions, type ListJson } from "../helpers";
+import { MAX_HOPS, runSteps, sweep, sweepMessage, sweepShard, type SweepMessage, type SweepStep } from "../../src/sweeps";
+import { get, newMerchant, post, recordingQueue, seedMerchant, type CallOptions, type ListJson } from "../helpers";
 import { recording, type Captured } from "./recording";
 
 const DAY = 86_400_000;
@@ -48,9 +48,10 @@ describe("a statement budget per invocation", () => {
       { name: "failing", cost: 1, rounds: 10, round: async () => (failing++, Promise.reject(new Error("injected"))) },
       { name: "after", cost: 5, rounds: 10, round: async (b) => (b.spend(5), { done: 1, more: false }) },
     ];
-    const done = await runSteps(steps, budget, failures);
+    const { done, more } = await runSteps(steps, budget, failures);
     // "after" ran although "hungry" always had more; a failed step is not run again in the sweep.
     expect(Object.fromEntries(done)).toEqual({ hungry: 95, failing: 0, after: 1 });
+    expect(more).toEqual(["hungry"]);
     expect(failing).toBe(1);
     expect(failures).toHaveLength(1);
     expect(budget.spent).toBe(100);
@@ -77,7 +78,9 @@ describe("a statement budget per invocation", () => {
     const limit = 150;
     const captured: Captured[] = [];
     const now = Date.now();
-    await sweepShard({ ...env, DB: recording(env.DB, captured) }, now, new StatementBudget(limit));
+    const carried: SweepMessage[] = [];
+    const queued = { ...env, SWEEP_QUEUE: recordingQueue<SweepMessage>(carried), SWEEP_STATEMENTS: String(limit) };
+    await sweepShard({ ...queued, DB: recording(env.DB, captured) }, now, new StatementBudget(limit));
     // 8 renewals alone are about 144 statements; the sweep ran no more than its budget.
     expect(captured.length).toBeLessThanOrEqual(limit);
     expect(captured.length).toBeGreaterThan(limit - UNIT_COST.billingStep - UNIT_COST.sessionExpiry * 3);
@@ -87,11 +90,38 @@ describe("a statement budget per invocation", () => {
     // The checkout expiry, after billing, had its share.
     expect(await open()).toBeLessThan(sessions.length);
 
-    // Later sweeps finish the rest, each renewal once.
-    for (let i = 0; i < 10 && ((await renewed()) < subs.length || (await open()) > 0); i++) await sweepShard(env, now, new StatementBudget(limit));
+    // What did not fit is carried on at once in a sweep message of its own: only the steps with work
+    // left, one hop on. Each invocation it runs in carries on the rest, until nothing is left.
+    expect(carried).toHaveLength(1);
+    expect(carried[0]).toMatchObject({ shard: "DB", now, hop: 1 });
+    expect(carried[0]?.steps).toContain("billing_steps");
+    expect(carried[0]?.steps).not.toContain("pruned_idempotency_claims");
+    for (let i = 0; i < carried.length && i < MAX_HOPS; i++) await sweepMessage(queued, carried[i]);
     expect(await renewed()).toBe(subs.length);
     expect(await open()).toBe(0);
     for (const s of subs) expect(await paidInvoices(m.opts, s)).toBe(2);
+    // The last hop had nothing left to carry on (the loop ran every message there was).
+    expect(carried.length).toBeLessThan(MAX_HOPS);
+    expect(carried.map((c) => c.hop)).toEqual(carried.map((_, i) => i + 1));
+  });
+
+  it("a backlog is carried on at most MAX_HOPS invocations after the cron's; a message naming no known step does nothing", async () => {
+    const m = await newMerchant("budget-hops");
+    const subs = await dueSubscriptions(m.opts, 3);
+    const carried: SweepMessage[] = [];
+    const queued = { ...env, SWEEP_QUEUE: recordingQueue<SweepMessage>(carried), SWEEP_STATEMENTS: "40" };
+    const renewed = async () => (await Promise.all(subs.map((s) => paidInvoices(m.opts, s)))).filter((n) => n === 2).length;
+    await sweepMessage(queued, { shard: "DB", now: Date.now(), steps: ["no_such_step"], hop: 1 });
+    expect(await renewed()).toBe(0);
+    expect(carried).toEqual([]);
+    // The last hop runs its steps (a renewal fits in 40 statements) and carries nothing on.
+    await sweepMessage(queued, { shard: "DB", now: Date.now(), steps: ["billing_steps", "no_such_step"], hop: MAX_HOPS });
+    expect(await renewed()).toBe(1);
+    expect(carried).toEqual([]);
+    // One hop before it carries the rest on.
+    await sweepMessage(queued, { shard: "DB", now: Date.now(), steps: ["billing_steps"], hop: MAX_HOPS - 1 });
+    expect(await renewed()).toBe(2);
+    expect(carried).toMatchObject([{ shard: "DB", steps: ["billing_steps"], hop: MAX_HOPS }]);
   });
 
   it("databases swept in one invocation share its budget: a backlog on the first leaves the second its part", async () => {
@@ -113,12 +143,15 @@ describe("a statement budget per invocation", () => {
       ),
     );
     expect((await env.DB_SHARD_1.prepare("UPDATE checkout_sessions SET expires_at = 1 WHERE id = ?").bind(session.id).run()).meta.changes).toBe(1);
-    await sweep({ ...env, SWEEP_STATEMENTS: "120" }, Date.now());
+    const carried: SweepMessage[] = [];
+    await sweep({ ...env, SWEEP_STATEMENTS: "120", SWEEP_QUEUE: recordingQueue<SweepMessage>(carried) }, Date.now());
     expect((await env.DB_SHARD_1.prepare("SELECT status FROM checkout_sessions WHERE id = ?").bind(session.id).first<{ status: string }>())?.status).toBe("expired");
     // The first database's renewals went on as far as its part allowed.
     const renewed = (await Promise.all(subs.map((s) => paidInvoices(m.opts, s)))).filter((n) => n === 2).length;
     expect(renewed).toBeGreaterThan(0);
     expect(renewed).toBeLessThan(subs.length);
+    // The first database's backlog is carried on in a message naming it.
+    expect(carried.map((c) => c.shard)).toEqual(["DB"]);
   });
 
   it("a test clock's advance with more due than one invocation runs within the budget; the cron sweep finishes it", async () => {
