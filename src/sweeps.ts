@@ -36,6 +36,8 @@ export interface SweepStep {
   cost: number;
   /** The most rounds in one sweep. */
   rounds: number;
+  /** Whether work still due after the sweep is carried on in another invocation at once (else it waits a minute). */
+  carried?: boolean;
   round: (budget: StatementBudget) => Promise<SweepRound>;
 }
 
@@ -46,7 +48,7 @@ export interface SweepStep {
  * invocation fail: the checkout expiry and pruning, and the other databases' sweeps). Then what is
  * left goes, in the same order, to the steps that still have work due. A step that fails is logged,
  * recorded in `failures`, and not run again in this sweep. Answers what each step did, by name, and the
- * steps that still have work due (their budget or their rounds ran out).
+ * steps that may still have work due: their budget or their rounds ran out, or they never got to run.
  */
 export async function runSteps(steps: SweepStep[], budget: StatementBudget, failures: unknown[]): Promise<{ done: Map<string, number>; more: string[] }> {
   const done = new Map<string, number>(steps.map((s) => [s.name, 0]));
@@ -167,14 +169,15 @@ export async function sweepShard(env: Env, now: number, budget = new StatementBu
   const steps: SweepStep[] = [
     { name: "purged_events", cost: UNIT_COST.retention, rounds: RETENTION_ROUNDS, round: inBatches((batch) => purgeExpired(counted.DB, retention, batch)) },
     { name: "purged_psp_events", cost: 1, rounds: RETENTION_ROUNDS, round: inBatches((batch) => purgePspEvents(counted.DB, retention, batch)) },
-    { name: "requeued_deliveries", cost: UNIT_COST.round, rounds: WORK_ROUNDS, round: () => requeueOverdue(counted, now) },
-    { name: "requeued_reconciliations", cost: UNIT_COST.round, rounds: WORK_ROUNDS, round: () => requeueStuckReconciliations(counted, now) },
-    { name: "expired_authorizations", cost: UNIT_COST.round, rounds: WORK_ROUNDS, round: () => expireAuthorizations(counted, now) },
-    { name: "refanned_events", cost: UNIT_COST.round, rounds: WORK_ROUNDS, round: () => refanEvents(counted, now) },
+    { name: "requeued_deliveries", cost: UNIT_COST.round, carried: true, rounds: WORK_ROUNDS, round: () => requeueOverdue(counted, now) },
+    { name: "requeued_reconciliations", cost: UNIT_COST.round, carried: true, rounds: WORK_ROUNDS, round: () => requeueStuckReconciliations(counted, now) },
+    { name: "expired_authorizations", cost: UNIT_COST.round, carried: true, rounds: WORK_ROUNDS, round: () => expireAuthorizations(counted, now) },
+    { name: "refanned_events", cost: UNIT_COST.round, carried: true, rounds: WORK_ROUNDS, round: () => refanEvents(counted, now) },
     // Renewals and payment retries: each is claimed in D1, so overlapping sweeps bill once.
     {
       name: "billing_steps",
       cost: UNIT_COST.billingStep,
+      carried: true,
       rounds: WORK_ROUNDS,
       round: async (within) => {
         const pass = await billingSweep(counted, now, 100, within, skipped);
@@ -182,17 +185,20 @@ export async function sweepShard(env: Env, now: number, budget = new StatementBu
       },
     },
     // Checkout Sessions past expires_at: their intents are canceled, then the sessions expire.
-    { name: "expired_checkout_sessions", cost: UNIT_COST.round + UNIT_COST.sessionExpiry, rounds: WORK_ROUNDS, round: (within) => expireOverdueSessions(counted, now, origin, 50, within) },
+    { name: "expired_checkout_sessions", cost: UNIT_COST.round + UNIT_COST.sessionExpiry, carried: true, rounds: WORK_ROUNDS, round: (within) => expireOverdueSessions(counted, now, origin, 50, within) },
     { name: "pruned_idempotency_claims", cost: 1, rounds: RETENTION_ROUNDS, round: inBatches((batch) => pruneIdempotencyClaims(counted, now, batch)) },
     { name: "pruned_stored_answers", cost: 1, rounds: RETENTION_ROUNDS, round: inBatches((batch) => pruneIdempotencyKeys(counted, now, batch)) },
   ];
   const only = carry.steps ? new Set(carry.steps) : null;
-  const { done, more } = await runSteps(only ? steps.filter((s) => only.has(s.name)) : steps, budget, failures);
+  const { done, more: due } = await runSteps(only ? steps.filter((s) => only.has(s.name)) : steps, budget, failures);
+  // Retention is carried on by the next minute's sweep only: up to 50 batches a minute keep up with a
+  // busy database, and more would hold its one query at a time from the requests for most of the minute.
+  const more = due.filter((name) => steps.some((s) => s.name === name && s.carried));
   const hop = carry.hop ?? 0;
   if ([...done.values()].some((n) => n > 0)) log("info", "cron sweep", { ...Object.fromEntries(done), d1_statements: budget.spent, hop });
-  // What did not fit is carried on in an invocation of its own (a sweep message), right away rather
-  // than a minute later, up to MAX_HOPS invocations after the cron's; the next minute's sweep goes on
-  // from there. A step that failed is not carried on.
+  // Due work that did not fit is carried on in an invocation of its own (a sweep message), right away
+  // rather than a minute later, up to MAX_HOPS invocations after the cron's; the next minute's sweep
+  // goes on from there. A step that failed is not carried on.
   if (more.length > 0 && hop < MAX_HOPS) {
     try {
       await env.SWEEP_QUEUE.send({ shard: carry.shard, now, steps: more, hop: hop + 1 } satisfies SweepMessage, { contentType: "json" });

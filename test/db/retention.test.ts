@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest";
 import { IDEMPOTENCY_BINDING_TTL_MS } from "../../src/api/idempotency-binding";
 import { IDEMPOTENCY_TTL_MS } from "../../src/intents/object";
 import { StatementBudget } from "../../src/db/budget";
-import { RETENTION_BATCH, runSteps, sweepShard, type SweepStep } from "../../src/sweeps";
-import { newMerchant, post, uniqueKey } from "../helpers";
+import { RETENTION_BATCH, runSteps, sweepShard, type SweepMessage, type SweepStep } from "../../src/sweeps";
+import { newMerchant, post, recordingQueue, uniqueKey } from "../helpers";
 
 const DAY = 86_400_000;
 
@@ -100,6 +100,21 @@ describe("retention in rounds", () => {
     await sweepShard(env, now);
 
     expect(await count("SELECT count(*) AS n FROM psp_events WHERE account_id = ?", account)).toBe(1);
+  });
+
+  it("a retention backlog beyond the sweep's budget waits for the next minute: it is not carried on at once", async () => {
+    const m = await newMerchant("retention-not-carried");
+    const now = Date.now();
+    await env.DB.prepare(`${counting(RETENTION_BATCH * 3)} INSERT INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) SELECT ?1 || i, ?2, 0, 'payment_intent.created', NULL, 1, ?3 + i, '{}' FROM k`)
+      .bind(`evt_${m.id}_old_`, m.id, now - 40 * DAY)
+      .run();
+    const carried: SweepMessage[] = [];
+    // Room for a batch or two of the purge, not three.
+    await sweepShard({ ...env, SWEEP_QUEUE: recordingQueue<SweepMessage>(carried) }, now, new StatementBudget(8));
+    expect(await count("SELECT count(*) AS n FROM events WHERE merchant_id = ?", m.id)).toBeGreaterThan(0);
+    expect(carried.flatMap((c) => c.steps ?? [])).not.toContain("purged_events");
+    await sweepShard(env, now);
+    expect(await count("SELECT count(*) AS n FROM events WHERE merchant_id = ?", m.id)).toBe(0);
   });
 
   it("a step of the sweep that fails does not stop the others; the sweep says so at the end", async () => {
