@@ -28,6 +28,13 @@ export const RETENTION_BATCH = 1000;
 const RETENTION_ROUNDS = 50;
 /** The most rounds of a step that handles due work (expiries, billing, re-queues) in one sweep. */
 const WORK_ROUNDS = 20;
+/**
+ * The most rounds of a step whose every row is a call to the PSP (an authorization's void, a
+ * reconciliation's lookup): 500 a minute per database, about 8 a second, so a backlog cannot take the
+ * merchant's PSP rate limit (Stripe allows 100 requests a second live, 25 in test mode) from its
+ * payments. Nor are they carried on to more invocations.
+ */
+const PSP_ROUNDS = 10;
 
 /** A step of a database's sweep, run in rounds. */
 export interface SweepStep {
@@ -170,8 +177,8 @@ export async function sweepShard(env: Env, now: number, budget = new StatementBu
     { name: "purged_events", cost: UNIT_COST.retention, rounds: RETENTION_ROUNDS, round: inBatches((batch) => purgeExpired(counted.DB, retention, batch)) },
     { name: "purged_psp_events", cost: 1, rounds: RETENTION_ROUNDS, round: inBatches((batch) => purgePspEvents(counted.DB, retention, batch)) },
     { name: "requeued_deliveries", cost: UNIT_COST.round, carried: true, rounds: WORK_ROUNDS, round: () => requeueOverdue(counted, now) },
-    { name: "requeued_reconciliations", cost: UNIT_COST.round, carried: true, rounds: WORK_ROUNDS, round: () => requeueStuckReconciliations(counted, now) },
-    { name: "expired_authorizations", cost: UNIT_COST.round, carried: true, rounds: WORK_ROUNDS, round: () => expireAuthorizations(counted, now) },
+    { name: "requeued_reconciliations", cost: UNIT_COST.round, rounds: PSP_ROUNDS, round: () => requeueStuckReconciliations(counted, now) },
+    { name: "expired_authorizations", cost: UNIT_COST.round, rounds: PSP_ROUNDS, round: () => expireAuthorizations(counted, now) },
     { name: "refanned_events", cost: UNIT_COST.round, carried: true, rounds: WORK_ROUNDS, round: () => refanEvents(counted, now) },
     // Renewals and payment retries: each is claimed in D1, so overlapping sweeps bill once.
     {

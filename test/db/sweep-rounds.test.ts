@@ -9,7 +9,8 @@ import { describe, expect, it } from "vitest";
 import { expireOverdueSessions } from "../../src/checkout/sessions";
 import type { Env } from "../../src/env";
 import { expireAuthorizations, requeueStuckReconciliations } from "../../src/reconcile/sweep";
-import { sweepShard } from "../../src/sweeps";
+import { StatementBudget } from "../../src/db/budget";
+import { sweepShard, type SweepMessage } from "../../src/sweeps";
 import { createEndpoint, createIntent, get, newMerchant, post, readModelIntent, receiverHook, recordingQueue, waitFor, type PaymentIntentJson } from "../helpers";
 
 const DAY = 86_400_000;
@@ -180,4 +181,30 @@ describe("the cron's expiry sweeps go round their due rows", () => {
       await env.DB.prepare("DELETE FROM events WHERE substr(id, 1, length(?1)) = ?1").bind(`evt_outage_${m.id}_`).run();
     }
   });
+
+  it("a sweep voids at most 500 authorizations (a PSP call each), and does not carry the rest on", async () => {
+    const m = await newMerchant("expiry-psp-cap");
+    const res = await createIntent({ amount: 1200, payment_method: "pm_card_visa", confirm: true, capture_method: "manual" }, m.opts);
+    await waitFor(async () => (await readModelIntent(res.body.id))?.status === "requires_capture", 10_000, "read model");
+    // 520 authorizations past 7 days whose objects do not exist (expire answers nothing for them).
+    const columns = (await env.DB.prepare("SELECT name FROM pragma_table_info('payment_intents')").all<{ name: string }>()).results.map((c) => c.name);
+    const prefix = `pi_pspCap${m.id.slice(-6)}_`;
+    const select = columns.map((c) => (c === "id" ? "?1 || substr('000' || i, -3)" : c === "authorized_at" ? "?2 + i" : c)).join(", ");
+    await env.DB.prepare(`WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 520) INSERT INTO payment_intents (${columns.join(", ")}) SELECT ${select} FROM payment_intents, k WHERE id = ?3`)
+      .bind(prefix, Date.now() - 500 * DAY, res.body.id)
+      .run();
+    await env.DB.prepare("DELETE FROM sweep_cursors WHERE name = 'expire_authorizations'").run();
+    try {
+      const carried: SweepMessage[] = [];
+      await sweepShard({ ...env, SWEEP_QUEUE: recordingQueue<SweepMessage>(carried) }, Date.now(), new StatementBudget(900));
+      // Ten rounds of 50, then the cursor waits at the 500th for the next minute's sweep.
+      const cursor = await env.DB.prepare("SELECT value FROM sweep_cursors WHERE name = 'expire_authorizations'").first<{ value: string }>();
+      expect(JSON.parse(cursor?.value ?? "{}")).toMatchObject({ id: `${prefix}500` });
+      expect(carried.flatMap((c) => c.steps ?? [])).not.toContain("expired_authorizations");
+    } finally {
+      await env.DB.prepare("DELETE FROM payment_intents WHERE substr(id, 1, length(?1)) = ?1").bind(prefix).run();
+      await env.DB.prepare("DELETE FROM sweep_cursors WHERE name = 'expire_authorizations'").run();
+    }
+    // 500 objects are called (each made on its first call): generous for a busy machine.
+  }, 180_000);
 });
