@@ -189,7 +189,8 @@ describe("a statement budget per invocation", () => {
     expect((await ok(get<{ status: string }>(`/v1/test_helpers/test_clocks/${clock.id}`, m.opts))).status).toBe("ready");
     // Every week of the year paid once: the first invoice and 52 renewals.
     for (const s of subs) expect(await paidInvoices(m.opts, s)).toBe(53);
-  });
+    // 104 renewals, each a payment: generous for a busy machine.
+  }, 120_000);
 
   it("a billing pass that skips more subscriptions than D1 binds parameters goes on to the ones after them", async () => {
     const m = await newMerchant("budget-skips");
