@@ -20,6 +20,8 @@ import { boundary, type Interval } from "./periods";
 import {
   db,
   invoiceById,
+  LIVE_SUBSCRIPTION,
+  MAX_CUSTOMER_SUBSCRIPTIONS,
   parseDetails,
   renderInvoice,
   renderSubscription,
@@ -129,6 +131,31 @@ async function customerContact(d1: D1Database, id: string): Promise<Pick<Custome
 
 /** The SQL value of a row's field (booleans are integers in D1). */
 const sqlValue = (v: unknown) => (typeof v === "boolean" ? (v ? 1 : 0) : (v ?? null));
+
+/**
+ * The subscription's insert, made only while its customer has fewer than MAX_CUSTOMER_SUBSCRIPTIONS
+ * that have not ended. The count and the insert are one statement of the create's transaction, so
+ * creates racing at the limit cannot pass it together; the writes after it are guarded on it.
+ */
+export function insertSubscription(w: Writes, row: SubscriptionRow): void {
+  const columns = Object.entries(getTableColumns(subscriptions)) as [keyof SubscriptionRow, { name: string }][];
+  w.add(
+    `INSERT INTO subscriptions (${columns.map(([, c]) => c.name).join(", ")}) SELECT ${columns.map(() => "?").join(", ")} ` +
+      `WHERE (SELECT count(*) FROM subscriptions WHERE customer = ? AND ${LIVE_SUBSCRIPTION}) < ${MAX_CUSTOMER_SUBSCRIPTIONS}`,
+    [...columns.map(([k]) => sqlValue(row[k])), row.customer],
+  );
+}
+
+/** The prices of these ids, in one query. */
+export async function pricesByIds(env: Env, ids: readonly string[]): Promise<Map<string, PriceRow>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const rows = await db(env.DB)
+    .select()
+    .from(prices)
+    .where(sql`${prices.id} IN (SELECT value FROM json_each(${JSON.stringify(unique)}))`);
+  return new Map(rows.map((p) => [p.id, p]));
+}
 
 /** The invoice's insert: once per (subscription, period), and (when guarded) only if the change before it happened. */
 export function insertInvoice(w: Writes, row: InvoiceRow, guarded: boolean): void {

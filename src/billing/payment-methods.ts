@@ -5,9 +5,9 @@
 import { and, eq } from "drizzle-orm";
 import { invalidRequest } from "../core/errors";
 import type { IntentRecord, Metadata, PaymentMethodDetails, Scope } from "../core/types";
-import { customers, paymentMethods, prices, subscriptions } from "../db/schema";
+import { customers, paymentMethods, subscriptions } from "../db/schema";
 import type { Env } from "../env";
-import { updateSubscription } from "./engine";
+import { pricesByIds, updateSubscription } from "./engine";
 import { db, renderCustomer, renderPaymentMethodRow, type CustomerRow, type PaymentMethodRow } from "./store";
 import { Writes } from "./writes";
 
@@ -103,7 +103,8 @@ export async function detachPaymentMethod(env: Env, scope: Scope, pm: PaymentMet
     .select()
     .from(subscriptions)
     .where(and(eq(subscriptions.customer, customerId), eq(subscriptions.defaultPaymentMethod, pm.id)));
-  for (const sub of subs) await updateSubscription(w, sub, { defaultPaymentMethod: null }, { requestId, price: (await db(env.DB).select().from(prices).where(eq(prices.id, sub.price)).limit(1))[0] ?? null });
+  const subPrices = await pricesByIds(env, subs.map((s) => s.price));
+  for (const sub of subs) await updateSubscription(w, sub, { defaultPaymentMethod: null }, { requestId, price: subPrices.get(sub.price) ?? null });
   const [changed] = await w.commit(env);
   if (!changed) throw invalidRequest(`The payment method ${pm.id} is not attached to a customer.`, "payment_method", "payment_method_not_attached");
   return detached;

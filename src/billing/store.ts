@@ -18,6 +18,14 @@ export type TestClockRow = typeof testClocks.$inferSelect;
 export const SUBSCRIPTION_STATUSES = ["incomplete", "incomplete_expired", "trialing", "active", "past_due", "canceled", "unpaid"] as const;
 /** Terminal: nothing more is billed, and the subscription cannot be changed. */
 export const ENDED_STATUSES: readonly string[] = ["canceled", "incomplete_expired"];
+/**
+ * The subscriptions that have not ended, as SQL: the literal of the partial index
+ * `subscriptions_customer_live` (migration 0036), repeated by each query that counts or reads a
+ * customer's, so the planner can use it.
+ */
+export const LIVE_SUBSCRIPTION = "status NOT IN ('canceled', 'incomplete_expired')";
+/** The most subscriptions a customer may have that have not ended (Stripe's: 500 active or scheduled). */
+export const MAX_CUSTOMER_SUBSCRIPTIONS = 500;
 export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 export const INVOICE_STATUSES = ["open", "paid", "uncollectible", "void"] as const;
 

@@ -30,6 +30,11 @@ export class Writes {
     private readonly scope: Scope,
   ) {}
 
+  /** How many statements it holds: the index in `commit`'s answer of the next one added. */
+  get size(): number {
+    return this.statements.length;
+  }
+
   /** A write; `guarded` makes it happen only if the statement before it changed a row. */
   add(sql: string, binds: unknown[]): this {
     this.statements.push(this.d1.prepare(sql).bind(...binds));

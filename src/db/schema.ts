@@ -533,6 +533,9 @@ export const subscriptions = sqliteTable(
     index("subscriptions_renewing").on(t.testClock, t.currentPeriodEnd).where(sql`${t.status} IN ('active', 'past_due', 'trialing')`),
     index("subscriptions_incomplete").on(t.testClock, t.currentPeriodStart).where(sql`${t.status} = 'incomplete'`),
     index("subscriptions_customer").on(t.customer),
+    // A customer's subscriptions that have not ended: the limit of 500 counts them on each create, and
+    // deleting the customer cancels them (migration 0036; the queries repeat this literal, LIVE_SUBSCRIPTION).
+    index("subscriptions_customer_live").on(t.customer).where(sql`${t.status} NOT IN ('canceled', 'incomplete_expired')`),
     index("subscriptions_clock").on(t.testClock),
     index("subscriptions_customer_list").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
     index("subscriptions_price").on(t.merchantId, t.livemode, t.price, t.created, t.id),

@@ -7,7 +7,7 @@ import { randomId } from "../../core/ids";
 import { renderIntent } from "../../core/objects";
 import type { Scope } from "../../core/types";
 import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
-import { cancelSubscription } from "../../billing/subscriptions";
+import { cancelSubscriptions, liveSubscriptionIds } from "../../billing/subscriptions";
 import {
   db,
   findCustomer,
@@ -20,7 +20,7 @@ import {
 } from "../../billing/store";
 import { Writes } from "../../billing/writes";
 import { createdConditions, listIntents, listable, pageOf } from "../../db/queries";
-import { customers, paymentMethods, subscriptions } from "../../db/schema";
+import { customers, paymentMethods } from "../../db/schema";
 import { bounded, MAX_WINDOW_DAYS, unboundedMessage } from "../../db/search";
 import { newestFirst } from "../../db/shards";
 import { mergeMetadata } from "../../intents/operations/metadata";
@@ -414,11 +414,7 @@ export async function setDefault(c: Ctx, row: CustomerRow, paymentMethod: string
 }
 
 async function deleteCustomer(c: Ctx, scope: Scope, row: CustomerRow): Promise<void> {
-  const subs = await db(c.env.DB)
-    .select({ id: subscriptions.id, status: subscriptions.status })
-    .from(subscriptions)
-    .where(eq(subscriptions.customer, row.id));
-  for (const sub of subs) if (sub.status !== "canceled") await cancelSubscription(c.env, scope, sub.id, Date.now(), c.get("requestId"));
+  await cancelSubscriptions(c.env, scope, await liveSubscriptionIds(c.env.DB, row.id), Date.now(), c.get("requestId"));
   const w = new Writes(c.env.DB, scope);
   w.add("UPDATE customers SET deleted = 1 WHERE id = ? AND deleted = 0", [row.id]);
   await w.event("customer.deleted", { ...renderCustomer(row), deleted: true }, [row.id]);

@@ -8,8 +8,8 @@ import { invalidRequest } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import type { Principal } from "../../auth/permissions";
 import { processDue } from "../../billing/engine";
-import { cancelSubscription } from "../../billing/subscriptions";
-import { db, findTestClock, renderTestClock, type TestClockRow } from "../../billing/store";
+import { cancelSubscriptions } from "../../billing/subscriptions";
+import { db, ENDED_STATUSES, findTestClock, renderTestClock, type TestClockRow } from "../../billing/store";
 import { INVOCATION_STATEMENTS, StatementBudget } from "../../db/budget";
 import { listable, pageOf } from "../../db/queries";
 import { wrapDb } from "../../db/shards";
@@ -117,8 +117,12 @@ export function registerTestClocks(app: App): void {
     },
     async (c, { params, principal }) => {
       const clock = await clockOf(c, principal, params.id ?? "");
-      const subs = await db(c.env.DB).select().from(subscriptions).where(eq(subscriptions.testClock, clock.id));
-      for (const sub of subs) if (sub.status !== "canceled") await cancelSubscription(c.env, principal, sub.id, clock.frozenTime, c.get("requestId"));
+      const subs = await db(c.env.DB)
+        .select({ id: subscriptions.id, status: subscriptions.status })
+        .from(subscriptions)
+        .where(eq(subscriptions.testClock, clock.id));
+      const live = subs.filter((s) => !ENDED_STATUSES.includes(s.status)).map((s) => s.id);
+      await cancelSubscriptions(c.env, principal, live, clock.frozenTime, c.get("requestId"));
       await db(c.env.DB).batch([
         db(c.env.DB)
           .update(customers)
