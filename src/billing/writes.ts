@@ -77,9 +77,17 @@ export class Writes {
   }
 }
 
+/**
+ * Events handed to the queue in one sendBatch: a batch holds at most 100 messages and 256 KB, and a
+ * subscription's event (with its price) is a few KB, so a transaction's 50 cancellations fit in one.
+ */
+const PUBLISH_CHUNK = 50;
+
 async function publish(env: Env, records: EventRecord[]): Promise<void> {
   try {
-    await env.EVENTS_QUEUE.sendBatch(records.map((body) => ({ body, contentType: "json" as const })));
+    for (let i = 0; i < records.length; i += PUBLISH_CHUNK) {
+      await env.EVENTS_QUEUE.sendBatch(records.slice(i, i + PUBLISH_CHUNK).map((body) => ({ body, contentType: "json" as const })));
+    }
   } catch (err) {
     // Stored and marked not fanned out: the cron sweep hands them over again.
     log("warn", "billing events not handed to the queue yet", { error: String(err), count: records.length });

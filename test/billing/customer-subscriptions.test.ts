@@ -9,6 +9,7 @@ import { getTableColumns } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { CANCEL_CHUNK } from "../../src/billing/subscriptions";
 import { MAX_CUSTOMER_SUBSCRIPTIONS } from "../../src/billing/store";
+import type { EventRecord } from "../../src/core/types";
 import { subscriptions } from "../../src/db/schema";
 import worker from "../../src/index";
 import { planOf, recording, type Captured } from "../db/recording";
@@ -205,6 +206,41 @@ describe("a customer's subscriptions", () => {
     expect(await countOf("SELECT count(*) AS n FROM subscriptions WHERE customer = ? AND ended_at = ?", customer.id, clock.frozen_time * 1000)).toBe(live);
     expect(await countOf("SELECT count(*) AS n FROM events WHERE merchant_id = ? AND type = 'customer.subscription.deleted'", m.id)).toBe(live);
     expect(deleted.queries).toBeLessThan(30);
+  });
+
+  it("that pay with a card being detached lose it as their default, each with its event, handed to the queue 50 at a time", async () => {
+    const s = await setup("sub-bulk-detach");
+    const other = await ok(post<{ id: string }>(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "tok_mastercard" }, s.opts));
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, default_payment_method: other.id }, s.opts));
+    await copies(sub.id, 119, "detach_live");
+    const batches: number[] = [];
+    const queue = new Proxy(env.EVENTS_QUEUE, {
+      get(target, prop) {
+        if (prop === "sendBatch") {
+          return (messages: Iterable<MessageSendRequest<EventRecord>>, options?: QueueSendBatchOptions) => {
+            const list = [...messages];
+            batches.push(list.length);
+            return target.sendBatch(list, options);
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === "function" ? (v as (...args: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const tally = { queries: 0 };
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      new Request(`http://gateway.test/v1/payment_methods/${other.id}/detach`, { method: "POST", headers: { authorization: `Bearer ${s.key}`, "content-type": "application/json" }, body: "{}" }),
+      { ...env, DB: counted(env.DB, tally, []), EVENTS_QUEUE: queue },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    expect(await countOf("SELECT count(*) AS n FROM subscriptions WHERE customer = ? AND default_payment_method = ?", s.customer, other.id)).toBe(0);
+    // 120 customer.subscription.updated and the payment_method.detached, in batches the queue takes.
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(121);
+    expect(Math.max(...batches)).toBeLessThanOrEqual(50);
+    expect(tally.queries).toBeLessThan(15);
   });
 
   it("that changed between the chunk's read and its write are canceled on their own, once", async () => {
