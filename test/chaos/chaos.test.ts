@@ -1,4 +1,4 @@
-// Chaos that loses nothing. Each run takes one payment through confirm, capture and refunds (some of
+// Chaos that loses nothing. Each run takes one payment (sandbox, Stripe or PayPal) through confirm, capture and refunds (some of
 // them concurrent) while faults chosen by fast-check hit one step of each operation: the PSP call
 // errors, times out, or succeeds with its answer lost; the read-model write (the D1 batch) or a queue
 // send fails, before or after it was done; the object is reset (its memory and unconfirmed writes
@@ -15,6 +15,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { EventRecord, IntentRecord } from "../../src/core/types";
 import type { Env as GatewayEnv } from "../../src/env";
 import worker, { QUEUES } from "../../src/index";
+import { exports } from "cloudflare:workers";
 import { addConnector, createEndpoint, newMerchant, post, receivedBy, receiverHook, uniqueKey, type CallOptions, type CallResult, type PaymentIntentJson } from "../helpers";
 import {
   armBinding,
@@ -23,10 +24,15 @@ import {
   disarm,
   expectEventsDelivered,
   expectMoneyConsistent,
+  expectPayPalAgrees,
   expectReadModelMatches,
   expectStripeAgrees,
   FaultCounts,
   objectState,
+  paypalClearFaults,
+  paypalFault,
+  paypalHeld,
+  paypalRelease,
   resetObject,
   settle,
   sleep,
@@ -35,6 +41,7 @@ import {
   stripeHeld,
   stripeRelease,
   type BindingFault,
+  type PayPalOp,
   type StripeFaultKind,
   type StripeOp,
 } from "./harness";
@@ -74,32 +81,70 @@ const bindingFault: fc.Arbitrary<BindingFault> = fc.record({
 const opFault = (psp: fc.Arbitrary<PspFault>): fc.Arbitrary<OpFault> => fc.record({ psp, binding: fc.option(bindingFault, { freq: 4 }) });
 const stripePsp = fc.constantFrom<PspFault>("none", "error", "timeout", "lost", "reset_before", "reset_after");
 
-function scenario(connector: "sandbox" | "stripe"): fc.Arbitrary<Scenario> {
+type ConnectorName = "sandbox" | "stripe" | "paypal";
+
+function scenario(connector: ConnectorName): fc.Arbitrary<Scenario> {
   // The sandbox's own faults are its cards: timeouts that resolve either way, a 5xx before money moved.
   // A reset during its call is possible only while a timeout card hangs (after the sandbox recorded it).
   const sandboxCards = ["pm_card_visa", "pm_card_sandboxTimeoutThenSuccess", "pm_card_sandboxTimeoutThenDecline", "tok_sandboxProviderError"];
+  // Stripe's and PayPal's fakes take every PSP fault; PayPal's "confirm" is the payer's return, which
+  // completes the approved order (the money moves there).
+  const faultable = connector !== "sandbox";
   return fc.record({
     manual: fc.boolean(),
-    card: connector === "stripe" ? fc.constant("pm_card_visa") : fc.constantFrom(...sandboxCards, "pm_card_visa"),
+    card: connector === "stripe" ? fc.constant("pm_card_visa") : connector === "paypal" ? fc.constant("paypal") : fc.constantFrom(...sandboxCards, "pm_card_visa"),
     captureShare: fc.constantFrom(100, 100, 70),
-    confirm: opFault(connector === "stripe" ? stripePsp : fc.constantFrom<PspFault>("none", "reset_after")),
-    capture: opFault(connector === "stripe" ? stripePsp : fc.constant<PspFault>("none")),
-    refunds: fc.array(fc.record({ share: fc.integer({ min: 5, max: 60 }), fault: opFault(connector === "stripe" ? stripePsp : fc.constant<PspFault>("none")) }), { minLength: 1, maxLength: 3 }),
+    confirm: opFault(faultable ? stripePsp : fc.constantFrom<PspFault>("none", "reset_after")),
+    capture: opFault(faultable ? stripePsp : fc.constant<PspFault>("none")),
+    refunds: fc.array(fc.record({ share: fc.integer({ min: 5, max: 60 }), fault: opFault(faultable ? stripePsp : fc.constant<PspFault>("none")) }), { minLength: 1, maxLength: 3 }),
     concurrentRefunds: fc.boolean(),
     receiverFails: fc.boolean(),
   });
 }
 
 interface Run {
-  connector: "sandbox" | "stripe";
+  connector: ConnectorName;
   opts: CallOptions;
   secretKey: string;
+  /** The PayPal account's client id: the PayPal fake's faults are armed per client. */
+  clientId: string;
   intentId: string;
   /** Each refund request's Idempotency-Key, the refund its answer named, and whether any answer was not a 5xx. */
   refundAnswers: { key: string; refundId: string | null; answered: boolean }[];
 }
 
 const STRIPE_OP: Record<string, StripeOp> = { confirm: "create", capture: "capture", refund: "refund" };
+const PAYPAL_OP: Record<string, PayPalOp> = { confirm: "complete", capture: "capture", refund: "refund" };
+
+/** The PSP fake's controls for this run's account (none for the sandbox, whose faults are its cards). */
+function pspControls(run: Run) {
+  if (run.connector === "stripe") {
+    return { arm: (op: string, kind: StripeFaultKind) => stripeFault(run.secretKey, STRIPE_OP[op] ?? "create", kind), held: () => stripeHeld(run.secretKey), release: () => stripeRelease(run.secretKey), clear: () => stripeClearFaults(run.secretKey) };
+  }
+  if (run.connector === "paypal") {
+    return { arm: (op: string, kind: StripeFaultKind) => paypalFault(run.clientId, PAYPAL_OP[op] ?? "complete", kind), held: () => paypalHeld(run.clientId), release: () => paypalRelease(run.clientId), clear: () => paypalClearFaults(run.clientId) };
+  }
+  return null;
+}
+
+/**
+ * The payer back from PayPal on the gateway's return page: its GET only shows the page; the form it
+ * submits at once (a POST with the client secret) completes the payment. Submitted again, it is the
+ * payer's reload.
+ */
+async function submitReturnPage(back: string): Promise<CallResult<Record<string, unknown>>> {
+  const shown = await exports.default.fetch(new Request(back, { redirect: "manual" }));
+  const html = await shown.text();
+  if (shown.status !== 200) return { status: shown.status, body: { page: html.slice(0, 200) }, headers: shown.headers };
+  const decode = (v: string) => v.replace(/&#(\d+);/g, (_m, code: string) => String.fromCharCode(Number(code)));
+  const action = decode(/<form id="complete" method="post" action="([^"]+)">/.exec(html)?.[1] ?? "");
+  const secret = decode(/name="client_secret" value="([^"]+)"/.exec(html)?.[1] ?? "");
+  if (!action) return { status: 200, body: { page: "no form: nothing left to complete" }, headers: shown.headers };
+  const res = await exports.default.fetch(
+    new Request(new URL(action, back), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `client_secret=${encodeURIComponent(secret)}`, redirect: "manual" }),
+  );
+  return { status: res.status, body: { page: (await res.text()).slice(0, 200) }, headers: res.headers };
+}
 const HOLD: Partial<Record<PspFault, StripeFaultKind>> = { reset_before: "hold_before", reset_after: "hold_after" };
 
 async function sandboxRecorded(intentId: string): Promise<boolean> {
@@ -111,7 +156,13 @@ async function sandboxRecorded(intentId: string): Promise<boolean> {
  * One operation under its fault, then the merchant's retry with the same Idempotency-Key. An answer
  * that was not a 5xx must be replayed as it was.
  */
-async function faulted(run: Run, op: "confirm" | "capture" | "refund", fault: OpFault | null, send: (key: string) => Promise<CallResult<Record<string, unknown>>>): Promise<CallResult<Record<string, unknown>>> {
+async function faulted(
+  run: Run,
+  op: "confirm" | "capture" | "refund",
+  fault: OpFault | null,
+  send: (key: string) => Promise<CallResult<Record<string, unknown>>>,
+  replays = true,
+): Promise<CallResult<Record<string, unknown>>> {
   const key = uniqueKey(`chaos-${op}`);
   if (fault?.binding) {
     const b = fault.binding;
@@ -119,8 +170,9 @@ async function faulted(run: Run, op: "confirm" | "capture" | "refund", fault: Op
     await armBinding(run.intentId, b, () => counts.record(`${run.connector} ${op}.${b.step}`, b.kind));
   }
   const psp = fault?.psp ?? "none";
-  const stripeKind: StripeFaultKind | undefined = psp === "none" ? undefined : (HOLD[psp] ?? (psp as StripeFaultKind));
-  if (run.connector === "stripe" && stripeKind) await stripeFault(run.secretKey, STRIPE_OP[op] ?? "create", stripeKind);
+  const pspKind: StripeFaultKind | undefined = psp === "none" ? undefined : (HOLD[psp] ?? (psp as StripeFaultKind));
+  const controls = pspControls(run);
+  if (controls && pspKind) await controls.arm(op, pspKind);
   const answer = send(key);
   if (psp === "reset_before" || psp === "reset_after") {
     // The PSP holds the call (Stripe fake), or the sandbox hangs on a timeout card after recording it:
@@ -128,7 +180,7 @@ async function faulted(run: Run, op: "confirm" | "capture" | "refund", fault: Op
     const deadline = Date.now() + 4_000;
     let caught = false;
     while (Date.now() < deadline) {
-      if (run.connector === "stripe" ? (await stripeHeld(run.secretKey)) > 0 : await sandboxRecorded(run.intentId)) {
+      if (controls ? (await controls.held()) > 0 : await sandboxRecorded(run.intentId)) {
         caught = true;
         break;
       }
@@ -138,15 +190,15 @@ async function faulted(run: Run, op: "confirm" | "capture" | "refund", fault: Op
       counts.record(`${run.connector} ${op}.psp_call`, psp);
       await resetObject(run.intentId);
     }
-    if (run.connector === "stripe") await stripeRelease(run.secretKey);
-  } else if (run.connector === "stripe" && psp !== "none") {
+    if (controls) await controls.release();
+  } else if (controls && psp !== "none") {
     counts.record(`${run.connector} ${op}.psp_call`, psp);
   }
   const first = await answer;
   if (fault?.binding) await disarm(run.intentId);
-  if (run.connector === "stripe") await stripeClearFaults(run.secretKey);
+  if (controls) await controls.clear();
   const retry = await send(key);
-  if (first.status < 500 && retry.status < 500) {
+  if (replays && first.status < 500 && retry.status < 500) {
     expect(retry.status, `the retry of ${op} with its Idempotency-Key replays the answer`).toBe(first.status);
     expect(retry.headers.get("idempotent-replayed")).toBe("true");
   }
@@ -162,10 +214,12 @@ async function status(run: Run): Promise<IntentRecord> {
   return (await settle(run.intentId)).intent;
 }
 
-async function runScenario(connector: "sandbox" | "stripe", s: Scenario): Promise<void> {
+async function runScenario(connector: ConnectorName, s: Scenario): Promise<void> {
   const merchant = await newMerchant(`chaos-${connector}`);
   const secretKey = `sk_test_fake_chaos_${uniqueKey("k").replace(/[^A-Za-z0-9]/g, "")}`;
+  const clientId = `chaos-${uniqueKey("client").replace(/[^A-Za-z0-9]/g, "")}`;
   if (connector === "stripe") await addConnector(merchant.opts, { connector: "stripe", credentials: { secret_key: secretKey } });
+  if (connector === "paypal") await addConnector(merchant.opts, { connector: "paypal", credentials: { client_id: clientId, client_secret: "paypal-secret-9876" } });
   const hooks = [receiverHook("chaos-a"), receiverHook("chaos-b", s.receiverFails ? "fail=1" : "")];
   if (s.receiverFails) counts.record(`${connector} webhook.delivery`, "receiver_500");
   const endpoints = [];
@@ -173,19 +227,33 @@ async function runScenario(connector: "sandbox" | "stripe", s: Scenario): Promis
 
   const created = await post<PaymentIntentJson>(
     "/v1/payment_intents",
-    { amount: AMOUNT, currency: "usd", payment_method: s.card, capture_method: s.manual ? "manual" : "automatic" },
+    { amount: AMOUNT, currency: "usd", ...(connector === "paypal" ? { payment_method_data: { type: "paypal" } } : { payment_method: s.card }), capture_method: s.manual ? "manual" : "automatic" },
     { ...merchant.opts, idempotencyKey: uniqueKey("chaos-create") },
   );
   expect(created.status, JSON.stringify(created.body)).toBe(200);
-  const run: Run = { connector, opts: merchant.opts, secretKey, intentId: created.body.id, refundAnswers: [] };
+  const run: Run = { connector, opts: merchant.opts, secretKey, clientId, intentId: created.body.id, refundAnswers: [] };
   const path = `/v1/payment_intents/${run.intentId}`;
 
   // The sandbox's card is its PSP fault: processed with the answer lost (timeout cards), or a 5xx.
   if (connector === "sandbox" && s.card.includes("Timeout")) counts.record("sandbox confirm.psp_call", "lost");
   if (connector === "sandbox" && s.card.includes("ProviderError")) counts.record("sandbox confirm.psp_call", "error");
-  // Confirm; a provider error (nothing moved) leaves it to be confirmed again, once, without faults.
-  await faulted(run, "confirm", s.confirm, (key) => post(`${path}/confirm`, {}, { ...run.opts, idempotencyKey: key }));
-  let intent = await status(run);
+  let intent: IntentRecord;
+  if (connector === "paypal") {
+    // Confirm makes the order (no money moves) and answers PayPal's approval link; the payer approves
+    // there and comes back: that return completes the order, under the faults.
+    const confirmed = await post<PaymentIntentJson>(`${path}/confirm`, {}, { ...run.opts, idempotencyKey: uniqueKey("chaos-confirm") });
+    expect(confirmed.body.status, JSON.stringify(confirmed.body)).toBe("requires_action");
+    const atPayPal = await fetch(confirmed.body.next_action?.redirect_to_url?.url ?? "", { redirect: "manual" });
+    await atPayPal.body?.cancel();
+    const back = atPayPal.headers.get("location") ?? "";
+    expect(back).toContain("/connectors/return/");
+    await faulted(run, "confirm", s.confirm, () => submitReturnPage(back), false);
+    intent = await status(run);
+  } else {
+    // Confirm; a provider error (nothing moved) leaves it to be confirmed again, once, without faults.
+    await faulted(run, "confirm", s.confirm, (key) => post(`${path}/confirm`, {}, { ...run.opts, idempotencyKey: key }));
+    intent = await status(run);
+  }
   if (intent.status === "requires_confirmation") {
     await faulted(run, "confirm", null, (key) => post(`${path}/confirm`, {}, { ...run.opts, idempotencyKey: key }));
     intent = await status(run);
@@ -224,11 +292,12 @@ async function runScenario(connector: "sandbox" | "stripe", s: Scenario): Promis
   const unnamed = intent.refunds.filter((r) => !named.has(r.id));
   expect(unnamed.length, `refunds no answer named: ${unnamed.map((r) => r.id).join(", ")}`).toBeLessThanOrEqual(run.refundAnswers.filter((a) => !a.answered).length);
   if (connector === "stripe") await expectStripeAgrees(intent);
+  if (connector === "paypal") await expectPayPalAgrees(intent);
   await expectReadModelMatches(intent);
   await expectEventsDelivered(intent, endpoints);
 }
 
-function property(connector: "sandbox" | "stripe") {
+function property(connector: ConnectorName) {
   return fc.asyncProperty(scenario(connector), async (s) => {
     let ok = false;
     try {
@@ -244,7 +313,7 @@ function property(connector: "sandbox" | "stripe") {
 /**
  * Every kind of fault at every step, at least once, whatever the random runs pick: each binding fault
  * (with the PSP's answer lost, so that reconciliation is queued and its send can fail) and each PSP
- * fault, at confirm, capture and a refund of one Stripe payment.
+ * fault, at confirm (PayPal: the payer's return), capture and a refund of one payment.
  */
 function matrix(): Scenario[] {
   const base = { manual: true, card: "pm_card_visa", captureShare: 100, concurrentRefunds: false, receiverFails: false };
@@ -263,23 +332,25 @@ function matrix(): Scenario[] {
 }
 
 describe.concurrent("chaos: faults at every step of confirm, capture and refund lose nothing", () => {
-  it("every fault kind at every step, once each (Stripe)", { timeout: 240_000 }, async () => {
-    // Each scenario has its own merchant, intent and Stripe key: a few at a time, independent.
-    const waiting = matrix();
-    const worker = async () => {
-      for (let s = waiting.shift(); s; s = waiting.shift()) {
-        let ok = false;
-        try {
-          await runScenario("stripe", s);
-          ok = true;
-        } finally {
-          counts.run("matrix runs", ok);
-          if (!ok) console.log(`chaos matrix scenario that failed: ${JSON.stringify(s)}`);
+  for (const connector of ["stripe", "paypal"] as const) {
+    it(`every fault kind at every step, once each (${connector === "stripe" ? "Stripe" : "PayPal"})`, { timeout: 240_000 }, async () => {
+      // Each scenario has its own merchant, intent and PSP account: a few at a time, independent.
+      const waiting = matrix().map((s) => (connector === "paypal" ? { ...s, card: "paypal" } : s));
+      const worker = async () => {
+        for (let s = waiting.shift(); s; s = waiting.shift()) {
+          let ok = false;
+          try {
+            await runScenario(connector, s);
+            ok = true;
+          } finally {
+            counts.run(`${connector} matrix runs`, ok);
+            if (!ok) console.log(`chaos ${connector} matrix scenario that failed: ${JSON.stringify(s)}`);
+          }
         }
-      }
-    };
-    await Promise.all(Array.from({ length: MATRIX_PARALLEL }, worker));
-  });
+      };
+      await Promise.all(Array.from({ length: MATRIX_PARALLEL }, worker));
+    });
+  }
 
   it("through the sandbox", { timeout: 240_000 }, async () => {
     await fc.assert(property("sandbox"), { numRuns: RUNS, endOnFailure: true });
@@ -287,6 +358,10 @@ describe.concurrent("chaos: faults at every step of confirm, capture and refund 
 
   it("through Stripe (the fake)", { timeout: 240_000 }, async () => {
     await fc.assert(property("stripe"), { numRuns: RUNS, endOnFailure: true });
+  });
+
+  it("through PayPal (the fake): the payer's return completes the order under the faults", { timeout: 240_000 }, async () => {
+    await fc.assert(property("paypal"), { numRuns: RUNS, endOnFailure: true });
   });
 
   it("the events consumer's fan-out: its D1 batch or its webhook queue send fails, before or after it was done", { timeout: 240_000 }, async () => {

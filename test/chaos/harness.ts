@@ -217,6 +217,68 @@ export async function stripeLedger(intentId: string): Promise<StripeLedger> {
   return (await (await fetch(`${env.STRIPE_API_BASE}/__ledger?intent=${encodeURIComponent(intentId)}`)).json()) as StripeLedger;
 }
 
+// ---- the PayPal fake (the same controls, per client id) --------------------------------------------
+
+/** complete: the approved order's capture or authorize, when the payer is back; capture: an authorization's. */
+export type PayPalOp = "complete" | "capture" | "refund";
+
+export async function paypalFault(clientId: string, op: PayPalOp, kind: StripeFaultKind): Promise<void> {
+  const res = await fetch(`${env.PAYPAL_API_BASE}/__faults`, { method: "POST", body: JSON.stringify({ key: clientId, op, kind }) });
+  if (res.status !== 200) throw new Error(`arming the PayPal fake failed: ${res.status}`);
+  await res.body?.cancel();
+}
+
+export async function paypalClearFaults(clientId: string): Promise<void> {
+  await (await fetch(`${env.PAYPAL_API_BASE}/__faults?key=${encodeURIComponent(clientId)}`, { method: "DELETE" })).body?.cancel();
+}
+
+export async function paypalHeld(clientId: string): Promise<number> {
+  return ((await (await fetch(`${env.PAYPAL_API_BASE}/__held?key=${encodeURIComponent(clientId)}`)).json()) as { held: number }).held;
+}
+
+export async function paypalRelease(clientId: string): Promise<void> {
+  await (await fetch(`${env.PAYPAL_API_BASE}/__release?key=${encodeURIComponent(clientId)}`, { method: "POST" })).body?.cancel();
+}
+
+export interface PayPalLedger {
+  orders: {
+    id: string;
+    intent: string;
+    status: string;
+    authorizations: { id: string; status: string; amount: number }[];
+    captures: { id: string; status: string; amount: number; request_id: string | null; refunds: { id: string; amount: number; request_id: string | null }[] }[];
+  }[];
+}
+
+export async function paypalLedger(intentId: string): Promise<PayPalLedger> {
+  return (await (await fetch(`${env.PAYPAL_API_BASE}/__ledger?intent=${encodeURIComponent(intentId)}`)).json()) as PayPalLedger;
+}
+
+/**
+ * PayPal's side of the payment equals the gateway's: at most one capture (money moved once), captured
+ * as much as the gateway received, an open authorization for what it may still capture, refunded as
+ * much as it refunded, and each refund at PayPal made by a refund attempt that succeeded.
+ */
+export async function expectPayPalAgrees(intent: IntentRecord): Promise<void> {
+  const ledger = await paypalLedger(intent.id);
+  const captures = ledger.orders.flatMap((o) => o.captures);
+  expect(captures.length, `captures at PayPal for ${intent.id}: ${JSON.stringify(ledger.orders)}`).toBeLessThanOrEqual(1);
+  const paid = ledger.orders.filter((o) => o.captures.length > 0 || o.authorizations.some((a) => a.status !== "VOIDED"));
+  expect(paid.length, `orders that took money at PayPal for ${intent.id}`).toBeLessThanOrEqual(1);
+  const received = captures.reduce((sum, c) => sum + c.amount, 0);
+  expect(received, "captured at PayPal == the gateway's amount_received").toBe(intent.amountReceived);
+  if (intent.status === "requires_capture") {
+    const open = ledger.orders.flatMap((o) => o.authorizations).filter((a) => a.status === "CREATED");
+    expect(open.map((a) => a.amount), "the open authorization at PayPal").toEqual([intent.amountCapturable]);
+  }
+  const refunds = captures.flatMap((c) => c.refunds);
+  const refunded = refunds.reduce((sum, r) => sum + r.amount, 0);
+  expect(refunded, `refunded at PayPal == the gateway's amount_refunded (${JSON.stringify(refunds)})`).toBe(intent.amountRefunded);
+  expect(refunded).toBeLessThanOrEqual(received);
+  const refundKeys = new Set(intent.attempts.filter((a) => a.type === "refund" && a.status === "succeeded").map((a) => a.idempotencyKey));
+  for (const r of refunds) expect(refundKeys.has(r.request_id ?? ""), `PayPal refund ${r.id} belongs to a succeeded refund attempt`).toBe(true);
+}
+
 // ---- recovery -----------------------------------------------------------------------------------
 
 export interface ObjectState {

@@ -4,8 +4,32 @@
 // capture or authorize then capture, void, refunds (partial too), PayPal-Request-Id idempotency, and
 // the webhook signature verification call (a transmission signature of "valid-signature" passes).
 // A client id containing "down" gets 503 on every /v2 call.
+// Faults for the chaos suite (test/chaos), per client id and operation (complete: an approved order's
+// capture or authorize; capture: an authorization's capture; refund), as the Stripe fake has them:
+//   POST /__faults {key, op, kind}   the next such request gets the fault:
+//     error        500, nothing done                      timeout   hangs past the connector's timeout, nothing done
+//     lost         done, but the answer comes too late    hold_before / hold_after   waits (before / after doing it)
+//                                                          until POST /__release?key=... (GET /__held?key=... says one waits)
+//   DELETE /__faults?key=...          forgets the key's faults and releases its held requests
+//   GET /__ledger?intent=<gateway intent id>   the orders made for it, with their captures and refunds (money moved here)
+// A request replayed with its PayPal-Request-Id gets the first answer, faults or not.
 import { createServer, type Server } from "node:http";
-import { readBody, send } from "./http";
+import { readBody, send, sleep } from "./http";
+
+type FaultKind = "error" | "timeout" | "lost" | "hold_before" | "hold_after";
+const FAULT_KINDS: readonly string[] = ["error", "timeout", "lost", "hold_before", "hold_after"];
+/** Longer than the connector's timeout in tests (1 s); a held request gives up after HOLD_MAX_MS. */
+const FAULT_LATE_MS = 1500;
+const HOLD_MAX_MS = 15_000;
+
+/** Which faultable operation a request is, if any. */
+function faultOp(method: string, path: string): string | null {
+  if (method !== "POST") return null;
+  if (/^\/v2\/checkout\/orders\/[^/]+\/(capture|authorize)$/.test(path)) return "complete";
+  if (/^\/v2\/payments\/authorizations\/[^/]+\/capture$/.test(path)) return "capture";
+  if (/^\/v2\/payments\/captures\/[^/]+\/refund$/.test(path)) return "refund";
+  return null;
+}
 
 interface Amount {
   currency_code: string;
@@ -22,7 +46,7 @@ interface Order {
   return_url: string;
   approved: boolean;
   declined: boolean;
-  captures: { id: string; status: string; amount: Amount; refunded: number }[];
+  captures: { id: string; status: string; amount: Amount; refunded: number; requestId: string | null; refunds: { id: string; amount: number; requestId: string | null }[] }[];
   authorizations: { id: string; status: string; amount: Amount }[];
 }
 
@@ -39,6 +63,8 @@ export function startPayPalFake(): Promise<PayPalFake> {
   const tokenRequests = new Map<string, number>();
   const idempotency = new Map<string, { status: number; body: unknown }>();
   const calls = new Map<string, number>();
+  const faults = new Map<string, FaultKind[]>();
+  const held = new Map<string, (() => void)[]>();
   let counter = 0;
   let base = "";
   const id = (prefix: string) => `${prefix}${String(++counter).padStart(10, "0")}`;
@@ -53,7 +79,7 @@ export function startPayPalFake(): Promise<PayPalFake> {
         custom_id: o.custom_id,
         invoice_id: o.invoice_id,
         amount: o.amount,
-        payments: { captures: o.captures.map(({ refunded: _r, ...c }) => c), authorizations: o.authorizations },
+        payments: { captures: o.captures.map((c) => ({ id: c.id, status: c.status, amount: c.amount })), authorizations: o.authorizations },
       },
     ],
     links: [
@@ -62,7 +88,7 @@ export function startPayPalFake(): Promise<PayPalFake> {
     ],
   });
 
-  function handle(method: string, path: string, body: Record<string, unknown>): { status: number; body: unknown } {
+  function handle(method: string, path: string, body: Record<string, unknown>, requestId: string | null): { status: number; body: unknown } {
     let m: RegExpExecArray | null;
     if (method === "POST" && path === "/v2/checkout/orders") {
       const unit = ((body.purchase_units as Record<string, unknown>[] | undefined) ?? [])[0] ?? {};
@@ -94,7 +120,7 @@ export function startPayPalFake(): Promise<PayPalFake> {
       if (order.declined) return unprocessable("INSTRUMENT_DECLINED");
       if (order.status === "COMPLETED") return unprocessable("ORDER_ALREADY_CAPTURED");
       order.status = "COMPLETED";
-      if (m[2] === "capture") order.captures.push({ id: id("CAP"), status: "COMPLETED", amount: order.amount, refunded: 0 });
+      if (m[2] === "capture") order.captures.push({ id: id("CAP"), status: "COMPLETED", amount: order.amount, refunded: 0, requestId, refunds: [] });
       else order.authorizations.push({ id: id("AUTH"), status: "CREATED", amount: order.amount });
       return { status: 201, body: orderBody(order) };
     }
@@ -114,7 +140,7 @@ export function startPayPalFake(): Promise<PayPalFake> {
       const amount = (body.amount as Amount | undefined) ?? auth.amount;
       if (cents(amount.value) > cents(auth.amount.value)) return unprocessable("CAPTURE_AMOUNT_EXCEEDS_AUTHORIZATION");
       auth.status = "CAPTURED";
-      const capture = { id: id("CAP"), status: "COMPLETED", amount, refunded: 0 };
+      const capture = { id: id("CAP"), status: "COMPLETED", amount, refunded: 0, requestId, refunds: [] };
       order.captures.push(capture);
       return { status: 201, body: { id: capture.id, status: capture.status, amount } };
     }
@@ -124,14 +150,76 @@ export function startPayPalFake(): Promise<PayPalFake> {
       const amount = (body.amount as Amount | undefined) ?? capture.amount;
       if (capture.refunded + cents(amount.value) > cents(capture.amount.value)) return unprocessable("REFUND_AMOUNT_EXCEEDED");
       capture.refunded += cents(amount.value);
-      return { status: 201, body: { id: id("REF"), status: "COMPLETED", amount } };
+      const refund = { id: id("REF"), amount: cents(amount.value), requestId };
+      capture.refunds.push(refund);
+      return { status: 201, body: { id: refund.id, status: "COMPLETED", amount } };
     }
     return { status: 404, body: { name: "RESOURCE_NOT_FOUND", message: `${method} ${path}` } };
+  }
+
+  function hold(key: string): Promise<void> {
+    return new Promise((resolve) => {
+      const waiting = held.get(key) ?? [];
+      held.set(key, waiting);
+      const release = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        held.set(key, (held.get(key) ?? []).filter((r) => r !== release));
+        resolve();
+      }, HOLD_MAX_MS);
+      waiting.push(release);
+    });
+  }
+
+  function releaseAll(key: string): number {
+    const waiting = held.get(key) ?? [];
+    held.delete(key);
+    for (const release of waiting) release();
+    return waiting.length;
+  }
+
+  function faultControl(method: string, path: string, url: URL): { status: number; body: unknown } | null {
+    const key = url.searchParams.get("key") ?? "";
+    if (path === "/__faults" && method === "DELETE") {
+      for (const k of [...faults.keys()]) if (k.startsWith(`${key}|`)) faults.delete(k);
+      return { status: 200, body: { released: releaseAll(key) } };
+    }
+    if (path === "/__held" && method === "GET") return { status: 200, body: { held: (held.get(key) ?? []).length } };
+    if (path === "/__release" && method === "POST") return { status: 200, body: { released: releaseAll(key) } };
+    if (path === "/__ledger" && method === "GET") {
+      const intent = url.searchParams.get("intent") ?? "";
+      const mine = [...orders.values()].filter((o) => o.custom_id === intent);
+      return {
+        status: 200,
+        body: {
+          orders: mine.map((o) => ({
+            id: o.id,
+            intent: o.intent,
+            status: o.status,
+            authorizations: o.authorizations.map((a) => ({ id: a.id, status: a.status, amount: cents(a.amount.value) })),
+            captures: o.captures.map((c) => ({ id: c.id, status: c.status, amount: cents(c.amount.value), request_id: c.requestId, refunds: c.refunds.map((r) => ({ id: r.id, amount: r.amount, request_id: r.requestId })) })),
+          })),
+        },
+      };
+    }
+    return null;
   }
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const path = url.pathname;
+    if (path === "/__faults" && req.method === "POST") {
+      const plan = JSON.parse((await readBody(req)) || "{}") as { key?: string; op?: string; kind?: string };
+      if (!plan.key || !plan.op || !plan.kind || !FAULT_KINDS.includes(plan.kind)) return send(res, 400, { error: "key, op and kind (error, timeout, lost, hold_before, hold_after) are required" });
+      const list = faults.get(`${plan.key}|${plan.op}`) ?? [];
+      list.push(plan.kind as FaultKind);
+      faults.set(`${plan.key}|${plan.op}`, list);
+      return send(res, 200, { armed: list.length });
+    }
+    const control = faultControl(req.method ?? "GET", path, url);
+    if (control) return send(res, control.status, control.body);
     calls.set(`${req.method} ${path.replace(/[A-Z]+\d{10}/g, ":id")}`, (calls.get(`${req.method} ${path.replace(/[A-Z]+\d{10}/g, ":id")}`) ?? 0) + 1);
     if (path === "/__stats") return send(res, 200, { tokenRequests: Object.fromEntries(tokenRequests), calls: Object.fromEntries(calls), orders: orders.size });
     if (path === "/checkoutnow") {
@@ -167,8 +255,18 @@ export function startPayPalFake(): Promise<PayPalFake> {
     const requestId = req.headers["paypal-request-id"];
     const key = typeof requestId === "string" ? `${client}|${requestId}` : null;
     const stored = key ? idempotency.get(key) : undefined;
-    const result = stored ?? handle(req.method ?? "GET", path, parsed);
+    const op = stored ? null : faultOp(req.method ?? "GET", path);
+    const fault = op ? faults.get(`${client}|${op}`)?.shift() : undefined;
+    if (fault === "error") return send(res, 500, { name: "INTERNAL_SERVER_ERROR", message: "An internal server error occurred (injected)" });
+    if (fault === "timeout" || fault === "hold_before") {
+      if (fault === "timeout") await sleep(FAULT_LATE_MS);
+      else await hold(client);
+      return send(res, 500, { name: "INTERNAL_SERVER_ERROR", message: "An internal server error occurred (injected, too late)" });
+    }
+    const result = stored ?? handle(req.method ?? "GET", path, parsed, typeof requestId === "string" ? requestId : null);
     if (key && !stored && result.status < 500) idempotency.set(key, result);
+    if (fault === "lost") await sleep(FAULT_LATE_MS);
+    if (fault === "hold_after") await hold(client);
     if (result.status === 204) {
       res.writeHead(204);
       return res.end();
