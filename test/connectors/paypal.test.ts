@@ -140,6 +140,37 @@ describe("PayPal connector", () => {
     expect(await dashboard.void({ ...voidAt, idempotencyKey: `dashboard-captured-${pi.id}`, providerReference: paidAuthorization })).toMatchObject({ kind: "failed", code: "previously_captured" });
   });
 
+  it("an authorization captured in PayPal's dashboard first: a capture of another amount records nothing and names it; of the same amount it records PayPal's capture, once", async () => {
+    const { opts, accountId, clientId } = await paypalMerchant("paypal-dashboard-capture");
+    const pi = (await createIntent({ amount: 5000, payment_method: { type: "paypal" }, confirm: true, capture_method: "manual" }, opts)).body;
+    await approveAtPayPal(pi.next_action?.url ?? "");
+    const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    const authorization = history.find((t) => t.type === "authorize" && t.status === "succeeded")?.provider_reference ?? "";
+    const dashboard = new PayPalConnector({ accountId, clientId, clientSecret: "paypal-secret-9876", apiBase: env.PAYPAL_API_BASE, timeoutMs: 1000 });
+    const atPayPal = await dashboard.capture({ intentId: pi.id, merchantId: "", attemptId: "dashboard", idempotencyKey: `dashboard-${pi.id}`, amount: 5000, currency: "usd", providerReference: authorization, paymentMethod: null });
+    expect(atPayPal).toMatchObject({ kind: "succeeded", responseCode: "COMPLETED" });
+    const dashboardCapture = atPayPal.kind === "succeeded" ? atPayPal.providerReference : "";
+    expect(dashboardCapture).toMatch(/^CAP/);
+
+    // Another amount: PayPal holds 50.00, not 40.00. Refused, naming it; nothing recorded.
+    const other = await post<{ error: { code: string; message: string } }>(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 4000 }, opts);
+    expect(other.status).toBe(402);
+    expect(other.body.error.code).toBe("authorization_already_captured");
+    expect(other.body.error.message).toContain(`${dashboardCapture} 50.00 USD`);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "requires_capture", amount_received: 0 });
+
+    // The same amount: PayPal's capture is this payment's, recorded as it stands; refunds go against it.
+    const captured = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/capture`, {}, opts);
+    expect(captured.status, JSON.stringify(captured.body)).toBe(200);
+    expect(captured.body).toMatchObject({ status: "succeeded", amount_received: 5000 });
+    const after = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    expect(after.filter((t) => t.type === "capture").map((t) => `${t.status}:${t.provider_reference ?? ""}`)).toEqual([`failed:`, `succeeded:${dashboardCapture}`]);
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 1000 }, opts)).body.status).toBe("succeeded");
+    const ledger = (await (await fetch(`${env.PAYPAL_API_BASE}/__ledger?intent=${pi.id}`)).json()) as { orders: { captures: { id: string; amount: number; refunds: { amount: number }[] }[] }[] };
+    const captures = ledger.orders.flatMap((o) => o.captures);
+    expect(captures.map((c) => [c.id, c.amount, c.refunds.map((r) => r.amount)])).toEqual([[dashboardCapture, 5000, [1000]]]);
+  });
+
   it("coming back before approving changes nothing; a denial declines", async () => {
     const { opts } = await paypalMerchant("paypal-deny");
     const pi = (await createIntent({ amount: 1200, payment_method_data: { type: "paypal" }, confirm: true }, opts)).body;

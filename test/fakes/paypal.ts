@@ -3,7 +3,8 @@
 // link, approval by visiting that link (it redirects to the order's return_url, as PayPal does),
 // capture or authorize then capture, void, refunds (partial too), PayPal-Request-Id idempotency, and
 // the webhook signature verification call (a transmission signature of "valid-signature" passes).
-// A client id containing "down" gets 503 on every /v2 call.
+// A client id containing "down" gets 503 on every /v2 call. GET /v2/payments/authorizations/{id} answers
+// the authorization with its order (the capture read-back); captures link "up" to their authorization.
 // Faults for the chaos suite (test/chaos), per client id and operation (complete: an approved order's
 // capture or authorize; capture: an authorization's capture; refund), as the Stripe fake has them:
 //   POST /__faults {key, op, kind}   the next such request gets the fault:
@@ -46,7 +47,7 @@ interface Order {
   return_url: string;
   approved: boolean;
   declined: boolean;
-  captures: { id: string; status: string; amount: Amount; refunded: number; requestId: string | null; refunds: { id: string; amount: number; requestId: string | null }[] }[];
+  captures: { id: string; status: string; amount: Amount; refunded: number; requestId: string | null; authorization: string | null; refunds: { id: string; amount: number; requestId: string | null }[] }[];
   authorizations: { id: string; status: string; amount: Amount }[];
 }
 
@@ -79,7 +80,15 @@ export function startPayPalFake(): Promise<PayPalFake> {
         custom_id: o.custom_id,
         invoice_id: o.invoice_id,
         amount: o.amount,
-        payments: { captures: o.captures.map((c) => ({ id: c.id, status: c.status, amount: c.amount })), authorizations: o.authorizations },
+        payments: {
+          captures: o.captures.map((c) => ({
+            id: c.id,
+            status: c.status,
+            amount: c.amount,
+            links: [{ rel: "self", href: `${base}/v2/payments/captures/${c.id}` }, ...(c.authorization ? [{ rel: "up", href: `${base}/v2/payments/authorizations/${c.authorization}` }] : [])],
+          })),
+          authorizations: o.authorizations,
+        },
       },
     ],
     links: [
@@ -120,9 +129,25 @@ export function startPayPalFake(): Promise<PayPalFake> {
       if (order.declined) return unprocessable("INSTRUMENT_DECLINED");
       if (order.status === "COMPLETED") return unprocessable("ORDER_ALREADY_CAPTURED");
       order.status = "COMPLETED";
-      if (m[2] === "capture") order.captures.push({ id: id("CAP"), status: "COMPLETED", amount: order.amount, refunded: 0, requestId, refunds: [] });
+      if (m[2] === "capture") order.captures.push({ id: id("CAP"), status: "COMPLETED", amount: order.amount, refunded: 0, requestId, authorization: null, refunds: [] });
       else order.authorizations.push({ id: id("AUTH"), status: "CREATED", amount: order.amount });
       return { status: 201, body: orderBody(order) };
+    }
+    if ((m = /^\/v2\/payments\/authorizations\/([^/]+)$/.exec(path)) && method === "GET") {
+      const order = [...orders.values()].find((o) => o.authorizations.some((a) => a.id === m?.[1]));
+      const auth = order?.authorizations.find((a) => a.id === m?.[1]);
+      if (!order || !auth) return { status: 404, body: { name: "RESOURCE_NOT_FOUND" } };
+      return {
+        status: 200,
+        body: {
+          ...auth,
+          supplementary_data: { related_ids: { order_id: order.id } },
+          links: [
+            { rel: "self", href: `${base}/v2/payments/authorizations/${auth.id}` },
+            { rel: "up", href: `${base}/v2/checkout/orders/${order.id}` },
+          ],
+        },
+      };
     }
     if ((m = /^\/v2\/payments\/authorizations\/([^/]+)\/(capture|void)$/.exec(path)) && method === "POST") {
       const order = [...orders.values()].find((o) => o.authorizations.some((a) => a.id === m?.[1]));
@@ -140,7 +165,7 @@ export function startPayPalFake(): Promise<PayPalFake> {
       const amount = (body.amount as Amount | undefined) ?? auth.amount;
       if (cents(amount.value) > cents(auth.amount.value)) return unprocessable("CAPTURE_AMOUNT_EXCEEDS_AUTHORIZATION");
       auth.status = "CAPTURED";
-      const capture = { id: id("CAP"), status: "COMPLETED", amount, refunded: 0, requestId, refunds: [] };
+      const capture = { id: id("CAP"), status: "COMPLETED", amount, refunded: 0, requestId, authorization: auth.id, refunds: [] };
       order.captures.push(capture);
       return { status: 201, body: { id: capture.id, status: capture.status, amount } };
     }

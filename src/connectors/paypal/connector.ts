@@ -3,7 +3,7 @@
 // order is captured (or authorized, then captured later). Every call carries PayPal-Request-Id, our
 // attempt's idempotency key, so a replay never moves money twice. The OAuth token is cached per
 // client until shortly before it expires.
-import { minorToDecimal } from "../../core/money";
+import { decimalToMinor, minorToDecimal } from "../../core/money";
 import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
 import type { PaymentMethodDetails } from "../../core/types";
 import type { AuthorizeRequest, CompleteActionRequest, Connector, FollowUpKind, FollowUpRequest } from "../types";
@@ -40,6 +40,12 @@ interface Link {
 interface Payment {
   id?: string;
   status?: string;
+  amount?: { currency_code?: string; value?: string };
+  links?: Link[];
+}
+
+interface Authorization extends Payment {
+  supplementary_data?: { related_ids?: { order_id?: string } };
 }
 
 interface Order {
@@ -200,8 +206,48 @@ export class PayPalConnector implements Connector {
     return { kind: "failed", code: (payment.status ?? "failed").toLowerCase(), message: `PayPal answered ${payment.status ?? "no status"}` };
   }
 
-  capture(req: FollowUpRequest): Promise<FollowUpOutcome> {
-    return this.followUpCall(`/v2/payments/authorizations/${encodeURIComponent(req.providerReference)}/capture`, req, { amount: this.amount(req.amount, req.currency), final_capture: true }, ["COMPLETED"]);
+  async capture(req: FollowUpRequest): Promise<FollowUpOutcome> {
+    const outcome = await this.followUpCall(`/v2/payments/authorizations/${encodeURIComponent(req.providerReference)}/capture`, req, { amount: this.amount(req.amount, req.currency), final_capture: true }, ["COMPLETED"]);
+    if (outcome.kind === "failed" && outcome.code === "authorization_already_captured") return this.capturedAlready(req);
+    return outcome;
+  }
+
+  /**
+   * PayPal says the authorization was captured already: in its dashboard, or by this very capture
+   * whose answer was lost and whose PayPal-Request-Id PayPal no longer remembers. Reading back what
+   * was captured tells which: one capture of exactly this amount is this capture's money, recorded as
+   * it stands (it moved once). Anything else is refused, naming what PayPal holds, and nothing is
+   * recorded; a failed read-back leaves the outcome unknown for reconciliation to ask again.
+   */
+  private async capturedAlready(req: FollowUpRequest): Promise<FollowUpOutcome> {
+    const unknown = (why: string): FollowUpOutcome => ({ kind: "unknown", providerReference: null, message: `PayPal says the authorization was captured already; ${why}` });
+    const auth = await this.call("GET", `/v2/payments/authorizations/${encodeURIComponent(req.providerReference)}`, null);
+    if ("kind" in auth || auth.status !== 200) return unknown("reading the authorization back failed");
+    const orderId = (auth.body as Authorization).supplementary_data?.related_ids?.order_id;
+    if (!orderId) return unknown("the authorization names no order");
+    const order = await this.call("GET", `/v2/checkout/orders/${encodeURIComponent(orderId)}`, null);
+    if ("kind" in order || order.status !== 200) return unknown("reading its order back failed");
+    const ofThis = (c: Payment) => !c.links?.some((l) => l.rel === "up") || c.links.some((l) => l.rel === "up" && l.href?.endsWith(`/authorizations/${req.providerReference}`));
+    const captures = ((order.body as Order).purchase_units ?? []).flatMap((u) => u.payments?.captures ?? []).filter((c) => c.status !== "DECLINED" && c.status !== "FAILED" && ofThis(c));
+    const minor = (c: Payment): number | null => {
+      if (c.amount?.currency_code?.toLowerCase() !== req.currency.toLowerCase() || typeof c.amount.value !== "string") return null;
+      try {
+        return decimalToMinor(c.amount.value, req.currency);
+      } catch {
+        return null;
+      }
+    };
+    const [only] = captures;
+    if (captures.length === 1 && only?.id && only.status === "PENDING" && minor(only) === req.amount) return unknown(`its capture ${only.id} is pending there`);
+    if (captures.length === 1 && only?.id && only.status === "COMPLETED" && minor(only) === req.amount) {
+      return { kind: "succeeded", providerReference: only.id, responseCode: "AUTHORIZATION_ALREADY_CAPTURED", responseText: "Captured at PayPal already (read back): this amount, once" };
+    }
+    const held = captures.map((c) => `${c.id ?? "?"} ${c.amount?.value ?? "?"} ${c.amount?.currency_code ?? ""} ${c.status ?? ""}`.trim()).join(", ") || "none readable";
+    return {
+      kind: "failed",
+      code: "authorization_already_captured",
+      message: `PayPal captured this authorization already (${held}), not as one capture of ${minorToDecimal(req.amount, req.currency)} ${req.currency.toUpperCase()}: nothing was recorded here.`,
+    };
   }
 
   async void(req: FollowUpRequest): Promise<FollowUpOutcome> {
