@@ -85,6 +85,13 @@ export interface ProviderEvent {
   attemptId: string | null;
   providerReference: string | null;
   captured: boolean;
+  /**
+   * A capture's money, when the event reports one: how much (minor units, in `currency`), the capture's
+   * own reference at the provider, and the authorization it was taken from (our authorize attempt's
+   * reference there). It lets a capture made outside the gateway (in the provider's dashboard) be
+   * recorded; null for every other event.
+   */
+  capture: { amount: number; currency: string; reference: string; authorization: string } | null;
   code: string | null;
   declineCode: string | null;
   message: string | null;

@@ -213,7 +213,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
     let applied = false;
     const req: RequestContext = { ...this.systemRequest(intent, "", "payment_intents.provider_event", `psp:${accountId}`), idempotencyKey: `psp:${accountId}:${event.id}`, fingerprint: "psp-event" };
     const outcome = await this.execute(req, "provider_event", id, async (draft, tools) => {
-      const result = applyProviderEvent(draft, event, tools);
+      const result = applyProviderEvent(draft, event, tools, accountId);
       note = result.note;
       applied = result.applied;
       return result;

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { PayPalConnector } from "../../src/connectors/paypal/connector";
 import {
   addConnector,
+  call,
   createIntent,
   get,
   newMerchant,
@@ -169,6 +170,44 @@ describe("PayPal connector", () => {
     const ledger = (await (await fetch(`${env.PAYPAL_API_BASE}/__ledger?intent=${pi.id}`)).json()) as { orders: { captures: { id: string; amount: number; refunds: { amount: number }[] }[] }[] };
     const captures = ledger.orders.flatMap((o) => o.captures);
     expect(captures.map((c) => [c.id, c.amount, c.refunds.map((r) => r.amount)])).toEqual([[dashboardCapture, 5000, [1000]]]);
+  });
+
+  it("a capture made in PayPal's dashboard is recorded from its PAYMENT.CAPTURE.COMPLETED webhook, for the amount PayPal captured, once", async () => {
+    const { opts } = await newMerchant("paypal-dashboard-webhook");
+    const clientId = uniqueKey("client-oob-webhook").replace(/[^A-Za-z0-9-]/g, "");
+    const account = await addConnector(opts, { connector: "paypal", credentials: { client_id: clientId, client_secret: "paypal-secret-9876" }, webhook_secret: "WH-OOB" });
+    const pi = (await createIntent({ amount: 5000, payment_method: { type: "paypal" }, confirm: true, capture_method: "manual" }, opts)).body;
+    await approveAtPayPal(pi.next_action?.url ?? "");
+    const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    const authorization = history.find((t) => t.type === "authorize" && t.status === "succeeded")?.provider_reference ?? "";
+    const order = new URL(pi.next_action?.url ?? "").searchParams.get("token") ?? "";
+    const dashboard = new PayPalConnector({ accountId: account.id, clientId, clientSecret: "paypal-secret-9876", apiBase: env.PAYPAL_API_BASE, timeoutMs: 1000 });
+    const atPayPal = await dashboard.capture({ intentId: pi.id, merchantId: "", attemptId: "dashboard", idempotencyKey: `dashboard-${pi.id}`, amount: 3500, currency: "usd", providerReference: authorization, paymentMethod: null });
+    const captureId = atPayPal.kind === "succeeded" ? atPayPal.providerReference : "";
+    expect(captureId).toMatch(/^CAP/);
+
+    const webhook = (id: string, resource: Record<string, unknown>) =>
+      call<{ applied: number; duplicates: number }>("POST", `/v1/psp_webhooks/${account.id}`, {
+        key: null,
+        body: JSON.stringify({ id, event_type: "PAYMENT.CAPTURE.COMPLETED", resource }),
+        headers: { "paypal-transmission-id": id, "paypal-transmission-time": new Date().toISOString(), "paypal-transmission-sig": "valid-signature", "paypal-auth-algo": "SHA256withRSA", "paypal-cert-url": "https://api.paypal.com/cert" },
+      });
+    const resource = { id: captureId, status: "COMPLETED", amount: { currency_code: "USD", value: "35.00" }, custom_id: pi.id, supplementary_data: { related_ids: { order_id: order, authorization_id: authorization } } };
+    // Another authorization's capture, or one PayPal does not report completed, changes nothing.
+    expect((await webhook("WH-OOB-0", { ...resource, supplementary_data: { related_ids: { order_id: order, authorization_id: "AUTH-OTHER" } } })).body).toMatchObject({ applied: 0 });
+    expect((await webhook("WH-OOB-1", { ...resource, status: "PENDING" })).body).toMatchObject({ applied: 0 });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "requires_capture", amount_received: 0 });
+
+    expect((await webhook("WH-OOB-2", resource)).body).toMatchObject({ applied: 1 });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "succeeded", amount_received: 3500, amount_capturable: 0 });
+    expect((await webhook("WH-OOB-2", resource)).body).toMatchObject({ applied: 0, duplicates: 1 });
+    expect((await webhook("WH-OOB-3", resource)).body).toMatchObject({ applied: 0 });
+    const after = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    expect(after.filter((t) => t.type === "capture").map((t) => [t.status, t.amount, t.provider_reference])).toEqual([["succeeded", 3500, captureId]]);
+    // Refunds go against PayPal's capture.
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 1000 }, opts)).body.status).toBe("succeeded");
+    const ledger = (await (await fetch(`${env.PAYPAL_API_BASE}/__ledger?intent=${pi.id}`)).json()) as { orders: { captures: { id: string; amount: number; refunds: { amount: number }[] }[] }[] };
+    expect(ledger.orders.flatMap((o) => o.captures).map((c) => [c.id, c.amount, c.refunds.map((r) => r.amount)])).toEqual([[captureId, 3500, [1000]]]);
   });
 
   it("coming back before approving changes nothing; a denial declines", async () => {

@@ -1,5 +1,6 @@
 // Incoming PSP webhooks: a good signature is applied once, a duplicate is ignored, a bad or stale
 // signature is a 400 that changes nothing, and events out of order never move an intent backwards.
+import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { signSandboxWebhook } from "../../src/connectors/sandbox/webhooks";
@@ -104,6 +105,54 @@ describe("incoming PSP webhooks", () => {
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.amount_refunded).toBe(0);
     const again = await call("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: payload, headers: { "stripe-signature": header } });
     expect(again.body).toMatchObject({ applied: 0, duplicates: 1 });
+  });
+
+  it("a capture made in Stripe's dashboard is recorded from its payment_intent.succeeded, once; one naming another authorization, or more than was authorized, changes nothing", async () => {
+    const { opts } = await newMerchant("webhook-stripe-oob");
+    const secretKey = "sk_test_fake_oob_capture";
+    const account = await addConnector(opts, { connector: "stripe", credentials: { secret_key: secretKey }, webhook_secret: "whsec_stripe_oob_secret" });
+    const pi = (await createIntent({ amount: 10000, payment_method: "pm_card_visa", confirm: true, capture_method: "manual" }, opts)).body;
+    expect(pi.status).toBe("requires_capture");
+    const auth = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data.find((t) => t.type === "authorize");
+    const stripeId = auth?.provider_reference ?? "";
+    expect(stripeId).toMatch(/^pi_/);
+    // The merchant captures 70.00 in Stripe's dashboard: Stripe's own payment intent, as its event carries it.
+    const captured = await fetch(`${env.STRIPE_API_BASE}/v1/payment_intents/${stripeId}/capture`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${secretKey}`, "content-type": "application/x-www-form-urlencoded" },
+      body: "amount_to_capture=7000",
+    });
+    const stripePi = (await captured.json()) as Record<string, unknown>;
+    expect(stripePi).toMatchObject({ status: "succeeded", amount_received: 7000 });
+    let n = 0;
+    const send = async (object: Record<string, unknown>, via = { id: account.id, secret: "whsec_stripe_oob_secret" }) => {
+      const payload = JSON.stringify({ id: `evt_oob_${++n}`, object: "event", type: "payment_intent.succeeded", created: Math.floor(Date.now() / 1000), livemode: false, data: { object } });
+      const header = await Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret: via.secret, cryptoProvider });
+      return call<{ applied: number; duplicates: number }>("POST", `/v1/psp_webhooks/${via.id}`, { key: null, body: payload, headers: { "stripe-signature": header } });
+    };
+    const unchanged = async () => expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "requires_capture", amount_received: 0, amount_capturable: 10000 });
+    expect((await send({ ...stripePi, id: "pi_someone_else" })).body).toMatchObject({ applied: 0 });
+    await unchanged();
+    expect((await send({ ...stripePi, amount_received: 20000 })).body).toMatchObject({ applied: 0 });
+    await unchanged();
+    expect((await send({ ...stripePi, currency: "eur" })).body).toMatchObject({ applied: 0 });
+    await unchanged();
+    // The merchant's other Stripe account (its own webhook secret) cannot report this authorization's capture.
+    const other = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_oob_other" }, webhook_secret: "whsec_stripe_oob_other" });
+    expect((await send(stripePi, { id: other.id, secret: "whsec_stripe_oob_other" })).body).toMatchObject({ applied: 0 });
+    await unchanged();
+
+    const good = await send(stripePi);
+    expect(good.body).toMatchObject({ applied: 1 });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "succeeded", amount_received: 7000, amount_capturable: 0 });
+    const rows = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    expect(rows.filter((t) => t.type === "capture").map((t) => [t.status, t.amount, t.provider_reference])).toEqual([["succeeded", 7000, stripeId]]);
+    // Once: the same money reported again (a later event of Stripe's) finds nothing open.
+    expect((await send(stripePi)).body).toMatchObject({ applied: 0 });
+    expect((await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data.filter((t) => t.type === "capture")).toHaveLength(1);
+    expectError(await post(`/v1/payment_intents/${pi.id}/capture`, {}, opts), 400);
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 2000 }, opts)).body.status).toBe("succeeded");
+    expectError(await post("/v1/refunds", { payment_intent: pi.id, amount: 5001 }, opts), 400);
   });
 
   it("PayPal's webhooks are checked by PayPal's verification call", async () => {

@@ -1,5 +1,6 @@
 // PayPal's webhook events in our words. (Their signature is checked by PayPal's own verification
 // call, in the connector.)
+import { decimalToMinor } from "../../core/money";
 import type { ProviderEvent, ProviderEventKind } from "../types";
 
 interface PayPalResource {
@@ -7,6 +8,7 @@ interface PayPalResource {
   status?: string;
   custom_id?: string;
   invoice_id?: string;
+  amount?: { currency_code?: string; value?: string };
   supplementary_data?: { related_ids?: { order_id?: string; authorization_id?: string } };
 }
 
@@ -26,6 +28,7 @@ export function fromPayPalEvent(event: PayPalEvent): ProviderEvent {
     attemptId: null,
     providerReference: related.order_id ?? null,
     captured: false,
+    capture: null,
     code: null,
     declineCode: null,
     message: null,
@@ -41,9 +44,22 @@ export function fromPayPalEvent(event: PayPalEvent): ProviderEvent {
   return {
     ...base,
     kind,
+    capture: kind === "capture.succeeded" ? captureOf(resource, related.authorization_id) : null,
     captured: event.event_type === "PAYMENT.CAPTURE.COMPLETED",
     providerReference: kind === "refund.succeeded" || kind === "capture.succeeded" ? null : base.providerReference,
     declineCode: kind === "authorization.declined" ? "paypal_denied" : null,
     code: kind === "authorization.declined" ? "card_declined" : null,
   };
+}
+
+/** A completed capture's money, in minor units; null when the event does not say it exactly. */
+function captureOf(resource: PayPalResource, authorization: string | undefined): ProviderEvent["capture"] {
+  const currency = resource.amount?.currency_code;
+  const value = resource.amount?.value;
+  if (!resource.id || !authorization || resource.status !== "COMPLETED" || !currency || typeof value !== "string") return null;
+  try {
+    return { amount: decimalToMinor(value, currency), currency: currency.toLowerCase(), reference: resource.id, authorization };
+  } catch {
+    return null;
+  }
 }

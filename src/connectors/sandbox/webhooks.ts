@@ -60,6 +60,7 @@ export async function parseSandboxWebhook(secret: string, body: string, header: 
       attemptId: str(data.attempt),
       providerReference: str(data.reference),
       captured: data.captured === true,
+      capture: null,
       code: str(data.code),
       declineCode: str(data.decline_code),
       message: str(data.message),

@@ -2,7 +2,8 @@
 // an authorization waiting for the customer, a pending refund); one that arrives late, twice or out
 // of order finds nothing open and changes nothing, so an intent never moves backwards. The one
 // exception is a refund the PSP later reports failed: that is news, not a step back.
-import { applyCancel, chargeAttempt } from "../../core/intent";
+import { applyCancel, chargeAttempt, startAttempt } from "../../core/intent";
+import { randomId } from "../../core/ids";
 import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
 import type { Attempt, IntentRecord } from "../../core/types";
 import type { ProviderEvent } from "../../connectors/types";
@@ -35,7 +36,28 @@ function findAttempt(draft: IntentRecord, event: ProviderEvent, accept: (a: Atte
   });
 }
 
-export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, tools: OperationTools): ProviderEventResult {
+/**
+ * A capture the provider reports that nobody asked the gateway for: the authorization was captured in
+ * the provider's dashboard. It is recorded as a capture attempt that succeeded, for the amount the
+ * event reports, only when everything agrees: the intent waits for its capture with nothing pending,
+ * the event comes from the account that holds the authorization and names that authorization, in the
+ * intent's currency, for no more than can be captured. Otherwise nothing changes.
+ */
+function recordCapturedElsewhere(draft: IntentRecord, event: ProviderEvent, accountId: string, tools: OperationTools): ProviderEventResult | null {
+  const captured = event.capture;
+  const auth = chargeAttempt(draft);
+  if (!captured || draft.status !== "requires_capture" || !auth?.providerReference || auth.providerReference !== captured.authorization) return null;
+  if (auth.connectorAccount !== accountId) return { applied: false, note: "a capture reported by another account than the authorization's" };
+  if (draft.attempts.some((a) => a.status === "pending")) return { applied: false, note: "an attempt is pending: reconciliation settles it first" };
+  if (captured.currency.toLowerCase() !== draft.currency || captured.amount < 1 || captured.amount > draft.amountCapturable) {
+    return { applied: false, note: `a capture of ${captured.amount} ${captured.currency} does not fit the authorization (${draft.amountCapturable} ${draft.currency} capturable)` };
+  }
+  const attempt = startAttempt(draft, { id: randomId("txn"), type: "capture", amount: captured.amount, connector: auth.connector, connectorAccount: auth.connectorAccount, now: tools.now() });
+  settleAttempt(draft, attempt, { kind: "succeeded", providerReference: captured.reference, responseCode: "webhook", responseText: "Captured at the provider, outside the gateway (reported by its webhook)" }, tools);
+  return { applied: true, note: `recorded a capture made at the provider (${captured.reference})` };
+}
+
+export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, tools: OperationTools, accountId = ""): ProviderEventResult {
   const ignored = (note: string): ProviderEventResult => ({ applied: false, note });
   const open = (a: Attempt) => a.status === "pending" || a.status === "requires_action";
   switch (event.kind) {
@@ -72,14 +94,20 @@ export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, to
           settleAttempt(draft, capture, { kind: "succeeded", providerReference: event.providerReference ?? "", responseCode: "webhook", responseText: "Captured (reported by the provider)" }, tools);
           return { applied: true, note: `settled capture ${capture.id}` };
         }
+        const elsewhere = recordCapturedElsewhere(draft, event, accountId, tools);
+        if (elsewhere) return elsewhere;
       }
       return ignored("nothing open for this event: already settled");
     }
     case "capture.succeeded": {
-      const capture = findAttempt(draft, event, (a) => a.type === "capture" && a.status === "pending");
-      if (!capture) return ignored("no pending capture");
-      settleAttempt(draft, capture, { kind: "succeeded", providerReference: event.providerReference ?? "", responseCode: "webhook", responseText: "Captured (reported by the provider)" }, tools);
-      return { applied: true, note: `settled capture ${capture.id}` };
+      // Named by our attempt, or (PayPal) by the authorization it captured; settled with the capture's own reference.
+      const named = event.capture ? { ...event, providerReference: event.capture.authorization } : event;
+      const capture = findAttempt(draft, named, (a) => a.type === "capture" && a.status === "pending");
+      if (capture) {
+        settleAttempt(draft, capture, { kind: "succeeded", providerReference: event.capture?.reference ?? event.providerReference ?? "", responseCode: "webhook", responseText: "Captured (reported by the provider)" }, tools);
+        return { applied: true, note: `settled capture ${capture.id}` };
+      }
+      return recordCapturedElsewhere(draft, event, accountId, tools) ?? ignored("no pending capture");
     }
     case "authorization.canceled": {
       const voiding = findAttempt(draft, { ...event, attemptId: null }, (a) => a.type === "void" && a.status === "pending");
