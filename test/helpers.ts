@@ -84,6 +84,13 @@ export async function call<T = Record<string, unknown>>(method: string, path: st
   return { status: res.status, body: parsed as T, headers: res.headers };
 }
 
+/** The body of a request that must answer 200 (the status and the body are the failure's message otherwise). */
+export async function ok<T>(res: Promise<{ status: number; body: T }>): Promise<T> {
+  const r = await res;
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r.body;
+}
+
 export const post = <T = Record<string, unknown>>(path: string, body?: unknown, options: CallOptions = {}) => call<T>("POST", path, { ...options, body: body ?? {} });
 export const get = <T = Record<string, unknown>>(path: string, options: CallOptions = {}) => call<T>("GET", path, options);
 

@@ -13,18 +13,12 @@ import type { EventRecord } from "../../src/core/types";
 import { subscriptions } from "../../src/db/schema";
 import worker from "../../src/index";
 import { planOf, recording, type Captured } from "../db/recording";
-import { call, expectError, get, newMerchant, post, type CallOptions, type PaymentIntentJson } from "../helpers";
+import { call, expectError, get, newMerchant, post, type CallOptions, type PaymentIntentJson, ok } from "../helpers";
 
 interface SubscriptionJson {
   id: string;
   status: string;
   latest_invoice: string | { id: string; status: string; payment_intent: string | PaymentIntentJson | null } | null;
-}
-
-async function ok<T>(res: Promise<{ status: number; body: T }>): Promise<T> {
-  const r = await res;
-  expect(r.status, JSON.stringify(r.body)).toBe(200);
-  return r.body;
 }
 
 interface Setup {

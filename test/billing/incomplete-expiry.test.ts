@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { billingSweep, INCOMPLETE_EXPIRY_MS } from "../../src/billing/engine";
 import worker from "../../src/index";
-import { call, expectError, get, newMerchant, post, type CallOptions, type ListJson, type PaymentIntentJson, waitFor } from "../helpers";
+import { call, expectError, get, newMerchant, post, type CallOptions, type ListJson, type PaymentIntentJson, waitFor, ok } from "../helpers";
 
 interface InvoiceJson {
   id: string;
@@ -34,12 +34,6 @@ interface EventJson {
 
 const t = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 const HOUR = 3600;
-
-async function ok<T>(res: Promise<{ status: number; body: T }>): Promise<T> {
-  const r = await res;
-  expect(r.status, JSON.stringify(r.body)).toBe(200);
-  return r.body;
-}
 
 async function merchant(label: string, clockAt?: string) {
   const m = await newMerchant(label);

@@ -6,7 +6,7 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { billingSweep, processDue } from "../../src/billing/engine";
 import { refanEvents } from "../../src/billing/writes";
-import { call, createEndpoint, expectError, get, newMerchant, post, receivedBy, receiverHook, waitFor, type CallOptions, type ListJson, type PaymentIntentJson } from "../helpers";
+import { call, createEndpoint, expectError, get, newMerchant, post, receivedBy, receiverHook, waitFor, type CallOptions, type ListJson, type PaymentIntentJson, ok } from "../helpers";
 
 interface SubscriptionJson {
   id: string;
@@ -50,12 +50,6 @@ interface EventJson {
 
 const DAY = 86_400;
 const t = (iso: string) => Math.floor(Date.parse(iso) / 1000);
-
-async function ok<T>(res: Promise<{ status: number; body: T }>): Promise<T> {
-  const r = await res;
-  expect(r.status, JSON.stringify(r.body)).toBe(200);
-  return r.body;
-}
 
 interface Setup {
   merchantId: string;

@@ -191,22 +191,32 @@ export async function resetObject(id: string): Promise<void> {
 export type StripeOp = "create" | "capture" | "refund";
 export type StripeFaultKind = "error" | "timeout" | "lost" | "hold_before" | "hold_after";
 
-export async function stripeFault(secretKey: string, op: StripeOp, kind: StripeFaultKind): Promise<void> {
-  const res = await fetch(`${env.STRIPE_API_BASE}/__faults`, { method: "POST", body: JSON.stringify({ key: secretKey, op, kind }) });
-  if (res.status !== 200) throw new Error(`arming the Stripe fake failed: ${res.status}`);
+/** The fault controls of a PSP fake (test/fakes/faults.ts) at `base`, for one key. */
+function fakeControls(base: () => string, name: string) {
+  const at = (path: string, key: string) => `${base()}${path}?key=${encodeURIComponent(key)}`;
+  return {
+    async arm(key: string, op: string, kind: StripeFaultKind): Promise<void> {
+      const res = await fetch(`${base()}/__faults`, { method: "POST", body: JSON.stringify({ key, op, kind }) });
+      await res.body?.cancel();
+      if (res.status !== 200) throw new Error(`arming the ${name} fake failed: ${res.status}`);
+    },
+    async clear(key: string): Promise<void> {
+      await (await fetch(at("/__faults", key), { method: "DELETE" })).body?.cancel();
+    },
+    async held(key: string): Promise<number> {
+      return ((await (await fetch(at("/__held", key))).json()) as { held: number }).held;
+    },
+    async release(key: string): Promise<void> {
+      await (await fetch(at("/__release", key), { method: "POST" })).body?.cancel();
+    },
+  };
 }
 
-export async function stripeClearFaults(secretKey: string): Promise<void> {
-  await (await fetch(`${env.STRIPE_API_BASE}/__faults?key=${encodeURIComponent(secretKey)}`, { method: "DELETE" })).body?.cancel();
-}
-
-export async function stripeHeld(secretKey: string): Promise<number> {
-  return ((await (await fetch(`${env.STRIPE_API_BASE}/__held?key=${encodeURIComponent(secretKey)}`)).json()) as { held: number }).held;
-}
-
-export async function stripeRelease(secretKey: string): Promise<void> {
-  await (await fetch(`${env.STRIPE_API_BASE}/__release?key=${encodeURIComponent(secretKey)}`, { method: "POST" })).body?.cancel();
-}
+const stripeControls = fakeControls(() => env.STRIPE_API_BASE, "Stripe");
+export const stripeFault = (secretKey: string, op: StripeOp, kind: StripeFaultKind) => stripeControls.arm(secretKey, op, kind);
+export const stripeClearFaults = (secretKey: string) => stripeControls.clear(secretKey);
+export const stripeHeld = (secretKey: string) => stripeControls.held(secretKey);
+export const stripeRelease = (secretKey: string) => stripeControls.release(secretKey);
 
 export interface StripeLedger {
   intents: { id: string; status: string; amount_received: number; amount_capturable: number; attempt: string | null }[];
@@ -222,23 +232,11 @@ export async function stripeLedger(intentId: string): Promise<StripeLedger> {
 /** complete: the approved order's capture or authorize, when the payer is back; capture: an authorization's. */
 export type PayPalOp = "complete" | "capture" | "refund";
 
-export async function paypalFault(clientId: string, op: PayPalOp, kind: StripeFaultKind): Promise<void> {
-  const res = await fetch(`${env.PAYPAL_API_BASE}/__faults`, { method: "POST", body: JSON.stringify({ key: clientId, op, kind }) });
-  if (res.status !== 200) throw new Error(`arming the PayPal fake failed: ${res.status}`);
-  await res.body?.cancel();
-}
-
-export async function paypalClearFaults(clientId: string): Promise<void> {
-  await (await fetch(`${env.PAYPAL_API_BASE}/__faults?key=${encodeURIComponent(clientId)}`, { method: "DELETE" })).body?.cancel();
-}
-
-export async function paypalHeld(clientId: string): Promise<number> {
-  return ((await (await fetch(`${env.PAYPAL_API_BASE}/__held?key=${encodeURIComponent(clientId)}`)).json()) as { held: number }).held;
-}
-
-export async function paypalRelease(clientId: string): Promise<void> {
-  await (await fetch(`${env.PAYPAL_API_BASE}/__release?key=${encodeURIComponent(clientId)}`, { method: "POST" })).body?.cancel();
-}
+const paypalControls = fakeControls(() => env.PAYPAL_API_BASE, "PayPal");
+export const paypalFault = (clientId: string, op: PayPalOp, kind: StripeFaultKind) => paypalControls.arm(clientId, op, kind);
+export const paypalClearFaults = (clientId: string) => paypalControls.clear(clientId);
+export const paypalHeld = (clientId: string) => paypalControls.held(clientId);
+export const paypalRelease = (clientId: string) => paypalControls.release(clientId);
 
 export interface PayPalLedger {
   orders: {

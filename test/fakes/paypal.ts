@@ -6,22 +6,13 @@
 // A client id containing "down" gets 503 on every /v2 call. GET /v2/payments/authorizations/{id} answers
 // the authorization with its order (the capture read-back); captures link "up" to their authorization.
 // Faults for the chaos suite (test/chaos), per client id and operation (complete: an approved order's
-// capture or authorize; capture: an authorization's capture; refund), as the Stripe fake has them:
-//   POST /__faults {key, op, kind}   the next such request gets the fault:
-//     error        500, nothing done                      timeout   hangs past the connector's timeout, nothing done
-//     lost         done, but the answer comes too late    hold_before / hold_after   waits (before / after doing it)
-//                                                          until POST /__release?key=... (GET /__held?key=... says one waits)
-//   DELETE /__faults?key=...          forgets the key's faults and releases its held requests
+// capture or authorize; capture: an authorization's capture; refund): the controls of
+// test/fakes/faults.ts, as the Stripe fake has them.
 //   GET /__ledger?intent=<gateway intent id>   the orders made for it, with their captures and refunds (money moved here)
 // A request replayed with its PayPal-Request-Id gets the first answer, faults or not.
 import { createServer, type Server } from "node:http";
-import { readBody, send, sleep } from "./http";
-
-type FaultKind = "error" | "timeout" | "lost" | "hold_before" | "hold_after";
-const FAULT_KINDS: readonly string[] = ["error", "timeout", "lost", "hold_before", "hold_after"];
-/** Longer than the connector's timeout in tests (1 s); a held request gives up after HOLD_MAX_MS. */
-const FAULT_LATE_MS = 1500;
-const HOLD_MAX_MS = 15_000;
+import { FaultInjector } from "./faults";
+import { readBody, send } from "./http";
 
 /** Which faultable operation a request is, if any. */
 function faultOp(method: string, path: string): string | null {
@@ -64,8 +55,7 @@ export function startPayPalFake(): Promise<PayPalFake> {
   const tokenRequests = new Map<string, number>();
   const idempotency = new Map<string, { status: number; body: unknown }>();
   const calls = new Map<string, number>();
-  const faults = new Map<string, FaultKind[]>();
-  const held = new Map<string, (() => void)[]>();
+  const faults = new FaultInjector();
   let counter = 0;
   let base = "";
   const id = (prefix: string) => `${prefix}${String(++counter).padStart(10, "0")}`;
@@ -182,37 +172,7 @@ export function startPayPalFake(): Promise<PayPalFake> {
     return { status: 404, body: { name: "RESOURCE_NOT_FOUND", message: `${method} ${path}` } };
   }
 
-  function hold(key: string): Promise<void> {
-    return new Promise((resolve) => {
-      const waiting = held.get(key) ?? [];
-      held.set(key, waiting);
-      const release = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        held.set(key, (held.get(key) ?? []).filter((r) => r !== release));
-        resolve();
-      }, HOLD_MAX_MS);
-      waiting.push(release);
-    });
-  }
-
-  function releaseAll(key: string): number {
-    const waiting = held.get(key) ?? [];
-    held.delete(key);
-    for (const release of waiting) release();
-    return waiting.length;
-  }
-
-  function faultControl(method: string, path: string, url: URL): { status: number; body: unknown } | null {
-    const key = url.searchParams.get("key") ?? "";
-    if (path === "/__faults" && method === "DELETE") {
-      for (const k of [...faults.keys()]) if (k.startsWith(`${key}|`)) faults.delete(k);
-      return { status: 200, body: { released: releaseAll(key) } };
-    }
-    if (path === "/__held" && method === "GET") return { status: 200, body: { held: (held.get(key) ?? []).length } };
-    if (path === "/__release" && method === "POST") return { status: 200, body: { released: releaseAll(key) } };
+  function ledger(method: string, path: string, url: URL): { status: number; body: unknown } | null {
     if (path === "/__ledger" && method === "GET") {
       const intent = url.searchParams.get("intent") ?? "";
       const mine = [...orders.values()].filter((o) => o.custom_id === intent);
@@ -235,15 +195,7 @@ export function startPayPalFake(): Promise<PayPalFake> {
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const path = url.pathname;
-    if (path === "/__faults" && req.method === "POST") {
-      const plan = JSON.parse((await readBody(req)) || "{}") as { key?: string; op?: string; kind?: string };
-      if (!plan.key || !plan.op || !plan.kind || !FAULT_KINDS.includes(plan.kind)) return send(res, 400, { error: "key, op and kind (error, timeout, lost, hold_before, hold_after) are required" });
-      const list = faults.get(`${plan.key}|${plan.op}`) ?? [];
-      list.push(plan.kind as FaultKind);
-      faults.set(`${plan.key}|${plan.op}`, list);
-      return send(res, 200, { armed: list.length });
-    }
-    const control = faultControl(req.method ?? "GET", path, url);
+    const control = (await faults.control(req, path, url)) ?? ledger(req.method ?? "GET", path, url);
     if (control) return send(res, control.status, control.body);
     calls.set(`${req.method} ${path.replace(/[A-Z]+\d{10}/g, ":id")}`, (calls.get(`${req.method} ${path.replace(/[A-Z]+\d{10}/g, ":id")}`) ?? 0) + 1);
     if (path === "/__stats") return send(res, 200, { tokenRequests: Object.fromEntries(tokenRequests), calls: Object.fromEntries(calls), orders: orders.size });
@@ -280,18 +232,11 @@ export function startPayPalFake(): Promise<PayPalFake> {
     const requestId = req.headers["paypal-request-id"];
     const key = typeof requestId === "string" ? `${client}|${requestId}` : null;
     const stored = key ? idempotency.get(key) : undefined;
-    const op = stored ? null : faultOp(req.method ?? "GET", path);
-    const fault = op ? faults.get(`${client}|${op}`)?.shift() : undefined;
-    if (fault === "error") return send(res, 500, { name: "INTERNAL_SERVER_ERROR", message: "An internal server error occurred (injected)" });
-    if (fault === "timeout" || fault === "hold_before") {
-      if (fault === "timeout") await sleep(FAULT_LATE_MS);
-      else await hold(client);
-      return send(res, 500, { name: "INTERNAL_SERVER_ERROR", message: "An internal server error occurred (injected, too late)" });
-    }
+    const fault = faults.take(client, stored ? null : faultOp(req.method ?? "GET", path));
+    if (await faults.refuses(fault, client)) return send(res, 500, { name: "INTERNAL_SERVER_ERROR", message: `An internal server error occurred (injected: ${fault ?? ""})` });
     const result = stored ?? handle(req.method ?? "GET", path, parsed, typeof requestId === "string" ? requestId : null);
     if (key && !stored && result.status < 500) idempotency.set(key, result);
-    if (fault === "lost") await sleep(FAULT_LATE_MS);
-    if (fault === "hold_after") await hold(client);
+    await faults.delays(fault, client);
     if (result.status === 204) {
       res.writeHead(204);
       return res.end();

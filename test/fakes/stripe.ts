@@ -5,15 +5,12 @@
 //   pm_card_sandboxProviderError                        500 api_error
 //   a secret key containing "_down"                     502 on every request
 // GET /__stats tells how many payment intents each of our attempts created (idempotency proof).
-// Faults for the chaos suite (test/chaos), per secret key and operation (create, capture, cancel, refund):
-//   POST /__faults {key, op, kind}   the next such request gets the fault:
-//     error        500 api_error, nothing done            timeout   hangs past the connector's timeout, nothing done
-//     lost         done, but the answer comes too late    hold_before / hold_after   waits (before / after doing it)
-//                                                          until POST /__release?key=... (GET /__held?key=... says one waits)
-//   DELETE /__faults?key=...          forgets the key's faults and releases its held requests
+// Faults for the chaos suite (test/chaos), per secret key and operation (create, capture, cancel,
+// refund): the controls of test/fakes/faults.ts; an error is a 500 api_error.
 //   GET /__ledger?intent=<gateway intent id>   the fake's payment intents and refunds for it (money moved here)
 import { createServer, type Server } from "node:http";
 import qs from "qs";
+import { FaultInjector } from "./faults";
 import { readBody, send, sleep } from "./http";
 
 type Params = Record<string, unknown>;
@@ -65,12 +62,6 @@ const LATE = ["pm_card_sandboxTimeoutThenSuccess", "pm_card_sandboxTimeoutThenDe
 /** How long a "late" answer takes: longer than the connector's timeout in tests (1 s). */
 const LATE_MS = 2500;
 
-type FaultKind = "error" | "timeout" | "lost" | "hold_before" | "hold_after";
-const FAULT_KINDS: readonly string[] = ["error", "timeout", "lost", "hold_before", "hold_after"];
-/** Longer than the connector's timeout in tests (1 s); a held request gives up after HOLD_MAX_MS. */
-const FAULT_LATE_MS = 1500;
-const HOLD_MAX_MS = 15_000;
-
 /** Which faultable operation a request is, if any. */
 function faultOp(method: string, path: string): string | null {
   if (method !== "POST") return null;
@@ -92,8 +83,7 @@ export function startStripeFake(): Promise<StripeFake> {
   const idempotency = new Map<string, { fingerprint: string; status: number; body: unknown }>();
   const createdByAttempt = new Map<string, number>();
   const requests = new Map<string, number>();
-  const faults = new Map<string, FaultKind[]>();
-  const held = new Map<string, (() => void)[]>();
+  const faults = new FaultInjector();
   let counter = 0;
   let base = "";
   const nextId = (prefix: string) => `${prefix}_fake${String(++counter).padStart(8, "0")}`;
@@ -224,38 +214,7 @@ export function startStripeFake(): Promise<StripeFake> {
     return error(404, "invalid_request_error", `Unrecognized request URL (${method}: ${path})`);
   }
 
-  function hold(key: string): Promise<void> {
-    return new Promise((resolve) => {
-      const waiting = held.get(key) ?? [];
-      held.set(key, waiting);
-      const release = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        held.set(key, (held.get(key) ?? []).filter((r) => r !== release));
-        resolve();
-      }, HOLD_MAX_MS);
-      waiting.push(release);
-    });
-  }
-
-  function releaseAll(key: string): number {
-    const waiting = held.get(key) ?? [];
-    held.delete(key);
-    for (const release of waiting) release();
-    return waiting.length;
-  }
-
-  function faultControl(method: string, path: string, url: URL): { status: number; body: unknown } | null {
-    const key = url.searchParams.get("key") ?? "";
-    if (path === "/__faults" && method === "POST") return null; // handled below (it has a body)
-    if (path === "/__faults" && method === "DELETE") {
-      for (const k of [...faults.keys()]) if (k.startsWith(`${key}|`)) faults.delete(k);
-      return { status: 200, body: { released: releaseAll(key) } };
-    }
-    if (path === "/__held" && method === "GET") return { status: 200, body: { held: (held.get(key) ?? []).length } };
-    if (path === "/__release" && method === "POST") return { status: 200, body: { released: releaseAll(key) } };
+  function ledger(method: string, path: string, url: URL): { status: number; body: unknown } | null {
     if (path === "/__ledger" && method === "GET") {
       const intent = url.searchParams.get("intent") ?? "";
       const pis = [...intents.values()].filter((pi) => pi.metadata.gateway_intent === intent);
@@ -276,15 +235,7 @@ export function startStripeFake(): Promise<StripeFake> {
     const path = url.pathname;
     requests.set(path, (requests.get(path) ?? 0) + 1);
     if (path === "/__stats") return send(res, 200, { createdByAttempt: Object.fromEntries(createdByAttempt), intents: intents.size, refunds: refunds.size, requests: Object.fromEntries(requests) });
-    if (path === "/__faults" && req.method === "POST") {
-      const plan = JSON.parse((await readBody(req)) || "{}") as { key?: string; op?: string; kind?: string };
-      if (!plan.key || !plan.op || !plan.kind || !FAULT_KINDS.includes(plan.kind)) return send(res, 400, { error: "key, op and kind (error, timeout, lost, hold_before, hold_after) are required" });
-      const list = faults.get(`${plan.key}|${plan.op}`) ?? [];
-      list.push(plan.kind as FaultKind);
-      faults.set(`${plan.key}|${plan.op}`, list);
-      return send(res, 200, { armed: list.length });
-    }
-    const control = faultControl(req.method ?? "GET", path, url);
+    const control = (await faults.control(req, path, url)) ?? ledger(req.method ?? "GET", path, url);
     if (control) return send(res, control.status, control.body);
     let m: RegExpExecArray | null;
     if ((m = /^\/3ds\/([^/]+)$/.exec(path))) {
@@ -311,19 +262,12 @@ export function startStripeFake(): Promise<StripeFake> {
         return send(res, stored.status, stored.body, { "idempotent-replayed": "true" });
       }
     }
-    const op = faultOp(req.method ?? "GET", path);
-    const fault = op ? faults.get(`${key}|${op}`)?.shift() : undefined;
-    if (fault === "error") return send(res, 500, { error: { type: "api_error", message: "An unknown error occurred (injected)" } });
-    if (fault === "timeout" || fault === "hold_before") {
-      if (fault === "timeout") await sleep(FAULT_LATE_MS);
-      else await hold(key);
-      return send(res, 500, { error: { type: "api_error", message: "An unknown error occurred (injected, too late)" } });
-    }
+    const fault = faults.take(key, faultOp(req.method ?? "GET", path));
+    if (await faults.refuses(fault, key)) return send(res, 500, { error: { type: "api_error", message: `An unknown error occurred (injected: ${fault ?? ""})` } });
     const result = route(req.method ?? "GET", path, params);
     if (idemKey && result.status < 500) idempotency.set(idemKey, { fingerprint, ...result });
     if (path === "/v1/payment_intents" && req.method === "POST" && LATE.includes(String(params.payment_method))) await sleep(LATE_MS);
-    if (fault === "lost") await sleep(FAULT_LATE_MS);
-    if (fault === "hold_after") await hold(key);
+    await faults.delays(fault, key);
     send(res, result.status, result.body, { "request-id": `req_fake_${counter}` });
   });
   return new Promise((resolve) => {
