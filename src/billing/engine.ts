@@ -19,6 +19,7 @@ import { log } from "../log";
 import { boundary, type Interval } from "./periods";
 import {
   db,
+  ENDED_STATUSES,
   invoiceById,
   LIVE_SUBSCRIPTION,
   MAX_CUSTOMER_SUBSCRIPTIONS,
@@ -144,6 +145,11 @@ export function insertSubscription(w: Writes, row: SubscriptionRow): void {
       `WHERE (SELECT count(*) FROM subscriptions WHERE customer = ? AND ${LIVE_SUBSCRIPTION}) < ${MAX_CUSTOMER_SUBSCRIPTIONS}`,
     [...columns.map(([k]) => sqlValue(row[k])), row.customer],
   );
+}
+
+/** An open invoice's void: nothing more is attempted (the event is added by the caller, guarded on it). */
+export function addVoid(w: Writes, invoice: Pick<InvoiceRow, "id">, at: number): void {
+  w.add("UPDATE invoices SET status = 'void', next_payment_attempt = NULL, voided_at = ?, claimed_until = NULL WHERE id = ? AND status = 'open'", [at, invoice.id]);
 }
 
 /** The prices of these ids, in one query. */
@@ -353,8 +359,18 @@ export async function payInvoice(env: Env, invoiceId: string, options: PayOption
         row = { ...row, attemptCount: made };
       }
     }
-    const attempt = row.attemptCount + 1;
     const subscription = await subscriptionById(env.DB, row.subscription);
+    if (options.dueOnly && row.status === "open" && subscription && ENDED_STATUSES.includes(subscription.status)) {
+      // A subscription that ended keeps no open invoice: its cancellation voids them, and one left open
+      // (that request stopped between ending the subscription and voiding its invoices) is voided
+      // here, after its waiting intent was canceled above, never charged.
+      const w = new Writes(env.DB, scope);
+      addVoid(w, row, options.at);
+      await w.event("invoice.voided", renderInvoice({ ...row, status: "void", nextPaymentAttempt: null, voidedAt: options.at, claimedUntil: null }), [row.id], { requestId: options.requestId ?? null });
+      await w.commit(env);
+      return { invoice: await invoiceById(env.DB, invoiceId), attempted: false };
+    }
+    const attempt = row.attemptCount + 1;
     const paymentMethod = await paymentMethodFor(env, row, subscription, options.paymentMethod);
     let result: AttemptResult = { id: null, status: "no_payment_method" };
     if (paymentMethod) {

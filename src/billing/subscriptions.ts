@@ -8,7 +8,7 @@ import { MAX_AMOUNT } from "../core/money";
 import type { Metadata, Scope } from "../core/types";
 import { invoices, subscriptions, testClocks } from "../db/schema";
 import type { Env } from "../env";
-import { abandonInvoiceIntent, attemptOf, CLAIM_MS, clockNow, insertInvoice, insertSubscription, invoiceIdFor, invoiceRow, openInvoiceIntent, payInvoice, pricesByIds, settleAttempt, transitionSubscription, updateSubscription } from "./engine";
+import { abandonInvoiceIntent, addVoid, attemptOf, CLAIM_MS, clockNow, insertInvoice, insertSubscription, invoiceIdFor, invoiceRow, openInvoiceIntent, payInvoice, pricesByIds, settleAttempt, transitionSubscription, updateSubscription } from "./engine";
 import { boundary, type Interval } from "./periods";
 import { db, ENDED_STATUSES, findPaymentMethod, LIVE_SUBSCRIPTION, MAX_CUSTOMER_SUBSCRIPTIONS, renderInvoice, renderSubscription, subscriptionById, type CustomerRow, type PriceRow, type SubscriptionRow } from "./store";
 import { Writes } from "./writes";
@@ -247,8 +247,8 @@ async function voidOpenInvoices(env: Env, scope: Scope, subscriptionIds: readonl
       await settleAttempt(env, invoice, attemptOf(intent) ?? Math.max(invoice.attemptCount, 1), intent, at);
       continue;
     }
-    w.add("UPDATE invoices SET status = 'void', next_payment_attempt = NULL, voided_at = ? WHERE id = ? AND status = 'open'", [at, invoice.id]);
-    await w.event("invoice.voided", renderInvoice({ ...invoice, status: "void", nextPaymentAttempt: null, voidedAt: at }), [invoice.id], { requestId });
+    addVoid(w, invoice, at);
+    await w.event("invoice.voided", renderInvoice({ ...invoice, status: "void", nextPaymentAttempt: null, voidedAt: at, claimedUntil: null }), [invoice.id], { requestId });
   }
   await w.commit(env);
 }

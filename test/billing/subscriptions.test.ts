@@ -368,6 +368,21 @@ describe("subscriptions", () => {
     expect((await ok(get<ListJson<SubscriptionJson>>(`/v1/subscriptions?customer=${s.customer}&status=canceled`, s.opts))).data).toHaveLength(1);
   });
 
+  it("an open invoice of a subscription that ended (its cancellation stopped before voiding it) is voided by the sweep, never charged", async () => {
+    const s = await setup("sub-ended-open-invoice", "2026-02-01T00:00:00Z");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, payment_behavior: "default_incomplete", expand: ["latest_invoice.payment_intent"] }, s.opts));
+    const invoice = sub.latest_invoice as InvoiceJson;
+    const waiting = invoice.payment_intent as PaymentIntentJson;
+    // The cancellation ended the subscription, then stopped: its invoice is still open, and due.
+    await env.DB.prepare("UPDATE subscriptions SET status = 'canceled', canceled_at = ?1, ended_at = ?1, version = version + 1 WHERE id = ?2").bind(t("2026-02-01T00:00:00Z") * 1000, sub.id).run();
+    await env.DB.prepare("UPDATE invoices SET next_payment_attempt = ? WHERE id = ?").bind(t("2026-02-01T01:00:00Z") * 1000, invoice.id).run();
+    await advance(s, t("2026-02-01T02:00:00Z"));
+    expect((await invoicesOf(s, sub.id))[0]).toMatchObject({ status: "void", amount_paid: 0, next_payment_attempt: null });
+    expect(await ok(get<PaymentIntentJson>(`/v1/payment_intents/${waiting.id}`, s.opts))).toMatchObject({ status: "canceled" });
+    expect(await succeededCharges(s)).toHaveLength(0);
+    expect((await eventsOf(s, "invoice.voided")).map((e) => e.data.object.id)).toEqual([invoice.id]);
+  });
+
   it("an invoice keeps the customer's email, name and phone as they were when it was made (renewals take the new ones)", async () => {
     const s = await setup("sub-contact");
     await ok(post(`/v1/customers/${s.customer}`, { name: "Ada Lovelace", phone: "+441234567890" }, s.opts));
