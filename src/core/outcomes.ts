@@ -17,6 +17,15 @@ export type AuthorizeOutcome =
 /** Capture, void and refund: the money either moved, was refused, or we cannot tell yet. */
 export type FollowUpOutcome =
   | { kind: "succeeded"; providerReference: string; responseCode: string; responseText: string }
-  | { kind: "failed"; code: string; message: string }
+  | {
+      kind: "failed";
+      code: string;
+      message: string;
+      /**
+       * A void refused because the authorization was captured outside the gateway (in the provider's
+       * dashboard), as read back from the provider: the capture's amount and reference.
+       */
+      capturedElsewhere?: { amount: number; reference: string };
+    }
   | { kind: "provider_error"; message: string }
   | { kind: "unknown"; providerReference: string | null; message: string };

@@ -210,6 +210,24 @@ describe("PayPal connector", () => {
     expect(ledger.orders.flatMap((o) => o.captures).map((c) => [c.id, c.amount, c.refunds.map((r) => r.amount)])).toEqual([[captureId, 3500, [1000]]]);
   });
 
+  it("a cancel of an authorization captured in PayPal's dashboard is refused, and PayPal's capture recorded", async () => {
+    const { opts, accountId, clientId } = await paypalMerchant("paypal-dashboard-cancel");
+    const pi = (await createIntent({ amount: 5000, payment_method: { type: "paypal" }, confirm: true, capture_method: "manual" }, opts)).body;
+    await approveAtPayPal(pi.next_action?.url ?? "");
+    const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    const authorization = history.find((t) => t.type === "authorize" && t.status === "succeeded")?.provider_reference ?? "";
+    const dashboard = new PayPalConnector({ accountId, clientId, clientSecret: "paypal-secret-9876", apiBase: env.PAYPAL_API_BASE, timeoutMs: 1000 });
+    const atPayPal = await dashboard.capture({ intentId: pi.id, merchantId: "", attemptId: "dashboard", idempotencyKey: `dashboard-${pi.id}`, amount: 4200, currency: "usd", providerReference: authorization, paymentMethod: null });
+    const captureId = atPayPal.kind === "succeeded" ? atPayPal.providerReference : "";
+
+    const canceled = await post<{ error: { code: string } }>(`/v1/payment_intents/${pi.id}/cancel`, {}, opts);
+    expect(canceled.status).toBe(400);
+    expect(canceled.body.error.code).toBe("payment_intent_unexpected_state");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "succeeded", amount_received: 4200, cancellation_reason: null });
+    const after = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    expect(after.filter((t) => t.type === "capture").map((t) => [t.status, t.amount, t.provider_reference])).toEqual([["succeeded", 4200, captureId]]);
+  });
+
   it("coming back before approving changes nothing; a denial declines", async () => {
     const { opts } = await paypalMerchant("paypal-deny");
     const pi = (await createIntent({ amount: 1200, payment_method_data: { type: "paypal" }, confirm: true }, opts)).body;

@@ -84,8 +84,8 @@ describe("Stripe connector against the Stripe fake", () => {
     // Canceled already (Stripe cancels an authorization nobody captured within 7 days on its own): a
     // void with a key of its own finds it so, and the authorization is released all the same.
     expect(await stripe.void(follow(other, second.providerReference, 5000, "v2"))).toMatchObject({ kind: "succeeded", responseCode: "already_canceled" });
-    // A captured payment cannot be voided: that stays a refusal.
-    expect(await stripe.void(follow(auth, approved.providerReference, 5000, "v3"))).toMatchObject({ kind: "failed", code: "payment_intent_unexpected_state" });
+    // A captured payment cannot be voided: that stays a refusal, saying what Stripe captured.
+    expect(await stripe.void(follow(auth, approved.providerReference, 5000, "v3"))).toMatchObject({ kind: "failed", code: "payment_intent_unexpected_state", capturedElsewhere: { amount: 3000, reference: approved.providerReference } });
     // Captured already for this amount (in Stripe's dashboard, say): a capture with a key of its own
     // finds it so and puts it on record. Another amount, or a canceled one, stays a refusal.
     expect(await stripe.capture(follow(auth, approved.providerReference, 3000, "c2"))).toMatchObject({ kind: "succeeded", responseCode: "already_captured" });
@@ -128,6 +128,40 @@ describe("Stripe connector against the Stripe fake", () => {
 });
 
 describe("payments through a Stripe connector account", () => {
+  it("a cancel of an authorization captured in Stripe's dashboard is refused, and the capture recorded: the payment is succeeded, for what Stripe captured", async () => {
+    const { opts } = await newMerchant("stripe-dashboard-cancel");
+    const secretKey = "sk_test_fake_dashboard_cancel";
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: secretKey } });
+    const pi = (await createIntent({ amount: 10000, payment_method: "pm_card_visa", confirm: true, capture_method: "manual" }, opts)).body;
+    expect(pi.status).toBe("requires_capture");
+    const stripeId = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data.find((t) => t.type === "authorize")?.provider_reference ?? "";
+    const atStripe = await fetch(`${env.STRIPE_API_BASE}/v1/payment_intents/${stripeId}/capture`, { method: "POST", headers: { authorization: `Bearer ${secretKey}`, "content-type": "application/x-www-form-urlencoded" }, body: "amount_to_capture=6000" });
+    expect(atStripe.status).toBe(200);
+    await atStripe.body?.cancel();
+
+    const canceled = await post<{ error: { code: string; message: string; payment_intent?: PaymentIntentJson } }>(`/v1/payment_intents/${pi.id}/cancel`, {}, opts);
+    expect(canceled.status).toBe(400);
+    expect(canceled.body.error.code).toBe("payment_intent_unexpected_state");
+    expect(canceled.body.error.message).toContain("captured at the payment provider already");
+    const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body;
+    expect(after).toMatchObject({ status: "succeeded", amount_received: 6000, amount_capturable: 0, canceled_at: null, cancellation_reason: null });
+    const rows = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    expect(rows.filter((t) => t.type !== "authorize").map((t) => [t.type, t.status, t.amount])).toEqual([
+      ["void", "failed", 10000],
+      ["capture", "succeeded", 6000],
+    ]);
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 6000 }, opts)).body.status).toBe("succeeded");
+
+    // The cron's expiry of an authorization 7 days old is the same cancel: it finds the capture, and
+    // records it rather than voiding again at every sweep.
+    const other = (await createIntent({ amount: 3000, payment_method: "pm_card_visa", confirm: true, capture_method: "manual" }, opts)).body;
+    const otherId = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${other.id}/transactions`, opts)).body.data.find((t) => t.type === "authorize")?.provider_reference ?? "";
+    const full = await fetch(`${env.STRIPE_API_BASE}/v1/payment_intents/${otherId}/capture`, { method: "POST", headers: { authorization: `Bearer ${secretKey}`, "content-type": "application/x-www-form-urlencoded" }, body: "" });
+    await full.body?.cancel();
+    const expired = await env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(other.id)).expire(other.id, Date.now() + 8 * 86_400_000);
+    expect(expired).toMatchObject({ status: "succeeded", amountReceived: 3000 });
+  });
+
   it("takes a payment end to end on Stripe, recording the connector, account and Stripe's reference", async () => {
     const { opts } = await newMerchant("stripe-flow");
     const account = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_merchant_1234" } });

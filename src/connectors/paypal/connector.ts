@@ -212,6 +212,28 @@ export class PayPalConnector implements Connector {
     return outcome;
   }
 
+  /** The captures taken from the request's authorization, read back through its order (or why they could not be). */
+  private async capturesOf(req: FollowUpRequest): Promise<{ captures: Payment[] } | { unknown: string }> {
+    const auth = await this.call("GET", `/v2/payments/authorizations/${encodeURIComponent(req.providerReference)}`, null);
+    if ("kind" in auth || auth.status !== 200) return { unknown: "reading the authorization back failed" };
+    const orderId = (auth.body as Authorization).supplementary_data?.related_ids?.order_id;
+    if (!orderId) return { unknown: "the authorization names no order" };
+    const order = await this.call("GET", `/v2/checkout/orders/${encodeURIComponent(orderId)}`, null);
+    if ("kind" in order || order.status !== 200) return { unknown: "reading its order back failed" };
+    const ofThis = (c: Payment) => !c.links?.some((l) => l.rel === "up") || c.links.some((l) => l.rel === "up" && l.href?.endsWith(`/authorizations/${req.providerReference}`));
+    return { captures: ((order.body as Order).purchase_units ?? []).flatMap((u) => u.payments?.captures ?? []).filter((c) => c.status !== "DECLINED" && c.status !== "FAILED" && ofThis(c)) };
+  }
+
+  /** A payment's amount in minor units of `currency`; null when it is in another currency or not exact. */
+  private minorOf(payment: Payment, currency: string): number | null {
+    if (payment.amount?.currency_code?.toLowerCase() !== currency.toLowerCase() || typeof payment.amount.value !== "string") return null;
+    try {
+      return decimalToMinor(payment.amount.value, currency);
+    } catch {
+      return null;
+    }
+  }
+
   /**
    * PayPal says the authorization was captured already: in its dashboard, or by this very capture
    * whose answer was lost and whose PayPal-Request-Id PayPal no longer remembers. Reading back what
@@ -221,22 +243,10 @@ export class PayPalConnector implements Connector {
    */
   private async capturedAlready(req: FollowUpRequest): Promise<FollowUpOutcome> {
     const unknown = (why: string): FollowUpOutcome => ({ kind: "unknown", providerReference: null, message: `PayPal says the authorization was captured already; ${why}` });
-    const auth = await this.call("GET", `/v2/payments/authorizations/${encodeURIComponent(req.providerReference)}`, null);
-    if ("kind" in auth || auth.status !== 200) return unknown("reading the authorization back failed");
-    const orderId = (auth.body as Authorization).supplementary_data?.related_ids?.order_id;
-    if (!orderId) return unknown("the authorization names no order");
-    const order = await this.call("GET", `/v2/checkout/orders/${encodeURIComponent(orderId)}`, null);
-    if ("kind" in order || order.status !== 200) return unknown("reading its order back failed");
-    const ofThis = (c: Payment) => !c.links?.some((l) => l.rel === "up") || c.links.some((l) => l.rel === "up" && l.href?.endsWith(`/authorizations/${req.providerReference}`));
-    const captures = ((order.body as Order).purchase_units ?? []).flatMap((u) => u.payments?.captures ?? []).filter((c) => c.status !== "DECLINED" && c.status !== "FAILED" && ofThis(c));
-    const minor = (c: Payment): number | null => {
-      if (c.amount?.currency_code?.toLowerCase() !== req.currency.toLowerCase() || typeof c.amount.value !== "string") return null;
-      try {
-        return decimalToMinor(c.amount.value, req.currency);
-      } catch {
-        return null;
-      }
-    };
+    const read = await this.capturesOf(req);
+    if (!("captures" in read)) return unknown(read.unknown);
+    const { captures } = read;
+    const minor = (c: Payment) => this.minorOf(c, req.currency);
     const [only] = captures;
     if (captures.length === 1 && only?.id && only.status === "PENDING" && minor(only) === req.amount) return unknown(`its capture ${only.id} is pending there`);
     if (captures.length === 1 && only?.id && only.status === "COMPLETED" && minor(only) === req.amount) {
@@ -255,6 +265,15 @@ export class PayPalConnector implements Connector {
     // Voided already (in PayPal's dashboard, say): the authorization is released all the same.
     if (outcome.kind === "failed" && outcome.code === "previously_voided") {
       return { kind: "succeeded", providerReference: req.providerReference, responseCode: "PREVIOUSLY_VOIDED", responseText: "Authorization already voided at PayPal" };
+    }
+    // Captured already (in PayPal's dashboard): still a refusal, saying what PayPal captured when it
+    // is one completed capture, for the intent to record.
+    if (outcome.kind === "failed" && outcome.code === "previously_captured") {
+      const read = await this.capturesOf(req);
+      const captures = "captures" in read ? read.captures : [];
+      const only = captures.length === 1 ? captures[0] : undefined;
+      const amount = only ? this.minorOf(only, req.currency) : null;
+      if (only?.id && only.status === "COMPLETED" && amount !== null && amount > 0) return { ...outcome, capturedElsewhere: { amount, reference: only.id } };
     }
     return outcome;
   }

@@ -112,11 +112,16 @@ export class StripeConnector implements Connector {
         : { kind: "failed", code: `stripe_${pi.status}`, message: `Stripe answered status ${pi.status}` };
     } catch (err) {
       // Stripe cancels an authorization nobody captured within 7 days on its own, so the expiry
-      // sweep's void can find it canceled already: the authorization is released all the same. Any
-      // other state (captured, say) stays a refusal.
-      return this.settledAlready(err, req, (pi) =>
-        pi.status === "canceled" ? { kind: "succeeded", providerReference: pi.id, responseCode: "already_canceled", responseText: "Authorization already released at Stripe" } : null,
-      );
+      // sweep's void can find it canceled already: the authorization is released all the same.
+      // Captured already (in Stripe's dashboard): a refusal that says what was captured, for the
+      // intent to record. Any other state stays a plain refusal.
+      return this.settledAlready(err, req, (pi) => {
+        if (pi.status === "canceled") return { kind: "succeeded", providerReference: pi.id, responseCode: "already_canceled", responseText: "Authorization already released at Stripe" };
+        if (pi.status === "succeeded" && pi.amount_received > 0) {
+          return { kind: "failed", code: "payment_intent_unexpected_state", message: `Stripe captured this payment already (${pi.amount_received} ${pi.currency}).`, capturedElsewhere: { amount: pi.amount_received, reference: pi.id } };
+        }
+        return null;
+      });
     }
   }
 

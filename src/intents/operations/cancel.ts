@@ -6,6 +6,7 @@ import { randomId } from "../../core/ids";
 import type { IntentRecord } from "../../core/types";
 import type { CancelParams } from "../params";
 import { assertNoPendingSettlement, callFollowUp } from "./capture";
+import { recordOutsideCapture } from "./reconcile";
 import type { OperationTools, StepResult } from "./tools";
 
 export const AUTHORIZATION_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
@@ -33,6 +34,22 @@ export async function cancel(draft: IntentRecord, params: CancelParams, tools: O
     const outcome = await callFollowUp(tools, connector, "void", draft, attempt, auth.providerReference ?? "");
     const voided = applyVoidOutcome(draft, attempt, outcome, tools.now());
     for (const type of voided.events) tools.emit(type);
+    // The provider refused because the authorization was captured in its dashboard: that capture is
+    // recorded (the intent succeeded), and the cancel is refused as for any succeeded payment.
+    if (outcome.kind === "failed" && outcome.capturedElsewhere) {
+      draft.cancellationReason = null;
+      const { amount, reference } = outcome.capturedElsewhere;
+      if (recordOutsideCapture(draft, outcome.capturedElsewhere, "Captured at the provider, outside the gateway (read back when a void was refused)", tools)) {
+        return {
+          error: {
+            status: 400,
+            type: "invalid_request_error",
+            code: "payment_intent_unexpected_state",
+            message: `This PaymentIntent's authorization was captured at the payment provider already (${amount} ${draft.currency}, ${reference}); it is succeeded now and cannot be canceled. Refund it instead.`,
+          },
+        };
+      }
+    }
     if (outcome.kind !== "succeeded") {
       if (outcome.kind !== "unknown") draft.cancellationReason = null;
       return { error: voided.error };

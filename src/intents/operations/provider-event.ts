@@ -2,12 +2,11 @@
 // an authorization waiting for the customer, a pending refund); one that arrives late, twice or out
 // of order finds nothing open and changes nothing, so an intent never moves backwards. The one
 // exception is a refund the PSP later reports failed: that is news, not a step back.
-import { applyCancel, chargeAttempt, startAttempt } from "../../core/intent";
-import { randomId } from "../../core/ids";
+import { applyCancel, chargeAttempt } from "../../core/intent";
 import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
 import type { Attempt, IntentRecord } from "../../core/types";
 import type { ProviderEvent } from "../../connectors/types";
-import { settleAttempt } from "./reconcile";
+import { recordOutsideCapture, settleAttempt } from "./reconcile";
 import type { OperationTools, StepResult } from "./tools";
 
 export interface ProviderEventResult extends StepResult {
@@ -49,11 +48,9 @@ function recordCapturedElsewhere(draft: IntentRecord, event: ProviderEvent, acco
   if (!captured || draft.status !== "requires_capture" || !auth?.providerReference || auth.providerReference !== captured.authorization) return null;
   if (auth.connectorAccount !== accountId) return { applied: false, note: "a capture reported by another account than the authorization's" };
   if (draft.attempts.some((a) => a.status === "pending")) return { applied: false, note: "an attempt is pending: reconciliation settles it first" };
-  if (captured.currency.toLowerCase() !== draft.currency || captured.amount < 1 || captured.amount > draft.amountCapturable) {
+  if (captured.currency.toLowerCase() !== draft.currency || !recordOutsideCapture(draft, captured, "Captured at the provider, outside the gateway (reported by its webhook)", tools)) {
     return { applied: false, note: `a capture of ${captured.amount} ${captured.currency} does not fit the authorization (${draft.amountCapturable} ${draft.currency} capturable)` };
   }
-  const attempt = startAttempt(draft, { id: randomId("txn"), type: "capture", amount: captured.amount, connector: auth.connector, connectorAccount: auth.connectorAccount, now: tools.now() });
-  settleAttempt(draft, attempt, { kind: "succeeded", providerReference: captured.reference, responseCode: "webhook", responseText: "Captured at the provider, outside the gateway (reported by its webhook)" }, tools);
   return { applied: true, note: `recorded a capture made at the provider (${captured.reference})` };
 }
 

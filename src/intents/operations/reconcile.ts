@@ -1,7 +1,8 @@
 // Reconciliation: ask each pending attempt's connector what really happened, and apply the answer.
 // An answer that is still unknown leaves the attempt pending for the next round. Because the
 // connector is asked with the attempt's own idempotency key, money moves at most once.
-import { applyAuthorizeOutcome, applyCancel, applyCaptureOutcome, applyRefundOutcome, applyVoidOutcome, pendingAttempts } from "../../core/intent";
+import { applyAuthorizeOutcome, applyCancel, applyCaptureOutcome, applyRefundOutcome, applyVoidOutcome, chargeAttempt, pendingAttempts, startAttempt } from "../../core/intent";
+import { randomId } from "../../core/ids";
 import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
 import type { Attempt, IntentRecord } from "../../core/types";
 import { authorizeRequest, call } from "./authorize";
@@ -48,6 +49,7 @@ export function settleAttempt(draft: IntentRecord, attempt: Attempt, outcome: Au
     else {
       draft.status = "requires_capture";
       draft.cancellationReason = null;
+      if (outcome.kind === "failed" && outcome.capturedElsewhere) recordOutsideCapture(draft, outcome.capturedElsewhere, "Captured at the provider, outside the gateway (read back when a void was refused)", tools);
     }
     return;
   }
@@ -61,6 +63,19 @@ export function settleAttempt(draft: IntentRecord, attempt: Attempt, outcome: Au
       refund,
     );
   }
+}
+
+/**
+ * Records a capture made outside the gateway (in the provider's dashboard) as a capture attempt that
+ * succeeded, when the intent still waits for its capture and the amount fits what it may capture.
+ * Answers whether it did. The caller has checked that the capture is this authorization's.
+ */
+export function recordOutsideCapture(draft: IntentRecord, captured: { amount: number; reference: string }, responseText: string, tools: OperationTools): boolean {
+  const auth = chargeAttempt(draft);
+  if (draft.status !== "requires_capture" || !auth || captured.amount < 1 || captured.amount > draft.amountCapturable) return false;
+  const attempt = startAttempt(draft, { id: randomId("txn"), type: "capture", amount: captured.amount, connector: auth.connector, connectorAccount: auth.connectorAccount, now: tools.now() });
+  settleAttempt(draft, attempt, { kind: "succeeded", providerReference: captured.reference, responseCode: "captured_elsewhere", responseText }, tools);
+  return true;
 }
 
 export async function reconcile(draft: IntentRecord, tools: OperationTools): Promise<ReconcileResult> {
