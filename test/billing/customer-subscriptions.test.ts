@@ -194,11 +194,18 @@ describe("a customer's subscriptions", () => {
     await copies(sub.id, 2 * CANCEL_CHUNK + 1, "clock_live");
     const live = 2 * CANCEL_CHUNK + 2;
 
+    // A customer of the clock deleted on its own ends its subscription at the clock's time too.
+    const single = await ok(post<{ id: string }>("/v1/customers", { email: "single@example.com", test_clock: clock.id }, m.opts));
+    await ok(post(`/v1/customers/${single.id}/payment_methods`, { payment_method: "tok_visa", set_default: true }, m.opts));
+    const own = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: single.id, price: price.id }, m.opts));
+    expect((await call("DELETE", `/v1/customers/${single.id}`, m.opts)).status).toBe(200);
+    expect(await env.DB.prepare("SELECT status, ended_at AS endedAt FROM subscriptions WHERE id = ?").bind(own.id).first()).toEqual({ status: "canceled", endedAt: clock.frozen_time * 1000 });
+
     const deleted = await countedCall("DELETE", `/v1/test_helpers/test_clocks/${clock.id}`, m.key);
     expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
     expect(await liveOf(customer.id)).toBe(0);
     expect(await countOf("SELECT count(*) AS n FROM subscriptions WHERE customer = ? AND ended_at = ?", customer.id, clock.frozen_time * 1000)).toBe(live);
-    expect(await countOf("SELECT count(*) AS n FROM events WHERE merchant_id = ? AND type = 'customer.subscription.deleted'", m.id)).toBe(live);
+    expect(await countOf("SELECT count(*) AS n FROM events WHERE merchant_id = ? AND type = 'customer.subscription.deleted'", m.id)).toBe(live + 1);
     expect(deleted.queries).toBeLessThan(30);
   });
 

@@ -7,6 +7,7 @@ import { randomId } from "../../core/ids";
 import { renderIntent } from "../../core/objects";
 import type { Scope } from "../../core/types";
 import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
+import { clockNow } from "../../billing/engine";
 import { cancelSubscriptions, liveSubscriptionIds } from "../../billing/subscriptions";
 import {
   db,
@@ -414,7 +415,8 @@ export async function setDefault(c: Ctx, row: CustomerRow, paymentMethod: string
 }
 
 async function deleteCustomer(c: Ctx, scope: Scope, row: CustomerRow): Promise<void> {
-  await cancelSubscriptions(c.env, scope, await liveSubscriptionIds(c.env.DB, row.id), Date.now(), c.get("requestId"));
+  // A customer on a test clock ends its subscriptions at the clock's time, as the clock's own deletion does.
+  await cancelSubscriptions(c.env, scope, await liveSubscriptionIds(c.env.DB, row.id), await clockNow(c.env, row.testClock), c.get("requestId"));
   const w = new Writes(c.env.DB, scope);
   w.add("UPDATE customers SET deleted = 1 WHERE id = ? AND deleted = 0", [row.id]);
   await w.event("customer.deleted", { ...renderCustomer(row), deleted: true }, [row.id]);
