@@ -228,6 +228,40 @@ describe("PayPal connector", () => {
     expect(after.filter((t) => t.type === "capture").map((t) => [t.status, t.amount, t.provider_reference])).toEqual([["succeeded", 4200, captureId]]);
   });
 
+  it("a capture whose answer was lost is settled by PayPal's PAYMENT.CAPTURE.COMPLETED, named by its authorization, with PayPal's capture id", async () => {
+    const { opts } = await newMerchant("paypal-lost-capture-webhook");
+    const clientId = uniqueKey("client-lost").replace(/[^A-Za-z0-9-]/g, "");
+    const account = await addConnector(opts, { connector: "paypal", credentials: { client_id: clientId, client_secret: "paypal-secret-9876" }, webhook_secret: "WH-LOST" });
+    const pi = (await createIntent({ amount: 2500, payment_method: { type: "paypal" }, confirm: true, capture_method: "manual" }, opts)).body;
+    await approveAtPayPal(pi.next_action?.url ?? "");
+    const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    const authorization = history.find((t) => t.type === "authorize" && t.status === "succeeded")?.provider_reference ?? "";
+    // PayPal captures, but its answer comes after the connector gave up.
+    const armed = await fetch(`${env.PAYPAL_API_BASE}/__faults`, { method: "POST", body: JSON.stringify({ key: clientId, op: "capture", kind: "lost" }) });
+    expect(armed.status).toBe(200);
+    await armed.body?.cancel();
+    const captured = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/capture`, {}, opts);
+    expect(captured.body.status).toBe("processing");
+    let ledger: { orders: { captures: { id: string; amount: number }[] }[] } = { orders: [] };
+    for (let i = 0; i < 40 && ledger.orders.flatMap((o) => o.captures).length === 0; i++) {
+      ledger = (await (await fetch(`${env.PAYPAL_API_BASE}/__ledger?intent=${pi.id}`)).json()) as typeof ledger;
+      if (ledger.orders.flatMap((o) => o.captures).length === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    const [capture] = ledger.orders.flatMap((o) => o.captures);
+    expect(capture?.amount).toBe(2500);
+
+    const event = JSON.stringify({
+      id: "WH-LOST-1",
+      event_type: "PAYMENT.CAPTURE.COMPLETED",
+      resource: { id: capture?.id, status: "COMPLETED", amount: { currency_code: "USD", value: "25.00" }, custom_id: pi.id, supplementary_data: { related_ids: { authorization_id: authorization } } },
+    });
+    const headers = { "paypal-transmission-id": "t-lost", "paypal-transmission-time": new Date().toISOString(), "paypal-transmission-sig": "valid-signature", "paypal-auth-algo": "SHA256withRSA", "paypal-cert-url": "https://api.paypal.com/cert" };
+    expect((await call("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: event, headers })).body).toMatchObject({ applied: 1 });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "succeeded", amount_received: 2500 });
+    const after = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    expect(after.filter((t) => t.type === "capture").map((t) => [t.status, t.provider_reference])).toEqual([["succeeded", capture?.id]]);
+  });
+
   it("coming back before approving changes nothing; a denial declines", async () => {
     const { opts } = await paypalMerchant("paypal-deny");
     const pi = (await createIntent({ amount: 1200, payment_method_data: { type: "paypal" }, confirm: true }, opts)).body;
