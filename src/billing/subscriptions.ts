@@ -241,14 +241,19 @@ async function voidOpenInvoices(env: Env, scope: Scope, subscriptionIds: readonl
       ),
     );
   const w = new Writes(env.DB, scope);
-  for (const invoice of open) {
-    const intent = await abandonInvoiceIntent(env, invoice, "cancel", "");
-    if (intent?.status === "succeeded") {
-      await settleAttempt(env, invoice, attemptOf(intent) ?? Math.max(invoice.attemptCount, 1), intent, at);
-      continue;
+  try {
+    for (const invoice of open) {
+      const intent = await abandonInvoiceIntent(env, invoice, "cancel", "");
+      if (intent?.status === "succeeded") {
+        await settleAttempt(env, invoice, attemptOf(intent) ?? Math.max(invoice.attemptCount, 1), intent, at);
+        continue;
+      }
+      addVoid(w, invoice, at);
+      await w.event("invoice.voided", renderInvoice({ ...invoice, status: "void", nextPaymentAttempt: null, voidedAt: at, claimedUntil: null }), [invoice.id], { requestId });
     }
-    addVoid(w, invoice, at);
-    await w.event("invoice.voided", renderInvoice({ ...invoice, status: "void", nextPaymentAttempt: null, voidedAt: at, claimedUntil: null }), [invoice.id], { requestId });
+  } finally {
+    // The invoices whose intents were abandoned are voided even when a later one failed: a retry
+    // finds their subscriptions ended already and would not come back to them.
+    await w.commit(env);
   }
-  await w.commit(env);
 }

@@ -244,6 +244,37 @@ describe("a customer's subscriptions", () => {
     expect(tally.queries).toBeLessThan(15);
   });
 
+  it("whose invoices' intents could not all be abandoned still get the others voided: a retry would not come back to them", async () => {
+    const s = await setup("sub-bulk-partial");
+    const subs: SubscriptionJson[] = [];
+    for (let i = 0; i < 2; i++) subs.push(await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, payment_behavior: "default_incomplete", expand: ["latest_invoice.payment_intent"] }, s.opts)));
+    // The invoices are read in the order of their subscriptions' ids: the second one's intent fails.
+    subs.sort((a, b) => (a.id < b.id ? -1 : 1));
+    const [first, second] = subs.map((sub) => sub.latest_invoice as { id: string; payment_intent: PaymentIntentJson });
+    const broken = second?.payment_intent.id ?? "";
+    const intents = new Proxy(env.PAYMENT_INTENTS, {
+      get(target, prop) {
+        if (prop === "get") {
+          return (id: DurableObjectId) => {
+            if (id.equals(target.idFromName(broken))) throw new Error("the intent's object is unreachable (injected)");
+            return target.get(id);
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === "function" ? (v as (...args: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(new Request(`http://gateway.test/v1/customers/${s.customer}`, { method: "DELETE", headers: { authorization: `Bearer ${s.key}` } }), { ...env, PAYMENT_INTENTS: intents }, ctx);
+    await res.text();
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(500);
+    const statusOf = async (id: string) => (await env.DB.prepare("SELECT status FROM invoices WHERE id = ?").bind(id).first<{ status: string }>())?.status;
+    expect(await statusOf(first?.id ?? "")).toBe("void");
+    expect(await statusOf(second?.id ?? "")).toBe("open");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${first?.payment_intent.id ?? ""}`, s.opts)).body.status).toBe("canceled");
+  });
+
   it("that changed between the chunk's read and its write are canceled on their own, once", async () => {
     const s = await setup("sub-bulk-race");
     const paid = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
