@@ -52,11 +52,29 @@ async function approveAtPayPal(approvalUrl: string, decision: "approve" | "deny"
   return submitReturnPage(back);
 }
 
-async function paypalMerchant(label: string): Promise<{ opts: CallOptions; clientId: string; accountId: string }> {
+async function paypalMerchant(label: string, webhookSecret?: string): Promise<{ opts: CallOptions; clientId: string; accountId: string }> {
   const { opts } = await newMerchant(label);
   const clientId = uniqueKey(`client-${label}`).replace(/[^A-Za-z0-9-]/g, "");
-  const account = await addConnector(opts, { connector: "paypal", credentials: { client_id: clientId, client_secret: "paypal-secret-9876" } });
+  const account = await addConnector(opts, { connector: "paypal", credentials: { client_id: clientId, client_secret: "paypal-secret-9876" }, ...(webhookSecret ? { webhook_secret: webhookSecret } : {}) });
   return { opts, clientId, accountId: account.id };
+}
+
+type PayPalMerchant = Awaited<ReturnType<typeof paypalMerchant>>;
+
+/** A manual-capture PayPal payment the payer approved: the intent and its authorization's id at PayPal. */
+async function authorizedAtPayPal(m: PayPalMerchant, amount: number): Promise<{ pi: PaymentIntentJson; authorization: string }> {
+  const pi = (await createIntent({ amount, payment_method: { type: "paypal" }, confirm: true, capture_method: "manual" }, m.opts)).body;
+  await approveAtPayPal(pi.next_action?.url ?? "");
+  const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, m.opts)).body.data;
+  return { pi, authorization: history.find((t) => t.type === "authorize" && t.status === "succeeded")?.provider_reference ?? "" };
+}
+
+/** The merchant captures in PayPal's dashboard (straight at PayPal, not through the gateway): PayPal's capture id. */
+async function dashboardCapture(m: PayPalMerchant, intentId: string, authorization: string, amount: number): Promise<string> {
+  const dashboard = new PayPalConnector({ accountId: m.accountId, clientId: m.clientId, clientSecret: "paypal-secret-9876", apiBase: env.PAYPAL_API_BASE, timeoutMs: 1000 });
+  const atPayPal = await dashboard.capture({ intentId, merchantId: "", attemptId: "dashboard", idempotencyKey: `dashboard-${intentId}`, amount, currency: "usd", providerReference: authorization, paymentMethod: null });
+  expect(atPayPal).toMatchObject({ kind: "succeeded", responseCode: "COMPLETED" });
+  return atPayPal.kind === "succeeded" ? atPayPal.providerReference : "";
 }
 
 describe("PayPal connector", () => {
@@ -142,22 +160,17 @@ describe("PayPal connector", () => {
   });
 
   it("an authorization captured in PayPal's dashboard first: a capture of another amount records nothing and names it; of the same amount it records PayPal's capture, once", async () => {
-    const { opts, accountId, clientId } = await paypalMerchant("paypal-dashboard-capture");
-    const pi = (await createIntent({ amount: 5000, payment_method: { type: "paypal" }, confirm: true, capture_method: "manual" }, opts)).body;
-    await approveAtPayPal(pi.next_action?.url ?? "");
-    const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
-    const authorization = history.find((t) => t.type === "authorize" && t.status === "succeeded")?.provider_reference ?? "";
-    const dashboard = new PayPalConnector({ accountId, clientId, clientSecret: "paypal-secret-9876", apiBase: env.PAYPAL_API_BASE, timeoutMs: 1000 });
-    const atPayPal = await dashboard.capture({ intentId: pi.id, merchantId: "", attemptId: "dashboard", idempotencyKey: `dashboard-${pi.id}`, amount: 5000, currency: "usd", providerReference: authorization, paymentMethod: null });
-    expect(atPayPal).toMatchObject({ kind: "succeeded", responseCode: "COMPLETED" });
-    const dashboardCapture = atPayPal.kind === "succeeded" ? atPayPal.providerReference : "";
-    expect(dashboardCapture).toMatch(/^CAP/);
+    const m = await paypalMerchant("paypal-dashboard-capture");
+    const { opts } = m;
+    const { pi, authorization } = await authorizedAtPayPal(m, 5000);
+    const captureId = await dashboardCapture(m, pi.id, authorization, 5000);
+    expect(captureId).toMatch(/^CAP/);
 
     // Another amount: PayPal holds 50.00, not 40.00. Refused, naming it; nothing recorded.
     const other = await post<{ error: { code: string; message: string } }>(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 4000 }, opts);
     expect(other.status).toBe(402);
     expect(other.body.error.code).toBe("authorization_already_captured");
-    expect(other.body.error.message).toContain(`${dashboardCapture} 50.00 USD`);
+    expect(other.body.error.message).toContain(`${captureId} 50.00 USD`);
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "requires_capture", amount_received: 0 });
 
     // The same amount: PayPal's capture is this payment's, recorded as it stands; refunds go against it.
@@ -165,26 +178,20 @@ describe("PayPal connector", () => {
     expect(captured.status, JSON.stringify(captured.body)).toBe(200);
     expect(captured.body).toMatchObject({ status: "succeeded", amount_received: 5000 });
     const after = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
-    expect(after.filter((t) => t.type === "capture").map((t) => `${t.status}:${t.provider_reference ?? ""}`)).toEqual([`failed:`, `succeeded:${dashboardCapture}`]);
+    expect(after.filter((t) => t.type === "capture").map((t) => `${t.status}:${t.provider_reference ?? ""}`)).toEqual([`failed:`, `succeeded:${captureId}`]);
     expect((await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 1000 }, opts)).body.status).toBe("succeeded");
     const ledger = (await (await fetch(`${env.PAYPAL_API_BASE}/__ledger?intent=${pi.id}`)).json()) as { orders: { captures: { id: string; amount: number; refunds: { amount: number }[] }[] }[] };
     const captures = ledger.orders.flatMap((o) => o.captures);
-    expect(captures.map((c) => [c.id, c.amount, c.refunds.map((r) => r.amount)])).toEqual([[dashboardCapture, 5000, [1000]]]);
+    expect(captures.map((c) => [c.id, c.amount, c.refunds.map((r) => r.amount)])).toEqual([[captureId, 5000, [1000]]]);
   });
 
   it("a capture made in PayPal's dashboard is recorded from its PAYMENT.CAPTURE.COMPLETED webhook, for the amount PayPal captured, once", async () => {
-    const { opts } = await newMerchant("paypal-dashboard-webhook");
-    const clientId = uniqueKey("client-oob-webhook").replace(/[^A-Za-z0-9-]/g, "");
-    const account = await addConnector(opts, { connector: "paypal", credentials: { client_id: clientId, client_secret: "paypal-secret-9876" }, webhook_secret: "WH-OOB" });
-    const pi = (await createIntent({ amount: 5000, payment_method: { type: "paypal" }, confirm: true, capture_method: "manual" }, opts)).body;
-    await approveAtPayPal(pi.next_action?.url ?? "");
-    const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
-    const authorization = history.find((t) => t.type === "authorize" && t.status === "succeeded")?.provider_reference ?? "";
+    const m = await paypalMerchant("paypal-dashboard-webhook", "WH-OOB");
+    const { opts } = m;
+    const account = { id: m.accountId };
+    const { pi, authorization } = await authorizedAtPayPal(m, 5000);
     const order = new URL(pi.next_action?.url ?? "").searchParams.get("token") ?? "";
-    const dashboard = new PayPalConnector({ accountId: account.id, clientId, clientSecret: "paypal-secret-9876", apiBase: env.PAYPAL_API_BASE, timeoutMs: 1000 });
-    const atPayPal = await dashboard.capture({ intentId: pi.id, merchantId: "", attemptId: "dashboard", idempotencyKey: `dashboard-${pi.id}`, amount: 3500, currency: "usd", providerReference: authorization, paymentMethod: null });
-    const captureId = atPayPal.kind === "succeeded" ? atPayPal.providerReference : "";
-    expect(captureId).toMatch(/^CAP/);
+    const captureId = await dashboardCapture(m, pi.id, authorization, 3500);
 
     const webhook = (id: string, resource: Record<string, unknown>) =>
       call<{ applied: number; duplicates: number }>("POST", `/v1/psp_webhooks/${account.id}`, {
@@ -211,14 +218,10 @@ describe("PayPal connector", () => {
   });
 
   it("a cancel of an authorization captured in PayPal's dashboard is refused, and PayPal's capture recorded", async () => {
-    const { opts, accountId, clientId } = await paypalMerchant("paypal-dashboard-cancel");
-    const pi = (await createIntent({ amount: 5000, payment_method: { type: "paypal" }, confirm: true, capture_method: "manual" }, opts)).body;
-    await approveAtPayPal(pi.next_action?.url ?? "");
-    const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
-    const authorization = history.find((t) => t.type === "authorize" && t.status === "succeeded")?.provider_reference ?? "";
-    const dashboard = new PayPalConnector({ accountId, clientId, clientSecret: "paypal-secret-9876", apiBase: env.PAYPAL_API_BASE, timeoutMs: 1000 });
-    const atPayPal = await dashboard.capture({ intentId: pi.id, merchantId: "", attemptId: "dashboard", idempotencyKey: `dashboard-${pi.id}`, amount: 4200, currency: "usd", providerReference: authorization, paymentMethod: null });
-    const captureId = atPayPal.kind === "succeeded" ? atPayPal.providerReference : "";
+    const m = await paypalMerchant("paypal-dashboard-cancel");
+    const { opts } = m;
+    const { pi, authorization } = await authorizedAtPayPal(m, 5000);
+    const captureId = await dashboardCapture(m, pi.id, authorization, 4200);
 
     const canceled = await post<{ error: { code: string } }>(`/v1/payment_intents/${pi.id}/cancel`, {}, opts);
     expect(canceled.status).toBe(400);
@@ -229,13 +232,10 @@ describe("PayPal connector", () => {
   });
 
   it("a capture whose answer was lost is settled by PayPal's PAYMENT.CAPTURE.COMPLETED, named by its authorization, with PayPal's capture id", async () => {
-    const { opts } = await newMerchant("paypal-lost-capture-webhook");
-    const clientId = uniqueKey("client-lost").replace(/[^A-Za-z0-9-]/g, "");
-    const account = await addConnector(opts, { connector: "paypal", credentials: { client_id: clientId, client_secret: "paypal-secret-9876" }, webhook_secret: "WH-LOST" });
-    const pi = (await createIntent({ amount: 2500, payment_method: { type: "paypal" }, confirm: true, capture_method: "manual" }, opts)).body;
-    await approveAtPayPal(pi.next_action?.url ?? "");
-    const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
-    const authorization = history.find((t) => t.type === "authorize" && t.status === "succeeded")?.provider_reference ?? "";
+    const m = await paypalMerchant("paypal-lost-capture-webhook", "WH-LOST");
+    const { opts, clientId } = m;
+    const account = { id: m.accountId };
+    const { pi, authorization } = await authorizedAtPayPal(m, 2500);
     // PayPal captures, but its answer comes after the connector gave up.
     const armed = await fetch(`${env.PAYPAL_API_BASE}/__faults`, { method: "POST", body: JSON.stringify({ key: clientId, op: "capture", kind: "lost" }) });
     expect(armed.status).toBe(200);
