@@ -54,7 +54,7 @@ function recordCapturedElsewhere(draft: IntentRecord, event: ProviderEvent, acco
   return { applied: true, note: `recorded a capture made at the provider (${captured.reference})` };
 }
 
-export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, tools: OperationTools, accountId = ""): ProviderEventResult {
+export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, tools: OperationTools, accountId: string): ProviderEventResult {
   const ignored = (note: string): ProviderEventResult => ({ applied: false, note });
   const open = (a: Attempt) => a.status === "pending" || a.status === "requires_action";
   switch (event.kind) {
