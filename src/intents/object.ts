@@ -2,8 +2,8 @@
 // mutation runs whole (PSP call included) inside a serial queue, with its Idempotency-Key record, its
 // events and the new state committed in one storage write. D1 is then updated as the read model.
 import { DurableObject } from "cloudflare:workers";
-import { ApiError, idempotencyInFlight, idempotencyMismatch, invalidRequest, type ApiErrorData } from "../core/errors";
-import { checkInvariants, pendingAttempts } from "../core/intent";
+import { ApiError, idempotencyInFlight, idempotencyMismatch, invalidRequest, unexpectedState, type ApiErrorData } from "../core/errors";
+import { checkInvariants, isFailedPayment, pendingAttempts } from "../core/intent";
 import { randomId, timingSafeEqual } from "../core/ids";
 import { renderCharge, renderIntent, renderRefund } from "../core/objects";
 import { surfaceEvents } from "../core/surface-events";
@@ -35,6 +35,7 @@ import type {
   CreateIntentParams,
   OpOutcome,
   RefundParams,
+  RequestAudit,
   RequestContext,
   ResolutionParams,
   UpdateIntentParams,
@@ -52,6 +53,21 @@ const SYNC_RETRY_MS = 5_000;
 /** If handing the outbox to the queue fails (or we crash first), the alarm tries again this much later. */
 const OUTBOX_RETRY_MS = 10_000;
 const OUTBOX_BATCH = 20;
+/** The retry of this failed payment that was started and may not have finished (see retryFailedPayment). */
+const RETRY_KEY = "retry";
+/**
+ * A retry claimed but not found at its own object after this long never reached it (the object was
+ * reset before the create went out): the claim lapses. Until then its create may still be on its way.
+ */
+export const RETRY_CLAIM_GRACE_MS = 5 * 60_000;
+
+interface RetryClaim {
+  id: string;
+  at: number;
+}
+
+/** What an earlier retry of a failed payment came to: nothing stands in the way, or it is still running. */
+type RetryVerdict = "clear" | "busy";
 
 interface IdempotencyRecord {
   fingerprint: string;
@@ -89,6 +105,15 @@ function notFound(id: string): OpOutcome {
 
 function missingMethod(): never {
   throw new Error("routing needs the intent's payment method");
+}
+
+function retryInProgress(retryId: string): ApiError {
+  return new ApiError({
+    status: 409,
+    type: "invalid_request_error",
+    code: "failed_payment_retry_in_progress",
+    message: `A retry of this failed payment (${retryId}) has not finished yet: its outcome is not known. Read it back, and try again once it has.`,
+  });
 }
 
 function timeout(ms: number): Promise<"timeout"> {
@@ -226,9 +251,101 @@ export class PaymentIntentObject extends DurableObject<Env> {
     return this.execute(req, params.approve ? "approve_refund" : "reject_refund", id, (draft, tools) => decideRefund(draft, params, tools));
   }
 
-  /** An operator resolves or dismisses a failed payment. */
+  /**
+   * An operator resolves or dismisses a failed payment. Not while a retry of it may still take the
+   * money: the payment would be both resolved by hand and paid by the retry.
+   */
   async resolveFailedPayment(req: RequestContext, id: string, params: ResolutionParams): Promise<OpOutcome> {
-    return this.execute(req, `failed_payment_${params.status}`, id, (draft, tools) => resolveFailedPayment(draft, params, tools));
+    const intent = await this.load();
+    if (!owns(intent, req.scope, id)) return notFound(id);
+    await this.queue.run(() => this.settleRetry());
+    return this.execute(req, `failed_payment_${params.status}`, id, async (draft, tools) => {
+      const claim = await this.ctx.storage.get<RetryClaim>(RETRY_KEY);
+      if (claim && !draft.resolution) throw retryInProgress(claim.id);
+      return resolveFailedPayment(draft, params, tools);
+    });
+  }
+
+  /**
+   * Retries this failed payment as the new intent `retry.id` (created and confirmed through its own
+   * object), then resolves this one by it when it went through. One retry at a time: the whole of it
+   * runs in this object's queue, and the retry's id is on record here before its object hears of it,
+   * so a retry arriving later (or after a reset) first finds out what that one came to. Two retries of
+   * one failed payment can never both take the money.
+   */
+  async retryFailedPayment(req: RequestContext, id: string, retry: { request: RequestContext; params: CreateIntentParams; audit: RequestAudit }): Promise<{ outcome: OpOutcome; original: IntentRecord | null }> {
+    const intent = await this.load();
+    if (!owns(intent, req.scope, id)) return { outcome: notFound(id), original: null };
+    return this.queue.run(async () => {
+      const retryId = retry.params.id;
+      const claim = await this.ctx.storage.get<RetryClaim>(RETRY_KEY);
+      if (claim && claim.id !== retryId && (await this.settleRetry()) === "busy") return { outcome: failure(retryInProgress(claim.id).data, this.intent ?? null), original: this.intent ?? null };
+      const failed = this.intent;
+      if (!failed) return { outcome: notFound(id), original: null };
+      if (!isFailedPayment(failed)) return { outcome: failure(unexpectedState(`PaymentIntent ${failed.id} is not a failed payment.`, "not_a_failed_payment").data, failed), original: failed };
+      // Resolved by this very retry: its idempotent replay goes on to the retry's object, which answers as before.
+      if (failed.resolution && failed.resolution.retriedBy !== retryId) {
+        return { outcome: failure(unexpectedState(`This failed payment was already ${failed.resolution.status}.`, "failed_payment_already_resolved").data, failed), original: failed };
+      }
+      if (!failed.resolution) await this.ctx.storage.put<RetryClaim>(RETRY_KEY, { id: retryId, at: Date.now() });
+      const outcome = await this.intentObject(retryId).create(retry.request, retry.params);
+      const done = await this.retryDone(outcome.intent?.id === retryId ? outcome.intent : null, retry.audit);
+      if (done) await this.ctx.storage.delete(RETRY_KEY);
+      return { outcome, original: this.intent ?? null };
+    });
+  }
+
+  /**
+   * Within the queue: what the retry on record came to. A retry that went through resolves this payment;
+   * one that failed or was canceled clears the way; one waiting for its customer or for confirmation is
+   * canceled (a new retry replaces it; its object decides which comes first, so it cannot also pay); one
+   * whose outcome the PSP has not given yet keeps the way shut.
+   */
+  private async settleRetry(): Promise<RetryVerdict> {
+    const claim = await this.ctx.storage.get<RetryClaim>(RETRY_KEY);
+    const intent = await this.load();
+    if (!claim || !intent) return "clear";
+    const stub = this.intentObject(claim.id);
+    const scope = { merchantId: intent.merchantId, livemode: intent.livemode };
+    let retried: IntentRecord | null = await stub.retrieve(scope, claim.id);
+    if (!retried) {
+      if (Date.now() - claim.at < RETRY_CLAIM_GRACE_MS) return "busy";
+      await this.ctx.storage.delete(RETRY_KEY);
+      return "clear";
+    }
+    if (retried.status === "requires_action" || retried.status === "requires_confirmation" || (retried.status === "requires_payment_method" && !retried.lastPaymentError)) {
+      const canceled = await stub.cancel(this.systemRequest(intent, "", "payment_intents.cancel"), claim.id, { cancellationReason: "abandoned" });
+      const after: IntentRecord | null = canceled.intent;
+      if (after) retried = after;
+    }
+    const audit: RequestAudit = { action: "failed_payments.resolve", actor: "system", roles: [], details: { retried_by: claim.id } };
+    if (!(await this.retryDone(retried, audit))) return "busy";
+    await this.ctx.storage.delete(RETRY_KEY);
+    return "clear";
+  }
+
+  /** Another intent's object (a retry of this one). */
+  private intentObject(id: string): DurableObjectStub<PaymentIntentObject> {
+    return this.env.PAYMENT_INTENTS.get(this.env.PAYMENT_INTENTS.idFromName(id));
+  }
+
+  /**
+   * Within the queue: whether the retry has come to an end, resolving this payment by it when it took
+   * the money. Still running (its PSP's answer unknown, its customer authenticating): false.
+   */
+  private async retryDone(retried: IntentRecord | null, audit: RequestAudit): Promise<boolean> {
+    if (!retried) return true;
+    if (retried.status === "succeeded" || retried.status === "requires_capture") {
+      const intent = this.intent;
+      if (intent && !intent.resolution) {
+        const req: RequestContext = { ...this.systemRequest(intent, ""), audit };
+        await this.runLocked(req, "failed_payment_resolved", intent.id, async (draft, tools) =>
+          resolveFailedPayment(draft, { status: "resolved", reason: "paid by a retry", paidByOtherMeans: false, retriedBy: retried.id, actor: audit.actor }, tools),
+        );
+      }
+      return true;
+    }
+    return retried.status === "canceled" || isFailedPayment(retried);
   }
 
   /** From the cron: cancels the authorization if it is older than card networks hold one. */

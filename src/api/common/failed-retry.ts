@@ -1,7 +1,7 @@
 // A failed payment retried as a new payment intent linked to it (retry_of), shared by /v1's operator
 // route and seed 002's POST /api/v1/payments/failed/:id/retry: the retry is created and confirmed
-// through its own object, and when it goes through, the original is resolved by it through the
-// original's object. Each surface validates, names the card, and renders.
+// through its own object, called by the original's object, which runs one retry at a time and
+// resolves itself by the retry when it goes through. Each surface validates, names the card, and renders.
 import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import type { Env } from "../../env";
 import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
@@ -21,7 +21,7 @@ export interface RetryRequest {
 
 export async function retryFailedPayment(env: Env, r: RetryRequest): Promise<{ outcome: OpOutcome; original: IntentRecord }> {
   const { failed } = r;
-  const outcome = await intentStub(env, r.id).create(r.req, createParams({
+  const params = createParams({
     id: r.id,
     amount: failed.amount,
     currency: failed.currency,
@@ -42,16 +42,12 @@ export async function retryFailedPayment(env: Env, r: RetryRequest): Promise<{ o
     paymentMethod: r.paymentMethod,
     confirm: true,
     retryOf: failed.id,
-  }));
-  let original = failed;
-  const retried = outcome.intent;
-  if (retried && (retried.status === "succeeded" || retried.status === "requires_capture") && !outcome.replayed) {
-    const settled = await intentStub(env, failed.id).resolveFailedPayment(
-      { ...r.req, idempotencyKey: null, fingerprint: null, audit: { action: r.resolveAction, actor: r.actor.actor, roles: r.actor.roles, details: { retried_by: retried.id } } },
-      failed.id,
-      { status: "resolved", reason: "paid by a retry", paidByOtherMeans: false, retriedBy: retried.id, actor: r.actor.actor },
-    );
-    original = settled.intent ?? failed;
-  }
-  return { outcome, original };
+  });
+  // The original's object runs the retry, one at a time: it is what keeps two retries from both paying.
+  const { outcome, original } = await intentStub(env, failed.id).retryFailedPayment({ ...r.req, idempotencyKey: null, fingerprint: null, audit: null }, failed.id, {
+    request: r.req,
+    params,
+    audit: { action: r.resolveAction, actor: r.actor.actor, roles: r.actor.roles, details: { retried_by: r.id } },
+  });
+  return { outcome, original: original ?? failed };
 }

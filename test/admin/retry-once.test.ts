@@ -1,0 +1,134 @@
+// A failed payment is retried at most once successfully, however many retries arrive together: the
+// original's object runs them one at a time, with the retry on record before its object hears of it.
+// Before, each concurrent retry created and charged a payment of its own (seed 002's and /v1's).
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { RETRY_CLAIM_GRACE_MS } from "../../src/intents/object";
+import { createIntent, expectError, get, newMerchant, post, uniqueKey, waitFor, type CallOptions, type PaymentIntentJson } from "../helpers";
+
+const EXPIRY = "1239";
+const stub = (id: string) => env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
+
+interface RetryAnswer {
+  retry: PaymentIntentJson | null;
+  original: PaymentIntentJson;
+}
+
+async function declined(opts: CallOptions, amount = 4200): Promise<PaymentIntentJson> {
+  const res = await createIntent({ amount, payment_method: "pm_card_chargeDeclinedInsufficientFunds", confirm: true }, opts);
+  const error = expectError(res, 402);
+  return error.payment_intent as PaymentIntentJson;
+}
+
+/** Every payment of the merchant that took money (the read model), and their successful authorizations at the (sandbox) PSP. */
+async function paid(merchant: string): Promise<{ intents: string[]; charges: number }> {
+  const rows = await env.DB.prepare("SELECT id, data FROM payment_intents WHERE merchant_id = ? AND status IN ('succeeded', 'requires_capture')").bind(merchant).all<{ id: string; data: string }>();
+  const intents = rows.results.map((r) => r.id);
+  const charges = rows.results
+    .flatMap((r) => (JSON.parse(r.data) as { attempts?: { type: string; status: string }[] }).attempts ?? [])
+    .filter((a) => a.type === "authorize" && a.status === "succeeded").length;
+  return { intents, charges };
+}
+
+const claimOf = (id: string) => runInDurableObject(stub(id), async (_instance, state) => (await state.storage.get<{ id: string; at: number }>("retry")) ?? null);
+
+describe("retrying a failed payment", () => {
+  it("/v1: five retries at once take the money once, and the original is resolved by that one", async () => {
+    const { id: merchant, opts } = await newMerchant("retry-once-v1");
+    const failed = await declined(opts);
+    const answers = await Promise.all(Array.from({ length: 5 }, () => post<RetryAnswer>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_visa" }, opts)));
+    const ok = answers.filter((a) => a.status === 200);
+    expect(ok, JSON.stringify(answers.map((a) => [a.status, a.body]))).toHaveLength(1);
+    for (const refused of answers.filter((a) => a.status !== 200)) expectError(refused, 400, "failed_payment_already_resolved");
+    const retry = ok[0]?.body.retry;
+    expect(retry?.status).toBe("succeeded");
+    const { intents, charges } = await paid(merchant);
+    expect(intents).toEqual([retry?.id]);
+    expect(charges).toBe(1);
+    const original = (await get<PaymentIntentJson>(`/v1/payment_intents/${failed.id}`, opts)).body;
+    expect(original.failure_resolution).toMatchObject({ status: "resolved", retried_by: retry?.id });
+    expect(await claimOf(failed.id)).toBeNull();
+  });
+
+  it("seed 002: four retries at once take the money once", async () => {
+    const { id: merchant, opts } = await newMerchant("retry-once-pos");
+    const sale = await post<{ data: { id: string; status: string } }>("/api/v1/payments/sale", { clientRequestId: uniqueKey("s"), amountCents: 2500, token: "9418594164540002", expiry: EXPIRY, currency: "USD" }, opts);
+    expect(sale.body.data.status).toBe("declined");
+    const body = { token: "9418594164549999", paymentMethodType: "card", expiry: EXPIRY };
+    const answers = await Promise.all(Array.from({ length: 4 }, () => post<{ data?: { status: string }; error?: { code: string } }>(`/api/v1/payments/failed/${sale.body.data.id}/retry`, body, opts)));
+    const created = answers.filter((a) => a.status === 201);
+    expect(created, JSON.stringify(answers.map((a) => [a.status, a.body]))).toHaveLength(1);
+    expect(created[0]?.body.data?.status).toBe("captured");
+    for (const refused of answers.filter((a) => a.status !== 201)) {
+      expect(refused.status).toBe(409);
+      expect(refused.body.error?.code).toBe("INVALID_STATE");
+    }
+    const { charges, intents } = await paid(merchant);
+    expect(intents).toHaveLength(1);
+    expect(charges).toBe(1);
+  });
+
+  it("a retry and a resolution by hand at once: never both (the payment paid and marked paid by other means)", async () => {
+    const { opts } = await newMerchant("retry-or-resolve");
+    const failed = await declined(opts);
+    const [retried, resolved] = await Promise.all([
+      post<RetryAnswer>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_visa" }, opts),
+      post<PaymentIntentJson>(`/v1/admin/failed_payments/${failed.id}/resolve`, { reason: "paid by bank transfer", paid_by_other_means: true }, opts),
+    ]);
+    expect([retried.status, resolved.status].filter((s) => s === 200), JSON.stringify([retried.body, resolved.body])).toHaveLength(1);
+    const original = (await get<PaymentIntentJson>(`/v1/payment_intents/${failed.id}`, opts)).body;
+    if (retried.status === 200) {
+      expect(original.failure_resolution).toMatchObject({ status: "resolved", retried_by: retried.body.retry?.id, paid_by_other_means: false });
+      expectError(resolved, 400, "failed_payment_already_resolved");
+    } else {
+      expect(original.failure_resolution).toMatchObject({ status: "resolved", retried_by: null, paid_by_other_means: true });
+      expectError(retried, 400, "failed_payment_already_resolved");
+    }
+  });
+
+  it("a retry whose outcome is unknown stays on record; once it succeeds, the next request resolves the original by it", async () => {
+    const { id: merchant, opts } = await newMerchant("retry-unknown");
+    const failed = await declined(opts);
+    const first = await post<RetryAnswer>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_sandboxTimeoutThenSuccess" }, opts);
+    expect(first.body.retry?.status).toBe("processing");
+    expect(first.body.original.failure_resolution).toBeNull();
+    expect((await claimOf(failed.id))?.id).toBe(first.body.retry?.id);
+    // Reconciliation settles the retry (through its queue); the original hears of it at its next request.
+    await waitFor(async () => ((await get<PaymentIntentJson>(`/v1/payment_intents/${first.body.retry?.id}`, opts)).body.status === "succeeded" ? true : undefined), 15_000, "the retry to succeed");
+    expectError(await post(`/v1/admin/failed_payments/${failed.id}/resolve`, { reason: "paid by bank transfer", paid_by_other_means: true }, opts), 400, "failed_payment_already_resolved");
+    const original = (await get<PaymentIntentJson>(`/v1/payment_intents/${failed.id}`, opts)).body;
+    expect(original.failure_resolution).toMatchObject({ status: "resolved", retried_by: first.body.retry?.id, paid_by_other_means: false });
+    expect(await claimOf(failed.id)).toBeNull();
+    expectError(await post(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_visa" }, opts), 400, "failed_payment_already_resolved");
+    expect((await paid(merchant)).charges).toBe(1);
+  });
+
+  it("a retry on record that its object never heard of holds the way for its grace period, then lapses", async () => {
+    const { id: merchant, opts } = await newMerchant("retry-lapsed");
+    const failed = await declined(opts);
+    const ghost = "pi_ghostretry000000000000";
+    const claim = (at: number) => runInDurableObject(stub(failed.id), (_instance, state) => state.storage.put("retry", { id: ghost, at }));
+    await claim(Date.now());
+    expectError(await post(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_visa" }, opts), 409, "failed_payment_retry_in_progress");
+    expectError(await post(`/v1/admin/failed_payments/${failed.id}/resolve`, { reason: "paid by bank transfer", paid_by_other_means: true }, opts), 409, "failed_payment_retry_in_progress");
+    expect((await paid(merchant)).charges).toBe(0);
+    await claim(Date.now() - RETRY_CLAIM_GRACE_MS - 1);
+    const retried = await post<RetryAnswer>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_visa" }, opts);
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect(retried.body.original.failure_resolution).toMatchObject({ status: "resolved", retried_by: retried.body.retry?.id });
+    expect((await paid(merchant)).charges).toBe(1);
+  });
+
+  it("a retry left waiting for its customer (3D Secure) is canceled by the next one, which alone can pay", async () => {
+    const { id: merchant, opts } = await newMerchant("retry-3ds");
+    const failed = await declined(opts);
+    const first = await post<RetryAnswer>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_threeDSecure2Required" }, opts);
+    expect(first.body.retry?.status).toBe("requires_action");
+    const second = await post<RetryAnswer>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_visa" }, opts);
+    expect(second.status, JSON.stringify(second.body)).toBe(200);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${first.body.retry?.id}`, opts)).body.status).toBe("canceled");
+    expect(second.body.original.failure_resolution).toMatchObject({ retried_by: second.body.retry?.id });
+    expect((await paid(merchant)).intents).toEqual([second.body.retry?.id]);
+  });
+});
