@@ -18,13 +18,18 @@ export interface PayPalEvent {
   resource?: PayPalResource;
 }
 
+/** A field of an event read before its signature is checked (seed 004 reads it to find the merchant): a string, or nothing. */
+const text = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined);
+const objectOr = <T extends object>(value: unknown): Partial<T> => (value && typeof value === "object" && !Array.isArray(value) ? (value as Partial<T>) : {});
+
 export function fromPayPalEvent(event: PayPalEvent): ProviderEvent {
-  const resource = event.resource ?? {};
-  const related = resource.supplementary_data?.related_ids ?? {};
+  const resource = objectOr<PayPalResource>(event.resource);
+  const relatedIds = objectOr<{ order_id?: string; authorization_id?: string }>(objectOr<NonNullable<PayPalResource["supplementary_data"]>>(resource.supplementary_data).related_ids);
+  const related = { order_id: text(relatedIds.order_id), authorization_id: text(relatedIds.authorization_id) };
   const base: ProviderEvent = {
-    id: event.id ?? "",
+    id: text(event.id) ?? "",
     kind: "ignored",
-    intentId: resource.custom_id ?? null,
+    intentId: text(resource.custom_id) ?? null,
     attemptId: null,
     providerReference: related.order_id ?? null,
     captured: false,
@@ -40,7 +45,7 @@ export function fromPayPalEvent(event: PayPalEvent): ProviderEvent {
     "PAYMENT.AUTHORIZATION.VOIDED": "authorization.canceled",
     "PAYMENT.CAPTURE.REFUNDED": "refund.succeeded",
   };
-  const kind = kinds[event.event_type ?? ""] ?? "ignored";
+  const kind = kinds[text(event.event_type) ?? ""] ?? "ignored";
   return {
     ...base,
     kind,
@@ -54,9 +59,10 @@ export function fromPayPalEvent(event: PayPalEvent): ProviderEvent {
 
 /** A completed capture's money, in minor units; null when the event does not say it exactly. */
 function captureOf(resource: PayPalResource, authorization: string | undefined): ProviderEvent["capture"] {
-  const currency = resource.amount?.currency_code;
-  const value = resource.amount?.value;
-  if (!resource.id || !authorization || resource.status !== "COMPLETED" || !currency || typeof value !== "string") return null;
+  const amount = objectOr<NonNullable<PayPalResource["amount"]>>(resource.amount);
+  const currency = text(amount.currency_code);
+  const value = text(amount.value);
+  if (typeof resource.id !== "string" || !resource.id || !authorization || resource.status !== "COMPLETED" || !currency || value === undefined) return null;
   try {
     return { amount: decimalToMinor(value, currency), currency: currency.toLowerCase(), reference: resource.id, authorization };
   } catch {

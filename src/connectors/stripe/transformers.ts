@@ -81,12 +81,17 @@ export function fromRefund(refund: Stripe.Refund): FollowUpOutcome {
   return { kind: "failed", code: refund.failure_reason ?? "refund_failed", message: `Stripe refund ${refund.status}` };
 }
 
-const metadataOf = (object: { metadata?: Stripe.Metadata | null }) => object.metadata ?? {};
+/** The object's metadata, its string values only (an event read before its signature is checked may hold anything). */
+function metadataOf(object: { metadata?: Stripe.Metadata | null }): Record<string, string | undefined> {
+  const metadata: unknown = object.metadata;
+  if (!metadata || typeof metadata !== "object") return {};
+  return Object.fromEntries(Object.entries(metadata).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
+}
 
 /** A verified Stripe event, in our words. */
 export function fromStripeEvent(event: Stripe.Event): ProviderEvent {
   const base: ProviderEvent = {
-    id: event.id,
+    id: typeof event.id === "string" ? event.id : "",
     kind: "ignored",
     intentId: null,
     attemptId: null,
@@ -97,7 +102,11 @@ export function fromStripeEvent(event: Stripe.Event): ProviderEvent {
     declineCode: null,
     message: null,
   };
-  const object = event.data.object as { object?: string };
+  // Seed 004's webhooks read the event before its signature (to find its merchant): any JSON may come.
+  const data: unknown = (event as { data?: unknown }).data;
+  const found: unknown = data && typeof data === "object" ? (data as { object?: unknown }).object : null;
+  if (!found || typeof found !== "object") return base;
+  const object = found as { object?: string };
   if (object.object === "payment_intent") {
     const pi = event.data.object as Stripe.PaymentIntent;
     const meta = metadataOf(pi);

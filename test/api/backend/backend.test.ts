@@ -311,6 +311,19 @@ describe("seed 004 webhooks", () => {
   });
 });
 
+describe("seed 004's webhooks, before any signature", () => {
+  it("answer malformed events with a 400 in the surface's format, never a 500", async () => {
+    const bodies = ["[]", "null", "1", '"x"', '{"id":null,"type":null,"data":null}', '{"data":{"object":null}}', '{"data":{"object":"pi_x"}}', '{"data":[]}', '{"id":7,"type":"payment_intent.succeeded","data":{"object":{"object":"payment_intent","id":5,"metadata":{"gateway_intent":12}}}}', '{"data":{"object":{"object":"payment_intent","metadata":"x"}}}', '{"data":{"object":{"object":"refund","metadata":null}}}', '{"resource":null}', '{"event_type":"PAYMENT.CAPTURE.COMPLETED","resource":"x"}', '{"resource":{"supplementary_data":null,"custom_id":3}}'];
+    for (const provider of ["stripe", "paypal"]) {
+      for (const body of bodies) {
+        const res = await call<{ error?: unknown }>("POST", `${P}/webhooks/${provider}/`, { key: null, body, headers: { "stripe-signature": "t=1,v1=00" } });
+        expect(res.status, `${provider} ${body}: ${JSON.stringify(res.body)}`).toBe(400);
+        expect(typeof res.body.error, body).toBe("string");
+      }
+    }
+  });
+});
+
 describe("seed 004 in the OpenAPI document", () => {
   it("registers every route, with and without the trailing slash", async () => {
     const doc = await get<{ paths: Record<string, Record<string, unknown>> }>("/openapi.json", { key: null });
