@@ -6,7 +6,7 @@
 // expire (`exp`), live at most JWT_MAX_LIFETIME (iat to exp, or now to exp without iat), and not be
 // issued or valid from a time in the future beyond that skew.
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from "jose";
-import { authenticationFailed } from "../core/errors";
+import { authenticationFailed, permissionDenied } from "../core/errors";
 import type { Config } from "../env";
 import { isPermission, permissionsFor, ROLES, type Permission, type Principal, type Role } from "./permissions";
 
@@ -21,9 +21,28 @@ export function looksLikeJwt(token: string): boolean {
 interface GatewayClaims extends JWTPayload {
   merchant_id?: unknown;
   roles?: unknown;
+  role?: unknown;
+  [ROLE_CLAIM_URI]?: unknown;
   permissions?: unknown;
   livemode?: unknown;
   customer_id?: unknown;
+}
+
+/** The role claim of tokens issued by ASP.NET's identity stack (seed 000's clients), as `role` is elsewhere. */
+const ROLE_CLAIM_URI = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role";
+
+/**
+ * The gateway's roles a token names: in `roles`, `role` or ASP.NET's role claim, each a string or a
+ * list, in any case ("Admin" is admin: seed 000 names its roles so). Names that are not roles are ignored.
+ */
+export function rolesOf(claims: GatewayClaims): Role[] {
+  const named = [claims.roles, claims.role, claims[ROLE_CLAIM_URI]].flatMap((value) => (Array.isArray(value) ? (value as unknown[]) : [value]));
+  const roles = new Set<Role>();
+  for (const name of named) {
+    const role = typeof name === "string" ? name.trim().toLowerCase() : "";
+    if ((ROLES as readonly string[]).includes(role)) roles.add(role as Role);
+  }
+  return [...roles];
 }
 
 /** The lifetime and time-claim rules jose does not apply by itself (it checks exp and nbf in the past). */
@@ -88,8 +107,9 @@ async function verify(token: string, cfg: Config): Promise<GatewayClaims> {
 /** The principal of a verified token. `merchantHeader` picks the merchant for admin and support. */
 export async function principalFromJwt(token: string, cfg: Config, merchantHeader: string | null): Promise<Principal> {
   const claims = await verify(token, cfg);
-  const roles = (Array.isArray(claims.roles) ? claims.roles : []).filter((r): r is Role => typeof r === "string" && (ROLES as readonly string[]).includes(r));
-  if (roles.length === 0) throw authenticationFailed("Invalid token: it names no role.");
+  const roles = rolesOf(claims);
+  // A valid token that grants no role is authenticated but may do nothing: 403, as seed 000 says.
+  if (roles.length === 0) throw permissionDenied(`This token names no role of the gateway (${ROLES.join(", ")}): it may do nothing here.`);
   const explicit = Array.isArray(claims.permissions) ? claims.permissions.filter((p): p is Permission => typeof p === "string" && isPermission(p)) : null;
   const crossMerchant = roles.includes("admin") || roles.includes("support");
   const claimed = typeof claims.merchant_id === "string" ? claims.merchant_id : null;

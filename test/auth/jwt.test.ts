@@ -36,6 +36,24 @@ describe("JWT authentication", () => {
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${created.body.id}`, bearer(rs))).status).toBe(200);
   });
 
+  it("reads roles from roles, role or ASP.NET's role claim, in any case; a valid token naming no role is 403", async () => {
+    const uri = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role";
+    // Seed 000 names its roles "Admin" and "Support".
+    for (const claims of [{ role: "Admin" }, { roles: ["Support"] }, { [uri]: ["Support", "Auditor"] }, { role: [" admin "] }]) {
+      expect((await get<unknown[]>("/api/v1/PaymentIntents?limit=1", bearer(await rsToken(claims)))).status, JSON.stringify(claims)).toBe(200);
+    }
+    const merchant = await createIntent({ amount: 1212 }, bearer(await rsToken({ roles: "Merchant", merchant_id: MERCHANT_A })));
+    expect(merchant.status).toBe(200);
+    const before = await countIntents(MERCHANT_A);
+    for (const claims of [{ roles: ["User"], merchant_id: MERCHANT_A }, { merchant_id: MERCHANT_A }, { role: 7, roles: {} }]) {
+      const token = await rsToken(claims);
+      expectError(await createIntent({ amount: 999 }, bearer(token)), 403);
+      const seed = await get<{ status: number }>("/api/v1/PaymentIntents", bearer(token));
+      expect(seed.status, JSON.stringify(claims)).toBe(403);
+    }
+    expect(await countIntents(MERCHANT_A)).toBe(before);
+  });
+
   it("refuses forged, unsigned, confused, expired, early and misaddressed tokens with 401, changing nothing", async () => {
     const before = await countIntents(MERCHANT_A);
     const now = Math.floor(Date.now() / 1000);
