@@ -101,15 +101,18 @@ interface CardInput {
   paymentMethodId?: string;
 }
 
-/** The card a request names: a new one (token + expiry) or a stored one. Number and CVV go no further. */
-async function cardOf(c: Ctx, principal: Principal, body: CardInput, customerId: string | null, required: boolean): Promise<PaymentMethodDetails | null> {
+/**
+ * The card a request names: a new one (token + expiry) or a stored one. Number and CVV go no further.
+ * A retry's token may come without expiry (seed 002's retry example has none): the vault's own is used.
+ */
+async function cardOf(c: Ctx, principal: Principal, body: CardInput, customerId: string | null, required: boolean, expiryOptional = false): Promise<PaymentMethodDetails | null> {
   if (body.token !== undefined && body.paymentMethodId !== undefined) throw validation("Provide either token (new card) or paymentMethodId (stored card), not both.", "paymentMethodId");
   if (body.token !== undefined) {
-    if (body.expiry === undefined) throw validation("expiry is required with token.", "expiry");
-    const exp = assertExpiryFuture(body.expiry);
+    if (body.expiry === undefined && !expiryOptional) throw validation("expiry is required with token.", "expiry");
+    const exp = body.expiry === undefined ? null : assertExpiryFuture(body.expiry);
     const details = await resolvePaymentMethodInput(c, principal, { payment_method: body.token });
     if (!details?.card) throw validation("token must be a card token.", "token");
-    return { ...details, card: { ...details.card, ...exp } };
+    return exp ? { ...details, card: { ...details.card, ...exp } } : details;
   }
   if (body.paymentMethodId !== undefined) {
     if (!hasPrefix(body.paymentMethodId, "pm")) throw notFound(`No such payment method: '${body.paymentMethodId.slice(0, 80)}'.`);
@@ -312,7 +315,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       if (failed.resolution) throw invalidState(`This failed payment was already ${failed.resolution.status}.`);
       const { clientRequestId: key, cvv: _cvv, ...rest } = body;
       void _cvv;
-      const given = await cardOf(c, principal, body, failed.customer, false);
+      const given = await cardOf(c, principal, body, failed.customer, false, true);
       const original = failed.lastPaymentError?.paymentMethod;
       const method = given ?? (original ? { ...original, id: randomId("pm") } : null);
       if (!method) throw validation("The original card cannot be used again; provide token or paymentMethodId.", "token");

@@ -165,7 +165,8 @@ describe("seed 002 examples, verbatim", () => {
     const rest = await get<{ data: unknown[]; meta: { hasMore: boolean } }>(`/api/v1/payments/failed?limit=2&cursor=${paged.body.meta.cursor}`, opts);
     expect(rest.body.data.length).toBe(1);
 
-    const retry = await post<Data>(`/api/v1/payments/failed/${String(declined.body.data.id)}/retry`, { token: "9418594164549999", paymentMethodType: "card", expiry: EXPIRY }, opts);
+    // The seed's retry body, verbatim: a token without expiry (the vault's own expiry is used).
+    const retry = await post<Data>(`/api/v1/payments/failed/${String(declined.body.data.id)}/retry`, { token: "9418594164549999", paymentMethodType: "card" }, opts);
     expect(retry.status, JSON.stringify(retry.body)).toBe(201);
     expect(retry.body.data).toMatchObject({ status: "captured", amountCents: 2500, metadata: { retryOf: declined.body.data.id, originalIntentId: declined.body.data.id, retryAttempt: true } });
     // Without a token: the original card (declines again).
