@@ -29,14 +29,17 @@ import { JsonNumber, parseExactJson, readExactJson, stringifyExact } from "../co
 import { surfaceErrors } from "../common/errors";
 import { NO_IDEMPOTENCY, surfaceIdempotency, type SurfaceIdempotency } from "../common/idempotency";
 import { icligoError, icligoStatusCode, MISSING_HEADERS } from "./errors";
-import { KEPT_FIELDS, renderCapture, renderPayment } from "./render";
+import { KEPT_FIELDS, renderCapture, renderPayment, renderPendingRefund } from "./render";
 
 export const PREFIX = "/payments";
 
 // ---- answers ---------------------------------------------------------------------------------------
 
-function send(body: unknown, status = 200): Response {
-  return new Response(stringifyExact(body), { status, headers: { "content-type": "application/json" } });
+/** An answer; an idempotent replay says so (`Idempotent-Replayed: true`), as on /v1. */
+function send(body: unknown, status = 200, replayed = false): Response {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (replayed) headers["Idempotent-Replayed"] = "true";
+  return new Response(stringifyExact(body), { status, headers });
 }
 
 function sendError(c: Ctx, err: ApiErrorData): Response {
@@ -248,7 +251,7 @@ export function icligoSurface(): Hono<AppEnv> {
       createdVia: "icligo",
     }));
     const intent = intentOf(outcome, number);
-    return send(renderPayment(intent, number, paymentUrl(c, intent)));
+    return send(renderPayment(intent, number, paymentUrl(c, intent)), 200, outcome.replayed);
   });
 
   api.get("/:payment_id", async (c) => {
@@ -270,7 +273,7 @@ export function icligoSurface(): Hono<AppEnv> {
     const intent = intentOf(outcome, found.number);
     const capture = intent.attempts.filter((a) => a.type === "capture").at(-1);
     if (!capture) throw new Error(`capture of ${intent.id} left no capture attempt`);
-    return send(await renderCapture(intent, capture, description));
+    return send(await renderCapture(intent, capture, description), 200, outcome.replayed);
   });
 
   const cancel = async (c: Ctx): Promise<Response> => {
@@ -281,7 +284,7 @@ export function icligoSurface(): Hono<AppEnv> {
     if (!idem.replay && status !== "Created" && status !== "Authorized") throw badRequest(`Payment ${found.number} is ${status}: only a Created or Authorized payment can be canceled.`);
     const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel", idem), found.intent.id, { cancellationReason: "requested_by_customer" });
     const intent = intentOf(outcome, found.number);
-    return send(renderPayment(intent, found.number, paymentUrl(c, intent)));
+    return send(renderPayment(intent, found.number, paymentUrl(c, intent)), 200, outcome.replayed);
   };
   api.put("/:payment_id/cancel", cancel);
   api.post("/:payment_id/cancel", cancel);
@@ -306,7 +309,10 @@ export function icligoSurface(): Hono<AppEnv> {
       approvalThresholds: thresholds,
     });
     const intent = intentOf(outcome, found.number);
-    return send(renderPayment(intent, found.number, paymentUrl(c, intent)));
+    const payment = renderPayment(intent, found.number, paymentUrl(c, intent));
+    const held = intent.refunds.find((r) => r.id === outcome.refundId && r.status === "pending" && r.requiresApproval && !r.approval);
+    if (held) return send({ ...payment, refund: renderPendingRefund(held) }, 202, outcome.replayed);
+    return send(payment, 200, outcome.replayed);
   });
 
   api.all("*", (c) => {

@@ -3,7 +3,7 @@
 // digits; the status is in this surface's words.
 import { icligoStatus } from "../../core/surface-events";
 import { sha256Hex } from "../../core/ids";
-import type { Attempt, IntentRecord } from "../../core/types";
+import type { Attempt, IntentRecord, RefundRecord } from "../../core/types";
 import { decimalOut, type DecimalOut } from "../common/exact-json";
 
 export interface Money {
@@ -45,6 +45,14 @@ export function renderPayment(intent: IntentRecord, number: number, paymentUrl: 
 }
 
 /** A capture's id in the seed's UUID form, derived from our attempt id (stable across reads). */
+/**
+ * A refund the merchant's approval threshold holds back: the payment has not been refunded yet, and
+ * the answer says so (202) with this object beside the payment. An approver decides it through /v1.
+ */
+export function renderPendingRefund(refund: RefundRecord) {
+  return { id: refund.id, status: "PENDING_APPROVAL", amount: money(refund.amount, refund.currency) };
+}
+
 export async function captureUuid(attemptId: string): Promise<string> {
   const hex = await sha256Hex(attemptId);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;

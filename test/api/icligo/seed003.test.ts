@@ -483,6 +483,8 @@ describe("seed 003: Idempotency-Key, bound merchant-wide like every surface's", 
     // The same request again: the first answer, not "already refunded", and no second refund.
     const again = await send("POST", `/payments/${a.id}/refund`, { app, body: "{}", headers });
     expect(again.status, again.text).toBe(200);
+    expect(first.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
     expect((again.json as PaymentDto).refundedAmount).toEqual((first.json as PaymentDto).refundedAmount);
     const other = await send("POST", `/payments/${b.id}/refund`, { app, body: "{}", headers });
     expectError(other, 400, `/payments/${b.id}/refund`);
@@ -493,5 +495,27 @@ describe("seed 003: Idempotency-Key, bound merchant-wide like every surface's", 
     expect(await status(app, b)).toBe("Completed");
     const refunds = (await get<{ data: unknown[] }>(`/v1/refunds?payment_intent=${a.paymentIntentId}`)).body.data;
     expect(refunds).toHaveLength(1);
+  });
+});
+
+describe("seed 003: a refund held for approval", () => {
+  it("answers 202 with the refund PENDING_APPROVAL beside the payment, which is not refunded yet", async () => {
+    const m = await newMerchant("icligo-approval");
+    expect((await post("/v1/account", { settings: { refund_approval_thresholds: { eur: 1000 } } }, m.opts)).status).toBe(200);
+    const app = await newApplication(m.key);
+    const payment = await createPayment(app);
+    expect((await post(`/v1/payment_intents/${payment.paymentIntentId}/confirm`, { payment_method: "pm_card_visa" }, m.opts)).status).toBe(200);
+    const headers = { "Idempotency-Key": `seed003-held-${Date.now()}-${Math.random()}` };
+    const held = await send("POST", `/payments/${payment.id}/refund`, { app, body: JSON.stringify({ amount: 20.0 }), headers });
+    expect(held.status, held.text).toBe(202);
+    expect(held.json).toMatchObject({ id: payment.id, status: "Completed", refundedAmount: { currency: "EUR", value: 0 }, refund: { status: "PENDING_APPROVAL", amount: { currency: "EUR", value: 20 } } });
+    const replay = await send("POST", `/payments/${payment.id}/refund`, { app, body: JSON.stringify({ amount: 20.0 }), headers });
+    expect(replay.status).toBe(202);
+    expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
+    // Below the threshold a refund is made at once: 200, and no refund object.
+    const small = await send("POST", `/payments/${payment.id}/refund`, { app, body: JSON.stringify({ amount: 5.0 }) });
+    expect(small.status, small.text).toBe(200);
+    expect(small.json).toMatchObject({ status: "PartiallyRefunded", refundedAmount: { currency: "EUR", value: 5 } });
+    expect((small.json as Record<string, unknown>).refund).toBeUndefined();
   });
 });
