@@ -1,7 +1,9 @@
 // Who is calling: an API key, a JWT, or an application's id and token. Every /v1 route starts here.
 // Failed authentications are limited per client IP: an IP over its limit gets a 429 before any
 // credential is looked up.
-import { ApiError, authenticationFailed } from "../core/errors";
+import { ApiError, authenticationFailed, permissionDenied } from "../core/errors";
+import { merchantExists } from "../db/merchants";
+import { directoryDb } from "../db/shards";
 import { config, type Env } from "../env";
 import { keyFromHeader, principalFromApplication, principalFromKey } from "./api-keys";
 import { assertAuthAllowed, clientIp, countAuthFailure } from "./ip-limit";
@@ -31,11 +33,21 @@ export async function limitFailures<T>(env: Env, req: AuthRequest, check: () => 
   }
 }
 
+/**
+ * A JWT names its merchant (its claim, or an admin's Merchant-Id header) without the gateway having
+ * issued it: a merchant that does not exist is refused before anything is written for it. (A key
+ * belongs to its merchant already.)
+ */
+export async function knownMerchant(env: Env, principal: Principal): Promise<Principal> {
+  if (principal.merchantId === "" || (await merchantExists(directoryDb(env), principal.merchantId))) return principal;
+  throw permissionDenied(`No such merchant: '${principal.merchantId.slice(0, 100)}' (or this token may not act for it).`);
+}
+
 async function identify(env: Env, req: AuthRequest, waitUntil: (p: Promise<unknown>) => void): Promise<Principal> {
   const authorization = req.header("authorization");
   const token = keyFromHeader(authorization);
   if (token) {
-    if (looksLikeJwt(token)) return principalFromJwt(token, config(env), req.header("merchant-id") ?? req.header("stripe-account") ?? null);
+    if (looksLikeJwt(token)) return knownMerchant(env, await principalFromJwt(token, config(env), req.header("merchant-id") ?? req.header("stripe-account") ?? null));
     return principalFromKey(env.DB, token, waitUntil);
   }
   const appId = req.header("x-application-id");

@@ -40,3 +40,20 @@ export async function merchantSettings(d1: D1Database, merchantId: string): Prom
 export function forgetSettings(merchantId: string): void {
   cache.delete(merchantId);
 }
+
+const EXISTS_TTL_MS = 60_000;
+const known = new Map<string, number>();
+
+/**
+ * Whether the merchant exists (the directory's row). Found answers are kept a minute in the isolate;
+ * a missing one is asked again each time, so a merchant just created is usable at once.
+ */
+export async function merchantExists(d1: D1Database, merchantId: string): Promise<boolean> {
+  const until = known.get(merchantId);
+  if (until !== undefined && until > Date.now()) return true;
+  const [row] = await drizzle(d1).select({ id: merchants.id }).from(merchants).where(eq(merchants.id, merchantId)).limit(1);
+  if (!row) return false;
+  if (known.size > 10_000) known.clear();
+  known.set(merchantId, Date.now() + EXISTS_TTL_MS);
+  return true;
+}

@@ -111,6 +111,27 @@ describe("roles", () => {
     expect((await post("/v1/refunds", { payment_intent: pi.id, amount: 100 }, asA)).status).toBe(200);
   });
 
+  it("a merchant that does not exist is refused (403) on every surface, and nothing is written for it", async () => {
+    const ghost = `acct_ghost_${Date.now()}`;
+    const admin = await hsToken({ roles: ["admin"], merchant: null });
+    const asGhost = { ...bearer(admin), headers: { "merchant-id": ghost } };
+    const ghostToken = bearer(await hsToken({ roles: ["merchant"], merchant: ghost }));
+    for (const opts of [asGhost, ghostToken]) {
+      expectError(await createIntent({ amount: 999 }, opts), 403);
+      expectError(await post("/v1/customers", { email: "a@example.com" }, opts), 403);
+      const seed000 = await post("/api/v1/PaymentIntents", { amount: 9.99, currency: "EUR", paymentGatewayId: 1 }, opts);
+      expect(seed000.status, JSON.stringify(seed000.body)).toBe(403);
+      const seed002 = await post("/api/v1/payments/sale", { amountCents: 999, currency: "USD", token: "9418594164541111", expiry: "1239" }, opts);
+      expect(seed002.status, JSON.stringify(seed002.body)).toBe(403);
+    }
+    expect(await countIntents(ghost)).toBe(0);
+    const customers = await env.DB.prepare("SELECT count(*) AS n FROM customers WHERE merchant_id = ?").bind(ghost).first<{ n: number }>();
+    expect(customers?.n).toBe(0);
+    // An existing one still works, and admin reads across merchants need no header.
+    expect((await createIntent({ amount: 998 }, { ...bearer(admin), headers: { "merchant-id": MERCHANT_A } })).status).toBe(200);
+    expect((await get("/v1/admin/payments/search?limit=1", bearer(admin))).status).toBe(200);
+  });
+
   it("support reads across merchants but cannot write", async () => {
     const support = await hsToken({ roles: ["support"], merchant: null });
     const asA = { ...bearer(support), headers: { "merchant-id": MERCHANT_A } };

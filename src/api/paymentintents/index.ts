@@ -11,7 +11,7 @@ import { decimalToMinor, normalizeCurrency } from "../../core/money";
 import type { IntentRecord, Scope } from "../../core/types";
 import { keyFromHeader } from "../../auth/api-keys";
 import { ipRateLimit } from "../../auth/ip-limit";
-import { limitFailures } from "../../auth/authenticate";
+import { knownMerchant, limitFailures } from "../../auth/authenticate";
 import { useMerchantShard } from "../common/surface-auth";
 import { directoryDb, everyShard, findOnShards, newestFirst, shardFor } from "../../db/shards";
 import { looksLikeJwt, principalFromJwt } from "../../auth/jwt";
@@ -79,6 +79,7 @@ async function caller(c: Ctx): Promise<Principal> {
     }
     return principalFromJwt(token, config(c.env), c.req.header("merchant-id") ?? null);
   });
+  await knownMerchant(c.env, principal);
   const cfg = config(c.env);
   await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
   useMerchantShard(c, principal);
