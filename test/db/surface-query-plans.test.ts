@@ -153,6 +153,7 @@ describe("seed 000's numbered lists", () => {
     ["newest", "/api/v1/PaymentIntents?limit=5"],
     ["before a number", "/api/v1/PaymentIntents?limit=5&beforeId=20"],
     ["a customer's", "/api/v1/PaymentIntents/customer/cus_surfacePlans1"],
+    ["a customer's, a page before a number", "/api/v1/PaymentIntents/customer/cus_surfacePlans1?limit=2&beforeId=20"],
   ])("%s (admin, every merchant) is an index range", async (label, path) => {
     expectIndexed(await through(path, admin), label);
   });
@@ -169,6 +170,7 @@ describe("seed 000's numbered lists", () => {
     const token = bearer(await hsToken({ roles: ["support"], merchant: M })).key ?? "";
     const r = await through("/api/v1/PaymentIntents/customer/cus_surfacePlans1", token);
     expectIndexed(r, "customer of a merchant");
+    expectIndexed(await through("/api/v1/PaymentIntents/customer/cus_surfacePlans1?limit=2&beforeId=20", token), "customer of a merchant, a page");
     const plans = r.plans.map((p) => p.plan.join("\n")).join("\n");
     expect(plans).toMatch(/payment_intents_customer \(merchant_id=\? AND livemode=\? AND customer=\?\)/);
     // Each of up to 1,000 numbers comes from the index alone, not from a lookup of its row.

@@ -68,6 +68,29 @@ async function renderedList(c: Ctx, rows: { number: number; intent: IntentSummar
   return rows.map((r) => renderSeedIntent(r.intent, r.number, numbers.get(accountOf(r.intent)) ?? null));
 }
 
+/** A list's page: `limit` (1 to 1,000) and `beforeId` (the payments numbered below it), from the query. */
+function pageOf(c: Ctx, fallback = DEFAULT_LIST): { take: number; before: number | undefined } {
+  const limitText = c.req.query("limit");
+  const beforeText = c.req.query("beforeId");
+  const take = limitText === undefined ? fallback : /^\d{1,4}$/.test(limitText) && Number(limitText) >= 1 && Number(limitText) <= MAX_LIST ? Number(limitText) : null;
+  if (take === null) throw invalidRequest(`The query parameter limit must be a whole number from 1 to ${MAX_LIST}.`, "limit");
+  if (beforeText !== undefined && !/^[1-9]\d{0,14}$/.test(beforeText)) throw invalidRequest("The query parameter beforeId must be a payment intent id.", "beforeId");
+  return { take, before: beforeText === undefined ? undefined : Number(beforeText) };
+}
+
+/**
+ * A list, as the API's bare array. When more payments follow, the answer says so without changing the
+ * body: `Link: <...?limit=N&beforeId=M>; rel="next"` (RFC 8288) and `X-Has-More: true`.
+ */
+function sendPage(c: Ctx, list: SeedIntentJson[], take: number, more: boolean): Response {
+  const last = list.at(-1);
+  if (!more || !last) return send(c, list);
+  const next = new URL(c.req.url);
+  next.searchParams.set("limit", String(take));
+  next.searchParams.set("beforeId", String(last.id));
+  return send(c, list, 200, { Link: `<${next.pathname}${next.search}>; rel="next"`, "X-Has-More": "true" });
+}
+
 // ---- who is calling ----------------------------------------------------------------------------------
 
 async function caller(c: Ctx): Promise<Principal> {
@@ -270,14 +293,10 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
   api.get("/", async (c) => {
     const principal = await caller(c);
     requireReader(principal, "list payment intents");
-    const limitText = c.req.query("limit");
-    const beforeText = c.req.query("beforeId");
-    const take = limitText === undefined ? DEFAULT_LIST : /^\d{1,4}$/.test(limitText) && Number(limitText) >= 1 && Number(limitText) <= MAX_LIST ? Number(limitText) : null;
-    if (take === null) throw invalidRequest(`The query parameter limit must be a whole number from 1 to ${MAX_LIST}.`, "limit");
-    if (beforeText !== undefined && !/^[1-9]\d{0,14}$/.test(beforeText)) throw invalidRequest("The query parameter beforeId must be a payment intent id.", "beforeId");
-    const filter = { merchantId: readScope(principal), livemode: principal.livemode, before: beforeText === undefined ? undefined : Number(beforeText) };
-    const rows = await numberedAcrossShards(c, filter, take, (a, b) => b.number - a.number);
-    return send(c, await renderedList(c, rows));
+    const { take, before } = pageOf(c);
+    const filter = { merchantId: readScope(principal), livemode: principal.livemode, before };
+    const rows = await numberedAcrossShards(c, filter, take + 1, (a, b) => b.number - a.number);
+    return sendPage(c, await renderedList(c, rows.slice(0, take)), take, rows.length > take);
   });
 
   api.get("/customer/:customerId", async (c) => {
@@ -285,8 +304,10 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     requireReader(principal, "list a customer's payment intents");
     const customer = c.req.param("customerId");
     if (customer.length > 255) throw invalidRequest("The customer id is too long.", "customerId");
-    const rows = await numberedAcrossShards(c, { merchantId: readScope(principal), livemode: principal.livemode, customer }, MAX_LIST, (a, b) => newestFirst(a.intent, b.intent));
-    return send(c, await renderedList(c, rows));
+    // All of the customer's payments, as the API says, up to 1,000 at a time (limit and beforeId page on).
+    const { take, before } = pageOf(c, MAX_LIST);
+    const rows = await numberedAcrossShards(c, { merchantId: readScope(principal), livemode: principal.livemode, customer, before }, take + 1, (a, b) => newestFirst(a.intent, b.intent));
+    return sendPage(c, await renderedList(c, rows.slice(0, take)), take, rows.length > take);
   });
 
   api.get("/:id", async (c) => {

@@ -147,6 +147,30 @@ describe("seed 000: the seed's examples, verbatim", () => {
     expect(nobody.json).toEqual([]);
   });
 
+  it("says when a list goes on (Link rel=next, X-Has-More), and the next page follows it exactly", async () => {
+    const m = await newMerchant("seed000-pages");
+    const made: Intent[] = [];
+    for (let i = 0; i < 3; i++) made.push(await create(SEED_CREATE, await user("99123", m.id)));
+    const asAdmin = { token: await admin(), headers: { "merchant-id": m.id } };
+    const first = await send("GET", `${BASE}?limit=2`, asAdmin);
+    expect((first.json as Intent[]).map((i) => i.id)).toEqual([made[2]?.id, made[1]?.id]);
+    expect(first.headers.get("X-Has-More")).toBe("true");
+    const link = first.headers.get("Link") ?? "";
+    expect(link).toBe(`<${BASE}?limit=2&beforeId=${String(made[1]?.id)}>; rel="next"`);
+    const next = await send("GET", link.slice(1, link.indexOf(">")), asAdmin);
+    expect((next.json as Intent[]).map((i) => i.id)).toEqual([made[0]?.id]);
+    expect(next.headers.get("Link")).toBeNull();
+    expect(next.headers.get("X-Has-More")).toBeNull();
+    // A customer's list pages the same way.
+    const mine = await send("GET", `${BASE}/customer/99123?limit=2`, asAdmin);
+    expect((mine.json as Intent[]).map((i) => i.id)).toEqual([made[2]?.id, made[1]?.id]);
+    const rest = mine.headers.get("Link") ?? "";
+    expect(rest).toContain("beforeId=");
+    expect(((await send("GET", rest.slice(1, rest.indexOf(">")), asAdmin)).json as Intent[]).map((i) => i.id)).toEqual([made[0]?.id]);
+    expect((await send("GET", `${BASE}/customer/99123`, asAdmin)).headers.get("Link")).toBeNull();
+    expectProblem(await send("GET", `${BASE}/customer/99123?limit=0`, asAdmin), 400);
+  });
+
   it("admin and support read across merchants", async () => {
     const other = await newMerchant("seed000-other");
     const made = await create(SEED_CREATE, await user("456", other.id));
