@@ -25,6 +25,7 @@ import { registerSubscriptions } from "./api/v1/subscriptions";
 import { registerTestClocks } from "./api/v1/test_clocks";
 import { registerPosSurface } from "./api/pos";
 import { registerBackendSurface } from "./api/backend";
+import { backendError } from "./api/backend/surface";
 import { registerCheckoutSessions } from "./api/v1/checkout_sessions";
 import { stripeVersion } from "./api/v1/stripe-version";
 import { registerProducts } from "./api/v1/products";
@@ -32,7 +33,7 @@ import { checkoutPages } from "./pages/checkout";
 import { providerReturnPages } from "./pages/provider-return";
 import { sandboxPayPalPages } from "./pages/sandbox-paypal";
 import type { AppEnv } from "./api/v1/route";
-import { ipRateLimit } from "./auth/ip-limit";
+import { ipRateLimit, limitClientIp } from "./auth/ip-limit";
 import { config } from "./env";
 import { log, logEnabled, requestLogScope, setLogLevel, type RequestLogFields } from "./log";
 import { requestLine } from "./http/request-log";
@@ -90,7 +91,15 @@ export function buildApp(): OpenAPIHono<AppEnv> {
 
   // Routes without credentials are limited per client IP.
   app.use("/v1/psp_webhooks/*", ipRateLimit);
-  app.use("/api/v1/payments/webhooks/*", ipRateLimit);
+  // Seed 004's webhooks answer a 429 in their own error format ({"error": "..."}), as every other error.
+  app.use("/api/v1/payments/webhooks/*", async (c, next) => {
+    try {
+      await limitClientIp(c.env, (n) => c.req.header(n));
+    } catch (err) {
+      return backendError(c, err);
+    }
+    await next();
+  });
   app.use("/sandbox/*", ipRateLimit);
   app.use("/connectors/*", ipRateLimit);
   app.use("/checkout/*", ipRateLimit);

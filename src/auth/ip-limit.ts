@@ -18,10 +18,15 @@ export function clientIp(header: (name: string) => string | undefined): string {
 }
 
 export const ipRateLimit: MiddlewareHandler<{ Bindings: Env }> = async (c, next) => {
-  const cfg = config(c.env);
-  await limit(c.env, `ip:${clientIp((n) => c.req.header(n))}`, { rate: cfg.rateLimitPerIp, burst: cfg.rateLimitBurstPerIp });
+  await limitClientIp(c.env, (n) => c.req.header(n));
   await next();
 };
+
+/** Takes one request from the client IP's budget; over it, throws the 429 (a surface renders it in its own format). */
+export async function limitClientIp(env: Env, header: (name: string) => string | undefined): Promise<void> {
+  const cfg = config(env);
+  await limit(env, `ip:${clientIp(header)}`, { rate: cfg.rateLimitPerIp, burst: cfg.rateLimitBurstPerIp });
+}
 
 /** The bucket of an IP's failed authentications. */
 export function authFailureBucket(ip: string): string {

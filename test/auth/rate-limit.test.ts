@@ -196,6 +196,18 @@ describe("rate limiting per client IP", () => {
     expect((await call("POST", "/v1/psp_webhooks/sandbox", { key: null, body: "{}", headers: { "cf-connecting-ip": ip } })).status).toBe(429);
   }, HEAVY_MS);
 
+  it("seed 004's webhooks answer the IP's 429 in their own error format", async () => {
+    const ip = "203.0.113.79";
+    await frozenClock(`ip:${ip}`);
+    const results: CallResult[] = [];
+    for (let i = 0; i < 41; i++) results.push(await call("POST", "/api/v1/payments/webhooks/stripe/", { key: null, body: "{}", headers: { "cf-connecting-ip": ip } }));
+    expect(count(results, 400)).toBe(40);
+    const limited = results[40];
+    expect(limited?.status).toBe(429);
+    expect(limited?.headers.get("retry-after")).toBe("1");
+    expect(typeof (limited?.body as { error?: unknown }).error).toBe("string");
+  }, HEAVY_MS);
+
   it("an IPv6 client is counted by its /64", async () => {
     await frozenClock("ip:2001:db8:1:2::/64");
     const from = (ip: string) => call("POST", "/v1/psp_webhooks/sandbox", { key: null, body: "{}", headers: { "cf-connecting-ip": ip } });
