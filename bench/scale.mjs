@@ -469,6 +469,8 @@ async function routes(db, t0) {
     ["pos", "transactions by card last4", `/api/v1/payments/transactions?${q({ limit: 10, cardLast4: "0037" })}`, key],
     ["pos", "transactions by location, deep cursor", `/api/v1/payments/transactions?${q({ limit: 10, locationId: "loc_04", cursor: deep.id })}`, key],
     ["pos", "transactions status=authorized, deep cursor", `/api/v1/payments/transactions?${q({ limit: 10, status: "authorized", cursor: deep.id })}`, key],
+    ["pos", "transactions status=refunded, deep cursor", `/api/v1/payments/transactions?${q({ limit: 10, status: "refunded", cursor: deep.id })}`, key],
+    ["pos", "transactions status=voided (few), deep cursor", `/api/v1/payments/transactions?${q({ limit: 10, status: "voided", cursor: deep.id })}`, key],
     ["pos", "transactions amount range in 30 days", `/api/v1/payments/transactions?${q({ limit: 10, amountMinCents: 99000, dateFrom: day(deep.created - 30 * DAY), dateTo: day(deep.created) })}`, key],
     ["pos", "failed payments (30 days)", "/api/v1/payments/failed?limit=10", key],
     ["pos", "failed payments counts (30 days)", "/api/v1/payments/failed?counts=true", key],

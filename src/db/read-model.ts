@@ -4,6 +4,7 @@
 import { and, eq, sql, type Placeholder } from "drizzle-orm";
 import { chargeAttempt, failureReason } from "../core/intent";
 import { chargeIdForIntent } from "../core/ids";
+import { isVoidedSale } from "../core/pos-status";
 import type { IntentRecord } from "../core/types";
 import type { AuditRow } from "../audit/log";
 import { intentData, intentSummaryColumns } from "./intent-row";
@@ -16,6 +17,7 @@ const INTENT_COLUMNS = [
   "id", "merchantId", "livemode", "status", "amount", "currency", "customer", "orderId", "locationId", "amountRefunded", "created", "updated",
   "authorizedAt", "pendingAttempts", "reconciledAt", "cardLast4", "failureReason", "resolution", "version", "data",
   "invoiceId", "clientSecret", "description", "gatewayAccount", "connectorAccount", "lastPaymentError", "chargeAuthorizedAt", "chargeCapturedAt", "failedAt", "summaryVersion",
+  "posVoided",
 ] as const;
 type IntentColumn = (typeof INTENT_COLUMNS)[number];
 
@@ -52,6 +54,7 @@ const upsertIntent = prepared<IntentColumn>((db, p) =>
         chargeCapturedAt: sql`excluded.charge_captured_at`,
         failedAt: sql`excluded.failed_at`,
         summaryVersion: sql`excluded.summary_version`,
+        posVoided: sql`excluded.pos_voided`,
       },
       setWhere: sql`excluded.version > ${paymentIntents.version}`,
     }),
@@ -157,6 +160,7 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
       version: intent.version,
       data: intentData(intent),
       ...intentSummaryColumns(intent),
+      posVoided: isVoidedSale(intent) ? 1 : null,
     }),
   ];
   const hasMetadata = Object.keys(intent.metadata).length > 0;

@@ -2,6 +2,7 @@
 // charges and refunds are written here only by their intent's Durable Object, after each transition.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { POS_STATUS_SQL } from "../core/pos-status";
 
 export const merchants = sqliteTable(
   "merchants",
@@ -91,6 +92,10 @@ export const paymentIntents = sqliteTable(
     failedAt: integer("failed_at"),
     /** The version these columns (from invoice_id on) were written with: older code leaves them behind. */
     summaryVersion: integer("summary_version"),
+    /** 1: a sale voided the same day (isVoidedSale), for seed 002's statuses (migration 0037). */
+    posVoided: integer("pos_voided"),
+    /** Seed 002's status (posStatus), computed by SQLite from the columns above: never written. */
+    posStatus: text("pos_status").generatedAlwaysAs(sql.raw(POS_STATUS_SQL), { mode: "virtual" }),
     /** The domain record (IntentRecord) as JSON, without the fields above (src/db/intent-row.ts). */
     data: text("data").notNull(),
   },
@@ -103,6 +108,8 @@ export const paymentIntents = sqliteTable(
     index("payment_intents_capturable").on(t.authorizedAt, t.id).where(sql`${t.status} = 'requires_capture'`),
     // Each filter's index ends in (created, id): a filtered page is one range (migration 0014).
     index("payment_intents_status").on(t.merchantId, t.livemode, t.status, t.created, t.id),
+    // Seed 002's status filter, every status one range (migration 0037).
+    index("payment_intents_pos_status").on(t.merchantId, t.livemode, t.posStatus, t.created, t.id),
     index("payment_intents_customer").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
     // Seed 002's transaction filters (migration 0008).
     index("payment_intents_location").on(t.merchantId, t.livemode, t.locationId, t.created, t.id),

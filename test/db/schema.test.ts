@@ -10,7 +10,7 @@ const tables = Object.values(schema).filter((v): v is typeof v & SQLiteTable => 
 
 describe("D1 migrations match the drizzle schema", () => {
   it.each(tables.map((t) => [getTableConfig(t).name, t] as const))("table %s", async (name, table) => {
-    const info = await env.DB.prepare(`PRAGMA table_info(${name})`).all<{ name: string }>();
+    const info = await env.DB.prepare(`PRAGMA table_xinfo(${name})`).all<{ name: string }>();
     const columns = new Set(info.results.map((c) => c.name));
     expect(columns.size, `table ${name} exists`).toBeGreaterThan(0);
     for (const column of getTableConfig(table).columns) expect(columns.has(column.name), `${name}.${column.name}`).toBe(true);

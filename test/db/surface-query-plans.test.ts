@@ -97,9 +97,19 @@ describe("POS transactions and failed payments", () => {
     ["status=voided in a window", `&status=voided&dateFrom=${daysAgo(3)}&dateTo=${today}`],
     ["status=pending in a window", `&status=pending&dateFrom=${daysAgo(3)}&dateTo=${today}`],
     ["status=error in a window", `&status=error&dateFrom=${daysAgo(3)}&dateTo=${today}`],
+    ...(["refunded", "voided", "pending", "error", "resolved", "dismissed"] as const).map((status) => [`status=${status} alone, deep`, `&status=${status}&cursor=pi_sp00000020`] as [string, string]),
     ["an amount range of a customer", "&amountMinCents=1010&customerId=cus_surfacePlans1"],
   ])("transactions by %s are an index range", async (label, query) => {
     expectIndexed(await through(`/api/v1/payments/transactions?limit=5${query}`, KEY), label);
+  });
+
+  it("a status alone is a range of payment_intents_pos_status (it was refused without a date window)", async () => {
+    for (const status of ["refunded", "voided", "pending", "error", "resolved", "dismissed", "captured"]) {
+      const r = await through(`/api/v1/payments/transactions?limit=5&status=${status}`, KEY);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expectIndexed(r, status);
+      expect(r.plans.map((p) => p.plan.join("\n")).join("\n"), status).toMatch(/payment_intents_pos_status \(merchant_id=\? AND livemode=\? AND pos_status=\?\)/);
+    }
   });
 
   it.each([
@@ -136,7 +146,6 @@ describe("POS transactions and failed payments", () => {
 
   it.each([
     ["an amount range with no dates", "/api/v1/payments/transactions?amountMinCents=1010"],
-    ["status=refunded with no dates", "/api/v1/payments/transactions?status=refunded"],
     ["an amount range over 40 days", `/api/v1/payments/transactions?amountMaxCents=1010&dateFrom=${daysAgo(40)}&dateTo=${today}`],
     ["failed payments over 90 days", `/api/v1/payments/failed?dateFrom=${daysAgo(90)}`],
   ])("%s is refused with a 400 naming dateFrom and dateTo", async (_label, path) => {

@@ -1,7 +1,7 @@
 // Seed 002's reads: GET /transactions (every filter of the seed, answered from indexed D1 columns of
 // the read model, cursor = the last id of the page), GET /transactions/:id (the intent and its calls
 // to the processor), GET /failed (default window 30 days) and its counts.
-import { and, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, notInArray, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, sql, type SQL } from "drizzle-orm";
 import { beyond } from "../../db/queries";
 import { intentFromRow, intentRow } from "../../db/intent-row";
 import { bounded, unboundedMessage } from "../../db/search";
@@ -15,7 +15,7 @@ import { db } from "../../webhooks/store";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { notFound, validation } from "./errors";
-import { ERROR_REASONS, POS_STATUSES, renderFailed, renderHistoryRow, renderIntentDetail, renderListItem, VOID_MARK, type PosStatus } from "./render";
+import { ERROR_REASONS, POS_STATUSES, renderFailed, renderHistoryRow, renderIntentDetail, renderListItem, type PosStatus } from "./render";
 import { posRoute } from "./surface";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -59,32 +59,8 @@ const FailedQuery = z.object({
 
 const Answer = z.object({ data: z.unknown(), meta: z.object({ cursor: z.string().nullable(), hasMore: z.boolean() }).optional() });
 
-const voidMark = sql`exists (select 1 from json_each(${paymentIntents.data}, '$.refunds') where json_extract(value, '$.metadata.${sql.raw(VOID_MARK)}') = 'true')`;
 const failed = isNotNull(paymentIntents.failureReason);
 const errorReason = inArray(paymentIntents.failureReason, [...ERROR_REASONS]);
-
-/** A status of this surface as conditions on the read model's columns. */
-function statusCondition(status: PosStatus): SQL {
-  switch (status) {
-    case "authorized":
-      return eq(paymentIntents.status, "requires_capture");
-    case "captured":
-      return and(eq(paymentIntents.status, "succeeded"), eq(paymentIntents.amountRefunded, 0)) as SQL;
-    case "refunded":
-      return and(eq(paymentIntents.status, "succeeded"), gt(paymentIntents.amountRefunded, 0), sql`not ${voidMark}`) as SQL;
-    case "voided":
-      return or(eq(paymentIntents.status, "canceled"), and(eq(paymentIntents.status, "succeeded"), gt(paymentIntents.amountRefunded, 0), voidMark)) as SQL;
-    case "declined":
-      return and(failed, isNull(paymentIntents.resolution), notInArray(paymentIntents.failureReason, [...ERROR_REASONS])) as SQL;
-    case "error":
-      return and(failed, isNull(paymentIntents.resolution), errorReason) as SQL;
-    case "resolved":
-    case "dismissed":
-      return and(failed, eq(paymentIntents.resolution, status)) as SQL;
-    case "pending":
-      return and(inArray(paymentIntents.status, ["requires_payment_method", "requires_confirmation", "requires_action", "processing"]), isNull(paymentIntents.failureReason)) as SQL;
-  }
-}
 
 function scope(principal: Principal): SQL[] {
   return [
@@ -115,11 +91,8 @@ async function page(c: Ctx, principal: Principal, where: SQL[], limit: number, c
   return { items, hasMore, cursor: hasMore ? (items[items.length - 1]?.id ?? null) : null };
 }
 
-/** Statuses that are not one range of an index of their own (a rare subset of one, or several). */
-const UNINDEXED_STATUSES: readonly PosStatus[] = ["refunded", "voided", "pending", "error", "resolved", "dismissed"];
-
 /**
- * Filters no index serves alone (amount ranges, the statuses above) need a selective filter (card,
+ * Filters no index serves alone (amount ranges) need a selective filter (card,
  * customer, order) or a date window of at most 31 days: a 400 naming what to add, never a walk of
  * the merchant's whole history.
  */
@@ -143,12 +116,12 @@ export function registerPosReads(app: App, sub: Hono<AppEnv>): void {
       const residual = [
         ...(query.amountMinCents !== undefined ? ["amountMinCents"] : []),
         ...(query.amountMaxCents !== undefined ? ["amountMaxCents"] : []),
-        ...(query.status && UNINDEXED_STATUSES.includes(query.status) ? [`status=${query.status}`] : []),
       ];
       requireBounded(principal, residual, Boolean(query.cardLast4 || query.customerId || query.orderId), query.dateFrom, query.dateTo);
       const where: SQL[] = [
         ...scope(principal),
-        ...(query.status ? [statusCondition(query.status)] : []),
+        // Every status is a range of payment_intents_pos_status (the generated column, migration 0037).
+        ...(query.status ? [eq(paymentIntents.posStatus, query.status)] : []),
         ...dateRange(query.dateFrom, query.dateTo),
         // `+amount`: a range of payment_intents_amount would be sorted by created; the filter's other
         // index (or the list index in the date window) gives the order.

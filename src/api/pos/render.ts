@@ -1,41 +1,14 @@
 // Seed 002's shapes: camelCase, integer cents, ISO times, upper-case currency, and its status words
 // (authorized, captured, voided, refunded, declined, error, resolved, dismissed; pending otherwise).
-import { chargeAttempt, failureReason, isFailedPayment } from "../../core/intent";
+import { chargeAttempt } from "../../core/intent";
 import { isoTimestamp } from "../../core/iso-time";
 import { minorToDecimal } from "../../core/money";
 import type { Attempt, IntentRecord } from "../../core/types";
 
-export type PosStatus = "authorized" | "captured" | "voided" | "refunded" | "declined" | "error" | "resolved" | "dismissed" | "pending";
-export const POS_STATUSES: readonly PosStatus[] = ["authorized", "captured", "voided", "refunded", "declined", "error", "resolved", "dismissed", "pending"];
-
-/** Failure reasons that are the processor's trouble rather than the card's: the seed's `error`. */
-export const ERROR_REASONS = ["processing_error", "provider_error", "api_error", "unknown"] as const;
-
-/** Metadata key marking the refund that voided a same-day sale (seed 002's void after capture). */
-export const VOID_MARK = "pos_void";
+import { posStatus } from "../../core/pos-status";
+export { ERROR_REASONS, isVoidedSale, POS_STATUSES, posStatus, VOID_MARK, type PosStatus } from "../../core/pos-status";
 
 const iso = (ms: number) => isoTimestamp(ms);
-
-/** A sale voided the same day: fully given back by the one refund that carries the void mark. */
-export function isVoidedSale(intent: IntentRecord): boolean {
-  return intent.status === "succeeded" && intent.refunds.some((r) => r.metadata[VOID_MARK] === "true" && r.status !== "failed" && r.status !== "canceled");
-}
-
-export function posStatus(intent: IntentRecord): PosStatus {
-  if (intent.resolution) return intent.resolution.status;
-  if (isFailedPayment(intent)) return (ERROR_REASONS as readonly string[]).includes(failureReason(intent) ?? "") ? "error" : "declined";
-  switch (intent.status) {
-    case "requires_capture":
-      return "authorized";
-    case "canceled":
-      return "voided";
-    case "succeeded":
-      if (isVoidedSale(intent)) return "voided";
-      return intent.amountRefunded > 0 ? "refunded" : "captured";
-    default:
-      return "pending";
-  }
-}
 
 const card = (intent: IntentRecord) => intent.paymentMethod?.card ?? intent.lastPaymentError?.paymentMethod?.card ?? null;
 const methodType = (intent: IntentRecord) => intent.paymentMethod?.type ?? intent.lastPaymentError?.paymentMethod?.type ?? "card";
