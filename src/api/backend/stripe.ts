@@ -17,6 +17,8 @@ import type { App, AppEnv } from "../v1/route";
 import { backendRequest, outcomeIntent, visibleIntent } from "./common";
 import { bad, backendRoute } from "./surface";
 import { createParams } from "../../intents/params";
+import { config } from "../../env";
+import { hostedPaymentPageUrl } from "../../pages/urls";
 
 const decimal = z.union([z.string().min(1).max(40), z.number()]).transform(String);
 const id = z.string().min(1).max(255);
@@ -84,7 +86,15 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
 
   backendRoute(app, sub, { path: "/stripe/confirm-payment", permission: "payments.transactions.create", customers: true, summary: "Confirm a payment intent (with its payment method, or payment_method)", body: ConfirmBody, response: Answer }, async (c, { principal, body }) => {
     const current = await visibleIntent(c, principal, body.payment_intent_id);
-    if (!current.paymentMethod && !body.payment_method) throw bad("This payment intent has no payment method: pass payment_method (e.g. pm_card_visa), or let the customer pay on the hosted page.");
+    // The document's flow: the shopper paid with the client secret (on our hosted page, where Stripe.js
+    // would have confirmed at Stripe), then the backend confirms. Already confirmed: it says so.
+    if (!body.payment_method && (current.status === "succeeded" || current.status === "requires_capture" || current.status === "processing")) {
+      return c.json({ confirmed: true, payment_intent_id: current.id, status: current.status });
+    }
+    if (!current.paymentMethod && !body.payment_method) {
+      const page = hostedPaymentPageUrl(config(c.env).publicBaseUrl ?? new URL(c.req.url).origin, current.id, current.clientSecret);
+      throw bad(`This payment intent has no payment method yet: pass payment_method (e.g. pm_card_visa), or let the customer pay with its client_secret on the hosted page ${page}, then confirm again.`);
+    }
     const paymentMethod = body.payment_method ? await resolvePaymentMethodInput(c, principal, { payment_method: body.payment_method }) : undefined;
     const req = await backendRequest(c, principal, "POST /api/v1/payments/stripe/confirm-payment", current.id, body, "seed004.stripe.confirm_payment");
     const outcome = await intentStub(c.env, current.id).confirm(req, current.id, { paymentMethod });

@@ -34,12 +34,24 @@ describe("seed 004 Stripe endpoints (verbatim examples)", () => {
     const id = String(created.body.payment_intent_id);
 
     // Verbatim: nothing to pay with yet (the shopper pays on the hosted page, or the backend names a method).
-    expectBackendError(await post(`${P}/stripe/confirm-payment/`, { payment_intent_id: id }, opts), 400);
+    const early = expectBackendError(await post(`${P}/stripe/confirm-payment/`, { payment_intent_id: id }, opts), 400);
+    expect(String(early)).toContain(`/pay/${id}?client_secret=`);
     const confirmed = await post<J>(`${P}/stripe/confirm-payment/`, { payment_intent_id: id, payment_method: "pm_card_visa" }, opts);
     expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200);
     expect(confirmed.body).toMatchObject({ confirmed: true, payment_intent_id: id });
     const declined = (await post<J>(`${P}/stripe/create-payment-intent`, { amount: "5.00", currency: "usd" }, opts)).body;
     expectBackendError(await post(`${P}/stripe/confirm-payment`, { payment_intent_id: declined.payment_intent_id, payment_method: "pm_card_chargeDeclined" }, opts), 400);
+
+    // The document's flow: the shopper pays with the client secret (here through /v1 with it, as the
+    // hosted page does), then the backend confirms with the id alone: confirmed, nothing charged twice.
+    const paidByShopper = (await post<J>(`${P}/stripe/create-payment-intent/`, { amount: 12.5, currency: "usd" }, opts)).body;
+    const shopperId = String(paidByShopper.payment_intent_id);
+    const paid = await post<PaymentIntentJson>(`/v1/payment_intents/${shopperId}/confirm`, { payment_method: "pm_card_visa", client_secret: String(paidByShopper.client_secret) }, opts);
+    expect(paid.body.status).toBe("succeeded");
+    const verbatim = await post<J>(`${P}/stripe/confirm-payment/`, { payment_intent_id: shopperId }, opts);
+    expect(verbatim.status, JSON.stringify(verbatim.body)).toBe(200);
+    expect(verbatim.body).toMatchObject({ confirmed: true, payment_intent_id: shopperId, status: "succeeded" });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${shopperId}`, opts)).body.amount_received).toBe(1250);
 
     const retrieved = await post<J>(`${P}/stripe/retrieve-payment/`, { payment_intent_id: id }, opts);
     expect(retrieved.status).toBe(200);
