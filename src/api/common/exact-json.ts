@@ -77,12 +77,13 @@ export function stringifyExact(value: unknown): string {
   return text.replace(marked, "$1");
 }
 
-/** The JSON body of a request, within the size limit (413), as application/json (415), parsed exactly. */
+/** The JSON body of a request, within the size limit (413), as application/json or text/json (415), parsed exactly. */
 export async function readExactJson(request: Request): Promise<unknown> {
   const text = await readBodyText(request);
   const type = (request.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
   if (text.trim() === "" && type === "") throw invalidRequest("A JSON request body is required.", undefined, "body_missing");
-  if (type !== "application/json" && !type.endsWith("+json")) {
+  // text/json too: ASP.NET and other frameworks send and accept it as JSON.
+  if (type !== "application/json" && type !== "text/json" && !type.endsWith("+json")) {
     throw new ApiError({
       status: 415,
       type: "invalid_request_error",

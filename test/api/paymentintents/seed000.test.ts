@@ -351,6 +351,8 @@ describe("seed 000: errors are problem details, on every class of error", () => 
   it("415 and 413 are problem details too", async () => {
     const token = await user();
     expectProblem(await send("POST", BASE, { token, body: "amount=1", contentType: "application/x-www-form-urlencoded" }), 415);
+    // text/json is JSON (ASP.NET sends and accepts it).
+    expect((await send("POST", BASE, { token, body: SEED_CREATE, contentType: "text/json; charset=utf-8" })).status).toBe(201);
     const huge = JSON.stringify({ amount: 1, currency: "EUR", description: "x".repeat(70_000) });
     expectProblem(await send("POST", BASE, { token, body: huge }), 413);
   });
