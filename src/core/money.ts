@@ -73,6 +73,10 @@ export function decimalToMinor(value: string | number, currency: string, param =
     );
   }
   const minor = Number(whole + fraction.padEnd(exponent, "0"));
+  // The bounds in the caller's own terms (a decimal surface), not in minor units.
+  const code = currency.toUpperCase();
+  if (minor < 1) throw invalidRequest(`Amount must be at least ${minorToDecimal(1, currency)} ${code}.`, param, "amount_too_small");
+  if (minor > MAX_AMOUNT) throw invalidRequest(`Amount must be no more than ${minorToDecimal(MAX_AMOUNT, currency)} ${code}.`, param, "amount_too_large");
   return assertAmount(minor, param);
 }
 

@@ -52,6 +52,13 @@ describe("decimal amounts convert exactly", () => {
     expect(() => decimalToMinor("0.00", "usd")).toThrow(ApiError);
   });
 
+  it("states its bounds in the currency's decimals (a decimal surface's client never sees minor units)", () => {
+    expect(() => decimalToMinor("999999.99", "eur")).not.toThrow();
+    expect(() => decimalToMinor("1000000.00", "eur")).toThrow("Amount must be no more than 999999.99 EUR.");
+    expect(() => decimalToMinor("100000000", "jpy")).toThrow("Amount must be no more than 99999999 JPY.");
+    expect(() => decimalToMinor("0.00", "kwd")).toThrow("Amount must be at least 0.001 KWD.");
+  });
+
   it("round-trips every valid amount through its decimal form (property)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: MAX_AMOUNT }), fc.constantFrom("usd", "jpy", "kwd", "eur", "bhd", "krw"), (minor, currency) => {
