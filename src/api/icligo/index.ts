@@ -282,6 +282,8 @@ export function icligoSurface(): Hono<AppEnv> {
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: "POST /payments/{payment_id}/cancel", target: found.intent.id, params: {} });
     const status = icligoStatus(found.intent);
     if (!idem.replay && status !== "Created" && status !== "Authorized") throw badRequest(`Payment ${found.number} is ${status}: only a Created or Authorized payment can be canceled.`);
+    // Shown as Created, but its payment is at the processor, whose answer is not known yet.
+    if (!idem.replay && found.intent.status === "processing") throw badRequest(`Payment ${found.number} is being processed (the processor's answer is not known yet): it cannot be canceled now. Read it again shortly; if it is Authorized then, cancel it.`);
     const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel", idem), found.intent.id, { cancellationReason: "requested_by_customer" });
     const intent = intentOf(outcome, found.number);
     return send(renderPayment(intent, found.number, paymentUrl(c, intent)), 200, outcome.replayed);
