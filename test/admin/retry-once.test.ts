@@ -5,7 +5,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { RETRY_CLAIM_GRACE_MS } from "../../src/intents/object";
-import { createIntent, expectError, get, newMerchant, post, uniqueKey, waitFor, type CallOptions, type PaymentIntentJson } from "../helpers";
+import { createIntent, expectError, get, newMerchant, ok, post, uniqueKey, waitFor, type CallOptions, type PaymentIntentJson } from "../helpers";
 
 const EXPIRY = "1239";
 const stub = (id: string) => env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
@@ -130,5 +130,47 @@ describe("retrying a failed payment", () => {
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${first.body.retry?.id}`, opts)).body.status).toBe("canceled");
     expect(second.body.original.failure_resolution).toMatchObject({ retried_by: second.body.retry?.id });
     expect((await paid(merchant)).intents).toEqual([second.body.retry?.id]);
+  });
+
+  it("a failed payment resolved by a retry, by other means or dismissed cannot be paid again (it was: a second charge)", async () => {
+    const { id: merchant, opts } = await newMerchant("retry-then-pay");
+    const retried = await declined(opts);
+    const retry = await post<RetryAnswer>(`/v1/admin/failed_payments/${retried.id}/retry`, { payment_method: "pm_card_visa" }, opts);
+    expect(retry.body.retry?.status).toBe("succeeded");
+    const byHand = await declined(opts);
+    expect((await post(`/v1/admin/failed_payments/${byHand.id}/resolve`, { reason: "paid by bank transfer", paid_by_other_means: true }, opts)).status).toBe(200);
+    const dismissed = await declined(opts);
+    expect((await post(`/v1/admin/failed_payments/${dismissed.id}/dismiss`, { reason: "duplicate order" }, opts)).status).toBe(200);
+    for (const original of [retried, byHand, dismissed]) {
+      expectError(await post(`/v1/payment_intents/${original.id}/confirm`, { payment_method: "pm_card_visa" }, opts), 400, "failed_payment_already_resolved");
+      expect((await get<PaymentIntentJson>(`/v1/payment_intents/${original.id}`, opts)).body.status).toBe("requires_payment_method");
+    }
+    expect((await paid(merchant)).intents).toEqual([retry.body.retry?.id]);
+  });
+
+  it("an invoice's failed payment is retried by paying the invoice, not here (that charged the invoice twice)", async () => {
+    const { id: merchant, opts } = await newMerchant("retry-invoice");
+    const at = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+    const clock = await ok(post<{ id: string }>("/v1/test_helpers/test_clocks", { frozen_time: at("2026-01-31T10:00:00Z") }, opts));
+    const customer = await ok(post<{ id: string }>("/v1/customers", { email: "renewal@example.com", test_clock: clock.id }, opts));
+    await ok(post(`/v1/customers/${customer.id}/payment_methods`, { payment_method: "tok_visa", set_default: true }, opts));
+    const price = await ok(post<{ id: string }>("/v1/prices", { unit_amount: 1999, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Pro" } }, opts));
+    const subscription = await ok(post<{ id: string }>("/v1/subscriptions", { customer: customer.id, price: price.id }, opts));
+    const bad = await ok(post<{ id: string }>(`/v1/customers/${customer.id}/payment_methods`, { payment_method: "tok_chargeDeclinedInsufficientFunds" }, opts));
+    await ok(post(`/v1/subscriptions/${subscription.id}`, { default_payment_method: bad.id }, opts));
+    await ok(post(`/v1/test_helpers/test_clocks/${clock.id}/advance`, { frozen_time: at("2026-02-28T11:00:00Z") }, opts));
+    const invoices = (await get<{ data: { id: string; status: string; payment_intent: string }[] }>(`/v1/invoices?subscription=${subscription.id}`, opts)).body.data;
+    const open = invoices.find((i) => i.status === "open");
+    expect(open).toBeDefined();
+    const before = (await paid(merchant)).intents.length;
+    expectError(await post(`/v1/admin/failed_payments/${open?.payment_intent}/retry`, { payment_method: "pm_card_visa" }, opts), 400, "invoice_payment_not_retryable");
+    const pos = await post<{ error?: { code: string } }>(`/api/v1/payments/failed/${open?.payment_intent}/retry`, { token: "9418594164541111", expiry: EXPIRY }, opts);
+    expect(pos.status).toBe(409);
+    expect((await paid(merchant)).intents.length).toBe(before);
+    // Its own way: paying the invoice, once.
+    const good = await ok(post<{ id: string }>(`/v1/customers/${customer.id}/payment_methods`, { payment_method: "tok_mastercard" }, opts));
+    const payment = await post<{ status: string }>(`/v1/invoices/${open?.id}/pay`, { payment_method: good.id }, opts);
+    expect(payment.body.status).toBe("paid");
+    expect((await paid(merchant)).intents.length).toBe(before + 1);
   });
 });

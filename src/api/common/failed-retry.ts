@@ -2,6 +2,7 @@
 // route and seed 002's POST /api/v1/payments/failed/:id/retry: the retry is created and confirmed
 // through its own object, called by the original's object, which runs one retry at a time and
 // resolves itself by the retry when it goes through. Each surface validates, names the card, and renders.
+import { unexpectedState } from "../../core/errors";
 import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import type { Env } from "../../env";
 import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
@@ -21,6 +22,12 @@ export interface RetryRequest {
 
 export async function retryFailedPayment(env: Env, r: RetryRequest): Promise<{ outcome: OpOutcome; original: IntentRecord }> {
   const { failed } = r;
+  // An invoice's payment is retried by paying the invoice, whose attempts are claimed one at a time
+  // (a retry here would pay it beside them: the invoice would be charged twice).
+  const invoice = failed.invoiceId && failed.metadata.invoice === failed.invoiceId ? failed.invoiceId : null;
+  if (invoice) {
+    throw unexpectedState(`This failed payment is an attempt to pay invoice ${invoice}: retry it by paying the invoice (POST /v1/invoices/${invoice}/pay).`, "invoice_payment_not_retryable");
+  }
   const params = createParams({
     id: r.id,
     amount: failed.amount,

@@ -41,6 +41,8 @@ const STATE_CODES = new Set([
   "amount_too_large",
   "not_a_failed_payment",
   "failed_payment_already_resolved",
+  "failed_payment_retry_in_progress",
+  "invoice_payment_not_retryable",
   "payment_intent_pending_reconciliation",
   "resource_already_exists",
   "refund_not_awaiting_approval",

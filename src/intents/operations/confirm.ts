@@ -1,4 +1,5 @@
 // Confirm: authorize the intent's payment method at its connector.
+import { unexpectedState } from "../../core/errors";
 import { assertDeclineVelocity, assertOperationAllowed } from "../../core/intent";
 import type { IntentRecord } from "../../core/types";
 import type { ConfirmParams } from "../params";
@@ -8,6 +9,11 @@ import type { OperationTools, StepResult } from "./tools";
 
 export async function confirm(draft: IntentRecord, params: ConfirmParams, tools: OperationTools): Promise<StepResult> {
   assertOperationAllowed("confirm", draft);
+  // A failed payment an operator settled (paid by a retry, or by other means, or dismissed) is not paid again.
+  if (draft.resolution) {
+    const by = draft.resolution.retriedBy ? ` by ${draft.resolution.retriedBy}` : draft.resolution.paidByOtherMeans ? " by other means" : "";
+    throw unexpectedState(`This failed payment was already ${draft.resolution.status}${by}: it cannot be paid again.`, "failed_payment_already_resolved");
+  }
   // A separate velocity rule, never a status: too many declines lately answer a clear 400.
   assertDeclineVelocity(draft, tools.now(), tools.config.maxPaymentAttempts);
   if (params.paymentMethod) draft.paymentMethod = params.paymentMethod;
