@@ -121,6 +121,21 @@ describe("/v1/checkout/sessions", () => {
     expectError(await get(`/v1/checkout/sessions/${a.id}`, { key: "sk_test_merchant_b" }), 404, "resource_missing");
   });
 
+  it("a create retried with its Idempotency-Key answers the same session, not a second payable one", async () => {
+    const key = `checkout-${Date.now()}-${Math.random()}`;
+    const body = { mode: "payment", line_items: [{ price_data: { currency: "usd", unit_amount: 1500, product_data: { name: "Mug" } }, quantity: 1 }], success_url: SUCCESS };
+    const first = await post<SessionJson>("/v1/checkout/sessions", body, { idempotencyKey: key });
+    const again = await post<SessionJson>("/v1/checkout/sessions", body, { idempotencyKey: key });
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(first.body.id);
+    expect(again.body.payment_intent).toBe(first.body.payment_intent);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expectError(await post("/v1/checkout/sessions", { ...body, success_url: "https://shop.example/other" }, { idempotencyKey: key }), 400);
+    const listed = await get<ListJson<SessionJson>>(`/v1/checkout/sessions?payment_intent=${String(first.body.payment_intent)}`);
+    expect(listed.body.data.map((x) => x.id)).toEqual([first.body.id]);
+  });
+
   it("is in the OpenAPI document", async () => {
     const doc = (await (await exports.default.fetch("http://gateway.test/openapi.json")).json()) as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
     for (const path of ["/v1/checkout/sessions", "/v1/checkout/sessions/{id}", "/v1/checkout/sessions/{id}/expire", "/v1/checkout/sessions/{id}/line_items"]) expect(doc.paths[path], path).toBeDefined();

@@ -30,6 +30,7 @@ import { stripeBody } from "./stripe-params";
 import { checkExpandable, intentStub, json, listObject, pageRequest } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { createParams } from "../../intents/params";
+import { idempotentD1 } from "./idempotency";
 
 const TAG = "Checkout";
 const SESSIONS = listable(checkoutSessions, "checkout.session");
@@ -189,66 +190,68 @@ export function registerCheckoutSessions(app: App): void {
   route(
     app,
     { method: "post", path: "/v1/checkout/sessions", permission: "payments.transactions.create", summary: "Create a Checkout Session (mode=payment)", tag: TAG, body: CreateBody, response: CheckoutSessionSchema },
-    async (c, { body, principal }) => {
-      const expand = checkExpandable(body.expand, EXPANDABLE);
-      const now = Date.now();
-      let expiresAt = now + DEFAULT_SESSION_TTL_MS;
-      if (body.expires_at !== undefined) {
-        const at = body.expires_at * 1000;
-        if (at < now + MIN_SESSION_TTL_MS - 60_000 || at > now + DEFAULT_SESSION_TTL_MS + 60_000) {
-          throw invalidRequest("expires_at must be between 30 minutes and 24 hours from now.", "expires_at");
+    // With an Idempotency-Key, a retried create answers the session the first one made (it made a second, payable one).
+    async (c, { body, principal }) =>
+      idempotentD1(c, principal, "checkout.sessions.create", "", body, async () => {
+        const expand = checkExpandable(body.expand, EXPANDABLE);
+        const now = Date.now();
+        let expiresAt = now + DEFAULT_SESSION_TTL_MS;
+        if (body.expires_at !== undefined) {
+          const at = body.expires_at * 1000;
+          if (at < now + MIN_SESSION_TTL_MS - 60_000 || at > now + DEFAULT_SESSION_TTL_MS + 60_000) {
+            throw invalidRequest("expires_at must be between 30 minutes and 24 hours from now.", "expires_at");
+          }
+          expiresAt = at;
         }
-        expiresAt = at;
-      }
-      if (body.customer !== undefined) await liveCustomer(c.env.DB, principal, body.customer, "customer");
-      const { items, currency } = await lineItemsOf(c, principal, body.line_items);
-      const total = items.reduce((sum, i) => sum + i.unitAmount * i.quantity, 0);
-      assertAmount(total, "line_items");
+        if (body.customer !== undefined) await liveCustomer(c.env.DB, principal, body.customer, "customer");
+        const { items, currency } = await lineItemsOf(c, principal, body.line_items);
+        const total = items.reduce((sum, i) => sum + i.unitAmount * i.quantity, 0);
+        assertAmount(total, "line_items");
 
-      const id = randomId("cs");
-      const intentId = await sessionIntentId(principal, id);
-      const origin = base(c);
-      const req = { ...(await requestContext(c, principal, "checkout.sessions.create", "", body, { action: "payment_intents.create" })), idempotencyKey: null, fingerprint: null };
-      const outcome = await intentStub(c.env, intentId).create(req, createParams({
-        id: intentId,
-        amount: total,
-        currency,
-        captureMethod: body.payment_intent_data?.capture_method ?? "automatic",
-        customer: body.customer ?? null,
-        description: body.payment_intent_data?.description ?? null,
-        metadata: body.payment_intent_data?.metadata ?? {},
-        lineItems: items.map((i) => ({ name: i.name, quantity: i.quantity, unitAmount: i.unitAmount })),
-        receiptEmail: body.customer_email ?? null,
-        // After a 3DS challenge the shopper comes back to the session's page, which sends them on.
-        returnUrl: `${origin}/checkout/${id}/return`,
-        cancelUrl: body.cancel_url ?? null,
-      }));
-      if (outcome.error || !outcome.intent) throw invalidRequest(outcome.error?.message ?? "The session's payment could not be created.");
+        const id = randomId("cs");
+        const intentId = await sessionIntentId(principal, id);
+        const origin = base(c);
+        const req = { ...(await requestContext(c, principal, "checkout.sessions.create", "", body, { action: "payment_intents.create" })), idempotencyKey: null, fingerprint: null };
+        const outcome = await intentStub(c.env, intentId).create(req, createParams({
+          id: intentId,
+          amount: total,
+          currency,
+          captureMethod: body.payment_intent_data?.capture_method ?? "automatic",
+          customer: body.customer ?? null,
+          description: body.payment_intent_data?.description ?? null,
+          metadata: body.payment_intent_data?.metadata ?? {},
+          lineItems: items.map((i) => ({ name: i.name, quantity: i.quantity, unitAmount: i.unitAmount })),
+          receiptEmail: body.customer_email ?? null,
+          // After a 3DS challenge the shopper comes back to the session's page, which sends them on.
+          returnUrl: `${origin}/checkout/${id}/return`,
+          cancelUrl: body.cancel_url ?? null,
+        }));
+        if (outcome.error || !outcome.intent) throw invalidRequest(outcome.error?.message ?? "The session's payment could not be created.");
 
-      const row: CheckoutSessionRow = {
-        id,
-        merchantId: principal.merchantId,
-        livemode: principal.livemode,
-        status: "open",
-        paymentStatus: "unpaid",
-        paymentIntent: intentId,
-        currency,
-        amountSubtotal: total,
-        amountTotal: total,
-        lineItems: JSON.stringify(items),
-        successUrl: body.success_url,
-        cancelUrl: body.cancel_url ?? null,
-        customer: body.customer ?? null,
-        customerEmail: body.customer_email ?? null,
-        clientReferenceId: body.client_reference_id ?? null,
-        metadata: JSON.stringify(body.metadata ?? {}),
-        expiresAt,
-        completedAt: null,
-        created: now,
-      };
-      await drizzle(c.env.DB).insert(checkoutSessions).values(row);
-      return json(c, await render(c, principal, row, expand));
-    },
+        const row: CheckoutSessionRow = {
+          id,
+          merchantId: principal.merchantId,
+          livemode: principal.livemode,
+          status: "open",
+          paymentStatus: "unpaid",
+          paymentIntent: intentId,
+          currency,
+          amountSubtotal: total,
+          amountTotal: total,
+          lineItems: JSON.stringify(items),
+          successUrl: body.success_url,
+          cancelUrl: body.cancel_url ?? null,
+          customer: body.customer ?? null,
+          customerEmail: body.customer_email ?? null,
+          clientReferenceId: body.client_reference_id ?? null,
+          metadata: JSON.stringify(body.metadata ?? {}),
+          expiresAt,
+          completedAt: null,
+          created: now,
+        };
+        await drizzle(c.env.DB).insert(checkoutSessions).values(row);
+        return { status: 200, body: await render(c, principal, row, expand) };
+      }),
   );
 
   route(
