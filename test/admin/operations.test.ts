@@ -165,6 +165,18 @@ describe("refund approvals", () => {
     expect(events).toContain("refund.created");
   });
 
+  it("only a credential that may approve refunds may change the thresholds (keys.manage alone could switch the rule off)", async () => {
+    const { opts, pi } = await merchantWithThreshold();
+    const manager = (await post<{ secret?: string }>("/v1/api_keys", { type: "restricted", permissions: ["keys.manage", "payments.transactions.void", "payments.transactions.view"] }, opts)).body.secret ?? "";
+    const asManager = { key: manager };
+    expectError(await post("/v1/account", { settings: { refund_approval_thresholds: {} } }, asManager), 403);
+    expectError(await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 99999999 } } }, asManager), 403);
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 3000 }, asManager)).body).toMatchObject({ status: "pending", requires_approval: true });
+    // Other settings, and the same thresholds, are still its to set; a secret key (every permission) may change them.
+    expect((await post("/v1/account", { name: "Renamed", settings: { refund_approval_thresholds: { usd: 1000 }, subscription_dunning_final_action: "unpaid" } }, asManager)).status).toBe(200);
+    expect((await post("/v1/account", { settings: { refund_approval_thresholds: {} } }, opts)).status).toBe(200);
+  });
+
   it("a rejected refund is canceled and its amount released", async () => {
     const { opts, pi } = await merchantWithThreshold();
     const big = (await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 4000 }, opts)).body;

@@ -119,6 +119,12 @@ async function merchantOr404(d1: D1Database, id: string): Promise<MerchantRow> {
 async function updateMerchant(c: Ctx, principal: Principal, row: MerchantRow, body: z.output<typeof UpdateMerchantBody>): Promise<MerchantJson> {
   const settings = { ...parseSettings(row.settings), ...(body.settings ?? {}) };
   if (body.payments_entitlement !== undefined && !principal.roles.includes("admin")) throw permissionDenied("Only admin users may change a merchant's entitlements.");
+  // The approval thresholds are the four-eyes rule on refunds: only someone who may approve refunds
+  // may change them (a key that manages keys could otherwise switch the rule off and refund alone).
+  const thresholds = body.settings?.refund_approval_thresholds;
+  if (thresholds !== undefined && JSON.stringify(thresholds) !== JSON.stringify(parseSettings(row.settings).refund_approval_thresholds) && !principal.permissions.has("refunds.approve")) {
+    throw permissionDenied("Changing refund_approval_thresholds needs the refunds.approve permission.");
+  }
   const next = { ...row, name: body.name ?? row.name, settings: JSON.stringify(settings), paymentsEntitlement: body.payments_entitlement ?? row.paymentsEntitlement };
   await db(directoryDb(c.env)).update(merchants).set(next).where(eq(merchants.id, row.id));
   forgetSettings(row.id);
