@@ -118,6 +118,8 @@ async function cardOf(c: Ctx, principal: Principal, body: CardInput, customerId:
     if (!hasPrefix(body.paymentMethodId, "pm")) throw notFound(`No such payment method: '${body.paymentMethodId.slice(0, 80)}'.`);
     const row = await findPaymentMethod(c.env.DB, principal, body.paymentMethodId, "paymentMethodId");
     const owner = customerId ? await posCustomerId(c.env, principal, customerId) : null;
+    // A shopper's token pays only with its own saved cards: anyone else's, or the merchant's unattached ones, do not exist for it.
+    if (principal.customerId && (row.customer === null || row.customer !== owner)) throw notFound(`No such payment method: '${body.paymentMethodId.slice(0, 80)}'.`);
     if (row.customer && row.customer !== owner) throw validation(`The payment method ${row.id} is stored for another customer; pass its customerId.`, "paymentMethodId");
     return parseDetails(row);
   }

@@ -202,6 +202,17 @@ describe("seed 002 examples, verbatim", () => {
     expectPosError(await post("/api/v1/payments/sale", { amountCents: 900, customerId: "cust-999", paymentMethodId: pmId }, opts), 400, "VALIDATION_ERROR");
     expectPosError(await post("/api/v1/payments/sale", { amountCents: 900, paymentMethodId: "pm_doesnotexist000000" }, opts), 404, "NOT_FOUND");
 
+    // A shopper's token pays only with its own saved cards: another customer's, or the merchant's
+    // unattached ones, do not exist for it.
+    const { id: merchant } = await get<{ id: string }>("/v1/account", opts).then((r) => r.body);
+    const unattached = (await post<{ id: string }>("/v1/payment_methods", { payment_method: "pm_card_visa" }, opts)).body.id;
+    const evil = { key: await hsToken({ roles: ["customer"], merchant, customer: "cust-evil" }) };
+    for (const card of [unattached, pmId]) {
+      expectPosError(await post("/api/v1/payments/sale", { amountCents: 1000, currency: "USD", paymentMethodId: card }, evil), 404, "NOT_FOUND");
+    }
+    const own = { key: await hsToken({ roles: ["customer"], merchant, customer: "cust-123" }) };
+    expect((await post<Data>("/api/v1/payments/sale", { amountCents: 800, currency: "USD", paymentMethodId: pmId }, own)).status).toBe(201);
+
     const del = await call<Data>("DELETE", `/api/v1/customers/cust-123/payment-methods/${pmId}`, opts);
     expect(del.status).toBe(200);
     expect((await get<{ data: unknown[] }>("/api/v1/customers/cust-123/payment-methods", opts)).body.data).toEqual([]);
