@@ -24,10 +24,22 @@ export interface IdempotencyBinding {
   target: string;
   /** The validated parameters. */
   params: unknown;
+  /**
+   * A shopper's token: its customer. Two customers of one merchant share the merchant's keys space, so
+   * one's key must not replay (and hand over) the other's answer. Left out for everyone else, whose
+   * fingerprints are as they were.
+   */
+  customer?: string | null;
+}
+
+/** The binding of a request made by `caller` (a shopper's token binds its customer too). */
+export function callerBinding(caller: { customerId?: string | null }, binding: IdempotencyBinding): IdempotencyBinding {
+  return caller.customerId ? { ...binding, customer: caller.customerId } : binding;
 }
 
 export async function bindingFingerprint(env: Env, binding: IdempotencyBinding): Promise<string> {
-  return hmacBase62(config(env).fingerprintKey, canonicalJson({ route: binding.route, target: binding.target, params: binding.params }), 32);
+  const request = { route: binding.route, target: binding.target, params: binding.params, ...(binding.customer ? { customer: binding.customer } : {}) };
+  return hmacBase62(config(env).fingerprintKey, canonicalJson(request), 32);
 }
 
 /**
@@ -35,7 +47,8 @@ export async function bindingFingerprint(env: Env, binding: IdempotencyBinding):
  * (or its claim expired), "same_request" when it is already bound to this very request (a retry, to be
  * answered by the replay); throws a 400 idempotency_error otherwise.
  */
-export async function bindIdempotencyKey(env: Env, scope: Scope, key: string, binding: IdempotencyBinding, now = Date.now()): Promise<"claimed" | "same_request"> {
+export async function bindIdempotencyKey(env: Env, scope: Scope & { customerId?: string | null }, key: string, request: IdempotencyBinding, now = Date.now()): Promise<"claimed" | "same_request"> {
+  const binding = callerBinding(scope, request);
   const fingerprint = await bindingFingerprint(env, binding);
   const livemode = scope.livemode ? 1 : 0;
   const claimed = await env.DB.prepare(

@@ -2,7 +2,11 @@
 import { describe, expect, it } from "vitest";
 import {
   authorizedIntent,
+  bearer,
   createIntent,
+  hsToken,
+  newMerchant,
+  seedCustomer,
   expectError,
   get,
   post,
@@ -120,5 +124,27 @@ describe("Idempotency-Key", () => {
   it("refuses keys longer than 255 characters", async () => {
     expectError(await createIntent({}, { idempotencyKey: "k".repeat(256) }), 400, "idempotency_key_invalid");
     expect((await createIntent({}, { idempotencyKey: "k".repeat(255) })).status).toBe(200);
+  });
+
+  it("one shopper's key does not replay another shopper's answer (it handed over the other's intent and client secret)", async () => {
+    const m = await newMerchant("idem-shoppers");
+    await seedCustomer(m.id, "cus_idemshopa");
+    await seedCustomer(m.id, "cus_idemshopb");
+    const alice = bearer(await hsToken({ roles: ["customer"], merchant: m.id, customer: "cus_idemshopa" }));
+    const bob = bearer(await hsToken({ roles: ["customer"], merchant: m.id, customer: "cus_idemshopb" }));
+    const key = uniqueKey("shared-key");
+    const first = await createIntent({ amount: 1234 }, { ...alice, idempotencyKey: key });
+    expect(first.status).toBe(200);
+    expect((await createIntent({ amount: 1234 }, { ...alice, idempotencyKey: key })).headers.get("Idempotent-Replayed")).toBe("true");
+    const other = await createIntent({ amount: 1234 }, { ...bob, idempotencyKey: key });
+    const error = expectError(other, 400);
+    expect(error.type).toBe("idempotency_error");
+    expect(JSON.stringify(other.body)).not.toContain(first.body.client_secret);
+    // Seed 000 binds the shopper the same way.
+    const key000 = uniqueKey("shared-key-000");
+    const body = { amount: 12.34, currency: "EUR", paymentGatewayId: 1 };
+    expect((await post("/api/v1/PaymentIntents", body, { ...alice, idempotencyKey: key000 })).status).toBe(201);
+    expect((await post("/api/v1/PaymentIntents", body, { ...alice, idempotencyKey: key000 })).status).toBe(201);
+    expect((await post("/api/v1/PaymentIntents", body, { ...bob, idempotencyKey: key000 })).status).toBe(400);
   });
 });

@@ -5,7 +5,7 @@ import type { Principal } from "../../auth/permissions";
 import { hasPrefix } from "../../core/ids";
 import type { IntentRecord } from "../../core/types";
 import type { OpOutcome, RequestContext } from "../../intents/params";
-import { bindIdempotencyKey, bindingFingerprint } from "../idempotency-binding";
+import { bindIdempotencyKey, bindingFingerprint, callerBinding } from "../idempotency-binding";
 import { intentStub } from "../v1/respond";
 import type { Ctx } from "../v1/route";
 import { bad, BackendError, missing } from "./surface";
@@ -23,7 +23,7 @@ export async function backendRequest(c: Ctx, principal: Principal, route: string
       if (err instanceof ApiError && err.data.type === "idempotency_error") throw new BackendError(409, "This Idempotency-Key was already used for a different request.");
       throw err;
     }
-    fingerprint = await bindingFingerprint(c.env, binding);
+    fingerprint = await bindingFingerprint(c.env, callerBinding(principal, binding));
   }
   return {
     scope: { merchantId: principal.merchantId, livemode: principal.livemode },

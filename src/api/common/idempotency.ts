@@ -5,7 +5,7 @@
 import { invalidRequest } from "../../core/errors";
 import type { Scope } from "../../core/types";
 import type { Env } from "../../env";
-import { bindIdempotencyKey, bindingFingerprint, type IdempotencyBinding } from "../idempotency-binding";
+import { bindIdempotencyKey, bindingFingerprint, callerBinding, type IdempotencyBinding } from "../idempotency-binding";
 
 const MAX_KEY = 255;
 
@@ -18,11 +18,11 @@ export interface SurfaceIdempotency {
 
 export const NO_IDEMPOTENCY: SurfaceIdempotency = { key: null, fingerprint: null, replay: false };
 
-export async function surfaceIdempotency(env: Env, header: string | undefined, scope: Scope, binding: IdempotencyBinding): Promise<SurfaceIdempotency> {
+export async function surfaceIdempotency(env: Env, header: string | undefined, scope: Scope & { customerId?: string | null }, binding: IdempotencyBinding): Promise<SurfaceIdempotency> {
   if (header === undefined) return NO_IDEMPOTENCY;
   if (header.length === 0 || header.length > MAX_KEY) {
     throw invalidRequest(`Idempotency-Key must be 1 to ${MAX_KEY} characters long.`, "Idempotency-Key", "idempotency_key_invalid");
   }
   const bound = await bindIdempotencyKey(env, scope, header, binding);
-  return { key: header, fingerprint: await bindingFingerprint(env, binding), replay: bound === "same_request" };
+  return { key: header, fingerprint: await bindingFingerprint(env, callerBinding(scope, binding)), replay: bound === "same_request" };
 }

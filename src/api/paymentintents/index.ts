@@ -324,7 +324,7 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     const scope = { merchantId: principal.merchantId, livemode: principal.livemode };
     const account = await gatewayAccount(c, scope, input.gateway);
     // With an Idempotency-Key the intent's id derives from it, so a retry lands on the same object.
-    const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), scope, { route: `POST ${PREFIX}`, target: "", params: input });
+    const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), { ...scope, customerId: principal.customerId }, { route: `POST ${PREFIX}`, target: "", params: input });
     const id = idem.key ? await derivedId("pi", scope.merchantId, String(scope.livemode), idem.key) : randomId("pi");
     const number = await allocateIntentNumber(c.env.DB, id, scope, Date.now());
     const outcome = await intentStub(c.env, id).create(requestOf(c, principal, scope, null, idem), createParams({
@@ -360,7 +360,7 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
       if (err instanceof ApiError && err.status === 404) throw invalidRequest(err.message, "paymentMethodId", "payment_method_unknown");
       throw err;
     });
-    const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: `POST ${PREFIX}/{id}/confirm`, target: found.intent.id, params: body.trim() });
+    const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), { ...found.scope, customerId: principal.customerId }, { route: `POST ${PREFIX}/{id}/confirm`, target: found.intent.id, params: body.trim() });
     const outcome = await intentStub(c.env, found.intent.id).confirm(requestOf(c, principal, found.scope, "payment_intents.confirm", idem), found.intent.id, { paymentMethod });
     return outcomeResponse(c, outcome, found.number);
   });
@@ -370,7 +370,7 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     const found = await findIntent(c, principal, c.req.param("id"));
     // A shopper cancels only its own payment (findIntent), and only before it is confirmed (the object checks).
     if (!principal.customerId) authorize(principal, "payments.transactions.void", { needsMerchant: false });
-    const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: `POST ${PREFIX}/{id}/cancel`, target: found.intent.id, params: {} });
+    const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), { ...found.scope, customerId: principal.customerId }, { route: `POST ${PREFIX}/{id}/cancel`, target: found.intent.id, params: {} });
     const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel", idem), found.intent.id, {
       cancellationReason: "requested_by_customer",
       onlyUnconfirmed: principal.customerId !== null,

@@ -3,7 +3,7 @@
 // Durable Object, which replays the first answer of a repeated clientRequestId.
 import type { Hono } from "hono";
 import { z } from "zod";
-import { bindIdempotencyKey, bindingFingerprint, type IdempotencyBinding } from "../idempotency-binding";
+import { bindIdempotencyKey, bindingFingerprint, callerBinding, type IdempotencyBinding } from "../idempotency-binding";
 import type { Principal } from "../../auth/permissions";
 import { findPaymentMethod, parseDetails } from "../../billing/store";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
@@ -73,7 +73,7 @@ async function posRequest(c: Ctx, principal: Principal, key: string | undefined,
   let fingerprint: string | null = null;
   if (key) {
     await bindIdempotencyKey(c.env, principal, key, binding);
-    fingerprint = await bindingFingerprint(c.env, binding);
+    fingerprint = await bindingFingerprint(c.env, callerBinding(principal, binding));
   }
   return {
     scope: { merchantId: principal.merchantId, livemode: principal.livemode },

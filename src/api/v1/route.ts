@@ -156,7 +156,9 @@ export async function requestContext(
   audit?: { action?: string; details?: RequestAudit["details"] },
 ): Promise<RequestContext> {
   const key = idempotencyKeyOf(c);
-  const fingerprint = key ? await hmacBase62(config(c.env).fingerprintKey, canonicalJson({ operation, target, params }), 32) : null;
+  // A shopper's token binds its customer too: another customer's request with the same key is refused, not answered.
+  const request = principal.customerId ? { operation, target, params, customer: principal.customerId } : { operation, target, params };
+  const fingerprint = key ? await hmacBase62(config(c.env).fingerprintKey, canonicalJson(request), 32) : null;
   return {
     scope: { merchantId: principal.merchantId, livemode: principal.livemode },
     requestId: c.get("requestId"),
