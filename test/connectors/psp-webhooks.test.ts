@@ -81,6 +81,16 @@ describe("incoming PSP webhooks", () => {
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.status).toBe("requires_action");
   });
 
+  it("a merchant's sandbox account without a webhook secret takes no webhook: 400, not a 500", async () => {
+    const { opts, pi, attempt } = await waitingIntent("webhook-nosecret");
+    const account = await addConnector(opts, { connector: "sandbox" });
+    const body = JSON.stringify({ id: "sbxevt_nosecret", type: "authorization.approved", data: { intent: pi.id, attempt: attempt.id } });
+    for (const header of ["t=1,v1=00", await signSandboxWebhook("", body).catch(() => "t=1,v1=11"), ""]) {
+      expectError(await call("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body, headers: { "sandbox-signature": header } }), 400, "webhook_signature_invalid");
+    }
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.status).toBe("requires_action");
+  });
+
   it("Stripe's webhooks are verified with constructEventAsync and applied: a refund that fails later", async () => {
     const { opts } = await newMerchant("webhook-stripe");
     const account = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_webhooks" }, webhook_secret: "whsec_stripe_test_secret" });

@@ -37,6 +37,8 @@ export async function verifyPspWebhook(c: Ctx, account: AccountRow | null, body:
   const secret = account?.webhookSecret ? await unseal(account.webhookSecret, cfg.encryptionKey) : null;
   const connector = account?.connector ?? "sandbox";
   if (connector === "sandbox") {
+    // A merchant's sandbox account without a secret takes no webhooks (an empty HMAC key is not a key).
+    if (account && !secret) throw badSignature("this connector account has no webhook secret configured");
     try {
       return await parseSandboxWebhook(account ? (secret ?? "") : cfg.sandboxWebhookSecret, body, c.req.header(SANDBOX_SIGNATURE_HEADER) ?? null);
     } catch (err) {
