@@ -223,6 +223,13 @@ describe("cards on file in payments", () => {
     // A saved card pays only for its customer; off_session needs a confirmation.
     const other = await customer(m.opts, { email: "someone@example.com" });
     expectError(await post("/v1/payment_intents", { amount: 100, currency: "usd", customer: other.id, payment_method: pm.id, confirm: true }, m.opts), 400, "payment_method_customer_mismatch");
+    // The same on update (then a confirm without payment_method would charge it), and on seed 004's create and confirm.
+    const otherIntent = (await post<PaymentIntentJson>("/v1/payment_intents", { amount: 100, currency: "usd", customer: other.id }, m.opts)).body;
+    expectError(await post(`/v1/payment_intents/${otherIntent.id}`, { payment_method: pm.id }, m.opts), 400, "payment_method_customer_mismatch");
+    expectError(await post(`/v1/payment_intents/${otherIntent.id}/confirm`, {}, m.opts), 400);
+    expect((await post("/api/v1/payments/stripe/create-payment-intent", { amount: 1, currency: "usd", customer: other.id, payment_method: pm.id }, m.opts)).status).toBe(400);
+    expect((await post("/api/v1/payments/stripe/confirm-payment", { payment_intent_id: otherIntent.id, payment_method: pm.id }, m.opts)).status).toBe(400);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${otherIntent.id}`, m.opts)).body.status).toBe("requires_payment_method");
     expectError(await post("/v1/payment_intents", { amount: 100, currency: "usd", customer: cus.id, payment_method: pm.id, off_session: true }, m.opts), 400);
     expectError(await post("/v1/payment_intents", { amount: 100, currency: "usd", payment_method: "pm_card_visa", setup_future_usage: "off_session", confirm: true }, m.opts), 400, "parameter_missing");
   });

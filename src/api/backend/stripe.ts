@@ -11,7 +11,7 @@ import { derivedId, randomId } from "../../core/ids";
 import { decimalToMinor, normalizeCurrency } from "../../core/money";
 import { customers } from "../../db/schema";
 import * as f from "../v1/fields";
-import { resolvePaymentMethodInput } from "../v1/payment_intents";
+import { resolvePaymentMethodFor, resolvePaymentMethodInput } from "../v1/payment_intents";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv } from "../v1/route";
 import { backendRequest, outcomeIntent, visibleIntent } from "./common";
@@ -68,7 +68,7 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
     const currency = normalizeCurrency(body.currency);
     const amount = decimalToMinor(body.amount, currency);
     if (principal.customerId && body.customer !== undefined && body.customer !== principal.customerId) throw bad("A customer's token can only create payments for that customer.");
-    const paymentMethod = body.payment_method ? await resolvePaymentMethodInput(c, principal, { payment_method: body.payment_method }) : undefined;
+    const paymentMethod = body.payment_method ? await resolvePaymentMethodFor(c, principal, { payment_method: body.payment_method }, principal.customerId ?? body.customer ?? null) : undefined;
     const req = await backendRequest(c, principal, "POST /api/v1/payments/stripe/create-payment-intent", "", { ...body, amount, currency }, "seed004.stripe.create_payment_intent");
     const intentId = req.idempotencyKey ? await derivedId("pi", principal.merchantId, String(principal.livemode), req.idempotencyKey) : randomId("pi");
     const outcome = await intentStub(c.env, intentId).create(req, createParams({
@@ -95,7 +95,7 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
       const page = hostedPaymentPageUrl(config(c.env).publicBaseUrl ?? new URL(c.req.url).origin, current.id, current.clientSecret);
       throw bad(`This payment intent has no payment method yet: pass payment_method (e.g. pm_card_visa), or let the customer pay with its client_secret on the hosted page ${page}, then confirm again.`);
     }
-    const paymentMethod = body.payment_method ? await resolvePaymentMethodInput(c, principal, { payment_method: body.payment_method }) : undefined;
+    const paymentMethod = body.payment_method ? await resolvePaymentMethodFor(c, principal, { payment_method: body.payment_method }, current.customer) : undefined;
     const req = await backendRequest(c, principal, "POST /api/v1/payments/stripe/confirm-payment", current.id, body, "seed004.stripe.confirm_payment");
     const outcome = await intentStub(c.env, current.id).confirm(req, current.id, { paymentMethod });
     const intent = outcomeIntent(outcome, current.id);

@@ -385,7 +385,13 @@ export function registerPaymentIntents(app: App): void {
   intentOperation(app, "update", "/v1/payment_intents/{id}", "Update a payment intent", UpdateBody, async (ctx) => {
     const { body } = ctx;
     await assertOwnCustomer(ctx.c, ctx.principal, body.customer);
-    const paymentMethod = await paymentMethodOf(ctx.c, ctx.principal, body);
+    // A saved payment method attached to a customer pays only for that customer, here as on create and confirm.
+    const saved = await savedMethod(ctx.c, ctx.principal, body);
+    if (saved?.customer) {
+      const current = await ctx.stub.retrieve(ctx.principal, ctx.id);
+      if (current) assertSavedFor(saved, body.customer ?? current.customer);
+    }
+    const paymentMethod = await paymentMethodOf(ctx.c, ctx.principal, body, saved);
     return ctx.stub.update(ctx.req, ctx.id, {
       amount: body.amount,
       currency: body.currency,
