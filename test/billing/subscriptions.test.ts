@@ -288,9 +288,13 @@ describe("subscriptions", () => {
     const s = await setup("sub-declined", "2026-02-01T00:00:00Z", "tok_chargeDeclined");
     const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
     expect(sub.status).toBe("incomplete");
+    // Paying it again with the declining card: a 402 card_error with the attempt's payment intent, as Stripe answers (it was a 200).
+    const again = await post<{ error: { type: string; code: string; decline_code?: string; payment_intent?: { id: string; status: string } } }>(`/v1/invoices/${sub.latest_invoice as string}/pay`, {}, s.opts);
+    expect(again.status, JSON.stringify(again.body)).toBe(402);
+    expect(again.body.error).toMatchObject({ type: "card_error", code: "card_declined", payment_intent: { status: "requires_payment_method" } });
     const good = await ok(post<{ id: string }>(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "tok_visa" }, s.opts));
     const paid = await ok(post<InvoiceJson>(`/v1/invoices/${sub.latest_invoice as string}/pay`, { payment_method: good.id }, s.opts));
-    expect(paid).toMatchObject({ status: "paid", attempt_count: 2 });
+    expect(paid).toMatchObject({ status: "paid", attempt_count: 3 });
     expect((await subscription(s, sub.id)).status).toBe("active");
   });
 

@@ -17,6 +17,7 @@ import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
 import { idempotentD1 } from "./idempotency";
 import { checkExpandable, intentStub, json, listObject, pageRequest } from "./respond";
+import { v1ErrorBody } from "./errors";
 import { route, type App } from "./route";
 import { listOf } from "./schemas";
 
@@ -277,6 +278,13 @@ export function registerSubscriptions(app: App): void {
         });
         if (!attempted) {
           throw invalidRequest("This invoice is being paid right now; retry shortly.", undefined, "invoice_payment_in_progress");
+        }
+        // As Stripe's: an attempt the card declined is a 402 card_error (with the payment intent), not a 200 with the invoice still open.
+        const declined = after && after.status !== "paid" && after.paymentIntent ? await intentStub(c.env, after.paymentIntent).retrieve(principal, after.paymentIntent) : null;
+        const failure = declined?.status === "requires_payment_method" ? declined.lastPaymentError : null;
+        if (declined && failure && failure.type === "card_error") {
+          const error = { status: 402, type: "card_error" as const, code: failure.code, message: failure.message, declineCode: failure.declineCode ?? undefined };
+          return { status: 402, body: v1ErrorBody(error, { paymentIntent: renderIntent(declined) }) };
         }
         return { status: 200, body: await renderInvoiceExpanded(c.env, principal, after ?? row, expand.has("payment_intent")) };
       }),
