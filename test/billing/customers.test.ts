@@ -134,6 +134,10 @@ describe("payment methods", () => {
 
     const list = await get<ListJson<PmJson>>(`/v1/customers/${cus.id}/payment_methods`, m.opts);
     expect(list.body.data.map((p) => p.id)).toEqual([onFile.body.id, fromCard.id]);
+    // Stripe's type filter (customers.listPaymentMethods(id, {type: "card"}) sends it): cards are all there is.
+    expect((await get<ListJson<PmJson>>(`/v1/customers/${cus.id}/payment_methods?type=card`, m.opts)).body.data.map((p) => p.id)).toEqual([onFile.body.id, fromCard.id]);
+    expect((await get<ListJson<PmJson>>(`/v1/customers/${cus.id}/payment_methods?type=sepa_debit`, m.opts)).body.data).toEqual([]);
+    expectError(await get(`/v1/customers/${cus.id}/payment_methods?type=Not%20A%20Type`, m.opts), 400);
     expect((await get<ListJson<PmJson>>(`/v1/payment_methods?customer=${cus.id}`, m.opts)).body.data).toHaveLength(2);
 
     const renamed = await post<PmJson>(`/v1/payment_methods/${fromCard.id}`, { nickname: "Old debit", card: { exp_year: 2032 } }, m.opts);

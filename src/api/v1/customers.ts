@@ -91,6 +91,8 @@ const SaveCardBody = z
   .strict();
 
 const PageQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict();
+/** A customer's payment methods: Stripe's `type` filter too (required by older API versions; cards are all this gateway saves). */
+const MethodsQuery = PageQuery.extend({ type: z.string().regex(/^[a-z_]{1,40}$/, "type must be a payment method type such as card").optional() }).strict();
 
 const DeletedSchema = z.object({ id: z.string(), object: z.literal("customer"), deleted: z.literal(true) }).meta({ id: "DeletedCustomer" });
 
@@ -317,11 +319,12 @@ export function registerCustomers(app: App): void {
       permission: "payments.methods.view",
       summary: "A customer's saved payment methods, newest first",
       tag: TAG,
-      query: PageQuery,
+      query: MethodsQuery,
       response: listOf(PaymentMethodObjectSchema, "CustomerPaymentMethodList"),
     },
     async (c, { params, query, principal }) => {
       const customer = await liveCustomer(c.env.DB, principal, params.id ?? "", "id");
+      if (query.type !== undefined && query.type !== "card") return json(c, { object: "list", data: [], has_more: false, url: `/v1/customers/${customer.id}/payment_methods` });
       const page = await pageOf(c.env.DB, PAYMENT_METHODS, principal, [eq(paymentMethods.customer, customer.id)], pageRequest(query), (where, order, limit) =>
         db(c.env.DB).select().from(paymentMethods).where(where).orderBy(...order).limit(limit),
       );
