@@ -156,6 +156,22 @@ describe("payment methods", () => {
     expect(types.filter((t) => t === "payment_method.detached")).toHaveLength(2);
   });
 
+  it("take Stripe's test ids in test mode, as Stripe does: attach pm_card_visa, create a customer with pm_card_mastercard", async () => {
+    const m = await newMerchant("pm-test-ids");
+    const cus = await customer(m.opts);
+    const attached = await post<PmJson>("/v1/payment_methods/pm_card_visa/attach", { customer: cus.id }, m.opts);
+    expect(attached.status, JSON.stringify(attached.body)).toBe(200);
+    expect(attached.body.id).toMatch(/^pm_/);
+    expect(attached.body.id).not.toBe("pm_card_visa");
+    expect(attached.body).toMatchObject({ customer: cus.id, card: { brand: "visa", last4: "4242" } });
+    const withCard = await customer(m.opts, { payment_method: "pm_card_mastercard" });
+    const methods = (await get<ListJson<PmJson>>(`/v1/customers/${withCard.id}/payment_methods`, m.opts)).body.data;
+    expect(methods.map((p) => p.card?.last4)).toEqual(["4444"]);
+    expect(withCard.invoice_settings.default_payment_method).toBe(methods[0]?.id);
+    expectError(await post("/v1/payment_methods/pm_card_doesNotExist/attach", { customer: cus.id }, m.opts), 404);
+    expectError(await post("/v1/payment_methods/pm_card_visa/attach", { customer: "cus_doesNotExist0001" }, m.opts), 404);
+  });
+
   it("rejects what cannot be saved, with a 4xx", async () => {
     const m = await newMerchant("pm-bad");
     const cus = await customer(m.opts);

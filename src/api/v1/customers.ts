@@ -29,6 +29,7 @@ import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
 import { idempotentD1 } from "./idempotency";
 import { resolvePaymentMethodInput } from "./payment_intents";
+import { savedOrTestMethod } from "./payment_methods";
 import { CustomerSchema, PaymentMethodObjectSchema } from "./billing_schemas";
 import { json, listObject, pageRequest } from "./respond";
 import { route, type App, type Ctx } from "./route";
@@ -201,7 +202,7 @@ export function registerCustomers(app: App): void {
           deleted: false,
           created: now,
         };
-        const pm = body.payment_method ? await findPaymentMethod(c.env.DB, principal, body.payment_method, "payment_method") : null;
+        const pm = body.payment_method ? await savedOrTestMethod(c, principal, body.payment_method, "payment_method") : null;
         const w = new Writes(c.env.DB, principal);
         const insert = db(c.env.DB).insert(customers).values(row).toSQL();
         w.add(insert.sql, insert.params);

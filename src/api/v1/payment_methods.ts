@@ -16,7 +16,10 @@ import { stripeBody } from "./stripe-params";
 import { idempotentD1 } from "./idempotency";
 import { resolvePaymentMethodInput } from "./payment_intents";
 import { json, listObject, pageRequest } from "./respond";
-import { route, type App } from "./route";
+import { route, type App, type Ctx } from "./route";
+import type { Principal } from "../../auth/permissions";
+import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
+import type { PaymentMethodRow } from "../../billing/store";
 import { listOf } from "./schemas";
 
 const TAG = "Payment methods";
@@ -53,6 +56,17 @@ const AttachBody = stripeBody("POST /v1/payment_methods/{id}/attach", { customer
 const ListQuery = z
   .object({ customer: f.text(255).optional(), type: z.literal("card").optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() })
   .strict();
+
+/**
+ * A payment method a request names by id: a saved one, or (in test mode) one of Stripe's test ids
+ * (`pm_card_visa`...), which, as at Stripe, stands for a new payment method made from that card.
+ */
+export async function savedOrTestMethod(c: Ctx, principal: Principal, id: string, param: string): Promise<PaymentMethodRow> {
+  if (TEST_PAYMENT_METHODS[id] === undefined || principal.livemode) return findPaymentMethod(c.env.DB, principal, id, param);
+  const details = await resolvePaymentMethodInput(c, principal, { payment_method: id });
+  if (!details) throw invalidRequest(`No such payment_method: '${id}'`, param);
+  return (await storePaymentMethod(c.env, principal, details, { customer: null, nickname: null, metadata: {}, requestId: c.get("requestId") })).row;
+}
 
 export function registerPaymentMethods(app: App): void {
   route(
@@ -124,8 +138,8 @@ export function registerPaymentMethods(app: App): void {
     },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "payment_methods.attach", params.id ?? "", body, async () => {
-        const pm = await findPaymentMethod(c.env.DB, principal, params.id ?? "", "id");
         const customer = await liveCustomer(c.env.DB, principal, body.customer);
+        const pm = await savedOrTestMethod(c, principal, params.id ?? "", "id");
         const { row } = await attachPaymentMethod(c.env, principal, pm, customer, c.get("requestId"));
         return { status: 200, body: renderPaymentMethodRow(row) };
       }),
