@@ -240,6 +240,14 @@ describe("/v1/products", () => {
     const inline = (await post<{ product: string }>("/v1/prices", { unit_amount: 500, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Inline" } })).body;
     expect((await get<{ name: string }>(`/v1/products/${inline.product}`)).body.name).toBe("Inline");
     expect((await get<ListJson<{ id: string }>>(`/v1/prices?product=${product.body.id}`)).body.data.map((p) => p.id)).toEqual([price.body.id]);
+    // expand: the product as an object (create, retrieve, and data.product on a list), as at Stripe.
+    const made = await post<{ product: { id: string; object: string; name: string } }>("/v1/prices", { unit_amount: 700, currency: "usd", product: product.body.id, expand: ["product"] });
+    expect(made.body.product).toMatchObject({ id: product.body.id, object: "product", name: "Gold plan" });
+    expect((await get<{ product: { object: string } }>(`/v1/prices/${price.body.id}?expand[]=product`)).body.product.object).toBe("product");
+    expect((await get<{ product: string }>(`/v1/prices/${price.body.id}`)).body.product).toBe(product.body.id);
+    const listed = (await get<ListJson<{ product: { id: string } }>>(`/v1/prices?product=${product.body.id}&expand[]=data.product`)).body.data;
+    expect(listed.map((p) => p.product.id)).toEqual([product.body.id, product.body.id]);
+    expectError(await get(`/v1/prices/${price.body.id}?expand[]=currency_options`), 400);
     const updated = await post<{ name: string; active: boolean; metadata: Record<string, string> }>(`/v1/products/${product.body.id}`, { name: "Gold", active: false, metadata: { tier: "", x: "1" } });
     expect(updated.body).toMatchObject({ name: "Gold", active: false, metadata: { x: "1" } });
     expect((await get<ListJson<{ id: string }>>("/v1/products?limit=100")).body.data.map((p) => p.id)).toContain(product.body.id);

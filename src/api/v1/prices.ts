@@ -1,6 +1,6 @@
 // /v1/prices: recurring and one-time prices (amount, currency, interval and count, product), create, retrieve,
 // update (active, nickname, metadata; the amount of a price never changes), list.
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest } from "../../core/errors";
 import { randomId } from "../../core/ids";
@@ -12,9 +12,10 @@ import { mergeMetadata } from "../../intents/operations/metadata";
 import { PriceSchema } from "./billing_schemas";
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
-import { findProduct, newProduct } from "./products";
+import { findProduct, newProduct, renderProduct } from "./products";
 import { idempotentD1 } from "./idempotency";
-import { json, listObject, pageRequest } from "./respond";
+import { checkExpandable, json, listObject, pageRequest } from "./respond";
+import type { Scope } from "../../core/types";
 import { route, type App } from "./route";
 import { listOf } from "./schemas";
 
@@ -35,12 +36,29 @@ const CreateBody = stripeBody("POST /v1/prices", {
     nickname: f.text(250).optional(),
     active: f.boolean.optional(),
     metadata: f.createMetadata.optional(),
+    expand: f.expand.optional(),
   });
 
 const UpdateBody = stripeBody("POST /v1/prices/{id}", { active: f.boolean.optional(), nickname: f.clearableText(250).optional(), metadata: f.metadata.optional() });
 const ListQuery = z
-  .object({ active: f.boolean.optional(), currency: f.currency.optional(), product: f.text(255).optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() })
+  .object({ active: f.boolean.optional(), currency: f.currency.optional(), product: f.text(255).optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional(), expand: f.expand.optional() })
   .strict();
+const RetrieveQuery = z.object({ expand: f.expand.optional() }).strict();
+
+/**
+ * A price, with its product as an object when `expand` asks for it (Stripe's `expand[]=product`, or
+ * `data.product` on a list). The products of a page are read in one query.
+ */
+async function renderPrices(d1: D1Database, scope: Scope, rows: PriceRow[], expandProduct: boolean): Promise<unknown[]> {
+  const ids = [...new Set(rows.map((r) => r.product).filter((id): id is string => id !== null))];
+  if (!expandProduct || ids.length === 0) return rows.map(renderPrice);
+  const found = await db(d1)
+    .select()
+    .from(products)
+    .where(and(eq(products.merchantId, scope.merchantId), eq(products.livemode, scope.livemode), inArray(products.id, ids)));
+  const byId = new Map(found.map((p) => [p.id, renderProduct(p)]));
+  return rows.map((r) => ({ ...renderPrice(r), product: (r.product && byId.get(r.product)) ?? r.product }));
+}
 
 export function registerPrices(app: App): void {
   route(
@@ -78,14 +96,19 @@ export function registerPrices(app: App): void {
         };
         if (made) await db(c.env.DB).batch([db(c.env.DB).insert(products).values(made), db(c.env.DB).insert(prices).values(row)]);
         else await db(c.env.DB).insert(prices).values(row);
-        return { status: 200, body: renderPrice(row) };
+        const [rendered] = await renderPrices(c.env.DB, principal, [row], checkExpandable(body.expand, ["product"]).length > 0);
+        return { status: 200, body: rendered };
       }),
   );
 
   route(
     app,
-    { method: "get", path: "/v1/prices/{id}", permission: "billing.view", summary: "Retrieve a price", tag: TAG, response: PriceSchema },
-    async (c, { params, principal }) => json(c, renderPrice(await findPrice(c.env.DB, principal, params.id ?? "", "id"))),
+    { method: "get", path: "/v1/prices/{id}", permission: "billing.view", summary: "Retrieve a price (expand[]=product)", tag: TAG, query: RetrieveQuery, response: PriceSchema },
+    async (c, { params, query, principal }) => {
+      const expand = checkExpandable(query.expand, ["product"]);
+      const [rendered] = await renderPrices(c.env.DB, principal, [await findPrice(c.env.DB, principal, params.id ?? "", "id")], expand.length > 0);
+      return json(c, rendered);
+    },
   );
 
   route(
@@ -117,8 +140,9 @@ export function registerPrices(app: App): void {
         ...(query.currency ? [eq(prices.currency, query.currency)] : []),
         ...(query.product ? [eq(prices.product, query.product)] : []),
       ];
+      const expand = checkExpandable(query.expand, ["data.product"]);
       const page = await pageOf(c.env.DB, PRICES, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(prices).where(where).orderBy(...order).limit(limit));
-      return json(c, listObject("/v1/prices", page, renderPrice));
+      return json(c, { ...listObject("/v1/prices", page, renderPrice), data: await renderPrices(c.env.DB, principal, page.items, expand.length > 0) });
     },
   );
 }
