@@ -172,6 +172,31 @@ describe("payment methods", () => {
     expectError(await post("/v1/payment_methods/pm_card_visa/attach", { customer: "cus_doesNotExist0001" }, m.opts), 404);
   });
 
+  it("expand, as at Stripe: a customer's default payment method, a payment method's customer, a charge's payment intent", async () => {
+    const m = await newMerchant("pm-expand");
+    const cus = await customer(m.opts, { payment_method: "pm_card_visa" });
+    const pmId = cus.invoice_settings.default_payment_method ?? "";
+    const key = "invoice_settings.default_payment_method";
+    const one = await get<{ invoice_settings: { default_payment_method: PmJson } }>(`/v1/customers/${cus.id}?expand[]=${key}`, m.opts);
+    expect(one.body.invoice_settings.default_payment_method).toMatchObject({ id: pmId, object: "payment_method", card: { last4: "4242" } });
+    const many = await get<ListJson<{ id: string; invoice_settings: { default_payment_method: PmJson } }>>(`/v1/customers?expand[]=data.${key}`, m.opts);
+    expect(many.body.data.find((x) => x.id === cus.id)?.invoice_settings.default_payment_method.id).toBe(pmId);
+    expect((await get<CustomerJson>(`/v1/customers/${cus.id}`, m.opts)).body.invoice_settings.default_payment_method).toBe(pmId);
+    expectError(await get(`/v1/customers/${cus.id}?expand[]=default_source`, m.opts), 400);
+
+    const method = await get<{ customer: CustomerJson }>(`/v1/payment_methods/${pmId}?expand[]=customer`, m.opts);
+    expect(method.body.customer).toMatchObject({ id: cus.id, object: "customer" });
+    const methods = await get<ListJson<{ customer: CustomerJson }>>(`/v1/payment_methods?customer=${cus.id}&expand[]=data.customer`, m.opts);
+    expect(methods.body.data.map((x) => x.customer.id)).toEqual([cus.id]);
+
+    const pi = (await post<PaymentIntentJson>("/v1/payment_intents", { amount: 500, currency: "usd", payment_method: "pm_card_visa", confirm: true }, m.opts)).body;
+    const charge = await get<{ payment_intent: PaymentIntentJson }>(`/v1/charges/${String(pi.latest_charge)}?expand[]=payment_intent`, m.opts);
+    expect(charge.body.payment_intent).toMatchObject({ id: pi.id, object: "payment_intent", status: "succeeded" });
+    const charges = await get<ListJson<{ payment_intent: PaymentIntentJson }>>(`/v1/charges?payment_intent=${pi.id}&expand[]=data.payment_intent`, m.opts);
+    expect(charges.body.data.map((x) => x.payment_intent.id)).toEqual([pi.id]);
+    expectError(await get(`/v1/charges/${String(pi.latest_charge)}?expand[]=balance_transaction`, m.opts), 400);
+  });
+
   it("rejects what cannot be saved, with a 4xx", async () => {
     const m = await newMerchant("pm-bad");
     const cus = await customer(m.opts);

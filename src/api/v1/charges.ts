@@ -3,10 +3,10 @@
 import { z } from "zod";
 import { resourceMissing } from "../../core/errors";
 import { attemptIdForCharge, hasPrefix, intentIdForCharge } from "../../core/ids";
-import { renderCharge, renderFailedCharge } from "../../core/objects";
+import { renderCharge, renderFailedCharge, renderIntent } from "../../core/objects";
 import { listCharges } from "../../db/queries";
 import * as f from "./fields";
-import { intentStub, json, listObject, pageRequest } from "./respond";
+import { checkExpandable, intentStub, json, listObject, pageRequest } from "./respond";
 import { route, type App } from "./route";
 import { ChargeSchema, listOf } from "./schemas";
 
@@ -18,8 +18,10 @@ const ListQuery = z
     payment_intent: f.text(100).optional(),
     customer: f.text(255).optional(),
     created: f.createdFilter.optional(),
+    expand: f.expand.optional(),
   })
   .strict();
+const RetrieveQuery = z.object({ expand: f.expand.optional() }).strict();
 
 const TAG = "Charges";
 
@@ -34,14 +36,16 @@ export function registerCharges(app: App): void {
         { paymentIntent: query.payment_intent, customer: query.customer, created: query.created },
         pageRequest(query),
       );
-      return json(c, listObject("/v1/charges", page, renderCharge));
+      const expand = checkExpandable(query.expand, ["data.payment_intent"]).length > 0;
+      return json(c, listObject("/v1/charges", page, (intent) => (expand ? { ...renderCharge(intent), payment_intent: renderIntent(intent) } : renderCharge(intent))));
     },
   );
 
   route(
     app,
-    { method: "get", path: "/v1/charges/{id}", permission: "payments.transactions.view", summary: "Retrieve a charge", tag: TAG, response: ChargeSchema },
-    async (c, { params, principal }) => {
+    { method: "get", path: "/v1/charges/{id}", permission: "payments.transactions.view", summary: "Retrieve a charge (expand[]=payment_intent)", tag: TAG, query: RetrieveQuery, response: ChargeSchema },
+    async (c, { params, query, principal }) => {
+      const expand = checkExpandable(query.expand, ["payment_intent"]).length > 0;
       const id = params.id ?? "";
       if (!hasPrefix(id, "ch")) throw resourceMissing("charge", id.slice(0, 80), "id");
       const intentId = intentIdForCharge(id);
@@ -49,8 +53,8 @@ export function registerCharges(app: App): void {
       // ch_<intent> is the intent's charge; ch_<intent><attempt> one of its declined authorizations.
       const failed = attemptIdForCharge(id);
       const charge = !intent ? null : failed ? renderFailedCharge(intent, failed) : renderCharge(intent);
-      if (!charge) throw resourceMissing("charge", id, "id");
-      return json(c, charge);
+      if (!charge || !intent) throw resourceMissing("charge", id, "id");
+      return json(c, expand ? { ...charge, payment_intent: renderIntent(intent) } : charge);
     },
   );
 }

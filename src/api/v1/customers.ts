@@ -1,6 +1,6 @@
 // /v1/customers: create, retrieve, update, delete, list (by email), search; a customer's payment
 // methods (seed 002's cards on file: save with a nickname, list, remove) and payments.
-import { and, eq, like, type SQL } from "drizzle-orm";
+import { and, eq, inArray, like, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest } from "../../core/errors";
 import { randomId } from "../../core/ids";
@@ -31,7 +31,7 @@ import { idempotentD1 } from "./idempotency";
 import { resolvePaymentMethodInput } from "./payment_intents";
 import { savedOrTestMethod } from "./payment_methods";
 import { CustomerSchema, PaymentMethodObjectSchema } from "./billing_schemas";
-import { json, listObject, pageRequest } from "./respond";
+import { checkExpandable, json, listObject, pageRequest } from "./respond";
 import { route, type App, type Ctx } from "./route";
 import { listOf, PaymentIntentSchema, searchResultOf } from "./schemas";
 
@@ -76,8 +76,30 @@ const ListQuery = z
     email: f.text(512).optional(),
     created: f.createdFilter.optional(),
     test_clock: f.text(100).optional(),
+    expand: f.expand.optional(),
   })
   .strict();
+const RetrieveQuery = z.object({ expand: f.expand.optional() }).strict();
+const DEFAULT_METHOD = "invoice_settings.default_payment_method";
+
+/**
+ * Customers, with their default payment method as an object when `expand` asks for it (Stripe's
+ * `expand[]=invoice_settings.default_payment_method`; `data.` before it on a list): one query for the page.
+ */
+async function renderCustomers(d1: D1Database, scope: Scope, rows: CustomerRow[], expandDefault: boolean): Promise<unknown[]> {
+  const ids = [...new Set(rows.map((r) => r.defaultPaymentMethod).filter((id): id is string => id !== null))];
+  if (!expandDefault || ids.length === 0) return rows.map(renderCustomer);
+  const methods = await db(d1)
+    .select()
+    .from(paymentMethods)
+    .where(and(eq(paymentMethods.merchantId, scope.merchantId), eq(paymentMethods.livemode, scope.livemode), inArray(paymentMethods.id, ids)));
+  const byId = new Map(methods.map((m) => [m.id, renderPaymentMethodRow(m)]));
+  return rows.map((r) => {
+    const json = renderCustomer(r);
+    const method = r.defaultPaymentMethod ? byId.get(r.defaultPaymentMethod) : undefined;
+    return method ? { ...json, invoice_settings: { ...json.invoice_settings, default_payment_method: method } } : json;
+  });
+}
 
 const SearchQuery = z.object({ query: z.string().min(1).max(1000), limit: f.limit.optional(), page: f.text(100).optional() }).strict();
 
@@ -271,7 +293,8 @@ export function registerCustomers(app: App): void {
       const page = await pageOf(c.env.DB, CUSTOMERS, principal, filters, pageRequest(query), (where, order, limit) =>
         db(c.env.DB).select().from(customers).where(where).orderBy(...order).limit(limit),
       );
-      return json(c, listObject("/v1/customers", page, renderCustomer));
+      const expand = checkExpandable(query.expand, [`data.${DEFAULT_METHOD}`]).length > 0;
+      return json(c, { ...listObject("/v1/customers", page, renderCustomer), data: await renderCustomers(c.env.DB, principal, page.items, expand) });
     },
   );
 
@@ -305,10 +328,11 @@ export function registerCustomers(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/customers/{id}", permission: "payments.methods.view", summary: "Retrieve a customer (a deleted one answers {deleted: true})", tag: TAG, response: z.union([CustomerSchema, DeletedSchema]) },
-    async (c, { params, principal }) => {
+    { method: "get", path: "/v1/customers/{id}", permission: "payments.methods.view", summary: "Retrieve a customer (a deleted one answers {deleted: true}; expand[]=invoice_settings.default_payment_method)", tag: TAG, query: RetrieveQuery, response: z.union([CustomerSchema, DeletedSchema]) },
+    async (c, { params, query, principal }) => {
+      const expand = checkExpandable(query.expand, [DEFAULT_METHOD]).length > 0;
       const row = await findCustomer(c.env.DB, principal, params.id ?? "", "id");
-      return json(c, row.deleted ? { id: row.id, object: "customer", deleted: true } : renderCustomer(row));
+      return json(c, row.deleted ? { id: row.id, object: "customer", deleted: true } : (await renderCustomers(c.env.DB, principal, [row], expand))[0]);
     },
   );
 

@@ -1,21 +1,21 @@
 // /v1/payment_methods: store a card from a token or (test mode) card details, retrieve, update
 // (nickname, metadata, expiry), attach to and detach from a customer, list.
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest } from "../../core/errors";
 import type { PaymentMethodDetails } from "../../core/types";
 import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
-import { db, findPaymentMethod, liveCustomer, parseDetails, renderPaymentMethodRow } from "../../billing/store";
+import { db, findPaymentMethod, liveCustomer, parseDetails, renderCustomer, renderPaymentMethodRow } from "../../billing/store";
 import { Writes } from "../../billing/writes";
 import { listable, pageOf } from "../../db/queries";
-import { paymentMethods } from "../../db/schema";
+import { customers, paymentMethods } from "../../db/schema";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import { PaymentMethodObjectSchema } from "./billing_schemas";
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
 import { idempotentD1 } from "./idempotency";
 import { resolvePaymentMethodInput } from "./payment_intents";
-import { json, listObject, pageRequest } from "./respond";
+import { checkExpandable, json, listObject, pageRequest } from "./respond";
 import { route, type App, type Ctx } from "./route";
 import type { Principal } from "../../auth/permissions";
 import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
@@ -54,8 +54,21 @@ const UpdateBody = stripeBody("POST /v1/payment_methods/{id}", {
 
 const AttachBody = stripeBody("POST /v1/payment_methods/{id}/attach", { customer: f.text(255) });
 const ListQuery = z
-  .object({ customer: f.text(255).optional(), type: z.literal("card").optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() })
+  .object({ customer: f.text(255).optional(), type: z.literal("card").optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional(), expand: f.expand.optional() })
   .strict();
+const RetrieveQuery = z.object({ expand: f.expand.optional() }).strict();
+
+/** Payment methods, with their customer as an object when `expand` asks for it (one query for the page). */
+async function renderMethods(d1: D1Database, scope: Principal, rows: PaymentMethodRow[], expandCustomer: boolean): Promise<unknown[]> {
+  const ids = [...new Set(rows.map((r) => r.customer).filter((id): id is string => id !== null))];
+  if (!expandCustomer || ids.length === 0) return rows.map(renderPaymentMethodRow);
+  const found = await db(d1)
+    .select()
+    .from(customers)
+    .where(and(eq(customers.merchantId, scope.merchantId), eq(customers.livemode, scope.livemode), inArray(customers.id, ids)));
+  const byId = new Map(found.map((row) => [row.id, renderCustomer(row)]));
+  return rows.map((r) => ({ ...renderPaymentMethodRow(r), customer: (r.customer && byId.get(r.customer)) ?? r.customer }));
+}
 
 /**
  * A payment method a request names by id: a saved one, or (in test mode) one of Stripe's test ids
@@ -88,8 +101,11 @@ export function registerPaymentMethods(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/payment_methods/{id}", permission: "payments.methods.view", summary: "Retrieve a stored payment method", tag: TAG, response: PaymentMethodObjectSchema },
-    async (c, { params, principal }) => json(c, renderPaymentMethodRow(await findPaymentMethod(c.env.DB, principal, params.id ?? "", "id"))),
+    { method: "get", path: "/v1/payment_methods/{id}", permission: "payments.methods.view", summary: "Retrieve a stored payment method (expand[]=customer)", tag: TAG, query: RetrieveQuery, response: PaymentMethodObjectSchema },
+    async (c, { params, query, principal }) => {
+      const expand = checkExpandable(query.expand, ["customer"]).length > 0;
+      return json(c, (await renderMethods(c.env.DB, principal, [await findPaymentMethod(c.env.DB, principal, params.id ?? "", "id")], expand))[0]);
+    },
   );
 
   route(
@@ -163,7 +179,8 @@ export function registerPaymentMethods(app: App): void {
       const page = await pageOf(c.env.DB, PAYMENT_METHODS, principal, filters, pageRequest(query), (where, order, limit) =>
         db(c.env.DB).select().from(paymentMethods).where(where).orderBy(...order).limit(limit),
       );
-      return json(c, listObject("/v1/payment_methods", page, renderPaymentMethodRow));
+      const expand = checkExpandable(query.expand, ["data.customer"]).length > 0;
+      return json(c, { ...listObject("/v1/payment_methods", page, renderPaymentMethodRow), data: await renderMethods(c.env.DB, principal, page.items, expand) });
     },
   );
 }
