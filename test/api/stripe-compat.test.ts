@@ -250,6 +250,15 @@ describe("/v1/products", () => {
     expectError(await get(`/v1/prices/${price.body.id}?expand[]=currency_options`), 400);
     const updated = await post<{ name: string; active: boolean; metadata: Record<string, string> }>(`/v1/products/${product.body.id}`, { name: "Gold", active: false, metadata: { tier: "", x: "1" } });
     expect(updated.body).toMatchObject({ name: "Gold", active: false, metadata: { x: "1" } });
+    // metadata="" unsets every key, as at Stripe (stripe-node sends it for metadata: ''), form-encoded or JSON.
+    const cleared = await call<{ metadata: Record<string, string> }>("POST", `/v1/products/${product.body.id}`, { form: "metadata=" });
+    expect(cleared.status, JSON.stringify(cleared.body)).toBe(200);
+    expect(cleared.body.metadata).toEqual({});
+    const pi = (await post<PaymentIntentJson>("/v1/payment_intents", { amount: 700, currency: "usd", metadata: { a: "1", b: "2" } })).body;
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, { metadata: "" })).body.metadata).toEqual({});
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, { metadata: { c: "3" } })).body.metadata).toEqual({ c: "3" });
+    expectError(await post(`/v1/payment_intents/${pi.id}`, { metadata: { "\u0000all": "" } }), 400);
+    expectError(await post(`/v1/payment_intents/${pi.id}`, { metadata: "x" }), 400);
     expect((await get<ListJson<{ id: string }>>("/v1/products?limit=100")).body.data.map((p) => p.id)).toContain(product.body.id);
     expectError(await post("/v1/prices", { unit_amount: 900, currency: "usd", recurring: { interval: "month" }, product: "prod_doesnotexist123" }), 404);
     expectError(await post("/v1/products", { name: "x", id: "my_product" }), 400, "parameter_not_supported");

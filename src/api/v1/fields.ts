@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { isKnownCurrency, MAX_AMOUNT } from "../../core/money";
 import { INTENT_STATUSES, REFUND_REASONS, type AutomaticPaymentMethods, type BillingAddress, type BillingDetails, type CardOptions, type Shipping } from "../../core/types";
-import { METADATA_LIMITS } from "../../intents/operations/metadata";
+import { CLEAR_ALL_METADATA, METADATA_LIMITS } from "../../intents/operations/metadata";
 
 /** An integer, as a JSON number or a string of digits. */
 export const integer = z
@@ -48,15 +48,22 @@ export const url = z
     }
   }, "must be an absolute http(s) URL");
 
-export const metadata = z
+const metadataRecord = z
   .record(
-    z.string().min(1, "keys must not be empty").max(METADATA_LIMITS.keyLength, `keys must be at most ${METADATA_LIMITS.keyLength} characters`).regex(/^[^[\]]+$/, "keys must not contain brackets"),
+    z
+      .string()
+      .min(1, "keys must not be empty")
+      .max(METADATA_LIMITS.keyLength, `keys must be at most ${METADATA_LIMITS.keyLength} characters`)
+      .regex(/^[^[\]\u0000-\u001f]+$/, "keys must not contain brackets or control characters"),
     z.union([z.string().max(METADATA_LIMITS.valueLength, `values must be at most ${METADATA_LIMITS.valueLength} characters`), z.number().transform(String)]),
   )
   .refine((m) => Object.keys(m).length <= METADATA_LIMITS.keys, `must have at most ${METADATA_LIMITS.keys} keys`);
 
+/** An update's metadata: keys merge (an empty value deletes its key); `""` for the whole of it unsets every key, as at Stripe. */
+export const metadata = z.union([z.literal("").transform((): Record<string, string> => ({ [CLEAR_ALL_METADATA]: "" })), metadataRecord]);
+
 /** Creation ignores empty metadata values (an update would use them to delete keys). */
-export const createMetadata = metadata.transform((m) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== "")));
+export const createMetadata = z.union([z.literal("").transform((): Record<string, string> => ({})), metadataRecord.transform((m) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== "")))]);
 
 export const expand = z
   .union([z.string(), z.array(z.string().max(100)).max(20)])

@@ -4,9 +4,16 @@ import type { Metadata } from "../../core/types";
 
 export const METADATA_LIMITS = { keys: 50, keyLength: 40, valueLength: 500 } as const;
 
+/**
+ * The key an update's `metadata: ""` becomes (Stripe's way to unset every key): a control character,
+ * which no metadata key may hold, so it can only come from there.
+ */
+export const CLEAR_ALL_METADATA = "\u0000all";
+
 export function mergeMetadata(current: Metadata, changes: Metadata): Metadata {
-  const merged: Metadata = { ...current };
+  const merged: Metadata = CLEAR_ALL_METADATA in changes ? {} : { ...current };
   for (const [key, value] of Object.entries(changes)) {
+    if (key === CLEAR_ALL_METADATA) continue;
     if (value === "") delete merged[key];
     else merged[key] = value;
   }
