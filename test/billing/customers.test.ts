@@ -184,6 +184,11 @@ describe("payment methods", () => {
     expect((await get<CustomerJson>(`/v1/customers/${cus.id}`, m.opts)).body.invoice_settings.default_payment_method).toBe(pmId);
     expectError(await get(`/v1/customers/${cus.id}?expand[]=default_source`, m.opts), 400);
 
+    // One of the customer's cards by its id (customers.retrievePaymentMethod); another customer's is a 404.
+    expect((await get<PmJson>(`/v1/customers/${cus.id}/payment_methods/${pmId}`, m.opts)).body).toMatchObject({ id: pmId, customer: cus.id });
+    const stranger = await customer(m.opts);
+    expectError(await get(`/v1/customers/${stranger.id}/payment_methods/${pmId}`, m.opts), 404, "resource_missing");
+    expectError(await get(`/v1/customers/${cus.id}/payment_methods/pm_doesNotExist0001`, m.opts), 404, "resource_missing");
     const method = await get<{ customer: CustomerJson }>(`/v1/payment_methods/${pmId}?expand[]=customer`, m.opts);
     expect(method.body.customer).toMatchObject({ id: cus.id, object: "customer" });
     const methods = await get<ListJson<{ customer: CustomerJson }>>(`/v1/payment_methods?customer=${cus.id}&expand[]=data.customer`, m.opts);

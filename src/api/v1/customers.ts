@@ -2,7 +2,7 @@
 // methods (seed 002's cards on file: save with a nickname, list, remove) and payments.
 import { and, eq, inArray, like, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { invalidRequest } from "../../core/errors";
+import { invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import { renderIntent } from "../../core/objects";
 import type { Scope } from "../../core/types";
@@ -333,6 +333,25 @@ export function registerCustomers(app: App): void {
       const expand = checkExpandable(query.expand, [DEFAULT_METHOD]).length > 0;
       const row = await findCustomer(c.env.DB, principal, params.id ?? "", "id");
       return json(c, row.deleted ? { id: row.id, object: "customer", deleted: true } : (await renderCustomers(c.env.DB, principal, [row], expand))[0]);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/customers/{id}/payment_methods/{payment_method}",
+      permission: "payments.methods.view",
+      summary: "One of a customer's saved payment methods (Stripe's customers.retrievePaymentMethod)",
+      tag: TAG,
+      response: PaymentMethodObjectSchema,
+    },
+    async (c, { params, principal }) => {
+      const customer = await liveCustomer(c.env.DB, principal, params.id ?? "", "id");
+      const pm = await findPaymentMethod(c.env.DB, principal, params.payment_method ?? "", "payment_method");
+      // Another customer's (or an unattached) card is not this customer's: as missing as an unknown one.
+      if (pm.customer !== customer.id) throw resourceMissing("payment_method", pm.id, "payment_method");
+      return json(c, renderPaymentMethodRow(pm));
     },
   );
 
