@@ -21,7 +21,6 @@ const ListQuery = z
     expand: f.expand.optional(),
   })
   .strict();
-const RetrieveQuery = z.object({ expand: f.expand.optional() }).strict();
 
 const TAG = "Charges";
 
@@ -43,7 +42,7 @@ export function registerCharges(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/charges/{id}", permission: "payments.transactions.view", summary: "Retrieve a charge (expand[]=payment_intent)", tag: TAG, query: RetrieveQuery, response: ChargeSchema },
+    { method: "get", path: "/v1/charges/{id}", permission: "payments.transactions.view", summary: "Retrieve a charge (expand[]=payment_intent)", tag: TAG, query: f.expandQuery, response: ChargeSchema },
     async (c, { params, query, principal }) => {
       const expand = checkExpandable(query.expand, ["payment_intent"]).length > 0;
       const id = params.id ?? "";

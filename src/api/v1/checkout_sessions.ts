@@ -70,7 +70,6 @@ const CreateBody = stripeBody("POST /v1/checkout/sessions", {
     expand: f.expand.optional(),
   });
 
-const RetrieveQuery = z.object({ expand: f.expand.optional() }).strict();
 const ListQuery = z
   .object({
     limit: f.limit.optional(),
@@ -273,7 +272,7 @@ export function registerCheckoutSessions(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/checkout/sessions/{id}", permission: "payments.transactions.view", summary: "Retrieve a Checkout Session", tag: TAG, query: RetrieveQuery, response: CheckoutSessionSchema },
+    { method: "get", path: "/v1/checkout/sessions/{id}", permission: "payments.transactions.view", summary: "Retrieve a Checkout Session", tag: TAG, query: f.expandQuery, response: CheckoutSessionSchema },
     async (c, { params, query, principal }) => {
       const expand = checkExpandable(query.expand, EXPANDABLE);
       return json(c, await render(c, principal, await findSession(c, principal, params.id ?? ""), expand));

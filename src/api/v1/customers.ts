@@ -6,6 +6,7 @@ import { invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import { renderIntent } from "../../core/objects";
 import type { Scope } from "../../core/types";
+import type { Principal } from "../../auth/permissions";
 import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
 import { clockNow } from "../../billing/engine";
 import { cancelSubscriptions, liveSubscriptionIds } from "../../billing/subscriptions";
@@ -18,6 +19,7 @@ import {
   renderCustomer,
   renderPaymentMethodRow,
   type CustomerRow,
+  type PaymentMethodRow,
 } from "../../billing/store";
 import { Writes } from "../../billing/writes";
 import { createdConditions, listIntents, listable, pageOf } from "../../db/queries";
@@ -31,7 +33,7 @@ import { idempotentD1 } from "./idempotency";
 import { resolvePaymentMethodInput } from "./payment_intents";
 import { savedOrTestMethod } from "./payment_methods";
 import { CustomerSchema, PaymentMethodObjectSchema } from "./billing_schemas";
-import { checkExpandable, json, listObject, pageRequest } from "./respond";
+import { checkExpandable, json, listObject, pageRequest, renderExpanded } from "./respond";
 import { route, type App, type Ctx } from "./route";
 import { listOf, PaymentIntentSchema, searchResultOf } from "./schemas";
 
@@ -79,26 +81,24 @@ const ListQuery = z
     expand: f.expand.optional(),
   })
   .strict();
-const RetrieveQuery = z.object({ expand: f.expand.optional() }).strict();
 const DEFAULT_METHOD = "invoice_settings.default_payment_method";
 
 /**
  * Customers, with their default payment method as an object when `expand` asks for it (Stripe's
  * `expand[]=invoice_settings.default_payment_method`; `data.` before it on a list): one query for the page.
  */
+/** The customer and the saved payment method a `/v1/customers/{id}/payment_methods/{payment_method}` path names. */
+async function customerAndCard(c: Ctx, principal: Principal, params: Record<string, string>): Promise<{ customer: CustomerRow; pm: PaymentMethodRow }> {
+  const customer = await liveCustomer(c.env.DB, principal, params.id ?? "", "id");
+  const pm = await findPaymentMethod(c.env.DB, principal, params.payment_method ?? "", "payment_method");
+  return { customer, pm };
+}
+
 async function renderCustomers(d1: D1Database, scope: Scope, rows: CustomerRow[], expandDefault: boolean): Promise<unknown[]> {
-  const ids = [...new Set(rows.map((r) => r.defaultPaymentMethod).filter((id): id is string => id !== null))];
-  if (!expandDefault || ids.length === 0) return rows.map(renderCustomer);
-  const methods = await db(d1)
-    .select()
-    .from(paymentMethods)
-    .where(and(eq(paymentMethods.merchantId, scope.merchantId), eq(paymentMethods.livemode, scope.livemode), inArray(paymentMethods.id, ids)));
-  const byId = new Map(methods.map((m) => [m.id, renderPaymentMethodRow(m)]));
-  return rows.map((r) => {
-    const json = renderCustomer(r);
-    const method = r.defaultPaymentMethod ? byId.get(r.defaultPaymentMethod) : undefined;
-    return method ? { ...json, invoice_settings: { ...json.invoice_settings, default_payment_method: method } } : json;
-  });
+  return renderExpanded(rows, (r) => ({ ...renderCustomer(r) }), expandDefault, (r) => r.defaultPaymentMethod, async (ids) => {
+    const found = await db(d1).select().from(paymentMethods).where(and(eq(paymentMethods.merchantId, scope.merchantId), eq(paymentMethods.livemode, scope.livemode), inArray(paymentMethods.id, ids)));
+    return new Map(found.map((m) => [m.id, renderPaymentMethodRow(m)]));
+  }, (customer, method) => ({ ...customer, invoice_settings: { ...(customer.invoice_settings as Record<string, unknown>), default_payment_method: method } }));
 }
 
 const SearchQuery = z.object({ query: z.string().min(1).max(1000), limit: f.limit.optional(), page: f.text(100).optional() }).strict();
@@ -328,7 +328,7 @@ export function registerCustomers(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/customers/{id}", permission: "payments.methods.view", summary: "Retrieve a customer (a deleted one answers {deleted: true}; expand[]=invoice_settings.default_payment_method)", tag: TAG, query: RetrieveQuery, response: z.union([CustomerSchema, DeletedSchema]) },
+    { method: "get", path: "/v1/customers/{id}", permission: "payments.methods.view", summary: "Retrieve a customer (a deleted one answers {deleted: true}; expand[]=invoice_settings.default_payment_method)", tag: TAG, query: f.expandQuery, response: z.union([CustomerSchema, DeletedSchema]) },
     async (c, { params, query, principal }) => {
       const expand = checkExpandable(query.expand, [DEFAULT_METHOD]).length > 0;
       const row = await findCustomer(c.env.DB, principal, params.id ?? "", "id");
@@ -347,8 +347,7 @@ export function registerCustomers(app: App): void {
       response: PaymentMethodObjectSchema,
     },
     async (c, { params, principal }) => {
-      const customer = await liveCustomer(c.env.DB, principal, params.id ?? "", "id");
-      const pm = await findPaymentMethod(c.env.DB, principal, params.payment_method ?? "", "payment_method");
+      const { customer, pm } = await customerAndCard(c, principal, params);
       // Another customer's (or an unattached) card is not this customer's: as missing as an unknown one.
       if (pm.customer !== customer.id) throw resourceMissing("payment_method", pm.id, "payment_method");
       return json(c, renderPaymentMethodRow(pm));
@@ -418,8 +417,7 @@ export function registerCustomers(app: App): void {
       response: PaymentMethodObjectSchema,
     },
     async (c, { params, principal }) => {
-      const customer = await liveCustomer(c.env.DB, principal, params.id ?? "", "id");
-      const pm = await findPaymentMethod(c.env.DB, principal, params.payment_method ?? "", "payment_method");
+      const { customer, pm } = await customerAndCard(c, principal, params);
       if (pm.customer !== customer.id) throw invalidRequest(`The payment method ${pm.id} is not attached to this customer.`, "payment_method", "payment_method_not_attached");
       return json(c, renderPaymentMethodRow(await detachPaymentMethod(c.env, principal, pm, c.get("requestId"))));
     },

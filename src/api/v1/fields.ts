@@ -69,6 +69,9 @@ export const expand = z
   .union([z.string(), z.array(z.string().max(100)).max(20)])
   .transform((v) => (Array.isArray(v) ? v : [v]));
 
+/** The query of a retrieve that takes only `expand[]`. */
+export const expandQuery = z.object({ expand: expand.optional() }).strict();
+
 export const captureMethod = z.enum(["automatic", "manual", "automatic_async"]).transform((v) => (v === "manual" ? "manual" : "automatic"));
 /** What a merchant may give; `automatic` and `expired` are the gateway's own. */
 export const cancellationReason = z.enum(["duplicate", "fraudulent", "requested_by_customer", "abandoned"]);

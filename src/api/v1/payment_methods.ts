@@ -15,7 +15,7 @@ import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
 import { idempotentD1 } from "./idempotency";
 import { resolvePaymentMethodInput } from "./payment_intents";
-import { checkExpandable, json, listObject, pageRequest } from "./respond";
+import { checkExpandable, json, listObject, pageRequest, renderExpanded } from "./respond";
 import { route, type App, type Ctx } from "./route";
 import type { Principal } from "../../auth/permissions";
 import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
@@ -56,18 +56,13 @@ const AttachBody = stripeBody("POST /v1/payment_methods/{id}/attach", { customer
 const ListQuery = z
   .object({ customer: f.text(255).optional(), type: z.literal("card").optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional(), expand: f.expand.optional() })
   .strict();
-const RetrieveQuery = z.object({ expand: f.expand.optional() }).strict();
 
 /** Payment methods, with their customer as an object when `expand` asks for it (one query for the page). */
 async function renderMethods(d1: D1Database, scope: Principal, rows: PaymentMethodRow[], expandCustomer: boolean): Promise<unknown[]> {
-  const ids = [...new Set(rows.map((r) => r.customer).filter((id): id is string => id !== null))];
-  if (!expandCustomer || ids.length === 0) return rows.map(renderPaymentMethodRow);
-  const found = await db(d1)
-    .select()
-    .from(customers)
-    .where(and(eq(customers.merchantId, scope.merchantId), eq(customers.livemode, scope.livemode), inArray(customers.id, ids)));
-  const byId = new Map(found.map((row) => [row.id, renderCustomer(row)]));
-  return rows.map((r) => ({ ...renderPaymentMethodRow(r), customer: (r.customer && byId.get(r.customer)) ?? r.customer }));
+  return renderExpanded(rows, (r) => ({ ...renderPaymentMethodRow(r) }), expandCustomer, (r) => r.customer, async (ids) => {
+    const found = await db(d1).select().from(customers).where(and(eq(customers.merchantId, scope.merchantId), eq(customers.livemode, scope.livemode), inArray(customers.id, ids)));
+    return new Map(found.map((row) => [row.id, renderCustomer(row)]));
+  }, (method, customer) => ({ ...method, customer }));
 }
 
 /**
@@ -101,7 +96,7 @@ export function registerPaymentMethods(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/payment_methods/{id}", permission: "payments.methods.view", summary: "Retrieve a stored payment method (expand[]=customer)", tag: TAG, query: RetrieveQuery, response: PaymentMethodObjectSchema },
+    { method: "get", path: "/v1/payment_methods/{id}", permission: "payments.methods.view", summary: "Retrieve a stored payment method (expand[]=customer)", tag: TAG, query: f.expandQuery, response: PaymentMethodObjectSchema },
     async (c, { params, query, principal }) => {
       const expand = checkExpandable(query.expand, ["customer"]).length > 0;
       return json(c, (await renderMethods(c.env.DB, principal, [await findPaymentMethod(c.env.DB, principal, params.id ?? "", "id")], expand))[0]);

@@ -14,7 +14,7 @@ import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
 import { findProduct, newProduct, renderProduct } from "./products";
 import { idempotentD1 } from "./idempotency";
-import { checkExpandable, json, listObject, pageRequest } from "./respond";
+import { checkExpandable, json, listObject, pageRequest, renderExpanded } from "./respond";
 import type { Scope } from "../../core/types";
 import { route, type App } from "./route";
 import { listOf } from "./schemas";
@@ -43,21 +43,16 @@ const UpdateBody = stripeBody("POST /v1/prices/{id}", { active: f.boolean.option
 const ListQuery = z
   .object({ active: f.boolean.optional(), currency: f.currency.optional(), product: f.text(255).optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional(), expand: f.expand.optional() })
   .strict();
-const RetrieveQuery = z.object({ expand: f.expand.optional() }).strict();
 
 /**
  * A price, with its product as an object when `expand` asks for it (Stripe's `expand[]=product`, or
  * `data.product` on a list). The products of a page are read in one query.
  */
 async function renderPrices(d1: D1Database, scope: Scope, rows: PriceRow[], expandProduct: boolean): Promise<unknown[]> {
-  const ids = [...new Set(rows.map((r) => r.product).filter((id): id is string => id !== null))];
-  if (!expandProduct || ids.length === 0) return rows.map(renderPrice);
-  const found = await db(d1)
-    .select()
-    .from(products)
-    .where(and(eq(products.merchantId, scope.merchantId), eq(products.livemode, scope.livemode), inArray(products.id, ids)));
-  const byId = new Map(found.map((p) => [p.id, renderProduct(p)]));
-  return rows.map((r) => ({ ...renderPrice(r), product: (r.product && byId.get(r.product)) ?? r.product }));
+  return renderExpanded(rows, (r) => ({ ...renderPrice(r) }), expandProduct, (r) => r.product, async (ids) => {
+    const found = await db(d1).select().from(products).where(and(eq(products.merchantId, scope.merchantId), eq(products.livemode, scope.livemode), inArray(products.id, ids)));
+    return new Map(found.map((p) => [p.id, renderProduct(p)]));
+  }, (price, product) => ({ ...price, product }));
 }
 
 export function registerPrices(app: App): void {
@@ -103,7 +98,7 @@ export function registerPrices(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/prices/{id}", permission: "billing.view", summary: "Retrieve a price (expand[]=product)", tag: TAG, query: RetrieveQuery, response: PriceSchema },
+    { method: "get", path: "/v1/prices/{id}", permission: "billing.view", summary: "Retrieve a price (expand[]=product)", tag: TAG, query: f.expandQuery, response: PriceSchema },
     async (c, { params, query, principal }) => {
       const expand = checkExpandable(query.expand, ["product"]);
       const [rendered] = await renderPrices(c.env.DB, principal, [await findPrice(c.env.DB, principal, params.id ?? "", "id")], expand.length > 0);

@@ -46,6 +46,28 @@ export function pageRequest(query: { limit?: number; starting_after?: string; en
   return { limit: query.limit ?? 10, startingAfter: query.starting_after, endingBefore: query.ending_before };
 }
 
+/**
+ * Renders a page of rows, each with one field's id replaced by its object when `expand` asks for it.
+ * The objects of the page are fetched in one query (`fetch` answers them by id); an id not found stays an id.
+ */
+export async function renderExpanded<R, O>(
+  rows: R[],
+  render: (row: R) => Record<string, unknown>,
+  expand: boolean,
+  idOf: (row: R) => string | null,
+  fetch: (ids: string[]) => Promise<Map<string, O>>,
+  place: (rendered: Record<string, unknown>, object: O) => Record<string, unknown>,
+): Promise<Record<string, unknown>[]> {
+  const ids = [...new Set(rows.map(idOf).filter((id): id is string => id !== null))];
+  if (!expand || ids.length === 0) return rows.map(render);
+  const objects = await fetch(ids);
+  return rows.map((row) => {
+    const id = idOf(row);
+    const object = id === null ? undefined : objects.get(id);
+    return object === undefined ? render(row) : place(render(row), object);
+  });
+}
+
 /** Checks `expand[]` against what a route can expand (a 400 naming what it can). */
 export function checkExpandable(expand: string[] | undefined, allowed: readonly string[]): string[] {
   for (const path of expand ?? []) {
