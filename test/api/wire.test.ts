@@ -34,6 +34,9 @@ describe("form encoding", () => {
   it("reports form type errors with the bracketed parameter name", async () => {
     const res = await call("POST", "/v1/payment_intents", { form: "amount=12.5&currency=usd" });
     expect(expectError(res, 400, "parameter_invalid").param).toBe("amount");
+    // Out of bounds: Stripe's own codes (clients branch on them).
+    expect(expectError(await call("POST", "/v1/payment_intents", { form: "amount=100000000&currency=usd" }), 400, "amount_too_large").param).toBe("amount");
+    expect(expectError(await call("POST", "/v1/payment_intents", { form: "amount=0&currency=usd" }), 400, "amount_too_small").param).toBe("amount");
     const meta = await call("POST", "/v1/payment_intents", { form: `amount=100&currency=usd&metadata[${"k".repeat(41)}]=v` });
     expect(expectError(meta, 400).param).toMatch(/^metadata/);
   });

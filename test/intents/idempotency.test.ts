@@ -108,7 +108,7 @@ describe("Idempotency-Key", () => {
 
   it("keeps no record when validation rejects the request", async () => {
     const key = uniqueKey();
-    expectError(await createIntent({ amount: -1 }, { idempotencyKey: key }), 400, "parameter_invalid");
+    expectError(await createIntent({ amount: -1 }, { idempotencyKey: key }), 400, "amount_too_small");
     const ok = await createIntent({ amount: 1200 }, { idempotencyKey: key });
     expect(ok.status).toBe(200);
     expect(ok.headers.get("idempotent-replayed")).toBeNull();

@@ -33,10 +33,12 @@ export function zodToApiError(error: z.ZodError, input?: unknown): ApiError {
     return new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_missing", param, message: `Missing required param: ${param}.` });
   }
   const detail = issue.message.replace(/\s+/g, " ").slice(0, 200);
+  // An amount out of bounds has Stripe's own codes, which clients branch on.
+  const bounds = /(^|_|\[)amount/.test(param) && (issue.code === "too_big" || issue.code === "too_small") ? (issue.code === "too_big" ? "amount_too_large" : "amount_too_small") : null;
   return new ApiError({
     status: 400,
     type: "invalid_request_error",
-    code: "parameter_invalid",
+    code: bounds ?? "parameter_invalid",
     param: param || undefined,
     message: param ? `Invalid ${param}: ${detail}` : `Invalid request: ${detail}`,
   });
