@@ -11,6 +11,7 @@ export const EVENT_TYPES = [
   "payment_intent.payment_failed",
   "payment_intent.canceled",
   "charge.succeeded",
+  "charge.failed",
   "charge.captured",
   "charge.refunded",
   "refund.created",

@@ -227,7 +227,9 @@ export function applyAuthorizeOutcome(
       attempt.responseCode = outcome.code;
       attempt.responseText = outcome.message;
       attempt.declineCode = outcome.declineCode;
-      return recordDecline(intent, attempt, { code: outcome.code, declineCode: outcome.declineCode, message: outcome.message }, opts);
+      // The declined authorization is a failed charge, as at Stripe: charge.failed comes first.
+      const transition = recordDecline(intent, attempt, { code: outcome.code, declineCode: outcome.declineCode, message: outcome.message }, opts);
+      return { ...transition, events: ["charge.failed", ...transition.events] };
     }
     case "provider_error": {
       // Nothing moved at the PSP: the intent goes back to where it was and may be confirmed again.

@@ -229,7 +229,8 @@ export interface ChargeJson {
   amount: number;
   amount_captured: number;
   amount_refunded: number;
-  authorization_code: string | null;
+  /** Absent on a failed charge (Stripe never answers null here). */
+  authorization_code?: string | null;
   billing_details: BillingDetailsJson;
   captured: boolean;
   created: number;
@@ -592,7 +593,6 @@ export function renderFailedCharge(intent: IntentRecord, attemptId: string): Cha
     amount: attempt.amount,
     amount_captured: 0,
     amount_refunded: 0,
-    authorization_code: null,
     billing_details: renderBillingDetails(pm?.billingDetails),
     captured: false,
     created: seconds(attempt.created),

@@ -5,7 +5,7 @@ import { DurableObject } from "cloudflare:workers";
 import { ApiError, idempotencyInFlight, idempotencyMismatch, invalidRequest, unexpectedState, type ApiErrorData } from "../core/errors";
 import { checkInvariants, isFailedPayment, pendingAttempts } from "../core/intent";
 import { randomId, timingSafeEqual } from "../core/ids";
-import { renderCharge, renderIntent, renderRefund } from "../core/objects";
+import { renderCharge, renderFailedCharge, renderIntent, renderRefund } from "../core/objects";
 import { surfaceEvents } from "../core/surface-events";
 import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/types";
 import { healthGate } from "../connectors/health-client";
@@ -684,7 +684,14 @@ export class PaymentIntentObject extends DurableObject<Env> {
   }
 
   private event(type: string, intent: IntentRecord, req: RequestContext, refund?: RefundRecord): EventRecord {
-    const object = type.startsWith("refund.") && refund ? renderRefund(refund) : type.startsWith("charge.") ? renderCharge(intent) : renderIntent(intent);
+    const object =
+      type.startsWith("refund.") && refund
+        ? renderRefund(refund)
+        : type === "charge.failed"
+          ? renderFailedCharge(intent, intent.lastPaymentError?.attemptId ?? "")
+          : type.startsWith("charge.")
+            ? renderCharge(intent)
+            : renderIntent(intent);
     this.lastEventMs = Math.max(Date.now(), this.lastEventMs + 1);
     return {
       id: randomId("evt"),

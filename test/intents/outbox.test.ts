@@ -71,7 +71,12 @@ describe("events outbox", () => {
 
     const declined = (await createIntent()).body;
     await post(`/v1/payment_intents/${declined.id}/confirm`, { payment_method: "pm_card_chargeDeclined" });
-    expect((await eventsOf(declined.id, 2)).map((e) => e.type)).toEqual(["payment_intent.created", "payment_intent.payment_failed"]);
+    // As at Stripe: the declined authorization is a failed charge (charge.failed, its object the charge the 402 names).
+    const declineEvents = await eventsOf(declined.id, 3);
+    expect(declineEvents.map((e) => e.type)).toEqual(["payment_intent.created", "charge.failed", "payment_intent.payment_failed"]);
+    const failedCharge = declineEvents[1]?.data.object as { id: string; object: string; status: string; payment_intent: string; failure_code: string };
+    expect(failedCharge).toMatchObject({ object: "charge", status: "failed", payment_intent: declined.id, failure_code: "card_declined" });
+    expect((await get<{ status: string }>(`/v1/charges/${failedCharge.id}`)).body.status).toBe("failed");
 
     const threeDs = (await createIntent({ payment_method: "pm_card_threeDSecure2Required", confirm: true })).body;
     expect((await eventsOf(threeDs.id, 2)).map((e) => e.type)).toEqual(["payment_intent.created", "payment_intent.requires_action"]);
