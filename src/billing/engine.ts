@@ -544,12 +544,17 @@ async function afterFailure(env: Env, subscriptionId: string, at: number): Promi
 }
 
 /** The events hook: an invoice's intent reached a result (e.g. after 3DS, or after reconciliation). */
-export async function settleFromIntent(env: Env, intent: { id: string; status: IntentStatus; invoice: string | null; metadata: Record<string, string> }): Promise<void> {
+export async function settleFromIntent(env: Env, intent: { id: string; status: IntentStatus; invoice: string | null; metadata: Record<string, string>; merchantId: string; livemode: boolean }): Promise<void> {
   if (!intent.invoice) return;
   const attempt = attemptOf(intent);
   if (attempt === null) return;
   const invoice = await invoiceById(env.DB, intent.invoice);
   if (!invoice) return;
+  // Only the invoice's own attempt settles it: the intent the engine made for that attempt (its id is
+  // derived from the invoice and the attempt), of the invoice's merchant and mode. Any other intent
+  // naming the invoice (a merchant's, a shopper's, another merchant's) neither pays nor fails it.
+  if (invoice.merchantId !== intent.merchantId || invoice.livemode !== intent.livemode) return;
+  if (intent.id !== (await attemptIntentId(invoice.id, attempt))) return;
   if (invoice.status === "paid") return;
   if (invoice.status !== "open" && intent.status !== "succeeded") return;
   // A failure only counts for the attempt the invoice is at (settleAttempt guards it as well).

@@ -23,7 +23,7 @@ export async function onIntentEvents(env: Env, events: EventRecord[]): Promise<v
   for (const event of events) {
     const intent = event.object as unknown as RenderedIntent;
     if (SETTLING.has(event.type) && intent.invoice) {
-      await settleFromIntent(env, { id: intent.id, status: intent.status, invoice: intent.invoice, metadata: intent.metadata ?? {} });
+      await settleFromIntent(env, { id: intent.id, status: intent.status, invoice: intent.invoice, metadata: intent.metadata ?? {}, merchantId: event.merchantId, livemode: event.livemode });
     }
     if (SAVING.has(event.type) && intent.setup_future_usage && intent.customer) {
       const stub = env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(intent.id));

@@ -4,7 +4,9 @@
 import { env } from "cloudflare:workers";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { billingSweep, processDue } from "../../src/billing/engine";
+import { attemptIntentId, billingSweep, processDue } from "../../src/billing/engine";
+import { onIntentEvents } from "../../src/billing/hooks";
+import type { EventRecord } from "../../src/core/types";
 import { refanEvents } from "../../src/billing/writes";
 import { call, createEndpoint, expectError, get, newMerchant, post, receivedBy, receiverHook, waitFor, type CallOptions, type ListJson, type PaymentIntentJson, ok } from "../helpers";
 
@@ -155,6 +157,41 @@ describe("a subscription over three periods on a test clock", () => {
       const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE merchant_id = ? AND fanned_out = 0").bind(s.merchantId).first<{ n: number }>();
       return left?.n === 0;
     }, 15_000, "billing events fanned out");
+  });
+});
+
+describe("an invoice is settled only by its own attempt", () => {
+  it("an intent that merely names the invoice (any merchant's, any amount, paid or canceled) neither pays nor fails it", async () => {
+    const s = await setup("invoice-forgery", "2026-02-01T00:00:00Z");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, payment_behavior: "default_incomplete" }, s.opts));
+    const invoice = sub.latest_invoice as string;
+    const other = await newMerchant("invoice-forger");
+    const forged = (over: Partial<{ id: string; status: string; merchantId: string; attempt: string }>): EventRecord => ({
+      id: `evt_forged_${Math.random().toString(36).slice(2)}`,
+      type: over.status === "canceled" ? "payment_intent.canceled" : "payment_intent.succeeded",
+      created: Date.now(),
+      merchantId: over.merchantId ?? s.merchantId,
+      livemode: false,
+      object: { id: over.id ?? "pi_forgedPayment0000000001", object: "payment_intent", status: over.status ?? "succeeded", amount: 50, invoice, metadata: { invoice: invoice, invoice_attempt: over.attempt ?? "1" } },
+      requestId: null,
+      idempotencyKey: null,
+      paymentIntentId: over.id ?? "pi_forgedPayment0000000001",
+      orderId: null,
+    });
+    const own = await attemptIntentId(invoice, 1);
+    await onIntentEvents(env, [
+      forged({}), // the merchant's own 50-cent intent naming the invoice
+      forged({ merchantId: other.id }), // another merchant's
+      forged({ id: own, merchantId: other.id }), // the attempt's id, from another merchant
+      forged({ status: "canceled", attempt: "2" }),
+      forged({ status: "canceled", attempt: "3" }),
+    ]);
+    const after = await ok(get<InvoiceJson>(`/v1/invoices/${invoice}`, s.opts));
+    expect(after).toMatchObject({ status: "open", amount_paid: 0 });
+    expect((await subscription(s, sub.id)).status).toBe("incomplete");
+    // Its own attempt's intent does settle it (the customer confirmed it).
+    await onIntentEvents(env, [forged({ id: own })]);
+    expect(await ok(get<InvoiceJson>(`/v1/invoices/${invoice}`, s.opts))).toMatchObject({ status: "paid", payment_intent: own });
   });
 });
 
