@@ -147,9 +147,16 @@ export function insertSubscription(w: Writes, row: SubscriptionRow): void {
   );
 }
 
-/** An open invoice's void: nothing more is attempted (the event is added by the caller, guarded on it). */
-export function addVoid(w: Writes, invoice: Pick<InvoiceRow, "id">, at: number): void {
-  w.add("UPDATE invoices SET status = 'void', next_payment_attempt = NULL, voided_at = ?, claimed_until = NULL WHERE id = ? AND status = 'open'", [at, invoice.id]);
+/**
+ * An open invoice's void: nothing more is attempted (the event is added by the caller, guarded on it).
+ * Unless the caller holds the invoice's claim (`held`), an invoice claimed by a payment attempt in
+ * progress is left alone: that attempt may be charging it right now, and a void under it would end
+ * as a canceled subscription's invoice voided, then paid. The attempt settles it; one that fails
+ * leaves it open, and the next sweep voids it (its subscription has ended).
+ */
+export function addVoid(w: Writes, invoice: Pick<InvoiceRow, "id">, at: number, held: boolean): void {
+  if (held) w.add("UPDATE invoices SET status = 'void', next_payment_attempt = NULL, voided_at = ?, claimed_until = NULL WHERE id = ? AND status = 'open'", [at, invoice.id]);
+  else w.add("UPDATE invoices SET status = 'void', next_payment_attempt = NULL, voided_at = ?, claimed_until = NULL WHERE id = ? AND status = 'open' AND (claimed_until IS NULL OR claimed_until < ?)", [at, invoice.id, Date.now()]);
 }
 
 /** The prices of these ids, in one query. */
@@ -360,18 +367,21 @@ export async function payInvoice(env: Env, invoiceId: string, options: PayOption
       }
     }
     const subscription = await subscriptionById(env.DB, row.subscription);
-    if (options.dueOnly && row.status === "open" && subscription && ENDED_STATUSES.includes(subscription.status)) {
-      // A subscription that ended keeps no open invoice: its cancellation voids them, and one left open
-      // (that request stopped between ending the subscription and voiding its invoices) is voided
-      // here, after its waiting intent was canceled above, never charged.
+    const attempt = row.attemptCount + 1;
+    const paymentMethod = await paymentMethodFor(env, row, subscription, options.paymentMethod);
+    // A subscription that ended keeps no open invoice: its cancellation voids them, and one left open
+    // is voided here, after its waiting intent was canceled above, never charged. That one was left
+    // open by a request that stopped between ending the subscription and voiding its invoices, or by a
+    // cancellation that came while we held the invoice's claim (it does not void a claimed invoice).
+    // So the subscription is read again here, right before the charge.
+    const current = options.dueOnly && row.status === "open" && subscription ? await subscriptionById(env.DB, subscription.id) : null;
+    if (current && ENDED_STATUSES.includes(current.status)) {
       const w = new Writes(env.DB, scope);
-      addVoid(w, row, options.at);
+      addVoid(w, row, options.at, true);
       await w.event("invoice.voided", renderInvoice({ ...row, status: "void", nextPaymentAttempt: null, voidedAt: options.at, claimedUntil: null }), [row.id], { requestId: options.requestId ?? null });
       await w.commit(env);
       return { invoice: await invoiceById(env.DB, invoiceId), attempted: false };
     }
-    const attempt = row.attemptCount + 1;
-    const paymentMethod = await paymentMethodFor(env, row, subscription, options.paymentMethod);
     let result: AttemptResult = { id: null, status: "no_payment_method" };
     if (paymentMethod) {
       const id = await attemptIntentId(row.id, attempt);

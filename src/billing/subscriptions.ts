@@ -248,7 +248,7 @@ async function voidOpenInvoices(env: Env, scope: Scope, subscriptionIds: readonl
         await settleAttempt(env, invoice, attemptOf(intent) ?? Math.max(invoice.attemptCount, 1), intent, at);
         continue;
       }
-      addVoid(w, invoice, at);
+      addVoid(w, invoice, at, false);
       await w.event("invoice.voided", renderInvoice({ ...invoice, status: "void", nextPaymentAttempt: null, voidedAt: at, claimedUntil: null }), [invoice.id], { requestId });
     }
   } finally {

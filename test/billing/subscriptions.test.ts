@@ -424,6 +424,31 @@ describe("subscriptions", () => {
     expect((await eventsOf(s, "invoice.voided")).map((e) => e.data.object.id)).toEqual([invoice.id]);
   });
 
+  it("a cancellation does not void an invoice a payment attempt holds (it was voided, then paid); the attempt, seeing the subscription ended, voids it and charges nothing", async () => {
+    const s = await setup("sub-cancel-claimed", "2026-02-01T00:00:00Z");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
+    expect(sub.status).toBe("active");
+    const charged = (await succeededCharges(s)).length;
+    // The renewal falls due; a sweep is attempting it (it holds the invoice's claim) when the cancellation comes.
+    await advance(s, t("2026-02-28T09:00:00Z"));
+    const renewal = { id: `in_claimed_${Date.now()}` };
+    const [first] = await invoicesOf(s, sub.id);
+    const row = await env.DB.prepare("SELECT * FROM invoices WHERE id = ?").bind(first?.id).first<Record<string, unknown>>();
+    const due = t("2026-03-01T09:59:00Z") * 1000;
+    const copy: Record<string, unknown> = { ...row, id: renewal.id, status: "open", amount_paid: 0, attempt_count: 0, next_payment_attempt: due, period_start: due, period_end: due + 28 * 86_400_000, payment_intent: null, paid_at: null, created: due, claimed_until: Date.now() + 60_000 };
+    const columns = Object.keys(copy);
+    await env.DB.prepare(`INSERT INTO invoices (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`).bind(...columns.map((c) => copy[c] ?? null)).run();
+    expect((await call("DELETE", `/v1/subscriptions/${sub.id}`, s.opts)).status).toBe(200);
+    const held = await env.DB.prepare("SELECT status FROM invoices WHERE id = ?").bind(renewal.id).first<{ status: string }>();
+    expect(held?.status).toBe("open");
+    expect((await eventsOf(s, "invoice.voided")).map((e) => e.data.object.id)).not.toContain(renewal.id);
+    // The attempt goes on (here: the sweep, once the claim is free): the subscription has ended, so no charge.
+    await env.DB.prepare("UPDATE invoices SET claimed_until = NULL WHERE id = ?").bind(renewal.id).run();
+    await advance(s, t("2026-03-01T11:00:00Z"));
+    expect((await env.DB.prepare("SELECT status, amount_paid FROM invoices WHERE id = ?").bind(renewal.id).first())).toMatchObject({ status: "void", amount_paid: 0 });
+    expect(await succeededCharges(s)).toHaveLength(charged);
+  });
+
   it("an invoice keeps the customer's email, name and phone as they were when it was made (renewals take the new ones)", async () => {
     const s = await setup("sub-contact");
     await ok(post(`/v1/customers/${s.customer}`, { name: "Ada Lovelace", phone: "+441234567890" }, s.opts));
