@@ -18,6 +18,7 @@ import type { RequestContext } from "../intents/params";
 import { log } from "../log";
 import { Writes } from "../billing/writes";
 import { checkoutSessionPageUrl } from "../pages/urls";
+import { merchantEnv } from "../db/shards";
 
 export type CheckoutSessionRow = typeof checkoutSessions.$inferSelect;
 export type SessionStatus = "open" | "complete" | "expired";
@@ -58,6 +59,19 @@ export async function scopedSession(d1: D1Database, scope: Scope, id: string): P
 export async function sessionOfIntent(d1: D1Database, intentId: string): Promise<CheckoutSessionRow | null> {
   const [row] = await db(d1).select().from(checkoutSessions).where(eq(checkoutSessions.paymentIntent, intentId)).limit(1);
   return row ?? null;
+}
+
+/**
+ * The Checkout Session an intent was made for, if any, as a payment page must see it: a session past
+ * its expires_at is expired first (its intent canceled), so that no page other than the session's own
+ * (the bare payment page, the 3D Secure page) pays a session that can no longer be paid.
+ */
+export async function sessionGuard(env: Env, intent: IntentRecord, base: string): Promise<CheckoutSessionRow | null> {
+  if (intent.createdVia !== "checkout" && !/\/checkout\/cs_[A-Za-z0-9]+\/return$/.test(intent.returnUrl ?? "")) return null;
+  const shard = merchantEnv(env, intent.merchantId);
+  const row = await sessionOfIntent(shard.DB, intent.id);
+  if (!row || !isOverdue(row, Date.now())) return row;
+  return (await expireSession(shard, row, base, "system")).row;
 }
 
 /** success_url with {CHECKOUT_SESSION_ID} replaced (also when a URL parser percent-encoded the braces). */

@@ -210,7 +210,8 @@ export interface LineItem {
 }
 
 /** The API surfaces that create intents; some send events of their own for the intents they created. */
-export type Surface = "v1" | "paymentintents" | "icligo";
+/** Where an intent was made: a surface, or a hosted Checkout Session (whose page shows its total). */
+export type Surface = "v1" | "paymentintents" | "icligo" | "checkout";
 
 export interface IntentRecord {
   id: string;

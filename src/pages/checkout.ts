@@ -12,7 +12,7 @@ import { hasPrefix } from "../core/ids";
 import { currencyExponent, minorToDecimal } from "../core/money";
 import type { IntentRecord, IntentStatus, LineItem, PaymentMethodDetails } from "../core/types";
 import { resolvePaymentMethod } from "../connectors/sandbox/vault";
-import { completeFromIntent, expireSession, isOverdue, lineItemsOf, sessionById, successLocation, type CheckoutSessionRow } from "../checkout/sessions";
+import { completeFromIntent, expireSession, isOverdue, lineItemsOf, sessionById, sessionGuard, successLocation, type CheckoutSessionRow } from "../checkout/sessions";
 import { merchants } from "../db/schema";
 import { config, type Env } from "../env";
 import { directoryDb, findOnShards, merchantEnv } from "../db/shards";
@@ -328,6 +328,9 @@ function payPages(): Hono<PagesEnv> {
   pages.get("/:id", async (c) => {
     const intent = await load(c.env, c.req.param("id"), c.req.query("client_secret") ?? "");
     if (!intent) return notFoundPage();
+    // A Checkout Session's payment is paid on the session's own page (which knows its total and its expiry).
+    const session = await sessionGuard(c.env, intent, new URL(c.req.url).origin);
+    if (session) return c.redirect(`/checkout/${session.id}`, 303);
     const s = intentSummary(intent, await merchantName(c.env, intent.merchantId));
     if (intent.status === "requires_payment_method" || intent.status === "requires_confirmation") return intentForm(intent, s, intent.lastPaymentError ? errorMessage({ intent, error: null }) : null);
     if (intent.status === "requires_action" && intent.nextAction) {
@@ -346,6 +349,8 @@ function payPages(): Hono<PagesEnv> {
     const secret = typeof form.client_secret === "string" ? form.client_secret : "";
     const intent = await load(c.env, c.req.param("id"), secret);
     if (!intent) return notFoundPage();
+    const session = await sessionGuard(c.env, intent, new URL(c.req.url).origin);
+    if (session) return c.redirect(`/checkout/${session.id}`, 303);
     // Saved cards and the read model are on the merchant's database (src/db/shards.ts).
     c.env = merchantEnv(c.env, intent.merchantId);
     const s = intentSummary(intent, await merchantName(c.env, intent.merchantId));

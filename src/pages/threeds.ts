@@ -7,7 +7,7 @@ import { hasPrefix } from "../core/ids";
 import type { Env } from "../env";
 import { readBodyParams } from "../http/body";
 import { returnLocation } from "./return";
-import { completeFromIntent } from "../checkout/sessions";
+import { completeFromIntent, sessionGuard } from "../checkout/sessions";
 import { merchantEnv } from "../db/shards";
 import { formatMoney, merchantName, statusInWords } from "./checkout";
 
@@ -105,6 +105,13 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
     const secret = typeof form.client_secret === "string" ? form.client_secret : "";
     const outcome = form.outcome;
     if (!secret || (outcome !== "approve" && outcome !== "fail")) return page("Bad request", "<h1>Bad request</h1><p>Choose approve or fail.</p>", 400);
+    // A Checkout Session's payment is completed only while its session is open (one past its time is expired here first).
+    const before = await stub(c.env, id).retrieveWithClientSecret(id, secret);
+    if (!before) return notFound();
+    const session = await sessionGuard(c.env, before, new URL(c.req.url).origin);
+    if (session && session.status !== "open") {
+      return page("Checkout closed", `<h1>This checkout is closed</h1><p role="alert">The checkout session has ${session.status === "complete" ? "already been paid" : "expired"}: nothing was charged now.</p>`, 410);
+    }
     const result = await stub(c.env, id).completeAuthentication(id, secret, outcome === "approve", new URL(c.req.url).origin);
     const intent = result.intent ?? (await stub(c.env, id).retrieveWithClientSecret(id, secret));
     if (!intent) return notFound();

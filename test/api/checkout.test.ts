@@ -225,6 +225,42 @@ describe("the checkout page", () => {
     expect(onward).toContain(`url=https://shop.example/thanks?session=${s.id}`);
   });
 
+  it("what the page shows is what it charges: the session's intent cannot be re-priced, and is paid only on the session's page", async () => {
+    const s = await session();
+    const pi = await intentOf(s);
+    for (const change of [{ amount: 99999 }, { currency: "jpy" }, { capture_method: "manual" }, { payment_method: "pm_card_visa" }]) {
+      expectError(await post(`/v1/payment_intents/${pi.id}`, change), 400);
+    }
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, { metadata: { order: "A-1" } })).status).toBe(200);
+    // The bare payment page sends the shopper to the session's page.
+    const bare = hostedPaymentPageUrl("http://gateway.test", pi.id, pi.client_secret);
+    const shown = await exports.default.fetch(new Request(bare, { redirect: "manual" }));
+    expect(shown.status).toBe(303);
+    expect(shown.headers.get("location")).toBe(`/checkout/${s.id}`);
+    const posted = await pay(new URL(bare).pathname, "4242424242424242", { client_secret: pi.client_secret });
+    expect(posted.status).toBe(303);
+    expect(posted.headers.get("location")).toBe(`/checkout/${s.id}`);
+    expect((await intentOf(s)).status).toBe("requires_payment_method");
+    // Paid on its own page, for the total it shows.
+    expect((await pay(pagePath(s), "4242424242424242")).status).toBe(303);
+    expect((await intentOf(s)).amount_received).toBe(2500);
+  });
+
+  it("a session past expires_at cannot be paid through the 3D Secure page either: it is expired there, and nothing is charged", async () => {
+    const s = await session();
+    const res = await pay(pagePath(s), "4000002760003184");
+    const challenge = res.headers.get("location") ?? "";
+    const pi = await intentOf(s);
+    expect(pi.status).toBe("requires_action");
+    await env.DB.prepare("UPDATE checkout_sessions SET expires_at = ? WHERE id = ?").bind(Date.now() - 1000, s.id).run();
+    const answered = await exports.default.fetch(
+      new Request(challenge, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `client_secret=${encodeURIComponent(pi.client_secret)}&outcome=approve`, redirect: "manual" }),
+    );
+    expect(answered.status).toBe(410);
+    expect((await get<SessionJson>(`/v1/checkout/sessions/${s.id}`)).body.status).toBe("expired");
+    expect(await intentOf(s)).toMatchObject({ status: "canceled", amount_received: 0 });
+  });
+
   it("two tabs paying the same session at once charge once", async () => {
     const s = await session();
     const [one, two] = await Promise.all([pay(pagePath(s), "4242424242424242"), pay(pagePath(s), "5555555555554444")]);

@@ -224,6 +224,7 @@ export function registerCheckoutSessions(app: App): void {
           // After a 3DS challenge the shopper comes back to the session's page, which sends them on.
           returnUrl: `${origin}/checkout/${id}/return`,
           cancelUrl: body.cancel_url ?? null,
+          createdVia: "checkout",
         }));
         if (outcome.error || !outcome.intent) throw invalidRequest(outcome.error?.message ?? "The session's payment could not be created.");
 

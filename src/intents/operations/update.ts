@@ -1,5 +1,6 @@
 // Update: descriptive fields at any time; what the customer would pay (amount, currency, payment
 // method, capture method) only before the payment is authorized.
+import { invalidRequest } from "../../core/errors";
 import { assertOperationAllowed } from "../../core/intent";
 import type { IntentRecord } from "../../core/types";
 import type { UpdateIntentParams } from "../params";
@@ -11,6 +12,10 @@ export async function update(draft: IntentRecord, params: UpdateIntentParams, to
     params.amount !== undefined || params.currency !== undefined || params.paymentMethod !== undefined || params.captureMethod !== undefined;
   if (changesPayment) {
     assertOperationAllowed("update", draft);
+    // A Checkout Session's page shows the session's total and pays this intent: what it charges is the session's.
+    if (draft.createdVia === "checkout") {
+      throw invalidRequest("This PaymentIntent was created by a Checkout Session: its amount, currency, capture method and payment method are the session's. Create a new session instead.", params.amount !== undefined ? "amount" : params.currency !== undefined ? "currency" : params.captureMethod !== undefined ? "capture_method" : "payment_method");
+    }
     if (params.amount !== undefined) draft.amount = params.amount;
     if (params.currency !== undefined) draft.currency = params.currency;
     if (params.captureMethod !== undefined) draft.captureMethod = params.captureMethod;
