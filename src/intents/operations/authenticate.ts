@@ -1,5 +1,6 @@
 // The end of a 3DS challenge: a passed challenge authorizes the payment; a failed one is a decline.
 import { assertOperationAllowed, recordDecline, startAttempt } from "../../core/intent";
+import { unexpectedState } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import type { IntentRecord } from "../../core/types";
 import { authorize } from "./authorize";
@@ -7,6 +8,12 @@ import type { OperationTools, StepResult } from "./tools";
 
 export async function completeAuthentication(draft: IntentRecord, passed: boolean, tools: OperationTools): Promise<StepResult> {
   assertOperationAllowed("complete_authentication", draft);
+  // Only the sandbox's own challenge is answered here: a payment waiting on a provider's page (PayPal's
+  // approval, Stripe's 3DS) is answered by that provider, through its return or its webhook.
+  const waiting = [...draft.attempts].reverse().find((a) => a.type === "authorize" && a.status === "requires_action");
+  if (!waiting || waiting.connector !== "sandbox" || waiting.connectorAccount !== null) {
+    throw unexpectedState("This payment is waiting for its payment provider's own page, not for the sandbox's 3D Secure challenge.");
+  }
   const now = tools.now();
   const challenge = startAttempt(draft, { id: randomId("txn"), type: "authenticate", amount: draft.amount, connector: "sandbox", now });
   challenge.completed = now;

@@ -202,6 +202,12 @@ describe("seed 004 PayPal endpoints on the sandbox acting as PayPal", () => {
     expect((await post<J>(`${P}/paypal/capture-order/`, { order_id: order.order_id }, opts)).body).toMatchObject({ captured: true });
 
     const other = (await post<J>(`${P}/paypal/create-order`, { amount: "7.00", currency: "USD" }, opts)).body;
+    // The sandbox's 3D Secure page does not answer for an order waiting on PayPal's approval (it re-authorized, making a second order).
+    const waiting = (await get<PaymentIntentJson>(`/v1/payment_intents/${String(other.order_id)}`, opts)).body;
+    const before = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${waiting.id}/transactions`, opts)).body.data.length;
+    await exports.default.fetch(new Request(`http://gateway.test/sandbox/3ds/${waiting.id}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `client_secret=${encodeURIComponent(waiting.client_secret)}&outcome=approve`, redirect: "manual" }));
+    expect((await get<ListJson<TransactionJson>>(`/v1/payment_intents/${waiting.id}/transactions`, opts)).body.data).toHaveLength(before);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${waiting.id}`, opts)).body.status).toBe("requires_action");
     expect((await approve(String(other.approval_url), "cancel")).status).toBe(303);
     expectBackendError(await post(`${P}/paypal/capture-order/`, { order_id: other.order_id }, opts), 400);
   });
