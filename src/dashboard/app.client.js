@@ -52,15 +52,28 @@
     }
     return node;
   }
-  function money(amount, currency) { return typeof amount === "number" ? (amount / 100).toFixed(2) + " " + String(currency || "").toUpperCase() : ""; }
+  // Minor units shown in the currency's own decimals (JPY none, KWD three), from the browser's ISO 4217 data, by digits (no float division).
+  function digitsOf(currency) {
+    try { return new Intl.NumberFormat("en", { style: "currency", currency: currency }).resolvedOptions().maximumFractionDigits; } catch (e) { return 2; }
+  }
+  function money(amount, currency) {
+    if (typeof amount !== "number") return "";
+    var code = String(currency || "").toUpperCase();
+    var d = digitsOf(code);
+    var digits = String(Math.abs(amount)).padStart(d + 1, "0");
+    var whole = digits.slice(0, digits.length - d);
+    return (amount < 0 ? "-" : "") + whole + (d > 0 ? "." + digits.slice(digits.length - d) : "") + " " + code;
+  }
   function when(ts) { return typeof ts === "number" ? new Date(ts * 1000).toISOString().replace("T", " ").slice(0, 19) : ""; }
 
-  async function api(method, path, body, merchant) {
+  function newKey() { return "dashboard-" + Date.now() + "-" + Math.random().toString(36).slice(2); }
+  // `key`: the Idempotency-Key of one action as the page shows it, so a second click replays the first request.
+  async function api(method, path, body, merchant, key) {
     var headers = { Authorization: "Bearer " + credential(), Accept: "application/json" };
     var m = merchant || sessionStorage.getItem(MERCHANT);
     if (m && principal().crossMerchant) headers["Merchant-Id"] = m;
     if (body) headers["Content-Type"] = "application/json";
-    if (method === "POST") headers["Idempotency-Key"] = "dashboard-" + Date.now() + "-" + Math.random().toString(36).slice(2);
+    if (method === "POST") headers["Idempotency-Key"] = key || newKey();
     var res = await fetch(path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "omit" });
     var json = await res.json().catch(function () { return {}; });
     if (!res.ok) throw new Error((json.error && json.error.message) || json.detail || json.message || "HTTP " + res.status);
@@ -72,13 +85,22 @@
     box.textContent = message;
     box.className = kind || "";
   }
+  // One action at a time: while one runs, the page's buttons are disabled and further clicks do nothing.
+  var acting = false;
   async function act(label, fn) {
+    if (acting) return;
+    acting = true;
+    var buttons = Array.prototype.slice.call(document.querySelectorAll("main button"));
+    buttons.forEach(function (b) { b.disabled = true; });
     try {
       await fn();
       flash(label + ": done", "ok");
       route();
     } catch (e) {
       flash(label + ": " + e.message, "error");
+    } finally {
+      acting = false;
+      buttons.forEach(function (b) { b.disabled = false; });
     }
   }
 
@@ -137,13 +159,15 @@
       api("GET", "/v1/events?limit=100&payment_intent=" + q, null, merchant),
     ]);
     var actions = el("div", { class: "actions" });
-    if (pi.status === "requires_capture" && can("payments.transactions.create")) actions.appendChild(button("Capture", function () { act("Capture", function () { return api("POST", "/v1/payment_intents/" + q + "/capture", {}, merchant); }); }));
-    if (["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"].indexOf(pi.status) >= 0 && can("payments.transactions.void")) actions.appendChild(button("Cancel payment", function () { act("Cancel", function () { return api("POST", "/v1/payment_intents/" + q + "/cancel", {}, merchant); }); }));
+    // Each action's key is made with the page: a repeated click (or a retry after a lost answer) replays it.
+    var keys = { capture: newKey(), cancel: newKey(), refund: newKey() };
+    if (pi.status === "requires_capture" && can("payments.transactions.create")) actions.appendChild(button("Capture", function () { act("Capture", function () { return api("POST", "/v1/payment_intents/" + q + "/capture", {}, merchant, keys.capture); }); }));
+    if (["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"].indexOf(pi.status) >= 0 && can("payments.transactions.void")) actions.appendChild(button("Cancel payment", function () { act("Cancel", function () { return api("POST", "/v1/payment_intents/" + q + "/cancel", {}, merchant, keys.cancel); }); }));
     if (pi.status === "succeeded" && pi.amount_received > pi.amount_refunded && can("payments.transactions.void")) {
       var amount = el("input", { id: "refund-amount", type: "number", min: "1", step: "1", value: String(pi.amount_received - pi.amount_refunded) });
       actions.appendChild(el("form", { class: "inline", onsubmit: function (e) {
         e.preventDefault();
-        act("Refund", function () { return api("POST", "/v1/refunds", { payment_intent: id, amount: Number(amount.value) }, merchant); });
+        act("Refund", function () { return api("POST", "/v1/refunds", { payment_intent: id, amount: Number(amount.value) }, merchant, keys.refund); });
       } }, el("label", { for: "refund-amount", text: "Refund amount (minor units)" }), amount, el("button", { type: "submit", text: "Refund" })));
     }
     var timeline = []

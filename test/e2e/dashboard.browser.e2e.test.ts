@@ -66,6 +66,22 @@ describe("dashboard", () => {
     await page.context().close();
   });
 
+  it("a double click on Refund refunds once, and amounts show in their currency's decimals (JPY none)", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 2500, currency: "jpy", payment_method: "pm_card_visa", confirm: true });
+    const page = await signedIn(KEY);
+    await page.goto(`${gateway}/dashboard#/payments/${pi.id}`);
+    await page.getByRole("heading", { name: `Payment ${pi.id}` }).waitFor();
+    expect(await page.locator("#payment-refunded").innerText()).toBe("0 JPY");
+    await page.getByLabel("Refund amount (minor units)").fill("300");
+    await page.getByRole("button", { name: "Refund" }).dblclick();
+    await page.getByText("Refund: done").waitFor();
+    await page.getByText(/^refund re_\w+: succeeded$/).waitFor();
+    expect(await page.locator("#payment-refunded").innerText()).toBe("300 JPY");
+    const refunds = (await (await fetch(`${gateway}/v1/refunds?payment_intent=${pi.id}`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { data: unknown[] };
+    expect(refunds.data).toHaveLength(1);
+    await page.context().close();
+  });
+
   it("a Support token sees the payment but no refund button, and a forged refund is refused", async () => {
     const pi = await stripe.paymentIntents.create({ amount: 3100, currency: "usd", payment_method: "pm_card_visa", confirm: true });
     const token = spawnSync(process.execPath, [path.join(ROOT, "scripts", "cli.mjs"), "token", "--secret", DEV_SECRET as string, "--role", "support"], { encoding: "utf8" }).stdout.trim();
