@@ -3,6 +3,7 @@
 // is the intent's id, `capture_id` its charge's (ch_...), amounts decimal strings in PayPal's shape.
 import type { Hono } from "hono";
 import { z } from "zod";
+import * as f from "../v1/fields";
 import { sandboxApproval } from "../../connectors/sandbox/paypal";
 import { chargeIdForIntent, derivedId, hasPrefix, intentIdForCharge, randomId } from "../../core/ids";
 import { decimalToMinor, minorToDecimal, normalizeCurrency } from "../../core/money";
@@ -29,7 +30,8 @@ const CreateOrderBody = z.object({
   currency: z.string().min(3).max(3),
   description: z.string().max(127).optional(),
   custom_id: z.string().max(127).optional(),
-  return_url: z.string().url().max(2048).optional(),
+  // An absolute http(s) URL, as on /v1 (a javascript: one was accepted and came back in a redirect's Location).
+  return_url: f.url.optional(),
 });
 const OrderBody = z.object({ order_id: id });
 const RefundBody = z.object({ capture_id: id, amount: decimal.optional(), currency: z.string().min(3).max(3).optional(), note_to_payer: z.string().max(255).optional() });

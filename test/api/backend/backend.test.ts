@@ -201,6 +201,10 @@ describe("seed 004 PayPal endpoints on the sandbox acting as PayPal", () => {
     expect((await post<J>(`${P}/paypal/get-order/`, { order_id: order.order_id }, opts)).body.status).toBe("COMPLETED");
     expect((await post<J>(`${P}/paypal/capture-order/`, { order_id: order.order_id }, opts)).body).toMatchObject({ captured: true });
 
+    // return_url must be an absolute http(s) URL.
+    for (const bad of ["javascript:alert(document.domain)//", "data:text/html,x", "/relative"]) {
+      expectBackendError(await post(`${P}/paypal/create-order`, { amount: "1.00", currency: "USD", return_url: bad }, opts), 400);
+    }
     const other = (await post<J>(`${P}/paypal/create-order`, { amount: "7.00", currency: "USD" }, opts)).body;
     // The sandbox's 3D Secure page does not answer for an order waiting on PayPal's approval (it re-authorized, making a second order).
     const waiting = (await get<PaymentIntentJson>(`/v1/payment_intents/${String(other.order_id)}`, opts)).body;
