@@ -531,7 +531,24 @@ async function afterPayment(env: Env, subscriptionId: string, invoiceId: string)
       .from(invoices)
       .where(and(eq(invoices.subscription, row.id), ne(invoices.id, invoiceId), eq(invoices.status, "open")))
       .limit(1);
-    return owing.length === 0 ? { status: "active" } : null;
+    if (owing.length > 0) return null;
+    if (row.status !== "unpaid") return { status: "active" };
+    // An unpaid subscription was not renewed while it was unpaid. Paid up, it resumes with the period
+    // it is in now (billed at the next sweep, once): the periods it missed are not charged after the
+    // fact, one invoice each.
+    const price = await priceOf(env, row.price);
+    if (!price) return { status: "active" };
+    const interval = price.interval as Interval;
+    const now = await clockNow(env, row.testClock);
+    let index = row.periodIndex;
+    while (boundary(row.billingCycleAnchor, interval, price.intervalCount, index + 2) <= now) index++;
+    if (index === row.periodIndex) return { status: "active" };
+    return {
+      status: "active",
+      periodIndex: index,
+      currentPeriodStart: boundary(row.billingCycleAnchor, interval, price.intervalCount, index),
+      currentPeriodEnd: boundary(row.billingCycleAnchor, interval, price.intervalCount, index + 1),
+    };
   });
 }
 

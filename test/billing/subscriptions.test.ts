@@ -449,6 +449,29 @@ describe("subscriptions", () => {
     expect(await succeededCharges(s)).toHaveLength(charged);
   });
 
+  it("an unpaid subscription paid up months later resumes with the current period, billed once (it charged every missed period at once)", async () => {
+    const s = await setup("sub-unpaid-resume");
+    await ok(post("/v1/account", { settings: { subscription_dunning_final_action: "unpaid" } }, s.opts));
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
+    const declining = await ok(post<{ id: string }>(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "tok_chargeDeclined" }, s.opts));
+    await ok(post(`/v1/subscriptions/${sub.id}`, { default_payment_method: declining.id }, s.opts));
+    await advance(s, t("2026-08-10T00:00:00Z"));
+    expect((await subscription(s, sub.id)).status).toBe("unpaid");
+    const owed = (await invoicesOf(s, sub.id)).filter((i) => i.status === "uncollectible" || i.status === "open");
+    expect(owed).toHaveLength(1);
+    const before = (await succeededCharges(s)).length;
+    await ok(post(`/v1/subscriptions/${sub.id}`, { default_payment_method: s.card }, s.opts));
+    expect(await ok(post<InvoiceJson>(`/v1/invoices/${owed[0]?.id}/pay`, { payment_method: s.card }, s.opts))).toMatchObject({ status: "paid" });
+    await advance(s, t("2026-08-10T00:01:00Z"));
+    const after = await subscription(s, sub.id);
+    expect(after.status).toBe("active");
+    expect(after.current_period_start).toBe(t("2026-07-31T10:00:00Z"));
+    // The invoice paid up and the current period's: not one for each month it was unpaid.
+    expect((await succeededCharges(s)).length).toBe(before + 2);
+    const periods = (await invoicesOf(s, sub.id)).map((i) => i.period_start);
+    expect(periods.filter((p) => p > t("2026-03-01T00:00:00Z") && p < t("2026-07-31T00:00:00Z"))).toEqual([]);
+  });
+
   it("an invoice keeps the customer's email, name and phone as they were when it was made (renewals take the new ones)", async () => {
     const s = await setup("sub-contact");
     await ok(post(`/v1/customers/${s.customer}`, { name: "Ada Lovelace", phone: "+441234567890" }, s.opts));
