@@ -98,6 +98,27 @@ describe("events API", () => {
     expectError(await post(`/v1/events/${event?.id}/retry`, { webhook_endpoint: refundsOnly.id }, opts), 400);
   });
 
+  it("an event re-sent before its fan-out keeps the delivery's retries (the fan-out keeps the row it finds)", async () => {
+    const m = await newMerchant("events-retry-unfanned");
+    const hook = receiverHook("events-retry-unfanned", "status=500");
+    const endpoint = await createEndpoint(hook.url, ["*"], m.opts);
+    const created = Date.now() - 120_000;
+    const id = `evt_unfanned${Date.now()}`;
+    const record = { id, type: "invoice.created", created, merchantId: m.id, livemode: false, object: { id: "in_unfanned", object: "invoice" }, requestId: null, idempotencyKey: null };
+    // As when its hand-over to the queue failed: stored, not fanned out yet.
+    await env.DB.prepare("INSERT INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) VALUES (?, ?, 0, ?, NULL, 0, ?, ?)").bind(id, m.id, record.type, created, JSON.stringify(record)).run();
+    expect((await post(`/v1/events/${id}/retry`, { webhook_endpoint: endpoint.id }, m.opts)).status).toBe(200);
+    const row = await env.DB.prepare("SELECT retrying FROM webhook_deliveries WHERE event_id = ? AND endpoint_id = ?").bind(id, endpoint.id).first<{ retrying: number }>();
+    expect(row?.retrying).toBe(1);
+    // An event already fanned out: a re-send to an endpoint that had no delivery is one attempt only.
+    const pi = await succeededIntent(800, m.opts);
+    const fanned = await waitFor(async () => (await get<ListJson<EventJson>>(`/v1/events?payment_intent=${pi.id}&type=payment_intent.succeeded`, m.opts)).body.data[0], 15_000);
+    const later = await createEndpoint(hook.url, ["*"], m.opts);
+    expect((await post(`/v1/events/${fanned.id}/retry`, { webhook_endpoint: later.id }, m.opts)).status).toBe(200);
+    const once = await env.DB.prepare("SELECT retrying FROM webhook_deliveries WHERE event_id = ? AND endpoint_id = ?").bind(fanned.id, later.id).first<{ retrying: number }>();
+    expect(once?.retrying).toBe(0);
+  });
+
   it("the cron sweep deletes events past the retention window, with their deliveries", async () => {
     const { opts, id } = await newMerchant("retention");
     await createEndpoint(receiverHook("retention").url, ["*"], opts);

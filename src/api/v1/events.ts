@@ -9,7 +9,7 @@ import { renderEvent, subscribes, type EventJson } from "../../core/events";
 import { derivedId, hasPrefix } from "../../core/ids";
 import type { EventRecord } from "../../core/types";
 import { listEvents } from "../../db/queries";
-import { webhookDeliveries } from "../../db/schema";
+import { events, webhookDeliveries } from "../../db/schema";
 import { attemptsOf, db, findEndpoint, findEvent, parseEndpointEvents, pendingDeliveries } from "../../webhooks/store";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
@@ -125,6 +125,11 @@ export function registerEvents(app: App): void {
             throw invalidRequest(`That webhook endpoint does not subscribe to ${event.type}.`, "webhook_endpoint");
           }
           const now = Date.now();
+          // An event not fanned out yet (its hand-over to the queue failed; the cron re-fans it) would
+          // give this endpoint its delivery, retries included: this row is that delivery (the fan-out
+          // keeps the row it finds), so it keeps its retries. Otherwise it is one more attempt only.
+          const [row] = await d.select({ fannedOut: events.fannedOut }).from(events).where(eq(events.id, event.id)).limit(1);
+          const unfanned = row?.fannedOut === false;
           await d
             .insert(webhookDeliveries)
             .values({
@@ -134,9 +139,9 @@ export function registerEvents(app: App): void {
               eventId: event.id,
               eventType: event.type,
               endpointId: endpoint.id,
-              status: "failed",
+              status: unfanned ? "pending" : "failed",
               attempts: 0,
-              retrying: false,
+              retrying: unfanned,
               nextAttemptAt: now,
               created: now,
               updated: now,
