@@ -159,7 +159,8 @@ function cardForm(s: Summary, f: FormInput): string {
 
 function messagePage(s: Pick<Summary, "merchant">, title: string, message: string, options: PageOptions & { link?: { href: string; text: string }; ok?: boolean } = {}): Response {
   const link = options.link ? `<a class="cancel" href="${escapeHtml(options.link.href)}">${escapeHtml(options.link.text)}</a>` : "";
-  return htmlPage(title, `${heading(s.merchant, title)}<p class="${options.ok ? "done" : ""}">${escapeHtml(message)}</p>${link}`, options);
+  // A message that is not good news is announced as it appears (role=alert), as the form's errors are.
+  return htmlPage(title, `${heading(s.merchant, title)}<p class="${options.ok ? "done" : ""}"${options.ok ? "" : ' role="alert"'}>${escapeHtml(message)}</p>${link}`, options);
 }
 
 const notFoundPage = () => htmlPage("Not found", `<h1>Payment page not found</h1><p>This link is not valid. Ask the shop for a new one.</p>`, { status: 404 });

@@ -44,7 +44,7 @@ button{font:inherit;padding:.6rem 1.2rem;margin:.3rem .6rem .3rem 0;border-radiu
       "cache-control": "no-store",
       "content-security-policy":
         `default-src 'none'; style-src 'unsafe-inline'; ${options.scriptNonce ? `script-src 'nonce-${options.scriptNonce}'; ` : ""}` +
-        `form-action ${["'self'", ...(options.formAction ?? [])].join(" ")}; frame-ancestors 'none'`,
+        `form-action ${["'self'", ...(options.formAction ?? [])].join(" ")}; frame-ancestors 'none'; base-uri 'none'`,
     },
   });
 }

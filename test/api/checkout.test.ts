@@ -257,7 +257,13 @@ describe("the checkout page", () => {
       new Request(challenge, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `client_secret=${encodeURIComponent(pi.client_secret)}&outcome=approve`, redirect: "manual" }),
     );
     expect(answered.status).toBe(410);
+    expect(await answered.text()).toContain('role="alert"');
+    expect(answered.headers.get("content-security-policy")).toContain("base-uri 'none'");
     expect((await get<SessionJson>(`/v1/checkout/sessions/${s.id}`)).body.status).toBe("expired");
+    // The session's own page says so too, announced to screen readers.
+    const closed = await exports.default.fetch(new Request(`http://gateway.test${pagePath(s)}`));
+    expect(closed.status).toBe(410);
+    expect(await closed.text()).toMatch(/<p class="" role="alert">/);
     expect(await intentOf(s)).toMatchObject({ status: "canceled", amount_received: 0 });
   });
 
