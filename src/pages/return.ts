@@ -9,5 +9,9 @@ export function returnLocation(intent: IntentRecord): string | null {
   url.searchParams.set("payment_intent_client_secret", intent.clientSecret);
   const ok = intent.status === "succeeded" || intent.status === "requires_capture" || intent.status === "processing";
   url.searchParams.set("redirect_status", ok ? "succeeded" : "failed");
+  // A PayPal payment comes back as PayPal's do, with the order's id as `token`: a client that captures
+  // the order named by the return URL's token (PayPal's usual flow) captures this one.
+  const method = intent.paymentMethod ?? intent.lastPaymentError?.paymentMethod;
+  if (method?.type === "paypal") url.searchParams.set("token", intent.id);
   return url.toString();
 }

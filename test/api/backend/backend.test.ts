@@ -205,6 +205,17 @@ describe("seed 004 PayPal endpoints on the sandbox acting as PayPal", () => {
     for (const bad of ["javascript:alert(document.domain)//", "data:text/html,x", "/relative"]) {
       expectBackendError(await post(`${P}/paypal/create-order`, { amount: "1.00", currency: "USD", return_url: bad }, opts), 400);
     }
+    // With a return_url, the payer comes back there with the order as `token` (PayPal's usual flow), which capture-order takes.
+    const withReturn = (await post<J>(`${P}/paypal/create-order`, { amount: "3.00", currency: "USD", return_url: "https://shop.example/paypal/return" }, opts)).body;
+    const approved = await approve(String(withReturn.approval_url));
+    const gatewayReturn = approved.headers.get("location") ?? "";
+    const landed = await exports.default.fetch(new Request(`http://gateway.test${gatewayReturn}`, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `client_secret=${encodeURIComponent(new URL(`http://x${gatewayReturn}`).searchParams.get("client_secret") ?? "")}` }));
+    expect(landed.status).toBe(303);
+    const merchantReturn = new URL(landed.headers.get("location") ?? "");
+    expect(merchantReturn.origin + merchantReturn.pathname).toBe("https://shop.example/paypal/return");
+    expect(merchantReturn.searchParams.get("token")).toBe(withReturn.order_id);
+    expect((await post<J>(`${P}/paypal/capture-order/`, { order_id: merchantReturn.searchParams.get("token") }, opts)).body).toMatchObject({ captured: true });
+
     const other = (await post<J>(`${P}/paypal/create-order`, { amount: "7.00", currency: "USD" }, opts)).body;
     // The sandbox's 3D Secure page does not answer for an order waiting on PayPal's approval (it re-authorized, making a second order).
     const waiting = (await get<PaymentIntentJson>(`/v1/payment_intents/${String(other.order_id)}`, opts)).body;
