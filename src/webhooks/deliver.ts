@@ -188,7 +188,10 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
   const d = db(env.DB);
   const now = Date.now();
   const ids = [...new Set(msgs.map((m) => m.deliveryId))];
-  const lease = now + cfg.webhookTimeoutMs + 30_000;
+  // The lease covers the whole batch: its POSTs run DELIVERY_CONCURRENCY at a time, so the last one may
+  // start only after ceil(n / DELIVERY_CONCURRENCY) rounds of timeouts. A lease of one timeout lapsed
+  // under slow endpoints while deliveries still waited for a lane, and the cron re-sent them meanwhile.
+  const lease = now + Math.ceil(msgs.length / DELIVERY_CONCURRENCY) * cfg.webhookTimeoutMs + 30_000;
   // Round trip 1: every claim (each its own conditional update: of two messages for the same attempt
   // exactly one wins), then the endpoints, events and pending counts of the batch's deliveries.
   const claimStatements = msgs.map((msg) =>
@@ -361,7 +364,9 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
           updated: done,
           completed: status === "pending" ? null : done,
         })
-        .where(eq(webhookDeliveries.id, row.id)),
+        // Only while this attempt is still the delivery's latest: an older attempt's late outcome
+        // never overwrites a newer one's.
+        .where(and(eq(webhookDeliveries.id, row.id), eq(webhookDeliveries.attempts, msg.attempt))),
     );
     if (gone) {
       outcomes.push(

@@ -198,6 +198,45 @@ describe("delivery concurrency within a batch", () => {
     await boundedByKey([], () => "we", 6, 2, async () => undefined);
   });
 
+  it("a batch's lease covers its rounds of POSTs, and an attempt's late outcome never overwrites a newer attempt's", async () => {
+    const { id: merchantId, opts } = await newMerchant("lease");
+    const hook = receiverHook("lease", "sleep=300");
+    const endpoint = await createEndpoint(hook.url, ["payment_intent.created"], opts);
+    const d = drizzle(env.DB);
+    const now = Date.now();
+    const msgs: { deliveryId: string; attempt: number }[] = [];
+    for (let i = 0; i < 13; i++) {
+      const event: EventRecord = {
+        id: `evt_lease_${endpoint.id}_${i}`,
+        type: "payment_intent.created",
+        created: now + i,
+        merchantId,
+        livemode: false,
+        object: { id: `pi_lease_${i}`, object: "payment_intent", amount: 1000, currency: "usd", status: "requires_payment_method" },
+        requestId: null,
+        idempotencyKey: null,
+        paymentIntentId: `pi_lease_${i}`,
+        orderId: null,
+      };
+      await d.insert(events).values({ id: event.id, merchantId, livemode: false, type: event.type, paymentIntent: event.paymentIntentId, created: event.created, data: eventData(event) });
+      const deliveryId = `wd_lease_${endpoint.id}_${i}`;
+      await d.insert(webhookDeliveries).values({ id: deliveryId, merchantId, livemode: false, eventId: event.id, eventType: event.type, endpointId: endpoint.id, status: "pending", attempts: 0, retrying: true, nextAttemptAt: now, created: now, updated: now });
+      msgs.push({ deliveryId, attempt: 1 });
+    }
+    const before = Date.now();
+    const running = deliverAttempts(env, msgs);
+    // Once the first POST has arrived, every claim is made: the lease is 3 rounds (13 POSTs, 6 at a time) of the 2 s timeout, plus 30 s.
+    for (let i = 0; i < 200 && (await receivedBy(hook.name)).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    const leased = await env.DB.prepare("SELECT min(lease_until) AS lease FROM webhook_deliveries WHERE endpoint_id = ?").bind(endpoint.id).first<{ lease: number }>();
+    expect((leased?.lease ?? 0) - before).toBeGreaterThanOrEqual(3 * 2000 + 30_000);
+    // Meanwhile a newer attempt of each delivery went through (as the cron's re-send would make): the batch's outcomes leave them alone.
+    await env.DB.prepare("UPDATE webhook_deliveries SET attempts = 2, status = 'succeeded', last_status_code = 299 WHERE endpoint_id = ?").bind(endpoint.id).run();
+    await running;
+    const rows = await env.DB.prepare("SELECT status, attempts, last_status_code FROM webhook_deliveries WHERE endpoint_id = ?").bind(endpoint.id).all<{ status: string; attempts: number; last_status_code: number }>();
+    expect(rows.results).toHaveLength(13);
+    for (const row of rows.results) expect(row).toEqual({ status: "succeeded", attempts: 2, last_status_code: 299 });
+  });
+
   it("an endpoint that times out gets no more POSTs from the batch: its other deliveries are handed back unattempted, the healthy endpoint's all go", async () => {
     const { id: merchantId, opts } = await newMerchant("hang");
     const slowHook = receiverHook("hang", "sleep=6000"); // the suite's timeout is 2 s
