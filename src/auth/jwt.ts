@@ -107,9 +107,13 @@ async function verify(token: string, cfg: Config): Promise<GatewayClaims> {
 /** The principal of a verified token. `merchantHeader` picks the merchant for admin and support. */
 export async function principalFromJwt(token: string, cfg: Config, merchantHeader: string | null): Promise<Principal> {
   const claims = await verify(token, cfg);
-  const roles = rolesOf(claims);
+  const named = rolesOf(claims);
   // A valid token that grants no role is authenticated but may do nothing: 403, as seed 000 says.
-  if (roles.length === 0) throw permissionDenied(`This token names no role of the gateway (${ROLES.join(", ")}): it may do nothing here.`);
+  if (named.length === 0) throw permissionDenied(`This token names no role of the gateway (${ROLES.join(", ")}): it may do nothing here.`);
+  // Support reads across merchants and writes nothing. Beside a role that writes for one merchant
+  // (merchant, customer) it is dropped: the token acts as that role, for its own merchant only (the
+  // two together wrote across merchants, and a shopper's token lost its customer limit).
+  const roles = named.includes("support") && !named.includes("admin") && (named.includes("merchant") || named.includes("customer")) ? named.filter((r) => r !== "support") : named;
   const explicit = Array.isArray(claims.permissions) ? claims.permissions.filter((p): p is Permission => typeof p === "string" && isPermission(p)) : null;
   const crossMerchant = roles.includes("admin") || roles.includes("support");
   const claimed = typeof claims.merchant_id === "string" ? claims.merchant_id : null;

@@ -97,6 +97,18 @@ describe("API keys", () => {
     expect((await post("/v1/api_keys", { type: "restricted", permissions: ["payments.transactions.view"] }, { key: manager })).status).toBe(200);
     expectError(await post("/v1/api_keys", { type: "restricted" }, opts), 400, "parameter_missing");
     expectError(await post("/v1/api_keys", { type: "restricted", permissions: ["payments.everything"] }, opts), 400);
+    // A stored answer is replayed only to the credential that made the request: the manager reusing the
+    // secret key's Idempotency-Key does not read the new secret key it could not create.
+    const key = `keys-${Date.now()}-${Math.random()}`;
+    const made = await post<KeyJson>("/v1/api_keys", { type: "secret", name: "ops" }, { ...opts, idempotencyKey: key });
+    expect(made.body.secret).toMatch(/^sk_test_/);
+    expect((await post<KeyJson>("/v1/api_keys", { type: "secret", name: "ops" }, { ...opts, idempotencyKey: key })).body.secret).toBe(made.body.secret);
+    const replayed = await post<KeyJson>("/v1/api_keys", { type: "secret", name: "ops" }, { key: manager, idempotencyKey: key });
+    expect(replayed.status).toBe(400);
+    expect(JSON.stringify(replayed.body)).not.toContain(made.body.secret ?? "never");
+    // Expanding a payment's customer needs the permission to read customers.
+    expectError(await get("/v1/payment_intents?expand[]=data.customer", { key: rk }), 403);
+    expect((await get("/v1/payment_intents?expand[]=data.customer", opts)).status).toBe(200);
   });
 
   it("application credentials authenticate with X-Application-Id and X-Access-Token (seed 003)", async () => {

@@ -132,6 +132,17 @@ describe("roles", () => {
     expect((await get("/v1/admin/payments/search?limit=1", bearer(admin))).status).toBe(200);
   });
 
+  it("support beside a role that writes (merchant, customer) is dropped: the token acts for its own merchant only", async () => {
+    const pi = await succeededIntent(500);
+    const mixed = await hsToken({ roles: ["support", "merchant"], merchant: MERCHANT_B });
+    const asA = { ...bearer(mixed), headers: { "merchant-id": MERCHANT_A } };
+    expectError(await post("/v1/refunds", { payment_intent: pi.id, amount: 100 }, asA), 401);
+    expectError(await post("/v1/api_keys", { type: "secret" }, asA), 401);
+    const shopper = await hsToken({ roles: ["customer", "support"], merchant: MERCHANT_B, customer: "cus_mixed0001" });
+    expectError(await get("/v1/payment_intents", { ...bearer(shopper), headers: { "merchant-id": MERCHANT_A } }), 401);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.amount_refunded).toBe(0);
+  });
+
   it("support reads across merchants but cannot write", async () => {
     const support = await hsToken({ roles: ["support"], merchant: null });
     const asA = { ...bearer(support), headers: { "merchant-id": MERCHANT_A } };

@@ -13,7 +13,7 @@ import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import { merchantSettings } from "../../db/merchants";
 import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
 import * as f from "../v1/fields";
-import { resolvePaymentMethodInput } from "../v1/payment_intents";
+import { resolvePaymentMethodFor } from "../v1/payment_intents";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { retryFailedPayment } from "../common/failed-retry";
@@ -110,7 +110,9 @@ async function cardOf(c: Ctx, principal: Principal, body: CardInput, customerId:
   if (body.token !== undefined) {
     if (body.expiry === undefined && !expiryOptional) throw validation("expiry is required with token.", "expiry");
     const exp = body.expiry === undefined ? null : assertExpiryFuture(body.expiry);
-    const details = await resolvePaymentMethodInput(c, principal, { payment_method: body.token });
+    // A token may name a saved card (pm_...): it pays only for its own customer, as on /v1.
+    const owner = customerId ? await posCustomerId(c.env, principal, customerId) : null;
+    const details = await resolvePaymentMethodFor(c, principal, { payment_method: body.token }, owner);
     if (!details?.card) throw validation("token must be a card token.", "token");
     return exp ? { ...details, card: { ...details.card, ...exp } } : details;
   }

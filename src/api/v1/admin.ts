@@ -23,7 +23,7 @@ import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
 import { auditContext, intentStub, json, respondOutcome } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
-import { resolvePaymentMethodInput } from "./payment_intents";
+import { resolvePaymentMethodFor } from "./payment_intents";
 import { retryFailedPayment } from "../common/failed-retry";
 import { apiVersionField } from "./stripe-version";
 import { PaymentIntentSchema, RefundSchema } from "./schemas";
@@ -477,7 +477,7 @@ function registerFailedPayments(app: App): void {
       if (!isFailedPayment(failed)) throw unexpectedState(`PaymentIntent ${failed.id} is not a failed payment.`, "not_a_failed_payment");
       if (failed.resolution) throw unexpectedState(`This failed payment was already ${failed.resolution.status}.`, "failed_payment_already_resolved");
       const actor: Principal = { ...principal, merchantId: scope.merchantId, livemode: scope.livemode };
-      const method = body.payment_method !== undefined ? await resolvePaymentMethodInput(c, actor, { payment_method: body.payment_method }) : failed.lastPaymentError?.paymentMethod;
+      const method = body.payment_method !== undefined ? await resolvePaymentMethodFor(c, actor, { payment_method: body.payment_method }, failed.customer) : failed.lastPaymentError?.paymentMethod;
       if (!method) throw invalidRequest("The failed payment method cannot be used again; pass payment_method.", "payment_method", "parameter_missing");
       const req = await requestContext(c, actor, "failed_payments.retry", failed.id, body, { details: { retry_of: failed.id } });
       const id = req.idempotencyKey ? await derivedId("pi", scope.merchantId, String(scope.livemode), `retry:${failed.id}:${req.idempotencyKey}`) : randomId("pi");

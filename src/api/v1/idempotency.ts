@@ -8,6 +8,7 @@
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { ApiError, idempotencyInFlight, idempotencyMismatch } from "../../core/errors";
+import { hmacBase62 } from "../../core/ids";
 import { seal, unseal } from "../../core/sealed";
 import { config, type Env } from "../../env";
 import { idempotencyKeys } from "../../db/schema";
@@ -49,13 +50,17 @@ export async function idempotentD1(
     return json(c, answer.body, answer.status);
   }
   const key = req.idempotencyKey;
+  // A stored answer here may hold a secret shown once (a new key's, an endpoint's signing secret): it
+  // is replayed only to the credential that made the request, never to another one of the merchant
+  // that reuses the key (which would read a secret it could not create).
+  const fingerprint = await hmacBase62(config(c.env).fingerprintKey, `${req.fingerprint}|${principal.actor}`, 32);
   const db = drizzle(c.env.DB);
   const where = and(eq(idempotencyKeys.merchantId, principal.merchantId), eq(idempotencyKeys.livemode, principal.livemode), eq(idempotencyKeys.key, key));
   const now = Date.now();
   const claim = () =>
     db
       .insert(idempotencyKeys)
-      .values({ merchantId: principal.merchantId, livemode: principal.livemode, key, fingerprint: req.fingerprint ?? "", state: "in_flight", created: now })
+      .values({ merchantId: principal.merchantId, livemode: principal.livemode, key, fingerprint, state: "in_flight", created: now })
       .onConflictDoNothing()
       .returning({ key: idempotencyKeys.key });
 
@@ -66,7 +71,7 @@ export async function idempotentD1(
       await db.delete(idempotencyKeys).where(and(where, eq(idempotencyKeys.created, existing.created)));
       claimed = await claim();
     } else if (existing) {
-      if (existing.fingerprint !== req.fingerprint) throw idempotencyMismatch(key);
+      if (existing.fingerprint !== fingerprint) throw idempotencyMismatch(key);
       if (existing.state !== "done") throw idempotencyInFlight(key);
       return c.body(await openAnswer(c.env, existing.responseBody), existing.responseStatus as 200, { "content-type": "application/json", "Idempotent-Replayed": "true" });
     }

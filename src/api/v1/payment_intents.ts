@@ -234,6 +234,8 @@ function assertCustomerMay(principal: Principal, operation: string, body: object
 async function expandedCustomers(c: Ctx, principal: Principal, intents: readonly (IntentRecord | null)[], expand: readonly string[]): Promise<Map<string, ExpandedObject>> {
   const found = new Map<string, ExpandedObject>();
   if (!expand.includes("customer")) return found;
+  // The customer object is customer data: a credential that may not read customers may not expand them either.
+  if (!principal.permissions.has("payments.methods.view")) throw permissionDenied("Expanding customer needs the payments.methods.view permission.");
   const ids = [...new Set(intents.map((i) => i?.customer).filter((id): id is string => Boolean(id)))];
   const rows = await Promise.all(ids.map((id) => findCustomer(c.env.DB, principal, id).catch((err: unknown) => (err instanceof ApiError ? null : Promise.reject(err)))));
   for (const row of rows) if (row) found.set(row.id, { ...renderCustomer(row) });

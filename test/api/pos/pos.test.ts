@@ -200,6 +200,8 @@ describe("seed 002 examples, verbatim", () => {
     expect(paid.body.data).toMatchObject({ status: "captured", cardLast4: "1111", customerId: "cust-123" });
     // Another customer cannot pay with it.
     expectPosError(await post("/api/v1/payments/sale", { amountCents: 900, customerId: "cust-999", paymentMethodId: pmId }, opts), 400, "VALIDATION_ERROR");
+    // Nor when the saved card is named as a token.
+    expectPosError(await post("/api/v1/payments/sale", { amountCents: 700, currency: "USD", token: pmId, expiry: EXPIRY, customerId: "cust-999" }, opts), 400, "VALIDATION_ERROR");
     expectPosError(await post("/api/v1/payments/sale", { amountCents: 900, paymentMethodId: "pm_doesnotexist000000" }, opts), 404, "NOT_FOUND");
 
     // A shopper's token pays only with its own saved cards: another customer's, or the merchant's
