@@ -367,21 +367,19 @@ export async function payInvoice(env: Env, invoiceId: string, options: PayOption
       }
     }
     const subscription = await subscriptionById(env.DB, row.subscription);
-    const attempt = row.attemptCount + 1;
-    const paymentMethod = await paymentMethodFor(env, row, subscription, options.paymentMethod);
     // A subscription that ended keeps no open invoice: its cancellation voids them, and one left open
     // is voided here, after its waiting intent was canceled above, never charged. That one was left
     // open by a request that stopped between ending the subscription and voiding its invoices, or by a
-    // cancellation that came while we held the invoice's claim (it does not void a claimed invoice).
-    // So the subscription is read again here, right before the charge.
-    const current = options.dueOnly && row.status === "open" && subscription ? await subscriptionById(env.DB, subscription.id) : null;
-    if (current && ENDED_STATUSES.includes(current.status)) {
+    // cancellation that came while an attempt held the invoice's claim (it does not void a claimed invoice).
+    if (options.dueOnly && row.status === "open" && subscription && ENDED_STATUSES.includes(subscription.status)) {
       const w = new Writes(env.DB, scope);
       addVoid(w, row, options.at, true);
       await w.event("invoice.voided", renderInvoice({ ...row, status: "void", nextPaymentAttempt: null, voidedAt: options.at, claimedUntil: null }), [row.id], { requestId: options.requestId ?? null });
       await w.commit(env);
       return { invoice: await invoiceById(env.DB, invoiceId), attempted: false };
     }
+    const attempt = row.attemptCount + 1;
+    const paymentMethod = await paymentMethodFor(env, row, subscription, options.paymentMethod);
     let result: AttemptResult = { id: null, status: "no_payment_method" };
     if (paymentMethod) {
       const id = await attemptIntentId(row.id, attempt);
