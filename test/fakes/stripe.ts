@@ -255,15 +255,17 @@ export function startStripeFake(): Promise<StripeFake> {
     const idem = req.headers["idempotency-key"];
     const idemKey = typeof idem === "string" && req.method === "POST" ? `${key}|${idem}` : null;
     const fingerprint = `${req.method} ${path} ${body}`;
+    // A fault applies to a replay too: Stripe can fail (500) on the request that asks again.
+    const fault = faults.take(key, faultOp(req.method ?? "GET", path));
+    if (await faults.refuses(fault, key)) return send(res, 500, { error: { type: "api_error", message: `An unknown error occurred (injected: ${fault ?? ""})` } });
     if (idemKey) {
       const stored = idempotency.get(idemKey);
       if (stored) {
         if (stored.fingerprint !== fingerprint) return send(res, 400, { error: { type: "idempotency_error", message: "Keys for idempotent requests can only be used with the same parameters they were first used with." } });
+        await faults.delays(fault, key);
         return send(res, stored.status, stored.body, { "idempotent-replayed": "true" });
       }
     }
-    const fault = faults.take(key, faultOp(req.method ?? "GET", path));
-    if (await faults.refuses(fault, key)) return send(res, 500, { error: { type: "api_error", message: `An unknown error occurred (injected: ${fault ?? ""})` } });
     const result = route(req.method ?? "GET", path, params);
     if (idemKey && result.status < 500) idempotency.set(idemKey, { fingerprint, ...result });
     if (path === "/v1/payment_intents" && req.method === "POST" && LATE.includes(String(params.payment_method))) await sleep(LATE_MS);

@@ -9,6 +9,7 @@ import { signSandboxWebhook } from "../../src/connectors/sandbox/webhooks";
 import worker from "../../src/index";
 import type { ReconcileMessage } from "../../src/reconcile/messages";
 import { requeueStuckReconciliations } from "../../src/reconcile/sweep";
+import { reconcileNow, stripeClearFaults, stripeFault, stripeLedger } from "../chaos/harness";
 import {
   addConnector,
   authorizedIntent,
@@ -16,6 +17,7 @@ import {
   createIntent,
   get,
   newMerchant,
+  post,
   stripeFakeStats,
   waitFor,
   type CallOptions,
@@ -109,6 +111,33 @@ describe.concurrent("reconciliation of unknown outcomes", () => {
     expect(done).toMatchObject({ status: "succeeded", connector: "stripe" });
     const [attempt] = await history(pi.id, opts);
     expect((await stripeFakeStats()).createdByAttempt[attempt?.id ?? ""]).toBe(1);
+  });
+});
+
+describe("a provider failing on the replay of a call whose answer was lost", () => {
+  it("leaves the refund unknown (asked again), never failed: it went through, and is recorded once (it was marked failed, and refunded again)", async () => {
+    const { opts } = await newMerchant("reconcile-replay-error");
+    const secret = `sk_test_fake_replay_${Date.now()}`;
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: secret } });
+    const pi = (await createIntent({ amount: 5000, payment_method: "pm_card_visa", confirm: true }, opts)).body;
+    expect(pi.status).toBe("succeeded");
+    // The refund is done at Stripe but its answer is lost; the replay that asks again gets a 500.
+    await stripeFault(secret, "refund", "lost");
+    // Every replay meanwhile fails (the reconciliation queue may ask too, besides reconcileNow).
+    for (let i = 0; i < 10; i++) await stripeFault(secret, "refund", "error");
+    const refund = await post<{ id: string; status: string }>("/v1/refunds", { payment_intent: pi.id, amount: 3000 }, opts);
+    expect(refund.body.status).toBe("pending");
+    await reconcileNow(pi.id);
+    expect((await get<{ status: string }>(`/v1/refunds/${refund.body.id}`, opts)).body.status).toBe("pending");
+    await stripeClearFaults(secret);
+    await reconcileNow(pi.id);
+    const after = await waitFor(async () => {
+      const r = (await get<{ status: string }>(`/v1/refunds/${refund.body.id}`, opts)).body;
+      return r.status !== "pending" ? r : undefined;
+    }, 15_000);
+    expect(after.status).toBe("succeeded");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.amount_refunded).toBe(3000);
+    expect((await stripeLedger(pi.id)).refunds.map((r) => r.amount)).toEqual([3000]);
   });
 });
 
