@@ -87,6 +87,8 @@ export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, to
       }
       if (event.kind === "authorization.approved" && event.captured) {
         const capture = findAttempt(draft, { ...event, attemptId: null }, (a) => a.type === "capture" && a.status === "pending");
+        // Only for what we asked: a capture of another amount (made in the dashboard meanwhile) is left to reconciliation, which reads back what was captured.
+        if (capture && event.capture && event.capture.amount !== capture.amount) return ignored(`a capture of ${event.capture.amount} where ${capture.amount} was asked`);
         if (capture) {
           settleAttempt(draft, capture, { kind: "succeeded", providerReference: event.providerReference ?? "", responseCode: "webhook", responseText: "Captured (reported by the provider)" }, tools);
           return { applied: true, note: `settled capture ${capture.id}` };
@@ -100,6 +102,7 @@ export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, to
       // Named by our attempt, or (PayPal) by the authorization it captured; settled with the capture's own reference.
       const named = event.capture ? { ...event, providerReference: event.capture.authorization } : event;
       const capture = findAttempt(draft, named, (a) => a.type === "capture" && a.status === "pending");
+      if (capture && event.capture && event.capture.amount !== capture.amount) return ignored(`a capture of ${event.capture.amount} where ${capture.amount} was asked`);
       if (capture) {
         settleAttempt(draft, capture, { kind: "succeeded", providerReference: event.capture?.reference ?? event.providerReference ?? "", responseCode: "webhook", responseText: "Captured (reported by the provider)" }, tools);
         return { applied: true, note: `settled capture ${capture.id}` };
