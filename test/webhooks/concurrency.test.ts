@@ -45,6 +45,35 @@ function controlled() {
   return { work, started, release, settle, peak: () => peak, peakPerKey };
 }
 
+/**
+ * `n` events of the merchant, each with a pending delivery to the endpoint, written here rather than
+ * through the queue (so the test's batch is the only one); answers the batch's messages (attempt 1).
+ */
+async function pendingDeliveries(merchantId: string, endpointId: string, label: string, n: number): Promise<{ deliveryId: string; attempt: number }[]> {
+  const d = drizzle(env.DB);
+  const now = Date.now();
+  const msgs: { deliveryId: string; attempt: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    const event: EventRecord = {
+      id: `evt_${label}_${endpointId}_${i}`,
+      type: "payment_intent.created",
+      created: now + i,
+      merchantId,
+      livemode: false,
+      object: { id: `pi_${label}_${i}`, object: "payment_intent", amount: 1000, currency: "usd", status: "requires_payment_method" },
+      requestId: null,
+      idempotencyKey: null,
+      paymentIntentId: `pi_${label}_${i}`,
+      orderId: null,
+    };
+    await d.insert(events).values({ id: event.id, merchantId, livemode: false, type: event.type, paymentIntent: event.paymentIntentId, created: event.created, data: eventData(event) });
+    const deliveryId = `wd_${label}_${endpointId}_${i}`;
+    await d.insert(webhookDeliveries).values({ id: deliveryId, merchantId, livemode: false, eventId: event.id, eventType: event.type, endpointId, status: "pending", attempts: 0, retrying: true, nextAttemptAt: now, created: now, updated: now });
+    msgs.push({ deliveryId, attempt: 1 });
+  }
+  return msgs;
+}
+
 describe("delivery concurrency within a batch", () => {
   it("at most six at once, two per endpoint that has not answered: a stuck endpoint keeps two, the rest of the batch goes through the other four", async () => {
     expect(DELIVERY_CONCURRENCY).toBe(6);
@@ -202,27 +231,7 @@ describe("delivery concurrency within a batch", () => {
     const { id: merchantId, opts } = await newMerchant("lease");
     const hook = receiverHook("lease", "sleep=300");
     const endpoint = await createEndpoint(hook.url, ["payment_intent.created"], opts);
-    const d = drizzle(env.DB);
-    const now = Date.now();
-    const msgs: { deliveryId: string; attempt: number }[] = [];
-    for (let i = 0; i < 13; i++) {
-      const event: EventRecord = {
-        id: `evt_lease_${endpoint.id}_${i}`,
-        type: "payment_intent.created",
-        created: now + i,
-        merchantId,
-        livemode: false,
-        object: { id: `pi_lease_${i}`, object: "payment_intent", amount: 1000, currency: "usd", status: "requires_payment_method" },
-        requestId: null,
-        idempotencyKey: null,
-        paymentIntentId: `pi_lease_${i}`,
-        orderId: null,
-      };
-      await d.insert(events).values({ id: event.id, merchantId, livemode: false, type: event.type, paymentIntent: event.paymentIntentId, created: event.created, data: eventData(event) });
-      const deliveryId = `wd_lease_${endpoint.id}_${i}`;
-      await d.insert(webhookDeliveries).values({ id: deliveryId, merchantId, livemode: false, eventId: event.id, eventType: event.type, endpointId: endpoint.id, status: "pending", attempts: 0, retrying: true, nextAttemptAt: now, created: now, updated: now });
-      msgs.push({ deliveryId, attempt: 1 });
-    }
+    const msgs = await pendingDeliveries(merchantId, endpoint.id, "lease", 13);
     const before = Date.now();
     const running = deliverAttempts(env, msgs);
     // Once the first POST has arrived, every claim is made: the lease is 3 rounds (13 POSTs, 6 at a time) of the 2 s timeout, plus 30 s.
@@ -244,29 +253,8 @@ describe("delivery concurrency within a batch", () => {
     const slow = await createEndpoint(slowHook.url, ["payment_intent.created"], opts);
     const ok = await createEndpoint(okHook.url, ["payment_intent.created"], opts);
     // Events and their deliveries, written here rather than through the queue, so this batch is the only one.
-    const d = drizzle(env.DB);
     const now = Date.now();
-    const msgs: { deliveryId: string; attempt: number }[] = [];
-    for (const endpoint of [slow, ok]) {
-      for (let i = 0; i < 8; i++) {
-        const event: EventRecord = {
-          id: `evt_hang_${endpoint.id}_${i}`,
-          type: "payment_intent.created",
-          created: now + i,
-          merchantId,
-          livemode: false,
-          object: { id: `pi_hang_${i}`, object: "payment_intent", amount: 1000, currency: "usd", status: "requires_payment_method" },
-          requestId: null,
-          idempotencyKey: null,
-          paymentIntentId: `pi_hang_${i}`,
-          orderId: null,
-        };
-        await d.insert(events).values({ id: event.id, merchantId, livemode: false, type: event.type, paymentIntent: event.paymentIntentId, created: event.created, data: eventData(event) });
-        const deliveryId = `wd_hang_${endpoint.id}_${i}`;
-        await d.insert(webhookDeliveries).values({ id: deliveryId, merchantId, livemode: false, eventId: event.id, eventType: event.type, endpointId: endpoint.id, status: "pending", attempts: 0, retrying: true, nextAttemptAt: now, created: now, updated: now });
-        msgs.push({ deliveryId, attempt: 1 });
-      }
-    }
+    const msgs = [...(await pendingDeliveries(merchantId, slow.id, "hang", 8)), ...(await pendingDeliveries(merchantId, ok.id, "hang", 8))];
     // Retries and hand-backs ten minutes out, so nothing comes back while the test looks.
     await deliverAttempts({ ...env, WEBHOOK_RETRY_SCHEDULE: "10m,20m" }, msgs);
 
