@@ -2,7 +2,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { addConnector, createIntent, get, newMerchant, post, uniqueKey, type CallOptions, type PaymentIntentJson, type RefundJson } from "../helpers";
-import { expectMoneyConsistent, expectReadModelMatches, expectStripeAgrees, objectState, resetObject, settle, sleep, stripeClearFaults, stripeFault, stripeHeld, stripeLedger, stripeRelease } from "./harness";
+import { armBinding, expectMoneyConsistent, expectReadModelMatches, expectStripeAgrees, objectState, resetObject, settle, sleep, stripeClearFaults, stripeFault, stripeHeld, stripeLedger, stripeRelease } from "./harness";
 
 async function stripeMerchant(label: string): Promise<{ opts: CallOptions; secretKey: string }> {
   const { opts } = await newMerchant(label);
@@ -20,6 +20,24 @@ async function untilHeld(secretKey: string): Promise<void> {
 }
 
 describe("chaos regressions", () => {
+  it("an authorization the sandbox refused (provider error), its object reset before the answer was recorded, settles: the sandbox has no record, nothing moved", async () => {
+    const { opts } = await newMerchant("chaos-sandbox-provider-error");
+    const pi = (await createIntent({ amount: 3000, payment_method: "tok_sandboxProviderError", capture_method: "manual" }, opts)).body;
+    let fired = false;
+    await armBinding(pi.id, { step: "read_model", kind: "reset_before", nth: 1 }, () => {
+      fired = true;
+    });
+    const confirmed = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/confirm`, {}, opts);
+    expect(fired).toBe(true);
+    expect(confirmed.status).toBeGreaterThanOrEqual(500);
+    // The attempt was checkpointed pending; reconciliation asks the sandbox, whose answer is final.
+    const intent = (await settle(pi.id)).intent;
+    expect(intent.status).toBe("requires_confirmation");
+    expect(intent.attempts.map((a) => `${a.type}:${a.status}`)).toEqual(["authorize:failed"]);
+    expectMoneyConsistent(intent);
+    await expectReadModelMatches(intent);
+  });
+
   it("a capture whose answer is lost leaves the intent processing (200, not a 500 from a broken invariant); reconciliation captures once", async () => {
     const { opts, secretKey } = await stripeMerchant("chaos-capture-timeout");
     const pi = (await createIntent({ amount: 4000, payment_method: "pm_card_visa", confirm: true, capture_method: "manual" }, opts)).body;

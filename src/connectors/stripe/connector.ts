@@ -67,10 +67,23 @@ export class StripeConnector implements Connector {
 
   async completeAction(req: CompleteActionRequest): Promise<AuthorizeOutcome> {
     // Stripe finishes 3DS on its side; the payment intent says where it stands.
-    return this.reconcileAuthorization(req, req.providerReference, Date.now());
+    return this.lookUpAuthorization(req, req.providerReference, Date.now());
+  }
+
+  /**
+   * A Stripe error on the replay says nothing of the first call, whose answer was lost: it may have
+   * gone through. So a 5xx or a refusal of the replay leaves it unknown (asked again next round), never
+   * "nothing moved" (which reopened a payment to a second charge, or a refund to a second refund).
+   */
+  private static stillUnknown<T extends AuthorizeOutcome | FollowUpOutcome>(outcome: T): T | FollowUpOutcome & { kind: "unknown" } {
+    return outcome.kind === "provider_error" ? { kind: "unknown", providerReference: null, message: `asking Stripe again failed: ${outcome.message}` } : outcome;
   }
 
   async reconcileAuthorization(req: AuthorizeRequest, providerReference: string | null, attemptCreated: number): Promise<AuthorizeOutcome> {
+    return StripeConnector.stillUnknown(await this.lookUpAuthorization(req, providerReference, attemptCreated));
+  }
+
+  private async lookUpAuthorization(req: AuthorizeRequest, providerReference: string | null, attemptCreated: number): Promise<AuthorizeOutcome> {
     try {
       if (providerReference) return fromPaymentIntent(await this.stripe.paymentIntents.retrieve(providerReference));
       if (Date.now() - attemptCreated < IDEMPOTENCY_WINDOW_MS) {
@@ -155,8 +168,7 @@ export class StripeConnector implements Connector {
 
   async reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest): Promise<FollowUpOutcome> {
     // Same request, same key: Stripe replays its answer (or acts now, once).
-    if (kind === "capture") return this.capture(req);
-    if (kind === "void") return this.void(req);
-    return this.refund(req);
+    const outcome = kind === "capture" ? await this.capture(req) : kind === "void" ? await this.void(req) : await this.refund(req);
+    return StripeConnector.stillUnknown(outcome);
   }
 }

@@ -96,10 +96,8 @@ export async function reconcile(draft: IntentRecord, tools: OperationTools): Pro
     } else {
       continue;
     }
-    // The provider failing now says nothing of the first call, whose answer was lost: it may have gone
-    // through. So the attempt stays unknown (asked again next round), never "nothing moved" (which
-    // reopened the payment to a second charge, or a refund to a second refund).
-    if (outcome.kind === "provider_error") outcome = { kind: "unknown", providerReference: attempt.providerReference, message: outcome.message };
+    // A connector answers provider_error here only when the PSP has no record of the call (nothing
+    // moved); a PSP failing on the replay is the connector's "unknown" (see StripeConnector).
     settleAttempt(draft, attempt, outcome, tools);
   }
   return { stillPending: pendingAttempts(draft).length };
