@@ -46,11 +46,19 @@ export interface FollowUpRequest {
   paymentMethod: PaymentMethodDetails | null;
 }
 
+/** Why a connector cannot take a payment (its currency, its amount), said before anything is sent. */
+export interface ConnectorRefusal {
+  code: string;
+  message: string;
+}
+
 export interface Connector {
   readonly name: ConnectorName;
   /** The merchant's connector account; null for the built-in sandbox. */
   readonly accountId: string | null;
   supports(paymentMethod: PaymentMethodDetails): boolean;
+  /** Why this connector cannot take a payment of this amount, or null; a connector that takes any omits it. */
+  refusal?(amount: number, currency: string): ConnectorRefusal | null;
   authorize(req: AuthorizeRequest): Promise<AuthorizeOutcome>;
   completeAction(req: CompleteActionRequest): Promise<AuthorizeOutcome>;
   capture(req: FollowUpRequest): Promise<FollowUpOutcome>;
@@ -61,8 +69,11 @@ export interface Connector {
    * `provider_error`: the PSP has no record of it, so nothing moved.
    */
   reconcileAuthorization(req: AuthorizeRequest, providerReference: string | null, attemptCreated: number): Promise<AuthorizeOutcome>;
-  /** The same for a capture, void or refund. */
-  reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest): Promise<FollowUpOutcome>;
+  /**
+   * The same for a capture, void or refund. `pendingReference` is the attempt's own reference when the
+   * PSP named it while holding it pending (PayPal's capture or refund id), else null.
+   */
+  reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest, pendingReference: string | null): Promise<FollowUpOutcome>;
 }
 
 /** What a PSP's webhook says happened, in our words. */
@@ -84,6 +95,11 @@ export interface ProviderEvent {
   intentId: string | null;
   attemptId: string | null;
   providerReference: string | null;
+  /**
+   * The provider's id of what the event reports settled, when the event is matched by another one:
+   * PayPal names the order, while the money is its capture (or authorization). Absent: `providerReference`.
+   */
+  settledReference?: string;
   captured: boolean;
   /**
    * A capture's money, when the event reports one: how much (minor units, in `currency`), the capture's

@@ -246,7 +246,8 @@ export function applyAuthorizeOutcome(
       // We cannot tell whether money moved: park the intent until reconciliation learns the truth.
       attempt.status = "pending";
       attempt.completed = null;
-      attempt.providerReference = outcome.providerReference;
+      // An answer that says nothing new never forgets the reference the PSP gave before (a pending capture's id).
+      attempt.providerReference = outcome.providerReference ?? attempt.providerReference;
       attempt.responseCode = "unknown_outcome";
       attempt.responseText = outcome.message;
       intent.status = "processing";
@@ -316,7 +317,8 @@ function completeFollowUp(attempt: Attempt, outcome: FollowUpOutcome, now: numbe
     case "unknown":
       attempt.status = "pending";
       attempt.completed = null;
-      attempt.providerReference = outcome.providerReference;
+      // An answer that says nothing new never forgets the reference the PSP gave before (a pending capture's id).
+      attempt.providerReference = outcome.providerReference ?? attempt.providerReference;
       attempt.responseCode = "unknown_outcome";
       attempt.responseText = outcome.message;
       return;

@@ -189,7 +189,7 @@ export async function resetObject(id: string): Promise<void> {
 // ---- the Stripe fake ----------------------------------------------------------------------------
 
 export type StripeOp = "create" | "capture" | "refund";
-export type StripeFaultKind = "error" | "timeout" | "lost" | "hold_before" | "hold_after";
+export type StripeFaultKind = "error" | "timeout" | "lost" | "hold_before" | "hold_after" | "pending";
 
 /** The fault controls of a PSP fake (test/fakes/faults.ts) at `base`, for one key. */
 function fakeControls(base: () => string, name: string) {
@@ -230,7 +230,7 @@ export async function stripeLedger(intentId: string): Promise<StripeLedger> {
 // ---- the PayPal fake (the same controls, per client id) --------------------------------------------
 
 /** complete: the approved order's capture or authorize, when the payer is back; capture: an authorization's. */
-export type PayPalOp = "complete" | "capture" | "refund";
+export type PayPalOp = "complete" | "capture" | "refund" | "read";
 
 const paypalControls = fakeControls(() => env.PAYPAL_API_BASE, "PayPal");
 export const paypalFault = (clientId: string, op: PayPalOp, kind: StripeFaultKind) => paypalControls.arm(clientId, op, kind);

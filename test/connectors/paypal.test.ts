@@ -11,13 +11,16 @@ import {
   newMerchant,
   paypalFakeStats,
   post,
+  storedEventRecords,
   uniqueKey,
+  waitFor,
   type CallOptions,
   type ListJson,
   type PaymentIntentJson,
   type RefundJson,
   type TransactionJson,
 } from "../helpers";
+import { paypalClearFaults, paypalFault, paypalLedger, reconcileNow } from "../chaos/harness";
 
 /**
  * The browser back on the gateway's return page: the GET only shows a page (it changes nothing), whose
@@ -289,5 +292,235 @@ describe("PayPal connector", () => {
     expect(res.status).toBe(200);
     expect(res.body.status).toBe("requires_action");
     expect(res.body.next_action?.redirect_to_url?.url).toMatch(/\/sandbox\/paypal\/checkoutnow\?token=[0-9A-Z]{17}$/);
+  });
+});
+
+/** PayPal's webhook of `type` about `resource`, signed as the fake's verification accepts. */
+function paypalWebhook(accountId: string, id: string, type: string, resource: Record<string, unknown>) {
+  return call<{ applied: number; duplicates: number }>("POST", `/v1/psp_webhooks/${accountId}`, {
+    key: null,
+    body: JSON.stringify({ id, event_type: type, resource }),
+    headers: { "paypal-transmission-id": id, "paypal-transmission-time": new Date().toISOString(), "paypal-transmission-sig": "valid-signature", "paypal-auth-algo": "SHA256withRSA", "paypal-cert-url": "https://api.paypal.com/cert" },
+  });
+}
+
+const settleAtPayPal = async (id: string, status: string) => {
+  const res = await fetch(`${env.PAYPAL_API_BASE}/__settle`, { method: "POST", body: JSON.stringify({ id, status }) });
+  expect(res.status).toBe(200);
+  await res.body?.cancel();
+};
+
+const historyOf = async (id: string, opts: CallOptions) => (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${id}/transactions`, opts)).body.data;
+
+/** Reconciliation asked (as its queue would) until `done` holds of the intent. */
+async function reconciledUntil(id: string, opts: CallOptions, done: (pi: PaymentIntentJson) => boolean): Promise<PaymentIntentJson> {
+  return waitFor(async () => {
+    await reconcileNow(id);
+    const pi = (await get<PaymentIntentJson>(`/v1/payment_intents/${id}`, opts)).body;
+    return done(pi) ? pi : undefined;
+  }, 20_000, `reconciliation of ${id}`);
+}
+
+describe("PayPal: webhooks settle the right attempt, and pending payments settle", () => {
+  it("a capture webhook after the payer came back changes nothing: the approval page's attempt is history, not open", async () => {
+    const m = await paypalMerchant("paypal-late-webhook", "WH-LATE");
+    const pi = (await createIntent({ amount: 2100, payment_method_data: { type: "paypal" }, confirm: true }, m.opts)).body;
+    await approveAtPayPal(pi.next_action?.url ?? "");
+    const order = new URL(pi.next_action?.url ?? "").searchParams.get("token") ?? "";
+    const [capture] = (await paypalLedger(pi.id)).orders.flatMap((o) => o.captures);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, m.opts)).body).toMatchObject({ status: "succeeded", amount_received: 2100 });
+
+    const late = await paypalWebhook(m.accountId, "WH-LATE-1", "PAYMENT.CAPTURE.COMPLETED", {
+      id: capture?.id,
+      status: "COMPLETED",
+      amount: { currency_code: "USD", value: "21.00" },
+      custom_id: pi.id,
+      supplementary_data: { related_ids: { order_id: order } },
+    });
+    expect(late.status).toBe(200);
+    expect(late.body).toMatchObject({ applied: 0 });
+    expect((await historyOf(pi.id, m.opts)).map((t) => `${t.type}:${t.status}`)).toEqual(["authorize:requires_action", "authorize:succeeded"]);
+    const succeeded = (await storedEventRecords({ paymentIntent: pi.id })).filter((e) => e.type === "payment_intent.succeeded");
+    expect(succeeded).toHaveLength(1);
+  });
+
+  it("a completion whose answer was lost is settled by PayPal's webhook on that completion, with the capture's id: refunds reach PayPal", async () => {
+    const m = await paypalMerchant("paypal-lost-completion", "WH-LOSTC");
+    const pi = (await createIntent({ amount: 3300, payment_method_data: { type: "paypal" }, confirm: true }, m.opts)).body;
+    const order = new URL(pi.next_action?.url ?? "").searchParams.get("token") ?? "";
+    await paypalFault(m.clientId, "complete", "lost");
+    // Reconciliation cannot read the order meanwhile: the webhook is what settles it.
+    for (let i = 0; i < 40; i++) await paypalFault(m.clientId, "read", "error");
+    try {
+      await approveAtPayPal(pi.next_action?.url ?? "");
+      expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, m.opts)).body.status).toBe("processing");
+      const [capture] = (await paypalLedger(pi.id)).orders.flatMap((o) => o.captures);
+      expect(capture?.amount).toBe(3300);
+
+      const event = await paypalWebhook(m.accountId, "WH-LOSTC-1", "PAYMENT.CAPTURE.COMPLETED", {
+        id: capture?.id,
+        status: "COMPLETED",
+        amount: { currency_code: "USD", value: "33.00" },
+        custom_id: pi.id,
+        supplementary_data: { related_ids: { order_id: order } },
+      });
+      expect(event.body).toMatchObject({ applied: 1 });
+      const history = await historyOf(pi.id, m.opts);
+      // The completion (the second attempt) is the charge, referenced by PayPal's capture; the page's attempt stays as it was.
+      expect(history.map((t) => `${t.type}:${t.status}:${t.provider_reference ?? ""}`)).toEqual([`authorize:requires_action:${order}`, `authorize:succeeded:${capture?.id ?? ""}`]);
+    } finally {
+      await paypalClearFaults(m.clientId);
+    }
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, m.opts)).body).toMatchObject({ status: "succeeded", amount_received: 3300 });
+    // Reconciliation finds nothing left to ask.
+    await reconcileNow(pi.id);
+    const refund = await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 1300 }, m.opts);
+    expect(refund.body.status).toBe("succeeded");
+    const ledger = await paypalLedger(pi.id);
+    expect(ledger.orders.flatMap((o) => o.captures).map((c) => [c.amount, c.refunds.map((r) => r.amount)])).toEqual([[3300, [1300]]]);
+  });
+
+  it("a completion PayPal holds PENDING settles when PayPal does: read back by reconciliation (completed or declined), or from the webhook", async () => {
+    const m = await paypalMerchant("paypal-pending-completion", "WH-PEND");
+    const pending = async (amount: number) => {
+      const pi = (await createIntent({ amount, payment_method_data: { type: "paypal" }, confirm: true }, m.opts)).body;
+      await paypalFault(m.clientId, "complete", "pending");
+      await approveAtPayPal(pi.next_action?.url ?? "");
+      const order = new URL(pi.next_action?.url ?? "").searchParams.get("token") ?? "";
+      const [capture] = (await paypalLedger(pi.id)).orders.flatMap((o) => o.captures);
+      expect(capture?.status).toBe("PENDING");
+      return { pi, order, captureId: capture?.id ?? "" };
+    };
+
+    // Completed at PayPal: reconciliation reads the order back (it never asks for the capture again).
+    const completed = await pending(1500);
+    await reconcileNow(completed.pi.id);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${completed.pi.id}`, m.opts)).body.status).toBe("processing");
+    expect((await historyOf(completed.pi.id, m.opts)).at(-1)).toMatchObject({ type: "authorize", status: "pending", provider_reference: completed.order });
+    await settleAtPayPal(completed.captureId, "COMPLETED");
+    const paid = await reconciledUntil(completed.pi.id, m.opts, (pi) => pi.status !== "processing");
+    expect(paid).toMatchObject({ status: "succeeded", amount_received: 1500 });
+    expect((await historyOf(completed.pi.id, m.opts)).at(-1)).toMatchObject({ type: "authorize", status: "succeeded", provider_reference: completed.captureId });
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: completed.pi.id, amount: 500 }, m.opts)).body.status).toBe("succeeded");
+
+    // Declined at PayPal: the payment asks for another method.
+    const denied = await pending(1600);
+    await settleAtPayPal(denied.captureId, "DECLINED");
+    const back = await reconciledUntil(denied.pi.id, m.opts, (pi) => pi.status !== "processing");
+    expect(back).toMatchObject({ status: "requires_payment_method", amount_received: 0 });
+    expect(back.last_payment_error?.code).toBe("card_declined");
+
+    // PayPal's webhook settles it too, with the capture's id.
+    const hooked = await pending(1700);
+    const event = await paypalWebhook(m.accountId, "WH-PEND-1", "PAYMENT.CAPTURE.COMPLETED", {
+      id: hooked.captureId,
+      status: "COMPLETED",
+      amount: { currency_code: "USD", value: "17.00" },
+      custom_id: hooked.pi.id,
+      supplementary_data: { related_ids: { order_id: hooked.order } },
+    });
+    expect(event.body).toMatchObject({ applied: 1 });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${hooked.pi.id}`, m.opts)).body).toMatchObject({ status: "succeeded", amount_received: 1700 });
+    expect((await historyOf(hooked.pi.id, m.opts)).at(-1)).toMatchObject({ status: "succeeded", provider_reference: hooked.captureId });
+  });
+
+  it("a capture PayPal holds PENDING keeps its capture id and settles by reading it back, or from the webhook naming it", async () => {
+    const m = await paypalMerchant("paypal-pending-capture", "WH-PCAP");
+    const pendingCapture = async (amount: number) => {
+      const { pi, authorization } = await authorizedAtPayPal(m, amount);
+      await paypalFault(m.clientId, "capture", "pending");
+      const captured = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/capture`, {}, m.opts);
+      expect(captured.body.status).toBe("processing");
+      const capture = (await historyOf(pi.id, m.opts)).find((t) => t.type === "capture");
+      expect(capture).toMatchObject({ status: "pending" });
+      expect(capture?.provider_reference).toMatch(/^CAP/);
+      return { pi, authorization, captureId: capture?.provider_reference ?? "" };
+    };
+
+    const read = await pendingCapture(2500);
+    await reconcileNow(read.pi.id);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${read.pi.id}`, m.opts)).body.status).toBe("processing");
+    await settleAtPayPal(read.captureId, "COMPLETED");
+    expect(await reconciledUntil(read.pi.id, m.opts, (pi) => pi.status !== "processing")).toMatchObject({ status: "succeeded", amount_received: 2500 });
+    expect((await historyOf(read.pi.id, m.opts)).filter((t) => t.type === "capture").map((t) => [t.status, t.provider_reference])).toEqual([["succeeded", read.captureId]]);
+
+    const hooked = await pendingCapture(2600);
+    const event = await paypalWebhook(m.accountId, "WH-PCAP-1", "PAYMENT.CAPTURE.COMPLETED", {
+      id: hooked.captureId,
+      status: "COMPLETED",
+      amount: { currency_code: "USD", value: "26.00" },
+      custom_id: hooked.pi.id,
+      supplementary_data: { related_ids: { authorization_id: hooked.authorization } },
+    });
+    expect(event.body).toMatchObject({ applied: 1 });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${hooked.pi.id}`, m.opts)).body).toMatchObject({ status: "succeeded", amount_received: 2600 });
+
+    // A capture PayPal declines after holding it: the authorization can be captured again.
+    const declined = await pendingCapture(2700);
+    await settleAtPayPal(declined.captureId, "DECLINED");
+    expect(await reconciledUntil(declined.pi.id, m.opts, (pi) => pi.status !== "processing")).toMatchObject({ status: "requires_capture", amount_received: 0 });
+  });
+
+  it("a refund PayPal holds PENDING settles from PAYMENT.CAPTURE.REFUNDED (named by its id), or fails when PayPal fails it: the money comes back to refund", async () => {
+    const m = await paypalMerchant("paypal-pending-refund", "WH-PREF");
+    const pi = (await createIntent({ amount: 4000, payment_method_data: { type: "paypal" }, confirm: true }, m.opts)).body;
+    await approveAtPayPal(pi.next_action?.url ?? "");
+    const refundPending = async (amount: number) => {
+      await paypalFault(m.clientId, "refund", "pending");
+      const refund = (await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount }, m.opts)).body;
+      expect(refund.status).toBe("pending");
+      const attempt = (await historyOf(pi.id, m.opts)).filter((t) => t.type === "refund").at(-1);
+      expect(attempt?.provider_reference).toMatch(/^REF/);
+      return { refund, refundRef: attempt?.provider_reference ?? "" };
+    };
+
+    const hooked = await refundPending(1000);
+    const event = await paypalWebhook(m.accountId, "WH-PREF-1", "PAYMENT.CAPTURE.REFUNDED", { id: hooked.refundRef, status: "COMPLETED", amount: { currency_code: "USD", value: "10.00" }, custom_id: pi.id });
+    expect(event.body).toMatchObject({ applied: 1 });
+    expect((await get<RefundJson>(`/v1/refunds/${hooked.refund.id}`, m.opts)).body.status).toBe("succeeded");
+
+    const failing = await refundPending(3000);
+    await settleAtPayPal(failing.refundRef, "FAILED");
+    await waitFor(async () => {
+      await reconcileNow(pi.id);
+      return (await get<RefundJson>(`/v1/refunds/${failing.refund.id}`, m.opts)).body.status === "failed";
+    }, 20_000, "the failed refund");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, m.opts)).body).toMatchObject({ amount_received: 4000, amount_refunded: 1000 });
+    // What failed can be refunded again.
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 3000 }, m.opts)).body.status).toBe("succeeded");
+  });
+});
+
+describe("PayPal: amounts in PayPal's own decimals", () => {
+  it("HUF goes to PayPal in whole forints; a fraction, or a currency PayPal does not take, is refused before anything is sent", async () => {
+    const m = await paypalMerchant("paypal-huf");
+    const huf = await createIntent({ amount: 500000, currency: "huf", payment_method_data: { type: "paypal" }, confirm: true }, m.opts);
+    expect(huf.status, JSON.stringify(huf.body)).toBe(200);
+    await approveAtPayPal(huf.body.next_action?.url ?? "");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${huf.body.id}`, m.opts)).body).toMatchObject({ status: "succeeded", amount_received: 500000 });
+    // PayPal's ledger counts whole forints: 5000, refunded 1000.
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: huf.body.id, amount: 100000 }, m.opts)).body.status).toBe("succeeded");
+    const fraction = await post<{ error: { code: string; message: string } }>("/v1/refunds", { payment_intent: huf.body.id, amount: 150 }, m.opts);
+    expect(fraction.status).toBe(402);
+    expect(fraction.body.error.code).toBe("amount_not_supported");
+    const ledger = await paypalLedger(huf.body.id);
+    expect(ledger.orders.flatMap((o) => o.captures).map((c) => [c.amount, c.refunds.map((r) => r.amount)])).toEqual([[5000, [1000]]]);
+
+    const yen = await createIntent({ amount: 5000, currency: "jpy", payment_method_data: { type: "paypal" }, confirm: true }, m.opts);
+    expect(yen.body.status).toBe("requires_action");
+
+    const ordersBefore = (await paypalFakeStats()).calls["POST /v2/checkout/orders"] ?? 0;
+    const half = await createIntent({ amount: 500050, currency: "huf", payment_method_data: { type: "paypal" } }, m.opts);
+    const refused = await post<{ error: { code: string; message: string; type: string } }>(`/v1/payment_intents/${half.body.id}/confirm`, {}, m.opts);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ type: "invalid_request_error", code: "amount_not_supported" });
+    expect(refused.body.error.message).toContain("whole units");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${half.body.id}`, m.opts)).body.status).toBe("requires_confirmation");
+    expect(await historyOf(half.body.id, m.opts)).toEqual([]);
+
+    const kwd = await createIntent({ amount: 5000, currency: "kwd", payment_method_data: { type: "paypal" }, confirm: true }, m.opts);
+    expect(kwd.status).toBe(400);
+    expect((kwd.body as unknown as { error: { code: string } }).error.code).toBe("currency_not_supported");
+    expect((await paypalFakeStats()).calls["POST /v2/checkout/orders"] ?? 0).toBe(ordersBefore);
   });
 });

@@ -3,10 +3,10 @@
 // order is captured (or authorized, then captured later). Every call carries PayPal-Request-Id, our
 // attempt's idempotency key, so a replay never moves money twice. The OAuth token is cached per
 // client until shortly before it expires.
-import { decimalToMinor, minorToDecimal } from "../../core/money";
+import { currencyExponent, decimalToMinor, minorToDecimal } from "../../core/money";
 import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
 import type { PaymentMethodDetails } from "../../core/types";
-import type { AuthorizeRequest, CompleteActionRequest, Connector, FollowUpKind, FollowUpRequest } from "../types";
+import type { AuthorizeRequest, CompleteActionRequest, Connector, ConnectorRefusal, FollowUpKind, FollowUpRequest } from "../types";
 
 export interface PayPalConfig {
   accountId: string;
@@ -54,6 +54,35 @@ interface Order {
   links?: Link[];
   purchase_units?: { payments?: { captures?: Payment[]; authorizations?: Payment[] } }[];
 }
+
+/** The currencies PayPal's REST API takes; HUF, JPY and TWD only in whole units (PayPal's own rule, not ISO's). */
+const PAYPAL_CURRENCIES = "aud brl cad cny czk dkk eur gbp hkd huf ils jpy mxn myr nok nzd php pln sek sgd chf thb twd usd".split(" ");
+const PAYPAL_WHOLE_UNITS = ["huf", "jpy", "twd"];
+
+/** Why PayPal cannot take this amount (its currency, or a fraction of a whole-unit currency); null when it can. */
+export function paypalRefusal(amount: number, currency: string): ConnectorRefusal | null {
+  const code = currency.toLowerCase();
+  if (!PAYPAL_CURRENCIES.includes(code)) return { code: "currency_not_supported", message: `PayPal does not take payments in ${code.toUpperCase()}.` };
+  const ours = currencyExponent(code) ?? 2;
+  const theirs = PAYPAL_WHOLE_UNITS.includes(code) ? 0 : 2;
+  if (ours > theirs && amount % 10 ** (ours - theirs) !== 0) {
+    return { code: "amount_not_supported", message: `PayPal takes ${code.toUpperCase()} only in whole units: ${minorToDecimal(amount, code)} ${code.toUpperCase()} has a fraction.` };
+  }
+  return null;
+}
+
+/** The amount as PayPal writes it (in its own decimals for the currency), exactly; call only when paypalRefusal said null. */
+export function paypalValue(amount: number, currency: string): string {
+  const code = currency.toLowerCase();
+  const ours = currencyExponent(code) ?? 2;
+  const theirs = PAYPAL_WHOLE_UNITS.includes(code) ? 0 : 2;
+  const units = ours >= theirs ? amount / 10 ** (ours - theirs) : amount * 10 ** (theirs - ours);
+  if (theirs === 0) return String(units);
+  return `${Math.floor(units / 100)}.${String(units % 100).padStart(2, "0")}`;
+}
+
+/** How PayPal's statuses of a capture, refund or authorization read. */
+const SETTLED_OK = ["COMPLETED", "CREATED", "CAPTURED", "PARTIALLY_CAPTURED", "PARTIALLY_REFUNDED", "REFUNDED"];
 
 function issue(body: Record<string, unknown>): string {
   const details = body.details as { issue?: string }[] | undefined;
@@ -129,11 +158,17 @@ export class PayPalConnector implements Connector {
     }
   }
 
+  refusal(amount: number, currency: string): ConnectorRefusal | null {
+    return paypalRefusal(amount, currency);
+  }
+
   private amount(amount: number, currency: string) {
-    return { currency_code: currency.toUpperCase(), value: minorToDecimal(amount, currency) };
+    return { currency_code: currency.toUpperCase(), value: paypalValue(amount, currency) };
   }
 
   async authorize(req: AuthorizeRequest): Promise<AuthorizeOutcome> {
+    const refused = paypalRefusal(req.amount, req.currency);
+    if (refused) return { kind: "provider_error", message: refused.message };
     const res = await this.call("POST", "/v2/checkout/orders", req.idempotencyKey, {
       intent: req.capture ? "CAPTURE" : "AUTHORIZE",
       purchase_units: [
@@ -174,27 +209,43 @@ export class PayPalConnector implements Connector {
     return this.fromPayment(payment, req.capture, req.providerReference);
   }
 
+  /**
+   * The order's capture (or authorization) as an outcome. A pending one keeps the ORDER's id as the
+   * attempt's reference: reconciliation reads the order back, and PayPal's webhooks name the order.
+   */
   private fromPayment(payment: Payment | undefined, captured: boolean, orderId: string): AuthorizeOutcome {
     if (!payment?.id) return { kind: "unknown", providerReference: orderId, message: "PayPal's answer has no payment" };
-    switch (payment.status) {
-      case "COMPLETED":
-      case "CREATED":
-      case "CAPTURED":
-        return { kind: "approved", providerReference: payment.id, captured, responseCode: payment.status, responseText: "Approved by PayPal", authorizationCode: null, avsResult: null, cvvResult: null };
-      case "PENDING":
-        return { kind: "unknown", providerReference: payment.id, message: "PayPal has the payment pending" };
-      default:
-        return { kind: "declined", providerReference: payment.id, code: "card_declined", declineCode: (payment.status ?? "declined").toLowerCase(), message: "PayPal declined the payment." };
+    if (payment.status === "PENDING") return { kind: "unknown", providerReference: orderId, message: `PayPal has the payment ${payment.id} pending` };
+    if (payment.status && SETTLED_OK.includes(payment.status)) {
+      return { kind: "approved", providerReference: payment.id, captured, responseCode: payment.status, responseText: "Approved by PayPal", authorizationCode: null, avsResult: null, cvvResult: null };
     }
+    return { kind: "declined", providerReference: payment.id, code: "card_declined", declineCode: (payment.status ?? "declined").toLowerCase(), message: "PayPal declined the payment." };
   }
 
+  /**
+   * The truth of a completion whose answer was lost, or that PayPal held pending: the order read back.
+   * Completed: its capture (or authorization) as it stands now. Approved and not completed: the
+   * completion asked again with its PayPal-Request-Id (only that moves money, and a replay cannot move
+   * it twice). Not approved: the payer has not finished at PayPal.
+   */
   async reconcileAuthorization(req: AuthorizeRequest, providerReference: string | null): Promise<AuthorizeOutcome> {
-    // Only completing an approved order moves money; replaying it with the same PayPal-Request-Id is safe.
     if (!providerReference) return { kind: "provider_error", message: "no PayPal order was created" };
-    return this.completeAction({ ...req, providerReference });
+    const read = await this.call("GET", `/v2/checkout/orders/${encodeURIComponent(providerReference)}`, null);
+    if ("kind" in read || read.status !== 200) return { kind: "unknown", providerReference, message: `reading PayPal's order back failed (${"kind" in read ? read.message : read.status})` };
+    const order = read.body as Order;
+    if (order.status === "COMPLETED") {
+      const payments = order.purchase_units?.[0]?.payments;
+      return this.fromPayment(req.capture ? payments?.captures?.[0] : payments?.authorizations?.[0], req.capture, providerReference);
+    }
+    if (order.status === "APPROVED") return this.completeAction({ ...req, providerReference });
+    if (order.status === "VOIDED") return { kind: "declined", providerReference, code: "card_declined", declineCode: "order_voided", message: "PayPal voided the order." };
+    return { kind: "requires_action", providerReference, redirectUrl: null };
   }
 
   private async followUpCall(path: string, req: FollowUpRequest, body: unknown, okStatuses: string[]): Promise<FollowUpOutcome> {
+    // An amount PayPal cannot take is refused here, before anything is sent.
+    const refused = paypalRefusal(req.amount, req.currency);
+    if (refused) return { kind: "failed", code: refused.code, message: refused.message };
     const res = await this.call("POST", path, req.idempotencyKey, body);
     if ("kind" in res) return { kind: "unknown", providerReference: null, message: `PayPal did not answer: ${res.message}` };
     if (res.status >= 500) return { kind: "unknown", providerReference: null, message: `PayPal answered ${res.status}` };
@@ -279,10 +330,24 @@ export class PayPalConnector implements Connector {
   }
 
   refund(req: FollowUpRequest): Promise<FollowUpOutcome> {
-    return this.followUpCall(`/v2/payments/captures/${encodeURIComponent(req.providerReference)}/refund`, req, { amount: this.amount(req.amount, req.currency) }, ["COMPLETED"]);
+    // custom_id names the payment in PayPal's refund webhooks, as the order's does.
+    return this.followUpCall(`/v2/payments/captures/${encodeURIComponent(req.providerReference)}/refund`, req, { amount: this.amount(req.amount, req.currency), custom_id: req.intentId }, ["COMPLETED"]);
   }
 
-  reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest): Promise<FollowUpOutcome> {
+  /**
+   * A capture or refund PayPal answered PENDING carries its own id (`pendingReference`): it is read
+   * back (GET), never asked for again. Without one (the answer was lost) the call is replayed with
+   * its PayPal-Request-Id, which cannot move money twice.
+   */
+  async reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest, pendingReference: string | null = null): Promise<FollowUpOutcome> {
+    if ((kind === "capture" || kind === "refund") && pendingReference && pendingReference !== req.providerReference) {
+      const read = await this.call("GET", `/v2/payments/${kind === "capture" ? "captures" : "refunds"}/${encodeURIComponent(pendingReference)}`, null);
+      if ("kind" in read || read.status !== 200) return { kind: "unknown", providerReference: pendingReference, message: `reading PayPal's ${kind} ${pendingReference} back failed (${"kind" in read ? read.message : read.status})` };
+      const payment = read.body as Payment;
+      if (payment.status === "PENDING") return { kind: "unknown", providerReference: pendingReference, message: `PayPal has the ${kind} ${pendingReference} pending` };
+      if (payment.status && SETTLED_OK.includes(payment.status)) return { kind: "succeeded", providerReference: pendingReference, responseCode: payment.status, responseText: "Done (read back from PayPal)" };
+      return { kind: "failed", code: `${kind}_${(payment.status ?? "failed").toLowerCase()}`, message: `PayPal reports the ${kind} ${pendingReference} ${payment.status ?? "without a status"}.` };
+    }
     if (kind === "capture") return this.capture(req);
     if (kind === "void") return this.void(req);
     return this.refund(req);

@@ -51,7 +51,10 @@ export function fromPayPalEvent(event: PayPalEvent): ProviderEvent {
     kind,
     capture: kind === "capture.succeeded" ? captureOf(resource, related.authorization_id) : null,
     captured: event.event_type === "PAYMENT.CAPTURE.COMPLETED",
-    providerReference: kind === "refund.succeeded" || kind === "capture.succeeded" ? null : base.providerReference,
+    // Matched by the order (an authorization's capture by its authorization, in `capture`); a refund by its own id.
+    providerReference: kind === "capture.succeeded" ? null : kind === "refund.succeeded" ? (text(resource.id) ?? null) : base.providerReference,
+    // The money is the capture or authorization itself: its id is the payment's reference from now on.
+    ...(kind === "authorization.approved" && text(resource.id) ? { settledReference: text(resource.id) } : {}),
     declineCode: kind === "authorization.declined" ? "paypal_denied" : null,
     code: kind === "authorization.declined" ? "card_declined" : null,
   };

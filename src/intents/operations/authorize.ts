@@ -47,7 +47,12 @@ export async function authorize(draft: IntentRecord, tools: OperationTools, opts
   if (!draft.paymentMethod) throw new Error("authorize() needs a payment method");
   const connectors = opts.connectors ?? (await tools.routes(draft));
   let attempted = false;
-  for (const [index, connector] of connectors.entries()) {
+  // A connector that cannot take this amount (PayPal and a KWD payment, say) is passed over before anything is sent.
+  const refusals = connectors.map((connector) => connector.refusal?.(draft.amount, draft.currency) ?? null);
+  const usable = connectors.filter((_, i) => refusals[i] === null);
+  const [refused] = refusals.filter((r) => r !== null);
+  if (usable.length === 0 && refused) throw new ApiError({ status: 400, type: "invalid_request_error", code: refused.code, param: "currency", message: refused.message });
+  for (const [index, connector] of usable.entries()) {
     if (!(await tools.health.admit(connector))) continue;
     attempted = true;
     const attempt = startAttempt(draft, {
@@ -64,7 +69,7 @@ export async function authorize(draft: IntentRecord, tools: OperationTools, opts
     await tools.checkpoint();
     const request = authorizeRequest(draft, attempt, tools, opts.authenticated);
     const outcome = await call<AuthorizeOutcome>(tools, connector, () => connector.authorize(request), (message) => ({ kind: "unknown", providerReference: null, message }));
-    const isLast = index === connectors.length - 1;
+    const isLast = index === usable.length - 1;
     if (outcome.kind === "provider_error" && !isLast) {
       // Nothing moved at this PSP: record the failed attempt and try the next connector.
       attempt.status = "failed";

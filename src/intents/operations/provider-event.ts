@@ -54,19 +54,32 @@ function recordCapturedElsewhere(draft: IntentRecord, event: ProviderEvent, acco
   return { applied: true, note: `recorded a capture made at the provider (${captured.reference})` };
 }
 
+/**
+ * The authorization an approval or decline settles: a pending one first (the completion of a
+ * provider's page, whose answer was lost, names the same order as the page's attempt before it); else
+ * the attempt waiting for the customer, only while the intent still waits for it. A page's attempt the
+ * customer already came back from (a later attempt completed it) is history, not open.
+ */
+function authorizationFor(draft: IntentRecord, event: ProviderEvent): Attempt | undefined {
+  const latest = [...draft.attempts].reverse().find((a) => a.type === "authorize");
+  return (
+    findAttempt(draft, event, (a) => a.type === "authorize" && a.status === "pending") ??
+    findAttempt(draft, event, (a) => a.type === "authorize" && a.status === "requires_action" && draft.status === "requires_action" && a === latest)
+  );
+}
+
 export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, tools: OperationTools, accountId: string): ProviderEventResult {
   const ignored = (note: string): ProviderEventResult => ({ applied: false, note });
-  const open = (a: Attempt) => a.status === "pending" || a.status === "requires_action";
   switch (event.kind) {
     case "authorization.approved":
     case "authorization.declined": {
-      const auth = findAttempt(draft, event, (a) => a.type === "authorize" && open(a));
+      const auth = authorizationFor(draft, event);
       if (auth) {
         const outcome: AuthorizeOutcome =
           event.kind === "authorization.approved"
             ? {
                 kind: "approved",
-                providerReference: event.providerReference ?? auth.providerReference ?? event.id,
+                providerReference: event.settledReference ?? event.providerReference ?? auth.providerReference ?? event.id,
                 captured: auth.capture === true,
                 responseCode: "webhook",
                 responseText: "Approved (reported by the provider)",
@@ -99,9 +112,12 @@ export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, to
       return ignored("nothing open for this event: already settled");
     }
     case "capture.succeeded": {
-      // Named by our attempt, or (PayPal) by the authorization it captured; settled with the capture's own reference.
-      const named = event.capture ? { ...event, providerReference: event.capture.authorization } : event;
-      const capture = findAttempt(draft, named, (a) => a.type === "capture" && a.status === "pending");
+      // Named by our attempt, or (PayPal) by the capture's own id (one PayPal held pending) or the
+      // authorization it captured; settled with the capture's own reference.
+      const pendingCapture = (a: Attempt) => a.type === "capture" && a.status === "pending";
+      const capture = event.capture
+        ? (findAttempt(draft, { ...event, providerReference: event.capture.reference }, pendingCapture) ?? findAttempt(draft, { ...event, providerReference: event.capture.authorization }, pendingCapture))
+        : findAttempt(draft, event, pendingCapture);
       if (capture && event.capture && event.capture.amount !== capture.amount) return ignored(`a capture of ${event.capture.amount} where ${capture.amount} was asked`);
       if (capture) {
         settleAttempt(draft, capture, { kind: "succeeded", providerReference: event.capture?.reference ?? event.providerReference ?? "", responseCode: "webhook", responseText: "Captured (reported by the provider)" }, tools);
