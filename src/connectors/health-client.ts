@@ -2,7 +2,8 @@
 // (skipped while this isolate saw it closed in the last second) and report each outcome afterwards
 // without waiting for it. Failures are reported at once (they drive the circuit breaker);
 // successes are batched per isolate and sent every half second, which keeps the health object
-// off the hot path of every payment.
+// off the hot path of every payment. Every report carries its outcome's time, so a batched success
+// that arrives after later failures cannot close the breaker they opened.
 import type { AuthorizeOutcome, FollowUpOutcome } from "../core/outcomes";
 import type { Scope } from "../core/types";
 import type { Env } from "../env";
@@ -52,7 +53,7 @@ export function healthGate(env: Env, scope: Scope, waitUntil: (promise: Promise<
         closedUntil.delete(key);
         waitUntil(
           stub(connector)
-            .report(result, latencyMs)
+            .report(result, latencyMs, sample.at)
             .catch(() => undefined),
         );
         return;

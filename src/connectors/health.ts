@@ -2,6 +2,9 @@
 // call to that connector. It keeps a sliding window of outcomes (success rate, p50/p95 latency,
 // errors) and a circuit breaker: open after repeated failures, half-open after a cooldown (one probe
 // at a time), closed again on a successful probe. Declines are successes: the PSP worked.
+// Each report carries the time of the outcome it reports (callers batch their successes, so a success
+// may arrive after failures that came later): a success no newer than the last failure counted is
+// history, and neither closes the breaker nor breaks the run of failures.
 // The window's samples live in the object's SQLite storage, so its figures survive eviction and
 // restarts (an object idle for a few seconds is evicted, and its memory with it).
 import { DurableObject } from "cloudflare:workers";
@@ -22,7 +25,11 @@ interface Breaker {
   consecutiveFailures: number;
   openedAt: number | null;
   probeStartedAt: number | null;
+  /** When the newest failure of the current run happened (the outcome's time, as reported). */
+  lastFailureAt: number | null;
 }
+
+const CLOSED: Breaker = { state: "closed", consecutiveFailures: 0, openedAt: null, probeStartedAt: null, lastFailureAt: null };
 
 export interface HealthSnapshot {
   state: BreakerState;
@@ -85,7 +92,10 @@ export class ConnectorHealthObject extends DurableObject<Env> {
   }
 
   private async state(): Promise<Breaker> {
-    this.breaker ??= (await this.ctx.storage.get<Breaker>(BREAKER_KEY)) ?? { state: "closed", consecutiveFailures: 0, openedAt: null, probeStartedAt: null };
+    if (this.breaker) return this.breaker;
+    const stored = await this.ctx.storage.get<Omit<Breaker, "lastFailureAt"> & { lastFailureAt?: number | null }>(BREAKER_KEY);
+    // A breaker stored before lastFailureAt was kept: its opening is the last failure it knows of.
+    this.breaker = stored ? { ...stored, lastFailureAt: stored.lastFailureAt ?? stored.openedAt } : CLOSED;
     return this.breaker;
   }
 
@@ -118,21 +128,26 @@ export class ConnectorHealthObject extends DurableObject<Env> {
     return state;
   }
 
-  async report(result: CallResult, latencyMs: number, now = Date.now()): Promise<BreakerState> {
+  /** One call's outcome; `at` is when it happened (a batched success arrives later than that). */
+  async report(result: CallResult, latencyMs: number, at = Date.now()): Promise<BreakerState> {
     const cfg = config(this.env);
-    this.record({ at: now, result, latencyMs });
+    this.record({ at, result, latencyMs });
     const b = await this.state();
     const failed = result === "provider_error" || result === "timeout";
     if (!failed) {
-      if (b.state !== "closed" || b.consecutiveFailures !== 0) await this.save({ state: "closed", consecutiveFailures: 0, openedAt: null, probeStartedAt: null });
+      // A success from before the last failure (ties included: their order is unknown) says nothing of
+      // the connector now: it leaves an open breaker open, and the run of failures unbroken.
+      if (b.lastFailureAt !== null && at <= b.lastFailureAt) return b.state;
+      if (b.state !== "closed" || b.consecutiveFailures !== 0) await this.save(CLOSED);
       return "closed";
     }
     const failures = b.consecutiveFailures + 1;
+    const lastFailureAt = Math.max(at, b.lastFailureAt ?? at);
     if (b.state === "half_open" || failures >= cfg.breakerFailureThreshold) {
-      await this.save({ state: "open", consecutiveFailures: failures, openedAt: now, probeStartedAt: null });
+      await this.save({ state: "open", consecutiveFailures: failures, openedAt: lastFailureAt, probeStartedAt: null, lastFailureAt });
       return "open";
     }
-    await this.save({ ...b, consecutiveFailures: failures });
+    await this.save({ ...b, consecutiveFailures: failures, lastFailureAt });
     return b.state;
   }
 

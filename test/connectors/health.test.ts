@@ -1,6 +1,7 @@
 // psp_health's window survives its object's eviction and restarts: the samples live in the object's
 // storage, not in memory. A fresh instance over the same storage (what a restart or another
 // isolate gets) shows the same figures; samples older than the window drop out.
+// The breaker goes by the time of each outcome, so a late batched success cannot close it.
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -54,5 +55,46 @@ describe("ConnectorHealthObject keeps its window in storage", () => {
     expect(snapshot.series[0]).toMatchObject({ start: Math.floor(Date.UTC(2026, 0, 1, 12, 0) / 1000), success_rate: 0.5 });
     expect(snapshot.series[1]?.success_rate).toBeNull();
     expect(snapshot.series[4]).toMatchObject({ success_rate: 1, p50_latency_ms: 200 });
+  });
+});
+
+// Callers batch their successes (src/connectors/health-client.ts): a success can reach the object
+// after failures that happened later. Each report carries its outcome's time; the clock is injected.
+// The suite's breaker opens after 3 consecutive failures and cools down for 1 s (vitest.config.ts).
+describe("ConnectorHealthObject's breaker goes by when outcomes happened, not when they arrive", () => {
+  const breaker = () => env.CONNECTOR_HEALTH.get(env.CONNECTOR_HEALTH.idFromName(`health-stale-${crypto.randomUUID()}`));
+  const t0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+
+  it("a batched success older than the failures that opened the breaker leaves it open", async () => {
+    const stub = breaker();
+    expect(await stub.report("provider_error", 100, t0 + 10)).toBe("closed");
+    expect(await stub.report("timeout", 100, t0 + 20)).toBe("closed");
+    expect(await stub.report("provider_error", 100, t0 + 30)).toBe("open");
+    // The success was gathered at t0, before the failures, and delivered now.
+    expect(await stub.reportMany([{ at: t0, result: "success", latencyMs: 50 }])).toBe("open");
+    expect(await stub.snapshot(t0 + 40)).toMatchObject({ state: "open", consecutive_failures: 3, successes: 1, provider_errors: 2, timeouts: 1 });
+    expect(await stub.admit(t0 + 40)).toEqual({ allowed: false, state: "open" });
+    // After the cooldown one probe goes through; its success, newer than the failures, closes the breaker.
+    expect(await stub.admit(t0 + 30 + 1_000)).toEqual({ allowed: true, state: "half_open" });
+    expect(await stub.report("success", 80, t0 + 1_100)).toBe("closed");
+    expect(await stub.admit(t0 + 1_110)).toEqual({ allowed: true, state: "closed" });
+  });
+
+  it("a stale success does not break a run of failures, nor does a success at the same time as a failure", async () => {
+    const stub = breaker();
+    await stub.report("provider_error", 100, t0 + 10);
+    await stub.report("provider_error", 100, t0 + 20);
+    expect(await stub.reportMany([{ at: t0, result: "success", latencyMs: 50 }, { at: t0 + 20, result: "decline", latencyMs: 50 }])).toBe("closed");
+    expect((await stub.snapshot(t0 + 25)).consecutive_failures).toBe(2);
+    expect(await stub.report("timeout", 100, t0 + 30)).toBe("open");
+  });
+
+  it("a success after the last failure still ends the run", async () => {
+    const stub = breaker();
+    await stub.report("provider_error", 100, t0 + 10);
+    await stub.report("provider_error", 100, t0 + 20);
+    expect(await stub.reportMany([{ at: t0 + 21, result: "success", latencyMs: 50 }])).toBe("closed");
+    expect((await stub.snapshot(t0 + 25)).consecutive_failures).toBe(0);
+    expect(await stub.report("provider_error", 100, t0 + 30)).toBe("closed");
   });
 });
