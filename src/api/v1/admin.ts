@@ -4,7 +4,7 @@
 import { and, desc, eq, gte, isNotNull, isNull, lte, sql, type SQL } from "drizzle-orm";
 import { beyond, refundData } from "../../db/queries";
 import { intentFromRow, intentRow } from "../../db/intent-row";
-import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import type { SQLiteColumn, SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
 import { audit } from "../../audit/log";
 import type { Principal } from "../../auth/permissions";
@@ -13,7 +13,7 @@ import { derivedId, hasPrefix, randomId } from "../../core/ids";
 import { isFailedPayment } from "../../core/intent";
 import { renderIntent, renderRefund } from "../../core/objects";
 import type { IntentRecord, RefundRecord, Scope } from "../../core/types";
-import { forgetSettings, parseSettings } from "../../db/merchants";
+import { forgetSettings, parseSettings, type MerchantSettings } from "../../db/merchants";
 import { directoryDb, everyShard, findOnShards, merchantEnv, mergedPage } from "../../db/shards";
 import { bounded, unboundedMessage } from "../../db/search";
 import { auditLog, merchants, paymentIntents, refunds } from "../../db/schema";
@@ -116,20 +116,43 @@ async function merchantOr404(d1: D1Database, id: string): Promise<MerchantRow> {
   return row;
 }
 
+/**
+ * Writes only what the body changes, in one statement: the settings are set key by key on the stored
+ * JSON (json_set), so a concurrent update of the name or of another setting is never written back
+ * from a stale read of the row.
+ */
 async function updateMerchant(c: Ctx, principal: Principal, row: MerchantRow, body: z.output<typeof UpdateMerchantBody>): Promise<MerchantJson> {
-  const settings = { ...parseSettings(row.settings), ...(body.settings ?? {}) };
   if (body.payments_entitlement !== undefined && !principal.roles.includes("admin")) throw permissionDenied("Only admin users may change a merchant's entitlements.");
+  const patch: Partial<MerchantSettings> = { ...(body.settings ?? {}) };
   // The approval thresholds are the four-eyes rule on refunds: only someone who may approve refunds
   // may change them (a key that manages keys could otherwise switch the rule off and refund alone).
+  // Sent back unchanged by someone else, they are not written: a copy read before an approver's
+  // change must not undo it.
   const thresholds = body.settings?.refund_approval_thresholds;
-  if (thresholds !== undefined && JSON.stringify(thresholds) !== JSON.stringify(parseSettings(row.settings).refund_approval_thresholds) && !principal.permissions.has("refunds.approve")) {
-    throw permissionDenied("Changing refund_approval_thresholds needs the refunds.approve permission.");
+  if (thresholds !== undefined && !principal.permissions.has("refunds.approve")) {
+    if (JSON.stringify(thresholds) !== JSON.stringify(parseSettings(row.settings).refund_approval_thresholds)) {
+      throw permissionDenied("Changing refund_approval_thresholds needs the refunds.approve permission.");
+    }
+    delete patch.refund_approval_thresholds;
   }
-  const next = { ...row, name: body.name ?? row.name, settings: JSON.stringify(settings), paymentsEntitlement: body.payments_entitlement ?? row.paymentsEntitlement };
-  await db(directoryDb(c.env)).update(merchants).set(next).where(eq(merchants.id, row.id));
+  const changes: SQLiteUpdateSetSource<typeof merchants> = {};
+  if (body.name !== undefined) changes.name = body.name;
+  if (body.payments_entitlement !== undefined) changes.paymentsEntitlement = body.payments_entitlement;
+  const settings = Object.entries(patch).filter(([, value]) => value !== undefined);
+  if (settings.length > 0) {
+    // Each value through json() so that json_set stores it as JSON (an object, a string, null), not as text.
+    const pairs = settings.map(([key, value]) => sql`${`$.${key}`}, json(${JSON.stringify(value)})`);
+    changes.settings = sql`json_set(coalesce(nullif(${merchants.settings}, ''), '{}'), ${sql.join(pairs, sql`, `)})`;
+  }
+  let updated = row;
+  if (Object.keys(changes).length > 0) {
+    const [written] = await db(directoryDb(c.env)).update(merchants).set(changes).where(eq(merchants.id, row.id)).returning();
+    if (!written) throw resourceMissing("merchant", row.id, "id");
+    updated = written;
+  }
   forgetSettings(row.id);
-  audit(auditContext(c), principal, { action: "merchants.update", objectType: "merchant", objectId: row.id, httpStatus: 200, merchantId: row.id, details: { settings: JSON.stringify(settings) } });
-  return renderMerchant(next);
+  audit(auditContext(c), principal, { action: "merchants.update", objectType: "merchant", objectId: row.id, httpStatus: 200, merchantId: row.id, details: { settings: JSON.stringify(parseSettings(updated.settings)) } });
+  return renderMerchant(updated);
 }
 
 function registerMerchants(app: App): void {
