@@ -363,9 +363,20 @@ export interface RenderOptions {
   customers?: ReadonlyMap<string, ExpandedObject>;
 }
 
+/**
+ * The intent's latest charge, as Stripe's latest_charge: its successful one, else its latest declined
+ * authorization (a failed charge), else none. A provider error or a 3DS failure charged nothing.
+ */
+function latestCharge(intent: IntentRecord): ChargeJson | null {
+  const success = renderCharge(intent);
+  if (success) return success;
+  const declined = [...intent.attempts].reverse().find((a) => a.type === "authorize" && a.status === "failed" && a.responseCode !== "provider_error");
+  return declined ? renderFailedCharge(intent, declined.id) : null;
+}
+
 export function renderIntent(intent: IntentRecord, options: RenderOptions = {}): PaymentIntentJson {
   const expand = new Set(options.expand ?? []);
-  const charge = renderCharge(intent);
+  const charge = latestCharge(intent);
   const err = intent.lastPaymentError;
   const pm = intent.paymentMethod;
   const cardOptions = intent.cardOptions ?? {};

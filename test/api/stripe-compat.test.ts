@@ -135,13 +135,20 @@ describe("object shapes", () => {
     const chargeId = res.body.error.charge;
     expect(chargeId).toMatch(/^ch_[A-Za-z0-9]{48}$/);
     expect(res.body.error.payment_intent?.last_payment_error?.charge).toBe(chargeId);
-    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.last_payment_error?.charge).toBe(chargeId);
+    const declined = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body;
+    expect(declined.last_payment_error?.charge).toBe(chargeId);
+    // As at Stripe, the failed charge is the intent's latest charge until another is made.
+    expect(declined.latest_charge).toBe(chargeId);
+    expect(res.body.error.payment_intent?.latest_charge).toBe(chargeId);
+    const expanded = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}?expand[]=latest_charge`)).body;
+    expect(expanded.latest_charge).toMatchObject({ object: "charge", id: chargeId, status: "failed", paid: false });
     const charge = await get<ChargeJson>(`/v1/charges/${chargeId}`);
     expect(charge.status, JSON.stringify(charge.body)).toBe(200);
     expect(charge.body).toMatchObject({ id: chargeId, status: "failed", paid: false, captured: false, failure_code: "card_declined", payment_intent: pi.id, outcome: { type: "issuer_declined", reason: "insufficient_funds" } });
     // A later success is the intent's charge; the failed one stays readable.
     const ok = (await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_visa" })).body;
     expect(ok.latest_charge).not.toBe(chargeId);
+    expect(ok.latest_charge).toBe(`ch_${pi.id.slice(3)}`);
     expect((await get<ChargeJson>(`/v1/charges/${chargeId}`)).body.status).toBe("failed");
     expect((await get<ChargeJson>(`/v1/charges/${String(ok.latest_charge)}`)).body.status).toBe("succeeded");
     // A refund cannot name the failed charge.
