@@ -106,6 +106,11 @@ export function failureReason(intent: IntentRecord): string | null {
   return intent.lastPaymentError?.declineCode ?? intent.lastPaymentError?.code ?? "unknown";
 }
 
+/** A declined authorization: a failed charge, as at Stripe (a provider error or a 3DS failure charged nothing). */
+export function isFailedCharge(attempt: Attempt): boolean {
+  return attempt.type === "authorize" && attempt.status === "failed" && attempt.responseCode !== "provider_error";
+}
+
 export function chargeAttempt(intent: IntentRecord): Attempt | null {
   if (!intent.chargeAttemptId) return null;
   return intent.attempts.find((a) => a.id === intent.chargeAttemptId) ?? null;

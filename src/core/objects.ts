@@ -1,7 +1,7 @@
 // The canonical public representation of our objects: Stripe's field names, plus seed 001's where
 // they differ (payment_intent_id, latest_charge_id, refund_id). /v1 answers with these, and events
 // carry them as snapshots. Times are Unix seconds, as Stripe's; `created_ms` keeps the milliseconds.
-import { chargeAttempt } from "./intent";
+import { chargeAttempt, isFailedCharge } from "./intent";
 import { chargeIdForIntent, failedChargeId } from "./ids";
 import type { Attempt, BillingAddress, BillingDetails, IntentRecord, PaymentMethodDetails, RefundRecord, Shipping } from "./types";
 
@@ -370,7 +370,7 @@ export interface RenderOptions {
 function latestCharge(intent: IntentRecord): ChargeJson | null {
   const success = renderCharge(intent);
   if (success) return success;
-  const declined = [...intent.attempts].reverse().find((a) => a.type === "authorize" && a.status === "failed" && a.responseCode !== "provider_error");
+  const declined = [...intent.attempts].reverse().find(isFailedCharge);
   return declined ? renderFailedCharge(intent, declined.id) : null;
 }
 
@@ -592,7 +592,7 @@ export function renderCharge(intent: IntentRecord): ChargeJson | null {
  * failure_message), or null when the id names no declined authorization of this intent.
  */
 export function renderFailedCharge(intent: IntentRecord, attemptId: string): ChargeJson | null {
-  const attempt = intent.attempts.find((a) => a.id === attemptId && a.type === "authorize" && a.status === "failed" && a.responseCode !== "provider_error");
+  const attempt = intent.attempts.find((a) => a.id === attemptId && isFailedCharge(a));
   if (!attempt) return null;
   // The card is known for the latest decline (last_payment_error keeps it); older ones keep its id.
   const pm = intent.lastPaymentError?.attemptId === attempt.id ? intent.lastPaymentError.paymentMethod : null;

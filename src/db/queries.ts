@@ -231,7 +231,13 @@ export interface ChargeFilters {
 }
 
 /** Charges are rendered from their intents: the list joins the charge index to the intent rows. */
-export async function listCharges(d1: D1Database, scope: Scope, filters: ChargeFilters, page: PageRequest): Promise<Page<IntentRecord>> {
+/** A charge row: its id (the intent's one charge, or one of its declined authorizations) and its intent. */
+export interface ChargeEntry {
+  chargeId: string;
+  intent: IntentRecord;
+}
+
+export async function listCharges(d1: D1Database, scope: Scope, filters: ChargeFilters, page: PageRequest): Promise<Page<ChargeEntry>> {
   const where = [
     ...(filters.paymentIntent ? [eq(charges.paymentIntent, filters.paymentIntent)] : []),
     ...(filters.customer ? [eq(charges.customer, filters.customer)] : []),
@@ -240,13 +246,13 @@ export async function listCharges(d1: D1Database, scope: Scope, filters: ChargeF
   return pageOf(d1, CHARGES, scope, where, page, async (w, order, limit) =>
     (
       await drizzle(d1)
-        .select(intentRow)
+        .select({ ...intentRow, chargeId: charges.id })
         .from(charges)
         .innerJoin(paymentIntents, eq(paymentIntents.id, charges.paymentIntent))
         .where(w)
         .orderBy(...order)
         .limit(limit)
-    ).map(intentFromRow),
+    ).map((row) => ({ chargeId: row.chargeId, intent: intentFromRow(row) })),
   );
 }
 

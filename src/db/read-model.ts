@@ -2,8 +2,8 @@
 // calls this. Each row carries the intent's version and is only ever replaced by a newer one, so a
 // retried or late write can never move the read model backwards.
 import { and, eq, sql, type Placeholder } from "drizzle-orm";
-import { chargeAttempt, failureReason } from "../core/intent";
-import { chargeIdForIntent } from "../core/ids";
+import { chargeAttempt, failureReason, isFailedCharge } from "../core/intent";
+import { chargeIdForIntent, failedChargeId } from "../core/ids";
 import { isVoidedSale } from "../core/pos-status";
 import type { IntentRecord } from "../core/types";
 import type { AuditRow } from "../audit/log";
@@ -189,6 +189,20 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
         paymentIntent: intent.id,
         customer: intent.customer,
         created: auth.created,
+        version: intent.version,
+      }),
+    );
+  }
+  // Each declined authorization is a failed charge, listed as Stripe lists them.
+  for (const declined of intent.attempts.filter(isFailedCharge)) {
+    statements.push(
+      upsertCharge(d1, {
+        id: failedChargeId(intent.id, declined.id),
+        merchantId: intent.merchantId,
+        livemode: intent.livemode,
+        paymentIntent: intent.id,
+        customer: intent.customer,
+        created: declined.created,
         version: intent.version,
       }),
     );

@@ -151,6 +151,14 @@ describe("object shapes", () => {
     expect(ok.latest_charge).toBe(`ch_${pi.id.slice(3)}`);
     expect((await get<ChargeJson>(`/v1/charges/${chargeId}`)).body.status).toBe("failed");
     expect((await get<ChargeJson>(`/v1/charges/${String(ok.latest_charge)}`)).body.status).toBe("succeeded");
+    // Both are listed, newest first, as Stripe lists an intent's charges.
+    const listed = (await get<ListJson<ChargeJson>>(`/v1/charges?payment_intent=${pi.id}`)).body.data;
+    expect(listed.map((c) => [c.id, c.status])).toEqual([
+      [String(ok.latest_charge), "succeeded"],
+      [chargeId, "failed"],
+    ]);
+    const page = (await get<ListJson<ChargeJson>>(`/v1/charges?payment_intent=${pi.id}&limit=1&starting_after=${String(ok.latest_charge)}`)).body;
+    expect(page.data.map((c) => c.id)).toEqual([chargeId]);
     // A refund cannot name the failed charge.
     expect((await post("/v1/refunds", { charge: chargeId })).status).toBeGreaterThanOrEqual(400);
   });

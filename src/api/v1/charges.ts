@@ -1,9 +1,11 @@
-// /v1/charges: read-only. A charge is an intent's successful authorization, so it is rendered from
-// its intent; its id shares the intent's body (ch_X belongs to pi_X).
+// /v1/charges: read-only. A charge is an intent's successful authorization, or one of its declined
+// authorizations (a failed charge, as at Stripe), so it is rendered from its intent; its id shares
+// the intent's body (ch_X belongs to pi_X; ch_X<attempt> is a failed charge of pi_X).
 import { z } from "zod";
 import { resourceMissing } from "../../core/errors";
 import { attemptIdForCharge, hasPrefix, intentIdForCharge } from "../../core/ids";
-import { renderCharge, renderFailedCharge, renderIntent } from "../../core/objects";
+import { renderCharge, renderFailedCharge, renderIntent, type ChargeJson } from "../../core/objects";
+import type { IntentRecord } from "../../core/types";
 import { listCharges } from "../../db/queries";
 import * as f from "./fields";
 import { checkExpandable, intentStub, json, listObject, pageRequest } from "./respond";
@@ -24,6 +26,12 @@ const ListQuery = z
 
 const TAG = "Charges";
 
+/** ch_<intent> is the intent's charge; ch_<intent><attempt> one of its declined authorizations (a failed charge). */
+function chargeOf(intent: IntentRecord, chargeId: string): ChargeJson | null {
+  const failed = attemptIdForCharge(chargeId);
+  return failed ? renderFailedCharge(intent, failed) : renderCharge(intent);
+}
+
 export function registerCharges(app: App): void {
   route(
     app,
@@ -36,7 +44,11 @@ export function registerCharges(app: App): void {
         pageRequest(query),
       );
       const expand = checkExpandable(query.expand, ["data.payment_intent"]).length > 0;
-      return json(c, listObject("/v1/charges", page, (intent) => (expand ? { ...renderCharge(intent), payment_intent: renderIntent(intent) } : renderCharge(intent))));
+      const items = page.items.flatMap(({ chargeId, intent }) => {
+        const charge = chargeOf(intent, chargeId);
+        return charge ? [expand ? { ...charge, payment_intent: renderIntent(intent) } : charge] : [];
+      });
+      return json(c, listObject("/v1/charges", { ...page, items }, (charge) => charge));
     },
   );
 
@@ -49,9 +61,7 @@ export function registerCharges(app: App): void {
       if (!hasPrefix(id, "ch")) throw resourceMissing("charge", id.slice(0, 80), "id");
       const intentId = intentIdForCharge(id);
       const intent = await intentStub(c.env, intentId).retrieve(principal, intentId);
-      // ch_<intent> is the intent's charge; ch_<intent><attempt> one of its declined authorizations.
-      const failed = attemptIdForCharge(id);
-      const charge = !intent ? null : failed ? renderFailedCharge(intent, failed) : renderCharge(intent);
+      const charge = intent ? chargeOf(intent, id) : null;
       if (!charge || !intent) throw resourceMissing("charge", id, "id");
       return json(c, expand ? { ...charge, payment_intent: renderIntent(intent) } : charge);
     },
