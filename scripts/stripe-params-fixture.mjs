@@ -12,6 +12,7 @@ const OPERATIONS = {
   "POST /v1/payment_intents/{id}/capture": ["PaymentIntents", "PaymentIntentCaptureParams"],
   "POST /v1/payment_intents/{id}/cancel": ["PaymentIntents", "PaymentIntentCancelParams"],
   "POST /v1/refunds": ["Refunds", "RefundCreateParams"],
+  "POST /v1/refunds/{id}": ["Refunds", "RefundUpdateParams"],
   "POST /v1/customers": ["Customers", "CustomerCreateParams"],
   "POST /v1/customers/{id}": ["Customers", "CustomerUpdateParams"],
   "POST /v1/payment_methods": ["PaymentMethods", "PaymentMethodCreateParams"],

@@ -4,6 +4,7 @@ import { expect } from "vitest";
 import { sha256Hex } from "../src/core/ids";
 import type { ChargeJson, PaymentIntentJson, RefundJson, TransactionJson } from "../src/core/objects";
 import type { V1ErrorBody } from "../src/api/v1/errors";
+import Stripe from "stripe";
 import { drizzle } from "drizzle-orm/d1";
 import { eq } from "drizzle-orm";
 import { asc } from "drizzle-orm";
@@ -52,6 +53,15 @@ export interface CallOptions {
   form?: string;
   idempotencyKey?: string;
   headers?: Record<string, string>;
+}
+
+/**
+ * The official stripe client, talking to the Worker in this test's workerd (its fetch is the Worker's
+ * own): what a merchant's integration sends and expects, without a wrangler dev.
+ */
+export function stripeClient(key: string = KEY_A): Stripe {
+  const fetchFn = ((input: RequestInfo | URL, init?: RequestInit) => exports.default.fetch(new Request(input, init))) as typeof fetch;
+  return new Stripe(key, { httpClient: Stripe.createFetchHttpClient(fetchFn), host: "gateway.test", protocol: "http", maxNetworkRetries: 0 });
 }
 
 export interface CallResult<T = Record<string, unknown>> {

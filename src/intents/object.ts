@@ -23,7 +23,7 @@ import { reconcile } from "./operations/reconcile";
 import { capture } from "./operations/capture";
 import { confirm } from "./operations/confirm";
 import { create, newIntent } from "./operations/create";
-import { decideRefund, refund } from "./operations/refund";
+import { decideRefund, refund, updateRefund } from "./operations/refund";
 import { resolveFailedPayment } from "./operations/resolve";
 import type { OperationTools, StepResult } from "./operations/tools";
 import { update } from "./operations/update";
@@ -35,6 +35,7 @@ import type {
   CreateIntentParams,
   OpOutcome,
   RefundParams,
+  RefundUpdateParams,
   RequestAudit,
   RequestContext,
   ResolutionParams,
@@ -197,6 +198,11 @@ export class PaymentIntentObject extends DurableObject<Env> {
     // Who asked is kept on the refund: an approval must come from someone else (four eyes).
     const requestedBy = params.requestedBy ?? req.audit?.actor ?? null;
     return this.execute(req, "refund", id, (draft, tools) => refund(draft, { ...params, requestedBy }, tools));
+  }
+
+  /** A refund's metadata (Stripe's POST /v1/refunds/{id}): written here, so the read model follows the object. */
+  async updateRefund(req: RequestContext, id: string, params: RefundUpdateParams): Promise<OpOutcome> {
+    return this.execute(req, "update_refund", id, (draft, tools) => updateRefund(draft, params, tools));
   }
 
   /** The customer is back from a provider's page (PayPal approval, Stripe 3DS); authorized by the client secret. */

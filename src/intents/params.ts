@@ -138,6 +138,12 @@ export interface RefundParams {
   requestedBy?: string | null;
 }
 
+/** Stripe's refund update: only the metadata of a refund may change (merged; an empty value deletes its key). */
+export interface RefundUpdateParams {
+  refundId: string;
+  metadata?: Metadata;
+}
+
 export interface ApprovalParams {
   refundId: string;
   approve: boolean;

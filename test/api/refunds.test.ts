@@ -1,5 +1,39 @@
+import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
-import { authorizedIntent, createIntent, expectError, get, KEY_B, post, succeededIntent, type ListJson, type PaymentIntentJson, type RefundJson } from "../helpers";
+import {
+  authorizedIntent,
+  call,
+  createIntent,
+  expectError,
+  get,
+  KEY_B,
+  newMerchant,
+  post,
+  readModelIntent,
+  storedEventRecords,
+  stripeClient,
+  succeededIntent,
+  uniqueKey,
+  waitFor,
+  type ListJson,
+  type PaymentIntentJson,
+  type RefundJson,
+} from "../helpers";
+
+/** A restricted key of the merchant behind `key`, with just these permissions. */
+async function restrictedKey(key: string, permissions: string[]): Promise<string> {
+  const res = await post<{ secret?: string }>("/v1/api_keys", { type: "restricted", permissions }, { key });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body.secret ?? "";
+}
+
+/** The types of the refund's events, once `type` is among them (they reach D1 through the events queue). */
+async function refundEventTypes(intentId: string, refundId: string, type: string): Promise<string[]> {
+  return waitFor(async () => {
+    const types = (await storedEventRecords({ paymentIntent: intentId })).filter((e) => e.object.id === refundId).map((e) => e.type);
+    return types.includes(type) ? types : undefined;
+  }, 15_000, `${type} of ${refundId}`);
+}
 
 describe("POST /v1/refunds", () => {
   it("refunds part of a payment by payment_intent, with Stripe's and seed 001's fields", async () => {
@@ -98,5 +132,100 @@ describe("GET /v1/refunds", () => {
     expect(next.body.has_more).toBe(false);
     const theirs = await get<ListJson<RefundJson>>(`/v1/refunds?payment_intent=${pi.id}`, { key: KEY_B });
     expect(theirs.body.data).toEqual([]);
+  });
+});
+
+describe("POST /v1/refunds/:id (Stripe's refunds.update: metadata only)", () => {
+  it("merges metadata through the intent's object: the read model agrees, refund.updated is emitted", async () => {
+    const stripe = stripeClient();
+    const pi = await succeededIntent(3000);
+    const created = await stripe.refunds.create({ payment_intent: pi.id, amount: 1000, metadata: { ticket: "T-1", agent: "ann" } });
+    const updated = await stripe.refunds.update(created.id, { metadata: { ticket: "", reason_code: "R7" } });
+    expect(updated).toMatchObject({ id: created.id, object: "refund", amount: 1000, status: "succeeded", metadata: { agent: "ann", reason_code: "R7" } });
+    expect(updated.metadata).not.toHaveProperty("ticket");
+    // The D1 read (retrieve, list) and the object's own (expand reads the intent's object) agree.
+    expect((await stripe.refunds.retrieve(created.id)).metadata).toEqual({ agent: "ann", reason_code: "R7" });
+    expect((await stripe.refunds.list({ payment_intent: pi.id })).data[0]?.metadata).toEqual({ agent: "ann", reason_code: "R7" });
+    expect((await readModelIntent(pi.id))?.refunds[0]?.metadata).toEqual({ agent: "ann", reason_code: "R7" });
+    const expanded = await stripe.refunds.retrieve(created.id, { expand: ["payment_intent"] });
+    expect(expanded.payment_intent).toMatchObject({ id: pi.id, amount_refunded: 1000 });
+    const types = await refundEventTypes(pi.id, created.id, "refund.updated");
+    expect(types.filter((t) => t === "refund.updated")).toHaveLength(1);
+    const event = (await storedEventRecords({ paymentIntent: pi.id })).find((e) => e.type === "refund.updated");
+    expect(event?.object).toMatchObject({ id: created.id, metadata: { agent: "ann", reason_code: "R7" } });
+    // The money is untouched.
+    expect((await stripe.paymentIntents.retrieve(pi.id)).amount_received).toBe(3000);
+    expect((await stripe.charges.retrieve(String(pi.latest_charge))).amount_refunded).toBe(1000);
+  });
+
+  it("metadata='' unsets every key; an update that changes nothing changes nothing (no new version, no event)", async () => {
+    const stripe = stripeClient();
+    const pi = await succeededIntent(2000);
+    const created = await stripe.refunds.create({ payment_intent: pi.id, amount: 500, metadata: { a: "1", b: "2" } });
+    expect((await stripe.refunds.update(created.id, { metadata: "" })).metadata).toEqual({});
+    await refundEventTypes(pi.id, created.id, "refund.updated");
+    const version = (await readModelIntent(pi.id))?.version;
+    expect((await stripe.refunds.update(created.id, { metadata: { gone: "" } })).metadata).toEqual({});
+    const same = await stripe.refunds.update(created.id, { expand: ["charge"] });
+    expect(same.charge).toMatchObject({ id: pi.latest_charge, object: "charge", amount_refunded: 500 });
+    expect((await readModelIntent(pi.id))?.version).toBe(version);
+    const types = (await storedEventRecords({ paymentIntent: pi.id })).filter((e) => e.object.id === created.id).map((e) => e.type);
+    expect(types.filter((t) => t === "refund.updated")).toHaveLength(1);
+  });
+
+  it("refuses every other parameter as Stripe does (amount, reason, status: unknown), and bad metadata, changing nothing", async () => {
+    const pi = await succeededIntent(2000);
+    const refund = (await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 500, metadata: { a: "1" } })).body;
+    for (const [form, param] of [
+      ["amount=100", "amount"],
+      ["reason=fraudulent", "reason"],
+      ["status=canceled", "status"],
+      ["metadata[a]=2&currency=eur", "currency"],
+    ] as const) {
+      const err = expectError(await call("POST", `/v1/refunds/${refund.id}`, { form }), 400, "parameter_unknown");
+      expect(err).toMatchObject({ type: "invalid_request_error", param, message: `Received unknown parameter: ${param}` });
+    }
+    expectError(await post(`/v1/refunds/${refund.id}`, { metadata: { ["k".repeat(41)]: "v" } }), 400);
+    expectError(await post(`/v1/refunds/${refund.id}`, { metadata: "x" }), 400);
+    expectError(await post(`/v1/refunds/${refund.id}`, { expand: ["balance_transaction"] }), 400);
+    const err = await stripeClient().refunds.update(refund.id, { metadata: { a: "2" }, amount: 1 } as Stripe.RefundUpdateParams).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect((err as Stripe.errors.StripeInvalidRequestError).param).toBe("amount");
+    expect((await get<RefundJson>(`/v1/refunds/${refund.id}`)).body).toMatchObject({ amount: 500, status: "succeeded", metadata: { a: "1" } });
+  });
+
+  it("replays with the same Idempotency-Key, refuses the key with other parameters, and answers 404 for unknown or others' refunds", async () => {
+    const stripe = stripeClient();
+    const pi = await succeededIntent(2000);
+    const refund = await stripe.refunds.create({ payment_intent: pi.id, amount: 700 });
+    const idempotencyKey = uniqueKey("refund-update");
+    const first = await stripe.refunds.update(refund.id, { metadata: { n: "1" } }, { idempotencyKey });
+    const again = await stripe.refunds.update(refund.id, { metadata: { n: "1" } }, { idempotencyKey });
+    // The worker build of the client hands over the response's Headers as they are.
+    expect(new Headers(again.lastResponse.headers as HeadersInit).get("idempotent-replayed")).toBe("true");
+    expect(again.metadata).toEqual(first.metadata);
+    await expect(stripe.refunds.update(refund.id, { metadata: { n: "2" } }, { idempotencyKey })).rejects.toMatchObject({ type: "StripeIdempotencyError" });
+    const other = await stripe.refunds.create({ payment_intent: pi.id, amount: 100 });
+    await expect(stripe.refunds.update(other.id, { metadata: { n: "1" } }, { idempotencyKey })).rejects.toMatchObject({ type: "StripeIdempotencyError" });
+    expect((await stripe.refunds.retrieve(refund.id)).metadata).toEqual({ n: "1" });
+    const types = await refundEventTypes(pi.id, refund.id, "refund.updated");
+    expect(types.filter((t) => t === "refund.updated")).toHaveLength(1);
+
+    await expect(stripeClient(KEY_B).refunds.update(refund.id, { metadata: { n: "3" } })).rejects.toMatchObject({ statusCode: 404, code: "resource_missing" });
+    expectError(await post(`/v1/refunds/re_${"q".repeat(24)}`, { metadata: { n: "3" } }), 404, "resource_missing");
+    expectError(await post(`/v1/refunds/${pi.id}`, { metadata: { n: "3" } }), 404, "resource_missing");
+    expect((await stripe.refunds.retrieve(refund.id)).metadata).toEqual({ n: "1" });
+  });
+
+  it("needs payments.transactions.void, as creating a refund does: view or create alone is a 403", async () => {
+    const m = await newMerchant("refund-update-perms");
+    const pi = await succeededIntent(2000, m.opts);
+    const refund = (await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 300 }, m.opts)).body;
+    for (const permissions of [["payments.transactions.view"], ["payments.transactions.create", "payments.transactions.view"], ["refunds.approve"]]) {
+      const key = await restrictedKey(m.key, permissions);
+      await expect(stripeClient(key).refunds.update(refund.id, { metadata: { by: "restricted" } })).rejects.toMatchObject({ type: "StripePermissionError", statusCode: 403 });
+    }
+    const voider = await restrictedKey(m.key, ["payments.transactions.void"]);
+    expect((await stripeClient(voider).refunds.update(refund.id, { metadata: { by: "voider" } })).metadata).toEqual({ by: "voider" });
   });
 });

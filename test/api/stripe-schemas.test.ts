@@ -198,6 +198,7 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     // Refund.
     const refund = await r.form("/v1/refunds", `payment_intent=${intent.id}&amount=500`);
     await r.get(`/v1/refunds/${refund.id}?expand[]=charge`);
+    await r.form(`/v1/refunds/${refund.id}`, "metadata[ticket]=T-1");
     await r.get("/v1/refunds?limit=5");
 
     // Decline: the error's intent, then the intent as it stays.

@@ -151,6 +151,15 @@ const OPERATIONS: Operation[] = [
     },
   },
   {
+    name: "update a refund's metadata",
+    run: async (w, as, target) => {
+      const pi = await intentFor(w, target, "succeeded");
+      const refund = (await post<{ id: string }>("/v1/refunds", { payment_intent: pi.id, amount: 100 }, w.merchant)).body;
+      const res = await post(`/v1/refunds/${refund.id}`, { metadata: { by: "someone" } }, as);
+      return { res, moved: async () => (await get<{ metadata: Record<string, string> }>(`/v1/refunds/${refund.id}`, w.merchant)).body.metadata.by !== undefined };
+    },
+  },
+  {
     name: "list refunds",
     run: async (w, as) => ({ res: await get("/v1/refunds?limit=3", as), moved: async () => false }),
   },
@@ -187,6 +196,7 @@ const MATRIX: Record<string, Record<Role, Cell>> = {
   "cancel an unconfirmed payment": { admin: 200, support: 403, merchant: 200, customer: { own: 200, other: 404 } },
   "cancel (void) an authorization": { admin: 200, support: 403, merchant: 200, customer: { own: 403, other: 404 } },
   refund: { admin: 200, support: 403, merchant: 200, customer: { own: 403, other: 403 } },
+  "update a refund's metadata": { admin: 200, support: 403, merchant: 200, customer: { own: 403, other: 403 } },
   "list refunds": { admin: 200, support: 200, merchant: 200, customer: 403 },
   "create a customer": { admin: 200, support: 403, merchant: 200, customer: 403 },
   "manage webhook endpoints": { admin: 200, support: 403, merchant: 200, customer: 403 },

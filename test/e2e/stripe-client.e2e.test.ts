@@ -57,6 +57,15 @@ describe("the official stripe client against the gateway", () => {
     await expect(stripe.refunds.create({ payment_intent: pi.id, amount: 2000 })).rejects.toMatchObject({ type: "StripeInvalidRequestError", code: "amount_too_large" });
   });
 
+  it("updates a refund's metadata (and nothing else)", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 2000, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    const refund = await stripe.refunds.create({ payment_intent: pi.id, amount: 800, metadata: { ticket: "T-9" } });
+    const updated = await stripe.refunds.update(refund.id, { metadata: { ticket: "", agent: "ann" } });
+    expect(updated).toMatchObject({ id: refund.id, amount: 800, status: "succeeded", metadata: { agent: "ann" } });
+    expect((await stripe.refunds.retrieve(refund.id)).metadata).toEqual({ agent: "ann" });
+    await expect(stripeB.refunds.update(refund.id, { metadata: { x: "1" } })).rejects.toMatchObject({ statusCode: 404 });
+  });
+
   it("raises StripeCardError with card_declined on a decline", async () => {
     const error = await stripe.paymentIntents
       .create({ amount: 2000, currency: "usd", payment_method: "pm_card_chargeDeclined", confirm: true })

@@ -1,17 +1,18 @@
 // /v1/refunds: create against a payment intent or its charge (Stripe's `charge`, seed 001's
-// `charge_id`), retrieve, list. Creation runs in the intent's DO, which keeps the sum of refunds
-// within what was captured.
+// `charge_id`), retrieve, list, update (metadata). Creation runs in the intent's DO, which keeps the
+// sum of refunds within what was captured; so does every change of a refund (it lives in the intent).
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix, intentIdForCharge } from "../../core/ids";
 import { renderCharge, renderIntent, renderRefund, type RefundJson } from "../../core/objects";
-import type { IntentRecord } from "../../core/types";
+import type { IntentRecord, Scope } from "../../core/types";
+import type { OpOutcome } from "../../intents/params";
 import { merchantSettings } from "../../db/merchants";
 import { findRefund, listRefunds } from "../../db/queries";
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
 import { assertIntentId, checkExpandable, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
-import { requestContext, route, type App } from "./route";
+import { requestContext, route, type App, type Ctx } from "./route";
 import { listOf, RefundSchema } from "./schemas";
 import { directoryDb } from "../../db/shards";
 
@@ -24,6 +25,11 @@ const CreateBody = stripeBody("POST /v1/refunds", {
     metadata: f.createMetadata.optional(),
     expand: f.expand.optional(),
   });
+
+const UpdateBody = stripeBody("POST /v1/refunds/{id}", {
+  metadata: f.metadata.optional(),
+  expand: f.expand.optional(),
+});
 
 const ListQuery = z
   .object({
@@ -46,6 +52,24 @@ const ExpandQuery = z.object({ expand: f.expand.optional() }).strict();
 function expandRefund(json: RefundJson, intent: IntentRecord, expand: ReadonlySet<string>): RefundJson {
   const charge = expand.has("charge") ? renderCharge(intent) : null;
   return { ...json, ...(charge ? { charge } : {}), ...(expand.has("payment_intent") ? { payment_intent: renderIntent(intent) } : {}) };
+}
+
+/** The intent of one of the principal's refunds, from the read model (the change itself is the object's). */
+async function intentOfRefund(c: Ctx, scope: Scope, id: string): Promise<string> {
+  if (!hasPrefix(id, "re")) throw resourceMissing("refund", id.slice(0, 80), "id");
+  const refund = await findRefund(c.env.DB, scope, id);
+  if (!refund) throw resourceMissing("refund", id, "id");
+  return refund.paymentIntentId;
+}
+
+/** The answer to a change of refund `id`: the refund, or an error about it (which, unlike an intent's, carries no payment intent). */
+function respondRefund(c: Ctx, outcome: OpOutcome, id: string, expand: ReadonlySet<string>): Response {
+  if (outcome.error && outcome.intent === null && outcome.error.code === "resource_missing") throw resourceMissing("refund", id, "id");
+  return respondOutcome(c, outcome.error ? { ...outcome, intent: null } : outcome, (intent) => {
+    const refund = intent.refunds.find((r) => r.id === id);
+    if (!refund) throw new Error(`refund ${id} missing from ${intent.id}`);
+    return expandRefund(renderRefund(refund), intent, expand);
+  });
 }
 
 /** Which intent a refund request targets, and the charge it named (checked by the DO). */
@@ -89,6 +113,20 @@ export function registerRefunds(app: App): void {
         if (!refund) throw new Error(`refund ${outcome.refundId ?? "?"} missing from ${intent.id}`);
         return expandRefund(renderRefund(refund), intent, expand);
       });
+    },
+  );
+
+  route(
+    app,
+    { method: "post", path: "/v1/refunds/{id}", permission: "payments.transactions.void", summary: "Update a refund's metadata (the only thing about a refund that may change)", tag: TAG, body: UpdateBody, response: RefundSchema },
+    async (c, { params, body, principal }) => {
+      const id = params.id ?? "";
+      const expand = new Set(checkExpandable(body.expand, REFUND_EXPANDABLE));
+      const intentId = await intentOfRefund(c, principal, id);
+      // Not audited, as an intent's update is not: metadata moves no money.
+      const req = await requestContext(c, principal, "refunds.update", id, body);
+      const outcome = await intentStub(c.env, intentId).updateRefund(req, intentId, { refundId: id, metadata: body.metadata });
+      return respondRefund(c, outcome, id, expand);
     },
   );
 

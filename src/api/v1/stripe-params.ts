@@ -180,6 +180,10 @@ export const STRIPE_PARAMS = {
     refund_application_fee: unsupported(CONNECT),
     reverse_transfer: unsupported(CONNECT),
   },
+  "POST /v1/refunds/{id}": {
+    metadata: honoured("merged; an empty value deletes its key, metadata=\"\" every key"),
+    expand: honoured("charge, payment_intent"),
+  },
   "POST /v1/customers": {
     email: honoured(),
     name: honoured(),

@@ -6,8 +6,9 @@ import { invalidRequest, permissionDenied, resourceMissing, unexpectedState } fr
 import { applyRefundOutcome, assertOperationAllowed, chargeAttempt, refundableAmount, startAttempt } from "../../core/intent";
 import { chargeIdForIntent, randomId } from "../../core/ids";
 import type { IntentRecord, RefundRecord } from "../../core/types";
-import type { ApprovalParams, RefundParams } from "../params";
+import type { ApprovalParams, RefundParams, RefundUpdateParams } from "../params";
 import { callFollowUp } from "./capture";
+import { mergeMetadata } from "./metadata";
 import type { OperationTools, StepResult } from "./tools";
 
 /** What a refund acts on at the PSP: the capture when there was a separate one (PayPal needs its id), else the charge. */
@@ -79,9 +80,31 @@ export async function refund(draft: IntentRecord, params: RefundParams, tools: O
   return execute(draft, record, tools, true);
 }
 
+/** One of the intent's refunds, or a 404 naming it. */
+function refundOf(draft: IntentRecord, refundId: string): RefundRecord {
+  const record = draft.refunds.find((r) => r.id === refundId);
+  if (!record) throw resourceMissing("refund", refundId, "id");
+  return record;
+}
+
+/**
+ * A refund's metadata, whatever its status (the only thing about a refund Stripe lets change). An
+ * update that changes nothing leaves the intent as it was, with no event.
+ */
+export async function updateRefund(draft: IntentRecord, params: RefundUpdateParams, tools: OperationTools): Promise<StepResult> {
+  const record = refundOf(draft, params.refundId);
+  if (params.metadata === undefined) return { refundId: record.id };
+  const merged = mergeMetadata(record.metadata, params.metadata);
+  const same = Object.keys(merged).length === Object.keys(record.metadata).length && Object.entries(merged).every(([k, v]) => record.metadata[k] === v);
+  if (same) return { refundId: record.id };
+  record.metadata = merged;
+  draft.updated = tools.now();
+  tools.emit("refund.updated", record);
+  return { refundId: record.id };
+}
+
 export async function decideRefund(draft: IntentRecord, params: ApprovalParams, tools: OperationTools): Promise<StepResult> {
-  const record = draft.refunds.find((r) => r.id === params.refundId);
-  if (!record) throw resourceMissing("refund", params.refundId, "id");
+  const record = refundOf(draft, params.refundId);
   if (!record.requiresApproval || record.approval !== null || record.status !== "pending") {
     throw unexpectedState(`Refund ${record.id} is not waiting for approval (its status is ${record.status}).`, "refund_not_awaiting_approval");
   }
