@@ -23,7 +23,7 @@ import { reconcile } from "./operations/reconcile";
 import { capture } from "./operations/capture";
 import { confirm } from "./operations/confirm";
 import { create, newIntent } from "./operations/create";
-import { decideRefund, refund, updateRefund } from "./operations/refund";
+import { cancelRefund, decideRefund, refund, updateRefund } from "./operations/refund";
 import { resolveFailedPayment } from "./operations/resolve";
 import type { OperationTools, StepResult } from "./operations/tools";
 import { update } from "./operations/update";
@@ -34,6 +34,7 @@ import type {
   ConfirmParams,
   CreateIntentParams,
   OpOutcome,
+  RefundCancelParams,
   RefundParams,
   RefundUpdateParams,
   RequestAudit,
@@ -203,6 +204,11 @@ export class PaymentIntentObject extends DurableObject<Env> {
   /** A refund's metadata (Stripe's POST /v1/refunds/{id}): written here, so the read model follows the object. */
   async updateRefund(req: RequestContext, id: string, params: RefundUpdateParams): Promise<OpOutcome> {
     return this.execute(req, "update_refund", id, (draft, tools) => updateRefund(draft, params, tools));
+  }
+
+  /** The merchant takes back a refund that waits for approval (Stripe's POST /v1/refunds/{id}/cancel). */
+  async cancelRefund(req: RequestContext, id: string, params: RefundCancelParams): Promise<OpOutcome> {
+    return this.execute(req, "cancel_refund", id, (draft, tools) => cancelRefund(draft, params, tools));
   }
 
   /** The customer is back from a provider's page (PayPal approval, Stripe 3DS); authorized by the client secret. */

@@ -144,6 +144,11 @@ export interface RefundUpdateParams {
   metadata?: Metadata;
 }
 
+/** Stripe's refund cancellation: here, of a refund that waits for approval (nothing was sent to the PSP). */
+export interface RefundCancelParams {
+  refundId: string;
+}
+
 export interface ApprovalParams {
   refundId: string;
   approve: boolean;

@@ -1,11 +1,16 @@
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
+import { cancelRefund } from "../../src/intents/operations/refund";
+import type { OperationTools } from "../../src/intents/operations/tools";
+import { ApiError } from "../../src/core/errors";
 import {
   authorizedIntent,
+  bearer,
   call,
   createIntent,
   expectError,
   get,
+  hsToken,
   KEY_B,
   newMerchant,
   post,
@@ -227,5 +232,131 @@ describe("POST /v1/refunds/:id (Stripe's refunds.update: metadata only)", () => 
     }
     const voider = await restrictedKey(m.key, ["payments.transactions.void"]);
     expect((await stripeClient(voider).refunds.update(refund.id, { metadata: { by: "voider" } })).metadata).toEqual({ by: "voider" });
+  });
+});
+
+describe("POST /v1/refunds/:id/cancel (Stripe's refunds.cancel)", () => {
+  /** A merchant whose refunds above 10.00 USD wait for approval, and a 50.00 payment of it. */
+  async function held() {
+    const m = await newMerchant("refund-cancel");
+    await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, m.opts);
+    const pi = await succeededIntent(5000, m.opts);
+    return { ...m, pi, stripe: stripeClient(m.key) };
+  }
+
+  it("cancels a refund waiting for approval: its amount is released, nothing reaches the PSP, refund.updated is emitted, and it is audited", async () => {
+    const { stripe, pi, opts, id: merchant } = await held();
+    const waiting = await stripe.refunds.create({ payment_intent: pi.id, amount: 4000 });
+    expect(waiting).toMatchObject({ status: "pending", requires_approval: true });
+    // Held: only what is left beside it may be refunded meanwhile.
+    await expect(stripe.refunds.create({ payment_intent: pi.id, amount: 1001 })).rejects.toMatchObject({ code: "amount_too_large" });
+
+    const canceled = await stripe.refunds.cancel(waiting.id, { expand: ["payment_intent"] });
+    expect(canceled).toMatchObject({ id: waiting.id, object: "refund", status: "canceled", amount: 4000, approval: null, payment_intent: { id: pi.id, amount_refunded: 0 } });
+    // The read model agrees with the object; the approvals queue no longer shows it; no attempt went to the PSP.
+    expect((await stripe.refunds.retrieve(waiting.id)).status).toBe("canceled");
+    expect((await readModelIntent(pi.id))?.refunds.find((r) => r.id === waiting.id)?.status).toBe("canceled");
+    expect((await get<ListJson<RefundJson>>("/v1/admin/refunds", opts)).body.data.map((r) => r.id)).not.toContain(waiting.id);
+    const attempts = (await get<ListJson<{ type: string }>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
+    expect(attempts.filter((a) => a.type === "refund")).toEqual([]);
+    const types = await refundEventTypes(pi.id, waiting.id, "refund.updated");
+    expect(types).toEqual(["refund.created", "refund.updated"]);
+    const event = (await storedEventRecords({ paymentIntent: pi.id })).find((e) => e.type === "refund.updated");
+    expect(event?.object).toMatchObject({ id: waiting.id, status: "canceled" });
+    // The whole payment may be refunded again (under the threshold, straight away).
+    expect((await stripe.refunds.create({ payment_intent: pi.id, amount: 900 })).status).toBe("succeeded");
+    expect((await stripe.charges.retrieve(String(pi.latest_charge))).amount_refunded).toBe(900);
+
+    const admin = bearer(await hsToken({ roles: ["admin"], merchant: null }));
+    const audit = await waitFor(async () => {
+      const res = await get<ListJson<{ action: string; status_before: string | null; status_after: string | null }>>(`/v1/admin/audit_log?merchant=${merchant}&object_id=${waiting.id}&limit=10`, admin);
+      return res.body.data.find((e) => e.action === "refunds.cancel");
+    });
+    expect(audit).toMatchObject({ status_before: "pending", status_after: "canceled" });
+  });
+
+  it("refuses a refund that is not waiting for approval with Stripe's 400, changing nothing; after a cancel, approval is refused too", async () => {
+    const { stripe, pi, opts, id } = await held();
+    const done = await stripe.refunds.create({ payment_intent: pi.id, amount: 500 });
+    expect(done.status).toBe("succeeded");
+    const err = await stripe.refunds.cancel(done.id).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(err).toMatchObject({ statusCode: 400, type: "StripeInvalidRequestError", message: `Refund ${done.id} cannot be canceled because it has a status of succeeded.` });
+    const raw = await call("POST", `/v1/refunds/${done.id}/cancel`, { form: "" });
+    expect((raw.body as { error: Record<string, unknown> }).error).not.toHaveProperty("payment_intent");
+    expect((await stripe.refunds.retrieve(done.id)).status).toBe("succeeded");
+    expect((await stripe.charges.retrieve(String(pi.latest_charge))).amount_refunded).toBe(500);
+
+    const waiting = await stripe.refunds.create({ payment_intent: pi.id, amount: 2000 });
+    await stripe.refunds.cancel(waiting.id);
+    await expect(stripe.refunds.cancel(waiting.id)).rejects.toMatchObject({ statusCode: 400, message: `Refund ${waiting.id} cannot be canceled because it has a status of canceled.` });
+    const approver = bearer(await hsToken({ roles: ["merchant"], merchant: id, permissions: ["refunds.approve"], sub: "approver" }));
+    expectError(await post(`/v1/admin/refunds/${waiting.id}:approve`, {}, approver), 400, "refund_not_awaiting_approval");
+    // An approved one has gone to the PSP: it cannot be canceled either.
+    const approved = await stripe.refunds.create({ payment_intent: pi.id, amount: 1500 });
+    expect((await post<RefundJson>(`/v1/admin/refunds/${approved.id}:approve`, {}, approver)).body.status).toBe("succeeded");
+    await expect(stripe.refunds.cancel(approved.id)).rejects.toMatchObject({ statusCode: 400, message: `Refund ${approved.id} cannot be canceled because it has a status of succeeded.` });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.amount_refunded).toBe(2000);
+    expectError(await call("POST", `/v1/refunds/${approved.id}/cancel`, { form: "reason=duplicate", key: opts.key }), 400, "parameter_unknown");
+  });
+
+  it("refuses a refund sent to the PSP whose answer is not known yet (pending, not held for approval)", async () => {
+    const pi = await succeededIntent(2000);
+    const refund = (await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 300 })).body;
+    const draft = await readModelIntent(pi.id);
+    const record = draft?.refunds.find((r) => r.id === refund.id);
+    if (!draft || !record) throw new Error("refund missing from the read model");
+    Object.assign(record, { status: "pending", requiresApproval: false, approval: null });
+    const emitted: string[] = [];
+    const tools = { now: () => Date.now(), emit: (type: string) => emitted.push(type) } as unknown as OperationTools;
+    const err = await cancelRefund(draft, { refundId: refund.id }, tools).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).data).toMatchObject({ status: 400, type: "invalid_request_error", message: expect.stringContaining("cannot be canceled because it has a status of pending") });
+    expect(record.status).toBe("pending");
+    expect(emitted).toEqual([]);
+  });
+
+  it("a cancel racing an approval: exactly one of them wins, and the money agrees with it", async () => {
+    const { stripe, pi, opts, id } = await held();
+    const waiting = await stripe.refunds.create({ payment_intent: pi.id, amount: 3000 });
+    const approver = bearer(await hsToken({ roles: ["merchant"], merchant: id, permissions: ["refunds.approve"], sub: "racer" }));
+    const [canceled, approved] = await Promise.all([post<RefundJson>(`/v1/refunds/${waiting.id}/cancel`, {}, opts), post<RefundJson>(`/v1/admin/refunds/${waiting.id}:approve`, {}, approver)]);
+    expect([canceled.status, approved.status].sort()).toEqual([200, 400]);
+    const final = await stripe.refunds.retrieve(waiting.id);
+    const refunded = (await stripe.charges.retrieve(String(pi.latest_charge))).amount_refunded;
+    if (canceled.status === 200) expect([final.status, refunded]).toEqual(["canceled", 0]);
+    else expect([final.status, refunded]).toEqual(["succeeded", 3000]);
+  });
+
+  it("replays with the same Idempotency-Key (no 400 for the now canceled refund), and answers 404 for unknown or others' refunds", async () => {
+    const { stripe, pi, key } = await held();
+    const waiting = await stripe.refunds.create({ payment_intent: pi.id, amount: 2500 });
+    const idempotencyKey = uniqueKey("refund-cancel");
+    const first = await stripe.refunds.cancel(waiting.id, {}, { idempotencyKey });
+    const again = await stripe.refunds.cancel(waiting.id, {}, { idempotencyKey });
+    expect(again.status).toBe("canceled");
+    expect(again.id).toBe(first.id);
+    expect(new Headers(again.lastResponse.headers as HeadersInit).get("idempotent-replayed")).toBe("true");
+    const other = await stripe.refunds.create({ payment_intent: pi.id, amount: 2500 });
+    await expect(stripe.refunds.cancel(other.id, {}, { idempotencyKey })).rejects.toMatchObject({ type: "StripeIdempotencyError" });
+    expect((await stripe.refunds.retrieve(other.id)).status).toBe("pending");
+    const types = await refundEventTypes(pi.id, waiting.id, "refund.updated");
+    expect(types.filter((t) => t === "refund.updated")).toHaveLength(1);
+
+    await expect(stripeClient(KEY_B).refunds.cancel(other.id)).rejects.toMatchObject({ statusCode: 404, code: "resource_missing" });
+    await expect(stripeClient(key).refunds.cancel(`re_${"q".repeat(24)}`)).rejects.toMatchObject({ statusCode: 404, code: "resource_missing" });
+    expect((await stripe.refunds.retrieve(other.id)).status).toBe("pending");
+  });
+
+  it("needs payments.transactions.void, as creating a refund does: view, create or refunds.approve alone is a 403", async () => {
+    const { key, pi, stripe } = await held();
+    const waiting = await stripe.refunds.create({ payment_intent: pi.id, amount: 2000 });
+    for (const permissions of [["payments.transactions.view"], ["payments.transactions.create", "payments.transactions.view"], ["refunds.approve"]]) {
+      const restricted = await restrictedKey(key, permissions);
+      await expect(stripeClient(restricted).refunds.cancel(waiting.id)).rejects.toMatchObject({ type: "StripePermissionError", statusCode: 403 });
+    }
+    expect((await stripe.refunds.retrieve(waiting.id)).status).toBe("pending");
+    const voider = await restrictedKey(key, ["payments.transactions.void"]);
+    expect((await stripeClient(voider).refunds.cancel(waiting.id)).status).toBe("canceled");
   });
 });

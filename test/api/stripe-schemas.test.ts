@@ -199,6 +199,10 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     const refund = await r.form("/v1/refunds", `payment_intent=${intent.id}&amount=500`);
     await r.get(`/v1/refunds/${refund.id}?expand[]=charge`);
     await r.form(`/v1/refunds/${refund.id}`, "metadata[ticket]=T-1");
+    // One held for approval (refunds above 10.00), then canceled.
+    expect((await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, m.opts)).status).toBe(200);
+    const held = await r.form("/v1/refunds", `payment_intent=${intent.id}&amount=1200`);
+    await r.form(`/v1/refunds/${held.id}/cancel`, "expand[]=payment_intent");
     await r.get("/v1/refunds?limit=5");
 
     // Decline: the error's intent, then the intent as it stays.

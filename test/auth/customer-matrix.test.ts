@@ -160,6 +160,18 @@ const OPERATIONS: Operation[] = [
     },
   },
   {
+    name: "cancel a refund waiting for approval",
+    run: async (w, as, target) => {
+      // Refunds above 50.00 wait for approval (the other refund cells ask for 1.00: they go through).
+      await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 5000 } } }, w.merchant);
+      const pi = await intentFor(w, target, "succeeded");
+      const refund = (await post<{ id: string; status: string }>("/v1/refunds", { payment_intent: pi.id, amount: 6000 }, w.merchant)).body;
+      expect(refund.status).toBe("pending");
+      const res = await post(`/v1/refunds/${refund.id}/cancel`, {}, as);
+      return { res, moved: async () => (await get<{ status: string }>(`/v1/refunds/${refund.id}`, w.merchant)).body.status !== "pending" };
+    },
+  },
+  {
     name: "list refunds",
     run: async (w, as) => ({ res: await get("/v1/refunds?limit=3", as), moved: async () => false }),
   },
@@ -197,6 +209,7 @@ const MATRIX: Record<string, Record<Role, Cell>> = {
   "cancel (void) an authorization": { admin: 200, support: 403, merchant: 200, customer: { own: 403, other: 404 } },
   refund: { admin: 200, support: 403, merchant: 200, customer: { own: 403, other: 403 } },
   "update a refund's metadata": { admin: 200, support: 403, merchant: 200, customer: { own: 403, other: 403 } },
+  "cancel a refund waiting for approval": { admin: 200, support: 403, merchant: 200, customer: { own: 403, other: 403 } },
   "list refunds": { admin: 200, support: 200, merchant: 200, customer: 403 },
   "create a customer": { admin: 200, support: 403, merchant: 200, customer: 403 },
   "manage webhook endpoints": { admin: 200, support: 403, merchant: 200, customer: 403 },

@@ -66,6 +66,15 @@ describe("the official stripe client against the gateway", () => {
     await expect(stripeB.refunds.update(refund.id, { metadata: { x: "1" } })).rejects.toMatchObject({ statusCode: 404 });
   });
 
+  it("refuses to cancel a refund that went through (only one waiting for approval can be)", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 1500, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    const refund = await stripe.refunds.create({ payment_intent: pi.id, amount: 300 });
+    const error = await stripe.refunds.cancel(refund.id).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(error).toMatchObject({ statusCode: 400, message: `Refund ${refund.id} cannot be canceled because it has a status of succeeded.` });
+    expect((await stripe.refunds.retrieve(refund.id)).status).toBe("succeeded");
+  });
+
   it("raises StripeCardError with card_declined on a decline", async () => {
     const error = await stripe.paymentIntents
       .create({ amount: 2000, currency: "usd", payment_method: "pm_card_chargeDeclined", confirm: true })

@@ -1,6 +1,7 @@
 // /v1/refunds: create against a payment intent or its charge (Stripe's `charge`, seed 001's
-// `charge_id`), retrieve, list, update (metadata). Creation runs in the intent's DO, which keeps the
-// sum of refunds within what was captured; so does every change of a refund (it lives in the intent).
+// `charge_id`), retrieve, list, update (metadata), cancel (one waiting for approval). Creation runs in
+// the intent's DO, which keeps the sum of refunds within what was captured; so does every change of a
+// refund (it lives in the intent).
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix, intentIdForCharge } from "../../core/ids";
@@ -28,6 +29,10 @@ const CreateBody = stripeBody("POST /v1/refunds", {
 
 const UpdateBody = stripeBody("POST /v1/refunds/{id}", {
   metadata: f.metadata.optional(),
+  expand: f.expand.optional(),
+});
+
+const CancelBody = stripeBody("POST /v1/refunds/{id}/cancel", {
   expand: f.expand.optional(),
 });
 
@@ -126,6 +131,27 @@ export function registerRefunds(app: App): void {
       // Not audited, as an intent's update is not: metadata moves no money.
       const req = await requestContext(c, principal, "refunds.update", id, body);
       const outcome = await intentStub(c.env, intentId).updateRefund(req, intentId, { refundId: id, metadata: body.metadata });
+      return respondRefund(c, outcome, id, expand);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/refunds/{id}/cancel",
+      permission: "payments.transactions.void",
+      summary: "Cancel a refund that waits for approval (its amount is released; nothing reaches the PSP); any other refund is a 400",
+      tag: TAG,
+      body: CancelBody,
+      response: RefundSchema,
+    },
+    async (c, { params, body, principal }) => {
+      const id = params.id ?? "";
+      const expand = new Set(checkExpandable(body.expand, REFUND_EXPANDABLE));
+      const intentId = await intentOfRefund(c, principal, id);
+      const req = await requestContext(c, principal, "refunds.cancel", id, body, {});
+      const outcome = await intentStub(c.env, intentId).cancelRefund(req, intentId, { refundId: id });
       return respondRefund(c, outcome, id, expand);
     },
   );

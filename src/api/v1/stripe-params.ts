@@ -184,6 +184,9 @@ export const STRIPE_PARAMS = {
     metadata: honoured("merged; an empty value deletes its key, metadata=\"\" every key"),
     expand: honoured("charge, payment_intent"),
   },
+  "POST /v1/refunds/{id}/cancel": {
+    expand: honoured("charge, payment_intent"),
+  },
   "POST /v1/customers": {
     email: honoured(),
     name: honoured(),

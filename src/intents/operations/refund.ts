@@ -1,12 +1,13 @@
 // Refund: part or all of what was captured; the sum of refunds never exceeds it. Pending refunds
 // count against the refundable amount, since their money may already be moving. A refund above the
 // merchant's approval threshold waits, pending, until someone holding refunds.approve approves it
-// (then it goes to the PSP) or rejects it (then it is canceled and its amount released).
+// (then it goes to the PSP) or rejects it (then it is canceled and its amount released); until then the
+// merchant may also cancel it itself (Stripe's refunds.cancel).
 import { invalidRequest, permissionDenied, resourceMissing, unexpectedState } from "../../core/errors";
 import { applyRefundOutcome, assertOperationAllowed, chargeAttempt, refundableAmount, startAttempt } from "../../core/intent";
 import { chargeIdForIntent, randomId } from "../../core/ids";
 import type { IntentRecord, RefundRecord } from "../../core/types";
-import type { ApprovalParams, RefundParams, RefundUpdateParams } from "../params";
+import type { ApprovalParams, RefundCancelParams, RefundParams, RefundUpdateParams } from "../params";
 import { callFollowUp } from "./capture";
 import { mergeMetadata } from "./metadata";
 import type { OperationTools, StepResult } from "./tools";
@@ -103,9 +104,36 @@ export async function updateRefund(draft: IntentRecord, params: RefundUpdatePara
   return { refundId: record.id };
 }
 
+/** A refund held for approval that no one has decided on yet: the PSP has not heard of it. */
+function awaitingApproval(record: RefundRecord): boolean {
+  return record.requiresApproval && record.approval === null && record.status === "pending";
+}
+
+/** A refund held for approval is dropped: canceled, its amount no longer held, nothing sent to the PSP. */
+function release(draft: IntentRecord, record: RefundRecord, tools: OperationTools): StepResult {
+  record.status = "canceled";
+  draft.updated = tools.now();
+  tools.emit("refund.updated", record);
+  return { refundId: record.id };
+}
+
+/**
+ * Stripe's refunds.cancel: only a refund no money has moved for can be taken back. At Stripe that is
+ * one waiting for its customer (requires_action); here, one held for approval. A refund the PSP has
+ * (pending its answer) or has answered cannot.
+ */
+export async function cancelRefund(draft: IntentRecord, params: RefundCancelParams, tools: OperationTools): Promise<StepResult> {
+  const record = refundOf(draft, params.refundId);
+  if (!awaitingApproval(record)) {
+    const why = record.status === "pending" ? ": it was sent to the payment provider; only a refund waiting for approval can be canceled" : "";
+    throw invalidRequest(`Refund ${record.id} cannot be canceled because it has a status of ${record.status}${why}.`);
+  }
+  return release(draft, record, tools);
+}
+
 export async function decideRefund(draft: IntentRecord, params: ApprovalParams, tools: OperationTools): Promise<StepResult> {
   const record = refundOf(draft, params.refundId);
-  if (!record.requiresApproval || record.approval !== null || record.status !== "pending") {
+  if (!awaitingApproval(record)) {
     throw unexpectedState(`Refund ${record.id} is not waiting for approval (its status is ${record.status}).`, "refund_not_awaiting_approval");
   }
   // Four eyes: whoever asked for a refund cannot approve it (rejecting one's own request is allowed).
@@ -113,11 +141,6 @@ export async function decideRefund(draft: IntentRecord, params: ApprovalParams, 
     throw permissionDenied(`Refund ${record.id} was requested by ${params.actor}: another person must approve it.`);
   }
   record.approval = { status: params.approve ? "approved" : "rejected", actor: params.actor, reason: params.reason, at: tools.now() };
-  if (!params.approve) {
-    record.status = "canceled";
-    draft.updated = tools.now();
-    tools.emit("refund.updated", record);
-    return { refundId: record.id };
-  }
+  if (!params.approve) return release(draft, record, tools);
   return execute(draft, record, tools, false);
 }
