@@ -75,6 +75,16 @@ describe("the official stripe client against the gateway", () => {
     expect((await stripe.refunds.retrieve(refund.id)).status).toBe("succeeded");
   });
 
+  it("deletes a product without prices, and refuses one with prices", async () => {
+    const bare = await stripe.products.create({ name: `e2e bare ${Date.now()}` });
+    expect(await stripe.products.del(bare.id)).toMatchObject({ id: bare.id, object: "product", deleted: true });
+    await expect(stripe.products.retrieve(bare.id)).rejects.toMatchObject({ statusCode: 404 });
+    const priced = await stripe.products.create({ name: `e2e priced ${Date.now()}` });
+    await stripe.prices.create({ unit_amount: 500, currency: "usd", product: priced.id });
+    await expect(stripe.products.del(priced.id)).rejects.toMatchObject({ type: "StripeInvalidRequestError", statusCode: 400 });
+    expect((await stripe.products.retrieve(priced.id)).id).toBe(priced.id);
+  });
+
   it("raises StripeCardError with card_declined on a decline", async () => {
     const error = await stripe.paymentIntents
       .create({ amount: 2000, currency: "usd", payment_method: "pm_card_chargeDeclined", confirm: true })

@@ -2,7 +2,7 @@
 // update (active, nickname, metadata; the amount of a price never changes), list.
 import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
-import { invalidRequest } from "../../core/errors";
+import { invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import { findPrice, db, ONE_TIME, renderPrice, type PriceRow } from "../../billing/store";
 import { INTERVALS, MAX_INTERVAL_COUNT } from "../../billing/periods";
@@ -55,6 +55,23 @@ async function renderPrices(d1: D1Database, scope: Scope, rows: PriceRow[], expa
   }, (price, product) => ({ ...price, product }));
 }
 
+/**
+ * Inserts a price of an existing product only if the product is still there, in one statement: a
+ * product with prices cannot be deleted (DELETE /v1/products/{id}), and a deletion landing between the
+ * product's lookup and this insert must not leave a price of no product. D1 runs the two in some order.
+ */
+export async function insertPriceOfProduct(d1: D1Database, row: PriceRow, productId: string): Promise<boolean> {
+  const res = await d1
+    .prepare(
+      `INSERT INTO prices (id, merchant_id, livemode, currency, unit_amount, interval, interval_count, product_name, nickname, active, metadata, created, product)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13
+       WHERE EXISTS (SELECT 1 FROM products WHERE id = ?13 AND merchant_id = ?2 AND livemode = ?3)`,
+    )
+    .bind(row.id, row.merchantId, row.livemode ? 1 : 0, row.currency, row.unitAmount, row.interval, row.intervalCount, row.productName, row.nickname, row.active ? 1 : 0, row.metadata, row.created, productId)
+    .run();
+  return res.meta.changes === 1;
+}
+
 export function registerPrices(app: App): void {
   route(
     app,
@@ -90,7 +107,7 @@ export function registerPrices(app: App): void {
           product: existing?.id ?? made?.id ?? null,
         };
         if (made) await db(c.env.DB).batch([db(c.env.DB).insert(products).values(made), db(c.env.DB).insert(prices).values(row)]);
-        else await db(c.env.DB).insert(prices).values(row);
+        else if (existing && !(await insertPriceOfProduct(c.env.DB, row, existing.id))) throw resourceMissing("product", existing.id, "product");
         const [rendered] = await renderPrices(c.env.DB, principal, [row], checkExpandable(body.expand, ["product"]).length > 0);
         return { status: 200, body: rendered };
       }),

@@ -1,14 +1,14 @@
 // /v1/products (Stripe's): what prices are the price of. Create, retrieve, update (name, description,
-// active, metadata), list. A price points at its product (POST /v1/prices product=prod_..., or
+// active, metadata), list, delete (only a product without prices, as at Stripe: archive the others). A price points at its product (POST /v1/prices product=prod_..., or
 // product_data[name], which creates one).
-import { and, eq } from "drizzle-orm";
+import { and, eq, notExists } from "drizzle-orm";
 import { z } from "zod";
-import { resourceMissing } from "../../core/errors";
+import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix, randomId } from "../../core/ids";
 import type { Metadata, Scope } from "../../core/types";
 import { db, parseMetadata } from "../../billing/store";
 import { listable, pageOf } from "../../db/queries";
-import { products } from "../../db/schema";
+import { prices, products } from "../../db/schema";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
@@ -97,6 +97,8 @@ export const ProductSchema: z.ZodType<ProductJson> = z
   })
   .meta({ id: "Product" });
 
+const DeletedProductSchema = z.object({ id: z.string(), object: z.literal("product"), deleted: z.literal(true) }).meta({ id: "DeletedProduct" });
+
 const name = f.text(250).pipe(z.string().min(1, "must not be empty"));
 
 const CreateBody = stripeBody("POST /v1/products", {
@@ -180,6 +182,27 @@ export function registerProducts(app: App): void {
           .where(and(eq(products.id, row.id), eq(products.merchantId, principal.merchantId)));
         return { status: 200, body: renderProduct(next) };
       }),
+  );
+
+  route(
+    app,
+    { method: "delete", path: "/v1/products/{id}", permission: "billing.manage", summary: "Delete a product that has no prices (one with prices: archive it, active=false)", tag: TAG, response: DeletedProductSchema },
+    async (c, { params, principal }) => {
+      const row = await findProduct(c.env.DB, principal, params.id ?? "", "id");
+      const ofProduct = and(eq(prices.merchantId, principal.merchantId), eq(prices.livemode, principal.livemode), eq(prices.product, row.id));
+      // One statement: a price created meanwhile (it checks its product in its own insert) either
+      // lands first and keeps the product, or finds it gone.
+      const deleted = await db(c.env.DB)
+        .delete(products)
+        .where(and(eq(products.id, row.id), eq(products.merchantId, principal.merchantId), eq(products.livemode, principal.livemode), notExists(db(c.env.DB).select({ id: prices.id }).from(prices).where(ofProduct))))
+        .returning({ id: products.id });
+      if (deleted.length === 0) {
+        const [price] = await db(c.env.DB).select({ id: prices.id }).from(prices).where(ofProduct).limit(1);
+        if (!price) throw resourceMissing("product", row.id, "id");
+        throw invalidRequest("This product cannot be deleted because it has one or more user-created prices. Archive it instead (active=false).");
+      }
+      return json(c, { id: row.id, object: "product", deleted: true });
+    },
   );
 
   route(
