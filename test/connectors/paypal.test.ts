@@ -475,6 +475,10 @@ describe("PayPal: webhooks settle the right attempt, and pending payments settle
     };
 
     const hooked = await refundPending(1000);
+    // PayPal has it: it cannot be taken back (Stripe's refunds.cancel is only for a refund nothing was sent for).
+    const cancel = await post<{ error: { type: string; message: string } }>(`/v1/refunds/${hooked.refund.id}/cancel`, {}, m.opts);
+    expect(cancel.status).toBe(400);
+    expect(cancel.body.error.message).toContain("sent to the payment provider");
     const event = await paypalWebhook(m.accountId, "WH-PREF-1", "PAYMENT.CAPTURE.REFUNDED", { id: hooked.refundRef, status: "COMPLETED", amount: { currency_code: "USD", value: "10.00" }, custom_id: pi.id });
     expect(event.body).toMatchObject({ applied: 1 });
     expect((await get<RefundJson>(`/v1/refunds/${hooked.refund.id}`, m.opts)).body.status).toBe("succeeded");
