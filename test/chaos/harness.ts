@@ -244,8 +244,28 @@ export interface PayPalLedger {
     intent: string;
     status: string;
     authorizations: { id: string; status: string; amount: number }[];
-    captures: { id: string; status: string; amount: number; request_id: string | null; refunds: { id: string; amount: number; request_id: string | null }[] }[];
+    captures: { id: string; status: string; amount: number; request_id: string | null; refunds: { id: string; status: string; amount: number; request_id: string | null }[] }[];
   }[];
+}
+
+/**
+ * PayPal settles what it held pending (the fake's "pending" fault): a pending authorization is
+ * created, a pending capture or refund completes. Answers how many it settled.
+ */
+export async function paypalSettlePending(intentId: string): Promise<number> {
+  const ledger = await paypalLedger(intentId);
+  const captures = ledger.orders.flatMap((o) => o.captures);
+  const held = [
+    ...ledger.orders.flatMap((o) => o.authorizations).filter((a) => a.status === "PENDING").map((a) => ({ id: a.id, status: "CREATED" })),
+    ...captures.filter((c) => c.status === "PENDING").map((c) => ({ id: c.id, status: "COMPLETED" })),
+    ...captures.flatMap((c) => c.refunds).filter((r) => r.status === "PENDING").map((r) => ({ id: r.id, status: "COMPLETED" })),
+  ];
+  for (const h of held) {
+    const res = await fetch(`${env.PAYPAL_API_BASE}/__settle`, { method: "POST", body: JSON.stringify(h) });
+    await res.body?.cancel();
+    if (res.status !== 200) throw new Error(`settling ${h.id} at the PayPal fake failed: ${res.status}`);
+  }
+  return held.length;
 }
 
 export async function paypalLedger(intentId: string): Promise<PayPalLedger> {
