@@ -83,6 +83,7 @@ export type ProviderEventKind =
   | "authorization.processing"
   | "authorization.canceled"
   | "capture.succeeded"
+  | "capture.failed"
   | "refund.succeeded"
   | "refund.failed"
   | "ignored";

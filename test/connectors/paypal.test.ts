@@ -459,6 +459,14 @@ describe("PayPal: webhooks settle the right attempt, and pending payments settle
     const declined = await pendingCapture(2700);
     await settleAtPayPal(declined.captureId, "DECLINED");
     expect(await reconciledUntil(declined.pi.id, m.opts, (pi) => pi.status !== "processing")).toMatchObject({ status: "requires_capture", amount_received: 0 });
+
+    // PAYMENT.CAPTURE.DENIED naming the pending capture fails it too; naming another capture, nothing.
+    const denied = await pendingCapture(2800);
+    const deny = (id: string, capture: string) =>
+      paypalWebhook(m.accountId, id, "PAYMENT.CAPTURE.DENIED", { id: capture, status: "DECLINED", amount: { currency_code: "USD", value: "28.00" }, custom_id: denied.pi.id, supplementary_data: { related_ids: { authorization_id: denied.authorization } } });
+    expect((await deny("WH-PCAP-2", "CAP-OTHER")).body).toMatchObject({ applied: 0 });
+    expect((await deny("WH-PCAP-3", denied.captureId)).body).toMatchObject({ applied: 1 });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${denied.pi.id}`, m.opts)).body).toMatchObject({ status: "requires_capture", amount_received: 0, amount_capturable: 2800 });
   });
 
   it("a refund PayPal holds PENDING settles from PAYMENT.CAPTURE.REFUNDED (named by its id), or fails when PayPal fails it: the money comes back to refund", async () => {

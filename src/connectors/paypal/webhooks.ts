@@ -40,7 +40,8 @@ export function fromPayPalEvent(event: PayPalEvent): ProviderEvent {
   };
   const kinds: Record<string, ProviderEventKind> = {
     "PAYMENT.CAPTURE.COMPLETED": related.authorization_id ? "capture.succeeded" : "authorization.approved",
-    "PAYMENT.CAPTURE.DENIED": "authorization.declined",
+    // A denied capture of an authorization fails that capture; of an order (intent CAPTURE), the payment.
+    "PAYMENT.CAPTURE.DENIED": related.authorization_id ? "capture.failed" : "authorization.declined",
     "PAYMENT.AUTHORIZATION.CREATED": "authorization.approved",
     "PAYMENT.AUTHORIZATION.VOIDED": "authorization.canceled",
     "PAYMENT.CAPTURE.REFUNDED": "refund.succeeded",
@@ -52,7 +53,7 @@ export function fromPayPalEvent(event: PayPalEvent): ProviderEvent {
     capture: kind === "capture.succeeded" ? captureOf(resource, related.authorization_id) : null,
     captured: event.event_type === "PAYMENT.CAPTURE.COMPLETED",
     // Matched by the order (an authorization's capture by its authorization, in `capture`); a refund by its own id.
-    providerReference: kind === "capture.succeeded" ? null : kind === "refund.succeeded" ? (text(resource.id) ?? null) : base.providerReference,
+    providerReference: kind === "capture.succeeded" ? null : kind === "refund.succeeded" || kind === "capture.failed" ? (text(resource.id) ?? null) : base.providerReference,
     // The money is the capture or authorization itself: its id is the payment's reference from now on.
     ...(kind === "authorization.approved" && text(resource.id) ? { settledReference: text(resource.id) } : {}),
     declineCode: kind === "authorization.declined" ? "paypal_denied" : null,

@@ -125,6 +125,13 @@ export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, to
       }
       return recordCapturedElsewhere(draft, event, accountId, tools) ?? ignored("no pending capture");
     }
+    case "capture.failed": {
+      // Only a capture that names itself (PayPal held it pending, with its id): the authorization stays capturable.
+      const capture = event.providerReference === null ? undefined : draft.attempts.find((a) => a.type === "capture" && a.status === "pending" && a.providerReference === event.providerReference);
+      if (!capture) return ignored("no pending capture by this reference");
+      settleAttempt(draft, capture, { kind: "failed", code: event.code ?? "capture_declined", message: event.message ?? "The provider declined the capture." }, tools);
+      return { applied: true, note: `capture ${capture.id} failed` };
+    }
     case "authorization.canceled": {
       const voiding = findAttempt(draft, { ...event, attemptId: null }, (a) => a.type === "void" && a.status === "pending");
       if (voiding) {
