@@ -50,6 +50,8 @@ export interface Env {
   /** Where the Stripe and PayPal connectors send their requests (tests point them at local fakes). */
   STRIPE_API_BASE?: string;
   PAYPAL_API_BASE?: string;
+  /** How long after a Stripe 5xx at authorization a search that finds no payment means none was made (ms). */
+  STRIPE_SEARCH_SETTLE_MS?: string;
   CONNECTOR_TIMEOUT_MS?: string;
   /** Delays between reconciliation rounds, e.g. "30s,2m,10m,1h,3h,6h,12h". */
   RECONCILE_SCHEDULE?: string;
@@ -92,6 +94,7 @@ export interface Config {
   eventRetentionMs: number;
   stripeApiBase: string;
   paypalApiBase: string | null;
+  stripeSearchSettleMs: number;
   connectorTimeoutMs: number;
   reconcileSchedule: number[];
   sandboxWebhookSecret: string;
@@ -207,6 +210,7 @@ export function config(env: Env): Config {
     eventRetentionMs: intVar(env.EVENT_RETENTION_DAYS, 30, 1, 400, "EVENT_RETENTION_DAYS") * 86_400_000,
     stripeApiBase: env.STRIPE_API_BASE?.trim() || "https://api.stripe.com",
     paypalApiBase: env.PAYPAL_API_BASE?.trim() || null,
+    stripeSearchSettleMs: intVar(env.STRIPE_SEARCH_SETTLE_MS, 600_000, 0, 86_400_000, "STRIPE_SEARCH_SETTLE_MS"),
     connectorTimeoutMs: intVar(env.CONNECTOR_TIMEOUT_MS, 20_000, 100, 120_000, "CONNECTOR_TIMEOUT_MS"),
     reconcileSchedule: parseSchedule(env.RECONCILE_SCHEDULE?.trim() || DEFAULT_RECONCILE_SCHEDULE, "RECONCILE_SCHEDULE"),
     sandboxWebhookSecret: requiredSecret(env, "SANDBOX_WEBHOOK_SECRET"),

@@ -60,7 +60,7 @@ export async function buildConnector(env: Env, row: AccountRow): Promise<Connect
   let connector: Connector;
   switch (row.connector as ConnectorName) {
     case "stripe":
-      connector = new StripeConnector({ accountId: row.id, secretKey: credentials.secret_key ?? "", apiBase: cfg.stripeApiBase, timeoutMs: cfg.connectorTimeoutMs });
+      connector = new StripeConnector({ accountId: row.id, secretKey: credentials.secret_key ?? "", apiBase: cfg.stripeApiBase, timeoutMs: cfg.connectorTimeoutMs, searchSettleMs: cfg.stripeSearchSettleMs });
       break;
     case "paypal":
       connector = new PayPalConnector({

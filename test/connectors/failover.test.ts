@@ -1,5 +1,5 @@
-// Failover and health: a provider error before any money moved goes on to the next connector; a
-// decline never does. The circuit breaker opens after repeated failures (3 in tests), lets one probe
+// Failover and health: a provider error before any money moved (a refused request) goes on to the
+// next connector; a decline, or a 5xx (indeterminate: the payment may have been made), never does. The circuit breaker opens after repeated failures (3 in tests), lets one probe
 // through after its cooldown (1 s in tests), and closes when the probe succeeds.
 import { describe, expect, it } from "vitest";
 import {
@@ -15,6 +15,7 @@ import {
   type TransactionJson,
   waitFor,
 } from "../helpers";
+import { reconcileNow, stripeFault, stripeLedger } from "../chaos/harness";
 
 interface HealthRow {
   connector: string;
@@ -28,15 +29,53 @@ const steps = async (id: string, opts: CallOptions) =>
 const health = async (opts: CallOptions) => (await get<ListJson<HealthRow>>("/v1/admin/psp_health", opts)).body.data;
 
 describe("failover", () => {
-  it("connector 1 answers 502: the payment succeeds on connector 2, both attempts recorded", async () => {
+  it("connector 1 refuses the request (429, nothing done): the payment succeeds on connector 2, both attempts recorded", async () => {
     const { opts } = await newMerchant("failover");
-    const down = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_down_1" }, priority: 1 });
+    const down = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_refused_1" }, priority: 1 });
     const sandbox = await addConnector(opts, { connector: "sandbox", priority: 2 });
     const pi = (await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts)).body;
     expect(pi).toMatchObject({ status: "succeeded", connector: "sandbox", connector_account: sandbox.id });
     expect(await steps(pi.id, opts)).toEqual(["stripe:failed", "sandbox:succeeded"]);
     const rows = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data;
     expect(rows[0]).toMatchObject({ connector_account: down.id, response_code: "provider_error" });
+  });
+
+  it("a 5xx from connector 1 is indeterminate: no failover, the intent is processing, and reconciliation finds the payment Stripe made (money moved once)", async () => {
+    const { opts } = await newMerchant("no-failover-5xx");
+    const secret = `sk_test_fake_5xx_${Date.now()}`;
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: secret }, priority: 1 });
+    await addConnector(opts, { connector: "sandbox", priority: 2 });
+    // Stripe makes the payment and answers 500, and keeps that 500 as the key's answer.
+    await stripeFault(secret, "create", "error_after");
+    const res = await createIntent({ amount: 4100, payment_method: "pm_card_visa", confirm: true }, opts);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.status).toBe("processing");
+    expect(await steps(res.body.id, opts)).toEqual(["stripe:pending"]);
+    // A confirm meanwhile cannot charge again.
+    expect((await post(`/v1/payment_intents/${res.body.id}/confirm`, {}, opts)).status).toBe(400);
+    await reconcileNow(res.body.id);
+    const after = await waitFor(async () => {
+      const pi = (await get<PaymentIntentJson>(`/v1/payment_intents/${res.body.id}`, opts)).body;
+      return pi.status === "processing" ? undefined : pi;
+    });
+    expect(after).toMatchObject({ status: "succeeded", amount_received: 4100, connector: "stripe" });
+    expect(await steps(res.body.id, opts)).toEqual(["stripe:succeeded"]);
+    expect((await stripeLedger(res.body.id)).intents.map((pi) => pi.amount_received)).toEqual([4100]);
+  });
+
+  it("a 5xx where Stripe made nothing: once its search finds no payment, the intent may be confirmed again", async () => {
+    const { opts } = await newMerchant("5xx-nothing");
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: `sk_test_fake_5xx_none_${Date.now()}` } });
+    // The fake's provider-error card answers 500 to every try, making nothing.
+    const res = await createIntent({ amount: 4200, payment_method: "pm_card_sandboxProviderError", confirm: true }, opts);
+    expect(res.body.status).toBe("processing");
+    await reconcileNow(res.body.id);
+    const after = await waitFor(async () => {
+      const pi = (await get<PaymentIntentJson>(`/v1/payment_intents/${res.body.id}`, opts)).body;
+      return pi.status === "processing" ? undefined : pi;
+    });
+    expect(after).toMatchObject({ status: "requires_confirmation", amount_received: 0 });
+    expect((await stripeLedger(res.body.id)).intents).toEqual([]);
   });
 
   it("a decline on connector 1 does not fail over", async () => {
@@ -50,8 +89,8 @@ describe("failover", () => {
 
   it("when every connector fails before money moved, the answer is 502 and the payment may be confirmed again", async () => {
     const { opts } = await newMerchant("all-down");
-    await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_down_a" }, priority: 1 });
-    const second = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_down_b" }, priority: 2 });
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_refused_a" }, priority: 1 });
+    const second = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_refused_b" }, priority: 2 });
     const res = await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts);
     const error = expectError(res, 502, "provider_error");
     const id = error.payment_intent?.id ?? "";
@@ -66,7 +105,7 @@ describe("failover", () => {
 describe("circuit breaker and psp_health", () => {
   it("opens after repeated failures, skips the connector, probes after the cooldown and closes on success", async () => {
     const { opts } = await newMerchant("breaker");
-    const flaky = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_down_breaker" }, priority: 1 });
+    const flaky = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_refused_breaker" }, priority: 1 });
     await addConnector(opts, { connector: "sandbox", priority: 2 });
     for (let i = 0; i < 3; i++) {
       const pi = (await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts)).body;
@@ -93,7 +132,7 @@ describe("circuit breaker and psp_health", () => {
 
   it("a failed probe opens the breaker again", async () => {
     const { opts } = await newMerchant("breaker-probe");
-    const flaky = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_down_probe" }, priority: 1 });
+    const flaky = await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_refused_probe" }, priority: 1 });
     await addConnector(opts, { connector: "sandbox", priority: 2 });
     for (let i = 0; i < 3; i++) await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts);
     await new Promise((r) => setTimeout(r, 1200));
@@ -106,7 +145,7 @@ describe("circuit breaker and psp_health", () => {
 
   it("with its only connector paused, a payment is refused with 503 and nothing recorded", async () => {
     const { opts } = await newMerchant("breaker-only");
-    await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_down_only" } });
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_refused_only" } });
     for (let i = 0; i < 3; i++) expectError(await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts), 502);
     const res = await createIntent({ payment_method: "pm_card_visa", confirm: true }, opts);
     expectError(res, 503, "connectors_unavailable");

@@ -5,12 +5,13 @@
 //     lost         done, but the answer comes too late    hold_before / hold_after   waits (before / after doing it)
 //                                                          until POST /__release?key=... (GET /__held?key=... says one waits)
 //     pending      (PayPal's fake only) done, but PayPal reports the payment PENDING until POST /__settle settles it
+//     error_after  (Stripe's fake only) done, but answers 500, and keeps that 500 as the idempotency key's answer, as Stripe does
 //   DELETE /__faults?key=...          forgets the key's faults and releases its held requests
 import type { IncomingMessage } from "node:http";
 import { readBody, sleep } from "./http";
 
-export type FaultKind = "error" | "timeout" | "lost" | "hold_before" | "hold_after" | "pending";
-const FAULT_KINDS: readonly string[] = ["error", "timeout", "lost", "hold_before", "hold_after", "pending"];
+export type FaultKind = "error" | "timeout" | "lost" | "hold_before" | "hold_after" | "pending" | "error_after";
+const FAULT_KINDS: readonly string[] = ["error", "timeout", "lost", "hold_before", "hold_after", "pending", "error_after"];
 /** Longer than the connector's timeout in tests (1 s); a held request gives up after HOLD_MAX_MS. */
 const FAULT_LATE_MS = 1500;
 const HOLD_MAX_MS = 15_000;
@@ -30,7 +31,7 @@ export class FaultInjector {
     const key = url.searchParams.get("key") ?? "";
     if (path === "/__faults" && method === "POST") {
       const plan = JSON.parse((await readBody(req)) || "{}") as { key?: string; op?: string; kind?: string };
-      if (!plan.key || !plan.op || !plan.kind || !FAULT_KINDS.includes(plan.kind)) return { status: 400, body: { error: "key, op and kind (error, timeout, lost, hold_before, hold_after, pending) are required" } };
+      if (!plan.key || !plan.op || !plan.kind || !FAULT_KINDS.includes(plan.kind)) return { status: 400, body: { error: "key, op and kind (error, timeout, lost, hold_before, hold_after, pending, error_after) are required" } };
       const list = this.faults.get(`${plan.key}|${plan.op}`) ?? [];
       list.push(plan.kind as FaultKind);
       this.faults.set(`${plan.key}|${plan.op}`, list);

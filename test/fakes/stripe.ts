@@ -3,7 +3,8 @@
 // (pm_card_visa succeeds, pm_card_chargeDeclined declines, ...), and a few behaviours of our own:
 //   pm_card_sandboxTimeoutThenSuccess / ...ThenDecline  processed, but the answer comes too late
 //   pm_card_sandboxProviderError                        500 api_error
-//   a secret key containing "_down"                     502 on every request
+//   a secret key containing "_down"                     502 on every request (an outage: indeterminate)
+//   a secret key containing "_refused"                  429 rate_limit on every request (refused: nothing done)
 // GET /__stats tells how many payment intents each of our attempts created (idempotency proof).
 // Faults for the chaos suite (test/chaos), per secret key and operation (create, capture, cancel,
 // refund): the controls of test/fakes/faults.ts; an error is a 500 api_error.
@@ -250,6 +251,7 @@ export function startStripeFake(): Promise<StripeFake> {
     const key = (req.headers.authorization ?? "").replace(/^Bearer\s+/i, "");
     if (!key.startsWith("sk_")) return send(res, 401, { error: { type: "invalid_request_error", message: "Invalid API Key provided" } });
     if (key.includes("_down")) return send(res, 502, { error: { type: "api_error", message: "Bad gateway (fake outage)" } });
+    if (key.includes("_refused")) return send(res, 429, { error: { type: "invalid_request_error", code: "rate_limit", message: "Too many requests hit the API too quickly (fake)." } });
     const body = await readBody(req);
     const params = (req.method === "GET" ? qs.parse(url.search.slice(1)) : qs.parse(body, { depth: 10 })) as Params;
     const idem = req.headers["idempotency-key"];
@@ -266,8 +268,10 @@ export function startStripeFake(): Promise<StripeFake> {
         return send(res, stored.status, stored.body, { "idempotent-replayed": "true" });
       }
     }
-    const result = route(req.method ?? "GET", path, params);
-    if (idemKey && result.status < 500) idempotency.set(idemKey, { fingerprint, ...result });
+    const done = route(req.method ?? "GET", path, params);
+    // Done, but a 500 answers it; Stripe keeps that 500 as the key's answer, so a replay gets it again.
+    const result = fault === "error_after" ? error(500, "api_error", "An unknown error occurred (injected: error_after)") : done;
+    if (idemKey && (result.status < 500 || fault === "error_after")) idempotency.set(idemKey, { fingerprint, ...result });
     if (path === "/v1/payment_intents" && req.method === "POST" && LATE.includes(String(params.payment_method))) await sleep(LATE_MS);
     await faults.delays(fault, key);
     send(res, result.status, result.body, { "request-id": `req_fake_${counter}` });

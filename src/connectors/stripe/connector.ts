@@ -13,6 +13,12 @@ export interface StripeConnectorConfig {
   /** e.g. https://api.stripe.com or http://127.0.0.1:12111 */
   apiBase: string;
   timeoutMs: number;
+  /**
+   * After a 5xx at authorization (which Stripe keeps as the idempotency key's answer, so a replay
+   * cannot tell), how long until a search that finds no payment for the attempt means none was made
+   * (Stripe's search is eventually consistent, usually within a minute). Default 10 minutes.
+   */
+  searchSettleMs?: number;
 }
 
 /** Stripe's idempotency keys live 24 hours: after that a replay would be a new payment, so we search instead. */
@@ -22,9 +28,11 @@ export class StripeConnector implements Connector {
   readonly name = "stripe" as const;
   readonly accountId: string;
   private readonly stripe: Stripe;
+  private readonly searchSettleMs: number;
 
   constructor(config: StripeConnectorConfig) {
     this.accountId = config.accountId;
+    this.searchSettleMs = config.searchSettleMs ?? 600_000;
     const base = new URL(config.apiBase);
     this.stripe = new Stripe(config.secretKey, {
       httpClient: Stripe.createFetchHttpClient(),
@@ -67,7 +75,7 @@ export class StripeConnector implements Connector {
 
   async completeAction(req: CompleteActionRequest): Promise<AuthorizeOutcome> {
     // Stripe finishes 3DS on its side; the payment intent says where it stands.
-    return this.lookUpAuthorization(req, req.providerReference, Date.now());
+    return this.lookUpAuthorization(req, req.providerReference);
   }
 
   /**
@@ -80,19 +88,35 @@ export class StripeConnector implements Connector {
   }
 
   async reconcileAuthorization(req: AuthorizeRequest, providerReference: string | null, attemptCreated: number): Promise<AuthorizeOutcome> {
-    return StripeConnector.stillUnknown(await this.lookUpAuthorization(req, providerReference, attemptCreated));
+    // Past Stripe's idempotency window a replay would be a new payment: only the search can tell.
+    if (!providerReference && Date.now() - attemptCreated >= IDEMPOTENCY_WINDOW_MS) return this.searchAttempt(req, attemptCreated);
+    const outcome = StripeConnector.stillUnknown(await this.lookUpAuthorization(req, providerReference));
+    if (outcome.kind !== "unknown" || providerReference) return outcome;
+    // The replay could not tell either (Stripe answers a key's 5xx again): the payment is looked for by its attempt.
+    return this.searchAttempt(req, attemptCreated);
   }
 
-  private async lookUpAuthorization(req: AuthorizeRequest, providerReference: string | null, attemptCreated: number): Promise<AuthorizeOutcome> {
+  /**
+   * The attempt's payment found by its metadata. None found once the search has had time to see it
+   * (`searchSettleMs` after the attempt): none was made, so nothing moved. Until then, unknown.
+   */
+  private async searchAttempt(req: AuthorizeRequest, attemptCreated: number): Promise<AuthorizeOutcome> {
     try {
-      if (providerReference) return fromPaymentIntent(await this.stripe.paymentIntents.retrieve(providerReference));
-      if (Date.now() - attemptCreated < IDEMPOTENCY_WINDOW_MS) {
-        // The same request with the same key: Stripe answers what it did, or does it now, once.
-        return fromPaymentIntent(await this.stripe.paymentIntents.create(this.createParams(req), { idempotencyKey: req.idempotencyKey }));
-      }
       const found = await this.stripe.paymentIntents.search({ query: `metadata['gateway_attempt']:'${req.attemptId}'`, limit: 1 });
       const pi = found.data[0];
-      return pi ? fromPaymentIntent(pi) : { kind: "unknown", providerReference: null, message: "Stripe has no payment for this attempt yet; search is eventually consistent" };
+      if (pi) return fromPaymentIntent(pi);
+      if (Date.now() - attemptCreated >= this.searchSettleMs) return { kind: "provider_error", message: "Stripe has no payment for this attempt (searched after its error): nothing moved" };
+      return { kind: "unknown", providerReference: null, message: "Stripe has no payment for this attempt yet; search is eventually consistent" };
+    } catch (err) {
+      return { kind: "unknown", providerReference: null, message: `searching Stripe failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
+  private async lookUpAuthorization(req: AuthorizeRequest, providerReference: string | null): Promise<AuthorizeOutcome> {
+    try {
+      if (providerReference) return fromPaymentIntent(await this.stripe.paymentIntents.retrieve(providerReference));
+      // The same request with the same key: Stripe answers what it did, or does it now, once.
+      return fromPaymentIntent(await this.stripe.paymentIntents.create(this.createParams(req), { idempotencyKey: req.idempotencyKey }));
     } catch (err) {
       return fromAuthorizeError(err);
     }

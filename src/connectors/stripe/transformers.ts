@@ -63,7 +63,10 @@ export function fromAuthorizeError(err: unknown): AuthorizeOutcome {
   }
   // The request may have reached Stripe: only a replay with the same key can tell.
   if (e.type === "StripeConnectionError" || e.type === undefined) return { kind: "unknown", providerReference: null, message: `Stripe did not answer: ${e.message ?? "connection error"}` };
-  // 5xx, rate limits, and requests Stripe refused before doing anything: no money moved.
+  // A 5xx is indeterminate (Stripe's own words): the payment may have been made. Reconciliation finds
+  // out; nothing fails over to another connector meanwhile, and the payment cannot be confirmed again.
+  if ((e.statusCode ?? 0) >= 500) return { kind: "unknown", providerReference: null, message: `Stripe answered ${e.statusCode ?? "5xx"}: ${e.message ?? ""}`.trim() };
+  // Rate limits and requests Stripe refused before doing anything: no money moved.
   return { kind: "provider_error", message: `Stripe ${e.statusCode ?? ""} ${e.type}: ${e.message ?? ""}`.replace(/\s+/g, " ").trim() };
 }
 
