@@ -201,6 +201,10 @@ export function startStripeFake(): Promise<StripeFake> {
       emit("refund.created", refund);
       return { status: 200, body: refund };
     }
+    if (method === "GET" && path === "/v1/refunds") {
+      const data = [...refunds.values()].filter((r) => !p.payment_intent || r.payment_intent === p.payment_intent).reverse();
+      return { status: 200, body: { object: "list", data: data.slice(0, Number(p.limit ?? 10)), has_more: data.length > Number(p.limit ?? 10), url: "/v1/refunds" } };
+    }
     if ((m = /^\/v1\/refunds\/([^/]+)$/.exec(path)) && method === "GET") {
       const refund = refunds.get(m[1] ?? "");
       return refund ? { status: 200, body: refund } : error(404, "invalid_request_error", "No such refund", { code: "resource_missing" });

@@ -115,29 +115,79 @@ describe.concurrent("reconciliation of unknown outcomes", () => {
 });
 
 describe("a provider failing on the replay of a call whose answer was lost", () => {
-  it("leaves the refund unknown (asked again), never failed: it went through, and is recorded once (it was marked failed, and refunded again)", async () => {
+  it("never takes the refund as failed: it went through, so Stripe's own list of refunds is read back, and it is recorded once (it was marked failed, and refunded again)", async () => {
     const { opts } = await newMerchant("reconcile-replay-error");
     const secret = `sk_test_fake_replay_${Date.now()}`;
     await addConnector(opts, { connector: "stripe", credentials: { secret_key: secret } });
     const pi = (await createIntent({ amount: 5000, payment_method: "pm_card_visa", confirm: true }, opts)).body;
     expect(pi.status).toBe("succeeded");
-    // The refund is done at Stripe but its answer is lost; the replay that asks again gets a 500.
+    // The refund is done at Stripe but its answer is lost; every replay that asks again gets a 500.
     await stripeFault(secret, "refund", "lost");
-    // Every replay meanwhile fails (the reconciliation queue may ask too, besides reconcileNow).
     for (let i = 0; i < 10; i++) await stripeFault(secret, "refund", "error");
     const refund = await post<{ id: string; status: string }>("/v1/refunds", { payment_intent: pi.id, amount: 3000 }, opts);
     expect(refund.body.status).toBe("pending");
-    await reconcileNow(pi.id);
-    expect((await get<{ status: string }>(`/v1/refunds/${refund.body.id}`, opts)).body.status).toBe("pending");
-    await stripeClearFaults(secret);
     await reconcileNow(pi.id);
     const after = await waitFor(async () => {
       const r = (await get<{ status: string }>(`/v1/refunds/${refund.body.id}`, opts)).body;
       return r.status !== "pending" ? r : undefined;
     }, 15_000);
     expect(after.status).toBe("succeeded");
+    await stripeClearFaults(secret);
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.amount_refunded).toBe(3000);
     expect((await stripeLedger(pi.id)).refunds.map((r) => r.amount)).toEqual([3000]);
+  });
+});
+
+describe("a Stripe 5xx on a capture or refund is indeterminate", () => {
+  const stripeMerchant = async (label: string) => {
+    const { opts } = await newMerchant(label);
+    const secret = `sk_test_fake_${label.replace(/-/g, "_")}_${Date.now()}`;
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: secret } });
+    return { opts, secret };
+  };
+  const settled = <T extends { status: string }>(path: string, opts: CallOptions, still: string) =>
+    waitFor(async () => {
+      const body = (await get<T>(path, opts)).body;
+      return body.status === still ? undefined : body;
+    }, 15_000);
+
+  it("a refund Stripe made but answered 500 (and answers 500 again to its key) is pending, then read back as made: recorded once", async () => {
+    const { opts, secret } = await stripeMerchant("refund-5xx-made");
+    const pi = (await createIntent({ amount: 6000, payment_method: "pm_card_visa", confirm: true }, opts)).body;
+    await stripeFault(secret, "refund", "error_after");
+    const refund = await post<{ id: string; status: string }>("/v1/refunds", { payment_intent: pi.id, amount: 2500 }, opts);
+    expect(refund.status, JSON.stringify(refund.body)).toBe(200);
+    expect(refund.body.status).toBe("pending");
+    await reconcileNow(pi.id);
+    expect((await settled<{ status: string }>(`/v1/refunds/${refund.body.id}`, opts, "pending")).status).toBe("succeeded");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.amount_refunded).toBe(2500);
+    expect((await stripeLedger(pi.id)).refunds.map((r) => r.amount)).toEqual([2500]);
+  });
+
+  it("a refund Stripe never made (every try answers 500) fails once Stripe's list shows none: nothing moved, and it can be refunded again", async () => {
+    const { opts, secret } = await stripeMerchant("refund-5xx-none");
+    const pi = (await createIntent({ amount: 6000, payment_method: "pm_card_visa", confirm: true }, opts)).body;
+    for (let i = 0; i < 10; i++) await stripeFault(secret, "refund", "error");
+    const refund = await post<{ id: string; status: string }>("/v1/refunds", { payment_intent: pi.id, amount: 2500 }, opts);
+    expect(refund.body.status).toBe("pending");
+    await reconcileNow(pi.id);
+    expect((await settled<{ status: string }>(`/v1/refunds/${refund.body.id}`, opts, "pending")).status).toBe("failed");
+    await stripeClearFaults(secret);
+    expect((await stripeLedger(pi.id)).refunds).toEqual([]);
+    expect((await post<{ status: string }>("/v1/refunds", { payment_intent: pi.id, amount: 2500 }, opts)).body.status).toBe("succeeded");
+    expect((await stripeLedger(pi.id)).refunds.map((r) => r.amount)).toEqual([2500]);
+  });
+
+  it("a capture Stripe made but answered 500 leaves the payment processing, then read back as captured", async () => {
+    const { opts, secret } = await stripeMerchant("capture-5xx-made");
+    const pi = (await createIntent({ amount: 7000, payment_method: "pm_card_visa", confirm: true, capture_method: "manual" }, opts)).body;
+    await stripeFault(secret, "capture", "error_after");
+    const captured = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 6000 }, opts);
+    expect(captured.status, JSON.stringify(captured.body)).toBe(200);
+    expect(captured.body.status).toBe("processing");
+    await reconcileNow(pi.id);
+    expect(await settled<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts, "processing")).toMatchObject({ status: "succeeded", amount_received: 6000 });
+    expect((await stripeLedger(pi.id)).intents.map((i) => i.amount_received)).toEqual([6000]);
   });
 });
 

@@ -192,7 +192,41 @@ export class StripeConnector implements Connector {
 
   async reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest): Promise<FollowUpOutcome> {
     // Same request, same key: Stripe replays its answer (or acts now, once).
-    const outcome = kind === "capture" ? await this.capture(req) : kind === "void" ? await this.void(req) : await this.refund(req);
-    return StripeConnector.stillUnknown(outcome);
+    const outcome = StripeConnector.stillUnknown(kind === "capture" ? await this.capture(req) : kind === "void" ? await this.void(req) : await this.refund(req));
+    if (outcome.kind !== "unknown") return outcome;
+    // The replay could not tell (Stripe answers a key's 5xx again): what Stripe holds is read back.
+    try {
+      return await this.readBack(kind, req);
+    } catch (err) {
+      return { kind: "unknown", providerReference: null, message: `reading Stripe back failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
+  /**
+   * A capture, void or refund whose answer nobody has, from Stripe's own records (retrieve and list
+   * are consistent reads): done, not done (nothing moved: provider_error, so it may be asked again),
+   * or still moving.
+   */
+  private async readBack(kind: FollowUpKind, req: FollowUpRequest): Promise<FollowUpOutcome> {
+    if (kind === "refund") {
+      const listed = await this.stripe.refunds.list({ payment_intent: req.providerReference, limit: 100 });
+      const mine = listed.data.find((r) => r.metadata?.gateway_attempt === req.attemptId);
+      if (mine) return fromRefund(mine);
+      if (listed.has_more) return { kind: "unknown", providerReference: null, message: "Stripe lists more than 100 refunds of this payment; asked again later" };
+      return { kind: "provider_error", message: "Stripe has no refund for this attempt: nothing moved" };
+    }
+    const pi = await this.stripe.paymentIntents.retrieve(req.providerReference);
+    if (pi.status === "processing") return { kind: "unknown", providerReference: pi.id, message: "Stripe is still processing the payment" };
+    if (kind === "capture") {
+      if (pi.status === "succeeded" && pi.amount_received === req.amount) return { kind: "succeeded", providerReference: pi.id, responseCode: "succeeded", responseText: "Captured (read back from Stripe)" };
+      if (pi.status === "requires_capture") return { kind: "provider_error", message: "Stripe did not capture the payment: nothing moved" };
+      return { kind: "failed", code: "payment_intent_unexpected_state", message: `Stripe holds the payment as ${pi.status} (${pi.amount_received} received), not as this capture.` };
+    }
+    if (pi.status === "canceled") return { kind: "succeeded", providerReference: pi.id, responseCode: "canceled", responseText: "Authorization released (read back from Stripe)" };
+    if (pi.status === "requires_capture") return { kind: "provider_error", message: "Stripe did not release the authorization: nothing moved" };
+    if (pi.status === "succeeded" && pi.amount_received > 0) {
+      return { kind: "failed", code: "payment_intent_unexpected_state", message: `Stripe captured this payment already (${pi.amount_received} ${pi.currency}).`, capturedElsewhere: { amount: pi.amount_received, reference: pi.id } };
+    }
+    return { kind: "failed", code: "payment_intent_unexpected_state", message: `Stripe holds the payment as ${pi.status}.` };
   }
 }

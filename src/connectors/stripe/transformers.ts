@@ -74,6 +74,8 @@ export function fromFollowUpError(err: unknown): FollowUpOutcome {
   const e = asStripeError(err);
   if (e.type === "StripeCardError") return { kind: "failed", code: e.code ?? "card_declined", message: e.message ?? "Refused by the card issuer." };
   if (e.type === "StripeConnectionError" || e.type === undefined) return { kind: "unknown", providerReference: null, message: `Stripe did not answer: ${e.message ?? "connection error"}` };
+  // Indeterminate, as at authorization: the capture, void or refund may have been done.
+  if ((e.statusCode ?? 0) >= 500) return { kind: "unknown", providerReference: null, message: `Stripe answered ${e.statusCode ?? "5xx"}: ${e.message ?? ""}`.trim() };
   if (e.type === "StripeInvalidRequestError") return { kind: "failed", code: e.code ?? "invalid_request", message: e.message ?? "Stripe refused the request." };
   return { kind: "provider_error", message: `Stripe ${e.statusCode ?? ""} ${e.type}: ${e.message ?? ""}`.replace(/\s+/g, " ").trim() };
 }
