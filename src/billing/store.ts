@@ -3,8 +3,8 @@ import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { invalidRequest, resourceMissing } from "../core/errors";
 import { hasPrefix } from "../core/ids";
-import { renderBillingDetails, renderPaymentMethodCard, type BillingDetailsJson, type PaymentMethodCardJson } from "../core/objects";
-import type { Metadata, PaymentMethodDetails, Scope } from "../core/types";
+import { renderAddress, renderBillingDetails, renderPaymentMethodCard, type AddressJson, type BillingDetailsJson, type PaymentMethodCardJson } from "../core/objects";
+import type { BillingAddress, CustomerShipping, Metadata, PaymentMethodDetails, Scope } from "../core/types";
 import { customers, invoices, paymentMethods, prices, subscriptions, testClocks } from "../db/schema";
 import type { Interval } from "./periods";
 
@@ -135,13 +135,29 @@ export interface CustomerJson {
   invoice_settings: { custom_fields: null; default_payment_method: string | null; footer: null; rendering_options: null };
   livemode: boolean;
   test_clock: string | null;
-  /** Customer balances, sources and shipping addresses are not kept. */
+  /** Customer balances and sources are not kept. */
   balance: 0;
   default_source: null;
-  shipping: null;
+  address: AddressJson | null;
+  shipping: CustomerShippingJson | null;
+}
+
+/** Stripe's customer.shipping: a name, a phone and an address (no carrier or tracking number). */
+export interface CustomerShippingJson {
+  address: AddressJson;
+  name: string;
+  phone: string | null;
+}
+
+/** The JSON of a customer's address or shipping column, or null. */
+const parseJsonColumn = <T>(text: string | null): T | null => (text ? (JSON.parse(text) as T) : null);
+
+export function renderCustomerShipping(s: CustomerShipping | null): CustomerShippingJson | null {
+  return s ? { address: renderAddress(s.address), name: s.name, phone: s.phone } : null;
 }
 
 export function renderCustomer(row: CustomerRow): CustomerJson {
+  const address = parseJsonColumn<BillingAddress>(row.address);
   return {
     id: row.id,
     object: "customer",
@@ -156,7 +172,8 @@ export function renderCustomer(row: CustomerRow): CustomerJson {
     test_clock: row.testClock,
     balance: 0,
     default_source: null,
-    shipping: null,
+    address: address ? renderAddress(address) : null,
+    shipping: renderCustomerShipping(parseJsonColumn<CustomerShipping>(row.shipping)),
   };
 }
 

@@ -113,6 +113,9 @@ export interface Shipping {
   address: BillingAddress;
 }
 
+/** A customer's shipping details: Stripe's customer.shipping has no carrier or tracking number. */
+export type CustomerShipping = Pick<Shipping, "name" | "phone" | "address">;
+
 export type AttemptType = "authorize" | "authenticate" | "capture" | "void" | "refund";
 export type AttemptStatus = "pending" | "succeeded" | "failed" | "requires_action" | "canceled";
 

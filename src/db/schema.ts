@@ -426,6 +426,10 @@ export const customers = sqliteTable(
     testClock: text("test_clock"),
     deleted: integer("deleted", { mode: "boolean" }).notNull().default(false),
     created: integer("created").notNull(),
+    /** Stripe's address, as JSON (a BillingAddress); null when not given (migration 0038). */
+    address: text("address"),
+    /** Stripe's shipping, as JSON (a CustomerShipping: name, phone, address); null when not given (migration 0038). */
+    shipping: text("shipping"),
   },
   (t) => [
     // The list and the search read only live customers (migration 0026); each filter of the list and

@@ -167,7 +167,7 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     const m = await newMerchant("stripe-schemas-payments");
     const r = new Recorder(m.opts);
     await r.post("/v1/webhook_endpoints", { url: receiverHook("stripe-schemas").url, enabled_events: ["*"] });
-    const customer = await r.form("/v1/customers", "email=jenny@example.com&name=Jenny&address[country]=US&metadata[a]=b");
+    const customer = await r.form("/v1/customers", "email=jenny@example.com&name=Jenny&address[country]=US&address[line1]=1%20Main%20St&shipping[name]=Jenny&shipping[address][city]=Paris&metadata[a]=b");
     await r.get(`/v1/customers/${customer.id}`);
     const pm = await r.form("/v1/payment_methods", "type=card&card[token]=tok_visa&billing_details[name]=Jenny");
     await r.form(`/v1/payment_methods/${pm.id}/attach`, `customer=${customer.id}`);

@@ -122,6 +122,8 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
       testClock: null,
       deleted: false,
       created: Date.now(),
+      address: null,
+      shipping: null,
     };
     const w = new Writes(c.env.DB, principal);
     const insert = db(c.env.DB).insert(customers).values(row).toSQL();

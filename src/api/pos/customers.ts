@@ -53,6 +53,8 @@ async function customerFor(env: Env, scope: Scope, posId: string, create: boolea
     testClock: null,
     deleted: false,
     created: Date.now(),
+    address: null,
+    shipping: null,
   };
   const w = new Writes(env.DB, scope);
   const insert = db(env.DB).insert(customers).values(row).onConflictDoNothing().toSQL();

@@ -2,7 +2,7 @@
 // test clocks), as rendered by src/billing/store.ts.
 import { z } from "zod";
 import { SUBSCRIPTION_STATUSES, type CustomerJson, type InvoiceJson, type PaymentMethodObjectJson, type PriceJson, type SubscriptionItemJson, type SubscriptionJson } from "../../billing/store";
-import { BillingDetailsSchema, notServed, PaymentMethodCardSchema } from "./schemas";
+import { AddressSchema, BillingDetailsSchema, notServed, PaymentMethodCardSchema } from "./schemas";
 
 const nullableString = z.string().nullable();
 const metadata = z.record(z.string(), z.string());
@@ -27,7 +27,12 @@ export const CustomerSchema: z.ZodType<CustomerJson> = z
     test_clock: nullableString,
     balance: zero.describe("Customer balances are not kept."),
     default_source: notServed("the legacy Sources API is"),
-    shipping: z.null().describe("Shipping addresses of customers are not kept."),
+    address: AddressSchema.nullable().describe("The customer's address; null until one is given."),
+    shipping: z
+      .object({ address: AddressSchema, name: z.string(), phone: nullableString })
+      .meta({ id: "CustomerShipping" })
+      .nullable()
+      .describe("The customer's shipping details; null until they are given."),
   })
   .meta({ id: "Customer" });
 

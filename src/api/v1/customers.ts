@@ -56,6 +56,8 @@ const CreateBody = stripeBody("POST /v1/customers", {
     phone: f.text(32).optional(),
     description: f.text(1000).optional(),
     metadata: f.createMetadata.optional(),
+    address: f.customerAddress.optional(),
+    shipping: f.customerShipping.optional(),
     payment_method: f.text(255).optional().describe("A saved payment method (pm_...) to attach at creation."),
     invoice_settings: z.object({ default_payment_method: f.text(255).optional(), ...ignoredInvoiceSettings }).strict().optional(),
     test_clock: f.text(100).optional().describe("Test mode: the test clock whose time this customer lives in."),
@@ -67,8 +69,13 @@ const UpdateBody = stripeBody("POST /v1/customers/{id}", {
     phone: f.clearableText(32).optional(),
     description: f.clearableText(1000).optional(),
     metadata: f.metadata.optional(),
+    address: f.customerAddress.optional(),
+    shipping: f.customerShipping.optional(),
     invoice_settings: z.object({ default_payment_method: f.clearableText(255).optional(), ...ignoredInvoiceSettings }).strict().optional(),
   });
+
+/** An address or shipping as its column holds it: JSON, or null when unset. */
+const jsonOrNull = (value: object | null | undefined): string | null => (value ? JSON.stringify(value) : null);
 
 const ListQuery = z
   .object({
@@ -223,6 +230,8 @@ export function registerCustomers(app: App): void {
           testClock: body.test_clock ?? null,
           deleted: false,
           created: now,
+          address: jsonOrNull(body.address),
+          shipping: jsonOrNull(body.shipping),
         };
         const pm = body.payment_method ? await savedOrTestMethod(c, principal, body.payment_method, "payment_method") : null;
         const w = new Writes(c.env.DB, principal);
@@ -256,11 +265,14 @@ export function registerCustomers(app: App): void {
           description: body.description !== undefined ? body.description : row.description,
           metadata: body.metadata ? JSON.stringify(mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, body.metadata)) : row.metadata,
           defaultPaymentMethod: defaultPaymentMethod !== undefined ? defaultPaymentMethod : row.defaultPaymentMethod,
+          // Given, an address or shipping replaces the whole of it, as at Stripe; "" unsets it.
+          address: body.address !== undefined ? jsonOrNull(body.address) : row.address,
+          shipping: body.shipping !== undefined ? jsonOrNull(body.shipping) : row.shipping,
         };
         const w = new Writes(c.env.DB, principal);
         const update = db(c.env.DB)
           .update(customers)
-          .set({ email: next.email, name: next.name, phone: next.phone, description: next.description, metadata: next.metadata, defaultPaymentMethod: next.defaultPaymentMethod })
+          .set({ email: next.email, name: next.name, phone: next.phone, description: next.description, metadata: next.metadata, defaultPaymentMethod: next.defaultPaymentMethod, address: next.address, shipping: next.shipping })
           .where(and(eq(customers.id, row.id), eq(customers.deleted, false)))
           .toSQL();
         w.add(update.sql, update.params);

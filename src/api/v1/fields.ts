@@ -2,7 +2,7 @@
 // their own types; both are accepted where Stripe accepts them and normalized to one output type.
 import { z } from "zod";
 import { isKnownCurrency, MAX_AMOUNT } from "../../core/money";
-import { INTENT_STATUSES, REFUND_REASONS, type AutomaticPaymentMethods, type BillingAddress, type BillingDetails, type CardOptions, type Shipping } from "../../core/types";
+import { INTENT_STATUSES, REFUND_REASONS, type AutomaticPaymentMethods, type BillingAddress, type BillingDetails, type CardOptions, type CustomerShipping, type Shipping } from "../../core/types";
 import { CLEAR_ALL_METADATA, METADATA_LIMITS } from "../../intents/operations/metadata";
 
 /** An integer, as a JSON number or a string of digits. */
@@ -122,6 +122,29 @@ export const shipping = z.union([
     .object({ name: text(256).min(1), address, phone: optionalText(32), carrier: optionalText(100), tracking_number: optionalText(100) })
     .strict()
     .transform((v): Shipping => ({ name: v.name, address: v.address, phone: v.phone ?? null, carrier: v.carrier ?? null, trackingNumber: v.tracking_number ?? null })),
+]);
+
+/**
+ * A customer's address (Stripe's `address` and `shipping[address]` of customers): every field
+ * optional, up to 5000 characters as at Stripe, an empty one null. Stripe's country is free text
+ * there ("a two-letter code" is only asked for taxes), so it is not checked, only bounded.
+ */
+const customerLine = text(5000).transform((v) => (v === "" ? null : v)).optional();
+const customerAddressFields = z
+  .object({ city: customerLine, country: text(100).transform((v) => (v === "" ? null : v)).optional(), line1: customerLine, line2: customerLine, postal_code: customerLine, state: customerLine })
+  .strict()
+  .transform((a): BillingAddress => ({ city: a.city ?? null, country: a.country ?? null, line1: a.line1 ?? null, line2: a.line2 ?? null, postalCode: a.postal_code ?? null, state: a.state ?? null }));
+
+/** A customer's `address`: given, it replaces the whole address; `""` unsets it (null). */
+export const customerAddress = z.union([z.literal("").transform(() => null), customerAddressFields]);
+
+/** A customer's `shipping`: name and address required, as at Stripe; given, it replaces the whole of it; `""` unsets it. */
+export const customerShipping = z.union([
+  z.literal("").transform(() => null),
+  z
+    .object({ name: text(5000).min(1, "must not be empty"), address: customerAddressFields, phone: customerLine })
+    .strict()
+    .transform((v): CustomerShipping => ({ name: v.name, phone: v.phone ?? null, address: v.address })),
 ]);
 
 /** Stripe's automatic_payment_methods, echoed as sent (the gateway chooses the methods either way). */

@@ -45,6 +45,8 @@ const PM_OPTIONS = "per-method options are not configurable: 3DS is requested wh
 const PM_OPTIONS_KEPT = "card options (request_three_d_secure, capture_method, setup_future_usage, require_cvc_recollection) are stored and echoed in payment_method_options; 3DS is still requested when the card or issuer needs it and capture follows capture_method; other methods' options are dropped";
 const SHIPPING_KEPT = "stored and echoed (on the intent and its charge); nothing is shipped here";
 const SHIPPING = "shipping details are not stored yet (no fulfilment here)";
+const CUSTOMER_ADDRESS = "city, country, line1, line2, postal_code, state (each up to 5000 characters; country is free text, up to 100); stored and echoed, in the customer's events too; given on an update it replaces the whole address; \"\" unsets it";
+const CUSTOMER_SHIPPING = "name (required), address (required; as address), phone; stored and echoed, in the customer's events too; given on an update it replaces the whole of it; \"\" unsets it; nothing is shipped here";
 const PRODUCT_DISPLAY = "the gateway shows a product by its name only";
 const DESCRIPTOR_SUFFIX = "the sandbox and the connectors take one statement_descriptor; the suffix is not sent";
 
@@ -193,12 +195,12 @@ export const STRIPE_PARAMS = {
     phone: honoured(),
     description: honoured(),
     metadata: honoured(),
+    address: honoured(CUSTOMER_ADDRESS),
+    shipping: honoured(CUSTOMER_SHIPPING),
     payment_method: honoured("attached at creation"),
     invoice_settings: honoured("default_payment_method; custom_fields, footer, rendering_options are ignored"),
     test_clock: honoured("test mode"),
     expand: ignored("a customer has no expandable field served here"),
-    address: ignored("addresses are not stored yet"),
-    shipping: ignored(SHIPPING),
     preferred_locales: ignored("the gateway sends no customer emails"),
     tax_exempt: ignored(TAX),
     tax: ignored(TAX),
@@ -218,10 +220,10 @@ export const STRIPE_PARAMS = {
     phone: honoured(),
     description: honoured(),
     metadata: honoured(),
+    address: honoured(CUSTOMER_ADDRESS),
+    shipping: honoured(CUSTOMER_SHIPPING),
     invoice_settings: honoured("default_payment_method; custom_fields, footer, rendering_options are ignored"),
     expand: ignored("a customer has no expandable field served here"),
-    address: ignored("addresses are not stored yet"),
-    shipping: ignored(SHIPPING),
     preferred_locales: ignored("the gateway sends no customer emails"),
     tax_exempt: ignored(TAX),
     tax: ignored(TAX),

@@ -17,8 +17,21 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
+/**
+ * The issue to report: a union's failure (Stripe's "" or an object, such as `shipping`) reports the
+ * failure of the one branch that accepted the input's type and went deeper into it, with its path:
+ * `Missing required param: shipping[name].`, not "Invalid shipping". Otherwise the union's own.
+ */
+function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== "invalid_union") return issue;
+  const deeper = issue.errors.filter((branch) => (branch[0]?.path.length ?? 0) > 0);
+  const inner = deeper.length === 1 ? deeper[0]?.[0] : undefined;
+  return inner ? innermost({ ...inner, path: [...issue.path, ...inner.path] }) : issue;
+}
+
 export function zodToApiError(error: z.ZodError, input?: unknown): ApiError {
-  const issue = error.issues[0];
+  const first = error.issues[0];
+  const issue = first ? innermost(first) : undefined;
   if (!issue) return new ApiError({ status: 400, type: "invalid_request_error", message: "Invalid request." });
   if (issue.code === "unrecognized_keys") {
     const param = paramName([...issue.path, issue.keys[0] ?? ""]);
