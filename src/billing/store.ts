@@ -222,10 +222,11 @@ export interface PriceJson {
   /** null for a one-time price. */
   recurring: { interval: Interval; interval_count: number; meter: null; trial_period_days: null; usage_type: "licensed" } | null;
   type: "recurring" | "one_time";
-  /** Only per-unit prices of a fixed amount, no taxes, no lookup keys here. */
+  /** Only per-unit prices of a fixed amount, no taxes here. */
   billing_scheme: "per_unit";
   custom_unit_amount: null;
-  lookup_key: null;
+  /** The merchant's name for the price, unique among its prices in a mode (GET /v1/prices?lookup_keys[]=). */
+  lookup_key: string | null;
   tax_behavior: "unspecified";
   tiers_mode: null;
   transform_quantity: null;
@@ -250,7 +251,7 @@ export function renderPrice(row: PriceRow): PriceJson {
     type: isRecurring(row) ? "recurring" : "one_time",
     billing_scheme: "per_unit",
     custom_unit_amount: null,
-    lookup_key: null,
+    lookup_key: row.lookupKey,
     tax_behavior: "unspecified",
     tiers_mode: null,
     transform_quantity: null,

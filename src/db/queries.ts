@@ -78,7 +78,8 @@ function scoped(t: Listable, scope: Scope): SQL[] {
   return [eq(t.merchantId, scope.merchantId), eq(t.livemode, scope.livemode)];
 }
 
-async function cursorOf(d1: D1Database, t: Listable, scope: Scope, id: string, param: string): Promise<Cursor> {
+/** A page's cursor: the (created, id) of the merchant's object `id`; an unknown one is a 404 naming `param`. */
+export async function cursorOf(d1: D1Database, t: Listable, scope: Scope, id: string, param: string): Promise<Cursor> {
   const rows = await drizzle(d1)
     .select({ created: t.created })
     .from(t.table)

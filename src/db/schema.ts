@@ -482,12 +482,16 @@ export const prices = sqliteTable(
     created: integer("created").notNull(),
     /** The product (prod_...); null on prices made before products existed (migration 0011). */
     product: text("product"),
+    /** Stripe's lookup_key: at most one price of a merchant and mode holds one, archived or not (migration 0039). */
+    lookupKey: text("lookup_key"),
   },
   (t) => [
     index("prices_list").on(t.merchantId, t.livemode, t.created, t.id),
     index("prices_product").on(t.merchantId, t.livemode, t.product, t.created, t.id),
     index("prices_active").on(t.merchantId, t.livemode, t.active, t.created, t.id),
     index("prices_currency").on(t.merchantId, t.livemode, t.currency, t.created, t.id),
+    // Holds each key once (a second holder fails its whole batch) and serves GET /v1/prices?lookup_keys[]=.
+    uniqueIndex("prices_lookup_key").on(t.merchantId, t.livemode, t.lookupKey).where(sql`${t.lookupKey} IS NOT NULL`),
   ],
 );
 

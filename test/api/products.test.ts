@@ -68,7 +68,7 @@ describe("DELETE /v1/products/:id", () => {
   it("a price's insert checks its product in the same statement: a product deleted after the price's lookup gets no price", async () => {
     const m = await newMerchant("product-delete-guard");
     const product = (await post<{ id: string }>("/v1/products", { name: "Vanishing" }, m.opts)).body;
-    const row = (id: string): PriceRow => ({ id, merchantId: m.id, livemode: false, currency: "usd", unitAmount: 700, interval: ONE_TIME, intervalCount: 0, productName: "Vanishing", nickname: null, active: true, metadata: "{}", created: Date.now(), product: product.id });
+    const row = (id: string): PriceRow => ({ id, merchantId: m.id, livemode: false, currency: "usd", unitAmount: 700, interval: ONE_TIME, intervalCount: 0, productName: "Vanishing", nickname: null, active: true, metadata: "{}", created: Date.now(), product: product.id, lookupKey: null });
     expect(await insertPriceOfProduct(env.DB, row(`price_${"a".repeat(14)}`), product.id)).toBe(true);
     // Another merchant's product of the same id is not this merchant's.
     expect(await insertPriceOfProduct(env.DB, { ...row(`price_${"c".repeat(14)}`), merchantId: "acct_someone_else" }, product.id)).toBe(false);

@@ -237,7 +237,7 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     const r = new Recorder(m.opts);
     const product = await r.form("/v1/products", "name=Gold plan");
     await r.get(`/v1/products/${product.id}`);
-    const price = await r.form("/v1/prices", `unit_amount=1500&currency=usd&recurring[interval]=month&product=${product.id}`);
+    const price = await r.form("/v1/prices", `unit_amount=1500&currency=usd&recurring[interval]=month&product=${product.id}&lookup_key=schemas_monthly`);
     await r.get(`/v1/prices/${price.id}`);
     const customer = await r.form("/v1/customers", "email=sub@example.com");
     // The subscription quickstart: default_incomplete, confirmed by the customer.

@@ -8,7 +8,10 @@
 // what to add, and served once an exact clause or a created window of at most 31 days bounds it.
 import { beforeAll, describe, expect, it } from "vitest";
 import { createEndpoint, expectError, get, hsToken, newMerchant, post, type CallOptions, type ListJson } from "../helpers";
-import { throughWorker, type Routed } from "./recording";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import worker from "../../src/index";
+import { planOf, recording, throughWorker, type Captured, type Routed } from "./recording";
 
 let opts: CallOptions = {};
 
@@ -152,6 +155,54 @@ describe("billing", () => {
     await expectRange("/v1/prices?currency=usd", "prices", ["currency"]);
     await expectRange(`/v1/prices?product=${ids.product}`, "prices", ["product"]);
     await expectRange(`/v1/prices?product=${ids.product}&starting_after=${ids.price}`, "prices", ["product"], { cursor: true });
+  });
+
+  it("prices by lookup keys: one statement, each key a lookup of the unique prices_lookup_key, no scan and no sort (at most 10 rows, ordered in the Worker)", async () => {
+    const made: string[] = [];
+    for (const key of ["plan_a", "plan_b", "plan_c"]) made.push((await ok(post<{ id: string }>("/v1/prices", { unit_amount: 500, currency: "usd", product: ids.product, lookup_key: key }, opts))).id);
+    const lookups = (sql: string) => /^\s*select/i.test(sql) && sql.includes('from "prices"') && sql.includes('"lookup_key" in');
+    // The cursor's own row is read by its primary key.
+    const cursors = (sql: string) => /^\s*select "created" from "prices"/i.test(sql);
+    for (const path of ["/v1/prices?lookup_keys[]=plan_a&lookup_keys[]=plan_c", `/v1/prices?lookup_keys[]=plan_a&lookup_keys[]=plan_b&lookup_keys[]=plan_c&active=true&limit=1&starting_after=${made[2] ?? ""}`, `/v1/prices?lookup_keys[]=plan_a&lookup_keys[]=plan_c&ending_before=${made[0] ?? ""}`]) {
+      const r = await throughWorker(path, opts.key ?? "", lookups);
+      expect(r.status, `${path}: ${JSON.stringify(r.body).slice(0, 300)}`).toBe(200);
+      expect(r.plans).toHaveLength(1);
+      if (path.includes("_before") || path.includes("_after")) {
+        const cursor = await throughWorker(path, opts.key ?? "", cursors);
+        expect(cursor.plans.map((p) => p.plan.join("\n"))).toEqual(["SEARCH prices USING INDEX sqlite_autoindex_prices_1 (id=?)"]);
+      }
+      for (const { sql, plan } of r.plans) {
+        const text = plan.join("\n");
+        expect(text, `${sql}\n${text}`).toMatch(/^SEARCH prices USING INDEX prices_lookup_key \(merchant_id=\? AND livemode=\? AND lookup_key=\?\)$/m);
+        expect(text, `${sql}\n${text}`).not.toMatch(/SCAN prices|TEMP B-TREE/);
+      }
+    }
+    const ordered = await ok(get<ListJson<{ id: string }>>("/v1/prices?lookup_keys[]=plan_a&lookup_keys[]=plan_c&lookup_keys[]=plan_b", opts));
+    expect(ordered.data.map((p) => p.id)).toEqual([...made].reverse());
+  });
+
+  it("the writes that give a price a lookup key find its holder by prices_lookup_key (and the product by its key): no scan", async () => {
+    const captured: Captured[] = [];
+    const send = async (path: string, form: string) => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(new Request(`http://gateway.test${path}`, { method: "POST", headers: { authorization: `Bearer ${opts.key ?? ""}`, "content-type": "application/x-www-form-urlencoded" }, body: form }), { ...env, DB: recording(env.DB, captured) }, ctx);
+      await waitOnExecutionContext(ctx);
+      expect(res.status, `${path} ${form}: ${await res.text()}`).toBe(200);
+    };
+    await send("/v1/prices", `unit_amount=700&currency=usd&product=${ids.product}&lookup_key=writes_a`);
+    await send("/v1/prices", "unit_amount=700&currency=usd&product_data[name]=Writes&lookup_key=writes_a&transfer_lookup_key=true");
+    await send(`/v1/prices/${ids.price}`, "lookup_key=writes_b");
+    await send(`/v1/prices/${ids.price}`, "lookup_key=writes_a&transfer_lookup_key=true");
+    await send(`/v1/prices/${ids.price}`, "lookup_key=");
+    const touching = captured.filter((c) => /prices/i.test(c.sql) && /lookup_key/i.test(c.sql) && !/^\s*(select "id", "object"|insert into "idempotency)/i.test(c.sql));
+    expect(touching.length).toBeGreaterThan(4);
+    for (const c of touching) {
+      const plan = (await planOf(c)).join("\n");
+      expect(plan, `${c.sql}\n${plan}`).not.toMatch(/SCAN (prices|products)\b/);
+      expect(plan, `${c.sql}\n${plan}`).not.toMatch(/TEMP B-TREE/);
+      // Those that look a key up (the holder's check, the transfer's release): by the key's index.
+      if (/where[\s\S]*lookup_key"? = \?/i.test(c.sql)) expect(plan, `${c.sql}\n${plan}`).toMatch(/SEARCH prices USING (COVERING )?INDEX prices_lookup_key \(merchant_id=\? AND livemode=\? AND lookup_key=\?\)/);
+    }
   });
 
   it("subscriptions by customer, price, clock and status, and the default (all but canceled)", async () => {

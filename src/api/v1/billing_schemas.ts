@@ -69,7 +69,7 @@ export const PriceSchema: z.ZodType<PriceJson> = z
     type: z.enum(["recurring", "one_time"]).describe("one_time: created without recurring, for Checkout; only recurring prices can be subscribed to."),
     billing_scheme: z.literal("per_unit"),
     custom_unit_amount: z.null(),
-    lookup_key: z.null().describe("Lookup keys are not kept."),
+    lookup_key: nullableString.describe("The merchant's name for the price, unique among its prices (archived ones too) in a mode; GET /v1/prices?lookup_keys[]= finds it."),
     tax_behavior: z.literal("unspecified").describe("The gateway computes no taxes."),
     tiers_mode: z.null(),
     transform_quantity: z.null(),

@@ -47,6 +47,8 @@ const SHIPPING_KEPT = "stored and echoed (on the intent and its charge); nothing
 const SHIPPING = "shipping details are not stored yet (no fulfilment here)";
 const CUSTOMER_ADDRESS = "city, country, line1, line2, postal_code, state (each up to 5000 characters; country is free text, up to 100); stored and echoed, in the customer's events too; given on an update it replaces the whole address; \"\" unsets it";
 const CUSTOMER_SHIPPING = "name (required), address (required; as address), phone; stored and echoed, in the customer's events too; given on an update it replaces the whole of it; \"\" unsets it; nothing is shipped here";
+const LOOKUP_KEY = "up to 200 characters; held by at most one of the merchant's prices in a mode, archived ones included (another price's key is a 400 naming it, as at Stripe); GET /v1/prices?lookup_keys[]= finds it";
+const TRANSFER_LOOKUP_KEY = "true takes lookup_key from the price that holds it, in the same transaction (that price keeps everything else)";
 const PRODUCT_DISPLAY = "the gateway shows a product by its name only";
 const DESCRIPTOR_SUFFIX = "the sandbox and the connectors take one statement_descriptor; the suffix is not sent";
 
@@ -320,8 +322,8 @@ export const STRIPE_PARAMS = {
     metadata: honoured(),
     product_name: extra("shorthand for product_data[name]"),
     expand: honoured("product"),
-    lookup_key: ignored("lookup keys are not indexed yet"),
-    transfer_lookup_key: ignored("lookup keys are not indexed yet"),
+    lookup_key: honoured(LOOKUP_KEY),
+    transfer_lookup_key: honoured(TRANSFER_LOOKUP_KEY),
     tax_behavior: ignored(TAX),
     billing_scheme: unsupported("only per_unit prices"),
     tiers: unsupported("only per_unit prices"),
@@ -336,8 +338,8 @@ export const STRIPE_PARAMS = {
     nickname: honoured(),
     metadata: honoured(),
     expand: ignored("a price's product is its id (GET /v1/products/{id}); expand it on create, retrieve and list"),
-    lookup_key: ignored("lookup keys are not indexed yet"),
-    transfer_lookup_key: ignored("lookup keys are not indexed yet"),
+    lookup_key: honoured(`${LOOKUP_KEY}; "" takes it off`),
+    transfer_lookup_key: honoured(TRANSFER_LOOKUP_KEY),
     tax_behavior: ignored(TAX),
     currency_options: unsupported("one currency per price"),
   },
