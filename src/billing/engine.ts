@@ -9,6 +9,7 @@
 //    (which sees the intent's own events) record it once, whichever comes first.
 // Each change writes its events in the same transaction (see writes.ts).
 import { and, asc, eq, getTableColumns, inArray, isNull, lte, ne, or, lt, sql, type SQL } from "drizzle-orm";
+import { ApiError } from "../core/errors";
 import { derivedId } from "../core/ids";
 import type { IntentRecord, IntentStatus, PaymentMethodDetails, Scope } from "../core/types";
 import { merchantSettings } from "../db/merchants";
@@ -207,6 +208,9 @@ export async function updateSubscription(
   return next;
 }
 
+/** How often a billing transition reads the subscription again when another request changed it first. */
+const TRANSITION_TRIES = 8;
+
 /**
  * Applies `decide` to the subscription as it is now, retrying when someone else changed it first.
  * `decide` answers the change to make, or null when there is nothing (any more) to do.
@@ -216,7 +220,7 @@ export async function transitionSubscription(
   id: string,
   decide: (row: SubscriptionRow) => Promise<SubscriptionChange | null> | SubscriptionChange | null,
 ): Promise<SubscriptionRow | null> {
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < TRANSITION_TRIES; i++) {
     const row = await subscriptionById(env.DB, id);
     if (!row) return null;
     const change = await decide(row);
@@ -226,8 +230,17 @@ export async function transitionSubscription(
     const [changed] = await w.commit(env);
     if (changed) return next;
   }
-  throw new Error(`subscription ${id} kept changing under a billing transition`);
+  // Others kept changing it: Stripe's lock_timeout (a 429 its clients retry), never a 500.
+  log("warn", "subscription kept changing under a billing transition", { subscription: id });
+  throw new ApiError({
+    status: 429,
+    type: "invalid_request_error",
+    code: "lock_timeout",
+    message: `This object cannot be accessed right now because another API request or process is currently accessing it: subscription ${id} changed ${TRANSITION_TRIES} times under this request. Retry it (with the same Idempotency-Key).`,
+    retryAfterSeconds: 1,
+  });
 }
+
 
 // ---- renewal ---------------------------------------------------------------------------------------
 

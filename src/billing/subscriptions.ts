@@ -10,7 +10,8 @@ import { invoices, subscriptions, testClocks } from "../db/schema";
 import type { Env } from "../env";
 import { abandonInvoiceIntent, addVoid, attemptOf, CLAIM_MS, clockNow, insertInvoice, insertSubscription, invoiceIdFor, invoiceRow, openInvoiceIntent, payInvoice, pricesByIds, settleAttempt, transitionSubscription, updateSubscription } from "./engine";
 import { boundary, type Interval } from "./periods";
-import { db, ENDED_STATUSES, findPaymentMethod, LIVE_SUBSCRIPTION, MAX_CUSTOMER_SUBSCRIPTIONS, renderInvoice, renderSubscription, subscriptionById, type CustomerRow, type PriceRow, type SubscriptionRow } from "./store";
+import { db, ENDED_STATUSES, findPaymentMethod, LIVE_SUBSCRIPTION, MAX_CUSTOMER_SUBSCRIPTIONS, parseMetadata, renderInvoice, renderSubscription, subscriptionById, type CustomerRow, type PriceRow, type SubscriptionRow } from "./store";
+import { mergeMetadata } from "../intents/operations/metadata";
 import { Writes } from "./writes";
 import { log } from "../log";
 
@@ -142,6 +143,7 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
 export interface UpdateSubscriptionInput {
   defaultPaymentMethod?: string | null;
   cancelAtPeriodEnd?: boolean;
+  /** The metadata given ("" deletes a key): merged into the subscription's as it is when the change is written. */
   metadata?: Metadata;
 }
 
@@ -157,7 +159,9 @@ export async function changeSubscription(env: Env, scope: Scope, customer: Custo
       change.cancelAtPeriodEnd = input.cancelAtPeriodEnd;
       change.canceledAt = input.cancelAtPeriodEnd ? now : null;
     }
-    if (input.metadata !== undefined) change.metadata = JSON.stringify(input.metadata);
+    // Merged into the row this transition read (and reads again when another change came first): a
+    // merge into an earlier read lost the keys concurrent updates had added.
+    if (input.metadata !== undefined) change.metadata = JSON.stringify(mergeMetadata(parseMetadata(row.metadata), input.metadata));
     return Object.keys(change).length ? change : null;
   });
   if (!updated) throw new Error(`subscription ${id} vanished`);

@@ -8,7 +8,7 @@ import { attemptIntentId, billingSweep, processDue } from "../../src/billing/eng
 import { onIntentEvents } from "../../src/billing/hooks";
 import type { EventRecord } from "../../src/core/types";
 import { refanEvents } from "../../src/billing/writes";
-import { call, createEndpoint, expectError, get, newMerchant, post, receivedBy, receiverHook, waitFor, type CallOptions, type ListJson, type PaymentIntentJson, ok } from "../helpers";
+import { call, createEndpoint, uniqueKey, expectError, get, newMerchant, post, receivedBy, receiverHook, waitFor, type CallOptions, type ListJson, type PaymentIntentJson, ok } from "../helpers";
 
 interface SubscriptionJson {
   id: string;
@@ -19,6 +19,7 @@ interface SubscriptionJson {
   cancel_at_period_end: boolean;
   canceled_at: number | null;
   ended_at: number | null;
+  metadata?: Record<string, string>;
   trial_end: number | null;
   default_payment_method: string | null;
   latest_invoice: string | InvoiceJson | null;
@@ -645,5 +646,21 @@ describe("renewal sweeps", () => {
     expect(statuses).toEqual([200, 400]);
     expect(await succeededCharges(s)).toHaveLength(2);
     expect((await ok(get<ClockJson>(`/v1/test_helpers/test_clocks/${s.clock.id}`, s.opts))).status).toBe("ready");
+  });
+});
+
+describe("concurrent updates of one subscription", () => {
+  it("each is applied or answered 429 lock_timeout (never a 500), and a 429 retried with its Idempotency-Key is applied", async () => {
+    const s = await setup("sub-concurrent-updates");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, items: [{ price: s.price }] }, s.opts));
+    const keys = Array.from({ length: 20 }, (_, i) => uniqueKey(`sub-update-${i}`));
+    const update = (i: number) => post<SubscriptionJson & { error?: { code?: string; type?: string } }>(`/v1/subscriptions/${sub.id}`, { metadata: { [`k${i}`]: `v${i}` } }, { ...s.opts, idempotencyKey: keys[i] });
+    const answers = await Promise.all(keys.map((_, i) => update(i)));
+    expect(answers.map((a) => a.status).filter((status) => status !== 200 && status !== 429)).toEqual([]);
+    for (const a of answers.filter((a) => a.status === 429)) expect(a.body.error).toMatchObject({ type: "invalid_request_error", code: "lock_timeout" });
+    // The busy ones, retried with their keys one at a time, are applied (a 429 is not the key's answer).
+    for (const [i, a] of answers.entries()) if (a.status === 429) expect((await update(i)).status).toBe(200);
+    const after = await subscription(s, sub.id);
+    expect(Object.keys(after.metadata ?? {}).sort()).toEqual(keys.map((_, i) => `k${i}`).sort());
   });
 });

@@ -82,7 +82,8 @@ export async function idempotentD1(
   try {
     answer = await run();
   } catch (err) {
-    if (!(err instanceof ApiError) || err.status >= 500) {
+    // A 5xx, or a 429 (busy: nothing was done), is not the key's answer: the retry runs again.
+    if (!(err instanceof ApiError) || err.status >= 500 || err.status === 429) {
       await db.delete(idempotencyKeys).where(where);
       throw err;
     }

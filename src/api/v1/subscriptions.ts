@@ -7,8 +7,7 @@ import { renderIntent } from "../../core/objects";
 import type { Scope } from "../../core/types";
 import { clockNow, payInvoice } from "../../billing/engine";
 import { cancelSubscription, changeSubscription, createSubscription } from "../../billing/subscriptions";
-import { mergeMetadata } from "../../intents/operations/metadata";
-import { db, ENDED_STATUSES, parseMetadata, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceRow, type PriceRow, type SubscriptionRow } from "../../billing/store";
+import { db, ENDED_STATUSES, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceRow, type PriceRow, type SubscriptionRow } from "../../billing/store";
 import { listable, pageOf } from "../../db/queries";
 import { invoices, subscriptions } from "../../db/schema";
 import type { Env } from "../../env";
@@ -150,8 +149,7 @@ export function registerSubscriptions(app: App): void {
         const expand = checkExpand(body.expand, SUBSCRIPTION_EXPANDABLE);
         const row = await findSubscription(c.env.DB, principal, params.id ?? "");
         const customer = await liveCustomer(c.env.DB, principal, row.customer);
-        const metadata = body.metadata ? mergeMetadata(parseMetadata(row.metadata), body.metadata) : undefined;
-        const next = await changeSubscription(c.env, principal, customer, row.id, { defaultPaymentMethod: body.default_payment_method, cancelAtPeriodEnd: body.cancel_at_period_end, metadata });
+        const next = await changeSubscription(c.env, principal, customer, row.id, { defaultPaymentMethod: body.default_payment_method, cancelAtPeriodEnd: body.cancel_at_period_end, metadata: body.metadata });
         return { status: 200, body: await renderSubscriptionExpanded(c.env, principal, next, expand) };
       }),
   );
