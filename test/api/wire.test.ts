@@ -2,7 +2,7 @@
 // a Request-Id on every response, size limits, and the OpenAPI document.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, expectError, get, KEY_A, post, type PaymentIntentJson } from "../helpers";
+import { call, expectError, get, KEY_A, post, succeededIntent, type PaymentIntentJson } from "../helpers";
 
 async function raw(method: string, path: string, init: { body?: string | Uint8Array; headers?: Record<string, string> } = {}) {
   return exports.default.fetch(new Request(`http://gateway.test${path}`, { method, headers: { authorization: `Bearer ${KEY_A}`, ...(init.headers ?? {}) }, body: init.body }));
@@ -62,6 +62,28 @@ describe("errors", () => {
     expect(expectError(await post("/v1/payment_intents", { currency: "usd" }), 400, "parameter_missing").param).toBe("amount");
     expect(expectError(await post("/v1/payment_intents", { amount: 100, currency: "usd", colour: "red" }), 400, "parameter_unknown").param).toBe("colour");
     expect(expectError(await post("/v1/payment_intents", { amount: 100, currency: "xyz" }), 400).param).toBe("currency");
+  });
+
+  it("more parameters than the limit is a 400, never a request cut short (everything after the 2000th '&' was dropped, and a refund of 1 cent refunded it all)", async () => {
+    const pi = await succeededIntent(5000);
+    const padding = "&".repeat(2000);
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    const refund = await raw("POST", "/v1/refunds", { body: `payment_intent=${pi.id}${padding}amount=1`, headers: form });
+    expect(refund.status).toBe(400);
+    expect(((await refund.json()) as { error: { code: string; type: string } }).error).toMatchObject({ type: "invalid_request_error", code: "parameters_exceeded" });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.amount_refunded).toBe(0);
+    const list = await raw("GET", `/v1/payment_intents?limit=1${padding}customer=cus_nobody`);
+    expect(list.status).toBe(400);
+    await list.body?.cancel();
+    // An array over 1,000 elements too (it became an object before).
+    const expand = Array.from({ length: 1002 }, (_, i) => `expand[${i}]=customer`).join("&");
+    const arrayed = await raw("GET", `/v1/payment_intents/${pi.id}?${expand}`);
+    expect(arrayed.status).toBe(400);
+    await arrayed.body?.cancel();
+    // Within the limits, form bodies work as before.
+    const ok = await raw("POST", "/v1/refunds", { body: `payment_intent=${pi.id}&amount=1`, headers: form });
+    expect(ok.status).toBe(200);
+    await ok.body?.cancel();
   });
 
   it("bodies over 64 KiB are refused with 413 before they are read", async () => {
