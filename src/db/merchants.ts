@@ -28,9 +28,14 @@ export function parseSettings(text: string): MerchantSettings {
   };
 }
 
-export async function merchantSettings(d1: D1Database, merchantId: string): Promise<MerchantSettings> {
+/**
+ * A merchant's settings, from the isolate's cache while it is fresh (10 s). `fresh` reads D1 each time:
+ * for the refund-approval thresholds, which another isolate may have just made stricter (this
+ * isolate's cache does not hear of that: a refund above the new threshold went through unheld).
+ */
+export async function merchantSettings(d1: D1Database, merchantId: string, options: { fresh?: boolean } = {}): Promise<MerchantSettings> {
   const hit = cache.get(merchantId);
-  if (hit && hit.expires > Date.now()) return hit.settings;
+  if (!options.fresh && hit && hit.expires > Date.now()) return hit.settings;
   const [row] = await drizzle(d1).select({ settings: merchants.settings }).from(merchants).where(eq(merchants.id, merchantId)).limit(1);
   const settings = row ? parseSettings(row.settings) : DEFAULT_SETTINGS;
   cache.set(merchantId, { settings, expires: Date.now() + TTL_MS });

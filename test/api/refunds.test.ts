@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { cancelRefund } from "../../src/intents/operations/refund";
@@ -110,6 +111,20 @@ describe("POST /v1/refunds", () => {
     expectError(await post("/v1/refunds", { payment_intent: pi.id }, { key: KEY_B }), 404);
     expectError(await post("/v1/refunds", { charge: pi.latest_charge }, { key: KEY_B }), 404);
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.amount_refunded).toBe(0);
+  });
+});
+
+describe("refund-approval thresholds made stricter in another isolate", () => {
+  it("hold the next refund at once: a refund reads them fresh, never from this isolate's cache of the settings", async () => {
+    const m = await newMerchant("thresholds-fresh");
+    const pi = await succeededIntent(5000, m.opts);
+    // This isolate reads (and caches) the settings: no thresholds yet.
+    expect((await post<{ status: string }>("/v1/refunds", { payment_intent: pi.id, amount: 100 }, m.opts)).body.status).toBe("succeeded");
+    // Another isolate writes a threshold of 10.00 (straight into D1: this isolate's cache is not told).
+    await env.DB.prepare("UPDATE merchants SET settings = json_set(coalesce(nullif(settings, ''), '{}'), '$.refund_approval_thresholds', json(?)) WHERE id = ?").bind(JSON.stringify({ usd: 1000 }), m.id).run();
+    const above = await post<{ status: string; requires_approval?: boolean }>("/v1/refunds", { payment_intent: pi.id, amount: 2000 }, m.opts);
+    expect(above.body).toMatchObject({ status: "pending", requires_approval: true });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, m.opts)).body.amount_refunded).toBe(100);
   });
 });
 

@@ -154,7 +154,7 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
     if (body.currency !== undefined && normalizeCurrency(body.currency) !== current.currency) throw bad(`currency must be the capture's (${current.currency.toUpperCase()}).`);
     const amount = body.amount !== undefined ? decimalToMinor(body.amount, current.currency) : undefined;
     const req = await backendRequest(c, principal, "POST /api/v1/payments/paypal/refund-payment", current.id, { amount, note: body.note_to_payer ?? null }, "seed004.paypal.refund");
-    const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId)).refund_approval_thresholds;
+    const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
     const outcome = await intentStub(c.env, current.id).refund(req, current.id, { amount, reason: null, metadata: body.note_to_payer ? { note_to_payer: body.note_to_payer } : {}, approvalThresholds: thresholds });
     const intent = outcomeIntent(outcome, current.id);
     const refund = intent.refunds.find((r) => r.id === outcome.refundId);

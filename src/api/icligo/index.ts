@@ -303,7 +303,7 @@ export function icligoSurface(): Hono<AppEnv> {
     }
     const remaining = found.intent.amountReceived - found.intent.amountRefunded;
     if (!idem.replay && amount !== undefined && amount > remaining) throw badRequest(`Invalid request: 'amount' is more than the ${remaining} minor units of payment ${found.number} left to refund.`);
-    const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId)).refund_approval_thresholds;
+    const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
     const outcome = await intentStub(c.env, found.intent.id).refund(requestOf(c, principal, found.scope, "refunds.create", idem), found.intent.id, {
       amount,
       reason: "requested_by_customer",

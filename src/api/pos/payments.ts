@@ -256,7 +256,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
         const replay = isVoidedSale(current) && req.idempotencyKey !== null;
         if (!replay && current.amountRefunded > 0) throw invalidState("This sale was already refunded in part or whole; it can no longer be voided.");
         if (!replay && !sameUtcDay(captured?.completed ?? current.created, Date.now())) throw invalidState("This sale has settled (it was not captured today): refund it instead.");
-        const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId)).refund_approval_thresholds;
+        const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
         outcome = await stub.refund(req, id, { amount: undefined, reason: null, metadata: { [VOID_MARK]: "true" }, approvalThresholds: thresholds });
       } else {
         outcome = await stub.cancel(req, id, {});
@@ -275,7 +275,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       const id = body.paymentIntentId;
       checkIntentId(id);
       const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/refund", target: id, params: { amountCents: body.amountCents } }, "pos.refund");
-      const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId)).refund_approval_thresholds;
+      const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
       const outcome = await intentStub(c.env, id).refund(req, id, { amount: body.amountCents, reason: null, metadata: {}, approvalThresholds: thresholds });
       const intent = assertOk(outcome, id);
       const refund = intent.refunds.find((r) => r.id === outcome.refundId);

@@ -104,7 +104,7 @@ export function registerRefunds(app: App): void {
       const { intentId, chargeId } = target(body);
       const req = await requestContext(c, principal, "refunds.create", intentId, body, {});
       // The approval threshold is per currency, and the currency is the intent's: the object applies it.
-      const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId)).refund_approval_thresholds;
+      const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
       const outcome = await intentStub(c.env, intentId).refund(req, intentId, {
         chargeId,
         amount: body.amount,
