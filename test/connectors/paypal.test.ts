@@ -304,6 +304,16 @@ function paypalWebhook(accountId: string, id: string, type: string, resource: Re
   });
 }
 
+/** PayPal's PAYMENT.CAPTURE.COMPLETED for a capture of `value` USD, naming its order or its authorization. */
+const captureCompleted = (accountId: string, id: string, capture: { id: string; value: string; intent: string; related: { order_id?: string; authorization_id?: string } }) =>
+  paypalWebhook(accountId, id, "PAYMENT.CAPTURE.COMPLETED", {
+    id: capture.id,
+    status: "COMPLETED",
+    amount: { currency_code: "USD", value: capture.value },
+    custom_id: capture.intent,
+    supplementary_data: { related_ids: capture.related },
+  });
+
 const settleAtPayPal = async (id: string, status: string) => {
   const res = await fetch(`${env.PAYPAL_API_BASE}/__settle`, { method: "POST", body: JSON.stringify({ id, status }) });
   expect(res.status).toBe(200);
@@ -330,13 +340,7 @@ describe("PayPal: webhooks settle the right attempt, and pending payments settle
     const [capture] = (await paypalLedger(pi.id)).orders.flatMap((o) => o.captures);
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, m.opts)).body).toMatchObject({ status: "succeeded", amount_received: 2100 });
 
-    const late = await paypalWebhook(m.accountId, "WH-LATE-1", "PAYMENT.CAPTURE.COMPLETED", {
-      id: capture?.id,
-      status: "COMPLETED",
-      amount: { currency_code: "USD", value: "21.00" },
-      custom_id: pi.id,
-      supplementary_data: { related_ids: { order_id: order } },
-    });
+    const late = await captureCompleted(m.accountId, "WH-LATE-1", { id: capture?.id ?? "", value: "21.00", intent: pi.id, related: { order_id: order } });
     expect(late.status).toBe(200);
     expect(late.body).toMatchObject({ applied: 0 });
     expect((await historyOf(pi.id, m.opts)).map((t) => `${t.type}:${t.status}`)).toEqual(["authorize:requires_action", "authorize:succeeded"]);
@@ -357,13 +361,7 @@ describe("PayPal: webhooks settle the right attempt, and pending payments settle
       const [capture] = (await paypalLedger(pi.id)).orders.flatMap((o) => o.captures);
       expect(capture?.amount).toBe(3300);
 
-      const event = await paypalWebhook(m.accountId, "WH-LOSTC-1", "PAYMENT.CAPTURE.COMPLETED", {
-        id: capture?.id,
-        status: "COMPLETED",
-        amount: { currency_code: "USD", value: "33.00" },
-        custom_id: pi.id,
-        supplementary_data: { related_ids: { order_id: order } },
-      });
+      const event = await captureCompleted(m.accountId, "WH-LOSTC-1", { id: capture?.id ?? "", value: "33.00", intent: pi.id, related: { order_id: order } });
       expect(event.body).toMatchObject({ applied: 1 });
       const history = await historyOf(pi.id, m.opts);
       // The completion (the second attempt) is the charge, referenced by PayPal's capture; the page's attempt stays as it was.
@@ -412,13 +410,7 @@ describe("PayPal: webhooks settle the right attempt, and pending payments settle
 
     // PayPal's webhook settles it too, with the capture's id.
     const hooked = await pending(1700);
-    const event = await paypalWebhook(m.accountId, "WH-PEND-1", "PAYMENT.CAPTURE.COMPLETED", {
-      id: hooked.captureId,
-      status: "COMPLETED",
-      amount: { currency_code: "USD", value: "17.00" },
-      custom_id: hooked.pi.id,
-      supplementary_data: { related_ids: { order_id: hooked.order } },
-    });
+    const event = await captureCompleted(m.accountId, "WH-PEND-1", { id: hooked.captureId, value: "17.00", intent: hooked.pi.id, related: { order_id: hooked.order } });
     expect(event.body).toMatchObject({ applied: 1 });
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${hooked.pi.id}`, m.opts)).body).toMatchObject({ status: "succeeded", amount_received: 1700 });
     expect((await historyOf(hooked.pi.id, m.opts)).at(-1)).toMatchObject({ status: "succeeded", provider_reference: hooked.captureId });
@@ -445,13 +437,7 @@ describe("PayPal: webhooks settle the right attempt, and pending payments settle
     expect((await historyOf(read.pi.id, m.opts)).filter((t) => t.type === "capture").map((t) => [t.status, t.provider_reference])).toEqual([["succeeded", read.captureId]]);
 
     const hooked = await pendingCapture(2600);
-    const event = await paypalWebhook(m.accountId, "WH-PCAP-1", "PAYMENT.CAPTURE.COMPLETED", {
-      id: hooked.captureId,
-      status: "COMPLETED",
-      amount: { currency_code: "USD", value: "26.00" },
-      custom_id: hooked.pi.id,
-      supplementary_data: { related_ids: { authorization_id: hooked.authorization } },
-    });
+    const event = await captureCompleted(m.accountId, "WH-PCAP-1", { id: hooked.captureId, value: "26.00", intent: hooked.pi.id, related: { authorization_id: hooked.authorization } });
     expect(event.body).toMatchObject({ applied: 1 });
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${hooked.pi.id}`, m.opts)).body).toMatchObject({ status: "succeeded", amount_received: 2600 });
 
