@@ -61,13 +61,18 @@ export async function sessionOfIntent(d1: D1Database, intentId: string): Promise
   return row ?? null;
 }
 
+/** Whether the intent was made for a Checkout Session (or, made before createdVia, returns to one's page). */
+export function isSessionIntent(intent: Pick<IntentRecord, "createdVia" | "returnUrl">): boolean {
+  return intent.createdVia === "checkout" || /\/checkout\/cs_[A-Za-z0-9]+\/return$/.test(intent.returnUrl ?? "");
+}
+
 /**
  * The Checkout Session an intent was made for, if any, as a payment page must see it: a session past
  * its expires_at is expired first (its intent canceled), so that no page other than the session's own
  * (the bare payment page, the 3D Secure page) pays a session that can no longer be paid.
  */
 export async function sessionGuard(env: Env, intent: IntentRecord, base: string): Promise<CheckoutSessionRow | null> {
-  if (intent.createdVia !== "checkout" && !/\/checkout\/cs_[A-Za-z0-9]+\/return$/.test(intent.returnUrl ?? "")) return null;
+  if (!isSessionIntent(intent)) return null;
   const shard = merchantEnv(env, intent.merchantId);
   const row = await sessionOfIntent(shard.DB, intent.id);
   if (!row || !isOverdue(row, Date.now())) return row;

@@ -7,7 +7,9 @@ import { minorToDecimal } from "../core/money";
 import { decideSandboxOrder, findSandboxOrder, sandboxApproval } from "../connectors/sandbox/paypal";
 import type { Env } from "../env";
 import { readBodyParams } from "../http/body";
-import { escape, page } from "./threeds";
+import { isSessionIntent, sessionOfIntent, successLocation } from "../checkout/sessions";
+import { merchantEnv } from "../db/shards";
+import { cspOrigin, escape, page } from "./threeds";
 
 const ORDER_ID = /^[0-9A-Z]{17}$/;
 const notFound = () => page("Not found", "<h1>Order not found</h1><p>This PayPal link is not valid.</p>", 404);
@@ -21,6 +23,12 @@ export function sandboxPayPalPages(): Hono<{ Bindings: Env }> {
     const order = await findSandboxOrder(c.env.DB, token);
     if (!order) return notFound();
     const decided = await sandboxApproval(c.env.DB, token);
+    // The decision's POST is sent on (303s) through the gateway's return to the merchant's
+    // return_url, or a Checkout Session's success or cancel page: form-action must allow where the
+    // redirects end (Chromium checks the whole chain), or Cancel left the payer here.
+    const intent = await c.env.PAYMENT_INTENTS.get(c.env.PAYMENT_INTENTS.idFromName(order.intentId)).retrieve({ merchantId: order.merchantId, livemode: false }, order.intentId);
+    const session = intent && isSessionIntent(intent) ? await sessionOfIntent(merchantEnv(c.env, order.merchantId).DB, order.intentId) : null;
+    const formAction = [cspOrigin(intent?.returnUrl), session ? cspOrigin(successLocation(session)) : null, cspOrigin(session?.cancelUrl)].filter((o): o is string => o !== null);
     const amount = `${minorToDecimal(order.amount, order.currency)} ${order.currency.toUpperCase()}`;
     if (decided) return page("PayPal (sandbox)", `<h1>PayPal (sandbox)</h1><p>This order of ${escape(amount)} was already ${decided === "APPROVED" ? "approved" : "canceled"}.</p>`);
     const form = (decision: string, label: string, cls: string) =>
@@ -31,6 +39,8 @@ export function sandboxPayPalPages(): Hono<{ Bindings: Env }> {
         form("approve", "Approve payment", "approve") +
         form("cancel", "Cancel", "fail") +
         `<p class="muted">This is the gateway's sandbox standing in for PayPal: no money moves. Order ${escape(token)}.</p>`,
+      200,
+      { formAction: [...new Set(formAction)] },
     );
   });
 

@@ -98,4 +98,26 @@ describe("provider return page", () => {
     expect(csp).not.toContain("script-src");
     await res.text();
   });
+
+  it("the sandbox PayPal page lets its forms end at the merchant's return_url (CSP form-action): Cancel took the payer nowhere", async () => {
+    const pi = (await createIntent({ amount: 2500, payment_method_data: { type: "paypal" }, confirm: true, return_url: "https://shop.example:8443/back" })).body;
+    const approval = new URL(pi.next_action?.redirect_to_url?.url ?? "");
+    expect(approval.pathname).toBe("/sandbox/paypal/checkoutnow");
+    const shown = await exports.default.fetch(new Request(`http://gateway.test${approval.pathname}${approval.search}`));
+    expect(shown.headers.get("content-security-policy") ?? "").toMatch(/form-action 'self' https:\/\/shop\.example:8443(;|$)/);
+    await shown.text();
+    // Cancel: the POST's 303s end at that origin, which the page's form-action allows.
+    const canceled = await exports.default.fetch(
+      new Request("http://gateway.test/sandbox/paypal/checkoutnow", {
+        method: "POST",
+        redirect: "manual",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `token=${approval.searchParams.get("token") ?? ""}&decision=cancel`,
+      }),
+    );
+    expect(canceled.status).toBe(303);
+    const back = await exports.default.fetch(new Request(new URL(canceled.headers.get("location") ?? "", "http://gateway.test"), { redirect: "manual" }));
+    expect(back.status).toBe(303);
+    expect(new URL(back.headers.get("location") ?? "").origin).toBe("https://shop.example:8443");
+  });
 });
