@@ -71,7 +71,7 @@ export function statusInWords(status: IntentStatus): string {
 const STYLE = `*{box-sizing:border-box}body{font:16px/1.45 system-ui,-apple-system,sans-serif;color:#1a1a1a;background:#f6f7f9;margin:0;padding:1rem}
 main{max-width:28rem;margin:1rem auto;background:#fff;border:1px solid #e3e5e8;border-radius:.75rem;padding:1.25rem}
 h1{font-size:1.25rem;margin:0 0 .25rem}.merchant{color:#555;margin:0 0 1rem;font-weight:600}
-table{width:100%;border-collapse:collapse;margin:.5rem 0 1rem}td{padding:.35rem 0;vertical-align:top}td.amt{text-align:right;white-space:nowrap;padding-left:.75rem}
+table{width:100%;border-collapse:collapse;margin:.5rem 0 1rem}td{padding:.35rem 0;vertical-align:top;overflow-wrap:anywhere}td.amt{text-align:right;white-space:nowrap;padding-left:.75rem}
 tr.total td{border-top:1px solid #e3e5e8;font-weight:700;padding-top:.6rem}.qty{color:#666;font-size:.9rem}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}input{width:100%;font:inherit;padding:.65rem .75rem;border:1px solid #b8bcc3;border-radius:.4rem}
 input:focus{outline:2px solid #2f5bea;outline-offset:1px}.row{display:flex;gap:.75rem}.row>div{flex:1;min-width:0}
@@ -198,8 +198,14 @@ async function confirmAsShopper(env: Env, intent: { id: string; merchantId: stri
 
 const paid = (intent: IntentRecord) => intent.status === "succeeded" || intent.status === "requires_capture";
 
+/** Shopper's words for errors whose API message speaks to a developer (PaymentMethod, payment_method_data). */
+const SHOPPER_MESSAGES: Record<string, string> = {
+  payment_intent_authentication_failure: "Your bank could not authenticate the payment (3D Secure failed).",
+};
+
 function errorMessage(outcome: Pick<OpOutcome, "error" | "intent">): string {
-  const message = outcome.error?.message ?? outcome.intent?.lastPaymentError?.message ?? "The payment did not go through.";
+  const code = outcome.error?.code ?? outcome.intent?.lastPaymentError?.code ?? "";
+  const message = SHOPPER_MESSAGES[code] ?? outcome.error?.message ?? outcome.intent?.lastPaymentError?.message ?? "The payment did not go through.";
   return `${message.replace(/\.?$/, ".")} Try another card.`;
 }
 

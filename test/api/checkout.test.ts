@@ -225,6 +225,19 @@ describe("the checkout page", () => {
     expect(onward).toContain(`url=https://shop.example/thanks?session=${s.id}`);
   });
 
+  it("a failed 3DS challenge brings the shopper back to the form with words for a shopper (not the API's PaymentMethod message)", async () => {
+    const s = await session();
+    const challenge = (await pay(pagePath(s), "4000002760003184")).headers.get("location") ?? "";
+    const pi = await intentOf(s);
+    const answered = await exports.default.fetch(
+      new Request(challenge, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `client_secret=${encodeURIComponent(pi.client_secret)}&outcome=fail`, redirect: "manual" }),
+    );
+    expect(answered.status).toBe(303);
+    const back = await (await exports.default.fetch(answered.headers.get("location") ?? "")).text();
+    expect(back).toContain("Your bank could not authenticate the payment (3D Secure failed). Try another card.");
+    expect(back).not.toContain("PaymentMethod");
+  });
+
   it("what the page shows is what it charges: the session's intent cannot be re-priced, and is paid only on the session's page", async () => {
     const s = await session();
     const pi = await intentOf(s);

@@ -208,6 +208,15 @@ describe("hosted checkout in Chromium", () => {
       expect(box?.height ?? 0).toBeGreaterThanOrEqual(36);
     }
     await shot(t.page, "09-phone-375");
+    // A long product name beside a large amount wraps; the page never scrolls sideways (it did: 428 px).
+    const long = await newSession({
+      line_items: [{ price_data: { currency: "usd", unit_amount: 99_999_999, product_data: { name: "A very long product name Supercalifragilisticexpialidocious-Deluxe-Edition-With-Extra-Long-Unbroken-Identifier-0123456789" } }, quantity: 1 }],
+    });
+    const wide = await tab({ width: 375, height: 740 });
+    await wide.page.goto(long.url ?? "");
+    expect(Number(await wide.page.evaluate("document.documentElement.scrollWidth"))).toBeLessThanOrEqual(375);
+    await shot(wide.page, "09b-phone-375-long-name");
+    await wide.context.close();
     await fillCard(t.page, "4242424242424242");
     await t.page.getByRole("button", { name: /^pay/i }).click();
     await t.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`);
