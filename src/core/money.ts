@@ -27,6 +27,11 @@ export function currencyExponent(currency: string): number | undefined {
   return EXPONENTS.get(currency.toLowerCase());
 }
 
+/** Every currency the gateway knows, with its minor-unit digits (for a client that must show amounts as we count them). */
+export function currencyExponents(): Record<string, number> {
+  return Object.fromEntries(EXPONENTS);
+}
+
 export function isKnownCurrency(currency: string): boolean {
   return EXPONENTS.has(currency.toLowerCase());
 }

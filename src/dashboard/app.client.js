@@ -52,8 +52,12 @@
     }
     return node;
   }
-  // Minor units shown in the currency's own decimals (JPY none, KWD three), from the browser's ISO 4217 data, by digits (no float division).
+  // Minor units shown in the currency's decimals as the gateway counts them (JPY none, HUF two, KWD three:
+  // its table, put here by the server; the browser's own ISO data differs for HUF, IQD and others), by digits (no float division).
+  var EXPONENTS = /*GATEWAY_EXPONENTS*/{};
   function digitsOf(currency) {
+    var known = EXPONENTS[String(currency).toLowerCase()];
+    if (typeof known === "number") return known;
     try { return new Intl.NumberFormat("en", { style: "currency", currency: currency }).resolvedOptions().maximumFractionDigits; } catch (e) { return 2; }
   }
   function money(amount, currency) {

@@ -6,7 +6,11 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import type { Env } from "../env";
 import { documentPath } from "../docs/openapi";
-import script from "./app.client.js";
+import { currencyExponents } from "../core/money";
+import clientScript from "./app.client.js";
+
+/** The client script, with the gateway's minor-unit digits of every currency (amounts are shown as the API counts them). */
+const script = clientScript.replace("/*GATEWAY_EXPONENTS*/{}", JSON.stringify(currencyExponents()));
 
 const CSS = `
 *{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,sans-serif;color:#1a1f36;background:#f6f8fa}
