@@ -109,9 +109,9 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
     const before = await stub(c.env, id).retrieveWithClientSecret(id, secret);
     if (!before) return notFound();
     const session = await sessionGuard(c.env, before, new URL(c.req.url).origin);
-    if (session && session.status !== "open") {
-      return page("Checkout closed", `<h1>This checkout is closed</h1><p role="alert">The checkout session has ${session.status === "complete" ? "already been paid" : "expired"}: nothing was charged now.</p>`, 410);
-    }
+    // Closed (paid in another tab, or expired): nothing is charged now, and the session's own page
+    // says where things stand, with the way back to the shop (success_url or cancel_url).
+    if (session && session.status !== "open") return c.redirect(`/checkout/${encodeURIComponent(session.id)}`, 303);
     const result = await stub(c.env, id).completeAuthentication(id, secret, outcome === "approve", new URL(c.req.url).origin);
     const intent = result.intent ?? (await stub(c.env, id).retrieveWithClientSecret(id, secret));
     if (!intent) return notFound();

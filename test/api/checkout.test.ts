@@ -269,15 +269,34 @@ describe("the checkout page", () => {
     const answered = await exports.default.fetch(
       new Request(challenge, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `client_secret=${encodeURIComponent(pi.client_secret)}&outcome=approve`, redirect: "manual" }),
     );
-    expect(answered.status).toBe(410);
-    expect(await answered.text()).toContain('role="alert"');
-    expect(answered.headers.get("content-security-policy")).toContain("base-uri 'none'");
+    // Sent to the session's own page, which says so (announced to screen readers) with the way back to the shop.
+    expect(answered.status).toBe(303);
+    expect(answered.headers.get("location")).toBe(pagePath(s));
     expect((await get<SessionJson>(`/v1/checkout/sessions/${s.id}`)).body.status).toBe("expired");
-    // The session's own page says so too, announced to screen readers.
     const closed = await exports.default.fetch(new Request(`http://gateway.test${pagePath(s)}`));
     expect(closed.status).toBe(410);
-    expect(await closed.text()).toMatch(/<p class="" role="alert">/);
+    expect(closed.headers.get("content-security-policy")).toContain("base-uri 'none'");
+    const html = await closed.text();
+    expect(html).toMatch(/<p class="" role="alert">/);
+    expect(html).toContain(`href="${CANCEL}"`);
     expect(await intentOf(s)).toMatchObject({ status: "canceled", amount_received: 0 });
+  });
+
+  it("a 3D Secure answer after another tab paid the session charges nothing and sends the shopper to the session's page, which shows it paid and links to success_url", async () => {
+    const s = await session();
+    const challenge = (await pay(pagePath(s), "4000002760003184")).headers.get("location") ?? "";
+    const pi = await intentOf(s);
+    // The other tab pays with a card meanwhile.
+    expect((await pay(pagePath(s), "4242424242424242")).status).toBe(303);
+    const answered = await exports.default.fetch(
+      new Request(challenge, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `client_secret=${encodeURIComponent(pi.client_secret)}&outcome=approve`, redirect: "manual" }),
+    );
+    expect(answered.status).toBe(303);
+    expect(answered.headers.get("location")).toBe(pagePath(s));
+    const shown = await (await exports.default.fetch(new Request(`http://gateway.test${pagePath(s)}`))).text();
+    expect(shown).toContain("Payment complete");
+    expect(shown).toContain(`href="https://shop.example/thanks?session=${s.id}"`);
+    expect(await intentOf(s)).toMatchObject({ status: "succeeded", amount_received: 2500 });
   });
 
   it("two tabs paying the same session at once charge once", async () => {
