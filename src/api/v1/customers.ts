@@ -1,6 +1,7 @@
 // /v1/customers: create, retrieve, update, delete, list (by email), search; a customer's payment
 // methods (seed 002's cards on file: save with a nickname, list, remove) and payments.
-import { and, eq, inArray, like, type SQL } from "drizzle-orm";
+import { and, eq, inArray, like, sql, type SQL } from "drizzle-orm";
+import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
@@ -16,6 +17,7 @@ import {
   findPaymentMethod,
   findTestClock,
   liveCustomer,
+  parseMetadata,
   renderCustomer,
   renderPaymentMethodRow,
   type CustomerRow,
@@ -35,6 +37,7 @@ import { savedOrTestMethod } from "./payment_methods";
 import { CustomerSchema, PaymentMethodObjectSchema } from "./billing_schemas";
 import { checkExpandable, json, listObject, pageRequest, renderExpanded } from "./respond";
 import { route, type App, type Ctx } from "./route";
+import { mergedMetadata, metadataWithinLimit, writeGuarded } from "./updates";
 import { listOf, PaymentIntentSchema, searchResultOf } from "./schemas";
 
 const TAG = "Customers";
@@ -255,30 +258,46 @@ export function registerCustomers(app: App): void {
     { method: "post", path: "/v1/customers/{id}", permission: "payments.methods.manage", summary: "Update a customer (metadata merges; an empty string clears a field)", tag: TAG, body: UpdateBody, response: CustomerSchema },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "customers.update", params.id ?? "", body, async () => {
-        const row = await liveCustomer(c.env.DB, principal, params.id ?? "", "id");
+        const id = params.id ?? "";
+        const row = await liveCustomer(c.env.DB, principal, id, "id");
         const defaultPaymentMethod = await resolveDefault(c, principal, row, body.invoice_settings?.default_payment_method);
-        const next: CustomerRow = {
-          ...row,
-          email: body.email !== undefined ? body.email : row.email,
-          name: body.name !== undefined ? body.name : row.name,
-          phone: body.phone !== undefined ? body.phone : row.phone,
-          description: body.description !== undefined ? body.description : row.description,
-          metadata: body.metadata ? JSON.stringify(mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, body.metadata)) : row.metadata,
-          defaultPaymentMethod: defaultPaymentMethod !== undefined ? defaultPaymentMethod : row.defaultPaymentMethod,
-          // Given, an address or shipping replaces the whole of it, as at Stripe; "" unsets it.
-          address: body.address !== undefined ? jsonOrNull(body.address) : row.address,
-          shipping: body.shipping !== undefined ? jsonOrNull(body.shipping) : row.shipping,
-        };
-        const w = new Writes(c.env.DB, principal);
-        const update = db(c.env.DB)
-          .update(customers)
-          .set({ email: next.email, name: next.name, phone: next.phone, description: next.description, metadata: next.metadata, defaultPaymentMethod: next.defaultPaymentMethod, address: next.address, shipping: next.shipping })
-          .where(and(eq(customers.id, row.id), eq(customers.deleted, false)))
-          .toSQL();
-        w.add(update.sql, update.params);
-        await w.event("customer.updated", renderCustomer(next), null, { requestId: c.get("requestId") });
-        await w.commit(c.env);
-        return { status: 200, body: renderCustomer(next) };
+        // Stripe's error for too many keys, on the row as read; the write checks the limit again on the row it merges into.
+        if (body.metadata) mergeMetadata(parseMetadata(row.metadata), body.metadata);
+        // Only what the body changes is written, in one statement on the row as it is then (metadata
+        // merged on the stored JSON): a concurrent update's fields and keys are never written back.
+        const changes: SQLiteUpdateSetSource<typeof customers> = {};
+        const guards: SQL[] = [eq(customers.id, row.id), eq(customers.deleted, false)];
+        if (body.email !== undefined) changes.email = body.email;
+        if (body.name !== undefined) changes.name = body.name;
+        if (body.phone !== undefined) changes.phone = body.phone;
+        if (body.description !== undefined) changes.description = body.description;
+        // Given, an address or shipping replaces the whole of it, as at Stripe; "" unsets it.
+        if (body.address !== undefined) changes.address = jsonOrNull(body.address);
+        if (body.shipping !== undefined) changes.shipping = jsonOrNull(body.shipping);
+        if (defaultPaymentMethod !== undefined) {
+          changes.defaultPaymentMethod = defaultPaymentMethod;
+          // Still this customer's when written: a detach meanwhile must not leave it the default.
+          if (defaultPaymentMethod !== null) guards.push(sql`EXISTS (SELECT 1 FROM payment_methods WHERE id = ${defaultPaymentMethod} AND customer = ${row.id})`);
+        }
+        if (body.metadata) {
+          const merged = mergedMetadata(customers.metadata, body.metadata);
+          changes.metadata = merged;
+          guards.push(metadataWithinLimit(merged));
+        }
+        // Nothing to change: nothing is written, and no customer.updated (as at Stripe).
+        if (Object.keys(changes).length === 0) return { status: 200, body: renderCustomer(row) };
+        const written = await writeGuarded(
+          "customer",
+          row.id,
+          async () => (await db(c.env.DB).update(customers).set(changes).where(and(...guards)).returning())[0],
+          async () => {
+            const now = await liveCustomer(c.env.DB, principal, id, "id");
+            await resolveDefault(c, principal, now, defaultPaymentMethod);
+            if (body.metadata) mergeMetadata(parseMetadata(now.metadata), body.metadata);
+          },
+        );
+        await customerUpdated(c, written);
+        return { status: 200, body: renderCustomer(written) };
       }),
   );
 
@@ -463,12 +482,27 @@ export function registerCustomers(app: App): void {
 
 /** Sets (or clears) the customer's default payment method, with its event (also seed 002's isDefault). */
 export async function setDefault(c: Ctx, row: CustomerRow, paymentMethod: string | null): Promise<CustomerRow> {
-  const next = { ...row, defaultPaymentMethod: paymentMethod };
-  const w = new Writes(c.env.DB, { merchantId: row.merchantId, livemode: row.livemode });
-  w.add("UPDATE customers SET default_payment_method = ? WHERE id = ? AND deleted = 0", [paymentMethod, row.id]);
-  await w.event("customer.updated", renderCustomer(next), null, { requestId: c.get("requestId") });
+  const [written] = await db(c.env.DB)
+    .update(customers)
+    .set({ defaultPaymentMethod: paymentMethod })
+    .where(and(eq(customers.id, row.id), eq(customers.deleted, false)))
+    .returning();
+  // Deleted meanwhile: nothing written, no event.
+  if (!written) return { ...row, defaultPaymentMethod: paymentMethod };
+  await customerUpdated(c, written);
+  return written;
+}
+
+/**
+ * customer.updated with the customer as the update wrote it (its RETURNING row, with whatever
+ * concurrent updates wrote before it). Stored right after the update's own statement, not in its
+ * transaction (the snapshot is only known once it is written): a Worker stopped between the two
+ * leaves the change without its event.
+ */
+async function customerUpdated(c: Ctx, written: CustomerRow): Promise<void> {
+  const w = new Writes(c.env.DB, { merchantId: written.merchantId, livemode: written.livemode });
+  await w.event("customer.updated", renderCustomer(written), null, { guarded: false, requestId: c.get("requestId") });
   await w.commit(c.env);
-  return next;
 }
 
 async function deleteCustomer(c: Ctx, scope: Scope, row: CustomerRow): Promise<void> {

@@ -1,7 +1,8 @@
 // /v1/products (Stripe's): what prices are the price of. Create, retrieve, update (name, description,
 // active, metadata), list, delete (only a product without prices, as at Stripe: archive the others). A price points at its product (POST /v1/prices product=prod_..., or
 // product_data[name], which creates one).
-import { and, eq, notExists } from "drizzle-orm";
+import { and, eq, notExists, type SQL } from "drizzle-orm";
+import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix, randomId } from "../../core/ids";
@@ -14,6 +15,7 @@ import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
 import { json, listObject, pageRequest } from "./respond";
 import { route, type App } from "./route";
+import { mergedMetadata, metadataWithinLimit, writeGuarded } from "./updates";
 import { listOf } from "./schemas";
 import { stripeBody } from "./stripe-params";
 
@@ -167,20 +169,31 @@ export function registerProducts(app: App): void {
     { method: "post", path: "/v1/products/{id}", permission: "billing.manage", summary: "Update a product: name, description, active, metadata", tag: TAG, body: UpdateBody, response: ProductSchema },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "products.update", params.id ?? "", body, async () => {
-        const row = await findProduct(c.env.DB, principal, params.id ?? "", "id");
-        const next: ProductRow = {
-          ...row,
-          name: body.name ?? row.name,
-          description: body.description !== undefined ? body.description : row.description,
-          active: body.active ?? row.active,
-          metadata: body.metadata ? JSON.stringify(mergeMetadata(parseMetadata(row.metadata), body.metadata)) : row.metadata,
-          updated: Date.now(),
-        };
-        await db(c.env.DB)
-          .update(products)
-          .set({ name: next.name, description: next.description, active: next.active, metadata: next.metadata, updated: next.updated })
-          .where(and(eq(products.id, row.id), eq(products.merchantId, principal.merchantId)));
-        return { status: 200, body: renderProduct(next) };
+        const id = params.id ?? "";
+        const row = await findProduct(c.env.DB, principal, id, "id");
+        // Stripe's error for too many keys, on the row as read; the write checks the limit again on the row it merges into.
+        if (body.metadata) mergeMetadata(parseMetadata(row.metadata), body.metadata);
+        // Only what the body changes is written, on the row as it is then (metadata merged on the stored JSON).
+        const changes: SQLiteUpdateSetSource<typeof products> = { updated: Date.now() };
+        const guards: SQL[] = [eq(products.id, row.id), eq(products.merchantId, principal.merchantId), eq(products.livemode, principal.livemode)];
+        if (body.name !== undefined) changes.name = body.name;
+        if (body.description !== undefined) changes.description = body.description;
+        if (body.active !== undefined) changes.active = body.active;
+        if (body.metadata) {
+          const merged = mergedMetadata(products.metadata, body.metadata);
+          changes.metadata = merged;
+          guards.push(metadataWithinLimit(merged));
+        }
+        const written = await writeGuarded(
+          "product",
+          row.id,
+          async () => (await db(c.env.DB).update(products).set(changes).where(and(...guards)).returning())[0],
+          async () => {
+            const now = await findProduct(c.env.DB, principal, id, "id");
+            if (body.metadata) mergeMetadata(parseMetadata(now.metadata), body.metadata);
+          },
+        );
+        return { status: 200, body: renderProduct(written) };
       }),
   );
 
