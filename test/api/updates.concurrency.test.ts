@@ -2,20 +2,24 @@
 // concurrent updates each adding its own key keep all 20, and a name changed beside a metadata change
 // survives. The updates read the row, merged in the Worker and wrote every column back: the last writer
 // undid the others (found by fuzzing).
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { unseal } from "../../src/core/sealed";
+import { config } from "../../src/env";
 import { createEndpoint, expectError, get, newMerchant, post, type CallOptions } from "../helpers";
 
 interface Updatable {
   id: string;
   name?: string | null;
   description?: string | null;
+  nickname?: string | null;
   metadata: Record<string, string>;
 }
 
 const CONCURRENT = 20;
 
 /** Each resource's update route, what creates one, and one field to change beside the metadata. */
-const RESOURCES: { label: string; path: string; create: (opts: CallOptions) => Promise<Updatable>; field: "name" | "description" }[] = [
+const RESOURCES: { label: string; path: string; create: (opts: CallOptions) => Promise<Updatable>; field: "name" | "description" | "nickname" }[] = [
   { label: "customer", path: "/v1/customers", create: async (opts) => (await post<Updatable>("/v1/customers", { name: "Jenny Rosen" }, opts)).body, field: "name" },
   { label: "product", path: "/v1/products", create: async (opts) => (await post<Updatable>("/v1/products", { name: "Gold plan" }, opts)).body, field: "name" },
   {
@@ -24,6 +28,9 @@ const RESOURCES: { label: string; path: string; create: (opts: CallOptions) => P
     create: async (opts) => (await createEndpoint("https://hooks.example.com/concurrent", ["payment_intent.succeeded"], opts)) as unknown as Updatable,
     field: "description",
   },
+  { label: "price", path: "/v1/prices", create: async (opts) => (await post<Updatable>("/v1/prices", { unit_amount: 900, currency: "usd", product_data: { name: "Gold" } }, opts)).body, field: "nickname" },
+  { label: "payment method", path: "/v1/payment_methods", create: async (opts) => (await post<Updatable>("/v1/payment_methods", { card: { token: "tok_visa" } }, opts)).body, field: "nickname" },
+  { label: "connector account", path: "/v1/connector_accounts", create: async (opts) => (await post<Updatable>("/v1/connector_accounts", { connector: "sandbox" }, opts)).body, field: "description" },
 ];
 
 describe.each(RESOURCES)("concurrent updates of a $label", ({ label, path, create, field }) => {
@@ -94,5 +101,35 @@ describe("concurrent updates of a customer: what is written is what is told", ()
     // An update that changes nothing writes nothing and tells nothing.
     expect((await post<CustomerJson>(`/v1/customers/${made.id}`, {}, opts)).body.name).toBe("Jenny R.");
     expect((await get<{ data: EventJson[] }>(`/v1/events?type=customer.updated&limit=100`, opts)).body.data).toHaveLength(6);
+  });
+});
+
+describe("a webhook endpoint's secret rolled beside other changes", () => {
+  const stored = async (id: string) => {
+    const row = await env.DB.prepare("SELECT secret, previous_secret FROM webhook_endpoints WHERE id = ?").bind(id).first<{ secret: string; previous_secret: string | null }>();
+    const key = config(env).encryptionKey;
+    return { secret: await unseal(row?.secret ?? "", key), previous: row?.previous_secret ? await unseal(row.previous_secret, key) : null };
+  };
+
+  it("a roll and an update at once: the update's metadata and the new secret both survive", async () => {
+    const { opts } = await newMerchant("concurrent-roll-update");
+    const endpoint = await createEndpoint("https://hooks.example.com/roll", ["payment_intent.succeeded"], opts);
+    for (let i = 0; i < 10; i++) {
+      const [rolled, tagged] = await Promise.all([post<{ secret: string }>(`/v1/webhook_endpoints/${endpoint.id}/roll_secret`, {}, opts), post(`/v1/webhook_endpoints/${endpoint.id}`, { metadata: { round: String(i) } }, opts)]);
+      expect([rolled.status, tagged.status]).toEqual([200, 200]);
+      expect((await get<Updatable>(`/v1/webhook_endpoints/${endpoint.id}`, opts)).body.metadata).toEqual({ round: String(i) });
+      expect((await stored(endpoint.id)).secret).toBe(rolled.body.secret);
+    }
+  });
+
+  it("two rolls at once: the secret the first one answered keeps verifying for the overlap (it is the previous secret)", async () => {
+    const { opts } = await newMerchant("concurrent-rolls");
+    const endpoint = await createEndpoint("https://hooks.example.com/rolls", ["payment_intent.succeeded"], opts);
+    for (let i = 0; i < 10; i++) {
+      const answers = await Promise.all([0, 1].map(() => post<{ secret: string }>(`/v1/webhook_endpoints/${endpoint.id}/roll_secret`, { expires_in: 3600 }, opts)));
+      expect(answers.map((a) => a.status)).toEqual([200, 200]);
+      const now = await stored(endpoint.id);
+      expect([now.secret, now.previous].sort()).toEqual(answers.map((a) => a.body.secret).sort());
+    }
   });
 });

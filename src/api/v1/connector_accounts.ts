@@ -2,12 +2,13 @@
 // payments try them in. Credentials are sealed at rest (AES-GCM under ENCRYPTION_KEY) and never
 // returned; the API shows only their last four characters.
 import { gatewayNumbersOf, numberGatewayStatement } from "../../db/numbers";
-import { and, eq } from "drizzle-orm";
+import { and, eq, type SQL } from "drizzle-orm";
+import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix, randomId } from "../../core/ids";
 import { seal } from "../../core/sealed";
-import type { Scope } from "../../core/types";
+import type { Metadata, Scope } from "../../core/types";
 import { forgetAccounts, loadAccounts, type AccountRow } from "../../connectors/routing";
 import { connectorAccounts } from "../../db/schema";
 import { config } from "../../env";
@@ -18,6 +19,7 @@ import { idempotentD1 } from "./idempotency";
 import { audit } from "../../audit/log";
 import { auditContext, json } from "./respond";
 import { route, type App, type Ctx } from "./route";
+import { mergedMetadata, metadataWithinLimit, writeGuarded } from "./updates";
 import { listOf } from "./schemas";
 import { directoryDb } from "../../db/shards";
 
@@ -209,18 +211,34 @@ export function registerConnectorAccounts(app: App): void {
         const row = await accountOr404(directoryDb(c.env), principal, id);
         const key = config(c.env).encryptionKey;
         const checked = body.credentials ? checkCredentials(row.connector, body.credentials, principal.livemode) : null;
-        const next: AccountRow = {
-          ...row,
-          credentials: checked ? await seal(JSON.stringify(checked), key) : row.credentials,
-          credentialsHint: checked ? last4(checked) : row.credentialsHint,
-          webhookSecret: body.webhook_secret ? await seal(body.webhook_secret, key) : row.webhookSecret,
-          priority: body.priority ?? row.priority,
-          description: body.description !== undefined ? body.description : row.description,
-          metadata: body.metadata ? JSON.stringify(mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, body.metadata)) : row.metadata,
-          status: body.disabled === undefined ? row.status : body.disabled ? "disabled" : "enabled",
-          updated: Date.now(),
-        };
-        await db(directoryDb(c.env)).update(connectorAccounts).set(next).where(eq(connectorAccounts.id, row.id));
+        // Stripe's error for too many keys, on the row as read; the write checks the limit again on the row it merges into.
+        if (body.metadata) mergeMetadata(JSON.parse(row.metadata) as Metadata, body.metadata);
+        // Only what the body changes is written, on the row as it is then (metadata merged on the stored
+        // JSON): credentials rotated, the account disabled or reordered meanwhile are never written back.
+        const changes: SQLiteUpdateSetSource<typeof connectorAccounts> = { updated: Date.now() };
+        const guards: SQL[] = [eq(connectorAccounts.id, row.id), eq(connectorAccounts.merchantId, principal.merchantId), eq(connectorAccounts.livemode, principal.livemode)];
+        if (checked) {
+          changes.credentials = await seal(JSON.stringify(checked), key);
+          changes.credentialsHint = last4(checked);
+        }
+        if (body.webhook_secret) changes.webhookSecret = await seal(body.webhook_secret, key);
+        if (body.priority !== undefined) changes.priority = body.priority;
+        if (body.description !== undefined) changes.description = body.description;
+        if (body.disabled !== undefined) changes.status = body.disabled ? "disabled" : "enabled";
+        if (body.metadata) {
+          const merged = mergedMetadata(connectorAccounts.metadata, body.metadata);
+          changes.metadata = merged;
+          guards.push(metadataWithinLimit(merged));
+        }
+        const next = await writeGuarded(
+          "connector_account",
+          row.id,
+          async () => (await db(directoryDb(c.env)).update(connectorAccounts).set(changes).where(and(...guards)).returning())[0],
+          async () => {
+            const now = await accountOr404(directoryDb(c.env), principal, id);
+            if (body.metadata) mergeMetadata(JSON.parse(now.metadata) as Metadata, body.metadata);
+          },
+        );
         forgetAccounts(principal);
         audit(auditContext(c), principal, {
           action: "connector_accounts.update",

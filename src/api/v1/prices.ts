@@ -1,11 +1,12 @@
 // /v1/prices: recurring and one-time prices (amount, currency, interval and count, product, lookup key),
 // create, retrieve, update (active, nickname, metadata, lookup key; the amount of a price never
 // changes), list (by lookup keys too).
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, type SQL } from "drizzle-orm";
+import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
 import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
-import { findPrice, db, ONE_TIME, renderPrice, type PriceRow } from "../../billing/store";
+import { findPrice, db, ONE_TIME, parseMetadata, renderPrice, type PriceRow } from "../../billing/store";
 import { INTERVALS, MAX_INTERVAL_COUNT } from "../../billing/periods";
 import { cursorOf, listable, pageOf, type Page } from "../../db/queries";
 import { prices, products } from "../../db/schema";
@@ -19,6 +20,7 @@ import { idempotentD1 } from "./idempotency";
 import { checkExpandable, json, listObject, pageRequest, renderExpanded } from "./respond";
 import type { Scope } from "../../core/types";
 import { route, type App } from "./route";
+import { mergedMetadata, metadataWithinLimit, rowOf, writeGuarded } from "./updates";
 import { listOf } from "./schemas";
 
 const TAG = "Billing";
@@ -248,29 +250,46 @@ export function registerPrices(app: App): void {
     { method: "post", path: "/v1/prices/{id}", permission: "billing.manage", summary: "Update a price: active, nickname, metadata, lookup_key (transfer_lookup_key takes it from its holder)", tag: TAG, body: UpdateBody, response: PriceSchema },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "prices.update", params.id ?? "", body, async () => {
-        const row = await findPrice(c.env.DB, principal, params.id ?? "", "id");
-        const next: PriceRow = {
-          ...row,
-          active: body.active ?? row.active,
-          nickname: body.nickname !== undefined ? body.nickname : row.nickname,
-          metadata: body.metadata ? JSON.stringify(mergeMetadata(JSON.parse(row.metadata) as Record<string, string>, body.metadata)) : row.metadata,
-          lookupKey: body.lookup_key !== undefined ? body.lookup_key : row.lookupKey,
-        };
-        const d1 = c.env.DB;
+        const id = params.id ?? "";
+        const row = await findPrice(c.env.DB, principal, id, "id");
+        // Stripe's error for too many keys, on the row as read; the write checks the limit again on the row it merges into.
+        if (body.metadata) mergeMetadata(parseMetadata(row.metadata), body.metadata);
+        // Only what the body changes is written, on the row as it is then (metadata merged on the stored
+        // JSON): a concurrent update's fields and keys are never written back from this read.
+        const changes: SQLiteUpdateSetSource<typeof prices> = {};
+        const guards: SQL[] = [eq(prices.id, row.id), eq(prices.merchantId, principal.merchantId), eq(prices.livemode, principal.livemode)];
+        if (body.active !== undefined) changes.active = body.active;
+        if (body.nickname !== undefined) changes.nickname = body.nickname;
         // The key is written only when it changes: one transferred away since the read is not taken back.
         const keyChanges = body.lookup_key !== undefined && body.lookup_key !== row.lookupKey;
-        const update = db(d1)
-          .update(prices)
-          .set({ active: next.active, nickname: next.nickname, metadata: next.metadata, ...(keyChanges ? { lookupKey: next.lookupKey } : {}) })
-          .where(and(eq(prices.id, row.id), eq(prices.merchantId, principal.merchantId), eq(prices.livemode, principal.livemode)))
-          .toSQL();
-        const claimed = keyChanges ? next.lookupKey : null;
-        const statements = [
-          ...(claimed !== null && body.transfer_lookup_key ? [releaseLookupKey(d1, principal, claimed, row.id, null)] : []),
-          d1.prepare(update.sql).bind(...update.params),
-        ];
-        await claimingLookupKey(d1, principal, claimed, row.id, body.transfer_lookup_key === true, statements);
-        return { status: 200, body: renderPrice(next) };
+        if (keyChanges) changes.lookupKey = body.lookup_key;
+        if (body.metadata) {
+          const merged = mergedMetadata(prices.metadata, body.metadata);
+          changes.metadata = merged;
+          guards.push(metadataWithinLimit(merged));
+        }
+        if (Object.keys(changes).length === 0) return { status: 200, body: renderPrice(row) };
+        const d1 = c.env.DB;
+        const update = db(d1).update(prices).set(changes).where(and(...guards)).returning().toSQL();
+        const claimed = keyChanges ? (body.lookup_key ?? null) : null;
+        const written = await writeGuarded(
+          "price",
+          row.id,
+          async () => {
+            const statements = [
+              ...(claimed !== null && body.transfer_lookup_key ? [releaseLookupKey(d1, principal, claimed, row.id, null)] : []),
+              d1.prepare(update.sql).bind(...update.params),
+            ];
+            const results = await claimingLookupKey(d1, principal, claimed, row.id, body.transfer_lookup_key === true, statements);
+            const [raw] = (results[results.length - 1]?.results ?? []) as Record<string, unknown>[];
+            return raw ? rowOf(prices, raw) : undefined;
+          },
+          async () => {
+            const now = await findPrice(d1, principal, id, "id");
+            if (body.metadata) mergeMetadata(parseMetadata(now.metadata), body.metadata);
+          },
+        );
+        return { status: 200, body: renderPrice(written) };
       }),
   );
 

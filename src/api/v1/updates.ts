@@ -1,8 +1,8 @@
 // Updates that write only what they change, in one statement on the row as it is then: metadata is
 // merged by SQLite on the stored JSON (a JSON merge patch) and its limit checked on the result, so
 // concurrent updates never write back each other's columns or keys from a stale read.
-import { sql, type SQL } from "drizzle-orm";
-import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { getTableColumns, sql, type SQL } from "drizzle-orm";
+import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { ApiError } from "../../core/errors";
 import type { Metadata } from "../../core/types";
 import { CLEAR_ALL_METADATA, METADATA_LIMITS } from "../../intents/operations/metadata";
@@ -22,6 +22,16 @@ export function mergedMetadata(column: SQLiteColumn, changes: Metadata): SQL {
 /** The condition that the merged metadata keeps Stripe's key limit (50): checked in the update's own WHERE. */
 export function metadataWithinLimit(merged: SQL): SQL {
   return sql`(SELECT count(*) FROM json_each(${merged})) <= ${METADATA_LIMITS.keys}`;
+}
+
+/** A row of `table` as raw SQL answers it (column names, 0 and 1 for booleans), as drizzle's own queries give it. */
+export function rowOf<T extends SQLiteTable>(table: T, raw: Record<string, unknown>): T["$inferSelect"] {
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(getTableColumns(table))) {
+    const value = raw[column.name];
+    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return row as T["$inferSelect"];
 }
 
 /** How often an update held back by its guards is tried again when nothing explains it (the row changed back meanwhile). */

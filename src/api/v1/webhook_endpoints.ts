@@ -391,14 +391,20 @@ export function registerWebhookEndpoints(app: App): void {
         const secret = newSigningSecret();
         const now = Date.now();
         const overlapMs = (body.expires_in ?? MAX_OVERLAP_S) * 1000;
-        const next: EndpointRow = {
-          ...row,
-          secret: await seal(secret, config(c.env).encryptionKey),
-          previousSecret: overlapMs > 0 ? row.secret : null,
-          previousSecretExpires: overlapMs > 0 ? now + overlapMs : null,
-          updated: now,
-        };
-        await db(c.env.DB).update(webhookEndpoints).set(next).where(eq(webhookEndpoints.id, row.id));
+        // Only the secrets are written, on the row as it is then: the secret replaced keeps verifying
+        // for the overlap even if another roll made it after this read (it is the one its caller holds),
+        // and an update meanwhile is never written back.
+        const [next] = await db(c.env.DB)
+          .update(webhookEndpoints)
+          .set({
+            secret: await seal(secret, config(c.env).encryptionKey),
+            previousSecret: overlapMs > 0 ? sql`${webhookEndpoints.secret}` : null,
+            previousSecretExpires: overlapMs > 0 ? now + overlapMs : null,
+            updated: now,
+          })
+          .where(eq(webhookEndpoints.id, row.id))
+          .returning();
+        if (!next) throw resourceMissing("webhook_endpoint", row.id, "id");
         audit(auditContext(c), principal, { action: "webhook_endpoints.roll_secret", objectType: "webhook_endpoint", objectId: row.id, httpStatus: 200, details: { overlap_seconds: overlapMs / 1000 } });
         return { status: 200, body: renderEndpoint(next, { secret, secret_rolled_previous_expires_at: next.previousSecretExpires === null ? null : seconds(next.previousSecretExpires) }) };
       });
