@@ -80,15 +80,15 @@ function pageOf(c: Ctx, fallback = DEFAULT_LIST): { take: number; before: number
 
 /**
  * A list, as the API's bare array. When more payments follow, the answer says so without changing the
- * body: `Link: <...?limit=N&beforeId=M>; rel="next"` (RFC 8288) and `X-Has-More: true`.
+ * body: `Link: <...?limit=N&beforeId=M>; rel="next"` (RFC 8288) and `X-Has-More: true`. The link holds
+ * only the two parameters a list reads: other query parameters are ignored, as the API's GETs (which
+ * answer no 400) ignore them, and are not echoed (a thousand of them made a header clients refuse).
  */
 function sendPage(c: Ctx, list: SeedIntentJson[], take: number, more: boolean): Response {
   const last = list.at(-1);
   if (!more || !last) return send(c, list);
-  const next = new URL(c.req.url);
-  next.searchParams.set("limit", String(take));
-  next.searchParams.set("beforeId", String(last.id));
-  return send(c, list, 200, { Link: `<${next.pathname}${next.search}>; rel="next"`, "X-Has-More": "true" });
+  const next = new URLSearchParams({ limit: String(take), beforeId: String(last.id) });
+  return send(c, list, 200, { Link: `<${new URL(c.req.url).pathname}?${next.toString()}>; rel="next"`, "X-Has-More": "true" });
 }
 
 // ---- who is calling ----------------------------------------------------------------------------------

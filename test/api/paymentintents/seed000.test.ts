@@ -171,6 +171,20 @@ describe("seed 000: the seed's examples, verbatim", () => {
     expectProblem(await send("GET", `${BASE}/customer/99123?limit=0`, asAdmin), 400);
   });
 
+  it("a list's next link holds only limit and beforeId: other query parameters are ignored, never echoed", async () => {
+    const m = await newMerchant("seed000-link-params");
+    const made: Intent[] = [];
+    for (let i = 0; i < 2; i++) made.push(await create(SEED_CREATE, await user("99124", m.id)));
+    const asAdmin = { token: await admin(), headers: { "merchant-id": m.id } };
+    const noise = Array.from({ length: 1000 }, () => "expand[]=nonsense").join("&");
+    for (const path of [BASE, `${BASE}/customer/99124`]) {
+      const first = await send("GET", `${path}?limit=1&${noise}&beforeId=${String((made[1]?.id ?? 0) + 1)}&other=1`, asAdmin);
+      expect(first.status, first.text).toBe(200);
+      expect((first.json as Intent[]).map((i) => i.id)).toEqual([made[1]?.id]);
+      expect(first.headers.get("Link")).toBe(`<${path}?limit=1&beforeId=${String(made[1]?.id)}>; rel="next"`);
+    }
+  });
+
   it("admin and support read across merchants", async () => {
     const other = await newMerchant("seed000-other");
     const made = await create(SEED_CREATE, await user("456", other.id));
