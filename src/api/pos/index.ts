@@ -13,6 +13,9 @@ export function registerPosSurface(app: App): void {
   registerPosPayments(app, sub);
   registerPosReads(app, sub);
   registerPosCustomers(app, sub);
-  posCatchAll(sub, ["/payments", "/payments/*", "/customers/:id/payment-methods", "/customers/:id/payment-methods/*"]);
+  // Everything else under its two prefixes is its own 404 (a customer with no route, an empty id), not
+  // /v1's. Paths are case-sensitive: seed 000's /api/v1/PaymentIntents, and seed 004's routes mounted
+  // first, are not shadowed.
+  posCatchAll(sub, ["/payments", "/payments/*", "/customers", "/customers/*"]);
   app.route(BASE, sub);
 }

@@ -223,6 +223,36 @@ describe("seed 002 examples, verbatim", () => {
 });
 
 describe("seed 002 errors", () => {
+  it("every unknown path under /api/v1/customers is the surface's 404, and the other surfaces under /api/v1 keep their routes", async () => {
+    const { opts } = await newMerchant("pos-unknown-customers");
+    const unknown: [string, string][] = [
+      ["GET", "/api/v1/customers"],
+      ["GET", "/api/v1/customers/"],
+      ["GET", "/api/v1/customers/cust-123"],
+      ["POST", "/api/v1/customers/cust-123"],
+      ["POST", "/api/v1/customers//payment-methods"],
+      ["GET", "/api/v1/customers//payment-methods"],
+      ["DELETE", "/api/v1/customers//payment-methods/pm_x"],
+      ["GET", "/api/v1/customers/cust-123/cards"],
+      ["PUT", "/api/v1/customers/cust-123/payment-methods"],
+      ["GET", "/api/v1/customers/cust-123/payment-methods/pm_x/extra"],
+    ];
+    for (const [method, path] of unknown) {
+      const res = await call(method, path, { ...opts, ...(method === "GET" || method === "DELETE" ? {} : { body: {} }) });
+      expect(expectPosError(res, 404, "NOT_FOUND").message, `${method} ${path}`).toContain(path);
+    }
+    // Seed 002's own routes answer as before.
+    expect((await get("/api/v1/customers/cust-123/payment-methods", opts)).status).toBe(200);
+    // Seed 000 (/api/v1/PaymentIntents: problem details) and seed 004 (/api/v1/payments/stripe: its {"error": "..."}) keep theirs.
+    const seed000 = await call("GET", "/api/v1/PaymentIntents", { key: null });
+    expect(seed000.status).toBe(401);
+    expect(seed000.headers.get("content-type")).toContain("application/problem+json");
+    const seed004 = await call("POST", "/api/v1/payments/stripe/nowhere", { ...opts, body: {} });
+    expect(Object.keys(seed004.body)).toEqual(["error"]);
+    expect(typeof (seed004.body as { error: unknown }).error).toBe("string");
+  });
+
+
   it("each error code of the table, and the surface's format for auth, unknown routes and bad bodies", async () => {
     const { opts } = await newMerchant("pos-errors");
     const v = expectPosError(await post("/api/v1/payments/authorize", { amountCents: -5, token: "9418594164541111", expiry: EXPIRY }, opts), 400, "VALIDATION_ERROR");
