@@ -133,3 +133,55 @@ describe("a webhook endpoint's secret rolled beside other changes", () => {
     }
   });
 });
+
+// An update and its event are one transaction: the update is computed on the row as read and written
+// only if the row is still that one (else read again), with customer.updated / payment_method.updated
+// inserted in the same D1 batch. Stored after the update's own statement (as it was), a Worker stopped
+// between the two kept the change and lost its webhook.
+const EVENTED: { label: string; path: string; type: string; field: string; create: (opts: CallOptions) => Promise<Updatable> }[] = [
+  { label: "customer", path: "/v1/customers", type: "customer.updated", field: "name", create: RESOURCES[0]!.create },
+  { label: "payment method", path: "/v1/payment_methods", type: "payment_method.updated", field: "nickname", create: RESOURCES[4]!.create },
+];
+
+async function updatedEvents(merchantId: string, type: string, objectId: string): Promise<Record<string, unknown>[]> {
+  const { results } = await env.DB.prepare("SELECT data FROM events WHERE merchant_id = ? AND type = ? ORDER BY created, id").bind(merchantId, type).all<{ data: string }>();
+  return results.map((r) => (JSON.parse(r.data) as { object: Record<string, unknown> }).object).filter((o) => o.id === objectId);
+}
+
+describe.each(EVENTED)("a $label update and its $type are one transaction", ({ label, path, type, field, create }) => {
+  it("the event's insert failing leaves the row as it was (nothing changed without its event)", async () => {
+    const { id: merchantId, opts } = await newMerchant(`atomic-${label}`);
+    const made = await create(opts);
+    expect((await post(`${path}/${made.id}`, { metadata: { kept: "1" } }, opts)).status).toBe(200);
+    const before = (await get<Updatable>(`${path}/${made.id}`, opts)).body;
+    const trigger = `fail_event_${made.id.replace(/\W/g, "_")}`;
+    // The event of this object cannot be stored: its insert aborts inside the update's batch.
+    await env.DB.prepare(`CREATE TRIGGER ${trigger} BEFORE INSERT ON events WHEN NEW.type = '${type}' AND instr(NEW.data, '${made.id}') > 0 BEGIN SELECT RAISE(ABORT, 'injected: event not stored'); END`).run();
+    try {
+      const failed = await post(`${path}/${made.id}`, { [field]: "Changed", metadata: { lost: "x", kept: "" } }, opts);
+      expect(failed.status).toBeGreaterThanOrEqual(500);
+    } finally {
+      await env.DB.prepare(`DROP TRIGGER ${trigger}`).run();
+    }
+    expect((await get<Updatable>(`${path}/${made.id}`, opts)).body).toEqual(before);
+    expect(await updatedEvents(merchantId, type, made.id)).toHaveLength(1);
+  });
+
+  it(`${CONCURRENT} concurrent updates: each has exactly one ${type}, equal to its answer`, async () => {
+    const { id: merchantId, opts } = await newMerchant(`atomic-events-${label}`);
+    const made = await create(opts);
+    const answers = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => post<Updatable>(`${path}/${made.id}`, { metadata: { [`k${i}`]: `v${i}` } }, opts)));
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    const events = await updatedEvents(merchantId, type, made.id);
+    expect(events).toHaveLength(CONCURRENT);
+    // Each answer has its event (the answers differ: each holds its own key and those written before it).
+    for (const a of answers) expect(events).toContainEqual(a.body);
+    // One event is the row as it is now: all the keys.
+    const after = (await get<Updatable>(`${path}/${made.id}`, opts)).body;
+    expect(Object.keys(after.metadata)).toHaveLength(CONCURRENT);
+    expect(events).toContainEqual(after);
+    // An update that changes nothing writes and tells nothing.
+    expect((await post(`${path}/${made.id}`, {}, opts)).status).toBe(200);
+    expect(await updatedEvents(merchantId, type, made.id)).toHaveLength(CONCURRENT);
+  });
+});

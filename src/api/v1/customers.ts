@@ -1,7 +1,6 @@
 // /v1/customers: create, retrieve, update, delete, list (by email), search; a customer's payment
 // methods (seed 002's cards on file: save with a nickname, list, remove) and payments.
 import { and, eq, inArray, like, sql, type SQL } from "drizzle-orm";
-import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
@@ -37,7 +36,7 @@ import { savedOrTestMethod } from "./payment_methods";
 import { CustomerSchema, PaymentMethodObjectSchema } from "./billing_schemas";
 import { checkExpandable, json, listObject, pageRequest, renderExpanded } from "./respond";
 import { route, type App, type Ctx } from "./route";
-import { mergedMetadata, metadataWithinLimit, writeGuarded } from "./updates";
+import { writeCompared } from "./updates";
 import { listOf, PaymentIntentSchema, searchResultOf } from "./schemas";
 
 const TAG = "Customers";
@@ -259,44 +258,37 @@ export function registerCustomers(app: App): void {
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "customers.update", params.id ?? "", body, async () => {
         const id = params.id ?? "";
-        const row = await liveCustomer(c.env.DB, principal, id, "id");
-        const defaultPaymentMethod = await resolveDefault(c, principal, row, body.invoice_settings?.default_payment_method);
-        // Stripe's error for too many keys, on the row as read; the write checks the limit again on the row it merges into.
-        if (body.metadata) mergeMetadata(parseMetadata(row.metadata), body.metadata);
-        // Only what the body changes is written, in one statement on the row as it is then (metadata
-        // merged on the stored JSON): a concurrent update's fields and keys are never written back.
-        const changes: SQLiteUpdateSetSource<typeof customers> = {};
-        const guards: SQL[] = [eq(customers.id, row.id), eq(customers.deleted, false)];
-        if (body.email !== undefined) changes.email = body.email;
-        if (body.name !== undefined) changes.name = body.name;
-        if (body.phone !== undefined) changes.phone = body.phone;
-        if (body.description !== undefined) changes.description = body.description;
-        // Given, an address or shipping replaces the whole of it, as at Stripe; "" unsets it.
-        if (body.address !== undefined) changes.address = jsonOrNull(body.address);
-        if (body.shipping !== undefined) changes.shipping = jsonOrNull(body.shipping);
-        if (defaultPaymentMethod !== undefined) {
-          changes.defaultPaymentMethod = defaultPaymentMethod;
-          // Still this customer's when written: a detach meanwhile must not leave it the default.
-          if (defaultPaymentMethod !== null) guards.push(sql`EXISTS (SELECT 1 FROM payment_methods WHERE id = ${defaultPaymentMethod} AND customer = ${row.id})`);
-        }
-        if (body.metadata) {
-          const merged = mergedMetadata(customers.metadata, body.metadata);
-          changes.metadata = merged;
-          guards.push(metadataWithinLimit(merged));
-        }
-        // Nothing to change: nothing is written, and no customer.updated (as at Stripe).
-        if (Object.keys(changes).length === 0) return { status: 200, body: renderCustomer(row) };
-        const written = await writeGuarded(
+        // Computed on the row as read and written only if it is still that row, with customer.updated
+        // in the same transaction; someone else wrote first: read and computed again (writeCompared).
+        const written = await writeCompared(
+          c.env,
+          customers,
           "customer",
-          row.id,
-          async () => (await db(c.env.DB).update(customers).set(changes).where(and(...guards)).returning())[0],
-          async () => {
-            const now = await liveCustomer(c.env.DB, principal, id, "id");
-            await resolveDefault(c, principal, now, defaultPaymentMethod);
-            if (body.metadata) mergeMetadata(parseMetadata(now.metadata), body.metadata);
+          id,
+          () => liveCustomer(c.env.DB, principal, id, "id"),
+          async (row) => {
+            const defaultPaymentMethod = await resolveDefault(c, principal, row, body.invoice_settings?.default_payment_method);
+            const changes: Partial<CustomerRow> = {};
+            const guards: SQL[] = [];
+            if (body.email !== undefined) changes.email = body.email;
+            if (body.name !== undefined) changes.name = body.name;
+            if (body.phone !== undefined) changes.phone = body.phone;
+            if (body.description !== undefined) changes.description = body.description;
+            // Given, an address or shipping replaces the whole of it, as at Stripe; "" unsets it.
+            if (body.address !== undefined) changes.address = jsonOrNull(body.address);
+            if (body.shipping !== undefined) changes.shipping = jsonOrNull(body.shipping);
+            if (defaultPaymentMethod !== undefined) {
+              changes.defaultPaymentMethod = defaultPaymentMethod;
+              // Still this customer's when written: a detach meanwhile must not leave it the default.
+              if (defaultPaymentMethod !== null) guards.push(sql`EXISTS (SELECT 1 FROM payment_methods WHERE id = ${defaultPaymentMethod} AND customer = ${row.id})`);
+            }
+            // Merged on the row as read ("" deletes a key, metadata="" clears them), Stripe's 400 past 50 keys.
+            if (body.metadata) changes.metadata = JSON.stringify(mergeMetadata(parseMetadata(row.metadata), body.metadata));
+            // Nothing to change: nothing is written, and no customer.updated (as at Stripe).
+            return Object.keys(changes).length === 0 ? undefined : { changes, guards };
           },
+          async (row) => ({ type: "customer.updated", object: renderCustomer(row), requestId: c.get("requestId") }),
         );
-        await customerUpdated(c, written);
         return { status: 200, body: renderCustomer(written) };
       }),
   );
@@ -480,30 +472,33 @@ export function registerCustomers(app: App): void {
   );
 }
 
-/** Sets (or clears) the customer's default payment method, with its event (also seed 002's isDefault). */
+/**
+ * Sets (or clears) the customer's default payment method, with customer.updated in the same
+ * transaction, on the customer as it is then (also seed 002's isDefault). Deleted meanwhile: nothing
+ * written, no event.
+ */
 export async function setDefault(c: Ctx, row: CustomerRow, paymentMethod: string | null): Promise<CustomerRow> {
-  const [written] = await db(c.env.DB)
-    .update(customers)
-    .set({ defaultPaymentMethod: paymentMethod })
-    .where(and(eq(customers.id, row.id), eq(customers.deleted, false)))
-    .returning();
-  // Deleted meanwhile: nothing written, no event.
-  if (!written) return { ...row, defaultPaymentMethod: paymentMethod };
-  await customerUpdated(c, written);
-  return written;
+  try {
+    return await writeCompared(
+      c.env,
+      customers,
+      "customer",
+      row.id,
+      async () => {
+        const [now] = await db(c.env.DB).select().from(customers).where(and(eq(customers.id, row.id), eq(customers.deleted, false))).limit(1);
+        if (!now) throw new CustomerGone();
+        return now;
+      },
+      async () => ({ changes: { defaultPaymentMethod: paymentMethod } }),
+      async (written) => ({ type: "customer.updated", object: renderCustomer(written), requestId: c.get("requestId") }),
+    );
+  } catch (err) {
+    if (err instanceof CustomerGone) return { ...row, defaultPaymentMethod: paymentMethod };
+    throw err;
+  }
 }
 
-/**
- * customer.updated with the customer as the update wrote it (its RETURNING row, with whatever
- * concurrent updates wrote before it). Stored right after the update's own statement, not in its
- * transaction (the snapshot is only known once it is written): a Worker stopped between the two
- * leaves the change without its event.
- */
-async function customerUpdated(c: Ctx, written: CustomerRow): Promise<void> {
-  const w = new Writes(c.env.DB, { merchantId: written.merchantId, livemode: written.livemode });
-  await w.event("customer.updated", renderCustomer(written), null, { guarded: false, requestId: c.get("requestId") });
-  await w.commit(c.env);
-}
+class CustomerGone extends Error {}
 
 async function deleteCustomer(c: Ctx, scope: Scope, row: CustomerRow): Promise<void> {
   // A customer on a test clock ends its subscriptions at the clock's time, as the clock's own deletion does.

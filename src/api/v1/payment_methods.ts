@@ -1,13 +1,11 @@
 // /v1/payment_methods: store a card from a token or (test mode) card details, retrieve, update
 // (nickname, metadata, expiry), attach to and detach from a customer, list.
-import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
-import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
+import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest } from "../../core/errors";
 import type { PaymentMethodDetails } from "../../core/types";
 import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
 import { db, findPaymentMethod, liveCustomer, parseDetails, parseMetadata, renderCustomer, renderPaymentMethodRow } from "../../billing/store";
-import { Writes } from "../../billing/writes";
 import { listable, pageOf } from "../../db/queries";
 import { customers, paymentMethods } from "../../db/schema";
 import { mergeMetadata } from "../../intents/operations/metadata";
@@ -18,7 +16,7 @@ import { idempotentD1 } from "./idempotency";
 import { resolvePaymentMethodInput } from "./payment_intents";
 import { checkExpandable, json, listObject, pageRequest, renderExpanded } from "./respond";
 import { route, type App, type Ctx } from "./route";
-import { mergedMetadata, metadataWithinLimit, writeGuarded } from "./updates";
+import { writeCompared } from "./updates";
 import type { Principal } from "../../auth/permissions";
 import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
 import type { PaymentMethodRow } from "../../billing/store";
@@ -111,43 +109,32 @@ export function registerPaymentMethods(app: App): void {
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "payment_methods.update", params.id ?? "", body, async () => {
         const id = params.id ?? "";
-        const row = await findPaymentMethod(c.env.DB, principal, id, "id");
-        const details = parseDetails(row);
-        if (body.card && details.card) {
-          const month = body.card.exp_month ?? details.card.expMonth;
-          const year = body.card.exp_year ?? details.card.expYear;
-          if (month < 1 || month > 12) throw invalidRequest("The expiration month is invalid.", "card[exp_month]", "invalid_expiry_month");
-          if (year < new Date().getUTCFullYear() || year > new Date().getUTCFullYear() + 50) throw invalidRequest("The expiration year is invalid.", "card[exp_year]", "invalid_expiry_year");
-        }
-        // Stripe's error for too many keys, on the row as read; the write checks the limit again on the row it merges into.
-        if (body.metadata) mergeMetadata(parseMetadata(row.metadata), body.metadata);
-        // Only what the body changes is written, on the row as it is then: the expiry set field by field
-        // in the stored details (json_set), the metadata merged on the stored JSON. An attach or detach,
-        // or another update, meanwhile is never written back from this read.
-        const changes: SQLiteUpdateSetSource<typeof paymentMethods> = {};
-        const guards: SQL[] = [eq(paymentMethods.id, row.id), eq(paymentMethods.merchantId, principal.merchantId), eq(paymentMethods.livemode, principal.livemode)];
-        const expiry = details.card ? [...(body.card?.exp_month !== undefined ? [sql`'$.card.expMonth', ${body.card.exp_month}`] : []), ...(body.card?.exp_year !== undefined ? [sql`'$.card.expYear', ${body.card.exp_year}`] : [])] : [];
-        if (expiry.length > 0) changes.details = sql`json_set(${paymentMethods.details}, ${sql.join(expiry, sql`, `)})`;
-        if (body.nickname !== undefined) changes.nickname = body.nickname;
-        if (body.metadata) {
-          const merged = mergedMetadata(paymentMethods.metadata, body.metadata);
-          changes.metadata = merged;
-          guards.push(metadataWithinLimit(merged));
-        }
-        if (Object.keys(changes).length === 0) return { status: 200, body: renderPaymentMethodRow(row) };
-        const written = await writeGuarded(
+        // Computed on the row as read and written only if it is still that row (an attach, detach or
+        // another update meanwhile is never written back), with payment_method.updated in the same
+        // transaction; someone else wrote first: read and computed again (writeCompared).
+        const written = await writeCompared(
+          c.env,
+          paymentMethods,
           "payment_method",
-          row.id,
-          async () => (await db(c.env.DB).update(paymentMethods).set(changes).where(and(...guards)).returning())[0],
-          async () => {
-            const now = await findPaymentMethod(c.env.DB, principal, id, "id");
-            if (body.metadata) mergeMetadata(parseMetadata(now.metadata), body.metadata);
+          id,
+          () => findPaymentMethod(c.env.DB, principal, id, "id"),
+          async (row) => {
+            const details = parseDetails(row);
+            const changes: Partial<PaymentMethodRow> = {};
+            if (body.card && details.card) {
+              const month = body.card.exp_month ?? details.card.expMonth;
+              const year = body.card.exp_year ?? details.card.expYear;
+              if (month < 1 || month > 12) throw invalidRequest("The expiration month is invalid.", "card[exp_month]", "invalid_expiry_month");
+              if (year < new Date().getUTCFullYear() || year > new Date().getUTCFullYear() + 50) throw invalidRequest("The expiration year is invalid.", "card[exp_year]", "invalid_expiry_year");
+              if (body.card.exp_month !== undefined || body.card.exp_year !== undefined) changes.details = JSON.stringify({ ...details, card: { ...details.card, expMonth: month, expYear: year } });
+            }
+            if (body.nickname !== undefined) changes.nickname = body.nickname;
+            // Merged on the row as read ("" deletes a key, metadata="" clears them), Stripe's 400 past 50 keys.
+            if (body.metadata) changes.metadata = JSON.stringify(mergeMetadata(parseMetadata(row.metadata), body.metadata));
+            return Object.keys(changes).length === 0 ? undefined : { changes };
           },
+          async (row) => ({ type: "payment_method.updated", object: renderPaymentMethodRow(row), requestId: c.get("requestId") }),
         );
-        // The event is the payment method as written (RETURNING), stored right after the update's statement.
-        const w = new Writes(c.env.DB, principal);
-        await w.event("payment_method.updated", renderPaymentMethodRow(written), null, { guarded: false, requestId: c.get("requestId") });
-        await w.commit(c.env);
         return { status: 200, body: renderPaymentMethodRow(written) };
       }),
   );
