@@ -95,7 +95,9 @@ export async function detachPaymentMethod(env: Env, scope: Scope, pm: PaymentMet
   w.add("UPDATE payment_methods SET customer = NULL WHERE id = ? AND customer = ?", [pm.id, customerId]);
   await w.event("payment_method.detached", { ...renderPaymentMethodRow(detached), customer: null }, [pm.id, customerId, String(Date.now())], { requestId });
   const [customer] = await db(env.DB).select().from(customers).where(eq(customers.id, customerId)).limit(1);
-  if (customer?.defaultPaymentMethod === pm.id) {
+  // Always in the batch, guarded by its own WHERE (and the event by its changes()): a default set to
+  // this card after the read above is cleared too (it survived, pointing at a detached card).
+  if (customer) {
     w.add("UPDATE customers SET default_payment_method = NULL WHERE id = ? AND default_payment_method = ?", [customerId, pm.id]);
     await w.event("customer.updated", renderCustomer({ ...customer, defaultPaymentMethod: null }), null, { requestId });
   }

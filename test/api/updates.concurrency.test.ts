@@ -185,3 +185,21 @@ describe.each(EVENTED)("a $label update and its $type are one transaction", ({ l
     expect(await updatedEvents(merchantId, type, made.id)).toHaveLength(CONCURRENT);
   });
 });
+
+describe("a card detached while it is made the customer's default", () => {
+  it("never leaves the default pointing at a detached card, however the two interleave", async () => {
+    const { opts } = await newMerchant("detach-vs-default");
+    const customer = (await post<{ id: string }>("/v1/customers", { name: "Race" }, opts)).body;
+    for (let round = 0; round < 12; round++) {
+      const card = (await post<{ id: string }>(`/v1/customers/${customer.id}/payment_methods`, { payment_method: "tok_visa" }, opts)).body;
+      await Promise.all([
+        post(`/v1/customers/${customer.id}`, { invoice_settings: { default_payment_method: card.id } }, opts),
+        post(`/v1/payment_methods/${card.id}/detach`, {}, opts),
+      ]);
+      const after = (await get<{ invoice_settings: { default_payment_method: string | null } }>(`/v1/customers/${customer.id}`, opts)).body;
+      const pm = (await get<{ customer: string | null }>(`/v1/payment_methods/${card.id}`, opts)).body;
+      expect(pm.customer).toBeNull();
+      expect(after.invoice_settings.default_payment_method, `round ${round}`).not.toBe(card.id);
+    }
+  });
+});
