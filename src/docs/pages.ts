@@ -43,6 +43,14 @@ export function registerDocs<E extends { Bindings: Env }>(app: OpenAPIHono<E>): 
   const tags = ["Gateway"];
   const security: [] = [];
   documentPath(app, { method: "get", path: "/", summary: "Where to start: links to the API, its document and this reference", tags, security, responses: { 200: { description: "Links", content: { "application/json": { schema: z.object({ name: z.string(), api: z.string(), openapi: z.string(), docs: z.string() }).meta({ example: { name: "edge-payment-gateway", api: "/v1", openapi: "/openapi.json", docs: "/docs" } }) } } } } });
+  documentPath(app, {
+    method: "get",
+    path: "/favicon.ico",
+    summary: "An empty icon (SVG), so browsers opening a page log no 404",
+    tags,
+    security,
+    responses: { 200: { description: "The icon", content: { "image/svg+xml": { schema: z.string().meta({ example: '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/>' }) } } } },
+  });
   documentPath(app, { method: "get", path: "/healthz", summary: "Liveness: the Worker answers", tags, security, responses: { 200: { description: "Alive", content: { "application/json": { schema: z.object({ ok: z.boolean() }).meta({ example: { ok: true } }) } } } } });
   documentPath(app, { method: "get", path: "/openapi.json", summary: "This OpenAPI 3.1 document", tags, security, responses: { 200: { description: "The document", content: { "application/json": { schema: z.object({ openapi: z.string() }).meta({ example: { openapi: "3.1.0" } }) } } } } });
   documentPath(app, { method: "get", path: "/docs", summary: "The interactive API reference (HTML)", tags, security, responses: page("The reference") });

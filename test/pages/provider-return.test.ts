@@ -99,6 +99,13 @@ describe("provider return page", () => {
     await res.text();
   });
 
+  it("/favicon.ico, which browsers ask for on every page, is an empty icon (a 404 showed in every shopper's console)", async () => {
+    const res = await exports.default.fetch(new Request("http://gateway.test/favicon.ico"));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("image/svg+xml");
+    expect(await res.text()).toContain("<svg");
+  });
+
   it("the sandbox PayPal page lets its forms end at the merchant's return_url (CSP form-action): Cancel took the payer nowhere", async () => {
     const pi = (await createIntent({ amount: 2500, payment_method_data: { type: "paypal" }, confirm: true, return_url: "https://shop.example:8443/back" })).body;
     const approval = new URL(pi.next_action?.redirect_to_url?.url ?? "");
