@@ -118,7 +118,13 @@
         var v = c[1](r);
         tr.appendChild(el("td", null, v instanceof Node ? v : String(v === null || v === undefined ? "" : v)));
       });
-      if (onRow) { tr.className = "link"; tr.onclick = function () { onRow(r); }; }
+      if (onRow) {
+        // Opened by mouse, or from the keyboard: the row takes focus (Tab) and opens on Enter or Space.
+        tr.className = "link";
+        tr.tabIndex = 0;
+        tr.onclick = function () { onRow(r); };
+        tr.onkeydown = function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); onRow(r); } };
+      }
       body.appendChild(tr);
     });
     if (!rows.length) body.appendChild(el("tr", null, el("td", { colspan: String(columns.length), text: "Nothing here." })));

@@ -19,7 +19,7 @@ header strong{font-size:1.05rem}#who button{margin-left:.5rem}
 nav{display:flex;flex-wrap:wrap;gap:.2rem .9rem;align-items:center;padding:.5rem 1rem;background:#fff;border-bottom:1px solid #e3e8ee}
 nav a{color:#3c4257;text-decoration:none}nav a.current{color:#635bff;font-weight:600}nav input{width:14rem}
 main{padding:1rem;max-width:72rem}table{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0}
-th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e8ee;font-size:.9rem}tr.link{cursor:pointer}tr.link:hover{background:#f0f3ff}
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e8ee;font-size:.9rem}tr.link{cursor:pointer}tr.link:hover,tr.link:focus{background:#f0f3ff}tr.link:focus{outline:2px solid #635bff;outline-offset:-2px}
 button{font:inherit;padding:.25rem .7rem;margin:.1rem .2rem;border:1px solid #635bff;background:#635bff;color:#fff;border-radius:4px;cursor:pointer}
 input,select{font:inherit;padding:.25rem .4rem;border:1px solid #c1c9d2;border-radius:4px}
 .filters,.inline{display:flex;gap:.6rem;align-items:center;flex-wrap:wrap;margin:.5rem 0}.actions{margin:.8rem 0}

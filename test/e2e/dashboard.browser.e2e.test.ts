@@ -92,8 +92,11 @@ describe("dashboard", () => {
     const pi = await stripe.paymentIntents.create({ amount: 3100, currency: "usd", payment_method: "pm_card_visa", confirm: true });
     const token = spawnSync(process.execPath, [path.join(ROOT, "scripts", "cli.mjs"), "token", "--secret", DEV_SECRET as string, "--role", "support"], { encoding: "utf8" }).stdout.trim();
     const page = await signedIn(token);
-    // Support sees every merchant's payments; the row opens the payment with its merchant.
-    await page.getByRole("cell", { name: pi.id, exact: true }).click();
+    // Support sees every merchant's payments; the row opens the payment with its merchant, from the
+    // keyboard too (it takes focus and opens on Enter).
+    const row = page.locator("tr.link", { has: page.getByRole("cell", { name: pi.id, exact: true }) });
+    await row.focus();
+    await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: `Payment ${pi.id}` }).waitFor();
     expect(await page.locator("#payment-status").innerText()).toBe("succeeded");
     expect(await page.getByRole("button", { name: "Refund" }).count()).toBe(0);
