@@ -3,12 +3,12 @@
 // decision is a POST, which records it in the sandbox's ledger and sends the payer back through the
 // gateway's provider return (which completes the order, as it does after PayPal's own page).
 import { Hono } from "hono";
-import { minorToDecimal } from "../core/money";
 import { decideSandboxOrder, findSandboxOrder, sandboxApproval } from "../connectors/sandbox/paypal";
 import type { Env } from "../env";
 import { readBodyParams } from "../http/body";
 import { isSessionIntent, sessionOfIntent, successLocation } from "../checkout/sessions";
 import { merchantEnv } from "../db/shards";
+import { formatMoney } from "./checkout";
 import { cspOrigin, escape, page } from "./threeds";
 
 const ORDER_ID = /^[0-9A-Z]{17}$/;
@@ -29,7 +29,8 @@ export function sandboxPayPalPages(): Hono<{ Bindings: Env }> {
     const intent = await c.env.PAYMENT_INTENTS.get(c.env.PAYMENT_INTENTS.idFromName(order.intentId)).retrieve({ merchantId: order.merchantId, livemode: false }, order.intentId);
     const session = intent && isSessionIntent(intent) ? await sessionOfIntent(merchantEnv(c.env, order.merchantId).DB, order.intentId) : null;
     const formAction = [cspOrigin(intent?.returnUrl), session ? cspOrigin(successLocation(session)) : null, cspOrigin(session?.cancelUrl)].filter((o): o is string => o !== null);
-    const amount = `${minorToDecimal(order.amount, order.currency)} ${order.currency.toUpperCase()}`;
+    // As the checkout pages write money: ¥1,234,567, $25.99, KWD 99,999.999.
+    const amount = formatMoney(order.amount, order.currency);
     if (decided) return page("PayPal (sandbox)", `<h1>PayPal (sandbox)</h1><p>This order of ${escape(amount)} was already ${decided === "APPROVED" ? "approved" : "canceled"}.</p>`);
     const form = (decision: string, label: string, cls: string) =>
       `<form method="post" action="/sandbox/paypal/checkoutnow"><input type="hidden" name="token" value="${escape(token)}"><input type="hidden" name="decision" value="${decision}"><button class="${cls}" type="submit">${label}</button></form>`;

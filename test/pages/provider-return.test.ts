@@ -112,7 +112,8 @@ describe("provider return page", () => {
     expect(approval.pathname).toBe("/sandbox/paypal/checkoutnow");
     const shown = await exports.default.fetch(new Request(`http://gateway.test${approval.pathname}${approval.search}`));
     expect(shown.headers.get("content-security-policy") ?? "").toMatch(/form-action 'self' https:\/\/shop\.example:8443(;|$)/);
-    await shown.text();
+    // Money as the checkout pages write it (it read "25.00 USD").
+    expect(await shown.text()).toContain("$25.00");
     // Cancel: the POST's 303s end at that origin, which the page's form-action allows.
     const canceled = await exports.default.fetch(
       new Request("http://gateway.test/sandbox/paypal/checkoutnow", {
