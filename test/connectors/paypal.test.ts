@@ -1,7 +1,9 @@
 // The PayPal connector against the local PayPal fake: token caching, the approval redirect, capture
 // (at once, or authorize then capture), refunds, declines.
 import { env, exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { IntentRecord } from "../../src/core/types";
 import { PayPalConnector } from "../../src/connectors/paypal/connector";
 import {
   addConnector,
@@ -20,7 +22,7 @@ import {
   type RefundJson,
   type TransactionJson,
 } from "../helpers";
-import { paypalClearFaults, paypalFault, paypalLedger, reconcileNow } from "../chaos/harness";
+import { paypalClearFaults, paypalFault, paypalLedger, reconcileNow, resetObject } from "../chaos/harness";
 
 /**
  * The browser back on the gateway's return page: the GET only shows a page (it changes nothing), whose
@@ -414,6 +416,29 @@ describe("PayPal: webhooks settle the right attempt, and pending payments settle
     expect(event.body).toMatchObject({ applied: 1 });
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${hooked.pi.id}`, m.opts)).body).toMatchObject({ status: "succeeded", amount_received: 1700 });
     expect((await historyOf(hooked.pi.id, m.opts)).at(-1)).toMatchObject({ status: "succeeded", provider_reference: hooked.captureId });
+  });
+
+  it("a completion parked by older code with its pending capture's id (not the order's) is read back by that capture", async () => {
+    const m = await paypalMerchant("paypal-legacy-pending");
+    const pi = (await createIntent({ amount: 1900, payment_method_data: { type: "paypal" }, confirm: true }, m.opts)).body;
+    await paypalFault(m.clientId, "complete", "pending");
+    await approveAtPayPal(pi.next_action?.url ?? "");
+    const [capture] = (await paypalLedger(pi.id)).orders.flatMap((o) => o.captures);
+    const captureId = capture?.id ?? "";
+    // As the gateway stored it before: the pending attempt's reference is the capture's id.
+    await runInDurableObject(env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(pi.id)), async (_instance, state) => {
+      const stored = await state.storage.get<IntentRecord>("intent");
+      const pending = stored?.attempts.find((a) => a.status === "pending");
+      if (!stored || !pending) throw new Error("no pending attempt");
+      pending.providerReference = captureId;
+      await state.storage.put("intent", stored);
+    });
+    // The object reads its stored record again (as after a deploy).
+    await resetObject(pi.id);
+    expect((await historyOf(pi.id, m.opts)).at(-1)).toMatchObject({ status: "pending", provider_reference: captureId });
+    await settleAtPayPal(captureId, "COMPLETED");
+    expect(await reconciledUntil(pi.id, m.opts, (x) => x.status !== "processing")).toMatchObject({ status: "succeeded", amount_received: 1900 });
+    expect((await historyOf(pi.id, m.opts)).at(-1)).toMatchObject({ type: "authorize", status: "succeeded", provider_reference: captureId });
   });
 
   it("a capture PayPal holds PENDING keeps its capture id and settles by reading it back, or from the webhook naming it", async () => {

@@ -231,6 +231,11 @@ export class PayPalConnector implements Connector {
   async reconcileAuthorization(req: AuthorizeRequest, providerReference: string | null): Promise<AuthorizeOutcome> {
     if (!providerReference) return { kind: "provider_error", message: "no PayPal order was created" };
     const read = await this.call("GET", `/v2/checkout/orders/${encodeURIComponent(providerReference)}`, null);
+    // An attempt parked by older code holds its pending capture's id, not the order's: read that back.
+    if (!("kind" in read) && read.status === 404 && req.capture) {
+      const capture = await this.call("GET", `/v2/payments/captures/${encodeURIComponent(providerReference)}`, null);
+      if (!("kind" in capture) && capture.status === 200) return this.fromPayment(capture.body as Payment, true, providerReference);
+    }
     if ("kind" in read || read.status !== 200) return { kind: "unknown", providerReference, message: `reading PayPal's order back failed (${"kind" in read ? read.message : read.status})` };
     const order = read.body as Order;
     if (order.status === "COMPLETED") {
