@@ -9,7 +9,7 @@
 //    (which sees the intent's own events) record it once, whichever comes first.
 // Each change writes its events in the same transaction (see writes.ts).
 import { and, asc, eq, getTableColumns, inArray, isNull, lte, ne, or, lt, sql, type SQL } from "drizzle-orm";
-import { ApiError } from "../core/errors";
+import { lockTimeout } from "../core/errors";
 import { derivedId } from "../core/ids";
 import type { IntentRecord, IntentStatus, PaymentMethodDetails, Scope } from "../core/types";
 import { merchantSettings } from "../db/merchants";
@@ -232,13 +232,7 @@ export async function transitionSubscription(
   }
   // Others kept changing it: Stripe's lock_timeout (a 429 its clients retry), never a 500.
   log("warn", "subscription kept changing under a billing transition", { subscription: id });
-  throw new ApiError({
-    status: 429,
-    type: "invalid_request_error",
-    code: "lock_timeout",
-    message: `This object cannot be accessed right now because another API request or process is currently accessing it: subscription ${id} changed ${TRANSITION_TRIES} times under this request. Retry it (with the same Idempotency-Key).`,
-    retryAfterSeconds: 1,
-  });
+  throw lockTimeout(`subscription ${id}`, TRANSITION_TRIES);
 }
 
 

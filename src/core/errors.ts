@@ -36,6 +36,20 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Stripe's 429 lock_timeout: an update of `what` that other requests kept changing under it, `tries`
+ * times. Nothing was written; its clients retry it (an Idempotency-Key does not keep a 429).
+ */
+export function lockTimeout(what: string, tries: number): ApiError {
+  return new ApiError({
+    status: 429,
+    type: "invalid_request_error",
+    code: "lock_timeout",
+    message: `This object cannot be accessed right now because another API request or process is currently accessing it: ${what} changed ${tries} times under this request. Retry it (with the same Idempotency-Key).`,
+    retryAfterSeconds: 1,
+  });
+}
+
 export function invalidRequest(message: string, param?: string, code?: string): ApiError {
   return new ApiError({ status: 400, type: "invalid_request_error", message, param, code });
 }

@@ -6,7 +6,7 @@ import type { SQLiteColumn, SQLiteTable, SQLiteUpdateSetSource } from "drizzle-o
 import { db as drizzle } from "../../billing/store";
 import { Writes, type BillingEventType } from "../../billing/writes";
 import type { Env } from "../../env";
-import { ApiError } from "../../core/errors";
+import { ApiError, lockTimeout } from "../../core/errors";
 import type { Metadata } from "../../core/types";
 import { CLEAR_ALL_METADATA, METADATA_LIMITS } from "../../intents/operations/metadata";
 import { log } from "../../log";
@@ -53,19 +53,13 @@ export async function writeGuarded<T>(resource: string, id: string, write: () =>
     if (written !== undefined) return written;
     await explain();
   }
-  throw lockTimeout(resource, id, UPDATE_TRIES);
+  throw heldBack(resource, id, UPDATE_TRIES);
 }
 
 /** Stripe's 429 lock_timeout for an update that kept losing to concurrent ones (its clients retry it). */
-function lockTimeout(resource: string, id: string, tries: number): ApiError {
+function heldBack(resource: string, id: string, tries: number): ApiError {
   log("warn", "an update kept being held back by concurrent changes", { resource, id });
-  return new ApiError({
-    status: 429,
-    type: "invalid_request_error",
-    code: "lock_timeout",
-    message: `This object cannot be accessed right now because another API request or process is currently accessing it: ${resource} ${id} changed ${tries} times under this request. Retry it (with the same Idempotency-Key).`,
-    retryAfterSeconds: 1,
-  });
+  return lockTimeout(`${resource} ${id}`, tries);
 }
 
 /**
@@ -132,5 +126,5 @@ export async function writeCompared<T extends SQLiteTable>(
     if (changed) return written;
     await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** i, 32)));
   }
-  throw lockTimeout(resource, id, COMPARE_TRIES);
+  throw heldBack(resource, id, COMPARE_TRIES);
 }

@@ -83,7 +83,7 @@ export class StripeConnector implements Connector {
    * gone through. So a 5xx or a refusal of the replay leaves it unknown (asked again next round), never
    * "nothing moved" (which reopened a payment to a second charge, or a refund to a second refund).
    */
-  private static stillUnknown<T extends AuthorizeOutcome | FollowUpOutcome>(outcome: T): T | FollowUpOutcome & { kind: "unknown" } {
+  private static stillUnknown<T extends AuthorizeOutcome | FollowUpOutcome>(outcome: T): T | { kind: "unknown"; providerReference: null; message: string } {
     return outcome.kind === "provider_error" ? { kind: "unknown", providerReference: null, message: `asking Stripe again failed: ${outcome.message}` } : outcome;
   }
 
