@@ -343,7 +343,8 @@ export async function settle(id: string, deadlineMs = 20_000): Promise<ObjectSta
     const row = await env.DB.prepare("SELECT version FROM payment_intents WHERE id = ?").bind(id).first<{ version: number }>();
     if (pending(state.intent) === 0 && state.outbox === 0 && row?.version === state.intent.version) return state;
     if (Date.now() > deadline) {
-      throw new Error(`${id} did not settle: ${pending(state.intent)} pending attempts, ${state.outbox} events in the outbox, read model v${row?.version ?? "none"} vs object v${state.intent.version}`);
+      const open = state.intent.attempts.filter((a) => a.status === "pending").map((a) => `${a.type} ${a.id} (reference ${a.providerReference ?? "none"}: ${a.responseText ?? ""})`);
+      throw new Error(`${id} did not settle: ${pending(state.intent)} pending attempts [${open.join("; ")}], ${state.outbox} events in the outbox, read model v${row?.version ?? "none"} vs object v${state.intent.version}`);
     }
     await sleep(200);
   }

@@ -22,7 +22,7 @@ import {
   type RefundJson,
   type TransactionJson,
 } from "../helpers";
-import { paypalClearFaults, paypalFault, paypalLedger, reconcileNow, resetObject } from "../chaos/harness";
+import { armBinding, paypalClearFaults, paypalFault, paypalLedger, reconcileNow, resetObject } from "../chaos/harness";
 
 /**
  * The browser back on the gateway's return page: the GET only shows a page (it changes nothing), whose
@@ -478,6 +478,39 @@ describe("PayPal: webhooks settle the right attempt, and pending payments settle
     expect((await deny("WH-PCAP-2", "CAP-OTHER")).body).toMatchObject({ applied: 0 });
     expect((await deny("WH-PCAP-3", denied.captureId)).body).toMatchObject({ applied: 1 });
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${denied.pi.id}`, m.opts)).body).toMatchObject({ status: "requires_capture", amount_received: 0, amount_capturable: 2800 });
+  });
+
+  it("a capture and a refund PayPal held PENDING whose answers were lost (the object reset before recording them) keep the id reconciliation learns, and settle by reading it back", async () => {
+    const m = await paypalMerchant("paypal-pending-lost");
+    const { pi } = await authorizedAtPayPal(m, 3100);
+    const lostPending = async (op: "capture" | "refund", send: () => Promise<{ status: number }>) => {
+      await paypalFault(m.clientId, op, "pending");
+      let fired = false;
+      await armBinding(pi.id, { step: "read_model", kind: "reset_before", nth: 1 }, () => {
+        fired = true;
+      });
+      expect((await send()).status).toBeGreaterThanOrEqual(500);
+      expect(fired).toBe(true);
+      await paypalClearFaults(m.clientId);
+      const attempt = () => historyOf(pi.id, m.opts).then((h) => h.filter((t) => t.type === op).at(-1));
+      expect(await attempt()).toMatchObject({ status: "pending", provider_reference: null });
+      // Reconciliation replays the call (same PayPal-Request-Id): PayPal still holds it PENDING, and names it.
+      await reconcileNow(pi.id);
+      const named = await attempt();
+      expect(named).toMatchObject({ status: "pending" });
+      expect(named?.provider_reference).toMatch(op === "capture" ? /^CAP/ : /^REF/);
+      await settleAtPayPal(named?.provider_reference ?? "", "COMPLETED");
+      await waitFor(async () => {
+        await reconcileNow(pi.id);
+        return (await attempt())?.status === "succeeded" ? true : undefined;
+      }, 20_000, `the ${op} read back`);
+    };
+    await lostPending("capture", () => post(`/v1/payment_intents/${pi.id}/capture`, {}, m.opts));
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, m.opts)).body).toMatchObject({ status: "succeeded", amount_received: 3100 });
+    await lostPending("refund", () => post("/v1/refunds", { payment_intent: pi.id, amount: 1100 }, m.opts));
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, m.opts)).body).toMatchObject({ amount_received: 3100, amount_refunded: 1100 });
+    const ledger = await paypalLedger(pi.id);
+    expect(ledger.orders.flatMap((o) => o.captures).map((c) => [c.status, c.amount, c.refunds.map((r) => [r.status, r.amount])])).toEqual([["COMPLETED", 3100, [["COMPLETED", 1100]]]]);
   });
 
   it("a refund PayPal holds PENDING settles from PAYMENT.CAPTURE.REFUNDED (named by its id), or fails when PayPal fails it: the money comes back to refund", async () => {

@@ -25,7 +25,12 @@ export function settleAttempt(draft: IntentRecord, attempt: Attempt, outcome: Au
   const emit = (events: string[], refund?: IntentRecord["refunds"][number]) => {
     for (const type of events) tools.emit(type, refund);
   };
-  if (outcome.kind === "unknown") return;
+  if (outcome.kind === "unknown") {
+    // Still moving, but a capture or refund the PSP now names (held PENDING, its first answer lost)
+    // keeps that id: the next round reads it back instead of asking again.
+    if (attempt.type !== "authorize" && outcome.providerReference) attempt.providerReference = outcome.providerReference;
+    return;
+  }
   if (attempt.type === "authorize") {
     if (outcome.kind === "succeeded" || outcome.kind === "failed") return;
     emit(
