@@ -72,6 +72,19 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+// A number literal beyond a double's range parses to 0 (1e-400) or Infinity (1e400): it is refused,
+// never taken as 0 (a 1970 timestamp, a zero amount). Only bodies with a 3-digit exponent are re-read.
+const EXPONENT_OUT_OF_RANGE = /\d[eE][+-]?\d{3}/;
+type SourceReviver = (this: unknown, key: string, value: unknown, context?: { source?: string }) => unknown;
+const refuseOutOfRange: SourceReviver = (key, value, context) => {
+  if (typeof value !== "number") return value;
+  const mantissa = (context?.source ?? "").split(/[eE]/)[0] ?? "";
+  if (!Number.isFinite(value) || (value === 0 && /[1-9]/.test(mantissa))) {
+    throw invalidRequest(`The number ${(context?.source ?? String(value)).slice(0, 40)}${key ? ` in '${key.slice(0, 40)}'` : ""} is out of range.`, undefined, "invalid_json");
+  }
+  return value;
+};
+
 /** The body's parameters as a plain object ({} for an empty body). */
 export async function readBodyParams(request: Request): Promise<Record<string, unknown>> {
   const text = await readLimited(request);
@@ -85,6 +98,7 @@ export async function readBodyParams(request: Request): Promise<Record<string, u
       throw invalidRequest("Invalid JSON in the request body. Send a JSON object, or form-encoded parameters.", undefined, "invalid_json");
     }
     if (!isPlainObject(parsed)) throw invalidRequest("The JSON request body must be an object.", undefined, "invalid_json");
+    if (EXPONENT_OUT_OF_RANGE.test(text)) JSON.parse(text, refuseOutOfRange as (this: unknown, key: string, value: unknown) => unknown);
     return parsed;
   }
   if (type === "application/x-www-form-urlencoded" || type === "") {

@@ -51,6 +51,21 @@ describe("errors", () => {
     expect(body.error.code).toBe("invalid_json");
   });
 
+  it("a JSON number beyond a double's range (1e-400 reads as 0, 1e400 as Infinity) is a 400, never taken as 0", async () => {
+    const json = { "content-type": "application/json" };
+    for (const body of ['{"frozen_time": 1e-400}', '{"frozen_time": 5E-999}', '{"frozen_time": 1e400}']) {
+      const res = await raw("POST", "/v1/test_helpers/test_clocks", { body, headers: json });
+      expect(res.status, body).toBe(400);
+      expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "invalid_json", message: expect.stringContaining("out of range") });
+    }
+    // Zero written with any exponent is zero; small and large numbers in range stay numbers.
+    const amount = await raw("POST", "/v1/payment_intents", { body: '{"amount": 0e-500, "currency": "usd"}', headers: json });
+    expect(amount.status).toBe(400);
+    expect(((await amount.json()) as { error: { code: string } }).error.code).toBe("amount_too_small");
+    const fine = await raw("POST", "/v1/payment_intents", { body: '{"amount": 1.5e3, "currency": "usd", "metadata": {"tiny": "1e-400"}}', headers: json });
+    expect(fine.status).toBe(200);
+  });
+
   it("a JSON array or scalar body is a 400", async () => {
     for (const body of ["[1,2]", "42", '"x"', "null"]) {
       const res = await raw("POST", "/v1/payment_intents", { body, headers: { "content-type": "application/json" } });
