@@ -19,6 +19,7 @@ import {
   type RefundJson,
   type TransactionJson,
 } from "../helpers";
+import { stripeFault } from "../chaos/harness";
 
 const card = (alias: string): PaymentMethodDetails => ({
   id: "pm_local",
@@ -126,6 +127,27 @@ describe("Stripe connector against the Stripe fake", () => {
     const truth = await stripe.reconcileAuthorization(late, null, Date.now());
     expect(truth).toMatchObject({ kind: "approved", captured: true });
     expect((await stripeFakeStats()).createdByAttempt[late.attemptId]).toBe(1);
+  });
+});
+
+describe("Stripe connector: a 5xx at authorization, when Stripe's search lags", () => {
+  it("a search that finds nothing past the settle time is not the last word: the consistent list of payments around the attempt is", async () => {
+    const key = `sk_test_fake_searchlag_${Date.now()}`;
+    const stripe = new StripeConnector({ accountId: "mca_unit", secretKey: key, apiBase: env.STRIPE_API_BASE, timeoutMs: 1000, searchSettleMs: 0 });
+    // Stripe made the payment and answered 500 (kept as the key's answer); its search does not see it.
+    const made = request("pm_card_visa");
+    await stripeFault(key, "create", "error_after");
+    expect(await stripe.authorize(made)).toMatchObject({ kind: "unknown" });
+    expect(await stripe.reconcileAuthorization(made, null, Date.now())).toMatchObject({ kind: "approved", captured: true });
+    expect((await stripeFakeStats()).createdByAttempt[made.attemptId]).toBe(1);
+    // Stripe made nothing (500 to every try): the list has no payment of the attempt either.
+    const none = request("pm_card_sandboxProviderError");
+    expect(await stripe.authorize(none)).toMatchObject({ kind: "unknown" });
+    expect(await stripe.reconcileAuthorization(none, null, Date.now())).toMatchObject({ kind: "provider_error" });
+    // More payments around the attempt than it reads: unknown (asked again later), not "nothing moved".
+    await stripe.authorize(request("pm_card_visa"));
+    const small = new StripeConnector({ accountId: "mca_unit", secretKey: key, apiBase: env.STRIPE_API_BASE, timeoutMs: 1000, searchSettleMs: 0, listScanLimit: 1 });
+    expect(await small.reconcileAuthorization(none, null, Date.now())).toMatchObject({ kind: "unknown", message: expect.stringContaining("more than 1 payments") });
   });
 });
 

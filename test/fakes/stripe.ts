@@ -5,6 +5,7 @@
 //   pm_card_sandboxProviderError                        500 api_error
 //   a secret key containing "_down"                     502 on every request (an outage: indeterminate)
 //   a secret key containing "_refused"                  429 rate_limit on every request (refused: nothing done)
+//   a secret key containing "_searchlag"                search finds nothing (its index lags); list is consistent
 // GET /__stats tells how many payment intents each of our attempts created (idempotency proof).
 // Faults for the chaos suite (test/chaos), per secret key and operation (create, capture, cancel,
 // refund): the controls of test/fakes/faults.ts; an error is a 500 api_error.
@@ -79,6 +80,8 @@ export interface StripeFake {
 
 export function startStripeFake(): Promise<StripeFake> {
   const intents = new Map<string, PaymentIntent>();
+  /** The secret key each payment intent was made with: list and search see their own account's. */
+  const ownerOf = new Map<string, string>();
   const refunds = new Map<string, Refund>();
   const events: { id: string; type: string; created: number; data: { object: unknown } }[] = [];
   const idempotency = new Map<string, { fingerprint: string; status: number; body: unknown }>();
@@ -92,7 +95,7 @@ export function startStripeFake(): Promise<StripeFake> {
   const emit = (type: string, object: unknown) => events.push({ id: nextId("evt"), type, created: now(), data: { object: structuredClone(object) } });
   const error = (status: number, type: string, message: string, extra: Params = {}) => ({ status, body: { error: { type, message, ...extra } } });
 
-  function createIntent(p: Params): { status: number; body: unknown } {
+  function createIntent(p: Params, key: string): { status: number; body: unknown } {
     const pm = String(p.payment_method ?? "");
     const metadata = (p.metadata ?? {}) as Record<string, string>;
     const manual = p.capture_method === "manual";
@@ -118,6 +121,7 @@ export function startStripeFake(): Promise<StripeFake> {
       livemode: false,
     };
     intents.set(pi.id, pi);
+    ownerOf.set(pi.id, key);
     const attempt = metadata.gateway_attempt ?? "none";
     createdByAttempt.set(attempt, (createdByAttempt.get(attempt) ?? 0) + 1);
     emit("payment_intent.created", pi);
@@ -156,13 +160,24 @@ export function startStripeFake(): Promise<StripeFake> {
     }
   }
 
-  function route(method: string, path: string, p: Params): { status: number; body: unknown } {
+  function route(method: string, path: string, p: Params, key: string): { status: number; body: unknown } {
     let m: RegExpExecArray | null;
-    if (method === "POST" && path === "/v1/payment_intents") return createIntent(p);
+    const mine = () => [...intents.values()].filter((pi) => ownerOf.get(pi.id) === key);
+    if (method === "POST" && path === "/v1/payment_intents") return createIntent(p, key);
     if (method === "GET" && path === "/v1/payment_intents/search") {
       const attempt = /metadata\['gateway_attempt'\]:'([^']+)'/.exec(String(p.query ?? ""))?.[1];
-      const data = [...intents.values()].filter((pi) => pi.metadata.gateway_attempt === attempt);
+      const data = key.includes("_searchlag") ? [] : mine().filter((pi) => pi.metadata.gateway_attempt === attempt);
       return { status: 200, body: { object: "search_result", data, has_more: false, next_page: null, url: "/v1/payment_intents/search" } };
+    }
+    if (method === "GET" && path === "/v1/payment_intents") {
+      // Newest first, as Stripe lists; created[gte]/[lte] in seconds, starting_after, limit (at most 100).
+      const created = (typeof p.created === "object" && p.created !== null ? p.created : {}) as Record<string, unknown>;
+      const limit = Math.min(100, Number(p.limit ?? 10));
+      let data = mine()
+        .filter((pi) => (created.gte === undefined || pi.created >= Number(created.gte)) && (created.lte === undefined || pi.created <= Number(created.lte)))
+        .reverse();
+      if (typeof p.starting_after === "string") data = data.slice(data.findIndex((pi) => pi.id === p.starting_after) + 1);
+      return { status: 200, body: { object: "list", data: data.slice(0, limit), has_more: data.length > limit, url: "/v1/payment_intents" } };
     }
     if ((m = /^\/v1\/payment_intents\/([^/]+)$/.exec(path)) && method === "GET") {
       const pi = intents.get(m[1] ?? "");
@@ -272,7 +287,7 @@ export function startStripeFake(): Promise<StripeFake> {
         return send(res, stored.status, stored.body, { "idempotent-replayed": "true" });
       }
     }
-    const done = route(req.method ?? "GET", path, params);
+    const done = route(req.method ?? "GET", path, params, key);
     // Done, but a 500 answers it; Stripe keeps that 500 as the key's answer, so a replay gets it again.
     const result = fault === "error_after" ? error(500, "api_error", "An unknown error occurred (injected: error_after)") : done;
     if (idemKey && (result.status < 500 || fault === "error_after")) idempotency.set(idemKey, { fingerprint, ...result });

@@ -19,20 +19,28 @@ export interface StripeConnectorConfig {
    * (Stripe's search is eventually consistent, usually within a minute). Default 10 minutes.
    */
   searchSettleMs?: number;
+  /** At most this many payments are read listing the window around an attempt (default 2,000: 20 pages). */
+  listScanLimit?: number;
 }
 
 /** Stripe's idempotency keys live 24 hours: after that a replay would be a new payment, so we search instead. */
 const IDEMPOTENCY_WINDOW_MS = 23 * 60 * 60 * 1000;
+/** How long after an attempt began a request of it could still have reached Stripe (its timeout and more). */
+const LIST_WINDOW_MS = 5 * 60 * 1000;
+/** When the list around an attempt is too long to read, how long until the search's "none" is believed. */
+const SEARCH_TRUSTED_MS = 60 * 60 * 1000;
 
 export class StripeConnector implements Connector {
   readonly name = "stripe" as const;
   readonly accountId: string;
   private readonly stripe: Stripe;
   private readonly searchSettleMs: number;
+  private readonly listScanLimit: number;
 
   constructor(config: StripeConnectorConfig) {
     this.accountId = config.accountId;
     this.searchSettleMs = config.searchSettleMs ?? 600_000;
+    this.listScanLimit = config.listScanLimit ?? 2000;
     const base = new URL(config.apiBase);
     this.stripe = new Stripe(config.secretKey, {
       httpClient: Stripe.createFetchHttpClient(),
@@ -97,19 +105,48 @@ export class StripeConnector implements Connector {
   }
 
   /**
-   * The attempt's payment found by its metadata. None found once the search has had time to see it
-   * (`searchSettleMs` after the attempt): none was made, so nothing moved. Until then, unknown.
+   * The attempt's payment found by its metadata. Until the search has had time to see it
+   * (`searchSettleMs` after the attempt), none found is unknown; after that, the consistent list of
+   * payments made around the attempt decides (none there: nothing moved).
    */
   private async searchAttempt(req: AuthorizeRequest, attemptCreated: number): Promise<AuthorizeOutcome> {
     try {
       const found = await this.stripe.paymentIntents.search({ query: `metadata['gateway_attempt']:'${req.attemptId}'`, limit: 1 });
       const pi = found.data[0];
       if (pi) return fromPaymentIntent(pi);
-      if (Date.now() - attemptCreated >= this.searchSettleMs) return { kind: "provider_error", message: "Stripe has no payment for this attempt (searched after its error): nothing moved" };
-      return { kind: "unknown", providerReference: null, message: "Stripe has no payment for this attempt yet; search is eventually consistent" };
+      if (Date.now() - attemptCreated < this.searchSettleMs) return { kind: "unknown", providerReference: null, message: "Stripe has no payment for this attempt yet; search is eventually consistent" };
+      // The search may still lag (an outage of Stripe's index): the list of payments made around the
+      // attempt, which is consistent, has the last word, unless there are too many to read.
+      const listed = await this.listAttempt(req.attemptId, attemptCreated);
+      if (listed === "too_many") {
+        // Too many to read whole: the search's word, once it has had an hour.
+        if (Date.now() - attemptCreated < SEARCH_TRUSTED_MS) return { kind: "unknown", providerReference: null, message: `Stripe made more than ${this.listScanLimit} payments around the attempt; listed again later` };
+        return { kind: "provider_error", message: "Stripe has no payment for this attempt (searched for an hour after its error): nothing moved" };
+      }
+      if (listed) return fromPaymentIntent(listed);
+      return { kind: "provider_error", message: "Stripe has no payment for this attempt (searched and listed after its error): nothing moved" };
     } catch (err) {
       return { kind: "unknown", providerReference: null, message: `searching Stripe failed: ${err instanceof Error ? err.message : String(err)}` };
     }
+  }
+
+  /**
+   * The attempt's payment among those Stripe made from a minute before the attempt (clocks differ) to
+   * the end of the window a request of it could have reached Stripe in. Null when there is none;
+   * "too_many" when the window holds more than `listScanLimit` payments.
+   */
+  private async listAttempt(attemptId: string, attemptCreated: number): Promise<Stripe.PaymentIntent | null | "too_many"> {
+    const created = { gte: Math.floor(attemptCreated / 1000) - 60, lte: Math.ceil((attemptCreated + LIST_WINDOW_MS) / 1000) };
+    let startingAfter: string | undefined;
+    for (let read = 0; read < this.listScanLimit; ) {
+      const page = await this.stripe.paymentIntents.list({ created, limit: Math.min(100, this.listScanLimit), ...(startingAfter ? { starting_after: startingAfter } : {}) });
+      const mine = page.data.find((pi) => pi.metadata?.gateway_attempt === attemptId);
+      if (mine) return mine;
+      read += page.data.length;
+      if (!page.has_more || page.data.length === 0) return null;
+      startingAfter = page.data[page.data.length - 1]?.id;
+    }
+    return "too_many";
   }
 
   private async lookUpAuthorization(req: AuthorizeRequest, providerReference: string | null): Promise<AuthorizeOutcome> {
