@@ -10,12 +10,22 @@ const PARAMETER_LIMIT = 2000;
 const ARRAY_LIMIT = 1000;
 // Over a limit, qs throws (throwOnLimitExceeded): without it, it dropped every parameter after the
 // 2000th, and the request went on without them (a refund's amount, an intent's capture_method).
-const QS_OPTIONS: qs.IParseOptions = { depth: 10, arrayLimit: ARRAY_LIMIT, parameterLimit: PARAMETER_LIMIT, throwOnLimitExceeded: true, allowPrototypes: false, strictDepth: false };
+// plainObjects: a key named like a prototype property (metadata[constructor], metadata[toString]) is
+// kept, as Stripe keeps it, on objects without a prototype that ordinaryObjects then copies into
+// ordinary ones (qs never makes a __proto__ key).
+const QS_OPTIONS: qs.IParseOptions = { depth: 10, arrayLimit: ARRAY_LIMIT, parameterLimit: PARAMETER_LIMIT, throwOnLimitExceeded: true, plainObjects: true, strictDepth: false };
+
+/** qs's prototype-less objects as ordinary objects (own data properties only), arrays kept. */
+function ordinaryObjects(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(ordinaryObjects);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, ordinaryObjects(v)]));
+}
 
 /** Form or query parameters, nested; a 400 when there are more than the limits allow (never a silent cut). */
 function parseParams(text: string): Record<string, unknown> {
   try {
-    return qs.parse(text, QS_OPTIONS) as Record<string, unknown>;
+    return ordinaryObjects(qs.parse(text, QS_OPTIONS)) as Record<string, unknown>;
   } catch (err) {
     if (err instanceof RangeError) {
       throw invalidRequest(`Too many parameters: a request takes at most ${PARAMETER_LIMIT} parameters, and an array at most ${ARRAY_LIMIT} elements.`, undefined, "parameters_exceeded");
