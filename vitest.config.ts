@@ -46,7 +46,9 @@ export default defineConfig(async () => {
                   RECEIVER_URL: `http://127.0.0.1:${inject("receiverPort")}`,
                   // Reconciliation after 1 s, then 1 s, 2 s; fakes of Stripe and PayPal on loopback.
                   RECONCILE_SCHEDULE: "1s,1s,2s",
-                  CONNECTOR_TIMEOUT_MS: "1000",
+                  // A loopback call on a busy machine can take a second; the fakes' late answers wait
+                  // until the caller gives up, so a longer timeout makes no test wait for nothing.
+                  CONNECTOR_TIMEOUT_MS: "3000",
                   // The Stripe fake's search sees a payment at once: a search that finds none after a 5xx is final.
                   STRIPE_SEARCH_SETTLE_MS: "0",
                   STRIPE_API_BASE: `http://127.0.0.1:${inject("stripePort")}`,

@@ -76,7 +76,7 @@ async function authorizedAtPayPal(m: PayPalMerchant, amount: number): Promise<{ 
 
 /** The merchant captures in PayPal's dashboard (straight at PayPal, not through the gateway): PayPal's capture id. */
 async function dashboardCapture(m: PayPalMerchant, intentId: string, authorization: string, amount: number): Promise<string> {
-  const dashboard = new PayPalConnector({ accountId: m.accountId, clientId: m.clientId, clientSecret: "paypal-secret-9876", apiBase: env.PAYPAL_API_BASE, timeoutMs: 1000 });
+  const dashboard = new PayPalConnector({ accountId: m.accountId, clientId: m.clientId, clientSecret: "paypal-secret-9876", apiBase: env.PAYPAL_API_BASE, timeoutMs: 3000 });
   const atPayPal = await dashboard.capture({ intentId, merchantId: "", attemptId: "dashboard", idempotencyKey: `dashboard-${intentId}`, amount, currency: "usd", providerReference: authorization, paymentMethod: null });
   expect(atPayPal).toMatchObject({ kind: "succeeded", responseCode: "COMPLETED" });
   return atPayPal.kind === "succeeded" ? atPayPal.providerReference : "";
@@ -85,7 +85,7 @@ async function dashboardCapture(m: PayPalMerchant, intentId: string, authorizati
 describe("PayPal connector", () => {
   it("caches the OAuth token until it expires", async () => {
     const clientId = uniqueKey("token-cache").replace(/[^A-Za-z0-9-]/g, "");
-    const paypal = new PayPalConnector({ accountId: "mca_x", clientId, clientSecret: "s", apiBase: env.PAYPAL_API_BASE, timeoutMs: 1000 });
+    const paypal = new PayPalConnector({ accountId: "mca_x", clientId, clientSecret: "s", apiBase: env.PAYPAL_API_BASE, timeoutMs: 3000 });
     const tokens = await Promise.all([paypal.accessToken(), paypal.accessToken(), paypal.accessToken()]);
     expect(new Set(tokens).size).toBe(1);
     expect(await paypal.accessToken()).toBe(tokens[0]);
@@ -152,7 +152,7 @@ describe("PayPal connector", () => {
     const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${third.id}/transactions`, opts)).body.data;
     const authorization = history.find((t) => t.type === "authorize" && t.status === "succeeded")?.provider_reference ?? "";
     expect(authorization).toMatch(/^AUTH/);
-    const dashboard = new PayPalConnector({ accountId, clientId, clientSecret: "paypal-secret-9876", apiBase: env.PAYPAL_API_BASE, timeoutMs: 1000 });
+    const dashboard = new PayPalConnector({ accountId, clientId, clientSecret: "paypal-secret-9876", apiBase: env.PAYPAL_API_BASE, timeoutMs: 3000 });
     const voidAt = { intentId: third.id, merchantId: "", attemptId: "dashboard", idempotencyKey: `dashboard-${third.id}`, amount: 800, currency: "usd", providerReference: authorization, paymentMethod: null };
     expect(await dashboard.void(voidAt)).toMatchObject({ kind: "succeeded", responseCode: "204" });
     const canceled = await post<PaymentIntentJson>(`/v1/payment_intents/${third.id}/cancel`, {}, opts);

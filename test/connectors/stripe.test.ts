@@ -63,7 +63,7 @@ const follow = (req: AuthorizeRequest, ref: string, amount: number, suffix: stri
   paymentMethod: req.paymentMethod,
 });
 
-const connector = (key = "sk_test_fake_healthy") => new StripeConnector({ accountId: "mca_unit", secretKey: key, apiBase: env.STRIPE_API_BASE, timeoutMs: 1000 });
+const connector = (key = "sk_test_fake_healthy") => new StripeConnector({ accountId: "mca_unit", secretKey: key, apiBase: env.STRIPE_API_BASE, timeoutMs: 3000 });
 
 describe("Stripe connector against the Stripe fake", () => {
   it("authorizes, captures part, refunds in parts, and voids", async () => {
@@ -133,7 +133,7 @@ describe("Stripe connector against the Stripe fake", () => {
 describe("Stripe connector: a 5xx at authorization, when Stripe's search lags", () => {
   it("a search that finds nothing past the settle time is not the last word: the consistent list of payments around the attempt is", async () => {
     const key = `sk_test_fake_searchlag_${Date.now()}`;
-    const stripe = new StripeConnector({ accountId: "mca_unit", secretKey: key, apiBase: env.STRIPE_API_BASE, timeoutMs: 1000, searchSettleMs: 0 });
+    const stripe = new StripeConnector({ accountId: "mca_unit", secretKey: key, apiBase: env.STRIPE_API_BASE, timeoutMs: 3000, searchSettleMs: 0 });
     // Stripe made the payment and answered 500 (kept as the key's answer); its search does not see it.
     const made = request("pm_card_visa");
     await stripeFault(key, "create", "error_after");
@@ -146,7 +146,7 @@ describe("Stripe connector: a 5xx at authorization, when Stripe's search lags", 
     expect(await stripe.reconcileAuthorization(none, null, Date.now())).toMatchObject({ kind: "provider_error" });
     // More payments around the attempt than it reads: unknown (asked again later), not "nothing moved".
     await stripe.authorize(request("pm_card_visa"));
-    const small = new StripeConnector({ accountId: "mca_unit", secretKey: key, apiBase: env.STRIPE_API_BASE, timeoutMs: 1000, searchSettleMs: 0, listScanLimit: 1 });
+    const small = new StripeConnector({ accountId: "mca_unit", secretKey: key, apiBase: env.STRIPE_API_BASE, timeoutMs: 3000, searchSettleMs: 0, listScanLimit: 1 });
     expect(await small.reconcileAuthorization(none, null, Date.now())).toMatchObject({ kind: "unknown", message: expect.stringContaining("more than 1 payments") });
   });
 });

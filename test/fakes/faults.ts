@@ -1,19 +1,18 @@
 // The chaos suite's faults, as the PSP fakes take them (test/fakes/stripe.ts, test/fakes/paypal.ts):
 // armed per key (a Stripe secret key, a PayPal client id) and operation, each for the next such request.
 //   POST /__faults {key, op, kind}   arms one:
-//     error        500, nothing done                      timeout   hangs past the connector's timeout, nothing done
-//     lost         done, but the answer comes too late    hold_before / hold_after   waits (before / after doing it)
+//     error        500, nothing done                      timeout   hangs until the caller gives up, nothing done
+//     lost         done, answered after the caller gave up   hold_before / hold_after   waits (before / after doing it)
 //                                                          until POST /__release?key=... (GET /__held?key=... says one waits)
 //     pending      (PayPal's fake only) done, but PayPal reports the payment PENDING until POST /__settle settles it
 //     error_after  (Stripe's fake only) done, but answers 500, and keeps that 500 as the idempotency key's answer, as Stripe does
 //   DELETE /__faults?key=...          forgets the key's faults and releases its held requests
-import type { IncomingMessage } from "node:http";
-import { readBody, sleep } from "./http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { readBody, untilGone } from "./http";
 
 export type FaultKind = "error" | "timeout" | "lost" | "hold_before" | "hold_after" | "pending" | "error_after";
 const FAULT_KINDS: readonly string[] = ["error", "timeout", "lost", "hold_before", "hold_after", "pending", "error_after"];
-/** Longer than the connector's timeout in tests (1 s); a held request gives up after HOLD_MAX_MS. */
-const FAULT_LATE_MS = 1500;
+/** A held request gives up after HOLD_MAX_MS; a late one waits until its caller gave up. */
 const HOLD_MAX_MS = 15_000;
 
 export interface Answer {
@@ -55,17 +54,17 @@ export class FaultInjector {
    * Before the request is done: true when the fault keeps it from being done (an error at once; a
    * timeout or a hold, then an error too late for the caller), so the fake answers `failure` instead.
    */
-  async refuses(fault: FaultKind | undefined, key: string): Promise<boolean> {
+  async refuses(fault: FaultKind | undefined, key: string, res: ServerResponse): Promise<boolean> {
     if (fault === "error") return true;
-    if (fault === "timeout") await sleep(FAULT_LATE_MS);
+    if (fault === "timeout") await untilGone(res);
     else if (fault === "hold_before") await this.hold(key);
     else return false;
     return true;
   }
 
   /** After the request was done: a lost answer comes too late, a held one waits for its release. */
-  async delays(fault: FaultKind | undefined, key: string): Promise<void> {
-    if (fault === "lost") await sleep(FAULT_LATE_MS);
+  async delays(fault: FaultKind | undefined, key: string, res: ServerResponse): Promise<void> {
+    if (fault === "lost") await untilGone(res);
     if (fault === "hold_after") await this.hold(key);
   }
 

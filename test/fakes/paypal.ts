@@ -287,10 +287,10 @@ export function startPayPalFake(): Promise<PayPalFake> {
     const key = typeof requestId === "string" ? `${client}|${requestId}` : null;
     const stored = key ? idempotency.get(key) : undefined;
     const fault = faults.take(client, stored ? null : faultOp(req.method ?? "GET", path));
-    if (await faults.refuses(fault, client)) return send(res, 500, { name: "INTERNAL_SERVER_ERROR", message: `An internal server error occurred (injected: ${fault ?? ""})` });
+    if (await faults.refuses(fault, client, res)) return send(res, 500, { name: "INTERNAL_SERVER_ERROR", message: `An internal server error occurred (injected: ${fault ?? ""})` });
     const result = stored ?? handle(req.method ?? "GET", path, parsed, typeof requestId === "string" ? requestId : null, fault === "pending");
     if (key && !stored && result.status < 500) idempotency.set(key, result);
-    await faults.delays(fault, client);
+    await faults.delays(fault, client, res);
     if (result.status === 204) {
       res.writeHead(204);
       return res.end();

@@ -13,7 +13,7 @@
 import { createServer, type Server } from "node:http";
 import qs from "qs";
 import { FaultInjector } from "./faults";
-import { readBody, send, sleep } from "./http";
+import { readBody, send, untilGone } from "./http";
 
 type Params = Record<string, unknown>;
 
@@ -60,10 +60,8 @@ const DECLINES: Record<string, { code: string; decline_code: string; message: st
 };
 const SUCCEEDS = ["pm_card_visa", "pm_card_visa_debit", "pm_card_mastercard", "pm_card_amex", "pm_card_discover", "pm_card_sandboxTimeoutThenSuccess"];
 const THREE_DS = ["pm_card_threeDSecure2Required", "pm_card_authenticationRequired"];
+/** These cards' answers come after the caller gave up (untilGone): late, whatever its timeout. */
 const LATE = ["pm_card_sandboxTimeoutThenSuccess", "pm_card_sandboxTimeoutThenDecline"];
-/** How long a "late" answer takes: longer than the connector's timeout in tests (1 s). */
-const LATE_MS = 2500;
-
 /** Which faultable operation a request is, if any. */
 function faultOp(method: string, path: string): string | null {
   if (method !== "POST") return null;
@@ -278,12 +276,12 @@ export function startStripeFake(): Promise<StripeFake> {
     const fingerprint = `${req.method} ${path} ${body}`;
     // A fault applies to a replay too: Stripe can fail (500) on the request that asks again.
     const fault = faults.take(key, faultOp(req.method ?? "GET", path));
-    if (await faults.refuses(fault, key)) return send(res, 500, { error: { type: "api_error", message: `An unknown error occurred (injected: ${fault ?? ""})` } });
+    if (await faults.refuses(fault, key, res)) return send(res, 500, { error: { type: "api_error", message: `An unknown error occurred (injected: ${fault ?? ""})` } });
     if (idemKey) {
       const stored = idempotency.get(idemKey);
       if (stored) {
         if (stored.fingerprint !== fingerprint) return send(res, 400, { error: { type: "idempotency_error", message: "Keys for idempotent requests can only be used with the same parameters they were first used with." } });
-        await faults.delays(fault, key);
+        await faults.delays(fault, key, res);
         return send(res, stored.status, stored.body, { "idempotent-replayed": "true" });
       }
     }
@@ -291,8 +289,8 @@ export function startStripeFake(): Promise<StripeFake> {
     // Done, but a 500 answers it; Stripe keeps that 500 as the key's answer, so a replay gets it again.
     const result = fault === "error_after" ? error(500, "api_error", "An unknown error occurred (injected: error_after)") : done;
     if (idemKey && (result.status < 500 || fault === "error_after")) idempotency.set(idemKey, { fingerprint, ...result });
-    if (path === "/v1/payment_intents" && req.method === "POST" && LATE.includes(String(params.payment_method))) await sleep(LATE_MS);
-    await faults.delays(fault, key);
+    if (path === "/v1/payment_intents" && req.method === "POST" && LATE.includes(String(params.payment_method))) await untilGone(res);
+    await faults.delays(fault, key, res);
     send(res, result.status, result.body, { "request-id": `req_fake_${counter}` });
   });
   return new Promise((resolve) => {
