@@ -42,7 +42,9 @@ export default defineConfig(async () => {
                   LOG_LEVEL: "error",
                   // Webhook retries after 1, 2 and 3 seconds instead of minutes and hours.
                   WEBHOOK_RETRY_SCHEDULE: "1s,2s,3s",
-                  WEBHOOK_TIMEOUT_MS: "2000",
+                  // Long enough that a loaded machine's receiver answers in time (a timed-out delivery that did
+                  // arrive is sent again: a duplicate the chaos suite would count).
+                  WEBHOOK_TIMEOUT_MS: "5000",
                   RECEIVER_URL: `http://127.0.0.1:${inject("receiverPort")}`,
                   // Reconciliation after 1 s, then 1 s, 2 s; fakes of Stripe and PayPal on loopback.
                   RECONCILE_SCHEDULE: "1s,1s,2s",

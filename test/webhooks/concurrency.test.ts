@@ -234,10 +234,10 @@ describe("delivery concurrency within a batch", () => {
     const msgs = await pendingDeliveries(merchantId, endpoint.id, "lease", 13);
     const before = Date.now();
     const running = deliverAttempts(env, msgs);
-    // Once the first POST has arrived, every claim is made: the lease is 3 rounds (13 POSTs, 6 at a time) of the 2 s timeout, plus 30 s.
+    // Once the first POST has arrived, every claim is made: the lease is 3 rounds (13 POSTs, 6 at a time) of the 5 s timeout, plus 30 s.
     for (let i = 0; i < 200 && (await receivedBy(hook.name)).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
     const leased = await env.DB.prepare("SELECT min(lease_until) AS lease FROM webhook_deliveries WHERE endpoint_id = ?").bind(endpoint.id).first<{ lease: number }>();
-    expect((leased?.lease ?? 0) - before).toBeGreaterThanOrEqual(3 * 2000 + 30_000);
+    expect((leased?.lease ?? 0) - before).toBeGreaterThanOrEqual(3 * 5000 + 30_000);
     // Meanwhile a newer attempt of each delivery went through (as the cron's re-send would make): the batch's outcomes leave them alone.
     await env.DB.prepare("UPDATE webhook_deliveries SET attempts = 2, status = 'succeeded', last_status_code = 299 WHERE endpoint_id = ?").bind(endpoint.id).run();
     await running;
@@ -248,7 +248,7 @@ describe("delivery concurrency within a batch", () => {
 
   it("an endpoint that times out gets no more POSTs from the batch: its other deliveries are handed back unattempted, the healthy endpoint's all go", async () => {
     const { id: merchantId, opts } = await newMerchant("hang");
-    const slowHook = receiverHook("hang", "sleep=6000"); // the suite's timeout is 2 s
+    const slowHook = receiverHook("hang", "sleep=20000"); // the suite's timeout is 5 s
     const okHook = receiverHook("fine");
     const slow = await createEndpoint(slowHook.url, ["payment_intent.created"], opts);
     const ok = await createEndpoint(okHook.url, ["payment_intent.created"], opts);
