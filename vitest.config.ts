@@ -38,7 +38,9 @@ export default defineConfig(async () => {
                   D1_SHARDS: JSON.stringify({ acct_shard_far: "DB_SHARD_1" }),
                   // Short waits keep timing-dependent tests fast; production defaults are in wrangler.toml.
                   SANDBOX_TIMEOUT_MS: "1500",
-                  IDEMPOTENCY_WAIT_MS: "1000",
+                  // A request waits this long for the first with its Idempotency-Key (a loaded machine's create
+                  // can take a second); under the connector's timeout, so a held call can outlast it.
+                  IDEMPOTENCY_WAIT_MS: "2000",
                   LOG_LEVEL: "error",
                   // Webhook retries after 1, 2 and 3 seconds instead of minutes and hours.
                   WEBHOOK_RETRY_SCHEDULE: "1s,2s,3s",

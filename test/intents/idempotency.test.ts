@@ -1,6 +1,8 @@
 // Idempotency-Key: replay (status and body), mismatch, in-flight 409, and no record when validation fails.
 import { describe, expect, it } from "vitest";
+import { stripeFault, stripeHeld, stripeRelease } from "../chaos/harness";
 import {
+  addConnector,
   authorizedIntent,
   bearer,
   createIntent,
@@ -91,18 +93,27 @@ describe("Idempotency-Key", () => {
   });
 
   it("answers 409 while the first request with the key is still running", async () => {
+    const { opts } = await newMerchant("idem-inflight");
+    const secretKey = `sk_test_fake_inflight_${uniqueKey("k").replace(/[^A-Za-z0-9]/g, "")}`;
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: secretKey } });
     const key = uniqueKey();
-    const body = { amount: 900, currency: "usd", payment_method: "pm_card_sandboxTimeoutThenSuccess", confirm: true };
-    // The timeout card holds the first request at the "PSP" longer than a second one waits.
-    const first = post<PaymentIntentJson>("/v1/payment_intents", body, { idempotencyKey: key });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const second = await post("/v1/payment_intents", body, { idempotencyKey: key });
+    const body = { amount: 900, currency: "usd", payment_method: "pm_card_visa", confirm: true };
+    // Stripe holds the first request (until the connector's timeout, 3 s here) longer than a second one waits (2 s).
+    await stripeFault(secretKey, "create", "hold_before");
+    const first = post<PaymentIntentJson>("/v1/payment_intents", body, { ...opts, idempotencyKey: key });
+    for (let i = 0; (await stripeHeld(secretKey)) === 0; i++) {
+      if (i > 250) throw new Error("the Stripe fake never received the first request");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const second = await post("/v1/payment_intents", body, { ...opts, idempotencyKey: key });
     expect(expectError(second, 409, "idempotency_key_in_use").type).toBe("idempotency_error");
-    const mismatch = await post("/v1/payment_intents", { ...body, amount: 901 }, { idempotencyKey: key });
+    const mismatch = await post("/v1/payment_intents", { ...body, amount: 901 }, { ...opts, idempotencyKey: key });
     expectError(mismatch, 400, "idempotency_key_reused");
+    await stripeRelease(secretKey);
     const done = await first;
+    // Held, then a 500 or the timeout: an unknown outcome.
     expect(done.body.status).toBe("processing");
-    const later = await post<PaymentIntentJson>("/v1/payment_intents", body, { idempotencyKey: key });
+    const later = await post<PaymentIntentJson>("/v1/payment_intents", body, { ...opts, idempotencyKey: key });
     expect(later.body).toEqual(done.body);
   });
 
