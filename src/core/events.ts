@@ -14,6 +14,7 @@ export const EVENT_TYPES = [
   "charge.failed",
   "charge.captured",
   "charge.refunded",
+  "charge.updated",
   "refund.created",
   "refund.updated",
   "refund.failed",

@@ -2,7 +2,7 @@
 // they differ (payment_intent_id, latest_charge_id, refund_id). /v1 answers with these, and events
 // carry them as snapshots. Times are Unix seconds, as Stripe's; `created_ms` keeps the milliseconds.
 import { chargeAttempt, isFailedCharge } from "./intent";
-import { chargeIdForIntent, failedChargeId } from "./ids";
+import { attemptIdForCharge, chargeIdForIntent, failedChargeId } from "./ids";
 import type { Attempt, BillingAddress, BillingDetails, IntentRecord, PaymentMethodDetails, RefundRecord, Shipping } from "./types";
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
@@ -523,8 +523,35 @@ function renderChargeCard(card: CardJson, extra: { checks: ChargeCardJson["check
   };
 }
 
-/** The intent's charge (its successful authorization), or null before there is one. */
+/**
+ * A charge takes its description, metadata, receipt email and shipping from its intent until
+ * POST /v1/charges/{id} gives it its own (from then on its own, as at Stripe).
+ */
+function withUpdates(intent: IntentRecord, charge: ChargeJson | null): ChargeJson | null {
+  const own = charge ? intent.chargeUpdates?.[charge.id] : undefined;
+  if (!charge || !own) return charge;
+  return {
+    ...charge,
+    ...(own.description !== undefined ? { description: own.description } : {}),
+    ...(own.metadata !== undefined ? { metadata: { ...own.metadata } } : {}),
+    ...(own.receiptEmail !== undefined ? { receipt_email: own.receiptEmail } : {}),
+    ...(own.shipping !== undefined ? { shipping: renderShipping(own.shipping) } : {}),
+  };
+}
+
+/** ch_<intent> is the intent's charge; ch_<intent><attempt> one of its declined authorizations (a failed charge). */
+export function renderChargeById(intent: IntentRecord, chargeId: string): ChargeJson | null {
+  const failed = attemptIdForCharge(chargeId);
+  const charge = failed ? renderFailedCharge(intent, failed) : renderCharge(intent);
+  return charge?.id === chargeId ? charge : null;
+}
+
+/** The intent's charge (its successful authorization) as its own updates leave it, or null before there is one. */
 export function renderCharge(intent: IntentRecord): ChargeJson | null {
+  return withUpdates(intent, successfulCharge(intent));
+}
+
+function successfulCharge(intent: IntentRecord): ChargeJson | null {
   const auth = chargeAttempt(intent);
   if (!auth) return null;
   const captured = intent.attempts.some((a) => a.type === "capture" && a.status === "succeeded") || auth.capture === true;
@@ -592,6 +619,10 @@ export function renderCharge(intent: IntentRecord): ChargeJson | null {
  * failure_message), or null when the id names no declined authorization of this intent.
  */
 export function renderFailedCharge(intent: IntentRecord, attemptId: string): ChargeJson | null {
+  return withUpdates(intent, failedCharge(intent, attemptId));
+}
+
+function failedCharge(intent: IntentRecord, attemptId: string): ChargeJson | null {
   const attempt = intent.attempts.find((a) => a.id === attemptId && isFailedCharge(a));
   if (!attempt) return null;
   // The card is known for the latest decline (last_payment_error keeps it); older ones keep its id.

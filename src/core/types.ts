@@ -278,6 +278,19 @@ export interface IntentRecord {
   cancellationReason: CancellationReason | null;
   attempts: Attempt[];
   refunds: RefundRecord[];
+  /**
+   * What POST /v1/charges/{id} set on a charge, by charge id: rendered over what the charge takes from
+   * its intent (optional: older records lack it).
+   */
+  chargeUpdates?: Record<string, ChargeUpdate>;
+}
+
+/** A charge's own description, metadata, receipt email and shipping, once an update set them. */
+export interface ChargeUpdate {
+  description?: string | null;
+  metadata?: Metadata;
+  receiptEmail?: string | null;
+  shipping?: Shipping | null;
 }
 
 /** An event in the intent's outbox: a snapshot of the object after a transition. */

@@ -5,7 +5,7 @@ import { DurableObject } from "cloudflare:workers";
 import { ApiError, idempotencyInFlight, idempotencyMismatch, invalidRequest, unexpectedState, type ApiErrorData } from "../core/errors";
 import { checkInvariants, isFailedPayment, pendingAttempts } from "../core/intent";
 import { randomId, timingSafeEqual } from "../core/ids";
-import { renderCharge, renderFailedCharge, renderIntent, renderRefund } from "../core/objects";
+import { renderCharge, renderChargeById, renderFailedCharge, renderIntent, renderRefund } from "../core/objects";
 import { surfaceEvents } from "../core/surface-events";
 import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/types";
 import { healthGate } from "../connectors/health-client";
@@ -24,6 +24,7 @@ import { capture } from "./operations/capture";
 import { confirm } from "./operations/confirm";
 import { create, newIntent } from "./operations/create";
 import { cancelRefund, decideRefund, refund, updateRefund } from "./operations/refund";
+import { updateCharge, type ChargeUpdateParams } from "./operations/charge";
 import { resolveFailedPayment } from "./operations/resolve";
 import type { OperationTools, StepResult } from "./operations/tools";
 import { update } from "./operations/update";
@@ -204,6 +205,11 @@ export class PaymentIntentObject extends DurableObject<Env> {
   /** A refund's metadata (Stripe's POST /v1/refunds/{id}): written here, so the read model follows the object. */
   async updateRefund(req: RequestContext, id: string, params: RefundUpdateParams): Promise<OpOutcome> {
     return this.execute(req, "update_refund", id, (draft, tools) => updateRefund(draft, params, tools));
+  }
+
+  /** A charge's own description, metadata, receipt email and shipping (Stripe's POST /v1/charges/{id}). */
+  async updateCharge(req: RequestContext, id: string, params: ChargeUpdateParams): Promise<OpOutcome> {
+    return this.execute(req, "update_charge", id, (draft, tools) => updateCharge(draft, params, tools));
   }
 
   /** The merchant takes back a refund that waits for approval (Stripe's POST /v1/refunds/{id}/cancel). */
@@ -458,8 +464,8 @@ export class PaymentIntentObject extends DurableObject<Env> {
         await this.putWithAlarm(entries, Date.now() + SYNC_RETRY_MS);
         this.intent = structuredClone(draft);
       },
-      emit: (type, refund) => {
-        events.push(this.event(type, draft, req, refund));
+      emit: (type, refund, chargeId) => {
+        events.push(this.event(type, draft, req, refund, chargeId));
         // Seed 003's own webhooks (AUTHORIZED, COMPLETED, ...) for the payments it created, in the same outbox.
         for (const extra of surfaceEvents(draft, type, refund)) events.push(this.surfaceEvent(extra.type, extra.object, draft, req));
       },
@@ -695,11 +701,13 @@ export class PaymentIntentObject extends DurableObject<Env> {
     return { id: randomId("evt"), type, created: this.lastEventMs, merchantId: intent.merchantId, livemode: intent.livemode, object, requestId: req.requestId, idempotencyKey: req.idempotencyKey, paymentIntentId: intent.id, orderId: intent.orderId };
   }
 
-  private event(type: string, intent: IntentRecord, req: RequestContext, refund?: RefundRecord): EventRecord {
+  private event(type: string, intent: IntentRecord, req: RequestContext, refund?: RefundRecord, chargeId?: string): EventRecord {
     const object =
       type.startsWith("refund.") && refund
         ? renderRefund(refund)
-        : type === "charge.failed"
+        : type.startsWith("charge.") && chargeId
+          ? renderChargeById(intent, chargeId)
+          : type === "charge.failed"
           ? renderFailedCharge(intent, intent.lastPaymentError?.attemptId ?? "")
           : type.startsWith("charge.")
             ? renderCharge(intent)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { authorizedIntent, createIntent, expectError, get, KEY_B, succeededIntent, type ChargeJson, type ListJson } from "../helpers";
+import { authorizedIntent, bearer, createIntent, expectError, get, hsToken, KEY_B, post, storedEventRecords, succeededIntent, type ChargeJson, type ListJson, type PaymentIntentJson } from "../helpers";
 
 describe("/v1/charges", () => {
   it("a successful authorization is a charge, readable by id", async () => {
@@ -48,5 +48,56 @@ describe("/v1/charges", () => {
     expectError(await get(`/v1/charges/${pi.latest_charge}`, { key: KEY_B }), 404);
     expect((await get<ListJson<ChargeJson>>(`/v1/charges?payment_intent=${pi.id}`, { key: KEY_B })).body.data).toEqual([]);
     expectError(await get("/v1/charges/not_a_charge"), 404);
+  });
+});
+
+describe("POST /v1/charges/{id}", () => {
+  const shipping = { name: "Ada Lovelace", address: { line1: "1 Analytical Row", city: "London", country: "GB", postal_code: "N1" } };
+
+  it("gives the charge its own description, metadata, receipt_email and shipping; the intent keeps its own, and charge.updated carries the charge", async () => {
+    const pi = (await createIntent({ amount: 2600, payment_method: "pm_card_visa", confirm: true, description: "Order 7", metadata: { order: "7" } })).body;
+    const id = String(pi.latest_charge);
+    const updated = await post<ChargeJson>(`/v1/charges/${id}`, { description: "Order 7, gift wrapped", metadata: { wrap: "yes" }, receipt_email: "ada@example.com", shipping });
+    expect(updated.status, JSON.stringify(updated.body)).toBe(200);
+    expect(updated.body).toMatchObject({ id, description: "Order 7, gift wrapped", metadata: { order: "7", wrap: "yes" }, receipt_email: "ada@example.com", shipping: { name: "Ada Lovelace", address: { line1: "1 Analytical Row", country: "GB" } }, amount: 2600, status: "succeeded" });
+    expect((await get<ChargeJson>(`/v1/charges/${id}`)).body).toEqual(updated.body);
+    // The intent is not touched, and its later changes no longer reach the charge's own fields.
+    const intent = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body;
+    expect(intent).toMatchObject({ description: "Order 7", metadata: { order: "7" }, amount_received: 2600 });
+    await post(`/v1/payment_intents/${pi.id}`, { metadata: { order: "8" }, description: "Order 8" });
+    expect((await get<ChargeJson>(`/v1/charges/${id}`)).body).toMatchObject({ description: "Order 7, gift wrapped", metadata: { order: "7", wrap: "yes" } });
+    // Listed as it now is, and told in a charge.updated event.
+    expect((await get<ListJson<ChargeJson>>(`/v1/charges?payment_intent=${pi.id}`)).body.data[0]).toMatchObject({ id, metadata: { order: "7", wrap: "yes" } });
+    const events = (await storedEventRecords({ paymentIntent: pi.id })).filter((e) => e.type === "charge.updated");
+    expect(events).toHaveLength(1);
+    expect(events[0]?.object).toMatchObject({ object: "charge", id, description: "Order 7, gift wrapped", metadata: { wrap: "yes" } });
+    // The same again changes nothing: no event. An empty value deletes a key; "" clears description and shipping.
+    await post(`/v1/charges/${id}`, { metadata: { wrap: "yes" } });
+    expect((await storedEventRecords({ paymentIntent: pi.id })).filter((e) => e.type === "charge.updated")).toHaveLength(1);
+    const cleared = await post<ChargeJson>(`/v1/charges/${id}`, { metadata: { wrap: "" }, description: "", shipping: "" });
+    expect(cleared.body).toMatchObject({ description: null, metadata: { order: "7" }, shipping: null, receipt_email: "ada@example.com" });
+  });
+
+  it("updates a failed charge (a declined authorization) on its own, and expands its payment_intent", async () => {
+    const declined = expectError(await createIntent({ amount: 1300, payment_method: "pm_card_chargeDeclined", confirm: true }), 402);
+    const failedId = String(declined.payment_intent?.latest_charge ?? "");
+    expect(failedId).toMatch(/^ch_/);
+    const res = await post<ChargeJson & { payment_intent: PaymentIntentJson }>(`/v1/charges/${failedId}`, { metadata: { ticket: "T-1" }, expand: ["payment_intent"] });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ id: failedId, status: "failed", metadata: { ticket: "T-1" }, payment_intent: { object: "payment_intent" } });
+  });
+
+  it("refuses what it cannot do, another merchant's charge and a read-only credential; concurrent updates both survive", async () => {
+    const pi = await succeededIntent(900);
+    const id = String(pi.latest_charge);
+    expectError(await post(`/v1/charges/${id}`, { customer: "cus_x" }), 400);
+    expectError(await post(`/v1/charges/${id}`, { amount: 1 }), 400);
+    expectError(await post(`/v1/charges/${id}`, { metadata: { a: "1" } }, { key: KEY_B }), 404);
+    expectError(await post(`/v1/charges/ch_${"x".repeat(24)}`, { metadata: { a: "1" } }), 404);
+    const support = bearer(await hsToken({ roles: ["support"], merchant: null }));
+    expectError(await post(`/v1/charges/${id}`, { metadata: { a: "1" } }, support), 403);
+    const [a, b] = await Promise.all([post(`/v1/charges/${id}`, { metadata: { a: "1" } }), post(`/v1/charges/${id}`, { metadata: { b: "2" } })]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect((await get<ChargeJson>(`/v1/charges/${id}`)).body.metadata).toEqual({ a: "1", b: "2" });
   });
 });

@@ -1,16 +1,16 @@
-// /v1/charges: read-only. A charge is an intent's successful authorization, or one of its declined
+// /v1/charges. A charge is an intent's successful authorization, or one of its declined
 // authorizations (a failed charge, as at Stripe), so it is rendered from its intent; its id shares
 // the intent's body (ch_X belongs to pi_X; ch_X<attempt> is a failed charge of pi_X).
 import { z } from "zod";
 import { resourceMissing } from "../../core/errors";
-import { attemptIdForCharge, hasPrefix, intentIdForCharge } from "../../core/ids";
-import { renderCharge, renderFailedCharge, renderIntent, type ChargeJson } from "../../core/objects";
-import type { IntentRecord } from "../../core/types";
+import { hasPrefix, intentIdForCharge } from "../../core/ids";
+import { renderChargeById, renderIntent } from "../../core/objects";
 import { listCharges } from "../../db/queries";
 import * as f from "./fields";
-import { checkExpandable, intentStub, json, listObject, pageRequest } from "./respond";
-import { route, type App } from "./route";
+import { checkExpandable, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { requestContext, route, type App } from "./route";
 import { ChargeSchema, listOf } from "./schemas";
+import { stripeBody } from "./stripe-params";
 
 const ListQuery = z
   .object({
@@ -24,13 +24,16 @@ const ListQuery = z
   })
   .strict();
 
+const UpdateBody = stripeBody("POST /v1/charges/{id}", {
+  description: f.clearableText(1000).optional(),
+  metadata: f.metadata.optional(),
+  receipt_email: f.clearableText(512).optional(),
+  shipping: f.shipping.optional(),
+  expand: f.expand.optional(),
+});
+
 const TAG = "Charges";
 
-/** ch_<intent> is the intent's charge; ch_<intent><attempt> one of its declined authorizations (a failed charge). */
-function chargeOf(intent: IntentRecord, chargeId: string): ChargeJson | null {
-  const failed = attemptIdForCharge(chargeId);
-  return failed ? renderFailedCharge(intent, failed) : renderCharge(intent);
-}
 
 export function registerCharges(app: App): void {
   route(
@@ -45,7 +48,7 @@ export function registerCharges(app: App): void {
       );
       const expand = checkExpandable(query.expand, ["data.payment_intent"]).length > 0;
       const items = page.items.flatMap(({ chargeId, intent }) => {
-        const charge = chargeOf(intent, chargeId);
+        const charge = renderChargeById(intent, chargeId);
         return charge ? [expand ? { ...charge, payment_intent: renderIntent(intent) } : charge] : [];
       });
       return json(c, listObject("/v1/charges", { ...page, items }, (charge) => charge));
@@ -61,9 +64,43 @@ export function registerCharges(app: App): void {
       if (!hasPrefix(id, "ch")) throw resourceMissing("charge", id.slice(0, 80), "id");
       const intentId = intentIdForCharge(id);
       const intent = await intentStub(c.env, intentId).retrieve(principal, intentId);
-      const charge = intent ? chargeOf(intent, id) : null;
+      const charge = intent ? renderChargeById(intent, id) : null;
       if (!charge || !intent) throw resourceMissing("charge", id, "id");
       return json(c, expand ? { ...charge, payment_intent: renderIntent(intent) } : charge);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/charges/{id}",
+      permission: "payments.transactions.create",
+      summary: "Update a charge's description, metadata, receipt_email or shipping (its own from then on; the money is not touched)",
+      tag: TAG,
+      body: UpdateBody,
+      response: ChargeSchema,
+    },
+    async (c, { params, body, principal }) => {
+      const expand = checkExpandable(body.expand, ["payment_intent"]).length > 0;
+      const id = params.id ?? "";
+      if (!hasPrefix(id, "ch")) throw resourceMissing("charge", id.slice(0, 80), "id");
+      const intentId = intentIdForCharge(id);
+      // Not audited, as an intent's update is not: nothing about the money changes.
+      const req = await requestContext(c, principal, "charges.update", id, body);
+      const outcome = await intentStub(c.env, intentId).updateCharge(req, intentId, {
+        chargeId: id,
+        description: body.description,
+        metadata: body.metadata,
+        receiptEmail: body.receipt_email,
+        shipping: body.shipping,
+      });
+      if (!outcome.error && outcome.intent === null) throw resourceMissing("charge", id, "id");
+      return respondOutcome(c, outcome, (intent) => {
+        const charge = renderChargeById(intent, id);
+        if (!charge) throw resourceMissing("charge", id, "id");
+        return expand ? { ...charge, payment_intent: renderIntent(intent) } : charge;
+      });
     },
   );
 }

@@ -191,6 +191,16 @@ export const STRIPE_PARAMS = {
   "POST /v1/refunds/{id}/cancel": {
     expand: honoured("charge, payment_intent"),
   },
+  "POST /v1/charges/{id}": {
+    description: honoured("the charge's own from then on (it took its intent's until now); \"\" clears it"),
+    metadata: honoured("merged into the charge's metadata (a copy of its intent's until the first update); an empty value deletes a key"),
+    receipt_email: honoured("stored and echoed; no receipt is sent"),
+    shipping: honoured(`${SHIPPING_KEPT}; "" clears it`),
+    expand: honoured("payment_intent"),
+    customer: unsupported("a charge's customer is its payment intent's: set it on the PaymentIntent"),
+    fraud_details: unsupported(RADAR),
+    transfer_group: unsupported(CONNECT),
+  },
   "POST /v1/customers": {
     email: honoured(),
     name: honoured(),

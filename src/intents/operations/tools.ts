@@ -23,8 +23,8 @@ export interface OperationTools {
   connectorOf(intent: IntentRecord, accountId: string | null): Promise<Connector>;
   /** Persists the draft as it is: called after recording a pending attempt, before calling the PSP. */
   checkpoint(): Promise<void>;
-  /** Appends an event with a snapshot of the object as it is now. */
-  emit(type: string, refund?: RefundRecord): void;
+  /** Appends an event with a snapshot of the object as it is now (a refund's, or a charge's by its id). */
+  emit(type: string, refund?: RefundRecord, chargeId?: string): void;
   /** The sandbox 3DS challenge page for this intent. */
   challengeUrl(intent: IntentRecord): string;
   /** Where a provider's redirect (PayPal approval, Stripe 3DS) brings the customer back to the gateway. */
