@@ -74,7 +74,7 @@ h1{font-size:1.25rem;margin:0 0 .25rem}.merchant{color:#555;margin:0 0 1rem;font
 table{width:100%;border-collapse:collapse;margin:.5rem 0 1rem}td{padding:.35rem 0;vertical-align:top;overflow-wrap:anywhere}td.amt{text-align:right;white-space:nowrap;padding-left:.75rem}
 tr.total td{border-top:1px solid #e3e5e8;font-weight:700;padding-top:.6rem}.qty{color:#666;font-size:.9rem}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}input{width:100%;font:inherit;padding:.65rem .75rem;border:1px solid #b8bcc3;border-radius:.4rem}
-input:focus{outline:2px solid #2f5bea;outline-offset:1px}.row{display:flex;gap:.75rem}.row>div{flex:1;min-width:0}
+input:focus{outline:2px solid #2f5bea;outline-offset:1px}input[aria-invalid=true]{border:2px solid #b3261e}.row{display:flex;gap:.75rem}.row>div{flex:1;min-width:0}
 button{width:100%;font:inherit;font-weight:700;margin-top:1.25rem;padding:.8rem;border:0;border-radius:.4rem;background:#2f5bea;color:#fff;cursor:pointer}
 .alert{background:#fdecea;color:#8a1c12;border:1px solid #f3b8b1;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
 .done{background:#e8f5ec;color:#14532d;border:1px solid #b7dfc3;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
@@ -134,23 +134,81 @@ function heading(merchant: string, title: string): string {
   return `<p class="merchant">${escapeHtml(merchant)}</p><h1>${escapeHtml(title)}</h1>`;
 }
 
+/** A field of the card form, by its element id. */
+type CardField = "card-number" | "expiry" | "cvc";
+
+/** What went wrong, for the form: the shopper's words, and the field they are about (null: the card as a whole, or nothing the shopper typed). */
+interface FormError {
+  message: string;
+  field: CardField | null;
+}
+
+/**
+ * The field an error is about, by its code. A decline of the card as a whole (a card error without a
+ * field of its own, a failed 3D Secure challenge) points at the number: the shopper is asked for another
+ * card. An error about the request rather than the card (a live key on the test form) is about no field.
+ */
+function fieldOf(code: string, type: string): CardField | null {
+  switch (code) {
+    case "incorrect_number":
+    case "invalid_number":
+      return "card-number";
+    case "invalid_expiry":
+    case "invalid_expiry_month":
+    case "invalid_expiry_year":
+    case "expired_card":
+      return "expiry";
+    case "invalid_cvc":
+    case "incorrect_cvc":
+      return "cvc";
+    case "payment_intent_authentication_failure":
+      return "card-number";
+    default:
+      return type === "card_error" ? "card-number" : null;
+  }
+}
+
+/** The values the shopper typed that the form may show again: the expiry, and only in its own shape (a card number typed there by mistake is never echoed). Never the card number or the CVC. */
+interface KeptValues {
+  expiry?: string;
+}
+
+const EXPIRY = /^\s*(\d{1,2})\s*\/?\s*(\d{2}|\d{4})\s*$/;
+
+function keptValues(form: Record<string, unknown>): KeptValues {
+  const m = typeof form.expiry === "string" ? EXPIRY.exec(form.expiry) : null;
+  if (!m?.[1] || !m[2]) return {};
+  // "12 / 2034" is shown as "12 / 34", which fits the field (the form takes both).
+  const year = m[2].length === 4 && m[2].startsWith("20") ? m[2].slice(2) : m[2];
+  return { expiry: `${m[1].padStart(2, "0")} / ${year}` };
+}
+
 interface FormInput {
   action: string;
   hidden?: Record<string, string>;
   cancelUrl: string | null;
-  error: string | null;
+  error: FormError | null;
+  kept?: KeptValues;
 }
+
+const ERROR_ID = "form-error";
 
 function cardForm(s: Summary, f: FormInput): string {
   const hidden = Object.entries(f.hidden ?? {})
     .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
     .join("");
+  // The field in error says so and is described by the message; the focus starts there (autofocus:
+  // the page has no script), or on the message itself when no one field is at fault.
+  const field = f.error?.field ?? null;
+  const state = (id: CardField) => (field === id ? ` aria-invalid="true" aria-describedby="${ERROR_ID}" autofocus` : "");
+  const expiry = f.kept?.expiry ? ` value="${escapeHtml(f.kept.expiry)}"` : "";
+  const alert = f.error ? `<div id="${ERROR_ID}" role="alert" class="alert"${field ? "" : ' tabindex="-1" autofocus'}>${escapeHtml(f.error.message)}</div>` : "";
   return (
-    `${f.error ? `<div role="alert" class="alert">${escapeHtml(f.error)}</div>` : ""}` +
+    alert +
     `<form method="post" action="${escapeHtml(f.action)}">${hidden}` +
-    `<label for="card-number">Card number</label><input id="card-number" name="card_number" inputmode="numeric" autocomplete="cc-number" placeholder="1234 1234 1234 1234" maxlength="23" required>` +
-    `<div class="row"><div><label for="expiry">Expiry</label><input id="expiry" name="expiry" inputmode="numeric" autocomplete="cc-exp" placeholder="MM / YY" maxlength="7" required></div>` +
-    `<div><label for="cvc">CVC</label><input id="cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" placeholder="123" maxlength="4" required></div></div>` +
+    `<label for="card-number">Card number</label><input id="card-number" name="card_number" inputmode="numeric" autocomplete="cc-number" placeholder="1234 1234 1234 1234" maxlength="23" required${state("card-number")}>` +
+    `<div class="row"><div><label for="expiry">Expiry</label><input id="expiry" name="expiry" inputmode="numeric" autocomplete="cc-exp" placeholder="MM / YY" maxlength="7" required${expiry}${state("expiry")}></div>` +
+    `<div><label for="cvc">CVC</label><input id="cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" placeholder="123" maxlength="4" required${state("cvc")}></div></div>` +
     `<button type="submit">Pay ${escapeHtml(formatMoney(s.amount, s.currency))}</button></form>` +
     `${f.cancelUrl ? `<a class="cancel" href="${escapeHtml(f.cancelUrl)}">Cancel</a>` : ""}` +
     `<p class="muted">Test mode: no real card is charged. Your card details go only to the payment gateway, never to ${escapeHtml(s.merchant)}.</p>`
@@ -209,14 +267,31 @@ function errorMessage(outcome: Pick<OpOutcome, "error" | "intent">): string {
   return `${message.replace(/\.?$/, ".")} Try another card.`;
 }
 
+/** An error the form's own checks, or the vault's, found before anything was attempted: the form is shown again at once. */
+function checkError(err: ApiError): FormError {
+  return { message: err.data.message, field: fieldOf(err.data.code ?? "", err.data.type) };
+}
+
+/** The error of the intent's last attempt (a decline, a failed 3D Secure challenge), as the form shows it. */
+function lastAttemptError(intent: IntentRecord): FormError | null {
+  const last = intent.lastPaymentError;
+  return last ? { message: errorMessage({ intent, error: null }), field: fieldOf(last.code, last.type) } : null;
+}
+
+/** The error of an attempt the form's POST made, as the form shows it again. */
+function attemptError(outcome: Pick<OpOutcome, "error" | "intent">): FormError {
+  const error = outcome.error ?? outcome.intent?.lastPaymentError;
+  return { message: errorMessage(outcome), field: fieldOf(error?.code ?? "", error?.type ?? "card_error") };
+}
+
 // ---- Checkout Sessions ----------------------------------------------------------------------------
 
 function sessionSummary(row: CheckoutSessionRow, merchant: string): Summary {
   return { merchant, lineItems: lineItemsOf(row), description: null, amount: row.amountTotal, currency: row.currency };
 }
 
-function sessionForm(row: CheckoutSessionRow, s: Summary, error: string | null, status = 200): Response {
-  return htmlPage(`Pay ${s.merchant}`, `${heading(s.merchant, "Checkout")}${summaryHtml(s)}${cardForm(s, { action: `/checkout/${row.id}`, cancelUrl: row.cancelUrl, error })}`, {
+function sessionForm(row: CheckoutSessionRow, s: Summary, error: FormError | null, status = 200, kept: KeptValues = {}): Response {
+  return htmlPage(`Pay ${s.merchant}`, `${heading(s.merchant, "Checkout")}${summaryHtml(s)}${cardForm(s, { action: `/checkout/${row.id}`, cancelUrl: row.cancelUrl, error, kept })}`, {
     status,
     // A successful payment answers with a 303 to success_url (cross-origin): the form may lead there.
     formAction: [originOf(successLocation(row))],
@@ -266,8 +341,7 @@ function sessionPages(): Hono<PagesEnv> {
     if (row.status === "complete" || (intent && paid(intent))) return sendOn(row, s);
     if (row.status !== "open" || isOverdue(row, Date.now())) return sessionClosed({ ...row, status: "expired" }, s);
     if (intent?.status === "processing") return messagePage(s, "Payment processing", statusInWords("processing"));
-    const error = intent?.lastPaymentError ? errorMessage({ intent, error: null }) : null;
-    return sessionForm(row, s, error);
+    return sessionForm(row, s, intent ? lastAttemptError(intent) : null);
   });
 
   pages.post("/:id", async (c) => {
@@ -280,13 +354,14 @@ function sessionPages(): Hono<PagesEnv> {
     // Paid meanwhile (another tab): this shopper's payment is done too, so send them on as the first.
     if (row.status === "complete") return c.redirect(successLocation(row), 303);
     if (row.status !== "open") return sessionClosed(isOverdue(row, Date.now()) ? { ...row, status: "expired" } : row, s);
-    let form: Record<string, unknown>;
+    let form: Record<string, unknown> = {};
     let card: PaymentMethodDetails;
     try {
       form = await readBodyParams(c.req.raw);
       card = await cardFrom(c.env, form, row);
     } catch (err) {
-      if (err instanceof ApiError) return sessionForm(row, s, err.data.message, err.data.status === 402 ? 402 : 400);
+      // Nothing was attempted: the form again, at once, with what the shopper may keep.
+      if (err instanceof ApiError) return sessionForm(row, s, checkError(err), err.data.status === 402 ? 402 : 400, keptValues(form));
       throw err;
     }
     const outcome = await confirmAsShopper(c.env, { id: row.paymentIntent, merchantId: row.merchantId, livemode: row.livemode }, card, origin, { checkout_session: row.id });
@@ -302,7 +377,7 @@ function sessionPages(): Hono<PagesEnv> {
     // The session may have been paid in another tab meanwhile.
     const now = await sessionById(c.env.DB, row.id);
     if (now?.status === "complete") return c.redirect(successLocation(now), 303);
-    return sessionForm(row, s, errorMessage(outcome), outcome.error?.status === 402 ? 402 : 400);
+    return sessionForm(row, s, attemptError(outcome), outcome.error?.status === 402 ? 402 : 400, keptValues(form));
   });
 
   return pages;
@@ -314,8 +389,8 @@ function intentSummary(intent: IntentRecord, merchant: string): Summary {
   return { merchant, lineItems: intent.lineItems, description: intent.description, amount: intent.amount, currency: intent.currency };
 }
 
-function intentForm(intent: IntentRecord, s: Summary, error: string | null, status = 200): Response {
-  return htmlPage(`Pay ${s.merchant}`, `${heading(s.merchant, "Payment")}${summaryHtml(s)}${cardForm(s, { action: `/pay/${intent.id}`, hidden: { client_secret: intent.clientSecret }, cancelUrl: intent.cancelUrl, error })}`, {
+function intentForm(intent: IntentRecord, s: Summary, error: FormError | null, status = 200, kept: KeptValues = {}): Response {
+  return htmlPage(`Pay ${s.merchant}`, `${heading(s.merchant, "Payment")}${summaryHtml(s)}${cardForm(s, { action: `/pay/${intent.id}`, hidden: { client_secret: intent.clientSecret }, cancelUrl: intent.cancelUrl, error, kept })}`, {
     status,
     formAction: [originOf(intent.returnUrl)],
   });
@@ -339,7 +414,7 @@ function payPages(): Hono<PagesEnv> {
     const session = await sessionGuard(c.env, intent, new URL(c.req.url).origin);
     if (session) return c.redirect(`/checkout/${session.id}`, 303);
     const s = intentSummary(intent, await merchantName(c.env, intent.merchantId));
-    if (intent.status === "requires_payment_method" || intent.status === "requires_confirmation") return intentForm(intent, s, intent.lastPaymentError ? errorMessage({ intent, error: null }) : null);
+    if (intent.status === "requires_payment_method" || intent.status === "requires_confirmation") return intentForm(intent, s, lastAttemptError(intent));
     if (intent.status === "requires_action" && intent.nextAction) {
       return messagePage(s, "Confirm with your bank", statusInWords("requires_action"), { link: { href: intent.nextAction.url, text: "Continue" } });
     }
@@ -366,7 +441,8 @@ function payPages(): Hono<PagesEnv> {
     try {
       card = await cardFrom(c.env, form, intent);
     } catch (err) {
-      if (err instanceof ApiError) return intentForm(intent, s, err.data.message, err.data.status === 402 ? 402 : 400);
+      // Nothing was attempted: the form again, at once, with what the shopper may keep.
+      if (err instanceof ApiError) return intentForm(intent, s, checkError(err), err.data.status === 402 ? 402 : 400, keptValues(form));
       throw err;
     }
     const origin = config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;
@@ -377,7 +453,7 @@ function payPages(): Hono<PagesEnv> {
       const back = returnLocation(after);
       return back ? c.redirect(back, 303) : intentDone(after, s);
     }
-    if (after.status === "requires_payment_method" || after.status === "requires_confirmation") return intentForm(after, s, errorMessage(outcome), outcome.error?.status === 402 ? 402 : 400);
+    if (after.status === "requires_payment_method" || after.status === "requires_confirmation") return intentForm(after, s, attemptError(outcome), outcome.error?.status === 402 ? 402 : 400, keptValues(form));
     return intentDone(after, s);
   });
   return pages;

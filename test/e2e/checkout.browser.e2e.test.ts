@@ -70,6 +70,13 @@ async function fillCard(page: Page, number: string): Promise<void> {
   await page.getByLabel(/cvc/i).fill("123");
 }
 
+/** The id of the element that has the focus. */
+const focusedId = async (page: Page) => String(await page.evaluate("document.activeElement ? document.activeElement.id : ''"));
+
+/** The text of what a field's aria-describedby names, as a screen reader reads it after the label. */
+const descriptionOf = async (page: Page, id: string) =>
+  String(await page.evaluate(`(() => { const ids = (document.getElementById(${JSON.stringify(id)}).getAttribute("aria-describedby") || "").split(" "); return ids.map((i) => document.getElementById(i)?.textContent ?? "").join(" ").trim(); })()`));
+
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 const noCspViolation = (t: Tab) => expect(t.console.filter((m) => /Content Security Policy|violates/i.test(m))).toEqual([]);
 
@@ -108,14 +115,46 @@ describe("hosted checkout in Chromium", () => {
     const alert = t.page.getByRole("alert");
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/declined/i);
-    // The number typed is not put back into the page.
+    // The number and CVC typed are not put back into the page; the expiry is.
     expect(await t.page.getByLabel(/card number/i).inputValue()).toBe("");
+    expect(await t.page.getByLabel(/cvc/i).inputValue()).toBe("");
+    expect(await t.page.getByLabel(/expiry/i).inputValue()).toBe("12 / 34");
+    // The card number (another card is asked for) is marked, described by the message, and focused.
+    expect(await t.page.getByLabel(/card number/i).getAttribute("aria-invalid")).toBe("true");
+    expect(await descriptionOf(t.page, "card-number")).toMatch(/declined/i);
+    expect(await focusedId(t.page)).toBe("card-number");
     await shot(t.page, "02-declined");
     await fillCard(t.page, "4242424242424242");
     await t.page.getByRole("button", { name: /^pay/i }).click();
     await t.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`);
     await shot(t.page, "03-retry-paid");
     expect((await stripe.checkout.sessions.retrieve(s.id)).status).toBe("complete");
+    await t.context.close();
+  });
+
+  it("a card number that fails its check: marked, described by the alert and focused, so the shopper types the number again at once; the expiry is kept", async () => {
+    const s = await newSession();
+    const t = await tab();
+    await t.page.goto(s.url ?? "");
+    await t.page.getByLabel(/card number/i).fill("4242 4242 4242 4241");
+    await t.page.getByLabel(/expiry/i).fill("11/34");
+    await t.page.getByLabel(/cvc/i).fill("123");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.getByRole("alert").waitFor();
+    expect(await focusedId(t.page)).toBe("card-number");
+    expect(await t.page.getByLabel(/card number/i).getAttribute("aria-invalid")).toBe("true");
+    expect(await descriptionOf(t.page, "card-number")).toBe("Your card number is incorrect.");
+    expect(await t.page.getByLabel(/expiry/i).inputValue()).toBe("11 / 34");
+    expect(await t.page.getByLabel(/expiry/i).getAttribute("aria-invalid")).toBeNull();
+    expect(await t.page.getByLabel(/cvc/i).inputValue()).toBe("");
+    expect(await t.page.content()).not.toMatch(/4241/);
+    await shot(t.page, "02b-check-failed-focus");
+    // Typed where the focus is: the number field.
+    await t.page.keyboard.type("4242424242424242");
+    await t.page.getByLabel(/cvc/i).fill("123");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`);
+    noCspViolation(t);
     await t.context.close();
   });
 
@@ -147,6 +186,8 @@ describe("hosted checkout in Chromium", () => {
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/authenticat/i);
     expect(new URL(t.page.url()).pathname).toBe(`/checkout/${s.id}/return`);
+    expect(await focusedId(t.page)).toBe("card-number");
+    expect(await descriptionOf(t.page, "card-number")).toMatch(/authenticat/i);
     await shot(t.page, "06-3ds-failed");
     await fillCard(t.page, "4242424242424242");
     await t.page.getByRole("button", { name: /^pay/i }).click();

@@ -1,0 +1,132 @@
+// The card form shown again after a failed submission, on the Checkout Session page and the bare
+// /pay page: the field in error is aria-invalid and described by the message (role=alert), the focus
+// starts there (autofocus: the pages have no script), and what the shopper typed that may be echoed
+// (the expiry, in its own shape) is kept, never the card number or the CVC.
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { hostedPaymentPageUrl } from "../../src/pages/urls";
+import { post, type PaymentIntentJson } from "../helpers";
+
+async function sessionPath(): Promise<string> {
+  const res = await post<{ url: string }>("/v1/checkout/sessions", {
+    mode: "payment",
+    line_items: [{ price_data: { currency: "usd", unit_amount: 1800, product_data: { name: "Tea" } }, quantity: 1 }],
+    success_url: "https://shop.example/thanks",
+    cancel_url: "https://shop.example/cart",
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return new URL(res.body.url).pathname;
+}
+
+function submit(path: string, fields: Record<string, string>): Promise<Response> {
+  const body = new URLSearchParams({ card_number: "4242 4242 4242 4242", expiry: "12 / 34", cvc: "123", ...fields });
+  return exports.default.fetch(new Request(`http://gateway.test${path}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body, redirect: "manual" }));
+}
+
+/** The attributes of the element with this id, by name (a name alone has the value ""). */
+function attributesOf(html: string, id: string): Record<string, string> {
+  const tag = new RegExp(`<(?:input|div)\\b[^>]*\\bid="${id}"[^>]*>`).exec(html)?.[0];
+  expect(tag, `no element #${id}`).toBeDefined();
+  const attrs: Record<string, string> = {};
+  for (const m of (tag ?? "").matchAll(/([a-z-]+)(?:="([^"]*)")?/g)) if (m[1]) attrs[m[1]] = m[2] ?? "";
+  return attrs;
+}
+
+/** The field in error is marked, described by the alert, and the only element focused on load. */
+function expectFieldInError(html: string, field: string): void {
+  const alert = attributesOf(html, "form-error");
+  expect(alert.role).toBe("alert");
+  expect(attributesOf(html, field)).toMatchObject({ "aria-invalid": "true", "aria-describedby": "form-error", autofocus: "" });
+  for (const other of ["card-number", "expiry", "cvc"].filter((f) => f !== field)) {
+    const attrs = attributesOf(html, other);
+    expect(attrs["aria-invalid"], other).toBeUndefined();
+    expect(attrs.autofocus, other).toBeUndefined();
+  }
+  expect(html.match(/\bautofocus\b/g)).toHaveLength(1);
+}
+
+describe("the card form after a failed check", () => {
+  it("a card number that fails its check is marked and focused; the expiry typed is kept, the number and CVC are not", async () => {
+    const path = await sessionPath();
+    const res = await submit(path, { card_number: "4242 4242 4242 4241", expiry: "7/2034", cvc: "918" });
+    expect(res.status).toBe(402);
+    const html = await res.text();
+    expectFieldInError(html, "card-number");
+    expect(html).toMatch(/<div id="form-error" role="alert"[^>]*>Your card number is incorrect\.<\/div>/);
+    expect(attributesOf(html, "expiry").value).toBe("07 / 34");
+    expect(attributesOf(html, "card-number").value).toBeUndefined();
+    expect(attributesOf(html, "cvc").value).toBeUndefined();
+    expect(html).not.toMatch(/4241|424242|918/);
+  });
+
+  it("an expiry or a CVC in error is the field marked and focused", async () => {
+    const path = await sessionPath();
+    const month = await (await submit(path, { expiry: "13 / 34" })).text();
+    expectFieldInError(month, "expiry");
+    expect(attributesOf(month, "expiry").value).toBe("13 / 34");
+    const cvc = await submit(path, { cvc: "12" });
+    expect(cvc.status).toBe(400);
+    const html = await cvc.text();
+    expectFieldInError(html, "cvc");
+    expect(attributesOf(html, "expiry").value).toBe("12 / 34");
+    expect(attributesOf(html, "cvc").value).toBeUndefined();
+  });
+
+  it("a card number typed into the expiry field is never echoed", async () => {
+    const path = await sessionPath();
+    const res = await submit(path, { expiry: "4242424242424242" });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expectFieldInError(html, "expiry");
+    expect(attributesOf(html, "expiry").value).toBeUndefined();
+    expect(html).not.toContain("42424242");
+  });
+
+  it("the /pay page marks the field and keeps the expiry the same way", async () => {
+    const pi = (await post<PaymentIntentJson>("/v1/payment_intents", { amount: 990, currency: "usd" })).body;
+    const path = new URL(hostedPaymentPageUrl("http://gateway.test", pi.id, pi.client_secret)).pathname;
+    const res = await submit(path, { client_secret: pi.client_secret, card_number: "4000 0000 0000 0003", expiry: "12/34", cvc: "777" });
+    expect(res.status).toBe(402);
+    const html = await res.text();
+    expectFieldInError(html, "card-number");
+    expect(attributesOf(html, "expiry").value).toBe("12 / 34");
+    expect(html).not.toMatch(/0000 0003|0000000000000003|777/);
+  });
+
+  it("a fresh form marks nothing and focuses nothing", async () => {
+    const html = await (await exports.default.fetch(`http://gateway.test${await sessionPath()}`)).text();
+    for (const field of ["card-number", "expiry", "cvc"]) {
+      expect(attributesOf(html, field)["aria-invalid"], field).toBeUndefined();
+      expect(attributesOf(html, field).value, field).toBeUndefined();
+    }
+    expect(html).not.toContain("autofocus");
+    expect(html).not.toContain('role="alert"');
+  });
+});
+
+describe("the card form after a declined attempt", () => {
+  it("a decline marks the card number (another card is asked for) and focuses it; the expiry is kept", async () => {
+    const res = await submit(await sessionPath(), { card_number: "4000 0000 0000 0002", expiry: "12 / 34", cvc: "918" });
+    expect(res.status).toBe(402);
+    const html = await res.text();
+    expectFieldInError(html, "card-number");
+    expect(html).toMatch(/role="alert"[^>]*>Your card was declined\. Try another card\.</);
+    expect(attributesOf(html, "expiry").value).toBe("12 / 34");
+    expect(html).not.toMatch(/0000 0002|4000000000000002|918/);
+  });
+
+  it("a failed 3D Secure challenge brings the shopper back to the form with the card number marked and focused", async () => {
+    const path = await sessionPath();
+    const challenge = (await submit(path, { card_number: "4000002760003184" })).headers.get("location") ?? "";
+    expect(new URL(challenge).pathname).toMatch(/^\/sandbox\/3ds\/pi_/);
+    const secret = new URL(challenge).searchParams.get("client_secret") ?? "";
+    const answered = await exports.default.fetch(
+      new Request(challenge, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `client_secret=${encodeURIComponent(secret)}&outcome=fail`, redirect: "manual" }),
+    );
+    const back = answered.headers.get("location") ?? "";
+    expect(new URL(back).pathname).toBe(`${path}/return`);
+    const html = await (await exports.default.fetch(back)).text();
+    expectFieldInError(html, "card-number");
+    expect(html).toContain("3D Secure failed");
+  });
+});
