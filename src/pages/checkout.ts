@@ -3,6 +3,8 @@
 //   the shopper comes back to GET /checkout/{cs_id}/return, which sends them on to success_url.
 // - GET/POST /pay/{pi_id}?client_secret=...: the page of a bare payment intent (hostedPaymentPageUrl),
 //   which sends the shopper to the intent's return_url once paid, and offers its cancel_url.
+// A declined attempt answers with a 303 to the form's GET page with ?error=<code> (redirect-after-POST);
+// a card the form's checks refuse (nothing attempted) gets the form again in the POST's own answer.
 // The card goes to the sandbox vault (test mode) and then to the intent's Durable Object, the only
 // place money moves; the number and CVC are never stored, logged or echoed back into the page.
 // Live mode would take the card with Stripe Elements instead (README, "Hosted checkout").
@@ -21,6 +23,7 @@ import type { OpOutcome, RequestContext } from "../intents/params";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { returnLocation } from "./return";
+import { hostedPaymentPageUrl } from "./urls";
 
 type PagesEnv = { Bindings: Env };
 
@@ -278,10 +281,24 @@ function lastAttemptError(intent: IntentRecord): FormError | null {
   return last ? { message: errorMessage({ intent, error: null }), field: fieldOf(last.code, last.type) } : null;
 }
 
-/** The error of an attempt the form's POST made, as the form shows it again. */
-function attemptError(outcome: Pick<OpOutcome, "error" | "intent">): FormError {
-  const error = outcome.error ?? outcome.intent?.lastPaymentError;
-  return { message: errorMessage(outcome), field: fieldOf(error?.code ?? "", error?.type ?? "card_error") };
+// Redirect-after-POST: a declined attempt answers with a 303 to the form's GET page with ?error=<code>,
+// so that Back and reload never offer to send the card again (the attempt is recorded on the intent,
+// whose last payment error the GET shows). Only a code travels, never what the shopper typed: the
+// typed expiry is kept only when the form is shown again in the POST's own answer, after a check
+// refused the card before anything was attempted (that answer stays a POST's: carrying the expiry
+// through a redirect would put card data in a URL, or need it stored somewhere until the GET).
+const ERROR_CODE = /^[a-z0-9_]{1,64}$/;
+
+function failureCode(outcome: Pick<OpOutcome, "error" | "intent">): string {
+  const code = outcome.error?.code ?? outcome.intent?.lastPaymentError?.code ?? "";
+  return ERROR_CODE.test(code) ? code : "payment_failed";
+}
+
+/** The error a GET page shows for ?error=<code>: the intent's last one when it has that code, else our own words (the query's text is never shown). */
+function redirectedError(intent: IntentRecord | null, code: string | undefined): FormError | null {
+  if (!code || !ERROR_CODE.test(code)) return null;
+  if (intent?.lastPaymentError?.code === code) return lastAttemptError(intent);
+  return { message: "The payment did not go through. Try another card.", field: "card-number" };
 }
 
 // ---- Checkout Sessions ----------------------------------------------------------------------------
@@ -329,7 +346,10 @@ function sessionPages(): Hono<PagesEnv> {
     const s = sessionSummary(row, await merchantName(c.env, row.merchantId));
     // A GET changes nothing: an overdue session shows as expired; the cron (or a POST) expires it.
     if (row.status !== "open" || isOverdue(row, Date.now())) return sessionClosed(isOverdue(row, Date.now()) ? { ...row, status: "expired" } : row, s);
-    return sessionForm(row, s, null);
+    // After a declined attempt (redirect-after-POST): what went wrong, read from the intent.
+    const code = c.req.query("error");
+    const intent = code ? await c.env.PAYMENT_INTENTS.get(c.env.PAYMENT_INTENTS.idFromName(row.paymentIntent)).retrieve({ merchantId: row.merchantId, livemode: row.livemode }, row.paymentIntent) : null;
+    return sessionForm(row, s, redirectedError(intent, code));
   });
 
   // Back from the 3DS challenge: on to success_url when paid, else the form with what went wrong.
@@ -377,7 +397,7 @@ function sessionPages(): Hono<PagesEnv> {
     // The session may have been paid in another tab meanwhile.
     const now = await sessionById(c.env.DB, row.id);
     if (now?.status === "complete") return c.redirect(successLocation(now), 303);
-    return sessionForm(row, s, attemptError(outcome), outcome.error?.status === 402 ? 402 : 400, keptValues(form));
+    return c.redirect(`/checkout/${encodeURIComponent(row.id)}?error=${failureCode(outcome)}`, 303);
   });
 
   return pages;
@@ -414,7 +434,10 @@ function payPages(): Hono<PagesEnv> {
     const session = await sessionGuard(c.env, intent, new URL(c.req.url).origin);
     if (session) return c.redirect(`/checkout/${session.id}`, 303);
     const s = intentSummary(intent, await merchantName(c.env, intent.merchantId));
-    if (intent.status === "requires_payment_method" || intent.status === "requires_confirmation") return intentForm(intent, s, lastAttemptError(intent));
+    if (intent.status === "requires_payment_method" || intent.status === "requires_confirmation") {
+      const code = c.req.query("error");
+      return intentForm(intent, s, code ? redirectedError(intent, code) : lastAttemptError(intent));
+    }
     if (intent.status === "requires_action" && intent.nextAction) {
       return messagePage(s, "Confirm with your bank", statusInWords("requires_action"), { link: { href: intent.nextAction.url, text: "Continue" } });
     }
@@ -453,7 +476,7 @@ function payPages(): Hono<PagesEnv> {
       const back = returnLocation(after);
       return back ? c.redirect(back, 303) : intentDone(after, s);
     }
-    if (after.status === "requires_payment_method" || after.status === "requires_confirmation") return intentForm(after, s, attemptError(outcome), outcome.error?.status === 402 ? 402 : 400, keptValues(form));
+    if (after.status === "requires_payment_method" || after.status === "requires_confirmation") return c.redirect(`${hostedPaymentPageUrl("", after.id, after.clientSecret)}&error=${failureCode(outcome)}`, 303);
     return intentDone(after, s);
   });
   return pages;

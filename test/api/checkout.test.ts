@@ -186,9 +186,11 @@ describe("the checkout page", () => {
 
   it("a decline shows its reason in role=alert and keeps the form; another card then pays and goes to success_url", async () => {
     const s = await session();
+    // Redirect-after-POST: the form's page says what went wrong, so Back and reload never resend the card.
     const declined = await pay(pagePath(s), "4000 0000 0000 0002");
-    expect(declined.status).toBe(402);
-    const html = await declined.text();
+    expect(declined.status).toBe(303);
+    expect(declined.headers.get("location")).toBe(`${pagePath(s)}?error=card_declined`);
+    const html = await (await exports.default.fetch(`http://gateway.test${declined.headers.get("location") ?? ""}`)).text();
     expect(html).toMatch(/<div [^>]*role="alert"[^>]*>[^<]*declined/i);
     expect(html).toContain("Card number");
     expect(html).not.toContain("4000 0000 0000 0002");
@@ -406,7 +408,7 @@ describe("the page of a bare payment intent", () => {
 describe("storage", () => {
   it("keeps no card number or CVC from the page in D1 or the intent's object", async () => {
     const s = await session();
-    expect((await pay(pagePath(s), "4000 0000 0000 0002", { cvc: "918" })).status).toBe(402);
+    expect((await pay(pagePath(s), "4000 0000 0000 0002", { cvc: "918" })).status).toBe(303);
     expect((await pay(pagePath(s), "5555 5555 5555 4444", { cvc: "918" })).status).toBe(303);
     const numbers = ["4000000000000002", "5555555555554444"];
     const tables = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'd1_%'").all<{ name: string }>();

@@ -106,7 +106,7 @@ describe("hosted checkout in Chromium", () => {
     await t.context.close();
   });
 
-  it("shows a decline in role=alert, then the shopper pays with another card", async () => {
+  it("shows a decline in role=alert, then the shopper pays with another card; Back then shows the page afresh, never Chrome's 'Confirm Form Resubmission'", async () => {
     const s = await newSession();
     const t = await tab();
     await t.page.goto(s.url ?? "");
@@ -115,10 +115,10 @@ describe("hosted checkout in Chromium", () => {
     const alert = t.page.getByRole("alert");
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/declined/i);
-    // The number and CVC typed are not put back into the page; the expiry is.
-    expect(await t.page.getByLabel(/card number/i).inputValue()).toBe("");
-    expect(await t.page.getByLabel(/cvc/i).inputValue()).toBe("");
-    expect(await t.page.getByLabel(/expiry/i).inputValue()).toBe("12 / 34");
+    // Redirect-after-POST: the decline is shown by the form's GET page, named by its code alone; nothing
+    // typed is put back into the page (the expiry would have had to travel in the URL).
+    expect(t.page.url()).toBe(`${gateway.origin}/checkout/${s.id}?error=card_declined`);
+    for (const field of [/card number/i, /expiry/i, /cvc/i]) expect(await t.page.getByLabel(field).inputValue()).toBe("");
     // The card number (another card is asked for) is marked, described by the message, and focused.
     expect(await t.page.getByLabel(/card number/i).getAttribute("aria-invalid")).toBe("true");
     expect(await descriptionOf(t.page, "card-number")).toMatch(/declined/i);
@@ -129,6 +129,14 @@ describe("hosted checkout in Chromium", () => {
     await t.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`);
     await shot(t.page, "03-retry-paid");
     expect((await stripe.checkout.sessions.retrieve(s.id)).status).toBe("complete");
+    // Back from the shop: the page of the declined attempt is a GET, loaded afresh: it says the session is paid.
+    await t.page.goBack();
+    expect(t.page.url()).toBe(`${gateway.origin}/checkout/${s.id}?error=card_declined`);
+    expect(await t.page.textContent("h1")).toBe("Payment complete");
+    expect(await t.page.getByLabel(/card number/i).count()).toBe(0);
+    await shot(t.page, "03b-back-after-paying");
+    expect(await intentAuthorizations(String(s.payment_intent))).toBe(1);
+    noCspViolation(t);
     await t.context.close();
   });
 

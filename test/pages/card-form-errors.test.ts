@@ -1,11 +1,12 @@
 // The card form shown again after a failed submission, on the Checkout Session page and the bare
 // /pay page: the field in error is aria-invalid and described by the message (role=alert), the focus
 // starts there (autofocus: the pages have no script), and what the shopper typed that may be echoed
-// (the expiry, in its own shape) is kept, never the card number or the CVC.
+// (the expiry, in its own shape) is kept, never the card number or the CVC. A declined attempt is
+// answered by a redirect to the form's GET page with ?error=<code> (redirect-after-POST).
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hostedPaymentPageUrl } from "../../src/pages/urls";
-import { post, type PaymentIntentJson } from "../helpers";
+import { get, post, type ListJson, type PaymentIntentJson, type TransactionJson } from "../helpers";
 
 async function sessionPath(): Promise<string> {
   const res = await post<{ url: string }>("/v1/checkout/sessions", {
@@ -105,14 +106,57 @@ describe("the card form after a failed check", () => {
 });
 
 describe("the card form after a declined attempt", () => {
-  it("a decline marks the card number (another card is asked for) and focuses it; the expiry is kept", async () => {
-    const res = await submit(await sessionPath(), { card_number: "4000 0000 0000 0002", expiry: "12 / 34", cvc: "918" });
-    expect(res.status).toBe(402);
-    const html = await res.text();
+  it("a decline answers with a redirect to the form's page (redirect-after-POST) carrying only its code; that page marks the card number and focuses it", async () => {
+    const path = await sessionPath();
+    const res = await submit(path, { card_number: "4000 0000 0000 0002", expiry: "12 / 34", cvc: "918" });
+    expect(res.status).toBe(303);
+    const location = res.headers.get("location") ?? "";
+    expect(location).toBe(`${path}?error=card_declined`);
+    const page = await exports.default.fetch(`http://gateway.test${location}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("cache-control")).toBe("no-store");
+    const html = await page.text();
     expectFieldInError(html, "card-number");
     expect(html).toMatch(/role="alert"[^>]*>Your card was declined\. Try another card\.</);
-    expect(attributesOf(html, "expiry").value).toBe("12 / 34");
+    // Nothing typed travels through the redirect: not even the expiry (it would be in the URL).
+    expect(attributesOf(html, "expiry").value).toBeUndefined();
     expect(html).not.toMatch(/0000 0002|4000000000000002|918/);
+  });
+
+  it("reloading the page a decline redirected to attempts nothing (a GET), and shows the same error", async () => {
+    const path = await sessionPath();
+    const location = (await submit(path, { card_number: "4000000000000002" })).headers.get("location") ?? "";
+    const sessionId = path.split("/").pop() ?? "";
+    const intentId = (await get<{ payment_intent: string }>(`/v1/checkout/sessions/${sessionId}`)).body.payment_intent;
+    const attempts = async () => (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${intentId}/transactions`)).body.data.length;
+    const before = await attempts();
+    expect(before).toBe(1);
+    for (let i = 0; i < 3; i++) expect(await (await exports.default.fetch(`http://gateway.test${location}`)).text()).toContain("Your card was declined.");
+    expect(await attempts()).toBe(before);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${intentId}`)).body.status).toBe("requires_payment_method");
+  });
+
+  it("the page shows only its own words for ?error: an unknown code is a generic message, anything else is ignored, never echoed", async () => {
+    const path = await sessionPath();
+    const unknown = await (await exports.default.fetch(`http://gateway.test${path}?error=card_declined`)).text();
+    // The intent holds no such error: our own generic words.
+    expect(unknown).toMatch(/role="alert"[^>]*>The payment did not go through\. Try another card\.</);
+    const odd = await (await exports.default.fetch(`http://gateway.test${path}?error=${encodeURIComponent("<b>Call 555-0100</b>")}`)).text();
+    expect(odd).not.toContain("555-0100");
+    expect(odd).not.toContain('role="alert"');
+  });
+
+  it("a decline on the /pay page redirects to its GET page with the code (the client secret it already had), which shows it", async () => {
+    const pi = (await post<PaymentIntentJson>("/v1/payment_intents", { amount: 990, currency: "usd" })).body;
+    const page = new URL(hostedPaymentPageUrl("http://gateway.test", pi.id, pi.client_secret));
+    const res = await submit(page.pathname, { client_secret: pi.client_secret, card_number: "4000000000000002", cvc: "918" });
+    expect(res.status).toBe(303);
+    const location = res.headers.get("location") ?? "";
+    expect(location).toBe(`${page.pathname}${page.search}&error=card_declined`);
+    const html = await (await exports.default.fetch(`http://gateway.test${location}`)).text();
+    expectFieldInError(html, "card-number");
+    expect(html).toContain("Your card was declined. Try another card.");
+    expect(html).not.toMatch(/4000000000000002|918/);
   });
 
   it("a failed 3D Secure challenge brings the shopper back to the form with the card number marked and focused", async () => {

@@ -55,7 +55,7 @@ describe("GET changes nothing", () => {
         calls += 1;
       }
       const secret = encodeURIComponent(pi.client_secret);
-      for (const page of [`/sandbox/3ds/${pi.id}?client_secret=${secret}`, `/connectors/return/${pi.id}?client_secret=${secret}`, `/connectors/return/${pi.id}?client_secret=${secret}&canceled=true`, `/pay/${pi.id}?client_secret=${secret}`]) {
+      for (const page of [`/sandbox/3ds/${pi.id}?client_secret=${secret}`, `/connectors/return/${pi.id}?client_secret=${secret}`, `/connectors/return/${pi.id}?client_secret=${secret}&canceled=true`, `/pay/${pi.id}?client_secret=${secret}`, `/pay/${pi.id}?client_secret=${secret}&error=card_declined`]) {
         const status = await open(`http://gateway.test${page}`, null);
         expect(status, page).toBeLessThan(500);
         calls += 1;
