@@ -270,6 +270,11 @@ function errorMessage(outcome: Pick<OpOutcome, "error" | "intent">): string {
   return `${message.replace(/\.?$/, ".")} Try another card.`;
 }
 
+/** The intent's last payment error in a shopper's words (for the pages that show an attempt's outcome), or null. */
+export function lastErrorInWords(intent: IntentRecord): string | null {
+  return intent.lastPaymentError ? errorMessage({ intent, error: null }) : null;
+}
+
 /** An error the form's own checks, or the vault's, found before anything was attempted: the form is shown again at once. */
 function checkError(err: ApiError): FormError {
   return { message: err.data.message, field: fieldOf(err.data.code ?? "", err.data.type) };

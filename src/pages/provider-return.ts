@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { hasPrefix, randomToken } from "../core/ids";
 import type { IntentRecord, IntentStatus } from "../core/types";
 import type { Env } from "../env";
-import { returnLocation } from "./return";
+import { onwardLink, returnLocation } from "./return";
 import { cspOrigin, escape, page, pageForm } from "./threeds";
 
 /** What a customer reads about their payment: plain words, never a raw status. */
@@ -45,10 +45,13 @@ export function waitsOnProvider(intent: IntentRecord): boolean {
   return waiting !== undefined && waiting.connector !== "sandbox" && waiting.providerReference !== null;
 }
 
+/** Where the payment stands (the intent has no return_url), with the way on to its own page: never a dead end. */
 async function resultPage(env: Env, intent: IntentRecord): Promise<Response> {
   const shop = await merchantName(env, intent.merchantId);
   const heading = shop ? `Your payment to ${escape(shop)}` : "Your payment";
-  return page("Payment", `<h1>${heading}</h1><p>${IN_WORDS[intent.status]}</p>`);
+  const link = await onwardLink(env, intent, shop);
+  const good = intent.status === "succeeded" || intent.status === "requires_capture" || intent.status === "processing";
+  return page("Payment", `<h1>${heading}</h1><p${good ? "" : ' role="alert"'}>${IN_WORDS[intent.status]}</p><p><a class="onward" href="${escape(link.href)}">${escape(link.text)}</a></p>`);
 }
 
 export function providerReturnPages(): Hono<{ Bindings: Env }> {

@@ -1,6 +1,11 @@
 // Sending the customer back to the merchant after a challenge or a provider's page, with Stripe's
-// query parameters: payment_intent, payment_intent_client_secret, redirect_status.
+// query parameters: payment_intent, payment_intent_client_secret, redirect_status; or, when the intent
+// has no return_url, on to the payment's own page on the gateway.
 import type { IntentRecord } from "../core/types";
+import type { Env } from "../env";
+import { isSessionIntent, sessionOfIntent } from "../checkout/sessions";
+import { merchantEnv } from "../db/shards";
+import { checkoutSessionPageUrl, hostedPaymentPageUrl } from "./urls";
 
 export function returnLocation(intent: IntentRecord): string | null {
   if (!intent.returnUrl) return null;
@@ -14,4 +19,25 @@ export function returnLocation(intent: IntentRecord): string | null {
   const method = intent.paymentMethod ?? intent.lastPaymentError?.paymentMethod;
   if (method?.type === "paypal") url.searchParams.set("token", intent.id);
   return url.toString();
+}
+
+/**
+ * The payment's own page on the gateway (a path), the way on from a result page when the intent has
+ * no return_url: its Checkout Session's page for a session's intent, else the intent's hosted payment
+ * page (/pay), which shows where the payment stands and takes another card after a decline. Only reads.
+ */
+export async function paymentPagePath(env: Env, intent: IntentRecord): Promise<string> {
+  if (isSessionIntent(intent)) {
+    const row = await sessionOfIntent(merchantEnv(env, intent.merchantId).DB, intent.id);
+    if (row) return checkoutSessionPageUrl("", row.id);
+  }
+  return hostedPaymentPageUrl("", intent.id, intent.clientSecret);
+}
+
+/** The link a result page offers: back to the merchant's return_url when there is one, else on to the payment's own page. */
+export async function onwardLink(env: Env, intent: IntentRecord, merchant: string | null): Promise<{ href: string; text: string }> {
+  const back = returnLocation(intent);
+  if (back) return { href: back, text: merchant ? `Back to ${merchant}` : "Back to the shop" };
+  const retry = intent.status === "requires_payment_method" || intent.status === "requires_confirmation";
+  return { href: await paymentPagePath(env, intent), text: retry ? "Pay with another card" : "View your payment" };
 }

@@ -1,15 +1,17 @@
 // The sandbox's 3D Secure challenge page. `next_action.redirect_to_url.url` sends the customer here;
 // they approve or fail the challenge, the intent's DO completes the payment, and the browser goes
 // back to the merchant's return_url with Stripe's query parameters (payment_intent,
-// payment_intent_client_secret, redirect_status).
+// payment_intent_client_secret, redirect_status). Without a return_url the page says how it ended and
+// links on to the payment's own page (the session's, or /pay), where another card can be tried.
 import { Hono } from "hono";
 import { hasPrefix } from "../core/ids";
 import type { Env } from "../env";
 import { readBodyParams } from "../http/body";
-import { returnLocation } from "./return";
+import { onwardLink, returnLocation } from "./return";
+import type { IntentRecord } from "../core/types";
 import { completeFromIntent, sessionGuard } from "../checkout/sessions";
 import { merchantEnv } from "../db/shards";
-import { formatMoney, merchantName, statusInWords } from "./checkout";
+import { formatMoney, lastErrorInWords, merchantName, statusInWords } from "./checkout";
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
@@ -35,7 +37,7 @@ function page(title: string, body: string, status = 200, options: PageOptions = 
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>${escape(title)}</title><style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}
 button{font:inherit;padding:.6rem 1.2rem;margin:.3rem .6rem .3rem 0;border-radius:.4rem;border:1px solid #888;cursor:pointer}
-.approve{background:#0a7d32;color:#fff}.fail{background:#b3261e;color:#fff}.muted{color:#666;font-size:.9rem}</style></head>
+.approve{background:#0a7d32;color:#fff}.fail{background:#b3261e;color:#fff}.muted{color:#666;font-size:.9rem}.onward{display:inline-block;margin-top:.5rem}</style></head>
 <body>${body}</body></html>`;
   return new Response(html, {
     status,
@@ -55,6 +57,33 @@ function stub(env: Env, id: string) {
 
 
 const notFound = () => page("Not found", "<h1>Challenge not found</h1><p>This link is not valid.</p>", 404);
+
+/** The outcome in plain words, announced when it is not good news, and the way on (never a dead end). */
+async function outcomePage(env: Env, intent: IntentRecord, heading: string, message: string, ok: boolean): Promise<Response> {
+  const merchant = await merchantName(env, intent.merchantId);
+  const link = await onwardLink(env, intent, merchant);
+  return page(
+    heading,
+    `<p class="muted">${escape(merchant)}</p><h1>${escape(heading)}</h1><p${ok ? "" : ' role="alert"'}>${escape(message)}</p>` +
+      `<p><a class="onward" href="${escape(link.href)}">${escape(link.text)}</a></p>`,
+  );
+}
+
+/** The page after the challenge's answer when there is no return_url to send the shopper to. */
+function challengeOutcome(env: Env, intent: IntentRecord): Promise<Response> {
+  switch (intent.status) {
+    case "succeeded":
+    case "requires_capture":
+      return outcomePage(env, intent, "Payment complete", `Your payment of ${formatMoney(intent.amount, intent.currency)} has been made. Thank you!`, true);
+    case "processing":
+      return outcomePage(env, intent, "Payment processing", statusInWords("processing"), true);
+    case "requires_payment_method":
+    case "requires_confirmation":
+      return outcomePage(env, intent, "Payment not completed", `${lastErrorInWords(intent) ?? "The payment did not go through. Try another card."} Nothing was charged.`, false);
+    default:
+      return outcomePage(env, intent, "Payment", statusInWords(intent.status), false);
+  }
+}
 
 /** A page's form POST, or the plain "Bad request" page when its body cannot be read. */
 async function pageForm(request: Request): Promise<Record<string, unknown> | Response> {
@@ -76,10 +105,8 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
     if (!hasPrefix(id, "pi") || !secret) return notFound();
     const intent = await stub(c.env, id).retrieveWithClientSecret(id, secret);
     if (!intent) return notFound();
-    if (intent.status !== "requires_action") {
-      const merchant = await merchantName(c.env, intent.merchantId);
-      return page("Authentication complete", `<p class="muted">${escape(merchant)}</p><h1>Nothing to confirm</h1><p>${escape(statusInWords(intent.status))}</p>`);
-    }
+    // Answered already (Back, or a second tab): where the payment stands, and the way on.
+    if (intent.status !== "requires_action") return outcomePage(c.env, intent, "Nothing to confirm", statusInWords(intent.status), true);
     const amount = formatMoney(intent.amount, intent.currency);
     const details = intent.paymentMethod?.card;
     const card = details ? `${escape(details.brand)} •••• ${escape(details.last4)}` : "your card";
@@ -119,11 +146,7 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
     await completeFromIntent(merchantEnv(c.env, intent.merchantId), intent, new URL(c.req.url).origin);
     const location = returnLocation(intent);
     if (location) return c.redirect(location, 303);
-    const merchant = await merchantName(c.env, intent.merchantId);
-    return page(
-      "Authentication complete",
-      `<p class="muted">${escape(merchant)}</p><h1>Authentication ${outcome === "approve" ? "completed" : "failed"}</h1><p>${escape(statusInWords(intent.status))}</p>`,
-    );
+    return challengeOutcome(c.env, intent);
   });
 
   return pages;

@@ -291,6 +291,33 @@ describe("a /v1 payment intent's pages in Chromium", () => {
     await t.context.close();
   });
 
+  it("/pay without a return_url: a failed 3DS challenge says so and links back to the payment page, where another card pays", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 1250, currency: "eur", description: "Concert ticket" });
+    const t = await tab();
+    await t.page.goto(`${gateway.origin}/pay/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret ?? "")}`);
+    await fillCard(t.page, "4000 0027 6000 3184");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.getByRole("button", { name: "Fail authentication" }).click();
+    await t.page.getByRole("heading", { name: "Payment not completed" }).waitFor();
+    expect(await t.page.getByRole("alert").textContent()).toMatch(/3D Secure failed.*Nothing was charged/);
+    await shot(t.page, "12-pay-3ds-failed-no-return-url");
+    await t.page.getByRole("link", { name: "Pay with another card" }).click();
+    await t.page.waitForURL((url) => url.pathname === `/pay/${pi.id}`);
+    expect(await focusedId(t.page)).toBe("card-number");
+    expect(await descriptionOf(t.page, "card-number")).toMatch(/3D Secure failed/);
+    await fillCard(t.page, "4000 0027 6000 3184");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.getByRole("button", { name: "Complete authentication" }).click();
+    await t.page.getByRole("heading", { name: "Payment complete" }).waitFor();
+    expect(await t.page.textContent("body")).toContain("Your payment of €12.50 has been made.");
+    await t.page.getByRole("link", { name: "View your payment" }).click();
+    await t.page.waitForURL((url) => url.pathname === `/pay/${pi.id}`);
+    expect(await t.page.textContent("body")).toContain("This payment has been made");
+    noCspViolation(t);
+    expect((await stripe.paymentIntents.retrieve(pi.id)).status).toBe("succeeded");
+    await t.context.close();
+  });
+
   it("the hosted page of a bare intent (/pay) takes the card and returns to return_url", async () => {
     const pi = await stripe.paymentIntents.create({ amount: 990, currency: "usd", return_url: `${shopOrigin}/return`, description: "Gift card" });
     const t = await tab();

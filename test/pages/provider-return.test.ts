@@ -83,6 +83,8 @@ describe("provider return page", () => {
     const html = await res.text();
     expect(html).toContain("Merchant A");
     expect(html).not.toMatch(/requires_action|requires_confirmation|requires_payment_method/);
+    // Not a dead end: the payment's own page (here it leads on to the challenge).
+    expect(html).toContain(`<a class="onward" href="/pay/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}">View your payment</a>`);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const wrong = await exports.default.fetch(new Request(`http://gateway.test/connectors/return/${pi.id}?client_secret=nope`, { redirect: "manual" }));
     expect(wrong.status).toBe(404);

@@ -81,19 +81,51 @@ describe("sandbox 3DS challenge", () => {
     expect((await answer(url, "maybe", pi.client_secret)).status).toBe(400);
   });
 
-  it("without a return_url the page shows the result", async () => {
+  it("without a return_url the page shows the result and links on to the payment's page (no dead end)", async () => {
     const res = await createIntent({ payment_method: "pm_card_threeDSecure2Required", confirm: true });
     const pi = res.body;
     const done = await answer(pi.next_action?.url ?? "", "approve", pi.client_secret);
     expect(done.status).toBe(200);
     const html = await done.text();
-    // Plain words and the merchant's name, never a raw status.
-    expect(html).toContain("This payment has been made");
+    // Plain words, the amount as the pages write it and the merchant's name, never a raw status.
+    expect(html).toContain("<h1>Payment complete</h1>");
+    expect(html).toContain("Your payment of $20.00 has been made. Thank you!");
     expect(html).toContain("Merchant A");
     expect(html).not.toMatch(/succeeded|requires_/);
+    const payPage = `/pay/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}`;
+    expect(html).toContain(`<a class="onward" href="${payPage}">View your payment</a>`);
+    expect(await (await exports.default.fetch(`http://gateway.test${payPage}`)).text()).toContain("This payment has been made");
+    // The challenge's page again (Back): nothing to confirm, and the same way on.
     const again = await (await exports.default.fetch(pi.next_action?.url ?? "")).text();
     expect(again).toContain("Nothing to confirm");
+    expect(again).toContain(`href="${payPage}"`);
     expect(again).not.toMatch(/succeeded|requires_/);
+  });
+
+  it("a failed challenge without a return_url says so (role=alert, nothing charged) and links to the payment page, where another card can be tried", async () => {
+    const pi = (await createIntent({ payment_method: "pm_card_threeDSecure2Required", confirm: true })).body;
+    const failed = await answer(pi.next_action?.url ?? "", "fail", pi.client_secret);
+    expect(failed.status).toBe(200);
+    const html = await failed.text();
+    expect(html).toContain("<h1>Payment not completed</h1>");
+    expect(html).toMatch(/<p role="alert">Your bank could not authenticate the payment \(3D Secure failed\)\. Try another card\. Nothing was charged\.<\/p>/);
+    const payPage = `/pay/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}`;
+    expect(html).toContain(`<a class="onward" href="${payPage}">Pay with another card</a>`);
+    const form = await (await exports.default.fetch(`http://gateway.test${payPage}`)).text();
+    expect(form).toContain("3D Secure failed");
+    expect(form).toMatch(/<input id="card-number"[^>]*aria-invalid="true"/);
+  });
+
+  it("the challenge's page, once answered, links back to the merchant's return_url when there is one", async () => {
+    const pi = await startChallenge();
+    await answer(pi.next_action?.url ?? "", "approve", pi.client_secret);
+    const again = await (await exports.default.fetch(pi.next_action?.url ?? "")).text();
+    expect(again).toContain("Nothing to confirm");
+    const link = /<a class="onward" href="([^"]+)">([^<]+)<\/a>/.exec(again);
+    expect(link?.[2]).toBe("Back to Demo Merchant A");
+    const href = new URL((link?.[1] ?? "").replaceAll("&#38;", "&"));
+    expect(href.origin + href.pathname).toBe("https://shop.example/return");
+    expect(Object.fromEntries(href.searchParams)).toEqual({ cart: "9", payment_intent: pi.id, payment_intent_client_secret: pi.client_secret, redirect_status: "succeeded" });
   });
 
   it("lets the challenge's form lead to a cross-origin return_url (form-action covers the 303's target)", async () => {
