@@ -128,7 +128,8 @@
       body.appendChild(tr);
     });
     if (!rows.length) body.appendChild(el("tr", null, el("td", { colspan: String(columns.length), text: "Nothing here." })));
-    return el("table", null, el("thead", null, head), body);
+    // Wider than a phone: the table scrolls sideways inside its own area, the page never does.
+    return el("div", { class: "table-wrap" }, el("table", null, el("thead", null, head), body));
   }
   function button(label, onclick) { return el("button", { type: "button", onclick: onclick, text: label }); }
 

@@ -19,11 +19,13 @@ header strong{font-size:1.05rem}#who button{margin-left:.5rem}
 nav{display:flex;flex-wrap:wrap;gap:.2rem .9rem;align-items:center;padding:.5rem 1rem;background:#fff;border-bottom:1px solid #e3e8ee}
 nav a{color:#3c4257;text-decoration:none}nav a.current{color:#635bff;font-weight:600}nav input{width:14rem}
 main{padding:1rem;max-width:72rem}table{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0}
+.table-wrap{overflow-x:auto;max-width:100%;margin:.5rem 0}.table-wrap table{margin:0}
+h1,h2,dd,#flash{overflow-wrap:break-word}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e8ee;font-size:.9rem}tr.link{cursor:pointer}tr.link:hover,tr.link:focus{background:#f0f3ff}tr.link:focus{outline:2px solid #635bff;outline-offset:-2px}
 button{font:inherit;padding:.25rem .7rem;margin:.1rem .2rem;border:1px solid #635bff;background:#635bff;color:#fff;border-radius:4px;cursor:pointer}
 input,select{font:inherit;padding:.25rem .4rem;border:1px solid #c1c9d2;border-radius:4px}
 .filters,.inline{display:flex;gap:.6rem;align-items:center;flex-wrap:wrap;margin:.5rem 0}.actions{margin:.8rem 0}
-.facts{display:grid;grid-template-columns:8rem 1fr;gap:.2rem .8rem}.facts dt{color:#697386}.facts dd{margin:0}
+.facts{display:grid;grid-template-columns:8rem minmax(0,1fr);gap:.2rem .8rem}.facts dt{color:#697386}.facts dd{margin:0}
 .signin{max-width:26rem;margin:3rem auto;background:#fff;padding:1.5rem;border-radius:8px;border:1px solid #e3e8ee;display:grid;gap:.6rem}
 .hint{color:#697386;font-size:.85rem}.error{color:#b42318}#flash.ok{color:#0e6245}#flash.error{color:#b42318}#flash{padding:0 1rem;min-height:1.2rem}
 .card{background:#fff;border:1px solid #e3e8ee;border-radius:6px;padding:.6rem 1rem;margin:.6rem 0}.card h2{font-size:1rem;margin:.2rem 0}

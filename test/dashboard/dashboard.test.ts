@@ -39,4 +39,14 @@ describe("GET /dashboard", () => {
     expect(js).toContain('"/replay"');
     expect(js).toContain('can("webhooks.manage") ? replayForm(id)');
   });
+
+  it("every table is wrapped in an area that scrolls sideways (overflow-x:auto), so on a phone the page itself never does", async () => {
+    const css = await (await exports.default.fetch("http://gateway.test/dashboard/app.css")).text();
+    expect(css).toMatch(/\.table-wrap\{overflow-x:auto;max-width:100%/);
+    // Long ids in headings and facts break rather than widen the page.
+    expect(css).toContain("h1,h2,dd,#flash{overflow-wrap:break-word}");
+    const js = await (await exports.default.fetch("http://gateway.test/dashboard/app.js")).text();
+    expect(js).toContain('return el("div", { class: "table-wrap" }, el("table", null,');
+    expect(js.match(/el\("table"/g)).toHaveLength(1);
+  });
 });

@@ -28,8 +28,8 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function signedIn(credential: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+async function signedIn(credential: string, viewport = { width: 1200, height: 900 }): Promise<Page> {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   await page.goto(`${gateway}/dashboard`);
   await page.getByLabel("API key or token").fill(credential);
@@ -155,5 +155,47 @@ describe("dashboard", () => {
     await admin.screenshot({ path: path.join(ARTIFACTS, "psp-health.png"), fullPage: true });
     await merchant.context().close();
     await admin.context().close();
+  });
+
+  it("on a 375 px wide phone only a table's own area scrolls sideways, never the page", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 1990, currency: "usd", payment_method: "pm_card_visa", confirm: true, metadata: { order_id: "order-phone-375" } });
+    const page = await signedIn(KEY, { width: 375, height: 740 });
+    const pageWidth = async () => Number(await page.evaluate("document.documentElement.scrollWidth"));
+    // Every table sits in a wrapper that scrolls it (overflow-x:auto); the first wider than the screen proves it.
+    const tables = async () =>
+      JSON.parse(
+        String(
+          await page.evaluate(
+            `JSON.stringify([...document.querySelectorAll("main table")].map((t) => { const w = t.parentElement; return { wrapped: w.classList.contains("table-wrap"), overflow: getComputedStyle(w).overflowX, scrolls: w.scrollWidth > w.clientWidth, within: w.getBoundingClientRect().right <= 375 }; }))`,
+          ),
+        ),
+      ) as { wrapped: boolean; overflow: string; scrolls: boolean; within: boolean }[];
+    const pages = ["Payments", "Failed payments", "Refund approvals", "Customers", "Subscriptions", "Webhooks", "Events", "PSP health", "API keys"];
+    for (const name of pages) {
+      const link = page.getByRole("link", { name, exact: true });
+      await link.click();
+      await expect
+        .poll(async () => (await link.getAttribute("class")) === "current" && !/^Loading/.test(await page.locator("#main").innerText()), { timeout: 30_000 })
+        .toBe(true);
+      expect(await pageWidth(), name).toBeLessThanOrEqual(375);
+      for (const t of await tables()) expect(t, name).toMatchObject({ wrapped: true, overflow: "auto", within: true });
+    }
+    await page.getByRole("link", { name: "Payments", exact: true }).click();
+    await page.getByRole("cell", { name: pi.id, exact: true }).waitFor();
+    expect(await pageWidth()).toBeLessThanOrEqual(375);
+    const payments = await tables();
+    expect(payments[0]).toMatchObject({ wrapped: true, scrolls: true, within: true });
+    // The table's area scrolls; the page does not.
+    await page.evaluate(`document.querySelector(".table-wrap").scrollLeft = 200`);
+    expect(Number(await page.evaluate(`document.querySelector(".table-wrap").scrollLeft`))).toBeGreaterThan(0);
+    expect(Number(await page.evaluate("window.scrollX"))).toBe(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, "payments-375.png"), fullPage: true });
+    await page.goto(`${gateway}/dashboard#/payments/${pi.id}`);
+    await page.getByRole("heading", { name: `Payment ${pi.id}` }).waitFor();
+    await page.getByText(/^attempt: authorize succeeded$/).waitFor();
+    expect(await pageWidth()).toBeLessThanOrEqual(375);
+    for (const t of await tables()) expect(t).toMatchObject({ wrapped: true, within: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, "payment-375.png"), fullPage: true });
+    await page.context().close();
   });
 });
