@@ -81,7 +81,12 @@ input:focus{outline:2px solid #2f5bea;outline-offset:1px}input[aria-invalid=true
 button{width:100%;font:inherit;font-weight:700;margin-top:1.25rem;padding:.8rem;border:0;border-radius:.4rem;background:#2f5bea;color:#fff;cursor:pointer}
 .alert{background:#fdecea;color:#8a1c12;border:1px solid #f3b8b1;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
 .done{background:#e8f5ec;color:#14532d;border:1px solid #b7dfc3;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
-.cancel{display:block;text-align:center;margin-top:1rem;color:#2f5bea}.muted{color:#666;font-size:.85rem;margin-top:1rem}`;
+.cancel{display:block;text-align:center;margin-top:1rem;color:#2f5bea}.muted{color:#666;font-size:.85rem;margin-top:1rem}
+:root{color-scheme:light dark}
+@media (prefers-color-scheme:dark){body{color:#e6e7ea;background:#111214}main{background:#1b1c20;border-color:#30323a}
+.merchant{color:#b4b7bf}.qty,.muted{color:#a3a7b0}tr.total td{border-color:#30323a}input{background:#24262c;color:#e6e7ea;border-color:#555a64}
+input[aria-invalid=true]{border-color:#ff8a80}.alert{background:#3b1512;color:#ffb4ab;border-color:#7a2d26}.done{background:#0f2a1a;color:#a8e5bb;border-color:#235c39}
+.cancel{color:#9db2ff}input:focus{outline-color:#9db2ff}}`;
 
 interface PageOptions {
   status?: number;

@@ -244,6 +244,30 @@ describe("hosted checkout in Chromium", () => {
     await two.context.close();
   });
 
+  it("follows the shopper's dark scheme: dark page, light text, the form's fields readable", async () => {
+    const s = await newSession();
+    const context = await browser.newContext({ viewport: { width: 375, height: 740 }, colorScheme: "dark" });
+    const page = await context.newPage();
+    await page.goto(s.url ?? "");
+    const colours = (selector: string) => page.evaluate(`(() => { const st = getComputedStyle(document.querySelector(${JSON.stringify(selector)})); return [st.backgroundColor, st.color]; })()`) as Promise<[string, string]>;
+    // Relative luminance from "rgb(r, g, b)".
+    const lum = (rgb: string) => {
+      const [r = 0, g = 0, b = 0] = (rgb.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((v) => {
+        const c = Number(v) / 255;
+        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const contrast = (a: string, b: string) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+    const [mainBg, mainText] = await colours("main");
+    expect(lum(mainBg)).toBeLessThan(0.05);
+    expect(contrast(mainBg, mainText)).toBeGreaterThanOrEqual(7);
+    const [inputBg, inputText] = await colours("#card-number");
+    expect(contrast(inputBg, inputText)).toBeGreaterThanOrEqual(7);
+    await shot(page, "09c-phone-375-dark");
+    await context.close();
+  });
+
   it("is usable on a 375 px wide phone screen", async () => {
     const s = await newSession();
     const t = await tab({ width: 375, height: 740 });
