@@ -45,7 +45,12 @@ export class Writes {
    * The event of the change just added: inserted only if that change (or the event before it, itself
    * so guarded) changed a row. `idParts` make the id: a retried change makes the same event, once.
    */
-  async event(type: BillingEventType, object: object, idParts: string[] | null, options: { guarded?: boolean; requestId?: string | null } = {}): Promise<this> {
+  async event(
+    type: BillingEventType,
+    object: object,
+    idParts: string[] | null,
+    options: { guarded?: boolean; requestId?: string | null; previousAttributes?: Record<string, unknown> } = {},
+  ): Promise<this> {
     const record: EventRecord = {
       id: idParts ? await derivedId("evt", type, ...idParts) : randomId("evt"),
       type,
@@ -55,6 +60,7 @@ export class Writes {
       object: object as Record<string, unknown>,
       requestId: options.requestId ?? null,
       idempotencyKey: null,
+      ...(options.previousAttributes !== undefined ? { previousAttributes: options.previousAttributes } : {}),
     };
     const guard = options.guarded === false ? "1" : "changes() > 0";
     this.statements.push(

@@ -60,8 +60,11 @@ export interface EventJson {
   api_version: string | null;
   created: number;
   created_ms: number;
-  /** Stripe's `object`, and seed 001's `payment_intent_id` and `order_id` beside it. */
-  data: { object: Record<string, unknown>; payment_intent_id: string | null; order_id: string | null };
+  /**
+   * Stripe's `object` (and, on a *.updated event, `previous_attributes`), and seed 001's
+   * `payment_intent_id` and `order_id` beside them.
+   */
+  data: { object: Record<string, unknown>; previous_attributes?: Record<string, unknown>; payment_intent_id: string | null; order_id: string | null };
   livemode: boolean;
   pending_webhooks: number;
   request: { id: string | null; idempotency_key: string | null };
@@ -91,6 +94,7 @@ export function renderEvent(event: EventRecord, pendingWebhooks: number, apiVers
     created_ms: event.created,
     data: {
       object: event.object,
+      ...(event.previousAttributes !== undefined ? { previous_attributes: event.previousAttributes } : {}),
       payment_intent_id: intentOf(event),
       order_id: event.orderId !== undefined ? event.orderId : event.object.object === "payment_intent" ? stringOrNull(event.object.order_id) : null,
     },
@@ -99,4 +103,27 @@ export function renderEvent(event: EventRecord, pendingWebhooks: number, apiVers
     request: { id: event.requestId, idempotency_key: event.idempotencyKey },
     type: event.type,
   };
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * Stripe's `data.previous_attributes` of a *.updated event: the values `before` had of what differs in
+ * `after`, the two being the object rendered before and after the change. A nested object (metadata,
+ * an address) gives only its keys that changed, a key added having been null (`{"metadata":
+ * {"tier": null}}`, as Stripe sends); an array that changed is given whole.
+ */
+export function previousAttributes(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
+  const previous: Record<string, unknown> = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const was = key in before ? before[key] : null;
+    const now = key in after ? after[key] : null;
+    if (isPlainObject(was) && isPlainObject(now)) {
+      const inner = previousAttributes(was, now);
+      if (Object.keys(inner).length > 0) previous[key] = inner;
+    } else if (JSON.stringify(was) !== JSON.stringify(now)) {
+      previous[key] = was === undefined ? null : was;
+    }
+  }
+  return previous;
 }

@@ -302,6 +302,8 @@ export interface EventRecord {
   livemode: boolean;
   /** The object the event is about, rendered in the canonical /v1 shape at the time of the event. */
   object: Record<string, unknown>;
+  /** Stripe's `data.previous_attributes` of a *.updated event: what the object's changed fields were before. */
+  previousAttributes?: Record<string, unknown>;
   requestId: string | null;
   idempotencyKey: string | null;
   /** Seed 001's references beside Stripe's `data.object` (absent on events of objects without an intent). */

@@ -260,13 +260,12 @@ export function registerCustomers(app: App): void {
         const id = params.id ?? "";
         // Computed on the row as read and written only if it is still that row, with customer.updated
         // in the same transaction; someone else wrote first: read and computed again (writeCompared).
-        const written = await writeCompared(
-          c.env,
-          customers,
-          "customer",
+        const written = await writeCompared(c.env, {
+          table: customers,
+          resource: "customer",
           id,
-          () => liveCustomer(c.env.DB, principal, id, "id"),
-          async (row) => {
+          read: () => liveCustomer(c.env.DB, principal, id, "id"),
+          plan: async (row) => {
             const defaultPaymentMethod = await resolveDefault(c, principal, row, body.invoice_settings?.default_payment_method);
             const changes: Partial<CustomerRow> = {};
             const guards: SQL[] = [];
@@ -287,8 +286,8 @@ export function registerCustomers(app: App): void {
             // Nothing to change: nothing is written, and no customer.updated (as at Stripe).
             return Object.keys(changes).length === 0 ? undefined : { changes, guards };
           },
-          async (row) => ({ type: "customer.updated", object: renderCustomer(row), requestId: c.get("requestId") }),
-        );
+          event: { type: "customer.updated", render: renderCustomer, requestId: c.get("requestId") },
+        });
         return { status: 200, body: renderCustomer(written) };
       }),
   );
@@ -479,19 +478,18 @@ export function registerCustomers(app: App): void {
  */
 export async function setDefault(c: Ctx, row: CustomerRow, paymentMethod: string | null): Promise<CustomerRow> {
   try {
-    return await writeCompared(
-      c.env,
-      customers,
-      "customer",
-      row.id,
-      async () => {
+    return await writeCompared(c.env, {
+      table: customers,
+      resource: "customer",
+      id: row.id,
+      read: async () => {
         const [now] = await db(c.env.DB).select().from(customers).where(and(eq(customers.id, row.id), eq(customers.deleted, false))).limit(1);
         if (!now) throw new CustomerGone();
         return now;
       },
-      async () => ({ changes: { defaultPaymentMethod: paymentMethod } }),
-      async (written) => ({ type: "customer.updated", object: renderCustomer(written), requestId: c.get("requestId") }),
-    );
+      plan: async () => ({ changes: { defaultPaymentMethod: paymentMethod } }),
+      event: { type: "customer.updated", render: renderCustomer, requestId: c.get("requestId") },
+    });
   } catch (err) {
     if (err instanceof CustomerGone) return { ...row, defaultPaymentMethod: paymentMethod };
     throw err;

@@ -44,6 +44,10 @@ export const EventSchema: z.ZodType<EventJson> = z
     created_ms: z.number().int(),
     data: z.object({
       object: z.record(z.string(), z.unknown()),
+      previous_attributes: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .describe("On a *.updated event only: the changed fields' values before the change (a nested object gives its changed keys, null for one added)."),
       payment_intent_id: z.string().nullable().describe("Seed 001: the payment intent the event is about, beside Stripe's `object`."),
       order_id: z.string().nullable().describe("Seed 001: that intent's `order_id`."),
     }),

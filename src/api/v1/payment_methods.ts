@@ -112,13 +112,12 @@ export function registerPaymentMethods(app: App): void {
         // Computed on the row as read and written only if it is still that row (an attach, detach or
         // another update meanwhile is never written back), with payment_method.updated in the same
         // transaction; someone else wrote first: read and computed again (writeCompared).
-        const written = await writeCompared(
-          c.env,
-          paymentMethods,
-          "payment_method",
+        const written = await writeCompared(c.env, {
+          table: paymentMethods,
+          resource: "payment_method",
           id,
-          () => findPaymentMethod(c.env.DB, principal, id, "id"),
-          async (row) => {
+          read: () => findPaymentMethod(c.env.DB, principal, id, "id"),
+          plan: async (row) => {
             const details = parseDetails(row);
             const changes: Partial<PaymentMethodRow> = {};
             if (body.card && details.card) {
@@ -133,8 +132,8 @@ export function registerPaymentMethods(app: App): void {
             if (body.metadata) changes.metadata = JSON.stringify(mergeMetadata(parseMetadata(row.metadata), body.metadata));
             return Object.keys(changes).length === 0 ? undefined : { changes };
           },
-          async (row) => ({ type: "payment_method.updated", object: renderPaymentMethodRow(row), requestId: c.get("requestId") }),
-        );
+          event: { type: "payment_method.updated", render: renderPaymentMethodRow, requestId: c.get("requestId") },
+        });
         return { status: 200, body: renderPaymentMethodRow(written) };
       }),
   );

@@ -1,10 +1,12 @@
-// Updates that write only what they change, in one statement on the row as it is then: metadata is
-// merged by SQLite on the stored JSON (a JSON merge patch) and its limit checked on the result, so
-// concurrent updates never write back each other's columns or keys from a stale read.
+// Updates that never write back each other's columns or metadata keys from a stale read. writeCompared
+// (customers, payment methods): computed on the row as read, written only if the row is still that one,
+// with the update's event in the same batch. writeGuarded (the others): one statement on the row as it
+// is then, metadata merged by SQLite on the stored JSON (a JSON merge patch), its limit checked on the result.
 import { and, getTableColumns, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn, SQLiteTable, SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { db as drizzle } from "../../billing/store";
 import { Writes, type BillingEventType } from "../../billing/writes";
+import { previousAttributes } from "../../core/events";
 import type { Env } from "../../env";
 import { ApiError, lockTimeout } from "../../core/errors";
 import type { Metadata } from "../../core/types";
@@ -57,7 +59,7 @@ export async function writeGuarded<T>(resource: string, id: string, write: () =>
 }
 
 /** Stripe's 429 lock_timeout for an update that kept losing to concurrent ones (its clients retry it). */
-function heldBack(resource: string, id: string, tries: number): ApiError {
+export function heldBack(resource: string, id: string, tries: number): ApiError {
   log("warn", "an update kept being held back by concurrent changes", { resource, id });
   return lockTimeout(`${resource} ${id}`, tries);
 }
@@ -69,6 +71,11 @@ function heldBack(resource: string, id: string, tries: number): ApiError {
  * milliseconds, growing with its losses, so they do not all come back together.
  */
 export const COMPARE_TRIES = 32;
+
+/** The wait of a write that lost its `i`th round to a concurrent one. */
+export function afterLoss(i: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** i, 32)));
+}
 
 /**
  * The condition that `table`'s row is still `row`, column by column (`IS`, so nulls compare): an
@@ -88,43 +95,67 @@ export function sameRow<T extends SQLiteTable>(table: T, row: T["$inferSelect"])
 export interface ComparedPlan<Row> {
   changes: Partial<Row>;
   guards?: SQL[];
+  /** Writes of other rows that belong to the change, in its batch before the update (each with its own event): e.g. a lookup key taken from the price holding it. */
+  before?: (w: Writes) => Promise<void>;
+  /** Whether a failed batch means another request got there first (as a lost compare does): then read and computed again. */
+  lost?: (err: unknown) => boolean;
+}
+
+/** An update's row and what it does: see writeCompared. */
+export interface ComparedUpdate<T extends SQLiteTable> {
+  table: T;
+  /** The resource's name and the id asked for, for the 429 of an update that kept losing. */
+  resource: string;
+  id: string;
+  /** Reads the row, throwing what stops the update (gone, ...). */
+  read: () => Promise<T["$inferSelect"]>;
+  /** What changes on the row read, throwing Stripe's errors on it (e.g. the metadata limit). */
+  plan: (row: T["$inferSelect"]) => Promise<ComparedPlan<T["$inferSelect"]> | undefined>;
+  /** The update's event: its type and the object a row renders as (the row written is the event's object, the row read its previous_attributes); null: a resource without events. */
+  event: { type: BillingEventType; render: (row: T["$inferSelect"]) => object; requestId: string | null } | null;
+  /** The database holding the row: the merchant's (env.DB) unless told (connector accounts live in the directory). */
+  d1?: D1Database;
 }
 
 /**
  * An update and its event in one D1 transaction, without losing concurrent updates: `read` reads the
- * row (throwing what stops the update: gone, ...), `plan` computes what changes from it (throwing
- * Stripe's errors on it, e.g. the metadata limit), and one batch writes those columns only if the
- * row is still the one read (sameRow) and then inserts `event` of the row as written only if that
- * UPDATE changed a row (Writes' `changes() > 0`). Someone else wrote first: read and computed again,
- * COMPARE_TRIES times, then Stripe's 429 lock_timeout. Answers the row as written (or as read when
- * the plan changes nothing).
+ * row, `plan` computes what changes from it, and one batch writes those columns only if the row is
+ * still the one read (sameRow) and then inserts the event of the row as written, with Stripe's
+ * previous_attributes, only if that UPDATE changed a row (Writes' `changes() > 0`). Someone else wrote
+ * first: read and computed again, COMPARE_TRIES times, then Stripe's 429 lock_timeout. Answers the row
+ * as written (or as read when the plan changes nothing).
  */
-export async function writeCompared<T extends SQLiteTable>(
-  env: Env,
-  table: T,
-  resource: string,
-  id: string,
-  read: () => Promise<T["$inferSelect"]>,
-  plan: (row: T["$inferSelect"]) => Promise<ComparedPlan<T["$inferSelect"]> | undefined>,
-  event: (written: T["$inferSelect"]) => Promise<{ type: BillingEventType; object: object; requestId: string | null }>,
-): Promise<T["$inferSelect"]> {
+export async function writeCompared<T extends SQLiteTable>(env: Env, u: ComparedUpdate<T>): Promise<T["$inferSelect"]> {
+  const d1 = u.d1 ?? env.DB;
   for (let i = 0; i < COMPARE_TRIES; i++) {
-    const row = await read();
-    const planned = await plan(row);
+    const row = await u.read();
+    const planned = await u.plan(row);
     if (!planned || Object.keys(planned.changes).length === 0) return row;
     const written = { ...row, ...planned.changes } as T["$inferSelect"];
-    const w = new Writes(env.DB, { merchantId: String((row as Record<string, unknown>).merchantId), livemode: Boolean((row as Record<string, unknown>).livemode) });
-    const update = drizzle(env.DB)
-      .update(table)
+    const fields = row as Record<string, unknown>;
+    const w = new Writes(d1, { merchantId: String(fields.merchantId), livemode: Boolean(fields.livemode) });
+    if (planned.before) await planned.before(w);
+    const update = drizzle(d1)
+      .update(u.table)
       .set(planned.changes as SQLiteUpdateSetSource<T>)
-      .where(and(sameRow(table, row), ...(planned.guards ?? [])))
+      .where(and(sameRow(u.table, row), ...(planned.guards ?? [])))
       .toSQL();
+    const at = w.size;
     w.add(update.sql, update.params);
-    const told = await event(written);
-    await w.event(told.type, told.object, null, { requestId: told.requestId });
-    const [changed] = await w.commit(env);
-    if (changed) return written;
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** i, 32)));
+    if (u.event) {
+      const object = u.event.render(written) as Record<string, unknown>;
+      const previous = previousAttributes(u.event.render(row) as Record<string, unknown>, object);
+      await w.event(u.event.type, object, null, { requestId: u.event.requestId, previousAttributes: previous });
+    }
+    let changed: number[];
+    try {
+      changed = await w.commit(env);
+    } catch (err) {
+      if (!planned.lost?.(err)) throw err;
+      changed = [];
+    }
+    if (changed[at]) return written;
+    await afterLoss(i);
   }
-  throw heldBack(resource, id, COMPARE_TRIES);
+  throw heldBack(u.resource, u.id, COMPARE_TRIES);
 }

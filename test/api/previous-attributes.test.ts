@@ -1,0 +1,47 @@
+// Stripe's data.previous_attributes on *.updated events: the values the changed fields had before the
+// change. A nested object gives only its changed keys (a key added was null), an array is given whole.
+import { describe, expect, it } from "vitest";
+import { previousAttributes } from "../../src/core/events";
+import { get, newMerchant, ok, post, type ListJson } from "../helpers";
+
+interface EventJson {
+  type: string;
+  data: { object: { id: string } & Record<string, unknown>; previous_attributes?: Record<string, unknown> };
+}
+
+describe("previousAttributes", () => {
+  it("answers the old values of what changed, nested objects by key, arrays whole", () => {
+    const before = { id: "x", name: "A", metadata: { kept: "1", changed: "old", removed: "gone" }, address: null, shipping: { name: "N", address: { city: "Paris", line1: "1" } }, tags: ["a", "b"], same: ["c"] };
+    const after = { id: "x", name: "B", metadata: { kept: "1", changed: "new", added: "yes" }, address: { city: "Lyon" }, shipping: { name: "N", address: { city: "Nice", line1: "1" } }, tags: ["a"], same: ["c"] };
+    expect(previousAttributes(before, after)).toEqual({
+      name: "A",
+      metadata: { changed: "old", removed: "gone", added: null },
+      address: null,
+      shipping: { address: { city: "Paris" } },
+      tags: ["a", "b"],
+    });
+    expect(previousAttributes({ address: { city: "Paris" } }, { address: null })).toEqual({ address: { city: "Paris" } });
+    expect(previousAttributes(before, before)).toEqual({});
+  });
+});
+
+describe("customer.updated and payment_method.updated carry previous_attributes", () => {
+  it("a customer's update: its old name, the metadata keys it changed, its old address", async () => {
+    const { opts } = await newMerchant("previous-customer");
+    const customer = await ok(post<{ id: string }>("/v1/customers", { name: "Jenny Rosen", metadata: { crm: "1" }, address: { city: "Paris", country: "FR" } }, opts));
+    await ok(post(`/v1/customers/${customer.id}`, { name: "Jenny R.", metadata: { crm: "2", plan: "pro" }, address: { city: "Lyon", country: "FR" } }, opts));
+    const events = (await ok(get<ListJson<EventJson>>("/v1/events?type=customer.updated", opts))).data.filter((e) => e.data.object.id === customer.id);
+    expect(events.map((e) => e.data.previous_attributes)).toEqual([{ name: "Jenny Rosen", metadata: { crm: "1", plan: null }, address: { city: "Paris" } }]);
+    // Other events have none.
+    const created = (await ok(get<ListJson<EventJson>>("/v1/events?type=customer.created", opts))).data;
+    expect(created.map((e) => "previous_attributes" in e.data)).toEqual([false]);
+  });
+
+  it("a payment method renamed: its old nickname", async () => {
+    const { opts } = await newMerchant("previous-pm");
+    const pm = await ok(post<{ id: string }>("/v1/payment_methods", { card: { token: "tok_visa" } }, opts));
+    await ok(post(`/v1/payment_methods/${pm.id}`, { nickname: "Work card" }, opts));
+    const events = (await ok(get<ListJson<EventJson>>("/v1/events?type=payment_method.updated", opts))).data;
+    expect(events.map((e) => e.data.previous_attributes)).toEqual([{ nickname: null }]);
+  });
+});
