@@ -15,8 +15,8 @@ import { log } from "../log";
 import { paymentIntentOf } from "../webhooks/fanout";
 import { db } from "./store";
 
-/** Events of objects that live in D1 (billing objects, Checkout Sessions), written with their change. */
-export type BillingEventType = Extract<EventType, `customer.${string}` | `payment_method.${string}` | `invoice.${string}` | `checkout.session.${string}`>;
+/** Events of objects that live in D1 (billing objects, the catalog, Checkout Sessions), written with their change. */
+export type BillingEventType = Extract<EventType, `customer.${string}` | `payment_method.${string}` | `invoice.${string}` | `checkout.session.${string}` | `product.${string}` | `price.${string}`>;
 
 const eventSql = (guard: string) =>
   `INSERT OR IGNORE INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) SELECT ?, ?, ?, ?, ?, 0, ?, ? WHERE ${guard}`;

@@ -41,6 +41,14 @@ export const EVENT_TYPES = [
   "invoice.voided",
   "checkout.session.completed",
   "checkout.session.expired",
+  "product.created",
+  "product.updated",
+  "product.deleted",
+  "price.created",
+  "price.updated",
+  // Never sent: a price is never deleted here (nor through Stripe's API), but an endpoint set up for
+  // Stripe's catalog events names it, and Stripe accepts it.
+  "price.deleted",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -135,12 +135,14 @@ describe("a webhook endpoint's secret rolled beside other changes", () => {
 });
 
 // An update and its event are one transaction: the update is computed on the row as read and written
-// only if the row is still that one (else read again), with customer.updated / payment_method.updated
-// inserted in the same D1 batch. Stored after the update's own statement (as it was), a Worker stopped
-// between the two kept the change and lost its webhook.
+// only if the row is still that one (else read again), with customer.updated / payment_method.updated /
+// product.updated / price.updated inserted in the same D1 batch. Stored after the update's own
+// statement (as it was), a Worker stopped between the two kept the change and lost its webhook.
 const EVENTED: { label: string; path: string; type: string; field: string; create: (opts: CallOptions) => Promise<Updatable> }[] = [
   { label: "customer", path: "/v1/customers", type: "customer.updated", field: "name", create: RESOURCES[0]!.create },
   { label: "payment method", path: "/v1/payment_methods", type: "payment_method.updated", field: "nickname", create: RESOURCES[4]!.create },
+  { label: "product", path: "/v1/products", type: "product.updated", field: "name", create: RESOURCES[1]!.create },
+  { label: "price", path: "/v1/prices", type: "price.updated", field: "nickname", create: RESOURCES[3]!.create },
 ];
 
 async function updatedEvents(merchantId: string, type: string, objectId: string): Promise<Record<string, unknown>[]> {
@@ -183,6 +185,21 @@ describe.each(EVENTED)("a $label update and its $type are one transaction", ({ l
     // An update that changes nothing writes and tells nothing.
     expect((await post(`${path}/${made.id}`, {}, opts)).status).toBe(200);
     expect(await updatedEvents(merchantId, type, made.id)).toHaveLength(CONCURRENT);
+  });
+
+  it(`two concurrent updates (${field}, metadata): both survive, each with its own ${type}`, async () => {
+    const { id: merchantId, opts } = await newMerchant(`atomic-pair-${label}`);
+    const made = await create(opts);
+    for (let i = 0; i < 5; i++) {
+      const [renamed, tagged] = await Promise.all([post<Updatable>(`${path}/${made.id}`, { [field]: `Changed ${i}` }, opts), post<Updatable>(`${path}/${made.id}`, { metadata: { round: String(i) } }, opts)]);
+      expect([renamed.status, tagged.status]).toEqual([200, 200]);
+      const after = (await get<Updatable>(`${path}/${made.id}`, opts)).body;
+      expect({ field: after[field as keyof Updatable], metadata: after.metadata }).toEqual({ field: `Changed ${i}`, metadata: { round: String(i) } });
+      const events = await updatedEvents(merchantId, type, made.id);
+      expect(events).toHaveLength(2 * (i + 1));
+      expect(events).toContainEqual(renamed.body);
+      expect(events).toContainEqual(tagged.body);
+    }
   });
 });
 

@@ -1,8 +1,9 @@
 // /v1/prices: recurring and one-time prices (amount, currency, interval and count, product, lookup key),
 // create, retrieve, update (active, nickname, metadata, lookup key; the amount of a price never
-// changes), list (by lookup keys too).
-import { and, eq, inArray, type SQL } from "drizzle-orm";
-import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
+// changes), list (by lookup keys too). Each change writes its events (price.created or .updated, the
+// product.created of an inline product, the price.updated of a price whose lookup key is transferred)
+// in its own D1 batch.
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
@@ -11,6 +12,7 @@ import { INTERVALS, MAX_INTERVAL_COUNT } from "../../billing/periods";
 import { cursorOf, listable, pageOf, type Page } from "../../db/queries";
 import { prices, products } from "../../db/schema";
 import { newestFirst } from "../../db/shards";
+import { Writes } from "../../billing/writes";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import { PriceSchema } from "./billing_schemas";
 import * as f from "./fields";
@@ -20,7 +22,7 @@ import { idempotentD1 } from "./idempotency";
 import { checkExpandable, json, listObject, pageRequest, renderExpanded } from "./respond";
 import type { Scope } from "../../core/types";
 import { route, type App } from "./route";
-import { mergedMetadata, metadataWithinLimit, rowOf, writeGuarded } from "./updates";
+import { afterLoss, COMPARE_TRIES, heldBack, sameRow, writeCompared } from "./updates";
 import { listOf } from "./schemas";
 
 const TAG = "Billing";
@@ -91,32 +93,37 @@ async function renderPrices(d1: D1Database, scope: Scope, rows: PriceRow[], expa
  * product's lookup and this insert must not leave a price of no product. D1 runs the two in some order.
  * A lookup key another price holds fails it (prices_lookup_key is unique), and the batch it is in.
  */
-function insertPriceStatement(d1: D1Database, row: PriceRow, productId: string): D1PreparedStatement {
-  return d1
-    .prepare(
-      `INSERT INTO prices (id, merchant_id, livemode, currency, unit_amount, interval, interval_count, product_name, nickname, active, metadata, created, product, lookup_key)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
-       WHERE EXISTS (SELECT 1 FROM products WHERE id = ?13 AND merchant_id = ?2 AND livemode = ?3)`,
-    )
-    .bind(row.id, row.merchantId, row.livemode ? 1 : 0, row.currency, row.unitAmount, row.interval, row.intervalCount, row.productName, row.nickname, row.active ? 1 : 0, row.metadata, row.created, productId, row.lookupKey);
+const insertPriceSql = `INSERT INTO prices (id, merchant_id, livemode, currency, unit_amount, interval, interval_count, product_name, nickname, active, metadata, created, product, lookup_key)
+  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
+  WHERE EXISTS (SELECT 1 FROM products WHERE id = ?13 AND merchant_id = ?2 AND livemode = ?3)`;
+
+function insertPriceParams(row: PriceRow, productId: string): unknown[] {
+  return [row.id, row.merchantId, row.livemode ? 1 : 0, row.currency, row.unitAmount, row.interval, row.intervalCount, row.productName, row.nickname, row.active ? 1 : 0, row.metadata, row.created, productId, row.lookupKey];
 }
 
 export async function insertPriceOfProduct(d1: D1Database, row: PriceRow, productId: string): Promise<boolean> {
-  return (await insertPriceStatement(d1, row, productId).run()).meta.changes === 1;
+  return (await d1.prepare(insertPriceSql).bind(...insertPriceParams(row, productId)).run()).meta.changes === 1;
 }
 
 /**
  * transfer_lookup_key: takes the key off the price that holds it (it stays as it is otherwise, active
- * or not), in the batch that gives the key to `to`, so the key is never held twice nor lost: only if
- * `productId`'s product is there (a new price's insert needs it in the same batch), never from `to` itself.
+ * or not), with that price's price.updated, in the batch that gives the key to `to`, so the key is
+ * never held twice nor lost: only if the holder is still the row read (its event is that row without
+ * the key) and `productId`'s product is there (a new price's insert needs it in the same batch). A
+ * holder changed meanwhile keeps the key, so the batch fails on prices_lookup_key and is tried again
+ * (transferLost).
  */
-function releaseLookupKey(d1: D1Database, scope: Scope, key: string, to: string, productId: string | null): D1PreparedStatement {
-  return d1
-    .prepare(
-      `UPDATE prices SET lookup_key = NULL WHERE merchant_id = ?1 AND livemode = ?2 AND lookup_key = ?3 AND id != ?4
-       AND (?5 IS NULL OR EXISTS (SELECT 1 FROM products WHERE id = ?5 AND merchant_id = ?1 AND livemode = ?2))`,
-    )
-    .bind(scope.merchantId, scope.livemode ? 1 : 0, key, to, productId);
+async function releaseLookupKey(w: Writes, d1: D1Database, scope: Scope, key: string, to: string, productId: string | null, requestId: string | null): Promise<void> {
+  const [holder] = await db(d1)
+    .select()
+    .from(prices)
+    .where(and(eq(prices.merchantId, scope.merchantId), eq(prices.livemode, scope.livemode), eq(prices.lookupKey, key), ne(prices.id, to)))
+    .limit(1);
+  if (!holder) return;
+  const productThere = productId === null ? [] : [sql`EXISTS (SELECT 1 FROM products WHERE id = ${productId} AND merchant_id = ${scope.merchantId} AND livemode = ${scope.livemode ? 1 : 0})`];
+  const release = db(d1).update(prices).set({ lookupKey: null }).where(and(sameRow(prices, holder), ...productThere)).toSQL();
+  w.add(release.sql, release.params);
+  await w.event("price.updated", renderPrice({ ...holder, lookupKey: null }), null, { requestId, previousAttributes: { lookup_key: key } });
 }
 
 /** The price of the merchant's (and mode's) that holds `key`, other than `except`. */
@@ -139,19 +146,21 @@ function isLookupKeyConflict(err: unknown): boolean {
   return err instanceof Error && /UNIQUE constraint failed: prices\.merchant_id, prices\.livemode, prices\.lookup_key/.test(err.message);
 }
 
+/** Without transfer_lookup_key, a key another price holds is a 400 naming it (checked first for the common case; a create racing this one is caught by the unique index). */
+async function checkLookupKeyFree(d1: D1Database, scope: Scope, key: string | null, self: string, transfer: boolean): Promise<void> {
+  if (key === null || transfer) return;
+  const holder = await lookupKeyHolder(d1, scope, key, self);
+  if (holder) throw lookupKeyTaken(holder);
+}
+
 /**
- * Runs a batch that gives `key` to a price: a 400 naming the holder when the key is taken (checked
- * first for the common case; a create racing this one is caught by the unique index, which fails
- * the whole batch, so nothing of it is written). Without transfer_lookup_key the key is never taken
- * from another price.
+ * Runs `write`, whose batch gives `key` to a price: failed on prices_lookup_key (the unique index
+ * fails the whole batch, so nothing of it is written), it is the 400 naming the holder; with
+ * transfer_lookup_key, the key moved on between the holder's read and the batch, and it is tried again.
  */
-async function claimingLookupKey(d1: D1Database, scope: Scope, key: string | null, self: string, transfer: boolean, statements: D1PreparedStatement[]): Promise<D1Result[]> {
-  if (key !== null && !transfer) {
-    const holder = await lookupKeyHolder(d1, scope, key, self);
-    if (holder) throw lookupKeyTaken(holder);
-  }
+async function claimingLookupKey<T>(d1: D1Database, scope: Scope, key: string | null, self: string, write: () => Promise<T>): Promise<T> {
   try {
-    return await d1.batch(statements);
+    return await write();
   } catch (err) {
     if (key !== null && isLookupKeyConflict(err)) throw lookupKeyTaken(await lookupKeyHolder(d1, scope, key, self));
     throw err;
@@ -221,15 +230,34 @@ export function registerPrices(app: App): void {
         };
         const productId = existing?.id ?? made?.id ?? "";
         const d1 = c.env.DB;
-        const productInsert = made ? db(d1).insert(products).values(made).toSQL() : null;
-        // One batch: the inline product, the key taken off its holder (transfer_lookup_key), the price.
-        const statements = [
-          ...(productInsert ? [d1.prepare(productInsert.sql).bind(...productInsert.params)] : []),
-          ...(row.lookupKey !== null && body.transfer_lookup_key ? [releaseLookupKey(d1, principal, row.lookupKey, row.id, productId)] : []),
-          insertPriceStatement(d1, row, productId),
-        ];
-        const results = await claimingLookupKey(d1, principal, row.lookupKey, row.id, body.transfer_lookup_key === true, statements);
-        if (results[results.length - 1]?.meta.changes !== 1) throw resourceMissing("product", productId, "product");
+        const requestId = c.get("requestId");
+        const transfer = body.transfer_lookup_key === true && row.lookupKey !== null;
+        await checkLookupKeyFree(d1, principal, row.lookupKey, row.id, body.transfer_lookup_key === true);
+        // One batch: the inline product, the key taken off its holder (transfer_lookup_key), the price,
+        // each with its event.
+        const inserted = await claimingLookupKey(d1, principal, row.lookupKey, row.id, async () => {
+          for (let i = 0; i < COMPARE_TRIES; i++) {
+            const w = new Writes(d1, principal);
+            if (made) {
+              const productInsert = db(d1).insert(products).values(made).toSQL();
+              w.add(productInsert.sql, productInsert.params);
+              await w.event("product.created", renderProduct(made), [made.id], { requestId });
+            }
+            if (transfer && row.lookupKey !== null) await releaseLookupKey(w, d1, principal, row.lookupKey, row.id, productId, requestId);
+            const at = w.size;
+            w.add(insertPriceSql, insertPriceParams(row, productId));
+            await w.event("price.created", renderPrice(row), [row.id], { requestId });
+            try {
+              return ((await w.commit(c.env))[at] ?? 0) === 1;
+            } catch (err) {
+              // The key moved on between the holder's read and the batch: read its holder again.
+              if (!transfer || !isLookupKeyConflict(err)) throw err;
+            }
+            await afterLoss(i);
+          }
+          throw heldBack("price", row.id, COMPARE_TRIES);
+        });
+        if (!inserted) throw resourceMissing("product", productId, "product");
         const [rendered] = await renderPrices(c.env.DB, principal, [row], checkExpandable(body.expand, ["product"]).length > 0);
         return { status: 200, body: rendered };
       }),
@@ -251,43 +279,43 @@ export function registerPrices(app: App): void {
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "prices.update", params.id ?? "", body, async () => {
         const id = params.id ?? "";
-        const row = await findPrice(c.env.DB, principal, id, "id");
-        // Stripe's error for too many keys, on the row as read; the write checks the limit again on the row it merges into.
-        if (body.metadata) mergeMetadata(parseMetadata(row.metadata), body.metadata);
-        // Only what the body changes is written, on the row as it is then (metadata merged on the stored
-        // JSON): a concurrent update's fields and keys are never written back from this read.
-        const changes: SQLiteUpdateSetSource<typeof prices> = {};
-        const guards: SQL[] = [eq(prices.id, row.id), eq(prices.merchantId, principal.merchantId), eq(prices.livemode, principal.livemode)];
-        if (body.active !== undefined) changes.active = body.active;
-        if (body.nickname !== undefined) changes.nickname = body.nickname;
-        // The key is written only when it changes: one transferred away since the read is not taken back.
-        const keyChanges = body.lookup_key !== undefined && body.lookup_key !== row.lookupKey;
-        if (keyChanges) changes.lookupKey = body.lookup_key;
-        if (body.metadata) {
-          const merged = mergedMetadata(prices.metadata, body.metadata);
-          changes.metadata = merged;
-          guards.push(metadataWithinLimit(merged));
-        }
-        if (Object.keys(changes).length === 0) return { status: 200, body: renderPrice(row) };
         const d1 = c.env.DB;
-        const update = db(d1).update(prices).set(changes).where(and(...guards)).returning().toSQL();
-        const claimed = keyChanges ? (body.lookup_key ?? null) : null;
-        const written = await writeGuarded(
-          "price",
-          row.id,
-          async () => {
-            const statements = [
-              ...(claimed !== null && body.transfer_lookup_key ? [releaseLookupKey(d1, principal, claimed, row.id, null)] : []),
-              d1.prepare(update.sql).bind(...update.params),
-            ];
-            const results = await claimingLookupKey(d1, principal, claimed, row.id, body.transfer_lookup_key === true, statements);
-            const [raw] = (results[results.length - 1]?.results ?? []) as Record<string, unknown>[];
-            return raw ? rowOf(prices, raw) : undefined;
-          },
-          async () => {
-            const now = await findPrice(d1, principal, id, "id");
-            if (body.metadata) mergeMetadata(parseMetadata(now.metadata), body.metadata);
-          },
+        const requestId = c.get("requestId");
+        const transfer = body.transfer_lookup_key === true;
+        // Computed on the price as read and written only if it is still that price, with price.updated
+        // (and the price.updated of the one its lookup key is taken from) in the same transaction;
+        // someone else wrote first: read and computed again.
+        const written = await claimingLookupKey(d1, principal, body.lookup_key ?? null, id, () =>
+          writeCompared(c.env, {
+            table: prices,
+            resource: "price",
+            id,
+            read: () => findPrice(d1, principal, id, "id"),
+            plan: async (row) => {
+              const changes: Partial<PriceRow> = {};
+              if (body.active !== undefined && body.active !== row.active) changes.active = body.active;
+              if (body.nickname !== undefined && body.nickname !== row.nickname) changes.nickname = body.nickname;
+              if (body.metadata) {
+                // Merged on the row as read ("" deletes a key, metadata="" clears them), Stripe's 400 past 50 keys.
+                const metadata = JSON.stringify(mergeMetadata(parseMetadata(row.metadata), body.metadata));
+                if (metadata !== JSON.stringify(parseMetadata(row.metadata))) changes.metadata = metadata;
+              }
+              const claimed = body.lookup_key !== undefined && body.lookup_key !== row.lookupKey ? body.lookup_key : undefined;
+              if (claimed !== undefined) {
+                changes.lookupKey = claimed;
+                await checkLookupKeyFree(d1, principal, claimed, row.id, transfer);
+              }
+              // Nothing changes: nothing is written, and no price.updated.
+              if (Object.keys(changes).length === 0) return undefined;
+              return {
+                changes,
+                before: claimed !== undefined && claimed !== null && transfer ? (w: Writes) => releaseLookupKey(w, d1, principal, claimed, row.id, null, requestId) : undefined,
+                // With transfer_lookup_key, a key that moved on between the holder's read and the batch: read again.
+                lost: (err: unknown) => transfer && isLookupKeyConflict(err),
+              };
+            },
+            event: { type: "price.updated", render: renderPrice, requestId },
+          }),
         );
         return { status: 200, body: renderPrice(written) };
       }),

@@ -1,8 +1,8 @@
 // /v1/products (Stripe's): what prices are the price of. Create, retrieve, update (name, description,
 // active, metadata), list, delete (only a product without prices, as at Stripe: archive the others). A price points at its product (POST /v1/prices product=prod_..., or
-// product_data[name], which creates one).
-import { and, eq, notExists, type SQL } from "drizzle-orm";
-import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
+// product_data[name], which creates one). Each change writes its product.created, .updated or .deleted
+// in its own D1 batch.
+import { and, eq, notExists } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix, randomId } from "../../core/ids";
@@ -10,12 +10,13 @@ import type { Metadata, Scope } from "../../core/types";
 import { db, parseMetadata } from "../../billing/store";
 import { listable, pageOf } from "../../db/queries";
 import { prices, products } from "../../db/schema";
+import { Writes } from "../../billing/writes";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
 import { json, listObject, pageRequest } from "./respond";
 import { route, type App } from "./route";
-import { mergedMetadata, metadataWithinLimit, writeGuarded } from "./updates";
+import { writeCompared } from "./updates";
 import { listOf } from "./schemas";
 import { stripeBody } from "./stripe-params";
 
@@ -153,7 +154,11 @@ export function registerProducts(app: App): void {
     async (c, { body, principal }) =>
       idempotentD1(c, principal, "products.create", "", body, async () => {
         const row = newProduct(principal, { name: body.name, description: body.description, active: body.active, metadata: body.metadata });
-        await db(c.env.DB).insert(products).values(row);
+        const w = new Writes(c.env.DB, principal);
+        const insert = db(c.env.DB).insert(products).values(row).toSQL();
+        w.add(insert.sql, insert.params);
+        await w.event("product.created", renderProduct(row), [row.id], { requestId: c.get("requestId") });
+        await w.commit(c.env);
         return { status: 200, body: renderProduct(row) };
       }),
   );
@@ -170,29 +175,28 @@ export function registerProducts(app: App): void {
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "products.update", params.id ?? "", body, async () => {
         const id = params.id ?? "";
-        const row = await findProduct(c.env.DB, principal, id, "id");
-        // Stripe's error for too many keys, on the row as read; the write checks the limit again on the row it merges into.
-        if (body.metadata) mergeMetadata(parseMetadata(row.metadata), body.metadata);
-        // Only what the body changes is written, on the row as it is then (metadata merged on the stored JSON).
-        const changes: SQLiteUpdateSetSource<typeof products> = { updated: Date.now() };
-        const guards: SQL[] = [eq(products.id, row.id), eq(products.merchantId, principal.merchantId), eq(products.livemode, principal.livemode)];
-        if (body.name !== undefined) changes.name = body.name;
-        if (body.description !== undefined) changes.description = body.description;
-        if (body.active !== undefined) changes.active = body.active;
-        if (body.metadata) {
-          const merged = mergedMetadata(products.metadata, body.metadata);
-          changes.metadata = merged;
-          guards.push(metadataWithinLimit(merged));
-        }
-        const written = await writeGuarded(
-          "product",
-          row.id,
-          async () => (await db(c.env.DB).update(products).set(changes).where(and(...guards)).returning())[0],
-          async () => {
-            const now = await findProduct(c.env.DB, principal, id, "id");
-            if (body.metadata) mergeMetadata(parseMetadata(now.metadata), body.metadata);
+        // Computed on the product as read and written only if it is still that product, with
+        // product.updated in the same transaction; someone else wrote first: read and computed again.
+        const written = await writeCompared(c.env, {
+          table: products,
+          resource: "product",
+          id,
+          read: () => findProduct(c.env.DB, principal, id, "id"),
+          plan: async (row) => {
+            const changes: Partial<ProductRow> = {};
+            if (body.name !== undefined && body.name !== row.name) changes.name = body.name;
+            if (body.description !== undefined && body.description !== row.description) changes.description = body.description;
+            if (body.active !== undefined && body.active !== row.active) changes.active = body.active;
+            if (body.metadata) {
+              // Merged on the row as read ("" deletes a key, metadata="" clears them), Stripe's 400 past 50 keys.
+              const metadata = JSON.stringify(mergeMetadata(parseMetadata(row.metadata), body.metadata));
+              if (metadata !== JSON.stringify(parseMetadata(row.metadata))) changes.metadata = metadata;
+            }
+            // Nothing changes: nothing is written, and no product.updated.
+            return Object.keys(changes).length === 0 ? undefined : { changes: { ...changes, updated: Date.now() } };
           },
-        );
+          event: { type: "product.updated", render: renderProduct, requestId: c.get("requestId") },
+        });
         return { status: 200, body: renderProduct(written) };
       }),
   );
@@ -204,12 +208,17 @@ export function registerProducts(app: App): void {
       const row = await findProduct(c.env.DB, principal, params.id ?? "", "id");
       const ofProduct = and(eq(prices.merchantId, principal.merchantId), eq(prices.livemode, principal.livemode), eq(prices.product, row.id));
       // One statement: a price created meanwhile (it checks its product in its own insert) either
-      // lands first and keeps the product, or finds it gone.
-      const deleted = await db(c.env.DB)
+      // lands first and keeps the product, or finds it gone. product.deleted is in its batch, written
+      // only if the product was.
+      const deletion = db(c.env.DB)
         .delete(products)
         .where(and(eq(products.id, row.id), eq(products.merchantId, principal.merchantId), eq(products.livemode, principal.livemode), notExists(db(c.env.DB).select({ id: prices.id }).from(prices).where(ofProduct))))
-        .returning({ id: products.id });
-      if (deleted.length === 0) {
+        .toSQL();
+      const w = new Writes(c.env.DB, principal);
+      w.add(deletion.sql, deletion.params);
+      await w.event("product.deleted", { ...renderProduct(row), deleted: true }, [row.id], { requestId: c.get("requestId") });
+      const [deleted] = await w.commit(c.env);
+      if (!deleted) {
         const [price] = await db(c.env.DB).select({ id: prices.id }).from(prices).where(ofProduct).limit(1);
         if (!price) throw resourceMissing("product", row.id, "id");
         throw invalidRequest("This product cannot be deleted because it has one or more user-created prices. Archive it instead (active=false).");
