@@ -2,8 +2,7 @@
 // payments try them in. Credentials are sealed at rest (AES-GCM under ENCRYPTION_KEY) and never
 // returned; the API shows only their last four characters.
 import { gatewayNumbersOf, numberGatewayStatement } from "../../db/numbers";
-import { and, eq, type SQL } from "drizzle-orm";
-import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
+import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix, randomId } from "../../core/ids";
@@ -19,7 +18,7 @@ import { idempotentD1 } from "./idempotency";
 import { audit } from "../../audit/log";
 import { auditContext, json } from "./respond";
 import { route, type App, type Ctx } from "./route";
-import { mergedMetadata, metadataWithinLimit, writeGuarded } from "./updates";
+import { writeCompared } from "./updates";
 import { listOf } from "./schemas";
 import { directoryDb } from "../../db/shards";
 
@@ -208,37 +207,38 @@ export function registerConnectorAccounts(app: App): void {
     async (c, { params, body, principal }) => {
       const id = params.id ?? "";
       return idempotentD1(c, principal, "connector_accounts.update", id, body, async () => {
-        const row = await accountOr404(directoryDb(c.env), principal, id);
+        const directory = directoryDb(c.env);
+        const before = await accountOr404(directory, principal, id);
         const key = config(c.env).encryptionKey;
-        const checked = body.credentials ? checkCredentials(row.connector, body.credentials, principal.livemode) : null;
-        // Stripe's error for too many keys, on the row as read; the write checks the limit again on the row it merges into.
-        if (body.metadata) mergeMetadata(JSON.parse(row.metadata) as Metadata, body.metadata);
-        // Only what the body changes is written, on the row as it is then (metadata merged on the stored
-        // JSON): credentials rotated, the account disabled or reordered meanwhile are never written back.
-        const changes: SQLiteUpdateSetSource<typeof connectorAccounts> = { updated: Date.now() };
-        const guards: SQL[] = [eq(connectorAccounts.id, row.id), eq(connectorAccounts.merchantId, principal.merchantId), eq(connectorAccounts.livemode, principal.livemode)];
-        if (checked) {
-          changes.credentials = await seal(JSON.stringify(checked), key);
-          changes.credentialsHint = last4(checked);
-        }
-        if (body.webhook_secret) changes.webhookSecret = await seal(body.webhook_secret, key);
-        if (body.priority !== undefined) changes.priority = body.priority;
-        if (body.description !== undefined) changes.description = body.description;
-        if (body.disabled !== undefined) changes.status = body.disabled ? "disabled" : "enabled";
-        if (body.metadata) {
-          const merged = mergedMetadata(connectorAccounts.metadata, body.metadata);
-          changes.metadata = merged;
-          guards.push(metadataWithinLimit(merged));
-        }
-        const next = await writeGuarded(
-          "connector_account",
-          row.id,
-          async () => (await db(directoryDb(c.env)).update(connectorAccounts).set(changes).where(and(...guards)).returning())[0],
-          async () => {
-            const now = await accountOr404(directoryDb(c.env), principal, id);
-            if (body.metadata) mergeMetadata(JSON.parse(now.metadata) as Metadata, body.metadata);
+        const checked = body.credentials ? checkCredentials(before.connector, body.credentials, principal.livemode) : null;
+        const credentials = checked ? await seal(JSON.stringify(checked), key) : null;
+        const webhookSecret = body.webhook_secret ? await seal(body.webhook_secret, key) : null;
+        // Computed on the account as read and written only if it is still that account: credentials
+        // rotated, the account disabled or reordered meanwhile are never written back from a stale read
+        // (it is read and computed again).
+        let row = before;
+        const next = await writeCompared(c.env, {
+          table: connectorAccounts,
+          resource: "connector_account",
+          id,
+          d1: directory,
+          read: async () => (row = await accountOr404(directory, principal, id)),
+          plan: async (now) => {
+            const changes: Partial<typeof connectorAccounts.$inferSelect> = {};
+            if (checked && credentials !== null) {
+              changes.credentials = credentials;
+              changes.credentialsHint = last4(checked);
+            }
+            if (webhookSecret !== null) changes.webhookSecret = webhookSecret;
+            if (body.priority !== undefined) changes.priority = body.priority;
+            if (body.description !== undefined) changes.description = body.description;
+            if (body.disabled !== undefined) changes.status = body.disabled ? "disabled" : "enabled";
+            // Merged on the row as read ("" deletes a key, metadata="" clears them), Stripe's 400 past 50 keys.
+            if (body.metadata) changes.metadata = JSON.stringify(mergeMetadata(JSON.parse(now.metadata) as Metadata, body.metadata));
+            return Object.keys(changes).length === 0 ? undefined : { changes: { ...changes, updated: Date.now() } };
           },
-        );
+          event: null,
+        });
         forgetAccounts(principal);
         audit(auditContext(c), principal, {
           action: "connector_accounts.update",

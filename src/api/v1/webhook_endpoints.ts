@@ -4,7 +4,6 @@
 // re-sent on demand, one at a time or as a range (a "replay": an endpoint's deliveries created between
 // two times, oldest first, e.g. those that failed while the receiver was down).
 import { and, asc, eq, gt, gte, inArray, isNull, lte, ne, or, sql, type SQL } from "drizzle-orm";
-import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { EVENT_TYPES, isEventType } from "../../core/events";
@@ -24,7 +23,7 @@ import { idempotentD1 } from "./idempotency";
 import { audit } from "../../audit/log";
 import { auditContext, json, listObject, pageRequest } from "./respond";
 import { route, type App } from "./route";
-import { mergedMetadata, metadataWithinLimit, writeGuarded } from "./updates";
+import { writeCompared } from "./updates";
 import { listOf } from "./schemas";
 
 const MAX_OVERLAP_S = 24 * 60 * 60;
@@ -320,36 +319,32 @@ export function registerWebhookEndpoints(app: App): void {
     async (c, { params, body, principal }) => {
       const id = params.id ?? "";
       return idempotentD1(c, principal, "webhook_endpoints.update", id, body, async () => {
-        const row = await endpointOr404(c.env.DB, principal, id);
-        if (body.url !== undefined) assertWebhookUrl(body.url, principal.livemode);
-        // Stripe's error for too many keys, on the row as read; the write checks the limit again on the row it merges into.
-        if (body.metadata) mergeMetadata(JSON.parse(row.metadata) as Metadata, body.metadata);
-        // Only what the body changes is written, on the row as it is then (metadata merged on the
-        // stored JSON): a concurrent update, a secret rolled or the endpoint disabled by a 410 meanwhile
-        // are never written back from this read.
-        const changes: SQLiteUpdateSetSource<typeof webhookEndpoints> = { updated: Date.now() };
-        const guards: SQL[] = [eq(webhookEndpoints.id, row.id), eq(webhookEndpoints.merchantId, principal.merchantId), eq(webhookEndpoints.livemode, principal.livemode)];
-        if (body.url !== undefined) changes.url = body.url;
-        if (body.enabled_events !== undefined) changes.enabledEvents = JSON.stringify([...new Set(body.enabled_events)]);
-        if (body.description !== undefined) changes.description = body.description;
-        if (body.disabled !== undefined) {
-          changes.status = body.disabled ? "disabled" : "enabled";
-          changes.disabledReason = body.disabled ? "Disabled by the merchant." : null;
-        }
-        if (body.metadata) {
-          const merged = mergedMetadata(webhookEndpoints.metadata, body.metadata);
-          changes.metadata = merged;
-          guards.push(metadataWithinLimit(merged));
-        }
-        const written = await writeGuarded(
-          "webhook_endpoint",
-          row.id,
-          async () => (await db(c.env.DB).update(webhookEndpoints).set(changes).where(and(...guards)).returning())[0],
-          async () => {
-            const now = await endpointOr404(c.env.DB, principal, id);
-            if (body.metadata) mergeMetadata(JSON.parse(now.metadata) as Metadata, body.metadata);
+        // Computed on the endpoint as read and written only if it is still that endpoint: a concurrent
+        // update, a secret rolled or the endpoint disabled by a 410 meanwhile are never written back
+        // from a stale read (it is read and computed again).
+        const written = await writeCompared(c.env, {
+          table: webhookEndpoints,
+          resource: "webhook_endpoint",
+          id,
+          read: () => endpointOr404(c.env.DB, principal, id),
+          plan: async (row) => {
+            const changes: Partial<typeof webhookEndpoints.$inferSelect> = {};
+            if (body.url !== undefined) {
+              assertWebhookUrl(body.url, principal.livemode);
+              changes.url = body.url;
+            }
+            if (body.enabled_events !== undefined) changes.enabledEvents = JSON.stringify([...new Set(body.enabled_events)]);
+            if (body.description !== undefined) changes.description = body.description;
+            if (body.disabled !== undefined) {
+              changes.status = body.disabled ? "disabled" : "enabled";
+              changes.disabledReason = body.disabled ? "Disabled by the merchant." : null;
+            }
+            // Merged on the row as read ("" deletes a key, metadata="" clears them), Stripe's 400 past 50 keys.
+            if (body.metadata) changes.metadata = JSON.stringify(mergeMetadata(JSON.parse(row.metadata) as Metadata, body.metadata));
+            return Object.keys(changes).length === 0 ? undefined : { changes: { ...changes, updated: Date.now() } };
           },
-        );
+          event: null,
+        });
         return { status: 200, body: renderEndpoint(written) };
       });
     },
