@@ -84,8 +84,8 @@ export interface NewInvoice {
   dueAt: number | null;
   /** Set when the creator pays it at once and holds it meanwhile. */
   claimedUntil: number | null;
-  /** The customer as the invoice is made: its email, name and phone are kept on the invoice. */
-  customer: Pick<CustomerRow, "email" | "name" | "phone"> | null;
+  /** The customer as the invoice is made: its email, name, phone, address and shipping are kept on the invoice. */
+  customer: InvoiceContact | null;
   created: number;
 }
 
@@ -120,14 +120,23 @@ export function invoiceRow(n: NewInvoice): InvoiceRow {
     customerEmail: n.customer?.email ?? null,
     customerName: n.customer?.name ?? null,
     customerPhone: n.customer?.phone ?? null,
+    customerAddress: n.customer?.address ?? null,
+    customerShipping: n.customer?.shipping ?? null,
     product: n.price.product,
     created: n.created,
   };
 }
 
+/** What an invoice keeps of its customer, as Stripe does at finalization. */
+export type InvoiceContact = Pick<CustomerRow, "email" | "name" | "phone" | "address" | "shipping">;
+
 /** What an invoice keeps of its customer (a deleted customer still has its row). */
-async function customerContact(d1: D1Database, id: string): Promise<Pick<CustomerRow, "email" | "name" | "phone"> | null> {
-  const [row] = await db(d1).select({ email: customers.email, name: customers.name, phone: customers.phone }).from(customers).where(eq(customers.id, id)).limit(1);
+async function customerContact(d1: D1Database, id: string): Promise<InvoiceContact | null> {
+  const [row] = await db(d1)
+    .select({ email: customers.email, name: customers.name, phone: customers.phone, address: customers.address, shipping: customers.shipping })
+    .from(customers)
+    .where(eq(customers.id, id))
+    .limit(1);
   return row ?? null;
 }
 

@@ -156,8 +156,13 @@ export function renderCustomerShipping(s: CustomerShipping | null): CustomerShip
   return s ? { address: renderAddress(s.address), name: s.name, phone: s.phone } : null;
 }
 
+/** Stripe's address of a customer's address column (or an invoice's copy of it), or null. */
+export function renderCustomerAddress(text: string | null): AddressJson | null {
+  const address = parseJsonColumn<BillingAddress>(text);
+  return address ? renderAddress(address) : null;
+}
+
 export function renderCustomer(row: CustomerRow): CustomerJson {
-  const address = parseJsonColumn<BillingAddress>(row.address);
   return {
     id: row.id,
     object: "customer",
@@ -172,7 +177,7 @@ export function renderCustomer(row: CustomerRow): CustomerJson {
     test_clock: row.testClock,
     balance: 0,
     default_source: null,
-    address: address ? renderAddress(address) : null,
+    address: renderCustomerAddress(row.address),
     shipping: renderCustomerShipping(parseJsonColumn<CustomerShipping>(row.shipping)),
   };
 }
@@ -517,11 +522,11 @@ export interface InvoiceJson {
   automatically_finalizes_at: null;
   custom_fields: null;
   customer_account: null;
-  customer_address: null;
+  customer_address: AddressJson | null;
   customer_email: string | null;
   customer_name: string | null;
   customer_phone: string | null;
-  customer_shipping: null;
+  customer_shipping: CustomerShippingJson | null;
   customer_tax_exempt: null;
   default_payment_method: null;
   default_source: null;
@@ -681,11 +686,11 @@ export function renderInvoice(row: InvoiceRow, paymentIntent?: Record<string, un
     automatically_finalizes_at: null,
     custom_fields: null,
     customer_account: null,
-    customer_address: null,
+    customer_address: renderCustomerAddress(row.customerAddress),
     customer_email: row.customerEmail,
     customer_name: row.customerName,
     customer_phone: row.customerPhone,
-    customer_shipping: null,
+    customer_shipping: renderCustomerShipping(parseJsonColumn<CustomerShipping>(row.customerShipping)),
     customer_tax_exempt: null,
     default_payment_method: null,
     default_source: null,

@@ -598,6 +598,9 @@ export const invoices = sqliteTable(
     customerEmail: text("customer_email"),
     customerName: text("customer_name"),
     customerPhone: text("customer_phone"),
+    /** The customer's address and shipping when the invoice was made, as the customer's columns hold them (JSON, or null; migration 0040). */
+    customerAddress: text("customer_address"),
+    customerShipping: text("customer_shipping"),
     /** The price's product when the invoice was made, for the line's `pricing.price_details` (migration 0022). */
     product: text("product"),
     created: integer("created").notNull(),

@@ -239,7 +239,8 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     await r.get(`/v1/products/${product.id}`);
     const price = await r.form("/v1/prices", `unit_amount=1500&currency=usd&recurring[interval]=month&product=${product.id}&lookup_key=schemas_monthly`);
     await r.get(`/v1/prices/${price.id}`);
-    const customer = await r.form("/v1/customers", "email=sub@example.com");
+    // With an address and shipping: the invoices keep them (customer_address, customer_shipping).
+    const customer = await r.form("/v1/customers", "email=sub@example.com&address[country]=US&address[line1]=1%20Main%20St&shipping[name]=Sub&shipping[address][city]=Austin");
     // The subscription quickstart: default_incomplete, confirmed by the customer.
     const sub = await r.form<{ id: string; latest_invoice: { id: string; payment_intent: IntentJson } }>(
       "/v1/subscriptions",

@@ -491,6 +491,32 @@ describe("subscriptions", () => {
     expect(await ok(get<InvoiceJson>(`/v1/invoices/${two?.id}`, s.opts))).toMatchObject({ customer_email: "ada@example.org", customer_name: "Ada King" });
   });
 
+  it("an invoice keeps the customer's address and shipping as they were when it was made (renewals take the new ones; none is null)", async () => {
+    const s = await setup("sub-address");
+    const home = { line1: "12 St James's Sq", city: "London", postal_code: "SW1Y 4JH", country: "GB" };
+    const nulls = { city: null, country: null, line1: null, line2: null, postal_code: null, state: null };
+    // Without an address or shipping: null, as at Stripe.
+    const bare = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
+    expect((await invoicesOf(s, bare.id))[0]).toMatchObject({ customer_address: null, customer_shipping: null });
+    await ok(call("DELETE", `/v1/subscriptions/${bare.id}`, s.opts));
+
+    await ok(post(`/v1/customers/${s.customer}`, { address: home, shipping: { name: "Ada at home", phone: "+441234567890", address: home } }, s.opts));
+    const created = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
+    const first = { customer_address: { ...nulls, ...home }, customer_shipping: { name: "Ada at home", phone: "+441234567890", address: { ...nulls, ...home } } };
+    expect((await invoicesOf(s, created.id))[0]).toEqual(expect.objectContaining(first));
+    const createdEvents = (await eventsOf(s, "invoice.created")).filter((e) => e.data.object.subscription === created.id);
+    expect(createdEvents[0]?.data.object).toEqual(expect.objectContaining(first));
+
+    // The customer moves and drops its shipping: the first invoice keeps what it had, the renewal's has the new.
+    const work = { line1: "1 Dock Rd", city: "Bristol", country: "GB" };
+    await ok(post(`/v1/customers/${s.customer}`, { address: work, shipping: "" }, s.opts));
+    await advance(s, t("2026-02-28T11:00:00Z"));
+    const [one, two] = await invoicesOf(s, created.id);
+    expect(one).toEqual(expect.objectContaining(first));
+    expect(two).toMatchObject({ billing_reason: "subscription_cycle", customer_address: { ...nulls, ...work }, customer_shipping: null });
+    expect(await ok(get<InvoiceJson>(`/v1/invoices/${two?.id}`, s.opts))).toMatchObject({ customer_address: { ...nulls, ...work }, customer_shipping: null });
+  });
+
   it("an invoice line's pricing names its price and the price's product (Stripe's price_details), on renewals and in events too", async () => {
     const s = await setup("sub-pricing");
     const price = await ok(get<{ id: string; product: string }>(`/v1/prices/${s.price}`, s.opts));

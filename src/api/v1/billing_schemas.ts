@@ -12,6 +12,8 @@ const empty = z.tuple([]).describe("Always empty here.");
 const TAX = "taxes are";
 const CONNECT = "Connect (platforms, fees, transfers)";
 
+const CustomerShippingSchema = z.object({ address: AddressSchema, name: z.string(), phone: nullableString }).meta({ id: "CustomerShipping" });
+
 export const CustomerSchema: z.ZodType<CustomerJson> = z
   .object({
     id: z.string(),
@@ -28,11 +30,7 @@ export const CustomerSchema: z.ZodType<CustomerJson> = z
     balance: zero.describe("Customer balances are not kept."),
     default_source: notServed("the legacy Sources API is"),
     address: AddressSchema.nullable().describe("The customer's address; null until one is given."),
-    shipping: z
-      .object({ address: AddressSchema, name: z.string(), phone: nullableString })
-      .meta({ id: "CustomerShipping" })
-      .nullable()
-      .describe("The customer's shipping details; null until they are given."),
+    shipping: CustomerShippingSchema.nullable().describe("The customer's shipping details; null until they are given."),
   })
   .meta({ id: "Customer" });
 
@@ -182,11 +180,11 @@ export const InvoiceSchema: z.ZodType<InvoiceJson> = z
     automatically_finalizes_at: z.null().describe("Invoices are finalized when created."),
     custom_fields: notServed("invoice custom fields are"),
     customer_account: notServed("Accounts v2 are"),
-    customer_address: z.null(),
+    customer_address: AddressSchema.nullable().describe("The customer's address when the invoice was finalized (at creation)."),
     customer_email: nullableString.describe("The customer's email when the invoice was finalized (at creation)."),
     customer_name: nullableString.describe("The customer's name when the invoice was finalized."),
     customer_phone: nullableString.describe("The customer's phone when the invoice was finalized."),
-    customer_shipping: z.null(),
+    customer_shipping: CustomerShippingSchema.nullable().describe("The customer's shipping details when the invoice was finalized."),
     customer_tax_exempt: notServed(TAX),
     default_payment_method: z.null().describe("The subscription's default payment method pays."),
     default_source: notServed("the legacy Sources API is"),
