@@ -6,6 +6,7 @@ import { ApiError, idempotencyInFlight, idempotencyMismatch, invalidRequest, une
 import { checkInvariants, isFailedPayment, pendingAttempts } from "../core/intent";
 import { randomId, timingSafeEqual } from "../core/ids";
 import { renderCharge, renderChargeById, renderFailedCharge, renderIntent, renderRefund } from "../core/objects";
+import { previousAttributes } from "../core/events";
 import { surfaceEvents } from "../core/surface-events";
 import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/types";
 import { healthGate } from "../connectors/health-client";
@@ -465,7 +466,11 @@ export class PaymentIntentObject extends DurableObject<Env> {
         this.intent = structuredClone(draft);
       },
       emit: (type, refund, chargeId) => {
-        events.push(this.event(type, draft, req, refund, chargeId));
+        const event = this.event(type, draft, req, refund, chargeId);
+        // A charge's update tells what its changed fields were (Stripe's data.previous_attributes).
+        const before = type === "charge.updated" && chargeId && base ? renderChargeById(base, chargeId) : null;
+        if (before) event.previousAttributes = previousAttributes({ ...before }, event.object);
+        events.push(event);
         // Seed 003's own webhooks (AUTHORIZED, COMPLETED, ...) for the payments it created, in the same outbox.
         for (const extra of surfaceEvents(draft, type, refund)) events.push(this.surfaceEvent(extra.type, extra.object, draft, req));
       },

@@ -71,6 +71,7 @@ describe("POST /v1/charges/{id}", () => {
     const events = (await storedEventRecords({ paymentIntent: pi.id })).filter((e) => e.type === "charge.updated");
     expect(events).toHaveLength(1);
     expect(events[0]?.object).toMatchObject({ object: "charge", id, description: "Order 7, gift wrapped", metadata: { wrap: "yes" } });
+    expect(events[0]?.previousAttributes).toEqual({ description: "Order 7", metadata: { wrap: null }, receipt_email: null, shipping: null });
     // The same again changes nothing: no event. An empty value deletes a key; "" clears description and shipping.
     await post(`/v1/charges/${id}`, { metadata: { wrap: "yes" } });
     expect((await storedEventRecords({ paymentIntent: pi.id })).filter((e) => e.type === "charge.updated")).toHaveLength(1);
