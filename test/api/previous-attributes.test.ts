@@ -32,6 +32,9 @@ describe("customer.updated and payment_method.updated carry previous_attributes"
     await ok(post(`/v1/customers/${customer.id}`, { name: "Jenny R.", metadata: { crm: "2", plan: "pro" }, address: { city: "Lyon", country: "FR" } }, opts));
     const events = (await ok(get<ListJson<EventJson>>("/v1/events?type=customer.updated", opts))).data.filter((e) => e.data.object.id === customer.id);
     expect(events.map((e) => e.data.previous_attributes)).toEqual([{ name: "Jenny Rosen", metadata: { crm: "1", plan: null }, address: { city: "Paris" } }]);
+    // The same values again change nothing: nothing written, no event (as at Stripe).
+    await ok(post(`/v1/customers/${customer.id}`, { name: "Jenny R.", metadata: { crm: "2" }, address: { city: "Lyon", country: "FR" } }, opts));
+    expect((await ok(get<ListJson<EventJson>>("/v1/events?type=customer.updated", opts))).data.filter((e) => e.data.object.id === customer.id)).toHaveLength(1);
     // Other events have none.
     const created = (await ok(get<ListJson<EventJson>>("/v1/events?type=customer.created", opts))).data;
     expect(created.map((e) => "previous_attributes" in e.data)).toEqual([false]);

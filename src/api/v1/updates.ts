@@ -45,7 +45,7 @@ export function sameRow<T extends SQLiteTable>(table: T, row: T["$inferSelect"])
   return sql.join(columns, sql` AND `);
 }
 
-/** What an update changes on the row it read (undefined: nothing, so nothing is written and nothing told), with extra guards. */
+/** What an update changes on the row it read (undefined, or the values the row has: nothing, so nothing is written and nothing told), with extra guards. */
 export interface ComparedPlan<Row> {
   changes: Partial<Row>;
   guards?: SQL[];
@@ -84,9 +84,10 @@ export async function writeCompared<T extends SQLiteTable>(env: Env, u: Compared
   for (let i = 0; i < COMPARE_TRIES; i++) {
     const row = await u.read();
     const planned = await u.plan(row);
-    if (!planned || Object.keys(planned.changes).length === 0) return row;
-    const written = { ...row, ...planned.changes } as T["$inferSelect"];
     const fields = row as Record<string, unknown>;
+    // Nothing to change (or each column given the value it has): nothing written, nothing told, as at Stripe.
+    if (!planned || Object.entries(planned.changes).every(([key, value]) => JSON.stringify(fields[key] ?? null) === JSON.stringify(value ?? null))) return row;
+    const written = { ...row, ...planned.changes } as T["$inferSelect"];
     const w = new Writes(d1, { merchantId: String(fields.merchantId), livemode: Boolean(fields.livemode) });
     if (planned.before) await planned.before(w);
     const update = drizzle(d1)
