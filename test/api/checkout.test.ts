@@ -109,6 +109,20 @@ describe("/v1/checkout/sessions", () => {
     expect(plain.body.line_items).toBeUndefined();
   });
 
+  it("a product renamed is sold under its new name: its prices' line items say it", async () => {
+    const price = await post<{ id: string; product: string }>("/v1/prices", { unit_amount: 900, currency: "usd", product_data: { name: "Beans" } });
+    expect((await post(`/v1/products/${price.body.product}`, { name: "Coffee beans" })).status).toBe(200);
+    const created = await post<SessionJson>("/v1/checkout/sessions", { mode: "payment", line_items: [{ price: price.body.id, quantity: 1 }], success_url: SUCCESS });
+    const items = await get<ListJson<{ description: string }>>(`/v1/checkout/sessions/${created.body.id}/line_items`);
+    expect(items.body.data.map((i) => i.description)).toEqual(["Coffee beans"]);
+    // Renamed twice at once: the prices keep the name the product ends with.
+    await Promise.all([post(`/v1/products/${price.body.product}`, { name: "Arabica" }), post(`/v1/products/${price.body.product}`, { name: "Robusta" })]);
+    const product = await get<{ name: string }>(`/v1/products/${price.body.product}`);
+    const again = await post<SessionJson>("/v1/checkout/sessions", { mode: "payment", line_items: [{ price: price.body.id, quantity: 1 }], success_url: SUCCESS });
+    const named = await get<ListJson<{ description: string }>>(`/v1/checkout/sessions/${again.body.id}/line_items`);
+    expect(named.body.data.map((i) => i.description)).toEqual([product.body.name]);
+  });
+
   it("lists sessions newest first, filtered by status and payment_intent; another merchant sees none of them", async () => {
     const a = await session();
     const b = await session();

@@ -193,7 +193,15 @@ export function registerProducts(app: App): void {
               if (metadata !== JSON.stringify(parseMetadata(row.metadata))) changes.metadata = metadata;
             }
             // Nothing changes: nothing is written, and no product.updated.
-            return Object.keys(changes).length === 0 ? undefined : { changes: { ...changes, updated: Date.now() } };
+            if (Object.keys(changes).length === 0) return undefined;
+            // A new name reaches the copy its prices keep (checkout line items, invoice lines), from the
+            // product as it stands after the batch's update, whichever update won.
+            const rename = (w: Writes) =>
+              w.add(
+                "UPDATE prices SET product_name = (SELECT name FROM products WHERE id = ?1 AND merchant_id = ?2 AND livemode = ?3) WHERE merchant_id = ?2 AND livemode = ?3 AND product = ?1",
+                [row.id, row.merchantId, row.livemode ? 1 : 0],
+              );
+            return { changes: { ...changes, updated: Date.now() }, ...(changes.name !== undefined ? { after: rename } : {}) };
           },
           event: { type: "product.updated", render: renderProduct, requestId: c.get("requestId") },
         });

@@ -51,6 +51,8 @@ export interface ComparedPlan<Row> {
   guards?: SQL[];
   /** Writes of other rows that belong to the change, in its batch before the update (each with its own event): e.g. a lookup key taken from the price holding it. */
   before?: (w: Writes) => Promise<void>;
+  /** Writes that follow from the change, in its batch after the update and its event (e.g. a product's name copied onto its prices). */
+  after?: (w: Writes) => void;
   /** Whether a failed batch means another request got there first (as a lost compare does): then read and computed again. */
   lost?: (err: unknown) => boolean;
 }
@@ -102,6 +104,8 @@ export async function writeCompared<T extends SQLiteTable>(env: Env, u: Compared
       const previous = previousAttributes(u.event.render(row) as Record<string, unknown>, object);
       await w.event(u.event.type, object, null, { requestId: u.event.requestId, previousAttributes: previous });
     }
+    // After the event, whose insert is conditioned on the update's changes().
+    planned.after?.(w);
     let changed: number[];
     try {
       changed = await w.commit(env);
