@@ -1,7 +1,8 @@
 // The subset of Stripe's search query language we support for payment intents:
 //   status:"succeeded" AND currency:"usd" AND amount>1000 AND metadata['order']:"42" AND -customer:"cus_1"
 // Clauses are joined by AND or by OR (not both in one query, as at Stripe); fields: status, currency,
-// customer, order_id, amount, created, metadata['key'].
+// customer, order_id, amount, created, metadata['key']. The charge search (src/db/charge-search.ts)
+// parses with its own field names and maps them onto these (and card_last4, which only it names).
 // Each clause becomes a bound SQL condition: values are never spliced into SQL text.
 import { and, eq, gt, gte, inArray, lt, lte, not, notInArray, or, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
@@ -18,9 +19,23 @@ export interface Clause {
   operator: Operator;
   value: string;
   negated: boolean;
+  /** The field as the query named it, where another search maps it onto ours (for messages). */
+  label?: string;
 }
 
-const CLAUSE = /^(-)?(status|currency|customer|order_id|amount|created|metadata\[(?:'([^'\]]{1,40})'|"([^"\]]{1,40})")\])(>=|<=|:|>|<)(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([^\s"']+))/;
+// A field is a name, dotted for nested ones (payment_method_details.card.last4), or metadata['key'].
+const CLAUSE = /^(-)?(metadata\[(?:'([^'\]]{1,40})'|"([^"\]]{1,40})")\]|[a-z][a-z0-9_]{0,39}(?:\.[a-z0-9_]{1,40}){0,3})(>=|<=|:|>|<)(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([^\s"']+))/;
+
+/** The fields of the payment intent search (Stripe's, and order_id). */
+export const INTENT_SEARCH_FIELDS = ["status", "currency", "customer", "order_id", "amount", "created", "metadata"] as const;
+
+/** What a search serves: the resource's name (for messages) and the field names its queries may use. */
+export interface SearchFields {
+  resource: string;
+  fields: readonly string[];
+}
+
+const INTENT_SEARCH: SearchFields = { resource: "payment_intents", fields: INTENT_SEARCH_FIELDS };
 
 function bad(message: string): never {
   throw invalidRequest(`Invalid search query: ${message}`, "query", "search_query_invalid");
@@ -33,7 +48,8 @@ export function parseSearchQuery(query: string): Clause[] {
   return parseSearch(query).clauses;
 }
 
-export function parseSearch(query: string): { clauses: Clause[]; joiner: Joiner } {
+/** Parses a query of `searched`'s fields (the payment intents' by default); another field is a 400 naming it. */
+export function parseSearch(query: string, searched: SearchFields = INTENT_SEARCH): { clauses: Clause[]; joiner: Joiner } {
   let joined: Joiner | null = null;
   const text = query.trim();
   if (!text) bad("the query is empty.");
@@ -45,9 +61,12 @@ export function parseSearch(query: string): { clauses: Clause[]; joiner: Joiner 
     if (!m) bad(`could not parse '${rest.slice(0, 40)}'. Expected field:value, for example status:'succeeded'.`);
     const [whole, minus, fieldText, key1, key2, operator, dq, sq, bare] = m;
     const metadataKey = key1 ?? key2 ?? null;
+    const field = metadataKey !== null ? "metadata" : (fieldText ?? "");
+    if (!searched.fields.includes(field))
+      bad(`\`${field}\` is an unsupported search field for ${searched.resource}. Supported: ${searched.fields.map((f) => (f === "metadata" ? "metadata['key']" : f)).join(", ")}.`);
     const value = (dq ?? sq ?? bare ?? "").replace(/\\(.)/g, "$1");
     clauses.push({
-      field: metadataKey !== null ? "metadata" : (fieldText ?? ""),
+      field,
       metadataKey,
       operator: operator as Operator,
       value,
@@ -102,6 +121,11 @@ function clauseCondition(c: Clause, scope: Scope): SQL {
       return textField(paymentIntents.customer, c.value);
     case "order_id":
       return textField(paymentIntents.orderId, c.value);
+    case "card_last4":
+      // Only the charge search names it (payment_method_details.card.last4): the charge's card is the
+      // intent's once authorized.
+      if (!/^\d{4}$/.test(c.value)) bad("payment_method_details.card.last4 must be four digits.");
+      return textField(paymentIntents.cardLast4, c.value);
     case "amount": {
       // An equality is a range of payment_intents_amount (which ends in created, id). A range of
       // amounts is not written as one (`+amount` keeps the planner off that index): sorting every
@@ -173,7 +197,7 @@ export const MAX_WINDOW_MS = MAX_WINDOW_DAYS * 86_400_000;
 
 /** An equality on a column with many distinct values and an index ending in (created, id). */
 function selective(c: Clause): boolean {
-  return !c.negated && c.operator === ":" && ["customer", "order_id", "amount", "metadata"].includes(c.field);
+  return !c.negated && c.operator === ":" && ["customer", "order_id", "amount", "metadata", "card_last4"].includes(c.field);
 }
 
 /** A range of an index of its own, in (created, id) order: the selective fields and status. */
@@ -223,14 +247,14 @@ export function requireIndexable(clauses: Clause[], joiner: Joiner): void {
     const other = clauses.find((c) => !indexed(c));
     if (other)
       bad(
-        `an OR query can only join clauses that have an index (status:, customer:, order_id:, amount:, metadata['key']:); '${other.negated ? "-" : ""}${other.field}${other.operator}' has none. Run separate searches with a created window (created>=... AND created<..., at most ${MAX_WINDOW_DAYS} days apart) instead.`,
+        `an OR query can only join clauses that have an index (status:, customer:, order_id:, amount:, metadata['key']:); '${other.negated ? "-" : ""}${other.label ?? other.field}${other.operator}' has none. Run separate searches with a created window (created>=... AND created<..., at most ${MAX_WINDOW_DAYS} days apart) instead.`,
       );
     return;
   }
   const residual = clauses.filter((c) => !indexed(c) && !(c.field === "created" && !c.negated));
   const { from, to } = createdWindow(clauses);
   if (bounded(residual.length > 0, clauses.some(selective), from, to)) return;
-  const names = residual.map((c) => `${c.negated ? "-" : ""}${c.field === "metadata" ? `metadata['${c.metadataKey ?? ""}']` : c.field}${c.operator}`).join(", ");
+  const names = residual.map((c) => `${c.negated ? "-" : ""}${c.field === "metadata" ? `metadata['${c.metadataKey ?? ""}']` : (c.label ?? c.field)}${c.operator}`).join(", ");
   throw invalidRequest(
     `Invalid search query: ${unboundedMessage(names, "a created window, for example created>=1735689600 AND created<1738368000 (the end defaults to now)")}`,
     "query",

@@ -124,9 +124,10 @@ describe("GET /v1/payment_intents/search", () => {
   });
 
   it("rejects queries it does not understand with 400", async () => {
-    for (const q of ["", "status:", "color:'red'", "status:'succeeded' OR status:'canceled' AND amount>0", "status:'paid'", "amount>abc", "status:'succeeded' status:'canceled'", "metadata['x']>3"]) {
+    for (const q of ["", "status:", "color:'red'", "status:'succeeded' OR status:'canceled' AND amount>0", "status:'paid'", "amount>abc", "status:'succeeded' status:'canceled'", "metadata['x']>3", "card_last4:'4242'"]) {
       expectError(await search(q), 400);
     }
+    expect(expectError(await search("color:'red'"), 400, "search_query_invalid").message).toMatch(/`color` is an unsupported search field for payment_intents/);
     expectError(await get("/v1/payment_intents/search?query=amount>0&page=garbage", opts), 400);
   });
 
