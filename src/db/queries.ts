@@ -1,6 +1,6 @@
 // Read-model queries: every list is one indexed SQL query with keyset pagination over
 // (created, id) descending, scoped by merchant and mode. Nothing loads a table into memory.
-import { and, asc, desc, eq, gte, like, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, isNotNull, like, lt, or, sql, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { resourceMissing } from "../core/errors";
@@ -196,6 +196,16 @@ export async function searchIntents(d1: D1Database, scope: Scope, plan: SearchPl
     rows = await query(plan, []);
   }
   return { items: rows.slice(0, limit).map(intentFromRow), hasMore: rows.length > limit };
+}
+
+/**
+ * A page of the charge search: the intent search's plan over the intents that have a successful
+ * charge (charge_authorized_at, set with it; the partial index payment_intents_charged holds them
+ * in (created, id) order, so `status:'succeeded'` alone is a range of it). Pages go by the intents'
+ * (created, id), as the intent search's do.
+ */
+export async function searchCharges(d1: D1Database, scope: Scope, plan: SearchPlan, limit: number, after: Cursor | null): Promise<Page<IntentRecord>> {
+  return searchIntents(d1, scope, { ...plan, conditions: [...plan.conditions, isNotNull(paymentIntents.chargeAuthorizedAt)] }, limit, after);
 }
 
 export interface RefundFilters {

@@ -106,6 +106,8 @@ export const paymentIntents = sqliteTable(
     index("payment_intents_pending").on(t.updated, t.id).where(sql`${t.pendingAttempts} > 0`),
     // The authorizations waiting for capture, oldest first: the expiry sweep's round (migration 0031).
     index("payment_intents_capturable").on(t.authorizedAt, t.id).where(sql`${t.status} = 'requires_capture'`),
+    // The intents with a successful charge, in (created, id) order: the charge search (migration 0041).
+    index("payment_intents_charged").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.chargeAuthorizedAt} IS NOT NULL`),
     // Each filter's index ends in (created, id): a filtered page is one range (migration 0014).
     index("payment_intents_status").on(t.merchantId, t.livemode, t.status, t.created, t.id),
     // Seed 002's status filter, every status one range (migration 0037).

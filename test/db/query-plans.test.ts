@@ -16,13 +16,17 @@
 //   status columns as it walks in order (metadata clauses there are IN / NOT IN a LIST SUBQUERY of
 //   the side table); no scan and no sort;
 // - OR: one range per clause (each an indexed equality), newest of their union; other ORs refused;
+// - the charge search is the same plans over the intents with a charge (charge_authorized_at IS NOT
+//   NULL, tested on each row read); `status:'succeeded'` alone is a range of the partial index
+//   payment_intents_charged (merchant_id=? AND livemode=?), which holds only those;
 // - event wildcards and several types walk events_list in order: the events table holds 30 days.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { EventRecord, Scope } from "../../src/core/types";
 import { fanOut } from "../../src/webhooks/fanout";
 import { writeIntent } from "../../src/db/read-model";
-import { listCharges, listEvents, listIntents, listRefunds, searchIntents } from "../../src/db/queries";
+import { chargeSearch } from "../../src/db/charge-search";
+import { listCharges, listEvents, listIntents, listRefunds, searchCharges, searchIntents } from "../../src/db/queries";
 import { decodePageToken, parseSearch, searchPlan } from "../../src/db/search";
 import { createEndpoint, createIntent, get, newMerchant, post, readModelIntent, recordingQueue, seedCustomer, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
 import { planOf, recording, type Captured } from "./recording";
@@ -249,6 +253,42 @@ describe("search: each field", () => {
   it("an OR with a clause no index serves is refused", () => {
     const { clauses, joiner } = parseSearch("status:'canceled' OR currency:'eur'");
     expect(() => searchPlan(clauses, joiner, scope)).toThrow(/OR query can only join clauses that have an index/);
+  });
+});
+
+describe("charge search: the intent search's plans over the intents with a charge", () => {
+  const chargePlans = (q: string, after: string | null = null) =>
+    plans((db) => searchCharges(db, scope, chargeSearch(q, scope).plan, 10, after === null ? null : decodePageToken(after)));
+  const token = btoa(JSON.stringify([1_700_000_015_000, deep])).replace(/=+$/, "");
+
+  it.each([
+    ["status:'succeeded'", "payment_intents_charged \\(merchant_id=\\? AND livemode=\\?"],
+    ["customer:'cus_qp2'", "payment_intents_customer \\(merchant_id=\\? AND livemode=\\? AND customer=\\?"],
+    ["amount:1007 AND status:'succeeded'", "payment_intents_amount \\(merchant_id=\\? AND livemode=\\? AND amount=\\?"],
+    ["payment_method_details.card.last4:'4242'", "payment_intents_card_last4 \\(merchant_id=\\? AND livemode=\\? AND card_last4=\\?"],
+    ["metadata['order']:'7'", "payment_intent_metadata_search \\(merchant_id=\\? AND livemode=\\? AND key=\\? AND value=\\?"],
+    ["currency:'usd' AND created>=1699990000 AND created<1700100000", "payment_intents_(list|charged) \\(merchant_id=\\? AND livemode=\\? AND created>\\? AND created<\\?"],
+  ])("%s is a range of its index, at depth", async (q, index) => {
+    for (const after of [null, token]) {
+      const all = await chargePlans(q, after);
+      expectIndexed(all);
+      const text = all.map((p) => p.plan.join("\n")).join("\n");
+      expect(text).toMatch(new RegExp(index));
+      if (after && !q.startsWith("currency")) expect(text).toMatch(/\(created,(id|intent_id)\)<\(\?,\?\)/);
+      expect(all[0]?.sql).toMatch(/"charge_authorized_at" is not null/);
+    }
+  });
+
+  it("an OR is one range per clause", async () => {
+    for (const after of [null, token]) {
+      const all = await chargePlans("metadata['order']:'7' OR payment_method_details.card.last4:'4242'", after);
+      expectIndexed(all);
+      expect(all.length).toBe(2);
+    }
+  });
+
+  it.each(["currency:'usd'", "amount>1005 AND status:'succeeded'", "-customer:'cus_qp1'"])("%s with no created window is refused, naming what to add", (q) => {
+    expect(() => chargeSearch(q, scope)).toThrow(/cannot be served from an index on its own/);
   });
 });
 
