@@ -1,15 +1,18 @@
 // /v1/charges. A charge is an intent's successful authorization, or one of its declined
 // authorizations (a failed charge, as at Stripe), so it is rendered from its intent; its id shares
-// the intent's body (ch_X belongs to pi_X; ch_X<attempt> is a failed charge of pi_X).
+// the intent's body (ch_X belongs to pi_X; ch_X<attempt> is a failed charge of pi_X). The search
+// runs on the payment intents' search index (src/db/charge-search.ts): successful charges only.
 import { z } from "zod";
 import { resourceMissing } from "../../core/errors";
 import { hasPrefix, intentIdForCharge } from "../../core/ids";
-import { renderChargeById, renderIntent } from "../../core/objects";
-import { listCharges } from "../../db/queries";
+import { renderCharge, renderChargeById, renderIntent } from "../../core/objects";
+import { chargeMatches, chargeSearch } from "../../db/charge-search";
+import { listCharges, searchCharges } from "../../db/queries";
+import { decodePageToken, encodePageToken } from "../../db/search";
 import * as f from "./fields";
 import { checkExpandable, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { requestContext, route, type App } from "./route";
-import { ChargeSchema, listOf } from "./schemas";
+import { ChargeSchema, listOf, searchResultOf } from "./schemas";
 import { stripeBody } from "./stripe-params";
 
 const ListQuery = z
@@ -20,6 +23,15 @@ const ListQuery = z
     payment_intent: f.text(100).optional(),
     customer: f.text(255).optional(),
     created: f.createdFilter.optional(),
+    expand: f.expand.optional(),
+  })
+  .strict();
+
+const SearchQuery = z
+  .object({
+    query: z.string().min(1).max(1000),
+    limit: f.limit.optional(),
+    page: z.string().max(200).optional(),
     expand: f.expand.optional(),
   })
   .strict();
@@ -52,6 +64,41 @@ export function registerCharges(app: App): void {
         return charge ? [expand ? { ...charge, payment_intent: renderIntent(intent) } : charge] : [];
       });
       return json(c, listObject("/v1/charges", { ...page, items }, (charge) => charge));
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/charges/search",
+      permission: "payments.transactions.view",
+      summary:
+        "Search successful charges (amount, currency, customer, created, metadata['key'], payment_method_details.card.last4, status:'succeeded'; AND or OR, not both). Failed charges are not found (list them by payment_intent or customer); created is the payment intent's; newest intent first",
+      tag: TAG,
+      query: SearchQuery,
+      response: searchResultOf(ChargeSchema, "ChargeSearchResult"),
+    },
+    async (c, { query, principal }) => {
+      const expand = checkExpandable(query.expand, ["data.payment_intent"]).length > 0;
+      const search = chargeSearch(query.query, principal);
+      const limit = query.limit ?? 10;
+      const page = await searchCharges(c.env.DB, principal, search.plan, limit, query.page ? decodePageToken(query.page) : null);
+      // A charge with metadata of its own (POST /v1/charges/{id}) is checked as rendered: the index
+      // holds its intent's. The next page starts after the last intent read, kept or not.
+      const data = page.items.flatMap((intent) => {
+        const charge = renderCharge(intent);
+        if (!charge || !chargeMatches(search, charge, intent.created)) return [];
+        return [expand ? { ...charge, payment_intent: renderIntent(intent) } : charge];
+      });
+      const last = page.items[page.items.length - 1];
+      return json(c, {
+        object: "search_result",
+        data,
+        has_more: page.hasMore,
+        next_page: page.hasMore && last ? encodePageToken({ created: last.created, id: last.id }) : null,
+        url: "/v1/charges/search",
+      });
     },
   );
 
