@@ -494,6 +494,10 @@ export const prices = sqliteTable(
     index("prices_currency").on(t.merchantId, t.livemode, t.currency, t.created, t.id),
     // Holds each key once (a second holder fails its whole batch) and serves GET /v1/prices?lookup_keys[]=.
     uniqueIndex("prices_lookup_key").on(t.merchantId, t.livemode, t.lookupKey).where(sql`${t.lookupKey} IS NOT NULL`),
+    // Search by type (migration 0044): the one-time prices and the recurring ones, each in list order
+    // (the search repeats these literals, ONE_TIME_PRICE and RECURRING_PRICE in src/api/v1/prices.ts).
+    index("prices_one_time").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.interval} = 'one_time'`),
+    index("prices_recurring").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.interval} <> 'one_time'`),
   ],
 );
 
@@ -511,7 +515,12 @@ export const products = sqliteTable(
     created: integer("created").notNull(),
     updated: integer("updated").notNull(),
   },
-  (t) => [index("products_list").on(t.merchantId, t.livemode, t.created, t.id), index("products_active").on(t.merchantId, t.livemode, t.active, t.created, t.id)],
+  (t) => [
+    index("products_list").on(t.merchantId, t.livemode, t.created, t.id),
+    index("products_active").on(t.merchantId, t.livemode, t.active, t.created, t.id),
+    // Search by exact name (migration 0044).
+    index("products_name").on(t.merchantId, t.livemode, t.name, t.created, t.id),
+  ],
 );
 
 export const subscriptions = sqliteTable(
@@ -614,8 +623,33 @@ export const invoices = sqliteTable(
     index("invoices_customer").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
     index("invoices_subscription").on(t.merchantId, t.livemode, t.subscription, t.created, t.id),
     index("invoices_status").on(t.merchantId, t.livemode, t.status, t.created, t.id),
+    // Search by currency and by exact total (amount_due; migration 0044).
+    index("invoices_currency").on(t.merchantId, t.livemode, t.currency, t.created, t.id),
+    index("invoices_total").on(t.merchantId, t.livemode, t.amountDue, t.created, t.id),
     index("invoices_due").on(t.status, t.nextPaymentAttempt),
   ],
+);
+
+/**
+ * One row per metadata key of a product, price or subscription (migration 0044): `metadata['k']:'v'`
+ * searches of those objects are a range of its index, in the object's (created, id) order. Kept by
+ * the migration's triggers on each table (insert, change of metadata, delete), in the row's own
+ * transaction: no code writes it. D1's meta.changes of a write to those tables counts the trigger's
+ * rows too: test it for > 0, never = 1.
+ */
+export const objectMetadata = sqliteTable(
+  "object_metadata",
+  {
+    objectId: text("object_id").notNull(),
+    /** product | price | subscription */
+    object: text("object").notNull(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    key: text("key").notNull(),
+    value: text("value").notNull(),
+    created: integer("created").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.objectId, t.key] }), index("object_metadata_search").on(t.merchantId, t.livemode, t.object, t.key, t.value, t.created, t.objectId)],
 );
 
 export const testClocks = sqliteTable(

@@ -102,7 +102,9 @@ function insertPriceParams(row: PriceRow, productId: string): unknown[] {
 }
 
 export async function insertPriceOfProduct(d1: D1Database, row: PriceRow, productId: string): Promise<boolean> {
-  return (await d1.prepare(insertPriceSql).bind(...insertPriceParams(row, productId)).run()).meta.changes === 1;
+  // D1's changes count the rows the insert's triggers write too (its metadata keys in object_metadata):
+  // inserted or not is whether any changed.
+  return (await d1.prepare(insertPriceSql).bind(...insertPriceParams(row, productId)).run()).meta.changes > 0;
 }
 
 /**
@@ -248,7 +250,8 @@ export function registerPrices(app: App): void {
             w.add(insertPriceSql, insertPriceParams(row, productId));
             await w.event("price.created", renderPrice(row), [row.id], { requestId });
             try {
-              return ((await w.commit(c.env))[at] ?? 0) === 1;
+              // Counted with the rows its triggers write (object_metadata): none means no insert.
+              return ((await w.commit(c.env))[at] ?? 0) > 0;
             } catch (err) {
               // The key moved on between the holder's read and the batch: read its holder again.
               if (!transfer || !isLookupKeyConflict(err)) throw err;
