@@ -1,6 +1,6 @@
 // /v1/customers: create, retrieve, update, delete, list (by email), search; a customer's payment
 // methods (seed 002's cards on file: save with a nickname, list, remove) and payments.
-import { and, eq, inArray, like, sql, type SQL } from "drizzle-orm";
+import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
@@ -25,8 +25,7 @@ import {
 import { Writes } from "../../billing/writes";
 import { createdConditions, listIntents, listable, pageOf } from "../../db/queries";
 import { customers, paymentMethods } from "../../db/schema";
-import { bounded, MAX_WINDOW_DAYS, unboundedMessage } from "../../db/search";
-import { newestFirst } from "../../db/shards";
+import { searchPage, searchResult, tableRows, textField, type Searchable } from "../../db/object-search";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
@@ -110,8 +109,6 @@ async function renderCustomers(d1: D1Database, scope: Scope, rows: CustomerRow[]
   }, (customer, method) => ({ ...customer, invoice_settings: { ...(customer.invoice_settings as Record<string, unknown>), default_payment_method: method } }));
 }
 
-const SearchQuery = z.object({ query: z.string().min(1).max(1000), limit: f.limit.optional(), page: f.text(100).optional() }).strict();
-
 const SaveCardBody = z
   .object({
     payment_method: f.paymentMethod.optional().describe("A token (tok_visa), test payment method, vault token, saved pm_ id, or (test mode) card details."),
@@ -128,76 +125,26 @@ const MethodsQuery = PageQuery.extend({ type: z.string().regex(/^[a-z_]{1,40}$/,
 
 const DeletedSchema = z.object({ id: z.string(), object: z.literal("customer"), deleted: z.literal(true) }).meta({ id: "DeletedCustomer" });
 
-/** One clause of a customer search: a field with `:` or `~` and a quoted value, or `created` with a comparison and Unix seconds. */
-const CUSTOMER_CLAUSE = /^(?:(email|name|phone)\s*([:~])\s*(?:'([^']*)'|"([^"]*)")|created\s*(>=|<=|>|<|:)\s*(?:(\d{1,12})|'(\d{1,12})'|"(\d{1,12})"))/;
-
 /**
- * Stripe's customer search, the part we serve: `email`, `name` and `phone` with `:` (exact) or `~`
- * (contains), and `created` with `>`, `>=`, `<`, `<=` or `:` (Unix seconds), joined by AND or by OR
- * (not both, as at Stripe). Answers the condition sets of the index ranges to read: one for AND, one
- * per clause for OR (their union is merged newest first). Every set is an index range: an exact field
- * has its own index (customers_email, _name, _phone), and a contains clause, which none can serve,
+ * Stripe's customer search, the part we serve (src/db/object-search.ts): `email`, `name` and `phone`
+ * with `:` (exact) or `~` (contains), and `created` (Unix seconds), joined by AND or by OR. An exact
+ * field has its own index (customers_email, _name, _phone); a contains clause, which none can serve,
  * needs an exact clause beside it or a created window of at most 31 days (else a 400 naming what to
  * add), so a search never walks all of a merchant's customers.
  */
-function customerSearch(query: string, now = Date.now()): SQL[][] {
-  const exact: SQL[] = [];
-  const contains: SQL[] = [];
-  const created: { gt?: number; gte?: number; lt?: number; lte?: number } = {};
-  let createdClauses = 0;
-  let joiner: "AND" | "OR" | null = null;
-  // Clause by clause, so a quoted value may hold " and " or " or " (a customer named "Barnes and Noble").
-  let rest = query.trim();
-  for (;;) {
-    const m = CUSTOMER_CLAUSE.exec(rest);
-    if (!m) throw invalidRequest(`Cannot read the search clause '${rest.slice(0, 80)}'. Use e.g. email:'jenny@example.com', name~'Jen' or created>=1735689600, joined by AND.`, "query", "search_query_invalid");
-    const [whole, fieldName, operator, single, double, timeOp, bare, singleTime, doubleTime] = m;
-    if (fieldName) {
-      const column = fieldName === "email" ? customers.email : fieldName === "name" ? customers.name : customers.phone;
-      const value = single ?? double ?? "";
-      if (operator === ":") exact.push(eq(column, value));
-      else contains.push(like(column, `%${value.replace(/[%_]/g, "")}%`));
-    } else {
-      const seconds = Number(bare ?? singleTime ?? doubleTime);
-      if (timeOp === ">") created.gt = seconds;
-      else if (timeOp === ">=") created.gte = seconds;
-      else if (timeOp === "<") created.lt = seconds;
-      else if (timeOp === "<=") created.lte = seconds;
-      else Object.assign(created, { gte: seconds, lte: seconds });
-      createdClauses += 1;
-    }
-    rest = rest.slice(whole.length).trim();
-    if (!rest) break;
-    const next = /^(AND|OR)\s+/i.exec(rest);
-    if (!next) throw invalidRequest(`Expected AND or OR between search clauses, found '${rest.slice(0, 40)}'.`, "query", "search_query_invalid");
-    const word = next[1]?.toUpperCase() === "OR" ? "OR" : "AND";
-    if (joiner && joiner !== word) throw invalidRequest("A search query cannot mix AND and OR (as at Stripe): use one of them.", "query", "search_query_invalid");
-    joiner = word;
-    rest = rest.slice(next[0].length);
-  }
-  const hasOr = joiner === "OR";
-  const createdRange = createdConditions(customers.created, created);
-  if (hasOr) {
-    if (contains.length > 0 || createdClauses > 0) {
-      throw invalidRequest(
-        `Invalid search query: an OR query can only join exact clauses (email:, name:, phone:), each an index of its own. Run a contains (~) or created clause as a separate search with AND, bounded by an exact clause or a created window (at most ${MAX_WINDOW_DAYS} days).`,
-        "query",
-        "search_query_unbounded",
-      );
-    }
-    return exact.map((condition) => [condition]);
-  }
-  const from = created.gte !== undefined ? created.gte * 1000 : created.gt !== undefined ? (created.gt + 1) * 1000 : null;
-  const to = created.lt !== undefined ? created.lt * 1000 : created.lte !== undefined ? (created.lte + 1) * 1000 : null;
-  if (!bounded(contains.length > 0, exact.length > 0, from, to, now)) {
-    throw invalidRequest(
-      `Invalid search query: ${unboundedMessage("a contains clause (~)", "an exact clause (email:, name: or phone:) or a created window, for example created>=1735689600 AND created<1738368000 (the end defaults to now)")}`,
-      "query",
-      "search_query_unbounded",
-    );
-  }
-  return [[...exact, ...contains, ...createdRange]];
-}
+const CUSTOMER_SEARCH: Searchable = {
+  resource: "customers",
+  list: CUSTOMERS,
+  base: [eq(customers.deleted, false)],
+  fields: {
+    email: textField(customers.email, "selective", { contains: true }),
+    name: textField(customers.name, "selective", { contains: true }),
+    phone: textField(customers.phone, "selective", { contains: true }),
+  },
+  noMetadata: "customers' metadata is not indexed for search here; search by email, name or phone.",
+  selectiveHint: "an exact clause (email:, name: or phone:)",
+  indexedHint: "email:, name:, phone:, created",
+};
 
 async function resolveDefault(c: Ctx, scope: Scope, customer: CustomerRow, id: string | null | undefined): Promise<string | null | undefined> {
   if (id === undefined || id === null) return id;
@@ -326,25 +273,14 @@ export function registerCustomers(app: App): void {
       method: "get",
       path: "/v1/customers/search",
       permission: "payments.methods.view",
-      summary: "Search customers: email, name, phone with `:` (exact) or `~` (contains, with an exact clause or a created window of at most 31 days), created with >, >=, <, <=, joined by AND or by OR (exact clauses only)",
+      summary: "Search customers: email, name, phone with `:` (exact) or `~` (contains, with an exact clause or a created window of at most 31 days), created with >, >=, <, <=, `-` to negate (a filter, bounded like `~`), joined by AND or by OR (exact and created clauses only)",
       tag: TAG,
-      query: SearchQuery,
+      query: f.searchQuery,
       response: searchResultOf(CustomerSchema, "CustomerSearchResult"),
     },
     async (c, { query, principal }) => {
-      const limit = query.limit ?? 10;
-      // One index range per condition set (one, or one per clause of an OR), merged newest first.
-      const ranges = await Promise.all(
-        customerSearch(query.query).map((conditions) =>
-          pageOf(c.env.DB, CUSTOMERS, principal, [eq(customers.deleted, false), ...conditions], { limit, startingAfter: query.page }, (where, order, n) =>
-            db(c.env.DB).select().from(customers).where(where).orderBy(...order).limit(n),
-          ),
-        ),
-      );
-      const union = [...new Map(ranges.flatMap((r) => r.items).map((row) => [row.id, row])).values()].sort(newestFirst);
-      const page = { items: union.slice(0, limit), hasMore: union.length > limit || ranges.some((r) => r.hasMore) };
-      const last = page.items[page.items.length - 1];
-      return json(c, { object: "search_result", data: page.items.map(renderCustomer), has_more: page.hasMore, next_page: page.hasMore && last ? last.id : null, url: "/v1/customers/search" });
+      const page = await searchPage(c.env.DB, CUSTOMER_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, customers));
+      return json(c, searchResult("/v1/customers/search", page, page.items.map(renderCustomer)));
     },
   );
 

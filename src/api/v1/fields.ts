@@ -201,3 +201,14 @@ export const createdFilter = z.union([
 ]);
 
 export const limit = integer.pipe(z.number().min(1, "must be between 1 and 100").max(100, "must be between 1 and 100"));
+
+/**
+ * Stripe's search parameters (GET /v1/<resource>/search): the query, a page size and `page`, the
+ * next_page of the previous result; `expand` where the resource's list takes it.
+ */
+export const searchFields = {
+  query: z.string().min(1).max(1000).describe("Stripe's search query language, e.g. name:'Pro' AND metadata['plan']:'gold'"),
+  limit: limit.optional(),
+  page: text(100).optional().describe("The next_page of the previous result."),
+};
+export const searchQuery = z.object(searchFields).strict();
