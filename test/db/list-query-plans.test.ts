@@ -226,6 +226,79 @@ describe("billing", () => {
   });
 });
 
+describe("billing searches", () => {
+  const q = (resource: string, query: string, extra = "") => `/v1/${resource}/search?query=${encodeURIComponent(query)}${extra}`;
+  const since = () => Math.floor(Date.now() / 1000) - 3600;
+
+  /**
+   * A metadata clause drives the search from object_metadata's index (merchant, mode, object, key,
+   * value, then (created, object_id) in order), each object found by its primary key: no scan, no sort.
+   */
+  async function expectMetadataRange(path: string, table: string, options: { cursor?: boolean } = {}): Promise<Routed> {
+    const r = await throughWorker(path, opts.key ?? "", (sql) => /^\s*select/i.test(sql) && sql.includes('from "object_metadata" inner join') && /order by/i.test(sql));
+    expect(r.status, `${path}: ${JSON.stringify(r.body).slice(0, 400)}`).toBe(200);
+    expect(r.plans.length, `${path}: no range of object_metadata was read`).toBeGreaterThan(0);
+    for (const { sql, plan } of r.plans) {
+      const text = plan.join("\n");
+      const label = `${path}\n${sql}\n${text}`;
+      expect(text, label).not.toMatch(/SCAN (object_metadata|products|prices|subscriptions)\b/);
+      expect(text, label).not.toMatch(/USE TEMP B-TREE/);
+      const range = /^SEARCH object_metadata USING (COVERING )?INDEX object_metadata_search \((.*)\)$/m.exec(text);
+      expect(range?.[2], label).toMatch(/^merchant_id=\? AND livemode=\? AND object=\? AND key=\? AND value=\?/);
+      if (options.cursor) expect(range?.[2], label).toMatch(/\(created,object_id\)<\(\?,\?\)/);
+      expect(text, label).toMatch(new RegExp(`SEARCH ${table} USING INDEX sqlite_autoindex_${table}_1 \\(id=\\?\\)`));
+    }
+    return r;
+  }
+
+  it("products by name, active, a created window, contains within one, and metadata; OR and pages", async () => {
+    const tagged = await ok(post<{ id: string }>("/v1/products", { name: "Plans tagged", metadata: { line: "plans" } }, opts));
+    await expectRange(q("products", "name:'Pro plan'"), "products", ["name"]);
+    await expectRange(q("products", "name:'Pro plan'", `&page=${ids.product}`), "products", ["name"], { cursor: true });
+    await expectRange(q("products", "active:'true'"), "products", ["active"]);
+    await expectRange(q("products", `created>=${since()}`), "products", ["merchant_id", "livemode"]);
+    await expectRange(q("products", `name~'Pro' AND description~'x' AND created>=${since()}`), "products", ["merchant_id", "livemode"]);
+    const either = await expectRange(q("products", "name:'Pro plan' OR active:'false'"), "products", []);
+    expect(either.plans.map((p) => /USING INDEX (\w+)/.exec(p.plan.join("\n"))?.[1])).toEqual(["products_name", "products_active"]);
+    const byMetadata = await expectMetadataRange(q("products", `metadata['line']:'plans' AND active:'true' AND created>=${since()}`), "products");
+    expect((byMetadata.body.data as { id: string }[]).map((p) => p.id)).toEqual([tagged.id]);
+    await expectMetadataRange(q("products", "metadata['line']:'plans'", `&page=${tagged.id}`), "products", { cursor: true });
+  });
+
+  it("prices by product, lookup key, active, currency, type and metadata", async () => {
+    await ok(post("/v1/prices", { unit_amount: 300, currency: "usd", product: ids.product, lookup_key: "plans_search", metadata: { line: "plans" } }, opts));
+    await expectRange(q("prices", `product:'${ids.product}'`), "prices", ["product"]);
+    await expectRange(q("prices", `product:'${ids.product}'`, `&page=${ids.price}`), "prices", ["product"], { cursor: true });
+    await expectRange(q("prices", "lookup_key:'plans_search'"), "prices", ["lookup_key"]);
+    await expectRange(q("prices", "active:'true'"), "prices", ["active"]);
+    await expectRange(q("prices", "currency:'usd'"), "prices", ["currency"]);
+    for (const [type, index] of [["one_time", "prices_one_time"], ["recurring", "prices_recurring"]]) {
+      const r = await expectRange(q("prices", `type:'${type}'`), "prices", ["merchant_id", "livemode"]);
+      expect(r.plans.map((p) => p.plan.join("\n")).join("\n")).toMatch(new RegExp(`USING INDEX ${index ?? ""} `));
+    }
+    await expectRange(q("prices", `type:'recurring'`, `&page=${ids.price}`), "prices", ["merchant_id", "livemode"], { cursor: true });
+    await expectMetadataRange(q("prices", "metadata['line']:'plans' AND type:'one_time'"), "prices");
+    await expectRange(q("prices", `lookup_key:'plans_search' OR product:'${ids.product}'`), "prices", []);
+  });
+
+  it("subscriptions by status and metadata, invoices by customer, subscription, currency and total", async () => {
+    await expectRange(q("subscriptions", "status:'active'"), "subscriptions", ["status"]);
+    await expectRange(q("subscriptions", "status:'active'", `&page=${ids.subscription}`), "subscriptions", ["status"], { cursor: true });
+    await expectRange(q("subscriptions", `created>=${since()}`), "subscriptions", ["merchant_id", "livemode"]);
+    await expectRange(q("subscriptions", `-status:'canceled' AND created>=${since()}`), "subscriptions", ["merchant_id", "livemode"]);
+    const sub = await ok(post<{ id: string }>("/v1/subscriptions", { customer: ids.customer, price: ids.price, metadata: { line: "plans" } }, opts));
+    const found = await expectMetadataRange(q("subscriptions", "metadata['line']:'plans' OR metadata['line']:'other'"), "subscriptions");
+    expect((found.body.data as { id: string }[]).map((s) => s.id)).toEqual([sub.id]);
+    await expectRange(q("invoices", `customer:'${ids.customer}'`), "invoices", ["customer"]);
+    await expectRange(q("invoices", `customer:'${ids.customer}' AND total>100`), "invoices", ["customer"]);
+    await expectRange(q("invoices", `subscription:'${ids.subscription}'`), "invoices", ["subscription"]);
+    await expectRange(q("invoices", "currency:'usd'"), "invoices", ["currency"]);
+    await expectRange(q("invoices", "currency:'usd'", `&page=${ids.invoice}`), "invoices", ["currency"], { cursor: true });
+    await expectRange(q("invoices", "total:1999"), "invoices", ["amount_due"]);
+    await expectRange(q("invoices", `total>=1000 AND created>=${since()}`), "invoices", ["merchant_id", "livemode"]);
+  });
+});
+
 describe("API keys", () => {
   it("the merchant's keys are a range of api_keys_list, at any depth", async () => {
     const keys = await ok(get<ListJson<{ id: string }>>("/v1/api_keys", opts));

@@ -9,6 +9,7 @@ import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import { findPrice, db, ONE_TIME, parseMetadata, renderPrice, type PriceRow } from "../../billing/store";
 import { INTERVALS, MAX_INTERVAL_COUNT } from "../../billing/periods";
+import { booleanField, conditionField, searchPage, searchResult, tableRows, textField, type Searchable } from "../../db/object-search";
 import { cursorOf, listable, pageOf, type Page } from "../../db/queries";
 import { prices, products } from "../../db/schema";
 import { newestFirst } from "../../db/shards";
@@ -23,7 +24,7 @@ import { checkExpandable, json, listObject, pageRequest, renderExpanded } from "
 import type { Scope } from "../../core/types";
 import { route, type App } from "./route";
 import { afterLoss, COMPARE_TRIES, heldBack, sameRow, writeCompared } from "./updates";
-import { listOf } from "./schemas";
+import { listOf, searchResultOf } from "./schemas";
 
 const TAG = "Billing";
 const PRICES = listable(prices, "price");
@@ -75,6 +76,28 @@ const ListQuery = z
     expand: f.expand.optional(),
   })
   .strict();
+
+/**
+ * Stripe's price search (src/db/object-search.ts): `active`, `currency`, `lookup_key` (the unique
+ * prices_lookup_key), `product`, `type` (one_time or recurring: a partial index each, whose conditions
+ * these literals repeat), `metadata['key']` (object_metadata), `created`.
+ */
+const PRICE_SEARCH: Searchable = {
+  resource: "prices",
+  list: PRICES,
+  fields: {
+    active: booleanField(prices.active),
+    currency: textField(prices.currency, "indexed", { normalize: (v) => v.toLowerCase() }),
+    lookup_key: textField(prices.lookupKey, "selective"),
+    product: textField(prices.product, "selective"),
+    type: conditionField({ one_time: sql`${prices.interval} = 'one_time'`, recurring: sql`${prices.interval} <> 'one_time'` }),
+  },
+  metadataObject: "price",
+  selectiveHint: "an exact product:, lookup_key: or metadata['key']: clause",
+  indexedHint: "active:, currency:, lookup_key:, product:, type:, metadata['key']:, created",
+};
+
+const SearchQuery = z.object({ ...f.searchFields, expand: f.expand.optional() }).strict();
 
 /**
  * A price, with its product as an object when `expand` asks for it (Stripe's `expand[]=product`, or
@@ -264,6 +287,25 @@ export function registerPrices(app: App): void {
         const [rendered] = await renderPrices(c.env.DB, principal, [row], checkExpandable(body.expand, ["product"]).length > 0);
         return { status: 200, body: rendered };
       }),
+  );
+
+  // Before /v1/prices/{id}, so that "search" is not taken for an id.
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/prices/search",
+      permission: "billing.view",
+      summary: "Search prices: active, currency, lookup_key, product, type (one_time, recurring), metadata['key'], created; joined by AND or by OR (expand[]=data.product)",
+      tag: TAG,
+      query: SearchQuery,
+      response: searchResultOf(PriceSchema, "PriceSearchResult"),
+    },
+    async (c, { query, principal }) => {
+      const expand = checkExpandable(query.expand, ["data.product"]);
+      const page = await searchPage(c.env.DB, PRICE_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, prices));
+      return json(c, searchResult("/v1/prices/search", page, await renderPrices(c.env.DB, principal, page.items, expand.length > 0)));
+    },
   );
 
   route(

@@ -8,6 +8,7 @@ import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix, randomId } from "../../core/ids";
 import type { Metadata, Scope } from "../../core/types";
 import { db, parseMetadata } from "../../billing/store";
+import { booleanField, searchPage, searchResult, tableRows, textField, unsupportedField, type Searchable } from "../../db/object-search";
 import { listable, pageOf } from "../../db/queries";
 import { prices, products } from "../../db/schema";
 import { Writes } from "../../billing/writes";
@@ -17,7 +18,7 @@ import { idempotentD1 } from "./idempotency";
 import { json, listObject, pageRequest } from "./respond";
 import { route, type App } from "./route";
 import { writeCompared } from "./updates";
-import { listOf } from "./schemas";
+import { listOf, searchResultOf } from "./schemas";
 import { stripeBody } from "./stripe-params";
 
 const TAG = "Billing";
@@ -122,6 +123,27 @@ const ListQuery = z
   .object({ active: f.boolean.optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() })
   .strict();
 
+/**
+ * Stripe's product search (src/db/object-search.ts): `active`, `name` (exact: products_name; `~`
+ * contains), `description` (exact or `~`, a filter: no index holds 40,000-character texts),
+ * `metadata['key']` (object_metadata), `created`. Products here have no url and no shippable (both
+ * always null): a 400 names them.
+ */
+const PRODUCT_SEARCH: Searchable = {
+  resource: "products",
+  list: PRODUCTS,
+  fields: {
+    active: booleanField(products.active),
+    name: textField(products.name, "selective", { contains: true }),
+    description: textField(products.description, "filter", { contains: true }),
+    shippable: unsupportedField("products here are not shippable goods (shippable is always null)."),
+    url: unsupportedField("products here have no url (it is always null)."),
+  },
+  metadataObject: "product",
+  selectiveHint: "an exact name: or metadata['key']: clause",
+  indexedHint: "active:, name:, metadata['key']:, created",
+};
+
 /** One of the merchant's products, or a 404 naming `param`. */
 export async function findProduct(d1: D1Database, scope: Scope, id: string, param = "product"): Promise<ProductRow> {
   const [row] = hasPrefix(id, "prod")
@@ -161,6 +183,24 @@ export function registerProducts(app: App): void {
         await w.commit(c.env);
         return { status: 200, body: renderProduct(row) };
       }),
+  );
+
+  // Before /v1/products/{id}, so that "search" is not taken for an id.
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/products/search",
+      permission: "billing.view",
+      summary: "Search products: active, name (`:` or `~` contains), description (`:` or `~`), metadata['key'], created; joined by AND or by OR (indexed clauses only)",
+      tag: TAG,
+      query: f.searchQuery,
+      response: searchResultOf(ProductSchema, "ProductSearchResult"),
+    },
+    async (c, { query, principal }) => {
+      const page = await searchPage(c.env.DB, PRODUCT_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, products));
+      return json(c, searchResult("/v1/products/search", page, page.items.map(renderProduct)));
+    },
   );
 
   route(

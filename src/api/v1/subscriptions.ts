@@ -8,6 +8,7 @@ import type { Scope } from "../../core/types";
 import { clockNow, payInvoice } from "../../billing/engine";
 import { cancelSubscription, changeSubscription, createSubscription } from "../../billing/subscriptions";
 import { db, ENDED_STATUSES, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceRow, type PriceRow, type SubscriptionRow } from "../../billing/store";
+import { integerField, searchPage, searchResult, tableRows, textField, unsupportedField, type Searchable } from "../../db/object-search";
 import { listable, pageOf } from "../../db/queries";
 import { invoices, subscriptions } from "../../db/schema";
 import type { Env } from "../../env";
@@ -18,7 +19,7 @@ import { idempotentD1 } from "./idempotency";
 import { checkExpandable, intentStub, json, listObject, pageRequest } from "./respond";
 import { v1ErrorBody } from "./errors";
 import { route, type App } from "./route";
-import { listOf } from "./schemas";
+import { listOf, searchResultOf } from "./schemas";
 
 const TAG = "Billing";
 const SUBSCRIPTIONS = listable(subscriptions, "subscription");
@@ -68,6 +69,49 @@ const PayBody = stripeBody("POST /v1/invoices/{id}/pay", {
     off_session: f.boolean.optional().describe("Default true: the customer is not there (a card that wants 3DS is declined)."),
     expand: f.expand.optional(),
   });
+
+/**
+ * Stripe's subscription search (src/db/object-search.ts): `status` (subscriptions_status),
+ * `metadata['key']` (object_metadata), `created`. Every status is searched, canceled ones too.
+ */
+const SUBSCRIPTION_SEARCH: Searchable = {
+  resource: "subscriptions",
+  list: SUBSCRIPTIONS,
+  fields: { status: textField(subscriptions.status, "indexed", { values: SUBSCRIPTION_STATUSES }) },
+  metadataObject: "subscription",
+  selectiveHint: "a metadata['key']: clause",
+  indexedHint: "status:, metadata['key']:, created",
+};
+
+/**
+ * Stripe's invoice search: `currency` (invoices_currency), `customer`, `subscription`, `total`
+ * (`:` a range of invoices_total; `>`, `<`... a filter), `created`. Invoices here carry no number,
+ * receipt number or metadata (always null, null and {}): a 400 names them.
+ */
+const INVOICE_SEARCH: Searchable = {
+  resource: "invoices",
+  list: INVOICES,
+  fields: {
+    currency: textField(invoices.currency, "indexed", { normalize: (v) => v.toLowerCase() }),
+    customer: textField(invoices.customer, "selective"),
+    subscription: textField(invoices.subscription, "selective"),
+    total: integerField(invoices.amountDue),
+    number: unsupportedField("invoices here are not numbered (number is always null)."),
+    receipt_number: unsupportedField("invoices here have no receipt number (receipt_number is always null)."),
+  },
+  noMetadata: "invoices here carry no metadata (it is always {}).",
+  selectiveHint: "an exact customer:, subscription: or total: clause",
+  indexedHint: "currency:, customer:, subscription:, total:, created",
+};
+
+const InvoiceSearchQuery = z.object({ ...f.searchFields, expand: f.expand.optional() }).strict();
+
+/** Subscriptions with their prices (for their items): each price read once. */
+async function renderSubscriptionRows(env: Env, scope: Scope, rows: SubscriptionRow[]) {
+  const ids = [...new Set(rows.map((row) => row.price))];
+  const found = new Map(await Promise.all(ids.map(async (id) => [id, await priceOf(env, scope, id)] as const)));
+  return rows.map((row) => renderSubscription(row, undefined, found.get(row.price) ?? null));
+}
 
 async function renderInvoiceExpanded(env: Env, scope: Scope, row: InvoiceRow, expandIntent: boolean) {
   if (!expandIntent || !row.paymentIntent) return renderInvoice(row);
@@ -132,6 +176,24 @@ export function registerSubscriptions(app: App): void {
       }),
   );
 
+  // Before /v1/subscriptions/{id}, so that "search" is not taken for an id.
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/subscriptions/search",
+      permission: "billing.view",
+      summary: "Search subscriptions (canceled ones too): status, metadata['key'], created; joined by AND or by OR",
+      tag: TAG,
+      query: f.searchQuery,
+      response: searchResultOf(SubscriptionSchema, "SubscriptionSearchResult"),
+    },
+    async (c, { query, principal }) => {
+      const page = await searchPage(c.env.DB, SUBSCRIPTION_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, subscriptions));
+      return json(c, searchResult("/v1/subscriptions/search", page, await renderSubscriptionRows(c.env, principal, page.items)));
+    },
+  );
+
   route(
     app,
     { method: "get", path: "/v1/subscriptions/{id}", permission: "billing.view", summary: "Retrieve a subscription (expand latest_invoice, latest_invoice.payment_intent)", tag: TAG, query: ExpandQuery, response: SubscriptionSchema },
@@ -181,9 +243,7 @@ export function registerSubscriptions(app: App): void {
       const page = await pageOf(c.env.DB, SUBSCRIPTIONS, principal, filters, pageRequest(query), (where, order, limit) =>
         db(c.env.DB).select().from(subscriptions).where(where).orderBy(...order).limit(limit),
       );
-      const ids = [...new Set(page.items.map((row) => row.price))];
-      const found = new Map((await Promise.all(ids.map(async (id) => [id, await priceOf(c.env, principal, id)] as const))));
-      return json(c, listObject("/v1/subscriptions", page, (row) => renderSubscription(row, undefined, found.get(row.price) ?? null)));
+      return json(c, { ...listObject("/v1/subscriptions", page, (row) => row), data: await renderSubscriptionRows(c.env, principal, page.items) });
     },
   );
 
@@ -208,6 +268,26 @@ export function registerSubscriptions(app: App): void {
       const [item] = renderSubscription(row, undefined, await priceOf(c.env, principal, row.price)).items.data;
       if (!item) throw resourceMissing("subscription_item", id.slice(0, 80), "id");
       return json(c, item);
+    },
+  );
+
+  // Before /v1/invoices/{id}, so that "search" is not taken for an id.
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/invoices/search",
+      permission: "billing.view",
+      summary: "Search invoices: currency, customer, subscription, total (`:`, or `>`, `>=`, `<`, `<=` bounded by an exact clause or a created window), created; joined by AND or by OR (expand[]=data.payment_intent)",
+      tag: TAG,
+      query: InvoiceSearchQuery,
+      response: searchResultOf(InvoiceSchema, "InvoiceSearchResult"),
+    },
+    async (c, { query, principal }) => {
+      const expand = checkExpand(query.expand?.map((p) => p.replace(/^data\./, "")), INVOICE_EXPANDABLE);
+      const page = await searchPage(c.env.DB, INVOICE_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, invoices));
+      const data = await Promise.all(page.items.map((row) => renderInvoiceExpanded(c.env, principal, row, expand.has("payment_intent"))));
+      return json(c, searchResult("/v1/invoices/search", page, data));
     },
   );
 
