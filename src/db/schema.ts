@@ -494,7 +494,7 @@ export const prices = sqliteTable(
     index("prices_currency").on(t.merchantId, t.livemode, t.currency, t.created, t.id),
     // Holds each key once (a second holder fails its whole batch) and serves GET /v1/prices?lookup_keys[]=.
     uniqueIndex("prices_lookup_key").on(t.merchantId, t.livemode, t.lookupKey).where(sql`${t.lookupKey} IS NOT NULL`),
-    // Search by type (migration 0044): the one-time prices and the recurring ones, each in list order
+    // Search by type (migration 0042): the one-time prices and the recurring ones, each in list order
     // (the search repeats these literals, ONE_TIME_PRICE and RECURRING_PRICE in src/api/v1/prices.ts).
     index("prices_one_time").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.interval} = 'one_time'`),
     index("prices_recurring").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.interval} <> 'one_time'`),
@@ -518,7 +518,7 @@ export const products = sqliteTable(
   (t) => [
     index("products_list").on(t.merchantId, t.livemode, t.created, t.id),
     index("products_active").on(t.merchantId, t.livemode, t.active, t.created, t.id),
-    // Search by exact name (migration 0044).
+    // Search by exact name (migration 0042).
     index("products_name").on(t.merchantId, t.livemode, t.name, t.created, t.id),
   ],
 );
@@ -623,7 +623,7 @@ export const invoices = sqliteTable(
     index("invoices_customer").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
     index("invoices_subscription").on(t.merchantId, t.livemode, t.subscription, t.created, t.id),
     index("invoices_status").on(t.merchantId, t.livemode, t.status, t.created, t.id),
-    // Search by currency and by exact total (amount_due; migration 0044).
+    // Search by currency and by exact total (amount_due; migration 0042).
     index("invoices_currency").on(t.merchantId, t.livemode, t.currency, t.created, t.id),
     index("invoices_total").on(t.merchantId, t.livemode, t.amountDue, t.created, t.id),
     index("invoices_due").on(t.status, t.nextPaymentAttempt),
@@ -631,7 +631,7 @@ export const invoices = sqliteTable(
 );
 
 /**
- * One row per metadata key of a product, price or subscription (migration 0044): `metadata['k']:'v'`
+ * One row per metadata key of a product, price or subscription (migration 0042): `metadata['k']:'v'`
  * searches of those objects are a range of its index, in the object's (created, id) order. Kept by
  * the migration's triggers on each table (insert, change of metadata, delete), in the row's own
  * transaction: no code writes it. D1's meta.changes of a write to those tables counts the trigger's
