@@ -631,7 +631,7 @@ export const invoices = sqliteTable(
 );
 
 /**
- * One row per metadata key of a product, price or subscription (migration 0042): `metadata['k']:'v'`
+ * One row per metadata key of a product, price or subscription (migration 0042) or customer (0043): `metadata['k']:'v'`
  * searches of those objects are a range of its index, in the object's (created, id) order. Kept by
  * the migration's triggers on each table (insert, change of metadata, delete), in the row's own
  * transaction: no code writes it. D1's meta.changes of a write to those tables counts the trigger's
@@ -641,7 +641,7 @@ export const objectMetadata = sqliteTable(
   "object_metadata",
   {
     objectId: text("object_id").notNull(),
-    /** product | price | subscription */
+    /** product | price | subscription | customer */
     object: text("object").notNull(),
     merchantId: text("merchant_id").notNull(),
     livemode: integer("livemode", { mode: "boolean" }).notNull(),

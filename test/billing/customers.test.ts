@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { TEST_CARDS } from "../../src/connectors/sandbox/cards";
-import { call, expectError, get, newMerchant, post, uniqueKey, waitFor, type CallOptions, type ListJson, type PaymentIntentJson } from "../helpers";
+import { call, expectError, get, KEY_B, newMerchant, post, uniqueKey, waitFor, type CallOptions, type ListJson, type PaymentIntentJson } from "../helpers";
 
 interface CustomerJson {
   id: string;
@@ -73,11 +73,19 @@ describe("customers", () => {
     expect(contains.body.data.map((c) => c.id)).toEqual([other.id]);
     expectError(await get(`/v1/customers/search?query=${encodeURIComponent("email~'example.com' AND name~'Ad'")}`, m.opts), 400, "search_query_unbounded");
     expectError(await get(`/v1/customers/search?query=${encodeURIComponent("email = x")}`, m.opts), 400, "search_query_invalid");
+    // By metadata (Stripe's most common customer search: the merchant's own user id), as it now is.
+    const search = async (q: string) => (await get<ListJson<CustomerJson>>(`/v1/customers/search?query=${encodeURIComponent(q)}`, m.opts)).body.data.map((c) => c.id);
+    expect(await search("metadata['crm_id']:'42'")).toEqual([created.id]);
+    expect(await search("metadata['tier']:'gold'")).toEqual([]);
+    expect(await search("metadata['plan']:'pro' AND email:'jenny.r@example.com'")).toEqual([created.id]);
+    expect(await search("metadata['crm_id']:'42' OR email:'ada@example.com'")).toEqual([other.id, created.id]);
+    expect((await get<ListJson<CustomerJson>>(`/v1/customers/search?query=${encodeURIComponent("metadata['crm_id']:'42'")}`, { ...m.opts, key: KEY_B })).body.data).toEqual([]);
 
     const deleted = await call<CustomerJson>("DELETE", `/v1/customers/${created.id}`, m.opts);
     expect(deleted.body).toEqual({ id: created.id, object: "customer", deleted: true });
     expect((await get<CustomerJson>(`/v1/customers/${created.id}`, m.opts)).body).toEqual({ id: created.id, object: "customer", deleted: true });
     expect((await get<ListJson<CustomerJson>>("/v1/customers", m.opts)).body.data.map((c) => c.id)).toEqual([other.id]);
+    expect(await search("metadata['crm_id']:'42'")).toEqual([]);
     expectError(await post(`/v1/customers/${created.id}`, { name: "x" }, m.opts), 404, "resource_missing");
     expectError(await call("DELETE", `/v1/customers/${created.id}`, m.opts), 404, "resource_missing");
 

@@ -241,7 +241,7 @@ describe("billing searches", () => {
     for (const { sql, plan } of r.plans) {
       const text = plan.join("\n");
       const label = `${path}\n${sql}\n${text}`;
-      expect(text, label).not.toMatch(/SCAN (object_metadata|products|prices|subscriptions)\b/);
+      expect(text, label).not.toMatch(/SCAN (object_metadata|products|prices|subscriptions|customers)\b/);
       expect(text, label).not.toMatch(/USE TEMP B-TREE/);
       const range = /^SEARCH object_metadata USING (COVERING )?INDEX object_metadata_search \((.*)\)$/m.exec(text);
       expect(range?.[2], label).toMatch(/^merchant_id=\? AND livemode=\? AND object=\? AND key=\? AND value=\?/);
@@ -289,6 +289,10 @@ describe("billing searches", () => {
     const sub = await ok(post<{ id: string }>("/v1/subscriptions", { customer: ids.customer, price: ids.price, metadata: { line: "plans" } }, opts));
     const found = await expectMetadataRange(q("subscriptions", "metadata['line']:'plans' OR metadata['line']:'other'"), "subscriptions");
     expect((found.body.data as { id: string }[]).map((s) => s.id)).toEqual([sub.id]);
+    const client = await ok(post<{ id: string }>("/v1/customers", { email: "plans@example.com", metadata: { line: "plans" } }, opts));
+    const clients = await expectMetadataRange(q("customers", "metadata['line']:'plans'"), "customers");
+    expect((clients.body.data as { id: string }[]).map((c) => c.id)).toEqual([client.id]);
+    await expectMetadataRange(q("customers", "metadata['line']:'plans'", `&page=${client.id}`), "customers", { cursor: true });
     await expectRange(q("invoices", `customer:'${ids.customer}'`), "invoices", ["customer"]);
     await expectRange(q("invoices", `customer:'${ids.customer}' AND total>100`), "invoices", ["customer"]);
     await expectRange(q("invoices", `subscription:'${ids.subscription}'`), "invoices", ["subscription"]);

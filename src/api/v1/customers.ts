@@ -127,8 +127,9 @@ const DeletedSchema = z.object({ id: z.string(), object: z.literal("customer"), 
 
 /**
  * Stripe's customer search, the part we serve (src/db/object-search.ts): `email`, `name` and `phone`
- * with `:` (exact) or `~` (contains), and `created` (Unix seconds), joined by AND or by OR. An exact
- * field has its own index (customers_email, _name, _phone); a contains clause, which none can serve,
+ * with `:` (exact) or `~` (contains), `metadata['key']` (object_metadata, migration 0043) and `created`
+ * (Unix seconds), joined by AND or by OR. An exact field has its own index (customers_email, _name,
+ * _phone); a contains clause, which none can serve,
  * needs an exact clause beside it or a created window of at most 31 days (else a 400 naming what to
  * add), so a search never walks all of a merchant's customers.
  */
@@ -141,9 +142,9 @@ const CUSTOMER_SEARCH: Searchable = {
     name: textField(customers.name, "selective", { contains: true }),
     phone: textField(customers.phone, "selective", { contains: true }),
   },
-  noMetadata: "customers' metadata is not indexed for search here; search by email, name or phone.",
-  selectiveHint: "an exact clause (email:, name: or phone:)",
-  indexedHint: "email:, name:, phone:, created",
+  metadataObject: "customer",
+  selectiveHint: "an exact clause (email:, name:, phone: or metadata['key']:)",
+  indexedHint: "email:, name:, phone:, metadata['key']:, created",
 };
 
 async function resolveDefault(c: Ctx, scope: Scope, customer: CustomerRow, id: string | null | undefined): Promise<string | null | undefined> {
