@@ -467,8 +467,9 @@ export class PaymentIntentObject extends DurableObject<Env> {
       },
       emit: (type, refund, chargeId) => {
         const event = this.event(type, draft, req, refund, chargeId);
-        // A charge's update tells what its changed fields were (Stripe's data.previous_attributes).
-        const before = type === "charge.updated" && chargeId && base ? renderChargeById(base, chargeId) : null;
+        // A charge's or a refund's update tells what its changed fields were (Stripe's data.previous_attributes).
+        const beforeRefund = type === "refund.updated" && refund ? base?.refunds.find((r) => r.id === refund.id) : undefined;
+        const before = type === "charge.updated" && chargeId && base ? renderChargeById(base, chargeId) : beforeRefund ? renderRefund(beforeRefund) : null;
         if (before) event.previousAttributes = previousAttributes({ ...before }, event.object);
         events.push(event);
         // Seed 003's own webhooks (AUTHORIZED, COMPLETED, ...) for the payments it created, in the same outbox.

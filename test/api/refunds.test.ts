@@ -173,6 +173,8 @@ describe("POST /v1/refunds/:id (Stripe's refunds.update: metadata only)", () => 
     expect(types.filter((t) => t === "refund.updated")).toHaveLength(1);
     const event = (await storedEventRecords({ paymentIntent: pi.id })).find((e) => e.type === "refund.updated");
     expect(event?.object).toMatchObject({ id: created.id, metadata: { agent: "ann", reason_code: "R7" } });
+    // Stripe's previous_attributes: the metadata keys the update changed, as they were.
+    expect(event?.previousAttributes).toEqual({ metadata: { ticket: "T-1", reason_code: null } });
     // The money is untouched.
     expect((await stripe.paymentIntents.retrieve(pi.id)).amount_received).toBe(3000);
     expect((await stripe.charges.retrieve(String(pi.latest_charge))).amount_refunded).toBe(1000);
