@@ -8,6 +8,7 @@
 //  - settling an attempt's result is guarded by the attempt count, so the sweep and the events hook
 //    (which sees the intent's own events) record it once, whichever comes first.
 // Each change writes its events in the same transaction (see writes.ts).
+import { previousAttributes } from "../core/events";
 import { and, asc, eq, getTableColumns, inArray, isNull, lte, ne, or, lt, sql, type SQL } from "drizzle-orm";
 import { lockTimeout } from "../core/errors";
 import { derivedId } from "../core/ids";
@@ -212,8 +213,11 @@ export async function updateSubscription(
     ...(options.extraWhere?.binds ?? []),
   ]);
   const type = next.status === "canceled" && row.status !== "canceled" ? "customer.subscription.deleted" : "customer.subscription.updated";
-  // The event's item carries its price object, as the API's answers do.
-  await w.event(type, renderSubscription(next, undefined, options.price), [row.id, String(next.version)], { requestId: options.requestId });
+  // The event's item carries its price object, as the API's answers do; an update tells what its
+  // changed fields were (Stripe's data.previous_attributes).
+  const object = renderSubscription(next, undefined, options.price);
+  const previous = type === "customer.subscription.updated" ? previousAttributes({ ...renderSubscription(row, undefined, options.price) }, { ...object }) : undefined;
+  await w.event(type, object, [row.id, String(next.version)], { requestId: options.requestId, ...(previous ? { previousAttributes: previous } : {}) });
   return next;
 }
 

@@ -29,7 +29,7 @@ interface SubscriptionJson {
 }
 interface EventJson {
   type: string;
-  data: { object: { id: string; status?: string; items?: { data: { price: unknown }[] } } };
+  data: { object: { id: string; status?: string; items?: { data: { price: unknown }[] } }; previous_attributes?: Record<string, unknown> };
 }
 
 const t = (iso: string) => Math.floor(Date.parse(iso) / 1000);
@@ -75,6 +75,8 @@ describe("incomplete subscriptions expire after 23 hours", () => {
     const events = await eventsAbout(m.opts, sub.id);
     const updated = events.filter((e) => e.type === "customer.subscription.updated");
     expect(updated.map((e) => e.data.object.status)).toEqual(["incomplete_expired"]);
+    // Stripe's previous_attributes: the status it had (and the fields that moved with it).
+    expect(updated[0]?.data.previous_attributes).toMatchObject({ status: "incomplete", ended_at: null });
     expect(updated[0]?.data.object.items?.data[0]?.price).toMatchObject({ id: m.price, object: "price" });
     expect(events.map((e) => e.type)).not.toContain("customer.subscription.deleted");
     expect((await eventsAbout(m.opts, invoice.id)).map((e) => e.type)).toContain("invoice.voided");
