@@ -27,14 +27,7 @@ const ListQuery = z
   })
   .strict();
 
-const SearchQuery = z
-  .object({
-    query: z.string().min(1).max(1000),
-    limit: f.limit.optional(),
-    page: z.string().max(200).optional(),
-    expand: f.expand.optional(),
-  })
-  .strict();
+const SearchQuery = f.intentSearchQuery;
 
 const UpdateBody = stripeBody("POST /v1/charges/{id}", {
   description: f.clearableText(1000).optional(),

@@ -212,3 +212,13 @@ export const searchFields = {
   page: text(100).optional().describe("The next_page of the previous result."),
 };
 export const searchQuery = z.object(searchFields).strict();
+
+/** The payment intents' and charges' search (src/db/search.ts): its page tokens are longer, and expand. */
+export const intentSearchQuery = z
+  .object({
+    query: z.string().min(1).max(1000),
+    limit: limit.optional(),
+    page: z.string().max(200).optional(),
+    expand: expand.optional(),
+  })
+  .strict();

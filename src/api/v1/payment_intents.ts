@@ -107,14 +107,7 @@ const ListQuery = z
   })
   .strict();
 
-const SearchQuery = z
-  .object({
-    query: z.string().min(1).max(1000),
-    limit: f.limit.optional(),
-    page: z.string().max(200).optional(),
-    expand: f.expand.optional(),
-  })
-  .strict();
+const SearchQuery = f.intentSearchQuery;
 
 type MethodInput = { payment_method?: z.output<typeof f.paymentMethod>; payment_method_data?: z.output<typeof f.paymentMethodData> };
 
