@@ -71,7 +71,15 @@ async function fillCard(page: Page, number: string): Promise<void> {
 }
 
 /** The id of the element that has the focus. */
-const focusedId = async (page: Page) => String(await page.evaluate("document.activeElement ? document.activeElement.id : ''"));
+/**
+ * The id of the element with the focus once the page has applied its autofocus: Chromium applies it
+ * after the load event, at its next rendering update, so the focus is waited for (a state, not a
+ * time), up to `id` or 5 s, then read.
+ */
+const focusedId = async (page: Page, id = "card-number") => {
+  await page.waitForFunction(`document.activeElement && document.activeElement.id === ${JSON.stringify(id)}`, undefined, { timeout: 5_000 }).catch(() => undefined);
+  return String(await page.evaluate("document.activeElement ? document.activeElement.id : ''"));
+};
 
 /** The text of what a field's aria-describedby names, as a screen reader reads it after the label. */
 const descriptionOf = async (page: Page, id: string) =>
