@@ -274,7 +274,7 @@ export function registerCustomers(app: App): void {
       method: "get",
       path: "/v1/customers/search",
       permission: "payments.methods.view",
-      summary: "Search customers: email, name, phone with `:` (exact) or `~` (contains, with an exact clause or a created window of at most 31 days), created with >, >=, <, <=, `-` to negate (a filter, bounded like `~`), joined by AND or by OR (exact and created clauses only)",
+      summary: "Search customers: email, name, phone with `:` (exact) or `~` (contains, with an exact clause or a created window of at most 31 days), metadata['key'], created with >, >=, <, <=, `-` to negate (a filter, bounded like `~`), joined by AND or by OR (exact and created clauses only)",
       tag: TAG,
       query: f.searchQuery,
       response: searchResultOf(CustomerSchema, "CustomerSearchResult"),
