@@ -16,12 +16,17 @@ const FIRST_DATED = "2011-01-01";
 const LAST_UNNAMED = "2024-06-20";
 const SHAPE = /^(\d{4})-(\d{2})-(\d{2})(?:\.([a-z]+))?$/;
 
+/** The version that removed a PaymentIntent's `charges` list (latest_charge replaced it). */
+export const CHARGES_LIST_REMOVED = "2022-11-15";
+
 /**
- * Shape differences rendered per version: version -> what differs from the current rendering.
- * None yet: every known version is rendered in the current shape. The mechanism is ready: a
- * renderer checks `rendersAsOf(version, since)` before adding or changing a field.
+ * Shape differences rendered per version: the version that made the change -> what a request for
+ * an earlier version gets instead. A renderer checks `rendersAsOf(version, since)` before adding or
+ * changing a field.
  */
-export const VERSION_DIFFERENCES: Readonly<Record<string, readonly string[]>> = {};
+export const VERSION_DIFFERENCES: Readonly<Record<string, readonly string[]>> = {
+  [CHARGES_LIST_REMOVED]: ["PaymentIntent.charges: a list of every charge of the intent, newest first (total_count, url /v1/charges?payment_intent=)"],
+};
 
 /** Whether `version` names a Stripe API version (a real date, no later than `now`, named after 2024-06-20). */
 export function isKnownApiVersion(version: string, now: number = Date.now()): boolean {

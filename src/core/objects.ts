@@ -1,6 +1,7 @@
 // The canonical public representation of our objects: Stripe's field names, plus seed 001's where
 // they differ (payment_intent_id, latest_charge_id, refund_id). /v1 answers with these, and events
 // carry them as snapshots. Times are Unix seconds, as Stripe's; `created_ms` keeps the milliseconds.
+import { CHARGES_LIST_REMOVED, rendersAsOf } from "./api-version";
 import { chargeAttempt, isFailedCharge } from "./intent";
 import { attemptIdForCharge, chargeIdForIntent, failedChargeId } from "./ids";
 import type { Attempt, BillingAddress, BillingDetails, IntentRecord, PaymentMethodDetails, RefundRecord, Shipping } from "./types";
@@ -157,6 +158,11 @@ export interface PaymentIntentJson {
   last_payment_error: LastPaymentErrorJson | null;
   latest_charge: string | ChargeJson | null;
   latest_charge_id: string | null;
+  /**
+   * Stripe-Version before 2022-11-15 only: every charge of the intent, newest first (its declined
+   * authorizations and its successful one). Later versions have latest_charge instead.
+   */
+  charges?: { object: "list"; data: ChargeJson[]; has_more: false; total_count: number; url: string };
   livemode: boolean;
   metadata: Record<string, string>;
   next_action: NextActionJson | null;
@@ -361,6 +367,17 @@ export interface RenderOptions {
   expand?: readonly string[];
   /** Customers by id, for expand[]=customer (looked up by the caller: core does no I/O). */
   customers?: ReadonlyMap<string, ExpandedObject>;
+  /** The Stripe-Version to render for (the current shape when absent). */
+  apiVersion?: string;
+}
+
+/** Every charge of the intent, newest first: its declined authorizations (failed charges) and its successful one. */
+function renderIntentCharges(intent: IntentRecord): ChargeJson[] {
+  const success = chargeAttempt(intent);
+  return intent.attempts
+    .flatMap((a) => (a === success ? [renderCharge(intent)] : isFailedCharge(a) ? [renderFailedCharge(intent, a.id)] : []))
+    .filter((charge): charge is ChargeJson => charge !== null)
+    .reverse();
 }
 
 /**
@@ -372,6 +389,11 @@ function latestCharge(intent: IntentRecord): ChargeJson | null {
   if (success) return success;
   const declined = [...intent.attempts].reverse().find(isFailedCharge);
   return declined ? renderFailedCharge(intent, declined.id) : null;
+}
+
+function legacyCharges(intent: IntentRecord): NonNullable<PaymentIntentJson["charges"]> {
+  const data = renderIntentCharges(intent);
+  return { object: "list", data, has_more: false, total_count: data.length, url: `/v1/charges?payment_intent=${intent.id}` };
 }
 
 export function renderIntent(intent: IntentRecord, options: RenderOptions = {}): PaymentIntentJson {
@@ -442,6 +464,7 @@ export function renderIntent(intent: IntentRecord, options: RenderOptions = {}):
       : null,
     latest_charge: charge ? (expand.has("latest_charge") ? charge : charge.id) : null,
     latest_charge_id: charge?.id ?? null,
+    ...(options.apiVersion !== undefined && !rendersAsOf(options.apiVersion, CHARGES_LIST_REMOVED) ? { charges: legacyCharges(intent) } : {}),
     livemode: intent.livemode,
     metadata: { ...intent.metadata },
     next_action: intent.nextAction

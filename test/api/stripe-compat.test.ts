@@ -89,6 +89,57 @@ describe("Stripe-Version", () => {
   });
 });
 
+describe("Stripe-Version before 2022-11-15: a payment intent's charges list", () => {
+  type LegacyIntent = PaymentIntentJson & { charges?: { object: string; data: ChargeJson[]; has_more: boolean; total_count: number; url: string } };
+  const OLD = { "Stripe-Version": "2022-08-01" };
+
+  it("lists every charge, newest first, on every answer that renders the intent; 2022-11-15 and later have latest_charge only", async () => {
+    // A decline (a failed charge), then a success on the same intent.
+    const created = await createIntent({ amount: 2600 });
+    const id = created.body.id;
+    const declined = await post<{ error: { payment_intent: LegacyIntent } }>(`/v1/payment_intents/${id}/confirm`, { payment_method: "pm_card_chargeDeclined" }, { headers: OLD });
+    expect(declined.status).toBe(402);
+    expect(declined.body.error.payment_intent.charges?.data.map((c) => c.status)).toEqual(["failed"]);
+    const paid = await post<LegacyIntent>(`/v1/payment_intents/${id}/confirm`, { payment_method: "pm_card_visa" }, { headers: OLD });
+    expect(paid.status, JSON.stringify(paid.body)).toBe(200);
+    const charges = paid.body.charges;
+    expect(charges).toMatchObject({ object: "list", has_more: false, total_count: 2, url: `/v1/charges?payment_intent=${id}` });
+    expect(charges?.data.map((c) => c.status)).toEqual(["succeeded", "failed"]);
+    expect(charges?.data[0]?.id).toBe(paid.body.latest_charge);
+    // Each is the charge /v1/charges answers.
+    for (const charge of charges?.data ?? []) expect((await get<ChargeJson>(`/v1/charges/${charge.id}`)).body).toEqual(charge);
+    const failed = charges?.data[1];
+    expect(failed?.failure_code).toBe("card_declined");
+    expect(failed?.paid).toBe(false);
+
+    // Retrieve, list and search at the old version carry it; the current shape and 2022-11-15 do not.
+    expect((await get<LegacyIntent>(`/v1/payment_intents/${id}`, { headers: OLD })).body.charges?.total_count).toBe(2);
+    const listed = await get<ListJson<LegacyIntent>>(`/v1/payment_intents?limit=3`, { headers: OLD });
+    expect(listed.body.data.find((pi) => pi.id === id)?.charges?.total_count).toBe(2);
+    for (const pi of listed.body.data) expect(pi.charges?.object).toBe("list");
+    expect((await get<ChargeJson & { payment_intent: LegacyIntent }>(`/v1/charges/${paid.body.latest_charge}?expand[]=payment_intent`, { headers: OLD })).body.payment_intent.charges?.total_count).toBe(2);
+    for (const headers of [{}, { "Stripe-Version": "2022-11-15" }, { "Stripe-Version": "2025-03-31.basil" }] as Record<string, string>[]) {
+      const now = await get<LegacyIntent>(`/v1/payment_intents/${id}`, { headers });
+      expect(now.body.latest_charge).toBe(paid.body.latest_charge);
+      expect("charges" in now.body).toBe(false);
+    }
+  });
+
+  it("an intent without a charge has an empty list; a merchant whose default version is older gets it without the header", async () => {
+    const merchant = "acct_version_charges_list";
+    const key = "sk_test_version_charges_list";
+    await seedMerchant(merchant, "Versioned, older", "key_version_charges_list", key, false);
+    expect((await post("/v1/account", { settings: { api_version: "2020-08-27" } }, { key })).status).toBe(200);
+    const fresh = await createIntent({ amount: 1200 }, { key });
+    expect(fresh.headers.get("stripe-version")).toBe("2020-08-27");
+    expect((fresh.body as LegacyIntent).charges).toEqual({ object: "list", data: [], has_more: false, total_count: 0, url: `/v1/charges?payment_intent=${fresh.body.id}` });
+    const paid = await createIntent({ amount: 1200, payment_method: "pm_card_visa", confirm: true }, { key });
+    expect((paid.body as LegacyIntent).charges?.data.map((c) => c.id)).toEqual([paid.body.latest_charge]);
+    // The header still wins over the default.
+    expect("charges" in (await get<LegacyIntent>(`/v1/payment_intents/${paid.body.id}`, { key, headers: { "Stripe-Version": GATEWAY_API_VERSION } })).body).toBe(false);
+  });
+});
+
 describe("seed 001 beside Stripe's shapes", () => {
   it("events' data carry payment_intent_id and order_id next to data.object", async () => {
     const pi = (await createIntent({ payment_method: "pm_card_visa", confirm: true, capture_method: "manual", order_id: "order-13-events" })).body;

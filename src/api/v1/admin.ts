@@ -11,7 +11,7 @@ import type { Principal } from "../../auth/permissions";
 import { ApiError, invalidRequest, permissionDenied, resourceMissing, unexpectedState } from "../../core/errors";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
 import { isFailedPayment } from "../../core/intent";
-import { renderIntent, renderRefund } from "../../core/objects";
+import { renderRefund } from "../../core/objects";
 import type { IntentRecord, RefundRecord, Scope } from "../../core/types";
 import { forgetSettings, parseSettings, type MerchantSettings } from "../../db/merchants";
 import { directoryDb, everyShard, findOnShards, merchantEnv, mergedPage } from "../../db/shards";
@@ -21,7 +21,7 @@ import { db } from "../../webhooks/store";
 import { mintKey, renderKey } from "./api_keys";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
-import { auditContext, intentStub, json, respondOutcome } from "./respond";
+import { auditContext, intentJson, intentStub, json, respondOutcome } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { resolvePaymentMethodFor } from "./payment_intents";
 import { retryFailedPayment } from "../common/failed-retry";
@@ -382,7 +382,7 @@ function registerPaymentSearch(app: App): void {
         ...(query.card_last4 ? [eq(paymentIntents.cardLast4, query.card_last4)] : []),
       ];
       const page = await intentPage(readDatabases(c, principal, query.merchant), where, query.limit ?? 25, query.cursor);
-      return json(c, { object: "list", data: page.items.map((i) => renderIntent(i)), has_more: page.hasMore, next_cursor: page.next });
+      return json(c, { object: "list", data: page.items.map((i) => intentJson(c, i)), has_more: page.hasMore, next_cursor: page.next });
     },
   );
 }
@@ -471,7 +471,7 @@ function registerFailedPayments(app: App): void {
       const page = await intentPage(dbs, where, query.limit ?? 25, query.cursor);
       return json(c, {
         object: "list",
-        data: page.items.map((i) => renderIntent(i)),
+        data: page.items.map((i) => intentJson(c, i)),
         counts_by_reason: counts.reduce<Record<string, number>>((sum, r) => {
           const reason = r.reason ?? "unknown";
           sum[reason] = (sum[reason] ?? 0) + Number(r.n);
@@ -506,8 +506,8 @@ function registerFailedPayments(app: App): void {
       const id = req.idempotencyKey ? await derivedId("pi", scope.merchantId, String(scope.livemode), `retry:${failed.id}:${req.idempotencyKey}`) : randomId("pi");
       const { outcome, original } = await retryFailedPayment(c.env, { req, failed, id, paymentMethod: { ...method, id: randomId("pm") }, actor: principal, resolveAction: "failed_payments.resolve" });
       const retried = outcome.intent;
-      if (outcome.error && !retried) return respondOutcome(c, outcome, (i) => renderIntent(i));
-      return json(c, { retry: retried ? renderIntent(retried) : null, original: renderIntent(original), ...(outcome.error ? { error: outcome.error } : {}) }, outcome.error?.status ?? 200);
+      if (outcome.error && !retried) return respondOutcome(c, outcome, (i) => intentJson(c, i));
+      return json(c, { retry: retried ? intentJson(c, retried) : null, original: intentJson(c, original), ...(outcome.error ? { error: outcome.error } : {}) }, outcome.error?.status ?? 200);
     },
   );
 
@@ -536,7 +536,7 @@ function registerFailedPayments(app: App): void {
           retriedBy: null,
           actor: principal.actor,
         });
-        return respondOutcome(c, outcome, (i) => renderIntent(i));
+        return respondOutcome(c, outcome, (i) => intentJson(c, i));
       },
     );
   }

@@ -5,12 +5,12 @@
 import { z } from "zod";
 import { resourceMissing } from "../../core/errors";
 import { hasPrefix, intentIdForCharge } from "../../core/ids";
-import { renderCharge, renderChargeById, renderIntent } from "../../core/objects";
+import { renderCharge, renderChargeById } from "../../core/objects";
 import { chargeMatches, chargeSearch } from "../../db/charge-search";
 import { listCharges, searchCharges } from "../../db/queries";
 import { decodePageToken, encodePageToken } from "../../db/search";
 import * as f from "./fields";
-import { checkExpandable, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { checkExpandable, intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { requestContext, route, type App } from "./route";
 import { ChargeSchema, listOf, searchResultOf } from "./schemas";
 import { stripeBody } from "./stripe-params";
@@ -54,7 +54,7 @@ export function registerCharges(app: App): void {
       const expand = checkExpandable(query.expand, ["data.payment_intent"]).length > 0;
       const items = page.items.flatMap(({ chargeId, intent }) => {
         const charge = renderChargeById(intent, chargeId);
-        return charge ? [expand ? { ...charge, payment_intent: renderIntent(intent) } : charge] : [];
+        return charge ? [expand ? { ...charge, payment_intent: intentJson(c, intent) } : charge] : [];
       });
       return json(c, listObject("/v1/charges", { ...page, items }, (charge) => charge));
     },
@@ -82,7 +82,7 @@ export function registerCharges(app: App): void {
       const data = page.items.flatMap((intent) => {
         const charge = renderCharge(intent);
         if (!charge || !chargeMatches(search, charge, intent.created)) return [];
-        return [expand ? { ...charge, payment_intent: renderIntent(intent) } : charge];
+        return [expand ? { ...charge, payment_intent: intentJson(c, intent) } : charge];
       });
       const last = page.items[page.items.length - 1];
       return json(c, {
@@ -106,7 +106,7 @@ export function registerCharges(app: App): void {
       const intent = await intentStub(c.env, intentId).retrieve(principal, intentId);
       const charge = intent ? renderChargeById(intent, id) : null;
       if (!charge || !intent) throw resourceMissing("charge", id, "id");
-      return json(c, expand ? { ...charge, payment_intent: renderIntent(intent) } : charge);
+      return json(c, expand ? { ...charge, payment_intent: intentJson(c, intent) } : charge);
     },
   );
 
@@ -139,7 +139,7 @@ export function registerCharges(app: App): void {
       return respondOutcome(c, outcome, (intent) => {
         const charge = renderChargeById(intent, id);
         if (!charge) throw resourceMissing("charge", id, "id");
-        return expand ? { ...charge, payment_intent: renderIntent(intent) } : charge;
+        return expand ? { ...charge, payment_intent: intentJson(c, intent) } : charge;
       });
     },
   );

@@ -8,7 +8,6 @@ import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import { assertAmount } from "../../core/money";
-import { renderIntent } from "../../core/objects";
 import { findPrice, isRecurring, liveCustomer } from "../../billing/store";
 import {
   DEFAULT_SESSION_TTL_MS,
@@ -27,7 +26,7 @@ import { config } from "../../env";
 import type { Principal } from "../../auth/permissions";
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
-import { checkExpandable, intentStub, json, listObject, pageRequest } from "./respond";
+import { checkExpandable, intentJson, intentStub, json, listObject, pageRequest } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { createParams } from "../../intents/params";
 import { idempotentD1 } from "./idempotency";
@@ -148,7 +147,7 @@ async function render(c: Ctx, principal: Principal, row: CheckoutSessionRow, exp
   let paymentIntent: unknown;
   if (expand.includes("payment_intent")) {
     const intent = await intentStub(c.env, row.paymentIntent).retrieve(principal, row.paymentIntent);
-    paymentIntent = intent ? renderIntent(intent) : row.paymentIntent;
+    paymentIntent = intent ? intentJson(c, intent) : row.paymentIntent;
   }
   return renderSession(row, { base: base(c), paymentIntent, lineItems: expand.includes("line_items") });
 }

@@ -4,7 +4,6 @@ import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
-import { renderIntent } from "../../core/objects";
 import type { Scope } from "../../core/types";
 import type { Principal } from "../../auth/permissions";
 import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
@@ -33,7 +32,7 @@ import { idempotentD1 } from "./idempotency";
 import { resolvePaymentMethodInput } from "./payment_intents";
 import { savedOrTestMethod } from "./payment_methods";
 import { CustomerSchema, PaymentMethodObjectSchema } from "./billing_schemas";
-import { checkExpandable, json, listObject, pageRequest, renderExpanded } from "./respond";
+import { checkExpandable, intentJson, json, listObject, pageRequest, renderExpanded } from "./respond";
 import { route, type App, type Ctx } from "./route";
 import { writeCompared } from "./updates";
 import { listOf, PaymentIntentSchema, searchResultOf } from "./schemas";
@@ -403,7 +402,7 @@ export function registerCustomers(app: App): void {
       listed.catch(() => undefined); // its error is raised below, after the customer's
       const customer = await found;
       const page = await listed;
-      return json(c, listObject(`/v1/customers/${customer.id}/payment_intents`, page, (intent) => renderIntent(intent)));
+      return json(c, listObject(`/v1/customers/${customer.id}/payment_intents`, page, (intent) => intentJson(c, intent)));
     },
   );
 }

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { ApiError, invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
 import { derivedId, randomId } from "../../core/ids";
-import { renderIntent, renderTransaction, type ExpandedObject } from "../../core/objects";
+import { renderTransaction, type ExpandedObject } from "../../core/objects";
 import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import { resolvePaymentMethod } from "../../connectors/sandbox/vault";
 import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
@@ -16,7 +16,7 @@ import { config } from "../../env";
 import type { Principal } from "../../auth/permissions";
 import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
 import * as f from "./fields";
-import { assertIntentId, checkExpandable, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { assertIntentId, checkExpandable, intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { listOf, PaymentIntentSchema, searchResultOf, TransactionSchema } from "./schemas";
 import { stripeBody } from "./stripe-params";
@@ -297,7 +297,7 @@ export function registerPaymentIntents(app: App): void {
       }));
       await saveIfAsked(c, outcome);
       const customers = await expandedCustomers(c, principal, [outcome.intent], expand);
-      return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand, customers }));
+      return respondOutcome(c, outcome, (intent) => intentJson(c, intent, { expand, customers }));
     },
   );
 
@@ -313,7 +313,7 @@ export function registerPaymentIntents(app: App): void {
         pageRequest(query),
       );
       const customers = await expandedCustomers(c, principal, page.items, expand);
-      return json(c, listObject("/v1/payment_intents", page, (intent) => renderIntent(intent, { expand, customers })));
+      return json(c, listObject("/v1/payment_intents", page, (intent) => intentJson(c, intent, { expand, customers })));
     },
   );
 
@@ -339,7 +339,7 @@ export function registerPaymentIntents(app: App): void {
       const last = page.items[page.items.length - 1];
       return json(c, {
         object: "search_result",
-        data: page.items.map((intent) => renderIntent(intent, { expand, customers })),
+        data: page.items.map((intent) => intentJson(c, intent, { expand, customers })),
         has_more: page.hasMore,
         next_page: page.hasMore && last ? encodePageToken({ created: last.created, id: last.id }) : null,
         url: "/v1/payment_intents/search",
@@ -356,7 +356,7 @@ export function registerPaymentIntents(app: App): void {
       const expand = checkExpand(query.expand);
       const intent = visible(principal, await intentStub(c.env, id).retrieve(principal, id));
       if (!intent) throw resourceMissing("payment_intent", id, "intent");
-      return json(c, renderIntent(intent, { expand, customers: await expandedCustomers(c, principal, [intent], expand) }));
+      return json(c, intentJson(c, intent, { expand, customers: await expandedCustomers(c, principal, [intent], expand) }));
     },
   );
 
@@ -472,6 +472,6 @@ function intentOperation<B extends z.ZodType<{ expand?: string[] }>>(
     const req = await requestContext(c, input.principal, `payment_intents.${operation}`, id, parsed, operation === "update" ? undefined : {});
     const outcome = await run({ c, principal: input.principal, id, body: parsed, req, stub });
     const customers = await expandedCustomers(c, input.principal, [outcome.intent], expand);
-    return respondOutcome(c, outcome, (intent) => renderIntent(intent, { expand, customers }));
+    return respondOutcome(c, outcome, (intent) => intentJson(c, intent, { expand, customers }));
   });
 }

@@ -5,14 +5,14 @@
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix, intentIdForCharge } from "../../core/ids";
-import { renderCharge, renderIntent, renderRefund, type RefundJson } from "../../core/objects";
+import { renderCharge, renderRefund, type RefundJson } from "../../core/objects";
 import type { IntentRecord, Scope } from "../../core/types";
 import type { OpOutcome } from "../../intents/params";
 import { merchantSettings } from "../../db/merchants";
 import { findRefund, listRefunds } from "../../db/queries";
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
-import { assertIntentId, checkExpandable, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { assertIntentId, checkExpandable, intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { listOf, RefundSchema } from "./schemas";
 import { directoryDb } from "../../db/shards";
@@ -54,9 +54,9 @@ const REFUND_EXPANDABLE = ["charge", "payment_intent"];
 const ExpandQuery = z.object({ expand: f.expand.optional() }).strict();
 
 /** A refund with its charge and intent expanded as asked (both come from the refund's intent). */
-function expandRefund(json: RefundJson, intent: IntentRecord, expand: ReadonlySet<string>): RefundJson {
+function expandRefund(c: Ctx, json: RefundJson, intent: IntentRecord, expand: ReadonlySet<string>): RefundJson {
   const charge = expand.has("charge") ? renderCharge(intent) : null;
-  return { ...json, ...(charge ? { charge } : {}), ...(expand.has("payment_intent") ? { payment_intent: renderIntent(intent) } : {}) };
+  return { ...json, ...(charge ? { charge } : {}), ...(expand.has("payment_intent") ? { payment_intent: intentJson(c, intent) } : {}) };
 }
 
 /** The intent of one of the principal's refunds, from the read model (the change itself is the object's). */
@@ -73,7 +73,7 @@ function respondRefund(c: Ctx, outcome: OpOutcome, id: string, expand: ReadonlyS
   return respondOutcome(c, outcome.error ? { ...outcome, intent: null } : outcome, (intent) => {
     const refund = intent.refunds.find((r) => r.id === id);
     if (!refund) throw new Error(`refund ${id} missing from ${intent.id}`);
-    return expandRefund(renderRefund(refund), intent, expand);
+    return expandRefund(c, renderRefund(refund), intent, expand);
   });
 }
 
@@ -116,7 +116,7 @@ export function registerRefunds(app: App): void {
       return respondOutcome(c, outcome, (intent) => {
         const refund = intent.refunds.find((r) => r.id === outcome.refundId);
         if (!refund) throw new Error(`refund ${outcome.refundId ?? "?"} missing from ${intent.id}`);
-        return expandRefund(renderRefund(refund), intent, expand);
+        return expandRefund(c, renderRefund(refund), intent, expand);
       });
     },
   );
@@ -182,7 +182,7 @@ export function registerRefunds(app: App): void {
       if (expand.size === 0) return json(c, renderRefund(refund));
       const intent = await intentStub(c.env, refund.paymentIntentId).retrieve(principal, refund.paymentIntentId);
       if (!intent) throw resourceMissing("refund", id, "id");
-      return json(c, expandRefund(renderRefund(intent.refunds.find((r) => r.id === refund.id) ?? refund), intent, expand));
+      return json(c, expandRefund(c, renderRefund(intent.refunds.find((r) => r.id === refund.id) ?? refund), intent, expand));
     },
   );
 }

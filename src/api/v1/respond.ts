@@ -1,7 +1,7 @@
 // Shared answers of /v1: reaching an intent's Durable Object, rendering an operation's outcome (with
 // its replay header), and Stripe's list object.
 import { hasPrefix } from "../../core/ids";
-import { renderIntent } from "../../core/objects";
+import { renderIntent, type PaymentIntentJson, type RenderOptions } from "../../core/objects";
 import { resourceMissing } from "../../core/errors";
 import type { IntentRecord } from "../../core/types";
 import type { Env } from "../../env";
@@ -25,11 +25,16 @@ export function json(c: Ctx, body: unknown, status = 200, headers: Record<string
   return c.json(body as object, status as 200, headers);
 }
 
+/** The intent as the request's Stripe-Version shows it (its `apiVersion`: the header's, else the merchant's default). */
+export function intentJson(c: Ctx, intent: IntentRecord, options: Omit<RenderOptions, "apiVersion"> = {}): PaymentIntentJson {
+  return renderIntent(intent, { ...options, apiVersion: c.get("apiVersion") });
+}
+
 export function respondOutcome(c: Ctx, outcome: OpOutcome, render: (intent: IntentRecord) => unknown): Response {
   const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
   if (outcome.error) {
     // As Stripe's: an error on a request about an intent carries the intent as it now is.
-    const withIntent = outcome.intent ? renderIntent(outcome.intent) : undefined;
+    const withIntent = outcome.intent ? intentJson(c, outcome.intent) : undefined;
     return json(c, v1ErrorBody(outcome.error, { paymentIntent: withIntent }), outcome.error.status, headers);
   }
   if (!outcome.intent) throw new Error("an operation succeeded without an intent");

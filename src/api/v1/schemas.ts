@@ -219,6 +219,10 @@ export const PaymentIntentSchema: z.ZodType<PaymentIntentJson> = z
       .nullable(),
     latest_charge: z.union([z.string(), ChargeSchema]).nullable(),
     latest_charge_id: nullableString.describe("Seed 001's name for `latest_charge`."),
+    charges: z
+      .object({ object: z.literal("list"), data: z.array(ChargeSchema), has_more: z.literal(false), total_count: z.number().int(), url: z.string() })
+      .optional()
+      .describe("Only for a Stripe-Version before 2022-11-15: every charge of the intent, newest first (later versions: `latest_charge`)."),
     livemode: z.boolean(),
     metadata,
     next_action: z

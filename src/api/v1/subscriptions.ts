@@ -3,7 +3,6 @@
 import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
-import { renderIntent } from "../../core/objects";
 import type { Scope } from "../../core/types";
 import { clockNow, payInvoice } from "../../billing/engine";
 import { cancelSubscription, changeSubscription, createSubscription } from "../../billing/subscriptions";
@@ -16,9 +15,9 @@ import { InvoiceSchema, SubscriptionItemSchema, SubscriptionSchema } from "./bil
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
 import { idempotentD1 } from "./idempotency";
-import { checkExpandable, intentStub, json, listObject, pageRequest } from "./respond";
+import { checkExpandable, intentJson, intentStub, json, listObject, pageRequest } from "./respond";
 import { v1ErrorBody } from "./errors";
-import { route, type App } from "./route";
+import { route, type App, type Ctx } from "./route";
 import { listOf, searchResultOf } from "./schemas";
 
 const TAG = "Billing";
@@ -113,10 +112,10 @@ async function renderSubscriptionRows(env: Env, scope: Scope, rows: Subscription
   return rows.map((row) => renderSubscription(row, undefined, found.get(row.price) ?? null));
 }
 
-async function renderInvoiceExpanded(env: Env, scope: Scope, row: InvoiceRow, expandIntent: boolean) {
+async function renderInvoiceExpanded(c: Ctx, scope: Scope, row: InvoiceRow, expandIntent: boolean) {
   if (!expandIntent || !row.paymentIntent) return renderInvoice(row);
-  const intent = await intentStub(env, row.paymentIntent).retrieve(scope, row.paymentIntent);
-  return renderInvoice(row, intent ? (renderIntent(intent) as unknown as Record<string, unknown>) : null);
+  const intent = await intentStub(c.env, row.paymentIntent).retrieve(scope, row.paymentIntent);
+  return renderInvoice(row, intent ? (intentJson(c, intent) as unknown as Record<string, unknown>) : null);
 }
 
 /** The subscription's price, for its item (Stripe renders the price object there); null if it is gone. */
@@ -124,11 +123,11 @@ async function priceOf(env: Env, scope: Scope, id: string): Promise<PriceRow | n
   return findPrice(env.DB, scope, id).catch((err: unknown) => (err instanceof ApiError ? null : Promise.reject(err)));
 }
 
-async function renderSubscriptionExpanded(env: Env, scope: Scope, row: SubscriptionRow, expand: Set<string>) {
-  const price = await priceOf(env, scope, row.price);
+async function renderSubscriptionExpanded(c: Ctx, scope: Scope, row: SubscriptionRow, expand: Set<string>) {
+  const price = await priceOf(c.env, scope, row.price);
   if (!row.latestInvoice || !(expand.has("latest_invoice") || expand.has("latest_invoice.payment_intent"))) return renderSubscription(row, undefined, price);
-  const invoice = await invoiceById(env.DB, row.latestInvoice);
-  return renderSubscription(row, invoice ? await renderInvoiceExpanded(env, scope, invoice, expand.has("latest_invoice.payment_intent")) : null, price);
+  const invoice = await invoiceById(c.env.DB, row.latestInvoice);
+  return renderSubscription(row, invoice ? await renderInvoiceExpanded(c, scope, invoice, expand.has("latest_invoice.payment_intent")) : null, price);
 }
 
 export function registerSubscriptions(app: App): void {
@@ -172,7 +171,7 @@ export function registerSubscriptions(app: App): void {
           requestId: c.get("requestId"),
           paymentBehavior: body.payment_behavior === "default_incomplete" ? "default_incomplete" : "allow_incomplete",
         });
-        return { status: 200, body: await renderSubscriptionExpanded(c.env, principal, row, expand) };
+        return { status: 200, body: await renderSubscriptionExpanded(c, principal, row, expand) };
       }),
   );
 
@@ -199,7 +198,7 @@ export function registerSubscriptions(app: App): void {
     { method: "get", path: "/v1/subscriptions/{id}", permission: "billing.view", summary: "Retrieve a subscription (expand latest_invoice, latest_invoice.payment_intent)", tag: TAG, query: ExpandQuery, response: SubscriptionSchema },
     async (c, { params, query, principal }) => {
       const expand = checkExpand(query.expand, SUBSCRIPTION_EXPANDABLE);
-      return json(c, await renderSubscriptionExpanded(c.env, principal, await findSubscription(c.env.DB, principal, params.id ?? ""), expand));
+      return json(c, await renderSubscriptionExpanded(c, principal, await findSubscription(c.env.DB, principal, params.id ?? ""), expand));
     },
   );
 
@@ -212,7 +211,7 @@ export function registerSubscriptions(app: App): void {
         const row = await findSubscription(c.env.DB, principal, params.id ?? "");
         const customer = await liveCustomer(c.env.DB, principal, row.customer);
         const next = await changeSubscription(c.env, principal, customer, row.id, { defaultPaymentMethod: body.default_payment_method, cancelAtPeriodEnd: body.cancel_at_period_end, metadata: body.metadata });
-        return { status: 200, body: await renderSubscriptionExpanded(c.env, principal, next, expand) };
+        return { status: 200, body: await renderSubscriptionExpanded(c, principal, next, expand) };
       }),
   );
 
@@ -286,7 +285,7 @@ export function registerSubscriptions(app: App): void {
     async (c, { query, principal }) => {
       const expand = checkExpand(query.expand?.map((p) => p.replace(/^data\./, "")), INVOICE_EXPANDABLE);
       const page = await searchPage(c.env.DB, INVOICE_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, invoices));
-      const data = await Promise.all(page.items.map((row) => renderInvoiceExpanded(c.env, principal, row, expand.has("payment_intent"))));
+      const data = await Promise.all(page.items.map((row) => renderInvoiceExpanded(c, principal, row, expand.has("payment_intent"))));
       return json(c, searchResult("/v1/invoices/search", page, data));
     },
   );
@@ -305,7 +304,7 @@ export function registerSubscriptions(app: App): void {
     { method: "get", path: "/v1/invoices/{id}", permission: "billing.view", summary: "Retrieve an invoice (expand payment_intent)", tag: TAG, query: ExpandQuery, response: InvoiceSchema },
     async (c, { params, query, principal }) => {
       const expand = checkExpand(query.expand, INVOICE_EXPANDABLE);
-      return json(c, await renderInvoiceExpanded(c.env, principal, await findInvoice(c.env.DB, principal, params.id ?? ""), expand.has("payment_intent")));
+      return json(c, await renderInvoiceExpanded(c, principal, await findInvoice(c.env.DB, principal, params.id ?? ""), expand.has("payment_intent")));
     },
   );
 
@@ -320,7 +319,7 @@ export function registerSubscriptions(app: App): void {
         ...(query.status !== undefined ? [eq(invoices.status, query.status)] : []),
       ];
       const page = await pageOf(c.env.DB, INVOICES, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(invoices).where(where).orderBy(...order).limit(limit));
-      const data = await Promise.all(page.items.map((row) => renderInvoiceExpanded(c.env, principal, row, expand.has("payment_intent"))));
+      const data = await Promise.all(page.items.map((row) => renderInvoiceExpanded(c, principal, row, expand.has("payment_intent"))));
       return json(c, { object: "list", data, has_more: page.hasMore, url: "/v1/invoices" });
     },
   );
@@ -362,9 +361,9 @@ export function registerSubscriptions(app: App): void {
         const failure = declined?.status === "requires_payment_method" ? declined.lastPaymentError : null;
         if (declined && failure && failure.type === "card_error") {
           const error = { status: 402, type: "card_error" as const, code: failure.code, message: failure.message, declineCode: failure.declineCode ?? undefined };
-          return { status: 402, body: v1ErrorBody(error, { paymentIntent: renderIntent(declined) }) };
+          return { status: 402, body: v1ErrorBody(error, { paymentIntent: intentJson(c, declined) }) };
         }
-        return { status: 200, body: await renderInvoiceExpanded(c.env, principal, after ?? row, expand.has("payment_intent")) };
+        return { status: 200, body: await renderInvoiceExpanded(c, principal, after ?? row, expand.has("payment_intent")) };
       }),
   );
 }
