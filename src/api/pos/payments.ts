@@ -316,15 +316,16 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       const failed = await intentStub(c.env, failedId).retrieve(principal, failedId);
       if (!failed) throw notFound(`No such payment: '${failedId}'.`);
       if (!isFailedPayment(failed)) throw invalidState(`Payment ${failed.id} is not a failed payment.`);
-      if (failed.resolution) throw invalidState(`This failed payment was already ${failed.resolution.status}.`);
       const { clientRequestId: key, cvv: _cvv, ...rest } = body;
       void _cvv;
+      const id = key ? await derivedId("pi", principal.merchantId, String(principal.livemode), key) : randomId("pi");
+      // Resolved by this very retry (the same clientRequestId sent again): it goes on, to be replayed.
+      if (failed.resolution && failed.resolution.retriedBy !== id) throw invalidState(`This failed payment was already ${failed.resolution.status}.`);
       const given = await cardOf(c, principal, body, failed.customer, false, true);
       const original = failed.lastPaymentError?.paymentMethod;
       const method = given ?? (original ? { ...original, id: randomId("pm") } : null);
       if (!method) throw validation("The original card cannot be used again; provide token or paymentMethodId.", "token");
       const req = await posRequest(c, principal, key, { route: "POST /api/v1/payments/failed/{id}/retry", target: failed.id, params: rest }, "pos.retry");
-      const id = key ? await derivedId("pi", principal.merchantId, String(principal.livemode), key) : randomId("pi");
       const { outcome } = await retryFailedPayment(c.env, { req, failed, id, paymentMethod: method, actor: principal, resolveAction: "pos.failed.resolve" });
       return paymentAnswer(c, outcome);
     },

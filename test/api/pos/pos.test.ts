@@ -338,6 +338,23 @@ describe("seed 002 permissions and entitlement", () => {
 });
 
 describe("seed 002 clientRequestId", () => {
+  it("a retry of a failed payment sent again with its clientRequestId replays its answer (201, the same payment), not INVALID_STATE", async () => {
+    const { opts } = await newMerchant("pos-idem-retry");
+    const failed = await sale(opts, { amountCents: 2500, token: "9418594164540002" });
+    expect(failed.body.data.status).toBe("declined");
+    const body = { clientRequestId: uniqueKey("retry-001"), token: "9418594164549999", paymentMethodType: "card" };
+    const first = await post<Data>(`/api/v1/payments/failed/${String(failed.body.data.id)}/retry`, body, opts);
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    expect(first.body.data.status).toBe("captured");
+    const again = await post<Data>(`/api/v1/payments/failed/${String(failed.body.data.id)}/retry`, body, opts);
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    expect(again.body.data).toEqual(first.body.data);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    // Another retry (another clientRequestId, or none) of the now resolved payment is still refused.
+    expectPosError(await post(`/api/v1/payments/failed/${String(failed.body.data.id)}/retry`, { ...body, clientRequestId: uniqueKey("retry-002") }, opts), 409, "INVALID_STATE");
+    expectPosError(await post(`/api/v1/payments/failed/${String(failed.body.data.id)}/retry`, { token: "9418594164549999" }, opts), 409, "INVALID_STATE");
+  });
+
   it("a request refused by validation binds nothing: the corrected request with the same id goes through", async () => {
     const { opts } = await newMerchant("pos-idem-invalid");
     const body = { clientRequestId: "fix-me", amountCents: 700, token: "9418594164541111", currency: "USD" };
