@@ -101,8 +101,9 @@ function requireBounded(principal: Principal, residual: string[], selectiveFilte
   throw validation(unboundedMessage(residual.join(", "), "dateFrom and dateTo (YYYY-MM-DD)"), "dateFrom");
 }
 
-function dateRange(from: number | undefined, to: number | undefined): SQL[] {
-  if (from !== undefined && to !== undefined && to < from) throw validation("dateTo must not be before dateFrom.", "dateTo");
+/** The created window [from, end of dateTo's day). `fromGiven`: the client sent dateFrom (else it is a default). */
+function dateRange(from: number | undefined, to: number | undefined, fromGiven = true): SQL[] {
+  if (fromGiven && from !== undefined && to !== undefined && to < from) throw validation("dateTo must not be before dateFrom.", "dateTo");
   return [...(from !== undefined ? [gte(paymentIntents.created, from)] : []), ...(to !== undefined ? [lt(paymentIntents.created, to + DAY_MS)] : [])];
 }
 
@@ -156,13 +157,18 @@ export function registerPosReads(app: App, sub: Hono<AppEnv>): void {
     { method: "get", path: "/payments/failed", permission: "payments.transactions.view", summary: "Failed payments (declined or error) not yet resolved; ?counts=true for the counts only", query: FailedQuery, response: Answer },
     async (c, { principal, query }) => {
       const from = query.dateFrom ?? Date.now() - 30 * DAY_MS;
+      // Only dateTo, on or before the default dateFrom's day (30 days ago): the window holds nothing (or
+      // the rest of that day), which is an answer, not a 400 about a dateFrom the client never sent.
+      if (query.dateFrom === undefined && query.dateTo !== undefined && query.dateTo + DAY_MS <= from) {
+        return query.counts === "true" ? c.json({ data: { total: 0, declined: 0, error: 0 } }) : c.json({ data: [], meta: { cursor: null, hasMore: false } });
+      }
       // The counts read every failed payment of the window: at most 31 days of them, or a customer's.
       requireBounded(principal, ["the failed payments of a window longer than 31 days"], Boolean(query.customerId), from, query.dateTo);
       const where: SQL[] = [
         ...scope(principal),
         failed,
         isNull(paymentIntents.resolution),
-        ...dateRange(from, query.dateTo),
+        ...dateRange(from, query.dateTo, query.dateFrom !== undefined),
         ...(query.customerId ? [eq(paymentIntents.customer, query.customerId)] : []),
         ...(query.locationId ? [eq(paymentIntents.locationId, query.locationId)] : []),
       ];

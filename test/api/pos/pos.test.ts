@@ -403,6 +403,25 @@ describe("seed 002 clientRequestId", () => {
 });
 
 describe("seed 002 transaction filters", () => {
+  it("GET /failed with only dateTo: dateFrom defaults to 30 days ago, so a dateTo before it is an empty answer, not a 400 about dateFrom", async () => {
+    const { opts } = await newMerchant("pos-failed-dateto");
+    const declined = await sale(opts, { amountCents: 2500, token: "9418594164540002" });
+    expect(declined.body.data.status).toBe("declined");
+    const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+    const old = await get<{ data: unknown[]; meta: unknown }>(`/api/v1/payments/failed?dateTo=${day(60)}`, opts);
+    expect(old.status, JSON.stringify(old.body)).toBe(200);
+    expect(old.body).toEqual({ data: [], meta: { cursor: null, hasMore: false } });
+    const counts = await get<Data>(`/api/v1/payments/failed?counts=true&dateTo=${day(45)}`, opts);
+    expect(counts.status, JSON.stringify(counts.body)).toBe(200);
+    expect(counts.body).toEqual({ data: { total: 0, declined: 0, error: 0 } });
+    // The day 30 days ago itself overlaps the default window: an answer too.
+    expect((await get(`/api/v1/payments/failed?dateTo=${day(30)}`, opts)).status).toBe(200);
+    // A dateTo in the window lists what it covers; a dateTo before a dateFrom the client sent is still a 400.
+    const today = await get<{ data: { id: string }[] }>(`/api/v1/payments/failed?dateTo=${day(0)}`, opts);
+    expect(today.body.data.map((r) => r.id)).toEqual([declined.body.data.id]);
+    expectPosError(await get(`/api/v1/payments/failed?dateFrom=${day(1)}&dateTo=${day(2)}`, opts), 400, "VALIDATION_ERROR");
+  });
+
   it("every filter against a few hundred payments, with cursor pages", async () => {
     const { opts } = await newMerchant("pos-filters");
     const locations = ["loc-1", "loc-2", "loc-3"];
