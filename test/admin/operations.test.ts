@@ -98,6 +98,23 @@ describe("failed payments", () => {
     expect(history.map((t) => t.status)).toEqual(["succeeded"]);
   });
 
+  it("a retry sent again with its Idempotency-Key replays its answer (the same retry, once charged); another retry of the resolved payment is refused", async () => {
+    const { opts } = await newMerchant("failed-retry-idem");
+    const failed = await decline(opts, "pm_card_chargeDeclinedInsufficientFunds", { amount: 3100 });
+    const key = `retry-${crypto.randomUUID()}`;
+    const send = () => post<{ retry: PaymentIntentJson; original: PaymentIntentJson }>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_visa" }, { ...opts, headers: { "Idempotency-Key": key } });
+    const first = await send();
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(first.body.retry.status).toBe("succeeded");
+    const again = await send();
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body.retry.id).toBe(first.body.retry.id);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${first.body.retry.id}/transactions`, opts)).body.data;
+    expect(history.map((t) => t.status)).toEqual(["succeeded"]);
+    expectError(await post(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_visa" }, { ...opts, headers: { "Idempotency-Key": `${key}-other` } }), 400, "failed_payment_already_resolved");
+  });
+
   it("resolves as paid by other means, or dismisses, with a reason; only failed payments", async () => {
     const { opts } = await newMerchant("failed-resolve");
     const one = await decline(opts, "pm_card_chargeDeclined");

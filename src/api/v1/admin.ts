@@ -498,16 +498,18 @@ function registerFailedPayments(app: App): void {
     async (c, { params, body, principal }) => {
       const { intent: failed, scope } = await failedIntent(c, principal, params.id ?? "");
       if (!isFailedPayment(failed)) throw unexpectedState(`PaymentIntent ${failed.id} is not a failed payment.`, "not_a_failed_payment");
-      if (failed.resolution) throw unexpectedState(`This failed payment was already ${failed.resolution.status}.`, "failed_payment_already_resolved");
       const actor: Principal = { ...principal, merchantId: scope.merchantId, livemode: scope.livemode };
-      const method = body.payment_method !== undefined ? await resolvePaymentMethodFor(c, actor, { payment_method: body.payment_method }, failed.customer) : failed.lastPaymentError?.paymentMethod;
-      if (!method) throw invalidRequest("The failed payment method cannot be used again; pass payment_method.", "payment_method", "parameter_missing");
       const req = await requestContext(c, actor, "failed_payments.retry", failed.id, body, { details: { retry_of: failed.id } });
       const id = req.idempotencyKey ? await derivedId("pi", scope.merchantId, String(scope.livemode), `retry:${failed.id}:${req.idempotencyKey}`) : randomId("pi");
+      // Resolved by this very retry (its Idempotency-Key sent again): it goes on, to be replayed by the objects.
+      if (failed.resolution && failed.resolution.retriedBy !== id) throw unexpectedState(`This failed payment was already ${failed.resolution.status}.`, "failed_payment_already_resolved");
+      const method = body.payment_method !== undefined ? await resolvePaymentMethodFor(c, actor, { payment_method: body.payment_method }, failed.customer) : failed.lastPaymentError?.paymentMethod;
+      if (!method) throw invalidRequest("The failed payment method cannot be used again; pass payment_method.", "payment_method", "parameter_missing");
       const { outcome, original } = await retryFailedPayment(c.env, { req, failed, id, paymentMethod: { ...method, id: randomId("pm") }, actor: principal, resolveAction: "failed_payments.resolve" });
       const retried = outcome.intent;
       if (outcome.error && !retried) return respondOutcome(c, outcome, (i) => intentJson(c, i));
-      return json(c, { retry: retried ? intentJson(c, retried) : null, original: intentJson(c, original), ...(outcome.error ? { error: outcome.error } : {}) }, outcome.error?.status ?? 200);
+      const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
+      return json(c, { retry: retried ? intentJson(c, retried) : null, original: intentJson(c, original), ...(outcome.error ? { error: outcome.error } : {}) }, outcome.error?.status ?? 200, headers);
     },
   );
 
