@@ -18,6 +18,26 @@ export class JsonNumber {
   integer(): number | null {
     return /^-?\d{1,15}$/.test(this.source) && Number.isSafeInteger(this.value) ? this.value : null;
   }
+
+  /**
+   * The number as a plain decimal, exactly: exponent notation (`1.5E7`, as Java writes a double of
+   * 10^7 or more) is expanded from the digits, never through a float. Without an exponent, or with one
+   * too large to be money, the text as written (a decimal parser then rejects what is not money).
+   */
+  decimalText(): string {
+    const m = /^(-?)(\d+)(?:\.(\d+))?[eE]([+-]?\d{1,3})$/.exec(this.source);
+    if (!m) return this.source;
+    const [, sign = "", whole = "", fraction = "", exp = "0"] = m;
+    const shift = Number(exp);
+    if (Math.abs(shift) > 40) return this.source;
+    const digits = whole + fraction;
+    const point = whole.length + shift;
+    const padded = point <= 0 ? "0".repeat(1 - point) + digits : point > digits.length ? digits + "0".repeat(point - digits.length) : digits;
+    const at = point <= 0 ? 1 : point;
+    const int = padded.slice(0, at).replace(/^0+(?=\d)/, "");
+    const frac = padded.slice(at);
+    return `${sign}${int}${frac ? `.${frac}` : ""}`;
+  }
 }
 
 type Reviver = (this: unknown, key: string, value: unknown, context?: { source?: string }) => unknown;

@@ -151,7 +151,8 @@ function decimal(value: unknown, currency: string, field: string): number {
   if (!(value instanceof JsonNumber)) throw badRequest(`Invalid request: '${field}' must be a number.`);
   if (value.source.startsWith("-") || value.value <= 0) throw badRequest(`Invalid request: '${field}' must be greater than 0.`);
   try {
-    return decimalToMinor(value.source, currency, field);
+    // Exponent notation (a Java client's double of 10^7 or more: 1.5E7) expanded exactly.
+    return decimalToMinor(value.decimalText(), currency, field);
   } catch (err) {
     if (err instanceof ApiError) throw badRequest(`Invalid request: '${field}': ${err.message}`);
     throw err;

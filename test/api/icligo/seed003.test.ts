@@ -335,6 +335,36 @@ describe("seed 003: decimal amounts convert exactly", () => {
     expect(v1.body.amount).toBe(minor);
   });
 
+  // A Java client (the seed's amounts, 25.0 and 10.0, are Java doubles as Jackson writes them) writes a
+  // double of 10^7 or more in exponent notation: 1.5E7 is the JSON number 15000000, a valid KRW amount.
+  it.each([
+    ["KRW", "1.5E7", 15_000_000, "15000000"],
+    ["JPY", "1.0E7", 10_000_000, "10000000"],
+    ["EUR", "2.5e1", 2500, "25.00"],
+    ["EUR", "1.05E+2", 10500, "105.00"],
+    ["EUR", "1234E-2", 1234, "12.34"],
+  ])("%s %s in exponent notation is %i minor units, rendered %s", async (currency, amount, minor, rendered) => {
+    const app = await newApplication();
+    const body = `{"userId": "u1", "currency": "${currency}", "amount": ${amount}, "products": [{"id": "p1", "name": "Room", "quantity": 1, "price": {"currency": "${currency}", "value": ${amount}}}]}`;
+    const res = await send("POST", "/payments/create-payment-intent", { app, body });
+    expect(res.status, res.text).toBe(200);
+    expect(res.text).toContain(`"amount":${rendered},`);
+    expect(res.text).toContain(`"value":${rendered}}`);
+    const v1 = await get<PaymentIntentJson>(`/v1/payment_intents/${(res.json as PaymentDto).paymentIntentId}`);
+    expect(v1.body.amount).toBe(minor);
+  });
+
+  it.each([
+    ["EUR", "1.00001E2"],
+    ["JPY", "1.5E-1"],
+    ["EUR", "1E400"],
+    ["EUR", "1E-400"],
+  ])("%s %s in exponent notation with too many decimals (or out of range) is a 400", async (currency, amount) => {
+    const app = await newApplication();
+    const res = await send("POST", "/payments/create-payment-intent", { app, body: `{"userId": "u1", "currency": "${currency}", "amount": ${amount}}` });
+    expectError(res, 400, "/payments/create-payment-intent");
+  });
+
   it.each([
     ["EUR", "10.001"],
     ["JPY", "10.5"],
