@@ -68,10 +68,25 @@ export async function ensureIntentNumber(d1: D1Database, intent: IntentRecord): 
   return allocateIntentNumber(d1, intent.id, intent, intent.created);
 }
 
+/** An intent's place in a list in creation order (newest first): its created time, then its id. */
+export interface ListPosition {
+  created: number;
+  id: string;
+}
+
+/** The list position of the intent numbered `number`, or null when this database has no such intent. */
+export async function listPositionOf(d1: D1Database, number: number): Promise<ListPosition | null> {
+  const row = await d1
+    .prepare("SELECT p.created AS created, p.id AS id FROM intent_numbers n JOIN payment_intents p ON p.id = n.intent_id WHERE n.number = ?")
+    .bind(number)
+    .first<{ created: number; id: string }>();
+  return row ? { created: Number(row.created), id: String(row.id) } : null;
+}
+
 /** The newest intents, with their numbers: of one merchant, or of every merchant (`merchantId` null). */
 export async function listNumberedIntents(
   d1: D1Database,
-  filter: { merchantId: string | null; livemode: boolean; customer?: string; before?: number },
+  filter: { merchantId: string | null; livemode: boolean; customer?: string; before?: number; after?: ListPosition },
   limit: number,
 ): Promise<{ number: number; intent: IntentSummary }[]> {
   const where: string[] = [];
@@ -94,14 +109,19 @@ export async function listNumberedIntents(
       binds.push(filter.merchantId);
     }
   }
-  if (filter.before !== undefined) {
+  if (filter.customer !== undefined && filter.after !== undefined) {
+    // A customer's list is in creation order: its next page goes on after the last row's place in it.
+    where.push("(p.created, p.id) < (?, ?)");
+    binds.push(filter.after.created, filter.after.id);
+  } else if (filter.before !== undefined) {
     where.push("n.number < ?");
     binds.push(filter.before);
   }
   // By customer: a range of payment_intents_customer (one merchant) or payment_intents_customer_all
   // (every merchant: ordered by created alone, the index's last column), read in order; otherwise the
   // number indexes, newest first.
-  const order = filter.merchantId !== null ? "p.created DESC, p.id DESC" : "p.created DESC";
+  // Ties on created in (created, id) order, as the merge across databases (newestFirst) and the cursor.
+  const order = "p.created DESC, p.id DESC";
   const sql =
     filter.customer !== undefined
       ? `SELECT n.number AS number, ${intentSummarySql("p")} FROM payment_intents p JOIN intent_numbers n ON n.intent_id = p.id WHERE ${where.join(" AND ")} ORDER BY ${order} LIMIT ?`

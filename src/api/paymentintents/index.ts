@@ -18,7 +18,7 @@ import { looksLikeJwt, principalFromJwt } from "../../auth/jwt";
 import { authorize, requireRoles, type Principal } from "../../auth/permissions";
 import { limit } from "../../auth/rate-limit";
 import { loadAccounts, type AccountRow } from "../../connectors/routing";
-import { accountOfGateway, allocateIntentNumber, ensureIntentNumber, gatewayNumberOf, intentByNumber, listNumberedIntents, SANDBOX_ACCOUNT } from "../../db/numbers";
+import { accountOfGateway, allocateIntentNumber, ensureIntentNumber, gatewayNumberOf, intentByNumber, listNumberedIntents, listPositionOf, SANDBOX_ACCOUNT } from "../../db/numbers";
 import { summaryOf, type IntentSummary } from "../../db/intent-row";
 import { connectorAccounts } from "../../db/schema";
 import { config } from "../../env";
@@ -68,7 +68,7 @@ async function renderedList(c: Ctx, rows: { number: number; intent: IntentSummar
   return rows.map((r) => renderSeedIntent(r.intent, r.number, numbers.get(accountOf(r.intent)) ?? null));
 }
 
-/** A list's page: `limit` (1 to 1,000) and `beforeId` (the payments numbered below it), from the query. */
+/** A list's page: `limit` (1 to 1,000) and `beforeId` (the payments after it in the list: numbered below it, or for a customer's list created before it), from the query. */
 function pageOf(c: Ctx, fallback = DEFAULT_LIST): { take: number; before: number | undefined } {
   const limitText = c.req.query("limit");
   const beforeText = c.req.query("beforeId");
@@ -306,7 +306,11 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     if (customer.length > 255) throw invalidRequest("The customer id is too long.", "customerId");
     // All of the customer's payments, as the API says, up to 1,000 at a time (limit and beforeId page on).
     const { take, before } = pageOf(c, MAX_LIST);
-    const rows = await numberedAcrossShards(c, { merchantId: readScope(principal), livemode: principal.livemode, customer, before }, take + 1, (a, b) => newestFirst(a.intent, b.intent));
+    // The list is newest first by creation time, which the numbers need not follow (a number is allocated
+    // before its payment is created): the next page goes on after beforeId's place in that order. A
+    // number no payment has pages by number, as the list of all payments does.
+    const after = before === undefined ? undefined : ((await findOnShards(c.env, (d1) => listPositionOf(d1, before))) ?? undefined);
+    const rows = await numberedAcrossShards(c, { merchantId: readScope(principal), livemode: principal.livemode, customer, before, after }, take + 1, (a, b) => newestFirst(a.intent, b.intent));
     return sendPage(c, await renderedList(c, rows.slice(0, take)), take, rows.length > take);
   });
 

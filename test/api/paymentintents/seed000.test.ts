@@ -171,6 +171,30 @@ describe("seed 000: the seed's examples, verbatim", () => {
     expectProblem(await send("GET", `${BASE}/customer/99123?limit=0`, asAdmin), 400);
   });
 
+  it("a customer's list, followed page by page, answers every payment once, in the order of the whole list", async () => {
+    // Made at once, their numbers (allocated before creation) and creation times need not agree: the
+    // customer's list is newest first by creation time, so its next page must continue from the last
+    // row's place in that order, not from the payments numbered below it.
+    const m = await newMerchant("seed000-customer-pages");
+    const token = await user("55321", m.id);
+    const made = await Promise.all(Array.from({ length: 20 }, () => create(`{"amount": 1.00, "currency": "EUR"}`, token)));
+    const asAdmin = { token: await admin(), headers: { "merchant-id": m.id } };
+    const whole = ((await send("GET", `${BASE}/customer/55321`, asAdmin)).json as Intent[]).map((i) => i.id);
+    expect([...whole].sort((a, b) => a - b)).toEqual(made.map((i) => i.id).sort((a, b) => a - b));
+    for (const limit of [1, 3]) {
+      const seen: number[] = [];
+      let path: string | null = `${BASE}/customer/55321?limit=${limit}`;
+      for (let pages = 0; path !== null && pages < 30; pages++) {
+        const res: Raw = await send("GET", path, asAdmin);
+        expect(res.status, res.text).toBe(200);
+        seen.push(...(res.json as Intent[]).map((i) => i.id));
+        const link = res.headers.get("Link");
+        path = link === null ? null : link.slice(1, link.indexOf(">"));
+      }
+      expect(seen, `limit=${limit}`).toEqual(whole);
+    }
+  });
+
   it("a list's next link holds only limit and beforeId: other query parameters are ignored, never echoed", async () => {
     const m = await newMerchant("seed000-link-params");
     const made: Intent[] = [];
