@@ -118,9 +118,9 @@ export async function listNumberedIntents(
     binds.push(filter.before);
   }
   // By customer: a range of payment_intents_customer (one merchant) or payment_intents_customer_all
-  // (every merchant: ordered by created alone, the index's last column), read in order; otherwise the
-  // number indexes, newest first.
-  // Ties on created in (created, id) order, as the merge across databases (newestFirst) and the cursor.
+  // (every merchant; its id column since migration 0044), read in order; otherwise the number indexes,
+  // newest first. Ties on created in (created, id) order, as the merge across databases (newestFirst)
+  // and the cursor.
   const order = "p.created DESC, p.id DESC";
   const sql =
     filter.customer !== undefined

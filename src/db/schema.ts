@@ -121,7 +121,7 @@ export const paymentIntents = sqliteTable(
     // With the reason, so counts of every resolution read the index alone (migration 0030).
     index("payment_intents_failed").on(t.merchantId, t.livemode, t.created, t.id, t.failureReason).where(sql`${t.failureReason} IS NOT NULL`),
     // Seed 000: a customer's payments across merchants (admin and support).
-    index("payment_intents_customer_all").on(t.customer, t.livemode, t.created),
+    index("payment_intents_customer_all").on(t.customer, t.livemode, t.created, t.id),
     // Admin and support across merchants (migration 0018): newest first within a mode, all or failed.
     index("payment_intents_mode").on(t.livemode, t.created, t.id),
     index("payment_intents_failed_mode").on(t.livemode, t.created, t.id, t.failureReason).where(sql`${t.failureReason} IS NOT NULL`),

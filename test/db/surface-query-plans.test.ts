@@ -167,6 +167,16 @@ describe("seed 000's numbered lists", () => {
     expectIndexed(await through(path, admin), label);
   });
 
+  it("a customer's across merchants is a range of payment_intents_customer_all in (created, id) order, not a walk of the mode's intents", async () => {
+    for (const path of ["/api/v1/PaymentIntents/customer/cus_surfacePlans1", "/api/v1/PaymentIntents/customer/cus_surfacePlans1?limit=2&beforeId=20"]) {
+      const r = await through(path, admin);
+      expectIndexed(r, path);
+      const plans = r.plans.map((p) => p.plan.join("\n")).join("\n");
+      expect(plans, path).toMatch(/SEARCH p USING (COVERING )?INDEX payment_intents_customer_all \(customer=\? AND livemode=\?/);
+      expect(plans, path).not.toMatch(/payment_intents_mode/);
+    }
+  });
+
   it("rows without current summary columns (these were written by hand, as before migration 0023) are re-read in one query by primary key", async () => {
     const r = await through("/api/v1/PaymentIntents?limit=5", admin);
     expectIndexed(r, "newest, older rows");
