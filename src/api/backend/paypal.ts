@@ -87,6 +87,8 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
     }));
     const intent = outcomeIntent(outcome, intentId);
     const approval = intent.nextAction?.url ?? null;
+    // The same Idempotency-Key again is answered from the create's own outcome (the intent's object
+    // replays it), so the approval link is there even after the payer approved.
     if (!approval) throw new BackendError(502, "PayPal did not give an approval link for this order.");
     const origin = new URL(c.req.url).origin;
     return c.json({
@@ -98,7 +100,7 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
         { href: approval, rel: "approve", method: "GET" },
         { href: `${origin}/api/v1/payments/paypal/capture-order/`, rel: "capture", method: "POST" },
       ],
-    });
+    }, 200, outcome.replayed ? { "Idempotent-Replayed": "true" } : {});
   });
 
   backendRoute(app, sub, { path: "/paypal/capture-order", permission: "payments.transactions.create", summary: "Capture an order the payer approved (422 before approval)", body: OrderBody, response: Answer }, async (c, { principal, body }) => {
@@ -160,6 +162,6 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
     const refund = intent.refunds.find((r) => r.id === outcome.refundId);
     if (!refund) throw new BackendError(500, "The refund is missing from its payment.");
     const status = refund.status === "succeeded" ? "COMPLETED" : refund.status === "pending" ? "PENDING" : refund.status === "failed" ? "FAILED" : "CANCELLED";
-    return c.json({ refund_id: refund.id, status, amount: money(refund.amount, refund.currency), create_time: paypalTime(refund.created), capture_id: chargeIdForIntent(intent.id) });
+    return c.json({ refund_id: refund.id, status, amount: money(refund.amount, refund.currency), create_time: paypalTime(refund.created), capture_id: chargeIdForIntent(intent.id) }, 200, outcome.replayed ? { "Idempotent-Replayed": "true" } : {});
   });
 }

@@ -100,7 +100,11 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
     const outcome = await intentStub(c.env, current.id).confirm(req, current.id, { paymentMethod });
     const intent = outcomeIntent(outcome, current.id);
     const confirmed = intent.status === "succeeded" || intent.status === "requires_capture" || intent.status === "processing";
-    return c.json({ confirmed, payment_intent_id: intent.id, status: intent.status, ...(intent.nextAction ? { next_action: { type: intent.nextAction.type, redirect_to_url: { url: intent.nextAction.url } } } : {}) });
+    return c.json(
+      { confirmed, payment_intent_id: intent.id, status: intent.status, ...(intent.nextAction ? { next_action: { type: intent.nextAction.type, redirect_to_url: { url: intent.nextAction.url } } } : {}) },
+      200,
+      outcome.replayed ? { "Idempotent-Replayed": "true" } : {},
+    );
   });
 
   backendRoute(app, sub, { path: "/stripe/retrieve-payment", permission: "payments.transactions.view", customers: true, summary: "Retrieve a payment intent", body: IntentIdBody, response: Answer }, async (c, { principal, body }) => {

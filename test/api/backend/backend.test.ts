@@ -136,6 +136,34 @@ async function approve(approvalUrl: string, decision: "approve" | "cancel" = "ap
 }
 
 describe("seed 004 PayPal endpoints on the sandbox acting as PayPal", () => {
+  it("create-order sent again with its Idempotency-Key replays its first answer (Idempotent-Replayed), before and after the capture, and makes no second order", async () => {
+    const { opts } = await newMerchant("s4-paypal-idem");
+    const send = () => post<J>(`${P}/paypal/create-order/`, { amount: 12, currency: "USD" }, { ...opts, idempotencyKey: "s4-paypal-order-1" });
+    const order = await send();
+    expect(order.status, JSON.stringify(order.body)).toBe(200);
+    const again = await send();
+    expect(again.body).toEqual(order.body);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect((await approve(String(order.body.approval_url))).status).toBe(303);
+    expect((await post<J>(`${P}/paypal/capture-order/`, { order_id: order.body.order_id }, opts)).body).toMatchObject({ captured: true });
+    const after = await send();
+    expect(after.status, JSON.stringify(after.body)).toBe(200);
+    expect(after.body).toEqual(order.body);
+    expect(after.headers.get("idempotent-replayed")).toBe("true");
+    expect((await post<J>(`${P}/paypal/get-order/`, { order_id: order.body.order_id }, opts)).body.status).toBe("COMPLETED");
+    // A refund sent again with its key: replayed, one refund.
+    const refundOnce = () => post<J>(`${P}/paypal/refund-payment/`, { capture_id: `ch_${String(order.body.order_id).slice(3)}`, amount: 2 }, { ...opts, idempotencyKey: "s4-paypal-refund-1" });
+    const refunded = await refundOnce();
+    expect(refunded.status, JSON.stringify(refunded.body)).toBe(200);
+    const refundedAgain = await refundOnce();
+    expect(refundedAgain.body).toEqual(refunded.body);
+    expect(refundedAgain.headers.get("idempotent-replayed")).toBe("true");
+    // One order, one capture.
+    const rows = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${String(order.body.order_id)}/transactions`, opts)).body.data;
+    expect(rows.filter((t) => t.status === "succeeded" && t.type !== "refund").length).toBe(1);
+    expect(rows.filter((t) => t.type === "refund").length).toBe(1);
+  });
+
   it("create-order -> approve -> capture-order -> get-order -> partial refund, read back through /v1", async () => {
     const { opts } = await newMerchant("s4-paypal");
     const order = await post<J>(`${P}/paypal/create-order/`, { amount: 29.99, currency: "USD", description: "Course enrollment", custom_id: "payment_123" }, opts);
