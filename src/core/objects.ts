@@ -372,7 +372,7 @@ export interface RenderOptions {
 }
 
 /** Every charge of the intent, newest first: its declined authorizations (failed charges) and its successful one. */
-function renderIntentCharges(intent: IntentRecord): ChargeJson[] {
+export function renderIntentCharges(intent: IntentRecord): ChargeJson[] {
   const success = chargeAttempt(intent);
   return intent.attempts
     .flatMap((a) => (a === success ? [renderCharge(intent)] : isFailedCharge(a) ? [renderFailedCharge(intent, a.id)] : []))

@@ -200,12 +200,15 @@ export async function searchIntents(d1: D1Database, scope: Scope, plan: SearchPl
 
 /**
  * A page of the charge search: the intent search's plan over the intents that have a successful
- * charge (charge_authorized_at, set with it; the partial index payment_intents_charged holds them
- * in (created, id) order, so `status:'succeeded'` alone is a range of it). Pages go by the intents'
- * (created, id), as the intent search's do.
+ * charge (charge_authorized_at, set with it; the partial index payment_intents_charged holds them in
+ * (created, id) order, so `status:'succeeded'` alone is a range of it), or a failed one
+ * (declined_charges > 0; payment_intents_declined). Pages go by the intents' (created, id), as the
+ * intent search's do.
  */
-export async function searchCharges(d1: D1Database, scope: Scope, plan: SearchPlan, limit: number, after: Cursor | null): Promise<Page<IntentRecord>> {
-  return searchIntents(d1, scope, { ...plan, conditions: [...plan.conditions, isNotNull(paymentIntents.chargeAuthorizedAt)] }, limit, after);
+export async function searchCharges(d1: D1Database, scope: Scope, plan: SearchPlan, status: "succeeded" | "failed", limit: number, after: Cursor | null): Promise<Page<IntentRecord>> {
+  // A literal 0, not a bound value: the partial index's condition must be implied by the query's text.
+  const has = status === "succeeded" ? isNotNull(paymentIntents.chargeAuthorizedAt) : sql`${paymentIntents.declinedCharges} > 0`;
+  return searchIntents(d1, scope, { ...plan, conditions: [...plan.conditions, has] }, limit, after);
 }
 
 export interface RefundFilters {

@@ -17,7 +17,7 @@ const INTENT_COLUMNS = [
   "id", "merchantId", "livemode", "status", "amount", "currency", "customer", "orderId", "locationId", "amountRefunded", "created", "updated",
   "authorizedAt", "pendingAttempts", "reconciledAt", "cardLast4", "failureReason", "resolution", "version", "data",
   "invoiceId", "clientSecret", "description", "gatewayAccount", "connectorAccount", "lastPaymentError", "chargeAuthorizedAt", "chargeCapturedAt", "failedAt", "summaryVersion",
-  "posVoided",
+  "posVoided", "declinedCharges",
 ] as const;
 type IntentColumn = (typeof INTENT_COLUMNS)[number];
 
@@ -55,6 +55,7 @@ const upsertIntent = prepared<IntentColumn>((db, p) =>
         failedAt: sql`excluded.failed_at`,
         summaryVersion: sql`excluded.summary_version`,
         posVoided: sql`excluded.pos_voided`,
+        declinedCharges: sql`excluded.declined_charges`,
       },
       setWhere: sql`excluded.version > ${paymentIntents.version}`,
     }),

@@ -90,6 +90,8 @@ export const paymentIntents = sqliteTable(
     chargeAuthorizedAt: integer("charge_authorized_at"),
     chargeCapturedAt: integer("charge_captured_at"),
     failedAt: integer("failed_at"),
+    /** How many declined authorizations (failed charges) the intent has (migration 0045), for the charge search. */
+    declinedCharges: integer("declined_charges").notNull().default(0),
     /** The version these columns (from invoice_id on) were written with: older code leaves them behind. */
     summaryVersion: integer("summary_version"),
     /** 1: a sale voided the same day (isVoidedSale), for seed 002's statuses (migration 0037). */
@@ -108,6 +110,8 @@ export const paymentIntents = sqliteTable(
     index("payment_intents_capturable").on(t.authorizedAt, t.id).where(sql`${t.status} = 'requires_capture'`),
     // The intents with a successful charge, in (created, id) order: the charge search (migration 0041).
     index("payment_intents_charged").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.chargeAuthorizedAt} IS NOT NULL`),
+    // The intents with a failed charge, in (created, id) order: the charge search's failed ones (migration 0045).
+    index("payment_intents_declined").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.declinedCharges} > 0`),
     // Each filter's index ends in (created, id): a filtered page is one range (migration 0014).
     index("payment_intents_status").on(t.merchantId, t.livemode, t.status, t.created, t.id),
     // Seed 002's status filter, every status one range (migration 0037).

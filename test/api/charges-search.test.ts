@@ -1,7 +1,8 @@
 // GET /v1/charges/search: Stripe's charge search on the payment intents' search index. It finds
-// successful charges (an intent's authorization, captured or not) by metadata, customer, amount,
-// card last4, currency and created, joined by AND or OR, in pages; never a failed charge, an intent
-// without a charge, or another merchant's; a field no index serves is a 400 naming it.
+// successful charges (an intent's authorization, captured or not) and failed ones (its declined
+// authorizations) by status, metadata, customer, amount, card last4, currency and created, joined by
+// AND or OR, in pages; never an intent without a charge, or another merchant's; a field no index
+// serves is a 400 naming it.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { paymentMilestones } from "../../src/core/intent";
@@ -64,35 +65,41 @@ beforeAll(async () => {
 });
 
 describe("GET /v1/charges/search", () => {
-  it("finds charges by their metadata: Stripe's search_result, successful charges only, not a failed one, not an intent without a charge, not a charge whose own metadata differs", async () => {
+  it("finds charges by their metadata: Stripe's search_result, successful and failed ones, not an intent without a charge, not a charge whose own metadata differs", async () => {
     const res = await search("metadata['batch']:'one'");
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ object: "search_result", has_more: false, next_page: null, url: "/v1/charges/search" });
-    expect(ids(res)).toEqual(newestFirst("visa", "mastercard"));
-    for (const charge of res.body.data) expect(charge).toMatchObject({ object: "charge", status: "succeeded", metadata: { batch: "one" } });
+    expect(ids(res)).toEqual(newestFirst("visa", "mastercard", "declined"));
+    for (const charge of res.body.data) expect(charge).toMatchObject({ object: "charge", metadata: { batch: "one" } });
+    expect(res.body.data.find((c) => c.id === pi.declined?.latest_charge)).toMatchObject({ status: "failed", paid: false, failure_code: "card_declined" });
     expect(ids(await search("metadata['batch']:'two'"))).toEqual(newestFirst("uncaptured", "euro"));
   });
 
   it("finds a customer's charges", async () => {
-    expect(ids(await search(`customer:'${ALICE}'`))).toEqual(newestFirst("visa", "mastercard", "moved"));
+    expect(ids(await search(`customer:'${ALICE}'`))).toEqual(newestFirst("visa", "mastercard", "declined", "moved"));
     expect(ids(await search(`customer:'${BOB}'`))).toEqual(newestFirst("uncaptured", "euro"));
   });
 
-  it("status:'succeeded' is every charge found, an uncaptured one too; failed or pending is a 400", async () => {
+  it("status:'succeeded' is every successful charge, an uncaptured one too; status:'failed' the declined ones; no card charge is pending", async () => {
     const res = await search("status:'succeeded'", merchant.opts, "&limit=100");
     expect(ids(res)).toEqual(newestFirst("visa", "mastercard", "uncaptured", "euro", "moved"));
     expect(res.body.data.find((c) => c.id === pi.uncaptured?.latest_charge)).toMatchObject({ status: "succeeded", captured: false });
-    for (const q of ["status:'failed'", "-status:'succeeded'", "status:'pending'"]) {
-      const error = expectError(await search(q), 400, "search_query_invalid");
-      expect(error).toMatchObject({ type: "invalid_request_error", param: "query" });
-      expect(error.message).toMatch(/successful charges only/);
+    expect(ids(await search("-status:'failed'", merchant.opts, "&limit=100"))).toEqual(ids(res));
+    for (const q of ["status:'failed'", "-status:'succeeded'", `status:'failed' AND customer:'${ALICE}'`, "status:'failed' AND metadata['batch']:'one'"]) {
+      const failed = await search(q);
+      expect(failed.status, `${q}: ${JSON.stringify(failed.body)}`).toBe(200);
+      expect(ids(failed), q).toEqual(chargeOf("declined"));
+      expect(failed.body.data[0]).toMatchObject({ status: "failed", paid: false, captured: false, payment_intent: pi.declined?.id });
     }
+    expect(ids(await search(`status:'failed' AND customer:'${BOB}'`))).toEqual([]);
+    expect((await search("status:'pending'")).body).toMatchObject({ data: [], has_more: false, next_page: null });
     expectError(await search("status:'paid'"), 400, "search_query_invalid");
+    expect(expectError(await search(`status:'failed' OR customer:'${ALICE}'`), 400, "search_query_invalid").message).toMatch(/status clause joins the others with AND/);
   });
 
   it("by amount, card last4 and currency", async () => {
     expect(ids(await search("amount:2000"))).toEqual(chargeOf("mastercard"));
-    expect(ids(await search("amount:1000"))).toEqual(newestFirst("visa", "moved"));
+    expect(ids(await search("amount:1000"))).toEqual(newestFirst("visa", "declined", "moved"));
     expect(ids(await search("payment_method_details.card.last4:'4444'"))).toEqual(chargeOf("mastercard"));
     expect(ids(await search("payment_method_details.card.last4:'4242'", merchant.opts, "&limit=100"))).toEqual(newestFirst("visa", "uncaptured", "euro", "moved"));
     const since = Math.min(...Object.values(pi).map((p) => p.created)) - 1;
@@ -101,7 +108,7 @@ describe("GET /v1/charges/search", () => {
   });
 
   it("combines clauses with AND, and with OR", async () => {
-    expect(ids(await search(`customer:'${ALICE}' AND metadata['batch']:'one' AND amount:1000`))).toEqual(chargeOf("visa"));
+    expect(ids(await search(`customer:'${ALICE}' AND metadata['batch']:'one' AND amount:1000`))).toEqual(newestFirst("visa", "declined"));
     expect(ids(await search(`metadata['batch']:'one' AND payment_method_details.card.last4:'4444' AND status:'succeeded'`))).toEqual(chargeOf("mastercard"));
     expect(ids(await search(`customer:'${BOB}' AND -currency:'eur'`))).toEqual(chargeOf("uncaptured"));
     expect(ids(await search("amount:2000 OR amount:3000"))).toEqual(newestFirst("mastercard", "uncaptured"));
@@ -123,6 +130,20 @@ describe("GET /v1/charges/search", () => {
     } while (page && pages < 10);
     expect(pages).toBe(3);
     expect(seen).toEqual(newestFirst("visa", "mastercard", "uncaptured", "euro", "moved"));
+    // Successful and failed charges together (two ranges merged), one per page.
+    for (const limit of [1, 3]) {
+      const merged: string[] = [];
+      let next: string | null = null;
+      let count = 0;
+      do {
+        const res: { status: number; body: SearchJson } = await search(`customer:'${ALICE}'`, merchant.opts, `&limit=${limit}${next ? `&page=${encodeURIComponent(next)}` : ""}`);
+        expect(res.body.data.length).toBeLessThanOrEqual(limit);
+        merged.push(...ids(res));
+        next = res.body.next_page;
+        count += 1;
+      } while (next && count < 10);
+      expect(merged, `limit ${limit}`).toEqual(newestFirst("visa", "mastercard", "declined", "moved"));
+    }
     expectError(await search("status:'succeeded'", merchant.opts, "&page=nonsense"), 400, "search_page_invalid");
   });
 
@@ -157,10 +178,10 @@ describe("GET /v1/charges/search", () => {
     const stripe = stripeClient(merchant.key);
     const result = await stripe.charges.search({ query: `customer:'${ALICE}'`, limit: 2 });
     expect(result.object).toBe("search_result");
-    expect(result.data.map((c) => c.id)).toEqual(newestFirst("visa", "mastercard", "moved").slice(0, 2));
+    expect(result.data.map((c) => c.id)).toEqual(newestFirst("visa", "mastercard", "declined", "moved").slice(0, 2));
     expect(result.has_more).toBe(true);
     const rest = await stripe.charges.search({ query: `customer:'${ALICE}'`, limit: 2, page: result.next_page ?? "" });
-    expect(rest.data.map((c) => c.id)).toEqual(newestFirst("visa", "mastercard", "moved").slice(2));
+    expect(rest.data.map((c) => c.id)).toEqual(newestFirst("visa", "mastercard", "declined", "moved").slice(2));
   });
 
   it("migration 0041 gives the rows 0024 left without it their charge_authorized_at, so their charges are found", async () => {
@@ -172,12 +193,61 @@ describe("GET /v1/charges/search", () => {
     expect(authorizedAt).toBe(paymentMilestones(record).authorizedAt);
     // As a database on which 0024 was skipped has it.
     await env.DB.prepare("UPDATE payment_intents SET charge_authorized_at = NULL WHERE id = ?").bind(paid).run();
-    expect(ids(await search("amount:1000"))).toEqual(chargeOf("moved"));
+    expect(ids(await search("status:'succeeded' AND amount:1000"))).toEqual(chargeOf("moved"));
     const statement = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0041_"))?.queries.find((q) => q.includes("UPDATE payment_intents"));
     if (!statement) throw new Error("migration 0041 has no UPDATE payment_intents");
     await env.DB.prepare(statement).run();
     expect(await column(paid)).toBe(authorizedAt);
     expect(await column(unpaid)).toBeNull();
-    expect(ids(await search("amount:1000"))).toEqual(newestFirst("visa", "moved"));
+    expect(ids(await search("status:'succeeded' AND amount:1000"))).toEqual(newestFirst("visa", "moved"));
+  });
+
+  it("migration 0045 counts the failed charges of rows written before it, so they are found", async () => {
+    const column = (id: string) => env.DB.prepare("SELECT declined_charges AS n FROM payment_intents WHERE id = ?").bind(id).first<number>("n");
+    const declined = pi.declined?.id ?? "";
+    expect(await column(declined)).toBe(1);
+    expect(await column(pi.visa?.id ?? "")).toBe(0);
+    await env.DB.prepare("UPDATE payment_intents SET declined_charges = 0 WHERE id = ?").bind(declined).run();
+    expect(ids(await search("status:'failed'"))).toEqual([]);
+    const statement = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0045_"))?.queries.find((q) => q.includes("UPDATE payment_intents"));
+    if (!statement) throw new Error("migration 0045 has no UPDATE payment_intents");
+    await env.DB.prepare(statement).run();
+    expect(await column(declined)).toBe(1);
+    expect(await column(pi.visa?.id ?? "")).toBe(0);
+    expect(ids(await search("status:'failed'"))).toEqual(chargeOf("declined"));
+  });
+
+  it("pages inside an intent: a declined charge and the successful one of the same payment come one per page with limit=1, each once", async () => {
+    const carol = "cus_chSearchCarol1";
+    await seedCustomer(merchant.id, carol);
+    const intent = await createIntent({ amount: 4100, customer: carol }, merchant.opts);
+    expect((await post(`/v1/payment_intents/${intent.body.id}/confirm`, { payment_method: "pm_card_chargeDeclined" }, merchant.opts)).status).toBe(402);
+    expect((await post(`/v1/payment_intents/${intent.body.id}/confirm`, { payment_method: "pm_card_chargeDeclinedInsufficientFunds" }, merchant.opts)).status).toBe(402);
+    const paid = await post<PaymentIntentJson>(`/v1/payment_intents/${intent.body.id}/confirm`, { payment_method: "pm_card_visa" }, merchant.opts);
+    expect(paid.body.status).toBe("succeeded");
+    const all = (await get<{ data: ChargeJson[] }>(`/v1/charges?payment_intent=${intent.body.id}&limit=10`, merchant.opts)).body.data.map((c) => c.id);
+    expect(all).toHaveLength(3);
+    const whole = await search(`customer:'${carol}'`);
+    expect(ids(whole)).toEqual([paid.body.latest_charge, ...all.filter((id) => id !== paid.body.latest_charge)]);
+    expect(whole.body.data.map((c) => c.status)).toEqual(["succeeded", "failed", "failed"]);
+    const seen: string[] = [];
+    let page: string | null = null;
+    let pages = 0;
+    do {
+      const res: { status: number; body: SearchJson } = await search(`customer:'${carol}'`, merchant.opts, `&limit=1${page ? `&page=${encodeURIComponent(page)}` : ""}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.data.length).toBe(1);
+      seen.push(...ids(res));
+      page = res.body.next_page;
+      expect(page === null).toBe(!res.body.has_more);
+      pages += 1;
+    } while (page && pages < 10);
+    expect(seen).toEqual(ids(whole));
+    expect(pages).toBe(3);
+    // The failed ones alone, one per page too.
+    const first = await search(`status:'failed' AND customer:'${carol}'`, merchant.opts, "&limit=1");
+    const second = await search(`status:'failed' AND customer:'${carol}'`, merchant.opts, `&limit=1&page=${encodeURIComponent(first.body.next_page ?? "")}`);
+    expect([...ids(first), ...ids(second)]).toEqual(ids(whole).slice(1));
+    expect(second.body.has_more).toBe(false);
   });
 });

@@ -257,8 +257,8 @@ describe("search: each field", () => {
 });
 
 describe("charge search: the intent search's plans over the intents with a charge", () => {
-  const chargePlans = (q: string, after: string | null = null) =>
-    plans((db) => searchCharges(db, scope, chargeSearch(q, scope).plan, 10, after === null ? null : decodePageToken(after)));
+  const chargePlans = (q: string, after: string | null = null, status: "succeeded" | "failed" = "succeeded") =>
+    plans((db) => searchCharges(db, scope, chargeSearch(q, scope).plan, status, 10, after === null ? null : decodePageToken(after)));
   const token = btoa(JSON.stringify([1_700_000_015_000, deep])).replace(/=+$/, "");
 
   it.each([
@@ -276,6 +276,21 @@ describe("charge search: the intent search's plans over the intents with a charg
       expect(text).toMatch(new RegExp(index));
       if (after && !q.startsWith("currency")) expect(text).toMatch(/\(created,(id|intent_id)\)<\(\?,\?\)/);
       expect(all[0]?.sql).toMatch(/"charge_authorized_at" is not null/);
+    }
+  });
+
+  it.each([
+    ["status:'failed'", "payment_intents_declined \\(merchant_id=\\? AND livemode=\\?"],
+    ["customer:'cus_qp2'", "payment_intents_customer \\(merchant_id=\\? AND livemode=\\? AND customer=\\?"],
+    ["metadata['order']:'7'", "payment_intent_metadata_search \\(merchant_id=\\? AND livemode=\\? AND key=\\? AND value=\\?"],
+    ["currency:'usd' AND created>=1699990000 AND created<1700100000", "payment_intents_(list|declined) \\(merchant_id=\\? AND livemode=\\? AND created>\\? AND created<\\?"],
+  ])("failed charges: %s is a range of its index, at depth", async (q, index) => {
+    for (const after of [null, token]) {
+      const all = await chargePlans(q, after, "failed");
+      expectIndexed(all);
+      const text = all.map((p) => p.plan.join("\n")).join("\n");
+      expect(text).toMatch(new RegExp(index));
+      expect(all[0]?.sql).toMatch(/"declined_charges" > 0/);
     }
   });
 

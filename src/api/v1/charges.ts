@@ -1,14 +1,13 @@
 // /v1/charges. A charge is an intent's successful authorization, or one of its declined
 // authorizations (a failed charge, as at Stripe), so it is rendered from its intent; its id shares
 // the intent's body (ch_X belongs to pi_X; ch_X<attempt> is a failed charge of pi_X). The search
-// runs on the payment intents' search index (src/db/charge-search.ts): successful charges only.
+// runs on the payment intents' search index (src/db/charge-search.ts), both kinds.
 import { z } from "zod";
 import { resourceMissing } from "../../core/errors";
 import { hasPrefix, intentIdForCharge } from "../../core/ids";
-import { renderCharge, renderChargeById } from "../../core/objects";
-import { chargeMatches, chargeSearch } from "../../db/charge-search";
-import { listCharges, searchCharges } from "../../db/queries";
-import { decodePageToken, encodePageToken } from "../../db/search";
+import { renderChargeById } from "../../core/objects";
+import { chargeSearch, decodeChargePageToken, encodeChargePageToken, searchChargePage } from "../../db/charge-search";
+import { listCharges } from "../../db/queries";
 import * as f from "./fields";
 import { checkExpandable, intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { requestContext, route, type App } from "./route";
@@ -67,7 +66,7 @@ export function registerCharges(app: App): void {
       path: "/v1/charges/search",
       permission: "payments.transactions.view",
       summary:
-        "Search successful charges (amount, currency, customer, created, metadata['key'], payment_method_details.card.last4, status:'succeeded'; AND or OR, not both). Failed charges are not found (list them by payment_intent or customer); created is the payment intent's; newest intent first",
+        "Search charges, successful and failed (amount, currency, customer, created, metadata['key'], payment_method_details.card.last4, status:'succeeded' or 'failed'; AND or OR, not both; status with AND only); created is the payment intent's; newest intent first, then each intent's charges newest first",
       tag: TAG,
       query: SearchQuery,
       response: searchResultOf(ChargeSchema, "ChargeSearchResult"),
@@ -75,21 +74,14 @@ export function registerCharges(app: App): void {
     async (c, { query, principal }) => {
       const expand = checkExpandable(query.expand, ["data.payment_intent"]).length > 0;
       const search = chargeSearch(query.query, principal);
-      const limit = query.limit ?? 10;
-      const page = await searchCharges(c.env.DB, principal, search.plan, limit, query.page ? decodePageToken(query.page) : null);
       // A charge with metadata of its own (POST /v1/charges/{id}) is checked as rendered: the index
-      // holds its intent's. The next page starts after the last intent read, kept or not.
-      const data = page.items.flatMap((intent) => {
-        const charge = renderCharge(intent);
-        if (!charge || !chargeMatches(search, charge, intent.created)) return [];
-        return [expand ? { ...charge, payment_intent: intentJson(c, intent) } : charge];
-      });
-      const last = page.items[page.items.length - 1];
+      // holds its intent's, so a page may hold fewer than `limit`; next_page still leads on.
+      const page = await searchChargePage(c.env.DB, principal, search, query.limit ?? 10, query.page ? decodeChargePageToken(query.page) : null);
       return json(c, {
         object: "search_result",
-        data,
+        data: page.items.map(({ charge, intent }) => (expand ? { ...charge, payment_intent: intentJson(c, intent) } : charge)),
         has_more: page.hasMore,
-        next_page: page.hasMore && last ? encodePageToken({ created: last.created, id: last.id }) : null,
+        next_page: page.next ? encodeChargePageToken(page.next) : null,
         url: "/v1/charges/search",
       });
     },
