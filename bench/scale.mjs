@@ -439,6 +439,7 @@ async function routes(db, t0) {
     new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setSubject("bench-scale").setIssuer("edge-gateway").setAudience("edge-gateway-api").setIssuedAt().setExpirationTime("3h").sign(new TextEncoder().encode(DEV_JWT_SECRET));
   const admin = { authorization: `Bearer ${await sign({ roles: ["admin"] })}` };
   const search = (query, extra = {}) => `/v1/payment_intents/search?${q({ query, ...extra })}`;
+  const chargeSearch = (query) => `/v1/charges/search?${q({ query, limit: 10 })}`;
   const list = [
     ["v1", "list newest", "/v1/payment_intents?limit=10", key],
     ["v1", "list, starting_after 80% deep", `/v1/payment_intents?${q({ limit: 10, starting_after: deep.id })}`, key],
@@ -464,6 +465,10 @@ async function routes(db, t0) {
     ["v1", "search amount range in a 30-day window", search(`amount>99000 AND created>=${monthFrom} AND created<${to}`), key],
     ["v1", "search negation in a 30-day window", search(`-status:'succeeded' AND created>=${monthFrom} AND created<${to}`), key],
     ["v1", "search OR of indexed clauses", search(`order_id:'${deepRow.order_id}' OR customer:'${deepRow.customer}'`), key],
+    ["v1", "charge search status:'succeeded'", chargeSearch("status:'succeeded'"), key],
+    ["v1", "charge search status:'failed'", chargeSearch("status:'failed'"), key],
+    ["v1", "charge search customer (succeeded and failed)", chargeSearch(`customer:'${deepRow.customer}'`), key],
+    ["v1", "charge search metadata['order'] (one match)", chargeSearch(`metadata['order']:'${deepRow.order_id}'`), key],
     ["pos", "transactions newest", "/api/v1/payments/transactions?limit=10", key],
     ["pos", "transactions by customer", `/api/v1/payments/transactions?${q({ limit: 10, customerId: deepRow.customer })}`, key],
     ["pos", "transactions by card last4", `/api/v1/payments/transactions?${q({ limit: 10, cardLast4: "0037" })}`, key],
