@@ -7,7 +7,7 @@
 // Seed 000's lists (up to 1,000 intents a page) read an intent's summary instead: columns only, no
 // `data` to fetch and parse (issue 15). The summary's milestones (authorized, captured, failed) are
 // derived from the record's attempts when the row is written.
-import { isFailedCharge, paymentMilestones } from "../core/intent";
+import { paymentMilestones } from "../core/intent";
 import type { IntentRecord, IntentStatus, PaymentError } from "../core/types";
 import { paymentIntents } from "./schema";
 
@@ -111,7 +111,6 @@ export function intentSummaryColumns(intent: IntentRecord): {
   chargeAuthorizedAt: number | null;
   chargeCapturedAt: number | null;
   failedAt: number | null;
-  declinedCharges: number;
   summaryVersion: number;
 } {
   const times = paymentMilestones(intent);
@@ -125,7 +124,6 @@ export function intentSummaryColumns(intent: IntentRecord): {
     chargeAuthorizedAt: times.authorizedAt,
     chargeCapturedAt: times.capturedAt,
     failedAt: times.failedAt,
-    declinedCharges: intent.attempts.filter(isFailedCharge).length,
     summaryVersion: intent.version,
   };
 }

@@ -162,6 +162,7 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
       data: intentData(intent),
       ...intentSummaryColumns(intent),
       posVoided: isVoidedSale(intent) ? 1 : null,
+      declinedCharges: intent.attempts.filter(isFailedCharge).length,
     }),
   ];
   const hasMetadata = Object.keys(intent.metadata).length > 0;
