@@ -27,6 +27,22 @@ let otherCharge = "";
 const search = (query: string, opts: CallOptions = merchant.opts, extra = "") => get<SearchJson>(`/v1/charges/search?query=${encodeURIComponent(query)}${extra}`, opts);
 const ids = (res: { body: SearchJson }) => res.body.data.map((c) => c.id);
 const chargeOf = (...names: string[]) => names.map((n) => String(pi[n]?.latest_charge));
+/** Every page of a query, following next_page (at most 10): the charges' ids, the pages and each page's size. */
+async function allPages(query: string, limit: number): Promise<{ seen: string[]; pages: number; sizes: number[] }> {
+  const seen: string[] = [];
+  const sizes: number[] = [];
+  let page: string | null = null;
+  do {
+    const res: { status: number; body: SearchJson } = await search(query, merchant.opts, `&limit=${limit}${page ? `&page=${encodeURIComponent(page)}` : ""}`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.data.length).toBeLessThanOrEqual(limit);
+    seen.push(...ids(res));
+    sizes.push(res.body.data.length);
+    page = res.body.next_page;
+    expect(page === null).toBe(!res.body.has_more);
+  } while (page && sizes.length < 10);
+  return { seen, pages: sizes.length, sizes };
+}
 /** Newest intent first (ties by id, descending), as the search pages go. */
 const newestFirst = (...names: string[]) =>
   names
@@ -116,34 +132,11 @@ describe("GET /v1/charges/search", () => {
   });
 
   it("pages with next_page until has_more is false, each charge once, newest first", async () => {
-    const seen: string[] = [];
-    let page: string | null = null;
-    let pages = 0;
-    do {
-      const res: { status: number; body: SearchJson } = await search("status:'succeeded'", merchant.opts, `&limit=2${page ? `&page=${encodeURIComponent(page)}` : ""}`);
-      expect(res.status, JSON.stringify(res.body)).toBe(200);
-      expect(res.body.data.length).toBeLessThanOrEqual(2);
-      seen.push(...ids(res));
-      page = res.body.next_page;
-      expect(page === null).toBe(!res.body.has_more);
-      pages += 1;
-    } while (page && pages < 10);
-    expect(pages).toBe(3);
-    expect(seen).toEqual(newestFirst("visa", "mastercard", "uncaptured", "euro", "moved"));
-    // Successful and failed charges together (two ranges merged), one per page.
-    for (const limit of [1, 3]) {
-      const merged: string[] = [];
-      let next: string | null = null;
-      let count = 0;
-      do {
-        const res: { status: number; body: SearchJson } = await search(`customer:'${ALICE}'`, merchant.opts, `&limit=${limit}${next ? `&page=${encodeURIComponent(next)}` : ""}`);
-        expect(res.body.data.length).toBeLessThanOrEqual(limit);
-        merged.push(...ids(res));
-        next = res.body.next_page;
-        count += 1;
-      } while (next && count < 10);
-      expect(merged, `limit ${limit}`).toEqual(newestFirst("visa", "mastercard", "declined", "moved"));
-    }
+    const succeeded = await allPages("status:'succeeded'", 2);
+    expect(succeeded.pages).toBe(3);
+    expect(succeeded.seen).toEqual(newestFirst("visa", "mastercard", "uncaptured", "euro", "moved"));
+    // Successful and failed charges together (two ranges merged).
+    for (const limit of [1, 3]) expect((await allPages(`customer:'${ALICE}'`, limit)).seen, `limit ${limit}`).toEqual(newestFirst("visa", "mastercard", "declined", "moved"));
     expectError(await search("status:'succeeded'", merchant.opts, "&page=nonsense"), 400, "search_page_invalid");
   });
 
@@ -230,20 +223,9 @@ describe("GET /v1/charges/search", () => {
     const whole = await search(`customer:'${carol}'`);
     expect(ids(whole)).toEqual([paid.body.latest_charge, ...all.filter((id) => id !== paid.body.latest_charge)]);
     expect(whole.body.data.map((c) => c.status)).toEqual(["succeeded", "failed", "failed"]);
-    const seen: string[] = [];
-    let page: string | null = null;
-    let pages = 0;
-    do {
-      const res: { status: number; body: SearchJson } = await search(`customer:'${carol}'`, merchant.opts, `&limit=1${page ? `&page=${encodeURIComponent(page)}` : ""}`);
-      expect(res.status, JSON.stringify(res.body)).toBe(200);
-      expect(res.body.data.length).toBe(1);
-      seen.push(...ids(res));
-      page = res.body.next_page;
-      expect(page === null).toBe(!res.body.has_more);
-      pages += 1;
-    } while (page && pages < 10);
-    expect(seen).toEqual(ids(whole));
-    expect(pages).toBe(3);
+    const paged = await allPages(`customer:'${carol}'`, 1);
+    expect(paged.seen).toEqual(ids(whole));
+    expect(paged.sizes).toEqual([1, 1, 1]);
     // The failed ones alone, one per page too.
     const first = await search(`status:'failed' AND customer:'${carol}'`, merchant.opts, "&limit=1");
     const second = await search(`status:'failed' AND customer:'${carol}'`, merchant.opts, `&limit=1&page=${encodeURIComponent(first.body.next_page ?? "")}`);
