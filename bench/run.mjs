@@ -19,7 +19,11 @@
 // (default 3), BENCH_WEBHOOK_EVENTS (default 2000), BENCH_WEBHOOK_CONCURRENCY (creates in flight in the
 // webhook run, default BENCH_CONNECTIONS: at 50 the local queue runner's timers wait until the load
 // ends, see README "Webhooks"), BENCH_WEBHOOK_TIMEOUT (seconds to wait for the
-// deliveries after the last create answer, default 180).
+// deliveries after the last create answer, default 180), BENCH_WEBHOOK_RATE (the paced webhook run:
+// both floors and the gateway produce at this many events a second, open loop, so the fan-outs are
+// compared at the same load rather than through their write paths; default 50, 0 skips it),
+// BENCH_WEBHOOK_PACED_EVENTS (events of the paced run, default 1000), BENCH_ONLY=webhooks (skip the
+// write rounds and the bundle).
 // Exit code: 0 even when a target is missed (this is a report, not a test); non-zero when a server
 // fails to start or the run breaks.
 import autocannon from "autocannon";
@@ -57,8 +61,44 @@ const WEBHOOK_API_KEY = "sk_test_merchant_b";
 const WEBHOOK_EVENTS = Math.floor(positiveNumber(process.env.BENCH_WEBHOOK_EVENTS, 2000, "BENCH_WEBHOOK_EVENTS"));
 const WEBHOOK_TIMEOUT_S = positiveNumber(process.env.BENCH_WEBHOOK_TIMEOUT, 180, "BENCH_WEBHOOK_TIMEOUT");
 const WEBHOOK_CONCURRENCY = Math.floor(positiveNumber(process.env.BENCH_WEBHOOK_CONCURRENCY, CONNECTIONS, "BENCH_WEBHOOK_CONCURRENCY"));
+// The paced webhook run: the same producers at a fixed rate both sides sustain (open loop), so the
+// figures compare the fan-out at equal load rather than the write paths (0: no paced run).
+const WEBHOOK_RATE = nonNegativeNumber(process.env.BENCH_WEBHOOK_RATE, 50, "BENCH_WEBHOOK_RATE");
+const WEBHOOK_PACED_EVENTS = Math.floor(positiveNumber(process.env.BENCH_WEBHOOK_PACED_EVENTS, 1000, "BENCH_WEBHOOK_PACED_EVENTS"));
+// Requests in flight at most in the paced run: enough that a slow answer never holds the pace back.
+const WEBHOOK_PACED_CONCURRENCY = 100;
+// BENCH_ONLY=webhooks skips the write rounds (the webhook runs alone, for working on the fan-out).
+const ONLY = process.env.BENCH_ONLY ?? "";
+if (ONLY && ONLY !== "webhooks") throw new Error(`BENCH_ONLY: only "webhooks" is known, not ${JSON.stringify(ONLY)}`);
 const WEBHOOK_VERIFY_SAMPLE = 20;
 const WEBHOOK_GRACE_MS = 3000; // after the last event arrived, to catch late duplicates (not in the wall time)
+
+function nonNegativeNumber(raw, fallback, name) {
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number >= 0, not ${JSON.stringify(raw)}`);
+  return n;
+}
+
+// Sends `count` requests through `send`: `concurrency` in flight (closed loop), or, with a `rate`
+// (requests/s), the i-th request due at i/rate s after the first (open loop, `concurrency` at most in
+// flight, so a server that falls behind the pace is not buried). Returns when every one has answered.
+async function drive({ count, concurrency, rate }, send) {
+  let next = 0;
+  const firstRequestAt = Date.now();
+  const worker = async () => {
+    while (next < count) {
+      const slot = next++;
+      if (rate > 0) {
+        const wait = firstRequestAt + (slot * 1000) / rate - Date.now();
+        if (wait > 0) await sleep(wait);
+      }
+      await send();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return { firstRequestAt, doneAt: Date.now() };
+}
 
 function positiveNumber(raw, fallback, name) {
   if (raw === undefined || raw.trim() === "") return fallback;
@@ -306,14 +346,15 @@ async function deliveryHops(server, auth, endpointId, first) {
   return { eventToFanOutMs: distribution(toFanOut), fanOutToAttemptMs: distribution(toAttempt), attemptToArrivalMs: distribution(toArrival) };
 }
 
-async function measureWebhooks(server) {
+async function measureWebhooks(server, load) {
   const auth = { authorization: `Bearer ${WEBHOOK_API_KEY}` };
   const form = { ...auth, "content-type": "application/x-www-form-urlencoded" };
   const out = {
     merchantKey: WEBHOOK_API_KEY,
     eventType: "payment_intent.created",
-    eventsRequested: WEBHOOK_EVENTS,
-    createConcurrency: WEBHOOK_CONCURRENCY,
+    eventsRequested: load.count,
+    createConcurrency: load.concurrency,
+    rate: load.rate,
     timeoutSec: WEBHOOK_TIMEOUT_S,
     error: null,
   };
@@ -336,32 +377,25 @@ async function measureWebhooks(server) {
     }
     out.endpointId = reg.body.id;
 
-    // 2. The intents, WEBHOOK_CONCURRENCY in flight.
+    // 2. The intents, load.concurrency in flight (or load.rate a second).
     const intentIds = new Set();
     const creates = { ok: 0, non2xx: 0, errors: 0, statusCodes: {}, non2xxSamples: [], errorSamples: [] };
-    let next = 0;
-    const firstRequestAt = Date.now();
-    const worker = async () => {
-      while (next < WEBHOOK_EVENTS) {
-        next++;
-        try {
-          const r = await requestJson(`${server.origin}/v1/payment_intents`, { method: "POST", headers: form, body: "amount=1000&currency=usd" });
-          creates.statusCodes[r.status] = (creates.statusCodes[r.status] ?? 0) + 1;
-          if (r.ok && typeof r.body?.id === "string") {
-            creates.ok++;
-            intentIds.add(r.body.id);
-          } else {
-            creates.non2xx++;
-            if (creates.non2xxSamples.length < MAX_SAMPLES) creates.non2xxSamples.push({ status: r.status, body: truncate(r.text) });
-          }
-        } catch (err) {
-          creates.errors++;
-          if (creates.errorSamples.length < MAX_SAMPLES) creates.errorSamples.push(truncate(err?.message ?? err, 200));
+    const { firstRequestAt, doneAt: createsDoneAt } = await drive(load, async () => {
+      try {
+        const r = await requestJson(`${server.origin}/v1/payment_intents`, { method: "POST", headers: form, body: "amount=1000&currency=usd" });
+        creates.statusCodes[r.status] = (creates.statusCodes[r.status] ?? 0) + 1;
+        if (r.ok && typeof r.body?.id === "string") {
+          creates.ok++;
+          intentIds.add(r.body.id);
+        } else {
+          creates.non2xx++;
+          if (creates.non2xxSamples.length < MAX_SAMPLES) creates.non2xxSamples.push({ status: r.status, body: truncate(r.text) });
         }
+      } catch (err) {
+        creates.errors++;
+        if (creates.errorSamples.length < MAX_SAMPLES) creates.errorSamples.push(truncate(err?.message ?? err, 200));
       }
-    };
-    await Promise.all(Array.from({ length: WEBHOOK_CONCURRENCY }, worker));
-    const createsDoneAt = Date.now();
+    });
     creates.durationMs = createsDoneAt - firstRequestAt;
     creates.reqPerSec = creates.ok / (creates.durationMs / 1000);
     out.creates = creates;
@@ -462,10 +496,14 @@ async function measureWebhooks(server) {
   }
 }
 
+function describeLoad({ concurrency, rate }) {
+  return rate > 0 ? `paced at ${fmtNum(rate)} a second (up to ${concurrency} in flight)` : `${concurrency} in flight`;
+}
+
 function printWebhooks(w) {
   console.log(
     `\nwebhook delivery${w.sourcesChanged ? " *" : ""} (merchant B, ${w.eventType} to a loopback receiver; ` +
-      `${fmtInt(w.eventsRequested)} intents created, ${w.createConcurrency} in flight; local queues, the batch settings of wrangler.toml)`,
+      `${fmtInt(w.eventsRequested)} intents created, ${describeLoad({ concurrency: w.createConcurrency, rate: w.rate })}; local queues, the batch settings of wrangler.toml)`,
   );
   if (w.registration) {
     console.log(`  ${w.error}: ${w.registration.body}`);
@@ -537,32 +575,25 @@ function webhookNotes(w) {
 // The queue floor: the baseline's POST /floor/event (Durable Object + D1 insert + one message), the
 // message through two bare queues with the gateway's batch settings, POSTed to a loopback receiver.
 
-async function measureQueueFloor(server, floorPath, label) {
+async function measureQueueFloor(server, floorPath, label, load) {
   const receiver = await startReceiver();
-  const out = { label, path: floorPath, eventsRequested: WEBHOOK_EVENTS, createConcurrency: WEBHOOK_CONCURRENCY, timeoutSec: WEBHOOK_TIMEOUT_S, error: null };
+  const out = { label, path: floorPath, eventsRequested: load.count, createConcurrency: load.concurrency, rate: load.rate, timeoutSec: WEBHOOK_TIMEOUT_S, error: null };
   try {
     const url = `http://127.0.0.1:${receiver.port}/hook`;
     const creates = { ok: 0, non2xx: 0, errors: 0, samples: [] };
-    let next = 0;
-    const firstRequestAt = Date.now();
-    const worker = async () => {
-      while (next < WEBHOOK_EVENTS) {
-        next++;
-        try {
-          const r = await requestJson(`${server.origin}${floorPath}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url }) });
-          if (r.ok) creates.ok++;
-          else {
-            creates.non2xx++;
-            if (creates.samples.length < MAX_SAMPLES) creates.samples.push(`${r.status} ${truncate(r.text)}`);
-          }
-        } catch (err) {
-          creates.errors++;
-          if (creates.samples.length < MAX_SAMPLES) creates.samples.push(truncate(err?.message ?? err, 200));
+    const { firstRequestAt, doneAt: createsDoneAt } = await drive(load, async () => {
+      try {
+        const r = await requestJson(`${server.origin}${floorPath}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url }) });
+        if (r.ok) creates.ok++;
+        else {
+          creates.non2xx++;
+          if (creates.samples.length < MAX_SAMPLES) creates.samples.push(`${r.status} ${truncate(r.text)}`);
         }
+      } catch (err) {
+        creates.errors++;
+        if (creates.samples.length < MAX_SAMPLES) creates.samples.push(truncate(err?.message ?? err, 200));
       }
-    };
-    await Promise.all(Array.from({ length: WEBHOOK_CONCURRENCY }, worker));
-    const createsDoneAt = Date.now();
+    });
     creates.durationMs = createsDoneAt - firstRequestAt;
     creates.reqPerSec = creates.ok / (creates.durationMs / 1000);
     out.creates = creates;
@@ -629,7 +660,7 @@ function compareQueueSettings() {
 
 function printQueueFloor(f, settings) {
   const sec = (ms) => (ms == null ? "-" : `${fmtNum(ms / 1000, 2)} s`);
-  console.log(`\nqueue floor, ${f.label} (baseline worker ${f.path}: DO + D1 insert + send, then two bare queues to a loopback receiver; ${fmtInt(f.eventsRequested)} events, ${f.createConcurrency} in flight)`);
+  console.log(`\nqueue floor, ${f.label} (baseline worker ${f.path}: DO + D1 insert + send, then two bare queues to a loopback receiver; ${fmtInt(f.eventsRequested)} events, ${describeLoad({ concurrency: f.createConcurrency, rate: f.rate })})`);
   console.log(
     `  batch settings: ${settings.pairs.map((p) => `${p.floor} ${JSON.stringify(p.floorSettings)} vs ${p.gateway} ${JSON.stringify(p.gatewaySettings)}`).join("; ")}` +
       (settings.same ? " (the same)" : " (DIFFERENT: the comparison is not fair)"),
@@ -789,7 +820,7 @@ async function main() {
     console.log(`bench: warning: the CPUs are already ${(machine.cpuBusyAtStart * 100).toFixed(0)}% busy before starting; the numbers will be lower and noisier`);
 
   console.log("bench: measuring the Worker bundle (wrangler deploy --dry-run)…");
-  const bundle = bundleSize(path.join(tmpRoot, "dist"));
+  const bundle = ONLY ? { error: "not measured (BENCH_ONLY)" } : bundleSize(path.join(tmpRoot, "dist"));
 
   const results = [];
   const servers = { baseline: {}, gateway: {} };
@@ -859,7 +890,7 @@ async function main() {
 
   // (a) Rounds: baseline, then gateway, ROUNDS times (B G B G B G), each round on freshly started
   // servers. The ratios are taken within a round and reported as the median (and spread) of the rounds.
-  for (let round = 1; round <= ROUNDS; round++) {
+  for (let round = 1; round <= (ONLY ? 0 : ROUNDS); round++) {
     await settle();
     const pair = await startPair(`r${round}`);
     try {
@@ -910,29 +941,34 @@ async function main() {
     }
   }
 
-  // (b) Webhooks: the bare queue floor (baseline worker) and then the gateway, on fresh servers.
-  {
+  // (b) Webhooks: the bare queue floors (baseline worker) and then the gateway, on fresh servers; once
+  // saturating (the creates as fast as each side answers), once paced (both at the same rate).
+  const webhookRun = async (tag, load) => {
     await settle();
-    const pair = await startPair("webhooks");
+    const pair = await startPair(tag);
     try {
       // Two floors: the message sent by the request (the bare queues), and sent by the Durable Object
       // after its storage put (where the gateway's outbox must send from).
-      floor = {};
+      const floors = {};
       for (const [key, floorPath, label] of [
         ["worker", "/floor/event", "sent by the request"],
         ["object", "/floor/event-do", "sent by the Durable Object"],
       ]) {
-        console.log(`bench: queue floor, ${label} (${fmtInt(WEBHOOK_EVENTS)} events through two bare queues, ${WEBHOOK_CONCURRENCY} creates in flight)…`);
-        floor[key] = await measureQueueFloor(pair.baseline, floorPath, label);
+        console.log(`bench: queue floor, ${label} (${fmtInt(load.count)} events through two bare queues, ${describeLoad(load)})…`);
+        floors[key] = await measureQueueFloor(pair.baseline, floorPath, label, load);
         await settle();
       }
-      console.log(`bench: gateway webhook delivery (${fmtInt(WEBHOOK_EVENTS)} intents for merchant B, ${WEBHOOK_CONCURRENCY} in flight)…`);
-      webhooks = await measureWebhooks(pair.gateway);
+      console.log(`bench: gateway webhook delivery (${fmtInt(load.count)} intents for merchant B, ${describeLoad(load)})…`);
+      const gateway = await measureWebhooks(pair.gateway, load);
       keepLogs(pair);
+      return { floors, gateway };
     } finally {
       await Promise.all([stopGroup(pair.baseline.pgid), stopGroup(pair.gateway.pgid)]);
     }
-  }
+  };
+  ({ floors: floor, gateway: webhooks } = await webhookRun("webhooks", { count: WEBHOOK_EVENTS, concurrency: WEBHOOK_CONCURRENCY, rate: 0 }));
+  let paced = null;
+  if (WEBHOOK_RATE > 0) paced = await webhookRun("webhooks-paced", { count: WEBHOOK_PACED_EVENTS, concurrency: WEBHOOK_PACED_CONCURRENCY, rate: WEBHOOK_RATE });
   const queueSettings = compareQueueSettings();
 
   // ---- Report.
@@ -986,6 +1022,7 @@ async function main() {
     ["createConfirm", TARGETS.createConfirmRps],
   ]) {
     const r = ratios.find((x) => x.key === key);
+    if (!r) continue; // BENCH_ONLY=webhooks
     checks.push({ target: `${r.flow} req/s >= ${min} x baseline (median of ${r.rpsRatio.n})`, value: r.rpsRatio.median, pass: r.rpsRatio.median != null && r.rpsRatio.median >= min });
   }
   for (const r of ratios) {
@@ -994,6 +1031,13 @@ async function main() {
   const failures = gatewayFlows.reduce((acc, r) => acc + r.errors + r.non2xx, 0);
   checks.push({ target: "no errors or non-2xx responses (gateway flows)", value: failures, pass: failures === 0 });
   checks.push(...webhookTargets(webhooks, floor?.object, "object-sent floor"), ...webhookTargets(webhooks, floor?.worker, "request-sent floor").slice(0, 2));
+  if (paced) {
+    const tagged = (c) => ({ ...c, target: `paced ${fmtNum(WEBHOOK_RATE)}/s: ${c.target}` });
+    // At a fixed rate the absolute events/s is the pace itself, so only the ratios to the floors, the
+    // share delivered while producing and the once-each check apply.
+    checks.push(...webhookTargets(paced.gateway, paced.floors.object, "object-sent floor").filter((_, i) => i !== 2 && i !== 3).map(tagged));
+    checks.push(...webhookTargets(paced.gateway, paced.floors.worker, "request-sent floor").slice(0, 2).map(tagged));
+  }
 
   const bases = results.filter((r) => r.key === "baseline");
   console.log(`\nratios to the same round's baseline DO+D1 (${bases.map((b) => `round ${b.round}: ${fmtNum(b.reqPerSec)} req/s, p99 ${fmtMs(b.latencyMs.p99)}`).join("; ")})`);
@@ -1021,6 +1065,10 @@ async function main() {
 
   if (floor) for (const f of Object.values(floor)) printQueueFloor(f, queueSettings);
   if (webhooks) printWebhooks(webhooks);
+  if (paced) {
+    for (const f of Object.values(paced.floors)) printQueueFloor(f, queueSettings);
+    printWebhooks(paced.gateway);
+  }
 
   console.log("\nWorker bundle (wrangler deploy --dry-run --outdir)");
   if (bundle.error) console.log(`  ${bundle.error}`);
@@ -1055,6 +1103,7 @@ async function main() {
     if (r.warmupNon2xx.length) notes.push(`${r.server} ${r.flow}: non-2xx during warm-up: ${r.warmupNon2xx.map((s) => `${s.status} ${s.body}`).join(" | ")}`);
   }
   if (webhooks) notes.push(...webhookNotes(webhooks));
+  if (paced) notes.push(...webhookNotes(paced.gateway).map((n) => n.replace(/^webhook run/, "paced webhook run")));
   // Under 10% delivered while producing, for the gateway and both floors alike: the local runner's starved timers.
   const whileShare = (r) => (r?.eventsExpected ? r.deliveredWhileCreating / r.eventsExpected : null);
   const shares = [whileShare(webhooks), whileShare(floor?.object), whileShare(floor?.worker)];
@@ -1093,6 +1142,7 @@ async function main() {
     bundle,
     webhooks,
     queueFloor: floor,
+    paced: paced && { rate: WEBHOOK_RATE, events: WEBHOOK_PACED_EVENTS, webhooks: paced.gateway, queueFloor: paced.floors },
     queueSettings,
   };
   mkdirSync(path.dirname(resultsFile), { recursive: true });
