@@ -18,7 +18,7 @@
 // Env: BENCH_DURATION (seconds per flow, default 10), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS
 // (default 3), BENCH_WEBHOOK_EVENTS (default 2000), BENCH_WEBHOOK_CONCURRENCY (creates in flight in the
 // webhook run, default BENCH_CONNECTIONS: at 50 the local queue runner's timers wait until the load
-// ends, see README "Webhooks"), BENCH_WEBHOOK_TIMEOUT (seconds to wait for the
+// ends, see docs/performance.md "Webhooks"), BENCH_WEBHOOK_TIMEOUT (seconds to wait for the
 // deliveries after the last create answer, default 180), BENCH_WEBHOOK_RATE (the paced webhook run:
 // both floors and the gateway produce at this many events a second, open loop, so the fan-outs are
 // compared at the same load rather than through their write paths; default 50, 0 skips it),
@@ -1111,7 +1111,7 @@ async function main() {
     notes.push(
       `webhook run: the gateway and both floors delivered under 10% of their events while producing (${WEBHOOK_CONCURRENCY} in flight): ` +
         "the local queue broker takes in messages and hands over batches through setTimeout(0), and those timers wait until a saturating load ends " +
-        '(README "Webhooks"). BENCH_WEBHOOK_CONCURRENCY=10 measures the pipeline with the timers running.',
+        '(docs/performance.md "Webhooks"). BENCH_WEBHOOK_CONCURRENCY=10 measures the pipeline with the timers running.',
     );
   }
   const changed = results.filter((r) => r.sourcesChanged).map((r) => r.flow);
