@@ -336,8 +336,9 @@ async function deliveryHops(server, auth, endpointId, first) {
       const attempt = d.attempts?.find((a) => a.attempt === 1);
       if (!arrival || !attempt) continue;
       const createdMs = arrival.body.created_ms;
-      toFanOut.push(d.created * 1000 - createdMs);
-      toAttempt.push(attempt.started_ms - d.created * 1000);
+      const fannedOutMs = d.created_ms ?? d.created * 1000;
+      toFanOut.push(fannedOutMs - createdMs);
+      toAttempt.push(attempt.started_ms - fannedOutMs);
       toArrival.push(arrival.at - attempt.started_ms);
     }
     if (!r.body.has_more || r.body.data.length === 0) break;
@@ -542,7 +543,7 @@ function printWebhooks(w) {
   }
   if (w.hops && !w.hops.error) {
     const h = (d) => `p50 ${fmtMs(d.p50)}, p99 ${fmtMs(d.p99)}, max ${fmtMs(d.max)}`;
-    console.log("  per hop, from the gateway's delivery records (the fan-out time has whole-second resolution, so the first two hops are +/- 1 s):");
+    console.log("  per hop, from the gateway's delivery records:");
     console.log(`    event created -> fanned out (intent outbox, events queue): ${h(w.hops.eventToFanOutMs)}`);
     console.log(`    fanned out -> attempt started (webhooks queue): ${h(w.hops.fanOutToAttemptMs)}`);
     console.log(`    attempt started -> arrival here: ${h(w.hops.attemptToArrivalMs)}`);

@@ -65,6 +65,9 @@ describe.concurrent("webhook delivery", () => {
       expect(a.latency_ms).toBeGreaterThanOrEqual(0);
       expect(a.next_retry_at).not.toBeNull();
     }
+    // Made by the fan-out before the first attempt, in milliseconds as well as seconds.
+    expect(Math.floor(delivery.created_ms / 1000)).toBe(delivery.created);
+    expect(delivery.attempts[0]?.started_ms).toBeGreaterThanOrEqual(delivery.created_ms);
     const gaps = delivery.attempts.slice(1).map((a, i) => a.started_ms - (delivery.attempts[i]?.started_ms ?? 0));
     expect(gaps[0]).toBeGreaterThanOrEqual(900);
     expect(gaps[1]).toBeGreaterThan(gaps[0] ?? 0);

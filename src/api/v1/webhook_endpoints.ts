@@ -151,6 +151,8 @@ export interface WebhookDeliveryJson {
   last_error: string | null;
   dead_lettered: boolean;
   created: number;
+  /** When the fan-out made it, in milliseconds (as an event's `created_ms`). */
+  created_ms: number;
   completed_at: number | null;
   attempts: {
     attempt: number;
@@ -178,6 +180,7 @@ export const WebhookDeliverySchema: z.ZodType<WebhookDeliveryJson> = z
     last_error: z.string().nullable(),
     dead_lettered: z.boolean(),
     created: z.number().int(),
+    created_ms: z.number().int(),
     completed_at: z.number().int().nullable(),
     attempts: z.array(
       z.object({
@@ -228,6 +231,7 @@ export function renderDelivery(row: DeliveryRow, attempts: AttemptRow[]): Webhoo
     last_error: row.lastError,
     dead_lettered: row.deadLettered,
     created: seconds(row.created),
+    created_ms: row.created,
     completed_at: row.completed === null ? null : seconds(row.completed),
     attempts: attempts.map((a) => ({
       attempt: a.attempt,
