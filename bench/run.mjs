@@ -21,7 +21,8 @@
 // ends, see docs/performance.md "Webhooks"), BENCH_WEBHOOK_TIMEOUT (seconds to wait for the
 // deliveries after the last create answer, default 180), BENCH_WEBHOOK_RATE (the paced webhook run:
 // both floors and the gateway produce at this many events a second, open loop, so the fan-outs are
-// compared at the same load rather than through their write paths; default 50, 0 skips it),
+// compared at the same load rather than through their write paths; by default half the slowest
+// producer's rate in the saturating run before it, so that every side can sustain it; 0 skips it),
 // BENCH_WEBHOOK_PACED_EVENTS (events of the paced run, default 1000), BENCH_ONLY=webhooks (skip the
 // write rounds and the bundle).
 // Exit code: 0 even when a target is missed (this is a report, not a test); non-zero when a server
@@ -63,7 +64,9 @@ const WEBHOOK_TIMEOUT_S = positiveNumber(process.env.BENCH_WEBHOOK_TIMEOUT, 180,
 const WEBHOOK_CONCURRENCY = Math.floor(positiveNumber(process.env.BENCH_WEBHOOK_CONCURRENCY, CONNECTIONS, "BENCH_WEBHOOK_CONCURRENCY"));
 // The paced webhook run: the same producers at a fixed rate both sides sustain (open loop), so the
 // figures compare the fan-out at equal load rather than the write paths (0: no paced run).
-const WEBHOOK_RATE = nonNegativeNumber(process.env.BENCH_WEBHOOK_RATE, 50, "BENCH_WEBHOOK_RATE");
+// null: half the slowest producer's req/s in the saturating webhook run (WEBHOOK_RATE_SHARE).
+const WEBHOOK_RATE = nonNegativeNumber(process.env.BENCH_WEBHOOK_RATE, null, "BENCH_WEBHOOK_RATE");
+const WEBHOOK_RATE_SHARE = 0.5;
 const WEBHOOK_PACED_EVENTS = Math.floor(positiveNumber(process.env.BENCH_WEBHOOK_PACED_EVENTS, 1000, "BENCH_WEBHOOK_PACED_EVENTS"));
 // Requests in flight at most in the paced run: enough that a slow answer never holds the pace back.
 const WEBHOOK_PACED_CONCURRENCY = 100;
@@ -962,14 +965,19 @@ async function main() {
       console.log(`bench: gateway webhook delivery (${fmtInt(load.count)} intents for merchant B, ${describeLoad(load)})…`);
       const gateway = await measureWebhooks(pair.gateway, load);
       keepLogs(pair);
-      return { floors, gateway };
+      return { floors, gateway, rate: load.rate };
     } finally {
       await Promise.all([stopGroup(pair.baseline.pgid), stopGroup(pair.gateway.pgid)]);
     }
   };
   ({ floors: floor, gateway: webhooks } = await webhookRun("webhooks", { count: WEBHOOK_EVENTS, concurrency: WEBHOOK_CONCURRENCY, rate: 0 }));
   let paced = null;
-  if (WEBHOOK_RATE > 0) paced = await webhookRun("webhooks-paced", { count: WEBHOOK_PACED_EVENTS, concurrency: WEBHOOK_PACED_CONCURRENCY, rate: WEBHOOK_RATE });
+  // The pace: given, or half of what the slowest side sustained just now (its creates competed with
+  // its own deliveries then too), so that the paced run measures the fan-outs, not a saturated producer.
+  const producers = [webhooks?.creates?.reqPerSec, ...Object.values(floor ?? {}).map((f) => f.creates?.reqPerSec)].filter((r) => Number.isFinite(r) && r > 0);
+  const paceRate = WEBHOOK_RATE ?? (producers.length ? Math.max(1, Math.round(WEBHOOK_RATE_SHARE * Math.min(...producers))) : 0);
+  if (paceRate > 0 && WEBHOOK_RATE === null) console.log(`bench: the paced webhook run at ${paceRate} events/s: ${WEBHOOK_RATE_SHARE} x the slowest producer's ${fmtNum(Math.min(...producers))} req/s above`);
+  if (paceRate > 0) paced = await webhookRun("webhooks-paced", { count: WEBHOOK_PACED_EVENTS, concurrency: WEBHOOK_PACED_CONCURRENCY, rate: paceRate });
   const queueSettings = compareQueueSettings();
 
   // ---- Report.
@@ -1033,7 +1041,7 @@ async function main() {
   checks.push({ target: "no errors or non-2xx responses (gateway flows)", value: failures, pass: failures === 0 });
   checks.push(...webhookTargets(webhooks, floor?.object, "object-sent floor"), ...webhookTargets(webhooks, floor?.worker, "request-sent floor").slice(0, 2));
   if (paced) {
-    const tagged = (c) => ({ ...c, target: `paced ${fmtNum(WEBHOOK_RATE)}/s: ${c.target}` });
+    const tagged = (c) => ({ ...c, target: `paced ${fmtNum(paced.rate)}/s: ${c.target}` });
     // At a fixed rate the absolute events/s is the pace itself, so only the ratios to the floors, the
     // share delivered while producing and the once-each check apply.
     checks.push(...webhookTargets(paced.gateway, paced.floors.object, "object-sent floor").filter((_, i) => i !== 2 && i !== 3).map(tagged));
@@ -1143,7 +1151,7 @@ async function main() {
     bundle,
     webhooks,
     queueFloor: floor,
-    paced: paced && { rate: WEBHOOK_RATE, events: WEBHOOK_PACED_EVENTS, webhooks: paced.gateway, queueFloor: paced.floors },
+    paced: paced && { rate: paced.rate, rateGiven: WEBHOOK_RATE !== null, events: WEBHOOK_PACED_EVENTS, webhooks: paced.gateway, queueFloor: paced.floors },
     queueSettings,
   };
   mkdirSync(path.dirname(resultsFile), { recursive: true });
