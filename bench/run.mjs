@@ -1113,6 +1113,14 @@ async function main() {
   }
   if (webhooks) notes.push(...webhookNotes(webhooks));
   if (paced) notes.push(...webhookNotes(paced.gateway).map((n) => n.replace(/^webhook run/, "paced webhook run")));
+  // A side that could not keep the pace measured its producer again, not its fan-out.
+  if (paced) {
+    for (const [name, r] of [["gateway", paced.gateway], ["request-sent floor", paced.floors.worker], ["object-sent floor", paced.floors.object]]) {
+      const rps = r?.creates?.reqPerSec;
+      if (Number.isFinite(rps) && rps < 0.95 * paced.rate)
+        notes.push(`paced webhook run: the ${name} produced ${fmtNum(rps)} a second against the pace of ${fmtNum(paced.rate)}: it fell behind, so its figures measure its producer, not its fan-out`);
+    }
+  }
   // Under 10% delivered while producing, for the gateway and both floors alike: the local runner's starved timers.
   const whileShare = (r) => (r?.eventsExpected ? r.deliveredWhileCreating / r.eventsExpected : null);
   const shares = [whileShare(webhooks), whileShare(floor?.object), whileShare(floor?.worker)];
