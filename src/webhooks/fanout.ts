@@ -5,38 +5,17 @@ import { and, asc, eq, lt, or, isNull, sql } from "drizzle-orm";
 import { advanceRound, afterCursor, roundCursor, type SweepRound } from "../db/rounds";
 import { prepared } from "../db/prepared";
 import { eventData } from "../db/event-row";
-import { subscribes } from "../core/events";
-import { derivedId } from "../core/ids";
 import type { EventRecord } from "../core/types";
-import { events, webhookDeliveries, webhookEndpoints } from "../db/schema";
+import { events, webhookDeliveries } from "../db/schema";
 import type { Env } from "../env";
 import type { DeliveryMessage } from "./messages";
-import { db, parseEndpointEvents, type EndpointRow } from "./store";
+import { db } from "./store";
 
 export function paymentIntentOf(event: EventRecord): string | null {
   const object = event.object;
   if (object.object === "payment_intent" && typeof object.id === "string") return object.id;
   if (typeof object.paymentIntentId === "string") return object.paymentIntentId; // seed 003's payloads
   return typeof object.payment_intent === "string" ? object.payment_intent : null;
-}
-
-// The enabled endpoints of every merchant and mode in the batch, in one query however many there are
-// (a batch may carry events of up to 100 merchants): each scope is a range of webhook_endpoints_list.
-async function enabledEndpoints(env: Env, batch: EventRecord[]): Promise<Map<string, EndpointRow[]>> {
-  const scopes = new Map<string, [string, number]>();
-  for (const e of batch) scopes.set(`${e.merchantId}|${e.livemode}`, [e.merchantId, e.livemode ? 1 : 0]);
-  const out = new Map<string, EndpointRow[]>([...scopes.keys()].map((key) => [key, []]));
-  const rows = await db(env.DB)
-    .select()
-    .from(webhookEndpoints)
-    .where(
-      and(
-        sql`(${webhookEndpoints.merchantId}, ${webhookEndpoints.livemode}) in (select json_extract(value, '$[0]'), json_extract(value, '$[1]') from json_each(${JSON.stringify([...scopes.values()])}))`,
-        eq(webhookEndpoints.status, "enabled"),
-      ),
-    );
-  for (const row of rows) out.get(`${row.merchantId}|${row.livemode}`)?.push(row);
-  return out;
 }
 
 // The consumer's statements, built once (src/db/prepared.ts): a batch of 100 events builds no query.
@@ -47,26 +26,27 @@ const insertEvent = prepared<"id" | "merchantId" | "livemode" | "type" | "paymen
     .onConflictDoNothing(),
 );
 
-const insertDelivery = prepared<"id" | "merchantId" | "livemode" | "eventId" | "eventType" | "endpointId" | "now">((d, p) =>
-  d
-    .insert(webhookDeliveries)
-    .values({
-      id: p("id"),
-      merchantId: p("merchantId"),
-      livemode: p("livemode"),
-      eventId: p("eventId"),
-      eventType: p("eventType"),
-      endpointId: p("endpointId"),
-      status: "pending",
-      attempts: 0,
-      retrying: true,
-      nextAttemptAt: p("now"),
-      created: p("now"),
-      updated: p("now"),
-    })
-    .onConflictDoNothing()
-    .returning({ id: webhookDeliveries.id }),
-);
+// Every delivery of a batch in one statement of the batch's D1 write, with no query before it: each
+// event (one JSON array of [id, merchant, mode, type] per event, one bound value for the whole batch)
+// joined with its merchant's enabled endpoints in its mode (a range of webhook_endpoints_list) that
+// subscribe to its type or to everything. A delivery is unique by (event, endpoint)
+// (webhook_deliveries_event_endpoint), so a replayed event makes no second one, and only the new rows
+// come back, to be queued. Its id is random: 128 bits, so a collision with an existing id (which the
+// conflict clause would swallow) is out of reach.
+const INSERT_DELIVERIES = `INSERT INTO webhook_deliveries
+  (id, merchant_id, livemode, event_id, event_type, endpoint_id, status, attempts, retrying, next_attempt_at, dead_lettered, created, updated)
+SELECT 'wd_' || lower(hex(randomblob(16))), w.merchant_id, w.livemode, json_extract(e.value, '$[0]'), json_extract(e.value, '$[3]'), w.id,
+  'pending', 0, 1, ?2, 0, ?2, ?2
+FROM json_each(?1) AS e
+JOIN webhook_endpoints AS w ON w.merchant_id = json_extract(e.value, '$[1]') AND w.livemode = json_extract(e.value, '$[2]')
+WHERE w.status = 'enabled'
+  AND EXISTS (SELECT 1 FROM json_each(w.enabled_events) AS t WHERE t.value = '*' OR t.value = json_extract(e.value, '$[3]'))
+ON CONFLICT DO NOTHING
+RETURNING id`;
+
+function insertDeliveries(d1: D1Database, batch: EventRecord[], now: number): D1PreparedStatement {
+  return d1.prepare(INSERT_DELIVERIES).bind(JSON.stringify(batch.map((e) => [e.id, e.merchantId, e.livemode ? 1 : 0, e.type])), now);
+}
 
 // Events a billing change stored itself wait "not fanned out" until here (the cron re-sends those that
 // wait too long). The ids travel as one JSON array: one parameter whatever the batch's size.
@@ -81,22 +61,12 @@ export async function fanOut(env: Env, batch: EventRecord[]): Promise<void> {
   if (batch.length === 0) return;
   const d1 = env.DB;
   const now = Date.now();
-  const endpoints = await enabledEndpoints(env, batch);
   const statements = batch.map((e) =>
     insertEvent(d1, { id: e.id, merchantId: e.merchantId, livemode: e.livemode, type: e.type, paymentIntent: paymentIntentOf(e), created: e.created, data: eventData(e) }),
   );
   statements.push(markFannedOut(d1, { ids: JSON.stringify(batch.map((e) => e.id)) }));
-  const deliveries: D1PreparedStatement[] = [];
-  for (const e of batch) {
-    for (const endpoint of endpoints.get(`${e.merchantId}|${e.livemode}`) ?? []) {
-      if (!subscribes(parseEndpointEvents(endpoint), e.type)) continue;
-      // Derived from (event, endpoint): a replayed event can never make a second delivery.
-      const id = await derivedId("wd", e.id, endpoint.id);
-      deliveries.push(insertDelivery(d1, { id, merchantId: e.merchantId, livemode: e.livemode, eventId: e.id, eventType: e.type, endpointId: endpoint.id, now }));
-    }
-  }
-  const results = await d1.batch<{ id: string }>([...statements, ...deliveries]);
-  const created = results.slice(statements.length).flatMap((r) => r.results ?? []).filter((r) => typeof r?.id === "string");
+  const results = await d1.batch<{ id: string }>([...statements, insertDeliveries(d1, batch, now)]);
+  const created = (results[statements.length]?.results ?? []).filter((r) => typeof r?.id === "string");
   await enqueueFirstAttempts(env, created.map((r) => r.id));
 }
 

@@ -381,8 +381,10 @@ describe("the write path's statements are built once and are index lookups", () 
     await fanOut({ ...env, DB: recording(env.DB, captured), WEBHOOK_QUEUE: recordingQueue(queued) }, [event]);
     expect(queued).toEqual([{ deliveryId: expect.stringMatching(/^wd_/) as unknown, attempt: 1 }]);
     const fanned = await Promise.all(captured.map(async (c) => ({ sql: c.sql, plan: await planOf(c) })));
-    expect(fanned.map((f) => f.sql.split(" ").slice(0, 3).join(" "))).toEqual(['select "id", "merchant_id",', 'insert into "events"', 'update "events" set', 'insert into "webhook_deliveries"']);
+    // No query before the batch: the deliveries are one INSERT ... SELECT over the endpoints.
+    expect(fanned.map((f) => f.sql.trim().split(/\s+/).slice(0, 3).join(" ").toLowerCase())).toEqual(['insert into "events"', 'update "events" set', "insert into webhook_deliveries"]);
     expectIndexed(fanned);
+    expect(fanned[2]?.plan.join("\n")).toMatch(/SEARCH w USING INDEX webhook_endpoints_list \(merchant_id=\? AND livemode=\?\)/);
     const stored = await env.DB.prepare("SELECT livemode, fanned_out FROM events WHERE id = 'evt_qp_write'").first<{ livemode: number; fanned_out: number }>();
     expect(stored).toEqual({ livemode: 0, fanned_out: 1 });
     const deliveries = await env.DB.prepare("SELECT status, attempts, retrying FROM webhook_deliveries WHERE event_id = 'evt_qp_write'").all();
@@ -391,7 +393,7 @@ describe("the write path's statements are built once and are index lookups", () 
 });
 
 describe("the fan-out of a batch with several merchants", () => {
-  it("asks for every merchant's enabled endpoints in one indexed query, and each event reaches only its own merchant's subscribed endpoints", async () => {
+  it("makes every delivery in one indexed statement of its D1 batch, and each event reaches only its own merchant's subscribed endpoints, once", async () => {
     const [one, two, three] = await Promise.all([newMerchant("fan-one"), newMerchant("fan-two"), newMerchant("fan-three")]);
     if (!one || !two || !three) throw new Error("no merchants");
     const subscribed = await createEndpoint("https://hooks.example.com/one", ["payment_intent.created"], one.opts);
@@ -414,13 +416,14 @@ describe("the fan-out of a batch with several merchants", () => {
     const queued: unknown[] = [];
     await fanOut({ ...env, DB: recording(env.DB, captured), WEBHOOK_QUEUE: recordingQueue(queued) }, batch);
 
-    const selects = captured.filter((c) => c.sql.startsWith("select"));
-    expect(selects).toHaveLength(1);
-    const [select] = selects;
-    if (!select) throw new Error("no select");
-    const plan = await planOf(select);
-    expect(plan.join("\n")).toMatch(/SEARCH webhook_endpoints USING INDEX webhook_endpoints_list \(merchant_id=\? AND livemode=\?\)/);
-    expect(plan.join("\n")).not.toMatch(/SCAN webhook_endpoints/);
+    expect(captured.filter((c) => /^\s*select/i.test(c.sql))).toEqual([]);
+    const inserts = captured.filter((c) => /^\s*insert into webhook_deliveries/i.test(c.sql));
+    expect(inserts).toHaveLength(1);
+    const [insert] = inserts;
+    if (!insert) throw new Error("no insert");
+    const plan = await planOf(insert);
+    expect(plan.join("\n")).toMatch(/SEARCH w USING INDEX webhook_endpoints_list \(merchant_id=\? AND livemode=\?\)/);
+    expect(plan.join("\n")).not.toMatch(/SCAN (w|webhook_endpoints)\b/);
 
     const rows = await env.DB.prepare("SELECT event_id, endpoint_id FROM webhook_deliveries WHERE event_id LIKE 'evt_fan_%' ORDER BY event_id").all<{ event_id: string; endpoint_id: string }>();
     expect(rows.results).toEqual([
@@ -429,6 +432,15 @@ describe("the fan-out of a batch with several merchants", () => {
       { event_id: "evt_fan_two_b", endpoint_id: everything.id },
     ]);
     expect(queued).toHaveLength(3);
+    const ids = await env.DB.prepare("SELECT id FROM webhook_deliveries WHERE event_id LIKE 'evt_fan_%'").all<{ id: string }>();
+    expect(new Set(ids.results.map((r) => r.id)).size).toBe(3);
+    for (const { id } of ids.results) expect(id).toMatch(/^wd_[0-9a-f]{32}$/);
+    // The same batch again (a redelivered queue batch): no second delivery, nothing queued.
+    const again: unknown[] = [];
+    await fanOut({ ...env, WEBHOOK_QUEUE: recordingQueue(again) }, batch);
+    expect(again).toEqual([]);
+    const count = await env.DB.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE event_id LIKE 'evt_fan_%'").first<{ n: number }>();
+    expect(count?.n).toBe(3);
   });
 });
 
