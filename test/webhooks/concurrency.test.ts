@@ -7,7 +7,7 @@
 // handed back unattempted instead of timing out one by one.
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { EventRecord } from "../../src/core/types";
 import { eventData } from "../../src/db/event-row";
 import { events, webhookDeliveries } from "../../src/db/schema";
@@ -286,4 +286,71 @@ describe("delivery concurrency within a batch", () => {
     const after = await env.DB.prepare("SELECT status, attempts FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY attempts, status").bind(slow.id).all<{ status: string; attempts: number }>();
     expect(after.results).toEqual([...Array.from({ length: 2 }, () => ({ status: "pending", attempts: 1 })), ...Array.from({ length: 6 }, () => ({ status: "succeeded", attempts: 1 }))]);
   }, 60_000);
+});
+
+// An answer's body is read to its end when it is short (a body cancelled unread closes its connection,
+// so every POST to the endpoint opened a new one: under load, most of an attempt's cost), cut off after
+// 64 KB when it is long, and an error's first 200 characters are kept.
+describe("reading the endpoint's answer", () => {
+  /** A body of `chunks` chunks of `size` bytes (endless with Infinity) that says how much was read and whether it was cancelled. */
+  function observed(chunks: number, size: number, text = "x") {
+    const seen = { pulled: 0, bytes: 0, closed: false, cancelled: false };
+    const chunk = new TextEncoder().encode(text.repeat(size));
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (seen.pulled >= chunks) {
+          seen.closed = true;
+          controller.close();
+          return;
+        }
+        seen.pulled += 1;
+        seen.bytes += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+      cancel() {
+        seen.cancelled = true;
+      },
+    });
+    return { seen, body };
+  }
+
+  it("reads a short 2xx answer to its end, cuts a long one after 64 KB (still a success), and keeps an error's first 200 characters", async () => {
+    const { id: merchantId, opts } = await newMerchant("answers");
+    const short = await createEndpoint(receiverHook("answers-short").url, ["payment_intent.created"], opts);
+    const long = await createEndpoint(receiverHook("answers-long").url, ["payment_intent.created"], opts);
+    const failing = await createEndpoint(receiverHook("answers-error").url, ["payment_intent.created"], opts);
+    const answers = new Map([
+      [short.url, observed(3, 1000)],
+      [long.url, observed(Infinity, 16 * 1024)],
+      [failing.url, observed(1, 300, "e")],
+    ]);
+    const fetchSpy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+      const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+      const answer = answers.get(url);
+      if (!answer) throw new Error(`unexpected fetch of ${url}`);
+      return new Response(answer.body, { status: url === failing.url ? 500 : 200 });
+    });
+    try {
+      const msgs = [
+        ...(await pendingDeliveries(merchantId, short.id, "answers", 1)),
+        ...(await pendingDeliveries(merchantId, long.id, "answers", 1)),
+        ...(await pendingDeliveries(merchantId, failing.id, "answers", 1)),
+      ];
+      await deliverAttempts({ ...env, WEBHOOK_RETRY_SCHEDULE: "10m,20m" }, msgs);
+    } finally {
+      fetchSpy.mockRestore();
+    }
+    expect(answers.get(short.url)?.seen).toEqual({ pulled: 3, bytes: 3000, closed: true, cancelled: false });
+    const longSeen = answers.get(long.url)?.seen;
+    expect(longSeen?.cancelled).toBe(true);
+    expect(longSeen?.bytes).toBeGreaterThan(64 * 1024);
+    expect(longSeen?.bytes).toBeLessThanOrEqual(64 * 1024 + 3 * 16 * 1024); // what the stream may have queued ahead
+    const rows = await env.DB.prepare("SELECT endpoint_id AS endpoint, status, last_status_code AS code, last_error AS error FROM webhook_deliveries WHERE merchant_id = ?")
+      .bind(merchantId)
+      .all<{ endpoint: string; status: string; code: number; error: string | null }>();
+    const of = (endpoint: string) => rows.results.find((r) => r.endpoint === endpoint);
+    expect(of(short.id)).toMatchObject({ status: "succeeded", code: 200, error: null });
+    expect(of(long.id)).toMatchObject({ status: "succeeded", code: 200, error: null });
+    expect(of(failing.id)).toMatchObject({ status: "pending", code: 500, error: `HTTP 500: ${"e".repeat(200)}` });
+  });
 });
