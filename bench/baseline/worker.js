@@ -82,7 +82,9 @@ export default {
             headers: { "content-type": "application/json" },
             body: JSON.stringify({ id: m.body.id, created_ms: m.body.created_ms }),
           });
-          await res.body?.cancel();
+          // Read to its end (the receiver's "ok"), as the gateway does: a cancelled body closes its
+          // connection, and the next POST would pay for a new one.
+          await res.arrayBuffer();
           if (res.ok) m.ack();
           else m.retry();
         } catch {
