@@ -3,8 +3,7 @@
 // is recorded, and a failure is re-queued with the schedule's delay (and jitter), honouring
 // Retry-After. 410 Gone disables the endpoint. A delivery out of attempts is marked failed and sent to
 // the dead-letter queue.
-import { and, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
+import { and, eq, inArray, isNull, lt, lte, or, sql, type Placeholder } from "drizzle-orm";
 import { GATEWAY_API_VERSION } from "../core/api-version";
 import { renderEvent } from "../core/events";
 import { merchantSettings } from "../db/merchants";
@@ -17,6 +16,7 @@ import type { DeliveryMessage } from "./messages";
 import { signPayload } from "./signing";
 import { db, signingSecrets, type DeliveryRow, type EndpointRow } from "./store";
 import { eventFromRow, eventRow, type EventRow } from "../db/event-row";
+import { fieldsOf, prepared, rowOf, statementOf } from "../db/prepared";
 import { webhookUrlProblem } from "./url-guard";
 import { directoryDb } from "../db/shards";
 
@@ -193,11 +193,97 @@ export function boundedByKey<T>(items: readonly T[], keyOf: (item: T) => string,
   });
 }
 
-/** The first statement of a drizzle batch and the rest (drizzle wants a non-empty tuple). */
-function batchOf(statements: BatchItem<"sqlite">[]): [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]] | null {
-  const [first, ...rest] = statements;
-  return first ? [first, ...rest] : null;
-}
+// The consumer's statements, built once (src/db/prepared.ts): drizzle building a claim, an attempt and an
+// outcome for every message was most of a batch's own CPU (profiled during a webhook run).
+
+/**
+ * Claims one attempt: due (a wait longer than a queue delay may be is re-sent instead), or claimed
+ * before by a consumer that did not finish and whose lease is over. Of two messages for the same
+ * attempt exactly one gets the row back.
+ */
+const claimDelivery = prepared<"id" | "attempt" | "previous" | "lease" | "now" | "dueBy">((d, p) =>
+  d
+    .update(webhookDeliveries)
+    .set({ attempts: sql`${p("attempt")}`, leaseUntil: sql`${p("lease")}`, updated: sql`${p("now")}` })
+    .where(
+      and(
+        eq(webhookDeliveries.id, p("id")),
+        eq(webhookDeliveries.status, "pending"),
+        or(
+          and(eq(webhookDeliveries.attempts, p("previous")), or(isNull(webhookDeliveries.nextAttemptAt), lte(webhookDeliveries.nextAttemptAt, p("dueBy")))),
+          and(eq(webhookDeliveries.attempts, p("attempt")), lt(webhookDeliveries.leaseUntil, p("now"))),
+        ),
+      ),
+    )
+    .returning(),
+);
+
+/** The batch's deliveries, as one JSON array of ids (one bound value whatever the batch's size). */
+const batchDeliveries = (ids: Placeholder) => sql`(select value from json_each(${ids}))`;
+
+const endpointsOfDeliveries = prepared<"ids">((d, p) =>
+  d
+    .select()
+    .from(webhookEndpoints)
+    .where(sql`${webhookEndpoints.id} in (select endpoint_id from webhook_deliveries where id in ${batchDeliveries(p("ids"))})`),
+);
+
+const eventsOfDeliveries = prepared<"ids">((d, p) =>
+  d
+    .select(eventRow)
+    .from(events)
+    .where(sql`${events.id} in (select event_id from webhook_deliveries where id in ${batchDeliveries(p("ids"))})`),
+);
+
+/**
+ * How many deliveries of each of the batch's events are pending: a range of each event's deliveries
+ * (webhook_deliveries_event_endpoint), each tested for its status. Written `+status`, the status term
+ * cannot lead the planner to walk every pending delivery of every merchant (through the status index
+ * it then had), which it did.
+ */
+const pendingOfDeliveries = prepared<"ids">((d, p) =>
+  d
+    .select({ eventId: webhookDeliveries.eventId, n: sql<number>`count(*)`.as("n") })
+    .from(webhookDeliveries)
+    .where(
+      and(
+        sql`${webhookDeliveries.eventId} in (select event_id from webhook_deliveries where id in ${batchDeliveries(p("ids"))})`,
+        sql`+${webhookDeliveries.status} = 'pending'`,
+      ),
+    )
+    .groupBy(webhookDeliveries.eventId),
+);
+
+const insertAttempt = prepared<"id" | "deliveryId" | "endpointId" | "attempt" | "started" | "statusCode" | "latencyMs" | "error" | "succeeded" | "nextRetryAt">((d, p) =>
+  d.insert(webhookAttempts).values({
+    id: p("id"),
+    deliveryId: p("deliveryId"),
+    endpointId: p("endpointId"),
+    attempt: p("attempt"),
+    started: p("started"),
+    statusCode: p("statusCode"),
+    latencyMs: p("latencyMs"),
+    error: p("error"),
+    succeeded: p("succeeded"),
+    nextRetryAt: p("nextRetryAt"),
+  }),
+);
+
+/** An attempt's outcome, only while it is still the delivery's latest: an older attempt's late outcome never overwrites a newer one's. */
+const recordOutcome = prepared<"id" | "attempt" | "status" | "nextAttemptAt" | "lastStatusCode" | "lastError" | "updated" | "completed">((d, p) =>
+  d
+    .update(webhookDeliveries)
+    .set({
+      status: sql`${p("status")}`,
+      nextAttemptAt: sql`${p("nextAttemptAt")}`,
+      leaseUntil: null,
+      lastStatusCode: sql`${p("lastStatusCode")}`,
+      lastError: sql`${p("lastError")}`,
+      updated: sql`${p("updated")}`,
+      completed: sql`${p("completed")}`,
+    })
+    .where(and(eq(webhookDeliveries.id, p("id")), eq(webhookDeliveries.attempts, p("attempt")))),
+);
 
 /** One attempt of one delivery (the queue consumer makes a batch's attempts together: deliverAttempts). */
 export async function deliverAttempt(env: Env, msg: DeliveryMessage): Promise<void> {
@@ -225,65 +311,35 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
   // Round trip 1: every claim (each its own conditional update: of two messages for the same attempt
   // exactly one wins), then the endpoints, events and pending counts of the batch's deliveries.
   const claimStatements = msgs.map((msg) =>
-    d
-      .update(webhookDeliveries)
-      .set({ attempts: msg.attempt, leaseUntil: lease, updated: now })
-      .where(
-        and(
-          eq(webhookDeliveries.id, msg.deliveryId),
-          eq(webhookDeliveries.status, "pending"),
-          or(
-            // Due (a wait longer than a queue delay may be is re-sent below instead).
-            and(eq(webhookDeliveries.attempts, msg.attempt - 1), or(isNull(webhookDeliveries.nextAttemptAt), lte(webhookDeliveries.nextAttemptAt, now + 1000))),
-            // Claimed before by a consumer that did not finish: its lease is over.
-            and(eq(webhookDeliveries.attempts, msg.attempt), lt(webhookDeliveries.leaseUntil, now)),
-          ),
-        ),
-      )
-      .returning(),
+    claimDelivery(env.DB, { id: msg.deliveryId, attempt: msg.attempt, previous: msg.attempt - 1, lease, now, dueBy: now + 1000 }),
   );
-  const parts = chunks(ids);
-  const lookups: BatchItem<"sqlite">[] = parts.flatMap((part) => [
-    d
-      .select()
-      .from(webhookEndpoints)
-      .where(inArray(webhookEndpoints.id, d.select({ id: webhookDeliveries.endpointId }).from(webhookDeliveries).where(inArray(webhookDeliveries.id, part)))),
-    d
-      .select(eventRow)
-      .from(events)
-      .where(inArray(events.id, d.select({ id: webhookDeliveries.eventId }).from(webhookDeliveries).where(inArray(webhookDeliveries.id, part)))),
-    d
-      .select({ eventId: webhookDeliveries.eventId, n: sql<number>`count(*)` })
-      .from(webhookDeliveries)
-      .where(
-        and(
-          inArray(webhookDeliveries.eventId, d.select({ id: webhookDeliveries.eventId }).from(webhookDeliveries).where(inArray(webhookDeliveries.id, part))),
-          // A range of the batch's events' deliveries (webhook_deliveries_event_endpoint), each tested
-          // for its status. Written `+status`, the status term cannot lead the planner to walk every
-          // pending delivery of every merchant (through the status index it then had), which it did.
-          sql`+${webhookDeliveries.status} = 'pending'`,
-        ),
-      )
-      .groupBy(webhookDeliveries.eventId),
+  const idList = JSON.stringify(ids);
+  const results = await env.DB.batch<Record<string, unknown>>([
+    ...claimStatements,
+    endpointsOfDeliveries(env.DB, { ids: idList }),
+    eventsOfDeliveries(env.DB, { ids: idList }),
+    pendingOfDeliveries(env.DB, { ids: idList }),
   ]);
-  const first = batchOf([...claimStatements, ...lookups]);
-  const results = first ? ((await d.batch(first)) as unknown[][]) : [];
   const claimed: Claimed[] = [];
   const unclaimed: DeliveryMessage[] = [];
   msgs.forEach((msg, i) => {
-    const row = (results[i] as DeliveryRow[] | undefined)?.[0];
-    if (row) claimed.push({ msg, row });
+    const raw = results[i]?.results[0];
+    if (raw) claimed.push({ msg, row: rowOf(webhookDeliveries, raw) });
     else unclaimed.push(msg);
   });
   const endpoints = new Map<string, EndpointRow>();
   const eventsById = new Map<string, EventRecord>();
   const pending = new Map<string, number>();
-  parts.forEach((_, k) => {
-    const at = msgs.length + k * 3;
-    for (const e of (results[at] ?? []) as EndpointRow[]) endpoints.set(e.id, e);
-    for (const e of (results[at + 1] ?? []) as EventRow[]) eventsById.set(e.id, eventFromRow(e));
-    for (const p of (results[at + 2] ?? []) as { eventId: string; n: number }[]) pending.set(p.eventId, Number(p.n));
-  });
+  const at = msgs.length;
+  for (const raw of results[at]?.results ?? []) {
+    const e = rowOf(webhookEndpoints, raw);
+    endpoints.set(e.id, e);
+  }
+  for (const raw of results[at + 1]?.results ?? []) {
+    const e = fieldsOf(eventRow, raw) as unknown as EventRow;
+    eventsById.set(e.id, eventFromRow(e));
+  }
+  for (const raw of results[at + 2]?.results ?? []) pending.set(String(raw.event_id), Number(raw.n));
 
   // Messages not claimed: made already or being made (dropped), or early: the wait was longer than a
   // queue delay may be, so it is re-sent for the rest (only these rows are read again).
@@ -302,7 +358,7 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
   }
   if (claimed.length === 0) return;
 
-  const outcomes: BatchItem<"sqlite">[] = [];
+  const outcomes: D1PreparedStatement[] = [];
   const retries: { body: DeliveryMessage; delaySeconds: number }[] = [];
   const deadLetters: { body: DeliveryMessage }[] = [];
   // An endpoint that timed out in this batch gets no more POSTs from it: its other deliveries are
@@ -329,10 +385,13 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
     const event = eventsById.get(row.eventId);
     if (!endpoint || endpoint.status !== "enabled" || event === undefined) {
       outcomes.push(
-        d
-          .update(webhookDeliveries)
-          .set({ status: "canceled", lastError: endpoint ? "the endpoint is disabled" : "the endpoint or event no longer exists", leaseUntil: null, updated: now, completed: now })
-          .where(eq(webhookDeliveries.id, row.id)),
+        statementOf(
+          env.DB,
+          d
+            .update(webhookDeliveries)
+            .set({ status: "canceled", lastError: endpoint ? "the endpoint is disabled" : "the endpoint or event no longer exists", leaseUntil: null, updated: now, completed: now })
+            .where(eq(webhookDeliveries.id, row.id)),
+        ),
       );
       return;
     }
@@ -371,7 +430,7 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
       error: result.error ? result.error.slice(0, 200) : null,
     });
     outcomes.push(
-      d.insert(webhookAttempts).values({
+      insertAttempt(env.DB, {
         id: randomId("wa"),
         deliveryId: row.id,
         endpointId: endpoint.id,
@@ -383,24 +442,23 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
         succeeded,
         nextRetryAt: nextAttemptAt,
       }),
-      d
-        .update(webhookDeliveries)
-        .set({
-          status,
-          nextAttemptAt,
-          leaseUntil: null,
-          lastStatusCode: result.statusCode,
-          lastError: result.error,
-          updated: done,
-          completed: status === "pending" ? null : done,
-        })
-        // Only while this attempt is still the delivery's latest: an older attempt's late outcome
-        // never overwrites a newer one's.
-        .where(and(eq(webhookDeliveries.id, row.id), eq(webhookDeliveries.attempts, msg.attempt))),
+      recordOutcome(env.DB, {
+        id: row.id,
+        attempt: msg.attempt,
+        status,
+        nextAttemptAt,
+        lastStatusCode: result.statusCode,
+        lastError: result.error,
+        updated: done,
+        completed: status === "pending" ? null : done,
+      }),
     );
     if (gone) {
       outcomes.push(
-        d.update(webhookEndpoints).set({ status: "disabled", disabledReason: "The endpoint answered 410 Gone.", updated: done }).where(eq(webhookEndpoints.id, endpoint.id)),
+        statementOf(
+          env.DB,
+          d.update(webhookEndpoints).set({ status: "disabled", disabledReason: "The endpoint answered 410 Gone.", updated: done }).where(eq(webhookEndpoints.id, endpoint.id)),
+        ),
       );
     }
     if (wait !== null) retries.push({ body: { deliveryId: row.id, attempt: msg.attempt + 1 }, delaySeconds: delaySeconds(wait) });
@@ -416,16 +474,18 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
     log("warn", "webhook endpoint timed out: the rest of its deliveries in this batch wait for the next try", { endpoints: [...tripped], deferred: deferred.length });
     for (const { msg, row } of deferred) {
       outcomes.push(
-        d
-          .update(webhookDeliveries)
-          .set({ attempts: msg.attempt - 1, leaseUntil: null, nextAttemptAt: at + deferMs, updated: at })
-          .where(and(eq(webhookDeliveries.id, row.id), eq(webhookDeliveries.attempts, msg.attempt))),
+        statementOf(
+          env.DB,
+          d
+            .update(webhookDeliveries)
+            .set({ attempts: msg.attempt - 1, leaseUntil: null, nextAttemptAt: at + deferMs, updated: at })
+            .where(and(eq(webhookDeliveries.id, row.id), eq(webhookDeliveries.attempts, msg.attempt))),
+        ),
       );
       retries.push({ body: msg, delaySeconds: delaySeconds(deferMs) });
     }
   }
-  const outcomeBatch = batchOf(outcomes);
-  if (outcomeBatch) await d.batch(outcomeBatch);
+  if (outcomes.length > 0) await env.DB.batch(outcomes);
   for (const part of chunks(retries, 100)) await env.WEBHOOK_QUEUE.sendBatch(part);
   for (const part of chunks(deadLetters, 100)) await env.WEBHOOK_DLQ.sendBatch(part);
 }

@@ -21,9 +21,11 @@
 //   payment_intents_charged (merchant_id=? AND livemode=?), which holds only those;
 // - event wildcards and several types walk events_list in order: the events table holds 30 days.
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { EventRecord, Scope } from "../../src/core/types";
 import { fanOut } from "../../src/webhooks/fanout";
+import { deliverAttempts } from "../../src/webhooks/deliver";
+import type { DeliveryMessage } from "../../src/webhooks/messages";
 import { writeIntent } from "../../src/db/read-model";
 import { chargeSearch } from "../../src/db/charge-search";
 import { listCharges, listEvents, listIntents, listRefunds, searchCharges, searchIntents } from "../../src/db/queries";
@@ -389,6 +391,32 @@ describe("the write path's statements are built once and are index lookups", () 
     expect(stored).toEqual({ livemode: 0, fanned_out: 1 });
     const deliveries = await env.DB.prepare("SELECT status, attempts, retrying FROM webhook_deliveries WHERE event_id = 'evt_qp_write'").all();
     expect(deliveries.results).toEqual([{ status: "pending", attempts: 0, retrying: 1 }]);
+
+    // The delivery consumer's batch: the claims, then its deliveries' endpoints, events and pending
+    // counts (each a range over the batch's ids, one JSON value), then the attempt and its outcome.
+    const consumed: Captured[] = [];
+    const answered = vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("ok"));
+    try {
+      await deliverAttempts({ ...env, DB: recording(env.DB, consumed), WEBHOOK_QUEUE: recordingQueue([]) }, queued as DeliveryMessage[]);
+    } finally {
+      answered.mockRestore();
+    }
+    const delivered = await Promise.all(consumed.map(async (c) => ({ sql: c.sql, plan: await planOf(c) })));
+    expect(delivered.map((f) => f.sql.trim().split(/\s+/).slice(0, 3).join(" ").toLowerCase())).toEqual([
+      'update "webhook_deliveries" set',
+      'select "id", "merchant_id",',
+      'select "data", "id",',
+      'select "event_id", count(*)',
+      'insert into "webhook_attempts"',
+      'update "webhook_deliveries" set',
+    ]);
+    expectIndexed(delivered);
+    expect(delivered[1]?.plan.join("\n")).toMatch(/SEARCH webhook_endpoints USING INDEX sqlite_autoindex_webhook_endpoints_1 \(id=\?\)/);
+    expect(delivered[2]?.plan.join("\n")).toMatch(/SEARCH events USING INDEX sqlite_autoindex_events_1 \(id=\?\)/);
+    expect(delivered[3]?.plan.join("\n")).toMatch(/SEARCH webhook_deliveries USING INDEX webhook_deliveries_event_endpoint \(event_id=\?\)/);
+    expect(delivered[3]?.plan.join("\n")).not.toMatch(/TEMP B-TREE/);
+    const done = await env.DB.prepare("SELECT status, attempts, last_status_code FROM webhook_deliveries WHERE event_id = 'evt_qp_write'").all();
+    expect(done.results).toEqual([{ status: "succeeded", attempts: 1, last_status_code: 200 }]);
   });
 });
 
