@@ -893,8 +893,11 @@ async function main() {
     servers.gateway.log = `${servers.gateway.log ?? ""}\n${pair.gateway.output().trim().slice(-2000)}`.trim().slice(-4000);
   };
 
-  // (a) Rounds: baseline, then gateway, ROUNDS times (B G B G B G), each round on freshly started
-  // servers. The ratios are taken within a round and reported as the median (and spread) of the rounds.
+  // (a) Rounds, ROUNDS times, each on freshly started servers: the baseline, the gateway's writes, the
+  // baseline again (B G B), and in the first round the reads. A round's ratios are to the mean of its
+  // two baseline runs, which stand on either side of the gateway's writes, so a machine that speeds up
+  // or slows down steadily during a round does not tilt them; the median (and spread) of the rounds
+  // is reported.
   for (let round = 1; round <= (ONLY ? 0 : ROUNDS); round++) {
     await settle();
     const pair = await startPair(`r${round}`);
@@ -936,9 +939,21 @@ async function main() {
           { name: "list", key: "list", method: "GET", path: "/v1/payment_intents?limit=10", headers: auth },
         );
       }
+      const baselineAfter = { name: "baseline DO+D1 (after)", key: "baselineAfter", method: "POST", path: "/do-d1" };
       for (const flow of flows) {
+        if (flow.key === "retrieve") {
+          // The writes are done: the baseline again, before the reads.
+          await settle();
+          console.log(`bench: round ${round}/${ROUNDS}: ${baselineAfter.name}…`);
+          results.push({ key: baselineAfter.key, round, ...(await measure(pair.baseline, baselineAfter)) });
+        }
         console.log(`bench: round ${round}/${ROUNDS}: gateway ${flow.name}…`);
         results.push({ key: flow.key, round, ...(await measure(server, flow)) });
+      }
+      if (!results.some((r) => r.key === baselineAfter.key && r.round === round)) {
+        await settle();
+        console.log(`bench: round ${round}/${ROUNDS}: ${baselineAfter.name}…`);
+        results.push({ key: baselineAfter.key, round, ...(await measure(pair.baseline, baselineAfter)) });
       }
       keepLogs(pair);
     } finally {
@@ -1003,7 +1018,13 @@ async function main() {
 
   // Each gateway flow against the same round's baseline.
   const gatewayFlows = results.filter((r) => r.server === "gateway");
-  const baseOf = (round) => results.find((r) => r.key === "baseline" && r.round === round);
+  // A round's baseline: the mean of its run before the gateway's writes and its run after them.
+  const baseOf = (round) => {
+    const runs = results.filter((r) => (r.key === "baseline" || r.key === "baselineAfter") && r.round === round);
+    if (runs.length === 0) return undefined;
+    const mean = (pick) => runs.reduce((sum, r) => sum + pick(r), 0) / runs.length;
+    return { reqPerSec: mean((r) => r.reqPerSec), latencyMs: { p99: mean((r) => r.latencyMs.p99) }, runs };
+  };
   const perRound = gatewayFlows.map((r) => {
     const base = baseOf(r.round);
     return {
@@ -1049,8 +1070,12 @@ async function main() {
     checks.push(...webhookTargets(paced.gateway, paced.floors.worker, "request-sent floor").filter((c) => c.kind === "relative").map(tagged));
   }
 
-  const bases = results.filter((r) => r.key === "baseline");
-  console.log(`\nratios to the same round's baseline DO+D1 (${bases.map((b) => `round ${b.round}: ${fmtNum(b.reqPerSec)} req/s, p99 ${fmtMs(b.latencyMs.p99)}`).join("; ")})`);
+  const bases = [...new Set(results.filter((r) => r.key === "baseline").map((r) => r.round))].map((round) => ({ round, ...baseOf(round) }));
+  console.log(
+    `\nratios to the same round's baseline DO+D1, the mean of its runs before and after the gateway's writes (${bases
+      .map((b) => `round ${b.round}: ${b.runs.map((r) => fmtNum(r.reqPerSec)).join(" and ")} req/s, p99 ${b.runs.map((r) => fmtMs(r.latencyMs.p99)).join(" and ")}`)
+      .join("; ")})`,
+  );
   const spread = (s) => (s.median == null ? "-" : `${fmtNum(s.median, 2)} (${fmtNum(s.min, 2)}–${fmtNum(s.max, 2)})`);
   console.log(
     table(
