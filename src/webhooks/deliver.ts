@@ -3,7 +3,7 @@
 // is recorded, and a failure is re-queued with the schedule's delay (and jitter), honouring
 // Retry-After. 410 Gone disables the endpoint. A delivery out of attempts is marked failed and sent to
 // the dead-letter queue.
-import { and, eq, inArray, isNull, lt, lte, or, sql, type Placeholder } from "drizzle-orm";
+import { and, eq, isNull, lt, lte, or, sql, type Placeholder } from "drizzle-orm";
 import { GATEWAY_API_VERSION } from "../core/api-version";
 import { renderEvent } from "../core/events";
 import { merchantSettings } from "../db/merchants";
@@ -122,10 +122,8 @@ export const DELIVERY_CONCURRENCY = 6;
  * that has answered in the batch also takes the lanes no other delivery can use (`boundedByKey`).
  */
 export const DELIVERY_CONCURRENCY_PER_ENDPOINT = 2;
-/** D1 binds at most 100 parameters a statement: `IN (...)` lists are cut to this. */
-const IN_CHUNK = 90;
-
-function chunks<T>(list: T[], size = IN_CHUNK): T[][] {
+/** A list in pieces of `size` (a queue takes at most 100 messages a send). */
+function chunks<T>(list: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
   return out;
@@ -220,6 +218,8 @@ const claimDelivery = prepared<"id" | "attempt" | "previous" | "lease" | "now" |
 
 /** The batch's deliveries, as one JSON array of ids (one bound value whatever the batch's size). */
 const batchDeliveries = (ids: Placeholder) => sql`(select value from json_each(${ids}))`;
+
+const deliveriesById = prepared<"ids">((d, p) => d.select().from(webhookDeliveries).where(sql`${webhookDeliveries.id} in ${batchDeliveries(p("ids"))}`));
 
 const endpointsOfDeliveries = prepared<"ids">((d, p) =>
   d
@@ -345,8 +345,10 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
   // queue delay may be, so it is re-sent for the rest (only these rows are read again).
   if (unclaimed.length > 0) {
     const rows = new Map<string, DeliveryRow>();
-    for (const part of chunks([...new Set(unclaimed.map((m) => m.deliveryId))])) {
-      for (const row of await d.select().from(webhookDeliveries).where(inArray(webhookDeliveries.id, part))) rows.set(row.id, row);
+    const reread = await deliveriesById(env.DB, { ids: JSON.stringify([...new Set(unclaimed.map((m) => m.deliveryId))]) }).all<Record<string, unknown>>();
+    for (const raw of reread.results) {
+      const row = rowOf(webhookDeliveries, raw);
+      rows.set(row.id, row);
     }
     const early = unclaimed.flatMap((msg) => {
       const row = rows.get(msg.deliveryId);

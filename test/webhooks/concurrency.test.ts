@@ -354,3 +354,23 @@ describe("reading the endpoint's answer", () => {
     expect(of(failing.id)).toMatchObject({ status: "pending", code: 500, error: `HTTP 500: ${"e".repeat(200)}` });
   });
 });
+
+describe("a message that comes before its delivery is due", () => {
+  it("is not attempted: it goes back to the queue with the rest of the wait as its delay", async () => {
+    const { id: merchantId, opts } = await newMerchant("early");
+    const hook = receiverHook("early");
+    const endpoint = await createEndpoint(hook.url, ["payment_intent.created"], opts);
+    const [msg] = await pendingDeliveries(merchantId, endpoint.id, "early", 1);
+    if (!msg) throw new Error("no delivery");
+    // Due in two hours: a retry whose wait was longer than the queue's delay allowed.
+    await env.DB.prepare("UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?").bind(Date.now() + 2 * 3600_000, msg.deliveryId).run();
+    const sent: MessageSendRequest<unknown>[] = [];
+    const queue = { sendBatch: async (batch: Iterable<MessageSendRequest<unknown>>) => void sent.push(...batch) } as unknown as Queue;
+    await deliverAttempts({ ...env, WEBHOOK_QUEUE: queue }, [msg, msg]);
+    expect(await receivedBy(hook.name)).toHaveLength(0);
+    expect(sent.map((m) => m.body)).toEqual([msg, msg]);
+    for (const m of sent) expect(m.delaySeconds).toBeGreaterThan(2 * 3600 - 60);
+    const row = await env.DB.prepare("SELECT status, attempts, lease_until AS lease FROM webhook_deliveries WHERE id = ?").bind(msg.deliveryId).first();
+    expect(row).toEqual({ status: "pending", attempts: 0, lease: null });
+  });
+});
