@@ -32,6 +32,7 @@ function rowOf(scope: Scope, details: PaymentMethodDetails, options: StoreOption
     nickname: options.nickname,
     metadata: JSON.stringify(options.metadata),
     created: now,
+    detached: null,
   };
 }
 
@@ -70,12 +71,20 @@ async function byId(d1: D1Database, id: string): Promise<PaymentMethodRow | null
  */
 export async function attachPaymentMethod(env: Env, scope: Scope, pm: PaymentMethodRow, customer: CustomerRow, requestId: string | null): Promise<{ row: PaymentMethodRow; deduplicated: boolean }> {
   if (pm.customer === customer.id) return { row: pm, deduplicated: false };
+  if (pm.detached !== null) {
+    throw invalidRequest(
+      `The payment method ${pm.id} was detached from a customer and may not be used again. Save the card again to attach it.`,
+      "payment_method",
+      "payment_method_unexpected_state",
+    );
+  }
   if (pm.customer) {
     throw invalidRequest(`The payment method ${pm.id} is attached to another customer; detach it first.`, "payment_method", "payment_method_already_attached");
   }
   const attached: PaymentMethodRow = { ...pm, customer: customer.id };
   const w = new Writes(env.DB, scope);
-  w.add("UPDATE OR IGNORE payment_methods SET customer = ? WHERE id = ? AND customer IS NULL", [customer.id, pm.id]);
+  // Not if it was detached meanwhile (a detach between the read above and this write).
+  w.add("UPDATE OR IGNORE payment_methods SET customer = ? WHERE id = ? AND customer IS NULL AND detached IS NULL", [customer.id, pm.id]);
   await w.event("payment_method.attached", renderPaymentMethodRow(attached), [pm.id, customer.id], { requestId });
   const [changed] = await w.commit(env);
   if (changed) return { row: attached, deduplicated: false };
@@ -90,9 +99,11 @@ export async function attachPaymentMethod(env: Env, scope: Scope, pm: PaymentMet
 export async function detachPaymentMethod(env: Env, scope: Scope, pm: PaymentMethodRow, requestId: string | null): Promise<PaymentMethodRow> {
   if (!pm.customer) throw invalidRequest(`The payment method ${pm.id} is not attached to a customer.`, "payment_method", "payment_method_not_attached");
   const customerId = pm.customer;
-  const detached: PaymentMethodRow = { ...pm, customer: null };
+  const detached: PaymentMethodRow = { ...pm, customer: null, detached: Date.now() };
   const w = new Writes(env.DB, scope);
-  w.add("UPDATE payment_methods SET customer = NULL WHERE id = ? AND customer = ?", [pm.id, customerId]);
+  // Marked, not only unattached: a detached card pays for no one again (Stripe's rule), where an
+  // unattached one (saved without a customer) may still be used.
+  w.add("UPDATE payment_methods SET customer = NULL, detached = ? WHERE id = ? AND customer = ?", [detached.detached, pm.id, customerId]);
   await w.event("payment_method.detached", { ...renderPaymentMethodRow(detached), customer: null }, [pm.id, customerId, String(Date.now())], { requestId });
   const [customer] = await db(env.DB).select().from(customers).where(eq(customers.id, customerId)).limit(1);
   // Always in the batch, guarded by its own WHERE (and the event by its changes()): a default set to

@@ -462,6 +462,8 @@ export const paymentMethods = sqliteTable(
     nickname: text("nickname"),
     metadata: text("metadata").notNull().default("{}"),
     created: integer("created").notNull(),
+    /** When it was detached from its customer (migration 0046): it may not be used again. */
+    detached: integer("detached"),
   },
   (t) => [
     index("payment_methods_list").on(t.merchantId, t.livemode, t.created, t.id),

@@ -158,6 +158,19 @@ describe("payment methods", () => {
     expect(detached.body.customer).toBeNull();
     expectError(await post(`/v1/payment_methods/${fromCard.id}/detach`, {}, m.opts), 400, "payment_method_not_attached");
     expect((await get<ListJson<PmJson>>(`/v1/customers/${cus.id}/payment_methods`, m.opts)).body.data).toEqual([]);
+    // A detached card may not be used again (Stripe's rule): not to pay, with its old customer, another
+    // or none, and not to attach again. It can still be read.
+    const other = await customer(m.opts);
+    for (const pm of [fromCard.id, onFile.body.id]) {
+      for (const owner of [{ customer: cus.id }, { customer: other.id }, {}]) {
+        expectError(await post("/v1/payment_intents", { amount: 1100, currency: "usd", payment_method: pm, confirm: true, ...owner }, m.opts), 400, "payment_method_unexpected_state");
+      }
+      expectError(await post(`/v1/payment_methods/${pm}/attach`, { customer: other.id }, m.opts), 400, "payment_method_unexpected_state");
+      expect((await get<PmJson>(`/v1/payment_methods/${pm}`, m.opts)).body).toMatchObject({ id: pm, customer: null });
+    }
+    // A card saved without a customer, never attached, still pays (and attaches).
+    const loose = await savedCard(m.opts, { card: { token: "tok_visa" } });
+    expect((await post<{ status: string }>("/v1/payment_intents", { amount: 1100, currency: "usd", payment_method: loose.id, confirm: true }, m.opts)).body.status).toBe("succeeded");
 
     const types = (await eventTypes(m.opts, "payment_method.*")).map((e) => e.type);
     expect(types.filter((t) => t === "payment_method.attached")).toHaveLength(2);

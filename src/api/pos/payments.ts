@@ -119,6 +119,8 @@ async function cardOf(c: Ctx, principal: Principal, body: CardInput, customerId:
   if (body.paymentMethodId !== undefined) {
     if (!hasPrefix(body.paymentMethodId, "pm")) throw notFound(`No such payment method: '${body.paymentMethodId.slice(0, 80)}'.`);
     const row = await findPaymentMethod(c.env.DB, principal, body.paymentMethodId, "paymentMethodId");
+    // Removed from its customer (DELETE .../payment-methods/:methodId): gone for this surface.
+    if (row.detached !== null) throw notFound(`No such payment method: '${body.paymentMethodId.slice(0, 80)}'.`);
     const owner = customerId ? await posCustomerId(c.env, principal, customerId) : null;
     // A shopper's token pays only with its own saved cards: anyone else's, or the merchant's unattached ones, do not exist for it.
     if (principal.customerId && (row.customer === null || row.customer !== owner)) throw notFound(`No such payment method: '${body.paymentMethodId.slice(0, 80)}'.`);

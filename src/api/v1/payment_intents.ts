@@ -135,6 +135,13 @@ async function savedMethod(c: Ctx, principal: Principal, body: MethodInput): Pro
   const row = await findPaymentMethod(c.env.DB, principal, ref, "payment_method");
   // A shopper pays only with its own saved cards: anyone else's (or the merchant's unattached ones) do not exist for it.
   if (principal.customerId && row.customer !== principal.customerId) throw resourceMissing("payment_method", ref.slice(0, 80), "payment_method");
+  if (row.detached !== null) {
+    throw invalidRequest(
+      `The payment method ${row.id} was detached from a customer and may not be used again. To use a card many times, attach it to a customer and keep it attached.`,
+      "payment_method",
+      "payment_method_unexpected_state",
+    );
+  }
   return { details: parseDetails(row), customer: row.customer };
 }
 

@@ -219,6 +219,11 @@ describe("seed 002 examples, verbatim", () => {
     expect(del.status).toBe(200);
     expect((await get<{ data: unknown[] }>("/api/v1/customers/cust-123/payment-methods", opts)).body.data).toEqual([]);
     expectPosError(await call("DELETE", `/api/v1/customers/cust-123/payment-methods/${pmId}`, opts), 404, "NOT_FOUND");
+    // A removed card pays for no one any more: not its customer, not another, not without a customer.
+    for (const customerId of ["cust-123", "cust-999", undefined]) {
+      expectPosError(await post("/api/v1/payments/sale", { amountCents: 1100, currency: "USD", paymentMethodId: pmId, ...(customerId ? { customerId } : {}) }, opts), 404, "NOT_FOUND");
+    }
+    expectPosError(await post("/api/v1/payments/authorize", { amountCents: 1100, currency: "USD", token: pmId, expiry: EXPIRY }, opts), 400, "VALIDATION_ERROR");
   });
 });
 
