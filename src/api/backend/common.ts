@@ -35,11 +35,14 @@ export async function backendRequest(c: Ctx, principal: Principal, route: string
   };
 }
 
-/** The intent named by the request, visible to this caller (a customer sees only its own). */
-export async function visibleIntent(c: Ctx, principal: Principal, id: string, what = "Payment intent"): Promise<IntentRecord> {
-  if (!hasPrefix(id, "pi")) throw missing(`${what} not found: ${id.slice(0, 80)}`);
+/**
+ * The intent named by the request, visible to this caller (a customer sees only its own). `shown`: the
+ * id the client sent, when it named the intent through another (a capture's ch_...).
+ */
+export async function visibleIntent(c: Ctx, principal: Principal, id: string, what = "Payment intent", shown = id): Promise<IntentRecord> {
+  if (!hasPrefix(id, "pi")) throw missing(`${what} not found: ${shown.slice(0, 80)}`);
   const intent = await intentStub(c.env, id).retrieve(principal, id);
-  if (!intent || (principal.customerId && intent.customer !== principal.customerId)) throw missing(`${what} not found: ${id}`);
+  if (!intent || (principal.customerId && intent.customer !== principal.customerId)) throw missing(`${what} not found: ${shown}`);
   return intent;
 }
 

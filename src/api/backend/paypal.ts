@@ -14,7 +14,7 @@ import { resolvePaymentMethodInput } from "../v1/payment_intents";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv } from "../v1/route";
 import { backendRequest, outcomeIntent, visibleIntent } from "./common";
-import { bad, BackendError, backendRoute } from "./surface";
+import { bad, BackendError, backendRoute, missing } from "./surface";
 import { createParams } from "../../intents/params";
 import { directoryDb } from "../../db/shards";
 
@@ -42,6 +42,7 @@ function waitingAttempt(intent: IntentRecord) {
 
 /** PayPal's order status for the intent. */
 async function orderStatus(env: Env, intent: IntentRecord): Promise<string> {
+  if (paidOtherwise(intent)) return "VOIDED";
   switch (intent.status) {
     case "succeeded":
     case "requires_capture":
@@ -62,8 +63,28 @@ async function orderStatus(env: Env, intent: IntentRecord): Promise<string> {
   }
 }
 
-function assertPayPal(intent: IntentRecord): void {
-  if (intent.paymentMethod?.type !== "paypal") throw new BackendError(404, `PayPal order not found: ${intent.id}`);
+/**
+ * Whether the intent is a PayPal order: paid with PayPal, or once sent to PayPal (only PayPal payments
+ * go to the "paypal" connector). An order the payer canceled has no payment method left, but is still
+ * the order the client created, not a 404.
+ */
+function isOrder(intent: IntentRecord): boolean {
+  return intent.paymentMethod?.type === "paypal" || intent.attempts.some((a) => a.connector === "paypal");
+}
+
+/** An order paid since some other way (the payer canceled at PayPal, then paid by card): the order itself is void. */
+function paidOtherwise(intent: IntentRecord): boolean {
+  return intent.paymentMethod !== null && intent.paymentMethod.type !== "paypal";
+}
+
+function assertOrder(intent: IntentRecord): void {
+  if (!isOrder(intent)) throw new BackendError(404, `PayPal order not found: ${intent.id}`);
+}
+
+/** Why an order cannot be captured, without the payment error's own final period (the sentence adds one). */
+function uncapturable(intent: IntentRecord): string {
+  if (paidOtherwise(intent)) return "it was paid another way, not with PayPal";
+  return (intent.lastPaymentError?.message ?? `its status is ${intent.status}`).replace(/\.$/, "");
 }
 
 export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
@@ -105,7 +126,8 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
 
   backendRoute(app, sub, { path: "/paypal/capture-order", permission: "payments.transactions.create", summary: "Capture an order the payer approved (422 before approval)", body: OrderBody, response: Answer }, async (c, { principal, body }) => {
     let intent = await visibleIntent(c, principal, body.order_id, "PayPal order");
-    assertPayPal(intent);
+    assertOrder(intent);
+    if (paidOtherwise(intent)) throw bad(`This order cannot be captured: ${uncapturable(intent)}.`);
     if (intent.status === "requires_action") {
       // The payer may have approved without coming back through the return page: complete it now.
       const outcome = await intentStub(c.env, intent.id).completeRedirect(intent.id, intent.clientSecret, new URL(c.req.url).origin);
@@ -115,15 +137,16 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
     if (intent.status === "requires_action") throw new BackendError(422, "The payer has not approved this order yet (ORDER_NOT_APPROVED): send them to approval_url first.");
     if (intent.status === "processing") throw new BackendError(409, "The capture's outcome at PayPal is not known yet; it is being reconciled. Try get-order later.");
     if (intent.status !== "succeeded" && intent.status !== "requires_capture") {
-      throw bad(`This order cannot be captured: ${intent.lastPaymentError?.message ?? `its status is ${intent.status}`}.`);
+      throw bad(`This order cannot be captured: ${uncapturable(intent)}.`);
     }
     return c.json({ order_id: intent.id, captured: true, status: "COMPLETED", capture_id: chargeIdForIntent(intent.id) });
   });
 
   backendRoute(app, sub, { path: "/paypal/get-order", permission: "payments.transactions.view", customers: true, summary: "A PayPal order in PayPal's shape", body: OrderBody, response: Answer }, async (c, { principal, body }) => {
     const intent = await visibleIntent(c, principal, body.order_id, "PayPal order");
-    assertPayPal(intent);
-    const captured = intent.amountReceived > 0;
+    assertOrder(intent);
+    // A card payment made after the order was voided is no capture of this order.
+    const captured = intent.amountReceived > 0 && !paidOtherwise(intent);
     return c.json({
       order_id: intent.id,
       status: await orderStatus(c.env, intent),
@@ -151,8 +174,9 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
 
   backendRoute(app, sub, { path: "/paypal/refund-payment", permission: "payments.transactions.void", summary: "Refund a capture, fully or partly (amount in major units)", body: RefundBody, response: Answer }, async (c, { principal, body }) => {
     const intentId = hasPrefix(body.capture_id, "ch") ? intentIdForCharge(body.capture_id) : body.capture_id;
-    const current = await visibleIntent(c, principal, intentId, "Capture");
-    assertPayPal(current);
+    const current = await visibleIntent(c, principal, intentId, "Capture", body.capture_id);
+    // Only a payment made with PayPal has a capture (a canceled order has none).
+    if (current.paymentMethod?.type !== "paypal") throw missing(`Capture not found: ${body.capture_id}`);
     if (body.currency !== undefined && normalizeCurrency(body.currency) !== current.currency) throw bad(`currency must be the capture's (${current.currency.toUpperCase()}).`);
     const amount = body.amount !== undefined ? decimalToMinor(body.amount, current.currency) : undefined;
     const req = await backendRequest(c, principal, "POST /api/v1/payments/paypal/refund-payment", current.id, { amount, note: body.note_to_payer ?? null }, "seed004.paypal.refund");

@@ -68,6 +68,9 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
     const currency = normalizeCurrency(body.currency);
     const amount = decimalToMinor(body.amount, currency);
     if (principal.customerId && body.customer !== undefined && body.customer !== principal.customerId) throw bad("A customer's token can only create payments for that customer.");
+    // As on /v1: a customer named by the merchant must be one of its own, still live (another
+    // merchant's id, or an unknown one, is a 404 rather than stored on the payment).
+    if (body.customer !== undefined && !principal.customerId) await liveCustomer(c.env.DB, principal, body.customer, "customer");
     const paymentMethod = body.payment_method ? await resolvePaymentMethodFor(c, principal, { payment_method: body.payment_method }, principal.customerId ?? body.customer ?? null) : undefined;
     const req = await backendRequest(c, principal, "POST /api/v1/payments/stripe/create-payment-intent", "", { ...body, amount, currency }, "seed004.stripe.create_payment_intent");
     const intentId = req.idempotencyKey ? await derivedId("pi", principal.merchantId, String(principal.livemode), req.idempotencyKey) : randomId("pi");

@@ -395,3 +395,78 @@ describe("seed 004 in the OpenAPI document", () => {
     }
   });
 });
+
+describe("seed 004 create-payment-intent's customer", () => {
+  it("is checked as /v1 checks it: another merchant's or an unknown customer is a 404 in the surface's format, and nothing is stored", async () => {
+    const a = await newMerchant("s4-cus-a");
+    const b = await newMerchant("s4-cus-b");
+    const foreign = (await post<J>(`${P}/stripe/create-customer/`, { email: "b@example.com" }, b.opts)).body.customer_id;
+    const own = (await post<J>(`${P}/stripe/create-customer/`, { email: "a@example.com" }, a.opts)).body.customer_id;
+    for (const customer of [foreign, "cus_nope"]) {
+      const error = expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { amount: "9.00", currency: "usd", customer }, a.opts), 404);
+      expect(error).toContain(`No such customer: '${String(customer)}'`);
+    }
+    const list = (await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?limit=10", a.opts)).body.data;
+    expect(list).toHaveLength(0);
+    const created = await post<J>(`${P}/stripe/create-payment-intent/`, { amount: "9.00", currency: "usd", customer: own }, a.opts);
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${String(created.body.payment_intent_id)}`, a.opts)).body.customer).toBe(own);
+  });
+});
+
+describe("seed 004 PayPal orders the payer canceled", () => {
+  const canceledOrder = async (opts: CallOptions, via: "capture" | "return") => {
+    const order = (await post<J>(`${P}/paypal/create-order/`, { amount: "9.00", currency: "USD", return_url: "https://example.com/ret" }, opts)).body;
+    const id = String(order.order_id);
+    expect((await approve(String(order.approval_url), "cancel")).status).toBe(303);
+    if (via === "capture") {
+      expect(expectBackendError(await post(`${P}/paypal/capture-order/`, { order_id: id }, opts), 400)).toContain("The payer canceled at PayPal.");
+    } else {
+      const secret = (await get<PaymentIntentJson>(`/v1/payment_intents/${id}`, opts)).body.client_secret;
+      const back = await exports.default.fetch(new Request(`http://gateway.test/connectors/return/${id}?canceled=true`, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `client_secret=${encodeURIComponent(secret)}` }));
+      expect(back.status).toBe(303);
+    }
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${id}`, opts)).body.status).toBe("requires_payment_method");
+    return id;
+  };
+
+  it("keep answering get-order (VOIDED, as an order canceled through /v1), and capture-order with a 400, not a 404", async () => {
+    const { opts } = await newMerchant("s4-paypal-canceled");
+    for (const via of ["capture", "return"] as const) {
+      const id = await canceledOrder(opts, via);
+      const got = await post<J>(`${P}/paypal/get-order/`, { order_id: id }, opts);
+      expect(got.status, JSON.stringify(got.body)).toBe(200);
+      expect(got.body).toMatchObject({ order_id: id, status: "VOIDED", purchase_units: [{ amount: { currency_code: "USD", value: "9.00" } }] });
+      expect((got.body.purchase_units as J[])[0]?.payments).toBeUndefined();
+      const capture = expectBackendError(await post(`${P}/paypal/capture-order/`, { order_id: id }, opts), 400);
+      expect(capture).toBe("This order cannot be captured: The payer canceled at PayPal.");
+      // Nothing was captured: there is no capture to refund.
+      expect(expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: `ch_${id.slice(3)}` }, opts), 404)).toBe(`Capture not found: ch_${id.slice(3)}`);
+    }
+    // An order canceled through /v1 answers the same.
+    const voided = (await post<J>(`${P}/paypal/create-order/`, { amount: "2.00", currency: "USD" }, opts)).body;
+    expect((await post(`/v1/payment_intents/${String(voided.order_id)}/cancel`, {}, opts)).status).toBe(200);
+    expect((await post<J>(`${P}/paypal/get-order/`, { order_id: voided.order_id }, opts)).body.status).toBe("VOIDED");
+    // A payment that never was a PayPal order is still not one.
+    const card = (await post<J>(`${P}/stripe/create-payment-intent/`, { amount: "4.00", currency: "usd" }, opts)).body;
+    expect(expectBackendError(await post(`${P}/paypal/get-order/`, { order_id: card.payment_intent_id }, opts), 404)).toBe(`PayPal order not found: ${String(card.payment_intent_id)}`);
+    expectBackendError(await post(`${P}/paypal/capture-order/`, { order_id: card.payment_intent_id }, opts), 404);
+  });
+
+  it("a canceled order the shopper then paid by card stays a voided PayPal order: no capture to capture or refund here", async () => {
+    const { opts } = await newMerchant("s4-paypal-then-card");
+    const id = await canceledOrder(opts, "capture");
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${id}/confirm`, { payment_method: "pm_card_visa" }, opts)).body.status).toBe("succeeded");
+    const got = await post<J>(`${P}/paypal/get-order/`, { order_id: id }, opts);
+    expect(got.status, JSON.stringify(got.body)).toBe(200);
+    expect(got.body.status).toBe("VOIDED");
+    expect((got.body.purchase_units as J[])[0]?.payments).toBeUndefined();
+    expectBackendError(await post(`${P}/paypal/capture-order/`, { order_id: id }, opts), 400);
+    expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: `ch_${id.slice(3)}` }, opts), 404);
+  });
+
+  it("a refund of an unknown capture names the capture the client sent", async () => {
+    const { opts } = await newMerchant("s4-paypal-nocapture");
+    expect(expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: "ch_doesnotexist" }, opts), 404)).toBe("Capture not found: ch_doesnotexist");
+  });
+});
