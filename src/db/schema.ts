@@ -128,6 +128,8 @@ export const paymentIntents = sqliteTable(
     index("payment_intents_customer_all").on(t.customer, t.livemode, t.created, t.id),
     // Admin and support across merchants (migration 0018): newest first within a mode, all or failed.
     index("payment_intents_mode").on(t.livemode, t.created, t.id),
+    // An order id across every merchant (seed 001's operator search; migration 0047).
+    index("payment_intents_order_mode").on(t.livemode, t.orderId, t.created, t.id).where(sql`${t.orderId} IS NOT NULL`),
     index("payment_intents_failed_mode").on(t.livemode, t.created, t.id, t.failureReason).where(sql`${t.failureReason} IS NOT NULL`),
     // Failed payments' counts by reason, from the index alone (migration 0018).
     index("payment_intents_failed_reasons").on(t.merchantId, t.livemode, t.resolution, t.created, t.failureReason).where(sql`${t.failureReason} IS NOT NULL`),

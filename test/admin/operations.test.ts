@@ -59,6 +59,12 @@ describe("payment search", () => {
     const admin = bearer(await hsToken({ roles: ["admin"], merchant: null }));
     const scoped = await get<{ data: PaymentIntentJson[] }>(`/v1/admin/payments/search?merchant=${id}&limit=100`, admin);
     expect(scoped.body.data).toHaveLength(3);
+    // Seed 001's operator search by order id, across every merchant: no merchant or window needed.
+    const other = await newMerchant("search-other");
+    await createIntent({ amount: 4000, order_id: "ord-2" }, other.opts);
+    const byOrder = await get<{ data: PaymentIntentJson[] }>("/v1/admin/payments/search?order_id=ord-2", admin);
+    expect(byOrder.status, JSON.stringify(byOrder.body)).toBe(200);
+    expect(byOrder.body.data.filter((p) => p.merchant_id === id || p.merchant_id === other.id).map((p) => p.amount)).toEqual([4000, 2000]);
   });
 });
 

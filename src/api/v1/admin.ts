@@ -360,11 +360,12 @@ function registerPaymentSearch(app: App): void {
     },
     async (c, { query, principal }) => {
       const merchantScoped = !principal.crossMerchant || query.merchant !== undefined || Boolean(principal.merchantId);
-      // Across merchants only a customer is an index range of its own (the others start with the merchant).
-      const residual = Object.entries({ order_id: query.order_id, status: query.status, amount_gte: query.amount_gte, amount_lte: query.amount_lte, card_last4: query.card_last4 })
+      // Across merchants a customer and an order id are index ranges of their own (payment_intents_customer
+      // and payment_intents_order_mode); the other filters' indexes start with the merchant.
+      const residual = Object.entries({ status: query.status, amount_gte: query.amount_gte, amount_lte: query.amount_lte, card_last4: query.card_last4 })
         .filter(([name, v]) => v !== undefined && (!merchantScoped || name.startsWith("amount_")))
         .map(([name]) => name);
-      const selective = query.customer !== undefined || (merchantScoped && Boolean(query.order_id || query.card_last4));
+      const selective = query.customer !== undefined || query.order_id !== undefined || (merchantScoped && Boolean(query.card_last4));
       if (!bounded(residual.length > 0, selective, query.created_gte, query.created_lte === undefined ? undefined : query.created_lte + 1)) {
         throw invalidRequest(unboundedMessage(residual.join(", "), `created_gte and created_lte${merchantScoped ? "" : ", or merchant"}`), "created_gte", "parameter_missing");
       }
