@@ -48,9 +48,30 @@ const STATE_CODES = new Set([
   "refund_not_awaiting_approval",
 ]);
 
+/**
+ * The core's parameter names in this surface's words: a detail's `field` names what the client sent
+ * (amountCents, not /v1's amount_to_capture). A saved card given as paymentMethodId is checked by
+ * this surface itself, so the core's payment_method is the token.
+ */
+const FIELDS: Readonly<Record<string, string>> = {
+  amount: "amountCents",
+  amount_to_capture: "amountCents",
+  tip: "tipCents",
+  currency: "currency",
+  payment_method: "token",
+  payment_intent: "paymentIntentId",
+  intent: "paymentIntentId",
+  id: "paymentIntentId",
+  customer: "customerId",
+  order_id: "orderId",
+  metadata: "metadata",
+};
+
 /** The core's error data in this surface's words. */
 export function fromApiError(data: ApiErrorData): PosError {
-  const details: PosErrorDetail[] = data.param ? [{ field: data.param, message: data.message }] : [];
+  // A parameter with no name here is left out rather than named in another API's words.
+  const field = data.param ? FIELDS[data.param.replace(/\[.*$/, "")] : undefined;
+  const details: PosErrorDetail[] = data.param ? [{ ...(field ? { field } : {}), message: data.message }] : [];
   if (data.type === "idempotency_error") {
     if (data.code === "idempotency_key_in_use") return new PosError(409, "DUPLICATE_REQUEST", "A request with this clientRequestId is still in progress; retry later.");
     return new PosError(409, "DUPLICATE_REQUEST", "This clientRequestId was already used for a different request.");

@@ -1,0 +1,33 @@
+// Seed 002's error details name the fields of its own requests: an error the core raises (with /v1's
+// parameter names: amount_to_capture, payment_method, intent) is told in this surface's words.
+import { describe, expect, it } from "vitest";
+import { newMerchant, post, uniqueKey } from "../../helpers";
+
+type Err = { error: { code: string; message: string; details: { field?: string; message: string }[] } };
+
+describe("seed 002 error details", () => {
+  it("name amountCents, token and paymentIntentId, never a /v1 parameter", async () => {
+    const { opts } = await newMerchant("pos-error-fields");
+    const auth = await post<{ data: { id: string } }>(
+      "/api/v1/payments/authorize",
+      { clientRequestId: uniqueKey("a"), amountCents: 5000, currency: "USD", token: "9418594164541111", expiry: "1239", cvv: "123" },
+      opts,
+    );
+    expect(auth.status, JSON.stringify(auth.body)).toBe(201);
+
+    const tooMuch = await post<Err>("/api/v1/payments/capture", { paymentIntentId: auth.body.data.id, amountCents: 5001 }, opts);
+    expect(tooMuch.status, JSON.stringify(tooMuch.body)).toBe(409);
+    expect(tooMuch.body.error.details.map((d) => d.field)).toEqual(["amountCents"]);
+
+    const badToken = await post<Err>("/api/v1/payments/sale", { amountCents: 100, currency: "USD", token: "123", expiry: "1239" }, opts);
+    expect(badToken.status, JSON.stringify(badToken.body)).toBe(400);
+    expect(badToken.body.error.details.map((d) => d.field)).toEqual(["token"]);
+
+    const unknown = await post<Err>("/api/v1/payments/capture", { paymentIntentId: "pi_doesnotexist00000000000", amountCents: 100 }, opts);
+    expect(unknown.status, JSON.stringify(unknown.body)).toBe(404);
+    for (const detail of unknown.body.error.details) expect(detail.field).toBe("paymentIntentId");
+
+    const v1Names = /"field":"(amount|amount_to_capture|payment_method|intent|payment_intent)"/;
+    for (const res of [tooMuch, badToken, unknown]) expect(JSON.stringify(res.body)).not.toMatch(v1Names);
+  });
+});
