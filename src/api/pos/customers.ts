@@ -109,13 +109,15 @@ export function registerPosCustomers(app: App, sub: Hono<AppEnv>): void {
       if (exp.expYear < now.getUTCFullYear() || (exp.expYear === now.getUTCFullYear() && exp.expMonth < now.getUTCMonth() + 1)) throw validation("The card has expired (expiry is in the past).", "expiry");
       const details = await resolvePaymentMethodInput(c, principal, { payment_method: body.token });
       if (!details?.card) throw validation("token must be a card token.", "token");
-      if (key) await bindIdempotencyKey(c.env, principal, key, { route: "POST /api/v1/customers/{id}/payment-methods", target: posId, params: rest });
+      const binding = key ? await bindIdempotencyKey(c.env, principal, key, { route: "POST /api/v1/customers/{id}/payment-methods", target: posId, params: rest }) : null;
       const customer = await customerFor(c.env, principal, posId, true, c.get("requestId"));
       if (!customer) throw notFound("No such customer.");
-      const { row } = await storePaymentMethod(c.env, principal, { ...details, card: { ...details.card, ...exp } }, { customer, nickname: body.nickname ?? null, metadata: {}, requestId: c.get("requestId") });
+      const { row, created } = await storePaymentMethod(c.env, principal, { ...details, card: { ...details.card, ...exp } }, { customer, nickname: body.nickname ?? null, metadata: {}, requestId: c.get("requestId") });
       let defaultId = customer.defaultPaymentMethod;
       if (body.isDefault === true || (body.isDefault === undefined && defaultId === null)) defaultId = (await setDefault(c as Ctx, customer, row.id)).defaultPaymentMethod;
-      return c.json({ data: renderMethod(row, posId, defaultId) }, 201);
+      // The same clientRequestId again, answered with the card it saved: marked as the payment routes mark a replay.
+      const replayed = binding === "same_request" && !created;
+      return c.json({ data: renderMethod(row, posId, defaultId) }, 201, replayed ? { "Idempotent-Replayed": "true" } : {});
     },
   );
 

@@ -1,10 +1,11 @@
 // Seed 002's reads: GET /transactions (every filter of the seed, answered from indexed D1 columns of
-// the read model, cursor = the last id of the page), GET /transactions/:id (the intent and its calls
-// to the processor), GET /failed (default window 30 days) and its counts.
+// the read model, cursor = the last id of the page; an amount range with nothing selective pages by a
+// bounded walk, see `walkPage`), GET /transactions/:id (the intent and its calls to the processor),
+// GET /failed (default window 30 days, any window) and its counts.
 import { and, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, sql, type SQL } from "drizzle-orm";
 import { beyond } from "../../db/queries";
 import { intentFromRow, intentRow } from "../../db/intent-row";
-import { bounded, unboundedMessage } from "../../db/search";
+import { bounded } from "../../db/search";
 import type { Hono } from "hono";
 import { z } from "zod";
 import type { Principal } from "../../auth/permissions";
@@ -71,19 +72,28 @@ function scope(principal: Principal): SQL[] {
   ];
 }
 
+interface Page {
+  items: IntentRecord[];
+  cursor: string | null;
+  hasMore: boolean;
+}
+
+/** The condition "older than the cursor" (an id of the merchant's, resolved to its (created, id)). */
+async function pastCursor(c: Ctx, principal: Principal, cursor: string | undefined): Promise<SQL[]> {
+  if (!cursor) return [];
+  const [cur] = hasPrefix(cursor, "pi")
+    ? await db(c.env.DB).select({ created: paymentIntents.created }).from(paymentIntents).where(and(eq(paymentIntents.id, cursor), ...scope(principal))).limit(1)
+    : [];
+  if (!cur) throw validation("Invalid cursor: use meta.cursor from a previous page.", "cursor");
+  return [beyond(paymentIntents.created, paymentIntents.id, { created: cur.created, id: cursor }, "older")];
+}
+
 /** One page, newest first; the cursor is the last id of the previous page. */
-async function page(c: Ctx, principal: Principal, where: SQL[], limit: number, cursor: string | undefined): Promise<{ items: IntentRecord[]; cursor: string | null; hasMore: boolean }> {
-  if (cursor) {
-    const [cur] = hasPrefix(cursor, "pi")
-      ? await db(c.env.DB).select({ created: paymentIntents.created }).from(paymentIntents).where(and(eq(paymentIntents.id, cursor), ...scope(principal))).limit(1)
-      : [];
-    if (!cur) throw validation("Invalid cursor: use meta.cursor from a previous page.", "cursor");
-    where.push(beyond(paymentIntents.created, paymentIntents.id, { created: cur.created, id: cursor }, "older"));
-  }
+async function page(c: Ctx, principal: Principal, where: SQL[], limit: number, cursor: string | undefined): Promise<Page> {
   const rows = await db(c.env.DB)
     .select(intentRow)
     .from(paymentIntents)
-    .where(and(...where))
+    .where(and(...where, ...(await pastCursor(c, principal, cursor))))
     .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
     .limit(limit + 1);
   const items = rows.slice(0, limit).map(intentFromRow);
@@ -91,14 +101,50 @@ async function page(c: Ctx, principal: Principal, where: SQL[], limit: number, c
   return { items, hasMore, cursor: hasMore ? (items[items.length - 1]?.id ?? null) : null };
 }
 
+/** The most rows a page of `walkPage` reads from the index (test/api/pos/pos.test.ts pages by it). */
+const AMOUNT_WALK_ROWS = 1000;
+
 /**
- * Filters no index serves alone (amount ranges) need a selective filter (card,
- * customer, order) or a date window of at most 31 days: a 400 naming what to add, never a walk of
- * the merchant's whole history.
+ * A page of an amount range with nothing selective (no card, customer or order, no window of at most
+ * 31 days). The seed lets a client send `amountMinCents` alone, but no index gives the merchant's
+ * payments of an amount range newest first: one query would walk the list index (or the status's or
+ * location's) testing each row until it found a page of matches, that is the merchant's whole history
+ * when the range is rare, and no request may do that (docs/scaling.md). So a page walks at most
+ * AMOUNT_WALK_ROWS rows of the index the other filters select (newest first, after the cursor, within
+ * the date window if any), reading only id, created and amount (covered by payment_intents_list), keeps
+ * those in range, takes the first `limit + 1` of them (the last one only tells that there is more) and
+ * reads the first `limit` in full by id, in one query (a SEARCH by primary key each). When the walk
+ * ends before a full page, with history left, the page is partial (fewer than `limit` items, even none)
+ * with `hasMore` and the cursor of the last row walked, match or not: the next page goes on from there,
+ * so a client looping on `hasMore` gets every match once, in order, each request bounded work. Stripe's
+ * search pages the same way (a page may hold fewer than `limit` with `has_more`).
  */
-function requireBounded(principal: Principal, residual: string[], selectiveFilter: boolean, from: number | undefined, to: number | undefined): void {
-  if (bounded(residual.length > 0, selectiveFilter || principal.customerId !== null, from, to === undefined ? undefined : to + DAY_MS)) return;
-  throw validation(unboundedMessage(residual.join(", "), "dateFrom and dateTo (YYYY-MM-DD)"), "dateFrom");
+async function walkPage(c: Ctx, principal: Principal, where: SQL[], amount: { min: number | undefined; max: number | undefined }, limit: number, cursor: string | undefined): Promise<Page> {
+  const walked = await db(c.env.DB)
+    .select({ id: paymentIntents.id, created: paymentIntents.created, amount: paymentIntents.amount })
+    .from(paymentIntents)
+    .where(and(...where, ...(await pastCursor(c, principal, cursor))))
+    .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
+    .limit(AMOUNT_WALK_ROWS);
+  const matched = walked.filter((r) => (amount.min === undefined || r.amount >= amount.min) && (amount.max === undefined || r.amount <= amount.max)).slice(0, limit + 1);
+  const ids = matched.slice(0, limit).map((r) => r.id);
+  const rows = ids.length
+    ? await db(c.env.DB)
+        .select(intentRow)
+        .from(paymentIntents)
+        .where(sql`${paymentIntents.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`)
+    : [];
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  // The walk's order, (created desc, id desc).
+  const items = ids.flatMap((id) => {
+    const row = byId.get(id);
+    return row ? [intentFromRow(row)] : [];
+  });
+  if (matched.length > limit) return { items, hasMore: true, cursor: ids[ids.length - 1] ?? null };
+  // Fewer than a page matched: history remains only if the walk stopped at its bound.
+  const last = walked[walked.length - 1];
+  if (walked.length === AMOUNT_WALK_ROWS && last) return { items, hasMore: true, cursor: last.id };
+  return { items, hasMore: false, cursor: null };
 }
 
 /** The created window [from, end of dateTo's day). `fromGiven`: the client sent dateFrom (else it is a default). */
@@ -114,26 +160,37 @@ export function registerPosReads(app: App, sub: Hono<AppEnv>): void {
     { method: "get", path: "/payments/transactions", permission: "payments.transactions.view", customers: true, summary: "Search payments (status, dates, amount range, card last4, customer, order, location; cursor)", query: TransactionsQuery, response: Answer },
     async (c, { principal, query }) => {
       if (query.amountMinCents !== undefined && query.amountMaxCents !== undefined && query.amountMaxCents < query.amountMinCents) throw validation("amountMaxCents must not be below amountMinCents.", "amountMaxCents");
-      const residual = [
-        ...(query.amountMinCents !== undefined ? ["amountMinCents"] : []),
-        ...(query.amountMaxCents !== undefined ? ["amountMaxCents"] : []),
-      ];
-      requireBounded(principal, residual, Boolean(query.cardLast4 || query.customerId || query.orderId), query.dateFrom, query.dateTo);
+      const amountRange = query.amountMinCents !== undefined || query.amountMaxCents !== undefined;
+      const selectiveFilter = Boolean(query.cardLast4 || query.customerId || query.orderId) || principal.customerId !== null;
+      // An amount range is served by one query when a selective filter or a window of at most 31 days
+      // bounds the rows it tests; otherwise by a bounded walk (walkPage).
+      const oneQuery = bounded(amountRange, selectiveFilter, query.dateFrom, query.dateTo === undefined ? undefined : query.dateTo + DAY_MS);
       const where: SQL[] = [
         ...scope(principal),
         // Every status is a range of payment_intents_pos_status (the generated column, migration 0037).
         ...(query.status ? [eq(paymentIntents.posStatus, query.status)] : []),
         ...dateRange(query.dateFrom, query.dateTo),
-        // `+amount`: a range of payment_intents_amount would be sorted by created; the filter's other
-        // index (or the list index in the date window) gives the order.
-        ...(query.amountMinCents !== undefined ? [gte(sql`+${paymentIntents.amount}`, query.amountMinCents)] : []),
-        ...(query.amountMaxCents !== undefined ? [lte(sql`+${paymentIntents.amount}`, query.amountMaxCents)] : []),
         ...(query.cardLast4 ? [eq(paymentIntents.cardLast4, query.cardLast4)] : []),
         ...(query.customerId ? [eq(paymentIntents.customer, query.customerId)] : []),
         ...(query.orderId ? [eq(paymentIntents.orderId, query.orderId)] : []),
         ...(query.locationId ? [eq(paymentIntents.locationId, query.locationId)] : []),
       ];
-      const result = await page(c, principal, where, query.limit ?? 25, query.cursor);
+      const limit = query.limit ?? 25;
+      const result = oneQuery
+        ? await page(
+            c,
+            principal,
+            [
+              ...where,
+              // `+amount`: a range of payment_intents_amount would be sorted by created; the filter's other
+              // index (or the list index in the date window) gives the order.
+              ...(query.amountMinCents !== undefined ? [gte(sql`+${paymentIntents.amount}`, query.amountMinCents)] : []),
+              ...(query.amountMaxCents !== undefined ? [lte(sql`+${paymentIntents.amount}`, query.amountMaxCents)] : []),
+            ],
+            limit,
+            query.cursor,
+          )
+        : await walkPage(c, principal, where, { min: query.amountMinCents, max: query.amountMaxCents }, limit, query.cursor);
       return c.json({ data: result.items.map(renderListItem), meta: { cursor: result.cursor, hasMore: result.hasMore } });
     },
   );
@@ -159,8 +216,8 @@ export function registerPosReads(app: App, sub: Hono<AppEnv>): void {
       // Only dateTo, on or before the default dateFrom's day (30 days ago): the window holds nothing (or
       // the rest of that day), which is an answer, not a 400 about a dateFrom the client never sent.
       const from = query.dateFrom ?? Date.now() - 30 * DAY_MS;
-      // The counts read every failed payment of the window: at most 31 days of them, or a customer's.
-      requireBounded(principal, ["the failed payments of a window longer than 31 days"], Boolean(query.customerId), from, query.dateTo);
+      // Any window: the list and the counts are ranges of the partial indexes payment_intents_failed and
+      // payment_intents_failed_reasons, which hold the failed payments only, never the whole history.
       const where: SQL[] = [
         ...scope(principal),
         failed,

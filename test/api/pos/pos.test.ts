@@ -187,8 +187,15 @@ describe("seed 002 examples, verbatim", () => {
 
   it("cards on file: save (verbatim), list, pay with the stored card, delete", async () => {
     const { opts } = await newMerchant("pos-cards");
-    const saved = await post<Data>("/api/v1/customers/cust-123/payment-methods", { clientRequestId: uniqueKey("save-001"), token: "9418594164541111", expiry: EXPIRY, nickname: "Personal Visa", isDefault: true }, opts);
+    const saveBody = { clientRequestId: uniqueKey("save-001"), token: "9418594164541111", expiry: EXPIRY, nickname: "Personal Visa", isDefault: true };
+    const saved = await post<Data>("/api/v1/customers/cust-123/payment-methods", saveBody, opts);
     expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+    expect(saved.headers.get("idempotent-replayed")).toBeNull();
+    // The same clientRequestId again: the same card, marked as a replay (as the payment routes mark theirs).
+    const again = await post<Data>("/api/v1/customers/cust-123/payment-methods", saveBody, opts);
+    expect(again.status).toBe(201);
+    expect(again.body.data.id).toBe(saved.body.data.id);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
     expect(saved.body.data).toMatchObject({ customerId: "cust-123", cardLast4: "1111", cardBrand: "visa", expiry: EXPIRY, nickname: "Personal Visa", isDefault: true });
     const pmId = String(saved.body.data.id);
     const list = await get<{ data: Record<string, unknown>[]; meta: unknown }>("/api/v1/customers/cust-123/payment-methods", opts);
@@ -427,6 +434,23 @@ describe("seed 002 transaction filters", () => {
     expectPosError(await get(`/api/v1/payments/failed?dateFrom=${day(1)}&dateTo=${day(2)}`, opts), 400, "VALIDATION_ERROR");
   });
 
+  it("GET /failed over any window (longer than 31 days, or from a date on), list and counts: the failed payments' own indexes serve it", async () => {
+    const { opts } = await newMerchant("pos-failed-long");
+    const declined = await sale(opts, { amountCents: 2500, token: "9418594164540002" });
+    expect(declined.body.data.status).toBe("declined");
+    const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+    for (const window of [`dateFrom=${day(90)}`, `dateFrom=2020-01-01&dateTo=${day(0)}`, `dateFrom=${day(400)}&dateTo=${day(-1)}`]) {
+      const list = await get<{ data: { id: string }[]; meta: unknown }>(`/api/v1/payments/failed?${window}`, opts);
+      expect(list.status, JSON.stringify(list.body)).toBe(200);
+      expect(list.body.data.map((r) => r.id)).toEqual([declined.body.data.id]);
+      expect(list.body.meta).toEqual({ cursor: null, hasMore: false });
+      const counts = await get<Data>(`/api/v1/payments/failed?counts=true&${window}`, opts);
+      expect(counts.status, JSON.stringify(counts.body)).toBe(200);
+      expect(counts.body).toEqual({ data: { total: 1, declined: 1, error: 0 } });
+    }
+    expectPosError(await get(`/api/v1/payments/failed?dateFrom=${day(40)}&dateTo=${day(90)}`, opts), 400, "VALIDATION_ERROR");
+  });
+
   it("every filter against a few hundred payments, with cursor pages", async () => {
     const { opts } = await newMerchant("pos-filters");
     const locations = ["loc-1", "loc-2", "loc-3"];
@@ -469,9 +493,13 @@ describe("seed 002 transaction filters", () => {
     expect(await all("orderId=order-3")).toEqual(expectIds(made.filter((m) => m.order === "order-3")));
     expect(await all("customerId=cust-2&locationId=loc-1")).toEqual(expectIds(made.filter((m) => m.customer === "cust-2" && m.loc === "loc-1")));
     const today = new Date().toISOString().slice(0, 10);
-    // An amount range has no index of its own: a date window (at most 31 days) bounds it.
+    // An amount range has no index of its own: in a date window (at most 31 days) one query, alone a
+    // bounded walk (the paging of the walk is tested below); the same answers.
     expect(await all(`amountMinCents=150&amountMaxCents=199&dateFrom=${today}&dateTo=${today}`)).toEqual(expectIds(made.filter((m) => m.amount >= 150 && m.amount <= 199)));
-    expectPosError(await get("/api/v1/payments/transactions?amountMinCents=150", opts), 400, "VALIDATION_ERROR");
+    expect(await all("amountMinCents=150")).toEqual(expectIds(made.filter((m) => m.amount >= 150)));
+    expect(await all("amountMaxCents=120&locationId=loc-2")).toEqual(expectIds(made.filter((m) => m.amount <= 120 && m.loc === "loc-2")));
+    expect(await all("amountMinCents=300&dateFrom=2020-01-01")).toEqual(expectIds(made.filter((m) => m.amount >= 300)));
+    expectPosError(await get("/api/v1/payments/transactions?amountMinCents=150&amountMaxCents=149", opts), 400, "VALIDATION_ERROR");
     expect((await all(`dateFrom=${today}&dateTo=${today}`)).length).toBe(240);
     expect(await all("dateTo=2020-01-01")).toEqual([]);
     const page = await get<{ data: unknown[]; meta: { cursor: string; hasMore: boolean } }>("/api/v1/payments/transactions", opts);
@@ -488,6 +516,66 @@ describe("seed 002 transaction filters", () => {
     const plan = await env.DB.prepare("EXPLAIN QUERY PLAN SELECT data FROM payment_intents WHERE merchant_id = ? AND livemode = 0 AND location_id = ? ORDER BY created DESC, id DESC LIMIT 26").bind("x", "loc-1").all<{ detail: string }>();
     expect(plan.results.map((r) => r.detail).join(" ")).toMatch(/USING INDEX payment_intents_location/);
   }, 300_000);
+});
+
+describe("seed 002: an amount range alone, served by a bounded walk (partial pages)", () => {
+  // Read-model rows written directly (3,600 of them, cheaper than as many payments): i = 0 is the
+  // newest; a page walks at most 1,000 rows (AMOUNT_WALK_ROWS of src/api/pos/reads.ts).
+  const ROWS = 3600;
+  const MATCHES = [3, 7, 8, 9, 950, 999, 1000, 3500, 3599];
+
+  async function seeded(label: string): Promise<{ opts: CallOptions; ids: string[] }> {
+    const merchant = await newMerchant(label);
+    const prefix = `pi_${merchant.id.slice(5)}`;
+    const base = Date.now() - 60_000;
+    await env.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+       INSERT INTO payment_intents (id, merchant_id, livemode, status, amount, currency, location_id, amount_refunded, created, updated, version, data)
+       SELECT ?2 || printf('%06d', i), ?3, 0, 'succeeded', CASE WHEN i IN (SELECT value FROM json_each(?4)) THEN 5000 + i ELSE 100 END, 'usd', 'loc-1', 0, ?5 - i * 1000, ?5 - i * 1000, 1,
+         json_object('tipAmount', 0, 'metadata', json('{}'), 'attempts', json('[]'), 'refunds', json('[]'), 'lineItems', json('[]'))
+       FROM n`,
+    )
+      .bind(ROWS - 1, prefix, merchant.id, JSON.stringify(MATCHES), base)
+      .run();
+    return { opts: merchant.opts, ids: Array.from({ length: ROWS }, (_, i) => `${prefix}${String(i).padStart(6, "0")}`) };
+  }
+
+  type ListPage = { data: { id: string; amountCents: number }[]; meta: { cursor: string | null; hasMore: boolean } };
+  async function loop(opts: CallOptions, query: string): Promise<ListPage[]> {
+    const pages: ListPage[] = [];
+    let cursor: string | null = null;
+    for (let guard = 0; guard < 100; guard++) {
+      const res: { status: number; body: ListPage } = await get(`/api/v1/payments/transactions?${query}${cursor ? `&cursor=${cursor}` : ""}`, opts);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      pages.push(res.body);
+      if (!res.body.meta.hasMore) break;
+      cursor = res.body.meta.cursor;
+    }
+    return pages;
+  }
+
+  it("a client looping on hasMore gets every match once, newest first, across partial and empty pages", async () => {
+    const { opts, ids } = await seeded("pos-walk");
+    const expected = MATCHES.map((i) => ids[i]);
+    const pages = await loop(opts, "limit=3&amountMinCents=5000");
+    expect(pages.flatMap((p) => p.data.map((d) => d.id))).toEqual(expected);
+    // Page 1 and 2: full pages from the first walks; page 3: row 1000 only of a walk of rows 1000-1999,
+    // ending on that walk's last row (not a match); page 4: none of rows 2000-2999; page 5: the rest, the end.
+    expect(pages.map((p) => p.data.length)).toEqual([3, 3, 1, 0, 2]);
+    expect(pages.map((p) => p.meta)).toEqual([
+      { cursor: ids[8], hasMore: true },
+      { cursor: ids[999], hasMore: true },
+      { cursor: ids[1999], hasMore: true },
+      { cursor: ids[2999], hasMore: true },
+      { cursor: null, hasMore: false },
+    ]);
+    for (const p of pages) for (const d of p.data) expect(d.amountCents).toBeGreaterThanOrEqual(5000);
+    // Bigger pages, both bounds, a window longer than 31 days, a location: the same matches.
+    expect((await loop(opts, "limit=100&amountMinCents=5000&amountMaxCents=99999")).flatMap((p) => p.data.map((d) => d.id))).toEqual(expected);
+    const since = new Date(Date.now() - 60 * 86_400_000).toISOString().slice(0, 10);
+    expect((await loop(opts, `amountMinCents=5950&dateFrom=${since}`)).flatMap((p) => p.data.map((d) => d.id))).toEqual(expected.slice(4));
+    expect((await loop(opts, "limit=100&amountMaxCents=5009&locationId=loc-1")).flatMap((p) => p.data.map((d) => d.id))).toEqual(ids.filter((_, i) => !MATCHES.includes(i) || i <= 9));
+  }, 120_000);
 });
 
 describe("seed 002 in the OpenAPI document", () => {
