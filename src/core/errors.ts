@@ -20,6 +20,11 @@ export interface ApiErrorData {
   declineCode?: string;
   /** For 429s: sent as the Retry-After header. */
   retryAfterSeconds?: number;
+  /**
+   * An amount above what the intent allows (a capture, a refund), in minor units of `currency`: the
+   * surfaces that speak decimals tell it in their own units (`decimalMessage`), /v1 in its own words.
+   */
+  excess?: { action: "capture" | "refund"; requested: number; available: number; currency: string };
 }
 
 export class ApiError extends Error {

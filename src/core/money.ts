@@ -1,6 +1,6 @@
 // Money: integer minor units plus an ISO 4217 code. Floating point never touches an amount; surfaces
 // that speak decimals convert exactly through the currency's exponent.
-import { invalidRequest } from "./errors";
+import { invalidRequest, type ApiErrorData } from "./errors";
 
 /** The largest amount, in minor units, the gateway accepts for one payment (Stripe's ceiling). */
 export const MAX_AMOUNT = 99_999_999;
@@ -100,4 +100,17 @@ function numberToPlainString(value: number): string {
   const text = String(value);
   // Exponent notation (1e-7, 1e+21) is never a valid money amount.
   return /e/i.test(text) ? "invalid" : text;
+}
+
+/**
+ * The error's message for a surface whose amounts are decimals (seeds 000, 003, 004): an amount above
+ * what the intent allows is told in major units with its currency, not in /v1's minor units.
+ */
+export function decimalMessage(err: ApiErrorData): string {
+  const e = err.excess;
+  if (!e) return err.message;
+  const money = (minor: number) => `${minorToDecimal(minor, e.currency)} ${e.currency.toUpperCase()}`;
+  return e.action === "capture"
+    ? `The amount to capture (${money(e.requested)}) is greater than the amount that can be captured (${money(e.available)}).`
+    : `The amount to refund (${money(e.requested)}) is greater than the amount left to refund (${money(e.available)}).`;
 }

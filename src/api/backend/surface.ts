@@ -6,6 +6,7 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import type { Permission, Principal } from "../../auth/permissions";
 import { ApiError } from "../../core/errors";
+import { decimalMessage } from "../../core/money";
 import { log } from "../../log";
 import { JsonNumber, readExactJson } from "../common/exact-json";
 import { surfacePrincipal } from "../common/surface-auth";
@@ -44,7 +45,7 @@ export function backendError(c: Ctx, err: unknown): Response {
     message = err.message;
   } else if (err instanceof ApiError) {
     status = statusOf(err.data);
-    message = err.data.message;
+    message = decimalMessage(err.data);
     if (err.data.retryAfterSeconds !== undefined) headers["Retry-After"] = String(err.data.retryAfterSeconds);
   } else {
     log("error", "unhandled error (seed 004 surface)", { request_id: c.get("requestId"), error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });

@@ -1,6 +1,7 @@
 // Seed 003's one error payload, on every route under /payments: {timestamp (ms), status, error,
 // message, path}, as its "Errors" section shows it.
 import type { ApiErrorData } from "../../core/errors";
+import { decimalMessage } from "../../core/money";
 
 const REASONS: Record<number, string> = {
   400: "Bad Request",
@@ -33,7 +34,7 @@ export function icligoStatusCode(err: ApiErrorData): number {
 
 export function icligoError(err: ApiErrorData, path: string, now: number): IcligoError {
   const status = icligoStatusCode(err);
-  return { timestamp: now, status, error: REASONS[status] ?? "Bad Request", message: err.message, path };
+  return { timestamp: now, status, error: REASONS[status] ?? "Bad Request", message: decimalMessage(err), path };
 }
 
 export const MISSING_HEADERS = "Headers 'X-Access-Token' and 'X-Application-Id' are necessary.";

@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ApiError, authenticationFailed, invalidRequest, resourceMissing, type ApiErrorData } from "../../core/errors";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
-import { decimalToMinor, normalizeCurrency } from "../../core/money";
+import { decimalToMinor, minorToDecimal, normalizeCurrency } from "../../core/money";
 import { icligoStatus } from "../../core/surface-events";
 import type { IntentRecord, LineItem, Metadata, Scope } from "../../core/types";
 import { principalFromApplication } from "../../auth/api-keys";
@@ -303,7 +303,10 @@ export function icligoSurface(): Hono<AppEnv> {
       throw badRequest(`Payment ${found.number} is ${status}: only a Completed or Confirmed payment can be refunded.`);
     }
     const remaining = found.intent.amountReceived - found.intent.amountRefunded;
-    if (!idem.replay && amount !== undefined && amount > remaining) throw badRequest(`Invalid request: 'amount' is more than the ${remaining} minor units of payment ${found.number} left to refund.`);
+    if (!idem.replay && amount !== undefined && amount > remaining) {
+      const left = `${minorToDecimal(remaining, found.intent.currency)} ${found.intent.currency.toUpperCase()}`;
+      throw badRequest(`Invalid request: 'amount' is more than the ${left} of payment ${found.number} left to refund.`);
+    }
     const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
     const outcome = await intentStub(c.env, found.intent.id).refund(requestOf(c, principal, found.scope, "refunds.create", idem), found.intent.id, {
       amount,

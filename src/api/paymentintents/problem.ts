@@ -2,6 +2,7 @@
 // (`type`, `title`, `status`, `detail`, `traceId`; validation errors add `errors` by field), served as
 // application/problem+json. Every error under /api/v1/PaymentIntents, 404s and 415s included.
 import type { ApiErrorData } from "../../core/errors";
+import { decimalMessage } from "../../core/money";
 
 const STATUS: Record<number, { title: string; section: string }> = {
   400: { title: "Bad Request", section: "rfc9110#section-15.5.1" },
@@ -44,7 +45,7 @@ export function problem(err: ApiErrorData, traceId: string): ProblemDetails {
     type: `https://tools.ietf.org/html/${meta.section}`,
     title: validation ? "One or more validation errors occurred." : meta.title,
     status,
-    detail: err.message,
+    detail: decimalMessage(err),
     traceId,
     ...(validation && err.param ? { errors: { [err.param]: [err.message] } } : {}),
     ...(err.declineCode ? { code: err.declineCode } : err.code ? { code: err.code } : {}),

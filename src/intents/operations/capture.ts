@@ -45,11 +45,9 @@ export async function capture(draft: IntentRecord, params: CaptureParams, tools:
   assertNoPendingSettlement(draft);
   const amount = params.amountToCapture ?? draft.amountCapturable;
   if (amount > draft.amountCapturable) {
-    throw invalidRequest(
-      `The amount to capture (${amount}) is greater than the amount capturable (${draft.amountCapturable}).`,
-      "amount_to_capture",
-      "amount_too_large",
-    );
+    const err = invalidRequest(`The amount to capture (${amount}) is greater than the amount capturable (${draft.amountCapturable}).`, "amount_to_capture", "amount_too_large");
+    err.data.excess = { action: "capture", requested: amount, available: draft.amountCapturable, currency: draft.currency };
+    throw err;
   }
   const auth = chargeAttempt(draft);
   if (!auth?.providerReference) throw new Error(`intent ${draft.id} is requires_capture without an authorization`);

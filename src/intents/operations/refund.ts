@@ -50,11 +50,9 @@ export async function refund(draft: IntentRecord, params: RefundParams, tools: O
   }
   const amount = params.amount ?? remaining;
   if (amount > remaining) {
-    throw invalidRequest(
-      `Refund amount (${amount}) is greater than the unrefunded amount on charge ${chargeId} (${remaining}).`,
-      "amount",
-      "amount_too_large",
-    );
+    const err = invalidRequest(`Refund amount (${amount}) is greater than the unrefunded amount on charge ${chargeId} (${remaining}).`, "amount", "amount_too_large");
+    err.data.excess = { action: "refund", requested: amount, available: remaining, currency: draft.currency };
+    throw err;
   }
   const record: RefundRecord = {
     id: randomId("re"),

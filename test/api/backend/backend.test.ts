@@ -206,7 +206,10 @@ describe("seed 004 PayPal endpoints on the sandbox acting as PayPal", () => {
     expect(refund.status, JSON.stringify(refund.body)).toBe(200);
     expect(refund.body).toMatchObject({ refund_id: expect.stringMatching(/^re_/), status: "COMPLETED", amount: { currency_code: "USD", value: "10.00" } });
     expect(refund.body.create_time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
-    expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: captureId, amount: 29.99, currency: "USD" }, opts), 400);
+    // Told in the surface's decimals, not in minor units.
+    expect(expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: captureId, amount: 29.99, currency: "USD" }, opts), 400)).toBe(
+      "The amount to refund (29.99 USD) is greater than the amount left to refund (19.99 USD).",
+    );
     expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: captureId, amount: 1, currency: "EUR" }, opts), 400);
     // The seed's example ids are not ours.
     expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: "8MC585209K746392H", amount: 29.99, currency: "USD", note_to_payer: "Refund for course cancellation" }, opts), 404);

@@ -169,6 +169,9 @@ describe("seed 003: the seed's examples, verbatim", () => {
     const payment = await createPayment(app, MANUAL);
     await customerPays(payment);
     expect(await status(app, payment)).toBe("Authorized");
+    // More than was authorized (25.00 EUR): told in the surface's decimals, not in minor units.
+    const over = expectError(await send("PUT", `/payments/${payment.id}/capture`, { app, body: '{"amount": 25.01, "description": "too much"}' }), 400, `/payments/${payment.id}/capture`);
+    expect(over.message).toBe("The amount to capture (25.01 EUR) is greater than the amount that can be captured (25.00 EUR).");
     const res = await send("PUT", `/payments/${payment.id}/capture`, { app, body: SEED_CAPTURE });
     expect(res.status, res.text).toBe(200);
     const body = res.json as { date: number; capturedAmountInfo: MoneyJson; captures: { id: string; description: string; captureTime: number; amount: MoneyJson }[] };
@@ -230,7 +233,8 @@ describe("seed 003: the seed's examples, verbatim", () => {
     expect(first.status, first.text).toBe(200);
     expect((first.json as PaymentDto).status).toBe("PartiallyRefunded");
     expect((first.json as PaymentDto).refundedAmount).toEqual({ currency: "EUR", value: 4 });
-    expectError(await send("POST", `/payments/${payment.id}/refund`, { app, body: '{"amount": 6.01}' }), 400, `/payments/${payment.id}/refund`);
+    const over = expectError(await send("POST", `/payments/${payment.id}/refund`, { app, body: '{"amount": 6.01}' }), 400, `/payments/${payment.id}/refund`);
+    expect(over.message).toMatch(/'amount' is more than the 6\.00 EUR of payment \d+ left to refund\./);
     const rest = await send("POST", `/payments/${payment.id}/refund`, { app, body: '{"amount": 6.00}' });
     expect((rest.json as PaymentDto).status).toBe("Refunded");
     expect((rest.json as PaymentDto).refundedAmount).toEqual({ currency: "EUR", value: 10 });
