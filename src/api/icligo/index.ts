@@ -117,8 +117,11 @@ function intentOf(outcome: OpOutcome, number: number): IntentRecord {
 
 // ---- request bodies ----------------------------------------------------------------------------------
 
-function objectBody(raw: unknown): Record<string, unknown> {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || raw instanceof JsonNumber) throw badRequest("Invalid request: the body must be a JSON object.");
+/** `raw` as an object; `field` names it in the message when it is not the body itself (products[0].price). */
+function objectBody(raw: unknown, field?: string): Record<string, unknown> {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || raw instanceof JsonNumber) {
+    throw badRequest(field ? `Invalid request: '${field}' must be a JSON object.` : "Invalid request: the body must be a JSON object.");
+  }
   return raw as Record<string, unknown>;
 }
 
@@ -135,15 +138,16 @@ async function optionalBody(c: Ctx): Promise<Record<string, unknown>> {
   return objectBody(await readExactJson(c.req.raw));
 }
 
-function text(body: Record<string, unknown>, field: string, max: number, required = false): string | null {
+/** `body[field]` as a string; `label` is how the message names it (with its place: products[0].name). */
+function text(body: Record<string, unknown>, field: string, max: number, required = false, label = field): string | null {
   const v = body[field];
   if (v === undefined || v === null) {
-    if (required) throw badRequest(`Invalid request: missing required field '${field}'.`);
+    if (required) throw badRequest(`Invalid request: missing required field '${label}'.`);
     return null;
   }
-  if (typeof v !== "string") throw badRequest(`Invalid request: '${field}' must be a string.`);
-  if (v.length > max) throw badRequest(`Invalid request: '${field}' must be at most ${max} characters.`);
-  if (required && v.trim() === "") throw badRequest(`Invalid request: '${field}' must not be empty.`);
+  if (typeof v !== "string") throw badRequest(`Invalid request: '${label}' must be a string.`);
+  if (v.length > max) throw badRequest(`Invalid request: '${label}' must be at most ${max} characters.`);
+  if (required && v.trim() === "") throw badRequest(`Invalid request: '${label}' must not be empty.`);
   return v;
 }
 
@@ -160,7 +164,8 @@ function decimal(value: unknown, currency: string, field: string): number {
 }
 
 function currencyOf(value: unknown, field: string): string {
-  if (typeof value !== "string") throw badRequest(`Invalid request: missing required field '${field}'.`);
+  if (value === undefined || value === null) throw badRequest(`Invalid request: missing required field '${field}'.`);
+  if (typeof value !== "string") throw badRequest(`Invalid request: '${field}' must be a string: an ISO 4217 code such as 'EUR'.`);
   try {
     return normalizeCurrency(value, field);
   } catch {
@@ -197,18 +202,19 @@ export function parseCreate(raw: unknown): CreateInput {
     if (!Array.isArray(products)) throw badRequest("Invalid request: 'products' must be an array.");
     if (products.length > 100) throw badRequest("Invalid request: at most 100 products.");
     products.forEach((p: unknown, i) => {
-      const product = objectBody(p);
-      const name = text(product, "name", 255, true) ?? "";
+      const product = objectBody(p, `products[${i}]`);
+      const name = text(product, "name", 255, true, `products[${i}].name`) ?? "";
       const q = product.quantity;
       const quantity = q === undefined || q === null ? 1 : q instanceof JsonNumber ? q.integer() : null;
       if (quantity === null || quantity < 1 || quantity > 1_000_000) throw badRequest(`Invalid request: 'products[${i}].quantity' must be a whole number of at least 1.`);
-      const price = objectBody(product.price ?? null);
+      if (product.price === undefined || product.price === null) throw badRequest(`Invalid request: missing required field 'products[${i}].price'.`);
+      const price = objectBody(product.price, `products[${i}].price`);
       const priceCurrency = currencyOf(price.currency, `products[${i}].price.currency`);
       lineItems.push({
         name,
         quantity,
         unitAmount: decimal(price.value, priceCurrency, `products[${i}].price.value`),
-        reference: text(product, "id", 255),
+        reference: text(product, "id", 255, false, `products[${i}].id`),
         currency: priceCurrency,
       });
     });

@@ -304,6 +304,18 @@ describe("seed 003: every error is {timestamp, status, error, message, path}", (
     ]) {
       expectError(await send("POST", path, { app, body }), 400, path);
     }
+    // Each message names the field that is wrong, where it is.
+    for (const [body, message] of [
+      [SEED_CREATE.replace(/"price": \{[^}]*\}/, '"x": 1'), "Invalid request: missing required field 'products[0].price'."],
+      [SEED_CREATE.replace(/"price": \{[^}]*\}/, '"price": 100'), "Invalid request: 'products[0].price' must be a JSON object."],
+      [SEED_CREATE.replace('"id": "prod_001"', '"id": 1'), "Invalid request: 'products[0].id' must be a string."],
+      [SEED_CREATE.replace('"name": "Hotel Room"', '"name": 7'), "Invalid request: 'products[0].name' must be a string."],
+      [SEED_CREATE.replace(/"currency": "EUR",(\s+"microsite")/, '"currency": 978,$1'), "Invalid request: 'currency' must be a string: an ISO 4217 code such as 'EUR'."],
+      [SEED_CREATE.replace(/"currency": "EUR",(\s+"microsite")/, "$1"), "Invalid request: missing required field 'currency'."],
+    ] as const) {
+      expect(body, "the replacement applied").not.toBe(SEED_CREATE);
+      expect(expectError(await send("POST", path, { app, body }), 400, path).message).toBe(message);
+    }
     expectError(await send("POST", path, { app, body: "userId=1", contentType: "application/x-www-form-urlencoded" }), 415, path);
     expectError(await send("POST", path, { app, body: JSON.stringify({ userId: "x".repeat(70_000) }) }), 413, path);
     expectError(await send("GET", "/payments/99999999", { app }), 404, "/payments/99999999");
