@@ -66,9 +66,13 @@ export function assertAmount(amount: number, param = "amount", min = 1): number 
 export function decimalToMinor(value: string | number, currency: string, param = "amount"): number {
   const exponent = EXPONENTS.get(normalizeCurrency(currency)) ?? 2;
   const text = typeof value === "number" ? numberToPlainString(value) : value.trim();
-  const match = /^(\d{1,12})(?:\.(\d{1,20}))?$/.exec(text);
+  const match = /^(\d{1,64})(?:\.(\d{1,20}))?$/.exec(text);
   if (!match) throw invalidRequest(`Invalid decimal amount: ${text.slice(0, 32)}.`, param, "invalid_amount");
   const whole = match[1] ?? "0";
+  // A well-formed amount too large for any currency: the bound, in the caller's terms.
+  if (whole.replace(/^0+(?=\d)/, "").length > 12) {
+    throw invalidRequest(`Amount must be no more than ${minorToDecimal(MAX_AMOUNT, currency)} ${currency.toUpperCase()}.`, param, "amount_too_large");
+  }
   const fraction = (match[2] ?? "").replace(/0+$/, "");
   if (fraction.length > exponent) {
     throw invalidRequest(

@@ -53,9 +53,10 @@ export function backendError(c: Ctx, err: unknown): Response {
   return c.json({ error: message }, status as 400, headers);
 }
 
-/** JSON numbers as the text they were written with (amounts convert from it), everything else as is. */
+/** JSON numbers as decimal text (amounts convert from it exactly, exponent notation expanded), everything else as is. */
 function plain(value: unknown): unknown {
-  if (value instanceof JsonNumber) return value.source;
+  // Exponent notation (1e2) expanded exactly; a plain number as written.
+  if (value instanceof JsonNumber) return value.decimalText();
   if (Array.isArray(value)) return value.map(plain);
   if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
   return value;

@@ -237,7 +237,8 @@ export function parseCreate(raw: unknown): CreateInput {
   const amount = body.amount;
   if (!(amount instanceof JsonNumber)) throw fieldError("amount", "The amount field is required and must be a number.");
   if (/^-/.test(amount.source) || amount.value <= 0) throw fieldError("amount", "The field amount must be greater than 0.");
-  const minor = decimalToMinor(amount.source, currency, "amount");
+  // Exponent notation (1e2, or 1.5E7 as a .NET or Java double prints) expanded exactly.
+  const minor = decimalToMinor(amount.decimalText(), currency, "amount");
   const gatewayRaw = body.paymentGatewayId;
   let gateway = 1;
   if (gatewayRaw !== undefined && gatewayRaw !== null) {

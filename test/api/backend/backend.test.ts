@@ -292,6 +292,11 @@ describe("seed 004 errors and permissions", () => {
     expectBackendError(await call("GET", `${P}/stripe/create-payment-intent/`, opts), 404);
     expectBackendError(await post(`${P}/stripe/create-payment-intent/`, "{bad", opts), 400);
     expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { currency: "usd" }, opts), 400);
+    // Exponent notation is a JSON number like any other: 1e2 is 100.00, exactly; a huge amount is told the bound.
+    const exp = await post<J>(`${P}/stripe/create-payment-intent/`, '{"amount": 1e2, "currency": "usd"}', opts);
+    expect(exp.status, JSON.stringify(exp.body)).toBe(200);
+    expect(exp.body.amount).toBe(10000);
+    expect(expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { amount: 99999999999999, currency: "usd" }, opts), 400)).toBe("Amount must be no more than 999999.99 USD.");
     const raw = async (body: string, type: string) => {
       const res = await exports.default.fetch(new Request(`http://gateway.test${P}/stripe/create-payment-intent/`, { method: "POST", headers: { authorization: `Bearer ${String(opts.key)}`, "content-type": type }, body }));
       return { status: res.status, body: (await res.json()) as unknown };

@@ -411,6 +411,10 @@ describe("seed 000: decimal amounts convert exactly", () => {
     ["JPY", "1000.0", 1000, "1000"],
     ["KWD", "1.234", 1234, "1.234"],
     ["KWD", "12.5", 12500, "12.500"],
+    // Exponent notation (a double as .NET or Java may print it), expanded exactly.
+    ["EUR", "1e2", 10000, "100.00"],
+    ["EUR", "1.5E3", 150000, "1500.00"],
+    ["EUR", "2.5e-1", 25, "0.25"],
   ];
   it.each(cases)("%s %s is %i minor units, rendered %s", async (currency, amount, minor, rendered) => {
     const res = await send("POST", BASE, { token: await user(), body: `{"amount": ${amount}, "currency": "${currency}", "paymentGatewayId": 1}` });
@@ -427,7 +431,8 @@ describe("seed 000: decimal amounts convert exactly", () => {
     ["JPY", "10.5"],
     ["KWD", "1.2345"],
     ["EUR", "1.0000000000000001"],
-    ["EUR", "1e2"],
+    ["EUR", "1e-3"],
+    ["EUR", "1e400"],
   ])("%s %s has too many decimals (or is not a plain decimal): 400", async (currency, amount) => {
     const res = await send("POST", BASE, { token: await user(), body: `{"amount": ${amount}, "currency": "${currency}"}` });
     expect(expectProblem(res, 400).errors?.amount).toBeDefined();
