@@ -363,6 +363,8 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     // A saved payment method pays only for the customer it is attached to.
     const paymentMethod = await resolvePaymentMethodFor(c, { ...principal, merchantId: found.scope.merchantId }, { payment_method: body.trim() }, found.intent.customer).catch((err: unknown) => {
       if (err instanceof ApiError && err.status === 404) throw invalidRequest(err.message, "paymentMethodId", "payment_method_unknown");
+      // The core names /v1's parameter; this surface's error names its own field.
+      if (err instanceof ApiError && err.data.param === "payment_method") throw new ApiError({ ...err.data, param: "paymentMethodId" });
       throw err;
     });
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), { ...found.scope, customerId: principal.customerId }, { route: `POST ${PREFIX}/{id}/confirm`, target: found.intent.id, params: body.trim() });

@@ -384,6 +384,11 @@ describe("seed 000: errors are problem details, on every class of error", () => 
     expectProblem(await send("POST", BASE, { token, body: "[1,2]" }), 400);
     const made = await create();
     expectProblem(await send("POST", `${BASE}/${made.id}/confirm`, { token, body: '{"paymentMethodId":"pm_card_visa"}' }), 400);
+    // Every confirm error names this surface's field, paymentMethodId, whatever the core called it.
+    for (const body of ['"4242424242424242"', '"pm_doesnotexist"', "12"]) {
+      const problem = expectProblem(await send("POST", `${BASE}/${made.id}/confirm`, { token, body }), 400);
+      expect(Object.keys(problem.errors ?? {}), `${body}: ${JSON.stringify(problem)}`).toEqual(["paymentMethodId"]);
+    }
   });
 
   it("415 and 413 are problem details too", async () => {
