@@ -38,7 +38,10 @@ import { renderSeedIntent, type SeedIntentJson } from "./render";
 
 export const PREFIX = "/api/v1/PaymentIntents";
 const MAX_LIST = 1000;
-const DEFAULT_LIST = 100;
+// The document's list "retrieves all payment intents" as one bare array: a client written from it
+// reads one answer, so the default page is the largest one (as a customer's list), and only a
+// merchant with more than 1,000 payments needs the Link header's next page.
+const DEFAULT_LIST = MAX_LIST;
 
 // ---- answers ---------------------------------------------------------------------------------------
 

@@ -171,6 +171,17 @@ describe("seed 000: the seed's examples, verbatim", () => {
     expectProblem(await send("GET", `${BASE}/customer/99123?limit=0`, asAdmin), 400);
   });
 
+  it("without a limit, a list holds every payment up to 1,000 (the document's \"all\" in one answer)", async () => {
+    const m = await newMerchant("seed000-all");
+    const token = await user("99124", m.id);
+    for (let i = 0; i < 105; i += 15) await Promise.all(Array.from({ length: Math.min(15, 105 - i) }, () => create(SEED_CREATE, token)));
+    const asAdmin = { token: await admin(), headers: { "merchant-id": m.id } };
+    const all = await send("GET", BASE, asAdmin);
+    expect((all.json as Intent[]).length).toBe(105);
+    expect(all.headers.get("X-Has-More")).toBeNull();
+    expect(((await send("GET", `${BASE}/customer/99124`, asAdmin)).json as Intent[]).length).toBe(105);
+  });
+
   it("a customer's list, followed page by page, answers every payment once, in the order of the whole list", async () => {
     // Made at once, their numbers (allocated before creation) and creation times need not agree: the
     // customer's list is newest first by creation time, so its next page must continue from the last
