@@ -264,7 +264,10 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
         outcome = await stub.cancel(req, id, {});
       }
       const intent = assertOk(outcome, id);
-      const status = intent.status === "canceled" || isVoidedSale(intent) ? "voided" : "void_pending";
+      // A sale's void is a refund: voided once it went through, void_pending while it waits (for an
+      // approver, or for the processor), as the refund route says refund_pending.
+      const voidRefund = intent.refunds.find((r) => r.id === outcome.refundId) ?? intent.refunds.find((r) => r.metadata[VOID_MARK] === "true" && r.status !== "failed" && r.status !== "canceled");
+      const status = intent.status === "canceled" || (isVoidedSale(intent) && voidRefund?.status === "succeeded") ? "voided" : "void_pending";
       return c.json({ data: { id: intent.id, status, providerReference: chargeReference(intent) } }, 200, replayHeaders(outcome));
     },
   );

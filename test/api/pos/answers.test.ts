@@ -1,5 +1,6 @@
-// Seed 002's error details name the fields of its own requests: an error the core raises (with /v1's
-// parameter names: amount_to_capture, payment_method, intent) is told in this surface's words.
+// Seed 002's answers in its own words: error details name the fields of its own requests (an error
+// the core raises with /v1's parameter names, amount_to_capture or payment_method, is told in this
+// surface's), and a void says void_pending while the refund that voids a sale waits.
 import { describe, expect, it } from "vitest";
 import { newMerchant, post, uniqueKey } from "../../helpers";
 
@@ -29,5 +30,28 @@ describe("seed 002 error details", () => {
 
     const v1Names = /"field":"(amount|amount_to_capture|payment_method|intent|payment_intent)"/;
     for (const res of [tooMuch, badToken, unknown]) expect(JSON.stringify(res.body)).not.toMatch(v1Names);
+  });
+});
+
+describe("seed 002 void of a sale held for approval", () => {
+  it("answers void_pending, not voided, while the refund that voids it waits for an approver", async () => {
+    const m = await newMerchant("pos-void-held");
+    expect((await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, m.opts)).status).toBe(200);
+    const sale = await post<{ data: { id: string; status: string } }>(
+      "/api/v1/payments/sale",
+      { clientRequestId: uniqueKey("s"), amountCents: 5000, currency: "USD", token: "9418594164541111", expiry: "1239", cvv: "123" },
+      m.opts,
+    );
+    expect(sale.body.data.status, JSON.stringify(sale.body)).toBe("captured");
+    const voided = await post<{ data: { status: string } }>("/api/v1/payments/void", { clientRequestId: uniqueKey("v"), paymentIntentId: sale.body.data.id }, m.opts);
+    expect(voided.status, JSON.stringify(voided.body)).toBe(200);
+    expect(voided.body.data.status).toBe("void_pending");
+    // Below the threshold the void goes through at once.
+    const small = await post<{ data: { id: string } }>(
+      "/api/v1/payments/sale",
+      { clientRequestId: uniqueKey("s2"), amountCents: 500, currency: "USD", token: "9418594164541111", expiry: "1239", cvv: "123" },
+      m.opts,
+    );
+    expect((await post<{ data: { status: string } }>("/api/v1/payments/void", { paymentIntentId: small.body.data.id }, m.opts)).body.data.status).toBe("voided");
   });
 });
