@@ -53,12 +53,16 @@ export function backendError(c: Ctx, err: unknown): Response {
   return c.json({ error: message }, status as 400, headers);
 }
 
-/** JSON numbers as decimal text (amounts convert from it exactly, exponent notation expanded), everything else as is. */
-function plain(value: unknown): unknown {
-  // Exponent notation (1e2) expanded exactly; a plain number as written.
-  if (value instanceof JsonNumber) return value.decimalText();
-  if (Array.isArray(value)) return value.map(plain);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+/**
+ * The body with its JSON numbers in the shape the schemas read: an `amount` as decimal text (it
+ * converts from it exactly, exponent notation expanded), a metadata value as text (Stripe keeps
+ * metadata as strings), any other number as a number, so that a number where the surface takes an id
+ * or a name (`"order_id": 5`) is a 400, not a lookup of "5".
+ */
+function plain(value: unknown, key = "", inMetadata = false): unknown {
+  if (value instanceof JsonNumber) return key === "amount" || inMetadata ? value.decimalText() : value.value;
+  if (Array.isArray(value)) return value.map((v) => plain(v, key, inMetadata));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v, k, inMetadata || k === "metadata")]));
   return value;
 }
 

@@ -297,6 +297,19 @@ describe("seed 004 errors and permissions", () => {
     expect(exp.status, JSON.stringify(exp.body)).toBe(200);
     expect(exp.body.amount).toBe(10000);
     expect(expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { amount: 99999999999999, currency: "usd" }, opts), 400)).toBe("Amount must be no more than 999999.99 USD.");
+    // A number where the surface takes an id or a name is a 400 naming the field, not a lookup of "123".
+    for (const [path, body, field] of [
+      ["stripe/retrieve-payment", { payment_intent_id: 123 }, "payment_intent_id"],
+      ["paypal/get-order", { order_id: 5 }, "order_id"],
+      ["stripe/create-customer", { email: "n@example.com", name: 5 }, "name"],
+    ] as const) {
+      expect(expectBackendError(await post(`${P}/${path}/`, body, opts), 400)).toMatch(new RegExp(`^Invalid ${field}:`));
+    }
+    // Metadata values may be numbers, kept as text (as Stripe keeps metadata).
+    const meta = await post<J>(`${P}/stripe/create-payment-intent/`, '{"amount": 5, "currency": "usd", "metadata": {"course_id": 123}}', opts);
+    expect(meta.status, JSON.stringify(meta.body)).toBe(200);
+    const read = await post<J>(`${P}/stripe/retrieve-payment/`, { payment_intent_id: meta.body.payment_intent_id }, opts);
+    expect(read.body.metadata).toEqual({ course_id: "123" });
     const raw = async (body: string, type: string) => {
       const res = await exports.default.fetch(new Request(`http://gateway.test${P}/stripe/create-payment-intent/`, { method: "POST", headers: { authorization: `Bearer ${String(opts.key)}`, "content-type": type }, body }));
       return { status: res.status, body: (await res.json()) as unknown };
