@@ -45,6 +45,10 @@ describe("refund approval needs a second person", () => {
     // The merchant's own secret key asking and approving is the same principal too.
     const byKey = await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 1500 }, m.opts);
     expectError(await post(`/v1/admin/refunds/${byKey.body.id}:approve`, {}, m.opts), 403);
+    // Nor can the key approve through another key it mints itself: approving takes a person's token.
+    const minted = await post<{ secret?: string }>("/v1/api_keys", { type: "secret" }, m.opts);
+    expect(minted.status, JSON.stringify(minted.body)).toBe(200);
+    expectError(await post(`/v1/admin/refunds/${byKey.body.id}:approve`, {}, { key: minted.body.secret ?? "" }), 403);
     const lead = bearer(await hsToken({ roles: ["merchant"], merchant: m.id, permissions: ["refunds.approve"], sub: "finance-lead" }));
     const approved = await post<RefundJson>(`/v1/admin/refunds/${big.body.id}:approve`, {}, lead);
     expect(approved.status).toBe(200);

@@ -30,6 +30,14 @@ async function existing(env: Env, scope: Scope, id: string): Promise<CustomerRow
   return row ?? null;
 }
 
+/**
+ * A POS customer id that names one of ours (cus_...) must be this merchant's own customer, as the
+ * cards on file treat it: another merchant's, or an unknown one, is not stored on a payment.
+ */
+export async function assertOwnCustomerRef(env: Env, scope: Scope, posId: string): Promise<void> {
+  if (hasPrefix(posId, "cus") && !(await existing(env, scope, posId))) throw notFound(`No such customer: '${posId.slice(0, 80)}'.`);
+}
+
 /** Our customer id for a POS customer id. */
 export async function posCustomerId(env: Env, scope: Scope, posId: string): Promise<string> {
   if (hasPrefix(posId, "cus") && (await existing(env, scope, posId))) return posId;

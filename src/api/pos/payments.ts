@@ -17,7 +17,7 @@ import { resolvePaymentMethodFor } from "../v1/payment_intents";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { retryFailedPayment } from "../common/failed-retry";
-import { posCustomerId } from "./customers";
+import { assertOwnCustomerRef, posCustomerId } from "./customers";
 import { forbidden, fromApiError, invalidState, notFound, PosError, validation } from "./errors";
 import { isVoidedSale, renderPayment, VOID_MARK } from "./render";
 import { posRoute } from "./surface";
@@ -167,6 +167,7 @@ function checkIntentId(id: string): void {
 async function createPayment(c: Ctx, principal: Principal, body: z.output<typeof PaymentBody>, capture: boolean): Promise<Response> {
   if (principal.customerId && body.customerId !== undefined && body.customerId !== principal.customerId) throw forbidden("A customer's token can only pay for that customer.");
   const customer = principal.customerId ?? body.customerId ?? null;
+  if (body.customerId !== undefined && !principal.customerId) await assertOwnCustomerRef(c.env, principal, body.customerId);
   if (body.token !== undefined && body.paymentMethodId !== undefined) throw validation("Provide either token (new card) or paymentMethodId (stored card), not both.", "paymentMethodId");
   const tip = body.tipCents ?? 0;
   if (body.amountCents + tip > MAX_AMOUNT) throw validation(`amountCents + tipCents must be at most ${MAX_AMOUNT}.`, "tipCents");
@@ -316,6 +317,9 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       successStatus: 201,
     },
     async (c, { principal, body, params }) => {
+      // The seed asks for payments.transactions.void; a retry also charges the card anew, which only a
+      // credential that may take payments may do (as /v1's retry): a refund-only key must not charge.
+      if (!principal.permissions.has("payments.transactions.create")) throw forbidden("This credential does not have the permission 'payments.transactions.create', which a retry (a new charge) needs.");
       const failedId = params.id ?? "";
       checkIntentId(failedId);
       const failed = await intentStub(c.env, failedId).retrieve(principal, failedId);

@@ -601,6 +601,12 @@ function registerRefundApprovals(app: App): void {
       )[0];
     const row = principal.crossMerchant && !principal.merchantId ? await findOnShards(c.env, find) : await find(c.env.DB);
     if (!row) throw resourceMissing("refund", refundId, "id");
+    // The second pair of eyes is a person: a user's token, never an API key. A secret key may mint
+    // another key, so "another credential than the requester's" would let one key (or whoever holds
+    // it) approve its own refund through a key it made. Rejecting (withdrawing) is anyone's.
+    if (approve && principal.kind !== "jwt") {
+      throw permissionDenied("A refund held for approval is approved by a person: use a user's token (JWT) with refunds.approve, not an API key.");
+    }
     const actor: Principal = { ...principal, merchantId: row.merchantId, livemode: row.livemode };
     const req = await requestContext(c, actor, approve ? "refunds.approve" : "refunds.reject", refundId, { reason }, { details: { reason } });
     const outcome = await intentStub(c.env, row.intentId).decideRefund(req, row.intentId, { refundId, approve, actor: principal.actor, reason });

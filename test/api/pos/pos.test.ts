@@ -305,7 +305,8 @@ describe("seed 002 permissions and entitlement", () => {
     ["GET", "/api/v1/payments/transactions", "payments.transactions.view"],
     ["GET", "/api/v1/payments/transactions/pi_x00000000000000", "payments.transactions.view"],
     ["GET", "/api/v1/payments/failed", "payments.transactions.view"],
-    ["POST", "/api/v1/payments/failed/pi_x00000000000000/retry", "payments.transactions.void"],
+    // The seed's void, and create as well: a retry is a new charge (a refund-only key must not charge).
+    ["POST", "/api/v1/payments/failed/pi_x00000000000000/retry", "payments.transactions.void+payments.transactions.create"],
     ["POST", "/api/v1/payments/failed/pi_x00000000000000/resolve", "payments.transactions.void"],
     ["POST", "/api/v1/customers/cust-1/payment-methods", "payments.methods.manage"],
     ["GET", "/api/v1/customers/cust-1/payment-methods", "payments.methods.view"],
@@ -313,11 +314,15 @@ describe("seed 002 permissions and entitlement", () => {
   ];
   it("each route needs its permission (403 FORBIDDEN without it, past auth with it)", async () => {
     const { id } = await newMerchant("pos-perms");
+    const all = ["payments.transactions.create", "payments.transactions.void", "payments.transactions.view", "payments.methods.manage", "payments.methods.view"];
     for (const [method, path, permission] of routes) {
-      const others = ["payments.transactions.create", "payments.transactions.void", "payments.transactions.view", "payments.methods.manage", "payments.methods.view"].filter((p) => p !== permission);
-      const without = await hsToken({ merchant: id, permissions: others });
-      expectPosError(await call(method, path, { key: without, body: method === "GET" || method === "DELETE" ? undefined : {} }), 403, "FORBIDDEN");
-      const withIt = await hsToken({ merchant: id, permissions: [permission] });
+      const needed = permission.split("+");
+      // Without any one of them (the others all held): 403.
+      for (const missing of needed) {
+        const without = await hsToken({ merchant: id, permissions: all.filter((p) => p !== missing) });
+        expectPosError(await call(method, path, { key: without, body: method === "GET" || method === "DELETE" ? undefined : {} }), 403, "FORBIDDEN");
+      }
+      const withIt = await hsToken({ merchant: id, permissions: needed });
       const res = await call(method, path, { key: withIt, body: method === "GET" || method === "DELETE" ? undefined : {} });
       expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).not.toBe(403);
     }
