@@ -2,7 +2,7 @@
 // the core raises with /v1's parameter names, amount_to_capture or payment_method, is told in this
 // surface's), and a void says void_pending while the refund that voids a sale waits.
 import { describe, expect, it } from "vitest";
-import { newMerchant, post, uniqueKey } from "../../helpers";
+import { get, newMerchant, post, uniqueKey } from "../../helpers";
 
 type Err = { error: { code: string; message: string; details: { field?: string; message: string }[] } };
 
@@ -53,5 +53,26 @@ describe("seed 002 void of a sale held for approval", () => {
       m.opts,
     );
     expect((await post<{ data: { status: string } }>("/api/v1/payments/void", { paymentIntentId: small.body.data.id }, m.opts)).body.data.status).toBe("voided");
+  });
+});
+
+describe("seed 002 customer ids", () => {
+  it("a cus_ id names the merchant's own customer: another merchant's, or an unknown one, is a 404 and no payment", async () => {
+    const a = await newMerchant("pos-cus-a");
+    const b = await newMerchant("pos-cus-b");
+    const theirs = await post<{ id: string }>("/v1/customers", { email: "b@example.com" }, b.opts);
+    const mine = await post<{ id: string }>("/v1/customers", { email: "a@example.com" }, a.opts);
+    const card = { currency: "USD", token: "9418594164541111", expiry: "1239", cvv: "123" };
+    for (const customerId of [theirs.body.id, "cus_doesnotexist000000000"]) {
+      const res = await post<Err>("/api/v1/payments/sale", { ...card, amountCents: 100, customerId }, a.opts);
+      expect(res.status, JSON.stringify(res.body)).toBe(404);
+      expect(res.body.error.code).toBe("NOT_FOUND");
+    }
+    const own = await post<{ data: { customerId: string } }>("/api/v1/payments/sale", { ...card, amountCents: 100, customerId: mine.body.id }, a.opts);
+    expect(own.status, JSON.stringify(own.body)).toBe(201);
+    expect(own.body.data.customerId).toBe(mine.body.id);
+    // The POS system's own ids (not ours) are taken as they are.
+    expect((await post("/api/v1/payments/sale", { ...card, amountCents: 100, customerId: "cust-123" }, a.opts)).status).toBe(201);
+    expect((await get<{ data: unknown[] }>("/v1/payment_intents?limit=10", a.opts)).body.data).toHaveLength(2);
   });
 });
