@@ -260,6 +260,34 @@ describe("payment methods", () => {
 });
 
 describe("cards on file in payments", () => {
+  it("the card already on an intent is checked again where it would pay: another customer's after a customer change, or detached since", async () => {
+    const m = await newMerchant("pm-held");
+    const [one, two] = [await customer(m.opts), await customer(m.opts)];
+    const twosCard = await savedCard(m.opts, { card: { token: "tok_mastercard" } });
+    expect((await post(`/v1/payment_methods/${twosCard.id}/attach`, { customer: two.id }, m.opts)).status).toBe(200);
+
+    // Its customer changed to another: the card stays the first customer's, so neither the update nor
+    // a confirm by the new customer's own token may pay with it.
+    const pi = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 4200, currency: "usd", customer: two.id, payment_method: twosCard.id }, m.opts);
+    expect(pi.status, JSON.stringify(pi.body)).toBe(200);
+    expectError(await post(`/v1/payment_intents/${pi.body.id}`, { customer: one.id }, m.opts), 400, "payment_method_customer_mismatch");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.body.id}`, m.opts)).body.customer).toBe(two.id);
+    // With a new card in the same request, the change is fine.
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${pi.body.id}`, { customer: one.id, payment_method: "pm_card_visa" }, m.opts)).body.customer).toBe(one.id);
+
+    // Detached after it was put on an intent: confirming with it (on /v1 or seed 004) is refused, nothing charged.
+    const held = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 5100, currency: "usd", customer: two.id, payment_method: twosCard.id }, m.opts);
+    expect((await post(`/v1/payment_methods/${twosCard.id}/detach`, {}, m.opts)).status).toBe(200);
+    expectError(await post(`/v1/payment_intents/${held.body.id}/confirm`, {}, m.opts), 400, "payment_method_unexpected_state");
+    const seed004 = await post<{ error: string }>("/api/v1/payments/stripe/confirm-payment/", { payment_intent_id: held.body.id }, m.opts);
+    expect(seed004.status, JSON.stringify(seed004.body)).toBe(400);
+    expect(seed004.body.error).toMatch(/detached/);
+    const after = await get<PaymentIntentJson>(`/v1/payment_intents/${held.body.id}`, m.opts);
+    expect(after.body).toMatchObject({ status: "requires_confirmation", amount_received: 0 });
+    // Another card given with the confirm pays.
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${held.body.id}/confirm`, { payment_method: "pm_card_visa" }, m.opts)).body.status).toBe("succeeded");
+  });
+
   it("setup_future_usage saves the card used; a later off-session charge uses it", async () => {
     const m = await newMerchant("pm-sfu");
     const cus = await customer(m.opts);

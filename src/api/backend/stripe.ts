@@ -11,7 +11,7 @@ import { derivedId, randomId } from "../../core/ids";
 import { decimalToMinor, normalizeCurrency } from "../../core/money";
 import { customers } from "../../db/schema";
 import * as f from "../v1/fields";
-import { resolvePaymentMethodFor, resolvePaymentMethodInput } from "../v1/payment_intents";
+import { assertHeldMethodUsable, resolvePaymentMethodFor, resolvePaymentMethodInput } from "../v1/payment_intents";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv } from "../v1/route";
 import { backendRequest, outcomeIntent, visibleIntent } from "./common";
@@ -98,6 +98,8 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
       const page = hostedPaymentPageUrl(config(c.env).publicBaseUrl ?? new URL(c.req.url).origin, current.id, current.clientSecret);
       throw bad(`This payment intent has no payment method yet: pass payment_method (e.g. pm_card_visa), or let the customer pay with its client_secret on the hosted page ${page}, then confirm again.`);
     }
+    // A new payment method is checked as /v1 checks it; the one already on the intent is checked again.
+    if (!body.payment_method) await assertHeldMethodUsable(c, current, current.customer);
     const paymentMethod = body.payment_method ? await resolvePaymentMethodFor(c, principal, { payment_method: body.payment_method }, current.customer) : undefined;
     const req = await backendRequest(c, principal, "POST /api/v1/payments/stripe/confirm-payment", current.id, body, "seed004.stripe.confirm_payment");
     const outcome = await intentStub(c.env, current.id).confirm(req, current.id, { paymentMethod });

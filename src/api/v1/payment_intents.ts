@@ -145,6 +145,26 @@ async function savedMethod(c: Ctx, principal: Principal, body: MethodInput): Pro
   return { details: parseDetails(row), customer: row.customer };
 }
 
+/**
+ * The saved payment method an intent already holds (named on create or update), checked again where
+ * it is about to pay or its customer changes: detached since (it may not be used again), or attached
+ * to another customer than `customer` (the intent's, or the one it is being given), it is refused as
+ * a newly named one would be. A payment method that is not a saved one (a token's, a test id) passes.
+ */
+export async function assertHeldMethodUsable(c: Ctx, intent: IntentRecord, customer: string | null): Promise<void> {
+  const id = intent.paymentMethod?.id;
+  if (!id || !id.startsWith("pm_") || TEST_PAYMENT_METHODS[id] !== undefined) return;
+  const row = await findPaymentMethod(c.env.DB, { merchantId: intent.merchantId, livemode: intent.livemode }, id, "payment_method").catch((err: unknown) => {
+    if (err instanceof ApiError && err.status === 404) return null; // not a saved card: a token's payment method
+    throw err;
+  });
+  if (!row) return;
+  if (row.detached !== null) {
+    throw invalidRequest(`The payment method ${row.id} on this payment intent was detached from its customer and may not be used again. Give the payment intent another payment_method.`, "payment_method", "payment_method_unexpected_state");
+  }
+  assertSavedFor({ details: parseDetails(row), customer: row.customer }, customer);
+}
+
 /** A saved payment method attached to a customer pays only for that customer. */
 function assertSavedFor(saved: SavedMethod | null, customer: string | null): void {
   if (saved?.customer && saved.customer !== customer) {
@@ -392,6 +412,10 @@ export function registerPaymentIntents(app: App): void {
     if (saved?.customer) {
       const current = await ctx.stub.retrieve(ctx.principal, ctx.id);
       if (current) assertSavedFor(saved, body.customer ?? current.customer);
+    } else if (!saved && body.customer !== undefined && !body.payment_method) {
+      // A new customer for the card already on the intent: that card must be allowed to pay for it.
+      const current = await ctx.stub.retrieve(ctx.principal, ctx.id);
+      if (current) await assertHeldMethodUsable(ctx.c, current, body.customer);
     }
     const paymentMethod = await paymentMethodOf(ctx.c, ctx.principal, body, saved);
     return ctx.stub.update(ctx.req, ctx.id, {
@@ -414,10 +438,13 @@ export function registerPaymentIntents(app: App): void {
 
   intentOperation(app, "confirm", "/v1/payment_intents/{id}/confirm", "Confirm: authorize at the PSP", ConfirmBody, async (ctx) => {
     const saved = await savedMethod(ctx.c, ctx.principal, ctx.body);
-    if (saved?.customer || ctx.body.setup_future_usage) {
+    const given = saved !== null || Boolean(ctx.body.payment_method) || ctx.body.payment_method_data !== undefined;
+    if (saved?.customer || ctx.body.setup_future_usage || !given) {
       const current = await ctx.stub.retrieve(ctx.principal, ctx.id);
       if (current) {
         assertSavedFor(saved, current.customer);
+        // Confirming with the card already on the intent: checked again now (detached, or another customer's).
+        if (!given) await assertHeldMethodUsable(ctx.c, current, current.customer);
         await checkFutureUsage(ctx.c, ctx.principal, ctx.body, current.customer, true);
       }
     }
