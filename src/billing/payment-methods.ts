@@ -55,8 +55,21 @@ export async function storePaymentMethod(env: Env, scope: Scope, details: Paymen
   if (row.customer) await w.event("payment_method.attached", renderPaymentMethodRow(row), [row.id, row.customer], { requestId: options.requestId });
   const [inserted] = await w.commit(env);
   if (inserted) return { row, created: true };
-  const existing = (row.customer ? await onCustomerWithFingerprint(env.DB, row.customer, row.fingerprint) : null) ?? (await byId(env.DB, row.id));
+  // The same card already on this customer: that one is the answer.
+  const same = row.customer ? await onCustomerWithFingerprint(env.DB, row.customer, row.fingerprint) : null;
+  if (same) return { row: same, created: false };
+  // Otherwise the id was taken: the "new" card was a saved payment method named as a token. It is that
+  // card only where it already is (same merchant, mode and customer, not detached); anywhere else it
+  // would put another customer's card on this one (and make it their default), so it is refused.
+  const existing = await byId(env.DB, row.id);
   if (!existing) throw new Error(`payment method ${row.id} was neither stored nor found`);
+  if (existing.merchantId !== scope.merchantId || existing.livemode !== scope.livemode || existing.customer !== row.customer || existing.detached !== null) {
+    throw invalidRequest(
+      `The payment method ${row.id} is a saved card${existing.customer ? " of another customer" : ""}: save a card from its token or number, or attach a saved payment method with POST /v1/payment_methods/${row.id}/attach.`,
+      "payment_method",
+      "payment_method_already_attached",
+    );
+  }
   return { row: existing, created: false };
 }
 

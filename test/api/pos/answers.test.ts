@@ -76,3 +76,20 @@ describe("seed 002 customer ids", () => {
     expect((await get<{ data: unknown[] }>("/v1/payment_intents?limit=10", a.opts)).body.data).toHaveLength(2);
   });
 });
+
+describe("seed 002 cards on file", () => {
+  it("another customer's saved card named as the token is refused, not saved (nor made the default) for this one", async () => {
+    const { opts } = await newMerchant("pos-card-theft");
+    const card = { token: "9418594164545454", expiry: "1239" };
+    const theirs = await post<{ data: { id: string } }>("/api/v1/customers/cust-owner/payment-methods", { ...card, isDefault: true }, opts);
+    expect(theirs.status, JSON.stringify(theirs.body)).toBe(201);
+    const taken = await post<Err>("/api/v1/customers/cust-thief/payment-methods", { token: theirs.body.data.id, expiry: "1239", isDefault: true }, opts);
+    expect(taken.status, JSON.stringify(taken.body)).toBe(400);
+    expect(taken.body.error.code).toBe("VALIDATION_ERROR");
+    expect((await get<{ data: unknown[] }>("/api/v1/customers/cust-thief/payment-methods", opts)).body.data).toEqual([]);
+    expect((await get<{ data: { id: string }[] }>("/api/v1/customers/cust-owner/payment-methods", opts)).body.data.map((m) => m.id)).toEqual([theirs.body.data.id]);
+    // Saving the same card again for its own customer answers the card already there.
+    const again = await post<{ data: { id: string } }>("/api/v1/customers/cust-owner/payment-methods", card, opts);
+    expect(again.body.data.id).toBe(theirs.body.data.id);
+  });
+});
