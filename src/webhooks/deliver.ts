@@ -10,7 +10,7 @@ import { merchantSettings } from "../db/merchants";
 import { randomId } from "../core/ids";
 import type { EventRecord } from "../core/types";
 import { events, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema";
-import { config, type Env } from "../env";
+import { config, isDevelopment, type Env } from "../env";
 import { log } from "../log";
 import type { DeliveryMessage } from "./messages";
 import { signPayload } from "./signing";
@@ -405,7 +405,7 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
     const body = JSON.stringify(renderEvent(event, pending.get(event.id) ?? 0, await versionOf(event.merchantId)));
     const signed = await signPayload(event.id, body, await secretsOf(endpoint), Math.floor(Date.now() / 1000));
     // The URL was checked when it was set; check it again, so that a rule tightened since then holds.
-    const refused = webhookUrlProblem(endpoint.url, endpoint.livemode);
+    const refused = webhookUrlProblem(endpoint.url, endpoint.livemode, isDevelopment(env));
     const started = Date.now();
     const result: AttemptResult = refused
       ? { statusCode: null, error: `not sent: ${refused.message}`, retryAfterMs: null, latencyMs: 0 }

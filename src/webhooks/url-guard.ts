@@ -1,7 +1,10 @@
 // Where we may send webhooks. Live mode: https only, to a public host: never a private, loopback,
 // link-local, documentation or otherwise special address (the SSRF guard). Addresses are classified
 // by ipaddr.js (a maintained table of the IANA special-purpose registries), not by hand. Test mode
-// may also use loopback, so that a developer's local receiver works. The guard runs when an endpoint
+// may also use loopback, so that a developer's local receiver works, but only where the gateway itself
+// runs on that developer's machine (`npm run dev`, the tests): deployed, loopback reaches no
+// developer, only whatever listens beside the runtime, and a failed delivery's error shows the start
+// of the answer, which would let an endpoint read such services. The guard runs when an endpoint
 // is created or updated and again before every delivery. (Workers cannot resolve DNS before a fetch;
 // names are checked as written, and Cloudflare's own egress refuses private addresses in production.)
 import ipaddr from "ipaddr.js";
@@ -49,8 +52,12 @@ export interface UrlProblem {
   code: "url_invalid" | "url_not_public";
 }
 
-/** What is wrong with `raw` as a webhook endpoint URL in this mode, or null when it may be used. */
-export function webhookUrlProblem(raw: string, livemode: boolean): UrlProblem | null {
+/**
+ * What is wrong with `raw` as a webhook endpoint URL in this mode, or null when it may be used.
+ * `localDevelopment`: the gateway runs as local development (isDevelopment), where test mode may
+ * send to loopback.
+ */
+export function webhookUrlProblem(raw: string, livemode: boolean, localDevelopment: boolean): UrlProblem | null {
   let url: URL;
   try {
     url = new URL(raw);
@@ -59,14 +66,15 @@ export function webhookUrlProblem(raw: string, livemode: boolean): UrlProblem | 
   }
   if (url.username || url.password) return { message: "Webhook URLs must not contain credentials.", code: "url_invalid" };
   const host = url.hostname.toLowerCase();
-  if (!livemode && url.protocol === "http:" && isLoopback(host)) return null;
+  const loopbackAllowed = !livemode && localDevelopment;
+  if (loopbackAllowed && url.protocol === "http:" && isLoopback(host)) return null;
   if (url.protocol !== "https:") {
     return {
-      message: livemode ? "Live webhook endpoints must use https." : "Webhook URLs must use https (test mode also allows http on loopback).",
+      message: livemode ? "Live webhook endpoints must use https." : loopbackAllowed ? "Webhook URLs must use https (test mode also allows http on loopback)." : "Webhook URLs must use https.",
       code: "url_invalid",
     };
   }
-  if (!livemode && isLoopback(host)) return null;
+  if (loopbackAllowed && isLoopback(host)) return null;
   const notPublic = (why: string): UrlProblem => ({
     message: `Webhook URLs must point to a public host, not ${why}.`,
     code: "url_not_public",
@@ -85,7 +93,7 @@ export function webhookUrlProblem(raw: string, livemode: boolean): UrlProblem | 
 }
 
 /** Throws a 400 naming `url` when the endpoint URL is not allowed in this mode. */
-export function assertWebhookUrl(raw: string, livemode: boolean): void {
-  const problem = webhookUrlProblem(raw, livemode);
+export function assertWebhookUrl(raw: string, livemode: boolean, localDevelopment: boolean): void {
+  const problem = webhookUrlProblem(raw, livemode, localDevelopment);
   if (problem) throw invalidRequest(problem.message, "url", problem.code);
 }

@@ -95,21 +95,28 @@ const ALLOWED_LIVE = [
 describe("webhook URL guard (unit)", () => {
   it("live mode refuses every special-purpose address form and internal name", () => {
     for (const [name, url] of Object.entries(REFUSED_LIVE)) {
-      expect(webhookUrlProblem(url, true), name).not.toBeNull();
+      for (const localDevelopment of [false, true]) expect(webhookUrlProblem(url, true, localDevelopment), name).not.toBeNull();
     }
   });
 
   it("live mode accepts public names and public addresses next to the refused ranges", () => {
-    for (const url of ALLOWED_LIVE) expect(webhookUrlProblem(url, true), url).toBeNull();
+    for (const url of ALLOWED_LIVE) expect(webhookUrlProblem(url, true, false), url).toBeNull();
   });
 
-  it("test mode also allows loopback, and nothing else that is internal", () => {
+  it("test mode on a local gateway (npm run dev, the tests) also allows loopback, and nothing else that is internal", () => {
     for (const url of ["http://127.0.0.1:9999/hook", "http://localhost:9999/hook", "http://[::1]:9999/hook", "https://localhost/hook"]) {
-      expect(webhookUrlProblem(url, false), url).toBeNull();
+      expect(webhookUrlProblem(url, false, true), url).toBeNull();
     }
     for (const url of ["http://10.0.0.8/hook", "https://169.254.169.254/", "https://[2002:a9fe:a9fe::1]/", "https://[::ffff:0:a9fe:a9fe]/", "http://merchant.example/hook"]) {
-      expect(webhookUrlProblem(url, false), url).not.toBeNull();
+      expect(webhookUrlProblem(url, false, true), url).not.toBeNull();
     }
+  });
+
+  it("a deployed gateway refuses loopback in test mode too: it reaches no developer, only services beside the runtime", () => {
+    for (const url of ["http://127.0.0.1:9999/hook", "http://localhost:9999/hook", "http://[::1]:9999/hook", "https://localhost/hook", "https://127.0.0.1/hook", "https://2130706433/", "https://0x7f.1/"]) {
+      expect(webhookUrlProblem(url, false, false), url).not.toBeNull();
+    }
+    expect(webhookUrlProblem("https://merchant.example/hook", false, false)).toBeNull();
   });
 });
 

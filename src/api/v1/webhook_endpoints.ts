@@ -12,7 +12,7 @@ import { seal } from "../../core/sealed";
 import type { Metadata, Scope } from "../../core/types";
 import { listable, pageOf, type PageRequest } from "../../db/queries";
 import { webhookDeliveries, webhookEndpoints } from "../../db/schema";
-import { config, type Env } from "../../env";
+import { config, isDevelopment, type Env } from "../../env";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import { newSigningSecret } from "../../webhooks/signing";
 import { assertWebhookUrl } from "../../webhooks/url-guard";
@@ -272,7 +272,7 @@ export function registerWebhookEndpoints(app: App): void {
     { method: "post", path: "/v1/webhook_endpoints", permission: "webhooks.manage", summary: "Create a webhook endpoint (the secret is shown only now)", tag: TAG, body: CreateBody, response: WebhookEndpointSchema },
     async (c, { body, principal }) =>
       idempotentD1(c, principal, "webhook_endpoints.create", "", body, async () => {
-        assertWebhookUrl(body.url, principal.livemode);
+        assertWebhookUrl(body.url, principal.livemode, isDevelopment(c.env));
         const secret = newSigningSecret();
         const now = Date.now();
         const row: EndpointRow = {
@@ -334,7 +334,7 @@ export function registerWebhookEndpoints(app: App): void {
           plan: async (row) => {
             const changes: Partial<typeof webhookEndpoints.$inferSelect> = {};
             if (body.url !== undefined) {
-              assertWebhookUrl(body.url, principal.livemode);
+              assertWebhookUrl(body.url, principal.livemode, isDevelopment(c.env));
               changes.url = body.url;
             }
             if (body.enabled_events !== undefined) changes.enabledEvents = JSON.stringify([...new Set(body.enabled_events)]);
