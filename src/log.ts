@@ -5,6 +5,7 @@
 // `requestLogScope` carries the fields of the request being served (merchant, actor) to its one
 // "request" line: code that learns them calls `noteRequest`.
 import { AsyncLocalStorage } from "node:async_hooks";
+import { redactCardNumbers } from "./core/card-number";
 
 type Level = "debug" | "info" | "warn" | "error";
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -23,25 +24,9 @@ export function setLogSink(next: LogSink | null): void {
 }
 
 const SECRET = /\b(?:sk|rk|pk)_(?:test|live)_[A-Za-z0-9_]+|\bwhsec_[A-Za-z0-9+/=_-]+|\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
-// 13 to 19 digits (spaces or dashes allowed between groups) starting as card numbers do (2-6).
-const PAN = /\b[2-6](?:[ -]?\d){12,18}\b/g;
-
-function luhn(digits: string): boolean {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = Number(digits[digits.length - 1 - i]);
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
-
 /** The line without anything shaped like a secret or a card number. */
 export function scrub(line: string): string {
-  return line.replace(SECRET, "[redacted]").replace(PAN, (m) => (luhn(m.replace(/\D/g, "")) ? "[card]" : m));
+  return redactCardNumbers(line.replace(SECRET, "[redacted]"));
 }
 
 /** Whether a line of this level would be written (skip building costly fields otherwise). */

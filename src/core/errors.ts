@@ -2,6 +2,8 @@
 // in its own wire format (for /v1, Stripe's `{"error": {...}}`). It is plain data so that it can
 // cross a Durable Object RPC boundary and be stored as an idempotent result.
 
+import { redactCardNumbers } from "./card-number";
+
 export type ErrorType =
   | "invalid_request_error"
   | "authentication_error"
@@ -31,9 +33,11 @@ export class ApiError extends Error {
   readonly data: ApiErrorData;
 
   constructor(data: ApiErrorData) {
-    super(data.message);
+    // A message may quote what the client sent: a card number in it is never sent back (answers are logged).
+    const message = redactCardNumbers(data.message);
+    super(message);
     this.name = "ApiError";
-    this.data = data;
+    this.data = message === data.message ? data : { ...data, message };
   }
 
   get status(): number {

@@ -1,0 +1,25 @@
+// A card number a client sends where the gateway wants a token or an id is never quoted back: error
+// messages that name what was sent show it as [card] on every surface (answers are commonly logged).
+import { describe, expect, it } from "vitest";
+import { newMerchant, post } from "../helpers";
+
+const PAN = "4242424242424242";
+
+describe("a card number sent as a payment method", () => {
+  it("is refused without being echoed, on /v1, seed 002 and seed 004", async () => {
+    const { opts } = await newMerchant("card-echo");
+    const answers = [
+      await post("/v1/payment_intents", { amount: 100, currency: "usd", payment_method: PAN, confirm: true }, opts),
+      await post("/v1/payment_intents", { amount: 100, currency: "usd", payment_method: "4242 4242 4242 4242", confirm: true }, opts),
+      await post("/api/v1/payments/sale", { amountCents: 100, currency: "USD", token: PAN, expiry: "1239" }, opts),
+      await post("/api/v1/payments/stripe/create-payment-intent/", { amount: 1, currency: "usd", payment_method: PAN }, opts),
+    ];
+    for (const res of answers) {
+      expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      const text = JSON.stringify(res.body);
+      expect(text).not.toMatch(/4242\s?4242\s?4242\s?4242/);
+      expect(text).toContain("[card]");
+    }
+  });
+});
