@@ -13,6 +13,9 @@ describe("a card number sent as a payment method", () => {
       await post("/v1/payment_intents", { amount: 100, currency: "usd", payment_method: "4242 4242 4242 4242", confirm: true }, opts),
       await post("/api/v1/payments/sale", { amountCents: 100, currency: "USD", token: PAN, expiry: "1239" }, opts),
       await post("/api/v1/payments/stripe/create-payment-intent/", { amount: 1, currency: "usd", payment_method: PAN }, opts),
+      // Where the surfaces quote an id they could not find.
+      await post("/api/v1/payments/sale", { amountCents: 100, currency: "USD", paymentMethodId: PAN }, opts),
+      await post("/api/v1/payments/stripe/retrieve-payment/", { payment_intent_id: PAN }, opts),
     ];
     for (const res of answers) {
       expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);

@@ -11,6 +11,7 @@ import { log } from "../../log";
 import { JsonNumber, readExactJson } from "../common/exact-json";
 import { surfacePrincipal } from "../common/surface-auth";
 import type { App, AppEnv, Ctx } from "../v1/route";
+import { redactCardNumbers } from "../../core/card-number";
 
 export const BACKEND_BASE = "/api/v1/payments";
 const TAG = "Stripe and PayPal endpoints (seed 004)";
@@ -20,7 +21,8 @@ export class BackendError extends Error {
     readonly status: number,
     message: string,
   ) {
-    super(message);
+    // A message may quote what the client sent: never a card number.
+    super(redactCardNumbers(message));
     this.name = "BackendError";
   }
 }

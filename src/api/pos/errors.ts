@@ -5,6 +5,7 @@
 import type { z } from "zod";
 import { ApiError, type ApiErrorData } from "../../core/errors";
 import { log } from "../../log";
+import { redactCardNumbers } from "../../core/card-number";
 
 export interface PosErrorDetail {
   field?: string;
@@ -23,8 +24,10 @@ export class PosError extends Error {
     message: string,
     readonly details: PosErrorDetail[] = [],
   ) {
-    super(message);
+    // A message (or a detail) may quote what the client sent: never a card number.
+    super(redactCardNumbers(message));
     this.name = "PosError";
+    this.details = details.map((d) => ({ ...d, message: redactCardNumbers(d.message) }));
   }
 }
 
