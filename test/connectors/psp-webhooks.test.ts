@@ -82,6 +82,20 @@ describe("incoming PSP webhooks", () => {
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.status).toBe("requires_action");
   });
 
+  it("an event from another account of the same merchant does not settle an attempt made through the first", async () => {
+    // The payment went through the built-in sandbox; the merchant's own sandbox account (its own
+    // webhook secret, which the merchant sets) must not settle it, nor the reverse.
+    const { opts, pi, attempt } = await waitingIntent("webhook-other-account");
+    const own = await addConnector(opts, { connector: "sandbox", webhook_secret: "merchant-chosen-secret", priority: 9 });
+    const event = { id: `sbxevt_other_${pi.id}`, type: "authorization.approved", data: { intent: pi.id, attempt: attempt.id } };
+    const res = await sandboxWebhook(event, { secret: "merchant-chosen-secret", path: `/v1/psp_webhooks/${own.id}` });
+    expect(res.body).toMatchObject({ received: true, applied: 0 });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.status).toBe("requires_action");
+    // The account the attempt went through settles it.
+    expect((await sandboxWebhook({ ...event, id: `sbxevt_own_${pi.id}` })).body).toMatchObject({ applied: 1 });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.status).toBe("succeeded");
+  });
+
   it("a merchant's sandbox account without a webhook secret takes no webhook: 400, not a 500", async () => {
     const { opts, pi, attempt } = await waitingIntent("webhook-nosecret");
     const account = await addConnector(opts, { connector: "sandbox" });

@@ -15,18 +15,27 @@ export interface ProviderEventResult extends StepResult {
 }
 
 /**
+ * Whether attempt `a` went through the account whose webhook reports on it: a connector account's
+ * events settle only that account's attempts (not another PSP's of the same merchant, whose webhook
+ * secret is its own), the built-in sandbox's ("sandbox") only the attempts it made itself.
+ */
+function madeThrough(a: Attempt, accountId: string): boolean {
+  return accountId === "sandbox" ? a.connectorAccount === null : a.connectorAccount === accountId;
+}
+
+/**
  * The attempt an event names: by our attempt (or refund) id, or by the provider's reference. A capture
  * or void whose own reference is not known yet is named by its authorization's reference. An event that
  * names nothing, or names something else, finds nothing: it is never applied to "the latest" attempt.
  * When it names both, they must agree.
  */
-function findAttempt(draft: IntentRecord, event: ProviderEvent, accept: (a: Attempt) => boolean): Attempt | undefined {
+function findAttempt(draft: IntentRecord, accountId: string, event: ProviderEvent, accept: (a: Attempt) => boolean): Attempt | undefined {
   if (event.attemptId === null && event.providerReference === null) return undefined;
   const auth = chargeAttempt(draft);
   const referenceOf = (a: Attempt): string | null =>
     a.providerReference ?? ((a.type === "capture" || a.type === "void") && auth ? auth.providerReference : null);
   const ourIds = (a: Attempt): string[] => [a.id, ...draft.refunds.filter((r) => r.attemptId === a.id).map((r) => r.id)];
-  return draft.attempts.filter(accept).find((a) => {
+  return draft.attempts.filter((a) => madeThrough(a, accountId) && accept(a)).find((a) => {
     const reference = referenceOf(a);
     if (event.attemptId !== null && !ourIds(a).includes(event.attemptId)) return false;
     if (event.providerReference !== null && reference !== null && reference !== event.providerReference) return false;
@@ -60,11 +69,11 @@ function recordCapturedElsewhere(draft: IntentRecord, event: ProviderEvent, acco
  * the attempt waiting for the customer, only while the intent still waits for it. A page's attempt the
  * customer already came back from (a later attempt completed it) is history, not open.
  */
-function authorizationFor(draft: IntentRecord, event: ProviderEvent): Attempt | undefined {
+function authorizationFor(draft: IntentRecord, accountId: string, event: ProviderEvent): Attempt | undefined {
   const latest = [...draft.attempts].reverse().find((a) => a.type === "authorize");
   return (
-    findAttempt(draft, event, (a) => a.type === "authorize" && a.status === "pending") ??
-    findAttempt(draft, event, (a) => a.type === "authorize" && a.status === "requires_action" && draft.status === "requires_action" && a === latest)
+    findAttempt(draft, accountId, event, (a) => a.type === "authorize" && a.status === "pending") ??
+    findAttempt(draft, accountId, event, (a) => a.type === "authorize" && a.status === "requires_action" && draft.status === "requires_action" && a === latest)
   );
 }
 
@@ -73,7 +82,7 @@ export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, to
   switch (event.kind) {
     case "authorization.approved":
     case "authorization.declined": {
-      const auth = authorizationFor(draft, event);
+      const auth = authorizationFor(draft, accountId, event);
       if (auth) {
         const outcome: AuthorizeOutcome =
           event.kind === "authorization.approved"
@@ -99,7 +108,7 @@ export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, to
         return { applied: true, note: `settled attempt ${auth.id}` };
       }
       if (event.kind === "authorization.approved" && event.captured) {
-        const capture = findAttempt(draft, { ...event, attemptId: null }, (a) => a.type === "capture" && a.status === "pending");
+        const capture = findAttempt(draft, accountId, { ...event, attemptId: null }, (a) => a.type === "capture" && a.status === "pending");
         // Only for what we asked: a capture of another amount (made in the dashboard meanwhile) is left to reconciliation, which reads back what was captured.
         if (capture && event.capture && event.capture.amount !== capture.amount) return ignored(`a capture of ${event.capture.amount} where ${capture.amount} was asked`);
         if (capture) {
@@ -116,8 +125,8 @@ export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, to
       // authorization it captured; settled with the capture's own reference.
       const pendingCapture = (a: Attempt) => a.type === "capture" && a.status === "pending";
       const capture = event.capture
-        ? (findAttempt(draft, { ...event, providerReference: event.capture.reference }, pendingCapture) ?? findAttempt(draft, { ...event, providerReference: event.capture.authorization }, pendingCapture))
-        : findAttempt(draft, event, pendingCapture);
+        ? (findAttempt(draft, accountId, { ...event, providerReference: event.capture.reference }, pendingCapture) ?? findAttempt(draft, accountId, { ...event, providerReference: event.capture.authorization }, pendingCapture))
+        : findAttempt(draft, accountId, event, pendingCapture);
       if (capture && event.capture && event.capture.amount !== capture.amount) return ignored(`a capture of ${event.capture.amount} where ${capture.amount} was asked`);
       if (capture) {
         settleAttempt(draft, capture, { kind: "succeeded", providerReference: event.capture?.reference ?? event.providerReference ?? "", responseCode: "webhook", responseText: "Captured (reported by the provider)" }, tools);
@@ -133,7 +142,7 @@ export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, to
       return { applied: true, note: `capture ${capture.id} failed` };
     }
     case "authorization.canceled": {
-      const voiding = findAttempt(draft, { ...event, attemptId: null }, (a) => a.type === "void" && a.status === "pending");
+      const voiding = findAttempt(draft, accountId, { ...event, attemptId: null }, (a) => a.type === "void" && a.status === "pending");
       if (voiding) {
         settleAttempt(draft, voiding, { kind: "succeeded", providerReference: event.providerReference ?? "", responseCode: "webhook", responseText: "Voided (reported by the provider)" }, tools);
         return { applied: true, note: `settled void ${voiding.id}` };
@@ -149,7 +158,7 @@ export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, to
     }
     case "refund.succeeded":
     case "refund.failed": {
-      const attempt = findAttempt(draft, event, (a) => a.type === "refund");
+      const attempt = findAttempt(draft, accountId, event, (a) => a.type === "refund");
       const refund = attempt ? draft.refunds.find((r) => r.attemptId === attempt.id) : undefined;
       if (!attempt || !refund) return ignored("no such refund");
       const outcome: FollowUpOutcome =
