@@ -240,6 +240,8 @@ export interface TokenOptions {
   notBefore?: number;
   secret?: string;
   sub?: string;
+  /** A live-mode token (the `livemode` claim); test mode otherwise. */
+  livemode?: boolean;
 }
 
 /** An HS256 token as the gateway's configured issuer would sign it (override anything to forge). */
@@ -251,6 +253,7 @@ export async function hsToken(options: TokenOptions = {}): Promise<string> {
     ...(options.merchant === null ? {} : { merchant_id: options.merchant ?? MERCHANT_A }),
     ...(options.permissions ? { permissions: options.permissions } : {}),
     ...(options.customer ? { customer_id: options.customer } : {}),
+    ...(options.livemode ? { livemode: true } : {}),
   })
     .setProtectedHeader({ alg: "HS256" })
     .setSubject(options.sub ?? "user-1")

@@ -91,6 +91,9 @@ describe("failed payments", () => {
     expect(same.body.retry).toMatchObject({ retry_of: failed.id, status: "requires_payment_method", amount: 4200, order_id: "ord-retry" });
     expect(same.body.original.failure_resolution).toBeNull();
 
+    // An operator's token of the other mode does not reach it (a test token never moves live money).
+    const liveAdmin = bearer(await hsToken({ roles: ["admin"], merchant: null, livemode: true }));
+    expectError(await post(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_visa" }, liveAdmin), 404);
     const other = await post<{ retry: PaymentIntentJson; original: PaymentIntentJson }>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_visa" }, opts);
     expect(other.status).toBe(200);
     expect(other.body.retry).toMatchObject({ retry_of: failed.id, status: "succeeded", amount: 4200, currency: "usd" });
@@ -217,6 +220,10 @@ describe("refund approvals", () => {
     const support = bearer(await hsToken({ roles: ["support"], merchant: null }));
     expectError(await post(`/v1/admin/refunds/${big.id}:approve`, {}, support), 403);
     expect((await get<RefundJson>(`/v1/refunds/${big.id}`, opts)).body).toMatchObject({ status: "pending", approval: null });
+    // An operator's token acts only in its own mode: a live-mode admin does not reach a test refund
+    // (nor a test one a live refund).
+    const liveAdmin = bearer(await hsToken({ roles: ["admin"], merchant: null, livemode: true }));
+    expectError(await post(`/v1/admin/refunds/${big.id}:approve`, {}, liveAdmin), 404);
     const admin = bearer(await hsToken({ roles: ["admin"], merchant: null }));
     expect((await post<RefundJson>(`/v1/admin/refunds/${big.id}:approve`, {}, admin)).body.status).toBe("succeeded");
     expectError(await post(`/v1/admin/refunds/${big.id}:explode`, {}, admin), 404);

@@ -418,7 +418,8 @@ async function failedIntent(c: Ctx, principal: Principal, id: string): Promise<{
   if (!hasPrefix(id, "pi")) throw resourceMissing("payment_intent", id.slice(0, 80), "id");
   let scope: Scope = principal;
   if (principal.crossMerchant) {
-    const row = await findOnShards(c.env, async (d1) => (await db(d1).select({ merchantId: paymentIntents.merchantId, livemode: paymentIntents.livemode }).from(paymentIntents).where(eq(paymentIntents.id, id)).limit(1))[0]);
+    // Any merchant's, but only in the token's own mode: a test-mode token never acts on live money.
+    const row = await findOnShards(c.env, async (d1) => (await db(d1).select({ merchantId: paymentIntents.merchantId, livemode: paymentIntents.livemode }).from(paymentIntents).where(and(eq(paymentIntents.id, id), eq(paymentIntents.livemode, principal.livemode))).limit(1))[0]);
     if (row) scope = { merchantId: row.merchantId, livemode: row.livemode };
   }
   const intent = scope.merchantId ? await intentStub(c.env, id).retrieve(scope, id) : null;
@@ -596,7 +597,8 @@ function registerRefundApprovals(app: App): void {
         await db(d1)
           .select({ merchantId: refunds.merchantId, livemode: refunds.livemode, intentId: refunds.paymentIntent })
           .from(refunds)
-          .where(and(eq(refunds.id, refundId), ...(principal.crossMerchant ? [] : [eq(refunds.merchantId, principal.merchantId), eq(refunds.livemode, principal.livemode)])))
+          // Any merchant's for an operator, but always in the token's own mode (a test token never approves a live refund).
+          .where(and(eq(refunds.id, refundId), eq(refunds.livemode, principal.livemode), ...(principal.crossMerchant ? [] : [eq(refunds.merchantId, principal.merchantId)])))
           .limit(1)
       )[0];
     const row = principal.crossMerchant && !principal.merchantId ? await findOnShards(c.env, find) : await find(c.env.DB);
