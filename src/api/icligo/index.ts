@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ApiError, authenticationFailed, invalidRequest, resourceMissing, type ApiErrorData } from "../../core/errors";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
+import { liveCustomer } from "../../billing/store";
 import { decimalToMinor, minorToDecimal, normalizeCurrency } from "../../core/money";
 import { icligoStatus } from "../../core/surface-events";
 import type { IntentRecord, LineItem, Metadata, Scope } from "../../core/types";
@@ -242,6 +243,9 @@ export function icligoSurface(): Hono<AppEnv> {
     const principal = await application(c, "payments.transactions.create");
     const input = parseCreate(await readExactJson(c.req.raw));
     const scope = { merchantId: principal.merchantId, livemode: principal.livemode };
+    // userId is the application's own user id, kept as the payment's customer; one that names a
+    // customer of ours (cus_...) must be this merchant's (another's, or an unknown one, is not stored).
+    if (hasPrefix(input.userId, "cus")) await liveCustomer(c.env.DB, scope, input.userId, "userId");
     // With an Idempotency-Key the intent's id derives from it, so a retry lands on the same object.
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), scope, { route: "POST /payments/create-payment-intent", target: "", params: input });
     const id = idem.key ? await derivedId("pi", scope.merchantId, String(scope.livemode), idem.key) : randomId("pi");

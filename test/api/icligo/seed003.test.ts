@@ -5,7 +5,7 @@
 import { exports } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { createEndpoint, get, hsToken, KEY_A, MERCHANT_A, newMerchant, post, receivedBy, receiverHook, waitFor, type PaymentIntentJson } from "../../helpers";
+import { createEndpoint, get, hsToken, KEY_A, KEY_B, MERCHANT_A, newMerchant, post, receivedBy, receiverHook, waitFor, type PaymentIntentJson } from "../../helpers";
 
 const MISSING = "Headers 'X-Access-Token' and 'X-Application-Id' are necessary.";
 
@@ -277,6 +277,21 @@ describe("seed 003: authentication", () => {
       expectError(await send(method, p, { app: { ...app, token: "tok_wrong" }, body }), 401, p);
     }
     expect(await status(app, mine)).toBe("Created");
+  });
+
+  it("a userId naming a customer of ours must be the merchant's own: another merchant's is a 404 and makes no payment", async () => {
+    const app = await newApplication(KEY_A);
+    const theirs = await post<{ id: string }>("/v1/customers", { email: "b@example.com" }, { key: KEY_B });
+    const mine = await post<{ id: string }>("/v1/customers", { email: "a@example.com" }, { key: KEY_A });
+    const path = "/payments/create-payment-intent";
+    const body = (userId: string) => JSON.stringify({ userId, currency: "EUR", amount: 10.0 });
+    expectError(await send("POST", path, { app, body: body(theirs.body.id) }), 404, path);
+    expectError(await send("POST", path, { app, body: body("cus_doesnotexist000000000") }), 404, path);
+    const own = await send("POST", path, { app, body: body(mine.body.id) });
+    expect(own.status, own.text).toBe(200);
+    expect((own.json as PaymentDto).userId).toBe(mine.body.id);
+    // The application's own user ids are taken as they are.
+    expect((await send("POST", path, { app, body: body("user_1234") })).status).toBe(200);
   });
 
   it("an application without the permission is a 403", async () => {
