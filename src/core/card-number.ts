@@ -4,7 +4,8 @@
 // 13 to 19 digits (spaces or dashes allowed between groups) starting as card numbers do (2-6).
 const PAN = /\b[2-6](?:[ -]?\d){12,18}\b/g;
 
-function luhn(digits: string): boolean {
+/** Whether a string of digits passes the Luhn check card numbers carry. */
+export function luhn(digits: string): boolean {
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {
     let d = Number(digits[digits.length - 1 - i]);

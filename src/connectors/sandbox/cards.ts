@@ -1,6 +1,7 @@
 // The sandbox's test cards: Stripe's public test numbers and tokens, plus cards of our own for the
 // outcomes Stripe cannot simulate (timeouts, provider errors). This table is documented in the README.
 import type { CardDetails, SandboxScenario } from "../../core/types";
+import { luhn } from "../../core/card-number";
 
 export interface TestCard {
   number: string;
@@ -93,17 +94,7 @@ export function findTestCard(number: string): TestCard | undefined {
 }
 
 export function luhnValid(number: string): boolean {
-  if (!/^\d{12,19}$/.test(number)) return false;
-  let sum = 0;
-  for (let i = 0; i < number.length; i++) {
-    let digit = Number(number[number.length - 1 - i]);
-    if (i % 2 === 1) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
-  }
-  return sum % 10 === 0;
+  return /^\d{12,19}$/.test(number) && luhn(number);
 }
 
 export function brandOf(number: string): string {
