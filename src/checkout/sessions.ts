@@ -69,19 +69,28 @@ export function isSessionIntent(intent: Pick<IntentRecord, "createdVia" | "retur
 /**
  * The Checkout Session an intent was made for, if any, as a payment page must see it: a session past
  * its expires_at is expired first (its intent canceled), so that no page other than the session's own
- * (the bare payment page, the 3D Secure page) pays a session that can no longer be paid.
+ * (the bare payment page, the 3D Secure page) pays a session that can no longer be paid. A GET
+ * (`readOnly`) only finds it: the session's own page shows an overdue one as expired, and a GET
+ * changes nothing.
  */
-export async function sessionGuard(env: Env, intent: IntentRecord, base: string): Promise<CheckoutSessionRow | null> {
+export async function sessionGuard(env: Env, intent: IntentRecord, base: string, readOnly = false): Promise<CheckoutSessionRow | null> {
   if (!isSessionIntent(intent)) return null;
   const shard = merchantEnv(env, intent.merchantId);
   const row = await sessionOfIntent(shard.DB, intent.id);
-  if (!row || !isOverdue(row, Date.now())) return row;
+  if (!row || readOnly || !isOverdue(row, Date.now())) return row;
   return (await expireSession(shard, row, base, "system")).row;
 }
 
 /** success_url with {CHECKOUT_SESSION_ID} replaced (also when a URL parser percent-encoded the braces). */
 export function successLocation(row: CheckoutSessionRow): string {
-  return row.successUrl.replaceAll("{CHECKOUT_SESSION_ID}", row.id).replaceAll("%7BCHECKOUT_SESSION_ID%7D", row.id);
+  const filled = row.successUrl.replaceAll("{CHECKOUT_SESSION_ID}", row.id).replaceAll("%7BCHECKOUT_SESSION_ID%7D", row.id);
+  // As the parser reads it (a URL stored before control characters were refused would break the
+  // redirect's Location header after the payment went through).
+  try {
+    return new URL(filled).toString();
+  } catch {
+    return filled;
+  }
 }
 
 /** Open but past expires_at: the page treats it as expired at once. */

@@ -441,7 +441,8 @@ function payPages(): Hono<PagesEnv> {
     const intent = await load(c.env, c.req.param("id"), c.req.query("client_secret") ?? "");
     if (!intent) return notFoundPage();
     // A Checkout Session's payment is paid on the session's own page (which knows its total and its expiry).
-    const session = await sessionGuard(c.env, intent, new URL(c.req.url).origin);
+    // Read only: a GET changes nothing (the session's page shows an overdue session as expired).
+    const session = await sessionGuard(c.env, intent, new URL(c.req.url).origin, true);
     if (session) return c.redirect(`/checkout/${session.id}`, 303);
     const s = intentSummary(intent, await merchantName(c.env, intent.merchantId));
     if (intent.status === "requires_payment_method" || intent.status === "requires_confirmation") {

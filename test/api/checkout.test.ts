@@ -173,6 +173,11 @@ describe("/v1/checkout/sessions", () => {
       400,
     );
     expectError(await post("/v1/checkout/sessions", { ...base, success_url: "javascript:alert(1)", line_items: [{ price_data: { currency: "usd", unit_amount: 100, product_data: { name: "x" } }, quantity: 1 }] }), 400);
+    // A newline (or any control character or space) would break the redirect's Location header after
+    // the shopper paid: refused before anything is stored.
+    for (const success_url of ["https://shop.example/ok\nSet-Cookie: a=b", "https://shop.example/o k", "https://shop.example/ok\t"]) {
+      expectError(await post("/v1/checkout/sessions", { ...base, success_url, line_items: [{ price_data: { currency: "usd", unit_amount: 100, product_data: { name: "x" } }, quantity: 1 }] }), 400);
+    }
     expectError(await post("/v1/checkout/sessions", { ...base, expires_at: Math.floor(Date.now() / 1000) + 60, line_items: [{ price_data: { currency: "usd", unit_amount: 100, product_data: { name: "x" } }, quantity: 1 }] }), 400);
     expectError(await post("/v1/checkout/sessions", { ...base, line_items: [{ price_data: { currency: "usd", unit_amount: 99_999_999, product_data: { name: "x" } }, quantity: 2 }] }), 400, "amount_too_large");
   });
@@ -381,6 +386,13 @@ describe("expiry", () => {
     expect(page).toContain("expired");
     expect(page).not.toContain("<form");
     expect((await get<SessionJson>(`/v1/checkout/sessions/${s.id}`)).body.status).toBe("open");
+    // Nor does a GET of the bare payment page of its intent: it sends the shopper to the session's page.
+    const pi = await intentOf(s);
+    const bare = await exports.default.fetch(`http://gateway.test/pay/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret ?? "")}`, { redirect: "manual" });
+    expect(bare.status).toBe(303);
+    expect(bare.headers.get("location")).toBe(`/checkout/${s.id}`);
+    expect((await get<SessionJson>(`/v1/checkout/sessions/${s.id}`)).body.status).toBe("open");
+    expect((await intentOf(s)).status).not.toBe("canceled");
     const paid = await pay(`/checkout/${s.id}`, "4242424242424242");
     expect(paid.status).toBe(410);
     expect((await intentOf(s)).status).toBe("canceled");

@@ -35,6 +35,7 @@ import { surfaceErrors } from "../common/errors";
 import { NO_IDEMPOTENCY, surfaceIdempotency, type SurfaceIdempotency } from "../common/idempotency";
 import { problem, problemStatus } from "./problem";
 import { renderSeedIntent, type SeedIntentJson } from "./render";
+import { isHttpUrl } from "../../core/urls";
 
 export const PREFIX = "/api/v1/PaymentIntents";
 const MAX_LIST = 1000;
@@ -222,13 +223,7 @@ function optionalText(body: Record<string, unknown>, field: string, max: number)
 function optionalUrl(body: Record<string, unknown>, field: string): string | null {
   const v = optionalText(body, field, 2048);
   if (v === null || v === "") return null;
-  let url: URL;
-  try {
-    url = new URL(v);
-  } catch {
-    throw fieldError(field, `The field ${field} must be an absolute http(s) URL.`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw fieldError(field, `The field ${field} must be an absolute http(s) URL.`);
+  if (!isHttpUrl(v)) throw fieldError(field, `The field ${field} must be an absolute http(s) URL, without spaces or control characters.`);
   return v;
 }
 

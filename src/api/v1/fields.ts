@@ -4,6 +4,7 @@ import { z } from "zod";
 import { isKnownCurrency, MAX_AMOUNT } from "../../core/money";
 import { INTENT_STATUSES, REFUND_REASONS, type AutomaticPaymentMethods, type BillingAddress, type BillingDetails, type CardOptions, type CustomerShipping, type Shipping } from "../../core/types";
 import { CLEAR_ALL_METADATA, METADATA_LIMITS } from "../../intents/operations/metadata";
+import { isHttpUrl } from "../../core/urls";
 
 /** An integer, as a JSON number or a string of digits. */
 export const integer = z
@@ -36,17 +37,7 @@ export const clearableText = (max: number) => text(max).transform((v) => (v === 
 
 export const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[A-Za-z0-9]{8,64}$`), `must be an id starting with ${prefix}_`);
 
-export const url = z
-  .string()
-  .max(2048)
-  .refine((v) => {
-    try {
-      const u = new URL(v);
-      return u.protocol === "https:" || u.protocol === "http:";
-    } catch {
-      return false;
-    }
-  }, "must be an absolute http(s) URL");
+export const url = z.string().max(2048).refine(isHttpUrl, "must be an absolute http(s) URL, without spaces or control characters");
 
 const metadataRecord = z
   .record(
