@@ -78,19 +78,23 @@ async function byId(d1: D1Database, id: string): Promise<PaymentMethodRow | null
   return row ?? null;
 }
 
+/** A detached payment method may not be used again (Stripe's rule): to pay, to be attached, or where it already is. */
+export function assertNotDetached(pm: PaymentMethodRow): void {
+  if (pm.detached === null) return;
+  throw invalidRequest(
+    `The payment method ${pm.id} was detached from a customer and may not be used again. Save the card again, or give another payment method.`,
+    "payment_method",
+    "payment_method_unexpected_state",
+  );
+}
+
 /**
  * Attaches a stored payment method to a customer. The same card already on the customer is answered
  * instead (`deduplicated`), and the new one stays unattached.
  */
 export async function attachPaymentMethod(env: Env, scope: Scope, pm: PaymentMethodRow, customer: CustomerRow, requestId: string | null): Promise<{ row: PaymentMethodRow; deduplicated: boolean }> {
   if (pm.customer === customer.id) return { row: pm, deduplicated: false };
-  if (pm.detached !== null) {
-    throw invalidRequest(
-      `The payment method ${pm.id} was detached from a customer and may not be used again. Save the card again to attach it.`,
-      "payment_method",
-      "payment_method_unexpected_state",
-    );
-  }
+  assertNotDetached(pm);
   if (pm.customer) {
     throw invalidRequest(`The payment method ${pm.id} is attached to another customer; detach it first.`, "payment_method", "payment_method_already_attached");
   }

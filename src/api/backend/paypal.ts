@@ -83,7 +83,6 @@ function assertOrder(intent: IntentRecord): void {
 
 /** Why an order cannot be captured, without the payment error's own final period (the sentence adds one). */
 function uncapturable(intent: IntentRecord): string {
-  if (paidOtherwise(intent)) return "it was paid another way, not with PayPal";
   return (intent.lastPaymentError?.message ?? `its status is ${intent.status}`).replace(/\.$/, "");
 }
 
@@ -127,7 +126,7 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
   backendRoute(app, sub, { path: "/paypal/capture-order", permission: "payments.transactions.create", summary: "Capture an order the payer approved (422 before approval)", body: OrderBody, response: Answer }, async (c, { principal, body }) => {
     let intent = await visibleIntent(c, principal, body.order_id, "PayPal order");
     assertOrder(intent);
-    if (paidOtherwise(intent)) throw bad(`This order cannot be captured: ${uncapturable(intent)}.`);
+    if (paidOtherwise(intent)) throw bad("This order cannot be captured: it was paid another way, not with PayPal.");
     if (intent.status === "requires_action") {
       // The payer may have approved without coming back through the return page: complete it now.
       const outcome = await intentStub(c.env, intent.id).completeRedirect(intent.id, intent.clientSecret, new URL(c.req.url).origin);

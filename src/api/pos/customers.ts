@@ -8,7 +8,7 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import type { Principal } from "../../auth/permissions";
 import { detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
-import { db, findPaymentMethod, parseDetails, renderCustomer, type CustomerRow, type PaymentMethodRow } from "../../billing/store";
+import { db, findPaymentMethod, liveCustomer, parseDetails, renderCustomer, type CustomerRow, type PaymentMethodRow } from "../../billing/store";
 import { Writes } from "../../billing/writes";
 import { derivedId, hasPrefix } from "../../core/ids";
 import type { Scope } from "../../core/types";
@@ -35,7 +35,7 @@ async function existing(env: Env, scope: Scope, id: string): Promise<CustomerRow
  * cards on file treat it: another merchant's, or an unknown one, is not stored on a payment.
  */
 export async function assertOwnCustomerRef(env: Env, scope: Scope, posId: string): Promise<void> {
-  if (hasPrefix(posId, "cus") && !(await existing(env, scope, posId))) throw notFound(`No such customer: '${posId.slice(0, 80)}'.`);
+  if (hasPrefix(posId, "cus")) await liveCustomer(env.DB, scope, posId, "customerId");
 }
 
 /** Our customer id for a POS customer id. */

@@ -7,7 +7,7 @@ import { renderTransaction, type ExpandedObject } from "../../core/objects";
 import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import { resolvePaymentMethod } from "../../connectors/sandbox/vault";
 import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
-import { saveFromIntent } from "../../billing/payment-methods";
+import { assertNotDetached, saveFromIntent } from "../../billing/payment-methods";
 import { findCustomer, findPaymentMethod, liveCustomer, parseDetails, renderCustomer } from "../../billing/store";
 import { log } from "../../log";
 import { listIntents, searchIntents } from "../../db/queries";
@@ -135,13 +135,7 @@ async function savedMethod(c: Ctx, principal: Principal, body: MethodInput): Pro
   const row = await findPaymentMethod(c.env.DB, principal, ref, "payment_method");
   // A shopper pays only with its own saved cards: anyone else's (or the merchant's unattached ones) do not exist for it.
   if (principal.customerId && row.customer !== principal.customerId) throw resourceMissing("payment_method", ref.slice(0, 80), "payment_method");
-  if (row.detached !== null) {
-    throw invalidRequest(
-      `The payment method ${row.id} was detached from a customer and may not be used again. To use a card many times, attach it to a customer and keep it attached.`,
-      "payment_method",
-      "payment_method_unexpected_state",
-    );
-  }
+  assertNotDetached(row);
   return { details: parseDetails(row), customer: row.customer };
 }
 
@@ -159,9 +153,7 @@ export async function assertHeldMethodUsable(c: Ctx, intent: IntentRecord, custo
     throw err;
   });
   if (!row) return;
-  if (row.detached !== null) {
-    throw invalidRequest(`The payment method ${row.id} on this payment intent was detached from its customer and may not be used again. Give the payment intent another payment_method.`, "payment_method", "payment_method_unexpected_state");
-  }
+  assertNotDetached(row);
   assertSavedFor({ details: parseDetails(row), customer: row.customer }, customer);
 }
 
