@@ -25,7 +25,7 @@ import { registerSubscriptions } from "./api/v1/subscriptions";
 import { registerTestClocks } from "./api/v1/test_clocks";
 import { registerPosSurface } from "./api/pos";
 import { registerBackendSurface } from "./api/backend";
-import { backendError } from "./api/backend/surface";
+import { BACKEND_BASE, backendCors, backendError } from "./api/backend/surface";
 import { registerCheckoutSessions } from "./api/v1/checkout_sessions";
 import { stripeVersion } from "./api/v1/stripe-version";
 import { registerProducts } from "./api/v1/products";
@@ -105,6 +105,11 @@ export function buildApp(): OpenAPIHono<AppEnv> {
     }
     await next();
   });
+  // Seed 004's Stripe and PayPal endpoints are called from the merchant's own pages (the document's
+  // "Frontend JavaScript" examples, with the user's bearer token): they answer CORS, preflight
+  // included, for any origin. No cookie is ever an authority here (credentials are not allowed), so
+  // another site gets nothing it could not get with the token from a shell. The webhooks do not.
+  for (const path of [`${BACKEND_BASE}/stripe/*`, `${BACKEND_BASE}/paypal/*`]) app.use(path, backendCors);
   app.use("/sandbox/*", ipRateLimit);
   app.use("/connectors/*", ipRateLimit);
   app.use("/checkout/*", ipRateLimit);

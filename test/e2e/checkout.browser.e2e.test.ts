@@ -366,3 +366,35 @@ describe("a /v1 payment intent's pages in Chromium", () => {
     await t.context.close();
   });
 });
+
+describe("seed 004's frontend examples in Chromium", () => {
+  it("the document's fetch from the merchant's page (another origin) creates a payment intent and reads its client_secret", async () => {
+    const t = await tab();
+    await t.page.goto(`${shopOrigin}/course`);
+    // The document's "Frontend JavaScript (Stripe)" example, with the gateway's absolute URL.
+    const answer = await t.page.evaluate(async (base) => {
+      const response = await fetch(`${base}/api/v1/payments/stripe/create-payment-intent/`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: "Bearer " + "sk_test_merchant_a" },
+        body: JSON.stringify({ amount: 29.99, currency: "usd", metadata: { course_id: "123" } }),
+      });
+      const { client_secret, amount } = (await response.json()) as { client_secret?: string; amount?: number };
+      return { status: response.status, client_secret, amount };
+    }, gateway.origin);
+    expect(answer.status).toBe(200);
+    expect(answer.amount).toBe(2999);
+    expect(answer.client_secret).toMatch(/^pi_.+_secret_/);
+    // An error is readable too: the shop's script can show it.
+    const refused = await t.page.evaluate(async (base) => {
+      const response = await fetch(`${base}/api/v1/payments/paypal/create-order/`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: "Bearer not_a_token" },
+        body: JSON.stringify({ amount: 29.99, currency: "USD", description: "Course enrollment" }),
+      });
+      return { status: response.status, body: (await response.json()) as { error?: string } };
+    }, gateway.origin);
+    expect(refused.status).toBe(401);
+    expect(typeof refused.body.error).toBe("string");
+    await t.context.close();
+  });
+});

@@ -3,6 +3,7 @@
 // webhooks, JSON bodies read with exact decimals, and every error, unknown paths included, rendered
 // exactly as {"error": "<description>"}.
 import type { Hono } from "hono";
+import { cors } from "hono/cors";
 import { z } from "zod";
 import type { Permission, Principal } from "../../auth/permissions";
 import { ApiError } from "../../core/errors";
@@ -29,6 +30,15 @@ export class BackendError extends Error {
 
 export const bad = (message: string) => new BackendError(400, message);
 export const missing = (message: string) => new BackendError(404, message);
+
+/** CORS for the Stripe and PayPal routes (browsers on the merchant's pages): any origin, no credentials. */
+export const backendCors = cors({
+  origin: "*",
+  allowMethods: ["GET", "POST", "OPTIONS"],
+  allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key"],
+  exposeHeaders: ["Idempotent-Replayed", "Request-Id", "Retry-After"],
+  maxAge: 600,
+});
 
 export const BackendErrorSchema = z.object({ error: z.string() }).meta({ id: "BackendError" });
 

@@ -491,3 +491,41 @@ describe("seed 004 PayPal orders the payer canceled", () => {
     expect(expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: "ch_doesnotexist" }, opts), 404)).toBe("Capture not found: ch_doesnotexist");
   });
 });
+
+describe("seed 004 from a browser on the merchant's own site (CORS)", () => {
+  const origin = "https://courses.example";
+
+  it("answers the preflight of the document's fetch, and the request itself, for any origin, without credentials", async () => {
+    const preflight = await exports.default.fetch(
+      new Request(`http://gateway.test${P}/stripe/create-payment-intent/`, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" },
+      }),
+    );
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(preflight.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("authorization");
+    expect(preflight.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("content-type");
+    expect(preflight.headers.get("access-control-allow-credentials")).toBeNull();
+
+    const { opts } = await newMerchant("s4-cors");
+    const created = await call<J>("POST", `${P}/stripe/create-payment-intent/`, { ...opts, body: { amount: 29.99, currency: "usd" }, headers: { origin } });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    expect(created.headers.get("access-control-allow-origin")).toBe("*");
+    // Errors too: a browser client reads the {"error": ...} of a 401.
+    const unauthenticated = await call<J>("POST", `${P}/paypal/create-order/`, { key: null, body: { amount: 1, currency: "USD" }, headers: { origin } });
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.headers.get("access-control-allow-origin")).toBe("*");
+    const order = await exports.default.fetch(new Request(`http://gateway.test${P}/paypal/get-order/`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST" } }));
+    expect(order.status).toBe(204);
+  });
+
+  it("the PSP webhooks and the other surfaces answer no CORS", async () => {
+    for (const path of [`${P}/webhooks/stripe/`, "/v1/payment_intents", `${P}/transactions`]) {
+      const res = await exports.default.fetch(new Request(`http://gateway.test${path}`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST" } }));
+      expect(res.headers.get("access-control-allow-origin"), path).toBeNull();
+      await res.body?.cancel();
+    }
+  });
+});
