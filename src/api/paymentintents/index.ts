@@ -425,9 +425,9 @@ const Problem = z
 const SeedIntent = z
   .object({
     id: z.number().int(),
-    invoiceId: z.number().int().nullable(),
-    orderId: z.number().int().nullable(),
-    customerId: z.union([z.number().int(), z.string()]).nullable(),
+    invoiceId: z.number().int().nullable().describe("An integer; null when none, or when it was set through another surface and is not an integer (see the payment on /v1 by gatewayIntentId)."),
+    orderId: z.number().int().nullable().describe("An integer; null when none, or when it was set through another surface and is not an integer (see the payment on /v1 by gatewayIntentId)."),
+    customerId: z.number().int().nullable().describe("An integer; null when none, or when it was set through another surface and is not an integer (see the payment on /v1 by gatewayIntentId)."),
     amount: z.number().describe("Major units, exactly the currency's digits (99.99 EUR, 1000 JPY, 1.250 KWD)."),
     currency: z.string(),
     status: z.enum(["RequiresPaymentMethod", "RequiresConfirmation", "RequiresAction", "Processing", "RequiresCapture", "Succeeded", "Canceled", "Failed"]),

@@ -22,9 +22,9 @@ export function pascalStatus(status: IntentStatus): string {
 
 export interface SeedIntentJson {
   id: number;
-  invoiceId: number | string | null;
-  orderId: number | string | null;
-  customerId: number | string | null;
+  invoiceId: number | null;
+  orderId: number | null;
+  customerId: number | null;
   amount: DecimalOut;
   currency: string;
   status: string;
@@ -39,10 +39,15 @@ export interface SeedIntentJson {
   createdAt: string;
 }
 
-/** References are integers in this surface; one set through another surface that is not stays a string. */
-export function integerOrText(value: string | null): number | string | null {
+/**
+ * References are integers in this surface (`int?` in a client typed from the document). One set
+ * through another surface that is not an integer (an order `ord_777`, a customer `cus_...` of /v1, a
+ * token subject that is not a number) is `null` here: a string would make a typed client's whole
+ * list fail to read. The payment's other surfaces (`gatewayIntentId` on /v1) still show it.
+ */
+export function integerReference(value: string | null): number | null {
   if (value === null) return null;
-  return /^(0|[1-9]\d{0,14})$/.test(value) ? Number(value) : value;
+  return /^(0|[1-9]\d{0,14})$/.test(value) ? Number(value) : null;
 }
 
 /** A time as seed 000 writes it: ISO-8601 UTC, without `.000` on a whole second. */
@@ -55,9 +60,9 @@ export function isoTime(ms: number | null | undefined): string | null {
 export function renderSeedIntent(intent: IntentSummary, number: number, paymentGatewayId: number | null): SeedIntentJson {
   return {
     id: number,
-    invoiceId: integerOrText(intent.invoiceId),
-    orderId: integerOrText(intent.orderId),
-    customerId: integerOrText(intent.customer),
+    invoiceId: integerReference(intent.invoiceId),
+    orderId: integerReference(intent.orderId),
+    customerId: integerReference(intent.customer),
     amount: decimalOut(intent.amount, intent.currency),
     currency: intent.currency.toUpperCase(),
     status: pascalStatus(intent.status),

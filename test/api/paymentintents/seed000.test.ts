@@ -35,7 +35,7 @@ type Intent = {
   id: number;
   invoiceId: number | null;
   orderId: number | null;
-  customerId: number | string | null;
+  customerId: number | null;
   amount: number;
   currency: string;
   status: string;
@@ -482,6 +482,21 @@ describe("seed 000: one payment, every surface", () => {
     expect(found?.currency).toBe("JPY");
     const one = await send("GET", `${BASE}/${found?.id}`, { token: await admin() });
     expect((one.json as Intent).gatewayIntentId).toBe(pi.id);
+  });
+
+  it("references that are not integers (set through /v1) are null here, never strings a typed client cannot read", async () => {
+    const customer = (await post<{ id: string }>("/v1/customers", { email: "typed@example.com" })).body.id;
+    const pi = (await post<PaymentIntentJson>("/v1/payment_intents", { amount: 2599, currency: "eur", order_id: "ord_777", invoice_id: "INV-2024-001", customer })).body;
+    const listed = ((await send("GET", BASE, { token: await admin() })).json as Intent[]).find((i) => i.gatewayIntentId === pi.id);
+    const one = (await send("GET", `${BASE}/${String(listed?.id)}`, { token: await admin() })).json as Intent;
+    expect(one.gatewayIntentId).toBe(pi.id);
+    expect(listed).toEqual(one);
+    expect(one.invoiceId).toBeNull();
+    expect(one.orderId).toBeNull();
+    expect(one.customerId).toBeNull();
+    // Every row of the list, whatever surface made it: integers or null.
+    const list = (await send("GET", BASE, { token: await admin() })).json as Intent[];
+    for (const row of list) for (const field of ["invoiceId", "orderId", "customerId"] as const) expect(row[field] === null || Number.isInteger(row[field]), `${field} of ${row.id}: ${JSON.stringify(row[field])}`).toBe(true);
   });
 });
 
