@@ -5,12 +5,14 @@ import { invalidRequest, type ApiErrorData } from "./errors";
 /** The largest amount, in minor units, the gateway accepts for one payment (Stripe's ceiling). */
 export const MAX_AMOUNT = 99_999_999;
 
-const ZERO_DECIMAL = ["bif", "clp", "djf", "gnf", "isk", "jpy", "kmf", "krw", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"];
+// Stripe's lists (docs.stripe.com/currencies), which the Stripe connector passes amounts to unchanged:
+// MGA is zero-decimal there, and ISK two-decimal ("100" is 1 krona; Stripe asks for whole kronur).
+const ZERO_DECIMAL = ["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"];
 const THREE_DECIMAL = ["bhd", "iqd", "jod", "kwd", "lyd", "omr", "tnd"];
 const TWO_DECIMAL = (
   "aed afn all amd ang aoa ars aud awg azn bam bbd bdt bgn bmd bnd bob brl bsd btn bwp byn bzd cad cdf chf " +
   "cny cop crc cup cve czk dkk dop dzd egp ern etb eur fjd fkp gbp gel ghs gip gmd gtq gyd hkd hnl htg huf " +
-  "idr ils inr irr jmd kes kgs khr kpw kyd kzt lak lbp lkr lrd lsl mad mdl mga mkd mmk mnt mop mru mur mvr " +
+  "idr ils inr irr isk jmd kes kgs khr kpw kyd kzt lak lbp lkr lrd lsl mad mdl mkd mmk mnt mop mru mur mvr " +
   "mwk mxn myr mzn nad ngn nio nok npr nzd pab pen pgk php pkr pln qar ron rsd rub sar sbd scr sdg sek sgd " +
   "shp sle sll sos srd ssp stn svc syp szl thb tjs tmt top try ttd twd tzs uah usd uyu uzs ves wst xcd yer " +
   "zar zmw zwl"

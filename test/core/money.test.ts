@@ -11,6 +11,12 @@ describe("currencies", () => {
     expect(currencyExponent("eur")).toBe(2);
     for (const c of ["bhd", "jod", "kwd", "omr", "tnd"]) expect(currencyExponent(c)).toBe(3);
     expect(currencyExponent("xyz")).toBeUndefined();
+    // As Stripe counts them (the Stripe connector sends the same integer): MGA has no minor unit,
+    // ISK two decimals (1 krona is 100), whatever ISO says.
+    expect(currencyExponent("mga")).toBe(0);
+    expect(currencyExponent("isk")).toBe(2);
+    expect(minorToDecimal(10000, "mga")).toBe("10000");
+    expect(decimalToMinor("40", "isk")).toBe(4000);
   });
 
   it("normalizes seed 001's upper-case codes and rejects unknown ones", () => {
