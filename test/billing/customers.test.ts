@@ -103,6 +103,32 @@ describe("customers", () => {
     expect((await get<ListJson<CustomerJson>>("/v1/customers", m.opts)).body.data).toEqual([]);
   });
 
+  it("a create refused for its card leaves no customer, no customer.created event and no stored card", async () => {
+    const m = await newMerchant("cust-bad-card");
+    const owner = await customer(m.opts, { payment_method: "pm_card_visa" });
+    const owned = owner.invoice_settings.default_payment_method ?? "";
+    const loose = (await post<PmJson>("/v1/payment_methods", { payment_method: "pm_card_mastercard" }, m.opts)).body.id;
+    const gone = (await post<PmJson>("/v1/payment_methods/pm_card_amex/attach", { customer: owner.id }, m.opts)).body.id;
+    expect((await post(`/v1/payment_methods/${gone}/detach`, {}, m.opts)).status).toBe(200);
+    const before = await get<ListJson<CustomerJson>>("/v1/customers?limit=100", m.opts);
+    const methodsBefore = await get<ListJson<PmJson>>("/v1/payment_methods?limit=100", m.opts);
+    expectError(await post("/v1/customers", { email: "a@example.com", invoice_settings: { default_payment_method: "pm_nonexistent" } }, m.opts), 404, "resource_missing");
+    expectError(await post("/v1/customers", { email: "b@example.com", payment_method: "pm_card_visa", invoice_settings: { default_payment_method: "pm_nonexistent" } }, m.opts), 404, "resource_missing");
+    expectError(await post("/v1/customers", { email: "c@example.com", invoice_settings: { default_payment_method: loose } }, m.opts), 400, "payment_method_not_attached");
+    expectError(await post("/v1/customers", { email: "d@example.com", payment_method: owned }, m.opts), 400, "payment_method_already_attached");
+    expectError(await post("/v1/customers", { email: "e@example.com", payment_method: gone }, m.opts), 400, "payment_method_unexpected_state");
+    expect((await get<ListJson<CustomerJson>>("/v1/customers?limit=100", m.opts)).body.data).toEqual(before.body.data);
+    expect((await get<ListJson<PmJson>>("/v1/payment_methods?limit=100", m.opts)).body.data.map((p) => p.id)).toEqual(methodsBefore.body.data.map((p) => p.id));
+    const created = (await get<EventListJson>("/v1/events?type=customer.created&limit=100", m.opts)).body.data;
+    expect(created.map((e) => e.data.object.id)).toEqual([owner.id]);
+    // Stripe's test pattern: the same test card as the card and as the default.
+    const both = await post<CustomerJson>("/v1/customers", { email: "f@example.com", payment_method: "pm_card_visa", invoice_settings: { default_payment_method: "pm_card_visa" } }, m.opts);
+    expect(both.status, JSON.stringify(both.body)).toBe(200);
+    const saved = (await get<ListJson<PmJson>>(`/v1/customers/${both.body.id}/payment_methods`, m.opts)).body.data;
+    expect(saved.map((p) => p.card?.last4)).toEqual(["4242"]);
+    expect(both.body.invoice_settings.default_payment_method).toBe(saved[0]?.id);
+  });
+
   it("belong to their merchant: another merchant's customer, card or subscription is 404", async () => {
     const a = await newMerchant("cust-ten-a");
     const b = await newMerchant("cust-ten-b");

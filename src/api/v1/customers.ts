@@ -6,7 +6,7 @@ import { invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import type { Scope } from "../../core/types";
 import type { Principal } from "../../auth/permissions";
-import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
+import { assertNotDetached, attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
 import { clockNow } from "../../billing/engine";
 import { cancelSubscriptions, liveSubscriptionIds } from "../../billing/subscriptions";
 import {
@@ -182,7 +182,22 @@ export function registerCustomers(app: App): void {
           address: jsonOrNull(body.address),
           shipping: jsonOrNull(body.shipping),
         };
+        // Everything a 4xx could come from is checked before the customer exists (and before a test
+        // card is stored for it): a failed create leaves no customer behind, nor a customer.created
+        // event, so a retry makes no orphan.
+        const wantedDefault = body.invoice_settings?.default_payment_method;
+        // Stripe's test pattern names the card twice (payment_method=pm_card_visa and
+        // invoice_settings[default_payment_method]=pm_card_visa): that is the card being attached.
+        if (wantedDefault !== undefined && wantedDefault !== body.payment_method) {
+          // Nothing else can be attached to a customer that does not exist yet.
+          const other = await findPaymentMethod(c.env.DB, principal, wantedDefault, "invoice_settings[default_payment_method]");
+          throw invalidRequest(`The payment method ${other.id} is not attached to this customer. Attach it first.`, "invoice_settings[default_payment_method]", "payment_method_not_attached");
+        }
         const pm = body.payment_method ? await savedOrTestMethod(c, principal, body.payment_method, "payment_method") : null;
+        if (pm) {
+          assertNotDetached(pm);
+          if (pm.customer) throw invalidRequest(`The payment method ${pm.id} is attached to another customer; detach it first.`, "payment_method", "payment_method_already_attached");
+        }
         const w = new Writes(c.env.DB, principal);
         const insert = db(c.env.DB).insert(customers).values(row).toSQL();
         w.add(insert.sql, insert.params);
@@ -190,11 +205,8 @@ export function registerCustomers(app: App): void {
         await w.commit(c.env);
         if (pm) {
           const attached = await attachPaymentMethod(c.env, principal, pm, row, c.get("requestId"));
-          const wanted = body.invoice_settings?.default_payment_method;
-          if (wanted === undefined || wanted === pm.id) row = await setDefault(c, row, attached.row.id);
+          row = await setDefault(c, row, attached.row.id);
         }
-        const wanted = body.invoice_settings?.default_payment_method;
-        if (wanted !== undefined && wanted !== row.defaultPaymentMethod) row = await setDefault(c, row, (await resolveDefault(c, principal, row, wanted)) ?? null);
         return { status: 200, body: renderCustomer(row) };
       }),
   );
