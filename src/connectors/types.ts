@@ -65,6 +65,13 @@ export interface Connector {
   void(req: FollowUpRequest): Promise<FollowUpOutcome>;
   refund(req: FollowUpRequest): Promise<FollowUpOutcome>;
   /**
+   * Cancels, at the provider, an authorization still waiting for the customer (a 3-D Secure
+   * challenge) that the intent is dropping. Only a connector whose provider can complete such an
+   * authorization by itself (Stripe, once its challenge is passed) has it; `succeeded` when it can
+   * no longer take money.
+   */
+  cancelPendingAction?(req: FollowUpRequest): Promise<FollowUpOutcome>;
+  /**
    * The truth about an authorization whose answer was lost. `unknown`: still cannot tell;
    * `provider_error`: the PSP has no record of it, so nothing moved.
    */

@@ -19,7 +19,7 @@ import {
   type RefundJson,
   type TransactionJson,
 } from "../helpers";
-import { stripeFault } from "../chaos/harness";
+import { stripeFault, stripeLedger } from "../chaos/harness";
 
 const card = (alias: string): PaymentMethodDetails => ({
   id: "pm_local",
@@ -184,6 +184,56 @@ describe("payments through a Stripe connector account", () => {
     await full.body?.cancel();
     const expired = await env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(other.id)).expire(other.id, Date.now() + 8 * 86_400_000);
     expect(expired).toMatchObject({ status: "succeeded", amountReceived: 3000 });
+  });
+
+  it("a 3DS challenge the intent drops is canceled at Stripe first: passing it later charges nothing (confirm again, cancel, update)", async () => {
+    const { opts } = await newMerchant("stripe-3ds-dropped");
+    const secretKey = "sk_test_fake_dropped_3ds";
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: secretKey } });
+    const pass3ds = async (stripeId: string) => {
+      const res = await fetch(`${env.STRIPE_API_BASE}/3ds/${stripeId}`);
+      await res.body?.cancel();
+    };
+    const challenged = async (amount: number) => {
+      const pi = (await createIntent({ amount, payment_method: "pm_card_threeDSecure2Required", confirm: true, return_url: "https://shop.example/back" }, opts)).body;
+      expect(pi.status).toBe("requires_action");
+      const ledger = await stripeLedger(pi.id);
+      expect(ledger.intents.map((i) => i.status)).toEqual(["requires_action"]);
+      return { pi, stripeId: ledger.intents[0]?.id ?? "" };
+    };
+    const received = async (id: string) => (await stripeLedger(id)).intents.reduce((sum, i) => sum + i.amount_received, 0);
+
+    // Confirmed again with a card that needs no challenge: one charge, even once the first challenge is passed.
+    const first = await challenged(3000);
+    const paid = await post<PaymentIntentJson>(`/v1/payment_intents/${first.pi.id}/confirm`, { payment_method: "pm_card_visa" }, opts);
+    expect(paid.body.status).toBe("succeeded");
+    expect((await stripeLedger(first.pi.id)).intents.find((i) => i.id === first.stripeId)?.status).toBe("canceled");
+    await pass3ds(first.stripeId);
+    expect(await received(first.pi.id)).toBe(3000);
+
+    // Canceled: nothing taken when the shopper passes the challenge afterwards.
+    const second = await challenged(4200);
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${second.pi.id}/cancel`, {}, opts)).body.status).toBe("canceled");
+    await pass3ds(second.stripeId);
+    expect(await received(second.pi.id)).toBe(0);
+
+    // Its amount changed: the old challenge is canceled too.
+    const third = await challenged(1500);
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${third.pi.id}`, { amount: 1600 }, opts)).body.status).toBe("requires_confirmation");
+    await pass3ds(third.stripeId);
+    expect(await received(third.pi.id)).toBe(0);
+
+    // Stripe cannot cancel it (an error): nothing changes here, and the challenge stays followed.
+    const fourth = await challenged(2500);
+    await stripeFault(secretKey, "cancel", "error");
+    const refused = await post<{ error: { code: string; message: string } }>(`/v1/payment_intents/${fourth.pi.id}/cancel`, {}, opts);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe("payment_intent_action_pending");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${fourth.pi.id}`, opts)).body.status).toBe("requires_action");
+    // Asked again, it goes through.
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${fourth.pi.id}/cancel`, {}, opts)).body.status).toBe("canceled");
+    await pass3ds(fourth.stripeId);
+    expect(await received(fourth.pi.id)).toBe(0);
   });
 
   it("takes a payment end to end on Stripe, recording the connector, account and Stripe's reference", async () => {

@@ -199,6 +199,11 @@ export class StripeConnector implements Connector {
     }
   }
 
+  /** A 3-D Secure challenge the intent drops is canceled at Stripe, as a void is (Stripe would complete it once passed). */
+  cancelPendingAction(req: FollowUpRequest): Promise<FollowUpOutcome> {
+    return this.void(req);
+  }
+
   /**
    * A capture or void Stripe refused because the payment intent is no longer in the state it needs
    * (payment_intent_unexpected_state): read it back, and `settled` says whether what we asked for is

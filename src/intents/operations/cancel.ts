@@ -6,6 +6,7 @@ import { randomId } from "../../core/ids";
 import type { IntentRecord } from "../../core/types";
 import type { CancelParams } from "../params";
 import { assertNoPendingSettlement, callFollowUp } from "./capture";
+import { dropPendingActions } from "./pending-action";
 import { recordOutsideCapture } from "./reconcile";
 import type { OperationTools, StepResult } from "./tools";
 
@@ -55,6 +56,8 @@ export async function cancel(draft: IntentRecord, params: CancelParams, tools: O
       return { error: voided.error };
     }
   }
+  // A 3DS challenge still open at the provider is canceled there before the intent is.
+  await dropPendingActions(draft, tools);
   const transition = applyCancel(draft, params.cancellationReason ?? null, tools.now());
   for (const type of transition.events) tools.emit(type);
   return {};

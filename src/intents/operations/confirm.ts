@@ -5,6 +5,7 @@ import type { IntentRecord } from "../../core/types";
 import type { ConfirmParams } from "../params";
 import { authorize } from "./authorize";
 import { missingPaymentMethod } from "./create";
+import { dropPendingActions } from "./pending-action";
 import type { OperationTools, StepResult } from "./tools";
 
 export async function confirm(draft: IntentRecord, params: ConfirmParams, tools: OperationTools): Promise<StepResult> {
@@ -25,7 +26,7 @@ export async function confirm(draft: IntentRecord, params: ConfirmParams, tools:
   if (params.cardOptions !== undefined) draft.cardOptions = params.cardOptions;
   if (params.shipping !== undefined) draft.shipping = params.shipping;
   if (!draft.paymentMethod) throw missingPaymentMethod();
-  // A new confirmation abandons a pending 3DS challenge.
-  for (const attempt of draft.attempts) if (attempt.status === "requires_action") attempt.status = "canceled";
+  // A new confirmation abandons a pending 3DS challenge (canceled at the provider first).
+  await dropPendingActions(draft, tools);
   return authorize(draft, tools, { authenticated: false });
 }

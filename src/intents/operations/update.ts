@@ -6,6 +6,7 @@ import type { IntentRecord } from "../../core/types";
 import type { UpdateIntentParams } from "../params";
 import type { OperationTools, StepResult } from "./tools";
 import { mergeMetadata } from "./metadata";
+import { dropPendingActions } from "./pending-action";
 
 export async function update(draft: IntentRecord, params: UpdateIntentParams, tools: OperationTools): Promise<StepResult> {
   const changesPayment =
@@ -22,7 +23,7 @@ export async function update(draft: IntentRecord, params: UpdateIntentParams, to
     if (params.paymentMethod !== undefined) draft.paymentMethod = params.paymentMethod;
     if (draft.status === "requires_action") {
       // What was being authenticated changed: the challenge no longer applies.
-      for (const attempt of draft.attempts) if (attempt.status === "requires_action") attempt.status = "canceled";
+      await dropPendingActions(draft, tools);
       draft.nextAction = null;
     }
     draft.status = draft.paymentMethod ? "requires_confirmation" : "requires_payment_method";
