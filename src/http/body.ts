@@ -15,17 +15,45 @@ const ARRAY_LIMIT = 1000;
 // ordinary ones (qs never makes a __proto__ key).
 const QS_OPTIONS: qs.IParseOptions = { depth: 10, arrayLimit: ARRAY_LIMIT, parameterLimit: PARAMETER_LIMIT, throwOnLimitExceeded: true, plainObjects: true, strictDepth: false };
 
-/** qs's prototype-less objects as ordinary objects (own data properties only), arrays kept. */
+// A metadata key is any string, digits included (`metadata[42]=x`, stripe-node's `{metadata: {"42":
+// "x"}}`), where qs would read `[42]` as an array index and make metadata an array. Such a key is
+// marked before qs reads it (an object key then) and unmarked after.
+const METADATA_INDEX = /(^metadata|\[metadata\])\[(\d+)\]/;
+const KEY_MARK = "\u0001";
+
+function decodeComponent(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, " "));
+  } catch {
+    return text;
+  }
+}
+
+function markMetadataKeys(text: string): string {
+  if (!text.includes("metadata")) return text;
+  return text
+    .split("&")
+    .map((pair) => {
+      const eq = pair.indexOf("=");
+      const key = decodeComponent(eq < 0 ? pair : pair.slice(0, eq));
+      if (!METADATA_INDEX.test(key)) return pair;
+      const marked = key.replace(METADATA_INDEX, (_m, head: string, digits: string) => `${head}[${KEY_MARK}${digits}]`);
+      return encodeURIComponent(marked) + (eq < 0 ? "" : pair.slice(eq));
+    })
+    .join("&");
+}
+
+/** qs's prototype-less objects as ordinary objects (own data properties only), arrays kept, marked keys unmarked. */
 function ordinaryObjects(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(ordinaryObjects);
   if (typeof value !== "object" || value === null) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, ordinaryObjects(v)]));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.startsWith(KEY_MARK) ? k.slice(1) : k, ordinaryObjects(v)]));
 }
 
 /** Form or query parameters, nested; a 400 when there are more than the limits allow (never a silent cut). */
 function parseParams(text: string): Record<string, unknown> {
   try {
-    return ordinaryObjects(qs.parse(text, QS_OPTIONS)) as Record<string, unknown>;
+    return ordinaryObjects(qs.parse(markMetadataKeys(text), QS_OPTIONS)) as Record<string, unknown>;
   } catch (err) {
     if (err instanceof RangeError) {
       throw invalidRequest(`Too many parameters: a request takes at most ${PARAMETER_LIMIT} parameters, and an array at most ${ARRAY_LIMIT} elements.`, undefined, "parameters_exceeded");

@@ -80,4 +80,20 @@ describe("parameter shapes", () => {
     const created = await post<{ id: string; metadata: Json }>("/v1/payment_intents", { amount: 500, currency: "usd", metadata: { constructor: "k9" } });
     expect(created.body.metadata).toEqual({ constructor: "k9" });
   });
+
+  it("metadata keys made of digits stay keys (stripe-node sends {metadata: {\"42\": \"x\"}} as metadata[42]=x), wherever metadata is", async () => {
+    const form = (body: string, path = "/v1/customers") =>
+      exports.default.fetch(new Request(`http://gateway.test${path}`, { method: "POST", headers: { authorization: `Bearer ${KEY_A}`, "content-type": "application/x-www-form-urlencoded" }, body }));
+    const customer = await form("metadata[42]=x&metadata[0]=zero&metadata[b]=c");
+    expect(customer.status).toBe(200);
+    expect(((await customer.json()) as { metadata: Json }).metadata).toEqual({ "42": "x", "0": "zero", b: "c" });
+    // Alone and sparse: `metadata[1]=a` is the key "1", not the first element of an array.
+    const intent = await form("amount=500&currency=usd&metadata%5B1%5D=a", "/v1/payment_intents");
+    expect(intent.status).toBe(200);
+    expect(((await intent.json()) as { metadata: Json }).metadata).toEqual({ "1": "a" });
+    // Arrays stay arrays: expand[0], and expand[] beside a digit metadata key.
+    const listed = await exports.default.fetch(new Request("http://gateway.test/v1/customers?limit=1&expand[0]=data.invoice_settings.default_payment_method", { headers: { authorization: `Bearer ${KEY_A}` } }));
+    expect(listed.status).toBe(200);
+    await listed.body?.cancel();
+  });
 });
