@@ -275,3 +275,12 @@ export function recordingQueue<T>(out: unknown[]): Queue<T> {
     sendBatch: async (batch: Iterable<MessageSendRequest<T>>) => void out.push(...[...batch].map((m) => m.body)),
   } as unknown as Queue<T>;
 }
+
+/**
+ * A person of the merchant whose key `opts` holds, allowed to change the refund approval thresholds
+ * (keys.manage and refunds.approve, in a user's token: an API key may not change them).
+ */
+export async function approverOf(opts: CallOptions): Promise<CallOptions> {
+  const id = (await get<{ id: string }>("/v1/account", opts)).body.id;
+  return bearer(await hsToken({ roles: ["merchant"], merchant: id, permissions: ["keys.manage", "refunds.approve"], sub: "finance-lead" }));
+}

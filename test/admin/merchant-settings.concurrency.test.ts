@@ -2,7 +2,7 @@
 // approval thresholds (the four-eyes rule on refunds) and of its other settings all survive. The
 // update read the row, merged, and wrote the whole row back: the later of two writers undid the other.
 import { describe, expect, it } from "vitest";
-import { bearer, get, hsToken, newMerchant, post, type CallOptions } from "../helpers";
+import { approverOf, bearer, get, hsToken, newMerchant, post, type CallOptions } from "../helpers";
 
 interface MerchantJson {
   name: string;
@@ -17,7 +17,7 @@ describe("concurrent merchant updates", () => {
     for (let i = 0; i < PAIRS; i++) {
       const [renamed, guarded] = await Promise.all([
         post<MerchantJson>("/v1/account", { name: `Shop ${i}` }, opts),
-        post<MerchantJson>("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 + i } } }, opts),
+        post<MerchantJson>("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 + i } } }, await approverOf(opts)),
       ]);
       expect([renamed.status, guarded.status]).toEqual([200, 200]);
       const account = (await get<MerchantJson>("/v1/account", opts)).body;
@@ -42,7 +42,7 @@ describe("concurrent merchant updates", () => {
 
   it("a credential without refunds.approve that sends the thresholds it read cannot undo an approver's change made meanwhile", async () => {
     const { id, opts } = await newMerchant("settings-race-stale");
-    await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, opts);
+    await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, await approverOf(opts));
     const manager: CallOptions = { key: (await post<{ secret?: string }>("/v1/api_keys", { type: "restricted", permissions: ["keys.manage", "payments.transactions.view"] }, opts)).body.secret ?? "" };
     const approver = bearer(await hsToken({ roles: ["merchant"], merchant: id, permissions: ["refunds.approve", "keys.manage"] }));
     for (let i = 0; i < PAIRS; i++) {

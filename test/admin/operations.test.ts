@@ -2,6 +2,7 @@
 // payment, resolve, dismiss) and refund approvals (approve, reject, an unauthorized approver).
 import { describe, expect, it } from "vitest";
 import {
+  approverOf,
   bearer,
   createIntent,
   expectError,
@@ -146,7 +147,7 @@ describe("failed payments", () => {
 describe("refund approvals", () => {
   async function merchantWithThreshold() {
     const m = await newMerchant("approvals");
-    await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, m.opts);
+    await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, await approverOf(m.opts));
     const pi = (await createIntent({ amount: 5000, payment_method: "pm_card_visa", confirm: true }, m.opts)).body;
     return { ...m, pi };
   }
@@ -191,6 +192,28 @@ describe("refund approvals", () => {
     expect(events).toContain("refund.created");
   });
 
+  it("split into refunds each under the threshold, a payment's refunds still wait for a person past it, even sent at once", async () => {
+    const { opts, pi, id } = await merchantWithThreshold();
+    // 4 x 500 at once on a threshold of 1000: the first 1000 go through, the rest wait.
+    const split = await Promise.all(Array.from({ length: 4 }, () => post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 500 }, opts)));
+    expect(split.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(split.map((r) => r.body.status).sort()).toEqual(["pending", "pending", "succeeded", "succeeded"]);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.amount_refunded).toBe(1000);
+    // One approved is a person's decision: it no longer counts against what one may refund alone,
+    // but what was refunded alone still does, so the next small one waits too.
+    const approver = bearer(await hsToken({ roles: ["merchant"], merchant: id, permissions: ["refunds.approve"], sub: "finance-lead" }));
+    const held = split.filter((r) => r.body.status === "pending").map((r) => r.body.id);
+    expect((await post<RefundJson>(`/v1/admin/refunds/${held[0] ?? ""}:approve`, {}, approver)).body.status).toBe("succeeded");
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 100 }, opts)).body).toMatchObject({ status: "pending", requires_approval: true });
+    // A rejected one frees its share: on another payment, 900 alone, then 100 more still go through.
+    const other = (await createIntent({ amount: 5000, payment_method: "pm_card_visa", confirm: true }, opts)).body;
+    const rejected = (await post<RefundJson>("/v1/refunds", { payment_intent: other.id, amount: 1500 }, opts)).body;
+    expect((await post<RefundJson>(`/v1/admin/refunds/${rejected.id}:reject`, {}, approver)).body.status).toBe("canceled");
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: other.id, amount: 900 }, opts)).body.status).toBe("succeeded");
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: other.id, amount: 100 }, opts)).body.status).toBe("succeeded");
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: other.id, amount: 1 }, opts)).body.status).toBe("pending");
+  });
+
   it("only a credential that may approve refunds may change the thresholds (keys.manage alone could switch the rule off)", async () => {
     const { opts, pi } = await merchantWithThreshold();
     const manager = (await post<{ secret?: string }>("/v1/api_keys", { type: "restricted", permissions: ["keys.manage", "payments.transactions.void", "payments.transactions.view"] }, opts)).body.secret ?? "";
@@ -198,9 +221,15 @@ describe("refund approvals", () => {
     expectError(await post("/v1/account", { settings: { refund_approval_thresholds: {} } }, asManager), 403);
     expectError(await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 99999999 } } }, asManager), 403);
     expect((await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 3000 }, asManager)).body).toMatchObject({ status: "pending", requires_approval: true });
-    // Other settings, and the same thresholds, are still its to set; a secret key (every permission) may change them.
+    // Other settings, and the same thresholds, are still its to set.
     expect((await post("/v1/account", { name: "Renamed", settings: { refund_approval_thresholds: { usd: 1000 }, subscription_dunning_final_action: "unpaid" } }, asManager)).status).toBe(200);
-    expect((await post("/v1/account", { settings: { refund_approval_thresholds: {} } }, opts)).status).toBe(200);
+    // A secret key holds refunds.approve in name but may not approve, so it may not switch the rule off either.
+    expectError(await post("/v1/account", { settings: { refund_approval_thresholds: {} } }, opts), 403);
+    const minted = (await post<{ secret?: string }>("/v1/api_keys", { type: "secret" }, opts)).body.secret ?? "";
+    expectError(await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 99999999 } } }, { key: minted }), 403);
+    expect((await get<{ settings: { refund_approval_thresholds: Record<string, number> } }>("/v1/account", opts)).body.settings.refund_approval_thresholds).toEqual({ usd: 1000 });
+    // A person who may approve refunds may.
+    expect((await post("/v1/account", { settings: { refund_approval_thresholds: {} } }, await approverOf(opts))).status).toBe(200);
   });
 
   it("a rejected refund is canceled and its amount released", async () => {

@@ -5,6 +5,7 @@ import { cancelRefund } from "../../src/intents/operations/refund";
 import type { OperationTools } from "../../src/intents/operations/tools";
 import { ApiError } from "../../src/core/errors";
 import {
+  approverOf,
   authorizedIntent,
   bearer,
   call,
@@ -256,7 +257,7 @@ describe("POST /v1/refunds/:id/cancel (Stripe's refunds.cancel)", () => {
   /** A merchant whose refunds above 10.00 USD wait for approval, and a 50.00 payment of it. */
   async function held() {
     const m = await newMerchant("refund-cancel");
-    await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, m.opts);
+    await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, await approverOf(m.opts));
     const pi = await succeededIntent(5000, m.opts);
     return { ...m, pi, stripe: stripeClient(m.key) };
   }

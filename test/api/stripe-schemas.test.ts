@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import fixture from "../fixtures/stripe-schemas.json";
 import type { Alt, Definition, Fixture, Schema } from "../../scripts/stripe-schemas-fixture";
 import { exports } from "cloudflare:workers";
-import { call, get, newMerchant, post, receiverHook, waitFor, type CallOptions, type CallResult, type ListJson } from "../helpers";
+import { approverOf, call, get, newMerchant, post, receiverHook, waitFor, type CallOptions, type CallResult, type ListJson } from "../helpers";
 
 const schemas = fixture as unknown as Fixture;
 
@@ -200,7 +200,7 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     await r.get(`/v1/refunds/${refund.id}?expand[]=charge`);
     await r.form(`/v1/refunds/${refund.id}`, "metadata[ticket]=T-1");
     // One held for approval (refunds above 10.00), then canceled.
-    expect((await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, m.opts)).status).toBe(200);
+    expect((await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, await approverOf(m.opts))).status).toBe(200);
     const held = await r.form("/v1/refunds", `payment_intent=${intent.id}&amount=1200`);
     await r.form(`/v1/refunds/${held.id}/cancel`, "expand[]=payment_intent");
     await r.get("/v1/refunds?limit=5");
@@ -244,7 +244,7 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     // The subscription quickstart: default_incomplete, confirmed by the customer.
     const sub = await r.form<{ id: string; latest_invoice: { id: string; payment_intent: IntentJson } }>(
       "/v1/subscriptions",
-      `customer=${customer.id}&items[0][price]=${price.id}&payment_behavior=default_incomplete&expand[]=latest_invoice.payment_intent`,
+      `customer=${customer.id}&items[0][price]=${price.id}&payment_behavior=default_incomplete&expand[]=latest_invoice.payment_intent&expand[]=latest_invoice.confirmation_secret`,
     );
     await r.form(`/v1/payment_intents/${sub.latest_invoice.payment_intent.id}/confirm`, "payment_method=pm_card_visa");
     await waitFor(async () => ((await get<{ status: string }>(`/v1/subscriptions/${sub.id}`, m.opts)).body.status === "active" ? true : undefined), 15_000, "the subscription to activate");
@@ -252,7 +252,7 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     await r.get("/v1/subscriptions");
     const items = await r.get<ListJson<{ id: string }>>(`/v1/subscription_items?subscription=${sub.id}`);
     await r.get(`/v1/subscription_items/${items.data[0]?.id ?? ""}`);
-    await r.get(`/v1/invoices/${sub.latest_invoice.id}?expand[]=payment_intent`);
+    await r.get(`/v1/invoices/${sub.latest_invoice.id}?expand[]=payment_intent&expand[]=confirmation_secret`);
     await r.get(`/v1/invoices/${sub.latest_invoice.id}/lines`);
     await r.get(`/v1/invoices?subscription=${sub.id}`);
     await r.call(call("DELETE", `/v1/subscriptions/${sub.id}`, m.opts));

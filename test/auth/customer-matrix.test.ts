@@ -2,7 +2,7 @@
 // A customer (the shopper) creates a payment for itself, confirms it with its own payment method,
 // cancels its own unconfirmed one and reads its own: nothing else.
 import { describe, expect, it } from "vitest";
-import { bearer, expectError, get, hsToken, newMerchant, post, type CallOptions, type CallResult, type PaymentIntentJson } from "../helpers";
+import { approverOf, bearer, expectError, get, hsToken, newMerchant, post, type CallOptions, type CallResult, type PaymentIntentJson } from "../helpers";
 
 type Role = "admin" | "support" | "merchant" | "customer";
 type Target = "own" | "other";
@@ -163,7 +163,7 @@ const OPERATIONS: Operation[] = [
     name: "cancel a refund waiting for approval",
     run: async (w, as, target) => {
       // Refunds above 50.00 wait for approval (the other refund cells ask for 1.00: they go through).
-      await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 5000 } } }, w.merchant);
+      await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 5000 } } }, await approverOf(w.merchant));
       const pi = await intentFor(w, target, "succeeded");
       const refund = (await post<{ id: string; status: string }>("/v1/refunds", { payment_intent: pi.id, amount: 6000 }, w.merchant)).body;
       expect(refund.status).toBe("pending");

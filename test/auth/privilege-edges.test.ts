@@ -1,7 +1,7 @@
 // Privilege edges: a key manages only keys with at most its own permissions; a refund's requester
 // cannot approve it (four eyes); another merchant's ids are always 404.
 import { describe, expect, it } from "vitest";
-import { bearer, createIntent, expectError, get, hsToken, newMerchant, post, call, type PaymentIntentJson, type RefundJson } from "../helpers";
+import { approverOf, bearer, createIntent, expectError, get, hsToken, newMerchant, post, call, type PaymentIntentJson, type RefundJson } from "../helpers";
 
 interface KeyJson {
   id: string;
@@ -34,7 +34,7 @@ describe("key management is bounded by the manager's own permissions", () => {
 describe("refund approval needs a second person", () => {
   it("the principal that requested a refund cannot approve it; another can", async () => {
     const m = await newMerchant("four-eyes");
-    await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, m.opts);
+    await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, await approverOf(m.opts));
     const pi = (await createIntent({ amount: 5000, payment_method: "pm_card_visa", confirm: true }, m.opts)).body;
     const requester = bearer(await hsToken({ roles: ["merchant"], merchant: m.id, sub: "clerk" }));
     const big = await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 3000 }, requester);

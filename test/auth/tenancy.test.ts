@@ -4,6 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
+  approverOf,
   addConnector,
   bearer,
   call,
@@ -34,7 +35,7 @@ describe("tenant isolation on every /v1 route", () => {
   it("merchant B's key and tokens get 404 on each of A's objects, see none in lists, and change nothing", async () => {
     const a = await newMerchant("tenant-a");
     const b = await newMerchant("tenant-b");
-    await post(`/v1/account`, { settings: { refund_approval_thresholds: { usd: 1000 } } }, a.opts);
+    await post(`/v1/account`, { settings: { refund_approval_thresholds: { usd: 1000 } } }, await approverOf(a.opts));
     // Registered before the payments, so their events are delivered to it whenever the queues run.
     const endpoint = await createEndpoint(receiverHook("tenant").url, ["*"], a.opts);
 

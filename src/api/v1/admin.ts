@@ -125,13 +125,14 @@ async function updateMerchant(c: Ctx, principal: Principal, row: MerchantRow, bo
   if (body.payments_entitlement !== undefined && !principal.roles.includes("admin")) throw permissionDenied("Only admin users may change a merchant's entitlements.");
   const patch: Partial<MerchantSettings> = { ...(body.settings ?? {}) };
   // The approval thresholds are the four-eyes rule on refunds: only someone who may approve refunds
-  // may change them (a key that manages keys could otherwise switch the rule off and refund alone).
-  // Sent back unchanged by someone else, they are not written: a copy read before an approver's
-  // change must not undo it.
+  // may change them (a key that manages keys could otherwise switch the rule off and refund alone),
+  // and, as approving, only a person (a user's JWT): a secret key holds refunds.approve in name but
+  // may not approve, so it may not switch the rule off either. Sent back unchanged by someone else,
+  // they are not written: a copy read before an approver's change must not undo it.
   const thresholds = body.settings?.refund_approval_thresholds;
-  if (thresholds !== undefined && !principal.permissions.has("refunds.approve")) {
+  if (thresholds !== undefined && (!principal.permissions.has("refunds.approve") || principal.kind !== "jwt")) {
     if (JSON.stringify(thresholds) !== JSON.stringify(parseSettings(row.settings).refund_approval_thresholds)) {
-      throw permissionDenied("Changing refund_approval_thresholds needs the refunds.approve permission.");
+      throw permissionDenied("Changing refund_approval_thresholds needs a user's token (JWT) with the refunds.approve permission, as approving a refund does; an API key may not.");
     }
     delete patch.refund_approval_thresholds;
   }

@@ -65,7 +65,7 @@ export async function refund(draft: IntentRecord, params: RefundParams, tools: O
     metadata: params.metadata,
     failureReason: null,
     attemptId: null,
-    requiresApproval: params.approvalThresholds[draft.currency] !== undefined && amount > (params.approvalThresholds[draft.currency] ?? Infinity),
+    requiresApproval: needsApproval(draft, amount, params.approvalThresholds[draft.currency]),
     approval: null,
     requestedBy: params.requestedBy ?? null,
     created: tools.now(),
@@ -100,6 +100,19 @@ export async function updateRefund(draft: IntentRecord, params: RefundUpdatePara
   draft.updated = tools.now();
   tools.emit("refund.updated", record);
   return { refundId: record.id };
+}
+
+/**
+ * The four-eyes rule counts what one payment has been refunded without an approver, this refund
+ * included: split into refunds each under the threshold, a large refund still waits for a person.
+ * Refunds that went (or go) to an approver do not count, nor those canceled or failed.
+ */
+function needsApproval(draft: IntentRecord, amount: number, threshold: number | undefined): boolean {
+  if (threshold === undefined) return false;
+  const unreviewed = draft.refunds
+    .filter((r) => r.status !== "canceled" && r.status !== "failed" && !r.requiresApproval)
+    .reduce((sum, r) => sum + r.amount, 0);
+  return unreviewed + amount > threshold;
 }
 
 /** A refund held for approval that no one has decided on yet: the PSP has not heard of it. */

@@ -5,7 +5,7 @@
 import { exports } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { createEndpoint, get, hsToken, KEY_A, KEY_B, MERCHANT_A, newMerchant, post, receivedBy, receiverHook, waitFor, type PaymentIntentJson } from "../../helpers";
+import { approverOf, createEndpoint, get, hsToken, KEY_A, KEY_B, MERCHANT_A, newMerchant, post, receivedBy, receiverHook, waitFor, type PaymentIntentJson } from "../../helpers";
 
 const MISSING = "Headers 'X-Access-Token' and 'X-Application-Id' are necessary.";
 
@@ -562,7 +562,7 @@ describe("seed 003: Idempotency-Key, bound merchant-wide like every surface's", 
 describe("seed 003: a refund held for approval", () => {
   it("answers 202 with the refund PENDING_APPROVAL beside the payment, which is not refunded yet", async () => {
     const m = await newMerchant("icligo-approval");
-    expect((await post("/v1/account", { settings: { refund_approval_thresholds: { eur: 1000 } } }, m.opts)).status).toBe(200);
+    expect((await post("/v1/account", { settings: { refund_approval_thresholds: { eur: 1000 } } }, await approverOf(m.opts))).status).toBe(200);
     const app = await newApplication(m.key);
     const payment = await createPayment(app);
     expect((await post(`/v1/payment_intents/${payment.paymentIntentId}/confirm`, { payment_method: "pm_card_visa" }, m.opts)).status).toBe(200);

@@ -2,7 +2,7 @@
 // the core raises with /v1's parameter names, amount_to_capture or payment_method, is told in this
 // surface's), and a void says void_pending while the refund that voids a sale waits.
 import { describe, expect, it } from "vitest";
-import { get, newMerchant, post, uniqueKey } from "../../helpers";
+import { approverOf, get, newMerchant, post, uniqueKey } from "../../helpers";
 
 type Err = { error: { code: string; message: string; details: { field?: string; message: string }[] } };
 
@@ -36,7 +36,7 @@ describe("seed 002 error details", () => {
 describe("seed 002 void of a sale held for approval", () => {
   it("answers void_pending, not voided, while the refund that voids it waits for an approver", async () => {
     const m = await newMerchant("pos-void-held");
-    expect((await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, m.opts)).status).toBe(200);
+    expect((await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, await approverOf(m.opts))).status).toBe(200);
     const sale = await post<{ data: { id: string; status: string } }>(
       "/api/v1/payments/sale",
       { clientRequestId: uniqueKey("s"), amountCents: 5000, currency: "USD", token: "9418594164541111", expiry: "1239", cvv: "123" },
