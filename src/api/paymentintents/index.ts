@@ -4,6 +4,8 @@
 // intent's stable number, the gateway's number), decimal amounts converted exactly, PascalCase
 // statuses, and RFC 9457 problem details for every error under the prefix.
 import { Hono } from "hono";
+import { liveCustomer } from "../../billing/store";
+import { hasPrefix } from "../../core/ids";
 import { z } from "zod";
 import { ApiError, authenticationFailed, invalidRequest, resourceMissing, type ApiErrorData } from "../../core/errors";
 import { derivedId, randomId } from "../../core/ids";
@@ -326,15 +328,21 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     const input = parseCreate(await readExactJson(c.req.raw));
     const scope = { merchantId: principal.merchantId, livemode: principal.livemode };
     const account = await gatewayAccount(c, scope, input.gateway);
+    // The payment's customer comes from the token: when it names one of our customers (cus_...), it
+    // must be this merchant's, as every other surface checks.
+    const customer = customerOf(principal);
+    if (customer !== null && hasPrefix(customer, "cus")) await liveCustomer(c.env.DB, scope, customer, "customerId");
     // With an Idempotency-Key the intent's id derives from it, so a retry lands on the same object.
-    const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), { ...scope, customerId: principal.customerId }, { route: `POST ${PREFIX}`, target: "", params: input });
+    // The key is bound to the payment's customer too: another user's token sending the same key and
+    // body gets no replay of this user's payment (and its client secret).
+    const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), { ...scope, customerId: customer }, { route: `POST ${PREFIX}`, target: "", params: input });
     const id = idem.key ? await derivedId("pi", scope.merchantId, String(scope.livemode), idem.key) : randomId("pi");
     const number = await allocateIntentNumber(c.env.DB, id, scope, Date.now());
     const outcome = await intentStub(c.env, id).create(requestOf(c, principal, scope, null, idem), createParams({
       id,
       amount: input.amount,
       currency: input.currency,
-      customer: customerOf(principal),
+      customer,
       description: input.description,
       orderId: input.orderId,
       invoiceId: input.invoiceId,

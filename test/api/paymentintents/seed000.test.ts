@@ -550,6 +550,29 @@ describe("seed 000: Idempotency-Key, bound merchant-wide like every surface's", 
     const v1 = await post("/v1/customers", { email: "idem@example.com" }, { idempotencyKey: key });
     expect(v1.status).toBe(400);
   });
+
+  it("another user's token with the same key and body gets no replay of this user's payment (nor its client secret)", async () => {
+    const key = `seed000-users-${Date.now()}-${Math.random()}`;
+    const first = await send("POST", BASE, { token: await user("456"), body: SEED_CREATE, headers: { "Idempotency-Key": key } });
+    expect(first.status, first.text).toBe(201);
+    const other = await send("POST", BASE, { token: await user("789"), body: SEED_CREATE, headers: { "Idempotency-Key": key } });
+    expect(other.status).not.toBe(201);
+    expect(other.text).not.toContain((first.json as Intent).clientSecret);
+    expectProblem(other, other.status);
+  });
+});
+
+describe("seed 000: the payment's customer from the token", () => {
+  it("a token whose subject is another merchant's customer (cus_...) is refused with a 404, and nothing is made", async () => {
+    const b = await newMerchant("seed000-foreign-cus");
+    const foreign = (await post<{ id: string }>("/v1/customers", { email: "b@example.com" }, b.opts)).body.id;
+    const refused = await send("POST", BASE, { token: await user(foreign), body: SEED_CREATE });
+    expectProblem(refused, 404);
+    expect(refused.text).toContain(foreign);
+    const mine = (await post<{ id: string }>("/v1/customers", { email: "a@example.com" })).body.id;
+    const made = await create(SEED_CREATE, await user(mine));
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${made.gatewayIntentId}`)).body.customer).toBe(mine);
+  });
 });
 
 describe("seed 000: lists render from the read model's columns (issue 15)", () => {
