@@ -136,7 +136,9 @@ describe("API keys", () => {
     expect(account.body).toMatchObject({ id: res.body.merchant.id, settings: { refund_approval_thresholds: { usd: 10000 } } });
     expectError(await post("/v1/admin/merchants", { name: "x" }, { key }), 403);
     const merchant = await hsToken({ roles: ["merchant"] });
-    expectError(await post("/v1/admin/merchants", { name: "x" }, bearer(merchant)), 403);
+    expect(expectError(await post("/v1/admin/merchants", { name: "x" }, bearer(merchant)), 403).message).toBe("Only admin users may use POST /v1/admin/merchants.");
+    // The message names the route, whatever its summary says.
+    expect(expectError(await get("/v1/admin/merchants", { key }), 403).message).toBe("Only admin or support users may use GET /v1/admin/merchants.");
   });
 });
 

@@ -110,7 +110,7 @@ export function route<B extends Schema | undefined = undefined, Q extends Schema
     const principal = await authenticate(c.env, { header: (name) => c.req.header(name) }, (p) => c.executionCtx.waitUntil(p));
     const cfg = config(c.env);
     await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
-    if (spec.roles) requireRoles(principal, spec.roles, spec.summary.toLowerCase());
+    if (spec.roles) requireRoles(principal, spec.roles, `use ${spec.method.toUpperCase()} ${spec.path}`);
     if (principal.customerId && !spec.customers) throw permissionDenied("A customer's token may only use the payment intent routes.");
     authorize(principal, principal.customerId && spec.customerPermission ? spec.customerPermission : spec.permission, { needsMerchant: spec.merchant ?? true });
     useMerchantShard(c, principal);
