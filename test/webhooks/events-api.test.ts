@@ -156,3 +156,43 @@ describe("events API", () => {
     expect(request?.headers["webhook-id"]).toBe(event?.id);
   });
 });
+
+describe("events show their object: reading one needs what reading that object needs", () => {
+  it("a key that may read payments but not customers or billing does not read customer, card or billing events", async () => {
+    const m = await newMerchant("events-perm");
+    const restricted = async (permissions: string[]) => ({ key: (await post<{ secret?: string }>("/v1/api_keys", { type: "restricted", permissions }, m.opts)).body.secret ?? "" });
+    const payments = await restricted(["payments.transactions.view"]);
+    const cards = await restricted(["payments.transactions.view", "payments.methods.view"]);
+    const customer = (await post<{ id: string }>("/v1/customers", { email: "private@example.com", payment_method: "pm_card_visa" }, m.opts)).body.id;
+    const product = (await post<{ id: string }>("/v1/products", { name: "Plan" }, m.opts)).body.id;
+    const pi = (await createIntent({ amount: 700, payment_method: "pm_card_visa", confirm: true }, m.opts)).body;
+    const all = await waitFor(async () => {
+      const types = (await get<ListJson<EventJson>>("/v1/events?limit=100", m.opts)).body.data;
+      const seen = new Set(types.map((e) => e.type));
+      return ["customer.created", "payment_method.attached", "product.created", "payment_intent.succeeded"].every((t) => seen.has(t)) ? types : undefined;
+    });
+    const customerEvent = all.find((e) => e.type === "customer.created")?.id ?? "";
+    const productEvent = all.find((e) => e.type === "product.created")?.id ?? "";
+
+    const seenBy = async (opts: CallOptions, query = "") => (await get<ListJson<EventJson>>(`/v1/events?limit=100${query}`, opts)).body.data.map((e) => e.type);
+    const byPayments = await seenBy(payments);
+    expect(byPayments).toContain("payment_intent.succeeded");
+    expect(byPayments.filter((t) => /^(customer|payment_method|product|price|invoice)\./.test(t))).toEqual([]);
+    expect(await seenBy(payments, "&type=customer.created")).toEqual([]);
+    expect(await seenBy(payments, "&type=customer.*")).toEqual([]);
+    expect(JSON.stringify((await get("/v1/events?limit=100", payments)).body)).not.toContain("private@example.com");
+    expectError(await get(`/v1/events/${customerEvent}`, payments), 404, "resource_missing");
+    expectError(await get(`/v1/events/${productEvent}`, payments), 404, "resource_missing");
+    expect((await get(`/v1/events/${all.find((e) => e.type === "payment_intent.succeeded")?.id ?? ""}`, payments)).status).toBe(200);
+    // With payments.methods.view, the customer's and the card's events; still not billing's.
+    const byCards = await seenBy(cards);
+    expect(byCards).toEqual(expect.arrayContaining(["customer.created", "payment_method.attached", "payment_intent.succeeded"]));
+    expect(byCards).not.toContain("product.created");
+    expect((await get(`/v1/events/${customerEvent}`, cards)).status).toBe(200);
+    // The secret key reads them all, as before.
+    expect(await seenBy(m.opts)).toEqual(all.map((e) => e.type));
+    expect(pi.status).toBe("succeeded");
+    expect(customer).toMatch(/^cus_/);
+    expect(product).toMatch(/^prod_/);
+  });
+});

@@ -5,7 +5,8 @@ import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { GATEWAY_API_VERSION } from "../../core/api-version";
-import { renderEvent, subscribes, type EventJson } from "../../core/events";
+import { EVENT_TYPES, renderEvent, subscribes, type EventJson } from "../../core/events";
+import type { Permission, Principal } from "../../auth/permissions";
 import { derivedId, hasPrefix } from "../../core/ids";
 import type { EventRecord } from "../../core/types";
 import { listEvents } from "../../db/queries";
@@ -67,13 +68,42 @@ async function eventOr404(d1: D1Database, scope: { merchantId: string; livemode:
 
 const TAG = "Events";
 
+/**
+ * An event shows its object whole, so reading it needs what reading that object needs: a customer's
+ * or a card's events need payments.methods.view, billing's (subscriptions, invoices, products,
+ * prices) billing.view, beside the events' own payments.transactions.view. A restricted key that may
+ * not list customers does not read them through customer.created either.
+ */
+function eventPermission(type: string): Permission | null {
+  if (/^(customer\.subscription|invoice|invoiceitem|product|price|plan|subscription_schedule|test_helpers)\./.test(type)) return "billing.view";
+  if (/^(customer|payment_method|setup_intent)\./.test(type)) return "payments.methods.view";
+  return null;
+}
+
+function mayRead(principal: Principal, type: string): boolean {
+  const needed = eventPermission(type);
+  return needed === null || principal.permissions.has(needed);
+}
+
+/**
+ * The type filters a principal's list runs with: unchanged when it may read every event; else the
+ * event types it may read, among those asked for (none asked for: all it may read).
+ */
+function readableTypes(principal: Principal, asked: string[]): string[] {
+  if (EVENT_TYPES.every((t) => mayRead(principal, t))) return asked;
+  const wanted = (t: string) => asked.length === 0 || asked.some((a) => a === "*" || a === t || (a.endsWith(".*") && t.startsWith(a.slice(0, -1))));
+  const readable = EVENT_TYPES.filter((t) => wanted(t) && mayRead(principal, t));
+  // Nothing readable among those asked for: a type no event has, so the list is empty.
+  return readable.length > 0 ? readable : ["none.readable"];
+}
+
 export function registerEvents(app: App): void {
   route(
     app,
     { method: "get", path: "/v1/events", permission: "payments.transactions.view", summary: "List events, newest first", tag: TAG, query: ListQuery, response: listOf(EventSchema, "EventList") },
     async (c, { query, principal }) => {
       if (query.type && query.types) throw invalidRequest("Pass either type or types, not both.", "types");
-      const types = query.types ?? (query.type ? [query.type] : []);
+      const types = readableTypes(principal, query.types ?? (query.type ? [query.type] : []));
       const page = await listEvents(c.env.DB, principal, { types, paymentIntent: query.payment_intent, created: query.created }, pageRequest(query));
       return json(c, listObject("/v1/events", page, (e) => renderEvent(e, 0, c.get("apiVersion") ?? GATEWAY_API_VERSION)));
     },
@@ -84,6 +114,7 @@ export function registerEvents(app: App): void {
     { method: "get", path: "/v1/events/{id}", permission: "payments.transactions.view", summary: "Retrieve an event", tag: TAG, response: EventSchema },
     async (c, { params, principal }) => {
       const event = await eventOr404(c.env.DB, principal, params.id ?? "");
+      if (!mayRead(principal, event.type)) throw resourceMissing("event", event.id, "id");
       return json(c, renderEvent(event, await pendingDeliveries(c.env.DB, event.id), c.get("apiVersion") ?? GATEWAY_API_VERSION));
     },
   );
