@@ -245,7 +245,7 @@ export async function expireSession(env: Env, row: CheckoutSessionRow, base: str
     origin: base,
     audit: { action: "checkout.sessions.expire", actor, roles: [], details: { checkout_session: row.id } },
   };
-  const outcome = await stub.cancel(req, row.paymentIntent, { cancellationReason: "abandoned" });
+  const outcome = await stub.cancel(req, row.paymentIntent, { cancellationReason: "abandoned", checkoutExpiry: true });
   const intent = outcome.intent ?? (await stub.retrieve(req.scope, row.paymentIntent));
   if (intent && paid(intent)) {
     const completed = await completeFromIntent(env, intent, base, requestId);

@@ -124,6 +124,8 @@ export interface CancelParams {
   cancellationReason?: CancellationReason;
   /** A shopper's cancel: only a payment not confirmed yet (requires_payment_method or requires_confirmation). */
   onlyUnconfirmed?: boolean;
+  /** The cancel that expires the intent's Checkout Session (the only one while the session is open). */
+  checkoutExpiry?: boolean;
 }
 
 export interface RefundParams {

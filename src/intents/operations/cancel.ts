@@ -1,7 +1,7 @@
 // Cancel: from any status before the money moves; an authorization is voided at the PSP first.
 // Expiry is the same operation, started by the cron for authorizations older than 7 days.
 import { applyCancel, applyVoidOutcome, assertOperationAllowed, chargeAttempt, startAttempt } from "../../core/intent";
-import { permissionDenied } from "../../core/errors";
+import { invalidRequest, permissionDenied } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import type { IntentRecord } from "../../core/types";
 import type { CancelParams } from "../params";
@@ -17,6 +17,12 @@ export async function cancel(draft: IntentRecord, params: CancelParams, tools: O
     throw permissionDenied(`A customer's token can cancel only a payment that is not confirmed yet; this one is ${draft.status}.`);
   }
   assertOperationAllowed("cancel", draft);
+  // Until it is paid, a Checkout Session's intent is the session's: canceled alone, it left the
+  // session open and its page asking for a card it could no longer take. As at Stripe, the session is
+  // expired instead (which cancels the intent); once authorized, the intent may be canceled.
+  if (draft.createdVia === "checkout" && !params.checkoutExpiry && ["requires_payment_method", "requires_confirmation", "requires_action"].includes(draft.status)) {
+    throw invalidRequest("This PaymentIntent was created by a Checkout Session that is still open: expire the session instead (POST /v1/checkout/sessions/{id}/expire), which cancels it.", undefined, "payment_intent_unexpected_state");
+  }
   assertNoPendingSettlement(draft);
   const auth = chargeAttempt(draft);
   if (draft.status === "requires_capture" && auth) {
