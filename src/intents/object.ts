@@ -18,7 +18,7 @@ import { config, type Config, type Env } from "../env";
 import { log } from "../log";
 import { completeAuthentication } from "./operations/authenticate";
 import { cancel, expire } from "./operations/cancel";
-import { completeRedirect } from "./operations/complete-redirect";
+import { abandonRedirect, completeRedirect } from "./operations/complete-redirect";
 import { applyProviderEvent } from "./operations/provider-event";
 import { reconcile } from "./operations/reconcile";
 import { capture } from "./operations/capture";
@@ -223,6 +223,13 @@ export class PaymentIntentObject extends DurableObject<Env> {
     const intent = await this.load();
     if (!intent || intent.id !== id || !timingSafeEqual(intent.clientSecret, clientSecret)) return notFound(id);
     return this.execute(this.systemRequest(intent, origin, "payment_intents.complete_redirect", "customer"), "complete_redirect", id, (draft, tools) => completeRedirect(draft, tools));
+  }
+
+  /** The customer canceled on a provider's page (PayPal's cancel link); authorized by the client secret. */
+  async abandonRedirect(id: string, clientSecret: string, origin: string): Promise<OpOutcome> {
+    const intent = await this.load();
+    if (!intent || intent.id !== id || !timingSafeEqual(intent.clientSecret, clientSecret)) return notFound(id);
+    return this.execute(this.systemRequest(intent, origin, "payment_intents.abandon_redirect", "customer"), "abandon_redirect", id, (draft, tools) => abandonRedirect(draft, tools));
   }
 
   /** Asks the connectors about this intent's pending attempts and applies the answers. From the reconciliation queue. */

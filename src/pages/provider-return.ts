@@ -63,21 +63,25 @@ export function providerReturnPages(): Hono<{ Bindings: Env }> {
     if (!hasPrefix(id, "pi") || !secret) return notFound();
     const intent = await stub(c.env, id).retrieveWithClientSecret(id, secret);
     if (!intent) return notFound();
-    // A payer who canceled at the provider, or an intent with nothing to complete: nothing to do but
-    // show where things stand (or go on to the merchant, which reads the intent itself).
-    if (c.req.query("canceled") === "true" || !waitsOnProvider(intent)) {
+    // An intent with nothing to complete: nothing to do but show where things stand (or go on to the
+    // merchant, which reads the intent itself).
+    if (!waitsOnProvider(intent)) {
       const location = returnLocation(intent);
       if (location) return c.redirect(location, 303);
       return resultPage(c.env, intent);
     }
+    // Back from the provider, through its return or its cancel link: what that means for the payment
+    // is decided by a POST (a GET changes nothing), which this page sends at once.
+    const canceled = c.req.query("canceled") === "true";
     const shop = await merchantName(c.env, intent.merchantId);
     const nonce = randomToken(22);
     const action = `/connectors/return/${encodeURIComponent(intent.id)}`;
     return page(
       "Finishing your payment",
       `<h1>Finishing your payment${shop ? ` to ${escape(shop)}` : ""}</h1>` +
-        `<p>You are back from the payment provider. Continue to complete your payment.</p>` +
+        `<p>You are back from the payment provider. Continue to ${canceled ? "see where your payment stands" : "complete your payment"}.</p>` +
         `<form id="complete" method="post" action="${escape(action)}"><input type="hidden" name="client_secret" value="${escape(secret)}">` +
+        (canceled ? `<input type="hidden" name="canceled" value="true">` : "") +
         `<button class="approve" type="submit">Continue</button></form>` +
         `<script nonce="${nonce}">document.getElementById("complete").submit();</script>`,
       200,
@@ -94,7 +98,8 @@ export function providerReturnPages(): Hono<{ Bindings: Env }> {
     const secret = typeof form.client_secret === "string" ? form.client_secret : "";
     if (!secret) return notFound();
     const object = stub(c.env, id);
-    const outcome = await object.completeRedirect(id, secret, new URL(c.req.url).origin);
+    const origin = new URL(c.req.url).origin;
+    const outcome = form.canceled === "true" ? await object.abandonRedirect(id, secret, origin) : await object.completeRedirect(id, secret, origin);
     const intent = outcome.intent ?? (await object.retrieveWithClientSecret(id, secret));
     if (!intent) return notFound();
     const location = returnLocation(intent);

@@ -42,7 +42,7 @@ async function submitReturnPage(back: string): Promise<Response> {
     new Request(new URL(decode(action), back), {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: `client_secret=${encodeURIComponent(decode(secret))}`,
+      body: `client_secret=${encodeURIComponent(decode(secret))}${html.includes('name="canceled" value="true"') ? "&canceled=true" : ""}`,
       redirect: "manual",
     }),
   );
@@ -283,6 +283,20 @@ describe("PayPal connector", () => {
     const denied = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body;
     expect(denied.status).toBe("requires_payment_method");
     expect(denied.last_payment_error?.code).toBe("card_declined");
+  });
+
+  it("back through PayPal's cancel link (its cancel_url) the wait ends: the payment asks for a payment method again, and PayPal's order is never captured", async () => {
+    const { opts } = await paypalMerchant("paypal-cancel-link");
+    const pi = (await createIntent({ amount: 1300, payment_method_data: { type: "paypal" }, confirm: true }, opts)).body;
+    expect(pi.status).toBe("requires_action");
+    const back = await submitReturnPage(`http://gateway.test/connectors/return/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}&canceled=true`);
+    expect(back.status).toBe(200);
+    expect(await back.text()).toContain("did not go through");
+    const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body;
+    expect(after).toMatchObject({ status: "requires_payment_method", next_action: null, last_payment_error: { code: "payment_intent_payment_attempt_failed" } });
+    expect(after.last_payment_error?.message).toContain("canceled at PayPal");
+    const ledger = await paypalLedger(pi.id);
+    expect(ledger.orders.flatMap((o) => o.captures)).toEqual([]);
   });
 
   it("cards do not go to PayPal; without a PayPal account (test mode) the sandbox acts as PayPal", async () => {

@@ -23,12 +23,12 @@ async function sandboxChallenge(extra: Record<string, unknown> = {}): Promise<Pa
 
 const returnUrl = (pi: PaymentIntentJson) => `http://gateway.test/connectors/return/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}`;
 
-function postReturn(pi: PaymentIntentJson, secret = pi.client_secret) {
+function postReturn(pi: PaymentIntentJson, secret = pi.client_secret, canceled = false) {
   return exports.default.fetch(
     new Request(`http://gateway.test/connectors/return/${pi.id}`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: `client_secret=${encodeURIComponent(secret)}`,
+      body: `client_secret=${encodeURIComponent(secret)}${canceled ? "&canceled=true" : ""}`,
       redirect: "manual",
     }),
   );
@@ -127,7 +127,49 @@ describe("provider return page", () => {
     );
     expect(canceled.status).toBe(303);
     const back = await exports.default.fetch(new Request(new URL(canceled.headers.get("location") ?? "", "http://gateway.test"), { redirect: "manual" }));
-    expect(back.status).toBe(303);
-    expect(new URL(back.headers.get("location") ?? "").origin).toBe("https://shop.example:8443");
+    // The GET of the cancel link changes nothing: its page POSTs what it means, and that ends at the shop.
+    expect(back.status).toBe(200);
+    expect(back.headers.get("content-security-policy") ?? "").toMatch(/form-action 'self' https:\/\/shop\.example:8443(;|$)/);
+    expect(await back.text()).toContain('name="canceled" value="true"');
+    const posted = await postReturn(pi, pi.client_secret, true);
+    expect(posted.status).toBe(303);
+    const landed = new URL(posted.headers.get("location") ?? "");
+    expect(landed.origin).toBe("https://shop.example:8443");
+    expect(landed.searchParams.get("redirect_status")).toBe("failed");
+  });
+
+  it("the payer's cancel at PayPal ends the wait: the payment asks for a payment method again, says why, and is paid another way", async () => {
+    const pi = (await createIntent({ amount: 1234, payment_method_data: { type: "paypal" }, confirm: true })).body;
+    expect(pi.status).toBe("requires_action");
+    const approval = new URL(pi.next_action?.redirect_to_url?.url ?? "");
+    await exports.default.fetch(
+      new Request("http://gateway.test/sandbox/paypal/checkoutnow", { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `token=${approval.searchParams.get("token") ?? ""}&decision=cancel` }),
+    );
+    const before = await storedIntent(pi.id);
+    expect((await exports.default.fetch(new Request(`${returnUrl(pi)}&canceled=true`))).status).toBe(200);
+    expect((await storedIntent(pi.id)).version).toBe(before.version);
+    const answered = await postReturn(pi, pi.client_secret, true);
+    expect(answered.status).toBe(200);
+    const page = await answered.text();
+    expect(page).toContain("did not go through");
+    expect(page).toContain(`/pay/${pi.id}`);
+    const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body;
+    expect(after).toMatchObject({ status: "requires_payment_method", next_action: null });
+    expect(after.last_payment_error?.message).toContain("canceled");
+    // Seed 004 reads the same: the order is void.
+    const order = await exports.default.fetch(new Request("http://gateway.test/api/v1/payments/paypal/get-order/", { method: "POST", headers: { authorization: "Bearer sk_test_merchant_a", "content-type": "application/json" }, body: JSON.stringify({ order_id: pi.id }) }));
+    expect(((await order.json()) as { status: string }).status).toBe("VOIDED");
+    const paid = await exports.default.fetch(new Request(`http://gateway.test/v1/payment_intents/${pi.id}/confirm`, { method: "POST", headers: { authorization: "Bearer sk_test_merchant_a", "content-type": "application/json" }, body: JSON.stringify({ payment_method: "pm_card_visa" }) }));
+    expect(((await paid.json()) as PaymentIntentJson).status).toBe("succeeded");
+  });
+
+  it("a payer who approved, then followed the cancel link, still pays: the provider's approval wins", async () => {
+    const pi = (await createIntent({ amount: 990, payment_method_data: { type: "paypal" }, confirm: true })).body;
+    const approval = new URL(pi.next_action?.redirect_to_url?.url ?? "");
+    await exports.default.fetch(
+      new Request("http://gateway.test/sandbox/paypal/checkoutnow", { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `token=${approval.searchParams.get("token") ?? ""}&decision=approve` }),
+    );
+    await (await postReturn(pi, pi.client_secret, true)).body?.cancel();
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.status).toBe("succeeded");
   });
 });
