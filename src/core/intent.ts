@@ -95,14 +95,29 @@ export function assertDeclineVelocity(intent: IntentRecord, now: number, limit: 
   });
 }
 
-/** A failed payment (seed 002): failed for good, or declined and waiting for another method. */
+/**
+ * Whether the intent's last authorization failed at the provider itself (a 5xx before any money
+ * moved), and nothing has been tried since: it waits to be confirmed again, which nobody may do.
+ */
+function stoppedAtProviderError(intent: IntentRecord): boolean {
+  if (intent.status !== "requires_confirmation" && intent.status !== "requires_payment_method") return false;
+  const last = [...intent.attempts].reverse().find((a) => a.type === "authorize" || a.type === "authenticate");
+  return last !== undefined && last.type === "authorize" && last.status === "failed" && last.responseCode === "provider_error";
+}
+
+/**
+ * A failed payment (seed 002, and the operators' failed payments): failed for good, declined and
+ * waiting for another method, or stopped by a provider error (the seed's `error`: without it, a sale
+ * answered 502 stayed `pending` for good, out of reach of retry and resolve).
+ */
 export function isFailedPayment(intent: IntentRecord): boolean {
-  return intent.status === "failed" || (intent.status === "requires_payment_method" && intent.lastPaymentError !== null);
+  return intent.status === "failed" || (intent.status === "requires_payment_method" && intent.lastPaymentError !== null) || stoppedAtProviderError(intent);
 }
 
 /** Why a failed payment failed: the decline code, else the error code. */
 export function failureReason(intent: IntentRecord): string | null {
   if (!isFailedPayment(intent)) return null;
+  if (intent.lastPaymentError === null && stoppedAtProviderError(intent)) return "provider_error";
   return intent.lastPaymentError?.declineCode ?? intent.lastPaymentError?.code ?? "unknown";
 }
 

@@ -19,7 +19,7 @@ import type { App, AppEnv, Ctx } from "../v1/route";
 import { retryFailedPayment } from "../common/failed-retry";
 import { assertOwnCustomerRef, posCustomerId } from "./customers";
 import { forbidden, fromApiError, invalidState, notFound, PosError, validation } from "./errors";
-import { isVoidedSale, renderPayment, VOID_MARK } from "./render";
+import { isVoidedSale, posStatus, renderPayment, VOID_MARK } from "./render";
 import { posRoute } from "./surface";
 import { directoryDb } from "../../db/shards";
 
@@ -261,6 +261,10 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
         if (!replay && !sameUtcDay(captured?.completed ?? current.created, Date.now())) throw invalidState("This sale has settled (it was not captured today): refund it instead.");
         const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
         outcome = await stub.refund(req, id, { amount: undefined, reason: null, metadata: { [VOID_MARK]: "true" }, approvalThresholds: thresholds });
+      } else if (isFailedPayment(current)) {
+        // Nothing was authorized, so nothing is held to void; a void would also take it off the failed
+        // list unresolved. The failed payment's own actions are the way out.
+        throw invalidState(`This payment was ${posStatus(current)}: nothing is held to void. Retry it, or resolve or dismiss it (/payments/failed/${id}/retry, /resolve).`);
       } else {
         outcome = await stub.cancel(req, id, {});
       }

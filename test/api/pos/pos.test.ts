@@ -185,6 +185,32 @@ describe("seed 002 examples, verbatim", () => {
     expect(after.body.data).toEqual({ total: 2, declined: 2, error: 0 });
   });
 
+  it("a sale the processor failed (502 PROVIDER_ERROR) is a failed payment, status error: listed, counted, and retried or resolved", async () => {
+    const { opts } = await newMerchant("pos-provider-error");
+    const failed = await post<{ error: { code: string; details?: { paymentIntentId?: string }[] } }>("/api/v1/payments/sale", { clientRequestId: uniqueKey("pe"), amountCents: 2500, token: "9418594164547023", expiry: EXPIRY, currency: "USD" }, opts);
+    const error = expectPosError(failed, 502, "PROVIDER_ERROR");
+    const id = String((error as { details?: { paymentIntentId?: string }[] }).details?.[0]?.paymentIntentId ?? "");
+    expect(id).toMatch(/^pi_/);
+    expect((await get<Data>(`/api/v1/payments/transactions/${id}`, opts)).body.data).toMatchObject({ intent: { status: "error" } });
+    expect((await get<Data>("/api/v1/payments/failed?counts=true", opts)).body).toEqual({ data: { total: 1, declined: 0, error: 1 } });
+    const row = (await get<{ data: Record<string, unknown>[] }>("/api/v1/payments/failed", opts)).body.data.find((r) => r.id === id);
+    expect(row).toMatchObject({ status: "error", amountCents: 2500 });
+    // A void is refused (nothing is held); a retry with another card pays it.
+    expectPosError(await post("/api/v1/payments/void", { paymentIntentId: id }, opts), 409, "INVALID_STATE");
+    const retry = await post<Data>(`/api/v1/payments/failed/${id}/retry`, { token: "9418594164541111", expiry: EXPIRY }, opts);
+    expect(retry.status, JSON.stringify(retry.body)).toBe(201);
+    expect(retry.body.data).toMatchObject({ status: "captured", amountCents: 2500 });
+    expect((await get<Data>("/api/v1/payments/failed?counts=true", opts)).body).toEqual({ data: { total: 0, declined: 0, error: 0 } });
+  });
+
+  it("a declined sale cannot be voided: nothing was held, and it stays a failed payment", async () => {
+    const { opts } = await newMerchant("pos-void-declined");
+    const declined = await sale(opts, { token: "9418594164540002" });
+    expect(declined.body.data.status).toBe("declined");
+    expectPosError(await post("/api/v1/payments/void", { paymentIntentId: declined.body.data.id }, opts), 409, "INVALID_STATE");
+    expect((await get<Data>("/api/v1/payments/failed?counts=true", opts)).body).toEqual({ data: { total: 1, declined: 1, error: 0 } });
+  });
+
   it("cards on file: save (verbatim), list, pay with the stored card, delete", async () => {
     const { opts } = await newMerchant("pos-cards");
     const saveBody = { clientRequestId: uniqueKey("save-001"), token: "9418594164541111", expiry: EXPIRY, nickname: "Personal Visa", isDefault: true };
