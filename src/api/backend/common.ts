@@ -12,8 +12,12 @@ import { bad, BackendError, missing } from "./surface";
 import { ApiError } from "../../core/errors";
 
 export async function backendRequest(c: Ctx, principal: Principal, route: string, target: string, params: unknown, action: string): Promise<RequestContext> {
-  const key = c.req.header("idempotency-key") ?? null;
-  if (key !== null && (key.length === 0 || key.length > 255)) throw bad("Idempotency-Key must be 1 to 255 characters long.");
+  // PayPal's own idempotency header is honoured on the PayPal routes, as PayPal honours it.
+  const paypalRequestId = new URL(c.req.url).pathname.includes("/paypal/") ? (c.req.header("paypal-request-id") ?? null) : null;
+  const given = c.req.header("idempotency-key") ?? null;
+  if (given !== null && paypalRequestId !== null && given !== paypalRequestId) throw bad("Idempotency-Key and PayPal-Request-Id differ: send one of them.");
+  const key = given ?? paypalRequestId;
+  if (key !== null && (key.length === 0 || key.length > 255)) throw bad(`${given !== null ? "Idempotency-Key" : "PayPal-Request-Id"} must be 1 to 255 characters long.`);
   let fingerprint: string | null = null;
   if (key) {
     const binding = { route, target, params };

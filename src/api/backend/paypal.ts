@@ -116,9 +116,10 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
       status: "CREATED",
       approval_url: approval,
       links: [
-        { href: `${origin}/api/v1/payments/paypal/get-order/`, rel: "self", method: "POST" },
+        // Followable as they are, as PayPal's: the order named in the query, with the method given.
+        { href: `${origin}/api/v1/payments/paypal/get-order/?order_id=${encodeURIComponent(intent.id)}`, rel: "self", method: "GET" },
         { href: approval, rel: "approve", method: "GET" },
-        { href: `${origin}/api/v1/payments/paypal/capture-order/`, rel: "capture", method: "POST" },
+        { href: `${origin}/api/v1/payments/paypal/capture-order/?order_id=${encodeURIComponent(intent.id)}`, rel: "capture", method: "POST" },
       ],
     }, 200, outcome.replayed ? { "Idempotent-Replayed": "true" } : {});
   });
@@ -141,7 +142,7 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
     return c.json({ order_id: intent.id, captured: true, status: "COMPLETED", capture_id: chargeIdForIntent(intent.id) });
   });
 
-  backendRoute(app, sub, { path: "/paypal/get-order", permission: "payments.transactions.view", customers: true, summary: "A PayPal order in PayPal's shape", body: OrderBody, response: Answer }, async (c, { principal, body }) => {
+  backendRoute(app, sub, { path: "/paypal/get-order", permission: "payments.transactions.view", customers: true, get: true, summary: "A PayPal order in PayPal's shape (also GET ?order_id=..., the create's self link)", body: OrderBody, response: Answer }, async (c, { principal, body }) => {
     const intent = await visibleIntent(c, principal, body.order_id, "PayPal order");
     assertOrder(intent);
     // A card payment made after the order was voided is no capture of this order.
@@ -160,7 +161,7 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
             ? {
                 payments: {
                   captures: [{ id: chargeIdForIntent(intent.id), status: intent.amountRefunded >= intent.amountReceived ? "REFUNDED" : intent.amountRefunded > 0 ? "PARTIALLY_REFUNDED" : "COMPLETED", amount: money(intent.amountReceived, intent.currency) }],
-                  refunds: intent.refunds.map((r) => ({ id: r.id, status: r.status === "succeeded" ? "COMPLETED" : r.status.toUpperCase(), amount: money(r.amount, r.currency) })),
+                  refunds: intent.refunds.map((r) => ({ id: r.id, status: r.status === "succeeded" ? "COMPLETED" : r.status === "canceled" ? "CANCELLED" : r.status.toUpperCase(), amount: money(r.amount, r.currency) })),
                 },
               }
             : {}),

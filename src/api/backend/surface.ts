@@ -35,7 +35,7 @@ export const missing = (message: string) => new BackendError(404, message);
 export const backendCors = cors({
   origin: "*",
   allowMethods: ["GET", "POST", "OPTIONS"],
-  allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key"],
+  allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "PayPal-Request-Id"],
   exposeHeaders: ["Idempotent-Replayed", "Request-Id", "Retry-After"],
   maxAge: 600,
 });
@@ -97,6 +97,19 @@ export interface BackendSpec<B extends z.ZodType> {
   summary: string;
   body: B;
   response: z.ZodType;
+  /** Also answered to a GET whose query carries the body's fields (a read that a link can point at). */
+  get?: boolean;
+}
+
+/**
+ * The request's fields: its JSON body, or, when it has none, its query string (so that the links an
+ * answer gives, `...?order_id=...`, can be followed as they are: a GET, or a POST without a body).
+ */
+async function requestFields(c: Ctx): Promise<unknown> {
+  const query = new URL(c.req.url).searchParams;
+  const bodyless = c.req.method === "GET" || c.req.raw.body === null || c.req.header("content-length") === "0";
+  if (bodyless && [...query.keys()].length > 0) return Object.fromEntries(query);
+  return plain(await readExactJson(c.req.raw));
 }
 
 export function backendRoute<B extends z.ZodType>(app: App, sub: Hono<AppEnv>, spec: BackendSpec<B>, handler: (c: Ctx, input: { principal: Principal; body: z.output<B> }) => Promise<Response>): void {
@@ -117,16 +130,18 @@ export function backendRoute<B extends z.ZodType>(app: App, sub: Hono<AppEnv>, s
         404: { description: "Resource not found", content: { "application/json": { schema: BackendErrorSchema } } },
       },
     });
-    sub.post(path, async (c) => {
+    const answer = async (c: Ctx) => {
       try {
         const principal = await surfacePrincipal(c, spec.permission);
         if (principal.customerId && !spec.customers) throw new BackendError(403, "A customer's token cannot use this endpoint.");
-        const body = parseBackend(spec.body, plain(await readExactJson(c.req.raw)));
+        const body = parseBackend(spec.body, await requestFields(c));
         return await handler(c, { principal, body });
       } catch (e) {
         return backendError(c, e);
       }
-    });
+    };
+    sub.post(path, answer);
+    if (spec.get) sub.get(path, answer);
   }
 }
 

@@ -164,6 +164,32 @@ describe("seed 004 PayPal endpoints on the sandbox acting as PayPal", () => {
     expect(rows.filter((t) => t.type === "refund").length).toBe(1);
   });
 
+  it("PayPal-Request-Id is honoured as PayPal honours it, and the links of create-order are followed as they are", async () => {
+    const { opts, key } = await newMerchant("s4-paypal-links");
+    const send = () => post<J>(`${P}/paypal/create-order/`, { amount: 7.5, currency: "USD" }, { ...opts, headers: { "PayPal-Request-Id": "s4-paypal-request-1" } });
+    const order = await send();
+    expect(order.status, JSON.stringify(order.body)).toBe(200);
+    const again = await send();
+    expect(again.body.order_id).toBe(order.body.order_id);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expectBackendError(await post(`${P}/paypal/create-order/`, { amount: 7.5, currency: "USD" }, { ...opts, idempotencyKey: "one", headers: { "PayPal-Request-Id": "another" } }), 400);
+    // The self link: a GET of the order; the capture link: a POST of it, as given, without a body.
+    const links = order.body.links as { href: string; rel: string; method: string }[];
+    const follow = (rel: string) => {
+      const link = links.find((l) => l.rel === rel);
+      const url = new URL(link?.href ?? "");
+      return exports.default.fetch(new Request(`http://gateway.test${url.pathname}${url.search}`, { method: link?.method ?? "GET", headers: { authorization: `Bearer ${key}` } }));
+    };
+    const self = await follow("self");
+    expect(self.status).toBe(200);
+    expect(await self.json()).toMatchObject({ order_id: order.body.order_id, status: "CREATED" });
+    expect((await approve(String(order.body.approval_url))).status).toBe(303);
+    const captured = await follow("capture");
+    expect(captured.status).toBe(200);
+    expect(await captured.json()).toMatchObject({ order_id: order.body.order_id, captured: true });
+    expect(((await (await follow("self")).json()) as J).status).toBe("COMPLETED");
+  });
+
   it("create-order -> approve -> capture-order -> get-order -> partial refund, read back through /v1", async () => {
     const { opts } = await newMerchant("s4-paypal");
     const order = await post<J>(`${P}/paypal/create-order/`, { amount: 29.99, currency: "USD", description: "Course enrollment", custom_id: "payment_123" }, opts);
