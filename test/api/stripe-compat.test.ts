@@ -334,3 +334,14 @@ describe("/v1/products", () => {
     for (const path of ["/v1/products", "/v1/products/{id}", "/v1/subscription_items", "/v1/invoices/{id}/lines"]) expect(doc.body.paths[path], path).toBeDefined();
   });
 });
+
+describe("Stripe-Account (Connect)", () => {
+  it("naming another account is a 400 that changes nothing, never the caller's own data; the caller's own account id is accepted", async () => {
+    const before = (await get<ListJson<{ id: string }>>("/v1/customers?limit=1")).body.data.map((c) => c.id);
+    const read = expectError(await get("/v1/customers", { headers: { "stripe-account": "acct_connected123" } }), 400, "stripe_account_not_supported");
+    expect(read.message).toContain("Stripe-Account");
+    expectError(await post("/v1/customers", { email: "connect@example.com" }, { headers: { "stripe-account": "acct_connected123" } }), 400, "stripe_account_not_supported");
+    expect((await get<ListJson<{ id: string }>>("/v1/customers?limit=1")).body.data.map((c) => c.id)).toEqual(before);
+    expect((await get("/v1/customers?limit=1", { headers: { "stripe-account": MERCHANT_A } })).status).toBe(200);
+  });
+});

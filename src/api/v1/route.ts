@@ -111,6 +111,13 @@ export function route<B extends Schema | undefined = undefined, Q extends Schema
     const cfg = config(c.env);
     await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
     if (spec.roles) requireRoles(principal, spec.roles, `use ${spec.method.toUpperCase()} ${spec.path}`);
+    // Stripe Connect's Stripe-Account (stripe-node's `stripeAccount`) acts for a connected account; there
+    // are none here, so naming any account but the caller's own is refused rather than ignored (the
+    // request would have read or written the platform's own data).
+    const connected = c.req.header("stripe-account");
+    if (connected !== undefined && connected !== principal.merchantId) {
+      throw invalidRequest(`Stripe-Account is not supported: there are no connected accounts here (got '${connected.slice(0, 80)}'). Call with the account's own key, without the header.`, undefined, "stripe_account_not_supported");
+    }
     if (principal.customerId && !spec.customers) throw permissionDenied("A customer's token may only use the payment intent routes.");
     authorize(principal, principal.customerId && spec.customerPermission ? spec.customerPermission : spec.permission, { needsMerchant: spec.merchant ?? true });
     useMerchantShard(c, principal);
