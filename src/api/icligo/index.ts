@@ -228,9 +228,17 @@ function allowedMethods(rest: string): string[] | null {
   if (rest === "/create-payment-intent") return ["POST"];
   if (/^\/[^/]+\/capture$/.test(rest)) return ["PUT"];
   if (/^\/[^/]+\/cancel$/.test(rest)) return ["PUT", "POST"];
-  if (/^\/[^/]+\/refund$/.test(rest)) return ["POST"];
+  if (/^\/[^/]+\/refund$/.test(rest)) return ["PUT", "POST"];
   if (/^\/[^/]+$/.test(rest)) return ["GET"];
   return null;
+}
+
+/** 405, naming the methods the path takes (also in `Allow`). */
+function methodNotAllowed(c: Ctx, allowed: string[]): Response {
+  const path = new URL(c.req.url).pathname;
+  const res = sendError(c, { status: 405, type: "invalid_request_error", code: "method_not_allowed", message: `Request method '${c.req.method.slice(0, 16)}' is not supported on ${path}; use ${allowed.join(" or ")}.` });
+  res.headers.set("Allow", allowed.join(", "));
+  return res;
 }
 
 // ---- routes -------------------------------------------------------------------------------------------
@@ -265,6 +273,8 @@ export function icligoSurface(): Hono<AppEnv> {
     return send(renderPayment(intent, number, paymentUrl(c, intent)), 200, outcome.replayed);
   });
 
+  // Not a payment number: the create route, another method (a 405 naming POST, not "no such payment").
+  api.get("/create-payment-intent", (c) => methodNotAllowed(c, ["POST"]));
   api.get("/:payment_id", async (c) => {
     const principal = await application(c, "payments.transactions.view");
     const found = await findPayment(c, principal, c.req.param("payment_id"));
@@ -302,9 +312,10 @@ export function icligoSurface(): Hono<AppEnv> {
   api.put("/:payment_id/cancel", cancel);
   api.post("/:payment_id/cancel", cancel);
 
-  api.post("/:payment_id/refund", async (c) => {
+  // Refund, as cancel, takes PUT (the document's verb for capture) or POST.
+  const refund = async (c: Ctx): Promise<Response> => {
     const principal = await application(c, "payments.transactions.void");
-    const found = await findPayment(c, principal, c.req.param("payment_id"));
+    const found = await findPayment(c, principal, c.req.param("payment_id") ?? "");
     const body = await optionalBody(c);
     const amount = body.amount === undefined || body.amount === null ? undefined : decimal(body.amount, found.intent.currency, "amount");
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: "POST /payments/{payment_id}/refund", target: found.intent.id, params: { amount } });
@@ -329,16 +340,14 @@ export function icligoSurface(): Hono<AppEnv> {
     const held = intent.refunds.find((r) => r.id === outcome.refundId && r.status === "pending" && r.requiresApproval && !r.approval);
     if (held) return send({ ...payment, refund: renderPendingRefund(held) }, 202, outcome.replayed);
     return send(payment, 200, outcome.replayed);
-  });
+  };
+  api.put("/:payment_id/refund", refund);
+  api.post("/:payment_id/refund", refund);
 
   api.all("*", (c) => {
     const path = new URL(c.req.url).pathname;
     const allowed = allowedMethods(path.slice(PREFIX.length));
-    if (allowed && !allowed.includes(c.req.method)) {
-      const res = sendError(c, { status: 405, type: "invalid_request_error", code: "method_not_allowed", message: `Request method '${c.req.method.slice(0, 16)}' is not supported on ${path}; use ${allowed.join(" or ")}.` });
-      res.headers.set("Allow", allowed.join(", "));
-      return res;
-    }
+    if (allowed && !allowed.includes(c.req.method)) return methodNotAllowed(c, allowed);
     throw new ApiError({ status: 404, type: "invalid_request_error", code: "route_missing", message: `No route ${c.req.method} ${path}.` });
   });
   return api;

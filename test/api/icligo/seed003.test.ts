@@ -235,8 +235,9 @@ describe("seed 003: the seed's examples, verbatim", () => {
     expect((first.json as PaymentDto).refundedAmount).toEqual({ currency: "EUR", value: 4 });
     const over = expectError(await send("POST", `/payments/${payment.id}/refund`, { app, body: '{"amount": 6.01}' }), 400, `/payments/${payment.id}/refund`);
     expect(over.message).toMatch(/'amount' is more than the 6\.00 EUR of payment \d+ left to refund\./);
-    const rest = await send("POST", `/payments/${payment.id}/refund`, { app, body: '{"amount": 6.00}' });
-    expect((rest.json as PaymentDto).status).toBe("Refunded");
+    // PUT, the document's verb for capture, refunds as POST does.
+    const rest = await send("PUT", `/payments/${payment.id}/refund`, { app, body: '{"amount": 6.00}' });
+    expect((rest.json as PaymentDto).status, rest.text).toBe("Refunded");
     expect((rest.json as PaymentDto).refundedAmount).toEqual({ currency: "EUR", value: 10 });
     expectError(await send("POST", `/payments/${payment.id}/refund`, { app, body: '{"amount": 0.01}' }), 400, `/payments/${payment.id}/refund`);
 
@@ -341,6 +342,11 @@ describe("seed 003: every error is {timestamp, status, error, message, path}", (
     expectError(wrongMethod, 405, "/payments/1");
     expect(wrongMethod.headers.get("allow")).toBe("GET");
     expect((await send("GET", "/payments/1/capture", { app })).headers.get("allow")).toBe("PUT");
+    // The create route read with GET: a 405 naming POST, not "no such payment".
+    const getCreate = await send("GET", "/payments/create-payment-intent", { app });
+    expectError(getCreate, 405, "/payments/create-payment-intent");
+    expect(getCreate.headers.get("allow")).toBe("POST");
+    expect((await send("GET", "/payments/1/refund", { app })).headers.get("allow")).toBe("PUT, POST");
     const payment = await createPayment(app, MANUAL);
     await customerPays(payment);
     const capturePath = `/payments/${payment.id}/capture`;
