@@ -229,9 +229,29 @@ function optionalUrl(body: Record<string, unknown>, field: string): string | nul
   return v;
 }
 
+const CREATE_FIELDS = ["invoiceId", "orderId", "amount", "currency", "paymentGatewayId", "returnUrl", "cancelUrl", "description"] as const;
+const NUMERIC_FIELDS = new Set<string>(["amount", "paymentGatewayId", "invoiceId", "orderId"]);
+const JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+
+/**
+ * The body as the document's ASP.NET controller binds it (System.Text.Json's web defaults):
+ * property names in any case (`Amount`, `CURRENCY`), and numbers also written as JSON strings
+ * (`"amount": "10.00"`), read exactly as the same digits unquoted would be.
+ */
+function aspNetBinding(body: Record<string, unknown>): Record<string, unknown> {
+  const bound: Record<string, unknown> = {};
+  for (const field of CREATE_FIELDS) {
+    const key = field in body ? field : Object.keys(body).find((k) => k.toLowerCase() === field.toLowerCase());
+    if (key === undefined) continue;
+    const value = body[key];
+    bound[field] = NUMERIC_FIELDS.has(field) && typeof value === "string" && JSON_NUMBER.test(value.trim()) ? new JsonNumber(value.trim(), Number(value)) : value;
+  }
+  return bound;
+}
+
 export function parseCreate(raw: unknown): CreateInput {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw invalidRequest("The request body must be a JSON object.", "body", "invalid_json");
-  const body = raw as Record<string, unknown>;
+  const body = aspNetBinding(raw as Record<string, unknown>);
   if (typeof body.currency !== "string") throw fieldError("currency", "The currency field is required.");
   const currency = normalizeCurrency(body.currency, "currency");
   const amount = body.amount;
@@ -286,6 +306,18 @@ function allowedMethods(rest: string): string[] | null {
   return null;
 }
 
+
+const ANY_CASE_PREFIX = /^\/api\/v1\/paymentintents(?=\/|$)/i;
+const ACTIONS = new Set(["customer", "webhook", "confirm", "cancel"]);
+
+/** This surface's path as its routes spell it (prefix and action words), or null for another surface's. */
+export function canonicalPath(path: string): string | null {
+  const match = ANY_CASE_PREFIX.exec(path);
+  if (!match) return null;
+  const rest = path.slice(match[0].length).replace(/\/+$/, "");
+  const segments = rest.split("/").map((segment) => (ACTIONS.has(segment.toLowerCase()) ? segment.toLowerCase() : segment));
+  return PREFIX + segments.join("/");
+}
 
 export function paymentIntentsSurface(): Hono<AppEnv> {
   const api = new Hono<AppEnv>();
@@ -480,5 +512,14 @@ export function registerPaymentIntentsSurface(app: App): void {
   reg.registerPath({ method: "post", path: `${PREFIX}/{id}/confirm`, summary: "Confirm with a payment method (body: a JSON string such as \"pm_card_visa\")", tags, security, request: { ...idParam, body: { required: true, content: { "application/json": { schema: z.string() } } } }, responses: { 200: one, 400: problemResponse("Invalid payment method or declined"), 404: problemResponse("No such payment intent"), ...common } });
   reg.registerPath({ method: "post", path: `${PREFIX}/{id}/cancel`, summary: "Cancel a payment intent", tags, security, request: idParam, responses: { 200: one, 404: problemResponse("No such payment intent"), ...common } });
   reg.registerPath({ method: "post", path: `${PREFIX}/webhook/{gatewayId}`, summary: "A payment provider's webhook for a gateway (body: a JSON string holding the provider's payload, signed as for /v1/psp_webhooks)", tags, request: { params: z.object({ gatewayId: z.string() }), body: { required: true, content: { "application/json": { schema: z.string() } } } }, responses: { 200: { description: "Processed", content: { "application/json": { schema: z.object({ received: z.boolean(), applied: z.number().int(), duplicates: z.number().int() }) } } }, 400: problemResponse("Invalid or unsigned payload"), 404: problemResponse("No such payment gateway"), 500: problemResponse("Internal error") } });
+  // ASP.NET's routing, which the document's controller runs on, ignores case and a trailing slash:
+  // /api/v1/paymentintents/1/Confirm and /api/v1/PaymentIntents/ reach the same actions here.
+  app.use("*", async (c, next) => {
+    const url = new URL(c.req.url);
+    const canonical = canonicalPath(url.pathname);
+    if (canonical === null || canonical === url.pathname) return next();
+    url.pathname = canonical;
+    return app.fetch(new Request(url, c.req.raw), c.env, c.executionCtx);
+  });
   app.route(PREFIX, paymentIntentsSurface());
 }
