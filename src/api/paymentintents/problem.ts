@@ -3,6 +3,8 @@
 // application/problem+json. Every error under /api/v1/PaymentIntents, 404s and 415s included.
 import type { ApiErrorData } from "../../core/errors";
 import { decimalMessage } from "../../core/money";
+import type { IntentStatus } from "../../core/types";
+import { pascalStatus } from "./render";
 
 const STATUS: Record<number, { title: string; section: string }> = {
   400: { title: "Bad Request", section: "rfc9110#section-15.5.1" },
@@ -37,6 +39,18 @@ export function problemStatus(err: ApiErrorData): number {
   return STATUS[err.status] ? err.status : err.status >= 500 ? 500 : 400;
 }
 
+const CORE_STATUSES = /\b(requires_payment_method|requires_confirmation|requires_action|requires_capture|processing|succeeded|canceled|failed)\b/g;
+
+/**
+ * A message of the core, in this surface's words: its statuses as this API writes them
+ * (`Succeeded`, `RequiresPaymentMethod`), not /v1's (`succeeded`, `requires_payment_method`).
+ * Only the status words of a sentence that names a status change ("a status of ...", "statuses ...").
+ */
+function inSurfaceWords(message: string): string {
+  if (!/status/i.test(message)) return message;
+  return message.replace(CORE_STATUSES, (word) => pascalStatus(word as IntentStatus));
+}
+
 export function problem(err: ApiErrorData, traceId: string): ProblemDetails {
   const status = problemStatus(err);
   const meta = STATUS[status] ?? { title: "Bad Request", section: "rfc9110#section-15.5.1" };
@@ -45,7 +59,7 @@ export function problem(err: ApiErrorData, traceId: string): ProblemDetails {
     type: `https://tools.ietf.org/html/${meta.section}`,
     title: validation ? "One or more validation errors occurred." : meta.title,
     status,
-    detail: decimalMessage(err),
+    detail: inSurfaceWords(decimalMessage(err)),
     traceId,
     ...(validation && err.param ? { errors: { [err.param]: [err.message] } } : {}),
     ...(err.declineCode ? { code: err.declineCode } : err.code ? { code: err.code } : {}),

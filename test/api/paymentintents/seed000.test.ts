@@ -563,6 +563,23 @@ describe("seed 000: Idempotency-Key, bound merchant-wide like every surface's", 
   });
 });
 
+describe("seed 000: errors in the API's own words", () => {
+  it("a confirm or cancel in the wrong state names this API's statuses (Succeeded, RequiresPaymentMethod), not /v1's", async () => {
+    const made = await create();
+    const token = await user("456");
+    expect((await send("POST", `${BASE}/${made.id}/confirm`, { token, body: '"pm_card_visa"' })).status).toBe(200);
+    const again = expectProblem(await send("POST", `${BASE}/${made.id}/confirm`, { token, body: '"pm_card_visa"' }), 400);
+    expect(again.detail).toContain("Succeeded");
+    expect(again.detail).toContain("RequiresPaymentMethod");
+    expect(again.detail).not.toMatch(/\b(succeeded|requires_payment_method|requires_confirmation)\b/);
+    const canceled = await create();
+    expect((await send("POST", `${BASE}/${canceled.id}/cancel`, { token })).status).toBe(200);
+    const twice = expectProblem(await send("POST", `${BASE}/${canceled.id}/cancel`, { token }), 400);
+    expect(twice.detail).toContain("Canceled");
+    expect(twice.detail).not.toMatch(/\bcanceled\b/);
+  });
+});
+
 describe("seed 000: bodies as ASP.NET binds them (System.Text.Json's web defaults)", () => {
   it("property names in any case, and numbers written as strings, read exactly", async () => {
     const token = await user("456");
