@@ -1,7 +1,8 @@
 // The dashboard's browser code, served at /dashboard/app.js. Every call goes to the public API with
-// the credential typed at sign-in (kept in sessionStorage for this tab only), so the API's own
-// permissions decide what works; buttons a role cannot use are not shown. Data is put into the page
-// with textContent only (no HTML from the API is ever parsed).
+// the credential typed at sign-in (kept in sessionStorage for this tab only, and only once the API
+// accepted it; a 401 later forgets it and asks again), so the API's own permissions decide what works;
+// links and buttons a role cannot use are not shown, and actions that move money ask to confirm the
+// amount first. Data is put into the page with textContent only (no HTML from the API is ever parsed).
 (function () {
   "use strict";
   var KEY = "gateway.dashboard.credential";
@@ -71,6 +72,12 @@
   function when(ts) { return typeof ts === "number" ? new Date(ts * 1000).toISOString().replace("T", " ").slice(0, 19) : ""; }
 
   function newKey() { return "dashboard-" + Date.now() + "-" + Math.random().toString(36).slice(2); }
+  /** The API's error as an Error, with its HTTP status. */
+  function errorOf(res, json) {
+    var error = new Error((json.error && json.error.message) || json.detail || json.message || "HTTP " + res.status);
+    error.status = res.status;
+    return error;
+  }
   // `key`: the Idempotency-Key of one action as the page shows it, so a second click replays the first request.
   async function api(method, path, body, merchant, key) {
     var headers = { Authorization: "Bearer " + credential(), Accept: "application/json" };
@@ -80,8 +87,23 @@
     if (method === "POST") headers["Idempotency-Key"] = key || newKey();
     var res = await fetch(path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "omit" });
     var json = await res.json().catch(function () { return {}; });
-    if (!res.ok) throw new Error((json.error && json.error.message) || json.detail || json.message || "HTTP " + res.status);
+    if (res.status === 401) {
+      // The credential is not (or no longer) accepted: forget it and ask for another.
+      var refused = errorOf(res, json);
+      signOut("Signed out: the API does not accept this key or token (" + refused.message + ").", true);
+      refused.signedOut = true;
+      throw refused;
+    }
+    if (!res.ok) throw errorOf(res, json);
     return json;
+  }
+
+  /** The API's answer to the credential alone: null when it is accepted (a 403 too: valid, just not allowed there), else why not. */
+  async function refusal(candidate) {
+    var res = await fetch("/v1/account", { headers: { Authorization: "Bearer " + candidate, Accept: "application/json" }, credentials: "omit" });
+    if (res.status !== 401) return null;
+    var json = await res.json().catch(function () { return {}; });
+    return errorOf(res, json).message;
   }
 
   function flash(message, kind) {
@@ -101,7 +123,7 @@
       flash(label + ": done", "ok");
       route();
     } catch (e) {
-      flash(label + ": " + e.message, "error");
+      if (!e.signedOut) flash(label + ": " + e.message, "error");
     } finally {
       acting = false;
       buttons.forEach(function (b) { b.disabled = false; });
@@ -133,6 +155,26 @@
   }
   function button(label, onclick) { return el("button", { type: "button", onclick: onclick, text: label }); }
 
+  /**
+   * The second step of an action that moves money: what it will do, the amount named, in `box`; only
+   * the first button acts, the other takes the question back. The focus goes to the question.
+   */
+  function confirmStep(box, question, yesLabel, noLabel, onYes) {
+    box.textContent = "";
+    var text = el("p", { id: "confirm-question", tabindex: "-1", text: question });
+    box.appendChild(el("div", { class: "confirm", role: "group", "aria-labelledby": "confirm-question" }, text,
+      button(yesLabel, onYes),
+      button(noLabel, function () { box.textContent = ""; })));
+    text.focus();
+  }
+
+  /** An attempt's response in the words of its payment method: a PayPal payment waits for the payer's approval at PayPal, not for a card issuer's 3D Secure. */
+  function attemptWords(t, methodType) {
+    var paypal = methodType === "paypal" || t.connector === "paypal";
+    if (paypal && t.response_code === "authentication_required") return ["PayPal approval", "Waiting for the payer to approve the payment on PayPal."];
+    return [t.response_code, t.response_text];
+  }
+
   // Pages -----------------------------------------------------------------------------------------
 
   async function payments(params) {
@@ -161,7 +203,7 @@
 
   async function payment(id, params) {
     var merchant = params.get("merchant");
-    var pi = await api("GET", "/v1/payment_intents/" + encodeURIComponent(id), null, merchant);
+    var pi = await api("GET", "/v1/payment_intents/" + encodeURIComponent(id) + "?expand[]=payment_method", null, merchant);
     merchant = merchant || pi.merchant_id;
     var q = encodeURIComponent(id);
     var results = await Promise.all([
@@ -170,19 +212,43 @@
       api("GET", "/v1/events?limit=100&payment_intent=" + q, null, merchant),
     ]);
     var actions = el("div", { class: "actions" });
+    // Where the second step of an action that moves money asks to confirm it.
+    var confirming = el("div", { id: "confirm-step" });
     // Each action's key is made with the page: a repeated click (or a retry after a lost answer) replays it.
-    var keys = { capture: newKey(), cancel: newKey(), refund: newKey() };
+    // A refund's is made per amount, so that another amount confirmed after a change of mind is a refund of its own.
+    var keys = { capture: newKey(), cancel: newKey(), refunds: {} };
     if (pi.status === "requires_capture" && can("payments.transactions.create")) actions.appendChild(button("Capture", function () { act("Capture", function () { return api("POST", "/v1/payment_intents/" + q + "/capture", {}, merchant, keys.capture); }); }));
-    if (["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"].indexOf(pi.status) >= 0 && can("payments.transactions.void")) actions.appendChild(button("Cancel payment", function () { act("Cancel", function () { return api("POST", "/v1/payment_intents/" + q + "/cancel", {}, merchant, keys.cancel); }); }));
+    if (["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"].indexOf(pi.status) >= 0 && can("payments.transactions.void")) {
+      actions.appendChild(button("Cancel payment", function () {
+        var after = pi.status === "requires_capture" ? "The " + money(pi.amount_capturable, pi.currency) + " authorized is released and can no longer be captured." : "It can no longer be paid.";
+        confirmStep(confirming, "Cancel this payment of " + money(pi.amount, pi.currency) + "? " + after, "Yes, cancel payment", "Keep payment", function () {
+          act("Cancel", function () { return api("POST", "/v1/payment_intents/" + q + "/cancel", {}, merchant, keys.cancel); });
+        });
+      }));
+    }
     if (pi.status === "succeeded" && pi.amount_received > pi.amount_refunded && can("payments.transactions.void")) {
-      var amount = el("input", { id: "refund-amount", type: "number", min: "1", step: "1", value: String(pi.amount_received - pi.amount_refunded) });
+      var remaining = pi.amount_received - pi.amount_refunded;
+      var amount = el("input", { id: "refund-amount", type: "number", min: "1", max: String(remaining), step: "1", required: "required", value: String(remaining) });
+      // A changed amount takes back a confirmation asked for another.
+      amount.oninput = function () { confirming.textContent = ""; };
       actions.appendChild(el("form", { class: "inline", onsubmit: function (e) {
         e.preventDefault();
-        act("Refund", function () { return api("POST", "/v1/refunds", { payment_intent: id, amount: Number(amount.value) }, merchant, keys.refund); });
+        var minor = Number(amount.value);
+        var question = minor === remaining
+          ? "Refund the full remaining " + money(minor, pi.currency) + " of this payment to the customer?"
+          : "Refund " + money(minor, pi.currency) + " of the " + money(remaining, pi.currency) + " remaining to the customer?";
+        confirmStep(confirming, question, "Confirm refund of " + money(minor, pi.currency), "Do not refund", function () {
+          var key = keys.refunds[minor] || (keys.refunds[minor] = newKey());
+          act("Refund", function () { return api("POST", "/v1/refunds", { payment_intent: id, amount: minor }, merchant, key); });
+        });
       } }, el("label", { for: "refund-amount", text: "Refund amount (minor units)" }), amount, el("button", { type: "submit", text: "Refund" })));
     }
+    actions.appendChild(confirming);
+    // The payment method of each attempt, where the intent names it (an attempt's words depend on it).
+    var methodTypes = {};
+    [pi.payment_method, pi.last_payment_error && pi.last_payment_error.payment_method].forEach(function (pm) { if (pm && typeof pm === "object" && pm.id) methodTypes[pm.id] = pm.type; });
     var timeline = []
-      .concat(results[0].data.map(function (t) { return { at: t.created, what: "attempt: " + t.type + " " + t.status, detail: [money(t.amount, pi.currency), t.connector, t.response_code, t.response_text].filter(Boolean).join(" · ") }; }))
+      .concat(results[0].data.map(function (t) { return { at: t.created, what: "attempt: " + t.type + " " + t.status, detail: [money(t.amount, pi.currency), t.connector].concat(attemptWords(t, methodTypes[t.payment_method])).filter(Boolean).join(" · ") }; }))
       .concat(results[1].data.map(function (r) { return { at: r.created, what: "refund " + r.id + ": " + r.status, detail: money(r.amount, r.currency) + (r.reason ? " · " + r.reason : "") }; }))
       .concat(results[2].data.map(function (ev) { return { at: ev.created, what: "event: " + ev.type, detail: ev.id }; }))
       .sort(function (a, b) { return (a.at || 0) - (b.at || 0); });
@@ -274,7 +340,7 @@
         flash("Replay: re-sent " + sent + " deliver" + (sent === 1 ? "y" : "ies") + (res.has_more ? " (more remain: replay again)" : ""), "ok");
         route();
       } catch (err) {
-        flash("Replay: " + err.message, "error");
+        if (!err.signedOut) flash("Replay: " + err.message, "error");
       }
     } },
       el("strong", { text: "Replay a range" }),
@@ -341,13 +407,28 @@
     return out;
   }
 
+  // Each page, with what its API calls need: a permission, or one of some roles (the audit log is for
+  // admin and support only). A page the credential cannot use has no link, and says so if opened.
   var PAGES = [
-    ["payments", "Payments"], ["failed", "Failed payments"], ["approvals", "Refund approvals"], ["customers", "Customers"], ["subscriptions", "Subscriptions"],
-    ["webhooks", "Webhooks"], ["events", "Events"], ["health", "PSP health"], ["keys", "API keys"], ["audit", "Audit log"],
+    ["payments", "Payments", "payments.transactions.view"], ["failed", "Failed payments", "payments.transactions.view"], ["approvals", "Refund approvals", "payments.transactions.view"],
+    ["customers", "Customers", "payments.methods.view"], ["subscriptions", "Subscriptions", "billing.view"], ["webhooks", "Webhooks", "webhooks.manage"],
+    ["events", "Events", "payments.transactions.view"], ["health", "PSP health", "payments.transactions.view"], ["keys", "API keys", "keys.manage"],
+    ["audit", "Audit log", null, ["admin", "support"]],
   ];
+  function allowed(page, p) {
+    if (page[3]) return page[3].some(function (r) { return p.roles.indexOf(r) >= 0; });
+    return !page[2] || !!p.perms[page[2]];
+  }
+  function notAllowed(title, why) {
+    return [el("h1", { text: title }), el("p", { class: "error", role: "alert", text: "Not allowed: " + why }), el("p", { class: "hint", text: "Sign in with a key or token that may use this page." })];
+  }
 
   async function render(path, params) {
     var parts = path.split("/").filter(Boolean);
+    var page = PAGES.filter(function (pg) { return pg[0] === (parts[0] || "payments"); })[0];
+    if (page && !allowed(page, principal())) {
+      return notAllowed(page[1], page[3] ? "only " + page[3].join(" and ") + " users may see the " + page[1].toLowerCase() + "." : "this key or token lacks the permission " + page[2] + ".");
+    }
     switch (parts[0] || "payments") {
       case "payments": return parts[1] ? payment(decodeURIComponent(parts[1]), params) : payments(params);
       case "failed": return failed();
@@ -371,9 +452,9 @@
     if (!credential()) return signIn();
     var p = principal();
     who.textContent = "Signed in with a " + p.label + " ";
-    who.appendChild(button("Sign out", function () { sessionStorage.removeItem(KEY); sessionStorage.removeItem(MERCHANT); location.hash = ""; route(); }));
+    who.appendChild(button("Sign out", function () { signOut(null); }));
     nav.textContent = "";
-    PAGES.forEach(function (pg) { nav.appendChild(el("a", { href: "#/" + pg[0], text: pg[1], class: path.indexOf("/" + pg[0]) === 0 ? "current" : "" })); });
+    PAGES.filter(function (pg) { return allowed(pg, p); }).forEach(function (pg) { nav.appendChild(el("a", { href: "#/" + pg[0], text: pg[1], class: path.indexOf("/" + pg[0]) === 0 ? "current" : "" })); });
     if (p.crossMerchant) {
       var m = el("input", { id: "merchant", value: sessionStorage.getItem(MERCHANT) || "", placeholder: "acct_... (for merchant pages)" });
       m.onchange = function () { if (m.value.trim()) sessionStorage.setItem(MERCHANT, m.value.trim()); else sessionStorage.removeItem(MERCHANT); route(); };
@@ -386,23 +467,49 @@
       main.textContent = "";
       nodes.forEach(function (n) { main.appendChild(n); });
     } catch (e) {
+      if (e.signedOut) return;
       main.textContent = "";
-      main.appendChild(el("p", { class: "error", role: "alert", text: e.message }));
+      main.appendChild(el("p", { class: "error", role: "alert", text: e.status === 403 ? "Not allowed: " + e.message : e.message }));
     }
   }
 
-  function signIn() {
+  /** Forgets the credential (and the merchant picked) and shows the sign-in form, with why when it was not by choice; `keepPlace`: signing in again comes back to this page. */
+  function signOut(message, keepPlace) {
+    sessionStorage.removeItem(KEY);
+    sessionStorage.removeItem(MERCHANT);
+    if (!keepPlace && location.hash) history.replaceState(null, "", location.pathname + location.search);
+    signIn(message);
+  }
+
+  function signIn(message) {
     nav.textContent = "";
     who.textContent = "";
     main.textContent = "";
     var input = el("input", { id: "credential", type: "password", autocomplete: "off", required: "required" });
-    main.appendChild(el("form", { class: "signin", onsubmit: function (e) {
+    var error = message ? el("p", { id: "signin-error", class: "error", role: "alert", text: message }) : null;
+    if (error) {
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", "signin-error");
+    }
+    var submit = el("button", { type: "submit", text: "Sign in" });
+    main.appendChild(el("form", { class: "signin", onsubmit: async function (e) {
       e.preventDefault();
-      sessionStorage.setItem(KEY, input.value.trim());
+      var candidate = input.value.trim();
+      submit.disabled = true;
+      var why;
+      try {
+        why = await refusal(candidate);
+      } catch (err) {
+        why = "the gateway could not be reached (" + err.message + ")";
+      }
+      // Kept only once the API accepted it.
+      if (why) return signIn("Not signed in: " + why);
+      sessionStorage.setItem(KEY, candidate);
       route();
-    } }, el("h1", { text: "Sign in" }), el("label", { for: "credential", text: "API key or token" }), input,
+    } }, el("h1", { text: "Sign in" }), error, el("label", { for: "credential", text: "API key or token" }), input,
       el("p", { class: "hint", text: "A secret key (sk_...), a restricted key (rk_...) or a JWT. It stays in this tab's session storage and is sent only to this gateway's API." }),
-      el("button", { type: "submit", text: "Sign in" })));
+      submit));
+    if (error) input.focus();
   }
 
   window.addEventListener("hashchange", route);

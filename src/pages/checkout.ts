@@ -3,8 +3,10 @@
 //   the shopper comes back to GET /checkout/{cs_id}/return, which sends them on to success_url.
 // - GET/POST /pay/{pi_id}?client_secret=...: the page of a bare payment intent (hostedPaymentPageUrl),
 //   which sends the shopper to the intent's return_url once paid, and offers its cancel_url.
-// A declined attempt answers with a 303 to the form's GET page with ?error=<code> (redirect-after-POST);
-// a card the form's checks refuse (nothing attempted) gets the form again in the POST's own answer.
+// Every attempt answers with a 303 (redirect-after-POST): to success_url or return_url, to the 3DS page,
+// or to the form's GET page, which shows the outcome (a decline's ?error=<code>, a payment being
+// confirmed, one that cannot be completed). A card the form's checks refuse (nothing attempted) gets
+// the form again in the POST's own answer.
 // The card goes to the sandbox vault (test mode) and then to the intent's Durable Object, the only
 // place money moves; the number and CVC are never stored, logged or echoed back into the page.
 // Live mode would take the card with Stripe Elements instead (README, "Hosted checkout").
@@ -13,6 +15,7 @@ import { ApiError } from "../core/errors";
 import { hasPrefix } from "../core/ids";
 import { currencyExponent, minorToDecimal } from "../core/money";
 import type { IntentRecord, IntentStatus, LineItem, PaymentMethodDetails } from "../core/types";
+import { brandOf } from "../connectors/sandbox/cards";
 import { resolvePaymentMethod } from "../connectors/sandbox/vault";
 import { completeFromIntent, expireSession, isOverdue, lineItemsOf, sessionById, sessionGuard, successLocation, type CheckoutSessionRow } from "../checkout/sessions";
 import { merchants } from "../db/schema";
@@ -23,7 +26,7 @@ import type { OpOutcome, RequestContext } from "../intents/params";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { returnLocation } from "./return";
-import { hostedPaymentPageUrl } from "./urls";
+import { checkoutSessionPageUrl, hostedPaymentPageUrl } from "./urls";
 
 type PagesEnv = { Bindings: Env };
 
@@ -74,6 +77,7 @@ export function statusInWords(status: IntentStatus): string {
 const STYLE = `*{box-sizing:border-box}body{font:16px/1.45 system-ui,-apple-system,sans-serif;color:#1a1a1a;background:#f6f7f9;margin:0;padding:1rem}
 main{max-width:28rem;margin:1rem auto;background:#fff;border:1px solid #e3e5e8;border-radius:.75rem;padding:1.25rem}
 h1{font-size:1.25rem;margin:0 0 .25rem}.merchant{color:#555;margin:0 0 1rem;font-weight:600}
+h1,p,a,.alert{overflow-wrap:anywhere}
 table{width:100%;border-collapse:collapse;margin:.5rem 0 1rem}td{padding:.35rem 0;vertical-align:top;overflow-wrap:anywhere}td.amt{text-align:right;white-space:nowrap;padding-left:.75rem}
 tr.total td{border-top:1px solid #e3e5e8;font-weight:700;padding-top:.6rem}.qty{color:#666;font-size:.9rem}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}input{width:100%;font:inherit;padding:.65rem .75rem;border:1px solid #b8bcc3;border-radius:.4rem}
@@ -94,11 +98,13 @@ interface PageOptions {
   formAction?: (string | null)[];
   /** Sends the browser on (a meta refresh: no form, so form-action does not apply, and no script). */
   refreshTo?: string;
+  /** Seconds before refreshTo is followed (0: at once). */
+  refreshAfter?: number;
 }
 
 function htmlPage(title: string, body: string, options: PageOptions = {}): Response {
   const formAction = ["'self'", ...new Set((options.formAction ?? []).filter((o): o is string => o !== null))].join(" ");
-  const refresh = options.refreshTo ? `<meta http-equiv="refresh" content="0;url=${escapeHtml(options.refreshTo)}">` : "";
+  const refresh = options.refreshTo ? `<meta http-equiv="refresh" content="${options.refreshAfter ?? 0};url=${escapeHtml(options.refreshTo)}">` : "";
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">${refresh}
 <meta name="referrer" content="no-referrer"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body><main>${body}</main></body></html>`;
   return new Response(html, {
@@ -182,6 +188,8 @@ interface KeptValues {
 }
 
 const EXPIRY = /^\s*(\d{1,2})\s*\/?\s*(\d{2}|\d{4})\s*$/;
+/** Room for the longest expiry the form takes and shows again: "12 / 2034" typed, "12 / 1999" kept. */
+export const EXPIRY_MAX_LENGTH = "MM / YYYY".length;
 
 function keptValues(form: Record<string, unknown>): KeptValues {
   const m = typeof form.expiry === "string" ? EXPIRY.exec(form.expiry) : null;
@@ -215,7 +223,7 @@ function cardForm(s: Summary, f: FormInput): string {
     alert +
     `<form method="post" action="${escapeHtml(f.action)}">${hidden}` +
     `<label for="card-number">Card number</label><input id="card-number" name="card_number" inputmode="numeric" autocomplete="cc-number" placeholder="1234 1234 1234 1234" maxlength="23" required${state("card-number")}>` +
-    `<div class="row"><div><label for="expiry">Expiry</label><input id="expiry" name="expiry" inputmode="numeric" autocomplete="cc-exp" placeholder="MM / YY" maxlength="7" required${expiry}${state("expiry")}></div>` +
+    `<div class="row"><div><label for="expiry">Expiry</label><input id="expiry" name="expiry" inputmode="numeric" autocomplete="cc-exp" placeholder="MM / YY" maxlength="${EXPIRY_MAX_LENGTH}" required${expiry}${state("expiry")}></div>` +
     `<div><label for="cvc">CVC</label><input id="cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" placeholder="123" maxlength="4" required${state("cvc")}></div></div>` +
     `<button type="submit">Pay ${escapeHtml(formatMoney(s.amount, s.currency))}</button></form>` +
     `${f.cancelUrl ? `<a class="cancel" href="${escapeHtml(f.cancelUrl)}">Cancel</a>` : ""}` +
@@ -223,13 +231,39 @@ function cardForm(s: Summary, f: FormInput): string {
   );
 }
 
-function messagePage(s: Pick<Summary, "merchant">, title: string, message: string, options: PageOptions & { link?: { href: string; text: string }; ok?: boolean } = {}): Response {
+function messagePage(s: Pick<Summary, "merchant">, title: string, message: string, options: PageOptions & { link?: { href: string; text: string }; ok?: boolean; pending?: boolean } = {}): Response {
   const link = options.link ? `<a class="cancel" href="${escapeHtml(options.link.href)}">${escapeHtml(options.link.text)}</a>` : "";
-  // A message that is not good news is announced as it appears (role=alert), as the form's errors are.
-  return htmlPage(title, `${heading(s.merchant, title)}<p class="${options.ok ? "done" : ""}"${options.ok ? "" : ' role="alert"'}>${escapeHtml(message)}</p>${link}`, options);
+  // A message that is not good news is announced as it appears (role=alert), as the form's errors are;
+  // news still pending (a payment being confirmed) is a status, read out without interrupting.
+  const role = options.ok ? "" : options.pending ? ' role="status"' : ' role="alert"';
+  return htmlPage(title, `${heading(s.merchant, title)}<p class="${options.ok ? "done" : ""}"${role}>${escapeHtml(message)}</p>${link}`, options);
+}
+
+/** How often a page waiting on a payment being confirmed looks again (a meta refresh: the pages have no script). */
+export const RECHECK_SECONDS = 5;
+
+/**
+ * A payment in flight (the provider's answer is unknown until reconciliation learns it): no form, so
+ * nobody pays twice, and a way on, by itself every few seconds or by the link, to `next`, which shows
+ * where the payment then stands.
+ */
+function processingPage(s: Pick<Summary, "merchant">, next: string, onward: string): Response {
+  return messagePage(s, "Payment processing", `Your payment is being confirmed with your bank; there is no need to pay again. This page checks again every ${RECHECK_SECONDS} seconds and ${onward} once it is confirmed.`, {
+    pending: true,
+    refreshTo: next,
+    refreshAfter: RECHECK_SECONDS,
+    link: { href: next, text: "Check again" },
+  });
 }
 
 const notFoundPage = () => htmlPage("Not found", `<h1>Payment page not found</h1><p>This link is not valid. Ask the shop for a new one.</p>`, { status: 404 });
+
+/** How many digits the card's CVC has, by its brand (American Express 4, the others 3); null when the brand is not known. */
+function cvcLengthOf(number: string): number | null {
+  const brand = brandOf(number);
+  if (brand === "unknown") return null;
+  return brand === "amex" ? 4 : 3;
+}
 
 /** The card of the form, through the sandbox vault (test mode only). Throws ApiError for a bad card. */
 async function cardFrom(env: Env, form: Record<string, unknown>, scope: { merchantId: string; livemode: boolean }): Promise<PaymentMethodDetails> {
@@ -240,6 +274,8 @@ async function cardFrom(env: Env, form: Record<string, unknown>, scope: { mercha
   if (!/^\d{12,19}$/.test(number)) throw new ApiError({ status: 400, type: "card_error", code: "incorrect_number", message: "Enter the card number (12 to 19 digits)." });
   if (!expiry) throw new ApiError({ status: 400, type: "card_error", code: "invalid_expiry", message: "Enter the expiry as MM / YY." });
   if (!/^\d{3,4}$/.test(cvc)) throw new ApiError({ status: 400, type: "card_error", code: "invalid_cvc", message: "Enter the 3 or 4 digit CVC." });
+  const cvcLength = cvcLengthOf(number);
+  if (cvcLength !== null && cvc.length !== cvcLength) throw new ApiError({ status: 400, type: "card_error", code: "invalid_cvc", message: cvcLength === 4 ? "Enter the 4-digit CVC printed on the front of your American Express card." : "Enter the 3-digit CVC printed on the back of your card." });
   if (scope.livemode) {
     throw new ApiError({ status: 400, type: "invalid_request_error", code: "livemode_card_form", message: "Live payments are taken with Stripe Elements; this test form cannot take a live card." });
   }
@@ -304,9 +340,22 @@ function failureCode(outcome: Pick<OpOutcome, "error" | "intent">): string {
   return ERROR_CODE.test(code) ? code : "payment_failed";
 }
 
-/** The error a GET page shows for ?error=<code>: the intent's last one when it has that code, else our own words (the query's text is never shown). */
+/**
+ * Refusals that are not about the card, in a shopper's words: another card would not help, so the
+ * intent's last decline (an earlier card's) is not what the page should show for them.
+ */
+const REFUSALS: Record<string, FormError> = {
+  // The decline velocity rule (MAX_PAYMENT_ATTEMPTS): nothing was attempted.
+  card_decline_rate_limit_exceeded: { message: "Too many attempts with this payment; try again later or contact the merchant.", field: null },
+  // Nothing moved at the provider: the same card may be tried again.
+  provider_error: { message: "The payment could not be processed just now, and nothing was charged. Please try again.", field: null },
+};
+
+/** The error a GET page shows for ?error=<code>: our words for a refusal, the intent's last error when it has that code, else our generic words (the query's text is never shown). */
 function redirectedError(intent: IntentRecord | null, code: string | undefined): FormError | null {
   if (!code || !ERROR_CODE.test(code)) return null;
+  const refusal = REFUSALS[code];
+  if (refusal) return refusal;
   if (intent?.lastPaymentError?.code === code) return lastAttemptError(intent);
   return { message: "The payment did not go through. Try another card.", field: "card-number" };
 }
@@ -335,6 +384,23 @@ function sessionClosed(row: CheckoutSessionRow, s: Summary): Response {
   });
 }
 
+/** The session's payment is being confirmed: its page looks again through /return, which sends the shopper on to success_url once it went through. */
+function sessionProcessing(row: CheckoutSessionRow, s: Summary): Response {
+  return processingPage(s, `${checkoutSessionPageUrl("", row.id)}/return`, `takes you back to ${s.merchant}`);
+}
+
+/** An open session whose intent ended without being paid (failed for good, or canceled), or null while it can still be paid. */
+function sessionEnded(row: CheckoutSessionRow, s: Summary, intent: IntentRecord | null): Response | null {
+  if (intent?.status === "canceled") return sessionClosed({ ...row, status: "expired" }, s);
+  if (intent?.status !== "failed") return null;
+  return messagePage(s, "Payment not completed", `${statusInWords("failed")} Please contact ${s.merchant}.`, row.cancelUrl ? { link: { href: row.cancelUrl, text: `Back to ${s.merchant}` } } : {});
+}
+
+/** The session's payment intent, as its Durable Object holds it. */
+function sessionIntent(env: Env, row: CheckoutSessionRow): Promise<IntentRecord | null> {
+  return env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(row.paymentIntent)).retrieve({ merchantId: row.merchantId, livemode: row.livemode }, row.paymentIntent);
+}
+
 function sendOn(row: CheckoutSessionRow, s: Summary): Response {
   const to = successLocation(row);
   return messagePage(s, "Payment complete", `Payment received. Taking you back to ${s.merchant}…`, { ok: true, refreshTo: to, link: { href: to, text: `Continue to ${s.merchant}` } });
@@ -354,24 +420,29 @@ function sessionPages(): Hono<PagesEnv> {
     const row = await findSession(c, c.req.param("id"));
     if (!row) return notFoundPage();
     const s = sessionSummary(row, await merchantName(c.env, row.merchantId));
+    if (row.status !== "open") return sessionClosed(row, s);
+    const intent = await sessionIntent(c.env, row);
+    // A payment in flight can still complete an overdue session: it is not shown as expired meanwhile.
+    if (intent?.status === "processing") return sessionProcessing(row, s);
     // A GET changes nothing: an overdue session shows as expired; the cron (or a POST) expires it.
-    if (row.status !== "open" || isOverdue(row, Date.now())) return sessionClosed(isOverdue(row, Date.now()) ? { ...row, status: "expired" } : row, s);
-    // After a declined attempt (redirect-after-POST): what went wrong, read from the intent.
-    const code = c.req.query("error");
-    const intent = code ? await c.env.PAYMENT_INTENTS.get(c.env.PAYMENT_INTENTS.idFromName(row.paymentIntent)).retrieve({ merchantId: row.merchantId, livemode: row.livemode }, row.paymentIntent) : null;
-    return sessionForm(row, s, redirectedError(intent, code));
+    if (isOverdue(row, Date.now())) return sessionClosed({ ...row, status: "expired" }, s);
+    // Paid, but the session not yet marked complete (its events on their way): paid, not the form.
+    if (intent && paid(intent)) return sessionClosed({ ...row, status: "complete" }, s);
+    // After an attempt (redirect-after-POST): where the payment stands, or what went wrong, read from the intent.
+    return sessionEnded(row, s, intent) ?? sessionForm(row, s, redirectedError(intent, c.req.query("error")));
   });
 
-  // Back from the 3DS challenge: on to success_url when paid, else the form with what went wrong.
+  // Back from the 3DS challenge (or from the page of a payment being confirmed): on to success_url
+  // when paid, else where the payment stands, or the form with what went wrong.
   pages.get("/:id/return", async (c) => {
     const row = await findSession(c, c.req.param("id"));
     if (!row) return notFoundPage();
     const s = sessionSummary(row, await merchantName(c.env, row.merchantId));
-    const intent = await c.env.PAYMENT_INTENTS.get(c.env.PAYMENT_INTENTS.idFromName(row.paymentIntent)).retrieve({ merchantId: row.merchantId, livemode: row.livemode }, row.paymentIntent);
+    const intent = await sessionIntent(c.env, row);
     if (row.status === "complete" || (intent && paid(intent))) return sendOn(row, s);
+    if (row.status === "open" && intent?.status === "processing") return sessionProcessing(row, s);
     if (row.status !== "open" || isOverdue(row, Date.now())) return sessionClosed({ ...row, status: "expired" }, s);
-    if (intent?.status === "processing") return messagePage(s, "Payment processing", statusInWords("processing"));
-    return sessionForm(row, s, intent ? lastAttemptError(intent) : null);
+    return sessionEnded(row, s, intent) ?? sessionForm(row, s, intent ? lastAttemptError(intent) : null);
   });
 
   pages.post("/:id", async (c) => {
@@ -401,13 +472,14 @@ function sessionPages(): Hono<PagesEnv> {
       return c.redirect(successLocation(row), 303);
     }
     if (intent?.status === "requires_action" && intent.nextAction) return c.redirect(intent.nextAction.url, 303);
-    if (intent?.status === "processing") return messagePage(s, "Payment processing", statusInWords("processing"));
-    if (intent?.status === "failed") return messagePage(s, "Payment not completed", `${statusInWords("failed")} Please contact ${s.merchant}.`, { status: 402 });
-    if (intent?.status === "canceled") return sessionClosed({ ...row, status: "expired" }, s);
+    // Redirect-after-POST for every other outcome too: the session's page (a GET) shows a payment being
+    // confirmed, or one that ended, so that Back and reload never offer to send the card again.
+    const page = checkoutSessionPageUrl("", row.id);
+    if (intent?.status === "processing" || intent?.status === "failed" || intent?.status === "canceled") return c.redirect(page, 303);
     // The session may have been paid in another tab meanwhile.
     const now = await sessionById(c.env.DB, row.id);
     if (now?.status === "complete") return c.redirect(successLocation(now), 303);
-    return c.redirect(`/checkout/${encodeURIComponent(row.id)}?error=${failureCode(outcome)}`, 303);
+    return c.redirect(`${page}?error=${failureCode(outcome)}`, 303);
   });
 
   return pages;
@@ -427,6 +499,8 @@ function intentForm(intent: IntentRecord, s: Summary, error: FormError | null, s
 }
 
 function intentDone(intent: IntentRecord, s: Summary): Response {
+  // Being confirmed: the page looks again until it knows (then it says paid, with the way back to the merchant).
+  if (intent.status === "processing") return processingPage(s, hostedPaymentPageUrl("", intent.id, intent.clientSecret), "says how it went");
   const back = returnLocation(intent);
   const link = back ? { href: back, text: `Back to ${s.merchant}` } : undefined;
   return messagePage(s, paid(intent) ? "Payment complete" : "Payment", statusInWords(intent.status), { ok: paid(intent), ...(link ? { link } : {}) });
@@ -470,7 +544,9 @@ function payPages(): Hono<PagesEnv> {
     // Saved cards and the read model are on the merchant's database (src/db/shards.ts).
     c.env = merchantEnv(c.env, intent.merchantId);
     const s = intentSummary(intent, await merchantName(c.env, intent.merchantId));
-    if (intent.status !== "requires_payment_method" && intent.status !== "requires_confirmation") return intentDone(intent, s);
+    // Redirect-after-POST for every outcome: the page's GET shows where the payment stands, so Back and reload never offer to send the card again.
+    const page = hostedPaymentPageUrl("", intent.id, intent.clientSecret);
+    if (intent.status !== "requires_payment_method" && intent.status !== "requires_confirmation") return c.redirect(page, 303);
     let card: PaymentMethodDetails;
     try {
       card = await cardFrom(c.env, form, intent);
@@ -483,12 +559,9 @@ function payPages(): Hono<PagesEnv> {
     const outcome = await confirmAsShopper(c.env, intent, card, origin, {});
     const after = outcome.intent ?? intent;
     if (after.status === "requires_action" && after.nextAction) return c.redirect(after.nextAction.url, 303);
-    if (paid(after) || after.status === "processing") {
-      const back = returnLocation(after);
-      return back ? c.redirect(back, 303) : intentDone(after, s);
-    }
-    if (after.status === "requires_payment_method" || after.status === "requires_confirmation") return c.redirect(`${hostedPaymentPageUrl("", after.id, after.clientSecret)}&error=${failureCode(outcome)}`, 303);
-    return intentDone(after, s);
+    if (paid(after) || after.status === "processing") return c.redirect(returnLocation(after) ?? page, 303);
+    if (after.status === "requires_payment_method" || after.status === "requires_confirmation") return c.redirect(`${page}&error=${failureCode(outcome)}`, 303);
+    return c.redirect(page, 303);
   });
   return pages;
 }

@@ -37,7 +37,7 @@ function page(title: string, body: string, status = 200, options: PageOptions = 
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>${escape(title)}</title><style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}
 button{font:inherit;padding:.6rem 1.2rem;margin:.3rem .6rem .3rem 0;border-radius:.4rem;border:1px solid #888;cursor:pointer}
-.approve{background:#0a7d32;color:#fff}.fail{background:#b3261e;color:#fff}.muted{color:#666;font-size:.9rem}.onward{display:inline-block;margin-top:.5rem}
+h1,p{overflow-wrap:anywhere}.approve{background:#0a7d32;color:#fff}.fail{background:#b3261e;color:#fff}.muted{color:#666;font-size:.9rem}.onward{display:inline-block;margin-top:.5rem}
 :root{color-scheme:light dark}@media (prefers-color-scheme:dark){body{color:#e6e7ea;background:#111214}.muted{color:#a3a7b0}a{color:#9db2ff}}</style></head>
 <body>${body}</body></html>`;
   return new Response(html, {

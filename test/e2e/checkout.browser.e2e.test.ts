@@ -2,12 +2,15 @@
 // (global-setup), with the merchant's shop on another origin (a loopback server on `localhost`, the
 // gateway being on 127.0.0.1). Fields are found as a person finds them: by their labels and roles.
 // Screenshots of each end state go to test-artifacts/checkout/ (git-ignored).
+import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+// @ts-expect-error: a plain .mjs module without types
+import { DEV_JWT_SECRET } from "../../scripts/dev-secrets.mjs";
 
 const gateway = new URL(inject("gatewayUrl"));
 const stripe = new Stripe("sk_test_merchant_a", { host: gateway.hostname, port: Number(gateway.port), protocol: "http", maxNetworkRetries: 0 });
@@ -303,6 +306,94 @@ describe("hosted checkout in Chromium", () => {
     await fillCard(t.page, "4242424242424242");
     await t.page.getByRole("button", { name: /^pay/i }).click();
     await t.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`);
+    await t.context.close();
+  });
+});
+
+describe("a payment being confirmed, in Chromium", () => {
+  it("4000 0000 0000 7007 (the provider times out; reconciliation learns it succeeded): the session's page says it is being confirmed, with no form, and leads on to success_url by itself", { timeout: 240_000 }, async () => {
+    const s = await newSession();
+    const t = await tab();
+    await t.page.goto(s.url ?? "");
+    await fillCard(t.page, "4000 0000 0000 7007");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.getByRole("heading", { name: "Payment processing" }).waitFor();
+    // Redirect-after-POST: the session's own page (a GET), which offers no form and no Cancel.
+    expect(t.page.url()).toBe(`${gateway.origin}/checkout/${s.id}`);
+    expect(await t.page.getByRole("status").textContent()).toMatch(/being confirmed/);
+    expect(await t.page.getByLabel(/card number/i).count()).toBe(0);
+    expect(await t.page.getByRole("link", { name: "Cancel" }).count()).toBe(0);
+    expect(await t.page.getByRole("link", { name: "Check again" }).count()).toBe(1);
+    await shot(t.page, "13-processing");
+    // A fresh GET of the session's page in another tab shows the same, not the form.
+    const other = await tab();
+    await other.page.goto(s.url ?? "");
+    await other.page.getByRole("heading", { name: "Payment processing" }).waitFor();
+    expect(await other.page.getByRole("button", { name: /^pay/i }).count()).toBe(0);
+    await other.context.close();
+    // The page looks again by itself (a meta refresh: the pages load no script) until the payment is
+    // confirmed (RECONCILE_SCHEDULE's first delay, 30 s in `npm run dev`), then goes on to success_url.
+    await t.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`, { timeout: 200_000 });
+    expect((await stripe.checkout.sessions.retrieve(s.id)).status).toBe("complete");
+    expect(await intentAuthorizations(String(s.payment_intent))).toBe(1);
+    noCspViolation(t);
+    await t.context.close();
+  });
+});
+
+describe("long unbroken words on a 375 px wide phone", () => {
+  it("a 112-character merchant name and a 102-character description never make the shopper's pages scroll sideways", async () => {
+    // A merchant of its own, named with one long word (names may have up to 200 characters).
+    const name = "LongMerchantName".repeat(7);
+    expect(name).toHaveLength(112);
+    const admin = spawnSync(process.execPath, [path.resolve(import.meta.dirname, "..", "..", "scripts", "cli.mjs"), "token", "--secret", DEV_JWT_SECRET as string, "--role", "admin"], { encoding: "utf8" }).stdout.trim();
+    const made = await fetch(`${gateway.origin}/v1/admin/merchants`, { method: "POST", headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" }, body: JSON.stringify({ name }) });
+    expect(made.status).toBe(200);
+    const key = ((await made.json()) as { api_key: { secret: string } }).api_key.secret;
+    const shop = new Stripe(key, { host: gateway.hostname, port: Number(gateway.port), protocol: "http", maxNetworkRetries: 0 });
+    const t = await tab({ width: 375, height: 740 });
+    const fitsThePhone = async (what: string) => {
+      expect(await t.page.getByText(name).count(), `${what}: the merchant's name is shown`).toBeGreaterThan(0);
+      expect(Number(await t.page.evaluate("document.documentElement.scrollWidth")), what).toBeLessThanOrEqual(375);
+    };
+
+    const session = await shop.checkout.sessions.create({
+      mode: "payment",
+      line_items: [{ price_data: { currency: "usd", unit_amount: 1500, product_data: { name: "Beans" } }, quantity: 1 }],
+      success_url: `${shopOrigin}/thanks`,
+    });
+    await t.page.goto(session.url ?? "");
+    await fitsThePhone("checkout");
+    await shot(t.page, "14-long-merchant-checkout");
+
+    const bare = await shop.paymentIntents.create({ amount: 990, currency: "usd", description: "Gift card" });
+    await t.page.goto(`${gateway.origin}/pay/${bare.id}?client_secret=${encodeURIComponent(bare.client_secret ?? "")}`);
+    await fitsThePhone("/pay");
+
+    // The 3D Secure challenge, and its result page (no return_url: the page says how it went).
+    const challenged = await shop.paymentIntents.create({ amount: 4200, currency: "eur", payment_method: "pm_card_threeDSecure2Required", confirm: true });
+    await t.page.goto(challenged.next_action?.redirect_to_url?.url ?? "");
+    await t.page.getByRole("button", { name: "Complete authentication" }).waitFor();
+    await fitsThePhone("3DS challenge");
+    await t.page.getByRole("button", { name: "Complete authentication" }).click();
+    await t.page.getByRole("heading", { name: "Payment complete" }).waitFor();
+    await fitsThePhone("3DS result");
+    await shot(t.page, "15-long-merchant-3ds-result");
+
+    // The sandbox's PayPal page, with a description of one long word, and the page the payer comes back to.
+    const description = "PayPalDescription".repeat(6);
+    expect(description).toHaveLength(102);
+    const paypal = await shop.paymentIntents.create({ amount: 2999, currency: "usd", description, payment_method_data: { type: "paypal" }, confirm: true });
+    expect(paypal.status).toBe("requires_action");
+    await t.page.goto(paypal.next_action?.redirect_to_url?.url ?? "");
+    await t.page.getByRole("button", { name: "Approve payment" }).waitFor();
+    expect(await t.page.getByText(description).count()).toBeGreaterThan(0);
+    expect(Number(await t.page.evaluate("document.documentElement.scrollWidth")), "PayPal page").toBeLessThanOrEqual(375);
+    await shot(t.page, "16-long-description-paypal");
+    await t.page.getByRole("button", { name: "Approve payment" }).click();
+    await t.page.getByRole("heading", { name: `Your payment to ${name}` }).waitFor();
+    await fitsThePhone("provider return");
+    noCspViolation(t);
     await t.context.close();
   });
 });

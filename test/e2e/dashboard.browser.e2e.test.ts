@@ -1,6 +1,7 @@
 // The dashboard in a real browser (Debian's Chromium through playwright-core) against `wrangler dev`:
-// sign in with a key, find a payment created through the API, refund part of it, see the refund and
-// its event; a Support token sees the payment but no refund button, and a forged refund is refused.
+// sign in with a key, find a payment created through the API, refund part of it (after confirming the
+// amount), see the refund and its event; a Support token sees the payment but no refund button, and a
+// forged refund is refused; a key the API refuses is not signed in; a merchant's key has no audit log.
 // Screenshots go to test-artifacts/dashboard/ (git-ignored).
 import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -50,7 +51,8 @@ describe("dashboard", () => {
     await page.getByRole("cell", { name: pi.id, exact: true }).click();
     await page.getByRole("heading", { name: `Payment ${pi.id}` }).waitFor();
     await page.getByLabel("Refund amount (minor units)").fill("1000");
-    await page.getByRole("button", { name: "Refund" }).click();
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    await page.getByRole("button", { name: "Confirm refund of 10.00 USD" }).click();
     await page.getByText("Refund: done").waitFor();
     await page.getByText(/^refund re_\w+: succeeded$/).waitFor();
     expect(await page.locator("#payment-refunded").innerText()).toBe("10.00 USD");
@@ -66,14 +68,15 @@ describe("dashboard", () => {
     await page.context().close();
   });
 
-  it("a double click on Refund refunds once, and amounts show in their currency's decimals (JPY none)", async () => {
+  it("a double click on the refund's confirmation refunds once, and amounts show in their currency's decimals (JPY none)", async () => {
     const pi = await stripe.paymentIntents.create({ amount: 2500, currency: "jpy", payment_method: "pm_card_visa", confirm: true });
     const page = await signedIn(KEY);
     await page.goto(`${gateway}/dashboard#/payments/${pi.id}`);
     await page.getByRole("heading", { name: `Payment ${pi.id}` }).waitFor();
     expect(await page.locator("#payment-refunded").innerText()).toBe("0 JPY");
     await page.getByLabel("Refund amount (minor units)").fill("300");
-    await page.getByRole("button", { name: "Refund" }).dblclick();
+    await page.getByRole("button", { name: "Refund", exact: true }).dblclick();
+    await page.getByRole("button", { name: "Confirm refund of 300 JPY" }).dblclick();
     await page.getByText("Refund: done").waitFor();
     await page.getByText(/^refund re_\w+: succeeded$/).waitFor();
     expect(await page.locator("#payment-refunded").innerText()).toBe("300 JPY");
@@ -109,6 +112,106 @@ describe("dashboard", () => {
     expect(forged).toBe(403);
     const after = (await (await fetch(`${gateway}/v1/payment_intents/${pi.id}`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { amount_refunded: number };
     expect(after.amount_refunded).toBe(0);
+    await page.context().close();
+  });
+
+  it("a key the API refuses is not signed in: the form says why, with no navigation, and the key is not kept; a stored key refused later signs out", async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${gateway}/dashboard`);
+    await page.getByLabel("API key or token").fill("sk_test_wrong");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    expect(await alert.innerText()).toMatch(/^Not signed in: Invalid API Key/);
+    expect(await page.getByRole("heading", { name: "Sign in" }).count()).toBe(1);
+    expect(await page.getByLabel("API key or token").getAttribute("aria-invalid")).toBe("true");
+    expect(await page.locator("#nav a").count()).toBe(0);
+    expect(await page.locator("#who").innerText()).toBe("");
+    expect(await page.evaluate<string[]>("Object.keys(sessionStorage)")).toEqual([]);
+    await page.screenshot({ path: path.join(ARTIFACTS, "sign-in-refused.png"), fullPage: true });
+    // A key kept from before that the API no longer accepts (revoked): the first 401 forgets it and asks again.
+    await page.evaluate(`sessionStorage.setItem("gateway.dashboard.credential", "sk_test_revoked_meanwhile")`);
+    await page.reload();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    expect(await page.getByRole("alert").innerText()).toMatch(/^Signed out: the API does not accept this key or token/);
+    expect(await page.locator("#nav a").count()).toBe(0);
+    expect(await page.evaluate<string[]>("Object.keys(sessionStorage)")).toEqual([]);
+    // A good key then signs in.
+    await page.getByLabel("API key or token").fill(KEY);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Payments" }).waitFor();
+    await context.close();
+  });
+
+  it("a merchant's key has no Audit log link (admin and support only), and the page opened by its address says it is not allowed", async () => {
+    const page = await signedIn(KEY);
+    expect(await page.getByRole("link", { name: "Payments", exact: true }).count()).toBe(1);
+    expect(await page.getByRole("link", { name: "Audit log" }).count()).toBe(0);
+    await page.goto(`${gateway}/dashboard#/audit`);
+    await page.getByRole("heading", { name: "Audit log" }).waitFor();
+    expect(await page.getByRole("alert").innerText()).toBe("Not allowed: only admin and support users may see the audit log.");
+    expect(await page.locator("main table").count()).toBe(0);
+    // Support may read it: the link is there.
+    const support = await signedIn(spawnSync(process.execPath, [path.join(ROOT, "scripts", "cli.mjs"), "token", "--secret", DEV_SECRET as string, "--role", "support"], { encoding: "utf8" }).stdout.trim());
+    expect(await support.getByRole("link", { name: "Audit log" }).count()).toBe(1);
+    await page.context().close();
+    await support.context().close();
+  });
+
+  it("Cancel payment and Refund act only once confirmed, the question naming the amount; taking it back sends nothing", async () => {
+    const held = await stripe.paymentIntents.create({ amount: 4200, currency: "usd", payment_method: "pm_card_visa", confirm: true, capture_method: "manual" });
+    const page = await signedIn(KEY);
+    const statusOf = async (id: string) => ((await (await fetch(`${gateway}/v1/payment_intents/${id}`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { status: string; amount_refunded: number });
+    await page.goto(`${gateway}/dashboard#/payments/${held.id}`);
+    await page.getByRole("heading", { name: `Payment ${held.id}` }).waitFor();
+    await page.getByRole("button", { name: "Cancel payment" }).click();
+    const question = page.locator("#confirm-question");
+    await question.waitFor();
+    expect(await question.innerText()).toBe("Cancel this payment of 42.00 USD? The 42.00 USD authorized is released and can no longer be captured.");
+    await page.screenshot({ path: path.join(ARTIFACTS, "cancel-confirm.png"), fullPage: true });
+    await page.getByRole("button", { name: "Keep payment" }).click();
+    expect(await question.count()).toBe(0);
+    expect((await statusOf(held.id)).status).toBe("requires_capture");
+    await page.getByRole("button", { name: "Cancel payment" }).click();
+    await page.getByRole("button", { name: "Yes, cancel payment" }).click();
+    await page.getByText("Cancel: done").waitFor();
+    expect((await statusOf(held.id)).status).toBe("canceled");
+
+    // Refund: the amount field starts at the whole remaining amount; the question says so.
+    const paid = await stripe.paymentIntents.create({ amount: 4200, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    await page.goto(`${gateway}/dashboard#/payments/${paid.id}`);
+    await page.getByRole("heading", { name: `Payment ${paid.id}` }).waitFor();
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    await question.waitFor();
+    expect(await question.innerText()).toBe("Refund the full remaining 42.00 USD of this payment to the customer?");
+    await page.getByRole("button", { name: "Do not refund" }).click();
+    expect(await question.count()).toBe(0);
+    expect((await statusOf(paid.id)).amount_refunded).toBe(0);
+    // Another amount: the question names it; changing the amount takes an open question back.
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    await question.waitFor();
+    await page.getByLabel("Refund amount (minor units)").fill("1000");
+    expect(await question.count()).toBe(0);
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    expect(await question.innerText()).toBe("Refund 10.00 USD of the 42.00 USD remaining to the customer?");
+    await page.getByRole("button", { name: "Confirm refund of 10.00 USD" }).click();
+    await page.getByText("Refund: done").waitFor();
+    expect(await page.locator("#payment-refunded").innerText()).toBe("10.00 USD");
+    expect((await statusOf(paid.id)).amount_refunded).toBe(1000);
+    await page.context().close();
+  });
+
+  it("a PayPal attempt's timeline entry speaks of the payer's approval at PayPal, not of a card issuer's 3D Secure", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 2999, currency: "usd", payment_method_data: { type: "paypal" }, confirm: true, return_url: "https://shop.example/back" });
+    expect(pi.status).toBe("requires_action");
+    const page = await signedIn(KEY);
+    await page.goto(`${gateway}/dashboard#/payments/${pi.id}`);
+    await page.getByRole("heading", { name: `Payment ${pi.id}` }).waitFor();
+    const entry = page.locator("tr", { hasText: "attempt: authorize requires_action" });
+    await entry.waitFor();
+    expect(await entry.innerText()).toMatch(/PayPal approval · Waiting for the payer to approve the payment on PayPal\./);
+    expect(await entry.innerText()).not.toMatch(/card|3D Secure/i);
     await page.context().close();
   });
 
