@@ -234,8 +234,10 @@ export function applyAuthorizeOutcome(
     case "requires_action": {
       attempt.status = "requires_action";
       attempt.providerReference = outcome.providerReference;
-      attempt.responseCode = "authentication_required";
-      attempt.responseText = "The card issuer requires 3D Secure authentication.";
+      // Words for what the customer is asked to do: approve at PayPal, or pass the card's 3DS.
+      const paypal = intent.paymentMethod?.type === "paypal";
+      attempt.responseCode = paypal ? "payer_approval_required" : "authentication_required";
+      attempt.responseText = paypal ? "Waiting for the payer to approve the payment on PayPal." : "The card issuer requires 3D Secure authentication.";
       intent.status = "requires_action";
       // A provider's own page (PayPal's approval, Stripe's 3DS), else the one we had, else the sandbox's challenge.
       intent.nextAction = { type: "redirect_to_url", url: outcome.redirectUrl ?? intent.nextAction?.url ?? opts.challengeUrl, returnUrl: intent.returnUrl };

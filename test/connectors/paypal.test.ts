@@ -289,6 +289,9 @@ describe("PayPal connector", () => {
     const { opts } = await paypalMerchant("paypal-cancel-link");
     const pi = (await createIntent({ amount: 1300, payment_method_data: { type: "paypal" }, confirm: true }, opts)).body;
     expect(pi.status).toBe("requires_action");
+    // The wait is in PayPal's words, not a card's 3DS.
+    const waiting = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data[0];
+    expect(waiting).toMatchObject({ response_code: "payer_approval_required", response_text: "Waiting for the payer to approve the payment on PayPal." });
     const back = await submitReturnPage(`http://gateway.test/connectors/return/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}&canceled=true`);
     expect(back.status).toBe(200);
     expect(await back.text()).toContain("did not go through");
