@@ -130,6 +130,23 @@ export function backendRoute<B extends z.ZodType>(app: App, sub: Hono<AppEnv>, s
         404: { description: "Resource not found", content: { "application/json": { schema: BackendErrorSchema } } },
       },
     });
+    if (spec.get) {
+      app.openAPIRegistry.registerPath({
+        method: "get",
+        path: BACKEND_BASE + path,
+        summary: spec.summary,
+        description: `The same as the POST, its fields in the query string (the link an answer gives). Needs \`Authorization: Bearer\`${spec.permission ? ` and the permission \`${spec.permission}\`` : ""}. Errors: {"error": "<description>"}.`,
+        tags: [TAG],
+        security: [{ bearerAuth: [] }],
+        request: { query: spec.body instanceof z.ZodObject ? spec.body : z.object({}) },
+        responses: {
+          200: { description: "OK", content: { "application/json": { schema: spec.response } } },
+          400: { description: "Invalid request data", content: { "application/json": { schema: BackendErrorSchema } } },
+          401: { description: "Authentication required", content: { "application/json": { schema: BackendErrorSchema } } },
+          404: { description: "Resource not found", content: { "application/json": { schema: BackendErrorSchema } } },
+        },
+      });
+    }
     const answer = async (c: Ctx) => {
       try {
         const principal = await surfacePrincipal(c, spec.permission);

@@ -273,9 +273,9 @@ export function icligoSurface(): Hono<AppEnv> {
     return send(renderPayment(intent, number, paymentUrl(c, intent)), 200, outcome.replayed);
   });
 
-  // Not a payment number: the create route, another method (a 405 naming POST, not "no such payment").
-  api.get("/create-payment-intent", (c) => methodNotAllowed(c, ["POST"]));
   api.get("/:payment_id", async (c) => {
+    // Not a payment number: the create route, read with another method (a 405 naming POST, not "no such payment").
+    if (c.req.param("payment_id") === "create-payment-intent") return methodNotAllowed(c, ["POST"]);
     const principal = await application(c, "payments.transactions.view");
     const found = await findPayment(c, principal, c.req.param("payment_id"));
     return send(renderPayment(found.intent, found.number, paymentUrl(c, found.intent)));
@@ -403,6 +403,7 @@ export function registerIcligoSurface(app: App): void {
   for (const method of ["put", "post"] as const) {
     reg.registerPath({ method, path: `${PREFIX}/{payment_id}/cancel`, summary: "Cancel a Created or Authorized payment", tags, security, request: { params }, responses: { 200: { description: "The payment", ...json(PaymentDto) }, ...errors } });
   }
-  reg.registerPath({ method: "post", path: `${PREFIX}/{payment_id}/refund`, summary: "Refund all or part of a Completed or Confirmed payment (repeatable up to the captured amount)", tags, security, request: { params, body: { required: false, ...json(RefundRequest) } }, responses: { 200: { description: "The payment", ...json(PaymentDto) }, ...errors } });
+  for (const method of ["put", "post"] as const)
+    reg.registerPath({ method, path: `${PREFIX}/{payment_id}/refund`, summary: "Refund all or part of a Completed or Confirmed payment (repeatable up to the captured amount)", tags, security, request: { params, body: { required: false, ...json(RefundRequest) } }, responses: { 200: { description: "The payment", ...json(PaymentDto) }, ...errors } });
   app.route(PREFIX, icligoSurface());
 }
