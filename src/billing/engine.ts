@@ -170,6 +170,28 @@ export function addVoid(w: Writes, invoice: Pick<InvoiceRow, "id">, at: number, 
   else w.add("UPDATE invoices SET status = 'void', next_payment_attempt = NULL, voided_at = ?, claimed_until = NULL WHERE id = ? AND status = 'open' AND (claimed_until IS NULL OR claimed_until < ?)", [at, invoice.id, Date.now()]);
 }
 
+/**
+ * A new invoice's events, added right after its insert and so guarded on it: invoice.created and
+ * invoice.finalized together (an invoice here is finalized as it is made, never a draft), then, for
+ * one with nothing to pay (a trial's), its payment's. Their ids derive from the invoice: each is
+ * written once.
+ */
+export async function addInvoiceCreatedEvents(w: Writes, invoice: InvoiceRow, requestId: string | null = null): Promise<void> {
+  const object = renderInvoice(invoice);
+  await w.events([{ type: "invoice.created", object }, { type: "invoice.finalized", object }], [invoice.id], { requestId });
+  if (invoice.status === "paid") await addInvoicePaidEvents(w, invoice, requestId);
+}
+
+/**
+ * A paid invoice's events, added right after the change that paid it and so guarded on it: Stripe's
+ * invoice.paid and invoice.payment_succeeded together (handlers are written for either). Their ids
+ * derive from the invoice: an invoice is paid once, and each event is written once.
+ */
+export async function addInvoicePaidEvents(w: Writes, paid: InvoiceRow, requestId: string | null = null): Promise<void> {
+  const object = renderInvoice(paid);
+  await w.events([{ type: "invoice.paid", object }, { type: "invoice.payment_succeeded", object }], [paid.id], { requestId });
+}
+
 /** The prices of these ids, in one query. */
 export async function pricesByIds(env: Env, ids: readonly string[]): Promise<Map<string, PriceRow>> {
   const unique = [...new Set(ids)];
@@ -296,8 +318,7 @@ export async function renewSubscription(env: Env, row: SubscriptionRow): Promise
     created: Date.now(),
   });
   insertInvoice(w, invoice, true);
-  await w.event("invoice.created", renderInvoice(invoice), [invoiceId]);
-  if (invoice.status === "paid") await w.event("invoice.paid", renderInvoice(invoice), [invoiceId]);
+  await addInvoiceCreatedEvents(w, invoice);
   const [changed] = await w.commit(env);
   return changed ? invoiceId : null;
 }
@@ -488,7 +509,7 @@ export async function settleAttempt(env: Env, invoice: InvoiceRow, attempt: numb
       attempt,
       invoice.id,
     ]);
-    await w.event("invoice.paid", renderInvoice(paid), [invoice.id]);
+    await addInvoicePaidEvents(w, paid);
     await w.commit(env);
     await afterPayment(env, invoice.subscription, invoice.id);
     return;

@@ -546,6 +546,11 @@ export interface InvoiceJson {
   period_start: number;
   period_end: number;
   payment_intent: string | Record<string, unknown> | null;
+  /**
+   * Stripe's includable field (since 2025-03-31.basil): present only when expanded
+   * (expand[]=confirmation_secret, latest_invoice.confirmation_secret), never in events.
+   */
+  confirmation_secret?: InvoiceConfirmationSecret | null;
   attempt_count: number;
   attempted: boolean;
   next_payment_attempt: number | null;
@@ -597,7 +602,21 @@ function linePricing(row: InvoiceRow): InvoiceLinePricing {
     : { type: "price_details", unit_amount_decimal: String(row.unitAmount) };
 }
 
-export function renderInvoice(row: InvoiceRow, paymentIntent?: Record<string, unknown> | null): InvoiceJson {
+/** Stripe's invoice confirmation_secret: the client_secret of the invoice's payment intent, for the customer to confirm it. */
+export interface InvoiceConfirmationSecret {
+  client_secret: string;
+  type: "payment_intent";
+}
+
+/** What an answer expands on an invoice (nothing, in events). */
+export interface InvoiceExpansions {
+  /** expand[]=payment_intent: the intent's object in place of its id (null: it stays an id). */
+  paymentIntent?: Record<string, unknown> | null;
+  /** expand[]=confirmation_secret: rendered only when given (null: the invoice has no payment intent). */
+  confirmationSecret?: InvoiceConfirmationSecret | null;
+}
+
+export function renderInvoice(row: InvoiceRow, expanded: InvoiceExpansions = {}): InvoiceJson {
   const created = seconds(row.created);
   return {
     id: row.id,
@@ -651,7 +670,8 @@ export function renderInvoice(row: InvoiceRow, paymentIntent?: Record<string, un
     },
     period_start: seconds(row.periodStart),
     period_end: seconds(row.periodEnd),
-    payment_intent: paymentIntent ?? row.paymentIntent,
+    payment_intent: expanded.paymentIntent ?? row.paymentIntent,
+    ...(expanded.confirmationSecret !== undefined ? { confirmation_secret: expanded.confirmationSecret } : {}),
     attempt_count: row.attemptCount,
     attempted: row.attemptCount > 0,
     next_payment_attempt: row.status === "open" ? secondsOrNull(row.nextPaymentAttempt) : null,

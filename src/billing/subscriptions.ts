@@ -8,7 +8,7 @@ import { MAX_AMOUNT } from "../core/money";
 import type { Metadata, Scope } from "../core/types";
 import { invoices, subscriptions, testClocks } from "../db/schema";
 import type { Env } from "../env";
-import { abandonInvoiceIntent, addVoid, attemptOf, CLAIM_MS, clockNow, insertInvoice, insertSubscription, invoiceIdFor, invoiceRow, openInvoiceIntent, payInvoice, pricesByIds, settleAttempt, transitionSubscription, updateSubscription } from "./engine";
+import { abandonInvoiceIntent, addInvoiceCreatedEvents, addVoid, attemptOf, CLAIM_MS, clockNow, insertInvoice, insertSubscription, invoiceIdFor, invoiceRow, openInvoiceIntent, payInvoice, pricesByIds, settleAttempt, transitionSubscription, updateSubscription } from "./engine";
 import { boundary, type Interval } from "./periods";
 import { db, ENDED_STATUSES, findPaymentMethod, LIVE_SUBSCRIPTION, MAX_CUSTOMER_SUBSCRIPTIONS, parseMetadata, renderInvoice, renderSubscription, subscriptionById, type CustomerRow, type PriceRow, type SubscriptionRow } from "./store";
 import { mergeMetadata } from "../intents/operations/metadata";
@@ -112,8 +112,7 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
   insertSubscription(w, row);
   await w.event("customer.subscription.created", renderSubscription(row, undefined, price), [id, "0"], { requestId: input.requestId });
   insertInvoice(w, invoice, true);
-  await w.event("invoice.created", renderInvoice(invoice), [invoiceId], { requestId: input.requestId });
-  if (invoice.status === "paid") await w.event("invoice.paid", renderInvoice(invoice), [invoiceId], { requestId: input.requestId });
+  await addInvoiceCreatedEvents(w, invoice, input.requestId);
   const [inserted] = await w.commit(env);
   if (!inserted) {
     throw invalidRequest(

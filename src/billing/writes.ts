@@ -18,8 +18,8 @@ import { db } from "./store";
 /** Events of objects that live in D1 (billing objects, the catalog, Checkout Sessions), written with their change. */
 export type BillingEventType = Extract<EventType, `customer.${string}` | `payment_method.${string}` | `invoice.${string}` | `checkout.session.${string}` | `product.${string}` | `price.${string}`>;
 
-const eventSql = (guard: string) =>
-  `INSERT OR IGNORE INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) SELECT ?, ?, ?, ?, ?, 0, ?, ? WHERE ${guard}`;
+const eventSql = (guard: string, rows = 1) =>
+  `INSERT OR IGNORE INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) ${Array.from({ length: rows }, () => `SELECT ?, ?, ?, ?, ?, 0, ?, ? WHERE ${guard}`).join(" UNION ALL ")}`;
 
 export class Writes {
   private readonly statements: D1PreparedStatement[] = [];
@@ -51,24 +51,43 @@ export class Writes {
     idParts: string[] | null,
     options: { guarded?: boolean; requestId?: string | null; previousAttributes?: Record<string, unknown> } = {},
   ): Promise<this> {
-    const record: EventRecord = {
-      id: idParts ? await derivedId("evt", type, ...idParts) : randomId("evt"),
-      type,
-      created: Date.now(),
-      merchantId: this.scope.merchantId,
-      livemode: this.scope.livemode,
-      object: object as Record<string, unknown>,
-      requestId: options.requestId ?? null,
-      idempotencyKey: null,
-      ...(options.previousAttributes !== undefined ? { previousAttributes: options.previousAttributes } : {}),
-    };
+    return this.events([{ type, object }], idParts, options);
+  }
+
+  /**
+   * Events Stripe sends together for one change (invoice.created and invoice.finalized; invoice.paid
+   * and invoice.payment_succeeded), written by one statement: each row guarded as `event` guards one,
+   * on the statement before (so both or neither), and one statement of a sweep's budget
+   * (src/db/budget.ts), as a single event is.
+   */
+  async events(
+    list: readonly { type: BillingEventType; object: object }[],
+    idParts: string[] | null,
+    options: { guarded?: boolean; requestId?: string | null; previousAttributes?: Record<string, unknown> } = {},
+  ): Promise<this> {
+    const records: EventRecord[] = [];
+    for (const { type, object } of list) {
+      records.push({
+        id: idParts ? await derivedId("evt", type, ...idParts) : randomId("evt"),
+        type,
+        created: Date.now(),
+        merchantId: this.scope.merchantId,
+        livemode: this.scope.livemode,
+        object: object as Record<string, unknown>,
+        requestId: options.requestId ?? null,
+        idempotencyKey: null,
+        ...(options.previousAttributes !== undefined ? { previousAttributes: options.previousAttributes } : {}),
+      });
+    }
+    if (records.length === 0) return this;
     const guard = options.guarded === false ? "1" : "changes() > 0";
+    // Every row's guard reads changes() of the statement before this one: it is the same for all of them.
     this.statements.push(
       this.d1
-        .prepare(eventSql(guard))
-        .bind(record.id, record.merchantId, record.livemode ? 1 : 0, record.type, paymentIntentOf(record), record.created, eventData(record)),
+        .prepare(eventSql(guard, records.length))
+        .bind(...records.flatMap((r) => [r.id, r.merchantId, r.livemode ? 1 : 0, r.type, paymentIntentOf(r), r.created, eventData(r)])),
     );
-    this.eventAt.push({ index: this.statements.length - 1, event: record });
+    for (const event of records) this.eventAt.push({ index: this.statements.length - 1, event });
     return this;
   }
 

@@ -36,6 +36,16 @@ export interface SessionLineItem {
   /** The /v1/prices id, or an ad-hoc price id for price_data. */
   price: string;
   priceType: "one_time" | "recurring";
+  /** The merchant's product (price_data[product], or the price's); absent for product_data. */
+  product?: string | null;
+  /** price_data[product_data]'s description, images and metadata, kept as given. */
+  productDescription?: string;
+  images?: string[];
+  productMetadata?: Record<string, string>;
+  /** line_items[][metadata]. */
+  metadata?: Record<string, string>;
+  /** line_items[][adjustable_quantity], given with enabled=false (the page does not adjust quantities). */
+  adjustableQuantity?: { enabled: false; maximum: number | null; minimum: number | null };
 }
 
 const db = (d1: D1Database) => drizzle(d1);
@@ -111,7 +121,20 @@ export function renderLineItem(item: SessionLineItem, currency: string) {
     currency,
     description: item.name,
     quantity: item.quantity,
-    price: { id: item.price, object: "price" as const, currency, unit_amount: item.unitAmount, type: item.priceType, product_name: item.name },
+    adjustable_quantity: item.adjustableQuantity ?? null,
+    metadata: item.metadata ?? {},
+    price: {
+      id: item.price,
+      object: "price" as const,
+      currency,
+      unit_amount: item.unitAmount,
+      type: item.priceType,
+      product: item.product ?? null,
+      product_name: item.name,
+      ...(item.productDescription !== undefined || item.images || item.productMetadata
+        ? { product_data: { name: item.name, description: item.productDescription ?? null, images: item.images ?? [], metadata: item.productMetadata ?? {} } }
+        : {}),
+    },
   };
 }
 

@@ -2,6 +2,10 @@
 // `created`, `data.object`, `request`, `livemode`) with seed 001's `event_id` and `created_ms`.
 import type { EventRecord } from "./types";
 
+/**
+ * The event types the gateway sends. A webhook endpoint may name any type Stripe defines besides
+ * (src/webhooks/stripe-event-types.ts): most of those are never sent here.
+ */
 export const EVENT_TYPES = [
   "payment_intent.created",
   "payment_intent.requires_action",
@@ -34,7 +38,9 @@ export const EVENT_TYPES = [
   "customer.subscription.updated",
   "customer.subscription.deleted",
   "invoice.created",
+  "invoice.finalized",
   "invoice.paid",
+  "invoice.payment_succeeded",
   "invoice.payment_failed",
   "invoice.payment_action_required",
   "invoice.marked_uncollectible",
@@ -46,15 +52,8 @@ export const EVENT_TYPES = [
   "product.deleted",
   "price.created",
   "price.updated",
-  // Never sent: a price is never deleted here (nor through Stripe's API), but an endpoint set up for
-  // Stripe's catalog events names it, and Stripe accepts it.
-  "price.deleted",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
-
-export function isEventType(value: string): value is EventType {
-  return (EVENT_TYPES as readonly string[]).includes(value);
-}
 
 /** Whether an endpoint subscribed to `enabled` ("*", or exact types) wants an event of `type`. */
 export function subscribes(enabled: readonly string[], type: string): boolean {

@@ -506,6 +506,8 @@ export const prices = sqliteTable(
     // (the search repeats these literals, ONE_TIME_PRICE and RECURRING_PRICE in src/api/v1/prices.ts).
     index("prices_one_time").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.interval} = 'one_time'`),
     index("prices_recurring").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.interval} <> 'one_time'`),
+    // GET /v1/prices?recurring[interval]= (migration 0049; the list repeats this literal).
+    index("prices_interval").on(t.merchantId, t.livemode, t.interval, t.created, t.id).where(sql`${t.interval} <> 'one_time'`),
   ],
 );
 
@@ -579,6 +581,19 @@ export const subscriptions = sqliteTable(
     index("subscriptions_open").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.status} <> 'canceled'`),
   ],
 );
+
+/**
+ * Columns of `subscriptions` the billing engine neither reads nor writes (migration 0048), kept apart
+ * from `subscriptions` so that its rows stay what the engine builds: the API writes them (the
+ * cancellation's details at DELETE, the item's metadata at creation) and reads them to render.
+ */
+export const subscriptionDetails = sqliteTable("subscriptions", {
+  id: text("id").primaryKey(),
+  /** JSON {comment, feedback, reason}, Stripe's cancellation_details; null until canceled through DELETE. */
+  cancellationDetails: text("cancellation_details"),
+  /** JSON metadata of the subscription's one item (items[0][metadata]); null: none. */
+  itemMetadata: text("item_metadata"),
+});
 
 export const invoices = sqliteTable(
   "invoices",

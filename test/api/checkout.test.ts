@@ -449,3 +449,91 @@ describe("storage", () => {
     expect(stored.includes('"918"')).toBe(false);
   });
 });
+
+describe("Stripe's line item and payment_intent_data parameters", () => {
+  it("price_data[product] sells one of the merchant's products by its name; another merchant's product is a 404, an archived one a 400", async () => {
+    const product = await post<{ id: string }>("/v1/products", { name: "Espresso machine" });
+    const s = await session({ line_items: [{ price_data: { currency: "usd", unit_amount: 25000, product: product.body.id, tax_behavior: "exclusive" }, quantity: 1 }] });
+    expect(s.amount_total).toBe(25000);
+    const items = (await get<ListJson<{ description: string; price: { product: string | null; unit_amount: number } }>>(`/v1/checkout/sessions/${s.id}/line_items`)).body.data;
+    expect(items).toEqual([expect.objectContaining({ description: "Espresso machine", price: expect.objectContaining({ product: product.body.id, unit_amount: 25000 }) })]);
+    const theirs = await post<{ id: string }>("/v1/products", { name: "Theirs" }, { key: "sk_test_merchant_b" });
+    const body = (productId: string) => ({ mode: "payment", success_url: SUCCESS, line_items: [{ price_data: { currency: "usd", unit_amount: 100, product: productId }, quantity: 1 }] });
+    expect(expectError(await post("/v1/checkout/sessions", body(theirs.body.id)), 404, "resource_missing").param).toBe("line_items[0][price_data][product]");
+    const archived = await post<{ id: string }>("/v1/products", { name: "Old", active: false });
+    expect(expectError(await post("/v1/checkout/sessions", body(archived.body.id)), 400).param).toBe("line_items[0][price_data][product]");
+    // Neither product nor product_data, or both: a 400 naming them.
+    expectError(await post("/v1/checkout/sessions", { mode: "payment", success_url: SUCCESS, line_items: [{ price_data: { currency: "usd", unit_amount: 100 }, quantity: 1 }] }), 400, "parameter_missing");
+  });
+
+  it("product_data takes images, metadata and a description, kept with the line item; line items take metadata and adjustable_quantity[enabled]=false", async () => {
+    const s = await session({
+      line_items: [
+        {
+          price_data: { currency: "usd", unit_amount: 1200, product_data: { name: "Poster", description: "A2, matte", images: ["https://shop.example/poster.png"], metadata: { sku: "P-2" } } },
+          quantity: 1,
+          metadata: { line: "1" },
+          adjustable_quantity: { enabled: false },
+        },
+      ],
+    });
+    const [item] = (await get<ListJson<{ metadata: Record<string, string>; adjustable_quantity: unknown; price: { product_data?: unknown } }>>(`/v1/checkout/sessions/${s.id}/line_items`)).body.data;
+    expect(item?.metadata).toEqual({ line: "1" });
+    expect(item?.adjustable_quantity).toEqual({ enabled: false, maximum: null, minimum: null });
+    expect(item?.price.product_data).toEqual({ name: "Poster", description: "A2, matte", images: ["https://shop.example/poster.png"], metadata: { sku: "P-2" } });
+    // What the page cannot do is refused by name, with why.
+    const line = { price_data: { currency: "usd", unit_amount: 1200, product_data: { name: "Poster" } }, quantity: 1 };
+    const adjustable = expectError(await post("/v1/checkout/sessions", { mode: "payment", success_url: SUCCESS, line_items: [{ ...line, adjustable_quantity: { enabled: true, maximum: 5 } }] }), 400, "parameter_not_supported");
+    expect(adjustable.param).toBe("line_items[0][adjustable_quantity][enabled]");
+    const recurring = expectError(await post("/v1/checkout/sessions", { mode: "payment", success_url: SUCCESS, line_items: [{ ...line, price_data: { ...line.price_data, recurring: { interval: "month" } } }] }), 400, "parameter_not_supported");
+    expect(recurring.param).toBe("line_items[0][price_data][recurring]");
+    expectError(await post("/v1/checkout/sessions", { mode: "payment", success_url: SUCCESS, line_items: [{ ...line, price_data: { ...line.price_data, product_data: { name: "x", images: ["not a url"] } } }] }), 400, "parameter_invalid");
+  });
+
+  it("payment_intent_data's receipt_email, statement descriptors, shipping and metadata reach the session's intent, as POST /v1/payment_intents takes them", async () => {
+    const s = await session({
+      customer_email: "buyer@shop.example",
+      payment_intent_data: {
+        receipt_email: "receipts@shop.example",
+        statement_descriptor: "SHOP EXAMPLE",
+        statement_descriptor_suffix: "ORDER 9",
+        shipping: { name: "Jenny Rosen", address: { line1: "1 Main St", city: "Paris", country: "FR" } },
+        metadata: { order: "9" },
+        transfer_group: "ignored",
+      },
+    });
+    const pi = await intentOf(s);
+    expect(pi).toMatchObject({
+      receipt_email: "receipts@shop.example",
+      statement_descriptor: "SHOP EXAMPLE",
+      statement_descriptor_suffix: "ORDER 9",
+      shipping: { name: "Jenny Rosen", address: { line1: "1 Main St", city: "Paris", country: "FR" } },
+      metadata: { order: "9" },
+    });
+    const connect = expectError(await post("/v1/checkout/sessions", { mode: "payment", success_url: SUCCESS, line_items: [{ price_data: { currency: "usd", unit_amount: 100, product_data: { name: "x" } }, quantity: 1 }], payment_intent_data: { on_behalf_of: "acct_1" } }), 400, "parameter_not_supported");
+    expect(connect.param).toBe("payment_intent_data[on_behalf_of]");
+  });
+
+  it("payment_intent_data[setup_future_usage] saves the card the shopper pays with to the session's customer; without a customer it is a 400", async () => {
+    const customer = await post<{ id: string }>("/v1/customers", { email: "saver@shop.example" });
+    const s = await session({ customer: customer.body.id, payment_intent_data: { setup_future_usage: "off_session" } });
+    expect((await intentOf(s)) as unknown).toMatchObject({ setup_future_usage: "off_session", customer: customer.body.id });
+    expect((await pay(pagePath(s), "4242424242424242")).status).toBe(303);
+    const saved = await waitFor(async () => {
+      const list = (await get<ListJson<{ id: string; card: { last4: string } }>>(`/v1/payment_methods?customer=${customer.body.id}&type=card`)).body.data;
+      return list.length > 0 ? list : undefined;
+    }, 15_000, "the card saved to the customer");
+    expect(saved[0]?.card.last4).toBe("4242");
+    const missing = expectError(await post("/v1/checkout/sessions", { mode: "payment", success_url: SUCCESS, line_items: [{ price_data: { currency: "usd", unit_amount: 100, product_data: { name: "x" } }, quantity: 1 }], payment_intent_data: { setup_future_usage: "on_session" } }), 400, "parameter_missing");
+    expect(missing.param).toBe("customer");
+  });
+
+  it("the list takes created[gt|gte|lt|lte]", async () => {
+    const s = await session();
+    const ids = async (q: string) => (await get<ListJson<SessionJson>>(`/v1/checkout/sessions?limit=100&${q}`)).body.data.map((x) => x.id);
+    expect(await ids(`created[gte]=${s.created}&created[lte]=${s.created}`)).toContain(s.id);
+    expect(await ids(`created[gt]=${s.created}`)).not.toContain(s.id);
+    expect(await ids(`created[lt]=${s.created}`)).not.toContain(s.id);
+    expect(await ids(`created=${s.created}`)).toContain(s.id);
+  });
+});

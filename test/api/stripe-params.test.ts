@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import "../../src/app";
 import { declaredShapes, paramsWith, STRIPE_PARAMS, supportMatrixMarkdown, type Operation } from "../../src/api/v1/stripe-params";
 import fixture from "../fixtures/stripe-params.json";
-import { call, createIntent, expectError, get, post, type ChargeJson, type PaymentIntentJson } from "../helpers";
+import type Stripe from "stripe";
+import { call, createIntent, expectError, get, newMerchant, post, stripeClient, succeededIntent, type ChargeJson, type ListJson, type PaymentIntentJson } from "../helpers";
 
 const README = import.meta.glob("../../README.md", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
 
@@ -132,5 +133,131 @@ describe("over the wire", () => {
     const charge = res.body.latest_charge as ChargeJson;
     expect(charge.billing_details).toEqual({ name: "Jenny Rosen", email: null, phone: null, tax_id: null, address: { city: null, country: "US", line1: null, line2: null, postal_code: null, state: null } });
     expect((await get<ChargeJson>(`/v1/charges/${charge.id}`)).body.billing_details.name).toBe("Jenny Rosen");
+  });
+});
+
+describe("expansions Stripe allows", () => {
+  it("latest_charge.balance_transaction (Stripe's 'get the fees' example): the charge expanded, its balance transaction null as the field is", async () => {
+    const pi = await succeededIntent(2500);
+    const stripe = stripeClient();
+    const got = await stripe.paymentIntents.retrieve(pi.id, { expand: ["latest_charge.balance_transaction"] });
+    const charge = got.latest_charge as Stripe.Charge;
+    expect(charge.object).toBe("charge");
+    expect(charge.balance_transaction).toBeNull();
+    // On the list too, with data.
+    const listed = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?limit=1&expand[]=data.latest_charge.balance_transaction");
+    expect(listed.status, JSON.stringify(listed.body)).toBe(200);
+    // A field Stripe cannot expand is still a 400.
+    expectError(await get(`/v1/payment_intents/${pi.id}?expand[]=latest_charge.amount`), 400);
+    expectError(await get(`/v1/payment_intents/${pi.id}?expand[]=amount`), 400);
+  });
+
+  it("latest_charge.payment_intent and latest_charge.refunds expand within the latest charge", async () => {
+    const pi = await succeededIntent(3000);
+    expect((await post(`/v1/refunds`, { payment_intent: pi.id, amount: 500 })).status).toBe(200);
+    const got = await get<{ latest_charge: { id: string; payment_intent: { id: string; object: string; latest_charge: string }; refunds: { object: string; data: { amount: number }[]; has_more: boolean; url: string } } }>(
+      `/v1/payment_intents/${pi.id}?expand[]=latest_charge.payment_intent&expand[]=latest_charge.refunds`,
+    );
+    expect(got.status, JSON.stringify(got.body)).toBe(200);
+    const charge = got.body.latest_charge;
+    expect(charge.payment_intent).toMatchObject({ id: pi.id, object: "payment_intent", latest_charge: charge.id });
+    expect(charge.refunds).toMatchObject({ object: "list", has_more: false, url: `/v1/charges/${charge.id}/refunds` });
+    expect(charge.refunds.data.map((r) => r.amount)).toEqual([500]);
+  });
+
+  it("a charge expands balance_transaction (null) and refunds (Stripe's list object), on retrieve, update and the list", async () => {
+    const pi = await succeededIntent(4000);
+    const chargeId = pi.latest_charge as string;
+    await post(`/v1/refunds`, { charge: chargeId, amount: 1000 });
+    await post(`/v1/refunds`, { charge: chargeId, amount: 700 });
+    const stripe = stripeClient();
+    const charge = await stripe.charges.retrieve(chargeId, { expand: ["balance_transaction", "refunds"] });
+    expect(charge.balance_transaction).toBeNull();
+    expect(charge.refunds).toMatchObject({ object: "list", has_more: false, url: `/v1/charges/${chargeId}/refunds` });
+    expect(charge.refunds?.data.map((r) => r.amount)).toEqual([700, 1000]);
+    const updated = await stripe.charges.update(chargeId, { description: "x", expand: ["refunds"] });
+    expect(updated.refunds?.data).toHaveLength(2);
+    const listed = await get<ListJson<{ id: string; refunds?: { data: unknown[] } }>>(`/v1/charges?payment_intent=${pi.id}&expand[]=data.refunds&expand[]=data.balance_transaction`);
+    expect(listed.status, JSON.stringify(listed.body)).toBe(200);
+    expect(listed.body.data[0]?.refunds?.data).toHaveLength(2);
+    expectError(await get(`/v1/charges/${chargeId}?expand[]=default_source`), 400);
+  });
+
+  it("a customer's default_source expands to null (the legacy Sources API is not served)", async () => {
+    const customer = await stripeClient().customers.create({ email: "sources@example.com" });
+    const got = await get<{ id: string; default_source: unknown }>(`/v1/customers/${customer.id}?expand[]=default_source`);
+    expect(got.status, JSON.stringify(got.body)).toBe(200);
+    expect(got.body.default_source ?? null).toBeNull();
+  });
+});
+
+describe("filters Stripe's lists take", () => {
+  it("prices by type, recurring[interval], recurring[usage_type] and created; products by ids[], created, and shippable, type and url (answered for products that are services without either)", async () => {
+    const m = await newMerchant("list-filters");
+    const stripe = stripeClient(m.key);
+    const monthly = await stripe.prices.create({ unit_amount: 1000, currency: "usd", recurring: { interval: "month", usage_type: "licensed" }, product_data: { name: "Monthly", metadata: { tier: "gold" } } });
+    const yearly = await stripe.prices.create({ unit_amount: 9000, currency: "usd", recurring: { interval: "year" }, product: monthly.product as string });
+    const once = await stripe.prices.create({ unit_amount: 500, currency: "usd", product: monthly.product as string });
+    const ids = (list: { data: { id: string }[] }) => list.data.map((x) => x.id);
+    expect(ids(await stripe.prices.list({ type: "recurring" }))).toEqual([yearly.id, monthly.id]);
+    expect(ids(await stripe.prices.list({ type: "one_time" }))).toEqual([once.id]);
+    expect(ids(await stripe.prices.list({ recurring: { interval: "month" } }))).toEqual([monthly.id]);
+    expect(ids(await stripe.prices.list({ recurring: { usage_type: "licensed" } }))).toEqual([yearly.id, monthly.id]);
+    expect(ids(await stripe.prices.list({ recurring: { usage_type: "metered" } }))).toEqual([]);
+    expect(ids(await stripe.prices.list({ created: { gte: monthly.created } }))).toEqual([once.id, yearly.id, monthly.id]);
+    expect(ids(await stripe.prices.list({ created: { gt: once.created + 1 } }))).toEqual([]);
+    // product_data[metadata] reached the product made with the price.
+    expect((await stripe.products.retrieve(monthly.product as string)).metadata).toEqual({ tier: "gold" });
+    const other = await stripe.products.create({ name: "Other" });
+    const third = await stripe.products.create({ name: "Third" });
+    expect(ids(await stripe.products.list({ ids: [other.id, monthly.product as string] }))).toEqual([other.id, monthly.product]);
+    expect(ids(await stripe.products.list({ ids: [other.id, third.id, monthly.product as string], limit: 1, starting_after: third.id }))).toEqual([other.id]);
+    expect(ids(await stripe.products.list({ created: { gte: monthly.created } }))).toEqual([third.id, other.id, monthly.product]);
+    expect(ids(await stripe.products.list({ type: "service" }))).toEqual([third.id, other.id, monthly.product]);
+    expect(ids(await stripe.products.list({ type: "good" }))).toEqual([]);
+    expect(ids(await stripe.products.list({ shippable: true }))).toEqual([]);
+    expect(ids(await stripe.products.list({ url: "https://shop.example/p" }))).toEqual([]);
+    // Another merchant's product among ids[] is not found.
+    const theirs = await post<{ id: string }>("/v1/products", { name: "Theirs" }, { key: "sk_test_merchant_b" });
+    expect(ids(await stripe.products.list({ ids: [theirs.body.id] }))).toEqual([]);
+  });
+
+  it("prices: recurring[usage_type]=metered and recurring[trial_period_days] are refused by name, with why", async () => {
+    const base = { unit_amount: 1000, currency: "usd", product_data: { name: "Metered" } };
+    const metered = expectError(await post("/v1/prices", { ...base, recurring: { interval: "month", usage_type: "metered" } }), 400, "parameter_not_supported");
+    expect(metered.param).toBe("recurring[usage_type]");
+    const trial = expectError(await post("/v1/prices", { ...base, recurring: { interval: "month", trial_period_days: 7 } }), 400, "parameter_not_supported");
+    expect(trial.param).toBe("recurring[trial_period_days]");
+    expect(trial.message).toMatch(/POST \/v1\/subscriptions/);
+  });
+
+  it("payment methods by allow_redisplay: every one here is unspecified", async () => {
+    const m = await newMerchant("pm-redisplay");
+    const stripe = stripeClient(m.key);
+    const customer = await stripe.customers.create({ email: "redisplay@example.com" });
+    const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
+    expect((await stripe.paymentMethods.list({ customer: customer.id, allow_redisplay: "unspecified" })).data.map((p) => p.id)).toEqual([pm.id]);
+    expect((await stripe.paymentMethods.list({ customer: customer.id, allow_redisplay: "always" })).data).toEqual([]);
+  });
+
+  it("payment_method_data[metadata] is accepted (checked as metadata)", async () => {
+    const res = await post<PaymentIntentJson>("/v1/payment_intents", {
+      amount: 1500,
+      currency: "usd",
+      confirm: true,
+      payment_method_data: { type: "card", card: { number: "4242424242424242", exp_month: 12, exp_year: 2040, cvc: "123" }, metadata: { source: "kiosk" } },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.status).toBe("succeeded");
+    expectError(await post("/v1/payment_intents", { amount: 1500, currency: "usd", payment_method_data: { type: "card", card: { number: "4242424242424242", exp_month: 12, exp_year: 2040 }, metadata: "x" } }), 400);
+  });
+
+  it("charges by transfer_group: none has one here (transfers are not made), so it matches none", async () => {
+    const pi = await succeededIntent(1200);
+    const all = await get<ListJson<{ id: string }>>(`/v1/charges?payment_intent=${pi.id}`);
+    expect(all.body.data).toHaveLength(1);
+    const grouped = await get<ListJson<{ id: string }>>(`/v1/charges?payment_intent=${pi.id}&transfer_group=order_1`);
+    expect(grouped.status, JSON.stringify(grouped.body)).toBe(200);
+    expect(grouped.body.data).toEqual([]);
   });
 });

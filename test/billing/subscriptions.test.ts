@@ -142,7 +142,10 @@ describe("a subscription over three periods on a test clock", () => {
 
     const invoiceEvents = (await eventsOf(s, "invoice.*")).map((e) => e.type);
     expect(invoiceEvents.filter((e) => e === "invoice.created")).toHaveLength(3);
+    // As Stripe sends them: each invoice finalized when made, and invoice.payment_succeeded beside invoice.paid.
+    expect(invoiceEvents.filter((e) => e === "invoice.finalized")).toHaveLength(3);
     expect(invoiceEvents.filter((e) => e === "invoice.paid")).toHaveLength(3);
+    expect(invoiceEvents.filter((e) => e === "invoice.payment_succeeded")).toHaveLength(3);
     expect(invoiceEvents.filter((e) => e === "invoice.payment_failed")).toHaveLength(2);
     const subEvents = await eventsOf(s, "customer.subscription.*");
     expect(subEvents[0]?.type).toBe("customer.subscription.created");
@@ -200,12 +203,12 @@ describe("billing events", () => {
   it("are delivered to webhook endpoints like every other event, signed", async () => {
     const s = await setup("sub-webhooks");
     const hook = receiverHook("billing");
-    await createEndpoint(hook.url, ["customer.subscription.created", "invoice.created", "invoice.paid", "payment_method.attached"], s.opts);
+    await createEndpoint(hook.url, ["customer.subscription.created", "invoice.created", "invoice.paid", "invoice.payment_succeeded", "payment_method.attached"], s.opts);
     const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
     const got = await waitFor(async () => {
       const received = await receivedBy(hook.name);
       const types = received.map((r) => (JSON.parse(r.body) as { type: string }).type);
-      return ["customer.subscription.created", "invoice.created", "invoice.paid"].every((t) => types.includes(t)) ? received : undefined;
+      return ["customer.subscription.created", "invoice.created", "invoice.paid", "invoice.payment_succeeded"].every((t) => types.includes(t)) ? received : undefined;
     }, 20_000, "billing events at the endpoint");
     const paid = got.map((r) => JSON.parse(r.body) as EventJson).find((e) => e.type === "invoice.paid");
     expect(paid?.data.object).toMatchObject({ object: "invoice", subscription: sub.id, status: "paid", amount_paid: 1999 });
@@ -606,7 +609,9 @@ describe("renewal sweeps", () => {
     ]);
     expect(await succeededCharges(s)).toHaveLength(2);
     expect((await eventsOf(s, "invoice.created")).length).toBe(2);
+    expect((await eventsOf(s, "invoice.finalized")).length).toBe(2);
     expect((await eventsOf(s, "invoice.paid")).length).toBe(2);
+    expect((await eventsOf(s, "invoice.payment_succeeded")).length).toBe(2);
   });
 
   it("two overlapping cron sweeps renew a real-time subscription once", async () => {

@@ -157,6 +157,40 @@ describe("billing", () => {
     await expectRange(`/v1/prices?product=${ids.product}&starting_after=${ids.price}`, "prices", ["product"], { cursor: true });
   });
 
+  it("Stripe's list filters added later: created windows, prices by type and recurring[interval], products by ids[] are index ranges too", async () => {
+    const since = Math.floor(Date.now() / 1000) - 3600;
+    const created = async (path: string, table: string, columns: string[] = ["merchant_id", "livemode"]) => {
+      const r = await expectRange(path, table, columns);
+      for (const { sql, plan } of r.plans) expect(plan.join("\n"), `${path}\n${sql}`).toMatch(/created>\?/);
+      return r;
+    };
+    await created(`/v1/subscriptions?status=all&created[gte]=${since}`, "subscriptions");
+    await created(`/v1/subscriptions?created[gt]=${since}&collection_method=charge_automatically`, "subscriptions");
+    await created(`/v1/subscriptions?customer=${ids.customer}&created[gte]=${since}`, "subscriptions", ["customer"]);
+    await created(`/v1/invoices?created[gte]=${since}&created[lt]=${since + 7200}`, "invoices");
+    await created(`/v1/invoices?customer=${ids.customer}&created[gte]=${since}`, "invoices", ["customer"]);
+    await created(`/v1/checkout/sessions?created[gte]=${since}`, "checkout_sessions");
+    await created(`/v1/checkout/sessions?status=open&created[gte]=${since}`, "checkout_sessions", ["status"]);
+    await created(`/v1/prices?created[gte]=${since}`, "prices");
+    await created(`/v1/products?created[gte]=${since}`, "products");
+    const oneTime = await expectRange("/v1/prices?type=one_time", "prices", ["merchant_id", "livemode"]);
+    expect(oneTime.plans.map((p) => p.plan.join("\n")).join("\n")).toMatch(/prices_one_time/);
+    const recurring = await expectRange("/v1/prices?type=recurring", "prices", ["merchant_id", "livemode"]);
+    expect(recurring.plans.map((p) => p.plan.join("\n")).join("\n")).toMatch(/prices_recurring/);
+    await expectRange("/v1/prices?recurring[interval]=month", "prices", ["interval"]);
+    await expectRange(`/v1/prices?recurring[interval]=month&starting_after=${ids.price}`, "prices", ["interval"], { cursor: true });
+    // ids[]: one statement by primary key, at most 100 rows ordered in the Worker.
+    const byIds = await throughWorker(`/v1/products?ids[]=${ids.product}&ids[]=prod_missing`, opts.key ?? "", (sql) => /^\s*select/i.test(sql) && sql.includes('from "products"') && sql.includes("json_each"));
+    expect(byIds.status, JSON.stringify(byIds.body)).toBe(200);
+    expect((byIds.body.data as { id: string }[]).map((p) => p.id)).toEqual([ids.product]);
+    expect(byIds.plans.length).toBe(1);
+    for (const { sql, plan } of byIds.plans) {
+      const text = plan.join("\n");
+      expect(text, sql).toMatch(/SEARCH products USING INDEX sqlite_autoindex_products_1 \(id=\?\)/);
+      expect(text, sql).not.toMatch(/SCAN products\b|TEMP B-TREE/);
+    }
+  });
+
   it("prices by lookup keys: one statement, each key a lookup of the unique prices_lookup_key, no scan and no sort (at most 10 rows, ordered in the Worker)", async () => {
     const made: string[] = [];
     for (const key of ["plan_a", "plan_b", "plan_c"]) made.push((await ok(post<{ id: string }>("/v1/prices", { unit_amount: 500, currency: "usd", product: ids.product, lookup_key: key }, opts))).id);

@@ -4,6 +4,7 @@ import { Webhook } from "standardwebhooks";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { WebhookEndpointJson } from "../../src/api/v1/webhook_endpoints";
+import { STRIPE_EVENT_TYPES } from "../../src/webhooks/stripe-event-types";
 import {
   call,
   createEndpoint,
@@ -138,6 +139,33 @@ describe("webhook endpoints", () => {
     expect(form.body.enabled_events).toEqual(["charge.succeeded", "refund.created"]);
     const count = await env.DB.prepare("SELECT count(*) AS n FROM webhook_endpoints WHERE url = 'https://merchant.example/h'").first<{ n: number }>();
     expect(count?.n).toBe(0);
+  });
+
+  it("accepts every event type Stripe defines, on create and update, kept as given; refuses names Stripe does not have", async () => {
+    const { opts } = await newMerchant("stripe-event-types");
+    // Types a Stripe integration subscribes to, most of which the gateway never sends.
+    const stripes = ["invoice.payment_succeeded", "invoice.finalized", "invoice.upcoming", "charge.expired", "charge.dispute.created", "checkout.session.async_payment_succeeded", "setup_intent.succeeded", "price.deleted"];
+    const created = await post<WebhookEndpointJson>("/v1/webhook_endpoints", { url: "https://merchant.example/stripe-types", enabled_events: stripes }, opts);
+    expect(created.status).toBe(200);
+    expect(created.body.enabled_events).toEqual(stripes);
+    expect((await get<WebhookEndpointJson>(`/v1/webhook_endpoints/${created.body.id}`, opts)).body.enabled_events).toEqual(stripes);
+    // The form stripe-node sends, on update; the gateway's own types stay accepted beside Stripe's.
+    const updated = await call<WebhookEndpointJson>("POST", `/v1/webhook_endpoints/${created.body.id}`, {
+      ...opts,
+      form: "enabled_events[0]=invoice.payment_failed&enabled_events[1]=customer.subscription.trial_will_end&enabled_events[2]=icligo.payment.completed",
+    });
+    expect(updated.status).toBe(200);
+    expect(updated.body.enabled_events).toEqual(["invoice.payment_failed", "customer.subscription.trial_will_end", "icligo.payment.completed"]);
+    // Every name of Stripe's list, at once.
+    const all = await post<WebhookEndpointJson>("/v1/webhook_endpoints", { url: "https://merchant.example/all-types", enabled_events: [...STRIPE_EVENT_TYPES] }, opts);
+    expect(all.status).toBe(200);
+    expect(all.body.enabled_events).toHaveLength(STRIPE_EVENT_TYPES.length);
+    // Names Stripe does not have are still refused, on create and on update, and change nothing.
+    for (const name of ["invoice.paid_twice", "Invoice.paid", "invoice.*", "payment_intent.exploded"]) {
+      expectError(await post("/v1/webhook_endpoints", { url: "https://merchant.example/refused", enabled_events: [name] }, opts), 400);
+      expectError(await post(`/v1/webhook_endpoints/${created.body.id}`, { enabled_events: ["invoice.paid", name] }, opts), 400);
+    }
+    expect((await get<WebhookEndpointJson>(`/v1/webhook_endpoints/${created.body.id}`, opts)).body.enabled_events).toEqual(updated.body.enabled_events);
   });
 
   it("another merchant's endpoint is a 404 on every route and is left alone", async () => {

@@ -146,6 +146,13 @@ export const InvoiceSchema: z.ZodType<InvoiceJson> = z
     period_start: seconds,
     period_end: seconds,
     payment_intent: z.union([z.string(), z.record(z.string(), z.unknown())]).nullable().describe("The intent of the latest payment attempt (expandable)."),
+    confirmation_secret: z
+      .object({ client_secret: z.string(), type: z.literal("payment_intent") })
+      .nullable()
+      .optional()
+      .describe(
+        "Includable: only with expand[]=confirmation_secret (latest_invoice.confirmation_secret on a subscription). The client_secret of the invoice's payment intent, for the customer to confirm it; null while the invoice has none.",
+      ),
     attempt_count: z.number().int(),
     attempted: z.boolean(),
     next_payment_attempt: seconds.nullable(),

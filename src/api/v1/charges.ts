@@ -5,12 +5,13 @@
 import { z } from "zod";
 import { resourceMissing } from "../../core/errors";
 import { hasPrefix, intentIdForCharge } from "../../core/ids";
-import { renderChargeById } from "../../core/objects";
+import { renderChargeById, type ChargeJson } from "../../core/objects";
+import type { IntentRecord } from "../../core/types";
 import { chargeSearch, decodeChargePageToken, encodeChargePageToken, searchChargePage } from "../../db/charge-search";
 import { listCharges } from "../../db/queries";
 import * as f from "./fields";
-import { checkExpandable, intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
-import { requestContext, route, type App } from "./route";
+import { chargeRefunds, checkExpandable, intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { requestContext, route, type App, type Ctx } from "./route";
 import { ChargeSchema, listOf, searchResultOf } from "./schemas";
 import { stripeBody } from "./stripe-params";
 
@@ -22,6 +23,7 @@ const ListQuery = z
     payment_intent: f.text(100).optional(),
     customer: f.text(255).optional(),
     created: f.createdFilter.optional(),
+    transfer_group: f.text(255).optional().describe("Transfers are not made here, so no charge has a transfer group: any value matches none."),
     expand: f.expand.optional(),
   })
   .strict();
@@ -38,22 +40,36 @@ const UpdateBody = stripeBody("POST /v1/charges/{id}", {
 
 const TAG = "Charges";
 
+/** What a charge's answer can expand: its payment intent, and Stripe's list of its refunds (`data.` before each on a list). */
+const EXPANDABLE = ["payment_intent", "refunds"];
+
+/** The charge with what `expand` asks for in place of its ids. */
+function expanded(c: Ctx, intent: IntentRecord, charge: ChargeJson, expand: readonly string[], prefix = ""): Record<string, unknown> {
+  return {
+    ...charge,
+    ...(expand.includes(`${prefix}payment_intent`) ? { payment_intent: intentJson(c, intent) } : {}),
+    ...(expand.includes(`${prefix}refunds`) ? { refunds: chargeRefunds(intent, charge.id) } : {}),
+  };
+}
+
 
 export function registerCharges(app: App): void {
   route(
     app,
     { method: "get", path: "/v1/charges", permission: "payments.transactions.view", summary: "List charges, newest first", tag: TAG, query: ListQuery, response: listOf(ChargeSchema, "ChargeList") },
     async (c, { query, principal }) => {
+      const expand = checkExpandable(query.expand, EXPANDABLE.map((p) => `data.${p}`), "charge");
+      // No charge has a transfer group here (transfers are not made): a transfer_group matches none.
+      if (query.transfer_group !== undefined) return json(c, { object: "list", data: [], has_more: false, url: "/v1/charges" });
       const page = await listCharges(
         c.env.DB,
         principal,
         { paymentIntent: query.payment_intent, customer: query.customer, created: query.created },
         pageRequest(query),
       );
-      const expand = checkExpandable(query.expand, ["data.payment_intent"]).length > 0;
       const items = page.items.flatMap(({ chargeId, intent }) => {
         const charge = renderChargeById(intent, chargeId);
-        return charge ? [expand ? { ...charge, payment_intent: intentJson(c, intent) } : charge] : [];
+        return charge ? [expanded(c, intent, charge, expand, "data.")] : [];
       });
       return json(c, listObject("/v1/charges", { ...page, items }, (charge) => charge));
     },
@@ -72,14 +88,14 @@ export function registerCharges(app: App): void {
       response: searchResultOf(ChargeSchema, "ChargeSearchResult"),
     },
     async (c, { query, principal }) => {
-      const expand = checkExpandable(query.expand, ["data.payment_intent"]).length > 0;
+      const expand = checkExpandable(query.expand, EXPANDABLE.map((p) => `data.${p}`), "charge");
       const search = chargeSearch(query.query, principal);
       // A charge with metadata of its own (POST /v1/charges/{id}) is checked as rendered: the index
       // holds its intent's, so a page may hold fewer than `limit`; next_page still leads on.
       const page = await searchChargePage(c.env.DB, principal, search, query.limit ?? 10, query.page ? decodeChargePageToken(query.page) : null);
       return json(c, {
         object: "search_result",
-        data: page.items.map(({ charge, intent }) => (expand ? { ...charge, payment_intent: intentJson(c, intent) } : charge)),
+        data: page.items.map(({ charge, intent }) => expanded(c, intent, charge, expand, "data.")),
         has_more: page.hasMore,
         next_page: page.next ? encodeChargePageToken(page.next) : null,
         url: "/v1/charges/search",
@@ -89,16 +105,16 @@ export function registerCharges(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/charges/{id}", permission: "payments.transactions.view", summary: "Retrieve a charge (expand[]=payment_intent)", tag: TAG, query: f.expandQuery, response: ChargeSchema },
+    { method: "get", path: "/v1/charges/{id}", permission: "payments.transactions.view", summary: "Retrieve a charge (expand[]=payment_intent, refunds; balance_transaction stays null)", tag: TAG, query: f.expandQuery, response: ChargeSchema },
     async (c, { params, query, principal }) => {
-      const expand = checkExpandable(query.expand, ["payment_intent"]).length > 0;
+      const expand = checkExpandable(query.expand, EXPANDABLE, "charge");
       const id = params.id ?? "";
       if (!hasPrefix(id, "ch")) throw resourceMissing("charge", id.slice(0, 80), "id");
       const intentId = intentIdForCharge(id);
       const intent = await intentStub(c.env, intentId).retrieve(principal, intentId);
       const charge = intent ? renderChargeById(intent, id) : null;
       if (!charge || !intent) throw resourceMissing("charge", id, "id");
-      return json(c, expand ? { ...charge, payment_intent: intentJson(c, intent) } : charge);
+      return json(c, expanded(c, intent, charge, expand));
     },
   );
 
@@ -114,7 +130,7 @@ export function registerCharges(app: App): void {
       response: ChargeSchema,
     },
     async (c, { params, body, principal }) => {
-      const expand = checkExpandable(body.expand, ["payment_intent"]).length > 0;
+      const expand = checkExpandable(body.expand, EXPANDABLE, "charge");
       const id = params.id ?? "";
       if (!hasPrefix(id, "ch")) throw resourceMissing("charge", id.slice(0, 80), "id");
       const intentId = intentIdForCharge(id);
@@ -131,7 +147,7 @@ export function registerCharges(app: App): void {
       return respondOutcome(c, outcome, (intent) => {
         const charge = renderChargeById(intent, id);
         if (!charge) throw resourceMissing("charge", id, "id");
-        return expand ? { ...charge, payment_intent: intentJson(c, intent) } : charge;
+        return expanded(c, intent, charge, expand);
       });
     },
   );

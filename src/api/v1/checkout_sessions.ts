@@ -9,6 +9,7 @@ import { invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import { assertAmount } from "../../core/money";
 import { findPrice, isRecurring, liveCustomer } from "../../billing/store";
+import { findProduct } from "./products";
 import {
   DEFAULT_SESSION_TTL_MS,
   expireSession,
@@ -20,12 +21,12 @@ import {
   type CheckoutSessionRow,
   type SessionLineItem,
 } from "../../checkout/sessions";
-import { listable, pageOf } from "../../db/queries";
+import { createdConditions, listable, pageOf } from "../../db/queries";
 import { checkoutSessions } from "../../db/schema";
 import { config } from "../../env";
 import type { Principal } from "../../auth/permissions";
 import * as f from "./fields";
-import { stripeBody } from "./stripe-params";
+import { CONNECT, stripeBody } from "./stripe-params";
 import { checkExpandable, intentJson, intentStub, json, listObject, pageRequest } from "./respond";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { createParams } from "../../intents/params";
@@ -36,6 +37,23 @@ const SESSIONS = listable(checkoutSessions, "checkout.session");
 const EXPANDABLE = ["payment_intent", "line_items"];
 const MAX_QUANTITY = 999_999;
 
+/** A parameter refused on purpose: a 400 parameter_not_supported naming it and why (src/api/v1/validation.ts). */
+const notSupported = (why: string) => z.unknown().refine(() => false, { message: why, params: { notSupported: true } }).optional();
+
+/** Stripe's product_data of a line item: the product is shown by its name; the rest is kept with the line item. */
+const ProductData = z
+  .object({
+    name: f.text(250).pipe(z.string().min(1, "must not be empty")),
+    description: f.text(40_000).optional(),
+    images: z.array(f.url).max(8, "at most 8 images").optional(),
+    metadata: f.createMetadata.optional(),
+    // No taxes are computed and units are not shown: accepted and dropped.
+    tax_code: z.unknown().transform(() => undefined).optional(),
+    tax_details: z.unknown().transform(() => undefined).optional(),
+    unit_label: z.unknown().transform(() => undefined).optional(),
+  })
+  .strict();
+
 const LineItem = z
   .object({
     price: f.text(255).optional(),
@@ -43,11 +61,46 @@ const LineItem = z
       .object({
         currency: f.currency,
         unit_amount: f.amount,
-        product_data: z.object({ name: f.text(250).pipe(z.string().min(1, "must not be empty")), description: f.text(500).optional() }).strict(),
+        product: f.text(255).optional().describe("One of the merchant's active products (prod_...), instead of product_data."),
+        product_data: ProductData.optional(),
+        // No taxes are computed here (total_details.amount_tax is 0): accepted, as on prices.
+        tax_behavior: z.enum(["exclusive", "inclusive", "unspecified"]).optional(),
+        recurring: notSupported("a session in payment mode takes one-time prices only; create a subscription with /v1/subscriptions"),
+        unit_amount_decimal: notSupported("amounts are integer minor units: use unit_amount"),
       })
       .strict()
       .optional(),
     quantity: f.integer.pipe(z.number().min(1, "must be at least 1").max(MAX_QUANTITY, `must be at most ${MAX_QUANTITY}`)),
+    adjustable_quantity: z
+      .object({
+        enabled: f.boolean.refine((v) => !v, { message: "the page does not let the shopper change quantities yet: pass enabled=false or leave adjustable_quantity out", params: { notSupported: true } }),
+        maximum: f.integer.pipe(z.number().min(0).max(MAX_QUANTITY)).optional(),
+        minimum: f.integer.pipe(z.number().min(0).max(MAX_QUANTITY)).optional(),
+      })
+      .strict()
+      .optional(),
+    metadata: f.createMetadata.optional(),
+    tax_rates: notSupported("the gateway computes no taxes"),
+    dynamic_tax_rates: notSupported("the gateway computes no taxes"),
+  })
+  .strict();
+
+/** Stripe's payment_intent_data: what POST /v1/payment_intents takes of the same names, given to the session's intent. */
+const PaymentIntentData = z
+  .object({
+    capture_method: f.captureMethod.optional(),
+    description: f.text(1000).optional(),
+    metadata: f.createMetadata.optional(),
+    receipt_email: f.text(512).optional(),
+    setup_future_usage: z.enum(["on_session", "off_session"]).optional().describe("Saves the card to the session's customer once the payment succeeds (a customer is needed)."),
+    shipping: f.shipping.optional(),
+    statement_descriptor: f.text(22).optional(),
+    statement_descriptor_suffix: f.text(22).optional(),
+    // As on POST /v1/payment_intents: transfers are not made, the group is not kept.
+    transfer_group: z.unknown().transform(() => undefined).optional(),
+    application_fee_amount: notSupported(CONNECT),
+    on_behalf_of: notSupported(CONNECT),
+    transfer_data: notSupported(CONNECT),
   })
   .strict();
 
@@ -60,10 +113,7 @@ const CreateBody = stripeBody("POST /v1/checkout/sessions", {
     customer_email: f.text(512).optional(),
     client_reference_id: f.text(200).optional(),
     metadata: f.createMetadata.optional(),
-    payment_intent_data: z
-      .object({ capture_method: f.captureMethod.optional(), description: f.text(1000).optional(), metadata: f.createMetadata.optional() })
-      .strict()
-      .optional(),
+    payment_intent_data: PaymentIntentData.optional(),
     payment_method_types: z.array(z.literal("card")).optional(),
     expires_at: f.integer.optional().describe("Unix seconds, 30 minutes to 24 hours from now (default 24 hours)."),
     expand: f.expand.optional(),
@@ -77,6 +127,7 @@ const ListQuery = z
     status: z.enum(["open", "complete", "expired"]).optional(),
     payment_intent: f.text(100).optional(),
     customer: f.text(255).optional(),
+    created: f.createdFilter.optional(),
     expand: f.expand.optional(),
   })
   .strict();
@@ -170,13 +221,34 @@ async function lineItemsOf(c: Ctx, principal: Principal, items: z.output<typeof 
         throw invalidRequest(`The price ${price.id} is recurring: a session in payment mode takes one-time prices only. Create a subscription with /v1/subscriptions instead.`, `${param}[price]`);
       }
       itemCurrency = price.currency;
-      line = { id: randomId("li"), name: price.productName, quantity: item.quantity, unitAmount: price.unitAmount, price: price.id, priceType: "one_time" };
+      line = { id: randomId("li"), name: price.productName, quantity: item.quantity, unitAmount: price.unitAmount, price: price.id, priceType: "one_time", product: price.product };
     } else {
       const data = item.price_data;
       if (!data) throw invalidRequest(`Pass price_data in ${param}.`, `${param}[price_data]`);
+      if ((data.product === undefined) === (data.product_data === undefined)) {
+        throw invalidRequest(`Pass either product or product_data in ${param}[price_data].`, `${param}[price_data][product_data]`, "parameter_missing");
+      }
       itemCurrency = data.currency;
-      line = { id: randomId("li"), name: data.product_data.name, quantity: item.quantity, unitAmount: data.unit_amount, price: randomId("price"), priceType: "one_time" };
+      const line0 = { id: randomId("li"), quantity: item.quantity, unitAmount: data.unit_amount, price: randomId("price"), priceType: "one_time" as const };
+      if (data.product !== undefined) {
+        // One of the merchant's products (another's is a 404, as an unknown one), shown by its name.
+        const product = await findProduct(c.env.DB, principal, data.product, `${param}[price_data][product]`);
+        if (!product.active) throw invalidRequest(`The product ${product.id} is archived (active: false): make it active, or use another product.`, `${param}[price_data][product]`);
+        line = { ...line0, name: product.name, product: product.id };
+      } else {
+        const product = data.product_data;
+        if (!product) throw invalidRequest(`Pass product_data in ${param}[price_data].`, `${param}[price_data][product_data]`);
+        line = {
+          ...line0,
+          name: product.name,
+          ...(product.description !== undefined ? { productDescription: product.description } : {}),
+          ...(product.images?.length ? { images: product.images } : {}),
+          ...(product.metadata && Object.keys(product.metadata).length > 0 ? { productMetadata: product.metadata } : {}),
+        };
+      }
     }
+    if (item.metadata && Object.keys(item.metadata).length > 0) line.metadata = item.metadata;
+    if (item.adjustable_quantity) line.adjustableQuantity = { enabled: false, maximum: item.adjustable_quantity.maximum ?? null, minimum: item.adjustable_quantity.minimum ?? null };
     if (currency !== null && itemCurrency !== currency) throw invalidRequest("All line items of a session must be in one currency.", `${param}[price_data][currency]`);
     currency = itemCurrency;
     out.push(line);
@@ -202,6 +274,11 @@ export function registerCheckoutSessions(app: App): void {
           expiresAt = at;
         }
         if (body.customer !== undefined) await liveCustomer(c.env.DB, principal, body.customer, "customer");
+        const intentData = body.payment_intent_data ?? {};
+        // As POST /v1/payment_intents: the card is saved to a customer, so one is needed (sessions here create none).
+        if (intentData.setup_future_usage && body.customer === undefined) {
+          throw invalidRequest("payment_intent_data[setup_future_usage] needs a customer to save the card to: pass customer.", "customer", "parameter_missing");
+        }
         const { items, currency } = await lineItemsOf(c, principal, body.line_items);
         const total = items.reduce((sum, i) => sum + i.unitAmount * i.quantity, 0);
         assertAmount(total, "line_items");
@@ -214,12 +291,16 @@ export function registerCheckoutSessions(app: App): void {
           id: intentId,
           amount: total,
           currency,
-          captureMethod: body.payment_intent_data?.capture_method ?? "automatic",
+          captureMethod: intentData.capture_method ?? "automatic",
           customer: body.customer ?? null,
-          description: body.payment_intent_data?.description ?? null,
-          metadata: body.payment_intent_data?.metadata ?? {},
+          description: intentData.description ?? null,
+          metadata: intentData.metadata ?? {},
           lineItems: items.map((i) => ({ name: i.name, quantity: i.quantity, unitAmount: i.unitAmount })),
-          receiptEmail: body.customer_email ?? null,
+          receiptEmail: intentData.receipt_email ?? body.customer_email ?? null,
+          statementDescriptor: intentData.statement_descriptor ?? null,
+          statementDescriptorSuffix: intentData.statement_descriptor_suffix ?? null,
+          shipping: intentData.shipping ?? null,
+          setupFutureUsage: intentData.setup_future_usage ?? null,
           // After a 3DS challenge the shopper comes back to the session's page, which sends them on.
           returnUrl: `${origin}/checkout/${id}/return`,
           cancelUrl: body.cancel_url ?? null,
@@ -262,6 +343,7 @@ export function registerCheckoutSessions(app: App): void {
       if (query.status) filters.push(eq(checkoutSessions.status, query.status));
       if (query.payment_intent) filters.push(eq(checkoutSessions.paymentIntent, query.payment_intent));
       if (query.customer) filters.push(eq(checkoutSessions.customer, query.customer));
+      filters.push(...createdConditions(checkoutSessions.created, query.created));
       const page = await pageOf(c.env.DB, SESSIONS, principal, filters, pageRequest(query), (where, order, limit) =>
         drizzle(c.env.DB).select().from(checkoutSessions).where(where).orderBy(...order).limit(limit),
       );

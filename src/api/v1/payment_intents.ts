@@ -32,9 +32,18 @@ const futureUsageFields = {
     .describe("A merchant-initiated charge on a saved card, the customer absent: a card that wants 3DS is declined (authentication_required)."),
 };
 
+/**
+ * Stripe's payment_method_data, with its metadata: checked as metadata is, and not kept (the payment
+ * method made from the details is the intent's own, not a stored one).
+ */
+const paymentMethodData = z
+  .looseObject({ metadata: f.createMetadata.optional() })
+  .transform(({ metadata: _metadata, ...rest }) => rest)
+  .pipe(f.paymentMethodData);
+
 const paymentMethodFields = {
   payment_method: f.paymentMethod.optional().describe("A pm_/tok_ id or vault token, seed 001's {type: card_token, token}, or (test mode) card details."),
-  payment_method_data: f.paymentMethodData.optional().describe("Test mode only: raw test card details. Never stored."),
+  payment_method_data: paymentMethodData.optional().describe("Test mode only: raw test card details. Never stored. metadata is accepted and not kept."),
   payment_method_types: z.array(z.enum(["card", "paypal"])).optional(),
 };
 

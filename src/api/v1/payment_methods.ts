@@ -6,7 +6,7 @@ import { invalidRequest } from "../../core/errors";
 import type { PaymentMethodDetails } from "../../core/types";
 import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
 import { db, findPaymentMethod, liveCustomer, parseDetails, parseMetadata, renderCustomer, renderPaymentMethodRow } from "../../billing/store";
-import { listable, pageOf } from "../../db/queries";
+import { listable, NO_ROWS, pageOf } from "../../db/queries";
 import { customers, paymentMethods } from "../../db/schema";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import { PaymentMethodObjectSchema } from "./billing_schemas";
@@ -54,7 +54,15 @@ const UpdateBody = stripeBody("POST /v1/payment_methods/{id}", {
 
 const AttachBody = stripeBody("POST /v1/payment_methods/{id}/attach", { customer: f.text(255) });
 const ListQuery = z
-  .object({ customer: f.text(255).optional(), type: z.literal("card").optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional(), expand: f.expand.optional() })
+  .object({
+    customer: f.text(255).optional(),
+    type: z.literal("card").optional(),
+    allow_redisplay: z.enum(["always", "limited", "unspecified"]).optional().describe("Every payment method here is unspecified (the gateway renders no saved-card UI of Stripe's): always and limited match none."),
+    limit: f.limit.optional(),
+    starting_after: f.text(100).optional(),
+    ending_before: f.text(100).optional(),
+    expand: f.expand.optional(),
+  })
   .strict();
 
 /** Payment methods, with their customer as an object when `expand` asks for it (one query for the page). */
@@ -172,7 +180,10 @@ export function registerPaymentMethods(app: App): void {
     app,
     { method: "get", path: "/v1/payment_methods", permission: "payments.methods.view", summary: "List stored payment methods (of a customer), newest first", tag: TAG, query: ListQuery, response: listOf(PaymentMethodObjectSchema, "SavedPaymentMethodList") },
     async (c, { query, principal }) => {
-      const filters = query.customer !== undefined ? [eq(paymentMethods.customer, (await liveCustomer(c.env.DB, principal, query.customer)).id)] : [];
+      const filters = [
+        ...(query.customer !== undefined ? [eq(paymentMethods.customer, (await liveCustomer(c.env.DB, principal, query.customer)).id)] : []),
+        ...(query.allow_redisplay !== undefined && query.allow_redisplay !== "unspecified" ? [NO_ROWS] : []),
+      ];
       const page = await pageOf(c.env.DB, PAYMENT_METHODS, principal, filters, pageRequest(query), (where, order, limit) =>
         db(c.env.DB).select().from(paymentMethods).where(where).orderBy(...order).limit(limit),
       );

@@ -10,7 +10,7 @@ import { randomId } from "../../core/ids";
 import { findPrice, db, ONE_TIME, parseMetadata, renderPrice, type PriceRow } from "../../billing/store";
 import { INTERVALS, MAX_INTERVAL_COUNT } from "../../billing/periods";
 import { booleanField, conditionField, searchPage, searchResult, tableRows, textField, type Searchable } from "../../db/object-search";
-import { cursorOf, listable, pageOf, type Page } from "../../db/queries";
+import { createdConditions, cursorOf, listable, NO_ROWS, pageOf, withinCreated, type Page } from "../../db/queries";
 import { prices, products } from "../../db/schema";
 import { newestFirst } from "../../db/shards";
 import { Writes } from "../../billing/writes";
@@ -22,6 +22,7 @@ import { findProduct, newProduct, renderProduct } from "./products";
 import { idempotentD1 } from "./idempotency";
 import { checkExpandable, json, listObject, pageRequest, renderExpanded } from "./respond";
 import type { Scope } from "../../core/types";
+import type { Env } from "../../env";
 import { route, type App } from "./route";
 import { afterLoss, COMPARE_TRIES, heldBack, sameRow, writeCompared } from "./updates";
 import { listOf, searchResultOf } from "./schemas";
@@ -38,11 +39,29 @@ const CreateBody = stripeBody("POST /v1/prices", {
     unit_amount: f.amount,
     currency: f.currency,
     recurring: z
-      .object({ interval: z.enum(INTERVALS), interval_count: f.integer.pipe(z.number().min(1, "must be at least 1")).optional() })
+      .object({
+        interval: z.enum(INTERVALS),
+        interval_count: f.integer.pipe(z.number().min(1, "must be at least 1")).optional(),
+        // Stripe's default; metered (usage-based) prices need usage records, which are not kept here.
+        usage_type: z.enum(["licensed", "metered"]).refine((v) => v === "licensed", { message: "only licensed prices: usage-based (metered) billing is not served", params: { notSupported: true } }).optional(),
+        trial_period_days: z.unknown().refine(() => false, { message: "prices carry no trial here (Stripe deprecated it): pass trial_period_days to POST /v1/subscriptions", params: { notSupported: true } }).optional(),
+        meter: z.unknown().refine(() => false, { message: "only licensed prices: usage-based (metered) billing is not served", params: { notSupported: true } }).optional(),
+      })
       .strict()
       .optional()
       .describe("Without it, a one-time price (for Checkout); subscriptions need a recurring one."),
-    product_data: z.object({ name: f.text(250).pipe(z.string().min(1, "must not be empty")) }).strict().optional(),
+    product_data: z
+      .object({
+        name: f.text(250).pipe(z.string().min(1, "must not be empty")),
+        metadata: f.createMetadata.optional(),
+        active: f.boolean.optional(),
+        // As on POST /v1/products: shown by its name only, no taxes, the intent's descriptor.
+        statement_descriptor: z.unknown().transform(() => undefined).optional(),
+        tax_code: z.unknown().transform(() => undefined).optional(),
+        unit_label: z.unknown().transform(() => undefined).optional(),
+      })
+      .strict()
+      .optional(),
     product_name: f.text(250).optional().describe("Shorthand for product_data[name]."),
     product: f.text(255).optional().describe("One of the merchant's products (prod_...)."),
     nickname: f.text(250).optional(),
@@ -65,6 +84,9 @@ const ListQuery = z
     active: f.boolean.optional(),
     currency: f.currency.optional(),
     product: f.text(255).optional(),
+    type: z.enum(["one_time", "recurring"]).optional(),
+    recurring: z.object({ interval: z.enum(INTERVALS).optional(), usage_type: z.enum(["licensed", "metered"]).optional() }).strict().optional(),
+    created: f.createdFilter.optional(),
     lookup_keys: z
       .union([f.text(200), z.array(f.text(200)).min(1, "must name at least one key").max(MAX_LOOKUP_KEYS, `must have at most ${MAX_LOOKUP_KEYS} keys`)])
       .transform((v) => [...new Set(Array.isArray(v) ? v : [v])])
@@ -128,6 +150,51 @@ export async function insertPriceOfProduct(d1: D1Database, row: PriceRow, produc
   // D1's changes count the rows the insert's triggers write too (its metadata keys in object_metadata):
   // inserted or not is whether any changed.
   return (await d1.prepare(insertPriceSql).bind(...insertPriceParams(row, productId)).run()).meta.changes > 0;
+}
+
+/** What items[][price_data] of a subscription names: a recurring price of one of the merchant's products. */
+export interface InlinePriceInput {
+  currency: string;
+  unitAmount: number;
+  interval: (typeof INTERVALS)[number];
+  intervalCount: number;
+  product: string;
+}
+
+/**
+ * An ad-hoc price made from price_data (a subscription's items[][price_data]), with its price.created:
+ * as at Stripe, it belongs to an existing product of the merchant's (another's is a 404 naming
+ * `param[product]`, an archived one a 400) and is created archived (active: false), so that it is not
+ * offered for reuse; the subscription made with it goes on using it.
+ */
+export async function createInlinePrice(env: Env, scope: Scope, input: InlinePriceInput, param: string, requestId: string | null): Promise<PriceRow> {
+  const product = await findProduct(env.DB, scope, input.product, `${param}[product]`);
+  if (!product.active) throw invalidRequest(`The product ${product.id} is archived (active: false): make it active, or use another product.`, `${param}[product]`);
+  const max = MAX_INTERVAL_COUNT[input.interval];
+  if (input.intervalCount > max) throw invalidRequest(`A ${input.interval} price bills at most every ${max} ${input.interval}s.`, `${param}[recurring][interval_count]`);
+  const row: PriceRow = {
+    id: randomId("price"),
+    merchantId: scope.merchantId,
+    livemode: scope.livemode,
+    currency: input.currency,
+    unitAmount: input.unitAmount,
+    interval: input.interval,
+    intervalCount: input.intervalCount,
+    productName: product.name,
+    nickname: null,
+    active: false,
+    metadata: "{}",
+    created: Date.now(),
+    product: product.id,
+    lookupKey: null,
+  };
+  const w = new Writes(env.DB, scope);
+  const at = w.size;
+  w.add(insertPriceSql, insertPriceParams(row, product.id));
+  await w.event("price.created", renderPrice(row), [row.id], { requestId });
+  // None inserted: the product was deleted meanwhile.
+  if (((await w.commit(env))[at] ?? 0) === 0) throw resourceMissing("product", product.id, `${param}[product]`);
+  return row;
 }
 
 /**
@@ -208,7 +275,16 @@ async function pageByLookupKeys(d1: D1Database, scope: Scope, keys: string[], qu
     .where(and(eq(prices.merchantId, scope.merchantId), eq(prices.livemode, scope.livemode), inArray(prices.lookupKey, keys)))
     .limit(MAX_LOOKUP_KEYS);
   const listed = rows
-    .filter((r) => (query.active === undefined || r.active === query.active) && (query.currency === undefined || r.currency === query.currency) && (query.product === undefined || r.product === query.product))
+    .filter(
+      (r) =>
+        (query.active === undefined || r.active === query.active) &&
+        (query.currency === undefined || r.currency === query.currency) &&
+        (query.product === undefined || r.product === query.product) &&
+        (query.type === undefined || (query.type === "one_time") === (r.interval === ONE_TIME)) &&
+        (query.recurring?.interval === undefined || r.interval === query.recurring.interval) &&
+        (query.recurring?.usage_type === undefined || (query.recurring.usage_type === "licensed" && r.interval !== ONE_TIME)) &&
+        withinCreated(r.created, query.created),
+    )
     .sort(newestFirst);
   if (cursor && endingBefore) {
     const newer = listed.filter((r) => newestFirst(r, cursor) < 0);
@@ -230,7 +306,7 @@ export function registerPrices(app: App): void {
         const existing = body.product !== undefined ? await findProduct(c.env.DB, principal, body.product) : null;
         const name = existing?.name ?? given;
         if (!name) throw invalidRequest("Name the product: product (an id) or product_data[name].", "product", "parameter_missing");
-        const made = existing ? null : newProduct(principal, { name });
+        const made = existing ? null : newProduct(principal, { name, metadata: body.product_data?.metadata, active: body.product_data?.active });
         const recurring = body.recurring;
         const count = recurring ? (recurring.interval_count ?? 1) : 0;
         if (recurring) {
@@ -374,6 +450,13 @@ export function registerPrices(app: App): void {
         ...(query.active !== undefined ? [eq(prices.active, query.active)] : []),
         ...(query.currency ? [eq(prices.currency, query.currency)] : []),
         ...(query.product ? [eq(prices.product, query.product)] : []),
+        // As the partial indexes prices_one_time and prices_recurring say it, so that the list walks one.
+        ...(query.type === "one_time" ? [sql`${prices.interval} = 'one_time'`] : query.type === "recurring" ? [sql`${prices.interval} <> 'one_time'`] : []),
+        // A range of the partial index prices_interval (migration 0049), whose condition the literal repeats.
+        ...(query.recurring?.interval ? [sql`${prices.interval} <> 'one_time'`, eq(prices.interval, query.recurring.interval)] : []),
+        // Every price here is licensed: metered matches none, licensed every recurring price.
+        ...(query.recurring?.usage_type === "metered" ? [NO_ROWS] : query.recurring?.usage_type === "licensed" && !query.recurring.interval ? [sql`${prices.interval} <> 'one_time'`] : []),
+        ...createdConditions(prices.created, query.created),
       ];
       const expand = checkExpandable(query.expand, ["data.product"]);
       const page = query.lookup_keys

@@ -9,7 +9,7 @@ import { hasPrefix, randomId } from "../../core/ids";
 import type { Metadata, Scope } from "../../core/types";
 import { db, parseMetadata } from "../../billing/store";
 import { booleanField, searchPage, searchResult, tableRows, textField, unsupportedField, type Searchable } from "../../db/object-search";
-import { listable, pageOf } from "../../db/queries";
+import { createdConditions, listable, MAX_LIST_IDS, NO_ROWS, pageOf, pageOfIds, withinCreated } from "../../db/queries";
 import { prices, products } from "../../db/schema";
 import { Writes } from "../../billing/writes";
 import { mergeMetadata } from "../../intents/operations/metadata";
@@ -120,7 +120,22 @@ const UpdateBody = stripeBody("POST /v1/products/{id}", {
 });
 
 const ListQuery = z
-  .object({ active: f.boolean.optional(), limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() })
+  .object({
+    active: f.boolean.optional(),
+    created: f.createdFilter.optional(),
+    ids: z
+      .union([f.text(255), z.array(f.text(255)).min(1, "must name at least one id").max(MAX_LIST_IDS, `must have at most ${MAX_LIST_IDS} ids`)])
+      .transform((v) => (Array.isArray(v) ? v : [v]))
+      .optional()
+      .describe(`Only these products (at most ${MAX_LIST_IDS}).`),
+    // Products here are services without a url or shipping: a filter on them is answered for that, never ignored.
+    shippable: f.boolean.optional().describe("No product here is shippable or not (shippable is always null): matches none."),
+    type: z.enum(["good", "service"]).optional().describe("Every product here is a service: good matches none."),
+    url: f.text(5000).optional().describe("No product here has a url: matches none."),
+    limit: f.limit.optional(),
+    starting_after: f.text(100).optional(),
+    ending_before: f.text(100).optional(),
+  })
   .strict();
 
 /**
@@ -279,8 +294,11 @@ export function registerProducts(app: App): void {
     app,
     { method: "get", path: "/v1/products", permission: "billing.view", summary: "List products, newest first", tag: TAG, query: ListQuery, response: listOf(ProductSchema, "ProductList") },
     async (c, { query, principal }) => {
-      const filters = query.active !== undefined ? [eq(products.active, query.active)] : [];
-      const page = await pageOf(c.env.DB, PRODUCTS, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(products).where(where).orderBy(...order).limit(limit));
+      const none = query.shippable !== undefined || query.type === "good" || query.url !== undefined;
+      const filters = [...(query.active !== undefined ? [eq(products.active, query.active)] : []), ...createdConditions(products.created, query.created), ...(none ? [NO_ROWS] : [])];
+      const page = query.ids
+        ? await pageOfIds<ProductRow>(c.env.DB, PRODUCTS, principal, query.ids, pageRequest(query), (row) => !none && (query.active === undefined || row.active === query.active) && withinCreated(row.created, query.created))
+        : await pageOf(c.env.DB, PRODUCTS, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(products).where(where).orderBy(...order).limit(limit));
       return json(c, listObject("/v1/products", page, renderProduct));
     },
   );

@@ -1,7 +1,7 @@
 // Shared answers of /v1: reaching an intent's Durable Object, rendering an operation's outcome (with
 // its replay header), and Stripe's list object.
 import { hasPrefix } from "../../core/ids";
-import { renderIntent, type PaymentIntentJson, type RenderOptions } from "../../core/objects";
+import { renderIntent, renderRefund, type ChargeJson, type PaymentIntentJson, type RenderOptions } from "../../core/objects";
 import { resourceMissing } from "../../core/errors";
 import type { IntentRecord } from "../../core/types";
 import type { Env } from "../../env";
@@ -27,7 +27,24 @@ export function json(c: Ctx, body: unknown, status = 200, headers: Record<string
 
 /** The intent as the request's Stripe-Version shows it (its `apiVersion`: the header's, else the merchant's default). */
 export function intentJson(c: Ctx, intent: IntentRecord, options: Omit<RenderOptions, "apiVersion"> = {}): PaymentIntentJson {
-  return renderIntent(intent, { ...options, apiVersion: c.get("apiVersion") });
+  const rendered = renderIntent(intent, { ...options, apiVersion: c.get("apiVersion") });
+  // The latest charge's own expansions (latest_charge.payment_intent, latest_charge.refunds; checkExpandable lets them through).
+  const charge = rendered.latest_charge;
+  if (charge === null || typeof charge === "string" || !options.expand?.some((p) => NESTED_EXPANSIONS.includes(p))) return rendered;
+  const expanded: Record<string, unknown> = { ...charge };
+  if (options.expand.includes("latest_charge.payment_intent")) expanded.payment_intent = renderIntent(intent, { apiVersion: c.get("apiVersion") });
+  if (options.expand.includes("latest_charge.refunds")) expanded.refunds = chargeRefunds(intent, charge.id);
+  // The charge with Stripe's expanded fields in place of their ids (what the client asked for).
+  return { ...rendered, latest_charge: expanded as unknown as ChargeJson };
+}
+
+/** Stripe's expandable `refunds` of a charge: a list object of its refunds, newest first. */
+export function chargeRefunds(intent: IntentRecord, chargeId: string) {
+  const data = intent.refunds
+    .filter((r) => r.chargeId === chargeId)
+    .sort((a, b) => b.created - a.created)
+    .map(renderRefund);
+  return { object: "list" as const, data, has_more: false, total_count: data.length, url: `/v1/charges/${chargeId}/refunds` };
 }
 
 export function respondOutcome(c: Ctx, outcome: OpOutcome, render: (intent: IntentRecord) => unknown): Response {
@@ -73,12 +90,56 @@ export async function renderExpanded<R, O>(
   });
 }
 
-/** Checks `expand[]` against what a route can expand (a 400 naming what it can). */
-export function checkExpandable(expand: string[] | undefined, allowed: readonly string[]): string[] {
+/**
+ * Fields Stripe expands that are always null here (no balance transactions, reviews, legacy sources,
+ * Connect transfers or application fees), by the object that has them: expanding one is accepted and
+ * it stays null, as an expanded null does at Stripe (`latest_charge.balance_transaction`, the fees
+ * example of Stripe's docs; a customer's `default_source`).
+ */
+const NULL_EXPANSIONS: Record<string, readonly string[]> = {
+  charge: ["balance_transaction", "failure_balance_transaction", "review", "application", "application_fee", "on_behalf_of", "source_transfer", "transfer"],
+  payment_intent: ["application", "on_behalf_of", "review"],
+  customer: ["default_source"],
+  refund: ["balance_transaction", "failure_balance_transaction", "source_transfer_reversal", "transfer_reversal"],
+};
+
+/** The object an expandable path leads to, by its last segment (for what may be expanded within it). */
+const EXPANDS_TO: Record<string, string> = { latest_charge: "charge", charge: "charge", payment_intent: "payment_intent", customer: "customer" };
+
+/** Expansions within an expanded latest_charge that intentJson renders. */
+const NESTED_EXPANSIONS: readonly string[] = ["latest_charge.payment_intent", "latest_charge.refunds"];
+
+/**
+ * Checks `expand[]` against what a route can expand (a 400 naming what it can), and answers what to
+ * expand: the allowed paths asked for, and the one a nested path goes through (`latest_charge` for
+ * `latest_charge.balance_transaction`). A field that is always null here is accepted and changes
+ * nothing: on the route's own object (`object`; without it, any object's), or within an allowed path.
+ */
+export function checkExpandable(expand: string[] | undefined, allowed: readonly string[], object?: string): string[] {
+  const out: string[] = [];
+  const list = allowed.some((p) => p.startsWith("data."));
+  const ownNulls = object ? (NULL_EXPANSIONS[object] ?? []) : Object.values(NULL_EXPANSIONS).flat();
   for (const path of expand ?? []) {
-    if (!allowed.includes(path)) throw invalidRequest(`This property cannot be expanded (${path.slice(0, 60)}). Expandable: ${allowed.join(", ")}.`, "expand");
+    if (allowed.includes(path)) {
+      out.push(path);
+      continue;
+    }
+    const dot = path.lastIndexOf(".");
+    const prefix = dot > 0 ? path.slice(0, dot) : "";
+    const field = path.slice(dot + 1);
+    const within = allowed.includes(prefix) ? NULL_EXPANSIONS[EXPANDS_TO[prefix.split(".").pop() ?? ""] ?? ""] : undefined;
+    if (within?.includes(field)) {
+      out.push(prefix);
+      continue;
+    }
+    if (allowed.includes(prefix) && NESTED_EXPANSIONS.includes(path)) {
+      out.push(prefix, path);
+      continue;
+    }
+    if ((prefix === "" || (list && prefix === "data")) && ownNulls.includes(field)) continue;
+    throw invalidRequest(`This property cannot be expanded (${path.slice(0, 60)}). Expandable: ${allowed.join(", ")}.`, "expand");
   }
-  return expand ?? [];
+  return [...new Set(out)];
 }
 
 /** The audit context of a request. */

@@ -28,7 +28,7 @@ function group(names: readonly string[], entry: ParamSupport): Table {
 }
 
 // Reasons shared by several operations.
-const CONNECT = "Connect (platforms, connected accounts, application fees, transfers) is not part of this gateway";
+export const CONNECT = "Connect (platforms, connected accounts, application fees, transfers) is not part of this gateway";
 const TAX = "the gateway computes no taxes";
 const DISCOUNTS = "coupons, promotion codes and discounts are not implemented";
 const OTHER_METHODS = "only cards (and PayPal through payment_method_data[type]=paypal) are accepted";
@@ -64,7 +64,7 @@ export const STRIPE_PARAMS = {
     metadata: honoured(),
     off_session: honoured("true, one_off, recurring: a merchant-initiated charge of a saved card"),
     payment_method: honoured("pm_/tok_ ids, vault tokens, the gateway API's {type: card_token, token}"),
-    payment_method_data: honoured("test mode: card details; {type: paypal}; billing_details (kept on the payment method and its charge)"),
+    payment_method_data: honoured("test mode: card details; {type: paypal}; billing_details (kept on the payment method and its charge); metadata is accepted and not kept"),
     payment_method_types: honoured("card, paypal"),
     receipt_email: honoured("stored and echoed; no receipts are sent"),
     return_url: honoured("where 3DS and PayPal send the shopper back"),
@@ -196,7 +196,7 @@ export const STRIPE_PARAMS = {
     metadata: honoured("merged into the charge's metadata (a copy of its intent's until the first update); an empty value deletes a key"),
     receipt_email: honoured("stored and echoed; no receipt is sent"),
     shipping: honoured(`${SHIPPING_KEPT}; "" clears it`),
-    expand: honoured("payment_intent"),
+    expand: honoured("payment_intent, refunds (balance_transaction is accepted and stays null)"),
     customer: unsupported("a charge's customer is its payment intent's: set it on the PaymentIntent"),
     fraud_details: unsupported(RADAR),
     transfer_group: unsupported(CONNECT),
@@ -324,8 +324,8 @@ export const STRIPE_PARAMS = {
   "POST /v1/prices": {
     unit_amount: honoured(),
     currency: honoured(),
-    recurring: honoured("interval, interval_count; without it a one-time price (for Checkout; subscriptions refuse it); usage_type metered is not supported"),
-    product_data: honoured("name: creates the product"),
+    recurring: honoured("interval, interval_count, usage_type=licensed; without it a one-time price (for Checkout; subscriptions refuse it); usage_type=metered, meter and the deprecated trial_period_days are a 400 parameter_not_supported"),
+    product_data: honoured("name, metadata, active: creates the product (statement_descriptor, tax_code, unit_label are ignored)"),
     product: honoured("one of the merchant's products (prod_...)"),
     nickname: honoured(),
     active: honoured(),
@@ -355,11 +355,11 @@ export const STRIPE_PARAMS = {
   },
   "POST /v1/subscriptions": {
     customer: honoured(),
-    items: honoured("one item: items[0][price], items[0][quantity]"),
+    items: honoured("one item: items[0][price] or items[0][price_data] (currency, product, recurring, unit_amount: an ad-hoc price of the merchant's product, archived as at Stripe), items[0][quantity], items[0][metadata]"),
     default_payment_method: honoured(),
     metadata: honoured(),
     trial_period_days: honoured(),
-    expand: honoured("latest_invoice, latest_invoice.payment_intent"),
+    expand: honoured("latest_invoice, latest_invoice.payment_intent, latest_invoice.confirmation_secret"),
     price: extra("shorthand for items[0][price]"),
     quantity: extra("shorthand for items[0][quantity]"),
     collection_method: ignored("always charge_automatically"),
@@ -397,7 +397,7 @@ export const STRIPE_PARAMS = {
     default_payment_method: honoured(),
     cancel_at_period_end: honoured(),
     metadata: honoured(),
-    expand: honoured("latest_invoice, latest_invoice.payment_intent"),
+    expand: honoured("latest_invoice, latest_invoice.payment_intent, latest_invoice.confirmation_secret"),
     collection_method: ignored("always charge_automatically"),
     off_session: ignored("renewals are always charged off-session"),
     payment_settings: ignored("invoices are paid with the default payment method"),
@@ -407,7 +407,7 @@ export const STRIPE_PARAMS = {
     days_until_due: ignored("always charge_automatically"),
     invoice_settings: ignored(INVOICING_EXTRAS),
     pending_invoice_item_interval: ignored("invoice items are not served"),
-    cancellation_details: ignored("cancellation feedback is not kept"),
+    cancellation_details: ignored("kept when given to DELETE /v1/subscriptions/{id}; not on an update"),
     payment_behavior: unsupported("price changes are not served, so there is no payment to make on update"),
     items: unsupported("one price per subscription: cancel and create another to change it"),
     trial_end: unsupported("trials are set at creation"),
@@ -430,7 +430,7 @@ export const STRIPE_PARAMS = {
   "POST /v1/invoices/{id}/pay": {
     payment_method: honoured("a saved payment method of the customer"),
     off_session: honoured("default true"),
-    expand: honoured("payment_intent"),
+    expand: honoured("payment_intent, confirmation_secret"),
     paid_out_of_band: unsupported("an invoice is paid through its payment intent"),
     forgive: unsupported("partial payments of invoices are not served"),
     mandate: unsupported(MANDATES),
@@ -455,14 +455,14 @@ export const STRIPE_PARAMS = {
   },
   "POST /v1/checkout/sessions": {
     mode: honoured("payment"),
-    line_items: honoured("price (one-time; a recurring price is refused, as in payment mode at Stripe) or price_data, quantity"),
+    line_items: honoured("price (one-time; a recurring price is refused, as in payment mode at Stripe) or price_data (currency, unit_amount, product=prod_... of the merchant's, or product_data with name, description, images, metadata; tax_behavior accepted), quantity, metadata; adjustable_quantity[enabled]=false (true is a 400: the page does not adjust quantities); tax_rates are a 400"),
     success_url: honoured("{CHECKOUT_SESSION_ID} is replaced"),
     cancel_url: honoured(),
     customer: honoured(),
     customer_email: honoured(),
     client_reference_id: honoured(),
     metadata: honoured(),
-    payment_intent_data: honoured("capture_method, description, metadata"),
+    payment_intent_data: honoured("capture_method, description, metadata, receipt_email, setup_future_usage (needs customer), shipping, statement_descriptor, statement_descriptor_suffix, as POST /v1/payment_intents takes them; transfer_group ignored; Connect's are a 400"),
     payment_method_types: honoured("card"),
     expires_at: honoured("30 minutes to 24 hours from now"),
     expand: honoured(),

@@ -1,19 +1,21 @@
 // /v1/subscriptions and /v1/invoices: a customer's subscription to a price, billed by our own engine
 // (src/billing) through ordinary payment intents; one invoice per period.
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import type { Scope } from "../../core/types";
 import { clockNow, payInvoice } from "../../billing/engine";
+import { INTERVALS } from "../../billing/periods";
 import { cancelSubscription, changeSubscription, createSubscription } from "../../billing/subscriptions";
-import { db, ENDED_STATUSES, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceRow, type PriceRow, type SubscriptionRow } from "../../billing/store";
+import { db, ENDED_STATUSES, LIVE_SUBSCRIPTION, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceRow, type PriceRow, type SubscriptionRow } from "../../billing/store";
 import { integerField, searchPage, searchResult, tableRows, textField, unsupportedField, type Searchable } from "../../db/object-search";
-import { listable, pageOf } from "../../db/queries";
-import { invoices, subscriptions } from "../../db/schema";
+import { createdConditions, listable, NO_ROWS, pageOf } from "../../db/queries";
+import { invoices, subscriptionDetails, subscriptions } from "../../db/schema";
 import type { Env } from "../../env";
 import { InvoiceSchema, SubscriptionItemSchema, SubscriptionSchema } from "./billing_schemas";
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
+import { createInlinePrice } from "./prices";
 import { idempotentD1 } from "./idempotency";
 import { checkExpandable, intentJson, intentStub, json, listObject, pageRequest } from "./respond";
 import { v1ErrorBody } from "./errors";
@@ -24,20 +26,97 @@ const TAG = "Billing";
 const SUBSCRIPTIONS = listable(subscriptions, "subscription");
 const INVOICES = listable(invoices, "invoice");
 
-const SUBSCRIPTION_EXPANDABLE = ["latest_invoice", "latest_invoice.payment_intent"];
-const INVOICE_EXPANDABLE = ["payment_intent"];
+const INVOICE_EXPANDABLE = ["payment_intent", "confirmation_secret"];
+const SUBSCRIPTION_EXPANDABLE = ["latest_invoice", ...INVOICE_EXPANDABLE.map((path) => `latest_invoice.${path}`)];
 
 const checkExpand = (expand: string[] | undefined, allowed: readonly string[]) => new Set(checkExpandable(expand, allowed));
+
+/** Stripe's items[][price_data]: a recurring price of an existing product, made inline. */
+const ItemPriceData = z
+  .object({
+    currency: f.currency,
+    product: f.text(255),
+    recurring: z.object({ interval: z.enum(INTERVALS), interval_count: f.integer.pipe(z.number().min(1, "must be at least 1")).optional() }).strict(),
+    unit_amount: f.amount,
+    // No taxes are computed: accepted, as on prices.
+    tax_behavior: z.enum(["exclusive", "inclusive", "unspecified"]).optional(),
+  })
+  .strict();
+
+const CANCELLATION_FEEDBACK = ["customer_service", "low_quality", "missing_features", "other", "switched_service", "too_complex", "too_expensive", "unused"] as const;
+
+/**
+ * DELETE's parameters, which stripe-node sends in the query string (stripe.subscriptions.cancel(id,
+ * {prorate: false, cancellation_details: {...}})). Nothing here is prorated and no usage or invoice
+ * item is ever left to bill: prorate=true is refused, invoice_now has nothing to invoice.
+ */
+const CancelQuery = z
+  .object({
+    cancellation_details: z
+      .object({
+        comment: f.clearableText(5000).optional(),
+        feedback: z.union([z.enum(CANCELLATION_FEEDBACK), z.literal("").transform(() => null)]).optional(),
+        feedback_option: f.clearableText(5000).optional(),
+      })
+      .strict()
+      .optional()
+      .describe("Kept and rendered in the subscription's cancellation_details, with reason cancellation_requested."),
+    invoice_now: f.boolean.optional().describe("Accepted: nothing is left to invoice at cancellation (no metered usage, prorations or invoice items here)."),
+    prorate: f.boolean.optional().describe("false (Stripe's default); true is refused: nothing is prorated here."),
+    expand: f.expand.optional(),
+  })
+  .strict();
+
+/** What a subscription's answer carries from the columns the billing engine leaves alone (migration 0048). */
+type Details = Pick<typeof subscriptionDetails.$inferSelect, "cancellationDetails" | "itemMetadata">;
+
+/** The stored details of these subscriptions, by id (one read by primary key). */
+async function detailsOf(d1: D1Database, ids: readonly string[]): Promise<Map<string, Details>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db(d1)
+    .select()
+    .from(subscriptionDetails)
+    .where(sql`${subscriptionDetails.id} IN (SELECT value FROM json_each(${JSON.stringify([...new Set(ids)])}))`);
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** A rendered subscription with its stored cancellation_details and item metadata, as Stripe renders them. */
+function withDetails<T extends object>(rendered: T, details: Details | undefined): T {
+  if (!details) return rendered;
+  const out: Record<string, unknown> = { ...(rendered as Record<string, unknown>) };
+  if (details.cancellationDetails) {
+    const d = JSON.parse(details.cancellationDetails) as { comment?: string | null; feedback?: string | null; feedback_option?: string | null; reason?: string | null };
+    out.cancellation_details = { comment: d.comment ?? null, feedback: d.feedback ?? null, feedback_option: d.feedback_option ?? null, reason: d.reason ?? "cancellation_requested" };
+  }
+  const items = out.items as { data: Record<string, unknown>[] } | undefined;
+  if (details.itemMetadata && items) {
+    const metadata = JSON.parse(details.itemMetadata) as Record<string, string>;
+    out.items = { ...items, data: items.data.map((item) => ({ ...item, metadata })) };
+  }
+  return out as T;
+}
+
+/** Stripe's collection_method filter: every subscription and invoice here is charge_automatically, so send_invoice matches none. */
+const collectionMethod = z.enum(["charge_automatically", "send_invoice"]);
 
 const CreateBody = stripeBody("POST /v1/subscriptions", {
     customer: f.text(255),
     price: f.text(255).optional(),
     quantity: f.integer.pipe(z.number().min(1, "must be at least 1").max(10_000, "must be at most 10000")).optional(),
     items: z
-      .array(z.object({ price: f.text(255), quantity: f.integer.pipe(z.number().min(1).max(10_000)).optional() }).strict())
+      .array(
+        z
+          .object({
+            price: f.text(255).optional(),
+            price_data: ItemPriceData.optional().describe("A new recurring price of one of the merchant's products, made with the subscription."),
+            quantity: f.integer.pipe(z.number().min(1).max(10_000)).optional(),
+            metadata: f.createMetadata.optional().describe("The item's metadata (subscription.items.data[0].metadata)."),
+          })
+          .strict(),
+      )
       .length(1, "one item (one price) per subscription")
       .optional()
-      .describe("Stripe's shape: items[0][price], items[0][quantity]. One price per subscription."),
+      .describe("Stripe's shape: items[0][price] or items[0][price_data], items[0][quantity], items[0][metadata]. One price per subscription."),
     trial_period_days: f.integer.pipe(z.number().min(0).max(730, "must be at most 730")).optional(),
     default_payment_method: f.text(255).optional(),
     metadata: f.createMetadata.optional(),
@@ -45,7 +124,7 @@ const CreateBody = stripeBody("POST /v1/subscriptions", {
     payment_behavior: z
       .enum(["allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"])
       .optional()
-      .describe("allow_incomplete (the default: the first invoice is charged at creation with the default payment method); default_incomplete (its payment intent is created unconfirmed, for the customer to confirm with latest_invoice.payment_intent.client_secret; the subscription activates when it succeeds); the others are refused for now."),
+      .describe("allow_incomplete (the default: the first invoice is charged at creation with the default payment method); default_incomplete (its payment intent is created unconfirmed, for the customer to confirm with latest_invoice.confirmation_secret.client_secret, or latest_invoice.payment_intent.client_secret; the subscription activates when it succeeds); the others are refused for now."),
   });
 
 const UpdateBody = stripeBody("POST /v1/subscriptions/{id}", {
@@ -58,10 +137,26 @@ const UpdateBody = stripeBody("POST /v1/subscriptions/{id}", {
 const ExpandQuery = z.object({ expand: f.expand.optional() }).strict();
 const PageFields = { limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() };
 const ListQuery = z
-  .object({ customer: f.text(255).optional(), price: f.text(255).optional(), status: z.enum([...SUBSCRIPTION_STATUSES, "all"]).optional(), test_clock: f.text(100).optional(), ...PageFields })
+  .object({
+    customer: f.text(255).optional(),
+    price: f.text(255).optional(),
+    status: z.enum([...SUBSCRIPTION_STATUSES, "all"]).optional(),
+    test_clock: f.text(100).optional(),
+    created: f.createdFilter.optional(),
+    collection_method: collectionMethod.optional().describe("Every subscription here is charge_automatically: send_invoice matches none."),
+    ...PageFields,
+  })
   .strict();
 const InvoiceListQuery = z
-  .object({ customer: f.text(255).optional(), subscription: f.text(255).optional(), status: z.enum(["open", "paid", "uncollectible", "void"]).optional(), expand: f.expand.optional(), ...PageFields })
+  .object({
+    customer: f.text(255).optional(),
+    subscription: f.text(255).optional(),
+    status: z.enum(["open", "paid", "uncollectible", "void"]).optional(),
+    created: f.createdFilter.optional(),
+    collection_method: collectionMethod.optional().describe("Every invoice here is charge_automatically: send_invoice matches none."),
+    expand: f.expand.optional(),
+    ...PageFields,
+  })
   .strict();
 const PayBody = stripeBody("POST /v1/invoices/{id}/pay", {
     payment_method: f.text(255).optional().describe("A saved payment method of the customer to pay with."),
@@ -109,13 +204,33 @@ const InvoiceSearchQuery = z.object({ ...f.searchFields, expand: f.expand.option
 async function renderSubscriptionRows(env: Env, scope: Scope, rows: SubscriptionRow[]) {
   const ids = [...new Set(rows.map((row) => row.price))];
   const found = new Map(await Promise.all(ids.map(async (id) => [id, await priceOf(env, scope, id)] as const)));
-  return rows.map((row) => renderSubscription(row, undefined, found.get(row.price) ?? null));
+  const details = await detailsOf(env.DB, rows.map((row) => row.id));
+  return rows.map((row) => withDetails(renderSubscription(row, undefined, found.get(row.price) ?? null), details.get(row.id)));
 }
 
-async function renderInvoiceExpanded(c: Ctx, scope: Scope, row: InvoiceRow, expandIntent: boolean) {
-  if (!expandIntent || !row.paymentIntent) return renderInvoice(row);
-  const intent = await intentStub(c.env, row.paymentIntent).retrieve(scope, row.paymentIntent);
-  return renderInvoice(row, intent ? (intentJson(c, intent) as unknown as Record<string, unknown>) : null);
+/** What an invoice's answer expands: its payment intent, and Stripe's includable confirmation_secret. */
+interface InvoiceExpand {
+  paymentIntent: boolean;
+  confirmationSecret: boolean;
+}
+
+/** The invoice expansions asked for, under `prefix` (`latest_invoice.` on a subscription). */
+const invoiceExpand = (expand: Set<string>, prefix = ""): InvoiceExpand => ({
+  paymentIntent: expand.has(`${prefix}payment_intent`),
+  confirmationSecret: expand.has(`${prefix}confirmation_secret`),
+});
+
+async function renderInvoiceExpanded(c: Ctx, scope: Scope, row: InvoiceRow, expand: InvoiceExpand) {
+  if (!expand.paymentIntent && !expand.confirmationSecret) return renderInvoice(row);
+  // The intent of the invoice's latest attempt, read through its Durable Object in the caller's scope.
+  const intent = row.paymentIntent ? await intentStub(c.env, row.paymentIntent).retrieve(scope, row.paymentIntent) : null;
+  return renderInvoice(row, {
+    ...(expand.paymentIntent && intent ? { paymentIntent: intentJson(c, intent) as unknown as Record<string, unknown> } : {}),
+    // Stripe's: the client_secret of the payment intent made for the invoice, for the customer to
+    // confirm it (the subscription quickstart's latest_invoice.confirmation_secret.client_secret);
+    // null while the invoice has none (nothing to pay, or no attempt made yet).
+    ...(expand.confirmationSecret ? { confirmationSecret: intent ? { client_secret: intent.clientSecret, type: "payment_intent" as const } : null } : {}),
+  });
 }
 
 /** The subscription's price, for its item (Stripe renders the price object there); null if it is gone. */
@@ -125,9 +240,11 @@ async function priceOf(env: Env, scope: Scope, id: string): Promise<PriceRow | n
 
 async function renderSubscriptionExpanded(c: Ctx, scope: Scope, row: SubscriptionRow, expand: Set<string>) {
   const price = await priceOf(c.env, scope, row.price);
-  if (!row.latestInvoice || !(expand.has("latest_invoice") || expand.has("latest_invoice.payment_intent"))) return renderSubscription(row, undefined, price);
+  const details = (await detailsOf(c.env.DB, [row.id])).get(row.id);
+  // latest_invoice.<field> expands the invoice as well, as at Stripe.
+  if (!row.latestInvoice || !SUBSCRIPTION_EXPANDABLE.some((path) => expand.has(path))) return withDetails(renderSubscription(row, undefined, price), details);
   const invoice = await invoiceById(c.env.DB, row.latestInvoice);
-  return renderSubscription(row, invoice ? await renderInvoiceExpanded(c, scope, invoice, expand.has("latest_invoice.payment_intent")) : null, price);
+  return withDetails(renderSubscription(row, invoice ? await renderInvoiceExpanded(c, scope, invoice, invoiceExpand(expand, "latest_invoice.")) : null, price), details);
 }
 
 export function registerSubscriptions(app: App): void {
@@ -156,10 +273,24 @@ export function registerSubscriptions(app: App): void {
             message: `The parameter payment_behavior=${body.payment_behavior} is not supported yet: use allow_incomplete (the first invoice is charged at creation with the default payment method) or default_incomplete (its payment intent is left for the customer to confirm with latest_invoice.payment_intent.client_secret).`,
           });
         }
+        if (item && (item.price === undefined) === (item.price_data === undefined)) throw invalidRequest("Pass either items[0][price] or items[0][price_data].", "items[0][price]", "parameter_missing");
         const priceId = item?.price ?? body.price;
-        if (!priceId) throw invalidRequest("Name the price: price (or items[0][price]).", "price", "parameter_missing");
+        if (!priceId && !item?.price_data) throw invalidRequest("Name the price: price (or items[0][price]).", "price", "parameter_missing");
         const customer = await liveCustomer(c.env.DB, principal, body.customer);
-        const price = await findRecurringPrice(c.env.DB, principal, priceId, item ? "items[0][price]" : "price");
+        const data = item?.price_data;
+        const price = data
+          ? // An ad-hoc price, made archived (as at Stripe); the subscription made with it still uses it.
+            {
+              ...(await createInlinePrice(
+                c.env,
+                principal,
+                { currency: data.currency, unitAmount: data.unit_amount, interval: data.recurring.interval, intervalCount: data.recurring.interval_count ?? 1, product: data.product },
+                "items[0][price_data]",
+                c.get("requestId"),
+              )),
+              active: true,
+            }
+          : await findRecurringPrice(c.env.DB, principal, priceId ?? "", item ? "items[0][price]" : "price");
         const row = await createSubscription(c.env, principal, {
           customer,
           price,
@@ -171,6 +302,10 @@ export function registerSubscriptions(app: App): void {
           requestId: c.get("requestId"),
           paymentBehavior: body.payment_behavior === "default_incomplete" ? "default_incomplete" : "allow_incomplete",
         });
+        // The item's metadata, in the column the engine leaves alone (its customer.subscription.created went without it).
+        if (item?.metadata && Object.keys(item.metadata).length > 0) {
+          await db(c.env.DB).update(subscriptionDetails).set({ itemMetadata: JSON.stringify(item.metadata) }).where(eq(subscriptionDetails.id, row.id));
+        }
         return { status: 200, body: await renderSubscriptionExpanded(c, principal, row, expand) };
       }),
   );
@@ -195,7 +330,7 @@ export function registerSubscriptions(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/subscriptions/{id}", permission: "billing.view", summary: "Retrieve a subscription (expand latest_invoice, latest_invoice.payment_intent)", tag: TAG, query: ExpandQuery, response: SubscriptionSchema },
+    { method: "get", path: "/v1/subscriptions/{id}", permission: "billing.view", summary: "Retrieve a subscription (expand latest_invoice, latest_invoice.payment_intent, latest_invoice.confirmation_secret)", tag: TAG, query: ExpandQuery, response: SubscriptionSchema },
     async (c, { params, query, principal }) => {
       const expand = checkExpand(query.expand, SUBSCRIPTION_EXPANDABLE);
       return json(c, await renderSubscriptionExpanded(c, principal, await findSubscription(c.env.DB, principal, params.id ?? ""), expand));
@@ -217,14 +352,39 @@ export function registerSubscriptions(app: App): void {
 
   route(
     app,
-    { method: "delete", path: "/v1/subscriptions/{id}", permission: "billing.manage", summary: "Cancel a subscription now (its open invoices are voided); for the end of the period, update cancel_at_period_end", tag: TAG, response: SubscriptionSchema },
-    async (c, { params, principal }) => {
+    {
+      method: "delete",
+      path: "/v1/subscriptions/{id}",
+      permission: "billing.manage",
+      summary: "Cancel a subscription now (its open invoices are voided; cancellation_details kept); for the end of the period, update cancel_at_period_end",
+      tag: TAG,
+      query: CancelQuery,
+      response: SubscriptionSchema,
+    },
+    async (c, { params, query, principal }) => {
+      const expand = checkExpand(query.expand, SUBSCRIPTION_EXPANDABLE);
+      if (query.prorate === true) {
+        throw new ApiError({
+          status: 400,
+          type: "invalid_request_error",
+          code: "parameter_not_supported",
+          param: "prorate",
+          message: "The parameter prorate=true is not supported: subscriptions here are never prorated (the period paid for is not credited back). Cancel with prorate=false, or omit it.",
+        });
+      }
       const row = await findSubscription(c.env.DB, principal, params.id ?? "");
-      const price = await priceOf(c.env, principal, row.price);
       // Ended already (canceled, or expired before its first payment): answered as it is.
-      if (ENDED_STATUSES.includes(row.status)) return json(c, renderSubscription(row, undefined, price));
+      if (ENDED_STATUSES.includes(row.status)) return json(c, await renderSubscriptionExpanded(c, principal, row, expand));
+      // Kept before the cancellation, while the subscription is live, so that its deletion carries them.
+      const given = query.cancellation_details ?? {};
+      const details = { comment: given.comment ?? null, feedback: given.feedback ?? null, feedback_option: given.feedback_option ?? null, reason: "cancellation_requested" };
+      await db(c.env.DB)
+        .update(subscriptionDetails)
+        .set({ cancellationDetails: JSON.stringify(details) })
+        .where(and(eq(subscriptionDetails.id, row.id), sql.raw(LIVE_SUBSCRIPTION)));
+      // invoice_now: nothing is left to invoice (no metered usage, prorations or invoice items here).
       const ended = await cancelSubscription(c.env, principal, row.id, await clockNow(c.env, row.testClock), c.get("requestId"));
-      return json(c, renderSubscription(ended, undefined, price));
+      return json(c, await renderSubscriptionExpanded(c, principal, ended, expand));
     },
   );
 
@@ -236,6 +396,8 @@ export function registerSubscriptions(app: App): void {
         ...(query.customer !== undefined ? [eq(subscriptions.customer, query.customer)] : []),
         ...(query.price !== undefined ? [eq(subscriptions.price, query.price)] : []),
         ...(query.test_clock !== undefined ? [eq(subscriptions.testClock, query.test_clock)] : []),
+        ...createdConditions(subscriptions.created, query.created),
+        ...(query.collection_method === "send_invoice" ? [NO_ROWS] : []),
         // The default's condition is written as the partial index subscriptions_open's, so the list walks it.
         ...(query.status === "all" ? [] : query.status ? [eq(subscriptions.status, query.status)] : [sql`${subscriptions.status} <> 'canceled'`]),
       ];
@@ -277,7 +439,7 @@ export function registerSubscriptions(app: App): void {
       method: "get",
       path: "/v1/invoices/search",
       permission: "billing.view",
-      summary: "Search invoices: currency, customer, subscription, total (`:`, or `>`, `>=`, `<`, `<=` bounded by an exact clause or a created window), created; joined by AND or by OR (expand[]=data.payment_intent)",
+      summary: "Search invoices: currency, customer, subscription, total (`:`, or `>`, `>=`, `<`, `<=` bounded by an exact clause or a created window), created; joined by AND or by OR (expand[]=data.payment_intent, data.confirmation_secret)",
       tag: TAG,
       query: InvoiceSearchQuery,
       response: searchResultOf(InvoiceSchema, "InvoiceSearchResult"),
@@ -285,7 +447,7 @@ export function registerSubscriptions(app: App): void {
     async (c, { query, principal }) => {
       const expand = checkExpand(query.expand?.map((p) => p.replace(/^data\./, "")), INVOICE_EXPANDABLE);
       const page = await searchPage(c.env.DB, INVOICE_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, invoices));
-      const data = await Promise.all(page.items.map((row) => renderInvoiceExpanded(c, principal, row, expand.has("payment_intent"))));
+      const data = await Promise.all(page.items.map((row) => renderInvoiceExpanded(c, principal, row, invoiceExpand(expand))));
       return json(c, searchResult("/v1/invoices/search", page, data));
     },
   );
@@ -301,10 +463,10 @@ export function registerSubscriptions(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/invoices/{id}", permission: "billing.view", summary: "Retrieve an invoice (expand payment_intent)", tag: TAG, query: ExpandQuery, response: InvoiceSchema },
+    { method: "get", path: "/v1/invoices/{id}", permission: "billing.view", summary: "Retrieve an invoice (expand payment_intent, confirmation_secret)", tag: TAG, query: ExpandQuery, response: InvoiceSchema },
     async (c, { params, query, principal }) => {
       const expand = checkExpand(query.expand, INVOICE_EXPANDABLE);
-      return json(c, await renderInvoiceExpanded(c, principal, await findInvoice(c.env.DB, principal, params.id ?? ""), expand.has("payment_intent")));
+      return json(c, await renderInvoiceExpanded(c, principal, await findInvoice(c.env.DB, principal, params.id ?? ""), invoiceExpand(expand)));
     },
   );
 
@@ -317,9 +479,11 @@ export function registerSubscriptions(app: App): void {
         ...(query.customer !== undefined ? [eq(invoices.customer, query.customer)] : []),
         ...(query.subscription !== undefined ? [eq(invoices.subscription, query.subscription)] : []),
         ...(query.status !== undefined ? [eq(invoices.status, query.status)] : []),
+        ...createdConditions(invoices.created, query.created),
+        ...(query.collection_method === "send_invoice" ? [NO_ROWS] : []),
       ];
       const page = await pageOf(c.env.DB, INVOICES, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(invoices).where(where).orderBy(...order).limit(limit));
-      const data = await Promise.all(page.items.map((row) => renderInvoiceExpanded(c, principal, row, expand.has("payment_intent"))));
+      const data = await Promise.all(page.items.map((row) => renderInvoiceExpanded(c, principal, row, invoiceExpand(expand))));
       return json(c, { object: "list", data, has_more: page.hasMore, url: "/v1/invoices" });
     },
   );
@@ -363,7 +527,7 @@ export function registerSubscriptions(app: App): void {
           const error = { status: 402, type: "card_error" as const, code: failure.code, message: failure.message, declineCode: failure.declineCode ?? undefined };
           return { status: 402, body: v1ErrorBody(error, { paymentIntent: intentJson(c, declined) }) };
         }
-        return { status: 200, body: await renderInvoiceExpanded(c, principal, after ?? row, expand.has("payment_intent")) };
+        return { status: 200, body: await renderInvoiceExpanded(c, principal, after ?? row, invoiceExpand(expand)) };
       }),
   );
 }

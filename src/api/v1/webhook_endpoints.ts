@@ -6,7 +6,7 @@
 import { and, asc, eq, gt, gte, inArray, isNull, lte, ne, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
-import { EVENT_TYPES, isEventType } from "../../core/events";
+import { EVENT_TYPES } from "../../core/events";
 import { hasPrefix, randomId } from "../../core/ids";
 import { seal } from "../../core/sealed";
 import type { Metadata, Scope } from "../../core/types";
@@ -15,6 +15,7 @@ import { webhookDeliveries, webhookEndpoints } from "../../db/schema";
 import { config, isDevelopment, type Env } from "../../env";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import { newSigningSecret } from "../../webhooks/signing";
+import { STRIPE_EVENT_TYPES } from "../../webhooks/stripe-event-types";
 import { assertWebhookUrl } from "../../webhooks/url-guard";
 import { attemptsOf, db, endpointStats, findEndpoint, parseEndpointEvents, type AttemptRow, type DeliveryRow, type EndpointRow, type EndpointStats } from "../../webhooks/store";
 import * as f from "./fields";
@@ -30,10 +31,20 @@ const MAX_OVERLAP_S = 24 * 60 * 60;
 const ENDPOINTS = listable(webhookEndpoints, "webhook_endpoint");
 const DELIVERIES = listable(webhookDeliveries, "webhook_delivery");
 
+/**
+ * What enabled_events may name, as Stripe accepts it: every event type Stripe defines (an endpoint set
+ * up for Stripe names types this gateway never sends, and Stripe refuses only names it does not
+ * have), and the gateway's own (seed 003's icligo.payment.*).
+ */
+const SUBSCRIBABLE: ReadonlySet<string> = new Set<string>([...STRIPE_EVENT_TYPES, ...EVENT_TYPES]);
+
 const enabledEvents = z
-  .array(z.string().refine((t) => t === "*" || isEventType(t), `must be '*' or one of: ${EVENT_TYPES.join(", ")}`))
+  .array(z.string().refine((t) => t === "*" || SUBSCRIBABLE.has(t), "must be '*' or an event type Stripe defines (e.g. invoice.paid, charge.dispute.created), or one of the gateway's own (icligo.payment.*)"))
   .min(1, "must name at least one event type, or '*'")
-  .max(EVENT_TYPES.length + 1);
+  .max(SUBSCRIBABLE.size + 1)
+  .describe(
+    `'*' (every event), or event types: any Stripe defines is accepted (kept as given), and these are the ones the gateway sends: ${EVENT_TYPES.join(", ")}.`,
+  );
 
 const CreateBody = stripeBody("POST /v1/webhook_endpoints", {
     url: z.string().min(1).max(2048),
