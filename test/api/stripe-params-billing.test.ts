@@ -59,6 +59,9 @@ describe("DELETE /v1/subscriptions/{id}", () => {
     expect(refused.message).toMatch(/prorate=true is not supported/);
     expectError(await call("DELETE", `/v1/subscriptions/${sub.id}?cancellation_details[feedback]=meh`, { key: b.m.key }), 400, "parameter_invalid");
     expectError(await call("DELETE", `/v1/subscriptions/${sub.id}?no_such_param=1`, { key: b.m.key }), 400, "parameter_unknown");
+    // The same in a form body (curl -X DELETE -d prorate=true): refused, not ignored.
+    expect(expectError(await call("DELETE", `/v1/subscriptions/${sub.id}`, { key: b.m.key, form: "prorate=true" }), 400, "parameter_not_supported").param).toBe("prorate");
+    expectError(await call("DELETE", `/v1/customers/cus_doesNotMatter`, { key: b.m.key, form: "no_such_param=1" }), 400, "parameter_unknown");
     expect((await ok(get<SubscriptionJson>(`/v1/subscriptions/${sub.id}`, b.m.opts))).status).toBe("active");
     const canceled = await ok(call<SubscriptionJson>("DELETE", `/v1/subscriptions/${sub.id}?invoice_now=true`, { key: b.m.key }));
     expect(canceled.status).toBe("canceled");

@@ -124,7 +124,13 @@ export function route<B extends Schema | undefined = undefined, Q extends Schema
     // No Stripe-Version on the request: the merchant's default version, if it set one.
     if (!c.get("apiVersion") && principal.merchantId) c.set("apiVersion", (await merchantSettings(directoryDb(c.env), principal.merchantId)).api_version ?? undefined);
     const rawBody = spec.method === "post" ? await readBodyParams(c.req.raw) : {};
-    const rawQuery = queryParams(c.req.url);
+    let rawQuery = queryParams(c.req.url);
+    // A DELETE's parameters come in the query string (stripe-node) or, from curl -X DELETE -d, in the
+    // body: read both, so a parameter in the body is honoured or refused, never ignored.
+    if (spec.method === "delete") {
+      const sent = await readBodyParams(c.req.raw);
+      if (Object.keys(sent).length > 0) rawQuery = { ...rawQuery, ...sent };
+    }
     const body = parse(spec.body ?? EMPTY, rawBody) as Output<B>;
     const query = parse(spec.query ?? EMPTY, rawQuery) as Output<Q>;
     const params: Record<string, string> = {};
