@@ -64,6 +64,13 @@ describe("Stripe-Version", () => {
     }
   });
 
+  it("a beta's flags after the version (stripe-node's beta apiVersion) are read past: the version before them decides", async () => {
+    const res = await createIntent({}, { headers: { "Stripe-Version": "2025-03-31.basil; custom_checkout_beta=v1" } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.headers.get("stripe-version")).toBe("2025-03-31.basil");
+    expectError(await createIntent({}, { headers: { "Stripe-Version": "1999-01-01.garbage; some_beta=v1" } }), 400, "api_version_invalid");
+  });
+
   it("a merchant's default version (its settings) applies when the header is absent, and events carry it", async () => {
     const merchant = "acct_version_default";
     const key = "sk_test_version_default";

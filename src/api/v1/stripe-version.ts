@@ -21,7 +21,9 @@ export const apiVersionField = z.string().max(40).refine((v) => isKnownApiVersio
 
 /** Validates the request's Stripe-Version and echoes the version the response is rendered with. */
 export const stripeVersion: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const given = c.req.header("stripe-version")?.trim();
+  // A beta's flags after the version (`2025-03-31.basil; custom_checkout_beta=v1`, as stripe-node
+  // sends a beta apiVersion) select previews this gateway does not have: the version before them decides.
+  const given = c.req.header("stripe-version")?.split(";")[0]?.trim();
   if (given) {
     if (!isKnownApiVersion(given)) throw invalidApiVersion(given);
     c.set("apiVersion", given);
