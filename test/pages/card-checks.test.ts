@@ -3,38 +3,13 @@
 // the card's brand (4 digits on American Express, 3 on the others), refused with a field error.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { post } from "../helpers";
-
-async function sessionPath(): Promise<string> {
-  const res = await post<{ url: string }>("/v1/checkout/sessions", {
-    mode: "payment",
-    line_items: [{ price_data: { currency: "usd", unit_amount: 1200, product_data: { name: "Teapot" } }, quantity: 1 }],
-    success_url: "https://shop.example/thanks",
-    cancel_url: "https://shop.example/cart",
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return new URL(res.body.url).pathname;
-}
-
-function submit(path: string, fields: Record<string, string>): Promise<Response> {
-  const body = new URLSearchParams({ card_number: "4242 4242 4242 4242", expiry: "12 / 34", cvc: "123", ...fields });
-  return exports.default.fetch(new Request(`http://gateway.test${path}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body, redirect: "manual" }));
-}
-
-/** The attributes of the input with this id, by name. */
-function inputAttributes(html: string, id: string): Record<string, string> {
-  const tag = new RegExp(`<input\\b[^>]*\\bid="${id}"[^>]*>`).exec(html)?.[0];
-  expect(tag, `no input #${id}`).toBeDefined();
-  const attrs: Record<string, string> = {};
-  for (const m of (tag ?? "").matchAll(/([a-z-]+)(?:="([^"]*)")?/g)) if (m[1]) attrs[m[1]] = m[2] ?? "";
-  return attrs;
-}
+import { attributesOf, sessionPath, submit } from "./card-form";
 
 describe("the expiry field", () => {
   it("takes 'MM / YYYY' whole (a browser keeps only maxlength characters), and the server pays with it", async () => {
-    const path = await sessionPath();
+    const path = await sessionPath({ name: "Teapot", unitAmount: 1200 });
     const html = await (await exports.default.fetch(`http://gateway.test${path}`)).text();
-    const maxLength = Number(inputAttributes(html, "expiry").maxlength);
+    const maxLength = Number(attributesOf(html, "expiry").maxlength);
     expect(maxLength).toBeGreaterThanOrEqual("12 / 2034".length);
     const paid = await submit(path, { expiry: "12 / 2034" });
     expect(paid.status).toBe(303);
@@ -42,9 +17,9 @@ describe("the expiry field", () => {
   });
 
   it("a refused 4-digit year is kept whole, and fits the field", async () => {
-    const res = await submit(await sessionPath(), { expiry: "12 / 1999" });
+    const res = await submit(await sessionPath({ name: "Teapot", unitAmount: 1200 }), { expiry: "12 / 1999" });
     expect(res.status).toBe(402);
-    const expiry = inputAttributes(await res.text(), "expiry");
+    const expiry = attributesOf(await res.text(), "expiry");
     expect(expiry["aria-invalid"]).toBe("true");
     expect(expiry.value).toBe("12 / 1999");
     expect((expiry.value ?? "").length).toBeLessThanOrEqual(Number(expiry.maxlength));
@@ -58,17 +33,17 @@ describe("the CVC's length by the card's brand", () => {
     ["American Express", "3782 822463 10005", "123", "4-digit"],
   ] as const) {
     it(`${brand} with a ${cvc.length}-digit CVC is refused before anything is attempted, with the CVC marked and the right length named`, async () => {
-      const res = await submit(await sessionPath(), { card_number: number, cvc });
+      const res = await submit(await sessionPath({ name: "Teapot", unitAmount: 1200 }), { card_number: number, cvc });
       expect(res.status).toBe(400);
       const html = await res.text();
-      expect(inputAttributes(html, "cvc")).toMatchObject({ "aria-invalid": "true", "aria-describedby": "form-error", autofocus: "" });
+      expect(attributesOf(html, "cvc")).toMatchObject({ "aria-invalid": "true", "aria-describedby": "form-error", autofocus: "" });
       expect(html).toMatch(new RegExp(`<div id="form-error" role="alert" class="alert">Enter the ${words} CVC[^<]*</div>`));
       expect(html).not.toContain(`value="${cvc}"`);
     });
   }
 
   it("4 digits on American Express and 3 on Visa pay", async () => {
-    expect((await submit(await sessionPath(), { card_number: "3782 822463 10005", cvc: "1234" })).status).toBe(303);
-    expect((await submit(await sessionPath(), { card_number: "4242424242424242", cvc: "123" })).status).toBe(303);
+    expect((await submit(await sessionPath({ name: "Teapot", unitAmount: 1200 }), { card_number: "3782 822463 10005", cvc: "1234" })).status).toBe(303);
+    expect((await submit(await sessionPath({ name: "Teapot", unitAmount: 1200 }), { card_number: "4242424242424242", cvc: "123" })).status).toBe(303);
   });
 });

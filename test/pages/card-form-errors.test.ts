@@ -7,31 +7,7 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hostedPaymentPageUrl } from "../../src/pages/urls";
 import { get, post, type ListJson, type PaymentIntentJson, type TransactionJson } from "../helpers";
-
-async function sessionPath(): Promise<string> {
-  const res = await post<{ url: string }>("/v1/checkout/sessions", {
-    mode: "payment",
-    line_items: [{ price_data: { currency: "usd", unit_amount: 1800, product_data: { name: "Tea" } }, quantity: 1 }],
-    success_url: "https://shop.example/thanks",
-    cancel_url: "https://shop.example/cart",
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return new URL(res.body.url).pathname;
-}
-
-function submit(path: string, fields: Record<string, string>): Promise<Response> {
-  const body = new URLSearchParams({ card_number: "4242 4242 4242 4242", expiry: "12 / 34", cvc: "123", ...fields });
-  return exports.default.fetch(new Request(`http://gateway.test${path}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body, redirect: "manual" }));
-}
-
-/** The attributes of the element with this id, by name (a name alone has the value ""). */
-function attributesOf(html: string, id: string): Record<string, string> {
-  const tag = new RegExp(`<(?:input|div)\\b[^>]*\\bid="${id}"[^>]*>`).exec(html)?.[0];
-  expect(tag, `no element #${id}`).toBeDefined();
-  const attrs: Record<string, string> = {};
-  for (const m of (tag ?? "").matchAll(/([a-z-]+)(?:="([^"]*)")?/g)) if (m[1]) attrs[m[1]] = m[2] ?? "";
-  return attrs;
-}
+import { attributesOf, sessionPath, submit } from "./card-form";
 
 /** The field in error is marked, described by the alert, and the only element focused on load. */
 function expectFieldInError(html: string, field: string): void {
