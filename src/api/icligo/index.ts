@@ -5,6 +5,7 @@
 // the hosted payment page; the application hears AUTHORIZED / COMPLETED / CONFIRMED / CANCELED /
 // REFUNDED through its webhook endpoints (events icligo.payment.*, src/core/surface-events.ts).
 import { Hono } from "hono";
+import { refundableAmount } from "../../core/intent";
 import { z } from "zod";
 import { ApiError, authenticationFailed, invalidRequest, resourceMissing, type ApiErrorData } from "../../core/errors";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
@@ -323,9 +324,14 @@ export function icligoSurface(): Hono<AppEnv> {
     if (!idem.replay && status !== "Completed" && status !== "Confirmed" && status !== "PartiallyRefunded") {
       throw badRequest(`Payment ${found.number} is ${status}: only a Completed or Confirmed payment can be refunded.`);
     }
-    const remaining = found.intent.amountReceived - found.intent.amountRefunded;
+    // What is left to refund: refunds waiting for an approver hold their amount too.
+    const remaining = refundableAmount(found.intent);
+    const left = `${minorToDecimal(remaining, found.intent.currency)} ${found.intent.currency.toUpperCase()}`;
+    if (!idem.replay && remaining <= 0) {
+      const waiting = found.intent.refunds.some((r) => r.status === "pending");
+      throw badRequest(`Payment ${found.number} has nothing left to refund${waiting ? ": the rest is in refunds still waiting (for approval, or for the processor)" : ""}.`);
+    }
     if (!idem.replay && amount !== undefined && amount > remaining) {
-      const left = `${minorToDecimal(remaining, found.intent.currency)} ${found.intent.currency.toUpperCase()}`;
       throw badRequest(`Invalid request: 'amount' is more than the ${left} of payment ${found.number} left to refund.`);
     }
     const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;

@@ -584,6 +584,11 @@ describe("seed 003: a refund held for approval", () => {
     expect(small.status, small.text).toBe(200);
     expect(small.json).toMatchObject({ status: "PartiallyRefunded", refundedAmount: { currency: "EUR", value: 5 } });
     expect((small.json as Record<string, unknown>).refund).toBeUndefined();
+    // Nothing is left (20.00 waits for approval, 5.00 refunded): said in this API's words, not /v1's.
+    const nothing = expectError(await send("POST", `/payments/${payment.id}/refund`, { app }), 400, `/payments/${payment.id}/refund`);
+    expect(nothing.message).toBe(`Payment ${payment.id} has nothing left to refund: the rest is in refunds still waiting (for approval, or for the processor).`);
+    const over = expectError(await send("POST", `/payments/${payment.id}/refund`, { app, body: JSON.stringify({ amount: 0.01 }) }), 400, `/payments/${payment.id}/refund`);
+    expect(over.message).not.toContain("ch_");
   });
 });
 
