@@ -569,6 +569,16 @@ export function renderChargeById(intent: IntentRecord, chargeId: string): Charge
   return charge?.id === chargeId ? charge : null;
 }
 
+/**
+ * A charge's amount_refunded as Stripe counts it: the refunds, and what was authorized and given back
+ * without being captured (the rest of a partial capture, or the whole of an authorization canceled),
+ * which Stripe reports as refunded on the charge. The intent's own amount_refunded stays the refunds.
+ */
+function chargeRefunded(intent: IntentRecord, authorized: number, captured: boolean): number {
+  const released = captured ? Math.max(0, authorized - intent.amountReceived) : intent.status === "canceled" ? authorized : 0;
+  return intent.amountRefunded + released;
+}
+
 /** The intent's charge (its successful authorization) as its own updates leave it, or null before there is one. */
 export function renderCharge(intent: IntentRecord): ChargeJson | null {
   return withUpdates(intent, successfulCharge(intent));
@@ -588,7 +598,7 @@ function successfulCharge(intent: IntentRecord): ChargeJson | null {
     ...chargeCommon(intent),
     amount: auth.amount,
     amount_captured: captured ? intent.amountReceived : 0,
-    amount_refunded: intent.amountRefunded,
+    amount_refunded: chargeRefunded(intent, auth.amount, captured),
     authorization_code: auth.authorizationCode,
     billing_details: renderBillingDetails(pm?.billingDetails),
     captured,
@@ -629,7 +639,7 @@ function successfulCharge(intent: IntentRecord): ChargeJson | null {
           })
         : null,
     },
-    refunded: intent.amountReceived > 0 && intent.amountRefunded >= intent.amountReceived,
+    refunded: chargeRefunded(intent, auth.amount, captured) >= auth.amount,
     status: "succeeded",
     connector: auth.connector,
     connector_account: auth.connectorAccount,

@@ -171,7 +171,8 @@
   /** An attempt's response in the words of its payment method: a PayPal payment waits for the payer's approval at PayPal, not for a card issuer's 3D Secure. */
   function attemptWords(t, methodType) {
     var paypal = methodType === "paypal" || t.connector === "paypal";
-    if (paypal && t.response_code === "authentication_required") return ["PayPal approval", "Waiting for the payer to approve the payment on PayPal."];
+    // The API words a PayPal wait itself (payer_approval_required); attempts recorded before it did said authentication_required.
+    if (paypal && (t.response_code === "authentication_required" || t.response_code === "payer_approval_required")) return ["PayPal approval", "Waiting for the payer to approve the payment on PayPal."];
     return [t.response_code, t.response_text];
   }
 

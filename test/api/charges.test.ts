@@ -25,7 +25,20 @@ describe("/v1/charges", () => {
   it("an uncaptured authorization is an uncaptured charge", async () => {
     const pi = await authorizedIntent(1800);
     const res = await get<ChargeJson>(`/v1/charges/${pi.latest_charge}`);
-    expect(res.body).toMatchObject({ captured: false, amount_captured: 0, amount: 1800 });
+    expect(res.body).toMatchObject({ captured: false, amount_captured: 0, amount: 1800, amount_refunded: 0, refunded: false });
+  });
+
+  it("an authorization canceled, or captured in part, is given back on the charge as Stripe reports it (refunded)", async () => {
+    const canceled = await authorizedIntent(1800);
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${canceled.id}/cancel`)).body.status).toBe("canceled");
+    expect((await get<ChargeJson>(`/v1/charges/${canceled.latest_charge}`)).body).toMatchObject({ captured: false, amount: 1800, amount_captured: 0, amount_refunded: 1800, refunded: true });
+    const part = await authorizedIntent(5000);
+    await post(`/v1/payment_intents/${part.id}/capture`, { amount_to_capture: 3000 });
+    expect((await get<ChargeJson>(`/v1/charges/${part.latest_charge}`)).body).toMatchObject({ captured: true, amount: 5000, amount_captured: 3000, amount_refunded: 2000, refunded: false });
+    // The intent's own figures stay the money: nothing refunded, 3,000 received, 3,000 refundable.
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${part.id}`)).body).toMatchObject({ amount_received: 3000, amount_refunded: 0 });
+    expect((await post(`/v1/refunds`, { payment_intent: part.id })).body).toMatchObject({ amount: 3000, status: "succeeded" });
+    expect((await get<ChargeJson>(`/v1/charges/${part.latest_charge}`)).body).toMatchObject({ amount_refunded: 5000, refunded: true });
   });
 
   it("lists charges by payment_intent", async () => {

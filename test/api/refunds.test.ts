@@ -85,7 +85,10 @@ describe("POST /v1/refunds", () => {
     expect(rest.body.amount).toBe(1000);
     expectError(await post("/v1/refunds", { payment_intent: pi.id, amount: 1 }), 400, "charge_already_refunded");
     const charge = (await get(`/v1/charges/${pi.latest_charge}`)).body;
-    expect(charge).toMatchObject({ amount_captured: 4000, amount_refunded: 4000, refunded: true });
+    // As Stripe counts it on the charge: the 1,000 never captured was given back too (the intent's
+    // own amount_refunded stays the refunds).
+    expect(charge).toMatchObject({ amount: 5000, amount_captured: 4000, amount_refunded: 5000, refunded: true });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.amount_refunded).toBe(4000);
   });
 
   it("refuses intents that have not been captured", async () => {
