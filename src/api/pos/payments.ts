@@ -124,7 +124,11 @@ async function cardOf(c: Ctx, principal: Principal, body: CardInput, customerId:
     const owner = customerId ? await posCustomerId(c.env, principal, customerId) : null;
     // A shopper's token pays only with its own saved cards: anyone else's, or the merchant's unattached ones, do not exist for it.
     if (principal.customerId && (row.customer === null || row.customer !== owner)) throw notFound(`No such payment method: '${body.paymentMethodId.slice(0, 80)}'.`);
-    if (row.customer && row.customer !== owner) throw validation(`The payment method ${row.id} is stored for another customer; pass its customerId.`, "paymentMethodId");
+    if (row.customer && row.customer !== owner) {
+      throw owner === null
+        ? validation(`The payment method ${row.id} is stored for a customer: pass that customer's customerId with it.`, "customerId")
+        : validation(`The payment method ${row.id} is stored for another customer than ${customerId ?? ""}.`, "paymentMethodId");
+    }
     return parseDetails(row);
   }
   if (required) throw validation("Provide token (new card, with expiry) or paymentMethodId (stored card).", "token");

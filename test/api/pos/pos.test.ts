@@ -228,6 +228,12 @@ describe("seed 002 examples, verbatim", () => {
     expect(list.body.data.map((m) => m.id)).toEqual([pmId]);
     expect(list.body.meta).toEqual({ cursor: null, hasMore: false });
 
+    // A stored card needs its customer: without one, the error says so (and names customerId); with another, paymentMethodId.
+    const bare = expectPosError(await post("/api/v1/payments/sale", { clientRequestId: uniqueKey("s"), amountCents: 900, currency: "USD", paymentMethodId: pmId }, opts), 400, "VALIDATION_ERROR");
+    expect(bare.message).toContain("pass that customer's customerId");
+    expect(bare.details[0]).toMatchObject({ field: "customerId" });
+    const other = expectPosError(await post("/api/v1/payments/sale", { clientRequestId: uniqueKey("s"), amountCents: 900, currency: "USD", customerId: "cust-999", paymentMethodId: pmId }, opts), 400, "VALIDATION_ERROR");
+    expect(other.details[0]).toMatchObject({ field: "paymentMethodId" });
     const paid = await post<Data>("/api/v1/payments/sale", { clientRequestId: uniqueKey("s"), amountCents: 900, currency: "USD", customerId: "cust-123", paymentMethodId: pmId }, opts);
     expect(paid.status, JSON.stringify(paid.body)).toBe(201);
     expect(paid.body.data).toMatchObject({ status: "captured", cardLast4: "1111", customerId: "cust-123" });
