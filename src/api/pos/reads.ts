@@ -204,7 +204,7 @@ export function registerPosReads(app: App, sub: Hono<AppEnv>): void {
       if (!hasPrefix(id, "pi")) throw notFound(`No such payment: '${id.slice(0, 80)}'.`);
       const intent = await intentStub(c.env, id).retrieve(principal, id);
       if (!intent || (principal.customerId && intent.customer !== principal.customerId)) throw notFound(`No such payment: '${id}'.`);
-      return c.json({ data: { intent: renderIntentDetail(intent), transactions: intent.attempts.map(renderHistoryRow) } });
+      return c.json({ data: { intent: renderIntentDetail(intent), transactions: intent.attempts.map((a) => renderHistoryRow(a, intent)) } });
     },
   );
 

@@ -5,7 +5,7 @@ import { isoTimestamp } from "../../core/iso-time";
 import { minorToDecimal } from "../../core/money";
 import type { Attempt, IntentRecord } from "../../core/types";
 
-import { posStatus } from "../../core/pos-status";
+import { posStatus, VOID_MARK } from "../../core/pos-status";
 export { ERROR_REASONS, isVoidedSale, POS_STATUSES, posStatus, VOID_MARK, type PosStatus } from "../../core/pos-status";
 
 const iso = (ms: number) => isoTimestamp(ms);
@@ -105,8 +105,10 @@ export function renderIntentDetail(intent: IntentRecord) {
   };
 }
 
-function attemptType(a: Attempt): string {
+function attemptType(a: Attempt, intent: IntentRecord): string {
   if (a.type === "authorize") return a.capture ? "sale" : "authorize";
+  // A sale voided the same day is given back by a refund marked as the void: its row is the void.
+  if (a.type === "refund" && a.refundId !== null && intent.refunds.some((r) => r.id === a.refundId && r.metadata[VOID_MARK] === "true")) return "void";
   return a.type;
 }
 
@@ -124,10 +126,10 @@ function attemptStatus(a: Attempt): string {
 }
 
 /** A row of the history: one call to the processor. */
-export function renderHistoryRow(a: Attempt) {
+export function renderHistoryRow(a: Attempt, intent: IntentRecord) {
   return {
     id: a.id,
-    type: attemptType(a),
+    type: attemptType(a, intent),
     status: attemptStatus(a),
     amountDollars: minorToDecimal(a.amount, a.currency),
     amountCents: a.amount,

@@ -125,6 +125,12 @@ describe("seed 002 examples, verbatim", () => {
     expect(voided.status, JSON.stringify(voided.body)).toBe(200);
     expect(voided.body.data).toEqual({ id: s.id, status: "voided", providerReference: s.providerReference });
     expectPosError(await post("/api/v1/payments/refund", { paymentIntentId: s.id, amountCents: 1 }, opts), 409, "INVALID_STATE");
+    // Its history: the sale, then the void (the refund that gives it back is the void's row).
+    const history = (await get<{ data: { transactions: { type: string; status: string; amountCents: number }[] } }>(`/api/v1/payments/transactions/${String(s.id)}`, opts)).body.data.transactions;
+    expect(history.map((t) => [t.type, t.status, t.amountCents])).toEqual([
+      ["sale", "approved", 1700],
+      ["void", "approved", 1700],
+    ]);
 
     // Refund: partial, repeated, never above captured.
     const other = (await sale(opts, { amountCents: 2000 })).body.data;
