@@ -1,7 +1,8 @@
 // Stripe compatibility in depth (issue 13): what official clients send and expect beyond the happy path.
+import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { GATEWAY_API_VERSION } from "../../src/core/api-version";
-import { bearer, call, createIntent, expectError, get, hsToken, KEY_A, MERCHANT_A, post, seedMerchant, waitFor, type ChargeJson, type ListJson, type PaymentIntentJson } from "../helpers";
+import { bearer, call, createIntent, stripeClient, expectError, get, hsToken, KEY_A, MERCHANT_A, post, seedMerchant, waitFor, type ChargeJson, type ListJson, type PaymentIntentJson } from "../helpers";
 
 interface EventJson {
   id: string;
@@ -352,5 +353,21 @@ describe("Stripe-Account (Connect)", () => {
     expectError(await post("/v1/customers", { email: "connect@example.com" }, { headers: { "stripe-account": "acct_connected123" } }), 400, "stripe_account_not_supported");
     expect((await get<ListJson<{ id: string }>>("/v1/customers?limit=1")).body.data.map((c) => c.id)).toEqual(before);
     expect((await get("/v1/customers?limit=1", { headers: { "stripe-account": MERCHANT_A } })).status).toBe(200);
+  });
+});
+
+describe("card errors as stripe-node reads them", () => {
+  it("a decline carries the declined payment method (err.payment_method), beside the intent and the failed charge", async () => {
+    const error = await stripeClient()
+      .paymentIntents.create({ amount: 2000, currency: "usd", payment_method: "pm_card_chargeDeclined", confirm: true })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(Stripe.errors.StripeCardError);
+    const card = error as Stripe.errors.StripeCardError;
+    expect(card.payment_method).toMatchObject({ object: "payment_method", type: "card", card: { last4: "0002" } });
+    expect(card.payment_intent?.last_payment_error?.payment_method?.id).toBe(card.payment_method?.id);
+    expect(card.charge).toMatch(/^ch_/);
   });
 });

@@ -1,7 +1,7 @@
 // Renders the gateway's one error type the way Stripe does: {"error": {type, code, message, param,
 // decline_code}}, with the HTTP status it carries. Card errors on an intent also carry the intent.
 import type { ApiErrorData } from "../../core/errors";
-import type { PaymentIntentJson } from "../../core/objects";
+import type { PaymentIntentJson, PaymentMethodJson } from "../../core/objects";
 
 export interface V1ErrorBody {
   error: {
@@ -12,6 +12,8 @@ export interface V1ErrorBody {
     decline_code?: string;
     /** A decline's failed charge, as Stripe's card errors carry it. */
     charge?: string;
+    /** The declined payment method, as Stripe's card errors carry it. */
+    payment_method?: PaymentMethodJson;
     payment_intent?: PaymentIntentJson;
     request_id?: string;
   };
@@ -19,6 +21,8 @@ export interface V1ErrorBody {
 
 export function v1ErrorBody(err: ApiErrorData, extras: { paymentIntent?: PaymentIntentJson; requestId?: string } = {}): V1ErrorBody {
   const charge = err.type === "card_error" ? extras.paymentIntent?.last_payment_error?.charge : null;
+  // The card that was declined, as Stripe's card errors carry it (stripe-node's err.payment_method).
+  const paymentMethod = err.type === "card_error" ? extras.paymentIntent?.last_payment_error?.payment_method : null;
   return {
     error: {
       type: err.type,
@@ -27,6 +31,7 @@ export function v1ErrorBody(err: ApiErrorData, extras: { paymentIntent?: Payment
       ...(err.param ? { param: err.param } : {}),
       ...(err.declineCode ? { decline_code: err.declineCode } : {}),
       ...(charge ? { charge } : {}),
+      ...(paymentMethod ? { payment_method: paymentMethod } : {}),
       ...(extras.paymentIntent ? { payment_intent: extras.paymentIntent } : {}),
       ...(extras.requestId ? { request_id: extras.requestId } : {}),
     },
