@@ -371,3 +371,26 @@ describe("card errors as stripe-node reads them", () => {
     expect(card.charge).toMatch(/^ch_/);
   });
 });
+
+describe("error types as Stripe's API has them", () => {
+  it("a 401, 403 and 429 say invalid_request_error (Stripe's enum has four types); stripe-node still raises its class by the status", async () => {
+    const unauthenticated = expectError(await get("/v1/payment_intents", { key: "sk_test_doesnotexist" }), 401);
+    expect(unauthenticated.type).toBe("invalid_request_error");
+    const error = await stripeClient("sk_test_doesnotexist")
+      .paymentIntents.list()
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(Stripe.errors.StripeAuthenticationError);
+    const viewer = bearer(await hsToken({ permissions: ["payments.transactions.view"] }));
+    const forbidden = await stripeClient(viewer.key ?? "")
+      .customers.create({ email: "x@example.com" })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(forbidden).toBeInstanceOf(Stripe.errors.StripePermissionError);
+    expect((forbidden as Stripe.errors.StripePermissionError).type).toBe("StripePermissionError");
+  });
+});

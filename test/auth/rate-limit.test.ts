@@ -1,5 +1,5 @@
 // Token buckets: per credential (a key's own limit here), per IP on the routes without credentials,
-// and per IP for failed authentications. Over the limit: 429, Stripe's rate_limit_error and
+// and per IP for failed authentications. Over the limit: 429, Stripe's rate_limit code and
 // Retry-After; the bucket refills. Every bucket's clock is frozen and stepped by the test, so the
 // counts are exact and no test depends on how fast the machine is.
 import { runInDurableObject } from "cloudflare:test";
@@ -73,7 +73,8 @@ describe("rate limiting per credential", () => {
     const limited = results.filter((r) => r.status === 429);
     expect(limited).toHaveLength(3);
     const error = expectError(limited[0] as CallResult<unknown>, 429, "rate_limit");
-    expect(error.type).toBe("rate_limit_error");
+    // Stripe's body for it: invalid_request_error with code rate_limit (stripe-node raises StripeRateLimitError by the 429).
+    expect(error.type).toBe("invalid_request_error");
     expect(limited[0]?.headers.get("retry-after")).toBe("1");
     expectError(await get("/v1/payment_intents?limit=1", { key }), 429);
     clock.advance(500); // one token at 2 per second
