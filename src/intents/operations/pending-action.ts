@@ -8,6 +8,7 @@
 import { ApiError } from "../../core/errors";
 import type { IntentRecord } from "../../core/types";
 import { call } from "./authorize";
+import { followUpRequest } from "./capture";
 import type { OperationTools } from "./tools";
 
 export async function dropPendingActions(draft: IntentRecord, tools: OperationTools): Promise<void> {
@@ -17,20 +18,11 @@ export async function dropPendingActions(draft: IntentRecord, tools: OperationTo
       const connector = await tools.connectorOf(draft, attempt.connectorAccount);
       if (connector.cancelPendingAction) {
         const cancelAt = connector.cancelPendingAction.bind(connector);
-        const request = {
-          intentId: draft.id,
-          merchantId: draft.merchantId,
-          attemptId: attempt.id,
-          // Not the authorization's own key: that one belongs to the request that created it.
-          idempotencyKey: `${attempt.idempotencyKey}:release`,
-          amount: attempt.amount,
-          currency: draft.currency,
-          providerReference: attempt.providerReference,
-          paymentMethod: draft.paymentMethod,
-        };
+        // Not the authorization's own key: that one belongs to the request that created it.
+        const request = { ...followUpRequest(draft, attempt, attempt.providerReference), idempotencyKey: `${attempt.idempotencyKey}:release` };
         const outcome = await call(tools, connector, () => cancelAt(request), (message) => ({ kind: "unknown" as const, providerReference: null, message }));
         if (outcome.kind !== "succeeded") {
-          const why = outcome.kind === "failed" ? outcome.message : outcome.kind === "unknown" ? `no answer (${outcome.message})` : outcome.message;
+          const why = outcome.kind === "unknown" ? `no answer (${outcome.message})` : outcome.message;
           throw new ApiError({
             status: 409,
             type: "invalid_request_error",
