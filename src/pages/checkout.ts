@@ -15,7 +15,7 @@ import { ApiError } from "../core/errors";
 import { hasPrefix } from "../core/ids";
 import { currencyExponent, minorToDecimal } from "../core/money";
 import type { IntentRecord, IntentStatus, LineItem, PaymentMethodDetails } from "../core/types";
-import { brandOf } from "../connectors/sandbox/cards";
+import { brandOf, cvcLengthOf } from "../connectors/sandbox/cards";
 import { resolvePaymentMethod } from "../connectors/sandbox/vault";
 import { completeFromIntent, expireSession, isOverdue, lineItemsOf, sessionById, sessionGuard, successLocation, type CheckoutSessionRow } from "../checkout/sessions";
 import { merchants } from "../db/schema";
@@ -258,13 +258,6 @@ function processingPage(s: Pick<Summary, "merchant">, next: string, onward: stri
 
 const notFoundPage = () => htmlPage("Not found", `<h1>Payment page not found</h1><p>This link is not valid. Ask the shop for a new one.</p>`, { status: 404 });
 
-/** How many digits the card's CVC has, by its brand (American Express 4, the others 3); null when the brand is not known. */
-function cvcLengthOf(number: string): number | null {
-  const brand = brandOf(number);
-  if (brand === "unknown") return null;
-  return brand === "amex" ? 4 : 3;
-}
-
 /** The card of the form, through the sandbox vault (test mode only). Throws ApiError for a bad card. */
 async function cardFrom(env: Env, form: Record<string, unknown>, scope: { merchantId: string; livemode: boolean }): Promise<PaymentMethodDetails> {
   const text = (k: string) => (typeof form[k] === "string" ? (form[k] as string) : "");
@@ -274,7 +267,7 @@ async function cardFrom(env: Env, form: Record<string, unknown>, scope: { mercha
   if (!/^\d{12,19}$/.test(number)) throw new ApiError({ status: 400, type: "card_error", code: "incorrect_number", message: "Enter the card number (12 to 19 digits)." });
   if (!expiry) throw new ApiError({ status: 400, type: "card_error", code: "invalid_expiry", message: "Enter the expiry as MM / YY." });
   if (!/^\d{3,4}$/.test(cvc)) throw new ApiError({ status: 400, type: "card_error", code: "invalid_cvc", message: "Enter the 3 or 4 digit CVC." });
-  const cvcLength = cvcLengthOf(number);
+  const cvcLength = cvcLengthOf(brandOf(number));
   if (cvcLength !== null && cvc.length !== cvcLength) throw new ApiError({ status: 400, type: "card_error", code: "invalid_cvc", message: cvcLength === 4 ? "Enter the 4-digit CVC printed on the front of your American Express card." : "Enter the 3-digit CVC printed on the back of your card." });
   if (scope.livemode) {
     throw new ApiError({ status: 400, type: "invalid_request_error", code: "livemode_card_form", message: "Live payments are taken with Stripe Elements; this test form cannot take a live card." });

@@ -98,6 +98,15 @@ describe("POST /v1/payment_intents (create)", () => {
     expectError(await createIntent({ payment_method_data: { type: "card", card: { number: "4242424242424242", exp_month: 1, exp_year: 2001 } } }), 402, "invalid_expiry_year");
   });
 
+  it("checks the CVC's length by the card's brand: 3 digits, 4 on American Express", async () => {
+    const card = (number: string, cvc: string) => ({ payment_method_data: { type: "card", card: { number, exp_month: 12, exp_year: 2040, cvc } } });
+    for (const [number, cvc] of [["4242424242424242", "1234"], ["5555555555554444", "12"], ["378282246310005", "123"], ["6011111111111117", "12a"]]) {
+      expect(expectError(await createIntent(card(number, cvc)), 402, "invalid_cvc").param).toBe("payment_method_data[card][cvc]");
+    }
+    expect((await createIntent(card("378282246310005", "1234"))).status).toBe(200);
+    expect((await createIntent(card("4242424242424242", "123"))).status).toBe(200);
+  });
+
   it("declines a real-looking card that is not a test card, as Stripe's test mode does", async () => {
     const res = await createIntent({ payment_method_data: { type: "card", card: { number: "4012888888881881", exp_month: 12, exp_year: 2040 } }, confirm: true });
     expect(expectError(res, 402, "card_declined").decline_code).toBe("test_mode_live_card");

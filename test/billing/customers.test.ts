@@ -389,7 +389,7 @@ describe("storage", () => {
     const number = "4000056655665556";
     const cvc = "947";
     await savedCard(m.opts, { card: { number, exp_month: 3, exp_year: 2033, cvc } });
-    await post(`/v1/customers/${cus.id}/payment_methods`, { payment_method: { type: "card", card: { number: "5200828282828210", exp_month: 4, exp_year: 2034, cvc: "5823" } } }, m.opts);
+    await post(`/v1/customers/${cus.id}/payment_methods`, { payment_method: { type: "card", card: { number: "5200828282828210", exp_month: 4, exp_year: 2034, cvc: "582" } } }, m.opts);
     const paid = await post<PaymentIntentJson>(
       "/v1/payment_intents",
       { amount: 990, currency: "usd", customer: cus.id, payment_method_data: { type: "card", card: { number: "6011111111111117", exp_month: 5, exp_year: 2035, cvc: "837" } }, setup_future_usage: "on_session", confirm: true },

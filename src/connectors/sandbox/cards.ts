@@ -108,6 +108,12 @@ export function brandOf(number: string): string {
   return "unknown";
 }
 
+/** How many digits a card's CVC has, by its brand (American Express 4, the others 3); null when the brand is not known. */
+export function cvcLengthOf(brand: string): number | null {
+  if (brand === "unknown") return null;
+  return brand === "amex" ? 4 : 3;
+}
+
 /**
  * Numeric vault tokens such as `9418594164541111`: 16 digits starting with 9, the second digit is the
  * card's first digit (its brand) and the last four are the card's. The last four choose the outcome

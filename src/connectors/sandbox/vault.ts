@@ -4,7 +4,7 @@
 import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import { hmacBase62, randomId } from "../../core/ids";
 import type { CardDetails, PaymentMethodDetails, SandboxScenario } from "../../core/types";
-import { brandOf, findTestCard, luhnValid, TEST_PAYMENT_METHODS, TEST_TOKENS, testAliasOf, vaultTokenCard } from "./cards";
+import { brandOf, cvcLengthOf, findTestCard, luhnValid, TEST_PAYMENT_METHODS, TEST_TOKENS, testAliasOf, vaultTokenCard } from "./cards";
 
 export type PaymentMethodInput =
   | { kind: "reference"; value: string; param: string }
@@ -78,11 +78,18 @@ async function fromCardDetails(input: Extract<PaymentMethodInput, { kind: "card"
   if (year === currentYear && input.expMonth < today.getUTCMonth() + 1) {
     throw cardError("expired_card", "Your card has expired.", `${input.param}[exp_month]`);
   }
-  if (input.cvc !== null && !/^\d{3,4}$/.test(input.cvc)) throw cardError("invalid_cvc", "Your card's security code is invalid.", `${input.param}[cvc]`);
   const known = findTestCard(number);
+  const brand = known?.brand ?? brandOf(number);
+  if (input.cvc !== null) {
+    // 3 digits, or 4 on an American Express card (its CID): another length is a typo, refused before anything is attempted.
+    const length = cvcLengthOf(brand);
+    if (!/^\d+$/.test(input.cvc) || (length === null ? !/^\d{3,4}$/.test(input.cvc) : input.cvc.length !== length)) {
+      throw cardError("invalid_cvc", "Your card's security code is invalid.", `${input.param}[cvc]`);
+    }
+  }
   // Like Stripe's test mode: a real-looking card that is not a test card is declined, so nobody types a live card into the sandbox.
   const scenario: SandboxScenario = known?.scenario ?? "test_mode_live_card";
-  return build(number, known?.brand ?? brandOf(number), known?.funding ?? "unknown", known?.country ?? null, scenario, { expMonth: input.expMonth, expYear: year }, "card_details", ctx);
+  return build(number, brand, known?.funding ?? "unknown", known?.country ?? null, scenario, { expMonth: input.expMonth, expYear: year }, "card_details", ctx);
 }
 
 async function build(
