@@ -4,6 +4,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { ApiError, internalError } from "./core/errors";
+import { redactCardNumbers } from "./core/card-number";
 import { randomToken } from "./core/ids";
 import { v1ErrorBody } from "./api/v1/errors";
 import { registerPaymentIntentsSurface } from "./api/paymentintents";
@@ -53,12 +54,15 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.use("*", async (c, next) => {
     setLogLevel(config(c.env).logLevel);
     const given = c.req.header("x-request-id");
-    const requestId = given && REQUEST_ID.test(given) ? given : `req_${randomToken(14)}`;
+    // A request id the client chose is kept (logged, echoed, in the audit log) only when nothing in it is card-shaped.
+    const requestId = given && REQUEST_ID.test(given) && redactCardNumbers(given) === given ? given : `req_${randomToken(14)}`;
     c.set("requestId", requestId);
     const started = Date.now();
     const fields: RequestLogFields = {};
     await requestLogScope(fields, () => next());
     c.header("Request-Id", requestId);
+    // API answers may carry secrets (a key's secret, a webhook secret, a client secret): no cache keeps them, as Stripe's.
+    if (!c.res.headers.has("Cache-Control") && (c.res.headers.get("Content-Type") ?? "").includes("json")) c.header("Cache-Control", "no-cache, no-store");
     if (logEnabled("info")) log("info", "request", await requestLine(c, fields, requestId, Date.now() - started));
   });
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-origin", xFrameOptions: "DENY" }));

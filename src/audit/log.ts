@@ -1,6 +1,7 @@
 // The audit log: who did what, when, with which request, and the status before and after. Written
 // for every money-moving call, admin action and key change, after the answer is known (replays are
 // not written again). Entries hold ids, amounts and codes, never secrets, tokens or card data.
+import { redactNullable } from "../core/card-number";
 import { drizzle } from "drizzle-orm/d1";
 import type { Principal } from "../auth/permissions";
 import { randomId } from "../core/ids";
@@ -47,8 +48,9 @@ export function auditRow(actor: AuditActor | null, entry: AuditEntry, request: {
     action: entry.action,
     objectType: entry.objectType,
     objectId: entry.objectId,
-    requestId: request.requestId,
-    idempotencyKey: request.idempotencyKey,
+    // What the client chose for these is kept without anything card-shaped in it.
+    requestId: redactNullable(request.requestId),
+    idempotencyKey: redactNullable(request.idempotencyKey),
     statusBefore: entry.statusBefore ?? null,
     statusAfter: entry.statusAfter ?? null,
     httpStatus: entry.httpStatus,

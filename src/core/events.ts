@@ -1,5 +1,6 @@
 // Event types and the event object merchants receive: Stripe's shape (`id`, `object`, `type`,
 // `created`, `data.object`, `request`, `livemode`) with seed 001's `event_id` and `created_ms`.
+import { redactNullable } from "./card-number";
 import type { EventRecord } from "./types";
 
 /**
@@ -107,7 +108,7 @@ export function renderEvent(event: EventRecord, pendingWebhooks: number, apiVers
     },
     livemode: event.livemode,
     pending_webhooks: pendingWebhooks,
-    request: { id: event.requestId, idempotency_key: event.idempotencyKey },
+    request: { id: redactNullable(event.requestId), idempotency_key: redactNullable(event.idempotencyKey) },
     type: event.type,
   };
 }

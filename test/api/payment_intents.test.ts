@@ -100,7 +100,7 @@ describe("POST /v1/payment_intents (create)", () => {
 
   it("checks the CVC's length by the card's brand: 3 digits, 4 on American Express", async () => {
     const card = (number: string, cvc: string) => ({ payment_method_data: { type: "card", card: { number, exp_month: 12, exp_year: 2040, cvc } } });
-    for (const [number, cvc] of [["4242424242424242", "1234"], ["5555555555554444", "12"], ["378282246310005", "123"], ["6011111111111117", "12a"]]) {
+    for (const [number, cvc] of [["4242424242424242", "1234"], ["5555555555554444", "12"], ["378282246310005", "123"], ["6011111111111117", "12a"]] as const) {
       expect(expectError(await createIntent(card(number, cvc)), 402, "invalid_cvc").param).toBe("payment_method_data[card][cvc]");
     }
     expect((await createIntent(card("378282246310005", "1234"))).status).toBe(200);

@@ -61,6 +61,12 @@ describe("incoming PSP webhooks", () => {
     const header = await signSandboxWebhook(SECRET, tampered);
     expectError(await call("POST", "/v1/psp_webhooks/sandbox", { key: null, body: tampered.replace("approved", "declined"), headers: { "sandbox-signature": header } }), 400);
     expectError(await call("POST", "/v1/psp_webhooks/mca_doesnotexist00000000", { key: null, body: "{}" }), 404);
+    // Well signed but not an event object (null, an array, a number, data not an object): a 400, never a 500.
+    for (const body of ["null", "[]", "42", JSON.stringify({ id: "sbxevt_x", type: "authorization.approved", data: null })]) {
+      const res = await call("POST", "/v1/psp_webhooks/sandbox", { key: null, body, headers: { "sandbox-signature": await signSandboxWebhook(SECRET, body) } });
+      expect(res.status, body).toBeLessThan(500);
+    }
+    expectError(await call("POST", "/v1/psp_webhooks/sandbox", { key: null, body: "null", headers: { "sandbox-signature": await signSandboxWebhook(SECRET, "null") } }), 400, "webhook_signature_invalid");
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.status).toBe("requires_action");
   });
 
@@ -216,6 +222,16 @@ describe("incoming PSP webhooks", () => {
     const headers = (sig: string) => ({ "paypal-transmission-id": "t1", "paypal-transmission-time": new Date().toISOString(), "paypal-transmission-sig": sig, "paypal-auth-algo": "SHA256withRSA", "paypal-cert-url": "https://api.paypal.com/cert" });
     expectError(await call("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: event, headers: headers("forged") }), 400, "webhook_signature_invalid");
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.status).toBe("requires_action");
+    // PayPal confirms the signature, but the transmission time is stale (or absent): a replayed capture is refused, nothing changes.
+    for (const time of [new Date(Date.now() - 6 * 60_000).toISOString(), "2019-01-01T00:00:00Z", "not a time", null]) {
+      const stale: Record<string, string> = headers("valid-signature");
+      if (time === null) delete stale["paypal-transmission-time"];
+      else stale["paypal-transmission-time"] = time;
+      expectError(await call("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: event, headers: stale }), 400, "webhook_signature_invalid");
+    }
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.status).toBe("requires_action");
+    // A signed body that is not an object (null, an array) is a 400, never a 500.
+    for (const bad of ["null", "[]", "7"]) expectError(await call("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: bad, headers: headers("valid-signature") }), 400, "webhook_signature_invalid");
     const ok = await call("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: event, headers: headers("valid-signature") });
     expect(ok.body).toMatchObject({ applied: 1 });
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "succeeded", connector: "paypal" });

@@ -92,5 +92,29 @@ describe("log lines", () => {
     expect(line).not.toMatch(/sk_test_abc|whsec_QUJD|eyJhbGci|4242 4242|4000000000000002/);
     expect(line).toContain("1764640000000");
     expect(line).toContain('"amount":4242');
+    // Inside an id or a key too (a word character before the number), but not inside a longer run of digits.
+    const inIds = scrub(JSON.stringify({ intent: "pi_4000056655665556", key: "x5555555555554444y", long: "140000566556655561" }));
+    expect(JSON.parse(inIds)).toEqual({ intent: "pi_[card]", key: "x[card]y", long: "140000566556655561" });
+  });
+
+  it("a card-shaped request id or idempotency key is kept nowhere: not logged, not echoed, not in the audit log or the event", async () => {
+    const pi = (await createIntent({ amount: 700 })).body;
+    const res = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_visa" }, { headers: { "X-Request-Id": "4000056655665556" }, idempotencyKey: "ik-5555555555554444" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Request-Id")).toMatch(/^req_/);
+    await waitFor(async () => (await get<{ data: unknown[] }>(`/v1/events?payment_intent=${pi.id}&type=payment_intent.succeeded`)).body.data.length > 0, 10_000, "the succeeded event");
+    const stored = JSON.stringify([
+      (await get(`/v1/events?payment_intent=${pi.id}`)).body,
+      (await get(`/v1/admin/audit_log?object_id=${pi.id}`)).body,
+    ]);
+    expect(stored).toContain("ik-[card]");
+    expect(stored).not.toMatch(/4000056655665556|5555555555554444/);
+    expect(lines.join("\n")).not.toMatch(/4000056655665556|5555555555554444/);
+  });
+
+  it("API answers are not cacheable (they may carry secrets); pages keep their own no-store", async () => {
+    for (const res of [await get("/v1/payment_intents?limit=1"), await call("POST", "/v1/payment_intents", { body: "amount=-1" }), await get("/v1/nope")]) {
+      expect(res.headers.get("Cache-Control")).toBe("no-cache, no-store");
+    }
   });
 });

@@ -25,6 +25,9 @@ import type { App, Ctx } from "./route";
 import { ErrorSchema } from "./route";
 import { directoryDb } from "../../db/shards";
 
+/** How far a PayPal webhook's transmission time may be from now, as Stripe's and the sandbox's tolerance. */
+const PAYPAL_TOLERANCE_MS = 300_000;
+
 const cryptoProvider = Stripe.createSubtleCryptoProvider();
 
 function badSignature(message: string): ApiError {
@@ -55,12 +58,19 @@ export async function verifyPspWebhook(c: Ctx, account: AccountRow | null, body:
       throw badSignature(err instanceof Error ? err.message : "invalid");
     }
   }
-  // PayPal: PayPal itself checks the signature of the event it sent.
+  // PayPal: PayPal itself checks the signature of the event it sent. The signature covers the
+  // transmission time, so a stale time (a captured event sent again) is refused before asking.
+  const sent = Date.parse(c.req.header("paypal-transmission-time") ?? "");
+  if (!Number.isFinite(sent) || Math.abs(Date.now() - sent) > PAYPAL_TOLERANCE_MS) {
+    throw badSignature("the PayPal-Transmission-Time header is missing or more than 5 minutes away from now");
+  }
   let event: PayPalEvent;
   try {
-    event = JSON.parse(body) as PayPalEvent;
+    const value: unknown = JSON.parse(body);
+    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error("not an object");
+    event = value as PayPalEvent;
   } catch {
-    throw badSignature("the body is not JSON");
+    throw badSignature("the body is not a JSON object");
   }
   const paypal = account ? await buildConnector(c.env, account) : null;
   if (!(paypal instanceof PayPalConnector) || !(await paypal.verifyWebhook(c.req.raw.headers, event, secret))) throw badSignature("PayPal did not confirm the signature");

@@ -28,6 +28,10 @@ export async function signSandboxWebhook(secret: string, body: string, timestamp
 
 export class WebhookSignatureError extends Error {}
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 function str(value: unknown): string | null {
   return typeof value === "string" && value.length > 0 && value.length <= 200 ? value : null;
 }
@@ -42,15 +46,17 @@ export async function parseSandboxWebhook(secret: string, body: string, header: 
   let diff = expected.length ^ v1.length;
   for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ (v1.charCodeAt(i) || 0);
   if (diff !== 0) throw new WebhookSignatureError("the signature does not match");
-  let parsed: { id?: unknown; type?: unknown; data?: Record<string, unknown> };
+  let value: unknown;
   try {
-    parsed = JSON.parse(body) as typeof parsed;
+    value = JSON.parse(body);
   } catch {
     throw new WebhookSignatureError("the body is not JSON");
   }
-  const id = str(parsed.id);
-  const type = str(parsed.type);
-  const data = parsed.data ?? {};
+  // Signed is not well-formed: `null`, an array or a number is refused like a body without an id.
+  if (!isRecord(value)) throw new WebhookSignatureError("the body is not a JSON object");
+  const id = str(value.id);
+  const type = str(value.type);
+  const data = isRecord(value.data) ? value.data : {};
   if (!id || !type) throw new WebhookSignatureError("the event has no id or type");
   return [
     {
