@@ -6,6 +6,8 @@ import type { z } from "zod";
 import { ApiError, type ApiErrorData } from "../../core/errors";
 import { log } from "../../log";
 import { redactCardNumbers } from "../../core/card-number";
+import { posStatus } from "../../core/pos-status";
+import type { IntentRecord } from "../../core/types";
 
 export interface PosErrorDetail {
   field?: string;
@@ -70,8 +72,68 @@ const FIELDS: Readonly<Record<string, string>> = {
   metadata: "metadata",
 };
 
+/** The operations of this surface that act on an existing payment. */
+export type PosOperation = "capture" | "void" | "refund" | "retry" | "resolve";
+
+const FROM: Readonly<Record<PosOperation, string>> = {
+  capture: "only an authorized payment can be captured",
+  void: "only an authorized payment, or a sale captured the same day, can be voided",
+  refund: "only a captured payment can be refunded",
+  retry: "only a failed payment (declined or error) can be retried",
+  resolve: "only a failed payment (declined or error) can be resolved or dismissed",
+};
+
+/** "This payment's status is captured: only an authorized payment can be captured." */
+export function stateMessage(intent: IntentRecord, op: PosOperation, subject = "This payment's"): string {
+  const status = posStatus(intent);
+  const instead = op === "void" && (status === "captured" || status === "refunded") ? " Refund it instead." : "";
+  return `${subject} status is ${status}: ${FROM[op]}.${instead}`;
+}
+
+/**
+ * The core's error about a payment's state or amounts in this surface's words: its status words
+ * (authorized, captured, voided, ..., from the payment `intent` as it stands), "payment" for /v1's
+ * PaymentIntent and charge, amountCents for its amounts. Code, status and field are unchanged; any
+ * other error is left as it is.
+ */
+export function inPosWords(data: ApiErrorData, intent: IntentRecord | null, op: PosOperation): ApiErrorData {
+  const say = (message: string): ApiErrorData => ({ ...data, message });
+  switch (data.code) {
+    case "payment_intent_unexpected_state":
+    case "charge_not_refundable":
+      return intent ? say(stateMessage(intent, op)) : data;
+    case "not_a_failed_payment":
+      return intent ? say(stateMessage(intent, op, `Payment ${intent.id}'s`)) : data;
+    case "charge_already_refunded":
+      return say("This payment was already refunded in full: nothing remains to refund.");
+    case "amount_too_large":
+      if (!data.excess) return data;
+      return say(
+        data.excess.action === "capture"
+          ? `amountCents (${data.excess.requested}) is greater than the authorized amount that can be captured (${data.excess.available}).`
+          : `amountCents (${data.excess.requested}) is greater than what remains refundable on this payment (${data.excess.available}).`,
+      );
+    case "payment_intent_pending_reconciliation":
+      return say("A capture or void of this payment has an unknown outcome at the processor; it must be reconciled first. Read it back later.");
+    default:
+      return data;
+  }
+}
+
+/** /v1's object names in "No such payment_intent: 'pi_...'" in this surface's words. */
+const RESOURCES: Readonly<Record<string, string>> = {
+  payment_intent: "payment",
+  charge: "payment",
+  payment_method: "payment method",
+  customer: "customer",
+  refund: "refund",
+};
+
 /** The core's error data in this surface's words. */
-export function fromApiError(data: ApiErrorData): PosError {
+export function fromApiError(core: ApiErrorData): PosError {
+  const missing = core.code === "resource_missing" ? /^No such (\w+): '(.*)'\.?$/s.exec(core.message) : null;
+  const resource = missing?.[1] ? RESOURCES[missing[1]] : undefined;
+  const data = resource && missing ? { ...core, message: `No such ${resource}: '${missing[2] ?? ""}'.` } : core;
   // A parameter with no name here is left out rather than named in another API's words.
   const field = data.param ? FIELDS[data.param.replace(/\[.*$/, "")] : undefined;
   const details: PosErrorDetail[] = data.param ? [{ ...(field ? { field } : {}), message: data.message }] : [];

@@ -18,7 +18,7 @@ import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { retryFailedPayment } from "../common/failed-retry";
 import { assertOwnCustomerRef, posCustomerId } from "./customers";
-import { forbidden, fromApiError, invalidState, notFound, PosError, validation } from "./errors";
+import { forbidden, fromApiError, inPosWords, invalidState, notFound, PosError, stateMessage, validation, type PosOperation } from "./errors";
 import { isVoidedSale, posStatus, renderPayment, VOID_MARK } from "./render";
 import { posRoute } from "./surface";
 import { directoryDb } from "../../db/shards";
@@ -139,8 +139,12 @@ function replayHeaders(outcome: OpOutcome): Record<string, string> {
   return outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
 }
 
-/** The answer of an operation that made or confirmed a payment: 201, a decline included; a lost answer is 504. */
-function paymentAnswer(c: Ctx, outcome: OpOutcome): Response {
+/**
+ * The answer of an operation that made or confirmed a payment: 201, a decline included; a lost answer
+ * is 504. `retry`: a retry of a failed payment (an error about the original's state is told in this
+ * surface's status words).
+ */
+function paymentAnswer(c: Ctx, outcome: OpOutcome, retry = false): Response {
   const intent = outcome.intent;
   if (intent?.status === "processing") {
     throw new PosError(504, "PROVIDER_TIMEOUT", "The processor did not answer in time; the payment is being reconciled. Read it back with GET /api/v1/payments/transactions/{id}.", [
@@ -149,7 +153,7 @@ function paymentAnswer(c: Ctx, outcome: OpOutcome): Response {
   }
   if (outcome.error) {
     if (!(outcome.error.type === "card_error" && intent)) {
-      const e = fromApiError(outcome.error);
+      const e = fromApiError(retry ? inPosWords(outcome.error, intent, "retry") : outcome.error);
       throw new PosError(e.status, e.code, e.message, intent ? [...e.details, { field: "paymentIntentId", message: intent.id, paymentIntentId: intent.id }] : e.details);
     }
   }
@@ -157,9 +161,9 @@ function paymentAnswer(c: Ctx, outcome: OpOutcome): Response {
   return c.json({ data: renderPayment(intent) }, 201, replayHeaders(outcome));
 }
 
-/** An operation's error in this surface's words (with the intent it concerns). */
-function assertOk(outcome: OpOutcome, id: string): IntentRecord {
-  if (outcome.error) throw fromApiError(outcome.error);
+/** An operation's error in this surface's words (its status words, from the intent it concerns). */
+function assertOk(outcome: OpOutcome, id: string, op: PosOperation): IntentRecord {
+  if (outcome.error) throw fromApiError(inPosWords(outcome.error, outcome.intent, op));
   if (!outcome.intent) throw notFound(`No such payment: '${id}'.`);
   return outcome.intent;
 }
@@ -236,7 +240,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       checkIntentId(id);
       const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/capture", target: id, params: { amountCents: body.amountCents } }, "pos.capture");
       const outcome = await intentStub(c.env, id).capture(req, id, { amountToCapture: body.amountCents });
-      const intent = assertOk(outcome, id);
+      const intent = assertOk(outcome, id, "capture");
       return c.json(
         { data: { id: intent.id, status: "captured", amountCents: intent.amountReceived, capturedAmountCents: intent.amountReceived, currency: intent.currency.toUpperCase(), providerReference: chargeReference(intent) } },
         200,
@@ -272,7 +276,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       } else {
         outcome = await stub.cancel(req, id, {});
       }
-      const intent = assertOk(outcome, id);
+      const intent = assertOk(outcome, id, "void");
       // A sale's void is a refund: voided once it went through, void_pending while it waits (for an
       // approver, or for the processor), as the refund route says refund_pending.
       const voidRefund = intent.refunds.find((r) => r.id === outcome.refundId) ?? intent.refunds.find((r) => r.metadata[VOID_MARK] === "true" && r.status !== "failed" && r.status !== "canceled");
@@ -291,7 +295,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/refund", target: id, params: { amountCents: body.amountCents } }, "pos.refund");
       const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
       const outcome = await intentStub(c.env, id).refund(req, id, { amount: body.amountCents, reason: null, metadata: {}, approvalThresholds: thresholds });
-      const intent = assertOk(outcome, id);
+      const intent = assertOk(outcome, id, "refund");
       const refund = intent.refunds.find((r) => r.id === outcome.refundId);
       const attempt = refund?.attemptId ? intent.attempts.find((a) => a.id === refund.attemptId) : undefined;
       const status = refund?.status === "pending" ? "refund_pending" : refund?.status === "failed" ? "refund_failed" : "refunded";
@@ -325,14 +329,13 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       successStatus: 201,
     },
     async (c, { principal, body, params }) => {
-      // The seed asks for payments.transactions.void; a retry also charges the card anew, which only a
-      // credential that may take payments may do (as /v1's retry): a refund-only key must not charge.
-      if (!principal.permissions.has("payments.transactions.create")) throw forbidden("This credential does not have the permission 'payments.transactions.create', which a retry (a new charge) needs.");
+      // The seed's permission, payments.transactions.void ("write access"), is what a retry needs: the
+      // retry charges the amount of a payment already made, not an amount of the caller's choosing.
       const failedId = params.id ?? "";
       checkIntentId(failedId);
       const failed = await intentStub(c.env, failedId).retrieve(principal, failedId);
       if (!failed) throw notFound(`No such payment: '${failedId}'.`);
-      if (!isFailedPayment(failed)) throw invalidState(`Payment ${failed.id} is not a failed payment.`);
+      if (!isFailedPayment(failed)) throw invalidState(stateMessage(failed, "retry", `Payment ${failed.id}'s`));
       const { clientRequestId: key, cvv: _cvv, ...rest } = body;
       void _cvv;
       const id = key ? await derivedId("pi", principal.merchantId, String(principal.livemode), key) : randomId("pi");
@@ -344,7 +347,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       if (!method) throw validation("The original card cannot be used again; provide token or paymentMethodId.", "token");
       const req = await posRequest(c, principal, key, { route: "POST /api/v1/payments/failed/{id}/retry", target: failed.id, params: rest }, "pos.retry");
       const { outcome } = await retryFailedPayment(c.env, { req, failed, id, paymentMethod: method, actor: principal, resolveAction: "pos.failed.resolve" });
-      return paymentAnswer(c, outcome);
+      return paymentAnswer(c, outcome, true);
     },
   );
 
@@ -365,7 +368,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
         retriedBy: null,
         actor: principal.actor,
       });
-      const intent = assertOk(outcome, id);
+      const intent = assertOk(outcome, id, "resolve");
       const r = intent.resolution;
       return c.json(
         { data: { id: intent.id, status: r?.status ?? body.resolution, resolution: r?.status ?? body.resolution, reason: r?.reason ?? null, paidByOtherMeans: r?.paidByOtherMeans ?? false, otherMeansType: r?.otherMeansType ?? null } },

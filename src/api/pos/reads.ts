@@ -16,16 +16,54 @@ import { db } from "../../webhooks/store";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { notFound, validation } from "./errors";
-import { ERROR_REASONS, POS_STATUSES, renderFailed, renderHistoryRow, renderIntentDetail, renderListItem, type PosStatus } from "./render";
+import { ERROR_REASONS, POS_STATUSES, renderFailed, renderHistory, renderIntentDetail, renderListItem, type PosStatus } from "./render";
 import { posRoute } from "./surface";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+// An ISO 8601 date-time with Z or an offset. In a query string an unencoded `+` arrives as a space:
+// `2026-12-05T10:00:00+02:00` sent as is is read as that offset, not refused.
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+\- ])(\d{2}):?(\d{2}))$/;
+
+/** A date or date-time of the query: its instant, and whether it named a whole day (YYYY-MM-DD). */
+export interface QueryDate {
+  at: number;
+  day: boolean;
+}
+
+/** YYYY-MM-DD (a UTC day) or an ISO 8601 date-time with Z or an offset; null if neither (or no such date). */
+export function parseQueryDate(value: string): QueryDate | null {
+  const d = DATE_ONLY.exec(value);
+  const t = d ? null : DATE_TIME.exec(value);
+  const m = d ?? t;
+  if (!m) return null;
+  const [year, month, dayOfMonth, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? "0")) as [number, number, number, number, number, number];
+  if (month < 1 || month > 12 || dayOfMonth < 1 || hour > 23 || minute > 59 || second > 59) return null;
+  const midnight = Date.UTC(year, month - 1, dayOfMonth);
+  // Date.UTC rolls 2026-02-30 over into March: such a day does not exist.
+  if (new Date(midnight).getUTCDate() !== dayOfMonth || new Date(midnight).getUTCMonth() !== month - 1) return null;
+  if (!t) return { at: midnight, day: true };
+  const millis = Number((t[7] ?? "").padEnd(3, "0").slice(0, 3));
+  let offset = 0;
+  if (!t[8]) {
+    const [oh, om] = [Number(t[10]), Number(t[11])];
+    if (oh > 23 || om > 59) return null;
+    offset = (t[9] === "-" ? -1 : 1) * (oh * 60 + om) * 60_000;
+  }
+  return { at: midnight + ((hour * 60 + minute) * 60 + second) * 1000 + millis - offset, day: false };
+}
+
+/** One detail, whatever is wrong with the value. */
 const date = (name: string) =>
-  z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, `${name} must be YYYY-MM-DD`)
-    .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), `${name} must be a valid date`)
-    .transform((v) => Date.parse(`${v}T00:00:00Z`));
+  z.string({ error: `${name} must be a string` }).transform((value, ctx): QueryDate => {
+    const parsed = parseQueryDate(value);
+    if (parsed) return parsed;
+    ctx.addIssue({ code: "custom", message: `${name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time with Z or an offset (e.g. 2026-12-05T00:00:00Z)` });
+    return z.NEVER;
+  });
+
+/** The end of the window dateTo gives (exclusive): the end of its day, or just after its instant. */
+const windowEnd = (to: QueryDate | undefined) => (to === undefined ? undefined : to.day ? to.at + DAY_MS : to.at + 1);
 const int = (name: string, min: number, max: number) =>
   z
     .string()
@@ -101,6 +139,25 @@ async function page(c: Ctx, principal: Principal, where: SQL[], limit: number, c
   return { items, hasMore, cursor: hasMore ? (items[items.length - 1]?.id ?? null) : null };
 }
 
+/**
+ * The tip, which the read model keeps only in the record (`data`): the amount a row shows (seed 002's
+ * amountCents, render.ts's baseAmount) is the column `amount` (what is charged) less it. A row written
+ * before tips were kept has none.
+ */
+const tipSql = sql<number>`coalesce(json_extract(${paymentIntents.data}, '$.tipAmount'), 0)`;
+const shownAmount = sql<number>`(+${paymentIntents.amount} - ${tipSql})`;
+
+/**
+ * The tip of a row the walk reads, where it can change whether the row is in the range; else 0. The
+ * amount less the tip is at most the amount: below the minimum, a row is out whatever its tip, and,
+ * with no minimum, at most the maximum it is in. Only the other rows are read from the table (the
+ * tip is in `data`); the rest are decided from the index entry alone.
+ */
+function walkedTip(amount: { min: number | undefined; max: number | undefined }): SQL<number | null> {
+  const decided = amount.min !== undefined ? sql`${paymentIntents.amount} < ${amount.min}` : sql`${paymentIntents.amount} <= ${amount.max ?? 0}`;
+  return sql<number | null>`CASE WHEN ${decided} THEN 0 ELSE ${tipSql} END`;
+}
+
 /** The most rows a page of `walkPage` reads from the index (test/api/pos/pos.test.ts pages by it). */
 const AMOUNT_WALK_ROWS = 1000;
 
@@ -111,8 +168,9 @@ const AMOUNT_WALK_ROWS = 1000;
  * location's) testing each row until it found a page of matches, that is the merchant's whole history
  * when the range is rare, and no request may do that (docs/scaling.md). So a page walks at most
  * AMOUNT_WALK_ROWS rows of the index the other filters select (newest first, after the cursor, within
- * the date window if any), reading only id, created and amount (covered by payment_intents_list), keeps
- * those in range, takes the first `limit + 1` of them (the last one only tells that there is more) and
+ * the date window if any), reading id, created and amount (in payment_intents_list's entries) and, only
+ * where the amount alone does not decide, the row's tip (walkedTip), keeps those whose shown amount
+ * (amount - tip) is in range, takes the first `limit + 1` of them (the last one only tells that there is more) and
  * reads the first `limit` in full by id, in one query (a SEARCH by primary key each). When the walk
  * ends before a full page, with history left, the page is partial (fewer than `limit` items, even none)
  * with `hasMore` and the cursor of the last row walked, match or not: the next page goes on from there,
@@ -121,12 +179,13 @@ const AMOUNT_WALK_ROWS = 1000;
  */
 async function walkPage(c: Ctx, principal: Principal, where: SQL[], amount: { min: number | undefined; max: number | undefined }, limit: number, cursor: string | undefined): Promise<Page> {
   const walked = await db(c.env.DB)
-    .select({ id: paymentIntents.id, created: paymentIntents.created, amount: paymentIntents.amount })
+    .select({ id: paymentIntents.id, created: paymentIntents.created, amount: paymentIntents.amount, tip: walkedTip(amount) })
     .from(paymentIntents)
     .where(and(...where, ...(await pastCursor(c, principal, cursor))))
     .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
     .limit(AMOUNT_WALK_ROWS);
-  const matched = walked.filter((r) => (amount.min === undefined || r.amount >= amount.min) && (amount.max === undefined || r.amount <= amount.max)).slice(0, limit + 1);
+  const shown = (r: { amount: number; tip: number | null }) => r.amount - Number(r.tip ?? 0);
+  const matched = walked.filter((r) => (amount.min === undefined || shown(r) >= amount.min) && (amount.max === undefined || shown(r) <= amount.max)).slice(0, limit + 1);
   const ids = matched.slice(0, limit).map((r) => r.id);
   const rows = ids.length
     ? await db(c.env.DB)
@@ -147,10 +206,10 @@ async function walkPage(c: Ctx, principal: Principal, where: SQL[], amount: { mi
   return { items, hasMore: false, cursor: null };
 }
 
-/** The created window [from, end of dateTo's day). `fromGiven`: the client sent dateFrom (else it is a default). */
-function dateRange(from: number | undefined, to: number | undefined, fromGiven = true): SQL[] {
-  if (fromGiven && from !== undefined && to !== undefined && to < from) throw validation("dateTo must not be before dateFrom.", "dateTo");
-  return [...(from !== undefined ? [gte(paymentIntents.created, from)] : []), ...(to !== undefined ? [lt(paymentIntents.created, to + DAY_MS)] : [])];
+/** The created window [from, end): `end` is windowEnd(dateTo). `fromGiven`: the client sent dateFrom (else it is a default). */
+function dateRange(from: number | undefined, end: number | undefined, fromGiven = true): SQL[] {
+  if (fromGiven && from !== undefined && end !== undefined && end <= from) throw validation("dateTo must not be before dateFrom.", "dateTo");
+  return [...(from !== undefined ? [gte(paymentIntents.created, from)] : []), ...(end !== undefined ? [lt(paymentIntents.created, end)] : [])];
 }
 
 export function registerPosReads(app: App, sub: Hono<AppEnv>): void {
@@ -164,12 +223,13 @@ export function registerPosReads(app: App, sub: Hono<AppEnv>): void {
       const selectiveFilter = Boolean(query.cardLast4 || query.customerId || query.orderId) || principal.customerId !== null;
       // An amount range is served by one query when a selective filter or a window of at most 31 days
       // bounds the rows it tests; otherwise by a bounded walk (walkPage).
-      const oneQuery = bounded(amountRange, selectiveFilter, query.dateFrom, query.dateTo === undefined ? undefined : query.dateTo + DAY_MS);
+      const end = windowEnd(query.dateTo);
+      const oneQuery = bounded(amountRange, selectiveFilter, query.dateFrom?.at, end);
       const where: SQL[] = [
         ...scope(principal),
         // Every status is a range of payment_intents_pos_status (the generated column, migration 0037).
         ...(query.status ? [eq(paymentIntents.posStatus, query.status)] : []),
-        ...dateRange(query.dateFrom, query.dateTo),
+        ...dateRange(query.dateFrom?.at, end),
         ...(query.cardLast4 ? [eq(paymentIntents.cardLast4, query.cardLast4)] : []),
         ...(query.customerId ? [eq(paymentIntents.customer, query.customerId)] : []),
         ...(query.orderId ? [eq(paymentIntents.orderId, query.orderId)] : []),
@@ -182,10 +242,13 @@ export function registerPosReads(app: App, sub: Hono<AppEnv>): void {
             principal,
             [
               ...where,
+              // The range is of the amount the rows show (amountCents, the tip left out: amount - tip).
               // `+amount`: a range of payment_intents_amount would be sorted by created; the filter's other
-              // index (or the list index in the date window) gives the order.
-              ...(query.amountMinCents !== undefined ? [gte(sql`+${paymentIntents.amount}`, query.amountMinCents)] : []),
-              ...(query.amountMaxCents !== undefined ? [lte(sql`+${paymentIntents.amount}`, query.amountMaxCents)] : []),
+              // index (or the list index in the date window) gives the order. A minimum is first tested on
+              // the amount alone (the tip only lowers it), from the index entry: the row, for its tip, only
+              // when that passes.
+              ...(query.amountMinCents !== undefined ? [gte(sql`+${paymentIntents.amount}`, query.amountMinCents), gte(shownAmount, query.amountMinCents)] : []),
+              ...(query.amountMaxCents !== undefined ? [lte(shownAmount, query.amountMaxCents)] : []),
             ],
             limit,
             query.cursor,
@@ -204,7 +267,7 @@ export function registerPosReads(app: App, sub: Hono<AppEnv>): void {
       if (!hasPrefix(id, "pi")) throw notFound(`No such payment: '${id.slice(0, 80)}'.`);
       const intent = await intentStub(c.env, id).retrieve(principal, id);
       if (!intent || (principal.customerId && intent.customer !== principal.customerId)) throw notFound(`No such payment: '${id}'.`);
-      return c.json({ data: { intent: renderIntentDetail(intent), transactions: intent.attempts.map((a) => renderHistoryRow(a, intent)) } });
+      return c.json({ data: { intent: renderIntentDetail(intent), transactions: renderHistory(intent) } });
     },
   );
 
@@ -215,14 +278,14 @@ export function registerPosReads(app: App, sub: Hono<AppEnv>): void {
     async (c, { principal, query }) => {
       // Only dateTo, on or before the default dateFrom's day (30 days ago): the window holds nothing (or
       // the rest of that day), which is an answer, not a 400 about a dateFrom the client never sent.
-      const from = query.dateFrom ?? Date.now() - 30 * DAY_MS;
+      const from = query.dateFrom?.at ?? Date.now() - 30 * DAY_MS;
       // Any window: the list and the counts are ranges of the partial indexes payment_intents_failed and
       // payment_intents_failed_reasons, which hold the failed payments only, never the whole history.
       const where: SQL[] = [
         ...scope(principal),
         failed,
         isNull(paymentIntents.resolution),
-        ...dateRange(from, query.dateTo, query.dateFrom !== undefined),
+        ...dateRange(from, windowEnd(query.dateTo), query.dateFrom !== undefined),
         ...(query.customerId ? [eq(paymentIntents.customer, query.customerId)] : []),
         ...(query.locationId ? [eq(paymentIntents.locationId, query.locationId)] : []),
       ];

@@ -3,7 +3,7 @@
 import { chargeAttempt } from "../../core/intent";
 import { isoTimestamp } from "../../core/iso-time";
 import { minorToDecimal } from "../../core/money";
-import type { Attempt, IntentRecord } from "../../core/types";
+import type { Attempt, AttemptType, IntentRecord } from "../../core/types";
 
 import { posStatus, VOID_MARK } from "../../core/pos-status";
 export { ERROR_REASONS, isVoidedSale, POS_STATUSES, posStatus, VOID_MARK, type PosStatus } from "../../core/pos-status";
@@ -31,7 +31,7 @@ export function renderPayment(intent: IntentRecord) {
     id: intent.id,
     status,
     amountCents: baseAmount(intent),
-    ...(intent.tipAmount > 0 ? { tipCents: intent.tipAmount } : {}),
+    tipCents: intent.tipAmount,
     currency: currencyOf(intent),
     providerReference: auth?.providerReference ?? null,
     cardLast4: c?.last4 ?? null,
@@ -59,7 +59,7 @@ export function renderListItem(intent: IntentRecord) {
     id: intent.id,
     status: posStatus(intent),
     amountCents: baseAmount(intent),
-    ...(intent.tipAmount > 0 ? { tipCents: intent.tipAmount } : {}),
+    tipCents: intent.tipAmount,
     currency: currencyOf(intent),
     paymentMethodType: methodType(intent),
     cardLast4: c?.last4 ?? null,
@@ -105,8 +105,7 @@ export function renderIntentDetail(intent: IntentRecord) {
   };
 }
 
-function attemptType(a: Attempt, intent: IntentRecord): string {
-  if (a.type === "authorize") return a.capture ? "sale" : "authorize";
+function attemptType(a: Attempt, intent: IntentRecord): AttemptType {
   // A sale voided the same day is given back by a refund marked as the void: its row is the void.
   if (a.type === "refund" && a.refundId !== null && intent.refunds.some((r) => r.id === a.refundId && r.metadata[VOID_MARK] === "true")) return "void";
   return a.type;
@@ -125,20 +124,42 @@ function attemptStatus(a: Attempt): string {
   }
 }
 
-/** A row of the history: one call to the processor. */
-export function renderHistoryRow(a: Attempt, intent: IntentRecord) {
+/** A row of the history: one step of a call to the processor. */
+function historyRow(a: Attempt, type: AttemptType, id: string, authCode: string | null) {
   return {
-    id: a.id,
-    type: attemptType(a, intent),
+    id,
+    type,
     status: attemptStatus(a),
     amountDollars: minorToDecimal(a.amount, a.currency),
     amountCents: a.amount,
     providerReference: a.providerReference,
     responseCode: a.responseCode,
     responseText: a.responseText,
-    authCode: a.authorizationCode,
+    authCode,
     createdAt: iso(a.created),
   };
+}
+
+/** The id of the capture row of a sale (the authorize row has the call's own id). */
+const SALE_CAPTURE_SUFFIX = "_capture";
+
+/**
+ * The rows of one call to the processor. The seed's sale is a "combined authorize + capture in one
+ * step" and its history speaks of authorize and capture only: a sale that went through is an
+ * authorize row followed by a capture row (the same amount, reference, answer and time; the capture
+ * row's id is the call's id with SALE_CAPTURE_SUFFIX, and it has no authCode, as a capture's has
+ * none). A sale declined, failed or still pending captured nothing: its authorize row alone.
+ */
+function renderHistoryRows(a: Attempt, intent: IntentRecord) {
+  const type = attemptType(a, intent);
+  const row = historyRow(a, type, a.id, a.authorizationCode);
+  if (a.type === "authorize" && a.capture && a.status === "succeeded") return [row, historyRow(a, "capture", `${a.id}${SALE_CAPTURE_SUFFIX}`, null)];
+  return [row];
+}
+
+/** GET /transactions/:id's `transactions`: every call to the processor, oldest first. */
+export function renderHistory(intent: IntentRecord) {
+  return intent.attempts.flatMap((a) => renderHistoryRows(a, intent));
 }
 
 /** A row of GET /failed. */

@@ -125,10 +125,12 @@ describe("seed 002 examples, verbatim", () => {
     expect(voided.status, JSON.stringify(voided.body)).toBe(200);
     expect(voided.body.data).toEqual({ id: s.id, status: "voided", providerReference: s.providerReference });
     expectPosError(await post("/api/v1/payments/refund", { paymentIntentId: s.id, amountCents: 1 }, opts), 409, "INVALID_STATE");
-    // Its history: the sale, then the void (the refund that gives it back is the void's row).
+    // Its history: the sale (its authorize and its capture, in the seed's words), then the void (the
+    // refund that gives it back is the void's row).
     const history = (await get<{ data: { transactions: { type: string; status: string; amountCents: number }[] } }>(`/api/v1/payments/transactions/${String(s.id)}`, opts)).body.data.transactions;
     expect(history.map((t) => [t.type, t.status, t.amountCents])).toEqual([
-      ["sale", "approved", 1700],
+      ["authorize", "approved", 1700],
+      ["capture", "approved", 1700],
       ["void", "approved", 1700],
     ]);
 
@@ -343,8 +345,8 @@ describe("seed 002 permissions and entitlement", () => {
     ["GET", "/api/v1/payments/transactions", "payments.transactions.view"],
     ["GET", "/api/v1/payments/transactions/pi_x00000000000000", "payments.transactions.view"],
     ["GET", "/api/v1/payments/failed", "payments.transactions.view"],
-    // The seed's void, and create as well: a retry is a new charge (a refund-only key must not charge).
-    ["POST", "/api/v1/payments/failed/pi_x00000000000000/retry", "payments.transactions.void+payments.transactions.create"],
+    // The seed's permission: payments.transactions.void ("write access").
+    ["POST", "/api/v1/payments/failed/pi_x00000000000000/retry", "payments.transactions.void"],
     ["POST", "/api/v1/payments/failed/pi_x00000000000000/resolve", "payments.transactions.void"],
     ["POST", "/api/v1/customers/cust-1/payment-methods", "payments.methods.manage"],
     ["GET", "/api/v1/customers/cust-1/payment-methods", "payments.methods.view"],
@@ -432,8 +434,9 @@ describe("seed 002 clientRequestId", () => {
     expect(results.filter((r) => r.headers.get("idempotent-replayed") === "true").length).toBe(5);
     const list = await get<{ data: unknown[] }>("/api/v1/payments/transactions", opts);
     expect(list.body.data.length).toBe(1);
-    const detail = await get<{ data: { transactions: unknown[] } }>(`/api/v1/payments/transactions/${String(results[0]?.body.data.id)}`, opts);
-    expect(detail.body.data.transactions.length).toBe(1);
+    // One call to the processor: the sale's authorize and capture rows.
+    const detail = await get<{ data: { transactions: { type: string }[] } }>(`/api/v1/payments/transactions/${String(results[0]?.body.data.id)}`, opts);
+    expect(detail.body.data.transactions.map((t) => t.type)).toEqual(["authorize", "capture"]);
   });
 
   it("the same id with different bodies, concurrently: exactly one wins, the others are DUPLICATE_REQUEST", async () => {
