@@ -9,7 +9,7 @@ import { readBodyParams, queryParams } from "../../http/body";
 import type { Env } from "../../env";
 import { surfacePrincipal } from "../common/surface-auth";
 import type { App, AppEnv, Ctx } from "../v1/route";
-import { forbidden, parsePos, PosError, renderPosError } from "./errors";
+import { forbidden, parsePos, PosError, renderPosError, validation } from "./errors";
 import { directoryDb } from "../../db/shards";
 
 export const PosErrorSchema = z
@@ -99,6 +99,13 @@ export function posRoute<B extends z.ZodType | undefined = undefined, Q extends 
       if (principal.customerId && !spec.customers) throw forbidden("A customer's token cannot use this route.");
       if (!(await paymentsEntitled(c.env, principal.merchantId))) throw forbidden("This merchant does not have the payments entitlement.");
       const rawBody = spec.method === "post" ? await readBodyParams(c.req.raw) : {};
+      // The standard Idempotency-Key header is this surface's clientRequestId too (every POST takes one):
+      // a client that sends the header alone is deduplicated as one that sends the field; both and different: 400.
+      const headerKey = c.req.header("idempotency-key");
+      if (spec.method === "post" && headerKey !== undefined) {
+        if (rawBody.clientRequestId !== undefined && rawBody.clientRequestId !== headerKey) throw validation("Idempotency-Key and clientRequestId differ: send one of them.", "clientRequestId");
+        rawBody.clientRequestId = headerKey;
+      }
       const body = (spec.body ? parsePos(spec.body, rawBody) : {}) as Out<B>;
       const query = (spec.query ? parsePos(spec.query, queryParams(c.req.url)) : {}) as Out<Q>;
       const params: Record<string, string> = {};

@@ -412,6 +412,26 @@ describe("seed 002 clientRequestId", () => {
     expectPosError(await post(`/api/v1/payments/failed/${String(failed.body.data.id)}/retry`, { token: "9418594164549999" }, opts), 409, "INVALID_STATE");
   });
 
+  it("the standard Idempotency-Key header works as clientRequestId: a sale and a refund sent twice happen once; header and field differing is a 400", async () => {
+    const { opts } = await newMerchant("pos-idem-header");
+    const key = uniqueKey("sale-h");
+    const body = { amountCents: 5000, token: "9418594164541111", expiry: EXPIRY };
+    const first = await post<Data>("/api/v1/payments/sale", body, { ...opts, idempotencyKey: key });
+    const again = await post<Data>("/api/v1/payments/sale", body, { ...opts, idempotencyKey: key });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    expect(again.body.data.id).toBe(first.body.data.id);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    const id = String(first.body.data.id);
+    const refund = { paymentIntentId: id, amountCents: 1000 };
+    const refundKey = uniqueKey("refund-h");
+    for (let i = 0; i < 2; i++) expect((await post("/api/v1/payments/refund", refund, { ...opts, idempotencyKey: refundKey })).status).toBe(200);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${id}`, opts)).body.amount_refunded).toBe(1000);
+    // The same key, another body: refused as a reused clientRequestId is.
+    expectPosError(await post("/api/v1/payments/refund", { ...refund, amountCents: 500 }, { ...opts, idempotencyKey: refundKey }), 409, "DUPLICATE_REQUEST");
+    expectPosError(await post("/api/v1/payments/refund", { ...refund, clientRequestId: "other" }, { ...opts, idempotencyKey: uniqueKey("refund-x") }), 400, "VALIDATION_ERROR");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${id}`, opts)).body.amount_refunded).toBe(1000);
+  });
+
   it("a request refused by validation binds nothing: the corrected request with the same id goes through", async () => {
     const { opts } = await newMerchant("pos-idem-invalid");
     const body = { clientRequestId: "fix-me", amountCents: 700, token: "9418594164541111", currency: "USD" };
