@@ -3,7 +3,7 @@
 // COMPLETED (automatic capture, once paid), CONFIRMED (after a capture), CANCELED and REFUNDED. They
 // are derived from the canonical transition events of the intents that seed 003 created, so they
 // travel in the same outbox, queue and signed, retried deliveries as every other event.
-import { minorToDecimal } from "./money";
+import { currencyExponent, minorToDecimal } from "./money";
 import type { IntentRecord, RefundRecord } from "./types";
 
 export const ICLIGO_EVENT_TYPES = [
@@ -35,9 +35,60 @@ export function icligoStatus(intent: IntentRecord): IcligoStatus {
   }
 }
 
-/** A decimal amount for a JSON payload: exact digits, as a number (two or three decimals survive as written). */
+/**
+ * A decimal amount for a payload, as a number (the event is stored and read back as JSON). A number
+ * keeps no trailing zeros (10.10 is 10.1): webhookBody() writes it back with its currency's digits.
+ */
 export function decimalNumber(minor: number, currency: string): number {
   return Number(minorToDecimal(minor, currency));
+}
+
+// The amounts of a seed 003 payload, by their path in `data.object`.
+const ICLIGO_AMOUNTS: readonly (readonly string[])[] = [["amount"], ["capturedAmount", "value"], ["refundedAmount", "value"], ["refund", "amount", "value"]];
+
+/** `value` (a number of major units) with exactly `currency`'s digits (`10.1` EUR is `10.10`, `25` is `25.00`), or null. */
+function withCurrencyDigits(value: unknown, currency: string): string | null {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) return null;
+  const exponent = currencyExponent(currency);
+  const match = /^(\d+)(?:\.(\d+))?$/.exec(String(value));
+  if (exponent === undefined || !match) return null;
+  const [, whole = "0", fraction = ""] = match;
+  if (fraction.length > exponent) return null;
+  return exponent === 0 ? whole : `${whole}.${fraction.padEnd(exponent, "0")}`;
+}
+
+/** A copy of `object` with the value at `path` replaced (the object's key order kept), or `object` when there is none. */
+function replaced(object: Record<string, unknown>, path: readonly string[], replace: (value: unknown) => unknown): Record<string, unknown> {
+  const [key, ...rest] = path;
+  if (key === undefined || !(key in object)) return object;
+  const value = object[key];
+  if (rest.length === 0) return { ...object, [key]: replace(value) };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return object;
+  return { ...object, [key]: replaced(value as Record<string, unknown>, rest, replace) };
+}
+
+/**
+ * The exact text of an event's webhook body, to sign and send as it is. JSON.stringify, except that a
+ * seed 003 event (icligo.payment.*) writes its amounts as GET /payments/{id} does: JSON numbers with
+ * the currency's digits (`"amount":25.00`, `"capturedAmount":{"currency":"EUR","value":10.10}`), not
+ * as a float prints them (`25`, `10.1`). The signature must be computed over this string.
+ */
+export function webhookBody(event: { type: string; data: { object: Record<string, unknown> } }): string {
+  const object = event.data.object;
+  const currency = object.currency;
+  if (!event.type.startsWith("icligo.payment.") || typeof currency !== "string") return JSON.stringify(event);
+  // Each amount is first written as a string holding a per-call random mark and its digits, which
+  // then loses its quotes: no string of the payload (a userId, a productId) can carry the mark.
+  const mark = `dec${crypto.randomUUID().replace(/-/g, "")}`;
+  let exact = object;
+  for (const path of ICLIGO_AMOUNTS) {
+    exact = replaced(exact, path, (value) => {
+      const digits = withCurrencyDigits(value, currency);
+      return digits === null ? value : `${mark}${digits}`;
+    });
+  }
+  const text = JSON.stringify({ ...event, data: { ...event.data, object: exact } });
+  return text.replace(new RegExp(`"${mark}(\\d+(?:\\.\\d+)?)"`, "g"), "$1");
 }
 
 function webhookStatusOf(intent: IntentRecord, coreType: string): IcligoWebhookStatus | null {

@@ -6,6 +6,7 @@
 import { and, eq, isNull, lt, lte, or, sql, type Placeholder } from "drizzle-orm";
 import { GATEWAY_API_VERSION } from "../core/api-version";
 import { renderEvent } from "../core/events";
+import { webhookBody } from "../core/surface-events";
 import { merchantSettings } from "../db/merchants";
 import { randomId } from "../core/ids";
 import type { EventRecord } from "../core/types";
@@ -402,7 +403,7 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
       return;
     }
     // Rendered with the merchant's default Stripe API version (the gateway's when it has none).
-    const body = JSON.stringify(renderEvent(event, pending.get(event.id) ?? 0, await versionOf(event.merchantId)));
+    const body = webhookBody(renderEvent(event, pending.get(event.id) ?? 0, await versionOf(event.merchantId)));
     const signed = await signPayload(event.id, body, await secretsOf(endpoint), Math.floor(Date.now() / 1000));
     // The URL was checked when it was set; check it again, so that a rule tightened since then holds.
     const refused = webhookUrlProblem(endpoint.url, endpoint.livemode, isDevelopment(env));

@@ -25,7 +25,7 @@ async function oneFailureLeft(ip: string): Promise<void> {
 const surfaces: Record<string, (ip: string) => [string, string, CallOptions]> = {
   "seed 000 /api/v1/PaymentIntents (JWT)": (ip) => ["GET", "/api/v1/PaymentIntents", { key: "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlcyI6WyJhZG1pbiJdfQ.c2lnbmF0dXJl", headers: { "cf-connecting-ip": ip } }],
   "seed 000 without a credential": (ip) => ["GET", "/api/v1/PaymentIntents", { key: null, headers: { "cf-connecting-ip": ip } }],
-  "seed 003 /payments (application)": (ip) => ["GET", "/payments/1", { key: null, headers: { "cf-connecting-ip": ip, "x-application-id": "app_guess", "x-access-token": "tok_guess" } }],
+  "seed 003 /payments (application)": (ip) => ["GET", "/payments/1", { key: null, headers: { "cf-connecting-ip": ip, "x-application-id": "app_guessGuessGuessGuess1", "x-access-token": "tok_guess" } }],
   "/v1 (API key)": (ip) => ["GET", "/v1/payment_intents", { key: "sk_test_guess", headers: { "cf-connecting-ip": ip } }],
 };
 

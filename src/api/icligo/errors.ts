@@ -1,7 +1,11 @@
 // Seed 003's one error payload, on every route under /payments: {timestamp (ms), status, error,
-// message, path}, as its "Errors" section shows it.
-import type { ApiErrorData } from "../../core/errors";
-import { decimalMessage } from "../../core/money";
+// message, path}, as its "Errors" section shows it; and its refusals of a capture, cancel or refund
+// in its own words, which the core's errors for the same states are translated into.
+import { invalidRequest, type ApiError, type ApiErrorData } from "../../core/errors";
+import { refundableAmount } from "../../core/intent";
+import { decimalMessage, minorToDecimal } from "../../core/money";
+import { icligoStatus } from "../../core/surface-events";
+import type { IntentRecord } from "../../core/types";
 
 const REASONS: Record<number, string> = {
   400: "Bad Request",
@@ -38,3 +42,78 @@ export function icligoError(err: ApiErrorData, path: string, now: number): Iclig
 }
 
 export const MISSING_HEADERS = "Headers 'X-Access-Token' and 'X-Application-Id' are necessary.";
+export const INVALID_APPLICATION_ID = "Header 'X-Application-Id' is invalid: an application id is 'app_' followed by letters and digits.";
+
+// ---- refusals in this surface's words ------------------------------------------------------------------
+
+/** What a route does to a payment, as its refusals name it. */
+export type PaymentAction = "capture" | "cancel" | "refund";
+
+const PAST: Record<PaymentAction, string> = { capture: "captured", cancel: "canceled", refund: "refunded" };
+
+function refused(message: string): ApiError {
+  return invalidRequest(message);
+}
+
+/** Why `number` cannot be captured in its state, or null when it can. */
+export function captureRefusal(number: number, intent: IntentRecord): ApiError | null {
+  const status = icligoStatus(intent);
+  return status === "Authorized" ? null : refused(`Payment ${number} is ${status}: only an Authorized payment can be captured, and only once.`);
+}
+
+/** Why `number` cannot be canceled in its state, or null when it can. */
+export function cancelRefusal(number: number, intent: IntentRecord): ApiError | null {
+  const status = icligoStatus(intent);
+  if (status !== "Created" && status !== "Authorized") return refused(`Payment ${number} is ${status}: only a Created or Authorized payment can be canceled.`);
+  // Shown as Created, but its payment is at the processor, whose answer is not known yet.
+  if (intent.status === "processing") {
+    return refused(`Payment ${number} is being processed (the processor's answer is not known yet): it cannot be canceled now. Read it again shortly; if it is Authorized then, cancel it.`);
+  }
+  return null;
+}
+
+/** Why `amount` (minor units; all that is left when undefined) of `number` cannot be refunded, or null when it can. */
+export function refundRefusal(number: number, intent: IntentRecord, amount: number | undefined): ApiError | null {
+  const status = icligoStatus(intent);
+  if (status !== "Completed" && status !== "Confirmed" && status !== "PartiallyRefunded") {
+    return refused(`Payment ${number} is ${status}: only a Completed or Confirmed payment can be refunded.`);
+  }
+  // What is left to refund: refunds waiting for an approver hold their amount too.
+  const remaining = refundableAmount(intent);
+  if (remaining <= 0) {
+    const waiting = intent.refunds.some((r) => r.status === "pending");
+    return refused(`Payment ${number} has nothing left to refund${waiting ? ": the rest is in refunds still waiting (for approval, or for the processor)" : ""}.`);
+  }
+  if (amount !== undefined && amount > remaining) {
+    return refused(`Invalid request: 'amount' is more than the ${minorToDecimal(remaining, intent.currency)} ${intent.currency.toUpperCase()} of payment ${number} left to refund.`);
+  }
+  return null;
+}
+
+/** The refusal of `action` on a payment in its state (null when it may go on). */
+export function refusalOf(action: PaymentAction, number: number, intent: IntentRecord, amount?: number): ApiError | null {
+  return action === "capture" ? captureRefusal(number, intent) : action === "cancel" ? cancelRefusal(number, intent) : refundRefusal(number, intent, amount);
+}
+
+// The core's refusals of an operation for the payment's state (status, what is left), in /v1's words.
+const STATE_CODES = new Set(["payment_intent_unexpected_state", "charge_not_refundable", "charge_already_refunded", "amount_too_large"]);
+
+/**
+ * An error of the core (the payment's object) in this surface's words, never /v1's ("You cannot
+ * capture this PaymentIntent because it has a status of succeeded..."). A refusal for the payment's
+ * state is the route's own check run again on the state the core saw: a request racing another (three
+ * captures at once), or a retry that skipped the route's check, is refused exactly as the route
+ * refuses it, with the same status and message. `current` is the payment as the core left it.
+ */
+export function inSurfaceWords(err: ApiErrorData, action: PaymentAction, number: number, current: IntentRecord, amount?: number): ApiErrorData {
+  if (err.code === "resource_missing") return { ...err, message: `No such payment: '${number}'`, param: undefined };
+  if (err.code === "payment_intent_pending_reconciliation") {
+    return { ...err, message: `Payment ${number} has a capture or cancellation whose outcome at the processor is not known yet: it cannot be ${PAST[action]} until it is. Read it again shortly.` };
+  }
+  if (!err.code || !STATE_CODES.has(err.code)) return err;
+  // A capture above what was authorized is told in this surface's decimals (decimalMessage), as the route does not check it itself.
+  if (err.code === "amount_too_large" && action === "capture") return err;
+  const own = refusalOf(action, number, current, amount);
+  if (own) return own.data;
+  return refused(`Payment ${number} is ${icligoStatus(current)}: it cannot be ${PAST[action]} now.`).data;
+}

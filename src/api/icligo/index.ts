@@ -1,17 +1,16 @@
 // Seed 003: iCliGo's /payments, a thin translator onto the same intents as /v1. Application
-// credentials in X-Application-Id + X-Access-Token (400 when one is missing, 401 for a wrong pair,
-// 403 for another application's payment); decimal amounts converted exactly; statuses in this
-// surface's words; every error as {timestamp, status, error, message, path}. The customer pays on
-// the hosted payment page; the application hears AUTHORIZED / COMPLETED / CONFIRMED / CANCELED /
-// REFUNDED through its webhook endpoints (events icligo.payment.*, src/core/surface-events.ts).
+// credentials in X-Application-Id + X-Access-Token (400 when one is missing or the application id is
+// malformed, 401 for a wrong pair, 403 for another application's payment); decimal amounts converted
+// exactly; statuses in this surface's words, the core's errors too; every error as {timestamp,
+// status, error, message, path}. The customer pays on the hosted payment page; the application hears
+// AUTHORIZED / COMPLETED / CONFIRMED / CANCELED / REFUNDED through its webhook endpoints (events
+// icligo.payment.*, src/core/surface-events.ts).
 import { Hono } from "hono";
-import { refundableAmount } from "../../core/intent";
 import { z } from "zod";
 import { ApiError, authenticationFailed, invalidRequest, resourceMissing, type ApiErrorData } from "../../core/errors";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
 import { liveCustomer } from "../../billing/store";
-import { decimalToMinor, minorToDecimal, normalizeCurrency } from "../../core/money";
-import { icligoStatus } from "../../core/surface-events";
+import { decimalToMinor, normalizeCurrency } from "../../core/money";
 import type { IntentRecord, LineItem, Metadata, Scope } from "../../core/types";
 import { principalFromApplication } from "../../auth/api-keys";
 import { limitFailures } from "../../auth/authenticate";
@@ -30,7 +29,7 @@ import type { App, AppEnv, Ctx } from "../v1/route";
 import { JsonNumber, parseExactJson, readExactJson, stringifyExact } from "../common/exact-json";
 import { surfaceErrors } from "../common/errors";
 import { NO_IDEMPOTENCY, surfaceIdempotency, type SurfaceIdempotency } from "../common/idempotency";
-import { icligoError, icligoStatusCode, MISSING_HEADERS } from "./errors";
+import { cancelRefusal, captureRefusal, icligoError, icligoStatusCode, inSurfaceWords, INVALID_APPLICATION_ID, MISSING_HEADERS, refundRefusal, type PaymentAction } from "./errors";
 import { KEPT_FIELDS, renderCapture, renderPayment, renderPendingRefund } from "./render";
 
 export const PREFIX = "/payments";
@@ -64,6 +63,11 @@ async function application(c: Ctx, permission: Permission): Promise<Principal> {
   const appId = c.req.header("x-application-id");
   const token = c.req.header("x-access-token");
   if (!appId || !token) throw new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_missing", message: MISSING_HEADERS });
+  // The document: a 400 when the headers are "missing or invalid", a 401 for an "unauthorised or
+  // incorrect Application ID". An id that is not one at all (not app_ and its letters and digits) is
+  // invalid: a 400, before any lookup; a well-formed id that names no application (or a token that
+  // does not match it) is incorrect: a 401.
+  if (!hasPrefix(appId, "app")) throw new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_invalid", message: INVALID_APPLICATION_ID });
   // Failed authentications count against the client IP's limit, as on /v1.
   const principal = await limitFailures(c.env, { header: (name) => c.req.header(name) }, () =>
     principalFromApplication(c.env.DB, appId, token, (p) => c.executionCtx.waitUntil(p)).catch((err: unknown) => {
@@ -112,8 +116,21 @@ function requestOf(c: Ctx, principal: Principal, scope: Scope, action: string | 
 }
 
 function intentOf(outcome: OpOutcome, number: number): IntentRecord {
+  if (outcome.error?.code === "resource_already_exists") {
+    throw new ApiError({ ...outcome.error, message: "A payment was already created with this Idempotency-Key: repeat the same request to read it, or send another key." });
+  }
   if (outcome.error) throw new ApiError(outcome.error);
   if (!outcome.intent) throw resourceMissing("payment", String(number));
+  return outcome.intent;
+}
+
+/**
+ * The payment after a capture, cancel or refund; the core's error in this surface's words (a refusal
+ * for its state as the route's own check words it, whatever request got there first).
+ */
+function paymentAfter(outcome: OpOutcome, action: PaymentAction, found: Found, amount?: number): IntentRecord {
+  if (outcome.error) throw new ApiError(inSurfaceWords(outcome.error, action, found.number, outcome.intent ?? found.intent, amount));
+  if (!outcome.intent) throw resourceMissing("payment", String(found.number));
   return outcome.intent;
 }
 
@@ -289,10 +306,10 @@ export function icligoSurface(): Hono<AppEnv> {
     const description = text(body, "description", 500);
     const amount = body.amount === undefined || body.amount === null ? undefined : decimal(body.amount, found.intent.currency, "amount");
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: "PUT /payments/{payment_id}/capture", target: found.intent.id, params: { amount, description } });
-    const status = icligoStatus(found.intent);
-    if (!idem.replay && status !== "Authorized") throw badRequest(`Payment ${found.number} is ${status}: only an Authorized payment can be captured, and only once.`);
+    const refusal = idem.replay ? null : captureRefusal(found.number, found.intent);
+    if (refusal) throw refusal;
     const outcome = await intentStub(c.env, found.intent.id).capture(requestOf(c, principal, found.scope, "payment_intents.capture", idem), found.intent.id, { amountToCapture: amount });
-    const intent = intentOf(outcome, found.number);
+    const intent = paymentAfter(outcome, "capture", found);
     const capture = intent.attempts.filter((a) => a.type === "capture").at(-1);
     if (!capture) throw new Error(`capture of ${intent.id} left no capture attempt`);
     return send(await renderCapture(intent, capture, description), 200, outcome.replayed);
@@ -302,12 +319,10 @@ export function icligoSurface(): Hono<AppEnv> {
     const principal = await application(c, "payments.transactions.void");
     const found = await findPayment(c, principal, c.req.param("payment_id") ?? "");
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: "POST /payments/{payment_id}/cancel", target: found.intent.id, params: {} });
-    const status = icligoStatus(found.intent);
-    if (!idem.replay && status !== "Created" && status !== "Authorized") throw badRequest(`Payment ${found.number} is ${status}: only a Created or Authorized payment can be canceled.`);
-    // Shown as Created, but its payment is at the processor, whose answer is not known yet.
-    if (!idem.replay && found.intent.status === "processing") throw badRequest(`Payment ${found.number} is being processed (the processor's answer is not known yet): it cannot be canceled now. Read it again shortly; if it is Authorized then, cancel it.`);
+    const refusal = idem.replay ? null : cancelRefusal(found.number, found.intent);
+    if (refusal) throw refusal;
     const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel", idem), found.intent.id, { cancellationReason: "requested_by_customer" });
-    const intent = intentOf(outcome, found.number);
+    const intent = paymentAfter(outcome, "cancel", found);
     return send(renderPayment(intent, found.number, paymentUrl(c, intent)), 200, outcome.replayed);
   };
   api.put("/:payment_id/cancel", cancel);
@@ -320,20 +335,9 @@ export function icligoSurface(): Hono<AppEnv> {
     const body = await optionalBody(c);
     const amount = body.amount === undefined || body.amount === null ? undefined : decimal(body.amount, found.intent.currency, "amount");
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: "POST /payments/{payment_id}/refund", target: found.intent.id, params: { amount } });
-    const status = icligoStatus(found.intent);
-    if (!idem.replay && status !== "Completed" && status !== "Confirmed" && status !== "PartiallyRefunded") {
-      throw badRequest(`Payment ${found.number} is ${status}: only a Completed or Confirmed payment can be refunded.`);
-    }
-    // What is left to refund: refunds waiting for an approver hold their amount too.
-    const remaining = refundableAmount(found.intent);
-    const left = `${minorToDecimal(remaining, found.intent.currency)} ${found.intent.currency.toUpperCase()}`;
-    if (!idem.replay && remaining <= 0) {
-      const waiting = found.intent.refunds.some((r) => r.status === "pending");
-      throw badRequest(`Payment ${found.number} has nothing left to refund${waiting ? ": the rest is in refunds still waiting (for approval, or for the processor)" : ""}.`);
-    }
-    if (!idem.replay && amount !== undefined && amount > remaining) {
-      throw badRequest(`Invalid request: 'amount' is more than the ${left} of payment ${found.number} left to refund.`);
-    }
+    // Its state, and what is left to refund (refunds waiting for an approver hold their amount too).
+    const refusal = idem.replay ? null : refundRefusal(found.number, found.intent, amount);
+    if (refusal) throw refusal;
     const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
     const outcome = await intentStub(c.env, found.intent.id).refund(requestOf(c, principal, found.scope, "refunds.create", idem), found.intent.id, {
       amount,
@@ -341,7 +345,7 @@ export function icligoSurface(): Hono<AppEnv> {
       metadata: {},
       approvalThresholds: thresholds,
     });
-    const intent = intentOf(outcome, found.number);
+    const intent = paymentAfter(outcome, "refund", found, amount);
     const payment = renderPayment(intent, found.number, paymentUrl(c, intent));
     const held = intent.refunds.find((r) => r.id === outcome.refundId && r.status === "pending" && r.requiresApproval && !r.approval);
     if (held) return send({ ...payment, refund: renderPendingRefund(held) }, 202, outcome.replayed);

@@ -7,7 +7,8 @@ import { Hono } from "hono";
 import { liveCustomer } from "../../billing/store";
 import { hasPrefix } from "../../core/ids";
 import { z } from "zod";
-import { ApiError, authenticationFailed, invalidRequest, resourceMissing, type ApiErrorData } from "../../core/errors";
+import { ApiError, authenticationFailed, invalidRequest, resourceMissing, unexpectedState, type ApiErrorData } from "../../core/errors";
+import { assertOperationAllowed } from "../../core/intent";
 import { derivedId, randomId } from "../../core/ids";
 import { decimalToMinor, normalizeCurrency } from "../../core/money";
 import type { IntentRecord, Scope } from "../../core/types";
@@ -181,6 +182,27 @@ function requestOf(c: Ctx, principal: Principal, scope: Scope, action: string | 
     origin: new URL(c.req.url).origin,
     audit: action ? { action, actor: principal.actor, roles: principal.roles, details: { surface: "paymentintents" } } : null,
   };
+}
+
+/**
+ * A customer's token cancels only a payment not confirmed yet; the core refuses any other with a
+ * permission error (403). Here, as for a merchant, a payment that cannot be canceled in its status is
+ * a 400 naming the status: the merchant's very message when no one may cancel it (Succeeded,
+ * Canceled, ...), else the statuses a customer may cancel from. A customer never reaches another
+ * customer's payment (404, findIntent).
+ */
+function customerCancelRefusal(err: ApiErrorData, intent: IntentRecord | null): ApiErrorData {
+  if (err.status !== 403 || err.type !== "permission_error" || !intent) return err;
+  try {
+    assertOperationAllowed("cancel", intent);
+  } catch (refused) {
+    if (refused instanceof ApiError) return refused.data;
+    throw refused;
+  }
+  return unexpectedState(
+    `You cannot cancel this PaymentIntent with a customer's token because it has a status of ${intent.status}. ` +
+      "Only a PaymentIntent with one of the following statuses may be canceled by its customer: requires_payment_method, requires_confirmation.",
+  ).data;
 }
 
 async function outcomeResponse(c: Ctx, outcome: OpOutcome, number: number, status = 200): Promise<Response> {
@@ -413,25 +435,32 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
   api.post("/:id/cancel", async (c) => {
     const principal = await caller(c);
     const found = await findIntent(c, principal, c.req.param("id"));
-    // A shopper cancels only its own payment (findIntent), and only before it is confirmed (the object checks).
+    // A shopper cancels only its own payment (findIntent), and only before it is confirmed (the object
+    // checks; its refusal is a 400 as a merchant's is, customerCancelRefusal).
     if (!principal.customerId) authorize(principal, "payments.transactions.void", { needsMerchant: false });
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), { ...found.scope, customerId: principal.customerId }, { route: `POST ${PREFIX}/{id}/cancel`, target: found.intent.id, params: {} });
     const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel", idem), found.intent.id, {
       cancellationReason: "requested_by_customer",
       onlyUnconfirmed: principal.customerId !== null,
     });
+    if (outcome.error && principal.customerId !== null) return outcomeResponse(c, { ...outcome, error: customerCancelRefusal(outcome.error, outcome.intent) }, found.number);
     return outcomeResponse(c, outcome, found.number);
   });
 
   api.use("/webhook/*", ipRateLimit);
   api.post("/webhook/:gatewayId", async (c) => {
-    const gateway = parseNumber(c.req.param("gatewayId"), "payment gateway");
+    // The document answers this route 200, 400 or 500 only: a gateway id that names no gateway makes
+    // the payload one that cannot be processed, a 400 (as an unsigned one is), not a 404.
+    const idText = c.req.param("gatewayId");
+    const unknownGateway = () => invalidRequest(`Payment gateway ${idText.slice(0, 40)} does not exist: the webhook cannot be processed.`, "gatewayId", "invalid_payload");
+    if (!/^[1-9]\d{0,14}$/.test(idText)) throw unknownGateway();
+    const gateway = Number(idText);
     const accountId = await accountOfGateway(directoryDb(c.env), gateway);
-    if (accountId === null) throw resourceMissing("payment gateway", String(gateway));
+    if (accountId === null) throw unknownGateway();
     let account: AccountRow | null = null;
     if (accountId !== SANDBOX_ACCOUNT) {
       const [row] = await db(directoryDb(c.env)).select().from(connectorAccounts).where(eq(connectorAccounts.id, accountId)).limit(1);
-      if (!row) throw resourceMissing("payment gateway", String(gateway));
+      if (!row) throw unknownGateway();
       account = row;
     }
     // The body is a JSON string holding the provider's payload (a provider posting its JSON directly works too).
@@ -510,8 +539,8 @@ export function registerPaymentIntentsSurface(app: App): void {
   reg.registerPath({ method: "get", path: `${PREFIX}/customer/{customerId}`, summary: "A customer's payment intents (roles admin, support)", tags, security, request: { params: z.object({ customerId: z.string() }) }, responses: { 200: many, 403: problemResponse("Not admin or support"), ...common } });
   reg.registerPath({ method: "post", path: PREFIX, summary: "Create a payment intent (any authenticated user)", tags, security, request: { body: { required: true, content: { "application/json": { schema: SeedCreate } } } }, responses: { 201: { ...one, description: "Created" }, 400: problemResponse("Invalid data"), ...common } });
   reg.registerPath({ method: "post", path: `${PREFIX}/{id}/confirm`, summary: "Confirm with a payment method (body: a JSON string such as \"pm_card_visa\")", tags, security, request: { ...idParam, body: { required: true, content: { "application/json": { schema: z.string() } } } }, responses: { 200: one, 400: problemResponse("Invalid payment method or declined"), 404: problemResponse("No such payment intent"), ...common } });
-  reg.registerPath({ method: "post", path: `${PREFIX}/{id}/cancel`, summary: "Cancel a payment intent", tags, security, request: idParam, responses: { 200: one, 404: problemResponse("No such payment intent"), ...common } });
-  reg.registerPath({ method: "post", path: `${PREFIX}/webhook/{gatewayId}`, summary: "A payment provider's webhook for a gateway (body: a JSON string holding the provider's payload, signed as for /v1/psp_webhooks)", tags, request: { params: z.object({ gatewayId: z.string() }), body: { required: true, content: { "application/json": { schema: z.string() } } } }, responses: { 200: { description: "Processed", content: { "application/json": { schema: z.object({ received: z.boolean(), applied: z.number().int(), duplicates: z.number().int() }) } } }, 400: problemResponse("Invalid or unsigned payload"), 404: problemResponse("No such payment gateway"), 500: problemResponse("Internal error") } });
+  reg.registerPath({ method: "post", path: `${PREFIX}/{id}/cancel`, summary: "Cancel a payment intent", tags, security, request: idParam, responses: { 200: one, 400: problemResponse("The payment intent cannot be canceled in its status"), 404: problemResponse("No such payment intent"), ...common } });
+  reg.registerPath({ method: "post", path: `${PREFIX}/webhook/{gatewayId}`, summary: "A payment provider's webhook for a gateway (body: a JSON string holding the provider's payload, signed as for /v1/psp_webhooks)", tags, request: { params: z.object({ gatewayId: z.string() }), body: { required: true, content: { "application/json": { schema: z.string() } } } }, responses: { 200: { description: "Processed", content: { "application/json": { schema: z.object({ received: z.boolean(), applied: z.number().int(), duplicates: z.number().int() }) } } }, 400: problemResponse("Invalid or unsigned payload, or no such payment gateway"), 500: problemResponse("Internal error") } });
   // ASP.NET's routing, which the document's controller runs on, ignores case and a trailing slash:
   // /api/v1/paymentintents/1/Confirm and /api/v1/PaymentIntents/ reach the same actions here.
   app.use("*", async (c, next) => {

@@ -39,16 +39,29 @@ export function problemStatus(err: ApiErrorData): number {
   return STATUS[err.status] ? err.status : err.status >= 500 ? 500 : 400;
 }
 
-const CORE_STATUSES = /\b(requires_payment_method|requires_confirmation|requires_action|requires_capture|processing|succeeded|canceled|failed)\b/g;
+// The statuses that cannot be mistaken for an ordinary word: rewritten wherever they appear.
+const SNAKE_STATUSES = /\b(requires_payment_method|requires_confirmation|requires_action|requires_capture)\b/g;
+const STATUS_WORD = "requires_payment_method|requires_confirmation|requires_action|requires_capture|processing|succeeded|canceled|failed";
+// A one-word status (`canceled`, `failed`, ...) is rewritten only where the sentence names a status:
+// "a status of X", "its status is X", a list of statuses after a colon ("... statuses may be
+// canceled: X, Y"), "it is succeeded" (never a verb there). "may be canceled" keeps its verb.
+const AFTER_STATUS = new RegExp(`(\\bstatus (?:of|is) )(${STATUS_WORD})\\b`, "g");
+const STATUS_LIST = new RegExp(`(\\bstatuses\\b[^:.]*: )((?:${STATUS_WORD})(?:, (?:${STATUS_WORD}))*)\\b`, "g");
+const IS_TERMINAL = /(\bis )(succeeded|failed)\b/g;
+
+const pascal = (word: string): string => pascalStatus(word as IntentStatus);
 
 /**
  * A message of the core, in this surface's words: its statuses as this API writes them
  * (`Succeeded`, `RequiresPaymentMethod`), not /v1's (`succeeded`, `requires_payment_method`).
- * Only the status words of a sentence that names a status change ("a status of ...", "statuses ...").
+ * Only the words that are statuses: "may be canceled" keeps its lower-case verb.
  */
-function inSurfaceWords(message: string): string {
-  if (!/status/i.test(message)) return message;
-  return message.replace(CORE_STATUSES, (word) => pascalStatus(word as IntentStatus));
+export function inSurfaceWords(message: string): string {
+  return message
+    .replace(STATUS_LIST, (_m, head: string, list: string) => head + list.split(", ").map(pascal).join(", "))
+    .replace(AFTER_STATUS, (_m, head: string, word: string) => head + pascal(word))
+    .replace(IS_TERMINAL, (_m, head: string, word: string) => head + pascal(word))
+    .replace(SNAKE_STATUSES, pascal);
 }
 
 export function problem(err: ApiErrorData, traceId: string): ProblemDetails {

@@ -5,6 +5,8 @@
 import { exports } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { webhookBody } from "../../../src/core/surface-events";
+import { signPayload } from "../../../src/webhooks/signing";
 import { approverOf, createEndpoint, get, hsToken, KEY_A, KEY_B, MERCHANT_A, newMerchant, post, receivedBy, receiverHook, waitFor, type PaymentIntentJson } from "../../helpers";
 
 const MISSING = "Headers 'X-Access-Token' and 'X-Application-Id' are necessary.";
@@ -260,7 +262,7 @@ describe("seed 003: authentication", () => {
       expect(expectError(res, 400, path).message).toBe(MISSING);
     }
     expectError(await send("POST", path, { app: { appId: app.appId, token: "tok_wrong" }, body: SEED_CREATE }), 401, path);
-    expectError(await send("POST", path, { app: { appId: "app_unknown", token: app.token }, body: SEED_CREATE }), 401, path);
+    expectError(await send("POST", path, { app: { appId: "app_unknownUnknownUnknown1", token: app.token }, body: SEED_CREATE }), 401, path);
 
     const mine = await createPayment(app);
     const other = await newMerchant("icligo-other");
@@ -278,6 +280,21 @@ describe("seed 003: authentication", () => {
       expectError(await send(method, p, { app: { ...app, token: "tok_wrong" }, body }), 401, p);
     }
     expect(await status(app, mine)).toBe("Created");
+  });
+
+  it("an X-Application-Id that is not an application id at all is invalid (400); a well-formed one naming no application is incorrect (401)", async () => {
+    const app = await newApplication();
+    const path = "/payments/create-payment-intent";
+    for (const appId of ["garbage", "app_", "app_short", "APP_aaaaaaaaaaaaaaaaaaaaaaaa", "app_aaaa-bbbb-cccc", `app_${"a".repeat(65)}`, "pi_aaaaaaaaaaaaaaaaaaaaaaaa"]) {
+      const res = await send("POST", path, { app: { appId, token: app.token }, body: SEED_CREATE });
+      expect(expectError(res, 400, path).message, appId).toBe("Header 'X-Application-Id' is invalid: an application id is 'app_' followed by letters and digits.");
+    }
+    // Well-formed but unknown, or known with the wrong token: a 401, on every route.
+    expectError(await send("POST", path, { app: { appId: "app_000000000000000000000000", token: app.token }, body: SEED_CREATE }), 401, path);
+    expectError(await send("POST", path, { app: { appId: app.appId, token: "tok_wrong" }, body: SEED_CREATE }), 401, path);
+    expectError(await send("GET", "/payments/1", { app: { appId: "garbage", token: app.token } }), 400, "/payments/1");
+    expectError(await send("GET", "/payments/1", { app: { appId: "app_000000000000000000000000", token: app.token } }), 401, "/payments/1");
+    expect((await send("POST", path, { app, body: SEED_CREATE })).status).toBe(200);
   });
 
   it("a userId naming a customer of ours must be the merchant's own: another merchant's is a 404 and makes no payment", async () => {
@@ -602,5 +619,127 @@ describe("seed 003: a payment at the processor", () => {
     const refused = await send("PUT", `/payments/${payment.id}/cancel`, { app });
     expectError(refused, 400, `/payments/${payment.id}/cancel`);
     expect((refused.json as { message: string }).message).toMatch(/being processed/);
+  });
+});
+
+describe("seed 003: webhook amounts carry the currency's digits, as the API writes them", () => {
+  it("a capture of 10.10 of 25.00 EUR sends 25.00, 10.10 and 0.00 (not 25, 10.1, 0), signed over the exact bytes sent", async () => {
+    const app = await newApplication();
+    const hook = receiverHook("icligo-digits");
+    const endpoint = await createEndpoint(hook.url, ["icligo.payment.confirmed", "icligo.payment.refunded"]);
+    const payment = await createPayment(app, MANUAL);
+    await customerPays(payment);
+    expect((await send("PUT", `/payments/${payment.id}/capture`, { app, body: '{"amount": 10.10}' })).status).toBe(200);
+    expect((await send("POST", `/payments/${payment.id}/refund`, { app, body: '{"amount": 0.50}' })).status).toBe(200);
+    const api = (await send("GET", `/payments/${payment.id}`, { app })).text;
+    expect(api).toContain('"amount":25.00');
+    expect(api).toContain('"capturedAmount":{"currency":"EUR","value":10.10}');
+    const bodies = await waitFor(async () => {
+      const mine = (await receivedBy(hook.name)).filter((r) => r.body.includes(payment.paymentIntentId));
+      return mine.length >= 2 ? mine : undefined;
+    }, 20_000, "the CONFIRMED and REFUNDED webhooks");
+    const confirmed = bodies.find((r) => r.body.includes('"type":"icligo.payment.confirmed"'));
+    const refunded = bodies.find((r) => r.body.includes('"type":"icligo.payment.refunded"'));
+    expect(confirmed?.body).toContain('"amount":25.00,');
+    expect(confirmed?.body).toContain('"capturedAmount":{"currency":"EUR","value":10.10}');
+    expect(confirmed?.body).toContain('"refundedAmount":{"currency":"EUR","value":0.00}');
+    expect(refunded?.body).toContain('"refundedAmount":{"currency":"EUR","value":0.50}');
+    expect(refunded?.body).toMatch(/"refund":\{"id":"re_\w+","amount":\{"currency":"EUR","value":0\.50\}\}/);
+    // The signatures are over these very bytes (Standard Webhooks and Stripe-Signature alike).
+    for (const r of [confirmed, refunded]) {
+      expect(r).toBeDefined();
+      if (!r) continue;
+      expect(() => new Webhook(endpoint.secret ?? "").verify(r.body, r.headers)).not.toThrow();
+      const [, t, v1] = /^t=(\d+),v1=([0-9a-f]+)/.exec(r.headers["stripe-signature"] ?? "") ?? [];
+      const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(endpoint.secret ?? ""), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${t}.${r.body}`)));
+      expect([...mac].map((b) => b.toString(16).padStart(2, "0")).join("")).toBe(v1);
+    }
+  });
+
+  it("webhookBody writes a seed 003 event's amounts with the currency's digits (EUR, JPY, KWD) and leaves every other event as JSON.stringify does", async () => {
+    const event = (currency: string, amounts: { amount: number; captured: number; refunded: number; refund?: number }, userId = "user_1") => ({
+      id: "evt_1",
+      object: "event",
+      type: amounts.refund === undefined ? "icligo.payment.confirmed" : "icligo.payment.refunded",
+      data: {
+        object: {
+          object: "icligo.payment",
+          id: 7,
+          status: "CONFIRMED",
+          userId,
+          currency,
+          amount: amounts.amount,
+          capturedAmount: { currency, value: amounts.captured },
+          refundedAmount: { currency, value: amounts.refunded },
+          manualCapture: true,
+          ...(amounts.refund === undefined ? {} : { refund: { id: "re_1", amount: { currency, value: amounts.refund } } }),
+          timestamp: 1,
+        },
+        payment_intent_id: "pi_1",
+        order_id: null,
+      },
+    });
+    const eur = webhookBody(event("EUR", { amount: 25, captured: 10.1, refunded: 0.5, refund: 0.5 }));
+    expect(eur).toContain('"amount":25.00,"capturedAmount":{"currency":"EUR","value":10.10},"refundedAmount":{"currency":"EUR","value":0.50}');
+    expect(eur).toContain('"refund":{"id":"re_1","amount":{"currency":"EUR","value":0.50}}');
+    expect(JSON.parse(eur)).toEqual(event("EUR", { amount: 25, captured: 10.1, refunded: 0.5, refund: 0.5 }));
+    expect(webhookBody(event("JPY", { amount: 1000, captured: 1000, refunded: 0 }))).toContain('"amount":1000,"capturedAmount":{"currency":"JPY","value":1000},"refundedAmount":{"currency":"JPY","value":0}');
+    expect(webhookBody(event("KWD", { amount: 7.5, captured: 1.25, refunded: 0 }))).toContain('"amount":7.500,"capturedAmount":{"currency":"KWD","value":1.250},"refundedAmount":{"currency":"KWD","value":0.000}');
+    // A string in the payload is never taken for an amount, whatever it holds.
+    const tricky = event("EUR", { amount: 25, captured: 0, refunded: 0 }, '"dec123" 10.1 \\"');
+    expect(JSON.parse(webhookBody(tricky))).toEqual(tricky);
+    // Any other event: byte for byte what JSON.stringify writes.
+    const other = { id: "evt_2", type: "payment_intent.succeeded", data: { object: { object: "payment_intent", amount: 2500, currency: "eur", amount_received: 1010 } } };
+    expect(webhookBody(other)).toBe(JSON.stringify(other));
+    // Signed over the same text, it verifies.
+    const headers = await signPayload("evt_1", eur, ["whsec_dGVzdHNlY3JldHRlc3RzZWNyZXR0ZXN0c2VjcmV0"], Math.floor(Date.now() / 1000));
+    expect(() => new Webhook("whsec_dGVzdHNlY3JldHRlc3RzZWNyZXR0ZXN0c2VjcmV0").verify(eur, { ...headers })).not.toThrow();
+  });
+});
+
+describe("seed 003: the core's errors in this API's words", () => {
+  it("three captures at once: one 200, the others this API's 400 (never the core's Stripe wording), every time the same", async () => {
+    const app = await newApplication();
+    for (let round = 0; round < 3; round++) {
+      const payment = await createPayment(app, MANUAL);
+      await customerPays(payment);
+      const path = `/payments/${payment.id}/capture`;
+      const answers = await Promise.all([0, 1, 2].map(() => send("PUT", path, { app, body: SEED_CAPTURE })));
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 400, 400]);
+      for (const refused of answers.filter((a) => a.status !== 200)) {
+        expect(refused.text).not.toMatch(/PaymentIntent|succeeded|requires_capture/);
+        expect(expectError(refused, 400, path).message).toBe(`Payment ${payment.id} is Confirmed: only an Authorized payment can be captured, and only once.`);
+      }
+    }
+  });
+
+  it("a request retried with its Idempotency-Key (which skips the route's own check) is refused in the same words as the first time", async () => {
+    const app = await newApplication();
+    const retried = async (method: string, path: string, body?: string) => {
+      const headers = { "Idempotency-Key": `seed003-words-${Date.now()}-${Math.random()}` };
+      const first = expectError(await send(method, path, { app, body, headers }), 400, path);
+      const again = await send(method, path, { app, body, headers });
+      expect(again.text).not.toMatch(/PaymentIntent|charge|ch_|succeeded|requires_|status of/);
+      expect(expectError(again, 400, path).message).toBe(first.message);
+      return first.message;
+    };
+    // Capture of a payment not paid yet.
+    const created = await createPayment(app, MANUAL);
+    expect(await retried("PUT", `/payments/${created.id}/capture`, SEED_CAPTURE)).toBe(`Payment ${created.id} is Created: only an Authorized payment can be captured, and only once.`);
+    // Refund before capture.
+    const authorized = await createPayment(app, MANUAL);
+    await customerPays(authorized);
+    expect(await retried("POST", `/payments/${authorized.id}/refund`, '{"amount": 1.00}')).toBe(`Payment ${authorized.id} is Authorized: only a Completed or Confirmed payment can be refunded.`);
+    // Cancel of a paid payment.
+    const completed = await createPayment(app);
+    await customerPays(completed);
+    expect(await retried("PUT", `/payments/${completed.id}/cancel`)).toBe(`Payment ${completed.id} is Completed: only a Created or Authorized payment can be canceled.`);
+    // Refund of more than is left, then of a payment refunded in full.
+    expect(await retried("POST", `/payments/${completed.id}/refund`, '{"amount": 25.01}')).toBe(`Invalid request: 'amount' is more than the 25.00 EUR of payment ${completed.id} left to refund.`);
+    expect((await send("POST", `/payments/${completed.id}/refund`, { app })).status).toBe(200);
+    expect(await retried("POST", `/payments/${completed.id}/refund`, '{"amount": 1.00}')).toBe(`Payment ${completed.id} is Refunded: only a Completed or Confirmed payment can be refunded.`);
+    expect(await status(app, created)).toBe("Created");
+    expect(await status(app, authorized)).toBe("Authorized");
   });
 });

@@ -3,6 +3,7 @@
 // EUR, JPY and KWD; a payment made here read back through /v1; the PSP webhook route.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { inSurfaceWords } from "../../../src/api/paymentintents/problem";
 import { signSandboxWebhook } from "../../../src/connectors/sandbox/webhooks";
 import { addConnector, get, hsToken, KEY_A, MERCHANT_A, newMerchant, post, readModelIntent, type ListJson, type PaymentIntentJson, type TransactionJson } from "../../helpers";
 
@@ -330,7 +331,7 @@ describe("seed 000: authentication and roles", () => {
     // ...but never touches another customer's payment, nor cancels a paid one.
     const stranger = await hsToken({ roles: ["customer"], customer: "1111", sub: "stranger" });
     expectProblem(await send("POST", `${BASE}/${made.id}/confirm`, { token: stranger, body: '"pm_card_visa"' }), 404);
-    expectProblem(await send("POST", `${BASE}/${own.id}/cancel`, { token: shopper }), 403);
+    expectProblem(await send("POST", `${BASE}/${own.id}/cancel`, { token: shopper }), 400);
     const unpaid = await create(SEED_CREATE, shopper);
     expectProblem(await send("POST", `${BASE}/${unpaid.id}/cancel`, { token: stranger }), 404);
     expect(((await send("POST", `${BASE}/${unpaid.id}/cancel`, { token: shopper })).json as Intent).status).toBe("Canceled");
@@ -513,13 +514,26 @@ describe("seed 000: POST webhook/{gatewayId}", () => {
     expectProblem(await send("POST", `${BASE}/webhook/1`, { body: JSON.stringify(payload) }), 400);
     expectProblem(await send("POST", `${BASE}/webhook/1`, { body: JSON.stringify(payload), headers: { "sandbox-signature": signature.replace(/v1=(.)/, (_m, c: string) => `v1=${c === "0" ? "1" : "0"}`) } }), 400);
     expectProblem(await send("POST", `${BASE}/webhook/1`, { body: "12", headers: { "sandbox-signature": signature } }), 400);
-    expectProblem(await send("POST", `${BASE}/webhook/99999`, { body: JSON.stringify(payload), headers: { "sandbox-signature": signature } }), 404);
+    expectProblem(await send("POST", `${BASE}/webhook/99999`, { body: JSON.stringify(payload), headers: { "sandbox-signature": signature } }), 400);
     expect(((await send("GET", `${BASE}/${made.id}`, { token: await admin() })).json as Intent).status).toBe("RequiresAction");
 
     const ok = await send("POST", `${BASE}/webhook/1`, { body: JSON.stringify(payload), headers: { "sandbox-signature": signature } });
     expect(ok.status, ok.text).toBe(200);
     expect(ok.json).toEqual({ received: true, applied: 1, duplicates: 0 });
     expect(((await send("GET", `${BASE}/${made.id}`, { token: await admin() })).json as Intent).status).toBe("Succeeded");
+  });
+});
+
+describe("seed 000: POST webhook/{gatewayId} answers only the document's 200, 400 and 500", () => {
+  it("an unknown or malformed gateway id is a 400 problem (the payload cannot be processed), never a 404", async () => {
+    const payload = JSON.stringify({ id: "sbxevt_seed000_unknown_gateway", type: "authorization.approved", data: { intent: "pi_x", attempt: "txn_x" } });
+    const signature = await signSandboxWebhook(SANDBOX_SECRET, payload);
+    for (const gateway of ["99", "0", "abc", "99999999999999999999"]) {
+      const res = expectProblem(await send("POST", `${BASE}/webhook/${gateway}`, { body: JSON.stringify(payload), headers: { "sandbox-signature": signature } }), 400);
+      expect(res.errors?.gatewayId?.[0]).toMatch(/^Payment gateway .* does not exist/);
+    }
+    const doc = (await get<{ paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>("/openapi.json", { key: null })).body;
+    expect(Object.keys(doc.paths[`${BASE}/webhook/{gatewayId}`]?.post?.responses ?? {}).sort()).toEqual(["200", "400", "500"]);
   });
 });
 
@@ -576,7 +590,60 @@ describe("seed 000: errors in the API's own words", () => {
     expect((await send("POST", `${BASE}/${canceled.id}/cancel`, { token })).status).toBe(200);
     const twice = expectProblem(await send("POST", `${BASE}/${canceled.id}/cancel`, { token }), 400);
     expect(twice.detail).toContain("Canceled");
-    expect(twice.detail).not.toMatch(/\bcanceled\b/);
+    // The status is PascalCase; the verb ("may be canceled") is not a status and stays as written.
+    expect(twice.detail).toBe(
+      "You cannot cancel this PaymentIntent because it has a status of Canceled. Only a PaymentIntent with one of the following statuses may be canceled: RequiresPaymentMethod, RequiresConfirmation, RequiresAction, RequiresCapture.",
+    );
+    expect(again.detail).toBe(
+      "You cannot confirm this PaymentIntent because it has a status of Succeeded. Only a PaymentIntent with one of the following statuses may be confirmed: RequiresPaymentMethod, RequiresConfirmation, RequiresAction.",
+    );
+  });
+
+  it("status words are PascalCase only where they are statuses, never an ordinary word (\"may be canceled\")", () => {
+    expect(inSurfaceWords("You cannot capture this PaymentIntent because it has a status of succeeded. Only a PaymentIntent with one of the following statuses may be captured: requires_capture.")).toBe(
+      "You cannot capture this PaymentIntent because it has a status of Succeeded. Only a PaymentIntent with one of the following statuses may be captured: RequiresCapture.",
+    );
+    expect(inSurfaceWords("This PaymentIntent's authorization was captured at the payment provider already (10.00 eur, ref_1); it is succeeded now and cannot be canceled. Refund it instead.")).toBe(
+      "This PaymentIntent's authorization was captured at the payment provider already (10.00 eur, ref_1); it is Succeeded now and cannot be canceled. Refund it instead.",
+    );
+    expect(inSurfaceWords("This PaymentIntent (pi_1) does not have a successful, captured charge to refund; its status is requires_capture.")).toBe(
+      "This PaymentIntent (pi_1) does not have a successful, captured charge to refund; its status is RequiresCapture.",
+    );
+    expect(inSurfaceWords("The payment provider failed: timeout. No money moved; the payment may be confirmed again.")).toBe("The payment provider failed: timeout. No money moved; the payment may be confirmed again.");
+    expect(inSurfaceWords("Stripe is still processing the payment; the refund failed.")).toBe("Stripe is still processing the payment; the refund failed.");
+  });
+});
+
+describe("seed 000: a payment that cannot be canceled in its status is a 400, for a customer's token as for a merchant's", () => {
+  it("a customer cancelling its own Succeeded payment gets the merchant's 400 (PascalCase statuses); another customer's payment stays a 404", async () => {
+    const shopper = await hsToken({ roles: ["customer"], customer: "5150", sub: "shopper-5150" });
+    const paid = await create(SEED_CREATE, shopper);
+    expect(((await send("POST", `${BASE}/${paid.id}/confirm`, { token: shopper, body: '"pm_card_visa"' })).json as Intent).status).toBe("Succeeded");
+    const byCustomer = expectProblem(await send("POST", `${BASE}/${paid.id}/cancel`, { token: shopper }), 400);
+    const byMerchant = expectProblem(await send("POST", `${BASE}/${paid.id}/cancel`, { token: await user() }), 400);
+    expect(byCustomer.detail).toBe(byMerchant.detail);
+    expect(byCustomer.title).toBe(byMerchant.title);
+    expect(byCustomer.detail).toContain("a status of Succeeded");
+    expect(byCustomer.detail).not.toMatch(/\b(succeeded|requires_payment_method)\b|this one is/);
+    // Retried with an Idempotency-Key, the stored answer is told the same way.
+    const headers = { "Idempotency-Key": `seed000-cancel-${Date.now()}-${Math.random()}` };
+    expectProblem(await send("POST", `${BASE}/${paid.id}/cancel`, { token: shopper, headers }), 400);
+    expect(expectProblem(await send("POST", `${BASE}/${paid.id}/cancel`, { token: shopper, headers }), 400).detail).toBe(byMerchant.detail);
+
+    // Waiting for 3DS: a merchant may cancel it, a customer's token may not: a 400 naming the statuses it may cancel from.
+    const waiting = await create(SEED_CREATE, shopper);
+    expect(((await send("POST", `${BASE}/${waiting.id}/confirm`, { token: shopper, body: '"pm_card_threeDSecure2Required"' })).json as Intent).status).toBe("RequiresAction");
+    const refused = expectProblem(await send("POST", `${BASE}/${waiting.id}/cancel`, { token: shopper }), 400);
+    expect(refused.detail).toBe(
+      "You cannot cancel this PaymentIntent with a customer's token because it has a status of RequiresAction. Only a PaymentIntent with one of the following statuses may be canceled by its customer: RequiresPaymentMethod, RequiresConfirmation.",
+    );
+
+    // Another customer's payment, in any status, is not found.
+    const stranger = await hsToken({ roles: ["customer"], customer: "1111", sub: "stranger" });
+    expectProblem(await send("POST", `${BASE}/${paid.id}/cancel`, { token: stranger }), 404);
+    expectProblem(await send("POST", `${BASE}/${waiting.id}/cancel`, { token: stranger }), 404);
+    expect(((await send("GET", `${BASE}/${paid.id}`, { token: await admin() })).json as Intent).status).toBe("Succeeded");
+    expect(((await send("GET", `${BASE}/${waiting.id}`, { token: await admin() })).json as Intent).status).toBe("RequiresAction");
   });
 });
 
