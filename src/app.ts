@@ -16,6 +16,7 @@ import { registerRefunds } from "./api/v1/refunds";
 import { registerWebhookEndpoints } from "./api/v1/webhook_endpoints";
 import { registerConnectorAccounts } from "./api/v1/connector_accounts";
 import { registerAdmin } from "./api/v1/admin";
+import { registerCredential } from "./api/v1/credential";
 import { registerApiKeys } from "./api/v1/api_keys";
 import { registerPspHealth } from "./api/v1/psp_health";
 import { registerPspWebhooks } from "./api/v1/psp_webhooks";
@@ -128,6 +129,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   registerPspWebhooks(app);
   registerPspHealth(app);
   registerApiKeys(app);
+  registerCredential(app);
   registerAdmin(app);
   // Seed 000: /api/v1/PaymentIntents, a sub-app rendering its own problem details.
   registerPaymentIntentsSurface(app);

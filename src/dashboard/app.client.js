@@ -1,12 +1,15 @@
 // The dashboard's browser code, served at /dashboard/app.js. Every call goes to the public API with
 // the credential typed at sign-in (kept in sessionStorage for this tab only, and only once the API
 // accepted it; a 401 later forgets it and asks again), so the API's own permissions decide what works;
-// links and buttons a role cannot use are not shown, and actions that move money ask to confirm the
-// amount first. Data is put into the page with textContent only (no HTML from the API is ever parsed).
+// links and buttons a credential cannot use are not shown (what it may do is asked of the API at sign-in),
+// actions that move money ask to confirm the amount first, and those that cannot be undone ask too.
+// Data is put into the page with textContent only (no HTML from the API is ever parsed).
 (function () {
   "use strict";
   var KEY = "gateway.dashboard.credential";
   var MERCHANT = "gateway.dashboard.merchant";
+  // What the API said at sign-in the credential is and may do: { kind, roles, permissions, crossMerchant }.
+  var KNOWN = "gateway.dashboard.principal";
   var ALL = ["payments.transactions.create", "payments.transactions.void", "payments.transactions.view", "payments.methods.manage", "payments.methods.view", "refunds.approve", "webhooks.manage", "keys.manage", "billing.view", "billing.manage"];
   var ROLE_PERMISSIONS = { admin: ALL, merchant: ALL, support: ["payments.transactions.view", "payments.methods.view", "billing.view"], customer: ["payments.transactions.create", "payments.transactions.view", "payments.methods.view"] };
   var main = document.getElementById("main");
@@ -14,27 +17,40 @@
   var who = document.getElementById("who");
 
   function credential() { return sessionStorage.getItem(KEY); }
+  function isJwt(c) { return String(c || "").split(".").length === 3; }
+  function claimsOf(c) {
+    if (!isJwt(c)) return null;
+    try { return JSON.parse(atob(c.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))); } catch (e) { return null; /* not a JWT after all */ }
+  }
+  function known() {
+    try { return JSON.parse(sessionStorage.getItem(KNOWN) || "null"); } catch (e) { return null; }
+  }
+  function setOf(list) {
+    var set = {};
+    (list || []).forEach(function (p) { set[p] = true; });
+    return set;
+  }
 
-  /** What the credential may do, as far as the browser can tell (the API decides in the end). */
+  /** What the credential may do: as the API said at sign-in, else as its token's claims say (the API decides in the end). */
   function principal() {
     var c = credential() || "";
-    if (c.split(".").length === 3) {
-      try {
-        var claims = JSON.parse(atob(c.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-        var roles = Array.isArray(claims.roles) ? claims.roles : [];
-        var perms = {};
-        roles.forEach(function (r) { (ROLE_PERMISSIONS[r] || []).forEach(function (p) { perms[p] = true; }); });
-        if (Array.isArray(claims.permissions)) {
-          var named = {};
-          claims.permissions.forEach(function (p) { if (perms[p]) named[p] = true; });
-          perms = named;
-        }
-        return { label: "token (" + roles.join(", ") + (claims.sub ? ", " + claims.sub : "") + ")", roles: roles, perms: perms, crossMerchant: roles.indexOf("admin") >= 0 || roles.indexOf("support") >= 0 };
-      } catch (e) { /* not a JWT after all */ }
+    var claims = claimsOf(c);
+    var roles = claims && Array.isArray(claims.roles) ? claims.roles : [];
+    var label = claims ? "token (" + roles.join(", ") + (claims.sub ? ", " + claims.sub : "") + ")" : c.indexOf("rk_") === 0 ? "restricted key" : "secret key";
+    var k = known();
+    if (k) return { label: label, kind: k.kind, roles: k.roles || [], perms: setOf(k.permissions), crossMerchant: !!k.crossMerchant };
+    if (claims) {
+      var perms = {};
+      roles.forEach(function (r) { (ROLE_PERMISSIONS[r] || []).forEach(function (p) { perms[p] = true; }); });
+      if (Array.isArray(claims.permissions)) {
+        var named = {};
+        claims.permissions.forEach(function (p) { if (perms[p]) named[p] = true; });
+        perms = named;
+      }
+      return { label: label, kind: "jwt", roles: roles, perms: perms, crossMerchant: roles.indexOf("admin") >= 0 || roles.indexOf("support") >= 0 };
     }
-    var all = {};
-    ALL.forEach(function (p) { all[p] = true; });
-    return { label: c.indexOf("rk_") === 0 ? "restricted key" : "secret key", roles: ["merchant"], perms: all, crossMerchant: false };
+    // A key whose permissions are not known (yet): nothing is offered.
+    return { label: label, kind: "api_key", roles: ["merchant"], perms: {}, crossMerchant: false };
   }
   function can(p) { return !!principal().perms[p]; }
 
@@ -76,6 +92,7 @@
   function errorOf(res, json) {
     var error = new Error((json.error && json.error.message) || json.detail || json.message || "HTTP " + res.status);
     error.status = res.status;
+    error.code = json.error && json.error.code;
     return error;
   }
   // `key`: the Idempotency-Key of one action as the page shows it, so a second click replays the first request.
@@ -98,12 +115,31 @@
     return json;
   }
 
-  /** The API's answer to the credential alone: null when it is accepted (a 403 too: valid, just not allowed there), else why not. */
-  async function refusal(candidate) {
-    var res = await fetch("/v1/account", { headers: { Authorization: "Bearer " + candidate, Accept: "application/json" }, credentials: "omit" });
-    if (res.status !== 401) return null;
+  /**
+   * Who the API says `candidate` is, kept in KNOWN: GET /v1/credential answers its kind (a person's
+   * token or an API key), roles and permissions (a restricted key's are in its record on the server,
+   * not in the key). A gateway that does not answer that: GET /v1/account tells whether the credential
+   * is accepted and may view payments; a secret key holds every merchant permission, a restricted key is
+   * offered viewing payments at most, and a token is read from its claims. Resolves to why the API
+   * refuses the credential (401), or null once it is accepted (a 403 too: valid, just not allowed there).
+   */
+  async function identify(candidate) {
+    var headers = { Authorization: "Bearer " + candidate, Accept: "application/json" };
+    sessionStorage.removeItem(KNOWN);
+    var res = await fetch("/v1/credential", { headers: headers, credentials: "omit" });
     var json = await res.json().catch(function () { return {}; });
-    return errorOf(res, json).message;
+    if (res.status === 401) return errorOf(res, json).message;
+    if (res.ok && Array.isArray(json.permissions)) {
+      sessionStorage.setItem(KNOWN, JSON.stringify({ kind: json.kind === "jwt" ? "jwt" : "api_key", roles: Array.isArray(json.roles) ? json.roles : [], permissions: json.permissions, crossMerchant: json.cross_merchant === true }));
+      return null;
+    }
+    res = await fetch("/v1/account", { headers: headers, credentials: "omit" });
+    if (res.status === 401) return errorOf(res, await res.json().catch(function () { return {}; })).message;
+    if (!isJwt(candidate)) {
+      var permissions = candidate.indexOf("sk_") === 0 ? ALL : res.status === 403 ? [] : ["payments.transactions.view"];
+      sessionStorage.setItem(KNOWN, JSON.stringify({ kind: "api_key", roles: ["merchant"], permissions: permissions, crossMerchant: false }));
+    }
+    return null;
   }
 
   function flash(message, kind) {
@@ -121,7 +157,7 @@
     try {
       await fn();
       flash(label + ": done", "ok");
-      route();
+      route("heading");
     } catch (e) {
       if (!e.signedOut) flash(label + ": " + e.message, "error");
     } finally {
@@ -156,16 +192,48 @@
   function button(label, onclick) { return el("button", { type: "button", onclick: onclick, text: label }); }
 
   /**
-   * The second step of an action that moves money: what it will do, the amount named, in `box`; only
-   * the first button acts, the other takes the question back. The focus goes to the question.
+   * The second step of an action that moves money or cannot be undone: what it will do, the amount
+   * named, in `box`; only the first button acts, the other takes the question back (and the focus to
+   * `opener`, the button that asked). The focus goes to the question.
    */
-  function confirmStep(box, question, yesLabel, noLabel, onYes) {
+  function confirmStep(box, question, yesLabel, noLabel, onYes, opener) {
     box.textContent = "";
     var text = el("p", { id: "confirm-question", tabindex: "-1", text: question });
     box.appendChild(el("div", { class: "confirm", role: "group", "aria-labelledby": "confirm-question" }, text,
       button(yesLabel, onYes),
-      button(noLabel, function () { box.textContent = ""; })));
+      button(noLabel, function () {
+        box.textContent = "";
+        if (opener && opener.isConnected) opener.focus();
+      })));
     text.focus();
+  }
+
+  /**
+   * Paging of a list the API answers a page at a time. The page's address holds where it starts
+   * (`after`: the API's next_cursor, or for Stripe-style lists the last id before it, sent as
+   * starting_after) and its number; "Older" opens the next page, "Newest" the first. Filters are kept.
+   */
+  function afterQuery(params, style) {
+    var after = params.get("after");
+    return after ? (style === "cursor" ? "&cursor=" : "&starting_after=") + encodeURIComponent(after) : "";
+  }
+  function pager(path, params, list) {
+    var data = list.data || [];
+    var next = "next_cursor" in list ? list.next_cursor : list.has_more && data.length ? data[data.length - 1].id : null;
+    var number = Math.max(1, parseInt(params.get("page"), 10) || 1);
+    if (!next && number === 1) return null;
+    function link(after, page, text) {
+      var q = new URLSearchParams(params);
+      q.delete("after");
+      q.delete("page");
+      if (after) { q.set("after", after); q.set("page", String(page)); }
+      var search = q.toString();
+      return el("a", { href: "#" + path + (search ? "?" + search : ""), text: text });
+    }
+    return el("nav", { class: "pager", "aria-label": "Pages of this list" },
+      number > 1 ? link(null, 1, "← Newest") : null,
+      el("span", { text: "Page " + number }),
+      next ? link(next, number + 1, "Older →") : el("span", { class: "hint", text: "No older entries" }));
   }
 
   /** An attempt's response in the words of its payment method: a PayPal payment waits for the payer's approval at PayPal, not for a card issuer's 3D Secure. */
@@ -194,12 +262,12 @@
       el("button", { type: "submit", text: "Search" }));
     var query = "limit=50" + (status ? "&status=" + encodeURIComponent(status) : "");
     if (search) query += /^cus_/.test(search) ? "&customer=" + encodeURIComponent(search) : "&order_id=" + encodeURIComponent(search);
-    var list = await api("GET", "/v1/admin/payments/search?" + query);
+    var list = await api("GET", "/v1/admin/payments/search?" + query + afterQuery(params, "cursor"));
     return [el("h1", { text: "Payments" }), form, table([
       ["Payment", function (p) { return p.id; }], ["Amount", function (p) { return money(p.amount, p.currency); }], ["Status", function (p) { return p.status; }],
       ["Refunded", function (p) { return p.amount_refunded ? money(p.amount_refunded, p.currency) : ""; }], ["Order", function (p) { return p.order_id; }],
       ["Merchant", function (p) { return p.merchant_id; }], ["Created", function (p) { return when(p.created); }],
-    ], list.data, function (p) { location.hash = "#/payments/" + encodeURIComponent(p.id) + (principal().crossMerchant ? "?merchant=" + encodeURIComponent(p.merchant_id) : ""); })];
+    ], list.data, function (p) { location.hash = "#/payments/" + encodeURIComponent(p.id) + (principal().crossMerchant ? "?merchant=" + encodeURIComponent(p.merchant_id) : ""); }), pager("/payments", params, list)];
   }
 
   async function payment(id, params) {
@@ -220,18 +288,20 @@
     var keys = { capture: newKey(), cancel: newKey(), refunds: {} };
     if (pi.status === "requires_capture" && can("payments.transactions.create")) actions.appendChild(button("Capture", function () { act("Capture", function () { return api("POST", "/v1/payment_intents/" + q + "/capture", {}, merchant, keys.capture); }); }));
     if (["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"].indexOf(pi.status) >= 0 && can("payments.transactions.void")) {
-      actions.appendChild(button("Cancel payment", function () {
+      var cancel = button("Cancel payment", function () {
         var after = pi.status === "requires_capture" ? "The " + money(pi.amount_capturable, pi.currency) + " authorized is released and can no longer be captured." : "It can no longer be paid.";
         confirmStep(confirming, "Cancel this payment of " + money(pi.amount, pi.currency) + "? " + after, "Yes, cancel payment", "Keep payment", function () {
           act("Cancel", function () { return api("POST", "/v1/payment_intents/" + q + "/cancel", {}, merchant, keys.cancel); });
-        });
-      }));
+        }, cancel);
+      });
+      actions.appendChild(cancel);
     }
     if (pi.status === "succeeded" && pi.amount_received > pi.amount_refunded && can("payments.transactions.void")) {
       var remaining = pi.amount_received - pi.amount_refunded;
       var amount = el("input", { id: "refund-amount", type: "number", min: "1", max: String(remaining), step: "1", required: "required", value: String(remaining) });
       // A changed amount takes back a confirmation asked for another.
       amount.oninput = function () { confirming.textContent = ""; };
+      var refund = el("button", { type: "submit", text: "Refund" });
       actions.appendChild(el("form", { class: "inline", onsubmit: function (e) {
         e.preventDefault();
         var minor = Number(amount.value);
@@ -241,8 +311,8 @@
         confirmStep(confirming, question, "Confirm refund of " + money(minor, pi.currency), "Do not refund", function () {
           var key = keys.refunds[minor] || (keys.refunds[minor] = newKey());
           act("Refund", function () { return api("POST", "/v1/refunds", { payment_intent: id, amount: minor }, merchant, key); });
-        });
-      } }, el("label", { for: "refund-amount", text: "Refund amount (minor units)" }), amount, el("button", { type: "submit", text: "Refund" })));
+        }, refund);
+      } }, el("label", { for: "refund-amount", text: "Refund amount (minor units)" }), amount, refund));
     }
     actions.appendChild(confirming);
     // The payment method of each attempt, where the intent names it (an attempt's words depend on it).
@@ -269,42 +339,72 @@
     ];
   }
 
-  async function failed() {
-    var list = await api("GET", "/v1/admin/failed_payments?limit=50");
+  /** A row's action behind a confirmation: `ask` opens the question; its key is made with the page, so a repeated click replays it. */
+  function confirmed(box, keys, label, question, yesLabel, noLabel, call) {
+    var key = keys[label] || (keys[label] = newKey());
+    var ask = button(label, function (e) {
+      e.stopPropagation();
+      confirmStep(box, question, yesLabel, noLabel, function () { act(label, function () { return call(key); }); }, ask);
+    });
+    return ask;
+  }
+
+  async function failed(params) {
+    var list = await api("GET", "/v1/admin/failed_payments?limit=50" + afterQuery(params, "cursor"));
     var rows = list.data || [];
-    return [el("h1", { text: "Failed payments" }), table([
+    // Where a row's action asks to be confirmed: retrying charges the amount again; resolving and dismissing cannot be undone.
+    var confirming = el("div", { id: "confirm-step" });
+    var keys = {};
+    return [el("h1", { text: "Failed payments" }), confirming, table([
       ["Payment", function (p) { return p.id; }], ["Amount", function (p) { return money(p.amount, p.currency); }], ["Status", function (p) { return p.status; }],
       ["Reason", function (p) { return (p.last_payment_error && (p.last_payment_error.decline_code || p.last_payment_error.code)) || ""; }],
       ["", function (p) {
         if (!can("payments.transactions.create")) return "";
-        var box = el("span", null);
-        ["retry", "resolve", "dismiss"].forEach(function (verb) {
-          box.appendChild(button(verb[0].toUpperCase() + verb.slice(1), function (e) { e.stopPropagation(); act(verb, function () { return api("POST", "/v1/admin/failed_payments/" + encodeURIComponent(p.id) + "/" + verb, verb === "retry" ? {} : { reason: "dashboard" }, p.merchant_id); }); }));
-        });
-        return box;
+        var amount = money(p.amount, p.currency);
+        var path = "/v1/admin/failed_payments/" + encodeURIComponent(p.id) + "/";
+        var mine = keys[p.id] || (keys[p.id] = {});
+        return el("span", null,
+          confirmed(confirming, mine, "Retry", "Retry the failed payment " + p.id + " of " + amount + "? A new payment of " + amount + " is made with the same payment method.", "Yes, retry " + amount, "Do not retry",
+            function (key) { return api("POST", path + "retry", {}, p.merchant_id, key); }),
+          confirmed(confirming, mine, "Resolve", "Mark the failed payment " + p.id + " of " + amount + " as resolved? It leaves the open failed payments for good: this cannot be undone.", "Yes, resolve", "Keep it open",
+            function (key) { return api("POST", path + "resolve", { reason: "dashboard" }, p.merchant_id, key); }),
+          confirmed(confirming, mine, "Dismiss", "Dismiss the failed payment " + p.id + " of " + amount + "? It leaves the open failed payments for good: this cannot be undone.", "Yes, dismiss", "Keep it open",
+            function (key) { return api("POST", path + "dismiss", { reason: "dashboard" }, p.merchant_id, key); }));
       }],
-    ], rows)];
+    ], rows), pager("/failed", params, list)];
   }
 
-  async function approvals() {
-    var list = await api("GET", "/v1/admin/refunds?limit=50");
-    return [el("h1", { text: "Refunds awaiting approval" }), table([
+  async function approvals(params) {
+    var list = await api("GET", "/v1/admin/refunds?limit=50" + afterQuery(params, "cursor"));
+    var confirming = el("div", { id: "confirm-step" });
+    var keys = {};
+    // The API takes an approval only from a person (a user's token, never an API key); withdrawing
+    // (rejecting) a refund is anyone's who holds refunds.approve.
+    var p = principal();
+    var mayReject = !!p.perms["refunds.approve"];
+    var mayApprove = mayReject && p.kind === "jwt";
+    return [el("h1", { text: "Refunds awaiting approval" }), confirming, table([
       ["Refund", function (r) { return r.id; }], ["Payment", function (r) { return r.payment_intent; }], ["Amount", function (r) { return money(r.amount, r.currency); }], ["Status", function (r) { return r.status; }],
       ["", function (r) {
-        if (!can("refunds.approve")) return "";
+        if (!mayReject) return "";
+        var amount = money(r.amount, r.currency);
+        var path = "/v1/admin/refunds/" + encodeURIComponent(r.id) + "/";
+        var mine = keys[r.id] || (keys[r.id] = {});
         return el("span", null,
-          button("Approve", function () { act("Approve", function () { return api("POST", "/v1/admin/refunds/" + encodeURIComponent(r.id) + "/approve", {}, r.merchant_id); }); }),
-          button("Reject", function () { act("Reject", function () { return api("POST", "/v1/admin/refunds/" + encodeURIComponent(r.id) + "/reject", {}, r.merchant_id); }); }));
+          mayApprove ? confirmed(confirming, mine, "Approve", "Approve the refund " + r.id + " of " + amount + "? The " + amount + " is sent back to the customer.", "Yes, approve refund of " + amount, "Do not approve",
+            function (key) { return api("POST", path + "approve", {}, r.merchant_id, key); }) : null,
+          confirmed(confirming, mine, "Reject", "Reject the refund " + r.id + " of " + amount + "? It is not paid, and cannot be approved later.", "Yes, reject refund", "Keep it waiting",
+            function (key) { return api("POST", path + "reject", {}, r.merchant_id, key); }));
       }],
-    ], list.data || [])];
+    ], list.data || []), pager("/approvals", params, list)];
   }
 
-  async function webhooks() {
-    var list = await api("GET", "/v1/webhook_endpoints?limit=50");
+  async function webhooks(params) {
+    var list = await api("GET", "/v1/webhook_endpoints?limit=50" + afterQuery(params, "id"));
     var out = [el("h1", { text: "Webhook endpoints" })];
     out.push(table([["Endpoint", function (w) { return w.id; }], ["URL", function (w) { return w.url; }], ["Status", function (w) { return w.status; }], ["Events", function (w) { return (w.enabled_events || []).join(", "); }],
       ["", function (w) { return can("webhooks.manage") ? button("Roll secret", function (e) { e.stopPropagation(); act("Roll secret", function () { return api("POST", "/v1/webhook_endpoints/" + encodeURIComponent(w.id) + "/roll_secret", {}); }); }) : ""; }]],
-      list.data || [], function (w) { location.hash = "#/webhooks/" + encodeURIComponent(w.id); }));
+      list.data || [], function (w) { location.hash = "#/webhooks/" + encodeURIComponent(w.id); }), pager("/webhooks", params, list));
     return out;
   }
 
@@ -339,7 +439,7 @@
           if (res.deliveries.length) body.starting_after = res.deliveries[res.deliveries.length - 1];
         } while (res.has_more && res.deliveries.length && calls < 20);
         flash("Replay: re-sent " + sent + " deliver" + (sent === 1 ? "y" : "ies") + (res.has_more ? " (more remain: replay again)" : ""), "ok");
-        route();
+        route("heading");
       } catch (err) {
         if (!err.signedOut) flash("Replay: " + err.message, "error");
       }
@@ -353,17 +453,18 @@
     return form;
   }
 
-  async function deliveries(id) {
-    var list = await api("GET", "/v1/webhook_endpoints/" + encodeURIComponent(id) + "/deliveries?limit=100");
+  async function deliveries(id, params) {
+    var list = await api("GET", "/v1/webhook_endpoints/" + encodeURIComponent(id) + "/deliveries?limit=100" + afterQuery(params, "id"));
     return [el("p", null, el("a", { href: "#/webhooks", text: "← Webhook endpoints" })), el("h1", { text: "Deliveries to " + id }), can("webhooks.manage") ? replayForm(id) : el("span", null), table([
       ["Delivery", function (d) { return d.id; }], ["Event", function (d) { return d.event; }], ["Status", function (d) { return d.status; }], ["Attempts", function (d) { return d.attempt_count; }], ["Last answer", function (d) { return d.last_status_code || d.last_error || ""; }],
       ["", function (d) { return can("webhooks.manage") ? button("Resend", function () { act("Resend", function () { return api("POST", "/v1/webhook_deliveries/" + encodeURIComponent(d.id) + "/retry", {}); }); }) : ""; }],
-    ], list.data || [])];
+    ], list.data || []), pager("/webhooks/" + encodeURIComponent(id), params, list)];
   }
 
-  async function simpleList(title, path, columns) {
-    var list = await api("GET", path);
-    return [el("h1", { text: title }), table(columns, list.data || [])];
+  /** A list page: `page` its address, `style` how the API pages it ("cursor": next_cursor; "id": starting_after). */
+  async function simpleList(title, path, columns, page, params, style) {
+    var list = await api("GET", path + afterQuery(params, style));
+    return [el("h1", { text: title }), table(columns, list.data || []), pager(page, params, list)];
   }
 
   /** A small chart of the window minute by minute: bars of the success rate, a line of p50 latency. */
@@ -416,6 +517,8 @@
     ["events", "Events", "payments.transactions.view"], ["health", "PSP health", "payments.transactions.view"], ["keys", "API keys", "keys.manage"],
     ["audit", "Audit log", null, ["admin", "support"]],
   ];
+  // Pages of one merchant's objects (what they show): a token acting across merchants (admin, support) picks the merchant first.
+  var ONE_MERCHANT = { customers: "customers", subscriptions: "subscriptions", webhooks: "webhook endpoints", events: "events", keys: "API keys" };
   function allowed(page, p) {
     if (page[3]) return page[3].some(function (r) { return p.roles.indexOf(r) >= 0; });
     return !page[2] || !!p.perms[page[2]];
@@ -423,66 +526,124 @@
   function notAllowed(title, why) {
     return [el("h1", { text: title }), el("p", { class: "error", role: "alert", text: "Not allowed: " + why }), el("p", { class: "hint", text: "Sign in with a key or token that may use this page." })];
   }
+  /** A page of one merchant's objects opened by a token acting across merchants, before a merchant is picked: nothing is asked of the API. */
+  function chooseMerchant(title, what) {
+    return [el("h1", { text: title }),
+      el("p", { id: "choose-merchant", text: "Choose a merchant first: this page shows " + what + ". Type the merchant's id (acct_...) in the Merchant field above and press Enter." }),
+      button("Go to the Merchant field", function () { var m = document.getElementById("merchant"); if (m) m.focus(); })];
+  }
 
   async function render(path, params) {
     var parts = path.split("/").filter(Boolean);
     var page = PAGES.filter(function (pg) { return pg[0] === (parts[0] || "payments"); })[0];
-    if (page && !allowed(page, principal())) {
+    var p = principal();
+    if (page && !allowed(page, p)) {
       return notAllowed(page[1], page[3] ? "only " + page[3].join(" and ") + " users may see the " + page[1].toLowerCase() + "." : "this key or token lacks the permission " + page[2] + ".");
+    }
+    var picked = sessionStorage.getItem(MERCHANT);
+    if (page && p.crossMerchant && !picked) {
+      if (ONE_MERCHANT[page[0]]) return chooseMerchant(page[1], "one merchant's " + ONE_MERCHANT[page[0]]);
+      // A payment opened by its address alone (the list's rows name its merchant).
+      if (page[0] === "payments" && parts[1] && !params.get("merchant")) return chooseMerchant("Payment " + decodeURIComponent(parts[1]), "a payment of the merchant you choose");
     }
     switch (parts[0] || "payments") {
       case "payments": return parts[1] ? payment(decodeURIComponent(parts[1]), params) : payments(params);
-      case "failed": return failed();
-      case "approvals": return approvals();
-      case "webhooks": return parts[1] ? deliveries(decodeURIComponent(parts[1])) : webhooks();
+      case "failed": return failed(params);
+      case "approvals": return approvals(params);
+      case "webhooks": return parts[1] ? deliveries(decodeURIComponent(parts[1]), params) : webhooks(params);
       case "events": return simpleList("Events", "/v1/events?limit=50", [["Event", function (e) { return e.id; }], ["Type", function (e) { return e.type; }], ["Created", function (e) { return when(e.created); }],
-        ["", function (e) { return can("webhooks.manage") ? button("Resend", function () { act("Resend", function () { return api("POST", "/v1/events/" + encodeURIComponent(e.id) + "/retry", {}); }); }) : ""; }]]);
-      case "customers": return simpleList("Customers", "/v1/customers?limit=50", [["Customer", function (c) { return c.id; }], ["Name", function (c) { return c.name; }], ["Email", function (c) { return c.email; }], ["Created", function (c) { return when(c.created); }]]);
-      case "subscriptions": return simpleList("Subscriptions", "/v1/subscriptions?limit=50", [["Subscription", function (s) { return s.id; }], ["Customer", function (s) { return s.customer; }], ["Status", function (s) { return s.status; }], ["Period end", function (s) { return when(s.current_period_end); }]]);
+        ["", function (e) { return can("webhooks.manage") ? button("Resend", function () { act("Resend", function () { return api("POST", "/v1/events/" + encodeURIComponent(e.id) + "/retry", {}); }); }) : ""; }]], "/events", params, "id");
+      case "customers": return simpleList("Customers", "/v1/customers?limit=50", [["Customer", function (c) { return c.id; }], ["Name", function (c) { return c.name; }], ["Email", function (c) { return c.email; }], ["Created", function (c) { return when(c.created); }]], "/customers", params, "id");
+      case "subscriptions": return simpleList("Subscriptions", "/v1/subscriptions?limit=50", [["Subscription", function (s) { return s.id; }], ["Customer", function (s) { return s.customer; }], ["Status", function (s) { return s.status; }], ["Period end", function (s) { return when(s.current_period_end); }]], "/subscriptions", params, "id");
       case "health": return health();
-      case "keys": return simpleList("API keys", "/v1/api_keys?limit=100", [["Key", function (k) { return k.id; }], ["Type", function (k) { return k.type; }], ["Name", function (k) { return k.name; }], ["Key", function (k) { return k.redacted; }], ["Last used", function (k) { return when(k.last_used); }]]);
-      case "audit": return simpleList("Audit log", "/v1/admin/audit_log?limit=100", [["When", function (a) { return when(a.created); }], ["Actor", function (a) { return a.actor; }], ["Action", function (a) { return a.action; }], ["Object", function (a) { return a.object_id; }], ["Status", function (a) { return a.http_status; }]]);
+      case "keys": return simpleList("API keys", "/v1/api_keys?limit=100", [["Key", function (k) { return k.id; }], ["Type", function (k) { return k.type; }], ["Name", function (k) { return k.name; }], ["Key", function (k) { return k.redacted; }], ["Last used", function (k) { return when(k.last_used); }]], "/keys", params, "id");
+      case "audit": return simpleList("Audit log", "/v1/admin/audit_log?limit=100", [["When", function (a) { return when(a.created); }], ["Actor", function (a) { return a.actor; }], ["Action", function (a) { return a.action; }], ["Object", function (a) { return a.object_id; }], ["Status", function (a) { return a.http_status; }]], "/audit", params, "cursor");
       default: return [el("h1", { text: "Not found" })];
     }
   }
 
-  async function route() {
+  /**
+   * The header and the page links, made once per sign-in (so that routing never takes the focus away
+   * from them); routing marks the current link. The header's text says who is signed in, and takes the
+   * focus after signing in: the next Tab goes to Sign out, then the page links, then the page.
+   */
+  var shownFor = null;
+  function chrome(p, path) {
+    if (shownFor !== credential()) {
+      shownFor = credential();
+      who.textContent = "";
+      who.appendChild(el("span", { id: "who-text", tabindex: "-1", text: "Signed in with a " + p.label }));
+      who.appendChild(button("Sign out", function () { signOut(null); }));
+      nav.textContent = "";
+      PAGES.filter(function (pg) { return allowed(pg, p); }).forEach(function (pg) { nav.appendChild(el("a", { href: "#/" + pg[0], text: pg[1], "data-page": pg[0] })); });
+      if (p.crossMerchant) {
+        var m = el("input", { id: "merchant", value: sessionStorage.getItem(MERCHANT) || "", placeholder: "acct_... (for merchant pages)" });
+        m.onchange = function () { if (m.value.trim()) sessionStorage.setItem(MERCHANT, m.value.trim()); else sessionStorage.removeItem(MERCHANT); route(); };
+        nav.appendChild(el("label", { for: "merchant", text: "Merchant" }));
+        nav.appendChild(m);
+      }
+    }
+    Array.prototype.forEach.call(nav.querySelectorAll("a"), function (a) {
+      var current = path.indexOf("/" + a.getAttribute("data-page")) === 0;
+      a.className = current ? "current" : "";
+      if (current) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+    });
+  }
+
+  // Each routing counts: a page that finishes loading after another was asked for is dropped.
+  var routing = 0;
+  /** Shows the page of the address; `focus`: "heading" moves the focus to the new page's heading (after a link or an action), "who" to the header (after signing in). */
+  async function route(focus) {
+    var mine = ++routing;
     var hash = location.hash.replace(/^#/, "") || "/payments";
     var path = hash.split("?")[0];
     var params = new URLSearchParams(hash.split("?")[1] || "");
     if (!credential()) return signIn();
-    var p = principal();
-    who.textContent = "Signed in with a " + p.label + " ";
-    who.appendChild(button("Sign out", function () { signOut(null); }));
-    nav.textContent = "";
-    PAGES.filter(function (pg) { return allowed(pg, p); }).forEach(function (pg) { nav.appendChild(el("a", { href: "#/" + pg[0], text: pg[1], class: path.indexOf("/" + pg[0]) === 0 ? "current" : "" })); });
-    if (p.crossMerchant) {
-      var m = el("input", { id: "merchant", value: sessionStorage.getItem(MERCHANT) || "", placeholder: "acct_... (for merchant pages)" });
-      m.onchange = function () { if (m.value.trim()) sessionStorage.setItem(MERCHANT, m.value.trim()); else sessionStorage.removeItem(MERCHANT); route(); };
-      nav.appendChild(el("label", { for: "merchant", text: "Merchant" }));
-      nav.appendChild(m);
+    if (!known() && !isJwt(credential())) {
+      // Signed in before what a key may do was kept: ask the API now.
+      main.textContent = "Loading…";
+      var refused = await identify(credential()).catch(function () { return null; });
+      if (refused) return signOut("Signed out: the API does not accept this key or token (" + refused + ").", true);
+      if (mine !== routing) return;
     }
+    var p = principal();
+    chrome(p, path);
     main.textContent = "Loading…";
+    var nodes;
     try {
-      var nodes = await render(path, params);
-      main.textContent = "";
-      nodes.forEach(function (n) { main.appendChild(n); });
+      nodes = await render(path, params);
     } catch (e) {
       if (e.signedOut) return;
-      main.textContent = "";
-      main.appendChild(el("p", { class: "error", role: "alert", text: e.status === 403 ? "Not allowed: " + e.message : e.message }));
+      // A merchant's page asked for without one (the API words it for API callers: a header the operator cannot set here).
+      var problem = e.code === "merchant_required" ? "Choose a merchant first: type its id (acct_...) in the Merchant field above and press Enter." : e.status === 403 ? "Not allowed: " + e.message : e.message;
+      nodes = [el("p", { class: "error", role: "alert", tabindex: "-1", text: problem })];
+    }
+    if (mine !== routing) return;
+    main.textContent = "";
+    nodes.forEach(function (n) { if (n) main.appendChild(n); });
+    if (focus === "heading") {
+      var heading = main.querySelector("h1") || main.querySelector("[role=alert]");
+      if (heading) {
+        if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+        heading.focus();
+      }
+    } else if (focus === "who") {
+      document.getElementById("who-text").focus();
     }
   }
 
   /** Forgets the credential (and the merchant picked) and shows the sign-in form, with why when it was not by choice; `keepPlace`: signing in again comes back to this page. */
   function signOut(message, keepPlace) {
     sessionStorage.removeItem(KEY);
+    sessionStorage.removeItem(KNOWN);
     sessionStorage.removeItem(MERCHANT);
     if (!keepPlace && location.hash) history.replaceState(null, "", location.pathname + location.search);
     signIn(message);
   }
 
   function signIn(message) {
+    routing++;
+    shownFor = null;
     nav.textContent = "";
     who.textContent = "";
     main.textContent = "";
@@ -499,20 +660,21 @@
       submit.disabled = true;
       var why;
       try {
-        why = await refusal(candidate);
+        why = await identify(candidate);
       } catch (err) {
         why = "the gateway could not be reached (" + err.message + ")";
       }
       // Kept only once the API accepted it.
       if (why) return signIn("Not signed in: " + why);
       sessionStorage.setItem(KEY, candidate);
-      route();
+      route("who");
     } }, el("h1", { text: "Sign in" }), error, el("label", { for: "credential", text: "API key or token" }), input,
       el("p", { class: "hint", text: "A secret key (sk_...), a restricted key (rk_...) or a JWT. It stays in this tab's session storage and is sent only to this gateway's API." }),
       submit));
-    if (error) input.focus();
+    // The first field has the focus as the form opens (and again after a refusal).
+    input.focus();
   }
 
-  window.addEventListener("hashchange", route);
+  window.addEventListener("hashchange", function () { route("heading"); });
   route();
 })();

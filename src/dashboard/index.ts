@@ -31,6 +31,7 @@ input,select{font:inherit;padding:.25rem .4rem;border:1px solid #c1c9d2;border-r
 .card{background:#fff;border:1px solid #e3e8ee;border-radius:6px;padding:.6rem 1rem;margin:.6rem 0}.card h2{font-size:1rem;margin:.2rem 0}
 .charts{display:flex;gap:1.5rem;flex-wrap:wrap}.charts figure{margin:.5rem 0}.charts figcaption{color:#697386;font-size:.8rem}
 .confirm{background:#fff8e6;border:1px solid #f0c36d;border-radius:6px;padding:.4rem .8rem;margin:.6rem 0;max-width:40rem}.confirm p{margin:.2rem 0 .4rem;overflow-wrap:break-word}
+.pager{padding:.4rem 0;background:none;border:0}.pager a{color:#635bff;text-decoration:underline}
 .bar{height:.7rem;background:#fde2e1;border-radius:4px;overflow:hidden}.bar.unknown{background:#e3e8ee}.bar span{display:block;height:100%;background:#2d9d78}
 `;
 

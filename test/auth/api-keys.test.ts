@@ -84,6 +84,23 @@ describe("API keys", () => {
     expectError(await get("/v1/payment_intents", { key }), 401);
   });
 
+  it("GET /v1/credential tells any accepted credential what it is and may do (a restricted key, a secret key, a token without a merchant, a customer's token); none: 401", async () => {
+    const { opts } = await newMerchant("credential");
+    const rk = (await post<KeyJson>("/v1/api_keys", { type: "restricted", permissions: ["payments.transactions.view", "payments.transactions.void"] }, opts)).body.secret ?? "";
+    const restricted = (await get<{ permissions: string[] }>("/v1/credential", { key: rk })).body;
+    expect(restricted).toMatchObject({ object: "credential", kind: "api_key", cross_merchant: false, livemode: false });
+    expect([...restricted.permissions].sort()).toEqual(["payments.transactions.view", "payments.transactions.void"]);
+    const sk = (await get<{ permissions: string[]; merchant_id: string }>("/v1/credential", opts)).body;
+    expect(sk.permissions).toContain("keys.manage");
+    expect(sk.merchant_id).toMatch(/^acct_/);
+    const support = (await get<{ permissions: string[] }>("/v1/credential", bearer(await hsToken({ roles: ["support"], merchant: null })))).body;
+    expect(support).toMatchObject({ kind: "jwt", roles: ["support"], merchant_id: null, cross_merchant: true });
+    expect([...support.permissions].sort()).toEqual(["billing.view", "payments.methods.view", "payments.transactions.view"]);
+    expect((await get("/v1/credential", bearer(await hsToken({ roles: ["customer"], customer: "cus_someone" })))).body).toMatchObject({ kind: "jwt", customer: "cus_someone" });
+    expectError(await get("/v1/credential", { key: null }), 401);
+    expectError(await get("/v1/credential", { key: "sk_test_nope" }), 401);
+  });
+
   it("restricted keys have only their permissions, and cannot be given more than their creator holds", async () => {
     const { opts } = await newMerchant("restricted");
     const viewer = await post<KeyJson>("/v1/api_keys", { type: "restricted", permissions: ["payments.transactions.view"] }, opts);

@@ -31,6 +31,14 @@ describe("GET /dashboard", () => {
     expect(js).toContain('"/v1/refunds"');
   });
 
+  it("its script asks the API at sign-in what the credential may do (GET /v1/credential) instead of assuming an API key may do everything", async () => {
+    const js = await (await exports.default.fetch("http://gateway.test/dashboard/app.js")).text();
+    expect(js).toContain('fetch("/v1/credential"');
+    // A key whose permissions are not known is offered nothing; none is given every permission on sight but a secret key.
+    expect(js).not.toMatch(/perms: all\b/);
+    expect(js).toContain('candidate.indexOf("sk_") === 0 ? ALL');
+  });
+
   it("an endpoint's deliveries page has a 'Replay a range' form (From, To, Failed only / All) calling the replay route, for webhooks.manage", async () => {
     const js = await (await exports.default.fetch("http://gateway.test/dashboard/app.js")).text();
     expect(js).toContain("Replay a range");

@@ -29,6 +29,43 @@ afterAll(async () => {
   await browser?.close();
 });
 
+const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, "scripts", "cli.mjs"), ...args], { encoding: "utf8" }).stdout.trim();
+const tokenFor = (role: string, ...more: string[]) => cli("token", "--secret", DEV_SECRET as string, "--role", role, ...more);
+
+type Json = Record<string, any>;
+async function call(method: string, route: string, credential: string, body?: unknown): Promise<{ status: number; json: Json }> {
+  const res = await fetch(`${gateway}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${credential}`, ...(body ? { "content-type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, json: (await res.json()) as Json };
+}
+/** A merchant of its own (so that its settings and lists are this test's alone), with its secret key. */
+async function newMerchant(settings?: Json): Promise<{ id: string; key: string }> {
+  const made = await call("POST", "/v1/admin/merchants", tokenFor("admin"), { name: "Dashboard test", ...(settings ? { settings } : {}) });
+  expect(made.status, JSON.stringify(made.json)).toBe(200);
+  return { id: made.json.merchant.id as string, key: made.json.api_key.secret as string };
+}
+/** A declined payment (a failed payment for the dashboard's list): its intent's id. */
+async function declined(key: string, amount: number): Promise<string> {
+  const res = await call("POST", "/v1/payment_intents", key, { amount, currency: "usd", payment_method: "pm_card_chargeDeclined", confirm: true });
+  const id = res.json.error?.payment_intent?.id as string | undefined;
+  expect(id, JSON.stringify(res.json)).toMatch(/^pi_/);
+  return id as string;
+}
+/** `n` calls of `make`, ten at a time. */
+async function many<T>(n: number, make: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < n; i += 10) out.push(...(await Promise.all(Array.from({ length: Math.min(10, n - i) }, (_, j) => make(i + j)))));
+  return out;
+}
+/** The page's routing ends with the page's heading or an alert in place of "Loading…". */
+async function settled(page: Page): Promise<void> {
+  await expect.poll(async () => !/^Loading/.test(await page.locator("#main").innerText()), { timeout: 30_000 }).toBe(true);
+}
+const focused = (page: Page) => page.evaluate<string>(`(() => { const a = document.activeElement; return a ? a.tagName + (a.id ? "#" + a.id : "") + " " + (a.textContent || "").trim().slice(0, 60) : ""; })()`);
+
 async function signedIn(credential: string, viewport = { width: 1200, height: 900 }): Promise<Page> {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
@@ -172,6 +209,8 @@ describe("dashboard", () => {
     await page.screenshot({ path: path.join(ARTIFACTS, "cancel-confirm.png"), fullPage: true });
     await page.getByRole("button", { name: "Keep payment" }).click();
     expect(await question.count()).toBe(0);
+    // Taken back, the focus returns to the button that asked.
+    expect(await focused(page)).toBe("BUTTON Cancel payment");
     expect((await statusOf(held.id)).status).toBe("requires_capture");
     await page.getByRole("button", { name: "Cancel payment" }).click();
     await page.getByRole("button", { name: "Yes, cancel payment" }).click();
@@ -187,6 +226,7 @@ describe("dashboard", () => {
     expect(await question.innerText()).toBe("Refund the full remaining 42.00 USD of this payment to the customer?");
     await page.getByRole("button", { name: "Do not refund" }).click();
     expect(await question.count()).toBe(0);
+    expect(await focused(page)).toBe("BUTTON Refund");
     expect((await statusOf(paid.id)).amount_refunded).toBe(0);
     // Another amount: the question names it; changing the amount takes an open question back.
     await page.getByRole("button", { name: "Refund", exact: true }).click();
@@ -300,5 +340,279 @@ describe("dashboard", () => {
     for (const t of await tables()) expect(t).toMatchObject({ wrapped: true, within: true });
     await page.screenshot({ path: path.join(ARTIFACTS, "payment-375.png"), fullPage: true });
     await page.context().close();
+  });
+});
+
+describe("dashboard: what a credential is offered, confirmations, paging, merchants and the keyboard", () => {
+  it("a restricted key that may only view payments is offered only what it may use: no refund, retry, resolve, dismiss or resend, no links to pages it may not open", async () => {
+    const paid = await stripe.paymentIntents.create({ amount: 2100, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    const failedId = await declined(KEY, 1300);
+    const minted = await call("POST", "/v1/api_keys", KEY, { type: "restricted", name: "dashboard view only", permissions: ["payments.transactions.view"] });
+    const rk = minted.json.secret as string;
+    expect(rk).toMatch(/^rk_test_/);
+    const page = await signedIn(rk);
+    expect(await page.locator("#who").innerText()).toContain("restricted key");
+    expect(await page.locator("#nav a").allInnerTexts()).toEqual(["Payments", "Failed payments", "Refund approvals", "Events", "PSP health"]);
+    await page.goto(`${gateway}/dashboard#/payments/${paid.id}`);
+    await page.getByRole("heading", { name: `Payment ${paid.id}` }).waitFor();
+    expect(await page.getByLabel("Refund amount (minor units)").count()).toBe(0);
+    expect(await page.locator("main .actions button").count()).toBe(0);
+    await page.getByRole("link", { name: "Failed payments", exact: true }).click();
+    await page.getByRole("cell", { name: failedId, exact: true }).waitFor();
+    expect(await page.locator("main button").allInnerTexts()).toEqual([]);
+    await page.getByRole("link", { name: "Events", exact: true }).click();
+    await page.getByRole("heading", { name: "Events" }).waitFor();
+    await settled(page);
+    expect(await page.locator("main tbody tr").count()).toBeGreaterThan(0);
+    expect(await page.getByRole("button", { name: "Resend" }).count()).toBe(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, "restricted-key-events.png"), fullPage: true });
+    // Opened by its address, a page it may not use says so.
+    await page.goto(`${gateway}/dashboard#/webhooks`);
+    await page.getByRole("heading", { name: "Webhooks" }).waitFor();
+    expect(await page.getByRole("alert").innerText()).toBe("Not allowed: this key or token lacks the permission webhooks.manage.");
+    await page.context().close();
+  });
+
+  it("what a key may do is the API's answer at sign-in (GET /v1/credential): a restricted key that may view and refund is offered the refund, and nothing else", async () => {
+    const permissions = ["payments.transactions.view", "payments.transactions.void"];
+    const rk = (await call("POST", "/v1/api_keys", KEY, { type: "restricted", name: "dashboard refunds", permissions })).json.secret as string;
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    // The gateway's answer; where it does not serve the route yet, the answer it is to give.
+    await context.route("**/v1/credential", async (route) => {
+      const real = await route.fetch();
+      if (real.status() !== 404) return route.fulfill({ response: real });
+      return route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ object: "credential", kind: "api_key", roles: ["merchant"], permissions, merchant_id: "acct_merchant_a", cross_merchant: false, livemode: false }) });
+    });
+    const page = await context.newPage();
+    await page.goto(`${gateway}/dashboard`);
+    await page.getByLabel("API key or token").fill(rk);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Payments" }).waitFor();
+    expect(await page.locator("#nav a").allInnerTexts()).toEqual(["Payments", "Failed payments", "Refund approvals", "Events", "PSP health"]);
+    const pi = await stripe.paymentIntents.create({ amount: 2600, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    await page.goto(`${gateway}/dashboard#/payments/${pi.id}`);
+    await page.getByRole("heading", { name: `Payment ${pi.id}` }).waitFor();
+    await page.getByLabel("Refund amount (minor units)").fill("600");
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    await page.getByRole("button", { name: "Confirm refund of 6.00 USD" }).click();
+    await page.getByText("Refund: done").waitFor();
+    expect(await page.locator("#payment-refunded").innerText()).toBe("6.00 USD");
+    // It may not create payments: a failed payment is not offered a retry.
+    await declined(KEY, 1100);
+    await page.getByRole("link", { name: "Failed payments", exact: true }).click();
+    await page.getByRole("heading", { name: "Failed payments" }).waitFor();
+    await settled(page);
+    expect(await page.locator("main button").count()).toBe(0);
+    await context.close();
+  });
+
+  it("Refund approvals: Approve is offered only to a person's token (the API refuses it from a key), Reject to a key too; each asks first, naming the amount, and a double click approves once", async () => {
+    const m = await newMerchant({ refund_approval_thresholds: { usd: 1000 } });
+    const held = async (amount: number) => {
+      const pi = await call("POST", "/v1/payment_intents", m.key, { amount: 5000, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+      const re = await call("POST", "/v1/refunds", m.key, { payment_intent: pi.json.id, amount });
+      expect(re.json.requires_approval, JSON.stringify(re.json)).toBe(true);
+      return re.json.id as string;
+    };
+    const toApprove = await held(3000);
+    const toReject = await held(2500);
+    const refundStatus = async (id: string) => (await call("GET", `/v1/refunds/${id}`, m.key)).json.status as string;
+    const pending = await refundStatus(toApprove);
+
+    // The merchant's key: it may withdraw (reject) a refund, asked first, never approve one.
+    const keyPage = await signedIn(m.key);
+    await keyPage.getByRole("link", { name: "Refund approvals", exact: true }).click();
+    const keyRow = (id: string) => keyPage.locator("tr", { has: keyPage.getByRole("cell", { name: id, exact: true }) });
+    await keyRow(toApprove).waitFor();
+    expect(await keyRow(toApprove).getByRole("button").allInnerTexts()).toEqual(["Reject"]);
+    expect(await keyRow(toReject).getByRole("button").allInnerTexts()).toEqual(["Reject"]);
+    await keyRow(toReject).getByRole("button", { name: "Reject" }).click();
+    expect(await keyPage.locator("#confirm-question").innerText()).toBe(`Reject the refund ${toReject} of 25.00 USD? It is not paid, and cannot be approved later.`);
+    expect(await refundStatus(toReject)).toBe(pending);
+    await keyPage.getByRole("button", { name: "Yes, reject refund" }).click();
+    await keyPage.getByText("Reject: done").waitFor();
+    expect(await refundStatus(toReject)).not.toBe(pending);
+    expect(await keyRow(toReject).count()).toBe(0);
+    await keyPage.context().close();
+
+    // A person's token of the merchant: both, each asked first.
+    const page = await signedIn(tokenFor("merchant", "--merchant", m.id));
+    const posts: string[] = [];
+    page.on("request", (r) => {
+      if (r.method() === "POST") posts.push(new URL(r.url()).pathname);
+    });
+    await page.getByRole("link", { name: "Refund approvals", exact: true }).click();
+    const row = (id: string) => page.locator("tr", { has: page.getByRole("cell", { name: id, exact: true }) });
+    await row(toApprove).waitFor();
+    const question = page.locator("#confirm-question");
+    await row(toApprove).getByRole("button", { name: "Approve" }).click();
+    expect(await question.innerText()).toBe(`Approve the refund ${toApprove} of 30.00 USD? The 30.00 USD is sent back to the customer.`);
+    await page.screenshot({ path: path.join(ARTIFACTS, "approve-confirm.png"), fullPage: true });
+    await page.getByRole("button", { name: "Do not approve" }).click();
+    expect(await question.count()).toBe(0);
+    expect(posts).toEqual([]);
+    expect(await refundStatus(toApprove)).toBe(pending);
+    await row(toApprove).getByRole("button", { name: "Approve" }).click();
+    await page.getByRole("button", { name: "Yes, approve refund of 30.00 USD" }).dblclick();
+    await page.getByText("Approve: done").waitFor();
+    expect(posts).toEqual([`/v1/admin/refunds/${toApprove}/approve`]);
+    expect(await refundStatus(toApprove)).toBe("succeeded");
+    await expect.poll(() => row(toApprove).count()).toBe(0);
+    await page.context().close();
+  });
+
+  it("Retry, Resolve and Dismiss of a failed payment ask first, naming the amount; taking the question back sends nothing, and a double click on the answer acts once", async () => {
+    const m = await newMerchant();
+    const toRetry = await declined(m.key, 4321);
+    const toResolve = await declined(m.key, 1500);
+    const toDismiss = await declined(m.key, 990);
+    const page = await signedIn(m.key);
+    const posts: string[] = [];
+    page.on("request", (r) => {
+      if (r.method() === "POST") posts.push(new URL(r.url()).pathname);
+    });
+    await page.getByRole("link", { name: "Failed payments", exact: true }).click();
+    const row = (id: string) => page.locator("tr", { has: page.getByRole("cell", { name: id, exact: true }) });
+    await row(toRetry).waitFor();
+    const question = page.locator("#confirm-question");
+
+    await row(toRetry).getByRole("button", { name: "Retry" }).click();
+    expect(await question.innerText()).toBe(`Retry the failed payment ${toRetry} of 43.21 USD? A new payment of 43.21 USD is made with the same payment method.`);
+    expect(await focused(page)).toMatch(/^P#confirm-question /);
+    await page.screenshot({ path: path.join(ARTIFACTS, "retry-confirm.png"), fullPage: true });
+    await page.getByRole("button", { name: "Do not retry" }).click();
+    expect(await question.count()).toBe(0);
+    // Taken back, the focus returns to the button that asked.
+    expect(await focused(page)).toBe("BUTTON Retry");
+    expect(posts).toEqual([]);
+    await row(toRetry).getByRole("button", { name: "Retry" }).click();
+    await page.getByRole("button", { name: "Yes, retry 43.21 USD" }).dblclick();
+    await expect.poll(() => page.locator("#flash").innerText()).toMatch(/^Retry: /);
+    expect(posts).toEqual([`/v1/admin/failed_payments/${toRetry}/retry`]);
+    const intents = (await call("GET", "/v1/payment_intents?limit=100", m.key)).json.data as Json[];
+    expect(intents.filter((p) => p.retry_of === toRetry)).toHaveLength(1);
+
+    await row(toResolve).getByRole("button", { name: "Resolve" }).click();
+    expect(await question.innerText()).toBe(`Mark the failed payment ${toResolve} of 15.00 USD as resolved? It leaves the open failed payments for good: this cannot be undone.`);
+    await page.getByRole("button", { name: "Yes, resolve" }).dblclick();
+    await page.getByText("Resolve: done").waitFor();
+    await expect.poll(() => row(toResolve).count()).toBe(0);
+
+    await row(toDismiss).getByRole("button", { name: "Dismiss" }).click();
+    expect(await question.innerText()).toBe(`Dismiss the failed payment ${toDismiss} of 9.90 USD? It leaves the open failed payments for good: this cannot be undone.`);
+    await page.getByRole("button", { name: "Keep it open" }).click();
+    expect(await question.count()).toBe(0);
+    expect(posts).toHaveLength(2);
+    await row(toDismiss).getByRole("button", { name: "Dismiss" }).click();
+    await page.getByRole("button", { name: "Yes, dismiss" }).click();
+    await page.getByText("Dismiss: done").waitFor();
+    await expect.poll(() => row(toDismiss).count()).toBe(0);
+    expect(posts).toEqual([`/v1/admin/failed_payments/${toRetry}/retry`, `/v1/admin/failed_payments/${toResolve}/resolve`, `/v1/admin/failed_payments/${toDismiss}/dismiss`]);
+    const open = (await call("GET", "/v1/admin/failed_payments?limit=100", m.key)).json.data as Json[];
+    expect(open.map((p) => p.id)).not.toEqual(expect.arrayContaining([toResolve]));
+    expect(open.map((p) => p.id)).not.toEqual(expect.arrayContaining([toDismiss]));
+    await page.context().close();
+  });
+
+  it("Payments, Failed payments, Customers and Events show 50 at a time, with Older to the next page (the API's cursor) and Newest back to the first", async () => {
+    const m = await newMerchant();
+    const failedIds = await many(51, () => declined(m.key, 700));
+    const paidIds = await many(4, async () => (await call("POST", "/v1/payment_intents", m.key, { amount: 800, currency: "usd", payment_method: "pm_card_visa", confirm: true })).json.id as string);
+    const customerIds = await many(52, async (i) => (await call("POST", "/v1/customers", m.key, { name: `Customer ${i}` })).json.id as string);
+    // The events come through the queue: more than two pages of them.
+    await expect.poll(async () => ((await call("GET", "/v1/events?limit=100", m.key)).json.has_more as boolean), { timeout: 30_000, interval: 500 }).toBe(true);
+    const page = await signedIn(m.key);
+    const pager = page.getByRole("navigation", { name: "Pages of this list" });
+    const ids = () => page.locator("main tbody tr td:first-child").allInnerTexts();
+    const on = async (n: number) => {
+      await expect.poll(async () => !/^Loading/.test(await page.locator("#main").innerText()) && (await pager.count()) === 1 && (await pager.innerText()).includes(`Page ${n}`), { timeout: 30_000 }).toBe(true);
+    };
+    const pages = async (link: string, all: string[] | null, second: number) => {
+      await page.getByRole("link", { name: link, exact: true }).click();
+      await on(1);
+      const first = await ids();
+      expect(first, link).toHaveLength(50);
+      expect(await page.getByRole("link", { name: "← Newest" }).count()).toBe(0);
+      await page.getByRole("link", { name: "Older →" }).click();
+      await on(2);
+      const next = await ids();
+      expect(next, link).toHaveLength(second);
+      expect(next.filter((id) => first.includes(id)), link).toEqual([]);
+      if (all) {
+        expect([...first, ...next].sort(), link).toEqual([...all].sort());
+        expect(await pager.innerText()).toContain("No older entries");
+      }
+      await page.getByRole("link", { name: "← Newest" }).click();
+      await on(1);
+      expect(await ids(), link).toEqual(first);
+    };
+    await pages("Payments", [...failedIds, ...paidIds], 5);
+    await page.screenshot({ path: path.join(ARTIFACTS, "payments-paged.png"), fullPage: true });
+    await pages("Failed payments", failedIds, 1);
+    await pages("Customers", customerIds, 2);
+    await pages("Events", null, 50);
+    await page.context().close();
+  });
+
+  it("an admin token opening a merchant's page before picking a merchant is pointed to the Merchant field, and nothing is asked of the API until one is picked", async () => {
+    const admin = await signedIn(tokenFor("admin"));
+    const asked: string[] = [];
+    admin.on("request", (r) => {
+      const u = new URL(r.url());
+      if (u.pathname.startsWith("/v1/")) asked.push(u.pathname);
+    });
+    const logged: string[] = [];
+    admin.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warning") logged.push(m.text());
+    });
+    for (const name of ["Customers", "Subscriptions", "Webhooks", "Events", "API keys"]) {
+      await admin.getByRole("link", { name, exact: true }).click();
+      await admin.getByRole("heading", { name, exact: true }).waitFor();
+      expect(await admin.locator("#choose-merchant").innerText(), name).toMatch(/^Choose a merchant first: .* in the Merchant field above and press Enter\.$/);
+      expect(await admin.getByRole("alert").count(), name).toBe(0);
+      expect(await admin.locator("main").innerText(), name).not.toContain("Merchant-Id");
+    }
+    await admin.screenshot({ path: path.join(ARTIFACTS, "admin-choose-merchant.png"), fullPage: true });
+    expect(asked).toEqual([]);
+    expect(logged).toEqual([]);
+    // Its button takes the focus to the field; a merchant typed, the page loads.
+    await admin.getByRole("button", { name: "Go to the Merchant field" }).click();
+    expect(await focused(admin)).toMatch(/^INPUT#merchant/);
+    await admin.keyboard.type("acct_merchant_a");
+    await admin.keyboard.press("Enter");
+    await admin.locator("main table").waitFor();
+    expect(asked).toContain("/v1/api_keys");
+    expect(await admin.getByRole("alert").count()).toBe(0);
+    expect(logged).toEqual([]);
+    await admin.context().close();
+  });
+
+  it("the keyboard: the sign-in field has the focus; after signing in Tab goes to Sign out and the page links before the page; a link or an action moves the focus to the new page's heading", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 1800, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${gateway}/dashboard`);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    expect(await focused(page)).toMatch(/^INPUT#credential/);
+    await page.keyboard.type(KEY);
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Payments" }).waitFor();
+    await settled(page);
+    await page.keyboard.press("Tab");
+    expect(await focused(page)).toBe("BUTTON Sign out");
+    await page.keyboard.press("Tab");
+    expect(await focused(page)).toBe("A Payments");
+    await page.keyboard.press("Tab");
+    expect(await focused(page)).toBe("A Failed payments");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Failed payments" }).waitFor();
+    await expect.poll(() => focused(page)).toBe("H1 Failed payments");
+    await page.goto(`${gateway}/dashboard#/payments/${pi.id}`);
+    await expect.poll(() => focused(page)).toBe(`H1 Payment ${pi.id}`);
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    await page.getByRole("button", { name: "Confirm refund of 18.00 USD" }).click();
+    await page.getByText("Refund: done").waitFor();
+    await expect.poll(() => focused(page)).toBe(`H1 Payment ${pi.id}`);
+    await context.close();
   });
 });
