@@ -69,7 +69,7 @@ export function decimalToMinor(value: string | number, currency: string, param =
   const exponent = EXPONENTS.get(normalizeCurrency(currency)) ?? 2;
   const text = typeof value === "number" ? numberToPlainString(value) : value.trim();
   const match = /^(\d{1,64})(?:\.(\d{1,20}))?$/.exec(text);
-  if (!match) throw invalidRequest(`Invalid decimal amount: ${text.slice(0, 32)}.`, param, "invalid_amount");
+  if (!match) throw invalidRequest(`Invalid decimal amount: "${text.slice(0, 32)}".`, param, "invalid_amount");
   const whole = match[1] ?? "0";
   // A well-formed amount too large for any currency: the bound, in the caller's terms.
   if (whole.replace(/^0+(?=\d)/, "").length > 12) {

@@ -50,9 +50,9 @@ export async function visibleIntent(c: Ctx, principal: Principal, id: string, wh
   return intent;
 }
 
-/** An operation's outcome: its error (in this surface's words) or the intent. */
-export function outcomeIntent(outcome: OpOutcome, id: string): IntentRecord {
+/** An operation's outcome: its error (in this surface's words) or the intent (`what`: as the route names it). */
+export function outcomeIntent(outcome: OpOutcome, id: string, what = "Payment intent"): IntentRecord {
   if (outcome.error) throw new ApiError(outcome.error);
-  if (!outcome.intent) throw missing(`Payment intent not found: ${id}`);
+  if (!outcome.intent) throw missing(`${what} not found: ${id}`);
   return outcome.intent;
 }

@@ -6,19 +6,20 @@ import { z } from "zod";
 import * as f from "../v1/fields";
 import { sandboxApproval } from "../../connectors/sandbox/paypal";
 import { chargeIdForIntent, derivedId, hasPrefix, intentIdForCharge, randomId } from "../../core/ids";
-import { decimalToMinor, minorToDecimal, normalizeCurrency } from "../../core/money";
+import { minorToDecimal, normalizeCurrency } from "../../core/money";
 import type { IntentRecord } from "../../core/types";
 import { merchantSettings } from "../../db/merchants";
 import type { Env } from "../../env";
 import { resolvePaymentMethodInput } from "../v1/payment_intents";
 import { intentStub } from "../v1/respond";
-import type { App, AppEnv } from "../v1/route";
+import type { App, AppEnv, Ctx } from "../v1/route";
 import { backendRequest, outcomeIntent, visibleIntent } from "./common";
-import { bad, BackendError, backendRoute, missing } from "./surface";
+import { amountInMinor, bad, BackendError, backendRoute, decimalAmount, missing, type BackendSpec } from "./surface";
+import { ApiError, type ApiErrorData } from "../../core/errors";
+import type { Principal } from "../../auth/permissions";
 import { createParams } from "../../intents/params";
 import { directoryDb } from "../../db/shards";
 
-const decimal = z.union([z.string().min(1).max(40), z.number()]).transform(String);
 const id = z.string().min(1).max(255);
 const Answer = z.record(z.string(), z.unknown());
 /** PayPal's times: ISO-8601 to the second. */
@@ -26,7 +27,7 @@ const paypalTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$
 const money = (minor: number, currency: string) => ({ currency_code: currency.toUpperCase(), value: minorToDecimal(minor, currency) });
 
 const CreateOrderBody = z.object({
-  amount: decimal,
+  amount: decimalAmount,
   currency: z.string().min(3).max(3),
   description: z.string().max(127).optional(),
   custom_id: z.string().max(127).optional(),
@@ -34,33 +35,99 @@ const CreateOrderBody = z.object({
   return_url: f.url.optional(),
 });
 const OrderBody = z.object({ order_id: id });
-const RefundBody = z.object({ capture_id: id, amount: decimal.optional(), currency: z.string().min(3).max(3).optional(), note_to_payer: z.string().max(255).optional() });
+const RefundBody = z.object({ capture_id: id, amount: decimalAmount.optional(), currency: z.string().min(3).max(3).optional(), note_to_payer: z.string().max(255).optional() });
 
 function waitingAttempt(intent: IntentRecord) {
   return [...intent.attempts].reverse().find((a) => a.type === "authorize" && a.status === "requires_action") ?? null;
 }
 
-/** PayPal's order status for the intent. */
-async function orderStatus(env: Env, intent: IntentRecord): Promise<string> {
-  if (paidOtherwise(intent)) return "VOIDED";
-  switch (intent.status) {
+/** PayPal's order status for a payment intent's status alone (an order waiting for its payer: CREATED). */
+function orderStatusOf(status: string): string {
+  switch (status) {
     case "succeeded":
     case "requires_capture":
       return "COMPLETED";
-    case "requires_action": {
-      const waiting = waitingAttempt(intent);
-      // The sandbox acting as PayPal knows whether its payer approved.
-      if (waiting?.providerReference && waiting.connector === "paypal" && waiting.connectorAccount === null) {
-        const decided = await sandboxApproval(env.DB, waiting.providerReference);
-        if (decided === "APPROVED") return "APPROVED";
-      }
+    case "requires_action":
       return "CREATED";
-    }
     case "processing":
       return "PENDING";
     default:
       return "VOIDED";
   }
+}
+
+/**
+ * PayPal's order status for the intent. Only reads: the payer's decision on the sandbox's approval page
+ * is shown as PayPal shows it (APPROVED; a canceled approval VOIDED) before anything completed the order.
+ */
+async function orderStatus(env: Env, intent: IntentRecord): Promise<string> {
+  if (paidOtherwise(intent)) return "VOIDED";
+  if (intent.status === "requires_action") {
+    const waiting = waitingAttempt(intent);
+    // The sandbox acting as PayPal knows whether its payer approved.
+    if (waiting?.providerReference && waiting.connector === "paypal" && waiting.connectorAccount === null) {
+      const decided = await sandboxApproval(env.DB, waiting.providerReference);
+      if (decided === "APPROVED") return "APPROVED";
+      // The payer canceled at the approval page: capture-order refuses it (and completes nothing here).
+      if (decided === "CANCELED") return "VOIDED";
+    }
+  }
+  return orderStatusOf(intent.status);
+}
+
+/**
+ * A message of the core (Stripe's words: a PaymentIntent, its charge, Stripe's statuses) in PayPal's:
+ * an order, its capture, PayPal's order statuses. The Stripe routes keep Stripe's words.
+ */
+function paypalMessage(data: Pick<ApiErrorData, "code" | "message">): string {
+  const message = data.message;
+  switch (data.code) {
+    case "charge_not_refundable": {
+      const m = /\((pi_\w+)\).*its status is (\w+)/.exec(message);
+      if (m) return notCaptured(m[1] ?? "", orderStatusOf(m[2] ?? ""));
+      break;
+    }
+    case "charge_already_refunded": {
+      const m = /\b(ch_\w+)/.exec(message);
+      return `${m ? `Capture ${m[1] ?? ""}` : "This capture"} has already been fully refunded (CAPTURE_FULLY_REFUNDED).`;
+    }
+    case "resource_missing": {
+      const m = /^No such (payment_intent|charge): '([^']*)'/.exec(message);
+      if (m) return `${m[1] === "charge" ? "Capture" : "PayPal order"} not found: ${m[2] ?? ""}`;
+      break;
+    }
+    case "payment_intent_unexpected_state": {
+      const m = /^You cannot (\w+) this PaymentIntent because it has a status of (\w+)\./.exec(message);
+      if (m) return `You cannot ${m[1] ?? ""} this order: its status is ${orderStatusOf(m[2] ?? "")}.`;
+      break;
+    }
+  }
+  return message
+    .replace(/\b([Aa]) (?:PaymentIntent|payment intent)\b/g, "$1n order")
+    .replace(/\b(?:PaymentIntent|payment[ _]intent)(s?)\b/gi, "order$1")
+    .replace(/\b([Cc])harge (ch_\w+)/g, (_w, c: string, id: string) => `${c === "C" ? "Capture" : "capture"} ${id}`)
+    .replace(/\b(?:status of|status is) (requires_payment_method|requires_confirmation|requires_action|requires_capture|processing|succeeded|canceled)\b/g, (w, st: string) => w.replace(st, orderStatusOf(st)));
+}
+
+/** A core error on a PayPal route, told in PayPal's words (its status, and any amount it states, as they were). */
+function inPayPalWords(err: unknown): unknown {
+  return err instanceof ApiError ? new ApiError({ ...err.data, message: paypalMessage(err.data) }) : err;
+}
+
+/** A refund of an order not captured (yet, or ever). */
+function notCaptured(orderId: string, status: string): string {
+  return `Order ${orderId} has no completed capture to refund: its status is ${status}.${status === "CREATED" || status === "APPROVED" ? " Capture it first (capture-order)." : ""}`;
+}
+
+/** A PayPal route: what the core says reaches its client in PayPal's words. */
+function paypalRoute<B extends z.ZodType>(app: App, sub: Hono<AppEnv>, spec: BackendSpec<B>, handler: (c: Ctx, input: { principal: Principal; body: z.output<B> }) => Promise<Response>): void {
+  backendRoute(app, sub, spec, async (c, input) => {
+    try {
+      return await handler(c, input);
+    } catch (err) {
+      throw inPayPalWords(err);
+    }
+  });
 }
 
 /**
@@ -81,15 +148,15 @@ function assertOrder(intent: IntentRecord): void {
   if (!isOrder(intent)) throw new BackendError(404, `PayPal order not found: ${intent.id}`);
 }
 
-/** Why an order cannot be captured, without the payment error's own final period (the sentence adds one). */
-function uncapturable(intent: IntentRecord): string {
-  return (intent.lastPaymentError?.message ?? `its status is ${intent.status}`).replace(/\.$/, "");
+/** Why an order cannot be captured (`status`: PayPal's), without the payment error's own final period (the sentence adds one). */
+function uncapturable(intent: IntentRecord, status: string): string {
+  return (intent.lastPaymentError ? paypalMessage(intent.lastPaymentError) : `its status is ${status}`).replace(/\.$/, "");
 }
 
 export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
-  backendRoute(app, sub, { path: "/paypal/create-order", permission: "payments.transactions.create", customers: true, summary: "Create a PayPal order (amount in major units); the payer approves at approval_url", body: CreateOrderBody, response: Answer }, async (c, { principal, body }) => {
+  paypalRoute(app, sub, { path: "/paypal/create-order", permission: "payments.transactions.create", customers: true, summary: "Create a PayPal order (amount in major units); the payer approves at approval_url", body: CreateOrderBody, response: Answer }, async (c, { principal, body }) => {
     const currency = normalizeCurrency(body.currency);
-    const amount = decimalToMinor(body.amount, currency);
+    const amount = amountInMinor(body.amount, currency);
     const req = await backendRequest(c, principal, "POST /api/v1/payments/paypal/create-order", "", { ...body, amount, currency }, "seed004.paypal.create_order");
     const paymentMethod = await resolvePaymentMethodInput(c, principal, { payment_method: { type: "paypal" } });
     const intentId = req.idempotencyKey ? await derivedId("pi", principal.merchantId, String(principal.livemode), req.idempotencyKey) : randomId("pi");
@@ -105,7 +172,7 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
       paymentMethod: paymentMethod ?? null,
       confirm: true,
     }));
-    const intent = outcomeIntent(outcome, intentId);
+    const intent = outcomeIntent(outcome, intentId, "PayPal order");
     const approval = intent.nextAction?.url ?? null;
     // The same Idempotency-Key again is answered from the create's own outcome (the intent's object
     // replays it), so the approval link is there even after the payer approved.
@@ -124,7 +191,7 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
     }, 200, outcome.replayed ? { "Idempotent-Replayed": "true" } : {});
   });
 
-  backendRoute(app, sub, { path: "/paypal/capture-order", permission: "payments.transactions.create", summary: "Capture an order the payer approved (422 before approval)", body: OrderBody, response: Answer }, async (c, { principal, body }) => {
+  paypalRoute(app, sub, { path: "/paypal/capture-order", permission: "payments.transactions.create", summary: "Capture an order the payer approved (400 ORDER_NOT_APPROVED before approval)", body: OrderBody, response: Answer }, async (c, { principal, body }) => {
     let intent = await visibleIntent(c, principal, body.order_id, "PayPal order");
     assertOrder(intent);
     if (paidOtherwise(intent)) throw bad("This order cannot be captured: it was paid another way, not with PayPal.");
@@ -132,17 +199,22 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
       // The payer may have approved without coming back through the return page: complete it now.
       const outcome = await intentStub(c.env, intent.id).completeRedirect(intent.id, intent.clientSecret, new URL(c.req.url).origin);
       intent = outcome.intent ?? intent;
-      if (outcome.error && intent.status !== "succeeded") throw new BackendError(outcome.error.status >= 500 ? outcome.error.status : 400, outcome.error.message);
+      if (outcome.error && intent.status !== "succeeded") {
+        // Told as a second capture-order tells it (the payer canceled, declined at PayPal...).
+        if (outcome.error.status >= 500) throw new BackendError(outcome.error.status, paypalMessage(outcome.error));
+        throw bad(`This order cannot be captured: ${paypalMessage(outcome.error).replace(/\.$/, "")}.`);
+      }
     }
-    if (intent.status === "requires_action") throw new BackendError(422, "The payer has not approved this order yet (ORDER_NOT_APPROVED): send them to approval_url first.");
+    // The seed's statuses: a request the order's state does not allow yet is a 400 (PayPal's 422 issue named).
+    if (intent.status === "requires_action") throw bad("The payer has not approved this order yet (ORDER_NOT_APPROVED): send them to approval_url first.");
     if (intent.status === "processing") throw new BackendError(409, "The capture's outcome at PayPal is not known yet; it is being reconciled. Try get-order later.");
     if (intent.status !== "succeeded" && intent.status !== "requires_capture") {
-      throw bad(`This order cannot be captured: ${uncapturable(intent)}.`);
+      throw bad(`This order cannot be captured: ${uncapturable(intent, await orderStatus(c.env, intent))}.`);
     }
     return c.json({ order_id: intent.id, captured: true, status: "COMPLETED", capture_id: chargeIdForIntent(intent.id) });
   });
 
-  backendRoute(app, sub, { path: "/paypal/get-order", permission: "payments.transactions.view", customers: true, get: true, summary: "A PayPal order in PayPal's shape (also GET ?order_id=..., the create's self link)", body: OrderBody, response: Answer }, async (c, { principal, body }) => {
+  paypalRoute(app, sub, { path: "/paypal/get-order", permission: "payments.transactions.view", customers: true, get: true, summary: "A PayPal order in PayPal's shape (also GET ?order_id=..., the create's self link)", body: OrderBody, response: Answer }, async (c, { principal, body }) => {
     const intent = await visibleIntent(c, principal, body.order_id, "PayPal order");
     assertOrder(intent);
     // A card payment made after the order was voided is no capture of this order.
@@ -172,17 +244,22 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
     });
   });
 
-  backendRoute(app, sub, { path: "/paypal/refund-payment", permission: "payments.transactions.void", summary: "Refund a capture, fully or partly (amount in major units)", body: RefundBody, response: Answer }, async (c, { principal, body }) => {
+  paypalRoute(app, sub, { path: "/paypal/refund-payment", permission: "payments.transactions.void", summary: "Refund a capture, fully or partly (amount in major units)", body: RefundBody, response: Answer }, async (c, { principal, body }) => {
     const intentId = hasPrefix(body.capture_id, "ch") ? intentIdForCharge(body.capture_id) : body.capture_id;
     const current = await visibleIntent(c, principal, intentId, "Capture", body.capture_id);
     // Only a payment made with PayPal has a capture (a canceled order has none).
     if (current.paymentMethod?.type !== "paypal") throw missing(`Capture not found: ${body.capture_id}`);
     if (body.currency !== undefined && normalizeCurrency(body.currency) !== current.currency) throw bad(`currency must be the capture's (${current.currency.toUpperCase()}).`);
-    const amount = body.amount !== undefined ? decimalToMinor(body.amount, current.currency) : undefined;
+    const amount = body.amount !== undefined ? amountInMinor(body.amount, current.currency) : undefined;
     const req = await backendRequest(c, principal, "POST /api/v1/payments/paypal/refund-payment", current.id, { amount, note: body.note_to_payer ?? null }, "seed004.paypal.refund");
     const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
     const outcome = await intentStub(c.env, current.id).refund(req, current.id, { amount, reason: null, metadata: body.note_to_payer ? { note_to_payer: body.note_to_payer } : {}, approvalThresholds: thresholds });
-    const intent = outcomeIntent(outcome, current.id);
+    // Nothing captured to refund (yet, or ever): said with the order's status as get-order shows it.
+    if (outcome.error?.code === "charge_not_refundable") {
+      const now = (await intentStub(c.env, current.id).retrieve(principal, current.id)) ?? current;
+      throw bad(notCaptured(now.id, await orderStatus(c.env, now)));
+    }
+    const intent = outcomeIntent(outcome, current.id, "PayPal order");
     const refund = intent.refunds.find((r) => r.id === outcome.refundId);
     if (!refund) throw new BackendError(500, "The refund is missing from its payment.");
     const status = refund.status === "succeeded" ? "COMPLETED" : refund.status === "pending" ? "PENDING" : refund.status === "failed" ? "FAILED" : "CANCELLED";

@@ -4,29 +4,31 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { storePaymentMethod } from "../../billing/payment-methods";
-import { db, findRecurringPrice, findSubscription, liveCustomer, renderCustomer, type CustomerRow } from "../../billing/store";
+import { db, findRecurringPrice, findSubscription, invoiceById, liveCustomer, renderCustomer, type CustomerRow, type SubscriptionRow } from "../../billing/store";
 import { cancelSubscription, createSubscription } from "../../billing/subscriptions";
 import { Writes } from "../../billing/writes";
 import { derivedId, randomId } from "../../core/ids";
-import { decimalToMinor, normalizeCurrency } from "../../core/money";
+import { normalizeCurrency } from "../../core/money";
 import { customers } from "../../db/schema";
 import * as f from "../v1/fields";
 import { assertHeldMethodUsable, resolvePaymentMethodFor, resolvePaymentMethodInput } from "../v1/payment_intents";
 import { intentStub } from "../v1/respond";
-import type { App, AppEnv } from "../v1/route";
+import type { App, AppEnv, Ctx } from "../v1/route";
+import { idempotentD1 } from "../v1/idempotency";
+import type { Principal } from "../../auth/permissions";
+import type { Scope } from "../../core/types";
 import { backendRequest, outcomeIntent, visibleIntent } from "./common";
-import { bad, backendRoute } from "./surface";
+import { amountInMinor, bad, backendRoute, decimalAmount } from "./surface";
 import { createParams } from "../../intents/params";
 import { config } from "../../env";
 import { hostedPaymentPageUrl } from "../../pages/urls";
 
-const decimal = z.union([z.string().min(1).max(40), z.number()]).transform(String);
 const id = z.string().min(1).max(255);
 const Answer = z.record(z.string(), z.unknown());
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
 const CreateIntentBody = z.object({
-  amount: decimal,
+  amount: decimalAmount,
   currency: z.string().min(3).max(3),
   metadata: f.createMetadata.optional(),
   description: z.string().max(1000).optional(),
@@ -57,16 +59,61 @@ const SubscriptionAnswer = z
     current_period_start: z.number().int(),
     current_period_end: z.number().int(),
     latest_invoice: z.string().nullable(),
+    // Beyond the seed's fields, only while the subscription is incomplete: its first invoice's payment
+    // intent, for the customer to pay (Stripe.js, or the hosted page /pay/{payment_intent_id}?client_secret=...).
+    payment_intent_id: z.string().optional(),
+    client_secret: z.string().optional(),
   })
   .meta({ id: "BackendSubscription" });
 const CanceledSubscriptionAnswer = z
   .object({ subscription_id: z.string(), status: z.enum(["incomplete", "incomplete_expired", "trialing", "active", "past_due", "canceled", "unpaid"]), canceled_at: z.number().int().nullable() })
   .meta({ id: "BackendCanceledSubscription" });
 
+/**
+ * An incomplete subscription's first payment, for the customer to make: the payment intent of its
+ * latest invoice (left unconfirmed, or declined or waiting for 3D Secure) and its client_secret.
+ */
+async function toPay(c: Ctx, scope: Scope, row: SubscriptionRow): Promise<{ payment_intent_id?: string; client_secret?: string }> {
+  if (row.status !== "incomplete" || !row.latestInvoice) return {};
+  const invoice = await invoiceById(c.env.DB, row.latestInvoice);
+  if (!invoice?.paymentIntent || invoice.status !== "open") return {};
+  const intent = await intentStub(c.env, invoice.paymentIntent).retrieve(scope, invoice.paymentIntent);
+  return intent ? { payment_intent_id: intent.id, client_secret: intent.clientSecret } : {};
+}
+
+/** An error of a keyed write, carried through the stored-answer layer unkept (this surface's errors are not stored as /v1's). */
+class Unkept extends Error {
+  constructor(readonly inner: unknown) {
+    super("unkept");
+  }
+}
+
+/**
+ * A write no payment intent's object serializes (a customer, a subscription, its cancellation): its
+ * Idempotency-Key is bound merchant-wide as on every route, and its first answer kept in D1 and
+ * replayed (`Idempotent-Replayed: true`), so a request sent again creates nothing twice (a second
+ * subscription would charge its first invoice again). An error is answered, not kept: the request may
+ * be sent again.
+ */
+async function keyed(c: Ctx, principal: Principal, route: string, target: string, params: unknown, action: string, run: () => Promise<Record<string, unknown>>): Promise<Response> {
+  await backendRequest(c, principal, route, target, params, action);
+  try {
+    return await idempotentD1(c, principal, route, target, params, async () => {
+      try {
+        return { status: 200, body: await run() };
+      } catch (err) {
+        throw new Unkept(err);
+      }
+    });
+  } catch (err) {
+    throw err instanceof Unkept ? err.inner : err;
+  }
+}
+
 export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
   backendRoute(app, sub, { path: "/stripe/create-payment-intent", permission: "payments.transactions.create", customers: true, summary: "Create a payment intent (amount in major units)", body: CreateIntentBody, response: Answer }, async (c, { principal, body }) => {
     const currency = normalizeCurrency(body.currency);
-    const amount = decimalToMinor(body.amount, currency);
+    const amount = amountInMinor(body.amount, currency);
     if (principal.customerId && body.customer !== undefined && body.customer !== principal.customerId) throw bad("A customer's token can only create payments for that customer.");
     // As on /v1: a customer named by the merchant must be one of its own, still live (another
     // merchant's id, or an unknown one, is a 404 rather than stored on the payment).
@@ -117,56 +164,63 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
     return c.json({ payment_intent_id: intent.id, status: intent.status, amount: intent.amount, currency: intent.currency, created: seconds(intent.created), metadata: intent.metadata });
   });
 
-  backendRoute(app, sub, { path: "/stripe/create-customer", permission: "payments.methods.manage", summary: "Create a customer", body: CustomerBody, response: Answer }, async (c, { principal, body }) => {
-    const row: CustomerRow = {
-      id: randomId("cus"),
-      merchantId: principal.merchantId,
-      livemode: principal.livemode,
-      email: body.email ?? null,
-      name: body.name ?? null,
-      phone: null,
-      description: null,
-      metadata: JSON.stringify(body.metadata ?? {}),
-      defaultPaymentMethod: null,
-      testClock: null,
-      deleted: false,
-      created: Date.now(),
-      address: null,
-      shipping: null,
-    };
-    const w = new Writes(c.env.DB, principal);
-    const insert = db(c.env.DB).insert(customers).values(row).toSQL();
-    w.add(insert.sql, insert.params);
-    await w.event("customer.created", renderCustomer(row), [row.id], { requestId: c.get("requestId") });
-    await w.commit(c.env);
-    return c.json({ customer_id: row.id, email: row.email, name: row.name });
-  });
+  backendRoute(app, sub, { path: "/stripe/create-customer", permission: "payments.methods.manage", summary: "Create a customer", body: CustomerBody, response: Answer }, (c, { principal, body }) =>
+    keyed(c, principal, "POST /api/v1/payments/stripe/create-customer", "", body, "seed004.stripe.create_customer", async () => {
+      const row: CustomerRow = {
+        id: randomId("cus"),
+        merchantId: principal.merchantId,
+        livemode: principal.livemode,
+        email: body.email ?? null,
+        name: body.name ?? null,
+        phone: null,
+        description: null,
+        metadata: JSON.stringify(body.metadata ?? {}),
+        defaultPaymentMethod: null,
+        testClock: null,
+        deleted: false,
+        created: Date.now(),
+        address: null,
+        shipping: null,
+      };
+      const w = new Writes(c.env.DB, principal);
+      const insert = db(c.env.DB).insert(customers).values(row).toSQL();
+      w.add(insert.sql, insert.params);
+      await w.event("customer.created", renderCustomer(row), [row.id], { requestId: c.get("requestId") });
+      await w.commit(c.env);
+      return { customer_id: row.id, email: row.email, name: row.name };
+  }));
 
-  backendRoute(app, sub, { path: "/stripe/create-subscription", permission: "billing.manage", summary: "Create a subscription to a price (payment_method: a card to save and use)", body: SubscriptionBody, response: SubscriptionAnswer }, async (c, { principal, body }) => {
-    const customer = await liveCustomer(c.env.DB, principal, body.customer_id, "customer_id");
-    const price = await findRecurringPrice(c.env.DB, principal, body.price_id, "price_id");
-    let defaultPaymentMethod = body.default_payment_method ?? null;
-    if (body.payment_method) {
-      const details = await resolvePaymentMethodInput(c, principal, { payment_method: body.payment_method });
-      if (!details) throw bad("payment_method is not a card.");
-      defaultPaymentMethod = (await storePaymentMethod(c.env, principal, details, { customer, nickname: null, metadata: {}, requestId: c.get("requestId") })).row.id;
-    }
-    const row = await createSubscription(c.env, principal, {
-      customer,
-      price,
-      quantity: 1,
-      trialPeriodDays: null,
-      defaultPaymentMethod,
-      metadata: body.metadata ?? {},
-      origin: new URL(c.req.url).origin,
-      requestId: c.get("requestId"),
-    });
-    return c.json({ subscription_id: row.id, status: row.status, current_period_start: seconds(row.currentPeriodStart), current_period_end: seconds(row.currentPeriodEnd), latest_invoice: row.latestInvoice });
-  });
+  backendRoute(app, sub, { path: "/stripe/create-subscription", permission: "billing.manage", summary: "Create a subscription to a price: its first invoice charged now to the customer's default card (or payment_method, a card to save and use); without one, `incomplete`, with the invoice's payment intent (payment_intent_id, client_secret) for the customer to pay", body: SubscriptionBody, response: SubscriptionAnswer }, (c, { principal, body }) =>
+    keyed(c, principal, "POST /api/v1/payments/stripe/create-subscription", "", body, "seed004.stripe.create_subscription", async () => {
+      const customer = await liveCustomer(c.env.DB, principal, body.customer_id, "customer_id");
+      const price = await findRecurringPrice(c.env.DB, principal, body.price_id, "price_id");
+      let defaultPaymentMethod = body.default_payment_method ?? null;
+      if (body.payment_method) {
+        const details = await resolvePaymentMethodInput(c, principal, { payment_method: body.payment_method });
+        if (!details) throw bad("payment_method is not a card.");
+        defaultPaymentMethod = (await storePaymentMethod(c.env, principal, details, { customer, nickname: null, metadata: {}, requestId: c.get("requestId") })).row.id;
+      }
+      const row = await createSubscription(c.env, principal, {
+        customer,
+        price,
+        quantity: 1,
+        trialPeriodDays: null,
+        defaultPaymentMethod,
+        metadata: body.metadata ?? {},
+        origin: new URL(c.req.url).origin,
+        requestId: c.get("requestId"),
+        // Stripe's recommended integration: with no card to charge (the document's request names none,
+        // and the customer has no default), the first invoice's payment intent waits for the customer
+        // (`incomplete`, answered with its client_secret); paid, the subscription becomes active.
+        paymentBehavior: defaultPaymentMethod || customer.defaultPaymentMethod ? "allow_incomplete" : "default_incomplete",
+      });
+      return { subscription_id: row.id, status: row.status, current_period_start: seconds(row.currentPeriodStart), current_period_end: seconds(row.currentPeriodEnd), latest_invoice: row.latestInvoice, ...(await toPay(c, principal, row)) };
+  }));
 
-  backendRoute(app, sub, { path: "/stripe/cancel-subscription", permission: "billing.manage", summary: "Cancel a subscription now", body: CancelSubscriptionBody, response: CanceledSubscriptionAnswer }, async (c, { principal, body }) => {
-    const existing = await findSubscription(c.env.DB, principal, body.subscription_id, "subscription_id");
-    const row = existing.status === "canceled" ? existing : await cancelSubscription(c.env, principal, existing.id, Date.now(), c.get("requestId"));
-    return c.json({ subscription_id: row.id, status: row.status, canceled_at: row.canceledAt === null ? null : seconds(row.canceledAt) });
-  });
+  backendRoute(app, sub, { path: "/stripe/cancel-subscription", permission: "billing.manage", summary: "Cancel a subscription now", body: CancelSubscriptionBody, response: CanceledSubscriptionAnswer }, (c, { principal, body }) =>
+    keyed(c, principal, "POST /api/v1/payments/stripe/cancel-subscription", body.subscription_id, body, "seed004.stripe.cancel_subscription", async () => {
+      const existing = await findSubscription(c.env.DB, principal, body.subscription_id, "subscription_id");
+      const row = existing.status === "canceled" ? existing : await cancelSubscription(c.env, principal, existing.id, Date.now(), c.get("requestId"));
+      return { subscription_id: row.id, status: row.status, canceled_at: row.canceledAt === null ? null : seconds(row.canceledAt) };
+  }));
 }

@@ -7,7 +7,7 @@ import { cors } from "hono/cors";
 import { z } from "zod";
 import type { Permission, Principal } from "../../auth/permissions";
 import { ApiError } from "../../core/errors";
-import { decimalMessage } from "../../core/money";
+import { decimalMessage, decimalToMinor } from "../../core/money";
 import { log } from "../../log";
 import { JsonNumber, readExactJson } from "../common/exact-json";
 import { surfacePrincipal } from "../common/surface-auth";
@@ -78,13 +78,36 @@ function plain(value: unknown, key = "", inMetadata = false): unknown {
   return value;
 }
 
+/** The value at `path` in the request's fields (undefined: not sent). */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
 export function parseBackend<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const field = issue?.path.map(String).join(".") ?? "";
-  const missingField = issue?.code === "invalid_type" && /received undefined/i.test(issue.message);
+  // A field not sent is "<field> is required", whatever its schema (a union's "Invalid input" too).
+  const missingField = issue !== undefined && issue.path.length > 0 && valueAt(input, issue.path) === undefined;
   throw bad(missingField ? `${field} is required` : `Invalid ${field || "request"}: ${(issue?.message ?? "invalid").slice(0, 200)}`);
+}
+
+/** A decimal amount in major units, as the seed sends it: a JSON number, or the same as text ("29.99"). */
+export const decimalAmount = z.union([z.string().min(1).max(40), z.number()], { error: "must be a number or a decimal string, such as 29.99" }).transform(String);
+
+/**
+ * A decimal amount in minor units of `currency`, exactly. Text that is no decimal number ("10.", "1,5")
+ * is told as the other invalid fields are, the text quoted.
+ */
+export function amountInMinor(text: string, currency: string, field = "amount"): number {
+  if (!/^(\d{1,64})(?:\.(\d{1,20}))?$/.test(text.trim())) throw bad(`Invalid ${field}: ${JSON.stringify(text.slice(0, 32))} is not a decimal number, such as 29.99.`);
+  return decimalToMinor(text, currency, field);
 }
 
 export interface BackendSpec<B extends z.ZodType> {

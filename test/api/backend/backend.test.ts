@@ -5,7 +5,7 @@
 import Stripe from "stripe";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { addConnector, call, get, hsToken, newMerchant, post, type CallOptions, type PaymentIntentJson, type RefundJson, type TransactionJson, type ListJson } from "../../helpers";
+import { addConnector, call, get, hsToken, newMerchant, post, waitFor, type CallOptions, type PaymentIntentJson, type RefundJson, type TransactionJson, type ListJson } from "../../helpers";
 
 const cryptoProvider = Stripe.createSubtleCryptoProvider();
 type J = Record<string, unknown>;
@@ -80,8 +80,7 @@ describe("seed 004 Stripe endpoints (verbatim examples)", () => {
     const price = await post<{ id: string }>("/v1/prices", { unit_amount: 1999, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Pro" } }, opts);
     expect(price.status).toBe(200);
     const verbatim = { customer_id: customer.body.customer_id, price_id: price.body.id, metadata: { plan: "pro", billing_cycle: "monthly" } };
-    // The customer has no card yet: the seed's request alone cannot pay the first invoice.
-    expectBackendError(await post(`${P}/stripe/create-subscription/`, verbatim, opts), 400);
+    // With a card to charge (payment_method, saved to the customer): paid now, active, the seed's fields only.
     const sub = await post<J>(`${P}/stripe/create-subscription/`, { ...verbatim, payment_method: "pm_card_visa" }, opts);
     expect(sub.status, JSON.stringify(sub.body)).toBe(200);
     expect(Object.keys(sub.body).sort()).toEqual(["current_period_end", "current_period_start", "latest_invoice", "status", "subscription_id"]);
@@ -114,8 +113,87 @@ describe("seed 004 Stripe endpoints (verbatim examples)", () => {
       const props = schema?.$ref ? doc.components.schemas[schema.$ref.split("/").pop() ?? ""]?.properties : schema?.properties;
       return Object.keys(props ?? {}).sort();
     };
-    expect(fields(`${P}/stripe/create-subscription/`)).toEqual(["current_period_end", "current_period_start", "latest_invoice", "status", "subscription_id"]);
+    // Beyond the seed's: the first invoice's payment intent, while the subscription is incomplete (optional).
+    expect(fields(`${P}/stripe/create-subscription/`)).toEqual(["client_secret", "current_period_end", "current_period_start", "latest_invoice", "payment_intent_id", "status", "subscription_id"]);
     expect(fields(`${P}/stripe/cancel-subscription/`)).toEqual(["canceled_at", "status", "subscription_id"]);
+  });
+});
+
+/** The hosted payment page of a payment intent (/pay/{pi}?client_secret=...), paid with a sandbox card. */
+async function payOnHostedPage(pi: string, clientSecret: string, card = "4242 4242 4242 4242"): Promise<Response> {
+  const page = await exports.default.fetch(new Request(`http://gateway.test/pay/${pi}?client_secret=${encodeURIComponent(clientSecret)}`));
+  expect(page.status).toBe(200);
+  await page.body?.cancel();
+  const form = new URLSearchParams({ card_number: card, expiry: "12 / 34", cvc: "123", client_secret: clientSecret });
+  return exports.default.fetch(new Request(`http://gateway.test/pay/${pi}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form, redirect: "manual" }));
+}
+
+interface SubscriptionV1 {
+  status: string;
+  default_payment_method: string | null;
+}
+
+const subscriptionStatus = async (opts: CallOptions, id: unknown) => (await get<SubscriptionV1>(`/v1/subscriptions/${String(id)}`, opts)).body.status;
+
+describe("seed 004 create-subscription without a card to charge (Stripe's default_incomplete)", () => {
+  it("the document's own requests: incomplete with the first invoice's client_secret; paid on the hosted page, the subscription becomes active", async () => {
+    const { opts } = await newMerchant("s4-subs-incomplete");
+    const customer = (await post<J>(`${P}/stripe/create-customer/`, { email: "user@example.com", name: "John Doe" }, opts)).body;
+    const price = await post<{ id: string }>("/v1/prices", { unit_amount: 1999, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Pro" } }, opts);
+    const sub = await post<J>(`${P}/stripe/create-subscription/`, { customer_id: customer.customer_id, price_id: price.body.id, metadata: { plan: "pro", billing_cycle: "monthly" } }, opts);
+    expect(sub.status, JSON.stringify(sub.body)).toBe(200);
+    expect(Object.keys(sub.body).sort()).toEqual(["client_secret", "current_period_end", "current_period_start", "latest_invoice", "payment_intent_id", "status", "subscription_id"]);
+    expect(sub.body).toMatchObject({ subscription_id: expect.stringMatching(/^sub_/), status: "incomplete", latest_invoice: expect.stringMatching(/^in_/), payment_intent_id: expect.stringMatching(/^pi_/) });
+    const pi = String(sub.body.payment_intent_id);
+    const secret = String(sub.body.client_secret);
+    expect(secret).toMatch(new RegExp(`^${pi}_secret_`));
+    // The first invoice is open, its payment intent waiting for the customer (nothing was charged).
+    const invoice = (await get<{ status: string; payment_intent: string }>(`/v1/invoices/${String(sub.body.latest_invoice)}`, opts)).body;
+    expect(invoice).toMatchObject({ status: "open", payment_intent: pi });
+    expect((await post<J>(`${P}/stripe/retrieve-payment/`, { payment_intent_id: pi }, opts)).body).toMatchObject({ status: "requires_payment_method", amount: 1999, currency: "usd" });
+    // The customer pays on the hosted page, as for create-payment-intent's client_secret.
+    const paid = await payOnHostedPage(pi, secret);
+    expect(paid.status, await paid.clone().text()).toBeLessThan(400);
+    expect((await post<J>(`${P}/stripe/retrieve-payment/`, { payment_intent_id: pi }, opts)).body.status).toBe("succeeded");
+    // The document has no get-subscription: /v1 shows it active, its invoice paid.
+    await waitFor(async () => (await subscriptionStatus(opts, sub.body.subscription_id)) === "active", 15_000, "the subscription to activate");
+    expect((await get<{ status: string }>(`/v1/invoices/${String(sub.body.latest_invoice)}`, opts)).body.status).toBe("paid");
+    expect((await post<J>(`${P}/stripe/cancel-subscription/`, { subscription_id: sub.body.subscription_id }, opts)).body).toMatchObject({ status: "canceled" });
+  });
+
+  it("payment_method pays the first invoice but is not made the customer's default: the next subscription is incomplete again, until the customer has a default", async () => {
+    const { opts } = await newMerchant("s4-subs-second");
+    const customer = String((await post<J>(`${P}/stripe/create-customer/`, { email: "second@example.com" }, opts)).body.customer_id);
+    const price = (await post<{ id: string }>("/v1/prices", { unit_amount: 500, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Basic" } }, opts)).body.id;
+    const first = await post<J>(`${P}/stripe/create-subscription/`, { customer_id: customer, price_id: price, payment_method: "pm_card_visa" }, opts);
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(first.body.status).toBe("active");
+    expect(first.body).not.toHaveProperty("client_secret");
+    // As at Stripe: the card is the subscription's default, saved to the customer, not the customer's default.
+    const saved = (await get<SubscriptionV1>(`/v1/subscriptions/${String(first.body.subscription_id)}`, opts)).body.default_payment_method;
+    expect(saved).toMatch(/^pm_/);
+    expect((await get<{ invoice_settings: { default_payment_method: string | null } }>(`/v1/customers/${customer}`, opts)).body.invoice_settings.default_payment_method).toBeNull();
+
+    const second = await post<J>(`${P}/stripe/create-subscription/`, { customer_id: customer, price_id: price }, opts);
+    expect(second.status, JSON.stringify(second.body)).toBe(200);
+    expect(second.body).toMatchObject({ status: "incomplete", client_secret: expect.stringMatching(new RegExp(`^${String(second.body.payment_intent_id)}_secret_`)) });
+    // The backend may pay it too, with the document's confirm-payment and a card.
+    expect((await post<J>(`${P}/stripe/confirm-payment/`, { payment_intent_id: second.body.payment_intent_id, payment_method: "pm_card_visa" }, opts)).body).toMatchObject({ confirmed: true, status: "succeeded" });
+    await waitFor(async () => (await subscriptionStatus(opts, second.body.subscription_id)) === "active", 15_000, "the second subscription to activate");
+
+    // The customer's default card (invoice_settings) is charged at once: active, the seed's fields only.
+    expect((await post(`/v1/customers/${customer}`, { invoice_settings: { default_payment_method: saved } }, opts)).status).toBe(200);
+    const third = await post<J>(`${P}/stripe/create-subscription/`, { customer_id: customer, price_id: price }, opts);
+    expect(third.status, JSON.stringify(third.body)).toBe(200);
+    expect(Object.keys(third.body).sort()).toEqual(["current_period_end", "current_period_start", "latest_invoice", "status", "subscription_id"]);
+    expect(third.body.status).toBe("active");
+
+    // A card that is declined leaves the subscription incomplete, with the invoice's client_secret to pay it another way.
+    const declined = await post<J>(`${P}/stripe/create-subscription/`, { customer_id: customer, price_id: price, payment_method: "pm_card_chargeDeclined" }, opts);
+    expect(declined.status, JSON.stringify(declined.body)).toBe(200);
+    expect(declined.body).toMatchObject({ status: "incomplete", client_secret: expect.stringMatching(/^pi_\w+_secret_/) });
+    expect((await payOnHostedPage(String(declined.body.payment_intent_id), String(declined.body.client_secret))).status).toBeLessThan(400);
+    await waitFor(async () => (await subscriptionStatus(opts, declined.body.subscription_id)) === "active", 15_000, "the declined subscription to activate");
   });
 });
 
@@ -200,9 +278,10 @@ describe("seed 004 PayPal endpoints on the sandbox acting as PayPal", () => {
     expect(links.find((l) => l.rel === "self")).toBeDefined();
     const orderId = String(order.body.order_id);
 
-    // Before approval: a clear error, and the order is still there to approve.
-    const early = expectBackendError(await post(`${P}/paypal/capture-order/`, { order_id: orderId }, opts), 422);
+    // Before approval: a clear error (a 400, among the seed's statuses, naming PayPal's issue), and the order is still there to approve.
+    const early = expectBackendError(await post(`${P}/paypal/capture-order/`, { order_id: orderId }, opts), 400);
     expect(early).toMatch(/not approved/i);
+    expect(early).toContain("ORDER_NOT_APPROVED");
     expect((await post<J>(`${P}/paypal/get-order/`, { order_id: orderId }, opts)).body.status).toBe("CREATED");
 
     const decided = await approve(String(order.body.approval_url));
@@ -292,7 +371,7 @@ describe("seed 004 PayPal endpoints through the merchant's PayPal account", () =
     const order = (await post<J>(`${P}/paypal/create-order/`, { amount: 12.34, currency: "USD", description: "Course enrollment" }, opts)).body;
     const approval = String(order.approval_url);
     expect(approval).not.toContain("/sandbox/paypal/");
-    expectBackendError(await post(`${P}/paypal/capture-order/`, { order_id: order.order_id }, opts), 422);
+    expect(expectBackendError(await post(`${P}/paypal/capture-order/`, { order_id: order.order_id }, opts), 400)).toContain("ORDER_NOT_APPROVED");
     // The payer approves at (the fake) PayPal, which sends them back to the gateway; they never arrive.
     const atPayPal = await fetch(approval, { redirect: "manual" });
     expect(atPayPal.status).toBe(302);
@@ -379,6 +458,34 @@ describe("seed 004 errors and permissions", () => {
     expect(b.body).toEqual(a.body);
     expect(b.headers.get("idempotent-replayed")).toBe("true");
     expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { amount: 13, currency: "usd" }, { ...opts, idempotencyKey: "s4-key" }), 409);
+  });
+
+  it("create-customer, create-subscription and cancel-subscription sent again with their Idempotency-Key replay the first answer: one customer, one subscription, one charge", async () => {
+    const { opts } = await newMerchant("s4-idem-subs");
+    const customerBody = { email: "once@example.com", name: "Once" };
+    const c1 = await post<J>(`${P}/stripe/create-customer/`, customerBody, { ...opts, idempotencyKey: "s4-cus" });
+    const c2 = await post<J>(`${P}/stripe/create-customer/`, customerBody, { ...opts, idempotencyKey: "s4-cus" });
+    expect(c1.status).toBe(200);
+    expect(c2.body).toEqual(c1.body);
+    expect(c2.headers.get("idempotent-replayed")).toBe("true");
+    const customer = String(c1.body.customer_id);
+    const price = await post<{ id: string }>("/v1/prices", { unit_amount: 1999, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Pro" } }, opts);
+    const subBody = { customer_id: customer, price_id: price.body.id, payment_method: "pm_card_visa" };
+    const [s1, s2] = await Promise.all([1, 2].map(() => post<J>(`${P}/stripe/create-subscription/`, subBody, { ...opts, idempotencyKey: "s4-sub" })));
+    const first = [s1, s2].find((r) => r?.status === 200);
+    expect(first?.body.status).toBe("active");
+    const again = await post<J>(`${P}/stripe/create-subscription/`, subBody, { ...opts, idempotencyKey: "s4-sub" });
+    expect(again.body).toEqual(first?.body);
+    expect((await get<ListJson<unknown>>(`/v1/subscriptions?customer=${customer}`, opts)).body.data).toHaveLength(1);
+    expect((await get<ListJson<unknown>>(`/v1/invoices?customer=${customer}`, opts)).body.data).toHaveLength(1);
+    // The key is bound to its first request: another body with it is refused, nothing created.
+    expectBackendError(await post(`${P}/stripe/create-subscription/`, { ...subBody, metadata: { x: "y" } }, { ...opts, idempotencyKey: "s4-sub" }), 409);
+    const cancel = { subscription_id: String(first?.body.subscription_id) };
+    const k1 = await post<J>(`${P}/stripe/cancel-subscription/`, cancel, { ...opts, idempotencyKey: "s4-cancel" });
+    const k2 = await post<J>(`${P}/stripe/cancel-subscription/`, cancel, { ...opts, idempotencyKey: "s4-cancel" });
+    expect(k2.body).toEqual(k1.body);
+    expect(k2.headers.get("idempotent-replayed")).toBe("true");
+    expect((await get<ListJson<unknown>>(`/v1/customers?email=once@example.com`, opts)).body.data).toHaveLength(1);
   });
 });
 
@@ -494,6 +601,8 @@ describe("seed 004 PayPal orders the payer canceled", () => {
     const voided = (await post<J>(`${P}/paypal/create-order/`, { amount: "2.00", currency: "USD" }, opts)).body;
     expect((await post(`/v1/payment_intents/${String(voided.order_id)}/cancel`, {}, opts)).status).toBe(200);
     expect((await post<J>(`${P}/paypal/get-order/`, { order_id: voided.order_id }, opts)).body.status).toBe("VOIDED");
+    // Its status told as get-order tells it (PayPal's), not the payment's (Stripe's canceled).
+    expect(expectBackendError(await post(`${P}/paypal/capture-order/`, { order_id: voided.order_id }, opts), 400)).toBe("This order cannot be captured: its status is VOIDED.");
     // A payment that never was a PayPal order is still not one.
     const card = (await post<J>(`${P}/stripe/create-payment-intent/`, { amount: "4.00", currency: "usd" }, opts)).body;
     expect(expectBackendError(await post(`${P}/paypal/get-order/`, { order_id: card.payment_intent_id }, opts), 404)).toBe(`PayPal order not found: ${String(card.payment_intent_id)}`);
@@ -512,9 +621,71 @@ describe("seed 004 PayPal orders the payer canceled", () => {
     expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: `ch_${id.slice(3)}` }, opts), 404);
   });
 
+  it("get-order shows an approval the payer canceled as VOIDED at once, before the return page, and changes nothing (a read)", async () => {
+    const { opts } = await newMerchant("s4-paypal-canceled-get");
+    const order = (await post<J>(`${P}/paypal/create-order/`, { amount: "6.00", currency: "USD" }, opts)).body;
+    const id = String(order.order_id);
+    expect((await approve(String(order.approval_url), "cancel")).status).toBe(303);
+    const before = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${id}/transactions`, opts)).body.data.length;
+    expect((await post<J>(`${P}/paypal/get-order/`, { order_id: id }, opts)).body.status).toBe("VOIDED");
+    const self = await call<J>("GET", `${P}/paypal/get-order/?order_id=${id}`, opts);
+    expect(self.body.status).toBe("VOIDED");
+    // Only read: the payment still waits where it was, no attempt was made.
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${id}`, opts)).body.status).toBe("requires_action");
+    expect((await get<ListJson<TransactionJson>>(`/v1/payment_intents/${id}/transactions`, opts)).body.data).toHaveLength(before);
+    // capture-order says the same thing.
+    expect(expectBackendError(await post(`${P}/paypal/capture-order/`, { order_id: id }, opts), 400)).toBe("This order cannot be captured: The payer canceled at PayPal.");
+    expect((await post<J>(`${P}/paypal/get-order/`, { order_id: id }, opts)).body.status).toBe("VOIDED");
+  });
+
   it("a refund of an unknown capture names the capture the client sent", async () => {
     const { opts } = await newMerchant("s4-paypal-nocapture");
     expect(expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: "ch_doesnotexist" }, opts), 404)).toBe("Capture not found: ch_doesnotexist");
+  });
+});
+
+describe("seed 004's errors in each provider's words", () => {
+  it("a PayPal route tells the core's errors with orders and captures (refund-payment before and after the capture); a Stripe route keeps Stripe's", async () => {
+    const { opts } = await newMerchant("s4-paypal-words");
+    const order = (await post<J>(`${P}/paypal/create-order/`, { amount: "8.00", currency: "USD" }, opts)).body;
+    const id = String(order.order_id);
+    const capture = `ch_${id.slice(3)}`;
+    const early = expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: capture }, opts), 400);
+    expect(early).toBe(`Order ${id} has no completed capture to refund: its status is CREATED. Capture it first (capture-order).`);
+    expect(early).not.toMatch(/PaymentIntent|payment intent|charge/i);
+    expect((await approve(String(order.approval_url))).status).toBe(303);
+    expect(expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: capture }, opts), 400)).toBe(`Order ${id} has no completed capture to refund: its status is APPROVED. Capture it first (capture-order).`);
+    expect((await post<J>(`${P}/paypal/capture-order/`, { order_id: id }, opts)).body).toMatchObject({ captured: true, capture_id: capture });
+    expect((await post<J>(`${P}/paypal/refund-payment/`, { capture_id: capture }, opts)).body).toMatchObject({ status: "COMPLETED", amount: { value: "8.00" } });
+    expect(expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: capture, amount: "1.00" }, opts), 400)).toBe(`Capture ${capture} has already been fully refunded (CAPTURE_FULLY_REFUNDED).`);
+
+    // A Stripe route: Stripe's own words.
+    const pi = String((await post<J>(`${P}/stripe/create-payment-intent/`, { amount: "3.00", currency: "usd" }, opts)).body.payment_intent_id);
+    expect((await post(`/v1/payment_intents/${pi}/cancel`, {}, opts)).status).toBe(200);
+    expect(expectBackendError(await post(`${P}/stripe/confirm-payment/`, { payment_intent_id: pi, payment_method: "pm_card_visa" }, opts), 400)).toMatch(/^You cannot confirm this PaymentIntent because it has a status of canceled\./);
+  });
+
+  it("a field not sent is '<field> is required', whatever its type; an amount that is no decimal number is told once, quoted", async () => {
+    const { opts } = await newMerchant("s4-field-words");
+    for (const [path, body, field] of [
+      ["stripe/create-payment-intent", { currency: "usd" }, "amount"],
+      ["stripe/create-payment-intent", { amount: 29.99 }, "currency"],
+      ["paypal/create-order", { currency: "USD" }, "amount"],
+      ["paypal/create-order", { amount: "29.99" }, "currency"],
+      ["stripe/create-subscription", { price_id: "price_x" }, "customer_id"],
+      ["paypal/refund-payment", { amount: "1.00" }, "capture_id"],
+    ] as const) {
+      expect(expectBackendError(await post(`${P}/${path}/`, body, opts), 400), `${path} ${field}`).toBe(`${field} is required`);
+    }
+    // Sent, but not an amount: the field's own message, not the schema library's "Invalid input".
+    expect(expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { amount: true, currency: "usd" }, opts), 400)).toBe("Invalid amount: must be a number or a decimal string, such as 29.99");
+    for (const amount of ["10.", ".5", "1,50", "ten"]) {
+      for (const path of ["stripe/create-payment-intent", "paypal/create-order"]) {
+        expect(expectBackendError(await post(`${P}/${path}/`, { amount, currency: "usd" }, opts), 400), `${path} ${amount}`).toBe(`Invalid amount: ${JSON.stringify(amount)} is not a decimal number, such as 29.99.`);
+      }
+    }
+    // Still taken: surrounding blanks, trailing zeros.
+    expect((await post<J>(`${P}/stripe/create-payment-intent/`, { amount: " 10.50 ", currency: "usd" }, opts)).body.amount).toBe(1050);
   });
 });
 
