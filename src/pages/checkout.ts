@@ -3,10 +3,11 @@
 //   the shopper comes back to GET /checkout/{cs_id}/return, which sends them on to success_url.
 // - GET/POST /pay/{pi_id}?client_secret=...: the page of a bare payment intent (hostedPaymentPageUrl),
 //   which sends the shopper to the intent's return_url once paid, and offers its cancel_url.
-// Every attempt answers with a 303 (redirect-after-POST): to success_url or return_url, to the 3DS page,
-// or to the form's GET page, which shows the outcome (a decline's ?error=<code>, a payment being
-// confirmed, one that cannot be completed). A card the form's checks refuse (nothing attempted) gets
-// the form again in the POST's own answer.
+// Every POST answers with a 303 (redirect-after-POST): to success_url or return_url, to the 3DS page,
+// or to the form's GET page, which shows the outcome: what went wrong (?error=<code>: a decline, or a
+// card the form's checks refused before anything was attempted), a payment being confirmed, one that
+// cannot be completed, a session that expired (a 410 page). Back and reload never send the card again.
+// A POST another site made a browser send is refused (403) before anything is read (cross-site.ts).
 // The card goes to the sandbox vault (test mode) and then to the intent's Durable Object, the only
 // place money moves; the number and CVC are never stored, logged or echoed back into the page.
 // Live mode would take the card with Stripe Elements instead (README, "Hosted checkout").
@@ -14,7 +15,7 @@ import { Hono, type Context } from "hono";
 import { ApiError } from "../core/errors";
 import { hasPrefix } from "../core/ids";
 import { currencyExponent, minorToDecimal } from "../core/money";
-import type { IntentRecord, IntentStatus, LineItem, PaymentMethodDetails } from "../core/types";
+import type { IntentRecord, IntentStatus, LineItem, PaymentError, PaymentMethodDetails } from "../core/types";
 import { brandOf, cvcLengthOf } from "../connectors/sandbox/cards";
 import { resolvePaymentMethod } from "../connectors/sandbox/vault";
 import { completeFromIntent, expireSession, isOverdue, lineItemsOf, sessionById, sessionGuard, successLocation, type CheckoutSessionRow } from "../checkout/sessions";
@@ -25,6 +26,7 @@ import { readBodyParams } from "../http/body";
 import type { OpOutcome, RequestContext } from "../intents/params";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { refuseCrossSitePosts } from "./cross-site";
 import { returnLocation } from "./return";
 import { checkoutSessionPageUrl, hostedPaymentPageUrl } from "./urls";
 
@@ -54,6 +56,13 @@ export function formatMoney(minor: number, currency: string): string {
   }
 }
 
+/** A card brand as shoppers read it on their card: "visa" -> "Visa", "amex" -> "American Express". */
+export function brandName(brand: string): string {
+  const names: Record<string, string> = { visa: "Visa", mastercard: "Mastercard", amex: "American Express", discover: "Discover", diners: "Diners Club", jcb: "JCB", unionpay: "UnionPay", cartes_bancaires: "Cartes Bancaires", eftpos_au: "eftpos" };
+  if (Object.hasOwn(names, brand)) return names[brand] ?? brand;
+  return brand === "unknown" || brand === "" ? "your card" : brand.charAt(0).toUpperCase() + brand.slice(1);
+}
+
 /** A payment's status in plain words, for shoppers. */
 export function statusInWords(status: IntentStatus): string {
   switch (status) {
@@ -77,7 +86,7 @@ export function statusInWords(status: IntentStatus): string {
 const STYLE = `*{box-sizing:border-box}body{font:16px/1.45 system-ui,-apple-system,sans-serif;color:#1a1a1a;background:#f6f7f9;margin:0;padding:1rem}
 main{max-width:28rem;margin:1rem auto;background:#fff;border:1px solid #e3e5e8;border-radius:.75rem;padding:1.25rem}
 h1{font-size:1.25rem;margin:0 0 .25rem}.merchant{color:#555;margin:0 0 1rem;font-weight:600}
-h1,p,a,.alert{overflow-wrap:anywhere}
+h1,p,a,.alert,.notice{overflow-wrap:anywhere}
 table{width:100%;border-collapse:collapse;margin:.5rem 0 1rem}td{padding:.35rem 0;vertical-align:top;overflow-wrap:anywhere}td.amt{text-align:right;white-space:nowrap;padding-left:.75rem}
 tr.total td{border-top:1px solid #e3e5e8;font-weight:700;padding-top:.6rem}.qty{color:#666;font-size:.9rem}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}input{width:100%;font:inherit;padding:.65rem .75rem;border:1px solid #b8bcc3;border-radius:.4rem}
@@ -85,11 +94,13 @@ input:focus{outline:2px solid #2f5bea;outline-offset:1px}input[aria-invalid=true
 button{width:100%;font:inherit;font-weight:700;margin-top:1.25rem;padding:.8rem;border:0;border-radius:.4rem;background:#2f5bea;color:#fff;cursor:pointer}
 .alert{background:#fdecea;color:#8a1c12;border:1px solid #f3b8b1;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
 .done{background:#e8f5ec;color:#14532d;border:1px solid #b7dfc3;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
+.notice{background:#eef2fd;color:#1c3275;border:1px solid #bccbf5;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}.notice a{color:inherit;font-weight:600}
 .cancel{display:block;text-align:center;margin-top:1rem;color:#2f5bea}.muted{color:#666;font-size:.85rem;margin-top:1rem}
 :root{color-scheme:light dark}
 @media (prefers-color-scheme:dark){body{color:#e6e7ea;background:#111214}main{background:#1b1c20;border-color:#30323a}
 .merchant{color:#b4b7bf}.qty,.muted{color:#a3a7b0}tr.total td{border-color:#30323a}input{background:#24262c;color:#e6e7ea;border-color:#555a64}
 input[aria-invalid=true]{border-color:#ff8a80}.alert{background:#3b1512;color:#ffb4ab;border-color:#7a2d26}.done{background:#0f2a1a;color:#a8e5bb;border-color:#235c39}
+.notice{background:#172447;color:#c5d3ff;border-color:#2f4680}
 .cancel{color:#9db2ff}input:focus{outline-color:#9db2ff}}`;
 
 interface PageOptions {
@@ -151,10 +162,15 @@ function heading(merchant: string, title: string): string {
 /** A field of the card form, by its element id. */
 type CardField = "card-number" | "expiry" | "cvc";
 
-/** What went wrong, for the form: the shopper's words, and the field they are about (null: the card as a whole, or nothing the shopper typed). */
+/**
+ * What the form says above it, and the field it is about (null: the card as a whole, or nothing the
+ * shopper typed). A notice is news rather than an error (the shopper canceled at PayPal): it is
+ * announced politely (role=status), marks no field and takes no focus.
+ */
 interface FormError {
   message: string;
   field: CardField | null;
+  notice?: boolean;
 }
 
 /**
@@ -177,26 +193,22 @@ function fieldOf(code: string, type: string): CardField | null {
       return "cvc";
     case "payment_intent_authentication_failure":
       return "card-number";
+    // The provider's trouble, not the card's: the same card may be tried again.
+    case "processing_error":
+      return null;
     default:
       return type === "card_error" ? "card-number" : null;
   }
 }
 
-/** The values the shopper typed that the form may show again: the expiry, and only in its own shape (a card number typed there by mistake is never echoed). Never the card number or the CVC. */
-interface KeptValues {
-  expiry?: string;
-}
-
-const EXPIRY = /^\s*(\d{1,2})\s*\/?\s*(\d{2}|\d{4})\s*$/;
-/** Room for the longest expiry the form takes and shows again: "12 / 2034" typed, "12 / 1999" kept. */
+/** Room for the longest expiry the form takes: "12 / 2034". */
 export const EXPIRY_MAX_LENGTH = "MM / YYYY".length;
 
-function keptValues(form: Record<string, unknown>): KeptValues {
-  const m = typeof form.expiry === "string" ? EXPIRY.exec(form.expiry) : null;
-  if (!m?.[1] || !m[2]) return {};
-  // "12 / 2034" is shown as "12 / 34", which fits the field (the form takes both).
-  const year = m[2].length === 4 && m[2].startsWith("20") ? m[2].slice(2) : m[2];
-  return { expiry: `${m[1].padStart(2, "0")} / ${year}` };
+/** A way on shown above the form while the payment waits on the shopper elsewhere (a 3DS challenge, PayPal). */
+interface PendingStep {
+  message: string;
+  href: string;
+  text: string;
 }
 
 interface FormInput {
@@ -204,7 +216,7 @@ interface FormInput {
   hidden?: Record<string, string>;
   cancelUrl: string | null;
   error: FormError | null;
-  kept?: KeptValues;
+  pending?: PendingStep | null;
 }
 
 const ERROR_ID = "form-error";
@@ -214,16 +226,25 @@ function cardForm(s: Summary, f: FormInput): string {
     .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
     .join("");
   // The field in error says so and is described by the message; the focus starts there (autofocus:
-  // the page has no script), or on the message itself when no one field is at fault.
-  const field = f.error?.field ?? null;
+  // the page has no script), or on the message itself when no one field is at fault. A notice marks
+  // nothing and takes no focus. Nothing the shopper typed is ever put back (every answer is a GET).
+  const error = f.error && !f.error.notice ? f.error : null;
+  const field = error?.field ?? null;
   const state = (id: CardField) => (field === id ? ` aria-invalid="true" aria-describedby="${ERROR_ID}" autofocus` : "");
-  const expiry = f.kept?.expiry ? ` value="${escapeHtml(f.kept.expiry)}"` : "";
-  const alert = f.error ? `<div id="${ERROR_ID}" role="alert" class="alert"${field ? "" : ' tabindex="-1" autofocus'}>${escapeHtml(f.error.message)}</div>` : "";
+  const alert = error
+    ? `<div id="${ERROR_ID}" role="alert" class="alert"${field ? "" : ' tabindex="-1" autofocus'}>${escapeHtml(error.message)}</div>`
+    : f.error?.notice
+      ? `<div id="form-notice" role="status" class="notice">${escapeHtml(f.error.message)}</div>`
+      : "";
+  const pending = f.pending
+    ? `<div role="status" class="notice">${escapeHtml(f.pending.message)} <a href="${escapeHtml(f.pending.href)}">${escapeHtml(f.pending.text)}</a></div><p class="muted">Or pay with another card:</p>`
+    : "";
   return (
     alert +
+    pending +
     `<form method="post" action="${escapeHtml(f.action)}">${hidden}` +
     `<label for="card-number">Card number</label><input id="card-number" name="card_number" inputmode="numeric" autocomplete="cc-number" placeholder="1234 1234 1234 1234" maxlength="23" required${state("card-number")}>` +
-    `<div class="row"><div><label for="expiry">Expiry</label><input id="expiry" name="expiry" inputmode="numeric" autocomplete="cc-exp" placeholder="MM / YY" maxlength="${EXPIRY_MAX_LENGTH}" required${expiry}${state("expiry")}></div>` +
+    `<div class="row"><div><label for="expiry">Expiry</label><input id="expiry" name="expiry" inputmode="numeric" autocomplete="cc-exp" placeholder="MM / YY" maxlength="${EXPIRY_MAX_LENGTH}" required${state("expiry")}></div>` +
     `<div><label for="cvc">CVC</label><input id="cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" placeholder="123" maxlength="4" required${state("cvc")}></div></div>` +
     `<button type="submit">Pay ${escapeHtml(formatMoney(s.amount, s.currency))}</button></form>` +
     `${f.cancelUrl ? `<a class="cancel" href="${escapeHtml(f.cancelUrl)}">Cancel</a>` : ""}` +
@@ -258,22 +279,58 @@ function processingPage(s: Pick<Summary, "merchant">, next: string, onward: stri
 
 const notFoundPage = () => htmlPage("Not found", `<h1>Payment page not found</h1><p>This link is not valid. Ask the shop for a new one.</p>`, { status: 404 });
 
-/** The card of the form, through the sandbox vault (test mode only). Throws ApiError for a bad card. */
+/**
+ * What the form's own checks (and the vault's) say when they refuse a card before anything is
+ * attempted, by the code the redirect to the form's GET page carries (?error=<code>): the shopper's
+ * words and the field to mark. Each message has a code of its own, so the GET page says exactly what
+ * the POST found (a 4-digit CVC asked for on American Express, a 3-digit one on other cards).
+ */
+const CHECKS: Record<string, FormError> = {
+  invalid_number: { message: "Enter the card number (12 to 19 digits).", field: "card-number" },
+  incorrect_number: { message: "Your card number is incorrect.", field: "card-number" },
+  invalid_expiry: { message: "Enter the expiry as MM / YY.", field: "expiry" },
+  invalid_expiry_month: { message: "Your card's expiration month is invalid.", field: "expiry" },
+  invalid_expiry_year: { message: "Your card's expiration year is invalid.", field: "expiry" },
+  expired_card: { message: "Your card has expired.", field: "expiry" },
+  invalid_cvc: { message: "Enter the 3 or 4 digit CVC.", field: "cvc" },
+  invalid_cvc_amex: { message: "Enter the 4-digit CVC printed on the front of your American Express card.", field: "cvc" },
+  invalid_cvc_3_digits: { message: "Enter the 3-digit CVC printed on the back of your card.", field: "cvc" },
+  livemode_card_form: { message: "This page cannot take a card for this payment. Contact the merchant.", field: null },
+  invalid_card_details: { message: "The card details could not be read. Enter them again.", field: null },
+};
+
+function refuse(code: keyof typeof CHECKS): never {
+  const check = CHECKS[code];
+  throw new ApiError({ status: 400, type: check?.field ? "card_error" : "invalid_request_error", code, message: check?.message ?? "" });
+}
+
+/** The code a check's refusal is redirected with: its own, or the generic one for a refusal the page has no words for. */
+function checkCode(err: ApiError): string {
+  const code = err.data.code ?? "";
+  return Object.hasOwn(CHECKS, code) ? code : "invalid_card_details";
+}
+
+/** The card of the form, through the sandbox vault (test mode only). Throws ApiError (a code of CHECKS) for a card refused before anything is attempted. */
 async function cardFrom(env: Env, form: Record<string, unknown>, scope: { merchantId: string; livemode: boolean }): Promise<PaymentMethodDetails> {
   const text = (k: string) => (typeof form[k] === "string" ? (form[k] as string) : "");
   const number = text("card_number").replace(/[\s-]/g, "");
   const expiry = /^\s*(\d{1,2})\s*\/?\s*(\d{2}|\d{4})\s*$/.exec(text("expiry"));
   const cvc = text("cvc").trim();
-  if (!/^\d{12,19}$/.test(number)) throw new ApiError({ status: 400, type: "card_error", code: "incorrect_number", message: "Enter the card number (12 to 19 digits)." });
-  if (!expiry) throw new ApiError({ status: 400, type: "card_error", code: "invalid_expiry", message: "Enter the expiry as MM / YY." });
-  if (!/^\d{3,4}$/.test(cvc)) throw new ApiError({ status: 400, type: "card_error", code: "invalid_cvc", message: "Enter the 3 or 4 digit CVC." });
+  if (!/^\d{12,19}$/.test(number)) refuse("invalid_number");
+  if (!expiry) refuse("invalid_expiry");
+  const month = Number(expiry[1]);
+  const typedYear = Number(expiry[2]);
+  const year = typedYear < 100 ? 2000 + typedYear : typedYear;
+  if (month < 1 || month > 12) refuse("invalid_expiry_month");
+  // A date in the past is an expired card, in those words (the vault calls a past year "invalid").
+  const now = new Date();
+  if (year < now.getUTCFullYear() || (year === now.getUTCFullYear() && month < now.getUTCMonth() + 1)) refuse("expired_card");
+  if (!/^\d{3,4}$/.test(cvc)) refuse("invalid_cvc");
   const cvcLength = cvcLengthOf(brandOf(number));
-  if (cvcLength !== null && cvc.length !== cvcLength) throw new ApiError({ status: 400, type: "card_error", code: "invalid_cvc", message: cvcLength === 4 ? "Enter the 4-digit CVC printed on the front of your American Express card." : "Enter the 3-digit CVC printed on the back of your card." });
-  if (scope.livemode) {
-    throw new ApiError({ status: 400, type: "invalid_request_error", code: "livemode_card_form", message: "Live payments are taken with Stripe Elements; this test form cannot take a live card." });
-  }
+  if (cvcLength !== null && cvc.length !== cvcLength) refuse(cvcLength === 4 ? "invalid_cvc_amex" : "invalid_cvc_3_digits");
+  if (scope.livemode) refuse("livemode_card_form");
   return resolvePaymentMethod(
-    { kind: "card", number, expMonth: Number(expiry[1]), expYear: Number(expiry[2]), cvc, param: "card" },
+    { kind: "card", number, expMonth: month, expYear: year, cvc, param: "card" },
     { merchantId: scope.merchantId, livemode: scope.livemode, fingerprintKey: config(env).fingerprintKey, now: Date.now() },
   );
 }
@@ -293,39 +350,46 @@ async function confirmAsShopper(env: Env, intent: { id: string; merchantId: stri
 
 const paid = (intent: IntentRecord) => intent.status === "succeeded" || intent.status === "requires_capture";
 
-/** Shopper's words for errors whose API message speaks to a developer (PaymentMethod, payment_method_data). */
-const SHOPPER_MESSAGES: Record<string, string> = {
-  payment_intent_authentication_failure: "Your bank could not authenticate the payment (3D Secure failed).",
-};
-
-function errorMessage(outcome: Pick<OpOutcome, "error" | "intent">): string {
-  const code = outcome.error?.code ?? outcome.intent?.lastPaymentError?.code ?? "";
-  const message = SHOPPER_MESSAGES[code] ?? outcome.error?.message ?? outcome.intent?.lastPaymentError?.message ?? "The payment did not go through.";
-  return `${message.replace(/\.?$/, ".")} Try another card.`;
+/**
+ * A failed attempt in a shopper's words, with the field to mark. The provider's words are kept where
+ * they speak to a shopper ("Your card was declined."); where they speak to a developer, contradict
+ * themselves, or blame a card the shopper never typed, the page has its own.
+ */
+function attemptError(e: PaymentError): FormError {
+  if (e.paymentMethod?.type === "paypal") {
+    // Canceled at PayPal's page (its Cancel, or its cancel link back): the shopper's own choice, not an error.
+    if (e.declineCode === "payer_canceled" || e.code === "payment_intent_payment_attempt_failed") {
+      return { message: "You canceled the PayPal payment, so nothing was charged. You can pay with a card instead.", field: null, notice: true };
+    }
+    return { message: "The PayPal payment did not go through, and nothing was charged. You can pay with a card instead.", field: null };
+  }
+  if (e.code === "payment_intent_payment_attempt_failed") {
+    return { message: "The payment was canceled on your bank's page, and nothing was charged. Try again, or use another card.", field: null, notice: true };
+  }
+  // Stripe's test-mode words for a real card ("Your request was in test mode, but used a non test (live) card").
+  if (e.declineCode === "test_mode_live_card") return { message: "This card cannot be used here. Try another card.", field: "card-number" };
+  // Nothing wrong with the card: the same one may be tried again.
+  if (e.code === "processing_error") return { message: "An error occurred while processing your card. Try again in a little bit.", field: null };
+  if (e.code === "payment_intent_authentication_failure") return { message: "Your bank could not authenticate the payment (3D Secure failed). Try another card.", field: "card-number" };
+  const message = e.message || "The payment did not go through.";
+  return { message: `${message.replace(/\.?$/, ".")} Try another card.`, field: fieldOf(e.code, e.type) };
 }
 
 /** The intent's last payment error in a shopper's words (for the pages that show an attempt's outcome), or null. */
 export function lastErrorInWords(intent: IntentRecord): string | null {
-  return intent.lastPaymentError ? errorMessage({ intent, error: null }) : null;
+  return intent.lastPaymentError ? attemptError(intent.lastPaymentError).message : null;
 }
 
-/** An error the form's own checks, or the vault's, found before anything was attempted: the form is shown again at once. */
-function checkError(err: ApiError): FormError {
-  return { message: err.data.message, field: fieldOf(err.data.code ?? "", err.data.type) };
-}
-
-/** The error of the intent's last attempt (a decline, a failed 3D Secure challenge), as the form shows it. */
+/** The error of the intent's last attempt (a decline, a failed 3D Secure challenge, a PayPal cancel), as the form shows it. */
 function lastAttemptError(intent: IntentRecord): FormError | null {
-  const last = intent.lastPaymentError;
-  return last ? { message: errorMessage({ intent, error: null }), field: fieldOf(last.code, last.type) } : null;
+  return intent.lastPaymentError ? attemptError(intent.lastPaymentError) : null;
 }
 
-// Redirect-after-POST: a declined attempt answers with a 303 to the form's GET page with ?error=<code>,
-// so that Back and reload never offer to send the card again (the attempt is recorded on the intent,
-// whose last payment error the GET shows). Only a code travels, never what the shopper typed: the
-// typed expiry is kept only when the form is shown again in the POST's own answer, after a check
-// refused the card before anything was attempted (that answer stays a POST's: carrying the expiry
-// through a redirect would put card data in a URL, or need it stored somewhere until the GET).
+// Redirect-after-POST: every POST of the form answers with a 303 to a GET page, so that Back and
+// reload never offer to send the card again. A declined attempt, or a card the checks refused before
+// anything was attempted, goes to the form's GET page with ?error=<code>: only a code travels, never
+// what the shopper typed (not even the expiry: it would be in the URL, and in the history), and the
+// GET page shows the words and marks the field of that code (the intent's last error for a decline).
 const ERROR_CODE = /^[a-z0-9_]{1,64}$/;
 
 function failureCode(outcome: Pick<OpOutcome, "error" | "intent">): string {
@@ -344,13 +408,24 @@ const REFUSALS: Record<string, FormError> = {
   provider_error: { message: "The payment could not be processed just now, and nothing was charged. Please try again.", field: null },
 };
 
-/** The error a GET page shows for ?error=<code>: our words for a refusal, the intent's last error when it has that code, else our generic words (the query's text is never shown). */
+/**
+ * The error a GET page shows for ?error=<code>: our words for a refusal, the intent's last error when
+ * it has that code (a decline), the check's words for a card the checks refused, else our generic
+ * words (the query's text is never shown).
+ */
 function redirectedError(intent: IntentRecord | null, code: string | undefined): FormError | null {
   if (!code || !ERROR_CODE.test(code)) return null;
-  const refusal = REFUSALS[code];
-  if (refusal) return refusal;
+  if (Object.hasOwn(REFUSALS, code)) return REFUSALS[code] ?? null;
   if (intent?.lastPaymentError?.code === code) return lastAttemptError(intent);
+  if (Object.hasOwn(CHECKS, code)) return CHECKS[code] ?? null;
   return { message: "The payment did not go through. Try another card.", field: "card-number" };
+}
+
+/** While the payment waits on the shopper elsewhere (a 3DS challenge, PayPal), the way back there, offered beside the form. */
+function pendingStep(intent: IntentRecord | null): PendingStep | null {
+  if (intent?.status !== "requires_action" || !intent.nextAction) return null;
+  if (intent.paymentMethod?.type === "paypal") return { message: "This payment is waiting for you to approve it at PayPal.", href: intent.nextAction.url, text: "Continue to PayPal" };
+  return { message: statusInWords("requires_action"), href: intent.nextAction.url, text: "Continue with your bank" };
 }
 
 // ---- Checkout Sessions ----------------------------------------------------------------------------
@@ -359,9 +434,8 @@ function sessionSummary(row: CheckoutSessionRow, merchant: string): Summary {
   return { merchant, lineItems: lineItemsOf(row), description: null, amount: row.amountTotal, currency: row.currency };
 }
 
-function sessionForm(row: CheckoutSessionRow, s: Summary, error: FormError | null, status = 200, kept: KeptValues = {}): Response {
-  return htmlPage(`Pay ${s.merchant}`, `${heading(s.merchant, "Checkout")}${summaryHtml(s)}${cardForm(s, { action: `/checkout/${row.id}`, cancelUrl: row.cancelUrl, error, kept })}`, {
-    status,
+function sessionForm(row: CheckoutSessionRow, s: Summary, error: FormError | null, pending: PendingStep | null = null): Response {
+  return htmlPage(`Pay ${s.merchant}`, `${heading(s.merchant, "Checkout")}${summaryHtml(s)}${cardForm(s, { action: `/checkout/${row.id}`, cancelUrl: row.cancelUrl, error, pending })}`, {
     // A successful payment answers with a 303 to success_url (cross-origin): the form may lead there.
     formAction: [originOf(successLocation(row))],
   });
@@ -408,6 +482,7 @@ async function findSession(c: Context<PagesEnv>, id: string): Promise<CheckoutSe
 
 function sessionPages(): Hono<PagesEnv> {
   const pages = new Hono<PagesEnv>();
+  pages.use("*", refuseCrossSitePosts);
 
   pages.get("/:id", async (c) => {
     const row = await findSession(c, c.req.param("id"));
@@ -422,7 +497,8 @@ function sessionPages(): Hono<PagesEnv> {
     // Paid, but the session not yet marked complete (its events on their way): paid, not the form.
     if (intent && paid(intent)) return sessionClosed({ ...row, status: "complete" }, s);
     // After an attempt (redirect-after-POST): where the payment stands, or what went wrong, read from the intent.
-    return sessionEnded(row, s, intent) ?? sessionForm(row, s, redirectedError(intent, c.req.query("error")));
+    const error = redirectedError(intent, c.req.query("error"));
+    return sessionEnded(row, s, intent) ?? sessionForm(row, s, error, error ? null : pendingStep(intent));
   });
 
   // Back from the 3DS challenge (or from the page of a payment being confirmed): on to success_url
@@ -435,27 +511,30 @@ function sessionPages(): Hono<PagesEnv> {
     if (row.status === "complete" || (intent && paid(intent))) return sendOn(row, s);
     if (row.status === "open" && intent?.status === "processing") return sessionProcessing(row, s);
     if (row.status !== "open" || isOverdue(row, Date.now())) return sessionClosed({ ...row, status: "expired" }, s);
-    return sessionEnded(row, s, intent) ?? sessionForm(row, s, intent ? lastAttemptError(intent) : null);
+    const error = intent?.status === "requires_action" ? null : intent ? lastAttemptError(intent) : null;
+    return sessionEnded(row, s, intent) ?? sessionForm(row, s, error, pendingStep(intent));
   });
 
+  // Every answer is a 303 to a GET page (redirect-after-POST): success_url, the 3DS challenge, or the
+  // session's own page, which shows what went wrong (?error=<code>), the payment being confirmed, or
+  // the session closed (expired: a 410 page; paid in another tab: on to success_url).
   pages.post("/:id", async (c) => {
+    const page = checkoutSessionPageUrl("", c.req.param("id"));
     const found = await findSession(c, c.req.param("id"));
-    if (!found) return notFoundPage();
+    if (!found) return c.redirect(page, 303);
     const origin = config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;
     let row = found;
-    const s = sessionSummary(row, await merchantName(c.env, row.merchantId));
     if (isOverdue(row, Date.now())) row = (await expireSession(c.env, row, origin, "customer")).row;
     // Paid meanwhile (another tab): this shopper's payment is done too, so send them on as the first.
     if (row.status === "complete") return c.redirect(successLocation(row), 303);
-    if (row.status !== "open") return sessionClosed(isOverdue(row, Date.now()) ? { ...row, status: "expired" } : row, s);
-    let form: Record<string, unknown> = {};
+    // Expired (now, or before): the session's page says so.
+    if (row.status !== "open") return c.redirect(page, 303);
     let card: PaymentMethodDetails;
     try {
-      form = await readBodyParams(c.req.raw);
-      card = await cardFrom(c.env, form, row);
+      card = await cardFrom(c.env, await readBodyParams(c.req.raw), row);
     } catch (err) {
-      // Nothing was attempted: the form again, at once, with what the shopper may keep.
-      if (err instanceof ApiError) return sessionForm(row, s, checkError(err), err.data.status === 402 ? 402 : 400, keptValues(form));
+      // Nothing was attempted: the form's page says what to correct (by a code, never what was typed).
+      if (err instanceof ApiError) return c.redirect(`${page}?error=${checkCode(err)}`, 303);
       throw err;
     }
     const outcome = await confirmAsShopper(c.env, { id: row.paymentIntent, merchantId: row.merchantId, livemode: row.livemode }, card, origin, { checkout_session: row.id });
@@ -465,9 +544,7 @@ function sessionPages(): Hono<PagesEnv> {
       return c.redirect(successLocation(row), 303);
     }
     if (intent?.status === "requires_action" && intent.nextAction) return c.redirect(intent.nextAction.url, 303);
-    // Redirect-after-POST for every other outcome too: the session's page (a GET) shows a payment being
-    // confirmed, or one that ended, so that Back and reload never offer to send the card again.
-    const page = checkoutSessionPageUrl("", row.id);
+    // The session's page (a GET) shows a payment being confirmed, or one that ended.
     if (intent?.status === "processing" || intent?.status === "failed" || intent?.status === "canceled") return c.redirect(page, 303);
     // The session may have been paid in another tab meanwhile.
     const now = await sessionById(c.env.DB, row.id);
@@ -484,9 +561,8 @@ function intentSummary(intent: IntentRecord, merchant: string): Summary {
   return { merchant, lineItems: intent.lineItems, description: intent.description, amount: intent.amount, currency: intent.currency };
 }
 
-function intentForm(intent: IntentRecord, s: Summary, error: FormError | null, status = 200, kept: KeptValues = {}): Response {
-  return htmlPage(`Pay ${s.merchant}`, `${heading(s.merchant, "Payment")}${summaryHtml(s)}${cardForm(s, { action: `/pay/${intent.id}`, hidden: { client_secret: intent.clientSecret }, cancelUrl: intent.cancelUrl, error, kept })}`, {
-    status,
+function intentForm(intent: IntentRecord, s: Summary, error: FormError | null, pending: PendingStep | null = null): Response {
+  return htmlPage(`Pay ${s.merchant}`, `${heading(s.merchant, "Payment")}${summaryHtml(s)}${cardForm(s, { action: `/pay/${intent.id}`, hidden: { client_secret: intent.clientSecret }, cancelUrl: intent.cancelUrl, error, pending })}`, {
     formAction: [originOf(intent.returnUrl)],
   });
 }
@@ -499,8 +575,12 @@ function intentDone(intent: IntentRecord, s: Summary): Response {
   return messagePage(s, paid(intent) ? "Payment complete" : "Payment", statusInWords(intent.status), { ok: paid(intent), ...(link ? { link } : {}) });
 }
 
+/** Whether the /pay page takes a card for the intent: waiting for one, or waiting on the shopper elsewhere (another card abandons that step). */
+const takesCard = (intent: IntentRecord) => intent.status === "requires_payment_method" || intent.status === "requires_confirmation" || (intent.status === "requires_action" && intent.nextAction !== null);
+
 function payPages(): Hono<PagesEnv> {
   const pages = new Hono<PagesEnv>();
+  pages.use("*", refuseCrossSitePosts);
   const load = (env: Env, id: string, secret: string) =>
     hasPrefix(id, "pi") && secret ? env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id)).retrieveWithClientSecret(id, secret) : Promise.resolve(null);
 
@@ -512,14 +592,11 @@ function payPages(): Hono<PagesEnv> {
     const session = await sessionGuard(c.env, intent, new URL(c.req.url).origin, true);
     if (session) return c.redirect(`/checkout/${session.id}`, 303);
     const s = intentSummary(intent, await merchantName(c.env, intent.merchantId));
-    if (intent.status === "requires_payment_method" || intent.status === "requires_confirmation") {
-      const code = c.req.query("error");
-      return intentForm(intent, s, code ? redirectedError(intent, code) : lastAttemptError(intent));
-    }
-    if (intent.status === "requires_action" && intent.nextAction) {
-      return messagePage(s, "Confirm with your bank", statusInWords("requires_action"), { link: { href: intent.nextAction.url, text: "Continue" } });
-    }
-    return intentDone(intent, s);
+    if (!takesCard(intent)) return intentDone(intent, s);
+    const code = c.req.query("error");
+    // Waiting on a 3DS challenge or PayPal: the way back there, or another card.
+    if (intent.status === "requires_action") return intentForm(intent, s, code ? redirectedError(intent, code) : null, code ? null : pendingStep(intent));
+    return intentForm(intent, s, code ? redirectedError(intent, code) : lastAttemptError(intent));
   });
 
   pages.post("/:id", async (c) => {
@@ -536,16 +613,16 @@ function payPages(): Hono<PagesEnv> {
     if (session) return c.redirect(`/checkout/${session.id}`, 303);
     // Saved cards and the read model are on the merchant's database (src/db/shards.ts).
     c.env = merchantEnv(c.env, intent.merchantId);
-    const s = intentSummary(intent, await merchantName(c.env, intent.merchantId));
-    // Redirect-after-POST for every outcome: the page's GET shows where the payment stands, so Back and reload never offer to send the card again.
+    // Redirect-after-POST for every outcome: the page's GET shows where the payment stands, or what
+    // went wrong (&error=<code>), so Back and reload never offer to send the card again.
     const page = hostedPaymentPageUrl("", intent.id, intent.clientSecret);
-    if (intent.status !== "requires_payment_method" && intent.status !== "requires_confirmation") return c.redirect(page, 303);
+    if (!takesCard(intent)) return c.redirect(page, 303);
     let card: PaymentMethodDetails;
     try {
       card = await cardFrom(c.env, form, intent);
     } catch (err) {
-      // Nothing was attempted: the form again, at once, with what the shopper may keep.
-      if (err instanceof ApiError) return intentForm(intent, s, checkError(err), err.data.status === 402 ? 402 : 400, keptValues(form));
+      // Nothing was attempted: the form's page says what to correct (by a code, never what was typed).
+      if (err instanceof ApiError) return c.redirect(`${page}&error=${checkCode(err)}`, 303);
       throw err;
     }
     const origin = config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;

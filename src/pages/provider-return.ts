@@ -2,12 +2,16 @@
 // customer back. A page a browser opens by GET never changes an intent: the GET shows a page whose
 // form POSTs back here (a small inline script, allowed by a CSP nonce, submits it at once), and the
 // POST completes the payment at the provider, then sends the customer on to the merchant's
-// return_url. Authorized by the intent's client secret in the link we gave the provider.
+// return_url, or (without one) to the result page, GET /connectors/return/{pi}?client_secret=...&result=1,
+// which only reads where the payment stands (redirect-after-POST: reloading it completes nothing).
+// Authorized by the intent's client secret in the link we gave the provider. A POST from another site
+// is refused (cross-site.ts): the page's own form is submitted from our origin (Sec-Fetch-Site: same-origin).
 // The sandbox's own 3DS challenge is decided only on its challenge page (/sandbox/3ds), never here.
 import { Hono } from "hono";
 import { hasPrefix, randomToken } from "../core/ids";
 import type { IntentRecord, IntentStatus } from "../core/types";
 import type { Env } from "../env";
+import { refuseCrossSitePosts } from "./cross-site";
 import { onwardLink, returnLocation } from "./return";
 import { cspOrigin, escape, page, pageForm } from "./threeds";
 
@@ -56,6 +60,7 @@ async function resultPage(env: Env, intent: IntentRecord): Promise<Response> {
 
 export function providerReturnPages(): Hono<{ Bindings: Env }> {
   const pages = new Hono<{ Bindings: Env }>();
+  pages.use("*", refuseCrossSitePosts);
 
   pages.get("/:id", async (c) => {
     const id = c.req.param("id");
@@ -63,6 +68,9 @@ export function providerReturnPages(): Hono<{ Bindings: Env }> {
     if (!hasPrefix(id, "pi") || !secret) return notFound();
     const intent = await stub(c.env, id).retrieveWithClientSecret(id, secret);
     if (!intent) return notFound();
+    // Where the POST leads without a return_url: the payment as it stands. Never the page that POSTs
+    // again, so that reloading it completes nothing, and an order still waiting at the provider cannot loop.
+    if (c.req.query("result") !== undefined) return resultPage(c.env, intent);
     // An intent with nothing to complete: nothing to do but show where things stand (or go on to the
     // merchant, which reads the intent itself).
     if (!waitsOnProvider(intent)) {
@@ -104,7 +112,7 @@ export function providerReturnPages(): Hono<{ Bindings: Env }> {
     if (!intent) return notFound();
     const location = returnLocation(intent);
     if (location) return c.redirect(location, 303);
-    return resultPage(c.env, intent);
+    return c.redirect(`/connectors/return/${encodeURIComponent(intent.id)}?client_secret=${encodeURIComponent(intent.clientSecret)}&result=1`, 303);
   });
 
   return pages;

@@ -34,9 +34,16 @@ export async function paymentPagePath(env: Env, intent: IntentRecord): Promise<s
   return hostedPaymentPageUrl("", intent.id, intent.clientSecret);
 }
 
-/** The link a result page offers: back to the merchant's return_url when there is one, else on to the payment's own page. */
+/**
+ * The link a result page offers: back to the merchant's return_url when there is one, else on to the
+ * payment's own page. A Checkout Session's return_url is the gateway's own /checkout/{cs}/return,
+ * which goes on to the merchant's success_url only once paid: until then the link says where it leads
+ * (the payment page, where another card can be tried), never the merchant's name.
+ */
 export async function onwardLink(env: Env, intent: IntentRecord, merchant: string | null): Promise<{ href: string; text: string }> {
   const back = returnLocation(intent);
+  const settled = intent.status === "succeeded" || intent.status === "requires_capture" || intent.status === "processing";
+  if (back && isSessionIntent(intent) && !settled) return { href: back, text: "Back to the payment page" };
   if (back) return { href: back, text: merchant ? `Back to ${merchant}` : "Back to the shop" };
   const retry = intent.status === "requires_payment_method" || intent.status === "requires_confirmation";
   return { href: await paymentPagePath(env, intent), text: retry ? "Pay with another card" : "View your payment" };

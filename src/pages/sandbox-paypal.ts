@@ -1,21 +1,31 @@
 // /sandbox/paypal/checkoutnow?token=ORDER — the sandbox acting as PayPal's approval page, for
-// merchants (test mode) without a PayPal account. The GET only shows the order; the payer's
-// decision is a POST, which records it in the sandbox's ledger and sends the payer back through the
-// gateway's provider return (which completes the order, as it does after PayPal's own page).
+// merchants (test mode) without a PayPal account. The GET only shows the order, and whom it pays; the
+// payer's decision is a POST, which records it in the sandbox's ledger and sends the payer back (303)
+// through the gateway's provider return (which completes the order, as it does after PayPal's own
+// page). The page of an order already decided (Back after approving) links on to that same return,
+// which leads where the decision's answer led: never a dead end. A POST from another site is
+// refused (cross-site.ts).
 import { Hono } from "hono";
 import { decideSandboxOrder, findSandboxOrder, sandboxApproval } from "../connectors/sandbox/paypal";
+import type { IntentRecord } from "../core/types";
 import type { Env } from "../env";
 import { readBodyParams } from "../http/body";
 import { isSessionIntent, sessionOfIntent, successLocation } from "../checkout/sessions";
 import { merchantEnv } from "../db/shards";
-import { formatMoney } from "./checkout";
+import { formatMoney, merchantName } from "./checkout";
+import { refuseCrossSitePosts } from "./cross-site";
 import { cspOrigin, escape, page } from "./threeds";
 
 const ORDER_ID = /^[0-9A-Z]{17}$/;
 const notFound = () => page("Not found", "<h1>Order not found</h1><p>This PayPal link is not valid.</p>", 404);
 
+/** The gateway's provider return for the intent, as PayPal's return (or cancel) link sends the payer back. */
+const providerReturn = (intent: Pick<IntentRecord, "id" | "clientSecret">, approved: boolean) =>
+  `/connectors/return/${encodeURIComponent(intent.id)}?client_secret=${encodeURIComponent(intent.clientSecret)}${approved ? "" : "&canceled=true"}`;
+
 export function sandboxPayPalPages(): Hono<{ Bindings: Env }> {
   const pages = new Hono<{ Bindings: Env }>();
+  pages.use("*", refuseCrossSitePosts);
 
   pages.get("/checkoutnow", async (c) => {
     const token = c.req.query("token") ?? "";
@@ -31,12 +41,23 @@ export function sandboxPayPalPages(): Hono<{ Bindings: Env }> {
     const formAction = [cspOrigin(intent?.returnUrl), session ? cspOrigin(successLocation(session)) : null, cspOrigin(session?.cancelUrl)].filter((o): o is string => o !== null);
     // As the checkout pages write money: ¥1,234,567, $25.99, KWD 99,999.999.
     const amount = formatMoney(order.amount, order.currency);
-    if (decided) return page("PayPal (sandbox)", `<h1>PayPal (sandbox)</h1><p>This order of ${escape(amount)} was already ${decided === "APPROVED" ? "approved" : "canceled"}.</p>`);
+    const merchant = await merchantName(c.env, order.merchantId);
+    const payee = `<p class="muted">${escape(merchant)}</p>`;
+    if (decided) {
+      const approved = decided === "APPROVED";
+      // On to where the decision's answer led: the gateway's return, which completes the order if that
+      // is still to do, and sends the payer on (to the merchant, or the payment's own page).
+      const onward = intent ? `<p><a class="onward" href="${escape(providerReturn(intent, approved))}">Continue</a></p>` : "";
+      return page(
+        "PayPal (sandbox)",
+        `${payee}<h1>PayPal (sandbox)</h1><p>This order of ${escape(amount)} to ${escape(merchant)} was already ${approved ? "approved" : "canceled"}.</p>${onward}`,
+      );
+    }
     const form = (decision: string, label: string, cls: string) =>
       `<form method="post" action="/sandbox/paypal/checkoutnow"><input type="hidden" name="token" value="${escape(token)}"><input type="hidden" name="decision" value="${decision}"><button class="${cls}" type="submit">${label}</button></form>`;
     return page(
       "PayPal (sandbox)",
-      `<h1>PayPal (sandbox)</h1><p>Pay <strong>${escape(amount)}</strong>${order.description ? ` for ${escape(order.description)}` : ""}.</p>` +
+      `${payee}<h1>PayPal (sandbox)</h1><p>Pay <strong>${escape(amount)}</strong> to ${escape(merchant)}${order.description ? ` for ${escape(order.description)}` : ""}.</p>` +
         form("approve", "Approve payment", "approve") +
         form("cancel", "Cancel", "fail") +
         `<p class="muted">This is the gateway's sandbox standing in for PayPal: no money moves. Order ${escape(token)}.</p>`,
@@ -61,9 +82,9 @@ export function sandboxPayPalPages(): Hono<{ Bindings: Env }> {
     // Back through the gateway's return, as from PayPal's own page (the sandbox is test mode only).
     const stub = c.env.PAYMENT_INTENTS.get(c.env.PAYMENT_INTENTS.idFromName(order.intentId));
     const intent = await stub.retrieve({ merchantId: order.merchantId, livemode: false }, order.intentId);
-    if (!intent) return page("PayPal (sandbox)", `<h1>PayPal (sandbox)</h1><p>Payment ${approved ? "approved" : "canceled"}. You can close this window.</p>`);
-    const back = `/connectors/return/${encodeURIComponent(intent.id)}?client_secret=${encodeURIComponent(intent.clientSecret)}${approved ? "" : "&canceled=true"}`;
-    return c.redirect(back, 303);
+    // Redirect-after-POST in every case: without its intent, the order's own page says how it was decided.
+    if (!intent) return c.redirect(`/sandbox/paypal/checkoutnow?token=${encodeURIComponent(token)}`, 303);
+    return c.redirect(providerReturn(intent, approved), 303);
   });
 
   return pages;

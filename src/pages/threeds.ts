@@ -1,17 +1,22 @@
 // The sandbox's 3D Secure challenge page. `next_action.redirect_to_url.url` sends the customer here;
-// they approve or fail the challenge, the intent's DO completes the payment, and the browser goes
-// back to the merchant's return_url with Stripe's query parameters (payment_intent,
-// payment_intent_client_secret, redirect_status). Without a return_url the page says how it ended and
-// links on to the payment's own page (the session's, or /pay), where another card can be tried.
+// they approve or fail the challenge (or cancel, back to the payment page, where another card can be
+// tried), the intent's DO completes the payment, and the browser goes back to the merchant's
+// return_url with Stripe's query parameters (payment_intent, payment_intent_client_secret,
+// redirect_status). Without a return_url the answer's 303 leads to the challenge's result page
+// (GET /sandbox/3ds/{pi}?client_secret=...&result=1), which only reads where the intent stands: it
+// says how it ended and links on to the payment's own page (the session's, or /pay). Reloading it
+// answers nothing, not even a newer challenge of the same intent (it shows no form, only the way to
+// it). A POST from another site is refused (cross-site.ts).
 import { Hono } from "hono";
 import { hasPrefix } from "../core/ids";
 import type { Env } from "../env";
 import { readBodyParams } from "../http/body";
-import { onwardLink, returnLocation } from "./return";
+import { onwardLink, paymentPagePath, returnLocation } from "./return";
+import { refuseCrossSitePosts } from "./cross-site";
 import type { IntentRecord } from "../core/types";
 import { completeFromIntent, sessionGuard } from "../checkout/sessions";
 import { merchantEnv } from "../db/shards";
-import { formatMoney, lastErrorInWords, merchantName, statusInWords } from "./checkout";
+import { brandName, formatMoney, lastErrorInWords, merchantName, statusInWords } from "./checkout";
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
@@ -60,9 +65,9 @@ function stub(env: Env, id: string) {
 const notFound = () => page("Not found", "<h1>Challenge not found</h1><p>This link is not valid.</p>", 404);
 
 /** The outcome in plain words, announced when it is not good news, and the way on (never a dead end). */
-async function outcomePage(env: Env, intent: IntentRecord, heading: string, message: string, ok: boolean): Promise<Response> {
+async function outcomePage(env: Env, intent: IntentRecord, heading: string, message: string, ok: boolean, onward?: { href: string; text: string }): Promise<Response> {
   const merchant = await merchantName(env, intent.merchantId);
-  const link = await onwardLink(env, intent, merchant);
+  const link = onward ?? (await onwardLink(env, intent, merchant));
   return page(
     heading,
     `<p class="muted">${escape(merchant)}</p><h1>${escape(heading)}</h1><p${ok ? "" : ' role="alert"'}>${escape(message)}</p>` +
@@ -81,10 +86,16 @@ function challengeOutcome(env: Env, intent: IntentRecord): Promise<Response> {
     case "requires_payment_method":
     case "requires_confirmation":
       return outcomePage(env, intent, "Payment not completed", `${lastErrorInWords(intent) ?? "The payment did not go through. Try another card."} Nothing was charged.`, false);
+    case "requires_action":
+      // A challenge still to answer (this one, or a newer one): only the way to it, never an answer.
+      return outcomePage(env, intent, "Confirm with your bank", statusInWords("requires_action"), true, intent.nextAction ? { href: intent.nextAction.url, text: "Continue" } : undefined);
     default:
       return outcomePage(env, intent, "Payment", statusInWords(intent.status), false);
   }
 }
+
+/** The challenge's result page: where an answer without a return_url leads (a GET that only reads). */
+const resultPath = (intent: Pick<IntentRecord, "id" | "clientSecret">) => `/sandbox/3ds/${encodeURIComponent(intent.id)}?client_secret=${encodeURIComponent(intent.clientSecret)}&result=1`;
 
 /** A page's form POST, or the plain "Bad request" page when its body cannot be read. */
 async function pageForm(request: Request): Promise<Record<string, unknown> | Response> {
@@ -99,6 +110,7 @@ export { page, pageForm, escape };
 
 export function threeDSecurePages(): Hono<{ Bindings: Env }> {
   const pages = new Hono<{ Bindings: Env }>();
+  pages.use("*", refuseCrossSitePosts);
 
   pages.get("/:id", async (c) => {
     const id = c.req.param("id");
@@ -106,18 +118,26 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
     if (!hasPrefix(id, "pi") || !secret) return notFound();
     const intent = await stub(c.env, id).retrieveWithClientSecret(id, secret);
     if (!intent) return notFound();
+    // The result page an answer without a return_url leads to: how the payment stands now, read from
+    // the intent; never a form, so that reloading it cannot answer this challenge, or a newer one.
+    if (c.req.query("result") !== undefined) return challengeOutcome(c.env, intent);
     // Answered already (Back, or a second tab): where the payment stands, and the way on.
     if (intent.status !== "requires_action") return outcomePage(c.env, intent, "Nothing to confirm", statusInWords(intent.status), true);
     const amount = formatMoney(intent.amount, intent.currency);
     const details = intent.paymentMethod?.card;
-    const card = details ? `${escape(details.brand)} •••• ${escape(details.last4)}` : "your card";
+    const card = details ? `${escape(brandName(details.brand))} •••• ${escape(details.last4)}` : "your card";
+    const merchant = await merchantName(c.env, intent.merchantId);
     const form = (outcome: string, label: string) =>
       `<form method="post" style="display:inline"><input type="hidden" name="client_secret" value="${escape(secret)}">` +
       `<input type="hidden" name="outcome" value="${outcome}"><button class="${outcome}" type="submit">${label}</button></form>`;
+    // A way out that answers nothing: back to the payment's page, where another card can be tried
+    // (paying with it abandons this challenge); this one stays open meanwhile.
+    const cancel = await paymentPagePath(c.env, intent);
     return page(
       "3D Secure test challenge",
-      `<p class="muted">${escape(await merchantName(c.env, intent.merchantId))}</p><h1>3D Secure test challenge</h1><p>Authenticate a payment of <b>${escape(amount)}</b> to ${escape(await merchantName(c.env, intent.merchantId))} with ${card}.</p>` +
+      `<p class="muted">${escape(merchant)}</p><h1>3D Secure test challenge</h1><p>Authenticate a payment of <b>${escape(amount)}</b> to ${escape(merchant)} with ${card}.</p>` +
         `${form("approve", "Complete authentication")}${form("fail", "Fail authentication")}` +
+        `<p><a class="onward" href="${escape(cancel)}">Cancel and go back to the payment page</a></p>` +
         `<p class="muted">This is the gateway's sandbox: no bank is involved.</p>`,
       200,
       // The answer's 303 goes on to the merchant's return_url: the form may lead there.
@@ -147,7 +167,8 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
     await completeFromIntent(merchantEnv(c.env, intent.merchantId), intent, new URL(c.req.url).origin);
     const location = returnLocation(intent);
     if (location) return c.redirect(location, 303);
-    return challengeOutcome(c.env, intent);
+    // Redirect-after-POST: the result page (a GET) says how it ended; reloading it answers nothing.
+    return c.redirect(resultPath(intent), 303);
   });
 
   return pages;

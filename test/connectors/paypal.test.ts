@@ -48,6 +48,14 @@ async function submitReturnPage(back: string): Promise<Response> {
   );
 }
 
+/** The result page a return's POST leads to without a return_url (redirect-after-POST: a GET that only reads). */
+async function resultOf(posted: Response): Promise<Response> {
+  expect(posted.status).toBe(303);
+  const location = posted.headers.get("location") ?? "";
+  expect(location).toMatch(/^\/connectors\/return\/pi_[^/?]+\?client_secret=[^&]+&result=1$/);
+  return exports.default.fetch(new Request(`http://gateway.test${location}`, { redirect: "manual" }));
+}
+
 /** The payer at PayPal: follow the approval link, then come back through the gateway to the merchant. */
 async function approveAtPayPal(approvalUrl: string, decision: "approve" | "deny" = "approve"): Promise<Response> {
   const atPayPal = await fetch(`${approvalUrl}${decision === "deny" ? "&decision=deny" : ""}`, { redirect: "manual" });
@@ -133,7 +141,7 @@ describe("PayPal connector", () => {
     const { opts, accountId, clientId } = await paypalMerchant("paypal-authorize");
     const pi = (await createIntent({ amount: 5000, payment_method: { type: "paypal" }, confirm: true, capture_method: "manual" }, opts)).body;
     const back = await approveAtPayPal(pi.next_action?.url ?? "");
-    expect(back.status).toBe(200); // no return_url: the gateway shows the result itself
+    expect((await resultOf(back)).status).toBe(200); // no return_url: the gateway shows the result itself
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "requires_capture", amount_capturable: 5000 });
     const captured = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 4000 }, opts);
     expect(captured.body).toMatchObject({ status: "succeeded", amount_received: 4000 });
@@ -270,7 +278,7 @@ describe("PayPal connector", () => {
   it("coming back before approving changes nothing; a denial declines", async () => {
     const { opts } = await paypalMerchant("paypal-deny");
     const pi = (await createIntent({ amount: 1200, payment_method_data: { type: "paypal" }, confirm: true }, opts)).body;
-    const early = await submitReturnPage(`http://gateway.test/connectors/return/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}`);
+    const early = await resultOf(await submitReturnPage(`http://gateway.test/connectors/return/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}`));
     expect(early.status).toBe(200);
     expect(await early.text()).toContain("waiting for you to finish");
     const waiting = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body;
@@ -292,7 +300,7 @@ describe("PayPal connector", () => {
     // The wait is in PayPal's words, not a card's 3DS.
     const waiting = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data[0];
     expect(waiting).toMatchObject({ response_code: "payer_approval_required", response_text: "Waiting for the payer to approve the payment on PayPal." });
-    const back = await submitReturnPage(`http://gateway.test/connectors/return/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}&canceled=true`);
+    const back = await resultOf(await submitReturnPage(`http://gateway.test/connectors/return/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}&canceled=true`));
     expect(back.status).toBe(200);
     expect(await back.text()).toContain("did not go through");
     const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body;

@@ -37,7 +37,7 @@ describe("sandbox test cards", () => {
     const { opts } = await newMerchant(`card-${number}`);
     const res = await createIntent({
       amount: 1234,
-      payment_method_data: { type: "card", card: { number, exp_month: 12, exp_year: 2040, cvc: "123" } },
+      payment_method_data: { type: "card", card: { number, exp_month: 12, exp_year: 2040, cvc: number.startsWith("34") || number.startsWith("37") ? "1234" : "123" } },
       confirm: true,
       return_url: "https://shop.example/return",
     }, opts);

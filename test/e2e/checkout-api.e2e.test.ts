@@ -77,7 +77,10 @@ describe("Checkout Sessions through the stripe client", () => {
       body: new URLSearchParams({ card_number: "4242424242424242", expiry: "12/34", cvc: "123" }),
       redirect: "manual",
     });
-    expect(paid.status).toBe(410);
+    // Redirect-after-POST: the session's page, a GET, is the 410 page.
+    expect(paid.status).toBe(303);
+    expect(paid.headers.get("location")).toBe(`/checkout/${s.id}`);
+    expect((await fetch(`${url.origin}/checkout/${s.id}`)).status).toBe(410);
     const events = await stripe.events.list({ type: "checkout.session.expired", limit: 100 });
     const mine = events.data.filter((e) => (e.data.object as { id: string }).id === s.id);
     expect(mine).toHaveLength(1);

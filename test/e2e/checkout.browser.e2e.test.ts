@@ -26,7 +26,14 @@ beforeAll(async () => {
   // The merchant's site: a page that shows where the shopper landed.
   shop = createServer((req, res) => {
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-    res.end(`<!doctype html><title>Shop</title><h1>Shop: ${(req.url ?? "").split("?")[0]}</h1>`);
+    const url = new URL(req.url ?? "/", "http://shop");
+    // Another site's page whose form POSTs a card to a gateway page (?to=): what a cross-site attack does.
+    if (url.pathname === "/evil-form") {
+      const to = (url.searchParams.get("to") ?? "").replace(/"/g, "&quot;");
+      res.end(`<!doctype html><title>Win a prize</title><form method="post" action="${to}"><input type="hidden" name="card_number" value="4242424242424242"><input type="hidden" name="expiry" value="12/34"><input type="hidden" name="cvc" value="123"><button>Claim your prize</button></form>`);
+      return;
+    }
+    res.end(`<!doctype html><title>Shop</title><h1>Shop: ${url.pathname}</h1>`);
   });
   await new Promise<void>((resolve) => shop.listen(0, "127.0.0.1", resolve));
   const address = shop.address();
@@ -151,7 +158,7 @@ describe("hosted checkout in Chromium", () => {
     await t.context.close();
   });
 
-  it("a card number that fails its check: marked, described by the alert and focused, so the shopper types the number again at once; the expiry is kept", async () => {
+  it("a card number that fails its check: a 303 to the form's page (?error=incorrect_number), where the number is marked, described by the alert and focused, so the shopper types it again at once; nothing typed is kept", async () => {
     const s = await newSession();
     const t = await tab();
     await t.page.goto(s.url ?? "");
@@ -160,22 +167,100 @@ describe("hosted checkout in Chromium", () => {
     await t.page.getByLabel(/cvc/i).fill("123");
     await t.page.getByRole("button", { name: /^pay/i }).click();
     await t.page.getByRole("alert").waitFor();
+    expect(t.page.url()).toBe(`${gateway.origin}/checkout/${s.id}?error=incorrect_number`);
     expect(await focusedId(t.page)).toBe("card-number");
     expect(await t.page.getByLabel(/card number/i).getAttribute("aria-invalid")).toBe("true");
     expect(await descriptionOf(t.page, "card-number")).toBe("Your card number is incorrect.");
-    expect(await t.page.getByLabel(/expiry/i).inputValue()).toBe("11 / 34");
+    // Nothing typed comes back (it would have had to travel in the URL).
+    for (const field of [/card number/i, /expiry/i, /cvc/i]) expect(await t.page.getByLabel(field).inputValue()).toBe("");
     expect(await t.page.getByLabel(/expiry/i).getAttribute("aria-invalid")).toBeNull();
-    expect(await t.page.getByLabel(/cvc/i).inputValue()).toBe("");
     // The refused number is not echoed back, in any grouping (a bare "4241" could be a random port in a link).
-    expect(await t.page.getByLabel(/card number/i).inputValue()).toBe("");
     expect(await t.page.content()).not.toMatch(/4242\D{0,3}4242\D{0,3}4242\D{0,3}4241/);
     await shot(t.page, "02b-check-failed-focus");
     // Typed where the focus is: the number field.
     await t.page.keyboard.type("4242424242424242");
+    await t.page.getByLabel(/expiry/i).fill("11 / 34");
     await t.page.getByLabel(/cvc/i).fill("123");
     await t.page.getByRole("button", { name: /^pay/i }).click();
     await t.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`);
     noCspViolation(t);
+    await t.context.close();
+  });
+
+  it("Reload, Back and Forward after a refused card, an Amex CVC or an expired session never send the card again (no 'Confirm Form Resubmission'): every POST answered with a 303", async () => {
+    const t = await tab();
+    const posts: string[] = [];
+    t.page.on("request", (r) => {
+      if (r.method() === "POST") posts.push(r.url());
+    });
+    const dialogs: string[] = [];
+    t.page.on("dialog", (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    const cases: [string, string, string, RegExp][] = [
+      ["4242 4242 4242 4241", "12 / 34", "123", /Your card number is incorrect\./],
+      ["4242 4242 4242 4242", "01 / 20", "123", /Your card has expired\./],
+      ["3782 822463 10005", "12 / 34", "123", /4-digit CVC printed on the front of your American Express card/],
+    ];
+    for (const [number, expiry, cvc, words] of cases) {
+      const s = await newSession();
+      await t.page.goto(s.url ?? "");
+      await t.page.getByLabel(/card number/i).fill(number);
+      await t.page.getByLabel(/expiry/i).fill(expiry);
+      await t.page.getByLabel(/cvc/i).fill(cvc);
+      await t.page.getByRole("button", { name: /^pay/i }).click();
+      await t.page.getByRole("alert").waitFor();
+      expect(await t.page.getByRole("alert").textContent()).toMatch(words);
+      const landed = new URL(t.page.url());
+      expect(landed.pathname).toBe(`/checkout/${s.id}`);
+      expect(landed.search).toMatch(/^\?error=[a-z0-9_]+$/);
+      const sent = posts.length;
+      await t.page.reload();
+      expect(await t.page.getByRole("alert").textContent()).toMatch(words);
+      await t.page.goBack();
+      await t.page.goForward();
+      expect(t.page.url()).toBe(landed.toString());
+      expect(posts.length, `POSTs after reload/back/forward (${number})`).toBe(sent);
+      expect(await intentAuthorizations(String(s.payment_intent))).toBe(0);
+    }
+    // An expired session: the POST's 303 leads to the session's page, the 410 page.
+    const s = await newSession();
+    await t.page.goto(s.url ?? "");
+    await stripe.checkout.sessions.expire(s.id);
+    await fillCard(t.page, "4242 4242 4242 4242");
+    const [expired] = await Promise.all([t.page.waitForNavigation(), t.page.getByRole("button", { name: /^pay/i }).click()]);
+    expect(expired?.status()).toBe(410);
+    expect(t.page.url()).toBe(`${gateway.origin}/checkout/${s.id}`);
+    expect(await t.page.textContent("h1")).toBe("Checkout expired");
+    const sent = posts.length;
+    const reloaded = await t.page.reload();
+    expect(reloaded?.request().method()).toBe("GET");
+    expect(posts.length).toBe(sent);
+    expect(dialogs).toEqual([]);
+    await shot(t.page, "02c-expired-after-post");
+    await t.context.close();
+  });
+
+  it("a card POSTed by another site's page (the shop's origin here) is refused with a 403 and charges nothing; the gateway's own form POSTs say Sec-Fetch-Site: same-origin", async () => {
+    const s = await newSession();
+    const t = await tab();
+    await t.page.goto(`${shopOrigin}/evil-form?to=${encodeURIComponent(s.url ?? "")}`);
+    const [refused] = await Promise.all([t.page.waitForNavigation(), t.page.getByRole("button", { name: "Claim your prize" }).click()]);
+    expect(refused?.status()).toBe(403);
+    expect(await t.page.textContent("h1")).toBe("Request refused");
+    expect((await stripe.checkout.sessions.retrieve(s.id)).status).toBe("open");
+    expect(await intentAuthorizations(String(s.payment_intent))).toBe(0);
+    // The same card on the gateway's own page pays: its POST is same-origin, its Origin null (no-referrer).
+    const headers: Record<string, string>[] = [];
+    t.page.on("request", (r) => {
+      if (r.method() === "POST") void r.allHeaders().then((h) => headers.push(h));
+    });
+    await t.page.goto(s.url ?? "");
+    await fillCard(t.page, "4242 4242 4242 4242");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`);
+    expect(headers.map((h) => [h["sec-fetch-site"], h.origin])).toEqual([["same-origin", "null"]]);
     await t.context.close();
   });
 
@@ -453,6 +538,87 @@ describe("a /v1 payment intent's pages in Chromium", () => {
     await t.page.waitForURL((url) => url.origin === shopOrigin && url.pathname === "/return");
     expect(new URL(t.page.url()).searchParams.get("redirect_status")).toBe("succeeded");
     await shot(t.page, "11-pay-page-return-url");
+    noCspViolation(t);
+    await t.context.close();
+  });
+});
+
+describe("PayPal (the sandbox's page) in Chromium", () => {
+  it("approve: the page names the merchant; its POST and the return page's auto-submitted form are same-origin (not refused); Back to the PayPal page links onward", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 2599, currency: "usd", payment_method_data: { type: "paypal" }, confirm: true, return_url: `${shopOrigin}/paypal-back` } as Stripe.PaymentIntentCreateParams);
+    expect(pi.status).toBe("requires_action");
+    const t = await tab();
+    const posts: { url: string; site: string | undefined }[] = [];
+    t.page.on("request", (r) => {
+      if (r.method() === "POST") void r.allHeaders().then((h) => posts.push({ url: new URL(r.url()).pathname, site: h["sec-fetch-site"] }));
+    });
+    await t.page.goto(pi.next_action?.redirect_to_url?.url ?? "");
+    expect(await t.page.textContent("body")).toContain("Pay $25.99 to Demo Merchant A");
+    await t.page.getByRole("button", { name: "Approve payment" }).click();
+    await t.page.waitForURL((url) => url.origin === shopOrigin && url.pathname === "/paypal-back");
+    expect(new URL(t.page.url()).searchParams.get("redirect_status")).toBe("succeeded");
+    expect(posts).toEqual([
+      { url: "/sandbox/paypal/checkoutnow", site: "same-origin" },
+      { url: `/connectors/return/${pi.id}`, site: "same-origin" },
+    ]);
+    expect((await stripe.paymentIntents.retrieve(pi.id)).status).toBe("succeeded");
+    // Back to the PayPal page (past the return page, which a GET only shows): already approved, and the way on.
+    await t.page.goto(pi.next_action?.redirect_to_url?.url ?? "");
+    expect(await t.page.textContent("body")).toContain("was already approved");
+    await shot(t.page, "17-paypal-already-approved");
+    await t.page.getByRole("link", { name: "Continue" }).click();
+    await t.page.waitForURL((url) => url.origin === shopOrigin && url.pathname === "/paypal-back");
+    noCspViolation(t);
+    await t.context.close();
+  });
+
+  it("cancel on /pay: back on the payment page with a neutral notice, no field marked, and a card then pays", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 1800, currency: "usd", description: "Tea", payment_method_data: { type: "paypal" }, confirm: true } as Stripe.PaymentIntentCreateParams);
+    const t = await tab();
+    await t.page.goto(pi.next_action?.redirect_to_url?.url ?? "");
+    await t.page.getByRole("button", { name: "Cancel" }).click();
+    await t.page.getByRole("link", { name: "Pay with another card" }).click();
+    await t.page.waitForURL((url) => url.pathname === `/pay/${pi.id}`);
+    expect(await t.page.getByRole("status").textContent()).toBe("You canceled the PayPal payment, so nothing was charged. You can pay with a card instead.");
+    expect(await t.page.getByRole("alert").count()).toBe(0);
+    expect(await t.page.getByLabel(/card number/i).getAttribute("aria-invalid")).toBeNull();
+    // Nothing takes the focus on load: no field (nor the notice) is autofocused.
+    expect(await t.page.locator("[autofocus]").count()).toBe(0);
+    await shot(t.page, "18-paypal-canceled-pay-page");
+    await fillCard(t.page, "4242424242424242");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.getByRole("heading", { name: "Payment complete" }).waitFor();
+    expect((await stripe.paymentIntents.retrieve(pi.id)).status).toBe("succeeded");
+    noCspViolation(t);
+    await t.context.close();
+  });
+});
+
+describe("the 3DS challenge's way out, in Chromium", () => {
+  it("the challenge names the card 'Visa •••• 3184'; Cancel goes back to the session's page, where another card pays; Back to the answered challenge is labelled truthfully", async () => {
+    const s = await newSession();
+    const t = await tab();
+    await t.page.goto(s.url ?? "");
+    await fillCard(t.page, "4000 0027 6000 3184");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.getByRole("button", { name: "Fail authentication" }).waitFor();
+    const challenge = t.page.url();
+    expect(await t.page.textContent("body")).toContain("Visa •••• 3184");
+    await t.page.getByRole("link", { name: "Cancel and go back to the payment page" }).click();
+    await t.page.waitForURL(`${gateway.origin}/checkout/${s.id}`);
+    expect(await t.page.getByRole("link", { name: "Continue with your bank" }).count()).toBe(1);
+    // Back to the challenge, failed this time: its page, once answered, says where its link leads.
+    await t.page.goto(challenge);
+    await t.page.getByRole("button", { name: "Fail authentication" }).click();
+    await t.page.getByRole("alert").waitFor();
+    await t.page.goto(challenge);
+    expect(await t.page.textContent("h1")).toBe("Nothing to confirm");
+    await t.page.getByRole("link", { name: "Back to the payment page" }).click();
+    await t.page.waitForURL((url) => url.pathname === `/checkout/${s.id}/return`);
+    await fillCard(t.page, "4242424242424242");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`);
+    expect(await intentAuthorizations(String(s.payment_intent))).toBe(1);
     noCspViolation(t);
     await t.context.close();
   });

@@ -1,9 +1,11 @@
 // The card form's own checks, before anything is attempted: the expiry field takes the full
-// "MM / YYYY" the server accepts (and shows a kept 4-digit year whole), and the CVC has the length of
-// the card's brand (4 digits on American Express, 3 on the others), refused with a field error.
+// "MM / YYYY" the server accepts, a date in the past is an expired card (in those words), and the CVC
+// has the length of the card's brand (4 digits on American Express, 3 on the others). A refusal
+// answers with a 303 to the form's GET page carrying only a code (?error=<code>), which says what to
+// correct and marks the field: a code of its own for each message, never what was typed.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { attributesOf, sessionPath, submit } from "./card-form";
+import { attributesOf, sessionPath, submit, submitAndFollow } from "./card-form";
 
 describe("the expiry field", () => {
   it("takes 'MM / YYYY' whole (a browser keeps only maxlength characters), and the server pays with it", async () => {
@@ -16,26 +18,35 @@ describe("the expiry field", () => {
     expect(paid.headers.get("location")).toBe("https://shop.example/thanks");
   });
 
-  it("a refused 4-digit year is kept whole, and fits the field", async () => {
-    const res = await submit(await sessionPath({ name: "Teapot", unitAmount: 1200 }), { expiry: "12 / 1999" });
-    expect(res.status).toBe(402);
-    const expiry = attributesOf(await res.text(), "expiry");
-    expect(expiry["aria-invalid"]).toBe("true");
-    expect(expiry.value).toBe("12 / 1999");
-    expect((expiry.value ?? "").length).toBeLessThanOrEqual(Number(expiry.maxlength));
+  it("a past expiry (01/20, 12 / 1999, last month) says the card has expired, not that its year is invalid; the expiry is marked and nothing typed is kept", async () => {
+    const now = new Date();
+    const lastMonth = now.getUTCMonth() === 0 ? `12 / ${String(now.getUTCFullYear() - 1).slice(2)}` : `${String(now.getUTCMonth()).padStart(2, "0")} / ${String(now.getUTCFullYear()).slice(2)}`;
+    for (const expiry of ["01/20", "12 / 1999", lastMonth]) {
+      const path = await sessionPath({ name: "Teapot", unitAmount: 1200 });
+      const { html, page } = await submitAndFollow(path, { expiry }, `${path}?error=expired_card`);
+      expect(page.status).toBe(200);
+      expect(html, expiry).toMatch(/<div id="form-error" role="alert" class="alert">Your card has expired\.<\/div>/);
+      expect(html).not.toContain("expiration year is invalid");
+      const field = attributesOf(html, "expiry");
+      expect(field).toMatchObject({ "aria-invalid": "true", "aria-describedby": "form-error", autofocus: "" });
+      expect(field.value).toBeUndefined();
+    }
+    // A year too far ahead is still an invalid year.
+    const path = await sessionPath();
+    const far = await submitAndFollow(path, { expiry: "12 / 2099" }, `${path}?error=invalid_expiry_year`);
+    expect(far.html).toContain("Your card&#39;s expiration year is invalid.");
   });
 });
 
 describe("the CVC's length by the card's brand", () => {
-  for (const [brand, number, cvc, words] of [
-    ["Visa", "4242 4242 4242 4242", "1234", "3-digit"],
-    ["Mastercard", "5555 5555 5555 4444", "1234", "3-digit"],
-    ["American Express", "3782 822463 10005", "123", "4-digit"],
+  for (const [brand, number, cvc, code, words] of [
+    ["Visa", "4242 4242 4242 4242", "1234", "invalid_cvc_3_digits", "3-digit"],
+    ["Mastercard", "5555 5555 5555 4444", "1234", "invalid_cvc_3_digits", "3-digit"],
+    ["American Express", "3782 822463 10005", "123", "invalid_cvc_amex", "4-digit"],
   ] as const) {
-    it(`${brand} with a ${cvc.length}-digit CVC is refused before anything is attempted, with the CVC marked and the right length named`, async () => {
-      const res = await submit(await sessionPath({ name: "Teapot", unitAmount: 1200 }), { card_number: number, cvc });
-      expect(res.status).toBe(400);
-      const html = await res.text();
+    it(`${brand} with a ${cvc.length}-digit CVC is refused before anything is attempted: a 303 to the form with a code of its own, whose page marks the CVC and names the right length`, async () => {
+      const path = await sessionPath({ name: "Teapot", unitAmount: 1200 });
+      const { html } = await submitAndFollow(path, { card_number: number, cvc }, `${path}?error=${code}`);
       expect(attributesOf(html, "cvc")).toMatchObject({ "aria-invalid": "true", "aria-describedby": "form-error", autofocus: "" });
       expect(html).toMatch(new RegExp(`<div id="form-error" role="alert" class="alert">Enter the ${words} CVC[^<]*</div>`));
       expect(html).not.toContain(`value="${cvc}"`);

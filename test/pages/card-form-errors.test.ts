@@ -1,13 +1,14 @@
 // The card form shown again after a failed submission, on the Checkout Session page and the bare
 // /pay page: the field in error is aria-invalid and described by the message (role=alert), the focus
-// starts there (autofocus: the pages have no script), and what the shopper typed that may be echoed
-// (the expiry, in its own shape) is kept, never the card number or the CVC. A declined attempt is
-// answered by a redirect to the form's GET page with ?error=<code> (redirect-after-POST).
+// starts there (autofocus: the pages have no script), and nothing the shopper typed is ever put back
+// (not the card number, the CVC, nor the expiry). Every submission is answered by a redirect to the
+// form's GET page (redirect-after-POST) with ?error=<code>: a card the form's checks refused, or a
+// declined attempt.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hostedPaymentPageUrl } from "../../src/pages/urls";
 import { get, post, type ListJson, type PaymentIntentJson, type TransactionJson } from "../helpers";
-import { attributesOf, sessionPath, submit } from "./card-form";
+import { attributesOf, sessionPath, submit, submitAndFollow } from "./card-form";
 
 /** The field in error is marked, described by the alert, and the only element focused on load. */
 function expectFieldInError(html: string, field: string): void {
@@ -23,50 +24,42 @@ function expectFieldInError(html: string, field: string): void {
 }
 
 describe("the card form after a failed check", () => {
-  it("a card number that fails its check is marked and focused; the expiry typed is kept, the number and CVC are not", async () => {
+  it("a card number that fails its check: a 303 to the form's page with its code; that page marks the number and focuses it, and keeps nothing typed", async () => {
     const path = await sessionPath();
-    const res = await submit(path, { card_number: "4242 4242 4242 4241", expiry: "7/2034", cvc: "918" });
-    expect(res.status).toBe(402);
-    const html = await res.text();
+    const { location, html } = await submitAndFollow(path, { card_number: "4242 4242 4242 4241", expiry: "7/2034", cvc: "918" }, `${path}?error=incorrect_number`);
+    expect(location).not.toMatch(/4241|2034|918/);
     expectFieldInError(html, "card-number");
     expect(html).toMatch(/<div id="form-error" role="alert"[^>]*>Your card number is incorrect\.<\/div>/);
-    expect(attributesOf(html, "expiry").value).toBe("07 / 34");
-    expect(attributesOf(html, "card-number").value).toBeUndefined();
-    expect(attributesOf(html, "cvc").value).toBeUndefined();
-    expect(html).not.toMatch(/4241|424242|918/);
+    for (const field of ["card-number", "expiry", "cvc"]) expect(attributesOf(html, field).value, field).toBeUndefined();
+    expect(html).not.toMatch(/4241|424242|918|2034/);
   });
 
   it("an expiry or a CVC in error is the field marked and focused", async () => {
     const path = await sessionPath();
-    const month = await (await submit(path, { expiry: "13 / 34" })).text();
-    expectFieldInError(month, "expiry");
-    expect(attributesOf(month, "expiry").value).toBe("13 / 34");
-    const cvc = await submit(path, { cvc: "12" });
-    expect(cvc.status).toBe(400);
-    const html = await cvc.text();
-    expectFieldInError(html, "cvc");
-    expect(attributesOf(html, "expiry").value).toBe("12 / 34");
-    expect(attributesOf(html, "cvc").value).toBeUndefined();
+    const month = await submitAndFollow(path, { expiry: "13 / 34" }, `${path}?error=invalid_expiry_month`);
+    expectFieldInError(month.html, "expiry");
+    expect(attributesOf(month.html, "expiry").value).toBeUndefined();
+    const cvc = await submitAndFollow(path, { cvc: "12" }, `${path}?error=invalid_cvc`);
+    expectFieldInError(cvc.html, "cvc");
+    expect(cvc.html).toContain("Enter the 3 or 4 digit CVC.");
+    expect(attributesOf(cvc.html, "cvc").value).toBeUndefined();
   });
 
-  it("a card number typed into the expiry field is never echoed", async () => {
+  it("a card number typed into the expiry field is never echoed, in the redirect or the page", async () => {
     const path = await sessionPath();
-    const res = await submit(path, { expiry: "4242424242424242" });
-    expect(res.status).toBe(400);
-    const html = await res.text();
+    const { location, html } = await submitAndFollow(path, { expiry: "4242424242424242" }, `${path}?error=invalid_expiry`);
+    expect(location).not.toContain("4242");
     expectFieldInError(html, "expiry");
     expect(attributesOf(html, "expiry").value).toBeUndefined();
     expect(html).not.toContain("42424242");
   });
 
-  it("the /pay page marks the field and keeps the expiry the same way", async () => {
+  it("the /pay page redirects to its GET page (with the client secret it already had) and marks the field the same way", async () => {
     const pi = (await post<PaymentIntentJson>("/v1/payment_intents", { amount: 990, currency: "usd" })).body;
-    const path = new URL(hostedPaymentPageUrl("http://gateway.test", pi.id, pi.client_secret)).pathname;
-    const res = await submit(path, { client_secret: pi.client_secret, card_number: "4000 0000 0000 0003", expiry: "12/34", cvc: "777" });
-    expect(res.status).toBe(402);
-    const html = await res.text();
+    const page = new URL(hostedPaymentPageUrl("http://gateway.test", pi.id, pi.client_secret));
+    const { html } = await submitAndFollow(page.pathname, { client_secret: pi.client_secret, card_number: "4000 0000 0000 0003", expiry: "12/34", cvc: "777" }, `${page.pathname}${page.search}&error=incorrect_number`);
     expectFieldInError(html, "card-number");
-    expect(attributesOf(html, "expiry").value).toBe("12 / 34");
+    expect(attributesOf(html, "expiry").value).toBeUndefined();
     expect(html).not.toMatch(/0000 0003|0000000000000003|777/);
   });
 

@@ -1,5 +1,5 @@
 // The hosted card form as a test drives it: a Checkout Session's page, a card submitted to it (or to
-// /pay), and the attributes of one of the page's elements.
+// /pay), the GET page its 303 leads to, and the attributes of one of the page's elements.
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import { post } from "../helpers";
@@ -17,9 +17,28 @@ export async function sessionPath(item = { name: "Tea", unitAmount: 1800 }): Pro
 }
 
 /** The form POSTed with a Visa that pays, and `fields` in place of its defaults. */
-export function submit(path: string, fields: Record<string, string>): Promise<Response> {
+export function submit(path: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
   const body = new URLSearchParams({ card_number: "4242 4242 4242 4242", expiry: "12 / 34", cvc: "123", ...fields });
-  return exports.default.fetch(new Request(`http://gateway.test${path}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body, redirect: "manual" }));
+  return exports.default.fetch(new Request(`http://gateway.test${path}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body, redirect: "manual" }));
+}
+
+/** A GET of a gateway path (or absolute URL), as the browser makes after a 303. */
+export function open(location: string): Promise<Response> {
+  return exports.default.fetch(new Request(new URL(location, "http://gateway.test"), { redirect: "manual" }));
+}
+
+/**
+ * The form POSTed (as submit), which must answer with a 303 (redirect-after-POST) to `expected` when
+ * given; then the GET page it leads to, and its HTML.
+ */
+export async function submitAndFollow(path: string, fields: Record<string, string>, expected?: string): Promise<{ location: string; page: Response; html: string }> {
+  const res = await submit(path, fields);
+  expect(res.status, "every POST answers with a 303").toBe(303);
+  await res.arrayBuffer();
+  const location = res.headers.get("location") ?? "";
+  if (expected !== undefined) expect(location).toBe(expected);
+  const page = await open(location);
+  return { location, page, html: await page.text() };
 }
 
 /** The attributes of the element (an input or a div) with this id, by name (a name alone has the value ""). */

@@ -1,7 +1,7 @@
 // A GET never changes an intent: every GET route of the OpenAPI document (with each intent's id put
-// in its path) and every page a browser opens by GET (the 3DS challenge, the provider return, the
-// hosted payment page) leave intents in every waiting status exactly as they were (status, version,
-// attempts).
+// in its path) and every page a browser opens by GET (the 3DS challenge and its result page, the
+// provider return and its result page, the hosted payment page) leave intents in every waiting
+// status exactly as they were (status, version, attempts).
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -55,7 +55,7 @@ describe("GET changes nothing", () => {
         calls += 1;
       }
       const secret = encodeURIComponent(pi.client_secret);
-      for (const page of [`/sandbox/3ds/${pi.id}?client_secret=${secret}`, `/connectors/return/${pi.id}?client_secret=${secret}`, `/connectors/return/${pi.id}?client_secret=${secret}&canceled=true`, `/pay/${pi.id}?client_secret=${secret}`, `/pay/${pi.id}?client_secret=${secret}&error=card_declined`]) {
+      for (const page of [`/sandbox/3ds/${pi.id}?client_secret=${secret}`, `/sandbox/3ds/${pi.id}?client_secret=${secret}&result=1`, `/connectors/return/${pi.id}?client_secret=${secret}`, `/connectors/return/${pi.id}?client_secret=${secret}&result=1`, `/connectors/return/${pi.id}?client_secret=${secret}&canceled=true`, `/pay/${pi.id}?client_secret=${secret}`, `/pay/${pi.id}?client_secret=${secret}&error=card_declined`]) {
         const status = await open(`http://gateway.test${page}`, null);
         expect(status, page).toBeLessThan(500);
         calls += 1;

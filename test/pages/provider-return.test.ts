@@ -149,10 +149,15 @@ describe("provider return page", () => {
     expect((await exports.default.fetch(new Request(`${returnUrl(pi)}&canceled=true`))).status).toBe(200);
     expect((await storedIntent(pi.id)).version).toBe(before.version);
     const answered = await postReturn(pi, pi.client_secret, true);
-    expect(answered.status).toBe(200);
-    const page = await answered.text();
+    // Redirect-after-POST: the result page, a GET that only reads (reloading it completes nothing).
+    expect(answered.status).toBe(303);
+    expect(answered.headers.get("location")).toBe(`/connectors/return/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}&result=1`);
+    const result = await exports.default.fetch(new Request(`http://gateway.test${answered.headers.get("location") ?? ""}`, { redirect: "manual" }));
+    expect(result.status).toBe(200);
+    const page = await result.text();
     expect(page).toContain("did not go through");
     expect(page).toContain(`/pay/${pi.id}`);
+    expect(page).not.toContain("<form");
     const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body;
     expect(after).toMatchObject({ status: "requires_payment_method", next_action: null });
     expect(after.last_payment_error?.message).toContain("canceled");

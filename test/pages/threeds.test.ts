@@ -81,12 +81,16 @@ describe("sandbox 3DS challenge", () => {
     expect((await answer(url, "maybe", pi.client_secret)).status).toBe(400);
   });
 
-  it("without a return_url the page shows the result and links on to the payment's page (no dead end)", async () => {
+  it("without a return_url the answer's 303 leads to a result page (a GET) that shows the result and links on to the payment's page (no dead end)", async () => {
     const res = await createIntent({ payment_method: "pm_card_threeDSecure2Required", confirm: true });
     const pi = res.body;
     const done = await answer(pi.next_action?.url ?? "", "approve", pi.client_secret);
-    expect(done.status).toBe(200);
-    const html = await done.text();
+    expect(done.status).toBe(303);
+    expect(done.headers.get("location")).toBe(`/sandbox/3ds/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}&result=1`);
+    const shown = await exports.default.fetch(`http://gateway.test${done.headers.get("location") ?? ""}`);
+    expect(shown.status).toBe(200);
+    expect(shown.headers.get("cache-control")).toBe("no-store");
+    const html = await shown.text();
     // Plain words, the amount as the pages write it and the merchant's name, never a raw status.
     expect(html).toContain("<h1>Payment complete</h1>");
     expect(html).toContain("Your payment of $20.00 has been made. Thank you!");
@@ -105,8 +109,8 @@ describe("sandbox 3DS challenge", () => {
   it("a failed challenge without a return_url says so (role=alert, nothing charged) and links to the payment page, where another card can be tried", async () => {
     const pi = (await createIntent({ payment_method: "pm_card_threeDSecure2Required", confirm: true })).body;
     const failed = await answer(pi.next_action?.url ?? "", "fail", pi.client_secret);
-    expect(failed.status).toBe(200);
-    const html = await failed.text();
+    expect(failed.status).toBe(303);
+    const html = await (await exports.default.fetch(`http://gateway.test${failed.headers.get("location") ?? ""}`)).text();
     expect(html).toContain("<h1>Payment not completed</h1>");
     expect(html).toMatch(/<p role="alert">Your bank could not authenticate the payment \(3D Secure failed\)\. Try another card\. Nothing was charged\.<\/p>/);
     const payPage = `/pay/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}`;
