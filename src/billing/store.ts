@@ -343,7 +343,8 @@ export interface PlanJson {
   nickname: string | null;
   product: string | null;
   tiers_mode: null;
-  transform_quantity: null;
+  /** Stripe's Plan has transform_usage (a Price's is transform_quantity): never set here. */
+  transform_usage: null;
   trial_period_days: null;
   usage_type: "licensed";
 }
@@ -366,7 +367,7 @@ export function renderPlan(row: PriceRow): PlanJson {
     nickname: row.nickname,
     product: row.product,
     tiers_mode: null,
-    transform_quantity: null,
+    transform_usage: null,
     trial_period_days: null,
     usage_type: "licensed",
   };
@@ -736,10 +737,27 @@ export interface TestClockJson {
   name: string | null;
   frozen_time: number;
   status: string;
+  /** Stripe's: while advancing, the time it advances to (here frozen_time is already that time); else {}. */
+  status_details: { advancing?: { target_frozen_time: number } };
   created: number;
+  /** Stripe's: when the clock is deleted, 30 days after its creation (Unix seconds). Clocks here are kept until deleted. */
+  deletes_after: number;
   livemode: boolean;
 }
 
+/** Stripe deletes a test clock 30 days after its creation. */
+export const TEST_CLOCK_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
+
 export function renderTestClock(row: TestClockRow): TestClockJson {
-  return { id: row.id, object: "test_helpers.test_clock", name: row.name, frozen_time: seconds(row.frozenTime), status: row.status, created: seconds(row.created), livemode: row.livemode };
+  return {
+    id: row.id,
+    object: "test_helpers.test_clock",
+    name: row.name,
+    frozen_time: seconds(row.frozenTime),
+    status: row.status,
+    status_details: row.status === "advancing" ? { advancing: { target_frozen_time: seconds(row.frozenTime) } } : {},
+    created: seconds(row.created),
+    deletes_after: seconds(row.created + TEST_CLOCK_LIFETIME_MS),
+    livemode: row.livemode,
+  };
 }

@@ -18,6 +18,7 @@ import type { RequestContext } from "../intents/params";
 import { log } from "../log";
 import { Writes } from "../billing/writes";
 import { checkoutSessionPageUrl } from "../pages/urls";
+import { renderPrice, type PriceJson, type PriceRow } from "../billing/store";
 import { merchantEnv } from "../db/shards";
 
 export type CheckoutSessionRow = typeof checkoutSessions.$inferSelect;
@@ -33,10 +34,13 @@ export interface SessionLineItem {
   name: string;
   quantity: number;
   unitAmount: number;
-  /** The /v1/prices id, or an ad-hoc price id for price_data. */
+  /**
+   * The /v1/prices id: the price named, or the one made inline from price_data (with the session, as at
+   * Stripe; sessions made before that hold an id no price has).
+   */
   price: string;
   priceType: "one_time" | "recurring";
-  /** The merchant's product (price_data[product], or the price's); absent for product_data. */
+  /** The price's product: price_data[product], the one made from product_data, or the named price's (absent on sessions made before products were made from product_data). */
   product?: string | null;
   /** price_data[product_data]'s description, images and metadata, kept as given. */
   productDescription?: string;
@@ -109,8 +113,43 @@ export function isOverdue(row: CheckoutSessionRow, now: number): boolean {
 }
 
 
-export function renderLineItem(item: SessionLineItem, currency: string) {
+/**
+ * A line item's price: the Price itself (`price`, the row of item.price), as at Stripe; for a line of a
+ * session made before its price_data made a Price, the Price its line describes (archived, as an
+ * inline price is).
+ */
+function lineItemPrice(item: SessionLineItem, row: CheckoutSessionRow, price: PriceRow | undefined): PriceJson {
+  if (price) return renderPrice(price);
+  return {
+    id: item.price,
+    object: "price",
+    active: false,
+    currency: row.currency,
+    unit_amount: item.unitAmount,
+    unit_amount_decimal: String(item.unitAmount),
+    recurring: null,
+    type: "one_time",
+    billing_scheme: "per_unit",
+    custom_unit_amount: null,
+    lookup_key: null,
+    tax_behavior: "unspecified",
+    tiers_mode: null,
+    transform_quantity: null,
+    product: item.product ?? null,
+    product_name: item.name,
+    nickname: null,
+    metadata: {},
+    created: seconds(row.created),
+    livemode: row.livemode,
+  };
+}
+
+/** The prices of a session's line items, by id (what renderLineItems renders them from). */
+export type LinePrices = ReadonlyMap<string, PriceRow>;
+
+export function renderLineItem(item: SessionLineItem, row: CheckoutSessionRow, prices: LinePrices = new Map()) {
   const total = item.unitAmount * item.quantity;
+  const currency = row.currency;
   return {
     id: item.id,
     object: "item" as const,
@@ -124,13 +163,8 @@ export function renderLineItem(item: SessionLineItem, currency: string) {
     adjustable_quantity: item.adjustableQuantity ?? null,
     metadata: item.metadata ?? {},
     price: {
-      id: item.price,
-      object: "price" as const,
-      currency,
-      unit_amount: item.unitAmount,
-      type: item.priceType,
-      product: item.product ?? null,
-      product_name: item.name,
+      ...lineItemPrice(item, row, prices.get(item.price)),
+      // Ours: what price_data[product_data] gave, as given (images are not kept on the product).
       ...(item.productDescription !== undefined || item.images || item.productMetadata
         ? { product_data: { name: item.name, description: item.productDescription ?? null, images: item.images ?? [], metadata: item.productMetadata ?? {} } }
         : {}),
@@ -138,14 +172,15 @@ export function renderLineItem(item: SessionLineItem, currency: string) {
   };
 }
 
-export function renderLineItems(row: CheckoutSessionRow) {
-  return { object: "list" as const, data: lineItemsOf(row).map((i) => renderLineItem(i, row.currency)), has_more: false, url: `/v1/checkout/sessions/${row.id}/line_items` };
+export function renderLineItems(row: CheckoutSessionRow, prices: LinePrices = new Map()) {
+  return { object: "list" as const, data: lineItemsOf(row).map((i) => renderLineItem(i, row, prices)), has_more: false, url: `/v1/checkout/sessions/${row.id}/line_items` };
 }
 
 export interface RenderOptions {
   base: string;
   paymentIntent?: unknown;
-  lineItems?: boolean;
+  /** Stripe's includable line_items, rendered with these prices (absent: not included). */
+  lineItems?: LinePrices;
 }
 
 export function renderSession(row: CheckoutSessionRow, options: RenderOptions) {
@@ -171,7 +206,7 @@ export function renderSession(row: CheckoutSessionRow, options: RenderOptions) {
     success_url: row.successUrl,
     // As Stripe's: the page's address only while the session can be paid.
     url: row.status === "open" ? checkoutSessionPageUrl(options.base, row.id) : null,
-    ...(options.lineItems ? { line_items: renderLineItems(row) } : {}),
+    ...(options.lineItems ? { line_items: renderLineItems(row, options.lineItems) } : {}),
     ...sessionDefaults(row),
   };
 }

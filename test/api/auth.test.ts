@@ -1,5 +1,5 @@
 // Authentication and tenancy: a key is required, only its hash is stored, and every route answers
-// another merchant's objects with 404 and changes nothing.
+// another merchant's objects with 404 (400 resource_missing when a parameter names them, as at Stripe) and changes nothing.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { authorizedIntent, call, createIntent, expectError, get, KEY_A, KEY_B, post, seedMerchant, succeededIntent, type PaymentIntentJson, type RefundJson } from "../helpers";
@@ -57,13 +57,17 @@ describe("tenant isolation on every /v1 route", () => {
       post(`/v1/payment_intents/${open.id}/cancel`, {}, asB),
       post(`/v1/payment_intents/${authorized.id}/capture`, {}, asB),
       post(`/v1/payment_intents/${authorized.id}/cancel`, {}, asB),
-      post("/v1/refunds", { payment_intent: paid.id }, asB),
-      post("/v1/refunds", { charge: paid.latest_charge }, asB),
-      post("/v1/refunds", { charge_id: paid.latest_charge }, asB),
       get(`/v1/refunds/${refund.id}`, asB),
       get(`/v1/charges/${paid.latest_charge}`, asB),
     ];
     for (const res of await Promise.all(attempts)) expectError(res, 404);
+    // Named in a parameter, A's objects are missing to B too: a 400 resource_missing, as at Stripe.
+    const named = [
+      post("/v1/refunds", { payment_intent: paid.id }, asB),
+      post("/v1/refunds", { charge: paid.latest_charge }, asB),
+      post("/v1/refunds", { charge_id: paid.latest_charge }, asB),
+    ];
+    for (const res of await Promise.all(named)) expectError(res, 400, "resource_missing");
 
     const after = async (id: string) => (await get<PaymentIntentJson>(`/v1/payment_intents/${id}`)).body;
     expect(await after(open.id)).toMatchObject({ status: "requires_confirmation", description: "A's" });

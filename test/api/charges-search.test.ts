@@ -163,7 +163,9 @@ describe("GET /v1/charges/search", () => {
   it("expands data.payment_intent, needs payments.transactions.view, and serves stripe-node's charges.search", async () => {
     const expanded = await search("amount:2000", merchant.opts, "&expand[]=data.payment_intent");
     expect(expanded.body.data[0]?.payment_intent).toMatchObject({ object: "payment_intent", id: pi.mastercard?.id });
-    expectError(await search("amount:2000", merchant.opts, "&expand[]=data.customer"), 400);
+    // A charge's customer expands (a charge without one keeps null); a field Stripe cannot expand is a 400.
+    expect((await search("amount:2000", merchant.opts, "&expand[]=data.customer")).status).toBe(200);
+    expectError(await search("amount:2000", merchant.opts, "&expand[]=data.amount"), 400);
     const reader = bearer(await hsToken({ merchant: merchant.id, permissions: ["payments.transactions.view"] }));
     expect(ids(await search("amount:2000", reader))).toEqual(chargeOf("mastercard"));
     const writer = bearer(await hsToken({ merchant: merchant.id, permissions: ["payments.methods.view"] }));

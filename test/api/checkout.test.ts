@@ -161,7 +161,8 @@ describe("/v1/checkout/sessions", () => {
     expectError(await post("/v1/checkout/sessions", { ...base, line_items: [] }), 400);
     expectError(await post("/v1/checkout/sessions", { ...base, mode: "subscription", line_items: [{ price_data: { currency: "usd", unit_amount: 100, product_data: { name: "x" } }, quantity: 1 }] }), 400);
     expectError(await post("/v1/checkout/sessions", { ...base, line_items: [{ quantity: 1 }] }), 400);
-    expectError(await post("/v1/checkout/sessions", { ...base, line_items: [{ price: "price_doesnotexist00", quantity: 1 }] }), 404);
+    // A price named in a parameter that does not exist: a 400 resource_missing, as at Stripe.
+    expectError(await post("/v1/checkout/sessions", { ...base, line_items: [{ price: "price_doesnotexist00", quantity: 1 }] }), 400, "resource_missing");
     expectError(
       await post("/v1/checkout/sessions", {
         ...base,
@@ -369,8 +370,11 @@ describe("expiry", () => {
     const html = await page.text();
     expect(html).toContain("expired");
     expect(html).not.toContain("<form");
+    // Redirect-after-POST: the session's page, a GET, is the 410 page.
     const paid = await pay(`/checkout/${s.id}`, "4242424242424242");
-    expect(paid.status).toBe(410);
+    expect(paid.status).toBe(303);
+    expect(paid.headers.get("location")).toBe(`/checkout/${s.id}`);
+    expect((await exports.default.fetch(`http://gateway.test/checkout/${s.id}`)).status).toBe(410);
     expect((await transactions(String(s.payment_intent))).filter((t) => t.type === "authorize")).toHaveLength(0);
     const events = await waitFor(async () => {
       const list = (await get<ListJson<EventJson>>("/v1/events?type=checkout.session.expired&limit=100")).body.data.filter((e) => e.data.object.id === s.id);
@@ -393,8 +397,11 @@ describe("expiry", () => {
     expect(bare.headers.get("location")).toBe(`/checkout/${s.id}`);
     expect((await get<SessionJson>(`/v1/checkout/sessions/${s.id}`)).body.status).toBe("open");
     expect((await intentOf(s)).status).not.toBe("canceled");
+    // Redirect-after-POST: the session's page, a GET, is the 410 page.
     const paid = await pay(`/checkout/${s.id}`, "4242424242424242");
-    expect(paid.status).toBe(410);
+    expect(paid.status).toBe(303);
+    expect(paid.headers.get("location")).toBe(`/checkout/${s.id}`);
+    expect((await exports.default.fetch(`http://gateway.test/checkout/${s.id}`)).status).toBe(410);
     expect((await intentOf(s)).status).toBe("canceled");
     expect((await get<SessionJson>(`/v1/checkout/sessions/${s.id}`)).body.status).toBe("expired");
 
@@ -451,7 +458,7 @@ describe("storage", () => {
 });
 
 describe("Stripe's line item and payment_intent_data parameters", () => {
-  it("price_data[product] sells one of the merchant's products by its name; another merchant's product is a 404, an archived one a 400", async () => {
+  it("price_data[product] sells one of the merchant's products by its name; another merchant's product is a 400 resource_missing, an archived one a 400", async () => {
     const product = await post<{ id: string }>("/v1/products", { name: "Espresso machine" });
     const s = await session({ line_items: [{ price_data: { currency: "usd", unit_amount: 25000, product: product.body.id, tax_behavior: "exclusive" }, quantity: 1 }] });
     expect(s.amount_total).toBe(25000);
@@ -459,7 +466,7 @@ describe("Stripe's line item and payment_intent_data parameters", () => {
     expect(items).toEqual([expect.objectContaining({ description: "Espresso machine", price: expect.objectContaining({ product: product.body.id, unit_amount: 25000 }) })]);
     const theirs = await post<{ id: string }>("/v1/products", { name: "Theirs" }, { key: "sk_test_merchant_b" });
     const body = (productId: string) => ({ mode: "payment", success_url: SUCCESS, line_items: [{ price_data: { currency: "usd", unit_amount: 100, product: productId }, quantity: 1 }] });
-    expect(expectError(await post("/v1/checkout/sessions", body(theirs.body.id)), 404, "resource_missing").param).toBe("line_items[0][price_data][product]");
+    expect(expectError(await post("/v1/checkout/sessions", body(theirs.body.id)), 400, "resource_missing").param).toBe("line_items[0][price_data][product]");
     const archived = await post<{ id: string }>("/v1/products", { name: "Old", active: false });
     expect(expectError(await post("/v1/checkout/sessions", body(archived.body.id)), 400).param).toBe("line_items[0][price_data][product]");
     // Neither product nor product_data, or both: a 400 naming them.

@@ -83,14 +83,15 @@ describe("GET /v1/payment_intents (list)", () => {
     expectError(await get("/v1/payment_intents?status=paid", opts), 400);
     expectError(await get("/v1/payment_intents?color=blue", opts), 400, "parameter_unknown");
     expectError(await get(`/v1/payment_intents?starting_after=${created[0]?.id}&ending_before=${created[1]?.id}`, opts), 400);
-    expectError(await get(`/v1/payment_intents?starting_after=pi_${"n".repeat(24)}`, opts), 404);
+    // A cursor that names no intent: a 400 resource_missing naming starting_after, as at Stripe.
+    expect(expectError(await get(`/v1/payment_intents?starting_after=pi_${"n".repeat(24)}`, opts), 400, "resource_missing").param).toBe("starting_after");
   });
 
   it("never shows another merchant's intents, even as a cursor", async () => {
     const demo = await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?limit=100");
     const mine = new Set(created.map((p) => p.id));
     expect(demo.body.data.some((p) => mine.has(p.id))).toBe(false);
-    expectError(await get(`/v1/payment_intents?starting_after=${created[3]?.id}`), 404);
+    expectError(await get(`/v1/payment_intents?starting_after=${created[3]?.id}`), 400, "resource_missing");
   });
 });
 

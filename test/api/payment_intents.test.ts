@@ -84,9 +84,9 @@ describe("POST /v1/payment_intents (create)", () => {
     expectError(await createIntent({ confirm: true }), 400, "parameter_missing");
   });
 
-  it("refuses unknown tokens and payment methods with 404 and malformed ones with 400", async () => {
-    expectError(await createIntent({ payment_method: "tok_doesNotExist" }), 404, "resource_missing");
-    expectError(await createIntent({ payment_method: "pm_doesNotExist" }), 404, "resource_missing");
+  it("refuses unknown tokens and payment methods with 400 resource_missing (a parameter's object, as at Stripe) and malformed ones with 400", async () => {
+    expectError(await createIntent({ payment_method: "tok_doesNotExist" }), 400, "resource_missing");
+    expectError(await createIntent({ payment_method: "pm_doesNotExist" }), 400, "resource_missing");
     expectError(await createIntent({ payment_method: "garbage" }), 400);
     expectError(await createIntent({ payment_method: "pm_card_visa", payment_method_data: { type: "card", card: { number: "4242424242424242", exp_month: 1, exp_year: 2040 } } }), 400);
   });

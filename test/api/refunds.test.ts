@@ -103,17 +103,18 @@ describe("POST /v1/refunds", () => {
     expectError(await post("/v1/refunds", { payment_intent: pi.id, amount: -5 }), 400);
     expectError(await post("/v1/refunds", { payment_intent: pi.id, amount: 10.5 }), 400);
     expectError(await post("/v1/refunds", { payment_intent: pi.id, reason: "whim" }), 400);
-    expectError(await post("/v1/refunds", { charge: "ch_nope" }), 404);
-    expectError(await post("/v1/refunds", { payment_intent: `pi_${"z".repeat(24)}` }), 404);
+    // A charge or intent named that does not exist: a 400 resource_missing naming it, as at Stripe.
+    expect(expectError(await post("/v1/refunds", { charge: "ch_nope" }), 400, "resource_missing").param).toBe("charge");
+    expect(expectError(await post("/v1/refunds", { payment_intent: `pi_${"z".repeat(24)}` }), 400, "resource_missing").param).toBe("payment_intent");
     const other = await succeededIntent();
     expectError(await post("/v1/refunds", { payment_intent: pi.id, charge: other.latest_charge }), 400);
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.amount_refunded).toBe(0);
   });
 
-  it("answers 404 to another merchant and refunds nothing", async () => {
+  it("answers another merchant resource_missing (a 400: the intent is a parameter's) and refunds nothing", async () => {
     const pi = await succeededIntent();
-    expectError(await post("/v1/refunds", { payment_intent: pi.id }, { key: KEY_B }), 404);
-    expectError(await post("/v1/refunds", { charge: pi.latest_charge }, { key: KEY_B }), 404);
+    expectError(await post("/v1/refunds", { payment_intent: pi.id }, { key: KEY_B }), 400, "resource_missing");
+    expectError(await post("/v1/refunds", { charge: pi.latest_charge }, { key: KEY_B }), 400, "resource_missing");
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.amount_refunded).toBe(0);
   });
 });

@@ -336,7 +336,7 @@ describe("/v1/products", () => {
     expectError(await post(`/v1/payment_intents/${pi.id}`, { metadata: { "\u0000all": "" } }), 400);
     expectError(await post(`/v1/payment_intents/${pi.id}`, { metadata: "x" }), 400);
     expect((await get<ListJson<{ id: string }>>("/v1/products?limit=100")).body.data.map((p) => p.id)).toContain(product.body.id);
-    expectError(await post("/v1/prices", { unit_amount: 900, currency: "usd", recurring: { interval: "month" }, product: "prod_doesnotexist123" }), 404);
+    expectError(await post("/v1/prices", { unit_amount: 900, currency: "usd", recurring: { interval: "month" }, product: "prod_doesnotexist123" }), 400, "resource_missing");
     expectError(await post("/v1/products", { name: "x", id: "my_product" }), 400, "parameter_not_supported");
     expectError(await get("/v1/products/prod_doesnotexist123"), 404);
     const doc = await get<{ paths: Record<string, unknown> }>("/openapi.json");

@@ -86,12 +86,12 @@ describe("POST /v1/subscriptions items", () => {
     const item = sub.items.data[0];
     expect(item?.price).toMatchObject({ unit_amount: 700, currency: "usd", product: product.id, active: false, recurring: { interval: "month", interval_count: 3 } });
     expect(item?.quantity).toBe(2);
-    // Another merchant's product is a 404 naming the parameter; price and price_data together a 400.
+    // Another merchant's product is a 400 resource_missing naming the parameter (as at Stripe); price and price_data together a 400.
     const other = await newMerchant("item-price-data-other");
     const foreign = await ok(post<{ id: string }>("/v1/products", { name: "Theirs" }, other.opts));
     const missing = expectError(
       await post("/v1/subscriptions", { customer: b.customer.id, default_payment_method: b.card.id, items: [{ price_data: { currency: "usd", product: foreign.id, unit_amount: 700, recurring: { interval: "month" } } }] }, b.m.opts),
-      404,
+      400,
       "resource_missing",
     );
     expect(missing.param).toBe("items[0][price_data][product]");

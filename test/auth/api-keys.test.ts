@@ -59,7 +59,7 @@ describe("API keys", () => {
     expect(paged).toEqual(ids);
     const before = await get<ListJson<KeyJson>>(`/v1/api_keys?limit=3&ending_before=${ids[5] ?? ""}`, opts);
     expect(before.body.data.map((k) => k.id)).toEqual(ids.slice(2, 5));
-    expectError(await get("/v1/api_keys?starting_after=key_doesnotexist000", opts), 404, "resource_missing");
+    expectError(await get("/v1/api_keys?starting_after=key_doesnotexist000", opts), 400, "resource_missing");
   });
 
   it("creates a secret key shown once, lists it redacted with its last use, and revokes it", async () => {

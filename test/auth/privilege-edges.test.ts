@@ -1,5 +1,5 @@
 // Privilege edges: a key manages only keys with at most its own permissions; a refund's requester
-// cannot approve it (four eyes); another merchant's ids are always 404.
+// cannot approve it (four eyes); another merchant's ids are always missing (404 in the path, 400 resource_missing in a parameter, as at Stripe).
 import { describe, expect, it } from "vitest";
 import { approverOf, bearer, createIntent, expectError, get, hsToken, newMerchant, post, call, type PaymentIntentJson, type RefundJson } from "../helpers";
 
@@ -58,16 +58,17 @@ describe("refund approval needs a second person", () => {
   });
 });
 
-describe("another merchant's ids are always 404", () => {
+describe("another merchant's ids are always missing", () => {
   it("merchant B cannot attach merchant A's customer to its own intent", async () => {
     const a = await newMerchant("owner-a");
     const b = await newMerchant("owner-b");
     const customerOfA = (await post<{ id: string }>("/v1/customers", { email: "a@example.com" }, a.opts)).body.id;
-    expectError(await createIntent({ customer: customerOfA }, b.opts), 404, "resource_missing");
+    // Named in a parameter: a 400 resource_missing, as an unknown id is (Stripe's status; only the path's object is a 404).
+    expectError(await createIntent({ customer: customerOfA }, b.opts), 400, "resource_missing");
     const mine = (await createIntent({}, b.opts)).body;
-    expectError(await post(`/v1/payment_intents/${mine.id}`, { customer: customerOfA }, b.opts), 404, "resource_missing");
+    expectError(await post(`/v1/payment_intents/${mine.id}`, { customer: customerOfA }, b.opts), 400, "resource_missing");
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${mine.id}`, b.opts)).body.customer).toBeNull();
-    expectError(await post("/v1/subscriptions", { customer: customerOfA, items: [{ price: "price_doesnotexist0000" }] }, b.opts), 404);
+    expectError(await post("/v1/subscriptions", { customer: customerOfA, items: [{ price: "price_doesnotexist0000" }] }, b.opts), 400, "resource_missing");
     // A's own use still works.
     expect((await createIntent({ customer: customerOfA }, a.opts)).status).toBe(200);
   });

@@ -1,5 +1,5 @@
 // The tenant-isolation matrix: merchant B, with its key and with its tokens, on every /v1 route
-// that names one of merchant A's objects, gets 404; B's lists show none of A's objects; and nothing
+// that names one of merchant A's objects, gets 404 (400 resource_missing when a parameter names it); B's lists show none of A's objects; and nothing
 // of A's changes.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -66,9 +66,6 @@ describe("tenant isolation on every /v1 route", () => {
         ["confirm", post(`/v1/payment_intents/${open.id}/confirm`, {}, as)],
         ["cancel", post(`/v1/payment_intents/${open.id}/cancel`, {}, as)],
         ["capture", post(`/v1/payment_intents/${authorized.id}/capture`, {}, as)],
-        ["refund by intent", post("/v1/refunds", { payment_intent: paid.id }, as)],
-        ["refund by charge", post("/v1/refunds", { charge: paid.latest_charge }, as)],
-        ["refund by charge_id", post("/v1/refunds", { charge_id: paid.latest_charge }, as)],
         ["get refund", get(`/v1/refunds/${refund.id}`, as)],
         ["get charge", get(`/v1/charges/${paid.latest_charge}`, as)],
         ["get event", get(`/v1/events/${event.id}`, as)],
@@ -93,6 +90,17 @@ describe("tenant isolation on every /v1 route", () => {
       for (const [name, pending] of attempts) {
         const res = await pending;
         expect(res.status, `${who}: ${name} ${JSON.stringify(res.body)}`).toBe(404);
+      }
+      // A's objects named in a parameter: missing to B as unknown ones are, a 400 resource_missing (as at Stripe: only the path's object is a 404).
+      const named: [string, Promise<{ status: number; body: unknown }>][] = [
+        ["refund by intent", post("/v1/refunds", { payment_intent: paid.id }, as)],
+        ["refund by charge", post("/v1/refunds", { charge: paid.latest_charge }, as)],
+        ["refund by charge_id", post("/v1/refunds", { charge_id: paid.latest_charge }, as)],
+      ];
+      for (const [name, pending] of named) {
+        const res = await pending;
+        expect(res.status, `${who}: ${name} ${JSON.stringify(res.body)}`).toBe(400);
+        expect((res.body as { error: { code?: string } }).error.code, `${who}: ${name}`).toBe("resource_missing");
       }
       const lists = await Promise.all([
         get("/v1/payment_intents?limit=100", as),

@@ -99,7 +99,8 @@ describe("customers", () => {
     expectError(await post("/v1/customers", { name: 42 }, m.opts), 400);
     expectError(await post("/v1/customers", { unknown_field: "x" }, m.opts), 400);
     expectError(await call("POST", "/v1/customers", { ...m.opts, body: "{not json" }), 400);
-    expectError(await post("/v1/customers", { test_clock: "clock_doesnotexist1234" }, m.opts), 404, "resource_missing");
+    // An object a parameter names that does not exist: a 400 resource_missing, as at Stripe.
+    expectError(await post("/v1/customers", { test_clock: "clock_doesnotexist1234" }, m.opts), 400, "resource_missing");
     expect((await get<ListJson<CustomerJson>>("/v1/customers", m.opts)).body.data).toEqual([]);
   });
 
@@ -112,8 +113,8 @@ describe("customers", () => {
     expect((await post(`/v1/payment_methods/${gone}/detach`, {}, m.opts)).status).toBe(200);
     const before = await get<ListJson<CustomerJson>>("/v1/customers?limit=100", m.opts);
     const methodsBefore = await get<ListJson<PmJson>>("/v1/payment_methods?limit=100", m.opts);
-    expectError(await post("/v1/customers", { email: "a@example.com", invoice_settings: { default_payment_method: "pm_nonexistent" } }, m.opts), 404, "resource_missing");
-    expectError(await post("/v1/customers", { email: "b@example.com", payment_method: "pm_card_visa", invoice_settings: { default_payment_method: "pm_nonexistent" } }, m.opts), 404, "resource_missing");
+    expectError(await post("/v1/customers", { email: "a@example.com", invoice_settings: { default_payment_method: "pm_nonexistent" } }, m.opts), 400, "resource_missing");
+    expectError(await post("/v1/customers", { email: "b@example.com", payment_method: "pm_card_visa", invoice_settings: { default_payment_method: "pm_nonexistent" } }, m.opts), 400, "resource_missing");
     expectError(await post("/v1/customers", { email: "c@example.com", invoice_settings: { default_payment_method: loose } }, m.opts), 400, "payment_method_not_attached");
     expectError(await post("/v1/customers", { email: "d@example.com", payment_method: owned }, m.opts), 400, "payment_method_already_attached");
     expectError(await post("/v1/customers", { email: "e@example.com", payment_method: gone }, m.opts), 400, "payment_method_unexpected_state");
@@ -141,8 +142,9 @@ describe("customers", () => {
     expectError(await get(`/v1/payment_methods/${pm.id}`, b.opts), 404, "resource_missing");
     const bCustomer = await customer(b.opts);
     expectError(await post(`/v1/payment_methods/${pm.id}/attach`, { customer: bCustomer.id }, b.opts), 404, "resource_missing");
-    expectError(await post(`/v1/payment_methods/${pm.id}/attach`, { customer: cus.id }, b.opts), 404, "resource_missing");
-    expectError(await post("/v1/payment_intents", { amount: 1000, currency: "usd", customer: bCustomer.id, payment_method: pm.id, confirm: true }, b.opts), 404, "resource_missing");
+    // Another merchant's object named in a parameter: missing, a 400 resource_missing (a 404 only for the path's object).
+    expectError(await post(`/v1/payment_methods/${pm.id}/attach`, { customer: cus.id }, b.opts), 400, "resource_missing");
+    expectError(await post("/v1/payment_intents", { amount: 1000, currency: "usd", customer: bCustomer.id, payment_method: pm.id, confirm: true }, b.opts), 400, "resource_missing");
     // Still A's, unchanged.
     expect((await get<CustomerJson>(`/v1/customers/${cus.id}`, a.opts)).body.name).toBe("Jenny Rosen");
     expect((await get<PmJson>(`/v1/payment_methods/${pm.id}`, a.opts)).body.customer).toBeNull();
@@ -216,7 +218,7 @@ describe("payment methods", () => {
     expect(methods.map((p) => p.card?.last4)).toEqual(["4444"]);
     expect(withCard.invoice_settings.default_payment_method).toBe(methods[0]?.id);
     expectError(await post("/v1/payment_methods/pm_card_doesNotExist/attach", { customer: cus.id }, m.opts), 404);
-    expectError(await post("/v1/payment_methods/pm_card_visa/attach", { customer: "cus_doesNotExist0001" }, m.opts), 404);
+    expectError(await post("/v1/payment_methods/pm_card_visa/attach", { customer: "cus_doesNotExist0001" }, m.opts), 400, "resource_missing");
   });
 
   it("expand, as at Stripe: a customer's default payment method, a payment method's customer, a charge's payment intent", async () => {
@@ -258,7 +260,7 @@ describe("payment methods", () => {
     const cus = await customer(m.opts);
     expectError(await post("/v1/payment_methods", {}, m.opts), 400, "parameter_missing");
     expectError(await post("/v1/payment_methods", { card: { number: "4242424242424241", exp_month: 1, exp_year: 2031 } }, m.opts), 402, "incorrect_number");
-    expectError(await post("/v1/payment_methods", { card: { token: "tok_nope" } }, m.opts), 404);
+    expectError(await post("/v1/payment_methods", { card: { token: "tok_nope" } }, m.opts), 400, "resource_missing");
     expectError(await post(`/v1/customers/${cus.id}/payment_methods`, { payment_method: { type: "paypal" } }, m.opts), 400, "payment_method_unsupported_type");
     expectError(await post("/v1/payment_methods/pm_doesnotexist12345/attach", { customer: cus.id }, m.opts), 404);
     const other = await customer(m.opts, { email: "other@example.com" });
@@ -346,7 +348,7 @@ describe("cards on file in payments", () => {
       expect(missing.param).toBe("id");
       expect(missing.message).toContain(who);
     }
-    const badCursor = expectError(await get(`/v1/customers/${cus.id}/payment_intents?starting_after=pi_noSuchIntent0001`, m.opts), 404, "resource_missing");
+    const badCursor = expectError(await get(`/v1/customers/${cus.id}/payment_intents?starting_after=pi_noSuchIntent0001`, m.opts), 400, "resource_missing");
     expect(badCursor.param).toBe("starting_after");
 
     // A saved card pays only for its customer; off_session needs a confirmation.

@@ -574,8 +574,9 @@ describe("subscriptions", () => {
     const foreignPrice = await ok(post<{ id: string }>("/v1/prices", { unit_amount: 500, currency: "eur", recurring: { interval: "week" }, product_name: "Other" }, other.opts));
     const bare = await ok(post<{ id: string }>("/v1/customers", { email: "bare@example.com" }, s.opts));
     expectError(await post("/v1/subscriptions", { customer: bare.id, price: s.price }, s.opts), 400, "resource_missing");
-    expectError(await post("/v1/subscriptions", { customer: s.customer, price: foreignPrice.id }, s.opts), 404, "resource_missing");
-    expectError(await post("/v1/subscriptions", { customer: "cus_nope12345678", price: s.price }, s.opts), 404, "resource_missing");
+    // Objects named in parameters that are missing (or another merchant's): 400 resource_missing, as at Stripe.
+    expectError(await post("/v1/subscriptions", { customer: s.customer, price: foreignPrice.id }, s.opts), 400, "resource_missing");
+    expectError(await post("/v1/subscriptions", { customer: "cus_nope12345678", price: s.price }, s.opts), 400, "resource_missing");
     expectError(await post("/v1/subscriptions", { customer: s.customer, price: s.price, quantity: 0 }, s.opts), 400);
     expectError(await post("/v1/subscriptions", { customer: s.customer }, s.opts), 400, "parameter_missing");
     expectError(await post("/v1/prices", { unit_amount: 100, currency: "xyz", recurring: { interval: "month" }, product_name: "x" }, s.opts), 400);

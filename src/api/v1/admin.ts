@@ -22,6 +22,7 @@ import { mintKey, renderKey } from "./api_keys";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
 import { auditContext, intentJson, intentStub, json, respondOutcome } from "./respond";
+import { expandPaths } from "./expand";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { resolvePaymentMethodFor } from "./payment_intents";
 import { retryFailedPayment } from "../common/failed-retry";
@@ -109,6 +110,87 @@ const MerchantSchema: z.ZodType<MerchantJson> = z
 
 type MerchantRow = typeof merchants.$inferSelect;
 const renderMerchant = (row: MerchantRow): MerchantJson => ({ id: row.id, object: "merchant", name: row.name, created: seconds(row.created), settings: parseSettings(row.settings) });
+
+/**
+ * GET and POST /v1/account: the merchant as Stripe's Account (stripe-node's accounts.retrieve()), a
+ * standard account whose charges are enabled and whose details are in; payouts are not made here
+ * (payouts_enabled: false). Its settings carry Stripe's branding, card_payments, dashboard (the
+ * merchant's name) and payments beside the gateway's own (refund approval thresholds, the dunning's
+ * final action, the default Stripe-Version); `name` is ours too.
+ */
+interface AccountJson {
+  id: string;
+  object: "account";
+  business_type: null;
+  charges_enabled: true;
+  created: number;
+  details_submitted: true;
+  email: null;
+  metadata: Record<string, never>;
+  payouts_enabled: false;
+  type: "standard";
+  name: string;
+  settings: MerchantJson["settings"] & {
+    branding: { icon: null; logo: null; primary_color: null; secondary_color: null };
+    card_payments: { statement_descriptor_prefix: null; statement_descriptor_prefix_kana: null; statement_descriptor_prefix_kanji: null };
+    dashboard: { display_name: string; timezone: null };
+    payments: { statement_descriptor: null; statement_descriptor_kana: null; statement_descriptor_kanji: null; statement_descriptor_prefix_kana: null; statement_descriptor_prefix_kanji: null };
+  };
+}
+
+const AccountSchema: z.ZodType<AccountJson> = z
+  .object({
+    id: z.string(),
+    object: z.literal("account"),
+    business_type: z.null(),
+    charges_enabled: z.literal(true),
+    created: z.number().int(),
+    details_submitted: z.literal(true),
+    email: z.null(),
+    metadata: z.object({}).strict(),
+    payouts_enabled: z.literal(false).describe("Payouts are not made by the gateway."),
+    type: z.literal("standard"),
+    name: z.string().describe("The merchant's name (also settings.dashboard.display_name)."),
+    settings: z.object({
+      branding: z.object({ icon: z.null(), logo: z.null(), primary_color: z.null(), secondary_color: z.null() }),
+      card_payments: z.object({ statement_descriptor_prefix: z.null(), statement_descriptor_prefix_kana: z.null(), statement_descriptor_prefix_kanji: z.null() }),
+      dashboard: z.object({ display_name: z.string(), timezone: z.null() }),
+      payments: z.object({
+        statement_descriptor: z.null(),
+        statement_descriptor_kana: z.null(),
+        statement_descriptor_kanji: z.null(),
+        statement_descriptor_prefix_kana: z.null(),
+        statement_descriptor_prefix_kanji: z.null(),
+      }),
+      refund_approval_thresholds: z.record(z.string(), z.number()).describe("Ours: refunds above these amounts wait for approval."),
+      subscription_dunning_final_action: z.enum(["canceled", "unpaid"]).describe("Ours: what the last failed renewal retry does."),
+      api_version: z.string().nullable().describe("Ours: the Stripe-Version rendered when a request sends none."),
+    }),
+  })
+  .meta({ id: "Account" });
+
+function renderAccount(merchant: MerchantJson): AccountJson {
+  return {
+    id: merchant.id,
+    object: "account",
+    business_type: null,
+    charges_enabled: true,
+    created: merchant.created,
+    details_submitted: true,
+    email: null,
+    metadata: {},
+    payouts_enabled: false,
+    type: "standard",
+    name: merchant.name,
+    settings: {
+      branding: { icon: null, logo: null, primary_color: null, secondary_color: null },
+      card_payments: { statement_descriptor_prefix: null, statement_descriptor_prefix_kana: null, statement_descriptor_prefix_kanji: null },
+      dashboard: { display_name: merchant.name, timezone: null },
+      payments: { statement_descriptor: null, statement_descriptor_kana: null, statement_descriptor_kanji: null, statement_descriptor_prefix_kana: null, statement_descriptor_prefix_kanji: null },
+      ...merchant.settings,
+    },
+  };
+}
 
 async function merchantOr404(d1: D1Database, id: string): Promise<MerchantRow> {
   const [row] = await db(d1).select().from(merchants).where(eq(merchants.id, id)).limit(1);
@@ -217,14 +299,18 @@ function registerMerchants(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/account", permission: "payments.transactions.view", summary: "Your merchant account and its settings", tag: TAG, response: MerchantSchema },
-    async (c, { principal }) => json(c, renderMerchant(await merchantOr404(directoryDb(c.env), principal.merchantId))),
+    { method: "get", path: "/v1/account", permission: "payments.transactions.view", summary: "Your merchant account and its settings, as Stripe's Account", tag: TAG, query: f.expandQuery, response: AccountSchema },
+    async (c, { query, principal }) => {
+      // Stripe's expand[]: nothing of the account is expandable here, so any path is a 400.
+      expandPaths(query.expand, "account");
+      return json(c, renderAccount(renderMerchant(await merchantOr404(directoryDb(c.env), principal.merchantId))));
+    },
   );
 
   route(
     app,
-    { method: "post", path: "/v1/account", permission: "keys.manage", summary: "Update your merchant account's name and settings (refund approval thresholds)", tag: TAG, body: UpdateMerchantBody, response: MerchantSchema },
-    async (c, { body, principal }) => json(c, await updateMerchant(c, principal, await merchantOr404(directoryDb(c.env), principal.merchantId), body)),
+    { method: "post", path: "/v1/account", permission: "keys.manage", summary: "Update your merchant account's name and settings (refund approval thresholds); answers the Account", tag: TAG, body: UpdateMerchantBody, response: AccountSchema },
+    async (c, { body, principal }) => json(c, renderAccount(await updateMerchant(c, principal, await merchantOr404(directoryDb(c.env), principal.merchantId), body))),
   );
 }
 

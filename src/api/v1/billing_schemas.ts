@@ -229,7 +229,7 @@ const PlanSchema = z
     nickname: nullableString,
     product: nullableString,
     tiers_mode: z.null(),
-    transform_quantity: z.null(),
+    transform_usage: z.null(),
     trial_period_days: z.null(),
     usage_type: z.literal("licensed"),
   })
@@ -322,7 +322,11 @@ export const TestClockSchema = z
     name: nullableString,
     frozen_time: seconds,
     status: z.enum(["ready", "advancing"]),
+    status_details: z
+      .object({ advancing: z.object({ target_frozen_time: seconds }).optional() })
+      .describe("While advancing: advancing.target_frozen_time, the time it advances to; otherwise {}."),
     created: seconds,
+    deletes_after: seconds.describe("Stripe's: 30 days after created. Clocks here are kept until deleted."),
     livemode: z.boolean(),
   })
   .meta({ id: "TestClock" });

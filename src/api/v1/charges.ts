@@ -10,7 +10,9 @@ import type { IntentRecord } from "../../core/types";
 import { chargeSearch, decodeChargePageToken, encodeChargePageToken, searchChargePage } from "../../db/charge-search";
 import { listCharges } from "../../db/queries";
 import * as f from "./fields";
-import { chargeRefunds, checkExpandable, intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { chargeRefunds, intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { expandObjects, expandPaths } from "./expand";
+import type { Principal } from "../../auth/permissions";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { ChargeSchema, listOf, searchResultOf } from "./schemas";
 import { stripeBody } from "./stripe-params";
@@ -40,16 +42,18 @@ const UpdateBody = stripeBody("POST /v1/charges/{id}", {
 
 const TAG = "Charges";
 
-/** What a charge's answer can expand: its payment intent, and Stripe's list of its refunds (`data.` before each on a list). */
-const EXPANDABLE = ["payment_intent", "refunds"];
-
-/** The charge with what `expand` asks for in place of its ids. */
-function expanded(c: Ctx, intent: IntentRecord, charge: ChargeJson, expand: readonly string[], prefix = ""): Record<string, unknown> {
+/** The charge with what `expand` (expandPaths' answer) asks for in place of its ids: its intent and refunds from the intent at hand, the rest (customer...) read. */
+function withIntent(c: Ctx, intent: IntentRecord, charge: ChargeJson, expand: readonly string[]): Record<string, unknown> {
   return {
     ...charge,
-    ...(expand.includes(`${prefix}payment_intent`) ? { payment_intent: intentJson(c, intent) } : {}),
-    ...(expand.includes(`${prefix}refunds`) ? { refunds: chargeRefunds(intent, charge.id) } : {}),
+    ...(expand.includes("payment_intent") ? { payment_intent: intentJson(c, intent) } : {}),
+    ...(expand.includes("refunds") ? { refunds: chargeRefunds(intent, charge.id) } : {}),
   };
+}
+
+async function expanded(c: Ctx, principal: Principal, charges: Record<string, unknown>[], expand: readonly string[]): Promise<Record<string, unknown>[]> {
+  await expandObjects(c, principal, charges, "charge", expand);
+  return charges;
 }
 
 
@@ -58,7 +62,7 @@ export function registerCharges(app: App): void {
     app,
     { method: "get", path: "/v1/charges", permission: "payments.transactions.view", summary: "List charges, newest first", tag: TAG, query: ListQuery, response: listOf(ChargeSchema, "ChargeList") },
     async (c, { query, principal }) => {
-      const expand = checkExpandable(query.expand, EXPANDABLE.map((p) => `data.${p}`), "charge");
+      const expand = expandPaths(query.expand, "charge", true);
       // No charge has a transfer group here (transfers are not made): a transfer_group matches none.
       if (query.transfer_group !== undefined) return json(c, { object: "list", data: [], has_more: false, url: "/v1/charges" });
       const page = await listCharges(
@@ -69,9 +73,9 @@ export function registerCharges(app: App): void {
       );
       const items = page.items.flatMap(({ chargeId, intent }) => {
         const charge = renderChargeById(intent, chargeId);
-        return charge ? [expanded(c, intent, charge, expand, "data.")] : [];
+        return charge ? [withIntent(c, intent, charge, expand)] : [];
       });
-      return json(c, listObject("/v1/charges", { ...page, items }, (charge) => charge));
+      return json(c, listObject("/v1/charges", { ...page, items: await expanded(c, principal, items, expand) }, (charge) => charge));
     },
   );
 
@@ -88,14 +92,14 @@ export function registerCharges(app: App): void {
       response: searchResultOf(ChargeSchema, "ChargeSearchResult"),
     },
     async (c, { query, principal }) => {
-      const expand = checkExpandable(query.expand, EXPANDABLE.map((p) => `data.${p}`), "charge");
+      const expand = expandPaths(query.expand, "charge", true);
       const search = chargeSearch(query.query, principal);
       // A charge with metadata of its own (POST /v1/charges/{id}) is checked as rendered: the index
       // holds its intent's, so a page may hold fewer than `limit`; next_page still leads on.
       const page = await searchChargePage(c.env.DB, principal, search, query.limit ?? 10, query.page ? decodeChargePageToken(query.page) : null);
       return json(c, {
         object: "search_result",
-        data: page.items.map(({ charge, intent }) => expanded(c, intent, charge, expand, "data.")),
+        data: await expanded(c, principal, page.items.map(({ charge, intent }) => withIntent(c, intent, charge, expand)), expand),
         has_more: page.hasMore,
         next_page: page.next ? encodeChargePageToken(page.next) : null,
         url: "/v1/charges/search",
@@ -107,14 +111,15 @@ export function registerCharges(app: App): void {
     app,
     { method: "get", path: "/v1/charges/{id}", permission: "payments.transactions.view", summary: "Retrieve a charge (expand[]=payment_intent, refunds; balance_transaction stays null)", tag: TAG, query: f.expandQuery, response: ChargeSchema },
     async (c, { params, query, principal }) => {
-      const expand = checkExpandable(query.expand, EXPANDABLE, "charge");
+      const expand = expandPaths(query.expand, "charge");
       const id = params.id ?? "";
       if (!hasPrefix(id, "ch")) throw resourceMissing("charge", id.slice(0, 80), "id");
       const intentId = intentIdForCharge(id);
       const intent = await intentStub(c.env, intentId).retrieve(principal, intentId);
       const charge = intent ? renderChargeById(intent, id) : null;
       if (!charge || !intent) throw resourceMissing("charge", id, "id");
-      return json(c, expanded(c, intent, charge, expand));
+      const [answer] = await expanded(c, principal, [withIntent(c, intent, charge, expand)], expand);
+      return json(c, answer);
     },
   );
 
@@ -130,7 +135,7 @@ export function registerCharges(app: App): void {
       response: ChargeSchema,
     },
     async (c, { params, body, principal }) => {
-      const expand = checkExpandable(body.expand, EXPANDABLE, "charge");
+      const expand = expandPaths(body.expand, "charge");
       const id = params.id ?? "";
       if (!hasPrefix(id, "ch")) throw resourceMissing("charge", id.slice(0, 80), "id");
       const intentId = intentIdForCharge(id);
@@ -144,11 +149,10 @@ export function registerCharges(app: App): void {
         shipping: body.shipping,
       });
       if (!outcome.error && outcome.intent === null) throw resourceMissing("charge", id, "id");
-      return respondOutcome(c, outcome, (intent) => {
-        const charge = renderChargeById(intent, id);
-        if (!charge) throw resourceMissing("charge", id, "id");
-        return expanded(c, intent, charge, expand);
-      });
+      const charge = outcome.intent && !outcome.error ? renderChargeById(outcome.intent, id) : null;
+      if (outcome.intent && !outcome.error && !charge) throw resourceMissing("charge", id, "id");
+      const [answer] = outcome.intent && charge ? await expanded(c, principal, [withIntent(c, outcome.intent, charge, expand)], expand) : [null];
+      return respondOutcome(c, outcome, () => answer);
     },
   );
 }

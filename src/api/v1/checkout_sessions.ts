@@ -2,14 +2,16 @@
 // line_items), list, expire, and the session's line items. A session is a D1 object around one payment
 // intent, created here through the intent's Durable Object as /v1/payment_intents creates one; the
 // shopper pays on the page at the session's `url` (src/pages/checkout.ts).
-import { eq, type SQL } from "drizzle-orm";
+import { and, eq, inArray, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import { assertAmount } from "../../core/money";
-import { findPrice, isRecurring, liveCustomer } from "../../billing/store";
-import { findProduct } from "./products";
+import { findPrice, isRecurring, liveCustomer, ONE_TIME, renderPrice, type PriceRow } from "../../billing/store";
+import { findProduct, newProduct, renderProduct, type ProductRow } from "./products";
+import { insertPriceSql, insertPriceParams } from "./prices";
+import { Writes } from "../../billing/writes";
 import {
   DEFAULT_SESSION_TTL_MS,
   expireSession,
@@ -18,23 +20,27 @@ import {
   renderSession,
   scopedSession,
   sessionIntentId,
+  lineItemsOf as storedLineItems,
   type CheckoutSessionRow,
+  type LinePrices,
   type SessionLineItem,
 } from "../../checkout/sessions";
 import { createdConditions, listable, pageOf } from "../../db/queries";
-import { checkoutSessions } from "../../db/schema";
+import { checkoutSessions, prices, products } from "../../db/schema";
 import { config } from "../../env";
 import type { Principal } from "../../auth/permissions";
 import * as f from "./fields";
 import { CONNECT, stripeBody } from "./stripe-params";
-import { checkExpandable, intentJson, intentStub, json, listObject, pageRequest } from "./respond";
+import { intentJson, intentStub, json, listObject, pageRequest } from "./respond";
+import { expanded, expandObjects, expandPaths } from "./expand";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { createParams } from "../../intents/params";
 import { idempotentD1 } from "./idempotency";
 
 const TAG = "Checkout";
 const SESSIONS = listable(checkoutSessions, "checkout.session");
-const EXPANDABLE = ["payment_intent", "line_items"];
+/** A session's expand[] (src/api/v1/expand.ts; on a list, `data.` before each path). */
+const checkExpand = (expand: string[] | undefined, list = false) => expandPaths(expand, "checkout.session", list);
 const MAX_QUANTITY = 999_999;
 
 /** A parameter refused on purpose: a 400 parameter_not_supported naming it and why (src/api/v1/validation.ts). */
@@ -132,7 +138,7 @@ const ListQuery = z
   })
   .strict();
 const ExpireBody = z.object({ expand: f.expand.optional() }).strict();
-const LineItemsQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict();
+const LineItemsQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional(), expand: f.expand.optional() }).strict();
 
 export const CheckoutSessionSchema = z
   .object({
@@ -194,18 +200,69 @@ async function findSession(c: Ctx, principal: Principal, id: string, param = "id
   return row;
 }
 
-async function render(c: Ctx, principal: Principal, row: CheckoutSessionRow, expand: string[]) {
-  let paymentIntent: unknown;
-  if (expand.includes("payment_intent")) {
-    const intent = await intentStub(c.env, row.paymentIntent).retrieve(principal, row.paymentIntent);
-    paymentIntent = intent ? intentJson(c, intent) : row.paymentIntent;
+/** The prices of these sessions' line items (the Price each renders), in one query. */
+async function linePrices(c: Ctx, principal: Principal, rows: readonly CheckoutSessionRow[]): Promise<LinePrices> {
+  const ids = [...new Set(rows.flatMap((row) => storedLineItems(row).map((item) => item.price)))];
+  if (ids.length === 0) return new Map();
+  const found = await drizzle(c.env.DB)
+    .select()
+    .from(prices)
+    .where(and(eq(prices.merchantId, principal.merchantId), eq(prices.livemode, principal.livemode), inArray(prices.id, ids)));
+  return new Map(found.map((p) => [p.id, p]));
+}
+
+/** Sessions with what `expand` (expandPaths' answer) asks for: payment_intent and line_items here, the rest (customer, line_items.data.price.product...) read. */
+async function renderAll(c: Ctx, principal: Principal, rows: readonly CheckoutSessionRow[], expand: string[]) {
+  const lineItems = expand.includes("line_items") ? await linePrices(c, principal, rows) : undefined;
+  const out = [];
+  for (const row of rows) {
+    let paymentIntent: unknown;
+    if (expand.includes("payment_intent")) {
+      const intent = await intentStub(c.env, row.paymentIntent).retrieve(principal, row.paymentIntent);
+      paymentIntent = intent ? intentJson(c, intent) : row.paymentIntent;
+    }
+    out.push(renderSession(row, { base: base(c), paymentIntent, lineItems }));
   }
-  return renderSession(row, { base: base(c), paymentIntent, lineItems: expand.includes("line_items") });
+  await expandObjects(c, principal, out, "checkout.session", expand);
+  return out;
+}
+
+async function render(c: Ctx, principal: Principal, row: CheckoutSessionRow, expand: string[]) {
+  const [rendered] = await renderAll(c, principal, [row], expand);
+  if (!rendered) throw new Error(`session ${row.id} not rendered`);
+  return rendered;
+}
+
+/** What a new session's price_data lines make, as Stripe makes them: a Price each (and a Product of product_data), archived. */
+interface Made {
+  products: ProductRow[];
+  prices: PriceRow[];
+}
+
+/** An inline price (Stripe's price_data): one-time, archived (active: false) so that it is not offered for reuse. */
+function inlinePrice(principal: Principal, currency: string, unitAmount: number, product: ProductRow): PriceRow {
+  return {
+    id: randomId("price"),
+    merchantId: principal.merchantId,
+    livemode: principal.livemode,
+    currency,
+    unitAmount,
+    interval: ONE_TIME,
+    intervalCount: 0,
+    productName: product.name,
+    nickname: null,
+    active: false,
+    metadata: "{}",
+    created: Date.now(),
+    product: product.id,
+    lookupKey: null,
+  };
 }
 
 /** The line items of a new session: from /v1/prices ids or price_data, all in one currency. */
-async function lineItemsOf(c: Ctx, principal: Principal, items: z.output<typeof LineItem>[]): Promise<{ items: SessionLineItem[]; currency: string }> {
+async function lineItemsOf(c: Ctx, principal: Principal, items: z.output<typeof LineItem>[]): Promise<{ items: SessionLineItem[]; currency: string; made: Made }> {
   const out: SessionLineItem[] = [];
+  const made: Made = { products: [], prices: [] };
   let currency: string | null = null;
   for (const [i, item] of items.entries()) {
     const param = `line_items[${i}]`;
@@ -229,21 +286,30 @@ async function lineItemsOf(c: Ctx, principal: Principal, items: z.output<typeof 
         throw invalidRequest(`Pass either product or product_data in ${param}[price_data].`, `${param}[price_data][product_data]`, "parameter_missing");
       }
       itemCurrency = data.currency;
-      const line0 = { id: randomId("li"), quantity: item.quantity, unitAmount: data.unit_amount, price: randomId("price"), priceType: "one_time" as const };
+      const line0 = { id: randomId("li"), quantity: item.quantity, unitAmount: data.unit_amount, priceType: "one_time" as const };
       if (data.product !== undefined) {
-        // One of the merchant's products (another's is a 404, as an unknown one), shown by its name.
+        // One of the merchant's products (another's is missing, as an unknown one: a 400 naming the parameter), shown by its name.
         const product = await findProduct(c.env.DB, principal, data.product, `${param}[price_data][product]`);
         if (!product.active) throw invalidRequest(`The product ${product.id} is archived (active: false): make it active, or use another product.`, `${param}[price_data][product]`);
-        line = { ...line0, name: product.name, product: product.id };
+        const price = inlinePrice(principal, data.currency, data.unit_amount, product);
+        made.prices.push(price);
+        line = { ...line0, price: price.id, name: product.name, product: product.id };
       } else {
-        const product = data.product_data;
-        if (!product) throw invalidRequest(`Pass product_data in ${param}[price_data].`, `${param}[price_data][product_data]`);
+        const productData = data.product_data;
+        if (!productData) throw invalidRequest(`Pass product_data in ${param}[price_data].`, `${param}[price_data][product_data]`);
+        // Stripe's inline product: made with the session, archived (active: false) as its inline price is.
+        const product = newProduct(principal, { name: productData.name, description: productData.description ?? null, active: false, metadata: productData.metadata });
+        const price = inlinePrice(principal, data.currency, data.unit_amount, product);
+        made.products.push(product);
+        made.prices.push(price);
         line = {
           ...line0,
-          name: product.name,
-          ...(product.description !== undefined ? { productDescription: product.description } : {}),
-          ...(product.images?.length ? { images: product.images } : {}),
-          ...(product.metadata && Object.keys(product.metadata).length > 0 ? { productMetadata: product.metadata } : {}),
+          price: price.id,
+          product: product.id,
+          name: productData.name,
+          ...(productData.description !== undefined ? { productDescription: productData.description } : {}),
+          ...(productData.images?.length ? { images: productData.images } : {}),
+          ...(productData.metadata && Object.keys(productData.metadata).length > 0 ? { productMetadata: productData.metadata } : {}),
         };
       }
     }
@@ -253,7 +319,7 @@ async function lineItemsOf(c: Ctx, principal: Principal, items: z.output<typeof 
     currency = itemCurrency;
     out.push(line);
   }
-  return { items: out, currency: currency ?? "usd" };
+  return { items: out, currency: currency ?? "usd", made };
 }
 
 export function registerCheckoutSessions(app: App): void {
@@ -263,7 +329,7 @@ export function registerCheckoutSessions(app: App): void {
     // With an Idempotency-Key, a retried create answers the session the first one made (it made a second, payable one).
     async (c, { body, principal }) =>
       idempotentD1(c, principal, "checkout.sessions.create", "", body, async () => {
-        const expand = checkExpandable(body.expand, EXPANDABLE);
+        const expand = checkExpand(body.expand);
         const now = Date.now();
         let expiresAt = now + DEFAULT_SESSION_TTL_MS;
         if (body.expires_at !== undefined) {
@@ -279,7 +345,7 @@ export function registerCheckoutSessions(app: App): void {
         if (intentData.setup_future_usage && body.customer === undefined) {
           throw invalidRequest("payment_intent_data[setup_future_usage] needs a customer to save the card to: pass customer.", "customer", "parameter_missing");
         }
-        const { items, currency } = await lineItemsOf(c, principal, body.line_items);
+        const { items, currency, made } = await lineItemsOf(c, principal, body.line_items);
         const total = items.reduce((sum, i) => sum + i.unitAmount * i.quantity, 0);
         assertAmount(total, "line_items");
 
@@ -329,7 +395,23 @@ export function registerCheckoutSessions(app: App): void {
           completedAt: null,
           created: now,
         };
-        await drizzle(c.env.DB).insert(checkoutSessions).values(row);
+        // One batch: the products and prices its price_data lines make (each with its product.created or
+        // price.created, as at Stripe), and the session.
+        const requestId = c.get("requestId");
+        const w = new Writes(c.env.DB, principal);
+        for (const product of made.products) {
+          const insert = drizzle(c.env.DB).insert(products).values(product).toSQL();
+          w.add(insert.sql, insert.params);
+          await w.event("product.created", renderProduct(product), [product.id], { requestId });
+        }
+        for (const price of made.prices) {
+          // Only if its product is still there (a product with prices cannot be deleted).
+          w.add(insertPriceSql, insertPriceParams(price, price.product ?? ""));
+          await w.event("price.created", renderPrice(price), [price.id], { requestId });
+        }
+        const insert = drizzle(c.env.DB).insert(checkoutSessions).values(row).toSQL();
+        w.add(insert.sql, insert.params);
+        await w.commit(c.env);
         return { status: 200, body: await render(c, principal, row, expand) };
       }),
   );
@@ -338,7 +420,7 @@ export function registerCheckoutSessions(app: App): void {
     app,
     { method: "get", path: "/v1/checkout/sessions", permission: "payments.transactions.view", summary: "List Checkout Sessions, newest first", tag: TAG, query: ListQuery, response: z.object({ object: z.literal("list"), data: z.array(CheckoutSessionSchema), has_more: z.boolean(), url: z.string() }).meta({ id: "CheckoutSessionList" }) },
     async (c, { query, principal }) => {
-      const expand = checkExpandable(query.expand?.map((p) => p.replace(/^data\./, "")), EXPANDABLE);
+      const expand = checkExpand(query.expand, true);
       const filters: SQL[] = [];
       if (query.status) filters.push(eq(checkoutSessions.status, query.status));
       if (query.payment_intent) filters.push(eq(checkoutSessions.paymentIntent, query.payment_intent));
@@ -347,7 +429,7 @@ export function registerCheckoutSessions(app: App): void {
       const page = await pageOf(c.env.DB, SESSIONS, principal, filters, pageRequest(query), (where, order, limit) =>
         drizzle(c.env.DB).select().from(checkoutSessions).where(where).orderBy(...order).limit(limit),
       );
-      const data = await Promise.all(page.items.map((row) => render(c, principal, row, expand)));
+      const data = await renderAll(c, principal, page.items, expand);
       return json(c, { ...listObject("/v1/checkout/sessions", page, (x) => x), data });
     },
   );
@@ -356,7 +438,7 @@ export function registerCheckoutSessions(app: App): void {
     app,
     { method: "get", path: "/v1/checkout/sessions/{id}", permission: "payments.transactions.view", summary: "Retrieve a Checkout Session", tag: TAG, query: f.expandQuery, response: CheckoutSessionSchema },
     async (c, { params, query, principal }) => {
-      const expand = checkExpandable(query.expand, EXPANDABLE);
+      const expand = checkExpand(query.expand);
       return json(c, await render(c, principal, await findSession(c, principal, params.id ?? ""), expand));
     },
   );
@@ -365,14 +447,15 @@ export function registerCheckoutSessions(app: App): void {
     app,
     { method: "get", path: "/v1/checkout/sessions/{id}/line_items", permission: "payments.transactions.view", summary: "A Checkout Session's line items", tag: TAG, query: LineItemsQuery, response: LineItemListSchema },
     async (c, { params, query, principal }) => {
+      const expand = expandPaths(query.expand, "item", true);
       const row = await findSession(c, principal, params.id ?? "");
-      const all = renderLineItems(row);
+      const all = renderLineItems(row, await linePrices(c, principal, [row]));
       // Stripe's paging over a short, fixed list.
       let data = all.data;
       if (query.starting_after) data = data.slice(data.findIndex((i) => i.id === query.starting_after) + 1);
       if (query.ending_before) data = data.slice(0, Math.max(0, data.findIndex((i) => i.id === query.ending_before)));
       const limit = query.limit ?? 10;
-      return json(c, { ...all, data: data.slice(0, limit), has_more: data.length > limit });
+      return json(c, { ...all, data: await expanded(c, principal, data.slice(0, limit), "item", expand), has_more: data.length > limit });
     },
   );
 
@@ -380,7 +463,7 @@ export function registerCheckoutSessions(app: App): void {
     app,
     { method: "post", path: "/v1/checkout/sessions/{id}/expire", permission: "payments.transactions.void", summary: "Expire an open Checkout Session (its payment can no longer be made)", tag: TAG, body: ExpireBody, response: CheckoutSessionSchema },
     async (c, { params, body, principal }) => {
-      const expand = checkExpandable(body.expand, EXPANDABLE);
+      const expand = checkExpand(body.expand);
       const row = await findSession(c, principal, params.id ?? "");
       if (row.status !== "open") throw invalidRequest(`Only Checkout Sessions with a status in ["open"] can be expired; this one is ${row.status}.`, "id", "checkout_session_not_open");
       const result = await expireSession(c.env, row, base(c), principal.actor, c.get("requestId"));

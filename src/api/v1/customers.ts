@@ -1,6 +1,6 @@
 // /v1/customers: create, retrieve, update, delete, list (by email), search; a customer's payment
 // methods (seed 002's cards on file: save with a nickname, list, remove) and payments.
-import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, eq, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
@@ -32,7 +32,8 @@ import { idempotentD1 } from "./idempotency";
 import { resolvePaymentMethodInput } from "./payment_intents";
 import { savedOrTestMethod } from "./payment_methods";
 import { CustomerSchema, PaymentMethodObjectSchema } from "./billing_schemas";
-import { checkExpandable, intentJson, json, listObject, pageRequest, renderExpanded } from "./respond";
+import { intentJson, json, listObject, pageRequest } from "./respond";
+import { expanded, expandPaths } from "./expand";
 import { route, type App, type Ctx } from "./route";
 import { writeCompared } from "./updates";
 import { listOf, PaymentIntentSchema, searchResultOf } from "./schemas";
@@ -61,6 +62,7 @@ const CreateBody = stripeBody("POST /v1/customers", {
     payment_method: f.text(255).optional().describe("A saved payment method (pm_...) to attach at creation."),
     invoice_settings: z.object({ default_payment_method: f.text(255).optional(), ...ignoredInvoiceSettings }).strict().optional(),
     test_clock: f.text(100).optional().describe("Test mode: the test clock whose time this customer lives in."),
+    expand: f.expand.optional(),
   });
 
 const UpdateBody = stripeBody("POST /v1/customers/{id}", {
@@ -72,6 +74,7 @@ const UpdateBody = stripeBody("POST /v1/customers/{id}", {
     address: f.customerAddress.optional(),
     shipping: f.customerShipping.optional(),
     invoice_settings: z.object({ default_payment_method: f.clearableText(255).optional(), ...ignoredInvoiceSettings }).strict().optional(),
+    expand: f.expand.optional(),
   });
 
 /** An address or shipping as its column holds it: JSON, or null when unset. */
@@ -88,12 +91,6 @@ const ListQuery = z
     expand: f.expand.optional(),
   })
   .strict();
-const DEFAULT_METHOD = "invoice_settings.default_payment_method";
-
-/**
- * Customers, with their default payment method as an object when `expand` asks for it (Stripe's
- * `expand[]=invoice_settings.default_payment_method`; `data.` before it on a list): one query for the page.
- */
 /** The customer and the saved payment method a `/v1/customers/{id}/payment_methods/{payment_method}` path names. */
 async function customerAndCard(c: Ctx, principal: Principal, params: Record<string, string>): Promise<{ customer: CustomerRow; pm: PaymentMethodRow }> {
   const customer = await liveCustomer(c.env.DB, principal, params.id ?? "", "id");
@@ -101,11 +98,13 @@ async function customerAndCard(c: Ctx, principal: Principal, params: Record<stri
   return { customer, pm };
 }
 
-async function renderCustomers(d1: D1Database, scope: Scope, rows: CustomerRow[], expandDefault: boolean): Promise<unknown[]> {
-  return renderExpanded(rows, (r) => ({ ...renderCustomer(r) }), expandDefault, (r) => r.defaultPaymentMethod, async (ids) => {
-    const found = await db(d1).select().from(paymentMethods).where(and(eq(paymentMethods.merchantId, scope.merchantId), eq(paymentMethods.livemode, scope.livemode), inArray(paymentMethods.id, ids)));
-    return new Map(found.map((m) => [m.id, renderPaymentMethodRow(m)]));
-  }, (customer, method) => ({ ...customer, invoice_settings: { ...(customer.invoice_settings as Record<string, unknown>), default_payment_method: method } }));
+/**
+ * Customers, with what `expand` (expandPaths' answer) asks for: Stripe's
+ * `invoice_settings.default_payment_method`, `test_clock` (`data.` before each on a list), one query
+ * for the page each.
+ */
+function renderCustomers(c: Ctx, principal: Principal, rows: CustomerRow[], expand: readonly string[]): Promise<unknown[]> {
+  return expanded(c, principal, rows.map(renderCustomer), "customer", expand);
 }
 
 const SaveCardBody = z
@@ -119,8 +118,10 @@ const SaveCardBody = z
   .strict();
 
 const PageQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict();
-/** A customer's payment methods: Stripe's `type` filter too (required by older API versions; cards are all this gateway saves). */
-const MethodsQuery = PageQuery.extend({ type: z.string().regex(/^[a-z_]{1,40}$/, "type must be a payment method type such as card").optional() }).strict();
+/** A customer's payment methods: Stripe's `type` filter too (required by older API versions; cards are all this gateway saves), and expand. */
+const MethodsQuery = PageQuery.extend({ type: z.string().regex(/^[a-z_]{1,40}$/, "type must be a payment method type such as card").optional(), expand: f.expand.optional() }).strict();
+
+const SearchQuery = z.object({ ...f.searchFields, expand: f.expand.optional() }).strict();
 
 const DeletedSchema = z.object({ id: z.string(), object: z.literal("customer"), deleted: z.literal(true) }).meta({ id: "DeletedCustomer" });
 
@@ -161,6 +162,7 @@ export function registerCustomers(app: App): void {
     { method: "post", path: "/v1/customers", permission: "payments.methods.manage", summary: "Create a customer", tag: TAG, body: CreateBody, response: CustomerSchema },
     async (c, { body, principal }) =>
       idempotentD1(c, principal, "customers.create", "", body, async () => {
+        const expand = expandPaths(body.expand, "customer");
         if (body.test_clock !== undefined) {
           if (principal.livemode) throw invalidRequest("Test clocks exist only in test mode.", "test_clock", "livemode_mismatch");
           await findTestClock(c.env.DB, principal, body.test_clock);
@@ -207,7 +209,7 @@ export function registerCustomers(app: App): void {
           const attached = await attachPaymentMethod(c.env, principal, pm, row, c.get("requestId"));
           row = await setDefault(c, row, attached.row.id);
         }
-        return { status: 200, body: renderCustomer(row) };
+        return { status: 200, body: (await renderCustomers(c, principal, [row], expand))[0] };
       }),
   );
 
@@ -216,6 +218,7 @@ export function registerCustomers(app: App): void {
     { method: "post", path: "/v1/customers/{id}", permission: "payments.methods.manage", summary: "Update a customer (metadata merges; an empty string clears a field)", tag: TAG, body: UpdateBody, response: CustomerSchema },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "customers.update", params.id ?? "", body, async () => {
+        const expand = expandPaths(body.expand, "customer");
         const id = params.id ?? "";
         // Computed on the row as read and written only if it is still that row, with customer.updated
         // in the same transaction; someone else wrote first: read and computed again (writeCompared).
@@ -247,7 +250,7 @@ export function registerCustomers(app: App): void {
           },
           event: { type: "customer.updated", render: renderCustomer, requestId: c.get("requestId") },
         });
-        return { status: 200, body: renderCustomer(written) };
+        return { status: 200, body: (await renderCustomers(c, principal, [written], expand))[0] };
       }),
   );
 
@@ -274,8 +277,8 @@ export function registerCustomers(app: App): void {
       const page = await pageOf(c.env.DB, CUSTOMERS, principal, filters, pageRequest(query), (where, order, limit) =>
         db(c.env.DB).select().from(customers).where(where).orderBy(...order).limit(limit),
       );
-      const expand = checkExpandable(query.expand, [`data.${DEFAULT_METHOD}`]).length > 0;
-      return json(c, { ...listObject("/v1/customers", page, renderCustomer), data: await renderCustomers(c.env.DB, principal, page.items, expand) });
+      const expand = expandPaths(query.expand, "customer", true);
+      return json(c, { ...listObject("/v1/customers", page, renderCustomer), data: await renderCustomers(c, principal, page.items, expand) });
     },
   );
 
@@ -287,12 +290,13 @@ export function registerCustomers(app: App): void {
       permission: "payments.methods.view",
       summary: "Search customers: email, name, phone with `:` (exact) or `~` (contains, with an exact clause or a created window of at most 31 days), metadata['key'], created with >, >=, <, <=, `-` to negate (a filter, bounded like `~`), joined by AND or by OR (exact and created clauses only)",
       tag: TAG,
-      query: f.searchQuery,
+      query: SearchQuery,
       response: searchResultOf(CustomerSchema, "CustomerSearchResult"),
     },
     async (c, { query, principal }) => {
+      const expand = expandPaths(query.expand, "customer", true);
       const page = await searchPage(c.env.DB, CUSTOMER_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, customers));
-      return json(c, searchResult("/v1/customers/search", page, page.items.map(renderCustomer)));
+      return json(c, searchResult("/v1/customers/search", page, await renderCustomers(c, principal, page.items, expand)));
     },
   );
 
@@ -300,9 +304,9 @@ export function registerCustomers(app: App): void {
     app,
     { method: "get", path: "/v1/customers/{id}", permission: "payments.methods.view", summary: "Retrieve a customer (a deleted one answers {deleted: true}; expand[]=invoice_settings.default_payment_method)", tag: TAG, query: f.expandQuery, response: z.union([CustomerSchema, DeletedSchema]) },
     async (c, { params, query, principal }) => {
-      const expand = checkExpandable(query.expand, [DEFAULT_METHOD]).length > 0;
+      const expand = expandPaths(query.expand, "customer");
       const row = await findCustomer(c.env.DB, principal, params.id ?? "", "id");
-      return json(c, row.deleted ? { id: row.id, object: "customer", deleted: true } : (await renderCustomers(c.env.DB, principal, [row], expand))[0]);
+      return json(c, row.deleted ? { id: row.id, object: "customer", deleted: true } : (await renderCustomers(c, principal, [row], expand))[0]);
     },
   );
 
@@ -314,13 +318,16 @@ export function registerCustomers(app: App): void {
       permission: "payments.methods.view",
       summary: "One of a customer's saved payment methods (Stripe's customers.retrievePaymentMethod)",
       tag: TAG,
+      query: f.expandQuery,
       response: PaymentMethodObjectSchema,
     },
-    async (c, { params, principal }) => {
+    async (c, { params, query, principal }) => {
+      const expand = expandPaths(query.expand, "payment_method");
       const { customer, pm } = await customerAndCard(c, principal, params);
       // Another customer's (or an unattached) card is not this customer's: as missing as an unknown one.
       if (pm.customer !== customer.id) throw resourceMissing("payment_method", pm.id, "payment_method");
-      return json(c, renderPaymentMethodRow(pm));
+      const [answer] = await expanded(c, principal, [renderPaymentMethodRow(pm)], "payment_method", expand);
+      return json(c, answer);
     },
   );
 
@@ -336,12 +343,14 @@ export function registerCustomers(app: App): void {
       response: listOf(PaymentMethodObjectSchema, "CustomerPaymentMethodList"),
     },
     async (c, { params, query, principal }) => {
+      const expand = expandPaths(query.expand, "payment_method", true);
       const customer = await liveCustomer(c.env.DB, principal, params.id ?? "", "id");
       if (query.type !== undefined && query.type !== "card") return json(c, { object: "list", data: [], has_more: false, url: `/v1/customers/${customer.id}/payment_methods` });
       const page = await pageOf(c.env.DB, PAYMENT_METHODS, principal, [eq(paymentMethods.customer, customer.id)], pageRequest(query), (where, order, limit) =>
         db(c.env.DB).select().from(paymentMethods).where(where).orderBy(...order).limit(limit),
       );
-      return json(c, listObject(`/v1/customers/${customer.id}/payment_methods`, page, renderPaymentMethodRow));
+      const data = await expanded(c, principal, page.items.map(renderPaymentMethodRow), "payment_method", expand);
+      return json(c, { ...listObject(`/v1/customers/${customer.id}/payment_methods`, page, () => null), data });
     },
   );
 

@@ -22,6 +22,20 @@ export interface V1ErrorBody {
 /** The error types of Stripe's API (its OpenAPI enum); a 401, 403 or 429 is an invalid_request_error there. */
 const STRIPE_ERROR_TYPES: readonly string[] = ["api_error", "card_error", "idempotency_error", "invalid_request_error"];
 
+/**
+ * The HTTP status /v1 answers an error with. As at Stripe, a missing object named in the URL's path
+ * is a 404, but one named in a parameter (`customer=cus_nope`, `line_items[0][price]`, `starting_after`)
+ * is a 400 (still `resource_missing`, naming the parameter). `pathParams` are the route's path
+ * parameters; an intent's is `intent` at Stripe (`/v1/payment_intents/{intent}`), ours `id`. The other
+ * surfaces translate the same core errors themselves and keep their own statuses.
+ */
+export function v1Error(err: ApiErrorData, pathParams: readonly string[]): ApiErrorData {
+  if (err.status !== 404 || err.code !== "resource_missing" || err.param === undefined) return err;
+  // `id` is always a path's (no Stripe parameter is named so): also on a path that names it otherwise (`/v1/admin/refunds/{id}:approve`).
+  const inPath = pathParams.includes(err.param) || err.param === "id" || (err.param === "intent" && pathParams.includes("id"));
+  return inPath ? err : { ...err, status: 400 };
+}
+
 export function v1ErrorBody(err: ApiErrorData, extras: { paymentIntent?: PaymentIntentJson; requestId?: string } = {}): V1ErrorBody {
   const charge = err.type === "card_error" ? extras.paymentIntent?.last_payment_error?.charge : null;
   // The card that was declined, as Stripe's card errors carry it (stripe-node's err.payment_method).

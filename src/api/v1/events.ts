@@ -15,6 +15,7 @@ import { attemptsOf, db, findEndpoint, findEvent, parseEndpointEvents, pendingDe
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
 import { json, listObject, pageRequest } from "./respond";
+import { expandPaths } from "./expand";
 import { route, type App } from "./route";
 import { listOf } from "./schemas";
 import { deliveriesPage, renderDelivery, resend, WebhookDeliverySchema } from "./webhook_endpoints";
@@ -30,6 +31,7 @@ const ListQuery = z
     types: z.array(typeFilter).max(20).optional(),
     created: f.createdFilter.optional(),
     payment_intent: f.text(100).optional(),
+    expand: f.expand.optional(),
   })
   .strict();
 
@@ -102,6 +104,8 @@ export function registerEvents(app: App): void {
     app,
     { method: "get", path: "/v1/events", permission: "payments.transactions.view", summary: "List events, newest first", tag: TAG, query: ListQuery, response: listOf(EventSchema, "EventList") },
     async (c, { query, principal }) => {
+      // Stripe's expand[]: an event has nothing to expand (its data.object is whole), so any path is a 400.
+      expandPaths(query.expand, "event", true);
       if (query.type && query.types) throw invalidRequest("Pass either type or types, not both.", "types");
       const types = readableTypes(principal, query.types ?? (query.type ? [query.type] : []));
       const page = await listEvents(c.env.DB, principal, { types, paymentIntent: query.payment_intent, created: query.created }, pageRequest(query));
@@ -111,8 +115,9 @@ export function registerEvents(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/events/{id}", permission: "payments.transactions.view", summary: "Retrieve an event", tag: TAG, response: EventSchema },
-    async (c, { params, principal }) => {
+    { method: "get", path: "/v1/events/{id}", permission: "payments.transactions.view", summary: "Retrieve an event", tag: TAG, query: f.expandQuery, response: EventSchema },
+    async (c, { params, query, principal }) => {
+      expandPaths(query.expand, "event");
       const event = await eventOr404(c.env.DB, principal, params.id ?? "");
       if (!mayRead(principal, event.type)) throw resourceMissing("event", event.id, "id");
       return json(c, renderEvent(event, await pendingDeliveries(c.env.DB, event.id), c.get("apiVersion") ?? GATEWAY_API_VERSION));

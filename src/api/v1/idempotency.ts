@@ -14,7 +14,7 @@ import { config, type Env } from "../../env";
 import { idempotencyKeys } from "../../db/schema";
 import { IDEMPOTENCY_TTL_MS } from "../../intents/object";
 import type { Principal } from "../../auth/permissions";
-import { v1ErrorBody } from "./errors";
+import { v1Error, v1ErrorBody } from "./errors";
 import { json } from "./respond";
 import { requestContext, type Ctx } from "./route";
 
@@ -87,7 +87,8 @@ export async function idempotentD1(
       await db.delete(idempotencyKeys).where(where);
       throw err;
     }
-    answer = { status: err.status, body: v1ErrorBody(err.data) };
+    const error = v1Error(err.data, c.get("pathParams") ?? []);
+    answer = { status: error.status, body: v1ErrorBody(error) };
   }
   await db.update(idempotencyKeys).set({ state: "done", responseStatus: answer.status, responseBody: await sealAnswer(c.env, answer.body) }).where(where);
   return json(c, answer.body, answer.status);

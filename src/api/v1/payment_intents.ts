@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { ApiError, invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
 import { derivedId, randomId } from "../../core/ids";
-import { renderTransaction, type ExpandedObject } from "../../core/objects";
+import { renderTransaction, type ExpandedObject, type PaymentIntentJson } from "../../core/objects";
 import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import { resolvePaymentMethod } from "../../connectors/sandbox/vault";
 import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
@@ -16,13 +16,14 @@ import { config } from "../../env";
 import type { Principal } from "../../auth/permissions";
 import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
 import * as f from "./fields";
-import { assertIntentId, checkExpandable, intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { assertIntentId, intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { expandObjects, expandPaths } from "./expand";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { listOf, PaymentIntentSchema, searchResultOf, TransactionSchema } from "./schemas";
 import { stripeBody } from "./stripe-params";
 
-const EXPANDABLE = ["latest_charge", "payment_method", "customer"];
-const checkExpand = (expand: string[] | undefined) => checkExpandable(expand, EXPANDABLE);
+/** An intent's expand[] (on a list or a search result, `data.` before each path). */
+const checkExpand = (expand: string[] | undefined, list = false) => expandPaths(expand, "payment_intent", list);
 
 const futureUsageFields = {
   setup_future_usage: z.enum(["on_session", "off_session"]).optional().describe("Save the card to `customer` once the payment succeeds."),
@@ -259,11 +260,28 @@ async function expandedCustomers(c: Ctx, principal: Principal, intents: readonly
   if (!principal.permissions.has("payments.methods.view")) throw permissionDenied("Expanding customer needs the payments.methods.view permission.");
   const ids = [...new Set(intents.map((i) => i?.customer).filter((id): id is string => Boolean(id)))];
   const rows = await Promise.all(ids.map((id) => findCustomer(c.env.DB, principal, id).catch((err: unknown) => (err instanceof ApiError ? null : Promise.reject(err)))));
-  for (const row of rows) if (row) found.set(row.id, { ...renderCustomer(row) });
+  // A deleted customer expands to Stripe's DeletedCustomer, as everywhere (src/api/v1/expand.ts).
+  for (const row of rows) if (row) found.set(row.id, row.deleted ? { id: row.id, object: "customer", deleted: true } : { ...renderCustomer(row) });
   return found;
 }
 
-/** A customer named on an intent must be one of this merchant's (another merchant's id is a 404). */
+/** Intents as /v1 renders them, with what `expand` asks for (expandPaths' answer). */
+async function renderIntents(c: Ctx, principal: Principal, intents: readonly IntentRecord[], expand: readonly string[]): Promise<PaymentIntentJson[]> {
+  const customers = await expandedCustomers(c, principal, intents, expand);
+  const rendered = intents.map((intent) => intentJson(c, intent, { expand, customers }));
+  // What intentJson does not expand itself: customer.test_clock, latest_charge.customer, payment_method.customer...
+  await expandObjects(c, principal, rendered, "payment_intent", expand);
+  return rendered;
+}
+
+/** The answer to an operation on an intent: its render, expanded, for respondOutcome (an error renders the intent itself). */
+async function intentAnswer(c: Ctx, principal: Principal, outcome: OpOutcome, expand: readonly string[]): Promise<(intent: IntentRecord) => unknown> {
+  if (outcome.error || !outcome.intent) return (intent) => intentJson(c, intent);
+  const [rendered] = await renderIntents(c, principal, [outcome.intent], expand);
+  return () => rendered;
+}
+
+/** A customer named on an intent must be one of this merchant's (another merchant's id is missing: a 400 resource_missing). */
 async function assertOwnCustomer(c: Ctx, principal: Principal, customer: string | null | undefined): Promise<void> {
   if (customer && !principal.customerId) await liveCustomer(c.env.DB, principal, customer, "customer");
 }
@@ -324,8 +342,7 @@ export function registerPaymentIntents(app: App): void {
         statementDescriptorSuffix: body.statement_descriptor_suffix ?? null,
       }));
       await saveIfAsked(c, outcome);
-      const customers = await expandedCustomers(c, principal, [outcome.intent], expand);
-      return respondOutcome(c, outcome, (intent) => intentJson(c, intent, { expand, customers }));
+      return respondOutcome(c, outcome, await intentAnswer(c, principal, outcome, expand));
     },
   );
 
@@ -333,15 +350,14 @@ export function registerPaymentIntents(app: App): void {
     app,
     { method: "get", path: "/v1/payment_intents", permission: "payments.transactions.view", customers: true, summary: "List payment intents, newest first", tag: TAG, query: ListQuery, response: listOf(PaymentIntentSchema, "PaymentIntentList") },
     async (c, { query, principal }) => {
-      const expand = checkExpand(query.expand?.map((p) => p.replace(/^data\./, "")));
+      const expand = checkExpand(query.expand, true);
       const page = await listIntents(
         c.env.DB,
         principal,
         { status: query.status, customer: principal.customerId ?? query.customer, orderId: query.order_id, created: query.created },
         pageRequest(query),
       );
-      const customers = await expandedCustomers(c, principal, page.items, expand);
-      return json(c, listObject("/v1/payment_intents", page, (intent) => intentJson(c, intent, { expand, customers })));
+      return json(c, { ...listObject("/v1/payment_intents", page, () => null), data: await renderIntents(c, principal, page.items, expand) });
     },
   );
 
@@ -357,17 +373,16 @@ export function registerPaymentIntents(app: App): void {
       response: searchResultOf(PaymentIntentSchema, "PaymentIntentSearchResult"),
     },
     async (c, { query, principal }) => {
-      const expand = checkExpand(query.expand?.map((p) => p.replace(/^data\./, "")));
+      const expand = checkExpand(query.expand, true);
       const parsed = parseSearch(query.query);
       const plan = searchPlan(parsed.clauses, parsed.joiner, principal);
       if (principal.customerId) plan.conditions.push(...searchConditions(parseSearchQuery(`customer:"${principal.customerId.replace(/"/g, "")}"`), "AND", principal));
       const limit = query.limit ?? 10;
       const page = await searchIntents(c.env.DB, principal, plan, limit, query.page ? decodePageToken(query.page) : null);
-      const customers = await expandedCustomers(c, principal, page.items, expand);
       const last = page.items[page.items.length - 1];
       return json(c, {
         object: "search_result",
-        data: page.items.map((intent) => intentJson(c, intent, { expand, customers })),
+        data: await renderIntents(c, principal, page.items, expand),
         has_more: page.hasMore,
         next_page: page.hasMore && last ? encodePageToken({ created: last.created, id: last.id }) : null,
         url: "/v1/payment_intents/search",
@@ -380,11 +395,12 @@ export function registerPaymentIntents(app: App): void {
     { method: "get", path: "/v1/payment_intents/{id}", permission: "payments.transactions.view", customers: true, summary: "Retrieve a payment intent", tag: TAG, query: RetrieveQuery, response: PaymentIntentSchema },
     async (c, { params, query, principal }) => {
       const id = params.id ?? "";
-      assertIntentId(id);
+      assertIntentId(id, "payment_intent", "pi", "intent");
       const expand = checkExpand(query.expand);
       const intent = visible(principal, await intentStub(c.env, id).retrieve(principal, id));
       if (!intent) throw resourceMissing("payment_intent", id, "intent");
-      return json(c, intentJson(c, intent, { expand, customers: await expandedCustomers(c, principal, [intent], expand) }));
+      const [rendered] = await renderIntents(c, principal, [intent], expand);
+      return json(c, rendered);
     },
   );
 
@@ -393,7 +409,7 @@ export function registerPaymentIntents(app: App): void {
     { method: "get", path: "/v1/payment_intents/{id}/transactions", permission: "payments.transactions.view", customers: true, summary: "The intent's attempts at the PSP, oldest first", tag: TAG, response: listOf(TransactionSchema, "PaymentTransactionList") },
     async (c, { params, principal }) => {
       const id = params.id ?? "";
-      assertIntentId(id);
+      assertIntentId(id, "payment_intent", "pi", "intent");
       const intent = visible(principal, await intentStub(c.env, id).retrieve(principal, id));
       if (!intent) throw resourceMissing("payment_intent", id, "intent");
       return json(c, {
@@ -497,7 +513,7 @@ function intentOperation<B extends z.ZodType<{ expand?: string[] }>>(
   const customerPermission = "payments.transactions.create";
   route(app, { method: "post", path, summary, tag: TAG, body, response: PaymentIntentSchema, permission, customers: true, customerPermission }, async (c, input) => {
     const id = input.params.id ?? "";
-    assertIntentId(id);
+    assertIntentId(id, "payment_intent", "pi", "intent");
     const parsed = input.body as z.output<B>; // route() cannot narrow its conditional type for a generic B
     assertCustomerMay(input.principal, operation, parsed);
     const expand = checkExpand(parsed.expand);
@@ -506,7 +522,6 @@ function intentOperation<B extends z.ZodType<{ expand?: string[] }>>(
     // Updates move no money; every other operation is audited (by the object, with its change).
     const req = await requestContext(c, input.principal, `payment_intents.${operation}`, id, parsed, operation === "update" ? undefined : {});
     const outcome = await run({ c, principal: input.principal, id, body: parsed, req, stub });
-    const customers = await expandedCustomers(c, input.principal, [outcome.intent], expand);
-    return respondOutcome(c, outcome, (intent) => intentJson(c, intent, { expand, customers }));
+    return respondOutcome(c, outcome, await intentAnswer(c, input.principal, outcome, expand));
   });
 }

@@ -1,20 +1,21 @@
 // /v1/payment_methods: store a card from a token or (test mode) card details, retrieve, update
 // (nickname, metadata, expiry), attach to and detach from a customer, list.
-import { and, eq, inArray } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest } from "../../core/errors";
 import type { PaymentMethodDetails } from "../../core/types";
 import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
-import { db, findPaymentMethod, liveCustomer, parseDetails, parseMetadata, renderCustomer, renderPaymentMethodRow } from "../../billing/store";
+import { db, findPaymentMethod, liveCustomer, parseDetails, parseMetadata, renderPaymentMethodRow } from "../../billing/store";
 import { listable, NO_ROWS, pageOf } from "../../db/queries";
-import { customers, paymentMethods } from "../../db/schema";
+import { paymentMethods } from "../../db/schema";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import { PaymentMethodObjectSchema } from "./billing_schemas";
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
 import { idempotentD1 } from "./idempotency";
 import { resolvePaymentMethodInput } from "./payment_intents";
-import { checkExpandable, json, listObject, pageRequest, renderExpanded } from "./respond";
+import { json, listObject, pageRequest } from "./respond";
+import { expanded, expandPaths } from "./expand";
 import { route, type App, type Ctx } from "./route";
 import { writeCompared } from "./updates";
 import type { Principal } from "../../auth/permissions";
@@ -44,15 +45,17 @@ const CreateBody = stripeBody("POST /v1/payment_methods", {
     nickname: f.text(100).optional(),
     metadata: f.createMetadata.optional(),
     billing_details: f.billingDetails.optional(),
+    expand: f.expand.optional(),
   });
 
 const UpdateBody = stripeBody("POST /v1/payment_methods/{id}", {
     nickname: f.clearableText(100).optional(),
     metadata: f.metadata.optional(),
     card: z.object({ exp_month: f.integer.optional(), exp_year: f.integer.optional() }).strict().optional(),
+    expand: f.expand.optional(),
   });
 
-const AttachBody = stripeBody("POST /v1/payment_methods/{id}/attach", { customer: f.text(255) });
+const AttachBody = stripeBody("POST /v1/payment_methods/{id}/attach", { customer: f.text(255), expand: f.expand.optional() });
 const ListQuery = z
   .object({
     customer: f.text(255).optional(),
@@ -65,12 +68,9 @@ const ListQuery = z
   })
   .strict();
 
-/** Payment methods, with their customer as an object when `expand` asks for it (one query for the page). */
-async function renderMethods(d1: D1Database, scope: Principal, rows: PaymentMethodRow[], expandCustomer: boolean): Promise<unknown[]> {
-  return renderExpanded(rows, (r) => ({ ...renderPaymentMethodRow(r) }), expandCustomer, (r) => r.customer, async (ids) => {
-    const found = await db(d1).select().from(customers).where(and(eq(customers.merchantId, scope.merchantId), eq(customers.livemode, scope.livemode), inArray(customers.id, ids)));
-    return new Map(found.map((row) => [row.id, renderCustomer(row)]));
-  }, (method, customer) => ({ ...method, customer }));
+/** Payment methods, with their customer as an object when `expand` (expandPaths' answer) asks for it (one query for the page). */
+function renderMethods(c: Ctx, principal: Principal, rows: PaymentMethodRow[], expand: readonly string[]): Promise<unknown[]> {
+  return expanded(c, principal, rows.map(renderPaymentMethodRow), "payment_method", expand);
 }
 
 /**
@@ -90,6 +90,7 @@ export function registerPaymentMethods(app: App): void {
     { method: "post", path: "/v1/payment_methods", permission: "payments.methods.manage", summary: "Store a card (from a token, or test card details in test mode)", tag: TAG, body: CreateBody, response: PaymentMethodObjectSchema },
     async (c, { body, principal }) =>
       idempotentD1(c, principal, "payment_methods.create", "", body, async () => {
+        const expand = expandPaths(body.expand, "payment_method");
         if ((body.card === undefined) === (body.payment_method === undefined)) throw invalidRequest("Pass exactly one of card and payment_method.", "card", "parameter_missing");
         let details: PaymentMethodDetails | undefined;
         if (body.payment_method !== undefined) details = await resolvePaymentMethodInput(c, principal, { payment_method: body.payment_method });
@@ -98,7 +99,7 @@ export function registerPaymentMethods(app: App): void {
         if (!details) throw invalidRequest("Pass the card to store.", "card", "parameter_missing");
         if (body.billing_details) details = { ...details, billingDetails: body.billing_details };
         const { row } = await storePaymentMethod(c.env, principal, details, { customer: null, nickname: body.nickname ?? null, metadata: body.metadata ?? {}, requestId: c.get("requestId") });
-        return { status: 200, body: renderPaymentMethodRow(row) };
+        return { status: 200, body: (await renderMethods(c, principal, [row], expand))[0] };
       }),
   );
 
@@ -106,8 +107,8 @@ export function registerPaymentMethods(app: App): void {
     app,
     { method: "get", path: "/v1/payment_methods/{id}", permission: "payments.methods.view", summary: "Retrieve a stored payment method (expand[]=customer)", tag: TAG, query: f.expandQuery, response: PaymentMethodObjectSchema },
     async (c, { params, query, principal }) => {
-      const expand = checkExpandable(query.expand, ["customer"]).length > 0;
-      return json(c, (await renderMethods(c.env.DB, principal, [await findPaymentMethod(c.env.DB, principal, params.id ?? "", "id")], expand))[0]);
+      const expand = expandPaths(query.expand, "payment_method");
+      return json(c, (await renderMethods(c, principal, [await findPaymentMethod(c.env.DB, principal, params.id ?? "", "id")], expand))[0]);
     },
   );
 
@@ -116,6 +117,7 @@ export function registerPaymentMethods(app: App): void {
     { method: "post", path: "/v1/payment_methods/{id}", permission: "payments.methods.manage", summary: "Update a stored payment method: nickname, metadata, expiry", tag: TAG, body: UpdateBody, response: PaymentMethodObjectSchema },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "payment_methods.update", params.id ?? "", body, async () => {
+        const expand = expandPaths(body.expand, "payment_method");
         const id = params.id ?? "";
         // Computed on the row as read and written only if it is still that row (an attach, detach or
         // another update meanwhile is never written back), with payment_method.updated in the same
@@ -142,7 +144,7 @@ export function registerPaymentMethods(app: App): void {
           },
           event: { type: "payment_method.updated", render: renderPaymentMethodRow, requestId: c.get("requestId") },
         });
-        return { status: 200, body: renderPaymentMethodRow(written) };
+        return { status: 200, body: (await renderMethods(c, principal, [written], expand))[0] };
       }),
   );
 
@@ -159,10 +161,11 @@ export function registerPaymentMethods(app: App): void {
     },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "payment_methods.attach", params.id ?? "", body, async () => {
+        const expand = expandPaths(body.expand, "payment_method");
         const customer = await liveCustomer(c.env.DB, principal, body.customer);
         const pm = await savedOrTestMethod(c, principal, params.id ?? "", "id");
         const { row } = await attachPaymentMethod(c.env, principal, pm, customer, c.get("requestId"));
-        return { status: 200, body: renderPaymentMethodRow(row) };
+        return { status: 200, body: (await renderMethods(c, principal, [row], expand))[0] };
       }),
   );
 
@@ -187,8 +190,8 @@ export function registerPaymentMethods(app: App): void {
       const page = await pageOf(c.env.DB, PAYMENT_METHODS, principal, filters, pageRequest(query), (where, order, limit) =>
         db(c.env.DB).select().from(paymentMethods).where(where).orderBy(...order).limit(limit),
       );
-      const expand = checkExpandable(query.expand, ["data.customer"]).length > 0;
-      return json(c, { ...listObject("/v1/payment_methods", page, renderPaymentMethodRow), data: await renderMethods(c.env.DB, principal, page.items, expand) });
+      const expand = expandPaths(query.expand, "payment_method", true);
+      return json(c, { ...listObject("/v1/payment_methods", page, renderPaymentMethodRow), data: await renderMethods(c, principal, page.items, expand) });
     },
   );
 }

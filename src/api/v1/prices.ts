@@ -20,10 +20,12 @@ import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
 import { findProduct, newProduct, renderProduct } from "./products";
 import { idempotentD1 } from "./idempotency";
-import { checkExpandable, json, listObject, pageRequest, renderExpanded } from "./respond";
+import { json, listObject, pageRequest } from "./respond";
+import { expanded, expandPaths } from "./expand";
+import type { Principal } from "../../auth/permissions";
 import type { Scope } from "../../core/types";
 import type { Env } from "../../env";
-import { route, type App } from "./route";
+import { route, type App, type Ctx } from "./route";
 import { afterLoss, COMPARE_TRIES, heldBack, sameRow, writeCompared } from "./updates";
 import { listOf, searchResultOf } from "./schemas";
 
@@ -125,11 +127,8 @@ const SearchQuery = z.object({ ...f.searchFields, expand: f.expand.optional() })
  * A price, with its product as an object when `expand` asks for it (Stripe's `expand[]=product`, or
  * `data.product` on a list). The products of a page are read in one query.
  */
-async function renderPrices(d1: D1Database, scope: Scope, rows: PriceRow[], expandProduct: boolean): Promise<unknown[]> {
-  return renderExpanded(rows, (r) => ({ ...renderPrice(r) }), expandProduct, (r) => r.product, async (ids) => {
-    const found = await db(d1).select().from(products).where(and(eq(products.merchantId, scope.merchantId), eq(products.livemode, scope.livemode), inArray(products.id, ids)));
-    return new Map(found.map((p) => [p.id, renderProduct(p)]));
-  }, (price, product) => ({ ...price, product }));
+function renderPrices(c: Ctx, principal: Principal, rows: PriceRow[], expand: readonly string[]): Promise<unknown[]> {
+  return expanded(c, principal, rows.map(renderPrice), "price", expand);
 }
 
 /**
@@ -138,11 +137,11 @@ async function renderPrices(d1: D1Database, scope: Scope, rows: PriceRow[], expa
  * product's lookup and this insert must not leave a price of no product. D1 runs the two in some order.
  * A lookup key another price holds fails it (prices_lookup_key is unique), and the batch it is in.
  */
-const insertPriceSql = `INSERT INTO prices (id, merchant_id, livemode, currency, unit_amount, interval, interval_count, product_name, nickname, active, metadata, created, product, lookup_key)
+export const insertPriceSql = `INSERT INTO prices (id, merchant_id, livemode, currency, unit_amount, interval, interval_count, product_name, nickname, active, metadata, created, product, lookup_key)
   SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
   WHERE EXISTS (SELECT 1 FROM products WHERE id = ?13 AND merchant_id = ?2 AND livemode = ?3)`;
 
-function insertPriceParams(row: PriceRow, productId: string): unknown[] {
+export function insertPriceParams(row: PriceRow, productId: string): unknown[] {
   return [row.id, row.merchantId, row.livemode ? 1 : 0, row.currency, row.unitAmount, row.interval, row.intervalCount, row.productName, row.nickname, row.active ? 1 : 0, row.metadata, row.created, productId, row.lookupKey];
 }
 
@@ -163,7 +162,7 @@ export interface InlinePriceInput {
 
 /**
  * An ad-hoc price made from price_data (a subscription's items[][price_data]), with its price.created:
- * as at Stripe, it belongs to an existing product of the merchant's (another's is a 404 naming
+ * as at Stripe, it belongs to an existing product of the merchant's (another's is a 400 resource_missing naming
  * `param[product]`, an archived one a 400) and is created archived (active: false), so that it is not
  * offered for reuse; the subscription made with it goes on using it.
  */
@@ -360,7 +359,7 @@ export function registerPrices(app: App): void {
           throw heldBack("price", row.id, COMPARE_TRIES);
         });
         if (!inserted) throw resourceMissing("product", productId, "product");
-        const [rendered] = await renderPrices(c.env.DB, principal, [row], checkExpandable(body.expand, ["product"]).length > 0);
+        const [rendered] = await renderPrices(c, principal, [row], expandPaths(body.expand, "price"));
         return { status: 200, body: rendered };
       }),
   );
@@ -378,9 +377,9 @@ export function registerPrices(app: App): void {
       response: searchResultOf(PriceSchema, "PriceSearchResult"),
     },
     async (c, { query, principal }) => {
-      const expand = checkExpandable(query.expand, ["data.product"]);
+      const expand = expandPaths(query.expand, "price", true);
       const page = await searchPage(c.env.DB, PRICE_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, prices));
-      return json(c, searchResult("/v1/prices/search", page, await renderPrices(c.env.DB, principal, page.items, expand.length > 0)));
+      return json(c, searchResult("/v1/prices/search", page, await renderPrices(c, principal, page.items, expand)));
     },
   );
 
@@ -388,8 +387,8 @@ export function registerPrices(app: App): void {
     app,
     { method: "get", path: "/v1/prices/{id}", permission: "billing.view", summary: "Retrieve a price (expand[]=product)", tag: TAG, query: f.expandQuery, response: PriceSchema },
     async (c, { params, query, principal }) => {
-      const expand = checkExpandable(query.expand, ["product"]);
-      const [rendered] = await renderPrices(c.env.DB, principal, [await findPrice(c.env.DB, principal, params.id ?? "", "id")], expand.length > 0);
+      const expand = expandPaths(query.expand, "price");
+      const [rendered] = await renderPrices(c, principal, [await findPrice(c.env.DB, principal, params.id ?? "", "id")], expand);
       return json(c, rendered);
     },
   );
@@ -458,11 +457,11 @@ export function registerPrices(app: App): void {
         ...(query.recurring?.usage_type === "metered" ? [NO_ROWS] : query.recurring?.usage_type === "licensed" && !query.recurring.interval ? [sql`${prices.interval} <> 'one_time'`] : []),
         ...createdConditions(prices.created, query.created),
       ];
-      const expand = checkExpandable(query.expand, ["data.product"]);
+      const expand = expandPaths(query.expand, "price", true);
       const page = query.lookup_keys
         ? await pageByLookupKeys(c.env.DB, principal, query.lookup_keys, query)
         : await pageOf(c.env.DB, PRICES, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(prices).where(where).orderBy(...order).limit(limit));
-      return json(c, { ...listObject("/v1/prices", page, renderPrice), data: await renderPrices(c.env.DB, principal, page.items, expand.length > 0) });
+      return json(c, { ...listObject("/v1/prices", page, renderPrice), data: await renderPrices(c, principal, page.items, expand) });
     },
   );
 }

@@ -16,6 +16,7 @@ import { mergeMetadata } from "../../intents/operations/metadata";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
 import { json, listObject, pageRequest } from "./respond";
+import { expanded, expandPaths } from "./expand";
 import { route, type App } from "./route";
 import { writeCompared } from "./updates";
 import { listOf, searchResultOf } from "./schemas";
@@ -110,6 +111,7 @@ const CreateBody = stripeBody("POST /v1/products", {
   active: f.boolean.optional(),
   description: f.text(40_000).optional(),
   metadata: f.createMetadata.optional(),
+  expand: f.expand.optional(),
 });
 
 const UpdateBody = stripeBody("POST /v1/products/{id}", {
@@ -117,6 +119,7 @@ const UpdateBody = stripeBody("POST /v1/products/{id}", {
   active: f.boolean.optional(),
   description: f.clearableText(40_000).optional(),
   metadata: f.metadata.optional(),
+  expand: f.expand.optional(),
 });
 
 const ListQuery = z
@@ -135,8 +138,11 @@ const ListQuery = z
     limit: f.limit.optional(),
     starting_after: f.text(100).optional(),
     ending_before: f.text(100).optional(),
+    expand: f.expand.optional(),
   })
   .strict();
+
+const SearchQuery = z.object({ ...f.searchFields, expand: f.expand.optional() }).strict();
 
 /**
  * Stripe's product search (src/db/object-search.ts): `active`, `name` (exact: products_name; `~`
@@ -159,7 +165,7 @@ const PRODUCT_SEARCH: Searchable = {
   indexedHint: "active:, name:, metadata['key']:, created",
 };
 
-/** One of the merchant's products, or a 404 naming `param`. */
+/** One of the merchant's products, or resource_missing naming `param` (a 404 when it is the path's id, else a 400: src/api/v1/errors.ts). */
 export async function findProduct(d1: D1Database, scope: Scope, id: string, param = "product"): Promise<ProductRow> {
   const [row] = hasPrefix(id, "prod")
     ? await db(d1).select().from(products).where(and(eq(products.id, id), eq(products.merchantId, scope.merchantId), eq(products.livemode, scope.livemode))).limit(1)
@@ -190,6 +196,8 @@ export function registerProducts(app: App): void {
     { method: "post", path: "/v1/products", permission: "billing.manage", summary: "Create a product", tag: TAG, body: CreateBody, response: ProductSchema },
     async (c, { body, principal }) =>
       idempotentD1(c, principal, "products.create", "", body, async () => {
+        // Stripe's default_price and tax_code expand; both are always null here.
+        expandPaths(body.expand, "product");
         const row = newProduct(principal, { name: body.name, description: body.description, active: body.active, metadata: body.metadata });
         const w = new Writes(c.env.DB, principal);
         const insert = db(c.env.DB).insert(products).values(row).toSQL();
@@ -209,19 +217,25 @@ export function registerProducts(app: App): void {
       permission: "billing.view",
       summary: "Search products: active, name (`:` or `~` contains), description (`:` or `~`), metadata['key'], created; joined by AND or by OR (indexed clauses only)",
       tag: TAG,
-      query: f.searchQuery,
+      query: SearchQuery,
       response: searchResultOf(ProductSchema, "ProductSearchResult"),
     },
     async (c, { query, principal }) => {
+      // Stripe's default_price and tax_code expand; both are always null here.
+      const expand = expandPaths(query.expand, "product", true);
       const page = await searchPage(c.env.DB, PRODUCT_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, products));
-      return json(c, searchResult("/v1/products/search", page, page.items.map(renderProduct)));
+      return json(c, searchResult("/v1/products/search", page, await expanded(c, principal, page.items.map(renderProduct), "product", expand)));
     },
   );
 
   route(
     app,
-    { method: "get", path: "/v1/products/{id}", permission: "billing.view", summary: "Retrieve a product", tag: TAG, response: ProductSchema },
-    async (c, { params, principal }) => json(c, renderProduct(await findProduct(c.env.DB, principal, params.id ?? "", "id"))),
+    { method: "get", path: "/v1/products/{id}", permission: "billing.view", summary: "Retrieve a product (a deleted one is a 404, as at Stripe)", tag: TAG, query: f.expandQuery, response: ProductSchema },
+    async (c, { params, query, principal }) => {
+      const expand = expandPaths(query.expand, "product");
+      const [answer] = await expanded(c, principal, [renderProduct(await findProduct(c.env.DB, principal, params.id ?? "", "id"))], "product", expand);
+      return json(c, answer);
+    },
   );
 
   route(
@@ -229,6 +243,7 @@ export function registerProducts(app: App): void {
     { method: "post", path: "/v1/products/{id}", permission: "billing.manage", summary: "Update a product: name, description, active, metadata", tag: TAG, body: UpdateBody, response: ProductSchema },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "products.update", params.id ?? "", body, async () => {
+        expandPaths(body.expand, "product");
         const id = params.id ?? "";
         // Computed on the product as read and written only if it is still that product, with
         // product.updated in the same transaction; someone else wrote first: read and computed again.
@@ -294,12 +309,13 @@ export function registerProducts(app: App): void {
     app,
     { method: "get", path: "/v1/products", permission: "billing.view", summary: "List products, newest first", tag: TAG, query: ListQuery, response: listOf(ProductSchema, "ProductList") },
     async (c, { query, principal }) => {
+      const expand = expandPaths(query.expand, "product", true);
       const none = query.shippable !== undefined || query.type === "good" || query.url !== undefined;
       const filters = [...(query.active !== undefined ? [eq(products.active, query.active)] : []), ...createdConditions(products.created, query.created), ...(none ? [NO_ROWS] : [])];
       const page = query.ids
         ? await pageOfIds<ProductRow>(c.env.DB, PRODUCTS, principal, query.ids, pageRequest(query), (row) => !none && (query.active === undefined || row.active === query.active) && withinCreated(row.created, query.created))
         : await pageOf(c.env.DB, PRODUCTS, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(products).where(where).orderBy(...order).limit(limit));
-      return json(c, listObject("/v1/products", page, renderProduct));
+      return json(c, { ...listObject("/v1/products", page, () => null), data: await expanded(c, principal, page.items.map(renderProduct), "product", expand) });
     },
   );
 }

@@ -12,7 +12,9 @@ import { merchantSettings } from "../../db/merchants";
 import { findRefund, listRefunds } from "../../db/queries";
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
-import { assertIntentId, checkExpandable, intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { assertIntentId, intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { expandObjects, expandPaths } from "./expand";
+import type { Principal } from "../../auth/permissions";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { listOf, RefundSchema } from "./schemas";
 import { directoryDb } from "../../db/shards";
@@ -50,13 +52,25 @@ const ListQuery = z
 
 const TAG = "Refunds";
 
-const REFUND_EXPANDABLE = ["charge", "payment_intent"];
+/** A refund's expand[] (expandPaths' answer; on a list, `data.` before each path). */
+const checkExpand = (expand: string[] | undefined, list = false) => new Set(expandPaths(expand, "refund", list));
 const ExpandQuery = z.object({ expand: f.expand.optional() }).strict();
 
 /** A refund with its charge and intent expanded as asked (both come from the refund's intent). */
 function expandRefund(c: Ctx, json: RefundJson, intent: IntentRecord, expand: ReadonlySet<string>): RefundJson {
   const charge = expand.has("charge") ? renderCharge(intent) : null;
   return { ...json, ...(charge ? { charge } : {}), ...(expand.has("payment_intent") ? { payment_intent: intentJson(c, intent) } : {}) };
+}
+
+/** Refunds expanded as asked: what their intents hold (`expandRefund`), then what is read (charge.customer...). */
+async function expandRefunds(c: Ctx, principal: Principal, refunds: RefundJson[], intents: ReadonlyMap<string, IntentRecord>, expand: ReadonlySet<string>): Promise<RefundJson[]> {
+  if (expand.size === 0) return refunds;
+  const out = refunds.map((r) => {
+    const intent = typeof r.payment_intent === "string" ? intents.get(r.payment_intent) : undefined;
+    return intent ? expandRefund(c, r, intent, expand) : r;
+  });
+  await expandObjects(c, principal, out, "refund", [...expand]);
+  return out;
 }
 
 /** The intent of one of the principal's refunds, from the read model (the change itself is the object's). */
@@ -68,13 +82,13 @@ async function intentOfRefund(c: Ctx, scope: Scope, id: string): Promise<string>
 }
 
 /** The answer to a change of refund `id`: the refund, or an error about it (which, unlike an intent's, carries no payment intent). */
-function respondRefund(c: Ctx, outcome: OpOutcome, id: string, expand: ReadonlySet<string>): Response {
+async function respondRefund(c: Ctx, principal: Principal, outcome: OpOutcome, id: string, expand: ReadonlySet<string>): Promise<Response> {
   if (outcome.error && outcome.intent === null && outcome.error.code === "resource_missing") throw resourceMissing("refund", id, "id");
-  return respondOutcome(c, outcome.error ? { ...outcome, intent: null } : outcome, (intent) => {
-    const refund = intent.refunds.find((r) => r.id === id);
-    if (!refund) throw new Error(`refund ${id} missing from ${intent.id}`);
-    return expandRefund(c, renderRefund(refund), intent, expand);
-  });
+  const intent = outcome.error ? null : outcome.intent;
+  const refund = intent?.refunds.find((r) => r.id === id);
+  if (intent && !refund) throw new Error(`refund ${id} missing from ${intent.id}`);
+  const [answer] = intent && refund ? await expandRefunds(c, principal, [renderRefund(refund)], new Map([[intent.id, intent]]), expand) : [null];
+  return respondOutcome(c, outcome.error ? { ...outcome, intent: null } : outcome, () => answer);
 }
 
 /** Which intent a refund request targets, and the charge it named (checked by the DO). */
@@ -100,7 +114,7 @@ export function registerRefunds(app: App): void {
     app,
     { method: "post", path: "/v1/refunds", permission: "payments.transactions.void", summary: "Refund all or part of a captured payment", tag: TAG, body: CreateBody, response: RefundSchema },
     async (c, { body, principal }) => {
-      const expand = new Set(checkExpandable(body.expand, REFUND_EXPANDABLE));
+      const expand = checkExpand(body.expand);
       const { intentId, chargeId } = target(body);
       const req = await requestContext(c, principal, "refunds.create", intentId, body, {});
       // The approval threshold is per currency, and the currency is the intent's: the object applies it.
@@ -112,12 +126,13 @@ export function registerRefunds(app: App): void {
         metadata: body.metadata ?? {},
         approvalThresholds: thresholds,
       });
-      if (!outcome.error && outcome.intent === null) throw resourceMissing("payment_intent", intentId);
-      return respondOutcome(c, outcome, (intent) => {
-        const refund = intent.refunds.find((r) => r.id === outcome.refundId);
-        if (!refund) throw new Error(`refund ${outcome.refundId ?? "?"} missing from ${intent.id}`);
-        return expandRefund(c, renderRefund(refund), intent, expand);
-      });
+      // The intent named (or the charge's) is missing: a parameter's object, a 400 naming it (src/api/v1/errors.ts).
+      const missing = outcome.intent === null && (!outcome.error || (outcome.error.code === "resource_missing" && outcome.error.param === "intent"));
+      if (missing) throw chargeId !== undefined ? resourceMissing("charge", chargeId, body.charge !== undefined ? "charge" : "charge_id") : resourceMissing("payment_intent", intentId, "payment_intent");
+      const made = !outcome.error && outcome.intent ? outcome.intent.refunds.find((r) => r.id === outcome.refundId) : undefined;
+      if (!outcome.error && outcome.intent && !made) throw new Error(`refund ${outcome.refundId ?? "?"} missing from ${outcome.intent.id}`);
+      const [answer] = made && outcome.intent ? await expandRefunds(c, principal, [renderRefund(made)], new Map([[outcome.intent.id, outcome.intent]]), expand) : [null];
+      return respondOutcome(c, outcome, () => answer);
     },
   );
 
@@ -126,12 +141,12 @@ export function registerRefunds(app: App): void {
     { method: "post", path: "/v1/refunds/{id}", permission: "payments.transactions.void", summary: "Update a refund's metadata (the only thing about a refund that may change)", tag: TAG, body: UpdateBody, response: RefundSchema },
     async (c, { params, body, principal }) => {
       const id = params.id ?? "";
-      const expand = new Set(checkExpandable(body.expand, REFUND_EXPANDABLE));
+      const expand = checkExpand(body.expand);
       const intentId = await intentOfRefund(c, principal, id);
       // Not audited, as an intent's update is not: metadata moves no money.
       const req = await requestContext(c, principal, "refunds.update", id, body);
       const outcome = await intentStub(c.env, intentId).updateRefund(req, intentId, { refundId: id, metadata: body.metadata });
-      return respondRefund(c, outcome, id, expand);
+      return respondRefund(c, principal, outcome, id, expand);
     },
   );
 
@@ -148,11 +163,11 @@ export function registerRefunds(app: App): void {
     },
     async (c, { params, body, principal }) => {
       const id = params.id ?? "";
-      const expand = new Set(checkExpandable(body.expand, REFUND_EXPANDABLE));
+      const expand = checkExpand(body.expand);
       const intentId = await intentOfRefund(c, principal, id);
       const req = await requestContext(c, principal, "refunds.cancel", id, body, {});
       const outcome = await intentStub(c.env, intentId).cancelRefund(req, intentId, { refundId: id });
-      return respondRefund(c, outcome, id, expand);
+      return respondRefund(c, principal, outcome, id, expand);
     },
   );
 
@@ -160,13 +175,23 @@ export function registerRefunds(app: App): void {
     app,
     { method: "get", path: "/v1/refunds", permission: "payments.transactions.view", summary: "List refunds, newest first", tag: TAG, query: ListQuery, response: listOf(RefundSchema, "RefundList") },
     async (c, { query, principal }) => {
+      const expand = checkExpand(query.expand, true);
       const page = await listRefunds(
         c.env.DB,
         principal,
         { paymentIntent: query.payment_intent, charge: query.charge, created: query.created },
         pageRequest(query),
       );
-      return json(c, listObject("/v1/refunds", page, renderRefund));
+      // Expanding a refund's charge or intent reads its intent, once per intent of the page.
+      const intents = new Map<string, IntentRecord>();
+      if (expand.size > 0) {
+        for (const intentId of new Set(page.items.map((r) => r.paymentIntentId))) {
+          const intent = await intentStub(c.env, intentId).retrieve(principal, intentId);
+          if (intent) intents.set(intentId, intent);
+        }
+      }
+      const rendered = page.items.map((r) => renderRefund(intents.get(r.paymentIntentId)?.refunds.find((x) => x.id === r.id) ?? r));
+      return json(c, { ...listObject("/v1/refunds", page, () => null), data: await expandRefunds(c, principal, rendered, intents, expand) });
     },
   );
 
@@ -175,14 +200,15 @@ export function registerRefunds(app: App): void {
     { method: "get", path: "/v1/refunds/{id}", permission: "payments.transactions.view", summary: "Retrieve a refund (expand charge, payment_intent)", tag: TAG, query: ExpandQuery, response: RefundSchema },
     async (c, { params, query, principal }) => {
       const id = params.id ?? "";
-      const expand = new Set(checkExpandable(query.expand, REFUND_EXPANDABLE));
+      const expand = checkExpand(query.expand);
       if (!hasPrefix(id, "re")) throw resourceMissing("refund", id.slice(0, 80), "id");
       const refund = await findRefund(c.env.DB, principal, id);
       if (!refund) throw resourceMissing("refund", id, "id");
       if (expand.size === 0) return json(c, renderRefund(refund));
       const intent = await intentStub(c.env, refund.paymentIntentId).retrieve(principal, refund.paymentIntentId);
       if (!intent) throw resourceMissing("refund", id, "id");
-      return json(c, expandRefund(c, renderRefund(intent.refunds.find((r) => r.id === refund.id) ?? refund), intent, expand));
+      const [answer] = await expandRefunds(c, principal, [renderRefund(intent.refunds.find((r) => r.id === refund.id) ?? refund)], new Map([[intent.id, intent]]), expand);
+      return json(c, answer);
     },
   );
 }

@@ -18,11 +18,12 @@ import { config, type Env } from "../../env";
 import { queryParams, readBodyParams } from "../../http/body";
 import type { RequestAudit, RequestContext } from "../../intents/params";
 import { parse } from "./validation";
+import { v1Error } from "./errors";
 
 export interface AppEnv {
   Bindings: Env;
   /** apiVersion: the Stripe-Version the response is rendered with (src/api/v1/stripe-version.ts). */
-  Variables: { requestId: string; apiVersion: string | undefined };
+  Variables: { requestId: string; apiVersion: string | undefined; pathParams: readonly string[] };
 }
 export type App = OpenAPIHono<AppEnv>;
 export type Ctx = Context<AppEnv>;
@@ -107,6 +108,20 @@ export function route<B extends Schema | undefined = undefined, Q extends Schema
 
   const honoPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
   app.on(spec.method.toUpperCase(), honoPath, async (c) => {
+    c.set("pathParams", pathParams);
+    try {
+      return await handle(c);
+    } catch (err) {
+      // A missing object a parameter names is a 400 here, as at Stripe (only one in the path is a 404).
+      if (err instanceof ApiError) {
+        const data = v1Error(err.data, pathParams);
+        if (data !== err.data) throw new ApiError(data);
+      }
+      throw err;
+    }
+  });
+
+  async function handle(c: Ctx): Promise<Response> {
     const principal = await authenticate(c.env, { header: (name) => c.req.header(name) }, (p) => c.executionCtx.waitUntil(p));
     const cfg = config(c.env);
     await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
@@ -141,7 +156,7 @@ export function route<B extends Schema | undefined = undefined, Q extends Schema
       if (key) await bindIdempotencyKey(c.env, principal, key, { route: `POST ${spec.path}`, target: canonicalJson(params), params: body });
     }
     return handler(c, { body, query, params, principal });
-  });
+  }
 }
 
 const MAX_IDEMPOTENCY_KEY = 255;

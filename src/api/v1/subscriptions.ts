@@ -7,7 +7,7 @@ import type { Scope } from "../../core/types";
 import { clockNow, payInvoice } from "../../billing/engine";
 import { INTERVALS } from "../../billing/periods";
 import { cancelSubscription, changeSubscription, createSubscription } from "../../billing/subscriptions";
-import { db, ENDED_STATUSES, LIVE_SUBSCRIPTION, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceRow, type PriceRow, type SubscriptionRow } from "../../billing/store";
+import { db, ENDED_STATUSES, LIVE_SUBSCRIPTION, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceJson, type InvoiceRow, type PriceRow, type SubscriptionJson, type SubscriptionRow } from "../../billing/store";
 import { integerField, searchPage, searchResult, tableRows, textField, unsupportedField, type Searchable } from "../../db/object-search";
 import { createdConditions, listable, NO_ROWS, pageOf } from "../../db/queries";
 import { invoices, subscriptionDetails, subscriptions } from "../../db/schema";
@@ -17,7 +17,9 @@ import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
 import { createInlinePrice } from "./prices";
 import { idempotentD1 } from "./idempotency";
-import { checkExpandable, intentJson, intentStub, json, listObject, pageRequest } from "./respond";
+import { intentJson, intentStub, json, listObject, pageRequest } from "./respond";
+import { expanded, expandObjects, expandPaths } from "./expand";
+import type { Principal } from "../../auth/permissions";
 import { v1ErrorBody } from "./errors";
 import { route, type App, type Ctx } from "./route";
 import { listOf, searchResultOf } from "./schemas";
@@ -26,10 +28,9 @@ const TAG = "Billing";
 const SUBSCRIPTIONS = listable(subscriptions, "subscription");
 const INVOICES = listable(invoices, "invoice");
 
-const INVOICE_EXPANDABLE = ["payment_intent", "confirmation_secret"];
-const SUBSCRIPTION_EXPANDABLE = ["latest_invoice", ...INVOICE_EXPANDABLE.map((path) => `latest_invoice.${path}`)];
-
-const checkExpand = (expand: string[] | undefined, allowed: readonly string[]) => new Set(checkExpandable(expand, allowed));
+/** A subscription's or an invoice's expand[] (src/api/v1/expand.ts; on a list or a search result, `data.` before each path). */
+const subscriptionExpand = (expand: string[] | undefined, list = false) => new Set(expandPaths(expand, "subscription", list));
+const checkInvoiceExpand = (expand: string[] | undefined, list = false) => new Set(expandPaths(expand, "invoice", list));
 
 /** Stripe's items[][price_data]: a recurring price of an existing product, made inline. */
 const ItemPriceData = z
@@ -135,7 +136,7 @@ const UpdateBody = stripeBody("POST /v1/subscriptions/{id}", {
   });
 
 const ExpandQuery = z.object({ expand: f.expand.optional() }).strict();
-const PageFields = { limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() };
+const PageFields = { limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional(), expand: f.expand.optional() };
 const ListQuery = z
   .object({
     customer: f.text(255).optional(),
@@ -154,7 +155,6 @@ const InvoiceListQuery = z
     status: z.enum(["open", "paid", "uncollectible", "void"]).optional(),
     created: f.createdFilter.optional(),
     collection_method: collectionMethod.optional().describe("Every invoice here is charge_automatically: send_invoice matches none."),
-    expand: f.expand.optional(),
     ...PageFields,
   })
   .strict();
@@ -199,9 +199,10 @@ const INVOICE_SEARCH: Searchable = {
 };
 
 const InvoiceSearchQuery = z.object({ ...f.searchFields, expand: f.expand.optional() }).strict();
+const SearchQuery = InvoiceSearchQuery;
 
 /** Subscriptions with their prices (for their items): each price read once. */
-async function renderSubscriptionRows(env: Env, scope: Scope, rows: SubscriptionRow[]) {
+export async function renderSubscriptionRows(env: Env, scope: Scope, rows: SubscriptionRow[]): Promise<SubscriptionJson[]> {
   const ids = [...new Set(rows.map((row) => row.price))];
   const found = new Map(await Promise.all(ids.map(async (id) => [id, await priceOf(env, scope, id)] as const)));
   const details = await detailsOf(env.DB, rows.map((row) => row.id));
@@ -220,7 +221,7 @@ const invoiceExpand = (expand: Set<string>, prefix = ""): InvoiceExpand => ({
   confirmationSecret: expand.has(`${prefix}confirmation_secret`),
 });
 
-async function renderInvoiceExpanded(c: Ctx, scope: Scope, row: InvoiceRow, expand: InvoiceExpand) {
+async function renderInvoiceExpanded(c: Ctx, scope: Scope, row: InvoiceRow, expand: InvoiceExpand): Promise<InvoiceJson> {
   if (!expand.paymentIntent && !expand.confirmationSecret) return renderInvoice(row);
   // The intent of the invoice's latest attempt, read through its Durable Object in the caller's scope.
   const intent = row.paymentIntent ? await intentStub(c.env, row.paymentIntent).retrieve(scope, row.paymentIntent) : null;
@@ -238,13 +239,36 @@ async function priceOf(env: Env, scope: Scope, id: string): Promise<PriceRow | n
   return findPrice(env.DB, scope, id).catch((err: unknown) => (err instanceof ApiError ? null : Promise.reject(err)));
 }
 
-async function renderSubscriptionExpanded(c: Ctx, scope: Scope, row: SubscriptionRow, expand: Set<string>) {
-  const price = await priceOf(c.env, scope, row.price);
-  const details = (await detailsOf(c.env.DB, [row.id])).get(row.id);
+/**
+ * Subscriptions with what `expand` (expandPaths' answer) asks for: their latest invoice rendered here
+ * (with its payment intent and Stripe's includable confirmation_secret), the rest read by expandObjects
+ * (customer, default_payment_method, test_clock, items.data.price.product, latest_invoice.customer...).
+ */
+async function renderSubscriptionsExpanded(c: Ctx, principal: Principal, rows: SubscriptionRow[], expand: Set<string>): Promise<SubscriptionJson[]> {
+  const rendered = await renderSubscriptionRows(c.env, principal, rows);
   // latest_invoice.<field> expands the invoice as well, as at Stripe.
-  if (!row.latestInvoice || !SUBSCRIPTION_EXPANDABLE.some((path) => expand.has(path))) return withDetails(renderSubscription(row, undefined, price), details);
-  const invoice = await invoiceById(c.env.DB, row.latestInvoice);
-  return withDetails(renderSubscription(row, invoice ? await renderInvoiceExpanded(c, scope, invoice, invoiceExpand(expand, "latest_invoice.")) : null, price), details);
+  if (expand.has("latest_invoice")) {
+    for (const [i, row] of rows.entries()) {
+      const invoice = row.latestInvoice ? await invoiceById(c.env.DB, row.latestInvoice) : null;
+      const subscription = rendered[i];
+      if (invoice && subscription) subscription.latest_invoice = await renderInvoiceExpanded(c, principal, invoice, invoiceExpand(expand, "latest_invoice."));
+    }
+  }
+  await expandObjects(c, principal, rendered, "subscription", [...expand]);
+  return rendered;
+}
+
+async function renderSubscriptionExpanded(c: Ctx, principal: Principal, row: SubscriptionRow, expand: Set<string>): Promise<SubscriptionJson> {
+  const [rendered] = await renderSubscriptionsExpanded(c, principal, [row], expand);
+  if (!rendered) throw new Error(`subscription ${row.id} not rendered`);
+  return rendered;
+}
+
+/** Invoices with what `expand` asks for: their payment intent and confirmation_secret here, the rest (customer, test_clock...) read by expandObjects. */
+async function renderInvoicesExpanded(c: Ctx, principal: Principal, rows: InvoiceRow[], expand: Set<string>): Promise<InvoiceJson[]> {
+  const rendered = await Promise.all(rows.map((row) => renderInvoiceExpanded(c, principal, row, invoiceExpand(expand))));
+  await expandObjects(c, principal, rendered, "invoice", [...expand]);
+  return rendered;
 }
 
 export function registerSubscriptions(app: App): void {
@@ -261,7 +285,7 @@ export function registerSubscriptions(app: App): void {
     },
     async (c, { body, principal }) =>
       idempotentD1(c, principal, "subscriptions.create", "", body, async () => {
-        const expand = checkExpand(body.expand, SUBSCRIPTION_EXPANDABLE);
+        const expand = subscriptionExpand(body.expand);
         const item = body.items?.[0];
         if (item && body.price !== undefined) throw invalidRequest("Pass either price or items, not both.", "items");
         if (body.payment_behavior === "error_if_incomplete" || body.payment_behavior === "pending_if_incomplete") {
@@ -319,12 +343,13 @@ export function registerSubscriptions(app: App): void {
       permission: "billing.view",
       summary: "Search subscriptions (canceled ones too): status, metadata['key'], created; joined by AND or by OR",
       tag: TAG,
-      query: f.searchQuery,
+      query: SearchQuery,
       response: searchResultOf(SubscriptionSchema, "SubscriptionSearchResult"),
     },
     async (c, { query, principal }) => {
+      const expand = subscriptionExpand(query.expand, true);
       const page = await searchPage(c.env.DB, SUBSCRIPTION_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, subscriptions));
-      return json(c, searchResult("/v1/subscriptions/search", page, await renderSubscriptionRows(c.env, principal, page.items)));
+      return json(c, searchResult("/v1/subscriptions/search", page, await renderSubscriptionsExpanded(c, principal, page.items, expand)));
     },
   );
 
@@ -332,7 +357,7 @@ export function registerSubscriptions(app: App): void {
     app,
     { method: "get", path: "/v1/subscriptions/{id}", permission: "billing.view", summary: "Retrieve a subscription (expand latest_invoice, latest_invoice.payment_intent, latest_invoice.confirmation_secret)", tag: TAG, query: ExpandQuery, response: SubscriptionSchema },
     async (c, { params, query, principal }) => {
-      const expand = checkExpand(query.expand, SUBSCRIPTION_EXPANDABLE);
+      const expand = subscriptionExpand(query.expand);
       return json(c, await renderSubscriptionExpanded(c, principal, await findSubscription(c.env.DB, principal, params.id ?? ""), expand));
     },
   );
@@ -342,7 +367,7 @@ export function registerSubscriptions(app: App): void {
     { method: "post", path: "/v1/subscriptions/{id}", permission: "billing.manage", summary: "Update a subscription: default payment method, cancel_at_period_end, metadata", tag: TAG, body: UpdateBody, response: SubscriptionSchema },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "subscriptions.update", params.id ?? "", body, async () => {
-        const expand = checkExpand(body.expand, SUBSCRIPTION_EXPANDABLE);
+        const expand = subscriptionExpand(body.expand);
         const row = await findSubscription(c.env.DB, principal, params.id ?? "");
         const customer = await liveCustomer(c.env.DB, principal, row.customer);
         const next = await changeSubscription(c.env, principal, customer, row.id, { defaultPaymentMethod: body.default_payment_method, cancelAtPeriodEnd: body.cancel_at_period_end, metadata: body.metadata });
@@ -362,7 +387,7 @@ export function registerSubscriptions(app: App): void {
       response: SubscriptionSchema,
     },
     async (c, { params, query, principal }) => {
-      const expand = checkExpand(query.expand, SUBSCRIPTION_EXPANDABLE);
+      const expand = subscriptionExpand(query.expand);
       if (query.prorate === true) {
         throw new ApiError({
           status: 400,
@@ -392,6 +417,7 @@ export function registerSubscriptions(app: App): void {
     app,
     { method: "get", path: "/v1/subscriptions", permission: "billing.view", summary: "List subscriptions, newest first (all but canceled unless status is given)", tag: TAG, query: ListQuery, response: listOf(SubscriptionSchema, "SubscriptionList") },
     async (c, { query, principal }) => {
+      const expand = subscriptionExpand(query.expand, true);
       const filters = [
         ...(query.customer !== undefined ? [eq(subscriptions.customer, query.customer)] : []),
         ...(query.price !== undefined ? [eq(subscriptions.price, query.price)] : []),
@@ -404,31 +430,34 @@ export function registerSubscriptions(app: App): void {
       const page = await pageOf(c.env.DB, SUBSCRIPTIONS, principal, filters, pageRequest(query), (where, order, limit) =>
         db(c.env.DB).select().from(subscriptions).where(where).orderBy(...order).limit(limit),
       );
-      return json(c, { ...listObject("/v1/subscriptions", page, (row) => row), data: await renderSubscriptionRows(c.env, principal, page.items) });
+      return json(c, { ...listObject("/v1/subscriptions", page, (row) => row), data: await renderSubscriptionsExpanded(c, principal, page.items, expand) });
     },
   );
 
   route(
     app,
-    { method: "get", path: "/v1/subscription_items", permission: "billing.view", summary: "A subscription's items (one: its price and quantity)", tag: TAG, query: z.object({ subscription: f.text(255), ...PageFields }).strict(), response: listOf(SubscriptionItemSchema, "SubscriptionItemList") },
+    { method: "get", path: "/v1/subscription_items", permission: "billing.view", summary: "A subscription's items (one: its price and quantity; expand[]=data.price.product)", tag: TAG, query: z.object({ subscription: f.text(255), ...PageFields }).strict(), response: listOf(SubscriptionItemSchema, "SubscriptionItemList") },
     async (c, { query, principal }) => {
+      const expand = expandPaths(query.expand, "subscription_item", true);
       const row = await findSubscription(c.env.DB, principal, query.subscription, "subscription");
-      const item = renderSubscription(row, undefined, await priceOf(c.env, principal, row.price)).items.data;
-      return json(c, { object: "list", data: item, has_more: false, url: `/v1/subscription_items?subscription=${row.id}` });
+      const items = (await renderSubscriptionRows(c.env, principal, [row]))[0]?.items.data ?? [];
+      return json(c, { object: "list", data: await expanded(c, principal, items, "subscription_item", expand), has_more: false, url: `/v1/subscription_items?subscription=${row.id}` });
     },
   );
 
   route(
     app,
-    { method: "get", path: "/v1/subscription_items/{id}", permission: "billing.view", summary: "Retrieve a subscription item", tag: TAG, response: SubscriptionItemSchema },
-    async (c, { params, principal }) => {
+    { method: "get", path: "/v1/subscription_items/{id}", permission: "billing.view", summary: "Retrieve a subscription item (expand[]=price.product)", tag: TAG, query: ExpandQuery, response: SubscriptionItemSchema },
+    async (c, { params, query, principal }) => {
+      const expand = expandPaths(query.expand, "subscription_item");
       const id = params.id ?? "";
       const row = await findSubscription(c.env.DB, principal, id.startsWith("si_") ? `sub_${id.slice(3)}` : "", "id").catch((err: unknown) =>
         Promise.reject(err instanceof ApiError ? resourceMissing("subscription_item", id.slice(0, 80), "id") : err),
       );
-      const [item] = renderSubscription(row, undefined, await priceOf(c.env, principal, row.price)).items.data;
+      const [item] = (await renderSubscriptionRows(c.env, principal, [row]))[0]?.items.data ?? [];
       if (!item) throw resourceMissing("subscription_item", id.slice(0, 80), "id");
-      return json(c, item);
+      const [answer] = await expanded(c, principal, [item], "subscription_item", expand);
+      return json(c, answer);
     },
   );
 
@@ -445,19 +474,19 @@ export function registerSubscriptions(app: App): void {
       response: searchResultOf(InvoiceSchema, "InvoiceSearchResult"),
     },
     async (c, { query, principal }) => {
-      const expand = checkExpand(query.expand?.map((p) => p.replace(/^data\./, "")), INVOICE_EXPANDABLE);
+      const expand = checkInvoiceExpand(query.expand, true);
       const page = await searchPage(c.env.DB, INVOICE_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, invoices));
-      const data = await Promise.all(page.items.map((row) => renderInvoiceExpanded(c, principal, row, invoiceExpand(expand))));
-      return json(c, searchResult("/v1/invoices/search", page, data));
+      return json(c, searchResult("/v1/invoices/search", page, await renderInvoicesExpanded(c, principal, page.items, expand)));
     },
   );
 
   route(
     app,
-    { method: "get", path: "/v1/invoices/{id}/lines", permission: "billing.view", summary: "An invoice's line items", tag: TAG, query: z.object(PageFields).strict(), response: z.object({ object: z.literal("list"), data: z.array(z.record(z.string(), z.unknown())), has_more: z.boolean(), url: z.string() }) },
-    async (c, { params, principal }) => {
+    { method: "get", path: "/v1/invoices/{id}/lines", permission: "billing.view", summary: "An invoice's line items (expand[]=data.subscription, data.pricing.price_details.price)", tag: TAG, query: z.object(PageFields).strict(), response: z.object({ object: z.literal("list"), data: z.array(z.record(z.string(), z.unknown())), has_more: z.boolean(), url: z.string() }) },
+    async (c, { params, query, principal }) => {
+      const expand = expandPaths(query.expand, "line_item", true);
       const lines = renderInvoice(await findInvoice(c.env.DB, principal, params.id ?? "")).lines;
-      return json(c, { object: "list", data: lines.data, has_more: false, url: lines.url });
+      return json(c, { object: "list", data: await expanded(c, principal, lines.data, "line_item", expand), has_more: false, url: lines.url });
     },
   );
 
@@ -465,8 +494,9 @@ export function registerSubscriptions(app: App): void {
     app,
     { method: "get", path: "/v1/invoices/{id}", permission: "billing.view", summary: "Retrieve an invoice (expand payment_intent, confirmation_secret)", tag: TAG, query: ExpandQuery, response: InvoiceSchema },
     async (c, { params, query, principal }) => {
-      const expand = checkExpand(query.expand, INVOICE_EXPANDABLE);
-      return json(c, await renderInvoiceExpanded(c, principal, await findInvoice(c.env.DB, principal, params.id ?? ""), invoiceExpand(expand)));
+      const expand = checkInvoiceExpand(query.expand);
+      const [answer] = await renderInvoicesExpanded(c, principal, [await findInvoice(c.env.DB, principal, params.id ?? "")], expand);
+      return json(c, answer);
     },
   );
 
@@ -474,7 +504,7 @@ export function registerSubscriptions(app: App): void {
     app,
     { method: "get", path: "/v1/invoices", permission: "billing.view", summary: "List invoices, newest first, by customer or subscription", tag: TAG, query: InvoiceListQuery, response: listOf(InvoiceSchema, "InvoiceList") },
     async (c, { query, principal }) => {
-      const expand = checkExpand(query.expand?.map((p) => p.replace(/^data\./, "")), INVOICE_EXPANDABLE);
+      const expand = checkInvoiceExpand(query.expand, true);
       const filters = [
         ...(query.customer !== undefined ? [eq(invoices.customer, query.customer)] : []),
         ...(query.subscription !== undefined ? [eq(invoices.subscription, query.subscription)] : []),
@@ -483,8 +513,7 @@ export function registerSubscriptions(app: App): void {
         ...(query.collection_method === "send_invoice" ? [NO_ROWS] : []),
       ];
       const page = await pageOf(c.env.DB, INVOICES, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(invoices).where(where).orderBy(...order).limit(limit));
-      const data = await Promise.all(page.items.map((row) => renderInvoiceExpanded(c, principal, row, invoiceExpand(expand))));
-      return json(c, { object: "list", data, has_more: page.hasMore, url: "/v1/invoices" });
+      return json(c, { object: "list", data: await renderInvoicesExpanded(c, principal, page.items, expand), has_more: page.hasMore, url: "/v1/invoices" });
     },
   );
 
@@ -501,7 +530,7 @@ export function registerSubscriptions(app: App): void {
     },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "invoices.pay", params.id ?? "", body, async () => {
-        const expand = checkExpand(body.expand, INVOICE_EXPANDABLE);
+        const expand = checkInvoiceExpand(body.expand);
         const row = await findInvoice(c.env.DB, principal, params.id ?? "");
         if (row.status === "paid") throw invalidRequest("Invoice is already paid.", undefined, "invoice_already_paid");
         if (row.status === "void") throw invalidRequest("A void invoice cannot be paid.", undefined, "invoice_not_open");
@@ -527,7 +556,8 @@ export function registerSubscriptions(app: App): void {
           const error = { status: 402, type: "card_error" as const, code: failure.code, message: failure.message, declineCode: failure.declineCode ?? undefined };
           return { status: 402, body: v1ErrorBody(error, { paymentIntent: intentJson(c, declined) }) };
         }
-        return { status: 200, body: await renderInvoiceExpanded(c, principal, after ?? row, invoiceExpand(expand)) };
+        const [answer] = await renderInvoicesExpanded(c, principal, [after ?? row], expand);
+        return { status: 200, body: answer };
       }),
   );
 }

@@ -19,6 +19,7 @@ import { TestClockSchema } from "./billing_schemas";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
 import { json, listObject, pageRequest } from "./respond";
+import { expandPaths } from "./expand";
 import { route, type App, type Ctx } from "./route";
 import { listOf } from "./schemas";
 
@@ -30,9 +31,10 @@ const ADVANCE_LIMIT = 500;
 const MAX_SECONDS = 4102444800;
 
 const timestamp = f.integer.pipe(z.number().min(0).max(MAX_SECONDS, "must be Unix seconds before 2100"));
-const CreateBody = z.object({ frozen_time: timestamp, name: f.text(300).optional() }).strict();
-const AdvanceBody = z.object({ frozen_time: timestamp }).strict();
-const ListQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict();
+// Stripe's expand[] on each: a test clock has nothing to expand, so any path is a 400.
+const CreateBody = z.object({ frozen_time: timestamp, name: f.text(300).optional(), expand: f.expand.optional() }).strict();
+const AdvanceBody = z.object({ frozen_time: timestamp, expand: f.expand.optional() }).strict();
+const ListQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional(), expand: f.expand.optional() }).strict();
 
 function testModeOnly(principal: Principal): void {
   if (principal.livemode) throw invalidRequest("Test clocks exist only in test mode (a sk_test_ key).", undefined, "livemode_mismatch");
@@ -50,6 +52,7 @@ export function registerTestClocks(app: App): void {
     async (c, { body, principal }) =>
       idempotentD1(c, principal, "test_clocks.create", "", body, async () => {
         testModeOnly(principal);
+        expandPaths(body.expand, "test_clock");
         const row: TestClockRow = { id: randomId("clock"), merchantId: principal.merchantId, livemode: false, name: body.name ?? null, frozenTime: body.frozen_time * 1000, status: "ready", created: Date.now() };
         await db(c.env.DB).insert(testClocks).values(row);
         return { status: 200, body: renderTestClock(row) };
@@ -58,8 +61,11 @@ export function registerTestClocks(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/test_helpers/test_clocks/{id}", permission: "billing.view", summary: "Retrieve a test clock", tag: TAG, response: TestClockSchema },
-    async (c, { params, principal }) => json(c, renderTestClock(await clockOf(c, principal, params.id ?? ""))),
+    { method: "get", path: "/v1/test_helpers/test_clocks/{id}", permission: "billing.view", summary: "Retrieve a test clock", tag: TAG, query: f.expandQuery, response: TestClockSchema },
+    async (c, { params, query, principal }) => {
+      expandPaths(query.expand, "test_clock");
+      return json(c, renderTestClock(await clockOf(c, principal, params.id ?? "")));
+    },
   );
 
   route(
@@ -67,6 +73,7 @@ export function registerTestClocks(app: App): void {
     { method: "get", path: "/v1/test_helpers/test_clocks", permission: "billing.view", summary: "List test clocks", tag: TAG, query: ListQuery, response: listOf(TestClockSchema, "TestClockList") },
     async (c, { query, principal }) => {
       testModeOnly(principal);
+      expandPaths(query.expand, "test_clock", true);
       const page = await pageOf(c.env.DB, CLOCKS, principal, [], pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(testClocks).where(where).orderBy(...order).limit(limit));
       return json(c, listObject("/v1/test_helpers/test_clocks", page, renderTestClock));
     },
@@ -85,6 +92,7 @@ export function registerTestClocks(app: App): void {
     },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "test_clocks.advance", params.id ?? "", body, async () => {
+        expandPaths(body.expand, "test_clock");
         const clock = await clockOf(c, principal, params.id ?? "");
         const to = body.frozen_time * 1000;
         if (to <= clock.frozenTime) throw invalidRequest("A test clock only moves forward: frozen_time must be after its current time.", "frozen_time", "test_clock_backwards");

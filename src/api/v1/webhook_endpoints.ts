@@ -23,6 +23,7 @@ import { stripeBody } from "./stripe-params";
 import { idempotentD1 } from "./idempotency";
 import { audit } from "../../audit/log";
 import { auditContext, json, listObject, pageRequest } from "./respond";
+import { expandPaths } from "./expand";
 import { route, type App } from "./route";
 import { writeCompared } from "./updates";
 import { listOf } from "./schemas";
@@ -100,6 +101,8 @@ export interface WebhookReplayJson {
 }
 
 const ListQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict();
+/** Stripe's list parameters, with expand[] (an endpoint has nothing to expand: any path is a 400). */
+const EndpointListQuery = ListQuery.extend({ expand: f.expand.optional() }).strict();
 const DeliveriesQuery = ListQuery.extend({ status: z.enum(["pending", "succeeded", "failed", "canceled"]).optional() }).strict();
 
 export interface WebhookEndpointJson {
@@ -310,8 +313,9 @@ export function registerWebhookEndpoints(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/webhook_endpoints", permission: "webhooks.manage", summary: "List webhook endpoints", tag: TAG, query: ListQuery, response: listOf(WebhookEndpointSchema, "WebhookEndpointList") },
+    { method: "get", path: "/v1/webhook_endpoints", permission: "webhooks.manage", summary: "List webhook endpoints", tag: TAG, query: EndpointListQuery, response: listOf(WebhookEndpointSchema, "WebhookEndpointList") },
     async (c, { query, principal }) => {
+      expandPaths(query.expand, "webhook_endpoint", true);
       const page = await pageOf(c.env.DB, ENDPOINTS, principal, [], pageRequest(query), (where, order, limit) =>
         db(c.env.DB).select().from(webhookEndpoints).where(where).orderBy(...order).limit(limit),
       );
@@ -321,8 +325,9 @@ export function registerWebhookEndpoints(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/webhook_endpoints/{id}", permission: "webhooks.manage", summary: "Retrieve a webhook endpoint, with its last 24 hours of delivery statistics", tag: TAG, response: WebhookEndpointSchema },
-    async (c, { params, principal }) => {
+    { method: "get", path: "/v1/webhook_endpoints/{id}", permission: "webhooks.manage", summary: "Retrieve a webhook endpoint, with its last 24 hours of delivery statistics", tag: TAG, query: f.expandQuery, response: WebhookEndpointSchema },
+    async (c, { params, query, principal }) => {
+      expandPaths(query.expand, "webhook_endpoint");
       const row = await endpointOr404(c.env.DB, principal, params.id ?? "");
       return json(c, renderEndpoint(row, { delivery_stats: await endpointStats(c.env.DB, row.id, Date.now()) }));
     },

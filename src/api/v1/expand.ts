@@ -1,0 +1,374 @@
+// Stripe's `expand[]` for every /v1 object: which fields of which object may be expanded (EXPANDABLE,
+// after the stripe package's types: an id field typed `string | Object`, an includable field such as a
+// charge's `refunds`), checked per request (`expandPaths`: a 400 naming a path that cannot be
+// expanded, `data.` before each path on a list), and the generic expansion (`expandObjects`): after a
+// route has rendered its objects (and expanded what it renders itself: an intent's latest_charge, an
+// invoice's confirmation_secret), every id still standing at an asked path is replaced by its object,
+// read in one query per kind and level, a path at a time, shortest first, so that
+// `items.data.price.product` or `latest_invoice.customer` expand too.
+import { and, eq, inArray } from "drizzle-orm";
+import { invalidRequest, permissionDenied } from "../../core/errors";
+import { hasPrefix, intentIdForCharge } from "../../core/ids";
+import { renderChargeById } from "../../core/objects";
+import type { Permission, Principal } from "../../auth/permissions";
+import { db, renderCustomer, renderInvoice, renderPaymentMethodRow, renderPrice, renderTestClock } from "../../billing/store";
+import { customers, invoices, paymentMethods, prices, products, subscriptions, testClocks } from "../../db/schema";
+import { renderProduct } from "./products";
+import { intentJson, intentStub } from "./respond";
+import type { Ctx } from "./route";
+import { renderSubscriptionRows } from "./subscriptions";
+
+/** The objects (and the nested objects paths go through) whose fields may be expanded. */
+export type Kind =
+  | "payment_intent"
+  | "charge"
+  | "refund"
+  | "customer"
+  | "customer.invoice_settings"
+  | "payment_method"
+  | "product"
+  | "price"
+  | "plan"
+  | "subscription"
+  | "subscription_item"
+  | "invoice"
+  | "invoice.parent"
+  | "invoice.parent.subscription_details"
+  | "line_item"
+  | "line_item.pricing"
+  | "line_item.pricing.price_details"
+  | "checkout.session"
+  | "item"
+  | "test_clock"
+  | "event"
+  | "webhook_endpoint"
+  | "account";
+
+/** The objects an id expands to, which expandObjects can read. */
+type Target = "payment_intent" | "charge" | "customer" | "payment_method" | "product" | "price" | "subscription" | "invoice" | "test_clock";
+
+type Field =
+  /** An id that expands to its object. */
+  | { t: "id"; to: Target }
+  /** Always null (or an empty list) here: accepted, and it stays so, as an expanded null does at Stripe. */
+  | { t: "null" }
+  /** Rendered only when asked for (a charge's refunds, a session's line_items), by the route itself; `to` is what paths go on into. */
+  | { t: "include"; to: Kind | null; list: boolean }
+  /** Always rendered, not expandable itself; paths go on into it (a list: through its `data`). */
+  | { t: "within"; to: Kind; list: boolean };
+
+const id = (to: Target): Field => ({ t: "id", to });
+const NULL: Field = { t: "null" };
+const include = (to: Kind | null, list = false): Field => ({ t: "include", to, list });
+const within = (to: Kind, list = false): Field => ({ t: "within", to, list });
+
+/**
+ * What each object's expand[] may name, by the fields it renders: Stripe's expandable fields (an id,
+ * or an includable list) and the objects paths go through. A field missing here is a 400.
+ */
+const EXPANDABLE: Record<Kind, Record<string, Field>> = {
+  payment_intent: {
+    customer: id("customer"),
+    payment_method: id("payment_method"),
+    latest_charge: id("charge"),
+    invoice: id("invoice"),
+    application: NULL,
+    on_behalf_of: NULL,
+    payment_record: NULL,
+    review: NULL,
+    source: NULL,
+  },
+  charge: {
+    customer: id("customer"),
+    payment_intent: id("payment_intent"),
+    refunds: include("refund", true),
+    application: NULL,
+    application_fee: NULL,
+    balance_transaction: NULL,
+    failure_balance_transaction: NULL,
+    on_behalf_of: NULL,
+    review: NULL,
+    source_transfer: NULL,
+    transfer: NULL,
+  },
+  refund: {
+    charge: id("charge"),
+    payment_intent: id("payment_intent"),
+    balance_transaction: NULL,
+    customer: NULL,
+    failure_balance_transaction: NULL,
+    payment_method: NULL,
+    source_transfer_reversal: NULL,
+    transfer_reversal: NULL,
+  },
+  customer: { test_clock: id("test_clock"), invoice_settings: within("customer.invoice_settings"), default_source: NULL },
+  "customer.invoice_settings": { default_payment_method: id("payment_method") },
+  payment_method: { customer: id("customer") },
+  product: { default_price: NULL, tax_code: NULL },
+  price: { product: id("product") },
+  plan: { product: id("product") },
+  subscription: {
+    customer: id("customer"),
+    default_payment_method: id("payment_method"),
+    latest_invoice: id("invoice"),
+    test_clock: id("test_clock"),
+    items: within("subscription_item", true),
+    application: NULL,
+    default_source: NULL,
+    discounts: NULL,
+    on_behalf_of: NULL,
+    pending_setup_intent: NULL,
+    schedule: NULL,
+  },
+  subscription_item: { price: within("price"), plan: within("plan"), discounts: NULL },
+  invoice: {
+    customer: id("customer"),
+    test_clock: id("test_clock"),
+    payment_intent: id("payment_intent"),
+    subscription: id("subscription"),
+    confirmation_secret: include(null),
+    lines: within("line_item", true),
+    parent: within("invoice.parent"),
+    // Always null or empty here: the subscription's default payment method pays, no revisions, no taxes, no discounts.
+    account_tax_ids: NULL,
+    application: NULL,
+    default_payment_method: NULL,
+    default_source: NULL,
+    discounts: NULL,
+    latest_revision: NULL,
+    on_behalf_of: NULL,
+  },
+  "invoice.parent": { subscription_details: within("invoice.parent.subscription_details") },
+  "invoice.parent.subscription_details": { subscription: id("subscription") },
+  line_item: { subscription: id("subscription"), pricing: within("line_item.pricing"), discounts: NULL },
+  "line_item.pricing": { price_details: within("line_item.pricing.price_details") },
+  "line_item.pricing.price_details": { price: id("price") },
+  "checkout.session": {
+    customer: id("customer"),
+    payment_intent: id("payment_intent"),
+    line_items: include("item", true),
+    // Always null here: mode=payment makes no invoice, subscription or setup intent, and there are no payment links.
+    invoice: NULL,
+    payment_link: NULL,
+    setup_intent: NULL,
+    subscription: NULL,
+  },
+  item: { price: within("price") },
+  test_clock: {},
+  event: {},
+  webhook_endpoint: {},
+  account: {},
+};
+
+/** A field of `kind` that expand[] may name (its own fields only: `constructor` is nothing). */
+function fieldOf(kind: Kind, name: string): Field | undefined {
+  const fields = EXPANDABLE[kind];
+  return Object.hasOwn(fields, name) ? fields[name] : undefined;
+}
+
+/** Stripe's limit: at most four levels of expansion in one path. */
+const MAX_LEVELS = 4;
+
+function cannotExpand(path: string, kind: Kind, hint = ""): never {
+  const fields = Object.entries(EXPANDABLE[kind])
+    .filter(([, field]) => field.t !== "within")
+    .map(([name]) => name);
+  const expandable = fields.length > 0 ? ` Expandable here: ${fields.join(", ")}.` : " Nothing can be expanded here.";
+  throw invalidRequest(`This property cannot be expanded (${path.slice(0, 100)}).${hint}${expandable}`, "expand");
+}
+
+/** The expansions one path asks for (itself and each expandable field it goes through), or a 400. */
+function pathExpansions(path: string, root: Kind, shown: string): string[] {
+  const segments = path.split(".");
+  const out: string[] = [];
+  let kind: Kind = root;
+  let levels = 0;
+  for (let i = 0; i < segments.length; i++) {
+    const field = fieldOf(kind, segments[i] ?? "");
+    if (!field) return cannotExpand(shown, root);
+    const last = i === segments.length - 1;
+    const here = segments.slice(0, i + 1).join(".");
+    if (field.t === "null") {
+      if (!last) return cannotExpand(shown, root);
+      out.push(here);
+      break;
+    }
+    if (field.t === "within" && last) return cannotExpand(shown, root);
+    if (field.t !== "within") {
+      out.push(here);
+      if (++levels > MAX_LEVELS) throw invalidRequest(`You cannot expand more than ${MAX_LEVELS} levels of a property (${shown.slice(0, 100)}).`, "expand");
+      if (last) break;
+    }
+    const to: Kind | null = field.to;
+    if (to === null) return cannotExpand(shown, root);
+    if (field.t !== "id" && field.list) {
+      // A list is gone through by its data: `items.data.price`.
+      if (segments[i + 1] !== "data" || i + 2 >= segments.length) return cannotExpand(shown, root);
+      i++;
+    }
+    kind = to;
+  }
+  return out;
+}
+
+/**
+ * Checks `expand[]` against what `kind` can expand and answers the expansions asked for: each path,
+ * and each expandable field it goes through (`latest_invoice` for `latest_invoice.payment_intent`).
+ * On a list or a search result (`list`), each path names its items' field as `data.<field>`, as at
+ * Stripe; the answer is without `data.`. A path that cannot be expanded is a 400 naming it.
+ */
+export function expandPaths(expand: readonly string[] | undefined, kind: Kind, list = false): string[] {
+  const out = new Set<string>();
+  for (const path of expand ?? []) {
+    let relative = path;
+    if (list) {
+      if (!path.startsWith("data.")) cannotExpand(path, kind, fieldOf(kind, path.split(".")[0] ?? "") ? ` On a list, expand its objects' field: 'data.${path.slice(0, 80)}'.` : "");
+      relative = path.slice("data.".length);
+    }
+    for (const p of pathExpansions(relative, kind, path)) out.add(p);
+  }
+  return [...out];
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Reads the objects of one kind by id, in the caller's scope, rendered: what is not found stays an id. */
+type Resolver = (c: Ctx, principal: Principal, ids: string[]) => Promise<Map<string, unknown>>;
+
+/** Reads what an id of each kind expands to, and who may read it. */
+const RESOLVERS: Record<Target, { permission: Permission; resolve: Resolver }> = {
+  customer: {
+    permission: "payments.methods.view",
+    resolve: async (c, principal, ids) => {
+      const rows = await db(c.env.DB).select().from(customers).where(and(eq(customers.merchantId, principal.merchantId), eq(customers.livemode, principal.livemode), inArray(customers.id, ids)));
+      // A deleted customer expands to Stripe's DeletedCustomer.
+      return new Map(rows.map((r) => [r.id, r.deleted ? { id: r.id, object: "customer", deleted: true } : renderCustomer(r)]));
+    },
+  },
+  payment_method: {
+    permission: "payments.methods.view",
+    resolve: async (c, principal, ids) => {
+      const rows = await db(c.env.DB).select().from(paymentMethods).where(and(eq(paymentMethods.merchantId, principal.merchantId), eq(paymentMethods.livemode, principal.livemode), inArray(paymentMethods.id, ids)));
+      return new Map(rows.map((r) => [r.id, renderPaymentMethodRow(r)]));
+    },
+  },
+  test_clock: {
+    permission: "billing.view",
+    resolve: async (c, principal, ids) => {
+      const rows = await db(c.env.DB).select().from(testClocks).where(and(eq(testClocks.merchantId, principal.merchantId), eq(testClocks.livemode, principal.livemode), inArray(testClocks.id, ids)));
+      return new Map(rows.map((r) => [r.id, renderTestClock(r)]));
+    },
+  },
+  product: {
+    permission: "billing.view",
+    resolve: async (c, principal, ids) => {
+      const rows = await db(c.env.DB).select().from(products).where(and(eq(products.merchantId, principal.merchantId), eq(products.livemode, principal.livemode), inArray(products.id, ids)));
+      return new Map(rows.map((r) => [r.id, renderProduct(r)]));
+    },
+  },
+  price: {
+    permission: "billing.view",
+    resolve: async (c, principal, ids) => {
+      const rows = await db(c.env.DB).select().from(prices).where(and(eq(prices.merchantId, principal.merchantId), eq(prices.livemode, principal.livemode), inArray(prices.id, ids)));
+      return new Map(rows.map((r) => [r.id, renderPrice(r)]));
+    },
+  },
+  invoice: {
+    permission: "billing.view",
+    resolve: async (c, principal, ids) => {
+      const rows = await db(c.env.DB).select().from(invoices).where(and(eq(invoices.merchantId, principal.merchantId), eq(invoices.livemode, principal.livemode), inArray(invoices.id, ids)));
+      return new Map(rows.map((r) => [r.id, renderInvoice(r)]));
+    },
+  },
+  subscription: {
+    permission: "billing.view",
+    resolve: async (c, principal, ids) => {
+      const rows = await db(c.env.DB).select().from(subscriptions).where(and(eq(subscriptions.merchantId, principal.merchantId), eq(subscriptions.livemode, principal.livemode), inArray(subscriptions.id, ids)));
+      const rendered = await renderSubscriptionRows(c.env, principal, rows);
+      return new Map(rendered.map((s) => [s.id, s]));
+    },
+  },
+  payment_intent: {
+    permission: "payments.transactions.view",
+    resolve: async (c, principal, ids) => {
+      const found = await Promise.all(ids.filter((i) => hasPrefix(i, "pi")).map((i) => intentStub(c.env, i).retrieve(principal, i)));
+      // A customer's token sees only its own payments.
+      const visible = found.filter((intent) => intent !== null && (!principal.customerId || intent.customer === principal.customerId));
+      return new Map(visible.flatMap((intent) => (intent ? [[intent.id, intentJson(c, intent)] as const] : [])));
+    },
+  },
+  charge: {
+    permission: "payments.transactions.view",
+    resolve: async (c, principal, ids) => {
+      const out = new Map<string, unknown>();
+      for (const chargeId of ids.filter((i) => hasPrefix(i, "ch"))) {
+        const intentId = intentIdForCharge(chargeId);
+        const intent = await intentStub(c.env, intentId).retrieve(principal, intentId);
+        if (!intent || (principal.customerId && intent.customer !== principal.customerId)) continue;
+        const charge = renderChargeById(intent, chargeId);
+        if (charge) out.set(chargeId, charge);
+      }
+      return out;
+    },
+  },
+};
+
+interface Slot {
+  parent: Json;
+  key: string;
+  id: string;
+}
+
+/** The ids standing at `segments` under `node` (an object of `kind`), with where each stands. */
+function slotsAt(node: unknown, kind: Kind, segments: readonly string[], out: Slot[]): Target | null {
+  if (!isObject(node)) return null;
+  const [head = "", ...rest] = segments;
+  const field = fieldOf(kind, head);
+  if (!field || field.t === "null") return null;
+  const value = node[head];
+  if (rest.length === 0) {
+    if (field.t !== "id") return null;
+    if (typeof value === "string") out.push({ parent: node, key: head, id: value });
+    return field.to;
+  }
+  const to = field.to;
+  if (to === null) return null;
+  if (field.t !== "id" && field.list) {
+    const data = isObject(value) && Array.isArray(value.data) ? value.data : [];
+    let target: Target | null = null;
+    for (const item of data) target = slotsAt(item, to, rest.slice(1), out) ?? target;
+    return target;
+  }
+  return slotsAt(value, to, rest, out);
+}
+
+/**
+ * Expands, in `objects` (rendered objects of `kind`, changed in place), each id standing at one of
+ * `paths` (expandPaths' answer) into its object: shortest paths first, so that a longer one goes on
+ * through the object a shorter one put there. What a route expanded itself is an object already and
+ * is gone through; an id not found (or not the caller's to read) stays an id. Expanding needs the
+ * permission that reading the object needs (a 403 otherwise).
+ */
+export async function expandObjects(c: Ctx, principal: Principal, objects: readonly unknown[], kind: Kind, paths: readonly string[]): Promise<void> {
+  const ordered = [...paths].sort((a, b) => a.split(".").length - b.split(".").length);
+  for (const path of ordered) {
+    const slots: Slot[] = [];
+    let target: Target | null = null;
+    for (const object of objects) target = slotsAt(object, kind, path.split("."), slots) ?? target;
+    if (target === null || slots.length === 0) continue;
+    const { permission, resolve } = RESOLVERS[target];
+    if (!principal.permissions.has(permission)) throw permissionDenied(`Expanding ${path} needs the ${permission} permission.`);
+    const found = await resolve(c, principal, [...new Set(slots.map((s) => s.id))]);
+    for (const slot of slots) {
+      const object = found.get(slot.id);
+      if (object !== undefined) slot.parent[slot.key] = object;
+    }
+  }
+}
+
+/** `objects` expanded as `paths` ask (expandObjects), for a route with nothing of its own to expand. */
+export async function expanded<T>(c: Ctx, principal: Principal, objects: T[], kind: Kind, paths: readonly string[]): Promise<T[]> {
+  await expandObjects(c, principal, objects, kind, paths);
+  return objects;
+}
