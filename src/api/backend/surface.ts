@@ -12,6 +12,7 @@ import { log } from "../../log";
 import { JsonNumber, readExactJson } from "../common/exact-json";
 import { surfacePrincipal } from "../common/surface-auth";
 import type { App, AppEnv, Ctx } from "../v1/route";
+import { valueAt } from "../v1/validation";
 import { redactCardNumbers } from "../../core/card-number";
 
 export const BACKEND_BASE = "/api/v1/payments";
@@ -78,15 +79,6 @@ function plain(value: unknown, key = "", inMetadata = false): unknown {
   return value;
 }
 
-/** The value at `path` in the request's fields (undefined: not sent). */
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let value = input;
-  for (const key of path) {
-    if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
-}
 
 export function parseBackend<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);

@@ -10,7 +10,7 @@ import { randomId } from "../../core/ids";
 import { assertAmount } from "../../core/money";
 import { findPrice, isRecurring, liveCustomer, ONE_TIME, renderPrice, type PriceRow } from "../../billing/store";
 import { findProduct, newProduct, renderProduct, type ProductRow } from "./products";
-import { insertPriceSql, insertPriceParams } from "./prices";
+import { archivedPriceRow, insertPriceSql, insertPriceParams } from "./prices";
 import { Writes } from "../../billing/writes";
 import {
   DEFAULT_SESSION_TTL_MS,
@@ -241,22 +241,7 @@ interface Made {
 
 /** An inline price (Stripe's price_data): one-time, archived (active: false) so that it is not offered for reuse. */
 function inlinePrice(principal: Principal, currency: string, unitAmount: number, product: ProductRow): PriceRow {
-  return {
-    id: randomId("price"),
-    merchantId: principal.merchantId,
-    livemode: principal.livemode,
-    currency,
-    unitAmount,
-    interval: ONE_TIME,
-    intervalCount: 0,
-    productName: product.name,
-    nickname: null,
-    active: false,
-    metadata: "{}",
-    created: Date.now(),
-    product: product.id,
-    lookupKey: null,
-  };
+  return archivedPriceRow(principal, { currency, unitAmount, interval: ONE_TIME, intervalCount: 0 }, product);
 }
 
 /** The line items of a new session: from /v1/prices ids or price_data, all in one currency. */

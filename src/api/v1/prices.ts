@@ -160,6 +160,23 @@ export interface InlinePriceInput {
   product: string;
 }
 
+/** The row of an inline price (Stripe's price_data), archived (active: false) so that it is not offered for reuse. */
+export function archivedPriceRow(scope: Scope, price: Pick<PriceRow, "currency" | "unitAmount" | "interval" | "intervalCount">, product: { id: string; name: string }): PriceRow {
+  return {
+    id: randomId("price"),
+    merchantId: scope.merchantId,
+    livemode: scope.livemode,
+    ...price,
+    productName: product.name,
+    nickname: null,
+    active: false,
+    metadata: "{}",
+    created: Date.now(),
+    product: product.id,
+    lookupKey: null,
+  };
+}
+
 /**
  * An ad-hoc price made from price_data (a subscription's items[][price_data]), with its price.created:
  * as at Stripe, it belongs to an existing product of the merchant's (another's is a 400 resource_missing naming
@@ -171,22 +188,7 @@ export async function createInlinePrice(env: Env, scope: Scope, input: InlinePri
   if (!product.active) throw invalidRequest(`The product ${product.id} is archived (active: false): make it active, or use another product.`, `${param}[product]`);
   const max = MAX_INTERVAL_COUNT[input.interval];
   if (input.intervalCount > max) throw invalidRequest(`A ${input.interval} price bills at most every ${max} ${input.interval}s.`, `${param}[recurring][interval_count]`);
-  const row: PriceRow = {
-    id: randomId("price"),
-    merchantId: scope.merchantId,
-    livemode: scope.livemode,
-    currency: input.currency,
-    unitAmount: input.unitAmount,
-    interval: input.interval,
-    intervalCount: input.intervalCount,
-    productName: product.name,
-    nickname: null,
-    active: false,
-    metadata: "{}",
-    created: Date.now(),
-    product: product.id,
-    lookupKey: null,
-  };
+  const row = archivedPriceRow(scope, { currency: input.currency, unitAmount: input.unitAmount, interval: input.interval, intervalCount: input.intervalCount }, product);
   const w = new Writes(env.DB, scope);
   const at = w.size;
   w.add(insertPriceSql, insertPriceParams(row, product.id));

@@ -8,7 +8,8 @@ export function paramName(path: readonly PropertyKey[]): string {
   return (head ?? "") + rest.map((p) => `[${p}]`).join("");
 }
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+/** The value at `path` in the request's fields (undefined: not sent). */
+export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let value = input;
   for (const key of path) {
     if (value === null || typeof value !== "object") return undefined;
