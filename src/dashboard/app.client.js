@@ -286,7 +286,15 @@
     // Each action's key is made with the page: a repeated click (or a retry after a lost answer) replays it.
     // A refund's is made per amount, so that another amount confirmed after a change of mind is a refund of its own.
     var keys = { capture: newKey(), cancel: newKey(), refunds: {} };
-    if (pi.status === "requires_capture" && can("payments.transactions.create")) actions.appendChild(button("Capture", function () { act("Capture", function () { return api("POST", "/v1/payment_intents/" + q + "/capture", {}, merchant, keys.capture); }); }));
+    if (pi.status === "requires_capture" && can("payments.transactions.create")) {
+      var capture = button("Capture", function () {
+        var capturable = money(pi.amount_capturable, pi.currency);
+        confirmStep(confirming, "Capture the " + capturable + " authorized for this payment? The customer is charged " + capturable + ".", "Yes, capture " + capturable, "Do not capture", function () {
+          act("Capture", function () { return api("POST", "/v1/payment_intents/" + q + "/capture", {}, merchant, keys.capture); });
+        }, capture);
+      });
+      actions.appendChild(capture);
+    }
     if (["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"].indexOf(pi.status) >= 0 && can("payments.transactions.void")) {
       var cancel = button("Cancel payment", function () {
         var after = pi.status === "requires_capture" ? "The " + money(pi.amount_capturable, pi.currency) + " authorized is released and can no longer be captured." : "It can no longer be paid.";
@@ -401,9 +409,17 @@
 
   async function webhooks(params) {
     var list = await api("GET", "/v1/webhook_endpoints?limit=50" + afterQuery(params, "id"));
-    var out = [el("h1", { text: "Webhook endpoints" })];
+    // Where rolling an endpoint's secret asks to be confirmed: the old secret stops working (the API keeps it 24 h), and that cannot be undone.
+    var confirming = el("div", { id: "confirm-step" });
+    var keys = {};
+    var out = [el("h1", { text: "Webhook endpoints" }), confirming];
     out.push(table([["Endpoint", function (w) { return w.id; }], ["URL", function (w) { return w.url; }], ["Status", function (w) { return w.status; }], ["Events", function (w) { return (w.enabled_events || []).join(", "); }],
-      ["", function (w) { return can("webhooks.manage") ? button("Roll secret", function (e) { e.stopPropagation(); act("Roll secret", function () { return api("POST", "/v1/webhook_endpoints/" + encodeURIComponent(w.id) + "/roll_secret", {}); }); }) : ""; }]],
+      ["", function (w) {
+        if (!can("webhooks.manage")) return "";
+        var mine = keys[w.id] || (keys[w.id] = {});
+        return confirmed(confirming, mine, "Roll secret", "Roll the signing secret of the endpoint " + w.id + " (" + w.url + ")? The old secret stops working in 24 hours: this cannot be undone.", "Yes, roll secret", "Keep the secret",
+          function (key) { return api("POST", "/v1/webhook_endpoints/" + encodeURIComponent(w.id) + "/roll_secret", {}, null, key); });
+      }]],
       list.data || [], function (w) { location.hash = "#/webhooks/" + encodeURIComponent(w.id); }), pager("/webhooks", params, list));
     return out;
   }

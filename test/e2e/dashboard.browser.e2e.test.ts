@@ -242,6 +242,61 @@ describe("dashboard", () => {
     await page.context().close();
   });
 
+  it("Capture and Roll secret act only once confirmed, the question naming the amount or the endpoint; taking it back sends nothing, and a double click acts once", async () => {
+    const m = await newMerchant();
+    const held = await call("POST", "/v1/payment_intents", m.key, { amount: 2500, currency: "usd", payment_method: "pm_card_visa", confirm: true, capture_method: "manual" });
+    expect(held.json.status, JSON.stringify(held.json)).toBe("requires_capture");
+    const endpoint = await call("POST", "/v1/webhook_endpoints", m.key, { url: "http://127.0.0.1:9/hooks", enabled_events: ["payment_intent.succeeded"] });
+    expect(endpoint.status, JSON.stringify(endpoint.json)).toBe(200);
+    const page = await signedIn(m.key);
+    const posts: string[] = [];
+    page.on("request", (r) => {
+      if (r.method() === "POST") posts.push(new URL(r.url()).pathname);
+    });
+    const question = page.locator("#confirm-question");
+
+    // Capture: the question names the amount authorized; taken back, nothing is captured.
+    await page.goto(`${gateway}/dashboard#/payments/${held.json.id}`);
+    await page.getByRole("heading", { name: `Payment ${held.json.id}` }).waitFor();
+    await page.getByRole("button", { name: "Capture" }).click();
+    await question.waitFor();
+    expect(await question.innerText()).toBe("Capture the 25.00 USD authorized for this payment? The customer is charged 25.00 USD.");
+    expect(await focused(page)).toMatch(/^P#confirm-question /);
+    await page.screenshot({ path: path.join(ARTIFACTS, "capture-confirm.png"), fullPage: true });
+    await page.getByRole("button", { name: "Do not capture" }).click();
+    expect(await question.count()).toBe(0);
+    expect(await focused(page)).toBe("BUTTON Capture");
+    expect(posts).toEqual([]);
+    expect((await call("GET", `/v1/payment_intents/${held.json.id}`, m.key)).json.status).toBe("requires_capture");
+    await page.getByRole("button", { name: "Capture" }).click();
+    await page.getByRole("button", { name: "Yes, capture 25.00 USD" }).dblclick();
+    await page.getByText("Capture: done").waitFor();
+    expect(posts).toEqual([`/v1/payment_intents/${held.json.id}/capture`]);
+    const captured = (await call("GET", `/v1/payment_intents/${held.json.id}`, m.key)).json;
+    expect([captured.status, captured.amount_received]).toEqual(["succeeded", 2500]);
+
+    // Roll secret: the question names the endpoint and says the old secret stops working.
+    await page.getByRole("link", { name: "Webhooks", exact: true }).click();
+    const row = page.locator("tr", { has: page.getByRole("cell", { name: endpoint.json.id, exact: true }) });
+    await row.waitFor();
+    await row.getByRole("button", { name: "Roll secret" }).click();
+    await question.waitFor();
+    expect(await question.innerText()).toBe(`Roll the signing secret of the endpoint ${endpoint.json.id} (http://127.0.0.1:9/hooks)? The old secret stops working in 24 hours: this cannot be undone.`);
+    // Asking does not open the endpoint's row.
+    expect(page.url()).toMatch(/#\/webhooks$/);
+    expect(await focused(page)).toMatch(/^P#confirm-question /);
+    await page.screenshot({ path: path.join(ARTIFACTS, "roll-secret-confirm.png"), fullPage: true });
+    await page.getByRole("button", { name: "Keep the secret" }).click();
+    expect(await question.count()).toBe(0);
+    expect(await focused(page)).toBe("BUTTON Roll secret");
+    expect(posts).toHaveLength(1);
+    await row.getByRole("button", { name: "Roll secret" }).click();
+    await page.getByRole("button", { name: "Yes, roll secret" }).dblclick();
+    await page.getByText("Roll secret: done").waitFor();
+    expect(posts).toEqual([`/v1/payment_intents/${held.json.id}/capture`, `/v1/webhook_endpoints/${endpoint.json.id}/roll_secret`]);
+    await page.context().close();
+  });
+
   it("a PayPal attempt's timeline entry speaks of the payer's approval at PayPal, not of a card issuer's 3D Secure", async () => {
     const pi = await stripe.paymentIntents.create({ amount: 2999, currency: "usd", payment_method_data: { type: "paypal" }, confirm: true, return_url: "https://shop.example/back" });
     expect(pi.status).toBe("requires_action");
