@@ -26,6 +26,10 @@ const ROOTS: Record<string, [string, string]> = {
   event: ["Events", "EventBase"],
   webhook_endpoint: ["WebhookEndpoints", "WebhookEndpoint"],
   "checkout.session": ["Checkout/Sessions", "Session"],
+  item: ["LineItems", "LineItem"],
+  plan: ["Plans", "Plan"],
+  account: ["Accounts", "Account"],
+  "test_helpers.test_clock": ["TestHelpers/TestClocks", "TestClock"],
 };
 
 /** One JSON shape a value may have. */

@@ -105,6 +105,11 @@ function check(body: unknown, errors: Set<string>): void {
   }
   const own = byObject(value);
   if (!own) throw new Error(`an object the fixture does not know: ${String(value.object)}`);
+  // A DELETE's answer is Stripe's Deleted<Object>: its id, its object and `deleted: true`, nothing else.
+  if (value.deleted === true) {
+    if (typeof value.id !== "string") errors.add(`Deleted${own}.id: missing`);
+    return;
+  }
   checkDefinition(value, own, errors);
 }
 
@@ -293,6 +298,26 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
 
     await r.get("/v1/events?limit=100");
     expect([...r.seen].sort()).toEqual(expect.arrayContaining(["checkout.session", "event", "invoice", "line_item", "price", "product", "subscription", "subscription_item"]));
+    expect(unexpected(r.errors)).toEqual([]);
+  });
+
+  it("the account, test clocks and a session's line items (Account, TestClock, LineItem)", async () => {
+    const m = await newMerchant("stripe-schemas-misc");
+    const r = new Recorder(m.opts);
+    await r.get("/v1/account");
+    const clock = await r.form<{ id: string; frozen_time: number }>("/v1/test_helpers/test_clocks", "frozen_time=1767225600&name=Schemas");
+    await r.get(`/v1/test_helpers/test_clocks/${clock.id}`);
+    await r.form(`/v1/test_helpers/test_clocks/${clock.id}/advance`, `frozen_time=${clock.frozen_time + 86_400}`);
+    await r.get("/v1/test_helpers/test_clocks");
+    const session = await r.post("/v1/checkout/sessions", {
+      mode: "payment",
+      line_items: [{ price_data: { currency: "usd", unit_amount: 1000, product_data: { name: "T-shirt" } }, quantity: 2 }],
+      success_url: "https://example.com/ok",
+    });
+    await r.get(`/v1/checkout/sessions/${session.id}/line_items`);
+    await r.get(`/v1/checkout/sessions/${session.id}/line_items?expand[]=data.price.product`);
+    await r.call(call("DELETE", `/v1/test_helpers/test_clocks/${clock.id}`, m.opts));
+    expect([...r.seen].sort()).toEqual(expect.arrayContaining(["account", "item", "test_helpers.test_clock"]));
     expect(unexpected(r.errors)).toEqual([]);
   });
 
