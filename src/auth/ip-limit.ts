@@ -6,9 +6,13 @@ import ipaddr from "ipaddr.js";
 import { config, type Env } from "../env";
 import { bucketObject, limit, rateLimited } from "./rate-limit";
 
-/** The client's address as a bucket name: IPv4 as is, IPv6 as its /64 ("unknown" without one). */
+/**
+ * The client's address as a bucket name: IPv4 as is, IPv6 as its /64 ("unknown" without one). Only
+ * CF-Connecting-IP, which Cloudflare's edge sets itself (a client's own is replaced); a header any
+ * client can send, such as X-Real-IP, would let it pick a fresh bucket for every request.
+ */
 export function clientIp(header: (name: string) => string | undefined): string {
-  const raw = (header("cf-connecting-ip") ?? header("x-real-ip") ?? "").trim();
+  const raw = (header("cf-connecting-ip") ?? "").trim();
   if (!raw) return "unknown";
   if (!ipaddr.isValid(raw)) return raw.slice(0, 64);
   const addr = ipaddr.process(raw);

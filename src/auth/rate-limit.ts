@@ -22,7 +22,8 @@
 // object can forget at most the last SAVE_EVERY_MS of takes (the bucket comes back that much fuller).
 import { DurableObject } from "cloudflare:workers";
 import { ApiError } from "../core/errors";
-import type { Env } from "../env";
+import { config, type Env } from "../env";
+import type { Principal } from "./permissions";
 
 /** How long takes may wait in memory before they are saved (all of them in one write). */
 export const SAVE_EVERY_MS = 100;
@@ -201,4 +202,21 @@ export async function limit(env: Env, key: string, bucket: Bucket, what?: string
     return;
   }
   throw rateLimited(retryAfterMs, what);
+}
+
+/**
+ * The bucket of a credential. A key or an application has its own. A token is counted within what it
+ * acts for: its merchant (or every merchant, for admin and support), its mode and its customer, then
+ * its subject; two merchants' tokens with one `sub`, or with none, never share a bucket.
+ */
+export function credentialBucket(principal: Principal): string {
+  if (principal.kind !== "jwt") return `credential:${principal.actor}`;
+  const scope = `${principal.crossMerchant ? "*" : principal.merchantId}:${principal.livemode ? "live" : "test"}${principal.customerId ? `:${principal.customerId}` : ""}`;
+  return `credential:${scope}:${principal.actor}`;
+}
+
+/** Spends one token of the credential's bucket (its own limit, or the deployment's default), or throws the 429. */
+export async function limitCredential(env: Env, principal: Principal): Promise<void> {
+  const cfg = config(env);
+  await limit(env, credentialBucket(principal), principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
 }

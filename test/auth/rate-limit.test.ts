@@ -5,8 +5,10 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { authFailureBucket } from "../../src/auth/ip-limit";
-import { bucketObject, LEASE_TTL_MS, leaseSize, SAVE_EVERY_MS, type RateLimiterObject } from "../../src/auth/rate-limit";
+import { authFailureBucket, clientIp } from "../../src/auth/ip-limit";
+import { principalFromJwt } from "../../src/auth/jwt";
+import { bucketObject, credentialBucket, LEASE_TTL_MS, leaseSize, SAVE_EVERY_MS, type RateLimiterObject } from "../../src/auth/rate-limit";
+import { config } from "../../src/env";
 import { bearer, call, expectError, get, hsToken, newMerchant, post, type CallResult } from "../helpers";
 
 /**
@@ -149,6 +151,32 @@ describe("rate limiting per credential", () => {
     expect((await get("/v1/payment_intents?limit=1", { key: slow.body.secret })).status).toBe(200);
     expectError(await get("/v1/payment_intents?limit=1", { key: slow.body.secret }), 429);
     expect((await get("/v1/payment_intents?limit=1", opts)).status).toBe(200);
+  });
+});
+
+describe("a token's bucket", () => {
+  it("tokens of two merchants with one sub have buckets of their own (one merchant's flood never limits the other)", async () => {
+    const a = await newMerchant("jwt-bucket-a");
+    const b = await newMerchant("jwt-bucket-b");
+    const tokenA = await hsToken({ merchant: a.id, sub: "shared-user" });
+    const tokenB = await hsToken({ merchant: b.id, sub: "shared-user" });
+    const name = credentialBucket(await principalFromJwt(tokenA, config(env), null));
+    expect(name).not.toBe(credentialBucket(await principalFromJwt(tokenB, config(env), null)));
+    // A's bucket emptied at a frozen time (the suite's default: burst 10000).
+    await frozenClock(name);
+    const { granted } = await bucketObject(env, name).take({ rate: 5000, burst: 10_000 }, 10_000);
+    expect(granted).toBe(10_000);
+    expectError(await get("/v1/payment_intents?limit=1", bearer(tokenA)), 429);
+    expect((await get("/v1/payment_intents?limit=1", bearer(tokenB))).status).toBe(200);
+    // A customer's token of A has its own too.
+    const shopper = await hsToken({ merchant: a.id, sub: "shared-user", roles: ["customer"], customer: "cus_jwt_bucket" });
+    expect((await get("/v1/payment_intents?limit=1", bearer(shopper))).status).toBe(200);
+  });
+
+  it("the client IP is CF-Connecting-IP only: X-Real-IP, which any client can send, names no bucket", () => {
+    const headers = (h: Record<string, string>) => (name: string) => h[name];
+    expect(clientIp(headers({ "x-real-ip": "198.51.100.7" }))).toBe("unknown");
+    expect(clientIp(headers({ "cf-connecting-ip": "198.51.100.8", "x-real-ip": "198.51.100.7" }))).toBe("198.51.100.8");
   });
 });
 

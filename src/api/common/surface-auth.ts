@@ -3,16 +3,14 @@
 // renders the errors thrown here in its own format.
 import { authenticate } from "../../auth/authenticate";
 import { authorize, type Permission, type Principal } from "../../auth/permissions";
-import { limit } from "../../auth/rate-limit";
+import { limitCredential } from "../../auth/rate-limit";
 import { merchantEnv } from "../../db/shards";
-import { config } from "../../env";
 import type { Ctx } from "../v1/route";
 
 /** The caller, rate-limited per credential, holding `permission` and acting for one merchant. */
 export async function surfacePrincipal(c: Ctx, permission: Permission | null): Promise<Principal> {
   const principal = await authenticate(c.env, { header: (name) => c.req.header(name) }, (p) => c.executionCtx.waitUntil(p));
-  const cfg = config(c.env);
-  await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
+  await limitCredential(c.env, principal);
   authorize(principal, permission, { needsMerchant: true });
   useMerchantShard(c, principal);
   return principal;

@@ -17,7 +17,7 @@ import { limitFailures } from "../../auth/authenticate";
 import { useMerchantShard } from "../common/surface-auth";
 import { directoryDb } from "../../db/shards";
 import { authorize, type Permission, type Principal } from "../../auth/permissions";
-import { limit } from "../../auth/rate-limit";
+import { limitCredential } from "../../auth/rate-limit";
 import { allocateIntentNumber, intentByNumber, numberOfIntent } from "../../db/numbers";
 import { merchantSettings } from "../../db/merchants";
 import { config } from "../../env";
@@ -75,8 +75,7 @@ async function application(c: Ctx, permission: Permission): Promise<Principal> {
       throw err;
     }),
   );
-  const cfg = config(c.env);
-  await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
+  await limitCredential(c.env, principal);
   authorize(principal, permission, { needsMerchant: true });
   useMerchantShard(c, principal);
   return principal;

@@ -19,7 +19,7 @@ import { useMerchantShard } from "../common/surface-auth";
 import { directoryDb, everyShard, findOnShards, newestFirst, shardFor } from "../../db/shards";
 import { looksLikeJwt, principalFromJwt } from "../../auth/jwt";
 import { authorize, requireRoles, type Principal } from "../../auth/permissions";
-import { limit } from "../../auth/rate-limit";
+import { limitCredential } from "../../auth/rate-limit";
 import { loadAccounts, type AccountRow } from "../../connectors/routing";
 import { accountOfGateway, allocateIntentNumber, ensureIntentNumber, gatewayNumberOf, intentByNumber, listNumberedIntents, listPositionOf, SANDBOX_ACCOUNT } from "../../db/numbers";
 import { summaryOf, type IntentSummary } from "../../db/intent-row";
@@ -110,8 +110,7 @@ async function caller(c: Ctx): Promise<Principal> {
     return principalFromJwt(token, config(c.env), c.req.header("merchant-id") ?? null);
   });
   await knownMerchant(c.env, principal);
-  const cfg = config(c.env);
-  await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
+  await limitCredential(c.env, principal);
   useMerchantShard(c, principal);
   return principal;
 }

@@ -10,7 +10,7 @@ import { hmacBase62 } from "../../core/ids";
 import { bindIdempotencyKey } from "../idempotency-binding";
 import { authenticate } from "../../auth/authenticate";
 import { authorize, requireRoles, type Permission, type Principal, type Role } from "../../auth/permissions";
-import { limit } from "../../auth/rate-limit";
+import { limitCredential } from "../../auth/rate-limit";
 import { merchantSettings } from "../../db/merchants";
 import { directoryDb } from "../../db/shards";
 import { useMerchantShard } from "../common/surface-auth";
@@ -123,8 +123,7 @@ export function route<B extends Schema | undefined = undefined, Q extends Schema
 
   async function handle(c: Ctx): Promise<Response> {
     const principal = await authenticate(c.env, { header: (name) => c.req.header(name) }, (p) => c.executionCtx.waitUntil(p));
-    const cfg = config(c.env);
-    await limit(c.env, `credential:${principal.actor}`, principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
+    await limitCredential(c.env, principal);
     if (spec.roles) requireRoles(principal, spec.roles, `use ${spec.method.toUpperCase()} ${spec.path}`);
     // Stripe Connect's Stripe-Account (stripe-node's `stripeAccount`) acts for a connected account; there
     // are none here, so naming any account but the caller's own is refused rather than ignored (the
