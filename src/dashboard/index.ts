@@ -27,7 +27,9 @@ input,select{font:inherit;padding:.25rem .4rem;border:1px solid #c1c9d2;border-r
 .filters,.inline{display:flex;gap:.6rem;align-items:center;flex-wrap:wrap;margin:.5rem 0}.actions{margin:.8rem 0}
 .facts{display:grid;grid-template-columns:8rem minmax(0,1fr);gap:.2rem .8rem}.facts dt{color:#697386}.facts dd{margin:0}
 .signin{max-width:26rem;margin:3rem auto;background:#fff;padding:1.5rem;border-radius:8px;border:1px solid #e3e8ee;display:grid;gap:.6rem}
-.hint{color:#697386;font-size:.85rem}.error{color:#b42318}#flash.ok{color:#0e6245}#flash.error{color:#b42318}#flash{padding:0 1rem;min-height:1.2rem}
+.hint{color:#697386;font-size:.85rem}.error{color:#b42318}#flash.ok{color:#0e6245}#flash.error{color:#b42318}#flash{padding:0 1rem;margin:.6rem 0 0}
+/* The status line stays in the page (a live region: a message put in it is read out) but takes no space while empty. */
+#flash:empty{margin:0;padding:0}
 .card{background:#fff;border:1px solid #e3e8ee;border-radius:6px;padding:.6rem 1rem;margin:.6rem 0}.card h2{font-size:1rem;margin:.2rem 0}
 .charts{display:flex;gap:1.5rem;flex-wrap:wrap}.charts figure{margin:.5rem 0}.charts figcaption{color:#697386;font-size:.8rem}
 .confirm{background:#fff8e6;border:1px solid #f0c36d;border-radius:6px;padding:.4rem .8rem;margin:.6rem 0;max-width:40rem}.confirm p{margin:.2rem 0 .4rem;overflow-wrap:break-word}

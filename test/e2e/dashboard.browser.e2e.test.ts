@@ -64,6 +64,14 @@ async function many<T>(n: number, make: (i: number) => Promise<T>): Promise<T[]>
 async function settled(page: Page): Promise<void> {
   await expect.poll(async () => !/^Loading/.test(await page.locator("#main").innerText()), { timeout: 30_000 }).toBe(true);
 }
+/** The page's heading, its flash (status line) and the page links as the browser lays them out (CSS px from the viewport's top). */
+const layout = (page: Page) =>
+  page.evaluate<{ navBottom: number; headingTop: number; flashHeight: number; flashBottom: number }>(`(() => {
+    const box = (s) => document.querySelector(s).getBoundingClientRect();
+    return { navBottom: box("nav#nav").bottom, headingTop: box("main h1").top, flashHeight: box("#flash").height, flashBottom: box("#flash").bottom };
+  })()`);
+/** At most this much space between the page links and the page's heading (main's padding and the heading's margin): no blank band. */
+const HEADING_GAP = 40;
 const focused = (page: Page) => page.evaluate<string>(`(() => { const a = document.activeElement; return a ? a.tagName + (a.id ? "#" + a.id : "") + " " + (a.textContent || "").trim().slice(0, 60) : ""; })()`);
 
 async function signedIn(credential: string, viewport = { width: 1200, height: 900 }): Promise<Page> {
@@ -377,6 +385,9 @@ describe("dashboard", () => {
         .toBe(true);
       expect(await pageWidth(), name).toBeLessThanOrEqual(375);
       for (const t of await tables()) expect(t, name).toMatchObject({ wrapped: true, overflow: "auto", within: true });
+      // No blank band between the page links (two or three lines here) and the heading.
+      const { navBottom, headingTop } = await layout(page);
+      expect(headingTop - navBottom, name).toBeLessThanOrEqual(HEADING_GAP);
     }
     await page.getByRole("link", { name: "Payments", exact: true }).click();
     await page.getByRole("cell", { name: pi.id, exact: true }).waitFor();
@@ -529,6 +540,12 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     await page.getByRole("link", { name: "Failed payments", exact: true }).click();
     const row = (id: string) => page.locator("tr", { has: page.getByRole("cell", { name: id, exact: true }) });
     await row(toRetry).waitFor();
+    // The empty status line (#flash, a live region) stays in the page but takes no space: the heading follows the page links.
+    const empty = await layout(page);
+    expect(empty.headingTop - empty.navBottom).toBeGreaterThanOrEqual(0);
+    expect(empty.headingTop - empty.navBottom).toBeLessThanOrEqual(HEADING_GAP);
+    expect(await page.locator("#flash[role=status]").count()).toBe(1);
+    expect(empty.flashHeight).toBe(0);
     const question = page.locator("#confirm-question");
 
     await row(toRetry).getByRole("button", { name: "Retry" }).click();
@@ -543,6 +560,10 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     await row(toRetry).getByRole("button", { name: "Retry" }).click();
     await page.getByRole("button", { name: "Yes, retry 43.21 USD" }).dblclick();
     await expect.poll(() => page.locator("#flash").innerText()).toMatch(/^Retry: /);
+    // With a message the status line takes its place between the page links and the heading.
+    const told = await layout(page);
+    expect(told.flashHeight).toBeGreaterThan(0);
+    expect(told.headingTop).toBeGreaterThanOrEqual(told.flashBottom);
     expect(posts).toEqual([`/v1/admin/failed_payments/${toRetry}/retry`]);
     const intents = (await call("GET", "/v1/payment_intents?limit=100", m.key)).json.data as Json[];
     expect(intents.filter((p) => p.retry_of === toRetry)).toHaveLength(1);
