@@ -2,7 +2,7 @@
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { GATEWAY_API_VERSION } from "../../src/core/api-version";
-import { bearer, call, createIntent, stripeClient, expectError, get, hsToken, KEY_A, MERCHANT_A, post, seedMerchant, waitFor, type ChargeJson, type ListJson, type PaymentIntentJson } from "../helpers";
+import { bearer, call, createIntent, stripeClient, expectError, get, hsToken, KEY_A, MERCHANT_A, newMerchant, post, seedMerchant, waitFor, type CallResult, type ChargeJson, type ListJson, type PaymentIntentJson } from "../helpers";
 
 interface EventJson {
   id: string;
@@ -166,14 +166,31 @@ describe("seed 001 beside Stripe's shapes", () => {
     }
   });
 
-  it("GET /v1/admin/psp_health answers an admin or support token without Merchant-Id: every merchant's accounts", async () => {
+  it("GET /v1/admin/psp_health answers an admin or support token without Merchant-Id: every merchant's connectors, the built-in sandbox included", async () => {
     const account = (await post<{ id: string }>("/v1/connector_accounts", { connector: "sandbox", priority: 900 })).body;
+    // A merchant without connector accounts pays through the built-in sandbox: the operator sees its calls too.
+    const plain = await newMerchant("psp-health-plain");
+    expect((await post("/v1/payment_intents", { amount: 1000, currency: "usd", confirm: true, payment_method: "pm_card_visa" }, plain.opts)).status).toBe(200);
+    type Row = { merchant_id: string; connector: string; connector_account: string | null; health: { state: string; calls: number } };
+    // The call's sample is recorded after the answer.
+    await waitFor(async () => ((await get<ListJson<Row>>("/v1/admin/psp_health", plain.opts)).body.data[0]?.health.calls === 1 ? true : undefined), 15_000, "the health sample");
     for (const role of ["admin", "support"]) {
       const token = await hsToken({ roles: [role], merchant: null });
-      const res = await get<ListJson<{ merchant_id: string; connector_account: string | null; health: { state: string } }>>("/v1/admin/psp_health?limit=100", bearer(token));
-      expect(res.status, JSON.stringify(res.body)).toBe(200);
-      const row = res.body.data.find((r) => r.connector_account === account.id);
-      expect(row).toMatchObject({ merchant_id: MERCHANT_A, health: { state: "closed" } });
+      // Every page, a merchant at most once across them, pages ordered by merchant id.
+      const rows: Row[] = [];
+      let after: string | null = null;
+      for (let pages = 0; pages < 200; pages++) {
+        const res: CallResult<ListJson<Row>> = await get<ListJson<Row>>(`/v1/admin/psp_health?limit=50${after ? `&starting_after=${after}` : ""}`, bearer(token));
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        const merchantsOfPage = [...new Set(res.body.data.map((r) => r.merchant_id))];
+        expect(merchantsOfPage.length).toBeLessThanOrEqual(50);
+        if (after) expect(merchantsOfPage.every((m) => m > (after ?? ""))).toBe(true);
+        rows.push(...res.body.data);
+        if (!res.body.has_more) break;
+        after = merchantsOfPage[merchantsOfPage.length - 1] ?? null;
+      }
+      expect(rows.find((r) => r.connector_account === account.id)).toMatchObject({ merchant_id: MERCHANT_A, health: { state: "closed" } });
+      expect(rows.filter((r) => r.merchant_id === plain.id)).toEqual([expect.objectContaining({ connector: "sandbox", connector_account: null, health: expect.objectContaining({ calls: 1 }) })]);
       // With Merchant-Id: that merchant's accounts only.
       const one = await get<ListJson<{ merchant_id: string }>>("/v1/admin/psp_health", { ...bearer(token), headers: { "Merchant-Id": MERCHANT_A } });
       expect(one.status).toBe(200);

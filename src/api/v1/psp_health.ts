@@ -1,14 +1,15 @@
 // GET /v1/admin/psp_health (seed 001): each connector of the merchant with its health over the
 // sliding window (success rate, p50/p95 latency, errors) and its circuit breaker's state.
-// With a Merchant-Id header (or a merchant's key): that merchant's accounts. Without one, an admin's
-// or support user's token sees the operator's view: every merchant's connector accounts.
-import { and, asc, eq, gt, or } from "drizzle-orm";
+// With a Merchant-Id header (or a merchant's key): that merchant's connectors. Without one, an admin's
+// or support user's token sees the operator's view: every merchant's connectors, a page of merchants
+// at a time (`limit` merchants after the merchant id `starting_after`).
+import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { requireRoles } from "../../auth/permissions";
-import { loadAccounts, defaultSandbox, buildConnector, healthKey } from "../../connectors/routing";
+import { loadAccounts, defaultSandbox, buildConnector, healthKey, type AccountRow } from "../../connectors/routing";
 import type { HealthSnapshot } from "../../connectors/health";
-import { connectorAccounts } from "../../db/schema";
+import { connectorAccounts, merchants } from "../../db/schema";
 import * as f from "./fields";
 import { json } from "./respond";
 import { route, type App } from "./route";
@@ -63,7 +64,7 @@ export function registerPspHealth(app: App): void {
       path: "/v1/admin/psp_health",
       permission: "payments.transactions.view",
       merchant: false,
-      summary: "Health of PSP connectors: success rate, p50/p95 latency, errors, circuit breaker (one merchant's, or, for admin and support without Merchant-Id, every merchant's accounts)",
+      summary: "Health of PSP connectors: success rate, p50/p95 latency, errors, circuit breaker (one merchant's, or, for admin and support without Merchant-Id, every merchant's: a page of `limit` merchants after the merchant id `starting_after`)",
       tag: "Operations",
       query: Query,
       response: z.object({ object: z.literal("list"), data: z.array(PspHealthSchema), has_more: z.boolean(), url: z.string() }).meta({ id: "PspHealthList" }),
@@ -71,41 +72,48 @@ export function registerPspHealth(app: App): void {
     async (c, { principal, query }) => {
       const health = (merchantId: string, livemode: boolean, accountId: string | null) =>
         c.env.CONNECTOR_HEALTH.get(c.env.CONNECTOR_HEALTH.idFromName(healthKey({ merchantId, livemode }, { accountId }))).snapshot();
-      if (!principal.merchantId) {
-        // The operator's view across merchants: every connector account of the token's mode, by id.
-        requireRoles(principal, ["admin", "support"], "see PSP health across merchants");
-        const limit = query.limit ?? 100;
-        const rows = await drizzle(directoryDb(c.env))
-          .select({ id: connectorAccounts.id, merchantId: connectorAccounts.merchantId, livemode: connectorAccounts.livemode, connector: connectorAccounts.connector, priority: connectorAccounts.priority, status: connectorAccounts.status })
-          .from(connectorAccounts)
-          .where(and(eq(connectorAccounts.livemode, principal.livemode), query.starting_after ? gt(connectorAccounts.id, query.starting_after) : or()))
-          .orderBy(asc(connectorAccounts.id))
-          .limit(limit + 1);
-        const data: PspHealthJson[] = await Promise.all(
-          rows.slice(0, limit).map(async (row) => ({
-            merchant_id: row.merchantId,
-            connector: row.connector,
-            connector_account: row.id,
-            priority: row.priority,
-            account_status: row.status,
-            health: await health(row.merchantId, row.livemode, row.id),
+      /** A merchant's connectors as its payments are routed: its accounts, or the built-in sandbox in test mode when it has none. */
+      const ofMerchant = async (merchantId: string, rows: AccountRow[]): Promise<PspHealthJson[]> => {
+        const connectors = rows.length
+          ? await Promise.all(rows.map(async (row) => ({ row, connector: await buildConnector(c.env, row) })))
+          : principal.livemode
+            ? []
+            : [{ row: null, connector: defaultSandbox(c.env) }];
+        return Promise.all(
+          connectors.map(async ({ row, connector }) => ({
+            merchant_id: merchantId,
+            connector: connector.name,
+            connector_account: connector.accountId,
+            priority: row?.priority ?? null,
+            account_status: row?.status ?? "enabled",
+            health: await health(merchantId, principal.livemode, connector.accountId),
           })),
         );
-        return json(c, { object: "list", data, has_more: rows.length > limit, url: "/v1/admin/psp_health" });
+      };
+      if (!principal.merchantId) {
+        // The operator's view across merchants, a page of merchants at a time (by id): each one's
+        // connectors of the token's mode, the built-in sandbox included for a merchant without accounts.
+        requireRoles(principal, ["admin", "support"], "see PSP health across merchants");
+        const limit = query.limit ?? 100;
+        const directory = drizzle(directoryDb(c.env));
+        const page = await directory
+          .select({ id: merchants.id })
+          .from(merchants)
+          .where(query.starting_after ? gt(merchants.id, query.starting_after) : undefined)
+          .orderBy(asc(merchants.id))
+          .limit(limit + 1);
+        const ids = page.slice(0, limit).map((m) => m.id);
+        const accounts = ids.length
+          ? await directory
+              .select()
+              .from(connectorAccounts)
+              .where(and(inArray(connectorAccounts.merchantId, ids), eq(connectorAccounts.livemode, principal.livemode)))
+          : [];
+        accounts.sort((a, b) => a.priority - b.priority || a.created - b.created);
+        const data = (await Promise.all(ids.map((id) => ofMerchant(id, accounts.filter((a) => a.merchantId === id))))).flat();
+        return json(c, { object: "list", data, has_more: page.length > limit, url: "/v1/admin/psp_health" });
       }
-      const merchantId = principal.merchantId;
-      const rows = await loadAccounts(c.env, { merchantId, livemode: principal.livemode });
-      const connectors = rows.length ? await Promise.all(rows.map(async (row) => ({ row, connector: await buildConnector(c.env, row) }))) : principal.livemode ? [] : [{ row: null, connector: defaultSandbox(c.env) }];
-      const data: PspHealthJson[] = await Promise.all(
-        connectors.map(async ({ row, connector }) => ({
-          merchant_id: merchantId,
-          connector: connector.name,
-          connector_account: connector.accountId,
-          priority: row?.priority ?? null,
-          account_status: row?.status ?? "enabled",
-          health: await health(merchantId, principal.livemode, connector.accountId),
-        })),
-      );
+      const data = await ofMerchant(principal.merchantId, await loadAccounts(c.env, { merchantId: principal.merchantId, livemode: principal.livemode }));
       return json(c, { object: "list", data, has_more: false, url: "/v1/admin/psp_health" });
     },
   );
