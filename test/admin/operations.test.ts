@@ -67,6 +67,18 @@ describe("payment search", () => {
     expect(byOrder.status, JSON.stringify(byOrder.body)).toBe(200);
     expect(byOrder.body.data.filter((p) => p.merchant_id === id || p.merchant_id === other.id).map((p) => p.amount)).toEqual([4000, 2000]);
   });
+
+  it("refuses an empty filter (it would answer everything) and a date that does not exist, on search and on failed payments", async () => {
+    const { opts } = await newMerchant("search-bad-filters");
+    await createIntent({ amount: 1000, order_id: "ord-x" }, opts);
+    for (const q of ["order_id=", "customer=", "merchant="]) expect(expectError(await get(`/v1/admin/payments/search?${q}`, opts), 400).param).toBe(q.slice(0, -1));
+    for (const day of ["2026-13-45", "2026-02-30", "2025-02-29"]) {
+      expect(expectError(await get(`/v1/admin/payments/search?created_gte=${day}`, opts), 400).message).toContain("a date that exists");
+      expect(expectError(await get(`/v1/admin/failed_payments?created_gte=${day}`, opts), 400).message).toContain("a date that exists");
+    }
+    // A leap day that exists is a day like any other.
+    expect((await get("/v1/admin/payments/search?created_gte=2024-02-29", opts)).status).toBe(200);
+  });
 });
 
 describe("failed payments", () => {

@@ -68,7 +68,17 @@ function readDatabases(c: Ctx, principal: Principal, requested: string | undefin
   return [c.env.DB];
 }
 
-const dateOrTs = z.union([f.integer, z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be unix seconds or YYYY-MM-DD")]).transform((v) => (typeof v === "number" ? v * 1000 : Date.parse(`${v}T00:00:00Z`)));
+/** A day that exists (2026-02-30 and 2026-13-45 are refused, not rolled over or read as nothing). */
+const calendarDay = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be unix seconds or YYYY-MM-DD")
+  .refine((v) => {
+    const ms = Date.parse(`${v}T00:00:00Z`);
+    return Number.isFinite(ms) && new Date(ms).toISOString().startsWith(v);
+  }, "must be a date that exists (YYYY-MM-DD)");
+const dateOrTs = z.union([f.integer, calendarDay]).transform((v) => (typeof v === "number" ? v * 1000 : Date.parse(`${v}T00:00:00Z`)));
+/** A filter's value: an empty one would filter nothing and answer everything. */
+const filterText = (max: number) => f.text(max).min(1, "must not be empty");
 
 const MerchantSettingsBody = z
   .object({
@@ -316,7 +326,7 @@ function registerMerchants(app: App): void {
 
 const AuditQuery = z
   .object({
-    merchant: f.text(100).optional(),
+    merchant: filterText(100).optional(),
     actor: f.text(200).optional(),
     action: f.text(100).optional(),
     object_id: f.text(100).optional(),
@@ -400,9 +410,9 @@ function registerAuditLog(app: App): void {
 
 const SearchQuery = z
   .object({
-    merchant: f.text(100).optional(),
-    order_id: f.text(255).optional(),
-    customer: f.text(255).optional(),
+    merchant: filterText(100).optional(),
+    order_id: filterText(255).optional(),
+    customer: filterText(255).optional(),
     status: f.intentStatus.optional(),
     amount_gte: f.integer.optional(),
     amount_lte: f.integer.optional(),
@@ -477,7 +487,7 @@ function registerPaymentSearch(app: App): void {
 
 const FailedQuery = z
   .object({
-    merchant: f.text(100).optional(),
+    merchant: filterText(100).optional(),
     reason: f.text(100).optional(),
     resolution: z.enum(["open", "resolved", "dismissed", "all"]).optional(),
     created_gte: dateOrTs.optional(),
@@ -645,7 +655,7 @@ function registerRefundApprovals(app: App): void {
       merchant: false,
       summary: "Refunds waiting for approval",
       tag: TAG,
-      query: z.object({ merchant: f.text(100).optional(), limit: f.limit.optional(), cursor: f.text(200).optional() }).strict(),
+      query: z.object({ merchant: filterText(100).optional(), limit: f.limit.optional(), cursor: f.text(200).optional() }).strict(),
       response: z.object({ object: z.literal("list"), data: z.array(RefundSchema), has_more: z.boolean(), next_cursor: z.string().nullable(), url: z.string() }),
     },
     async (c, { query, principal }) => {
