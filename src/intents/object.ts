@@ -185,8 +185,19 @@ export class PaymentIntentObject extends DurableObject<Env> {
     return this.execute(req, "update", id, (draft, tools) => update(draft, params, tools));
   }
 
+  /**
+   * A failed payment with a retry on record is not paid here until that retry's outcome is known: one
+   * that went through resolves it first (so this confirm is refused), one still running (its PSP has not
+   * answered) answers 409, one that failed or waits for its customer (canceled) clears the way. Paying
+   * the original beside its retry charged the customer twice.
+   */
   async confirm(req: RequestContext, id: string, params: ConfirmParams): Promise<OpOutcome> {
-    return this.execute(req, "confirm", id, (draft, tools) => confirm(draft, params, tools));
+    if (owns(await this.load(), req.scope, id) && (await this.ctx.storage.get<RetryClaim>(RETRY_KEY))) await this.queue.run(() => this.settleRetry());
+    return this.execute(req, "confirm", id, async (draft, tools) => {
+      const claim = await this.ctx.storage.get<RetryClaim>(RETRY_KEY);
+      if (claim && !draft.resolution) throw retryInProgress(claim.id);
+      return confirm(draft, params, tools);
+    });
   }
 
   async capture(req: RequestContext, id: string, params: CaptureParams): Promise<OpOutcome> {

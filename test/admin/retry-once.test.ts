@@ -2,7 +2,7 @@
 // original's object runs them one at a time, with the retry on record before its object hears of it.
 // Before, each concurrent retry created and charged a payment of its own (seed 002's and /v1's).
 import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { RETRY_CLAIM_GRACE_MS } from "../../src/intents/object";
 import { createIntent, expectError, get, newMerchant, ok, post, uniqueKey, waitFor, type CallOptions, type PaymentIntentJson } from "../helpers";
@@ -130,6 +130,57 @@ describe("retrying a failed payment", () => {
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${first.body.retry?.id}`, opts)).body.status).toBe("canceled");
     expect(second.body.original.failure_resolution).toMatchObject({ retried_by: second.body.retry?.id });
     expect((await paid(merchant)).intents).toEqual([second.body.retry?.id]);
+  });
+
+  it("the original is not paid beside its retry: 409 while the retry's outcome is unknown, refused once the retry paid, on every surface's confirm", async () => {
+    const { id: merchant, opts } = await newMerchant("retry-then-confirm");
+    const failed = await declined(opts);
+    const first = await post<RetryAnswer>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_sandboxTimeoutThenSuccess" }, opts);
+    expect(first.body.retry?.status).toBe("processing");
+    // While the retry's PSP has not answered: neither /v1's confirm nor seed 004's may pay the original.
+    expectError(await post(`/v1/payment_intents/${failed.id}/confirm`, { payment_method: "pm_card_visa" }, opts), 409, "failed_payment_retry_in_progress");
+    const backend = await post<{ error?: unknown }>("/api/v1/payments/stripe/confirm-payment/", { payment_intent_id: failed.id, payment_method: "pm_card_visa" }, opts);
+    expect(backend.status, JSON.stringify(backend.body)).toBe(409);
+    expect((await paid(merchant)).charges).toBe(0);
+    await waitFor(async () => ((await get<PaymentIntentJson>(`/v1/payment_intents/${first.body.retry?.id}`, opts)).body.status === "succeeded" ? true : undefined), 15_000, "the retry to succeed");
+    // The retry paid: the original's next confirm learns it, is resolved by it, and pays nothing.
+    expectError(await post(`/v1/payment_intents/${failed.id}/confirm`, { payment_method: "pm_card_visa" }, opts), 400, "failed_payment_already_resolved");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${failed.id}`, opts)).body.failure_resolution).toMatchObject({ status: "resolved", retried_by: first.body.retry?.id });
+    expect(await paid(merchant)).toEqual({ intents: [first.body.retry?.id], charges: 1 });
+  });
+
+  it("a retry that succeeded is found by the original's confirm even when nothing else asked (it was: paid twice)", async () => {
+    const { id: merchant, opts } = await newMerchant("retry-3ds-then-confirm");
+    const failed = await declined(opts);
+    const first = await post<RetryAnswer>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_threeDSecure2Required" }, opts);
+    expect(first.body.retry?.status, JSON.stringify(first.body)).toBe("requires_action");
+    // The customer passes the challenge of the retry: the original's object has not heard of it.
+    const retry = first.body.retry as PaymentIntentJson & { client_secret: string; next_action: { redirect_to_url: { url: string } } };
+    const page = await exports.default.fetch(
+      new Request(retry.next_action.redirect_to_url.url, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `client_secret=${encodeURIComponent(retry.client_secret)}&outcome=approve`,
+        redirect: "manual",
+      }),
+    );
+    expect(page.status).toBeLessThan(400);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${retry.id}`, opts)).body.status).toBe("succeeded");
+    expectError(await post(`/v1/payment_intents/${failed.id}/confirm`, { payment_method: "pm_card_visa" }, opts), 400, "failed_payment_already_resolved");
+    expect(await paid(merchant)).toEqual({ intents: [retry.id], charges: 1 });
+  });
+
+  it("confirming the original while its retry waits for 3D Secure cancels that retry: one of them pays, never both", async () => {
+    const { id: merchant, opts } = await newMerchant("retry-3ds-superseded");
+    const failed = await declined(opts);
+    const first = await post<RetryAnswer>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_threeDSecure2Required" }, opts);
+    expect(first.body.retry?.status).toBe("requires_action");
+    const paidOriginal = await post<PaymentIntentJson>(`/v1/payment_intents/${failed.id}/confirm`, { payment_method: "pm_card_visa" }, opts);
+    expect(paidOriginal.status, JSON.stringify(paidOriginal.body)).toBe(200);
+    expect(paidOriginal.body.status).toBe("succeeded");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${first.body.retry?.id}`, opts)).body.status).toBe("canceled");
+    expect(await paid(merchant)).toEqual({ intents: [failed.id], charges: 1 });
+    expect(await claimOf(failed.id)).toBeNull();
   });
 
   it("a failed payment resolved by a retry, by other means or dismissed cannot be paid again (it was: a second charge)", async () => {
