@@ -17,7 +17,7 @@ const INTENT_COLUMNS = [
   "id", "merchantId", "livemode", "status", "amount", "currency", "customer", "orderId", "locationId", "amountRefunded", "created", "updated",
   "authorizedAt", "pendingAttempts", "reconciledAt", "cardLast4", "failureReason", "resolution", "version", "data",
   "invoiceId", "clientSecret", "description", "gatewayAccount", "connectorAccount", "lastPaymentError", "chargeAuthorizedAt", "chargeCapturedAt", "failedAt", "summaryVersion",
-  "posVoided", "declinedCharges",
+  "posVoided", "declinedCharges", "retryOf",
 ] as const;
 type IntentColumn = (typeof INTENT_COLUMNS)[number];
 
@@ -56,6 +56,7 @@ const upsertIntent = prepared<IntentColumn>((db, p) =>
         summaryVersion: sql`excluded.summary_version`,
         posVoided: sql`excluded.pos_voided`,
         declinedCharges: sql`excluded.declined_charges`,
+        retryOf: sql`excluded.retry_of`,
       },
       setWhere: sql`excluded.version > ${paymentIntents.version}`,
     }),
@@ -163,6 +164,7 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
       ...intentSummaryColumns(intent),
       posVoided: isVoidedSale(intent) ? 1 : null,
       declinedCharges: intent.attempts.filter(isFailedCharge).length,
+      retryOf: intent.retryOf,
     }),
   ];
   const hasMetadata = Object.keys(intent.metadata).length > 0;

@@ -96,6 +96,8 @@ export const paymentIntents = sqliteTable(
     summaryVersion: integer("summary_version"),
     /** 1: a sale voided the same day (isVoidedSale), for seed 002's statuses (migration 0037). */
     posVoided: integer("pos_voided"),
+    /** The failed payment this intent retries (the record's retryOf, migration 0050), for seed 002's /failed. */
+    retryOf: text("retry_of"),
     /** Seed 002's status (posStatus), computed by SQLite from the columns above: never written. */
     posStatus: text("pos_status").generatedAlwaysAs(sql.raw(POS_STATUS_SQL), { mode: "virtual" }),
     /** The domain record (IntentRecord) as JSON, without the fields above (src/db/intent-row.ts). */
@@ -131,8 +133,10 @@ export const paymentIntents = sqliteTable(
     // An order id across every merchant (seed 001's operator search; migration 0047).
     index("payment_intents_order_mode").on(t.livemode, t.orderId, t.created, t.id).where(sql`${t.orderId} IS NOT NULL`),
     index("payment_intents_failed_mode").on(t.livemode, t.created, t.id, t.failureReason).where(sql`${t.failureReason} IS NOT NULL`),
-    // Failed payments' counts by reason, from the index alone (migration 0018).
-    index("payment_intents_failed_reasons").on(t.merchantId, t.livemode, t.resolution, t.created, t.failureReason).where(sql`${t.failureReason} IS NOT NULL`),
+    // Failed payments' counts by reason, from the index alone (migration 0018; retry_of since 0050).
+    index("payment_intents_failed_reasons").on(t.merchantId, t.livemode, t.resolution, t.created, t.failureReason, t.retryOf).where(sql`${t.failureReason} IS NOT NULL`),
+    // A failed payment's retries (migration 0050).
+    index("payment_intents_retries").on(t.retryOf, t.created, t.id).where(sql`${t.retryOf} IS NOT NULL`),
   ],
 );
 

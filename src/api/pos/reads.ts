@@ -1,7 +1,8 @@
 // Seed 002's reads: GET /transactions (every filter of the seed, answered from indexed D1 columns of
 // the read model, cursor = the last id of the page; an amount range with nothing selective pages by a
 // bounded walk, see `walkPage`), GET /transactions/:id (the intent and its calls to the processor),
-// GET /failed (default window 30 days, any window) and its counts.
+// GET /failed (default window 30 days, any window) and its counts: one row per failed payment, its
+// retries that failed counted as its attempts (a retry is not a failed payment of its own there).
 import { and, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, sql, type SQL } from "drizzle-orm";
 import { beyond } from "../../db/queries";
 import { intentFromRow, intentRow } from "../../db/intent-row";
@@ -124,6 +125,25 @@ async function pastCursor(c: Ctx, principal: Principal, cursor: string | undefin
     : [];
   if (!cur) throw validation("Invalid cursor: use meta.cursor from a previous page.", "cursor");
   return [beyond(paymentIntents.created, paymentIntents.id, { created: cur.created, id: cursor }, "older")];
+}
+
+/** The retries of a page's failed payments, by the payment they retry, oldest first (ranges of payment_intents_retries). */
+async function retriesOf(c: Ctx, principal: Principal, originals: IntentRecord[]): Promise<Map<string, IntentRecord[]>> {
+  const byOriginal = new Map<string, IntentRecord[]>();
+  if (originals.length === 0) return byOriginal;
+  const rows = await db(c.env.DB)
+    .select(intentRow)
+    .from(paymentIntents)
+    .where(and(inArray(paymentIntents.retryOf, originals.map((i) => i.id)), eq(paymentIntents.merchantId, principal.merchantId), eq(paymentIntents.livemode, principal.livemode)));
+  // Ordered here: an ORDER BY over several ranges (IN) would sort them in a temp B-tree.
+  const retries = rows.map(intentFromRow).sort((a, b) => a.created - b.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const retry of retries) {
+    if (!retry.retryOf) continue;
+    const list = byOriginal.get(retry.retryOf) ?? [];
+    list.push(retry);
+    byOriginal.set(retry.retryOf, list);
+  }
+  return byOriginal;
 }
 
 /** One page, newest first; the cursor is the last id of the previous page. */
@@ -285,6 +305,8 @@ export function registerPosReads(app: App, sub: Hono<AppEnv>): void {
         ...scope(principal),
         failed,
         isNull(paymentIntents.resolution),
+        // A retry that failed is another attempt at its original, counted there (renderFailed).
+        isNull(paymentIntents.retryOf),
         ...dateRange(from, windowEnd(query.dateTo), query.dateFrom !== undefined),
         ...(query.customerId ? [eq(paymentIntents.customer, query.customerId)] : []),
         ...(query.locationId ? [eq(paymentIntents.locationId, query.locationId)] : []),
@@ -299,7 +321,8 @@ export function registerPosReads(app: App, sub: Hono<AppEnv>): void {
         return c.json({ data: { total, declined: total - error, error } });
       }
       const result = await page(c, principal, where, query.limit ?? 25, query.cursor);
-      return c.json({ data: result.items.map(renderFailed), meta: { cursor: result.cursor, hasMore: result.hasMore } });
+      const retries = await retriesOf(c, principal, result.items);
+      return c.json({ data: result.items.map((intent) => renderFailed(intent, retries.get(intent.id) ?? [])), meta: { cursor: result.cursor, hasMore: result.hasMore } });
     },
   );
 }

@@ -162,9 +162,12 @@ export function renderHistory(intent: IntentRecord) {
   return intent.attempts.flatMap((a) => renderHistoryRows(a, intent));
 }
 
-/** A row of GET /failed. */
-export function renderFailed(intent: IntentRecord) {
-  const auths = intent.attempts.filter((a) => a.type === "authorize");
+/**
+ * A row of GET /failed: the payment as it failed, with every authorization tried for it, its retries'
+ * included (`retries`, oldest first): attemptCount counts them, latestResponseText is the latest's.
+ */
+export function renderFailed(intent: IntentRecord, retries: readonly IntentRecord[] = []) {
+  const auths = [intent, ...retries].flatMap((i) => i.attempts.filter((a) => a.type === "authorize"));
   const latest = auths[auths.length - 1];
   return {
     id: intent.id,
@@ -173,7 +176,7 @@ export function renderFailed(intent: IntentRecord) {
     currency: currencyOf(intent),
     paymentMethodType: methodType(intent),
     cardLast4: card(intent)?.last4 ?? null,
-    errorMessage: intent.lastPaymentError?.message ?? latest?.responseText ?? null,
+    errorMessage: intent.lastPaymentError?.message ?? intent.attempts.filter((a) => a.type === "authorize").at(-1)?.responseText ?? null,
     attemptCount: auths.length,
     latestResponseText: latest?.responseText ?? null,
     customerId: intent.customer,

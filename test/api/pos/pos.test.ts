@@ -189,8 +189,18 @@ describe("seed 002 examples, verbatim", () => {
     const detail = await get<{ data: { intent: Record<string, unknown> } }>(`/api/v1/payments/transactions/${String(errored.body.data.id)}`, opts);
     expect(detail.body.data.intent).toMatchObject({ status: "resolved", otherMeansType: "cash", paidByOtherMeans: true });
     const after = await get<Data>("/api/v1/payments/failed?counts=true", opts);
-    // Open: `another` and its declined retry (itself a failed payment); the rest were resolved.
-    expect(after.body.data).toEqual({ total: 2, declined: 2, error: 0 });
+    // Open: `another` alone; its declined retry is its second attempt, not a failed payment of its own.
+    expect(after.body.data).toEqual({ total: 1, declined: 1, error: 0 });
+    const open = await get<{ data: Record<string, unknown>[] }>("/api/v1/payments/failed", opts);
+    expect(open.body.data).toEqual([expect.objectContaining({ id: another.body.data.id, status: "declined", attemptCount: 2, cardLast4: "9995" })]);
+    // A third attempt, with another card that declines: counted on the same row, its answer the latest.
+    const third = await post<Data>(`/api/v1/payments/failed/${String(another.body.data.id)}/retry`, { token: "9418594164540119", expiry: EXPIRY }, opts);
+    expect(third.body.data.status).toBe("error");
+    const latest = (await get<{ data: Record<string, unknown>[] }>("/api/v1/payments/failed", opts)).body.data;
+    expect(latest).toEqual([expect.objectContaining({ id: another.body.data.id, attemptCount: 3 })]);
+    const history = await get<{ data: { transactions: { responseText: string }[] } }>(`/api/v1/payments/transactions/${String(third.body.data.id)}`, opts);
+    expect(latest[0]?.latestResponseText).toBe(history.body.data.transactions.at(-1)?.responseText);
+    expect(latest[0]?.latestResponseText).not.toBe(open.body.data[0]?.latestResponseText);
   });
 
   it("a sale the processor failed (502 PROVIDER_ERROR) is a failed payment, status error: listed, counted, and retried or resolved", async () => {
