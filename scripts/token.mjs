@@ -4,6 +4,7 @@
 // development secret that `npm run dev` gives the gateway. Never use it for a deployment.
 import { SignJWT } from "jose";
 import { DEV_JWT_SECRET } from "./dev-secrets.mjs";
+import { parseRoles } from "./roles.mjs";
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -20,7 +21,13 @@ if (!Number.isInteger(expires) || expires < 1 || expires > 86_400) {
 }
 
 const role = option("role", "merchant");
-const roles = role.split(",");
+// A token with a role the gateway does not know would be refused (or worse, mean nothing) when used.
+const parsed = parseRoles(role);
+if (parsed.error) {
+  console.error(parsed.error);
+  process.exit(2);
+}
+const roles = parsed.roles;
 const merchant = option("merchant", roles.some((r) => r === "admin" || r === "support") ? undefined : "acct_merchant_a");
 const permissions = option("permissions", undefined);
 const customer = option("customer", undefined);

@@ -1,14 +1,20 @@
 // The CLI against a running gateway (`wrangler dev`, global-setup): `listen --forward-to` registers
 // a temporary endpoint, forwards each signed delivery to the local app (the signature verifies with
 // the secret it prints), prints one line per event and deletes the endpoint on exit; `trigger`,
-// `events resend`, `token --secret`, `merchants create` and `keys create`.
+// `events resend`, `token --secret`, `merchants create` and `keys create`; what `trigger` says when
+// its event did not happen (a refund held for approval); `help`, `--version`; the roles `token`
+// accepts; the operators' `failed` and `refunds` commands.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { readFileSync } from "node:fs";
+import { createServer, request, type IncomingMessage, type Server } from "node:http";
 import path from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 // @ts-expect-error: a plain .mjs module without types
 import { DEV_JWT_SECRET as DEV_SECRET } from "../../scripts/dev-secrets.mjs";
+// @ts-expect-error: a plain .mjs module without types
+import { ROLES as CLI_ROLES } from "../../scripts/roles.mjs";
+import { ROLES } from "../../src/auth/permissions";
 
 const DEV_JWT_SECRET = DEV_SECRET as string;
 
@@ -20,6 +26,34 @@ const KEY = "sk_test_merchant_a";
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args, "--api-base", gateway], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A merchant of its own (its settings change here), its first secret key and a merchant token (JWT). */
+async function freshMerchant(name: string): Promise<{ id: string; key: string; jwt: string }> {
+  const created = cli("merchants", "create", "--name", name, "--jwt-secret", DEV_JWT_SECRET);
+  expect(created.status, created.stderr).toBe(0);
+  const id = /merchant: (acct_\w+)/.exec(created.stdout)?.[1] ?? "";
+  const key = /secret key \(shown once\): (sk_test_\w+)/.exec(created.stdout)?.[1] ?? "";
+  const token = cli("token", "--secret", DEV_JWT_SECRET, "--role", "merchant", "--merchant", id);
+  expect(token.status, token.stderr).toBe(0);
+  return { id, key, jwt: token.stdout.trim() };
+}
+
+/** A call to the gateway on a connection of its own (no keep-alive socket the server may have closed meanwhile). */
+async function api<T>(credential: string, method: string, route: string, body?: unknown): Promise<T> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = request(`${gateway}${route}`, { method, agent: false, headers: { authorization: `Bearer ${credential}`, ...(payload === undefined ? {} : { "content-type": "application/json" }) } }, (res) => {
+      let data = "";
+      res.on("data", (c: Buffer) => (data += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: data }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(payload);
+  });
+  expect(status, `${method} ${route}: ${text}`).toBeLessThan(300);
+  return JSON.parse(text) as T;
 }
 
 interface Received {
@@ -125,6 +159,160 @@ describe("gateway CLI", () => {
     const viaSecret = cli("keys", "create", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchantId);
     expect(viaSecret.status, viaSecret.stderr).toBe(0);
     expect(viaSecret.stdout).toMatch(/secret \(shown once\): sk_test_/);
+  });
+
+  it("trigger charge.refunded refunds at most the approval threshold, so that charge.refunded happens, and says so", async () => {
+    const merchant = await freshMerchant("CLI thresholds");
+    // Refunds above 500 cents wait for a person's approval (set with a person's token, as the gateway asks).
+    await api(merchant.jwt, "POST", "/v1/account", { settings: { refund_approval_thresholds: { usd: 500 } } });
+
+    // A key that may read the account: the CLI refunds 500 of the 2000, so charge.refunded happens.
+    const under = cli("trigger", "charge.refunded", "--api-key", merchant.key);
+    expect(under.status, under.stderr).toBe(0);
+    const intentId = /payment_intent: (pi_\w+) succeeded/.exec(under.stdout)?.[1] ?? "";
+    expect(under.stdout).toMatch(/refund: re_\w+ succeeded \(500 of 2000 usd: the account's refund approval threshold for usd is 500/);
+    expect(under.stdout).toContain("Triggered charge.refunded");
+    const events = await api<{ data: { data: { object: { payment_intent: string; amount_refunded: number } } }[] }>(merchant.key, "GET", "/v1/events?type=charge.refunded&limit=10");
+    expect(events.data.find((e) => e.data.object.payment_intent === intentId)?.data.object.amount_refunded).toBe(500);
+  });
+
+  it("trigger charge.refunded claims no success when the refund waits for approval, and names the way to approve it", async () => {
+    const merchant = await freshMerchant("CLI held refund");
+    await api(merchant.jwt, "POST", "/v1/account", { settings: { refund_approval_thresholds: { usd: 500 } } });
+    // A key that cannot read the thresholds: the whole amount is refunded, held for approval.
+    const restricted = cli("keys", "create", "--type", "restricted", "--permissions", "payments.transactions.create,payments.transactions.void", "--api-key", merchant.key);
+    expect(restricted.status, restricted.stderr).toBe(0);
+    const rk = /secret \(shown once\): (\w+)/.exec(restricted.stdout)?.[1] ?? "";
+    const held = cli("trigger", "charge.refunded", "--api-key", rk);
+    expect(held.status).toBe(1);
+    const refundId = /refund: (re_\w+) pending/.exec(held.stdout)?.[1] ?? "";
+    expect(refundId, held.stdout).toMatch(/^re_/);
+    expect(held.stdout).not.toContain("Triggered");
+    expect(held.stderr).toContain(`charge.refunded was not sent: refund ${refundId} (2000 of 2000 usd) is waiting for approval`);
+    expect(held.stderr).toContain(`POST /v1/admin/refunds/${refundId}:approve`);
+    expect(held.stderr).toContain("Approving it sends charge.refunded");
+  });
+
+  it("trigger payment_intent.payment_failed says plainly that the card was declined, as asked", () => {
+    const failed = cli("trigger", "payment_intent.payment_failed", "--api-key", KEY);
+    expect(failed.status, failed.stderr).toBe(0);
+    expect(failed.stdout).toMatch(/^payment_intent: pi_\w+ requires_payment_method \(declined: card_declined/m);
+    expect(failed.stdout).toMatch(/^Triggered payment_intent\.payment_failed: pi_\w+ declined \(card_declined\), as asked$/m);
+    expect(failed.stdout).not.toContain("402");
+    expect(failed.stdout).not.toContain('"declined"');
+    expect(failed.stdout).not.toMatch(/: {2}/);
+  });
+
+  it("token refuses an unknown role, naming the gateway's roles", () => {
+    const roles = "admin, support, merchant, customer";
+    const wizard = cli("token", "--secret", DEV_JWT_SECRET, "--role", "wizard");
+    expect(wizard.status).toBe(2);
+    expect(wizard.stdout).toBe("");
+    expect(wizard.stderr).toContain(`unknown role 'wizard': the gateway's roles are ${roles}`);
+    const mixed = cli("token", "--secret", DEV_JWT_SECRET, "--role", "admin,wizard");
+    expect(mixed.status).toBe(2);
+  });
+
+  it("npm run token refuses an unknown role, naming the gateway's roles", () => {
+    const roles = "admin, support, merchant, customer";
+    const dev = spawnSync(process.execPath, [path.join(ROOT, "scripts", "token.mjs"), "--role", "wizard"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    expect(dev.status).toBe(2);
+    expect(dev.stdout).toBe("");
+    expect(dev.stderr).toContain(`unknown role 'wizard': the gateway's roles are ${roles}`);
+    const good = spawnSync(process.execPath, [path.join(ROOT, "scripts", "token.mjs"), "--role", "admin,support"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    expect(good.status, good.stderr).toBe(0);
+    expect(good.stdout.trim().split(".")).toHaveLength(3);
+  });
+
+  it("the scripts' roles are the gateway's ROLES", () => {
+    expect(CLI_ROLES).toEqual([...ROLES]);
+  });
+
+  it("help, help <command> and --version", () => {
+    const help = cli("help");
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^usage: gateway <command>/);
+    expect(help.stdout).toContain("  trigger ");
+    expect(help.stdout).toContain("  token ");
+    const one = cli("help", "trigger");
+    expect(one.status, one.stderr).toBe(0);
+    expect(one.stdout).toContain("trigger payment_intent.succeeded");
+    expect(one.stdout).not.toContain("merchants create");
+    const version = cli("--version");
+    expect(version.status, version.stderr).toBe(0);
+    expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string }).version);
+  });
+
+  it("trigger's usage and its unknown-event error list the same events", () => {
+    const usage = cli("--help");
+    const listed = /^ {2}trigger (.+)$/m.exec(usage.stdout)?.[1]?.split(" | ") ?? [];
+    const bad = cli("trigger", "nothing.happened", "--api-key", KEY);
+    const accepted = /trigger one of: (.+)$/m.exec(bad.stderr)?.[1]?.split(", ") ?? [];
+    expect(listed.length).toBeGreaterThan(4);
+    expect(listed).toEqual(accepted);
+  });
+
+  it("failed list, retry and resolve: an operator's failed payments", async () => {
+    const merchant = await freshMerchant("CLI failed payments");
+    const declined = () => /Triggered payment_intent\.payment_failed: (pi_\w+)/.exec(cli("trigger", "payment_intent.payment_failed", "--api-key", merchant.key).stdout)?.[1] ?? "";
+    const first = declined();
+    const second = declined();
+    const list = cli("failed", "list", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id);
+    expect(list.status, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/^2 failed payments \(open\)/);
+    expect(list.stdout).toMatch(new RegExp(`^${first} {2}2000 usd {2}card_declined`, "m"));
+    expect(list.stdout).toContain(second);
+
+    // A retry with a card that pays; sent again with its Idempotency-Key, it is the same retry.
+    const retry = cli("failed", "retry", first, "--payment-method", "pm_card_visa", "--idempotency-key", `cli-retry-${first}`, "--jwt-secret", DEV_JWT_SECRET);
+    expect(retry.status, retry.stderr).toBe(0);
+    const retryId = /retry: (pi_\w+) succeeded/.exec(retry.stdout)?.[1] ?? "";
+    expect(retry.stdout).toContain(`original: ${first} resolved (retried by ${retryId})`);
+    const again = cli("failed", "retry", first, "--payment-method", "pm_card_visa", "--idempotency-key", `cli-retry-${first}`, "--jwt-secret", DEV_JWT_SECRET);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`retry: ${retryId} succeeded`);
+
+    const noReason = cli("failed", "resolve", second, "--jwt-secret", DEV_JWT_SECRET);
+    expect(noReason.status).toBe(2);
+    expect(noReason.stderr).toContain("--reason is required");
+    const resolved = cli("failed", "resolve", second, "--reason", "paid by bank transfer", "--paid-by-other-means", "--jwt-secret", DEV_JWT_SECRET);
+    expect(resolved.status, resolved.stderr).toBe(0);
+    expect(resolved.stdout).toContain(`${second} resolved: paid by bank transfer (paid by other means)`);
+    const open = cli("failed", "list", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id);
+    expect(open.stdout).not.toContain(first);
+    expect(open.stdout).not.toContain(second);
+  });
+
+  it("refunds pending, approve and reject: refunds held for approval", async () => {
+    const merchant = await freshMerchant("CLI refund approvals");
+    await api(merchant.jwt, "POST", "/v1/account", { settings: { refund_approval_thresholds: { usd: 100 } } });
+    const held = async () => {
+      const intent = await api<{ id: string }>(merchant.key, "POST", "/v1/payment_intents", { amount: 2000, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+      return (await api<{ id: string; status: string }>(merchant.key, "POST", "/v1/refunds", { payment_intent: intent.id })).id;
+    };
+    const toApprove = await held();
+    const toReject = await held();
+    const pending = cli("refunds", "pending", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id);
+    expect(pending.status, pending.stderr).toBe(0);
+    expect(pending.stdout).toMatch(/^2 refunds waiting for approval/);
+    expect(pending.stdout).toMatch(new RegExp(`^${toApprove} {2}2000 usd {2}pi_`, "m"));
+
+    // An API key may not approve (a person does); a person's token may, and its Idempotency-Key replays.
+    const byKey = cli("refunds", "approve", toApprove, "--api-key", merchant.key);
+    expect(byKey.status).toBe(1);
+    expect(byKey.stderr).toContain("403");
+    const approve = ["refunds", "approve", toApprove, "--reason", "checked", "--idempotency-key", `cli-approve-${toApprove}`, "--jwt-secret", DEV_JWT_SECRET];
+    const approved = cli(...approve);
+    expect(approved.status, approved.stderr).toBe(0);
+    expect(approved.stdout).toContain(`Approved ${toApprove}: 2000 usd of pi_`);
+    expect(approved.stdout).toContain("now succeeded (charge.refunded sent)");
+    expect(cli(...approve).status).toBe(0);
+
+    const rejected = cli("refunds", "reject", toReject, "--reason", "not ours", "--jwt-secret", DEV_JWT_SECRET);
+    expect(rejected.status, rejected.stderr).toBe(0);
+    expect(rejected.stdout).toContain(`Rejected ${toReject}: 2000 usd of pi_`);
+    expect(rejected.stdout).toContain("now canceled");
+    expect(cli("refunds", "pending", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id).stdout).toMatch(/^0 refunds waiting for approval/);
   });
 
   it("refuses bad usage with a message and exit code 2", () => {
