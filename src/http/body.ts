@@ -123,6 +123,39 @@ const refuseOutOfRange: SourceReviver = (key, value, context) => {
   return value;
 };
 
+/**
+ * The integer a number literal writes exactly (`1000`, `1000.00`, `1.5e3`), or null when it writes a
+ * fraction. BigInt, so a literal a double cannot hold is told apart from the double it parses to.
+ */
+function writtenInteger(source: string): bigint | null {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(source);
+  if (!m) return null;
+  const [, sign = "", whole = "", fraction = "", exp = "0"] = m;
+  const shift = Number(exp) - fraction.length;
+  const digits = whole + fraction;
+  if (!/[1-9]/.test(digits)) return 0n;
+  if (shift > 400 || shift < -400) return null;
+  if (shift >= 0) return BigInt(`${sign}${digits}${"0".repeat(shift)}`);
+  const cut = digits.length + shift;
+  if (/[1-9]/.test(cut > 0 ? digits.slice(cut) : digits)) return null;
+  return BigInt(`${sign}${cut > 0 ? digits.slice(0, cut) : "0"}`);
+}
+
+// A literal of 16 or more digits, or with an exponent, may be one a double cannot hold exactly.
+const MAYBE_INEXACT = /\d[\d.]{15,}|\d[eE]/;
+/**
+ * A number that parses to an integer must be the integer written: `999.99999999999999` parses to 1000
+ * and `9007199254740993` to 9007199254740992, and an amount read that way would be silently another.
+ */
+const refuseRounded: SourceReviver = (key, value, context) => {
+  if (typeof value !== "number" || !Number.isInteger(value) || context?.source === undefined) return value;
+  const written = writtenInteger(context.source);
+  if (written === null || written !== BigInt(value)) {
+    throw invalidRequest(`The number ${context.source.slice(0, 40)}${key ? ` in '${key.slice(0, 40)}'` : ""} cannot be read exactly (it would be taken as ${String(value).slice(0, 40)}). Send the integer you mean.`, key || undefined, "invalid_json");
+  }
+  return value;
+};
+
 /** The body's parameters as a plain object ({} for an empty body). */
 export async function readBodyParams(request: Request): Promise<Record<string, unknown>> {
   const text = await readLimited(request);
@@ -137,6 +170,7 @@ export async function readBodyParams(request: Request): Promise<Record<string, u
     }
     if (!isPlainObject(parsed)) throw invalidRequest("The JSON request body must be an object.", undefined, "invalid_json");
     if (EXPONENT_OUT_OF_RANGE.test(text)) JSON.parse(text, refuseOutOfRange as (this: unknown, key: string, value: unknown) => unknown);
+    if (MAYBE_INEXACT.test(text)) JSON.parse(text, refuseRounded as (this: unknown, key: string, value: unknown) => unknown);
     return parsed;
   }
   if (type === "application/x-www-form-urlencoded" || type === "") {

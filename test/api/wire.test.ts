@@ -66,6 +66,27 @@ describe("errors", () => {
     expect(fine.status).toBe(200);
   });
 
+  it("a JSON number that a double would round to another integer is a 400, never that integer (999.99999999999999 read as 1000)", async () => {
+    const json = { "content-type": "application/json" };
+    for (const literal of ["999.99999999999999", "1000.00000000000001", "9007199254740993", "1000.000000000000000001e0"]) {
+      const res = await raw("POST", "/v1/payment_intents", { body: `{"amount": ${literal}, "currency": "usd"}`, headers: json });
+      expect(res.status, literal).toBe(400);
+      expect(((await res.json()) as { error: { code: string; param: string } }).error).toMatchObject({ code: "invalid_json", param: "amount" });
+    }
+    // A refund's amount and seed 002's amountCents alike.
+    const intent = await raw("POST", "/v1/payment_intents", { body: '{"amount": 2000, "currency": "usd", "confirm": true, "payment_method": "pm_card_visa"}', headers: json });
+    const { id } = (await intent.json()) as { id: string };
+    expect((await raw("POST", "/v1/refunds", { body: `{"payment_intent": "${id}", "amount": 999.99999999999999}`, headers: json })).status).toBe(400);
+    const pos = await raw("POST", "/api/v1/payments/sale", { body: '{"amountCents": 1000.00000000000001, "token": "9418594164549999", "expiry": "1239", "clientRequestId": "r-1"}', headers: json });
+    expect(pos.status).toBe(400);
+    expect(JSON.stringify(await pos.json())).toContain("cannot be read exactly");
+    // Integers written with zeros after the point or an exponent are the integers they write.
+    for (const literal of ["1000.00", "1e3", "1.5e3", "100000e-2"]) {
+      const ok = await raw("POST", "/v1/payment_intents", { body: `{"amount": ${literal}, "currency": "usd", "description": "4242424242424242 digits"}`, headers: json });
+      expect(ok.status, literal).toBe(200);
+    }
+  });
+
   it("a JSON array or scalar body is a 400", async () => {
     for (const body of ["[1,2]", "42", '"x"', "null"]) {
       const res = await raw("POST", "/v1/payment_intents", { body, headers: { "content-type": "application/json" } });
