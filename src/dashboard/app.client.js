@@ -58,7 +58,7 @@
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
       if (k === "text") node.textContent = attrs[k];
-      else if (k === "onclick" || k === "onsubmit" || k === "onchange") node[k] = attrs[k];
+      else if (k === "onclick" || k === "onsubmit" || k === "onchange" || k === "onkeydown") node[k] = attrs[k];
       else if (k === "style") node.style.cssText = attrs[k]; // CSSOM: allowed by the page's CSP, unlike a style attribute
       else node.setAttribute(k, attrs[k]);
     });
@@ -85,6 +85,26 @@
     var whole = digits.slice(0, digits.length - d);
     return (amount < 0 ? "-" : "") + whole + (d > 0 ? "." + digits.slice(digits.length - d) : "") + " " + code;
   }
+  /**
+   * An amount typed in the currency's decimals ("5.00" USD, "12.345" KWD, "500" JPY) in minor units, by
+   * digits (no floating point): { minor } or { error } in words. More decimals than the currency has are refused.
+   */
+  function minorOf(text, currency) {
+    var code = String(currency || "").toUpperCase();
+    var d = digitsOf(code);
+    var t = String(text || "").trim();
+    var m = /^(\d*)(?:\.(\d*))?$/.exec(t);
+    if (!t || !m || (m[1] === "" && !m[2])) return { error: "Type the amount as a number in " + code + (d ? ", e.g. " + money(Math.pow(10, d) * 5, code) : ", e.g. 500 " + code) + "." };
+    var fraction = m[2] || "";
+    if (fraction.length > d) return { error: d === 0 ? code + " has no decimals: type a whole amount, e.g. " + (m[1] || "0") + " " + code + "." : code + " has " + d + " decimal" + (d === 1 ? "" : "s") + ": " + t + " has " + fraction.length + "." };
+    var digits = ((m[1] || "") + fraction.padEnd(d, "0")).replace(/^0+/, "");
+    if (digits.length > 15) return { error: "The amount is too large." };
+    var minor = digits ? Number(digits) : 0;
+    if (minor <= 0) return { error: "The amount must be more than " + money(0, code) + "." };
+    return { minor: minor };
+  }
+  /** Minor units as the text of an amount field: the currency's decimals, no currency code. */
+  function decimalOf(amount, currency) { return money(amount, currency).split(" ")[0]; }
   function when(ts) { return typeof ts === "number" ? new Date(ts * 1000).toISOString().replace("T", " ").slice(0, 19) : ""; }
 
   function newKey() { return "dashboard-" + Date.now() + "-" + Math.random().toString(36).slice(2); }
@@ -93,6 +113,7 @@
     var error = new Error((json.error && json.error.message) || json.detail || json.message || "HTTP " + res.status);
     error.status = res.status;
     error.code = json.error && json.error.code;
+    error.body = json;
     return error;
   }
   // `key`: the Idempotency-Key of one action as the page shows it, so a second click replays the first request.
@@ -147,23 +168,56 @@
     box.textContent = message;
     box.className = kind || "";
   }
-  // One action at a time: while one runs, the page's buttons are disabled and further clicks do nothing.
+  /**
+   * One action at a time: while one runs, the page's buttons are disabled and further clicks do nothing.
+   * `label` names the action and its object in the status line ("Resolve pi_...: done"); `o.done(result)`
+   * and `o.failed(error)` word the outcome otherwise. Done, the page is shown again (the focus on its
+   * heading); refused, the page stays as it is and the focus goes back to the open question, else to the
+   * button that acted, else to the status line (never lost to the page's body).
+   */
   var acting = false;
-  async function act(label, fn) {
+  async function act(label, fn, o) {
+    o = o || {};
     if (acting) return;
     acting = true;
+    var from = document.activeElement;
     var buttons = Array.prototype.slice.call(document.querySelectorAll("main button"));
     buttons.forEach(function (b) { b.disabled = true; });
+    var failure = null;
     try {
-      await fn();
-      flash(label + ": done", "ok");
+      var result = await fn();
+      flash(o.done ? o.done(result) : label + ": done", "ok");
       route("heading");
     } catch (e) {
-      if (!e.signedOut) flash(label + ": " + e.message, "error");
+      failure = e;
+      if (!e.signedOut) flash(o.failed ? o.failed(e) : label + ": " + e.message, "error");
     } finally {
       acting = false;
       buttons.forEach(function (b) { b.disabled = false; });
     }
+    if (failure && !failure.signedOut) {
+      var question = document.getElementById("confirm-question");
+      var target = question && from && from.closest && from.closest(".confirm") ? question : from && from !== document.body && from.isConnected ? from : null;
+      if (!target) {
+        target = document.getElementById("flash");
+        target.setAttribute("tabindex", "-1");
+      }
+      target.focus();
+    }
+  }
+
+  /**
+   * `call(key)` with the Idempotency-Key of one confirmed action, kept in `store[name]`: while no answer
+   * came (the network failed) it is kept, so that confirming again replays the same request instead of
+   * acting twice; once the API answered (done or refused) it is dropped, so that the next confirmation
+   * is a new attempt (a second retry after a decline is retried, not the first decline replayed).
+   */
+  function keyed(store, name, call) {
+    var key = store[name] || (store[name] = newKey());
+    return call(key).then(function (r) { if (store[name] === key) delete store[name]; return r; }, function (e) {
+      if (e.status && store[name] === key) delete store[name];
+      throw e;
+    });
   }
 
   function table(columns, rows, onRow) {
@@ -174,14 +228,17 @@
       var tr = el("tr", null);
       columns.forEach(function (c) {
         var v = c[1](r);
-        tr.appendChild(el("td", null, v instanceof Node ? v : String(v === null || v === undefined ? "" : v)));
+        // c[2]: the cell's class ("long": a long value that wraps within a width, "acts": buttons kept on one line).
+        var text = v instanceof Node ? v : String(v === null || v === undefined ? "" : v);
+        tr.appendChild(el("td", c[2] ? { class: c[2] } : null, c[2] === "long" && text ? el("span", { class: "long" }, text) : text));
       });
       if (onRow) {
         // Opened by mouse, or from the keyboard: the row takes focus (Tab) and opens on Enter or Space.
         tr.className = "link";
         tr.tabIndex = 0;
         tr.onclick = function () { onRow(r); };
-        tr.onkeydown = function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); onRow(r); } };
+        // Only the row's own keys: Enter on a button in the row presses the button.
+        tr.onkeydown = function (e) { if (e.target === tr && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); onRow(r); } };
       }
       body.appendChild(tr);
     });
@@ -199,12 +256,17 @@
   function confirmStep(box, question, yesLabel, noLabel, onYes, opener) {
     box.textContent = "";
     var text = el("p", { id: "confirm-question", tabindex: "-1", text: question });
-    box.appendChild(el("div", { class: "confirm", role: "group", "aria-labelledby": "confirm-question" }, text,
-      button(yesLabel, onYes),
-      button(noLabel, function () {
-        box.textContent = "";
-        if (opener && opener.isConnected) opener.focus();
-      })));
+    function no() {
+      box.textContent = "";
+      if (opener && opener.isConnected) opener.focus();
+    }
+    // The second click of a double click (detail 2) is the same answer: it does not act again.
+    box.appendChild(el("div", { class: "confirm", role: "group", "aria-labelledby": "confirm-question", onkeydown: function (e) {
+      // Escape takes the question back, as its second button does.
+      if (e.key === "Escape" || e.key === "Esc") { e.preventDefault(); e.stopPropagation(); no(); }
+    } }, text,
+      button(yesLabel, function (e) { if (e && e.detail > 1) return; onYes(); }),
+      button(noLabel, no)));
     text.focus();
   }
 
@@ -246,7 +308,7 @@
 
   // Pages -----------------------------------------------------------------------------------------
 
-  async function payments(params) {
+  async function payments(params, frame) {
     var status = params.get("status") || "";
     var search = params.get("q") || "";
     var form = el("form", { class: "filters", role: "search", onsubmit: function (e) {
@@ -262,15 +324,32 @@
       el("button", { type: "submit", text: "Search" }));
     var query = "limit=50" + (status ? "&status=" + encodeURIComponent(status) : "");
     if (search) query += /^cus_/.test(search) ? "&customer=" + encodeURIComponent(search) : "&order_id=" + encodeURIComponent(search);
+    // Shown with an error too: the search can be corrected.
+    frame.head = [el("h1", { text: "Payments" }), form];
     var list = await api("GET", "/v1/admin/payments/search?" + query + afterQuery(params, "cursor"));
     return [el("h1", { text: "Payments" }), form, table([
       ["Payment", function (p) { return p.id; }], ["Amount", function (p) { return money(p.amount, p.currency); }], ["Status", function (p) { return p.status; }],
       ["Refunded", function (p) { return p.amount_refunded ? money(p.amount_refunded, p.currency) : ""; }], ["Order", function (p) { return p.order_id; }],
       ["Merchant", function (p) { return p.merchant_id; }], ["Created", function (p) { return when(p.created); }],
-    ], list.data, function (p) { location.hash = "#/payments/" + encodeURIComponent(p.id) + (principal().crossMerchant ? "?merchant=" + encodeURIComponent(p.merchant_id) : ""); }), pager("/payments", params, list)];
+    ], list.data, function (p) { location.hash = paymentHash(p.id, p.merchant_id); }), pager("/payments", params, list)];
   }
 
-  async function payment(id, params) {
+  /** The address of a payment's page (with its merchant for a token acting across merchants; `from`: the list it was opened from, for its back link). */
+  function paymentHash(id, merchant, from) {
+    var q = new URLSearchParams();
+    if (principal().crossMerchant && merchant) q.set("merchant", merchant);
+    if (from) q.set("from", from);
+    var search = q.toString();
+    return "#/payments/" + encodeURIComponent(id) + (search ? "?" + search : "");
+  }
+  var BACK = { failed: ["#/failed", "← Failed payments"], approvals: ["#/approvals", "← Refund approvals"] };
+  function backLink(params) {
+    var back = BACK[params.get("from")] || ["#/payments", "← Payments"];
+    return el("p", null, el("a", { href: back[0], text: back[1] }));
+  }
+
+  async function payment(id, params, frame) {
+    frame.head = [backLink(params), el("h1", { text: "Payment " + id })];
     var merchant = params.get("merchant");
     var pi = await api("GET", "/v1/payment_intents/" + encodeURIComponent(id) + "?expand[]=payment_method", null, merchant);
     merchant = merchant || pi.merchant_id;
@@ -283,14 +362,15 @@
     var actions = el("div", { class: "actions" });
     // Where the second step of an action that moves money asks to confirm it.
     var confirming = el("div", { id: "confirm-step" });
-    // Each action's key is made with the page: a repeated click (or a retry after a lost answer) replays it.
-    // A refund's is made per amount, so that another amount confirmed after a change of mind is a refund of its own.
-    var keys = { capture: newKey(), cancel: newKey(), refunds: {} };
+    // Each action's key is kept until the API answered it (see keyed): a double click, or confirming again
+    // after a lost answer, replays it; once answered, the next confirmation is a new attempt. A refund's
+    // is kept per amount, so that another amount confirmed after a change of mind is a refund of its own.
+    var keys = { refunds: {} };
     if (pi.status === "requires_capture" && can("payments.transactions.create")) {
       var capture = button("Capture", function () {
         var capturable = money(pi.amount_capturable, pi.currency);
         confirmStep(confirming, "Capture the " + capturable + " authorized for this payment? The customer is charged " + capturable + ".", "Yes, capture " + capturable, "Do not capture", function () {
-          act("Capture", function () { return api("POST", "/v1/payment_intents/" + q + "/capture", {}, merchant, keys.capture); });
+          act("Capture of " + pi.id, function () { return keyed(keys, "capture", function (key) { return api("POST", "/v1/payment_intents/" + q + "/capture", {}, merchant, key); }); });
         }, capture);
       });
       actions.appendChild(capture);
@@ -299,28 +379,51 @@
       var cancel = button("Cancel payment", function () {
         var after = pi.status === "requires_capture" ? "The " + money(pi.amount_capturable, pi.currency) + " authorized is released and can no longer be captured." : "It can no longer be paid.";
         confirmStep(confirming, "Cancel this payment of " + money(pi.amount, pi.currency) + "? " + after, "Yes, cancel payment", "Keep payment", function () {
-          act("Cancel", function () { return api("POST", "/v1/payment_intents/" + q + "/cancel", {}, merchant, keys.cancel); });
+          act("Cancel of " + pi.id, function () { return keyed(keys, "cancel", function (key) { return api("POST", "/v1/payment_intents/" + q + "/cancel", {}, merchant, key); }); });
         }, cancel);
       });
       actions.appendChild(cancel);
     }
     if (pi.status === "succeeded" && pi.amount_received > pi.amount_refunded && can("payments.transactions.void")) {
       var remaining = pi.amount_received - pi.amount_refunded;
-      var amount = el("input", { id: "refund-amount", type: "number", min: "1", max: String(remaining), step: "1", required: "required", value: String(remaining) });
+      var code = String(pi.currency).toUpperCase();
+      // Typed in the currency's decimals (5.00 USD, 12.345 KWD, 500 JPY), sent in minor units (minorOf: by digits, no floating point).
+      var amount = el("input", { id: "refund-amount", type: "text", inputmode: digitsOf(code) ? "decimal" : "numeric", autocomplete: "off", required: "required", value: decimalOf(remaining, code), "aria-describedby": "refund-hint" });
+      var hint = el("span", { id: "refund-hint", class: "hint", text: "In " + code + (digitsOf(code) ? ", up to " + digitsOf(code) + " decimals" : ", no decimals") + "; at most " + money(remaining, code) + "." });
+      var wrong = el("p", { id: "refund-error", class: "error", role: "alert" });
+      function refused(why) {
+        wrong.textContent = why;
+        amount.setAttribute("aria-invalid", "true");
+        amount.setAttribute("aria-describedby", "refund-error refund-hint");
+        amount.focus();
+      }
       // A changed amount takes back a confirmation asked for another.
-      amount.oninput = function () { confirming.textContent = ""; };
+      amount.oninput = function () {
+        confirming.textContent = "";
+        wrong.textContent = "";
+        amount.removeAttribute("aria-invalid");
+        amount.setAttribute("aria-describedby", "refund-hint");
+      };
       var refund = el("button", { type: "submit", text: "Refund" });
-      actions.appendChild(el("form", { class: "inline", onsubmit: function (e) {
+      actions.appendChild(el("form", { class: "inline", novalidate: "novalidate", onsubmit: function (e) {
         e.preventDefault();
-        var minor = Number(amount.value);
+        var typed = minorOf(amount.value, code);
+        if (typed.error) { confirming.textContent = ""; return refused(typed.error); }
+        var minor = typed.minor;
+        if (minor > remaining) { confirming.textContent = ""; return refused("At most " + money(remaining, code) + " remains to be refunded; " + money(minor, code) + " is more."); }
         var question = minor === remaining
           ? "Refund the full remaining " + money(minor, pi.currency) + " of this payment to the customer?"
           : "Refund " + money(minor, pi.currency) + " of the " + money(remaining, pi.currency) + " remaining to the customer?";
         confirmStep(confirming, question, "Confirm refund of " + money(minor, pi.currency), "Do not refund", function () {
-          var key = keys.refunds[minor] || (keys.refunds[minor] = newKey());
-          act("Refund", function () { return api("POST", "/v1/refunds", { payment_intent: id, amount: minor }, merchant, key); });
+          act("Refund of " + money(minor, pi.currency) + " on " + pi.id, function () {
+            return keyed(keys.refunds, String(minor), function (key) { return api("POST", "/v1/refunds", { payment_intent: id, amount: minor }, merchant, key); });
+          }, { done: function (r) {
+            var what = "Refund of " + money(minor, pi.currency) + " on " + pi.id;
+            return r && r.id ? what + ": " + (r.status === "succeeded" ? "done (" + r.id + ")" : r.id + " is " + r.status + (r.requires_approval ? " (waiting for approval)" : "")) : what + ": done";
+          } });
         }, refund);
-      } }, el("label", { for: "refund-amount", text: "Refund amount (minor units)" }), amount, refund));
+      } }, el("label", { for: "refund-amount", text: "Refund amount (" + code + ")" }), amount, refund, hint));
+      actions.appendChild(wrong);
     }
     actions.appendChild(confirming);
     // The payment method of each attempt, where the intent names it (an attempt's words depend on it).
@@ -332,7 +435,7 @@
       .concat(results[2].data.map(function (ev) { return { at: ev.created, what: "event: " + ev.type, detail: ev.id }; }))
       .sort(function (a, b) { return (a.at || 0) - (b.at || 0); });
     return [
-      el("p", null, el("a", { href: "#/payments", text: "← Payments" })),
+      backLink(params),
       el("h1", { text: "Payment " + pi.id }),
       el("dl", { class: "facts" },
         el("dt", { text: "Status" }), el("dd", { id: "payment-status", text: pi.status }),
@@ -340,49 +443,87 @@
         el("dt", { text: "Refunded" }), el("dd", { id: "payment-refunded", text: money(pi.amount_refunded, pi.currency) }),
         el("dt", { text: "Merchant" }), el("dd", { text: pi.merchant_id || "" }),
         el("dt", { text: "Customer" }), el("dd", { text: pi.customer || "" }),
-        el("dt", { text: "Order" }), el("dd", { text: pi.order_id || "" })),
+        el("dt", { text: "Order" }), el("dd", { text: pi.order_id || "" }),
+        pi.retry_of ? el("dt", { text: "Retry of" }) : null, pi.retry_of ? el("dd", null, el("a", { href: paymentHash(pi.retry_of, pi.merchant_id), text: pi.retry_of })) : null,
+        pi.last_payment_error ? el("dt", { text: "Declined" }) : null, pi.last_payment_error ? el("dd", { id: "payment-error", text: [pi.last_payment_error.decline_code || pi.last_payment_error.code, pi.last_payment_error.message].filter(Boolean).join(": ") }) : null),
       actions,
       el("h2", { text: "Timeline" }),
       table([["When", function (t) { return when(t.at); }], ["What", function (t) { return t.what; }], ["Details", function (t) { return t.detail; }]], timeline),
     ];
   }
 
-  /** A row's action behind a confirmation: `ask` opens the question; its key is made with the page, so a repeated click replays it. */
-  function confirmed(box, keys, label, question, yesLabel, noLabel, call) {
-    var key = keys[label] || (keys[label] = newKey());
+  /**
+   * A row's action behind a confirmation: `ask` opens the question; `what` names the action and its
+   * object in the status line; the action's key is kept in `keys` until the API answered (see keyed).
+   */
+  function confirmed(box, keys, label, question, yesLabel, noLabel, call, what, o) {
     var ask = button(label, function (e) {
       e.stopPropagation();
-      confirmStep(box, question, yesLabel, noLabel, function () { act(label, function () { return call(key); }); }, ask);
+      confirmStep(box, question, yesLabel, noLabel, function () { act(what, function () { return keyed(keys, label, call); }, o); }, ask);
     });
     return ask;
   }
 
-  async function failed(params) {
+  /** A retry's outcome in words, naming the failed payment and the new payment made (the API answers both, a decline too). */
+  var retryWords = {
+    done: function (r) {
+      var made = r && r.retry;
+      var what = "Retry of " + (r && r.original ? r.original.id : "");
+      if (!made) return what + ": done";
+      return what + ": " + (made.status === "succeeded" ? "paid by " + made.id : "new payment " + made.id + " is " + made.status);
+    },
+  };
+  function retryFailed(id) {
+    return function (e) {
+      var made = e.body && e.body.retry;
+      if (made && made.id) return "Retry of " + id + ": declined, new payment " + made.id + " (" + e.message + ")";
+      return "Retry of " + id + ": " + e.message;
+    };
+  }
+
+  /** A word_with_underscores that may break after an underscore (requires_payment_method in a narrow column). */
+  function breakable(text) {
+    var span = el("span", null);
+    String(text || "").split(/(?<=_)/).forEach(function (part, i) { if (i) span.appendChild(el("wbr", null)); span.appendChild(document.createTextNode(part)); });
+    return span;
+  }
+
+  async function failed(params, frame) {
+    frame.head = [el("h1", { text: "Failed payments" })];
     var list = await api("GET", "/v1/admin/failed_payments?limit=50" + afterQuery(params, "cursor"));
     var rows = list.data || [];
+    var across = principal().crossMerchant;
     // Where a row's action asks to be confirmed: retrying charges the amount again; resolving and dismissing cannot be undone.
     var confirming = el("div", { id: "confirm-step" });
     var keys = {};
-    return [el("h1", { text: "Failed payments" }), confirming, table([
-      ["Payment", function (p) { return p.id; }], ["Amount", function (p) { return money(p.amount, p.currency); }], ["Status", function (p) { return p.status; }],
-      ["Reason", function (p) { return (p.last_payment_error && (p.last_payment_error.decline_code || p.last_payment_error.code)) || ""; }],
+    // The actions come first (on a phone they are in view with the payment's id next to them, which wraps);
+    // a row opens the payment's page (its attempts and their answers).
+    var columns = [
       ["", function (p) {
         if (!can("payments.transactions.create")) return "";
         var amount = money(p.amount, p.currency);
         var path = "/v1/admin/failed_payments/" + encodeURIComponent(p.id) + "/";
         var mine = keys[p.id] || (keys[p.id] = {});
-        return el("span", null,
+        return el("span", { class: "row-actions" },
           confirmed(confirming, mine, "Retry", "Retry the failed payment " + p.id + " of " + amount + "? A new payment of " + amount + " is made with the same payment method.", "Yes, retry " + amount, "Do not retry",
-            function (key) { return api("POST", path + "retry", {}, p.merchant_id, key); }),
+            function (key) { return api("POST", path + "retry", {}, p.merchant_id, key); }, "Retry of " + p.id, { done: retryWords.done, failed: retryFailed(p.id) }),
           confirmed(confirming, mine, "Resolve", "Mark the failed payment " + p.id + " of " + amount + " as resolved? It leaves the open failed payments for good: this cannot be undone.", "Yes, resolve", "Keep it open",
-            function (key) { return api("POST", path + "resolve", { reason: "dashboard" }, p.merchant_id, key); }),
+            function (key) { return api("POST", path + "resolve", { reason: "dashboard" }, p.merchant_id, key); }, "Resolve " + p.id),
           confirmed(confirming, mine, "Dismiss", "Dismiss the failed payment " + p.id + " of " + amount + "? It leaves the open failed payments for good: this cannot be undone.", "Yes, dismiss", "Keep it open",
-            function (key) { return api("POST", path + "dismiss", { reason: "dashboard" }, p.merchant_id, key); }));
-      }],
-    ], rows), pager("/failed", params, list)];
+            function (key) { return api("POST", path + "dismiss", { reason: "dashboard" }, p.merchant_id, key); }, "Dismiss " + p.id));
+      }, "acts"],
+      ["Payment", function (p) { return p.id; }, "id"], ["Amount", function (p) { return money(p.amount, p.currency); }, "nowrap"], ["Status", function (p) { return breakable(p.status); }],
+      ["Reason", function (p) { return (p.last_payment_error && (p.last_payment_error.decline_code || p.last_payment_error.code)) || ""; }],
+      ["Retry of", function (p) { return p.retry_of || ""; }, "wrap-id"],
+    ];
+    if (!can("payments.transactions.create")) columns.shift();
+    if (across) columns.push(["Merchant", function (p) { return p.merchant_id; }, "wrap-id"]);
+    columns.push(["Created", function (p) { return when(p.created); }, "nowrap"]);
+    return [el("h1", { text: "Failed payments" }), confirming, table(columns, rows, function (p) { location.hash = paymentHash(p.id, p.merchant_id, "failed"); }), pager("/failed", params, list)];
   }
 
-  async function approvals(params) {
+  async function approvals(params, frame) {
+    frame.head = [el("h1", { text: "Refunds awaiting approval" })];
     var list = await api("GET", "/v1/admin/refunds?limit=50" + afterQuery(params, "cursor"));
     var confirming = el("div", { id: "confirm-step" });
     var keys = {};
@@ -391,34 +532,41 @@
     var p = principal();
     var mayReject = !!p.perms["refunds.approve"];
     var mayApprove = mayReject && p.kind === "jwt";
-    return [el("h1", { text: "Refunds awaiting approval" }), confirming, table([
+    var columns = [
       ["Refund", function (r) { return r.id; }], ["Payment", function (r) { return r.payment_intent; }], ["Amount", function (r) { return money(r.amount, r.currency); }], ["Status", function (r) { return r.status; }],
-      ["", function (r) {
+    ];
+    var rows = list.data || [];
+    // A token across merchants: whose refund it is, where the API names it (its refunds do not say yet: then the merchant picked).
+    if (p.crossMerchant && rows.some(function (r) { return r.merchant_id; })) columns.push(["Merchant", function (r) { return r.merchant_id; }]);
+    columns.push(["Created", function (r) { return when(r.created); }]);
+    columns.push(["", function (r) {
         if (!mayReject) return "";
         var amount = money(r.amount, r.currency);
         var path = "/v1/admin/refunds/" + encodeURIComponent(r.id) + "/";
         var mine = keys[r.id] || (keys[r.id] = {});
-        return el("span", null,
+        return el("span", { class: "row-actions" },
           mayApprove ? confirmed(confirming, mine, "Approve", "Approve the refund " + r.id + " of " + amount + "? The " + amount + " is sent back to the customer.", "Yes, approve refund of " + amount, "Do not approve",
-            function (key) { return api("POST", path + "approve", {}, r.merchant_id, key); }) : null,
+            function (key) { return api("POST", path + "approve", {}, r.merchant_id, key); }, "Approve " + r.id + " (" + amount + " on " + r.payment_intent + ")") : null,
           confirmed(confirming, mine, "Reject", "Reject the refund " + r.id + " of " + amount + "? It is not paid, and cannot be approved later.", "Yes, reject refund", "Keep it waiting",
-            function (key) { return api("POST", path + "reject", {}, r.merchant_id, key); }));
-      }],
-    ], list.data || []), pager("/approvals", params, list)];
+            function (key) { return api("POST", path + "reject", {}, r.merchant_id, key); }, "Reject " + r.id + " (" + amount + " on " + r.payment_intent + ")"));
+      }, "acts"]);
+    // A row opens its payment's page.
+    return [el("h1", { text: "Refunds awaiting approval" }), confirming, table(columns, rows, function (r) { location.hash = paymentHash(r.payment_intent, r.merchant_id || sessionStorage.getItem(MERCHANT), "approvals"); }), pager("/approvals", params, list)];
   }
 
-  async function webhooks(params) {
+  async function webhooks(params, frame) {
+    frame.head = [el("h1", { text: "Webhook endpoints" })];
     var list = await api("GET", "/v1/webhook_endpoints?limit=50" + afterQuery(params, "id"));
     // Where rolling an endpoint's secret asks to be confirmed: the old secret stops working (the API keeps it 24 h), and that cannot be undone.
     var confirming = el("div", { id: "confirm-step" });
     var keys = {};
     var out = [el("h1", { text: "Webhook endpoints" }), confirming];
-    out.push(table([["Endpoint", function (w) { return w.id; }], ["URL", function (w) { return w.url; }], ["Status", function (w) { return w.status; }], ["Events", function (w) { return (w.enabled_events || []).join(", "); }],
+    out.push(table([["Endpoint", function (w) { return w.id; }], ["URL", function (w) { return w.url; }, "long"], ["Status", function (w) { return w.status; }], ["Events", function (w) { return (w.enabled_events || []).join(", "); }],
       ["", function (w) {
         if (!can("webhooks.manage")) return "";
         var mine = keys[w.id] || (keys[w.id] = {});
         return confirmed(confirming, mine, "Roll secret", "Roll the signing secret of the endpoint " + w.id + " (" + w.url + ")? The old secret stops working in 24 hours: this cannot be undone.", "Yes, roll secret", "Keep the secret",
-          function (key) { return api("POST", "/v1/webhook_endpoints/" + encodeURIComponent(w.id) + "/roll_secret", {}, null, key); });
+          function (key) { return api("POST", "/v1/webhook_endpoints/" + encodeURIComponent(w.id) + "/roll_secret", {}, null, key); }, "Roll secret of " + w.id);
       }]],
       list.data || [], function (w) { location.hash = "#/webhooks/" + encodeURIComponent(w.id); }), pager("/webhooks", params, list));
     return out;
@@ -469,16 +617,18 @@
     return form;
   }
 
-  async function deliveries(id, params) {
+  async function deliveries(id, params, frame) {
+    frame.head = [el("p", null, el("a", { href: "#/webhooks", text: "← Webhook endpoints" })), el("h1", { text: "Deliveries to " + id })];
     var list = await api("GET", "/v1/webhook_endpoints/" + encodeURIComponent(id) + "/deliveries?limit=100" + afterQuery(params, "id"));
     return [el("p", null, el("a", { href: "#/webhooks", text: "← Webhook endpoints" })), el("h1", { text: "Deliveries to " + id }), can("webhooks.manage") ? replayForm(id) : el("span", null), table([
       ["Delivery", function (d) { return d.id; }], ["Event", function (d) { return d.event; }], ["Status", function (d) { return d.status; }], ["Attempts", function (d) { return d.attempt_count; }], ["Last answer", function (d) { return d.last_status_code || d.last_error || ""; }],
-      ["", function (d) { return can("webhooks.manage") ? button("Resend", function () { act("Resend", function () { return api("POST", "/v1/webhook_deliveries/" + encodeURIComponent(d.id) + "/retry", {}); }); }) : ""; }],
+      ["", function (d) { return can("webhooks.manage") ? button("Resend", function () { act("Resend " + d.id, function () { return api("POST", "/v1/webhook_deliveries/" + encodeURIComponent(d.id) + "/retry", {}); }); }) : ""; }],
     ], list.data || []), pager("/webhooks/" + encodeURIComponent(id), params, list)];
   }
 
   /** A list page: `page` its address, `style` how the API pages it ("cursor": next_cursor; "id": starting_after). */
-  async function simpleList(title, path, columns, page, params, style) {
+  async function simpleList(title, path, columns, page, params, style, frame) {
+    frame.head = [el("h1", { text: title })];
     var list = await api("GET", path + afterQuery(params, style));
     return [el("h1", { text: title }), table(columns, list.data || []), pager(page, params, list)];
   }
@@ -500,17 +650,21 @@
       rates.appendChild(bar);
     });
     var latencies = series.map(function (p) { return p.p50_latency_ms; });
-    var max = Math.max.apply(null, latencies.filter(function (v) { return v !== null; }).concat([1]));
-    var lat = svg("svg", { viewBox: "0 0 " + w + " " + h, width: w, height: h, role: "img", "aria-label": "p50 latency per minute (max " + max + " ms)" });
+    var measured = latencies.filter(function (v) { return v !== null && v !== undefined; });
+    var max = Math.max.apply(null, measured.concat([1]));
+    // No latency measured in the window: said so, not a maximum of nothing.
+    var caption = "p50 latency per minute (" + (measured.length ? "max " + max + " ms" : "no data") + ")";
+    var lat = svg("svg", { viewBox: "0 0 " + w + " " + h, width: w, height: h, role: "img", "aria-label": caption });
     lat.appendChild(svg("rect", { x: 0, y: 0, width: w, height: h, fill: "#f6f8fa" }));
     var points = [];
-    latencies.forEach(function (v, i) { if (v !== null) points.push((i * bw + bw / 2).toFixed(1) + "," + (h - 2 - (v / max) * (h - 6)).toFixed(1)); });
+    latencies.forEach(function (v, i) { if (v !== null && v !== undefined) points.push((i * bw + bw / 2).toFixed(1) + "," + (h - 2 - (v / max) * (h - 6)).toFixed(1)); });
     if (points.length) lat.appendChild(svg("polyline", { points: points.join(" "), fill: "none", stroke: "#635bff", "stroke-width": 2 }));
     points.forEach(function (xy) { lat.appendChild(svg("circle", { cx: xy.split(",")[0], cy: xy.split(",")[1], r: 3, fill: "#635bff" })); });
-    return el("div", { class: "charts" }, el("figure", null, rates, el("figcaption", { text: "Success rate per minute" })), el("figure", null, lat, el("figcaption", { text: "p50 latency per minute (max " + max + " ms)" })));
+    return el("div", { class: "charts" }, el("figure", null, rates, el("figcaption", { text: "Success rate per minute" })), el("figure", null, lat, el("figcaption", { text: caption })));
   }
 
-  async function health() {
+  async function health(frame) {
+    frame.head = [el("h1", { text: "Payment provider health" })];
     var list = await api("GET", "/v1/admin/psp_health");
     var rows = list.data || [];
     var out = [el("h1", { text: "Payment provider health" }), el("p", { text: "Last 5 minutes, per connector account." })];
@@ -549,7 +703,7 @@
       button("Go to the Merchant field", function () { var m = document.getElementById("merchant"); if (m) m.focus(); })];
   }
 
-  async function render(path, params) {
+  async function render(path, params, frame) {
     var parts = path.split("/").filter(Boolean);
     var page = PAGES.filter(function (pg) { return pg[0] === (parts[0] || "payments"); })[0];
     var p = principal();
@@ -563,17 +717,17 @@
       if (page[0] === "payments" && parts[1] && !params.get("merchant")) return chooseMerchant("Payment " + decodeURIComponent(parts[1]), "a payment of the merchant you choose");
     }
     switch (parts[0] || "payments") {
-      case "payments": return parts[1] ? payment(decodeURIComponent(parts[1]), params) : payments(params);
-      case "failed": return failed(params);
-      case "approvals": return approvals(params);
-      case "webhooks": return parts[1] ? deliveries(decodeURIComponent(parts[1]), params) : webhooks(params);
+      case "payments": return parts[1] ? payment(decodeURIComponent(parts[1]), params, frame) : payments(params, frame);
+      case "failed": return failed(params, frame);
+      case "approvals": return approvals(params, frame);
+      case "webhooks": return parts[1] ? deliveries(decodeURIComponent(parts[1]), params, frame) : webhooks(params, frame);
       case "events": return simpleList("Events", "/v1/events?limit=50", [["Event", function (e) { return e.id; }], ["Type", function (e) { return e.type; }], ["Created", function (e) { return when(e.created); }],
-        ["", function (e) { return can("webhooks.manage") ? button("Resend", function () { act("Resend", function () { return api("POST", "/v1/events/" + encodeURIComponent(e.id) + "/retry", {}); }); }) : ""; }]], "/events", params, "id");
-      case "customers": return simpleList("Customers", "/v1/customers?limit=50", [["Customer", function (c) { return c.id; }], ["Name", function (c) { return c.name; }], ["Email", function (c) { return c.email; }], ["Created", function (c) { return when(c.created); }]], "/customers", params, "id");
-      case "subscriptions": return simpleList("Subscriptions", "/v1/subscriptions?limit=50", [["Subscription", function (s) { return s.id; }], ["Customer", function (s) { return s.customer; }], ["Status", function (s) { return s.status; }], ["Period end", function (s) { return when(s.current_period_end); }]], "/subscriptions", params, "id");
-      case "health": return health();
-      case "keys": return simpleList("API keys", "/v1/api_keys?limit=100", [["Key", function (k) { return k.id; }], ["Type", function (k) { return k.type; }], ["Name", function (k) { return k.name; }], ["Key", function (k) { return k.redacted; }], ["Last used", function (k) { return when(k.last_used); }]], "/keys", params, "id");
-      case "audit": return simpleList("Audit log", "/v1/admin/audit_log?limit=100", [["When", function (a) { return when(a.created); }], ["Actor", function (a) { return a.actor; }], ["Action", function (a) { return a.action; }], ["Object", function (a) { return a.object_id; }], ["Status", function (a) { return a.http_status; }]], "/audit", params, "cursor");
+        ["", function (e) { return can("webhooks.manage") ? button("Resend", function () { act("Resend " + e.id, function () { return api("POST", "/v1/events/" + encodeURIComponent(e.id) + "/retry", {}); }); }) : ""; }]], "/events", params, "id", frame);
+      case "customers": return simpleList("Customers", "/v1/customers?limit=50", [["Customer", function (c) { return c.id; }], ["Name", function (c) { return c.name; }, "long"], ["Email", function (c) { return c.email; }, "long"], ["Created", function (c) { return when(c.created); }]], "/customers", params, "id", frame);
+      case "subscriptions": return simpleList("Subscriptions", "/v1/subscriptions?limit=50", [["Subscription", function (s) { return s.id; }], ["Customer", function (s) { return s.customer; }], ["Status", function (s) { return s.status; }], ["Period end", function (s) { return when(s.current_period_end); }]], "/subscriptions", params, "id", frame);
+      case "health": return health(frame);
+      case "keys": return simpleList("API keys", "/v1/api_keys?limit=100", [["Key", function (k) { return k.id; }], ["Type", function (k) { return k.type; }], ["Name", function (k) { return k.name; }], ["Key", function (k) { return k.redacted; }], ["Last used", function (k) { return when(k.last_used); }]], "/keys", params, "id", frame);
+      case "audit": return simpleList("Audit log", "/v1/admin/audit_log?limit=100", [["When", function (a) { return when(a.created); }], ["Actor", function (a) { return a.actor; }], ["Action", function (a) { return a.action; }], ["Object", function (a) { return a.object_id; }], ["Status", function (a) { return a.http_status; }]], "/audit", params, "cursor", frame);
       default: return [el("h1", { text: "Not found" })];
     }
   }
@@ -594,7 +748,7 @@
       PAGES.filter(function (pg) { return allowed(pg, p); }).forEach(function (pg) { nav.appendChild(el("a", { href: "#/" + pg[0], text: pg[1], "data-page": pg[0] })); });
       if (p.crossMerchant) {
         var m = el("input", { id: "merchant", value: sessionStorage.getItem(MERCHANT) || "", placeholder: "acct_... (for merchant pages)" });
-        m.onchange = function () { if (m.value.trim()) sessionStorage.setItem(MERCHANT, m.value.trim()); else sessionStorage.removeItem(MERCHANT); route(); };
+        m.onchange = function () { if (m.value.trim()) sessionStorage.setItem(MERCHANT, m.value.trim()); else sessionStorage.removeItem(MERCHANT); flash(""); route(); };
         nav.appendChild(el("label", { for: "merchant", text: "Merchant" }));
         nav.appendChild(m);
       }
@@ -626,13 +780,13 @@
     chrome(p, path);
     main.textContent = "Loading…";
     var nodes;
+    // What a page shows before asking the API (its heading, its filters): kept when the API answers an error.
+    var frame = { head: null };
     try {
-      nodes = await render(path, params);
+      nodes = await render(path, params, frame);
     } catch (e) {
       if (e.signedOut) return;
-      // A merchant's page asked for without one (the API words it for API callers: a header the operator cannot set here).
-      var problem = e.code === "merchant_required" ? "Choose a merchant first: type its id (acct_...) in the Merchant field above and press Enter." : e.status === 403 ? "Not allowed: " + e.message : e.message;
-      nodes = [el("p", { class: "error", role: "alert", tabindex: "-1", text: problem })];
+      nodes = failedPage(path, params, frame, e);
     }
     if (mine !== routing) return;
     main.textContent = "";
@@ -646,6 +800,40 @@
     } else if (focus === "who") {
       document.getElementById("who-text").focus();
     }
+  }
+
+  /** An error in words: a 5xx or an unreachable gateway is said as such, not only as a number. */
+  function problemOf(e) {
+    // A merchant's page asked for without one (the API words it for API callers: a header the operator cannot set here).
+    if (e.code === "merchant_required") return "Choose a merchant first: type its id (acct_...) in the Merchant field above and press Enter.";
+    if (e.status === 403) return "Not allowed: " + e.message;
+    if (e.status === 429) return "Too many requests: the gateway asks to slow down. Wait a moment and try again. (" + e.message + ")";
+    if (e.status >= 500) {
+      var said = e.message && e.message !== "HTTP " + e.status ? " It said: " + e.message : "";
+      return "The gateway failed to answer this page (a server error, HTTP " + e.status + "). Try again in a moment; if it persists, check the gateway's logs." + said;
+    }
+    if (!e.status) return "The gateway could not be reached (" + e.message + "). Check the connection and try again.";
+    return e.message;
+  }
+  /**
+   * A page whose list the API did not give: its heading and filters as they were (so that a search can
+   * be corrected), the error under them, a way to try again and, on a later page or with filters, back to the first page.
+   */
+  function failedPage(path, params, frame, e) {
+    var page = PAGES.filter(function (pg) { return pg[0] === (path.split("/").filter(Boolean)[0] || "payments"); })[0];
+    var head = frame.head || [el("h1", { text: page ? page[1] : "Not found" })];
+    var ways = el("p", { class: "error-ways" }, button("Try again", function () { flash(""); route("heading"); }));
+    var filtered = params.get("after") || params.get("page") || params.get("q") || params.get("status");
+    if (filtered && path.split("/").filter(Boolean).length === 1) {
+      var first = new URLSearchParams(params);
+      first.delete("after");
+      first.delete("page");
+      // A bad cursor: the same list from its first page; a refused search: the list without it.
+      var keep = params.get("after") || params.get("page") ? first.toString() : "";
+      var href = "#" + path + (keep ? "?" + keep : "");
+      ways.appendChild(el("a", { id: "first-page", href: href === location.hash ? "#" + path : href, text: params.get("after") || params.get("page") ? "Back to the first page" : "Clear the search" }));
+    }
+    return head.concat([el("p", { id: "page-error", class: "error", role: "alert", tabindex: "-1", text: problemOf(e) }), ways]);
   }
 
   /** Forgets the credential (and the merchant picked) and shows the sign-in form, with why when it was not by choice; `keepPlace`: signing in again comes back to this page. */
@@ -691,6 +879,7 @@
     input.focus();
   }
 
-  window.addEventListener("hashchange", function () { route("heading"); });
+  // Another page: the status line's message was about the last one (the page shown again after an action keeps it).
+  window.addEventListener("hashchange", function () { flash(""); route("heading"); });
   route();
 })();

@@ -18,9 +18,18 @@ header{display:flex;gap:1rem;align-items:center;justify-content:space-between;pa
 header strong{font-size:1.05rem}#who button{margin-left:.5rem}
 nav{display:flex;flex-wrap:wrap;gap:.2rem .9rem;align-items:center;padding:.5rem 1rem;background:#fff;border-bottom:1px solid #e3e8ee}
 nav a{color:#3c4257;text-decoration:none}nav a.current{color:#635bff;font-weight:600}nav input{width:14rem}
-main{padding:1rem;max-width:72rem}table{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0}
+main{padding:1rem;max-width:80rem}table{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0}
 .table-wrap{overflow-x:auto;max-width:100%;margin:.5rem 0}.table-wrap table{margin:0}
 h1,h2,dd,#flash{overflow-wrap:break-word}
+/* Long unbroken values (an id in an error, a 200-character name, a webhook URL) wrap instead of widening the page or the table. */
+.error,#flash,.confirm p{overflow-wrap:anywhere}
+td .long{display:block;min-width:8rem;max-width:22rem;overflow-wrap:anywhere}
+/* A row's buttons stay on one line; on a failed payment's row they come first, the id next to them wraps rather than leaving the screen. */
+td.acts,td.id,td.nowrap{white-space:nowrap}td.acts button{margin:.1rem .15rem;padding:.2rem .55rem}td.wrap-id{overflow-wrap:anywhere;min-width:6rem}
+@media (max-width:40rem){td.id{white-space:normal;overflow-wrap:anywhere;min-width:6.5rem}}
+/* The heading takes the focus after a page change or an action (for screen readers): no ring for that, a ring for the keyboard. */
+.error-ways a{margin-left:.6rem;color:#635bff}input[aria-invalid=true]{border-color:#b42318;outline-color:#b42318}
+h1:focus:not(:focus-visible),#page-error:focus:not(:focus-visible),#flash:focus:not(:focus-visible){outline:none}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e8ee;font-size:.9rem}tr.link{cursor:pointer}tr.link:hover,tr.link:focus{background:#f0f3ff}tr.link:focus{outline:2px solid #635bff;outline-offset:-2px}
 button{font:inherit;padding:.25rem .7rem;margin:.1rem .2rem;border:1px solid #635bff;background:#635bff;color:#fff;border-radius:4px;cursor:pointer}
 input,select{font:inherit;padding:.25rem .4rem;border:1px solid #c1c9d2;border-radius:4px}

@@ -57,4 +57,17 @@ describe("GET /dashboard", () => {
     expect(js).toContain('return el("div", { class: "table-wrap" }, el("table", null,');
     expect(js.match(/el\("table"/g)).toHaveLength(1);
   });
+
+  it("long unbroken values wrap: errors, the status line and the question anywhere, long table cells within a width; a row's buttons stay on one line; a heading focused by the page draws no ring but for the keyboard", async () => {
+    const css = await (await exports.default.fetch("http://gateway.test/dashboard/app.css")).text();
+    expect(css).toContain(".error,#flash,.confirm p{overflow-wrap:anywhere}");
+    expect(css).toMatch(/td \.long\{display:block;min-width:[\d.]+rem;max-width:[\d.]+rem;overflow-wrap:anywhere\}/);
+    expect(css).toContain("td.acts,td.id,td.nowrap{white-space:nowrap}");
+    expect(css).toContain("h1:focus:not(:focus-visible)");
+    expect(css).not.toMatch(/h1:focus\{outline:none/);
+    const js = await (await exports.default.fetch("http://gateway.test/dashboard/app.js")).text();
+    // Customers' names and emails, webhook URLs.
+    expect(js).toContain('["Name", function (c) { return c.name; }, "long"]');
+    expect(js).toContain('["URL", function (w) { return w.url; }, "long"]');
+  });
 });

@@ -95,10 +95,10 @@ describe("dashboard", () => {
     // The new payment is in the list; its row opens it.
     await page.getByRole("cell", { name: pi.id, exact: true }).click();
     await page.getByRole("heading", { name: `Payment ${pi.id}` }).waitFor();
-    await page.getByLabel("Refund amount (minor units)").fill("1000");
+    await page.getByLabel("Refund amount (USD)").fill("10.00");
     await page.getByRole("button", { name: "Refund", exact: true }).click();
     await page.getByRole("button", { name: "Confirm refund of 10.00 USD" }).click();
-    await page.getByText("Refund: done").waitFor();
+    await page.getByText(new RegExp(`^Refund of 10\\.00 USD on ${pi.id}: done \\(re_\\w+\\)$`)).waitFor();
     await page.getByText(/^refund re_\w+: succeeded$/).waitFor();
     expect(await page.locator("#payment-refunded").innerText()).toBe("10.00 USD");
     // Its event arrives through the events queue: reload until the timeline shows it.
@@ -119,10 +119,10 @@ describe("dashboard", () => {
     await page.goto(`${gateway}/dashboard#/payments/${pi.id}`);
     await page.getByRole("heading", { name: `Payment ${pi.id}` }).waitFor();
     expect(await page.locator("#payment-refunded").innerText()).toBe("0 JPY");
-    await page.getByLabel("Refund amount (minor units)").fill("300");
+    await page.getByLabel("Refund amount (JPY)").fill("300");
     await page.getByRole("button", { name: "Refund", exact: true }).dblclick();
     await page.getByRole("button", { name: "Confirm refund of 300 JPY" }).dblclick();
-    await page.getByText("Refund: done").waitFor();
+    await page.getByText(/^Refund of 300 JPY on pi_\w+: done/).waitFor();
     await page.getByText(/^refund re_\w+: succeeded$/).waitFor();
     expect(await page.locator("#payment-refunded").innerText()).toBe("300 JPY");
     const refunds = (await (await fetch(`${gateway}/v1/refunds?payment_intent=${pi.id}`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { data: unknown[] };
@@ -148,7 +148,7 @@ describe("dashboard", () => {
     await page.getByRole("heading", { name: `Payment ${pi.id}` }).waitFor();
     expect(await page.locator("#payment-status").innerText()).toBe("succeeded");
     expect(await page.getByRole("button", { name: "Refund" }).count()).toBe(0);
-    expect(await page.getByLabel("Refund amount (minor units)").count()).toBe(0);
+    expect(await page.getByLabel(/^Refund amount/).count()).toBe(0);
     await page.screenshot({ path: path.join(ARTIFACTS, "support-view.png"), fullPage: true });
     // The same POST the hidden button would send, forged from the page with the page's own credential.
     const forged = await page.evaluate<number>(
@@ -222,7 +222,7 @@ describe("dashboard", () => {
     expect((await statusOf(held.id)).status).toBe("requires_capture");
     await page.getByRole("button", { name: "Cancel payment" }).click();
     await page.getByRole("button", { name: "Yes, cancel payment" }).click();
-    await page.getByText("Cancel: done").waitFor();
+    await page.getByText(`Cancel of ${held.id}: done`).waitFor();
     expect((await statusOf(held.id)).status).toBe("canceled");
 
     // Refund: the amount field starts at the whole remaining amount; the question says so.
@@ -239,12 +239,12 @@ describe("dashboard", () => {
     // Another amount: the question names it; changing the amount takes an open question back.
     await page.getByRole("button", { name: "Refund", exact: true }).click();
     await question.waitFor();
-    await page.getByLabel("Refund amount (minor units)").fill("1000");
+    await page.getByLabel("Refund amount (USD)").fill("10");
     expect(await question.count()).toBe(0);
     await page.getByRole("button", { name: "Refund", exact: true }).click();
     expect(await question.innerText()).toBe("Refund 10.00 USD of the 42.00 USD remaining to the customer?");
     await page.getByRole("button", { name: "Confirm refund of 10.00 USD" }).click();
-    await page.getByText("Refund: done").waitFor();
+    await page.getByText(new RegExp(`^Refund of 10\\.00 USD on ${paid.id}: done`)).waitFor();
     expect(await page.locator("#payment-refunded").innerText()).toBe("10.00 USD");
     expect((await statusOf(paid.id)).amount_refunded).toBe(1000);
     await page.context().close();
@@ -278,7 +278,7 @@ describe("dashboard", () => {
     expect((await call("GET", `/v1/payment_intents/${held.json.id}`, m.key)).json.status).toBe("requires_capture");
     await page.getByRole("button", { name: "Capture" }).click();
     await page.getByRole("button", { name: "Yes, capture 25.00 USD" }).dblclick();
-    await page.getByText("Capture: done").waitFor();
+    await page.getByText(`Capture of ${held.json.id}: done`).waitFor();
     expect(posts).toEqual([`/v1/payment_intents/${held.json.id}/capture`]);
     const captured = (await call("GET", `/v1/payment_intents/${held.json.id}`, m.key)).json;
     expect([captured.status, captured.amount_received]).toEqual(["succeeded", 2500]);
@@ -300,7 +300,7 @@ describe("dashboard", () => {
     expect(posts).toHaveLength(1);
     await row.getByRole("button", { name: "Roll secret" }).click();
     await page.getByRole("button", { name: "Yes, roll secret" }).dblclick();
-    await page.getByText("Roll secret: done").waitFor();
+    await page.getByText(`Roll secret of ${endpoint.json.id}: done`).waitFor();
     expect(posts).toEqual([`/v1/payment_intents/${held.json.id}/capture`, `/v1/webhook_endpoints/${endpoint.json.id}/roll_secret`]);
     await page.context().close();
   });
@@ -421,7 +421,7 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     expect(await page.locator("#nav a").allInnerTexts()).toEqual(["Payments", "Failed payments", "Refund approvals", "Events", "PSP health"]);
     await page.goto(`${gateway}/dashboard#/payments/${paid.id}`);
     await page.getByRole("heading", { name: `Payment ${paid.id}` }).waitFor();
-    expect(await page.getByLabel("Refund amount (minor units)").count()).toBe(0);
+    expect(await page.getByLabel(/^Refund amount/).count()).toBe(0);
     expect(await page.locator("main .actions button").count()).toBe(0);
     await page.getByRole("link", { name: "Failed payments", exact: true }).click();
     await page.getByRole("cell", { name: failedId, exact: true }).waitFor();
@@ -458,10 +458,10 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     const pi = await stripe.paymentIntents.create({ amount: 2600, currency: "usd", payment_method: "pm_card_visa", confirm: true });
     await page.goto(`${gateway}/dashboard#/payments/${pi.id}`);
     await page.getByRole("heading", { name: `Payment ${pi.id}` }).waitFor();
-    await page.getByLabel("Refund amount (minor units)").fill("600");
+    await page.getByLabel("Refund amount (USD)").fill("6.00");
     await page.getByRole("button", { name: "Refund", exact: true }).click();
     await page.getByRole("button", { name: "Confirm refund of 6.00 USD" }).click();
-    await page.getByText("Refund: done").waitFor();
+    await page.getByText(new RegExp(`^Refund of 6\\.00 USD on ${pi.id}: done`)).waitFor();
     expect(await page.locator("#payment-refunded").innerText()).toBe("6.00 USD");
     // It may not create payments: a failed payment is not offered a retry.
     await declined(KEY, 1100);
@@ -496,7 +496,7 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     expect(await keyPage.locator("#confirm-question").innerText()).toBe(`Reject the refund ${toReject} of 25.00 USD? It is not paid, and cannot be approved later.`);
     expect(await refundStatus(toReject)).toBe(pending);
     await keyPage.getByRole("button", { name: "Yes, reject refund" }).click();
-    await keyPage.getByText("Reject: done").waitFor();
+    await keyPage.getByText(new RegExp(`^Reject ${toReject} \\(25\\.00 USD on pi_\\w+\\): done$`)).waitFor();
     expect(await refundStatus(toReject)).not.toBe(pending);
     expect(await keyRow(toReject).count()).toBe(0);
     await keyPage.context().close();
@@ -520,7 +520,7 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     expect(await refundStatus(toApprove)).toBe(pending);
     await row(toApprove).getByRole("button", { name: "Approve" }).click();
     await page.getByRole("button", { name: "Yes, approve refund of 30.00 USD" }).dblclick();
-    await page.getByText("Approve: done").waitFor();
+    await page.getByText(new RegExp(`^Approve ${toApprove} \\(30\\.00 USD on pi_\\w+\\): done$`)).waitFor();
     expect(posts).toEqual([`/v1/admin/refunds/${toApprove}/approve`]);
     expect(await refundStatus(toApprove)).toBe("succeeded");
     await expect.poll(() => row(toApprove).count()).toBe(0);
@@ -559,7 +559,7 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     expect(posts).toEqual([]);
     await row(toRetry).getByRole("button", { name: "Retry" }).click();
     await page.getByRole("button", { name: "Yes, retry 43.21 USD" }).dblclick();
-    await expect.poll(() => page.locator("#flash").innerText()).toMatch(/^Retry: /);
+    await expect.poll(() => page.locator("#flash").innerText()).toMatch(new RegExp(`^Retry of ${toRetry}: `));
     // With a message the status line takes its place between the page links and the heading.
     const told = await layout(page);
     expect(told.flashHeight).toBeGreaterThan(0);
@@ -571,7 +571,7 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     await row(toResolve).getByRole("button", { name: "Resolve" }).click();
     expect(await question.innerText()).toBe(`Mark the failed payment ${toResolve} of 15.00 USD as resolved? It leaves the open failed payments for good: this cannot be undone.`);
     await page.getByRole("button", { name: "Yes, resolve" }).dblclick();
-    await page.getByText("Resolve: done").waitFor();
+    await page.getByText(`Resolve ${toResolve}: done`).waitFor();
     await expect.poll(() => row(toResolve).count()).toBe(0);
 
     await row(toDismiss).getByRole("button", { name: "Dismiss" }).click();
@@ -581,7 +581,7 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     expect(posts).toHaveLength(2);
     await row(toDismiss).getByRole("button", { name: "Dismiss" }).click();
     await page.getByRole("button", { name: "Yes, dismiss" }).click();
-    await page.getByText("Dismiss: done").waitFor();
+    await page.getByText(`Dismiss ${toDismiss}: done`).waitFor();
     await expect.poll(() => row(toDismiss).count()).toBe(0);
     expect(posts).toEqual([`/v1/admin/failed_payments/${toRetry}/retry`, `/v1/admin/failed_payments/${toResolve}/resolve`, `/v1/admin/failed_payments/${toDismiss}/dismiss`]);
     const open = (await call("GET", "/v1/admin/failed_payments?limit=100", m.key)).json.data as Json[];
@@ -599,7 +599,8 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     await expect.poll(async () => ((await call("GET", "/v1/events?limit=100", m.key)).json.has_more as boolean), { timeout: 30_000, interval: 500 }).toBe(true);
     const page = await signedIn(m.key);
     const pager = page.getByRole("navigation", { name: "Pages of this list" });
-    const ids = () => page.locator("main tbody tr td:first-child").allInnerTexts();
+    // A row's first cell but its buttons (Failed payments has its actions first).
+    const ids = () => page.evaluate<string[]>(`[...document.querySelectorAll("main tbody tr")].map((tr) => tr.querySelector("td:not(.acts)").innerText)`);
     const on = async (n: number) => {
       await expect.poll(async () => !/^Loading/.test(await page.locator("#main").innerText()) && (await pager.count()) === 1 && (await pager.innerText()).includes(`Page ${n}`), { timeout: 30_000 }).toBe(true);
     };
@@ -687,8 +688,351 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     await expect.poll(() => focused(page)).toBe(`H1 Payment ${pi.id}`);
     await page.getByRole("button", { name: "Refund", exact: true }).click();
     await page.getByRole("button", { name: "Confirm refund of 18.00 USD" }).click();
-    await page.getByText("Refund: done").waitFor();
+    await page.getByText(new RegExp(`^Refund of 18\\.00 USD on ${pi.id}: done`)).waitFor();
     await expect.poll(() => focused(page)).toBe(`H1 Payment ${pi.id}`);
     await context.close();
+  });
+});
+
+describe("dashboard: answered actions, Escape, errors in the page, failed payments and decimal amounts", () => {
+  /** The POSTs the page sends, with their Idempotency-Key. */
+  const postsOf = (page: Page) => {
+    const posts: { path: string; key: string }[] = [];
+    page.on("request", (r) => {
+      if (r.method() === "POST") posts.push({ path: new URL(r.url()).pathname, key: r.headers()["idempotency-key"] ?? "" });
+    });
+    return posts;
+  };
+  const rowOf = (page: Page, id: string) => page.locator("tr", { has: page.getByRole("cell", { name: id, exact: true }) });
+  /** A failed payment's row by its Payment cell (a retry's row names the payment it retries too). */
+  const failedRow = (page: Page, id: string) => page.locator("main tbody tr", { has: page.locator("td.id").getByText(id, { exact: true }) });
+
+  it("a second Yes after a declined retry is a new attempt (a new Idempotency-Key), a double click acts once; a key is kept only while no answer came; after a refusal the focus is on the question", async () => {
+    const m = await newMerchant();
+    const toRetry = await declined(m.key, 4321);
+    const toResolve = await declined(m.key, 1500);
+    const page = await signedIn(m.key);
+    const posts = postsOf(page);
+    await page.getByRole("link", { name: "Failed payments", exact: true }).click();
+    await rowOf(page, toRetry).waitFor();
+    const flash = page.locator("#flash");
+    const question = page.locator("#confirm-question");
+    const retries = async () => ((await call("GET", "/v1/payment_intents?limit=100", m.key)).json.data as Json[]).filter((p) => p.retry_of === toRetry).map((p) => p.id as string);
+
+    const answered = () => page.waitForResponse((r) => r.request().method() === "POST" && r.url().includes(`/${toRetry}/retry`));
+    await rowOf(page, toRetry).getByRole("button", { name: "Retry" }).click();
+    let answer = answered();
+    await page.getByRole("button", { name: "Yes, retry 43.21 USD" }).dblclick();
+    expect((await answer).status()).toBe(402);
+    // The sandbox declines it again: one request for the double click, one retry made; the question stays.
+    await expect.poll(() => flash.innerText()).not.toBe("");
+    expect(posts).toHaveLength(1);
+    expect(await retries()).toHaveLength(1);
+    expect(await question.count()).toBe(1);
+    // Yes again: a new attempt with a new key, not the first decline replayed.
+    answer = answered();
+    await page.getByRole("button", { name: "Yes, retry 43.21 USD" }).click();
+    expect.soft((await answer).headers()["idempotent-replayed"]).toBeUndefined();
+    expect.soft(posts).toHaveLength(2);
+    expect.soft(posts[1]?.key).not.toBe(posts[0]?.key);
+    expect.soft(await retries()).toHaveLength(2);
+    // The page is done with the answer once its buttons are enabled again.
+    await expect.poll(() => page.getByRole("button", { name: "Yes, retry 43.21 USD" }).isEnabled()).toBe(true);
+    // Refused, the focus is on the question (not lost to the page's body).
+    expect.soft(await focused(page)).toMatch(/^P#confirm-question /);
+    // The message names the failed payment and the new payment the retry made.
+    const told = await flash.innerText();
+    expect.soft(told).toMatch(new RegExp(`^Retry of ${toRetry}: declined, new payment pi_\\w+ \\(.+\\)$`));
+    expect.soft((await retries()).some((id) => told.includes(id))).toBe(true);
+    await page.screenshot({ path: path.join(ARTIFACTS, "retry-declined.png"), fullPage: true });
+
+    // No answer (the network failed): the key is kept, so that confirming again replays the request
+    // rather than acting twice; once the API answered (here a 409), the next confirmation has a new key.
+    let mode: "abort" | "conflict" | "real" = "abort";
+    await page.route(`**/v1/admin/failed_payments/${toResolve}/resolve`, (route) =>
+      mode === "abort" ? route.abort("connectionfailed") : mode === "conflict" ? route.fulfill({ status: 409, contentType: "application/json", body: JSON.stringify({ error: { type: "invalid_request_error", message: "Another request is in progress." } }) }) : route.continue(),
+    );
+    await rowOf(page, toResolve).getByRole("button", { name: "Resolve" }).click();
+    await page.getByRole("button", { name: "Yes, resolve" }).click();
+    await expect.poll(() => flash.innerText()).toMatch(new RegExp(`^Resolve ${toResolve}: `));
+    await expect.poll(() => focused(page)).toMatch(/^P#confirm-question /);
+    mode = "conflict";
+    await page.getByRole("button", { name: "Yes, resolve" }).click();
+    await expect.poll(() => flash.innerText()).toBe(`Resolve ${toResolve}: Another request is in progress.`);
+    expect(await focused(page)).toMatch(/^P#confirm-question /);
+    mode = "real";
+    await page.getByRole("button", { name: "Yes, resolve" }).click();
+    await page.getByText(`Resolve ${toResolve}: done`).waitFor();
+    const resolves = posts.filter((p) => p.path.endsWith("/resolve")).map((p) => p.key);
+    expect(resolves).toHaveLength(3);
+    expect(resolves[1]).toBe(resolves[0]);
+    expect(resolves[2]).not.toBe(resolves[1]);
+    await page.context().close();
+  });
+
+  it("Escape on an open question takes it back (as its second button), the focus back on the button that asked; Enter on a row's button presses the button, not the row", async () => {
+    const m = await newMerchant();
+    const failedId = await declined(m.key, 2200);
+    const paid = await call("POST", "/v1/payment_intents", m.key, { amount: 3000, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    const page = await signedIn(m.key);
+    const posts = postsOf(page);
+    await page.getByRole("link", { name: "Failed payments", exact: true }).click();
+    const question = page.locator("#confirm-question");
+    const retry = rowOf(page, failedId).getByRole("button", { name: "Retry" });
+    await retry.focus();
+    await page.keyboard.press("Enter");
+    await question.waitFor();
+    expect(page.url()).toMatch(/#\/failed$/);
+    expect(await focused(page)).toMatch(/^P#confirm-question /);
+    await page.keyboard.press("Escape");
+    expect(await question.count()).toBe(0);
+    expect(await focused(page)).toBe("BUTTON Retry");
+    // From the question's Yes button too.
+    await page.keyboard.press("Enter");
+    await question.waitFor();
+    await page.keyboard.press("Tab");
+    expect(await focused(page)).toBe("BUTTON Yes, retry 22.00 USD");
+    await page.keyboard.press("Escape");
+    expect(await question.count()).toBe(0);
+    expect(await focused(page)).toBe("BUTTON Retry");
+    // A refund's question on the payment page.
+    await page.goto(`${gateway}/dashboard#/payments/${paid.json.id}`);
+    await page.getByRole("heading", { name: `Payment ${paid.json.id}` }).waitFor();
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    await question.waitFor();
+    await page.keyboard.press("Escape");
+    expect(await question.count()).toBe(0);
+    expect(await focused(page)).toBe("BUTTON Refund");
+    expect(posts).toEqual([]);
+    await page.context().close();
+  });
+
+  it("an error from the API keeps the page's heading and search form, says a 5xx in words, and offers Try again or the first page; long ids in errors wrap at 375 px", async () => {
+    const m = await newMerchant();
+    const failedId = await declined(m.key, 1700);
+    const page = await signedIn(m.key);
+    const alert = page.getByRole("alert");
+    // A 500 on the failed payments' list.
+    await page.route("**/v1/admin/failed_payments?**", (route) => route.fulfill({ status: 500, contentType: "application/json", body: "{}" }));
+    await page.getByRole("link", { name: "Failed payments", exact: true }).click();
+    await alert.waitFor();
+    expect.soft(await page.getByRole("heading", { name: "Failed payments", level: 1 }).count()).toBe(1);
+    expect.soft(await alert.innerText()).toMatch(/server error, HTTP 500.*Try again/);
+    expect.soft(await alert.innerText()).not.toBe("HTTP 500");
+    await page.screenshot({ path: path.join(ARTIFACTS, "error-500.png"), fullPage: true });
+    await page.unroute("**/v1/admin/failed_payments?**");
+    await page.getByRole("button", { name: "Try again" }).click();
+    await rowOf(page, failedId).waitFor();
+    expect(await alert.count()).toBe(0);
+    // A bad cursor: the API's words, and a link back to the first page.
+    await page.goto(`${gateway}/dashboard#/failed?after=bogus-cursor&page=2`);
+    await alert.waitFor();
+    expect.soft(await page.getByRole("heading", { name: "Failed payments", level: 1 }).count()).toBe(1);
+    expect.soft(await page.getByRole("link", { name: "Back to the first page" }).count()).toBe(1);
+    await page.getByRole("link", { name: "Back to the first page" }).click();
+    await rowOf(page, failedId).waitFor();
+    expect(page.url()).toMatch(/#\/failed$/);
+    // A search the API refuses: the form stays, with what was typed, to be corrected.
+    const long = "o".repeat(300);
+    await page.goto(`${gateway}/dashboard#/payments?status=&q=${long}`);
+    await alert.waitFor();
+    expect(await alert.innerText()).toMatch(/order_id/);
+    expect.soft(await page.getByRole("heading", { name: "Payments", level: 1 }).count()).toBe(1);
+    expect.soft(await page.getByRole("search").count()).toBe(1);
+    expect(await page.getByRole("search").getByLabel("Search").inputValue()).toBe(long);
+    await page.getByRole("search").getByLabel("Search").fill("");
+    await page.getByRole("button", { name: "Search" }).click();
+    await expect.poll(() => alert.count()).toBe(0);
+    await page.getByRole("cell", { name: failedId, exact: true }).waitFor();
+    await page.context().close();
+
+    // 375 px: an unknown payment's very long id in the error wraps; the page keeps its back link and heading.
+    const phone = await signedIn(m.key, { width: 375, height: 740 });
+    const unknown = `pi_${"Q".repeat(200)}`;
+    await phone.goto(`${gateway}/dashboard#/payments/${unknown}`);
+    await phone.getByRole("alert").waitFor();
+    expect(await phone.getByRole("link", { name: "← Payments" }).count()).toBe(1);
+    expect(await phone.getByRole("heading", { level: 1 }).innerText()).toBe(`Payment ${unknown}`);
+    expect(Number(await phone.evaluate("document.documentElement.scrollWidth"))).toBeLessThanOrEqual(375);
+    await phone.screenshot({ path: path.join(ARTIFACTS, "error-long-id-375.png"), fullPage: true });
+    await phone.context().close();
+
+    // Long unbroken values in tables (a 200-character name, a 220-character URL) wrap in their cells: at 1280 px nothing scrolls sideways.
+    await call("POST", "/v1/customers", m.key, { name: "N".repeat(200), email: "someone@example.com" });
+    await call("POST", "/v1/webhook_endpoints", m.key, { url: `http://127.0.0.1:9/${"h".repeat(200)}`, enabled_events: ["payment_intent.succeeded"] });
+    const wide = await signedIn(m.key, { width: 1280, height: 900 });
+    for (const name of ["Customers", "Webhooks"]) {
+      await wide.getByRole("link", { name, exact: true }).click();
+      await wide.locator("main tbody td .long").first().waitFor();
+      const overflow = Number(await wide.evaluate(`(() => { const w = document.querySelector("main .table-wrap"); return w.scrollWidth - w.clientWidth; })()`));
+      expect(overflow, name).toBeLessThanOrEqual(0);
+      await wide.screenshot({ path: path.join(ARTIFACTS, `long-${name.toLowerCase()}-1280.png`), fullPage: true });
+    }
+    await wide.context().close();
+  });
+
+  it("Failed payments: a row opens the payment's page; a retry names the payment it retries; admin sees the Merchant and Created; refund approvals open their payment; the status line is cleared on another page", async () => {
+    const m = await newMerchant({ refund_approval_thresholds: { usd: 1000 } });
+    const original = await declined(m.key, 5100);
+    const retried = await call("POST", `/v1/admin/failed_payments/${original}/retry`, m.key, {});
+    const retryId = retried.json.retry?.id as string;
+    expect(retryId, JSON.stringify(retried.json)).toMatch(/^pi_/);
+    const toDismiss = await declined(m.key, 600);
+    const paid = await call("POST", "/v1/payment_intents", m.key, { amount: 5000, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    const pending = await call("POST", "/v1/refunds", m.key, { payment_intent: paid.json.id, amount: 3000 });
+    expect(pending.json.requires_approval, JSON.stringify(pending.json)).toBe(true);
+
+    const page = await signedIn(m.key, { width: 1280, height: 900 });
+    await page.getByRole("link", { name: "Failed payments", exact: true }).click();
+    await rowOf(page, retryId).waitFor();
+    const headers = await page.locator("main thead th").allInnerTexts();
+    expect.soft(headers).toEqual(["", "Payment", "Amount", "Status", "Reason", "Retry of", "Created"]);
+    expect.soft(await rowOf(page, retryId).getByRole("cell", { name: original, exact: true }).count()).toBe(1);
+    expect.soft(await rowOf(page, retryId).locator("td").last().innerText()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    await page.screenshot({ path: path.join(ARTIFACTS, "failed-1280.png"), fullPage: true });
+    // The status line says what happened to which payment, until another page is opened.
+    await rowOf(page, toDismiss).getByRole("button", { name: "Dismiss" }).click();
+    await page.getByRole("button", { name: "Yes, dismiss" }).click();
+    await page.getByText(`Dismiss ${toDismiss}: done`).waitFor();
+    // The row opens the payment's page, its attempts and the decline; back goes to the failed payments.
+    await failedRow(page, original).locator("td.id").click();
+    await page.getByRole("heading", { name: `Payment ${original}` }).waitFor();
+    expect(await page.locator("#flash").innerText()).toBe("");
+    expect(await page.locator("#payment-error").innerText()).toMatch(/declined/i);
+    await page.getByText(/^attempt: /).first().waitFor();
+    await page.getByRole("link", { name: "← Failed payments" }).click();
+    await rowOf(page, retryId).waitFor();
+    // From the keyboard too: the retry's row, and its page names the payment it retries.
+    await rowOf(page, retryId).focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: `Payment ${retryId}` }).waitFor();
+    expect(await page.getByRole("link", { name: original, exact: true }).count()).toBe(1);
+    await page.context().close();
+
+    // Admin, across merchants: a Merchant column; refund approvals' rows open their payment.
+    const admin = await signedIn(tokenFor("admin"), { width: 1280, height: 900 });
+    await admin.getByRole("link", { name: "Failed payments", exact: true }).click();
+    await rowOf(admin, retryId).waitFor();
+    expect(await admin.locator("main thead th").allInnerTexts()).toEqual(["", "Payment", "Amount", "Status", "Reason", "Retry of", "Merchant", "Created"]);
+    expect(await rowOf(admin, retryId).getByRole("cell", { name: m.id, exact: true }).count()).toBe(1);
+    await admin.screenshot({ path: path.join(ARTIFACTS, "failed-admin-1280.png"), fullPage: true });
+    await rowOf(admin, retryId).getByRole("cell", { name: retryId, exact: true }).click();
+    await admin.getByRole("heading", { name: `Payment ${retryId}` }).waitFor();
+    expect(await admin.locator("#payment-status").innerText()).toBe("requires_payment_method");
+    // (The API's refunds do not name their merchant: the admin picks it to open a refund's payment.)
+    await admin.getByLabel("Merchant").fill(m.id);
+    await admin.getByLabel("Merchant").press("Enter");
+    await admin.getByRole("link", { name: "Refund approvals", exact: true }).click();
+    const approval = rowOf(admin, pending.json.id as string);
+    await approval.waitFor();
+    await approval.getByRole("cell", { name: paid.json.id as string, exact: true }).click();
+    await admin.getByRole("heading", { name: `Payment ${paid.json.id}` }).waitFor();
+    expect(await admin.getByRole("link", { name: "← Refund approvals" }).count()).toBe(1);
+    await admin.context().close();
+
+    // 375 px: a failed payment's buttons and its id are both in view without scrolling sideways.
+    const phone = await signedIn(m.key, { width: 375, height: 740 });
+    await phone.getByRole("link", { name: "Failed payments", exact: true }).click();
+    await failedRow(phone, original).waitFor();
+    const box = async (l: ReturnType<Page["locator"]>) => (await l.boundingBox()) ?? { x: 0, y: 0, width: 0, height: 0 };
+    for (const name of ["Retry", "Resolve", "Dismiss"]) {
+      const b = await box(failedRow(phone, original).getByRole("button", { name }));
+      expect(b.x + b.width, name).toBeLessThanOrEqual(375);
+    }
+    const idCell = await box(failedRow(phone, original).locator("td.id"));
+    expect(idCell.x + idCell.width).toBeLessThanOrEqual(375);
+    const retryButton = await box(failedRow(phone, original).getByRole("button", { name: "Retry" }));
+    expect(retryButton.y).toBeGreaterThanOrEqual(idCell.y);
+    expect(Number(await phone.evaluate("document.documentElement.scrollWidth"))).toBeLessThanOrEqual(375);
+    await phone.screenshot({ path: path.join(ARTIFACTS, "failed-375.png"), fullPage: true });
+    await phone.context().close();
+  });
+
+  it("a refund's amount is typed in the currency's decimals (KWD three, USD two, JPY none), sent in minor units exactly; more decimals are refused in words", async () => {
+    const page = await signedIn(KEY);
+    const refunded = async (id: string) => (await call("GET", `/v1/payment_intents/${id}`, KEY)).json.amount_refunded as number;
+    const field = () => page.locator("#refund-amount");
+    const wrong = page.locator("#refund-error");
+    const question = page.locator("#confirm-question");
+
+    const kwd = await call("POST", "/v1/payment_intents", KEY, { amount: 20000, currency: "kwd", payment_method: "pm_card_visa", confirm: true });
+    expect(kwd.json.status, JSON.stringify(kwd.json)).toBe("succeeded");
+    await page.goto(`${gateway}/dashboard#/payments/${kwd.json.id}`);
+    await page.getByRole("heading", { name: `Payment ${kwd.json.id}` }).waitFor();
+    // Prefilled with the whole remaining amount, in KWD.
+    expect(await page.getByLabel("Refund amount (KWD)").inputValue()).toBe("20.000");
+    for (const [typed, why] of [
+      ["12.3456", "KWD has 3 decimals: 12.3456 has 4."],
+      ["1e3", /^Type the amount as a number in KWD/],
+      ["-1", /^Type the amount as a number in KWD/],
+      ["0.000", /^The amount must be more than 0\.000 KWD/],
+      ["20.001", /^At most 20\.000 KWD remains to be refunded/],
+    ] as const) {
+      await field().fill(typed);
+      await page.getByRole("button", { name: "Refund", exact: true }).click();
+      if (typeof why === "string") expect(await wrong.innerText(), typed).toBe(why);
+      else expect(await wrong.innerText(), typed).toMatch(why);
+      expect(await field().getAttribute("aria-invalid"), typed).toBe("true");
+      expect(await focused(page), typed).toMatch(/^INPUT#refund-amount/);
+      expect(await question.count(), typed).toBe(0);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, "refund-decimals-refused.png"), fullPage: true });
+    await field().fill("12.345");
+    expect(await wrong.innerText()).toBe("");
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    expect(await question.innerText()).toBe("Refund 12.345 KWD of the 20.000 KWD remaining to the customer?");
+    await page.getByRole("button", { name: "Confirm refund of 12.345 KWD" }).click();
+    await page.getByText(new RegExp(`^Refund of 12\\.345 KWD on ${kwd.json.id}: done`)).waitFor();
+    expect(await refunded(kwd.json.id)).toBe(12345);
+    // What remains is prefilled again.
+    expect(await page.getByLabel("Refund amount (KWD)").inputValue()).toBe("7.655");
+
+    // USD: "0.1" is 10 cents (a float would make 0.1 * 100 = 10.000000000000002); 5 is 5.00.
+    const usd = await call("POST", "/v1/payment_intents", KEY, { amount: 1000, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    await page.goto(`${gateway}/dashboard#/payments/${usd.json.id}`);
+    await page.getByRole("heading", { name: `Payment ${usd.json.id}` }).waitFor();
+    expect(await page.getByLabel("Refund amount (USD)").inputValue()).toBe("10.00");
+    await field().fill("0.1");
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    await page.getByRole("button", { name: "Confirm refund of 0.10 USD" }).click();
+    await page.getByText(new RegExp(`^Refund of 0\\.10 USD on ${usd.json.id}: done`)).waitFor();
+    expect(await refunded(usd.json.id)).toBe(10);
+    await field().fill("0.291");
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    expect(await wrong.innerText()).toBe("USD has 2 decimals: 0.291 has 3.");
+
+    // JPY: no decimals.
+    const jpy = await call("POST", "/v1/payment_intents", KEY, { amount: 1200, currency: "jpy", payment_method: "pm_card_visa", confirm: true });
+    await page.goto(`${gateway}/dashboard#/payments/${jpy.json.id}`);
+    await page.getByRole("heading", { name: `Payment ${jpy.json.id}` }).waitFor();
+    expect(await page.getByLabel("Refund amount (JPY)").inputValue()).toBe("1200");
+    await field().fill("5.5");
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    expect(await wrong.innerText()).toMatch(/^JPY has no decimals/);
+    await field().fill("500");
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    await page.getByRole("button", { name: "Confirm refund of 500 JPY" }).click();
+    await page.getByText(new RegExp(`^Refund of 500 JPY on ${jpy.json.id}: done`)).waitFor();
+    expect(await refunded(jpy.json.id)).toBe(500);
+    await page.context().close();
+  });
+
+  it("an empty latency chart says it has no data; the heading focused after a click draws no ring, after the keyboard it does", async () => {
+    const page = await signedIn(KEY);
+    await page.route("**/v1/admin/psp_health", (route) =>
+      route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ object: "list", data: [{ merchant_id: "acct_merchant_a", connector: "sandbox", connector_account: null, health: { state: "closed", calls: 0, success_rate: null, series: [] } }] }) }),
+    );
+    await page.getByRole("link", { name: "PSP health", exact: true }).click();
+    await page.getByRole("heading", { name: "Payment provider health" }).waitFor();
+    expect(await page.locator(".charts figcaption").allInnerTexts()).toEqual(["Success rate per minute", "p50 latency per minute (no data)"]);
+    expect(await page.getByRole("img", { name: "p50 latency per minute (no data)" }).count()).toBe(1);
+    const ring = () => page.evaluate<string>(`(() => { const h = document.querySelector("main h1"); return document.activeElement === h ? getComputedStyle(h).outlineStyle : "not focused"; })()`);
+    await expect.poll(ring).toBe("none");
+    await page.getByRole("link", { name: "Payments", exact: true }).focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Payments" }).waitFor();
+    await expect.poll(ring).not.toBe("not focused");
+    expect(await ring()).not.toBe("none");
+    await page.context().close();
   });
 });
