@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
   authorizedIntent,
+  bearer,
   createIntent,
   expectError,
   get,
+  hsToken,
   KEY_B,
   post,
   succeededIntent,
@@ -79,7 +81,11 @@ describe("POST /v1/payment_intents (create)", () => {
   });
 
   it("refuses merchant_id of another merchant and confirm without a payment method", async () => {
-    expectError(await createIntent({ merchant_id: "acct_merchant_b" }), 403);
+    const other = expectError(await createIntent({ merchant_id: "acct_merchant_b" }), 403, "merchant_mismatch");
+    expect(other).toMatchObject({ param: "merchant_id", message: expect.stringContaining("API key acts for merchant 'acct_merchant_a', not 'acct_merchant_b'") });
+    // A token is called a token.
+    const byToken = expectError(await createIntent({ merchant_id: "acct_merchant_b" }, bearer(await hsToken({ merchant: "acct_merchant_a" }))), 403, "merchant_mismatch");
+    expect(byToken.message).toContain("This token acts for merchant 'acct_merchant_a'");
     expect((await createIntent({ merchant_id: "acct_merchant_a" })).status).toBe(200);
     expectError(await createIntent({ confirm: true }), 400, "parameter_missing");
   });

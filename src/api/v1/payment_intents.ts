@@ -298,7 +298,13 @@ export function registerPaymentIntents(app: App): void {
     { method: "post", path: "/v1/payment_intents", permission: "payments.transactions.create", customers: true, summary: "Create a payment intent", tag: TAG, body: CreateBody, response: PaymentIntentSchema },
     async (c, { body, principal }) => {
       if (body.merchant_id !== undefined && body.merchant_id !== principal.merchantId) {
-        throw permissionDenied(`The API key does not belong to merchant '${body.merchant_id.slice(0, 64)}'.`);
+        throw new ApiError({
+          status: 403,
+          type: "invalid_request_error",
+          code: "merchant_mismatch",
+          param: "merchant_id",
+          message: `This ${principal.kind === "jwt" ? "token" : "API key"} acts for merchant '${principal.merchantId}', not '${body.merchant_id.slice(0, 64)}': leave merchant_id out, or use a credential of that merchant.`,
+        });
       }
       const expand = checkExpand(body.expand);
       const hasMethod = body.payment_method !== undefined || body.payment_method_data !== undefined;
