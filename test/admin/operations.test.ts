@@ -165,7 +165,7 @@ describe("refund approvals", () => {
   }
 
   it("refunds waiting for approval page with next_cursor, newest first, each once", async () => {
-    const { opts, pi } = await merchantWithThreshold();
+    const { opts, pi, id } = await merchantWithThreshold();
     const waiting: string[] = [(await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 2000 }, opts)).body.id];
     for (let i = 0; i < 2; i++) {
       const other = (await createIntent({ amount: 5000, payment_method: "pm_card_visa", confirm: true }, opts)).body;
@@ -178,6 +178,10 @@ describe("refund approvals", () => {
     expect(second.body.data.map((r) => r.id)).toEqual([waiting[0]]);
     expect(second.body).toMatchObject({ has_more: false, next_cursor: null });
     expectError(await get("/v1/admin/refunds?cursor=nonsense", opts), 400, "cursor_invalid");
+    // Each names its merchant, for an operator approving across merchants.
+    const admin = bearer(await hsToken({ roles: ["admin"], merchant: null }));
+    const across = await get<{ data: (RefundJson & { merchant_id: string })[] }>(`/v1/admin/refunds?merchant=${id}`, admin);
+    expect(across.body.data.map((r) => r.merchant_id)).toEqual([id, id, id]);
   });
 
   it("a refund above the threshold waits, pending, and goes to the PSP once approved", async () => {

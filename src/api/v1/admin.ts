@@ -656,7 +656,7 @@ function registerRefundApprovals(app: App): void {
       summary: "Refunds waiting for approval",
       tag: TAG,
       query: z.object({ merchant: filterText(100).optional(), limit: f.limit.optional(), cursor: f.text(200).optional() }).strict(),
-      response: z.object({ object: z.literal("list"), data: z.array(RefundSchema), has_more: z.boolean(), next_cursor: z.string().nullable(), url: z.string() }),
+      response: z.object({ object: z.literal("list"), data: z.array(RefundSchema.and(z.object({ merchant_id: z.string() }))), has_more: z.boolean(), next_cursor: z.string().nullable(), url: z.string() }),
     },
     async (c, { query, principal }) => {
       // 'pending' as a literal: the partial index refunds_pending (status = 'pending') then applies.
@@ -669,7 +669,7 @@ function registerRefundApprovals(app: App): void {
       );
       const { rows, hasMore } = await mergedPage(readDatabases(c, principal, query.merchant), query.limit ?? 25, (d1, n) =>
         db(d1)
-          .select({ data: refundData, created: refunds.created, id: refunds.id })
+          .select({ data: refundData, created: refunds.created, id: refunds.id, merchantId: refunds.merchantId })
           .from(refunds)
           .innerJoin(paymentIntents, eq(paymentIntents.id, refunds.paymentIntent))
           .where(where)
@@ -679,7 +679,8 @@ function registerRefundApprovals(app: App): void {
       const last = rows[rows.length - 1];
       return json(c, {
         object: "list",
-        data: rows.map((r) => renderRefund(JSON.parse(r.data) as RefundRecord)),
+        // Whose refund it is, for an operator approving across merchants (beside Stripe's Refund fields).
+        data: rows.map((r) => ({ ...renderRefund(JSON.parse(r.data) as RefundRecord), merchant_id: r.merchantId })),
         has_more: hasMore,
         next_cursor: hasMore && last ? encodeCursor(last.created, last.id) : null,
         url: "/v1/admin/refunds",
