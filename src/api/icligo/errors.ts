@@ -18,8 +18,6 @@ const REASONS: Record<number, string> = {
   415: "Unsupported Media Type",
   429: "Too Many Requests",
   500: "Internal Server Error",
-  502: "Bad Gateway",
-  504: "Gateway Timeout",
 };
 
 export interface IcligoError {
@@ -30,7 +28,10 @@ export interface IcligoError {
   path: string;
 }
 
-/** The status this surface answers (its table has no 402: a declined card is a 400). */
+/**
+ * The status this surface answers (its table has no 402: a declined card is a 400; and no 502 or 504:
+ * a provider's error or timeout is its 500, "something went wrong on iCliGo's end").
+ */
 export function icligoStatusCode(err: ApiErrorData): number {
   if (err.status === 402) return 400;
   return REASONS[err.status] ? err.status : err.status >= 500 ? 500 : 400;

@@ -17,8 +17,6 @@ const STATUS: Record<number, { title: string; section: string }> = {
   415: { title: "Unsupported Media Type", section: "rfc9110#section-15.5.16" },
   429: { title: "Too Many Requests", section: "rfc6585#section-4" },
   500: { title: "An error occurred while processing your request.", section: "rfc9110#section-15.6.1" },
-  502: { title: "Bad Gateway", section: "rfc9110#section-15.6.3" },
-  504: { title: "Gateway Timeout", section: "rfc9110#section-15.6.5" },
 };
 
 export interface ProblemDetails {
@@ -33,7 +31,10 @@ export interface ProblemDetails {
   code?: string;
 }
 
-/** The HTTP status this surface answers for an error (a declined card is a 400: the seed knows no 402). */
+/**
+ * The HTTP status this surface answers for an error: a declined card is a 400 (the seed knows no 402),
+ * a provider's error or timeout a 500 (the seed's only server error; its `code` says which).
+ */
 export function problemStatus(err: ApiErrorData): number {
   if (err.status === 402) return 400;
   return STATUS[err.status] ? err.status : err.status >= 500 ? 500 : 400;

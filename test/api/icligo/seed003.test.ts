@@ -5,6 +5,7 @@
 import { exports } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { icligoError } from "../../../src/api/icligo/errors";
 import { webhookBody } from "../../../src/core/surface-events";
 import { signPayload } from "../../../src/webhooks/signing";
 import { approverOf, createEndpoint, get, hsToken, KEY_A, KEY_B, MERCHANT_A, newMerchant, post, receivedBy, receiverHook, waitFor, type PaymentIntentJson } from "../../helpers";
@@ -741,5 +742,12 @@ describe("seed 003: the core's errors in this API's words", () => {
     expect(await retried("POST", `/payments/${completed.id}/refund`, '{"amount": 1.00}')).toBe(`Payment ${completed.id} is Refunded: only a Completed or Confirmed payment can be refunded.`);
     expect(await status(app, created)).toBe("Created");
     expect(await status(app, authorized)).toBe("Authorized");
+  });
+});
+
+describe("seed 003: server errors", () => {
+  it("a provider's failure (the core's 502) is the document's 500, its one server error", () => {
+    const err = icligoError({ status: 502, type: "api_error", code: "provider_error", message: "The payment provider failed." }, "/payments/1/capture", 1);
+    expect(err).toMatchObject({ status: 500, error: "Internal Server Error", message: "The payment provider failed." });
   });
 });

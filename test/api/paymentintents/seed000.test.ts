@@ -578,6 +578,14 @@ describe("seed 000: Idempotency-Key, bound merchant-wide like every surface's", 
 });
 
 describe("seed 000: errors in the API's own words", () => {
+  it("the provider's failure is the document's 500 (it knows no 502), with code provider_error, and the payment may be confirmed again", async () => {
+    const made = await create();
+    const token = await user("456");
+    const failed = expectProblem(await send("POST", `${BASE}/${made.id}/confirm`, { token, body: '"pm_card_sandboxProviderError"' }), 500);
+    expect(failed).toMatchObject({ status: 500, code: "provider_error", title: "An error occurred while processing your request." });
+    expect((await send("POST", `${BASE}/${made.id}/confirm`, { token, body: '"pm_card_visa"' })).status).toBe(200);
+  });
+
   it("a confirm or cancel in the wrong state names this API's statuses (Succeeded, RequiresPaymentMethod), not /v1's", async () => {
     const made = await create();
     const token = await user("456");
