@@ -62,17 +62,21 @@ function sendProblem(c: Ctx, err: ApiErrorData): Response {
 
 const accountOf = (intent: Pick<IntentSummary, "gatewayAccount" | "connectorAccount">) => intent.gatewayAccount ?? intent.connectorAccount ?? SANDBOX_ACCOUNT;
 
+/** Where the gateway's pages are: PUBLIC_BASE_URL, or the request's origin. */
+const baseUrlOf = (c: Ctx): string => config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;
+
 async function rendered(c: Ctx, intent: IntentRecord, number?: number): Promise<SeedIntentJson> {
   const n = number ?? (await ensureIntentNumber(shardFor(c.env, intent.merchantId), intent));
   const summary = summaryOf(intent);
-  return renderSeedIntent(summary, n, await gatewayNumberOf(directoryDb(c.env), accountOf(summary)));
+  return renderSeedIntent(summary, n, await gatewayNumberOf(directoryDb(c.env), accountOf(summary)), baseUrlOf(c));
 }
 
 /** A page of numbered intents: each account's gateway number is looked up once, then every row renders without waiting. */
 async function renderedList(c: Ctx, rows: { number: number; intent: IntentSummary }[]): Promise<SeedIntentJson[]> {
   const accounts = [...new Set(rows.map((r) => accountOf(r.intent)))];
   const numbers = new Map(await Promise.all(accounts.map(async (a) => [a, await gatewayNumberOf(directoryDb(c.env), a)] as const)));
-  return rows.map((r) => renderSeedIntent(r.intent, r.number, numbers.get(accountOf(r.intent)) ?? null));
+  const base = baseUrlOf(c);
+  return rows.map((r) => renderSeedIntent(r.intent, r.number, numbers.get(accountOf(r.intent)) ?? null, base));
 }
 
 /** A list's page: `limit` (1 to 1,000) and `beforeId` (the payments after it in the list: numbered below it, or for a customer's list created before it), from the query. */
@@ -508,6 +512,7 @@ const SeedIntent = z
     failedAt: z.string().nullable(),
     failureReason: z.string(),
     createdAt: z.string(),
+    nextActionUrl: z.string().optional().describe("Ours, only while RequiresAction (3D Secure): the page where the customer takes that step."),
   })
   .meta({ id: "SeedPaymentIntent" });
 

@@ -4,6 +4,7 @@ import { isoTimestamp } from "../../core/iso-time";
 import type { IntentStatus } from "../../core/types";
 import type { IntentSummary } from "../../db/intent-row";
 import { decimalOut, type DecimalOut } from "../common/exact-json";
+import { hostedPaymentPageUrl } from "../../pages/urls";
 
 const STATUS: Record<IntentStatus, string> = {
   requires_payment_method: "RequiresPaymentMethod",
@@ -37,6 +38,12 @@ export interface SeedIntentJson {
   failedAt: string | null;
   failureReason: string;
   createdAt: string;
+  /**
+   * Ours, beside the document's fields and only while the payment is RequiresAction (3D Secure): the
+   * page where the customer takes that step (the hosted payment page, which leads to the bank's
+   * challenge). Absent otherwise, so every other answer has exactly the document's fields.
+   */
+  nextActionUrl?: string;
 }
 
 /**
@@ -57,7 +64,7 @@ export function isoTime(ms: number | null | undefined): string | null {
 }
 
 /** An intent as seed 000 shows it, from its summary (`summaryOf(record)`, or a list's row). */
-export function renderSeedIntent(intent: IntentSummary, number: number, paymentGatewayId: number | null): SeedIntentJson {
+export function renderSeedIntent(intent: IntentSummary, number: number, paymentGatewayId: number | null, baseUrl: string): SeedIntentJson {
   return {
     id: number,
     invoiceId: integerReference(intent.invoiceId),
@@ -75,5 +82,6 @@ export function renderSeedIntent(intent: IntentSummary, number: number, paymentG
     failedAt: isoTime(intent.failedAt),
     failureReason: intent.lastPaymentError?.message ?? (intent.status === "failed" ? "The payment failed." : ""),
     createdAt: isoTime(intent.created) ?? "",
+    ...(intent.status === "requires_action" ? { nextActionUrl: hostedPaymentPageUrl(baseUrl, intent.id, intent.clientSecret) } : {}),
   };
 }

@@ -577,6 +577,24 @@ describe("seed 000: Idempotency-Key, bound merchant-wide like every surface's", 
   });
 });
 
+describe("seed 000: 3D Secure", () => {
+  it("a payment that needs 3D Secure names the page where the customer takes that step (nextActionUrl), absent otherwise", async () => {
+    const made = await create();
+    expect(made).not.toHaveProperty("nextActionUrl");
+    const token = await user("456");
+    const confirmed = await send("POST", `${BASE}/${made.id}/confirm`, { token, body: '"pm_card_threeDSecure2Required"' });
+    const action = confirmed.json as Intent & { status: string; nextActionUrl?: string; gatewayIntentId: string; clientSecret: string };
+    expect(action.status).toBe("RequiresAction");
+    expect(action.nextActionUrl).toBe(`http://gateway.test/pay/${action.gatewayIntentId}?client_secret=${encodeURIComponent(action.clientSecret)}`);
+    // The page leads the customer to the bank's challenge.
+    const page = await exports.default.fetch(new Request(action.nextActionUrl ?? ""));
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Continue with your bank");
+    const read = await send("GET", `${BASE}/${made.id}`, { token: await hsToken({ roles: ["admin"], merchant: MERCHANT_A }) });
+    expect((read.json as { nextActionUrl?: string }).nextActionUrl).toBe(action.nextActionUrl);
+  });
+});
+
 describe("seed 000: errors in the API's own words", () => {
   it("the provider's failure is the document's 500 (it knows no 502), with code provider_error, and the payment may be confirmed again", async () => {
     const made = await create();
