@@ -16,7 +16,7 @@ import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { idempotentD1 } from "../v1/idempotency";
 import type { Principal } from "../../auth/permissions";
-import type { Scope } from "../../core/types";
+import type { IntentStatus, Scope } from "../../core/types";
 import { backendRequest, outcomeIntent, visibleIntent } from "./common";
 import { amountInMinor, bad, backendRoute, decimalAmount } from "./surface";
 import { createParams } from "../../intents/params";
@@ -134,12 +134,19 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
     return c.json({ payment_intent_id: intent.id, client_secret: intent.clientSecret, status: intent.status, amount: intent.amount, currency: intent.currency }, 200, outcome.replayed ? { "Idempotent-Replayed": "true" } : {});
   });
 
+  /**
+   * `confirmed`: the money is taken (or held, for a manual capture). A payment whose provider has not
+   * answered yet (`processing`) is not: it may still be declined, and a client that fulfils on
+   * `confirmed` would ship an unpaid order. Its `status` says to read it back later.
+   */
+  const paidFor = (status: IntentStatus): boolean => status === "succeeded" || status === "requires_capture";
+
   backendRoute(app, sub, { path: "/stripe/confirm-payment", permission: "payments.transactions.create", customers: true, summary: "Confirm a payment intent (with its payment method, or payment_method)", body: ConfirmBody, response: Answer }, async (c, { principal, body }) => {
     const current = await visibleIntent(c, principal, body.payment_intent_id);
     // The document's flow: the shopper paid with the client secret (on our hosted page, where Stripe.js
     // would have confirmed at Stripe), then the backend confirms. Already confirmed: it says so.
     if (!body.payment_method && (current.status === "succeeded" || current.status === "requires_capture" || current.status === "processing")) {
-      return c.json({ confirmed: true, payment_intent_id: current.id, status: current.status });
+      return c.json({ confirmed: paidFor(current.status), payment_intent_id: current.id, status: current.status });
     }
     if (!current.paymentMethod && !body.payment_method) {
       const page = hostedPaymentPageUrl(config(c.env).publicBaseUrl ?? new URL(c.req.url).origin, current.id, current.clientSecret);
@@ -151,7 +158,7 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
     const req = await backendRequest(c, principal, "POST /api/v1/payments/stripe/confirm-payment", current.id, body, "seed004.stripe.confirm_payment");
     const outcome = await intentStub(c.env, current.id).confirm(req, current.id, { paymentMethod });
     const intent = outcomeIntent(outcome, current.id);
-    const confirmed = intent.status === "succeeded" || intent.status === "requires_capture" || intent.status === "processing";
+    const confirmed = paidFor(intent.status);
     return c.json(
       { confirmed, payment_intent_id: intent.id, status: intent.status, ...(intent.nextAction ? { next_action: { type: intent.nextAction.type, redirect_to_url: { url: intent.nextAction.url } } } : {}) },
       200,

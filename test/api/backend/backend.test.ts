@@ -53,6 +53,13 @@ describe("seed 004 Stripe endpoints (verbatim examples)", () => {
     expect(verbatim.body).toMatchObject({ confirmed: true, payment_intent_id: shopperId, status: "succeeded" });
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${shopperId}`, opts)).body.amount_received).toBe(1250);
 
+    // A payment whose provider has not answered is not confirmed: it may still be declined (here it is).
+    const unknown = (await post<J>(`${P}/stripe/create-payment-intent/`, { amount: 31, currency: "usd" }, opts)).body;
+    const pending = await post<J>(`${P}/stripe/confirm-payment/`, { payment_intent_id: unknown.payment_intent_id, payment_method: "pm_card_sandboxTimeoutThenDecline" }, opts);
+    expect(pending.status, JSON.stringify(pending.body)).toBe(200);
+    expect(pending.body).toMatchObject({ confirmed: false, status: "processing" });
+    expect((await post<J>(`${P}/stripe/confirm-payment/`, { payment_intent_id: unknown.payment_intent_id }, opts)).body).toMatchObject({ confirmed: false, status: "processing" });
+
     const retrieved = await post<J>(`${P}/stripe/retrieve-payment/`, { payment_intent_id: id }, opts);
     expect(retrieved.status).toBe(200);
     expect(retrieved.body).toMatchObject({ payment_intent_id: id, status: "succeeded", amount: 2999, currency: "usd", metadata: { course_id: "123", description: "Course enrollment" } });
