@@ -56,6 +56,15 @@ describe("sandbox test cards", () => {
     expect((await createIntent({ payment_method: "pm_card_amex", confirm: true })).body.status).toBe("succeeded");
     expect(expectError(await createIntent({ payment_method: "tok_chargeDeclinedInsufficientFunds", confirm: true }), 402).decline_code).toBe("insufficient_funds");
     expect((await createIntent({ payment_method: "pm_card_authenticationRequired", confirm: true })).body.status).toBe("requires_action");
+    // The names Stripe's docs table uses, and its other test brands.
+    expect(expectError(await createIntent({ payment_method: "pm_card_visa_chargeDeclinedInsufficientFunds", confirm: true }), 402).decline_code).toBe("insufficient_funds");
+    expect(expectError(await createIntent({ payment_method: "tok_visa_chargeDeclined", confirm: true }), 402).decline_code).toBe("generic_decline");
+    expect(expectError(await createIntent({ payment_method: "pm_card_radarBlock", confirm: true }), 402).decline_code).toBe("fraudulent");
+    for (const [method, brand] of [["pm_card_jcb", "jcb"], ["pm_card_diners", "diners"], ["pm_card_unionpay", "unionpay"], ["pm_card_mastercard_prepaid", "mastercard"], ["pm_card_threeDSecureOptional", "visa"], ["pm_card_us", "visa"]] as const) {
+      const paid = await createIntent({ payment_method: method, confirm: true, expand: ["payment_method"] });
+      expect(paid.body.status, method).toBe("succeeded");
+      expect((paid.body.payment_method as unknown as { card: { brand: string } }).card.brand, method).toBe(brand);
+    }
   });
 
   it("numeric vault tokens take their brand from the second digit and their outcome from the last four", async () => {
