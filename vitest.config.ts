@@ -71,6 +71,8 @@ export default defineConfig(async () => {
                   // The suite's own keys are busy; the rate-limit tests give keys low limits of their own.
                   RATE_LIMIT_PER_KEY: "5000",
                   RATE_LIMIT_BURST_PER_KEY: "10000",
+                  RATE_LIMIT_PER_MERCHANT: "20000",
+                  RATE_LIMIT_BURST_PER_MERCHANT: "40000",
                   RATE_LIMIT_PER_IP: "20",
                   RATE_LIMIT_BURST_PER_IP: "40",
                   // Every test file's requests share the IP "unknown"; the failure test uses an IP of its own.

@@ -865,7 +865,7 @@ async function main() {
         "--log-level", "warn", "--var", "LOG_LEVEL:warn", "--inspector-port", String(inspectorPort),
         // One key drives thousands of requests a second here: raise its token bucket (still in use,
         // so its cost is measured) far above what the load reaches.
-        "--var", "RATE_LIMIT_PER_KEY:1000000", "--var", "RATE_LIMIT_BURST_PER_KEY:1000000",
+        "--var", "RATE_LIMIT_PER_KEY:1000000", "--var", "RATE_LIMIT_BURST_PER_KEY:1000000", "--var", "RATE_LIMIT_PER_MERCHANT:1000000", "--var", "RATE_LIMIT_BURST_PER_MERCHANT:1000000",
       ],
       env: { ...baseEnv, PORT: String(port), GATEWAY_STATE_DIR: path.join(tmpRoot, stateName) },
       port,

@@ -85,7 +85,7 @@ async function startGateway() {
     args: [
       path.join(app.dir, "scripts", "dev.mjs"),
       "--log-level", "warn", "--var", "LOG_LEVEL:warn", "--inspector-port", String(inspectorPort),
-      "--var", "RATE_LIMIT_PER_KEY:1000000", "--var", "RATE_LIMIT_BURST_PER_KEY:1000000",
+      "--var", "RATE_LIMIT_PER_KEY:1000000", "--var", "RATE_LIMIT_BURST_PER_KEY:1000000", "--var", "RATE_LIMIT_PER_MERCHANT:1000000", "--var", "RATE_LIMIT_BURST_PER_MERCHANT:1000000",
     ],
     // No cron ticks: the sweep would look for the seeded intents' objects, which do not exist.
     env: { ...baseEnv, PORT: String(port), GATEWAY_STATE_DIR: stateDir, GATEWAY_CRON_INTERVAL_MS: "2000000000" },

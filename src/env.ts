@@ -70,6 +70,9 @@ export interface Env {
   /** Token buckets: requests per second (and burst) per credential, and per IP on unauthenticated routes. */
   RATE_LIMIT_PER_KEY?: string;
   RATE_LIMIT_BURST_PER_KEY?: string;
+  /** Every API key and application of one merchant (and mode) together, as Stripe limits an account. */
+  RATE_LIMIT_PER_MERCHANT?: string;
+  RATE_LIMIT_BURST_PER_MERCHANT?: string;
   RATE_LIMIT_PER_IP?: string;
   RATE_LIMIT_BURST_PER_IP?: string;
   /** Failed authentications per client IP: per minute, and burst. Over it, 429 before any key lookup. */
@@ -109,6 +112,8 @@ export interface Config {
   jwtMaxLifetimeS: number;
   rateLimitPerKey: number;
   rateLimitBurstPerKey: number;
+  rateLimitPerMerchant: number;
+  rateLimitBurstPerMerchant: number;
   rateLimitPerIp: number;
   rateLimitBurstPerIp: number;
   rateLimitAuthFailuresPerMinute: number;
@@ -224,6 +229,8 @@ export function config(env: Env): Config {
     jwtMaxLifetimeS: Math.floor(parseDuration(env.JWT_MAX_LIFETIME?.trim() || "24h", "JWT_MAX_LIFETIME", 60_000, 30 * 86_400_000) / 1000),
     rateLimitPerKey: intVar(env.RATE_LIMIT_PER_KEY, 100, 1, 1_000_000, "RATE_LIMIT_PER_KEY"),
     rateLimitBurstPerKey: intVar(env.RATE_LIMIT_BURST_PER_KEY, 200, 1, 1_000_000, "RATE_LIMIT_BURST_PER_KEY"),
+    rateLimitPerMerchant: intVar(env.RATE_LIMIT_PER_MERCHANT, 500, 1, 1_000_000, "RATE_LIMIT_PER_MERCHANT"),
+    rateLimitBurstPerMerchant: intVar(env.RATE_LIMIT_BURST_PER_MERCHANT, 1000, 1, 1_000_000, "RATE_LIMIT_BURST_PER_MERCHANT"),
     rateLimitPerIp: intVar(env.RATE_LIMIT_PER_IP, 50, 1, 1_000_000, "RATE_LIMIT_PER_IP"),
     rateLimitBurstPerIp: intVar(env.RATE_LIMIT_BURST_PER_IP, 100, 1, 1_000_000, "RATE_LIMIT_BURST_PER_IP"),
     rateLimitAuthFailuresPerMinute: intVar(env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE, 30, 1, 1_000_000, "RATE_LIMIT_AUTH_FAILURES_PER_MINUTE"),

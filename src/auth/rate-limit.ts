@@ -215,8 +215,28 @@ export function credentialBucket(principal: Principal): string {
   return `credential:${scope}:${principal.actor}`;
 }
 
-/** Spends one token of the credential's bucket (its own limit, or the deployment's default), or throws the 429. */
+/**
+ * The bucket every API key and application of one merchant share (per mode), or null for a credential
+ * that is not one a merchant makes for itself (tokens are minted by the deployment's issuer). Without
+ * it a merchant could multiply its limit by creating keys.
+ */
+export function merchantBucket(principal: Principal): string | null {
+  if (principal.kind === "jwt" || !principal.merchantId) return null;
+  return `merchant:${principal.merchantId}:${principal.livemode ? "live" : "test"}`;
+}
+
+/**
+ * Spends one token of the credential's bucket (its own limit, or the deployment's default), then one
+ * of its merchant's (at least the credential's own limit, so a limit an admin raised still holds), or
+ * throws the 429.
+ */
 export async function limitCredential(env: Env, principal: Principal): Promise<void> {
   const cfg = config(env);
-  await limit(env, credentialBucket(principal), principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey });
+  const own = principal.rateLimit ?? { rate: cfg.rateLimitPerKey, burst: cfg.rateLimitBurstPerKey };
+  await limit(env, credentialBucket(principal), own);
+  const merchant = merchantBucket(principal);
+  if (merchant) {
+    const shared = { rate: Math.max(cfg.rateLimitPerMerchant, own.rate), burst: Math.max(cfg.rateLimitBurstPerMerchant, own.burst) };
+    await limit(env, merchant, shared, "Too many requests for this merchant, across all of its API keys.");
+  }
 }

@@ -7,9 +7,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { authFailureBucket, clientIp } from "../../src/auth/ip-limit";
 import { principalFromJwt } from "../../src/auth/jwt";
-import { bucketObject, credentialBucket, LEASE_TTL_MS, leaseSize, SAVE_EVERY_MS, type RateLimiterObject } from "../../src/auth/rate-limit";
+import { bucketObject, credentialBucket, merchantBucket, LEASE_TTL_MS, leaseSize, SAVE_EVERY_MS, type RateLimiterObject } from "../../src/auth/rate-limit";
 import { config } from "../../src/env";
-import { bearer, call, expectError, get, hsToken, newMerchant, post, type CallResult } from "../helpers";
+import { bearer, call, expectError, get, hsToken, KEY_B, newMerchant, post, type CallResult } from "../helpers";
 
 /**
  * Freezes the clock of bucket `key` at a time the test then steps by hand. It is installed through
@@ -151,6 +151,26 @@ describe("rate limiting per credential", () => {
     expect((await get("/v1/payment_intents?limit=1", { key: slow.body.secret })).status).toBe(200);
     expectError(await get("/v1/payment_intents?limit=1", { key: slow.body.secret }), 429);
     expect((await get("/v1/payment_intents?limit=1", opts)).status).toBe(200);
+  });
+});
+
+describe("a merchant's bucket", () => {
+  it("every API key of a merchant shares one bucket too: more keys never add up to more than the merchant's limit; tokens and other merchants are not counted in it", async () => {
+    const { id, opts } = await newMerchant("merchant-bucket");
+    const made = await Promise.all([1, 2].map(() => post<{ id: string; secret: string }>("/v1/api_keys", { name: "extra" }, opts)));
+    const keys = [opts.key, ...made.map((k) => k.body.secret)];
+    const name = `merchant:${id}:test`;
+    expect(merchantBucket(await principalFromJwt(await hsToken({ merchant: id }), config(env), null))).toBeNull();
+    // The merchant's bucket emptied at a frozen time (the suite's: burst 40000); each key's own stays full.
+    await frozenClock(name);
+    expect((await bucketObject(env, name).take({ rate: 20_000, burst: 40_000 }, 40_000)).granted).toBe(40_000);
+    for (const key of keys) {
+      const refused = expectError(await get("/v1/payment_intents?limit=1", { key }), 429, "rate_limit");
+      expect(refused.message).toContain("across all of its API keys");
+    }
+    // A token of the merchant (minted by the deployment's issuer) and another merchant's key go on.
+    expect((await get("/v1/payment_intents?limit=1", bearer(await hsToken({ merchant: id })))).status).toBe(200);
+    expect((await get("/v1/payment_intents?limit=1", { key: KEY_B })).status).toBe(200);
   });
 });
 
