@@ -94,6 +94,19 @@ describe("POST /v1/refunds", () => {
   it("refuses intents that have not been captured", async () => {
     expectError(await post("/v1/refunds", { payment_intent: (await authorizedIntent()).id }), 400, "charge_not_refundable");
     expectError(await post("/v1/refunds", { payment_intent: (await createIntent()).body.id }), 400, "charge_not_refundable");
+    // A declined authorization's failed charge (GET /v1/charges reads it): nothing was taken, so it is
+    // not refundable, not missing; the intent's later successful charge is.
+    const intent = (await createIntent()).body;
+    const declined = expectError(await post(`/v1/payment_intents/${intent.id}/confirm`, { payment_method: "pm_card_chargeDeclined" }), 402);
+    const failedCharge = String(declined.charge);
+    expect((await get(`/v1/charges/${failedCharge}`)).status).toBe(200);
+    for (const field of ["charge", "charge_id"]) {
+      const refused = expectError(await post("/v1/refunds", { [field]: failedCharge }), 400, "charge_not_refundable");
+      expect(refused.message).toContain("no money was taken");
+    }
+    const paid = (await post<PaymentIntentJson>(`/v1/payment_intents/${intent.id}/confirm`, { payment_method: "pm_card_visa" })).body;
+    expectError(await post("/v1/refunds", { charge: failedCharge }), 400, "charge_not_refundable");
+    expect((await post("/v1/refunds", { charge: paid.latest_charge, amount: 100 })).status).toBe(200);
   });
 
   it("validates its target and amount", async () => {

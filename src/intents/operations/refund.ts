@@ -4,8 +4,8 @@
 // (then it goes to the PSP) or rejects it (then it is canceled and its amount released); until then the
 // merchant may also cancel it itself (Stripe's refunds.cancel).
 import { invalidRequest, permissionDenied, resourceMissing, unexpectedState } from "../../core/errors";
-import { applyRefundOutcome, assertOperationAllowed, chargeAttempt, refundableAmount, startAttempt } from "../../core/intent";
-import { chargeIdForIntent, randomId } from "../../core/ids";
+import { applyRefundOutcome, assertOperationAllowed, chargeAttempt, isFailedCharge, refundableAmount, startAttempt } from "../../core/intent";
+import { chargeIdForIntent, failedChargeId, randomId } from "../../core/ids";
 import type { IntentRecord, RefundRecord } from "../../core/types";
 import type { ApprovalParams, RefundCancelParams, RefundParams, RefundUpdateParams } from "../params";
 import { callFollowUp } from "./capture";
@@ -42,7 +42,13 @@ async function execute(draft: IntentRecord, record: RefundRecord, tools: Operati
 
 export async function refund(draft: IntentRecord, params: RefundParams, tools: OperationTools): Promise<StepResult> {
   const chargeId = chargeIdForIntent(draft.id);
-  if (params.chargeId !== undefined && params.chargeId !== chargeId) throw resourceMissing("charge", params.chargeId, "charge");
+  if (params.chargeId !== undefined && params.chargeId !== chargeId) {
+    // One of the intent's declined authorizations (a failed charge, readable as such): nothing to give back.
+    if (draft.attempts.some((a) => isFailedCharge(a) && failedChargeId(draft.id, a.id) === params.chargeId)) {
+      throw invalidRequest(`Charge ${params.chargeId} failed: no money was taken, so there is nothing to refund.`, "charge", "charge_not_refundable");
+    }
+    throw resourceMissing("charge", params.chargeId, "charge");
+  }
   assertOperationAllowed("refund", draft);
   const remaining = refundableAmount(draft);
   if (remaining <= 0) {
