@@ -37,6 +37,11 @@ describe("form encoding", () => {
     // Out of bounds: Stripe's own codes (clients branch on them).
     expect(expectError(await call("POST", "/v1/payment_intents", { form: "amount=100000000&currency=usd" }), 400, "amount_too_large").param).toBe("amount");
     expect(expectError(await call("POST", "/v1/payment_intents", { form: "amount=0&currency=usd" }), 400, "amount_too_small").param).toBe("amount");
+    // Far beyond it (past 2^53 too): still too large, and the message says the maximum, not "expected an integer".
+    for (const form of ["amount=100000000000000000000&currency=usd", "amount=9007199254740993&currency=usd"]) {
+      expect(expectError(await call("POST", "/v1/payment_intents", { form }), 400, "amount_too_large").message, form).toBe("Invalid amount: must be at most 99999999 minor units");
+    }
+    expect(expectError(await call("POST", "/v1/payment_intents", { body: { amount: 1e20, currency: "usd" } }), 400, "amount_too_large").message).toContain("at most 99999999");
     const meta = await call("POST", "/v1/payment_intents", { form: `amount=100&currency=usd&metadata[${"k".repeat(41)}]=v` });
     expect(expectError(meta, 400).param).toMatch(/^metadata/);
   });
