@@ -12,7 +12,7 @@ import { normalizeCurrency } from "../../core/money";
 import { customers } from "../../db/schema";
 import * as f from "../v1/fields";
 import { assertHeldMethodUsable, resolvePaymentMethodFor, resolvePaymentMethodInput } from "../v1/payment_intents";
-import { intentStub } from "../v1/respond";
+import { intentStub, publicBase } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { idempotentD1 } from "../v1/idempotency";
 import type { Principal } from "../../auth/permissions";
@@ -20,7 +20,6 @@ import type { IntentStatus, Scope } from "../../core/types";
 import { backendRequest, outcomeIntent, visibleIntent } from "./common";
 import { amountInMinor, bad, backendRoute, decimalAmount } from "./surface";
 import { createParams } from "../../intents/params";
-import { config } from "../../env";
 import { hostedPaymentPageUrl } from "../../pages/urls";
 
 const id = z.string().min(1).max(255);
@@ -149,7 +148,7 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
       return c.json({ confirmed: paidFor(current.status), payment_intent_id: current.id, status: current.status });
     }
     if (!current.paymentMethod && !body.payment_method) {
-      const page = hostedPaymentPageUrl(config(c.env).publicBaseUrl ?? new URL(c.req.url).origin, current.id, current.clientSecret);
+      const page = hostedPaymentPageUrl(publicBase(c), current.id, current.clientSecret);
       throw bad(`This payment intent has no payment method yet: pass payment_method (e.g. pm_card_visa), or let the customer pay with its client_secret on the hosted page ${page}, then confirm again.`);
     }
     // A new payment method is checked as /v1 checks it; the one already on the intent is checked again.

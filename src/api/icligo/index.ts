@@ -20,11 +20,10 @@ import { authorize, type Permission, type Principal } from "../../auth/permissio
 import { limitCredential } from "../../auth/rate-limit";
 import { allocateIntentNumber, intentByNumber, numberOfIntent } from "../../db/numbers";
 import { merchantSettings } from "../../db/merchants";
-import { config } from "../../env";
 import { readBodyText } from "../../http/body";
 import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
 import { hostedPaymentPageUrl } from "../../pages/urls";
-import { intentStub } from "../v1/respond";
+import { intentStub, publicBase } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { JsonNumber, parseExactJson, readExactJson, stringifyExact } from "../common/exact-json";
 import { surfaceErrors } from "../common/errors";
@@ -54,7 +53,7 @@ function badRequest(message: string): ApiError {
 }
 
 function paymentUrl(c: Ctx, intent: IntentRecord): string {
-  return hostedPaymentPageUrl(config(c.env).publicBaseUrl ?? new URL(c.req.url).origin, intent.id, intent.clientSecret);
+  return hostedPaymentPageUrl(publicBase(c), intent.id, intent.clientSecret);
 }
 
 // ---- who is calling ----------------------------------------------------------------------------------

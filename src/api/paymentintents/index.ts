@@ -31,7 +31,7 @@ import { db } from "../../webhooks/store";
 import { eq } from "drizzle-orm";
 import { resolvePaymentMethodFor } from "../v1/payment_intents";
 import { applyPspEvents, verifyPspWebhook } from "../v1/psp_webhooks";
-import { intentStub } from "../v1/respond";
+import { intentStub, publicBase } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { JsonNumber, parseExactJson, readExactJson, stringifyExact } from "../common/exact-json";
 import { surfaceErrors } from "../common/errors";
@@ -62,20 +62,17 @@ function sendProblem(c: Ctx, err: ApiErrorData): Response {
 
 const accountOf = (intent: Pick<IntentSummary, "gatewayAccount" | "connectorAccount">) => intent.gatewayAccount ?? intent.connectorAccount ?? SANDBOX_ACCOUNT;
 
-/** Where the gateway's pages are: PUBLIC_BASE_URL, or the request's origin. */
-const baseUrlOf = (c: Ctx): string => config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;
-
 async function rendered(c: Ctx, intent: IntentRecord, number?: number): Promise<SeedIntentJson> {
   const n = number ?? (await ensureIntentNumber(shardFor(c.env, intent.merchantId), intent));
   const summary = summaryOf(intent);
-  return renderSeedIntent(summary, n, await gatewayNumberOf(directoryDb(c.env), accountOf(summary)), baseUrlOf(c));
+  return renderSeedIntent(summary, n, await gatewayNumberOf(directoryDb(c.env), accountOf(summary)), publicBase(c));
 }
 
 /** A page of numbered intents: each account's gateway number is looked up once, then every row renders without waiting. */
 async function renderedList(c: Ctx, rows: { number: number; intent: IntentSummary }[]): Promise<SeedIntentJson[]> {
   const accounts = [...new Set(rows.map((r) => accountOf(r.intent)))];
   const numbers = new Map(await Promise.all(accounts.map(async (a) => [a, await gatewayNumberOf(directoryDb(c.env), a)] as const)));
-  const base = baseUrlOf(c);
+  const base = publicBase(c);
   return rows.map((r) => renderSeedIntent(r.intent, r.number, numbers.get(accountOf(r.intent)) ?? null, base));
 }
 

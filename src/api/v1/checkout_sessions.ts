@@ -27,11 +27,10 @@ import {
 } from "../../checkout/sessions";
 import { createdConditions, listable, pageOf } from "../../db/queries";
 import { checkoutSessions, prices, products } from "../../db/schema";
-import { config } from "../../env";
 import type { Principal } from "../../auth/permissions";
 import * as f from "./fields";
 import { CONNECT, stripeBody } from "./stripe-params";
-import { intentJson, intentStub, json, listObject, pageRequest } from "./respond";
+import { intentJson, intentStub, json, listObject, pageRequest, publicBase } from "./respond";
 import { expanded, expandObjects, expandPaths } from "./expand";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { createParams } from "../../intents/params";
@@ -190,9 +189,6 @@ const LineItemListSchema = z
   .object({ object: z.literal("list"), data: z.array(z.object({ id: z.string(), object: z.literal("item") }).passthrough()), has_more: z.boolean(), url: z.string() })
   .meta({ id: "CheckoutSessionLineItemList" });
 
-function base(c: Ctx): string {
-  return config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;
-}
 
 async function findSession(c: Ctx, principal: Principal, id: string, param = "id"): Promise<CheckoutSessionRow> {
   const row = await scopedSession(c.env.DB, principal, id);
@@ -221,7 +217,7 @@ async function renderAll(c: Ctx, principal: Principal, rows: readonly CheckoutSe
       const intent = await intentStub(c.env, row.paymentIntent).retrieve(principal, row.paymentIntent);
       paymentIntent = intent ? intentJson(c, intent) : row.paymentIntent;
     }
-    out.push(renderSession(row, { base: base(c), paymentIntent, lineItems }));
+    out.push(renderSession(row, { base: publicBase(c), paymentIntent, lineItems }));
   }
   await expandObjects(c, principal, out, "checkout.session", expand);
   return out;
@@ -336,7 +332,7 @@ export function registerCheckoutSessions(app: App): void {
 
         const id = randomId("cs");
         const intentId = await sessionIntentId(principal, id);
-        const origin = base(c);
+        const origin = publicBase(c);
         const req = { ...(await requestContext(c, principal, "checkout.sessions.create", "", body, { action: "payment_intents.create" })), idempotencyKey: null, fingerprint: null };
         const outcome = await intentStub(c.env, intentId).create(req, createParams({
           id: intentId,
@@ -451,7 +447,7 @@ export function registerCheckoutSessions(app: App): void {
       const expand = checkExpand(body.expand);
       const row = await findSession(c, principal, params.id ?? "");
       if (row.status !== "open") throw invalidRequest(`Only Checkout Sessions with a status in ["open"] can be expired; this one is ${row.status}.`, "id", "checkout_session_not_open");
-      const result = await expireSession(c.env, row, base(c), principal.actor, c.get("requestId"));
+      const result = await expireSession(c.env, row, publicBase(c), principal.actor, c.get("requestId"));
       if (result.kind === "complete") throw invalidRequest("This Checkout Session was paid meanwhile; it is complete and cannot be expired.", "id", "checkout_session_not_open");
       if (result.kind === "unchanged" && result.row.status === "open") {
         throw invalidRequest("The session's payment is being processed; it cannot be expired now.", "id", "checkout_session_payment_processing");

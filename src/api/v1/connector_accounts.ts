@@ -16,7 +16,7 @@ import { db } from "../../webhooks/store";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
 import { audit } from "../../audit/log";
-import { auditContext, json } from "./respond";
+import { auditContext, json, publicBase } from "./respond";
 import { route, type App, type Ctx } from "./route";
 import { writeCompared } from "./updates";
 import { listOf } from "./schemas";
@@ -123,7 +123,7 @@ function render(c: Ctx, row: AccountRow, gateways: ReadonlyMap<string, number>):
     metadata: JSON.parse(row.metadata) as Record<string, string>,
     credentials_last4: row.credentialsHint,
     webhook_secret_set: row.webhookSecret !== null,
-    webhook_url: `${config(c.env).publicBaseUrl ?? new URL(c.req.url).origin}/v1/psp_webhooks/${row.id}`,
+    webhook_url: `${publicBase(c)}/v1/psp_webhooks/${row.id}`,
     payment_gateway_id: gateways.get(row.id) ?? null,
     created: Math.floor(row.created / 1000),
   };

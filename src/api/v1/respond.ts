@@ -4,13 +4,18 @@ import { hasPrefix } from "../../core/ids";
 import { renderIntent, renderRefund, type ChargeJson, type PaymentIntentJson, type RenderOptions } from "../../core/objects";
 import { resourceMissing } from "../../core/errors";
 import type { IntentRecord } from "../../core/types";
-import type { Env } from "../../env";
+import { config, type Env } from "../../env";
 import type { OpOutcome } from "../../intents/params";
 import type { Page, PageRequest } from "../../db/queries";
 import { invalidRequest } from "../../core/errors";
 import { v1Error, v1ErrorBody } from "./errors";
 import type { Ctx } from "./route";
 import type { AuditContext } from "../../audit/log";
+
+/** Where the gateway's own pages and callbacks are: PUBLIC_BASE_URL, or else the request's origin. */
+export function publicBase(c: Ctx): string {
+  return config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;
+}
 
 export function intentStub(env: Env, id: string) {
   return env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));

@@ -14,11 +14,10 @@ import { INVOCATION_STATEMENTS, StatementBudget } from "../../db/budget";
 import { listable, pageOf } from "../../db/queries";
 import { wrapDb } from "../../db/shards";
 import { customers, subscriptions, testClocks } from "../../db/schema";
-import { config } from "../../env";
 import { TestClockSchema } from "./billing_schemas";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
-import { json, listObject, pageRequest } from "./respond";
+import { json, listObject, pageRequest, publicBase } from "./respond";
 import { expandPaths } from "./expand";
 import { route, type App, type Ctx } from "./route";
 import { listOf } from "./schemas";
@@ -106,7 +105,7 @@ export function registerTestClocks(app: App): void {
         // finishes a clock left advancing (src/billing/engine.ts billingSweep).
         const budget = new StatementBudget(INVOCATION_STATEMENTS);
         const env = wrapDb(c.env, (d1) => budget.counted(d1));
-        const { drained } = await processDue(env, { testClock: clock.id, now: to, limit: ADVANCE_LIMIT, origin: config(c.env).publicBaseUrl ?? new URL(c.req.url).origin, budget });
+        const { drained } = await processDue(env, { testClock: clock.id, now: to, limit: ADVANCE_LIMIT, origin: publicBase(c), budget });
         const status = drained ? "ready" : "advancing";
         if (status === "ready") await db(c.env.DB).update(testClocks).set({ status }).where(eq(testClocks.id, clock.id));
         return { status: 200, body: renderTestClock({ ...clock, frozenTime: to, status }) };
