@@ -99,6 +99,11 @@ function owns(intent: IntentRecord | null, scope: Scope, id: string): intent is 
   return intent !== null && intent.id === id && intent.merchantId === scope.merchantId && intent.livemode === scope.livemode;
 }
 
+/** Authorized or paid: the money is the merchant's (or held for it). */
+function tookTheMoney(intent: IntentRecord): boolean {
+  return intent.status === "succeeded" || intent.status === "requires_capture";
+}
+
 function failure(error: ApiErrorData, intent: IntentRecord | null = null): OpOutcome {
   return { intent, refundId: null, error, replayed: false, before: intent?.status ?? null };
 }
@@ -333,6 +338,29 @@ export class PaymentIntentObject extends DurableObject<Env> {
   }
 
   /**
+   * The retry `retryId` of this failed payment took the money (its customer passed 3D Secure, its PSP's
+   * outcome was reconciled): this payment is resolved by it now, so the failed-payments lists stop
+   * showing it, rather than at its next request. Told by the retry's object, after its commit; a lost
+   * word costs nothing but that delay, as the next request here settles the retry all the same.
+   */
+  async retryWentThrough(scope: Scope, id: string, retryId: string): Promise<void> {
+    if (!owns(await this.load(), scope, id)) return;
+    const claim = await this.ctx.storage.get<RetryClaim>(RETRY_KEY);
+    if (claim?.id !== retryId) return;
+    await this.queue.run(() => this.settleRetry());
+  }
+
+  /** From a retry's object, after a commit that paid it: tells its original (see retryWentThrough). Never awaited in the queue: the original may be waiting on this object. */
+  private async tellOriginal(retry: IntentRecord): Promise<void> {
+    if (!retry.retryOf) return;
+    try {
+      await this.intentObject(retry.retryOf).retryWentThrough({ merchantId: retry.merchantId, livemode: retry.livemode }, retry.retryOf, retry.id);
+    } catch (err) {
+      log("warn", "could not tell a failed payment that its retry went through; its next request finds out", { intent: retry.retryOf, retry: retry.id, error: String(err) });
+    }
+  }
+
+  /**
    * Within the queue: what the retry on record came to. A retry that went through resolves this payment;
    * one that failed or was canceled clears the way; one waiting for its customer or for confirmation is
    * canceled (a new retry replaces it; its object decides which comes first, so it cannot also pay); one
@@ -372,7 +400,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
    */
   private async retryDone(retried: IntentRecord | null, audit: RequestAudit): Promise<boolean> {
     if (!retried) return true;
-    if (retried.status === "succeeded" || retried.status === "requires_capture") {
+    if (tookTheMoney(retried)) {
       const intent = this.intent;
       if (intent && !intent.resolution) {
         const req: RequestContext = { ...this.systemRequest(intent, ""), audit };
@@ -526,6 +554,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
     const outcome: OpOutcome = { intent: draft, refundId: result.refundId ?? null, error: result.error ?? null, replayed: false, before: base?.status ?? null };
     await this.commit(req, operation, draft, events, outcome, base);
     if (pendingAttempts(draft).some((a) => !pendingBefore.has(a.id))) this.ctx.waitUntil(this.scheduleReconciliation(draft.id));
+    if (draft.retryOf && tookTheMoney(draft) && !(base && tookTheMoney(base))) this.ctx.waitUntil(this.tellOriginal(draft));
     return outcome;
   }
 

@@ -87,15 +87,20 @@ describe("retrying a failed payment", () => {
     }
   });
 
-  it("a retry whose outcome is unknown stays on record; once it succeeds, the next request resolves the original by it", async () => {
+  it("a retry whose outcome is unknown stays on record; once it succeeds, the original is resolved by it without being asked", async () => {
     const { id: merchant, opts } = await newMerchant("retry-unknown");
     const failed = await declined(opts);
     const first = await post<RetryAnswer>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_sandboxTimeoutThenSuccess" }, opts);
     expect(first.body.retry?.status).toBe("processing");
     expect(first.body.original.failure_resolution).toBeNull();
     expect((await claimOf(failed.id))?.id).toBe(first.body.retry?.id);
-    // Reconciliation settles the retry (through its queue); the original hears of it at its next request.
+    // Reconciliation settles the retry (through its queue); its object tells the original, which is
+    // resolved by it with no request of its own (before, it stayed listed as failed until one came).
     await waitFor(async () => ((await get<PaymentIntentJson>(`/v1/payment_intents/${first.body.retry?.id}`, opts)).body.status === "succeeded" ? true : undefined), 15_000, "the retry to succeed");
+    await waitFor(async () => ((await get<PaymentIntentJson>(`/v1/payment_intents/${failed.id}`, opts)).body.failure_resolution ? true : undefined), 15_000, "the original to be resolved");
+    expect(await claimOf(failed.id)).toBeNull();
+    const listed = await get<{ data: { id: string }[] }>("/v1/admin/failed_payments", opts);
+    expect(listed.body.data.map((p) => p.id)).not.toContain(failed.id);
     expectError(await post(`/v1/admin/failed_payments/${failed.id}/resolve`, { reason: "paid by bank transfer", paid_by_other_means: true }, opts), 400, "failed_payment_already_resolved");
     const original = (await get<PaymentIntentJson>(`/v1/payment_intents/${failed.id}`, opts)).body;
     expect(original.failure_resolution).toMatchObject({ status: "resolved", retried_by: first.body.retry?.id, paid_by_other_means: false });
@@ -168,6 +173,30 @@ describe("retrying a failed payment", () => {
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${retry.id}`, opts)).body.status).toBe("succeeded");
     expectError(await post(`/v1/payment_intents/${failed.id}/confirm`, { payment_method: "pm_card_visa" }, opts), 400, "failed_payment_already_resolved");
     expect(await paid(merchant)).toEqual({ intents: [retry.id], charges: 1 });
+  });
+
+  it("a retry paid after 3D Secure resolves its original at once, and seed 002's /failed stops listing it", async () => {
+    const { opts } = await newMerchant("retry-3ds-tells");
+    const failed = await declined(opts);
+    const first = await post<RetryAnswer>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_threeDSecure2Required" }, opts);
+    const retry = first.body.retry as PaymentIntentJson & { client_secret: string; next_action: { redirect_to_url: { url: string } } };
+    expect(retry.status).toBe("requires_action");
+    const page = await exports.default.fetch(
+      new Request(retry.next_action.redirect_to_url.url, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `client_secret=${encodeURIComponent(retry.client_secret)}&outcome=approve`,
+        redirect: "manual",
+      }),
+    );
+    expect(page.status).toBeLessThan(400);
+    // Only GETs from here on: the original learns of its retry from the retry's object.
+    await waitFor(async () => ((await get<PaymentIntentJson>(`/v1/payment_intents/${failed.id}`, opts)).body.failure_resolution ? true : undefined), 15_000, "the original to be resolved");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${failed.id}`, opts)).body.failure_resolution).toMatchObject({ status: "resolved", retried_by: retry.id });
+    const pos = await get<{ data: { id: string }[] }>("/api/v1/payments/failed", opts);
+    expect(pos.status).toBe(200);
+    expect(pos.body.data.map((p) => p.id)).not.toContain(failed.id);
+    expect(await claimOf(failed.id)).toBeNull();
   });
 
   it("confirming the original while its retry waits for 3D Secure cancels that retry: one of them pays, never both", async () => {
