@@ -201,6 +201,9 @@ export class PaymentIntentObject extends DurableObject<Env> {
     return this.execute(req, "confirm", id, async (draft, tools) => {
       const claim = await this.ctx.storage.get<RetryClaim>(RETRY_KEY);
       if (claim && !draft.resolution) throw retryInProgress(claim.id);
+      // A retry is confirmed once, when its original's object makes it: confirmed again, it could pay
+      // beside another retry of that payment, which its original's object would never hear of.
+      if (draft.retryOf) throw unexpectedState(`PaymentIntent ${draft.id} is a retry of the failed payment ${draft.retryOf} and is not confirmed again: retry ${draft.retryOf} instead.`, "payment_intent_is_a_retry");
       return confirm(draft, params, tools);
     });
   }

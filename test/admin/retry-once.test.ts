@@ -228,6 +228,60 @@ describe("retrying a failed payment", () => {
     expect((await paid(merchant)).intents).toEqual([retry.body.retry?.id]);
   });
 
+  it("a declined retry is retried, resolved or dismissed as its original, and is not confirmed again (it was: a retry of the retry paid, then a retry of the original paid again)", async () => {
+    const { id: merchant, opts } = await newMerchant("retry-of-retry");
+    const failed = await declined(opts);
+    const first = await post<RetryAnswer>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_chargeDeclinedInsufficientFunds" }, opts);
+    const r1 = first.body.retry;
+    expect(r1?.status).toBe("requires_payment_method");
+    // The declined retry's own confirm (any surface's) is refused: it would pay beside its original's retries.
+    expectError(await post(`/v1/payment_intents/${r1?.id}/confirm`, { payment_method: "pm_card_visa" }, opts), 400, "payment_intent_is_a_retry");
+    const backend = await post("/api/v1/payments/stripe/confirm-payment/", { payment_intent_id: r1?.id, payment_method: "pm_card_visa" }, opts);
+    expect(backend.status).toBeGreaterThanOrEqual(400);
+    expect((await paid(merchant)).charges).toBe(0);
+    // Retrying the declined retry retries the original: the new retry is the original's, which it resolves.
+    const second = await post<RetryAnswer>(`/v1/admin/failed_payments/${r1?.id}/retry`, { payment_method: "pm_card_visa" }, opts);
+    expect(second.status, JSON.stringify(second.body)).toBe(200);
+    expect(second.body.retry).toMatchObject({ status: "succeeded", retry_of: failed.id });
+    expect(second.body.original).toMatchObject({ id: failed.id, failure_resolution: { status: "resolved", retried_by: second.body.retry?.id } });
+    // So neither the original nor the declined retry can be paid again, on any surface.
+    expectError(await post(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_visa" }, opts), 400, "failed_payment_already_resolved");
+    expectError(await post(`/v1/admin/failed_payments/${r1?.id}/retry`, { payment_method: "pm_card_visa" }, opts), 400, "failed_payment_already_resolved");
+    const pos = await post(`/api/v1/payments/failed/${r1?.id}/retry`, { token: "9418594164541111", expiry: EXPIRY }, opts);
+    expect(pos.status).toBe(409);
+    expect(await paid(merchant)).toEqual({ intents: [second.body.retry?.id], charges: 1 });
+
+    // Resolving a declined retry by hand resolves its original (whose retry could otherwise still pay it).
+    const other = await declined(opts);
+    const declinedRetry = (await post<RetryAnswer>(`/v1/admin/failed_payments/${other.id}/retry`, { payment_method: "pm_card_chargeDeclinedInsufficientFunds" }, opts)).body.retry;
+    const resolved = await post<PaymentIntentJson>(`/v1/admin/failed_payments/${declinedRetry?.id}/resolve`, { reason: "paid in cash", paid_by_other_means: true }, opts);
+    expect(resolved.status, JSON.stringify(resolved.body)).toBe(200);
+    expect(resolved.body).toMatchObject({ id: other.id, failure_resolution: { status: "resolved", paid_by_other_means: true } });
+    expectError(await post(`/v1/admin/failed_payments/${other.id}/retry`, { payment_method: "pm_card_visa" }, opts), 400, "failed_payment_already_resolved");
+    expect((await paid(merchant)).charges).toBe(1);
+  });
+
+  it("seed 002: retrying or resolving a declined retry acts on its original, the payment /failed lists", async () => {
+    const { id: merchant, opts } = await newMerchant("retry-of-retry-pos");
+    const sale = await post<{ data: { id: string; status: string } }>("/api/v1/payments/sale", { clientRequestId: uniqueKey("s"), amountCents: 2500, token: "9418594164540002", expiry: EXPIRY, currency: "USD" }, opts);
+    expect(sale.body.data.status).toBe("declined");
+    const again = await post<{ data: { id: string; status: string } }>(`/api/v1/payments/failed/${sale.body.data.id}/retry`, { token: "9418594164540002", expiry: EXPIRY }, opts);
+    expect(again.body.data.status, JSON.stringify(again.body)).toBe("declined");
+    const paidRetry = await post<{ data: { id: string; status: string; metadata: Record<string, unknown> } }>(`/api/v1/payments/failed/${again.body.data.id}/retry`, { token: "9418594164549999", expiry: EXPIRY }, opts);
+    expect(paidRetry.status, JSON.stringify(paidRetry.body)).toBe(201);
+    expect(paidRetry.body.data.metadata).toMatchObject({ retryOf: sale.body.data.id, originalIntentId: sale.body.data.id });
+    const original = (await get<PaymentIntentJson>(`/v1/payment_intents/${sale.body.data.id}`, opts)).body;
+    expect(original.failure_resolution).toMatchObject({ status: "resolved", retried_by: paidRetry.body.data.id });
+    expect((await post(`/api/v1/payments/failed/${sale.body.data.id}/retry`, { token: "9418594164549999", expiry: EXPIRY }, opts)).status).toBe(409);
+    expect((await paid(merchant)).charges).toBe(1);
+
+    const other = await post<{ data: { id: string } }>("/api/v1/payments/sale", { clientRequestId: uniqueKey("s"), amountCents: 900, token: "9418594164540002", expiry: EXPIRY, currency: "USD" }, opts);
+    const otherRetry = await post<{ data: { id: string } }>(`/api/v1/payments/failed/${other.body.data.id}/retry`, { token: "9418594164540002", expiry: EXPIRY }, opts);
+    const dismissed = await post<{ data: { id: string; resolution: string } }>(`/api/v1/payments/failed/${otherRetry.body.data.id}/resolve`, { resolution: "dismissed", reason: "duplicate order" }, opts);
+    expect(dismissed.status, JSON.stringify(dismissed.body)).toBe(200);
+    expect(dismissed.body.data).toMatchObject({ id: other.body.data.id, resolution: "dismissed" });
+  });
+
   it("an invoice's failed payment is retried by paying the invoice, not here (that charged the invoice twice)", async () => {
     const { id: merchant, opts } = await newMerchant("retry-invoice");
     const at = (iso: string) => Math.floor(Date.parse(iso) / 1000);

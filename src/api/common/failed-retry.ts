@@ -3,7 +3,7 @@
 // through its own object, called by the original's object, which runs one retry at a time and
 // resolves itself by the retry when it goes through. Each surface validates, names the card, and renders.
 import { unexpectedState } from "../../core/errors";
-import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
+import type { IntentRecord, PaymentMethodDetails, Scope } from "../../core/types";
 import type { Env } from "../../env";
 import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
 import { intentStub } from "../v1/respond";
@@ -18,6 +18,25 @@ export interface RetryRequest {
   actor: { actor: string; roles: readonly string[] };
   /** The audit action of resolving the original. */
   resolveAction: string;
+}
+
+/** Retries of retries made before they were refused: a chain this long is a bug, not a payment. */
+const MAX_RETRY_CHAIN = 16;
+
+/**
+ * The payment a failed payment is an attempt of: itself, or for a retry (retry_of) the original payment
+ * it retries. A retry that failed is retried, resolved or dismissed as its original, through the
+ * original's object, which alone decides which retry pays: a retry of a retry, paid beside another
+ * retry of the original, charged the customer twice.
+ */
+export async function originalOf(env: Env, scope: Scope, failed: IntentRecord): Promise<IntentRecord> {
+  let current = failed;
+  for (let hop = 0; current.retryOf && hop < MAX_RETRY_CHAIN; hop += 1) {
+    const up: IntentRecord | null = await intentStub(env, current.retryOf).retrieve(scope, current.retryOf);
+    if (!up) break;
+    current = up;
+  }
+  return current;
 }
 
 export async function retryFailedPayment(env: Env, r: RetryRequest): Promise<{ outcome: OpOutcome; original: IntentRecord }> {

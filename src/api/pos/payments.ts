@@ -16,7 +16,7 @@ import * as f from "../v1/fields";
 import { resolvePaymentMethodFor } from "../v1/payment_intents";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
-import { retryFailedPayment } from "../common/failed-retry";
+import { originalOf, retryFailedPayment } from "../common/failed-retry";
 import { assertOwnCustomerRef, posCustomerId } from "./customers";
 import { forbidden, fromApiError, inPosWords, invalidState, notFound, PosError, stateMessage, validation, type PosOperation } from "./errors";
 import { isVoidedSale, posStatus, renderPayment, VOID_MARK } from "./render";
@@ -333,8 +333,10 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       // retry charges the amount of a payment already made, not an amount of the caller's choosing.
       const failedId = params.id ?? "";
       checkIntentId(failedId);
-      const failed = await intentStub(c.env, failedId).retrieve(principal, failedId);
-      if (!failed) throw notFound(`No such payment: '${failedId}'.`);
+      const named = await intentStub(c.env, failedId).retrieve(principal, failedId);
+      if (!named) throw notFound(`No such payment: '${failedId}'.`);
+      // A declined retry is an attempt of its original (listed there by /failed): retried as that payment.
+      const failed = await originalOf(c.env, principal, named);
       if (!isFailedPayment(failed)) throw invalidState(stateMessage(failed, "retry", `Payment ${failed.id}'s`));
       const { clientRequestId: key, cvv: _cvv, ...rest } = body;
       void _cvv;
@@ -356,8 +358,11 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
     sub,
     { method: "post", path: "/payments/failed/{id}/resolve", permission: "payments.transactions.void", summary: "Mark a failed payment resolved (e.g. paid by other means) or dismissed", body: ResolveBody, response: PaymentAnswer },
     async (c, { principal, body, params }) => {
-      const id = params.id ?? "";
-      checkIntentId(id);
+      const named = params.id ?? "";
+      checkIntentId(named);
+      // A declined retry is an attempt of its original: resolved or dismissed as that payment.
+      const found = await intentStub(c.env, named).retrieve(principal, named);
+      const id = found ? (await originalOf(c.env, principal, found)).id : named;
       const { clientRequestId: key, ...rest } = body;
       const req = await posRequest(c, principal, key, { route: "POST /api/v1/payments/failed/{id}/resolve", target: id, params: rest }, `pos.failed.${body.resolution === "resolved" ? "resolve" : "dismiss"}`);
       const outcome = await intentStub(c.env, id).resolveFailedPayment(req, id, {

@@ -25,7 +25,7 @@ import { auditContext, intentJson, intentStub, json, respondOutcome } from "./re
 import { expandPaths } from "./expand";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { resolvePaymentMethodFor } from "./payment_intents";
-import { retryFailedPayment } from "../common/failed-retry";
+import { originalOf, retryFailedPayment } from "../common/failed-retry";
 import { apiVersionField } from "./stripe-version";
 import { PaymentIntentSchema, RefundSchema } from "./schemas";
 
@@ -595,7 +595,10 @@ function registerFailedPayments(app: App): void {
       response: z.object({ retry: PaymentIntentSchema, original: PaymentIntentSchema }),
     },
     async (c, { params, body, principal }) => {
-      const { intent: failed, scope } = await failedIntent(c, principal, params.id ?? "");
+      const named = await failedIntent(c, principal, params.id ?? "");
+      const { scope } = named;
+      // A retry that failed is retried as the payment it retries: one payment, one retry that pays.
+      const failed = await originalOf(c.env, scope, named.intent);
       if (!isFailedPayment(failed)) throw unexpectedState(`PaymentIntent ${failed.id} is not a failed payment.`, "not_a_failed_payment");
       const actor: Principal = { ...principal, merchantId: scope.merchantId, livemode: scope.livemode };
       const req = await requestContext(c, actor, "failed_payments.retry", failed.id, body, { details: { retry_of: failed.id } });
@@ -627,7 +630,10 @@ function registerFailedPayments(app: App): void {
         response: PaymentIntentSchema,
       },
       async (c, { params, body, principal }) => {
-        const { intent, scope } = await failedIntent(c, principal, params.id ?? "");
+        const named = await failedIntent(c, principal, params.id ?? "");
+        const { scope } = named;
+        // A retry that failed is resolved or dismissed as the payment it retries (whose retry could still pay it).
+        const intent = await originalOf(c.env, scope, named.intent);
         const actor: Principal = { ...principal, merchantId: scope.merchantId, livemode: scope.livemode };
         const req = await requestContext(c, actor, `failed_payments.${verb}`, intent.id, body, { details: { reason: body.reason, paid_by_other_means: body.paid_by_other_means ?? false } });
         const outcome = await intentStub(c.env, intent.id).resolveFailedPayment(req, intent.id, {
