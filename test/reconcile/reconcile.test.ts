@@ -224,4 +224,43 @@ describe("the cron's rescue of stuck reconciliations", () => {
     await requeueStuckReconciliations({ ...env, RECONCILE_QUEUE: recorder }, Date.now());
     expect(sent.find((m) => m.intentId === pi.id)).toBeUndefined();
   });
+
+  it("a chain whose queue message was lost is picked up one round's slack after the round it missed, not after the longest wait (12 h; the shopper read 'processing' all along)", async () => {
+    const { opts } = await newMerchant("rescue-round");
+    const pi = (await createIntent({ payment_method: "pm_card_sandboxTimeoutThenSuccess", confirm: true }, opts)).body;
+    await waitFor(async () => ((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body.status === "succeeded" ? true : undefined), 15_000, "the intent to settle");
+    const row = await env.DB.prepare("SELECT data FROM payment_intents WHERE id = ?").bind(pi.id).first<{ data: string }>();
+    // As if its attempt had started at `start` and were still pending (the row, settled, is no longer written to).
+    const start = Date.now() - 1000;
+    const data = JSON.parse(row?.data ?? "{}") as { attempts: { type: string; status: string; created: number }[] };
+    for (const a of data.attempts) if (a.type === "authorize") Object.assign(a, { status: "pending", created: start });
+    const pending = (reconciledAt: number | null) =>
+      env.DB.prepare("UPDATE payment_intents SET pending_attempts = 1, reconciled_at = ?, updated = ?, data = ? WHERE id = ?").bind(reconciledAt, start, JSON.stringify(data), pi.id).run();
+    // The production schedule: rounds due 30 s, 2 min 30 s, 12 min 30 s, ... after the attempt started.
+    const production = { ...env, RECONCILE_SCHEDULE: "30s,2m,10m,1h,3h,6h,12h" };
+    const sentAt = async (now: number): Promise<boolean> => {
+      const sent: ReconcileMessage[] = [];
+      const recorder = { sendBatch: async (batch: { body: ReconcileMessage }[]) => void sent.push(...batch.map((m) => m.body)) } as unknown as typeof env.RECONCILE_QUEUE;
+      await env.DB.prepare("DELETE FROM sweep_cursors WHERE name = 'requeue_reconciliations'").run();
+      await requeueStuckReconciliations({ ...production, RECONCILE_QUEUE: recorder }, now);
+      return sent.some((m) => m.intentId === pi.id && m.round === 0);
+    };
+    const SLACK = 5 * 60_000;
+    try {
+      // The first round's message never came: found once its time and the slack have passed.
+      await pending(null);
+      expect(await sentAt(start + 30_000 + SLACK - 1000)).toBe(false);
+      expect(await sentAt(start + 30_000 + SLACK + 1000)).toBe(true);
+      // The first round ran (at 31 s) and the second's message was lost: found after 2 min 30 s and the slack.
+      await pending(start + 31_000);
+      expect(await sentAt(start + 150_000 + SLACK - 1000)).toBe(false);
+      expect(await sentAt(start + 150_000 + SLACK + 1000)).toBe(true);
+      // The sweep's own check ran then: nothing until the next round is due (12 min 30 s) and late.
+      await pending(start + 150_000 + SLACK + 2000);
+      expect(await sentAt(start + 750_000 + SLACK - 1000)).toBe(false);
+      expect(await sentAt(start + 750_000 + SLACK + 1000)).toBe(true);
+    } finally {
+      await env.DB.prepare("UPDATE payment_intents SET pending_attempts = 0, data = ? WHERE id = ?").bind(row?.data ?? "{}", pi.id).run();
+    }
+  });
 });
