@@ -392,7 +392,8 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
           env.DB,
           d
             .update(webhookDeliveries)
-            .set({ status: "canceled", lastError: endpoint ? "the endpoint is disabled" : "the endpoint or event no longer exists", leaseUntil: null, updated: now, completed: now })
+            // Nothing was sent: the claim's count goes back to the attempts actually made.
+            .set({ status: "canceled", attempts: msg.attempt - 1, lastError: endpoint ? "the endpoint is disabled" : "the endpoint or event no longer exists", leaseUntil: null, updated: now, completed: now })
             .where(eq(webhookDeliveries.id, row.id)),
         ),
       );

@@ -123,6 +123,21 @@ describe.concurrent("webhook delivery", () => {
     await post(`/v1/webhook_endpoints/${endpoint.id}`, { disabled: true }, opts);
   }, 30_000);
 
+  it("a retry due after its endpoint was disabled is canceled, counting only the attempts sent (it counted the one it did not send)", async () => {
+    const { opts } = await newMerchant("disabled-retry");
+    const hook = receiverHook("disabled-retry", "status=500");
+    const endpoint = await createEndpoint(hook.url, ["payment_intent.created"], opts);
+    await createIntent({}, opts);
+    await waitFor(async () => ((await deliveries(endpoint.id, opts))[0]?.attempts.length ? true : undefined), 15_000, "the first attempt");
+    await post(`/v1/webhook_endpoints/${endpoint.id}`, { disabled: true }, opts);
+    const canceled = await waitFor(async () => {
+      const d = (await deliveries(endpoint.id, opts))[0];
+      return d?.status === "canceled" ? d : undefined;
+    }, 20_000, "the retry to be canceled");
+    expect(canceled.attempt_count).toBe(canceled.attempts.length);
+    expect(await receivedBy(hook.name)).toHaveLength(canceled.attempts.length);
+  }, 30_000);
+
   it("410 Gone disables the endpoint", async () => {
     const { opts } = await newMerchant("gone");
     const hook = receiverHook("gone", "status=410");

@@ -95,7 +95,9 @@ describe("events API", () => {
     });
     expect(request?.headers["webhook-id"]).toBe(event?.id);
     const refundsOnly = await createEndpoint(receiverHook("refunds").url, ["refund.created"], opts);
-    expectError(await post(`/v1/events/${event?.id}/retry`, { webhook_endpoint: refundsOnly.id }, opts), 400);
+    expectError(await post(`/v1/events/${event?.id}/retry`, { webhook_endpoint: refundsOnly.id }, opts), 400, "webhook_endpoint_not_subscribed");
+    await post(`/v1/webhook_endpoints/${laterEndpoint.id}`, { disabled: true }, opts);
+    expectError(await post(`/v1/events/${event?.id}/retry`, { webhook_endpoint: laterEndpoint.id }, opts), 400, "webhook_endpoint_disabled");
   });
 
   it("an event re-sent before its fan-out keeps the delivery's retries (the fan-out keeps the row it finds)", async () => {

@@ -160,9 +160,9 @@ export function registerEvents(app: App): void {
         if (body.webhook_endpoint !== undefined) {
           const endpoint = hasPrefix(body.webhook_endpoint, "we") ? await findEndpoint(c.env.DB, principal, body.webhook_endpoint) : null;
           if (!endpoint) throw resourceMissing("webhook_endpoint", body.webhook_endpoint.slice(0, 80), "webhook_endpoint");
-          if (endpoint.status !== "enabled") throw invalidRequest("That webhook endpoint is disabled; enable it first.", "webhook_endpoint");
+          if (endpoint.status !== "enabled") throw invalidRequest("That webhook endpoint is disabled; enable it first.", "webhook_endpoint", "webhook_endpoint_disabled");
           if (!subscribes(parseEndpointEvents(endpoint), event.type)) {
-            throw invalidRequest(`That webhook endpoint does not subscribe to ${event.type}.`, "webhook_endpoint");
+            throw invalidRequest(`That webhook endpoint does not subscribe to ${event.type}.`, "webhook_endpoint", "webhook_endpoint_not_subscribed");
           }
           const now = Date.now();
           // An event not fanned out yet (its hand-over to the queue failed; the cron re-fans it) would
@@ -198,7 +198,7 @@ export function registerEvents(app: App): void {
             ),
           )
           .limit(100);
-        if (rows.length === 0) throw invalidRequest("This event has no deliveries to re-send; name a webhook_endpoint.", "webhook_endpoint");
+        if (rows.length === 0) throw invalidRequest("This event has no deliveries to re-send; name a webhook_endpoint.", "webhook_endpoint", "parameter_missing");
         const retried = [];
         for (const row of rows) retried.push(await resend(c.env, row));
         const attempts = await attemptsOf(
