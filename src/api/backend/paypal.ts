@@ -4,6 +4,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import * as f from "../v1/fields";
+import { paypalRefusal, paypalValue } from "../../connectors/paypal/connector";
 import { sandboxApproval } from "../../connectors/sandbox/paypal";
 import { chargeIdForIntent, derivedId, hasPrefix, intentIdForCharge, randomId } from "../../core/ids";
 import { minorToDecimal, normalizeCurrency } from "../../core/money";
@@ -24,7 +25,18 @@ const id = z.string().min(1).max(255);
 const Answer = z.record(z.string(), z.unknown());
 /** PayPal's times: ISO-8601 to the second. */
 const paypalTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-const money = (minor: number, currency: string) => ({ currency_code: currency.toUpperCase(), value: minorToDecimal(minor, currency) });
+/** An amount as PayPal writes it: HUF, JPY and TWD in whole units ("1000", not "1000.00"), the rest with two decimals. */
+const money = (minor: number, currency: string) => ({
+  currency_code: currency.toUpperCase(),
+  value: paypalRefusal(minor, currency) ? minorToDecimal(minor, currency) : paypalValue(minor, currency),
+});
+
+/** PayPal's rules for an amount: a currency it takes, whole units for HUF, JPY and TWD (400 otherwise, as PayPal refuses it). */
+function payableByPayPal(amount: number, currency: string): number {
+  const refused = paypalRefusal(amount, currency);
+  if (refused) throw bad(refused.message);
+  return amount;
+}
 
 const CreateOrderBody = z.object({
   amount: decimalAmount,
@@ -156,7 +168,7 @@ function uncapturable(intent: IntentRecord, status: string): string {
 export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
   paypalRoute(app, sub, { path: "/paypal/create-order", permission: "payments.transactions.create", customers: true, summary: "Create a PayPal order (amount in major units); the payer approves at approval_url", body: CreateOrderBody, response: Answer }, async (c, { principal, body }) => {
     const currency = normalizeCurrency(body.currency);
-    const amount = amountInMinor(body.amount, currency);
+    const amount = payableByPayPal(amountInMinor(body.amount, currency), currency);
     const req = await backendRequest(c, principal, "POST /api/v1/payments/paypal/create-order", "", { ...body, amount, currency }, "seed004.paypal.create_order");
     const paymentMethod = await resolvePaymentMethodInput(c, principal, { payment_method: { type: "paypal" } });
     const intentId = req.idempotencyKey ? await derivedId("pi", principal.merchantId, String(principal.livemode), req.idempotencyKey) : randomId("pi");
@@ -250,7 +262,7 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
     // Only a payment made with PayPal has a capture (a canceled order has none).
     if (current.paymentMethod?.type !== "paypal") throw missing(`Capture not found: ${body.capture_id}`);
     if (body.currency !== undefined && normalizeCurrency(body.currency) !== current.currency) throw bad(`currency must be the capture's (${current.currency.toUpperCase()}).`);
-    const amount = body.amount !== undefined ? amountInMinor(body.amount, current.currency) : undefined;
+    const amount = body.amount !== undefined ? payableByPayPal(amountInMinor(body.amount, current.currency), current.currency) : undefined;
     const req = await backendRequest(c, principal, "POST /api/v1/payments/paypal/refund-payment", current.id, { amount, note: body.note_to_payer ?? null }, "seed004.paypal.refund");
     const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
     const outcome = await intentStub(c.env, current.id).refund(req, current.id, { amount, reason: null, metadata: body.note_to_payer ? { note_to_payer: body.note_to_payer } : {}, approvalThresholds: thresholds });

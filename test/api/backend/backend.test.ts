@@ -335,6 +335,29 @@ describe("seed 004 PayPal endpoints on the sandbox acting as PayPal", () => {
     expect(unit2?.payments.captures[0]?.status).toBe("PARTIALLY_REFUNDED");
   });
 
+  it("amounts follow PayPal's currency rules: HUF and TWD in whole units written without decimals, fractions of them and currencies PayPal does not take refused", async () => {
+    const { opts } = await newMerchant("s4-paypal-huf");
+    const order = await post<J>(`${P}/paypal/create-order/`, { amount: 1000, currency: "HUF" }, opts);
+    expect(order.status, JSON.stringify(order.body)).toBe(200);
+    expect(await approve(String(order.body.approval_url))).toMatchObject({ status: 303 });
+    expect((await post<J>(`${P}/paypal/capture-order/`, { order_id: order.body.order_id }, opts)).body).toMatchObject({ captured: true });
+    const got = (await post<J>(`${P}/paypal/get-order/`, { order_id: order.body.order_id }, opts)).body;
+    const unit = (got.purchase_units as { amount: J; payments: { captures: { id: string; amount: J }[] } }[])[0];
+    expect(unit?.amount).toEqual({ currency_code: "HUF", value: "1000" });
+    expect(unit?.payments.captures[0]?.amount).toEqual({ currency_code: "HUF", value: "1000" });
+    // 1000 HUF is 100000 in ISO's (and Stripe's) minor units: the core keeps those.
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${String(order.body.order_id)}`, opts)).body).toMatchObject({ amount: 100000, currency: "huf" });
+    const captureId = unit?.payments.captures[0]?.id ?? "";
+    expect(expectBackendError(await post(`${P}/paypal/refund-payment/`, { capture_id: captureId, amount: "100.50", currency: "HUF" }, opts), 400)).toMatch(/whole units/);
+    const refund = await post<J>(`${P}/paypal/refund-payment/`, { capture_id: captureId, amount: "100.00", currency: "HUF" }, opts);
+    expect(refund.status, JSON.stringify(refund.body)).toBe(200);
+    expect(refund.body.amount).toEqual({ currency_code: "HUF", value: "100" });
+    expect(expectBackendError(await post(`${P}/paypal/create-order/`, { amount: "999.50", currency: "TWD" }, opts), 400)).toMatch(/whole units/);
+    expect(expectBackendError(await post(`${P}/paypal/create-order/`, { amount: "1.500", currency: "KWD" }, opts), 400)).toMatch(/does not take payments in KWD/);
+    const twd = await post<J>(`${P}/paypal/create-order/`, { amount: 300, currency: "TWD" }, opts);
+    expect((await post<J>(`${P}/paypal/get-order/`, { order_id: twd.body.order_id }, opts)).body.purchase_units).toMatchObject([{ amount: { currency_code: "TWD", value: "300" } }]);
+  });
+
   it("the payer coming back through the return page completes the order; a canceled approval cannot be captured", async () => {
     const { opts } = await newMerchant("s4-paypal-return");
     const order = (await post<J>(`${P}/paypal/create-order`, { amount: "5.00", currency: "USD" }, opts)).body;
