@@ -38,6 +38,7 @@ export type SandboxScenario =
   | "incorrect_cvc"
   | "processing_error"
   | "fraudulent"
+  | "card_velocity_exceeded"
   | "test_mode_live_card"
   | "requires_3ds"
   | "timeout_then_success"

@@ -10,6 +10,7 @@ const EXPECTED: Record<string, { status: number; intent?: string; code?: string;
   lost_card: { status: 402, code: "card_declined", decline: "lost_card" },
   stolen_card: { status: 402, code: "card_declined", decline: "stolen_card" },
   fraudulent: { status: 402, code: "card_declined", decline: "fraudulent" },
+  card_velocity_exceeded: { status: 402, code: "card_declined", decline: "card_velocity_exceeded" },
   expired_card: { status: 402, code: "expired_card", decline: "expired_card" },
   incorrect_cvc: { status: 402, code: "incorrect_cvc", decline: "incorrect_cvc" },
   processing_error: { status: 402, code: "processing_error", decline: "processing_error" },
@@ -60,6 +61,8 @@ describe("sandbox test cards", () => {
     expect(expectError(await createIntent({ payment_method: "pm_card_visa_chargeDeclinedInsufficientFunds", confirm: true }), 402).decline_code).toBe("insufficient_funds");
     expect(expectError(await createIntent({ payment_method: "tok_visa_chargeDeclined", confirm: true }), 402).decline_code).toBe("generic_decline");
     expect(expectError(await createIntent({ payment_method: "pm_card_radarBlock", confirm: true }), 402).decline_code).toBe("fraudulent");
+    const velocity = expectError(await createIntent({ payment_method: "pm_card_visa_chargeDeclinedVelocityLimitExceeded", confirm: true }), 402);
+    expect(velocity).toMatchObject({ code: "card_declined", decline_code: "card_velocity_exceeded" });
     for (const [method, brand] of [["pm_card_jcb", "jcb"], ["pm_card_diners", "diners"], ["pm_card_unionpay", "unionpay"], ["pm_card_mastercard_prepaid", "mastercard"], ["pm_card_threeDSecureOptional", "visa"], ["pm_card_us", "visa"]] as const) {
       const paid = await createIntent({ payment_method: method, confirm: true, expand: ["payment_method"] });
       expect(paid.body.status, method).toBe("succeeded");

@@ -29,6 +29,7 @@ const DECLINES: Partial<Record<SandboxScenario, Decline>> = {
   lost_card: { code: "card_declined", declineCode: "lost_card", message: "Your card was declined." },
   stolen_card: { code: "card_declined", declineCode: "stolen_card", message: "Your card was declined." },
   fraudulent: { code: "card_declined", declineCode: "fraudulent", message: "Your card was declined." },
+  card_velocity_exceeded: { code: "card_declined", declineCode: "card_velocity_exceeded", message: "Your card was declined for making repeated attempts too frequently or exceeding its amount limit." },
   expired_card: { code: "expired_card", declineCode: "expired_card", message: "Your card has expired." },
   incorrect_cvc: { code: "incorrect_cvc", declineCode: "incorrect_cvc", message: "Your card's security code is incorrect." },
   processing_error: {
