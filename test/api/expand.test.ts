@@ -164,6 +164,27 @@ describe("what Stripe can expand is expanded", () => {
     expect(lineItems.data[0]?.price.product).toMatchObject({ object: "product", name: "Mug" });
   });
 
+  it("a customer's subscriptions (Stripe's includable list), with their own expansions, on retrieve, list and through stripe-node; canceled ones left out", async () => {
+    const w = await world("expand-customer-subs");
+    const second = await ok(post<{ id: string }>("/v1/subscriptions", { customer: w.customer, price: w.price, default_payment_method: w.card }, w.opts));
+    const gone = await ok(post<{ id: string }>("/v1/subscriptions", { customer: w.customer, price: w.price, default_payment_method: w.card }, w.opts));
+    await ok(call("DELETE", `/v1/subscriptions/${gone.id}`, w.opts));
+    const customer = await ok(get<{ subscriptions: ListJson<{ id: string; latest_invoice: unknown }> & { url: string } }>(`/v1/customers/${w.customer}?expand[]=subscriptions&expand[]=subscriptions.data.latest_invoice`, w.opts));
+    expect(customer.subscriptions).toMatchObject({ object: "list", has_more: false, url: `/v1/customers/${w.customer}/subscriptions` });
+    expect(customer.subscriptions.data.map((s) => s.id)).toEqual([second.id, w.subscription]);
+    expect(customer.subscriptions.data[0]?.latest_invoice).toMatchObject({ object: "invoice" });
+    // Not asked for: not there, as at Stripe.
+    expect(await ok(get<Record<string, unknown>>(`/v1/customers/${w.customer}`, w.opts))).not.toHaveProperty("subscriptions");
+    const listed = await ok(get<ListJson<{ id: string; subscriptions?: ListJson<{ id: string }> }>>(`/v1/customers?test_clock=${w.clock}&expand[]=data.subscriptions`, w.opts));
+    expect(listed.data.find((c) => c.id === w.customer)?.subscriptions?.data.map((s) => s.id)).toEqual([second.id, w.subscription]);
+    // Its url is served: the list, paged.
+    const page = await ok(get<ListJson<{ id: string }>>(`/v1/customers/${w.customer}/subscriptions?limit=1`, w.opts));
+    expect(page.data.map((s) => s.id)).toEqual([second.id]);
+    expect(page.has_more).toBe(true);
+    const sdk = await w.stripe.customers.retrieve(w.customer, { expand: ["subscriptions"] });
+    expect("deleted" in sdk ? [] : (sdk.subscriptions?.data ?? []).map((s) => s.id)).toEqual([second.id, w.subscription]);
+  });
+
   it("a refund list expands data.charge and data.payment_intent", async () => {
     const w = await world("expand-refunds");
     const refunds = await ok(get<ListJson<{ id: string; charge: unknown; payment_intent: unknown }>>(`/v1/refunds?payment_intent=${w.intent}&expand[]=data.charge&expand[]=data.payment_intent`, w.opts));

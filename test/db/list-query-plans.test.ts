@@ -241,6 +241,8 @@ describe("billing", () => {
 
   it("subscriptions by customer, price, clock and status, and the default (all but canceled)", async () => {
     await expectRange(`/v1/subscriptions?customer=${ids.customer}`, "subscriptions", ["customer"]);
+    // A customer's subscriptions list (its expand[]=subscriptions): the same range.
+    await expectRange(`/v1/customers/${ids.customer}/subscriptions`, "subscriptions", ["customer"]);
     await expectRange(`/v1/subscriptions?price=${ids.price}`, "subscriptions", ["price"]);
     await expectRange(`/v1/subscriptions?test_clock=${ids.clock}`, "subscriptions", ["test_clock"]);
     await expectRange("/v1/subscriptions?status=active", "subscriptions", ["status"]);

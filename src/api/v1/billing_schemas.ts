@@ -31,6 +31,10 @@ export const CustomerSchema: z.ZodType<CustomerJson> = z
     default_source: notServed("the legacy Sources API is"),
     address: AddressSchema.nullable().describe("The customer's address; null until one is given."),
     shipping: CustomerShippingSchema.nullable().describe("The customer's shipping details; null until they are given."),
+    subscriptions: z
+      .lazy(() => z.object({ object: z.literal("list"), data: z.array(SubscriptionSchema), has_more: z.boolean(), url: z.string() }))
+      .optional()
+      .describe("Only with expand[]=subscriptions: the first 10 subscriptions not canceled, newest first; the rest at url."),
   })
   .meta({ id: "Customer" });
 

@@ -2,7 +2,7 @@
 // methods (seed 002's cards on file: save with a nickname, list, remove) and payments.
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { invalidRequest, resourceMissing } from "../../core/errors";
+import { invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import type { Scope } from "../../core/types";
 import type { Principal } from "../../auth/permissions";
@@ -18,6 +18,7 @@ import {
   parseMetadata,
   renderCustomer,
   renderPaymentMethodRow,
+  type CustomerJson,
   type CustomerRow,
   type PaymentMethodRow,
 } from "../../billing/store";
@@ -34,6 +35,7 @@ import { savedOrTestMethod } from "./payment_methods";
 import { CustomerSchema, PaymentMethodObjectSchema } from "./billing_schemas";
 import { intentJson, json, listObject, pageRequest } from "./respond";
 import { expanded, expandPaths } from "./expand";
+import { customerSubscriptions } from "./subscriptions";
 import { route, type App, type Ctx } from "./route";
 import { writeCompared } from "./updates";
 import { listOf, PaymentIntentSchema, searchResultOf } from "./schemas";
@@ -101,10 +103,21 @@ async function customerAndCard(c: Ctx, principal: Principal, params: Record<stri
 /**
  * Customers, with what `expand` (expandPaths' answer) asks for: Stripe's
  * `invoice_settings.default_payment_method`, `test_clock` (`data.` before each on a list), one query
- * for the page each.
+ * for the page each; Stripe's includable `subscriptions` (the first 10 not canceled, newest first,
+ * with what `subscriptions.data.<field>` expands), one query a customer.
  */
-function renderCustomers(c: Ctx, principal: Principal, rows: CustomerRow[], expand: readonly string[]): Promise<unknown[]> {
-  return expanded(c, principal, rows.map(renderCustomer), "customer", expand);
+async function renderCustomers(c: Ctx, principal: Principal, rows: CustomerRow[], expand: readonly string[]): Promise<unknown[]> {
+  const rendered: (CustomerJson & { subscriptions?: unknown })[] = rows.map(renderCustomer);
+  const withSubscriptions = expand.filter((p) => p === "subscriptions" || p.startsWith("subscriptions."));
+  if (withSubscriptions.length > 0) {
+    if (!principal.permissions.has("billing.view")) throw permissionDenied("Expanding subscriptions needs the billing.view permission.");
+    const inner = new Set(withSubscriptions.filter((p) => p.startsWith("subscriptions.data.")).map((p) => p.slice("subscriptions.data.".length)));
+    const lists = await Promise.all(rendered.map((customer) => customerSubscriptions(c, principal, customer.id, { limit: 10 }, inner)));
+    rendered.forEach((customer, i) => {
+      customer.subscriptions = lists[i];
+    });
+  }
+  return expanded(c, principal, rendered, "customer", expand.filter((p) => !withSubscriptions.includes(p)));
 }
 
 const SaveCardBody = z

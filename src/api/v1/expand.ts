@@ -101,7 +101,7 @@ const EXPANDABLE: Record<Kind, Record<string, Field>> = {
     source_transfer_reversal: NULL,
     transfer_reversal: NULL,
   },
-  customer: { test_clock: id("test_clock"), invoice_settings: within("customer.invoice_settings"), default_source: NULL },
+  customer: { test_clock: id("test_clock"), invoice_settings: within("customer.invoice_settings"), default_source: NULL, subscriptions: include("subscription", true) },
   "customer.invoice_settings": { default_payment_method: id("payment_method") },
   payment_method: { customer: id("customer") },
   product: { default_price: NULL, tax_code: NULL },

@@ -9,7 +9,7 @@ import { INTERVALS } from "../../billing/periods";
 import { cancelSubscription, changeSubscription, createSubscription } from "../../billing/subscriptions";
 import { db, ENDED_STATUSES, LIVE_SUBSCRIPTION, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceJson, type InvoiceRow, type PriceRow, type SubscriptionJson, type SubscriptionRow } from "../../billing/store";
 import { integerField, searchPage, searchResult, tableRows, textField, unsupportedField, type Searchable } from "../../db/object-search";
-import { createdConditions, listable, NO_ROWS, pageOf } from "../../db/queries";
+import { createdConditions, listable, NO_ROWS, pageOf, type PageRequest } from "../../db/queries";
 import { invoices, subscriptionDetails, subscriptions } from "../../db/schema";
 import type { Env } from "../../env";
 import { InvoiceSchema, SubscriptionItemSchema, SubscriptionSchema } from "./billing_schemas";
@@ -271,7 +271,34 @@ async function renderInvoicesExpanded(c: Ctx, principal: Principal, rows: Invoic
   return rendered;
 }
 
+/**
+ * A customer's subscriptions that have not been canceled, newest first, a page of them (a range of
+ * subscriptions_customer_list): Stripe's includable customer `subscriptions`, and its list at `url`.
+ */
+export async function customerSubscriptions(c: Ctx, principal: Principal, customer: string, page: PageRequest, expand: Set<string>) {
+  const filters = [eq(subscriptions.customer, customer), sql`${subscriptions.status} <> 'canceled'`];
+  const rows = await pageOf(c.env.DB, SUBSCRIPTIONS, principal, filters, page, (where, order, limit) => db(c.env.DB).select().from(subscriptions).where(where).orderBy(...order).limit(limit));
+  return { ...listObject(`/v1/customers/${customer}/subscriptions`, rows, (row) => row), data: await renderSubscriptionsExpanded(c, principal, rows.items, expand) };
+}
+
 export function registerSubscriptions(app: App): void {
+  route(
+    app,
+    {
+      method: "get",
+      path: "/v1/customers/{id}/subscriptions",
+      permission: "billing.view",
+      summary: "A customer's subscriptions that have not been canceled, newest first (the list of the customer's expand[]=subscriptions)",
+      tag: TAG,
+      query: z.object(PageFields).strict(),
+      response: listOf(SubscriptionSchema, "CustomerSubscriptionList"),
+    },
+    async (c, { params, query, principal }) => {
+      const customer = await liveCustomer(c.env.DB, principal, params.id ?? "", "id");
+      return json(c, await customerSubscriptions(c, principal, customer.id, pageRequest(query), subscriptionExpand(query.expand, true)));
+    },
+  );
+
   route(
     app,
     {
