@@ -2,7 +2,7 @@
 // (POS_STATUS_SQL, the generated column pos_status of payment_intents that its status filter reads
 // as an index range, migration 0037). The two say the same; test/db/pos-status.test.ts checks it.
 import { failureReason, isFailedPayment } from "./intent";
-import type { IntentRecord } from "./types";
+import type { IntentRecord, RefundRecord } from "./types";
 
 export type PosStatus = "authorized" | "captured" | "voided" | "refunded" | "declined" | "error" | "resolved" | "dismissed" | "pending";
 export const POS_STATUSES: readonly PosStatus[] = ["authorized", "captured", "voided", "refunded", "declined", "error", "resolved", "dismissed", "pending"];
@@ -13,9 +13,29 @@ export const ERROR_REASONS = ["processing_error", "provider_error", "api_error",
 /** Metadata key marking the refund that voided a same-day sale (seed 002's void after capture). */
 export const VOID_MARK = "pos_void";
 
-/** A sale voided the same day: fully given back by the one refund that carries the void mark. */
+/**
+ * A refund that counts: given back, or on its way (waiting for an approver, or sent to the processor
+ * without an answer yet). One failed, canceled or rejected (canceled) does not.
+ */
+export const isLiveRefund = (r: RefundRecord): boolean => r.status !== "failed" && r.status !== "canceled";
+
+/** A refund carrying the void mark: the void of a same-day sale. */
+export const isVoidRefund = (r: RefundRecord): boolean => r.metadata[VOID_MARK] === "true";
+
+/** The sale's void that counts (succeeded, or waiting for an approver or the processor), if any. */
+export function liveVoidOf(intent: IntentRecord): RefundRecord | undefined {
+  return intent.refunds.find((r) => isVoidRefund(r) && isLiveRefund(r));
+}
+
+/**
+ * A sale voided the same day: its void went through and gave back the whole capture. A void that
+ * still waits (for an approver, or for the processor's answer) has not: the sale is still captured
+ * until it does, and back to captured for good if it is rejected or fails.
+ */
 export function isVoidedSale(intent: IntentRecord): boolean {
-  return intent.status === "succeeded" && intent.refunds.some((r) => r.metadata[VOID_MARK] === "true" && r.status !== "failed" && r.status !== "canceled");
+  if (intent.status !== "succeeded") return false;
+  const v = liveVoidOf(intent);
+  return v !== undefined && v.status === "succeeded" && v.amount === intent.amountReceived;
 }
 
 export function posStatus(intent: IntentRecord): PosStatus {

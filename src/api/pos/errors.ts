@@ -6,7 +6,7 @@ import type { z } from "zod";
 import { ApiError, type ApiErrorData } from "../../core/errors";
 import { log } from "../../log";
 import { redactCardNumbers } from "../../core/card-number";
-import { posStatus } from "../../core/pos-status";
+import { liveVoidOf, posStatus } from "../../core/pos-status";
 import type { IntentRecord } from "../../core/types";
 
 export interface PosErrorDetail {
@@ -51,7 +51,20 @@ const STATE_CODES = new Set([
   "payment_intent_pending_reconciliation",
   "resource_already_exists",
   "refund_not_awaiting_approval",
+  "payment_intent_already_voided",
+  "payment_intent_refunded_not_voidable",
 ]);
+
+/** A void refused because the sale has a refund (succeeded, or waiting for approval or the processor). */
+const REFUNDED_NOT_VOIDABLE = "This sale was already refunded in part or whole; it can no longer be voided.";
+
+/** A sale's void that went through, or still waits (for an approver or the processor), in this surface's words. */
+function voidedMessage(intent: IntentRecord | null, subject: string): string {
+  const v = intent ? liveVoidOf(intent) : undefined;
+  return v && v.status !== "succeeded"
+    ? `${subject} already has a void waiting for approval or for the processor; it stays captured until the void goes through.`
+    : `${subject} was already voided.`;
+}
 
 /**
  * The core's parameter names in this surface's words: a detail's `field` names what the client sent
@@ -105,7 +118,12 @@ export function inPosWords(data: ApiErrorData, intent: IntentRecord | null, op: 
     case "not_a_failed_payment":
       return intent ? say(stateMessage(intent, op, `Payment ${intent.id}'s`)) : data;
     case "charge_already_refunded":
-      return say("This payment was already refunded in full: nothing remains to refund.");
+      // Given back by its void (or held by a void that waits): said as such.
+      return intent && liveVoidOf(intent) ? say(`${voidedMessage(intent, "This sale")} Nothing remains to refund.`) : say("This payment was already refunded in full: nothing remains to refund.");
+    case "payment_intent_already_voided":
+      return say(voidedMessage(intent, "This sale"));
+    case "payment_intent_refunded_not_voidable":
+      return say(REFUNDED_NOT_VOIDABLE);
     case "amount_too_large":
       if (!data.excess) return data;
       return say(

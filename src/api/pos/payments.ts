@@ -19,7 +19,7 @@ import type { App, AppEnv, Ctx } from "../v1/route";
 import { originalOf, retryFailedPayment } from "../common/failed-retry";
 import { assertOwnCustomerRef, posCustomerId } from "./customers";
 import { forbidden, fromApiError, inPosWords, invalidState, notFound, PosError, stateMessage, validation, type PosOperation } from "./errors";
-import { isVoidedSale, posStatus, renderPayment, VOID_MARK } from "./render";
+import { isVoidedSale, liveVoidOf, posStatus, renderPayment, VOID_MARK } from "./render";
 import { posRoute } from "./surface";
 import { directoryDb } from "../../db/shards";
 
@@ -262,11 +262,14 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/void", target: id, params: {} }, "pos.void");
       let outcome: OpOutcome;
       if (current.status === "succeeded") {
-        // A sale voided before settlement: its whole amount goes back, marked as the void.
+        // A sale voided before settlement: its whole amount goes back, marked as the void. Whether it
+        // may be voided (no refund of it, succeeded or pending, and no void already) is decided by
+        // the refund operation inside the intent's object, one operation at a time: a refund sent at
+        // the same time cannot slip between a check made here and the void. The object also replays
+        // the answer of a clientRequestId sent again, and refuses a new one when a void exists: the
+        // day of capture does not matter then.
         const captured = current.attempts.find((a) => a.id === current.chargeAttemptId);
-        const replay = isVoidedSale(current) && req.idempotencyKey !== null;
-        if (!replay && current.amountRefunded > 0) throw invalidState("This sale was already refunded in part or whole; it can no longer be voided.");
-        if (!replay && !sameUtcDay(captured?.completed ?? current.created, Date.now())) throw invalidState("This sale has settled (it was not captured today): refund it instead.");
+        if (!liveVoidOf(current) && !sameUtcDay(captured?.completed ?? current.created, Date.now())) throw invalidState("This sale has settled (it was not captured today): refund it instead.");
         const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
         outcome = await stub.refund(req, id, { amount: undefined, reason: null, metadata: { [VOID_MARK]: "true" }, approvalThresholds: thresholds });
       } else if (isFailedPayment(current)) {
@@ -279,8 +282,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       const intent = assertOk(outcome, id, "void");
       // A sale's void is a refund: voided once it went through, void_pending while it waits (for an
       // approver, or for the processor), as the refund route says refund_pending.
-      const voidRefund = intent.refunds.find((r) => r.id === outcome.refundId) ?? intent.refunds.find((r) => r.metadata[VOID_MARK] === "true" && r.status !== "failed" && r.status !== "canceled");
-      const status = intent.status === "canceled" || (isVoidedSale(intent) && voidRefund?.status === "succeeded") ? "voided" : "void_pending";
+      const status = intent.status === "canceled" || isVoidedSale(intent) ? "voided" : "void_pending";
       return c.json({ data: { id: intent.id, status, providerReference: chargeReference(intent) } }, 200, replayHeaders(outcome));
     },
   );

@@ -5,8 +5,8 @@ import { isoTimestamp } from "../../core/iso-time";
 import { minorToDecimal } from "../../core/money";
 import type { Attempt, AttemptType, IntentRecord } from "../../core/types";
 
-import { posStatus, VOID_MARK } from "../../core/pos-status";
-export { ERROR_REASONS, isVoidedSale, POS_STATUSES, posStatus, VOID_MARK, type PosStatus } from "../../core/pos-status";
+import { liveVoidOf, posStatus, VOID_MARK } from "../../core/pos-status";
+export { ERROR_REASONS, isVoidedSale, liveVoidOf, POS_STATUSES, posStatus, VOID_MARK, type PosStatus } from "../../core/pos-status";
 
 const iso = (ms: number) => isoTimestamp(ms);
 
@@ -21,6 +21,16 @@ function authAttempt(intent: IntentRecord): Attempt | null {
 /** The amount before the tip (seed 002's amountCents; the tip is charged on top). */
 export const baseAmount = (intent: IntentRecord) => intent.amount - intent.tipAmount;
 export const currencyOf = (intent: IntentRecord) => intent.currency.toUpperCase();
+
+/**
+ * A sale's void that waits (for an approver, or for the processor's answer): the sale is still
+ * captured (its status says so, and it is not listed as voided) until the void goes through; rows show
+ * the wait as voidStatus void_pending, the word the void's own answer used.
+ */
+function pendingVoid(intent: IntentRecord): { voidStatus: "void_pending" } | Record<string, never> {
+  const v = intent.status === "succeeded" ? liveVoidOf(intent) : undefined;
+  return v && v.status === "pending" ? { voidStatus: "void_pending" } : {};
+}
 
 /** The answer of authorize / sale / retry. */
 export function renderPayment(intent: IntentRecord) {
@@ -69,6 +79,7 @@ export function renderListItem(intent: IntentRecord) {
     customerId: intent.customer,
     locationId: intent.locationId,
     terminalId: intent.terminalId,
+    ...pendingVoid(intent),
     createdAt: iso(intent.created),
   };
 }
@@ -92,6 +103,7 @@ export function renderIntentDetail(intent: IntentRecord) {
     locationId: intent.locationId,
     terminalId: intent.terminalId,
     metadata: retryMetadata(intent),
+    ...pendingVoid(intent),
     ...(intent.resolution
       ? {
           resolution: intent.resolution.status,

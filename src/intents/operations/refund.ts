@@ -6,6 +6,7 @@
 import { invalidRequest, permissionDenied, resourceMissing, unexpectedState } from "../../core/errors";
 import { applyRefundOutcome, assertOperationAllowed, chargeAttempt, isFailedCharge, refundableAmount, startAttempt } from "../../core/intent";
 import { chargeIdForIntent, failedChargeId, randomId } from "../../core/ids";
+import { isLiveRefund, liveVoidOf, VOID_MARK } from "../../core/pos-status";
 import type { IntentRecord, RefundRecord } from "../../core/types";
 import type { ApprovalParams, RefundCancelParams, RefundParams, RefundUpdateParams } from "../params";
 import { callFollowUp } from "./capture";
@@ -50,6 +51,7 @@ export async function refund(draft: IntentRecord, params: RefundParams, tools: O
     throw resourceMissing("charge", params.chargeId, "charge");
   }
   assertOperationAllowed("refund", draft);
+  if (params.metadata[VOID_MARK] === "true") assertVoidable(draft);
   const remaining = refundableAmount(draft);
   if (remaining <= 0) {
     throw invalidRequest(`Charge ${chargeId} has already been refunded.`, undefined, "charge_already_refunded");
@@ -83,6 +85,27 @@ export async function refund(draft: IntentRecord, params: RefundParams, tools: O
     return { refundId: record.id };
   }
   return execute(draft, record, tools, true);
+}
+
+/**
+ * A void (a refund carrying the void mark: seed 002's void of a same-day sale) gives back the whole
+ * sale and is its only refund. It is checked here, in the intent's serialized operation, so that a
+ * void and a refund sent together cannot both pass: whichever comes second is refused (a refund after
+ * the void finds nothing left to refund). Refunds failed, canceled or rejected do not count.
+ */
+function assertVoidable(draft: IntentRecord): void {
+  const voided = liveVoidOf(draft);
+  if (voided) {
+    const how = voided.status === "succeeded" ? "was already voided" : "already has a void waiting (for approval or for the payment provider)";
+    throw unexpectedState(`PaymentIntent ${draft.id} ${how}: refund ${voided.id}.`, "payment_intent_already_voided");
+  }
+  const others = draft.refunds.filter(isLiveRefund);
+  if (others.length > 0) {
+    throw unexpectedState(
+      `PaymentIntent ${draft.id} was already refunded in part or whole (${others.map((r) => `${r.id}, ${r.status}`).join("; ")}): it can no longer be voided.`,
+      "payment_intent_refunded_not_voidable",
+    );
+  }
 }
 
 /** One of the intent's refunds, or a 404 naming it. */
