@@ -5,7 +5,7 @@ import { drizzle } from "drizzle-orm/d1";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { resourceMissing } from "../core/errors";
 import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/types";
-import { charges, events, paymentIntentMetadata, paymentIntents, refunds } from "./schema";
+import { charges, events, paymentIntentMetadata, paymentIntents, refunds, webhookDeliveries } from "./schema";
 import type { SearchPlan } from "./search";
 import { intentFromRow, intentRow, type IntentRow } from "./intent-row";
 import { eventFromRow, eventRow } from "./event-row";
@@ -333,11 +333,65 @@ export interface EventFilters {
   types?: string[];
   paymentIntent?: string;
   created?: CreatedFilter;
+  /** Stripe's delivery_success: true, events none of whose deliveries is pending or failed; false, the others. */
+  deliverySuccess?: boolean;
 }
 
-function typeCondition(type: string): SQL | null {
+/** A delivery not delivered (yet): the literal of the partial index webhook_deliveries_undelivered. */
+const UNDELIVERED = sql`${webhookDeliveries.status} IN ('pending', 'failed')`;
+
+function typeCondition(type: string, column: SQLiteColumn = events.type): SQL | null {
   if (type === "*") return null;
-  return type.endsWith(".*") ? like(events.type, `${type.slice(0, -1)}%`) : eq(events.type, type);
+  return type.endsWith(".*") ? like(column, `${type.slice(0, -1)}%`) : eq(column, type);
+}
+
+/** Any of `types` (none, or `*` among them: every type), on `column`. */
+function typesCondition(types: readonly string[], column: SQLiteColumn): SQL[] {
+  const conditions = types.map((t) => typeCondition(t, column));
+  return conditions.length && !conditions.includes(null) ? [or(...conditions.filter((t): t is SQL => t !== null)) as SQL] : [];
+}
+
+/**
+ * Events with a delivery pending or failed (delivery_success=false), newest first: the page's event ids
+ * are a range of webhook_deliveries_undelivered (merchant, mode, the event's created and id, its type),
+ * which holds only the deliveries not delivered, grouped to one row an event; then the events, by id.
+ */
+async function listUndeliveredEvents(d1: D1Database, scope: Scope, filters: EventFilters, page: PageRequest): Promise<Page<EventRecord>> {
+  const d = drizzle(d1);
+  const conditions = [
+    eq(webhookDeliveries.merchantId, scope.merchantId),
+    eq(webhookDeliveries.livemode, scope.livemode),
+    UNDELIVERED,
+    ...typesCondition(filters.types ?? [], webhookDeliveries.eventType),
+    ...createdConditions(webhookDeliveries.eventCreated, filters.created),
+  ];
+  const created = sql`${webhookDeliveries.eventCreated}`;
+  let order = [desc(webhookDeliveries.eventCreated), desc(webhookDeliveries.eventId)];
+  let reversed = false;
+  if (page.endingBefore) {
+    const cursor = await cursorOf(d1, EVENTS, scope, page.endingBefore, "ending_before");
+    conditions.push(sql`(${created}, ${webhookDeliveries.eventId}) > (${cursor.created}, ${cursor.id})`);
+    order = [asc(webhookDeliveries.eventCreated), asc(webhookDeliveries.eventId)];
+    reversed = true;
+  } else if (page.startingAfter) {
+    const cursor = await cursorOf(d1, EVENTS, scope, page.startingAfter, "starting_after");
+    conditions.push(sql`(${created}, ${webhookDeliveries.eventId}) < (${cursor.created}, ${cursor.id})`);
+  }
+  const rows = await d
+    .select({ eventId: webhookDeliveries.eventId })
+    .from(webhookDeliveries)
+    .where(and(...conditions))
+    .groupBy(webhookDeliveries.eventCreated, webhookDeliveries.eventId)
+    .orderBy(...order)
+    .limit(page.limit + 1);
+  const ids = rows.slice(0, page.limit).map((r) => r.eventId);
+  const found = ids.length
+    ? (await d.select(eventRow).from(events).where(and(sql`${events.id} in (select value from json_each(${JSON.stringify(ids)}))`, ...scoped(EVENTS, scope)))).map(eventFromRow)
+    : [];
+  const byId = new Map(found.map((e) => [e.id, e]));
+  // In the page's order (an event purged since leaves its place empty).
+  const items = ids.flatMap((id) => byId.get(id) ?? []);
+  return { items: reversed ? items.reverse() : items, hasMore: rows.length > page.limit };
 }
 
 /**
@@ -345,11 +399,16 @@ function typeCondition(type: string): SQL | null {
  * events_intent; wildcards and several types walk events_list in order, filtering as they go.
  */
 export async function listEvents(d1: D1Database, scope: Scope, filters: EventFilters, page: PageRequest): Promise<Page<EventRecord>> {
-  const types = (filters.types ?? []).map(typeCondition);
+  if (filters.deliverySuccess === false) return listUndeliveredEvents(d1, scope, filters, page);
   const where = [
-    ...(types.length && !types.includes(null) ? [or(...types.filter((t): t is SQL => t !== null)) as SQL] : []),
+    ...typesCondition(filters.types ?? [], events.type),
     ...(filters.paymentIntent ? [eq(events.paymentIntent, filters.paymentIntent)] : []),
     ...createdConditions(events.created, filters.created),
+    // delivery_success=true: none of its deliveries waits or failed (a lookup of the event's deliveries,
+    // webhook_deliveries_event_endpoint, per event walked: the undelivered are few).
+    ...(filters.deliverySuccess === true
+      ? [sql.raw(`NOT EXISTS (SELECT 1 FROM webhook_deliveries AS d WHERE d.event_id = "events"."id" AND d.status IN ('pending', 'failed'))`)]
+      : []),
   ];
   return pageOf(d1, EVENTS, scope, where, page, async (w, order, limit) =>
     (await drizzle(d1).select(eventRow).from(events).where(w).orderBy(...order).limit(limit)).map(eventFromRow),

@@ -257,6 +257,8 @@ export const webhookDeliveries = sqliteTable(
     livemode: integer("livemode", { mode: "boolean" }).notNull(),
     eventId: text("event_id").notNull(),
     eventType: text("event_type").notNull(),
+    /** The event's created (ms), for listing undelivered events in their order (migration 0051; null on deliveries of events purged before it). */
+    eventCreated: integer("event_created"),
     endpointId: text("endpoint_id").notNull(),
     /** pending | succeeded | failed | canceled */
     status: text("status").notNull(),
@@ -276,6 +278,8 @@ export const webhookDeliveries = sqliteTable(
   },
   (t) => [
     uniqueIndex("webhook_deliveries_event_endpoint").on(t.eventId, t.endpointId),
+    // The events not delivered yet or whose delivery failed, in the events' order (migration 0051): delivery_success=false.
+    index("webhook_deliveries_undelivered").on(t.merchantId, t.livemode, t.eventCreated, t.eventId, t.eventType).where(sql`${t.status} IN ('pending', 'failed')`),
     index("webhook_deliveries_endpoint").on(t.endpointId, t.created, t.id),
     index("webhook_deliveries_endpoint_status").on(t.endpointId, t.status, t.created, t.id),
     // The cron's re-queue of deliveries whose message was lost, in rounds (migration 0035).

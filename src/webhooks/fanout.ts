@@ -27,15 +27,15 @@ const insertEvent = prepared<"id" | "merchantId" | "livemode" | "type" | "paymen
 );
 
 // Every delivery of a batch in one statement of the batch's D1 write, with no query before it: each
-// event (one JSON array of [id, merchant, mode, type] per event, one bound value for the whole batch)
+// event (one JSON array of [id, merchant, mode, type, created] per event, one bound value for the whole batch)
 // joined with its merchant's enabled endpoints in its mode (a range of webhook_endpoints_list) that
 // subscribe to its type or to everything. A delivery is unique by (event, endpoint)
 // (webhook_deliveries_event_endpoint), so a replayed event makes no second one, and only the new rows
 // come back, to be queued. Its id is random: 128 bits, so a collision with an existing id (which the
 // conflict clause would swallow) is out of reach.
 const INSERT_DELIVERIES = `INSERT INTO webhook_deliveries
-  (id, merchant_id, livemode, event_id, event_type, endpoint_id, status, attempts, retrying, next_attempt_at, dead_lettered, created, updated)
-SELECT 'wd_' || lower(hex(randomblob(16))), w.merchant_id, w.livemode, json_extract(e.value, '$[0]'), json_extract(e.value, '$[3]'), w.id,
+  (id, merchant_id, livemode, event_id, event_type, event_created, endpoint_id, status, attempts, retrying, next_attempt_at, dead_lettered, created, updated)
+SELECT 'wd_' || lower(hex(randomblob(16))), w.merchant_id, w.livemode, json_extract(e.value, '$[0]'), json_extract(e.value, '$[3]'), json_extract(e.value, '$[4]'), w.id,
   'pending', 0, 1, ?2, 0, ?2, ?2
 FROM json_each(?1) AS e
 JOIN webhook_endpoints AS w ON w.merchant_id = json_extract(e.value, '$[1]') AND w.livemode = json_extract(e.value, '$[2]')
@@ -45,7 +45,7 @@ ON CONFLICT DO NOTHING
 RETURNING id`;
 
 function insertDeliveries(d1: D1Database, batch: EventRecord[], now: number): D1PreparedStatement {
-  return d1.prepare(INSERT_DELIVERIES).bind(JSON.stringify(batch.map((e) => [e.id, e.merchantId, e.livemode ? 1 : 0, e.type])), now);
+  return d1.prepare(INSERT_DELIVERIES).bind(JSON.stringify(batch.map((e) => [e.id, e.merchantId, e.livemode ? 1 : 0, e.type, e.created])), now);
 }
 
 // Events a billing change stored itself wait "not fanned out" until here (the cron re-sends those that

@@ -185,6 +185,16 @@ describe("each filter is a range of an index ending in (created, id)", () => {
     // Wildcards walk the list index in order (no sort), filtering as they go.
     expectIndexed(await plans((db) => listEvents(db, scope, { types: ["payment_intent.*", "charge.refunded"] }, { ...page, startingAfter: "evt_qp15" })));
   });
+
+  it("events by delivery_success: the undelivered are a range of their deliveries' partial index, in the events' order; the delivered walk the list", async () => {
+    const undelivered = await plans((db) => listEvents(db, scope, { deliverySuccess: false, types: ["payment_intent.*"] }, { ...page, startingAfter: "evt_qp15" }));
+    expectIndexed(undelivered);
+    expect(undelivered.map((p) => p.plan.join("\n")).join("\n")).not.toMatch(/USE TEMP B-TREE/);
+    expect(undelivered.map((p) => p.plan.join("\n")).join("\n")).toMatch(/webhook_deliveries_undelivered \(merchant_id=\? AND livemode=\? AND \(event_created,event_id\)<\(\?,\?\)\)/);
+    const delivered = await plans((db) => listEvents(db, scope, { deliverySuccess: true }, page));
+    expectIndexed(delivered);
+    expect(delivered.map((p) => p.plan.join("\n")).join("\n")).toMatch(/webhook_deliveries_event_endpoint/);
+  });
 });
 
 describe("search: each field", () => {

@@ -68,6 +68,39 @@ describe("events API", () => {
     expectError(await get("/v1/events/evt_nope", a.opts), 404);
   });
 
+  it("delivery_success: false lists the events with a delivery pending or failed (newest first, paged, by type), true the others", async () => {
+    const { opts } = await newMerchant("events-delivery-success");
+    await createEndpoint(receiverHook("delivery-ok").url, ["*"], opts);
+    await createEndpoint(receiverHook("delivery-failing", "status=500").url, ["payment_intent.created"], opts);
+    const intents = [];
+    for (const amount of [1100, 1200, 1300]) intents.push((await createIntent({ amount }, opts)).body.id);
+    await succeededIntent(1400, opts);
+    const events = await allEvents(opts, "", 6);
+    const created = events.filter((e) => e.type === "payment_intent.created").map((e) => e.id);
+    expect(created).toHaveLength(4);
+    // Every delivery to the working endpoint has gone through.
+    await waitFor(async () => {
+      const all = await Promise.all(events.map((e) => get<ListJson<WebhookDeliveryJson>>(`/v1/events/${e.id}/deliveries`, opts)));
+      return all.every((d) => d.body.data.some((x) => x.status === "succeeded")) ? true : undefined;
+    }, 20_000, "the deliveries to the working endpoint");
+    const undelivered = await get<ListJson<EventJson>>("/v1/events?delivery_success=false", opts);
+    expect(undelivered.status, JSON.stringify(undelivered.body)).toBe(200);
+    expect(undelivered.body.data.map((e) => e.id)).toEqual(created);
+    const first = await get<ListJson<EventJson>>("/v1/events?delivery_success=false&limit=3", opts);
+    expect(first.body.has_more).toBe(true);
+    const rest = await get<ListJson<EventJson>>(`/v1/events?delivery_success=false&limit=3&starting_after=${first.body.data[2]?.id}`, opts);
+    expect([...first.body.data, ...rest.body.data].map((e) => e.id)).toEqual(created);
+    expect(rest.body.has_more).toBe(false);
+    const back = await get<ListJson<EventJson>>(`/v1/events?delivery_success=false&limit=2&ending_before=${created[3]}`, opts);
+    expect(back.body.data.map((e) => e.id)).toEqual(created.slice(1, 3));
+    expect((await get<ListJson<EventJson>>("/v1/events?delivery_success=false&type=charge.succeeded", opts)).body.data).toEqual([]);
+    expect((await get<ListJson<EventJson>>("/v1/events?delivery_success=false&types[]=payment_intent.*", opts)).body.data.map((e) => e.id)).toEqual(created);
+    const delivered = await get<ListJson<EventJson>>("/v1/events?delivery_success=true&limit=100", opts);
+    expect(delivered.body.data.map((e) => e.id)).toEqual(events.filter((e) => !created.includes(e.id)).map((e) => e.id));
+    expectError(await get(`/v1/events?delivery_success=false&payment_intent=${intents[0]}`, opts), 400);
+    expectError(await get("/v1/events?delivery_success=maybe", opts), 400);
+  }, 40_000);
+
   it("lists an event's deliveries and re-sends it on demand, also to an endpoint that had none", async () => {
     const { opts } = await newMerchant("events-retry");
     const first = receiverHook("first");

@@ -31,6 +31,7 @@ const ListQuery = z
     types: z.array(typeFilter).max(20).optional(),
     created: f.createdFilter.optional(),
     payment_intent: f.text(100).optional(),
+    delivery_success: f.boolean.optional().describe("true: events every delivery of which went through (or that had none); false: events with a delivery pending or failed."),
     expand: f.expand.optional(),
   })
   .strict();
@@ -108,7 +109,10 @@ export function registerEvents(app: App): void {
       expandPaths(query.expand, "event", true);
       if (query.type && query.types) throw invalidRequest("Pass either type or types, not both.", "types");
       const types = readableTypes(principal, query.types ?? (query.type ? [query.type] : []));
-      const page = await listEvents(c.env.DB, principal, { types, paymentIntent: query.payment_intent, created: query.created }, pageRequest(query));
+      if (query.delivery_success === false && query.payment_intent !== undefined) {
+        throw invalidRequest("delivery_success=false combines with type, types and created, not with payment_intent.", "payment_intent");
+      }
+      const page = await listEvents(c.env.DB, principal, { types, paymentIntent: query.payment_intent, created: query.created, deliverySuccess: query.delivery_success }, pageRequest(query));
       return json(c, listObject("/v1/events", page, (e) => renderEvent(e, 0, c.get("apiVersion") ?? GATEWAY_API_VERSION)));
     },
   );
@@ -178,6 +182,7 @@ export function registerEvents(app: App): void {
               livemode: event.livemode,
               eventId: event.id,
               eventType: event.type,
+              eventCreated: event.created,
               endpointId: endpoint.id,
               status: unfanned ? "pending" : "failed",
               attempts: 0,
