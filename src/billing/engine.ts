@@ -131,14 +131,27 @@ export function invoiceRow(n: NewInvoice): InvoiceRow {
 /** What an invoice keeps of its customer, as Stripe does at finalization. */
 export type InvoiceContact = Pick<CustomerRow, "email" | "name" | "phone" | "address" | "shipping">;
 
-/** What an invoice keeps of its customer (a deleted customer still has its row). */
-async function customerContact(d1: D1Database, id: string): Promise<InvoiceContact | null> {
-  const [row] = await db(d1)
-    .select({ email: customers.email, name: customers.name, phone: customers.phone, address: customers.address, shipping: customers.shipping })
+/**
+ * What a renewal's invoice keeps of its customer (a deleted customer still has its row), and when the
+ * subscription resumed if it did: the payment of its latest invoice when dunning had given up on that
+ * one (it was `unpaid`). One statement (a billing step's cost is counted: src/db/budget.ts).
+ */
+async function renewalContext(d1: D1Database, row: SubscriptionRow): Promise<{ contact: InvoiceContact | null; resumedAt: number | null }> {
+  const [found] = await db(d1)
+    .select({
+      email: customers.email,
+      name: customers.name,
+      phone: customers.phone,
+      address: customers.address,
+      shipping: customers.shipping,
+      resumedAt: sql<number | null>`(SELECT ${invoices.paidAt} FROM ${invoices} WHERE ${invoices.id} = ${row.latestInvoice ?? ""} AND ${invoices.status} = 'paid' AND ${invoices.markedUncollectibleAt} IS NOT NULL)`,
+    })
     .from(customers)
-    .where(eq(customers.id, id))
+    .where(eq(customers.id, row.customer))
     .limit(1);
-  return row ?? null;
+  if (!found) return { contact: null, resumedAt: null };
+  const { resumedAt, ...contact } = found;
+  return { contact, resumedAt };
 }
 
 /** The SQL value of a row's field (booleans are integers in D1). */
@@ -278,11 +291,17 @@ async function priceOf(env: Env, id: string): Promise<PriceRow | null> {
   return row ?? null;
 }
 
+/** A renewal this call made: its invoice, and the clock's time it was made at (its first attempt's). */
+export interface Renewal {
+  invoiceId: string;
+  at: number;
+}
+
 /**
  * Moves a due subscription into its next period (creating that period's invoice), or ends it when it
- * was set to cancel at period end. Answers the new invoice's id when this call made the renewal.
+ * was set to cancel at period end. Answers the new invoice and its time when this call made the renewal.
  */
-export async function renewSubscription(env: Env, row: SubscriptionRow): Promise<string | null> {
+export async function renewSubscription(env: Env, row: SubscriptionRow): Promise<Renewal | null> {
   const w = new Writes(env.DB, scopeOf(row));
   const price = await priceOf(env, row.price);
   if (row.cancelAtPeriodEnd) {
@@ -296,6 +315,12 @@ export async function renewSubscription(env: Env, row: SubscriptionRow): Promise
   const start = boundary(row.billingCycleAnchor, interval, price.intervalCount, index);
   const end = boundary(row.billingCycleAnchor, interval, price.intervalCount, index + 1);
   const invoiceId = await invoiceIdFor(row.id, start);
+  // When it renews: as its period ends, unless it was `unpaid` then (not renewed while unpaid) and
+  // resumed later, when its uncollectible invoice was paid: then at that payment. Its new period may
+  // have started before that (it resumes with the period it is in), but its invoice is made, and first
+  // attempted, when it resumed, so its retries count from there, never from a time already past.
+  const { contact, resumedAt } = await renewalContext(env.DB, row);
+  const at = Math.max(row.currentPeriodEnd, resumedAt ?? 0);
   const next = await updateSubscription(w, row, {
     currentPeriodStart: start,
     currentPeriodEnd: end,
@@ -312,15 +337,17 @@ export async function renewSubscription(env: Env, row: SubscriptionRow): Promise
     periodEnd: end,
     billingReason: "subscription_cycle",
     amountDue: price.unitAmount * row.quantity,
-    dueAt: start,
+    dueAt: at,
     claimedUntil: null,
-    customer: await customerContact(env.DB, row.customer),
-    created: Date.now(),
+    customer: contact,
+    // On a test clock, the clock's time of the renewal (as Stripe stamps what a simulation makes):
+    // its created, finalized_at and effective_at. In real time, now.
+    created: row.testClock ? at : Date.now(),
   });
   insertInvoice(w, invoice, true);
   await addInvoiceCreatedEvents(w, invoice);
   const [changed] = await w.commit(env);
-  return changed ? invoiceId : null;
+  return changed ? { invoiceId, at } : null;
 }
 
 // ---- paying an invoice -----------------------------------------------------------------------------
@@ -493,6 +520,25 @@ export function attemptOf(intent: Pick<IntentRecord, "metadata">): number | null
 }
 
 /**
+ * When a renewal invoice whose attempt `attempt` failed at `at` is tried again (null: that was the
+ * last). The schedule's delays (1, 3 and 5 days by default) count from the invoice's first failed
+ * attempt: from `at` for the first; for a later one, from the first's time as the retry now made
+ * tells it (its due time less its own delay), so a retry made early by hand (POST /pay) does not move
+ * the others. A retry is never due at or before the attempt that failed: one that would be (the
+ * attempts fell behind their schedule) comes the schedule's gap after this one instead, so an
+ * advance of the clock makes one attempt per retry time that passed, never a burst for one instant.
+ */
+export function nextRetry(schedule: readonly number[], invoice: Pick<InvoiceRow, "nextPaymentAttempt">, attempt: number, at: number): number | null {
+  const delay = schedule[attempt - 1];
+  if (delay === undefined) return null;
+  const before = attempt >= 2 ? (schedule[attempt - 2] ?? 0) : 0;
+  const gap = delay > before ? delay - before : delay;
+  const due = attempt >= 2 && invoice.nextPaymentAttempt !== null ? invoice.nextPaymentAttempt : at;
+  const next = due + gap;
+  return next > at ? next : at + gap;
+}
+
+/**
  * Records the result of attempt `attempt` of an invoice, once: paid; failed (with the next retry or the
  * merchant's final action); waiting for the customer (3DS); or unknown for now (looked at again later).
  */
@@ -533,17 +579,20 @@ export async function settleAttempt(env: Env, invoice: InvoiceRow, attempt: numb
   // Declined, failed, canceled, or nothing to pay with.
   const cfg = config(env);
   const first = invoice.billingReason === "subscription_create";
-  const retryDelay = first ? undefined : cfg.dunningSchedule[attempt - 1];
-  const final = !first && retryDelay === undefined;
-  const failed: InvoiceRow = {
+  const nextAttempt = first ? null : nextRetry(cfg.dunningSchedule, invoice, attempt, at);
+  const final = !first && nextAttempt === null;
+  // The invoice as this failure leaves it, before any final action: what invoice.payment_failed tells.
+  const attempted: InvoiceRow = {
     ...invoice,
     paymentIntent: intent.id ?? invoice.paymentIntent,
     attemptCount: attempt,
-    nextPaymentAttempt: retryDelay === undefined ? null : invoice.periodStart + retryDelay,
+    nextPaymentAttempt: nextAttempt,
     claimedUntil: null,
-    status: final ? "uncollectible" : invoice.status === "paid" ? "paid" : "open",
-    markedUncollectibleAt: final ? at : invoice.markedUncollectibleAt,
+    // Open (a failure before the last leaves even an uncollectible one open to its retries, as before);
+    // one paid by hand after dunning gave up stays uncollectible when that payment fails too.
+    status: invoice.status === "paid" ? "paid" : final && invoice.status === "uncollectible" ? "uncollectible" : "open",
   };
+  const failed: InvoiceRow = final ? { ...attempted, status: "uncollectible", markedUncollectibleAt: at } : attempted;
   const w = new Writes(env.DB, scope);
   w.add("UPDATE invoices SET payment_intent = ?, attempt_count = ?, next_payment_attempt = ?, claimed_until = NULL, status = ?, marked_uncollectible_at = ? WHERE id = ? AND status = ? AND attempt_count = ?", [
     failed.paymentIntent,
@@ -555,7 +604,9 @@ export async function settleAttempt(env: Env, invoice: InvoiceRow, attempt: numb
     invoice.status,
     attempt - 1,
   ]);
-  await w.event("invoice.payment_failed", renderInvoice(failed), [invoice.id, String(attempt)]);
+  // In the order they happened: the attempt failed (the invoice still open), then dunning gave up on it
+  // (then, in afterFailure, the subscription's final action).
+  await w.event("invoice.payment_failed", renderInvoice(attempted), [invoice.id, String(attempt)]);
   if (final) await w.event("invoice.marked_uncollectible", renderInvoice(failed), [invoice.id]);
   await w.commit(env);
   await afterFailure(env, invoice.subscription, at);
@@ -751,8 +802,8 @@ export async function processDue(env: Env, sweep: SweepScope): Promise<DueResult
     const renewing = sub && (!inv || sub.currentPeriodEnd <= (inv.nextPaymentAttempt ?? 0)) ? sub : null;
     try {
       if (renewing) {
-        const invoiceId = await renewSubscription(env, renewing);
-        if (invoiceId) await payInvoice(env, invoiceId, { at: renewing.currentPeriodEnd, onSession: false, origin: sweep.origin, dueOnly: true });
+        const renewal = await renewSubscription(env, renewing);
+        if (renewal) await payInvoice(env, renewal.invoiceId, { at: renewal.at, onSession: false, origin: sweep.origin, dueOnly: true });
         else {
           // Null: it ended at period end, or another sweep renewed it first (then go on from where it is).
           // Unchanged means it cannot be renewed now: leave it to the next sweep.

@@ -19,6 +19,19 @@ interface RenderedIntent {
   customer?: string | null;
 }
 
+/**
+ * An invoice's intent that a request just saw succeed (the customer's confirmation of a
+ * default_incomplete first invoice): its invoice is settled now, so the answers that follow show the
+ * invoice paid and the subscription active, not only once the events queue has run this hook. The
+ * hook settles it again, harmlessly (settleFromIntent is idempotent). Anything but a success is left
+ * to the hook: an intent left unconfirmed is not a failed attempt.
+ * For the request handlers outside billing (the confirm route, the 3DS return) to call after the intent's answer.
+ */
+export async function settleInvoiceOfIntent(env: Env, intent: Pick<IntentRecord, "id" | "status" | "invoiceId" | "metadata" | "merchantId" | "livemode">): Promise<void> {
+  if (!intent.invoiceId || intent.status !== "succeeded") return;
+  await settleFromIntent(env, { id: intent.id, status: intent.status, invoice: intent.invoiceId, metadata: intent.metadata, merchantId: intent.merchantId, livemode: intent.livemode });
+}
+
 export async function onIntentEvents(env: Env, events: EventRecord[]): Promise<void> {
   for (const event of events) {
     const intent = event.object as unknown as RenderedIntent;

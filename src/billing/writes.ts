@@ -21,6 +21,19 @@ export type BillingEventType = Extract<EventType, `customer.${string}` | `paymen
 const eventSql = (guard: string, rows = 1) =>
   `INSERT OR IGNORE INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) ${Array.from({ length: rows }, () => `SELECT ?, ?, ?, ?, ?, 0, ?, ? WHERE ${guard}`).join(" UNION ALL ")}`;
 
+/**
+ * The last time given to a billing event in this isolate. Events get strictly increasing times (as an
+ * intent's do, src/intents/object.ts), so lists and webhook consumers, which order by (created, id),
+ * see those written one after the other (invoice.payment_failed, invoice.marked_uncollectible, then the
+ * subscription's change) in that order even within one millisecond.
+ */
+let lastEventMs = 0;
+
+function eventTime(): number {
+  lastEventMs = Math.max(Date.now(), lastEventMs + 1);
+  return lastEventMs;
+}
+
 export class Writes {
   private readonly statements: D1PreparedStatement[] = [];
   private readonly eventAt: { index: number; event: EventRecord }[] = [];
@@ -70,7 +83,7 @@ export class Writes {
       records.push({
         id: idParts ? await derivedId("evt", type, ...idParts) : randomId("evt"),
         type,
-        created: Date.now(),
+        created: eventTime(),
         merchantId: this.scope.merchantId,
         livemode: this.scope.livemode,
         object: object as Record<string, unknown>,
