@@ -8,6 +8,7 @@ import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import { resolvePaymentMethod } from "../../connectors/sandbox/vault";
 import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
 import { assertNotDetached, saveFromIntent } from "../../billing/payment-methods";
+import { settleInvoiceOfIntent } from "../../billing/hooks";
 import { findCustomer, findPaymentMethod, liveCustomer, parseDetails, renderCustomer } from "../../billing/store";
 import { log } from "../../log";
 import { listIntents, searchIntents } from "../../db/queries";
@@ -185,6 +186,20 @@ async function saveIfAsked(c: Ctx, outcome: OpOutcome): Promise<void> {
     await saveFromIntent(c.env, outcome.intent);
   } catch (err) {
     log("warn", "saving the card of a payment failed; the events hook retries it", { intent: outcome.intent.id, error: String(err) });
+  }
+}
+
+/**
+ * An invoice's payment intent confirmed and paid here (a default_incomplete subscription's first
+ * invoice, confirmed by its customer): the invoice is paid and the subscription active in the answers
+ * that follow, not only once the events queue has run the billing hook (which settles it again, harmlessly).
+ */
+async function settleInvoiceIfPaid(c: Ctx, outcome: OpOutcome): Promise<void> {
+  if (!outcome.intent?.invoiceId || outcome.intent.status !== "succeeded") return;
+  try {
+    await settleInvoiceOfIntent(c.env, outcome.intent);
+  } catch (err) {
+    log("warn", "settling the invoice of a payment failed; the events hook settles it", { intent: outcome.intent.id, error: String(err) });
   }
 }
 
@@ -483,6 +498,7 @@ export function registerPaymentIntents(app: App): void {
       shipping: ctx.body.shipping,
     });
     await saveIfAsked(ctx.c, outcome);
+    await settleInvoiceIfPaid(ctx.c, outcome);
     return outcome;
   });
 
