@@ -2,7 +2,7 @@
 // gateway's customers and saved payment methods. The seed's customer ids are the POS system's own
 // ("cust-123"): an id that is one of our customers (cus_...) is that customer; any other maps to a
 // customer derived from (merchant, mode, id), created when its first card is saved.
-import { and, desc, eq, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import { beyond } from "../../db/queries";
 import type { Hono } from "hono";
 import { z } from "zod";
@@ -12,10 +12,12 @@ import { db, findPaymentMethod, liveCustomer, parseDetails, renderCustomer, type
 import { Writes } from "../../billing/writes";
 import { derivedId, hasPrefix } from "../../core/ids";
 import type { Scope } from "../../core/types";
-import { customers, paymentMethods } from "../../db/schema";
+import { customers, idempotencyKeys, paymentMethods } from "../../db/schema";
 import type { Env } from "../../env";
 import { bindIdempotencyKey } from "../idempotency-binding";
 import { setDefault } from "../v1/customers";
+import { openAnswer, sealAnswer } from "../v1/idempotency";
+import { IDEMPOTENCY_TTL_MS } from "../../intents/object";
 import { resolvePaymentMethodInput } from "../v1/payment_intents";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { forbidden, notFound, validation } from "./errors";
@@ -100,6 +102,31 @@ const ListQuery = z.object({
 });
 const Answer = z.object({ data: z.unknown() });
 
+/** Where a saved card's answer rests for its clientRequestId (beside /v1's stored answers, in a namespace of its own). */
+const answerKey = (key: string) => `pos-card:${key}`;
+
+/** The answer the first request with this clientRequestId gave (sealed in D1 for 24 h, as /v1's), if it was recorded. */
+async function storedAnswer(env: Env, scope: Scope, key: string): Promise<unknown> {
+  const [row] = await db(env.DB)
+    .select({ body: idempotencyKeys.responseBody, created: idempotencyKeys.created })
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.merchantId, scope.merchantId), eq(idempotencyKeys.livemode, scope.livemode), eq(idempotencyKeys.key, answerKey(key)), eq(idempotencyKeys.state, "done")))
+    .limit(1);
+  if (!row || Date.now() - row.created >= IDEMPOTENCY_TTL_MS) return null;
+  return JSON.parse(await openAnswer(env, row.body)) as unknown;
+}
+
+/** Records the answer of the first request with this clientRequestId (the first one recorded stays). */
+async function storeAnswer(env: Env, scope: Scope, key: string, answer: unknown): Promise<void> {
+  const where = and(eq(idempotencyKeys.merchantId, scope.merchantId), eq(idempotencyKeys.livemode, scope.livemode), eq(idempotencyKeys.key, answerKey(key)));
+  // An expired record (a key claimed again after 24 h) gives way to the new answer.
+  await db(env.DB).delete(idempotencyKeys).where(and(where, lt(idempotencyKeys.created, Date.now() - IDEMPOTENCY_TTL_MS)));
+  await db(env.DB)
+    .insert(idempotencyKeys)
+    .values({ merchantId: scope.merchantId, livemode: scope.livemode, key: answerKey(key), fingerprint: "pos-card", state: "done", responseStatus: 201, responseBody: await sealAnswer(env, answer), created: Date.now() })
+    .onConflictDoNothing();
+}
+
 function assertOwnCustomer(principal: Principal, posId: string): void {
   if (principal.customerId && principal.customerId !== posId) throw forbidden("A customer's token can only see its own cards.");
 }
@@ -118,6 +145,10 @@ export function registerPosCustomers(app: App, sub: Hono<AppEnv>): void {
       const details = await resolvePaymentMethodInput(c, principal, { payment_method: body.token });
       if (!details?.card) throw validation("token must be a card token.", "token");
       const binding = key ? await bindIdempotencyKey(c.env, principal, key, { route: "POST /api/v1/customers/{id}/payment-methods", target: posId, params: rest }) : null;
+      // The same clientRequestId again: the first request's answer, even once that card was deleted
+      // (saving it again brought a deleted card back, default and all).
+      const stored = key && binding === "same_request" ? await storedAnswer(c.env, principal, key) : null;
+      if (stored) return c.json(stored, 201, { "Idempotent-Replayed": "true" });
       const customer = await customerFor(c.env, principal, posId, true, c.get("requestId"));
       if (!customer) throw notFound("No such customer.");
       const { row, created } = await storePaymentMethod(c.env, principal, { ...details, card: { ...details.card, ...exp } }, { customer, nickname: body.nickname ?? null, metadata: {}, requestId: c.get("requestId") });
@@ -125,7 +156,9 @@ export function registerPosCustomers(app: App, sub: Hono<AppEnv>): void {
       if (body.isDefault === true || (body.isDefault === undefined && defaultId === null)) defaultId = (await setDefault(c as Ctx, customer, row.id)).defaultPaymentMethod;
       // The same clientRequestId again, answered with the card it saved: marked as the payment routes mark a replay.
       const replayed = binding === "same_request" && !created;
-      return c.json({ data: renderMethod(row, posId, defaultId) }, 201, replayed ? { "Idempotent-Replayed": "true" } : {});
+      const answer = { data: renderMethod(row, posId, defaultId) };
+      if (key) await storeAnswer(c.env, principal, key, answer);
+      return c.json(answer, 201, replayed ? { "Idempotent-Replayed": "true" } : {});
     },
   );
 

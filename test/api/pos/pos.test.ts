@@ -280,6 +280,13 @@ describe("seed 002 examples, verbatim", () => {
     for (const customerId of ["cust-123", "cust-999", undefined]) {
       expectPosError(await post("/api/v1/payments/sale", { amountCents: 1100, currency: "USD", paymentMethodId: pmId, ...(customerId ? { customerId } : {}) }, opts), 404, "NOT_FOUND");
     }
+    // The first clientRequestId again, after the delete: its first answer replayed, no card saved again
+    // (it saved a new card, the customer's default, again).
+    const replay = await post<Data>("/api/v1/customers/cust-123/payment-methods", saveBody, opts);
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(replay.body.data.id).toBe(pmId);
+    expect((await get<{ data: unknown[] }>("/api/v1/customers/cust-123/payment-methods", opts)).body.data).toEqual([]);
     expectPosError(await post("/api/v1/payments/authorize", { amountCents: 1100, currency: "USD", token: pmId, expiry: EXPIRY }, opts), 400, "VALIDATION_ERROR");
   });
 });
