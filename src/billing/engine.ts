@@ -454,7 +454,7 @@ export async function payInvoice(env: Env, invoiceId: string, options: PayOption
       const stub = intentStub(env, id);
       let intent: IntentRecord | null = await stub.retrieve(scope, id);
       if (!intent) {
-        const outcome = await stub.create(systemRequest(scope, `invoice:${row.id}:attempt:${attempt}`, options.origin, options.requestId), attemptParams(row, id, attempt, paymentMethod, true, !options.onSession));
+        const outcome = await stub.create(systemRequest(scope, `invoice:${row.id}:attempt:${attempt}`, options.origin, options.requestId), attemptParams(row, id, attempt, paymentMethod, true, !options.onSession, options.at));
         intent = outcome.intent ?? (await stub.retrieve(scope, id));
       }
       if (intent) result = intent;
@@ -469,8 +469,10 @@ export async function payInvoice(env: Env, invoiceId: string, options: PayOption
 }
 
 /** The intent of attempt `attempt` of an invoice: its amount left to pay, marked with the invoice and the attempt. */
-function attemptParams(row: InvoiceRow, id: string, attempt: number, paymentMethod: PaymentMethodDetails | null, confirm: boolean, offSession: boolean): CreateIntentParams {
+function attemptParams(row: InvoiceRow, id: string, attempt: number, paymentMethod: PaymentMethodDetails | null, confirm: boolean, offSession: boolean, at: number): CreateIntentParams {
   return createParams({
+    // Under a test clock, stamped with the clock's time (the simulation's), as Stripe stamps it.
+    created: row.testClock ? at : null,
     id,
     amount: row.amountDue - row.amountPaid,
     currency: row.currency,
@@ -498,7 +500,7 @@ export async function openInvoiceIntent(env: Env, invoiceId: string, origin: str
   const paymentMethod = await paymentMethodFor(env, row, subscription, undefined);
   const id = await attemptIntentId(row.id, 1);
   const stub = intentStub(env, id);
-  const outcome = await stub.create(systemRequest(scope, `invoice:${row.id}:attempt:1`, origin, requestId), attemptParams(row, id, 1, paymentMethod, false, false));
+  const outcome = await stub.create(systemRequest(scope, `invoice:${row.id}:attempt:1`, origin, requestId), attemptParams(row, id, 1, paymentMethod, false, false, await clockNow(env, row.testClock)));
   const intent = outcome.intent ?? (await stub.retrieve(scope, id));
   if (!intent) throw new Error(`invoice ${row.id}: its intent ${id} was not created`);
   // attempt_count stays 0 until the customer confirms (as at Stripe); the intent's events settle attempt 1.

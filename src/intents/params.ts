@@ -50,6 +50,8 @@ export interface CreateIntentParams {
   /** Seeds 000/003: the intent's number, allocated in D1 before the creation. */
   number?: number | null;
   createdVia?: Surface | null;
+  /** When it was made, if not now: a test clock's time, for the payments a simulation makes (as Stripe stamps them). */
+  created?: number | null;
   /** Only this connector account ("sandbox": the built-in sandbox) may authorize the payment. */
   gatewayAccount?: string | null;
   /** Stripe's fields kept to echo them: automatic_payment_methods, payment_method_options[card], shipping, statement_descriptor_suffix. */

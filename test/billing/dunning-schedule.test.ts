@@ -170,6 +170,11 @@ describe("renewal invoices on a test clock", () => {
     // The invoice.created event carries the same times.
     const createdEvents = (await allEvents(s)).filter((e) => e.type === "invoice.created" && renewals.some((r) => r.id === e.data.object.id));
     expect(createdEvents.map((e) => e.data.object.created)).toEqual(renewals.map((r) => r.created));
+    // So are their payment intents (they had the wall clock's time), and the first invoice's.
+    const intents = await Promise.all(
+      (await invoicesOf(s, sub.id)).map(async (i) => (await ok(get<{ created: number }>(`/v1/payment_intents/${(i as unknown as { payment_intent: string }).payment_intent}`, s.opts))).created),
+    );
+    expect(intents).toEqual([t("2026-03-31T10:00:00Z"), t("2026-02-28T10:00:00Z"), t("2026-01-31T10:00:00Z")]);
   });
 });
 

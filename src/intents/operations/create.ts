@@ -12,7 +12,7 @@ export function newIntent(params: CreateIntentParams, scope: Scope, now: number)
     merchantId: scope.merchantId,
     livemode: scope.livemode,
     version: 0,
-    created: now,
+    created: params.created ?? now,
     updated: now,
     status: params.paymentMethod ? "requires_confirmation" : "requires_payment_method",
     amount: params.amount,
