@@ -127,6 +127,16 @@ async function storeAnswer(env: Env, scope: Scope, key: string, answer: unknown)
     .onConflictDoNothing();
 }
 
+/**
+ * The path's customer id, as the payments take it (customerId: 1 to 255 characters): a card saved for
+ * a longer one could never pay.
+ */
+function posCustomerParam(id: string | undefined): string {
+  const posId = id ?? "";
+  if (posId.length === 0 || posId.length > 255) throw validation("The customer id must be 1 to 255 characters.", "id");
+  return posId;
+}
+
 function assertOwnCustomer(principal: Principal, posId: string): void {
   if (principal.customerId && principal.customerId !== posId) throw forbidden("A customer's token can only see its own cards.");
 }
@@ -137,7 +147,10 @@ export function registerPosCustomers(app: App, sub: Hono<AppEnv>): void {
     sub,
     { method: "post", path: "/customers/{id}/payment-methods", permission: "payments.methods.manage", summary: "Save a card on file for a customer (token + expiry)", body: SaveBody, response: Answer, successStatus: 201 },
     async (c, { principal, body, params }) => {
-      const posId = params.id ?? "";
+      const posId = posCustomerParam(params.id);
+      // A customer id of ours (cus_...) must be this merchant's customer, as a payment takes it: a card
+      // saved for an unknown one was listed, but could pay for no one.
+      await assertOwnCustomerRef(c.env, principal, posId);
       const { clientRequestId: key, ...rest } = body;
       const exp = { expMonth: Number(body.expiry.slice(0, 2)), expYear: 2000 + Number(body.expiry.slice(2)) };
       const now = new Date();
@@ -167,7 +180,7 @@ export function registerPosCustomers(app: App, sub: Hono<AppEnv>): void {
     sub,
     { method: "get", path: "/customers/{id}/payment-methods", permission: "payments.methods.view", customers: true, summary: "A customer's stored cards, newest first", query: ListQuery, response: Answer },
     async (c, { principal, query, params }) => {
-      const posId = params.id ?? "";
+      const posId = posCustomerParam(params.id);
       assertOwnCustomer(principal, posId);
       const customer = await customerFor(c.env, principal, posId, false, null);
       if (!customer) return c.json({ data: [], meta: { cursor: null, hasMore: false } });
@@ -190,7 +203,7 @@ export function registerPosCustomers(app: App, sub: Hono<AppEnv>): void {
     sub,
     { method: "delete", path: "/customers/{id}/payment-methods/{methodId}", permission: "payments.methods.manage", summary: "Remove a stored card", response: Answer },
     async (c, { principal, params }) => {
-      const posId = params.id ?? "";
+      const posId = posCustomerParam(params.id);
       const customer = await customerFor(c.env, principal, posId, false, null);
       const methodId = params.methodId ?? "";
       if (!customer || !hasPrefix(methodId, "pm")) throw notFound(`No such payment method: '${methodId.slice(0, 80)}'.`);

@@ -280,6 +280,14 @@ describe("seed 002 examples, verbatim", () => {
     for (const customerId of ["cust-123", "cust-999", undefined]) {
       expectPosError(await post("/api/v1/payments/sale", { amountCents: 1100, currency: "USD", paymentMethodId: pmId, ...(customerId ? { customerId } : {}) }, opts), 404, "NOT_FOUND");
     }
+    // A customer id of ours must be the merchant's customer (a card saved for an unknown one could pay for no one),
+    // and any customer id is at most 255 characters, as a payment's customerId.
+    expectPosError(await post("/api/v1/customers/cus_nonexistent00000/payment-methods", { token: "9418594164541111", expiry: EXPIRY }, opts), 404, "NOT_FOUND");
+    const long = "c".repeat(256);
+    expectPosError(await post(`/api/v1/customers/${long}/payment-methods`, { token: "9418594164541111", expiry: EXPIRY }, opts), 400, "VALIDATION_ERROR");
+    expectPosError(await get(`/api/v1/customers/${long}/payment-methods`, opts), 400, "VALIDATION_ERROR");
+    expectPosError(await call("DELETE", `/api/v1/customers/${long}/payment-methods/${pmId}`, opts), 400, "VALIDATION_ERROR");
+    expect((await post(`/api/v1/customers/${"c".repeat(255)}/payment-methods`, { token: "9418594164541111", expiry: EXPIRY }, opts)).status).toBe(201);
     // The first clientRequestId again, after the delete: its first answer replayed, no card saved again
     // (it saved a new card, the customer's default, again).
     const replay = await post<Data>("/api/v1/customers/cust-123/payment-methods", saveBody, opts);
