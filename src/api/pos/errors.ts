@@ -151,7 +151,13 @@ const RESOURCES: Readonly<Record<string, string>> = {
 export function fromApiError(core: ApiErrorData): PosError {
   const missing = core.code === "resource_missing" ? /^No such (\w+): '(.*)'\.?$/s.exec(core.message) : null;
   const resource = missing?.[1] ? RESOURCES[missing[1]] : undefined;
-  const data = resource && missing ? { ...core, message: `No such ${resource}: '${missing[2] ?? ""}'.` } : core;
+  const renamed = resource && missing ? { ...core, message: `No such ${resource}: '${missing[2] ?? ""}'.` } : core;
+  // A saved card named for another customer: /v1's message names our customer id (cus_...), which this
+  // surface's client never saw (its customers are its own ids).
+  const data =
+    renamed.code === "payment_method_customer_mismatch"
+      ? { ...renamed, message: "This stored card belongs to another customer: pass its own customer's customerId, or use another card." }
+      : renamed;
   // A parameter with no name here is left out rather than named in another API's words.
   const field = data.param ? FIELDS[data.param.replace(/\[.*$/, "")] : undefined;
   const details: PosErrorDetail[] = data.param ? [{ ...(field ? { field } : {}), message: data.message }] : [];
