@@ -77,13 +77,17 @@
     if (typeof known === "number") return known;
     try { return new Intl.NumberFormat("en", { style: "currency", currency: currency }).resolvedOptions().maximumFractionDigits; } catch (e) { return 2; }
   }
-  function money(amount, currency) {
-    if (typeof amount !== "number") return "";
-    var code = String(currency || "").toUpperCase();
-    var d = digitsOf(code);
+  /** Minor units in the currency's decimals ("1234.50"), digit by digit; `grouped` puts a comma between thousands ("1,234.50"). */
+  function decimalText(amount, currency, grouped) {
+    var d = digitsOf(String(currency || "").toUpperCase());
     var digits = String(Math.abs(amount)).padStart(d + 1, "0");
     var whole = digits.slice(0, digits.length - d);
-    return (amount < 0 ? "-" : "") + whole + (d > 0 ? "." + digits.slice(digits.length - d) : "") + " " + code;
+    if (grouped) whole = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return (amount < 0 ? "-" : "") + whole + (d > 0 ? "." + digits.slice(digits.length - d) : "");
+  }
+  function money(amount, currency) {
+    if (typeof amount !== "number") return "";
+    return decimalText(amount, currency, true) + " " + String(currency || "").toUpperCase();
   }
   /**
    * An amount typed in the currency's decimals ("5.00" USD, "12.345" KWD, "500" JPY) in minor units, by
@@ -93,6 +97,8 @@
     var code = String(currency || "").toUpperCase();
     var d = digitsOf(code);
     var t = String(text || "").trim();
+    // Thousands as the dashboard shows them ("1,234.50") are taken; any other comma is not.
+    if (/^\d{1,3}(,\d{3})+(\.\d*)?$/.test(t)) t = t.replace(/,/g, "");
     var m = /^(\d*)(?:\.(\d*))?$/.exec(t);
     if (!t || !m || (m[1] === "" && !m[2])) return { error: "Type the amount as a number in " + code + (d ? ", e.g. " + money(Math.pow(10, d) * 5, code) : ", e.g. 500 " + code) + "." };
     var fraction = m[2] || "";
@@ -104,7 +110,7 @@
     return { minor: minor };
   }
   /** Minor units as the text of an amount field: the currency's decimals, no currency code. */
-  function decimalOf(amount, currency) { return money(amount, currency).split(" ")[0]; }
+  function decimalOf(amount, currency) { return decimalText(amount, currency, false); }
   function when(ts) { return typeof ts === "number" ? new Date(ts * 1000).toISOString().replace("T", " ").slice(0, 19) : ""; }
 
   function newKey() { return "dashboard-" + Date.now() + "-" + Math.random().toString(36).slice(2); }

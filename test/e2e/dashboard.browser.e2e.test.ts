@@ -1014,6 +1014,23 @@ describe("dashboard: answered actions, Escape, errors in the page, failed paymen
     await page.getByRole("button", { name: "Confirm refund of 500 JPY" }).click();
     await page.getByText(new RegExp(`^Refund of 500 JPY on ${jpy.json.id}: done`)).waitFor();
     expect(await refunded(jpy.json.id)).toBe(500);
+
+    // Large amounts are shown with their thousands grouped (1,234,567.89 USD); the field is prefilled
+    // without commas, and takes them typed as shown.
+    const big = await call("POST", "/v1/payment_intents", KEY, { amount: 12345678, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    await page.goto(`${gateway}/dashboard#/payments/${big.json.id}`);
+    await page.getByRole("heading", { name: `Payment ${big.json.id}` }).waitFor();
+    expect(await page.getByText("123,456.78 USD", { exact: true }).count()).toBeGreaterThan(0);
+    expect(await page.getByLabel("Refund amount (USD)").inputValue()).toBe("123456.78");
+    await field().fill("1,000.50");
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    expect(await question.innerText()).toBe("Refund 1,000.50 USD of the 123,456.78 USD remaining to the customer?");
+    await page.getByRole("button", { name: "Confirm refund of 1,000.50 USD" }).click();
+    await page.getByText(new RegExp(`^Refund of 1,000\\.50 USD on ${big.json.id}: done`)).waitFor();
+    expect(await refunded(big.json.id)).toBe(100050);
+    await field().fill("1,00.5");
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    expect(await wrong.innerText()).toMatch(/^Type the amount as a number in USD/);
     await page.context().close();
   });
 
