@@ -36,6 +36,7 @@ import { providerReturnPages } from "./pages/provider-return";
 import { sandboxPayPalPages } from "./pages/sandbox-paypal";
 import type { AppEnv } from "./api/v1/route";
 import { ipRateLimit, limitClientIp } from "./auth/ip-limit";
+import { pageRateLimit } from "./pages/rate-limit";
 import { config } from "./env";
 import { log, logEnabled, requestLogScope, setLogLevel, type RequestLogFields } from "./log";
 import { requestLine } from "./http/request-log";
@@ -115,10 +116,10 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   // included, for any origin. No cookie is ever an authority here (credentials are not allowed), so
   // another site gets nothing it could not get with the token from a shell. The webhooks do not.
   for (const path of [`${BACKEND_BASE}/stripe/*`, `${BACKEND_BASE}/paypal/*`]) app.use(path, backendCors);
-  app.use("/sandbox/*", ipRateLimit);
-  app.use("/connectors/*", ipRateLimit);
-  app.use("/checkout/*", ipRateLimit);
-  app.use("/pay/*", ipRateLimit);
+  app.use("/sandbox/*", pageRateLimit);
+  app.use("/connectors/*", pageRateLimit);
+  app.use("/checkout/*", pageRateLimit);
+  app.use("/pay/*", pageRateLimit);
 
   registerPaymentIntents(app);
   registerRefunds(app);

@@ -436,12 +436,15 @@ export class PaymentIntentObject extends DurableObject<Env> {
     };
   }
 
-  /** The customer's answer on the sandbox 3DS page. Authorized by the intent's client secret, not by an API key. */
-  async completeAuthentication(id: string, clientSecret: string, passed: boolean, origin: string): Promise<OpOutcome> {
+  /**
+   * The customer's answer on the sandbox 3DS page. Authorized by the intent's client secret, not by an API key.
+   * `attemptId`: the authorization the page was shown for; refused (nothing changes) when another one is pending.
+   */
+  async completeAuthentication(id: string, clientSecret: string, passed: boolean, origin: string, attemptId: string | null = null): Promise<OpOutcome> {
     const intent = await this.load();
     if (!intent || intent.id !== id || !timingSafeEqual(intent.clientSecret, clientSecret)) return notFound(id);
     return this.execute(this.systemRequest(intent, origin, "payment_intents.complete_authentication", "customer"), "complete_authentication", id, (draft, tools) =>
-      completeAuthentication(draft, passed, tools),
+      completeAuthentication(draft, passed, tools, attemptId),
     );
   }
 

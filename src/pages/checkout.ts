@@ -13,6 +13,7 @@
 // Live mode would take the card with Stripe Elements instead (README, "Hosted checkout").
 import { Hono, type Context } from "hono";
 import { ApiError } from "../core/errors";
+import { DECLINE_VELOCITY_WINDOW_MS, recentDeclines } from "../core/intent";
 import { hasPrefix } from "../core/ids";
 import { currencyExponent, minorToDecimal } from "../core/money";
 import type { IntentRecord, IntentStatus, LineItem, PaymentError, PaymentMethodDetails } from "../core/types";
@@ -83,25 +84,51 @@ export function statusInWords(status: IntentStatus): string {
   }
 }
 
+/**
+ * A payment whose money went back to the shopper: its authorization released (canceled after it was
+ * authorized) or refunded, in a shopper's words (never "paid" for money given back); null otherwise.
+ */
+export function givenBackInWords(intent: IntentRecord): { title: string; message: string } | null {
+  const amount = formatMoney(intent.amount, intent.currency);
+  if (intent.status === "canceled") {
+    const authorized = intent.attempts.some((a) => a.type === "authorize" && a.status === "succeeded");
+    return {
+      title: "Payment canceled",
+      message: authorized
+        ? `This payment of ${amount} was canceled: the authorization on your card was released and nothing was charged.`
+        : `This payment of ${amount} was canceled, and nothing was charged.`,
+    };
+  }
+  if (intent.amountRefunded > 0 && intent.amountReceived > 0) {
+    const received = formatMoney(intent.amountReceived, intent.currency);
+    if (intent.amountRefunded >= intent.amountReceived) return { title: "Payment refunded", message: `Your payment of ${received} was refunded in full.` };
+    return { title: "Payment partly refunded", message: `You paid ${received}, and ${formatMoney(intent.amountRefunded, intent.currency)} of it was refunded.` };
+  }
+  return null;
+}
+
 const STYLE = `*{box-sizing:border-box}body{font:16px/1.45 system-ui,-apple-system,sans-serif;color:#1a1a1a;background:#f6f7f9;margin:0;padding:1rem}
 main{max-width:28rem;margin:1rem auto;background:#fff;border:1px solid #e3e5e8;border-radius:.75rem;padding:1.25rem}
 h1{font-size:1.25rem;margin:0 0 .25rem}.merchant{color:#555;margin:0 0 1rem;font-weight:600}
 h1,p,a,.alert,.notice{overflow-wrap:anywhere}
 table{width:100%;border-collapse:collapse;margin:.5rem 0 1rem}td{padding:.35rem 0;vertical-align:top;overflow-wrap:anywhere}td.amt{text-align:right;white-space:nowrap;padding-left:.75rem}
 tr.total td{border-top:1px solid #e3e5e8;font-weight:700;padding-top:.6rem}.qty{color:#666;font-size:.9rem}
-label{display:block;font-weight:600;margin:.75rem 0 .25rem}input{width:100%;font:inherit;padding:.65rem .75rem;border:1px solid #b8bcc3;border-radius:.4rem}
+label{display:block;font-weight:600;margin:.75rem 0 .25rem}input{width:100%;font:inherit;padding:.65rem .75rem;border:1px solid #7c818a;border-radius:.4rem}
 input:focus{outline:2px solid #2f5bea;outline-offset:1px}input[aria-invalid=true]{border:2px solid #b3261e}.row{display:flex;gap:.75rem}.row>div{flex:1;min-width:0}
 button{width:100%;font:inherit;font-weight:700;margin-top:1.25rem;padding:.8rem;border:0;border-radius:.4rem;background:#2f5bea;color:#fff;cursor:pointer}
 .alert{background:#fdecea;color:#8a1c12;border:1px solid #f3b8b1;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
 .done{background:#e8f5ec;color:#14532d;border:1px solid #b7dfc3;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
 .notice{background:#eef2fd;color:#1c3275;border:1px solid #bccbf5;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}.notice a{color:inherit;font-weight:600}
-.cancel{display:block;text-align:center;margin-top:1rem;color:#2f5bea}.muted{color:#666;font-size:.85rem;margin-top:1rem}
+.cancel{display:block;text-align:center;margin-top:1rem;color:#2f5bea}a{color:#2f5bea}
+.approve{background:#0a7d32}.fail{background:#b3261e}.onward{display:inline-block;margin-top:.5rem}.muted{color:#666;font-size:.85rem;margin-top:1rem}
 :root{color-scheme:light dark}
 @media (prefers-color-scheme:dark){body{color:#e6e7ea;background:#111214}main{background:#1b1c20;border-color:#30323a}
-.merchant{color:#b4b7bf}.qty,.muted{color:#a3a7b0}tr.total td{border-color:#30323a}input{background:#24262c;color:#e6e7ea;border-color:#555a64}
+.merchant{color:#b4b7bf}.qty,.muted{color:#a3a7b0}tr.total td{border-color:#30323a}input{background:#24262c;color:#e6e7ea;border-color:#858a93}
 input[aria-invalid=true]{border-color:#ff8a80}.alert{background:#3b1512;color:#ffb4ab;border-color:#7a2d26}.done{background:#0f2a1a;color:#a8e5bb;border-color:#235c39}
 .notice{background:#172447;color:#c5d3ff;border-color:#2f4680}
-.cancel{color:#9db2ff}input:focus{outline-color:#9db2ff}}`;
+.cancel,a{color:#9db2ff}input:focus{outline-color:#9db2ff}}`;
+
+export { STYLE as PAGE_STYLE };
 
 interface PageOptions {
   status?: number;
@@ -268,13 +295,55 @@ export const RECHECK_SECONDS = 5;
  * nobody pays twice, and a way on, by itself every few seconds or by the link, to `next`, which shows
  * where the payment then stands.
  */
-function processingPage(s: Pick<Summary, "merchant">, next: string, onward: string): Response {
-  return messagePage(s, "Payment processing", `Your payment is being confirmed with your bank; there is no need to pay again. This page checks again every ${RECHECK_SECONDS} seconds and ${onward} once it is confirmed.`, {
+function processingPage(s: Pick<Summary, "merchant">, next: string, onward: string, checks: number): Response {
+  // Bounded: each look carries its count (?check=n); after MAX_RECHECKS the page stops looking by
+  // itself and waits for the shopper's "Check again" (which starts a new round).
+  if (checks >= MAX_RECHECKS) {
+    return messagePage(s, "Payment processing", `Your payment is being confirmed with your bank; there is no need to pay again. This page has stopped checking by itself: use Check again to see where it stands.`, {
+      pending: true,
+      link: { href: next, text: "Check again" },
+    });
+  }
+  return messagePage(s, "Payment processing", `Your payment is being confirmed with your bank; there is no need to pay again. This page checks again every ${RECHECK_SECONDS} seconds for ${(MAX_RECHECKS * RECHECK_SECONDS) / 60} minutes and ${onward} once it is confirmed; or use Check again.`, {
     pending: true,
-    refreshTo: next,
+    refreshTo: `${next}${next.includes("?") ? "&" : "?"}check=${checks + 1}`,
     refreshAfter: RECHECK_SECONDS,
     link: { href: next, text: "Check again" },
   });
+}
+
+/** How many times a page waiting on a payment being confirmed looks again by itself (5 minutes: past the reconciliation schedule's first two rounds, 30 s and 2 min) before it leaves it to the shopper's "Check again". */
+export const MAX_RECHECKS = 60;
+
+/** The looks a processing page has made by itself so far (its ?check=n), 0 for a page the shopper opened. */
+function checksOf(c: Context<PagesEnv>): number {
+  const n = Number.parseInt(c.req.query("check") ?? "0", 10);
+  return Number.isFinite(n) && n > 0 ? Math.min(n, MAX_RECHECKS) : 0;
+}
+
+/** A shopper's page refused by the per-IP limit (src/pages/rate-limit.ts): wait a moment, then try again; Retry-After says how long. */
+export function tooManyRequestsPage(retryAfterSeconds: number): Response {
+  const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  const res = htmlPage(
+    "Too many requests",
+    `<h1>Too many requests</h1><p role="alert">This page was asked for too many times in a short while. Wait a moment and try again${seconds > 1 ? ` (in about ${seconds} seconds)` : ""}; nothing was charged or changed.</p>`,
+    { status: 429 },
+  );
+  res.headers.set("retry-after", String(seconds));
+  return res;
+}
+
+/** A page's path asked with a method it does not take (PUT, DELETE, ...): the HTML page, 405, and the methods it takes. */
+function methodNotAllowedPage(allow: string): Response {
+  const res = htmlPage("Method not allowed", `<h1>Method not allowed</h1><p>This page can only be opened in a browser.</p>`, { status: 405 });
+  res.headers.set("allow", allow);
+  return res;
+}
+
+/** The catch-alls of a pages app, after its routes: another method on a page's path, and any other path (the HTML 404 page, never the API's JSON). */
+function unmatched(pages: Hono<PagesEnv>, paths: Record<string, string>): void {
+  for (const [path, allow] of Object.entries(paths)) pages.all(path, () => methodNotAllowedPage(allow));
+  pages.all("*", () => notFoundPage());
 }
 
 const notFoundPage = () => htmlPage("Not found", `<h1>Payment page not found</h1><p>This link is not valid. Ask the shop for a new one.</p>`, { status: 404 });
@@ -428,6 +497,36 @@ function pendingStep(intent: IntentRecord | null): PendingStep | null {
   return { message: statusInWords("requires_action"), href: intent.nextAction.url, text: "Continue with your bank" };
 }
 
+/**
+ * Minutes until the decline velocity rule (MAX_PAYMENT_ATTEMPTS) takes a card for this intent again,
+ * or null while it takes one now: a page that can take no more attempts says so up front, no form.
+ */
+function minutesUntilAttemptsAllowed(env: Env, intent: IntentRecord | null, now = Date.now()): number | null {
+  if (!intent || (intent.status !== "requires_payment_method" && intent.status !== "requires_confirmation")) return null;
+  const recent = recentDeclines(intent, now);
+  if (recent.length < config(env).maxPaymentAttempts) return null;
+  // The rule counts the declines within its window: a card is taken again once enough of them have left it.
+  const times = recent.map((a) => a.completed ?? a.created).sort((x, y) => x - y);
+  const lifts = (times[recent.length - config(env).maxPaymentAttempts] ?? now) + DECLINE_VELOCITY_WINDOW_MS;
+  return Math.max(1, Math.ceil((lifts - now) / 60_000));
+}
+
+/** The page of a payment that can take no more attempts for now: what the refusal would say, when it lifts, and no form. */
+function attemptsExhaustedPage(s: Summary, title: string, minutes: number, cancelUrl: string | null): Response {
+  const refusal = REFUSALS.card_decline_rate_limit_exceeded?.message ?? "";
+  return htmlPage(
+    `Too many attempts – ${s.merchant}`,
+    `${heading(s.merchant, title)}${summaryHtml(s)}<div id="${ERROR_ID}" role="alert" class="alert" tabindex="-1" autofocus>${escapeHtml(refusal)}</div>` +
+      `<p>Cards can be tried again for this payment in about ${minutes} minute${minutes === 1 ? "" : "s"}. Nothing was charged.</p>` +
+      `${cancelUrl ? `<a class="cancel" href="${escapeHtml(cancelUrl)}">Back to ${escapeHtml(s.merchant)}</a>` : ""}`,
+  );
+}
+
+/** The form page's title: an error shown on it is the first thing the title says (what a screen reader announces on load). */
+function formTitle(s: Summary, error: FormError | null): string {
+  return error && !error.notice ? `Error: ${error.message} – Pay ${s.merchant}` : `Pay ${s.merchant}`;
+}
+
 // ---- Checkout Sessions ----------------------------------------------------------------------------
 
 function sessionSummary(row: CheckoutSessionRow, merchant: string): Summary {
@@ -435,25 +534,32 @@ function sessionSummary(row: CheckoutSessionRow, merchant: string): Summary {
 }
 
 function sessionForm(row: CheckoutSessionRow, s: Summary, error: FormError | null, pending: PendingStep | null = null): Response {
-  return htmlPage(`Pay ${s.merchant}`, `${heading(s.merchant, "Checkout")}${summaryHtml(s)}${cardForm(s, { action: `/checkout/${row.id}`, cancelUrl: row.cancelUrl, error, pending })}`, {
+  return htmlPage(formTitle(s, error), `${heading(s.merchant, "Checkout")}${summaryHtml(s)}${cardForm(s, { action: `/checkout/${row.id}`, cancelUrl: row.cancelUrl, error, pending })}`, {
     // A successful payment answers with a 303 to success_url (cross-origin): the form may lead there.
     formAction: [originOf(successLocation(row))],
   });
 }
 
-function sessionClosed(row: CheckoutSessionRow, s: Summary): Response {
+function sessionClosed(row: CheckoutSessionRow, s: Summary, intent: IntentRecord | null = null): Response {
+  // Paid, then the money went back (the authorization released, or refunded): said so, never "You have paid".
+  const back = row.status === "complete" && intent ? givenBackInWords(intent) : null;
+  if (back) return messagePage(s, back.title, back.message, { pending: true, link: { href: row.cancelUrl ?? successLocation(row), text: `Back to ${s.merchant}` } });
   if (row.status === "complete") {
     return messagePage(s, "Payment complete", `You have paid ${formatMoney(row.amountTotal, row.currency)} to ${s.merchant}. Thank you!`, { ok: true, link: { href: successLocation(row), text: `Back to ${s.merchant}` } });
   }
-  return messagePage(s, "Checkout expired", `This checkout has expired, so it can no longer be paid. Return to ${s.merchant} to start again.`, {
-    status: 410,
-    ...(row.cancelUrl ? { link: { href: row.cancelUrl, text: `Back to ${s.merchant}` } } : {}),
-  });
+  // With a cancel_url, the way back; without one there is no address to link to: the words say where to go, and no link pretends to.
+  if (row.cancelUrl) {
+    return messagePage(s, "Checkout expired", `This checkout has expired, so it can no longer be paid. Return to ${s.merchant} to start again.`, {
+      status: 410,
+      link: { href: row.cancelUrl, text: `Back to ${s.merchant}` },
+    });
+  }
+  return messagePage(s, "Checkout expired", `This checkout has expired, so it can no longer be paid. To buy, go back to ${s.merchant}'s website and start the checkout again there.`, { status: 410 });
 }
 
 /** The session's payment is being confirmed: its page looks again through /return, which sends the shopper on to success_url once it went through. */
-function sessionProcessing(row: CheckoutSessionRow, s: Summary): Response {
-  return processingPage(s, `${checkoutSessionPageUrl("", row.id)}/return`, `takes you back to ${s.merchant}`);
+function sessionProcessing(row: CheckoutSessionRow, s: Summary, checks = 0): Response {
+  return processingPage(s, `${checkoutSessionPageUrl("", row.id)}/return`, `takes you back to ${s.merchant}`, checks);
 }
 
 /** An open session whose intent ended without being paid (failed for good, or canceled), or null while it can still be paid. */
@@ -488,14 +594,18 @@ function sessionPages(): Hono<PagesEnv> {
     const row = await findSession(c, c.req.param("id"));
     if (!row) return notFoundPage();
     const s = sessionSummary(row, await merchantName(c.env, row.merchantId));
-    if (row.status !== "open") return sessionClosed(row, s);
+    // A completed session's payment may have gone back since (released, refunded): its intent says.
+    if (row.status !== "open") return sessionClosed(row, s, row.status === "complete" ? await sessionIntent(c.env, row) : null);
     const intent = await sessionIntent(c.env, row);
     // A payment in flight can still complete an overdue session: it is not shown as expired meanwhile.
     if (intent?.status === "processing") return sessionProcessing(row, s);
     // A GET changes nothing: an overdue session shows as expired; the cron (or a POST) expires it.
     if (isOverdue(row, Date.now())) return sessionClosed({ ...row, status: "expired" }, s);
     // Paid, but the session not yet marked complete (its events on their way): paid, not the form.
-    if (intent && paid(intent)) return sessionClosed({ ...row, status: "complete" }, s);
+    if (intent && paid(intent)) return sessionClosed({ ...row, status: "complete" }, s, intent);
+    // No more attempts for now (MAX_PAYMENT_ATTEMPTS declines): said up front, with no form to type a card into.
+    const wait = minutesUntilAttemptsAllowed(c.env, intent);
+    if (wait !== null) return attemptsExhaustedPage(s, "Checkout", wait, row.cancelUrl);
     // After an attempt (redirect-after-POST): where the payment stands, or what went wrong, read from the intent.
     const error = redirectedError(intent, c.req.query("error"));
     return sessionEnded(row, s, intent) ?? sessionForm(row, s, error, error ? null : pendingStep(intent));
@@ -508,9 +618,11 @@ function sessionPages(): Hono<PagesEnv> {
     if (!row) return notFoundPage();
     const s = sessionSummary(row, await merchantName(c.env, row.merchantId));
     const intent = await sessionIntent(c.env, row);
-    if (row.status === "complete" || (intent && paid(intent))) return sendOn(row, s);
-    if (row.status === "open" && intent?.status === "processing") return sessionProcessing(row, s);
+    if (row.status === "complete" || (intent && paid(intent))) return intent && givenBackInWords(intent) ? sessionClosed({ ...row, status: "complete" }, s, intent) : sendOn(row, s);
+    if (row.status === "open" && intent?.status === "processing") return sessionProcessing(row, s, checksOf(c));
     if (row.status !== "open" || isOverdue(row, Date.now())) return sessionClosed({ ...row, status: "expired" }, s);
+    const wait = minutesUntilAttemptsAllowed(c.env, intent);
+    if (wait !== null) return attemptsExhaustedPage(s, "Checkout", wait, row.cancelUrl);
     const error = intent?.status === "requires_action" ? null : intent ? lastAttemptError(intent) : null;
     return sessionEnded(row, s, intent) ?? sessionForm(row, s, error, pendingStep(intent));
   });
@@ -552,6 +664,7 @@ function sessionPages(): Hono<PagesEnv> {
     return c.redirect(`${page}?error=${failureCode(outcome)}`, 303);
   });
 
+  unmatched(pages, { "/:id": "GET, HEAD, POST", "/:id/return": "GET, HEAD" });
   return pages;
 }
 
@@ -562,16 +675,19 @@ function intentSummary(intent: IntentRecord, merchant: string): Summary {
 }
 
 function intentForm(intent: IntentRecord, s: Summary, error: FormError | null, pending: PendingStep | null = null): Response {
-  return htmlPage(`Pay ${s.merchant}`, `${heading(s.merchant, "Payment")}${summaryHtml(s)}${cardForm(s, { action: `/pay/${intent.id}`, hidden: { client_secret: intent.clientSecret }, cancelUrl: intent.cancelUrl, error, pending })}`, {
+  return htmlPage(formTitle(s, error), `${heading(s.merchant, "Payment")}${summaryHtml(s)}${cardForm(s, { action: `/pay/${intent.id}`, hidden: { client_secret: intent.clientSecret }, cancelUrl: intent.cancelUrl, error, pending })}`, {
     formAction: [originOf(intent.returnUrl)],
   });
 }
 
-function intentDone(intent: IntentRecord, s: Summary): Response {
+function intentDone(intent: IntentRecord, s: Summary, checks = 0): Response {
   // Being confirmed: the page looks again until it knows (then it says paid, with the way back to the merchant).
-  if (intent.status === "processing") return processingPage(s, hostedPaymentPageUrl("", intent.id, intent.clientSecret), "says how it went");
+  if (intent.status === "processing") return processingPage(s, hostedPaymentPageUrl("", intent.id, intent.clientSecret), "says how it went", checks);
   const back = returnLocation(intent);
   const link = back ? { href: back, text: `Back to ${s.merchant}` } : undefined;
+  // The money went back (released, refunded): said so, never "This payment has been made".
+  const givenBack = givenBackInWords(intent);
+  if (givenBack) return messagePage(s, givenBack.title, givenBack.message, { pending: true, ...(link ? { link } : {}) });
   return messagePage(s, paid(intent) ? "Payment complete" : "Payment", statusInWords(intent.status), { ok: paid(intent), ...(link ? { link } : {}) });
 }
 
@@ -592,10 +708,12 @@ function payPages(): Hono<PagesEnv> {
     const session = await sessionGuard(c.env, intent, new URL(c.req.url).origin, true);
     if (session) return c.redirect(`/checkout/${session.id}`, 303);
     const s = intentSummary(intent, await merchantName(c.env, intent.merchantId));
-    if (!takesCard(intent)) return intentDone(intent, s);
+    if (!takesCard(intent)) return intentDone(intent, s, checksOf(c));
     const code = c.req.query("error");
     // Waiting on a 3DS challenge or PayPal: the way back there, or another card.
     if (intent.status === "requires_action") return intentForm(intent, s, code ? redirectedError(intent, code) : null, code ? null : pendingStep(intent));
+    const wait = minutesUntilAttemptsAllowed(c.env, intent);
+    if (wait !== null) return attemptsExhaustedPage(s, "Payment", wait, intent.cancelUrl);
     return intentForm(intent, s, code ? redirectedError(intent, code) : lastAttemptError(intent));
   });
 
@@ -633,6 +751,7 @@ function payPages(): Hono<PagesEnv> {
     if (after.status === "requires_payment_method" || after.status === "requires_confirmation") return c.redirect(`${page}&error=${failureCode(outcome)}`, 303);
     return c.redirect(page, 303);
   });
+  unmatched(pages, { "/:id": "GET, HEAD, POST" });
   return pages;
 }
 

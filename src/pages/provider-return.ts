@@ -14,6 +14,7 @@ import type { Env } from "../env";
 import { refuseCrossSitePosts } from "./cross-site";
 import { onwardLink, returnLocation } from "./return";
 import { cspOrigin, escape, page, pageForm } from "./threeds";
+import { givenBackInWords } from "./checkout";
 
 /** What a customer reads about their payment: plain words, never a raw status. */
 const IN_WORDS: Record<IntentStatus, string> = {
@@ -55,7 +56,10 @@ async function resultPage(env: Env, intent: IntentRecord): Promise<Response> {
   const heading = shop ? `Your payment to ${escape(shop)}` : "Your payment";
   const link = await onwardLink(env, intent, shop);
   const good = intent.status === "succeeded" || intent.status === "requires_capture" || intent.status === "processing";
-  return page("Payment", `<h1>${heading}</h1><p${good ? "" : ' role="alert"'}>${IN_WORDS[intent.status]}</p><p><a class="onward" href="${escape(link.href)}">${escape(link.text)}</a></p>`);
+  // Paid, then given back since (released, refunded): said so, never "paid".
+  const back = givenBackInWords(intent);
+  const words = back ? escape(back.message) : IN_WORDS[intent.status];
+  return page("Payment", `<h1>${heading}</h1><p${good || back ? "" : ' role="alert"'}>${words}</p><p><a class="onward" href="${escape(link.href)}">${escape(link.text)}</a></p>`);
 }
 
 export function providerReturnPages(): Hono<{ Bindings: Env }> {

@@ -16,7 +16,8 @@ import { refuseCrossSitePosts } from "./cross-site";
 import type { IntentRecord } from "../core/types";
 import { completeFromIntent, sessionGuard } from "../checkout/sessions";
 import { merchantEnv } from "../db/shards";
-import { brandName, formatMoney, lastErrorInWords, merchantName, statusInWords } from "./checkout";
+import { PAGE_STYLE, brandName, formatMoney, givenBackInWords, lastErrorInWords, merchantName, statusInWords } from "./checkout";
+import { CHALLENGE_REPLACED, pendingChallenge } from "../intents/operations/authenticate";
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
@@ -39,12 +40,11 @@ export function cspOrigin(url: string | null | undefined): string | null {
 }
 
 function page(title: string, body: string, status = 200, options: PageOptions = {}): Response {
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>${escape(title)}</title><style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}
-button{font:inherit;padding:.6rem 1.2rem;margin:.3rem .6rem .3rem 0;border-radius:.4rem;border:1px solid #888;cursor:pointer}
-h1,p{overflow-wrap:anywhere}.approve{background:#0a7d32;color:#fff}.fail{background:#b3261e;color:#fff}.muted{color:#666;font-size:.9rem}.onward{display:inline-block;margin-top:.5rem}
-:root{color-scheme:light dark}@media (prefers-color-scheme:dark){body{color:#e6e7ea;background:#111214}.muted{color:#a3a7b0}a{color:#9db2ff}}</style></head>
-<body>${body}</body></html>`;
+  // The checkout's own look (PAGE_STYLE), a <main> landmark, and a viewport that starts unzoomed.
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${escape(title)}</title><style>${PAGE_STYLE}
+form.answer{display:block}form.answer button{margin-top:.75rem}</style></head>
+<body><main>${body}</main></body></html>`;
   return new Response(html, {
     status,
     headers: {
@@ -77,6 +77,9 @@ async function outcomePage(env: Env, intent: IntentRecord, heading: string, mess
 
 /** The page after the challenge's answer when there is no return_url to send the shopper to. */
 function challengeOutcome(env: Env, intent: IntentRecord): Promise<Response> {
+  // Paid, then given back since (released, refunded): said so, never "has been made".
+  const back = givenBackInWords(intent);
+  if (back) return outcomePage(env, intent, back.title, back.message, true);
   switch (intent.status) {
     case "succeeded":
     case "requires_capture":
@@ -92,6 +95,37 @@ function challengeOutcome(env: Env, intent: IntentRecord): Promise<Response> {
     default:
       return outcomePage(env, intent, "Payment", statusInWords(intent.status), false);
   }
+}
+
+/**
+ * Whether the challenge shown for authorization `attemptId` is no longer the intent's pending one: another
+ * authorization waits on its own challenge, or this one was dropped by a newer attempt (another card, in
+ * another tab). Without an attempt (an API client's answer, an address without it): never.
+ */
+function replacedChallenge(intent: IntentRecord, attemptId: string | null): boolean {
+  if (!attemptId) return false;
+  const waiting = pendingChallenge(intent);
+  if (waiting) return waiting.id !== attemptId;
+  const shown = intent.attempts.find((a) => a.id === attemptId && a.type === "authorize");
+  return shown?.status === "canceled" && intent.status !== "canceled";
+}
+
+/** A stale challenge (replaced by a newer attempt): said plainly, nothing charged or changed, and the way to the payment's page. */
+async function replacedPage(env: Env, intent: IntentRecord, answered: boolean): Promise<Response> {
+  const merchant = await merchantName(env, intent.merchantId);
+  const heading = "This challenge was replaced";
+  return page(
+    heading,
+    `<p class="muted">${escape(merchant)}</p><h1>${escape(heading)}</h1>` +
+      `<p role="alert">A payment was started with another card after this challenge was shown (in another tab or window), so this challenge no longer applies. ${answered ? "Your answer was not used: nothing" : "Nothing"} was charged or changed.</p>` +
+      `<p><a class="onward" href="${escape(await paymentPagePath(env, intent))}">Go to the payment page</a></p>`,
+    409,
+  );
+}
+
+/** The attempt a challenge's form (or its address) names: the authorization it was shown for. */
+function attemptOf(value: unknown): string | null {
+  return typeof value === "string" && /^[A-Za-z0-9_]{1,64}$/.test(value) ? value : null;
 }
 
 /** The challenge's result page: where an answer without a return_url leads (a GET that only reads). */
@@ -121,14 +155,19 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
     // The result page an answer without a return_url leads to: how the payment stands now, read from
     // the intent; never a form, so that reloading it cannot answer this challenge, or a newer one.
     if (c.req.query("result") !== undefined) return challengeOutcome(c.env, intent);
+    // The address of a challenge another one has replaced (another card, in another tab): said so, never the newer card's challenge.
+    if (intent.status === "requires_action" && replacedChallenge(intent, attemptOf(c.req.query("attempt")))) return replacedPage(c.env, intent, false);
     // Answered already (Back, or a second tab): where the payment stands, and the way on.
-    if (intent.status !== "requires_action") return outcomePage(c.env, intent, "Nothing to confirm", statusInWords(intent.status), true);
+    if (intent.status !== "requires_action") return outcomePage(c.env, intent, "Nothing to confirm", givenBackInWords(intent)?.message ?? statusInWords(intent.status), true);
     const amount = formatMoney(intent.amount, intent.currency);
     const details = intent.paymentMethod?.card;
     const card = details ? `${escape(brandName(details.brand))} •••• ${escape(details.last4)}` : "your card";
     const merchant = await merchantName(c.env, intent.merchantId);
+    // The form names the authorization (the card) this page shows: an answer for it is refused once another has replaced it.
+    const waiting = pendingChallenge(intent);
+    const attempt = waiting ? `<input type="hidden" name="attempt" value="${escape(waiting.id)}">` : "";
     const form = (outcome: string, label: string) =>
-      `<form method="post" style="display:inline"><input type="hidden" name="client_secret" value="${escape(secret)}">` +
+      `<form method="post" class="answer"><input type="hidden" name="client_secret" value="${escape(secret)}">${attempt}` +
       `<input type="hidden" name="outcome" value="${outcome}"><button class="${outcome}" type="submit">${label}</button></form>`;
     // A way out that answers nothing: back to the payment's page, where another card can be tried
     // (paying with it abandons this challenge); this one stays open meanwhile.
@@ -156,11 +195,17 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
     // A Checkout Session's payment is completed only while its session is open (one past its time is expired here first).
     const before = await stub(c.env, id).retrieveWithClientSecret(id, secret);
     if (!before) return notFound();
+    // The authorization the challenge was shown for (its form's field, else its address's): a stale
+    // challenge's answer is refused, never applied to the card of the attempt that replaced it.
+    const attempt = attemptOf(form.attempt) ?? attemptOf(c.req.query("attempt"));
+    if (replacedChallenge(before, attempt)) return replacedPage(c.env, before, true);
     const session = await sessionGuard(c.env, before, new URL(c.req.url).origin);
     // Closed (paid in another tab, or expired): nothing is charged now, and the session's own page
     // says where things stand, with the way back to the shop (success_url or cancel_url).
     if (session && session.status !== "open") return c.redirect(`/checkout/${encodeURIComponent(session.id)}`, 303);
-    const result = await stub(c.env, id).completeAuthentication(id, secret, outcome === "approve", new URL(c.req.url).origin);
+    const result = await stub(c.env, id).completeAuthentication(id, secret, outcome === "approve", new URL(c.req.url).origin, attempt);
+    // Replaced between the check above and the answer (the Durable Object decides, one at a time).
+    if (result.error?.code === CHALLENGE_REPLACED) return replacedPage(c.env, result.intent ?? before, true);
     const intent = result.intent ?? (await stub(c.env, id).retrieveWithClientSecret(id, secret));
     if (!intent) return notFound();
     // A Checkout Session's payment completes its session before the shopper lands on success_url.
@@ -171,5 +216,12 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
     return c.redirect(resultPath(intent), 303);
   });
 
+  // Another method on the challenge's path (405, with the methods it takes), any other path: HTML pages, never the API's JSON.
+  pages.all("/:id", () => {
+    const res = page("Method not allowed", "<h1>Method not allowed</h1><p>This page can only be opened in a browser.</p>", 405);
+    res.headers.set("allow", "GET, HEAD, POST");
+    return res;
+  });
+  pages.all("*", () => notFound());
   return pages;
 }

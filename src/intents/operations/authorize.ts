@@ -99,7 +99,9 @@ export function apply(draft: IntentRecord, attempt: Attempt, outcome: AuthorizeO
   const transition = applyAuthorizeOutcome(draft, attempt, outcome, {
     now: tools.now(),
     restoreStatus: "requires_confirmation",
-    challengeUrl: tools.challengeUrl(draft),
+    // The sandbox's challenge names the authorization it is for: answering a challenge another
+    // attempt has replaced since (a second tab) is refused, never applied to the newer card.
+    challengeUrl: `${tools.challengeUrl(draft)}&attempt=${encodeURIComponent(attempt.id)}`,
   });
   for (const type of transition.events) tools.emit(type);
   return { error: transition.error };
