@@ -161,7 +161,12 @@ export async function readBodyParams(request: Request): Promise<Record<string, u
   const text = await readLimited(request);
   if (text.trim() === "") return {};
   const type = (request.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-  if (type === "application/json" || type.endsWith("+json")) {
+  // A JSON object sent as form parameters or with no Content-Type (curl -d '{...}' without -H sends it
+  // as application/x-www-form-urlencoded): read as the JSON it is. Read as form parameters, it was one
+  // parameter named after the whole text, and the request was told its fields were missing.
+  // Form-encoded parameters never start with "{".
+  const untypedJson = (type === "" || type === "application/x-www-form-urlencoded") && text.trimStart().startsWith("{");
+  if (type === "application/json" || type.endsWith("+json") || untypedJson) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

@@ -47,6 +47,24 @@ describe("form encoding", () => {
   });
 });
 
+describe("a JSON body sent as a form (curl -d '{...}' without -H 'Content-Type: application/json')", () => {
+  it("is read as the JSON it is, on /v1 and on seed 002 (it was one form parameter named after the text: 'amount missing')", async () => {
+    for (const headers of [{ "content-type": "application/x-www-form-urlencoded" }, {}] as Record<string, string>[]) {
+      const res = await exports.default.fetch(
+        new Request("http://gateway.test/v1/payment_intents", { method: "POST", headers: { authorization: `Bearer ${KEY_A}`, ...headers }, body: new TextEncoder().encode(' {"amount": 1234, "currency": "usd"}') }),
+      );
+      expect(res.status, JSON.stringify(headers)).toBe(200);
+      expect(((await res.json()) as { amount: number }).amount).toBe(1234);
+    }
+    const sale = await raw("POST", "/api/v1/payments/sale", { body: JSON.stringify({ amountCents: 1500, currency: "USD", token: "9418594164541111", expiry: "1239" }), headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(sale.status).toBe(201);
+    // Still JSON's rules: a malformed one is a 400 saying so.
+    const bad = await raw("POST", "/v1/payment_intents", { body: '{"amount": 10', headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("invalid_json");
+  });
+});
+
 describe("errors", () => {
   it("malformed JSON is a 400 in Stripe's shape", async () => {
     const res = await raw("POST", "/v1/payment_intents", { body: '{"amount": 10', headers: { "content-type": "application/json" } });
