@@ -31,6 +31,20 @@ async function paid(merchant: string): Promise<{ intents: string[]; charges: num
   return { intents, charges };
 }
 
+type ChallengedIntent = PaymentIntentJson & { client_secret: string; next_action: { redirect_to_url: { url: string } } };
+
+/** The customer passes the sandbox's 3D Secure challenge of `intent` (its next_action, as a browser posts it). */
+function approveChallenge(intent: ChallengedIntent): Promise<Response> {
+  return exports.default.fetch(
+    new Request(intent.next_action.redirect_to_url.url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `client_secret=${encodeURIComponent(intent.client_secret)}&outcome=approve`,
+      redirect: "manual",
+    }),
+  );
+}
+
 const claimOf = (id: string) => runInDurableObject(stub(id), async (_instance, state) => (await state.storage.get<{ id: string; at: number }>("retry")) ?? null);
 
 describe("retrying a failed payment", () => {
@@ -160,16 +174,8 @@ describe("retrying a failed payment", () => {
     const first = await post<RetryAnswer>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_threeDSecure2Required" }, opts);
     expect(first.body.retry?.status, JSON.stringify(first.body)).toBe("requires_action");
     // The customer passes the challenge of the retry: the original's object has not heard of it.
-    const retry = first.body.retry as PaymentIntentJson & { client_secret: string; next_action: { redirect_to_url: { url: string } } };
-    const page = await exports.default.fetch(
-      new Request(retry.next_action.redirect_to_url.url, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: `client_secret=${encodeURIComponent(retry.client_secret)}&outcome=approve`,
-        redirect: "manual",
-      }),
-    );
-    expect(page.status).toBeLessThan(400);
+    const retry = first.body.retry as ChallengedIntent;
+    expect((await approveChallenge(retry)).status).toBeLessThan(400);
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${retry.id}`, opts)).body.status).toBe("succeeded");
     expectError(await post(`/v1/payment_intents/${failed.id}/confirm`, { payment_method: "pm_card_visa" }, opts), 400, "failed_payment_already_resolved");
     expect(await paid(merchant)).toEqual({ intents: [retry.id], charges: 1 });
@@ -179,17 +185,9 @@ describe("retrying a failed payment", () => {
     const { opts } = await newMerchant("retry-3ds-tells");
     const failed = await declined(opts);
     const first = await post<RetryAnswer>(`/v1/admin/failed_payments/${failed.id}/retry`, { payment_method: "pm_card_threeDSecure2Required" }, opts);
-    const retry = first.body.retry as PaymentIntentJson & { client_secret: string; next_action: { redirect_to_url: { url: string } } };
+    const retry = first.body.retry as ChallengedIntent;
     expect(retry.status).toBe("requires_action");
-    const page = await exports.default.fetch(
-      new Request(retry.next_action.redirect_to_url.url, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: `client_secret=${encodeURIComponent(retry.client_secret)}&outcome=approve`,
-        redirect: "manual",
-      }),
-    );
-    expect(page.status).toBeLessThan(400);
+    expect((await approveChallenge(retry)).status).toBeLessThan(400);
     // Only GETs from here on: the original learns of its retry from the retry's object.
     await waitFor(async () => ((await get<PaymentIntentJson>(`/v1/payment_intents/${failed.id}`, opts)).body.failure_resolution ? true : undefined), 15_000, "the original to be resolved");
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${failed.id}`, opts)).body.failure_resolution).toMatchObject({ status: "resolved", retried_by: retry.id });
