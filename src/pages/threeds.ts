@@ -198,11 +198,12 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
     // The authorization the challenge was shown for (its form's field, else its address's): a stale
     // challenge's answer is refused, never applied to the card of the attempt that replaced it.
     const attempt = attemptOf(form.attempt) ?? attemptOf(c.req.query("attempt"));
-    if (replacedChallenge(before, attempt)) return replacedPage(c.env, before, true);
     const session = await sessionGuard(c.env, before, new URL(c.req.url).origin);
     // Closed (paid in another tab, or expired): nothing is charged now, and the session's own page
-    // says where things stand, with the way back to the shop (success_url or cancel_url).
+    // says where things stand, with the way back to the shop (success_url or cancel_url). This before
+    // the replaced challenge's page: a session paid meanwhile is what the shopper needs to see.
     if (session && session.status !== "open") return c.redirect(`/checkout/${encodeURIComponent(session.id)}`, 303);
+    if (replacedChallenge(before, attempt)) return replacedPage(c.env, before, true);
     const result = await stub(c.env, id).completeAuthentication(id, secret, outcome === "approve", new URL(c.req.url).origin, attempt);
     // Replaced between the check above and the answer (the Durable Object decides, one at a time).
     if (result.error?.code === CHALLENGE_REPLACED) return replacedPage(c.env, result.intent ?? before, true);
