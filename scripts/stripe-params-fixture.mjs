@@ -11,6 +11,7 @@ const OPERATIONS = {
   "POST /v1/payment_intents/{id}/confirm": ["PaymentIntents", "PaymentIntentConfirmParams"],
   "POST /v1/payment_intents/{id}/capture": ["PaymentIntents", "PaymentIntentCaptureParams"],
   "POST /v1/payment_intents/{id}/cancel": ["PaymentIntents", "PaymentIntentCancelParams"],
+  "POST /v1/payment_intents/{id}/increment_authorization": ["PaymentIntents", "PaymentIntentIncrementAuthorizationParams"],
   "POST /v1/refunds": ["Refunds", "RefundCreateParams"],
   "POST /v1/refunds/{id}": ["Refunds", "RefundUpdateParams"],
   "POST /v1/refunds/{id}/cancel": ["Refunds", "RefundCancelParams"],

@@ -25,6 +25,8 @@ export interface AuthorizeRequest {
   description: string | null;
   /** A merchant-initiated charge: the customer is not there to pass a 3DS challenge. */
   offSession: boolean;
+  /** Stripe's request_incremental_authorization=if_available: ask for an authorization that may be incremented. */
+  requestIncrementalAuthorization?: boolean;
 }
 
 /** After the customer finished at the provider (PayPal's approval): authorize or capture what they approved. */
@@ -71,6 +73,14 @@ export interface Connector {
    * no longer take money.
    */
   cancelPendingAction?(req: FollowUpRequest): Promise<FollowUpOutcome>;
+  /**
+   * Raises the authorization `providerReference` to `amount` (the new total), before its capture.
+   * `failed` with a decline code when the issuer refuses. Only a connector whose provider supports
+   * incremental authorization has it (and its approved authorizations say `incrementalAuthorization`).
+   */
+  incrementAuthorization?(req: FollowUpRequest): Promise<FollowUpOutcome>;
+  /** The truth about an incremental authorization whose answer was lost (asked with the attempt's own key). */
+  reconcileIncrement?(req: FollowUpRequest): Promise<FollowUpOutcome>;
   /**
    * The truth about an authorization whose answer was lost. `unknown`: still cannot tell;
    * `provider_error`: the PSP has no record of it, so nothing moved.

@@ -4,7 +4,7 @@ import { ApiError, unexpectedState, type ApiErrorData } from "./errors";
 import type { AuthorizeOutcome, FollowUpOutcome } from "./outcomes";
 import type { Attempt, AttemptType, IntentRecord, IntentStatus, RefundRecord } from "./types";
 
-export type IntentOperation = "update" | "confirm" | "capture" | "cancel" | "refund" | "complete_authentication";
+export type IntentOperation = "update" | "confirm" | "capture" | "cancel" | "refund" | "complete_authentication" | "increment_authorization";
 
 /** Which statuses each operation may start from. Anything else is `payment_intent_unexpected_state`. */
 export const ALLOWED_FROM: Readonly<Record<IntentOperation, readonly IntentStatus[]>> = {
@@ -14,6 +14,7 @@ export const ALLOWED_FROM: Readonly<Record<IntentOperation, readonly IntentStatu
   cancel: ["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"],
   refund: ["succeeded"],
   complete_authentication: ["requires_action"],
+  increment_authorization: ["requires_capture"],
 };
 
 export const TERMINAL_STATUSES: readonly IntentStatus[] = ["succeeded", "canceled", "failed"];
@@ -25,6 +26,7 @@ const VERBS: Record<IntentOperation, string> = {
   cancel: "cancel",
   refund: "refund",
   complete_authentication: "authenticate",
+  increment_authorization: "increment the authorization of",
 };
 
 const PAST: Record<IntentOperation, string> = {
@@ -34,6 +36,7 @@ const PAST: Record<IntentOperation, string> = {
   cancel: "canceled",
   refund: "refunded",
   complete_authentication: "authenticated",
+  increment_authorization: "incremented",
 };
 
 export function assertOperationAllowed(op: IntentOperation, intent: IntentRecord): void {
@@ -132,6 +135,25 @@ export function chargeAttempt(intent: IntentRecord): Attempt | null {
 }
 
 /**
+ * What the card is authorized for: the last incremental authorization that went through (its amount is
+ * the new total), else the authorization itself; 0 before there is one.
+ */
+export function authorizedAmount(intent: IntentRecord): number {
+  const auth = chargeAttempt(intent);
+  if (!auth) return 0;
+  const increment = [...intent.attempts].reverse().find((a) => a.type === "increment" && a.status === "succeeded");
+  return Math.max(auth.amount, increment?.amount ?? 0);
+}
+
+/** Whether the intent's authorization may be incremented (asked for at confirmation; its connector and card allow it). */
+export function incrementalAuthorizationAvailable(intent: IntentRecord): boolean {
+  return chargeAttempt(intent)?.incrementalAuthorization === true;
+}
+
+/** Stripe's limit: at most this many incremental authorization attempts per payment, declines included. */
+export const MAX_INCREMENT_ATTEMPTS = 10;
+
+/**
  * When the payment was authorized, captured, or last failed (seed 000's authorizedAt, capturedAt and
  * failedAt). The read model keeps them in columns so a list renders without the record's attempts.
  */
@@ -216,6 +238,7 @@ export function applyAuthorizeOutcome(
       attempt.authorizationCode = outcome.authorizationCode;
       attempt.avsResult = outcome.avsResult;
       attempt.cvvResult = outcome.cvvResult;
+      if (outcome.incrementalAuthorization && !outcome.captured) attempt.incrementalAuthorization = true;
       intent.chargeAttemptId = attempt.id;
       intent.connector = attempt.connector;
       intent.connectorAccount = attempt.connectorAccount;
@@ -330,6 +353,7 @@ function completeFollowUp(attempt: Attempt, outcome: FollowUpOutcome, now: numbe
       attempt.status = "failed";
       attempt.responseCode = outcome.code;
       attempt.responseText = outcome.message;
+      if (outcome.declineCode) attempt.declineCode = outcome.declineCode;
       return;
     case "provider_error":
       attempt.status = "failed";
@@ -348,7 +372,7 @@ function completeFollowUp(attempt: Attempt, outcome: FollowUpOutcome, now: numbe
 }
 
 function followUpError(outcome: FollowUpOutcome, what: string): ApiErrorData | undefined {
-  if (outcome.kind === "failed") return { status: 402, type: "card_error", code: outcome.code, message: outcome.message };
+  if (outcome.kind === "failed") return { status: 402, type: "card_error", code: outcome.code, message: outcome.message, ...(outcome.declineCode ? { declineCode: outcome.declineCode } : {}) };
   if (outcome.kind === "provider_error") {
     return { status: 502, type: "api_error", code: "provider_error", message: `The payment provider failed to ${what}: ${outcome.message}. Nothing changed; retry later.` };
   }
@@ -369,6 +393,36 @@ export function applyCaptureOutcome(intent: IntentRecord, attempt: Attempt, outc
     return { events: ["payment_intent.processing"] };
   }
   return { events: [], error: followUpError(outcome, "capture") };
+}
+
+/**
+ * An incremental authorization's answer. Approved: the intent's amount and amount_capturable become
+ * the new total. Declined or refused: nothing changes but the attempt (as at Stripe, the intent stays
+ * capturable for what was authorized before). Unknown: the attempt stays pending for reconciliation and
+ * the intent capturable for the previous amount meanwhile.
+ */
+export function applyIncrementOutcome(intent: IntentRecord, attempt: Attempt, outcome: FollowUpOutcome, now: number): Transition {
+  completeFollowUp(attempt, outcome, now);
+  if (outcome.kind === "succeeded") {
+    // Settled late (reconciliation) after the intent was captured or canceled: history only.
+    if (intent.status !== "requires_capture") return { events: [] };
+    intent.updated = now;
+    intent.amount = attempt.amount;
+    intent.amountCapturable = attempt.amount;
+    return { events: ["payment_intent.amount_capturable_updated", "charge.updated"] };
+  }
+  if (outcome.kind === "unknown") {
+    return {
+      events: [],
+      error: {
+        status: 504,
+        type: "api_error",
+        code: "provider_timeout",
+        message: "The payment provider did not answer the incremental authorization in time; its outcome will be reconciled. Until then the PaymentIntent stays capturable for the amount authorized before, and it cannot be captured, canceled or incremented.",
+      },
+    };
+  }
+  return { events: [], error: followUpError(outcome, "increment the authorization") };
 }
 
 export function applyVoidOutcome(intent: IntentRecord, attempt: Attempt, outcome: FollowUpOutcome, now: number): Transition {
@@ -432,7 +486,13 @@ export function checkInvariants(intent: IntentRecord): string[] {
   if (intent.amountReceived > 0 && intent.status !== "succeeded") problems.push("money received but intent not succeeded");
   const approvedAuths = intent.attempts.filter((a) => a.type === "authorize" && a.status === "succeeded").length;
   if (approvedAuths > 1) problems.push("more than one successful authorization");
-  const captures = intent.attempts.filter((a) => a.type === "capture" && a.status === "succeeded").length;
-  if (captures > 1) problems.push("more than one capture");
+  const captures = intent.attempts.filter((a) => a.type === "capture" && a.status === "succeeded");
+  if (captures.length > 1) problems.push("more than one capture");
+  // Never more taken or held than the card is authorized for (its incremental authorizations included).
+  if (chargeAttempt(intent)) {
+    const authorized = authorizedAmount(intent);
+    if (captures.some((a) => a.amount > authorized)) problems.push("captured more than authorized");
+    if (intent.amountCapturable > authorized) problems.push("amount_capturable above the authorized amount");
+  }
   return problems;
 }

@@ -2,7 +2,7 @@
 // they differ (payment_intent_id, latest_charge_id, refund_id). /v1 answers with these, and events
 // carry them as snapshots. Times are Unix seconds, as Stripe's; `created_ms` keeps the milliseconds.
 import { CHARGES_LIST_REMOVED, rendersAsOf } from "./api-version";
-import { chargeAttempt, isFailedCharge } from "./intent";
+import { authorizedAmount, chargeAttempt, isFailedCharge } from "./intent";
 import { attemptIdForCharge, chargeIdForIntent, failedChargeId } from "./ids";
 import type { Attempt, BillingAddress, BillingDetails, IntentRecord, PaymentMethodDetails, RefundRecord, Shipping } from "./types";
 
@@ -112,6 +112,7 @@ export interface PaymentMethodOptionsJson {
     capture_method?: "manual";
     setup_future_usage?: "none" | "off_session" | "on_session";
     require_cvc_recollection?: boolean;
+    request_incremental_authorization?: "if_available" | "never";
   };
 }
 
@@ -187,6 +188,8 @@ export interface ChargeCardJson extends CardJson {
   checks: { address_line1_check: string | null; address_postal_code_check: string | null; cvc_check: string | null };
   amount_authorized: number | null;
   authorization_code: string | null;
+  /** Whether the authorization may be incremented (asked for at confirmation, and the connector and card allow it). */
+  incremental_authorization: { status: "available" | "unavailable" };
   electronic_commerce_indicator: null;
   installments: null;
   mandate: null;
@@ -425,6 +428,7 @@ export function renderIntent(intent: IntentRecord, options: RenderOptions = {}):
         ...(cardOptions.captureMethod ? { capture_method: cardOptions.captureMethod } : {}),
         ...(cardOptions.setupFutureUsage ? { setup_future_usage: cardOptions.setupFutureUsage } : {}),
         ...(cardOptions.requireCvcRecollection !== undefined ? { require_cvc_recollection: cardOptions.requireCvcRecollection } : {}),
+        ...(cardOptions.requestIncrementalAuthorization ? { request_incremental_authorization: cardOptions.requestIncrementalAuthorization } : {}),
       },
     },
     payment_record: null,
@@ -526,12 +530,13 @@ function chargeCommon(intent: IntentRecord) {
 }
 
 /** A charge's card: ours, with Stripe's network details (what we do not know is null). */
-function renderChargeCard(card: CardJson, extra: { checks: ChargeCardJson["checks"]; amountAuthorized: number | null; authorizationCode: string | null; threeDSecure: boolean }): ChargeCardJson {
+function renderChargeCard(card: CardJson, extra: { checks: ChargeCardJson["checks"]; amountAuthorized: number | null; authorizationCode: string | null; threeDSecure: boolean; incremental?: boolean }): ChargeCardJson {
   return {
     ...card,
     checks: extra.checks,
     amount_authorized: extra.amountAuthorized,
     authorization_code: extra.authorizationCode,
+    incremental_authorization: { status: extra.incremental ? "available" : "unavailable" },
     electronic_commerce_indicator: null,
     installments: null,
     mandate: null,
@@ -592,13 +597,15 @@ function successfulCharge(intent: IntentRecord): ChargeJson | null {
   const pm = intent.paymentMethod;
   const card = pm ? renderCard(pm) : null;
   const authenticated = intent.attempts.some((a) => a.type === "authenticate" && a.status === "succeeded");
+  // The authorization with its incremental authorizations: what the charge holds (or held).
+  const authorized = authorizedAmount(intent);
   return {
     id: chargeIdForIntent(intent.id),
     object: "charge",
     ...chargeCommon(intent),
-    amount: auth.amount,
+    amount: authorized,
     amount_captured: captured ? intent.amountReceived : 0,
-    amount_refunded: chargeRefunded(intent, auth.amount, captured),
+    amount_refunded: chargeRefunded(intent, authorized, captured),
     authorization_code: auth.authorizationCode,
     billing_details: renderBillingDetails(pm?.billingDetails),
     captured,
@@ -633,13 +640,14 @@ function successfulCharge(intent: IntentRecord): ChargeJson | null {
               address_postal_code_check: auth.avsResult ? (AVS_CHECK[auth.avsResult] ?? "unchecked") : null,
               cvc_check: auth.cvvResult ? (CVC_CHECK[auth.cvvResult] ?? "unchecked") : null,
             },
-            amountAuthorized: auth.amount,
+            amountAuthorized: authorized,
             authorizationCode: auth.authorizationCode,
             threeDSecure: authenticated,
+            incremental: auth.incrementalAuthorization === true,
           })
         : null,
     },
-    refunded: chargeRefunded(intent, auth.amount, captured) >= auth.amount,
+    refunded: chargeRefunded(intent, authorized, captured) >= authorized,
     status: "succeeded",
     connector: auth.connector,
     connector_account: auth.connectorAccount,

@@ -8,7 +8,15 @@ export interface CardChecks {
 }
 
 export type AuthorizeOutcome =
-  | ({ kind: "approved"; providerReference: string; captured: boolean; responseCode: string; responseText: string } & CardChecks)
+  | ({
+      kind: "approved";
+      providerReference: string;
+      captured: boolean;
+      responseCode: string;
+      responseText: string;
+      /** The authorization may be incremented later (it was asked for, and the provider and card allow it). */
+      incrementalAuthorization?: boolean;
+    } & CardChecks)
   | { kind: "declined"; providerReference: string | null; code: string; declineCode: string; message: string }
   | { kind: "requires_action"; providerReference: string | null; redirectUrl: string | null }
   | { kind: "provider_error"; message: string }
@@ -21,6 +29,8 @@ export type FollowUpOutcome =
       kind: "failed";
       code: string;
       message: string;
+      /** A card issuer's refusal (an incremental authorization declined): its decline code. */
+      declineCode?: string;
       /**
        * A void refused because the authorization was captured outside the gateway (in the provider's
        * dashboard), as read back from the provider: the capture's amount and reference.

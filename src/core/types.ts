@@ -43,7 +43,8 @@ export type SandboxScenario =
   | "requires_3ds"
   | "timeout_then_success"
   | "timeout_then_decline"
-  | "provider_error";
+  | "provider_error"
+  | "increment_declined";
 
 export interface CardDetails {
   brand: string;
@@ -103,6 +104,8 @@ export interface CardOptions {
   captureMethod?: "manual";
   setupFutureUsage?: "none" | "off_session" | "on_session";
   requireCvcRecollection?: boolean;
+  /** Stripe's request_incremental_authorization: "if_available" asks the authorization to allow increments. */
+  requestIncrementalAuthorization?: "if_available" | "never";
 }
 
 /** Stripe's shipping (a payment's or a customer's). */
@@ -117,7 +120,8 @@ export interface Shipping {
 /** A customer's shipping details: Stripe's customer.shipping has no carrier or tracking number. */
 export type CustomerShipping = Pick<Shipping, "name" | "phone" | "address">;
 
-export type AttemptType = "authorize" | "authenticate" | "capture" | "void" | "refund";
+/** `increment`: an incremental authorization, its amount the new authorized total. */
+export type AttemptType = "authorize" | "authenticate" | "capture" | "void" | "refund" | "increment";
 export type AttemptStatus = "pending" | "succeeded" | "failed" | "requires_action" | "canceled";
 
 /** One call to a PSP: the intent's transaction history. Recorded before the call, completed after. */
@@ -144,6 +148,8 @@ export interface Attempt {
   cvvResult: string | null;
   created: number;
   completed: number | null;
+  /** Of an approved authorization: it may be incremented (asked for, and the connector and card allow it). Absent: no. */
+  incrementalAuthorization?: boolean;
 }
 
 export interface PaymentError {

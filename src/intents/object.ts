@@ -22,6 +22,7 @@ import { abandonRedirect, completeRedirect } from "./operations/complete-redirec
 import { applyProviderEvent } from "./operations/provider-event";
 import { reconcile } from "./operations/reconcile";
 import { capture } from "./operations/capture";
+import { incrementAuthorization } from "./operations/increment";
 import { confirm } from "./operations/confirm";
 import { create, newIntent } from "./operations/create";
 import { cancelRefund, decideRefund, refund, updateRefund } from "./operations/refund";
@@ -35,6 +36,7 @@ import type {
   CaptureParams,
   ConfirmParams,
   CreateIntentParams,
+  IncrementAuthorizationParams,
   OpOutcome,
   RefundCancelParams,
   RefundParams,
@@ -210,6 +212,11 @@ export class PaymentIntentObject extends DurableObject<Env> {
 
   async capture(req: RequestContext, id: string, params: CaptureParams): Promise<OpOutcome> {
     return this.execute(req, "capture", id, (draft, tools) => capture(draft, params, tools));
+  }
+
+  /** Raises an uncaptured authorization to a new total (Stripe's increment_authorization), in the same queue as capture and cancel. */
+  async incrementAuthorization(req: RequestContext, id: string, params: IncrementAuthorizationParams): Promise<OpOutcome> {
+    return this.execute(req, "increment_authorization", id, (draft, tools) => incrementAuthorization(draft, params, tools));
   }
 
   async cancel(req: RequestContext, id: string, params: CancelParams): Promise<OpOutcome> {

@@ -122,6 +122,16 @@ export interface CaptureParams {
   metadata?: Metadata;
 }
 
+/** Stripe's increment_authorization: the new total, and the descriptive fields that may change with it. */
+export interface IncrementAuthorizationParams {
+  /** The new total authorized, in minor units: more than the current amount. */
+  amount: number;
+  description?: string | null;
+  /** Merged into the intent's metadata (Stripe's rules: an empty value deletes a key). */
+  metadata?: Metadata;
+  statementDescriptor?: string | null;
+}
+
 export interface CancelParams {
   cancellationReason?: CancellationReason;
   /** A shopper's cancel: only a payment not confirmed yet (requires_payment_method or requires_confirmation). */

@@ -6,6 +6,9 @@
 //   a secret key containing "_down"                     502 on every request (an outage: indeterminate)
 //   a secret key containing "_refused"                  429 rate_limit on every request (refused: nothing done)
 //   a secret key containing "_searchlag"                search finds nothing (its index lags); list is consistent
+//   payment_method_options[card][request_incremental_authorization]=if_available on a manual capture: the charge's
+//   incremental_authorization is available (expand[]=latest_charge shows it), and POST .../increment_authorization
+//   raises the amount; pm_card_sandboxIncrementDeclined declines every increment (card_declined / insufficient_funds)
 // GET /__stats tells how many payment intents each of our attempts created (idempotency proof).
 // Faults for the chaos suite (test/chaos), per secret key and operation (create, capture, cancel,
 // refund): the controls of test/fakes/faults.ts; an error is a 500 api_error.
@@ -58,7 +61,7 @@ const DECLINES: Record<string, { code: string; decline_code: string; message: st
   pm_card_chargeDeclinedProcessingError: { code: "processing_error", decline_code: "processing_error", message: "An error occurred while processing your card." },
   pm_card_sandboxTimeoutThenDecline: { code: "card_declined", decline_code: "generic_decline", message: "Your card was declined." },
 };
-const SUCCEEDS = ["pm_card_visa", "pm_card_visa_debit", "pm_card_mastercard", "pm_card_amex", "pm_card_discover", "pm_card_sandboxTimeoutThenSuccess"];
+const SUCCEEDS = ["pm_card_visa", "pm_card_visa_debit", "pm_card_mastercard", "pm_card_amex", "pm_card_discover", "pm_card_sandboxTimeoutThenSuccess", "pm_card_sandboxIncrementDeclined"];
 const THREE_DS = ["pm_card_threeDSecure2Required", "pm_card_authenticationRequired"];
 /** These cards' answers come after the caller gave up (untilGone): late, whatever its timeout. */
 const LATE = ["pm_card_sandboxTimeoutThenSuccess", "pm_card_sandboxTimeoutThenDecline"];
@@ -67,8 +70,8 @@ function faultOp(method: string, path: string): string | null {
   if (method !== "POST") return null;
   if (path === "/v1/payment_intents") return "create";
   if (path === "/v1/refunds") return "refund";
-  const m = /^\/v1\/payment_intents\/[^/]+\/(capture|cancel)$/.exec(path);
-  return m?.[1] ?? null;
+  const m = /^\/v1\/payment_intents\/[^/]+\/(capture|cancel|increment_authorization)$/.exec(path);
+  return m?.[1] === "increment_authorization" ? "increment" : (m?.[1] ?? null);
 }
 
 export interface StripeFake {
@@ -81,6 +84,8 @@ export function startStripeFake(): Promise<StripeFake> {
   /** The secret key each payment intent was made with: list and search see their own account's. */
   const ownerOf = new Map<string, string>();
   const refunds = new Map<string, Refund>();
+  /** Payment intents whose authorization may be incremented (asked for, manual capture). */
+  const incremental = new Set<string>();
   const events: { id: string; type: string; created: number; data: { object: unknown } }[] = [];
   const idempotency = new Map<string, { fingerprint: string; status: number; body: unknown }>();
   const createdByAttempt = new Map<string, number>();
@@ -120,6 +125,8 @@ export function startStripeFake(): Promise<StripeFake> {
     };
     intents.set(pi.id, pi);
     ownerOf.set(pi.id, key);
+    const cardOptions = ((p.payment_method_options ?? {}) as Record<string, Record<string, unknown> | undefined>).card;
+    if (manual && cardOptions?.request_incremental_authorization === "if_available") incremental.add(pi.id);
     const attempt = metadata.gateway_attempt ?? "none";
     createdByAttempt.set(attempt, (createdByAttempt.get(attempt) ?? 0) + 1);
     emit("payment_intent.created", pi);
@@ -142,7 +149,21 @@ export function startStripeFake(): Promise<StripeFake> {
       return { status: 200, body: pi };
     }
     authorize(pi);
-    return { status: 200, body: pi };
+    return { status: 200, body: render(pi, p) };
+  }
+
+  /** The payment intent as answered: latest_charge expanded (a charge with its incremental_authorization) when asked. */
+  function render(pi: PaymentIntent, p: Params): unknown {
+    const expand = Array.isArray(p.expand) ? p.expand.map(String) : [];
+    if (!expand.includes("latest_charge") || !pi.latest_charge) return pi;
+    const charge = {
+      id: pi.latest_charge,
+      object: "charge",
+      amount: pi.amount,
+      payment_intent: pi.id,
+      payment_method_details: { type: "card", card: { incremental_authorization: { status: incremental.has(pi.id) ? "available" : "unavailable" } } },
+    };
+    return { ...pi, latest_charge: charge };
   }
 
   function authorize(pi: PaymentIntent): void {
@@ -179,7 +200,22 @@ export function startStripeFake(): Promise<StripeFake> {
     }
     if ((m = /^\/v1\/payment_intents\/([^/]+)$/.exec(path)) && method === "GET") {
       const pi = intents.get(m[1] ?? "");
-      return pi ? { status: 200, body: pi } : error(404, "invalid_request_error", "No such payment_intent", { code: "resource_missing" });
+      return pi ? { status: 200, body: render(pi, p) } : error(404, "invalid_request_error", "No such payment_intent", { code: "resource_missing" });
+    }
+    if ((m = /^\/v1\/payment_intents\/([^/]+)\/increment_authorization$/.exec(path)) && method === "POST") {
+      const pi = intents.get(m[1] ?? "");
+      if (!pi) return error(404, "invalid_request_error", "No such payment_intent", { code: "resource_missing" });
+      if (pi.status !== "requires_capture") return error(400, "invalid_request_error", `This PaymentIntent's authorization could not be incremented because it has a status of ${pi.status}.`, { code: "payment_intent_unexpected_state" });
+      if (!incremental.has(pi.id)) return error(400, "invalid_request_error", "Incremental authorization is not available for this PaymentIntent.", { code: "payment_intent_unexpected_state" });
+      const amount = Number(p.amount);
+      if (!Number.isInteger(amount) || amount <= pi.amount) return error(400, "invalid_request_error", "The amount must be greater than the currently authorized amount.", { param: "amount" });
+      if (pi.payment_method === "pm_card_sandboxIncrementDeclined") {
+        return error(402, "card_error", "Your card has insufficient funds.", { code: "card_declined", decline_code: "insufficient_funds", payment_intent: pi });
+      }
+      pi.amount = amount;
+      pi.amount_capturable = amount;
+      emit("payment_intent.amount_capturable_updated", pi);
+      return { status: 200, body: pi };
     }
     if ((m = /^\/v1\/payment_intents\/([^/]+)\/(capture|cancel)$/.exec(path)) && method === "POST") {
       const pi = intents.get(m[1] ?? "");

@@ -165,6 +165,7 @@ export const paymentMethodOptions = z
         capture_method: z.union([z.literal("manual"), z.literal("").transform(() => undefined)]).optional(),
         setup_future_usage: z.union([z.enum(["none", "off_session", "on_session"]), z.literal("").transform(() => undefined)]).optional(),
         require_cvc_recollection: boolean.optional(),
+        request_incremental_authorization: z.union([z.enum(["if_available", "never"]), z.literal("").transform(() => undefined)]).optional(),
       })
       // Stripe's other card options (cvc_token, installments, network, moto, ...) are accepted and dropped.
       .catchall(z.unknown())
@@ -179,6 +180,7 @@ export const paymentMethodOptions = z
     if (c.capture_method) out.captureMethod = c.capture_method;
     if (c.setup_future_usage) out.setupFutureUsage = c.setup_future_usage;
     if (c.require_cvc_recollection !== undefined) out.requireCvcRecollection = c.require_cvc_recollection;
+    if (c.request_incremental_authorization) out.requestIncrementalAuthorization = c.request_incremental_authorization;
     return out;
   });
 

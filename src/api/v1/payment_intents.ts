@@ -63,7 +63,7 @@ const CreateBody = stripeBody("POST /v1/payment_intents", {
     statement_descriptor: f.text(22).optional(),
     return_url: f.url.optional(),
     automatic_payment_methods: f.automaticPaymentMethods.optional().describe("Echoed as sent; the gateway chooses the payment methods either way."),
-    payment_method_options: f.paymentMethodOptions.optional().describe("card options (request_three_d_secure, capture_method, setup_future_usage, require_cvc_recollection) are kept and echoed; other methods' are dropped."),
+    payment_method_options: f.paymentMethodOptions.optional().describe("card options (request_three_d_secure, capture_method, setup_future_usage, require_cvc_recollection, request_incremental_authorization) are kept and echoed; other methods' are dropped."),
     shipping: f.shipping.optional(),
     statement_descriptor_suffix: f.text(22).optional().describe("Kept and echoed; the connectors are sent statement_descriptor only."),
     merchant_id: f.text(255).optional().describe("Seed 001: when sent, it must be the API key's merchant."),
@@ -102,6 +102,13 @@ const ConfirmBody = stripeBody("POST /v1/payment_intents/{id}/confirm", {
 });
 
 const CaptureBody = stripeBody("POST /v1/payment_intents/{id}/capture", { amount_to_capture: f.amount.optional(), metadata: f.metadata.optional(), expand: f.expand.optional() });
+const IncrementAuthorizationBody = stripeBody("POST /v1/payment_intents/{id}/increment_authorization", {
+  amount: f.amount,
+  description: f.clearableText(1000).optional(),
+  metadata: f.metadata.optional(),
+  statement_descriptor: f.clearableText(22).optional(),
+  expand: f.expand.optional(),
+});
 const CancelBody = stripeBody("POST /v1/payment_intents/{id}/cancel", { cancellation_reason: f.cancellationReason.optional(), expand: f.expand.optional() });
 const RetrieveQuery = z.object({ expand: f.expand.optional(), client_secret: z.string().max(200).optional() }).strict();
 
@@ -255,6 +262,7 @@ const CUSTOMER_FIELDS: Readonly<Record<string, readonly string[] | null>> = {
   confirm: ["payment_method", "payment_method_data", "payment_method_types", "return_url", "setup_future_usage", "expand"],
   cancel: ["cancellation_reason", "expand"],
   capture: null,
+  increment_authorization: null,
 };
 
 function assertCustomerMay(principal: Principal, operation: string, body: object): void {
@@ -504,6 +512,21 @@ export function registerPaymentIntents(app: App): void {
 
   intentOperation(app, "capture", "/v1/payment_intents/{id}/capture", "Capture an authorized intent (all or part, once)", CaptureBody, (ctx) =>
     ctx.stub.capture(ctx.req, ctx.id, { amountToCapture: ctx.body.amount_to_capture, metadata: ctx.body.metadata }),
+  );
+
+  intentOperation(
+    app,
+    "increment_authorization",
+    "/v1/payment_intents/{id}/increment_authorization",
+    "Increment an uncaptured authorization to a new, larger total (when payment_method_options[card][request_incremental_authorization]=if_available made it available)",
+    IncrementAuthorizationBody,
+    (ctx) =>
+      ctx.stub.incrementAuthorization(ctx.req, ctx.id, {
+        amount: ctx.body.amount,
+        description: ctx.body.description,
+        metadata: ctx.body.metadata,
+        statementDescriptor: ctx.body.statement_descriptor,
+      }),
   );
 
   intentOperation(app, "cancel", "/v1/payment_intents/{id}/cancel", "Cancel an intent (voids an authorization)", CancelBody, (ctx) =>

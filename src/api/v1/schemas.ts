@@ -122,8 +122,11 @@ export const ChargeSchema: z.ZodType<ChargeJson> = z
       type: z.enum(["card", "paypal"]),
       card: Card.extend({
         checks: Checks,
-        amount_authorized: z.number().int().nullable(),
+        amount_authorized: z.number().int().nullable().describe("The authorization with its incremental authorizations."),
         authorization_code: nullableString,
+        incremental_authorization: z
+          .object({ status: z.enum(["available", "unavailable"]) })
+          .describe("available: the authorization may be incremented (POST /v1/payment_intents/{id}/increment_authorization); it was asked for with payment_method_options[card][request_incremental_authorization]=if_available and its connector and card allow it."),
         electronic_commerce_indicator: z.null(),
         installments: notServed("installments are"),
         mandate: notServed("mandates are"),
@@ -180,6 +183,7 @@ export const PaymentIntentSchema: z.ZodType<PaymentIntentJson> = z
           capture_method: z.literal("manual").optional(),
           setup_future_usage: z.enum(["none", "off_session", "on_session"]).optional(),
           require_cvc_recollection: z.boolean().optional(),
+          request_incremental_authorization: z.enum(["if_available", "never"]).optional(),
         }),
       })
       .describe("The card's options as set (request_three_d_secure: automatic unless set)."),

@@ -43,6 +43,7 @@ export const TEST_CARDS: readonly TestCard[] = [
   { number: "4000000000007007", brand: "visa", funding: "credit", country: "US", scenario: "timeout_then_success", description: "PSP times out (unknown outcome, intent `processing`); the PSP later reports success" },
   { number: "4000000000007015", brand: "visa", funding: "credit", country: "US", scenario: "timeout_then_decline", description: "PSP times out (unknown outcome, intent `processing`); the PSP later reports a decline" },
   { number: "4000000000007023", brand: "visa", funding: "credit", country: "US", scenario: "provider_error", description: "PSP answers 5xx before any money moved (502 provider_error)" },
+  { number: "4000000000007031", brand: "visa", funding: "credit", country: "US", scenario: "increment_declined", description: "Authorizes (incremental authorization available when requested); every incremental authorization is declined: card_declined / insufficient_funds" },
 ];
 
 /** Stripe-style test tokens (`tok_...`) and test payment methods (`pm_card_...`), each standing for a card above. */
@@ -66,6 +67,7 @@ export const TEST_TOKENS: Readonly<Record<string, string>> = {
   tok_sandboxTimeoutThenSuccess: "4000000000007007",
   tok_sandboxTimeoutThenDecline: "4000000000007015",
   tok_sandboxProviderError: "4000000000007023",
+  tok_sandboxIncrementDeclined: "4000000000007031",
   // Stripe's other names for the cards above, and its other test brands.
   tok_visa_chargeDeclined: "4000000000000002",
   tok_visa_chargeDeclinedInsufficientFunds: "4000000000009995",
@@ -105,6 +107,7 @@ export const TEST_PAYMENT_METHODS: Readonly<Record<string, string>> = {
   pm_card_sandboxTimeoutThenSuccess: "4000000000007007",
   pm_card_sandboxTimeoutThenDecline: "4000000000007015",
   pm_card_sandboxProviderError: "4000000000007023",
+  pm_card_sandboxIncrementDeclined: "4000000000007031",
   // Stripe's other names for the cards above (its docs' table uses the pm_card_visa_... ones), and its other test brands.
   pm_card_visa_chargeDeclined: "4000000000000002",
   pm_card_visa_chargeDeclinedInsufficientFunds: "4000000000009995",

@@ -63,6 +63,9 @@ function authCode(idempotencyKey: string): string {
 
 const TIMEOUT_SCENARIOS: readonly SandboxScenario[] = ["timeout_then_success", "timeout_then_decline"];
 
+/** The brands whose authorizations the sandbox lets be incremented (Stripe's: Visa, Mastercard, American Express, Discover). */
+export const INCREMENTAL_BRANDS: ReadonlySet<string> = new Set(["visa", "mastercard", "amex", "discover"]);
+
 export class SandboxConnector implements Connector {
   readonly name = "sandbox" as const;
   readonly accountId: string | null;
@@ -87,6 +90,7 @@ export class SandboxConnector implements Connector {
     }
     if (scenario === "requires_3ds" && !req.authenticated) return { kind: "requires_action", providerReference: ref, redirectUrl: null };
     if (scenario === "provider_error") return { kind: "provider_error", message: "sandbox PSP answered 503 Service Unavailable" };
+    const incremental = req.requestIncrementalAuthorization === true && !req.capture && INCREMENTAL_BRANDS.has(req.paymentMethod.card?.brand ?? "");
     return {
       kind: "approved",
       providerReference: ref,
@@ -96,6 +100,7 @@ export class SandboxConnector implements Connector {
       authorizationCode: authCode(req.idempotencyKey),
       avsResult: "Y",
       cvvResult: "M",
+      ...(incremental ? { incrementalAuthorization: true } : {}),
     };
   }
 
@@ -138,6 +143,20 @@ export class SandboxConnector implements Connector {
 
   async refund(req: FollowUpRequest): Promise<FollowUpOutcome> {
     return this.followUp("ref", req);
+  }
+
+  /** Deterministic: approved, except for the increment-declined test card (card_declined / insufficient_funds). */
+  async incrementAuthorization(req: FollowUpRequest): Promise<FollowUpOutcome> {
+    await yieldToEventLoop();
+    if (req.paymentMethod?.sandboxScenario === "increment_declined") {
+      return { kind: "failed", code: "card_declined", declineCode: "insufficient_funds", message: "Your card has insufficient funds for the incremental authorization." };
+    }
+    return { kind: "succeeded", providerReference: sandboxReference("inc", req.idempotencyKey), responseCode: "00", responseText: "Incremental authorization approved" };
+  }
+
+  /** Idempotent by key: asking again is the answer. */
+  async reconcileIncrement(req: FollowUpRequest): Promise<FollowUpOutcome> {
+    return this.incrementAuthorization(req);
   }
 
   async reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest): Promise<FollowUpOutcome> {

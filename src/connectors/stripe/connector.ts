@@ -70,6 +70,8 @@ export class StripeConnector implements Connector {
       ...(req.returnUrl ? { return_url: req.returnUrl } : {}),
       ...(req.description ? { description: req.description } : {}),
       metadata: { gateway_intent: req.intentId, gateway_attempt: req.attemptId, gateway_merchant: req.merchantId },
+      // Asked for only when the merchant asked: the charge (expanded) says whether Stripe made it available.
+      ...(req.requestIncrementalAuthorization && !req.capture ? { payment_method_options: { card: { request_incremental_authorization: "if_available" } }, expand: ["latest_charge"] } : {}),
     };
   }
 
@@ -151,7 +153,7 @@ export class StripeConnector implements Connector {
 
   private async lookUpAuthorization(req: AuthorizeRequest, providerReference: string | null): Promise<AuthorizeOutcome> {
     try {
-      if (providerReference) return fromPaymentIntent(await this.stripe.paymentIntents.retrieve(providerReference));
+      if (providerReference) return fromPaymentIntent(await this.stripe.paymentIntents.retrieve(providerReference, req.requestIncrementalAuthorization && !req.capture ? { expand: ["latest_charge"] } : {}));
       // The same request with the same key: Stripe answers what it did, or does it now, once.
       return fromPaymentIntent(await this.stripe.paymentIntents.create(this.createParams(req), { idempotencyKey: req.idempotencyKey }));
     } catch (err) {
@@ -229,6 +231,35 @@ export class StripeConnector implements Connector {
       return fromRefund(refund);
     } catch (err) {
       return fromFollowUpError(err);
+    }
+  }
+
+  /** Stripe's POST /v1/payment_intents/{id}/increment_authorization, to the new total, with the attempt's key. */
+  async incrementAuthorization(req: FollowUpRequest): Promise<FollowUpOutcome> {
+    try {
+      const pi = await this.stripe.paymentIntents.incrementAuthorization(req.providerReference, { amount: req.amount }, { idempotencyKey: req.idempotencyKey });
+      return pi.status === "requires_capture" && pi.amount === req.amount
+        ? { kind: "succeeded", providerReference: pi.id, responseCode: "succeeded", responseText: "Incremental authorization approved" }
+        : { kind: "failed", code: "payment_intent_unexpected_state", message: `Stripe answered status ${pi.status} with amount ${pi.amount}` };
+    } catch (err) {
+      const outcome = fromFollowUpError(err);
+      // Stripe's card_declined carries the issuer's decline code.
+      const e = err as { type?: string; decline_code?: string };
+      return outcome.kind === "failed" && e.type === "StripeCardError" && e.decline_code ? { ...outcome, declineCode: e.decline_code } : outcome;
+    }
+  }
+
+  /** The same request with the same key answers what Stripe did; else the payment intent's amount tells. */
+  async reconcileIncrement(req: FollowUpRequest): Promise<FollowUpOutcome> {
+    const outcome = StripeConnector.stillUnknown(await this.incrementAuthorization(req));
+    if (outcome.kind !== "unknown") return outcome;
+    try {
+      const pi = await this.stripe.paymentIntents.retrieve(req.providerReference);
+      if (pi.amount >= req.amount) return { kind: "succeeded", providerReference: pi.id, responseCode: "succeeded", responseText: "Incremental authorization approved (read back from Stripe)" };
+      if (pi.status === "requires_capture") return { kind: "provider_error", message: "Stripe did not increment the authorization: nothing moved" };
+      return { kind: "failed", code: "payment_intent_unexpected_state", message: `Stripe holds the payment as ${pi.status} for ${pi.amount}.` };
+    } catch (err) {
+      return { kind: "unknown", providerReference: null, message: `reading Stripe back failed: ${err instanceof Error ? err.message : String(err)}` };
     }
   }
 

@@ -16,11 +16,18 @@ function asStripeError(err: unknown): StripeLikeError {
   return typeof err === "object" && err !== null ? (err as StripeLikeError) : { message: String(err) };
 }
 
+/** Whether the payment intent's charge (latest_charge, when expanded) may be incremented. */
+function incrementable(pi: Stripe.PaymentIntent): boolean {
+  const charge = pi.latest_charge;
+  return typeof charge === "object" && charge !== null && charge.payment_method_details?.card?.incremental_authorization?.status === "available";
+}
+
 export function fromPaymentIntent(pi: Stripe.PaymentIntent): AuthorizeOutcome {
   switch (pi.status) {
     case "succeeded":
     case "requires_capture":
       return {
+        ...(pi.status === "requires_capture" && incrementable(pi) ? { incrementalAuthorization: true } : {}),
         kind: "approved",
         providerReference: pi.id,
         captured: pi.status === "succeeded",

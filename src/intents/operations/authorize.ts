@@ -27,6 +27,7 @@ export function authorizeRequest(draft: IntentRecord, attempt: Attempt, tools: O
     gatewayReturnUrl: tools.gatewayReturnUrl(draft),
     description: draft.description,
     offSession: draft.offSession === true,
+    ...(draft.cardOptions?.requestIncrementalAuthorization === "if_available" ? { requestIncrementalAuthorization: true } : {}),
   };
 }
 

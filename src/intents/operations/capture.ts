@@ -11,12 +11,12 @@ import type { CaptureParams } from "../params";
 import type { OperationTools, StepResult } from "./tools";
 
 export function assertNoPendingSettlement(draft: IntentRecord): void {
-  if (pendingAttempts(draft).some((a) => a.type === "capture" || a.type === "void")) {
+  if (pendingAttempts(draft).some((a) => a.type === "capture" || a.type === "void" || a.type === "increment")) {
     throw new ApiError({
       status: 409,
       type: "invalid_request_error",
       code: "payment_intent_pending_reconciliation",
-      message: "A capture or void of this PaymentIntent has an unknown outcome at the payment provider; it must be reconciled first.",
+      message: "A capture, void or incremental authorization of this PaymentIntent has an unknown outcome at the payment provider; it must be reconciled first.",
     });
   }
 }

@@ -1,8 +1,8 @@
 // Reconciliation: ask each pending attempt's connector what really happened, and apply the answer.
 // An answer that is still unknown leaves the attempt pending for the next round. Because the
 // connector is asked with the attempt's own idempotency key, money moves at most once.
-import { applyAuthorizeOutcome, applyCancel, applyCaptureOutcome, applyRefundOutcome, applyVoidOutcome, chargeAttempt, pendingAttempts, startAttempt } from "../../core/intent";
-import { randomId } from "../../core/ids";
+import { applyAuthorizeOutcome, applyCancel, applyCaptureOutcome, applyIncrementOutcome, applyRefundOutcome, applyVoidOutcome, chargeAttempt, pendingAttempts, startAttempt } from "../../core/intent";
+import { chargeIdForIntent, randomId } from "../../core/ids";
 import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
 import type { Attempt, IntentRecord } from "../../core/types";
 import { authorizeRequest, call } from "./authorize";
@@ -46,6 +46,12 @@ export function settleAttempt(draft: IntentRecord, attempt: Attempt, outcome: Au
   if (attempt.type === "capture") {
     emit(applyCaptureOutcome(draft, attempt, outcome, now).events);
     if (outcome.kind !== "succeeded") draft.status = "requires_capture";
+    return;
+  }
+  if (attempt.type === "increment") {
+    // Approved: the new total is authorized and capturable (the intent waited in requires_capture, as
+    // nothing could be captured or canceled meanwhile); refused: the attempt is history.
+    for (const type of applyIncrementOutcome(draft, attempt, outcome, now).events) tools.emit(type, undefined, type.startsWith("charge.") ? chargeIdForIntent(draft.id) : undefined);
     return;
   }
   if (attempt.type === "void") {
@@ -93,6 +99,11 @@ export async function reconcile(draft: IntentRecord, tools: OperationTools): Pro
     if (attempt.type === "authorize") {
       const request = authorizeRequest(draft, attempt, tools, authenticatedBefore(draft, attempt));
       outcome = await call<AuthorizeOutcome>(tools, connector, () => connector.reconcileAuthorization(request, attempt.providerReference, attempt.created), (message) => ({ kind: "unknown", providerReference: null, message }));
+    } else if (attempt.type === "increment") {
+      const reconcileIncrement = connector.reconcileIncrement?.bind(connector);
+      if (!reconcileIncrement) continue;
+      const request = followUpRequest(draft, attempt, chargeAttempt(draft)?.providerReference ?? "");
+      outcome = await call<FollowUpOutcome>(tools, connector, () => reconcileIncrement(request), (message) => ({ kind: "unknown", providerReference: null, message }));
     } else if (attempt.type === "capture" || attempt.type === "void" || attempt.type === "refund") {
       const reference = attempt.type === "refund" ? refundReference(draft) : (draft.attempts.find((a) => a.id === draft.chargeAttemptId)?.providerReference ?? "");
       const request = followUpRequest(draft, attempt, reference);
