@@ -103,6 +103,8 @@ describe("POST /v1/refunds", () => {
     for (const field of ["charge", "charge_id"]) {
       const refused = expectError(await post("/v1/refunds", { [field]: failedCharge }), 400, "charge_not_refundable");
       expect(refused.message).toContain("no money was taken");
+      // The parameter the client sent is the one named (it was `charge` for charge_id too).
+      expect(refused.param).toBe(field);
     }
     const paid = (await post<PaymentIntentJson>(`/v1/payment_intents/${intent.id}/confirm`, { payment_method: "pm_card_visa" })).body;
     expectError(await post("/v1/refunds", { charge: failedCharge }), 400, "charge_not_refundable");

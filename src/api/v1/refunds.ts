@@ -119,13 +119,15 @@ export function registerRefunds(app: App): void {
       const req = await requestContext(c, principal, "refunds.create", intentId, body, {});
       // The approval threshold is per currency, and the currency is the intent's: the object applies it.
       const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
-      const outcome = await intentStub(c.env, intentId).refund(req, intentId, {
+      const answered = await intentStub(c.env, intentId).refund(req, intentId, {
         chargeId,
         amount: body.amount,
         reason: body.reason ?? null,
         metadata: body.metadata ?? {},
         approvalThresholds: thresholds,
       });
+      // The object names the charge `charge`; a client that sent seed 001's charge_id is told its own name.
+      const outcome = answered.error?.param === "charge" && body.charge === undefined && body.charge_id !== undefined ? { ...answered, error: { ...answered.error, param: "charge_id" } } : answered;
       // The intent named (or the charge's) is missing: a parameter's object, a 400 naming it (src/api/v1/errors.ts).
       const missing = outcome.intent === null && (!outcome.error || (outcome.error.code === "resource_missing" && outcome.error.param === "intent"));
       if (missing) throw chargeId !== undefined ? resourceMissing("charge", chargeId, body.charge !== undefined ? "charge" : "charge_id") : resourceMissing("payment_intent", intentId, "payment_intent");
