@@ -372,6 +372,8 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
   api.get("/:id", async (c) => {
     const principal = await caller(c);
     requireReader(principal, "read payment intents");
+    // /customer/ with no id (its slash dropped): the customer's list missing its id, not a payment named "customer".
+    if (c.req.param("id") === "customer") throw invalidRequest("The customer id is missing: GET /api/v1/PaymentIntents/customer/{customerId}.", "customerId", "parameter_missing");
     const found = await findIntent(c, principal, c.req.param("id"));
     return send(c, await rendered(c, found.intent, found.number));
   });

@@ -146,6 +146,11 @@ describe("seed 000: the seed's examples, verbatim", () => {
     expect((mine.json as Intent[]).every((i) => i.customerId === 78901)).toBe(true);
     const nobody = await send("GET", `${BASE}/customer/nobody-here`, { token: await admin() });
     expect(nobody.json).toEqual([]);
+    // The customer's list without its id: a 400 saying so (it was a 404 for a payment named "customer").
+    for (const path of [`${BASE}/customer/`, `${BASE}/customer`]) {
+      const empty = expectProblem(await send("GET", path, { token: await admin() }), 400);
+      expect(empty.errors?.customerId?.[0], path).toMatch(/customer id is missing/);
+    }
   });
 
   it("says when a list goes on (Link rel=next, X-Has-More), and the next page follows it exactly", async () => {
