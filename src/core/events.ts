@@ -123,14 +123,17 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null &
  */
 export function previousAttributes(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
   const previous: Record<string, unknown> = {};
+  // Own keys only: a metadata key named like one every object inherits (constructor, toString) read
+  // `Object`'s function through `in`, which no storage write can copy (a 500 after the PSP had acted).
+  const set = (key: string, value: unknown) => Object.defineProperty(previous, key, { value, enumerable: true, writable: true, configurable: true });
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    const was = key in before ? before[key] : null;
-    const now = key in after ? after[key] : null;
+    const was = Object.hasOwn(before, key) ? before[key] : null;
+    const now = Object.hasOwn(after, key) ? after[key] : null;
     if (isPlainObject(was) && isPlainObject(now)) {
       const inner = previousAttributes(was, now);
-      if (Object.keys(inner).length > 0) previous[key] = inner;
+      if (Object.keys(inner).length > 0) set(key, inner);
     } else if (JSON.stringify(was) !== JSON.stringify(now)) {
-      previous[key] = was === undefined ? null : was;
+      set(key, was === undefined ? null : was);
     }
   }
   return previous;

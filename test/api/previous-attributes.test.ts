@@ -2,7 +2,7 @@
 // change. A nested object gives only its changed keys (a key added was null), an array is given whole.
 import { describe, expect, it } from "vitest";
 import { previousAttributes } from "../../src/core/events";
-import { get, newMerchant, ok, post, type ListJson } from "../helpers";
+import { get, newMerchant, ok, post, succeededIntent, type ListJson } from "../helpers";
 
 interface EventJson {
   type: string;
@@ -22,6 +22,31 @@ describe("previousAttributes", () => {
     });
     expect(previousAttributes({ address: { city: "Paris" } }, { address: null })).toEqual({ address: { city: "Paris" } });
     expect(previousAttributes(before, before)).toEqual({});
+  });
+
+  it("reads only the objects' own keys: a metadata key named constructor or toString was added, it did not 'have' Object's function", () => {
+    const previous = previousAttributes({ metadata: { a: "1" } }, { metadata: { a: "1", constructor: "y", toString: "z", hasOwnProperty: "w" } });
+    expect(previous).toEqual({ metadata: { constructor: null, toString: null, hasOwnProperty: null } });
+    expect(() => structuredClone(previous)).not.toThrow();
+  });
+});
+
+describe("metadata keys named like Object's own (constructor, toString, hasOwnProperty)", () => {
+  it("update a charge, a refund and an incremented authorization (they were 500s; the increment's after its PSP had approved it)", async () => {
+    const { opts } = await newMerchant("previous-inherited-keys");
+    const paid = await succeededIntent(3000, opts);
+    const charge = await post<{ metadata: Record<string, string> }>(`/v1/charges/${paid.latest_charge}`, { metadata: { constructor: "y", toString: "z" } }, opts);
+    expect(charge.status, JSON.stringify(charge.body)).toBe(200);
+    expect(charge.body.metadata).toMatchObject({ constructor: "y", toString: "z" });
+    const refund = await ok(post<{ id: string }>("/v1/refunds", { payment_intent: paid.id, amount: 100 }, opts));
+    const updated = await post<{ metadata: Record<string, string> }>(`/v1/refunds/${refund.id}`, { metadata: { hasOwnProperty: "w" } }, opts);
+    expect(updated.status, JSON.stringify(updated.body)).toBe(200);
+    const held = await ok(
+      post<{ id: string }>("/v1/payment_intents", { amount: 1000, currency: "usd", capture_method: "manual", confirm: true, payment_method: "pm_card_visa", payment_method_options: { card: { request_incremental_authorization: "if_available" } } }, opts),
+    );
+    const incremented = await post<{ amount: number; metadata: Record<string, string> }>(`/v1/payment_intents/${held.id}/increment_authorization`, { amount: 2000, metadata: { constructor: "y" } }, opts);
+    expect(incremented.status, JSON.stringify(incremented.body)).toBe(200);
+    expect(incremented.body).toMatchObject({ amount: 2000, metadata: { constructor: "y" } });
   });
 });
 
