@@ -197,7 +197,11 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
     if (!before) return notFound();
     // The authorization the challenge was shown for (its form's field, else its address's): a stale
     // challenge's answer is refused, never applied to the card of the attempt that replaced it.
-    const attempt = attemptOf(form.attempt) ?? attemptOf(c.req.query("attempt"));
+    // An attempt given but not an attempt's id (tampered with) is refused, not taken as none (which
+    // answers whichever challenge is pending).
+    const given = form.attempt ?? c.req.query("attempt");
+    const attempt = attemptOf(given);
+    if (given !== undefined && given !== "" && attempt === null) return page("Bad request", "<h1>Bad request</h1><p>This challenge's address is not valid. Go back to the payment page and pay again.</p>", 400);
     const session = await sessionGuard(c.env, before, new URL(c.req.url).origin);
     // Closed (paid in another tab, or expired): nothing is charged now, and the session's own page
     // says where things stand, with the way back to the shop (success_url or cancel_url). This before

@@ -137,6 +137,13 @@ describe("a stale 3D Secure challenge (a second tab paid with another card) appr
     const plain = await answer(`/sandbox/3ds/${other.id}?client_secret=${encodeURIComponent(other.client_secret)}`, { client_secret: other.client_secret }, "approve");
     expect(plain.status).toBe(303);
     expect((await intentOf(other.id)).status).toBe("succeeded");
+    // An attempt that is not an attempt's id (tampered with) is refused, not taken as none: it answered the pending challenge.
+    const third = (await createIntent({ payment_method: "pm_card_threeDSecure2Required", confirm: true })).body;
+    for (const attempt of ["txn-bad", "x".repeat(65)]) {
+      const tampered = await answer(`/sandbox/3ds/${third.id}?client_secret=${encodeURIComponent(third.client_secret)}`, { client_secret: third.client_secret, attempt }, "fail");
+      expect(tampered.status, attempt).toBe(400);
+    }
+    expect((await intentOf(third.id)).status).toBe("requires_action");
   });
 });
 
