@@ -52,7 +52,7 @@ const RENEWING: SubscriptionStatus[] = ["active", "past_due", "trialing"];
  */
 const RENEWING_SQL = sql.raw(`${RENEWING.map((s) => `'${s}'`).join(", ")}`);
 
-function intentStub(env: Env, id: string) {
+export function intentStub(env: Env, id: string) {
   return env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id));
 }
 
@@ -286,7 +286,7 @@ export async function transitionSubscription(
 
 // ---- renewal ---------------------------------------------------------------------------------------
 
-async function priceOf(env: Env, id: string): Promise<PriceRow | null> {
+export async function priceOf(env: Env, id: string): Promise<PriceRow | null> {
   const [row] = await db(env.DB).select().from(prices).where(eq(prices.id, id)).limit(1);
   return row ?? null;
 }
@@ -367,7 +367,12 @@ export interface PayOptions {
   requestId?: string | null;
 }
 
-async function claim(env: Env, row: InvoiceRow, options: PayOptions): Promise<boolean> {
+/**
+ * Claims an invoice for one change that may charge it or end its collection (a payment attempt, a
+ * void, a mark_uncollectible): only while nobody else holds it and its attempt count is still the one
+ * read. Answers the claim's value (its expiry, which the holder may guard its own write on), or null.
+ */
+export async function claimInvoice(env: Env, row: InvoiceRow, options: Pick<PayOptions, "dueOnly" | "at">): Promise<number | null> {
   const now = Date.now();
   const conditions: SQL[] = [
     eq(invoices.id, row.id),
@@ -376,8 +381,9 @@ async function claim(env: Env, row: InvoiceRow, options: PayOptions): Promise<bo
     or(isNull(invoices.claimedUntil), lt(invoices.claimedUntil, now)) as SQL,
   ];
   if (options.dueOnly) conditions.push(lte(invoices.nextPaymentAttempt, options.at));
-  const result = await db(env.DB).update(invoices).set({ claimedUntil: now + CLAIM_MS }).where(and(...conditions)).run();
-  return (result.meta.changes ?? 0) > 0;
+  const until = now + CLAIM_MS;
+  const result = await db(env.DB).update(invoices).set({ claimedUntil: until }).where(and(...conditions)).run();
+  return (result.meta.changes ?? 0) > 0 ? until : null;
 }
 
 /**
@@ -408,7 +414,7 @@ interface AttemptResult {
 export async function payInvoice(env: Env, invoiceId: string, options: PayOptions): Promise<{ invoice: InvoiceRow | null; attempted: boolean }> {
   let row = await invoiceById(env.DB, invoiceId);
   if (!row) return { invoice: null, attempted: false };
-  if (!options.claimed && !(await claim(env, row, options))) return { invoice: row, attempted: false };
+  if (!options.claimed && (await claimInvoice(env, row, options)) === null) return { invoice: row, attempted: false };
   const scope = scopeOf(row);
   try {
     // A payment still waiting on its customer (3DS) is abandoned before a new attempt, unless it went through meanwhile.
@@ -510,7 +516,7 @@ export async function openInvoiceIntent(env: Env, invoiceId: string, origin: str
     .where(and(eq(invoices.id, row.id), isNull(invoices.paymentIntent)));
 }
 
-function systemRequest(scope: Scope, key: string, origin: string, requestId: string | null = null): RequestContext {
+export function systemRequest(scope: Scope, key: string, origin: string, requestId: string | null = null): RequestContext {
   // The key names the attempt; the fingerprint is fixed, so a replay is always recognized as one.
   return { scope, requestId, idempotencyKey: key, fingerprint: "billing", origin, audit: null };
 }
@@ -581,7 +587,10 @@ export async function settleAttempt(env: Env, invoice: InvoiceRow, attempt: numb
   // Declined, failed, canceled, or nothing to pay with.
   const cfg = config(env);
   const first = invoice.billingReason === "subscription_create";
-  const nextAttempt = first ? null : nextRetry(cfg.dunningSchedule, invoice, attempt, at);
+  // An uncollectible invoice (dunning gave up on it, or the merchant marked it so) is not retried:
+  // a payment asked for by hand that fails leaves it uncollectible.
+  const given = invoice.status === "uncollectible";
+  const nextAttempt = first || given ? null : nextRetry(cfg.dunningSchedule, invoice, attempt, at);
   const final = !first && nextAttempt === null;
   // The invoice as this failure leaves it, before any final action: what invoice.payment_failed tells.
   const attempted: InvoiceRow = {
@@ -590,9 +599,9 @@ export async function settleAttempt(env: Env, invoice: InvoiceRow, attempt: numb
     attemptCount: attempt,
     nextPaymentAttempt: nextAttempt,
     claimedUntil: null,
-    // Open (a failure before the last leaves even an uncollectible one open to its retries, as before);
-    // one paid by hand after dunning gave up stays uncollectible when that payment fails too.
-    status: invoice.status === "paid" ? "paid" : final && invoice.status === "uncollectible" ? "uncollectible" : "open",
+    // Open; an uncollectible one (paid by hand after dunning gave up, or after the merchant marked it
+    // uncollectible) stays uncollectible when that payment fails too.
+    status: invoice.status === "paid" ? "paid" : given ? "uncollectible" : "open",
   };
   const failed: InvoiceRow = final ? { ...attempted, status: "uncollectible", markedUncollectibleAt: at } : attempted;
   const w = new Writes(env.DB, scope);
@@ -645,7 +654,7 @@ async function afterPayment(env: Env, subscriptionId: string, invoiceId: string)
 }
 
 /** After a failed attempt: a renewal that failed makes the subscription past due; one that failed for good ends or freezes it. */
-async function afterFailure(env: Env, subscriptionId: string, at: number): Promise<void> {
+export async function afterFailure(env: Env, subscriptionId: string, at: number): Promise<void> {
   const finalAction = async (row: SubscriptionRow) => (await merchantSettings(directoryDb(env), row.merchantId)).subscription_dunning_final_action;
   await transitionSubscription(env, subscriptionId, async (row) => {
     if (!RENEWING.includes(row.status as SubscriptionStatus)) return null;
@@ -720,7 +729,7 @@ export async function abandonInvoiceIntent(env: Env, invoice: InvoiceRow, why: s
 
 /** Stripe's window for a subscription's first payment: still incomplete this long after it started, it expires. */
 export const INCOMPLETE_EXPIRY_MS = 23 * 3_600_000;
-const WAITING: IntentStatus[] = ["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"];
+export const WAITING: IntentStatus[] = ["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"];
 
 /**
  * Subscriptions of one clock still incomplete 23 hours after they started (their first invoice never

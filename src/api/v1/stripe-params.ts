@@ -448,6 +448,16 @@ export const STRIPE_PARAMS = {
     mandate: unsupported(MANDATES),
     source: unsupported(SOURCES),
   },
+  "POST /v1/invoices/{id}/void": {
+    expand: honoured("payment_intent, confirmation_secret, customer, test_clock, subscription"),
+  },
+  "POST /v1/invoices/{id}/mark_uncollectible": {
+    expand: honoured("payment_intent, confirmation_secret, customer, test_clock, subscription"),
+  },
+  "POST /v1/invoices/{id}/finalize": {
+    expand: honoured("checked; the answer is a 400 invoice_not_editable: invoices here are finalized when they are made, never drafts"),
+    auto_advance: ignored("invoices here are finalized when they are made and collected automatically"),
+  },
   "POST /v1/webhook_endpoints": {
     url: honoured(),
     enabled_events: honoured(),

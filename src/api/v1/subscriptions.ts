@@ -5,6 +5,7 @@ import { z } from "zod";
 import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import type { Scope } from "../../core/types";
 import { clockNow, payInvoice } from "../../billing/engine";
+import { closeInvoice, type ActionRefusal, type InvoiceAction } from "../../billing/invoice-actions";
 import { INTERVALS } from "../../billing/periods";
 import { cancelSubscription, changeSubscription, createSubscription } from "../../billing/subscriptions";
 import { db, ENDED_STATUSES, LIVE_SUBSCRIPTION, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceJson, type InvoiceRow, type PriceRow, type SubscriptionJson, type SubscriptionRow } from "../../billing/store";
@@ -158,6 +159,9 @@ const InvoiceListQuery = z
     ...PageFields,
   })
   .strict();
+const VoidBody = stripeBody("POST /v1/invoices/{id}/void", { expand: f.expand.optional() });
+const MarkUncollectibleBody = stripeBody("POST /v1/invoices/{id}/mark_uncollectible", { expand: f.expand.optional() });
+const FinalizeBody = stripeBody("POST /v1/invoices/{id}/finalize", { expand: f.expand.optional() });
 const PayBody = stripeBody("POST /v1/invoices/{id}/pay", {
     payment_method: f.text(255).optional().describe("A saved payment method of the customer to pay with."),
     off_session: f.boolean.optional().describe("Default true: the customer is not there (a card that wants 3DS is declined)."),
@@ -574,6 +578,10 @@ export function registerSubscriptions(app: App): void {
           requestId: c.get("requestId"),
         });
         if (!attempted) {
+          // Not claimed: another attempt holds it, or it was paid or voided since it was read.
+          const now = (await invoiceById(c.env.DB, row.id)) ?? after ?? row;
+          if (now.status === "paid") throw invalidRequest("Invoice is already paid.", undefined, "invoice_already_paid");
+          if (now.status === "void") throw invalidRequest("A void invoice cannot be paid.", undefined, "invoice_not_open");
           throw invalidRequest("This invoice is being paid right now; retry shortly.", undefined, "invoice_payment_in_progress");
         }
         // As Stripe's: an attempt the card declined is a 402 card_error (with the payment intent), not a 200 with the invoice still open.
@@ -587,4 +595,59 @@ export function registerSubscriptions(app: App): void {
         return { status: 200, body: answer };
       }),
   );
+
+  for (const action of ["void", "mark_uncollectible"] as const) {
+    route(
+      app,
+      {
+        method: "post",
+        path: `/v1/invoices/{id}/${action}`,
+        permission: "billing.manage",
+        summary:
+          action === "void"
+            ? "Void an open or uncollectible invoice: no further attempt, the payment intent it waits on is canceled; voiding the first invoice of an incomplete subscription expires it, the last one owed by a past_due subscription makes it active"
+            : "Mark an open invoice uncollectible: no further attempt, the payment intent it waits on is canceled; it can still be paid (POST /pay); a renewal's subscription takes the merchant's dunning final action",
+        tag: TAG,
+        body: action === "void" ? VoidBody : MarkUncollectibleBody,
+        response: InvoiceSchema,
+      },
+      async (c, { params, body, principal }) =>
+        idempotentD1(c, principal, `invoices.${action}`, params.id ?? "", body, async () => {
+          const expand = checkInvoiceExpand(body.expand);
+          const row = await findInvoice(c.env.DB, principal, params.id ?? "");
+          const result = await closeInvoice(c.env, row.id, action, { origin: new URL(c.req.url).origin, requestId: c.get("requestId") });
+          if (!result.done) throw actionRefused(action, result.reason);
+          const [answer] = await renderInvoicesExpanded(c, principal, [result.invoice], expand);
+          return { status: 200, body: answer };
+        }),
+    );
+  }
+
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/invoices/{id}/finalize",
+      permission: "billing.manage",
+      summary: "Finalize a draft invoice: invoices here are finalized when they are made (never drafts), so this answers Stripe's 400 invoice_not_editable for a finalized one",
+      tag: TAG,
+      body: FinalizeBody,
+      response: InvoiceSchema,
+    },
+    async (c, { params, body, principal }) =>
+      idempotentD1(c, principal, "invoices.finalize", params.id ?? "", body, async () => {
+        checkInvoiceExpand(body.expand);
+        await findInvoice(c.env.DB, principal, params.id ?? "");
+        throw invalidRequest("This invoice is already finalized, you can't re-finalize a non-draft invoice.", undefined, "invoice_not_editable");
+      }),
+  );
+}
+
+/** Stripe's 400 for an invoice action its status does not allow (invoice_not_editable), or while a payment of it is under way. */
+function actionRefused(action: InvoiceAction, reason: ActionRefusal): ApiError {
+  if (reason === "in_progress") return invalidRequest("This invoice is being paid right now; retry shortly.", undefined, "invoice_payment_in_progress");
+  if (action === "void") {
+    return invalidRequest(reason === "void" ? "This invoice is already void." : "This invoice is paid: only open or uncollectible invoices can be voided.", undefined, "invoice_not_editable");
+  }
+  return invalidRequest(`This invoice is ${reason}: only open invoices can be marked uncollectible.`, undefined, "invoice_not_editable");
 }
