@@ -52,7 +52,7 @@ async function stopIntents(env: Env, row: InvoiceRow, action: InvoiceAction, ori
     if (intent && WAITING.includes(intent.status)) {
       // Through the intent's object, one operation at a time: a customer's confirmation either came
       // first (and is seen below) or finds the intent canceled.
-      const outcome = await stub.cancel(systemRequest(scope, `invoice:${row.id}:${action}:${id}`, origin), id, { cancellationReason: "abandoned" });
+      const outcome = await stub.cancel(systemRequest(scope, `invoice:${row.id}:${action}:${id}`, origin), id, { cancellationReason: action === "void" ? "void_invoice" : "abandoned" });
       intent = outcome.intent ?? (await stub.retrieve(scope, id));
     }
     if (!intent) continue;

@@ -14,7 +14,8 @@ export const INTENT_STATUSES = [
 export type IntentStatus = (typeof INTENT_STATUSES)[number];
 
 export type CaptureMethod = "automatic" | "manual";
-export const CANCELLATION_REASONS = ["duplicate", "fraudulent", "requested_by_customer", "abandoned", "automatic", "expired"] as const;
+/** Stripe's reasons; `void_invoice`: its invoice was voided (only the gateway sets it, as only Stripe does). */
+export const CANCELLATION_REASONS = ["duplicate", "fraudulent", "requested_by_customer", "abandoned", "automatic", "expired", "void_invoice"] as const;
 export type CancellationReason = (typeof CANCELLATION_REASONS)[number];
 export const REFUND_REASONS = ["duplicate", "fraudulent", "requested_by_customer"] as const;
 export type RefundReason = (typeof REFUND_REASONS)[number];

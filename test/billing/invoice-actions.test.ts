@@ -99,7 +99,7 @@ describe("POST /v1/invoices/:id/void", () => {
     const voided = await stripe.invoices.voidInvoice(first.id, { expand: ["payment_intent"] });
     expect(voided).toMatchObject({ id: first.id, status: "void", amount_paid: 0, next_payment_attempt: null, status_transitions: { voided_at: s.now } });
     // The intent it waited on, expanded: canceled through its object.
-    expect((voided as unknown as { payment_intent: PaymentIntentJson }).payment_intent).toMatchObject({ id: intent.id, status: "canceled" });
+    expect((voided as unknown as { payment_intent: PaymentIntentJson }).payment_intent).toMatchObject({ id: intent.id, status: "canceled", cancellation_reason: "void_invoice" });
     // The customer's confirmation cannot charge it any more.
     expect((await post(`/v1/payment_intents/${intent.id}/confirm`, { payment_method: "pm_card_visa" }, s.opts)).status).toBe(400);
     expect(await succeeded(s)).toHaveLength(0);
