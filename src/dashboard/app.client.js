@@ -494,6 +494,21 @@
     return span;
   }
 
+  /** A retry's status in the failed payments' words. */
+  var RETRY_WORDS = { requires_payment_method: "declined", requires_action: "awaiting the customer", processing: "outcome pending", succeeded: "paid", canceled: "canceled" };
+  /**
+   * A failed payment's retries (the API lists them with it, never as failed payments of their own): the
+   * latest, a link to its page, with its outcome and how many there were.
+   */
+  function retriesCell(p) {
+    var retries = p.retries || [];
+    var last = retries[retries.length - 1];
+    if (!last) return "";
+    return el("span", null,
+      el("a", { href: paymentHash(last.id, p.merchant_id, "failed"), text: last.id, onclick: function (e) { e.stopPropagation(); } }),
+      " " + (RETRY_WORDS[last.status] || last.status) + (retries.length > 1 ? " (" + retries.length + " retries)" : ""));
+  }
+
   async function failed(params, frame) {
     frame.head = [el("h1", { text: "Failed payments" })];
     var list = await api("GET", "/v1/admin/failed_payments?limit=50" + afterQuery(params, "cursor"));
@@ -520,7 +535,7 @@
       }, "acts"],
       ["Payment", function (p) { return p.id; }, "id"], ["Amount", function (p) { return money(p.amount, p.currency); }, "nowrap"], ["Status", function (p) { return breakable(p.status); }],
       ["Reason", function (p) { return (p.last_payment_error && (p.last_payment_error.decline_code || p.last_payment_error.code)) || ""; }],
-      ["Retry of", function (p) { return p.retry_of || ""; }, "wrap-id"],
+      ["Retries", retriesCell, "wrap-id"],
     ];
     if (!can("payments.transactions.create")) columns.shift();
     if (across) columns.push(["Merchant", function (p) { return p.merchant_id; }, "wrap-id"]);

@@ -124,15 +124,15 @@ export const paymentIntents = sqliteTable(
     index("payment_intents_card_last4").on(t.merchantId, t.livemode, t.cardLast4, t.created, t.id),
     index("payment_intents_amount").on(t.merchantId, t.livemode, t.amount, t.created, t.id),
     index("payment_intents_order_created").on(t.merchantId, t.livemode, t.orderId, t.created, t.id),
-    // With the reason, so counts of every resolution read the index alone (migration 0030).
-    index("payment_intents_failed").on(t.merchantId, t.livemode, t.created, t.id, t.failureReason).where(sql`${t.failureReason} IS NOT NULL`),
+    // With the reason, so counts of every resolution read the index alone (migration 0030; retry_of since 0052).
+    index("payment_intents_failed").on(t.merchantId, t.livemode, t.created, t.id, t.failureReason, t.retryOf).where(sql`${t.failureReason} IS NOT NULL`),
     // Seed 000: a customer's payments across merchants (admin and support).
     index("payment_intents_customer_all").on(t.customer, t.livemode, t.created, t.id),
     // Admin and support across merchants (migration 0018): newest first within a mode, all or failed.
     index("payment_intents_mode").on(t.livemode, t.created, t.id),
     // An order id across every merchant (seed 001's operator search; migration 0047).
     index("payment_intents_order_mode").on(t.livemode, t.orderId, t.created, t.id).where(sql`${t.orderId} IS NOT NULL`),
-    index("payment_intents_failed_mode").on(t.livemode, t.created, t.id, t.failureReason).where(sql`${t.failureReason} IS NOT NULL`),
+    index("payment_intents_failed_mode").on(t.livemode, t.created, t.id, t.failureReason, t.retryOf).where(sql`${t.failureReason} IS NOT NULL`),
     // Failed payments' counts by reason, from the index alone (migration 0018; retry_of since 0050).
     index("payment_intents_failed_reasons").on(t.merchantId, t.livemode, t.resolution, t.created, t.failureReason, t.retryOf).where(sql`${t.failureReason} IS NOT NULL`),
     // A failed payment's retries (migration 0050).

@@ -103,6 +103,12 @@ describe("failed payments", () => {
     expect(same.status).toBe(402);
     expect(same.body.retry).toMatchObject({ retry_of: failed.id, status: "requires_payment_method", amount: 4200, order_id: "ord-retry" });
     expect(same.body.original.failure_resolution).toBeNull();
+    // The declined retry is an attempt of the failed payment, listed with it, not a failed payment of
+    // its own (which stayed open after its original was resolved), nor counted twice.
+    const listed = (await get<FailedList & { data: (PaymentIntentJson & { retries: { id: string; status: string; created: number }[] })[] }>("/v1/admin/failed_payments", opts)).body;
+    expect(listed.data.map((p) => p.id)).toEqual([failed.id]);
+    expect(listed.data[0]?.retries).toEqual([{ id: same.body.retry.id, status: "requires_payment_method", created: same.body.retry.created }]);
+    expect(listed.counts_by_reason).toEqual({ insufficient_funds: 1 });
 
     // An operator's token of the other mode does not reach it (a test token never moves live money).
     const liveAdmin = bearer(await hsToken({ roles: ["admin"], merchant: null, livemode: true }));
@@ -113,8 +119,14 @@ describe("failed payments", () => {
     expect(other.body.original.failure_resolution).toMatchObject({ status: "resolved", retried_by: other.body.retry.id, paid_by_other_means: false });
     const open = await get<FailedList>("/v1/admin/failed_payments", opts);
     expect(open.body.data.map((p) => p.id)).not.toContain(failed.id);
-    const resolved = await get<FailedList>("/v1/admin/failed_payments?resolution=resolved", opts);
-    expect(resolved.body.data.map((p) => p.id)).toContain(failed.id);
+    const resolved = await get<FailedList & { data: (PaymentIntentJson & { retries: { id: string; status: string }[] })[] }>("/v1/admin/failed_payments?resolution=resolved", opts);
+    expect(resolved.body.data.map((p) => p.id)).toEqual([failed.id]);
+    expect(resolved.body.data[0]?.retries.map((r) => [r.id, r.status])).toEqual([
+      [same.body.retry.id, "requires_payment_method"],
+      [other.body.retry.id, "succeeded"],
+    ]);
+    const all = await get<FailedList>("/v1/admin/failed_payments?resolution=all", opts);
+    expect(all.body.data.map((p) => p.id)).toEqual([failed.id]);
     expectError(await post(`/v1/admin/failed_payments/${failed.id}/retry`, {}, opts), 400, "failed_payment_already_resolved");
     const history = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${other.body.retry.id}/transactions`, opts)).body.data;
     expect(history.map((t) => t.status)).toEqual(["succeeded"]);

@@ -871,7 +871,7 @@ describe("dashboard: answered actions, Escape, errors in the page, failed paymen
     await wide.context().close();
   });
 
-  it("Failed payments: a row opens the payment's page; a retry names the payment it retries; admin sees the Merchant and Created; refund approvals open their payment; the status line is cleared on another page", async () => {
+  it("Failed payments: a row opens the payment's page; a retry is listed with the payment it retries (its link opens the retry, which names the original); admin sees the Merchant and Created; refund approvals open their payment; the status line is cleared on another page", async () => {
     const m = await newMerchant({ refund_approval_thresholds: { usd: 1000 } });
     const original = await declined(m.key, 5100);
     const retried = await call("POST", `/v1/admin/failed_payments/${original}/retry`, m.key, {});
@@ -884,11 +884,13 @@ describe("dashboard: answered actions, Escape, errors in the page, failed paymen
 
     const page = await signedIn(m.key, { width: 1280, height: 900 });
     await page.getByRole("link", { name: "Failed payments", exact: true }).click();
-    await rowOf(page, retryId).waitFor();
+    await failedRow(page, original).waitFor();
     const headers = await page.locator("main thead th").allInnerTexts();
-    expect.soft(headers).toEqual(["", "Payment", "Amount", "Status", "Reason", "Retry of", "Created"]);
-    expect.soft(await rowOf(page, retryId).getByRole("cell", { name: original, exact: true }).count()).toBe(1);
-    expect.soft(await rowOf(page, retryId).locator("td").last().innerText()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect.soft(headers).toEqual(["", "Payment", "Amount", "Status", "Reason", "Retries", "Created"]);
+    // The declined retry is not a failed payment of its own: it is in its original's row.
+    expect.soft(await failedRow(page, retryId).count()).toBe(0);
+    expect.soft(await failedRow(page, original).locator("td").nth(5).innerText()).toBe(`${retryId} declined`);
+    expect.soft(await failedRow(page, original).locator("td").last().innerText()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     await page.screenshot({ path: path.join(ARTIFACTS, "failed-1280.png"), fullPage: true });
     // The status line says what happened to which payment, until another page is opened.
     await rowOf(page, toDismiss).getByRole("button", { name: "Dismiss" }).click();
@@ -901,9 +903,9 @@ describe("dashboard: answered actions, Escape, errors in the page, failed paymen
     expect(await page.locator("#payment-error").innerText()).toMatch(/declined/i);
     await page.getByText(/^attempt: /).first().waitFor();
     await page.getByRole("link", { name: "← Failed payments" }).click();
-    await rowOf(page, retryId).waitFor();
-    // From the keyboard too: the retry's row, and its page names the payment it retries.
-    await rowOf(page, retryId).focus();
+    await failedRow(page, original).waitFor();
+    // From the keyboard too: the retry's link in its original's row, and its page names the payment it retries.
+    await failedRow(page, original).getByRole("link", { name: retryId, exact: true }).focus();
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: `Payment ${retryId}` }).waitFor();
     expect(await page.getByRole("link", { name: original, exact: true }).count()).toBe(1);
@@ -912,11 +914,12 @@ describe("dashboard: answered actions, Escape, errors in the page, failed paymen
     // Admin, across merchants: a Merchant column; refund approvals' rows open their payment.
     const admin = await signedIn(tokenFor("admin"), { width: 1280, height: 900 });
     await admin.getByRole("link", { name: "Failed payments", exact: true }).click();
-    await rowOf(admin, retryId).waitFor();
-    expect(await admin.locator("main thead th").allInnerTexts()).toEqual(["", "Payment", "Amount", "Status", "Reason", "Retry of", "Merchant", "Created"]);
-    expect(await rowOf(admin, retryId).getByRole("cell", { name: m.id, exact: true }).count()).toBe(1);
+    await failedRow(admin, original).waitFor();
+    expect(await admin.locator("main thead th").allInnerTexts()).toEqual(["", "Payment", "Amount", "Status", "Reason", "Retries", "Merchant", "Created"]);
+    expect(await failedRow(admin, original).getByRole("cell", { name: m.id, exact: true }).count()).toBe(1);
     await admin.screenshot({ path: path.join(ARTIFACTS, "failed-admin-1280.png"), fullPage: true });
-    await rowOf(admin, retryId).getByRole("cell", { name: retryId, exact: true }).click();
+    // The retry's link opens the retry (not its row's payment), of the right merchant.
+    await failedRow(admin, original).getByRole("link", { name: retryId, exact: true }).click();
     await admin.getByRole("heading", { name: `Payment ${retryId}` }).waitFor();
     expect(await admin.locator("#payment-status").innerText()).toBe("requires_payment_method");
     // (The API's refunds do not name their merchant: the admin picks it to open a refund's payment.)

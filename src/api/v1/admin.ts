@@ -1,7 +1,7 @@
 // Operators' tools on /v1 (seeds 001 and 002): merchants and their settings, the audit log, payment
 // search, failed payments (counts by reason, retry, resolve, dismiss) and refund approvals. Admin and
 // support act across merchants (support only reads); a merchant's own credentials see only its own.
-import { and, desc, eq, gte, isNotNull, isNull, lte, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, isNotNull, isNull, lte, sql, type SQL } from "drizzle-orm";
 import { beyond, refundData } from "../../db/queries";
 import { intentFromRow, intentRow } from "../../db/intent-row";
 import type { SQLiteColumn, SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
@@ -524,6 +524,38 @@ async function failedIntent(c: Ctx, principal: Principal, id: string): Promise<{
   return { intent, scope };
 }
 
+const RetrySummary = z.object({ id: z.string(), status: z.string(), created: z.number().int() });
+type RetrySummary = z.infer<typeof RetrySummary>;
+
+/**
+ * The retries of a page's failed payments, by the payment they retry, oldest first: ranges of
+ * payment_intents_retries on each database the page was read from (a retry lives with its original).
+ */
+async function retriesOf(dbs: D1Database[], livemode: boolean, originals: IntentRecord[]): Promise<Map<string, RetrySummary[]>> {
+  const byOriginal = new Map<string, RetrySummary[]>();
+  if (originals.length === 0) return byOriginal;
+  const ids = originals.map((i) => i.id);
+  const rows = (
+    await Promise.all(
+      dbs.map((d1) =>
+        db(d1)
+          .select({ retryOf: paymentIntents.retryOf, id: paymentIntents.id, status: paymentIntents.status, created: paymentIntents.created })
+          .from(paymentIntents)
+          .where(and(inArray(paymentIntents.retryOf, ids), eq(paymentIntents.livemode, livemode))),
+      ),
+    )
+  ).flat();
+  // Ordered here: an ORDER BY over several ranges (IN) would sort them in a temp B-tree.
+  rows.sort((a, b) => a.created - b.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const r of rows) {
+    if (!r.retryOf) continue;
+    const list = byOriginal.get(r.retryOf) ?? [];
+    list.push({ id: r.id, status: r.status, created: seconds(r.created) });
+    byOriginal.set(r.retryOf, list);
+  }
+  return byOriginal;
+}
+
 function registerFailedPayments(app: App): void {
   route(
     app,
@@ -532,10 +564,11 @@ function registerFailedPayments(app: App): void {
       path: "/v1/admin/failed_payments",
       permission: "payments.transactions.view",
       merchant: false,
-      summary: "Failed payments (declined or failed for good), with counts by reason over a window of at most 31 days (created_gte/created_lte; by default the last 30 days)",
+      summary:
+        "Failed payments (declined or failed for good), with counts by reason over a window of at most 31 days (created_gte/created_lte; by default the last 30 days). A retry is listed with the payment it retries (retries), never as a failed payment of its own",
       tag: TAG,
       query: FailedQuery,
-      response: z.object({ object: z.literal("list"), data: z.array(PaymentIntentSchema), counts_by_reason: z.record(z.string(), z.number()), has_more: z.boolean(), next_cursor: z.string().nullable() }),
+      response: z.object({ object: z.literal("list"), data: z.array(z.intersection(PaymentIntentSchema, z.object({ retries: z.array(RetrySummary).describe("This payment's retries (failed_payments/{id}/retry), oldest first.") }))), counts_by_reason: z.record(z.string(), z.number()), has_more: z.boolean(), next_cursor: z.string().nullable() }),
     },
     async (c, { query, principal }) => {
       const resolution = query.resolution ?? "open";
@@ -543,6 +576,9 @@ function registerFailedPayments(app: App): void {
         ...merchantFilter(principal, paymentIntents.merchantId, query.merchant),
         eq(paymentIntents.livemode, principal.livemode),
         isNotNull(paymentIntents.failureReason),
+        // A retry that failed is another attempt at its original, listed there (retries): acting on it
+        // acts on the original, and it leaves the list with the original.
+        isNull(paymentIntents.retryOf),
         ...(resolution === "open" ? [isNull(paymentIntents.resolution)] : resolution === "all" ? [] : [eq(paymentIntents.resolution, resolution)]),
       ];
       if (query.created_gte !== undefined) where.push(gte(paymentIntents.created, query.created_gte));
@@ -568,9 +604,10 @@ function registerFailedPayments(app: App): void {
       ).flat();
       if (query.reason) where.push(eq(paymentIntents.failureReason, query.reason));
       const page = await intentPage(dbs, where, query.limit ?? 25, query.cursor);
+      const retries = await retriesOf(dbs, principal.livemode, page.items);
       return json(c, {
         object: "list",
-        data: page.items.map((i) => intentJson(c, i)),
+        data: page.items.map((i) => ({ ...intentJson(c, i), retries: retries.get(i.id) ?? [] })),
         counts_by_reason: counts.reduce<Record<string, number>>((sum, r) => {
           const reason = r.reason ?? "unknown";
           sum[reason] = (sum[reason] ?? 0) + Number(r.n);
