@@ -17,7 +17,7 @@ const INTENT_COLUMNS = [
   "id", "merchantId", "livemode", "status", "amount", "currency", "customer", "orderId", "locationId", "amountRefunded", "created", "updated",
   "authorizedAt", "pendingAttempts", "reconciledAt", "cardLast4", "failureReason", "resolution", "version", "data",
   "invoiceId", "clientSecret", "description", "gatewayAccount", "connectorAccount", "lastPaymentError", "chargeAuthorizedAt", "chargeCapturedAt", "failedAt", "summaryVersion",
-  "posVoided", "declinedCharges", "retryOf",
+  "posVoided", "declinedCharges", "retryOf", "paymentMethodId",
 ] as const;
 type IntentColumn = (typeof INTENT_COLUMNS)[number];
 
@@ -57,6 +57,7 @@ const upsertIntent = prepared<IntentColumn>((db, p) =>
         posVoided: sql`excluded.pos_voided`,
         declinedCharges: sql`excluded.declined_charges`,
         retryOf: sql`excluded.retry_of`,
+        paymentMethodId: sql`excluded.payment_method_id`,
       },
       setWhere: sql`excluded.version > ${paymentIntents.version}`,
     }),
@@ -165,6 +166,7 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
       posVoided: isVoidedSale(intent) ? 1 : null,
       declinedCharges: intent.attempts.filter(isFailedCharge).length,
       retryOf: intent.retryOf,
+      paymentMethodId: intent.paymentMethod?.id ?? intent.lastPaymentError?.paymentMethod?.id ?? null,
     }),
   ];
   const hasMetadata = Object.keys(intent.metadata).length > 0;

@@ -98,6 +98,8 @@ export const paymentIntents = sqliteTable(
     posVoided: integer("pos_voided"),
     /** The failed payment this intent retries (the record's retryOf, migration 0050), for seed 002's /failed. */
     retryOf: text("retry_of"),
+    /** The payment method the record names (paymentMethod, or lastPaymentError's; migration 0053): GET /v1/payment_methods/{id} of a method never saved. */
+    paymentMethodId: text("payment_method_id"),
     /** Seed 002's status (posStatus), computed by SQLite from the columns above: never written. */
     posStatus: text("pos_status").generatedAlwaysAs(sql.raw(POS_STATUS_SQL), { mode: "virtual" }),
     /** The domain record (IntentRecord) as JSON, without the fields above (src/db/intent-row.ts). */
@@ -137,6 +139,8 @@ export const paymentIntents = sqliteTable(
     index("payment_intents_failed_reasons").on(t.merchantId, t.livemode, t.resolution, t.created, t.failureReason, t.retryOf).where(sql`${t.failureReason} IS NOT NULL`),
     // A failed payment's retries (migration 0050).
     index("payment_intents_retries").on(t.retryOf, t.created, t.id).where(sql`${t.retryOf} IS NOT NULL`),
+    // The intent that carries a payment method never saved (migration 0053).
+    index("payment_intents_payment_method").on(t.paymentMethodId).where(sql`${t.paymentMethodId} IS NOT NULL`),
   ],
 );
 

@@ -221,6 +221,26 @@ describe("payment methods", () => {
     expectError(await post("/v1/payment_methods/pm_card_visa/attach", { customer: "cus_doesNotExist0001" }, m.opts), 400, "resource_missing");
   });
 
+  it("a payment method made for a payment (test card, token, card details) is retrieved unattached, as at Stripe: the one paid with and the one declined; another merchant's is 404", async () => {
+    const m = await newMerchant("pm-one-off");
+    const other = await newMerchant("pm-one-off-other");
+    const paid = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 1000, currency: "usd", payment_method: "pm_card_visa", confirm: true }, m.opts);
+    expect(paid.status, JSON.stringify(paid.body)).toBe(200);
+    const pmId = paid.body.payment_method as string;
+    expect(pmId).toMatch(/^pm_/);
+    const got = await get<PmJson & { created: number }>(`/v1/payment_methods/${pmId}`, m.opts);
+    expect(got.status, JSON.stringify(got.body)).toBe(200);
+    expect(got.body).toMatchObject({ id: pmId, object: "payment_method", customer: null, card: { brand: "visa", last4: "4242" } });
+    expect(got.body.created).toBe(paid.body.created);
+    const byToken = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 1000, currency: "usd", payment_method: "tok_mastercard", confirm: true }, m.opts);
+    expect((await get<PmJson>(`/v1/payment_methods/${byToken.body.payment_method as string}`, m.opts)).body.card?.last4).toBe("4444");
+    const declined = expectError(await post("/v1/payment_intents", { amount: 1000, currency: "usd", payment_method: "pm_card_chargeDeclined", confirm: true }, m.opts), 402);
+    const failedPm = (declined.payment_method as { id: string }).id;
+    expect((await get<PmJson>(`/v1/payment_methods/${failedPm}`, m.opts)).body).toMatchObject({ id: failedPm, customer: null, card: { last4: "0002" } });
+    expectError(await get(`/v1/payment_methods/${pmId}`, other.opts), 404, "resource_missing");
+    expectError(await get("/v1/payment_methods/pm_neverMadeAnywhere000", m.opts), 404, "resource_missing");
+  });
+
   it("expand, as at Stripe: a customer's default payment method, a payment method's customer, a charge's payment intent", async () => {
     const m = await newMerchant("pm-expand");
     const cus = await customer(m.opts, { payment_method: "pm_card_visa" });

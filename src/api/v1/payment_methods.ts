@@ -1,13 +1,16 @@
 // /v1/payment_methods: store a card from a token or (test mode) card details, retrieve, update
 // (nickname, metadata, expiry), attach to and detach from a customer, list.
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { z } from "zod";
-import { invalidRequest } from "../../core/errors";
+import { ApiError, invalidRequest } from "../../core/errors";
+import { hasPrefix } from "../../core/ids";
+import type { Scope } from "../../core/types";
+import { intentFromRow, intentRow } from "../../db/intent-row";
 import type { PaymentMethodDetails } from "../../core/types";
 import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
 import { db, findPaymentMethod, liveCustomer, parseDetails, parseMetadata, renderPaymentMethodRow } from "../../billing/store";
 import { listable, NO_ROWS, pageOf } from "../../db/queries";
-import { paymentMethods } from "../../db/schema";
+import { paymentIntents, paymentMethods } from "../../db/schema";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import { PaymentMethodObjectSchema } from "./billing_schemas";
 import * as f from "./fields";
@@ -74,6 +77,48 @@ function renderMethods(c: Ctx, principal: Principal, rows: PaymentMethodRow[], e
 }
 
 /**
+ * A payment method made for one payment and never saved (a test card, a token, card details named on
+ * a payment intent): as at Stripe it can be retrieved, unattached, from the intent that carries it
+ * (paid with it, or declined on it), found by payment_intents_payment_method.
+ */
+async function unsavedMethod(d1: D1Database, scope: Scope, id: string): Promise<PaymentMethodRow | null> {
+  if (!hasPrefix(id, "pm")) return null;
+  const [row] = await db(d1)
+    .select(intentRow)
+    .from(paymentIntents)
+    .where(and(eq(paymentIntents.paymentMethodId, id), eq(paymentIntents.merchantId, scope.merchantId), eq(paymentIntents.livemode, scope.livemode)))
+    .limit(1);
+  if (!row) return null;
+  const intent = intentFromRow(row);
+  const details = [intent.paymentMethod, intent.lastPaymentError?.paymentMethod].find((pm) => pm?.id === id);
+  if (!details) return null;
+  return {
+    id,
+    merchantId: scope.merchantId,
+    livemode: scope.livemode,
+    customer: null,
+    details: JSON.stringify(details),
+    fingerprint: details.card?.fingerprint ?? null,
+    nickname: null,
+    metadata: "{}",
+    created: intent.created,
+    detached: null,
+  };
+}
+
+/** A saved payment method, or one made for a payment (unsavedMethod), for GET /v1/payment_methods/{id}. */
+async function anyPaymentMethod(d1: D1Database, scope: Scope, id: string): Promise<PaymentMethodRow> {
+  try {
+    return await findPaymentMethod(d1, scope, id, "id");
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 404) throw err;
+    const unsaved = await unsavedMethod(d1, scope, id);
+    if (!unsaved) throw err;
+    return unsaved;
+  }
+}
+
+/**
  * A payment method a request names by id: a saved one, or (in test mode) one of Stripe's test ids
  * (`pm_card_visa`...), which, as at Stripe, stands for a new payment method made from that card.
  */
@@ -105,10 +150,10 @@ export function registerPaymentMethods(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/payment_methods/{id}", permission: "payments.methods.view", summary: "Retrieve a stored payment method (expand[]=customer)", tag: TAG, query: f.expandQuery, response: PaymentMethodObjectSchema },
+    { method: "get", path: "/v1/payment_methods/{id}", permission: "payments.methods.view", summary: "Retrieve a payment method: a stored one, or one made for a payment intent and never saved (unattached); expand[]=customer", tag: TAG, query: f.expandQuery, response: PaymentMethodObjectSchema },
     async (c, { params, query, principal }) => {
       const expand = expandPaths(query.expand, "payment_method");
-      return json(c, (await renderMethods(c, principal, [await findPaymentMethod(c.env.DB, principal, params.id ?? "", "id")], expand))[0]);
+      return json(c, (await renderMethods(c, principal, [await anyPaymentMethod(c.env.DB, principal, params.id ?? "")], expand))[0]);
     },
   );
 
