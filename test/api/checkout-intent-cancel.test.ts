@@ -1,8 +1,9 @@
 // A Checkout Session's payment intent, while the session is open, is the session's: canceling it
 // alone (/v1, the dashboard, another surface) is refused, as at Stripe, and the session is expired
 // instead, which cancels it. Once paid (authorized for a later capture), the intent may be canceled.
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { expireSession, sessionById } from "../../src/checkout/sessions";
 import { expectError, get, post, type PaymentIntentJson } from "../helpers";
 
 interface SessionJson {
@@ -52,5 +53,29 @@ describe("a Checkout Session's payment intent", () => {
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${s.payment_intent}`)).body.status).toBe("requires_capture");
     expect((await get<SessionJson>(`/v1/checkout/sessions/${s.id}`)).body.status).toBe("complete");
     expect((await post<PaymentIntentJson>(`/v1/payment_intents/${s.payment_intent}/cancel`)).body.status).toBe("canceled");
+  });
+
+  it("is never voided by its session's expiry once authorized: an expiry that meets a paid session (still open in D1) completes it and the hold stays capturable", async () => {
+    const s = await session({ payment_intent_data: { capture_method: "manual" } });
+    const paid = await exports.default.fetch(
+      new Request(`http://gateway.test/checkout/${s.id}`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "card_number=4242424242424242&expiry=12%2F34&cvc=123",
+        redirect: "manual",
+      }),
+    );
+    await paid.body?.cancel();
+    expect(paid.status).toBe(303);
+    // The expiry as it runs when it read the session in the instant between the authorization and the
+    // session's completion (the page's, or the events consumer's): the merchant's expire, or the cron's at expires_at.
+    const row = await sessionById(env.DB, s.id);
+    expect(row?.status).toBe("complete");
+    if (!row) return;
+    const expired = await expireSession(env, { ...row, status: "open", paymentStatus: "unpaid", completedAt: null }, "http://gateway.test", "test");
+    expect(expired.kind).toBe("complete");
+    expect((await get<SessionJson>(`/v1/checkout/sessions/${s.id}`)).body.status).toBe("complete");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${s.payment_intent}`)).body.status).toBe("requires_capture");
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${s.payment_intent}/capture`)).body.status).toBe("succeeded");
   });
 });

@@ -23,6 +23,12 @@ export async function cancel(draft: IntentRecord, params: CancelParams, tools: O
   if (draft.createdVia === "checkout" && !params.checkoutExpiry && ["requires_payment_method", "requires_confirmation", "requires_action"].includes(draft.status)) {
     throw invalidRequest("This PaymentIntent was created by a Checkout Session that is still open: expire the session instead (POST /v1/checkout/sessions/{id}/expire), which cancels it.", undefined, "payment_intent_unexpected_state");
   }
+  // A session's expiry cancels only a payment that was not made: an authorization (the shopper paid a
+  // manual-capture session, perhaps in the same instant) completes the session instead, and is never
+  // voided by it (the shopper was sent to the success page, the merchant told the session completed).
+  if (params.checkoutExpiry && draft.status === "requires_capture") {
+    throw invalidRequest("This PaymentIntent was authorized: its Checkout Session completes instead of expiring.", undefined, "payment_intent_unexpected_state");
+  }
   assertNoPendingSettlement(draft);
   const auth = chargeAttempt(draft);
   if (draft.status === "requires_capture" && auth) {
