@@ -119,7 +119,9 @@ export async function principalFromJwt(token: string, cfg: Config, merchantHeade
   const claimed = typeof claims.merchant_id === "string" ? claims.merchant_id : null;
   const merchantId = crossMerchant ? (merchantHeader ?? claimed) : claimed;
   if (!crossMerchant && !merchantId) throw authenticationFailed("Invalid token: it names no merchant_id.");
-  if (!crossMerchant && merchantHeader && merchantHeader !== merchantId) throw authenticationFailed("This token cannot act for another merchant.");
+  // Authenticated (the signature holds), but not for that merchant: 403, not counted as a failed sign-in
+  // (operators behind one address naming the wrong merchant would lock each other out).
+  if (!crossMerchant && merchantHeader && merchantHeader !== merchantId) throw permissionDenied(`This token acts only for its own merchant (${merchantId}), not for the Merchant-Id given.`);
   const customerId = roles.includes("customer") && !crossMerchant && !roles.includes("merchant") ? (typeof claims.customer_id === "string" ? claims.customer_id : null) : null;
   if (roles.includes("customer") && !crossMerchant && !roles.includes("merchant") && !customerId) throw authenticationFailed("Invalid token: a customer token needs customer_id.");
   return {

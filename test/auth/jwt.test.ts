@@ -95,9 +95,13 @@ describe("JWT authentication", () => {
     expect(await countIntents(MERCHANT_A)).toBe(before + 1);
   });
 
-  it("a merchant token cannot act for another merchant", async () => {
+  it("a merchant token cannot act for another merchant: 403 (authenticated, not allowed), never counted as a failed sign-in", async () => {
     const token = await hsToken({ merchant: MERCHANT_A });
-    expectError(await get("/v1/payment_intents", { ...bearer(token), headers: { "merchant-id": MERCHANT_B } }), 401);
+    const other = { ...bearer(token), headers: { "merchant-id": MERCHANT_B, "cf-connecting-ip": "198.51.100.77" } };
+    expectError(await get("/v1/payment_intents", other), 403);
+    // Far more than the failed sign-ins an address may make: the same address still signs in.
+    for (let i = 0; i < 30; i++) expect((await get("/v1/payment_intents?limit=1", other)).status).toBe(403);
+    expect((await get("/v1/payment_intents?limit=1", { ...bearer(token), headers: { "cf-connecting-ip": "198.51.100.77" } })).status).toBe(200);
   });
 });
 
@@ -137,10 +141,10 @@ describe("roles", () => {
     const pi = await succeededIntent(500);
     const mixed = await hsToken({ roles: ["support", "merchant"], merchant: MERCHANT_B });
     const asA = { ...bearer(mixed), headers: { "merchant-id": MERCHANT_A } };
-    expectError(await post("/v1/refunds", { payment_intent: pi.id, amount: 100 }, asA), 401);
-    expectError(await post("/v1/api_keys", { type: "secret" }, asA), 401);
+    expectError(await post("/v1/refunds", { payment_intent: pi.id, amount: 100 }, asA), 403);
+    expectError(await post("/v1/api_keys", { type: "secret" }, asA), 403);
     const shopper = await hsToken({ roles: ["customer", "support"], merchant: MERCHANT_B, customer: "cus_mixed0001" });
-    expectError(await get("/v1/payment_intents", { ...bearer(shopper), headers: { "merchant-id": MERCHANT_A } }), 401);
+    expectError(await get("/v1/payment_intents", { ...bearer(shopper), headers: { "merchant-id": MERCHANT_A } }), 403);
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.amount_refunded).toBe(0);
   });
 
