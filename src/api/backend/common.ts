@@ -50,9 +50,21 @@ export async function visibleIntent(c: Ctx, principal: Principal, id: string, wh
   return intent;
 }
 
-/** An operation's outcome: its error (in this surface's words) or the intent (`what`: as the route names it). */
-export function outcomeIntent(outcome: OpOutcome, id: string, what = "Payment intent"): IntentRecord {
-  if (outcome.error) throw new ApiError(outcome.error);
+/**
+ * An operation's outcome: its error (in this surface's words) or the intent (`what`: as the route names
+ * it). An error replayed for its Idempotency-Key (the object keeps a refusal as the key's answer, as a
+ * success) says so, as a replayed success does.
+ */
+export function outcomeIntent(c: Ctx, outcome: OpOutcome, id: string, what = "Payment intent"): IntentRecord {
+  if (outcome.error) {
+    markReplay(c, outcome);
+    throw new ApiError(outcome.error);
+  }
   if (!outcome.intent) throw missing(`${what} not found: ${id}`);
   return outcome.intent;
+}
+
+/** `Idempotent-Replayed: true` on the answer, error or not, of an outcome the object replayed. */
+export function markReplay(c: Ctx, outcome: OpOutcome): void {
+  if (outcome.replayed) c.header("Idempotent-Replayed", "true");
 }

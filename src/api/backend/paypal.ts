@@ -14,7 +14,7 @@ import type { Env } from "../../env";
 import { resolvePaymentMethodInput } from "../v1/payment_intents";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
-import { backendRequest, outcomeIntent, visibleIntent } from "./common";
+import { backendRequest, markReplay, outcomeIntent, visibleIntent } from "./common";
 import { amountInMinor, bad, BackendError, backendRoute, decimalAmount, missing, type BackendSpec } from "./surface";
 import { ApiError, type ApiErrorData } from "../../core/errors";
 import type { Principal } from "../../auth/permissions";
@@ -156,6 +156,14 @@ function paidOtherwise(intent: IntentRecord): boolean {
   return intent.paymentMethod !== null && intent.paymentMethod.type !== "paypal";
 }
 
+/**
+ * The refusal of capture-order for an order paid by card instead: PayPal captured nothing, so there
+ * is no capture to name (its charge, ch_..., is the card's), and the order is VOIDED, as get-order says.
+ */
+function paidAnotherWay(): BackendError {
+  return bad("This order cannot be captured: it was paid another way, not with PayPal (its status is VOIDED).");
+}
+
 function assertOrder(intent: IntentRecord): void {
   if (!isOrder(intent)) throw new BackendError(404, `PayPal order not found: ${intent.id}`);
 }
@@ -184,7 +192,7 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
       paymentMethod: paymentMethod ?? null,
       confirm: true,
     }));
-    const intent = outcomeIntent(outcome, intentId, "PayPal order");
+    const intent = outcomeIntent(c, outcome, intentId, "PayPal order");
     const approval = intent.nextAction?.url ?? null;
     // The same Idempotency-Key again is answered from the create's own outcome (the intent's object
     // replays it), so the approval link is there even after the payer approved.
@@ -206,11 +214,16 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
   paypalRoute(app, sub, { path: "/paypal/capture-order", permission: "payments.transactions.create", summary: "Capture an order the payer approved (400 ORDER_NOT_APPROVED before approval)", body: OrderBody, response: Answer }, async (c, { principal, body }) => {
     let intent = await visibleIntent(c, principal, body.order_id, "PayPal order");
     assertOrder(intent);
-    if (paidOtherwise(intent)) throw bad("This order cannot be captured: it was paid another way, not with PayPal.");
+    // Checked first, so that the completion below never completes a card payment's own step (3DS).
+    if (paidOtherwise(intent)) throw paidAnotherWay();
     if (intent.status === "requires_action") {
       // The payer may have approved without coming back through the return page: complete it now.
       const outcome = await intentStub(c.env, intent.id).completeRedirect(intent.id, intent.clientSecret, new URL(c.req.url).origin);
       intent = outcome.intent ?? intent;
+      // The answer is the intent's as it came back, not as it was read: the shopper may have paid by
+      // card in between (the completion then found nothing to complete, and the card's payment
+      // succeeded). That is no PayPal capture, and its charge no capture of this order.
+      if (paidOtherwise(intent)) throw paidAnotherWay();
       if (outcome.error && intent.status !== "succeeded") {
         // Told as a second capture-order tells it (the payer canceled, declined at PayPal...).
         if (outcome.error.status >= 500) throw new BackendError(outcome.error.status, paypalMessage(outcome.error));
@@ -266,12 +279,15 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
     const req = await backendRequest(c, principal, "POST /api/v1/payments/paypal/refund-payment", current.id, { amount, note: body.note_to_payer ?? null }, "seed004.paypal.refund");
     const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
     const outcome = await intentStub(c.env, current.id).refund(req, current.id, { amount, reason: null, metadata: body.note_to_payer ? { note_to_payer: body.note_to_payer } : {}, approvalThresholds: thresholds });
-    // Nothing captured to refund (yet, or ever): said with the order's status as get-order shows it.
+    // Nothing captured to refund (yet, or ever): said with the order's status as get-order shows it, as
+    // the refund found it. The refusal is the Idempotency-Key's answer: replayed, it names the status it
+    // was refused for (the order captured since is still not refunded by it).
     if (outcome.error?.code === "charge_not_refundable") {
-      const now = (await intentStub(c.env, current.id).retrieve(principal, current.id)) ?? current;
-      throw bad(notCaptured(now.id, await orderStatus(c.env, now)));
+      const then = outcome.intent ?? current;
+      markReplay(c, outcome);
+      throw bad(notCaptured(then.id, await orderStatus(c.env, then)));
     }
-    const intent = outcomeIntent(outcome, current.id, "PayPal order");
+    const intent = outcomeIntent(c, outcome, current.id, "PayPal order");
     const refund = intent.refunds.find((r) => r.id === outcome.refundId);
     if (!refund) throw new BackendError(500, "The refund is missing from its payment.");
     const status = refund.status === "succeeded" ? "COMPLETED" : refund.status === "pending" ? "PENDING" : refund.status === "failed" ? "FAILED" : "CANCELLED";

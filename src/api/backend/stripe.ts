@@ -129,7 +129,7 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
       metadata: body.metadata ?? {},
       paymentMethod: paymentMethod ?? null,
     }));
-    const intent = outcomeIntent(outcome, intentId);
+    const intent = outcomeIntent(c, outcome, intentId);
     return c.json({ payment_intent_id: intent.id, client_secret: intent.clientSecret, status: intent.status, amount: intent.amount, currency: intent.currency }, 200, outcome.replayed ? { "Idempotent-Replayed": "true" } : {});
   });
 
@@ -156,7 +156,7 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
     const paymentMethod = body.payment_method ? await resolvePaymentMethodFor(c, principal, { payment_method: body.payment_method }, current.customer) : undefined;
     const req = await backendRequest(c, principal, "POST /api/v1/payments/stripe/confirm-payment", current.id, body, "seed004.stripe.confirm_payment");
     const outcome = await intentStub(c.env, current.id).confirm(req, current.id, { paymentMethod });
-    const intent = outcomeIntent(outcome, current.id);
+    const intent = outcomeIntent(c, outcome, current.id);
     const confirmed = paidFor(intent.status);
     return c.json(
       { confirmed, payment_intent_id: intent.id, status: intent.status, ...(intent.nextAction ? { next_action: { type: intent.nextAction.type, redirect_to_url: { url: intent.nextAction.url } } } : {}) },

@@ -102,9 +102,10 @@ const STATE_CODES = new Set(["payment_intent_unexpected_state", "charge_not_refu
 /**
  * An error of the core (the payment's object) in this surface's words, never /v1's ("You cannot
  * capture this PaymentIntent because it has a status of succeeded..."). A refusal for the payment's
- * state is the route's own check run again on the state the core saw: a request racing another (three
- * captures at once), or a retry that skipped the route's check, is refused exactly as the route
- * refuses it, with the same status and message. `current` is the payment as the core left it.
+ * state is this surface's check (refusalOf) run on the state the core saw: a request racing another
+ * (three captures at once) and the replay of a refusal kept under an Idempotency-Key are told in the
+ * same status and message as the first refusal. `current` is the payment as the core left it (for a
+ * replay, as it was when the refusal was first made).
  */
 export function inSurfaceWords(err: ApiErrorData, action: PaymentAction, number: number, current: IntentRecord, amount?: number): ApiErrorData {
   if (err.code === "resource_missing") return { ...err, message: `No such payment: '${number}'`, param: undefined };

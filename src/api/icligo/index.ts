@@ -28,7 +28,7 @@ import type { App, AppEnv, Ctx } from "../v1/route";
 import { JsonNumber, parseExactJson, readExactJson, stringifyExact } from "../common/exact-json";
 import { surfaceErrors } from "../common/errors";
 import { NO_IDEMPOTENCY, surfaceIdempotency, type SurfaceIdempotency } from "../common/idempotency";
-import { cancelRefusal, captureRefusal, icligoError, icligoStatusCode, inSurfaceWords, INVALID_APPLICATION_ID, MISSING_HEADERS, refundRefusal, type PaymentAction } from "./errors";
+import { icligoError, icligoStatusCode, inSurfaceWords, INVALID_APPLICATION_ID, MISSING_HEADERS, type PaymentAction } from "./errors";
 import { KEPT_FIELDS, renderCapture, renderPayment, renderPendingRefund } from "./render";
 
 export const PREFIX = "/payments";
@@ -42,9 +42,10 @@ function send(body: unknown, status = 200, replayed = false): Response {
   return new Response(stringifyExact(body), { status, headers });
 }
 
-function sendError(c: Ctx, err: ApiErrorData): Response {
+function sendError(c: Ctx, err: ApiErrorData, replayed = false): Response {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (err.retryAfterSeconds !== undefined) headers["Retry-After"] = String(err.retryAfterSeconds);
+  if (replayed) headers["Idempotent-Replayed"] = "true";
   return new Response(JSON.stringify(icligoError(err, new URL(c.req.url).pathname, Date.now())), { status: icligoStatusCode(err), headers });
 }
 
@@ -123,11 +124,14 @@ function intentOf(outcome: OpOutcome, number: number): IntentRecord {
 }
 
 /**
- * The payment after a capture, cancel or refund; the core's error in this surface's words (a refusal
- * for its state as the route's own check words it, whatever request got there first).
+ * The payment after a capture, cancel or refund, or the core's refusal as this surface words it (for
+ * the payment's state, as refusalOf words it, on the state the core saw). Whether the payment's state
+ * allows the operation is decided by its object alone, never by a check here: the object keeps a
+ * refusal as the Idempotency-Key's answer, as it keeps a success, so the same request sent again is
+ * answered the same refusal (Idempotent-Replayed) and never runs later, once the state would allow it.
  */
-function paymentAfter(outcome: OpOutcome, action: PaymentAction, found: Found, amount?: number): IntentRecord {
-  if (outcome.error) throw new ApiError(inSurfaceWords(outcome.error, action, found.number, outcome.intent ?? found.intent, amount));
+function paymentAfter(c: Ctx, outcome: OpOutcome, action: PaymentAction, found: Found, amount?: number): IntentRecord | Response {
+  if (outcome.error) return sendError(c, inSurfaceWords(outcome.error, action, found.number, outcome.intent ?? found.intent, amount), outcome.replayed);
   if (!outcome.intent) throw resourceMissing("payment", String(found.number));
   return outcome.intent;
 }
@@ -304,10 +308,9 @@ export function icligoSurface(): Hono<AppEnv> {
     const description = text(body, "description", 500);
     const amount = body.amount === undefined || body.amount === null ? undefined : decimal(body.amount, found.intent.currency, "amount");
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: "PUT /payments/{payment_id}/capture", target: found.intent.id, params: { amount, description } });
-    const refusal = idem.replay ? null : captureRefusal(found.number, found.intent);
-    if (refusal) throw refusal;
     const outcome = await intentStub(c.env, found.intent.id).capture(requestOf(c, principal, found.scope, "payment_intents.capture", idem), found.intent.id, { amountToCapture: amount });
-    const intent = paymentAfter(outcome, "capture", found);
+    const intent = paymentAfter(c, outcome, "capture", found);
+    if (intent instanceof Response) return intent;
     const capture = intent.attempts.filter((a) => a.type === "capture").at(-1);
     if (!capture) throw new Error(`capture of ${intent.id} left no capture attempt`);
     return send(await renderCapture(intent, capture, description), 200, outcome.replayed);
@@ -317,10 +320,9 @@ export function icligoSurface(): Hono<AppEnv> {
     const principal = await application(c, "payments.transactions.void");
     const found = await findPayment(c, principal, c.req.param("payment_id") ?? "");
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: "POST /payments/{payment_id}/cancel", target: found.intent.id, params: {} });
-    const refusal = idem.replay ? null : cancelRefusal(found.number, found.intent);
-    if (refusal) throw refusal;
     const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel", idem), found.intent.id, { cancellationReason: "requested_by_customer" });
-    const intent = paymentAfter(outcome, "cancel", found);
+    const intent = paymentAfter(c, outcome, "cancel", found);
+    if (intent instanceof Response) return intent;
     return send(renderPayment(intent, found.number, paymentUrl(c, intent)), 200, outcome.replayed);
   };
   api.put("/:payment_id/cancel", cancel);
@@ -333,9 +335,8 @@ export function icligoSurface(): Hono<AppEnv> {
     const body = await optionalBody(c);
     const amount = body.amount === undefined || body.amount === null ? undefined : decimal(body.amount, found.intent.currency, "amount");
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: "POST /payments/{payment_id}/refund", target: found.intent.id, params: { amount } });
-    // Its state, and what is left to refund (refunds waiting for an approver hold their amount too).
-    const refusal = idem.replay ? null : refundRefusal(found.number, found.intent, amount);
-    if (refusal) throw refusal;
+    // Its state, and what is left to refund (refunds waiting for an approver hold their amount too),
+    // are the object's to check: a refusal is the key's answer (paymentAfter).
     const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
     const outcome = await intentStub(c.env, found.intent.id).refund(requestOf(c, principal, found.scope, "refunds.create", idem), found.intent.id, {
       amount,
@@ -343,7 +344,8 @@ export function icligoSurface(): Hono<AppEnv> {
       metadata: {},
       approvalThresholds: thresholds,
     });
-    const intent = paymentAfter(outcome, "refund", found, amount);
+    const intent = paymentAfter(c, outcome, "refund", found, amount);
+    if (intent instanceof Response) return intent;
     const payment = renderPayment(intent, found.number, paymentUrl(c, intent));
     const held = intent.refunds.find((r) => r.id === outcome.refundId && r.status === "pending" && r.requiresApproval && !r.approval);
     if (held) return send({ ...payment, refund: renderPendingRefund(held) }, 202, outcome.replayed);

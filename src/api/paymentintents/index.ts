@@ -53,8 +53,8 @@ function send(c: Ctx, body: unknown, status = 200, headers: Record<string, strin
   return new Response(stringifyExact(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
 }
 
-function sendProblem(c: Ctx, err: ApiErrorData): Response {
-  const headers: Record<string, string> = { "content-type": "application/problem+json; charset=utf-8" };
+function sendProblem(c: Ctx, err: ApiErrorData, extra: Record<string, string> = {}): Response {
+  const headers: Record<string, string> = { "content-type": "application/problem+json; charset=utf-8", ...extra };
   if (err.retryAfterSeconds !== undefined) headers["Retry-After"] = String(err.retryAfterSeconds);
   if (err.status === 401) headers["WWW-Authenticate"] = "Bearer";
   return new Response(JSON.stringify(problem(err, c.get("requestId"))), { status: problemStatus(err), headers });
@@ -205,10 +205,12 @@ function customerCancelRefusal(err: ApiErrorData, intent: IntentRecord | null): 
   ).data;
 }
 
+/** An operation's answer; one replayed for its Idempotency-Key (a refusal as a success) says so, as on /v1. */
 async function outcomeResponse(c: Ctx, outcome: OpOutcome, number: number, status = 200): Promise<Response> {
-  if (outcome.error) return sendProblem(c, outcome.error);
+  const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
+  if (outcome.error) return sendProblem(c, outcome.error, headers);
   if (!outcome.intent) throw resourceMissing("payment intent", String(number));
-  return send(c, await rendered(c, outcome.intent, number), status);
+  return send(c, await rendered(c, outcome.intent, number), status, headers);
 }
 
 // ---- create -------------------------------------------------------------------------------------------
