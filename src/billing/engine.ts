@@ -36,6 +36,7 @@ import {
   type SubscriptionStatus,
 } from "./store";
 import { Writes } from "./writes";
+import { savePaidCard } from "./payment-methods";
 import { directoryDb } from "../db/shards";
 import { UNIT_COST, type StatementBudget } from "../db/budget";
 
@@ -224,7 +225,7 @@ export function insertInvoice(w: Writes, row: InvoiceRow, guarded: boolean): voi
 
 // ---- subscription changes ------------------------------------------------------------------------
 
-type SubscriptionChange = Partial<Pick<SubscriptionRow, "status" | "currentPeriodStart" | "currentPeriodEnd" | "periodIndex" | "latestInvoice" | "canceledAt" | "endedAt" | "cancelAtPeriodEnd" | "defaultPaymentMethod" | "metadata" | "trialEnd">>;
+type SubscriptionChange = Partial<Pick<SubscriptionRow, "status" | "currentPeriodStart" | "currentPeriodEnd" | "periodIndex" | "latestInvoice" | "canceledAt" | "endedAt" | "cancelAtPeriodEnd" | "defaultPaymentMethod" | "saveDefaultPaymentMethod" | "metadata" | "trialEnd">>;
 
 /**
  * Adds a versioned update of the subscription (and, with `extra`, any further SQL condition) and its
@@ -565,7 +566,7 @@ export async function settleAttempt(env: Env, invoice: InvoiceRow, attempt: numb
     ]);
     await addInvoicePaidEvents(w, paid);
     await w.commit(env);
-    await afterPayment(env, invoice.subscription, invoice.id);
+    await afterPayment(env, invoice.subscription, invoice.id, intent.id);
     return;
   }
   if (status === "processing") {
@@ -623,34 +624,48 @@ export async function settleAttempt(env: Env, invoice: InvoiceRow, attempt: numb
   await afterFailure(env, invoice.subscription, at);
 }
 
-/** After a payment: the subscription is active again once nothing it owes is still being collected. */
-async function afterPayment(env: Env, subscriptionId: string, invoiceId: string): Promise<void> {
+/**
+ * After a payment: the subscription is active again once nothing it owes is still being collected;
+ * with save_default_payment_method=on_subscription, the card it was paid with (`intentId`) becomes its
+ * default payment method.
+ */
+async function afterPayment(env: Env, subscriptionId: string, invoiceId: string, intentId: string | null): Promise<void> {
+  let paidWith: string | null | undefined;
   await transitionSubscription(env, subscriptionId, async (row) => {
-    if (!["incomplete", "past_due", "unpaid"].includes(row.status)) return null;
-    const owing = await db(env.DB)
-      .select({ id: invoices.id })
-      .from(invoices)
-      .where(and(eq(invoices.subscription, row.id), ne(invoices.id, invoiceId), eq(invoices.status, "open")))
-      .limit(1);
-    if (owing.length > 0) return null;
-    if (row.status !== "unpaid") return { status: "active" };
-    // An unpaid subscription was not renewed while it was unpaid. Paid up, it resumes with the period
-    // it is in now (billed at the next sweep, once): the periods it missed are not charged after the
-    // fact, one invoice each.
-    const price = await priceOf(env, row.price);
-    if (!price) return { status: "active" };
-    const interval = price.interval as Interval;
-    const now = await clockNow(env, row.testClock);
-    let index = row.periodIndex;
-    while (boundary(row.billingCycleAnchor, interval, price.intervalCount, index + 2) <= now) index++;
-    if (index === row.periodIndex) return { status: "active" };
-    return {
-      status: "active",
-      periodIndex: index,
-      currentPeriodStart: boundary(row.billingCycleAnchor, interval, price.intervalCount, index),
-      currentPeriodEnd: boundary(row.billingCycleAnchor, interval, price.intervalCount, index + 1),
-    };
+    const status = await statusAfterPayment(env, row, invoiceId);
+    if (row.saveDefaultPaymentMethod !== "on_subscription" || !intentId || ENDED_STATUSES.includes(row.status)) return status;
+    // Saved once, whichever read of the subscription this transition makes.
+    if (paidWith === undefined) paidWith = await savePaidCard(env, row, intentId);
+    return paidWith && paidWith !== row.defaultPaymentMethod ? { ...status, defaultPaymentMethod: paidWith } : status;
   });
+}
+
+/** The status change a payment makes: active again once nothing the subscription owes is still being collected. */
+async function statusAfterPayment(env: Env, row: SubscriptionRow, invoiceId: string): Promise<SubscriptionChange | null> {
+  if (!["incomplete", "past_due", "unpaid"].includes(row.status)) return null;
+  const owing = await db(env.DB)
+    .select({ id: invoices.id })
+    .from(invoices)
+    .where(and(eq(invoices.subscription, row.id), ne(invoices.id, invoiceId), eq(invoices.status, "open")))
+    .limit(1);
+  if (owing.length > 0) return null;
+  if (row.status !== "unpaid") return { status: "active" };
+  // An unpaid subscription was not renewed while it was unpaid. Paid up, it resumes with the period
+  // it is in now (billed at the next sweep, once): the periods it missed are not charged after the
+  // fact, one invoice each.
+  const price = await priceOf(env, row.price);
+  if (!price) return { status: "active" };
+  const interval = price.interval as Interval;
+  const now = await clockNow(env, row.testClock);
+  let index = row.periodIndex;
+  while (boundary(row.billingCycleAnchor, interval, price.intervalCount, index + 2) <= now) index++;
+  if (index === row.periodIndex) return { status: "active" };
+  return {
+    status: "active",
+    periodIndex: index,
+    currentPeriodStart: boundary(row.billingCycleAnchor, interval, price.intervalCount, index),
+    currentPeriodEnd: boundary(row.billingCycleAnchor, interval, price.intervalCount, index + 1),
+  };
 }
 
 /** After a failed attempt: a renewal that failed makes the subscription past due; one that failed for good ends or freezes it. */

@@ -3,12 +3,13 @@
 // customer once: the unique (customer, fingerprint) index makes a second attach of the same card
 // answer the one already there, even when two attaches race.
 import { and, eq } from "drizzle-orm";
-import { invalidRequest } from "../core/errors";
+import { ApiError, invalidRequest } from "../core/errors";
 import type { IntentRecord, Metadata, PaymentMethodDetails, Scope } from "../core/types";
 import { customers, paymentMethods, subscriptions } from "../db/schema";
 import type { Env } from "../env";
-import { pricesByIds, updateSubscription } from "./engine";
-import { db, renderCustomer, renderPaymentMethodRow, type CustomerRow, type PaymentMethodRow } from "./store";
+import { intentStub, pricesByIds, updateSubscription } from "./engine";
+import { db, renderCustomer, renderPaymentMethodRow, type CustomerRow, type PaymentMethodRow, type SubscriptionRow } from "./store";
+import { log } from "../log";
 import { Writes } from "./writes";
 
 export interface StoreOptions {
@@ -152,4 +153,32 @@ export async function saveFromIntent(env: Env, intent: IntentRecord): Promise<vo
     .limit(1);
   if (!customer) return;
   await storePaymentMethod(env, scope, intent.paymentMethod, { customer, nickname: null, metadata: {}, requestId: null });
+}
+
+/**
+ * Stripe's payment_settings[save_default_payment_method]=on_subscription, once a payment of the
+ * subscription succeeded (`intentId`): the card it was made with is saved to the subscription's
+ * customer (a card given at confirmation is made for that payment only). Answers its id, for the
+ * subscription's default_payment_method (which its renewals are charged with), or null: not a card, or
+ * one that cannot be saved (another customer's, say; logged, and the default stays as it was).
+ */
+export async function savePaidCard(env: Env, subscription: Pick<SubscriptionRow, "id" | "customer" | "merchantId" | "livemode" | "defaultPaymentMethod">, intentId: string): Promise<string | null> {
+  const scope = { merchantId: subscription.merchantId, livemode: subscription.livemode };
+  const intent = await intentStub(env, intentId).retrieve(scope, intentId);
+  const pm = intent?.status === "succeeded" ? intent.paymentMethod : null;
+  if (!pm || pm.type !== "card" || !pm.card) return null;
+  if (subscription.defaultPaymentMethod === pm.id) return pm.id;
+  const [customer] = await db(env.DB)
+    .select()
+    .from(customers)
+    .where(and(eq(customers.id, subscription.customer), eq(customers.merchantId, scope.merchantId), eq(customers.livemode, scope.livemode), eq(customers.deleted, false)))
+    .limit(1);
+  if (!customer) return null;
+  try {
+    return (await storePaymentMethod(env, scope, pm, { customer, nickname: null, metadata: {}, requestId: null })).row.id;
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status >= 500) throw err;
+    log("warn", "the card a subscription was paid with could not be saved as its default", { subscription: subscription.id, intent: intentId, error: err.data.message });
+    return null;
+  }
 }

@@ -301,7 +301,7 @@ export interface SubscriptionJson {
   /** cancellation_requested once cancel_at_period_end is set; otherwise unknown here (null). */
   cancellation_details: { comment: null; feedback: null; feedback_option: null; reason: "cancellation_requested" | null };
   invoice_settings: { account_tax_ids: null; custom_fields: null; description: null; footer: null; issuer: { type: "self" } };
-  payment_settings: { payment_method_options: null; payment_method_types: null; save_default_payment_method: null };
+  payment_settings: { payment_method_options: null; payment_method_types: null; save_default_payment_method: "off" | "on_subscription" };
   trial_settings: { end_behavior: { billing_cycle_anchor: null; missing_payment_method: "create_invoice" } };
   billing_schedules: [];
   discounts: [];
@@ -447,7 +447,7 @@ export function renderSubscription(row: SubscriptionRow, latestInvoice: InvoiceJ
     billing_mode: { flexible: null, type: "classic" },
     cancellation_details: { comment: null, feedback: null, feedback_option: null, reason: row.cancelAtPeriodEnd ? "cancellation_requested" : null },
     invoice_settings: { account_tax_ids: null, custom_fields: null, description: null, footer: null, issuer: { type: "self" } },
-    payment_settings: { payment_method_options: null, payment_method_types: null, save_default_payment_method: null },
+    payment_settings: { payment_method_options: null, payment_method_types: null, save_default_payment_method: row.saveDefaultPaymentMethod === "on_subscription" ? "on_subscription" : "off" },
     trial_settings: { end_behavior: { billing_cycle_anchor: null, missing_payment_method: "create_invoice" } },
     billing_schedules: [],
     discounts: [],

@@ -23,6 +23,8 @@ export interface CreateSubscriptionInput {
   quantity: number;
   trialPeriodDays: number | null;
   defaultPaymentMethod: string | null;
+  /** Stripe's payment_settings[save_default_payment_method]. */
+  saveDefaultPaymentMethod?: "off" | "on_subscription";
   metadata: Metadata;
   origin: string;
   requestId: string | null;
@@ -87,6 +89,7 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
     canceledAt: null,
     endedAt: null,
     defaultPaymentMethod: input.defaultPaymentMethod,
+    saveDefaultPaymentMethod: input.saveDefaultPaymentMethod === "on_subscription" ? "on_subscription" : null,
     latestInvoice: invoiceId,
     testClock: customer.testClock,
     metadata: JSON.stringify(input.metadata),
@@ -141,6 +144,7 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
 
 export interface UpdateSubscriptionInput {
   defaultPaymentMethod?: string | null;
+  saveDefaultPaymentMethod?: "off" | "on_subscription";
   cancelAtPeriodEnd?: boolean;
   /** The metadata given ("" deletes a key): merged into the subscription's as it is when the change is written. */
   metadata?: Metadata;
@@ -154,6 +158,7 @@ export async function changeSubscription(env: Env, scope: Scope, customer: Custo
     if (row.status === "incomplete_expired") throw invalidRequest("This subscription expired before its first payment (incomplete_expired) and cannot be updated: create a new one.", undefined, "subscription_canceled");
     const change: Parameters<typeof updateSubscription>[2] = {};
     if (input.defaultPaymentMethod !== undefined) change.defaultPaymentMethod = input.defaultPaymentMethod;
+    if (input.saveDefaultPaymentMethod !== undefined) change.saveDefaultPaymentMethod = input.saveDefaultPaymentMethod === "on_subscription" ? "on_subscription" : null;
     if (input.cancelAtPeriodEnd !== undefined) {
       change.cancelAtPeriodEnd = input.cancelAtPeriodEnd;
       change.canceledAt = input.cancelAtPeriodEnd ? now : null;

@@ -567,6 +567,8 @@ export const subscriptions = sqliteTable(
     canceledAt: integer("canceled_at"),
     endedAt: integer("ended_at"),
     defaultPaymentMethod: text("default_payment_method"),
+    /** Stripe's payment_settings.save_default_payment_method: on_subscription, or null (off; migration 0054). */
+    saveDefaultPaymentMethod: text("save_default_payment_method"),
     latestInvoice: text("latest_invoice"),
     testClock: text("test_clock"),
     metadata: text("metadata").notNull().default("{}"),

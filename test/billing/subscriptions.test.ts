@@ -368,6 +368,32 @@ describe("subscriptions", () => {
     expect((await invoicesOf(s, sub.id))[0]).toMatchObject({ status: "paid", amount_paid: 1999, attempt_count: 1, payment_intent: intent.id });
     // One charge, the customer's.
     expect((await ok(get<ListJson<PaymentIntentJson>>(`/v1/customers/${bare.id}/payment_intents?limit=100`, s.opts))).data.filter((p) => p.status === "succeeded")).toHaveLength(1);
+
+    // save_default_payment_method=on_subscription: the card confirmed with is saved to the customer and
+    // is the subscription's default, so the renewals are charged with it (they failed four times and
+    // canceled the subscription, with no card anywhere).
+    const active = (await subscription(s, sub.id)) as SubscriptionJson & { payment_settings: { save_default_payment_method: string } };
+    expect(active.payment_settings.save_default_payment_method).toBe("on_subscription");
+    const saved = (await ok(get<ListJson<{ id: string; card: { last4: string } }>>(`/v1/customers/${bare.id}/payment_methods`, s.opts))).data;
+    expect(saved.map((p) => p.card.last4)).toEqual(["4242"]);
+    expect(active.default_payment_method).toBe(saved[0]?.id);
+    await advance(s, t("2026-03-02T00:00:00Z"));
+    const renewal = (await invoicesOf(s, sub.id))[1] as InvoiceJson;
+    expect(renewal).toMatchObject({ billing_reason: "subscription_cycle", status: "paid", attempt_count: 1 });
+    expect((await subscription(s, sub.id)).status).toBe("active");
+  });
+
+  it("with save_default_payment_method off (the default) leave the subscription's default payment method as it was; an update turns it on", async () => {
+    const s = await setup("sub-save-default-off", "2026-02-01T00:00:00Z");
+    const bare = await ok(post<{ id: string }>("/v1/customers", { email: "off@example.com", test_clock: s.clock.id }, s.opts));
+    const sub = await ok(post<SubscriptionJson & { payment_settings: { save_default_payment_method: string } }>("/v1/subscriptions", { customer: bare.id, price: s.price, payment_behavior: "default_incomplete", expand: ["latest_invoice.payment_intent"] }, s.opts));
+    expect(sub.payment_settings.save_default_payment_method).toBe("off");
+    const intent = (sub.latest_invoice as InvoiceJson).payment_intent as PaymentIntentJson;
+    await ok(post<PaymentIntentJson>(`/v1/payment_intents/${intent.id}/confirm`, { payment_method: "pm_card_visa" }, s.opts));
+    expect(await subscription(s, sub.id)).toMatchObject({ status: "active", default_payment_method: null });
+    const on = await ok(post<SubscriptionJson & { payment_settings: { save_default_payment_method: string } }>(`/v1/subscriptions/${sub.id}`, { payment_settings: { save_default_payment_method: "on_subscription" } }, s.opts));
+    expect(on.payment_settings.save_default_payment_method).toBe("on_subscription");
+    expectError(await post(`/v1/subscriptions/${sub.id}`, { payment_settings: { save_default_payment_method: "always" } }, s.opts), 400);
   });
 
   it("with payment_behavior=default_incomplete stay incomplete on a decline, and activate when the customer confirms again with another card", async () => {

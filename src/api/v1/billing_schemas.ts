@@ -295,7 +295,11 @@ export const SubscriptionSchema: z.ZodType<SubscriptionJson> = z
     billing_mode: z.object({ flexible: z.null(), type: z.literal("classic") }),
     cancellation_details: z.object({ comment: z.null(), feedback: z.null(), feedback_option: z.null(), reason: z.literal("cancellation_requested").nullable() }),
     invoice_settings: z.object({ account_tax_ids: z.null(), custom_fields: z.null(), description: z.null(), footer: z.null(), issuer: z.object({ type: z.literal("self") }) }),
-    payment_settings: z.object({ payment_method_options: z.null(), payment_method_types: z.null(), save_default_payment_method: z.null() }),
+    payment_settings: z.object({
+      payment_method_options: z.null(),
+      payment_method_types: z.null(),
+      save_default_payment_method: z.enum(["off", "on_subscription"]).describe("on_subscription: the card a payment of the subscription succeeded with is saved to its customer and becomes its default_payment_method."),
+    }),
     trial_settings: z.object({ end_behavior: z.object({ billing_cycle_anchor: z.null(), missing_payment_method: z.literal("create_invoice") }) }),
     billing_schedules: empty,
     discounts: empty,

@@ -101,6 +101,21 @@ function withDetails<T extends object>(rendered: T, details: Details | undefined
 /** Stripe's collection_method filter: every subscription and invoice here is charge_automatically, so send_invoice matches none. */
 const collectionMethod = z.enum(["charge_automatically", "send_invoice"]);
 
+/**
+ * Stripe's payment_settings: save_default_payment_method is kept and acted on; payment_method_types and
+ * payment_method_options have no meaning here (cards, chosen by the gateway) and are accepted and ignored.
+ */
+const paymentSettings = z
+  .object({
+    save_default_payment_method: z.enum(["off", "on_subscription"]).optional(),
+    payment_method_types: z.unknown().transform(() => undefined).optional(),
+    payment_method_options: z.unknown().transform(() => undefined).optional(),
+    default_mandate: z.unknown().transform(() => undefined).optional(),
+  })
+  .strict()
+  .optional()
+  .describe("save_default_payment_method: on_subscription saves the card a payment of the subscription succeeded with to its customer and makes it the subscription's default_payment_method (off: the default).");
+
 const CreateBody = stripeBody("POST /v1/subscriptions", {
     customer: f.text(255),
     price: f.text(255).optional(),
@@ -123,6 +138,7 @@ const CreateBody = stripeBody("POST /v1/subscriptions", {
     default_payment_method: f.text(255).optional(),
     metadata: f.createMetadata.optional(),
     expand: f.expand.optional(),
+    payment_settings: paymentSettings,
     payment_behavior: z
       .enum(["allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"])
       .optional()
@@ -134,6 +150,7 @@ const UpdateBody = stripeBody("POST /v1/subscriptions/{id}", {
     cancel_at_period_end: f.boolean.optional(),
     metadata: f.metadata.optional(),
     expand: f.expand.optional(),
+    payment_settings: paymentSettings,
   });
 
 const ExpandQuery = z.object({ expand: f.expand.optional() }).strict();
@@ -352,6 +369,7 @@ export function registerSubscriptions(app: App): void {
           quantity: item?.quantity ?? body.quantity ?? 1,
           trialPeriodDays: body.trial_period_days ?? null,
           defaultPaymentMethod: body.default_payment_method ?? null,
+          saveDefaultPaymentMethod: body.payment_settings?.save_default_payment_method,
           metadata: body.metadata ?? {},
           origin: new URL(c.req.url).origin,
           requestId: c.get("requestId"),
@@ -395,13 +413,18 @@ export function registerSubscriptions(app: App): void {
 
   route(
     app,
-    { method: "post", path: "/v1/subscriptions/{id}", permission: "billing.manage", summary: "Update a subscription: default payment method, cancel_at_period_end, metadata", tag: TAG, body: UpdateBody, response: SubscriptionSchema },
+    { method: "post", path: "/v1/subscriptions/{id}", permission: "billing.manage", summary: "Update a subscription: default payment method, payment_settings[save_default_payment_method], cancel_at_period_end, metadata", tag: TAG, body: UpdateBody, response: SubscriptionSchema },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "subscriptions.update", params.id ?? "", body, async () => {
         const expand = subscriptionExpand(body.expand);
         const row = await findSubscription(c.env.DB, principal, params.id ?? "");
         const customer = await liveCustomer(c.env.DB, principal, row.customer);
-        const next = await changeSubscription(c.env, principal, customer, row.id, { defaultPaymentMethod: body.default_payment_method, cancelAtPeriodEnd: body.cancel_at_period_end, metadata: body.metadata });
+        const next = await changeSubscription(c.env, principal, customer, row.id, {
+          defaultPaymentMethod: body.default_payment_method,
+          saveDefaultPaymentMethod: body.payment_settings?.save_default_payment_method,
+          cancelAtPeriodEnd: body.cancel_at_period_end,
+          metadata: body.metadata,
+        });
         return { status: 200, body: await renderSubscriptionExpanded(c, principal, next, expand) };
       }),
   );
