@@ -2,7 +2,7 @@
 // (storage, PSP calls); everything here only decides what a transition means.
 import { ApiError, unexpectedState, type ApiErrorData } from "./errors";
 import type { AuthorizeOutcome, FollowUpOutcome } from "./outcomes";
-import type { Attempt, AttemptType, IntentRecord, IntentStatus, RefundRecord } from "./types";
+import type { Attempt, AttemptType, IntentRecord, IntentStatus, PaymentError, RefundRecord } from "./types";
 
 export type IntentOperation = "update" | "confirm" | "capture" | "cancel" | "refund" | "complete_authentication" | "increment_authorization";
 
@@ -311,13 +311,14 @@ export function applyAuthorizeOutcome(
 export function recordDecline(
   intent: IntentRecord,
   attempt: Attempt,
-  failure: { code: string; declineCode: string | null; message: string },
+  failure: { code: string; declineCode: string | null; message: string; type?: PaymentError["type"] },
   opts: { now: number },
 ): Transition {
   intent.declineCount += 1;
   intent.nextAction = null;
   intent.lastPaymentError = {
-    type: "card_error",
+    // A decline is a card_error; a failed 3D Secure challenge Stripe reports as an invalid_request_error.
+    type: failure.type ?? "card_error",
     code: failure.code,
     declineCode: failure.declineCode,
     message: failure.message,

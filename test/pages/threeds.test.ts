@@ -66,7 +66,8 @@ describe("sandbox 3DS challenge", () => {
     expect(new URL(res.headers.get("location") ?? "").searchParams.get("redirect_status")).toBe("failed");
     const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body;
     expect(after.status).toBe("requires_payment_method");
-    expect(after.last_payment_error?.code).toBe("payment_intent_authentication_failure");
+    // As Stripe reports it: not a card_error (the card was not declined; its holder failed the challenge).
+    expect(after.last_payment_error).toMatchObject({ code: "payment_intent_authentication_failure", type: "invalid_request_error" });
   });
 
   it("a wrong client secret is a 404 and changes nothing; a second answer changes nothing", async () => {

@@ -52,6 +52,7 @@ export async function completeAuthentication(draft: IntentRecord, passed: boolea
     challenge,
     {
       code: "payment_intent_authentication_failure",
+      type: "invalid_request_error",
       declineCode: null,
       message: "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.",
     },
