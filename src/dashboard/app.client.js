@@ -62,11 +62,12 @@
       else if (k === "style") node.style.cssText = attrs[k]; // CSSOM: allowed by the page's CSP, unlike a style attribute
       else node.setAttribute(k, attrs[k]);
     });
-    for (var i = 2; i < arguments.length; i++) {
-      var child = arguments[i];
-      if (child === null || child === undefined || child === false) continue;
+    function add(child) {
+      if (child === null || child === undefined || child === false) return;
+      if (Array.isArray(child)) return child.forEach(add);
       node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
     }
+    for (var i = 2; i < arguments.length; i++) add(arguments[i]);
     return node;
   }
   // Minor units shown in the currency's decimals as the gateway counts them (JPY none, HUF two, KWD three:
@@ -143,27 +144,53 @@
   }
 
   /**
+   * Why the API's answer to a sign-in check (`res`, its body `json`) signs nothing in, or null when it
+   * does not say (a 2xx, or a 404 of a gateway without the route): `refused` when the API refuses the
+   * credential itself (401). A 429 (too many attempts) and a 5xx checked nothing: they say so and keep nothing.
+   */
+  function checkRefusal(res, json) {
+    if (res.status === 401) return { why: errorOf(res, json).message, refused: true };
+    if (res.status === 429) {
+      var header = res.headers.get("Retry-After") || "";
+      var wait = /^\d+$/.test(header.trim()) ? parseInt(header, 10) : Math.ceil((Date.parse(header) - Date.now()) / 1000);
+      return { why: "Too many attempts, try again in " + (wait >= 0 ? wait + " s" : "a moment") + "." };
+    }
+    if (res.status >= 500) return { why: "the gateway could not check the credential (a server error, HTTP " + res.status + "). Try again in a moment." };
+    return null;
+  }
+
+  /**
    * Who the API says `candidate` is, kept in KNOWN: GET /v1/credential answers its kind (a person's
    * token or an API key), roles and permissions (a restricted key's are in its record on the server,
-   * not in the key). A gateway that does not answer that: GET /v1/account tells whether the credential
-   * is accepted and may view payments; a secret key holds every merchant permission, a restricted key is
-   * offered viewing payments at most, and a token is read from its claims. Resolves to why the API
-   * refuses the credential (401), or null once it is accepted (a 403 too: valid, just not allowed there).
+   * not in the key). A gateway that does not serve that route (404): GET /v1/account tells whether the
+   * credential is accepted; a secret key holds every merchant permission, a restricted key is offered
+   * viewing payments at most, and a token is read from its claims. Only a 2xx signs in. Resolves to null
+   * once accepted, else to { why, refused } (refused: the API refuses the credential, a 401; otherwise
+   * nothing was checked: too many attempts, a server error, an answer that is not an acceptance).
    */
   async function identify(candidate) {
     var headers = { Authorization: "Bearer " + candidate, Accept: "application/json" };
     sessionStorage.removeItem(KNOWN);
     var res = await fetch("/v1/credential", { headers: headers, credentials: "omit" });
     var json = await res.json().catch(function () { return {}; });
-    if (res.status === 401) return errorOf(res, json).message;
+    var refusal = checkRefusal(res, json);
+    if (refusal) return refusal;
     if (res.ok && Array.isArray(json.permissions)) {
       sessionStorage.setItem(KNOWN, JSON.stringify({ kind: json.kind === "jwt" ? "jwt" : "api_key", roles: Array.isArray(json.roles) ? json.roles : [], permissions: json.permissions, crossMerchant: json.cross_merchant === true }));
       return null;
     }
-    res = await fetch("/v1/account", { headers: headers, credentials: "omit" });
-    if (res.status === 401) return errorOf(res, await res.json().catch(function () { return {}; })).message;
+    if (res.ok || res.status === 404) {
+      res = await fetch("/v1/account", { headers: headers, credentials: "omit" });
+      json = await res.json().catch(function () { return {}; });
+      refusal = checkRefusal(res, json);
+      if (refusal) return refusal;
+    }
+    if (!res.ok) {
+      var said = errorOf(res, json).message;
+      return { why: "the gateway did not accept the credential (HTTP " + res.status + (said !== "HTTP " + res.status ? ": " + said : "") + ")." };
+    }
     if (!isJwt(candidate)) {
-      var permissions = candidate.indexOf("sk_") === 0 ? ALL : res.status === 403 ? [] : ["payments.transactions.view"];
+      var permissions = candidate.indexOf("sk_") === 0 ? ALL : ["payments.transactions.view"];
       sessionStorage.setItem(KNOWN, JSON.stringify({ kind: "api_key", roles: ["merchant"], permissions: permissions, crossMerchant: false }));
     }
     return null;
@@ -179,7 +206,9 @@
    * `label` names the action and its object in the status line ("Resolve pi_...: done"); `o.done(result)`
    * and `o.failed(error)` word the outcome otherwise. Done, the page is shown again (the focus on its
    * heading); refused, the page stays as it is and the focus goes back to the open question, else to the
-   * button that acted, else to the status line (never lost to the page's body).
+   * button that acted, else to the status line (never lost to the page's body). `o.reveal(result)`: a box
+   * of what the answer shows only once (a new secret), put under the page's heading once the page is
+   * shown again, with the focus in it; it lives in the page alone (never stored) and goes with the next page.
    */
   var acting = false;
   async function act(label, fn, o) {
@@ -193,7 +222,13 @@
     try {
       var result = await fn();
       flash(o.done ? o.done(result) : label + ": done", "ok");
-      route("heading");
+      var reveal = o.reveal ? o.reveal(result) : null;
+      if (!reveal) route("heading");
+      else {
+        var at = location.hash;
+        await route(null);
+        if (location.hash === at) showOnce(reveal);
+      }
     } catch (e) {
       failure = e;
       if (!e.signedOut) flash(o.failed ? o.failed(e) : label + ": " + e.message, "error");
@@ -210,6 +245,48 @@
       }
       target.focus();
     }
+  }
+
+  /** A box of what is shown only once (`reveal.box`), under the page's heading, the focus on `reveal.focus`. */
+  function showOnce(reveal) {
+    var heading = main.querySelector("h1");
+    if (heading && heading.parentNode === main) main.insertBefore(reveal.box, heading.nextSibling);
+    else main.insertBefore(reveal.box, main.firstChild);
+    reveal.focus.focus();
+  }
+
+  /**
+   * A webhook endpoint's signing secret as the API answered it (rolled, or a new endpoint): shown once
+   * in the page (never kept anywhere else: the API does not show it again), with `more` said after it
+   * (when the old one stops working). The focus goes to the secret, selected.
+   */
+  function secretReveal(endpoint, secret, more) {
+    // A text area, so that the whole secret shows, wrapped, on a phone too.
+    var value = el("textarea", { id: "new-secret-value", rows: "1", readonly: "readonly", autocomplete: "off", spellcheck: "false", "aria-describedby": "new-secret-note", class: "secret-value" });
+    value.value = secret;
+    value.onfocus = function () { value.select(); };
+    var told = el("span", { id: "new-secret-copied", class: "hint", role: "status" });
+    var box = el("section", { id: "new-secret", class: "secret-box", "aria-labelledby": "new-secret-title" },
+      el("h2", { id: "new-secret-title", text: "New signing secret of " + endpoint }),
+      el("label", { for: "new-secret-value", text: "Signing secret" }), value,
+      el("p", { id: "new-secret-note", text: "Shown only now: copy it into your webhook receiver's configuration. The gateway never shows it again, and it is gone from this page once you leave it." + (more ? " " + more : "") }),
+      el("p", null,
+        button("Copy", function () {
+          value.focus();
+          var failed = function () { told.textContent = "Copying failed: the secret is selected, press Ctrl+C (Cmd+C) to copy it."; };
+          if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(secret).then(function () { told.textContent = "Copied."; }, failed);
+          else failed();
+        }),
+        button("I have saved it", function () {
+          box.remove();
+          var heading = main.querySelector("h1");
+          if (heading) {
+            if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+            heading.focus();
+          }
+        }),
+        told));
+    return { box: box, focus: value };
   }
 
   /**
@@ -257,9 +334,10 @@
   /**
    * The second step of an action that moves money or cannot be undone: what it will do, the amount
    * named, in `box`; only the first button acts, the other takes the question back (and the focus to
-   * `opener`, the button that asked). The focus goes to the question.
+   * `opener`, the button that asked). The focus goes to the question, or to `extra.focus` when the
+   * answer needs fields (`extra.nodes`, between the question and the buttons: a reason to type).
    */
-  function confirmStep(box, question, yesLabel, noLabel, onYes, opener) {
+  function confirmStep(box, question, yesLabel, noLabel, onYes, opener, extra) {
     box.textContent = "";
     var text = el("p", { id: "confirm-question", tabindex: "-1", text: question });
     function no() {
@@ -271,9 +349,10 @@
       // Escape takes the question back, as its second button does.
       if (e.key === "Escape" || e.key === "Esc") { e.preventDefault(); e.stopPropagation(); no(); }
     } }, text,
+      extra ? el("div", { class: "confirm-fields" }, extra.nodes) : null,
       button(yesLabel, function (e) { if (e && e.detail > 1) return; onYes(); }),
       button(noLabel, no)));
-    text.focus();
+    (extra && extra.focus ? extra.focus : text).focus();
   }
 
   /**
@@ -314,6 +393,17 @@
 
   // Pages -----------------------------------------------------------------------------------------
 
+  // The status filter: every status the API's search filters on, in its words, the one a decline leaves said so.
+  var STATUS_FILTER = [["", "any"], ["requires_payment_method", "requires_payment_method (new or declined)"], ["requires_confirmation", "requires_confirmation"],
+    ["requires_action", "requires_action"], ["processing", "processing"], ["requires_capture", "requires_capture"], ["succeeded", "succeeded"], ["canceled", "canceled"],
+    ["failed", "failed (for good)"]];
+  /** A payment's amount, and what was captured when that differs (a partial capture: the rest was released). */
+  function amountCell(p) {
+    var amount = money(p.amount, p.currency);
+    if (p.status !== "succeeded" || typeof p.amount_received !== "number" || p.amount_received === p.amount) return amount;
+    return el("span", null, amount, el("span", { class: "captured", text: "captured " + money(p.amount_received, p.currency) }));
+  }
+
   async function payments(params, frame) {
     var status = params.get("status") || "";
     var search = params.get("q") || "";
@@ -323,18 +413,22 @@
       if (/^pi_/.test(q)) { location.hash = "#/payments/" + encodeURIComponent(q); return; }
       location.hash = "#/payments?status=" + encodeURIComponent(form.querySelector("[name=status]").value) + "&q=" + encodeURIComponent(q);
     } },
-      el("label", null, "Status ", el("select", { name: "status" }, ["", "requires_payment_method", "requires_capture", "requires_action", "processing", "succeeded", "canceled", "failed"].map(function (s) {
-        var o = el("option", { value: s, text: s || "any" }); if (s === status) o.selected = true; return o;
-      }).reduce(function (f, o) { f.appendChild(o); return f; }, document.createDocumentFragment()))),
+      el("label", null, "Status ", el("select", { name: "status" }, STATUS_FILTER.map(function (s) {
+        var o = el("option", { value: s[0], text: s[1] }); if (s[0] === status) o.selected = true; return o;
+      }))),
       el("label", null, "Search ", el("input", { name: "q", value: search, placeholder: "pi_..., order id or customer" })),
       el("button", { type: "submit", text: "Search" }));
     var query = "limit=50" + (status ? "&status=" + encodeURIComponent(status) : "");
     if (search) query += /^cus_/.test(search) ? "&customer=" + encodeURIComponent(search) : "&order_id=" + encodeURIComponent(search);
+    // The API's statuses are Stripe's: a declined card leaves the payment requires_payment_method (it may
+    // be paid with another card); "failed" is only a payment that failed for good. Declines are listed in Failed payments.
+    var declines = el("p", { id: "status-hint", class: "hint" }, "A declined payment stays requires_payment_method (another card may still pay it): see the ", el("a", { href: "#/failed", text: "list of failed payments" }),
+      ". failed is a payment that failed for good.");
     // Shown with an error too: the search can be corrected.
-    frame.head = [el("h1", { text: "Payments" }), form];
+    frame.head = [el("h1", { text: "Payments" }), form, declines];
     var list = await api("GET", "/v1/admin/payments/search?" + query + afterQuery(params, "cursor"));
-    return [el("h1", { text: "Payments" }), form, table([
-      ["Payment", function (p) { return p.id; }], ["Amount", function (p) { return money(p.amount, p.currency); }], ["Status", function (p) { return p.status; }],
+    return [el("h1", { text: "Payments" }), form, declines, table([
+      ["Payment", function (p) { return p.id; }], ["Amount", amountCell, "nowrap"], ["Status", function (p) { return p.status; }],
       ["Refunded", function (p) { return p.amount_refunded ? money(p.amount_refunded, p.currency) : ""; }], ["Order", function (p) { return p.order_id; }],
       ["Merchant", function (p) { return p.merchant_id; }], ["Created", function (p) { return when(p.created); }],
     ], list.data, function (p) { location.hash = paymentHash(p.id, p.merchant_id); }), pager("/payments", params, list)];
@@ -352,6 +446,54 @@
   function backLink(params) {
     var back = BACK[params.get("from")] || ["#/payments", "← Payments"];
     return el("p", null, el("a", { href: back[0], text: back[1] }));
+  }
+
+  /**
+   * A payment's refunds that hold part of what may be refunded: `awaiting` approval (held, not sent to
+   * the payment provider) and `sent` (pending at the provider: no approval needed, or approved), in minor units.
+   */
+  function refundsHeld(refunds) {
+    var held = { awaiting: 0, awaitingCount: 0, sent: 0 };
+    refunds.forEach(function (r) {
+      if (r.status !== "pending") return;
+      if (r.requires_approval && !(r.approval && r.approval.status === "approved")) { held.awaiting += r.amount; held.awaitingCount += 1; } else held.sent += r.amount;
+    });
+    return held;
+  }
+
+  /**
+   * Why the API refused an amount, in the currency's decimals: its message counts in minor units
+   * ("Refund amount (2000) is greater than the unrefunded amount on charge ch_... (500).").
+   */
+  function amountRefusal(e, currency, verb) {
+    var counts = /\((\d+)\)[^()]*\((\d+)\)\.?$/.exec(e.message || "");
+    if (e.code === "amount_too_large" && counts) {
+      return "refused: " + money(Number(counts[1]), currency) + " is more than the " + money(Number(counts[2]), currency) + " that can still be " + verb +
+        (verb === "refunded" ? " (refunds awaiting approval or pending count against it). Reload the page to see them." : ".");
+    }
+    return e.message;
+  }
+
+  /**
+   * A payment's timeline, oldest first: its attempts (the API lists them oldest first), refunds and
+   * events (newest first), by their time in milliseconds where the API gives it (created_ms), so that
+   * what happened in one second keeps its order. A refund (whole seconds only) takes the time of its
+   * first event or attempt. Equal times keep each list's own order, a refund before its attempt, events last.
+   */
+  function timelineOf(attempts, refunds, events, attemptEntry) {
+    var firstMs = {};
+    function seen(id, ms) { if (id && typeof ms === "number" && !(firstMs[id] <= ms)) firstMs[id] = ms; }
+    attempts.forEach(function (t) { seen(t.refund, t.created_ms); });
+    events.forEach(function (ev) { var o = ev.data && ev.data.object; if (o && o.object === "refund") seen(o.id, ev.created_ms); });
+    function msOf(x, fallback) { return typeof x.created_ms === "number" ? x.created_ms : typeof fallback === "number" ? fallback : (x.created || 0) * 1000; }
+    var entries = [];
+    function add(list, rank, make) {
+      list.forEach(function (x, seq) { var e = make(x); e.ms = msOf(x, x.object === "refund" ? firstMs[x.id] : undefined); e.at = x.created; e.rank = rank; e.seq = seq; entries.push(e); });
+    }
+    add(attempts, 1, attemptEntry);
+    add(refunds.slice().reverse(), 0, function (r) { return { what: "refund " + r.id + ": " + r.status + (r.status === "pending" && r.requires_approval && !r.approval ? " (awaiting approval)" : ""), detail: money(r.amount, r.currency) + (r.reason ? " · " + r.reason : "") }; });
+    add(events.slice().reverse(), 2, function (ev) { return { what: "event: " + ev.type, detail: ev.id }; });
+    return entries.sort(function (a, b) { return a.ms - b.ms || a.rank - b.rank || a.seq - b.seq; });
   }
 
   async function payment(id, params, frame) {
@@ -376,7 +518,8 @@
       var capture = button("Capture", function () {
         var capturable = money(pi.amount_capturable, pi.currency);
         confirmStep(confirming, "Capture the " + capturable + " authorized for this payment? The customer is charged " + capturable + ".", "Yes, capture " + capturable, "Do not capture", function () {
-          act("Capture of " + pi.id, function () { return keyed(keys, "capture", function (key) { return api("POST", "/v1/payment_intents/" + q + "/capture", {}, merchant, key); }); });
+          act("Capture of " + pi.id, function () { return keyed(keys, "capture", function (key) { return api("POST", "/v1/payment_intents/" + q + "/capture", {}, merchant, key); }); },
+            { failed: function (e) { return "Capture of " + pi.id + ": " + amountRefusal(e, pi.currency, "captured"); } });
         }, capture);
       });
       actions.appendChild(capture);
@@ -390,12 +533,21 @@
       });
       actions.appendChild(cancel);
     }
-    if (pi.status === "succeeded" && pi.amount_received > pi.amount_refunded && can("payments.transactions.void")) {
-      var remaining = pi.amount_received - pi.amount_refunded;
-      var code = String(pi.currency).toUpperCase();
+    // Refunds not done yet hold their amount as the API counts it (refundable: captured, less refunds
+    // succeeded or pending): those awaiting approval, and those sent to the payment provider.
+    var held = refundsHeld(results[1].data || []);
+    var code = String(pi.currency).toUpperCase();
+    var remaining = pi.amount_received - pi.amount_refunded - held.awaiting - held.sent;
+    if (pi.status === "succeeded" && pi.amount_received > pi.amount_refunded && remaining <= 0 && can("payments.transactions.void")) {
+      actions.appendChild(el("p", { id: "refund-none", class: "hint", text: "Nothing more can be refunded now: " + [
+        held.awaiting ? money(held.awaiting, code) + " awaits approval" : null, held.sent ? money(held.sent, code) + " is pending at the payment provider" : null,
+      ].filter(Boolean).join(" and ") + "." }));
+    }
+    if (pi.status === "succeeded" && remaining > 0 && can("payments.transactions.void")) {
       // Typed in the currency's decimals (5.00 USD, 12.345 KWD, 500 JPY), sent in minor units (minorOf: by digits, no floating point).
       var amount = el("input", { id: "refund-amount", type: "text", inputmode: digitsOf(code) ? "decimal" : "numeric", autocomplete: "off", required: "required", value: decimalOf(remaining, code), "aria-describedby": "refund-hint" });
-      var hint = el("span", { id: "refund-hint", class: "hint", text: "In " + code + (digitsOf(code) ? ", up to " + digitsOf(code) + " decimals" : ", no decimals") + "; at most " + money(remaining, code) + "." });
+      var holding = [held.awaiting ? money(held.awaiting, code) + " awaiting approval" : null, held.sent ? money(held.sent, code) + " pending at the payment provider" : null].filter(Boolean);
+      var hint = el("span", { id: "refund-hint", class: "hint", text: "In " + code + (digitsOf(code) ? ", up to " + digitsOf(code) + " decimals" : ", no decimals") + "; at most " + money(remaining, code) + (holding.length ? " (" + holding.join(" and ") + " counts against it)" : "") + "." });
       var wrong = el("p", { id: "refund-error", class: "error", role: "alert" });
       function refused(why) {
         wrong.textContent = why;
@@ -426,7 +578,7 @@
           }, { done: function (r) {
             var what = "Refund of " + money(minor, pi.currency) + " on " + pi.id;
             return r && r.id ? what + ": " + (r.status === "succeeded" ? "done (" + r.id + ")" : r.id + " is " + r.status + (r.requires_approval ? " (waiting for approval)" : "")) : what + ": done";
-          } });
+          }, failed: function (e) { return "Refund of " + money(minor, pi.currency) + " on " + pi.id + ": " + amountRefusal(e, pi.currency, "refunded"); } });
         }, refund);
       } }, el("label", { for: "refund-amount", text: "Refund amount (" + code + ")" }), amount, refund, hint));
       actions.appendChild(wrong);
@@ -435,23 +587,35 @@
     // The payment method of each attempt, where the intent names it (an attempt's words depend on it).
     var methodTypes = {};
     [pi.payment_method, pi.last_payment_error && pi.last_payment_error.payment_method].forEach(function (pm) { if (pm && typeof pm === "object" && pm.id) methodTypes[pm.id] = pm.type; });
-    var timeline = []
-      .concat(results[0].data.map(function (t) { return { at: t.created, what: "attempt: " + t.type + " " + t.status, detail: [money(t.amount, pi.currency), t.connector].concat(attemptWords(t, methodTypes[t.payment_method])).filter(Boolean).join(" · ") }; }))
-      .concat(results[1].data.map(function (r) { return { at: r.created, what: "refund " + r.id + ": " + r.status, detail: money(r.amount, r.currency) + (r.reason ? " · " + r.reason : "") }; }))
-      .concat(results[2].data.map(function (ev) { return { at: ev.created, what: "event: " + ev.type, detail: ev.id }; }))
-      .sort(function (a, b) { return (a.at || 0) - (b.at || 0); });
+    var timeline = timelineOf(results[0].data || [], results[1].data || [], results[2].data || [], function (t) {
+      return { what: "attempt: " + t.type + " " + t.status, detail: [money(t.amount, pi.currency), t.connector].concat(attemptWords(t, methodTypes[t.payment_method])).filter(Boolean).join(" · ") };
+    });
+    var captured = pi.amount_received > 0 || pi.status === "succeeded";
+    var resolution = pi.failure_resolution;
     return [
       backLink(params),
       el("h1", { text: "Payment " + pi.id }),
       el("dl", { class: "facts" },
         el("dt", { text: "Status" }), el("dd", { id: "payment-status", text: pi.status }),
         el("dt", { text: "Amount" }), el("dd", { text: money(pi.amount, pi.currency) }),
+        pi.status === "requires_capture" ? el("dt", { text: "Capturable" }) : null, pi.status === "requires_capture" ? el("dd", { id: "payment-capturable", text: money(pi.amount_capturable, pi.currency) }) : null,
+        // What was charged: the amount captured (a partial capture released the rest of the authorization).
+        captured ? el("dt", { text: "Captured" }) : null,
+        captured ? el("dd", { id: "payment-captured", text: money(pi.amount_received, pi.currency) + (pi.status === "succeeded" && pi.amount_received < pi.amount ? " (of " + money(pi.amount, pi.currency) + " authorized; " + money(pi.amount - pi.amount_received, pi.currency) + " released)" : "") }) : null,
         el("dt", { text: "Refunded" }), el("dd", { id: "payment-refunded", text: money(pi.amount_refunded, pi.currency) }),
+        held.awaiting ? el("dt", { text: "Awaiting approval" }) : null, held.awaiting ? el("dd", { id: "payment-awaiting-approval" }, money(held.awaiting, pi.currency) + " (refund" + (held.awaitingCount > 1 ? "s" : "") + " held for approval) ", el("a", { href: "#/approvals", text: "Refund approvals" })) : null,
+        held.sent ? el("dt", { text: "Refund pending" }) : null, held.sent ? el("dd", { id: "payment-refund-pending", text: money(held.sent, pi.currency) + " (sent to the payment provider, not confirmed yet)" }) : null,
         el("dt", { text: "Merchant" }), el("dd", { text: pi.merchant_id || "" }),
         el("dt", { text: "Customer" }), el("dd", { text: pi.customer || "" }),
         el("dt", { text: "Order" }), el("dd", { text: pi.order_id || "" }),
         pi.retry_of ? el("dt", { text: "Retry of" }) : null, pi.retry_of ? el("dd", null, el("a", { href: paymentHash(pi.retry_of, pi.merchant_id), text: pi.retry_of })) : null,
-        pi.last_payment_error ? el("dt", { text: "Declined" }) : null, pi.last_payment_error ? el("dd", { id: "payment-error", text: [pi.last_payment_error.decline_code || pi.last_payment_error.code, pi.last_payment_error.message].filter(Boolean).join(": ") }) : null),
+        pi.last_payment_error ? el("dt", { text: "Declined" }) : null, pi.last_payment_error ? el("dd", { id: "payment-error", text: [pi.last_payment_error.decline_code || pi.last_payment_error.code, pi.last_payment_error.message].filter(Boolean).join(": ") }) : null,
+        // A failed payment an operator (or a retry that paid it) resolved or dismissed: the API takes no retry, resolve or dismiss of it any more.
+        resolution ? el("dt", { text: "Failure resolution" }) : null, resolution ? el("dd", { id: "payment-resolution", text: resolutionWords(resolution) }) : null,
+        resolution && (resolution.actor || resolution.at) ? el("dt", { text: resolution.status === "dismissed" ? "Dismissed by" : "Resolved by" }) : null,
+        resolution && (resolution.actor || resolution.at) ? el("dd", { id: "payment-resolution-by", text: [resolution.actor, resolution.at ? "at " + when(resolution.at) : null].filter(Boolean).join(" ") }) : null,
+        resolution && resolution.retried_by ? el("dt", { text: "Paid by the retry" }) : null,
+        resolution && resolution.retried_by ? el("dd", null, el("a", { id: "payment-retried-by", href: paymentHash(resolution.retried_by, pi.merchant_id), text: resolution.retried_by })) : null),
       actions,
       el("h2", { text: "Timeline" }),
       table([["When", function (t) { return when(t.at); }], ["What", function (t) { return t.what; }], ["Details", function (t) { return t.detail; }]], timeline),
@@ -465,9 +629,54 @@
   function confirmed(box, keys, label, question, yesLabel, noLabel, call, what, o) {
     var ask = button(label, function (e) {
       e.stopPropagation();
+      if (o && o.reason) return askReason(box, keys, label, question, yesLabel, noLabel, call, what, o, ask);
       confirmStep(box, question, yesLabel, noLabel, function () { act(what, function () { return keyed(keys, label, call); }, o); }, ask);
     });
     return ask;
+  }
+
+  /** The most characters of a reason the API keeps (resolve, dismiss). */
+  var REASON_MAX = 500;
+  /**
+   * The question of an action the API records with a reason (resolve, dismiss): the reason is typed in
+   * the question (required, at most REASON_MAX characters), and `o.reason.otherMeans` offers "Paid by
+   * other means". `call(key, fields)` sends { reason, paid_by_other_means }. The action's key is kept per
+   * answer (see keyed): confirming again with another reason is a request of its own.
+   */
+  function askReason(box, keys, label, question, yesLabel, noLabel, call, what, o, opener) {
+    var reason = el("input", { id: "confirm-reason", type: "text", maxlength: String(REASON_MAX), autocomplete: "off", required: "required", "aria-describedby": "confirm-question confirm-reason-hint" });
+    var hint = el("span", { id: "confirm-reason-hint", class: "hint", text: "Required; at most " + REASON_MAX + " characters. Kept with the payment." });
+    var wrong = el("p", { id: "confirm-reason-error", class: "error", role: "alert" });
+    var paid = o.reason.otherMeans ? el("input", { id: "confirm-paid", type: "checkbox" }) : null;
+    function refuse(why) {
+      wrong.textContent = why;
+      reason.setAttribute("aria-invalid", "true");
+      reason.setAttribute("aria-describedby", "confirm-reason-error confirm-question confirm-reason-hint");
+      reason.focus();
+    }
+    reason.oninput = function () {
+      wrong.textContent = "";
+      reason.removeAttribute("aria-invalid");
+      reason.setAttribute("aria-describedby", "confirm-question confirm-reason-hint");
+    };
+    function yes() {
+      var text = reason.value.trim();
+      if (!text) return refuse("Type the reason first: the gateway keeps it with the payment.");
+      if (text.length > REASON_MAX) return refuse("The reason has " + text.length + " characters; at most " + REASON_MAX + " are kept.");
+      var fields = { reason: text };
+      if (paid && paid.checked) fields.paid_by_other_means = true;
+      act(what, function () { return keyed(keys, label + "\n" + JSON.stringify(fields), function (key) { return call(key, fields); }); }, o);
+    }
+    // Enter in the reason answers Yes, as the button does.
+    reason.onkeydown = function (e) { if (e.key === "Enter") { e.preventDefault(); yes(); } };
+    confirmStep(box, question, yesLabel, noLabel, yes, opener, {
+      nodes: [
+        el("label", { for: "confirm-reason", text: "Reason" }), reason, hint,
+        paid ? el("label", { class: "check", for: "confirm-paid" }, paid, " " + o.reason.otherMeans) : null,
+        wrong,
+      ],
+      focus: reason,
+    });
   }
 
   /** A retry's outcome in words, naming the failed payment and the new payment made (the API answers both, a decline too). */
@@ -509,9 +718,25 @@
       " " + (RETRY_WORDS[last.status] || last.status) + (retries.length > 1 ? " (" + retries.length + " retries)" : ""));
   }
 
+  /** A failed payment's resolution in words ("resolved, paid by other means: paid in cash"); "open" while it has none. */
+  function resolutionWords(r) {
+    if (!r) return "open";
+    return r.status + (r.paid_by_other_means ? ", paid by other means" : "") + (r.retried_by ? " by the retry " + r.retried_by : "") + (r.reason ? ": " + r.reason : "");
+  }
+
+  var RESOLUTIONS = [["open", "Open"], ["resolved", "Resolved"], ["dismissed", "Dismissed"], ["all", "All"]];
   async function failed(params, frame) {
-    frame.head = [el("h1", { text: "Failed payments" })];
-    var list = await api("GET", "/v1/admin/failed_payments?limit=50" + afterQuery(params, "cursor"));
+    var resolution = params.get("resolution") || "open";
+    if (!RESOLUTIONS.some(function (r) { return r[0] === resolution; })) resolution = "open";
+    // The filter: one link per resolution (the current one marked), each the list's first page.
+    var form = el("nav", { class: "filters choices", id: "failed-resolution", "aria-label": "Resolution" }, el("span", { text: "Resolution:" }), RESOLUTIONS.map(function (r) {
+      var a = el("a", { href: "#/failed" + (r[0] === "open" ? "" : "?resolution=" + r[0]), text: r[1] });
+      if (r[0] === resolution) a.setAttribute("aria-current", "true");
+      return a;
+    }));
+    // Shown with an error too: the filter can be changed.
+    frame.head = [el("h1", { text: "Failed payments" }), form];
+    var list = await api("GET", "/v1/admin/failed_payments?limit=50" + (resolution === "open" ? "" : "&resolution=" + resolution) + afterQuery(params, "cursor"));
     var rows = list.data || [];
     var across = principal().crossMerchant;
     // Where a row's action asks to be confirmed: retrying charges the amount again; resolving and dismissing cannot be undone.
@@ -521,7 +746,8 @@
     // a row opens the payment's page (its attempts and their answers).
     var columns = [
       ["", function (p) {
-        if (!can("payments.transactions.create")) return "";
+        // A resolved or dismissed payment is done with: the API refuses to retry, resolve or dismiss it again.
+        if (!can("payments.transactions.create") || p.failure_resolution) return "";
         var amount = money(p.amount, p.currency);
         var path = "/v1/admin/failed_payments/" + encodeURIComponent(p.id) + "/";
         var mine = keys[p.id] || (keys[p.id] = {});
@@ -529,18 +755,20 @@
           confirmed(confirming, mine, "Retry", "Retry the failed payment " + p.id + " of " + amount + "? A new payment of " + amount + " is made with the same payment method.", "Yes, retry " + amount, "Do not retry",
             function (key) { return api("POST", path + "retry", {}, p.merchant_id, key); }, "Retry of " + p.id, { done: retryWords.done, failed: retryFailed(p.id) }),
           confirmed(confirming, mine, "Resolve", "Mark the failed payment " + p.id + " of " + amount + " as resolved? It leaves the open failed payments for good: this cannot be undone.", "Yes, resolve", "Keep it open",
-            function (key) { return api("POST", path + "resolve", { reason: "dashboard" }, p.merchant_id, key); }, "Resolve " + p.id),
+            function (key, fields) { return api("POST", path + "resolve", fields, p.merchant_id, key); }, "Resolve " + p.id, { reason: { otherMeans: "Paid by other means (e.g. cash or bank transfer)" } }),
           confirmed(confirming, mine, "Dismiss", "Dismiss the failed payment " + p.id + " of " + amount + "? It leaves the open failed payments for good: this cannot be undone.", "Yes, dismiss", "Keep it open",
-            function (key) { return api("POST", path + "dismiss", { reason: "dashboard" }, p.merchant_id, key); }, "Dismiss " + p.id));
+            function (key, fields) { return api("POST", path + "dismiss", fields, p.merchant_id, key); }, "Dismiss " + p.id, { reason: {} }));
       }, "acts"],
       ["Payment", function (p) { return p.id; }, "id"], ["Amount", function (p) { return money(p.amount, p.currency); }, "nowrap"], ["Status", function (p) { return breakable(p.status); }],
       ["Reason", function (p) { return (p.last_payment_error && (p.last_payment_error.decline_code || p.last_payment_error.code)) || ""; }],
       ["Retries", retriesCell, "wrap-id"],
     ];
-    if (!can("payments.transactions.create")) columns.shift();
+    var open = rows.filter(function (p) { return !p.failure_resolution; });
+    if (!can("payments.transactions.create") || (resolution !== "open" && !open.length)) columns.shift();
+    if (resolution !== "open") columns.push(["Resolution", function (p) { return resolutionWords(p.failure_resolution); }, "long"]);
     if (across) columns.push(["Merchant", function (p) { return p.merchant_id; }, "wrap-id"]);
     columns.push(["Created", function (p) { return when(p.created); }, "nowrap"]);
-    return [el("h1", { text: "Failed payments" }), confirming, table(columns, rows, function (p) { location.hash = paymentHash(p.id, p.merchant_id, "failed"); }), pager("/failed", params, list)];
+    return [el("h1", { text: "Failed payments" }), form, confirming, table(columns, rows, function (p) { location.hash = paymentHash(p.id, p.merchant_id, "failed"); }), pager("/failed", params, list)];
   }
 
   async function approvals(params, frame) {
@@ -587,7 +815,17 @@
         if (!can("webhooks.manage")) return "";
         var mine = keys[w.id] || (keys[w.id] = {});
         return confirmed(confirming, mine, "Roll secret", "Roll the signing secret of the endpoint " + w.id + " (" + w.url + ")? The old secret stops working in 24 hours: this cannot be undone.", "Yes, roll secret", "Keep the secret",
-          function (key) { return api("POST", "/v1/webhook_endpoints/" + encodeURIComponent(w.id) + "/roll_secret", {}, null, key); }, "Roll secret of " + w.id);
+          function (key) { return api("POST", "/v1/webhook_endpoints/" + encodeURIComponent(w.id) + "/roll_secret", {}, null, key); }, "Roll secret of " + w.id, {
+            // The new secret is in this answer only: shown once, below the heading (never in the status line).
+            done: function (r) { return "Roll secret of " + w.id + ": done" + (r && r.secret ? "; the new secret is shown below, only this once." : ", but the gateway's answer had no secret."); },
+            reveal: function (r) {
+              if (!r || typeof r.secret !== "string") return null;
+              var until = r.secret_rolled_previous_expires_at;
+              return secretReveal(w.id, r.secret, typeof until === "number"
+                ? "The old secret keeps working until " + when(until) + " UTC (its grace period): until then each delivery is signed with both, so the receiver can switch over."
+                : until === null ? "The old secret no longer works." : "The old secret keeps working for its grace period (up to 24 hours).");
+            },
+          });
       }]],
       list.data || [], function (w) { location.hash = "#/webhooks/" + encodeURIComponent(w.id); }), pager("/webhooks", params, list));
     return out;
@@ -604,44 +842,67 @@
     return d.toISOString().slice(0, 16);
   }
 
-  /** "Replay a range": re-sends the endpoint's deliveries created between From and To (To empty: now), oldest first. */
-  function replayForm(id) {
+  // A replay re-sends at most 500 deliveries a call; the page makes at most 20 calls.
+  var REPLAY_PER_CALL = 500, REPLAY_CALLS = 20;
+  /**
+   * "Replay a range": re-sends the endpoint's deliveries created between From and To (To empty: now),
+   * oldest first, once confirmed: the question names the range and how many deliveries at most (those
+   * of the list shown when it holds them all, else what the page sends at most). `all`: every delivery of
+   * the endpoint when the page shown holds them all (its first page, nothing older), else null.
+   */
+  function replayForm(id, all) {
     var from = el("input", { id: "replay-from", name: "from", type: "datetime-local", required: "required", value: localInput(new Date(Date.now() - 24 * 3600 * 1000)) });
     var to = el("input", { id: "replay-to", name: "to", type: "datetime-local" });
     var status = el("select", { id: "replay-status", name: "status" }, el("option", { value: "failed", text: "Failed only" }), el("option", { value: "all", text: "All" }));
-    var form = el("form", { class: "inline", id: "replay-form", "aria-label": "Replay a range", onsubmit: async function (e) {
+    var submit = el("button", { type: "submit", text: "Replay" });
+    var confirming = el("div", { id: "confirm-step" });
+    var keys = {};
+    var form = el("form", { class: "inline", id: "replay-form", "aria-label": "Replay a range", onsubmit: function (e) {
       e.preventDefault();
-      var body = { created: { gte: unixSeconds(from.value) }, status: status.value };
+      var gte = unixSeconds(from.value);
+      if (gte === null) { from.focus(); return; }
+      var body = { created: { gte: gte }, status: status.value };
       var lte = unixSeconds(to.value);
       if (lte !== null) body.created.lte = lte;
-      try {
-        var sent = 0, calls = 0, res;
-        // 500 a call: continue after the last one re-sent while the range has more (at most 20 calls).
-        do {
-          res = await api("POST", "/v1/webhook_endpoints/" + encodeURIComponent(id) + "/replay", body);
-          sent += res.requested;
-          calls += 1;
-          if (res.deliveries.length) body.starting_after = res.deliveries[res.deliveries.length - 1];
-        } while (res.has_more && res.deliveries.length && calls < 20);
-        flash("Replay: re-sent " + sent + " deliver" + (sent === 1 ? "y" : "ies") + (res.has_more ? " (more remain: replay again)" : ""), "ok");
-        route("heading");
-      } catch (err) {
-        if (!err.signedOut) flash("Replay: " + err.message, "error");
+      var upTo = lte === null ? Math.floor(Date.now() / 1000) : lte;
+      var most = REPLAY_PER_CALL * REPLAY_CALLS;
+      if (all) {
+        // The list shown holds every delivery: those of the range are all the replay can send.
+        most = all.filter(function (d) { return d.created >= body.created.gte && d.created <= upTo && (body.status === "all" || d.status !== "succeeded"); }).length;
       }
+      var range = " created from " + when(body.created.gte) + " UTC to " + (lte === null ? "now" : when(lte) + " UTC");
+      var what = (body.status === "all" ? "" : "failed or unfinished ") + "deliveries to " + id + range;
+      var question = most === 0 ? "Re-send the " + what + "? None is listed here, so at most the deliveries made since this page was loaded are sent again. This cannot be undone." : "Re-send the " + what + "? At most " + most.toLocaleString("en") + " deliver" + (most === 1 ? "y is" : "ies are") + " sent again, each event once more to the receiver. This cannot be undone.";
+      confirmStep(confirming, question, "Yes, replay at most " + most.toLocaleString("en"), "Do not replay", function () {
+        act("Replay to " + id, function () {
+          // One key per confirmed range (see keyed), one per call of it: confirming again after a lost answer replays the same calls.
+          return keyed(keys, JSON.stringify(body), async function (key) {
+            var sent = 0, calls = 0, res, next = {};
+            // 500 a call: continue after the last one re-sent while the range has more (at most 20 calls).
+            do {
+              res = await api("POST", "/v1/webhook_endpoints/" + encodeURIComponent(id) + "/replay", Object.assign({}, body, next), null, key + "-" + calls);
+              sent += res.requested;
+              calls += 1;
+              if (res.deliveries.length) next = { starting_after: res.deliveries[res.deliveries.length - 1] };
+            } while (res.has_more && res.deliveries.length && calls < REPLAY_CALLS);
+            return { sent: sent, more: res.has_more };
+          });
+        }, { done: function (r) { return "Replay to " + id + ": re-sent " + r.sent + " deliver" + (r.sent === 1 ? "y" : "ies") + (r.more ? " (more remain: replay again)" : ""); } });
+      }, submit);
     } },
       el("strong", { text: "Replay a range" }),
       el("label", { for: "replay-from", text: "From" }), from,
       el("label", { for: "replay-to", text: "To" }), to,
       el("label", { for: "replay-status", text: "Deliveries" }), status,
-      el("button", { type: "submit", text: "Replay" }),
-      el("span", { class: "hint", text: "At most 14 days; To empty means now." }));
-    return form;
+      submit,
+      el("span", { class: "hint", text: "At most 14 days; To empty means now. Asks before sending." }));
+    return el("div", null, form, confirming);
   }
 
   async function deliveries(id, params, frame) {
     frame.head = [el("p", null, el("a", { href: "#/webhooks", text: "← Webhook endpoints" })), el("h1", { text: "Deliveries to " + id })];
     var list = await api("GET", "/v1/webhook_endpoints/" + encodeURIComponent(id) + "/deliveries?limit=100" + afterQuery(params, "id"));
-    return [el("p", null, el("a", { href: "#/webhooks", text: "← Webhook endpoints" })), el("h1", { text: "Deliveries to " + id }), can("webhooks.manage") ? replayForm(id) : el("span", null), table([
+    return [el("p", null, el("a", { href: "#/webhooks", text: "← Webhook endpoints" })), el("h1", { text: "Deliveries to " + id }), can("webhooks.manage") ? replayForm(id, !params.get("after") && !list.has_more ? list.data || [] : null) : el("span", null), table([
       ["Delivery", function (d) { return d.id; }], ["Event", function (d) { return d.event; }], ["Status", function (d) { return d.status; }], ["Attempts", function (d) { return d.attempt_count; }], ["Last answer", function (d) { return d.last_status_code || d.last_error || ""; }],
       ["", function (d) { return can("webhooks.manage") ? button("Resend", function () { act("Resend " + d.id, function () { return api("POST", "/v1/webhook_deliveries/" + encodeURIComponent(d.id) + "/retry", {}); }); }) : ""; }],
     ], list.data || []), pager("/webhooks/" + encodeURIComponent(id), params, list)];
@@ -747,7 +1008,7 @@
       case "customers": return simpleList("Customers", "/v1/customers?limit=50", [["Customer", function (c) { return c.id; }], ["Name", function (c) { return c.name; }, "long"], ["Email", function (c) { return c.email; }, "long"], ["Created", function (c) { return when(c.created); }]], "/customers", params, "id", frame);
       case "subscriptions": return simpleList("Subscriptions", "/v1/subscriptions?limit=50", [["Subscription", function (s) { return s.id; }], ["Customer", function (s) { return s.customer; }], ["Status", function (s) { return s.status; }], ["Period end", function (s) { return when(s.current_period_end); }]], "/subscriptions", params, "id", frame);
       case "health": return health(frame);
-      case "keys": return simpleList("API keys", "/v1/api_keys?limit=100", [["Key", function (k) { return k.id; }], ["Type", function (k) { return k.type; }], ["Name", function (k) { return k.name; }], ["Key", function (k) { return k.redacted; }], ["Last used", function (k) { return when(k.last_used); }]], "/keys", params, "id", frame);
+      case "keys": return simpleList("API keys", "/v1/api_keys?limit=100", [["Key id", function (k) { return k.id; }], ["Type", function (k) { return k.type; }], ["Name", function (k) { return k.name; }], ["Key (redacted)", function (k) { return k.redacted; }], ["Last used", function (k) { return when(k.last_used); }]], "/keys", params, "id", frame);
       case "audit": return simpleList("Audit log", "/v1/admin/audit_log?limit=100", [["When", function (a) { return when(a.created); }], ["Actor", function (a) { return a.actor; }], ["Action", function (a) { return a.action; }], ["Object", function (a) { return a.object_id; }], ["Status", function (a) { return a.http_status; }]], "/audit", params, "cursor", frame);
       default: return [el("h1", { text: "Not found" })];
     }
@@ -793,9 +1054,16 @@
     if (!known() && !isJwt(credential())) {
       // Signed in before what a key may do was kept: ask the API now.
       main.textContent = "Loading…";
-      var refused = await identify(credential()).catch(function () { return null; });
-      if (refused) return signOut("Signed out: the API does not accept this key or token (" + refused + ").", true);
+      var checked = await identify(credential()).catch(function (e) { return { why: "the gateway could not be reached (" + e.message + ")." }; });
+      if (checked && checked.refused) return signOut("Signed out: the API does not accept this key or token (" + checked.why + ").", true);
       if (mine !== routing) return;
+      if (checked) {
+        // Nothing was checked (too many attempts, a server error): nothing is offered until it is.
+        main.textContent = "";
+        main.appendChild(el("p", { id: "page-error", class: "error", role: "alert", tabindex: "-1", text: "Could not check what this key may do: " + checked.why }));
+        main.appendChild(el("p", { class: "error-ways" }, button("Try again", function () { route("heading"); })));
+        return;
+      }
     }
     var p = principal();
     chrome(p, path);
@@ -844,7 +1112,7 @@
     var page = PAGES.filter(function (pg) { return pg[0] === (path.split("/").filter(Boolean)[0] || "payments"); })[0];
     var head = frame.head || [el("h1", { text: page ? page[1] : "Not found" })];
     var ways = el("p", { class: "error-ways" }, button("Try again", function () { flash(""); route("heading"); }));
-    var filtered = params.get("after") || params.get("page") || params.get("q") || params.get("status");
+    var filtered = params.get("after") || params.get("page") || params.get("q") || params.get("status") || params.get("resolution");
     if (filtered && path.split("/").filter(Boolean).length === 1) {
       var first = new URLSearchParams(params);
       first.delete("after");
@@ -885,11 +1153,12 @@
       submit.disabled = true;
       var why;
       try {
-        why = await identify(candidate);
+        var checked = await identify(candidate);
+        why = checked ? checked.why : null;
       } catch (err) {
         why = "the gateway could not be reached (" + err.message + ")";
       }
-      // Kept only once the API accepted it.
+      // Kept only once the API accepted it (a 2xx): a refusal, a 429 or a 5xx keeps nothing.
       if (why) return signIn("Not signed in: " + why);
       sessionStorage.setItem(KEY, candidate);
       route("who");

@@ -28,21 +28,29 @@ td .long{display:block;min-width:8rem;max-width:22rem;overflow-wrap:anywhere}
 td.acts,td.id,td.nowrap{white-space:nowrap}td.acts button{margin:.1rem .15rem;padding:.2rem .55rem}td.wrap-id{overflow-wrap:anywhere;min-width:6rem}
 @media (max-width:40rem){td.id{white-space:normal;overflow-wrap:anywhere;min-width:6.5rem}}
 /* The heading takes the focus after a page change or an action (for screen readers): no ring for that, a ring for the keyboard. */
-.error-ways a{margin-left:.6rem;color:#635bff}input[aria-invalid=true]{border-color:#b42318;outline-color:#b42318}
+.error-ways a{margin-left:.6rem;color:#5851eb}input[aria-invalid=true]{border-color:#b42318;outline-color:#b42318}
 h1:focus:not(:focus-visible),#page-error:focus:not(:focus-visible),#flash:focus:not(:focus-visible){outline:none}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e8ee;font-size:.9rem}tr.link{cursor:pointer}tr.link:hover,tr.link:focus{background:#f0f3ff}tr.link:focus{outline:2px solid #635bff;outline-offset:-2px}
 button{font:inherit;padding:.25rem .7rem;margin:.1rem .2rem;border:1px solid #635bff;background:#635bff;color:#fff;border-radius:4px;cursor:pointer}
 input,select{font:inherit;padding:.25rem .4rem;border:1px solid #c1c9d2;border-radius:4px}
 .filters,.inline{display:flex;gap:.6rem;align-items:center;flex-wrap:wrap;margin:.5rem 0}.actions{margin:.8rem 0}
-.facts{display:grid;grid-template-columns:8rem minmax(0,1fr);gap:.2rem .8rem}.facts dt{color:#697386}.facts dd{margin:0}
+.facts{display:grid;grid-template-columns:8rem minmax(0,1fr);gap:.2rem .8rem}.facts dt{color:#5e6a7d}.facts dd{margin:0}
 .signin{max-width:26rem;margin:3rem auto;background:#fff;padding:1.5rem;border-radius:8px;border:1px solid #e3e8ee;display:grid;gap:.6rem}
-.hint{color:#697386;font-size:.85rem}.error{color:#b42318}#flash.ok{color:#0e6245}#flash.error{color:#b42318}#flash{padding:0 1rem;margin:.6rem 0 0}
+/* Secondary text (hints, labels of facts, captions) is #5e6a7d and links on the page's grey #5851eb: at least 4.5:1 on every background here (#f6f8fa, #fff, #fff8e6). */
+.hint{color:#5e6a7d;font-size:.85rem}.error{color:#b42318}#flash.ok{color:#0e6245}#flash.error{color:#b42318}#flash{padding:0 1rem;margin:.6rem 0 0}
 /* The status line stays in the page (a live region: a message put in it is read out) but takes no space while empty. */
 #flash:empty{margin:0;padding:0}
 .card{background:#fff;border:1px solid #e3e8ee;border-radius:6px;padding:.6rem 1rem;margin:.6rem 0}.card h2{font-size:1rem;margin:.2rem 0}
-.charts{display:flex;gap:1.5rem;flex-wrap:wrap}.charts figure{margin:.5rem 0}.charts figcaption{color:#697386;font-size:.8rem}
+.charts{display:flex;gap:1.5rem;flex-wrap:wrap}.charts figure{margin:.5rem 0}.charts figcaption{color:#5e6a7d;font-size:.8rem}
 .confirm{background:#fff8e6;border:1px solid #f0c36d;border-radius:6px;padding:.4rem .8rem;margin:.6rem 0;max-width:40rem}.confirm p{margin:.2rem 0 .4rem;overflow-wrap:break-word}
-.pager{padding:.4rem 0;background:none;border:0}.pager a{color:#635bff;text-decoration:underline}
+.confirm-fields{display:flex;flex-wrap:wrap;gap:.3rem .6rem;align-items:center;margin:.3rem 0 .5rem}.confirm-fields input[type=text]{flex:1 1 14rem;min-width:0;max-width:100%}
+.confirm-fields .error{flex-basis:100%;margin:0}.confirm-fields .error:empty{display:none}.check{display:flex;gap:.35rem;align-items:center}
+.secret-box{background:#fff;border:2px solid #635bff;border-radius:6px;padding:.6rem 1rem;margin:.6rem 0;max-width:40rem}.secret-box h2{font-size:1rem;margin:.2rem 0 .4rem}
+.secret-value{display:block;width:100%;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9rem;margin:.2rem 0;resize:none;field-sizing:content;min-height:2rem;word-break:break-all;border:1px solid #c1c9d2;border-radius:4px;padding:.3rem .4rem}
+td .captured{display:block;color:#5e6a7d;font-size:.85rem}
+.choices{padding:.2rem 0;background:none;border:0;gap:.2rem .9rem}.choices a{color:#5851eb}.choices a[aria-current]{color:#1a1f36;font-weight:600;text-decoration:none}
+.filters label{max-width:100%}.filters select{max-width:100%}
+.pager{padding:.4rem 0;background:none;border:0}.pager a{color:#5851eb;text-decoration:underline}
 .bar{height:.7rem;background:#fde2e1;border-radius:4px;overflow:hidden}.bar.unknown{background:#e3e8ee}.bar span{display:block;height:100%;background:#2d9d78}
 `;
 

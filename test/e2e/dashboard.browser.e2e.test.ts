@@ -570,6 +570,7 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
 
     await row(toResolve).getByRole("button", { name: "Resolve" }).click();
     expect(await question.innerText()).toBe(`Mark the failed payment ${toResolve} of 15.00 USD as resolved? It leaves the open failed payments for good: this cannot be undone.`);
+    await page.getByLabel("Reason", { exact: true }).fill("Paid at the counter");
     await page.getByRole("button", { name: "Yes, resolve" }).dblclick();
     await page.getByText(`Resolve ${toResolve}: done`).waitFor();
     await expect.poll(() => row(toResolve).count()).toBe(0);
@@ -580,6 +581,7 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     expect(await question.count()).toBe(0);
     expect(posts).toHaveLength(2);
     await row(toDismiss).getByRole("button", { name: "Dismiss" }).click();
+    await page.getByLabel("Reason", { exact: true }).fill("A test order");
     await page.getByRole("button", { name: "Yes, dismiss" }).click();
     await page.getByText(`Dismiss ${toDismiss}: done`).waitFor();
     await expect.poll(() => row(toDismiss).count()).toBe(0);
@@ -753,6 +755,7 @@ describe("dashboard: answered actions, Escape, errors in the page, failed paymen
       mode === "abort" ? route.abort("connectionfailed") : mode === "conflict" ? route.fulfill({ status: 409, contentType: "application/json", body: JSON.stringify({ error: { type: "invalid_request_error", message: "Another request is in progress." } }) }) : route.continue(),
     );
     await rowOf(page, toResolve).getByRole("button", { name: "Resolve" }).click();
+    await page.getByLabel("Reason", { exact: true }).fill("Paid at the counter");
     await page.getByRole("button", { name: "Yes, resolve" }).click();
     await expect.poll(() => flash.innerText()).toMatch(new RegExp(`^Resolve ${toResolve}: `));
     await expect.poll(() => focused(page)).toMatch(/^P#confirm-question /);
@@ -861,8 +864,11 @@ describe("dashboard: answered actions, Escape, errors in the page, failed paymen
     await call("POST", "/v1/customers", m.key, { name: "N".repeat(200), email: "someone@example.com" });
     await call("POST", "/v1/webhook_endpoints", m.key, { url: `http://127.0.0.1:9/${"h".repeat(200)}`, enabled_events: ["payment_intent.succeeded"] });
     const wide = await signedIn(m.key, { width: 1280, height: 900 });
-    for (const name of ["Customers", "Webhooks"]) {
+    for (const [name, heading] of [["Customers", "Customers"], ["Webhooks", "Webhook endpoints"]] as const) {
       await wide.getByRole("link", { name, exact: true }).click();
+      // The page's own heading first: the previous page's long cell would do for the wait otherwise,
+      // and be gone by the time it is measured.
+      await wide.getByRole("heading", { name: heading, exact: true, level: 1 }).waitFor();
       await wide.locator("main tbody td .long").first().waitFor();
       const overflow = Number(await wide.evaluate(`(() => { const w = document.querySelector("main .table-wrap"); return w.scrollWidth - w.clientWidth; })()`));
       expect(overflow, name).toBeLessThanOrEqual(0);
@@ -894,6 +900,7 @@ describe("dashboard: answered actions, Escape, errors in the page, failed paymen
     await page.screenshot({ path: path.join(ARTIFACTS, "failed-1280.png"), fullPage: true });
     // The status line says what happened to which payment, until another page is opened.
     await rowOf(page, toDismiss).getByRole("button", { name: "Dismiss" }).click();
+    await page.getByLabel("Reason", { exact: true }).fill("A test order");
     await page.getByRole("button", { name: "Yes, dismiss" }).click();
     await page.getByText(`Dismiss ${toDismiss}: done`).waitFor();
     // The row opens the payment's page, its attempts and the decline; back goes to the failed payments.
@@ -1053,6 +1060,388 @@ describe("dashboard: answered actions, Escape, errors in the page, failed paymen
     await page.getByRole("heading", { name: "Payments" }).waitFor();
     await expect.poll(ring).not.toBe("not focused");
     expect(await ring()).not.toBe("none");
+    await page.context().close();
+  });
+});
+
+describe("dashboard: secrets shown once, refunds held, partial captures, resolutions, sign-in answers, filters and order", () => {
+  /** The POSTs the page sends, with their bodies. */
+  const postsOf = (page: Page) => {
+    const posts: { path: string; body: Json | null }[] = [];
+    page.on("request", (r) => {
+      if (r.method() === "POST") posts.push({ path: new URL(r.url()).pathname, body: (r.postDataJSON() as Json | null) ?? null });
+    });
+    return posts;
+  };
+  const rowOf = (page: Page, id: string) => page.locator("main tbody tr", { has: page.getByRole("cell", { name: id, exact: true }) });
+  const pageWidth = async (page: Page) => Number(await page.evaluate("document.documentElement.scrollWidth"));
+  /** Everything the tab keeps (session and local storage), as one string. */
+  const stored = (page: Page) => page.evaluate<string>("JSON.stringify([Object.entries(sessionStorage), Object.entries(localStorage)])");
+
+  it("Roll secret shows the new signing secret once, in a box that has the focus, saying it is shown only now and how long the old one works; it is kept nowhere and gone after navigation", async () => {
+    const m = await newMerchant();
+    const endpoint = await call("POST", "/v1/webhook_endpoints", m.key, { url: "http://127.0.0.1:9/hooks", enabled_events: ["payment_intent.succeeded"] });
+    expect(endpoint.status, JSON.stringify(endpoint.json)).toBe(200);
+    const id = endpoint.json.id as string;
+    for (const viewport of [{ width: 1280, height: 900 }, { width: 375, height: 740 }]) {
+      const page = await signedIn(m.key, viewport);
+      await page.getByRole("link", { name: "Webhooks", exact: true }).click();
+      await rowOf(page, id).waitFor();
+      await rowOf(page, id).getByRole("button", { name: "Roll secret" }).click();
+      const answered = page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith(`/v1/webhook_endpoints/${id}/roll_secret`));
+      await page.getByRole("button", { name: "Yes, roll secret" }).click();
+      const answer = (await (await answered).json()) as Json;
+      const secret = answer.secret as string;
+      expect(secret).toMatch(/^whsec_/);
+      const box = page.getByRole("region", { name: `New signing secret of ${id}` });
+      await box.waitFor();
+      expect(await page.getByLabel("Signing secret", { exact: true }).inputValue()).toBe(secret);
+      // The focus is on the secret, selected for copying.
+      await expect.poll(() => focused(page)).toMatch(/^TEXTAREA#new-secret-value/);
+      expect(await page.evaluate<string>("window.getSelection().toString() || (document.activeElement.value.slice(document.activeElement.selectionStart, document.activeElement.selectionEnd))")).toBe(secret);
+      const note = await box.innerText();
+      expect(note).toContain("Shown only now");
+      expect(note).toMatch(/The old secret keeps working until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(its grace period\)/);
+      expect(await page.locator("#flash").innerText()).toMatch(new RegExp(`^Roll secret of ${id}: done`));
+      expect(await page.locator("#flash").innerText()).not.toContain(secret);
+      // Nothing of it is stored.
+      expect(await stored(page)).not.toContain(secret);
+      expect(await pageWidth(page)).toBeLessThanOrEqual(viewport.width);
+      await page.screenshot({ path: path.join(ARTIFACTS, `roll-secret-shown-${viewport.width}.png`), fullPage: true });
+      // Another page and back: gone, and not in the page at all.
+      await page.getByRole("link", { name: "Payments", exact: true }).click();
+      await page.getByRole("heading", { name: "Payments" }).waitFor();
+      await page.getByRole("link", { name: "Webhooks", exact: true }).click();
+      await rowOf(page, id).waitFor();
+      expect(await page.locator("#new-secret").count()).toBe(0);
+      expect(await page.content()).not.toContain(secret);
+      expect(await stored(page)).not.toContain(secret);
+      await page.context().close();
+    }
+  });
+
+  it("a refund held for approval is shown and counted: Awaiting approval 15.00 USD, at most 5.00 USD; an amount the API refuses is said in the currency's decimals", async () => {
+    // Refunds up to 30.00 in all need no approver; the second refund goes over and waits.
+    const m = await newMerchant({ refund_approval_thresholds: { usd: 3000 } });
+    const paid = await call("POST", "/v1/payment_intents", m.key, { amount: 5000, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    const first = await call("POST", "/v1/refunds", m.key, { payment_intent: paid.json.id, amount: 3000 });
+    expect([first.json.status, first.json.requires_approval], JSON.stringify(first.json)).toEqual(["succeeded", false]);
+    const second = await call("POST", "/v1/refunds", m.key, { payment_intent: paid.json.id, amount: 1500 });
+    expect([second.json.status, second.json.requires_approval], JSON.stringify(second.json)).toEqual(["pending", true]);
+    const page = await signedIn(m.key, { width: 1280, height: 900 });
+    await page.goto(`${gateway}/dashboard#/payments/${paid.json.id}`);
+    await page.getByRole("heading", { name: `Payment ${paid.json.id}` }).waitFor();
+    expect(await page.locator("#payment-refunded").innerText()).toBe("30.00 USD");
+    expect(await page.locator("#payment-awaiting-approval").innerText()).toMatch(/^15\.00 USD \(refund held for approval\)/);
+    expect(await page.getByLabel("Refund amount (USD)").inputValue()).toBe("5.00");
+    expect(await page.locator("#refund-hint").innerText()).toContain("at most 5.00 USD (15.00 USD awaiting approval counts against it)");
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    expect(await page.locator("#confirm-question").innerText()).toBe("Refund the full remaining 5.00 USD of this payment to the customer?");
+    await page.getByText(/^refund re_\w+: pending \(awaiting approval\)$/).waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, "refund-awaiting-approval.png"), fullPage: true });
+    // Meanwhile another refund is asked for elsewhere (and held): the page's 5.00 is now too much, and the API's refusal is said in USD.
+    const third = await call("POST", "/v1/refunds", m.key, { payment_intent: paid.json.id, amount: 400 });
+    expect(third.json.requires_approval, JSON.stringify(third.json)).toBe(true);
+    await page.getByRole("button", { name: "Confirm refund of 5.00 USD" }).click();
+    await expect.poll(() => page.locator("#flash").innerText()).toMatch(/^Refund of 5\.00 USD on pi_\w+: refused: 5\.00 USD is more than the 1\.00 USD that can still be refunded/);
+    expect(await page.locator("#flash").innerText()).not.toMatch(/\(\d{3,}\)/);
+    // Shown again, the page counts both held refunds.
+    await page.reload();
+    await page.getByRole("heading", { name: `Payment ${paid.json.id}` }).waitFor();
+    expect(await page.locator("#payment-awaiting-approval").innerText()).toMatch(/^19\.00 USD \(refunds held for approval\)/);
+    expect(await page.getByLabel("Refund amount (USD)").inputValue()).toBe("1.00");
+    // Nothing left while held: said so, no refund offered.
+    await call("POST", "/v1/refunds", m.key, { payment_intent: paid.json.id, amount: 100 });
+    await page.reload();
+    await page.getByRole("heading", { name: `Payment ${paid.json.id}` }).waitFor();
+    expect(await page.getByLabel(/^Refund amount/).count()).toBe(0);
+    expect(await page.locator("#refund-none").innerText()).toBe("Nothing more can be refunded now: 20.00 USD awaits approval.");
+    await page.context().close();
+  });
+
+  it("a partially captured payment shows what was captured: Captured 20.00 EUR of 25.99 EUR on its page, and in the list, with no sideways scroll at 375 px", async () => {
+    const m = await newMerchant();
+    const held = await call("POST", "/v1/payment_intents", m.key, { amount: 2599, currency: "eur", payment_method: "pm_card_visa", confirm: true, capture_method: "manual", order_id: "order-partial-capture" });
+    expect(held.json.status, JSON.stringify(held.json)).toBe("requires_capture");
+    const id = held.json.id as string;
+    const captured = await call("POST", `/v1/payment_intents/${id}/capture`, m.key, { amount_to_capture: 2000 });
+    expect([captured.json.status, captured.json.amount_received], JSON.stringify(captured.json)).toEqual(["succeeded", 2000]);
+    for (const viewport of [{ width: 1280, height: 900 }, { width: 375, height: 740 }]) {
+      const page = await signedIn(m.key, viewport);
+      await rowOf(page, id).waitFor();
+      expect(await rowOf(page, id).locator("td").nth(1).innerText()).toBe("25.99 EUR\ncaptured 20.00 EUR");
+      expect(await pageWidth(page)).toBeLessThanOrEqual(viewport.width);
+      await page.screenshot({ path: path.join(ARTIFACTS, `partial-capture-list-${viewport.width}.png`), fullPage: true });
+      await rowOf(page, id).locator("td").first().click();
+      await page.getByRole("heading", { name: `Payment ${id}` }).waitFor();
+      expect(await page.locator("#payment-captured").innerText()).toBe("20.00 EUR (of 25.99 EUR authorized; 5.99 EUR released)");
+      expect(await page.getByLabel("Refund amount (EUR)").inputValue()).toBe("20.00");
+      expect(await pageWidth(page)).toBeLessThanOrEqual(viewport.width);
+      await page.screenshot({ path: path.join(ARTIFACTS, `partial-capture-${viewport.width}.png`), fullPage: true });
+      await page.context().close();
+    }
+  });
+
+  it("Resolve and Dismiss take a typed reason (required, at most 500 characters) and Resolve 'paid by other means'; Failed payments filters by resolution, offering nothing on a resolved one; its page shows the resolution, a retry that paid it as a link", async () => {
+    const m = await newMerchant();
+    const toResolve = await declined(m.key, 1500);
+    const toDismiss = await declined(m.key, 990);
+    const toRetry = await declined(m.key, 700);
+    const stillOpen = await declined(m.key, 600);
+    const retried = await call("POST", `/v1/admin/failed_payments/${toRetry}/retry`, m.key, { payment_method: "pm_card_visa" });
+    const retryId = retried.json.retry?.id as string;
+    expect(retried.json.retry?.status, JSON.stringify(retried.json)).toBe("succeeded");
+    const page = await signedIn(m.key, { width: 1280, height: 900 });
+    const posts = postsOf(page);
+    await page.getByRole("link", { name: "Failed payments", exact: true }).click();
+    await rowOf(page, toResolve).waitFor();
+    const reason = page.getByLabel("Reason", { exact: true });
+    const wrong = page.locator("#confirm-reason-error");
+
+    await rowOf(page, toResolve).getByRole("button", { name: "Resolve" }).click();
+    // The reason has the focus; it is required, and at most 500 characters (as the API keeps).
+    expect(await focused(page)).toMatch(/^INPUT#confirm-reason/);
+    expect(await reason.getAttribute("maxlength")).toBe("500");
+    await page.getByRole("button", { name: "Yes, resolve" }).click();
+    expect(await wrong.innerText()).toBe("Type the reason first: the gateway keeps it with the payment.");
+    expect(await reason.getAttribute("aria-invalid")).toBe("true");
+    await page.evaluate(`document.getElementById("confirm-reason").value = "x".repeat(501)`);
+    await page.getByRole("button", { name: "Yes, resolve" }).click();
+    expect(await wrong.innerText()).toBe("The reason has 501 characters; at most 500 are kept.");
+    expect(posts).toEqual([]);
+    await reason.fill("Paid by bank transfer");
+    await page.getByLabel("Paid by other means (e.g. cash or bank transfer)").check();
+    await page.screenshot({ path: path.join(ARTIFACTS, "resolve-reason.png"), fullPage: true });
+    await page.getByRole("button", { name: "Yes, resolve" }).click();
+    await page.getByText(`Resolve ${toResolve}: done`).waitFor();
+    await rowOf(page, toDismiss).getByRole("button", { name: "Dismiss" }).click();
+    // Dismiss has no "paid by other means"; Enter in the reason answers Yes.
+    expect(await page.getByLabel(/Paid by other means/).count()).toBe(0);
+    await reason.fill("Duplicate order");
+    await reason.press("Enter");
+    await page.getByText(`Dismiss ${toDismiss}: done`).waitFor();
+    expect(posts).toEqual([
+      { path: `/v1/admin/failed_payments/${toResolve}/resolve`, body: { reason: "Paid by bank transfer", paid_by_other_means: true } },
+      { path: `/v1/admin/failed_payments/${toDismiss}/dismiss`, body: { reason: "Duplicate order" } },
+    ]);
+
+    // The filter: open (the default), resolved, dismissed, all.
+    const filter = page.getByRole("navigation", { name: "Resolution" });
+    expect(await filter.getByRole("link").allInnerTexts()).toEqual(["Open", "Resolved", "Dismissed", "All"]);
+    expect(await rowOf(page, toResolve).count()).toBe(0);
+    await filter.getByRole("link", { name: "Resolved" }).click();
+    await rowOf(page, toResolve).waitFor();
+    expect(page.url()).toMatch(/#\/failed\?resolution=resolved$/);
+    expect(await rowOf(page, toDismiss).count()).toBe(0);
+    expect(await rowOf(page, toRetry).getByRole("cell", { name: `resolved by the retry ${retryId}: paid by a retry` }).count()).toBe(1);
+    expect(await rowOf(page, toResolve).getByRole("cell", { name: "resolved, paid by other means: Paid by bank transfer" }).count()).toBe(1);
+    // The API takes no retry, resolve or dismiss of them: none is offered.
+    expect(await page.locator("main tbody button").count()).toBe(0);
+    await filter.getByRole("link", { name: "Dismissed" }).click();
+    await rowOf(page, toDismiss).waitFor();
+    expect(await rowOf(page, toResolve).count()).toBe(0);
+    await filter.getByRole("link", { name: "All" }).click();
+    await rowOf(page, stillOpen).waitFor();
+    expect(await rowOf(page, toResolve).getByRole("button").count()).toBe(0);
+    expect(await rowOf(page, stillOpen).getByRole("button").allInnerTexts()).toEqual(["Retry", "Resolve", "Dismiss"]);
+    await page.screenshot({ path: path.join(ARTIFACTS, "failed-all-1280.png"), fullPage: true });
+
+    // The payment's page: what was made of it, by whom and when.
+    await rowOf(page, toResolve).locator("td.id").click();
+    await page.getByRole("heading", { name: `Payment ${toResolve}` }).waitFor();
+    expect(await page.locator("#payment-resolution").innerText()).toBe("resolved, paid by other means: Paid by bank transfer");
+    expect(await page.locator("#payment-resolution-by").innerText()).toMatch(/\S+ at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    await page.goto(`${gateway}/dashboard#/payments/${toDismiss}`);
+    await page.getByRole("heading", { name: `Payment ${toDismiss}` }).waitFor();
+    expect(await page.locator("#payment-resolution").innerText()).toBe("dismissed: Duplicate order");
+    await page.goto(`${gateway}/dashboard#/payments/${toRetry}`);
+    await page.getByRole("heading", { name: `Payment ${toRetry}` }).waitFor();
+    await page.getByRole("link", { name: retryId, exact: true }).click();
+    await page.getByRole("heading", { name: `Payment ${retryId}` }).waitFor();
+    expect(await page.locator("#payment-status").innerText()).toBe("succeeded");
+    await page.context().close();
+
+    // 375 px: the filter and the question with its reason stay on the screen.
+    const phone = await signedIn(m.key, { width: 375, height: 740 });
+    await phone.getByRole("link", { name: "Failed payments", exact: true }).click();
+    await rowOf(phone, stillOpen).getByRole("button", { name: "Resolve" }).click();
+    await phone.getByLabel("Reason", { exact: true }).waitFor();
+    expect(await pageWidth(phone)).toBeLessThanOrEqual(375);
+    await phone.screenshot({ path: path.join(ARTIFACTS, "resolve-reason-375.png"), fullPage: true });
+    await phone.context().close();
+  });
+
+  it("sign-in: only a 2xx signs in; a 429 says to try again in the Retry-After seconds and a 5xx that the credential could not be checked, and nothing is kept", async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    // The login rate limit reached: both routes the sign-in may ask answer 429.
+    let answer: { status: number; headers?: Record<string, string> } | null = { status: 429, headers: { "Retry-After": "37" } };
+    let account: number | null = 429;
+    await context.route("**/v1/credential", (route) =>
+      answer ? route.fulfill({ status: answer.status, headers: answer.headers ?? {}, contentType: "application/json", body: JSON.stringify({ error: { type: "api_error", message: "held" } }) }) : route.continue(),
+    );
+    await context.route("**/v1/account", (route) => (account ? route.fulfill({ status: account, contentType: "application/json", body: "{}" }) : route.continue()));
+    const page = await context.newPage();
+    await page.goto(`${gateway}/dashboard`);
+    /** Signs in with `credential`; the form's answer once it came (the form is made again with it, its field empty). */
+    const tryWith = async (credential: string) => {
+      await page.getByLabel("API key or token").fill(credential);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expect.poll(() => page.getByLabel("API key or token").inputValue()).toBe("");
+      return page.getByRole("alert").innerText();
+    };
+    const nothingKept = async () => {
+      expect(await page.getByRole("heading", { name: "Sign in" }).count()).toBe(1);
+      expect(await page.locator("#nav a").count()).toBe(0);
+      expect(await page.locator("#who").innerText()).toBe("");
+      expect(await page.evaluate<string[]>("Object.keys(sessionStorage)")).toEqual([]);
+    };
+    expect(await tryWith("any string at all")).toBe("Not signed in: Too many attempts, try again in 37 s.");
+    await nothingKept();
+    await page.screenshot({ path: path.join(ARTIFACTS, "sign-in-429.png"), fullPage: true });
+    answer = { status: 503 };
+    expect(await tryWith("sk_test_anything")).toMatch(/^Not signed in: the gateway could not check the credential \(a server error, HTTP 503\)/);
+    await nothingKept();
+    // A gateway without /v1/credential: /v1/account decides, and only its 2xx signs in.
+    answer = { status: 404 };
+    account = 429;
+    expect(await tryWith("sk_test_anything")).toMatch(/^Not signed in: Too many attempts, try again in/);
+    await nothingKept();
+    account = 403;
+    expect(await tryWith("sk_test_anything")).toMatch(/^Not signed in: the gateway did not accept the credential \(HTTP 403/);
+    await nothingKept();
+    answer = null;
+    account = null;
+    await page.getByLabel("API key or token").fill(KEY);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Payments" }).waitFor();
+    await context.close();
+  });
+
+  it("the payments' status filter offers what the API filters on, in words that match it: a declined payment is under requires_payment_method, and the page points to Failed payments", async () => {
+    const m = await newMerchant();
+    const declinedId = await declined(m.key, 1250);
+    const page = await signedIn(m.key);
+    const options = await page.getByRole("search").getByLabel("Status").locator("option").allInnerTexts();
+    expect(options).toEqual(["any", "requires_payment_method (new or declined)", "requires_confirmation", "requires_action", "processing", "requires_capture", "succeeded", "canceled", "failed (for good)"]);
+    expect(await page.locator("#status-hint").innerText()).toContain("A declined payment stays requires_payment_method");
+    await page.getByRole("search").getByLabel("Status").selectOption("requires_payment_method");
+    await page.getByRole("button", { name: "Search" }).click();
+    await rowOf(page, declinedId).waitFor();
+    await page.locator("#status-hint").getByRole("link", { name: "list of failed payments" }).click();
+    await page.getByRole("heading", { name: "Failed payments" }).waitFor();
+    await rowOf(page, declinedId).waitFor();
+    await page.context().close();
+    const phone = await signedIn(m.key, { width: 375, height: 740 });
+    expect(await pageWidth(phone)).toBeLessThanOrEqual(375);
+    await phone.screenshot({ path: path.join(ARTIFACTS, "payments-filter-375.png"), fullPage: true });
+    await phone.context().close();
+  });
+
+  it("the timeline keeps the API's order within one second: payment_intent.created comes before payment_intent.succeeded", async () => {
+    const m = await newMerchant();
+    let id = "";
+    // A payment whose two events fall in the same second (nearly always: one call makes both).
+    for (let i = 0; i < 5 && !id; i++) {
+      const pi = await call("POST", "/v1/payment_intents", m.key, { amount: 1800, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+      let events: Json[] = [];
+      await expect
+        .poll(async () => {
+          events = (await call("GET", `/v1/events?payment_intent=${pi.json.id}`, m.key)).json.data as Json[];
+          return ["payment_intent.created", "payment_intent.succeeded"].every((t) => events.some((e) => e.type === t));
+        }, { timeout: 30_000, interval: 300 })
+        .toBe(true);
+      const second = (type: string) => events.find((e) => e.type === type)?.created as number;
+      if (second("payment_intent.created") === second("payment_intent.succeeded")) id = pi.json.id as string;
+    }
+    expect(id).not.toBe("");
+    const page = await signedIn(m.key);
+    await page.goto(`${gateway}/dashboard#/payments/${id}`);
+    await page.getByRole("heading", { name: `Payment ${id}` }).waitFor();
+    await page.getByText("event: payment_intent.succeeded").waitFor();
+    const what = await page.locator("main table tbody tr td:nth-child(2)").allInnerTexts();
+    expect(what.indexOf("event: payment_intent.created")).toBeGreaterThanOrEqual(0);
+    expect(what.indexOf("event: payment_intent.created")).toBeLessThan(what.indexOf("event: payment_intent.succeeded"));
+    await page.context().close();
+  });
+
+  it("the API keys' columns have distinct names", async () => {
+    const m = await newMerchant();
+    const page = await signedIn(m.key, { width: 1280, height: 900 });
+    await page.getByRole("link", { name: "API keys", exact: true }).click();
+    await page.getByRole("heading", { name: "API keys" }).waitFor();
+    await settled(page);
+    const headers = (await page.locator("main thead th").allInnerTexts()).filter(Boolean);
+    expect(headers).toEqual(["Key id", "Type", "Name", "Key (redacted)", "Last used"]);
+    await page.context().close();
+  });
+
+  /** The contrast of secondary text (hints, the facts' labels, captions) and of links on the page's grey against the background they are drawn on. */
+  const contrasts = (page: Page) =>
+    page.evaluate<{ text: string; ratio: number }[]>(`(() => {
+      const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+      const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+      const background = (el) => { for (let n = el; n; n = n.parentElement) { const c = rgb(getComputedStyle(n).backgroundColor); if (c.length === 3 || c[3] > 0) return c; } return [255, 255, 255]; };
+      return [...document.querySelectorAll(".hint, .facts dt, figcaption, .captured, .choices a, .pager a, .error-ways a")].filter((e) => e.offsetParent).map((e) => {
+        const a = lum(rgb(getComputedStyle(e).color)), b = lum(background(e));
+        return { text: e.textContent.slice(0, 40), ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) };
+      });
+    })()`);
+
+  it("hint text (and the facts' labels) has at least 4.5:1 contrast on its background: the page's, the sign-in form's, a question's", async () => {
+    const m = await newMerchant();
+    const page = await signedIn(m.key, { width: 1280, height: 900 });
+    const paid = await call("POST", "/v1/payment_intents", m.key, { amount: 1000, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    await page.goto(`${gateway}/dashboard#/payments/${paid.json.id}`);
+    await page.locator("#refund-hint").waitFor();
+    const onPayment = await contrasts(page);
+    expect(onPayment.map((c) => c.text)).toContain("Status");
+    expect(onPayment.some((c) => c.text.startsWith("In USD"))).toBe(true);
+    for (const c of onPayment) expect(c.ratio, c.text).toBeGreaterThanOrEqual(4.5);
+    // The payments' filter hint, a reason's hint inside a question, the sign-in form's hint.
+    await declined(m.key, 800);
+    await page.getByRole("link", { name: "Payments", exact: true }).click();
+    await page.locator("#status-hint").waitFor();
+    await page.getByRole("link", { name: "Failed payments", exact: true }).click();
+    await page.getByRole("button", { name: "Dismiss" }).click();
+    await page.locator("#confirm-reason-hint").waitFor();
+    const inQuestion = await contrasts(page);
+    expect(inQuestion.some((c) => c.text.startsWith("Required"))).toBe(true);
+    for (const c of inQuestion) expect(c.ratio, c.text).toBeGreaterThanOrEqual(4.5);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    for (const c of await contrasts(page)) expect(c.ratio, c.text).toBeGreaterThanOrEqual(4.5);
+    await page.context().close();
+  });
+
+  it("Replay a range asks first, naming the range and how many deliveries at most; taking it back sends nothing, and a double click replays once", async () => {
+    const m = await newMerchant();
+    const page = await signedIn(m.key, { width: 1280, height: 900 });
+    // One delivery of the endpoint (its receiver is not there), re-sent only once confirmed.
+    const endpoint = await call("POST", "/v1/webhook_endpoints", m.key, { url: "http://127.0.0.1:9/hooks", enabled_events: ["payment_intent.succeeded"] });
+    const id = endpoint.json.id as string;
+    await call("POST", "/v1/payment_intents", m.key, { amount: 1100, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    await expect.poll(async () => ((await call("GET", `/v1/webhook_endpoints/${id}/deliveries`, m.key)).json.data as Json[]).length, { timeout: 30_000, interval: 500 }).toBe(1);
+    const posts = postsOf(page);
+    await page.goto(`${gateway}/dashboard#/webhooks/${id}`);
+    await page.getByRole("heading", { name: `Deliveries to ${id}` }).waitFor();
+    await page.locator("main tbody tr").first().waitFor();
+    for (const c of await contrasts(page)) expect(c.ratio, c.text).toBeGreaterThanOrEqual(4.5);
+    await page.getByLabel("Deliveries", { exact: true }).selectOption("all");
+    await page.getByRole("button", { name: "Replay", exact: true }).click();
+    const question = page.locator("#confirm-question");
+    await question.waitFor();
+    expect(await question.innerText()).toMatch(new RegExp(`^Re-send the deliveries to ${id} created from \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:00 UTC to now\\? At most 1 delivery is sent again, each event once more to the receiver\\. This cannot be undone\\.$`));
+    expect(await focused(page)).toMatch(/^P#confirm-question /);
+    await page.screenshot({ path: path.join(ARTIFACTS, "replay-confirm.png"), fullPage: true });
+    await page.getByRole("button", { name: "Do not replay" }).click();
+    expect(await question.count()).toBe(0);
+    expect(await focused(page)).toBe("BUTTON Replay");
+    expect(posts).toEqual([]);
+    await page.getByRole("button", { name: "Replay", exact: true }).click();
+    await page.getByRole("button", { name: "Yes, replay at most 1" }).dblclick();
+    await expect.poll(() => page.locator("#flash").innerText()).toMatch(new RegExp(`^Replay to ${id}: re-sent [01] deliver`));
+    expect(posts.map((p) => p.path)).toEqual([`/v1/webhook_endpoints/${id}/replay`]);
+    expect(posts[0]?.body).toMatchObject({ status: "all" });
     await page.context().close();
   });
 });
