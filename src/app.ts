@@ -70,6 +70,16 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-origin", xFrameOptions: "DENY" }));
   // Stripe-Version: validated, and echoed on every /v1 response (src/api/v1/stripe-version.ts).
   app.use("/v1/*", stripeVersion);
+  app.use("/v1/*", async (c, next) => {
+    await next();
+    // As Stripe's: the Idempotency-Key a write was sent with is echoed (stripe-node reads it back as
+    // lastResponse.idempotencyKey).
+    const key = c.req.header("idempotency-key");
+    if (key && c.req.method !== "GET" && key.length <= 255) c.header("Idempotency-Key", key);
+    // A payment provider's failure (502 provider_error) is the key's answer: a retry with the same key
+    // is answered the same, so a client that retries 5xx by itself (stripe-node) is told not to.
+    if (c.res.status === 502) c.header("Stripe-Should-Retry", "false");
+  });
 
   app.onError((err, c) => {
     const requestId = c.get("requestId");

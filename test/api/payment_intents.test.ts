@@ -245,6 +245,8 @@ describe("POST /v1/payment_intents/:id/confirm", () => {
     const res = await createIntent({ payment_method: "pm_card_sandboxProviderError", confirm: true });
     const err = expectError(res, 502, "provider_error");
     expect(err.type).toBe("api_error");
+    // The failure is the request's answer (a retry with its key replays it): clients that retry 5xx by themselves are told not to.
+    expect(res.headers.get("stripe-should-retry")).toBe("false");
     const pi = err.payment_intent;
     expect(pi?.status).toBe("requires_confirmation");
     const retry = await post<PaymentIntentJson>(`/v1/payment_intents/${pi?.id}/confirm`, { payment_method: "pm_card_visa" });

@@ -31,6 +31,12 @@ describe("Idempotency-Key", () => {
     expect(second.body).toEqual(first.body);
     expect(first.headers.get("idempotent-replayed")).toBeNull();
     expect(second.headers.get("idempotent-replayed")).toBe("true");
+    // Echoed, as Stripe's (stripe-node's lastResponse.idempotencyKey), on both; and on an error too.
+    expect([first.headers.get("idempotency-key"), second.headers.get("idempotency-key")]).toEqual([key, key]);
+    const refused = await post("/v1/payment_intents", { amount: -1, currency: "usd" }, { idempotencyKey: `${key}-bad` });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get("idempotency-key")).toBe(`${key}-bad`);
+    expect((await get(`/v1/payment_intents/${first.body.id}`)).headers.get("idempotency-key")).toBeNull();
     const auths = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${first.body.id}/transactions`)).body.data;
     expect(auths).toHaveLength(1);
   });
