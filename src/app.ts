@@ -1,5 +1,6 @@
 // Builds the gateway's Hono app: request ids, security headers, one error renderer, the /v1 surface,
 // the OpenAPI document generated from the route schemas, and the sandbox's 3DS pages.
+import { withRequestIdentity } from "./http/request-identity";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
@@ -61,7 +62,9 @@ export function buildApp(): OpenAPIHono<AppEnv> {
     c.set("requestId", requestId);
     const started = Date.now();
     const fields: RequestLogFields = {};
-    await requestLogScope(fields, () => next());
+    const key = c.req.header("idempotency-key");
+    const idempotencyKey = key && key.length <= 255 ? key : null;
+    await requestLogScope(fields, () => withRequestIdentity({ requestId, idempotencyKey }, () => next()));
     c.header("Request-Id", requestId);
     // API answers may carry secrets (a key's secret, a webhook secret, a client secret): no cache keeps them, as Stripe's.
     if (!c.res.headers.has("Cache-Control") && (c.res.headers.get("Content-Type") ?? "").includes("json")) c.header("Cache-Control", "no-cache, no-store");

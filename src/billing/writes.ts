@@ -3,6 +3,7 @@
 // it changed a row (`changes() > 0`), so an event exists exactly when its change happened, in the same
 // transaction. Events are stored "not fanned out" and handed to the events queue after the commit;
 // should that hand-over fail, the cron sweep hands them over again (see refanEvents).
+import { idempotencyKeyOf } from "../http/request-identity";
 import { and, asc, lt, sql } from "drizzle-orm";
 import { advanceRound, afterCursor, roundCursor, type SweepRound } from "../db/rounds";
 import type { EventType } from "../core/events";
@@ -88,7 +89,8 @@ export class Writes {
         livemode: this.scope.livemode,
         object: object as Record<string, unknown>,
         requestId: options.requestId ?? null,
-        idempotencyKey: null,
+        // The request's Idempotency-Key, while this runs within the request that made the change.
+        idempotencyKey: idempotencyKeyOf(options.requestId),
         ...(options.previousAttributes !== undefined ? { previousAttributes: options.previousAttributes } : {}),
       });
     }

@@ -93,6 +93,21 @@ describe("customers", () => {
     expect(types).toEqual(["customer.created", "customer.created", "customer.deleted", "customer.updated"]);
   });
 
+  it("name the request that made them in their events, with its Idempotency-Key (Stripe's event.request)", async () => {
+    const m = await newMerchant("customer-event-request");
+    const key = uniqueKey();
+    const made = await post<CustomerJson>("/v1/customers", { email: "keyed@example.com" }, { ...m.opts, idempotencyKey: key });
+    expect(made.status).toBe(200);
+    const requestId = made.headers.get("request-id");
+    const events = (await get<{ data: { type: string; data: { object: { id: string } }; request: { id: string | null; idempotency_key: string | null } }[] }>("/v1/events?type=customer.created", m.opts)).body.data;
+    const created = events.find((e) => e.data.object.id === made.body.id);
+    expect(created?.request).toEqual({ id: requestId, idempotency_key: key });
+    // Without a key: the request's id alone.
+    const plain = await post<CustomerJson>("/v1/customers", { email: "plain@example.com" }, m.opts);
+    const again = (await get<{ data: { data: { object: { id: string } }; request: { id: string | null; idempotency_key: string | null } }[] }>("/v1/events?type=customer.created", m.opts)).body.data;
+    expect(again.find((e) => e.data.object.id === plain.body.id)?.request).toEqual({ id: plain.headers.get("request-id"), idempotency_key: null });
+  });
+
   it("reject bad input with a 4xx and change nothing", async () => {
     const m = await newMerchant("cust-bad");
     expectError(await post("/v1/customers", { email: "not-an-email" }, m.opts), 400);
