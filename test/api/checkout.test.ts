@@ -519,6 +519,10 @@ describe("Stripe's line item and payment_intent_data parameters", () => {
     });
     const connect = expectError(await post("/v1/checkout/sessions", { mode: "payment", success_url: SUCCESS, line_items: [{ price_data: { currency: "usd", unit_amount: 100, product_data: { name: "x" } }, quantity: 1 }], payment_intent_data: { on_behalf_of: "acct_1" } }), 400, "parameter_not_supported");
     expect(connect.param).toBe("payment_intent_data[on_behalf_of]");
+    // An embedded session (Stripe's ui_mode=embedded, with a return_url and no success_url): the
+    // parameter not served is named, not the success_url such a session does not take.
+    const embedded = expectError(await post("/v1/checkout/sessions", { mode: "payment", ui_mode: "embedded", return_url: "https://shop.example/return", line_items: [{ price_data: { currency: "usd", unit_amount: 100, product_data: { name: "x" } }, quantity: 1 }] }), 400, "parameter_not_supported");
+    expect(embedded.param).toBe("ui_mode");
   });
 
   it("payment_intent_data[setup_future_usage] saves the card the shopper pays with to the session's customer; without a customer it is a 400", async () => {

@@ -31,7 +31,9 @@ function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
 }
 
 export function zodToApiError(error: z.ZodError, input?: unknown): ApiError {
-  const first = error.issues[0];
+  // A parameter refused on purpose is reported before anything else: it explains the rest (an
+  // embedded session's ui_mode, not the success_url such a session does not take).
+  const first = error.issues.find((i) => i.code === "custom" && i.params?.notSupported === true) ?? error.issues[0];
   const issue = first ? innermost(first) : undefined;
   if (!issue) return new ApiError({ status: 400, type: "invalid_request_error", message: "Invalid request." });
   if (issue.code === "unrecognized_keys") {
