@@ -11,19 +11,24 @@
 //   events resend <evt_...> [--endpoint we_...]
 //   merchants create --name NAME            (admin) a merchant and its first secret key
 //   keys create [--type secret|restricted] [--permissions a,b] [--name NAME]
-//   token --secret SECRET [--role admin] [--merchant acct_...] [--expires 3600]
+//   token --secret SECRET [--sub NAME] [--role admin] [--merchant acct_...] [--expires 3600]
 //   failed list | retry <pi_...> | resolve <pi_...> --reason TEXT | dismiss <pi_...> --reason TEXT
 //   refunds pending | approve <re_...> | reject <re_...>
 //   help [command], --version
 // Credentials: --api-key (or GATEWAY_API_KEY): a secret key or a JWT; or --jwt-secret (or
 // GATEWAY_JWT_SECRET): the deployment's JWT_SECRET, from which an admin token (or, with --merchant,
-// a merchant token) is minted for the call. Every POST sends an Idempotency-Key (--idempotency-key,
-// or a new one). Arguments are parsed by node's util.parseArgs.
+// a merchant token) is minted for the call, naming its operator (--sub, or GATEWAY_OPERATOR) as its
+// subject, which the audit log records: a decision (approve, reject, resolve, dismiss, retry) is
+// refused without one (exit 2); other commands then name no one (cli-<role>).
+// Amounts are shown in the currency's decimals (20.00 USD), as the dashboard shows them. Every POST
+// sends an Idempotency-Key (--idempotency-key, or a new one). Arguments are parsed by node's
+// util.parseArgs.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
+import { formatAmount, operatorName } from "./cli-shared.mjs";
 import { parseRoles, ROLES } from "./roles.mjs";
 
 
@@ -34,6 +39,7 @@ const OPTIONS = {
   secret: { type: "string" },
   merchant: { type: "string" },
   role: { type: "string" },
+  sub: { type: "string" },
   expires: { type: "string" },
   issuer: { type: "string" },
   audience: { type: "string" },
@@ -75,8 +81,32 @@ function packageVersion() {
   return JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 }
 
-/** A JWT for the gateway: HS256 with the deployment's JWT_SECRET, its issuer and audience. */
-export async function mintToken({ secret, role = "admin", merchant, expires = 3600, issuer = "edge-gateway", audience = "edge-gateway-api" }) {
+/**
+ * Why a decision made with a token minted from the JWT secret must name its operator. Not the OS user
+ * name as a fallback: on a shared bastion or in a container it is root, ubuntu or node for everyone,
+ * a plausible name that says nobody, and the rule that a refund's requester may not approve it
+ * would compare it.
+ */
+const OPERATOR_NEEDED =
+  "name the operator: --sub NAME (or GATEWAY_OPERATOR=NAME), e.g. --sub jane.doe. The token minted from the JWT secret is recorded as jwt:NAME in the audit log " +
+  "(who approved, rejected, resolved, dismissed, retried), and whoever requested a refund may not approve it: without a name every CLI user would be the same person.";
+
+/**
+ * The operator a minted token names (--sub, else GATEWAY_OPERATOR): undefined when none is given,
+ * unless `required` (a decision), then a usage error asking for one.
+ */
+function operatorOf(values, command, required) {
+  const { name, error } = operatorName(values.sub);
+  if (error) throw new UsageError(error, command);
+  if (!name && required) throw new UsageError(OPERATOR_NEEDED, command);
+  return name;
+}
+
+/**
+ * A JWT for the gateway: HS256 with the deployment's JWT_SECRET, its issuer and audience. Its subject
+ * is `sub`, the operator's name; without one, cli-<roles>, which names no one.
+ */
+export async function mintToken({ secret, sub, role = "admin", merchant, expires = 3600, issuer = "edge-gateway", audience = "edge-gateway-api" }) {
   if (!secret) throw new UsageError("token needs --secret (the gateway's JWT_SECRET; for `npm run dev`, `npm run token -- --role admin` mints one with its development secret)", "token");
   if (!Number.isInteger(expires) || expires < 1 || expires > 86_400) throw new UsageError("--expires must be 1 to 86400 seconds", "token");
   const parsed = parseRoles(role);
@@ -84,7 +114,7 @@ export async function mintToken({ secret, role = "admin", merchant, expires = 36
   const { roles } = parsed;
   return new SignJWT({ roles, ...(merchant ? { merchant_id: merchant } : {}) })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setSubject(`cli-${roles.join("-")}`)
+    .setSubject(sub ?? `cli-${roles.join("-")}`)
     .setIssuer(issuer)
     .setAudience(audience)
     .setIssuedAt()
@@ -92,15 +122,33 @@ export async function mintToken({ secret, role = "admin", merchant, expires = 36
     .sign(new TextEncoder().encode(secret));
 }
 
-function client(values) {
-  const base = (values["api-base"] ?? process.env.GATEWAY_API_BASE ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`).replace(/\/+$/, "");
+/**
+ * What a command's calls authenticate with: { apiKey } as given, or { jwtSecret, operator } to mint a
+ * token naming the operator. Usage errors (exit 2) when there is neither, or when a decision
+ * (`decision`) would be made by a minted token naming no operator.
+ */
+function credentialOf(values, command, decision = false) {
   const apiKey = values["api-key"] ?? process.env.GATEWAY_API_KEY;
   const jwtSecret = values["jwt-secret"] ?? process.env.GATEWAY_JWT_SECRET;
+  if (apiKey) {
+    // Said rather than ignored: the operator would believe the audit log names them.
+    if (values.sub !== undefined) throw new UsageError("--sub names the operator of a token minted from --jwt-secret; an --api-key (or GATEWAY_API_KEY) credential, a key or a token with its own subject, cannot take it", command);
+    return { apiKey };
+  }
+  if (!jwtSecret) throw new UsageError("give --api-key (or GATEWAY_API_KEY), or --jwt-secret (or GATEWAY_JWT_SECRET)");
+  return { jwtSecret, operator: operatorOf(values, command, decision) };
+}
+
+/** A caller of the gateway for `command`; `decision` when its POSTs are an operator's decision, which must name them. */
+function client(values, command, { decision = false } = {}) {
+  const base = (values["api-base"] ?? process.env.GATEWAY_API_BASE ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`).replace(/\/+$/, "");
+  const apiKey = values["api-key"] ?? process.env.GATEWAY_API_KEY;
   let credential;
+  // Checked at the first call, so that a command's own usage errors (a missing id, --reason) come first.
   const auth = async () => {
-    if (apiKey) return apiKey;
-    if (!jwtSecret) throw new UsageError("give --api-key (or GATEWAY_API_KEY), or --jwt-secret (or GATEWAY_JWT_SECRET)");
-    credential ??= await mintToken({ secret: jwtSecret, role: values.merchant ? "merchant" : "admin", merchant: values.merchant, expires: 3600, issuer: values.issuer, audience: values.audience });
+    const { apiKey: key, jwtSecret, operator } = credentialOf(values, command, decision);
+    if (key) return key;
+    credential ??= await mintToken({ secret: jwtSecret, sub: operator, role: values.merchant ? "merchant" : "admin", merchant: values.merchant, expires: 3600, issuer: values.issuer, audience: values.audience });
     return credential;
   };
   return async function call(method, path, body, { idempotencyKey } = {}) {
@@ -223,7 +271,7 @@ const COMMANDS = {
   events: [["events resend <evt_id> [--endpoint we_id]"]],
   merchants: [["merchants create --name NAME", "admin"]],
   keys: [["keys create [--type secret|restricted] [--permissions a,b] [--name NAME]"]],
-  token: [[`token --secret SECRET [--role ${ROLE_LIST}[,...]] [--merchant acct_id] [--expires SECONDS]`]],
+  token: [[`token --secret SECRET [--sub NAME] [--role ${ROLE_LIST}[,...]] [--merchant acct_id] [--expires SECONDS]`]],
   failed: [
     ["failed list [--resolution open|resolved|dismissed|all] [--reason generic_decline|...] [--limit N] [--cursor C]", "payments.transactions.view"],
     ["failed retry <pi_id> [--payment-method pm_id]", "payments.transactions.create"],
@@ -237,7 +285,12 @@ const COMMANDS = {
   ],
   help: [["help [command]"], ["--version"]],
 };
-const OPTIONS_USAGE = "options: --api-base URL (default http://127.0.0.1:$PORT or :8787), --api-key KEY_OR_JWT, --jwt-secret SECRET, --merchant acct_id, --idempotency-key KEY (a failed/refunds POST sent again)";
+const OPTIONS_USAGE = [
+  "options: --api-base URL (default http://127.0.0.1:$PORT or :8787), --api-key KEY_OR_JWT, --jwt-secret SECRET, --merchant acct_id, --idempotency-key KEY (a failed/refunds POST sent again)",
+  "  --sub NAME (or GATEWAY_OPERATOR=NAME): the operator a token minted from --jwt-secret (or by `token`) names as its subject, so the audit log says who",
+  "  acted (jwt:NAME) and a refund's requester cannot approve it; required for failed retry|resolve|dismiss and refunds approve|reject with --jwt-secret.",
+  "Amounts are shown in the currency's decimals (20.00 USD, 500 JPY, 12.345 KWD), as the dashboard shows them.",
+].join("\n");
 const usageLines = (commands) => commands.map(([syntax, needs]) => `  ${needs ? `${syntax.padEnd(62)}  (${needs})` : syntax}`).join("\n");
 const USAGE = `usage: gateway <command> [options]\n${usageLines(Object.values(COMMANDS).flat())}\n${OPTIONS_USAGE}`;
 /** One command's usage, for `help <command>` and its usage errors. */
@@ -247,9 +300,19 @@ const FORWARDED = ["content-type", "user-agent", "webhook-id", "webhook-timestam
 
 async function listen(values, out) {
   const target = values["forward-to"];
-  if (!target) throw new UsageError("listen needs --forward-to URL");
-  new URL(target);
-  const call = client(values);
+  const example = "(e.g. http://localhost:4242/webhooks)";
+  if (!target) throw new UsageError(`listen needs --forward-to URL ${example}`, "listen");
+  let url;
+  try {
+    url = new URL(target);
+  } catch {
+    throw new UsageError(`--forward-to: ${JSON.stringify(target)} is not a URL ${example}`, "listen");
+  }
+  // fetch sends deliveries over http and https only: another scheme would fail each one, later.
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--forward-to: ${JSON.stringify(target)} is not an http(s) URL ${example}`, "listen");
+  // Before the receiver starts: a missing credential or operator is said at once.
+  credentialOf(values, "listen");
+  const call = client(values, "listen");
   const server = createServer((req, res) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
@@ -310,7 +373,8 @@ const needId = (id, prefix, command, usage) => {
 };
 
 async function failed(values, sub, id, out) {
-  const call = client(values);
+  // Retry, resolve and dismiss settle a failed payment: the audit log and its resolution name who did.
+  const call = client(values, "failed", { decision: sub !== "list" });
   const post = (path, body) => call("POST", path, body, { idempotencyKey: values["idempotency-key"] });
   switch (sub) {
     case "list": {
@@ -321,7 +385,7 @@ async function failed(values, sub, id, out) {
         const error = pi.last_payment_error;
         const reason = [error?.code, error?.decline_code].filter(Boolean).join("/") || "unknown";
         const resolution = pi.failure_resolution ? ` ${pi.failure_resolution.status}: ${pi.failure_resolution.reason}` : "";
-        out(`${pi.id}  ${pi.amount} ${pi.currency}  ${reason}  ${pi.merchant_id ?? ""}  ${when(pi.created)}${resolution}`);
+        out(`${pi.id}  ${formatAmount(pi.amount, pi.currency)}  ${reason}  ${pi.merchant_id ?? ""}  ${when(pi.created)}${resolution}`);
       }
       if (list.has_more) out(`more: --cursor ${list.next_cursor}`);
       return 0;
@@ -363,12 +427,13 @@ async function failed(values, sub, id, out) {
 }
 
 async function refunds(values, sub, id, out) {
-  const call = client(values);
+  // Approving names the approver, who may not be the refund's requester.
+  const call = client(values, "refunds", { decision: sub !== "pending" });
   switch (sub) {
     case "pending": {
       const list = await call("GET", `/v1/admin/refunds${query({ limit: values.limit, cursor: values.cursor })}`);
       out(`${list.data.length} refund${list.data.length === 1 ? "" : "s"} waiting for approval`);
-      for (const re of list.data) out(`${re.id}  ${re.amount} ${re.currency}  ${re.payment_intent ?? ""}  ${re.reason ?? ""}  ${when(re.created)}`.replace(/ {3,}/g, "  "));
+      for (const re of list.data) out(`${re.id}  ${formatAmount(re.amount, re.currency)}  ${re.payment_intent ?? ""}  ${re.reason ?? ""}  ${when(re.created)}`.replace(/ {3,}/g, "  "));
       if (list.has_more) out(`more: --cursor ${list.next_cursor}`);
       return 0;
     }
@@ -378,7 +443,7 @@ async function refunds(values, sub, id, out) {
       const path = `/v1/admin/refunds/${encodeURIComponent(needId(id, "re", "refunds", usage))}:${sub}`;
       const refund = await call("POST", path, values.reason ? { reason: values.reason } : {}, { idempotencyKey: values["idempotency-key"] });
       const verb = sub === "approve" ? "Approved" : "Rejected";
-      out(`${verb} ${refund.id}: ${refund.amount} ${refund.currency} of ${refund.payment_intent}, now ${refund.status}${sub === "approve" && refund.status === "succeeded" ? " (charge.refunded sent)" : ""}`);
+      out(`${verb} ${refund.id}: ${formatAmount(refund.amount, refund.currency)} of ${refund.payment_intent}, now ${refund.status}${sub === "approve" && refund.status === "succeeded" ? " (charge.refunded sent)" : ""}`);
       return 0;
     }
     default:
@@ -402,7 +467,13 @@ export async function main(argv, out = (line) => console.log(line), err = (line)
   switch (command) {
     case "token": {
       const expires = values.expires === undefined ? 3600 : Number(values.expires);
-      out(await mintToken({ secret: values.secret ?? values["jwt-secret"] ?? process.env.GATEWAY_JWT_SECRET, role: values.role ?? "admin", merchant: values.merchant, expires, issuer: values.issuer, audience: values.audience }));
+      const secret = values.secret ?? values["jwt-secret"] ?? process.env.GATEWAY_JWT_SECRET;
+      const operator = secret ? operatorOf(values, "token", false) : undefined;
+      const role = values.role ?? "admin";
+      const token = await mintToken({ secret, sub: operator, role, merchant: values.merchant, expires, issuer: values.issuer, audience: values.audience });
+      // Still minted (scripts sign in with it), but whoever uses it is told what the audit log will say.
+      if (!operator) err(`note: this token names no operator (its subject is cli-${parseRoles(role).roles.join("-")}, the same for everyone): give --sub NAME (or GATEWAY_OPERATOR=NAME)`);
+      out(token);
       return 0;
     }
     case "listen":
@@ -411,7 +482,7 @@ export async function main(argv, out = (line) => console.log(line), err = (line)
     case "trigger": {
       const make = TRIGGERS[sub ?? ""];
       if (!make) throw new UsageError(`trigger one of: ${TRIGGER_EVENTS.join(", ")}`, "trigger");
-      const result = await make(client(values));
+      const result = await make(client(values, "trigger"));
       for (const l of result.lines) out(l);
       if (result.problem) {
         err(result.problem);
@@ -422,13 +493,13 @@ export async function main(argv, out = (line) => console.log(line), err = (line)
     }
     case "events": {
       if (sub !== "resend" || !arg) throw new UsageError("events resend <evt_id> [--endpoint we_id]", "events");
-      const result = await client(values)("POST", `/v1/events/${encodeURIComponent(arg)}/retry`, values.endpoint ? { webhook_endpoint: values.endpoint } : {});
+      const result = await client(values, "events")("POST", `/v1/events/${encodeURIComponent(arg)}/retry`, values.endpoint ? { webhook_endpoint: values.endpoint } : {});
       out(`Resent ${arg}: ${(result.data ?? []).map((d) => `${d.id} (${d.webhook_endpoint ?? d.endpoint ?? ""} ${d.status ?? ""})`).join(", ") || "no endpoint"}`);
       return 0;
     }
     case "merchants": {
       if (sub !== "create" || !values.name) throw new UsageError("merchants create --name NAME", "merchants");
-      const made = await client(values)("POST", "/v1/admin/merchants", { name: values.name });
+      const made = await client(values, "merchants")("POST", "/v1/admin/merchants", { name: values.name });
       out(`merchant: ${made.merchant.id}`);
       out(`secret key (shown once): ${made.api_key.secret}`);
       return 0;
@@ -436,7 +507,7 @@ export async function main(argv, out = (line) => console.log(line), err = (line)
     case "keys": {
       if (sub !== "create") throw new UsageError("keys create [--type secret|restricted] [--permissions a,b] [--name NAME]", "keys");
       const body = { ...(values.type ? { type: values.type } : {}), ...(values.name ? { name: values.name } : {}), ...(values.permissions ? { permissions: values.permissions.split(",") } : {}) };
-      const key = await client(values)("POST", "/v1/api_keys", body);
+      const key = await client(values, "keys")("POST", "/v1/api_keys", body);
       out(`key: ${key.id} (${key.type})`);
       out(`secret (shown once): ${key.secret}`);
       return 0;

@@ -1,26 +1,61 @@
 #!/usr/bin/env node
 // `npm run token -- --role admin [--merchant acct_...] [--permissions a,b] [--customer cus_...]
 //  [--sub someone] [--live] [--expires 3600]`: mints a development JWT (HS256) signed with the
-// development secret that `npm run dev` gives the gateway. Never use it for a deployment.
+// development secret that `npm run dev` gives the gateway. Never use it for a deployment. Options are
+// parsed by node's util.parseArgs, strictly: --help prints the usage, an unknown option is an error.
+import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
+import { operatorName } from "./cli-shared.mjs";
 import { DEV_JWT_SECRET } from "./dev-secrets.mjs";
-import { parseRoles } from "./roles.mjs";
+import { parseRoles, ROLES } from "./roles.mjs";
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] && !args[i + 1].startsWith("--") ? args[i + 1] : fallback;
-};
-const flag = (name) => args.includes(`--${name}`);
+const USAGE = [
+  `usage: npm run token -- [--role ${ROLES.join("|")}[,...]] [--merchant acct_id] [--permissions a,b] [--customer cus_id]`,
+  "                        [--sub NAME] [--live] [--expires SECONDS]",
+  "Prints a development JWT (HS256, the development secret of `npm run dev`): never for a deployment,",
+  "whose tokens `npm run cli -- token --secret \"$JWT_SECRET\" --sub NAME` mints.",
+  "  --role      the token's roles (default merchant)",
+  "  --merchant  its merchant_id (default acct_merchant_a, none for admin and support)",
+  "  --sub       its subject: who the audit log says acted (default GATEWAY_OPERATOR, else dev-<role>)",
+  "  --expires   its lifetime in seconds, 1 to 86400 (default 3600)",
+  "  -h, --help  this text",
+].join("\n");
+
+// Strict: an unknown option or a missing value is an error (exit 2), never a token minted without it.
+let values;
+try {
+  ({ values } = parseArgs({
+    args: process.argv.slice(2),
+    strict: true,
+    allowPositionals: false,
+    options: {
+      role: { type: "string", default: "merchant" },
+      merchant: { type: "string" },
+      permissions: { type: "string" },
+      customer: { type: "string" },
+      sub: { type: "string" },
+      live: { type: "boolean", default: false },
+      expires: { type: "string", default: "3600" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  }));
+} catch (err) {
+  console.error(`${err.message}\n${USAGE}`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 // The gateway refuses tokens that live longer than JWT_MAX_LIFETIME (24 h unless set) or have no exp.
-const expires = Number(option("expires", "3600"));
-if (!Number.isInteger(expires) || expires < 1 || expires > 86_400) {
+const expires = Number(values.expires);
+if (!/^\d+$/.test(values.expires) || expires < 1 || expires > 86_400) {
   console.error("--expires must be 1 to 86400 seconds: the gateway refuses tokens living longer than JWT_MAX_LIFETIME (24h by default).");
   process.exit(2);
 }
 
-const role = option("role", "merchant");
+const role = values.role;
 // A token with a role the gateway does not know would be refused (or worse, mean nothing) when used.
 const parsed = parseRoles(role);
 if (parsed.error) {
@@ -28,19 +63,23 @@ if (parsed.error) {
   process.exit(2);
 }
 const roles = parsed.roles;
-const merchant = option("merchant", roles.some((r) => r === "admin" || r === "support") ? undefined : "acct_merchant_a");
-const permissions = option("permissions", undefined);
-const customer = option("customer", undefined);
+const merchant = values.merchant ?? (roles.some((r) => r === "admin" || r === "support") ? undefined : "acct_merchant_a");
+const { permissions, customer } = values;
+const operator = operatorName(values.sub);
+if (operator.error) {
+  console.error(operator.error);
+  process.exit(2);
+}
 const claims = {
   roles,
   ...(merchant ? { merchant_id: merchant } : {}),
   ...(permissions ? { permissions: permissions.split(",") } : {}),
   ...(customer ? { customer_id: customer } : {}),
-  ...(flag("live") ? { livemode: true } : {}),
+  ...(values.live ? { livemode: true } : {}),
 };
 const token = await new SignJWT(claims)
   .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-  .setSubject(option("sub", `dev-${role}`))
+  .setSubject(operator.name ?? `dev-${role}`)
   .setIssuer(process.env.JWT_ISSUER ?? "edge-gateway")
   .setAudience(process.env.JWT_AUDIENCE ?? "edge-gateway-api")
   .setIssuedAt()

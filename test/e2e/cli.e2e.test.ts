@@ -3,7 +3,8 @@
 // the secret it prints), prints one line per event and deletes the endpoint on exit; `trigger`,
 // `events resend`, `token --secret`, `merchants create` and `keys create`; what `trigger` says when
 // its event did not happen (a refund held for approval); `help`, `--version`; the roles `token`
-// accepts; the operators' `failed` and `refunds` commands.
+// accepts; the operators' `failed` and `refunds` commands, the operator a minted token names (--sub,
+// GATEWAY_OPERATOR) and amounts in the currency's decimals; `npm run token`'s options.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer, request, type IncomingMessage, type Server } from "node:http";
@@ -14,18 +15,45 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { DEV_JWT_SECRET as DEV_SECRET } from "../../scripts/dev-secrets.mjs";
 // @ts-expect-error: a plain .mjs module without types
 import { ROLES as CLI_ROLES } from "../../scripts/roles.mjs";
+// @ts-expect-error: a plain .mjs module without types
+import { currencyDecimals } from "../../scripts/cli-shared.mjs";
 import { ROLES } from "../../src/auth/permissions";
+import { currencyExponents } from "../../src/core/money";
 
 const DEV_JWT_SECRET = DEV_SECRET as string;
 
 const gateway = inject("gatewayUrl");
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const CLI = path.join(ROOT, "scripts", "cli.mjs");
+const TOKEN = path.join(ROOT, "scripts", "token.mjs");
 const KEY = "sk_test_merchant_a";
 
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args, "--api-base", gateway], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+/** The environment of the scripts: no operator unless a test names one (the developer's own would hide a refusal). */
+function scriptEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  if (!("GATEWAY_OPERATOR" in extra)) delete env.GATEWAY_OPERATOR;
+  return env;
+}
+
+/** The CLI with extra environment variables (GATEWAY_OPERATOR). */
+function cliWith(env: Record<string, string>, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args, "--api-base", gateway], { cwd: ROOT, encoding: "utf8", timeout: 60_000, env: scriptEnv(env) });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return cliWith({}, ...args);
+}
+
+/** `npm run token -- ...` */
+function devToken(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [TOKEN, ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000, env: scriptEnv() });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A JWT's claims (read, not verified: the gateway verifies). */
+function claimsOf(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
 }
 
 /** A merchant of its own (its settings change here), its first secret key and a merchant token (JWT). */
@@ -41,8 +69,15 @@ async function freshMerchant(name: string): Promise<{ id: string; key: string; j
 
 /** A call to the gateway on a connection of its own (no keep-alive socket the server may have closed meanwhile). */
 async function api<T>(credential: string, method: string, route: string, body?: unknown): Promise<T> {
+  const { status, text } = await apiAnswer(credential, method, route, body);
+  expect(status, `${method} ${route}: ${text}`).toBeLessThan(300);
+  return JSON.parse(text) as T;
+}
+
+/** The gateway's answer, whatever its status (a declined confirm answers 402). */
+async function apiAnswer(credential: string, method: string, route: string, body?: unknown): Promise<{ status: number; text: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+  return new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = request(`${gateway}${route}`, { method, agent: false, headers: { authorization: `Bearer ${credential}`, ...(payload === undefined ? {} : { "content-type": "application/json" }) } }, (res) => {
       let data = "";
       res.on("data", (c: Buffer) => (data += c.toString()));
@@ -52,8 +87,6 @@ async function api<T>(credential: string, method: string, route: string, body?: 
     req.on("error", reject);
     req.end(payload);
   });
-  expect(status, `${method} ${route}: ${text}`).toBeLessThan(300);
-  return JSON.parse(text) as T;
 }
 
 interface Received {
@@ -82,10 +115,10 @@ afterAll(async () => {
   await new Promise((resolve) => app?.close(resolve));
 });
 
-async function until<T>(check: () => T | undefined, label: string, ms = 45_000): Promise<T> {
+async function until<T>(check: () => T | undefined | Promise<T | undefined>, label: string, ms = 45_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const v = check();
+    const v = await check();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -260,22 +293,22 @@ describe("gateway CLI", () => {
     const list = cli("failed", "list", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id);
     expect(list.status, list.stderr).toBe(0);
     expect(list.stdout).toMatch(/^2 failed payments \(open\)/);
-    expect(list.stdout).toMatch(new RegExp(`^${first} {2}2000 usd {2}card_declined`, "m"));
+    expect(list.stdout).toMatch(new RegExp(`^${first} {2}20\\.00 USD {2}card_declined`, "m"));
     expect(list.stdout).toContain(second);
 
     // A retry with a card that pays; sent again with its Idempotency-Key, it is the same retry.
-    const retry = cli("failed", "retry", first, "--payment-method", "pm_card_visa", "--idempotency-key", `cli-retry-${first}`, "--jwt-secret", DEV_JWT_SECRET);
+    const retry = cli("failed", "retry", first, "--payment-method", "pm_card_visa", "--idempotency-key", `cli-retry-${first}`, "--jwt-secret", DEV_JWT_SECRET, "--sub", "olga");
     expect(retry.status, retry.stderr).toBe(0);
     const retryId = /retry: (pi_\w+) succeeded/.exec(retry.stdout)?.[1] ?? "";
     expect(retry.stdout).toContain(`original: ${first} resolved (retried by ${retryId})`);
-    const again = cli("failed", "retry", first, "--payment-method", "pm_card_visa", "--idempotency-key", `cli-retry-${first}`, "--jwt-secret", DEV_JWT_SECRET);
+    const again = cli("failed", "retry", first, "--payment-method", "pm_card_visa", "--idempotency-key", `cli-retry-${first}`, "--jwt-secret", DEV_JWT_SECRET, "--sub", "olga");
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toContain(`retry: ${retryId} succeeded`);
 
     const noReason = cli("failed", "resolve", second, "--jwt-secret", DEV_JWT_SECRET);
     expect(noReason.status).toBe(2);
     expect(noReason.stderr).toContain("--reason is required");
-    const resolved = cli("failed", "resolve", second, "--reason", "paid by bank transfer", "--paid-by-other-means", "--jwt-secret", DEV_JWT_SECRET);
+    const resolved = cli("failed", "resolve", second, "--reason", "paid by bank transfer", "--paid-by-other-means", "--jwt-secret", DEV_JWT_SECRET, "--sub", "olga");
     expect(resolved.status, resolved.stderr).toBe(0);
     expect(resolved.stdout).toContain(`${second} resolved: paid by bank transfer (paid by other means)`);
     const open = cli("failed", "list", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id);
@@ -295,24 +328,156 @@ describe("gateway CLI", () => {
     const pending = cli("refunds", "pending", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id);
     expect(pending.status, pending.stderr).toBe(0);
     expect(pending.stdout).toMatch(/^2 refunds waiting for approval/);
-    expect(pending.stdout).toMatch(new RegExp(`^${toApprove} {2}2000 usd {2}pi_`, "m"));
+    expect(pending.stdout).toMatch(new RegExp(`^${toApprove} {2}20\\.00 USD {2}pi_`, "m"));
 
     // An API key may not approve (a person does); a person's token may, and its Idempotency-Key replays.
     const byKey = cli("refunds", "approve", toApprove, "--api-key", merchant.key);
     expect(byKey.status).toBe(1);
     expect(byKey.stderr).toContain("403");
-    const approve = ["refunds", "approve", toApprove, "--reason", "checked", "--idempotency-key", `cli-approve-${toApprove}`, "--jwt-secret", DEV_JWT_SECRET];
+    const approve = ["refunds", "approve", toApprove, "--reason", "checked", "--idempotency-key", `cli-approve-${toApprove}`, "--jwt-secret", DEV_JWT_SECRET, "--sub", "olga"];
     const approved = cli(...approve);
     expect(approved.status, approved.stderr).toBe(0);
-    expect(approved.stdout).toContain(`Approved ${toApprove}: 2000 usd of pi_`);
+    expect(approved.stdout).toContain(`Approved ${toApprove}: 20.00 USD of pi_`);
     expect(approved.stdout).toContain("now succeeded (charge.refunded sent)");
     expect(cli(...approve).status).toBe(0);
 
-    const rejected = cli("refunds", "reject", toReject, "--reason", "not ours", "--jwt-secret", DEV_JWT_SECRET);
+    const rejected = cli("refunds", "reject", toReject, "--reason", "not ours", "--jwt-secret", DEV_JWT_SECRET, "--sub", "olga");
     expect(rejected.status, rejected.stderr).toBe(0);
-    expect(rejected.stdout).toContain(`Rejected ${toReject}: 2000 usd of pi_`);
+    expect(rejected.stdout).toContain(`Rejected ${toReject}: 20.00 USD of pi_`);
     expect(rejected.stdout).toContain("now canceled");
     expect(cli("refunds", "pending", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id).stdout).toMatch(/^0 refunds waiting for approval/);
+  });
+
+  it("a refund approved with --jwt-secret is recorded as its named operator (--sub or GATEWAY_OPERATOR), and its requester cannot approve it", async () => {
+    const merchant = await freshMerchant("CLI four eyes");
+    await api(merchant.jwt, "POST", "/v1/account", { settings: { refund_approval_thresholds: { usd: 100 } } });
+    // Alice asks for the refund with a token of her own; it waits for a second person.
+    const alice = cli("token", "--secret", DEV_JWT_SECRET, "--role", "merchant", "--merchant", merchant.id, "--sub", "alice");
+    expect(alice.status, alice.stderr).toBe(0);
+    expect(claimsOf(alice.stdout.trim()).sub).toBe("alice");
+    const intent = await api<{ id: string }>(merchant.key, "POST", "/v1/payment_intents", { amount: 2000, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    const refund = await api<{ id: string; status: string; requires_approval: boolean }>(alice.stdout.trim(), "POST", "/v1/refunds", { payment_intent: intent.id });
+    expect(refund.requires_approval).toBe(true);
+
+    // Nobody named: refused before anything is sent, asking for the name.
+    const nobody = cli("refunds", "approve", refund.id, "--jwt-secret", DEV_JWT_SECRET);
+    expect(nobody.status).toBe(2);
+    expect(nobody.stdout).toBe("");
+    expect(nobody.stderr).toContain("name the operator: --sub NAME (or GATEWAY_OPERATOR=NAME)");
+    // Alice herself: the gateway tells her apart from other CLI users, and refuses.
+    const own = cli("refunds", "approve", refund.id, "--jwt-secret", DEV_JWT_SECRET, "--sub", "alice");
+    expect(own.status).toBe(1);
+    expect(own.stderr).toContain(`Refund ${refund.id} was requested by jwt:alice: another person must approve it`);
+    // Bob, named by GATEWAY_OPERATOR: approved, and the refund and the audit log say he did.
+    const bob = cliWith({ GATEWAY_OPERATOR: "bob" }, "refunds", "approve", refund.id, "--reason", "checked", "--jwt-secret", DEV_JWT_SECRET);
+    expect(bob.status, bob.stderr).toBe(0);
+    expect(bob.stdout).toContain(`Approved ${refund.id}`);
+    expect((await api<{ approval: { actor: string } | null }>(merchant.key, "GET", `/v1/refunds/${refund.id}`)).approval?.actor).toBe("jwt:bob");
+    const auditor = cli("token", "--secret", DEV_JWT_SECRET, "--role", "support", "--sub", "auditor").stdout.trim();
+    const entries = await until(async () => {
+      const log = await api<{ data: { actor: string; action: string; http_status: number }[] }>(auditor, "GET", `/v1/admin/audit_log?object_id=${refund.id}`);
+      return log.data.some((e) => e.actor === "jwt:bob") ? log.data : undefined;
+    }, "bob's approval in the audit log");
+    expect(entries.find((e) => e.actor === "jwt:bob")).toMatchObject({ action: "refunds.approve", http_status: 200 });
+    expect(entries.map((e) => e.actor)).not.toContain("jwt:cli-admin");
+  });
+
+  it("every decision made with --jwt-secret needs a named operator (exit 2), reads do not, and --sub beside --api-key is refused", () => {
+    const decisions = [
+      ["refunds", "approve", "re_none"],
+      ["refunds", "reject", "re_none"],
+      ["failed", "retry", "pi_none"],
+      ["failed", "resolve", "pi_none", "--reason", "paid by bank transfer"],
+      ["failed", "dismiss", "pi_none", "--reason", "duplicate"],
+    ];
+    for (const decision of decisions) {
+      const refused = cli(...decision, "--jwt-secret", DEV_JWT_SECRET);
+      expect(refused.status, decision.join(" ")).toBe(2);
+      expect(refused.stderr, decision.join(" ")).toContain("name the operator: --sub NAME (or GATEWAY_OPERATOR=NAME)");
+      // Named, the same command reaches the gateway (which knows no such object).
+      const named = cli(...decision, "--jwt-secret", DEV_JWT_SECRET, "--sub", "olga");
+      expect(named.status, decision.join(" ")).toBe(1);
+      expect(named.stderr, decision.join(" ")).toContain("404");
+    }
+    const blank = cli("refunds", "approve", "re_none", "--jwt-secret", DEV_JWT_SECRET, "--sub", " ");
+    expect(blank.status).toBe(2);
+    expect(blank.stderr).toContain("--sub is empty");
+    expect(cli("refunds", "pending", "--jwt-secret", DEV_JWT_SECRET).status).toBe(0);
+    const withKey = cli("keys", "create", "--api-key", KEY, "--sub", "olga");
+    expect(withKey.status).toBe(2);
+    expect(withKey.stderr).toContain("--sub names the operator of a token minted from --jwt-secret");
+    // `token` names its operator too; without one it still mints, and says whose name it carries.
+    const named = cliWith({ GATEWAY_OPERATOR: "dora" }, "token", "--secret", DEV_JWT_SECRET, "--role", "support");
+    expect(claimsOf(named.stdout.trim()).sub).toBe("dora");
+    const unnamed = cli("token", "--secret", DEV_JWT_SECRET, "--role", "support");
+    expect(unnamed.status, unnamed.stderr).toBe(0);
+    expect(unnamed.stderr).toContain("this token names no operator");
+  });
+
+  it("failed list, refunds pending and refunds approve show amounts in the currency's decimals, as the dashboard does", async () => {
+    const merchant = await freshMerchant("CLI currencies");
+    await api(merchant.jwt, "POST", "/v1/account", { settings: { refund_approval_thresholds: { usd: 100, jpy: 100, kwd: 100 } } });
+    const amounts = [
+      { amount: 123456, currency: "usd", shown: "1,234.56 USD" },
+      { amount: 500, currency: "jpy", shown: "500 JPY" },
+      { amount: 12345, currency: "kwd", shown: "12.345 KWD" },
+    ];
+    const declined = new Map<string, string>();
+    const held = new Map<string, string>();
+    for (const { amount, currency, shown } of amounts) {
+      const answer = await apiAnswer(merchant.key, "POST", "/v1/payment_intents", { amount, currency, payment_method: "pm_card_chargeDeclined", confirm: true });
+      expect(answer.status, answer.text).toBe(402);
+      declined.set(shown, (JSON.parse(answer.text) as { error: { payment_intent: { id: string } } }).error.payment_intent.id);
+      const paid = await api<{ id: string }>(merchant.key, "POST", "/v1/payment_intents", { amount, currency, payment_method: "pm_card_visa", confirm: true });
+      held.set(shown, (await api<{ id: string }>(merchant.key, "POST", "/v1/refunds", { payment_intent: paid.id })).id);
+    }
+    const failed = cli("failed", "list", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id);
+    expect(failed.status, failed.stderr).toBe(0);
+    const pending = cli("refunds", "pending", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id);
+    expect(pending.status, pending.stderr).toBe(0);
+    for (const { shown } of amounts) {
+      expect(failed.stdout).toContain(`${declined.get(shown)}  ${shown}  card_declined`);
+      expect(pending.stdout).toContain(`${held.get(shown)}  ${shown}  pi_`);
+    }
+    const approved = cli("refunds", "approve", held.get("12.345 KWD") ?? "", "--jwt-secret", DEV_JWT_SECRET, "--sub", "olga");
+    expect(approved.status, approved.stderr).toBe(0);
+    expect(approved.stdout).toContain(`Approved ${held.get("12.345 KWD")}: 12.345 KWD of pi_`);
+  });
+
+  it("the CLI counts every currency's decimals as the gateway does", () => {
+    const gatewayDecimals = currencyExponents();
+    expect(Object.keys(gatewayDecimals).length).toBeGreaterThan(100);
+    const cliDecimals = currencyDecimals as (currency: string) => number;
+    expect(Object.fromEntries(Object.keys(gatewayDecimals).map((c) => [c, cliDecimals(c)]))).toEqual(gatewayDecimals);
+    expect(cliDecimals("JPY")).toBe(0);
+  });
+
+  it("listen --forward-to that is not an http(s) URL names the option and an example, exit 2", () => {
+    const notUrl = cli("listen", "--forward-to", "notaurl", "--api-key", KEY);
+    expect(notUrl.status).toBe(2);
+    expect(notUrl.stdout).toBe("");
+    expect(notUrl.stderr).toContain('--forward-to: "notaurl" is not a URL (e.g. http://localhost:4242/webhooks)');
+    const ftp = cli("listen", "--forward-to", "ftp://localhost/hooks", "--api-key", KEY);
+    expect(ftp.status).toBe(2);
+    expect(ftp.stderr).toContain('--forward-to: "ftp://localhost/hooks" is not an http(s) URL');
+  });
+
+  it("npm run token -- --help prints its usage and mints nothing; an unknown option is an error naming it", () => {
+    const help = devToken("--help");
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^usage: npm run token -- /);
+    expect(help.stdout).toContain("--sub");
+    expect(help.stdout).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
+    const unknown = devToken("--role", "admin", "--frobnicate");
+    expect(unknown.status).toBe(2);
+    expect(unknown.stdout).toBe("");
+    expect(unknown.stderr).toContain("'--frobnicate'");
+    const missing = devToken("--role");
+    expect(missing.status).toBe(2);
+    expect(missing.stdout).toBe("");
+    const named = devToken("--role", "admin", "--sub", "erin");
+    expect(named.status, named.stderr).toBe(0);
+    expect(claimsOf(named.stdout.trim())).toMatchObject({ sub: "erin", roles: ["admin"] });
   });
 
   it("refuses bad usage with a message and exit code 2", () => {
