@@ -284,3 +284,16 @@ export async function approverOf(opts: CallOptions): Promise<CallOptions> {
   const id = (await get<{ id: string }>("/v1/account", opts)).body.id;
   return bearer(await hsToken({ roles: ["merchant"], merchant: id, permissions: ["keys.manage", "refunds.approve"], sub: "finance-lead" }));
 }
+
+/** The payer's decision on the sandbox's PayPal page (the POST its form sends), for an order's approval_url: a 303 back to the gateway. */
+export async function decidePayPal(approvalUrl: string, decision: "approve" | "cancel" = "approve"): Promise<Response> {
+  const url = new URL(approvalUrl);
+  return exports.default.fetch(
+    new Request("http://gateway.test/sandbox/paypal/checkoutnow", {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `token=${url.searchParams.get("token") ?? ""}&decision=${decision}`,
+    }),
+  );
+}

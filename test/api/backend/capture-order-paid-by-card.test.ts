@@ -4,13 +4,13 @@
 // PayPal never made: get-order said VOIDED and refund-payment did not know the capture. The race is
 // made deterministic here: the card payment is made through the intent's object itself, just before
 // the object completes the PayPal redirect that capture-order asked for.
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { IntentRecord, PaymentMethodDetails } from "../../../src/core/types";
 import { PaymentIntentObject } from "../../../src/intents/object";
 import type { RequestContext } from "../../../src/intents/params";
-import { get, newMerchant, post, type ListJson, type PaymentIntentJson, type TransactionJson } from "../../helpers";
+import { decidePayPal, get, newMerchant, post, type ListJson, type PaymentIntentJson, type TransactionJson } from "../../helpers";
 
 const P = "/api/v1/payments";
 type J = Record<string, unknown>;
@@ -25,15 +25,7 @@ async function storedIntent(id: string): Promise<IntentRecord> {
 
 /** The payer approves on the sandbox's PayPal page, following its redirect back to the gateway. */
 async function approve(approvalUrl: string): Promise<void> {
-  const url = new URL(approvalUrl);
-  const decided = await exports.default.fetch(
-    new Request("http://gateway.test/sandbox/paypal/checkoutnow", {
-      method: "POST",
-      redirect: "manual",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: `token=${url.searchParams.get("token") ?? ""}&decision=approve`,
-    }),
-  );
+  const decided = await decidePayPal(approvalUrl);
   expect(decided.status).toBe(303);
 }
 

@@ -1,23 +1,15 @@
 // Seed 004: a refusal made by the intent's object under an Idempotency-Key is the key's answer, as on
 // /v1: the same request sent again is answered the same 400 ({"error": ...}, Idempotent-Replayed:
 // true), even once the order's state would allow it, and never runs. A new key runs the operation.
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { newMerchant, post, type CallOptions } from "../../helpers";
+import { decidePayPal, newMerchant, post, type CallOptions } from "../../helpers";
 
 const P = "/api/v1/payments";
 type J = Record<string, unknown>;
 
+/** The payer approves on the sandbox's PayPal page, following its redirect back to the gateway. */
 async function approve(approvalUrl: string): Promise<void> {
-  const url = new URL(approvalUrl);
-  const decided = await exports.default.fetch(
-    new Request("http://gateway.test/sandbox/paypal/checkoutnow", {
-      method: "POST",
-      redirect: "manual",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: `token=${url.searchParams.get("token") ?? ""}&decision=approve`,
-    }),
-  );
+  const decided = await decidePayPal(approvalUrl);
   expect(decided.status).toBe(303);
 }
 
