@@ -336,7 +336,8 @@ export function recordDecline(
       code: failure.code,
       declineCode: failure.declineCode ?? undefined,
       message: failure.message,
-      param: failure.code === "incorrect_cvc" ? "payment_method_data[card][cvc]" : undefined,
+      // As Stripe's decline names it, whatever the payment method was given as (an id, a token, details).
+      param: failure.code === "incorrect_cvc" ? "cvc" : undefined,
     },
   };
 }

@@ -63,6 +63,8 @@ describe("sandbox test cards", () => {
     expect(expectError(await createIntent({ payment_method: "pm_card_visa_chargeDeclinedInsufficientFunds", confirm: true }), 402).decline_code).toBe("insufficient_funds");
     expect(expectError(await createIntent({ payment_method: "tok_visa_chargeDeclined", confirm: true }), 402).decline_code).toBe("generic_decline");
     expect(expectError(await createIntent({ payment_method: "pm_card_radarBlock", confirm: true }), 402).decline_code).toBe("fraudulent");
+    // The card's security code declined: Stripe's decline names `cvc` (the caller sent no card details).
+    expect(expectError(await createIntent({ payment_method: "pm_card_visa_chargeDeclinedIncorrectCvc", confirm: true }), 402)).toMatchObject({ code: "incorrect_cvc", param: "cvc" });
     const velocity = expectError(await createIntent({ payment_method: "pm_card_visa_chargeDeclinedVelocityLimitExceeded", confirm: true }), 402);
     expect(velocity).toMatchObject({ code: "card_declined", decline_code: "card_velocity_exceeded" });
     for (const [method, brand] of [["pm_card_jcb", "jcb"], ["pm_card_diners", "diners"], ["pm_card_unionpay", "unionpay"], ["pm_card_mastercard_prepaid", "mastercard"], ["pm_card_threeDSecureOptional", "visa"], ["pm_card_us", "visa"]] as const) {
