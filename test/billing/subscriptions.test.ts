@@ -383,6 +383,28 @@ describe("subscriptions", () => {
     expect((await subscription(s, sub.id)).status).toBe("active");
   });
 
+  it("an invoice's payment intent keeps the invoice's amount, currency, customer and invoice metadata: an update of them is refused (it paid a 19.99 invoice with 0.50)", async () => {
+    const s = await setup("sub-invoice-intent-fields", "2026-02-01T00:00:00Z");
+    const other = await ok(post<{ id: string }>("/v1/customers", { email: "other@example.com", test_clock: s.clock.id }, s.opts));
+    const bare = await ok(post<{ id: string }>("/v1/customers", { email: "fields@example.com", test_clock: s.clock.id }, s.opts));
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: bare.id, price: s.price, payment_behavior: "default_incomplete", expand: ["latest_invoice.payment_intent"] }, s.opts));
+    const intent = (sub.latest_invoice as InvoiceJson).payment_intent as PaymentIntentJson;
+    for (const [change, param] of [
+      [{ amount: 50 }, "amount"],
+      [{ currency: "eur" }, "currency"],
+      [{ customer: other.id }, "customer"],
+      [{ metadata: { invoice_attempt: "7" } }, "metadata[invoice_attempt]"],
+      [{ metadata: { invoice: "" } }, "metadata[invoice]"],
+    ] as const) {
+      expect(expectError(await post(`/v1/payment_intents/${intent.id}`, change, s.opts), 400).param, JSON.stringify(change)).toBe(param);
+    }
+    // What does not change what it pays may be updated; the same amount is no change.
+    expect(await ok(post<PaymentIntentJson>(`/v1/payment_intents/${intent.id}`, { amount: 1999, description: "Pro plan, February", metadata: { note: "ok" } }, s.opts))).toMatchObject({ amount: 1999, description: "Pro plan, February" });
+    await ok(post<PaymentIntentJson>(`/v1/payment_intents/${intent.id}/confirm`, { payment_method: "pm_card_visa" }, s.opts));
+    expect((await invoicesOf(s, sub.id))[0]).toMatchObject({ status: "paid", amount_paid: 1999 });
+    expect((await ok(get<PaymentIntentJson>(`/v1/payment_intents/${intent.id}`, s.opts))).amount_received).toBe(1999);
+  });
+
   it("with save_default_payment_method off (the default) leave the subscription's default payment method as it was; an update turns it on", async () => {
     const s = await setup("sub-save-default-off", "2026-02-01T00:00:00Z");
     const bare = await ok(post<{ id: string }>("/v1/customers", { email: "off@example.com", test_clock: s.clock.id }, s.opts));

@@ -8,7 +8,38 @@ import type { OperationTools, StepResult } from "./tools";
 import { mergeMetadata } from "./metadata";
 import { dropPendingActions } from "./pending-action";
 
+/** The metadata billing marks an invoice's payment intent with (src/billing/engine.ts attemptParams): what settles the invoice. */
+const INVOICE_KEYS = ["invoice", "subscription", "invoice_attempt"] as const;
+
+/** An invoice's payment attempt, made by billing: its invoice's amount, currency and customer, marked with the invoice. */
+function isInvoiceAttempt(draft: IntentRecord): boolean {
+  return draft.invoiceId !== null && draft.metadata.invoice === draft.invoiceId && draft.metadata.invoice_attempt !== undefined;
+}
+
+/**
+ * As at Stripe, an invoice's payment intent pays what the invoice says: its amount, currency, capture
+ * method and customer are not updated (an update of the amount paid a 1,500 invoice with 50), nor the
+ * metadata that ties it to its invoice; a payment method may be given, as on confirm.
+ */
+function assertInvoiceAttemptUnchanged(draft: IntentRecord, params: UpdateIntentParams): void {
+  if (!isInvoiceAttempt(draft)) return;
+  const changed =
+    params.amount !== undefined && params.amount !== draft.amount
+      ? "amount"
+      : params.currency !== undefined && params.currency !== draft.currency
+        ? "currency"
+        : params.captureMethod !== undefined && params.captureMethod !== draft.captureMethod
+          ? "capture_method"
+          : params.customer !== undefined && params.customer !== draft.customer
+            ? "customer"
+            : INVOICE_KEYS.find((k) => params.metadata !== undefined && Object.hasOwn(params.metadata, k) && params.metadata[k] !== draft.metadata[k]);
+  if (changed === undefined) return;
+  const param = INVOICE_KEYS.some((k) => k === changed) ? `metadata[${changed}]` : changed;
+  throw invalidRequest(`This PaymentIntent pays the invoice ${draft.invoiceId ?? ""}: its ${param} is the invoice's and cannot be updated. Pay the invoice (POST /v1/invoices/{id}/pay) or confirm this PaymentIntent as it is.`, param, "payment_intent_invoice_fields");
+}
+
 export async function update(draft: IntentRecord, params: UpdateIntentParams, tools: OperationTools): Promise<StepResult> {
+  assertInvoiceAttemptUnchanged(draft, params);
   const changesPayment =
     params.amount !== undefined || params.currency !== undefined || params.paymentMethod !== undefined || params.captureMethod !== undefined;
   if (changesPayment) {
