@@ -175,6 +175,10 @@ export async function savePaidCard(env: Env, subscription: Pick<SubscriptionRow,
     .limit(1);
   if (!customer) return null;
   try {
+    // A payment method saved without a customer (POST /v1/payment_methods, then confirm with it:
+    // Stripe's usual card flow) is attached, as at Stripe; a card given at confirmation is saved.
+    const saved = await byId(env.DB, pm.id);
+    if (saved && saved.merchantId === scope.merchantId && saved.livemode === scope.livemode) return (await attachPaymentMethod(env, scope, saved, customer, null)).row.id;
     return (await storePaymentMethod(env, scope, pm, { customer, nickname: null, metadata: {}, requestId: null })).row.id;
   } catch (err) {
     if (!(err instanceof ApiError) || err.status >= 500) throw err;

@@ -405,6 +405,18 @@ describe("subscriptions", () => {
     expect((await ok(get<PaymentIntentJson>(`/v1/payment_intents/${intent.id}`, s.opts))).amount_received).toBe(1999);
   });
 
+  it("with save_default_payment_method=on_subscription attach a payment method saved without a customer (created, then confirmed with: Stripe's usual card flow) and make it the default", async () => {
+    const s = await setup("sub-save-default-unattached", "2026-02-01T00:00:00Z");
+    const bare = await ok(post<{ id: string }>("/v1/customers", { email: "flow@example.com", test_clock: s.clock.id }, s.opts));
+    const pm = await ok(post<{ id: string; customer: string | null }>("/v1/payment_methods", { type: "card", card: { token: "tok_amex" } }, s.opts));
+    expect(pm.customer).toBeNull();
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: bare.id, price: s.price, payment_behavior: "default_incomplete", payment_settings: { save_default_payment_method: "on_subscription" }, expand: ["latest_invoice.payment_intent"] }, s.opts));
+    const intent = (sub.latest_invoice as InvoiceJson).payment_intent as PaymentIntentJson;
+    await ok(post<PaymentIntentJson>(`/v1/payment_intents/${intent.id}/confirm`, { payment_method: pm.id }, s.opts));
+    expect(await subscription(s, sub.id)).toMatchObject({ status: "active", default_payment_method: pm.id });
+    expect((await ok(get<{ customer: string | null }>(`/v1/payment_methods/${pm.id}`, s.opts))).customer).toBe(bare.id);
+  });
+
   it("with save_default_payment_method off (the default) leave the subscription's default payment method as it was; an update turns it on", async () => {
     const s = await setup("sub-save-default-off", "2026-02-01T00:00:00Z");
     const bare = await ok(post<{ id: string }>("/v1/customers", { email: "off@example.com", test_clock: s.clock.id }, s.opts));
