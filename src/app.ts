@@ -80,8 +80,9 @@ export function buildApp(): OpenAPIHono<AppEnv> {
     const key = c.req.header("idempotency-key");
     if (key && c.req.method !== "GET" && key.length <= 255) c.header("Idempotency-Key", key);
     // A payment provider's failure (502 provider_error) is the key's answer: a retry with the same key
-    // is answered the same, so a client that retries 5xx by itself (stripe-node) is told not to.
-    if (c.res.status === 502) c.header("Stripe-Should-Retry", "false");
+    // is answered the same, so a client that retries 5xx by itself with its key (stripe-node) is told
+    // not to. Without a key nothing is kept, and nothing is said.
+    if (c.res.status === 502 && key) c.header("Stripe-Should-Retry", "false");
   });
 
   app.onError((err, c) => {

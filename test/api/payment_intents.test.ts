@@ -12,6 +12,8 @@ import {
   type ListJson,
   type PaymentIntentJson,
   type TransactionJson,
+  newMerchant,
+  uniqueKey,
 } from "../helpers";
 
 describe("POST /v1/payment_intents (create)", () => {
@@ -245,8 +247,14 @@ describe("POST /v1/payment_intents/:id/confirm", () => {
     const res = await createIntent({ payment_method: "pm_card_sandboxProviderError", confirm: true });
     const err = expectError(res, 502, "provider_error");
     expect(err.type).toBe("api_error");
-    // The failure is the request's answer (a retry with its key replays it): clients that retry 5xx by themselves are told not to.
-    expect(res.headers.get("stripe-should-retry")).toBe("false");
+    // Sent with a key, the failure is the key's answer (a retry with it replays it): clients that retry
+    // 5xx by themselves are told not to. Without one, nothing is kept and nothing is said.
+    expect(res.headers.get("stripe-should-retry")).toBeNull();
+    // (Another merchant's: two provider failures in a row open this merchant's circuit breaker.)
+    const fresh = await newMerchant("provider-error-keyed");
+    const keyed = await post("/v1/payment_intents", { amount: 1000, currency: "usd", payment_method: "pm_card_sandboxProviderError", confirm: true }, { ...fresh.opts, idempotencyKey: uniqueKey() });
+    expect(keyed.status).toBe(502);
+    expect(keyed.headers.get("stripe-should-retry")).toBe("false");
     const pi = err.payment_intent;
     expect(pi?.status).toBe("requires_confirmation");
     const retry = await post<PaymentIntentJson>(`/v1/payment_intents/${pi?.id}/confirm`, { payment_method: "pm_card_visa" });
