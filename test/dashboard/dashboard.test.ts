@@ -45,7 +45,7 @@ describe("GET /dashboard", () => {
     for (const label of ['for: "replay-from", text: "From"', 'for: "replay-to", text: "To"', 'text: "Failed only"', 'text: "All"']) expect(js).toContain(label);
     expect(js.match(/type: "datetime-local"/g)).toHaveLength(2);
     expect(js).toContain('"/replay"');
-    expect(js).toContain('can("webhooks.manage") ? replayForm(id)');
+    expect(js).toContain('can("webhooks.manage") ? replayForm(id, ');
   });
 
   it("every table is wrapped in an area that scrolls sideways (overflow-x:auto), so on a phone the page itself never does", async () => {
