@@ -57,8 +57,10 @@ function waitingAttempt(intent: IntentRecord) {
 function orderStatusOf(status: string): string {
   switch (status) {
     case "succeeded":
-    case "requires_capture":
       return "COMPLETED";
+    // Authorized (intent AUTHORIZE), not captured yet: the payer approved, and capture-order captures it.
+    case "requires_capture":
+      return "APPROVED";
     case "requires_action":
       return "CREATED";
     case "processing":
@@ -233,7 +235,27 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
     // The seed's statuses: a request the order's state does not allow yet is a 400 (PayPal's 422 issue named).
     if (intent.status === "requires_action") throw bad("The payer has not approved this order yet (ORDER_NOT_APPROVED): send them to approval_url first.");
     if (intent.status === "processing") throw new BackendError(409, "The capture's outcome at PayPal is not known yet; it is being reconciled. Try get-order later.");
-    if (intent.status !== "succeeded" && intent.status !== "requires_capture") {
+    if (intent.status === "requires_capture") {
+      // An order with intent AUTHORIZE (capture_method manual), approved and authorized: PayPal's
+      // capture of it is the intent's capture, through its object (the full amount). Two capture-orders
+      // at once make one capture: the object runs them one at a time, and the second finds the order
+      // captured, answered below as the same completed order.
+      const req = await backendRequest(c, principal, "POST /api/v1/payments/paypal/capture-order", intent.id, {}, "seed004.paypal.capture_order");
+      const outcome = await intentStub(c.env, intent.id).capture(req, intent.id, {});
+      const after = outcome.intent ?? (await visibleIntent(c, principal, intent.id, "PayPal order"));
+      if (outcome.error && !(after.status === "succeeded" && after.amountReceived > 0 && !paidOtherwise(after))) {
+        markReplay(c, outcome);
+        if (after.status === "processing") throw new BackendError(409, "The capture's outcome at PayPal is not known yet; it is being reconciled. Try get-order later.");
+        if (outcome.error.status >= 500) throw new BackendError(outcome.error.status, paypalMessage(outcome.error));
+        throw bad(`This order cannot be captured: ${paypalMessage(outcome.error).replace(/\.$/, "")}.`);
+      }
+      if (!outcome.error) markReplay(c, outcome);
+      intent = after;
+      if (paidOtherwise(intent)) throw paidAnotherWay();
+      if (intent.status === "processing") throw new BackendError(409, "The capture's outcome at PayPal is not known yet; it is being reconciled. Try get-order later.");
+    }
+    // Only money PayPal captured is answered as a capture (an authorization still uncaptured never is).
+    if (intent.status !== "succeeded" || intent.amountReceived <= 0) {
       throw bad(`This order cannot be captured: ${uncapturable(intent, await orderStatus(c.env, intent))}.`);
     }
     return c.json({ order_id: intent.id, captured: true, status: "COMPLETED", capture_id: chargeIdForIntent(intent.id) });

@@ -2,7 +2,10 @@
 // route and seed 002's POST /api/v1/payments/failed/:id/retry: the retry is created and confirmed
 // through its own object, called by the original's object, which runs one retry at a time and
 // resolves itself by the retry when it goes through. Each surface validates, names the card, and renders.
-import { unexpectedState } from "../../core/errors";
+import { assertNotDetached } from "../../billing/payment-methods";
+import { findCustomer, findPaymentMethod } from "../../billing/store";
+import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
+import { ApiError, invalidRequest, unexpectedState } from "../../core/errors";
 import type { IntentRecord, PaymentMethodDetails, Scope } from "../../core/types";
 import type { Env } from "../../env";
 import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
@@ -37,6 +40,45 @@ export async function originalOf(env: Env, scope: Scope, failed: IntentRecord): 
     current = up;
   }
   return current;
+}
+
+/**
+ * Whether a retry of `failed` may charge `method` (the card that failed, or one the operator names):
+ * checked against the stored payment method as it is now, not as the failed payment remembers it. A
+ * saved card detached since may not be used again (as a detached card is refused everywhere); a saved
+ * card attached to a customer pays only for the payment's customer, and never for a deleted one. A
+ * method that is no saved card (a token's, a test id's, a wallet) passes. Checked before anything is
+ * sent to the PSP.
+ */
+export async function assertRetryMethodUsable(env: Env, failed: IntentRecord, method: PaymentMethodDetails): Promise<void> {
+  const id = method.id;
+  if (!id.startsWith("pm_") || TEST_PAYMENT_METHODS[id] !== undefined) return;
+  const scope: Scope = { merchantId: failed.merchantId, livemode: failed.livemode };
+  const row = await findPaymentMethod(env.DB, scope, id, "payment_method").catch((err: unknown) => {
+    if (err instanceof ApiError && err.status === 404) return null; // not a saved card
+    throw err;
+  });
+  if (!row) return;
+  assertNotDetached(row);
+  if (!row.customer) return;
+  if (row.customer !== failed.customer) {
+    throw invalidRequest(
+      `The payment method ${row.id} belongs to the customer ${row.customer}, not to this payment's customer; retry with another payment method.`,
+      "payment_method",
+      "payment_method_customer_mismatch",
+    );
+  }
+  const customer = await findCustomer(env.DB, scope, row.customer).catch((err: unknown) => {
+    if (err instanceof ApiError && err.status === 404) return null;
+    throw err;
+  });
+  if (!customer || customer.deleted) {
+    throw invalidRequest(
+      `The payment method ${row.id} belongs to a deleted customer and may not be used again. Retry with another payment method.`,
+      "payment_method",
+      "payment_method_unexpected_state",
+    );
+  }
 }
 
 export async function retryFailedPayment(env: Env, r: RetryRequest): Promise<{ outcome: OpOutcome; original: IntentRecord }> {

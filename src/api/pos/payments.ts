@@ -16,7 +16,7 @@ import * as f from "../v1/fields";
 import { resolvePaymentMethodFor } from "../v1/payment_intents";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
-import { originalOf, retryFailedPayment } from "../common/failed-retry";
+import { assertRetryMethodUsable, originalOf, retryFailedPayment } from "../common/failed-retry";
 import { assertOwnCustomerRef, posCustomerId } from "./customers";
 import { forbidden, fromApiError, inPosWords, invalidState, notFound, PosError, stateMessage, validation, type PosOperation } from "./errors";
 import { isVoidedSale, liveVoidOf, posStatus, renderPayment, VOID_MARK } from "./render";
@@ -346,9 +346,13 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       // Resolved by this very retry (the same clientRequestId sent again): it goes on, to be replayed.
       if (failed.resolution && failed.resolution.retriedBy !== id) throw invalidState(`This failed payment was already ${failed.resolution.status}.`);
       const given = await cardOf(c, principal, body, failed.customer, false, true);
-      const original = failed.lastPaymentError?.paymentMethod;
-      const method = given ?? (original ? { ...original, id: randomId("pm") } : null);
-      if (!method) throw validation("The original card cannot be used again; provide token or paymentMethodId.", "token");
+      const chosen = given ?? failed.lastPaymentError?.paymentMethod ?? null;
+      if (!chosen) throw validation("The original card cannot be used again; provide token or paymentMethodId.", "token");
+      // The card as stored now: detached since, or no longer the payment's customer's (or its customer
+      // deleted), it is not charged (nothing goes to the processor).
+      // (A retry already made, its clientRequestId sent again, is replayed by the objects: not checked again.)
+      if (failed.resolution?.retriedBy !== id) await assertRetryMethodUsable(c.env, failed, chosen);
+      const method = given ?? { ...chosen, id: randomId("pm") };
       const req = await posRequest(c, principal, key, { route: "POST /api/v1/payments/failed/{id}/retry", target: failed.id, params: rest }, "pos.retry");
       const { outcome } = await retryFailedPayment(c.env, { req, failed, id, paymentMethod: method, actor: principal, resolveAction: "pos.failed.resolve" });
       return paymentAnswer(c, outcome, true);

@@ -25,7 +25,7 @@ import { auditContext, intentJson, intentStub, json, respondOutcome } from "./re
 import { expandPaths } from "./expand";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { resolvePaymentMethodFor } from "./payment_intents";
-import { originalOf, retryFailedPayment } from "../common/failed-retry";
+import { assertRetryMethodUsable, originalOf, retryFailedPayment } from "../common/failed-retry";
 import { apiVersionField } from "./stripe-version";
 import { PaymentIntentSchema, RefundSchema } from "./schemas";
 
@@ -644,6 +644,9 @@ function registerFailedPayments(app: App): void {
       if (failed.resolution && failed.resolution.retriedBy !== id) throw unexpectedState(`This failed payment was already ${failed.resolution.status}.`, "failed_payment_already_resolved");
       const method = body.payment_method !== undefined ? await resolvePaymentMethodFor(c, actor, { payment_method: body.payment_method }, failed.customer) : failed.lastPaymentError?.paymentMethod;
       if (!method) throw invalidRequest("The failed payment method cannot be used again; pass payment_method.", "payment_method", "parameter_missing");
+      // The card as stored now: detached since, or no longer the payment's customer's (or its customer deleted), it is not charged.
+      // (A retry already made, its Idempotency-Key sent again, is replayed by the objects: not checked again.)
+      if (failed.resolution?.retriedBy !== id) await assertRetryMethodUsable(c.env, failed, method);
       const { outcome, original } = await retryFailedPayment(c.env, { req, failed, id, paymentMethod: { ...method, id: randomId("pm") }, actor: principal, resolveAction: "failed_payments.resolve" });
       const retried = outcome.intent;
       if (outcome.error && !retried) return respondOutcome(c, outcome, (i) => intentJson(c, i));
