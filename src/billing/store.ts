@@ -5,7 +5,7 @@ import { invalidRequest, resourceMissing } from "../core/errors";
 import { hasPrefix } from "../core/ids";
 import { renderAddress, renderBillingDetails, renderPaymentMethodCard, type AddressJson, type BillingDetailsJson, type PaymentMethodCardJson } from "../core/objects";
 import type { BillingAddress, CustomerShipping, Metadata, PaymentMethodDetails, Scope } from "../core/types";
-import { customers, invoices, paymentMethods, prices, subscriptions, testClocks } from "../db/schema";
+import { customers, invoices, paymentIntents, paymentMethods, prices, subscriptions, testClocks } from "../db/schema";
 import type { Interval } from "./periods";
 
 export type CustomerRow = typeof customers.$inferSelect;
@@ -53,11 +53,40 @@ export async function liveCustomer(d1: D1Database, scope: Scope, id: string, par
 }
 
 export async function findPaymentMethod(d1: D1Database, scope: Scope, id: string, param = "payment_method"): Promise<PaymentMethodRow> {
-  const [row] = hasPrefix(id, "pm")
-    ? await db(d1).select().from(paymentMethods).where(and(eq(paymentMethods.id, id), eq(paymentMethods.merchantId, scope.merchantId), eq(paymentMethods.livemode, scope.livemode))).limit(1)
-    : [];
+  const row = await savedPaymentMethod(d1, scope, id);
   if (!row) throw resourceMissing("payment_method", id.slice(0, 80), param);
   return row;
+}
+
+/**
+ * Stripe's answer to attaching a payment method made for a payment and never saved (GET
+ * /v1/payment_methods/{id} shows it), where a saved one is looked for: not a "no such payment method"
+ * about an id the caller can read. Answers nothing for an id no payment carries.
+ */
+export async function assertNotUsedUnsaved(d1: D1Database, scope: Scope, id: string, param: string): Promise<void> {
+  if (!hasPrefix(id, "pm") || !(await usedOnAPayment(d1, scope, id))) return;
+  throw invalidRequest(
+    `The PaymentMethod ${id} was previously used with a PaymentIntent without Customer attachment, or was detached from a Customer, and may not be used again. Use a new PaymentMethod, or attach one to a Customer first.`,
+    param,
+    "payment_method_unexpected_state",
+  );
+}
+
+/** A saved payment method of this merchant and mode, or null. */
+export async function savedPaymentMethod(d1: D1Database, scope: Scope, id: string): Promise<PaymentMethodRow | null> {
+  if (!hasPrefix(id, "pm")) return null;
+  const [row] = await db(d1).select().from(paymentMethods).where(and(eq(paymentMethods.id, id), eq(paymentMethods.merchantId, scope.merchantId), eq(paymentMethods.livemode, scope.livemode))).limit(1);
+  return row ?? null;
+}
+
+/** Whether a payment of this merchant and mode carries the payment method `id` (payment_intents_payment_method). */
+async function usedOnAPayment(d1: D1Database, scope: Scope, id: string): Promise<boolean> {
+  const [row] = await db(d1)
+    .select({ id: paymentIntents.id })
+    .from(paymentIntents)
+    .where(and(eq(paymentIntents.paymentMethodId, id), eq(paymentIntents.merchantId, scope.merchantId), eq(paymentIntents.livemode, scope.livemode)))
+    .limit(1);
+  return row !== undefined;
 }
 
 /**

@@ -254,6 +254,12 @@ describe("payment methods", () => {
     expect((await get<PmJson>(`/v1/payment_methods/${failedPm}`, m.opts)).body).toMatchObject({ id: failedPm, customer: null, card: { last4: "0002" } });
     expectError(await get(`/v1/payment_methods/${pmId}`, other.opts), 404, "resource_missing");
     expectError(await get("/v1/payment_methods/pm_neverMadeAnywhere000", m.opts), 404, "resource_missing");
+    // Attached to a customer, it is Stripe's refusal of a payment method used without a customer, not
+    // a "no such payment method" about an id that can be read.
+    const cus = await customer(m.opts);
+    expect(expectError(await post(`/v1/payment_methods/${pmId}/attach`, { customer: cus.id }, m.opts), 400, "payment_method_unexpected_state").message).toContain("may not be used again");
+    const otherCustomer = await customer(other.opts);
+    expectError(await post(`/v1/payment_methods/${pmId}/attach`, { customer: otherCustomer.id }, other.opts), 404, "resource_missing");
   });
 
   it("expand, as at Stripe: a customer's default payment method, a payment method's customer, a charge's payment intent", async () => {

@@ -2,13 +2,13 @@
 // (nickname, metadata, expiry), attach to and detach from a customer, list.
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
-import { ApiError, invalidRequest } from "../../core/errors";
+import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix } from "../../core/ids";
 import type { Scope } from "../../core/types";
 import { intentFromRow, intentRow } from "../../db/intent-row";
 import type { PaymentMethodDetails } from "../../core/types";
 import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
-import { db, findPaymentMethod, liveCustomer, parseDetails, parseMetadata, renderPaymentMethodRow } from "../../billing/store";
+import { assertNotUsedUnsaved, db, findPaymentMethod, liveCustomer, parseDetails, parseMetadata, renderPaymentMethodRow, savedPaymentMethod } from "../../billing/store";
 import { listable, NO_ROWS, pageOf } from "../../db/queries";
 import { paymentIntents, paymentMethods } from "../../db/schema";
 import { mergeMetadata } from "../../intents/operations/metadata";
@@ -108,14 +108,9 @@ async function unsavedMethod(d1: D1Database, scope: Scope, id: string): Promise<
 
 /** A saved payment method, or one made for a payment (unsavedMethod), for GET /v1/payment_methods/{id}. */
 async function anyPaymentMethod(d1: D1Database, scope: Scope, id: string): Promise<PaymentMethodRow> {
-  try {
-    return await findPaymentMethod(d1, scope, id, "id");
-  } catch (err) {
-    if (!(err instanceof ApiError) || err.status !== 404) throw err;
-    const unsaved = await unsavedMethod(d1, scope, id);
-    if (!unsaved) throw err;
-    return unsaved;
-  }
+  const found = (await savedPaymentMethod(d1, scope, id)) ?? (await unsavedMethod(d1, scope, id));
+  if (!found) throw resourceMissing("payment_method", id.slice(0, 80), "id");
+  return found;
 }
 
 /**
@@ -208,7 +203,9 @@ export function registerPaymentMethods(app: App): void {
       idempotentD1(c, principal, "payment_methods.attach", params.id ?? "", body, async () => {
         const expand = expandPaths(body.expand, "payment_method");
         const customer = await liveCustomer(c.env.DB, principal, body.customer);
-        const pm = await savedOrTestMethod(c, principal, params.id ?? "", "id");
+        const id = params.id ?? "";
+        if (TEST_PAYMENT_METHODS[id] === undefined || principal.livemode) await assertNotUsedUnsaved(c.env.DB, principal, id, "id");
+        const pm = await savedOrTestMethod(c, principal, id, "id");
         const { row } = await attachPaymentMethod(c.env, principal, pm, customer, c.get("requestId"));
         return { status: 200, body: (await renderMethods(c, principal, [row], expand))[0] };
       }),
