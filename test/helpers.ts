@@ -297,3 +297,27 @@ export async function decidePayPal(approvalUrl: string, decision: "approve" | "c
     }),
   );
 }
+
+/** A surface's answer as sent: status, headers, text and its JSON (null when it is not JSON). */
+export interface RawAnswer {
+  status: number;
+  headers: Headers;
+  json: unknown;
+  text: string;
+}
+
+/** A request to any surface with exactly these headers (a JSON body gets its Content-Type). */
+export async function rawCall(method: string, path: string, headers: Record<string, string>, body?: string, key?: string): Promise<RawAnswer> {
+  const sent: Record<string, string> = { ...headers };
+  if (body !== undefined) sent["content-type"] = "application/json";
+  if (key !== undefined) sent["idempotency-key"] = key;
+  const res = await exports.default.fetch(new Request(`http://gateway.test${path}`, { method, headers: sent, body }));
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = null; // not JSON: the text says what it is
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}

@@ -25,6 +25,20 @@ async function session(extra: Record<string, unknown> = {}): Promise<SessionJson
   return res.body;
 }
 
+/** The shopper pays the session on its page with a Visa (the page's 303 answer, its body dropped). */
+async function payOnPage(s: SessionJson): Promise<Response> {
+  const paid = await exports.default.fetch(
+    new Request(`http://gateway.test/checkout/${s.id}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "card_number=4242424242424242&expiry=12%2F34&cvc=123",
+      redirect: "manual",
+    }),
+  );
+  await paid.body?.cancel();
+  return paid;
+}
+
 describe("a Checkout Session's payment intent", () => {
   it("is not canceled alone while its session is open: the session says open, its page still takes the card", async () => {
     const s = await session();
@@ -41,15 +55,7 @@ describe("a Checkout Session's payment intent", () => {
 
   it("may be canceled once authorized (the session is complete): the hold is released", async () => {
     const s = await session({ payment_intent_data: { capture_method: "manual" } });
-    const paid = await exports.default.fetch(
-      new Request(`http://gateway.test/checkout/${s.id}`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: "card_number=4242424242424242&expiry=12%2F34&cvc=123",
-        redirect: "manual",
-      }),
-    );
-    await paid.body?.cancel();
+    await payOnPage(s);
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${s.payment_intent}`)).body.status).toBe("requires_capture");
     expect((await get<SessionJson>(`/v1/checkout/sessions/${s.id}`)).body.status).toBe("complete");
     expect((await post<PaymentIntentJson>(`/v1/payment_intents/${s.payment_intent}/cancel`)).body.status).toBe("canceled");
@@ -57,15 +63,7 @@ describe("a Checkout Session's payment intent", () => {
 
   it("is never voided by its session's expiry once authorized: an expiry that meets a paid session (still open in D1) completes it and the hold stays capturable", async () => {
     const s = await session({ payment_intent_data: { capture_method: "manual" } });
-    const paid = await exports.default.fetch(
-      new Request(`http://gateway.test/checkout/${s.id}`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: "card_number=4242424242424242&expiry=12%2F34&cvc=123",
-        redirect: "manual",
-      }),
-    );
-    await paid.body?.cancel();
+    const paid = await payOnPage(s);
     expect(paid.status).toBe(303);
     // The expiry as it runs when it read the session in the instant between the authorization and the
     // session's completion (the page's, or the events consumer's): the merchant's expire, or the cron's at expires_at.

@@ -2,21 +2,15 @@
 // hours, as on /v1: the same request sent again, after the payment's state came to allow it, is
 // answered the first refusal again (Idempotent-Replayed: true, in this surface's error format) and
 // never runs. A new key runs the operation.
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { get, post, waitFor, type ListJson, type PaymentIntentJson, type RefundJson, type TransactionJson } from "../../helpers";
+import { get, post, rawCall, waitFor, type ListJson, type PaymentIntentJson, type RawAnswer, type RefundJson, type TransactionJson } from "../../helpers";
 
 interface Credentials {
   appId: string;
   token: string;
 }
 
-interface Raw {
-  status: number;
-  text: string;
-  json: unknown;
-  headers: Headers;
-}
+type Raw = RawAnswer;
 
 interface PaymentDto {
   id: number;
@@ -45,19 +39,8 @@ async function newApplication(): Promise<Credentials> {
   return { appId: res.body.application_id, token: res.body.access_token };
 }
 
-async function send(app: Credentials, method: string, path: string, body?: string, key?: string): Promise<Raw> {
-  const headers: Record<string, string> = { "X-Application-Id": app.appId, "X-Access-Token": app.token };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (key !== undefined) headers["Idempotency-Key"] = key;
-  const res = await exports.default.fetch(new Request(`http://gateway.test${path}`, { method, headers, body }));
-  const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = null;
-  }
-  return { status: res.status, text, json, headers: res.headers };
+function send(app: Credentials, method: string, path: string, body?: string, key?: string): Promise<Raw> {
+  return rawCall(method, path, { "X-Application-Id": app.appId, "X-Access-Token": app.token }, body, key);
 }
 
 async function createManual(app: Credentials): Promise<PaymentDto> {

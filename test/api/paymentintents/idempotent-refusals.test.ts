@@ -1,18 +1,12 @@
 // Seed 000: a confirm or cancel refused under an Idempotency-Key is that key's answer for 24 hours, as
 // on /v1: sent again after the payment's state came to allow it, it is answered the first refusal
 // (problem details, Idempotent-Replayed: true) and never runs.
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { get, hsToken, MERCHANT_A, waitFor, type ListJson, type TransactionJson } from "../../helpers";
+import { get, hsToken, MERCHANT_A, rawCall, waitFor, type ListJson, type RawAnswer, type TransactionJson } from "../../helpers";
 
 const BASE = "/api/v1/PaymentIntents";
 
-interface Raw {
-  status: number;
-  headers: Headers;
-  json: unknown;
-  text: string;
-}
+type Raw = RawAnswer;
 
 interface Intent {
   id: number;
@@ -26,19 +20,8 @@ interface Problem {
   detail: string;
 }
 
-async function send(method: string, path: string, token: string, body?: string, key?: string): Promise<Raw> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  if (key !== undefined) headers["Idempotency-Key"] = key;
-  const res = await exports.default.fetch(new Request(`http://gateway.test${path}`, { method, headers, body }));
-  const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = null;
-  }
-  return { status: res.status, headers: res.headers, json, text };
+function send(method: string, path: string, token: string, body?: string, key?: string): Promise<Raw> {
+  return rawCall(method, path, { authorization: `Bearer ${token}` }, body, key);
 }
 
 const merchantUser = () => hsToken({ roles: ["merchant"], sub: "456", merchant: MERCHANT_A });
