@@ -1226,9 +1226,10 @@ describe("dashboard: secrets shown once, refunds held, partial captures, resolut
     ]);
 
     // The filter: open (the default), resolved, dismissed, all.
+    // (The list is drawn again after the action: what is read waits for it, on a busy machine too.)
     const filter = page.getByRole("navigation", { name: "Resolution" });
-    expect(await filter.getByRole("link").allInnerTexts()).toEqual(["Open", "Resolved", "Dismissed", "All"]);
-    expect(await rowOf(page, toResolve).count()).toBe(0);
+    await expect.poll(() => filter.getByRole("link").allInnerTexts()).toEqual(["Open", "Resolved", "Dismissed", "All"]);
+    await expect.poll(() => rowOf(page, toResolve).count()).toBe(0);
     await filter.getByRole("link", { name: "Resolved" }).click();
     await rowOf(page, toResolve).waitFor();
     expect(page.url()).toMatch(/#\/failed\?resolution=resolved$/);
