@@ -609,11 +609,14 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     const pages = async (link: string, all: string[] | null, second: number) => {
       await page.getByRole("link", { name: link, exact: true }).click();
       await on(1);
+      // The page's rows once it is drawn (its heading and pager can come first on a busy machine).
+      await expect.poll(async () => (await ids()).length, { timeout: 30_000 }).toBe(50);
       const first = await ids();
       expect(first, link).toHaveLength(50);
       expect(await page.getByRole("link", { name: "← Newest" }).count()).toBe(0);
       await page.getByRole("link", { name: "Older →" }).click();
       await on(2);
+      await expect.poll(async () => (await ids()).length, { timeout: 30_000 }).toBe(second);
       const next = await ids();
       expect(next, link).toHaveLength(second);
       expect(next.filter((id) => first.includes(id)), link).toEqual([]);
