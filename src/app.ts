@@ -42,6 +42,7 @@ import { config } from "./env";
 import { log, logEnabled, requestLogScope, setLogLevel, type RequestLogFields } from "./log";
 import { requestLine } from "./http/request-log";
 import { threeDSecurePages } from "./pages/threeds";
+import { invoicePages } from "./pages/invoice";
 import { registerDocs, registerPageDocs } from "./docs/pages";
 import { finishDocument } from "./docs/openapi";
 import { registerDashboard } from "./dashboard";
@@ -134,6 +135,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.use("/connectors/*", pageRateLimit);
   app.use("/checkout/*", pageRateLimit);
   app.use("/pay/*", pageRateLimit);
+  app.use("/invoice/*", pageRateLimit);
 
   registerPaymentIntents(app);
   registerRefunds(app);
@@ -184,5 +186,6 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   const shopperPages = checkoutPages();
   app.route("/checkout", shopperPages.sessions);
   app.route("/pay", shopperPages.pay);
+  app.route("/invoice", invoicePages());
   return app;
 }

@@ -38,6 +38,7 @@ import {
 import { Writes } from "./writes";
 import { savePaidCard } from "./payment-methods";
 import { directoryDb } from "../db/shards";
+import { hostedInvoicePageUrl } from "../pages/urls";
 import { UNIT_COST, type StatementBudget } from "../db/budget";
 
 /** How long a sweep holds an invoice it is charging; a crashed sweep's claim lapses after it. */
@@ -88,6 +89,8 @@ export interface NewInvoice {
   claimedUntil: number | null;
   /** The customer as the invoice is made: its email, name, phone, address and shipping are kept on the invoice. */
   customer: InvoiceContact | null;
+  /** Stripe's hosted_invoice_url (hostedInvoicePageUrl), under the base URL the invoice is made with. */
+  hostedUrl: string | null;
   created: number;
 }
 
@@ -125,6 +128,7 @@ export function invoiceRow(n: NewInvoice): InvoiceRow {
     customerAddress: n.customer?.address ?? null,
     customerShipping: n.customer?.shipping ?? null,
     product: n.price.product,
+    hostedUrl: n.hostedUrl,
     created: n.created,
   };
 }
@@ -137,7 +141,7 @@ export type InvoiceContact = Pick<CustomerRow, "email" | "name" | "phone" | "add
  * subscription resumed if it did: the payment of its latest invoice when dunning had given up on that
  * one (it was `unpaid`). One statement (a billing step's cost is counted: src/db/budget.ts).
  */
-async function renewalContext(d1: D1Database, row: SubscriptionRow): Promise<{ contact: InvoiceContact | null; resumedAt: number | null }> {
+async function renewalContext(d1: D1Database, row: SubscriptionRow): Promise<{ contact: InvoiceContact | null; resumedAt: number | null; previousPage: string | null }> {
   const [found] = await db(d1)
     .select({
       email: customers.email,
@@ -146,13 +150,14 @@ async function renewalContext(d1: D1Database, row: SubscriptionRow): Promise<{ c
       address: customers.address,
       shipping: customers.shipping,
       resumedAt: sql<number | null>`(SELECT ${invoices.paidAt} FROM ${invoices} WHERE ${invoices.id} = ${row.latestInvoice ?? ""} AND ${invoices.status} = 'paid' AND ${invoices.markedUncollectibleAt} IS NOT NULL)`,
+      previousPage: sql<string | null>`(SELECT ${invoices.hostedUrl} FROM ${invoices} WHERE ${invoices.id} = ${row.latestInvoice ?? ""})`,
     })
     .from(customers)
     .where(eq(customers.id, row.customer))
     .limit(1);
-  if (!found) return { contact: null, resumedAt: null };
-  const { resumedAt, ...contact } = found;
-  return { contact, resumedAt };
+  if (!found) return { contact: null, resumedAt: null, previousPage: null };
+  const { resumedAt, previousPage, ...contact } = found;
+  return { contact, resumedAt, previousPage };
 }
 
 /** The SQL value of a row's field (booleans are integers in D1). */
@@ -293,6 +298,18 @@ export async function priceOf(env: Env, id: string): Promise<PriceRow | null> {
 }
 
 /** A renewal this call made: its invoice, and the clock's time it was made at (its first attempt's). */
+/**
+ * The base URL of a renewal's hosted invoice page: PUBLIC_BASE_URL, else the one the subscription's
+ * previous invoice was given (the origin its creating request came to: a sweep has no request), else
+ * none (a path on the gateway's origin).
+ */
+function renewalBase(env: Env, previousPage: string | null): string {
+  const configured = config(env).publicBaseUrl;
+  if (configured) return configured;
+  const at = previousPage?.indexOf("/invoice/") ?? -1;
+  return previousPage && at >= 0 ? previousPage.slice(0, at) : "";
+}
+
 export interface Renewal {
   invoiceId: string;
   at: number;
@@ -320,7 +337,7 @@ export async function renewSubscription(env: Env, row: SubscriptionRow): Promise
   // resumed later, when its uncollectible invoice was paid: then at that payment. Its new period may
   // have started before that (it resumes with the period it is in), but its invoice is made, and first
   // attempted, when it resumed, so its retries count from there, never from a time already past.
-  const { contact, resumedAt } = await renewalContext(env.DB, row);
+  const { contact, resumedAt, previousPage } = await renewalContext(env.DB, row);
   const at = Math.max(row.currentPeriodEnd, resumedAt ?? 0);
   const next = await updateSubscription(w, row, {
     currentPeriodStart: start,
@@ -341,6 +358,7 @@ export async function renewSubscription(env: Env, row: SubscriptionRow): Promise
     dueAt: at,
     claimedUntil: null,
     customer: contact,
+    hostedUrl: await hostedInvoicePageUrl(config(env).fingerprintKey, renewalBase(env, previousPage), invoiceId),
     // On a test clock, the clock's time of the renewal (as Stripe stamps what a simulation makes):
     // its created, finalized_at and effective_at. In real time, now.
     created: row.testClock ? at : Date.now(),

@@ -573,6 +573,10 @@ export interface InvoiceJson {
   shipping_details: null;
   statement_descriptor: null;
   webhooks_delivered_at: null;
+  /** The invoice's page for its customer: src/pages/invoice.ts (null: made before migration 0055). */
+  hosted_invoice_url: string | null;
+  /** No PDF is made. */
+  invoice_pdf: null;
   period_start: number;
   period_end: number;
   payment_intent: string | Record<string, unknown> | null;
@@ -757,6 +761,8 @@ export function renderInvoice(row: InvoiceRow, expanded: InvoiceExpansions = {})
     shipping_details: null,
     statement_descriptor: null,
     webhooks_delivered_at: null,
+    hosted_invoice_url: row.hostedUrl,
+    invoice_pdf: null,
   };
 }
 

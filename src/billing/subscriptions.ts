@@ -7,7 +7,8 @@ import { randomId } from "../core/ids";
 import { MAX_AMOUNT } from "../core/money";
 import type { Metadata, Scope } from "../core/types";
 import { invoices, subscriptions, testClocks } from "../db/schema";
-import type { Env } from "../env";
+import { config, type Env } from "../env";
+import { hostedInvoicePageUrl } from "../pages/urls";
 import { abandonInvoiceIntent, addInvoiceCreatedEvents, addVoid, attemptOf, CLAIM_MS, clockNow, insertInvoice, insertSubscription, invoiceIdFor, invoiceRow, openInvoiceIntent, payInvoice, pricesByIds, settleAttempt, transitionSubscription, updateSubscription } from "./engine";
 import { boundary, type Interval } from "./periods";
 import { db, ENDED_STATUSES, findPaymentMethod, LIVE_SUBSCRIPTION, MAX_CUSTOMER_SUBSCRIPTIONS, parseMetadata, renderInvoice, renderSubscription, subscriptionById, type CustomerRow, type PriceRow, type SubscriptionRow } from "./store";
@@ -109,6 +110,7 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
     // Charged right here, with the customer present; the claim keeps sweeps off it meanwhile.
     claimedUntil: trial || deferred ? null : Date.now() + CLAIM_MS,
     customer,
+    hostedUrl: await hostedInvoicePageUrl(config(env).fingerprintKey, config(env).publicBaseUrl ?? input.origin, invoiceId),
     created: now,
   });
   const w = new Writes(env.DB, scope);

@@ -651,6 +651,8 @@ export const invoices = sqliteTable(
     customerShipping: text("customer_shipping"),
     /** The price's product when the invoice was made, for the line's `pricing.price_details` (migration 0022). */
     product: text("product"),
+    /** Stripe's hosted_invoice_url, made with the invoice (migration 0055; null before it): src/pages/invoice.ts. */
+    hostedUrl: text("hosted_url"),
     created: integer("created").notNull(),
   },
   (t) => [

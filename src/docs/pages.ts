@@ -78,6 +78,16 @@ export function registerPageDocs<E extends { Bindings: Env }>(app: OpenAPIHono<E
   for (const [method, path, summary] of pages) {
     documentPath(app, { method, path, summary, tags, security, request: { params: id }, responses: { ...page("An HTML page"), 303: { description: "Redirect to the next page" } } });
   }
+  // An invoice's page (hosted_invoice_url): its id and its token, a bearer link.
+  documentPath(app, {
+    method: "get",
+    path: "/invoice/{id}/{token}",
+    summary: "Hosted invoice page of an invoice (in_...): the invoice, and a link to pay it while it is open",
+    tags,
+    security,
+    request: { params: z.object({ id: z.string(), token: z.string() }) },
+    responses: page("An HTML page"),
+  });
   // The sandbox acting as PayPal's approval page (the order is the `token` query or form field).
   documentPath(app, { method: "get", path: "/sandbox/paypal/checkoutnow", summary: "The sandbox's PayPal approval page", tags, security, request: { query: z.object({ token: z.string() }) }, responses: page("An HTML page") });
   documentPath(app, { method: "post", path: "/sandbox/paypal/checkoutnow", summary: "Approve or cancel on the sandbox's PayPal approval page (form: token, decision)", tags, security, responses: { ...page("An HTML page"), 303: { description: "Back to the merchant's return or cancel URL" } } });

@@ -120,17 +120,19 @@ button{width:100%;font:inherit;font-weight:700;margin-top:1.25rem;padding:.8rem;
 .done{background:#e8f5ec;color:#14532d;border:1px solid #b7dfc3;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
 .notice{background:#eef2fd;color:#1c3275;border:1px solid #bccbf5;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}.notice a{color:inherit;font-weight:600}
 .cancel{display:block;text-align:center;margin-top:1rem;color:#2f5bea}a{color:#2f5bea}
+a.button{display:block;text-align:center;text-decoration:none;font-weight:700;margin-top:1.25rem;padding:.8rem;border-radius:.4rem;background:#2f5bea;color:#fff}
+dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem;margin:0 0 1rem}dt{color:#555}dd{margin:0;overflow-wrap:anywhere}
 .approve{background:#0a7d32}.fail{background:#b3261e}.onward{display:inline-block;margin-top:.5rem}.muted{color:#666;font-size:.85rem;margin-top:1rem}
 :root{color-scheme:light dark}
 @media (prefers-color-scheme:dark){body{color:#e6e7ea;background:#111214}main{background:#1b1c20;border-color:#30323a}
-.merchant{color:#b4b7bf}.qty,.muted{color:#a3a7b0}tr.total td{border-color:#30323a}input{background:#24262c;color:#e6e7ea;border-color:#858a93}
+.merchant,dt{color:#b4b7bf}.qty,.muted{color:#a3a7b0}tr.total td{border-color:#30323a}input{background:#24262c;color:#e6e7ea;border-color:#858a93}
 input[aria-invalid=true]{border-color:#ff8a80}.alert{background:#3b1512;color:#ffb4ab;border-color:#7a2d26}.done{background:#0f2a1a;color:#a8e5bb;border-color:#235c39}
 .notice{background:#172447;color:#c5d3ff;border-color:#2f4680}
 .cancel,a{color:#9db2ff}input:focus{outline-color:#9db2ff}}`;
 
 export { STYLE as PAGE_STYLE };
 
-interface PageOptions {
+export interface PageOptions {
   status?: number;
   /** Origins besides ours that the form, or the redirect that answers it, may reach. */
   formAction?: (string | null)[];
@@ -140,7 +142,7 @@ interface PageOptions {
   refreshAfter?: number;
 }
 
-function htmlPage(title: string, body: string, options: PageOptions = {}): Response {
+export function htmlPage(title: string, body: string, options: PageOptions = {}): Response {
   const formAction = ["'self'", ...new Set((options.formAction ?? []).filter((o): o is string => o !== null))].join(" ");
   const refresh = options.refreshTo ? `<meta http-equiv="refresh" content="${options.refreshAfter ?? 0};url=${escapeHtml(options.refreshTo)}">` : "";
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">${refresh}
@@ -182,7 +184,7 @@ function summaryHtml(s: Summary): string {
   return `<table aria-label="Order summary"><tbody>${rows}<tr class="total"><td>Total</td><td class="amt">${escapeHtml(formatMoney(s.amount, s.currency))}</td></tr></tbody></table>`;
 }
 
-function heading(merchant: string, title: string): string {
+export function heading(merchant: string, title: string): string {
   return `<p class="merchant">${escapeHtml(merchant)}</p><h1>${escapeHtml(title)}</h1>`;
 }
 
@@ -341,12 +343,12 @@ function methodNotAllowedPage(allow: string): Response {
 }
 
 /** The catch-alls of a pages app, after its routes: another method on a page's path, and any other path (the HTML 404 page, never the API's JSON). */
-function unmatched(pages: Hono<PagesEnv>, paths: Record<string, string>): void {
+export function unmatched(pages: Hono<PagesEnv>, paths: Record<string, string>): void {
   for (const [path, allow] of Object.entries(paths)) pages.all(path, () => methodNotAllowedPage(allow));
   pages.all("*", () => notFoundPage());
 }
 
-const notFoundPage = () => htmlPage("Not found", `<h1>Payment page not found</h1><p>This link is not valid. Ask the shop for a new one.</p>`, { status: 404 });
+export const notFoundPage = () => htmlPage("Not found", `<h1>Payment page not found</h1><p>This link is not valid. Ask the shop for a new one.</p>`, { status: 404 });
 
 /**
  * What the form's own checks (and the vault's) say when they refuse a card before anything is
@@ -692,7 +694,7 @@ function intentDone(intent: IntentRecord, s: Summary, checks = 0): Response {
 }
 
 /** Whether the /pay page takes a card for the intent: waiting for one, or waiting on the shopper elsewhere (another card abandons that step). */
-const takesCard = (intent: IntentRecord) => intent.status === "requires_payment_method" || intent.status === "requires_confirmation" || (intent.status === "requires_action" && intent.nextAction !== null);
+export const takesCard = (intent: IntentRecord) => intent.status === "requires_payment_method" || intent.status === "requires_confirmation" || (intent.status === "requires_action" && intent.nextAction !== null);
 
 function payPages(): Hono<PagesEnv> {
   const pages = new Hono<PagesEnv>();

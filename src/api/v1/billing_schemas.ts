@@ -212,6 +212,11 @@ export const InvoiceSchema: z.ZodType<InvoiceJson> = z
     shipping_details: notServed("shipping is"),
     statement_descriptor: z.null(),
     webhooks_delivered_at: z.null(),
+    hosted_invoice_url: z
+      .string()
+      .nullable()
+      .describe("The invoice's page for its customer (GET /invoice/{id}/{token}): the invoice, and a way to pay it while it is open. A bearer link, like the confirmation secret; null for invoices made before it existed."),
+    invoice_pdf: notServed("invoice PDFs are"),
   })
   .meta({ id: "Invoice" });
 

@@ -1,0 +1,89 @@
+// The hosted invoice page (Stripe's hosted_invoice_url): GET /invoice/{in_id}/{token}, the link a
+// merchant sends the invoice's customer. It shows the invoice (its line, what was paid and what is
+// due, or that it was voided) and, while the invoice's latest payment can still take a card, a way to
+// pay it: the payment page of that intent (/pay/{pi_id}?client_secret=..., src/pages/checkout.ts),
+// which confirms it in its Durable Object like any other payment; the invoice is marked paid by the
+// billing hooks of that payment, as when a renewal is charged. The token is an HMAC of the invoice's
+// id (hostedInvoiceToken): only whoever was given the link can open the page, as with the invoice's
+// confirmation_secret. A GET here changes nothing.
+import { Hono, type Context } from "hono";
+import { hasPrefix, timingSafeEqual } from "../core/ids";
+import type { IntentRecord } from "../core/types";
+import { invoiceById, type InvoiceRow } from "../billing/store";
+import { findOnShards, merchantEnv } from "../db/shards";
+import { config, type Env } from "../env";
+import { escapeHtml, formatMoney, heading, htmlPage, merchantName, notFoundPage, takesCard, unmatched } from "./checkout";
+import { refuseCrossSitePosts } from "./cross-site";
+import { hostedInvoiceToken, hostedPaymentPageUrl } from "./urls";
+
+type PagesEnv = { Bindings: Env };
+
+/** A date as the customer reads it: "December 5, 2026" (UTC, as the invoice's period is counted). */
+function dateInWords(ms: number): string {
+  return new Intl.DateTimeFormat("en-US", { year: "numeric", month: "long", day: "numeric", timeZone: "UTC" }).format(new Date(ms));
+}
+
+/** The invoice's latest payment, as its Durable Object holds it (null: none made yet). */
+function latestPayment(env: Env, row: InvoiceRow): Promise<IntentRecord | null> {
+  if (!row.paymentIntent) return Promise.resolve(null);
+  return env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(row.paymentIntent)).retrieve({ merchantId: row.merchantId, livemode: row.livemode }, row.paymentIntent);
+}
+
+/** The invoice's line, its total, what was paid and what is still due. */
+function amountsHtml(row: InvoiceRow): string {
+  const money = (minor: number) => escapeHtml(formatMoney(minor, row.currency));
+  const period = `${dateInWords(row.periodStart)} – ${dateInWords(row.periodEnd)}`;
+  const line = `<tr><td>${escapeHtml(row.description ?? "Subscription")}<br><span class="qty">${escapeHtml(period)}</span></td><td class="amt">${money(row.amountDue)}</td></tr>`;
+  const paid = row.amountPaid > 0 ? `<tr><td>Amount paid</td><td class="amt">${money(row.amountPaid)}</td></tr>` : "";
+  const due = row.status === "open" || row.status === "uncollectible" ? `<tr class="total"><td>Amount due</td><td class="amt">${money(row.amountDue - row.amountPaid)}</td></tr>` : "";
+  return `<table aria-label="Invoice"><tbody>${line}<tr class="total"><td>Total</td><td class="amt">${money(row.amountDue)}</td></tr>${paid}${due}</tbody></table>`;
+}
+
+/** Who and what the invoice is: its id, its customer as the invoice keeps them, when it was made. */
+function detailsHtml(row: InvoiceRow): string {
+  const billedTo = [row.customerName, row.customerEmail].filter((v): v is string => Boolean(v)).join(", ");
+  return `<dl><dt>Invoice</dt><dd>${escapeHtml(row.id)}</dd><dt>Date</dt><dd>${escapeHtml(dateInWords(row.created))}</dd>${billedTo ? `<dt>Billed to</dt><dd>${escapeHtml(billedTo)}</dd>` : ""}</dl>`;
+}
+
+/** What the page says of the invoice's state, and the way to pay it when there is one. */
+function stateHtml(row: InvoiceRow, merchant: string, intent: IntentRecord | null): string {
+  if (row.status === "paid") {
+    const when = row.paidAt !== null ? ` on ${dateInWords(row.paidAt)}` : "";
+    return `<p class="done">${row.amountDue === 0 ? "Nothing is due on this invoice." : `Paid${escapeHtml(when)}. Thank you!`}</p>`;
+  }
+  if (row.status === "void") return `<p role="status">This invoice was voided: nothing is due on it.</p>`;
+  const due = escapeHtml(formatMoney(row.amountDue - row.amountPaid, row.currency));
+  const late = row.status === "uncollectible" ? `<p role="alert">This invoice is past due.</p>` : "";
+  if (intent?.status === "processing") return `${late}<p role="status">Your payment is being confirmed with your bank; there is no need to pay again.</p>`;
+  if (intent && takesCard(intent)) {
+    const page = hostedPaymentPageUrl("", intent.id, intent.clientSecret);
+    const text = intent.status === "requires_action" ? "Confirm the payment with your bank" : `Pay ${due}`;
+    return `${late}<a class="button" href="${escapeHtml(page)}">${escapeHtml(text)}</a>`;
+  }
+  // Open, and its payment cannot take a card now (none made yet, or the next attempt being prepared).
+  return `${late}<p role="status">This invoice's payment is being attempted with the card on file. For another way to pay, contact ${escapeHtml(merchant)}.</p>`;
+}
+
+async function findInvoice(c: Context<PagesEnv>, id: string, token: string): Promise<InvoiceRow | null> {
+  if (!hasPrefix(id, "in") || !timingSafeEqual(token, await hostedInvoiceToken(config(c.env).fingerprintKey, id))) return null;
+  const row = await findOnShards(c.env, (d1) => invoiceById(d1, id));
+  // A link is only ever given for an invoice that has one (made since migration 0055).
+  if (!row?.hostedUrl) return null;
+  c.env = merchantEnv(c.env, row.merchantId);
+  return row;
+}
+
+export function invoicePages(): Hono<PagesEnv> {
+  const pages = new Hono<PagesEnv>();
+  pages.use("*", refuseCrossSitePosts);
+  pages.get("/:id/:token", async (c) => {
+    const row = await findInvoice(c, c.req.param("id"), c.req.param("token"));
+    if (!row) return notFoundPage();
+    const merchant = await merchantName(c.env, row.merchantId);
+    const intent = row.status === "open" || row.status === "uncollectible" ? await latestPayment(c.env, row) : null;
+    const title = row.status === "paid" ? "Invoice paid" : row.status === "void" ? "Invoice voided" : "Invoice";
+    return htmlPage(title, `${heading(merchant, title)}${detailsHtml(row)}${amountsHtml(row)}${stateHtml(row, merchant, intent)}`);
+  });
+  unmatched(pages, { "/:id/:token": "GET, HEAD" });
+  return pages;
+}

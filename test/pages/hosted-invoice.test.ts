@@ -1,0 +1,163 @@
+// Stripe's hosted_invoice_url: every invoice links to its page (GET /invoice/{in_id}/{token},
+// src/pages/invoice.ts), where its customer sees it and, while it is open and its payment can take a
+// card, pays it through the intent's payment page; the invoice is then paid as by any payment of its
+// intent. Only the link opens the page (a token made from the invoice's id with the gateway's key); a
+// renewal made by a sweep, with no request to take an origin from, links under its first invoice's
+// base; a GET of the page changes nothing.
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { get, newMerchant, ok, post, waitFor, type CallOptions, type ListJson } from "../helpers";
+import { open, submitAndFollow } from "./card-form";
+
+interface InvoiceJson {
+  id: string;
+  status: string;
+  amount_due: number;
+  amount_paid: number;
+  hosted_invoice_url: string | null;
+  invoice_pdf: null;
+  payment_intent: string | { id: string; status: string; client_secret: string } | null;
+}
+
+interface SubscriptionJson {
+  id: string;
+  status: string;
+  latest_invoice: string | InvoiceJson;
+}
+
+const t = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+interface Setup {
+  opts: CallOptions;
+  clock: string;
+  customer: string;
+  price: string;
+}
+
+/** A merchant with a test clock, a customer on it (a name, an email and a default card) and a monthly price of 19.99 USD. */
+async function setup(label: string, card = "pm_card_visa"): Promise<Setup> {
+  const m = await newMerchant(label);
+  const clock = await ok(post<{ id: string }>("/v1/test_helpers/test_clocks", { frozen_time: t("2026-01-31T10:00:00Z"), name: label }, m.opts));
+  const customer = await ok(post<{ id: string }>("/v1/customers", { email: `${label}@example.com`, name: "Ada Lovelace", test_clock: clock.id }, m.opts));
+  await ok(post(`/v1/customers/${customer.id}/payment_methods`, { payment_method: card, set_default: true }, m.opts));
+  const price = await ok(post<{ id: string }>("/v1/prices", { unit_amount: 1999, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Pro plan" } }, m.opts));
+  return { opts: m.opts, clock: clock.id, customer: customer.id, price: price.id };
+}
+
+const invoice = (s: Setup, id: string) => ok(get<InvoiceJson>(`/v1/invoices/${id}`, s.opts));
+const page = async (url: string) => {
+  const res = await open(url);
+  return { status: res.status, html: await res.text(), headers: res.headers };
+};
+/** The page's one link styled as a button (its href, with &amp; undone), or null. */
+const payLink = (html: string) => {
+  const m = /<a class="button" href="([^"]+)">([^<]+)<\/a>/.exec(html);
+  return m ? { href: (m[1] ?? "").replaceAll("&#38;", "&"), text: m[2] ?? "" } : null;
+};
+
+describe("hosted_invoice_url", () => {
+  it("links every invoice to its page, which shows the invoice and pays it through its intent's page; once paid it says so", async () => {
+    const s = await setup("hosted-invoice-pay");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, payment_behavior: "default_incomplete", expand: ["latest_invoice.payment_intent"] }, s.opts));
+    const first = sub.latest_invoice as InvoiceJson;
+    const intent = first.payment_intent as { id: string; status: string; client_secret: string };
+    expect(first.hosted_invoice_url).toMatch(new RegExp(`^http://gateway\\.test/invoice/${first.id}/[A-Za-z0-9]{32}$`));
+    expect(first.invoice_pdf).toBeNull();
+    // The same link on every read of it, and in its events.
+    expect((await invoice(s, first.id)).hosted_invoice_url).toBe(first.hosted_invoice_url);
+    const events = await ok(get<ListJson<{ type: string; data: { object: InvoiceJson } }>>("/v1/events?type=invoice.finalized", s.opts));
+    expect(events.data.find((e) => e.data.object.id === first.id)?.data.object.hosted_invoice_url).toBe(first.hosted_invoice_url);
+
+    const shown = await page(first.hosted_invoice_url ?? "");
+    expect(shown.status).toBe(200);
+    expect(shown.headers.get("cache-control")).toBe("no-store");
+    expect(shown.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(shown.html).toContain("<h1>Invoice</h1>");
+    expect(shown.html).toContain(first.id);
+    expect(shown.html).toContain("Ada Lovelace, hosted-invoice-pay@example.com");
+    expect(shown.html).toContain("Pro plan × 1");
+    expect(shown.html).toContain("January 31, 2026 – February 28, 2026");
+    expect(shown.html).toMatch(/<tr class="total"><td>Amount due<\/td><td class="amt">\$19\.99<\/td><\/tr>/);
+    const link = payLink(shown.html);
+    expect(link).toEqual({ href: `/pay/${intent.id}?client_secret=${intent.client_secret}`, text: "Pay $19.99" });
+    // Reading the page changed nothing.
+    expect(await invoice(s, first.id)).toMatchObject({ status: "open", amount_paid: 0 });
+    expect((await ok(get<{ status: string }>(`/v1/payment_intents/${intent.id}`, s.opts))).status).toBe(intent.status);
+
+    // The customer pays on the intent's page: the invoice is paid, the subscription active.
+    const paid = await submitAndFollow(new URL(link?.href ?? "", "http://gateway.test").pathname, { client_secret: intent.client_secret });
+    expect(paid.html).toContain("Payment complete");
+    await waitFor(async () => (await invoice(s, first.id)).status === "paid", 15_000, "the invoice paid");
+    expect(await invoice(s, first.id)).toMatchObject({ status: "paid", amount_paid: 1999 });
+    expect((await ok(get<SubscriptionJson>(`/v1/subscriptions/${sub.id}`, s.opts))).status).toBe("active");
+    const after = await page(first.hosted_invoice_url ?? "");
+    expect(after.html).toContain("<h1>Invoice paid</h1>");
+    expect(after.html).toContain("Paid on January 31, 2026. Thank you!");
+    expect(after.html).toMatch(/<td>Amount paid<\/td><td class="amt">\$19\.99<\/td>/);
+    expect(after.html).not.toContain("Amount due");
+    expect(payLink(after.html)).toBeNull();
+  });
+
+  it("opens only with its own token: another token, another invoice's, or no token is the 404 page; other methods are 405", async () => {
+    const s = await setup("hosted-invoice-token");
+    const a = (await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, payment_behavior: "default_incomplete", expand: ["latest_invoice"] }, s.opts))).latest_invoice as InvoiceJson;
+    const b = (await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, payment_behavior: "default_incomplete", expand: ["latest_invoice"] }, s.opts))).latest_invoice as InvoiceJson;
+    const url = new URL(a.hosted_invoice_url ?? "");
+    const token = url.pathname.split("/")[3] ?? "";
+    const otherToken = new URL(b.hosted_invoice_url ?? "").pathname.split("/")[3] ?? "";
+    expect(token).not.toBe(otherToken);
+    const flipped = `${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`;
+    for (const path of [`/invoice/${a.id}/${flipped}`, `/invoice/${a.id}/${otherToken}`, `/invoice/${b.id}/${token}`, `/invoice/${a.id}`, `/invoice/${a.id}/`, `/invoice/in_x/${token}`, `/invoice/${a.id}/${token}/more`]) {
+      const res = await page(path);
+      expect(res.status, path).toBe(404);
+      expect(res.html, path).toContain("Payment page not found");
+      expect(res.html, path).not.toContain(a.id);
+    }
+    expect((await page(url.pathname)).status).toBe(200);
+    const put = await exports.default.fetch(new Request(`http://gateway.test${url.pathname}`, { method: "PUT" }));
+    expect(put.status).toBe(405);
+    expect(put.headers.get("allow")).toBe("GET, HEAD");
+  });
+
+  it("a renewal made by the clock's sweep links under the first invoice's base; when its charge fails, its page takes another card and the invoice is paid", async () => {
+    const s = await setup("hosted-invoice-renewal");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, expand: ["latest_invoice"] }, s.opts));
+    expect(sub.status).toBe("active");
+    const first = sub.latest_invoice as InvoiceJson;
+    // The first invoice, paid at once: its page says so.
+    expect((await page(first.hosted_invoice_url ?? "")).html).toContain("<h1>Invoice paid</h1>");
+    await ok(post(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "pm_card_chargeCustomerFail", set_default: true }, s.opts));
+    await ok(post(`/v1/test_helpers/test_clocks/${s.clock}/advance`, { frozen_time: t("2026-02-28T12:00:00Z") }, s.opts));
+    const pastDue = await ok(get<SubscriptionJson>(`/v1/subscriptions/${sub.id}`, s.opts));
+    expect(pastDue.status).toBe("past_due");
+    const renewal = await invoice(s, pastDue.latest_invoice as string);
+    expect(renewal).toMatchObject({ status: "open", amount_paid: 0 });
+    expect(renewal.hosted_invoice_url).toMatch(new RegExp(`^http://gateway\\.test/invoice/${renewal.id}/[A-Za-z0-9]{32}$`));
+
+    const shown = await page(renewal.hosted_invoice_url ?? "");
+    expect(shown.html).toContain("February 28, 2026 – March 31, 2026");
+    const link = payLink(shown.html);
+    expect(link?.text).toBe("Pay $19.99");
+    const intentId = new URL(link?.href ?? "", "http://gateway.test").pathname.split("/")[2] ?? "";
+    expect(intentId).toBe(renewal.payment_intent);
+    const secret = new URL(link?.href ?? "", "http://gateway.test").searchParams.get("client_secret") ?? "";
+    const paid = await submitAndFollow(`/pay/${intentId}`, { client_secret: secret });
+    expect(paid.html).toContain("Payment complete");
+    await waitFor(async () => (await invoice(s, renewal.id)).status === "paid", 15_000, "the renewal paid");
+    expect((await ok(get<SubscriptionJson>(`/v1/subscriptions/${sub.id}`, s.opts))).status).toBe("active");
+    expect((await page(renewal.hosted_invoice_url ?? "")).html).toContain("<h1>Invoice paid</h1>");
+  });
+
+  it("a voided invoice's page says nothing is due, with no way to pay", async () => {
+    const s = await setup("hosted-invoice-void");
+    const first = (await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, payment_behavior: "default_incomplete", expand: ["latest_invoice"] }, s.opts))).latest_invoice as InvoiceJson;
+    await ok(post(`/v1/invoices/${first.id}/void`, {}, s.opts));
+    const shown = await page(first.hosted_invoice_url ?? "");
+    expect(shown.status).toBe(200);
+    expect(shown.html).toContain("<h1>Invoice voided</h1>");
+    expect(shown.html).toContain("This invoice was voided: nothing is due on it.");
+    expect(shown.html).not.toContain("Amount due");
+    expect(payLink(shown.html)).toBeNull();
+  });
+});
+
