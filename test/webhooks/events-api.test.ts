@@ -230,4 +230,35 @@ describe("events show their object: reading one needs what reading that object n
     expect(customer).toMatch(/^cus_/);
     expect(product).toMatch(/^prod_/);
   });
+
+  it("a webhooks.manage key cannot send an event it may not read to an endpoint of its own (POST /v1/events/:id/retry with webhook_endpoint): 404, nothing sent", async () => {
+    const m = await newMerchant("events-retry-perm");
+    const restricted = async (permissions: string[]) => ({ key: (await post<{ secret?: string }>("/v1/api_keys", { type: "restricted", permissions }, m.opts)).body.secret ?? "" });
+    const hooks = await restricted(["webhooks.manage"]);
+    const hooksAndCards = await restricted(["webhooks.manage", "payments.transactions.view", "payments.methods.view"]);
+    await post("/v1/customers", { email: "hidden@example.com", name: "Hidden Name" }, m.opts);
+    await createIntent({ amount: 700, payment_method: "pm_card_visa", confirm: true }, m.opts);
+    const all = await waitFor(async () => {
+      const list = (await get<ListJson<EventJson>>("/v1/events?limit=100", m.opts)).body.data;
+      return list.some((e) => e.type === "customer.created") && list.some((e) => e.type === "payment_intent.succeeded") ? list : undefined;
+    });
+    const customerEvent = all.find((e) => e.type === "customer.created")?.id ?? "";
+    const paymentEvent = all.find((e) => e.type === "payment_intent.succeeded")?.id ?? "";
+    const hook = receiverHook("events-retry-perm");
+    const mine = (await post<{ id: string }>("/v1/webhook_endpoints", { url: hook.url, enabled_events: ["*"] }, hooks)).body.id;
+    expect(mine).toMatch(/^we_/);
+    // Neither the customer's event (payments.methods.view) nor a payment's (payments.transactions.view).
+    expectError(await post(`/v1/events/${customerEvent}/retry`, { webhook_endpoint: mine }, hooks), 404, "resource_missing");
+    expectError(await post(`/v1/events/${paymentEvent}/retry`, { webhook_endpoint: mine }, hooks), 404, "resource_missing");
+    // A key that may read them sends them.
+    const sent = await post<ListJson<WebhookDeliveryJson>>(`/v1/events/${customerEvent}/retry`, { webhook_endpoint: mine }, hooksAndCards);
+    expect(sent.status).toBe(200);
+    expect(sent.body.data.map((d) => d.webhook_endpoint)).toEqual([mine]);
+    const received = await waitFor(async () => {
+      const r = await receivedBy(hook.name);
+      return r.length ? r : undefined;
+    });
+    // Only the one the reading key sent.
+    expect(received.map((r) => r.headers["webhook-id"])).toEqual([customerEvent]);
+  });
 });

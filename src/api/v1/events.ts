@@ -88,6 +88,11 @@ function mayRead(principal: Principal, type: string): boolean {
   return needed === null || principal.permissions.has(needed);
 }
 
+/** Whether GET /v1/events/{id} would show the principal this event (its route's permission, and the event's own). */
+function mayGet(principal: Principal, type: string): boolean {
+  return principal.permissions.has("payments.transactions.view") && mayRead(principal, type);
+}
+
 /**
  * The type filters a principal's list runs with: unchanged when it may read every event; else the
  * event types it may read, among those asked for (none asked for: all it may read).
@@ -162,6 +167,10 @@ export function registerEvents(app: App): void {
         const event = await eventOr404(c.env.DB, principal, id);
         const d = db(c.env.DB);
         if (body.webhook_endpoint !== undefined) {
+          // Sending an event to an endpoint of the caller's choosing hands it the event's whole object:
+          // only to a caller who may read that event (a webhooks.manage key without the event's read
+          // permission would otherwise read the history it is refused, through an endpoint of its own).
+          if (!mayGet(principal, event.type)) throw resourceMissing("event", event.id, "id");
           const endpoint = hasPrefix(body.webhook_endpoint, "we") ? await findEndpoint(c.env.DB, principal, body.webhook_endpoint) : null;
           if (!endpoint) throw resourceMissing("webhook_endpoint", body.webhook_endpoint.slice(0, 80), "webhook_endpoint");
           if (endpoint.status !== "enabled") throw invalidRequest("That webhook endpoint is disabled; enable it first.", "webhook_endpoint", "webhook_endpoint_disabled");
