@@ -198,7 +198,7 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
     const approval = intent.nextAction?.url ?? null;
     // The same Idempotency-Key again is answered from the create's own outcome (the intent's object
     // replays it), so the approval link is there even after the payer approved.
-    if (!approval) throw new BackendError(502, "PayPal did not give an approval link for this order.");
+    if (!approval) throw new BackendError(500, `PayPal did not give an approval link for order ${intent.id}: nothing was charged. Create a new order (with a new Idempotency-Key, if you sent one: this one is answered the same).`);
     const origin = new URL(c.req.url).origin;
     return c.json({
       order_id: intent.id,
@@ -228,7 +228,7 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
       if (paidOtherwise(intent)) throw paidAnotherWay();
       if (outcome.error && intent.status !== "succeeded") {
         // Told as a second capture-order tells it (the payer canceled, declined at PayPal...).
-        if (outcome.error.status >= 500) throw new BackendError(outcome.error.status, paypalMessage(outcome.error));
+        if (outcome.error.status >= 500) throw new BackendError(500, paypalMessage(outcome.error));
         throw bad(`This order cannot be captured: ${paypalMessage(outcome.error).replace(/\.$/, "")}.`);
       }
     }
@@ -246,7 +246,7 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
       if (outcome.error && !(after.status === "succeeded" && after.amountReceived > 0 && !paidOtherwise(after))) {
         markReplay(c, outcome);
         if (after.status === "processing") throw new BackendError(409, "The capture's outcome at PayPal is not known yet; it is being reconciled. Try get-order later.");
-        if (outcome.error.status >= 500) throw new BackendError(outcome.error.status, paypalMessage(outcome.error));
+        if (outcome.error.status >= 500) throw new BackendError(500, paypalMessage(outcome.error));
         throw bad(`This order cannot be captured: ${paypalMessage(outcome.error).replace(/\.$/, "")}.`);
       }
       if (!outcome.error) markReplay(c, outcome);

@@ -43,19 +43,43 @@ export const backendCors = cors({
 
 export const BackendErrorSchema = z.object({ error: z.string() }).meta({ id: "BackendError" });
 
-/** The seed's statuses: 400 for whatever the request got wrong (a declined card too), 401, 403, 404, 500. */
+/**
+ * The answer to a request whose Idempotency-Key another request, still running, holds: after waiting
+ * for it (as long as IDEMPOTENCY_WAIT_MS), a 500 (the seed has no 409) that says to send it again.
+ */
+export function stillInProgress(key: string): BackendError {
+  return new BackendError(
+    500,
+    `Another request with the Idempotency-Key '${key.slice(0, 255)}' is still in progress and did not finish in time. Retry with the same Idempotency-Key: it will be answered with that request's result, never carried out twice.`,
+  );
+}
+
+/**
+ * The seed's statuses: 400 for whatever the request got wrong (a declined card too), 401, 403, 404, and
+ * 500 for every failure on the server's side (a provider's error, 502, or timeout, 504, included: the
+ * seed lists no other server error; the message says whether the request may be sent again).
+ */
 function statusOf(data: ApiError["data"]): number {
   if (data.status === 402 || data.status === 422) return 400;
-  return data.status;
+  return serverSide(data.status);
 }
+
+/** Any 5xx is the seed's 500. */
+const serverSide = (status: number): number => (status >= 500 ? 500 : status);
 
 export function backendError(c: Ctx, err: unknown): Response {
   let status = 500;
-  let message = "Internal server error";
+  let message = "Internal server error. Whether the request took effect is not known: read it back before sending it again, or send it again with the same Idempotency-Key.";
   const headers: Record<string, string> = { "Request-Id": c.get("requestId") };
   if (err instanceof BackendError) {
-    status = err.status;
+    status = serverSide(err.status);
     message = err.message;
+  } else if (err instanceof ApiError && err.data.code === "idempotency_key_in_use") {
+    // The intent's object waited for the first request with the key and it has not finished yet.
+    const key = /Idempotency-Key '(.*)'/.exec(err.data.message)?.[1] ?? c.req.header("idempotency-key") ?? c.req.header("paypal-request-id") ?? "";
+    const busy = stillInProgress(key);
+    status = busy.status;
+    message = busy.message;
   } else if (err instanceof ApiError) {
     status = statusOf(err.data);
     message = decimalMessage(err.data);
@@ -143,6 +167,7 @@ export function backendRoute<B extends z.ZodType>(app: App, sub: Hono<AppEnv>, s
         401: { description: "Authentication required", content: { "application/json": { schema: BackendErrorSchema } } },
         403: { description: "Insufficient permissions", content: { "application/json": { schema: BackendErrorSchema } } },
         404: { description: "Resource not found", content: { "application/json": { schema: BackendErrorSchema } } },
+        500: { description: "Server error (a payment provider's failure too); the message says whether to send the request again", content: { "application/json": { schema: BackendErrorSchema } } },
       },
     });
     if (spec.get) {
@@ -159,6 +184,7 @@ export function backendRoute<B extends z.ZodType>(app: App, sub: Hono<AppEnv>, s
           400: { description: "Invalid request data", content: { "application/json": { schema: BackendErrorSchema } } },
           401: { description: "Authentication required", content: { "application/json": { schema: BackendErrorSchema } } },
           404: { description: "Resource not found", content: { "application/json": { schema: BackendErrorSchema } } },
+          500: { description: "Server error", content: { "application/json": { schema: BackendErrorSchema } } },
         },
       });
     }

@@ -67,6 +67,7 @@ export function registerBackendWebhooks(app: App, sub: Hono<AppEnv>): void {
         responses: {
           200: { description: "Received", content: { "application/json": { schema: z.object({ received: z.boolean(), applied: z.number().int(), duplicates: z.number().int() }) } } },
           400: { description: "Bad signature or an event about no payment of ours", content: { "application/json": { schema: BackendErrorSchema } } },
+          500: { description: "Server error: the provider sends the event again, and it is applied once", content: { "application/json": { schema: BackendErrorSchema } } },
         },
       });
       sub.post(path, (c) => receive(c, provider));
