@@ -1,10 +1,11 @@
 // Saved payment methods: stored from a token or test card (brand, last4, expiry, funding and keyed
-// fingerprint; never the number or CVC), attached to and detached from customers. A card is on a
-// customer once: the unique (customer, fingerprint) index makes a second attach of the same card
-// answer the one already there, even when two attaches race.
+// fingerprint; never the number or CVC), attached to and detached from customers. As at Stripe, an
+// attach always attaches the payment method named and answers it: the same card (fingerprint) may be
+// on a customer more than once (migration 0056 dropped the unique (customer, fingerprint) index).
 import { and, eq } from "drizzle-orm";
 import { ApiError, invalidRequest } from "../core/errors";
 import type { IntentRecord, Metadata, PaymentMethodDetails, Scope } from "../core/types";
+import { effectiveSetupFutureUsage } from "../core/intent";
 import { customers, paymentMethods, subscriptions } from "../db/schema";
 import type { Env } from "../env";
 import { intentStub, pricesByIds, updateSubscription } from "./engine";
@@ -37,17 +38,11 @@ function rowOf(scope: Scope, details: PaymentMethodDetails, options: StoreOption
   };
 }
 
-async function onCustomerWithFingerprint(d1: D1Database, customer: string, fingerprint: string | null): Promise<PaymentMethodRow | null> {
-  if (!fingerprint) return null;
-  const [row] = await db(d1)
-    .select()
-    .from(paymentMethods)
-    .where(and(eq(paymentMethods.customer, customer), eq(paymentMethods.fingerprint, fingerprint)))
-    .limit(1);
-  return row ?? null;
-}
-
-/** Stores a payment method (attached to `customer` when given). Answers the stored one and whether it is new. */
+/**
+ * Stores a payment method (attached to `customer` when given), even when the customer already has a
+ * payment method of the same card. Answers the stored one and whether it is new: not new when its id
+ * was stored already (the same payment method saved again, e.g. by the events hook after the request).
+ */
 export async function storePaymentMethod(env: Env, scope: Scope, details: PaymentMethodDetails, options: StoreOptions): Promise<{ row: PaymentMethodRow; created: boolean }> {
   const row = rowOf(scope, details, options, Date.now());
   const w = new Writes(env.DB, scope);
@@ -56,10 +51,7 @@ export async function storePaymentMethod(env: Env, scope: Scope, details: Paymen
   if (row.customer) await w.event("payment_method.attached", renderPaymentMethodRow(row), [row.id, row.customer], { requestId: options.requestId });
   const [inserted] = await w.commit(env);
   if (inserted) return { row, created: true };
-  // The same card already on this customer: that one is the answer.
-  const same = row.customer ? await onCustomerWithFingerprint(env.DB, row.customer, row.fingerprint) : null;
-  if (same) return { row: same, created: false };
-  // Otherwise the id was taken: the "new" card was a saved payment method named as a token. It is that
+  // The id was taken: the "new" card was a saved payment method named as a token. It is that
   // card only where it already is (same merchant, mode and customer, not detached); anywhere else it
   // would put another customer's card on this one (and make it their default), so it is refused.
   const existing = await byId(env.DB, row.id);
@@ -90,26 +82,28 @@ export function assertNotDetached(pm: PaymentMethodRow): void {
 }
 
 /**
- * Attaches a stored payment method to a customer. The same card already on the customer is answered
- * instead (`deduplicated`), and the new one stays unattached.
+ * Attaches a stored payment method to a customer and answers it, as at Stripe: always the payment
+ * method named, also when the customer already has one of the same card.
  */
-export async function attachPaymentMethod(env: Env, scope: Scope, pm: PaymentMethodRow, customer: CustomerRow, requestId: string | null): Promise<{ row: PaymentMethodRow; deduplicated: boolean }> {
-  if (pm.customer === customer.id) return { row: pm, deduplicated: false };
+export async function attachPaymentMethod(env: Env, scope: Scope, pm: PaymentMethodRow, customer: CustomerRow, requestId: string | null): Promise<{ row: PaymentMethodRow }> {
+  if (pm.customer === customer.id) return { row: pm };
   assertNotDetached(pm);
   if (pm.customer) {
     throw invalidRequest(`The payment method ${pm.id} is attached to another customer; detach it first.`, "payment_method", "payment_method_already_attached");
   }
   const attached: PaymentMethodRow = { ...pm, customer: customer.id };
   const w = new Writes(env.DB, scope);
-  // Not if it was detached meanwhile (a detach between the read above and this write).
-  w.add("UPDATE OR IGNORE payment_methods SET customer = ? WHERE id = ? AND customer IS NULL AND detached IS NULL", [customer.id, pm.id]);
+  // Only while it is unattached and not detached: of two attaches racing on it, one writes (and
+  // emits payment_method.attached); a detach between the read above and this write wins.
+  w.add("UPDATE payment_methods SET customer = ? WHERE id = ? AND customer IS NULL AND detached IS NULL", [customer.id, pm.id]);
   await w.event("payment_method.attached", renderPaymentMethodRow(attached), [pm.id, customer.id], { requestId });
   const [changed] = await w.commit(env);
-  if (changed) return { row: attached, deduplicated: false };
-  const same = await onCustomerWithFingerprint(env.DB, customer.id, pm.fingerprint);
-  if (same) return { row: same, deduplicated: same.id !== pm.id };
+  if (changed) return { row: attached };
+  // Someone else wrote first: attached to this customer (the same attach, racing), detached, or
+  // attached to another customer.
   const now = await byId(env.DB, pm.id);
-  if (now?.customer === customer.id) return { row: now, deduplicated: false };
+  if (now?.customer === customer.id) return { row: now };
+  if (now) assertNotDetached(now);
   throw invalidRequest(`The payment method ${pm.id} was attached to another customer meanwhile.`, "payment_method", "payment_method_already_attached");
 }
 
@@ -143,7 +137,7 @@ export async function detachPaymentMethod(env: Env, scope: Scope, pm: PaymentMet
 
 /** setup_future_usage: once the intent's payment went through, its card is saved to its customer. */
 export async function saveFromIntent(env: Env, intent: IntentRecord): Promise<void> {
-  if (!intent.setupFutureUsage || !intent.customer || intent.paymentMethod?.type !== "card") return;
+  if (!effectiveSetupFutureUsage(intent) || !intent.customer || intent.paymentMethod?.type !== "card") return;
   if (intent.status !== "succeeded" && intent.status !== "requires_capture") return;
   const scope = { merchantId: intent.merchantId, livemode: intent.livemode };
   const [customer] = await db(env.DB)
@@ -152,7 +146,19 @@ export async function saveFromIntent(env: Env, intent: IntentRecord): Promise<vo
     .where(and(eq(customers.id, intent.customer), eq(customers.merchantId, scope.merchantId), eq(customers.livemode, scope.livemode), eq(customers.deleted, false)))
     .limit(1);
   if (!customer) return;
-  await storePaymentMethod(env, scope, intent.paymentMethod, { customer, nickname: null, metadata: {}, requestId: null });
+  await saveCardTo(env, scope, intent.paymentMethod, customer);
+}
+
+/**
+ * Saves the card a payment was made with to `customer`, as at Stripe: a payment method saved without
+ * a customer (POST /v1/payment_methods, then a payment with it) is attached itself; a card given for
+ * the payment (a token, a test card, card details) is saved under the payment method id the payment
+ * carries. Answers the saved row: the payment method the payment names, whatever else is on file.
+ */
+async function saveCardTo(env: Env, scope: Scope, details: PaymentMethodDetails, customer: CustomerRow): Promise<PaymentMethodRow> {
+  const saved = await byId(env.DB, details.id);
+  if (saved && saved.merchantId === scope.merchantId && saved.livemode === scope.livemode) return (await attachPaymentMethod(env, scope, saved, customer, null)).row;
+  return (await storePaymentMethod(env, scope, details, { customer, nickname: null, metadata: {}, requestId: null })).row;
 }
 
 /**
@@ -177,9 +183,7 @@ export async function savePaidCard(env: Env, subscription: Pick<SubscriptionRow,
   try {
     // A payment method saved without a customer (POST /v1/payment_methods, then confirm with it:
     // Stripe's usual card flow) is attached, as at Stripe; a card given at confirmation is saved.
-    const saved = await byId(env.DB, pm.id);
-    if (saved && saved.merchantId === scope.merchantId && saved.livemode === scope.livemode) return (await attachPaymentMethod(env, scope, saved, customer, null)).row.id;
-    return (await storePaymentMethod(env, scope, pm, { customer, nickname: null, metadata: {}, requestId: null })).row.id;
+    return (await saveCardTo(env, scope, pm, customer)).id;
   } catch (err) {
     if (!(err instanceof ApiError) || err.status >= 500) throw err;
     log("warn", "the card a subscription was paid with could not be saved as its default", { subscription: subscription.id, intent: intentId, error: err.data.message });

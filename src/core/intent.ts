@@ -129,6 +129,27 @@ export function isFailedCharge(attempt: Attempt): boolean {
   return attempt.type === "authorize" && attempt.status === "failed" && attempt.responseCode !== "provider_error";
 }
 
+/**
+ * How a card payment of the intent is captured: Stripe's payment_method_options[card][capture_method]
+ * (only `manual`) overrides the intent's capture_method for card payments; other methods follow
+ * capture_method.
+ */
+export function effectiveCaptureMethod(intent: Pick<IntentRecord, "captureMethod" | "cardOptions" | "paymentMethod">): "automatic" | "manual" {
+  if (intent.captureMethod === "manual") return "manual";
+  return intent.cardOptions?.captureMethod === "manual" && (intent.paymentMethod?.type ?? "card") === "card" ? "manual" : "automatic";
+}
+
+/**
+ * Whether a card payment of the intent saves its card, and for what: Stripe's
+ * payment_method_options[card][setup_future_usage] overrides the intent's setup_future_usage for card
+ * payments (`none` there saves nothing); null: nothing is saved.
+ */
+export function effectiveSetupFutureUsage(intent: Pick<IntentRecord, "setupFutureUsage" | "cardOptions" | "paymentMethod">): "off_session" | "on_session" | null {
+  const card = (intent.paymentMethod?.type ?? "card") === "card" ? intent.cardOptions?.setupFutureUsage : undefined;
+  const usage = card ?? intent.setupFutureUsage ?? null;
+  return usage === "none" ? null : usage;
+}
+
 export function chargeAttempt(intent: IntentRecord): Attempt | null {
   if (!intent.chargeAttemptId) return null;
   return intent.attempts.find((a) => a.id === intent.chargeAttemptId) ?? null;
@@ -162,7 +183,7 @@ export function paymentMilestones(intent: IntentRecord): { authorizedAt: number 
   const capture = intent.attempts.find((a) => a.type === "capture" && a.status === "succeeded");
   let capturedAt = capture?.completed ?? null;
   // Automatic capture: authorized and captured in one call.
-  if (capturedAt === null && intent.status === "succeeded" && intent.captureMethod === "automatic") capturedAt = auth?.completed ?? null;
+  if (capturedAt === null && intent.status === "succeeded" && effectiveCaptureMethod(intent) === "automatic") capturedAt = auth?.completed ?? null;
   const failed = intent.lastPaymentError ? intent.attempts.find((a) => a.id === intent.lastPaymentError?.attemptId) : undefined;
   return {
     authorizedAt: auth?.completed ?? null,

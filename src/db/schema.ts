@@ -482,8 +482,8 @@ export const paymentMethods = sqliteTable(
   (t) => [
     index("payment_methods_list").on(t.merchantId, t.livemode, t.created, t.id),
     index("payment_methods_customer").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
-    // A card (by fingerprint) is on a customer once, whoever races to attach it.
-    uniqueIndex("payment_methods_customer_card").on(t.customer, t.fingerprint),
+    // No (customer, fingerprint) index: as at Stripe, the same card may be on a customer more than
+    // once (migration 0056 dropped the unique one).
   ],
 );
 

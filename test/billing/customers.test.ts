@@ -1,4 +1,4 @@
-// Customers and saved payment methods: CRUD, tenancy, card de-duplication (also under concurrency),
+// Customers and saved payment methods: CRUD, tenancy, the same card attached more than once (also under concurrency),
 // defaults, setup_future_usage and off-session charges, and no card number or CVC in any storage.
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
@@ -311,14 +311,17 @@ describe("payment methods", () => {
     expectError(await post(`/v1/customers/${other.id}`, { invoice_settings: { default_payment_method: pm.id } }, m.opts), 400, "payment_method_not_attached");
   });
 
-  it("keeps the same card once per customer, even when two attaches race", async () => {
-    const m = await newMerchant("pm-dedupe");
+  it("attaches the same card more than once, as at Stripe: each attach answers the payment method named; two attaches racing on one attach it once", async () => {
+    const m = await newMerchant("pm-duplicates");
     const cus = await customer(m.opts);
     const first = await post<PmJson>(`/v1/customers/${cus.id}/payment_methods`, { payment_method: "tok_visa" }, m.opts);
     const again = await post<PmJson>(`/v1/customers/${cus.id}/payment_methods`, { payment_method: "tok_visa", nickname: "dup" }, m.opts);
-    expect(again.body.id).toBe(first.body.id);
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body.id).not.toBe(first.body.id);
+    expect(again.body).toMatchObject({ customer: cus.id, nickname: "dup" });
+    expect(again.body.card?.fingerprint).toBe(first.body.card?.fingerprint);
 
-    // Two stored copies of one card, attached at the same time: one is kept.
+    // Two stored copies of one card, attached at the same time: both attached, each answered itself.
     const card = { number: "5555555555554444", exp_month: 12, exp_year: 2030 };
     const x = await savedCard(m.opts, { card });
     const y = await savedCard(m.opts, { card });
@@ -326,9 +329,22 @@ describe("payment methods", () => {
     const [ax, ay] = await Promise.all([post<PmJson>(`/v1/payment_methods/${x.id}/attach`, { customer: cus.id }, m.opts), post<PmJson>(`/v1/payment_methods/${y.id}/attach`, { customer: cus.id }, m.opts)]);
     expect(ax.status).toBe(200);
     expect(ay.status).toBe(200);
-    expect(ax.body.id).toBe(ay.body.id);
+    expect([ax.body.id, ay.body.id]).toEqual([x.id, y.id]);
+    expect([ax.body.customer, ay.body.customer]).toEqual([cus.id, cus.id]);
     const list = await get<ListJson<PmJson>>(`/v1/customers/${cus.id}/payment_methods`, m.opts);
-    expect(list.body.data.map((p) => p.card?.last4).sort()).toEqual(["4242", "4444"]);
+    expect(list.body.data.map((p) => p.id).sort()).toEqual([first.body.id, again.body.id, x.id, y.id].sort());
+
+    // Two attaches of one payment method racing: attached once (one payment_method.attached event), both answer it.
+    const z = await savedCard(m.opts, { card });
+    const [az, bz] = await Promise.all([post<PmJson>(`/v1/payment_methods/${z.id}/attach`, { customer: cus.id }, m.opts), post<PmJson>(`/v1/payment_methods/${z.id}/attach`, { customer: cus.id }, m.opts)]);
+    expect([az.status, bz.status]).toEqual([200, 200]);
+    expect([az.body.id, bz.body.id]).toEqual([z.id, z.id]);
+    expect((await eventTypes(m.opts, "payment_method.attached")).filter((e) => e.data.object.id === z.id)).toHaveLength(1);
+    // A detached copy stays detached; another customer's copy is refused.
+    expect((await post(`/v1/payment_methods/${y.id}/detach`, {}, m.opts)).status).toBe(200);
+    expectError(await post(`/v1/payment_methods/${y.id}/attach`, { customer: cus.id }, m.opts), 400, "payment_method_unexpected_state");
+    const other = await customer(m.opts, { email: "other@example.com" });
+    expectError(await post(`/v1/payment_methods/${x.id}/attach`, { customer: other.id }, m.opts), 400, "payment_method_already_attached");
   });
 });
 

@@ -21,6 +21,8 @@ export interface RetryRequest {
   actor: { actor: string; roles: readonly string[] };
   /** The audit action of resolving the original. */
   resolveAction: string;
+  /** The retry's customer, when the failed payment had none and the caller names one (seed 002); by default the failed payment's. */
+  customer?: string | null;
 }
 
 /** Retries of retries made before they were refused: a chain this long is a bug, not a payment. */
@@ -48,9 +50,11 @@ export async function originalOf(env: Env, scope: Scope, failed: IntentRecord): 
  * saved card detached since may not be used again (as a detached card is refused everywhere); a saved
  * card attached to a customer pays only for the payment's customer, and never for a deleted one. A
  * method that is no saved card (a token's, a test id's, a wallet) passes. Checked before anything is
- * sent to the PSP.
+ * sent to the PSP. `owners`: the ids of our customers that stand for the payment's customer (by
+ * default the customer it stores; seed 002 stores the POS system's own id, which stands for the
+ * customer posCustomerId derives from it).
  */
-export async function assertRetryMethodUsable(env: Env, failed: IntentRecord, method: PaymentMethodDetails): Promise<void> {
+export async function assertRetryMethodUsable(env: Env, failed: IntentRecord, method: PaymentMethodDetails, owners: readonly string[] = failed.customer ? [failed.customer] : []): Promise<void> {
   const id = method.id;
   if (!id.startsWith("pm_") || TEST_PAYMENT_METHODS[id] !== undefined) return;
   const scope: Scope = { merchantId: failed.merchantId, livemode: failed.livemode };
@@ -61,9 +65,11 @@ export async function assertRetryMethodUsable(env: Env, failed: IntentRecord, me
   if (!row) return;
   assertNotDetached(row);
   if (!row.customer) return;
-  if (row.customer !== failed.customer) {
+  if (!owners.includes(row.customer)) {
     throw invalidRequest(
-      `The payment method ${row.id} belongs to the customer ${row.customer}, not to this payment's customer; retry with another payment method.`,
+      owners.length === 0
+        ? `The payment method ${row.id} is stored for a customer and this payment has none; retry with another payment method.`
+        : `The payment method ${row.id} belongs to the customer ${row.customer}, not to this payment's customer; retry with another payment method.`,
       "payment_method",
       "payment_method_customer_mismatch",
     );
@@ -81,20 +87,38 @@ export async function assertRetryMethodUsable(env: Env, failed: IntentRecord, me
   }
 }
 
-export async function retryFailedPayment(env: Env, r: RetryRequest): Promise<{ outcome: OpOutcome; original: IntentRecord }> {
-  const { failed } = r;
-  // An invoice's payment is retried by paying the invoice, whose attempts are claimed one at a time
-  // (a retry here would pay it beside them: the invoice would be charged twice).
+/**
+ * Refuses a failed payment that is not retried as a new payment here:
+ * - an invoice's payment is retried by paying the invoice, whose attempts are claimed one at a time
+ *   (a retry here would pay it beside them: the invoice would be charged twice);
+ * - a payment made through seed 003 (iCliGo) is paid by its user on its payment page, and its
+ *   application hears of it only as that payment (its id, its webhooks): a new intent paying for it
+ *   would take the money under an id the application never made, while the payment it knows stayed
+ *   Created (cancelable, payable again on its page). Seed 003 has no payment its application did not
+ *   create, nor a status for one paid by another, so such a payment is not retried here.
+ */
+export function assertRetryable(failed: IntentRecord): void {
   const invoice = failed.invoiceId && failed.metadata.invoice === failed.invoiceId ? failed.invoiceId : null;
   if (invoice) {
     throw unexpectedState(`This failed payment is an attempt to pay invoice ${invoice}: retry it by paying the invoice (POST /v1/invoices/${invoice}/pay).`, "invoice_payment_not_retryable");
   }
+  if (failed.createdVia === "icligo") {
+    throw unexpectedState(
+      `This payment was created through the iCliGo API (payment ${failed.number ?? failed.id}): its customer pays it on its payment page, where it can still be paid, or its application cancels it. It is not retried as a new payment.`,
+      "surface_payment_not_retryable",
+    );
+  }
+}
+
+export async function retryFailedPayment(env: Env, r: RetryRequest): Promise<{ outcome: OpOutcome; original: IntentRecord }> {
+  const { failed } = r;
+  assertRetryable(failed);
   const params = createParams({
     id: r.id,
     amount: failed.amount,
     currency: failed.currency,
     captureMethod: failed.captureMethod,
-    customer: failed.customer,
+    customer: r.customer === undefined ? failed.customer : r.customer,
     description: failed.description,
     metadata: failed.metadata,
     orderId: failed.orderId,

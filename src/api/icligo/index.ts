@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ApiError, authenticationFailed, invalidRequest, resourceMissing, type ApiErrorData } from "../../core/errors";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
-import { liveCustomer } from "../../billing/store";
+import { findCustomer } from "../../billing/store";
 import { decimalToMinor, normalizeCurrency } from "../../core/money";
 import type { IntentRecord, LineItem, Metadata, Scope } from "../../core/types";
 import { principalFromApplication } from "../../auth/api-keys";
@@ -271,9 +271,17 @@ export function icligoSurface(): Hono<AppEnv> {
     const principal = await application(c, "payments.transactions.create");
     const input = parseCreate(await readExactJson(c.req.raw));
     const scope = { merchantId: principal.merchantId, livemode: principal.livemode };
-    // userId is the application's own user id, kept as the payment's customer; one that names a
-    // customer of ours (cus_...) must be this merchant's (another's, or an unknown one, is not stored).
-    if (hasPrefix(input.userId, "cus")) await liveCustomer(c.env.DB, scope, input.userId, "userId");
+    // userId is the application's own user id, opaque, kept as the payment's customer. One that names
+    // a customer of this merchant (cus_...) is that customer; an unknown cus_... or another merchant's
+    // is an opaque id like any other (never looked up further, answered as an unknown one is). Only
+    // this merchant's customer deleted since is refused, as for new work everywhere.
+    if (hasPrefix(input.userId, "cus")) {
+      const own = await findCustomer(c.env.DB, scope, input.userId, "userId").catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 404) return null;
+        throw err;
+      });
+      if (own?.deleted) throw resourceMissing("customer", input.userId.slice(0, 80), "userId");
+    }
     // With an Idempotency-Key the intent's id derives from it, so a retry lands on the same object.
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), scope, { route: "POST /payments/create-payment-intent", target: "", params: input });
     const id = idem.key ? await derivedId("pi", scope.merchantId, String(scope.livemode), idem.key) : randomId("pi");

@@ -1,15 +1,17 @@
 // Seed 002's cards on file: POST/GET/DELETE /api/v1/customers/:id/payment-methods[/:methodId], over the
 // gateway's customers and saved payment methods. The seed's customer ids are the POS system's own
-// ("cust-123"): an id that is one of our customers (cus_...) is that customer; any other maps to a
-// customer derived from (merchant, mode, id), created when its first card is saved.
+// ("cust-123"): an id that is one of this merchant's customers (cus_...) is that customer; any other
+// (an unknown cus_... or another merchant's included) maps to a customer derived from (merchant, mode,
+// id), created when its first card is saved.
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import { beyond } from "../../db/queries";
 import type { Hono } from "hono";
 import { z } from "zod";
 import type { Principal } from "../../auth/permissions";
 import { detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
-import { db, findPaymentMethod, liveCustomer, parseDetails, renderCustomer, type CustomerRow, type PaymentMethodRow } from "../../billing/store";
+import { db, findPaymentMethod, parseDetails, renderCustomer, type CustomerRow, type PaymentMethodRow } from "../../billing/store";
 import { Writes } from "../../billing/writes";
+import { resourceMissing } from "../../core/errors";
 import { derivedId, hasPrefix } from "../../core/ids";
 import type { Scope } from "../../core/types";
 import { customers, idempotencyKeys, paymentMethods } from "../../db/schema";
@@ -33,11 +35,20 @@ async function existing(env: Env, scope: Scope, id: string): Promise<CustomerRow
 }
 
 /**
- * A POS customer id that names one of ours (cus_...) must be this merchant's own customer, as the
- * cards on file treat it: another merchant's, or an unknown one, is not stored on a payment.
+ * A POS customer id is the POS system's own, opaque: one that looks like ours (cus_...) is one of ours
+ * only when it is this merchant's customer. An unknown one, or another merchant's, is an opaque id of
+ * this merchant like any other (never looked up further, never told apart from an unknown one: the
+ * cards on file map it to a customer of this merchant derived from it, posCustomerId). Only a customer
+ * of this merchant deleted since is refused (404), as for new work everywhere: the id is its.
  */
 export async function assertOwnCustomerRef(env: Env, scope: Scope, posId: string): Promise<void> {
-  if (hasPrefix(posId, "cus")) await liveCustomer(env.DB, scope, posId, "customerId");
+  if (!hasPrefix(posId, "cus")) return;
+  const [row] = await db(env.DB)
+    .select({ deleted: customers.deleted })
+    .from(customers)
+    .where(and(eq(customers.id, posId), eq(customers.merchantId, scope.merchantId), eq(customers.livemode, scope.livemode)))
+    .limit(1);
+  if (row?.deleted) throw resourceMissing("customer", posId.slice(0, 80), "customerId");
 }
 
 /** Our customer id for a POS customer id. */
@@ -148,8 +159,8 @@ export function registerPosCustomers(app: App, sub: Hono<AppEnv>): void {
     { method: "post", path: "/customers/{id}/payment-methods", permission: "payments.methods.manage", summary: "Save a card on file for a customer (token + expiry)", body: SaveBody, response: Answer, successStatus: 201 },
     async (c, { principal, body, params }) => {
       const posId = posCustomerParam(params.id);
-      // A customer id of ours (cus_...) must be this merchant's customer, as a payment takes it: a card
-      // saved for an unknown one was listed, but could pay for no one.
+      // A customer of this merchant deleted since is refused, as a payment refuses it; any other id
+      // (an unknown cus_... included) is the POS system's own, saved to the customer derived from it.
       await assertOwnCustomerRef(c.env, principal, posId);
       const { clientRequestId: key, ...rest } = body;
       const exp = { expMonth: Number(body.expiry.slice(0, 2)), expYear: 2000 + Number(body.expiry.slice(2)) };
@@ -164,7 +175,14 @@ export function registerPosCustomers(app: App, sub: Hono<AppEnv>): void {
       if (stored) return c.json(stored, 201, { "Idempotent-Replayed": "true" });
       const customer = await customerFor(c.env, principal, posId, true, c.get("requestId"));
       if (!customer) throw notFound("No such customer.");
-      const { row, created } = await storePaymentMethod(c.env, principal, { ...details, card: { ...details.card, ...exp } }, { customer, nickname: body.nickname ?? null, metadata: {}, requestId: c.get("requestId") });
+      // With a clientRequestId the card's id is derived from it (and the card and customer, by the keyed
+      // fingerprint, never the number): a retry whose first answer was not recorded yet (a concurrent
+      // one, or one after a failure) saves no second card but finds the first (created: false). Without
+      // one, every save is a new payment method, also of a card already on file (as at Stripe). A saved
+      // payment method named as the token keeps its id: storePaymentMethod refuses it unless it is
+      // already this customer's.
+      const id = key && details.id !== body.token.trim() ? await derivedId("pm", principal.merchantId, String(principal.livemode), `pos-card:${key}`, customer.id, details.card.fingerprint, body.expiry) : details.id;
+      const { row, created } = await storePaymentMethod(c.env, principal, { ...details, id, card: { ...details.card, ...exp } }, { customer, nickname: body.nickname ?? null, metadata: {}, requestId: c.get("requestId") });
       let defaultId = customer.defaultPaymentMethod;
       if (body.isDefault === true || (body.isDefault === undefined && defaultId === null)) defaultId = (await setDefault(c as Ctx, customer, row.id)).defaultPaymentMethod;
       // The same clientRequestId again, answered with the card it saved: marked as the payment routes mark a replay.

@@ -48,6 +48,7 @@ const STATE_CODES = new Set([
   "failed_payment_already_resolved",
   "failed_payment_retry_in_progress",
   "invoice_payment_not_retryable",
+  "surface_payment_not_retryable",
   "payment_intent_pending_reconciliation",
   "resource_already_exists",
   "refund_not_awaiting_approval",

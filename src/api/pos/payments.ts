@@ -12,11 +12,11 @@ import { isKnownCurrency, MAX_AMOUNT } from "../../core/money";
 import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import { merchantSettings } from "../../db/merchants";
 import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
-import * as f from "../v1/fields";
+import { posMetadata } from "./metadata";
 import { resolvePaymentMethodFor } from "../v1/payment_intents";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
-import { assertRetryMethodUsable, originalOf, retryFailedPayment } from "../common/failed-retry";
+import { assertRetryable, assertRetryMethodUsable, originalOf, retryFailedPayment } from "../common/failed-retry";
 import { assertOwnCustomerRef, posCustomerId } from "./customers";
 import { forbidden, fromApiError, inPosWords, invalidState, notFound, PosError, stateMessage, validation, type PosOperation } from "./errors";
 import { isVoidedSale, liveVoidOf, posStatus, renderPayment, VOID_MARK } from "./render";
@@ -51,13 +51,15 @@ const PaymentBody = z.object({
   terminalId: ref().optional(),
   locationId: ref().optional(),
   name: z.string().max(200).optional(),
-  metadata: f.createMetadata.optional(),
+  metadata: posMetadata.optional(),
 });
 
 const CaptureBody = z.object({ clientRequestId: clientRequestId.optional(), paymentIntentId: intentId, amountCents: cents("amountCents").optional() });
 const VoidBody = z.object({ clientRequestId: clientRequestId.optional(), paymentIntentId: intentId });
 const RefundBody = CaptureBody;
-const RetryBody = z.object({ clientRequestId: clientRequestId.optional(), ...cardFields });
+// customerId: the customer a failed payment made without one is retried for (a stored card pays only
+// for its own customer's payments); a payment's own customer is not changed by a retry.
+const RetryBody = z.object({ clientRequestId: clientRequestId.optional(), ...cardFields, customerId: ref().optional() });
 const ResolveBody = z.object({
   clientRequestId: clientRequestId.optional(),
   resolution: z.enum(["resolved", "dismissed"], { error: "resolution must be resolved or dismissed" }),
@@ -345,16 +347,28 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       const id = key ? await derivedId("pi", principal.merchantId, String(principal.livemode), key) : randomId("pi");
       // Resolved by this very retry (the same clientRequestId sent again): it goes on, to be replayed.
       if (failed.resolution && failed.resolution.retriedBy !== id) throw invalidState(`This failed payment was already ${failed.resolution.status}.`);
-      const given = await cardOf(c, principal, body, failed.customer, false, true);
+      // An invoice's payment, or an iCliGo payment (paid on its own page, known to its application by its own id): not retried here.
+      assertRetryable(failed);
+      // The payment's customer: the one it was made for, else the one named now (a payment made without
+      // one is retried for the customer whose stored card pays it). The same POS id as the sale's.
+      if (body.customerId !== undefined) {
+        if (principal.customerId && body.customerId !== principal.customerId) throw forbidden("A customer's token can only pay for that customer.");
+        if (failed.customer !== null && body.customerId !== failed.customer) throw validation(`This payment was made for customer ${failed.customer}; customerId must name that customer, or be left out.`, "customerId");
+        if (failed.customer === null) await assertOwnCustomerRef(c.env, principal, body.customerId);
+      }
+      const customer = failed.customer ?? body.customerId ?? null;
+      const given = await cardOf(c, principal, body, customer, false, true);
       const chosen = given ?? failed.lastPaymentError?.paymentMethod ?? null;
       if (!chosen) throw validation("The original card cannot be used again; provide token or paymentMethodId.", "token");
       // The card as stored now: detached since, or no longer the payment's customer's (or its customer
-      // deleted), it is not charged (nothing goes to the processor).
+      // deleted), it is not charged (nothing goes to the processor). The payment keeps the POS system's
+      // customer id, which stands for the customer its cards are saved to (posCustomerId).
       // (A retry already made, its clientRequestId sent again, is replayed by the objects: not checked again.)
-      if (failed.resolution?.retriedBy !== id) await assertRetryMethodUsable(c.env, failed, chosen);
+      const owners = customer === null ? [] : [customer, await posCustomerId(c.env, principal, customer)];
+      if (failed.resolution?.retriedBy !== id) await assertRetryMethodUsable(c.env, failed, chosen, owners);
       const method = given ?? { ...chosen, id: randomId("pm") };
       const req = await posRequest(c, principal, key, { route: "POST /api/v1/payments/failed/{id}/retry", target: failed.id, params: rest }, "pos.retry");
-      const { outcome } = await retryFailedPayment(c.env, { req, failed, id, paymentMethod: method, actor: principal, resolveAction: "pos.failed.resolve" });
+      const { outcome } = await retryFailedPayment(c.env, { req, failed, id, paymentMethod: method, actor: principal, resolveAction: "pos.failed.resolve", customer });
       return paymentAnswer(c, outcome, true);
     },
   );

@@ -4,6 +4,7 @@ import { chargeAttempt } from "../../core/intent";
 import { isoTimestamp } from "../../core/iso-time";
 import { minorToDecimal } from "../../core/money";
 import type { Attempt, AttemptType, IntentRecord } from "../../core/types";
+import { renderPosMetadata } from "./metadata";
 
 import { liveVoidOf, posStatus, VOID_MARK } from "../../core/pos-status";
 export { ERROR_REASONS, isVoidedSale, liveVoidOf, POS_STATUSES, posStatus, VOID_MARK, type PosStatus } from "../../core/pos-status";
@@ -59,7 +60,7 @@ export function renderPayment(intent: IntentRecord) {
 }
 
 export function retryMetadata(intent: IntentRecord): Record<string, unknown> {
-  return { ...intent.metadata, ...(intent.retryOf ? { retryOf: intent.retryOf, originalIntentId: intent.retryOf, retryAttempt: true } : {}) };
+  return { ...renderPosMetadata(intent.metadata), ...(intent.retryOf ? { retryOf: intent.retryOf, originalIntentId: intent.retryOf, retryAttempt: true } : {}) };
 }
 
 /** A row of GET /transactions. */

@@ -373,7 +373,7 @@ export function registerCustomers(app: App): void {
       method: "post",
       path: "/v1/customers/{id}/payment_methods",
       permission: "payments.methods.manage",
-      summary: "Save a card on file for the customer (seed 002), with a nickname; the same card twice is kept once",
+      summary: "Save a card on file for the customer (seed 002), with a nickname; as at Stripe, the same card may be saved more than once",
       tag: TAG,
       body: SaveCardBody,
       response: PaymentMethodObjectSchema,

@@ -194,7 +194,7 @@ export function registerPaymentMethods(app: App): void {
       method: "post",
       path: "/v1/payment_methods/{id}/attach",
       permission: "payments.methods.manage",
-      summary: "Attach to a customer; if the customer already has this card (same fingerprint), that one is answered",
+      summary: "Attach to a customer and answer it, as at Stripe: the payment method named, also when the customer already has the same card (fingerprint)",
       tag: TAG,
       body: AttachBody,
       response: PaymentMethodObjectSchema,

@@ -298,14 +298,17 @@ describe("seed 003: authentication", () => {
     expect((await send("POST", path, { app, body: SEED_CREATE })).status).toBe(200);
   });
 
-  it("a userId naming a customer of ours must be the merchant's own: another merchant's is a 404 and makes no payment", async () => {
+  it("a userId naming a customer of ours is the merchant's own; another merchant's, or an unknown one, is the application's opaque id", async () => {
     const app = await newApplication(KEY_A);
     const theirs = await post<{ id: string }>("/v1/customers", { email: "b@example.com" }, { key: KEY_B });
     const mine = await post<{ id: string }>("/v1/customers", { email: "a@example.com" }, { key: KEY_A });
     const path = "/payments/create-payment-intent";
     const body = (userId: string) => JSON.stringify({ userId, currency: "EUR", amount: 10.0 });
-    expectError(await send("POST", path, { app, body: body(theirs.body.id) }), 404, path);
-    expectError(await send("POST", path, { app, body: body("cus_doesnotexist000000000") }), 404, path);
+    for (const userId of [theirs.body.id, "cus_doesnotexist000000000"]) {
+      const opaque = await send("POST", path, { app, body: body(userId) });
+      expect(opaque.status, opaque.text).toBe(200);
+      expect((opaque.json as PaymentDto).userId).toBe(userId);
+    }
     const own = await send("POST", path, { app, body: body(mine.body.id) });
     expect(own.status, own.text).toBe(200);
     expect((own.json as PaymentDto).userId).toBe(mine.body.id);

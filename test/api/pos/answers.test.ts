@@ -57,23 +57,25 @@ describe("seed 002 void of a sale held for approval", () => {
 });
 
 describe("seed 002 customer ids", () => {
-  it("a cus_ id names the merchant's own customer: another merchant's, or an unknown one, is a 404 and no payment", async () => {
+  it("a cus_ id names the merchant's own customer; another merchant's, or an unknown one, is the POS system's own id, as any other", async () => {
     const a = await newMerchant("pos-cus-a");
     const b = await newMerchant("pos-cus-b");
     const theirs = await post<{ id: string }>("/v1/customers", { email: "b@example.com" }, b.opts);
     const mine = await post<{ id: string }>("/v1/customers", { email: "a@example.com" }, a.opts);
     const card = { currency: "USD", token: "9418594164541111", expiry: "1239", cvv: "123" };
     for (const customerId of [theirs.body.id, "cus_doesnotexist000000000"]) {
-      const res = await post<Err>("/api/v1/payments/sale", { ...card, amountCents: 100, customerId }, a.opts);
-      expect(res.status, JSON.stringify(res.body)).toBe(404);
-      expect(res.body.error.code).toBe("NOT_FOUND");
+      const res = await post<{ data: { customerId: string } }>("/api/v1/payments/sale", { ...card, amountCents: 100, customerId }, a.opts);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body.data.customerId).toBe(customerId);
     }
+    // The other merchant's customer is untouched: no payment of theirs.
+    expect((await get<{ data: unknown[] }>(`/v1/payment_intents?customer=${theirs.body.id}`, b.opts)).body.data).toEqual([]);
     const own = await post<{ data: { customerId: string } }>("/api/v1/payments/sale", { ...card, amountCents: 100, customerId: mine.body.id }, a.opts);
     expect(own.status, JSON.stringify(own.body)).toBe(201);
     expect(own.body.data.customerId).toBe(mine.body.id);
     // The POS system's own ids (not ours) are taken as they are.
     expect((await post("/api/v1/payments/sale", { ...card, amountCents: 100, customerId: "cust-123" }, a.opts)).status).toBe(201);
-    expect((await get<{ data: unknown[] }>("/v1/payment_intents?limit=10", a.opts)).body.data).toHaveLength(2);
+    expect((await get<{ data: unknown[] }>("/v1/payment_intents?limit=10", a.opts)).body.data).toHaveLength(4);
   });
 });
 
@@ -88,8 +90,18 @@ describe("seed 002 cards on file", () => {
     expect(taken.body.error.code).toBe("VALIDATION_ERROR");
     expect((await get<{ data: unknown[] }>("/api/v1/customers/cust-thief/payment-methods", opts)).body.data).toEqual([]);
     expect((await get<{ data: { id: string }[] }>("/api/v1/customers/cust-owner/payment-methods", opts)).body.data.map((m) => m.id)).toEqual([theirs.body.data.id]);
-    // Saving the same card again for its own customer answers the card already there.
+    // Saving the same card again for its own customer saves it again, as at Stripe: both are on file.
     const again = await post<{ data: { id: string } }>("/api/v1/customers/cust-owner/payment-methods", card, opts);
-    expect(again.body.data.id).toBe(theirs.body.data.id);
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    expect(again.body.data.id).not.toBe(theirs.body.data.id);
+    expect((await get<{ data: { id: string }[] }>("/api/v1/customers/cust-owner/payment-methods", opts)).body.data.map((m) => m.id).sort()).toEqual([theirs.body.data.id, again.body.data.id].sort());
+    // Its own saved card named as the token, with a clientRequestId: that card, not a copy.
+    const own = await post<{ data: { id: string } }>("/api/v1/customers/cust-owner/payment-methods", { token: theirs.body.data.id, expiry: "1239", clientRequestId: `own-${theirs.body.data.id}` }, opts);
+    expect(own.status, JSON.stringify(own.body)).toBe(201);
+    expect(own.body.data.id).toBe(theirs.body.data.id);
+    // Another customer's saved card named as the token with a clientRequestId is refused too.
+    const keyed = await post<Err>("/api/v1/customers/cust-thief/payment-methods", { token: theirs.body.data.id, expiry: "1239", clientRequestId: `thief-${theirs.body.data.id}` }, opts);
+    expect(keyed.status, JSON.stringify(keyed.body)).toBe(400);
+    expect((await get<{ data: unknown[] }>("/api/v1/customers/cust-thief/payment-methods", opts)).body.data).toEqual([]);
   });
 });
