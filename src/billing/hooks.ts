@@ -16,6 +16,7 @@ interface RenderedIntent {
   invoice?: string | null;
   metadata?: Record<string, string>;
   setup_future_usage?: string | null;
+  payment_method_options?: { card?: { setup_future_usage?: string } } | null;
   customer?: string | null;
 }
 
@@ -38,7 +39,8 @@ export async function onIntentEvents(env: Env, events: EventRecord[]): Promise<v
     if (SETTLING.has(event.type) && intent.invoice) {
       await settleFromIntent(env, { id: intent.id, status: intent.status, invoice: intent.invoice, metadata: intent.metadata ?? {}, merchantId: event.merchantId, livemode: event.livemode });
     }
-    if (SAVING.has(event.type) && intent.setup_future_usage && intent.customer) {
+    // Asked for on the intent, or on its card (saveFromIntent decides which wins, and `none`).
+    if (SAVING.has(event.type) && (intent.setup_future_usage || intent.payment_method_options?.card?.setup_future_usage) && intent.customer) {
       const stub = env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(intent.id));
       const record: IntentRecord | null = await stub.retrieve({ merchantId: event.merchantId, livemode: event.livemode }, intent.id);
       if (record) await saveFromIntent(env, record);

@@ -27,6 +27,8 @@ export interface AuthorizeRequest {
   offSession: boolean;
   /** Stripe's request_incremental_authorization=if_available: ask for an authorization that may be incremented. */
   requestIncrementalAuthorization?: boolean;
+  /** Stripe's request_three_d_secure `any` or `challenge`: the merchant asks for a 3DS challenge whenever the card supports one. */
+  requestThreeDSecure?: "any" | "challenge";
 }
 
 /** After the customer finished at the provider (PayPal's approval): authorize or capture what they approved. */

@@ -3,6 +3,7 @@
 // COMPLETED (automatic capture, once paid), CONFIRMED (after a capture), CANCELED and REFUNDED. They
 // are derived from the canonical transition events of the intents that seed 003 created, so they
 // travel in the same outbox, queue and signed, retried deliveries as every other event.
+import { effectiveCaptureMethod } from "./intent";
 import { currencyExponent, minorToDecimal } from "./money";
 import type { IntentRecord, RefundRecord } from "./types";
 
@@ -25,7 +26,7 @@ export function icligoStatus(intent: IntentRecord): IcligoStatus {
       return "Authorized";
     case "succeeded":
       if (intent.amountRefunded > 0) return intent.amountRefunded >= intent.amountReceived ? "Refunded" : "PartiallyRefunded";
-      return intent.captureMethod === "manual" ? "Confirmed" : "Completed";
+      return effectiveCaptureMethod(intent) === "manual" ? "Confirmed" : "Completed";
     case "canceled":
       return "Canceled";
     case "failed":
@@ -96,7 +97,7 @@ function webhookStatusOf(intent: IntentRecord, coreType: string): IcligoWebhookS
     case "payment_intent.amount_capturable_updated":
       return "AUTHORIZED";
     case "payment_intent.succeeded":
-      return intent.captureMethod === "manual" ? "CONFIRMED" : "COMPLETED";
+      return effectiveCaptureMethod(intent) === "manual" ? "CONFIRMED" : "COMPLETED";
     case "payment_intent.canceled":
       return "CANCELED";
     case "charge.refunded":
@@ -122,7 +123,7 @@ export function icligoWebhookPayload(intent: IntentRecord, status: IcligoWebhook
     amount: decimalNumber(intent.amount, intent.currency),
     capturedAmount: { currency, value: decimalNumber(intent.amountReceived, intent.currency) },
     refundedAmount: { currency, value: decimalNumber(intent.amountRefunded, intent.currency) },
-    manualCapture: intent.captureMethod === "manual",
+    manualCapture: effectiveCaptureMethod(intent) === "manual",
     // REFUNDED: the refund that went through (refundedAmount is the total so far).
     ...(status === "REFUNDED" && refund ? { refund: { id: refund.id, amount: { currency, value: decimalNumber(refund.amount, intent.currency) } } } : {}),
     timestamp: intent.updated,

@@ -94,7 +94,8 @@ describe("over the wire", () => {
       form: `payment_method=pm_card_visa&receipt_email=jenny@example.com&shipping[name]=Jenny&shipping[address][country]=FR&payment_method_options[card][cvc_token]=x&payment_method_options[card][request_three_d_secure]=any&client_secret=${encodeURIComponent(pi.client_secret)}`,
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body).toMatchObject({ status: "succeeded", receipt_email: "jenny@example.com", shipping: { name: "Jenny", address: { country: "FR" } }, payment_method_options: { card: { request_three_d_secure: "any" } } });
+    // request_three_d_secure=any asks the card for a challenge (test/api/card-options.test.ts).
+    expect(res.body).toMatchObject({ status: "requires_action", receipt_email: "jenny@example.com", shipping: { name: "Jenny", address: { country: "FR" } }, payment_method_options: { card: { request_three_d_secure: "any" } } });
     expect(JSON.stringify(res.body)).not.toContain("cvc_token");
   });
 

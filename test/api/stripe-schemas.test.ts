@@ -181,7 +181,7 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     // Success: Stripe's quickstart (with the options a real integration sends, echoed).
     const intent = await r.form<IntentJson>(
       "/v1/payment_intents",
-      `amount=2000&currency=usd&automatic_payment_methods[enabled]=true&customer=${customer.id}&payment_method_options[card][request_three_d_secure]=any&shipping[name]=Jenny&shipping[address][line1]=1 Main St&shipping[address][country]=US&statement_descriptor=SHOP&statement_descriptor_suffix=ORDER42&receipt_email=jenny@example.com`,
+      `amount=2000&currency=usd&automatic_payment_methods[enabled]=true&customer=${customer.id}&payment_method_options[card][request_three_d_secure]=automatic&shipping[name]=Jenny&shipping[address][line1]=1 Main St&shipping[address][country]=US&statement_descriptor=SHOP&statement_descriptor_suffix=ORDER42&receipt_email=jenny@example.com`,
     );
     const paid = await r.form<IntentJson>(`/v1/payment_intents/${intent.id}/confirm`, "payment_method=pm_card_visa&return_url=https://example.com/back");
     expect(paid.status).toBe("succeeded");
@@ -189,7 +189,7 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     // What was sent at creation is echoed, on the intent and on its charge.
     expect(echoed).toMatchObject({
       automatic_payment_methods: { enabled: true },
-      payment_method_options: { card: { request_three_d_secure: "any", installments: null, mandate_options: null, network: null } },
+      payment_method_options: { card: { request_three_d_secure: "automatic", installments: null, mandate_options: null, network: null } },
       shipping: { name: "Jenny", address: { line1: "1 Main St", country: "US", city: null }, carrier: null, phone: null, tracking_number: null },
       statement_descriptor_suffix: "ORDER42",
       application: null,

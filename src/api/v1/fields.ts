@@ -87,6 +87,9 @@ const card = z
   })
   .strict();
 
+/** Stripe's card[token]: a card tokenized by Stripe.js (tok_...), as payment_method_data[card][token] takes it. */
+const cardToken = z.object({ token: text(255).refine((v) => v.startsWith("tok_"), "must be a card token (tok_...)") }).strict();
+
 const optionalText = (max: number) => text(max).optional();
 
 /** Stripe's billing_details (payment_method_data[billing_details], a payment method's billing_details). */
@@ -154,8 +157,9 @@ export const automaticPaymentMethods = z
   .transform((v): AutomaticPaymentMethods => ({ enabled: v.enabled, allowRedirects: v.allow_redirects ?? null }));
 
 /**
- * Stripe's payment_method_options: the card's options are kept and echoed (3DS is still requested
- * when the card or issuer needs it; capture follows capture_method); other methods' are accepted and dropped.
+ * Stripe's payment_method_options: the card's options are kept and echoed, and act as at Stripe
+ * (capture_method=manual holds a card payment, setup_future_usage overrides the intent's for a card,
+ * request_three_d_secure any or challenge asks for a challenge); other methods' are accepted and dropped.
  */
 export const paymentMethodOptions = z
   .object({
@@ -186,8 +190,11 @@ export const paymentMethodOptions = z
 
 const paypal = z.object({ type: z.literal("paypal"), billing_details: billingDetails.optional() }).strict();
 
-/** Test card details (test mode only), or `{type: "paypal"}`: the payer approves at PayPal. Either with billing_details. */
-export const paymentMethodData = z.union([z.object({ type: z.literal("card"), card, billing_details: billingDetails.optional() }).strict(), paypal]);
+/** Test card details (test mode only), a card token (`card[token]`), or `{type: "paypal"}`: the payer approves at PayPal. Any with billing_details. */
+export const paymentMethodData = z.union([
+  z.object({ type: z.literal("card"), card: z.union([card, cardToken]), billing_details: billingDetails.optional() }).strict(),
+  paypal,
+]);
 
 /** `pm_...`/`tok_...`/vault token as a string, seed 001's `{type: "card_token", token}`, test card details, or PayPal. */
 export const paymentMethod = z.union([

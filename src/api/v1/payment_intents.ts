@@ -4,6 +4,7 @@ import { z } from "zod";
 import { ApiError, invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
 import { derivedId, randomId } from "../../core/ids";
 import { renderTransaction, type ExpandedObject, type PaymentIntentJson } from "../../core/objects";
+import { effectiveSetupFutureUsage } from "../../core/intent";
 import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import { resolvePaymentMethod } from "../../connectors/sandbox/vault";
 import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
@@ -101,7 +102,16 @@ const ConfirmBody = stripeBody("POST /v1/payment_intents/{id}/confirm", {
   ...futureUsageFields,
 });
 
-const CaptureBody = stripeBody("POST /v1/payment_intents/{id}/capture", { amount_to_capture: f.amount.optional(), metadata: f.metadata.optional(), expand: f.expand.optional() });
+const CaptureBody = stripeBody("POST /v1/payment_intents/{id}/capture", {
+  amount_to_capture: f.amount.optional(),
+  metadata: f.metadata.optional(),
+  expand: f.expand.optional(),
+  // One capture per intent (no multicapture): every capture is final, so final_capture=false, which
+  // asks to keep the rest of the hold for a later capture, is refused rather than releasing it.
+  final_capture: f.boolean
+    .refine((v) => v, "Multicapture is not available here: every capture is final, and the rest of the authorization is released. Omit final_capture or pass true.")
+    .optional(),
+});
 const IncrementAuthorizationBody = stripeBody("POST /v1/payment_intents/{id}/increment_authorization", {
   amount: f.amount,
   description: f.clearableText(1000).optional(),
@@ -188,7 +198,7 @@ function assertSavedFor(saved: SavedMethod | null, customer: string | null): voi
 
 /** Saves the card of a payment that went through with setup_future_usage (the events hook does it too, once). */
 async function saveIfAsked(c: Ctx, outcome: OpOutcome): Promise<void> {
-  if (!outcome.intent?.setupFutureUsage) return;
+  if (!outcome.intent || !effectiveSetupFutureUsage(outcome.intent)) return;
   try {
     await saveFromIntent(c.env, outcome.intent);
   } catch (err) {
@@ -234,6 +244,7 @@ async function paymentMethodOf(c: Ctx, principal: Principal, body: MethodInput, 
     if (typeof pm === "string") return resolvePaymentMethod({ kind: "reference", value: pm, param: "payment_method" }, ctx);
     if (pm.type === "card_token") return resolvePaymentMethod({ kind: "reference", value: pm.token, param: "payment_method[token]" }, ctx);
     if (pm.type === "paypal") return resolvePaymentMethod({ kind: "paypal", param: "payment_method" }, ctx);
+    if ("token" in pm.card) return resolvePaymentMethod({ kind: "reference", value: pm.card.token, param: "payment_method[card][token]" }, ctx);
     return resolvePaymentMethod({ kind: "card", number: pm.card.number, expMonth: pm.card.exp_month, expYear: pm.card.exp_year, cvc: pm.card.cvc ?? null, param: "payment_method[card]" }, ctx);
   }
   const data = body.payment_method_data;
@@ -241,7 +252,9 @@ async function paymentMethodOf(c: Ctx, principal: Principal, body: MethodInput, 
   const resolved =
     data.type === "paypal"
       ? await resolvePaymentMethod({ kind: "paypal", param: "payment_method_data" }, ctx)
-      : await resolvePaymentMethod(
+      : "token" in data.card
+        ? await resolvePaymentMethod({ kind: "reference", value: data.card.token, param: "payment_method_data[card][token]" }, ctx)
+        : await resolvePaymentMethod(
           { kind: "card", number: data.card.number, expMonth: data.card.exp_month, expYear: data.card.exp_year, cvc: data.card.cvc ?? null, param: "payment_method_data[card]" },
           ctx,
         );

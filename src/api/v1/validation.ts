@@ -26,7 +26,10 @@ export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   if (issue.code !== "invalid_union") return issue;
   const deeper = issue.errors.filter((branch) => (branch[0]?.path.length ?? 0) > 0);
-  const inner = deeper.length === 1 ? deeper[0]?.[0] : undefined;
+  // Else the one branch that took the input's type and refused its value as a whole (metadata with
+  // 51 keys: "must have at most 50 keys", not "Invalid input").
+  const typed = issue.errors.filter((branch) => branch[0] !== undefined && !["invalid_type", "invalid_value", "invalid_union"].includes(branch[0].code));
+  const inner = deeper.length === 1 ? deeper[0]?.[0] : typed.length === 1 ? typed[0]?.[0] : undefined;
   return inner ? innermost({ ...inner, path: [...issue.path, ...inner.path] }) : issue;
 }
 

@@ -82,6 +82,10 @@ export class SandboxConnector implements Connector {
   private decide(req: AuthorizeRequest): AuthorizeOutcome {
     const scenario = req.paymentMethod.sandboxScenario;
     const ref = sandboxReference("auth", req.idempotencyKey);
+    // The merchant asked for a challenge (request_three_d_secure any or challenge) and the customer is
+    // there to pass it: asked first, as an issuer's ACS comes before its decision. American Express's
+    // test card, as at Stripe, does not support 3D Secure.
+    if (req.requestThreeDSecure && !req.authenticated && !req.offSession && req.paymentMethod.card?.brand !== "amex") return { kind: "requires_action", providerReference: ref, redirectUrl: null };
     const decline = DECLINES[scenario];
     if (decline) return { kind: "declined", providerReference: ref, ...decline };
     if (scenario === "requires_3ds" && !req.authenticated && req.offSession) {

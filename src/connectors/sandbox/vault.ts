@@ -21,8 +21,12 @@ export interface VaultContext {
 /** Sandbox test tokens expire far in the future so that demo data keeps working. */
 const TEST_TOKEN_EXPIRY = { expMonth: 12, expYear: 2034 };
 
+/**
+ * A card refused before anything reaches an issuer. As at Stripe, only a decline carries a
+ * decline_code (an expired card); a number, expiry or CVC that is not valid is a card_error without one.
+ */
 function cardError(code: string, message: string, param: string): ApiError {
-  return new ApiError({ status: 402, type: "card_error", code, declineCode: code, message, param });
+  return new ApiError({ status: 402, type: "card_error", code, ...(code === "expired_card" ? { declineCode: code } : {}), message, param });
 }
 
 export async function resolvePaymentMethod(input: PaymentMethodInput, ctx: VaultContext): Promise<PaymentMethodDetails> {

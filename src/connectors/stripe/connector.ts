@@ -71,8 +71,18 @@ export class StripeConnector implements Connector {
       ...(req.description ? { description: req.description } : {}),
       metadata: { gateway_intent: req.intentId, gateway_attempt: req.attemptId, gateway_merchant: req.merchantId },
       // Asked for only when the merchant asked: the charge (expanded) says whether Stripe made it available.
-      ...(req.requestIncrementalAuthorization && !req.capture ? { payment_method_options: { card: { request_incremental_authorization: "if_available" } }, expand: ["latest_charge"] } : {}),
+      ...(req.requestIncrementalAuthorization && !req.capture ? { expand: ["latest_charge"] } : {}),
+      ...(this.cardOptions(req) ? { payment_method_options: { card: this.cardOptions(req) } } : {}),
     };
+  }
+
+  /** The card options the merchant asked for that Stripe acts on: an incremental authorization, a 3DS challenge. */
+  private cardOptions(req: AuthorizeRequest): Stripe.PaymentIntentCreateParams.PaymentMethodOptions.Card | null {
+    const options: Stripe.PaymentIntentCreateParams.PaymentMethodOptions.Card = {
+      ...(req.requestIncrementalAuthorization && !req.capture ? { request_incremental_authorization: "if_available" as const } : {}),
+      ...(req.requestThreeDSecure ? { request_three_d_secure: req.requestThreeDSecure } : {}),
+    };
+    return Object.keys(options).length > 0 ? options : null;
   }
 
   async authorize(req: AuthorizeRequest): Promise<AuthorizeOutcome> {

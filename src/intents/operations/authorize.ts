@@ -3,7 +3,7 @@
 // attempt, checkpoint, call the PSP, apply what it said. A provider error before any money moved
 // fails over to the next connector; a decline, an approval or an unknown outcome never does.
 import { ApiError } from "../../core/errors";
-import { applyAuthorizeOutcome, startAttempt } from "../../core/intent";
+import { applyAuthorizeOutcome, effectiveCaptureMethod, startAttempt } from "../../core/intent";
 import { randomId } from "../../core/ids";
 import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
 import type { Attempt, IntentRecord } from "../../core/types";
@@ -28,6 +28,7 @@ export function authorizeRequest(draft: IntentRecord, attempt: Attempt, tools: O
     description: draft.description,
     offSession: draft.offSession === true,
     ...(draft.cardOptions?.requestIncrementalAuthorization === "if_available" ? { requestIncrementalAuthorization: true } : {}),
+    ...(draft.cardOptions?.requestThreeDSecure === "any" || draft.cardOptions?.requestThreeDSecure === "challenge" ? { requestThreeDSecure: draft.cardOptions.requestThreeDSecure } : {}),
   };
 }
 
@@ -62,7 +63,7 @@ export async function authorize(draft: IntentRecord, tools: OperationTools, opts
       amount: draft.amount,
       connector: connector.name,
       connectorAccount: connector.accountId,
-      capture: draft.captureMethod === "automatic",
+      capture: effectiveCaptureMethod(draft) === "automatic",
       now: tools.now(),
     });
     draft.status = "processing";
