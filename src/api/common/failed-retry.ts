@@ -5,6 +5,7 @@
 import { assertNotDetached } from "../../billing/payment-methods";
 import { findCustomer, findPaymentMethod } from "../../billing/store";
 import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
+import { isSessionIntent } from "../../checkout/sessions";
 import { ApiError, invalidRequest, unexpectedState } from "../../core/errors";
 import type { IntentRecord, PaymentMethodDetails, Scope } from "../../core/types";
 import type { Env } from "../../env";
@@ -101,6 +102,14 @@ export function assertRetryable(failed: IntentRecord): void {
   const invoice = failed.invoiceId && failed.metadata.invoice === failed.invoiceId ? failed.invoiceId : null;
   if (invoice) {
     throw unexpectedState(`This failed payment is an attempt to pay invoice ${invoice}: retry it by paying the invoice (POST /v1/invoices/${invoice}/pay).`, "invoice_payment_not_retryable");
+  }
+  if (isSessionIntent(failed)) {
+    // The session's page can still take another card; a new payment outside it would leave the
+    // session open (no checkout.session.completed, never its success_url) with its order paid.
+    throw unexpectedState(
+      "This payment belongs to a Checkout Session: its customer pays it on the session's page, where it can still be paid, or the session is expired. It is not retried as a new payment.",
+      "surface_payment_not_retryable",
+    );
   }
   if (failed.createdVia === "icligo") {
     throw unexpectedState(

@@ -1,0 +1,35 @@
+// A Checkout Session's payment declined on the session's page is not retried as a new payment by an
+// operator (POST /v1/admin/failed_payments/:id/retry) or through seed 002's /payments/failed/:id/retry:
+// the new payment would pay the order outside the session (no checkout.session.completed, never its
+// success_url) while the session's page could still take another card. The shopper pays it there.
+import { describe, expect, it } from "vitest";
+import { get, post, type ListJson, type PaymentIntentJson } from "../helpers";
+import { open, sessionPath, submit } from "../pages/card-form";
+
+describe("retrying a Checkout Session's failed payment", () => {
+  it("is refused on /v1 (400 surface_payment_not_retryable) and on seed 002 (409 INVALID_STATE); nothing is charged; the session's page still pays it", async () => {
+    const path = await sessionPath({ name: "Retry tea", unitAmount: 2100 });
+    const declined = await submit(path, { card_number: "4000 0000 0000 0002" });
+    expect(declined.status).toBe(303);
+    const session = await get<{ payment_intent: string; status: string }>(`/v1/checkout/sessions/${path.split("/").pop() ?? ""}`);
+    const intent = session.body.payment_intent;
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${intent}`)).body.status).toBe("requires_payment_method");
+    const before = (await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?limit=100")).body.data.length;
+
+    const v1 = await post<{ error: { code: string; message: string } }>(`/v1/admin/failed_payments/${intent}/retry`, { payment_method: "pm_card_visa" });
+    expect(v1.status, JSON.stringify(v1.body)).toBe(400);
+    expect(v1.body.error.code).toBe("surface_payment_not_retryable");
+    expect(v1.body.error.message).toContain("Checkout Session");
+    const pos = await post<{ error: { code: string } }>(`/api/v1/payments/failed/${intent}/retry`, { token: "9418594164541111", expiry: "1239" });
+    expect(pos.status, JSON.stringify(pos.body)).toBe(409);
+    expect(pos.body.error.code).toBe("INVALID_STATE");
+    expect((await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?limit=100")).body.data.length).toBe(before);
+
+    // The shopper pays on the session's page: the session completes.
+    const paid = await submit(path, {});
+    expect(paid.status).toBe(303);
+    expect(paid.headers.get("location")).toBe("https://shop.example/thanks");
+    await (await open(path)).arrayBuffer();
+    expect((await get<{ status: string }>(`/v1/checkout/sessions/${path.split("/").pop() ?? ""}`)).body.status).toBe("complete");
+  });
+});
