@@ -42,7 +42,7 @@ function amountsHtml(row: InvoiceRow): string {
 /** Who and what the invoice is: its id, its customer as the invoice keeps them, when it was made. */
 function detailsHtml(row: InvoiceRow): string {
   const billedTo = [row.customerName, row.customerEmail].filter((v): v is string => Boolean(v)).join(", ");
-  return `<dl><dt>Invoice</dt><dd>${escapeHtml(row.id)}</dd><dt>Date</dt><dd>${escapeHtml(dateInWords(row.created))}</dd>${billedTo ? `<dt>Billed to</dt><dd>${escapeHtml(billedTo)}</dd>` : ""}</dl>`;
+  return `<dl><dt>Invoice number</dt><dd>${escapeHtml(row.id)}</dd><dt>Date</dt><dd>${escapeHtml(dateInWords(row.created))}</dd>${billedTo ? `<dt>Billed to</dt><dd>${escapeHtml(billedTo)}</dd>` : ""}</dl>`;
 }
 
 /** What the page says of the invoice's state, and the way to pay it when there is one. */

@@ -44,6 +44,9 @@ export const currency = z
 export const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
 export const clearableText = (max: number) => text(max).transform((v) => (v === "" ? null : v));
 
+/** An email address (loosely: something@somewhere, as Stripe checks receipt_email), or "" where the field takes it. */
+export const emailText = (max = 512) => text(max).refine((v) => v === "" || /^[^\s@]+@[^\s@]+$/.test(v), "must be an email address");
+
 export const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[A-Za-z0-9]{8,64}$`), `must be an id starting with ${prefix}_`);
 
 export const url = z.string().max(2048).refine(isHttpUrl, "must be an absolute http(s) URL, without spaces or control characters");

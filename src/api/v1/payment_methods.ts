@@ -6,7 +6,7 @@ import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix } from "../../core/ids";
 import type { Scope } from "../../core/types";
 import { intentFromRow, intentRow } from "../../db/intent-row";
-import type { PaymentMethodDetails } from "../../core/types";
+import type { BillingAddress, BillingDetails, PaymentMethodDetails } from "../../core/types";
 import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
 import { assertNotUsedUnsaved, db, findPaymentMethod, liveCustomer, parseDetails, parseMetadata, renderPaymentMethodRow, savedPaymentMethod } from "../../billing/store";
 import { listable, NO_ROWS, pageOf } from "../../db/queries";
@@ -51,8 +51,39 @@ const CreateBody = stripeBody("POST /v1/payment_methods", {
     expand: f.expand.optional(),
   });
 
+/** An update's billing_details: each field given replaces the stored one ("" unsets it), the address's one by one, as at Stripe. */
+const billingDetailsUpdate = z
+  .object({
+    address: z
+      .object({ city: f.text(200).optional(), country: f.text(2).optional(), line1: f.text(200).optional(), line2: f.text(200).optional(), postal_code: f.text(20).optional(), state: f.text(200).optional() })
+      .strict()
+      .optional(),
+    email: f.text(512).optional(),
+    name: f.text(256).optional(),
+    phone: f.text(32).optional(),
+  })
+  .strict();
+
+function mergeBillingDetails(stored: BillingDetails | null | undefined, update: z.output<typeof billingDetailsUpdate>): BillingDetails {
+  const value = (given: string | undefined, was: string | null | undefined) => (given === undefined ? (was ?? null) : given === "" ? null : given);
+  const was = stored ?? { address: null, email: null, name: null, phone: null };
+  const a = update.address;
+  const address: BillingAddress | null = a
+    ? {
+        city: value(a.city, was.address?.city),
+        country: value(a.country, was.address?.country),
+        line1: value(a.line1, was.address?.line1),
+        line2: value(a.line2, was.address?.line2),
+        postalCode: value(a.postal_code, was.address?.postalCode),
+        state: value(a.state, was.address?.state),
+      }
+    : was.address;
+  return { address, email: value(update.email, was.email), name: value(update.name, was.name), phone: value(update.phone, was.phone) };
+}
+
 const UpdateBody = stripeBody("POST /v1/payment_methods/{id}", {
     nickname: f.clearableText(100).optional(),
+    billing_details: billingDetailsUpdate.optional(),
     metadata: f.metadata.optional(),
     card: z.object({ exp_month: f.integer.optional(), exp_year: f.integer.optional() }).strict().optional(),
     expand: f.expand.optional(),
@@ -154,7 +185,7 @@ export function registerPaymentMethods(app: App): void {
 
   route(
     app,
-    { method: "post", path: "/v1/payment_methods/{id}", permission: "payments.methods.manage", summary: "Update a stored payment method: nickname, metadata, expiry", tag: TAG, body: UpdateBody, response: PaymentMethodObjectSchema },
+    { method: "post", path: "/v1/payment_methods/{id}", permission: "payments.methods.manage", summary: "Update a stored payment method: nickname, metadata, expiry, billing_details", tag: TAG, body: UpdateBody, response: PaymentMethodObjectSchema },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "payment_methods.update", params.id ?? "", body, async () => {
         const expand = expandPaths(body.expand, "payment_method");
@@ -176,6 +207,11 @@ export function registerPaymentMethods(app: App): void {
               if (month < 1 || month > 12) throw invalidRequest("The expiration month is invalid.", "card[exp_month]", "invalid_expiry_month");
               if (year < new Date().getUTCFullYear() || year > new Date().getUTCFullYear() + 50) throw invalidRequest("The expiration year is invalid.", "card[exp_year]", "invalid_expiry_year");
               if (body.card.exp_month !== undefined || body.card.exp_year !== undefined) changes.details = JSON.stringify({ ...details, card: { ...details.card, expMonth: month, expYear: year } });
+            }
+            if (body.billing_details) {
+              const merged = { ...(changes.details ? (JSON.parse(changes.details) as typeof details) : details) };
+              merged.billingDetails = mergeBillingDetails(details.billingDetails, body.billing_details);
+              changes.details = JSON.stringify(merged);
             }
             if (body.nickname !== undefined) changes.nickname = body.nickname;
             // Merged on the row as read ("" deletes a key, metadata="" clears them), Stripe's 400 past 50 keys.

@@ -287,7 +287,7 @@ export const STRIPE_PARAMS = {
     metadata: honoured(),
     card: honoured("exp_month, exp_year"),
     nickname: extra("the POS API's name for a card"),
-    billing_details: ignored("billing details are not stored yet"),
+    billing_details: honoured("each field given replaces the stored one (\"\" unsets it), the address's one by one; on the payment method and the charges made with it afterwards"),
     expand: honoured("customer"),
     allow_redisplay: ignored("the gateway renders no saved-card UI of Stripe's"),
     us_bank_account: unsupported(OTHER_METHODS),
