@@ -6,9 +6,9 @@
 //   customer still pays it on its page.
 // - a userId that looks like ours (cus_...) but is no customer of this merchant was refused (404):
 //   it is the application's own opaque id, as any other userId.
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, expectError as expectV1Error, get, newMerchant, post, type CallOptions, type PaymentIntentJson } from "../../helpers";
+import { call, expectError as expectV1Error, get, newMerchant, post, rawCall, type CallOptions, type PaymentIntentJson, type RawAnswer } from "../../helpers";
 
 interface Credentials {
   appId: string;
@@ -32,19 +32,9 @@ async function newApplication(opts: CallOptions): Promise<Credentials> {
   return { appId: res.body.application_id, token: res.body.access_token };
 }
 
-async function send(app: Credentials, method: string, path: string, body?: string): Promise<{ status: number; json: unknown; text: string }> {
-  const headers: Record<string, string> = { "X-Application-Id": app.appId, "X-Access-Token": app.token };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await exports.default.fetch(new Request(`http://gateway.test${path}`, { method, headers, body }));
-  const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = null;
-  }
-  return { status: res.status, json, text };
-}
+/** A call to the iCliGo surface with the application's credentials (test/helpers.ts rawCall). */
+const send = (app: Credentials, method: string, path: string, body?: string): Promise<RawAnswer> =>
+  rawCall(method, path, { "X-Application-Id": app.appId, "X-Access-Token": app.token }, body);
 
 const createBody = (userId: string) => JSON.stringify({ userId, productId: "product_1234", currency: "EUR", amount: 9.0, manualCapture: false });
 
