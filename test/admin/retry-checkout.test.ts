@@ -1,7 +1,9 @@
-// A Checkout Session's payment declined on the session's page is not retried as a new payment by an
-// operator (POST /v1/admin/failed_payments/:id/retry) or through seed 002's /payments/failed/:id/retry:
-// the new payment would pay the order outside the session (no checkout.session.completed, never its
-// success_url) while the session's page could still take another card. The shopper pays it there.
+// Retrying failed payments (POST /v1/admin/failed_payments/:id/retry, seed 002's
+// /payments/failed/:id/retry) keeps what the original was. A Checkout Session's payment declined on
+// the session's page is not retried as a new payment: it would pay the order outside the session (no
+// checkout.session.completed, never its success_url) while the session's page could still take
+// another card; the shopper pays it there. A card that was to be held (payment_method_options[card]
+// [capture_method]=manual) is held by the retry too.
 import { describe, expect, it } from "vitest";
 import { get, post, type ListJson, type PaymentIntentJson } from "../helpers";
 import { open, sessionPath, submit } from "../pages/card-form";
@@ -31,5 +33,22 @@ describe("retrying a Checkout Session's failed payment", () => {
     expect(paid.headers.get("location")).toBe("https://shop.example/thanks");
     await (await open(path)).arrayBuffer();
     expect((await get<{ status: string }>(`/v1/checkout/sessions/${path.split("/").pop() ?? ""}`)).body.status).toBe("complete");
+  });
+});
+
+describe("retrying a failed payment whose card was to be held", () => {
+  it("payment_method_options[card][capture_method]=manual: the retry holds too (requires_capture), it captures nothing", async () => {
+    const declined = await post<{ error: { payment_intent?: PaymentIntentJson } }>("/v1/payment_intents", {
+      amount: 4200,
+      currency: "usd",
+      payment_method: "pm_card_chargeDeclined",
+      confirm: true,
+      payment_method_options: { card: { capture_method: "manual" } },
+    });
+    expect(declined.status).toBe(402);
+    const failed = declined.body.error.payment_intent?.id ?? "";
+    const retried = await post<{ retry: PaymentIntentJson }>(`/v1/admin/failed_payments/${failed}/retry`, { payment_method: "pm_card_visa" });
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect(retried.body.retry).toMatchObject({ status: "requires_capture", amount_capturable: 4200, amount_received: 0 });
   });
 });

@@ -7,6 +7,7 @@ import { findCustomer, findPaymentMethod } from "../../billing/store";
 import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
 import { isSessionIntent } from "../../checkout/sessions";
 import { ApiError, invalidRequest, unexpectedState } from "../../core/errors";
+import { effectiveCaptureMethod } from "../../core/intent";
 import type { IntentRecord, PaymentMethodDetails, Scope } from "../../core/types";
 import type { Env } from "../../env";
 import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
@@ -126,7 +127,8 @@ export async function retryFailedPayment(env: Env, r: RetryRequest): Promise<{ o
     id: r.id,
     amount: failed.amount,
     currency: failed.currency,
-    captureMethod: failed.captureMethod,
+    // A hold asked for on the card (payment_method_options[card][capture_method]) stays a hold.
+    captureMethod: effectiveCaptureMethod(failed),
     customer: r.customer === undefined ? failed.customer : r.customer,
     description: failed.description,
     metadata: failed.metadata,
