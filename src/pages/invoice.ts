@@ -60,8 +60,11 @@ function stateHtml(row: InvoiceRow, merchant: string, intent: IntentRecord | nul
     const text = intent.status === "requires_action" ? "Confirm the payment with your bank" : `Pay ${due}`;
     return `${late}<a class="button" href="${escapeHtml(page)}">${escapeHtml(text)}</a>`;
   }
-  // Open, and its payment cannot take a card now (none made yet, or the next attempt being prepared).
-  return `${late}<p role="status">This invoice's payment is being attempted with the card on file. For another way to pay, contact ${escapeHtml(merchant)}.</p>`;
+  // Its payment cannot take a card now. Open with an attempt planned (none made yet, or the next being
+  // prepared): the card on file is charged. Otherwise (marked uncollectible, its intent canceled) no
+  // attempt is coming: the merchant says how to pay it.
+  if (row.status === "open" && row.nextPaymentAttempt !== null) return `${late}<p role="status">This invoice's payment is being attempted with the card on file. For another way to pay, contact ${escapeHtml(merchant)}.</p>`;
+  return `${late}<p role="status">This invoice cannot be paid on this page. To pay it, contact ${escapeHtml(merchant)}.</p>`;
 }
 
 async function findInvoice(c: Context<PagesEnv>, id: string, token: string): Promise<InvoiceRow | null> {

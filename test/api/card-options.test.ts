@@ -134,3 +134,31 @@ describe("payment_method_options[card][request_three_d_secure]", () => {
     expect(off.status).toBe("succeeded");
   });
 });
+
+describe("card options given later are merged, and an invoice's or a session's capture is kept", () => {
+  it("a confirm or update that sends other card options keeps the card's capture_method=manual: the payment is held", async () => {
+    const m = await newMerchant("card-options-merge");
+    const made = await ok(post<PaymentIntentJson>("/v1/payment_intents", { amount: 1000, currency: "usd", payment_method: "pm_card_visa", payment_method_options: { card: { capture_method: "manual" } } }, m.opts));
+    const updated = await ok(post<PaymentIntentJson>(`/v1/payment_intents/${made.id}`, { payment_method_options: { card: { request_incremental_authorization: "if_available" } } }, m.opts));
+    expect(updated.payment_method_options).toMatchObject({ card: { capture_method: "manual", request_incremental_authorization: "if_available" } });
+    const confirmed = await ok(post<PaymentIntentJson>(`/v1/payment_intents/${made.id}/confirm`, { payment_method_options: { card: { request_three_d_secure: "automatic" } } }, m.opts));
+    expect(confirmed).toMatchObject({ status: "requires_capture", amount_received: 0, payment_method_options: { card: { capture_method: "manual", request_three_d_secure: "automatic" } } });
+  });
+
+  it("an invoice's payment intent refuses a card-level capture_method on update and confirm (400 payment_intent_invoice_fields): no hold is left for an unpaid invoice", async () => {
+    const m = await newMerchant("card-options-invoice");
+    const customer = await ok(post<{ id: string }>("/v1/customers", { payment_method: "pm_card_visa", invoice_settings: { default_payment_method: "pm_card_visa" } }, m.opts));
+    const price = await ok(post<{ id: string }>("/v1/prices", { unit_amount: 1500, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Plan" } }, m.opts));
+    const sub = await ok(post<{ latest_invoice: { id: string; payment_intent: string } }>("/v1/subscriptions", { customer: customer.id, price: price.id, payment_behavior: "default_incomplete", expand: ["latest_invoice"] }, m.opts));
+    const pi = sub.latest_invoice.payment_intent;
+    const onUpdate = await post<{ error: { code: string; param: string } }>(`/v1/payment_intents/${pi}`, { payment_method_options: { card: { capture_method: "manual" } } }, m.opts);
+    expect(onUpdate.status).toBe(400);
+    expect(onUpdate.body.error).toMatchObject({ code: "payment_intent_invoice_fields", param: "payment_method_options[card][capture_method]" });
+    const onConfirm = await post<{ error: { code: string; param: string } }>(`/v1/payment_intents/${pi}/confirm`, { payment_method: "pm_card_visa", payment_method_options: { card: { capture_method: "manual" } } }, m.opts);
+    expect(onConfirm.status).toBe(400);
+    expect(onConfirm.body.error.code).toBe("payment_intent_invoice_fields");
+    expect((await ok(get<PaymentIntentJson>(`/v1/payment_intents/${pi}`, m.opts))).amount_capturable).toBe(0);
+    // Confirmed as it is, it pays the invoice.
+    expect((await ok(post<PaymentIntentJson>(`/v1/payment_intents/${pi}/confirm`, { payment_method: "pm_card_visa" }, m.opts))).status).toBe("succeeded");
+  });
+});

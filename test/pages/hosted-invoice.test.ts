@@ -161,3 +161,17 @@ describe("hosted_invoice_url", () => {
   });
 });
 
+
+describe("hosted_invoice_url of an invoice marked uncollectible", () => {
+  it("says it is past due and cannot be paid on the page (its intent was canceled; no attempt is coming), never that a payment is being attempted", async () => {
+    const s = await setup("hosted-invoice-uncollectible");
+    const first = (await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, payment_behavior: "default_incomplete", expand: ["latest_invoice"] }, s.opts))).latest_invoice as InvoiceJson;
+    await ok(post(`/v1/invoices/${first.id}/mark_uncollectible`, {}, s.opts));
+    const shown = await page(first.hosted_invoice_url ?? "");
+    expect(shown.status).toBe(200);
+    expect(shown.html).toContain("This invoice is past due.");
+    expect(shown.html).toContain("This invoice cannot be paid on this page. To pay it, contact");
+    expect(shown.html).not.toContain("being attempted");
+    expect(payLink(shown.html)).toBeNull();
+  });
+});

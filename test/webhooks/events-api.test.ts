@@ -260,5 +260,26 @@ describe("events show their object: reading one needs what reading that object n
     });
     // Only the one the reading key sent.
     expect(received.map((r) => r.headers["webhook-id"])).toEqual([customerEvent]);
+
+    // Nor by pointing an endpoint that already had the event at a URL of its own, then re-sending
+    // the event, retrying its delivery, or replaying the endpoint's deliveries.
+    const deliveries = (await get<ListJson<WebhookDeliveryJson>>(`/v1/webhook_endpoints/${mine}/deliveries`, hooks)).body.data;
+    const delivery = deliveries.find((d) => d.event === customerEvent)?.id ?? "";
+    expect(delivery).toMatch(/^wd_/);
+    const stolen = receiverHook("events-retry-perm-stolen");
+    expect((await post(`/v1/webhook_endpoints/${mine}`, { url: stolen.url }, hooks)).status).toBe(200);
+    expectError(await post(`/v1/events/${customerEvent}/retry`, {}, hooks), 404, "resource_missing");
+    expectError(await post(`/v1/webhook_deliveries/${delivery}/retry`, {}, hooks), 404, "resource_missing");
+    const replayed = await post<{ requested: number }>(`/v1/webhook_endpoints/${mine}/replay`, { created: { gte: Math.floor(Date.now() / 1000) - 600 }, status: "all" }, hooks);
+    expect(replayed.status, JSON.stringify(replayed.body)).toBe(200);
+    expect(replayed.body.requested).toBe(0);
+    // The reading key replays it.
+    const byReader = await post<{ requested: number }>(`/v1/webhook_endpoints/${mine}/replay`, { created: { gte: Math.floor(Date.now() / 1000) - 600 }, status: "all" }, hooksAndCards);
+    expect(byReader.body.requested).toBe(1);
+    const got = await waitFor(async () => {
+      const r = await receivedBy(stolen.name);
+      return r.length ? r : undefined;
+    });
+    expect(got.map((r) => r.headers["webhook-id"])).toEqual([customerEvent]);
   });
 });

@@ -6,7 +6,8 @@ import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { GATEWAY_API_VERSION } from "../../core/api-version";
 import { EVENT_TYPES, renderEvent, subscribes, type EventJson } from "../../core/events";
-import type { Permission, Principal } from "../../auth/permissions";
+import type { Principal } from "../../auth/permissions";
+import { mayGetEvent as mayGet, mayReadEvent as mayRead } from "./event-access";
 import { derivedId, hasPrefix } from "../../core/ids";
 import type { EventRecord } from "../../core/types";
 import { listEvents } from "../../db/queries";
@@ -70,28 +71,6 @@ async function eventOr404(d1: D1Database, scope: { merchantId: string; livemode:
 }
 
 const TAG = "Events";
-
-/**
- * An event shows its object whole, so reading it needs what reading that object needs: a customer's
- * or a card's events need payments.methods.view, billing's (subscriptions, invoices, products,
- * prices) billing.view, beside the events' own payments.transactions.view. A restricted key that may
- * not list customers does not read them through customer.created either.
- */
-function eventPermission(type: string): Permission | null {
-  if (/^(customer\.subscription|invoice|invoiceitem|product|price|plan|subscription_schedule|test_helpers)\./.test(type)) return "billing.view";
-  if (/^(customer|payment_method|setup_intent)\./.test(type)) return "payments.methods.view";
-  return null;
-}
-
-function mayRead(principal: Principal, type: string): boolean {
-  const needed = eventPermission(type);
-  return needed === null || principal.permissions.has(needed);
-}
-
-/** Whether GET /v1/events/{id} would show the principal this event (its route's permission, and the event's own). */
-function mayGet(principal: Principal, type: string): boolean {
-  return principal.permissions.has("payments.transactions.view") && mayRead(principal, type);
-}
 
 /**
  * The type filters a principal's list runs with: unchanged when it may read every event; else the
@@ -165,12 +144,12 @@ export function registerEvents(app: App): void {
       const id = params.id ?? "";
       return idempotentD1(c, principal, "events.retry", id, body, async () => {
         const event = await eventOr404(c.env.DB, principal, id);
+        // Sending an event hands its whole object to an endpoint whose URL the caller chose (or just
+        // changed): only a caller who may read that event sends it (a webhooks.manage key without the
+        // event's read permission would otherwise read the history it is refused).
+        if (!mayGet(principal, event.type)) throw resourceMissing("event", event.id, "id");
         const d = db(c.env.DB);
         if (body.webhook_endpoint !== undefined) {
-          // Sending an event to an endpoint of the caller's choosing hands it the event's whole object:
-          // only to a caller who may read that event (a webhooks.manage key without the event's read
-          // permission would otherwise read the history it is refused, through an endpoint of its own).
-          if (!mayGet(principal, event.type)) throw resourceMissing("event", event.id, "id");
           const endpoint = hasPrefix(body.webhook_endpoint, "we") ? await findEndpoint(c.env.DB, principal, body.webhook_endpoint) : null;
           if (!endpoint) throw resourceMissing("webhook_endpoint", body.webhook_endpoint.slice(0, 80), "webhook_endpoint");
           if (endpoint.status !== "enabled") throw invalidRequest("That webhook endpoint is disabled; enable it first.", "webhook_endpoint", "webhook_endpoint_disabled");

@@ -27,6 +27,7 @@ import { expandPaths } from "./expand";
 import { route, type App } from "./route";
 import { writeCompared } from "./updates";
 import { listOf } from "./schemas";
+import { mayGetEvent } from "./event-access";
 
 const MAX_OVERLAP_S = 24 * 60 * 60;
 const ENDPOINTS = listable(webhookEndpoints, "webhook_endpoint");
@@ -461,7 +462,7 @@ export function registerWebhookEndpoints(app: App): void {
       return idempotentD1(c, principal, "webhook_endpoints.replay", id, body, async () => {
         const row = await endpointOr404(c.env.DB, principal, id);
         if (row.status === "disabled") throw invalidRequest("This webhook endpoint is disabled; enable it before replaying its deliveries.", undefined, "webhook_endpoint_disabled");
-        const replayed = await replay(c.env, row, body);
+        const replayed = await replay(c.env, row, body, (type) => mayGetEvent(principal, type));
         audit(auditContext(c), principal, {
           action: "webhook_endpoints.replay",
           objectType: "webhook_endpoint",
@@ -486,7 +487,8 @@ export function registerWebhookEndpoints(app: App): void {
           .from(webhookDeliveries)
           .where(and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.merchantId, principal.merchantId), eq(webhookDeliveries.livemode, principal.livemode)))
           .limit(1);
-        if (!row) throw resourceMissing("webhook_delivery", id, "id");
+        // Its event goes to the endpoint's URL, which the caller may have just changed: only an event it may read.
+        if (!row || !mayGetEvent(principal, row.eventType)) throw resourceMissing("webhook_delivery", id, "id");
         const retried = await resend(c.env, row);
         const attempts = await attemptsOf(c.env.DB, [row.id]);
         return { status: 200, body: renderDelivery(retried, attempts.get(row.id) ?? []) };
@@ -545,7 +547,11 @@ async function resendAll(env: Env, rows: readonly DeliveryRow[]): Promise<Delive
  * oldest first, at most 500, through the (endpoint_id, created, id) index. `starting_after` (a
  * delivery of this endpoint) continues a range that had more.
  */
-export async function replay(env: Env, endpoint: EndpointRow, body: z.output<typeof ReplayBody>): Promise<WebhookReplayJson> {
+/**
+ * Re-sends an endpoint's deliveries in a range. `mayRead` says which events the caller may see: only
+ * those are sent (the endpoint's URL may be one the caller just set).
+ */
+export async function replay(env: Env, endpoint: EndpointRow, body: z.output<typeof ReplayBody>, mayRead: (eventType: string) => boolean = () => true): Promise<WebhookReplayJson> {
   const nowS = seconds(Date.now());
   const from = body.created.gte;
   const to = body.created.lte ?? nowS;
@@ -571,6 +577,6 @@ export async function replay(env: Env, endpoint: EndpointRow, body: z.output<typ
     .where(and(...filters))
     .orderBy(asc(t.created), asc(t.id))
     .limit(MAX_REPLAY + 1);
-  const sent = await resendAll(env, rows.slice(0, MAX_REPLAY));
+  const sent = await resendAll(env, rows.slice(0, MAX_REPLAY).filter((r) => mayRead(r.eventType)));
   return { object: "webhook_replay", endpoint: endpoint.id, requested: sent.length, has_more: rows.length > MAX_REPLAY, deliveries: sent.map((r) => r.id) };
 }

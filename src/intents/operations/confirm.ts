@@ -6,6 +6,7 @@ import type { ConfirmParams } from "../params";
 import { authorize } from "./authorize";
 import { missingPaymentMethod } from "./create";
 import { dropPendingActions } from "./pending-action";
+import { assertCaptureKept, mergeCardOptions } from "./update";
 import type { OperationTools, StepResult } from "./tools";
 
 export async function confirm(draft: IntentRecord, params: ConfirmParams, tools: OperationTools): Promise<StepResult> {
@@ -17,13 +18,14 @@ export async function confirm(draft: IntentRecord, params: ConfirmParams, tools:
   }
   // A separate velocity rule, never a status: too many declines lately answer a clear 400.
   assertDeclineVelocity(draft, tools.now(), tools.config.maxPaymentAttempts);
+  assertCaptureKept(draft, params);
   if (params.paymentMethod) draft.paymentMethod = params.paymentMethod;
   if (params.returnUrl !== undefined) draft.returnUrl = params.returnUrl;
   if (params.captureMethod) draft.captureMethod = params.captureMethod;
   if (params.setupFutureUsage !== undefined) draft.setupFutureUsage = params.setupFutureUsage;
   if (params.offSession !== undefined) draft.offSession = params.offSession;
   if (params.receiptEmail !== undefined) draft.receiptEmail = params.receiptEmail;
-  if (params.cardOptions !== undefined) draft.cardOptions = params.cardOptions;
+  if (params.cardOptions !== undefined) draft.cardOptions = mergeCardOptions(draft.cardOptions, params.cardOptions);
   if (params.shipping !== undefined) draft.shipping = params.shipping;
   if (!draft.paymentMethod) throw missingPaymentMethod();
   // A new confirmation abandons a pending 3DS challenge (canceled at the provider first).

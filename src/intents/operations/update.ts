@@ -1,8 +1,8 @@
 // Update: descriptive fields at any time; what the customer would pay (amount, currency, payment
 // method, capture method) only before the payment is authorized.
 import { invalidRequest } from "../../core/errors";
-import { assertOperationAllowed } from "../../core/intent";
-import type { IntentRecord } from "../../core/types";
+import { assertOperationAllowed, effectiveCaptureMethod } from "../../core/intent";
+import type { CaptureMethod, CardOptions, IntentRecord } from "../../core/types";
 import type { UpdateIntentParams } from "../params";
 import type { OperationTools, StepResult } from "./tools";
 import { mergeMetadata } from "./metadata";
@@ -38,8 +38,40 @@ function assertInvoiceAttemptUnchanged(draft: IntentRecord, params: UpdateIntent
   throw invalidRequest(`This PaymentIntent pays the invoice ${draft.invoiceId ?? ""}: its ${param} is the invoice's and cannot be updated. Pay the invoice (POST /v1/invoices/{id}/pay) or confirm this PaymentIntent as it is.`, param, "payment_intent_invoice_fields");
 }
 
+/**
+ * Card options given on an update or a confirm are merged into those kept, as at Stripe: an option not
+ * sent stays (a hold asked for with capture_method=manual is not dropped by a later request that only
+ * sets request_three_d_secure). `null` (payment_method_options without card) changes nothing.
+ */
+export function mergeCardOptions(kept: CardOptions | null | undefined, given: CardOptions | null): CardOptions | null {
+  if (given === null) return kept ?? null;
+  return { ...(kept ?? {}), ...given };
+}
+
+/**
+ * An invoice's payment intent and a Checkout Session's are captured as made: a request that would
+ * change how (capture_method, or the card's payment_method_options[card][capture_method]) is refused,
+ * on an update as on a confirm, so no hold is left on the customer's card for an invoice or an order
+ * that then stays unpaid.
+ */
+export function assertCaptureKept(draft: IntentRecord, params: { captureMethod?: CaptureMethod; cardOptions?: CardOptions | null }): void {
+  if (!isInvoiceAttempt(draft) && draft.createdVia !== "checkout") return;
+  const param =
+    params.captureMethod !== undefined && params.captureMethod !== draft.captureMethod
+      ? "capture_method"
+      : params.cardOptions?.captureMethod !== undefined && effectiveCaptureMethod({ ...draft, cardOptions: mergeCardOptions(draft.cardOptions, params.cardOptions) }) !== effectiveCaptureMethod(draft)
+        ? "payment_method_options[card][capture_method]"
+        : null;
+  if (param === null) return;
+  if (isInvoiceAttempt(draft)) {
+    throw invalidRequest(`This PaymentIntent pays the invoice ${draft.invoiceId ?? ""}: its ${param} is the invoice's and cannot be changed. Pay the invoice (POST /v1/invoices/{id}/pay) or confirm this PaymentIntent as it is.`, param, "payment_intent_invoice_fields");
+  }
+  throw invalidRequest(`This PaymentIntent was created by a Checkout Session: its ${param} is the session's. Create a new session instead.`, param);
+}
+
 export async function update(draft: IntentRecord, params: UpdateIntentParams, tools: OperationTools): Promise<StepResult> {
   assertInvoiceAttemptUnchanged(draft, params);
+  assertCaptureKept(draft, params);
   const changesPayment =
     params.amount !== undefined || params.currency !== undefined || params.paymentMethod !== undefined || params.captureMethod !== undefined;
   if (changesPayment) {
@@ -66,7 +98,7 @@ export async function update(draft: IntentRecord, params: UpdateIntentParams, to
   if (params.receiptEmail !== undefined) draft.receiptEmail = params.receiptEmail;
   if (params.statementDescriptor !== undefined) draft.statementDescriptor = params.statementDescriptor;
   if (params.returnUrl !== undefined) draft.returnUrl = params.returnUrl;
-  if (params.cardOptions !== undefined) draft.cardOptions = params.cardOptions;
+  if (params.cardOptions !== undefined) draft.cardOptions = mergeCardOptions(draft.cardOptions, params.cardOptions);
   if (params.shipping !== undefined) draft.shipping = params.shipping;
   if (params.statementDescriptorSuffix !== undefined) draft.statementDescriptorSuffix = params.statementDescriptorSuffix;
   draft.updated = tools.now();
