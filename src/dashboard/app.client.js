@@ -751,8 +751,10 @@
         var amount = money(p.amount, p.currency);
         var path = "/v1/admin/failed_payments/" + encodeURIComponent(p.id) + "/";
         var mine = keys[p.id] || (keys[p.id] = {});
+        // A payment the API never retries as a new one (an invoice's, a Checkout Session's, an iCliGo
+        // payment's: retry_refusal says why) offers no Retry, only what can be done with it.
         return el("span", { class: "row-actions" },
-          confirmed(confirming, mine, "Retry", "Retry the failed payment " + p.id + " of " + amount + "? A new payment of " + amount + " is made with the same payment method.", "Yes, retry " + amount, "Do not retry",
+          !p.retry_refusal && confirmed(confirming, mine, "Retry", "Retry the failed payment " + p.id + " of " + amount + "? A new payment of " + amount + " is made with the same payment method.", "Yes, retry " + amount, "Do not retry",
             function (key) { return api("POST", path + "retry", {}, p.merchant_id, key); }, "Retry of " + p.id, { done: retryWords.done, failed: retryFailed(p.id) }),
           confirmed(confirming, mine, "Resolve", "Mark the failed payment " + p.id + " of " + amount + " as resolved? It leaves the open failed payments for good: this cannot be undone.", "Yes, resolve", "Keep it open",
             function (key, fields) { return api("POST", path + "resolve", fields, p.merchant_id, key); }, "Resolve " + p.id, { reason: { otherMeans: "Paid by other means (e.g. cash or bank transfer)" } }),

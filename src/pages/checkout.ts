@@ -23,6 +23,7 @@ import { completeFromIntent, expireSession, isOverdue, lineItemsOf, sessionById,
 import { merchants } from "../db/schema";
 import { config, type Env } from "../env";
 import { directoryDb, findOnShards, merchantEnv } from "../db/shards";
+import { invoiceById } from "../billing/store";
 import { readBodyParams } from "../http/body";
 import type { OpOutcome, RequestContext } from "../intents/params";
 import { eq } from "drizzle-orm";
@@ -676,17 +677,29 @@ function intentSummary(intent: IntentRecord, merchant: string): Summary {
   return { merchant, lineItems: intent.lineItems, description: intent.description, amount: intent.amount, currency: intent.currency };
 }
 
-function intentForm(intent: IntentRecord, s: Summary, error: FormError | null, pending: PendingStep | null = null): Response {
-  return htmlPage(formTitle(s, error), `${heading(s.merchant, "Payment")}${summaryHtml(s)}${cardForm(s, { action: `/pay/${intent.id}`, hidden: { client_secret: intent.clientSecret }, cancelUrl: intent.cancelUrl, error, pending })}`, {
+/**
+ * The page of the invoice an intent pays (its hosted_invoice_url, as a path on this origin), for the
+ * way back from /pay; null for any other intent.
+ */
+async function invoicePageOf(env: Env, intent: IntentRecord): Promise<string | null> {
+  if (!intent.invoiceId || intent.metadata.invoice !== intent.invoiceId) return null;
+  const row = await invoiceById(merchantEnv(env, intent.merchantId).DB, intent.invoiceId);
+  const at = row?.hostedUrl?.indexOf("/invoice/") ?? -1;
+  return row?.hostedUrl && at >= 0 ? row.hostedUrl.slice(at) : null;
+}
+
+function intentForm(intent: IntentRecord, s: Summary, error: FormError | null, pending: PendingStep | null = null, invoicePage: string | null = null): Response {
+  return htmlPage(formTitle(s, error), `${heading(s.merchant, "Payment")}${summaryHtml(s)}${cardForm(s, { action: `/pay/${intent.id}`, hidden: { client_secret: intent.clientSecret }, cancelUrl: intent.cancelUrl ?? invoicePage, error, pending })}`, {
     formAction: [originOf(intent.returnUrl)],
   });
 }
 
-function intentDone(intent: IntentRecord, s: Summary, checks = 0): Response {
+function intentDone(intent: IntentRecord, s: Summary, checks = 0, invoicePage: string | null = null): Response {
   // Being confirmed: the page looks again until it knows (then it says paid, with the way back to the merchant).
   if (intent.status === "processing") return processingPage(s, hostedPaymentPageUrl("", intent.id, intent.clientSecret), "says how it went", checks);
   const back = returnLocation(intent);
-  const link = back ? { href: back, text: `Back to ${s.merchant}` } : undefined;
+  // An invoice's payment leads back to the invoice's page, which then says it is paid.
+  const link = back ? { href: back, text: `Back to ${s.merchant}` } : invoicePage ? { href: invoicePage, text: "Back to the invoice" } : undefined;
   // The money went back (released, refunded): said so, never "This payment has been made".
   const givenBack = givenBackInWords(intent);
   if (givenBack) return messagePage(s, givenBack.title, givenBack.message, { pending: true, ...(link ? { link } : {}) });
@@ -710,13 +723,14 @@ function payPages(): Hono<PagesEnv> {
     const session = await sessionGuard(c.env, intent, new URL(c.req.url).origin, true);
     if (session) return c.redirect(`/checkout/${session.id}`, 303);
     const s = intentSummary(intent, await merchantName(c.env, intent.merchantId));
-    if (!takesCard(intent)) return intentDone(intent, s, checksOf(c));
+    const invoicePage = await invoicePageOf(c.env, intent);
+    if (!takesCard(intent)) return intentDone(intent, s, checksOf(c), invoicePage);
     const code = c.req.query("error");
     // Waiting on a 3DS challenge or PayPal: the way back there, or another card.
-    if (intent.status === "requires_action") return intentForm(intent, s, code ? redirectedError(intent, code) : null, code ? null : pendingStep(intent));
+    if (intent.status === "requires_action") return intentForm(intent, s, code ? redirectedError(intent, code) : null, code ? null : pendingStep(intent), invoicePage);
     const wait = minutesUntilAttemptsAllowed(c.env, intent);
-    if (wait !== null) return attemptsExhaustedPage(s, "Payment", wait, intent.cancelUrl);
-    return intentForm(intent, s, code ? redirectedError(intent, code) : lastAttemptError(intent));
+    if (wait !== null) return attemptsExhaustedPage(s, "Payment", wait, intent.cancelUrl ?? invoicePage);
+    return intentForm(intent, s, code ? redirectedError(intent, code) : lastAttemptError(intent), null, invoicePage);
   });
 
   pages.post("/:id", async (c) => {

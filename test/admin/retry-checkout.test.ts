@@ -26,6 +26,11 @@ describe("retrying a Checkout Session's failed payment", () => {
     expect(pos.status, JSON.stringify(pos.body)).toBe(409);
     expect(pos.body.error.code).toBe("INVALID_STATE");
     expect((await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?limit=100")).body.data.length).toBe(before);
+    // The failed-payments list says so up front (the dashboard then offers no Retry); an ordinary failed payment has no refusal.
+    const plain = await post<{ error: { payment_intent?: PaymentIntentJson } }>("/v1/payment_intents", { amount: 900, currency: "usd", payment_method: "pm_card_chargeDeclined", confirm: true });
+    const listed = (await get<ListJson<PaymentIntentJson & { retry_refusal: string | null }>>("/v1/admin/failed_payments?limit=100")).body.data;
+    expect(listed.find((p) => p.id === intent)?.retry_refusal).toContain("Checkout Session");
+    expect(listed.find((p) => p.id === plain.body.error.payment_intent?.id)?.retry_refusal).toBeNull();
 
     // The shopper pays on the session's page: the session completes.
     const paid = await submit(path, {});

@@ -527,6 +527,26 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     await page.context().close();
   });
 
+  it("a failed payment the API never retries as a new one (an invoice's) offers no Retry, only Resolve and Dismiss", async () => {
+    const m = await newMerchant();
+    const customer = await call("POST", "/v1/customers", m.key, { email: "no-retry@example.com" });
+    const price = await call("POST", "/v1/prices", m.key, { unit_amount: 1999, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Plan" } });
+    const sub = await call("POST", "/v1/subscriptions", m.key, { customer: customer.json.id, price: price.json.id, payment_behavior: "default_incomplete", expand: ["latest_invoice"] });
+    const invoiceIntent = sub.json.latest_invoice?.payment_intent as string;
+    expect((await call("POST", `/v1/payment_intents/${invoiceIntent}/confirm`, m.key, { payment_method: "pm_card_chargeDeclined" })).status).toBe(402);
+    const plain = await declined(m.key, 700);
+    const page = await signedIn(m.key);
+    await page.getByRole("link", { name: "Failed payments", exact: true }).click();
+    const row = (id: string) => page.locator("tr", { has: page.getByRole("cell", { name: id, exact: true }) });
+    await row(invoiceIntent).waitFor();
+    await row(plain).waitFor();
+    expect(await row(invoiceIntent).getByRole("button", { name: "Retry" }).count()).toBe(0);
+    expect(await row(invoiceIntent).getByRole("button", { name: "Resolve" }).count()).toBe(1);
+    expect(await row(invoiceIntent).getByRole("button", { name: "Dismiss" }).count()).toBe(1);
+    expect(await row(plain).getByRole("button", { name: "Retry" }).count()).toBe(1);
+    await page.context().close();
+  });
+
   it("Retry, Resolve and Dismiss of a failed payment ask first, naming the amount; taking the question back sends nothing, and a double click on the answer acts once", async () => {
     const m = await newMerchant();
     const toRetry = await declined(m.key, 4321);

@@ -84,9 +84,14 @@ describe("hosted_invoice_url", () => {
     expect(await invoice(s, first.id)).toMatchObject({ status: "open", amount_paid: 0 });
     expect((await ok(get<{ status: string }>(`/v1/payment_intents/${intent.id}`, s.opts))).status).toBe(intent.status);
 
+    // The intent's page leads back to the invoice (its Cancel), and so does its answer once paid.
+    const invoicePath = new URL(first.hosted_invoice_url ?? "").pathname;
+    const form = await page(link?.href ?? "");
+    expect(form.html).toContain(`<a class="cancel" href="${invoicePath}">Cancel</a>`);
     // The customer pays on the intent's page: the invoice is paid, the subscription active.
     const paid = await submitAndFollow(new URL(link?.href ?? "", "http://gateway.test").pathname, { client_secret: intent.client_secret });
     expect(paid.html).toContain("Payment complete");
+    expect(paid.html).toContain(`<a class="cancel" href="${invoicePath}">Back to the invoice</a>`);
     await waitFor(async () => (await invoice(s, first.id)).status === "paid", 15_000, "the invoice paid");
     expect(await invoice(s, first.id)).toMatchObject({ status: "paid", amount_paid: 1999 });
     expect((await ok(get<SubscriptionJson>(`/v1/subscriptions/${sub.id}`, s.opts))).status).toBe("active");

@@ -25,7 +25,7 @@ import { auditContext, intentJson, intentStub, json, respondOutcome } from "./re
 import { expandPaths } from "./expand";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { resolvePaymentMethodFor } from "./payment_intents";
-import { assertRetryMethodUsable, originalOf, retryFailedPayment } from "../common/failed-retry";
+import { assertRetryable, assertRetryMethodUsable, originalOf, retryFailedPayment } from "../common/failed-retry";
 import { apiVersionField } from "./stripe-version";
 import { PaymentIntentSchema, RefundSchema } from "./schemas";
 
@@ -568,7 +568,15 @@ function registerFailedPayments(app: App): void {
         "Failed payments (declined or failed for good), with counts by reason over a window of at most 31 days (created_gte/created_lte; by default the last 30 days). A retry is listed with the payment it retries (retries), never as a failed payment of its own",
       tag: TAG,
       query: FailedQuery,
-      response: z.object({ object: z.literal("list"), data: z.array(z.intersection(PaymentIntentSchema, z.object({ retries: z.array(RetrySummary).describe("This payment's retries (failed_payments/{id}/retry), oldest first.") }))), counts_by_reason: z.record(z.string(), z.number()), has_more: z.boolean(), next_cursor: z.string().nullable() }),
+      response: z.object({ object: z.literal("list"), data: z.array(
+          z.intersection(
+            PaymentIntentSchema,
+            z.object({
+              retries: z.array(RetrySummary).describe("This payment's retries (failed_payments/{id}/retry), oldest first."),
+              retry_refusal: z.string().nullable().describe("Why failed_payments/{id}/retry refuses this payment whatever its state (an invoice's payment, a Checkout Session's or an iCliGo payment), or null."),
+            }),
+          ),
+        ), counts_by_reason: z.record(z.string(), z.number()), has_more: z.boolean(), next_cursor: z.string().nullable() }),
     },
     async (c, { query, principal }) => {
       const resolution = query.resolution ?? "open";
@@ -607,7 +615,7 @@ function registerFailedPayments(app: App): void {
       const retries = await retriesOf(dbs, principal.livemode, page.items);
       return json(c, {
         object: "list",
-        data: page.items.map((i) => ({ ...intentJson(c, i), retries: retries.get(i.id) ?? [] })),
+        data: page.items.map((i) => ({ ...intentJson(c, i), retries: retries.get(i.id) ?? [], retry_refusal: retryRefusal(i) })),
         counts_by_reason: counts.reduce<Record<string, number>>((sum, r) => {
           const reason = r.reason ?? "unknown";
           sum[reason] = (sum[reason] ?? 0) + Number(r.n);
@@ -779,6 +787,17 @@ function registerRefundApprovals(app: App): void {
       { method: "post", path: `/v1/admin/refunds/{id}/${verb}`, permission: "refunds.approve", merchant: false, summary: `${verb === "approve" ? "Approve" : "Reject"} a refund waiting for approval`, tag: TAG, body: DecisionBody, response: RefundSchema },
       async (c, { params, body, principal }) => decide(c, principal, params.id ?? "", verb === "approve", body.reason ?? null),
     );
+  }
+}
+
+/** Why a retry of this failed payment is refused whatever its state (assertRetryable's words), or null. */
+function retryRefusal(intent: IntentRecord): string | null {
+  try {
+    assertRetryable(intent);
+    return null;
+  } catch (err) {
+    if (err instanceof ApiError) return err.message;
+    throw err;
   }
 }
 
