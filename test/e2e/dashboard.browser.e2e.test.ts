@@ -65,11 +65,14 @@ async function settled(page: Page): Promise<void> {
   await expect.poll(async () => !/^Loading/.test(await page.locator("#main").innerText()), { timeout: 30_000 }).toBe(true);
 }
 /** The page's heading, its flash (status line) and the page links as the browser lays them out (CSS px from the viewport's top). */
-const layout = (page: Page) =>
-  page.evaluate<{ navBottom: number; headingTop: number; flashHeight: number; flashBottom: number }>(`(() => {
+const layout = async (page: Page) => {
+  // The page may be drawing again (its heading replaced) on a busy machine: read once all three are there.
+  await page.waitForFunction(`Boolean(document.querySelector("nav#nav") && document.querySelector("main h1") && document.querySelector("#flash"))`);
+  return page.evaluate<{ navBottom: number; headingTop: number; flashHeight: number; flashBottom: number }>(`(() => {
     const box = (s) => document.querySelector(s).getBoundingClientRect();
     return { navBottom: box("nav#nav").bottom, headingTop: box("main h1").top, flashHeight: box("#flash").height, flashBottom: box("#flash").bottom };
   })()`);
+};
 /** At most this much space between the page links and the page's heading (main's padding and the heading's margin): no blank band. */
 const HEADING_GAP = 40;
 const focused = (page: Page) => page.evaluate<string>(`(() => { const a = document.activeElement; return a ? a.tagName + (a.id ? "#" + a.id : "") + " " + (a.textContent || "").trim().slice(0, 60) : ""; })()`);
