@@ -535,6 +535,49 @@ export async function openInvoiceIntent(env: Env, invoiceId: string, origin: str
     .where(and(eq(invoices.id, row.id), isNull(invoices.paymentIntent)));
 }
 
+/**
+ * The hosted invoice page's payment of an invoice nothing is coming for (marked uncollectible, or open
+ * with no attempt planned) whose latest intent can no longer take a card (canceled) or that has none:
+ * the next attempt's intent, not confirmed, for the customer to pay with a card on that intent's page
+ * (as Stripe's page pays an uncollectible invoice). Made under the invoice's claim, so a payment the
+ * merchant asks for meanwhile (POST /v1/invoices/{id}/pay) waits for it, and then finds this same
+ * attempt's derived intent rather than charging the card on file beside it. Answers the invoice's
+ * latest intent (the new one, or the one it already had when that one is not canceled), or null when
+ * the invoice cannot be paid this way now (someone else holds it, or it is paid, void, or its retries
+ * are still planned).
+ */
+export async function openPageAttempt(env: Env, invoiceId: string, origin: string, requestId: string | null): Promise<IntentRecord | null> {
+  const row = await invoiceById(env.DB, invoiceId);
+  if (!row || !(row.status === "uncollectible" || (row.status === "open" && row.nextPaymentAttempt === null))) return null;
+  const until = await claimInvoice(env, row, { dueOnly: false, at: 0 });
+  if (until === null) return null;
+  const scope = scopeOf(row);
+  try {
+    const previous = row.paymentIntent ? await intentStub(env, row.paymentIntent).retrieve(scope, row.paymentIntent) : null;
+    if (previous && previous.status !== "canceled") return previous;
+    const attempt = Math.max(row.attemptCount, (previous && attemptOf(previous)) ?? 0) + 1;
+    const id = await attemptIntentId(row.id, attempt);
+    const stub = intentStub(env, id);
+    let intent: IntentRecord | null = await stub.retrieve(scope, id);
+    if (!intent) {
+      const outcome = await stub.create(systemRequest(scope, `invoice:${row.id}:attempt:${attempt}`, origin, requestId), attemptParams(row, id, attempt, null, false, false, await clockNow(env, row.testClock)));
+      intent = outcome.intent ?? (await stub.retrieve(scope, id));
+    }
+    if (!intent) throw new Error(`invoice ${row.id}: its intent ${id} was not created`);
+    // attempt_count stays where it is until the customer confirms: the intent's events settle this attempt.
+    await db(env.DB)
+      .update(invoices)
+      .set({ paymentIntent: intent.id })
+      .where(and(eq(invoices.id, row.id), eq(invoices.claimedUntil, until)));
+    return intent;
+  } finally {
+    await db(env.DB)
+      .update(invoices)
+      .set({ claimedUntil: null })
+      .where(and(eq(invoices.id, row.id), eq(invoices.claimedUntil, until)));
+  }
+}
+
 export function systemRequest(scope: Scope, key: string, origin: string, requestId: string | null = null): RequestContext {
   // The key names the attempt; the fingerprint is fixed, so a replay is always recognized as one.
   return { scope, requestId, idempotencyKey: key, fingerprint: "billing", origin, audit: null };

@@ -9,6 +9,7 @@
 import { Hono, type Context } from "hono";
 import { hasPrefix, timingSafeEqual } from "../core/ids";
 import type { IntentRecord } from "../core/types";
+import { openPageAttempt } from "../billing/engine";
 import { invoiceById, type InvoiceRow } from "../billing/store";
 import { findOnShards, merchantEnv } from "../db/shards";
 import { config, type Env } from "../env";
@@ -53,7 +54,7 @@ function stateHtml(row: InvoiceRow, merchant: string, intent: IntentRecord | nul
   }
   if (row.status === "void") return `<p role="status">This invoice was voided: nothing is due on it.</p>`;
   const due = escapeHtml(formatMoney(row.amountDue - row.amountPaid, row.currency));
-  const late = row.status === "uncollectible" ? `<p role="alert">This invoice is past due.</p>` : "";
+  const late = row.status === "uncollectible" ? `<p class="alert">This invoice is past due.</p>` : "";
   if (intent?.status === "processing") return `${late}<p role="status">Your payment is being confirmed with your bank; there is no need to pay again.</p>`;
   if (intent && takesCard(intent)) {
     const page = hostedPaymentPageUrl("", intent.id, intent.clientSecret);
@@ -62,9 +63,9 @@ function stateHtml(row: InvoiceRow, merchant: string, intent: IntentRecord | nul
   }
   // Its payment cannot take a card now. Open with an attempt planned (none made yet, or the next being
   // prepared): the card on file is charged. Otherwise (marked uncollectible, its intent canceled) no
-  // attempt is coming: the merchant says how to pay it.
+  // attempt is coming: the button opens a new one (POST, openPageAttempt) and goes to its payment page.
   if (row.status === "open" && row.nextPaymentAttempt !== null) return `${late}<p role="status">This invoice's payment is being attempted with the card on file. For another way to pay, contact ${escapeHtml(merchant)}.</p>`;
-  return `${late}<p role="status">This invoice cannot be paid on this page. To pay it, contact ${escapeHtml(merchant)}.</p>`;
+  return `${late}<form method="post"><button type="submit">Pay ${due}</button></form>`;
 }
 
 async function findInvoice(c: Context<PagesEnv>, id: string, token: string): Promise<InvoiceRow | null> {
@@ -87,6 +88,16 @@ export function invoicePages(): Hono<PagesEnv> {
     const title = row.status === "paid" ? "Invoice paid" : row.status === "void" ? "Invoice voided" : "Invoice";
     return htmlPage(title, `${heading(merchant, title)}${detailsHtml(row)}${amountsHtml(row)}${stateHtml(row, merchant, intent)}`);
   });
-  unmatched(pages, { "/:id/:token": "GET, HEAD" });
+  // The Pay button of an invoice whose payment cannot take a card: a new attempt's intent, then its page.
+  // Whatever the invoice has become meanwhile (paid, voided, an attempt under way), the invoice's page
+  // says it; the same intent's page when two presses race (one claim makes it, the other finds it).
+  pages.post("/:id/:token", async (c) => {
+    const row = await findInvoice(c, c.req.param("id"), c.req.param("token"));
+    if (!row) return notFoundPage();
+    const intent = await openPageAttempt(c.env, row.id, new URL(c.req.url).origin, null);
+    const to = intent && takesCard(intent) ? hostedPaymentPageUrl("", intent.id, intent.clientSecret) : new URL(c.req.url).pathname;
+    return c.redirect(to, 303);
+  });
+  unmatched(pages, { "/:id/:token": "GET, HEAD, POST" });
   return pages;
 }

@@ -121,7 +121,7 @@ describe("hosted_invoice_url", () => {
     expect((await page(url.pathname)).status).toBe(200);
     const put = await exports.default.fetch(new Request(`http://gateway.test${url.pathname}`, { method: "PUT" }));
     expect(put.status).toBe(405);
-    expect(put.headers.get("allow")).toBe("GET, HEAD");
+    expect(put.headers.get("allow")).toBe("GET, HEAD, POST");
   });
 
   it("a renewal made by the clock's sweep links under the first invoice's base; when its charge fails, its page takes another card and the invoice is paid", async () => {
@@ -168,15 +168,79 @@ describe("hosted_invoice_url", () => {
 
 
 describe("hosted_invoice_url of an invoice marked uncollectible", () => {
-  it("says it is past due and cannot be paid on the page (its intent was canceled; no attempt is coming), never that a payment is being attempted", async () => {
+  const press = (pathname: string, headers: Record<string, string> = {}) =>
+    exports.default.fetch(new Request(`http://gateway.test${pathname}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: "", redirect: "manual" }));
+
+  it("says it is past due and takes a card: its Pay button opens one new attempt (two presses at once, one intent) and paying it pays the invoice", async () => {
     const s = await setup("hosted-invoice-uncollectible");
     const first = (await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, payment_behavior: "default_incomplete", expand: ["latest_invoice"] }, s.opts))).latest_invoice as InvoiceJson;
+    const canceled = typeof first.payment_intent === "string" ? first.payment_intent : (first.payment_intent?.id ?? "");
     await ok(post(`/v1/invoices/${first.id}/mark_uncollectible`, {}, s.opts));
-    const shown = await page(first.hosted_invoice_url ?? "");
+    const url = new URL(first.hosted_invoice_url ?? "");
+    const shown = await page(url.href);
     expect(shown.status).toBe(200);
-    expect(shown.html).toContain("This invoice is past due.");
-    expect(shown.html).toContain("This invoice cannot be paid on this page. To pay it, contact");
+    // Said once, not announced as an alert when the page opens.
+    expect(shown.html).toContain(`<p class="alert">This invoice is past due.</p>`);
+    expect(shown.html).toContain(`<form method="post"><button type="submit">Pay $19.99</button></form>`);
     expect(shown.html).not.toContain("being attempted");
-    expect(payLink(shown.html)).toBeNull();
+    expect(shown.html).not.toContain("contact");
+    // The GET made nothing.
+    expect((await invoice(s, first.id)).payment_intent).toBe(canceled);
+
+    // A POST another site makes a browser send is refused, and opens nothing.
+    const forged = await press(url.pathname, { "sec-fetch-site": "cross-site", origin: "https://evil.example" });
+    expect(forged.status).toBe(403);
+    expect((await invoice(s, first.id)).payment_intent).toBe(canceled);
+
+    const pressed = await Promise.all([press(url.pathname), press(url.pathname)]);
+    const locations = pressed.map((res) => {
+      expect(res.status).toBe(303);
+      return res.headers.get("location") ?? "";
+    });
+    // One claim makes the intent; the other press finds it, or (while the claim is held) goes back to the invoice.
+    const intents = new Set(locations.filter((l) => l.startsWith("/pay/")).map((l) => new URL(l, "http://gateway.test").pathname.split("/")[2]));
+    expect(intents.size, locations.join(" ")).toBe(1);
+    for (const l of locations) if (!l.startsWith("/pay/")) expect(l).toBe(url.pathname);
+    const [intentId] = [...intents];
+    expect(intentId).not.toBe(canceled);
+    const after = await invoice(s, first.id);
+    expect(after).toMatchObject({ status: "uncollectible", payment_intent: intentId, amount_paid: 0 });
+    const intent = await ok(get<{ id: string; amount: number; status: string; client_secret: string; metadata: Record<string, string> }>(`/v1/payment_intents/${intentId}`, s.opts));
+    expect(intent).toMatchObject({ amount: 1999, status: "requires_payment_method", metadata: { invoice: first.id, invoice_attempt: "2" } });
+    // The page now leads to that intent's page, and pressing again opens no other.
+    expect(payLink((await page(url.href)).html)?.href).toBe(`/pay/${intentId}?client_secret=${intent.client_secret}`);
+    expect((await press(url.pathname)).headers.get("location")).toBe(`/pay/${intentId}?client_secret=${intent.client_secret}`);
+
+    // A declined card leaves it uncollectible, and another card pays it.
+    const declined = await submitAndFollow(`/pay/${intentId}`, { client_secret: intent.client_secret, card_number: "4000 0000 0000 0002" });
+    expect(declined.html).toContain("declined");
+    await waitFor(async () => (await invoice(s, first.id)).status === "uncollectible", 15_000, "still uncollectible");
+    const paid = await submitAndFollow(`/pay/${intentId}`, { client_secret: intent.client_secret });
+    expect(paid.html).toContain("Payment complete");
+    await waitFor(async () => (await invoice(s, first.id)).status === "paid", 15_000, "the invoice paid");
+    expect(await invoice(s, first.id)).toMatchObject({ amount_paid: 1999, payment_intent: intentId });
+    const charged = await ok(get<ListJson<{ amount_received: number; status: string }>>(`/v1/payment_intents?customer=${s.customer}`, s.opts));
+    expect(charged.data.filter((p) => p.status === "succeeded").map((p) => p.amount_received)).toEqual([1999]);
+    const done = await page(url.href);
+    expect(done.html).toContain("<h1>Invoice paid</h1>");
+    // Pressing the button of a page opened before it was paid opens nothing: the page says it is paid.
+    const late = await press(url.pathname);
+    expect(late.headers.get("location")).toBe(url.pathname);
+    expect((await invoice(s, first.id)).payment_intent).toBe(intentId);
+  });
+
+  it("the Pay button of a voided invoice, or with another token, opens nothing", async () => {
+    const s = await setup("hosted-invoice-press-void");
+    const first = (await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, payment_behavior: "default_incomplete", expand: ["latest_invoice"] }, s.opts))).latest_invoice as InvoiceJson;
+    await ok(post(`/v1/invoices/${first.id}/mark_uncollectible`, {}, s.opts));
+    const url = new URL(first.hosted_invoice_url ?? "");
+    const before = (await invoice(s, first.id)).payment_intent;
+    const wrong = await press(`/invoice/${first.id}/${"A".repeat(32)}`);
+    expect(wrong.status).toBe(404);
+    await ok(post(`/v1/invoices/${first.id}/void`, {}, s.opts));
+    const res = await press(url.pathname);
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(url.pathname);
+    expect(await invoice(s, first.id)).toMatchObject({ status: "void", payment_intent: before });
   });
 });
