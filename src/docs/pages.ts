@@ -88,6 +88,15 @@ export function registerPageDocs<E extends { Bindings: Env }>(app: OpenAPIHono<E
     request: { params: z.object({ id: z.string(), token: z.string() }) },
     responses: page("An HTML page"),
   });
+  documentPath(app, {
+    method: "post",
+    path: "/invoice/{id}/{token}",
+    summary: "The invoice page's Pay button, for an invoice no payment is coming for (marked uncollectible): opens its next attempt's intent and goes to its /pay page",
+    tags,
+    security,
+    request: { params: z.object({ id: z.string(), token: z.string() }) },
+    responses: { ...page("The 404 page (another token)"), 303: { description: "To the new attempt's /pay page, or back to the invoice's page" } },
+  });
   // The sandbox acting as PayPal's approval page (the order is the `token` query or form field).
   documentPath(app, { method: "get", path: "/sandbox/paypal/checkoutnow", summary: "The sandbox's PayPal approval page", tags, security, request: { query: z.object({ token: z.string() }) }, responses: page("An HTML page") });
   documentPath(app, { method: "post", path: "/sandbox/paypal/checkoutnow", summary: "Approve or cancel on the sandbox's PayPal approval page (form: token, decision)", tags, security, responses: { ...page("An HTML page"), 303: { description: "Back to the merchant's return or cancel URL" } } });
