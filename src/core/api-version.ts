@@ -19,13 +19,19 @@ const SHAPE = /^(\d{4})-(\d{2})-(\d{2})(?:\.([a-z]+))?$/;
 /** The version that removed a PaymentIntent's `charges` list (latest_charge replaced it). */
 export const CHARGES_LIST_REMOVED = "2022-11-15";
 
+/** The version that made a charge's `refunds` list expandable only: the same change as CHARGES_LIST_REMOVED. */
+export const CHARGE_REFUNDS_REMOVED = CHARGES_LIST_REMOVED;
+
 /**
  * Shape differences rendered per version: the version that made the change -> what a request for
  * an earlier version gets instead. A renderer checks `rendersAsOf(version, since)` before adding or
  * changing a field.
  */
 export const VERSION_DIFFERENCES: Readonly<Record<string, readonly string[]>> = {
-  [CHARGES_LIST_REMOVED]: ["PaymentIntent.charges: a list of every charge of the intent, newest first (total_count, url /v1/charges?payment_intent=)"],
+  [CHARGES_LIST_REMOVED]: [
+    "PaymentIntent.charges: a list of every charge of the intent, newest first (total_count, url /v1/charges?payment_intent=)",
+    "Charge.refunds: on every charge, a list of its refunds, newest first (total_count, url /v1/charges/{id}/refunds); later versions only with expand[]=refunds",
+  ],
 };
 
 /** Whether `version` names a Stripe API version (a real date, no later than `now`, named after 2024-06-20). */

@@ -1,7 +1,7 @@
 // The canonical public representation of our objects: Stripe's field names, plus seed 001's where
 // they differ (payment_intent_id, latest_charge_id, refund_id). /v1 answers with these, and events
 // carry them as snapshots. Times are Unix seconds, as Stripe's; `created_ms` keeps the milliseconds.
-import { CHARGES_LIST_REMOVED, rendersAsOf } from "./api-version";
+import { CHARGE_REFUNDS_REMOVED, CHARGES_LIST_REMOVED, rendersAsOf } from "./api-version";
 import { authorizedAmount, chargeAttempt, isFailedCharge } from "./intent";
 import { attemptIdForCharge, chargeIdForIntent, failedChargeId } from "./ids";
 import type { Attempt, BillingAddress, BillingDetails, IntentRecord, PaymentMethodDetails, RefundRecord, Shipping } from "./types";
@@ -269,10 +269,21 @@ export interface ChargeJson {
     card: ChargeCardJson | null;
   };
   refunded: boolean;
+  /** Stripe's list of the charge's refunds: with expand[]=refunds, and on every charge for a Stripe-Version before 2022-11-15. */
+  refunds?: ChargeRefundsJson;
   status: "succeeded" | "failed";
   connector: string;
   connector_account: string | null;
   provider_reference: string | null;
+}
+
+/** A charge's `refunds` list object, as Stripe's (its url is Stripe's: /v1/charges/{id}/refunds). */
+export interface ChargeRefundsJson {
+  object: "list";
+  data: RefundJson[];
+  has_more: false;
+  total_count: number;
+  url: string;
 }
 
 export interface RefundJson {
@@ -394,8 +405,8 @@ function latestCharge(intent: IntentRecord): ChargeJson | null {
   return declined ? renderFailedCharge(intent, declined.id) : null;
 }
 
-function legacyCharges(intent: IntentRecord): NonNullable<PaymentIntentJson["charges"]> {
-  const data = renderIntentCharges(intent);
+function legacyCharges(intent: IntentRecord, apiVersion: string): NonNullable<PaymentIntentJson["charges"]> {
+  const data = renderIntentCharges(intent).map((charge) => chargeAsOf(intent, charge, apiVersion));
   return { object: "list", data, has_more: false, total_count: data.length, url: `/v1/charges?payment_intent=${intent.id}` };
 }
 
@@ -466,9 +477,9 @@ export function renderIntent(intent: IntentRecord, options: RenderOptions = {}):
           payment_method: err.paymentMethod ? renderPaymentMethod(err.paymentMethod, intent) : null,
         }
       : null,
-    latest_charge: charge ? (expand.has("latest_charge") ? charge : charge.id) : null,
+    latest_charge: charge ? (expand.has("latest_charge") ? chargeAsOf(intent, charge, options.apiVersion) : charge.id) : null,
     latest_charge_id: charge?.id ?? null,
-    ...(options.apiVersion !== undefined && !rendersAsOf(options.apiVersion, CHARGES_LIST_REMOVED) ? { charges: legacyCharges(intent) } : {}),
+    ...(options.apiVersion !== undefined && !rendersAsOf(options.apiVersion, CHARGES_LIST_REMOVED) ? { charges: legacyCharges(intent, options.apiVersion) } : {}),
     livemode: intent.livemode,
     metadata: { ...intent.metadata },
     next_action: intent.nextAction
@@ -572,6 +583,27 @@ export function renderChargeById(intent: IntentRecord, chargeId: string): Charge
   const failed = attemptIdForCharge(chargeId);
   const charge = failed ? renderFailedCharge(intent, failed) : renderCharge(intent);
   return charge?.id === chargeId ? charge : null;
+}
+
+/** Stripe's `refunds` of a charge: a list object of its refunds, newest first (a failed charge's is empty). */
+export function renderChargeRefunds(intent: IntentRecord, chargeId: string): ChargeRefundsJson {
+  // Newest first; refunds made in the same millisecond in the order they were made (the later first).
+  const data = [...intent.refunds]
+    .reverse()
+    .filter((r) => r.chargeId === chargeId)
+    .sort((a, b) => b.created - a.created)
+    .map(renderRefund);
+  return { object: "list", data, has_more: false, total_count: data.length, url: `/v1/charges/${chargeId}/refunds` };
+}
+
+/**
+ * A charge as a Stripe-Version shows it: before 2022-11-15 every charge carries `refunds`, its
+ * refunds list (later versions and the current shape: only with expand[]=refunds). Without a
+ * version (events' stored snapshots, the current shape) the charge is unchanged.
+ */
+export function chargeAsOf(intent: IntentRecord, charge: ChargeJson, apiVersion: string | undefined): ChargeJson {
+  if (apiVersion === undefined || rendersAsOf(apiVersion, CHARGE_REFUNDS_REMOVED)) return charge;
+  return { ...charge, refunds: renderChargeRefunds(intent, charge.id) };
 }
 
 /**

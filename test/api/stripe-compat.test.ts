@@ -2,7 +2,7 @@
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { GATEWAY_API_VERSION } from "../../src/core/api-version";
-import { bearer, call, createIntent, stripeClient, expectError, get, hsToken, KEY_A, MERCHANT_A, newMerchant, post, seedMerchant, waitFor, type CallResult, type ChargeJson, type ListJson, type PaymentIntentJson } from "../helpers";
+import { bearer, call, createIntent, stripeClient, expectError, get, hsToken, KEY_A, MERCHANT_A, newMerchant, post, seedMerchant, waitFor, type CallResult, type ChargeJson, type ListJson, type PaymentIntentJson, type RefundJson } from "../helpers";
 
 interface EventJson {
   id: string;
@@ -114,8 +114,8 @@ describe("Stripe-Version before 2022-11-15: a payment intent's charges list", ()
     expect(charges).toMatchObject({ object: "list", has_more: false, total_count: 2, url: `/v1/charges?payment_intent=${id}` });
     expect(charges?.data.map((c) => c.status)).toEqual(["succeeded", "failed"]);
     expect(charges?.data[0]?.id).toBe(paid.body.latest_charge);
-    // Each is the charge /v1/charges answers.
-    for (const charge of charges?.data ?? []) expect((await get<ChargeJson>(`/v1/charges/${charge.id}`)).body).toEqual(charge);
+    // Each is the charge /v1/charges answers at the same version (its refunds list included).
+    for (const charge of charges?.data ?? []) expect((await get<ChargeJson>(`/v1/charges/${charge.id}`, { headers: OLD })).body).toEqual(charge);
     const failed = charges?.data[1];
     expect(failed?.failure_code).toBe("card_declined");
     expect(failed?.paid).toBe(false);
@@ -145,6 +145,100 @@ describe("Stripe-Version before 2022-11-15: a payment intent's charges list", ()
     expect((paid.body as LegacyIntent).charges?.data.map((c) => c.id)).toEqual([paid.body.latest_charge]);
     // The header still wins over the default.
     expect("charges" in (await get<LegacyIntent>(`/v1/payment_intents/${paid.body.id}`, { key, headers: { "Stripe-Version": GATEWAY_API_VERSION } })).body).toBe(false);
+  });
+});
+
+describe("Stripe-Version before 2022-11-15: a charge's refunds list", () => {
+  type Refunds = { object: string; data: RefundJson[]; has_more: boolean; total_count: number; url: string };
+  type LegacyCharge = ChargeJson & { refunds?: Refunds };
+  type LegacyIntent = PaymentIntentJson & { charges?: { data: LegacyCharge[] } };
+  const OLD = { "Stripe-Version": "2020-08-27" };
+
+  it("every charge carries its refunds, newest first, at an older version; 2022-11-15 and later only with expand[]=refunds", async () => {
+    const pi = (await createIntent({ amount: 3000, payment_method: "pm_card_visa", confirm: true })).body;
+    const chargeId = typeof pi.latest_charge === "string" ? pi.latest_charge : "";
+    expect(chargeId).toMatch(/^ch_/);
+    const first = await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 500 });
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    const second = await post<RefundJson>("/v1/refunds", { charge: chargeId, amount: 700 });
+    expect(second.status, JSON.stringify(second.body)).toBe(200);
+    const url = `/v1/charges/${chargeId}/refunds`;
+
+    // Retrieve: the list, each refund as /v1/refunds answers it.
+    const old = await get<LegacyCharge>(`/v1/charges/${chargeId}`, { headers: OLD });
+    expect(old.status, JSON.stringify(old.body)).toBe(200);
+    expect(old.headers.get("stripe-version")).toBe("2020-08-27");
+    expect(old.body.refunds).toEqual({
+      object: "list",
+      data: [(await get<RefundJson>(`/v1/refunds/${second.body.id}`)).body, (await get<RefundJson>(`/v1/refunds/${first.body.id}`)).body],
+      has_more: false,
+      total_count: 2,
+      url,
+    });
+    expect(old.body.refunds?.data.map((r) => r.amount)).toEqual([700, 500]);
+    expect(old.body.amount_refunded).toBe(1200);
+
+    // The current shape, and 2022-11-15 on: no refunds unless expanded (then the same list).
+    for (const headers of [{}, { "Stripe-Version": "2022-11-15" }, { "Stripe-Version": "2025-03-31.basil" }] as Record<string, string>[]) {
+      const now = await get<LegacyCharge>(`/v1/charges/${chargeId}`, { headers });
+      expect(now.status).toBe(200);
+      expect("refunds" in now.body, JSON.stringify(headers)).toBe(false);
+      expect((await get<LegacyCharge>(`/v1/charges/${chargeId}?expand[]=refunds`, { headers })).body.refunds).toEqual(old.body.refunds);
+    }
+    // At the older version, expand[]=refunds changes nothing.
+    expect((await get<LegacyCharge>(`/v1/charges/${chargeId}?expand[]=refunds`, { headers: OLD })).body).toEqual(old.body);
+
+    // The charge list, an update, an intent's charges list and its expanded latest_charge, a refund's expanded charge.
+    const listed = await get<ListJson<LegacyCharge>>(`/v1/charges?payment_intent=${pi.id}`, { headers: OLD });
+    expect(listed.body.data.map((c) => c.refunds?.total_count)).toEqual([2]);
+    expect("refunds" in ((await get<ListJson<LegacyCharge>>(`/v1/charges?payment_intent=${pi.id}`)).body.data[0] ?? {})).toBe(false);
+    const updated = await post<LegacyCharge>(`/v1/charges/${chargeId}`, { description: "with refunds" }, { headers: OLD });
+    expect(updated.status, JSON.stringify(updated.body)).toBe(200);
+    expect(updated.body.refunds).toEqual(old.body.refunds);
+    const intent = await get<LegacyIntent>(`/v1/payment_intents/${pi.id}?expand[]=latest_charge`, { headers: OLD });
+    expect(intent.body.charges?.data[0]?.refunds).toEqual(old.body.refunds);
+    expect((intent.body.latest_charge as LegacyCharge).refunds).toEqual(old.body.refunds);
+    expect("refunds" in ((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}?expand[]=latest_charge`)).body.latest_charge as LegacyCharge)).toBe(false);
+    const refund = await get<RefundJson & { charge: LegacyCharge }>(`/v1/refunds/${first.body.id}?expand[]=charge`, { headers: OLD });
+    expect(refund.body.charge.refunds).toEqual(old.body.refunds);
+    expect("refunds" in (await get<RefundJson & { charge: LegacyCharge }>(`/v1/refunds/${first.body.id}?expand[]=charge`)).body.charge).toBe(false);
+  });
+
+  it("a failed charge's list is empty; a merchant whose default version is older gets it without the header, and events keep the current shape", async () => {
+    const merchant = await newMerchant("version-charge-refunds");
+    expect((await post("/v1/account", { settings: { api_version: "2022-08-01" } }, merchant.opts)).status).toBe(200);
+    const created = await createIntent({ amount: 1500 }, merchant.opts);
+    const declined = await post<{ error: { charge: string; payment_intent: LegacyIntent } }>(`/v1/payment_intents/${created.body.id}/confirm`, { payment_method: "pm_card_chargeDeclined" }, merchant.opts);
+    expect(declined.status).toBe(402);
+    const failedId = declined.body.error.charge;
+    expect(declined.body.error.payment_intent.charges?.data[0]?.refunds).toEqual({ object: "list", data: [], has_more: false, total_count: 0, url: `/v1/charges/${failedId}/refunds` });
+    const failed = await get<LegacyCharge>(`/v1/charges/${failedId}`, merchant.opts);
+    expect(failed.body.status).toBe("failed");
+    expect(failed.body.refunds).toEqual({ object: "list", data: [], has_more: false, total_count: 0, url: `/v1/charges/${failedId}/refunds` });
+
+    const paid = await createIntent({ amount: 1500, payment_method: "pm_card_visa", confirm: true }, merchant.opts);
+    const chargeId = String(paid.body.latest_charge);
+    const refund = await post<RefundJson>("/v1/refunds", { payment_intent: paid.body.id }, merchant.opts);
+    expect(refund.status, JSON.stringify(refund.body)).toBe(200);
+    const charge = await get<LegacyCharge>(`/v1/charges/${chargeId}`, merchant.opts);
+    expect(charge.headers.get("stripe-version")).toBe("2022-08-01");
+    expect(charge.body.refunds?.data.map((r) => r.id)).toEqual([refund.body.id]);
+    expect(charge.body.refunded).toBe(true);
+    // The header still wins over the default.
+    expect("refunds" in (await get<LegacyCharge>(`/v1/charges/${chargeId}`, { ...merchant.opts, headers: { "Stripe-Version": GATEWAY_API_VERSION } })).body).toBe(false);
+
+    // Events' data.object is the snapshot stored when the event was made, in the current shape (as an intent's charges list is).
+    const events = await waitFor(async () => {
+      const data = (await get<ListJson<EventJson>>(`/v1/events?payment_intent=${paid.body.id}&limit=100`, merchant.opts)).body.data;
+      return data.some((e) => e.type === "charge.refunded") ? data : undefined;
+    }, 15_000, "the charge.refunded event");
+    const chargeEvents = events.filter((e) => e.type.startsWith("charge."));
+    expect(chargeEvents.length).toBeGreaterThan(0);
+    for (const e of chargeEvents) {
+      expect(e.api_version).toBe("2022-08-01");
+      expect(e.data.object.object).toBe("charge");
+      expect("refunds" in e.data.object, e.type).toBe(false);
+    }
   });
 });
 

@@ -157,11 +157,34 @@ describe("errors", () => {
     expect(res.status).toBe(415);
   });
 
-  it("unknown routes answer JSON 404", async () => {
+  it("unknown routes answer JSON 404, in Stripe's words", async () => {
     const res = await get("/v1/unicorns");
-    expect(expectError(res, 404).message).toContain("Unrecognized request URL");
+    const err = expectError(res, 404);
+    expect(err.message).toBe("Unrecognized request URL (GET: /v1/unicorns). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.");
+    expect(err.type).toBe("invalid_request_error");
+    // No code, so no doc_url (as Stripe's).
+    expect(err.code).toBeUndefined();
+    expect("doc_url" in err).toBe(false);
     const deleted = await call("DELETE", "/v1/payment_intents");
     expect(deleted.status).toBe(404);
+    expect(expectError(deleted, 404).message).toBe("Unrecognized request URL (DELETE: /v1/payment_intents). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.");
+  });
+
+  it("an error with a code carries Stripe's doc_url (the code, _ as -); one without a code has none", async () => {
+    const missing = expectError(await get("/v1/payment_intents/pi_nope"), 404, "resource_missing");
+    expect(missing.doc_url).toBe("https://stripe.com/docs/error-codes/resource-missing");
+    const invalid = expectError(await post("/v1/payment_intents", { amount: -1, currency: "usd" }), 400);
+    expect(invalid.code).toBeTypeOf("string");
+    expect(invalid.doc_url).toBe(`https://stripe.com/docs/error-codes/${(invalid.code ?? "").replaceAll("_", "-")}`);
+    const declined = expectError(await post("/v1/payment_intents", { amount: 1000, currency: "usd", confirm: true, payment_method: "pm_card_chargeDeclined" }), 402, "card_declined");
+    expect(declined.doc_url).toBe("https://stripe.com/docs/error-codes/card-declined");
+    expect(declined.decline_code).toBe("generic_decline");
+    // An error from the route table's handler (an unknown parameter) and one from the app's (a missing key) alike.
+    const unknownParam = expectError(await post("/v1/payment_intents", { amount: 100, currency: "usd", colour: "red" }), 400, "parameter_unknown");
+    expect(unknownParam.doc_url).toBe("https://stripe.com/docs/error-codes/parameter-unknown");
+    const unauth = expectError(await get("/v1/payment_intents", { key: null }), 401);
+    if (unauth.code === undefined) expect("doc_url" in unauth).toBe(false);
+    else expect(unauth.doc_url).toBe(`https://stripe.com/docs/error-codes/${unauth.code.replaceAll("_", "-")}`);
   });
 });
 

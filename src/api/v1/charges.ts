@@ -5,12 +5,12 @@
 import { z } from "zod";
 import { resourceMissing } from "../../core/errors";
 import { hasPrefix, intentIdForCharge } from "../../core/ids";
-import { renderChargeById, type ChargeJson } from "../../core/objects";
+import { chargeAsOf, renderChargeById, renderChargeRefunds, type ChargeJson } from "../../core/objects";
 import type { IntentRecord } from "../../core/types";
 import { chargeSearch, decodeChargePageToken, encodeChargePageToken, searchChargePage } from "../../db/charge-search";
 import { listCharges } from "../../db/queries";
 import * as f from "./fields";
-import { chargeRefunds, intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
+import { intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { expandObjects, expandPaths } from "./expand";
 import type { Principal } from "../../auth/permissions";
 import { requestContext, route, type App, type Ctx } from "./route";
@@ -42,12 +42,16 @@ const UpdateBody = stripeBody("POST /v1/charges/{id}", {
 
 const TAG = "Charges";
 
-/** The charge with what `expand` (expandPaths' answer) asks for in place of its ids: its intent and refunds from the intent at hand, the rest (customer...) read. */
+/**
+ * The charge as the request's Stripe-Version shows it (before 2022-11-15 with its refunds list), with
+ * what `expand` (expandPaths' answer) asks for in place of its ids: its intent and refunds from the
+ * intent at hand, the rest (customer...) read.
+ */
 function withIntent(c: Ctx, intent: IntentRecord, charge: ChargeJson, expand: readonly string[]): Record<string, unknown> {
   return {
-    ...charge,
+    ...chargeAsOf(intent, charge, c.get("apiVersion")),
     ...(expand.includes("payment_intent") ? { payment_intent: intentJson(c, intent) } : {}),
-    ...(expand.includes("refunds") ? { refunds: chargeRefunds(intent, charge.id) } : {}),
+    ...(expand.includes("refunds") ? { refunds: renderChargeRefunds(intent, charge.id) } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
-// Renders the gateway's one error type the way Stripe does: {"error": {type, code, message, param,
-// decline_code}}, with the HTTP status it carries. Card errors on an intent also carry the intent.
+// Renders the gateway's one error type the way Stripe does: {"error": {type, code, doc_url, message,
+// param, decline_code}}, with the HTTP status it carries. Card errors on an intent also carry the intent.
 import type { ApiErrorData } from "../../core/errors";
 import type { PaymentIntentJson, PaymentMethodJson } from "../../core/objects";
 
@@ -8,6 +8,8 @@ export interface V1ErrorBody {
     type: string;
     message: string;
     code?: string;
+    /** Stripe's page about the code (https://stripe.com/docs/error-codes/<code, _ as ->), whenever there is a code. */
+    doc_url?: string;
     param?: string;
     decline_code?: string;
     /** A decline's failed charge, as Stripe's card errors carry it. */
@@ -36,6 +38,11 @@ export function v1Error(err: ApiErrorData, pathParams: readonly string[]): ApiEr
   return inPath ? err : { ...err, status: 400 };
 }
 
+/** Stripe's documentation page of an error code, as its errors' `doc_url` names it (`resource_missing` -> .../error-codes/resource-missing). */
+export function errorDocUrl(code: string): string {
+  return `https://stripe.com/docs/error-codes/${code.replaceAll("_", "-")}`;
+}
+
 export function v1ErrorBody(err: ApiErrorData, extras: { paymentIntent?: PaymentIntentJson; requestId?: string } = {}): V1ErrorBody {
   const charge = err.type === "card_error" ? extras.paymentIntent?.last_payment_error?.charge : null;
   // The card that was declined, as Stripe's card errors carry it (stripe-node's err.payment_method).
@@ -46,7 +53,7 @@ export function v1ErrorBody(err: ApiErrorData, extras: { paymentIntent?: Payment
       // Stripe's says: one of its four types.
       type: STRIPE_ERROR_TYPES.includes(err.type) ? err.type : "invalid_request_error",
       message: err.message,
-      ...(err.code ? { code: err.code } : {}),
+      ...(err.code ? { code: err.code, doc_url: errorDocUrl(err.code) } : {}),
       ...(err.param ? { param: err.param } : {}),
       ...(err.declineCode ? { decline_code: err.declineCode } : {}),
       ...(charge ? { charge } : {}),

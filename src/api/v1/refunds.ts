@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix, intentIdForCharge } from "../../core/ids";
-import { renderCharge, renderRefund, type RefundJson } from "../../core/objects";
+import { chargeAsOf, renderCharge, renderRefund, type RefundJson } from "../../core/objects";
 import type { IntentRecord, Scope } from "../../core/types";
 import type { OpOutcome } from "../../intents/params";
 import { merchantSettings } from "../../db/merchants";
@@ -56,9 +56,10 @@ const TAG = "Refunds";
 const checkExpand = (expand: string[] | undefined, list = false) => new Set(expandPaths(expand, "refund", list));
 const ExpandQuery = z.object({ expand: f.expand.optional() }).strict();
 
-/** A refund with its charge and intent expanded as asked (both come from the refund's intent). */
+/** A refund with its charge (as the request's Stripe-Version shows it) and intent expanded as asked (both come from the refund's intent). */
 function expandRefund(c: Ctx, json: RefundJson, intent: IntentRecord, expand: ReadonlySet<string>): RefundJson {
-  const charge = expand.has("charge") ? renderCharge(intent) : null;
+  const rendered = expand.has("charge") ? renderCharge(intent) : null;
+  const charge = rendered ? chargeAsOf(intent, rendered, c.get("apiVersion")) : null;
   return { ...json, ...(charge ? { charge } : {}), ...(expand.has("payment_intent") ? { payment_intent: intentJson(c, intent) } : {}) };
 }
 

@@ -1,7 +1,7 @@
 // Shared answers of /v1: reaching an intent's Durable Object, rendering an operation's outcome (with
 // its replay header), and Stripe's list object.
 import { hasPrefix } from "../../core/ids";
-import { renderIntent, renderRefund, type ChargeJson, type PaymentIntentJson, type RenderOptions } from "../../core/objects";
+import { renderChargeRefunds, renderIntent, type ChargeJson, type PaymentIntentJson, type RenderOptions } from "../../core/objects";
 import { resourceMissing } from "../../core/errors";
 import type { IntentRecord } from "../../core/types";
 import { config, type Env } from "../../env";
@@ -38,18 +38,9 @@ export function intentJson(c: Ctx, intent: IntentRecord, options: Omit<RenderOpt
   if (charge === null || typeof charge === "string" || !options.expand?.some((p) => NESTED_EXPANSIONS.includes(p))) return rendered;
   const expanded: Record<string, unknown> = { ...charge };
   if (options.expand.includes("latest_charge.payment_intent")) expanded.payment_intent = renderIntent(intent, { apiVersion: c.get("apiVersion") });
-  if (options.expand.includes("latest_charge.refunds")) expanded.refunds = chargeRefunds(intent, charge.id);
+  if (options.expand.includes("latest_charge.refunds")) expanded.refunds = renderChargeRefunds(intent, charge.id);
   // The charge with Stripe's expanded fields in place of their ids (what the client asked for).
   return { ...rendered, latest_charge: expanded as unknown as ChargeJson };
-}
-
-/** Stripe's expandable `refunds` of a charge: a list object of its refunds, newest first. */
-export function chargeRefunds(intent: IntentRecord, chargeId: string) {
-  const data = intent.refunds
-    .filter((r) => r.chargeId === chargeId)
-    .sort((a, b) => b.created - a.created)
-    .map(renderRefund);
-  return { object: "list" as const, data, has_more: false, total_count: data.length, url: `/v1/charges/${chargeId}/refunds` };
 }
 
 export function respondOutcome(c: Ctx, outcome: OpOutcome, render: (intent: IntentRecord) => unknown): Response {

@@ -65,6 +65,7 @@ export const ErrorSchema = z
       type: z.string(),
       message: z.string(),
       code: z.string().optional(),
+      doc_url: z.string().optional().describe("Stripe's page about the code: https://stripe.com/docs/error-codes/<code, _ as ->"),
       param: z.string().optional(),
       decline_code: z.string().optional(),
     }),
