@@ -34,6 +34,10 @@ const OPERATIONS = {
   "POST /v1/webhook_endpoints": ["WebhookEndpoints", "WebhookEndpointCreateParams"],
   "POST /v1/webhook_endpoints/{id}": ["WebhookEndpoints", "WebhookEndpointUpdateParams"],
   "POST /v1/checkout/sessions": ["Checkout/Sessions", "SessionCreateParams"],
+  "POST /v1/setup_intents": ["SetupIntents", "SetupIntentCreateParams"],
+  "POST /v1/setup_intents/{id}": ["SetupIntents", "SetupIntentUpdateParams"],
+  "POST /v1/setup_intents/{id}/confirm": ["SetupIntents", "SetupIntentConfirmParams"],
+  "POST /v1/setup_intents/{id}/cancel": ["SetupIntents", "SetupIntentCancelParams"],
 };
 
 function params(file, iface) {

@@ -23,6 +23,7 @@ import { registerPspHealth } from "./api/v1/psp_health";
 import { registerPspWebhooks } from "./api/v1/psp_webhooks";
 import { registerCustomers } from "./api/v1/customers";
 import { registerPaymentMethods } from "./api/v1/payment_methods";
+import { registerSetupIntents } from "./api/v1/setup_intents";
 import { registerPrices } from "./api/v1/prices";
 import { registerSubscriptions } from "./api/v1/subscriptions";
 import { registerTestClocks } from "./api/v1/test_clocks";
@@ -103,7 +104,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
 
   app.notFound((c) =>
     c.json(
-      v1ErrorBody({ status: 404, type: "invalid_request_error", message: `Unrecognized request URL (${c.req.method}: ${new URL(c.req.url).pathname}).` }),
+      v1ErrorBody({ status: 404, type: "invalid_request_error", message: `Unrecognized request URL (${c.req.method}: ${new URL(c.req.url).pathname}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.` }),
       404,
     ),
   );
@@ -154,6 +155,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   registerIcligoSurface(app);
   registerCustomers(app);
   registerPaymentMethods(app);
+  registerSetupIntents(app);
   registerProducts(app);
   registerPrices(app);
   registerSubscriptions(app);

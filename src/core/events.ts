@@ -53,6 +53,10 @@ export const EVENT_TYPES = [
   "product.deleted",
   "price.created",
   "price.updated",
+  "setup_intent.created",
+  "setup_intent.succeeded",
+  "setup_intent.setup_failed",
+  "setup_intent.canceled",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

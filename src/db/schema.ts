@@ -487,6 +487,35 @@ export const paymentMethods = sqliteTable(
   ],
 );
 
+/** Stripe's Setup Intents (migration 0057): a card saved for later, checked and attached when confirmed. */
+export const setupIntents = sqliteTable(
+  "setup_intents",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    customer: text("customer"),
+    /** The payment method it saves: set when named (create, update, confirm), kept once it succeeded. */
+    paymentMethod: text("payment_method"),
+    status: text("status").notNull(),
+    /** off_session (the default) or on_session. */
+    usage: text("usage").notNull(),
+    description: text("description"),
+    metadata: text("metadata").notNull().default("{}"),
+    /** Stripe's last_setup_error (JSON) of the latest failed confirmation; cleared by the next one. */
+    lastSetupError: text("last_setup_error"),
+    cancellationReason: text("cancellation_reason"),
+    created: integer("created").notNull(),
+    /** Every write is conditional on the version read and raises it. */
+    version: integer("version").notNull().default(0),
+  },
+  (t) => [
+    index("setup_intents_list").on(t.merchantId, t.livemode, t.created, t.id),
+    index("setup_intents_customer").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
+    index("setup_intents_payment_method").on(t.merchantId, t.livemode, t.paymentMethod, t.created, t.id),
+  ],
+);
+
 export const prices = sqliteTable(
   "prices",
   {

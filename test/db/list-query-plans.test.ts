@@ -147,6 +147,20 @@ describe("customers", () => {
   });
 });
 
+describe("setup intents", () => {
+  it("the merchant's, a customer's and a payment method's setup intents are ranges of their own index, at any depth", async () => {
+    const setups: string[] = [];
+    for (let i = 0; i < 3; i++) setups.push((await ok(post<{ id: string }>("/v1/setup_intents", { customer: ids.customer }, opts))).id);
+    const saved = await ok(post<{ id: string; payment_method: string }>("/v1/setup_intents", { customer: ids.customer2, payment_method: "pm_card_visa", confirm: true }, opts));
+    await expectRange("/v1/setup_intents", "setup_intents", []);
+    await expectRange(`/v1/setup_intents?starting_after=${setups[1]}`, "setup_intents", [], { cursor: true });
+    await expectRange(`/v1/setup_intents?customer=${ids.customer}`, "setup_intents", ["customer"]);
+    await expectRange(`/v1/setup_intents?customer=${ids.customer}&ending_before=${setups[0]}`, "setup_intents", ["customer"], { cursor: true });
+    await expectRange(`/v1/setup_intents?payment_method=${saved.payment_method}`, "setup_intents", ["payment_method"]);
+    await expectRange(`/v1/setup_intents?payment_method=${saved.payment_method}&starting_after=${saved.id}`, "setup_intents", ["payment_method"], { cursor: true });
+  });
+});
+
 describe("billing", () => {
   it("products and prices, by each filter", async () => {
     await expectRange("/v1/products?active=true", "products", ["active"]);

@@ -9,7 +9,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { invalidRequest, permissionDenied } from "../../core/errors";
 import { hasPrefix, intentIdForCharge } from "../../core/ids";
-import { renderChargeById } from "../../core/objects";
+import { chargeAsOf, renderChargeById } from "../../core/objects";
 import type { Permission, Principal } from "../../auth/permissions";
 import { db, renderCustomer, renderInvoice, renderPaymentMethodRow, renderPrice, renderTestClock } from "../../billing/store";
 import { customers, invoices, paymentMethods, prices, products, subscriptions, testClocks } from "../../db/schema";
@@ -42,6 +42,7 @@ export type Kind =
   | "test_clock"
   | "event"
   | "webhook_endpoint"
+  | "setup_intent"
   | "account";
 
 /** The objects an id expands to, which expandObjects can read. */
@@ -157,6 +158,15 @@ const EXPANDABLE: Record<Kind, Record<string, Field>> = {
   test_clock: {},
   event: {},
   webhook_endpoint: {},
+  setup_intent: {
+    customer: id("customer"),
+    payment_method: id("payment_method"),
+    application: NULL,
+    latest_attempt: NULL,
+    mandate: NULL,
+    on_behalf_of: NULL,
+    single_use_mandate: NULL,
+  },
   account: {},
 };
 
@@ -307,7 +317,7 @@ const RESOLVERS: Record<Target, { permission: Permission; resolve: Resolver }> =
         const intent = await intentStub(c.env, intentId).retrieve(principal, intentId);
         if (!intent || (principal.customerId && intent.customer !== principal.customerId)) continue;
         const charge = renderChargeById(intent, chargeId);
-        if (charge) out.set(chargeId, charge);
+        if (charge) out.set(chargeId, chargeAsOf(intent, charge, c.get("apiVersion")));
       }
       return out;
     },

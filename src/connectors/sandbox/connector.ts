@@ -17,7 +17,7 @@ export interface SandboxOptions {
   accountId?: string | null;
 }
 
-interface Decline {
+export interface Decline {
   code: string;
   declineCode: string;
   message: string;
@@ -44,6 +44,22 @@ const DECLINES: Partial<Record<SandboxScenario, Decline>> = {
     message: "Your card was declined. Your request was in test mode, but used a non test (live) card.",
   },
 };
+
+/**
+ * The check a SetupIntent's confirmation makes of a card (Stripe's zero-amount verification), by the
+ * sandbox's rules: the declining cards decline it, with the same codes a payment gets, except the card
+ * that attaches and declines only its charges (4000000000000341); a card that requires 3D Secure is
+ * refused with authentication_required (no challenge is offered for a setup here); the others pass.
+ */
+export function sandboxSetupCheck(paymentMethod: PaymentMethodDetails): Decline | null {
+  if (paymentMethod.testAlias === "pm_card_chargeCustomerFail") return null;
+  const decline = DECLINES[paymentMethod.sandboxScenario];
+  if (decline) return decline;
+  if (paymentMethod.sandboxScenario === "requires_3ds") {
+    return { code: "authentication_required", declineCode: "authentication_required", message: "This card requires authentication (3D Secure), which a SetupIntent cannot offer here: save it with a payment instead (setup_future_usage)." };
+  }
+  return null;
+}
 
 const yieldToEventLoop = (ms = 0) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -1,0 +1,176 @@
+// Stripe's Setup Intents: a customer's card saved for later payments without charging it. A setup
+// intent names a payment method (created from a test card, a token or card details, or one already
+// saved) and, when confirmed, checks the card (the sandbox's zero-amount verification,
+// sandboxSetupCheck) and attaches it to the setup's customer. Its rows live in D1 (migration 0057);
+// every change is one batch conditional on the version read, so of two confirmations racing one saves
+// the card and the other finds the setup already succeeded; a confirmation's attach of the card, its
+// events and the setup's new status commit together or not at all.
+import { and, eq } from "drizzle-orm";
+import { invalidRequest, resourceMissing } from "../core/errors";
+import { hmacBase62 } from "../core/ids";
+import type { Metadata, PaymentMethodDetails, Scope } from "../core/types";
+import { sandboxSetupCheck } from "../connectors/sandbox/connector";
+import { setupIntents } from "../db/schema";
+import { config, type Env } from "../env";
+import { assertNotDetached } from "./payment-methods";
+import { db, parseDetails, parseMetadata, renderPaymentMethodRow, type PaymentMethodObjectJson, type PaymentMethodRow } from "./store";
+import { Writes } from "./writes";
+
+export type SetupIntentRow = typeof setupIntents.$inferSelect;
+export type SetupIntentStatus = "requires_payment_method" | "requires_confirmation" | "requires_action" | "processing" | "canceled" | "succeeded";
+export type SetupCancellationReason = "abandoned" | "duplicate" | "requested_by_customer";
+
+export interface LastSetupErrorJson {
+  type: "card_error";
+  code: string;
+  decline_code: string;
+  message: string;
+  payment_method: PaymentMethodObjectJson;
+}
+
+export interface SetupIntentJson {
+  id: string;
+  object: "setup_intent";
+  allowed_payment_method_types: null;
+  application: null;
+  automatic_payment_methods: null;
+  cancellation_reason: string | null;
+  client_secret: string;
+  created: number;
+  customer: string | null;
+  customer_account: null;
+  description: string | null;
+  excluded_payment_method_types: null;
+  flow_directions: null;
+  last_setup_error: LastSetupErrorJson | null;
+  latest_attempt: null;
+  livemode: boolean;
+  mandate: null;
+  metadata: Metadata;
+  next_action: null;
+  on_behalf_of: null;
+  payment_method: string | null;
+  payment_method_configuration_details: null;
+  payment_method_options: { card: { mandate_options: null; network: null; request_three_d_secure: "automatic" } };
+  payment_method_types: ["card"];
+  single_use_mandate: null;
+  status: SetupIntentStatus;
+  usage: string;
+}
+
+/** The setup's client_secret: its id and an HMAC of it with the gateway's key (nothing to store, nothing to leak from D1). */
+export async function setupClientSecret(env: Env, id: string): Promise<string> {
+  return `${id}_secret_${await hmacBase62(config(env).fingerprintKey, `setup_intent:${id}`, 24)}`;
+}
+
+export async function renderSetupIntent(env: Env, row: SetupIntentRow): Promise<SetupIntentJson> {
+  return {
+    id: row.id,
+    object: "setup_intent",
+    allowed_payment_method_types: null,
+    application: null,
+    automatic_payment_methods: null,
+    cancellation_reason: row.cancellationReason,
+    client_secret: await setupClientSecret(env, row.id),
+    created: Math.floor(row.created / 1000),
+    customer: row.customer,
+    customer_account: null,
+    description: row.description,
+    excluded_payment_method_types: null,
+    flow_directions: null,
+    last_setup_error: row.lastSetupError ? (JSON.parse(row.lastSetupError) as LastSetupErrorJson) : null,
+    latest_attempt: null,
+    livemode: row.livemode,
+    mandate: null,
+    metadata: parseMetadata(row.metadata),
+    next_action: null,
+    on_behalf_of: null,
+    payment_method: row.paymentMethod,
+    payment_method_configuration_details: null,
+    payment_method_options: { card: { mandate_options: null, network: null, request_three_d_secure: "automatic" } },
+    payment_method_types: ["card"],
+    single_use_mandate: null,
+    status: row.status as SetupIntentStatus,
+    usage: row.usage,
+  };
+}
+
+export async function findSetupIntent(d1: D1Database, scope: Scope, id: string, param = "id"): Promise<SetupIntentRow> {
+  const [row] = await db(d1)
+    .select()
+    .from(setupIntents)
+    .where(and(eq(setupIntents.id, id), eq(setupIntents.merchantId, scope.merchantId), eq(setupIntents.livemode, scope.livemode)))
+    .limit(1);
+  if (!row) throw resourceMissing("setup_intent", id.slice(0, 80), param);
+  return row;
+}
+
+/** The statuses a setup can still be changed in (given a payment method, confirmed, canceled). */
+export const OPEN_STATUSES: readonly string[] = ["requires_payment_method", "requires_confirmation", "requires_action"];
+
+export function unexpectedSetupState(row: SetupIntentRow, action: string): never {
+  throw invalidRequest(`You cannot ${action} this SetupIntent because it has a status of ${row.status}.`, undefined, "setup_intent_unexpected_state");
+}
+
+/**
+ * The payment method a setup may save for its customer: not detached, and not another customer's
+ * (a card on one customer is never attached to another through a setup).
+ */
+export function assertUsableFor(pm: PaymentMethodRow, customer: string | null, param: string): void {
+  assertNotDetached(pm);
+  if (pm.customer !== null && pm.customer !== customer) {
+    throw invalidRequest(`The payment method ${pm.id} is attached to ${customer === null ? "a customer" : "another customer"}; a SetupIntent saves a card for its own customer.`, param, "payment_method_already_attached");
+  }
+}
+
+/** What the check of the card found, for the route's answer. */
+export type ConfirmOutcome = { kind: "succeeded"; row: SetupIntentRow } | { kind: "failed"; row: SetupIntentRow; error: LastSetupErrorJson } | { kind: "lost"; row: SetupIntentRow };
+
+/**
+ * Confirms `row` (as read, open) with `pm` (saved, usable for its customer): the card is checked;
+ * passed, it is attached to the setup's customer and the setup succeeds; declined, the setup goes back
+ * to requires_payment_method with its last_setup_error. One batch, conditional on the setup's version
+ * (and on the card still being usable): "lost" when someone else changed the setup first.
+ */
+export async function confirmSetup(env: Env, scope: Scope, row: SetupIntentRow, pm: PaymentMethodRow, options: { requestId: string | null; livemode: boolean }): Promise<ConfirmOutcome> {
+  const details: PaymentMethodDetails = parseDetails(pm);
+  // Live cards are saved as POST /v1/payment_methods saves them (no verification charge is made here).
+  const decline = options.livemode ? null : sandboxSetupCheck(details);
+  const w = new Writes(env.DB, scope);
+  const guard = "EXISTS (SELECT 1 FROM setup_intents WHERE id = ? AND version = ?)";
+  if (decline) {
+    const error: LastSetupErrorJson = { type: "card_error", code: decline.code, decline_code: decline.declineCode, message: decline.message, payment_method: renderPaymentMethodRow(pm) };
+    const failed: SetupIntentRow = { ...row, status: "requires_payment_method", paymentMethod: null, lastSetupError: JSON.stringify(error), version: row.version + 1 };
+    w.add("UPDATE setup_intents SET status = ?, payment_method = NULL, last_setup_error = ?, version = version + 1 WHERE id = ? AND version = ?", [failed.status, failed.lastSetupError, row.id, row.version]);
+    await w.event("setup_intent.setup_failed", await renderSetupIntent(env, failed), [row.id, "failed", String(failed.version)], { requestId: options.requestId });
+    const [changed] = await w.commit(env);
+    return changed ? { kind: "failed", row: failed, error } : { kind: "lost", row };
+  }
+  let index = 0;
+  if (row.customer !== null && pm.customer === null) {
+    // Attached in the same transaction as the setup's success, only if the setup is still the one read.
+    w.add(`UPDATE payment_methods SET customer = ? WHERE id = ? AND customer IS NULL AND detached IS NULL AND ${guard}`, [row.customer, pm.id, row.id, row.version]);
+    await w.event("payment_method.attached", renderPaymentMethodRow({ ...pm, customer: row.customer }), [pm.id, row.customer], { requestId: options.requestId });
+    index = w.size;
+  }
+  const succeeded: SetupIntentRow = { ...row, status: "succeeded", paymentMethod: pm.id, lastSetupError: null, version: row.version + 1 };
+  // The card must be on the setup's customer by now (or on none, for a setup without one): attached
+  // above, already there, or (a detach or another attach meanwhile) not, and then nothing is written.
+  w.add(
+    "UPDATE setup_intents SET status = 'succeeded', payment_method = ?, last_setup_error = NULL, version = version + 1 WHERE id = ? AND version = ? AND EXISTS (SELECT 1 FROM payment_methods WHERE id = ? AND detached IS NULL AND customer IS ?)",
+    [pm.id, row.id, row.version, pm.id, row.customer],
+  );
+  await w.event("setup_intent.succeeded", await renderSetupIntent(env, succeeded), [row.id, "succeeded"], { requestId: options.requestId });
+  const results = await w.commit(env);
+  return results[index] ? { kind: "succeeded", row: succeeded } : { kind: "lost", row };
+}
+
+/** Cancels an open setup, once: "lost" when someone else changed it first. */
+export async function cancelSetup(env: Env, scope: Scope, row: SetupIntentRow, reason: SetupCancellationReason | null, requestId: string | null): Promise<{ row: SetupIntentRow; lost: boolean }> {
+  const canceled: SetupIntentRow = { ...row, status: "canceled", cancellationReason: reason, version: row.version + 1 };
+  const w = new Writes(env.DB, scope);
+  w.add("UPDATE setup_intents SET status = 'canceled', cancellation_reason = ?, version = version + 1 WHERE id = ? AND version = ?", [reason, row.id, row.version]);
+  await w.event("setup_intent.canceled", await renderSetupIntent(env, canceled), [row.id, "canceled"], { requestId });
+  const [changed] = await w.commit(env);
+  return { row: changed ? canceled : row, lost: !changed };
+}
