@@ -98,6 +98,31 @@ describe("the official stripe client against the gateway", () => {
     expect(cardError.requestId).toMatch(/^req_/);
   });
 
+  it("saves a card with a SetupIntent, charges it off session, and raises StripeCardError carrying the setup on a declined card", async () => {
+    const customer = await stripe.customers.create({ email: "setup-e2e@example.com" });
+    const setup = await stripe.setupIntents.create({ customer: customer.id, usage: "off_session" });
+    expect(setup.status).toBe("requires_payment_method");
+    const confirmed = await stripe.setupIntents.confirm(setup.id, { payment_method: "pm_card_visa" });
+    expect(confirmed.status).toBe("succeeded");
+    const pm = typeof confirmed.payment_method === "string" ? confirmed.payment_method : (confirmed.payment_method?.id ?? "");
+    const cards = await stripe.customers.listPaymentMethods(customer.id);
+    expect(cards.data.map((c) => c.id)).toEqual([pm]);
+    const listed = await stripe.setupIntents.list({ customer: customer.id });
+    expect(listed.data.map((s) => s.id)).toEqual([setup.id]);
+    const paid = await stripe.paymentIntents.create({ amount: 1200, currency: "usd", customer: customer.id, payment_method: pm, confirm: true, off_session: true });
+    expect(paid.status).toBe("succeeded");
+
+    const error = await stripe.setupIntents.create({ customer: customer.id, payment_method: "pm_card_chargeDeclined", confirm: true }).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(Stripe.errors.StripeCardError);
+    const cardError = error as Stripe.errors.StripeCardError;
+    expect(cardError.code).toBe("card_declined");
+    expect(cardError.statusCode).toBe(402);
+    expect(cardError.setup_intent?.status).toBe("requires_payment_method");
+    expect(cardError.setup_intent?.last_setup_error?.decline_code).toBe("generic_decline");
+    const canceled = await stripe.setupIntents.cancel(cardError.setup_intent?.id ?? "", { cancellation_reason: "abandoned" });
+    expect(canceled.status).toBe("canceled");
+  });
+
   it("retries idempotently with the same Idempotency-Key", async () => {
     const idempotencyKey = `e2e-${Date.now()}-${Math.random()}`;
     const params = { amount: 4200, currency: "usd", payment_method: "pm_card_visa", confirm: true };
