@@ -161,9 +161,17 @@ describe("roles", () => {
       await post("/v1/webhook_endpoints", { url: "https://x.example/h", enabled_events: ["*"] }, asA),
       await post("/v1/api_keys", {}, asA),
       await post("/v1/admin/merchants", { name: "Nope" }, bearer(support)),
+      await post("/v1/setup_intents", {}, asA),
+      // As the README's role table says: endpoints (and their deliveries), keys and connector accounts
+      // need webhooks.manage or keys.manage, to read them too.
+      await get("/v1/webhook_endpoints", asA),
+      await get("/v1/api_keys", asA),
+      await get("/v1/connector_accounts", asA),
     ]) {
       expectError(res, 403);
     }
+    expect((await get("/v1/customers?limit=1", asA)).status).toBe(200);
+    expect((await get("/v1/setup_intents?limit=1", asA)).status).toBe(200);
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.amount_refunded).toBe(0);
   });
 
