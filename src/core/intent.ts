@@ -1,6 +1,6 @@
 // The payment intent state machine, as data and pure functions. The Durable Object does the I/O
 // (storage, PSP calls); everything here only decides what a transition means.
-import { ApiError, unexpectedState, type ApiErrorData } from "./errors";
+import { ApiError, invalidRequest, unexpectedState, type ApiErrorData } from "./errors";
 import type { AuthorizeOutcome, FollowUpOutcome } from "./outcomes";
 import type { Attempt, AttemptType, IntentRecord, IntentStatus, PaymentError, RefundRecord } from "./types";
 
@@ -518,4 +518,19 @@ export function checkInvariants(intent: IntentRecord): string[] {
     if (intent.amountCapturable > authorized) problems.push("amount_capturable above the authorized amount");
   }
   return problems;
+}
+
+/**
+ * Stripe's payment_method_types: an intent given a list takes a payment method of those types only
+ * (set on it, or confirmed with); without a list, the gateway's (cards, and PayPal when asked).
+ */
+export function assertMethodTypeAllowed(intent: Pick<IntentRecord, "paymentMethod" | "paymentMethodTypes">): void {
+  const types = intent.paymentMethodTypes;
+  const type = intent.paymentMethod?.type;
+  if (!types || type === undefined || types.includes(type)) return;
+  throw invalidRequest(
+    `The PaymentMethod provided (${type}) is not allowed for this PaymentIntent. Please attach a PaymentMethod of one of the following types: ${types.join(", ")}. Alternatively, update the allowed payment_method_types for this PaymentIntent to include "${type}".`,
+    "payment_method",
+    "payment_intent_incompatible_payment_method",
+  );
 }

@@ -494,7 +494,7 @@ export function renderIntent(intent: IntentRecord, options: RenderOptions = {}):
     invoice: intent.invoiceId?.startsWith("in_") ? intent.invoiceId : null,
     setup_future_usage: intent.setupFutureUsage ?? null,
     payment_method: pm ? (expand.has("payment_method") ? renderPaymentMethod(pm, intent) : pm.id) : null,
-    payment_method_types: ["card"],
+    payment_method_types: intent.paymentMethodTypes ?? ["card"],
     receipt_email: intent.receiptEmail,
     return_url: intent.returnUrl,
     statement_descriptor: intent.statementDescriptor,

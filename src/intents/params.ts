@@ -1,7 +1,7 @@
 // Validated, surface-neutral parameters of the intent operations. Each API surface parses its own wire
 // format into these before it calls the intent's Durable Object.
 import type { ApiErrorData } from "../core/errors";
-import type { AutomaticPaymentMethods, CancellationReason, CaptureMethod, CardOptions, IntentRecord, Shipping, LineItem, Metadata, PaymentMethodDetails, RefundReason, Scope, SetupFutureUsage, Surface } from "../core/types";
+import type { AutomaticPaymentMethods, CancellationReason, CaptureMethod, CardOptions, IntentRecord, Shipping, LineItem, Metadata, PaymentMethodDetails, PaymentMethodType, RefundReason, Scope, SetupFutureUsage, Surface } from "../core/types";
 
 /** Everything about the request that is not its parameters. */
 export interface RequestContext {
@@ -59,6 +59,7 @@ export interface CreateIntentParams {
   cardOptions?: CardOptions | null;
   shipping?: Shipping | null;
   statementDescriptorSuffix?: string | null;
+  paymentMethodTypes?: PaymentMethodType[] | null;
 }
 
 /**
@@ -103,6 +104,7 @@ export interface UpdateIntentParams {
   cardOptions?: CardOptions | null;
   shipping?: Shipping | null;
   statementDescriptorSuffix?: string | null;
+  paymentMethodTypes?: PaymentMethodType[];
 }
 
 export interface ConfirmParams {
@@ -114,6 +116,7 @@ export interface ConfirmParams {
   receiptEmail?: string;
   cardOptions?: CardOptions | null;
   shipping?: Shipping | null;
+  paymentMethodTypes?: PaymentMethodType[];
 }
 
 export interface CaptureParams {

@@ -47,7 +47,7 @@ const paymentMethodData = z
 const paymentMethodFields = {
   payment_method: f.paymentMethod.optional().describe("A pm_/tok_ id or vault token, seed 001's {type: card_token, token}, or (test mode) card details."),
   payment_method_data: paymentMethodData.optional().describe("Test mode only: raw test card details. Never stored. metadata is accepted and not kept."),
-  payment_method_types: z.array(z.enum(["card", "paypal"])).optional(),
+  payment_method_types: z.array(z.enum(["card", "paypal"])).min(1, "must name at least one payment method type").optional().describe("Only these types may pay (echoed; without it: card, and PayPal when asked)."),
 };
 
 const CreateBody = stripeBody("POST /v1/payment_intents", {
@@ -382,6 +382,7 @@ export function registerPaymentIntents(app: App): void {
         cardOptions: body.payment_method_options ?? null,
         shipping: body.shipping ?? null,
         statementDescriptorSuffix: body.statement_descriptor_suffix ?? null,
+        paymentMethodTypes: body.payment_method_types ? [...new Set(body.payment_method_types)] : null,
       }));
       await saveIfAsked(c, outcome);
       return respondOutcome(c, outcome, await intentAnswer(c, principal, outcome, expand));
@@ -492,6 +493,7 @@ export function registerPaymentIntents(app: App): void {
       cardOptions: body.payment_method_options,
       shipping: body.shipping,
       statementDescriptorSuffix: body.statement_descriptor_suffix,
+      paymentMethodTypes: body.payment_method_types ? [...new Set(body.payment_method_types)] : undefined,
     });
   });
 
@@ -517,6 +519,7 @@ export function registerPaymentIntents(app: App): void {
       receiptEmail: ctx.body.receipt_email,
       cardOptions: ctx.body.payment_method_options,
       shipping: ctx.body.shipping,
+      paymentMethodTypes: ctx.body.payment_method_types ? [...new Set(ctx.body.payment_method_types)] : undefined,
     });
     await saveIfAsked(ctx.c, outcome);
     await settleInvoiceIfPaid(ctx.c, outcome);

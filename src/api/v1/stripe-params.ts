@@ -46,6 +46,7 @@ const PM_OPTIONS_KEPT = "card options (request_three_d_secure, capture_method, s
 const SETUP_PM = "a saved payment method (pm_...), or a test id (pm_card_visa) or token (tok_visa) saved as a new one; not another customer's, not a detached one";
 const SETUP_PM_DATA = "test mode: card details, or card[token]; saved as a new payment method (billing_details kept, metadata not)";
 const SETUP_3DS = "no 3D Secure challenge is offered for a setup: a card that requires one is declined (authentication_required); nothing redirects";
+const PM_TYPES = "card, paypal: kept and echoed; only those types may pay (another is a 400 payment_intent_incompatible_payment_method, where the intent is made, updated or confirmed); without it, cards and PayPal, echoed ['card']";
 const SHIPPING_KEPT = "stored and echoed (on the intent and its charge); nothing is shipped here";
 const SHIPPING = "shipping details are not stored yet (no fulfilment here)";
 const CUSTOMER_ADDRESS = "city, country, line1, line2, postal_code, state (each up to 5000 characters; country is free text, up to 100); stored and echoed, in the customer's events too; given on an update it replaces the whole address; \"\" unsets it";
@@ -68,7 +69,7 @@ export const STRIPE_PARAMS = {
     off_session: honoured("true, one_off, recurring: a merchant-initiated charge of a saved card"),
     payment_method: honoured("pm_/tok_ ids, vault tokens, the gateway API's {type: card_token, token}"),
     payment_method_data: honoured("test mode: card details; card[token] (a tok_... card token, as Stripe.js makes them); {type: paypal}; billing_details (kept on the payment method and its charge); metadata is accepted and not kept"),
-    payment_method_types: honoured("card, paypal"),
+    payment_method_types: honoured(PM_TYPES),
     receipt_email: honoured("stored and echoed; no receipts are sent"),
     return_url: honoured("where 3DS and PayPal send the shopper back"),
     setup_future_usage: honoured("saves the card to the customer once the payment succeeds"),
@@ -109,7 +110,7 @@ export const STRIPE_PARAMS = {
     metadata: honoured("merged; an empty value deletes a key, and metadata=\"\" unsets every key"),
     payment_method: honoured(),
     payment_method_data: honoured(),
-    payment_method_types: honoured(),
+    payment_method_types: honoured(PM_TYPES),
     receipt_email: honoured(),
     statement_descriptor: honoured(),
     order_id: extra("the merchant's order reference"),
@@ -135,7 +136,7 @@ export const STRIPE_PARAMS = {
     off_session: honoured(),
     payment_method: honoured(),
     payment_method_data: honoured(),
-    payment_method_types: honoured(),
+    payment_method_types: honoured(PM_TYPES),
     return_url: honoured(),
     setup_future_usage: honoured(),
     receipt_email: honoured("stored and echoed"),

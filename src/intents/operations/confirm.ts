@@ -1,6 +1,6 @@
 // Confirm: authorize the intent's payment method at its connector.
 import { unexpectedState } from "../../core/errors";
-import { assertDeclineVelocity, assertOperationAllowed } from "../../core/intent";
+import { assertDeclineVelocity, assertMethodTypeAllowed, assertOperationAllowed } from "../../core/intent";
 import type { IntentRecord } from "../../core/types";
 import type { ConfirmParams } from "../params";
 import { authorize } from "./authorize";
@@ -27,7 +27,9 @@ export async function confirm(draft: IntentRecord, params: ConfirmParams, tools:
   if (params.receiptEmail !== undefined) draft.receiptEmail = params.receiptEmail;
   if (params.cardOptions !== undefined) draft.cardOptions = mergeCardOptions(draft.cardOptions, params.cardOptions);
   if (params.shipping !== undefined) draft.shipping = params.shipping;
+  if (params.paymentMethodTypes !== undefined) draft.paymentMethodTypes = params.paymentMethodTypes;
   if (!draft.paymentMethod) throw missingPaymentMethod();
+  assertMethodTypeAllowed(draft);
   // A new confirmation abandons a pending 3DS challenge (canceled at the provider first).
   await dropPendingActions(draft, tools);
   return authorize(draft, tools, { authenticated: false });

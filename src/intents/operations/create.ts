@@ -3,6 +3,7 @@ import { invalidRequest } from "../../core/errors";
 import { randomToken } from "../../core/ids";
 import type { IntentRecord, Scope } from "../../core/types";
 import type { CreateIntentParams } from "../params";
+import { assertMethodTypeAllowed } from "../../core/intent";
 import { authorize } from "./authorize";
 import type { OperationTools, StepResult } from "./tools";
 
@@ -43,6 +44,7 @@ export function newIntent(params: CreateIntentParams, scope: Scope, now: number)
     ...(params.cardOptions ? { cardOptions: params.cardOptions } : {}),
     ...(params.shipping ? { shipping: params.shipping } : {}),
     ...(params.statementDescriptorSuffix ? { statementDescriptorSuffix: params.statementDescriptorSuffix } : {}),
+    ...(params.paymentMethodTypes ? { paymentMethodTypes: params.paymentMethodTypes } : {}),
     setupFutureUsage: params.setupFutureUsage ?? null,
     offSession: params.offSession ?? false,
     paymentMethod: params.paymentMethod,
@@ -63,6 +65,7 @@ export function newIntent(params: CreateIntentParams, scope: Scope, now: number)
 
 export async function create(draft: IntentRecord, params: CreateIntentParams, tools: OperationTools): Promise<StepResult> {
   if (params.confirm && !draft.paymentMethod) throw missingPaymentMethod();
+  assertMethodTypeAllowed(draft);
   tools.emit("payment_intent.created");
   if (!params.confirm) return {};
   return authorize(draft, tools, { authenticated: false });

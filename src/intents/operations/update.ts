@@ -1,7 +1,7 @@
 // Update: descriptive fields at any time; what the customer would pay (amount, currency, payment
 // method, capture method) only before the payment is authorized.
 import { invalidRequest } from "../../core/errors";
-import { assertOperationAllowed, effectiveCaptureMethod } from "../../core/intent";
+import { assertMethodTypeAllowed, assertOperationAllowed, effectiveCaptureMethod } from "../../core/intent";
 import type { CaptureMethod, CardOptions, IntentRecord } from "../../core/types";
 import type { UpdateIntentParams } from "../params";
 import type { OperationTools, StepResult } from "./tools";
@@ -73,7 +73,7 @@ export async function update(draft: IntentRecord, params: UpdateIntentParams, to
   assertInvoiceAttemptUnchanged(draft, params);
   assertCaptureKept(draft, params);
   const changesPayment =
-    params.amount !== undefined || params.currency !== undefined || params.paymentMethod !== undefined || params.captureMethod !== undefined;
+    params.amount !== undefined || params.currency !== undefined || params.paymentMethod !== undefined || params.captureMethod !== undefined || params.paymentMethodTypes !== undefined;
   if (changesPayment) {
     assertOperationAllowed("update", draft);
     // A Checkout Session's page shows the session's total and pays this intent: what it charges is the session's.
@@ -84,6 +84,8 @@ export async function update(draft: IntentRecord, params: UpdateIntentParams, to
     if (params.currency !== undefined) draft.currency = params.currency;
     if (params.captureMethod !== undefined) draft.captureMethod = params.captureMethod;
     if (params.paymentMethod !== undefined) draft.paymentMethod = params.paymentMethod;
+    if (params.paymentMethodTypes !== undefined) draft.paymentMethodTypes = params.paymentMethodTypes;
+    assertMethodTypeAllowed(draft);
     if (draft.status === "requires_action") {
       // What was being authenticated changed: the challenge no longer applies.
       await dropPendingActions(draft, tools);
