@@ -30,6 +30,7 @@ const ROOTS: Record<string, [string, string]> = {
   plan: ["Plans", "Plan"],
   account: ["Accounts", "Account"],
   "test_helpers.test_clock": ["TestHelpers/TestClocks", "TestClock"],
+  setup_intent: ["SetupIntents", "SetupIntent"],
 };
 
 /** One JSON shape a value may have. */

@@ -87,7 +87,7 @@ function checkDefinition(value: { [key: string]: Json }, name: string, errors: S
   }
 }
 
-/** Everything a response said, checked: an object, a list, or an error carrying an intent. */
+/** Everything a response said, checked: an object, a list, or an error carrying an intent or a setup intent. */
 function check(body: unknown, errors: Set<string>): void {
   const value = body as Json;
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error(`not an object: ${JSON.stringify(body)}`);
@@ -101,6 +101,8 @@ function check(body: unknown, errors: Set<string>): void {
   if (typeof value.error === "object" && value.error !== null && !Array.isArray(value.error)) {
     const intent = value.error.payment_intent;
     if (intent) check(intent, errors);
+    const setup = value.error.setup_intent;
+    if (setup) check(setup, errors);
     return;
   }
   const own = byObject(value);
@@ -318,6 +320,25 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     await r.get(`/v1/checkout/sessions/${session.id}/line_items?expand[]=data.price.product`);
     await r.call(call("DELETE", `/v1/test_helpers/test_clocks/${clock.id}`, m.opts));
     expect([...r.seen].sort()).toEqual(expect.arrayContaining(["account", "item", "test_helpers.test_clock"]));
+    expect(unexpected(r.errors)).toEqual([]);
+  });
+
+  it("setup intents: made, confirmed, declined, canceled, listed (SetupIntent, its last_setup_error, its events)", async () => {
+    const m = await newMerchant("stripe-schemas-setup");
+    const r = new Recorder(m.opts);
+    const customer = await r.form<{ id: string }>("/v1/customers", "email=setup-schemas%40example.com");
+    const setup = await r.form<{ id: string }>("/v1/setup_intents", `customer=${customer.id}&metadata[k]=v`);
+    await r.form(`/v1/setup_intents/${setup.id}/confirm`, "payment_method=pm_card_visa");
+    await r.get(`/v1/setup_intents/${setup.id}?expand[]=payment_method&expand[]=customer`);
+    // A decline: the 402's setup_intent, with its last_setup_error.
+    await r.call(post("/v1/setup_intents", { customer: customer.id, payment_method: "pm_card_chargeDeclined", confirm: true }, m.opts), 402);
+    const other = await r.form<{ id: string }>("/v1/setup_intents", "usage=on_session");
+    await r.form(`/v1/setup_intents/${other.id}/cancel`, "cancellation_reason=abandoned");
+    await r.get(`/v1/setup_intents?customer=${customer.id}`);
+    await waitFor(async () => (await get<ListJson<unknown>>("/v1/events?type=setup_intent.succeeded", m.opts)).body.data.length > 0, 15_000, "setup_intent.succeeded");
+    await r.get("/v1/events?type=setup_intent.succeeded");
+    await r.get("/v1/events?type=setup_intent.setup_failed");
+    expect([...r.seen].sort()).toEqual(expect.arrayContaining(["setup_intent", "event"]));
     expect(unexpected(r.errors)).toEqual([]);
   });
 
