@@ -32,7 +32,9 @@ export function icligoStatus(intent: IntentRecord): IcligoStatus {
     case "failed":
       return "Failed";
     default:
-      return "Created";
+      // A declined payment an operator resolved or dismissed (seed 002's /failed, the dashboard) is
+      // not paid any more (its page and a confirmation refuse it): it failed for good.
+      return intent.resolution ? "Failed" : "Created";
   }
 }
 

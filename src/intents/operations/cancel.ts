@@ -17,6 +17,11 @@ export async function cancel(draft: IntentRecord, params: CancelParams, tools: O
     throw permissionDenied(`A customer's token can cancel only a payment that is not confirmed yet; this one is ${draft.status}.`);
   }
   assertOperationAllowed("cancel", draft);
+  // Seed 003 shows a declined payment an operator resolved or dismissed as Failed, which its document
+  // says cannot be canceled: it stays as the operator left it (nothing was charged either way).
+  if (draft.createdVia === "icligo" && draft.resolution && draft.status !== "canceled") {
+    throw invalidRequest(`This failed payment was already ${draft.resolution.status}: it cannot be canceled.`, undefined, "payment_intent_unexpected_state");
+  }
   // Until it is paid, a Checkout Session's intent is the session's: canceled alone, it left the
   // session open and its page asking for a card it could no longer take. As at Stripe, the session is
   // expired instead (which cancels the intent); once authorized, the intent may be canceled.

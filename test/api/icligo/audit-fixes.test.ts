@@ -77,6 +77,24 @@ describe("seed 003: a payment declined on its page is not retried as a new payme
   });
 });
 
+describe("seed 003: a declined payment an operator dismissed is Failed, not Created", () => {
+  it("POS dismisses it: iCliGo answers Failed (no cancel, no pay), where it answered Created before", async () => {
+    const { opts } = await newMerchant("icligo-dismissed");
+    const app = await newApplication(opts);
+    const payment = await create(app);
+    const declined = await post(`/v1/payment_intents/${payment.paymentIntentId}/confirm`, { payment_method: "pm_card_chargeDeclined" }, opts);
+    expect(declined.status, JSON.stringify(declined.body)).toBe(402);
+    expect(((await send(app, "GET", `/payments/${payment.id}`)).json as Dto).status).toBe("Created");
+    const dismissed = await post(`/api/v1/payments/failed/${payment.paymentIntentId}/resolve`, { resolution: "dismissed", reason: "customer gave up" }, opts);
+    expect(dismissed.status, JSON.stringify(dismissed.body)).toBe(200);
+    expect(((await send(app, "GET", `/payments/${payment.id}`)).json as Dto).status).toBe("Failed");
+    const cancel = await send(app, "POST", `/payments/${payment.id}/cancel`);
+    expect(cancel.status, cancel.text).toBe(400);
+    expectV1Error(await post(`/v1/payment_intents/${payment.paymentIntentId}/confirm`, { payment_method: "pm_card_visa" }, opts), 400, "failed_payment_already_resolved");
+    expect(((await send(app, "GET", `/payments/${payment.id}`)).json as Dto).status).toBe("Failed");
+  });
+});
+
 describe("seed 003: a userId that looks like ours but is no customer of this merchant is the application's own", () => {
   it("an unknown cus_ userId: 200, kept as given", async () => {
     const { opts } = await newMerchant("icligo-cus-unknown");
