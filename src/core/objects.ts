@@ -3,6 +3,7 @@
 // carry them as snapshots. Times are Unix seconds, as Stripe's; `created_ms` keeps the milliseconds.
 import { CHARGE_REFUNDS_REMOVED, CHARGES_LIST_REMOVED, rendersAsOf } from "./api-version";
 import { authorizedAmount, chargeAttempt, isFailedCharge } from "./intent";
+import { errorDocUrl } from "./stripe-error-codes";
 import { attemptIdForCharge, chargeIdForIntent, failedChargeId } from "./ids";
 import type { Attempt, BillingAddress, BillingDetails, IntentRecord, PaymentMethodDetails, RefundRecord, Shipping } from "./types";
 
@@ -90,6 +91,8 @@ export interface LastPaymentErrorJson {
   type: string;
   code: string;
   decline_code: string | null;
+  /** Stripe's page of the code, for Stripe's own codes. */
+  doc_url?: string;
   message: string;
   charge: string | null;
   payment_method: PaymentMethodJson | null;
@@ -471,6 +474,7 @@ export function renderIntent(intent: IntentRecord, options: RenderOptions = {}):
           type: err.type,
           code: err.code,
           decline_code: err.declineCode,
+          ...docUrlOf(err.code),
           message: err.message,
           // A declined authorization is a failed charge (a failed 3DS challenge charged nothing).
           charge: intent.attempts.some((a) => a.id === err.attemptId && a.type === "authorize") ? failedChargeId(intent.id, err.attemptId) : null,
@@ -795,4 +799,10 @@ export function renderTransaction(attempt: Attempt, intent: IntentRecord): Trans
     created_ms: attempt.created,
     completed_ms: attempt.completed,
   };
+}
+
+/** `doc_url` for an error object, when its code is one of Stripe's (an empty object otherwise). */
+export function docUrlOf(code: string | null | undefined): { doc_url?: string } {
+  const url = errorDocUrl(code);
+  return url ? { doc_url: url } : {};
 }

@@ -1,6 +1,7 @@
 // The wire format: JSON and Stripe's bracketed form encoding, errors always JSON in Stripe's shape,
 // a Request-Id on every response, size limits, and the OpenAPI document.
 import { exports } from "cloudflare:workers";
+import { STRIPE_ERROR_CODES } from "../../src/core/stripe-error-codes";
 import { describe, expect, it } from "vitest";
 import { call, expectError, get, KEY_A, post, succeededIntent, type PaymentIntentJson } from "../helpers";
 
@@ -183,8 +184,14 @@ describe("errors", () => {
     const unknownParam = expectError(await post("/v1/payment_intents", { amount: 100, currency: "usd", colour: "red" }), 400, "parameter_unknown");
     expect(unknownParam.doc_url).toBe("https://stripe.com/docs/error-codes/parameter-unknown");
     const unauth = expectError(await get("/v1/payment_intents", { key: null }), 401);
-    if (unauth.code === undefined) expect("doc_url" in unauth).toBe(false);
+    if (unauth.code === undefined || !STRIPE_ERROR_CODES.has(unauth.code)) expect("doc_url" in unauth).toBe(false);
     else expect(unauth.doc_url).toBe(`https://stripe.com/docs/error-codes/${unauth.code.replaceAll("_", "-")}`);
+    // A code of the gateway's own has no page at Stripe: no doc_url.
+    const unbounded = expectError(await get("/v1/payment_intents/search?query=" + encodeURIComponent("currency:'usd'")), 400, "search_query_unbounded");
+    expect("doc_url" in unbounded).toBe(false);
+    // The decline kept on the intent carries it too, as Stripe's last_payment_error does.
+    const intent = (await post<{ error: { payment_intent: { last_payment_error: { code: string; doc_url?: string } } } }>("/v1/payment_intents", { amount: 1000, currency: "usd", confirm: true, payment_method: "pm_card_chargeDeclined" })).body.error.payment_intent;
+    expect(intent.last_payment_error).toMatchObject({ code: "card_declined", doc_url: "https://stripe.com/docs/error-codes/card-declined" });
   });
 });
 

@@ -1,6 +1,7 @@
 // Renders the gateway's one error type the way Stripe does: {"error": {type, code, doc_url, message,
 // param, decline_code}}, with the HTTP status it carries. Card errors on an intent also carry the intent.
 import type { ApiErrorData } from "../../core/errors";
+import { errorDocUrl } from "../../core/stripe-error-codes";
 import type { PaymentIntentJson, PaymentMethodJson } from "../../core/objects";
 
 export interface V1ErrorBody {
@@ -38,22 +39,20 @@ export function v1Error(err: ApiErrorData, pathParams: readonly string[]): ApiEr
   return inPath ? err : { ...err, status: 400 };
 }
 
-/** Stripe's documentation page of an error code, as its errors' `doc_url` names it (`resource_missing` -> .../error-codes/resource-missing). */
-export function errorDocUrl(code: string): string {
-  return `https://stripe.com/docs/error-codes/${code.replaceAll("_", "-")}`;
-}
-
 export function v1ErrorBody(err: ApiErrorData, extras: { paymentIntent?: PaymentIntentJson; requestId?: string } = {}): V1ErrorBody {
   const charge = err.type === "card_error" ? extras.paymentIntent?.last_payment_error?.charge : null;
   // The card that was declined, as Stripe's card errors carry it (stripe-node's err.payment_method).
   const paymentMethod = err.type === "card_error" ? extras.paymentIntent?.last_payment_error?.payment_method : null;
+  const docUrl = errorDocUrl(err.code);
   return {
     error: {
       // stripe-node picks its error class by the HTTP status (401, 403, 429), so the body says what
       // Stripe's says: one of its four types.
       type: STRIPE_ERROR_TYPES.includes(err.type) ? err.type : "invalid_request_error",
       message: err.message,
-      ...(err.code ? { code: err.code, doc_url: errorDocUrl(err.code) } : {}),
+      ...(err.code ? { code: err.code } : {}),
+      // Stripe's page of the code, for Stripe's own codes (the gateway's own have none).
+      ...(docUrl ? { doc_url: docUrl } : {}),
       ...(err.param ? { param: err.param } : {}),
       ...(err.declineCode ? { decline_code: err.declineCode } : {}),
       ...(charge ? { charge } : {}),
