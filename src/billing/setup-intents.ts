@@ -8,6 +8,7 @@
 import { and, eq } from "drizzle-orm";
 import { invalidRequest, resourceMissing } from "../core/errors";
 import { hmacBase62 } from "../core/ids";
+import { docUrlOf } from "../core/objects";
 import type { Metadata, PaymentMethodDetails, Scope } from "../core/types";
 import { sandboxSetupCheck } from "../connectors/sandbox/connector";
 import { setupIntents } from "../db/schema";
@@ -24,6 +25,7 @@ export interface LastSetupErrorJson {
   type: "card_error";
   code: string;
   decline_code: string;
+  doc_url?: string;
   message: string;
   payment_method: PaymentMethodObjectJson;
 }
@@ -137,9 +139,8 @@ export async function confirmSetup(env: Env, scope: Scope, row: SetupIntentRow, 
   // Live cards are saved as POST /v1/payment_methods saves them (no verification charge is made here).
   const decline = options.livemode ? null : sandboxSetupCheck(details);
   const w = new Writes(env.DB, scope);
-  const guard = "EXISTS (SELECT 1 FROM setup_intents WHERE id = ? AND version = ?)";
   if (decline) {
-    const error: LastSetupErrorJson = { type: "card_error", code: decline.code, decline_code: decline.declineCode, message: decline.message, payment_method: renderPaymentMethodRow(pm) };
+    const error: LastSetupErrorJson = { type: "card_error", code: decline.code, decline_code: decline.declineCode, ...docUrlOf(decline.code), message: decline.message, payment_method: renderPaymentMethodRow(pm) };
     const failed: SetupIntentRow = { ...row, status: "requires_payment_method", paymentMethod: null, lastSetupError: JSON.stringify(error), version: row.version + 1 };
     w.add("UPDATE setup_intents SET status = ?, payment_method = NULL, last_setup_error = ?, version = version + 1 WHERE id = ? AND version = ?", [failed.status, failed.lastSetupError, row.id, row.version]);
     await w.event("setup_intent.setup_failed", await renderSetupIntent(env, failed), [row.id, "failed", String(failed.version)], { requestId: options.requestId });
@@ -147,9 +148,11 @@ export async function confirmSetup(env: Env, scope: Scope, row: SetupIntentRow, 
     return changed ? { kind: "failed", row: failed, error } : { kind: "lost", row };
   }
   let index = 0;
+  // A customer deleted meanwhile gets no card: nothing is written.
+  const live = "(?1 IS NULL OR EXISTS (SELECT 1 FROM customers WHERE id = ?1 AND deleted = 0))";
   if (row.customer !== null && pm.customer === null) {
     // Attached in the same transaction as the setup's success, only if the setup is still the one read.
-    w.add(`UPDATE payment_methods SET customer = ? WHERE id = ? AND customer IS NULL AND detached IS NULL AND ${guard}`, [row.customer, pm.id, row.id, row.version]);
+    w.add(`UPDATE payment_methods SET customer = ?1 WHERE id = ?2 AND customer IS NULL AND detached IS NULL AND EXISTS (SELECT 1 FROM setup_intents WHERE id = ?3 AND version = ?4) AND ${live}`, [row.customer, pm.id, row.id, row.version]);
     await w.event("payment_method.attached", renderPaymentMethodRow({ ...pm, customer: row.customer }), [pm.id, row.customer], { requestId: options.requestId });
     index = w.size;
   }
@@ -157,8 +160,8 @@ export async function confirmSetup(env: Env, scope: Scope, row: SetupIntentRow, 
   // The card must be on the setup's customer by now (or on none, for a setup without one): attached
   // above, already there, or (a detach or another attach meanwhile) not, and then nothing is written.
   w.add(
-    "UPDATE setup_intents SET status = 'succeeded', payment_method = ?, last_setup_error = NULL, version = version + 1 WHERE id = ? AND version = ? AND EXISTS (SELECT 1 FROM payment_methods WHERE id = ? AND detached IS NULL AND customer IS ?)",
-    [pm.id, row.id, row.version, pm.id, row.customer],
+    `UPDATE setup_intents SET status = 'succeeded', payment_method = ?2, last_setup_error = NULL, version = version + 1 WHERE id = ?3 AND version = ?4 AND EXISTS (SELECT 1 FROM payment_methods WHERE id = ?2 AND detached IS NULL AND customer IS ?1) AND ${live}`,
+    [row.customer, pm.id, row.id, row.version],
   );
   await w.event("setup_intent.succeeded", await renderSetupIntent(env, succeeded), [row.id, "succeeded"], { requestId: options.requestId });
   const results = await w.commit(env);

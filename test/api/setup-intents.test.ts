@@ -3,8 +3,11 @@
 // attaches it to the setup's customer, with the setup's status, its events and the attach in one
 // transaction; a declined card is a 402 card_error carrying the setup, which goes back to
 // requires_payment_method with its last_setup_error; concurrent confirmations save one card once.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { expectError, get, newMerchant, ok, post, waitFor, type CallOptions, type ListJson } from "../helpers";
+import { confirmSetup, findSetupIntent } from "../../src/billing/setup-intents";
+import { findPaymentMethod } from "../../src/billing/store";
+import { call, expectError, get, newMerchant, ok, post, waitFor, type CallOptions, type ListJson } from "../helpers";
 
 interface SetupJson {
   id: string;
@@ -146,6 +149,25 @@ describe("/v1/setup_intents", () => {
     expectError(await post(`/v1/setup_intents/${forB.id}/confirm`, { payment_method: "pm_card_visa" }, other.opts), 404, "resource_missing");
     expectError(await post("/v1/setup_intents", { customer: a }, other.opts), 400, "resource_missing");
     expect((await ok(get<ListJson<SetupJson>>("/v1/setup_intents", other.opts))).data).toEqual([]);
+  });
+
+  it("a deleted customer gets no card: the confirmation is refused, and the batch itself refuses a setup read before the deletion", async () => {
+    const m = await newMerchant("setup-deleted");
+    const customer = await customerOf(m.opts, "setup-deleted");
+    const setup = await ok(post<SetupJson>("/v1/setup_intents", { customer, payment_method: "pm_card_visa" }, m.opts));
+    const pm = setup.payment_method as string;
+    const second = await ok(post<SetupJson>("/v1/setup_intents", { customer, payment_method: "pm_card_mastercard" }, m.opts));
+    const row = await findSetupIntent(env.DB, { merchantId: m.id, livemode: false }, second.id);
+    const card = await findPaymentMethod(env.DB, { merchantId: m.id, livemode: false }, second.payment_method as string);
+    await ok(call("DELETE", `/v1/customers/${customer}`, m.opts));
+    const refused = expectError(await post(`/v1/setup_intents/${setup.id}/confirm`, {}, m.opts), 400, "resource_missing");
+    expect(refused.param).toBe("customer");
+    expect((await ok(get<{ customer: string | null }>(`/v1/payment_methods/${pm}`, m.opts))).customer).toBeNull();
+    // The check in the request came before the deletion (a race): the transaction refuses it itself.
+    const outcome = await confirmSetup(env, { merchantId: m.id, livemode: false }, row, card, { requestId: null, livemode: false });
+    expect(outcome.kind).toBe("lost");
+    expect((await ok(get<{ customer: string | null }>(`/v1/payment_methods/${card.id}`, m.opts))).customer).toBeNull();
+    expect((await ok(get<SetupJson>(`/v1/setup_intents/${second.id}`, m.opts))).status).toBe("requires_confirmation");
   });
 
   it("concurrent confirmations of one setup, each with its own card: one succeeds, the others are refused, and one card is saved once", async () => {

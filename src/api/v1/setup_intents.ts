@@ -134,9 +134,14 @@ async function confirm(c: Ctx, principal: Principal, row: SetupIntentRow, pm: Pa
   const method = pm ?? (row.paymentMethod ? await findPaymentMethod(c.env.DB, principal, row.paymentMethod, "payment_method") : undefined);
   if (!method) throw invalidRequest("You cannot confirm this SetupIntent because it's missing a payment method. Update it with a payment method, or pass one with payment_method.", "payment_method", "setup_intent_unexpected_state");
   assertUsableFor(method, row.customer, "payment_method");
+  // Its customer must still exist: a deleted customer gets no card (as creating a setup for one is refused).
+  if (row.customer !== null) await liveCustomer(c.env.DB, principal, row.customer, "customer");
   const outcome = await confirmSetup(c.env, principal, row, method, { requestId: c.get("requestId"), livemode: principal.livemode });
   if (outcome.kind === "lost") {
+    // Someone else changed the setup first, or its customer was deleted, or its card detached, meanwhile.
     const now = await findSetupIntent(c.env.DB, principal, row.id);
+    if (OPEN_STATUSES.includes(now.status) && now.customer !== null) await liveCustomer(c.env.DB, principal, now.customer, "customer");
+    if (OPEN_STATUSES.includes(now.status)) assertUsableFor(await findPaymentMethod(c.env.DB, principal, method.id, "payment_method"), now.customer, "payment_method");
     unexpectedSetupState(now, "confirm");
   }
   const [setup] = await render(c, principal, [outcome.row], expand);
