@@ -707,7 +707,11 @@ function intentDone(intent: IntentRecord, s: Summary, checks = 0, invoicePage: s
 }
 
 /** Whether the /pay page takes a card for the intent: waiting for one, or waiting on the shopper elsewhere (another card abandons that step). */
-export const takesCard = (intent: IntentRecord) => intent.status === "requires_payment_method" || intent.status === "requires_confirmation" || (intent.status === "requires_action" && intent.nextAction !== null);
+export const takesCard = (intent: IntentRecord) =>
+  cardAllowed(intent) && (intent.status === "requires_payment_method" || intent.status === "requires_confirmation" || (intent.status === "requires_action" && intent.nextAction !== null));
+
+/** Whether the merchant lets a card pay the intent (its payment_method_types, when it names them). */
+const cardAllowed = (intent: IntentRecord) => !intent.paymentMethodTypes || intent.paymentMethodTypes.includes("card");
 
 function payPages(): Hono<PagesEnv> {
   const pages = new Hono<PagesEnv>();
@@ -724,6 +728,11 @@ function payPages(): Hono<PagesEnv> {
     if (session) return c.redirect(`/checkout/${session.id}`, 303);
     const s = intentSummary(intent, await merchantName(c.env, intent.merchantId));
     const invoicePage = await invoicePageOf(c.env, intent);
+    // Waiting for a payment the merchant does not let a card make (payment_method_types): no form to fill in vain.
+    if (!cardAllowed(intent) && (intent.status === "requires_payment_method" || intent.status === "requires_confirmation")) {
+      const back = intent.cancelUrl ?? invoicePage;
+      return messagePage(s, "Payment", `This payment cannot be made with a card on this page. To pay it, contact ${s.merchant}.`, back ? { link: { href: back, text: "Back" } } : {});
+    }
     if (!takesCard(intent)) return intentDone(intent, s, checksOf(c), invoicePage);
     const code = c.req.query("error");
     // Waiting on a 3DS challenge or PayPal: the way back there, or another card.

@@ -4,6 +4,7 @@
 // nothing moves. Without a list the gateway's choice stands (cards, PayPal when asked), echoed ['card'].
 import { describe, expect, it } from "vitest";
 import { expectError, get, newMerchant, ok, post, type ListJson } from "../helpers";
+import { open, submit } from "../pages/card-form";
 
 interface IntentJson {
   id: string;
@@ -41,6 +42,21 @@ describe("payment_method_types", () => {
     const cardOnly = await ok(post<IntentJson>("/v1/payment_intents", { amount: 900, currency: "usd", payment_method_types: ["card"] }, m.opts));
     expectError(await post(`/v1/payment_intents/${cardOnly.id}/confirm`, { payment_method_data: { type: "paypal" }, return_url: "https://shop.example/back" }, m.opts), 400, "payment_intent_incompatible_payment_method");
     expect((await ok(get<IntentJson>(`/v1/payment_intents/${cardOnly.id}`, m.opts))).status).toBe("requires_payment_method");
+  });
+
+  it("the /pay page of an intent cards may not pay says so, with no card form; a card POSTed anyway charges nothing", async () => {
+    const m = await newMerchant("pm-types-page");
+    const intent = await ok(post<IntentJson & { client_secret: string }>("/v1/payment_intents", { amount: 1000, currency: "usd", payment_method_types: ["paypal"] }, m.opts));
+    const path = `/pay/${intent.id}?client_secret=${intent.client_secret}`;
+    const shown = await open(path);
+    const html = await shown.text();
+    expect(shown.status).toBe(200);
+    expect(html).toContain("This payment cannot be made with a card on this page.");
+    expect(html).not.toContain('id="card-number"');
+    const posted = await submit(`/pay/${intent.id}`, { client_secret: intent.client_secret });
+    expect(posted.status).toBe(303);
+    await posted.arrayBuffer();
+    expect(await ok(get<IntentJson>(`/v1/payment_intents/${intent.id}`, m.opts))).toMatchObject({ status: "requires_payment_method", amount_received: 0, latest_charge: null });
   });
 
   it("without a list, the gateway's choice stands and ['card'] is echoed; an empty or unknown type is a 400", async () => {
