@@ -303,25 +303,44 @@
     });
   }
 
-  function table(columns, rows, onRow) {
+  /**
+   * A table of `rows`. A column is [heading, value of a row, the cell's class, true: the column holding the row's link].
+   * `hrefOf(row)`: the address of the page a row opens (when its rows open one). The row's link is a real
+   * link in its first cell (but a row's buttons), or in the column marked so: a screen reader reads it as a link,
+   * the keyboard reaches it with Tab (the row itself takes no focus) and it opens in a new tab as any link does;
+   * a plain click anywhere else in the row follows it too, but not one on the row's buttons, fields or other links.
+   */
+  function table(columns, rows, hrefOf) {
     var head = el("tr", null);
     columns.forEach(function (c) { head.appendChild(el("th", { text: c[0] })); });
+    var linkAt = -1;
+    if (hrefOf) {
+      columns.forEach(function (c, i) { if (c[3] === true && linkAt < 0) linkAt = i; });
+      if (linkAt < 0) columns.some(function (c, i) { if (c[2] !== "acts") { linkAt = i; return true; } return false; });
+    }
     var body = el("tbody", null);
     rows.forEach(function (r) {
       var tr = el("tr", null);
-      columns.forEach(function (c) {
+      var href = hrefOf ? hrefOf(r) : null;
+      columns.forEach(function (c, i) {
         var v = c[1](r);
         // c[2]: the cell's class ("long": a long value that wraps within a width, "acts": buttons kept on one line).
         var text = v instanceof Node ? v : String(v === null || v === undefined ? "" : v);
-        tr.appendChild(el("td", c[2] ? { class: c[2] } : null, c[2] === "long" && text ? el("span", { class: "long" }, text) : text));
+        var content = c[2] === "long" && text ? el("span", { class: "long" }, text) : text;
+        if (i === linkAt && href && text !== "") content = el("a", { href: href, class: "row-link" }, content);
+        tr.appendChild(el("td", c[2] ? { class: c[2] } : null, content));
       });
-      if (onRow) {
-        // Opened by mouse, or from the keyboard: the row takes focus (Tab) and opens on Enter or Space.
+      if (href) {
         tr.className = "link";
-        tr.tabIndex = 0;
-        tr.onclick = function () { onRow(r); };
-        // Only the row's own keys: Enter on a button in the row presses the button.
-        tr.onkeydown = function (e) { if (e.target === tr && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); onRow(r); } };
+        tr.onclick = function (e) {
+          // The link, a button, a field or another link in the row does its own thing; a click with a
+          // modifier key is left to the link (open in a new tab); text being selected is not a click to open.
+          var t = e.target instanceof Element ? e.target : e.target.parentElement;
+          if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+          if (t && t.closest("a, button, input, select, textarea, label")) return;
+          if (window.getSelection && String(window.getSelection())) return;
+          location.hash = href;
+        };
       }
       body.appendChild(tr);
     });
@@ -431,7 +450,7 @@
       ["Payment", function (p) { return p.id; }], ["Amount", amountCell, "nowrap"], ["Status", function (p) { return p.status; }],
       ["Refunded", function (p) { return p.amount_refunded ? money(p.amount_refunded, p.currency) : ""; }], ["Order", function (p) { return p.order_id; }],
       ["Merchant", function (p) { return p.merchant_id; }], ["Created", function (p) { return when(p.created); }],
-    ], list.data, function (p) { location.hash = paymentHash(p.id, p.merchant_id); }), pager("/payments", params, list)];
+    ], list.data, function (p) { return paymentHash(p.id, p.merchant_id); }), pager("/payments", params, list)];
   }
 
   /** The address of a payment's page (with its merchant for a token acting across merchants; `from`: the list it was opened from, for its back link). */
@@ -770,7 +789,7 @@
     if (resolution !== "open") columns.push(["Resolution", function (p) { return resolutionWords(p.failure_resolution); }, "long"]);
     if (across) columns.push(["Merchant", function (p) { return p.merchant_id; }, "wrap-id"]);
     columns.push(["Created", function (p) { return when(p.created); }, "nowrap"]);
-    return [el("h1", { text: "Failed payments" }), form, confirming, table(columns, rows, function (p) { location.hash = paymentHash(p.id, p.merchant_id, "failed"); }), pager("/failed", params, list)];
+    return [el("h1", { text: "Failed payments" }), form, confirming, table(columns, rows, function (p) { return paymentHash(p.id, p.merchant_id, "failed"); }), pager("/failed", params, list)];
   }
 
   async function approvals(params, frame) {
@@ -784,7 +803,7 @@
     var mayReject = !!p.perms["refunds.approve"];
     var mayApprove = mayReject && p.kind === "jwt";
     var columns = [
-      ["Refund", function (r) { return r.id; }], ["Payment", function (r) { return r.payment_intent; }], ["Amount", function (r) { return money(r.amount, r.currency); }], ["Status", function (r) { return r.status; }],
+      ["Refund", function (r) { return r.id; }], ["Payment", function (r) { return r.payment_intent; }, null, true], ["Amount", function (r) { return money(r.amount, r.currency); }], ["Status", function (r) { return r.status; }],
     ];
     var rows = list.data || [];
     // A token across merchants: whose refund it is, where the API names it (its refunds do not say yet: then the merchant picked).
@@ -801,8 +820,8 @@
           confirmed(confirming, mine, "Reject", "Reject the refund " + r.id + " of " + amount + "? It is not paid, and cannot be approved later.", "Yes, reject refund", "Keep it waiting",
             function (key) { return api("POST", path + "reject", {}, r.merchant_id, key); }, "Reject " + r.id + " (" + amount + " on " + r.payment_intent + ")"));
       }, "acts"]);
-    // A row opens its payment's page.
-    return [el("h1", { text: "Refunds awaiting approval" }), confirming, table(columns, rows, function (r) { location.hash = paymentHash(r.payment_intent, r.merchant_id || sessionStorage.getItem(MERCHANT), "approvals"); }), pager("/approvals", params, list)];
+    // A row opens its payment's page: its link is the payment's id.
+    return [el("h1", { text: "Refunds awaiting approval" }), confirming, table(columns, rows, function (r) { return paymentHash(r.payment_intent, r.merchant_id || sessionStorage.getItem(MERCHANT), "approvals"); }), pager("/approvals", params, list)];
   }
 
   async function webhooks(params, frame) {
@@ -829,7 +848,7 @@
             },
           });
       }]],
-      list.data || [], function (w) { location.hash = "#/webhooks/" + encodeURIComponent(w.id); }), pager("/webhooks", params, list));
+      list.data || [], function (w) { return "#/webhooks/" + encodeURIComponent(w.id); }), pager("/webhooks", params, list));
     return out;
   }
 
@@ -917,17 +936,17 @@
     return [el("h1", { text: title }), table(columns, list.data || []), pager(page, params, list)];
   }
 
-  /** A small chart of the window minute by minute: bars of the success rate, a line of p50 latency. */
+  /** A small chart of the window minute by minute: bars of the success rate, a line of p50 latency (colours: the fill attributes, the stylesheet's in dark mode). */
   function chart(series) {
     var NS = "http://www.w3.org/2000/svg";
     var w = 300, h = 60, n = Math.max(series.length, 1), bw = w / n;
     function svg(tag, attrs) { var node = document.createElementNS(NS, tag); Object.keys(attrs).forEach(function (k) { node.setAttribute(k, String(attrs[k])); }); return node; }
     var rates = svg("svg", { viewBox: "0 0 " + w + " " + h, width: w, height: h, role: "img", "aria-label": "success rate per minute" });
-    rates.appendChild(svg("rect", { x: 0, y: 0, width: w, height: h, fill: "#f6f8fa" }));
+    rates.appendChild(svg("rect", { x: 0, y: 0, width: w, height: h, fill: "#f6f8fa", class: "chart-bg" }));
     series.forEach(function (p, i) {
       if (p.success_rate === null) return;
       var bh = Math.max(1, Math.round(p.success_rate * (h - 4)));
-      var bar = svg("rect", { x: i * bw + 2, y: h - bh, width: bw - 4, height: bh, fill: p.success_rate >= 0.9 ? "#2d9d78" : "#e5424d", class: "point" });
+      var bar = svg("rect", { x: i * bw + 2, y: h - bh, width: bw - 4, height: bh, fill: p.success_rate >= 0.9 ? "#2d9d78" : "#e5424d", class: p.success_rate >= 0.9 ? "point good" : "point low" });
       var title = svg("title", {});
       title.textContent = new Date(p.start * 1000).toISOString().slice(11, 16) + ": " + Math.round(p.success_rate * 100) + "% of " + p.calls;
       bar.appendChild(title);
@@ -939,11 +958,11 @@
     // No latency measured in the window: said so, not a maximum of nothing.
     var caption = "p50 latency per minute (" + (measured.length ? "max " + max + " ms" : "no data") + ")";
     var lat = svg("svg", { viewBox: "0 0 " + w + " " + h, width: w, height: h, role: "img", "aria-label": caption });
-    lat.appendChild(svg("rect", { x: 0, y: 0, width: w, height: h, fill: "#f6f8fa" }));
+    lat.appendChild(svg("rect", { x: 0, y: 0, width: w, height: h, fill: "#f6f8fa", class: "chart-bg" }));
     var points = [];
     latencies.forEach(function (v, i) { if (v !== null && v !== undefined) points.push((i * bw + bw / 2).toFixed(1) + "," + (h - 2 - (v / max) * (h - 6)).toFixed(1)); });
-    if (points.length) lat.appendChild(svg("polyline", { points: points.join(" "), fill: "none", stroke: "#635bff", "stroke-width": 2 }));
-    points.forEach(function (xy) { lat.appendChild(svg("circle", { cx: xy.split(",")[0], cy: xy.split(",")[1], r: 3, fill: "#635bff" })); });
+    if (points.length) lat.appendChild(svg("polyline", { points: points.join(" "), fill: "none", stroke: "#635bff", "stroke-width": 2, class: "chart-line" }));
+    points.forEach(function (xy) { lat.appendChild(svg("circle", { cx: xy.split(",")[0], cy: xy.split(",")[1], r: 3, fill: "#635bff", class: "chart-dot" })); });
     return el("div", { class: "charts" }, el("figure", null, rates, el("figcaption", { text: "Success rate per minute" })), el("figure", null, lat, el("figcaption", { text: caption })));
   }
 

@@ -13,6 +13,7 @@ import clientScript from "./app.client.js";
 const script = clientScript.replace("/*GATEWAY_EXPONENTS*/{}", JSON.stringify(currencyExponents()));
 
 const CSS = `
+:root{color-scheme:light dark}
 *{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,sans-serif;color:#1a1f36;background:#f6f8fa}
 header{display:flex;gap:1rem;align-items:center;justify-content:space-between;padding:.6rem 1rem;background:#1a1f36;color:#fff}
 header strong{font-size:1.05rem}#who button{margin-left:.5rem}
@@ -30,13 +31,21 @@ td.acts,td.id,td.nowrap{white-space:nowrap}td.acts button{margin:.1rem .15rem;pa
 /* The heading takes the focus after a page change or an action (for screen readers): no ring for that, a ring for the keyboard. */
 .error-ways a{margin-left:.6rem;color:#5851eb}input[aria-invalid=true]{border-color:#b42318;outline-color:#b42318}
 h1:focus:not(:focus-visible),#page-error:focus:not(:focus-visible),#flash:focus:not(:focus-visible){outline:none}
-th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e8ee;font-size:.9rem}tr.link{cursor:pointer}tr.link:hover,tr.link:focus{background:#f0f3ff}tr.link:focus{outline:2px solid #635bff;outline-offset:-2px}
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e8ee;font-size:.9rem}
+/* A row that opens a page: its link (first cell) takes the focus, not the row; the row is highlighted under the mouse or while its link or a button in it has the focus. */
+a{color:#5851eb}tr.link{cursor:pointer}tr.link:hover,tr.link:focus-within{background:#f0f3ff}
 button{font:inherit;padding:.25rem .7rem;margin:.1rem .2rem;border:1px solid #635bff;background:#635bff;color:#fff;border-radius:4px;cursor:pointer}
 input,select{font:inherit;padding:.25rem .4rem;border:1px solid #c1c9d2;border-radius:4px}
 .filters,.inline{display:flex;gap:.6rem;align-items:center;flex-wrap:wrap;margin:.5rem 0}.actions{margin:.8rem 0}
 .facts{display:grid;grid-template-columns:8rem minmax(0,1fr);gap:.2rem .8rem}.facts dt{color:#5e6a7d}.facts dd{margin:0}
 .signin{max-width:26rem;margin:3rem auto;background:#fff;padding:1.5rem;border-radius:8px;border:1px solid #e3e8ee;display:grid;gap:.6rem}
-/* Secondary text (hints, labels of facts, captions) is #5e6a7d and links on the page's grey #5851eb: at least 4.5:1 on every background here (#f6f8fa, #fff, #fff8e6). */
+/* Secondary text (hints, labels of facts, captions) is #5e6a7d and links on the page's grey #5851eb: at least 4.5:1 on every background here (#f6f8fa, #fff, #fff8e6).
+   Contrast (WCAG 2, normal text needs 4.5:1), light: text #1a1f36 15.25 on #f6f8fa, 16.24 on #fff, 15.33 on #fff8e6, 14.67 on a hovered row #f0f3ff;
+   hint #5e6a7d 5.15 / 5.48 / 5.17 / 4.95; link #5851eb 5.20 / 5.54 / 5.23 / 5.00; error #b42318 6.18 / 6.57 / 6.21; ok #0e6245 6.92 on #f6f8fa;
+   nav #3c4257 9.96 and current #635bff 4.70 on #fff; header #fff on #1a1f36 16.24; button #fff on #635bff 4.70.
+   Dark (below): text #e6e8ee 15.42 on #0f1115, 14.07 on #181b22, 12.60 on the question's #2a2414, 11.52 on a hovered row #232a45, 13.20 on the header #1c2030;
+   hint #9aa4b5 7.51 / 6.85 / 6.14 / 5.61; link #aba6ff 8.67 / 7.90 / 7.08 / 6.47; error #ff9b8f 9.30 / 8.48 / 7.60; ok #6fdcaf 11.28 on #0f1115;
+   nav #c9cfdb 11.02 and current #aba6ff 7.90 on #181b22; header #fff on #1c2030 16.17; button #fff on #5b53f0 5.33; field #e6e8ee on #1f232c 12.84, placeholder #8f98a8 5.41. */
 .hint{color:#5e6a7d;font-size:.85rem}.error{color:#b42318}#flash.ok{color:#0e6245}#flash.error{color:#b42318}#flash{padding:0 1rem;margin:.6rem 0 0}
 /* The status line stays in the page (a live region: a message put in it is read out) but takes no space while empty. */
 #flash:empty{margin:0;padding:0}
@@ -52,6 +61,22 @@ td .captured{display:block;color:#5e6a7d;font-size:.85rem}
 .filters label{max-width:100%}.filters select{max-width:100%}
 .pager{padding:.4rem 0;background:none;border:0}.pager a{color:#5851eb;text-decoration:underline}
 .bar{height:.7rem;background:#fde2e1;border-radius:4px;overflow:hidden}.bar.unknown{background:#e3e8ee}.bar span{display:block;height:100%;background:#2d9d78}
+/* Dark mode, as the shopper pages: every surface, with the contrasts listed above. */
+@media (prefers-color-scheme:dark){
+body{color:#e6e8ee;background:#0f1115}header{background:#1c2030;border-bottom:1px solid #2f3542}
+nav{background:#181b22;border-color:#2f3542}nav a{color:#c9cfdb}nav a.current{color:#aba6ff}
+table,.card,.signin,.secret-box{background:#181b22}.card,.signin{border-color:#2f3542}th,td{border-color:#2f3542}
+tr.link:hover,tr.link:focus-within{background:#232a45}
+a,.error-ways a,.choices a,.pager a{color:#aba6ff}.choices a[aria-current]{color:#e6e8ee}
+button{background:#5b53f0;border-color:#8a84ff;color:#fff}
+input,select,textarea{background:#1f232c;color:#e6e8ee;border-color:#6b7385}input::placeholder,textarea::placeholder{color:#8f98a8}
+input[aria-invalid=true]{border-color:#ff9b8f;outline-color:#ff9b8f}
+.hint,.facts dt,.charts figcaption,td .captured{color:#9aa4b5}
+.error,#flash.error{color:#ff9b8f}#flash.ok{color:#6fdcaf}
+.confirm{background:#2a2414;border-color:#8a6a22}.secret-box{border-color:#8a84ff}
+.bar{background:#4a2322}.bar.unknown{background:#2f3542}.bar span{background:#3fb68b}
+.charts .chart-bg{fill:#0f1115}.charts .point.good{fill:#3fb68b}.charts .point.low{fill:#ff6b73}.charts .chart-line{stroke:#aba6ff}.charts .chart-dot{fill:#aba6ff}
+}
 `;
 
 const PAGE = `<!doctype html>

@@ -70,4 +70,15 @@ describe("GET /dashboard", () => {
     expect(js).toContain('["Name", function (c) { return c.name; }, "long"]');
     expect(js).toContain('["URL", function (w) { return w.url; }, "long"]');
   });
+
+  it("follows the browser's colour scheme (a dark palette under prefers-color-scheme: dark), and a list's rows open their page through a real link, not a focusable row", async () => {
+    const css = await (await exports.default.fetch("http://gateway.test/dashboard/app.css")).text();
+    expect(css).toContain(":root{color-scheme:light dark}");
+    const dark = css.slice(css.indexOf("@media (prefers-color-scheme:dark){"));
+    expect(dark.length).toBeLessThan(css.length);
+    for (const surface of ["body{", "header{", "nav{", "table,.card,.signin,.secret-box{", ".confirm{", "input,select,textarea{", "button{", ".hint,", ".error,", "#flash.ok{", "a,", ".bar{", ".charts .point.good{"]) expect(dark, surface).toContain(surface);
+    const js = await (await exports.default.fetch("http://gateway.test/dashboard/app.js")).text();
+    expect(js).toContain('el("a", { href: href, class: "row-link" }, content)');
+    expect(js).not.toMatch(/tr\.tabIndex|tr\.onkeydown/);
+  });
 });

@@ -143,10 +143,11 @@ describe("dashboard", () => {
     const pi = await stripe.paymentIntents.create({ amount: 3100, currency: "usd", payment_method: "pm_card_visa", confirm: true });
     const token = spawnSync(process.execPath, [path.join(ROOT, "scripts", "cli.mjs"), "token", "--secret", DEV_SECRET as string, "--role", "support"], { encoding: "utf8" }).stdout.trim();
     const page = await signedIn(token);
-    // Support sees every merchant's payments; the row opens the payment with its merchant, from the
-    // keyboard too (it takes focus and opens on Enter).
-    const row = page.locator("tr.link", { has: page.getByRole("cell", { name: pi.id, exact: true }) });
-    await row.focus();
+    // Support sees every merchant's payments; the row's link opens the payment with its merchant, from the
+    // keyboard too (the link takes the focus and opens on Enter).
+    const link = page.getByRole("link", { name: pi.id, exact: true });
+    expect(await link.getAttribute("href")).toMatch(new RegExp(`^#/payments/${pi.id}\\?merchant=acct_`));
+    await link.focus();
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: `Payment ${pi.id}` }).waitFor();
     expect(await page.locator("#payment-status").innerText()).toBe("succeeded");
@@ -1469,6 +1470,136 @@ describe("dashboard: secrets shown once, refunds held, partial captures, resolut
     await expect.poll(() => page.locator("#flash").innerText()).toMatch(new RegExp(`^Replay to ${id}: re-sent [01] deliver`));
     expect(posts.map((p) => p.path)).toEqual([`/v1/webhook_endpoints/${id}/replay`]);
     expect(posts[0]?.body).toMatchObject({ status: "all" });
+    await page.context().close();
+  });
+});
+
+describe("dashboard: rows are links, and dark mode", () => {
+  const rowOf = (page: Page, id: string) => page.locator("main tbody tr", { has: page.getByRole("cell", { name: id, exact: true }) });
+  const LUMINANCE = `const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);`;
+  /** The relative luminance (0 black to 1 white) of the body's background and of its text. */
+  const bodyLuminance = (page: Page) =>
+    page.evaluate<{ background: number; text: number }>(`(() => { ${LUMINANCE}
+      const s = getComputedStyle(document.body);
+      return { background: lum(rgb(s.backgroundColor)), text: lum(rgb(s.color)) };
+    })()`);
+  /** The contrast of the first shown element each selector finds: its text colour against the first opaque background under it. */
+  const contrastOf = (page: Page, selectors: string[]) =>
+    page.evaluate<{ selector: string; found: boolean; color: string; background: string; ratio: number }[]>(`(() => { ${LUMINANCE}
+      const background = (el) => { for (let n = el; n; n = n.parentElement) { const s = getComputedStyle(n).backgroundColor; const c = rgb(s); if (c.length === 3 || c[3] > 0) return s; } return "rgb(255, 255, 255)"; };
+      return ${JSON.stringify(selectors)}.map((selector) => {
+        const e = [...document.querySelectorAll(selector)].find((x) => x.getClientRects().length);
+        if (!e) return { selector, found: false, color: "", background: "", ratio: 0 };
+        const color = getComputedStyle(e).color, bg = background(e);
+        const a = lum(rgb(color)), b = lum(rgb(bg));
+        return { selector, found: true, color, background: bg, ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) };
+      });
+    })()`);
+
+  it("a list's rows are links: the first cell holds a real link to the row's page (a link to a screen reader, reached with Tab instead of the row, openable in a new tab); a click elsewhere in the row opens it too, its buttons do not", async () => {
+    const m = await newMerchant();
+    const paidOf = async (amount: number) => (await call("POST", "/v1/payment_intents", m.key, { amount, currency: "usd", payment_method: "pm_card_visa", confirm: true })).json.id as string;
+    const older = await paidOf(1200);
+    const newer = await paidOf(1300);
+    const failedId = await declined(m.key, 900);
+    const endpoint = await call("POST", "/v1/webhook_endpoints", m.key, { url: "http://127.0.0.1:9/hooks", enabled_events: ["payment_intent.succeeded"] });
+    const page = await signedIn(m.key, { width: 1280, height: 900 });
+    await page.getByRole("link", { name: older, exact: true }).waitFor();
+    // Every row holds a link to its page in its first cell; no row takes the focus itself.
+    const rows = await page.evaluate<{ href: string; inFirstCell: boolean; focusable: boolean }[]>(
+      `[...document.querySelectorAll("main tbody tr")].map((tr) => { const a = tr.querySelector('a[href^="#/"]'); return { href: a ? a.getAttribute("href") : "", inFirstCell: !!a && tr.cells[0].contains(a), focusable: tr.hasAttribute("tabindex") }; })`,
+    );
+    expect(rows).toHaveLength(3);
+    for (const r of rows) expect(r).toEqual({ href: expect.stringMatching(/^#\/payments\/pi_\w+$/), inFirstCell: true, focusable: false });
+    expect(await page.getByRole("link", { name: older, exact: true }).getAttribute("href")).toBe(`#/payments/${older}`);
+    // Tab from the search form: the hint's link, then the first row's link (not the row).
+    const first = (rows[0]?.href ?? "").replace("#/payments/", "");
+    await page.getByRole("button", { name: "Search", exact: true }).focus();
+    await page.keyboard.press("Tab");
+    expect(await focused(page)).toBe("A list of failed payments");
+    await page.keyboard.press("Tab");
+    expect(await focused(page)).toBe(`A ${first}`);
+    expect(await page.evaluate<string>(`document.activeElement.closest("tr") === document.querySelector("main tbody tr") ? "first row" : "elsewhere"`)).toBe("first row");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: `Payment ${first}` }).waitFor();
+    // Followed by its role and name (as a screen reader finds it).
+    await page.getByRole("link", { name: "Payments", exact: true }).click();
+    await page.getByRole("link", { name: older, exact: true }).click();
+    await page.getByRole("heading", { name: `Payment ${older}` }).waitFor();
+    // A click elsewhere in the row (its amount) opens the page too.
+    await page.getByRole("link", { name: "Payments", exact: true }).click();
+    await rowOf(page, newer).getByRole("cell", { name: "13.00 USD", exact: true }).click();
+    await page.getByRole("heading", { name: `Payment ${newer}` }).waitFor();
+    // Ctrl+click on the link opens the payment in a new tab; this tab stays on the list.
+    await page.getByRole("link", { name: "Payments", exact: true }).click();
+    const [tab] = await Promise.all([page.context().waitForEvent("page"), page.getByRole("link", { name: older, exact: true }).click({ modifiers: ["Control"] })]);
+    expect(tab.url()).toBe(`${gateway}/dashboard#/payments/${older}`);
+    await tab.close();
+    expect(page.url()).toMatch(/#\/payments$/);
+
+    // Failed payments: the link is the payment's id (after the row's buttons); a button does not open the row.
+    await page.getByRole("link", { name: "Failed payments", exact: true }).click();
+    const failedLink = page.locator("main tbody td.id").getByRole("link", { name: failedId, exact: true });
+    expect(await failedLink.getAttribute("href")).toBe(`#/payments/${failedId}?from=failed`);
+    await rowOf(page, failedId).getByRole("button", { name: "Retry" }).click();
+    await page.locator("#confirm-question").waitFor();
+    expect(page.url()).toMatch(/#\/failed$/);
+    await page.getByRole("button", { name: "Do not retry" }).click();
+    await rowOf(page, failedId).getByRole("cell", { name: "9.00 USD", exact: true }).click();
+    await page.getByRole("heading", { name: `Payment ${failedId}` }).waitFor();
+
+    // Webhook endpoints: the endpoint's id links to its deliveries.
+    await page.getByRole("link", { name: "Webhooks", exact: true }).click();
+    const endpointLink = page.getByRole("link", { name: endpoint.json.id as string, exact: true });
+    expect(await endpointLink.getAttribute("href")).toBe(`#/webhooks/${endpoint.json.id}`);
+    await endpointLink.click();
+    await page.getByRole("heading", { name: `Deliveries to ${endpoint.json.id}` }).waitFor();
+    await page.context().close();
+  });
+
+  it("follows prefers-color-scheme: dark draws light text on a dark page, light the reverse; body text, hints, links, fields, buttons and errors have at least 4.5:1 contrast in both", async () => {
+    const m = await newMerchant();
+    const paid = (await call("POST", "/v1/payment_intents", m.key, { amount: 2500, currency: "usd", payment_method: "pm_card_visa", confirm: true })).json.id as string;
+    const page = await signedIn(m.key, { width: 1024, height: 800 });
+    await page.getByRole("link", { name: paid, exact: true }).waitFor();
+    await page.emulateMedia({ colorScheme: "dark" });
+    const dark = await bodyLuminance(page);
+    expect(dark.background).toBeLessThan(0.05);
+    expect(dark.text).toBeGreaterThan(0.6);
+    await page.emulateMedia({ colorScheme: "light" });
+    const light = await bodyLuminance(page);
+    expect(light.background).toBeGreaterThan(0.85);
+    expect(light.text).toBeLessThan(0.05);
+
+    for (const colorScheme of ["light", "dark"] as const) {
+      await page.emulateMedia({ colorScheme });
+      await page.setViewportSize({ width: 1024, height: 800 });
+      await page.goto(`${gateway}/dashboard#/payments`);
+      await page.getByRole("link", { name: paid, exact: true }).waitFor();
+      await page.getByRole("link", { name: paid, exact: true }).hover();
+      const list = await contrastOf(page, ["body", "header", "nav a", "nav a.current", "#status-hint", "#status-hint a", "main tbody a.row-link", "main tbody td", "main button", "main select", "main input"]);
+      if (colorScheme === "dark") await page.screenshot({ path: path.join(ARTIFACTS, "dark-payments-1024.png"), fullPage: true });
+      await page.goto(`${gateway}/dashboard#/payments/${paid}`);
+      await page.locator("#refund-hint").waitFor();
+      const detail = await contrastOf(page, [".facts dt", ".facts dd", "#refund-hint", "main p a", "#refund-amount", "main button"]);
+      if (colorScheme === "dark") {
+        await page.screenshot({ path: path.join(ARTIFACTS, "dark-payment-1024.png"), fullPage: true });
+        await page.setViewportSize({ width: 375, height: 740 });
+        await page.screenshot({ path: path.join(ARTIFACTS, "dark-payment-375.png"), fullPage: true });
+        await page.goto(`${gateway}/dashboard#/payments`);
+        await page.getByRole("link", { name: paid, exact: true }).waitFor();
+        await page.screenshot({ path: path.join(ARTIFACTS, "dark-payments-375.png"), fullPage: true });
+      }
+      // An error from the API, with its way out.
+      await page.goto(`${gateway}/dashboard#/failed?after=bogus-cursor&page=2`);
+      await page.getByRole("alert").waitFor();
+      const error = await contrastOf(page, ["#page-error", ".error-ways a"]);
+      for (const c of [...list, ...detail, ...error]) {
+        expect(c.found, `${colorScheme}: ${c.selector}`).toBe(true);
+        expect(c.ratio, `${colorScheme}: ${c.selector} ${c.color} on ${c.background}`).toBeGreaterThanOrEqual(4.5);
+      }
+    }
     await page.context().close();
   });
 });
