@@ -166,7 +166,7 @@ export interface PaymentIntentJson {
    * Stripe-Version before 2022-11-15 only: every charge of the intent, newest first (its declined
    * authorizations and its successful one). Later versions have latest_charge instead.
    */
-  charges?: { object: "list"; data: ChargeJson[]; has_more: false; total_count: number; url: string };
+  charges?: { object: "list"; data: ChargeJson[]; has_more: boolean; total_count: number; url: string };
   livemode: boolean;
   metadata: Record<string, string>;
   next_action: NextActionJson | null;
@@ -284,7 +284,7 @@ export interface ChargeJson {
 export interface ChargeRefundsJson {
   object: "list";
   data: RefundJson[];
-  has_more: false;
+  has_more: boolean;
   total_count: number;
   url: string;
 }
@@ -410,7 +410,7 @@ function latestCharge(intent: IntentRecord): ChargeJson | null {
 
 function legacyCharges(intent: IntentRecord, apiVersion: string): NonNullable<PaymentIntentJson["charges"]> {
   const data = renderIntentCharges(intent).map((charge) => chargeAsOf(intent, charge, apiVersion));
-  return { object: "list", data, has_more: false, total_count: data.length, url: `/v1/charges?payment_intent=${intent.id}` };
+  return { object: "list", data: data.slice(0, INCLUDED_LIST_LIMIT), has_more: data.length > INCLUDED_LIST_LIMIT, total_count: data.length, url: `/v1/charges?payment_intent=${intent.id}` };
 }
 
 export function renderIntent(intent: IntentRecord, options: RenderOptions = {}): PaymentIntentJson {
@@ -590,6 +590,9 @@ export function renderChargeById(intent: IntentRecord, chargeId: string): Charge
 }
 
 /** Stripe's `refunds` of a charge: a list object of its refunds, newest first (a failed charge's is empty). */
+/** How many objects a list included in another object holds (Stripe's 10; the rest are paged at its url). */
+export const INCLUDED_LIST_LIMIT = 10;
+
 export function renderChargeRefunds(intent: IntentRecord, chargeId: string): ChargeRefundsJson {
   // Newest first; refunds made in the same millisecond in the order they were made (the later first).
   const data = [...intent.refunds]
@@ -597,7 +600,8 @@ export function renderChargeRefunds(intent: IntentRecord, chargeId: string): Cha
     .filter((r) => r.chargeId === chargeId)
     .sort((a, b) => b.created - a.created)
     .map(renderRefund);
-  return { object: "list", data, has_more: false, total_count: data.length, url: `/v1/charges/${chargeId}/refunds` };
+  // As Stripe's included lists: the first 10, the rest at its url (GET /v1/charges/{id}/refunds).
+  return { object: "list", data: data.slice(0, INCLUDED_LIST_LIMIT), has_more: data.length > INCLUDED_LIST_LIMIT, total_count: data.length, url: `/v1/charges/${chargeId}/refunds` };
 }
 
 /**

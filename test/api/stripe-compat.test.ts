@@ -2,7 +2,7 @@
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { GATEWAY_API_VERSION } from "../../src/core/api-version";
-import { bearer, call, createIntent, stripeClient, expectError, get, hsToken, KEY_A, MERCHANT_A, newMerchant, post, seedMerchant, waitFor, type CallResult, type ChargeJson, type ListJson, type PaymentIntentJson, type RefundJson } from "../helpers";
+import { bearer, call, createIntent, stripeClient, expectError, get, hsToken, KEY_A, KEY_B, MERCHANT_A, newMerchant, post, seedMerchant, waitFor, type CallResult, type ChargeJson, type ListJson, type PaymentIntentJson, type RefundJson } from "../helpers";
 
 interface EventJson {
   id: string;
@@ -153,6 +153,42 @@ describe("Stripe-Version before 2022-11-15: a charge's refunds list", () => {
   type LegacyCharge = ChargeJson & { refunds?: Refunds };
   type LegacyIntent = PaymentIntentJson & { charges?: { data: LegacyCharge[] } };
   const OLD = { "Stripe-Version": "2020-08-27" };
+
+  it("the list holds the first 10 refunds (has_more, total_count); its url, GET /v1/charges/{id}/refunds, pages through them all; one refund by its charge's path", async () => {
+    const pi = (await createIntent({ amount: 5000, payment_method: "pm_card_visa", confirm: true })).body;
+    const chargeId = typeof pi.latest_charge === "string" ? pi.latest_charge : "";
+    const made: string[] = [];
+    for (let i = 1; i <= 12; i++) made.push((await post<RefundJson>("/v1/refunds", { charge: chargeId, amount: 100 + i })).body.id);
+    const newestFirst = [...made].reverse();
+    const old = (await get<LegacyCharge>(`/v1/charges/${chargeId}`, { headers: OLD })).body.refunds;
+    expect(old).toMatchObject({ has_more: true, total_count: 12, url: `/v1/charges/${chargeId}/refunds` });
+    expect(old?.data.map((r) => r.id)).toEqual(newestFirst.slice(0, 10));
+    expect((await get<LegacyCharge>(`/v1/charges/${chargeId}?expand[]=refunds`)).body.refunds?.data).toHaveLength(10);
+
+    // Following the url, in pages of 5, as a client pages a list.
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await get<{ object: string; data: RefundJson[]; has_more: boolean; url: string }>(`/v1/charges/${chargeId}/refunds?limit=5${after ? `&starting_after=${after}` : ""}`);
+      expect(page.status, JSON.stringify(page.body)).toBe(200);
+      expect(page.body).toMatchObject({ object: "list", url: `/v1/charges/${chargeId}/refunds` });
+      seen.push(...page.body.data.map((r) => r.id));
+      if (!page.body.has_more) break;
+      after = page.body.data.at(-1)?.id;
+    }
+    expect(seen).toEqual(newestFirst);
+    const one = await get<RefundJson>(`/v1/charges/${chargeId}/refunds/${made[0]}?expand[]=charge`);
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ id: made[0], amount: 101, charge: { id: chargeId } });
+
+    // An unknown charge, another charge's refund, another merchant's charge: 404.
+    expectError(await get("/v1/charges/ch_nope/refunds"), 404, "resource_missing");
+    const other = (await createIntent({ amount: 800, payment_method: "pm_card_visa", confirm: true })).body;
+    const otherCharge = typeof other.latest_charge === "string" ? other.latest_charge : "";
+    expectError(await get(`/v1/charges/${otherCharge}/refunds/${made[0]}`), 404, "resource_missing");
+    expect((await get<{ data: unknown[] }>(`/v1/charges/${otherCharge}/refunds`)).body.data).toEqual([]);
+    expectError(await get(`/v1/charges/${chargeId}/refunds`, { key: KEY_B }), 404, "resource_missing");
+  });
 
   it("every charge carries its refunds, newest first, at an older version; 2022-11-15 and later only with expand[]=refunds", async () => {
     const pi = (await createIntent({ amount: 3000, payment_method: "pm_card_visa", confirm: true })).body;

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix, intentIdForCharge } from "../../core/ids";
-import { chargeAsOf, renderCharge, renderRefund, type RefundJson } from "../../core/objects";
+import { chargeAsOf, renderCharge, renderChargeById, renderRefund, type RefundJson } from "../../core/objects";
 import type { IntentRecord, Scope } from "../../core/types";
 import type { OpOutcome } from "../../intents/params";
 import { merchantSettings } from "../../db/merchants";
@@ -214,4 +214,48 @@ export function registerRefunds(app: App): void {
       return json(c, answer);
     },
   );
+
+  // A charge's refunds under its own URL, as Stripe serves them (the `url` of a charge's `refunds` list,
+  // which older clients follow to page through it): the charge must exist (404, as any path's object).
+  route(
+    app,
+    { method: "get", path: "/v1/charges/{charge}/refunds", permission: "payments.transactions.view", summary: "List a charge's refunds, newest first (as /v1/refunds?charge=)", tag: TAG, query: ChargeRefundsQuery, response: listOf(RefundSchema, "ChargeRefundList") },
+    async (c, { params, query, principal }) => {
+      const chargeId = params.charge ?? "";
+      const intent = await chargeIntent(c, principal, chargeId);
+      const expand = checkExpand(query.expand, true);
+      const page = await listRefunds(c.env.DB, principal, { charge: chargeId }, pageRequest(query));
+      const rendered = page.items.map((r) => renderRefund(intent.refunds.find((x) => x.id === r.id) ?? r));
+      return json(c, { ...listObject(`/v1/charges/${chargeId}/refunds`, page, () => null), data: await expandRefunds(c, principal, rendered, new Map([[intent.id, intent]]), expand) });
+    },
+  );
+
+  route(
+    app,
+    { method: "get", path: "/v1/charges/{charge}/refunds/{refund}", permission: "payments.transactions.view", summary: "Retrieve one of a charge's refunds", tag: TAG, query: ExpandQuery, response: RefundSchema },
+    async (c, { params, query, principal }) => {
+      const chargeId = params.charge ?? "";
+      const id = params.refund ?? "";
+      const intent = await chargeIntent(c, principal, chargeId);
+      const expand = checkExpand(query.expand);
+      const refund = intent.refunds.find((r) => r.id === id && r.chargeId === chargeId);
+      if (!refund) throw resourceMissing("refund", id.slice(0, 80), "refund");
+      const [answer] = await expandRefunds(c, principal, [renderRefund(refund)], new Map([[intent.id, intent]]), expand);
+      return json(c, answer);
+    },
+  );
+}
+
+const ChargeRefundsQuery = z
+  .object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional(), expand: f.expand.optional() })
+  .strict();
+
+/** The intent of a charge named in the path (its object holds the charge and its refunds), or the 404 of an unknown charge. */
+async function chargeIntent(c: Ctx, principal: Principal, chargeId: string): Promise<IntentRecord> {
+  const missing = () => resourceMissing("charge", chargeId.slice(0, 80), "charge");
+  if (!hasPrefix(chargeId, "ch")) throw missing();
+  const intentId = intentIdForCharge(chargeId);
+  const intent = await intentStub(c.env, intentId).retrieve(principal, intentId);
+  if (!intent || !renderChargeById(intent, chargeId) || (principal.customerId && intent.customer !== principal.customerId)) throw missing();
+  return intent;
 }
