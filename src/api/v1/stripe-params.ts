@@ -45,6 +45,15 @@ const PM_OPTIONS = "per-method options are not configurable: 3DS is requested wh
 const PM_OPTIONS_KEPT = "card options (request_three_d_secure, capture_method, setup_future_usage, require_cvc_recollection, request_incremental_authorization) are stored and echoed in payment_method_options; capture_method=manual there holds a card payment (requires_capture) whatever the top-level capture_method, and setup_future_usage there overrides the top-level one for a card (none: nothing saved), as at Stripe; request_incremental_authorization=if_available (with a manual capture) asks for an authorization that POST /v1/payment_intents/{id}/increment_authorization can raise; request_three_d_secure any or challenge asks a card that supports 3D Secure for a challenge when the customer is there (in the sandbox, every card but American Express's), and 3DS is still requested when the card or issuer needs it; other methods' options are dropped";
 const SETUP_PM = "a saved payment method (pm_...), or a test id (pm_card_visa) or token (tok_visa) saved as a new one; not another customer's, not a detached one";
 const SETUP_PM_DATA = "test mode: card details, or card[token]; saved as a new payment method (billing_details kept, metadata not)";
+/** What a setup intent's create and update accept and ignore alike. */
+const SETUP_IGNORED: Table = {
+  allowed_payment_method_types: ignored("cards are the only payment method a setup saves here"),
+  excluded_payment_method_types: ignored("cards are the only payment method a setup saves here"),
+  payment_method_configuration: ignored("payment method configurations are not kept"),
+  payment_method_options: ignored("3DS is not requested for a setup here; the card is checked as it is"),
+  flow_directions: ignored("a setup saves a card to be charged; nothing is paid out"),
+  attach_to_self: ignored(CONNECT),
+};
 const SETUP_3DS = "no 3D Secure challenge is offered for a setup: a card that requires one is declined (authentication_required); nothing redirects";
 const PM_TYPES = "card, paypal: kept and echoed; only those types may pay (another is a 400 payment_intent_incompatible_payment_method, where the intent is made, updated or confirmed); without it, cards and PayPal, echoed ['card']";
 const SHIPPING_KEPT = "stored and echoed (on the intent and its charge); nothing is shipped here";
@@ -545,12 +554,7 @@ export const STRIPE_PARAMS = {
     return_url: ignored(SETUP_3DS),
     use_stripe_sdk: ignored(SDK_ONLY),
     automatic_payment_methods: ignored("cards are the only payment method a setup saves here"),
-    allowed_payment_method_types: ignored("cards are the only payment method a setup saves here"),
-    excluded_payment_method_types: ignored("cards are the only payment method a setup saves here"),
-    payment_method_configuration: ignored("payment method configurations are not kept"),
-    payment_method_options: ignored("3DS is not requested for a setup here; the card is checked as it is"),
-    flow_directions: ignored("a setup saves a card to be charged; nothing is paid out"),
-    attach_to_self: ignored(CONNECT),
+    ...SETUP_IGNORED,
     mandate_data: ignored(MANDATES),
     single_use: unsupported("single-use setups (a later payment of one amount) are not served: use a payment intent with capture_method=manual"),
     on_behalf_of: unsupported(CONNECT),
@@ -564,12 +568,7 @@ export const STRIPE_PARAMS = {
     expand: honoured("customer, payment_method"),
     payment_method: honoured(`${SETUP_PM}; the setup then requires_confirmation`),
     payment_method_data: honoured(SETUP_PM_DATA),
-    allowed_payment_method_types: ignored("cards are the only payment method a setup saves here"),
-    excluded_payment_method_types: ignored("cards are the only payment method a setup saves here"),
-    payment_method_configuration: ignored("payment method configurations are not kept"),
-    payment_method_options: ignored("3DS is not requested for a setup here; the card is checked as it is"),
-    flow_directions: ignored("a setup saves a card to be charged; nothing is paid out"),
-    attach_to_self: ignored(CONNECT),
+    ...SETUP_IGNORED,
     customer_account: unsupported(ACCOUNTS_V2),
   },
   "POST /v1/setup_intents/{id}/confirm": {
