@@ -150,7 +150,7 @@ export interface PaymentIntentJson {
   amount_details: { tip: { amount?: number } };
   canceled_at: number | null;
   cancellation_reason: string | null;
-  capture_method: "automatic" | "manual";
+  capture_method: "automatic" | "automatic_async" | "manual";
   client_secret: string;
   confirmation_method: "automatic";
   created: number;
@@ -461,7 +461,7 @@ export function renderIntent(intent: IntentRecord, options: RenderOptions = {}):
     amount_details: { tip: intent.tipAmount > 0 ? { amount: intent.tipAmount } : {} },
     canceled_at: intent.canceledAt === null ? null : seconds(intent.canceledAt),
     cancellation_reason: intent.cancellationReason,
-    capture_method: intent.captureMethod,
+    capture_method: intent.captureMethod === "automatic" && intent.captureAsync ? "automatic_async" : intent.captureMethod,
     client_secret: intent.clientSecret,
     confirmation_method: "automatic",
     created: seconds(intent.created),

@@ -256,6 +256,8 @@ export interface IntentRecord {
   automaticPaymentMethods?: AutomaticPaymentMethods | null;
   cardOptions?: CardOptions | null;
   shipping?: Shipping | null;
+  /** capture_method was given as Stripe's automatic_async (captured as automatic is; rendered as given). */
+  captureAsync?: boolean;
   /** Stripe's payment_method_types as given: only these types may pay (absent: the gateway's choice, cards and PayPal). */
   paymentMethodTypes?: PaymentMethodType[] | null;
   returnUrl: string | null;

@@ -60,6 +60,7 @@ export interface CreateIntentParams {
   shipping?: Shipping | null;
   statementDescriptorSuffix?: string | null;
   paymentMethodTypes?: PaymentMethodType[] | null;
+  captureAsync?: boolean;
 }
 
 /**
@@ -105,6 +106,7 @@ export interface UpdateIntentParams {
   shipping?: Shipping | null;
   statementDescriptorSuffix?: string | null;
   paymentMethodTypes?: PaymentMethodType[];
+  captureAsync?: boolean;
 }
 
 export interface ConfirmParams {
@@ -117,6 +119,7 @@ export interface ConfirmParams {
   cardOptions?: CardOptions | null;
   shipping?: Shipping | null;
   paymentMethodTypes?: PaymentMethodType[];
+  captureAsync?: boolean;
 }
 
 export interface CaptureParams {

@@ -541,3 +541,20 @@ describe("error types as Stripe's API has them", () => {
     expect((forbidden as Stripe.errors.StripePermissionError).type).toBe("StripePermissionError");
   });
 });
+
+describe("capture_method=automatic_async", () => {
+  it("captures as automatic does and is echoed as given (create, confirm, update back to automatic)", async () => {
+    const paid = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 1200, currency: "usd", capture_method: "automatic_async", payment_method: "pm_card_visa", confirm: true });
+    expect(paid.status, JSON.stringify(paid.body)).toBe(200);
+    expect(paid.body).toMatchObject({ status: "succeeded", capture_method: "automatic_async", amount_received: 1200 });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${paid.body.id}`)).body.capture_method).toBe("automatic_async");
+
+    const open = (await post<PaymentIntentJson>("/v1/payment_intents", { amount: 900, currency: "usd", capture_method: "automatic_async" })).body;
+    expect(open.capture_method).toBe("automatic_async");
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${open.id}`, { capture_method: "automatic" })).body.capture_method).toBe("automatic");
+    const confirmed = await post<PaymentIntentJson>(`/v1/payment_intents/${open.id}/confirm`, { payment_method: "pm_card_visa", capture_method: "automatic_async" });
+    expect(confirmed.body).toMatchObject({ status: "succeeded", capture_method: "automatic_async" });
+    // Without it, automatic as before.
+    expect((await post<PaymentIntentJson>("/v1/payment_intents", { amount: 900, currency: "usd" })).body.capture_method).toBe("automatic");
+  });
+});

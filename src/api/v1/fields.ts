@@ -75,7 +75,12 @@ export const expand = z
 /** The query of a retrieve that takes only `expand[]`. */
 export const expandQuery = z.object({ expand: expand.optional() }).strict();
 
-export const captureMethod = z.enum(["automatic", "manual", "automatic_async"]).transform((v) => (v === "manual" ? "manual" : "automatic"));
+/**
+ * Stripe's capture_method as given: automatic_async captures automatically as automatic does (the
+ * intent renders it as given), manual holds. `capture` is what the core does with it, `async` whether
+ * it was named automatic_async.
+ */
+export const captureMethod = z.enum(["automatic", "manual", "automatic_async"]).transform((v) => ({ capture: v === "manual" ? ("manual" as const) : ("automatic" as const), async: v === "automatic_async" }));
 /** What a merchant may give; `automatic` and `expired` are the gateway's own. */
 export const cancellationReason = z.enum(["duplicate", "fraudulent", "requested_by_customer", "abandoned"]);
 export const refundReason = z.enum(REFUND_REASONS);

@@ -203,7 +203,7 @@ export const PaymentIntentSchema: z.ZodType<PaymentIntentJson> = z
     amount_details: z.object({ tip: z.object({ amount: z.number().int().optional() }) }),
     canceled_at: z.number().int().nullable(),
     cancellation_reason: nullableString,
-    capture_method: z.enum(["automatic", "manual"]),
+    capture_method: z.enum(["automatic", "automatic_async", "manual"]),
     client_secret: z.string(),
     confirmation_method: z.literal("automatic"),
     created: z.number().int(),

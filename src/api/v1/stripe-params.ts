@@ -69,7 +69,7 @@ export const STRIPE_PARAMS = {
   "POST /v1/payment_intents": {
     amount: honoured("minor units, 1 to 99,999,999"),
     currency: honoured("ISO 4217, lower-cased"),
-    capture_method: honoured("automatic, manual (automatic_async is automatic)"),
+    capture_method: honoured("automatic, automatic_async (captured as automatic is; echoed as given), manual"),
     confirm: honoured(),
     customer: honoured("one of the merchant's customers"),
     description: honoured(),

@@ -21,7 +21,10 @@ export async function confirm(draft: IntentRecord, params: ConfirmParams, tools:
   assertCaptureKept(draft, params);
   if (params.paymentMethod) draft.paymentMethod = params.paymentMethod;
   if (params.returnUrl !== undefined) draft.returnUrl = params.returnUrl;
-  if (params.captureMethod) draft.captureMethod = params.captureMethod;
+  if (params.captureMethod) {
+    draft.captureMethod = params.captureMethod;
+    draft.captureAsync = params.captureAsync === true;
+  }
   if (params.setupFutureUsage !== undefined) draft.setupFutureUsage = params.setupFutureUsage;
   if (params.offSession !== undefined) draft.offSession = params.offSession;
   if (params.receiptEmail !== undefined) draft.receiptEmail = params.receiptEmail;

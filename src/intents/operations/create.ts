@@ -45,6 +45,7 @@ export function newIntent(params: CreateIntentParams, scope: Scope, now: number)
     ...(params.shipping ? { shipping: params.shipping } : {}),
     ...(params.statementDescriptorSuffix ? { statementDescriptorSuffix: params.statementDescriptorSuffix } : {}),
     ...(params.paymentMethodTypes ? { paymentMethodTypes: params.paymentMethodTypes } : {}),
+    ...(params.captureAsync ? { captureAsync: true } : {}),
     setupFutureUsage: params.setupFutureUsage ?? null,
     offSession: params.offSession ?? false,
     paymentMethod: params.paymentMethod,

@@ -82,7 +82,10 @@ export async function update(draft: IntentRecord, params: UpdateIntentParams, to
     }
     if (params.amount !== undefined) draft.amount = params.amount;
     if (params.currency !== undefined) draft.currency = params.currency;
-    if (params.captureMethod !== undefined) draft.captureMethod = params.captureMethod;
+    if (params.captureMethod !== undefined) {
+      draft.captureMethod = params.captureMethod;
+      draft.captureAsync = params.captureAsync === true;
+    }
     if (params.paymentMethod !== undefined) draft.paymentMethod = params.paymentMethod;
     if (params.paymentMethodTypes !== undefined) draft.paymentMethodTypes = params.paymentMethodTypes;
     assertMethodTypeAllowed(draft);
