@@ -102,11 +102,12 @@ export interface AutomaticPaymentMethods {
 /** Stripe's payment_method_options[card] as the merchant sent it (stored and echoed). */
 export interface CardOptions {
   requestThreeDSecure?: "any" | "automatic" | "challenge";
-  captureMethod?: "manual";
-  setupFutureUsage?: "none" | "off_session" | "on_session";
+  /** null (in a request only: Stripe's "") unsets it; an intent never keeps a null. */
+  captureMethod?: "manual" | null;
+  setupFutureUsage?: "none" | "off_session" | "on_session" | null;
   requireCvcRecollection?: boolean;
   /** Stripe's request_incremental_authorization: "if_available" asks the authorization to allow increments. */
-  requestIncrementalAuthorization?: "if_available" | "never";
+  requestIncrementalAuthorization?: "if_available" | "never" | null;
 }
 
 /** Stripe's shipping (a payment's or a customer's). */

@@ -145,6 +145,21 @@ describe("card options given later are merged, and an invoice's or a session's c
     expect(confirmed).toMatchObject({ status: "requires_capture", amount_received: 0, payment_method_options: { card: { capture_method: "manual", request_three_d_secure: "automatic" } } });
   });
 
+  it("an option given as \"\" is unset (the intent's own applies again): capture_method=\"\" lifts the card's hold, and the payment is captured", async () => {
+    const m = await newMerchant("card-options-unset");
+    const made = await ok(post<PaymentIntentJson>("/v1/payment_intents", { amount: 1000, currency: "usd", payment_method: "pm_card_visa", payment_method_options: { card: { capture_method: "manual", setup_future_usage: "off_session" } } }, m.opts));
+    expect(made.payment_method_options).toMatchObject({ card: { capture_method: "manual", setup_future_usage: "off_session" } });
+    const updated = await ok(post<PaymentIntentJson>(`/v1/payment_intents/${made.id}`, { payment_method_options: { card: { capture_method: "", setup_future_usage: "" } } }, m.opts));
+    const card = (updated.payment_method_options as { card: Record<string, unknown> }).card;
+    expect("capture_method" in card).toBe(false);
+    expect("setup_future_usage" in card).toBe(false);
+    const confirmed = await ok(post<PaymentIntentJson>(`/v1/payment_intents/${made.id}/confirm`, {}, m.opts));
+    expect(confirmed).toMatchObject({ status: "succeeded", amount_received: 1000 });
+    // On create, "" is the same as not giving it.
+    const plain = await ok(post<PaymentIntentJson>("/v1/payment_intents", { amount: 500, currency: "usd", payment_method_options: { card: { capture_method: "" } } }, m.opts));
+    expect("capture_method" in (plain.payment_method_options as { card: Record<string, unknown> }).card).toBe(false);
+  });
+
   it("an invoice's payment intent refuses a card-level capture_method on update and confirm (400 payment_intent_invoice_fields): no hold is left for an unpaid invoice", async () => {
     const m = await newMerchant("card-options-invoice");
     const customer = await ok(post<{ id: string }>("/v1/customers", { payment_method: "pm_card_visa", invoice_settings: { default_payment_method: "pm_card_visa" } }, m.opts));

@@ -174,10 +174,11 @@ export const paymentMethodOptions = z
     card: z
       .object({
         request_three_d_secure: z.enum(["any", "automatic", "challenge"]).optional(),
-        capture_method: z.union([z.literal("manual"), z.literal("").transform(() => undefined)]).optional(),
-        setup_future_usage: z.union([z.enum(["none", "off_session", "on_session"]), z.literal("").transform(() => undefined)]).optional(),
+        // "" unsets the card's own option (as at Stripe), so the intent's applies again.
+        capture_method: z.union([z.literal("manual"), z.literal("").transform(() => null)]).optional(),
+        setup_future_usage: z.union([z.enum(["none", "off_session", "on_session"]), z.literal("").transform(() => null)]).optional(),
         require_cvc_recollection: boolean.optional(),
-        request_incremental_authorization: z.union([z.enum(["if_available", "never"]), z.literal("").transform(() => undefined)]).optional(),
+        request_incremental_authorization: z.union([z.enum(["if_available", "never"]), z.literal("").transform(() => null)]).optional(),
       })
       // Stripe's other card options (cvc_token, installments, network, moto, ...) are accepted and dropped.
       .catchall(z.unknown())
@@ -189,10 +190,10 @@ export const paymentMethodOptions = z
     if (!c) return null;
     const out: CardOptions = {};
     if (c.request_three_d_secure) out.requestThreeDSecure = c.request_three_d_secure;
-    if (c.capture_method) out.captureMethod = c.capture_method;
-    if (c.setup_future_usage) out.setupFutureUsage = c.setup_future_usage;
+    if (c.capture_method !== undefined) out.captureMethod = c.capture_method;
+    if (c.setup_future_usage !== undefined) out.setupFutureUsage = c.setup_future_usage;
     if (c.require_cvc_recollection !== undefined) out.requireCvcRecollection = c.require_cvc_recollection;
-    if (c.request_incremental_authorization) out.requestIncrementalAuthorization = c.request_incremental_authorization;
+    if (c.request_incremental_authorization !== undefined) out.requestIncrementalAuthorization = c.request_incremental_authorization;
     return out;
   });
 

@@ -5,6 +5,7 @@ import type { IntentRecord, Scope } from "../../core/types";
 import type { CreateIntentParams } from "../params";
 import { assertMethodTypeAllowed } from "../../core/intent";
 import { authorize } from "./authorize";
+import { mergeCardOptions } from "./update";
 import type { OperationTools, StepResult } from "./tools";
 
 export function newIntent(params: CreateIntentParams, scope: Scope, now: number): IntentRecord {
@@ -41,7 +42,7 @@ export function newIntent(params: CreateIntentParams, scope: Scope, now: number)
     ...(params.createdVia ? { createdVia: params.createdVia } : {}),
     ...(params.gatewayAccount ? { gatewayAccount: params.gatewayAccount } : {}),
     ...(params.automaticPaymentMethods ? { automaticPaymentMethods: params.automaticPaymentMethods } : {}),
-    ...(params.cardOptions ? { cardOptions: params.cardOptions } : {}),
+    ...(params.cardOptions ? { cardOptions: mergeCardOptions(null, params.cardOptions) } : {}),
     ...(params.shipping ? { shipping: params.shipping } : {}),
     ...(params.statementDescriptorSuffix ? { statementDescriptorSuffix: params.statementDescriptorSuffix } : {}),
     ...(params.paymentMethodTypes ? { paymentMethodTypes: params.paymentMethodTypes } : {}),

@@ -45,7 +45,12 @@ function assertInvoiceAttemptUnchanged(draft: IntentRecord, params: UpdateIntent
  */
 export function mergeCardOptions(kept: CardOptions | null | undefined, given: CardOptions | null): CardOptions | null {
   if (given === null) return kept ?? null;
-  return { ...(kept ?? {}), ...given };
+  const merged: CardOptions = { ...(kept ?? {}), ...given };
+  // An option given as "" (null here) is unset: the intent's own applies again.
+  if (merged.captureMethod === null) delete merged.captureMethod;
+  if (merged.setupFutureUsage === null) delete merged.setupFutureUsage;
+  if (merged.requestIncrementalAuthorization === null) delete merged.requestIncrementalAuthorization;
+  return merged;
 }
 
 /**
