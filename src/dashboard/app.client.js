@@ -312,7 +312,8 @@
    */
   function table(columns, rows, hrefOf) {
     var head = el("tr", null);
-    columns.forEach(function (c) { head.appendChild(el("th", { text: c[0] })); });
+    // A column of buttons has no visible heading; a screen reader still hears what it holds.
+    columns.forEach(function (c) { head.appendChild(c[0] ? el("th", { text: c[0] }) : el("th", null, el("span", { class: "sr-only", text: "Actions" }))); });
     var linkAt = -1;
     if (hrefOf) {
       columns.forEach(function (c, i) { if (c[3] === true && linkAt < 0) linkAt = i; });

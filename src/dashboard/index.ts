@@ -14,7 +14,7 @@ const script = clientScript.replace("/*GATEWAY_EXPONENTS*/{}", JSON.stringify(cu
 
 const CSS = `
 :root{color-scheme:light dark}
-*{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,sans-serif;color:#1a1f36;background:#f6f8fa}
+*{box-sizing:border-box}th{position:relative}.sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}body{margin:0;font:15px/1.45 system-ui,sans-serif;color:#1a1f36;background:#f6f8fa}
 header{display:flex;gap:1rem;align-items:center;justify-content:space-between;padding:.6rem 1rem;background:#1a1f36;color:#fff}
 header strong{font-size:1.05rem}#who button{margin-left:.5rem}
 nav{display:flex;flex-wrap:wrap;gap:.2rem .9rem;align-items:center;padding:.5rem 1rem;background:#fff;border-bottom:1px solid #e3e8ee}

@@ -731,7 +731,8 @@ function payPages(): Hono<PagesEnv> {
     // Waiting for a payment the merchant does not let a card make (payment_method_types): no form to fill in vain.
     if (!cardAllowed(intent) && (intent.status === "requires_payment_method" || intent.status === "requires_confirmation")) {
       const back = intent.cancelUrl ?? invoicePage;
-      return messagePage(s, "Payment", `This payment cannot be made with a card on this page. To pay it, contact ${s.merchant}.`, back ? { link: { href: back, text: "Back" } } : {});
+      // Which payment it is (its amount), said as a status, not an alert: nothing went wrong on the shopper's side.
+      return messagePage(s, "Payment", `This payment of ${formatMoney(intent.amount, intent.currency)} cannot be made with a card on this page. To pay it, contact ${s.merchant}.`, { pending: true, ...(back ? { link: { href: back, text: "Back" } } : {}) });
     }
     if (!takesCard(intent)) return intentDone(intent, s, checksOf(c), invoicePage);
     const code = c.req.query("error");

@@ -51,7 +51,8 @@ describe("payment_method_types", () => {
     const shown = await open(path);
     const html = await shown.text();
     expect(shown.status).toBe(200);
-    expect(html).toContain("This payment cannot be made with a card on this page.");
+    // Which payment it is, said as a status (nothing went wrong on the shopper's side).
+    expect(html).toContain('role="status">This payment of $10.00 cannot be made with a card on this page.');
     expect(html).not.toContain('id="card-number"');
     const posted = await submit(`/pay/${intent.id}`, { client_secret: intent.client_secret });
     expect(posted.status).toBe(303);

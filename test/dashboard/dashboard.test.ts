@@ -80,5 +80,8 @@ describe("GET /dashboard", () => {
     const js = await (await exports.default.fetch("http://gateway.test/dashboard/app.js")).text();
     expect(js).toContain('el("a", { href: href, class: "row-link" }, content)');
     expect(js).not.toMatch(/tr\.tabIndex|tr\.onkeydown/);
+    // A column of buttons has no visible heading, but a screen reader hears "Actions".
+    expect(js).toContain('el("span", { class: "sr-only", text: "Actions" })');
+    expect(css).toMatch(/\.sr-only\{position:absolute;width:1px;height:1px;[^}]*clip:rect\(0,0,0,0\)/);
   });
 });

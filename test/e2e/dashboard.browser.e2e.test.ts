@@ -919,7 +919,7 @@ describe("dashboard: answered actions, Escape, errors in the page, failed paymen
     await page.getByRole("link", { name: "Failed payments", exact: true }).click();
     await failedRow(page, original).waitFor();
     const headers = await page.locator("main thead th").allInnerTexts();
-    expect.soft(headers).toEqual(["", "Payment", "Amount", "Status", "Reason", "Retries", "Created"]);
+    expect.soft(headers).toEqual(["Actions", "Payment", "Amount", "Status", "Reason", "Retries", "Created"]);
     // The declined retry is not a failed payment of its own: it is in its original's row.
     expect.soft(await failedRow(page, retryId).count()).toBe(0);
     expect.soft(await failedRow(page, original).locator("td").nth(5).innerText()).toBe(`${retryId} declined`);
@@ -949,7 +949,7 @@ describe("dashboard: answered actions, Escape, errors in the page, failed paymen
     const admin = await signedIn(tokenFor("admin"), { width: 1280, height: 900 });
     await admin.getByRole("link", { name: "Failed payments", exact: true }).click();
     await failedRow(admin, original).waitFor();
-    expect(await admin.locator("main thead th").allInnerTexts()).toEqual(["", "Payment", "Amount", "Status", "Reason", "Retries", "Merchant", "Created"]);
+    expect(await admin.locator("main thead th").allInnerTexts()).toEqual(["Actions", "Payment", "Amount", "Status", "Reason", "Retries", "Merchant", "Created"]);
     expect(await failedRow(admin, original).getByRole("cell", { name: m.id, exact: true }).count()).toBe(1);
     await admin.screenshot({ path: path.join(ARTIFACTS, "failed-admin-1280.png"), fullPage: true });
     // The retry's link opens the retry (not its row's payment), of the right merchant.
