@@ -5,6 +5,7 @@ import { z } from "zod";
 import { invalidRequest, parameterMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import type { Principal } from "../../auth/permissions";
+import type { PaymentMethodDetails } from "../../core/types";
 import { storePaymentMethod } from "../../billing/payment-methods";
 import {
   cancelSetup,
@@ -111,7 +112,7 @@ async function methodOf(c: Ctx, principal: Principal, body: MethodBody): Promise
   if (body.payment_method !== undefined && body.payment_method_data !== undefined) throw invalidRequest("Pass only one of payment_method and payment_method_data.", "payment_method_data");
   const id = body.payment_method?.trim();
   if (id !== undefined && id.startsWith("pm_") && (TEST_PAYMENT_METHODS[id] === undefined || principal.livemode)) return findPaymentMethod(c.env.DB, principal, id, "payment_method");
-  let details;
+  let details: PaymentMethodDetails | undefined;
   if (id !== undefined) details = await resolvePaymentMethodInput(c, principal, { payment_method: id });
   else if (body.payment_method_data !== undefined) details = await resolvePaymentMethodInput(c, principal, { payment_method_data: body.payment_method_data });
   else return undefined;
