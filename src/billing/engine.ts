@@ -430,7 +430,7 @@ interface AttemptResult {
  * One payment attempt of an open invoice: claim it, charge it through its derived intent, settle the
  * result. Answers the invoice after it (or as it was, when someone else holds it).
  */
-export async function payInvoice(env: Env, invoiceId: string, options: PayOptions): Promise<{ invoice: InvoiceRow | null; attempted: boolean }> {
+export async function payInvoice(env: Env, invoiceId: string, options: PayOptions): Promise<{ invoice: InvoiceRow | null; attempted: boolean; underWay?: boolean }> {
   let row = await invoiceById(env.DB, invoiceId);
   if (!row) return { invoice: null, attempted: false };
   if (!options.claimed && (await claimInvoice(env, row, options)) === null) return { invoice: row, attempted: false };
@@ -441,7 +441,9 @@ export async function payInvoice(env: Env, invoiceId: string, options: PayOption
       const previous = await intentStub(env, row.paymentIntent).retrieve(scope, row.paymentIntent);
       if (previous && (previous.status === "succeeded" || previous.status === "processing")) {
         await settleAttempt(env, row, attemptOf(previous) ?? row.attemptCount, previous, options.at);
-        return { invoice: await invoiceById(env.DB, invoiceId), attempted: true };
+        // underWay: this call charged nothing; a payment it did not make (a shopper's on the invoice's
+        // page, or an attempt whose outcome the PSP has not told yet) is being confirmed.
+        return { invoice: await invoiceById(env.DB, invoiceId), attempted: true, underWay: previous.status === "processing" };
       }
       // requires_payment_method: a default_incomplete intent the customer may still confirm (or a declined one): canceled so it cannot charge a second time.
       if (previous && ["requires_payment_method", "requires_action", "requires_confirmation", "requires_capture"].includes(previous.status)) {

@@ -7,7 +7,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { get, newMerchant, ok, post, waitFor, type CallOptions, type ListJson } from "../helpers";
-import { open, submitAndFollow } from "./card-form";
+import { open, submit, submitAndFollow } from "./card-form";
 
 interface InvoiceJson {
   id: string;
@@ -227,6 +227,33 @@ describe("hosted_invoice_url of an invoice marked uncollectible", () => {
     const late = await press(url.pathname);
     expect(late.headers.get("location")).toBe(url.pathname);
     expect((await invoice(s, first.id)).payment_intent).toBe(intentId);
+  });
+
+  it("POST /v1/invoices/:id/pay while the customer's payment on the page is being confirmed charges nothing and says a payment is under way", async () => {
+    const s = await setup("hosted-invoice-pay-race");
+    const first = (await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price, payment_behavior: "default_incomplete", expand: ["latest_invoice"] }, s.opts))).latest_invoice as InvoiceJson;
+    await ok(post(`/v1/invoices/${first.id}/mark_uncollectible`, {}, s.opts));
+    const url = new URL(first.hosted_invoice_url ?? "");
+    const location = (await press(url.pathname)).headers.get("location") ?? "";
+    const pay = new URL(location, "http://gateway.test");
+    const intentId = pay.pathname.split("/")[2] ?? "";
+    // The provider times out on this card: the customer's payment stays processing until reconciliation settles it.
+    await submit(pay.pathname, { client_secret: pay.searchParams.get("client_secret") ?? "", card_number: "4000000000007007" });
+    expect((await ok(get<{ status: string }>(`/v1/payment_intents/${intentId}`, s.opts))).status).toBe("processing");
+
+    const res = await post<{ error: { type: string; code: string } }>(`/v1/invoices/${first.id}/pay`, {}, s.opts);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ type: "invalid_request_error", code: "invoice_payment_in_progress" });
+    expect(await invoice(s, first.id)).toMatchObject({ status: "uncollectible", payment_intent: intentId, amount_paid: 0 });
+    // The card on file was not charged beside the customer's payment.
+    const intents = await ok(get<ListJson<{ id: string; status: string }>>(`/v1/payment_intents?customer=${s.customer}`, s.opts));
+    expect(intents.data.filter((p) => p.status !== "canceled").map((p) => p.id)).toEqual([intentId]);
+
+    // Once reconciliation learns it went through, the invoice is paid, and a later POST /pay says so.
+    await waitFor(async () => (await invoice(s, first.id)).status === "paid", 30_000, "the invoice paid after reconciliation");
+    const again = await post<{ error: { code: string } }>(`/v1/invoices/${first.id}/pay`, {}, s.opts);
+    expect(again.status).toBe(400);
+    expect(again.body.error.code).toBe("invoice_already_paid");
   });
 
   it("the Pay button of a voided invoice, or with another token, opens nothing", async () => {

@@ -592,7 +592,7 @@ export function registerSubscriptions(app: App): void {
           const pm = await findPaymentMethod(c.env.DB, principal, body.payment_method, "payment_method");
           if (pm.customer !== row.customer) throw invalidRequest(`The payment method ${pm.id} is not attached to the invoice's customer.`, "payment_method", "payment_method_not_attached");
         }
-        const { invoice: after, attempted } = await payInvoice(c.env, row.id, {
+        const { invoice: after, attempted, underWay } = await payInvoice(c.env, row.id, {
           at: await clockNow(c.env, row.testClock),
           onSession: body.off_session === false,
           origin: new URL(c.req.url).origin,
@@ -607,6 +607,9 @@ export function registerSubscriptions(app: App): void {
           if (now.status === "void") throw invalidRequest("A void invoice cannot be paid.", undefined, "invoice_not_open");
           throw invalidRequest("This invoice is being paid right now; retry shortly.", undefined, "invoice_payment_in_progress");
         }
+        // A payment this request did not make is being confirmed (the shopper's, on the invoice's page, or
+        // one whose outcome the PSP has not told yet): nothing was charged, and the invoice is not paid yet.
+        if (underWay && after?.status !== "paid") throw invalidRequest("This invoice is being paid right now; retry shortly.", undefined, "invoice_payment_in_progress");
         // As Stripe's: an attempt the card declined is a 402 card_error (with the payment intent), not a 200 with the invoice still open.
         const declined = after && after.status !== "paid" && after.paymentIntent ? await intentStub(c.env, after.paymentIntent).retrieve(principal, after.paymentIntent) : null;
         const failure = declined?.status === "requires_payment_method" ? declined.lastPaymentError : null;
