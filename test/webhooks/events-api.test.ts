@@ -12,6 +12,7 @@ import {
   expectError,
   get,
   newMerchant,
+  ok,
   post,
   receivedBy,
   receiverHook,
@@ -245,7 +246,8 @@ describe("events show their object: reading one needs what reading that object n
     const customerEvent = all.find((e) => e.type === "customer.created")?.id ?? "";
     const paymentEvent = all.find((e) => e.type === "payment_intent.succeeded")?.id ?? "";
     const hook = receiverHook("events-retry-perm");
-    const mine = (await post<{ id: string }>("/v1/webhook_endpoints", { url: hook.url, enabled_events: ["*"] }, hooks)).body.id;
+    // The webhooks.manage key alone may not subscribe an endpoint to them (below); one that may read them does.
+    const mine = (await post<{ id: string }>("/v1/webhook_endpoints", { url: hook.url, enabled_events: ["customer.created", "payment_intent.succeeded"] }, hooksAndCards)).body.id;
     expect(mine).toMatch(/^we_/);
     // Neither the customer's event (payments.methods.view) nor a payment's (payments.transactions.view).
     expectError(await post(`/v1/events/${customerEvent}/retry`, { webhook_endpoint: mine }, hooks), 404, "resource_missing");
@@ -267,7 +269,9 @@ describe("events show their object: reading one needs what reading that object n
     const delivery = deliveries.find((d) => d.event === customerEvent)?.id ?? "";
     expect(delivery).toMatch(/^wd_/);
     const stolen = receiverHook("events-retry-perm-stolen");
-    expect((await post(`/v1/webhook_endpoints/${mine}`, { url: stolen.url }, hooks)).status).toBe(200);
+    // The webhooks.manage key alone cannot point it elsewhere; say the reading key did.
+    expectError(await post(`/v1/webhook_endpoints/${mine}`, { url: stolen.url }, hooks), 403);
+    expect((await post(`/v1/webhook_endpoints/${mine}`, { url: stolen.url }, hooksAndCards)).status).toBe(200);
     expectError(await post(`/v1/events/${customerEvent}/retry`, {}, hooks), 404, "resource_missing");
     expectError(await post(`/v1/webhook_deliveries/${delivery}/retry`, {}, hooks), 404, "resource_missing");
     const replayed = await post<{ requested: number }>(`/v1/webhook_endpoints/${mine}/replay`, { created: { gte: Math.floor(Date.now() / 1000) - 600 }, status: "all" }, hooks);
@@ -281,5 +285,54 @@ describe("events show their object: reading one needs what reading that object n
       return r.length ? r : undefined;
     });
     expect(got.map((r) => r.headers["webhook-id"])).toEqual([customerEvent]);
+  });
+
+  it("an endpoint receives each event whole: subscribing one, or sending its events to another URL, needs what reading them needs (403 otherwise, nothing changed)", async () => {
+    const m = await newMerchant("events-subscribe-perm");
+    const restricted = async (permissions: string[]) => ({ key: (await post<{ secret?: string }>("/v1/api_keys", { type: "restricted", permissions }, m.opts)).body.secret ?? "" });
+    const hooks = await restricted(["webhooks.manage"]);
+    const payments = await restricted(["webhooks.manage", "payments.transactions.view"]);
+    const hook = receiverHook("events-subscribe-perm");
+    const stolen = receiverHook("events-subscribe-perm-stolen");
+    const create = (events: string[], opts: { key: string }) => post<{ id: string; error?: { message: string } }>("/v1/webhook_endpoints", { url: stolen.url, enabled_events: events }, opts);
+
+    // Every event, a customer's, an invoice's, or even a payment's, with webhooks.manage alone.
+    for (const [events, opts, missing] of [
+      [["*"], hooks, "payments.transactions.view"],
+      [["payment_intent.succeeded"], hooks, "payments.transactions.view"],
+      [["*"], payments, "payments.methods.view"],
+      [["payment_intent.succeeded", "customer.created"], payments, "payments.methods.view"],
+      [["invoice.paid"], payments, "billing.view"],
+    ] as const) {
+      const res = await create([...events], opts);
+      expectError(res, 403);
+      expect(res.body.error?.message).toContain(`'${missing}'`);
+    }
+    expect((await get<ListJson<{ id: string }>>("/v1/webhook_endpoints", hooks)).body.data).toEqual([]);
+    // What it may read, it subscribes.
+    const own = await create(["payment_intent.succeeded", "charge.refunded"], payments);
+    expect(own.status).toBe(200);
+    expectError(await post(`/v1/webhook_endpoints/${own.body.id}`, { enabled_events: ["customer.created"] }, payments), 403);
+
+    // The merchant's endpoint for every event: a key that may not read them all cannot send them to its URL, nor widen its own.
+    const all = await ok(post<{ id: string }>("/v1/webhook_endpoints", { url: hook.url, enabled_events: ["*"] }, m.opts));
+    expectError(await post(`/v1/webhook_endpoints/${all.id}`, { url: stolen.url }, payments), 403);
+    expectError(await post(`/v1/webhook_endpoints/${all.id}`, { url: stolen.url, enabled_events: ["payment_intent.succeeded"] }, hooks), 403);
+    expect(await ok(get<{ url: string; enabled_events: string[] }>(`/v1/webhook_endpoints/${all.id}`, m.opts))).toMatchObject({ url: hook.url, enabled_events: ["*"] });
+    // Narrowing it to what it may read and moving it is allowed; so are a description and disabling it, which send nothing anywhere.
+    expect((await post(`/v1/webhook_endpoints/${all.id}`, { description: "ops" }, hooks)).status).toBe(200);
+    expect((await post(`/v1/webhook_endpoints/${all.id}`, { disabled: true }, hooks)).status).toBe(200);
+    const moved = await ok(post<{ url: string; enabled_events: string[] }>(`/v1/webhook_endpoints/${all.id}`, { url: stolen.url, enabled_events: ["payment_intent.succeeded"] }, payments));
+    expect(moved).toMatchObject({ url: stolen.url, enabled_events: ["payment_intent.succeeded"] });
+
+    // A customer created afterwards reaches neither URL through the endpoints these keys made or moved.
+    await ok(post("/v1/customers", { email: "private@example.com" }, m.opts));
+    await createIntent({ amount: 900, payment_method: "pm_card_visa", confirm: true }, m.opts);
+    const got = await waitFor(async () => {
+      const r = await receivedBy(stolen.name);
+      return r.length ? r : undefined;
+    });
+    expect(got.map((r) => (JSON.parse(r.body) as { type: string }).type)).toEqual(["payment_intent.succeeded"]);
+    expect(got.every((r) => !r.body.includes("private@example.com"))).toBe(true);
   });
 });

@@ -27,7 +27,7 @@ import { expandPaths } from "./expand";
 import { route, type App } from "./route";
 import { writeCompared } from "./updates";
 import { listOf } from "./schemas";
-import { mayGetEvent } from "./event-access";
+import { assertMaySubscribe, mayGetEvent } from "./event-access";
 
 const MAX_OVERLAP_S = 24 * 60 * 60;
 const ENDPOINTS = listable(webhookEndpoints, "webhook_endpoint");
@@ -288,6 +288,7 @@ export function registerWebhookEndpoints(app: App): void {
     async (c, { body, principal }) =>
       idempotentD1(c, principal, "webhook_endpoints.create", "", body, async () => {
         assertWebhookUrl(body.url, principal.livemode, isDevelopment(c.env));
+        assertMaySubscribe(principal, body.enabled_events);
         const secret = newSigningSecret();
         const now = Date.now();
         const row: EndpointRow = {
@@ -355,6 +356,8 @@ export function registerWebhookEndpoints(app: App): void {
               changes.url = body.url;
             }
             if (body.enabled_events !== undefined) changes.enabledEvents = JSON.stringify([...new Set(body.enabled_events)]);
+            // Where the events go, or which go there: the caller must be able to read what it would receive.
+            if (body.url !== undefined || body.enabled_events !== undefined) assertMaySubscribe(principal, body.enabled_events ?? parseEndpointEvents(row));
             if (body.description !== undefined) changes.description = body.description;
             if (body.disabled !== undefined) {
               changes.status = body.disabled ? "disabled" : "enabled";
