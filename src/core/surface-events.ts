@@ -17,13 +17,17 @@ export const ICLIGO_EVENT_TYPES = [
 export type IcligoEventType = (typeof ICLIGO_EVENT_TYPES)[number];
 
 export type IcligoWebhookStatus = "AUTHORIZED" | "COMPLETED" | "CONFIRMED" | "CANCELED" | "REFUNDED";
-export type IcligoStatus = "Created" | "Authorized" | "Completed" | "Confirmed" | "Canceled" | "Refunded" | "PartiallyRefunded" | "Failed";
+export type IcligoStatus = "Created" | "Processing" | "Authorized" | "Completed" | "Confirmed" | "Canceled" | "Refunded" | "PartiallyRefunded" | "Failed";
 
 /** A payment's status in seed 003's words. */
 export function icligoStatus(intent: IntentRecord): IcligoStatus {
   switch (intent.status) {
     case "requires_capture":
       return "Authorized";
+    case "processing":
+      // Paid, or being paid: the processor's answer is not known yet (a confirmation under way, or a
+      // timeout that reconciliation will settle). Not Created: it cannot be canceled now.
+      return "Processing";
     case "succeeded":
       if (intent.amountRefunded > 0) return intent.amountRefunded >= intent.amountReceived ? "Refunded" : "PartiallyRefunded";
       return effectiveCaptureMethod(intent) === "manual" ? "Confirmed" : "Completed";

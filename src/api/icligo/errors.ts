@@ -65,11 +65,11 @@ export function captureRefusal(number: number, intent: IntentRecord): ApiError |
 /** Why `number` cannot be canceled in its state, or null when it can. */
 export function cancelRefusal(number: number, intent: IntentRecord): ApiError | null {
   const status = icligoStatus(intent);
-  if (status !== "Created" && status !== "Authorized") return refused(`Payment ${number} is ${status}: only a Created or Authorized payment can be canceled.`);
-  // Shown as Created, but its payment is at the processor, whose answer is not known yet.
-  if (intent.status === "processing") {
+  // Its payment is at the processor, whose answer is not known yet.
+  if (status === "Processing") {
     return refused(`Payment ${number} is being processed (the processor's answer is not known yet): it cannot be canceled now. Read it again shortly; if it is Authorized then, cancel it.`);
   }
+  if (status !== "Created" && status !== "Authorized") return refused(`Payment ${number} is ${status}: only a Created or Authorized payment can be canceled.`);
   return null;
 }
 

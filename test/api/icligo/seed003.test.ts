@@ -614,12 +614,12 @@ describe("seed 003: a refund held for approval", () => {
 });
 
 describe("seed 003: a payment at the processor", () => {
-  it("shown as Created, it cannot be canceled until the processor answers, and the 400 says why", async () => {
+  it("shown as Processing (not Created, which may be canceled), it cannot be canceled until the processor answers, and the 400 says why", async () => {
     const app = await newApplication();
     const payment = await createPayment(app);
     const paid = await post<PaymentIntentJson>(`/v1/payment_intents/${payment.paymentIntentId}/confirm`, { payment_method: "pm_card_sandboxTimeoutThenSuccess" });
     expect(paid.body.status).toBe("processing");
-    expect(await status(app, payment)).toBe("Created");
+    expect(await status(app, payment)).toBe("Processing");
     const refused = await send("PUT", `/payments/${payment.id}/cancel`, { app });
     expectError(refused, 400, `/payments/${payment.id}/cancel`);
     expect((refused.json as { message: string }).message).toMatch(/being processed/);
