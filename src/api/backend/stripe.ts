@@ -8,6 +8,7 @@ import { db, findRecurringPrice, findSubscription, invoiceById, liveCustomer, re
 import { cancelSubscription, createSubscription } from "../../billing/subscriptions";
 import { Writes } from "../../billing/writes";
 import { derivedId, randomId } from "../../core/ids";
+import { assertOperationAllowed } from "../../core/intent";
 import { normalizeCurrency } from "../../core/money";
 import { customers } from "../../db/schema";
 import * as f from "../v1/fields";
@@ -174,6 +175,8 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
       return c.json({ confirmed: paidFor(current.status), payment_intent_id: current.id, status: current.status });
     }
     if (!current.paymentMethod && !body.payment_method) {
+      // A canceled (or failed) intent is not to be paid: its status says why, not the hosted page.
+      assertOperationAllowed("confirm", current);
       const page = hostedPaymentPageUrl(publicBase(c), current.id, current.clientSecret);
       throw bad(`This payment intent has no payment method yet: pass payment_method (e.g. pm_card_visa), or let the customer pay with its client_secret on the hosted page ${page}, then confirm again.`);
     }

@@ -122,6 +122,8 @@ export const decimalAmount = z.union([z.string().min(1).max(40), z.number()], { 
  * is told as the other invalid fields are, the text quoted.
  */
 export function amountInMinor(text: string, currency: string, field = "amount"): number {
+  // A negative decimal is a decimal number: it is refused as too small, as 0 is, not as unreadable.
+  if (/^-(\d{1,64})(?:\.(\d{1,20}))?$/.test(text.trim())) return decimalToMinor("0", currency, field);
   if (!/^(\d{1,64})(?:\.(\d{1,20}))?$/.test(text.trim())) throw bad(`Invalid ${field}: ${JSON.stringify(text.slice(0, 32))} is not a decimal number, such as 29.99.`);
   return decimalToMinor(text, currency, field);
 }

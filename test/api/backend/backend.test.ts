@@ -714,8 +714,25 @@ describe("seed 004's errors in each provider's words", () => {
         expect(expectBackendError(await post(`${P}/${path}/`, { amount, currency: "usd" }, opts), 400), `${path} ${amount}`).toBe(`Invalid amount: ${JSON.stringify(amount)} is not a decimal number, such as 29.99.`);
       }
     }
+    // A negative amount is a decimal number: it is too small, as 0 is, on create and on a refund.
+    for (const amount of [-1, "-1", "-0.01", 0]) {
+      for (const path of ["stripe/create-payment-intent", "paypal/create-order"]) {
+        expect(expectBackendError(await post(`${P}/${path}/`, { amount, currency: "usd" }, opts), 400), `${path} ${amount}`).toBe("Amount must be at least 0.01 USD.");
+      }
+    }
     // Still taken: surrounding blanks, trailing zeros.
     expect((await post<J>(`${P}/stripe/create-payment-intent/`, { amount: " 10.50 ", currency: "usd" }, opts)).body.amount).toBe(1050);
+  });
+
+  it("confirm-payment of a canceled payment intent says it is canceled, not that it has no payment method yet", async () => {
+    const { opts } = await newMerchant("s4-confirm-canceled");
+    const created = (await post<J>(`${P}/stripe/create-payment-intent/`, { amount: 29.99, currency: "usd" }, opts)).body;
+    const id = String(created.payment_intent_id);
+    expect((await post(`/v1/payment_intents/${id}/cancel`, {}, opts)).status).toBe(200);
+    const refused = expectBackendError(await post(`${P}/stripe/confirm-payment/`, { payment_intent_id: id }, opts), 400);
+    expect(refused).toContain("status of canceled");
+    expect(refused).not.toContain("/pay/");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${id}`, opts)).body.status).toBe("canceled");
   });
 });
 
