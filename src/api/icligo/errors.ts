@@ -43,6 +43,7 @@ export function icligoError(err: ApiErrorData, path: string, now: number): Iclig
 }
 
 export const MISSING_HEADERS = "Headers 'X-Access-Token' and 'X-Application-Id' are necessary.";
+export const INVALID_ACCESS_TOKEN = "Header 'X-Access-Token' is invalid: an access token is 'tok_' followed by letters and digits.";
 export const INVALID_APPLICATION_ID = "Header 'X-Application-Id' is invalid: an application id is 'app_' followed by letters and digits.";
 
 // ---- refusals in this surface's words ------------------------------------------------------------------

@@ -28,7 +28,7 @@ import type { App, AppEnv, Ctx } from "../v1/route";
 import { JsonNumber, parseExactJson, readExactJson, stringifyExact } from "../common/exact-json";
 import { surfaceErrors } from "../common/errors";
 import { NO_IDEMPOTENCY, surfaceIdempotency, type SurfaceIdempotency } from "../common/idempotency";
-import { icligoError, icligoStatusCode, inSurfaceWords, INVALID_APPLICATION_ID, MISSING_HEADERS, type PaymentAction } from "./errors";
+import { icligoError, icligoStatusCode, inSurfaceWords, INVALID_ACCESS_TOKEN, INVALID_APPLICATION_ID, MISSING_HEADERS, type PaymentAction } from "./errors";
 import { KEPT_FIELDS, renderCapture, renderPayment, renderPendingRefund } from "./render";
 
 export const PREFIX = "/payments";
@@ -60,14 +60,16 @@ function paymentUrl(c: Ctx, intent: IntentRecord): string {
 // ---- who is calling ----------------------------------------------------------------------------------
 
 async function application(c: Ctx, permission: Permission): Promise<Principal> {
-  const appId = c.req.header("x-application-id");
-  const token = c.req.header("x-access-token");
+  // A header value's surrounding blanks are not part of it (RFC 9110, 5.5).
+  const appId = c.req.header("x-application-id")?.trim();
+  const token = c.req.header("x-access-token")?.trim();
   if (!appId || !token) throw new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_missing", message: MISSING_HEADERS });
   // The document: a 400 when the headers are "missing or invalid", a 401 for an "unauthorised or
   // incorrect Application ID". An id that is not one at all (not app_ and its letters and digits) is
   // invalid: a 400, before any lookup; a well-formed id that names no application (or a token that
   // does not match it) is incorrect: a 401.
   if (!hasPrefix(appId, "app")) throw new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_invalid", message: INVALID_APPLICATION_ID });
+  if (!/^tok_[A-Za-z0-9]{1,200}$/.test(token)) throw new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_invalid", message: INVALID_ACCESS_TOKEN });
   // Failed authentications count against the client IP's limit, as on /v1.
   const principal = await limitFailures(c.env, { header: (name) => c.req.header(name) }, () =>
     principalFromApplication(c.env.DB, appId, token, (p) => c.executionCtx.waitUntil(p)).catch((err: unknown) => {

@@ -298,6 +298,19 @@ describe("seed 003: authentication", () => {
     expect((await send("POST", path, { app, body: SEED_CREATE })).status).toBe(200);
   });
 
+  it("an X-Access-Token that is not an access token at all is invalid (400), as an id is; blanks around either header are not part of it", async () => {
+    const app = await newApplication();
+    const path = "/payments/create-payment-intent";
+    for (const token of ["abc", "tok_", "tok_with-dash", "Bearer tok_abc", `tok_${"a".repeat(201)}`]) {
+      const res = await send("POST", path, { app: { appId: app.appId, token }, body: SEED_CREATE });
+      expect(expectError(res, 400, path).message, token).toBe("Header 'X-Access-Token' is invalid: an access token is 'tok_' followed by letters and digits.");
+    }
+    // Well-formed but wrong: incorrect, a 401.
+    expectError(await send("POST", path, { app: { appId: app.appId, token: "tok_wrongWrongWrong" }, body: SEED_CREATE }), 401, path);
+    const padded = await send("POST", path, { app: { appId: `  ${app.appId} `, token: ` ${app.token}  ` }, body: SEED_CREATE });
+    expect(padded.status, padded.text).toBe(200);
+  });
+
   it("a userId naming a customer of ours is the merchant's own; another merchant's, or an unknown one, is the application's opaque id", async () => {
     const app = await newApplication(KEY_A);
     const theirs = await post<{ id: string }>("/v1/customers", { email: "b@example.com" }, { key: KEY_B });
