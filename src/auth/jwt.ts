@@ -104,10 +104,21 @@ async function verify(token: string, cfg: Config): Promise<GatewayClaims> {
   throw authenticationFailed(`Invalid token: the algorithm '${String(alg).slice(0, 16)}' is not accepted.`);
 }
 
-/** The principal of a verified token. `merchantHeader` picks the merchant for admin and support. */
-export async function principalFromJwt(token: string, cfg: Config, merchantHeader: string | null): Promise<Principal> {
+/**
+ * The principal of a verified token. `merchantHeader` picks the merchant for admin and support.
+ * `rolelessAsCustomer`: a surface whose writes are open to any authenticated user (seed 000's create,
+ * confirm and cancel) takes a token naming no role of the gateway, but a merchant, as that merchant's
+ * customer: its `customer_id`, else its subject; it then pays and reads only for itself.
+ */
+export async function principalFromJwt(token: string, cfg: Config, merchantHeader: string | null, options: { rolelessAsCustomer?: boolean } = {}): Promise<Principal> {
   const claims = await verify(token, cfg);
-  const named = rolesOf(claims);
+  let named = rolesOf(claims);
+  let customerClaim = typeof claims.customer_id === "string" ? claims.customer_id : null;
+  if (named.length === 0 && options.rolelessAsCustomer && typeof claims.merchant_id === "string" && claims.merchant_id !== "") {
+    const subject = typeof claims.sub === "string" && claims.sub.trim() !== "" ? claims.sub.slice(0, 100) : null;
+    customerClaim = customerClaim ?? subject;
+    if (customerClaim) named = ["customer"];
+  }
   // A valid token that grants no role is authenticated but may do nothing: 403, as seed 000 says.
   if (named.length === 0) throw permissionDenied(`This token names no role of the gateway (${ROLES.join(", ")}): it may do nothing here.`);
   // Support reads across merchants and writes nothing. Beside a role that writes for one merchant
@@ -122,7 +133,7 @@ export async function principalFromJwt(token: string, cfg: Config, merchantHeade
   // Authenticated (the signature holds), but not for that merchant: 403, not counted as a failed sign-in
   // (operators behind one address naming the wrong merchant would lock each other out).
   if (!crossMerchant && merchantHeader && merchantHeader !== merchantId) throw permissionDenied(`This token acts only for its own merchant (${merchantId}), not for the Merchant-Id given.`);
-  const customerId = roles.includes("customer") && !crossMerchant && !roles.includes("merchant") ? (typeof claims.customer_id === "string" ? claims.customer_id : null) : null;
+  const customerId = roles.includes("customer") && !crossMerchant && !roles.includes("merchant") ? customerClaim : null;
   if (roles.includes("customer") && !crossMerchant && !roles.includes("merchant") && !customerId) throw authenticationFailed("Invalid token: a customer token needs customer_id.");
   return {
     kind: "jwt",

@@ -108,7 +108,9 @@ async function caller(c: Ctx): Promise<Principal> {
     if (!token || !looksLikeJwt(token)) {
       throw authenticationFailed("Authentication required: send a JWT as 'Authorization: Bearer <token>'.");
     }
-    return principalFromJwt(token, config(c.env), c.req.header("merchant-id") ?? null);
+    // Create, confirm and cancel are any authenticated user's (the document): a token naming no role
+    // of ours, but a merchant, pays as that merchant's customer (its customer_id claim, else its subject).
+    return principalFromJwt(token, config(c.env), c.req.header("merchant-id") ?? null, { rolelessAsCustomer: true });
   });
   await knownMerchant(c.env, principal);
   await limitCredential(c.env, principal);

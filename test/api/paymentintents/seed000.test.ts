@@ -343,6 +343,27 @@ describe("seed 000: authentication and roles", () => {
     // Support reads but does not pay.
     expectProblem(await send("POST", BASE, { token: await support(), body: SEED_CREATE }), 403);
   });
+
+  it("an authenticated user whose token names none of the gateway's roles (its own 'User', or none) pays for itself: create, confirm and cancel as its merchant's customer, reads still 403", async () => {
+    for (const roles of [["User"], []]) {
+      const user42 = await hsToken({ roles, sub: "42" });
+      const own = await create(SEED_CREATE, user42);
+      expect(own.customerId, JSON.stringify(roles)).toBe(42);
+      const paid = await send("POST", `${BASE}/${own.id}/confirm`, { token: user42, body: '"pm_card_visa"' });
+      expect(paid.status, paid.text).toBe(200);
+      expect((paid.json as Intent).status).toBe("Succeeded");
+      const unpaid = await create(SEED_CREATE, user42);
+      expect(((await send("POST", `${BASE}/${unpaid.id}/cancel`, { token: user42 })).json as Intent).status).toBe("Canceled");
+      // Only its own payments: another user's is a 404, and it reads no list.
+      const other = await create(SEED_CREATE, await hsToken({ roles, sub: "43" }));
+      expectProblem(await send("POST", `${BASE}/${other.id}/cancel`, { token: user42 }), 404);
+      expectProblem(await send("POST", `${BASE}/${other.id}/confirm`, { token: user42, body: '"pm_card_visa"' }), 404);
+      for (const path of [BASE, `${BASE}/${own.id}`, `${BASE}/customer/42`]) expectProblem(await send("GET", path, { token: user42 }), 403);
+    }
+    // A token naming no role and no merchant is still refused; on /v1 a token naming no role does nothing at all.
+    expectProblem(await send("POST", BASE, { token: await hsToken({ roles: ["User"], merchant: null, sub: "42" }), body: SEED_CREATE }), 403);
+    expect((await post("/v1/payment_intents", { amount: 500, currency: "usd" }, { key: await hsToken({ roles: ["User"], sub: "42" }) })).status).toBe(403);
+  });
 });
 
 describe("seed 000: saved payment methods", () => {
