@@ -116,7 +116,7 @@ export async function detachPaymentMethod(env: Env, scope: Scope, pm: PaymentMet
   // Marked, not only unattached: a detached card pays for no one again (Stripe's rule), where an
   // unattached one (saved without a customer) may still be used.
   w.add("UPDATE payment_methods SET customer = NULL, detached = ? WHERE id = ? AND customer = ?", [detached.detached, pm.id, customerId]);
-  await w.event("payment_method.detached", { ...renderPaymentMethodRow(detached), customer: null }, [pm.id, customerId, String(Date.now())], { requestId });
+  await w.event("payment_method.detached", { ...renderPaymentMethodRow(detached), customer: null }, [pm.id, customerId, String(Date.now())], { requestId, previousAttributes: { customer: customerId } });
   const [customer] = await db(env.DB).select().from(customers).where(eq(customers.id, customerId)).limit(1);
   // Always in the batch, guarded by its own WHERE (and the event by its changes()): a default set to
   // this card after the read above is cleared too (it survived, pointing at a detached card).

@@ -294,9 +294,11 @@ export interface RefundJson {
   object: "refund";
   /** Balance transactions, customer balances, Connect reversals and receipts are not kept (always null). */
   balance_transaction: null;
-  customer: null;
+  /** The charge's customer (its intent's): its id, or the customer with expand[]=customer. */
+  customer: string | ExpandedObject | null;
   customer_account: null;
-  payment_method: null;
+  /** The payment method the charge was paid with: its id, or the payment method with expand[]=payment_method. */
+  payment_method: string | PaymentMethodJson | ExpandedObject | null;
   receipt_number: null;
   source_transfer_reversal: null;
   transfer_reversal: null;
@@ -599,7 +601,7 @@ export function renderChargeRefunds(intent: IntentRecord, chargeId: string): Cha
     .reverse()
     .filter((r) => r.chargeId === chargeId)
     .sort((a, b) => b.created - a.created)
-    .map(renderRefund);
+    .map((r) => renderRefund(r, refundChargeOf(intent)));
   // As Stripe's included lists: the first 10, the rest at its url (GET /v1/charges/{id}/refunds).
   return { object: "list", data: data.slice(0, INCLUDED_LIST_LIMIT), has_more: data.length > INCLUDED_LIST_LIMIT, total_count: data.length, url: `/v1/charges/${chargeId}/refunds` };
 }
@@ -752,14 +754,34 @@ function failedCharge(intent: IntentRecord, attemptId: string): ChargeJson | nul
   };
 }
 
-export function renderRefund(refund: RefundRecord): RefundJson {
+/**
+ * What a refund takes from its charge: Stripe's refund.customer and refund.payment_method, the
+ * charge's customer and payment method. Not kept on the refund: its intent holds both (the read
+ * model's payment_intents row has them as columns, customer and payment_method_id).
+ */
+export interface RefundCharge {
+  customer: string | null;
+  paymentMethod: string | null;
+}
+
+/**
+ * A refund's charge as its intent has it (a refund is always of the intent's successful charge): the
+ * intent's customer, as the charge renders it, and the payment method the authorization was made
+ * with. Once authorized, an intent's payment method no longer changes, so it is that one too (which
+ * the read model's payment_method_id column holds).
+ */
+export function refundChargeOf(intent: IntentRecord): RefundCharge {
+  return { customer: intent.customer, paymentMethod: chargeAttempt(intent)?.paymentMethodId ?? intent.paymentMethod?.id ?? null };
+}
+
+export function renderRefund(refund: RefundRecord, charge: RefundCharge): RefundJson {
   return {
     id: refund.id,
     object: "refund",
     balance_transaction: null,
-    customer: null,
+    customer: charge.customer,
     customer_account: null,
-    payment_method: null,
+    payment_method: charge.paymentMethod,
     receipt_number: null,
     source_transfer_reversal: null,
     transfer_reversal: null,

@@ -4,6 +4,7 @@ import { and, asc, desc, eq, gte, isNotNull, like, lt, or, sql, type SQL } from 
 import { drizzle } from "drizzle-orm/d1";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { resourceMissing } from "../core/errors";
+import type { RefundCharge } from "../core/objects";
 import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/types";
 import { charges, events, paymentIntentMetadata, paymentIntents, refunds, webhookDeliveries } from "./schema";
 import type { SearchPlan } from "./search";
@@ -176,13 +177,29 @@ export async function pageOfIds<T extends { created: number; id: string }>(
   return { items: older.slice(0, page.limit), hasMore: older.length > page.limit };
 }
 
-const parseRows = <T>(rows: { data: string }[]) => rows.map((r) => JSON.parse(r.data) as T);
-
 /**
  * A refund's record: its entry in its intent's `refunds` (the refunds row is an index entry, with
  * no copy of the record). Selected from `refunds` joined to `payment_intents` on the intent's id.
  */
 export const refundData = sql<string>`(select value from json_each(${paymentIntents.data}, '$.refunds') where json_extract(value, '$.id') = ${refunds.id})`;
+
+/**
+ * What a read of refunds selects (from `refunds` joined to `payment_intents`): the record, and what it
+ * takes from its charge (Stripe's refund.customer and payment_method): its intent's customer and
+ * payment method, columns of the intent's row (payment_method_id is the method the intent was
+ * authorized with once it has a charge, which every refunded intent has).
+ */
+export const refundRow = { data: refundData, customer: paymentIntents.customer, paymentMethod: paymentIntents.paymentMethodId };
+
+/** A refund as the read model has it: its record and its charge's customer and payment method (renderRefund's arguments). */
+export interface StoredRefund {
+  record: RefundRecord;
+  charge: RefundCharge;
+}
+
+export function storedRefund(row: { data: string; customer: string | null; paymentMethod: string | null }): StoredRefund {
+  return { record: JSON.parse(row.data) as RefundRecord, charge: { customer: row.customer, paymentMethod: row.paymentMethod } };
+}
 
 export interface IntentFilters {
   status?: string;
@@ -275,25 +292,25 @@ export interface RefundFilters {
   created?: CreatedFilter;
 }
 
-export async function listRefunds(d1: D1Database, scope: Scope, filters: RefundFilters, page: PageRequest): Promise<Page<RefundRecord>> {
+export async function listRefunds(d1: D1Database, scope: Scope, filters: RefundFilters, page: PageRequest): Promise<Page<StoredRefund>> {
   const where = [
     ...(filters.paymentIntent ? [eq(refunds.paymentIntent, filters.paymentIntent)] : []),
     ...(filters.charge ? [eq(refunds.charge, filters.charge)] : []),
     ...createdConditions(refunds.created, filters.created),
   ];
   return pageOf(d1, REFUNDS, scope, where, page, async (w, order, limit) =>
-    parseRows<RefundRecord>(await drizzle(d1).select({ data: refundData }).from(refunds).innerJoin(paymentIntents, eq(paymentIntents.id, refunds.paymentIntent)).where(w).orderBy(...order).limit(limit)),
+    (await drizzle(d1).select(refundRow).from(refunds).innerJoin(paymentIntents, eq(paymentIntents.id, refunds.paymentIntent)).where(w).orderBy(...order).limit(limit)).map(storedRefund),
   );
 }
 
-export async function findRefund(d1: D1Database, scope: Scope, id: string): Promise<RefundRecord | null> {
+export async function findRefund(d1: D1Database, scope: Scope, id: string): Promise<StoredRefund | null> {
   const rows = await drizzle(d1)
-    .select({ data: refundData })
+    .select(refundRow)
     .from(refunds)
     .innerJoin(paymentIntents, eq(paymentIntents.id, refunds.paymentIntent))
     .where(and(eq(refunds.id, id), ...scoped(REFUNDS, scope)))
     .limit(1);
-  return rows[0] ? (JSON.parse(rows[0].data) as RefundRecord) : null;
+  return rows[0] ? storedRefund(rows[0]) : null;
 }
 
 export interface ChargeFilters {

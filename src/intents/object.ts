@@ -5,7 +5,7 @@ import { DurableObject } from "cloudflare:workers";
 import { ApiError, idempotencyInFlight, idempotencyMismatch, invalidRequest, unexpectedState, type ApiErrorData } from "../core/errors";
 import { checkInvariants, isFailedPayment, pendingAttempts } from "../core/intent";
 import { randomId, timingSafeEqual } from "../core/ids";
-import { renderCharge, renderChargeById, renderFailedCharge, renderIntent, renderRefund } from "../core/objects";
+import { refundChargeOf, renderCharge, renderChargeById, renderFailedCharge, renderIntent, renderRefund } from "../core/objects";
 import { previousAttributes } from "../core/events";
 import { surfaceEvents } from "../core/surface-events";
 import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/types";
@@ -528,7 +528,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
         const event = this.event(type, draft, req, refund, chargeId);
         // A charge's or a refund's update tells what its changed fields were (Stripe's data.previous_attributes).
         const beforeRefund = type === "refund.updated" && refund ? base?.refunds.find((r) => r.id === refund.id) : undefined;
-        const before = type === "charge.updated" && chargeId && base ? renderChargeById(base, chargeId) : beforeRefund ? renderRefund(beforeRefund) : null;
+        const before = type === "charge.updated" && chargeId && base ? renderChargeById(base, chargeId) : beforeRefund && base ? renderRefund(beforeRefund, refundChargeOf(base)) : null;
         if (before) event.previousAttributes = previousAttributes({ ...before }, event.object);
         events.push(event);
         // Seed 003's own webhooks (AUTHORIZED, COMPLETED, ...) for the payments it created, in the same outbox.
@@ -770,7 +770,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
   private event(type: string, intent: IntentRecord, req: RequestContext, refund?: RefundRecord, chargeId?: string): EventRecord {
     const object =
       type.startsWith("refund.") && refund
-        ? renderRefund(refund)
+        ? renderRefund(refund, refundChargeOf(intent))
         : type.startsWith("charge.") && chargeId
           ? renderChargeById(intent, chargeId)
           : type === "charge.failed"

@@ -9,12 +9,15 @@ describe("POST /v1/payment_methods/:id billing_details", () => {
     const stripe = stripeClient();
     const pm = await stripe.paymentMethods.create({ type: "card", card: { token: "tok_visa" }, billing_details: { name: "Old Name", email: "old@example.com", address: { line1: "1 Main St", city: "Lyon", country: "FR" } } });
     expect(pm.billing_details.name).toBe("Old Name");
+    // Only a payment method saved to a customer may be updated, as at Stripe.
+    const customer = await stripe.customers.create({});
+    await stripe.paymentMethods.attach(pm.id, { customer: customer.id });
     const updated = await stripe.paymentMethods.update(pm.id, { billing_details: { name: "New Name", email: "", address: { city: "Paris" } } });
     expect(updated.billing_details).toMatchObject({ name: "New Name", email: null, address: { line1: "1 Main St", city: "Paris", country: "FR" } });
     // Kept: read back as written.
     expect((await stripe.paymentMethods.retrieve(pm.id)).billing_details).toMatchObject({ name: "New Name", email: null, phone: null, address: { line1: "1 Main St", city: "Paris", country: "FR", postal_code: null } });
     // A payment made with it afterwards carries them on its charge.
-    const paid = await stripe.paymentIntents.create({ amount: 900, currency: "eur", payment_method: pm.id, confirm: true, expand: ["latest_charge"] });
+    const paid = await stripe.paymentIntents.create({ amount: 900, currency: "eur", customer: customer.id, payment_method: pm.id, confirm: true, expand: ["latest_charge"] });
     expect((paid.latest_charge as { billing_details: { name: string | null } }).billing_details.name).toBe("New Name");
   });
 });

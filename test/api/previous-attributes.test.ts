@@ -67,7 +67,9 @@ describe("customer.updated and payment_method.updated carry previous_attributes"
 
   it("a payment method renamed: its old nickname", async () => {
     const { opts } = await newMerchant("previous-pm");
-    const pm = await ok(post<{ id: string }>("/v1/payment_methods", { card: { token: "tok_visa" } }, opts));
+    // Saved to a customer: only such a payment method may be updated, as at Stripe.
+    const customer = await ok(post<{ id: string }>("/v1/customers", {}, opts));
+    const pm = await ok(post<{ id: string }>(`/v1/customers/${customer.id}/payment_methods`, { payment_method: "tok_visa" }, opts));
     await ok(post(`/v1/payment_methods/${pm.id}`, { nickname: "Work card" }, opts));
     const events = (await ok(get<ListJson<EventJson>>("/v1/events?type=payment_method.updated", opts))).data;
     expect(events.map((e) => e.data.previous_attributes)).toEqual([{ nickname: null }]);

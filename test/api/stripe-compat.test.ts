@@ -1,7 +1,7 @@
 // Stripe compatibility in depth (issue 13): what official clients send and expect beyond the happy path.
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
-import { GATEWAY_API_VERSION } from "../../src/core/api-version";
+import { GATEWAY_API_VERSION, isKnownApiVersion, RELEASE_NAMES } from "../../src/core/api-version";
 import { bearer, call, createIntent, stripeClient, expectError, get, hsToken, KEY_A, KEY_B, MERCHANT_A, newMerchant, post, seedMerchant, waitFor, type CallResult, type ChargeJson, type ListJson, type PaymentIntentJson, type RefundJson } from "../helpers";
 
 interface EventJson {
@@ -63,6 +63,39 @@ describe("Stripe-Version", () => {
       const err = expectError(await createIntent({}, { headers: { "Stripe-Version": v } }), 400, "api_version_invalid");
       expect(err.message).toContain("Invalid Stripe API version");
     }
+  });
+
+  it("a dated version carries its own release's name: another release's is a 400 (2024-09-30.basil), as is a name for a date before the first release", async () => {
+    // Stripe's named versions (the stripe package's WebhookEndpointCreateParams.ApiVersion and CHANGELOG.md).
+    const released: Record<string, string[]> = {
+      acacia: ["2024-09-30", "2024-10-28", "2024-11-20", "2024-12-18", "2025-01-27", "2025-02-24"],
+      basil: ["2025-03-31", "2025-04-30", "2025-05-28", "2025-06-30", "2025-07-30", "2025-08-27"],
+      clover: ["2025-09-30", "2025-10-29", "2025-11-17", "2025-12-15", "2026-01-28", "2026-02-25"],
+      dahlia: ["2026-03-25", "2026-04-22", "2026-05-27", "2026-06-24", "2026-07-29", "2026-08-26"],
+      endive: ["2026-09-30", "2026-10-28"],
+    };
+    const now = Date.parse("2026-12-01T00:00:00Z");
+    for (const [name, dates] of Object.entries(released)) {
+      for (const date of dates) {
+        expect({ v: `${date}.${name}`, known: isKnownApiVersion(`${date}.${name}`, now) }).toEqual({ v: `${date}.${name}`, known: true });
+        for (const other of RELEASE_NAMES.filter((n) => n !== name)) expect({ v: `${date}.${other}`, known: isKnownApiVersion(`${date}.${other}`, now) }).toEqual({ v: `${date}.${other}`, known: false });
+      }
+    }
+    // Between two releases' versions, a date is its release's (the last day before the next one's first too).
+    expect([isKnownApiVersion("2025-03-30.acacia", now), isKnownApiVersion("2025-03-30.basil", now), isKnownApiVersion("2026-11-15.endive", now)]).toEqual([true, false, true]);
+    // Before the first release, no name; the unnamed versions are as they were.
+    expect([isKnownApiVersion("2024-08-01.acacia", now), isKnownApiVersion("2023-10-16", now), isKnownApiVersion("2024-06-20", now)]).toEqual([false, true, true]);
+    for (const v of ["2024-09-30.basil", "2025-04-30.acacia", "2026-03-25.clover", "2025-09-30.dahlia"]) {
+      const err = expectError(await createIntent({}, { headers: { "Stripe-Version": v } }), 400, "api_version_invalid");
+      expect(err).toMatchObject({ type: "invalid_request_error", message: expect.stringContaining(`Invalid Stripe API version: ${v}.`) });
+    }
+    for (const v of ["2024-09-30.acacia", "2025-04-30.basil", "2023-10-16"]) {
+      const res = await createIntent({}, { headers: { "Stripe-Version": v } });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.headers.get("stripe-version")).toBe(v);
+    }
+    // A merchant's default version is checked the same way.
+    expectError(await post("/v1/account", { settings: { api_version: "2024-09-30.basil" } }, { key: (await newMerchant("version-release")).key }), 400);
   });
 
   it("a beta's flags after the version (stripe-node's beta apiVersion) are read past: the version before them decides", async () => {

@@ -18,6 +18,12 @@ interface Updatable {
 
 const CONCURRENT = 20;
 
+/** A card saved to a new customer. */
+async function savedCard(opts: CallOptions): Promise<Updatable> {
+  const customer = (await post<{ id: string }>("/v1/customers", {}, opts)).body;
+  return (await post<Updatable>(`/v1/customers/${customer.id}/payment_methods`, { payment_method: "tok_visa" }, opts)).body;
+}
+
 /** Each resource's update route, what creates one, and one field to change beside the metadata. */
 const RESOURCES: { label: string; path: string; create: (opts: CallOptions) => Promise<Updatable>; field: "name" | "description" | "nickname" }[] = [
   { label: "customer", path: "/v1/customers", create: async (opts) => (await post<Updatable>("/v1/customers", { name: "Jenny Rosen" }, opts)).body, field: "name" },
@@ -29,7 +35,8 @@ const RESOURCES: { label: string; path: string; create: (opts: CallOptions) => P
     field: "description",
   },
   { label: "price", path: "/v1/prices", create: async (opts) => (await post<Updatable>("/v1/prices", { unit_amount: 900, currency: "usd", product_data: { name: "Gold" } }, opts)).body, field: "nickname" },
-  { label: "payment method", path: "/v1/payment_methods", create: async (opts) => (await post<Updatable>("/v1/payment_methods", { card: { token: "tok_visa" } }, opts)).body, field: "nickname" },
+  // Saved to a customer: only such a payment method may be updated, as at Stripe.
+  { label: "payment method", path: "/v1/payment_methods", create: async (opts) => savedCard(opts), field: "nickname" },
   { label: "connector account", path: "/v1/connector_accounts", create: async (opts) => (await post<Updatable>("/v1/connector_accounts", { connector: "sandbox" }, opts)).body, field: "description" },
 ];
 

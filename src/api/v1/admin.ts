@@ -2,7 +2,7 @@
 // search, failed payments (counts by reason, retry, resolve, dismiss) and refund approvals. Admin and
 // support act across merchants (support only reads); a merchant's own credentials see only its own.
 import { and, desc, eq, gte, inArray, isNotNull, isNull, lte, sql, type SQL } from "drizzle-orm";
-import { beyond, refundData } from "../../db/queries";
+import { beyond, refundData, refundRow, storedRefund } from "../../db/queries";
 import { intentFromRow, intentRow } from "../../db/intent-row";
 import type { SQLiteColumn, SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
@@ -11,8 +11,8 @@ import type { Principal } from "../../auth/permissions";
 import { ApiError, invalidRequest, permissionDenied, resourceMissing, unexpectedState } from "../../core/errors";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
 import { isFailedPayment } from "../../core/intent";
-import { renderRefund } from "../../core/objects";
-import type { IntentRecord, RefundRecord, Scope } from "../../core/types";
+import { refundChargeOf, renderRefund } from "../../core/objects";
+import type { IntentRecord, Scope } from "../../core/types";
 import { forgetSettings, parseSettings, type MerchantSettings } from "../../db/merchants";
 import { directoryDb, everyShard, findOnShards, merchantEnv, mergedPage } from "../../db/shards";
 import { bounded, unboundedMessage } from "../../db/search";
@@ -723,7 +723,7 @@ function registerRefundApprovals(app: App): void {
       );
       const { rows, hasMore } = await mergedPage(readDatabases(c, principal, query.merchant), query.limit ?? 25, (d1, n) =>
         db(d1)
-          .select({ data: refundData, created: refunds.created, id: refunds.id, merchantId: refunds.merchantId })
+          .select({ ...refundRow, created: refunds.created, id: refunds.id, merchantId: refunds.merchantId })
           .from(refunds)
           .innerJoin(paymentIntents, eq(paymentIntents.id, refunds.paymentIntent))
           .where(where)
@@ -734,7 +734,10 @@ function registerRefundApprovals(app: App): void {
       return json(c, {
         object: "list",
         // Whose refund it is, for an operator approving across merchants (beside Stripe's Refund fields).
-        data: rows.map((r) => ({ ...renderRefund(JSON.parse(r.data) as RefundRecord), merchant_id: r.merchantId })),
+        data: rows.map((r) => {
+          const { record, charge } = storedRefund(r);
+          return { ...renderRefund(record, charge), merchant_id: r.merchantId };
+        }),
         has_more: hasMore,
         next_cursor: hasMore && last ? encodeCursor(last.created, last.id) : null,
         url: "/v1/admin/refunds",
@@ -767,7 +770,7 @@ function registerRefundApprovals(app: App): void {
     return respondOutcome(c, outcome, (intent) => {
       const refund = intent.refunds.find((r) => r.id === refundId);
       if (!refund) throw new ApiError({ status: 500, type: "api_error", message: "refund vanished" });
-      return renderRefund(refund);
+      return renderRefund(refund, refundChargeOf(intent));
     });
   };
 

@@ -95,10 +95,11 @@ const EXPANDABLE: Record<Kind, Record<string, Field>> = {
   refund: {
     charge: id("charge"),
     payment_intent: id("payment_intent"),
+    // The charge's: a payment method never saved is expanded by the route, from the refund's intent.
+    customer: id("customer"),
+    payment_method: id("payment_method"),
     balance_transaction: NULL,
-    customer: NULL,
     failure_balance_transaction: NULL,
-    payment_method: NULL,
     source_transfer_reversal: NULL,
     transfer_reversal: NULL,
   },

@@ -1,5 +1,6 @@
 // /v1/payment_methods: store a card from a token or (test mode) card details, retrieve, update
-// (nickname, metadata, expiry), attach to and detach from a customer, list.
+// (nickname, metadata, expiry; only one saved to a customer, as at Stripe), attach to and detach
+// from a customer, list (by customer, and by any of Stripe's types).
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
@@ -90,10 +91,22 @@ const UpdateBody = stripeBody("POST /v1/payment_methods/{id}", {
   });
 
 const AttachBody = stripeBody("POST /v1/payment_methods/{id}/attach", { customer: f.text(255), expand: f.expand.optional() });
+
+/** Stripe's PaymentMethodListParams.Type (the stripe package's types): every value a list's `type` may take. */
+export const PAYMENT_METHOD_LIST_TYPES = [
+  "acss_debit", "affirm", "afterpay_clearpay", "alipay", "alma", "amazon_pay", "au_becs_debit", "bacs_debit", "bancontact", "billie", "bizum", "blik", "boleto", "card",
+  "cashapp", "crypto", "custom", "customer_balance", "eps", "fpx", "giropay", "grabpay", "ideal", "kakao_pay", "klarna", "konbini", "kr_card", "link", "mb_way",
+  "mobilepay", "multibanco", "naver_pay", "nz_bank_account", "oxxo", "p24", "pay_by_bank", "payco", "paynow", "paypal", "paypay", "payto", "pix", "promptpay",
+  "revolut_pay", "samsung_pay", "satispay", "scalapay", "sepa_debit", "sequra", "sofort", "sunbit", "swish", "twint", "upi", "us_bank_account", "wechat_pay", "zip",
+] as const;
+
 const ListQuery = z
   .object({
     customer: f.text(255).optional(),
-    type: z.literal("card").optional(),
+    type: z
+      .enum(PAYMENT_METHOD_LIST_TYPES, { error: "must be one of Stripe's payment method types, such as card, paypal or us_bank_account" })
+      .optional()
+      .describe("Any of Stripe's types: only cards are saved here, so every other type lists none."),
     allow_redisplay: z.enum(["always", "limited", "unspecified"]).optional().describe("Every payment method here is unspecified (the gateway renders no saved-card UI of Stripe's): always and limited match none."),
     limit: f.limit.optional(),
     starting_after: f.text(100).optional(),
@@ -185,7 +198,7 @@ export function registerPaymentMethods(app: App): void {
 
   route(
     app,
-    { method: "post", path: "/v1/payment_methods/{id}", permission: "payments.methods.manage", summary: "Update a stored payment method: nickname, metadata, expiry, billing_details", tag: TAG, body: UpdateBody, response: PaymentMethodObjectSchema },
+    { method: "post", path: "/v1/payment_methods/{id}", permission: "payments.methods.manage", summary: "Update a payment method saved to a customer: nickname, metadata, expiry, billing_details (an unattached one is a 400, as at Stripe)", tag: TAG, body: UpdateBody, response: PaymentMethodObjectSchema },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "payment_methods.update", params.id ?? "", body, async () => {
         const expand = expandPaths(body.expand, "payment_method");
@@ -199,6 +212,9 @@ export function registerPaymentMethods(app: App): void {
           id,
           read: () => findPaymentMethod(c.env.DB, principal, id, "id"),
           plan: async (row) => {
+            // As at Stripe: only a payment method saved to a customer may be updated (one never
+            // attached, or detached since, is a 400), checked on the row the update is computed on.
+            if (row.customer === null) throw invalidRequest("You must save this PaymentMethod to a customer before you can update it.");
             const details = parseDetails(row);
             const changes: Partial<PaymentMethodRow> = {};
             if (body.card && details.card) {
@@ -264,6 +280,8 @@ export function registerPaymentMethods(app: App): void {
       const filters = [
         ...(query.customer !== undefined ? [eq(paymentMethods.customer, (await liveCustomer(c.env.DB, principal, query.customer)).id)] : []),
         ...(query.allow_redisplay !== undefined && query.allow_redisplay !== "unspecified" ? [NO_ROWS] : []),
+        // Only cards are ever saved (storePaymentMethod refuses anything else): another type lists none.
+        ...(query.type !== undefined && query.type !== "card" ? [NO_ROWS] : []),
       ];
       const page = await pageOf(c.env.DB, PAYMENT_METHODS, principal, filters, pageRequest(query), (where, order, limit) =>
         db(c.env.DB).select().from(paymentMethods).where(where).orderBy(...order).limit(limit),

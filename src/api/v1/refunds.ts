@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix, intentIdForCharge } from "../../core/ids";
-import { chargeAsOf, renderCharge, renderChargeById, renderRefund, type RefundJson } from "../../core/objects";
+import { chargeAsOf, refundChargeOf, renderCharge, renderChargeById, renderPaymentMethod, renderRefund, type RefundJson } from "../../core/objects";
 import type { IntentRecord, Scope } from "../../core/types";
 import type { OpOutcome } from "../../intents/params";
 import { merchantSettings } from "../../db/merchants";
@@ -63,15 +63,28 @@ function expandRefund(c: Ctx, json: RefundJson, intent: IntentRecord, expand: Re
   return { ...json, ...(charge ? { charge } : {}), ...(expand.has("payment_intent") ? { payment_intent: intentJson(c, intent) } : {}) };
 }
 
-/** Refunds expanded as asked: what their intents hold (`expandRefund`), then what is read (charge.customer...). */
+/**
+ * The payment method of a refund's charge that expandObjects left an id: one never saved (a test
+ * card, a token, card details named on the intent), which, as GET /v1/payment_methods/{id} and an
+ * intent's expand[]=payment_method do, expands from the intent that carries it.
+ */
+function expandUnsavedMethod(json: RefundJson, intent: IntentRecord | undefined): RefundJson {
+  const pm = intent?.paymentMethod;
+  if (!intent || !pm || typeof json.payment_method !== "string" || json.payment_method !== pm.id) return json;
+  return { ...json, payment_method: renderPaymentMethod(pm, intent) };
+}
+
+/** Refunds expanded as asked: what their intents hold (`expandRefund`), then what is read (customer, payment_method, charge.customer...). */
 async function expandRefunds(c: Ctx, principal: Principal, refunds: RefundJson[], intents: ReadonlyMap<string, IntentRecord>, expand: ReadonlySet<string>): Promise<RefundJson[]> {
   if (expand.size === 0) return refunds;
+  const intentOf = (r: RefundJson) => intents.get(typeof r.payment_intent === "string" ? r.payment_intent : r.payment_intent.id);
   const out = refunds.map((r) => {
-    const intent = typeof r.payment_intent === "string" ? intents.get(r.payment_intent) : undefined;
+    const intent = intentOf(r);
     return intent ? expandRefund(c, r, intent, expand) : r;
   });
+  // Saved customers and payment methods are read (with the permission reading them needs: a 403 otherwise).
   await expandObjects(c, principal, out, "refund", [...expand]);
-  return out;
+  return expand.has("payment_method") ? out.map((r) => expandUnsavedMethod(r, intentOf(r))) : out;
 }
 
 /** The intent of one of the principal's refunds, from the read model (the change itself is the object's). */
@@ -79,7 +92,7 @@ async function intentOfRefund(c: Ctx, scope: Scope, id: string): Promise<string>
   if (!hasPrefix(id, "re")) throw resourceMissing("refund", id.slice(0, 80), "id");
   const refund = await findRefund(c.env.DB, scope, id);
   if (!refund) throw resourceMissing("refund", id, "id");
-  return refund.paymentIntentId;
+  return refund.record.paymentIntentId;
 }
 
 /** The answer to a change of refund `id`: the refund, or an error about it (which, unlike an intent's, carries no payment intent). */
@@ -88,7 +101,7 @@ async function respondRefund(c: Ctx, principal: Principal, outcome: OpOutcome, i
   const intent = outcome.error ? null : outcome.intent;
   const refund = intent?.refunds.find((r) => r.id === id);
   if (intent && !refund) throw new Error(`refund ${id} missing from ${intent.id}`);
-  const [answer] = intent && refund ? await expandRefunds(c, principal, [renderRefund(refund)], new Map([[intent.id, intent]]), expand) : [null];
+  const [answer] = intent && refund ? await expandRefunds(c, principal, [renderRefund(refund, refundChargeOf(intent))], new Map([[intent.id, intent]]), expand) : [null];
   return respondOutcome(c, outcome.error ? { ...outcome, intent: null } : outcome, () => answer);
 }
 
@@ -134,7 +147,7 @@ export function registerRefunds(app: App): void {
       if (missing) throw chargeId !== undefined ? resourceMissing("charge", chargeId, body.charge !== undefined ? "charge" : "charge_id") : resourceMissing("payment_intent", intentId, "payment_intent");
       const made = !outcome.error && outcome.intent ? outcome.intent.refunds.find((r) => r.id === outcome.refundId) : undefined;
       if (!outcome.error && outcome.intent && !made) throw new Error(`refund ${outcome.refundId ?? "?"} missing from ${outcome.intent.id}`);
-      const [answer] = made && outcome.intent ? await expandRefunds(c, principal, [renderRefund(made)], new Map([[outcome.intent.id, outcome.intent]]), expand) : [null];
+      const [answer] = made && outcome.intent ? await expandRefunds(c, principal, [renderRefund(made, refundChargeOf(outcome.intent))], new Map([[outcome.intent.id, outcome.intent]]), expand) : [null];
       return respondOutcome(c, outcome, () => answer);
     },
   );
@@ -188,29 +201,34 @@ export function registerRefunds(app: App): void {
       // Expanding a refund's charge or intent reads its intent, once per intent of the page.
       const intents = new Map<string, IntentRecord>();
       if (expand.size > 0) {
-        for (const intentId of new Set(page.items.map((r) => r.paymentIntentId))) {
+        for (const intentId of new Set(page.items.map((r) => r.record.paymentIntentId))) {
           const intent = await intentStub(c.env, intentId).retrieve(principal, intentId);
           if (intent) intents.set(intentId, intent);
         }
       }
-      const rendered = page.items.map((r) => renderRefund(intents.get(r.paymentIntentId)?.refunds.find((x) => x.id === r.id) ?? r));
+      // Read again from the intent when it was (it may be newer than the read model), else as the read model has it.
+      const rendered = page.items.map((r) => {
+        const intent = intents.get(r.record.paymentIntentId);
+        return intent ? renderRefund(intent.refunds.find((x) => x.id === r.record.id) ?? r.record, refundChargeOf(intent)) : renderRefund(r.record, r.charge);
+      });
       return json(c, { ...listObject("/v1/refunds", page, () => null), data: await expandRefunds(c, principal, rendered, intents, expand) });
     },
   );
 
   route(
     app,
-    { method: "get", path: "/v1/refunds/{id}", permission: "payments.transactions.view", summary: "Retrieve a refund (expand charge, payment_intent)", tag: TAG, query: ExpandQuery, response: RefundSchema },
+    { method: "get", path: "/v1/refunds/{id}", permission: "payments.transactions.view", summary: "Retrieve a refund (expand charge, payment_intent, customer, payment_method)", tag: TAG, query: ExpandQuery, response: RefundSchema },
     async (c, { params, query, principal }) => {
       const id = params.id ?? "";
       const expand = checkExpand(query.expand);
       if (!hasPrefix(id, "re")) throw resourceMissing("refund", id.slice(0, 80), "id");
       const refund = await findRefund(c.env.DB, principal, id);
       if (!refund) throw resourceMissing("refund", id, "id");
-      if (expand.size === 0) return json(c, renderRefund(refund));
-      const intent = await intentStub(c.env, refund.paymentIntentId).retrieve(principal, refund.paymentIntentId);
+      if (expand.size === 0) return json(c, renderRefund(refund.record, refund.charge));
+      const intentId = refund.record.paymentIntentId;
+      const intent = await intentStub(c.env, intentId).retrieve(principal, intentId);
       if (!intent) throw resourceMissing("refund", id, "id");
-      const [answer] = await expandRefunds(c, principal, [renderRefund(intent.refunds.find((r) => r.id === refund.id) ?? refund)], new Map([[intent.id, intent]]), expand);
+      const [answer] = await expandRefunds(c, principal, [renderRefund(intent.refunds.find((r) => r.id === refund.record.id) ?? refund.record, refundChargeOf(intent))], new Map([[intent.id, intent]]), expand);
       return json(c, answer);
     },
   );
@@ -225,7 +243,7 @@ export function registerRefunds(app: App): void {
       const intent = await chargeIntent(c, principal, chargeId);
       const expand = checkExpand(query.expand, true);
       const page = await listRefunds(c.env.DB, principal, { charge: chargeId }, pageRequest(query));
-      const rendered = page.items.map((r) => renderRefund(intent.refunds.find((x) => x.id === r.id) ?? r));
+      const rendered = page.items.map((r) => renderRefund(intent.refunds.find((x) => x.id === r.record.id) ?? r.record, refundChargeOf(intent)));
       return json(c, { ...listObject(`/v1/charges/${chargeId}/refunds`, page, () => null), data: await expandRefunds(c, principal, rendered, new Map([[intent.id, intent]]), expand) });
     },
   );
@@ -240,7 +258,7 @@ export function registerRefunds(app: App): void {
       const expand = checkExpand(query.expand);
       const refund = intent.refunds.find((r) => r.id === id && r.chargeId === chargeId);
       if (!refund) throw resourceMissing("refund", id.slice(0, 80), "refund");
-      const [answer] = await expandRefunds(c, principal, [renderRefund(refund)], new Map([[intent.id, intent]]), expand);
+      const [answer] = await expandRefunds(c, principal, [renderRefund(refund, refundChargeOf(intent))], new Map([[intent.id, intent]]), expand);
       return json(c, answer);
     },
   );

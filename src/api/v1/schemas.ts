@@ -261,9 +261,12 @@ export const RefundSchema: z.ZodType<RefundJson> = z
     id: z.string(),
     object: z.literal("refund"),
     balance_transaction: notServed("balance transactions are"),
-    customer: z.null().describe("Customer balance refunds are not served."),
+    customer: z.union([z.string(), z.looseObject({ id: z.string(), object: z.string() })]).nullable().describe("The charge's customer: its id, or the customer with expand[]=customer."),
     customer_account: notServed("Accounts v2 are"),
-    payment_method: z.null().describe("Customer balance refunds are not served."),
+    payment_method: z
+      .union([z.string(), z.looseObject({ id: z.string(), object: z.literal("payment_method") })])
+      .nullable()
+      .describe("The payment method the charge was paid with: its id, or the payment method with expand[]=payment_method."),
     receipt_number: notServed("receipts are"),
     source_transfer_reversal: notServed(CONNECT),
     transfer_reversal: notServed(CONNECT),

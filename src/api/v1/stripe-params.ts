@@ -200,7 +200,7 @@ export const STRIPE_PARAMS = {
     amount: honoured("default: everything not yet refunded"),
     reason: honoured(),
     metadata: honoured(),
-    expand: honoured("charge, payment_intent"),
+    expand: honoured("charge, payment_intent, customer, payment_method (the charge's)"),
     charge_id: extra("the gateway API's name for charge"),
     currency: ignored("a refund is in its payment's currency"),
     instructions_email: ignored("customer balance refunds do not exist here"),
@@ -211,10 +211,10 @@ export const STRIPE_PARAMS = {
   },
   "POST /v1/refunds/{id}": {
     metadata: honoured("merged; an empty value deletes its key, metadata=\"\" every key"),
-    expand: honoured("charge, payment_intent"),
+    expand: honoured("charge, payment_intent, customer, payment_method (the charge's)"),
   },
   "POST /v1/refunds/{id}/cancel": {
-    expand: honoured("charge, payment_intent"),
+    expand: honoured("charge, payment_intent, customer, payment_method (the charge's)"),
   },
   "POST /v1/charges/{id}": {
     description: honoured("the charge's own from then on (it took its intent's until now); \"\" clears it"),
