@@ -44,7 +44,14 @@ describe("form encoding", () => {
     }
     expect(expectError(await call("POST", "/v1/payment_intents", { body: { amount: 1e20, currency: "usd" } }), 400, "amount_too_large").message).toContain("at most 99999999");
     const meta = await call("POST", "/v1/payment_intents", { form: `amount=100&currency=usd&metadata[${"k".repeat(41)}]=v` });
-    expect(expectError(meta, 400).param).toMatch(/^metadata/);
+    const metaError = expectError(meta, 400, "parameter_invalid");
+    expect(metaError.param).toBe(`metadata[${"k".repeat(41)}]`);
+    // In plain words, not the schema library's "Invalid key in record".
+    expect(metaError.message).toBe(`Invalid metadata[${"k".repeat(41)}]: keys must be at most 40 characters`);
+    for (const [key, why] of [["a[b", "keys must not contain brackets or control characters"]] as const) {
+      const res = await call("POST", "/v1/customers", { body: { metadata: { [key]: "v", ok: "v" } } });
+      expect(expectError(res, 400, "parameter_invalid").message).toBe(`Invalid metadata[${key}]: ${why}`);
+    }
   });
 });
 

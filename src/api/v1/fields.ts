@@ -51,15 +51,25 @@ export const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[A
 
 export const url = z.string().max(2048).refine(isHttpUrl, "must be an absolute http(s) URL, without spaces or control characters");
 
+/** Why a metadata key is refused, or null. Checked beside the record (a key schema's message would be zod's "Invalid key in record"). */
+function metadataKeyProblem(key: string): string | null {
+  if (key.length === 0) return "keys must not be empty";
+  if (key.length > METADATA_LIMITS.keyLength) return `keys must be at most ${METADATA_LIMITS.keyLength} characters`;
+  if (!/^[^[\]\u0000-\u001f]+$/.test(key)) return "keys must not contain brackets or control characters";
+  return null;
+}
+
 const metadataRecord = z
-  .record(
-    z
-      .string()
-      .min(1, "keys must not be empty")
-      .max(METADATA_LIMITS.keyLength, `keys must be at most ${METADATA_LIMITS.keyLength} characters`)
-      .regex(/^[^[\]\u0000-\u001f]+$/, "keys must not contain brackets or control characters"),
-    z.union([z.string().max(METADATA_LIMITS.valueLength, `values must be at most ${METADATA_LIMITS.valueLength} characters`), z.number().transform(String)]),
-  )
+  .record(z.string(), z.union([z.string().max(METADATA_LIMITS.valueLength, `values must be at most ${METADATA_LIMITS.valueLength} characters`), z.number().transform(String)]))
+  .superRefine((m, ctx) => {
+    for (const key of Object.keys(m)) {
+      const problem = metadataKeyProblem(key);
+      if (problem) {
+        ctx.addIssue({ code: "custom", message: problem, path: [key] });
+        return;
+      }
+    }
+  })
   .refine((m) => Object.keys(m).length <= METADATA_LIMITS.keys, `must have at most ${METADATA_LIMITS.keys} keys`);
 
 /** An update's metadata: keys merge (an empty value deletes its key); `""` for the whole of it unsets every key, as at Stripe. */
