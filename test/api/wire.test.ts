@@ -46,6 +46,9 @@ describe("form encoding", () => {
     const meta = await call("POST", "/v1/payment_intents", { form: `amount=100&currency=usd&metadata[${"k".repeat(41)}]=v` });
     const metaError = expectError(meta, 400, "parameter_invalid");
     expect(metaError.param).toBe(`metadata[${"k".repeat(41)}]`);
+    // An enum's refusal names its values as Stripe words it, not the schema library's 'Invalid option: expected one of "a"|"b"'.
+    const method = expectError(await call("POST", "/v1/payment_intents", { form: "amount=100&currency=usd&capture_method=bogus" }), 400, "parameter_invalid");
+    expect(method).toMatchObject({ param: "capture_method", message: "Invalid capture_method: must be one of automatic, manual, or automatic_async" });
     // In plain words, not the schema library's "Invalid key in record".
     expect(metaError.message).toBe(`Invalid metadata[${"k".repeat(41)}]: keys must be at most 40 characters`);
     for (const [key, why] of [["a[b", "keys must not contain brackets or control characters"]] as const) {

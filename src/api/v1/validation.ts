@@ -33,6 +33,19 @@ function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   return inner ? innermost({ ...inner, path: [...issue.path, ...inner.path] }) : issue;
 }
 
+/**
+ * An enum's refusal as Stripe words it ("must be one of automatic, automatic_async, or manual"), in
+ * place of the schema library's default ('Invalid option: expected one of "automatic"|...'). A
+ * message a schema wrote itself is kept.
+ */
+function enumDetail(issue: z.core.$ZodIssue): string | null {
+  if (issue.code !== "invalid_value" || !issue.message.startsWith("Invalid option")) return null;
+  const values = issue.values.filter((v): v is string => typeof v === "string");
+  if (values.length === 0 || values.length !== issue.values.length) return null;
+  if (values.length === 1) return `must be ${values[0]}`;
+  return `must be one of ${values.slice(0, -1).join(", ")}${values.length > 2 ? "," : ""} or ${values[values.length - 1]}`;
+}
+
 export function zodToApiError(error: z.ZodError, input?: unknown): ApiError {
   // A parameter refused on purpose is reported before anything else: it explains the rest (an
   // embedded session's ui_mode, not the success_url such a session does not take).
@@ -51,7 +64,7 @@ export function zodToApiError(error: z.ZodError, input?: unknown): ApiError {
   if (issue.path.length > 0 && valueAt(input, issue.path) === undefined) {
     return new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_missing", param, message: `Missing required param: ${param}.` });
   }
-  const detail = issue.message.replace(/\s+/g, " ").slice(0, 200);
+  const detail = enumDetail(issue) ?? issue.message.replace(/\s+/g, " ").slice(0, 200);
   // An amount out of bounds has Stripe's own codes, which clients branch on.
   const bounds = /(^|_|\[)amount/.test(param) && (issue.code === "too_big" || issue.code === "too_small") ? (issue.code === "too_big" ? "amount_too_large" : "amount_too_small") : null;
   return new ApiError({
