@@ -121,7 +121,10 @@ export const decimalAmount = z.union([z.string().min(1).max(40), z.number()], { 
  * A decimal amount in minor units of `currency`, exactly. Text that is no decimal number ("10.", "1,5")
  * is told as the other invalid fields are, the text quoted.
  */
-export function amountInMinor(text: string, currency: string, field = "amount"): number {
+export function amountInMinor(given: string, currency: string, field = "amount"): number {
+  // Exponent notation in text ("1e2") reads as the same JSON number does, expanded exactly.
+  const trimmed = given.trim();
+  const text = /^-?\d+(?:\.\d+)?[eE][+-]?\d{1,3}$/.test(trimmed) ? new JsonNumber(trimmed, Number(trimmed)).decimalText() : given;
   // A negative decimal is a decimal number: it is refused as too small, as 0 is, not as unreadable.
   if (/^-(\d{1,64})(?:\.(\d{1,20}))?$/.test(text.trim())) return decimalToMinor("0", currency, field);
   if (!/^(\d{1,64})(?:\.(\d{1,20}))?$/.test(text.trim())) throw bad(`Invalid ${field}: ${JSON.stringify(text.slice(0, 32))} is not a decimal number, such as 29.99.`);

@@ -431,6 +431,11 @@ describe("seed 004 errors and permissions", () => {
     const exp = await post<J>(`${P}/stripe/create-payment-intent/`, '{"amount": 1e2, "currency": "usd"}', opts);
     expect(exp.status, JSON.stringify(exp.body)).toBe(200);
     expect(exp.body.amount).toBe(10000);
+    // ...and so is the same text in a string, as the seed's decimal strings are read.
+    for (const [amount, minor] of [["1e2", 10000], ["1.5E3", 150000], ["2.5e-1", 25]] as const) {
+      const res = await post<J>(`${P}/stripe/create-payment-intent/`, { amount, currency: "usd" }, opts);
+      expect(res.body.amount, amount).toBe(minor);
+    }
     expect(expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { amount: 99999999999999, currency: "usd" }, opts), 400)).toBe("Amount must be no more than 999999.99 USD.");
     // A number where the surface takes an id or a name is a 400 naming the field, not a lookup of "123".
     for (const [path, body, field] of [
