@@ -105,14 +105,16 @@ export function parseClauses(query: string): { clauses: Clause[]; joiner: "AND" 
       value: (single ?? double ?? bare ?? "").replace(/\\(.)/g, "$1"),
       negated: minus === "-",
     });
-    rest = rest.slice(whole.length).trim();
+    const after = rest.slice(whole.length);
+    rest = after.trim();
     if (!rest) break;
     const next = /^(AND|OR)\s+/i.exec(rest);
-    if (!next) bad(`expected AND or OR between clauses, found '${rest.slice(0, 40)}'.`);
-    const word = next[1]?.toUpperCase() === "OR" ? "OR" : "AND";
-    if (joiner && joiner !== word) bad("a query cannot mix AND and OR (as at Stripe): use one of them.");
+    // Clauses separated by a space alone are ANDed, as at Stripe (`email:'a@b.c' name:'Jo'`).
+    if (!next && !/^\s/.test(after)) bad(`expected a space, AND or OR between clauses, found '${rest.slice(0, 40)}'.`);
+    const word = next?.[1]?.toUpperCase() === "OR" ? "OR" : "AND";
+    if (joiner && joiner !== word) bad("a query cannot mix AND and OR (as at Stripe; clauses separated by a space are ANDed): use one of them.");
     joiner = word;
-    rest = rest.slice(next[0].length);
+    rest = next ? rest.slice(next[0].length) : rest;
   }
   if (clauses.length > MAX_CLAUSES) bad(`at most ${MAX_CLAUSES} clauses are supported.`);
   return { clauses, joiner: joiner ?? "AND" };

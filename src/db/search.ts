@@ -72,14 +72,16 @@ export function parseSearch(query: string, searched: SearchFields = INTENT_SEARC
       value,
       negated: minus === "-",
     });
-    rest = rest.slice(whole.length).trim();
+    const after = rest.slice(whole.length);
+    rest = after.trim();
     if (!rest) break;
     const joiner = /^(AND|OR)\s+/i.exec(rest);
-    if (!joiner) bad(`expected AND or OR between clauses, found '${rest.slice(0, 20)}'.`);
-    const word: Joiner = joiner[1]?.toUpperCase() === "OR" ? "OR" : "AND";
-    if (joined && joined !== word) bad("a query cannot mix AND and OR (as at Stripe): use one of them.");
+    // Clauses separated by a space alone are ANDed, as at Stripe (`status:'succeeded' currency:'usd'`).
+    if (!joiner && !/^\s/.test(after)) bad(`expected a space, AND or OR between clauses, found '${rest.slice(0, 20)}'.`);
+    const word: Joiner = joiner?.[1]?.toUpperCase() === "OR" ? "OR" : "AND";
+    if (joined && joined !== word) bad("a query cannot mix AND and OR (as at Stripe; clauses separated by a space are ANDed): use one of them.");
     joined = word;
-    rest = rest.slice(joiner[0].length);
+    rest = joiner ? rest.slice(joiner[0].length) : rest;
   }
   if (clauses.length > 10) bad("at most 10 clauses are supported.");
   return { clauses, joiner: joined ?? "AND" };

@@ -106,6 +106,13 @@ describe("GET /v1/payment_intents/search", () => {
     const expected = created.filter((p) => p.status === "succeeded" && p.currency === "usd").map((p) => p.id);
     expect(res.body.data.map((p) => p.id).sort()).toEqual(expected.sort());
     expect((await search("customer:'cus_aliceList01' AND order_id:'ord_2'")).body.data.map((p) => p.id)).toEqual([created[2]?.id]);
+    // Clauses separated by a space alone are ANDed, as at Stripe.
+    const spaced = await search(`status:"succeeded" currency:"usd"  created>=${Math.floor(Date.now() / 1000) - 86_400}`);
+    expect(spaced.status, JSON.stringify(spaced.body)).toBe(200);
+    expect(spaced.body.data.map((p) => p.id).sort()).toEqual(expected.sort());
+    expect((await search("customer:'cus_aliceList01' order_id:'ord_2'")).body.data.map((p) => p.id)).toEqual([created[2]?.id]);
+    // ...so a space beside an OR mixes the two.
+    expect(expectError(await search("customer:'cus_aliceList01' order_id:'ord_2' OR order_id:'ord_3'"), 400, "search_query_invalid").message).toMatch(/cannot mix AND and OR/);
   });
 
   it("compares amounts and matches metadata keys", async () => {
@@ -125,7 +132,7 @@ describe("GET /v1/payment_intents/search", () => {
   });
 
   it("rejects queries it does not understand with 400", async () => {
-    for (const q of ["", "status:", "color:'red'", "status:'succeeded' OR status:'canceled' AND amount>0", "status:'paid'", "amount>abc", "status:'succeeded' status:'canceled'", "metadata['x']>3", "card_last4:'4242'"]) {
+    for (const q of ["", "status:", "color:'red'", "status:'succeeded' OR status:'canceled' AND amount>0", "status:'paid'", "amount>abc", "status:'succeeded'status:'canceled'", "metadata['x']>3", "card_last4:'4242'"]) {
       expectError(await search(q), 400);
     }
     expect(expectError(await search("color:'red'"), 400, "search_query_invalid").message).toMatch(/`color` is an unsupported search field for payment_intents/);

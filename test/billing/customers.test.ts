@@ -78,6 +78,9 @@ describe("customers", () => {
     expect(await search("metadata['crm_id']:'42'")).toEqual([created.id]);
     expect(await search("metadata['tier']:'gold'")).toEqual([]);
     expect(await search("metadata['plan']:'pro' AND email:'jenny.r@example.com'")).toEqual([created.id]);
+    // A space between clauses is an AND, as at Stripe (its docs' own example).
+    expect(await search("metadata['plan']:'pro' email:'jenny.r@example.com'")).toEqual([created.id]);
+    expect(await search("metadata['plan']:'pro' email:'ada@example.com'")).toEqual([]);
     expect(await search("metadata['crm_id']:'42' OR email:'ada@example.com'")).toEqual([other.id, created.id]);
     expect((await get<ListJson<CustomerJson>>(`/v1/customers/search?query=${encodeURIComponent("metadata['crm_id']:'42'")}`, { ...m.opts, key: KEY_B })).body.data).toEqual([]);
 
