@@ -126,7 +126,7 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem;margin:0 0 1rem
 .approve{background:#0a7d32}.fail{background:#b3261e}.onward{display:inline-block;margin-top:.5rem}.muted{color:#666;font-size:.85rem;margin-top:1rem}
 :root{color-scheme:light dark}
 @media (prefers-color-scheme:dark){body{color:#e6e7ea;background:#111214}main{background:#1b1c20;border-color:#30323a}
-.merchant,dt{color:#b4b7bf}.qty,.muted{color:#a3a7b0}tr.total td{border-color:#30323a}input{background:#24262c;color:#e6e7ea;border-color:#858a93}
+.merchant,dt{color:#b4b7bf}.qty,.muted{color:#a3a7b0}tr.total td{border-color:#30323a}input{background:#24262c;color:#e6e7ea;border-color:#858a93}input::placeholder{color:#a3a7b0}
 input[aria-invalid=true]{border-color:#ff8a80}.alert{background:#3b1512;color:#ffb4ab;border-color:#7a2d26}.done{background:#0f2a1a;color:#a8e5bb;border-color:#235c39}
 .notice{background:#172447;color:#c5d3ff;border-color:#2f4680}
 .cancel,a{color:#9db2ff}input:focus{outline-color:#9db2ff}}`;
@@ -274,7 +274,7 @@ function cardForm(s: Summary, f: FormInput): string {
     pending +
     `<form method="post" action="${escapeHtml(f.action)}">${hidden}` +
     `<label for="card-number">Card number</label><input id="card-number" name="card_number" inputmode="numeric" autocomplete="cc-number" placeholder="1234 1234 1234 1234" maxlength="23" required${state("card-number")}>` +
-    `<div class="row"><div><label for="expiry">Expiry</label><input id="expiry" name="expiry" inputmode="numeric" autocomplete="cc-exp" placeholder="MM / YY" maxlength="${EXPIRY_MAX_LENGTH}" required${state("expiry")}></div>` +
+    `<div class="row"><div><label for="expiry">Expiry (MM / YY)</label><input id="expiry" name="expiry" inputmode="numeric" autocomplete="cc-exp" placeholder="MM / YY" maxlength="${EXPIRY_MAX_LENGTH}" required${state("expiry")}></div>` +
     `<div><label for="cvc">CVC</label><input id="cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" placeholder="123" maxlength="4" required${state("cvc")}></div></div>` +
     `<button type="submit">Pay ${escapeHtml(formatMoney(s.amount, s.currency))}</button></form>` +
     `${f.cancelUrl ? `<a class="cancel" href="${escapeHtml(f.cancelUrl)}">Cancel</a>` : ""}` +
@@ -282,8 +282,8 @@ function cardForm(s: Summary, f: FormInput): string {
   );
 }
 
-function messagePage(s: Pick<Summary, "merchant">, title: string, message: string, options: PageOptions & { link?: { href: string; text: string }; ok?: boolean; pending?: boolean } = {}): Response {
-  const link = options.link ? `<a class="cancel" href="${escapeHtml(options.link.href)}">${escapeHtml(options.link.text)}</a>` : "";
+function messagePage(s: Pick<Summary, "merchant">, title: string, message: string, options: PageOptions & { link?: { href: string; text: string }; links?: { href: string; text: string }[]; ok?: boolean; pending?: boolean } = {}): Response {
+  const link = [...(options.link ? [options.link] : []), ...(options.links ?? [])].map((l) => `<a class="cancel" href="${escapeHtml(l.href)}">${escapeHtml(l.text)}</a>`).join("");
   // A message that is not good news is announced as it appears (role=alert), as the form's errors are;
   // news still pending (a payment being confirmed) is a status, read out without interrupting.
   const role = options.ok ? "" : options.pending ? ' role="status"' : ' role="alert"';
@@ -307,11 +307,17 @@ function processingPage(s: Pick<Summary, "merchant">, next: string, onward: stri
       link: { href: next, text: "Check again" },
     });
   }
+  // The page reloads itself (WCAG 2.2.1): the shopper can turn that off, on every reload, with the
+  // link to the page that has stopped checking by itself (the same page at its last count).
+  const sep = next.includes("?") ? "&" : "?";
   return messagePage(s, "Payment processing", `Your payment is being confirmed with your bank; there is no need to pay again. This page checks again every ${RECHECK_SECONDS} seconds for ${(MAX_RECHECKS * RECHECK_SECONDS) / 60} minutes and ${onward} once it is confirmed; or use Check again.`, {
     pending: true,
-    refreshTo: `${next}${next.includes("?") ? "&" : "?"}check=${checks + 1}`,
+    refreshTo: `${next}${sep}check=${checks + 1}`,
     refreshAfter: RECHECK_SECONDS,
-    link: { href: next, text: "Check again" },
+    links: [
+      { href: `${next}${sep}check=${MAX_RECHECKS}`, text: "Stop checking by itself" },
+      { href: next, text: "Check again" },
+    ],
   });
 }
 
@@ -344,12 +350,12 @@ function methodNotAllowedPage(allow: string): Response {
 }
 
 /** The catch-alls of a pages app, after its routes: another method on a page's path, and any other path (the HTML 404 page, never the API's JSON). */
-export function unmatched(pages: Hono<PagesEnv>, paths: Record<string, string>): void {
+export function unmatched(pages: Hono<PagesEnv>, paths: Record<string, string>, what?: string): void {
   for (const [path, allow] of Object.entries(paths)) pages.all(path, () => methodNotAllowedPage(allow));
-  pages.all("*", () => notFoundPage());
+  pages.all("*", () => notFoundPage(what));
 }
 
-export const notFoundPage = () => htmlPage("Not found", `<h1>Payment page not found</h1><p>This link is not valid. Ask the shop for a new one.</p>`, { status: 404 });
+export const notFoundPage = (what = "Payment page") => htmlPage("Not found", `<h1>${escapeHtml(what)} not found</h1><p>This link is not valid. Ask the shop for a new one.</p>`, { status: 404 });
 
 /**
  * What the form's own checks (and the vault's) say when they refuse a card before anything is
@@ -417,7 +423,7 @@ async function confirmAsShopper(env: Env, intent: { id: string; merchantId: stri
     origin,
     audit: { action: "payment_intents.confirm", actor: "customer", roles: [], details },
   };
-  return env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(intent.id)).confirm(req, intent.id, { paymentMethod });
+  return env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(intent.id)).confirm(req, intent.id, { paymentMethod, offSession: false });
 }
 
 const paid = (intent: IntentRecord) => intent.status === "succeeded" || intent.status === "requires_capture";
@@ -455,6 +461,19 @@ export function lastErrorInWords(intent: IntentRecord): string | null {
 /** The error of the intent's last attempt (a decline, a failed 3D Secure challenge, a PayPal cancel), as the form shows it. */
 function lastAttemptError(intent: IntentRecord): FormError | null {
   return intent.lastPaymentError ? attemptError(intent.lastPaymentError) : null;
+}
+
+/**
+ * The last attempt's error as a page opened without ?error shows it. An attempt made off session (a
+ * renewal the merchant charged to the card on file, with nobody there) is not this shopper's doing:
+ * said as news, a notice, with no field marked invalid and no focus taken, since nothing on this page
+ * has been done wrong yet. Any other (a failed 3D Secure challenge the shopper comes back from) is the
+ * answer to what the shopper just did, marked as such.
+ */
+function previousAttemptError(intent: IntentRecord): FormError | null {
+  const error = lastAttemptError(intent);
+  if (!error || intent.offSession !== true) return error;
+  return { message: `The last attempt to pay did not go through: ${error.message}`, field: null, notice: true };
 }
 
 // Redirect-after-POST: every POST of the form answers with a 303 to a GET page, so that Back and
@@ -626,7 +645,7 @@ function sessionPages(): Hono<PagesEnv> {
     if (row.status !== "open" || isOverdue(row, Date.now())) return sessionClosed({ ...row, status: "expired" }, s);
     const wait = minutesUntilAttemptsAllowed(c.env, intent);
     if (wait !== null) return attemptsExhaustedPage(s, "Checkout", wait, row.cancelUrl);
-    const error = intent?.status === "requires_action" ? null : intent ? lastAttemptError(intent) : null;
+    const error = intent?.status === "requires_action" ? null : intent ? previousAttemptError(intent) : null;
     return sessionEnded(row, s, intent) ?? sessionForm(row, s, error, pendingStep(intent));
   });
 
@@ -703,7 +722,8 @@ function intentDone(intent: IntentRecord, s: Summary, checks = 0, invoicePage: s
   // The money went back (released, refunded): said so, never "This payment has been made".
   const givenBack = givenBackInWords(intent);
   if (givenBack) return messagePage(s, givenBack.title, givenBack.message, { pending: true, ...(link ? { link } : {}) });
-  return messagePage(s, paid(intent) ? "Payment complete" : "Payment", statusInWords(intent.status), { ok: paid(intent), ...(link ? { link } : {}) });
+  const words = paid(intent) ? `Your payment of ${formatMoney(intent.amountReceived || intent.amount, intent.currency)} has been made. Thank you!` : statusInWords(intent.status);
+  return messagePage(s, paid(intent) ? "Payment complete" : "Payment", words, { ok: paid(intent), ...(link ? { link } : {}) });
 }
 
 /** Whether the /pay page takes a card for the intent: waiting for one, or waiting on the shopper elsewhere (another card abandons that step). */
@@ -740,7 +760,7 @@ function payPages(): Hono<PagesEnv> {
     if (intent.status === "requires_action") return intentForm(intent, s, code ? redirectedError(intent, code) : null, code ? null : pendingStep(intent), invoicePage);
     const wait = minutesUntilAttemptsAllowed(c.env, intent);
     if (wait !== null) return attemptsExhaustedPage(s, "Payment", wait, intent.cancelUrl ?? invoicePage);
-    return intentForm(intent, s, code ? redirectedError(intent, code) : lastAttemptError(intent), null, invoicePage);
+    return intentForm(intent, s, code ? redirectedError(intent, code) : previousAttemptError(intent), null, invoicePage);
   });
 
   pages.post("/:id", async (c) => {

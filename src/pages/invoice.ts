@@ -82,7 +82,7 @@ export function invoicePages(): Hono<PagesEnv> {
   pages.use("*", refuseCrossSitePosts);
   pages.get("/:id/:token", async (c) => {
     const row = await findInvoice(c, c.req.param("id"), c.req.param("token"));
-    if (!row) return notFoundPage();
+    if (!row) return notFoundPage("Invoice");
     const merchant = await merchantName(c.env, row.merchantId);
     const intent = row.status === "open" || row.status === "uncollectible" ? await latestPayment(c.env, row) : null;
     const title = row.status === "paid" ? "Invoice paid" : row.status === "void" ? "Invoice voided" : "Invoice";
@@ -93,11 +93,11 @@ export function invoicePages(): Hono<PagesEnv> {
   // says it; the same intent's page when two presses race (one claim makes it, the other finds it).
   pages.post("/:id/:token", async (c) => {
     const row = await findInvoice(c, c.req.param("id"), c.req.param("token"));
-    if (!row) return notFoundPage();
+    if (!row) return notFoundPage("Invoice");
     const intent = await openPageAttempt(c.env, row.id, new URL(c.req.url).origin, null);
     const to = intent && takesCard(intent) ? hostedPaymentPageUrl("", intent.id, intent.clientSecret) : new URL(c.req.url).pathname;
     return c.redirect(to, 303);
   });
-  unmatched(pages, { "/:id/:token": "GET, HEAD, POST" });
+  unmatched(pages, { "/:id/:token": "GET, HEAD, POST" }, "Invoice");
   return pages;
 }

@@ -522,7 +522,7 @@ describe("a /v1 payment intent's pages in Chromium", () => {
     expect(await t.page.textContent("body")).toContain("Your payment of €12.50 has been made.");
     await t.page.getByRole("link", { name: "View your payment" }).click();
     await t.page.waitForURL((url) => url.pathname === `/pay/${pi.id}`);
-    expect(await t.page.textContent("body")).toContain("This payment has been made");
+    expect(await t.page.textContent("body")).toContain("Your payment of €12.50 has been made.");
     noCspViolation(t);
     expect((await stripe.paymentIntents.retrieve(pi.id)).status).toBe("succeeded");
     await t.context.close();

@@ -115,7 +115,7 @@ describe("hosted_invoice_url", () => {
     for (const path of [`/invoice/${a.id}/${flipped}`, `/invoice/${a.id}/${otherToken}`, `/invoice/${b.id}/${token}`, `/invoice/${a.id}`, `/invoice/${a.id}/`, `/invoice/in_x/${token}`, `/invoice/${a.id}/${token}/more`]) {
       const res = await page(path);
       expect(res.status, path).toBe(404);
-      expect(res.html, path).toContain("Payment page not found");
+      expect(res.html, path).toContain("<h1>Invoice not found</h1>");
       expect(res.html, path).not.toContain(a.id);
     }
     expect((await page(url.pathname)).status).toBe(200);
@@ -146,6 +146,17 @@ describe("hosted_invoice_url", () => {
     const intentId = new URL(link?.href ?? "", "http://gateway.test").pathname.split("/")[2] ?? "";
     expect(intentId).toBe(renewal.payment_intent);
     const secret = new URL(link?.href ?? "", "http://gateway.test").searchParams.get("client_secret") ?? "";
+    // The renewal's own decline (charged off session, nobody there) is news on the page, not an error
+    // of the shopper's: a notice (role=status), no field marked invalid, no focus taken.
+    const payPage = (await page(link?.href ?? "")).html;
+    expect(payPage).toContain('<div id="form-notice" role="status" class="notice">The last attempt to pay did not go through:');
+    expect(payPage).not.toMatch(/<input[^>]*aria-invalid/);
+    expect(payPage).not.toContain('role="alert"');
+    expect(payPage).toContain("<title>Pay ");
+    // The shopper is there: a card that asks for 3D Secure is challenged, not declined as an off-session charge would be.
+    const challenged = await submit(`/pay/${intentId}`, { client_secret: secret, card_number: "4000 0027 6000 3184" });
+    expect(challenged.status).toBe(303);
+    expect((await ok(get<{ status: string; off_session?: unknown }>(`/v1/payment_intents/${intentId}`, s.opts))).status).toBe("requires_action");
     const paid = await submitAndFollow(`/pay/${intentId}`, { client_secret: secret });
     expect(paid.html).toContain("Payment complete");
     await waitFor(async () => (await invoice(s, renewal.id)).status === "paid", 15_000, "the renewal paid");

@@ -99,7 +99,7 @@ describe("sandbox 3DS challenge", () => {
     expect(html).not.toMatch(/succeeded|requires_/);
     const payPage = `/pay/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}`;
     expect(html).toContain(`<a class="onward" href="${payPage}">View your payment</a>`);
-    expect(await (await exports.default.fetch(`http://gateway.test${payPage}`)).text()).toContain("This payment has been made");
+    expect(await (await exports.default.fetch(`http://gateway.test${payPage}`)).text()).toContain("Your payment of $20.00 has been made. Thank you!");
     // The challenge's page again (Back): nothing to confirm, and the same way on.
     const again = await (await exports.default.fetch(pi.next_action?.url ?? "")).text();
     expect(again).toContain("Nothing to confirm");
