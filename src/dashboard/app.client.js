@@ -360,18 +360,25 @@
   function confirmStep(box, question, yesLabel, noLabel, onYes, opener, extra) {
     box.textContent = "";
     var text = el("p", { id: "confirm-question", tabindex: "-1", text: question });
+    var group;
+    // Escape takes the question back, as its second button does, wherever the focus went meanwhile
+    // (past its buttons, or back to the field that asked): the question is open until answered.
+    function onEscape(e) {
+      if (!group.isConnected) { document.removeEventListener("keydown", onEscape); return; }
+      if (e.key === "Escape" || e.key === "Esc") { e.preventDefault(); no(); }
+    }
     function no() {
+      document.removeEventListener("keydown", onEscape);
       box.textContent = "";
       if (opener && opener.isConnected) opener.focus();
     }
     // The second click of a double click (detail 2) is the same answer: it does not act again.
-    box.appendChild(el("div", { class: "confirm", role: "group", "aria-labelledby": "confirm-question", onkeydown: function (e) {
-      // Escape takes the question back, as its second button does.
-      if (e.key === "Escape" || e.key === "Esc") { e.preventDefault(); e.stopPropagation(); no(); }
-    } }, text,
+    group = el("div", { class: "confirm", role: "group", "aria-labelledby": "confirm-question" }, text,
       extra ? el("div", { class: "confirm-fields" }, extra.nodes) : null,
-      button(yesLabel, function (e) { if (e && e.detail > 1) return; onYes(); }),
-      button(noLabel, no)));
+      button(yesLabel, function (e) { if (e && e.detail > 1) return; document.removeEventListener("keydown", onEscape); onYes(); }),
+      button(noLabel, no));
+    box.appendChild(group);
+    document.addEventListener("keydown", onEscape);
     (extra && extra.focus ? extra.focus : text).focus();
   }
 
@@ -638,7 +645,7 @@
         resolution && resolution.retried_by ? el("dd", null, el("a", { id: "payment-retried-by", href: paymentHash(resolution.retried_by, pi.merchant_id), text: resolution.retried_by })) : null),
       actions,
       el("h2", { text: "Timeline" }),
-      table([["When", function (t) { return when(t.at); }], ["What", function (t) { return t.what; }], ["Details", function (t) { return t.detail; }]], timeline),
+      table([["When", function (t) { return when(t.at); }, "nowrap"], ["What", function (t) { return t.what; }], ["Details", function (t) { return t.detail; }]], timeline),
     ];
   }
 

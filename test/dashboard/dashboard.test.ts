@@ -39,6 +39,11 @@ describe("GET /dashboard", () => {
     expect(js).toContain('candidate.indexOf("sk_") === 0 ? ALL');
   });
 
+  it("a payment's timeline keeps each time on one line (it broke into three at 375 px)", async () => {
+    const js = await (await exports.default.fetch("http://gateway.test/dashboard/app.js")).text();
+    expect(js).toContain('["When", function (t) { return when(t.at); }, "nowrap"]');
+  });
+
   it("an endpoint's deliveries page has a 'Replay a range' form (From, To, Failed only / All) calling the replay route, for webhooks.manage", async () => {
     const js = await (await exports.default.fetch("http://gateway.test/dashboard/app.js")).text();
     expect(js).toContain("Replay a range");

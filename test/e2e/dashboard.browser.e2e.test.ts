@@ -833,6 +833,14 @@ describe("dashboard: answered actions, Escape, errors in the page, failed paymen
     await page.keyboard.press("Escape");
     expect(await question.count()).toBe(0);
     expect(await focused(page)).toBe("BUTTON Refund");
+    // Still open once the focus has left it (past its buttons): Escape takes it back all the same.
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    await question.waitFor();
+    for (let i = 0; i < 3; i++) await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.querySelector(".confirm")?.contains(document.activeElement) ?? false)).toBe(false);
+    await page.keyboard.press("Escape");
+    expect(await question.count()).toBe(0);
+    expect(await focused(page)).toBe("BUTTON Refund");
     expect(posts).toEqual([]);
     await page.context().close();
   });
