@@ -837,7 +837,7 @@ describe("dashboard: answered actions, Escape, errors in the page, failed paymen
     await page.getByRole("button", { name: "Refund", exact: true }).click();
     await question.waitFor();
     for (let i = 0; i < 3; i++) await page.keyboard.press("Tab");
-    expect(await page.evaluate(() => document.querySelector(".confirm")?.contains(document.activeElement) ?? false)).toBe(false);
+    expect(await page.evaluate(`Boolean(document.querySelector(".confirm")?.contains(document.activeElement))`)).toBe(false);
     await page.keyboard.press("Escape");
     expect(await question.count()).toBe(0);
     expect(await focused(page)).toBe("BUTTON Refund");
