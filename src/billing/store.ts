@@ -327,8 +327,12 @@ export interface SubscriptionJson {
   collection_method: "charge_automatically";
   automatic_tax: { disabled_reason: null; enabled: false; liability: null };
   billing_mode: { flexible: null; type: "classic" };
-  /** cancellation_requested once cancel_at_period_end is set; otherwise unknown here (null). */
-  cancellation_details: { comment: null; feedback: null; feedback_option: null; reason: "cancellation_requested" | null };
+  /**
+   * Stripe's cancellation_details: the stored ones (subscriptionDetails.cancellationDetails: given to
+   * DELETE or to an update, or payment_failed when dunning canceled it), else cancellation_requested
+   * once cancel_at_period_end is set, otherwise null.
+   */
+  cancellation_details: CancellationDetailsJson;
   invoice_settings: { account_tax_ids: null; custom_fields: null; description: null; footer: null; issuer: { type: "self" } };
   payment_settings: { payment_method_options: null; payment_method_types: null; save_default_payment_method: "off" | "on_subscription" };
   trial_settings: { end_behavior: { billing_cycle_anchor: null; missing_payment_method: "create_invoice" } };
@@ -352,6 +356,30 @@ export interface SubscriptionJson {
   pending_update: null;
   schedule: null;
   transfer_data: null;
+}
+
+/** Why a subscription was canceled (Stripe's Subscription.CancellationDetails.Reason of those served here). */
+export type CancellationReason = "cancellation_requested" | "payment_failed";
+
+export interface CancellationDetailsJson {
+  comment: string | null;
+  feedback: string | null;
+  feedback_option: string | null;
+  reason: CancellationReason | null;
+}
+
+/**
+ * A rendered subscription with its stored cancellation_details (the JSON of the subscriptions column
+ * cancellation_details, or null: none stored). A stored reason wins; without one, the row's own
+ * (cancellation_requested once cancel_at_period_end is set).
+ */
+export function withCancellationDetails<T extends { cancellation_details: CancellationDetailsJson }>(rendered: T, stored: string | null | undefined): T {
+  if (!stored) return rendered;
+  const d = JSON.parse(stored) as Partial<CancellationDetailsJson>;
+  return {
+    ...rendered,
+    cancellation_details: { comment: d.comment ?? null, feedback: d.feedback ?? null, feedback_option: d.feedback_option ?? null, reason: d.reason ?? rendered.cancellation_details.reason },
+  };
 }
 
 /** Stripe's legacy plan object of a price (subscription items still carry it). */

@@ -2,14 +2,14 @@
 // customer present (a card that wants 3DS leaves the subscription `incomplete`, its invoice's intent
 // showing the challenge); a trial starts with a zero invoice and bills when it ends.
 import { and, eq, sql } from "drizzle-orm";
-import { invalidRequest } from "../core/errors";
+import { invalidRequest, type ApiError } from "../core/errors";
 import { randomId } from "../core/ids";
 import { MAX_AMOUNT } from "../core/money";
 import type { Metadata, Scope } from "../core/types";
 import { invoices, subscriptions, testClocks } from "../db/schema";
 import { config, type Env } from "../env";
 import { hostedInvoicePageUrl } from "../pages/urls";
-import { abandonInvoiceIntent, addInvoiceCreatedEvents, addVoid, attemptOf, CLAIM_MS, clockNow, insertInvoice, insertSubscription, invoiceIdFor, invoiceRow, openInvoiceIntent, payInvoice, pricesByIds, settleAttempt, transitionSubscription, updateSubscription } from "./engine";
+import { abandonInvoiceIntent, addInvoiceCreatedEvents, cancellationDetailsJson, addVoid, attemptOf, CLAIM_MS, clockNow, insertInvoice, insertSubscription, invoiceIdFor, invoiceRow, openInvoiceIntent, payInvoice, pricesByIds, settleAttempt, transitionSubscription, updateSubscription } from "./engine";
 import { boundary, type Interval } from "./periods";
 import { db, ENDED_STATUSES, findPaymentMethod, LIVE_SUBSCRIPTION, MAX_CUSTOMER_SUBSCRIPTIONS, parseMetadata, renderInvoice, renderSubscription, subscriptionById, type CustomerRow, type PriceRow, type SubscriptionRow } from "./store";
 import { mergeMetadata } from "../intents/operations/metadata";
@@ -58,8 +58,11 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
   if (amount > MAX_AMOUNT) throw invalidRequest(`The price times the quantity is more than ${MAX_AMOUNT} minor units.`, "quantity");
   if (input.defaultPaymentMethod) await assertCustomersMethod(env, scope, customer, input.defaultPaymentMethod, "default_payment_method");
   const trial = input.trialPeriodDays !== null && input.trialPeriodDays > 0;
-  const deferred = input.paymentBehavior === "default_incomplete";
-  if (!trial && !deferred && !input.defaultPaymentMethod && !customer.defaultPaymentMethod) {
+  // A free price (unit_amount 0): as a trial's, its first invoice is paid as it is made (0 due, no
+  // payment intent) and it is active at once, needing no payment method; so are its renewals.
+  const free = !trial && amount === 0;
+  const deferred = !free && input.paymentBehavior === "default_incomplete";
+  if (!trial && !free && !deferred && !input.defaultPaymentMethod && !customer.defaultPaymentMethod) {
     throw invalidRequest(
       "This customer has no default payment method: pass default_payment_method, or set the customer's invoice_settings[default_payment_method].",
       "default_payment_method",
@@ -79,7 +82,7 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
     customer: customer.id,
     price: price.id,
     quantity: input.quantity,
-    status: trial ? "trialing" : "incomplete",
+    status: trial ? "trialing" : free ? "active" : "incomplete",
     currentPeriodStart: now,
     currentPeriodEnd: periodEnd,
     billingCycleAnchor: anchor,
@@ -108,7 +111,7 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
     // Deferred: no attempt is due, the customer confirms the intent.
     dueAt: deferred ? null : now,
     // Charged right here, with the customer present; the claim keeps sweeps off it meanwhile.
-    claimedUntil: trial || deferred ? null : Date.now() + CLAIM_MS,
+    claimedUntil: trial || free || deferred ? null : Date.now() + CLAIM_MS,
     customer,
     hostedUrl: await hostedInvoicePageUrl(config(env).fingerprintKey, config(env).publicBaseUrl ?? input.origin, invoiceId),
     created: now,
@@ -126,13 +129,15 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
       "customer_max_subscriptions",
     );
   }
-  if (!trial && deferred) {
+  if (trial || free) {
+    // Nothing to pay: its invoice was made paid.
+  } else if (deferred) {
     try {
       await openInvoiceIntent(env, invoiceId, input.origin, input.requestId);
     } catch (err) {
       log("error", "the first invoice's intent could not be created; pay the invoice with POST /v1/invoices/{id}/pay", { subscription: id, invoice: invoiceId, error: String(err) });
     }
-  } else if (!trial) {
+  } else {
     try {
       await payInvoice(env, invoiceId, { at: now, onSession: true, origin: input.origin, dueOnly: false, claimed: true, requestId: input.requestId });
     } catch (err) {
@@ -150,14 +155,33 @@ export interface UpdateSubscriptionInput {
   cancelAtPeriodEnd?: boolean;
   /** The metadata given ("" deletes a key): merged into the subscription's as it is when the change is written. */
   metadata?: Metadata;
+  /** Stripe's cancellation_details (comment, feedback; null clears one): kept with the subscription, canceled or not. */
+  cancellationDetails?: CancellationInput;
+  /** The update names more than metadata and cancellation_details, all a canceled subscription takes. */
+  changesMore: boolean;
 }
 
-export async function changeSubscription(env: Env, scope: Scope, customer: CustomerRow, id: string, input: UpdateSubscriptionInput): Promise<SubscriptionRow> {
-  if (input.defaultPaymentMethod) await assertCustomersMethod(env, scope, customer, input.defaultPaymentMethod, "default_payment_method");
-  const now = await clockNow(env, customer.testClock);
-  const updated = await transitionSubscription(env, id, (row) => {
-    if (row.status === "canceled") throw invalidRequest("A canceled subscription cannot be updated.", undefined, "subscription_canceled");
-    if (row.status === "incomplete_expired") throw invalidRequest("This subscription expired before its first payment (incomplete_expired) and cannot be updated: create a new one.", undefined, "subscription_canceled");
+/** The cancellation_details a request gives (DELETE's, an update's): null clears one. */
+export interface CancellationInput {
+  comment?: string | null;
+  feedback?: string | null;
+  feedback_option?: string | null;
+}
+
+/** Stripe's answer to an update of an ended subscription that names more than its metadata and cancellation_details. */
+export function canceledSubscriptionFields(): ApiError {
+  return invalidRequest("A canceled subscription can only update its cancellation_details and metadata.", undefined, "invalid_canceled_subscription_fields");
+}
+
+/**
+ * Updates a subscription. One that has ended (canceled, or incomplete_expired) takes only metadata and
+ * cancellation_details, as at Stripe; its customer may be gone (null).
+ */
+export async function changeSubscription(env: Env, scope: Scope, customer: CustomerRow | null, id: string, input: UpdateSubscriptionInput): Promise<SubscriptionRow> {
+  if (input.defaultPaymentMethod && customer) await assertCustomersMethod(env, scope, customer, input.defaultPaymentMethod, "default_payment_method");
+  const now = await clockNow(env, customer?.testClock ?? null);
+  const updated = await transitionSubscription(env, id, (row, details) => {
+    if (ENDED_STATUSES.includes(row.status) && input.changesMore) throw canceledSubscriptionFields();
     const change: Parameters<typeof updateSubscription>[2] = {};
     if (input.defaultPaymentMethod !== undefined) change.defaultPaymentMethod = input.defaultPaymentMethod;
     if (input.saveDefaultPaymentMethod !== undefined) change.saveDefaultPaymentMethod = input.saveDefaultPaymentMethod === "on_subscription" ? "on_subscription" : null;
@@ -168,19 +192,30 @@ export async function changeSubscription(env: Env, scope: Scope, customer: Custo
     // Merged into the row this transition read (and reads again when another change came first): a
     // merge into an earlier read lost the keys concurrent updates had added.
     if (input.metadata !== undefined) change.metadata = JSON.stringify(mergeMetadata(parseMetadata(row.metadata), input.metadata));
+    if (input.cancellationDetails !== undefined) {
+      const next = cancellationDetailsJson(details, input.cancellationDetails);
+      if (next !== cancellationDetailsJson(details, {})) change.cancellationDetails = next;
+    }
     return Object.keys(change).length ? change : null;
-  });
+  }, { withDetails: true });
   if (!updated) throw new Error(`subscription ${id} vanished`);
   // A new payment method does not jump the retry schedule: the next retry uses it (or pay the invoice now with POST /v1/invoices/{id}/pay).
   return updated;
 }
 
-/** The change that cancels a subscription now; none for one that has ended already. */
-const endNow = (at: number) => (row: SubscriptionRow) => (ENDED_STATUSES.includes(row.status) ? null : { status: "canceled" as const, canceledAt: at, endedAt: at });
+/** The change that cancels a subscription now (with its new cancellation_details, when given); none for one that has ended already. */
+const endNow = (at: number, details?: (stored: string | null) => string) => (row: SubscriptionRow, stored: string | null) =>
+  ENDED_STATUSES.includes(row.status) ? null : { status: "canceled" as const, canceledAt: at, endedAt: at, ...(details ? { cancellationDetails: details(stored) } : {}) };
 
-/** Cancels now: the subscription ends, and its open invoices are voided (no further attempts). */
-export async function cancelSubscription(env: Env, scope: Scope, id: string, at: number, requestId: string | null): Promise<SubscriptionRow> {
-  const ended = await transitionSubscription(env, id, endNow(at));
+/**
+ * Cancels now: the subscription ends, and its open invoices are voided (no further attempts). With
+ * `details` (DELETE's), its cancellation_details are written with the cancellation, reason
+ * cancellation_requested, and its customer.subscription.deleted carries them.
+ */
+export async function cancelSubscription(env: Env, scope: Scope, id: string, at: number, requestId: string | null, details?: CancellationInput): Promise<SubscriptionRow> {
+  // What it does not name stays as an update may have set it.
+  const given = details ? { comment: details.comment, feedback: details.feedback, feedback_option: details.feedback_option } : null;
+  const ended = await transitionSubscription(env, id, endNow(at, given ? (stored) => cancellationDetailsJson(stored, { ...given, reason: "cancellation_requested" }) : undefined), { withDetails: given !== null });
   if (!ended) throw new Error(`subscription ${id} vanished`);
   await voidOpenInvoices(env, scope, [id], at, requestId);
   return ended;
@@ -211,7 +246,7 @@ export async function cancelSubscriptions(env: Env, scope: Scope, ids: readonly 
     const w = new Writes(env.DB, scope);
     const updates: { id: string; index: number }[] = [];
     for (const row of rows) {
-      const change = endNow(at)(row);
+      const change = endNow(at)(row, null);
       if (!change) continue;
       updates.push({ id: row.id, index: w.size });
       await updateSubscription(w, row, change, { price: prices.get(row.price) ?? null, requestId });

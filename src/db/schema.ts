@@ -622,6 +622,8 @@ export const subscriptions = sqliteTable(
     index("subscriptions_status").on(t.merchantId, t.livemode, t.status, t.created, t.id),
     // The default list (all but canceled) walks only the others.
     index("subscriptions_open").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.status} <> 'canceled'`),
+    // status=ended (canceled and incomplete_expired together) walks only those (migration 0058; the list repeats this literal).
+    index("subscriptions_ended").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.status} IN ('canceled', 'incomplete_expired')`),
   ],
 );
 

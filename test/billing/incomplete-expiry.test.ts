@@ -83,7 +83,8 @@ describe("incomplete subscriptions expire after 23 hours", () => {
 
     // Terminal: the customer can no longer pay it, it cannot be changed, and later sweeps leave it alone.
     expect((await post(`/v1/payment_intents/${intent.id}/confirm`, { payment_method: "pm_card_visa" }, m.opts)).status).toBe(400);
-    expectError(await post(`/v1/subscriptions/${sub.id}`, { metadata: { a: "b" } }, m.opts), 400, "subscription_canceled");
+    // As a canceled one: only its metadata and cancellation_details may change.
+    expectError(await post(`/v1/subscriptions/${sub.id}`, { cancel_at_period_end: true }, m.opts), 400, "invalid_canceled_subscription_fields");
     expect(await ok(call<SubscriptionJson>("DELETE", `/v1/subscriptions/${sub.id}`, m.opts))).toMatchObject({ status: "incomplete_expired", canceled_at: null });
     await advance(t("2026-05-01T00:00:00Z"));
     expect((await subscriptionOf(m.opts, sub.id)).status).toBe("incomplete_expired");

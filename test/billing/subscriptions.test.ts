@@ -469,7 +469,7 @@ describe("subscriptions", () => {
     expect(canceled).toMatchObject({ status: "canceled", ended_at: t("2026-01-31T10:00:00Z") });
     await advance(s, t("2026-04-01T00:00:00Z"));
     expect(await invoicesOf(s, sub.id)).toHaveLength(1);
-    expectError(await post(`/v1/subscriptions/${sub.id}`, { cancel_at_period_end: true }, s.opts), 400, "subscription_canceled");
+    expectError(await post(`/v1/subscriptions/${sub.id}`, { cancel_at_period_end: true }, s.opts), 400, "invalid_canceled_subscription_fields");
     expect((await ok(get<ListJson<SubscriptionJson>>(`/v1/subscriptions?customer=${s.customer}`, s.opts))).data).toEqual([]);
     expect((await ok(get<ListJson<SubscriptionJson>>(`/v1/subscriptions?customer=${s.customer}&status=canceled`, s.opts))).data).toHaveLength(1);
   });

@@ -267,6 +267,10 @@ describe("billing", () => {
     // The default skips canceled subscriptions through a partial index that holds only the others.
     const open = await expectRange("/v1/subscriptions", "subscriptions", ["merchant_id", "livemode"]);
     expect(open.plans.map((p) => p.plan.join("\n")).join("\n")).toMatch(/subscriptions_open/);
+    // status=ended (canceled and incomplete_expired): one range of the partial index that holds only those, no sort.
+    const ended = await expectRange("/v1/subscriptions?status=ended", "subscriptions", ["merchant_id", "livemode"]);
+    expect(ended.plans.map((p) => p.plan.join("\n")).join("\n")).toMatch(/subscriptions_ended/);
+    await expectRange(`/v1/subscriptions?status=ended&starting_after=${ids.subscription}`, "subscriptions", ["merchant_id", "livemode"], { cursor: true });
     expect((open.body.data as { id: string }[]).map((s) => s.id)).toEqual([ids.subscription]);
   });
 

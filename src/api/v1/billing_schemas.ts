@@ -298,7 +298,7 @@ export const SubscriptionSchema: z.ZodType<SubscriptionJson> = z
     collection_method: z.literal("charge_automatically"),
     automatic_tax: z.object({ disabled_reason: z.null(), enabled: z.literal(false), liability: z.null() }),
     billing_mode: z.object({ flexible: z.null(), type: z.literal("classic") }),
-    cancellation_details: z.object({ comment: z.null(), feedback: z.null(), feedback_option: z.null(), reason: z.literal("cancellation_requested").nullable() }),
+    cancellation_details: z.object({ comment: nullableString, feedback: nullableString, feedback_option: nullableString, reason: z.enum(["cancellation_requested", "payment_failed"]).nullable().describe("cancellation_requested (canceled through DELETE, or cancel_at_period_end set); payment_failed (dunning canceled it: its renewal's retries were exhausted and the merchant's final action is cancel).") }),
     invoice_settings: z.object({ account_tax_ids: z.null(), custom_fields: z.null(), description: z.null(), footer: z.null(), issuer: z.object({ type: z.literal("self") }) }),
     payment_settings: z.object({
       payment_method_options: z.null(),

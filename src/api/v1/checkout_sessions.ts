@@ -10,7 +10,7 @@ import { randomId } from "../../core/ids";
 import { assertAmount } from "../../core/money";
 import { findPrice, isRecurring, liveCustomer, ONE_TIME, renderPrice, type PriceRow } from "../../billing/store";
 import { findProduct, newProduct, renderProduct, type ProductRow } from "./products";
-import { archivedPriceRow, insertPriceSql, insertPriceParams } from "./prices";
+import { archivedPriceRow, insertPriceSql, insertPriceParams, priceUnitAmount } from "./prices";
 import { Writes } from "../../billing/writes";
 import {
   DEFAULT_SESSION_TTL_MS,
@@ -65,7 +65,7 @@ const LineItem = z
     price_data: z
       .object({
         currency: f.currency,
-        unit_amount: f.amount,
+        unit_amount: priceUnitAmount,
         product: f.text(255).optional().describe("One of the merchant's active products (prod_...), instead of product_data."),
         product_data: ProductData.optional(),
         // No taxes are computed here (total_details.amount_tax is 0): accepted, as on prices.
@@ -328,6 +328,9 @@ export function registerCheckoutSessions(app: App): void {
         }
         const { items, currency, made } = await lineItemsOf(c, principal, body.line_items);
         const total = items.reduce((sum, i) => sum + i.unitAmount * i.quantity, 0);
+        // Free prices are allowed on the lines, but a session in payment mode has something to pay (as
+        // Stripe refuses it at create): a payment intent is never made for 0.
+        if (total === 0) throw invalidRequest("The Checkout Session's total amount due must be greater than 0.", "line_items");
         assertAmount(total, "line_items");
 
         const id = randomId("cs");

@@ -7,6 +7,7 @@ import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
+import { MAX_AMOUNT } from "../../core/money";
 import { findPrice, db, ONE_TIME, parseMetadata, renderPrice, type PriceRow } from "../../billing/store";
 import { INTERVALS, MAX_INTERVAL_COUNT } from "../../billing/periods";
 import { booleanField, conditionField, searchPage, searchResult, tableRows, textField, type Searchable } from "../../db/object-search";
@@ -37,8 +38,24 @@ const lookupKey = f.text(200).transform((v) => (v === "" ? null : v));
 /** Stripe's lookup_keys filter: up to 10 keys, as at Stripe. */
 const MAX_LOOKUP_KEYS = 10;
 
+/**
+ * Stripe's unit_amount of a price: an integer in minor units, 0 (a free price) up to the largest
+ * amount. Whatever bills it copes with a 0: a subscription's invoice is paid as it is made (no payment
+ * intent), and a Checkout Session whose total is 0 is refused at create.
+ */
+export const priceUnitAmount = z
+  .union([z.number(), z.string().regex(/^-?\d{1,40}$/, "expected an integer")])
+  .transform((v) => Number(v))
+  .pipe(
+    z
+      .number()
+      .refine(Number.isInteger, "expected an integer")
+      .min(0, "must be at least 0 (0 for a free price; a positive integer in minor units otherwise)")
+      .max(MAX_AMOUNT, `must be at most ${MAX_AMOUNT} minor units`),
+  );
+
 const CreateBody = stripeBody("POST /v1/prices", {
-    unit_amount: f.amount,
+    unit_amount: priceUnitAmount,
     currency: f.currency,
     recurring: z
       .object({

@@ -152,6 +152,12 @@ async function confirm(c: Ctx, principal: Principal, row: SetupIntentRow, pm: Pa
   return { status: 402, body: { error: { ...body.error, payment_method: error.payment_method, setup_intent: setup } } };
 }
 
+/**
+ * Stripe's retrieve parameters: expand, and client_secret, accepted as GET /v1/payment_intents/{id}
+ * accepts it (the secret key's request needs no secret; it is not checked).
+ */
+const RetrieveQuery = z.object({ expand: f.expand.optional(), client_secret: z.string().max(200).optional() }).strict();
+
 export function registerSetupIntents(app: App): void {
   route(
     app,
@@ -189,7 +195,7 @@ export function registerSetupIntents(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/setup_intents/{id}", permission: "payments.methods.view", summary: "Retrieve a setup intent; expand[]=customer, payment_method", tag: TAG, query: f.expandQuery, response: SetupIntentObjectSchema },
+    { method: "get", path: "/v1/setup_intents/{id}", permission: "payments.methods.view", summary: "Retrieve a setup intent; expand[]=customer, payment_method", tag: TAG, query: RetrieveQuery, response: SetupIntentObjectSchema },
     async (c, { params, query, principal }) => {
       const expand = expandPaths(query.expand, "setup_intent");
       return json(c, (await render(c, principal, [await findSetupIntent(c.env.DB, principal, params.id ?? "")], expand))[0]);

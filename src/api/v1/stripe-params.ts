@@ -347,7 +347,7 @@ export const STRIPE_PARAMS = {
     default_price: unsupported("a product has no default price here: name the price on subscriptions and sessions"),
   },
   "POST /v1/prices": {
-    unit_amount: honoured(),
+    unit_amount: honoured("minor units, 0 (a free price: its subscriptions' invoices are paid as they are made, with no payment) to 99,999,999"),
     currency: honoured(),
     recurring: honoured("interval, interval_count, usage_type=licensed; without it a one-time price (for Checkout; subscriptions refuse it); usage_type=metered, meter and the deprecated trial_period_days are a 400 parameter_not_supported"),
     product_data: honoured("name, metadata, active: creates the product (statement_descriptor, tax_code, unit_label are ignored)"),
@@ -380,7 +380,7 @@ export const STRIPE_PARAMS = {
   },
   "POST /v1/subscriptions": {
     customer: honoured(),
-    items: honoured("one item: items[0][price] or items[0][price_data] (currency, product, recurring, unit_amount: an ad-hoc price of the merchant's product, archived as at Stripe), items[0][quantity], items[0][metadata]"),
+    items: honoured("one item: items[0][price] or items[0][price_data] (currency, product, recurring, unit_amount, 0 for a free price: an ad-hoc price of the merchant's product, archived as at Stripe), items[0][quantity], items[0][metadata]"),
     default_payment_method: honoured(),
     metadata: honoured(),
     trial_period_days: honoured(),
@@ -421,7 +421,7 @@ export const STRIPE_PARAMS = {
   "POST /v1/subscriptions/{id}": {
     default_payment_method: honoured(),
     cancel_at_period_end: honoured(),
-    metadata: honoured(),
+    metadata: honoured("a canceled (or incomplete_expired) subscription takes only metadata and cancellation_details, as at Stripe: anything else is a 400 invalid_canceled_subscription_fields"),
     expand: honoured("latest_invoice (and within it payment_intent, confirmation_secret, customer...), customer, default_payment_method, test_clock, items.data.price.product; schedule, pending_setup_intent and the other fields not served here are accepted and stay null"),
     collection_method: ignored("always charge_automatically"),
     off_session: ignored("renewals are always charged off-session"),
@@ -432,7 +432,7 @@ export const STRIPE_PARAMS = {
     days_until_due: ignored("always charge_automatically"),
     invoice_settings: ignored(INVOICING_EXTRAS),
     pending_invoice_item_interval: ignored("invoice items are not served"),
-    cancellation_details: ignored("kept when given to DELETE /v1/subscriptions/{id}; not on an update"),
+    cancellation_details: honoured("comment, feedback, feedback_option (\"\" clears one): kept and rendered in the subscription's cancellation_details, canceled or not"),
     payment_behavior: unsupported("price changes are not served, so there is no payment to make on update"),
     items: unsupported("one price per subscription: cancel and create another to change it"),
     trial_end: unsupported("trials are set at creation"),
@@ -490,7 +490,7 @@ export const STRIPE_PARAMS = {
   },
   "POST /v1/checkout/sessions": {
     mode: honoured("payment"),
-    line_items: honoured("price (one-time; a recurring price is refused, as in payment mode at Stripe) or price_data (currency, unit_amount, product=prod_... of the merchant's, or product_data with name, description, images, metadata; tax_behavior accepted; as at Stripe it makes an archived Price, and product_data an archived Product, with the session), quantity, metadata; adjustable_quantity[enabled]=false (true is a 400: the page does not adjust quantities); tax_rates are a 400"),
+    line_items: honoured("price (one-time; a recurring price is refused, as in payment mode at Stripe) or price_data (currency, unit_amount, 0 allowed, product=prod_... of the merchant's, or product_data with name, description, images, metadata; tax_behavior accepted; as at Stripe it makes an archived Price, and product_data an archived Product, with the session), quantity, metadata; adjustable_quantity[enabled]=false (true is a 400: the page does not adjust quantities); tax_rates are a 400; a session whose total is 0 is a 400, as at Stripe"),
     success_url: honoured("{CHECKOUT_SESSION_ID} is replaced"),
     cancel_url: honoured(),
     customer: honoured(),

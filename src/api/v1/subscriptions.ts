@@ -1,14 +1,14 @@
 // /v1/subscriptions and /v1/invoices: a customer's subscription to a price, billed by our own engine
 // (src/billing) through ordinary payment intents; one invoice per period.
-import { and, eq, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import type { Scope } from "../../core/types";
 import { clockNow, payInvoice } from "../../billing/engine";
 import { closeInvoice, type ActionRefusal, type InvoiceAction } from "../../billing/invoice-actions";
 import { INTERVALS } from "../../billing/periods";
-import { cancelSubscription, changeSubscription, createSubscription } from "../../billing/subscriptions";
-import { db, ENDED_STATUSES, LIVE_SUBSCRIPTION, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceJson, type InvoiceRow, type PriceRow, type SubscriptionJson, type SubscriptionRow } from "../../billing/store";
+import { canceledSubscriptionFields, cancelSubscription, changeSubscription, createSubscription } from "../../billing/subscriptions";
+import { db, ENDED_STATUSES, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, withCancellationDetails, type InvoiceJson, type InvoiceRow, type PriceRow, type SubscriptionJson, type SubscriptionRow } from "../../billing/store";
 import { integerField, searchPage, searchResult, tableRows, textField, unsupportedField, type Searchable } from "../../db/object-search";
 import { createdConditions, listable, NO_ROWS, pageOf, type PageRequest } from "../../db/queries";
 import { invoices, subscriptionDetails, subscriptions } from "../../db/schema";
@@ -16,7 +16,7 @@ import type { Env } from "../../env";
 import { InvoiceSchema, SubscriptionItemSchema, SubscriptionSchema } from "./billing_schemas";
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
-import { createInlinePrice } from "./prices";
+import { createInlinePrice, priceUnitAmount } from "./prices";
 import { idempotentD1 } from "./idempotency";
 import { intentJson, intentStub, json, listObject, pageRequest } from "./respond";
 import { expanded, expandObjects, expandPaths } from "./expand";
@@ -39,7 +39,7 @@ const ItemPriceData = z
     currency: f.currency,
     product: f.text(255),
     recurring: z.object({ interval: z.enum(INTERVALS), interval_count: f.integer.pipe(z.number().min(1, "must be at least 1")).optional() }).strict(),
-    unit_amount: f.amount,
+    unit_amount: priceUnitAmount,
     // No taxes are computed: accepted, as on prices.
     tax_behavior: z.enum(["exclusive", "inclusive", "unspecified"]).optional(),
   })
@@ -52,17 +52,18 @@ const CANCELLATION_FEEDBACK = ["customer_service", "low_quality", "missing_featu
  * {prorate: false, cancellation_details: {...}})). Nothing here is prorated and no usage or invoice
  * item is ever left to bill: prorate=true is refused, invoice_now has nothing to invoice.
  */
+/** Stripe's cancellation_details of DELETE and of an update: comment, feedback ("" clears one). */
+const CancellationDetails = z
+  .object({
+    comment: f.clearableText(5000).optional(),
+    feedback: z.union([z.enum(CANCELLATION_FEEDBACK), z.literal("").transform(() => null)]).optional(),
+    feedback_option: f.clearableText(5000).optional(),
+  })
+  .strict();
+
 const CancelQuery = z
   .object({
-    cancellation_details: z
-      .object({
-        comment: f.clearableText(5000).optional(),
-        feedback: z.union([z.enum(CANCELLATION_FEEDBACK), z.literal("").transform(() => null)]).optional(),
-        feedback_option: f.clearableText(5000).optional(),
-      })
-      .strict()
-      .optional()
-      .describe("Kept and rendered in the subscription's cancellation_details, with reason cancellation_requested."),
+    cancellation_details: CancellationDetails.optional().describe("Kept and rendered in the subscription's cancellation_details, with reason cancellation_requested."),
     invoice_now: f.boolean.optional().describe("Accepted: nothing is left to invoice at cancellation (no metered usage, prorations or invoice items here)."),
     prorate: f.boolean.optional().describe("false (Stripe's default); true is refused: nothing is prorated here."),
     expand: f.expand.optional(),
@@ -83,19 +84,15 @@ async function detailsOf(d1: D1Database, ids: readonly string[]): Promise<Map<st
 }
 
 /** A rendered subscription with its stored cancellation_details and item metadata, as Stripe renders them. */
-function withDetails<T extends object>(rendered: T, details: Details | undefined): T {
+function withDetails(rendered: SubscriptionJson, details: Details | undefined): SubscriptionJson {
   if (!details) return rendered;
-  const out: Record<string, unknown> = { ...(rendered as Record<string, unknown>) };
-  if (details.cancellationDetails) {
-    const d = JSON.parse(details.cancellationDetails) as { comment?: string | null; feedback?: string | null; feedback_option?: string | null; reason?: string | null };
-    out.cancellation_details = { comment: d.comment ?? null, feedback: d.feedback ?? null, feedback_option: d.feedback_option ?? null, reason: d.reason ?? "cancellation_requested" };
-  }
+  const out: Record<string, unknown> = { ...withCancellationDetails(rendered, details.cancellationDetails) };
   const items = out.items as { data: Record<string, unknown>[] } | undefined;
   if (details.itemMetadata && items) {
     const metadata = JSON.parse(details.itemMetadata) as Record<string, string>;
     out.items = { ...items, data: items.data.map((item) => ({ ...item, metadata })) };
   }
-  return out as T;
+  return out as unknown as SubscriptionJson;
 }
 
 /** Stripe's collection_method filter: every subscription and invoice here is charge_automatically, so send_invoice matches none. */
@@ -149,9 +146,13 @@ const UpdateBody = stripeBody("POST /v1/subscriptions/{id}", {
     default_payment_method: f.clearableText(255).optional(),
     cancel_at_period_end: f.boolean.optional(),
     metadata: f.metadata.optional(),
+    cancellation_details: CancellationDetails.optional().describe("comment, feedback (\"\" clears one): kept and rendered in the subscription's cancellation_details, canceled or not."),
     expand: f.expand.optional(),
     payment_settings: paymentSettings,
   });
+
+/** What an update of a canceled (or incomplete_expired) subscription may name, as at Stripe (expand only shapes the answer). */
+const CANCELED_UPDATABLE = new Set(["metadata", "cancellation_details", "expand"]);
 
 const ExpandQuery = z.object({ expand: f.expand.optional() }).strict();
 const PageFields = { limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional(), expand: f.expand.optional() };
@@ -159,7 +160,10 @@ const ListQuery = z
   .object({
     customer: f.text(255).optional(),
     price: f.text(255).optional(),
-    status: z.enum([...SUBSCRIPTION_STATUSES, "all"]).optional(),
+    status: z
+      .enum([...SUBSCRIPTION_STATUSES, "all", "ended", "paused"])
+      .optional()
+      .describe("A status; all; ended (canceled and incomplete_expired); paused (none: nothing pauses here). Without it, all but canceled."),
     test_clock: f.text(100).optional(),
     created: f.createdFilter.optional(),
     collection_method: collectionMethod.optional().describe("Every subscription here is charge_automatically: send_invoice matches none."),
@@ -170,7 +174,7 @@ const InvoiceListQuery = z
   .object({
     customer: f.text(255).optional(),
     subscription: f.text(255).optional(),
-    status: z.enum(["open", "paid", "uncollectible", "void"]).optional(),
+    status: z.enum(["draft", "open", "paid", "uncollectible", "void"]).optional().describe("draft matches none: invoices here are finalized as they are made."),
     created: f.createdFilter.optional(),
     collection_method: collectionMethod.optional().describe("Every invoice here is charge_automatically: send_invoice matches none."),
     ...PageFields,
@@ -418,12 +422,20 @@ export function registerSubscriptions(app: App): void {
       idempotentD1(c, principal, "subscriptions.update", params.id ?? "", body, async () => {
         const expand = subscriptionExpand(body.expand);
         const row = await findSubscription(c.env.DB, principal, params.id ?? "");
-        const customer = await liveCustomer(c.env.DB, principal, row.customer);
+        // An ended subscription takes its metadata and cancellation_details only (Stripe's
+        // invalid_canceled_subscription_fields); the engine checks again on the row it changes.
+        const changesMore = Object.keys(body).some((key) => !CANCELED_UPDATABLE.has(key));
+        const ended = ENDED_STATUSES.includes(row.status);
+        if (ended && changesMore) throw canceledSubscriptionFields();
+        // Its customer may be gone (deleting a customer cancels its subscriptions): not needed then.
+        const customer = ended ? null : await liveCustomer(c.env.DB, principal, row.customer);
         const next = await changeSubscription(c.env, principal, customer, row.id, {
           defaultPaymentMethod: body.default_payment_method,
           saveDefaultPaymentMethod: body.payment_settings?.save_default_payment_method,
           cancelAtPeriodEnd: body.cancel_at_period_end,
           metadata: body.metadata,
+          cancellationDetails: body.cancellation_details,
+          changesMore,
         });
         return { status: 200, body: await renderSubscriptionExpanded(c, principal, next, expand) };
       }),
@@ -454,15 +466,9 @@ export function registerSubscriptions(app: App): void {
       const row = await findSubscription(c.env.DB, principal, params.id ?? "");
       // Ended already (canceled, or expired before its first payment): answered as it is.
       if (ENDED_STATUSES.includes(row.status)) return json(c, await renderSubscriptionExpanded(c, principal, row, expand));
-      // Kept before the cancellation, while the subscription is live, so that its deletion carries them.
-      const given = query.cancellation_details ?? {};
-      const details = { comment: given.comment ?? null, feedback: given.feedback ?? null, feedback_option: given.feedback_option ?? null, reason: "cancellation_requested" };
-      await db(c.env.DB)
-        .update(subscriptionDetails)
-        .set({ cancellationDetails: JSON.stringify(details) })
-        .where(and(eq(subscriptionDetails.id, row.id), sql.raw(LIVE_SUBSCRIPTION)));
       // invoice_now: nothing is left to invoice (no metered usage, prorations or invoice items here).
-      const ended = await cancelSubscription(c.env, principal, row.id, await clockNow(c.env, row.testClock), c.get("requestId"));
+      // Its cancellation_details (reason cancellation_requested) are written with the cancellation, so that its deletion's event carries them.
+      const ended = await cancelSubscription(c.env, principal, row.id, await clockNow(c.env, row.testClock), c.get("requestId"), query.cancellation_details ?? {});
       return json(c, await renderSubscriptionExpanded(c, principal, ended, expand));
     },
   );
@@ -478,8 +484,17 @@ export function registerSubscriptions(app: App): void {
         ...(query.test_clock !== undefined ? [eq(subscriptions.testClock, query.test_clock)] : []),
         ...createdConditions(subscriptions.created, query.created),
         ...(query.collection_method === "send_invoice" ? [NO_ROWS] : []),
-        // The default's condition is written as the partial index subscriptions_open's, so the list walks it.
-        ...(query.status === "all" ? [] : query.status ? [eq(subscriptions.status, query.status)] : [sql`${subscriptions.status} <> 'canceled'`]),
+        // The default's and ended's conditions are written as the partial indexes subscriptions_open's
+        // and subscriptions_ended's, so the list walks them; nothing pauses here (paused: none).
+        ...(query.status === "all"
+          ? []
+          : query.status === "ended"
+            ? [sql`${subscriptions.status} IN ('canceled', 'incomplete_expired')`]
+            : query.status === "paused"
+              ? [NO_ROWS]
+              : query.status
+                ? [eq(subscriptions.status, query.status)]
+                : [sql`${subscriptions.status} <> 'canceled'`]),
       ];
       const page = await pageOf(c.env.DB, SUBSCRIPTIONS, principal, filters, pageRequest(query), (where, order, limit) =>
         db(c.env.DB).select().from(subscriptions).where(where).orderBy(...order).limit(limit),
@@ -562,7 +577,8 @@ export function registerSubscriptions(app: App): void {
       const filters = [
         ...(query.customer !== undefined ? [eq(invoices.customer, query.customer)] : []),
         ...(query.subscription !== undefined ? [eq(invoices.subscription, query.subscription)] : []),
-        ...(query.status !== undefined ? [eq(invoices.status, query.status)] : []),
+        // No invoice here is ever a draft (each is finalized as it is made).
+        ...(query.status === "draft" ? [NO_ROWS] : query.status !== undefined ? [eq(invoices.status, query.status)] : []),
         ...createdConditions(invoices.created, query.created),
         ...(query.collection_method === "send_invoice" ? [NO_ROWS] : []),
       ];

@@ -1,0 +1,191 @@
+// Billing as Stripe does it, where the audit found it did not: free prices (unit_amount 0) on prices,
+// subscriptions (paid 0 invoices, no payment intent, renewals too) and Checkout (a 0 total refused);
+// the subscription list's status=ended and paused, the invoice list's status=draft; a setup intent
+// retrieved with its client_secret; cancellation_details.reason payment_failed when dunning cancels;
+// and the update of a canceled subscription (metadata and cancellation_details only).
+import { describe, expect, it } from "vitest";
+import { call, expectError, get, newMerchant, ok, post, stripeClient, type CallOptions, type ListJson } from "../helpers";
+
+interface InvoiceJson {
+  id: string;
+  status: string;
+  amount_due: number;
+  amount_paid: number;
+  billing_reason: string;
+  payment_intent: string | null;
+  attempt_count: number;
+}
+
+interface CancellationDetails {
+  comment: string | null;
+  feedback: string | null;
+  feedback_option: string | null;
+  reason: string | null;
+}
+
+interface SubscriptionJson {
+  id: string;
+  status: string;
+  metadata: Record<string, string>;
+  latest_invoice: string | InvoiceJson | null;
+  cancellation_details: CancellationDetails;
+}
+
+interface EventJson {
+  type: string;
+  data: { object: { id: string } & Partial<SubscriptionJson>; previous_attributes?: Record<string, unknown> };
+}
+
+const t = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+const eventsAbout = async (opts: CallOptions, id: string) => (await ok(get<ListJson<EventJson>>("/v1/events?limit=100", opts))).data.filter((e) => e.data.object.id === id).reverse();
+
+/** A merchant with a test clock and a customer on it (with a default card when `card`). */
+async function setup(label: string, card = true) {
+  const m = await newMerchant(label);
+  const clock = await ok(post<{ id: string }>("/v1/test_helpers/test_clocks", { frozen_time: t("2026-01-31T10:00:00Z"), name: label }, m.opts));
+  const customer = await ok(post<{ id: string }>("/v1/customers", { email: `${label}@example.com`, test_clock: clock.id }, m.opts));
+  if (card) await ok(post(`/v1/customers/${customer.id}/payment_methods`, { payment_method: "tok_visa", set_default: true }, m.opts));
+  const product = await ok(post<{ id: string }>("/v1/products", { name: "Plan" }, m.opts));
+  const advance = (iso: string) => ok(post(`/v1/test_helpers/test_clocks/${clock.id}/advance`, { frozen_time: t(iso) }, m.opts));
+  return { opts: m.opts, key: m.key, clock: clock.id, customer: customer.id, product: product.id, advance };
+}
+
+const monthly = (opts: CallOptions, unit_amount: number) => ok(post<{ id: string; unit_amount: number }>("/v1/prices", { unit_amount, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Plan" } }, opts));
+const invoicesOf = async (opts: CallOptions, sub: string) => (await ok(get<ListJson<InvoiceJson>>(`/v1/invoices?subscription=${sub}&limit=100`, opts))).data.reverse();
+
+describe("free prices (unit_amount 0)", () => {
+  it("a price may be free; a negative amount is still refused", async () => {
+    const m = await newMerchant("free-price");
+    expect(await monthly(m.opts, 0)).toMatchObject({ unit_amount: 0 });
+    expect(await ok(post("/v1/prices", { unit_amount: "0", currency: "usd", product_data: { name: "Sticker" } }, m.opts))).toMatchObject({ unit_amount: 0, unit_amount_decimal: "0", type: "one_time" });
+    expect(expectError(await post("/v1/prices", { unit_amount: -1, currency: "usd", product_data: { name: "x" } }, m.opts), 400, "amount_too_small").param).toBe("unit_amount");
+  });
+
+  it("a subscription on a free price is active at once, its invoices paid 0 with no payment intent, renewals too, without a payment method", async () => {
+    const s = await setup("free-sub", false);
+    const price = await monthly(s.opts, 0);
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: price.id, expand: ["latest_invoice"] }, s.opts));
+    expect(sub.status).toBe("active");
+    expect(sub.latest_invoice).toMatchObject({ status: "paid", amount_due: 0, amount_paid: 0, payment_intent: null, billing_reason: "subscription_create" });
+    await s.advance("2026-04-01T00:00:00Z");
+    const invoices = await invoicesOf(s.opts, sub.id);
+    expect(invoices.map((i) => [i.billing_reason, i.status, i.amount_due, i.payment_intent, i.attempt_count])).toEqual([
+      ["subscription_create", "paid", 0, null, 0],
+      ["subscription_cycle", "paid", 0, null, 0],
+      ["subscription_cycle", "paid", 0, null, 0],
+    ]);
+    expect((await ok(get<SubscriptionJson>(`/v1/subscriptions/${sub.id}`, s.opts))).status).toBe("active");
+    const types = (await eventsAbout(s.opts, invoices[0]?.id ?? "")).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(["invoice.created", "invoice.finalized", "invoice.paid", "invoice.payment_succeeded"]));
+    // No payment intent was made for any of them.
+    expect((await ok(get<ListJson<{ id: string }>>(`/v1/payment_intents?customer=${s.customer}`, s.opts))).data).toEqual([]);
+  });
+
+  it("items[0][price_data][unit_amount]=0 and default_incomplete: active, nothing to confirm", async () => {
+    const s = await setup("free-sub-inline", false);
+    const sub = await ok(
+      post<SubscriptionJson>(
+        "/v1/subscriptions",
+        { customer: s.customer, items: [{ price_data: { currency: "usd", product: s.product, recurring: { interval: "month" }, unit_amount: 0 } }], payment_behavior: "default_incomplete", expand: ["latest_invoice"] },
+        s.opts,
+      ),
+    );
+    expect(sub.status).toBe("active");
+    expect(sub.latest_invoice).toMatchObject({ status: "paid", amount_due: 0, payment_intent: null });
+  });
+
+  it("a Checkout Session takes free lines, but one whose total is 0 is refused at create", async () => {
+    const m = await newMerchant("free-checkout");
+    const line = (unit_amount: number) => ({ price_data: { currency: "usd", unit_amount, product_data: { name: `Item ${unit_amount}` } }, quantity: 1 });
+    const base = { mode: "payment", success_url: "https://shop.example/ok" };
+    const error = expectError(await post("/v1/checkout/sessions", { ...base, line_items: [line(0)] }, m.opts), 400);
+    expect(error).toMatchObject({ type: "invalid_request_error", param: "line_items", message: "The Checkout Session's total amount due must be greater than 0." });
+    const free = await ok(post<{ id: string }>("/v1/prices", { unit_amount: 0, currency: "usd", product_data: { name: "Gift" } }, m.opts));
+    expectError(await post("/v1/checkout/sessions", { ...base, line_items: [{ price: free.id, quantity: 2 }] }, m.opts), 400);
+    const session = await ok(post<{ amount_total: number }>("/v1/checkout/sessions", { ...base, line_items: [line(0), line(500), { price: free.id, quantity: 1 }] }, m.opts));
+    expect(session.amount_total).toBe(500);
+  });
+});
+
+describe("list filters Stripe has", () => {
+  it("GET /v1/subscriptions?status=ended lists the canceled (and incomplete_expired); paused lists none", async () => {
+    const s = await setup("ended-list");
+    const price = await monthly(s.opts, 1999);
+    const live = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: price.id }, s.opts));
+    const gone = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: price.id }, s.opts));
+    await ok(call("DELETE", `/v1/subscriptions/${gone.id}`, s.opts));
+    expect((await ok(get<ListJson<SubscriptionJson>>("/v1/subscriptions?status=ended", s.opts))).data.map((x) => x.id)).toEqual([gone.id]);
+    expect((await ok(get<ListJson<SubscriptionJson>>("/v1/subscriptions?status=paused", s.opts))).data).toEqual([]);
+    expect((await ok(get<ListJson<SubscriptionJson>>("/v1/subscriptions?status=active", s.opts))).data.map((x) => x.id)).toEqual([live.id]);
+    // Through the official client, whose SubscriptionListParams.Status has both.
+    const stripe = stripeClient(s.key);
+    expect((await stripe.subscriptions.list({ status: "ended" })).data.map((x) => x.id)).toEqual([gone.id]);
+    expect((await stripe.subscriptions.list({ status: "paused" })).data).toEqual([]);
+  });
+
+  it("GET /v1/invoices?status=draft answers an empty list (invoices here are never drafts)", async () => {
+    const s = await setup("draft-list");
+    const price = await monthly(s.opts, 1999);
+    await ok(post("/v1/subscriptions", { customer: s.customer, price: price.id }, s.opts));
+    expect((await ok(get<ListJson<InvoiceJson>>("/v1/invoices?status=draft", s.opts))).data).toEqual([]);
+    expect((await ok(get<ListJson<InvoiceJson>>("/v1/invoices?status=paid", s.opts))).data).toHaveLength(1);
+  });
+});
+
+describe("setup intents", () => {
+  it("retrieve takes client_secret, as a payment intent's does", async () => {
+    const s = await setup("si-secret");
+    const si = await ok(post<{ id: string; client_secret: string }>("/v1/setup_intents", { customer: s.customer }, s.opts));
+    expect(await ok(get(`/v1/setup_intents/${si.id}?client_secret=${encodeURIComponent(si.client_secret)}`, s.opts))).toMatchObject({ id: si.id });
+    expect((await stripeClient(s.key).setupIntents.retrieve(si.id, { client_secret: si.client_secret })).id).toBe(si.id);
+  });
+});
+
+describe("cancellation_details", () => {
+  it("dunning's cancellation says payment_failed (record, event, answer); DELETE's says cancellation_requested", async () => {
+    const s = await setup("dun-reason");
+    const price = await monthly(s.opts, 1999);
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: price.id }, s.opts));
+    const declining = await ok(post<{ id: string }>(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "tok_chargeDeclined" }, s.opts));
+    await ok(post(`/v1/subscriptions/${sub.id}`, { default_payment_method: declining.id }, s.opts));
+    await s.advance("2026-03-10T00:00:00Z");
+    const after = await ok(get<SubscriptionJson>(`/v1/subscriptions/${sub.id}`, s.opts));
+    expect(after.status).toBe("canceled");
+    expect(after.cancellation_details).toEqual({ comment: null, feedback: null, feedback_option: null, reason: "payment_failed" });
+    const deleted = (await eventsAbout(s.opts, sub.id)).filter((e) => e.type === "customer.subscription.deleted");
+    expect(deleted.map((e) => e.data.object.cancellation_details?.reason)).toEqual(["payment_failed"]);
+    expect((await ok(get<ListJson<SubscriptionJson>>(`/v1/subscriptions?status=canceled`, s.opts))).data[0]?.cancellation_details.reason).toBe("payment_failed");
+
+    const other = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: price.id, default_payment_method: (await ok(post<{ id: string }>(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "tok_visa" }, s.opts))).id }, s.opts));
+    const canceled = await ok(call<SubscriptionJson>("DELETE", `/v1/subscriptions/${other.id}?cancellation_details[comment]=bye`, s.opts));
+    expect(canceled.cancellation_details).toEqual({ comment: "bye", feedback: null, feedback_option: null, reason: "cancellation_requested" });
+    const otherDeleted = (await eventsAbout(s.opts, other.id)).filter((e) => e.type === "customer.subscription.deleted");
+    expect(otherDeleted.map((e) => e.data.object.cancellation_details)).toEqual([{ comment: "bye", feedback: null, feedback_option: null, reason: "cancellation_requested" }]);
+  });
+
+  it("a canceled subscription updates its metadata and cancellation_details (with its event), and nothing else", async () => {
+    const s = await setup("canceled-update");
+    const price = await monthly(s.opts, 1999);
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: price.id, metadata: { a: "1" } }, s.opts));
+    await ok(call("DELETE", `/v1/subscriptions/${sub.id}`, s.opts));
+    const updated = await ok(post<SubscriptionJson>(`/v1/subscriptions/${sub.id}`, { metadata: { b: "2" }, cancellation_details: { comment: "too pricey", feedback: "too_expensive" } }, s.opts));
+    expect(updated).toMatchObject({ status: "canceled", metadata: { a: "1", b: "2" } });
+    expect(updated.cancellation_details).toEqual({ comment: "too pricey", feedback: "too_expensive", feedback_option: null, reason: "cancellation_requested" });
+    expect((await ok(get<SubscriptionJson>(`/v1/subscriptions/${sub.id}`, s.opts))).cancellation_details.comment).toBe("too pricey");
+    const events = (await eventsAbout(s.opts, sub.id)).filter((e) => e.type === "customer.subscription.updated");
+    const last = events[events.length - 1];
+    expect(last?.data.object).toMatchObject({ status: "canceled", metadata: { a: "1", b: "2" }, cancellation_details: { comment: "too pricey", feedback: "too_expensive", reason: "cancellation_requested" } });
+    // Stripe's previous_attributes: the metadata key that was added (null before), the details as they were.
+    expect(last?.data.previous_attributes).toMatchObject({ metadata: { b: null }, cancellation_details: { comment: null, feedback: null } });
+    // Anything else is refused with Stripe's message, even a parameter ignored here.
+    for (const body of [{ cancel_at_period_end: true }, { metadata: { c: "3" }, default_payment_method: "" }, { description: "x" }]) {
+      const error = expectError(await post(`/v1/subscriptions/${sub.id}`, body, s.opts), 400, "invalid_canceled_subscription_fields");
+      expect(error).toMatchObject({ type: "invalid_request_error", message: "A canceled subscription can only update its cancellation_details and metadata." });
+    }
+    expect((await ok(get<SubscriptionJson>(`/v1/subscriptions/${sub.id}`, s.opts))).metadata).toEqual({ a: "1", b: "2" });
+    // Through the official client.
+    const viaClient = await stripeClient(s.key).subscriptions.update(sub.id, { metadata: { d: "4" }, cancellation_details: { feedback: "" } });
+    expect(viaClient.metadata).toEqual({ a: "1", b: "2", d: "4" });
+    expect(viaClient.cancellation_details).toMatchObject({ comment: "too pricey", feedback: null, reason: "cancellation_requested" });
+  });
+});
