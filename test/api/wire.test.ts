@@ -215,6 +215,19 @@ describe("request ids", () => {
     expect(unauth.headers.get("request-id")).toMatch(/^req_/);
   });
 
+  it("an error's body names its request (request_id), on the routes whose Idempotency-Key is kept in D1 too", async () => {
+    for (const [path, body] of [
+      ["/v1/payment_intents/nope", null],
+      ["/v1/prices", { product: "prod_nopeNopeNope", currency: "usd", unit_amount: 100 }],
+      ["/v1/customers/cus_nopeNopeNope", { name: "x" }],
+    ] as const) {
+      const res = body === null ? await get(path) : await post(path, body);
+      const error = (res.body as { error?: { request_id?: string } }).error;
+      expect(res.status, path).toBeGreaterThanOrEqual(400);
+      expect(error?.request_id, path).toBe(res.headers.get("request-id"));
+    }
+  });
+
   it("echoes a caller's X-Request-Id, and ignores an unsafe one", async () => {
     const res = await get("/v1/payment_intents?limit=1", { headers: { "x-request-id": "trace-abc.123" } });
     expect(res.headers.get("request-id")).toBe("trace-abc.123");

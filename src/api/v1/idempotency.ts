@@ -88,7 +88,8 @@ export async function idempotentD1(
       throw err;
     }
     const error = v1Error(err.data, c.get("pathParams") ?? []);
-    answer = { status: error.status, body: v1ErrorBody(error) };
+    // As every other /v1 error: the request's id (a replay shows the first request's, as its body is the first's).
+    answer = { status: error.status, body: v1ErrorBody(error, { requestId: c.get("requestId") }) };
   }
   await db.update(idempotencyKeys).set({ state: "done", responseStatus: answer.status, responseBody: await sealAnswer(c.env, answer.body) }).where(where);
   return json(c, answer.body, answer.status);
