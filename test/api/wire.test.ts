@@ -221,7 +221,8 @@ describe("request ids", () => {
       ["/v1/prices", { product: "prod_nopeNopeNope", currency: "usd", unit_amount: 100 }],
       ["/v1/customers/cus_nopeNopeNope", { name: "x" }],
     ] as const) {
-      const res = body === null ? await get(path) : await post(path, body);
+      // With an Idempotency-Key, as stripe-node sends one on every POST: the refusal is the key's stored answer.
+      const res = body === null ? await get(path) : await post(path, body, { idempotencyKey: `request-id-${path}-${Date.now()}` });
       const error = (res.body as { error?: { request_id?: string } }).error;
       expect(res.status, path).toBeGreaterThanOrEqual(400);
       expect(error?.request_id, path).toBe(res.headers.get("request-id"));
