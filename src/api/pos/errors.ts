@@ -43,7 +43,9 @@ const STATE_CODES = new Set([
   "payment_intent_unexpected_state",
   "charge_not_refundable",
   "charge_already_refunded",
-  "amount_too_large",
+  // Not amount_too_large: more than authorized or than remains refundable is invalid input (the seed's
+  // capture note: amountCents "must be <= authorized amount"), a 400 VALIDATION_ERROR on amountCents,
+  // not a status transition.
   "not_a_failed_payment",
   "failed_payment_already_resolved",
   "failed_payment_retry_in_progress",

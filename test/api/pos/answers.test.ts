@@ -17,7 +17,8 @@ describe("seed 002 error details", () => {
     expect(auth.status, JSON.stringify(auth.body)).toBe(201);
 
     const tooMuch = await post<Err>("/api/v1/payments/capture", { paymentIntentId: auth.body.data.id, amountCents: 5001 }, opts);
-    expect(tooMuch.status, JSON.stringify(tooMuch.body)).toBe(409);
+    expect(tooMuch.status, JSON.stringify(tooMuch.body)).toBe(400);
+    expect(tooMuch.body.error.code).toBe("VALIDATION_ERROR");
     expect(tooMuch.body.error.details.map((d) => d.field)).toEqual(["amountCents"]);
 
     const badToken = await post<Err>("/api/v1/payments/sale", { amountCents: 100, currency: "USD", token: "123", expiry: "1239" }, opts);

@@ -204,7 +204,7 @@ describe("seed 002 errors in its own status words", () => {
     const auth = (await post<Data>("/api/v1/payments/authorize", { amountCents: 3000, ...card }, opts)).body.data;
     const refund = expectError(await post("/api/v1/payments/refund", { paymentIntentId: auth.id }, opts), 409, "INVALID_STATE");
     expect(refund.message).toBe("This payment's status is authorized: only a captured payment can be refunded.");
-    const tooMuch = expectError(await post("/api/v1/payments/capture", { paymentIntentId: auth.id, amountCents: 3001 }, opts), 409, "INVALID_STATE");
+    const tooMuch = expectError(await post("/api/v1/payments/capture", { paymentIntentId: auth.id, amountCents: 3001 }, opts), 400, "VALIDATION_ERROR");
     expect(tooMuch.details.map((d) => d.field)).toEqual(["amountCents"]);
     expectPosWords(tooMuch.message);
     expect((await post("/api/v1/payments/void", { paymentIntentId: auth.id }, opts)).status).toBe(200);
@@ -218,7 +218,7 @@ describe("seed 002 errors in its own status words", () => {
     const again = expectError(await post("/api/v1/payments/refund", { paymentIntentId: paid.id, amountCents: 1 }, opts), 409, "INVALID_STATE");
     expectPosWords(again.message);
     const partial = await sale(opts, { amountCents: 900 });
-    const above = expectError(await post("/api/v1/payments/refund", { paymentIntentId: partial.id, amountCents: 901 }, opts), 409, "INVALID_STATE");
+    const above = expectError(await post("/api/v1/payments/refund", { paymentIntentId: partial.id, amountCents: 901 }, opts), 400, "VALIDATION_ERROR");
     expect(above.message).toBe("amountCents (901) is greater than what remains refundable on this payment (900).");
     expect(above.details.map((d) => d.field)).toEqual(["amountCents"]);
 

@@ -86,10 +86,10 @@ describe("seed 002 examples, verbatim", () => {
     expect(typeof first?.id).toBe("string");
     expect(typeof first?.createdAt).toBe("string");
 
-    // A second capture, or more than authorized: INVALID_STATE.
+    // A second capture: INVALID_STATE; more than authorized: invalid input (the seed: "must be <= authorized amount").
     expectPosError(await post("/api/v1/payments/capture", { paymentIntentId: a.id }, opts), 409, "INVALID_STATE");
     const auth2 = await post<Data>("/api/v1/payments/authorize", authorizeExample(uniqueKey("auth")), opts);
-    expectPosError(await post("/api/v1/payments/capture", { paymentIntentId: auth2.body.data.id, amountCents: 5001 }, opts), 409, "INVALID_STATE");
+    expectPosError(await post("/api/v1/payments/capture", { paymentIntentId: auth2.body.data.id, amountCents: 5001 }, opts), 400, "VALIDATION_ERROR");
     // Refund of an uncaptured authorization: INVALID_STATE.
     expectPosError(await post("/api/v1/payments/refund", { paymentIntentId: auth2.body.data.id, amountCents: 100 }, opts), 409, "INVALID_STATE");
     // Void of an authorization.
@@ -142,7 +142,7 @@ describe("seed 002 examples, verbatim", () => {
     expect(typeof r1.body.data.providerReference).toBe("string");
     const r2 = await post<Data>("/api/v1/payments/refund", { paymentIntentId: other.id, amountCents: 500 }, opts);
     expect(r2.body.data.refundedAmountCents).toBe(1000);
-    expectPosError(await post("/api/v1/payments/refund", { paymentIntentId: other.id, amountCents: 1001 }, opts), 409, "INVALID_STATE");
+    expectPosError(await post("/api/v1/payments/refund", { paymentIntentId: other.id, amountCents: 1001 }, opts), 400, "VALIDATION_ERROR");
     const r3 = await post<Data>("/api/v1/payments/refund", { paymentIntentId: other.id }, opts);
     expect(r3.body.data.refundedAmountCents).toBe(2000);
     const v1b = await get<PaymentIntentJson>(`/v1/payment_intents/${String(other.id)}`, opts);
