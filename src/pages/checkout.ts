@@ -115,7 +115,7 @@ h1,p,a,.alert,.notice{overflow-wrap:anywhere}
 table{width:100%;border-collapse:collapse;margin:.5rem 0 1rem}td{padding:.35rem 0;vertical-align:top;overflow-wrap:anywhere}td.amt{text-align:right;white-space:nowrap;padding-left:.75rem}
 tr.total td{border-top:1px solid #e3e5e8;font-weight:700;padding-top:.6rem}.qty{color:#666;font-size:.9rem}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}input{width:100%;font:inherit;padding:.65rem .75rem;border:1px solid #7c818a;border-radius:.4rem}
-input:focus{outline:2px solid #2f5bea;outline-offset:1px}input[aria-invalid=true]{border:2px solid #b3261e}.row{display:flex;gap:.75rem}.row>div{flex:1;min-width:0}
+input:focus{outline:2px solid #2f5bea;outline-offset:1px}input[aria-invalid=true]{border:2px solid #b3261e}.row{display:flex;gap:.75rem;align-items:flex-end}.row>div{flex:1;min-width:0}
 button{width:100%;font:inherit;font-weight:700;margin-top:1.25rem;padding:.8rem;border:0;border-radius:.4rem;background:#2f5bea;color:#fff;cursor:pointer}
 .alert{background:#fdecea;color:#8a1c12;border:1px solid #f3b8b1;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
 .done{background:#e8f5ec;color:#14532d;border:1px solid #b7dfc3;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
@@ -274,7 +274,7 @@ function cardForm(s: Summary, f: FormInput): string {
     pending +
     `<form method="post" action="${escapeHtml(f.action)}">${hidden}` +
     `<label for="card-number">Card number</label><input id="card-number" name="card_number" inputmode="numeric" autocomplete="cc-number" placeholder="1234 1234 1234 1234" maxlength="23" required${state("card-number")}>` +
-    `<div class="row"><div><label for="expiry">Expiry (MM / YY)</label><input id="expiry" name="expiry" inputmode="numeric" autocomplete="cc-exp" placeholder="MM / YY" maxlength="${EXPIRY_MAX_LENGTH}" required${state("expiry")}></div>` +
+    `<div class="row"><div><label for="expiry">Expiry (MM/YY)</label><input id="expiry" name="expiry" inputmode="numeric" autocomplete="cc-exp" placeholder="MM / YY" maxlength="${EXPIRY_MAX_LENGTH}" required${state("expiry")}></div>` +
     `<div><label for="cvc">CVC</label><input id="cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" placeholder="123" maxlength="4" required${state("cvc")}></div></div>` +
     `<button type="submit">Pay ${escapeHtml(formatMoney(s.amount, s.currency))}</button></form>` +
     `${f.cancelUrl ? `<a class="cancel" href="${escapeHtml(f.cancelUrl)}">Cancel</a>` : ""}` +

@@ -194,7 +194,7 @@ describe("the checkout page", () => {
     expect(html).toContain("T-shirt");
     expect(html).toContain("$25.00");
     // The expiry's format is in its label, not only in a placeholder that goes once the shopper types.
-    for (const label of ["Card number", "Expiry \\(MM / YY\\)", "CVC"]) expect(html).toMatch(new RegExp(`<label for="[a-z-]+">${label}</label>`));
+    for (const label of ["Card number", "Expiry \\(MM/YY\\)", "CVC"]) expect(html).toMatch(new RegExp(`<label for="[a-z-]+">${label}</label>`));
     expect(html).toContain(">Pay $25.00</button>");
     expect(html).toContain(`href="${CANCEL}"`);
     expect(html).not.toMatch(/<script/i);
