@@ -12,19 +12,23 @@ export const integer = z
   .transform((v) => Number(v))
   .pipe(z.number().int("expected an integer").refine(Number.isSafeInteger, "integer out of range"));
 
+/** An integer in the currency's minor unit from `min` to the largest amount; `tooSmall` says why below it. */
+export const minorAmount = (min: number, tooSmall: string) =>
+  z
+    .union([z.number(), z.string().regex(/^-?\d{1,40}$/, "expected an integer")])
+    .transform((v) => Number(v))
+    // The bounds before the safe-integer range: 1e20 is too large an amount (amount_too_large, naming the
+    // maximum), not "expected an integer", which zod's int() says of an integer beyond 2^53.
+    .pipe(
+      z
+        .number()
+        .refine(Number.isInteger, "expected an integer")
+        .min(min, tooSmall)
+        .max(MAX_AMOUNT, `must be at most ${MAX_AMOUNT} minor units`),
+    );
+
 /** An amount in the currency's minor unit (cents for USD, yen for JPY). */
-export const amount = z
-  .union([z.number(), z.string().regex(/^-?\d{1,40}$/, "expected an integer")])
-  .transform((v) => Number(v))
-  // The bounds before the safe-integer range: 1e20 is too large an amount (amount_too_large, naming the
-  // maximum), not "expected an integer", which zod's int() says of an integer beyond 2^53.
-  .pipe(
-    z
-      .number()
-      .refine(Number.isInteger, "expected an integer")
-      .min(1, "must be at least 1 (a positive integer in minor units)")
-      .max(MAX_AMOUNT, `must be at most ${MAX_AMOUNT} minor units`),
-  );
+export const amount = minorAmount(1, "must be at least 1 (a positive integer in minor units)");
 
 /**
  * A boolean as JSON and as both official clients form-encode it: stripe-node (and Stripe's form

@@ -7,7 +7,6 @@ import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
-import { MAX_AMOUNT } from "../../core/money";
 import { findPrice, db, ONE_TIME, parseMetadata, renderPrice, type PriceRow } from "../../billing/store";
 import { INTERVALS, MAX_INTERVAL_COUNT } from "../../billing/periods";
 import { booleanField, conditionField, searchPage, searchResult, tableRows, textField, type Searchable } from "../../db/object-search";
@@ -43,16 +42,7 @@ const MAX_LOOKUP_KEYS = 10;
  * amount. Whatever bills it copes with a 0: a subscription's invoice is paid as it is made (no payment
  * intent), and a Checkout Session whose total is 0 is refused at create.
  */
-export const priceUnitAmount = z
-  .union([z.number(), z.string().regex(/^-?\d{1,40}$/, "expected an integer")])
-  .transform((v) => Number(v))
-  .pipe(
-    z
-      .number()
-      .refine(Number.isInteger, "expected an integer")
-      .min(0, "must be at least 0 (0 for a free price; a positive integer in minor units otherwise)")
-      .max(MAX_AMOUNT, `must be at most ${MAX_AMOUNT} minor units`),
-  );
+export const priceUnitAmount = f.minorAmount(0, "must be at least 0 (0 for a free price; a positive integer in minor units otherwise)");
 
 const CreateBody = stripeBody("POST /v1/prices", {
     unit_amount: priceUnitAmount,
