@@ -497,6 +497,9 @@ const REFUSALS: Record<string, FormError> = {
   card_decline_rate_limit_exceeded: { message: "Too many attempts with this payment; try again later or contact the merchant.", field: null },
   // Nothing moved at the provider: the same card may be tried again.
   provider_error: { message: "The payment could not be processed just now, and nothing was charged. Please try again.", field: null },
+  // Every provider of the merchant paused by its circuit breaker (503 connectors_unavailable): the
+  // card is not at fault, and another would fare no better until the providers answer again.
+  connectors_unavailable: { message: "Payments cannot be taken just now: the payment provider is not answering. Nothing was charged. Please try again in a few minutes.", field: null },
 };
 
 /**

@@ -147,3 +147,21 @@ describe("the decline velocity rule on the pages", () => {
     expect((await authorizations(s.intent)).filter((t) => t.status === "succeeded")).toHaveLength(0);
   });
 });
+
+describe("every provider paused by its circuit breaker (503 connectors_unavailable) on the pages", () => {
+  // The page's POST redirects here with ?error=connectors_unavailable (its confirm refused before any
+  // attempt); the breaker's own opening is tested in test/connectors/failover.test.ts.
+  it("says the provider is not answering and to try again later, not 'try another card', and marks no field", async () => {
+    const s = await newSession();
+    const html = await (await open(`${s.path}?error=connectors_unavailable`)).text();
+    expect(html).toMatch(/role="alert"[^>]*>Payments cannot be taken just now: the payment provider is not answering\. Nothing was charged\. Please try again in a few minutes\.<\/div>/);
+    expect(html).not.toContain("Try another card");
+    expect(html).not.toContain('aria-invalid="true"');
+    // The same words on the bare payment page.
+    const pi = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 1500, currency: "usd" });
+    const page = new URL(hostedPaymentPageUrl("http://x", pi.body.id, pi.body.client_secret ?? ""));
+    const bare = await (await open(`${page.pathname}${page.search}&error=connectors_unavailable`)).text();
+    expect(bare).toContain("Payments cannot be taken just now: the payment provider is not answering.");
+    expect(bare).not.toContain("Try another card");
+  });
+});
