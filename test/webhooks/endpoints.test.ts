@@ -4,9 +4,11 @@ import { Webhook } from "standardwebhooks";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { WebhookEndpointJson } from "../../src/api/v1/webhook_endpoints";
+import { IN_FLIGHT_LEASE_MS } from "../../src/api/v1/idempotency";
 import { STRIPE_EVENT_TYPES } from "../../src/webhooks/stripe-event-types";
 import {
   call,
+  type CallOptions,
   createEndpoint,
   createIntent,
   expectError,
@@ -204,5 +206,37 @@ describe("webhook endpoints", () => {
     const fresh = uniqueKey();
     expectError(await post("/v1/webhook_endpoints", { url: "https://merchant.example/x" }, { ...opts, idempotencyKey: fresh }), 400);
     expect((await post("/v1/webhook_endpoints", { url: "https://merchant.example/x", enabled_events: ["*"] }, { ...opts, idempotencyKey: fresh })).status).toBe(200);
+  });
+});
+
+describe("an Idempotency-Key whose request died in flight", () => {
+  // A request that died between its claim and its answer (an evicted isolate) leaves its record in
+  // flight: made here by claiming the key as the route does and never answering.
+  async function leaveInFlight(merchantId: string, key: string, body: Record<string, unknown>, opts: CallOptions, agoMs: number): Promise<void> {
+    // The route's own claim, then its record is put back to "in flight" as a dead request leaves it.
+    const first = await post<WebhookEndpointJson>("/v1/webhook_endpoints", body, { ...opts, idempotencyKey: key });
+    expect(first.status).toBe(200);
+    await call("DELETE", `/v1/webhook_endpoints/${first.body.id}`, opts);
+    await env.DB.prepare("UPDATE idempotency_keys SET state = 'in_flight', response_status = NULL, response_body = NULL, created = ? WHERE merchant_id = ? AND key = ?")
+      .bind(Date.now() - agoMs, merchantId, key)
+      .run();
+  }
+
+  it("is 409 within the lease, and taken over by the same request past it (not for a day); other parameters stay refused", async () => {
+    const { opts, id } = await newMerchant("idem-lease");
+    const body = { url: "https://merchant.example/lease", enabled_events: ["*"] };
+    const recent = uniqueKey();
+    await leaveInFlight(id, recent, body, opts, IN_FLIGHT_LEASE_MS - 60_000);
+    expectError(await post("/v1/webhook_endpoints", body, { ...opts, idempotencyKey: recent }), 409, "idempotency_key_in_use");
+
+    const stale = uniqueKey();
+    await leaveInFlight(id, stale, body, opts, IN_FLIGHT_LEASE_MS + 1000);
+    expectError(await post("/v1/webhook_endpoints", { ...body, url: "https://merchant.example/other" }, { ...opts, idempotencyKey: stale }), 400, "idempotency_key_reused");
+    const retried = await post<WebhookEndpointJson>("/v1/webhook_endpoints", body, { ...opts, idempotencyKey: stale });
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    // It ran (a new endpoint), and its answer is now the key's.
+    const again = await post<WebhookEndpointJson>("/v1/webhook_endpoints", body, { ...opts, idempotencyKey: stale });
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.body.id).toBe(retried.body.id);
   });
 });

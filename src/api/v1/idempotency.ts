@@ -1,7 +1,8 @@
 // Idempotency-Key for POSTs that touch no payment intent (webhook endpoints, replays): the record
 // lives in D1 under a unique (merchant, mode, key). The first request inserts it "in flight"; a
 // concurrent one gets 409; a later one gets the stored answer, or 400 if its parameters differ.
-// An unexpected failure removes the record so the request can be retried.
+// An unexpected failure removes the record so the request can be retried; a record left in flight by
+// a request that died before it could (IN_FLIGHT_LEASE_MS) is taken over by the same request sent again.
 // Stored answers are sealed (AES-GCM under ENCRYPTION_KEY, like webhook secrets and credentials):
 // some carry a secret shown once (a new API key, an endpoint's signing secret), and none may rest in
 // plaintext. A replay opens the answer and returns it as it was first given.
@@ -17,6 +18,13 @@ import type { Principal } from "../../auth/permissions";
 import { v1Error, v1ErrorBody } from "./errors";
 import { json } from "./respond";
 import { requestContext, type Ctx } from "./route";
+
+/**
+ * How long a request may hold its key in flight before the same request sent again may take it
+ * over: far beyond any request's own work here (the slowest, a subscription's first payment, waits on
+ * the provider's timeout of seconds), so two runs of one request never overlap in practice.
+ */
+export const IN_FLIGHT_LEASE_MS = 5 * 60 * 1000;
 
 export interface StoredAnswer {
   status: number;
@@ -67,8 +75,13 @@ export async function idempotentD1(
   let claimed = await claim();
   if (claimed.length === 0) {
     const [existing] = await db.select().from(idempotencyKeys).where(where).limit(1);
-    if (existing && now - existing.created >= IDEMPOTENCY_TTL_MS) {
-      await db.delete(idempotencyKeys).where(and(where, eq(idempotencyKeys.created, existing.created)));
+    const expired = existing !== undefined && now - existing.created >= IDEMPOTENCY_TTL_MS;
+    // A request that died between its claim and its answer (its isolate evicted, its CPU limit hit)
+    // never removes its record: past the lease, the same request sent again takes the key over
+    // rather than meeting 409 for a day. Another request's parameters are still refused.
+    const abandoned = existing !== undefined && existing.state !== "done" && existing.fingerprint === fingerprint && now - existing.created >= IN_FLIGHT_LEASE_MS;
+    if (existing && (expired || abandoned)) {
+      await db.delete(idempotencyKeys).where(and(where, eq(idempotencyKeys.created, existing.created), eq(idempotencyKeys.state, existing.state)));
       claimed = await claim();
     } else if (existing) {
       if (existing.fingerprint !== fingerprint) throw idempotencyMismatch(key);
