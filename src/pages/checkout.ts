@@ -252,7 +252,9 @@ interface FormInput {
 const ERROR_ID = "form-error";
 
 function cardForm(s: Summary, f: FormInput): string {
-  const hidden = Object.entries(f.hidden ?? {})
+  // A fresh attempt id per rendering of the form: the same card sent twice from one rendering (a
+  // double click, Enter pressed twice) is one attempt, not two (see shopperAttempt).
+  const hidden = Object.entries({ ...(f.hidden ?? {}), attempt: randomToken() })
     .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
     .join("");
   // The field in error says so and is described by the message; the focus starts there (autofocus:
@@ -413,17 +415,45 @@ async function cardFrom(env: Env, form: Record<string, unknown>, scope: { mercha
   );
 }
 
+const ATTEMPT_ID = /^[A-Za-z0-9_-]{16,64}$/;
+
+const randomToken = () => crypto.randomUUID().replaceAll("-", "");
+
+/**
+ * The form's attempt id (a hidden field, new at each rendering of the form), or null. It is the
+ * confirm's idempotency key within the intent's object: a second POST of the same rendering with the
+ * same card (the same keyed card fingerprint and expiry) gets the first one's outcome replayed, so a
+ * double submit records one decline, not two, and never starts a second attempt. Another card sent
+ * from an old rendering (Back, then a new card) is another request: it runs as a fresh attempt.
+ */
+function shopperAttempt(form: Record<string, unknown>, card: PaymentMethodDetails): { key: string; fingerprint: string } | null {
+  const id = form.attempt;
+  if (typeof id !== "string" || !ATTEMPT_ID.test(id) || !card.card) return null;
+  return { key: `page_attempt:${id}`, fingerprint: `card:${card.card.fingerprint}:${card.card.expMonth}/${card.card.expYear}` };
+}
+
 /** Confirms the intent with the shopper's card through its Durable Object, as the customer. */
-async function confirmAsShopper(env: Env, intent: { id: string; merchantId: string; livemode: boolean }, paymentMethod: PaymentMethodDetails, origin: string, details: Record<string, string>): Promise<OpOutcome> {
+async function confirmAsShopper(
+  env: Env,
+  intent: { id: string; merchantId: string; livemode: boolean },
+  paymentMethod: PaymentMethodDetails,
+  origin: string,
+  details: Record<string, string>,
+  attempt: { key: string; fingerprint: string } | null,
+): Promise<OpOutcome> {
   const req: RequestContext = {
     scope: { merchantId: intent.merchantId, livemode: intent.livemode },
     requestId: null,
-    idempotencyKey: null,
-    fingerprint: null,
+    idempotencyKey: attempt?.key ?? null,
+    fingerprint: attempt?.fingerprint ?? null,
     origin,
     audit: { action: "payment_intents.confirm", actor: "customer", roles: [], details },
   };
-  return env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(intent.id)).confirm(req, intent.id, { paymentMethod, offSession: false });
+  const stub = env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(intent.id));
+  const outcome = await stub.confirm(req, intent.id, { paymentMethod, offSession: false });
+  // The attempt id already went with another card (an old rendering of the form): a fresh attempt.
+  if (attempt && outcome.error?.code === "idempotency_key_reused") return stub.confirm({ ...req, idempotencyKey: null, fingerprint: null }, intent.id, { paymentMethod, offSession: false });
+  return outcome;
 }
 
 const paid = (intent: IntentRecord) => intent.status === "succeeded" || intent.status === "requires_capture";
@@ -499,6 +529,9 @@ const REFUSALS: Record<string, FormError> = {
   provider_error: { message: "The payment could not be processed just now, and nothing was charged. Please try again.", field: null },
   // Every provider of the merchant paused by its circuit breaker (503 connectors_unavailable): the
   // card is not at fault, and another would fare no better until the providers answer again.
+  // The same rendering's first POST (a double click) still running after the object's wait: it
+  // decides; this one attempted nothing.
+  idempotency_key_in_use: { message: "This payment is already being sent from your first click. Wait a moment, then reload this page to see how it went before paying again.", field: null },
   connectors_unavailable: { message: "Payments cannot be taken just now: the payment provider is not answering. Nothing was charged. Please try again in a few minutes.", field: null },
 };
 
@@ -667,14 +700,16 @@ function sessionPages(): Hono<PagesEnv> {
     // Expired (now, or before): the session's page says so.
     if (row.status !== "open") return c.redirect(page, 303);
     let card: PaymentMethodDetails;
+    let form: Record<string, unknown> = {};
     try {
-      card = await cardFrom(c.env, await readBodyParams(c.req.raw), row);
+      form = await readBodyParams(c.req.raw);
+      card = await cardFrom(c.env, form, row);
     } catch (err) {
       // Nothing was attempted: the form's page says what to correct (by a code, never what was typed).
       if (err instanceof ApiError) return c.redirect(`${page}?error=${checkCode(err)}`, 303);
       throw err;
     }
-    const outcome = await confirmAsShopper(c.env, { id: row.paymentIntent, merchantId: row.merchantId, livemode: row.livemode }, card, origin, { checkout_session: row.id });
+    const outcome = await confirmAsShopper(c.env, { id: row.paymentIntent, merchantId: row.merchantId, livemode: row.livemode }, card, origin, { checkout_session: row.id }, shopperAttempt(form, card));
     const intent = outcome.intent;
     if (intent && paid(intent)) {
       await completeFromIntent(c.env, intent, origin);
@@ -793,7 +828,7 @@ function payPages(): Hono<PagesEnv> {
       throw err;
     }
     const origin = config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;
-    const outcome = await confirmAsShopper(c.env, intent, card, origin, {});
+    const outcome = await confirmAsShopper(c.env, intent, card, origin, {}, shopperAttempt(form, card));
     const after = outcome.intent ?? intent;
     if (after.status === "requires_action" && after.nextAction) return c.redirect(after.nextAction.url, 303);
     if (paid(after) || after.status === "processing") return c.redirect(returnLocation(after) ?? page, 303);

@@ -165,3 +165,42 @@ describe("every provider paused by its circuit breaker (503 connectors_unavailab
     expect(bare).not.toContain("Try another card");
   });
 });
+
+describe("a double submit of one rendering of the form (a double click, Enter pressed twice)", () => {
+  const attemptOf = async (path: string): Promise<string> => {
+    const html = await (await open(path)).text();
+    const id = /<input type="hidden" name="attempt" value="([A-Za-z0-9_-]+)">/.exec(html)?.[1];
+    expect(id, "the form carries a fresh attempt id").toBeDefined();
+    return id ?? "";
+  };
+  const declines = async (id: string) => (await authorizations(id)).filter((t) => t.status === "failed");
+
+  it("records one decline, not two: the second POST gets the first one's outcome; each rendering has its own id", async () => {
+    const s = await newSession();
+    const attempt = await attemptOf(s.path);
+    expect(await attemptOf(s.path)).not.toBe(attempt);
+    const [a, b] = await Promise.all([submit(s.path, { card_number: "4000000000000002", attempt }), submit(s.path, { card_number: "4000000000000002", attempt })]);
+    expect(a.headers.get("location")).toBe(`${s.path}?error=card_declined`);
+    expect(b.headers.get("location")).toBe(`${s.path}?error=card_declined`);
+    expect(await declines(s.intent)).toHaveLength(1);
+    // And sent again later from the same rendering (a reload of the POST): still the one decline.
+    await submit(s.path, { card_number: "4000000000000002", attempt });
+    expect(await declines(s.intent)).toHaveLength(1);
+    // The next rendering is a new attempt.
+    await submit(s.path, { card_number: "4000000000000002", attempt: await attemptOf(s.path) });
+    expect(await declines(s.intent)).toHaveLength(2);
+  });
+
+  it("another card sent from an old rendering (Back, then a new card) is a fresh attempt, and pays", async () => {
+    const pi = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 1800, currency: "usd" });
+    const page = new URL(hostedPaymentPageUrl("http://x", pi.body.id, pi.body.client_secret ?? ""));
+    const path = `${page.pathname}${page.search}`;
+    const attempt = await attemptOf(path);
+    const declined = await submit(page.pathname, { client_secret: pi.body.client_secret ?? "", card_number: "4000000000000002", attempt });
+    expect(declined.headers.get("location")).toContain("error=card_declined");
+    const paidWith = await submit(page.pathname, { client_secret: pi.body.client_secret ?? "", card_number: "4242424242424242", attempt });
+    expect(paidWith.status).toBe(303);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.body.id}`)).body.status).toBe("succeeded");
+    expect(await declines(pi.body.id)).toHaveLength(1);
+  });
+});
