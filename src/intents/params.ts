@@ -120,6 +120,13 @@ export interface ConfirmParams {
   shipping?: Shipping | null;
   paymentMethodTypes?: PaymentMethodType[];
   captureAsync?: boolean;
+  /**
+   * Seed 001's "confirm / continue (after client action)": a confirm naming the card the intent was
+   * already paid with, and nothing else, answers the intent as it stands once the customer's step is
+   * done (succeeded, requires_capture, processing) instead of Stripe's 400. Only that seed's
+   * `{type: "card_token"}` form asks it; Stripe's clients keep Stripe's answer.
+   */
+  continueAfterAction?: boolean;
 }
 
 export interface CaptureParams {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { exports } from "cloudflare:workers";
 import {
   authorizedIntent,
   bearer,
@@ -53,6 +54,29 @@ describe("POST /v1/payment_intents (create)", () => {
     expect(res.body.amount_received).toBe(2599);
     expect(res.body.latest_charge).toMatch(/^ch_/);
     expect(res.body.latest_charge_id).toBe(res.body.latest_charge);
+  });
+
+  it("seed 001's confirm 'after client action' (the card_token form, once 3D Secure is done) answers the intent as it stands; Stripe's form keeps Stripe's 400", async () => {
+    const token = { type: "card_token", token: "tok_threeDSecure2Required" };
+    const created = await createIntent({ amount: 2599, currency: "EUR", order_id: "ord_3ds_continue", payment_method: token, confirm: true, return_url: "https://merchant.site/return" });
+    expect(created.body.status).toBe("requires_action");
+    const url = created.body.next_action?.url ?? "";
+    const approved = await exports.default.fetch(
+      new Request(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `client_secret=${encodeURIComponent(created.body.client_secret ?? "")}&outcome=approve`, redirect: "manual" }),
+    );
+    expect(approved.status).toBe(303);
+    const transactions = async () => (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${created.body.id}/transactions`)).body.data.length;
+    const before = await transactions();
+    const continued = await post<PaymentIntentJson>(`/v1/payment_intents/${created.body.id}/confirm`, { payment_method: token });
+    expect(continued.status, JSON.stringify(continued.body)).toBe(200);
+    expect(continued.body).toMatchObject({ payment_intent_id: created.body.id, status: "succeeded", amount_received: 2599 });
+    // Nothing was attempted again.
+    expect(await transactions()).toBe(before);
+    // Another card, Stripe's string form, or any other parameter: Stripe's answer.
+    expectError(await post(`/v1/payment_intents/${created.body.id}/confirm`, { payment_method: { type: "card_token", token: "tok_visa" } }), 400, "payment_intent_unexpected_state");
+    expectError(await post(`/v1/payment_intents/${created.body.id}/confirm`, { payment_method: "pm_card_threeDSecure2Required" }), 400, "payment_intent_unexpected_state");
+    expectError(await post(`/v1/payment_intents/${created.body.id}/confirm`, { payment_method: token, return_url: "https://merchant.site/again" }), 400, "payment_intent_unexpected_state");
+    expect(await transactions()).toBe(before);
   });
 
   it("accepts raw test card details in test mode, keeping only brand, last4, expiry and fingerprint", async () => {

@@ -262,6 +262,16 @@ async function paymentMethodOf(c: Ctx, principal: Principal, body: MethodInput, 
   return data.billing_details ? { ...resolved, billingDetails: data.billing_details } : resolved;
 }
 
+/**
+ * Seed 001's confirm "after client action": its `{type: "card_token", token}` form of payment_method
+ * and nothing else (but `expand`). See ConfirmParams.continueAfterAction.
+ */
+function continuesAfterAction(body: z.output<typeof ConfirmBody>): boolean {
+  const pm = body.payment_method;
+  if (typeof pm !== "object" || pm.type !== "card_token") return false;
+  return Object.entries(body).every(([k, v]) => v === undefined || k === "payment_method" || k === "expand");
+}
+
 const TAG = "Payment intents";
 
 /**
@@ -523,6 +533,7 @@ export function registerPaymentIntents(app: App): void {
       cardOptions: ctx.body.payment_method_options,
       shipping: ctx.body.shipping,
       paymentMethodTypes: ctx.body.payment_method_types ? [...new Set(ctx.body.payment_method_types)] : undefined,
+      continueAfterAction: continuesAfterAction(ctx.body),
     });
     await saveIfAsked(ctx.c, outcome);
     await settleInvoiceIfPaid(ctx.c, outcome);

@@ -1,7 +1,7 @@
 // Confirm: authorize the intent's payment method at its connector.
 import { unexpectedState } from "../../core/errors";
 import { assertDeclineVelocity, assertMethodTypeAllowed, assertOperationAllowed } from "../../core/intent";
-import type { IntentRecord } from "../../core/types";
+import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import type { ConfirmParams } from "../params";
 import { authorize } from "./authorize";
 import { missingPaymentMethod } from "./create";
@@ -9,7 +9,17 @@ import { dropPendingActions } from "./pending-action";
 import { assertCaptureKept, mergeCardOptions } from "./update";
 import type { OperationTools, StepResult } from "./tools";
 
+/** Whether a continuing confirm (ConfirmParams.continueAfterAction) finds its payment already past the customer's step, with the card it names. */
+function alreadyContinued(draft: IntentRecord, given: PaymentMethodDetails | undefined): boolean {
+  if (draft.status !== "succeeded" && draft.status !== "requires_capture" && draft.status !== "processing") return false;
+  const held = draft.paymentMethod;
+  if (!given || !held) return false;
+  return given.id === held.id || (given.card !== null && held.card !== null && given.card.fingerprint === held.card.fingerprint && given.card.expMonth === held.card.expMonth && given.card.expYear === held.card.expYear);
+}
+
 export async function confirm(draft: IntentRecord, params: ConfirmParams, tools: OperationTools): Promise<StepResult> {
+  // Nothing to do: the payment went on once the customer's step (3D Secure) was done. Nothing changes.
+  if (params.continueAfterAction && alreadyContinued(draft, params.paymentMethod)) return {};
   assertOperationAllowed("confirm", draft);
   // A failed payment an operator settled (paid by a retry, or by other means, or dismissed) is not paid again.
   if (draft.resolution) {
