@@ -128,6 +128,27 @@ describe("errors", () => {
     }
   });
 
+  it("a parameter named __proto__ (a metadata key), in JSON or in a form, is a 400, never silently dropped", async () => {
+    const json = { "content-type": "application/json" };
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    for (const [body, headers] of [
+      ['{"amount":100,"currency":"eur","metadata":{"__proto__":"x","k":"v"}}', json],
+      ['{"amount":100,"currency":"eur","__proto__":{"k":"v"}}', json],
+      ["amount=100&currency=eur&metadata[__proto__]=x&metadata[k]=v", form],
+      ["amount=100&currency=eur&metadata%5B__proto__%5D=x", form],
+      ["amount=100&currency=eur&__proto__[k]=v", form],
+    ] as const) {
+      const res = await raw("POST", "/v1/payment_intents", { body, headers });
+      expect(res.status, body).toBe(400);
+      const err = ((await res.json()) as { error: { message: string; code: string } }).error;
+      expect(err).toMatchObject({ code: "parameter_invalid", message: "A parameter may not be named __proto__ (not even a metadata key)." });
+    }
+    // A key that only looks like it is kept.
+    const ok = await raw("POST", "/v1/payment_intents", { body: "amount=100&currency=eur&metadata[proto]=x&metadata[__proto]=y", headers: form });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { metadata: Record<string, string> }).metadata).toEqual({ proto: "x", __proto: "y" });
+  });
+
   it("missing and unknown parameters are named", async () => {
     expect(expectError(await post("/v1/payment_intents", { currency: "usd" }), 400, "parameter_missing").param).toBe("amount");
     expect(expectError(await post("/v1/payment_intents", { amount: 100, currency: "usd", colour: "red" }), 400, "parameter_unknown").param).toBe("colour");
