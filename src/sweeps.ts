@@ -20,6 +20,7 @@ import { config, type Env } from "./env";
 import { log } from "./log";
 import { expireAuthorizations, requeueStuckReconciliations } from "./reconcile/sweep";
 import { requeueOverdue } from "./webhooks/fanout";
+import { reportDueRefundFailures } from "./connectors/sandbox/refund-failures";
 import { purgeExpired } from "./webhooks/store";
 
 /** Rows a retention step (old events, PSP events, idempotency claims and stored answers) removes with one statement. */
@@ -182,6 +183,8 @@ export async function sweepShard(env: Env, now: number, budget = new StatementBu
     { name: "expired_checkout_sessions", cost: UNIT_COST.round + UNIT_COST.sessionExpiry, carried: true, rounds: WORK_ROUNDS, round: (within) => expireOverdueSessions(counted, now, origin, 50, within) },
     { name: "pruned_idempotency_claims", cost: 1, rounds: RETENTION_ROUNDS, round: inBatches((batch) => pruneIdempotencyClaims(counted, now, batch)) },
     { name: "pruned_stored_answers", cost: 1, rounds: RETENTION_ROUNDS, round: inBatches((batch) => pruneIdempotencyKeys(counted, now, batch)) },
+    // The sandbox's ledger is in the directory: its refund-failure card's refunds reported failed once due.
+    ...(carry.shard === DIRECTORY_BINDING ? [{ name: "sandbox_refund_failures", cost: UNIT_COST.round, carried: true, rounds: PSP_ROUNDS, round: () => reportDueRefundFailures(counted, now) }] : []),
   ];
   const only = carry.steps ? new Set(carry.steps) : null;
   const { done, more: due } = await runSteps(only ? steps.filter((s) => only.has(s.name)) : steps, budget, failures);

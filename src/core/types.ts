@@ -45,7 +45,8 @@ export type SandboxScenario =
   | "timeout_then_success"
   | "timeout_then_decline"
   | "provider_error"
-  | "increment_declined";
+  | "increment_declined"
+  | "refund_fail";
 
 export interface CardDetails {
   brand: string;

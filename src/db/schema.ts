@@ -403,6 +403,25 @@ export const sandboxLedger = sqliteTable("sandbox_ledger", {
   created: integer("created").notNull(),
 });
 
+/**
+ * Refunds of the sandbox's refund-failure test card (4000000000005126): succeeded when made, reported
+ * failed by the sweep once `due` (src/connectors/sandbox/refund-failures.ts). Migration 0059.
+ */
+export const sandboxRefundFailures = sqliteTable(
+  "sandbox_refund_failures",
+  {
+    idempotencyKey: text("idempotency_key").primaryKey(),
+    intentId: text("intent_id").notNull(),
+    attemptId: text("attempt_id").notNull(),
+    /** The merchant's sandbox connector account; null for the built-in sandbox. */
+    accountId: text("account_id"),
+    merchantId: text("merchant_id").notNull(),
+    reference: text("reference").notNull(),
+    due: integer("due").notNull(),
+  },
+  (t) => [index("sandbox_refund_failures_due").on(t.due)],
+);
+
 /** Who did what, when: money-moving calls, admin actions, key changes. Never secrets or card data. */
 export const auditLog = sqliteTable(
   "audit_log",

@@ -44,6 +44,7 @@ export const TEST_CARDS: readonly TestCard[] = [
   { number: "4000000000007007", brand: "visa", funding: "credit", country: "US", scenario: "timeout_then_success", description: "PSP times out (unknown outcome, intent `processing`); the PSP later reports success" },
   { number: "4000000000007015", brand: "visa", funding: "credit", country: "US", scenario: "timeout_then_decline", description: "PSP times out (unknown outcome, intent `processing`); the PSP later reports a decline" },
   { number: "4000000000007023", brand: "visa", funding: "credit", country: "US", scenario: "provider_error", description: "PSP answers 5xx before any money moved (502 provider_error)" },
+  { number: "4000000000005126", brand: "visa", funding: "credit", country: "US", scenario: "refund_fail", description: "Succeeds; a refund of it succeeds, then about a minute later fails (refund.failed, failure_reason declined), as Stripe's refund-failure card" },
   { number: "4000000000007031", brand: "visa", funding: "credit", country: "US", scenario: "increment_declined", description: "Authorizes (incremental authorization available when requested); every incremental authorization is declined: card_declined / insufficient_funds" },
 ];
 
@@ -82,6 +83,7 @@ export const TEST_TOKENS: Readonly<Record<string, string>> = {
   tok_threeDSecureOptional: "4000000000003055",
   tok_bypassPending: "4000000000000077",
   tok_chargeCustomerFail: "4000000000000341",
+  tok_refundFail: "4000000000005126",
   tok_cvcCheckFail: "4000000000000101",
   tok_mastercard_prepaid: "5105105105105100",
   tok_jcb: "3566002020360505",
@@ -125,6 +127,7 @@ export const TEST_PAYMENT_METHODS: Readonly<Record<string, string>> = {
   pm_card_bypassPending: "4000000000000077",
   pm_card_authenticationRequiredOnSetup: "4000002500003155",
   pm_card_chargeCustomerFail: "4000000000000341",
+  pm_card_refundFail: "4000000000005126",
   pm_card_cvcCheckFail: "4000000000000101",
   pm_card_mastercard_debit: "5200828282828210",
   pm_card_mastercard_prepaid: "5105105105105100",

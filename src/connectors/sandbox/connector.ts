@@ -8,6 +8,7 @@
 import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
 import type { PaymentMethodDetails, SandboxScenario } from "../../core/types";
 import type { AuthorizeRequest, CompleteActionRequest, Connector, FollowUpKind, FollowUpRequest } from "../types";
+import { recordRefundFailure } from "./refund-failures";
 
 export interface SandboxOptions {
   /** How long a "timeout" card hangs before the sandbox reports an unknown outcome. */
@@ -162,7 +163,12 @@ export class SandboxConnector implements Connector {
   }
 
   async refund(req: FollowUpRequest): Promise<FollowUpOutcome> {
-    return this.followUp("ref", req);
+    const outcome = await this.followUp("ref", req);
+    // The refund-failure card: succeeded now, reported failed later (src/connectors/sandbox/refund-failures.ts).
+    if (req.paymentMethod?.sandboxScenario === "refund_fail" && outcome.kind === "succeeded") {
+      await recordRefundFailure(this.options.db, req, this.accountId, outcome.providerReference, Date.now());
+    }
+    return outcome;
   }
 
   /** Deterministic: approved, except for the increment-declined test card (card_declined / insufficient_funds). */
