@@ -18,6 +18,8 @@ const EXPECTED: Record<string, { status: number; intent?: string; code?: string;
   timeout_then_success: { status: 200, intent: "processing" },
   timeout_then_decline: { status: 200, intent: "processing" },
   provider_error: { status: 502, code: "provider_error" },
+  // Succeeds; only its refunds fail, later (test/connectors/sandbox-refund-failures.test.ts).
+  refund_fail: { status: 200, intent: "succeeded" },
   // Authorizes; only its incremental authorizations are declined (test/intents/increment-authorization.test.ts).
   increment_declined: { status: 200, intent: "succeeded" },
 };
