@@ -51,6 +51,11 @@ describe("payment search", () => {
     const today = new Date().toISOString().slice(0, 10);
     expect((await search(`created_gte=${today}`)).body.data).toHaveLength(3);
     expect((await search("created_lte=2001-01-01")).body.data).toHaveLength(0);
+    // An end date is the whole of its day, and an end in Unix seconds the whole of its second.
+    expect((await search(`created_gte=${today}&created_lte=${today}`)).body.data).toHaveLength(3);
+    const newest = (await search("limit=1")).body.data[0];
+    const createdAt = newest?.created ?? 0;
+    expect((await search(`created_gte=${createdAt}&created_lte=${createdAt}`)).body.data.map((p) => p.id)).toContain(newest?.id);
     const first = await search("limit=2");
     expect(first.body.has_more).toBe(true);
     const second = await search(`limit=2&cursor=${first.body.next_cursor}`);

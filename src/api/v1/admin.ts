@@ -77,6 +77,12 @@ const calendarDay = z
     return Number.isFinite(ms) && new Date(ms).toISOString().startsWith(v);
   }, "must be a date that exists (YYYY-MM-DD)");
 const dateOrTs = z.union([f.integer, calendarDay]).transform((v) => (typeof v === "number" ? v * 1000 : Date.parse(`${v}T00:00:00Z`)));
+/**
+ * The end of a window, inclusive: a date is the whole of that day (UTC), and Unix seconds the whole of
+ * that second (times are kept in milliseconds), so `created_gte=2026-12-06&created_lte=2026-12-06` is
+ * that day, as the POS surface's date-only ends are.
+ */
+const dateOrTsEnd = z.union([f.integer, calendarDay]).transform((v) => (typeof v === "number" ? v * 1000 + 999 : Date.parse(`${v}T00:00:00Z`) + 86_400_000 - 1));
 /** A filter's value: an empty one would filter nothing and answer everything. */
 const filterText = (max: number) => f.text(max).min(1, "must not be empty");
 
@@ -331,7 +337,7 @@ const AuditQuery = z
     action: f.text(100).optional(),
     object_id: f.text(100).optional(),
     created_gte: dateOrTs.optional(),
-    created_lte: dateOrTs.optional(),
+    created_lte: dateOrTsEnd.optional(),
     limit: f.limit.optional(),
     cursor: f.text(200).optional(),
   })
@@ -417,7 +423,7 @@ const SearchQuery = z
     amount_gte: f.integer.optional(),
     amount_lte: f.integer.optional(),
     created_gte: dateOrTs.optional(),
-    created_lte: dateOrTs.optional(),
+    created_lte: dateOrTsEnd.optional(),
     card_last4: z.string().regex(/^\d{4}$/, "must be four digits").optional(),
     limit: f.limit.optional(),
     cursor: f.text(200).optional(),
@@ -491,7 +497,7 @@ const FailedQuery = z
     reason: f.text(100).optional(),
     resolution: z.enum(["open", "resolved", "dismissed", "all"]).optional(),
     created_gte: dateOrTs.optional(),
-    created_lte: dateOrTs.optional(),
+    created_lte: dateOrTsEnd.optional(),
     limit: f.limit.optional(),
     cursor: f.text(200).optional(),
   })
