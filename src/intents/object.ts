@@ -49,6 +49,9 @@ import type {
 import { SerialQueue } from "./serial-queue";
 import { shardFor } from "../db/shards";
 
+/** The request, naming the refund its operation is about (for its audit entry). */
+const aboutRefund = (req: RequestContext, refundId: string): RequestContext => ({ ...req, aboutRefund: refundId });
+
 const INTENT_KEY = "intent";
 const IDEMPOTENCY_PREFIX = "idem:";
 const AUDIT_PREFIX = "audit:";
@@ -231,7 +234,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
 
   /** A refund's metadata (Stripe's POST /v1/refunds/{id}): written here, so the read model follows the object. */
   async updateRefund(req: RequestContext, id: string, params: RefundUpdateParams): Promise<OpOutcome> {
-    return this.execute(req, "update_refund", id, (draft, tools) => updateRefund(draft, params, tools));
+    return this.execute(aboutRefund(req, params.refundId), "update_refund", id, (draft, tools) => updateRefund(draft, params, tools));
   }
 
   /** A charge's own description, metadata, receipt email and shipping (Stripe's POST /v1/charges/{id}). */
@@ -241,7 +244,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
 
   /** The merchant takes back a refund that waits for approval (Stripe's POST /v1/refunds/{id}/cancel). */
   async cancelRefund(req: RequestContext, id: string, params: RefundCancelParams): Promise<OpOutcome> {
-    return this.execute(req, "cancel_refund", id, (draft, tools) => cancelRefund(draft, params, tools));
+    return this.execute(aboutRefund(req, params.refundId), "cancel_refund", id, (draft, tools) => cancelRefund(draft, params, tools));
   }
 
   /** The customer is back from a provider's page (PayPal approval, Stripe 3DS); authorized by the client secret. */
@@ -300,7 +303,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
 
   /** An approver's decision on a refund waiting for approval. */
   async decideRefund(req: RequestContext, id: string, params: ApprovalParams): Promise<OpOutcome> {
-    return this.execute(req, params.approve ? "approve_refund" : "reject_refund", id, (draft, tools) => decideRefund(draft, params, tools));
+    return this.execute(aboutRefund(req, params.refundId), params.approve ? "approve_refund" : "reject_refund", id, (draft, tools) => decideRefund(draft, params, tools));
   }
 
   /**
@@ -713,8 +716,10 @@ export class PaymentIntentObject extends DurableObject<Env> {
   private auditEntry(req: RequestContext, outcome: OpOutcome, base: IntentRecord | null): AuditRow | null {
     if (!req.audit) return null;
     const intent = outcome.intent;
-    const refund = outcome.refundId ? intent?.refunds.find((r) => r.id === outcome.refundId) : undefined;
-    const refundBefore = outcome.refundId ? base?.refunds.find((r) => r.id === outcome.refundId) : undefined;
+    // The refund the operation was about: the one it made or changed, else (refused) the one it named.
+    const refundId = outcome.refundId ?? req.aboutRefund ?? null;
+    const refund = refundId ? (intent?.refunds.find((r) => r.id === refundId) ?? base?.refunds.find((r) => r.id === refundId)) : undefined;
+    const refundBefore = refundId ? base?.refunds.find((r) => r.id === refundId) : undefined;
     return auditRow(
       { actor: req.audit.actor, roles: req.audit.roles, merchantId: req.scope.merchantId, livemode: req.scope.livemode },
       {

@@ -14,6 +14,8 @@ export interface RequestContext {
   origin: string;
   /** When set, the object records the operation in the audit log, with its state change. */
   audit: RequestAudit | null;
+  /** The refund an operation names (approve, reject, cancel, update): its audit entry is about that refund, refused or not. */
+  aboutRefund?: string;
 }
 
 export interface RequestAudit {

@@ -3,7 +3,7 @@
 // holds a secret, a token or card data. Admin and support read it; merchants' keys cannot.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { bearer, createIntent, expectError, get, hsToken, newMerchant, post, uniqueKey, waitFor, type PaymentIntentJson, type RefundJson } from "../helpers";
+import { approverOf, bearer, createEndpoint, createIntent, expectError, get, hsToken, newMerchant, post, receiverHook, uniqueKey, waitFor, type PaymentIntentJson, type RefundJson } from "../helpers";
 
 interface AuditJson {
   action: string;
@@ -73,6 +73,53 @@ describe("audit log", () => {
     const rows = JSON.stringify((await env.DB.prepare("SELECT * FROM audit_log").all()).results);
     for (const secret of [key.secret, "sk_test_audit_secret_9999", "whsec_audit_secret", "4242424242424242", '"321"', "sk_test_merchant_a"]) expect(rows).not.toContain(secret);
     expect(rows).not.toMatch(/whsec_[A-Za-z0-9+/]{20}/);
+  });
+
+  it("a refused approval is about the refund it named (its id, its amount), as the approval is", async () => {
+    const m = await newMerchant("audit-four-eyes");
+    const admin = bearer(await hsToken({ roles: ["admin"], merchant: null }));
+    await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, await approverOf(m.opts));
+    const pi = (await createIntent({ amount: 5000, payment_method: "pm_card_visa", confirm: true }, m.opts)).body;
+    const requester = bearer(await hsToken({ roles: ["merchant"], merchant: m.id, sub: "clerk" }));
+    const held = (await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 3000 }, requester)).body;
+    expect(held.status).toBe("pending");
+    expectError(await post(`/v1/admin/refunds/${held.id}:approve`, {}, requester), 403);
+    const lead = bearer(await hsToken({ roles: ["merchant"], merchant: m.id, permissions: ["refunds.approve"], sub: "finance-lead" }));
+    expect((await post(`/v1/admin/refunds/${held.id}:approve`, {}, lead)).status).toBe(200);
+    const entries = await waitFor(async () => {
+      const res = await get<{ data: AuditJson[] }>(`/v1/admin/audit_log?object_id=${held.id}&limit=20`, admin);
+      return res.body.data.filter((e) => e.action === "refunds.approve").length >= 2 ? res.body.data : undefined;
+    });
+    const approvals = entries.filter((e) => e.action === "refunds.approve").map((e) => ({ actor: e.actor, http: e.http_status, refundAmount: e.details.refund_amount, before: e.status_before }));
+    expect(approvals).toEqual(
+      expect.arrayContaining([
+        { actor: "jwt:clerk", http: 403, refundAmount: 3000, before: "pending" },
+        { actor: "jwt:finance-lead", http: 200, refundAmount: 3000, before: "pending" },
+      ]),
+    );
+  });
+
+  it("re-sending a delivery or an event is recorded (who, which delivery or event)", async () => {
+    const m = await newMerchant("audit-resend");
+    const admin = bearer(await hsToken({ roles: ["admin"], merchant: null }));
+    await createEndpoint(receiverHook("audit-resend").url, ["payment_intent.succeeded"], m.opts);
+    await createIntent({ amount: 1200, payment_method: "pm_card_visa", confirm: true }, m.opts);
+    // Its first attempt done (a delivery being attempted is not re-sent: 400 delivery_in_progress).
+    const delivery = await waitFor(async () => (await env.DB.prepare("SELECT id, event_id FROM webhook_deliveries WHERE merchant_id = ? AND status = 'succeeded'").bind(m.id).first<{ id: string; event_id: string }>()) ?? undefined);
+    // A delivery being attempted is not re-sent (400 delivery_in_progress): each re-send waits for the attempt before it.
+    const resend = (path: string) => waitFor(async () => {
+      const res = await post(path, {}, m.opts);
+      if (res.status !== 200) expectError(res, 400, "delivery_in_progress");
+      return res.status === 200 ? res : undefined;
+    });
+    await resend(`/v1/webhook_deliveries/${delivery.id}/retry`);
+    await resend(`/v1/events/${delivery.event_id}/retry`);
+    const of = async (id: string) => waitFor(async () => {
+      const res = await get<{ data: AuditJson[] }>(`/v1/admin/audit_log?object_id=${id}`, admin);
+      return res.body.data.length > 0 ? res.body.data : undefined;
+    });
+    expect((await of(delivery.id)).map((e) => [e.action, e.http_status, e.details.event])).toEqual([["webhook_deliveries.retry", 200, delivery.event_id]]);
+    expect((await of(delivery.event_id)).map((e) => [e.action, e.http_status, e.details.deliveries])).toEqual([["events.retry", 200, 1]]);
   });
 
   it("is read by admin and support only", async () => {

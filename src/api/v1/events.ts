@@ -15,7 +15,8 @@ import { events, webhookDeliveries } from "../../db/schema";
 import { attemptsOf, db, findEndpoint, findEvent, parseEndpointEvents, pendingDeliveries } from "../../webhooks/store";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
-import { json, listObject, pageRequest } from "./respond";
+import { audit } from "../../audit/log";
+import { auditContext, json, listObject, pageRequest } from "./respond";
 import { expandPaths } from "./expand";
 import { route, type App } from "./route";
 import { listOf } from "./schemas";
@@ -194,6 +195,13 @@ export function registerEvents(app: App): void {
         if (rows.length === 0) throw invalidRequest("This event has no deliveries to re-send; name a webhook_endpoint.", "webhook_endpoint", "parameter_missing");
         const retried = [];
         for (const row of rows) retried.push(await resend(c.env, row));
+        audit(auditContext(c), principal, {
+          action: "events.retry",
+          objectType: "event",
+          objectId: event.id,
+          httpStatus: 200,
+          details: { event_type: event.type, deliveries: retried.length, webhook_endpoint: body.webhook_endpoint ?? null },
+        });
         const attempts = await attemptsOf(
           c.env.DB,
           retried.map((r) => r.id),

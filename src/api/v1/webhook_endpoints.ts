@@ -493,6 +493,15 @@ export function registerWebhookEndpoints(app: App): void {
         // Its event goes to the endpoint's URL, which the caller may have just changed: only an event it may read.
         if (!row || !mayGetEvent(principal, row.eventType)) throw resourceMissing("webhook_delivery", id, "id");
         const retried = await resend(c.env, row);
+        audit(auditContext(c), principal, {
+          action: "webhook_deliveries.retry",
+          objectType: "webhook_delivery",
+          objectId: row.id,
+          statusBefore: row.status,
+          statusAfter: retried.status,
+          httpStatus: 200,
+          details: { event: row.eventId, event_type: row.eventType, webhook_endpoint: row.endpointId },
+        });
         const attempts = await attemptsOf(c.env.DB, [row.id]);
         return { status: 200, body: renderDelivery(retried, attempts.get(row.id) ?? []) };
       });
