@@ -347,7 +347,22 @@
     });
     if (!rows.length) body.appendChild(el("tr", null, el("td", { colspan: String(columns.length), text: "Nothing here." })));
     // Wider than a phone: the table scrolls sideways inside its own area, the page never does.
-    return el("div", { class: "table-wrap" }, el("table", null, el("thead", null, head), body));
+    var wrap = el("div", { class: "table-wrap" }, el("table", null, el("thead", null, head), body));
+    // An area that scrolls is reached with the keyboard too (Tab, then the arrow keys), named as a
+    // region; one that does not scroll is no tab stop. Checked again whenever its width changes.
+    if (window.ResizeObserver) new ResizeObserver(function () { scrollableByKeyboard(wrap); }).observe(wrap);
+    return wrap;
+  }
+  function scrollableByKeyboard(wrap) {
+    if (wrap.scrollWidth > wrap.clientWidth + 1) {
+      wrap.setAttribute("tabindex", "0");
+      wrap.setAttribute("role", "region");
+      wrap.setAttribute("aria-label", "Table (scrolls sideways)");
+    } else {
+      wrap.removeAttribute("tabindex");
+      wrap.removeAttribute("role");
+      wrap.removeAttribute("aria-label");
+    }
   }
   function button(label, onclick) { return el("button", { type: "button", onclick: onclick, text: label }); }
 
@@ -456,8 +471,8 @@
     var list = await api("GET", "/v1/admin/payments/search?" + query + afterQuery(params, "cursor"));
     return [el("h1", { text: "Payments" }), form, declines, table([
       ["Payment", function (p) { return p.id; }], ["Amount", amountCell, "nowrap"], ["Status", function (p) { return p.status; }],
-      ["Refunded", function (p) { return p.amount_refunded ? money(p.amount_refunded, p.currency) : ""; }], ["Order", function (p) { return p.order_id; }],
-      ["Merchant", function (p) { return p.merchant_id; }], ["Created", function (p) { return when(p.created); }],
+      ["Refunded", function (p) { return p.amount_refunded ? money(p.amount_refunded, p.currency) : ""; }], ["Order", function (p) { return p.order_id; }, "long"],
+      ["Merchant", function (p) { return p.merchant_id; }], ["Created", function (p) { return when(p.created); }, "nowrap"],
     ], list.data, function (p) { return paymentHash(p.id, p.merchant_id); }), pager("/payments", params, list)];
   }
 

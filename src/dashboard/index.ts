@@ -20,7 +20,7 @@ header strong{font-size:1.05rem}#who button{margin-left:.5rem}
 nav{display:flex;flex-wrap:wrap;gap:.2rem .9rem;align-items:center;padding:.5rem 1rem;background:#fff;border-bottom:1px solid #e3e8ee}
 nav a{color:#3c4257;text-decoration:none}nav a.current{color:#635bff;font-weight:600}nav input{width:14rem}
 main{padding:1rem;max-width:80rem}table{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0}
-.table-wrap{overflow-x:auto;max-width:100%;margin:.5rem 0}.table-wrap table{margin:0}
+.table-wrap{overflow-x:auto;max-width:100%;margin:.5rem 0}.table-wrap table{margin:0}.table-wrap:focus-visible{outline:2px solid #0a58ca;outline-offset:2px}
 h1,h2,dd,#flash{overflow-wrap:break-word}
 /* Long unbroken values (an id in an error, a 200-character name, a webhook URL) wrap instead of widening the page or the table. */
 .error,#flash,.confirm p{overflow-wrap:anywhere}

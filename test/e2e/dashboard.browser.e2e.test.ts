@@ -398,7 +398,13 @@ describe("dashboard", () => {
     expect(await pageWidth()).toBeLessThanOrEqual(375);
     const payments = await tables();
     expect(payments[0]).toMatchObject({ wrapped: true, scrolls: true, within: true });
-    // The table's area scrolls; the page does not.
+    // The table's area scrolls; the page does not. With the keyboard too: the area that scrolls is a
+    // named region and a tab stop, and the arrow keys scroll it.
+    const region = page.getByRole("region", { name: "Table (scrolls sideways)" }).first();
+    expect(await region.getAttribute("tabindex")).toBe("0");
+    await region.focus();
+    for (let i = 0; i < 5; i++) await page.keyboard.press("ArrowRight");
+    await expect.poll(async () => Number(await page.evaluate(`document.querySelector(".table-wrap").scrollLeft`))).toBeGreaterThan(0);
     await page.evaluate(`document.querySelector(".table-wrap").scrollLeft = 200`);
     expect(Number(await page.evaluate(`document.querySelector(".table-wrap").scrollLeft`))).toBeGreaterThan(0);
     expect(Number(await page.evaluate("window.scrollX"))).toBe(0);
@@ -898,8 +904,10 @@ describe("dashboard: answered actions, Escape, errors in the page, failed paymen
     // Long unbroken values in tables (a 200-character name, a 220-character URL) wrap in their cells: at 1280 px nothing scrolls sideways.
     await call("POST", "/v1/customers", m.key, { name: "N".repeat(200), email: "someone@example.com" });
     await call("POST", "/v1/webhook_endpoints", m.key, { url: `http://127.0.0.1:9/${"h".repeat(200)}`, enabled_events: ["payment_intent.succeeded"] });
+    // A long order id wraps in its cell: the payments' Created column stays on the page.
+    await call("POST", "/v1/payment_intents", m.key, { amount: 1500, currency: "usd", order_id: `order-${"o".repeat(120)}` });
     const wide = await signedIn(m.key, { width: 1280, height: 900 });
-    for (const [name, heading] of [["Customers", "Customers"], ["Webhooks", "Webhook endpoints"]] as const) {
+    for (const [name, heading] of [["Customers", "Customers"], ["Webhooks", "Webhook endpoints"], ["Payments", "Payments"]] as const) {
       await wide.getByRole("link", { name, exact: true }).click();
       // The page's own heading first: the previous page's long cell would do for the wait otherwise,
       // and be gone by the time it is measured.
