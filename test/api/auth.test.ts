@@ -74,10 +74,18 @@ describe("tenant isolation on every /v1 route", () => {
     expect(await after(authorized.id)).toMatchObject({ status: "requires_capture", amount_capturable: 3000 });
     expect(await after(paid.id)).toMatchObject({ status: "succeeded", amount_refunded: 100 });
 
+    // A list filtered by one of A's objects names nothing of B's: a 400 resource_missing naming the filter, as an unknown id.
+    for (const [res, param] of [
+      [await get(`/v1/refunds?payment_intent=${paid.id}`, asB), "payment_intent"],
+      [await get(`/v1/charges?payment_intent=${paid.id}`, asB), "payment_intent"],
+      [await get(`/v1/refunds?charge=${paid.latest_charge}`, asB), "charge"],
+    ] as const) {
+      expect(expectError(res, 400, "resource_missing").param).toBe(param);
+    }
     const listed = await Promise.all([
       get<{ data: unknown[] }>(`/v1/payment_intents?customer=&limit=100`, asB),
-      get<{ data: unknown[] }>(`/v1/refunds?payment_intent=${paid.id}`, asB),
-      get<{ data: unknown[] }>(`/v1/charges?payment_intent=${paid.id}`, asB),
+      get<{ data: unknown[] }>(`/v1/refunds?limit=100`, asB),
+      get<{ data: unknown[] }>(`/v1/charges?limit=100`, asB),
       get<{ data: unknown[] }>(`/v1/payment_intents/search?query=${encodeURIComponent(`order_id:"x" AND amount>0`)}`, asB),
     ]);
     const bIds = JSON.stringify(listed.map((l) => l.body));

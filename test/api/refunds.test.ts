@@ -170,8 +170,9 @@ describe("GET /v1/refunds", () => {
     const next = await get<ListJson<RefundJson>>(`/v1/refunds?payment_intent=${pi.id}&limit=2&starting_after=${page.body.data[1]?.id}`);
     expect(next.body.data.map((r) => r.id)).toEqual([ids[0]]);
     expect(next.body.has_more).toBe(false);
-    const theirs = await get<ListJson<RefundJson>>(`/v1/refunds?payment_intent=${pi.id}`, { key: KEY_B });
-    expect(theirs.body.data).toEqual([]);
+    // Another merchant's intent is as missing as an unknown one: a 400 resource_missing naming the filter.
+    const theirs = expectError(await get(`/v1/refunds?payment_intent=${pi.id}`, { key: KEY_B }), 400, "resource_missing");
+    expect(theirs).toMatchObject({ param: "payment_intent", message: `No such payment_intent: '${pi.id}'` });
   });
 });
 

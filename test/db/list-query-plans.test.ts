@@ -7,7 +7,7 @@
 // customer search that no index serves (a `~` contains clause alone) is refused with a 400 naming
 // what to add, and served once an exact clause or a created window of at most 31 days bounds it.
 import { beforeAll, describe, expect, it } from "vitest";
-import { createEndpoint, expectError, get, hsToken, newMerchant, post, type CallOptions, type ListJson } from "../helpers";
+import { call, createEndpoint, expectError, get, hsToken, newMerchant, post, type CallOptions, type ListJson } from "../helpers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../../src/index";
@@ -356,6 +356,51 @@ describe("billing searches", () => {
     await expectRange(q("invoices", "currency:'usd'", `&page=${ids.invoice}`), "invoices", ["currency"], { cursor: true });
     await expectRange(q("invoices", "total:1999"), "invoices", ["amount_due"]);
     await expectRange(q("invoices", `total>=1000 AND created>=${since()}`), "invoices", ["merchant_id", "livemode"]);
+  });
+});
+
+describe("the ids a list's filters name", () => {
+  it("each is checked by one lookup of its table's primary key (a deleted customer's too), never a scan", async () => {
+    const paid = await ok(post<{ id: string; latest_charge: string }>("/v1/payment_intents", { amount: 700, currency: "usd", customer: ids.customer, payment_method: ids.card, confirm: true }, opts));
+    const setup = await ok(post<{ payment_method: string }>("/v1/setup_intents", { customer: ids.customer2, payment_method: "pm_card_visa", confirm: true }, opts));
+    const gone = await ok(post<{ id: string }>("/v1/customers", { email: "gone@example.com" }, opts));
+    await ok(call("DELETE", `/v1/customers/${gone.id}`, opts));
+    const checks: [string, string][] = [
+      [`/v1/payment_intents?customer=${ids.customer}`, "customers"],
+      [`/v1/payment_intents?customer=${gone.id}`, "customers"],
+      [`/v1/charges?customer=${ids.customer}`, "customers"],
+      [`/v1/charges?payment_intent=${paid.id}`, "payment_intents"],
+      [`/v1/refunds?payment_intent=${paid.id}`, "payment_intents"],
+      // A charge is found through its intent (ch_X is pi_X's): the intent's row, by its key.
+      [`/v1/refunds?charge=${paid.latest_charge}`, "payment_intents"],
+      [`/v1/payment_methods?customer=${ids.customer}`, "customers"],
+      [`/v1/setup_intents?customer=${ids.customer2}`, "customers"],
+      [`/v1/setup_intents?payment_method=${setup.payment_method}`, "payment_methods"],
+      [`/v1/prices?product=${ids.product}`, "products"],
+      [`/v1/subscriptions?customer=${ids.customer}`, "customers"],
+      [`/v1/subscriptions?price=${ids.price}`, "prices"],
+      [`/v1/subscriptions?test_clock=${ids.clock}`, "test_clocks"],
+      [`/v1/customers?test_clock=${ids.clock}`, "test_clocks"],
+      [`/v1/invoices?customer=${ids.customer}`, "customers"],
+      [`/v1/invoices?subscription=${ids.subscription}`, "subscriptions"],
+      [`/v1/checkout/sessions?customer=${ids.customer2}`, "customers"],
+      [`/v1/checkout/sessions?payment_intent=${paid.id}`, "payment_intents"],
+      [`/v1/subscription_items?subscription=${ids.subscription}`, "subscriptions"],
+    ];
+    for (const [path, table] of checks) {
+      // The check: a read of `table` by its id alone, without an ORDER BY (a page has one).
+      const r = await throughWorker(path, opts.key ?? "", (sql) => /^\s*select/i.test(sql) && sql.includes(`from "${table}" where ("${table}"."id" = ?`) && !/order by/i.test(sql));
+      expect(r.status, `${path}: ${JSON.stringify(r.body).slice(0, 300)}`).toBe(200);
+      expect(r.plans.length, `${path}: no lookup of ${table}`).toBeGreaterThan(0);
+      for (const { sql, plan } of r.plans) {
+        const text = plan.join("\n");
+        expect(text, `${path}\n${sql}\n${text}`).toBe(`SEARCH ${table} USING INDEX sqlite_autoindex_${table}_1 (id=?)`);
+      }
+    }
+    // An unknown id of another form is no statement at all; one of the object's form is the same lookup.
+    const unknown = await throughWorker("/v1/refunds?payment_intent=pi_nope0000000000000000000", opts.key ?? "", (sql) => /^\s*select/i.test(sql) && sql.includes('from "payment_intents" where'));
+    expect(unknown.status).toBe(400);
+    expect(unknown.plans.map((p) => p.plan.join("\n"))).toEqual(["SEARCH payment_intents USING INDEX sqlite_autoindex_payment_intents_1 (id=?)"]);
   });
 });
 

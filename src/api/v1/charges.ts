@@ -9,6 +9,7 @@ import { chargeAsOf, renderChargeById, renderChargeRefunds, type ChargeJson } fr
 import type { IntentRecord } from "../../core/types";
 import { chargeSearch, decodeChargePageToken, encodeChargePageToken, searchChargePage } from "../../db/charge-search";
 import { listCharges } from "../../db/queries";
+import { checkedList, checkFilterIds, type FilterId } from "./list-filters";
 import * as f from "./fields";
 import { intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
 import { expandObjects, expandPaths } from "./expand";
@@ -67,13 +68,18 @@ export function registerCharges(app: App): void {
     { method: "get", path: "/v1/charges", permission: "payments.transactions.view", summary: "List charges, newest first", tag: TAG, query: ListQuery, response: listOf(ChargeSchema, "ChargeList") },
     async (c, { query, principal }) => {
       const expand = expandPaths(query.expand, "charge", true);
+      // The customer and the intent named must be the merchant's (a 400 resource_missing otherwise), whatever else the query says.
+      const filters: FilterId[] = [
+        { object: "customer", id: query.customer || undefined, opaque: true },
+        { object: "payment_intent", id: query.payment_intent || undefined },
+      ];
       // No charge has a transfer group here (transfers are not made): a transfer_group matches none.
-      if (query.transfer_group !== undefined) return json(c, { object: "list", data: [], has_more: false, url: "/v1/charges" });
-      const page = await listCharges(
-        c.env.DB,
-        principal,
-        { paymentIntent: query.payment_intent, customer: query.customer, created: query.created },
-        pageRequest(query),
+      if (query.transfer_group !== undefined) {
+        await checkFilterIds(c.env.DB, principal, filters);
+        return json(c, { object: "list", data: [], has_more: false, url: "/v1/charges" });
+      }
+      const page = await checkedList(c.env.DB, principal, filters, () =>
+        listCharges(c.env.DB, principal, { paymentIntent: query.payment_intent, customer: query.customer, created: query.created }, pageRequest(query)),
       );
       const items = page.items.flatMap(({ chargeId, intent }) => {
         const charge = renderChargeById(intent, chargeId);

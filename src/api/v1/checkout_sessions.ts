@@ -35,6 +35,7 @@ import { expanded, expandObjects, expandPaths } from "./expand";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { createParams } from "../../intents/params";
 import { idempotentD1 } from "./idempotency";
+import { checkedList, type FilterId } from "./list-filters";
 
 const TAG = "Checkout";
 const SESSIONS = listable(checkoutSessions, "checkout.session");
@@ -411,8 +412,13 @@ export function registerCheckoutSessions(app: App): void {
       if (query.payment_intent) filters.push(eq(checkoutSessions.paymentIntent, query.payment_intent));
       if (query.customer) filters.push(eq(checkoutSessions.customer, query.customer));
       filters.push(...createdConditions(checkoutSessions.created, query.created));
-      const page = await pageOf(c.env.DB, SESSIONS, principal, filters, pageRequest(query), (where, order, limit) =>
-        drizzle(c.env.DB).select().from(checkoutSessions).where(where).orderBy(...order).limit(limit),
+      // The intent and the customer named must be the merchant's (a 400 resource_missing otherwise; a deleted customer is still known).
+      const named: FilterId[] = [
+        { object: "payment_intent", id: query.payment_intent || undefined },
+        { object: "customer", id: query.customer || undefined },
+      ];
+      const page = await checkedList(c.env.DB, principal, named, () =>
+        pageOf(c.env.DB, SESSIONS, principal, filters, pageRequest(query), (where, order, limit) => drizzle(c.env.DB).select().from(checkoutSessions).where(where).orderBy(...order).limit(limit)),
       );
       const data = await renderAll(c, principal, page.items, expand);
       return json(c, { ...listObject("/v1/checkout/sessions", page, (x) => x), data });

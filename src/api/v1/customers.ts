@@ -38,6 +38,7 @@ import { expanded, expandPaths } from "./expand";
 import { customerSubscriptions } from "./subscriptions";
 import { route, type App, type Ctx } from "./route";
 import { writeCompared } from "./updates";
+import { checkedList } from "./list-filters";
 import { listOf, PaymentIntentSchema, searchResultOf } from "./schemas";
 
 const TAG = "Customers";
@@ -287,8 +288,9 @@ export function registerCustomers(app: App): void {
         ...(query.test_clock !== undefined ? [eq(customers.testClock, query.test_clock)] : []),
         ...createdConditions(customers.created, query.created),
       ];
-      const page = await pageOf(c.env.DB, CUSTOMERS, principal, filters, pageRequest(query), (where, order, limit) =>
-        db(c.env.DB).select().from(customers).where(where).orderBy(...order).limit(limit),
+      // The test clock named must be the merchant's (a 400 resource_missing otherwise).
+      const page = await checkedList(c.env.DB, principal, [{ object: "test_clock", id: query.test_clock }], () =>
+        pageOf(c.env.DB, CUSTOMERS, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(customers).where(where).orderBy(...order).limit(limit)),
       );
       const expand = expandPaths(query.expand, "customer", true);
       return json(c, { ...listObject("/v1/customers", page, renderCustomer), data: await renderCustomers(c, principal, page.items, expand) });

@@ -13,6 +13,7 @@ import { settleInvoiceOfIntent } from "../../billing/hooks";
 import { findCustomer, findPaymentMethod, liveCustomer, parseDetails, renderCustomer } from "../../billing/store";
 import { log } from "../../log";
 import { listIntents, searchIntents } from "../../db/queries";
+import { checkedList } from "./list-filters";
 import { decodePageToken, encodePageToken, parseSearch, parseSearchQuery, searchConditions, searchPlan } from "../../db/search";
 import { config } from "../../env";
 import type { Principal } from "../../auth/permissions";
@@ -405,11 +406,9 @@ export function registerPaymentIntents(app: App): void {
     { method: "get", path: "/v1/payment_intents", permission: "payments.transactions.view", customers: true, summary: "List payment intents, newest first", tag: TAG, query: ListQuery, response: listOf(PaymentIntentSchema, "PaymentIntentList") },
     async (c, { query, principal }) => {
       const expand = checkExpand(query.expand, true);
-      const page = await listIntents(
-        c.env.DB,
-        principal,
-        { status: query.status, customer: principal.customerId ?? query.customer, orderId: query.order_id, created: query.created },
-        pageRequest(query),
+      // The customer named must be the merchant's (a 400 resource_missing otherwise); a customer's token lists its own whatever it names.
+      const page = await checkedList(c.env.DB, principal, [{ object: "customer", id: principal.customerId ? undefined : query.customer || undefined, opaque: true }], () =>
+        listIntents(c.env.DB, principal, { status: query.status, customer: principal.customerId ?? query.customer, orderId: query.order_id, created: query.created }, pageRequest(query)),
       );
       return json(c, { ...listObject("/v1/payment_intents", page, () => null), data: await renderIntents(c, principal, page.items, expand) });
     },

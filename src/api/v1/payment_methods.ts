@@ -26,6 +26,7 @@ import type { Principal } from "../../auth/permissions";
 import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
 import type { PaymentMethodRow } from "../../billing/store";
 import { listOf } from "./schemas";
+import { checkedList } from "./list-filters";
 
 const TAG = "Payment methods";
 const PAYMENT_METHODS = listable(paymentMethods, "payment_method");
@@ -278,13 +279,14 @@ export function registerPaymentMethods(app: App): void {
     { method: "get", path: "/v1/payment_methods", permission: "payments.methods.view", summary: "List stored payment methods (of a customer), newest first", tag: TAG, query: ListQuery, response: listOf(PaymentMethodObjectSchema, "SavedPaymentMethodList") },
     async (c, { query, principal }) => {
       const filters = [
-        ...(query.customer !== undefined ? [eq(paymentMethods.customer, (await liveCustomer(c.env.DB, principal, query.customer)).id)] : []),
+        ...(query.customer !== undefined ? [eq(paymentMethods.customer, query.customer)] : []),
         ...(query.allow_redisplay !== undefined && query.allow_redisplay !== "unspecified" ? [NO_ROWS] : []),
         // Only cards are ever saved (storePaymentMethod refuses anything else): another type lists none.
         ...(query.type !== undefined && query.type !== "card" ? [NO_ROWS] : []),
       ];
-      const page = await pageOf(c.env.DB, PAYMENT_METHODS, principal, filters, pageRequest(query), (where, order, limit) =>
-        db(c.env.DB).select().from(paymentMethods).where(where).orderBy(...order).limit(limit),
+      // The customer named must be the merchant's (a 400 resource_missing otherwise; a deleted one is still known).
+      const page = await checkedList(c.env.DB, principal, [{ object: "customer", id: query.customer }], () =>
+        pageOf(c.env.DB, PAYMENT_METHODS, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(paymentMethods).where(where).orderBy(...order).limit(limit)),
       );
       const expand = expandPaths(query.expand, "payment_method", true);
       return json(c, { ...listObject("/v1/payment_methods", page, renderPaymentMethodRow), data: await renderMethods(c, principal, page.items, expand) });

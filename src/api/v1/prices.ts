@@ -28,6 +28,7 @@ import type { Env } from "../../env";
 import { route, type App, type Ctx } from "./route";
 import { afterLoss, COMPARE_TRIES, heldBack, sameRow, writeCompared } from "./updates";
 import { listOf, searchResultOf } from "./schemas";
+import { checkedList } from "./list-filters";
 
 const TAG = "Billing";
 const PRICES = listable(prices, "price");
@@ -467,9 +468,12 @@ export function registerPrices(app: App): void {
         ...createdConditions(prices.created, query.created),
       ];
       const expand = expandPaths(query.expand, "price", true);
-      const page = query.lookup_keys
-        ? await pageByLookupKeys(c.env.DB, principal, query.lookup_keys, query)
-        : await pageOf(c.env.DB, PRICES, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(prices).where(where).orderBy(...order).limit(limit));
+      // The product named must be the merchant's (a 400 resource_missing otherwise; a deleted product is gone, as at Stripe).
+      const page = await checkedList(c.env.DB, principal, [{ object: "product", id: query.product || undefined }], () =>
+        query.lookup_keys
+          ? pageByLookupKeys(c.env.DB, principal, query.lookup_keys, query)
+          : pageOf(c.env.DB, PRICES, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(prices).where(where).orderBy(...order).limit(limit)),
+      );
       return json(c, { ...listObject("/v1/prices", page, renderPrice), data: await renderPrices(c, principal, page.items, expand) });
     },
   );

@@ -10,6 +10,7 @@ import type { IntentRecord, Scope } from "../../core/types";
 import type { OpOutcome } from "../../intents/params";
 import { merchantSettings } from "../../db/merchants";
 import { findRefund, listRefunds } from "../../db/queries";
+import { checkedList, type FilterId } from "./list-filters";
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
 import { assertIntentId, intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
@@ -192,11 +193,13 @@ export function registerRefunds(app: App): void {
     { method: "get", path: "/v1/refunds", permission: "payments.transactions.view", summary: "List refunds, newest first", tag: TAG, query: ListQuery, response: listOf(RefundSchema, "RefundList") },
     async (c, { query, principal }) => {
       const expand = checkExpand(query.expand, true);
-      const page = await listRefunds(
-        c.env.DB,
-        principal,
-        { paymentIntent: query.payment_intent, charge: query.charge, created: query.created },
-        pageRequest(query),
+      // The intent and the charge named must be the merchant's (a 400 resource_missing otherwise).
+      const filters: FilterId[] = [
+        { object: "payment_intent", id: query.payment_intent || undefined },
+        { object: "charge", id: query.charge || undefined },
+      ];
+      const page = await checkedList(c.env.DB, principal, filters, () =>
+        listRefunds(c.env.DB, principal, { paymentIntent: query.payment_intent, charge: query.charge, created: query.created }, pageRequest(query)),
       );
       // Expanding a refund's charge or intent reads its intent, once per intent of the page.
       const intents = new Map<string, IntentRecord>();

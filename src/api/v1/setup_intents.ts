@@ -34,6 +34,7 @@ import { listOf } from "./schemas";
 import { stripeBody } from "./stripe-params";
 import { v1ErrorBody } from "./errors";
 import { writeCompared } from "./updates";
+import { checkedList, checkFilterIds, type FilterId } from "./list-filters";
 
 const TAG = "Setup intents";
 const SETUP_INTENTS = listable(setupIntents, "setup_intent");
@@ -272,14 +273,22 @@ export function registerSetupIntents(app: App): void {
     app,
     { method: "get", path: "/v1/setup_intents", permission: "payments.methods.view", summary: "List setup intents (of a customer, of a payment method), newest first", tag: TAG, query: ListQuery, response: listOf(SetupIntentObjectSchema, "SetupIntentList") },
     async (c, { query, principal }) => {
+      // The customer and the (saved) payment method named must be the merchant's (a 400 resource_missing otherwise; a deleted customer is still known).
+      const named: FilterId[] = [
+        { object: "customer", id: query.customer },
+        { object: "payment_method", id: query.payment_method },
+      ];
       const filters = [
-        ...(query.customer !== undefined ? [eq(setupIntents.customer, (await liveCustomer(c.env.DB, principal, query.customer)).id)] : []),
-        ...(query.payment_method !== undefined ? [eq(setupIntents.paymentMethod, (await findPaymentMethod(c.env.DB, principal, query.payment_method, "payment_method")).id)] : []),
+        ...(query.customer !== undefined ? [eq(setupIntents.customer, query.customer)] : []),
+        ...(query.payment_method !== undefined ? [eq(setupIntents.paymentMethod, query.payment_method)] : []),
         ...createdConditions(setupIntents.created, query.created),
       ];
-      if (query.attach_to_self === true) return json(c, { object: "list", data: [], has_more: false, url: "/v1/setup_intents" });
-      const page = await pageOf(c.env.DB, SETUP_INTENTS, principal, filters, pageRequest(query), (where, order, limit) =>
-        db(c.env.DB).select().from(setupIntents).where(where).orderBy(...order).limit(limit),
+      if (query.attach_to_self === true) {
+        await checkFilterIds(c.env.DB, principal, named);
+        return json(c, { object: "list", data: [], has_more: false, url: "/v1/setup_intents" });
+      }
+      const page = await checkedList(c.env.DB, principal, named, () =>
+        pageOf(c.env.DB, SETUP_INTENTS, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(setupIntents).where(where).orderBy(...order).limit(limit)),
       );
       const expand = expandPaths(query.expand, "setup_intent", true);
       return json(c, { ...listObject("/v1/setup_intents", page, () => null), data: await render(c, principal, page.items, expand) });

@@ -24,6 +24,7 @@ import type { Principal } from "../../auth/permissions";
 import { v1ErrorBody } from "./errors";
 import { route, type App, type Ctx } from "./route";
 import { listOf, searchResultOf } from "./schemas";
+import { checkedList, type FilterId } from "./list-filters";
 
 const TAG = "Billing";
 const SUBSCRIPTIONS = listable(subscriptions, "subscription");
@@ -496,8 +497,14 @@ export function registerSubscriptions(app: App): void {
                 ? [eq(subscriptions.status, query.status)]
                 : [sql`${subscriptions.status} <> 'canceled'`]),
       ];
-      const page = await pageOf(c.env.DB, SUBSCRIPTIONS, principal, filters, pageRequest(query), (where, order, limit) =>
-        db(c.env.DB).select().from(subscriptions).where(where).orderBy(...order).limit(limit),
+      // The customer, price and test clock named must be the merchant's (a 400 resource_missing otherwise; a deleted customer is still known).
+      const named: FilterId[] = [
+        { object: "customer", id: query.customer },
+        { object: "price", id: query.price },
+        { object: "test_clock", id: query.test_clock },
+      ];
+      const page = await checkedList(c.env.DB, principal, named, () =>
+        pageOf(c.env.DB, SUBSCRIPTIONS, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(subscriptions).where(where).orderBy(...order).limit(limit)),
       );
       return json(c, { ...listObject("/v1/subscriptions", page, (row) => row), data: await renderSubscriptionsExpanded(c, principal, page.items, expand) });
     },
@@ -582,7 +589,14 @@ export function registerSubscriptions(app: App): void {
         ...createdConditions(invoices.created, query.created),
         ...(query.collection_method === "send_invoice" ? [NO_ROWS] : []),
       ];
-      const page = await pageOf(c.env.DB, INVOICES, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(invoices).where(where).orderBy(...order).limit(limit));
+      // The customer and subscription named must be the merchant's (a 400 resource_missing otherwise; a deleted customer is still known).
+      const named: FilterId[] = [
+        { object: "customer", id: query.customer },
+        { object: "subscription", id: query.subscription },
+      ];
+      const page = await checkedList(c.env.DB, principal, named, () =>
+        pageOf(c.env.DB, INVOICES, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(invoices).where(where).orderBy(...order).limit(limit)),
+      );
       return json(c, { object: "list", data: await renderInvoicesExpanded(c, principal, page.items, expand), has_more: page.hasMore, url: "/v1/invoices" });
     },
   );
