@@ -400,6 +400,40 @@ export async function renewSubscription(env: Env, row: SubscriptionRow): Promise
   return changed ? { invoiceId, at } : null;
 }
 
+/**
+ * The invoice the subscription's next renewal will make, as renewSubscription would make it now
+ * (Stripe's `POST /v1/invoices/create_preview`): its next period, price times quantity, the customer as
+ * it is. Nothing is written. A subscription that will not renew (canceled, expired, or canceling at
+ * its period's end) has none: null. The row's id is `upcoming_in_` and the subscription's; its status
+ * is `draft` (the route renders it as Stripe renders a preview).
+ */
+export async function previewRenewal(env: Env, row: SubscriptionRow): Promise<InvoiceRow | null> {
+  if (row.status === "canceled" || row.status === "incomplete_expired" || row.cancelAtPeriodEnd) return null;
+  const price = await priceOf(env, row.price);
+  if (!price) return null;
+  const index = row.periodIndex + 1;
+  const interval = price.interval as Interval;
+  const start = boundary(row.billingCycleAnchor, interval, price.intervalCount, index);
+  const end = boundary(row.billingCycleAnchor, interval, price.intervalCount, index + 1);
+  const { contact } = await renewalContext(env.DB, row);
+  const at = Math.max(row.currentPeriodEnd, start);
+  const invoice = invoiceRow({
+    id: `upcoming_in_${row.id.slice(row.id.indexOf("_") + 1)}`,
+    subscription: { ...row, status: row.status === "trialing" ? "active" : row.status },
+    price,
+    periodStart: start,
+    periodEnd: end,
+    billingReason: "subscription_cycle",
+    amountDue: price.unitAmount * row.quantity,
+    dueAt: null,
+    claimedUntil: null,
+    customer: contact,
+    hostedUrl: null,
+    created: at,
+  });
+  return { ...invoice, status: "draft", paidAt: null, nextPaymentAttempt: null };
+}
+
 // ---- paying an invoice -----------------------------------------------------------------------------
 
 export interface PayOptions {

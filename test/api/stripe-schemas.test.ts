@@ -262,6 +262,8 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     await r.get(`/v1/invoices/${sub.latest_invoice.id}?expand[]=payment_intent&expand[]=confirmation_secret`);
     await r.get(`/v1/invoices/${sub.latest_invoice.id}/lines`);
     await r.get(`/v1/invoices?subscription=${sub.id}`);
+    // stripe.invoices.createPreview: the next renewal's draft.
+    await r.form("/v1/invoices/create_preview", `subscription=${sub.id}`);
     await r.call(call("DELETE", `/v1/subscriptions/${sub.id}`, m.opts));
 
     // Checkout.

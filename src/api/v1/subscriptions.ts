@@ -4,10 +4,10 @@ import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import type { Scope } from "../../core/types";
-import { clockNow, payInvoice } from "../../billing/engine";
+import { clockNow, payInvoice, previewRenewal } from "../../billing/engine";
 import { closeInvoice, type ActionRefusal, type InvoiceAction } from "../../billing/invoice-actions";
 import { INTERVALS } from "../../billing/periods";
-import { canceledSubscriptionFields, cancelSubscription, changeSubscription, createSubscription } from "../../billing/subscriptions";
+import { canceledSubscriptionFields, cancelSubscription, changeSubscription, createSubscription, liveSubscriptionIds } from "../../billing/subscriptions";
 import { db, ENDED_STATUSES, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, withCancellationDetails, type InvoiceJson, type InvoiceRow, type PriceRow, type SubscriptionJson, type SubscriptionRow } from "../../billing/store";
 import { integerField, searchPage, searchResult, tableRows, textField, unsupportedField, type Searchable } from "../../db/object-search";
 import { createdConditions, listable, NO_ROWS, pageOf, type PageRequest } from "../../db/queries";
@@ -182,6 +182,11 @@ const InvoiceListQuery = z
   })
   .strict();
 const VoidBody = stripeBody("POST /v1/invoices/{id}/void", { expand: f.expand.optional() });
+const PreviewBody = stripeBody("POST /v1/invoices/create_preview", {
+  subscription: f.id("sub").optional(),
+  customer: f.id("cus").optional(),
+  expand: f.expand.optional(),
+});
 const MarkUncollectibleBody = stripeBody("POST /v1/invoices/{id}/mark_uncollectible", { expand: f.expand.optional() });
 const FinalizeBody = stripeBody("POST /v1/invoices/{id}/finalize", { expand: f.expand.optional() });
 const PayBody = stripeBody("POST /v1/invoices/{id}/pay", {
@@ -598,6 +603,56 @@ export function registerSubscriptions(app: App): void {
         pageOf(c.env.DB, INVOICES, principal, filters, pageRequest(query), (where, order, limit) => db(c.env.DB).select().from(invoices).where(where).orderBy(...order).limit(limit)),
       );
       return json(c, { object: "list", data: await renderInvoicesExpanded(c, principal, page.items, expand), has_more: page.hasMore, url: "/v1/invoices" });
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/invoices/create_preview",
+      permission: "billing.view",
+      summary: "Preview the invoice a subscription's next renewal will make (Stripe's invoices.createPreview): a draft, `upcoming_in_...`, nothing written",
+      tag: TAG,
+      body: PreviewBody,
+      response: InvoiceSchema,
+    },
+    async (c, { body, principal }) => {
+      const expand = checkInvoiceExpand(body.expand);
+      if (body.subscription === undefined && body.customer === undefined) {
+        throw invalidRequest("Provide a subscription or a customer to preview their upcoming invoice.", "subscription", "parameter_missing");
+      }
+      if (body.customer !== undefined) await liveCustomer(c.env.DB, principal, body.customer, "customer");
+      let row: SubscriptionRow;
+      if (body.subscription !== undefined) {
+        row = await findSubscription(c.env.DB, principal, body.subscription, "subscription");
+        if (body.customer !== undefined && row.customer !== body.customer) {
+          throw invalidRequest(`The subscription ${row.id} does not belong to the customer ${body.customer}.`, "customer", "invoice_upcoming_none");
+        }
+      } else {
+        // Stripe's: the next upcoming invoice from among the customer's subscriptions, the soonest renewal.
+        const ids = await liveSubscriptionIds(c.env.DB, body.customer ?? "");
+        const rows = (await Promise.all(ids.map((id) => findSubscription(c.env.DB, principal, id).catch(() => null)))).filter((r): r is SubscriptionRow => r !== null && !r.cancelAtPeriodEnd);
+        const soonest = rows.sort((a, b) => a.currentPeriodEnd - b.currentPeriodEnd)[0];
+        if (!soonest) throw invalidRequest(`No upcoming invoices for customer: ${body.customer ?? ""}`, "customer", "invoice_upcoming_none");
+        row = soonest;
+      }
+      const preview = await previewRenewal(c.env, row);
+      if (!preview) throw invalidRequest(`No upcoming invoices for subscription: ${row.id}`, "subscription", "invoice_upcoming_none");
+      const [rendered] = await renderInvoicesExpanded(c, principal, [preview], expand);
+      if (!rendered) throw new Error(`preview of ${row.id} not rendered`);
+      // A preview, as Stripe renders one: a draft, not finalized, attempted never, with no page or payment yet.
+      return json(c, {
+        ...rendered,
+        status: "draft",
+        paid: false,
+        attempted: false,
+        next_payment_attempt: null,
+        effective_at: null,
+        hosted_invoice_url: null,
+        status_transitions: { finalized_at: null, marked_uncollectible_at: null, paid_at: null, voided_at: null },
+        lines: { ...rendered.lines, data: rendered.lines.data.map((line) => ({ ...line, id: `il_tmp_${row.id.slice(row.id.indexOf("_") + 1)}`, invoice: null })) },
+      });
     },
   );
 
