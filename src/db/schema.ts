@@ -786,6 +786,8 @@ export const checkoutSessions = sqliteTable(
     index("checkout_sessions_list").on(t.merchantId, t.livemode, t.created, t.id),
     index("checkout_sessions_status").on(t.merchantId, t.livemode, t.status, t.created, t.id),
     index("checkout_sessions_customer").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
+    // ?customer_details[email]= (migration 0060).
+    index("checkout_sessions_email").on(t.merchantId, t.livemode, t.customerEmail, t.created, t.id),
     uniqueIndex("checkout_sessions_intent").on(t.paymentIntent),
     // The open ones, in the order the cron's expiry goes round them (migration 0033).
     index("checkout_sessions_overdue").on(t.expiresAt, t.id).where(sql`${t.status} = 'open'`),

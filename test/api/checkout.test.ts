@@ -135,6 +135,19 @@ describe("/v1/checkout/sessions", () => {
     expectError(await get(`/v1/checkout/sessions/${a.id}`, { key: "sk_test_merchant_b" }), 404, "resource_missing");
   });
 
+  it("lists by customer_details[email] (Stripe's filter): the sessions given that email, newest first; an empty email is a 400", async () => {
+    const email = `list-${crypto.randomUUID().slice(0, 8)}@shop.example`;
+    const first = await session({ customer_email: email });
+    await session({ customer_email: "someone-else@shop.example" });
+    const second = await session({ customer_email: email });
+    const listed = await get<ListJson<SessionJson>>(`/v1/checkout/sessions?customer_details[email]=${encodeURIComponent(email)}`);
+    expect(listed.status, JSON.stringify(listed.body)).toBe(200);
+    expect(listed.body.data.map((s) => s.id)).toEqual([second.id, first.id]);
+    expect(listed.body.data.map((s) => s.customer_email)).toEqual([email, email]);
+    expect((await get<ListJson<SessionJson>>(`/v1/checkout/sessions?customer_details[email]=${encodeURIComponent(email)}`, { key: "sk_test_merchant_b" })).body.data).toEqual([]);
+    expectError(await get("/v1/checkout/sessions?customer_details[email]="), 400);
+  });
+
   it("a create retried with its Idempotency-Key answers the same session, not a second payable one", async () => {
     const key = `checkout-${Date.now()}-${Math.random()}`;
     const body = { mode: "payment", line_items: [{ price_data: { currency: "usd", unit_amount: 1500, product_data: { name: "Mug" } }, quantity: 1 }], success_url: SUCCESS };

@@ -426,6 +426,7 @@ describe("checkout sessions and deliveries", () => {
     await expectRange("/v1/checkout/sessions?status=open", "checkout_sessions", ["status"]);
     await expectRange(`/v1/checkout/sessions?status=open&starting_after=${ids.session}`, "checkout_sessions", ["status"], { cursor: true });
     await expectRange(`/v1/checkout/sessions?customer=${ids.customer2}`, "checkout_sessions", ["customer"]);
+    await expectRange(`/v1/checkout/sessions?customer_details[email]=${encodeURIComponent("shopper@example.com")}`, "checkout_sessions", ["customer_email"]);
     const session = await ok(get<{ payment_intent: string | null }>(`/v1/checkout/sessions/${ids.session}`, opts));
     expect(session.payment_intent).toMatch(/^pi_/);
     await expectRange(`/v1/checkout/sessions?payment_intent=${session.payment_intent ?? ""}`, "checkout_sessions", ["payment_intent"]);

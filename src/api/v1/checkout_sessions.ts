@@ -133,6 +133,7 @@ const ListQuery = z
     status: z.enum(["open", "complete", "expired"]).optional(),
     payment_intent: f.text(100).optional(),
     customer: f.text(255).optional(),
+    customer_details: z.object({ email: f.text(512).min(1, "must not be empty") }).strict().optional().describe("Stripe's filter: the sessions whose customer_details.email is this email"),
     created: f.createdFilter.optional(),
     expand: f.expand.optional(),
   })
@@ -411,6 +412,7 @@ export function registerCheckoutSessions(app: App): void {
       if (query.status) filters.push(eq(checkoutSessions.status, query.status));
       if (query.payment_intent) filters.push(eq(checkoutSessions.paymentIntent, query.payment_intent));
       if (query.customer) filters.push(eq(checkoutSessions.customer, query.customer));
+      if (query.customer_details) filters.push(eq(checkoutSessions.customerEmail, query.customer_details.email));
       filters.push(...createdConditions(checkoutSessions.created, query.created));
       // The intent and the customer named must be the merchant's (a 400 resource_missing otherwise; a deleted customer is still known).
       const named: FilterId[] = [
