@@ -784,6 +784,21 @@
     // Where a row's action asks to be confirmed: retrying charges the amount again; resolving and dismissing cannot be undone.
     var confirming = el("div", { id: "confirm-step" });
     var keys = {};
+    // Each row's Retries cell, kept to show a declined retry's new payment at once (the question stays
+    // open for another try, so the list is not drawn again).
+    var retryCells = {};
+    function retryDeclined(p) {
+      var told = retryFailed(p.id);
+      return function (e) {
+        var made = e.body && e.body.retry;
+        var cell = retryCells[p.id];
+        if (made && made.id && cell) {
+          p.retries = (p.retries || []).filter(function (r) { return r.id !== made.id; }).concat([{ id: made.id, status: made.status, created: made.created }]);
+          cell.replaceChildren(retriesCell(p));
+        }
+        return told(e);
+      };
+    }
     // The actions come first (on a phone they are in view with the payment's id next to them, which wraps);
     // a row opens the payment's page (its attempts and their answers).
     var columns = [
@@ -797,7 +812,7 @@
         // payment's: retry_refusal says why) offers no Retry, only what can be done with it.
         return el("span", { class: "row-actions" },
           !p.retry_refusal && confirmed(confirming, mine, "Retry", "Retry the failed payment " + p.id + " of " + amount + "? A new payment of " + amount + " is made with the same payment method.", "Yes, retry " + amount, "Do not retry",
-            function (key) { return api("POST", path + "retry", {}, p.merchant_id, key); }, "Retry of " + p.id, { done: retryWords.done, failed: retryFailed(p.id) }),
+            function (key) { return api("POST", path + "retry", {}, p.merchant_id, key); }, "Retry of " + p.id, { done: retryWords.done, failed: retryDeclined(p) }),
           confirmed(confirming, mine, "Resolve", "Mark the failed payment " + p.id + " of " + amount + " as resolved? It leaves the open failed payments for good: this cannot be undone.", "Yes, resolve", "Keep it open",
             function (key, fields) { return api("POST", path + "resolve", fields, p.merchant_id, key); }, "Resolve " + p.id, { reason: { otherMeans: "Paid by other means (e.g. cash or bank transfer)" } }),
           confirmed(confirming, mine, "Dismiss", "Dismiss the failed payment " + p.id + " of " + amount + "? It leaves the open failed payments for good: this cannot be undone.", "Yes, dismiss", "Keep it open",
@@ -805,7 +820,7 @@
       }, "acts"],
       ["Payment", function (p) { return p.id; }, "id"], ["Amount", function (p) { return money(p.amount, p.currency); }, "nowrap"], ["Status", function (p) { return breakable(p.status); }],
       ["Reason", function (p) { return (p.last_payment_error && (p.last_payment_error.decline_code || p.last_payment_error.code)) || ""; }],
-      ["Retries", retriesCell, "wrap-id"],
+      ["Retries", function (p) { return (retryCells[p.id] = el("span", null, retriesCell(p))); }, "wrap-id"],
     ];
     var open = rows.filter(function (p) { return !p.failure_resolution; });
     if (!can("payments.transactions.create") || (resolution !== "open" && !open.length)) columns.shift();

@@ -764,6 +764,9 @@ describe("dashboard: answered actions, Escape, errors in the page, failed paymen
     expect(posts).toHaveLength(1);
     expect(await retries()).toHaveLength(1);
     expect(await question.count()).toBe(1);
+    // The row's Retries cell shows the declined retry at once (the list is not drawn again: the question stays).
+    const madeFirst = (await retries())[0] ?? "";
+    await expect.poll(() => rowOf(page, toRetry).innerText()).toContain(`${madeFirst} declined`);
     // Yes again: a new attempt with a new key, not the first decline replayed.
     answer = answered();
     await page.getByRole("button", { name: "Yes, retry 43.21 USD" }).click();
