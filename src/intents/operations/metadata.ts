@@ -18,7 +18,8 @@ export function mergeMetadata(current: Metadata, changes: Metadata): Metadata {
     else merged[key] = value;
   }
   if (Object.keys(merged).length > METADATA_LIMITS.keys) {
-    throw invalidRequest(`Metadata can have at most ${METADATA_LIMITS.keys} keys.`, "metadata", "metadata_too_large");
+    // The same answer as a create's metadata over the limit (the schema's): one rule, one error.
+    throw invalidRequest(`Invalid metadata: must have at most ${METADATA_LIMITS.keys} keys`, "metadata", "parameter_invalid");
   }
   return merged;
 }
