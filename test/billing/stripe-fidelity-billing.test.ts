@@ -189,3 +189,21 @@ describe("cancellation_details", () => {
     expect(viaClient.cancellation_details).toMatchObject({ comment: "too pricey", feedback: null, reason: "cancellation_requested" });
   });
 });
+
+describe("collection_method", () => {
+  it("send_invoice (and days_until_due) is a 400 that creates and charges nothing; charge_automatically is taken", async () => {
+    const s = await setup("collection-method");
+    const price = await monthly(s.opts, 5000);
+    const intents = async () => (await ok(get<ListJson<{ id: string }>>(`/v1/payment_intents?customer=${s.customer}&limit=100`, s.opts))).data.length;
+    const subscriptions = async () => (await ok(get<ListJson<{ id: string }>>(`/v1/subscriptions?customer=${s.customer}&status=all`, s.opts))).data.length;
+    const refused = expectError(await post("/v1/subscriptions", { customer: s.customer, items: [{ price: price.id }], collection_method: "send_invoice", days_until_due: 30 }, s.opts), 400);
+    expect(["collection_method", "days_until_due"]).toContain(refused.param);
+    expect(expectError(await post("/v1/subscriptions", { customer: s.customer, items: [{ price: price.id }], collection_method: "send_invoice" }, s.opts), 400).param).toBe("collection_method");
+    expect(expectError(await post("/v1/subscriptions", { customer: s.customer, items: [{ price: price.id }], days_until_due: 30 }, s.opts), 400).param).toBe("days_until_due");
+    expect(await intents()).toBe(0);
+    expect(await subscriptions()).toBe(0);
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, items: [{ price: price.id }], collection_method: "charge_automatically" }, s.opts));
+    expect(sub.status).toBe("active");
+    expect(expectError(await post(`/v1/subscriptions/${sub.id}`, { collection_method: "send_invoice" }, s.opts), 400).param).toBe("collection_method");
+  });
+});

@@ -114,8 +114,12 @@ const paymentSettings = z
   .optional()
   .describe("save_default_payment_method: on_subscription saves the card a payment of the subscription succeeded with to its customer and makes it the subscription's default_payment_method (off: the default).");
 
+/** Stripe's default: send_invoice (emailed, paid by the customer by its due date) is refused, never taken as a charge now. */
+const chargeAutomatically = z.literal("charge_automatically").describe("charge_automatically only: send_invoice is not served (400).");
+
 const CreateBody = stripeBody("POST /v1/subscriptions", {
     customer: f.text(255),
+    collection_method: chargeAutomatically.optional(),
     price: f.text(255).optional(),
     quantity: f.integer.pipe(z.number().min(1, "must be at least 1").max(10_000, "must be at most 10000")).optional(),
     items: z
@@ -145,6 +149,7 @@ const CreateBody = stripeBody("POST /v1/subscriptions", {
 
 const UpdateBody = stripeBody("POST /v1/subscriptions/{id}", {
     default_payment_method: f.clearableText(255).optional(),
+    collection_method: chargeAutomatically.optional(),
     cancel_at_period_end: f.boolean.optional(),
     metadata: f.metadata.optional(),
     cancellation_details: CancellationDetails.optional().describe("comment, feedback (\"\" clears one): kept and rendered in the subscription's cancellation_details, canceled or not."),
