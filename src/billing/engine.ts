@@ -474,7 +474,7 @@ export async function claimInvoice(env: Env, row: InvoiceRow, options: Pick<PayO
  * The payment method an attempt uses: the one asked for, else the subscription's, else the customer's
  * default; the first of them still attached to the customer.
  */
-async function paymentMethodFor(env: Env, invoice: InvoiceRow, subscription: SubscriptionRow | null, asked: string | undefined) {
+export async function paymentMethodFor(env: Env, invoice: InvoiceRow, subscription: SubscriptionRow | null, asked: string | undefined) {
   const [customer] = await db(env.DB).select({ pm: customers.defaultPaymentMethod }).from(customers).where(eq(customers.id, invoice.customer)).limit(1);
   const candidates = [asked, subscription?.defaultPaymentMethod, customer?.pm].filter((id): id is string => typeof id === "string");
   if (candidates.length === 0) return null;

@@ -207,3 +207,24 @@ describe("collection_method", () => {
     expect(expectError(await post(`/v1/subscriptions/${sub.id}`, { collection_method: "send_invoice" }, s.opts), 400).param).toBe("collection_method");
   });
 });
+
+describe("POST /v1/invoices/:id/pay with nothing to charge", () => {
+  it("is Stripe's 400 (no payment source), before anything is attempted: the attempt count and the customer's payment intent stay", async () => {
+    const s = await setup("pay-no-method", false);
+    const price = await monthly(s.opts, 5000);
+    const sub = await ok(post<SubscriptionJson & { latest_invoice: InvoiceJson & { payment_intent: string } }>("/v1/subscriptions", { customer: s.customer, items: [{ price: price.id }], payment_behavior: "default_incomplete", expand: ["latest_invoice"] }, s.opts));
+    const invoice = sub.latest_invoice;
+    const before = await ok(get<InvoiceJson & { attempt_count: number; payment_intent: string }>(`/v1/invoices/${invoice.id}`, s.opts));
+    for (let i = 0; i < 2; i++) {
+      const error = expectError(await post(`/v1/invoices/${invoice.id}/pay`, {}, s.opts), 400, "invoice_no_payment_method");
+      expect(error.message).toMatch(/no attached payment source or default payment method/);
+    }
+    const after = await ok(get<InvoiceJson & { attempt_count: number; payment_intent: string }>(`/v1/invoices/${invoice.id}`, s.opts));
+    expect(after).toMatchObject({ status: "open", attempt_count: before.attempt_count, payment_intent: before.payment_intent });
+    // The customer may still confirm the intent left for it.
+    expect((await ok(get<{ status: string }>(`/v1/payment_intents/${before.payment_intent}`, s.opts))).status).toBe("requires_payment_method");
+    // With a card given, it pays.
+    const card = await ok(post<{ id: string }>(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "tok_visa" }, s.opts));
+    expect(await ok(post<InvoiceJson>(`/v1/invoices/${invoice.id}/pay`, { payment_method: card.id }, s.opts))).toMatchObject({ status: "paid" });
+  });
+});

@@ -4,11 +4,11 @@ import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import type { Scope } from "../../core/types";
-import { clockNow, payInvoice, previewRenewal } from "../../billing/engine";
+import { clockNow, payInvoice, paymentMethodFor, previewRenewal } from "../../billing/engine";
 import { closeInvoice, type ActionRefusal, type InvoiceAction } from "../../billing/invoice-actions";
 import { INTERVALS } from "../../billing/periods";
 import { canceledSubscriptionFields, cancelSubscription, changeSubscription, createSubscription, liveSubscriptionIds } from "../../billing/subscriptions";
-import { db, ENDED_STATUSES, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, withCancellationDetails, type InvoiceJson, type InvoiceRow, type PriceRow, type SubscriptionJson, type SubscriptionRow } from "../../billing/store";
+import { db, ENDED_STATUSES, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, subscriptionById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, withCancellationDetails, type InvoiceJson, type InvoiceRow, type PriceRow, type SubscriptionJson, type SubscriptionRow } from "../../billing/store";
 import { integerField, searchPage, searchResult, tableRows, textField, unsupportedField, type Searchable } from "../../db/object-search";
 import { createdConditions, listable, NO_ROWS, pageOf, type PageRequest } from "../../db/queries";
 import { invoices, subscriptionDetails, subscriptions } from "../../db/schema";
@@ -681,6 +681,11 @@ export function registerSubscriptions(app: App): void {
         if (body.payment_method) {
           const pm = await findPaymentMethod(c.env.DB, principal, body.payment_method, "payment_method");
           if (pm.customer !== row.customer) throw invalidRequest(`The payment method ${pm.id} is not attached to the invoice's customer.`, "payment_method", "payment_method_not_attached");
+        }
+        // Nothing to charge it with (no payment_method given, none on the subscription or the customer):
+        // Stripe's 400, before anything is claimed or abandoned, rather than an attempt that charges nothing.
+        if (!(await paymentMethodFor(c.env, row, await subscriptionById(c.env.DB, row.subscription), body.payment_method))) {
+          throw invalidRequest("This customer has no attached payment source or default payment method. Please consider adding a default payment method, or pass payment_method.", "payment_method", "invoice_no_payment_method");
         }
         const { invoice: after, attempted, underWay } = await payInvoice(c.env, row.id, {
           at: await clockNow(c.env, row.testClock),
