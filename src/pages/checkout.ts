@@ -543,6 +543,10 @@ const REFUSALS: Record<string, FormError> = {
 function redirectedError(intent: IntentRecord | null, code: string | undefined): FormError | null {
   if (!code || !ERROR_CODE.test(code)) return null;
   if (Object.hasOwn(REFUSALS, code)) return REFUSALS[code] ?? null;
+  // Waiting on a challenge (a card sent after that decline went to 3D Secure): a decline's code in the
+  // URL is an older attempt's (the page reached again with Back), not news. Only the form's own checks
+  // (a card refused before anything was attempted, the challenge still waiting) are shown.
+  if (intent?.status === "requires_action" && intent.nextAction) return Object.hasOwn(CHECKS, code) ? (CHECKS[code] ?? null) : null;
   if (intent?.lastPaymentError?.code === code) return lastAttemptError(intent);
   if (Object.hasOwn(CHECKS, code)) return CHECKS[code] ?? null;
   return { message: "The payment did not go through. Try another card.", field: "card-number" };
@@ -666,7 +670,8 @@ function sessionPages(): Hono<PagesEnv> {
     if (wait !== null) return attemptsExhaustedPage(s, "Checkout", wait, row.cancelUrl);
     // After an attempt (redirect-after-POST): where the payment stands, or what went wrong, read from the intent.
     const error = redirectedError(intent, c.req.query("error"));
-    return sessionEnded(row, s, intent) ?? sessionForm(row, s, error, error ? null : pendingStep(intent));
+    // A challenge still waiting is offered whatever else the page says (a card the form refused meanwhile).
+    return sessionEnded(row, s, intent) ?? sessionForm(row, s, error, pendingStep(intent));
   });
 
   // Back from the 3DS challenge (or from the page of a payment being confirmed): on to success_url
@@ -795,7 +800,9 @@ function payPages(): Hono<PagesEnv> {
     if (!takesCard(intent)) return intentDone(intent, s, checksOf(c), invoicePage);
     const code = c.req.query("error");
     // Waiting on a 3DS challenge or PayPal: the way back there, or another card.
-    if (intent.status === "requires_action") return intentForm(intent, s, code ? redirectedError(intent, code) : null, code ? null : pendingStep(intent), invoicePage);
+    if (intent.status === "requires_action") {
+      return intentForm(intent, s, redirectedError(intent, code), pendingStep(intent), invoicePage);
+    }
     const wait = minutesUntilAttemptsAllowed(c.env, intent);
     if (wait !== null) return attemptsExhaustedPage(s, "Payment", wait, intent.cancelUrl ?? invoicePage);
     return intentForm(intent, s, code ? redirectedError(intent, code) : previousAttemptError(intent), null, invoicePage);

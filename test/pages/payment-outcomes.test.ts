@@ -204,3 +204,32 @@ describe("a double submit of one rendering of the form (a double click, Enter pr
     expect(await declines(pi.body.id)).toHaveLength(1);
   });
 });
+
+describe("Back to a decline's page once a later card went to 3D Secure", () => {
+  it("shows the challenge waiting (with its link), not the older decline; a card the form refuses meanwhile is said with the challenge still offered", async () => {
+    const s = await newSession();
+    const declined = await submit(s.path, { card_number: "4000000000000002" });
+    const stale = declined.headers.get("location") ?? "";
+    expect(stale).toBe(`${s.path}?error=card_declined`);
+    const challenged = await submit(s.path, { card_number: "4000002760003184" });
+    expect(challenged.headers.get("location")).toContain("/sandbox/3ds/");
+    // Back: the decline's URL again.
+    const html = await (await open(stale)).text();
+    expect(html).not.toContain("Your card was declined");
+    expect(html).not.toContain('aria-invalid="true"');
+    expect(html).toMatch(/This payment is waiting for you to confirm it with your bank\. <a href="[^"]+">Continue with your bank<\/a>/);
+    // A card number the form refuses, the challenge still waiting: both said.
+    const refused = await (await open(`${s.path}?error=invalid_number`)).text();
+    expect(refused).toContain("Enter the card number (12 to 19 digits).");
+    expect(refused).toContain("Continue with your bank");
+    // The same on the bare payment page.
+    const pi = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 1500, currency: "usd" });
+    const page = new URL(hostedPaymentPageUrl("http://x", pi.body.id, pi.body.client_secret ?? ""));
+    const secret = pi.body.client_secret ?? "";
+    await submit(page.pathname, { client_secret: secret, card_number: "4000000000000002" });
+    await submit(page.pathname, { client_secret: secret, card_number: "4000002760003184" });
+    const bare = await (await open(`${page.pathname}${page.search}&error=card_declined`)).text();
+    expect(bare).not.toContain("Your card was declined");
+    expect(bare).toContain("Continue with your bank");
+  });
+});
