@@ -489,7 +489,7 @@ export function lastErrorInWords(intent: IntentRecord): string | null {
 }
 
 /** The error of the intent's last attempt (a decline, a failed 3D Secure challenge, a PayPal cancel), as the form shows it. */
-function lastAttemptError(intent: IntentRecord): FormError | null {
+export function lastAttemptError(intent: IntentRecord): FormError | null {
   return intent.lastPaymentError ? attemptError(intent.lastPaymentError) : null;
 }
 

@@ -14,7 +14,7 @@ import type { Env } from "../env";
 import { refuseCrossSitePosts } from "./cross-site";
 import { onwardLink, returnLocation } from "./return";
 import { cspOrigin, escape, page, pageForm } from "./threeds";
-import { givenBackInWords } from "./checkout";
+import { givenBackInWords, lastAttemptError } from "./checkout";
 
 /** What a customer reads about their payment: plain words, never a raw status. */
 const IN_WORDS: Record<IntentStatus, string> = {
@@ -58,8 +58,12 @@ async function resultPage(env: Env, intent: IntentRecord): Promise<Response> {
   const good = intent.status === "succeeded" || intent.status === "requires_capture" || intent.status === "processing";
   // Paid, then given back since (released, refunded): said so, never "paid".
   const back = givenBackInWords(intent);
-  const words = back ? escape(back.message) : IN_WORDS[intent.status];
-  return page("Payment", `<h1>${heading}</h1><p${good || back ? "" : ' role="alert"'}>${words}</p><p><a class="onward" href="${escape(link.href)}">${escape(link.text)}</a></p>`);
+  // Not paid: the last attempt in the payment pages' words (a PayPal payment the shopper canceled is
+  // their own choice, said as a notice that nothing was charged, as /pay says it), else the status's.
+  const last = !good && !back && intent.status === "requires_payment_method" ? lastAttemptError(intent) : null;
+  const words = back ? escape(back.message) : last ? escape(last.message) : IN_WORDS[intent.status];
+  const role = good || back ? "" : last?.notice ? ' role="status"' : ' role="alert"';
+  return page("Payment", `<h1>${heading}</h1><p${role}>${words}</p><p><a class="onward" href="${escape(link.href)}">${escape(link.text)}</a></p>`);
 }
 
 export function providerReturnPages(): Hono<{ Bindings: Env }> {

@@ -155,7 +155,7 @@ describe("provider return page", () => {
     const result = await exports.default.fetch(new Request(`http://gateway.test${answered.headers.get("location") ?? ""}`, { redirect: "manual" }));
     expect(result.status).toBe(200);
     const page = await result.text();
-    expect(page).toContain("did not go through");
+    expect(page).toContain("You canceled the PayPal payment, so nothing was charged.");
     expect(page).toContain(`/pay/${pi.id}`);
     expect(page).not.toContain("<form");
     const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body;

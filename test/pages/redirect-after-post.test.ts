@@ -137,3 +137,18 @@ describe("the provider return's POST without a return_url", () => {
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.status).toBe("requires_action");
   });
 });
+
+describe("the result page after the payer canceled at PayPal (an intent without return_url)", () => {
+  it("says, as a notice, that they canceled and nothing was charged, as /pay says it; not an alert that it failed", async () => {
+    const pi = (await createIntent({ amount: 1500, payment_method_data: { type: "paypal" }, confirm: true })).body;
+    const posted = await exports.default.fetch(
+      new Request(`http://gateway.test/connectors/return/${pi.id}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `client_secret=${encodeURIComponent(pi.client_secret)}&canceled=true`, redirect: "manual" }),
+    );
+    expect(posted.status).toBe(303);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.status).toBe("requires_payment_method");
+    const html = await (await open(posted.headers.get("location") ?? "")).text();
+    expect(html).toMatch(/<p role="status">You canceled the PayPal payment, so nothing was charged\./);
+    expect(html).not.toContain("did not go through");
+    expect(html).not.toContain('role="alert"');
+  });
+});
