@@ -38,6 +38,16 @@ const cardsOf = async (opts: CallOptions, customer: string) => (await ok(get<Lis
 const eventsOf = async (opts: CallOptions, type: string) => (await ok(get<ListJson<{ type: string; data: { object: { id: string; status?: string; customer?: string } } }>>(`/v1/events?type=${type}&limit=100`, opts))).data;
 
 describe("/v1/setup_intents", () => {
+  it("takes Stripe's older payment_method_types=[card] (its save-card sample) on create and update; another type is a 400", async () => {
+    const { opts } = await newMerchant("setup-method-types");
+    const customer = (await post<{ id: string }>("/v1/customers", { email: "types@example.com" }, opts)).body;
+    const made = await post<{ id: string; payment_method_types: string[] }>("/v1/setup_intents", { customer: customer.id, payment_method_types: ["card"] }, opts);
+    expect(made.status, JSON.stringify(made.body)).toBe(200);
+    expect(made.body.payment_method_types).toEqual(["card"]);
+    expect((await post(`/v1/setup_intents/${made.body.id}`, { payment_method_types: ["card"] }, opts)).status).toBe(200);
+    expect(expectError(await post("/v1/setup_intents", { customer: customer.id, payment_method_types: ["paypal"] }, opts), 400).param).toMatch(/^payment_method_types/);
+  });
+
   it("saves a card for a customer: created without one, then confirmed with it, the card attached; retrieve, list and events say so", async () => {
     const m = await newMerchant("setup-basic");
     const customer = await customerOf(m.opts, "setup-basic");

@@ -50,8 +50,15 @@ const methodFields = {
   payment_method_data: paymentMethodData.optional().describe("Test mode: card details or card[token], saved as a new payment method."),
 };
 
+/**
+ * Stripe's payment_method_types of API versions before 2025 (its "save card details" sample sends
+ * ["card"]): a setup here saves a card, so card is the one type taken, as the setup renders it.
+ */
+const setupMethodTypes = z.array(z.literal("card")).min(1, "must name at least one type").max(20).describe("card only: what a setup saves here (rendered payment_method_types: [\"card\"]); another type is a 400.");
+
 const CreateBody = stripeBody("POST /v1/setup_intents", {
   customer: f.text(255).optional(),
+  payment_method_types: setupMethodTypes.optional(),
   confirm: f.boolean.optional(),
   description: f.text(1000).optional(),
   metadata: f.createMetadata.optional(),
@@ -62,6 +69,7 @@ const CreateBody = stripeBody("POST /v1/setup_intents", {
 
 const UpdateBody = stripeBody("POST /v1/setup_intents/{id}", {
   customer: f.text(255).optional(),
+  payment_method_types: setupMethodTypes.optional(),
   description: f.clearableText(1000).optional(),
   metadata: f.metadata.optional(),
   expand: f.expand.optional(),
