@@ -222,7 +222,9 @@ function sessionDefaults(row: CheckoutSessionRow) {
     automatic_tax: { enabled: false, liability: null, provider: null, status: null },
     custom_fields: [] as [],
     custom_text: { after_submit: null, shipping_address: null, submit: null, terms_of_service_acceptance: null },
-    customer_details: row.customerEmail ? { address: null, business_name: null, email: row.customerEmail, individual_name: null, name: null, phone: null, tax_exempt: null, tax_ids: null } : null,
+    // A completed session always has its customer_details, as Stripe's (a checkout.session.completed
+    // handler reads customer_details.email): the email it was given, else null (the page asks for none).
+    customer_details: row.customerEmail || row.status === "complete" ? { address: null, business_name: null, email: row.customerEmail ?? null, individual_name: null, name: null, phone: null, tax_exempt: null, tax_ids: null } : null,
     discounts: [] as [],
     payment_method_options: { card: { request_three_d_secure: "automatic" as const } },
     shipping_options: [] as [],

@@ -198,6 +198,17 @@ describe("/v1/checkout/sessions", () => {
 });
 
 describe("the checkout page", () => {
+  it("a session paid without customer_email completes with customer_details (email null), as Stripe's always has them; an open one without has none", async () => {
+    const s = await session();
+    expect((await get<{ customer_details: unknown }>(`/v1/checkout/sessions/${s.id}`)).body.customer_details).toBeNull();
+    expect((await pay(pagePath(s), "4242424242424242")).status).toBe(303);
+    const done = await waitFor(async () => {
+      const r = (await get<{ status: string; customer_details: { email: string | null } | null }>(`/v1/checkout/sessions/${s.id}`)).body;
+      return r.status === "complete" ? r : undefined;
+    });
+    expect(done.customer_details).toMatchObject({ email: null, name: null, address: null });
+  });
+
   it("shows the merchant, the line items, the total, labelled card fields, a Pay button and Cancel, under a strict CSP", async () => {
     const s = await session();
     const res = await exports.default.fetch(s.url ?? "");
