@@ -25,6 +25,8 @@ export interface AuthorizeRequest {
   description: string | null;
   /** A merchant-initiated charge: the customer is not there to pass a 3DS challenge. */
   offSession: boolean;
+  /** Stripe's error_on_requires_action: a step for the customer (3DS) fails the attempt (authentication_required) instead. */
+  errorOnRequiresAction?: boolean;
   /** Stripe's request_incremental_authorization=if_available: ask for an authorization that may be incremented. */
   requestIncrementalAuthorization?: boolean;
   /** Stripe's request_three_d_secure `any` or `challenge`: the merchant asks for a 3DS challenge whenever the card supports one. */

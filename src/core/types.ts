@@ -275,6 +275,8 @@ export interface IntentRecord {
   setupFutureUsage?: SetupFutureUsage | null;
   /** A merchant-initiated charge on a saved payment method: no customer to authenticate. */
   offSession?: boolean;
+  /** Stripe's error_on_requires_action, of the confirmation under way: a step for the customer (3DS, a redirect) fails the attempt instead. */
+  errorOnRequiresAction?: boolean;
   paymentMethod: PaymentMethodDetails | null;
   nextAction: NextAction | null;
   lastPaymentError: PaymentError | null;

@@ -47,6 +47,8 @@ export interface CreateIntentParams {
   confirm: boolean;
   setupFutureUsage?: SetupFutureUsage | null;
   offSession?: boolean;
+  /** Stripe's error_on_requires_action (with confirm): a customer's step fails the attempt (authentication_required). */
+  errorOnRequiresAction?: boolean;
   /** A retry of this failed payment (seed 002). */
   retryOf?: string | null;
   /** Seeds 000/003: the intent's number, allocated in D1 before the creation. */
@@ -122,6 +124,8 @@ export interface ConfirmParams {
   shipping?: Shipping | null;
   paymentMethodTypes?: PaymentMethodType[];
   captureAsync?: boolean;
+  /** Stripe's error_on_requires_action: a customer's step fails this confirmation's attempt (authentication_required). */
+  errorOnRequiresAction?: boolean;
   /**
    * Seed 001's "confirm / continue (after client action)": a confirm naming the card the intent was
    * already paid with, and nothing else, answers the intent as it stands once the customer's step is

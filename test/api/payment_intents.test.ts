@@ -79,6 +79,20 @@ describe("POST /v1/payment_intents (create)", () => {
     expect(await transactions()).toBe(before);
   });
 
+  it("error_on_requires_action: a card that needs 3D Secure is declined (402 authentication_required, back to requires_payment_method), on create and on confirm; a good card pays", async () => {
+    const declined = await createIntent({ amount: 1800, payment_method: "pm_card_threeDSecure2Required", confirm: true, error_on_requires_action: true, return_url: "https://shop.example/back" });
+    const error = expectError(declined, 402, "authentication_required");
+    expect(error.decline_code).toBe("authentication_required");
+    const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${(error.payment_intent as PaymentIntentJson).id}`)).body;
+    expect(after).toMatchObject({ status: "requires_payment_method", next_action: null });
+    // On confirm too; and a later confirm without it takes the customer through the challenge again.
+    const pi = (await createIntent({ amount: 1900, return_url: "https://shop.example/back" })).body;
+    expectError(await post(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_threeDSecure2Required", error_on_requires_action: true }), 402, "authentication_required");
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_threeDSecure2Required" })).body.status).toBe("requires_action");
+    // A card that needs nothing pays as ever.
+    expect((await createIntent({ amount: 2000, payment_method: "pm_card_visa", confirm: true, error_on_requires_action: true })).body.status).toBe("succeeded");
+  });
+
   it("accepts raw test card details in test mode, keeping only brand, last4, expiry and fingerprint", async () => {
     const res = await createIntent({
       payment_method_data: { type: "card", card: { number: "4242424242424242", exp_month: 12, exp_year: 2040, cvc: "123" } },

@@ -56,6 +56,7 @@ const CreateBody = stripeBody("POST /v1/payment_intents", {
     currency: f.currency,
     capture_method: f.captureMethod.optional(),
     confirm: f.boolean.optional(),
+    error_on_requires_action: f.boolean.optional().describe("With confirm=true: a step for the customer (3DS, a redirect) declines the payment (402 authentication_required) instead of requires_action."),
     customer: f.text(255).optional(),
     description: f.text(1000).optional(),
     metadata: f.createMetadata.optional(),
@@ -94,6 +95,7 @@ const UpdateBody = stripeBody("POST /v1/payment_intents/{id}", {
 
 const ConfirmBody = stripeBody("POST /v1/payment_intents/{id}/confirm", {
   capture_method: f.captureMethod.optional(),
+  error_on_requires_action: f.boolean.optional().describe("A step for the customer (3DS, a redirect) declines the payment (402 authentication_required) instead of requires_action."),
   return_url: f.url.optional(),
   receipt_email: f.emailText().optional(),
   payment_method_options: f.paymentMethodOptions.optional(),
@@ -390,6 +392,8 @@ export function registerPaymentIntents(app: App): void {
         confirm: body.confirm ?? false,
         setupFutureUsage: body.setup_future_usage ?? null,
         offSession: body.off_session ?? false,
+        // Of the confirmation only: without confirm it has nothing to act on.
+        errorOnRequiresAction: body.confirm === true && body.error_on_requires_action === true,
         automaticPaymentMethods: body.automatic_payment_methods ?? null,
         cardOptions: body.payment_method_options ?? null,
         shipping: body.shipping ?? null,
@@ -533,6 +537,7 @@ export function registerPaymentIntents(app: App): void {
       shipping: ctx.body.shipping,
       paymentMethodTypes: ctx.body.payment_method_types ? [...new Set(ctx.body.payment_method_types)] : undefined,
       continueAfterAction: continuesAfterAction(ctx.body),
+      errorOnRequiresAction: ctx.body.error_on_requires_action === true,
     });
     await saveIfAsked(ctx.c, outcome);
     await settleInvoiceIfPaid(ctx.c, outcome);

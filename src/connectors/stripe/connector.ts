@@ -66,6 +66,7 @@ export class StripeConnector implements Connector {
       automatic_payment_methods: { enabled: true, allow_redirects: req.returnUrl ? "always" : "never" },
       confirm: true,
       ...(req.offSession ? { off_session: true } : {}),
+      ...(req.errorOnRequiresAction && !req.offSession ? { error_on_requires_action: true } : {}),
       capture_method: req.capture ? "automatic" : "manual",
       ...(req.returnUrl ? { return_url: req.returnUrl } : {}),
       ...(req.description ? { description: req.description } : {}),

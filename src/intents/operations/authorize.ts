@@ -27,9 +27,15 @@ export function authorizeRequest(draft: IntentRecord, attempt: Attempt, tools: O
     gatewayReturnUrl: tools.gatewayReturnUrl(draft),
     description: draft.description,
     offSession: draft.offSession === true,
+    ...(draft.errorOnRequiresAction ? { errorOnRequiresAction: true } : {}),
     ...(draft.cardOptions?.requestIncrementalAuthorization === "if_available" ? { requestIncrementalAuthorization: true } : {}),
     ...(draft.cardOptions?.requestThreeDSecure === "any" || draft.cardOptions?.requestThreeDSecure === "challenge" ? { requestThreeDSecure: draft.cardOptions.requestThreeDSecure } : {}),
   };
+}
+
+/** Stripe's answer to a confirmation with error_on_requires_action that needed the customer: a 402 card_error. */
+function authenticationRequired(providerReference: string | null): AuthorizeOutcome {
+  return { kind: "declined", providerReference, code: "authentication_required", declineCode: "authentication_required", message: "Your card was declined. This transaction requires authentication." };
 }
 
 /** Calls the connector; a throw may have reached the PSP, so it is an unknown outcome. */
@@ -70,7 +76,10 @@ export async function authorize(draft: IntentRecord, tools: OperationTools, opts
     draft.nextAction = null;
     await tools.checkpoint();
     const request = authorizeRequest(draft, attempt, tools, opts.authenticated);
-    const outcome = await call<AuthorizeOutcome>(tools, connector, () => connector.authorize(request), (message) => ({ kind: "unknown", providerReference: null, message }));
+    const answered = await call<AuthorizeOutcome>(tools, connector, () => connector.authorize(request), (message) => ({ kind: "unknown", providerReference: null, message }));
+    // error_on_requires_action: a step for the customer (a provider whose own flag did not already
+    // decline it, such as PayPal's approval) fails the attempt; nothing moved without that step.
+    const outcome: AuthorizeOutcome = answered.kind === "requires_action" && request.errorOnRequiresAction ? authenticationRequired(answered.providerReference) : answered;
     const isLast = index === usable.length - 1;
     if (outcome.kind === "provider_error" && !isLast) {
       // Nothing moved at this PSP: record the failed attempt and try the next connector.

@@ -37,6 +37,9 @@ export async function confirm(draft: IntentRecord, params: ConfirmParams, tools:
   }
   if (params.setupFutureUsage !== undefined) draft.setupFutureUsage = params.setupFutureUsage;
   if (params.offSession !== undefined) draft.offSession = params.offSession;
+  // Of this confirmation only: a later one without it may take the customer through a step again.
+  if (params.errorOnRequiresAction) draft.errorOnRequiresAction = true;
+  else delete draft.errorOnRequiresAction;
   if (params.receiptEmail !== undefined) draft.receiptEmail = params.receiptEmail;
   if (params.cardOptions !== undefined) draft.cardOptions = mergeCardOptions(draft.cardOptions, params.cardOptions);
   if (params.shipping !== undefined) draft.shipping = params.shipping;

@@ -49,6 +49,7 @@ export function newIntent(params: CreateIntentParams, scope: Scope, now: number)
     ...(params.captureAsync ? { captureAsync: true } : {}),
     setupFutureUsage: params.setupFutureUsage ?? null,
     offSession: params.offSession ?? false,
+    ...(params.errorOnRequiresAction ? { errorOnRequiresAction: true } : {}),
     paymentMethod: params.paymentMethod,
     nextAction: null,
     lastPaymentError: null,
