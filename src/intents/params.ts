@@ -111,6 +111,8 @@ export interface UpdateIntentParams {
   statementDescriptorSuffix?: string | null;
   paymentMethodTypes?: PaymentMethodType[];
   captureAsync?: boolean;
+  /** Save the card once the payment succeeds (null: no longer); before the payment is authorized. */
+  setupFutureUsage?: SetupFutureUsage | null;
 }
 
 export interface ConfirmParams {

@@ -93,6 +93,26 @@ describe("POST /v1/payment_intents (create)", () => {
     expect((await createIntent({ amount: 2000, payment_method: "pm_card_visa", confirm: true, error_on_requires_action: true })).body.status).toBe("succeeded");
   });
 
+  it("update takes setup_future_usage: the card is saved to the customer once the payment succeeds; \"\" unsets it; it needs a customer, and not once authorized", async () => {
+    const customer = (await post<{ id: string }>("/v1/customers", { email: "save-on-update@example.com" })).body.id;
+    const cards = async () => (await get<ListJson<{ id: string }>>(`/v1/payment_methods?customer=${customer}&type=card`)).body.data.length;
+    const pi = (await createIntent({ amount: 2100, customer })).body;
+    const updated = await post<PaymentIntentJson & { setup_future_usage: string | null }>(`/v1/payment_intents/${pi.id}`, { setup_future_usage: "off_session" });
+    expect(updated.status, JSON.stringify(updated.body)).toBe(200);
+    expect(updated.body.setup_future_usage).toBe("off_session");
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_visa" })).body.status).toBe("succeeded");
+    await expect.poll(cards).toBe(1);
+    expect(expectError(await post(`/v1/payment_intents/${pi.id}`, { setup_future_usage: "on_session" }), 400).code).toBe("payment_intent_unexpected_state");
+    // Unset before paying: nothing saved.
+    const other = (await createIntent({ amount: 2200, customer, setup_future_usage: "off_session" })).body;
+    expect((await post<{ setup_future_usage: string | null }>(`/v1/payment_intents/${other.id}`, { setup_future_usage: "" })).body.setup_future_usage).toBeNull();
+    await post(`/v1/payment_intents/${other.id}/confirm`, { payment_method: "pm_card_mastercard" });
+    expect(await cards()).toBe(1);
+    // No customer to save it to.
+    const bare = (await createIntent({ amount: 2300 })).body;
+    expect(expectError(await post(`/v1/payment_intents/${bare.id}`, { setup_future_usage: "off_session" }), 400, "parameter_missing").param).toBe("customer");
+  });
+
   it("accepts raw test card details in test mode, keeping only brand, last4, expiry and fingerprint", async () => {
     const res = await createIntent({
       payment_method_data: { type: "card", card: { number: "4242424242424242", exp_month: 12, exp_year: 2040, cvc: "123" } },

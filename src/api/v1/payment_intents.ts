@@ -89,6 +89,7 @@ const UpdateBody = stripeBody("POST /v1/payment_intents/{id}", {
     payment_method_options: f.paymentMethodOptions.optional(),
     shipping: f.shipping.optional(),
     statement_descriptor_suffix: f.clearableText(22).optional(),
+    setup_future_usage: z.union([z.enum(["on_session", "off_session"]), z.literal("").transform(() => null)]).optional().describe("Save the card to the intent's customer once the payment succeeds (\"\" no longer saves it); before the payment is authorized."),
     expand: f.expand.optional(),
     ...paymentMethodFields,
   });
@@ -491,8 +492,14 @@ export function registerPaymentIntents(app: App): void {
       const current = await ctx.stub.retrieve(ctx.principal, ctx.id);
       if (current) await assertHeldMethodUsable(ctx.c, current, body.customer);
     }
+    // Saving the card needs a customer to save it to: the one named, else the intent's.
+    if (body.setup_future_usage) {
+      const current = await ctx.stub.retrieve(ctx.principal, ctx.id);
+      await checkFutureUsage(ctx.c, ctx.principal, { setup_future_usage: body.setup_future_usage }, body.customer !== undefined ? body.customer : (current?.customer ?? null), false);
+    }
     const paymentMethod = await paymentMethodOf(ctx.c, ctx.principal, body, saved);
     return ctx.stub.update(ctx.req, ctx.id, {
+      setupFutureUsage: body.setup_future_usage,
       amount: body.amount,
       currency: body.currency,
       captureMethod: body.capture_method?.capture,

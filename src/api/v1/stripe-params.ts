@@ -127,7 +127,7 @@ export const STRIPE_PARAMS = {
     payment_method_options: honoured(PM_OPTIONS_KEPT),
     shipping: honoured(`${SHIPPING_KEPT}; "" clears it`),
     statement_descriptor_suffix: honoured("stored and echoed; the connectors are sent statement_descriptor only"),
-    setup_future_usage: ignored("give it at creation or confirmation"),
+    setup_future_usage: honoured("on_session or off_session (\"\" unsets it): the card is saved to the intent's customer once the payment succeeds; needs a customer; only before the payment is authorized"),
     allowed_payment_method_types: ignored("payment methods are chosen by the gateway"),
     excluded_payment_method_types: ignored("payment methods are chosen by the gateway"),
     payment_method_configuration: ignored("payment method configurations are not kept"),

@@ -77,6 +77,12 @@ export function assertCaptureKept(draft: IntentRecord, params: { captureMethod?:
 export async function update(draft: IntentRecord, params: UpdateIntentParams, tools: OperationTools): Promise<StepResult> {
   assertInvoiceAttemptUnchanged(draft, params);
   assertCaptureKept(draft, params);
+  // Saving the card is decided before the payment is: once authorized, Stripe refuses it too.
+  if (params.setupFutureUsage !== undefined) {
+    assertOperationAllowed("update", draft);
+    if (params.setupFutureUsage === null) delete draft.setupFutureUsage;
+    else draft.setupFutureUsage = params.setupFutureUsage;
+  }
   const changesPayment =
     params.amount !== undefined || params.currency !== undefined || params.paymentMethod !== undefined || params.captureMethod !== undefined || params.paymentMethodTypes !== undefined;
   if (changesPayment) {
