@@ -34,7 +34,9 @@ describe("form encoding", () => {
 
   it("reports form type errors with the bracketed parameter name", async () => {
     const res = await call("POST", "/v1/payment_intents", { form: "amount=12.5&currency=usd" });
-    expect(expectError(res, 400, "parameter_invalid").param).toBe("amount");
+    // Not an integer: Stripe's parameter_invalid_integer (with its doc_url), here and for "abc".
+    expect(expectError(res, 400, "parameter_invalid_integer")).toMatchObject({ param: "amount", doc_url: "https://stripe.com/docs/error-codes/parameter-invalid-integer" });
+    expect(expectError(await call("POST", "/v1/payment_intents", { form: "amount=abc&currency=usd" }), 400, "parameter_invalid_integer").param).toBe("amount");
     // Out of bounds: Stripe's own codes (clients branch on them).
     expect(expectError(await call("POST", "/v1/payment_intents", { form: "amount=100000000&currency=usd" }), 400, "amount_too_large").param).toBe("amount");
     expect(expectError(await call("POST", "/v1/payment_intents", { form: "amount=0&currency=usd" }), 400, "amount_too_small").param).toBe("amount");

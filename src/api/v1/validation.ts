@@ -67,10 +67,12 @@ export function zodToApiError(error: z.ZodError, input?: unknown): ApiError {
   const detail = enumDetail(issue) ?? issue.message.replace(/\s+/g, " ").slice(0, 200);
   // An amount out of bounds has Stripe's own codes, which clients branch on.
   const bounds = /(^|_|\[)amount/.test(param) && (issue.code === "too_big" || issue.code === "too_small") ? (issue.code === "too_big" ? "amount_too_large" : "amount_too_small") : null;
+  // Not an integer where one is wanted (10.5, "abc"): Stripe's own code for it.
+  const notInteger = detail === "expected an integer" ? "parameter_invalid_integer" : null;
   return new ApiError({
     status: 400,
     type: "invalid_request_error",
-    code: bounds ?? "parameter_invalid",
+    code: bounds ?? notInteger ?? "parameter_invalid",
     param: param || undefined,
     message: param ? `Invalid ${param}: ${detail}` : `Invalid request: ${detail}`,
   });
