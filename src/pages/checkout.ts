@@ -527,11 +527,11 @@ const REFUSALS: Record<string, FormError> = {
   card_decline_rate_limit_exceeded: { message: "Too many attempts with this payment; try again later or contact the merchant.", field: null },
   // Nothing moved at the provider: the same card may be tried again.
   provider_error: { message: "The payment could not be processed just now, and nothing was charged. Please try again.", field: null },
-  // Every provider of the merchant paused by its circuit breaker (503 connectors_unavailable): the
-  // card is not at fault, and another would fare no better until the providers answer again.
   // The same rendering's first POST (a double click) still running after the object's wait: it
   // decides; this one attempted nothing.
   idempotency_key_in_use: { message: "This payment is already being sent from your first click. Wait a moment, then reload this page to see how it went before paying again.", field: null },
+  // Every provider of the merchant paused by its circuit breaker (503 connectors_unavailable): the
+  // card is not at fault, and another would fare no better until the providers answer again.
   connectors_unavailable: { message: "Payments cannot be taken just now: the payment provider is not answering. Nothing was charged. Please try again in a few minutes.", field: null },
 };
 
