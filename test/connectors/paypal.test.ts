@@ -302,7 +302,7 @@ describe("PayPal connector", () => {
     expect(waiting).toMatchObject({ response_code: "payer_approval_required", response_text: "Waiting for the payer to approve the payment on PayPal." });
     const back = await resultOf(await submitReturnPage(`http://gateway.test/connectors/return/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}&canceled=true`));
     expect(back.status).toBe(200);
-    expect(await back.text()).toContain("did not go through");
+    expect(await back.text()).toContain("You canceled the PayPal payment, so nothing was charged.");
     const after = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body;
     expect(after).toMatchObject({ status: "requires_payment_method", next_action: null, last_payment_error: { code: "payment_intent_payment_attempt_failed" } });
     expect(after.last_payment_error?.message).toContain("canceled at PayPal");

@@ -59,7 +59,7 @@ describe("GET /dashboard", () => {
     // Long ids in headings and facts break rather than widen the page.
     expect(css).toContain("h1,h2,dd,#flash{overflow-wrap:break-word}");
     const js = await (await exports.default.fetch("http://gateway.test/dashboard/app.js")).text();
-    expect(js).toContain('return el("div", { class: "table-wrap" }, el("table", null,');
+    expect(js).toContain('var wrap = el("div", { class: "table-wrap" }, el("table", null,');
     expect(js.match(/el\("table"/g)).toHaveLength(1);
   });
 
