@@ -300,36 +300,49 @@ export const RECHECK_SECONDS = 5;
  * nobody pays twice, and a way on, by itself every few seconds or by the link, to `next`, which shows
  * where the payment then stands.
  */
-function processingPage(s: Pick<Summary, "merchant">, next: string, onward: string, checks: number): Response {
-  // Bounded: each look carries its count (?check=n); after MAX_RECHECKS the page stops looking by
-  // itself and waits for the shopper's "Check again" (which starts a new round).
-  if (checks >= MAX_RECHECKS) {
+function processingPage(s: Pick<Summary, "merchant">, next: string, onward: string, looking: Looking): Response {
+  // Bounded by the payment's age, not by a count in the URL: after RECHECK_WINDOW_SECONDS in flight
+  // (or once the shopper asked it to stop) the page waits for the shopper's "Check again".
+  if (looking.stop || looking.now - looking.since >= RECHECK_WINDOW_SECONDS * 1000) {
     return messagePage(s, "Payment processing", `Your payment is being confirmed with your bank; there is no need to pay again. This page has stopped checking by itself: use Check again to see where it stands.`, {
       pending: true,
       link: { href: next, text: "Check again" },
     });
   }
-  // The page reloads itself (WCAG 2.2.1): the shopper can turn that off, on every reload, with the
-  // link to the page that has stopped checking by itself (the same page at its last count).
+  // The page reloads itself (WCAG 2.2.1), always to the same address: a refresh to the page's own URL
+  // replaces its history entry (a count in the URL added one per look, and Back after the payment went
+  // through walked into looks that sent the shopper forward again). The shopper can turn it off, on
+  // every reload, with the link to the page that has stopped checking by itself.
   const sep = next.includes("?") ? "&" : "?";
-  return messagePage(s, "Payment processing", `Your payment is being confirmed with your bank; there is no need to pay again. This page checks again every ${RECHECK_SECONDS} seconds for ${(MAX_RECHECKS * RECHECK_SECONDS) / 60} minutes and ${onward} once it is confirmed; or use Check again.`, {
+  return messagePage(s, "Payment processing", `Your payment is being confirmed with your bank; there is no need to pay again. This page checks again every ${RECHECK_SECONDS} seconds for up to ${RECHECK_WINDOW_SECONDS / 60} minutes and ${onward} once it is confirmed; or use Check again.`, {
     pending: true,
-    refreshTo: `${next}${sep}check=${checks + 1}`,
+    refreshTo: next,
     refreshAfter: RECHECK_SECONDS,
     links: [
-      { href: `${next}${sep}check=${MAX_RECHECKS}`, text: "Stop checking by itself" },
+      { href: `${next}${sep}${STOP_CHECKING}`, text: "Stop checking by itself" },
       { href: next, text: "Check again" },
     ],
   });
 }
 
-/** How many times a page waiting on a payment being confirmed looks again by itself (5 minutes: past the reconciliation schedule's first two rounds, 30 s and 2 min) before it leaves it to the shopper's "Check again". */
-export const MAX_RECHECKS = 60;
+/** How long a page waiting on a payment being confirmed looks again by itself, from the attempt's start (5 minutes: past the reconciliation schedule's first two rounds, 30 s and 2 min), before it leaves it to the shopper's "Check again". */
+export const RECHECK_WINDOW_SECONDS = 300;
 
-/** The looks a processing page has made by itself so far (its ?check=n), 0 for a page the shopper opened. */
-function checksOf(c: Context<PagesEnv>): number {
-  const n = Number.parseInt(c.req.query("check") ?? "0", 10);
-  return Number.isFinite(n) && n > 0 ? Math.min(n, MAX_RECHECKS) : 0;
+/** The query of the page that has stopped checking by itself (the shopper's "Stop checking by itself"). */
+export const STOP_CHECKING = "check=stop";
+
+/** Whether a processing page still looks again by itself: the attempt's start, the time now, and the shopper's stop. */
+interface Looking {
+  since: number;
+  now: number;
+  stop: boolean;
+}
+
+/** For the page of an intent being confirmed: since when (its authorization's start, as the object recorded it). */
+function looking(c: Context<PagesEnv>, intent: IntentRecord | null): Looking {
+  const starts = (intent?.attempts ?? []).filter((a) => a.type === "authorize").map((a) => a.created);
+  const since = starts.length ? Math.max(...starts) : (intent?.updated ?? 0);
+  return { since, now: Date.now(), stop: c.req.query("check") === "stop" };
 }
 
 /** A shopper's page refused by the per-IP limit (src/pages/rate-limit.ts): wait a moment, then try again; Retry-After says how long. */
@@ -620,8 +633,8 @@ function sessionClosed(row: CheckoutSessionRow, s: Summary, intent: IntentRecord
 }
 
 /** The session's payment is being confirmed: its page looks again through /return, which sends the shopper on to success_url once it went through. */
-function sessionProcessing(row: CheckoutSessionRow, s: Summary, checks = 0): Response {
-  return processingPage(s, `${checkoutSessionPageUrl("", row.id)}/return`, `takes you back to ${s.merchant}`, checks);
+function sessionProcessing(row: CheckoutSessionRow, s: Summary, looks: Looking): Response {
+  return processingPage(s, `${checkoutSessionPageUrl("", row.id)}/return`, `takes you back to ${s.merchant}`, looks);
 }
 
 /** An open session whose intent ended without being paid (failed for good, or canceled), or null while it can still be paid. */
@@ -660,7 +673,7 @@ function sessionPages(): Hono<PagesEnv> {
     if (row.status !== "open") return sessionClosed(row, s, row.status === "complete" ? await sessionIntent(c.env, row) : null);
     const intent = await sessionIntent(c.env, row);
     // A payment in flight can still complete an overdue session: it is not shown as expired meanwhile.
-    if (intent?.status === "processing") return sessionProcessing(row, s);
+    if (intent?.status === "processing") return sessionProcessing(row, s, looking(c, intent));
     // A GET changes nothing: an overdue session shows as expired; the cron (or a POST) expires it.
     if (isOverdue(row, Date.now())) return sessionClosed({ ...row, status: "expired" }, s);
     // Paid, but the session not yet marked complete (its events on their way): paid, not the form.
@@ -682,7 +695,7 @@ function sessionPages(): Hono<PagesEnv> {
     const s = sessionSummary(row, await merchantName(c.env, row.merchantId));
     const intent = await sessionIntent(c.env, row);
     if (row.status === "complete" || (intent && paid(intent))) return intent && givenBackInWords(intent) ? sessionClosed({ ...row, status: "complete" }, s, intent) : sendOn(row, s);
-    if (row.status === "open" && intent?.status === "processing") return sessionProcessing(row, s, checksOf(c));
+    if (row.status === "open" && intent?.status === "processing") return sessionProcessing(row, s, looking(c, intent));
     if (row.status !== "open" || isOverdue(row, Date.now())) return sessionClosed({ ...row, status: "expired" }, s);
     const wait = minutesUntilAttemptsAllowed(c.env, intent);
     if (wait !== null) return attemptsExhaustedPage(s, "Checkout", wait, row.cancelUrl);
@@ -756,9 +769,9 @@ function intentForm(intent: IntentRecord, s: Summary, error: FormError | null, p
   });
 }
 
-function intentDone(intent: IntentRecord, s: Summary, checks = 0, invoicePage: string | null = null): Response {
+function intentDone(intent: IntentRecord, s: Summary, looks: Looking, invoicePage: string | null = null): Response {
   // Being confirmed: the page looks again until it knows (then it says paid, with the way back to the merchant).
-  if (intent.status === "processing") return processingPage(s, hostedPaymentPageUrl("", intent.id, intent.clientSecret), "says how it went", checks);
+  if (intent.status === "processing") return processingPage(s, hostedPaymentPageUrl("", intent.id, intent.clientSecret), "says how it went", looks);
   const back = returnLocation(intent);
   // An invoice's payment leads back to the invoice's page, which then says it is paid.
   const link = back ? { href: back, text: `Back to ${s.merchant}` } : invoicePage ? { href: invoicePage, text: "Back to the invoice" } : undefined;
@@ -797,7 +810,7 @@ function payPages(): Hono<PagesEnv> {
       // Which payment it is (its amount), said as a status, not an alert: nothing went wrong on the shopper's side.
       return messagePage(s, "Payment", `This payment of ${formatMoney(intent.amount, intent.currency)} cannot be made with a card on this page. To pay it, contact ${s.merchant}.`, { pending: true, ...(back ? { link: { href: back, text: "Back" } } : {}) });
     }
-    if (!takesCard(intent)) return intentDone(intent, s, checksOf(c), invoicePage);
+    if (!takesCard(intent)) return intentDone(intent, s, looking(c, intent), invoicePage);
     const code = c.req.query("error");
     // Waiting on a 3DS challenge or PayPal: the way back there, or another card.
     if (intent.status === "requires_action") {

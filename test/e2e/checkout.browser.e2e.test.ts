@@ -421,6 +421,16 @@ describe("a payment being confirmed, in Chromium", () => {
     await t.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`, { timeout: 200_000 });
     expect((await stripe.checkout.sessions.retrieve(s.id)).status).toBe("complete");
     expect(await intentAuthorizations(String(s.payment_intent))).toBe(1);
+    // Each look replaced the page's own history entry (it refreshes to its own address), and the
+    // way on replaced the last: the form, the session's page, success_url; not one entry per look.
+    expect(await t.page.evaluate("history.length")).toBeLessThanOrEqual(4);
+    // Back from success_url is the session's page, which says it is paid and stays (no trap sending
+    // the shopper forward again).
+    await t.page.goBack();
+    await t.page.getByRole("heading", { name: "Payment complete" }).waitFor();
+    expect(t.page.url()).toBe(`${gateway.origin}/checkout/${s.id}`);
+    await t.page.waitForTimeout(1_500);
+    expect(t.page.url()).toBe(`${gateway.origin}/checkout/${s.id}`);
     noCspViolation(t);
     await t.context.close();
   });
