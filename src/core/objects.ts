@@ -152,7 +152,7 @@ export interface PaymentIntentJson {
   cancellation_reason: string | null;
   capture_method: "automatic" | "automatic_async" | "manual";
   client_secret: string;
-  confirmation_method: "automatic";
+  confirmation_method: "automatic" | "manual";
   created: number;
   created_ms: number;
   currency: string;
@@ -465,7 +465,7 @@ export function renderIntent(intent: IntentRecord, options: RenderOptions = {}):
     cancellation_reason: intent.cancellationReason,
     capture_method: intent.captureMethod === "automatic" && intent.captureAsync ? "automatic_async" : intent.captureMethod,
     client_secret: intent.clientSecret,
-    confirmation_method: "automatic",
+    confirmation_method: intent.confirmationMethod ?? "automatic",
     created: seconds(intent.created),
     created_ms: intent.created,
     currency: intent.currency,

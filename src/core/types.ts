@@ -277,6 +277,12 @@ export interface IntentRecord {
   offSession?: boolean;
   /** Stripe's error_on_requires_action, of the confirmation under way: a step for the customer (3DS, a redirect) fails the attempt instead. */
   errorOnRequiresAction?: boolean;
+  /**
+   * Stripe's confirmation_method=manual (absent: automatic): every confirmation is the merchant's,
+   * with its secret key (never the shopper's page), and a passed 3DS challenge leaves the payment in
+   * requires_confirmation for the merchant's server to confirm, instead of authorizing it at once.
+   */
+  confirmationMethod?: "manual";
   paymentMethod: PaymentMethodDetails | null;
   nextAction: NextAction | null;
   lastPaymentError: PaymentError | null;

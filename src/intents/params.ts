@@ -49,6 +49,8 @@ export interface CreateIntentParams {
   offSession?: boolean;
   /** Stripe's error_on_requires_action (with confirm): a customer's step fails the attempt (authentication_required). */
   errorOnRequiresAction?: boolean;
+  /** Stripe's confirmation_method (absent: automatic); see IntentRecord.confirmationMethod. */
+  confirmationMethod?: "automatic" | "manual";
   /** A retry of this failed payment (seed 002). */
   retryOf?: string | null;
   /** Seeds 000/003: the intent's number, allocated in D1 before the creation. */
@@ -128,6 +130,8 @@ export interface ConfirmParams {
   captureAsync?: boolean;
   /** Stripe's error_on_requires_action: a customer's step fails this confirmation's attempt (authentication_required). */
   errorOnRequiresAction?: boolean;
+  /** The shopper confirms on the gateway's pages (not the merchant with its key): refused for a confirmation_method=manual intent. */
+  byCustomer?: boolean;
   /**
    * Seed 001's "confirm / continue (after client action)": a confirm naming the card the intent was
    * already paid with, and nothing else, answers the intent as it stands once the customer's step is

@@ -463,9 +463,9 @@ async function confirmAsShopper(
     audit: { action: "payment_intents.confirm", actor: "customer", roles: [], details },
   };
   const stub = env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(intent.id));
-  const outcome = await stub.confirm(req, intent.id, { paymentMethod, offSession: false });
+  const outcome = await stub.confirm(req, intent.id, { paymentMethod, offSession: false, byCustomer: true });
   // The attempt id already went with another card (an old rendering of the form): a fresh attempt.
-  if (attempt && outcome.error?.code === "idempotency_key_reused") return stub.confirm({ ...req, idempotencyKey: null, fingerprint: null }, intent.id, { paymentMethod, offSession: false });
+  if (attempt && outcome.error?.code === "idempotency_key_reused") return stub.confirm({ ...req, idempotencyKey: null, fingerprint: null }, intent.id, { paymentMethod, offSession: false, byCustomer: true });
   return outcome;
 }
 
@@ -783,6 +783,24 @@ function intentDone(intent: IntentRecord, s: Summary, looks: Looking, invoicePag
 }
 
 /** Whether the /pay page takes a card for the intent: waiting for one, or waiting on the shopper elsewhere (another card abandons that step). */
+/**
+ * A confirmation_method=manual payment: the merchant's server confirms it, never this page. Its 3D
+ * Secure challenge is still the shopper's (the way there, while it waits), and once passed the page
+ * says the merchant completes the payment.
+ */
+function confirmedByMerchant(intent: IntentRecord, s: Summary, invoicePage: string | null): Response {
+  const back = returnLocation(intent) ?? intent.cancelUrl ?? invoicePage;
+  const link = back ? { link: { href: back, text: `Back to ${s.merchant}` } } : {};
+  if (intent.status === "requires_action" && intent.nextAction) {
+    return messagePage(s, "Payment", `This payment of ${formatMoney(intent.amount, intent.currency)} is waiting for you to confirm it with your bank.`, { pending: true, links: [{ href: intent.nextAction.url, text: "Confirm with your bank" }, ...(back ? [{ href: back, text: `Back to ${s.merchant}` }] : [])] });
+  }
+  const verified = intent.attempts.at(-1)?.type === "authenticate" && intent.attempts.at(-1)?.status === "succeeded";
+  const words = verified
+    ? `Your bank confirmed your card for this payment of ${formatMoney(intent.amount, intent.currency)}. ${s.merchant} completes the payment; nothing more is needed from you here.`
+    : `This payment of ${formatMoney(intent.amount, intent.currency)} is completed by ${s.merchant}, not on this page. To pay it, contact ${s.merchant}.`;
+  return messagePage(s, "Payment", words, { pending: true, ...link });
+}
+
 export const takesCard = (intent: IntentRecord) =>
   cardAllowed(intent) && (intent.status === "requires_payment_method" || intent.status === "requires_confirmation" || (intent.status === "requires_action" && intent.nextAction !== null));
 
@@ -811,6 +829,7 @@ function payPages(): Hono<PagesEnv> {
       return messagePage(s, "Payment", `This payment of ${formatMoney(intent.amount, intent.currency)} cannot be made with a card on this page. To pay it, contact ${s.merchant}.`, { pending: true, ...(back ? { link: { href: back, text: "Back" } } : {}) });
     }
     if (!takesCard(intent)) return intentDone(intent, s, looking(c, intent), invoicePage);
+    if (intent.confirmationMethod === "manual") return confirmedByMerchant(intent, s, invoicePage);
     const code = c.req.query("error");
     // Waiting on a 3DS challenge or PayPal: the way back there, or another card.
     if (intent.status === "requires_action") {
@@ -838,7 +857,8 @@ function payPages(): Hono<PagesEnv> {
     // Redirect-after-POST for every outcome: the page's GET shows where the payment stands, or what
     // went wrong (&error=<code>), so Back and reload never offer to send the card again.
     const page = hostedPaymentPageUrl("", intent.id, intent.clientSecret);
-    if (!takesCard(intent)) return c.redirect(page, 303);
+    // Nothing is taken where nothing may be paid, nor for a payment only the merchant confirms.
+    if (!takesCard(intent) || intent.confirmationMethod === "manual") return c.redirect(page, 303);
     let card: PaymentMethodDetails;
     try {
       card = await cardFrom(c.env, form, intent);

@@ -86,8 +86,13 @@ function challengeOutcome(env: Env, intent: IntentRecord): Promise<Response> {
       return outcomePage(env, intent, "Payment complete", `Your payment of ${formatMoney(intent.amount, intent.currency)} has been made. Thank you!`, true);
     case "processing":
       return outcomePage(env, intent, "Payment processing", statusInWords("processing"), true);
-    case "requires_payment_method":
     case "requires_confirmation":
+      // A passed challenge of a confirmation_method=manual payment: the merchant's server confirms it now.
+      if (intent.confirmationMethod === "manual" && intent.attempts.at(-1)?.type === "authenticate" && intent.attempts.at(-1)?.status === "succeeded") {
+        return outcomePage(env, intent, "Card confirmed", `Your bank confirmed your card for this payment of ${formatMoney(intent.amount, intent.currency)}. The merchant completes the payment; nothing more is needed from you here.`, true);
+      }
+      return outcomePage(env, intent, "Payment not completed", `${lastErrorInWords(intent) ?? "The payment did not go through. Try another card."} Nothing was charged.`, false);
+    case "requires_payment_method":
       return outcomePage(env, intent, "Payment not completed", `${lastErrorInWords(intent) ?? "The payment did not go through. Try another card."} Nothing was charged.`, false);
     case "requires_action":
       // A challenge still to answer (this one, or a newer one): only the way to it, never an answer.

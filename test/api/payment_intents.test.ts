@@ -93,6 +93,54 @@ describe("POST /v1/payment_intents (create)", () => {
     expect((await createIntent({ amount: 2000, payment_method: "pm_card_visa", confirm: true, error_on_requires_action: true })).body.status).toBe("succeeded");
   });
 
+  it("confirmation_method=manual: a passed 3D Secure challenge leaves requires_confirmation (nothing authorized) until the merchant confirms, which pays without a second challenge; the shopper's page never confirms it", async () => {
+    const challengeUrl = (pi: PaymentIntentJson) => (pi.next_action as { redirect_to_url?: { url: string } } | null)?.redirect_to_url?.url ?? "";
+    const answer = (pi: PaymentIntentJson, outcome: "approve" | "fail") =>
+      exports.default.fetch(new Request(challengeUrl(pi), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `client_secret=${encodeURIComponent(pi.client_secret)}&outcome=${outcome}`, redirect: "manual" }));
+    const authorizations = async (id: string) => (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${id}/transactions`)).body.data.filter((t) => t.type === "authorize" && t.status === "succeeded").length;
+    const pi = (await createIntent({ amount: 2200, confirmation_method: "manual", payment_method: "pm_card_threeDSecure2Required", confirm: true, return_url: "https://shop.example/back" })).body;
+    expect(pi).toMatchObject({ status: "requires_action", confirmation_method: "manual" });
+    expect((await answer(pi, "approve")).headers.get("location")).toContain("https://shop.example/back");
+    const waiting = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body;
+    expect(waiting).toMatchObject({ status: "requires_confirmation", next_action: null, amount_received: 0 });
+    expect(await authorizations(pi.id)).toBe(0);
+    // The read model says so too.
+    const listed = (await get<ListJson<PaymentIntentJson>>(`/v1/payment_intents?limit=5`)).body.data.find((p) => p.id === pi.id);
+    expect(listed?.status).toBe("requires_confirmation");
+    // The shopper's page offers no form and takes no card for it.
+    const page = `/pay/${pi.id}?client_secret=${encodeURIComponent(pi.client_secret)}`;
+    const html = await (await exports.default.fetch(new Request(`http://gateway.test${page}`))).text();
+    expect(html).toContain("completes the payment");
+    expect(html).not.toContain("<form");
+    const posted = await exports.default.fetch(
+      new Request(`http://gateway.test/pay/${pi.id}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ client_secret: pi.client_secret, card_number: "4242424242424242", expiry: "12 / 34", cvc: "123" }), redirect: "manual" }),
+    );
+    expect(posted.status).toBe(303);
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body.status).toBe("requires_confirmation");
+    // The merchant's confirmation authorizes once, with no second challenge.
+    const confirmed = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/confirm`, {});
+    expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200);
+    expect(confirmed.body).toMatchObject({ status: "succeeded", amount_received: 2200, confirmation_method: "manual" });
+    expect(await authorizations(pi.id)).toBe(1);
+
+    // The amount changed after the challenge: the confirmation asks the customer again.
+    const changed = (await createIntent({ amount: 2300, confirmation_method: "manual", payment_method: "pm_card_threeDSecure2Required", confirm: true, return_url: "https://shop.example/back" })).body;
+    await answer(changed, "approve");
+    expect((await post(`/v1/payment_intents/${changed.id}`, { amount: 2400 })).status).toBe(200);
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${changed.id}/confirm`, {})).body.status).toBe("requires_action");
+    // Without a return_url the challenge's result page says the merchant completes it.
+    const bare = (await createIntent({ amount: 2500, confirmation_method: "manual", payment_method: "pm_card_threeDSecure2Required", confirm: true })).body;
+    const result = (await answer(bare, "approve")).headers.get("location") ?? "";
+    expect(await (await exports.default.fetch(new Request(`http://gateway.test${result}`))).text()).toContain("Your bank confirmed your card");
+    // A failed challenge is a decline, as with automatic confirmation.
+    const failed = (await createIntent({ amount: 2600, confirmation_method: "manual", payment_method: "pm_card_threeDSecure2Required", confirm: true, return_url: "https://shop.example/back" })).body;
+    await answer(failed, "fail");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${failed.id}`)).body.status).toBe("requires_payment_method");
+    // Automatic stays the default, and anything else is refused.
+    expect((await createIntent({ amount: 100 })).body.confirmation_method).toBe("automatic");
+    expectError(await createIntent({ amount: 100, confirmation_method: "later" }), 400, "parameter_invalid");
+  });
+
   it("update takes setup_future_usage: the card is saved to the customer once the payment succeeds; \"\" unsets it; it needs a customer, and not once authorized", async () => {
     const customer = (await post<{ id: string }>("/v1/customers", { email: "save-on-update@example.com" })).body.id;
     const cards = async () => (await get<ListJson<{ id: string }>>(`/v1/payment_methods?customer=${customer}&type=card`)).body.data.length;

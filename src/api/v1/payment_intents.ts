@@ -57,6 +57,7 @@ const CreateBody = stripeBody("POST /v1/payment_intents", {
     capture_method: f.captureMethod.optional(),
     confirm: f.boolean.optional(),
     error_on_requires_action: f.boolean.optional().describe("With confirm=true: a step for the customer (3DS, a redirect) declines the payment (402 authentication_required) instead of requires_action."),
+    confirmation_method: z.enum(["automatic", "manual"]).optional().describe("manual: only the merchant's server confirms (never the shopper's page), and after a passed 3D Secure challenge the intent waits in requires_confirmation for that confirmation."),
     customer: f.text(255).optional(),
     description: f.text(1000).optional(),
     metadata: f.createMetadata.optional(),
@@ -395,6 +396,7 @@ export function registerPaymentIntents(app: App): void {
         offSession: body.off_session ?? false,
         // Of the confirmation only: without confirm it has nothing to act on.
         errorOnRequiresAction: body.confirm === true && body.error_on_requires_action === true,
+        ...(body.confirmation_method ? { confirmationMethod: body.confirmation_method } : {}),
         automaticPaymentMethods: body.automatic_payment_methods ?? null,
         cardOptions: body.payment_method_options ?? null,
         shipping: body.shipping ?? null,

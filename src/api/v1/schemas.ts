@@ -205,7 +205,7 @@ export const PaymentIntentSchema: z.ZodType<PaymentIntentJson> = z
     cancellation_reason: nullableString,
     capture_method: z.enum(["automatic", "automatic_async", "manual"]),
     client_secret: z.string(),
-    confirmation_method: z.literal("automatic"),
+    confirmation_method: z.enum(["automatic", "manual"]),
     created: z.number().int(),
     created_ms: z.number().int(),
     currency: z.string(),

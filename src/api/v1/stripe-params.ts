@@ -93,7 +93,7 @@ export const STRIPE_PARAMS = {
     allowed_payment_method_types: ignored("payment methods are chosen by the gateway (see payment_method_types)"),
     excluded_payment_method_types: ignored("payment methods are chosen by the gateway (see payment_method_types)"),
     payment_method_configuration: ignored("payment method configurations are not kept; see payment_method_types"),
-    confirmation_method: ignored("confirmation is always possible with the secret key and the customer's token (Stripe's automatic and manual behave the same here)"),
+    confirmation_method: honoured("manual: only the merchant's secret key confirms (the shopper's pages refuse the payment), and a passed sandbox 3D Secure challenge leaves the intent in requires_confirmation until the merchant confirms it; a provider's own page (PayPal's approval, Stripe's 3DS) still completes the payment on the customer's return"),
     error_on_requires_action: honoured("with confirm=true: a payment that would need a step of the customer (3DS, a PayPal approval) is declined instead, 402 authentication_required, the intent back in requires_payment_method, as at Stripe; without confirm it has nothing to act on"),
     use_stripe_sdk: ignored(SDK_ONLY),
     mandate: ignored(MANDATES),

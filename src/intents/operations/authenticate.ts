@@ -40,6 +40,14 @@ export async function completeAuthentication(draft: IntentRecord, passed: boolea
     challenge.status = "succeeded";
     challenge.responseCode = "authenticated";
     challenge.responseText = "The cardholder passed the 3D Secure challenge.";
+    // Manual confirmation (Stripe's confirmation_method=manual): the merchant's server confirms once
+    // the customer's step is done; that confirmation authorizes without another challenge.
+    if (draft.confirmationMethod === "manual") {
+      draft.status = "requires_confirmation";
+      draft.nextAction = null;
+      draft.updated = now;
+      return {};
+    }
     // The authorization goes to the connector that asked for the challenge.
     const asked = [...draft.attempts].reverse().find((a) => a.type === "authorize" && a.status === "requires_action");
     return authorize(draft, tools, { authenticated: true, connectors: [await tools.connectorOf(draft, asked?.connectorAccount ?? null)] });

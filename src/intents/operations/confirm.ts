@@ -1,5 +1,5 @@
 // Confirm: authorize the intent's payment method at its connector.
-import { unexpectedState } from "../../core/errors";
+import { ApiError, unexpectedState } from "../../core/errors";
 import { assertDeclineVelocity, assertMethodTypeAllowed, assertOperationAllowed } from "../../core/intent";
 import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import type { ConfirmParams } from "../params";
@@ -21,6 +21,12 @@ export async function confirm(draft: IntentRecord, params: ConfirmParams, tools:
   // Nothing to do: the payment went on once the customer's step (3D Secure) was done. Nothing changes.
   if (params.continueAfterAction && alreadyContinued(draft, params.paymentMethod)) return {};
   assertOperationAllowed("confirm", draft);
+  if (params.byCustomer && draft.confirmationMethod === "manual") {
+    throw new ApiError({ status: 400, type: "invalid_request_error", code: "payment_intent_unexpected_state", message: `PaymentIntent ${draft.id} has confirmation_method=manual: only the merchant confirms it, with its secret key.` });
+  }
+  // The customer passed a 3D Secure challenge for this card and amount, and the intent (manual
+  // confirmation) waited for the merchant: this confirmation authorizes without a second challenge.
+  const authenticated = challengePassed(draft) && (!params.paymentMethod || params.paymentMethod.id === draft.paymentMethod?.id);
   // A failed payment an operator settled (paid by a retry, or by other means, or dismissed) is not paid again.
   if (draft.resolution) {
     const by = draft.resolution.retriedBy ? ` by ${draft.resolution.retriedBy}` : draft.resolution.paidByOtherMeans ? " by other means" : "";
@@ -48,5 +54,11 @@ export async function confirm(draft: IntentRecord, params: ConfirmParams, tools:
   assertMethodTypeAllowed(draft);
   // A new confirmation abandons a pending 3DS challenge (canceled at the provider first).
   await dropPendingActions(draft, tools);
-  return authorize(draft, tools, { authenticated: false });
+  return authorize(draft, tools, { authenticated });
+}
+
+/** A confirmation_method=manual intent whose last step was a passed 3D Secure challenge, for its amount as it stands. */
+function challengePassed(draft: IntentRecord): boolean {
+  const last = draft.attempts.at(-1);
+  return draft.confirmationMethod === "manual" && draft.status === "requires_confirmation" && last?.type === "authenticate" && last.status === "succeeded" && last.amount === draft.amount && last.currency === draft.currency;
 }

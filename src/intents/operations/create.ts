@@ -50,6 +50,7 @@ export function newIntent(params: CreateIntentParams, scope: Scope, now: number)
     setupFutureUsage: params.setupFutureUsage ?? null,
     offSession: params.offSession ?? false,
     ...(params.errorOnRequiresAction ? { errorOnRequiresAction: true } : {}),
+    ...(params.confirmationMethod === "manual" ? { confirmationMethod: "manual" as const } : {}),
     paymentMethod: params.paymentMethod,
     nextAction: null,
     lastPaymentError: null,
