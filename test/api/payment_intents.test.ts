@@ -141,6 +141,19 @@ describe("POST /v1/payment_intents (create)", () => {
     expectError(await createIntent({ amount: 100, confirmation_method: "later" }), 400, "parameter_invalid");
   });
 
+  it("off_session is of one confirmation: after an off-session authentication_required, confirming again without it brings the customer's 3D Secure challenge (Stripe's recovery path)", async () => {
+    const customer = (await post<{ id: string }>("/v1/customers", { email: "off-session-once@example.com" })).body.id;
+    const card = (await post<{ id: string }>("/v1/payment_methods/pm_card_authenticationRequired/attach", { customer })).body.id;
+    const declined = await createIntent({ amount: 3100, customer, payment_method: card, off_session: true, confirm: true });
+    const error = expectError(declined, 402, "authentication_required");
+    const id = (error.payment_intent as PaymentIntentJson).id;
+    const again = await post<PaymentIntentJson>(`/v1/payment_intents/${id}/confirm`, { payment_method: card, return_url: "https://shop.example/back" });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body.status).toBe("requires_action");
+    // Said again, it holds for that confirmation.
+    expectError(await post(`/v1/payment_intents/${id}/confirm`, { payment_method: card, off_session: true }), 402, "authentication_required");
+  });
+
   it("update takes setup_future_usage: the card is saved to the customer once the payment succeeds; \"\" unsets it; it needs a customer, and not once authorized", async () => {
     const customer = (await post<{ id: string }>("/v1/customers", { email: "save-on-update@example.com" })).body.id;
     const cards = async () => (await get<ListJson<{ id: string }>>(`/v1/payment_methods?customer=${customer}&type=card`)).body.data.length;

@@ -42,7 +42,9 @@ export async function confirm(draft: IntentRecord, params: ConfirmParams, tools:
     draft.captureAsync = params.captureAsync === true;
   }
   if (params.setupFutureUsage !== undefined) draft.setupFutureUsage = params.setupFutureUsage;
-  if (params.offSession !== undefined) draft.offSession = params.offSession;
+  // Of this confirmation only, as at Stripe ("this payment attempt"): a later confirmation without it
+  // has the customer present (the way back after an off-session authentication_required).
+  draft.offSession = params.offSession ?? false;
   // Of this confirmation only: a later one without it may take the customer through a step again.
   if (params.errorOnRequiresAction) draft.errorOnRequiresAction = true;
   else delete draft.errorOnRequiresAction;
