@@ -264,6 +264,7 @@ export function applyAuthorizeOutcome(
       intent.connector = attempt.connector;
       intent.connectorAccount = attempt.connectorAccount;
       intent.nextAction = null;
+      retireLastError(intent);
       intent.lastPaymentError = null;
       if (outcome.captured) {
         intent.status = "succeeded";
@@ -329,6 +330,16 @@ export function applyAuthorizeOutcome(
  * method (see `assertDeclineVelocity` for the separate limit on how fast). `failed` is kept for what
  * fails for good without a shopper to retry.
  */
+/**
+ * Before last_payment_error is replaced or cleared: the payment method it names joins the intent's
+ * declined ones (once, by id), so its failed charge keeps its card. Kept in one place at a time: the
+ * latest decline's in last_payment_error, the earlier ones in declinedMethods.
+ */
+export function retireLastError(intent: IntentRecord): void {
+  const pm = intent.lastPaymentError?.paymentMethod;
+  if (pm && !intent.declinedMethods?.some((m) => m.id === pm.id)) intent.declinedMethods = [...(intent.declinedMethods ?? []), pm];
+}
+
 export function recordDecline(
   intent: IntentRecord,
   attempt: Attempt,
@@ -337,6 +348,7 @@ export function recordDecline(
 ): Transition {
   intent.declineCount += 1;
   intent.nextAction = null;
+  retireLastError(intent);
   intent.lastPaymentError = {
     // A decline is a card_error; a failed 3D Secure challenge Stripe reports as an invalid_request_error.
     type: failure.type ?? "card_error",

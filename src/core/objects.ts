@@ -705,11 +705,18 @@ export function renderFailedCharge(intent: IntentRecord, attemptId: string): Cha
   return withUpdates(intent, failedCharge(intent, attemptId));
 }
 
+/** A payment method declined on the intent, by id: the latest decline's (last_payment_error) or an earlier one's (retireLastError). */
+export function declinedMethod(intent: IntentRecord, id: string | null): PaymentMethodDetails | null {
+  if (!id) return null;
+  const latest = intent.lastPaymentError?.paymentMethod;
+  return latest?.id === id ? latest : (intent.declinedMethods?.find((m) => m.id === id) ?? null);
+}
+
 function failedCharge(intent: IntentRecord, attemptId: string): ChargeJson | null {
   const attempt = intent.attempts.find((a) => a.id === attemptId && isFailedCharge(a));
   if (!attempt) return null;
-  // The card is known for the latest decline (last_payment_error keeps it); older ones keep its id.
-  const pm = intent.lastPaymentError?.attemptId === attempt.id ? intent.lastPaymentError.paymentMethod : null;
+  // The card declined (kept by the intent for each decline; records from before that kept only the latest's, in last_payment_error).
+  const pm = declinedMethod(intent, attempt.paymentMethodId);
   const card = pm ? renderCard(pm) : null;
   return {
     id: failedChargeId(intent.id, attempt.id),

@@ -283,6 +283,13 @@ export interface IntentRecord {
    * requires_confirmation for the merchant's server to confirm, instead of authorizing it at once.
    */
   confirmationMethod?: "manual";
+  /**
+   * The payment methods of this intent's earlier declines (each once, by id; the latest decline's is in
+   * lastPaymentError): a failed charge keeps its card (payment_method_details) and its payment method
+   * stays retrievable after another one was tried, as at Stripe. Never a number or a CVC (see
+   * PaymentMethodDetails). Absent: none, or a record from before they were kept.
+   */
+  declinedMethods?: PaymentMethodDetails[];
   paymentMethod: PaymentMethodDetails | null;
   nextAction: NextAction | null;
   lastPaymentError: PaymentError | null;

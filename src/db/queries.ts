@@ -313,6 +313,27 @@ export async function findRefund(d1: D1Database, scope: Scope, id: string): Prom
   return rows[0] ? storedRefund(rows[0]) : null;
 }
 
+/**
+ * The intent that carries a payment method made for one payment (never saved): the intent it is on
+ * now (payment_intents_payment_method), or the one whose charge was made or declined with it
+ * (charges_payment_method), for GET /v1/payment_methods/{id}. Null when none of the merchant's does.
+ */
+export async function intentCarryingMethod(d1: D1Database, scope: Scope, paymentMethodId: string): Promise<IntentRecord | null> {
+  const [current] = await drizzle(d1)
+    .select(intentRow)
+    .from(paymentIntents)
+    .where(and(eq(paymentIntents.paymentMethodId, paymentMethodId), eq(paymentIntents.merchantId, scope.merchantId), eq(paymentIntents.livemode, scope.livemode)))
+    .limit(1);
+  if (current) return intentFromRow(current);
+  const [charged] = await drizzle(d1)
+    .select(intentRow)
+    .from(charges)
+    .innerJoin(paymentIntents, eq(paymentIntents.id, charges.paymentIntent))
+    .where(and(eq(charges.merchantId, scope.merchantId), eq(charges.livemode, scope.livemode), eq(charges.paymentMethod, paymentMethodId)))
+    .limit(1);
+  return charged ? intentFromRow(charged) : null;
+}
+
 export interface ChargeFilters {
   paymentIntent?: string;
   customer?: string;

@@ -81,7 +81,7 @@ const insertMetadata = prepared<"id" | "merchantId" | "livemode" | "metadata" | 
     ),
 );
 
-const upsertCharge = prepared<"id" | "merchantId" | "livemode" | "paymentIntent" | "customer" | "created" | "version">((db, p) =>
+const upsertCharge = prepared<"id" | "merchantId" | "livemode" | "paymentIntent" | "customer" | "paymentMethod" | "created" | "version">((db, p) =>
   db
     .insert(charges)
     .values({
@@ -90,12 +90,13 @@ const upsertCharge = prepared<"id" | "merchantId" | "livemode" | "paymentIntent"
       livemode: p("livemode"),
       paymentIntent: p("paymentIntent"),
       customer: p("customer"),
+      paymentMethod: p("paymentMethod"),
       created: p("created"),
       version: p("version"),
     })
     .onConflictDoUpdate({
       target: charges.id,
-      set: { customer: sql`excluded.customer`, version: sql`excluded.version` },
+      set: { customer: sql`excluded.customer`, paymentMethod: sql`excluded.payment_method`, version: sql`excluded.version` },
       setWhere: sql`excluded.version > ${charges.version}`,
     }),
 );
@@ -194,6 +195,7 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
         livemode: intent.livemode,
         paymentIntent: intent.id,
         customer: intent.customer,
+        paymentMethod: auth.paymentMethodId,
         created: auth.created,
         version: intent.version,
       }),
@@ -208,6 +210,7 @@ export async function writeIntent(d1: D1Database, intent: IntentRecord, audits: 
         livemode: intent.livemode,
         paymentIntent: intent.id,
         customer: intent.customer,
+        paymentMethod: declined.paymentMethodId,
         created: declined.created,
         version: intent.version,
       }),

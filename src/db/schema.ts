@@ -170,11 +170,14 @@ export const charges = sqliteTable(
     paymentIntent: text("payment_intent").notNull(),
     /** The intent's customer (migration 0014), written with the intent: charges by customer is a range. */
     customer: text("customer"),
+    /** The payment method its authorization was made or declined with (migration 0061): a declined one-off method is found by it. */
+    paymentMethod: text("payment_method"),
     created: integer("created").notNull(),
     version: integer("version").notNull(),
   },
   (t) => [
     index("charges_list").on(t.merchantId, t.livemode, t.created, t.id),
+    index("charges_payment_method").on(t.merchantId, t.livemode, t.paymentMethod).where(sql`${t.paymentMethod} IS NOT NULL`),
     index("charges_intent").on(t.merchantId, t.livemode, t.paymentIntent, t.created, t.id),
     index("charges_customer").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
   ],

@@ -49,6 +49,25 @@ describe("/v1/charges", () => {
     expect(all.body.data.some((c) => c.id === pi.latest_charge)).toBe(true);
   });
 
+  it("each failed charge keeps its card, and its one-off payment method stays retrievable, after the intent was tried again and paid with another", async () => {
+    const pi = (await createIntent({ amount: 1000 })).body;
+    const first = expectError(await post(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_chargeDeclined" }), 402, "card_declined");
+    expectError(await post(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_chargeDeclinedInsufficientFunds" }), 402, "card_declined");
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_visa" })).body.status).toBe("succeeded");
+    const listed = (await get<ListJson<ChargeJson>>(`/v1/charges?payment_intent=${pi.id}`)).body.data;
+    const failed = listed.filter((c) => c.status === "failed");
+    expect(failed.map((c) => c.payment_method_details?.card?.last4).sort()).toEqual(["0002", "9995"]);
+    const firstCharge = (await get<ChargeJson>(`/v1/charges/${String(first.charge)}`)).body;
+    expect(firstCharge.payment_method_details?.card).toMatchObject({ last4: "0002", brand: "visa" });
+    for (const charge of failed) {
+      const pm = await get<{ id: string; card: { last4: string } | null; customer: string | null }>(`/v1/payment_methods/${String(charge.payment_method)}`);
+      expect(pm.status, JSON.stringify(pm.body)).toBe(200);
+      expect(pm.body).toMatchObject({ id: charge.payment_method, customer: null, card: { last4: charge.payment_method_details?.card?.last4 } });
+    }
+    // Another merchant finds none of them.
+    expect((await get(`/v1/payment_methods/${String(failed[0]?.payment_method)}`, { key: KEY_B })).status).toBe(404);
+  });
+
   it("an intent without a successful authorization has no charge", async () => {
     const pi = (await createIntent()).body;
     expectError(await get(`/v1/charges/ch_${pi.id.slice(3)}`), 404);

@@ -28,7 +28,7 @@ import { deliverAttempts } from "../../src/webhooks/deliver";
 import type { DeliveryMessage } from "../../src/webhooks/messages";
 import { writeIntent } from "../../src/db/read-model";
 import { chargeSearch } from "../../src/db/charge-search";
-import { listCharges, listEvents, listIntents, listRefunds, searchCharges, searchIntents } from "../../src/db/queries";
+import { intentCarryingMethod, listCharges, listEvents, listIntents, listRefunds, searchCharges, searchIntents } from "../../src/db/queries";
 import { decodePageToken, parseSearch, searchPlan } from "../../src/db/search";
 import { createEndpoint, createIntent, get, newMerchant, post, readModelIntent, recordingQueue, seedCustomer, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
 import { planOf, recording, type Captured } from "./recording";
@@ -156,6 +156,14 @@ describe("each filter is a range of an index ending in (created, id)", () => {
     const byIntent = await plans((db) => listCharges(db, scope, { paymentIntent: "pi_qp00000003" }, page));
     expectIndexed(byIntent);
     expect(listPlan(byIntent)).toMatch(/charges_intent \(merchant_id=\? AND livemode=\? AND payment_intent=\?\)/);
+  });
+
+  it("a one-off payment method is found by its intent's column, or by the charge made or declined with it (charges_payment_method)", async () => {
+    const all = await plans((db) => intentCarryingMethod(db, scope, "pm_qp_missing"));
+    expect(all).toHaveLength(2);
+    expectIndexed(all);
+    expect(all[0]?.plan.join("\n")).toMatch(/payment_intents_payment_method \(payment_method_id=\?\)/);
+    expect(all[1]?.plan.join("\n")).toMatch(/charges_payment_method \(merchant_id=\? AND livemode=\? AND payment_method=\?\)/);
   });
 
   it("charges carry their intent's customer, written with the intent", async () => {

@@ -1,17 +1,17 @@
 // /v1/payment_methods: store a card from a token or (test mode) card details, retrieve, update
 // (nickname, metadata, expiry; only one saved to a customer, as at Stripe), attach to and detach
 // from a customer, list (by customer, and by any of Stripe's types).
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix } from "../../core/ids";
 import type { Scope } from "../../core/types";
-import { intentFromRow, intentRow } from "../../db/intent-row";
+import { declinedMethod } from "../../core/objects";
 import type { BillingAddress, BillingDetails, PaymentMethodDetails } from "../../core/types";
 import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
 import { assertNotUsedUnsaved, db, findPaymentMethod, liveCustomer, parseDetails, parseMetadata, renderPaymentMethodRow, savedPaymentMethod } from "../../billing/store";
-import { listable, NO_ROWS, pageOf } from "../../db/queries";
-import { paymentIntents, paymentMethods } from "../../db/schema";
+import { intentCarryingMethod, listable, NO_ROWS, pageOf } from "../../db/queries";
+import { paymentMethods } from "../../db/schema";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import { PaymentMethodObjectSchema } from "./billing_schemas";
 import * as f from "./fields";
@@ -124,18 +124,13 @@ function renderMethods(c: Ctx, principal: Principal, rows: PaymentMethodRow[], e
 /**
  * A payment method made for one payment and never saved (a test card, a token, card details named on
  * a payment intent): as at Stripe it can be retrieved, unattached, from the intent that carries it
- * (paid with it, or declined on it), found by payment_intents_payment_method.
+ * (paid with it, or declined on it, even once another method paid it), found by intentCarryingMethod.
  */
 async function unsavedMethod(d1: D1Database, scope: Scope, id: string): Promise<PaymentMethodRow | null> {
   if (!hasPrefix(id, "pm")) return null;
-  const [row] = await db(d1)
-    .select(intentRow)
-    .from(paymentIntents)
-    .where(and(eq(paymentIntents.paymentMethodId, id), eq(paymentIntents.merchantId, scope.merchantId), eq(paymentIntents.livemode, scope.livemode)))
-    .limit(1);
-  if (!row) return null;
-  const intent = intentFromRow(row);
-  const details = [intent.paymentMethod, intent.lastPaymentError?.paymentMethod].find((pm) => pm?.id === id);
+  const intent = await intentCarryingMethod(d1, scope, id);
+  if (!intent) return null;
+  const details = intent.paymentMethod?.id === id ? intent.paymentMethod : declinedMethod(intent, id);
   if (!details) return null;
   return {
     id,

@@ -2,7 +2,7 @@
 // at that provider (capture or authorize the approved order) as a new attempt. If the provider says
 // the customer has not finished there yet, the intent keeps waiting for them. Only a provider's own
 // redirect flow is completed here; the sandbox's challenge has its own page.
-import { startAttempt } from "../../core/intent";
+import { retireLastError, startAttempt } from "../../core/intent";
 import { randomId } from "../../core/ids";
 import type { AuthorizeOutcome } from "../../core/outcomes";
 import type { IntentRecord } from "../../core/types";
@@ -63,6 +63,7 @@ export async function abandonRedirect(draft: IntentRecord, tools: OperationTools
   waiting.responseCode = "payer_canceled";
   waiting.responseText = "The customer canceled on the payment provider's page.";
   const provider = waiting.connector === "paypal" ? "PayPal" : waiting.connector === "stripe" ? "the card issuer's page" : waiting.connector;
+  retireLastError(draft);
   draft.lastPaymentError = {
     type: "invalid_request_error",
     code: "payment_intent_payment_attempt_failed",
