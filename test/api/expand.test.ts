@@ -187,6 +187,29 @@ describe("what Stripe can expand is expanded", () => {
     expect("deleted" in sdk ? [] : (sdk.subscriptions?.data ?? []).map((s) => s.id).sort()).toEqual(both);
   });
 
+  it("an intent's saved card, expanded or in last_payment_error (and a decline's error), is the payment method as saved: its customer and metadata", async () => {
+    const m = await newMerchant("expand-saved-card");
+    const customer = await ok(post<{ id: string }>("/v1/customers", { email: "saved-card@example.com" }, m.opts));
+    const card = await ok(post<{ id: string }>("/v1/payment_methods/pm_card_visa/attach", { customer: customer.id }, m.opts));
+    await ok(post(`/v1/payment_methods/${card.id}`, { metadata: { tier: "gold" } }, m.opts));
+    type Pm = { id: string; customer: unknown; metadata: Record<string, string> };
+    const paid = await ok(post<{ id: string; payment_method: Pm }>("/v1/payment_intents", { amount: 900, currency: "usd", customer: customer.id, payment_method: card.id, confirm: true, expand: ["payment_method"] }, m.opts));
+    expect(paid.payment_method).toMatchObject({ id: card.id, customer: customer.id, metadata: { tier: "gold" } });
+    const read = await ok(get<{ payment_method: Pm }>(`/v1/payment_intents/${paid.id}?expand[]=payment_method&expand[]=payment_method.customer`, m.opts));
+    expect(read.payment_method).toMatchObject({ id: card.id, customer: { id: customer.id, object: "customer" }, metadata: { tier: "gold" } });
+    // A declined saved card: the error's payment method and the intent's last_payment_error say whose it is.
+    const declinedCard = await ok(post<{ id: string }>("/v1/payment_methods/pm_card_chargeDeclined/attach", { customer: customer.id }, m.opts));
+    const res = await post<{ error: { payment_method?: Pm; payment_intent?: { id: string; last_payment_error: { payment_method: Pm } } } }>("/v1/payment_intents", { amount: 900, currency: "usd", customer: customer.id, payment_method: declinedCard.id, confirm: true, off_session: true }, m.opts);
+    expect(res.status).toBe(402);
+    expect(res.body.error.payment_method).toMatchObject({ id: declinedCard.id, customer: customer.id });
+    expect(res.body.error.payment_intent?.last_payment_error.payment_method).toMatchObject({ id: declinedCard.id, customer: customer.id });
+    const after = await ok(get<{ last_payment_error: { payment_method: Pm } }>(`/v1/payment_intents/${res.body.error.payment_intent?.id ?? ""}`, m.opts));
+    expect(after.last_payment_error.payment_method).toMatchObject({ id: declinedCard.id, customer: customer.id });
+    // A card made for one payment (never saved) stays unattached.
+    const once = await ok(post<{ payment_method: Pm }>("/v1/payment_intents", { amount: 900, currency: "usd", payment_method: "pm_card_visa", confirm: true, expand: ["payment_method"] }, m.opts));
+    expect(once.payment_method).toMatchObject({ customer: null, metadata: {} });
+  });
+
   it("a refund list expands data.charge and data.payment_intent", async () => {
     const w = await world("expand-refunds");
     const refunds = await ok(get<ListJson<{ id: string; charge: unknown; payment_intent: unknown }>>(`/v1/refunds?payment_intent=${w.intent}&expand[]=data.charge&expand[]=data.payment_intent`, w.opts));

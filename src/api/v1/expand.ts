@@ -378,6 +378,32 @@ export async function expandObjects(c: Ctx, principal: Principal, objects: reado
   }
 }
 
+/**
+ * The payment methods an intent's render carries as objects (payment_method when expanded, and
+ * last_payment_error.payment_method), as GET /v1/payment_methods/{id} has them where they are saved
+ * (their customer and metadata; the intent knows only the card). Changed in place; a method made for
+ * one payment (never saved) stays as rendered. Needs the permission reading payment methods needs;
+ * without it the renders are left as they are.
+ */
+export async function withSavedMethods(c: Ctx, principal: Principal, intents: readonly { payment_method: unknown; last_payment_error: { payment_method: unknown } | null }[]): Promise<void> {
+  if (!principal.permissions.has(RESOLVERS.payment_method.permission)) return;
+  const slots: { parent: Json; key: string; id: string }[] = [];
+  const collect = (parent: Json, key: string) => {
+    const value = parent[key];
+    if (isObject(value) && typeof value.id === "string") slots.push({ parent, key, id: value.id });
+  };
+  for (const intent of intents) {
+    collect(intent as unknown as Json, "payment_method");
+    if (intent.last_payment_error) collect(intent.last_payment_error as unknown as Json, "payment_method");
+  }
+  if (slots.length === 0) return;
+  const found = await RESOLVERS.payment_method.resolve(c, principal, [...new Set(slots.map((s) => s.id))]);
+  for (const slot of slots) {
+    const saved = found.get(slot.id);
+    if (saved !== undefined) slot.parent[slot.key] = saved;
+  }
+}
+
 /** `objects` expanded as `paths` ask (expandObjects), for a route with nothing of its own to expand. */
 export async function expanded<T>(c: Ctx, principal: Principal, objects: T[], kind: Kind, paths: readonly string[]): Promise<T[]> {
   await expandObjects(c, principal, objects, kind, paths);

@@ -20,7 +20,7 @@ import type { Principal } from "../../auth/permissions";
 import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
 import * as f from "./fields";
 import { assertIntentId, intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
-import { expandObjects, expandPaths } from "./expand";
+import { expandObjects, expandPaths, withSavedMethods } from "./expand";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { listOf, PaymentIntentSchema, searchResultOf, TransactionSchema } from "./schemas";
 import { stripeBody } from "./stripe-params";
@@ -320,6 +320,8 @@ async function expandedCustomers(c: Ctx, principal: Principal, intents: readonly
 async function renderIntents(c: Ctx, principal: Principal, intents: readonly IntentRecord[], expand: readonly string[]): Promise<PaymentIntentJson[]> {
   const customers = await expandedCustomers(c, principal, intents, expand);
   const rendered = intents.map((intent) => intentJson(c, intent, { expand, customers }));
+  // A saved card as the merchant saved it (its customer, its metadata), before paths go on into it.
+  await withSavedMethods(c, principal, rendered);
   // What intentJson does not expand itself: customer.test_clock, latest_charge.customer, payment_method.customer...
   await expandObjects(c, principal, rendered, "payment_intent", expand);
   return rendered;
@@ -330,6 +332,14 @@ async function intentAnswer(c: Ctx, principal: Principal, outcome: OpOutcome, ex
   if (outcome.error || !outcome.intent) return (intent) => intentJson(c, intent);
   const [rendered] = await renderIntents(c, principal, [outcome.intent], expand);
   return () => rendered;
+}
+
+/** The intent an error answer carries (a decline's), its declined card as saved (withSavedMethods). */
+async function errorIntent(c: Ctx, principal: Principal, outcome: OpOutcome): Promise<PaymentIntentJson | undefined> {
+  if (!outcome.error || !outcome.intent) return undefined;
+  const rendered = intentJson(c, outcome.intent);
+  await withSavedMethods(c, principal, [rendered]);
+  return rendered;
 }
 
 /** A customer named on an intent must be one of this merchant's (another merchant's id is missing: a 400 resource_missing). */
@@ -404,7 +414,7 @@ export function registerPaymentIntents(app: App): void {
         paymentMethodTypes: body.payment_method_types ? [...new Set(body.payment_method_types)] : null,
       }));
       await saveIfAsked(c, outcome);
-      return respondOutcome(c, outcome, await intentAnswer(c, principal, outcome, expand));
+      return respondOutcome(c, outcome, await intentAnswer(c, principal, outcome, expand), await errorIntent(c, principal, outcome));
     },
   );
 
@@ -610,6 +620,6 @@ function intentOperation<B extends z.ZodType<{ expand?: string[] }>>(
     // Updates move no money; every other operation is audited (by the object, with its change).
     const req = await requestContext(c, input.principal, `payment_intents.${operation}`, id, parsed, operation === "update" ? undefined : {});
     const outcome = await run({ c, principal: input.principal, id, body: parsed, req, stub });
-    return respondOutcome(c, outcome, await intentAnswer(c, input.principal, outcome, expand));
+    return respondOutcome(c, outcome, await intentAnswer(c, input.principal, outcome, expand), await errorIntent(c, input.principal, outcome));
   });
 }

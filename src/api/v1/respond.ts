@@ -43,11 +43,12 @@ export function intentJson(c: Ctx, intent: IntentRecord, options: Omit<RenderOpt
   return { ...rendered, latest_charge: expanded as unknown as ChargeJson };
 }
 
-export function respondOutcome(c: Ctx, outcome: OpOutcome, render: (intent: IntentRecord) => unknown): Response {
+/** `errorIntent`: the intent an error carries, when the caller rendered it (with its saved card); else rendered here. */
+export function respondOutcome(c: Ctx, outcome: OpOutcome, render: (intent: IntentRecord) => unknown, errorIntent?: PaymentIntentJson): Response {
   const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
   if (outcome.error) {
     // As Stripe's: an error on a request about an intent carries the intent as it now is.
-    const withIntent = outcome.intent ? intentJson(c, outcome.intent) : undefined;
+    const withIntent = errorIntent ?? (outcome.intent ? intentJson(c, outcome.intent) : undefined);
     const error = v1Error(outcome.error, c.get("pathParams") ?? []);
     return json(c, v1ErrorBody(error, { paymentIntent: withIntent }), error.status, headers);
   }
