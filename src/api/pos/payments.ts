@@ -244,7 +244,19 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       const outcome = await intentStub(c.env, id).capture(req, id, { amountToCapture: body.amountCents });
       const intent = assertOk(outcome, id, "capture");
       return c.json(
-        { data: { id: intent.id, status: "captured", amountCents: intent.amountReceived, capturedAmountCents: intent.amountReceived, currency: intent.currency.toUpperCase(), providerReference: chargeReference(intent) } },
+        // As the seed's example: amountCents is what was captured (4500 of 5000), here without the tip,
+        // which tipCents says, as every payment answer does (the sale's 1500 + 200); capturedAmountCents is the total taken.
+        {
+          data: {
+            id: intent.id,
+            status: "captured",
+            amountCents: Math.max(0, intent.amountReceived - intent.tipAmount),
+            tipCents: intent.tipAmount,
+            capturedAmountCents: intent.amountReceived,
+            currency: intent.currency.toUpperCase(),
+            providerReference: chargeReference(intent),
+          },
+        },
         200,
         replayHeaders(outcome),
       );

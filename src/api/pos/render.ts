@@ -186,6 +186,7 @@ export function renderFailed(intent: IntentRecord, retries: readonly IntentRecor
     id: intent.id,
     status: posStatus(intent),
     amountCents: baseAmount(intent),
+    tipCents: intent.tipAmount,
     currency: currencyOf(intent),
     paymentMethodType: methodType(intent),
     cardLast4: card(intent)?.last4 ?? null,

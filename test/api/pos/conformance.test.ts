@@ -154,6 +154,21 @@ describe("seed 002 tipCents", () => {
     const list = (await get<List>("/api/v1/payments/transactions", opts)).body.data;
     expect(list).toHaveLength(5);
     for (const row of list) expect(row.tipCents, row.id).toBe(row.id === tipped.id ? 200 : 0);
+    // /failed's rows too.
+    const tippedDecline = await sale(opts, { token: "9418594164540002", amountCents: 1500, tipCents: 300 });
+    const failed = (await get<List>("/api/v1/payments/failed", opts)).body.data;
+    expect(failed.find((r) => r.id === tippedDecline.id)).toMatchObject({ amountCents: 1500, tipCents: 300 });
+  });
+
+  it("the capture of a tipped authorization answers amountCents without the tip and tipCents, as the authorization and the reads do; capturedAmountCents is the whole", async () => {
+    const { opts } = await newMerchant("pos-tip-capture");
+    const a = await post<Data>("/api/v1/payments/authorize", { amountCents: 1500, tipCents: 200, ...card }, opts);
+    expect(a.status, JSON.stringify(a.body)).toBe(201);
+    const cap = await post<Data>("/api/v1/payments/capture", { paymentIntentId: a.body.data.id }, opts);
+    expect(cap.status, JSON.stringify(cap.body)).toBe(200);
+    expect(cap.body.data).toMatchObject({ amountCents: 1500, tipCents: 200, capturedAmountCents: 1700 });
+    const read = (await get<{ data: { intent: Record<string, unknown> } }>(`/api/v1/payments/transactions/${String(a.body.data.id)}`, opts)).body.data.intent;
+    expect(read).toMatchObject({ amountCents: 1500, tipCents: 200, capturedAmountCents: 1700 });
   });
 });
 

@@ -72,7 +72,7 @@ describe("seed 002 examples, verbatim", () => {
 
     const cap = await post<Data>("/api/v1/payments/capture", { clientRequestId: uniqueKey("cap-001"), paymentIntentId: a.id, amountCents: 4500 }, opts);
     expect(cap.status, JSON.stringify(cap.body)).toBe(200);
-    expect(cap.body.data).toEqual({ id: a.id, status: "captured", amountCents: 4500, capturedAmountCents: 4500, currency: "USD", providerReference: a.providerReference });
+    expect(cap.body.data).toEqual({ id: a.id, status: "captured", amountCents: 4500, tipCents: 0, capturedAmountCents: 4500, currency: "USD", providerReference: a.providerReference });
 
     const detail = await get<{ data: { intent: Record<string, unknown>; transactions: Record<string, unknown>[] } }>(`/api/v1/payments/transactions/${String(a.id)}`, opts);
     expect(detail.status).toBe(200);
