@@ -17,7 +17,7 @@ export const ICLIGO_EVENT_TYPES = [
 export type IcligoEventType = (typeof ICLIGO_EVENT_TYPES)[number];
 
 export type IcligoWebhookStatus = "AUTHORIZED" | "COMPLETED" | "CONFIRMED" | "CANCELED" | "REFUNDED";
-export type IcligoStatus = "Created" | "Processing" | "Authorized" | "Completed" | "Confirmed" | "Canceled" | "Refunded" | "PartiallyRefunded" | "Failed";
+export type IcligoStatus = "Created" | "Processing" | "Authorized" | "Completed" | "Confirmed" | "Canceled" | "Refunded" | "Failed";
 
 /** A payment's status in seed 003's words. */
 export function icligoStatus(intent: IntentRecord): IcligoStatus {
@@ -29,7 +29,10 @@ export function icligoStatus(intent: IntentRecord): IcligoStatus {
       // timeout that reconciliation will settle). Not Created: it cannot be canceled now.
       return "Processing";
     case "succeeded":
-      if (intent.amountRefunded > 0) return intent.amountRefunded >= intent.amountReceived ? "Refunded" : "PartiallyRefunded";
+      // Refunded in part, it stays Completed (or Confirmed): seed 003 refunds only a Completed payment,
+      // and again until nothing is left, so a client checking the status before each refund goes on.
+      // refundedAmount says how much went back; Refunded once all of it did.
+      if (intent.amountRefunded > 0 && intent.amountRefunded >= intent.amountReceived) return "Refunded";
       return effectiveCaptureMethod(intent) === "manual" ? "Confirmed" : "Completed";
     case "canceled":
       return "Canceled";

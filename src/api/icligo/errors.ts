@@ -77,7 +77,7 @@ export function cancelRefusal(number: number, intent: IntentRecord): ApiError | 
 /** Why `amount` (minor units; all that is left when undefined) of `number` cannot be refunded, or null when it can. */
 export function refundRefusal(number: number, intent: IntentRecord, amount: number | undefined): ApiError | null {
   const status = icligoStatus(intent);
-  if (status !== "Completed" && status !== "Confirmed" && status !== "PartiallyRefunded") {
+  if (status !== "Completed" && status !== "Confirmed") {
     return refused(`Payment ${number} is ${status}: only a Completed or Confirmed payment can be refunded.`);
   }
   // What is left to refund: refunds waiting for an approver hold their amount too.

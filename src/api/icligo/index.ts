@@ -395,7 +395,7 @@ const CreateIntentRequest = z
 const PaymentDto = CreateIntentRequest.extend({
   id: z.number().int().describe("The payment's id in this surface's paths (the same number as seed 000's)."),
   paymentIntentId: z.string().describe("Our pi_... id (/v1)."),
-  status: z.enum(["Created", "Processing", "Authorized", "Completed", "Confirmed", "Canceled", "Refunded", "PartiallyRefunded", "Failed"]),
+  status: z.enum(["Created", "Processing", "Authorized", "Completed", "Confirmed", "Canceled", "Refunded", "Failed"]),
   capturedAmount: Money,
   refundedAmount: Money,
   paymentUrl: z.string().describe("The hosted payment page where the customer pays."),
