@@ -75,7 +75,7 @@ export const STRIPE_PARAMS = {
     description: honoured(),
     expand: honoured("latest_charge, payment_method, customer, invoice, and the fields of those (latest_charge.customer, customer.test_clock...); application, on_behalf_of, review and source are accepted and stay null"),
     metadata: honoured(),
-    off_session: honoured("true, one_off, recurring: a merchant-initiated charge of a saved card"),
+    off_session: honoured("true, one_off, recurring: a merchant-initiated charge of a saved card; of that confirmation only (a later confirm without it has the customer present)"),
     payment_method: honoured("pm_/tok_ ids, vault tokens, the gateway API's {type: card_token, token}"),
     payment_method_data: honoured("test mode: card details; card[token] (a tok_... card token, as Stripe.js makes them); {type: paypal}; billing_details (kept on the payment method and its charge); metadata is accepted and not kept"),
     payment_method_types: honoured(PM_TYPES),
@@ -142,7 +142,7 @@ export const STRIPE_PARAMS = {
   "POST /v1/payment_intents/{id}/confirm": {
     capture_method: honoured(),
     expand: honoured(),
-    off_session: honoured(),
+    off_session: honoured("of this confirmation only: without it the customer is present (3DS may be asked), whatever an earlier confirmation said"),
     payment_method: honoured(),
     payment_method_data: honoured(),
     payment_method_types: honoured(PM_TYPES),
