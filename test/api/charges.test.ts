@@ -82,6 +82,9 @@ describe("/v1/charges", () => {
     const listed = expectError(await get(`/v1/charges?payment_intent=${pi.id}`, { key: KEY_B }), 400, "resource_missing");
     expect(listed).toMatchObject({ param: "payment_intent", message: `No such payment_intent: '${pi.id}'` });
     expectError(await get("/v1/charges/not_a_charge"), 404);
+    // Updated by B: the charge is missing, as to a read (its intent is never named).
+    const updated = expectError(await post(`/v1/charges/${pi.latest_charge}`, { description: "not yours" }, { key: KEY_B }), 404, "resource_missing");
+    expect(updated).toMatchObject({ param: "id", message: `No such charge: '${pi.latest_charge}'` });
   });
 });
 

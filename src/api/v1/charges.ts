@@ -158,7 +158,8 @@ export function registerCharges(app: App): void {
         receiptEmail: body.receipt_email,
         shipping: body.shipping,
       });
-      if (!outcome.error && outcome.intent === null) throw resourceMissing("charge", id, "id");
+      // Unknown, or another merchant's: the charge is missing (never its intent, which the caller did not name).
+      if ((!outcome.error && outcome.intent === null) || outcome.error?.code === "resource_missing") throw resourceMissing("charge", id, "id");
       const charge = outcome.intent && !outcome.error ? renderChargeById(outcome.intent, id) : null;
       if (outcome.intent && !outcome.error && !charge) throw resourceMissing("charge", id, "id");
       const [answer] = outcome.intent && charge ? await expanded(c, principal, [withIntent(c, outcome.intent, charge, expand)], expand) : [null];
