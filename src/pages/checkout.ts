@@ -29,7 +29,7 @@ import type { OpOutcome, RequestContext } from "../intents/params";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { refuseCrossSitePosts } from "./cross-site";
-import { returnLocation } from "./return";
+import { awaitingMerchantConfirmation, returnLocation } from "./return";
 import { checkoutSessionPageUrl, hostedPaymentPageUrl } from "./urls";
 
 type PagesEnv = { Bindings: Env };
@@ -694,7 +694,13 @@ function sessionPages(): Hono<PagesEnv> {
     if (!row) return notFoundPage();
     const s = sessionSummary(row, await merchantName(c.env, row.merchantId));
     const intent = await sessionIntent(c.env, row);
-    if (row.status === "complete" || (intent && paid(intent))) return intent && givenBackInWords(intent) ? sessionClosed({ ...row, status: "complete" }, s, intent) : sendOn(row, s);
+    if (row.status === "complete" || (intent && paid(intent))) {
+      // Sent on to success_url only from an address that leads there: a page that stopped checking by
+      // itself, or a failed challenge's return (paid since by another card, whose answer went to
+      // success_url), is an older history entry a Back lands on, so it says paid and stays.
+      const stays = c.req.query("check") === "stop" || c.req.query("redirect_status") === "failed";
+      return (intent && givenBackInWords(intent)) || stays ? sessionClosed({ ...row, status: "complete" }, s, intent) : sendOn(row, s);
+    }
     if (row.status === "open" && intent?.status === "processing") return sessionProcessing(row, s, looking(c, intent));
     if (row.status !== "open" || isOverdue(row, Date.now())) return sessionClosed({ ...row, status: "expired" }, s);
     const wait = minutesUntilAttemptsAllowed(c.env, intent);
@@ -794,7 +800,7 @@ function confirmedByMerchant(intent: IntentRecord, s: Summary, invoicePage: stri
   if (intent.status === "requires_action" && intent.nextAction) {
     return messagePage(s, "Payment", `This payment of ${formatMoney(intent.amount, intent.currency)} is waiting for you to confirm it with your bank.`, { pending: true, links: [{ href: intent.nextAction.url, text: "Confirm with your bank" }, ...(back ? [{ href: back, text: `Back to ${s.merchant}` }] : [])] });
   }
-  const verified = intent.attempts.at(-1)?.type === "authenticate" && intent.attempts.at(-1)?.status === "succeeded";
+  const verified = awaitingMerchantConfirmation(intent);
   const words = verified
     ? `Your bank confirmed your card for this payment of ${formatMoney(intent.amount, intent.currency)}. ${s.merchant} completes the payment; nothing more is needed from you here.`
     : `This payment of ${formatMoney(intent.amount, intent.currency)} is completed by ${s.merchant}, not on this page. To pay it, contact ${s.merchant}.`;

@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import { hasPrefix } from "../core/ids";
 import type { Env } from "../env";
 import { readBodyParams } from "../http/body";
-import { onwardLink, paymentPagePath, returnLocation } from "./return";
+import { awaitingMerchantConfirmation, onwardLink, paymentPagePath, returnLocation } from "./return";
 import { refuseCrossSitePosts } from "./cross-site";
 import type { IntentRecord } from "../core/types";
 import { completeFromIntent, sessionGuard } from "../checkout/sessions";
@@ -75,6 +75,16 @@ async function outcomePage(env: Env, intent: IntentRecord, heading: string, mess
   );
 }
 
+/** Where a confirmation_method=manual payment stands for its customer: the card confirmed (the merchant completes it), or not (nothing charged; the merchant takes it from there). */
+function manualWords(intent: IntentRecord, confirmed: boolean): string {
+  const amount = formatMoney(intent.amount, intent.currency);
+  return confirmed
+    ? `Your bank confirmed your card for this payment of ${amount}. The merchant completes the payment; nothing more is needed from you here.`
+    : `${lastErrorInWords(intent) ?? "Your card was not confirmed."} Nothing was charged. To pay ${amount}, contact the merchant.`;
+}
+
+const paidOrPaying = (intent: IntentRecord) => intent.status === "succeeded" || intent.status === "requires_capture" || intent.status === "processing" || intent.status === "canceled";
+
 /** The page after the challenge's answer when there is no return_url to send the shopper to. */
 function challengeOutcome(env: Env, intent: IntentRecord): Promise<Response> {
   // Paid, then given back since (released, refunded): said so, never "has been made".
@@ -88,11 +98,11 @@ function challengeOutcome(env: Env, intent: IntentRecord): Promise<Response> {
       return outcomePage(env, intent, "Payment processing", statusInWords("processing"), true);
     case "requires_confirmation":
       // A passed challenge of a confirmation_method=manual payment: the merchant's server confirms it now.
-      if (intent.confirmationMethod === "manual" && intent.attempts.at(-1)?.type === "authenticate" && intent.attempts.at(-1)?.status === "succeeded") {
-        return outcomePage(env, intent, "Card confirmed", `Your bank confirmed your card for this payment of ${formatMoney(intent.amount, intent.currency)}. The merchant completes the payment; nothing more is needed from you here.`, true);
-      }
+      if (awaitingMerchantConfirmation(intent)) return outcomePage(env, intent, "Card confirmed", manualWords(intent, true), true);
       return outcomePage(env, intent, "Payment not completed", `${lastErrorInWords(intent) ?? "The payment did not go through. Try another card."} Nothing was charged.`, false);
     case "requires_payment_method":
+      // Only the merchant pays a manual-confirmation payment again: no other card is offered here.
+      if (intent.confirmationMethod === "manual") return outcomePage(env, intent, "Payment not completed", manualWords(intent, false), false);
       return outcomePage(env, intent, "Payment not completed", `${lastErrorInWords(intent) ?? "The payment did not go through. Try another card."} Nothing was charged.`, false);
     case "requires_action":
       // A challenge still to answer (this one, or a newer one): only the way to it, never an answer.
@@ -163,7 +173,10 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
     // The address of a challenge another one has replaced (another card, in another tab): said so, never the newer card's challenge.
     if (intent.status === "requires_action" && replacedChallenge(intent, attemptOf(c.req.query("attempt")))) return replacedPage(c.env, intent, false);
     // Answered already (Back, or a second tab): where the payment stands, and the way on.
-    if (intent.status !== "requires_action") return outcomePage(c.env, intent, "Nothing to confirm", givenBackInWords(intent)?.message ?? statusInWords(intent.status), true);
+    if (intent.status !== "requires_action") {
+      const words = givenBackInWords(intent)?.message ?? (intent.confirmationMethod === "manual" && !paidOrPaying(intent) ? manualWords(intent, awaitingMerchantConfirmation(intent)) : statusInWords(intent.status));
+      return outcomePage(c.env, intent, "Nothing to confirm", words, true);
+    }
     const amount = formatMoney(intent.amount, intent.currency);
     const details = intent.paymentMethod?.card;
     const card = details ? `${escape(brandName(details.brand))} •••• ${escape(details.last4)}` : "your card";

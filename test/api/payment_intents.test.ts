@@ -100,7 +100,14 @@ describe("POST /v1/payment_intents (create)", () => {
     const authorizations = async (id: string) => (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${id}/transactions`)).body.data.filter((t) => t.type === "authorize" && t.status === "succeeded").length;
     const pi = (await createIntent({ amount: 2200, confirmation_method: "manual", payment_method: "pm_card_threeDSecure2Required", confirm: true, return_url: "https://shop.example/back" })).body;
     expect(pi).toMatchObject({ status: "requires_action", confirmation_method: "manual" });
-    expect((await answer(pi, "approve")).headers.get("location")).toContain("https://shop.example/back");
+    // The customer's step went through: back to return_url with redirect_status=succeeded (Stripe's convention).
+    const back = new URL((await answer(pi, "approve")).headers.get("location") ?? "");
+    expect(back.origin + back.pathname).toBe("https://shop.example/back");
+    expect(back.searchParams.get("redirect_status")).toBe("succeeded");
+    // Back to the answered challenge: it says the card was confirmed, not that the payment waits for a card.
+    const again = await (await exports.default.fetch(new Request(challengeUrl(pi)))).text();
+    expect(again).toContain("Your bank confirmed your card");
+    expect(again).not.toContain("waiting for a card");
     const waiting = (await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`)).body;
     expect(waiting).toMatchObject({ status: "requires_confirmation", next_action: null, amount_received: 0 });
     expect(await authorizations(pi.id)).toBe(0);
@@ -131,11 +138,21 @@ describe("POST /v1/payment_intents (create)", () => {
     // Without a return_url the challenge's result page says the merchant completes it.
     const bare = (await createIntent({ amount: 2500, confirmation_method: "manual", payment_method: "pm_card_threeDSecure2Required", confirm: true })).body;
     const result = (await answer(bare, "approve")).headers.get("location") ?? "";
-    expect(await (await exports.default.fetch(new Request(`http://gateway.test${result}`))).text()).toContain("Your bank confirmed your card");
+    const resultPage = await (await exports.default.fetch(new Request(`http://gateway.test${result}`))).text();
+    expect(resultPage).toContain("Your bank confirmed your card");
+    // Its way on is the payment's page, never a card form that is not there.
+    expect(resultPage).toContain("View your payment");
+    expect(resultPage).not.toContain("Pay with another card");
     // A failed challenge is a decline, as with automatic confirmation.
     const failed = (await createIntent({ amount: 2600, confirmation_method: "manual", payment_method: "pm_card_threeDSecure2Required", confirm: true, return_url: "https://shop.example/back" })).body;
-    await answer(failed, "fail");
+    expect(new URL((await answer(failed, "fail")).headers.get("location") ?? "").searchParams.get("redirect_status")).toBe("failed");
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${failed.id}`)).body.status).toBe("requires_payment_method");
+    // Without a return_url, the failed challenge's page sends the customer to the merchant, not to another card.
+    const failedBare = (await createIntent({ amount: 2700, confirmation_method: "manual", payment_method: "pm_card_threeDSecure2Required", confirm: true })).body;
+    const failedResult = (await answer(failedBare, "fail")).headers.get("location") ?? "";
+    const failedPage = await (await exports.default.fetch(new Request(`http://gateway.test${failedResult}`))).text();
+    expect(failedPage).toContain("contact the merchant");
+    expect(failedPage).not.toContain("Pay with another card");
     // Automatic stays the default, and anything else is refused.
     expect((await createIntent({ amount: 100 })).body.confirmation_method).toBe("automatic");
     expectError(await createIntent({ amount: 100, confirmation_method: "later" }), 400, "parameter_invalid");

@@ -380,6 +380,27 @@ describe("accessibility of the shopper's pages", () => {
     expect(await (await open(pay)).text()).not.toContain('http-equiv="refresh"');
   });
 
+  it("a paid session's return page sends the shopper on to success_url only from the address that leads there; a stopped page or a failed challenge's return (older history entries a Back lands on) says paid and stays", async () => {
+    const s = await newSession();
+    // A failed 3DS challenge returns to /return?...&redirect_status=failed (the form); another card then pays.
+    const challenge = (await submit(s.path, { card_number: "4000 0027 6000 3184" })).headers.get("location") ?? "";
+    const fields = challengeFields(await (await open(challenge)).text());
+    const failed = await exports.default.fetch(
+      new Request(new URL(challenge, "http://gateway.test").toString(), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ ...fields, outcome: "fail" }), redirect: "manual" }),
+    );
+    const failedReturn = new URL(failed.headers.get("location") ?? "", "http://gateway.test");
+    expect(failedReturn.searchParams.get("redirect_status")).toBe("failed");
+    expect((await submit(s.path, { card_number: "4242 4242 4242 4242" })).headers.get("location")).toContain(SUCCESS);
+    for (const path of [`${failedReturn.pathname}${failedReturn.search}`, `${s.path}/return?${STOP_CHECKING}`]) {
+      const html = await (await open(path)).text();
+      expect(html, path).toContain("<h1>Payment complete</h1>");
+      expect(html, path).not.toContain('http-equiv="refresh"');
+      expect(html, path).toContain(`href="${SUCCESS}`);
+    }
+    // The address that leads there still does.
+    expect(await (await open(`${s.path}/return`)).text()).toContain(`<meta http-equiv="refresh" content="0;url=${SUCCESS}`);
+  });
+
   it("the form page's <title> says so when an error is shown", async () => {
     const s = await newSession();
     expect(await (await open(s.path)).text()).toContain("<title>Pay Demo Merchant A</title>");
