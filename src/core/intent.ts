@@ -494,6 +494,10 @@ export function applyRefundOutcome(intent: IntentRecord, refund: RefundRecord, a
 }
 
 export function applyCancel(intent: IntentRecord, reason: IntentRecord["cancellationReason"], now: number): Transition {
+  // An authorization held for capture is released: its charge is refunded as Stripe reports it
+  // (refunded, amount_refunded the whole), and charge.refunded says so, as Stripe sends it.
+  // (Its void, when there was one, already zeroed amount_capturable: an authorization with nothing captured.)
+  const released = chargeAttempt(intent) !== null && intent.amountReceived === 0;
   for (const attempt of intent.attempts) {
     if (attempt.status === "requires_action") attempt.status = "canceled";
   }
@@ -503,7 +507,7 @@ export function applyCancel(intent: IntentRecord, reason: IntentRecord["cancella
   intent.amountCapturable = 0;
   intent.nextAction = null;
   intent.updated = now;
-  return { events: ["payment_intent.canceled"] };
+  return { events: released ? ["charge.refunded", "payment_intent.canceled"] : ["payment_intent.canceled"] };
 }
 
 /** Invariants that hold after every transition. Checked by the property tests and by the DO before it commits. */

@@ -101,7 +101,7 @@ export function webhookBody(event: { type: string; data: { object: Record<string
   return text.replace(new RegExp(`"${mark}(\\d+(?:\\.\\d+)?)"`, "g"), "$1");
 }
 
-function webhookStatusOf(intent: IntentRecord, coreType: string): IcligoWebhookStatus | null {
+function webhookStatusOf(intent: IntentRecord, coreType: string, refund?: RefundRecord): IcligoWebhookStatus | null {
   switch (coreType) {
     case "payment_intent.amount_capturable_updated":
       return "AUTHORIZED";
@@ -110,7 +110,8 @@ function webhookStatusOf(intent: IntentRecord, coreType: string): IcligoWebhookS
     case "payment_intent.canceled":
       return "CANCELED";
     case "charge.refunded":
-      return "REFUNDED";
+      // A refund's; an authorization released by a cancel is CANCELED (its payment_intent.canceled).
+      return refund ? "REFUNDED" : null;
     default:
       return null;
   }
@@ -142,7 +143,7 @@ export function icligoWebhookPayload(intent: IntentRecord, status: IcligoWebhook
 /** The surface events one canonical event of `intent` brings with it (none for most intents). */
 export function surfaceEvents(intent: IntentRecord, coreType: string, refund?: RefundRecord): { type: IcligoEventType; object: Record<string, unknown> }[] {
   if (intent.createdVia !== "icligo") return [];
-  const status = webhookStatusOf(intent, coreType);
+  const status = webhookStatusOf(intent, coreType, refund);
   if (!status) return [];
   return [{ type: `icligo.payment.${status.toLowerCase()}` as IcligoEventType, object: icligoWebhookPayload(intent, status, refund) }];
 }

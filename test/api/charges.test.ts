@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { authorizedIntent, bearer, createIntent, expectError, get, hsToken, KEY_B, post, storedEventRecords, succeededIntent, type ChargeJson, type ListJson, type PaymentIntentJson } from "../helpers";
+import { authorizedIntent, bearer, createIntent, expectError, get, hsToken, KEY_B, post, storedEventRecords, succeededIntent, waitFor, type ChargeJson, type ListJson, type PaymentIntentJson } from "../helpers";
 
 describe("/v1/charges", () => {
   it("a successful authorization is a charge, readable by id", async () => {
@@ -66,6 +66,24 @@ describe("/v1/charges", () => {
     }
     // Another merchant finds none of them.
     expect((await get(`/v1/payment_methods/${String(failed[0]?.payment_method)}`, { key: KEY_B })).status).toBe(404);
+  });
+
+  it("canceling a held authorization sends charge.refunded (the charge released in full) before payment_intent.canceled; canceling an unpaid intent sends no charge event", async () => {
+    const pi = await authorizedIntent(1200);
+    expect((await post(`/v1/payment_intents/${pi.id}/cancel`, {})).status).toBe(200);
+    const events = await waitFor(async () => {
+      const stored = await storedEventRecords({ paymentIntent: pi.id });
+      return stored.some((e) => e.type === "payment_intent.canceled") && stored;
+    });
+    expect(events.map((e) => e.type).slice(-2)).toEqual(["charge.refunded", "payment_intent.canceled"]);
+    expect(events.find((e) => e.type === "charge.refunded")?.object).toMatchObject({ id: pi.latest_charge, refunded: true, amount_refunded: 1200, captured: false });
+    const unpaid = (await createIntent({ amount: 800 })).body;
+    expect((await post(`/v1/payment_intents/${unpaid.id}/cancel`, {})).status).toBe(200);
+    const unpaidEvents = await waitFor(async () => {
+      const stored = await storedEventRecords({ paymentIntent: unpaid.id });
+      return stored.some((e) => e.type === "payment_intent.canceled") && stored;
+    });
+    expect(unpaidEvents.map((e) => e.type)).not.toContain("charge.refunded");
   });
 
   it("an intent without a successful authorization has no charge", async () => {

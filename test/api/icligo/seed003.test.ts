@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { icligoError } from "../../../src/api/icligo/errors";
 import { webhookBody } from "../../../src/core/surface-events";
 import { signPayload } from "../../../src/webhooks/signing";
-import { approverOf, createEndpoint, get, hsToken, KEY_A, KEY_B, MERCHANT_A, newMerchant, post, receivedBy, receiverHook, waitFor, type PaymentIntentJson } from "../../helpers";
+import { approverOf, createEndpoint, get, hsToken, KEY_A, KEY_B, MERCHANT_A, newMerchant, post, receivedBy, receiverHook, storedEventRecords, waitFor, type PaymentIntentJson } from "../../helpers";
 
 const MISSING = "Headers 'X-Access-Token' and 'X-Application-Id' are necessary.";
 
@@ -494,6 +494,27 @@ describe("seed 003: webhooks, signed, in order", () => {
     const received = (await receivedBy(hook.name)).map((r) => new Webhook(endpoint.secret ?? "").verify(r.body, r.headers) as Delivered);
     expect(received.every((e) => e.type.startsWith("icligo."))).toBe(true);
     expect(new Set(received.filter((e) => e.data.object.paymentIntentId === payment.paymentIntentId).map((e) => e.id)).size).toBe(3);
+  });
+
+  it("manual capture canceled once authorized: AUTHORIZED, then CANCELED, never REFUNDED (the released hold is no refund)", async () => {
+    const app = await newApplication();
+    const hook = receiverHook("icligo-manual-cancel");
+    const endpoint = await createEndpoint(hook.url, ["icligo.payment.authorized", "icligo.payment.canceled", "icligo.payment.refunded"]);
+    const payment = await createPayment(app, MANUAL);
+    await customerPays(payment);
+    expect((await send("POST", `/payments/${payment.id}/cancel`, { app })).status).toBe(200);
+    const events = await icligoWebhooks(hook.name, endpoint.secret ?? "", payment.paymentIntentId, 2);
+    expect(events.map((e) => [e.type, e.data.object.status])).toEqual([
+      ["icligo.payment.authorized", "AUTHORIZED"],
+      ["icligo.payment.canceled", "CANCELED"],
+    ]);
+    // And nothing more comes for it: the /v1 charge.refunded of the released hold has no seed 003 word.
+    const core = await waitFor(async () => {
+      const stored = await storedEventRecords({ paymentIntent: payment.paymentIntentId });
+      return stored.some((e) => e.type === "payment_intent.canceled") && stored;
+    });
+    expect(core.map((e) => e.type)).toContain("charge.refunded");
+    expect(core.filter((e) => e.type.startsWith("icligo.")).map((e) => e.type)).toEqual(["icligo.payment.authorized", "icligo.payment.canceled"]);
   });
 
   it("automatic capture: COMPLETED (no AUTHORIZED), then REFUNDED; a canceled payment: CANCELED; endpoints on '*' get them too", async () => {
