@@ -122,7 +122,8 @@ export async function detachPaymentMethod(env: Env, scope: Scope, pm: PaymentMet
   // this card after the read above is cleared too (it survived, pointing at a detached card).
   if (customer) {
     w.add("UPDATE customers SET default_payment_method = NULL WHERE id = ? AND default_payment_method = ?", [customerId, pm.id]);
-    await w.event("customer.updated", renderCustomer({ ...customer, defaultPaymentMethod: null }), null, { requestId });
+    // Sent only when that UPDATE changed the row, so the default was this card: Stripe's previous_attributes say so.
+    await w.event("customer.updated", renderCustomer({ ...customer, defaultPaymentMethod: null }), null, { requestId, previousAttributes: { invoice_settings: { default_payment_method: pm.id } } });
   }
   const subs = await db(env.DB)
     .select()

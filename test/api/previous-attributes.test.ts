@@ -74,4 +74,16 @@ describe("customer.updated and payment_method.updated carry previous_attributes"
     const events = (await ok(get<ListJson<EventJson>>("/v1/events?type=payment_method.updated", opts))).data;
     expect(events.map((e) => e.data.previous_attributes)).toEqual([{ nickname: null }]);
   });
+
+  it("a customer's default card detached: customer.updated says the default it had", async () => {
+    const { opts } = await newMerchant("previous-default-detached");
+    const customer = await ok(post<{ id: string }>("/v1/customers", {}, opts));
+    const pm = await ok(post<{ id: string }>(`/v1/payment_methods/pm_card_visa/attach`, { customer: customer.id }, opts));
+    await ok(post(`/v1/customers/${customer.id}`, { invoice_settings: { default_payment_method: pm.id } }, opts));
+    await ok(post(`/v1/payment_methods/${pm.id}/detach`, {}, opts));
+    const events = (await ok(get<ListJson<EventJson>>("/v1/events?type=customer.updated", opts))).data.filter((e) => e.data.object.id === customer.id);
+    // Newest first: the detach's, then the update that set the default.
+    expect(events.map((e) => e.data.previous_attributes)).toEqual([{ invoice_settings: { default_payment_method: pm.id } }, { invoice_settings: { default_payment_method: null } }]);
+    expect(events[0]?.data.object).toMatchObject({ invoice_settings: { default_payment_method: null } });
+  });
 });
