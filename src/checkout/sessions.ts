@@ -9,6 +9,7 @@
 import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { derivedId, hasPrefix } from "../core/ids";
+import { isPaid } from "../core/intent";
 import type { EventRecord, IntentRecord, Metadata, Scope } from "../core/types";
 import { UNIT_COST, type StatementBudget } from "../db/budget";
 import { advanceRound, afterCursor, roundCursor, type SweepRound } from "../db/rounds";
@@ -266,7 +267,6 @@ function eventObject(row: CheckoutSessionRow, base: string) {
   return renderSession(row, { base });
 }
 
-const paid = (intent: IntentRecord) => intent.status === "succeeded" || intent.status === "requires_capture";
 
 /**
  * open -> complete when the session's intent went through. Idempotent: the write and its event happen
@@ -275,7 +275,7 @@ const paid = (intent: IntentRecord) => intent.status === "succeeded" || intent.s
 export async function completeFromIntent(env: Env, intent: IntentRecord, base: string, requestId: string | null = null): Promise<CheckoutSessionRow | null> {
   const row = await sessionOfIntent(env.DB, intent.id);
   if (!row || row.merchantId !== intent.merchantId || row.livemode !== intent.livemode) return row;
-  if (row.status !== "open" || !paid(intent)) return row;
+  if (row.status !== "open" || !isPaid(intent)) return row;
   const now = Date.now();
   // Manual capture: the session is complete, the money is only authorized (Stripe says unpaid).
   const paymentStatus = intent.status === "succeeded" ? "paid" : "unpaid";
@@ -307,7 +307,7 @@ export async function expireSession(env: Env, row: CheckoutSessionRow, base: str
   };
   const outcome = await stub.cancel(req, row.paymentIntent, { cancellationReason: "abandoned", checkoutExpiry: true });
   const intent = outcome.intent ?? (await stub.retrieve(req.scope, row.paymentIntent));
-  if (intent && paid(intent)) {
+  if (intent && isPaid(intent)) {
     const completed = await completeFromIntent(env, intent, base, requestId);
     return { kind: "complete", row: completed ?? row };
   }

@@ -117,6 +117,33 @@ export function isFailedPayment(intent: IntentRecord): boolean {
   return intent.status === "failed" || (intent.status === "requires_payment_method" && intent.lastPaymentError !== null) || stoppedAtProviderError(intent);
 }
 
+/** The money is taken, or held for a manual capture: succeeded or requires_capture. */
+export function isPaid(intent: Pick<IntentRecord, "status">): boolean {
+  return intent.status === "succeeded" || intent.status === "requires_capture";
+}
+
+/** Paid, or on its way: also `processing` (the provider has not answered yet, and may still decline). */
+export function isPaidOrPaying(intent: Pick<IntentRecord, "status">): boolean {
+  return isPaid(intent) || intent.status === "processing";
+}
+
+/**
+ * A confirmation_method=manual intent whose customer passed its 3D Secure challenge for the amount as
+ * it stands: it waits in requires_confirmation for the merchant's confirm, which then authorizes as
+ * authenticated. After an amount or currency change the challenge no longer counts.
+ */
+export function awaitingMerchantConfirmation(intent: IntentRecord): boolean {
+  const last = intent.attempts.at(-1);
+  return (
+    intent.confirmationMethod === "manual" &&
+    intent.status === "requires_confirmation" &&
+    last?.type === "authenticate" &&
+    last.status === "succeeded" &&
+    last.amount === intent.amount &&
+    last.currency === intent.currency
+  );
+}
+
 /** Why a failed payment failed: the decline code, else the error code. */
 export function failureReason(intent: IntentRecord): string | null {
   if (!isFailedPayment(intent)) return null;

@@ -3,7 +3,7 @@
 // events and the new state committed in one storage write. D1 is then updated as the read model.
 import { DurableObject } from "cloudflare:workers";
 import { ApiError, idempotencyInFlight, idempotencyMismatch, invalidRequest, unexpectedState, type ApiErrorData } from "../core/errors";
-import { checkInvariants, isFailedPayment, pendingAttempts } from "../core/intent";
+import { checkInvariants, isFailedPayment, isPaid, pendingAttempts } from "../core/intent";
 import { randomId, timingSafeEqual } from "../core/ids";
 import { refundChargeOf, renderCharge, renderChargeById, renderFailedCharge, renderIntent, renderRefund } from "../core/objects";
 import { previousAttributes } from "../core/events";
@@ -104,10 +104,6 @@ function owns(intent: IntentRecord | null, scope: Scope, id: string): intent is 
   return intent !== null && intent.id === id && intent.merchantId === scope.merchantId && intent.livemode === scope.livemode;
 }
 
-/** Authorized or paid: the money is the merchant's (or held for it). */
-function tookTheMoney(intent: IntentRecord): boolean {
-  return intent.status === "succeeded" || intent.status === "requires_capture";
-}
 
 function failure(error: ApiErrorData, intent: IntentRecord | null = null): OpOutcome {
   return { intent, refundId: null, error, replayed: false, before: intent?.status ?? null };
@@ -413,7 +409,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
    */
   private async retryDone(retried: IntentRecord | null, audit: RequestAudit): Promise<boolean> {
     if (!retried) return true;
-    if (tookTheMoney(retried)) {
+    if (isPaid(retried)) {
       const intent = this.intent;
       if (intent && !intent.resolution) {
         const req: RequestContext = { ...this.systemRequest(intent, ""), audit };
@@ -570,7 +566,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
     const outcome: OpOutcome = { intent: draft, refundId: result.refundId ?? null, error: result.error ?? null, replayed: false, before: base?.status ?? null };
     await this.commit(req, operation, draft, events, outcome, base);
     if (pendingAttempts(draft).some((a) => !pendingBefore.has(a.id))) this.ctx.waitUntil(this.scheduleReconciliation(draft.id));
-    if (draft.retryOf && tookTheMoney(draft) && !(base && tookTheMoney(base))) this.ctx.waitUntil(this.tellOriginal(draft));
+    if (draft.retryOf && isPaid(draft) && !(base && isPaid(base))) this.ctx.waitUntil(this.tellOriginal(draft));
     return outcome;
   }
 

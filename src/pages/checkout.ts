@@ -13,7 +13,7 @@
 // Live mode would take the card with Stripe Elements instead (README, "Hosted checkout").
 import { Hono, type Context } from "hono";
 import { ApiError } from "../core/errors";
-import { DECLINE_VELOCITY_WINDOW_MS, recentDeclines } from "../core/intent";
+import { awaitingMerchantConfirmation, DECLINE_VELOCITY_WINDOW_MS, isPaid, recentDeclines } from "../core/intent";
 import { hasPrefix } from "../core/ids";
 import { currencyExponent, minorToDecimal } from "../core/money";
 import type { IntentRecord, IntentStatus, LineItem, PaymentError, PaymentMethodDetails } from "../core/types";
@@ -29,7 +29,7 @@ import type { OpOutcome, RequestContext } from "../intents/params";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { refuseCrossSitePosts } from "./cross-site";
-import { awaitingMerchantConfirmation, returnLocation } from "./return";
+import { returnLocation } from "./return";
 import { checkoutSessionPageUrl, hostedPaymentPageUrl } from "./urls";
 
 type PagesEnv = { Bindings: Env };
@@ -469,7 +469,6 @@ async function confirmAsShopper(
   return outcome;
 }
 
-const paid = (intent: IntentRecord) => intent.status === "succeeded" || intent.status === "requires_capture";
 
 /**
  * A failed attempt in a shopper's words, with the field to mark. The provider's words are kept where
@@ -677,7 +676,7 @@ function sessionPages(): Hono<PagesEnv> {
     // A GET changes nothing: an overdue session shows as expired; the cron (or a POST) expires it.
     if (isOverdue(row, Date.now())) return sessionClosed({ ...row, status: "expired" }, s);
     // Paid, but the session not yet marked complete (its events on their way): paid, not the form.
-    if (intent && paid(intent)) return sessionClosed({ ...row, status: "complete" }, s, intent);
+    if (intent && isPaid(intent)) return sessionClosed({ ...row, status: "complete" }, s, intent);
     // No more attempts for now (MAX_PAYMENT_ATTEMPTS declines): said up front, with no form to type a card into.
     const wait = minutesUntilAttemptsAllowed(c.env, intent);
     if (wait !== null) return attemptsExhaustedPage(s, "Checkout", wait, row.cancelUrl);
@@ -694,7 +693,7 @@ function sessionPages(): Hono<PagesEnv> {
     if (!row) return notFoundPage();
     const s = sessionSummary(row, await merchantName(c.env, row.merchantId));
     const intent = await sessionIntent(c.env, row);
-    if (row.status === "complete" || (intent && paid(intent))) {
+    if (row.status === "complete" || (intent && isPaid(intent))) {
       // Sent on to success_url only from an address that leads there: a page that stopped checking by
       // itself, or a failed challenge's return (paid since by another card, whose answer went to
       // success_url), is an older history entry a Back lands on, so it says paid and stays.
@@ -735,7 +734,7 @@ function sessionPages(): Hono<PagesEnv> {
     }
     const outcome = await confirmAsShopper(c.env, { id: row.paymentIntent, merchantId: row.merchantId, livemode: row.livemode }, card, origin, { checkout_session: row.id }, shopperAttempt(form, card));
     const intent = outcome.intent;
-    if (intent && paid(intent)) {
+    if (intent && isPaid(intent)) {
       await completeFromIntent(c.env, intent, origin);
       return c.redirect(successLocation(row), 303);
     }
@@ -784,8 +783,8 @@ function intentDone(intent: IntentRecord, s: Summary, looks: Looking, invoicePag
   // The money went back (released, refunded): said so, never "This payment has been made".
   const givenBack = givenBackInWords(intent);
   if (givenBack) return messagePage(s, givenBack.title, givenBack.message, { pending: true, ...(link ? { link } : {}) });
-  const words = paid(intent) ? `Your payment of ${formatMoney(intent.amountReceived || intent.amount, intent.currency)} has been made. Thank you!` : statusInWords(intent.status);
-  return messagePage(s, paid(intent) ? "Payment complete" : "Payment", words, { ok: paid(intent), ...(link ? { link } : {}) });
+  const words = isPaid(intent) ? `Your payment of ${formatMoney(intent.amountReceived || intent.amount, intent.currency)} has been made. Thank you!` : statusInWords(intent.status);
+  return messagePage(s, isPaid(intent) ? "Payment complete" : "Payment", words, { ok: isPaid(intent), ...(link ? { link } : {}) });
 }
 
 /** Whether the /pay page takes a card for the intent: waiting for one, or waiting on the shopper elsewhere (another card abandons that step). */
@@ -877,7 +876,7 @@ function payPages(): Hono<PagesEnv> {
     const outcome = await confirmAsShopper(c.env, intent, card, origin, {}, shopperAttempt(form, card));
     const after = outcome.intent ?? intent;
     if (after.status === "requires_action" && after.nextAction) return c.redirect(after.nextAction.url, 303);
-    if (paid(after) || after.status === "processing") return c.redirect(returnLocation(after) ?? page, 303);
+    if (isPaid(after) || after.status === "processing") return c.redirect(returnLocation(after) ?? page, 303);
     if (after.status === "requires_payment_method" || after.status === "requires_confirmation") return c.redirect(`${page}&error=${failureCode(outcome)}`, 303);
     return c.redirect(page, 303);
   });

@@ -9,6 +9,7 @@
 // The sandbox's own 3DS challenge is decided only on its challenge page (/sandbox/3ds), never here.
 import { Hono } from "hono";
 import { hasPrefix, randomToken } from "../core/ids";
+import { isPaidOrPaying } from "../core/intent";
 import type { IntentRecord, IntentStatus } from "../core/types";
 import type { Env } from "../env";
 import { refuseCrossSitePosts } from "./cross-site";
@@ -55,7 +56,7 @@ async function resultPage(env: Env, intent: IntentRecord): Promise<Response> {
   const shop = await merchantName(env, intent.merchantId);
   const heading = shop ? `Your payment to ${escape(shop)}` : "Your payment";
   const link = await onwardLink(env, intent, shop);
-  const good = intent.status === "succeeded" || intent.status === "requires_capture" || intent.status === "processing";
+  const good = isPaidOrPaying(intent);
   // Paid, then given back since (released, refunded): said so, never "paid".
   const back = givenBackInWords(intent);
   // Not paid: the last attempt in the payment pages' words (a PayPal payment the shopper canceled is

@@ -1,20 +1,12 @@
 // Sending the customer back to the merchant after a challenge or a provider's page, with Stripe's
 // query parameters: payment_intent, payment_intent_client_secret, redirect_status; or, when the intent
 // has no return_url, on to the payment's own page on the gateway.
+import { awaitingMerchantConfirmation, isPaidOrPaying } from "../core/intent";
 import type { IntentRecord } from "../core/types";
 import type { Env } from "../env";
 import { isSessionIntent, sessionOfIntent } from "../checkout/sessions";
 import { merchantEnv } from "../db/shards";
 import { checkoutSessionPageUrl, hostedPaymentPageUrl } from "./urls";
-
-/**
- * A confirmation_method=manual payment whose customer passed its 3D Secure challenge: it waits in
- * requires_confirmation for the merchant's server, and the customer's step succeeded.
- */
-export function awaitingMerchantConfirmation(intent: IntentRecord): boolean {
-  const last = intent.attempts.at(-1);
-  return intent.confirmationMethod === "manual" && intent.status === "requires_confirmation" && last?.type === "authenticate" && last.status === "succeeded";
-}
 
 export function returnLocation(intent: IntentRecord): string | null {
   if (!intent.returnUrl) return null;
@@ -22,7 +14,7 @@ export function returnLocation(intent: IntentRecord): string | null {
   url.searchParams.set("payment_intent", intent.id);
   url.searchParams.set("payment_intent_client_secret", intent.clientSecret);
   // The customer's step went through: paid, being paid, or (manual confirmation) waiting for the merchant's confirm.
-  const ok = intent.status === "succeeded" || intent.status === "requires_capture" || intent.status === "processing" || awaitingMerchantConfirmation(intent);
+  const ok = isPaidOrPaying(intent) || awaitingMerchantConfirmation(intent);
   url.searchParams.set("redirect_status", ok ? "succeeded" : "failed");
   // A PayPal payment comes back as PayPal's do, with the order's id as `token`: a client that captures
   // the order named by the return URL's token (PayPal's usual flow) captures this one.
@@ -52,8 +44,7 @@ export async function paymentPagePath(env: Env, intent: IntentRecord): Promise<s
  */
 export async function onwardLink(env: Env, intent: IntentRecord, merchant: string | null): Promise<{ href: string; text: string }> {
   const back = returnLocation(intent);
-  const settled = intent.status === "succeeded" || intent.status === "requires_capture" || intent.status === "processing";
-  if (back && isSessionIntent(intent) && !settled) return { href: back, text: "Back to the payment page" };
+  if (back && isSessionIntent(intent) && !isPaidOrPaying(intent)) return { href: back, text: "Back to the payment page" };
   if (back) return { href: back, text: merchant ? `Back to ${merchant}` : "Back to the shop" };
   // A payment only its merchant confirms offers no card form: the way on is to the payment's page, which says where it stands.
   const retry = intent.confirmationMethod !== "manual" && (intent.status === "requires_payment_method" || intent.status === "requires_confirmation");

@@ -9,9 +9,10 @@
 // it). A POST from another site is refused (cross-site.ts).
 import { Hono } from "hono";
 import { hasPrefix } from "../core/ids";
+import { awaitingMerchantConfirmation, isPaidOrPaying } from "../core/intent";
 import type { Env } from "../env";
 import { readBodyParams } from "../http/body";
-import { awaitingMerchantConfirmation, onwardLink, paymentPagePath, returnLocation } from "./return";
+import { onwardLink, paymentPagePath, returnLocation } from "./return";
 import { refuseCrossSitePosts } from "./cross-site";
 import type { IntentRecord } from "../core/types";
 import { completeFromIntent, sessionGuard } from "../checkout/sessions";
@@ -83,7 +84,6 @@ function manualWords(intent: IntentRecord, confirmed: boolean): string {
     : `${lastErrorInWords(intent) ?? "Your card was not confirmed."} Nothing was charged. To pay ${amount}, contact the merchant.`;
 }
 
-const paidOrPaying = (intent: IntentRecord) => intent.status === "succeeded" || intent.status === "requires_capture" || intent.status === "processing" || intent.status === "canceled";
 
 /** The page after the challenge's answer when there is no return_url to send the shopper to. */
 function challengeOutcome(env: Env, intent: IntentRecord): Promise<Response> {
@@ -174,7 +174,7 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
     if (intent.status === "requires_action" && replacedChallenge(intent, attemptOf(c.req.query("attempt")))) return replacedPage(c.env, intent, false);
     // Answered already (Back, or a second tab): where the payment stands, and the way on.
     if (intent.status !== "requires_action") {
-      const words = givenBackInWords(intent)?.message ?? (intent.confirmationMethod === "manual" && !paidOrPaying(intent) ? manualWords(intent, awaitingMerchantConfirmation(intent)) : statusInWords(intent.status));
+      const words = givenBackInWords(intent)?.message ?? (intent.confirmationMethod === "manual" && !isPaidOrPaying(intent) && intent.status !== "canceled" ? manualWords(intent, awaitingMerchantConfirmation(intent)) : statusInWords(intent.status));
       return outcomePage(c.env, intent, "Nothing to confirm", words, true);
     }
     const amount = formatMoney(intent.amount, intent.currency);

@@ -134,6 +134,10 @@ describe("POST /v1/payment_intents (create)", () => {
     const changed = (await createIntent({ amount: 2300, confirmation_method: "manual", payment_method: "pm_card_threeDSecure2Required", confirm: true, return_url: "https://shop.example/back" })).body;
     await answer(changed, "approve");
     expect((await post(`/v1/payment_intents/${changed.id}`, { amount: 2400 })).status).toBe(200);
+    // Its page no longer says the bank confirmed the card for this (new) amount.
+    const changedPage = await (await exports.default.fetch(new Request(`http://gateway.test/pay/${changed.id}?client_secret=${encodeURIComponent(changed.client_secret)}`))).text();
+    expect(changedPage).not.toContain("Your bank confirmed your card");
+    expect(changedPage).toContain("is completed by");
     expect((await post<PaymentIntentJson>(`/v1/payment_intents/${changed.id}/confirm`, {})).body.status).toBe("requires_action");
     // Without a return_url the challenge's result page says the merchant completes it.
     const bare = (await createIntent({ amount: 2500, confirmation_method: "manual", payment_method: "pm_card_threeDSecure2Required", confirm: true })).body;

@@ -8,7 +8,7 @@ import { db, findRecurringPrice, findSubscription, invoiceById, liveCustomer, re
 import { cancelSubscription, createSubscription } from "../../billing/subscriptions";
 import { Writes } from "../../billing/writes";
 import { derivedId, randomId } from "../../core/ids";
-import { assertOperationAllowed } from "../../core/intent";
+import { assertOperationAllowed, isPaid, isPaidOrPaying } from "../../core/intent";
 import { normalizeCurrency } from "../../core/money";
 import { customers } from "../../db/schema";
 import * as f from "../v1/fields";
@@ -17,7 +17,7 @@ import { intentStub, publicBase } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { idempotentD1 } from "../v1/idempotency";
 import type { Principal } from "../../auth/permissions";
-import type { IntentStatus, Scope } from "../../core/types";
+import type { Scope } from "../../core/types";
 import { backendRequest, outcomeIntent, visibleIntent } from "./common";
 import { amountInMinor, bad, backendRoute, decimalAmount, stillInProgress } from "./surface";
 import { ApiError } from "../../core/errors";
@@ -160,19 +160,16 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
     return c.json({ payment_intent_id: intent.id, client_secret: intent.clientSecret, status: intent.status, amount: intent.amount, currency: intent.currency }, 200, outcome.replayed ? { "Idempotent-Replayed": "true" } : {});
   });
 
-  /**
-   * `confirmed`: the money is taken (or held, for a manual capture). A payment whose provider has not
-   * answered yet (`processing`) is not: it may still be declined, and a client that fulfils on
-   * `confirmed` would ship an unpaid order. Its `status` says to read it back later.
-   */
-  const paidFor = (status: IntentStatus): boolean => status === "succeeded" || status === "requires_capture";
+  // `confirmed`: the money is taken (or held, for a manual capture), isPaid. A payment whose provider
+  // has not answered yet (`processing`) is not: it may still be declined, and a client that fulfils on
+  // `confirmed` would ship an unpaid order. Its `status` says to read it back later.
 
   backendRoute(app, sub, { path: "/stripe/confirm-payment", permission: "payments.transactions.create", customers: true, summary: "Confirm a payment intent (with its payment method, or payment_method)", body: ConfirmBody, response: Answer }, async (c, { principal, body }) => {
     const current = await visibleIntent(c, principal, body.payment_intent_id);
     // The document's flow: the shopper paid with the client secret (on our hosted page, where Stripe.js
     // would have confirmed at Stripe), then the backend confirms. Already confirmed: it says so.
-    if (!body.payment_method && (current.status === "succeeded" || current.status === "requires_capture" || current.status === "processing")) {
-      return c.json({ confirmed: paidFor(current.status), payment_intent_id: current.id, status: current.status });
+    if (!body.payment_method && isPaidOrPaying(current)) {
+      return c.json({ confirmed: isPaid(current), payment_intent_id: current.id, status: current.status });
     }
     if (!current.paymentMethod && !body.payment_method) {
       // A canceled (or failed) intent is not to be paid: its status says why, not the hosted page.
@@ -186,7 +183,7 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
     const req = await backendRequest(c, principal, "POST /api/v1/payments/stripe/confirm-payment", current.id, body, "seed004.stripe.confirm_payment");
     const outcome = await intentStub(c.env, current.id).confirm(req, current.id, { paymentMethod });
     const intent = outcomeIntent(c, outcome, current.id);
-    const confirmed = paidFor(intent.status);
+    const confirmed = isPaid(intent);
     return c.json(
       { confirmed, payment_intent_id: intent.id, status: intent.status, ...(intent.nextAction ? { next_action: { type: intent.nextAction.type, redirect_to_url: { url: intent.nextAction.url } } } : {}) },
       200,

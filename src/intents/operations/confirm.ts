@@ -1,6 +1,6 @@
 // Confirm: authorize the intent's payment method at its connector.
 import { ApiError, unexpectedState } from "../../core/errors";
-import { assertDeclineVelocity, assertMethodTypeAllowed, assertOperationAllowed } from "../../core/intent";
+import { assertDeclineVelocity, assertMethodTypeAllowed, assertOperationAllowed, awaitingMerchantConfirmation } from "../../core/intent";
 import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import type { ConfirmParams } from "../params";
 import { authorize } from "./authorize";
@@ -26,7 +26,7 @@ export async function confirm(draft: IntentRecord, params: ConfirmParams, tools:
   }
   // The customer passed a 3D Secure challenge for this card and amount, and the intent (manual
   // confirmation) waited for the merchant: this confirmation authorizes without a second challenge.
-  const authenticated = challengePassed(draft) && (!params.paymentMethod || params.paymentMethod.id === draft.paymentMethod?.id);
+  const authenticated = awaitingMerchantConfirmation(draft) && (!params.paymentMethod || params.paymentMethod.id === draft.paymentMethod?.id);
   // A failed payment an operator settled (paid by a retry, or by other means, or dismissed) is not paid again.
   if (draft.resolution) {
     const by = draft.resolution.retriedBy ? ` by ${draft.resolution.retriedBy}` : draft.resolution.paidByOtherMeans ? " by other means" : "";
@@ -59,8 +59,3 @@ export async function confirm(draft: IntentRecord, params: ConfirmParams, tools:
   return authorize(draft, tools, { authenticated });
 }
 
-/** A confirmation_method=manual intent whose last step was a passed 3D Secure challenge, for its amount as it stands. */
-function challengePassed(draft: IntentRecord): boolean {
-  const last = draft.attempts.at(-1);
-  return draft.confirmationMethod === "manual" && draft.status === "requires_confirmation" && last?.type === "authenticate" && last.status === "succeeded" && last.amount === draft.amount && last.currency === draft.currency;
-}
