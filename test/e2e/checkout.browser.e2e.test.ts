@@ -87,7 +87,9 @@ async function fillCard(page: Page, number: string): Promise<void> {
  * time), up to `id` or 5 s, then read.
  */
 const focusedId = async (page: Page, id = "card-number") => {
-  await page.waitForFunction(`document.activeElement && document.activeElement.id === ${JSON.stringify(id)}`, undefined, { timeout: 5_000 }).catch(() => undefined);
+  // Polled with page.evaluate: page.waitForFunction's later polls run the page's eval, which the
+  // pages' CSP (script-src 'self') refuses, so a focus that came late was never waited for.
+  await expect.poll(() => page.evaluate<boolean>(`document.activeElement?.id === ${JSON.stringify(id)}`), { timeout: 5_000 }).toBe(true).catch(() => undefined);
   return String(await page.evaluate("document.activeElement ? document.activeElement.id : ''"));
 };
 

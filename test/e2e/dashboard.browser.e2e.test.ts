@@ -67,7 +67,10 @@ async function settled(page: Page): Promise<void> {
 /** The page's heading, its flash (status line) and the page links as the browser lays them out (CSS px from the viewport's top). */
 const layout = async (page: Page) => {
   // The page may be drawing again (its heading replaced) on a busy machine: read once all three are there.
-  await page.waitForFunction(`Boolean(document.querySelector("nav#nav") && document.querySelector("main h1") && document.querySelector("#flash"))`);
+  // Polled with page.evaluate, never page.waitForFunction: a string predicate's later polls run the
+  // page's eval, which the dashboard's CSP (script-src 'self') refuses, so it threw whenever the first
+  // check came too early.
+  await expect.poll(() => page.evaluate<boolean>(`Boolean(document.querySelector("nav#nav") && document.querySelector("main h1") && document.querySelector("#flash"))`), { timeout: 30_000 }).toBe(true);
   return page.evaluate<{ navBottom: number; headingTop: number; flashHeight: number; flashBottom: number }>(`(() => {
     const box = (s) => document.querySelector(s).getBoundingClientRect();
     return { navBottom: box("nav#nav").bottom, headingTop: box("main h1").top, flashHeight: box("#flash").height, flashBottom: box("#flash").bottom };
