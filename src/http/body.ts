@@ -166,6 +166,29 @@ function hasProtoKey(value: unknown): boolean {
   return Object.hasOwn(value, "__proto__") || Object.values(value).some(hasProtoKey);
 }
 
+/** How deep a JSON body may nest objects and arrays: far beyond any request of ours (metadata is two levels). */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Whether JSON text nests objects or arrays deeper than `max`, read without recursion (the checks
+ * after parsing walk the value recursively, and thousands of levels overflowed the stack: a 500).
+ */
+function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i++; // a backslash: the next character is escaped
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x7b || ch === 0x5b) {
+      if (++depth > max) return true;
+    } else if (ch === 0x7d || ch === 0x5d) depth--;
+  }
+  return false;
+}
+
 /** Whether a form body names a parameter __proto__ (`__proto__=x`, `metadata[__proto__]=x`, percent-encoded or not). */
 function namesProto(text: string): boolean {
   if (!/proto|%/i.test(text)) return false;
@@ -199,6 +222,7 @@ export async function readBodyParams(request: Request): Promise<Record<string, u
       throw invalidRequest("Invalid JSON in the request body. Send a JSON object, or form-encoded parameters.", undefined, "invalid_json");
     }
     if (!isPlainObject(parsed)) throw invalidRequest("The JSON request body must be an object.", undefined, "invalid_json");
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw invalidRequest(`The JSON request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`, undefined, "invalid_json");
     if (text.includes("__proto__") && hasProtoKey(parsed)) throw protoRefused();
     if (EXPONENT_OUT_OF_RANGE.test(text)) JSON.parse(text, refuseOutOfRange as (this: unknown, key: string, value: unknown) => unknown);
     if (MAYBE_INEXACT.test(text)) JSON.parse(text, refuseRounded as (this: unknown, key: string, value: unknown) => unknown);

@@ -357,6 +357,20 @@ export function tooManyRequestsPage(retryAfterSeconds: number): Response {
   return res;
 }
 
+/**
+ * An error on our side behind a shopper's page: the HTML page in the pages' style, never the API's
+ * JSON. It says what is true of every page here: a payment is never taken twice (the payment's own
+ * object decides it once), so opening the page again shows where it stands.
+ */
+export function serverErrorPage(status: number, requestId: string | null): Response {
+  const reference = requestId ? `<p class="muted">Reference: ${escapeHtml(requestId)}</p>` : "";
+  return htmlPage(
+    "Something went wrong",
+    `<h1>Something went wrong</h1><p role="alert">This page could not be shown because of an error on our side. Try again in a moment: a payment is never taken twice, and if yours went through, the page says so when you open it again.</p>${reference}`,
+    { status },
+  );
+}
+
 /** A page's path asked with a method it does not take (PUT, DELETE, ...): the HTML page, 405, and the methods it takes. */
 function methodNotAllowedPage(allow: string): Response {
   const res = htmlPage("Method not allowed", `<h1>Method not allowed</h1><p>This page can only be opened in a browser.</p>`, { status: 405 });

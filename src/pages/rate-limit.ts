@@ -1,12 +1,13 @@
 // The per-IP limit of the pages shoppers open (/checkout, /pay, /sandbox, /connectors): over it, an
 // HTML page in the pages' own style and security headers (CSP, no-store), saying to wait a moment and
 // try again, with Retry-After; never the API's JSON 429. The bucket is the same as ipRateLimit's
-// (src/auth/ip-limit.ts): this only changes how its refusal is shown.
+// (src/auth/ip-limit.ts): this only changes how its refusal is shown. An error the pages did not
+// answer themselves (the app's onError made it a 5xx) is shown as the pages' HTML error page too.
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../core/errors";
 import { limitClientIp } from "../auth/ip-limit";
 import type { Env } from "../env";
-import { tooManyRequestsPage } from "./checkout";
+import { serverErrorPage, tooManyRequestsPage } from "./checkout";
 
 export const pageRateLimit: MiddlewareHandler<{ Bindings: Env }> = async (c, next) => {
   try {
@@ -16,4 +17,5 @@ export const pageRateLimit: MiddlewareHandler<{ Bindings: Env }> = async (c, nex
     throw err;
   }
   await next();
+  if (c.error && c.res.status >= 500) c.res = serverErrorPage(c.res.status, c.res.headers.get("request-id"));
 };

@@ -151,6 +151,35 @@ describe("errors", () => {
     expect(((await ok.json()) as { metadata: Record<string, string> }).metadata).toEqual({ proto: "x", __proto: "y" });
   });
 
+  it("a JSON body nested thousands of levels deep is a 400 invalid_json, never a stack overflow (a 500), whatever else it holds", async () => {
+    const json = { "content-type": "application/json" };
+    const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
+    // Each of these made a check after parsing walk the value recursively: a __proto__ anywhere, a
+    // 3-digit exponent (even in a string), a 16-digit number.
+    for (const body of [
+      `{"amount":100,"currency":"usd","x":"__proto__","y":${deep(20_000)}}`,
+      `{"amount":100,"currency":"usd","x":"1e400","y":${deep(20_000)}}`,
+      `{"amount":1000000000000000,"currency":"usd","y":${deep(20_000)}}`,
+      `{"amount":100,"currency":"usd","metadata":{"k":${deep(33)}}}`,
+    ]) {
+      const res = await raw("POST", "/v1/payment_intents", { body, headers: json });
+      expect(res.status, body.slice(0, 60)).toBe(400);
+      expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "invalid_json", message: "The JSON request body nests objects or arrays more than 32 levels deep." });
+    }
+    // Brackets inside strings are text, not depth.
+    const ok = await raw("POST", "/v1/payment_intents", { body: `{"amount":100,"currency":"usd","description":${JSON.stringify("[{".repeat(100))}}`, headers: json });
+    expect(ok.status).toBe(200);
+  });
+
+  it("a payment method or card token named after an Object property (__proto__, constructor, toString) is an unknown one, a 400, never a 500", async () => {
+    for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"]) {
+      const created = await post("/v1/payment_intents", { amount: 777, currency: "usd", payment_method: name, confirm: true });
+      expect(created.status, `${name}: ${JSON.stringify(created.body)}`).toBe(400);
+      const method = await post("/v1/payment_methods", { type: "card", "card[token]": name });
+      expect(method.status, `${name}: ${JSON.stringify(method.body)}`).toBe(400);
+    }
+  });
+
   it("missing and unknown parameters are named", async () => {
     expect(expectError(await post("/v1/payment_intents", { currency: "usd" }), 400, "parameter_missing").param).toBe("amount");
     expect(expectError(await post("/v1/payment_intents", { amount: 100, currency: "usd", colour: "red" }), 400, "parameter_unknown").param).toBe("colour");

@@ -4,7 +4,7 @@
 // resolves itself by the retry when it goes through. Each surface validates, names the card, and renders.
 import { assertNotDetached } from "../../billing/payment-methods";
 import { findCustomer, findPaymentMethod } from "../../billing/store";
-import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
+import { isTestPaymentMethod } from "../../connectors/sandbox/cards";
 import { isSessionIntent } from "../../checkout/sessions";
 import { ApiError, invalidRequest, unexpectedState } from "../../core/errors";
 import { effectiveCaptureMethod } from "../../core/intent";
@@ -58,7 +58,7 @@ export async function originalOf(env: Env, scope: Scope, failed: IntentRecord): 
  */
 export async function assertRetryMethodUsable(env: Env, failed: IntentRecord, method: PaymentMethodDetails, owners: readonly string[] = failed.customer ? [failed.customer] : []): Promise<void> {
   const id = method.id;
-  if (!id.startsWith("pm_") || TEST_PAYMENT_METHODS[id] !== undefined) return;
+  if (!id.startsWith("pm_") || isTestPaymentMethod(id)) return;
   const scope: Scope = { merchantId: failed.merchantId, livemode: failed.livemode };
   const row = await findPaymentMethod(env.DB, scope, id, "payment_method").catch((err: unknown) => {
     if (err instanceof ApiError && err.status === 404) return null; // not a saved card

@@ -7,7 +7,7 @@ import { renderTransaction, type ExpandedObject, type PaymentIntentJson } from "
 import { effectiveSetupFutureUsage } from "../../core/intent";
 import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import { resolvePaymentMethod } from "../../connectors/sandbox/vault";
-import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
+import { isTestPaymentMethod } from "../../connectors/sandbox/cards";
 import { assertNotDetached, saveFromIntent } from "../../billing/payment-methods";
 import { settleInvoiceOfIntent } from "../../billing/hooks";
 import { findCustomer, findPaymentMethod, liveCustomer, parseDetails, renderCustomer } from "../../billing/store";
@@ -164,7 +164,7 @@ interface SavedMethod {
 
 async function savedMethod(c: Ctx, principal: Principal, body: MethodInput): Promise<SavedMethod | null> {
   const ref = typeof body.payment_method === "string" ? body.payment_method.trim() : null;
-  if (!ref || !ref.startsWith("pm_") || TEST_PAYMENT_METHODS[ref] !== undefined) return null;
+  if (!ref || !ref.startsWith("pm_") || isTestPaymentMethod(ref)) return null;
   const row = await findPaymentMethod(c.env.DB, principal, ref, "payment_method");
   // A shopper pays only with its own saved cards: anyone else's (or the merchant's unattached ones) do not exist for it.
   if (principal.customerId && row.customer !== principal.customerId) throw resourceMissing("payment_method", ref.slice(0, 80), "payment_method");
@@ -180,7 +180,7 @@ async function savedMethod(c: Ctx, principal: Principal, body: MethodInput): Pro
  */
 export async function assertHeldMethodUsable(c: Ctx, intent: IntentRecord, customer: string | null): Promise<void> {
   const id = intent.paymentMethod?.id;
-  if (!id || !id.startsWith("pm_") || TEST_PAYMENT_METHODS[id] !== undefined) return;
+  if (!id || !id.startsWith("pm_") || isTestPaymentMethod(id)) return;
   const row = await findPaymentMethod(c.env.DB, { merchantId: intent.merchantId, livemode: intent.livemode }, id, "payment_method").catch((err: unknown) => {
     if (err instanceof ApiError && err.status === 404) return null; // not a saved card: a token's payment method
     throw err;

@@ -23,7 +23,7 @@ import { expanded, expandPaths } from "./expand";
 import { route, type App, type Ctx } from "./route";
 import { writeCompared } from "./updates";
 import type { Principal } from "../../auth/permissions";
-import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
+import { isTestPaymentMethod } from "../../connectors/sandbox/cards";
 import type { PaymentMethodRow } from "../../billing/store";
 import { listOf } from "./schemas";
 import { checkedList } from "./list-filters";
@@ -158,7 +158,7 @@ async function anyPaymentMethod(d1: D1Database, scope: Scope, id: string): Promi
  * (`pm_card_visa`...), which, as at Stripe, stands for a new payment method made from that card.
  */
 export async function savedOrTestMethod(c: Ctx, principal: Principal, id: string, param: string): Promise<PaymentMethodRow> {
-  if (TEST_PAYMENT_METHODS[id] === undefined || principal.livemode) return findPaymentMethod(c.env.DB, principal, id, param);
+  if (!isTestPaymentMethod(id) || principal.livemode) return findPaymentMethod(c.env.DB, principal, id, param);
   const details = await resolvePaymentMethodInput(c, principal, { payment_method: id });
   if (!details) throw invalidRequest(`No such payment_method: '${id}'`, param);
   return (await storePaymentMethod(c.env, principal, details, { customer: null, nickname: null, metadata: {}, requestId: c.get("requestId") })).row;
@@ -252,7 +252,7 @@ export function registerPaymentMethods(app: App): void {
         const expand = expandPaths(body.expand, "payment_method");
         const customer = await liveCustomer(c.env.DB, principal, body.customer);
         const id = params.id ?? "";
-        if (TEST_PAYMENT_METHODS[id] === undefined || principal.livemode) await assertNotUsedUnsaved(c.env.DB, principal, id, "id");
+        if (!isTestPaymentMethod(id) || principal.livemode) await assertNotUsedUnsaved(c.env.DB, principal, id, "id");
         const pm = await savedOrTestMethod(c, principal, id, "id");
         const { row } = await attachPaymentMethod(c.env, principal, pm, customer, c.get("requestId"));
         return { status: 200, body: (await renderMethods(c, principal, [row], expand))[0] };

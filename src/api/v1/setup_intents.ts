@@ -20,7 +20,7 @@ import {
 } from "../../billing/setup-intents";
 import { Writes } from "../../billing/writes";
 import { db, findPaymentMethod, liveCustomer, parseMetadata, type PaymentMethodRow } from "../../billing/store";
-import { TEST_PAYMENT_METHODS } from "../../connectors/sandbox/cards";
+import { isTestPaymentMethod } from "../../connectors/sandbox/cards";
 import { createdConditions, listable, pageOf } from "../../db/queries";
 import { setupIntents } from "../../db/schema";
 import { mergeMetadata } from "../../intents/operations/metadata";
@@ -120,7 +120,7 @@ type MethodBody = { payment_method?: string; payment_method_data?: z.output<type
 async function methodOf(c: Ctx, principal: Principal, body: MethodBody): Promise<PaymentMethodRow | undefined> {
   if (body.payment_method !== undefined && body.payment_method_data !== undefined) throw invalidRequest("Pass only one of payment_method and payment_method_data.", "payment_method_data");
   const id = body.payment_method?.trim();
-  if (id !== undefined && id.startsWith("pm_") && (TEST_PAYMENT_METHODS[id] === undefined || principal.livemode)) return findPaymentMethod(c.env.DB, principal, id, "payment_method");
+  if (id !== undefined && id.startsWith("pm_") && (!isTestPaymentMethod(id) || principal.livemode)) return findPaymentMethod(c.env.DB, principal, id, "payment_method");
   let details: PaymentMethodDetails | undefined;
   if (id !== undefined) details = await resolvePaymentMethodInput(c, principal, { payment_method: id });
   else if (body.payment_method_data !== undefined) details = await resolvePaymentMethodInput(c, principal, { payment_method_data: body.payment_method_data });

@@ -46,7 +46,8 @@ export function fromPayPalEvent(event: PayPalEvent): ProviderEvent {
     "PAYMENT.AUTHORIZATION.VOIDED": "authorization.canceled",
     "PAYMENT.CAPTURE.REFUNDED": "refund.succeeded",
   };
-  const kind = kinds[text(event.event_type) ?? ""] ?? "ignored";
+  const type = text(event.event_type) ?? "";
+  const kind = (Object.hasOwn(kinds, type) ? kinds[type] : undefined) ?? "ignored";
   return {
     ...base,
     kind,

@@ -144,6 +144,22 @@ const ALIAS_BY_NUMBER = new Map<string, string>();
 for (const [alias, number] of Object.entries(TEST_PAYMENT_METHODS)) if (!ALIAS_BY_NUMBER.has(number)) ALIAS_BY_NUMBER.set(number, alias);
 
 /** The Stripe test payment method (pm_card_...) that stands for a test card number, if any. */
+/**
+ * The card number a test token (`tok_visa`) or test payment method (`pm_card_visa`) stands for, or
+ * undefined. Own keys only: a reference named after an Object property (`__proto__`, `constructor`)
+ * is not a test card (it read the prototype's member and crashed the vault with a 500).
+ */
+export function testCardNumberOf(ref: string): string | undefined {
+  if (Object.hasOwn(TEST_TOKENS, ref)) return TEST_TOKENS[ref];
+  if (Object.hasOwn(TEST_PAYMENT_METHODS, ref)) return TEST_PAYMENT_METHODS[ref];
+  return undefined;
+}
+
+/** Whether `id` is one of the test payment methods (`pm_card_visa`, ...): own keys only. */
+export function isTestPaymentMethod(id: string): boolean {
+  return Object.hasOwn(TEST_PAYMENT_METHODS, id);
+}
+
 export function testAliasOf(number: string): string | null {
   return ALIAS_BY_NUMBER.get(number) ?? null;
 }

@@ -4,7 +4,7 @@
 import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import { hmacBase62, randomId } from "../../core/ids";
 import type { CardDetails, PaymentMethodDetails, SandboxScenario } from "../../core/types";
-import { brandOf, cvcLengthOf, findTestCard, luhnValid, TEST_PAYMENT_METHODS, TEST_TOKENS, testAliasOf, vaultTokenCard } from "./cards";
+import { brandOf, cvcLengthOf, findTestCard, luhnValid, testAliasOf, testCardNumberOf, vaultTokenCard } from "./cards";
 
 export type PaymentMethodInput =
   | { kind: "reference"; value: string; param: string }
@@ -44,7 +44,7 @@ export async function resolvePaymentMethod(input: PaymentMethodInput, ctx: Vault
   if (input.kind === "card") return fromCardDetails(input, ctx);
 
   const ref = input.value.trim();
-  const tokenCard = TEST_TOKENS[ref] ?? TEST_PAYMENT_METHODS[ref];
+  const tokenCard = testCardNumberOf(ref);
   if (tokenCard) {
     const card = findTestCard(tokenCard);
     const source = ref.startsWith("tok_") ? "token" : "test_payment_method";

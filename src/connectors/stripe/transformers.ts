@@ -131,7 +131,7 @@ export function fromStripeEvent(event: Stripe.Event): ProviderEvent {
     };
     return {
       ...base,
-      kind: kinds[event.type] ?? "ignored",
+      kind: (Object.hasOwn(kinds, event.type) ? kinds[event.type] : undefined) ?? "ignored",
       intentId: meta.gateway_intent ?? null,
       attemptId: meta.gateway_attempt ?? null,
       providerReference: pi.id,

@@ -53,6 +53,18 @@ async function sale(opts: CallOptions, body: Record<string, unknown> = {}) {
   return res;
 }
 
+describe("seed 002: input that is not a card", () => {
+  it("a token named after an Object property (constructor, __proto__) is a 400 VALIDATION_ERROR, never a 500, and records nothing", async () => {
+    const { opts } = await newMerchant("pos-proto");
+    for (const token of ["constructor", "__proto__", "toString"]) {
+      expectPosError(await sale(opts, { token }), 400, "VALIDATION_ERROR");
+    }
+    const listed = await get<{ data: unknown[] }>("/api/v1/payments/transactions", opts);
+    expect(listed.status).toBe(200);
+    expect(listed.body.data).toEqual([]);
+  });
+});
+
 describe("seed 002 examples, verbatim", () => {
   it("authorize -> capture (partial) -> transaction history", async () => {
     const { opts } = await newMerchant("pos-auth");
