@@ -33,7 +33,7 @@ import { BACKEND_BASE, backendCors, backendError } from "./api/backend/surface";
 import { registerCheckoutSessions } from "./api/v1/checkout_sessions";
 import { stripeVersion } from "./api/v1/stripe-version";
 import { registerProducts } from "./api/v1/products";
-import { checkoutPages } from "./pages/checkout";
+import { checkoutPages, notFoundPage } from "./pages/checkout";
 import { providerReturnPages } from "./pages/provider-return";
 import { sandboxPayPalPages } from "./pages/sandbox-paypal";
 import type { AppEnv } from "./api/v1/route";
@@ -102,11 +102,15 @@ export function buildApp(): OpenAPIHono<AppEnv> {
     return c.json(v1ErrorBody(data, { requestId }), data.status as 400, headers);
   });
 
+  // A path under the shoppers' pages that no pages app serves (/connectors/foo, /sandbox/foo): the pages'
+  // HTML 404, never the API's JSON.
   app.notFound((c) =>
-    c.json(
-      v1ErrorBody({ status: 404, type: "invalid_request_error", message: `Unrecognized request URL (${c.req.method}: ${new URL(c.req.url).pathname}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.` }),
-      404,
-    ),
+    /^\/(checkout|pay|sandbox|connectors|invoice)(\/|$)/.test(new URL(c.req.url).pathname)
+      ? notFoundPage("Page")
+      : c.json(
+          v1ErrorBody({ status: 404, type: "invalid_request_error", message: `Unrecognized request URL (${c.req.method}: ${new URL(c.req.url).pathname}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.` }),
+          404,
+        ),
   );
 
   app.get("/", (c) =>

@@ -15,7 +15,7 @@ import type { Env } from "../env";
 import { refuseCrossSitePosts } from "./cross-site";
 import { onwardLink, returnLocation } from "./return";
 import { cspOrigin, escape, page, pageForm } from "./threeds";
-import { givenBackInWords, lastAttemptError } from "./checkout";
+import { givenBackInWords, lastAttemptError, unmatched } from "./checkout";
 
 /** What a customer reads about their payment: plain words, never a raw status. */
 const IN_WORDS: Record<IntentStatus, string> = {
@@ -124,5 +124,7 @@ export function providerReturnPages(): Hono<{ Bindings: Env }> {
     return c.redirect(`/connectors/return/${encodeURIComponent(intent.id)}?client_secret=${encodeURIComponent(intent.clientSecret)}&result=1`, 303);
   });
 
+  // Another method on the return path (405), any other path (404): HTML pages, never the API's JSON.
+  unmatched(pages, { "/:id": "GET, HEAD, POST" });
   return pages;
 }

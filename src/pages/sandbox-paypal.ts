@@ -12,7 +12,7 @@ import type { Env } from "../env";
 import { readBodyParams } from "../http/body";
 import { isSessionIntent, sessionOfIntent, successLocation } from "../checkout/sessions";
 import { merchantEnv } from "../db/shards";
-import { formatMoney, merchantName } from "./checkout";
+import { formatMoney, merchantName, unmatched } from "./checkout";
 import { refuseCrossSitePosts } from "./cross-site";
 import { cspOrigin, escape, page } from "./threeds";
 
@@ -87,5 +87,7 @@ export function sandboxPayPalPages(): Hono<{ Bindings: Env }> {
     return c.redirect(providerReturn(intent, approved), 303);
   });
 
+  // Another method on the approval page (405), any other path (404): HTML pages, never the API's JSON.
+  unmatched(pages, { "/checkoutnow": "GET, HEAD, POST" });
   return pages;
 }

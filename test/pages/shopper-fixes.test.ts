@@ -194,9 +194,9 @@ describe("a payment given back (authorization released, or refunded) is never sh
 });
 
 describe("unknown page paths and methods answer HTML pages, never the API's JSON", () => {
-  it("404 page for unknown paths under /checkout, /pay and /sandbox/3ds; 405 with Allow for another method on a page", async () => {
+  it("404 page for unknown paths under /checkout, /pay, /sandbox/3ds, /connectors/return and /sandbox/paypal; 405 with Allow for another method on a page", async () => {
     const s = await newSession();
-    for (const path of ["/checkout/cs_x/foo", "/checkout/", "/checkout", `${s.path}/foo`, "/pay/", "/pay/pi_x/extra", "/sandbox/3ds/pi_x/extra", "/sandbox/3ds/"]) {
+    for (const path of ["/checkout/cs_x/foo", "/checkout/", "/checkout", `${s.path}/foo`, "/pay/", "/pay/pi_x/extra", "/sandbox/3ds/pi_x/extra", "/sandbox/3ds/", "/connectors/return", "/connectors/return/pi_x/y", "/connectors/foo", "/sandbox/paypal/foo"]) {
       const res = await open(path);
       expect(res.status, path).toBe(404);
       expect(res.headers.get("content-type"), path).toContain("text/html");
@@ -204,7 +204,7 @@ describe("unknown page paths and methods answer HTML pages, never the API's JSON
       expect(await res.text(), path).toContain("<h1>");
     }
     for (const method of ["PUT", "DELETE", "PATCH"]) {
-      for (const [path, allow] of [[s.path, "GET, HEAD, POST"], [`${s.path}/return`, "GET, HEAD"], ["/pay/pi_x", "GET, HEAD, POST"], ["/sandbox/3ds/pi_x", "GET, HEAD, POST"]] as const) {
+      for (const [path, allow] of [[s.path, "GET, HEAD, POST"], [`${s.path}/return`, "GET, HEAD"], ["/pay/pi_x", "GET, HEAD, POST"], ["/sandbox/3ds/pi_x", "GET, HEAD, POST"], ["/connectors/return/pi_x", "GET, HEAD, POST"], ["/sandbox/paypal/checkoutnow", "GET, HEAD, POST"]] as const) {
         const res = await exports.default.fetch(new Request(`http://gateway.test${path}`, { method, headers: { origin: "http://gateway.test", "cf-connecting-ip": clientIp() } }));
         expect(res.status, `${method} ${path}`).toBe(405);
         expect(res.headers.get("allow")).toBe(allow);
