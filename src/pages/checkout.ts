@@ -31,6 +31,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { refuseCrossSitePosts } from "./cross-site";
 import { returnLocation } from "./return";
 import { checkoutSessionPageUrl, hostedPaymentPageUrl } from "./urls";
+import { ownEntry } from "../core/own";
 
 type PagesEnv = { Bindings: Env };
 
@@ -61,7 +62,8 @@ export function formatMoney(minor: number, currency: string): string {
 /** A card brand as shoppers read it on their card: "visa" -> "Visa", "amex" -> "American Express". */
 export function brandName(brand: string): string {
   const names: Record<string, string> = { visa: "Visa", mastercard: "Mastercard", amex: "American Express", discover: "Discover", diners: "Diners Club", jcb: "JCB", unionpay: "UnionPay", cartes_bancaires: "Cartes Bancaires", eftpos_au: "eftpos" };
-  if (Object.hasOwn(names, brand)) return names[brand] ?? brand;
+  const name = ownEntry(names, brand);
+  if (name !== undefined) return name;
   return brand === "unknown" || brand === "" ? "your card" : brand.charAt(0).toUpperCase() + brand.slice(1);
 }
 
@@ -568,13 +570,15 @@ const REFUSALS: Record<string, FormError> = {
  */
 function redirectedError(intent: IntentRecord | null, code: string | undefined): FormError | null {
   if (!code || !ERROR_CODE.test(code)) return null;
-  if (Object.hasOwn(REFUSALS, code)) return REFUSALS[code] ?? null;
+  const refusal = ownEntry(REFUSALS, code);
+  if (refusal) return refusal;
   // Waiting on a challenge (a card sent after that decline went to 3D Secure): a decline's code in the
   // URL is an older attempt's (the page reached again with Back), not news. Only the form's own checks
   // (a card refused before anything was attempted, the challenge still waiting) are shown.
-  if (intent?.status === "requires_action" && intent.nextAction) return Object.hasOwn(CHECKS, code) ? (CHECKS[code] ?? null) : null;
+  if (intent?.status === "requires_action" && intent.nextAction) return ownEntry(CHECKS, code) ?? null;
   if (intent?.lastPaymentError?.code === code) return lastAttemptError(intent);
-  if (Object.hasOwn(CHECKS, code)) return CHECKS[code] ?? null;
+  const check = ownEntry(CHECKS, code);
+  if (check) return check;
   return { message: "The payment did not go through. Try another card.", field: "card-number" };
 }
 

@@ -8,6 +8,7 @@ import { log } from "../../log";
 import { redactCardNumbers } from "../../core/card-number";
 import { liveVoidOf, posStatus } from "../../core/pos-status";
 import type { IntentRecord } from "../../core/types";
+import { ownEntry } from "../../core/own";
 
 export interface PosErrorDetail {
   field?: string;
@@ -153,7 +154,7 @@ const RESOURCES: Readonly<Record<string, string>> = {
 /** The core's error data in this surface's words. */
 export function fromApiError(core: ApiErrorData): PosError {
   const missing = core.code === "resource_missing" ? /^No such (\w+): '(.*)'\.?$/s.exec(core.message) : null;
-  const resource = missing?.[1] && Object.hasOwn(RESOURCES, missing[1]) ? RESOURCES[missing[1]] : undefined;
+  const resource = missing?.[1] ? ownEntry(RESOURCES, missing[1]) : undefined;
   const renamed = resource && missing ? { ...core, message: `No such ${resource}: '${missing[2] ?? ""}'.` } : core;
   // A saved card named for another customer: /v1's message names our customer id (cus_...), which this
   // surface's client never saw (its customers are its own ids).
@@ -162,8 +163,7 @@ export function fromApiError(core: ApiErrorData): PosError {
       ? { ...renamed, message: "This stored card belongs to another customer: pass its own customer's customerId, or use another card." }
       : renamed;
   // A parameter with no name here is left out rather than named in another API's words.
-  const base = data.param?.replace(/\[.*$/, "");
-  const field = base !== undefined && Object.hasOwn(FIELDS, base) ? FIELDS[base] : undefined;
+  const field = data.param ? ownEntry(FIELDS, data.param.replace(/\[.*$/, "")) : undefined;
   const details: PosErrorDetail[] = data.param ? [{ ...(field ? { field } : {}), message: data.message }] : [];
   if (data.type === "idempotency_error") {
     if (data.code === "idempotency_key_in_use") return new PosError(409, "DUPLICATE_REQUEST", "A request with this clientRequestId is still in progress; retry later.");

@@ -17,6 +17,7 @@ import { renderProduct } from "./products";
 import { intentJson, intentStub } from "./respond";
 import type { Ctx } from "./route";
 import { renderSubscriptionRows } from "./subscriptions";
+import { ownEntry } from "../../core/own";
 
 /** The objects (and the nested objects paths go through) whose fields may be expanded. */
 export type Kind =
@@ -173,8 +174,7 @@ const EXPANDABLE: Record<Kind, Record<string, Field>> = {
 
 /** A field of `kind` that expand[] may name (its own fields only: `constructor` is nothing). */
 function fieldOf(kind: Kind, name: string): Field | undefined {
-  const fields = EXPANDABLE[kind];
-  return Object.hasOwn(fields, name) ? fields[name] : undefined;
+  return ownEntry(EXPANDABLE[kind], name);
 }
 
 /** Stripe's limit: at most four levels of expansion in one path. */

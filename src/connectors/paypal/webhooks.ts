@@ -2,6 +2,7 @@
 // call, in the connector.)
 import { decimalToMinor } from "../../core/money";
 import type { ProviderEvent, ProviderEventKind } from "../types";
+import { ownEntry } from "../../core/own";
 
 interface PayPalResource {
   id?: string;
@@ -46,8 +47,7 @@ export function fromPayPalEvent(event: PayPalEvent): ProviderEvent {
     "PAYMENT.AUTHORIZATION.VOIDED": "authorization.canceled",
     "PAYMENT.CAPTURE.REFUNDED": "refund.succeeded",
   };
-  const type = text(event.event_type) ?? "";
-  const kind = (Object.hasOwn(kinds, type) ? kinds[type] : undefined) ?? "ignored";
+  const kind = ownEntry(kinds, text(event.event_type) ?? "") ?? "ignored";
   return {
     ...base,
     kind,

@@ -2,6 +2,7 @@
 // outcomes Stripe cannot simulate (timeouts, provider errors). This table is documented in the README.
 import type { CardDetails, SandboxScenario } from "../../core/types";
 import { luhn } from "../../core/card-number";
+import { ownEntry } from "../../core/own";
 
 export interface TestCard {
   number: string;
@@ -150,14 +151,12 @@ for (const [alias, number] of Object.entries(TEST_PAYMENT_METHODS)) if (!ALIAS_B
  * is not a test card (it read the prototype's member and crashed the vault with a 500).
  */
 export function testCardNumberOf(ref: string): string | undefined {
-  if (Object.hasOwn(TEST_TOKENS, ref)) return TEST_TOKENS[ref];
-  if (Object.hasOwn(TEST_PAYMENT_METHODS, ref)) return TEST_PAYMENT_METHODS[ref];
-  return undefined;
+  return ownEntry(TEST_TOKENS, ref) ?? ownEntry(TEST_PAYMENT_METHODS, ref);
 }
 
 /** Whether `id` is one of the test payment methods (`pm_card_visa`, ...): own keys only. */
 export function isTestPaymentMethod(id: string): boolean {
-  return Object.hasOwn(TEST_PAYMENT_METHODS, id);
+  return ownEntry(TEST_PAYMENT_METHODS, id) !== undefined;
 }
 
 export function testAliasOf(number: string): string | null {

@@ -2,6 +2,7 @@
 import type Stripe from "stripe";
 import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
 import type { ProviderEvent, ProviderEventKind } from "../types";
+import { ownEntry } from "../../core/own";
 
 interface StripeLikeError {
   type?: string;
@@ -131,7 +132,7 @@ export function fromStripeEvent(event: Stripe.Event): ProviderEvent {
     };
     return {
       ...base,
-      kind: (Object.hasOwn(kinds, event.type) ? kinds[event.type] : undefined) ?? "ignored",
+      kind: ownEntry(kinds, event.type) ?? "ignored",
       intentId: meta.gateway_intent ?? null,
       attemptId: meta.gateway_attempt ?? null,
       providerReference: pi.id,
