@@ -38,7 +38,7 @@ import { providerReturnPages } from "./pages/provider-return";
 import { sandboxPayPalPages } from "./pages/sandbox-paypal";
 import type { AppEnv } from "./api/v1/route";
 import { ipRateLimit, limitClientIp } from "./auth/ip-limit";
-import { pageRateLimit } from "./pages/rate-limit";
+import { isPagePath, PAGE_PREFIXES, pageGuard } from "./pages/guard";
 import { config } from "./env";
 import { log, logEnabled, requestLogScope, setLogLevel, type RequestLogFields } from "./log";
 import { requestLine } from "./http/request-log";
@@ -105,7 +105,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   // A path under the shoppers' pages that no pages app serves (/connectors/foo, /sandbox/foo): the pages'
   // HTML 404, never the API's JSON.
   app.notFound((c) =>
-    /^\/(checkout|pay|sandbox|connectors|invoice)(\/|$)/.test(new URL(c.req.url).pathname)
+    isPagePath(new URL(c.req.url).pathname)
       ? notFoundPage("Page")
       : c.json(
           v1ErrorBody({ status: 404, type: "invalid_request_error", message: `Unrecognized request URL (${c.req.method}: ${new URL(c.req.url).pathname}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.` }),
@@ -136,11 +136,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   // included, for any origin. No cookie is ever an authority here (credentials are not allowed), so
   // another site gets nothing it could not get with the token from a shell. The webhooks do not.
   for (const path of [`${BACKEND_BASE}/stripe/*`, `${BACKEND_BASE}/paypal/*`]) app.use(path, backendCors);
-  app.use("/sandbox/*", pageRateLimit);
-  app.use("/connectors/*", pageRateLimit);
-  app.use("/checkout/*", pageRateLimit);
-  app.use("/pay/*", pageRateLimit);
-  app.use("/invoice/*", pageRateLimit);
+  for (const prefix of PAGE_PREFIXES) app.use(`${prefix}/*`, pageGuard);
 
   registerPaymentIntents(app);
   registerRefunds(app);

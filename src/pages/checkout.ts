@@ -347,7 +347,7 @@ function looking(c: Context<PagesEnv>, intent: IntentRecord | null): Looking {
   return { since, now: Date.now(), stop: c.req.query("check") === "stop" };
 }
 
-/** A shopper's page refused by the per-IP limit (src/pages/rate-limit.ts): wait a moment, then try again; Retry-After says how long. */
+/** A shopper's page refused by the per-IP limit (pageGuard, src/pages/guard.ts): wait a moment, then try again; Retry-After says how long. */
 export function tooManyRequestsPage(retryAfterSeconds: number): Response {
   const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
   const res = htmlPage(

@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { bucketObject, type RateLimiterObject } from "../../src/auth/rate-limit";
 import type { Env } from "../../src/env";
-import { pageRateLimit } from "../../src/pages/rate-limit";
+import { isPagePath, pageGuard } from "../../src/pages/guard";
 import { RECHECK_WINDOW_SECONDS, STOP_CHECKING } from "../../src/pages/checkout";
 import type { IntentRecord } from "../../src/core/types";
 import { hostedPaymentPageUrl } from "../../src/pages/urls";
@@ -215,6 +215,16 @@ describe("unknown page paths and methods answer HTML pages, never the API's JSON
     // The pages themselves are unchanged.
     expect((await open(s.path)).status).toBe(200);
   });
+
+  it("a path is a page's when it is one of the pages' prefixes or under one; a path that only starts with the same letters is the API's (its JSON 404)", async () => {
+    for (const path of ["/checkout", "/checkout/cs_x", "/pay/", "/sandbox/3ds/pi_x", "/connectors/return", "/invoice/in_x/pay"]) expect(isPagePath(path), path).toBe(true);
+    for (const path of ["/payments", "/pay_x", "/checkouts", "/invoices/in_x", "/v1/checkout/sessions", "/api/v1/payments", "/"]) expect(isPagePath(path), path).toBe(false);
+    const res = await exports.default.fetch(new Request("http://gateway.test/pay_x", { headers: { "cf-connecting-ip": clientIp() } }));
+    expect(res.status).toBe(404);
+    expect(res.headers.get("content-type")).toContain("application/json");
+    const body = await res.text();
+    expect(body).toContain("Unrecognized request URL");
+  });
 });
 
 describe("an expired session", () => {
@@ -271,11 +281,11 @@ async function frozenClock(key: string): Promise<void> {
 }
 
 describe("a rate-limited shopper's page", () => {
-  it("pageRateLimit answers the IP's 429 as an HTML page (wait and try again) with Retry-After and the pages' security headers", async () => {
+  it("pageGuard answers the IP's 429 as an HTML page (wait and try again) with Retry-After and the pages' security headers", async () => {
     const ip = "203.0.113.151";
     await frozenClock(`ip:${ip}`);
     const app = new Hono<{ Bindings: Env }>();
-    app.use("*", pageRateLimit);
+    app.use("*", pageGuard);
     app.get("*", (c) => c.text("the page"));
     const results: Response[] = [];
     // The suite's per-IP bucket: burst 40.
@@ -296,7 +306,6 @@ describe("a rate-limited shopper's page", () => {
     expect((await app.request("http://gateway.test/pay/pi_x", { headers: { "cf-connecting-ip": "203.0.113.152" } }, env)).status).toBe(200);
   });
 
-  // Enable once src/app.ts mounts pageRateLimit (src/pages/rate-limit.ts) in place of ipRateLimit on /sandbox/*, /connectors/*, /checkout/* and /pay/*.
   it("the gateway's /checkout, /pay and /sandbox pages answer the IP's 429 as that HTML page", async () => {
     for (const [n, path] of ["/checkout/cs_x", "/pay/pi_x?client_secret=s", "/sandbox/3ds/pi_x?client_secret=s"].entries()) {
       const ip = `203.0.113.${160 + n}`;
