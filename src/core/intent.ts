@@ -122,6 +122,15 @@ export function isPaid(intent: Pick<IntentRecord, "status">): boolean {
   return intent.status === "succeeded" || intent.status === "requires_capture";
 }
 
+/**
+ * Waiting for a payment method to be tried: nothing is paid or on its way, and no step (3D Secure, a
+ * PayPal approval) is pending: requires_payment_method or requires_confirmation. A shopper's page
+ * may take a card here, when the merchant lets it (payment_method_types) and confirms on its own.
+ */
+export function awaitsPaymentMethod(intent: Pick<IntentRecord, "status">): boolean {
+  return intent.status === "requires_payment_method" || intent.status === "requires_confirmation";
+}
+
 /** Paid, or on its way: also `processing` (the provider has not answered yet, and may still decline). */
 export function isPaidOrPaying(intent: Pick<IntentRecord, "status">): boolean {
   return isPaid(intent) || intent.status === "processing";

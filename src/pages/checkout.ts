@@ -13,7 +13,7 @@
 // Live mode would take the card with Stripe Elements instead (README, "Hosted checkout").
 import { Hono, type Context } from "hono";
 import { ApiError } from "../core/errors";
-import { awaitingMerchantConfirmation, DECLINE_VELOCITY_WINDOW_MS, isPaid, recentDeclines } from "../core/intent";
+import { awaitingMerchantConfirmation, awaitsPaymentMethod, DECLINE_VELOCITY_WINDOW_MS, isPaid, isPaidOrPaying, recentDeclines } from "../core/intent";
 import { hasPrefix } from "../core/ids";
 import { currencyExponent, minorToDecimal } from "../core/money";
 import type { IntentRecord, IntentStatus, LineItem, PaymentError, PaymentMethodDetails } from "../core/types";
@@ -825,7 +825,7 @@ function confirmedByMerchant(intent: IntentRecord, s: Summary, invoicePage: stri
 }
 
 export const takesCard = (intent: IntentRecord) =>
-  cardAllowed(intent) && (intent.status === "requires_payment_method" || intent.status === "requires_confirmation" || (intent.status === "requires_action" && intent.nextAction !== null));
+  cardAllowed(intent) && (awaitsPaymentMethod(intent) || (intent.status === "requires_action" && intent.nextAction !== null));
 
 /** Whether the merchant lets a card pay the intent (its payment_method_types, when it names them). */
 const cardAllowed = (intent: IntentRecord) => !intent.paymentMethodTypes || intent.paymentMethodTypes.includes("card");
@@ -846,7 +846,7 @@ function payPages(): Hono<PagesEnv> {
     const s = intentSummary(intent, await merchantName(c.env, intent.merchantId));
     const invoicePage = await invoicePageOf(c.env, intent);
     // Waiting for a payment the merchant does not let a card make (payment_method_types): no form to fill in vain.
-    if (!cardAllowed(intent) && (intent.status === "requires_payment_method" || intent.status === "requires_confirmation")) {
+    if (!cardAllowed(intent) && awaitsPaymentMethod(intent)) {
       const back = intent.cancelUrl ?? invoicePage;
       // Which payment it is (its amount), said as a status, not an alert: nothing went wrong on the shopper's side.
       return messagePage(s, "Payment", `This payment of ${formatMoney(intent.amount, intent.currency)} cannot be made with a card on this page. To pay it, contact ${s.merchant}.`, { pending: true, ...(back ? { link: { href: back, text: "Back" } } : {}) });
@@ -894,8 +894,8 @@ function payPages(): Hono<PagesEnv> {
     const outcome = await confirmAsShopper(c.env, intent, card, origin, {}, shopperAttempt(form, card));
     const after = outcome.intent ?? intent;
     if (after.status === "requires_action" && after.nextAction) return c.redirect(after.nextAction.url, 303);
-    if (isPaid(after) || after.status === "processing") return c.redirect(returnLocation(after) ?? page, 303);
-    if (after.status === "requires_payment_method" || after.status === "requires_confirmation") return c.redirect(`${page}&error=${failureCode(outcome)}`, 303);
+    if (isPaidOrPaying(after)) return c.redirect(returnLocation(after) ?? page, 303);
+    if (awaitsPaymentMethod(after)) return c.redirect(`${page}&error=${failureCode(outcome)}`, 303);
     return c.redirect(page, 303);
   });
   unmatched(pages, { "/:id": "GET, HEAD, POST" });

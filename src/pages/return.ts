@@ -1,7 +1,7 @@
 // Sending the customer back to the merchant after a challenge or a provider's page, with Stripe's
 // query parameters: payment_intent, payment_intent_client_secret, redirect_status; or, when the intent
 // has no return_url, on to the payment's own page on the gateway.
-import { awaitingMerchantConfirmation, isPaidOrPaying } from "../core/intent";
+import { awaitingMerchantConfirmation, awaitsPaymentMethod, isPaidOrPaying } from "../core/intent";
 import type { IntentRecord } from "../core/types";
 import type { Env } from "../env";
 import { isSessionIntent, sessionOfIntent } from "../checkout/sessions";
@@ -47,6 +47,6 @@ export async function onwardLink(env: Env, intent: IntentRecord, merchant: strin
   if (back && isSessionIntent(intent) && !isPaidOrPaying(intent)) return { href: back, text: "Back to the payment page" };
   if (back) return { href: back, text: merchant ? `Back to ${merchant}` : "Back to the shop" };
   // A payment only its merchant confirms offers no card form: the way on is to the payment's page, which says where it stands.
-  const retry = intent.confirmationMethod !== "manual" && (intent.status === "requires_payment_method" || intent.status === "requires_confirmation");
+  const retry = intent.confirmationMethod !== "manual" && awaitsPaymentMethod(intent);
   return { href: await paymentPagePath(env, intent), text: retry ? "Pay with another card" : "View your payment" };
 }
