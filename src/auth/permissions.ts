@@ -55,6 +55,11 @@ export function permissionsFor(roles: readonly Role[], explicit: readonly Permis
   return new Set(explicit.filter((p) => ofRoles.has(p)));
 }
 
+/** Whether the credential holds every permission there is (what a secret key holds). */
+export function holdsEveryPermission(principal: Pick<Principal, "permissions">): boolean {
+  return PERMISSIONS.every((p) => principal.permissions.has(p));
+}
+
 export function hasRole(principal: Principal, ...roles: Role[]): boolean {
   return principal.roles.some((r) => roles.includes(r));
 }

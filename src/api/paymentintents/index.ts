@@ -127,8 +127,10 @@ function customerOf(principal: Principal): string | null {
 
 const READERS = ["admin", "support"] as const;
 
+/** Seed 000's readers are admin and support, holding the permission to read payments (a token narrowed to another permission does not). */
 function requireReader(principal: Principal, what: string): void {
   requireRoles(principal, [...READERS], what);
+  authorize(principal, "payments.transactions.view", { needsMerchant: false });
 }
 
 /** The merchant a reader's list is limited to: none for admin and support (all merchants), unless Merchant-Id picks one. */
@@ -443,7 +445,9 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     const found = await findIntent(c, principal, c.req.param("id"));
     // A shopper cancels only its own payment (findIntent), and only before it is confirmed (the object
     // checks; its refusal is a 400 as a merchant's is, customerCancelRefusal).
-    if (!principal.customerId) authorize(principal, "payments.transactions.void", { needsMerchant: false });
+    // The shopper's cancel needs what /v1's does of a customer token: the permission to make payments
+    // (a customer token narrowed to viewing cancels nothing).
+    authorize(principal, principal.customerId ? "payments.transactions.create" : "payments.transactions.void", { needsMerchant: false });
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), { ...found.scope, customerId: principal.customerId }, { route: `POST ${PREFIX}/{id}/cancel`, target: found.intent.id, params: {} });
     const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel", idem), found.intent.id, {
       cancellationReason: "requested_by_customer",

@@ -7,7 +7,7 @@ import { intentFromRow, intentRow } from "../../db/intent-row";
 import type { SQLiteColumn, SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
 import { audit } from "../../audit/log";
-import type { Principal } from "../../auth/permissions";
+import { holdsEveryPermission, type Principal } from "../../auth/permissions";
 import { ApiError, invalidRequest, permissionDenied, resourceMissing, unexpectedState } from "../../core/errors";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
 import { isFailedPayment } from "../../core/intent";
@@ -263,20 +263,25 @@ function registerMerchants(app: App): void {
       permission: null,
       roles: ["admin"],
       merchant: false,
-      summary: "Create a merchant with its first test secret key (shown once)",
+      summary: "Create a merchant with its first test secret key (shown once); needs an admin credential with every permission",
       tag: TAG,
       body: CreateMerchantBody,
       response: z.object({ merchant: MerchantSchema, api_key: z.unknown() }),
     },
-    async (c, { body, principal }) =>
-      idempotentD1(c, { ...principal, merchantId: principal.merchantId || "platform" }, "merchants.create", "", body, async () => {
+    async (c, { body, principal }) => {
+      // The new merchant comes with a secret key, which holds every permission: only a credential
+      // holding them all may mint it (as a secret key, POST /v1/api_keys), never one narrowed by its
+      // `permissions`.
+      if (!holdsEveryPermission(principal)) throw permissionDenied("Only an admin credential with every permission can create a merchant: it comes with a secret key, which holds every permission.");
+      return idempotentD1(c, { ...principal, merchantId: principal.merchantId || "platform" }, "merchants.create", "", body, async () => {
         const row: MerchantRow = { id: randomId("acct"), name: body.name, created: Date.now(), settings: JSON.stringify({ ...parseSettings("{}"), ...(body.settings ?? {}) }), paymentsEntitlement: body.payments_entitlement ?? true };
         await db(directoryDb(c.env)).insert(merchants).values(row);
         const key = await mintKey(directoryDb(c.env), row.id, false, "secret", { name: "first key" });
         audit(auditContext(c), principal, { action: "merchants.create", objectType: "merchant", objectId: row.id, statusAfter: "active", httpStatus: 200, merchantId: row.id });
         audit(auditContext(c), principal, { action: "api_keys.create", objectType: "api_key", objectId: key.row.id, statusAfter: "active", httpStatus: 200, merchantId: row.id, details: { type: "secret" } });
         return { status: 200, body: { merchant: renderMerchant(row), api_key: renderKey(key.row, key.shown) } };
-      }),
+      });
+    },
   );
 
   route(
@@ -284,7 +289,7 @@ function registerMerchants(app: App): void {
     {
       method: "get",
       path: "/v1/admin/merchants",
-      permission: null,
+      permission: "payments.transactions.view",
       roles: ["admin", "support"],
       merchant: false,
       summary: "List merchants, newest first (limit, then next_cursor for the next page)",
@@ -309,7 +314,7 @@ function registerMerchants(app: App): void {
 
   route(
     app,
-    { method: "post", path: "/v1/admin/merchants/{id}", permission: null, roles: ["admin"], merchant: false, summary: "Update a merchant's name and settings", tag: TAG, body: UpdateMerchantBody, response: MerchantSchema },
+    { method: "post", path: "/v1/admin/merchants/{id}", permission: "keys.manage", roles: ["admin"], merchant: false, summary: "Update a merchant's name and settings", tag: TAG, body: UpdateMerchantBody, response: MerchantSchema },
     async (c, { params, body, principal }) => json(c, await updateMerchant(c, principal, await merchantOr404(directoryDb(c.env), params.id ?? ""), body)),
   );
 
@@ -349,7 +354,7 @@ function registerAuditLog(app: App): void {
     {
       method: "get",
       path: "/v1/admin/audit_log",
-      permission: null,
+      permission: "payments.transactions.view",
       roles: ["admin", "support"],
       merchant: false,
       summary: "The audit log, newest first: who did what, when, with which request; status before and after",

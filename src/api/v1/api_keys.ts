@@ -6,7 +6,7 @@ import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { audit } from "../../audit/log";
 import { clearKeyCache } from "../../auth/api-keys";
-import { hasRole, PERMISSIONS, type Permission, type Principal } from "../../auth/permissions";
+import { hasRole, holdsEveryPermission, PERMISSIONS, type Permission, type Principal } from "../../auth/permissions";
 import { invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
 import { hasPrefix, randomId, randomToken, sha256Hex } from "../../core/ids";
 import { apiKeys } from "../../db/schema";
@@ -121,8 +121,7 @@ export async function mintKey(
 }
 
 function assertCanGrant(principal: Principal, type: string, permissions: readonly Permission[] | undefined): void {
-  const full = PERMISSIONS.every((p) => principal.permissions.has(p));
-  if (type === "secret" && !full) throw permissionDenied("Only a credential with every permission can create a secret key.");
+  if (type === "secret" && !holdsEveryPermission(principal)) throw permissionDenied("Only a credential with every permission can create a secret key.");
   for (const p of permissions ?? []) if (!principal.permissions.has(p)) throw permissionDenied(`You cannot grant a permission you do not hold: '${p}'.`);
 }
 

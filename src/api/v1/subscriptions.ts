@@ -2,7 +2,7 @@
 // (src/billing) through ordinary payment intents; one invoice per period.
 import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
+import { ApiError, invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
 import type { Scope } from "../../core/types";
 import { clockNow, payInvoice, paymentMethodFor, previewRenewal } from "../../billing/engine";
 import { closeInvoice, type ActionRefusal, type InvoiceAction } from "../../billing/invoice-actions";
@@ -247,18 +247,27 @@ export async function renderSubscriptionRows(env: Env, scope: Scope, rows: Subsc
 
 /** What an invoice's answer expands: its payment intent, and Stripe's includable confirmation_secret. */
 interface InvoiceExpand {
+  /** Where the invoice is, for a refusal's words: "" or "latest_invoice.". */
+  prefix: string;
   paymentIntent: boolean;
   confirmationSecret: boolean;
 }
 
 /** The invoice expansions asked for, under `prefix` (`latest_invoice.` on a subscription). */
 const invoiceExpand = (expand: Set<string>, prefix = ""): InvoiceExpand => ({
+  prefix,
   paymentIntent: expand.has(`${prefix}payment_intent`),
   confirmationSecret: expand.has(`${prefix}confirmation_secret`),
 });
 
-async function renderInvoiceExpanded(c: Ctx, scope: Scope, row: InvoiceRow, expand: InvoiceExpand): Promise<InvoiceJson> {
+async function renderInvoiceExpanded(c: Ctx, principal: Principal, row: InvoiceRow, expand: InvoiceExpand): Promise<InvoiceJson> {
   if (!expand.paymentIntent && !expand.confirmationSecret) return renderInvoice(row);
+  // The payment intent, and its client_secret (the confirmation secret: a way to pay it), are a
+  // payment's to read: billing.view alone does not show them (as every other expand, expandObjects).
+  if (!principal.permissions.has("payments.transactions.view")) {
+    throw permissionDenied(`Expanding ${expand.prefix}${expand.paymentIntent ? "payment_intent" : "confirmation_secret"} needs the payments.transactions.view permission.`);
+  }
+  const scope: Scope = principal;
   // The intent of the invoice's latest attempt, read through its Durable Object in the caller's scope.
   const intent = row.paymentIntent ? await intentStub(c.env, row.paymentIntent).retrieve(scope, row.paymentIntent) : null;
   return renderInvoice(row, {
