@@ -88,12 +88,28 @@ function deref(doc: Json, schema: unknown): Json {
   return s;
 }
 
-/** A small value that fits the schema: its own example, an enum's first value, or one built from the types. */
+/** From this depth on, a value that may be null is null: the example stays small and ends. */
+const NULL_FROM_DEPTH = 5;
+
+/** Whether the schema allows null (a `null` type, a `null` option, a null in its enum). */
+function nullable(doc: Json, s: Json): boolean {
+  if (s.type === "null" || (Array.isArray(s.type) && s.type.includes("null")) || s.nullable === true) return true;
+  if (Array.isArray(s.enum) && s.enum.includes(null)) return true;
+  return (["anyOf", "oneOf"] as const).some((key) => Array.isArray(s[key]) && (s[key] as unknown[]).some((o) => nullable(doc, deref(doc, o))));
+}
+
+/**
+ * A small value that fits the schema: its own example, an enum's first value, or one built from the
+ * types (an object with every property it requires). Deep in a nested object, a value that may be
+ * null is null. A string with a `pattern` needs an example of its own (the lint in
+ * test/e2e/docs.e2e.test.ts checks every example against its schema).
+ */
 export function exampleOf(doc: Json, schema: unknown, depth = 0): unknown {
   const s = deref(doc, schema);
   if (s.example !== undefined) return s.example;
   if (Array.isArray(s.examples) && s.examples.length) return s.examples[0];
   if (s.const !== undefined) return s.const;
+  if (depth >= NULL_FROM_DEPTH && nullable(doc, s)) return null;
   if (Array.isArray(s.enum) && s.enum.length) return s.enum.find((v) => v !== null) ?? s.enum[0];
   if (s.default !== undefined) return s.default;
   for (const key of ["anyOf", "oneOf"] as const) {
@@ -111,7 +127,8 @@ export function exampleOf(doc: Json, schema: unknown, depth = 0): unknown {
   const type = types.find((t) => t !== "null") ?? types[0];
   switch (type) {
     case "object": {
-      if (depth > 6) return {};
+      // Only a schema that contains itself gets this deep.
+      if (depth > 16) return {};
       const out: Json = {};
       const props = (s.properties ?? {}) as Json;
       const required = new Set(Array.isArray(s.required) ? (s.required as string[]) : Object.keys(props).slice(0, 8));

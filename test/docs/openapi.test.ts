@@ -24,6 +24,7 @@ async function document(): Promise<Doc> {
   return (await res.json()) as Doc;
 }
 
+let doc0: Doc | undefined;
 const operations = (doc: Doc) => Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op })));
 
 describe("GET /openapi.json covers the app", () => {
@@ -81,6 +82,32 @@ describe("the document is complete", () => {
     }
   });
 
+  it("documents the 4xx answers of every operation but the static files (redocly.yaml leaves that rule to this test)", async () => {
+    const STATIC = new Set(["/", "/favicon.ico", "/healthz", "/openapi.json", "/docs", "/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css", "/docs/assets/a11y.css", "/docs/assets/init.js", "/dashboard", "/dashboard/app.js", "/dashboard/app.css"]);
+    const missing = operations(doc0 ?? (doc0 = await document()))
+      .filter(({ path, op }) => !STATIC.has(path) && !Object.keys(op.responses).some((code) => /^4(\d\d|XX)$/.test(code)))
+      .map(({ path, method }) => `${method.toUpperCase()} ${path}`);
+    expect(missing).toEqual([]);
+    // The shoppers' pages say what they answer instead of the page: HTML 404, 405 and 429, and a POST's 403.
+    const doc = doc0;
+    expect(Object.keys(doc.paths["/pay/{id}"]?.post?.responses ?? {})).toEqual(expect.arrayContaining(["403", "404", "405", "429"]));
+    expect(Object.keys(doc.paths["/checkout/{id}"]?.get?.responses ?? {})).toEqual(expect.arrayContaining(["404", "410", "429"]));
+  });
+
+  it("gives string fields with a pattern an example that matches it", async () => {
+    const doc = doc0 ?? (doc0 = await document());
+    for (const [path, method, field, pattern] of [
+      ["/v1/invoices/create_preview", "post", "subscription", /^sub_[A-Za-z0-9]{8,64}$/],
+      ["/api/v1/payments/failed/{id}/retry", "post", "expiry", /^(0[1-9]|1[0-2])\d{2}$/],
+      ["/api/v1/payments/failed/{id}/retry", "post", "cvv", /^\d{3,4}$/],
+      ["/api/v1/payments/stripe/create-customer/", "post", "email", /^[^\s@]+@[^\s@]+$/],
+    ] as const) {
+      const content = doc.paths[path]?.[method]?.requestBody?.content ?? {};
+      const example = Object.values(content)[0]?.example as Record<string, unknown> | undefined;
+      expect(example?.[field], `${path} ${field}`).toMatch(pattern);
+    }
+  });
+
   it("takes Idempotency-Key on every POST and Stripe-Version on /v1", async () => {
     const doc = await document();
     for (const { path, method, op } of operations(doc)) {
@@ -90,11 +117,14 @@ describe("the document is complete", () => {
     }
   });
 
-  it("builds examples that fit their schemas", () => {
+  it("builds examples that fit their schemas, null deep in a nested object where null is allowed", () => {
     const doc = { components: { schemas: { Thing: { type: "object", properties: { id: { type: "string", example: "th_1" }, n: { type: "integer", minimum: 3 }, kind: { type: "string", enum: ["a", "b"] }, tags: { type: "array", items: { type: "string" } } }, required: ["id", "n", "kind"] } } } };
     expect(exampleOf(doc, { $ref: "#/components/schemas/Thing" })).toEqual({ id: "th_1", n: 3, kind: "a" });
     expect(exampleOf(doc, { anyOf: [{ type: "null" }, { type: "boolean" }] })).toBe(true);
     expect(exampleOf(doc, z.toJSONSchema(z.string().min(8)))).toHaveLength(8);
+    // An object required deep down still gets every property it requires; a nullable one there is null.
+    const deep = z.toJSONSchema(z.object({ a: z.object({ b: z.object({ c: z.object({ d: z.object({ address: z.object({ city: z.string().nullable(), line1: z.string().nullable() }), card: z.object({ brand: z.string() }).nullable() }) }) }) }) }));
+    expect(exampleOf(doc, deep)).toEqual({ a: { b: { c: { d: { address: { city: null, line1: null }, card: null } } } } });
   });
 
   it("names the request's own origin as its server, and keeps the local one", () => {

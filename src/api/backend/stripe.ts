@@ -40,7 +40,7 @@ const CreateIntentBody = z.object({
 const IntentIdBody = z.object({ payment_intent_id: id });
 const ConfirmBody = z.object({ payment_intent_id: id, payment_method: id.optional() });
 const CustomerBody = z.object({
-  email: z.string().max(512).regex(/^[^\s@]+@[^\s@]+$/, "must be an email address").optional(),
+  email: z.string().max(512).regex(/^[^\s@]+@[^\s@]+$/, "must be an email address").meta({ example: "jenny.rosen@example.com" }).optional(),
   name: z.string().max(256).optional(),
   metadata: f.createMetadata.optional(),
 });

@@ -26,8 +26,8 @@ import { directoryDb } from "../../db/shards";
 const cents = (name: string) => z.number({ error: `${name} must be a positive integer` }).int(`${name} must be a positive integer`).min(1, `${name} must be a positive integer`).max(MAX_AMOUNT, `${name} must be at most ${MAX_AMOUNT}`);
 const clientRequestId = z.string().min(1, "clientRequestId must not be empty").max(255, "clientRequestId must be at most 255 characters");
 const intentId = z.string().min(1, "paymentIntentId is required").max(255);
-const expiry = z.string().regex(/^(0[1-9]|1[0-2])\d{2}$/, "expiry must be MMYY (e.g. 1230)");
-const cvv = z.string().regex(/^\d{3,4}$/, "cvv must be 3 or 4 digits");
+const expiry = z.string().regex(/^(0[1-9]|1[0-2])\d{2}$/, "expiry must be MMYY (e.g. 1230)").meta({ example: "1230" });
+const cvv = z.string().regex(/^\d{3,4}$/, "cvv must be 3 or 4 digits").meta({ example: "123" });
 const currency = z.string().refine(isKnownCurrency, "currency must be a supported ISO 4217 code (USD, EUR, ...)");
 const ref = (max = 255) => z.string().min(1).max(max);
 

@@ -51,7 +51,11 @@ export const clearableText = (max: number) => text(max).transform((v) => (v === 
 /** An email address (loosely: something@somewhere, as Stripe checks receipt_email), or "" where the field takes it. */
 export const emailText = (max = 512) => text(max).refine((v) => v === "" || /^[^\s@]+@[^\s@]+$/.test(v), "must be an email address");
 
-export const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[A-Za-z0-9]{8,64}$`), `must be an id starting with ${prefix}_`);
+export const id = (prefix: string) =>
+  z
+    .string()
+    .regex(new RegExp(`^${prefix}_[A-Za-z0-9]{8,64}$`), `must be an id starting with ${prefix}_`)
+    .meta({ example: `${prefix}_4Fq8ZxT2mW9kLp3R` });
 
 export const url = z.string().max(2048).refine(isHttpUrl, "must be an absolute http(s) URL, without spaces or control characters");
 
