@@ -462,10 +462,18 @@
       el("button", { type: "submit", text: "Search" }));
     var query = "limit=50" + (status ? "&status=" + encodeURIComponent(status) : "");
     if (search) query += /^cus_/.test(search) ? "&customer=" + encodeURIComponent(search) : "&order_id=" + encodeURIComponent(search);
+    // Across every merchant the API serves a status from an index only within a created window (a
+    // month at most): the last 30 days, said so, unless a merchant is picked or a search narrows it.
+    var windowed = status && !search && principal().crossMerchant && !sessionStorage.getItem(MERCHANT);
+    if (windowed) {
+      var now = Math.floor(Date.now() / 1000);
+      query += "&created_gte=" + (now - 30 * 86400) + "&created_lte=" + now;
+    }
     // The API's statuses are Stripe's: a declined card leaves the payment requires_payment_method (it may
     // be paid with another card); "failed" is only a payment that failed for good. Declines are listed in Failed payments.
     var declines = el("p", { id: "status-hint", class: "hint" }, "A declined payment stays requires_payment_method (another card may still pay it): see the ", el("a", { href: "#/failed", text: "list of failed payments" }),
       ". failed is a payment that failed for good.");
+    if (windowed) declines.append(" Across every merchant this shows the last 30 days; pick a merchant in the Merchant field above for all of its payments with this status.");
     // Shown with an error too: the search can be corrected.
     frame.head = [el("h1", { text: "Payments" }), form, declines];
     var list = await api("GET", "/v1/admin/payments/search?" + query + afterQuery(params, "cursor"));

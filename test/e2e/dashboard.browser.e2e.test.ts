@@ -702,6 +702,23 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     await admin.context().close();
   });
 
+  it("an admin token with no merchant picked filters payments by status over the last 30 days, says so, and gets a list rather than the API's refusal", async () => {
+    await stripe.paymentIntents.create({ amount: 2100, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    const admin = await signedIn(tokenFor("admin"));
+    const asked: string[] = [];
+    admin.on("request", (r) => {
+      const u = new URL(r.url());
+      if (u.pathname === "/v1/admin/payments/search") asked.push(u.search);
+    });
+    await admin.goto(`${gateway}/dashboard#/payments?status=succeeded&q=`);
+    await admin.locator("main table").waitFor();
+    expect(await admin.getByRole("alert").count()).toBe(0);
+    expect(await admin.locator("#status-hint").innerText()).toContain("Across every merchant this shows the last 30 days");
+    expect(await admin.locator("main table").innerText()).toContain("succeeded");
+    expect(asked.some((q) => q.includes("status=succeeded") && q.includes("created_gte=") && q.includes("created_lte="))).toBe(true);
+    await admin.context().close();
+  });
+
   it("the keyboard: the sign-in field has the focus; after signing in Tab goes to Sign out and the page links before the page; a link or an action moves the focus to the new page's heading", async () => {
     const pi = await stripe.paymentIntents.create({ amount: 1800, currency: "usd", payment_method: "pm_card_visa", confirm: true });
     const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
