@@ -522,15 +522,17 @@ export function lastAttemptError(intent: IntentRecord): FormError | null {
 }
 
 /**
- * The last attempt's error as a page opened without ?error shows it. An attempt made off session (a
- * renewal the merchant charged to the card on file, with nobody there) is not this shopper's doing:
- * said as news, a notice, with no field marked invalid and no focus taken, since nothing on this page
- * has been done wrong yet. Any other (a failed 3D Secure challenge the shopper comes back from) is the
- * answer to what the shopper just did, marked as such.
+ * The last attempt's error as a page opened without ?error shows it. A failed 3D Secure challenge
+ * the shopper comes back from is the answer to what the shopper just did, marked as such. Any other
+ * is not this page's doing (a card this page sends comes back with ?error): a renewal the merchant
+ * charged off session, a subscription's first charge or a confirm the merchant made through the API
+ * with the card on file. It is said as news, a notice, with no field marked invalid and no focus
+ * taken, since nothing on this page has been done wrong yet.
  */
 function previousAttemptError(intent: IntentRecord): FormError | null {
   const error = lastAttemptError(intent);
-  if (!error || intent.offSession !== true) return error;
+  const last = intent.attempts.findLast((a) => a.type === "authorize" || a.type === "authenticate");
+  if (!error || error.notice || (intent.offSession !== true && last?.type === "authenticate")) return error;
   return { message: `The last attempt to pay did not go through: ${error.message}`, field: null, notice: true };
 }
 

@@ -460,3 +460,25 @@ async function backdateAuthorization(id: string, ms: number): Promise<void> {
     Reflect.set(instance, "intent", undefined);
   });
 }
+
+describe("a decline the page did not send is news, not the shopper's error", () => {
+  it("a payment the merchant confirmed through the API with a declining card opens /pay on a notice: no field marked invalid, no alert, no 'Error:' title; the page's own decline (with ?error) is still marked", async () => {
+    const declined = (await createIntent({ amount: 2300, payment_method: "pm_card_chargeDeclined", confirm: true })).body as unknown as PaymentIntentJson & { error?: { payment_intent?: PaymentIntentJson } };
+    const intent = declined.error?.payment_intent ?? declined;
+    expect(intent.status).toBe("requires_payment_method");
+    const page = hostedPaymentPageUrl("", intent.id, intent.client_secret ?? "");
+    const html = await (await open(page)).text();
+    expect(html).toContain('<div id="form-notice" role="status" class="notice">The last attempt to pay did not go through: ');
+    expect(html).not.toMatch(/<input[^>]*aria-invalid/);
+    expect(html).not.toMatch(/<input[^>]*autofocus/);
+    expect(html).not.toContain('role="alert"');
+    expect(html).toContain("<title>Pay ");
+    // The page's own attempt comes back with ?error: marked on the card number, as before.
+    const res = await submitForm(`/pay/${intent.id}`, { client_secret: intent.client_secret ?? "", card_number: "4000 0000 0000 0002" });
+    expect(res.status).toBe(303);
+    const own = await (await open(res.headers.get("location") ?? "")).text();
+    expect(own).toContain('role="alert"');
+    expect(own).toMatch(/<input[^>]*aria-invalid="true"/);
+    expect(own).toContain("<title>Error: ");
+  });
+});
