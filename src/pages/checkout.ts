@@ -117,7 +117,7 @@ h1,p,a,.alert,.notice{overflow-wrap:anywhere}
 table{width:100%;border-collapse:collapse;margin:.5rem 0 1rem}td{padding:.35rem 0;vertical-align:top;overflow-wrap:anywhere}td.amt{text-align:right;white-space:nowrap;padding-left:.75rem}
 tr.total td{border-top:1px solid #e3e5e8;font-weight:700;padding-top:.6rem}.qty{color:#666;font-size:.9rem}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}input{width:100%;font:inherit;padding:.65rem .75rem;border:1px solid #7c818a;border-radius:.4rem}
-input:focus{outline:2px solid #2f5bea;outline-offset:1px}input[aria-invalid=true]{border:2px solid #b3261e}.row{display:flex;gap:.75rem;align-items:flex-end}.row>div{flex:1;min-width:0}
+input:focus{outline:2px solid #2f5bea;outline-offset:1px}button:focus-visible,a:focus-visible{outline:2px solid #2f5bea;outline-offset:2px}input[aria-invalid=true]{border:2px solid #b3261e}.row{display:flex;gap:.75rem;align-items:flex-end}.row>div{flex:1;min-width:0}
 button{width:100%;font:inherit;font-weight:700;margin-top:1.25rem;padding:.8rem;border:0;border-radius:.4rem;background:#2f5bea;color:#fff;cursor:pointer}
 .alert{background:#fdecea;color:#8a1c12;border:1px solid #f3b8b1;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
 .done{background:#e8f5ec;color:#14532d;border:1px solid #b7dfc3;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
@@ -131,7 +131,7 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem;margin:0 0 1rem
 .merchant,dt{color:#b4b7bf}.qty,.muted{color:#a3a7b0}tr.total td{border-color:#30323a}input{background:#24262c;color:#e6e7ea;border-color:#858a93}input::placeholder{color:#a3a7b0}
 input[aria-invalid=true]{border-color:#ff8a80}.alert{background:#3b1512;color:#ffb4ab;border-color:#7a2d26}.done{background:#0f2a1a;color:#a8e5bb;border-color:#235c39}
 .notice{background:#172447;color:#c5d3ff;border-color:#2f4680}
-.cancel,a{color:#9db2ff}input:focus{outline-color:#9db2ff}}`;
+.cancel,a{color:#9db2ff}input:focus,button:focus-visible,a:focus-visible{outline-color:#9db2ff}}`;
 
 export { STYLE as PAGE_STYLE };
 

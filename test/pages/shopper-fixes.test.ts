@@ -348,6 +348,16 @@ describe("accessibility of the shopper's pages", () => {
     expect(contrast(placeholder, dark?.[1] ?? "")).toBeGreaterThanOrEqual(4.5);
   });
 
+  it("buttons and links show a focus ring of the page's own (not the browser's default), at least 3:1 against the page in light and dark mode (WCAG 2.4.7, 1.4.11)", async () => {
+    const html = await (await open((await newSession()).path)).text();
+    const light = /button:focus-visible,a:focus-visible\{outline:2px solid (#[0-9a-f]{6});outline-offset:2px\}/.exec(html)?.[1] ?? "";
+    expect(contrast(light, "#ffffff")).toBeGreaterThanOrEqual(3);
+    expect(contrast(light, "#f6f7f9")).toBeGreaterThanOrEqual(3);
+    const dark = /input:focus,button:focus-visible,a:focus-visible\{outline-color:(#[0-9a-f]{6})\}\}/.exec(html)?.[1] ?? "";
+    expect(contrast(dark, "#1b1c20")).toBeGreaterThanOrEqual(3);
+    expect(contrast(dark, "#111214")).toBeGreaterThanOrEqual(3);
+  });
+
   it("the page of a payment being confirmed looks again at its own address (no history entry per look) for a bounded time from the attempt, then only on 'Check again'", async () => {
     const s = await newSession();
     await submit(s.path, { card_number: "4000 0000 0000 7007" });
