@@ -47,7 +47,7 @@ export type Kind =
   | "account";
 
 /** The objects an id expands to, which expandObjects can read. */
-type Target = "payment_intent" | "charge" | "customer" | "payment_method" | "product" | "price" | "subscription" | "invoice" | "test_clock";
+export type Target = "payment_intent" | "charge" | "customer" | "payment_method" | "product" | "price" | "subscription" | "invoice" | "test_clock";
 
 type Field =
   /** An id that expands to its object. */
@@ -355,6 +355,16 @@ function slotsAt(node: unknown, kind: Kind, segments: readonly string[], out: Sl
 }
 
 /**
+ * Refuses (a 403) to expand `path` into an object of `target` for a caller without the permission
+ * reading that object needs: the one rule for every expand, this module's own and a route's own
+ * (an invoice's payment_intent and confirmation_secret).
+ */
+export function assertMayExpand(principal: Principal, path: string, target: Target): void {
+  const { permission } = RESOLVERS[target];
+  if (!principal.permissions.has(permission)) throw permissionDenied(`Expanding ${path} needs the ${permission} permission.`);
+}
+
+/**
  * Expands, in `objects` (rendered objects of `kind`, changed in place), each id standing at one of
  * `paths` (expandPaths' answer) into its object: shortest paths first, so that a longer one goes on
  * through the object a shorter one put there. What a route expanded itself is an object already and
@@ -368,9 +378,8 @@ export async function expandObjects(c: Ctx, principal: Principal, objects: reado
     let target: Target | null = null;
     for (const object of objects) target = slotsAt(object, kind, path.split("."), slots) ?? target;
     if (target === null || slots.length === 0) continue;
-    const { permission, resolve } = RESOLVERS[target];
-    if (!principal.permissions.has(permission)) throw permissionDenied(`Expanding ${path} needs the ${permission} permission.`);
-    const found = await resolve(c, principal, [...new Set(slots.map((s) => s.id))]);
+    assertMayExpand(principal, path, target);
+    const found = await RESOLVERS[target].resolve(c, principal, [...new Set(slots.map((s) => s.id))]);
     for (const slot of slots) {
       const object = found.get(slot.id);
       if (object !== undefined) slot.parent[slot.key] = object;

@@ -2,7 +2,7 @@
 // (src/billing) through ordinary payment intents; one invoice per period.
 import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import { ApiError, invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
+import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import type { Scope } from "../../core/types";
 import { clockNow, payInvoice, paymentMethodFor, previewRenewal } from "../../billing/engine";
 import { closeInvoice, type ActionRefusal, type InvoiceAction } from "../../billing/invoice-actions";
@@ -19,7 +19,7 @@ import { stripeBody } from "./stripe-params";
 import { createInlinePrice, priceUnitAmount } from "./prices";
 import { idempotentD1 } from "./idempotency";
 import { intentJson, intentStub, json, listObject, pageRequest } from "./respond";
-import { expanded, expandObjects, expandPaths } from "./expand";
+import { assertMayExpand, expanded, expandObjects, expandPaths } from "./expand";
 import type { Principal } from "../../auth/permissions";
 import { v1ErrorBody } from "./errors";
 import { route, type App, type Ctx } from "./route";
@@ -263,13 +263,10 @@ const invoiceExpand = (expand: Set<string>, prefix = ""): InvoiceExpand => ({
 async function renderInvoiceExpanded(c: Ctx, principal: Principal, row: InvoiceRow, expand: InvoiceExpand): Promise<InvoiceJson> {
   if (!expand.paymentIntent && !expand.confirmationSecret) return renderInvoice(row);
   // The payment intent, and its client_secret (the confirmation secret: a way to pay it), are a
-  // payment's to read: billing.view alone does not show them (as every other expand, expandObjects).
-  if (!principal.permissions.has("payments.transactions.view")) {
-    throw permissionDenied(`Expanding ${expand.prefix}${expand.paymentIntent ? "payment_intent" : "confirmation_secret"} needs the payments.transactions.view permission.`);
-  }
-  const scope: Scope = principal;
+  // payment's to read: billing.view alone does not show them (the rule of every expand).
+  assertMayExpand(principal, `${expand.prefix}${expand.paymentIntent ? "payment_intent" : "confirmation_secret"}`, "payment_intent");
   // The intent of the invoice's latest attempt, read through its Durable Object in the caller's scope.
-  const intent = row.paymentIntent ? await intentStub(c.env, row.paymentIntent).retrieve(scope, row.paymentIntent) : null;
+  const intent = row.paymentIntent ? await intentStub(c.env, row.paymentIntent).retrieve(principal, row.paymentIntent) : null;
   return renderInvoice(row, {
     ...(expand.paymentIntent && intent ? { paymentIntent: intentJson(c, intent) as unknown as Record<string, unknown> } : {}),
     // Stripe's: the client_secret of the payment intent made for the invoice, for the customer to
