@@ -477,10 +477,12 @@
     // Shown with an error too: the search can be corrected.
     frame.head = [el("h1", { text: "Payments" }), form, declines];
     var list = await api("GET", "/v1/admin/payments/search?" + query + afterQuery(params, "cursor"));
+    // Ids are random letters of varying widths: they break only when the row would not fit otherwise
+    // (a row of wide ones overflowed a 1280 px page), as a status does after an underscore.
     return [el("h1", { text: "Payments" }), form, declines, table([
-      ["Payment", function (p) { return p.id; }], ["Amount", amountCell, "nowrap"], ["Status", function (p) { return p.status; }],
+      ["Payment", function (p) { return p.id; }, "wrap-id"], ["Amount", amountCell, "nowrap"], ["Status", function (p) { return breakable(p.status); }],
       ["Refunded", function (p) { return p.amount_refunded ? money(p.amount_refunded, p.currency) : ""; }], ["Order", function (p) { return p.order_id; }, "long"],
-      ["Merchant", function (p) { return p.merchant_id; }], ["Created", function (p) { return when(p.created); }, "nowrap"],
+      ["Merchant", function (p) { return p.merchant_id; }, "wrap-id"], ["Created", function (p) { return when(p.created); }, "nowrap"],
     ], list.data, function (p) { return paymentHash(p.id, p.merchant_id); }), pager("/payments", params, list)];
   }
 
