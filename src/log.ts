@@ -23,7 +23,9 @@ export function setLogSink(next: LogSink | null): void {
   sink = next;
 }
 
-const SECRET = /\b(?:sk|rk|pk)_(?:test|live)_[A-Za-z0-9_]+|\bwhsec_[A-Za-z0-9+/=_-]+|\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+// Keys, webhook secrets, JWTs, and a payment's or setup's client_secret (it pays the payment: a client
+// may send one where an id belongs, and an error quoting it is logged).
+const SECRET = /\b(?:sk|rk|pk)_(?:test|live)_[A-Za-z0-9_]+|\bwhsec_[A-Za-z0-9+/=_-]+|\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*|[A-Za-z0-9]+_secret_[A-Za-z0-9]{20,}/g;
 /** The line without anything shaped like a secret or a card number. */
 export function scrub(line: string): string {
   return redactCardNumbers(line.replace(SECRET, "[redacted]"));

@@ -2,6 +2,7 @@
 // with columns (id, type, created, merchant, mode) live only there, `data` holds the rest of the
 // record (the object's snapshot, the request's references). Rows written before still carry them
 // all in `data`; the columns win.
+import { redactNullable } from "../core/card-number";
 import type { EventRecord } from "../core/types";
 import { events } from "./schema";
 
@@ -25,7 +26,9 @@ export interface EventRow {
 export function eventData(event: EventRecord): string {
   // The names of EVENT_FIELDS_IN_COLUMNS (the test of this file checks that they are all left out).
   const { id, type, created, merchantId, livemode, ...rest } = event;
-  return JSON.stringify(rest);
+  // What a client chose (its request id, its Idempotency-Key) is kept as the audit log keeps it: a
+  // card number in it masked (events are kept for 30 days and sent in webhooks).
+  return JSON.stringify({ ...rest, requestId: redactNullable(rest.requestId), idempotencyKey: redactNullable(rest.idempotencyKey) });
 }
 
 /** The record of a row: `data` with the columns put back. */

@@ -2,6 +2,7 @@
 // mutation runs whole (PSP call included) inside a serial queue, with its Idempotency-Key record, its
 // events and the new state committed in one storage write. D1 is then updated as the read model.
 import { DurableObject } from "cloudflare:workers";
+import { redactNullable } from "../core/card-number";
 import { ApiError, idempotencyInFlight, idempotencyMismatch, invalidRequest, unexpectedState, type ApiErrorData } from "../core/errors";
 import { checkInvariants, isFailedPayment, isPaid, pendingAttempts } from "../core/intent";
 import { randomId, timingSafeEqual } from "../core/ids";
@@ -765,7 +766,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
 
   private surfaceEvent(type: string, object: Record<string, unknown>, intent: IntentRecord, req: RequestContext): EventRecord {
     this.lastEventMs = Math.max(Date.now(), this.lastEventMs + 1);
-    return { id: randomId("evt"), type, created: this.lastEventMs, merchantId: intent.merchantId, livemode: intent.livemode, object, requestId: req.requestId, idempotencyKey: req.idempotencyKey, paymentIntentId: intent.id, orderId: intent.orderId };
+    return { id: randomId("evt"), type, created: this.lastEventMs, merchantId: intent.merchantId, livemode: intent.livemode, object, requestId: req.requestId, idempotencyKey: redactNullable(req.idempotencyKey), paymentIntentId: intent.id, orderId: intent.orderId };
   }
 
   private event(type: string, intent: IntentRecord, req: RequestContext, refund?: RefundRecord, chargeId?: string): EventRecord {
@@ -788,7 +789,8 @@ export class PaymentIntentObject extends DurableObject<Env> {
       livemode: intent.livemode,
       object: { ...(object ?? renderIntent(intent)) },
       requestId: req.requestId,
-      idempotencyKey: req.idempotencyKey,
+      // As the audit log keeps it: a card number a client put in its key is not kept with the event.
+      idempotencyKey: redactNullable(req.idempotencyKey),
       paymentIntentId: intent.id,
       orderId: intent.orderId,
     };

@@ -16,13 +16,32 @@ describe("a card number sent as a payment method", () => {
       // Where the surfaces quote an id they could not find.
       await post("/api/v1/payments/sale", { amountCents: 100, currency: "USD", paymentMethodId: PAN }, opts),
       await post("/api/v1/payments/stripe/retrieve-payment/", { payment_intent_id: PAN }, opts),
+      // One digit off a card (it fails the Luhn check), and a card written with dots.
+      await post("/v1/payment_intents", { amount: 100, currency: "usd", payment_method: "4539578763621487", confirm: true }, opts),
+      await post("/api/v1/payments/stripe/create-payment-intent/", { amount: 1, currency: "usd", payment_method: "4012.8888.8888.1881" }, opts),
     ];
     for (const res of answers) {
       expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);
       expect(res.status).toBeLessThan(500);
       const text = JSON.stringify(res.body);
-      expect(text).not.toMatch(/4242\s?4242\s?4242\s?4242/);
+      expect(text).not.toMatch(/4242\s?4242\s?4242\s?4242|4539578763621487|4012\.8888/);
       expect(text).toContain("[card]");
+    }
+  });
+
+  it("a client_secret sent as a payment method is said to be one, never quoted back, on /v1 and seed 004", async () => {
+    const { opts } = await newMerchant("secret-echo");
+    const pi = (await post<{ id: string; client_secret: string }>("/v1/payment_intents", { amount: 100, currency: "usd" }, opts)).body;
+    const answers = [
+      await post(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: pi.client_secret }, opts),
+      await post("/api/v1/payments/stripe/confirm-payment/", { payment_intent_id: pi.id, payment_method: pi.client_secret }, opts),
+    ];
+    const secretPart = pi.client_secret.split("_secret_")[1] as string;
+    for (const res of answers) {
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      const text = JSON.stringify(res.body);
+      expect(text).not.toContain(secretPart);
+      expect(text).toContain("A client_secret is not a payment method");
     }
   });
 });

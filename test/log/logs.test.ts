@@ -1,6 +1,7 @@
 // Logs: one JSON line per request (merchant, actor, route, intent, error code, latency), per webhook
 // delivery attempt (endpoint, event, status, duration) and per PSP call (connector, outcome,
 // latency); and no line of a run carries a secret or card data (keys, webhook secrets, JWTs, PANs).
+import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setLogSink, scrub } from "../../src/log";
 import { call, createEndpoint, createIntent, get, KEY_A, MERCHANT_A, post, receiverHook, waitFor, type PaymentIntentJson } from "../helpers";
@@ -95,6 +96,13 @@ describe("log lines", () => {
     // Inside an id or a key too (a word character before the number), but not inside a longer run of digits.
     const inIds = scrub(JSON.stringify({ intent: "pi_4000056655665556", key: "x5555555555554444y", long: "140000566556655561" }));
     expect(JSON.parse(inIds)).toEqual({ intent: "pi_[card]", key: "x[card]y", long: "140000566556655561" });
+    // A number one digit off a card (it fails the Luhn check) and one written with dots are card numbers too.
+    const nearly = scrub(JSON.stringify({ typo: "4539578763621487", dots: "4012.8888.8888.1881" }));
+    expect(JSON.parse(nearly)).toEqual({ typo: "[card]", dots: "[card]" });
+    // A client_secret (it pays the payment) is a secret; a field named like one is not.
+    const secrets = scrub(JSON.stringify({ error: "Unrecognized 'pi_3abcDEF_secret_QwErTyUiOpAsDfGhJkLzXcVbN'", seti: "seti_9x_secret_abcdefghijklmnopqrstuvwx", field: "webhook_secret_set" }));
+    expect(secrets).not.toMatch(/QwErTyUiOp|abcdefghijklmnop/);
+    expect(JSON.parse(secrets)).toMatchObject({ field: "webhook_secret_set" });
   });
 
   it("a card-shaped request id or idempotency key is kept nowhere: not logged, not echoed, not in the audit log or the event", async () => {
@@ -109,6 +117,12 @@ describe("log lines", () => {
     ]);
     expect(stored).toContain("ik-[card]");
     expect(stored).not.toMatch(/4000056655665556|5555555555554444/);
+    // Nor in the event's row as D1 keeps it (events are kept for 30 days), nor in the intent's object's
+    // outbox on the way there: the record is made with the key masked.
+    const rows = await env.DB.prepare("SELECT data FROM events WHERE merchant_id = ? AND payment_intent = ?").bind(MERCHANT_A, pi.id).all<{ data: string }>();
+    expect(rows.results.length).toBeGreaterThan(0);
+    for (const row of rows.results) expect(row.data).not.toMatch(/5555555555554444/);
+    expect(rows.results.map((r) => r.data).join("\n")).toContain("ik-[card]");
     expect(lines.join("\n")).not.toMatch(/4000056655665556|5555555555554444/);
   });
 

@@ -64,6 +64,8 @@ export async function resolvePaymentMethod(input: PaymentMethodInput, ctx: Vault
   }
   if (ref.startsWith("tok_")) throw resourceMissing("token", ref.slice(0, 64), input.param);
   if (ref.startsWith("pm_")) throw resourceMissing("PaymentMethod", ref.slice(0, 64), input.param);
+  // A client_secret sent where a payment method belongs is said to be one, never quoted back.
+  if (/_secret_/.test(ref)) throw invalidRequest("A client_secret is not a payment method. Send a token (tok_visa), a test payment method (pm_card_visa), a vault token, or card details in test mode.", input.param, "payment_method_invalid");
   throw invalidRequest(
     `Unrecognized payment method '${ref.slice(0, 64)}'. Send a token (tok_visa), a test payment method (pm_card_visa), a vault token, or card details in test mode.`,
     input.param,
