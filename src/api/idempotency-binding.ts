@@ -8,6 +8,7 @@
 // The claim is one statement: insert, or take over a claim older than the TTL. D1 runs statements one
 // at a time, so of two requests racing with the same key exactly one claims it; the other finds the
 // claim and is refused unless it is the very same request (then it reaches the replay).
+import { idempotencyKeyAtRest } from "../core/idempotency-key";
 import { canonicalJson } from "../core/canonical-json";
 import { idempotencyMismatch } from "../core/errors";
 import { hmacBase62 } from "../core/ids";
@@ -50,6 +51,7 @@ export async function bindingFingerprint(env: Env, binding: IdempotencyBinding):
 export async function bindIdempotencyKey(env: Env, scope: Scope & { customerId?: string | null }, key: string, request: IdempotencyBinding, now = Date.now()): Promise<"claimed" | "same_request"> {
   const binding = callerBinding(scope, request);
   const fingerprint = await bindingFingerprint(env, binding);
+  const atRest = await idempotencyKeyAtRest(config(env).fingerprintKey, key);
   const livemode = scope.livemode ? 1 : 0;
   const claimed = await env.DB.prepare(
     `INSERT INTO idempotency_claims (merchant_id, livemode, key, route, target, fingerprint, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -57,11 +59,11 @@ export async function bindIdempotencyKey(env: Env, scope: Scope & { customerId?:
      WHERE idempotency_claims.created <= ?8
      RETURNING fingerprint`,
   )
-    .bind(scope.merchantId, livemode, key, binding.route.slice(0, 200), binding.target.slice(0, 500), fingerprint, now, now - IDEMPOTENCY_BINDING_TTL_MS)
+    .bind(scope.merchantId, livemode, atRest, binding.route.slice(0, 200), binding.target.slice(0, 500), fingerprint, now, now - IDEMPOTENCY_BINDING_TTL_MS)
     .first<{ fingerprint: string }>();
   if (claimed) return "claimed";
   const existing = await env.DB.prepare(`SELECT fingerprint FROM idempotency_claims WHERE merchant_id = ?1 AND livemode = ?2 AND key = ?3`)
-    .bind(scope.merchantId, livemode, key)
+    .bind(scope.merchantId, livemode, atRest)
     .first<{ fingerprint: string }>();
   if (existing && existing.fingerprint === fingerprint) return "same_request";
   throw idempotencyMismatch(key);

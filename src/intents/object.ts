@@ -6,6 +6,7 @@ import { redactNullable } from "../core/card-number";
 import { ApiError, idempotencyInFlight, idempotencyMismatch, invalidRequest, unexpectedState, type ApiErrorData } from "../core/errors";
 import { checkInvariants, isFailedPayment, isPaid, pendingAttempts } from "../core/intent";
 import { randomId, timingSafeEqual } from "../core/ids";
+import { idempotencyKeyAtRest } from "../core/idempotency-key";
 import { refundChargeOf, renderCharge, renderChargeById, renderFailedCharge, renderIntent, renderRefund } from "../core/objects";
 import { previousAttributes } from "../core/events";
 import { surfaceEvents } from "../core/surface-events";
@@ -470,13 +471,18 @@ export class PaymentIntentObject extends DurableObject<Env> {
       return { ...first, replayed: true };
     }
     const promise = (async (): Promise<OpOutcome> => {
-      const stored = await this.ctx.storage.get<IdempotencyRecord>(IDEMPOTENCY_PREFIX + key);
+      const atRest = await idempotencyKeyAtRest(this.cfg.fingerprintKey, key);
+      // A record kept before keys with a card number in them were kept as a digest is found by the key itself.
+      const stored =
+        (await this.ctx.storage.get<IdempotencyRecord>(IDEMPOTENCY_PREFIX + atRest)) ??
+        (atRest !== key ? await this.ctx.storage.get<IdempotencyRecord>(IDEMPOTENCY_PREFIX + key) : undefined);
       if (stored && (stored.operation === "create" || Date.now() - stored.created < IDEMPOTENCY_TTL_MS)) {
         if (stored.fingerprint !== req.fingerprint) return failure(idempotencyMismatch(key).data);
         if (stored.outcome === null) return { intent: await this.load(), refundId: stored.started?.refundId ?? null, error: null, before: stored.started?.before ?? null, replayed: true };
         return { ...stored.outcome, replayed: true };
       }
-      return this.queue.run(() => this.runLocked(req, operation, id, body, createParams));
+      const keyed: RequestContext = { ...req, idempotencyAtRest: atRest };
+      return this.queue.run(() => this.runLocked(keyed, operation, id, body, createParams));
     })();
     this.inflight.set(key, { fingerprint: req.fingerprint, promise });
     try {
@@ -519,7 +525,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
           const started = new Set(pendingAttempts(draft).filter((a) => !pendingBefore.has(a.id)).map((a) => a.id));
           const refundId = draft.refunds.find((r) => r.attemptId !== null && started.has(r.attemptId))?.id ?? null;
           const record: IdempotencyRecord = { fingerprint: req.fingerprint, operation, created: Date.now(), outcome: null, started: { refundId, before: base?.status ?? null } };
-          entries[IDEMPOTENCY_PREFIX + req.idempotencyKey] = record;
+          entries[IDEMPOTENCY_PREFIX + (req.idempotencyAtRest ?? req.idempotencyKey)] = record;
         }
         await this.putWithAlarm(entries, Date.now() + SYNC_RETRY_MS);
         this.intent = structuredClone(draft);
@@ -601,7 +607,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
         created: Date.now(),
         outcome: { intent: outcome.intent, refundId: outcome.refundId, error: outcome.error, before: outcome.before },
       };
-      entries[IDEMPOTENCY_PREFIX + req.idempotencyKey] = record;
+      entries[IDEMPOTENCY_PREFIX + (req.idempotencyAtRest ?? req.idempotencyKey)] = record;
     }
     if (Object.keys(entries).length === 0) return;
     if (!next) {

@@ -8,6 +8,8 @@ export interface RequestContext {
   scope: Scope;
   requestId: string | null;
   idempotencyKey: string | null;
+  /** The key as the object keeps it (idempotencyKeyAtRest: a digest when a card number is in it); set by the object. */
+  idempotencyAtRest?: string;
   /** Keyed hash of the operation and its parameters, compared when a key is reused. */
   fingerprint: string | null;
   /** Where the customer's browser reaches us (for 3DS challenge links). */

@@ -15,8 +15,9 @@ import { resourceMissing } from "../../core/errors";
 import { derivedId, hasPrefix } from "../../core/ids";
 import type { Scope } from "../../core/types";
 import { customers, idempotencyKeys, paymentMethods } from "../../db/schema";
-import type { Env } from "../../env";
+import { config, type Env } from "../../env";
 import { bindIdempotencyKey } from "../idempotency-binding";
+import { idempotencyKeyAtRest } from "../../core/idempotency-key";
 import { setDefault } from "../v1/customers";
 import { openAnswer, sealAnswer } from "../v1/idempotency";
 import { IDEMPOTENCY_TTL_MS } from "../../intents/object";
@@ -114,14 +115,14 @@ const ListQuery = z.object({
 const Answer = z.object({ data: z.unknown() });
 
 /** Where a saved card's answer rests for its clientRequestId (beside /v1's stored answers, in a namespace of its own). */
-const answerKey = (key: string) => `pos-card:${key}`;
+const answerKey = async (env: Env, key: string) => `pos-card:${await idempotencyKeyAtRest(config(env).fingerprintKey, key)}`;
 
 /** The answer the first request with this clientRequestId gave (sealed in D1 for 24 h, as /v1's), if it was recorded. */
 async function storedAnswer(env: Env, scope: Scope, key: string): Promise<unknown> {
   const [row] = await db(env.DB)
     .select({ body: idempotencyKeys.responseBody, created: idempotencyKeys.created })
     .from(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.merchantId, scope.merchantId), eq(idempotencyKeys.livemode, scope.livemode), eq(idempotencyKeys.key, answerKey(key)), eq(idempotencyKeys.state, "done")))
+    .where(and(eq(idempotencyKeys.merchantId, scope.merchantId), eq(idempotencyKeys.livemode, scope.livemode), eq(idempotencyKeys.key, await answerKey(env, key)), eq(idempotencyKeys.state, "done")))
     .limit(1);
   if (!row || Date.now() - row.created >= IDEMPOTENCY_TTL_MS) return null;
   return JSON.parse(await openAnswer(env, row.body)) as unknown;
@@ -129,12 +130,12 @@ async function storedAnswer(env: Env, scope: Scope, key: string): Promise<unknow
 
 /** Records the answer of the first request with this clientRequestId (the first one recorded stays). */
 async function storeAnswer(env: Env, scope: Scope, key: string, answer: unknown): Promise<void> {
-  const where = and(eq(idempotencyKeys.merchantId, scope.merchantId), eq(idempotencyKeys.livemode, scope.livemode), eq(idempotencyKeys.key, answerKey(key)));
+  const where = and(eq(idempotencyKeys.merchantId, scope.merchantId), eq(idempotencyKeys.livemode, scope.livemode), eq(idempotencyKeys.key, await answerKey(env, key)));
   // An expired record (a key claimed again after 24 h) gives way to the new answer.
   await db(env.DB).delete(idempotencyKeys).where(and(where, lt(idempotencyKeys.created, Date.now() - IDEMPOTENCY_TTL_MS)));
   await db(env.DB)
     .insert(idempotencyKeys)
-    .values({ merchantId: scope.merchantId, livemode: scope.livemode, key: answerKey(key), fingerprint: "pos-card", state: "done", responseStatus: 201, responseBody: await sealAnswer(env, answer), created: Date.now() })
+    .values({ merchantId: scope.merchantId, livemode: scope.livemode, key: await answerKey(env, key), fingerprint: "pos-card", state: "done", responseStatus: 201, responseBody: await sealAnswer(env, answer), created: Date.now() })
     .onConflictDoNothing();
 }
 

@@ -15,6 +15,7 @@ import { config, type Env } from "../../env";
 import { idempotencyKeys } from "../../db/schema";
 import { IDEMPOTENCY_TTL_MS } from "../../intents/object";
 import type { Principal } from "../../auth/permissions";
+import { idempotencyKeyAtRest } from "../../core/idempotency-key";
 import { v1Error, v1ErrorBody } from "./errors";
 import { json } from "./respond";
 import { requestContext, type Ctx } from "./route";
@@ -63,12 +64,13 @@ export async function idempotentD1(
   // that reuses the key (which would read a secret it could not create).
   const fingerprint = await hmacBase62(config(c.env).fingerprintKey, `${req.fingerprint}|${principal.actor}`, 32);
   const db = drizzle(c.env.DB);
-  const where = and(eq(idempotencyKeys.merchantId, principal.merchantId), eq(idempotencyKeys.livemode, principal.livemode), eq(idempotencyKeys.key, key));
+  const atRest = await idempotencyKeyAtRest(config(c.env).fingerprintKey, key);
+  const where = and(eq(idempotencyKeys.merchantId, principal.merchantId), eq(idempotencyKeys.livemode, principal.livemode), eq(idempotencyKeys.key, atRest));
   const now = Date.now();
   const claim = () =>
     db
       .insert(idempotencyKeys)
-      .values({ merchantId: principal.merchantId, livemode: principal.livemode, key, fingerprint, state: "in_flight", created: now })
+      .values({ merchantId: principal.merchantId, livemode: principal.livemode, key: atRest, fingerprint, state: "in_flight", created: now })
       .onConflictDoNothing()
       .returning({ key: idempotencyKeys.key });
 
