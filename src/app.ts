@@ -28,6 +28,8 @@ import { registerPrices } from "./api/v1/prices";
 import { registerSubscriptions } from "./api/v1/subscriptions";
 import { registerTestClocks } from "./api/v1/test_clocks";
 import { registerPosSurface } from "./api/pos";
+import { posError } from "./api/pos/surface";
+import { PosError } from "./api/pos/errors";
 import { registerBackendSurface } from "./api/backend";
 import { BACKEND_BASE, backendCors, backendError } from "./api/backend/surface";
 import { registerCheckoutSessions } from "./api/v1/checkout_sessions";
@@ -103,11 +105,14 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   });
 
   // A path under the shoppers' pages that no pages app serves (/connectors/foo, /sandbox/foo): the pages'
-  // HTML 404, never the API's JSON.
+  // HTML 404, never the API's JSON. Under /api/ (the seed surfaces' paths, none of which matched): the
+  // JSON 404 of the /api/v1 surfaces' own format, not /v1's (which points at Stripe's documentation).
   app.notFound((c) =>
     isPagePath(new URL(c.req.url).pathname)
       ? notFoundPage("Page")
-      : c.json(
+      : /^\/api(\/|$)/.test(new URL(c.req.url).pathname)
+        ? posError(c, new PosError(404, "NOT_FOUND", `No route ${c.req.method.slice(0, 16)} ${new URL(c.req.url).pathname}: the API reference at /docs lists this gateway's surfaces and their paths.`))
+        : c.json(
           v1ErrorBody({ status: 404, type: "invalid_request_error", message: `Unrecognized request URL (${c.req.method}: ${new URL(c.req.url).pathname}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.` }),
           404,
         ),

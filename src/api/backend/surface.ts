@@ -11,6 +11,7 @@ import { decimalMessage, decimalToMinor } from "../../core/money";
 import { log } from "../../log";
 import { JsonNumber, readExactJson } from "../common/exact-json";
 import { surfacePrincipal } from "../common/surface-auth";
+import { allowedMethods } from "../common/allowed-methods";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { valueAt } from "../v1/validation";
 import { redactCardNumbers } from "../../core/card-number";
@@ -208,9 +209,18 @@ export function backendRoute<B extends z.ZodType>(app: App, sub: Hono<AppEnv>, s
   }
 }
 
-/** Anything else under the surface's prefixes: 404 in its format. */
+/** Anything else under the surface's prefixes: a 405 naming the methods of a path it serves, else a 404, in its format. */
 export function backendCatchAll(sub: Hono<AppEnv>, prefixes: string[]): void {
   for (const prefix of prefixes) {
-    for (const path of [prefix, `${prefix}/*`]) sub.all(path, (c) => backendError(c, missing(`Not found: ${c.req.method} ${new URL(c.req.url).pathname}`)));
+    for (const path of [prefix, `${prefix}/*`]) {
+      sub.all(path, (c) => {
+        const pathname = new URL(c.req.url).pathname;
+        const allowed = allowedMethods(sub, pathname.slice(BACKEND_BASE.length));
+        if (allowed.length === 0) return backendError(c, missing(`Not found: ${c.req.method} ${pathname}`));
+        const res = backendError(c, new BackendError(405, `Method "${c.req.method.slice(0, 16)}" not allowed on ${pathname}; use ${allowed.filter((m) => m !== "HEAD").join(" or ")}.`));
+        res.headers.set("Allow", allowed.join(", "));
+        return res;
+      });
+    }
   }
 }

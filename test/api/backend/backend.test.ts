@@ -424,7 +424,8 @@ describe("seed 004 errors and permissions", () => {
     expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { amount: 29.99, currency: "usd" }, { key: null }), 401);
     expectBackendError(await post(`${P}/stripe/nope/`, {}, opts), 404);
     expectBackendError(await post(`${P}/paypal/`, {}, opts), 404);
-    expectBackendError(await call("GET", `${P}/stripe/create-payment-intent/`, opts), 404);
+    // A method an endpoint does not take: 405, naming the one it does.
+    expectBackendError(await call("GET", `${P}/stripe/create-payment-intent/`, opts), 405);
     expectBackendError(await post(`${P}/stripe/create-payment-intent/`, "{bad", opts), 400);
     expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { currency: "usd" }, opts), 400);
     // Exponent notation is a JSON number like any other: 1e2 is 100.00, exactly; a huge amount is told the bound.

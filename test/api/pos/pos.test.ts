@@ -327,13 +327,14 @@ describe("seed 002 errors", () => {
       ["GET", "/api/v1/customers//payment-methods"],
       ["DELETE", "/api/v1/customers//payment-methods/pm_x"],
       ["GET", "/api/v1/customers/cust-123/cards"],
-      ["PUT", "/api/v1/customers/cust-123/payment-methods"],
       ["GET", "/api/v1/customers/cust-123/payment-methods/pm_x/extra"],
     ];
     for (const [method, path] of unknown) {
       const res = await call(method, path, { ...opts, ...(method === "GET" || method === "DELETE" ? {} : { body: {} }) });
       expect(expectPosError(res, 404, "NOT_FOUND").message, `${method} ${path}`).toContain(path);
     }
+    // A path it serves, with a method it does not take: 405, naming the ones it does (test/api/http-methods.test.ts).
+    expect(expectPosError(await call("PUT", "/api/v1/customers/cust-123/payment-methods", { ...opts, body: {} }), 405, "METHOD_NOT_ALLOWED").message).toContain("use POST or GET");
     // Seed 002's own routes answer as before.
     expect((await get("/api/v1/customers/cust-123/payment-methods", opts)).status).toBe(200);
     // Seed 000 (/api/v1/PaymentIntents: problem details) and seed 004 (/api/v1/payments/stripe: its {"error": "..."}) keep theirs.
