@@ -4,7 +4,7 @@ import { withRequestIdentity } from "./http/request-identity";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import { ApiError, internalError } from "./core/errors";
+import { ApiError, BEARER_CHALLENGE, internalError } from "./core/errors";
 import { redactCardNumbers } from "./core/card-number";
 import { randomToken } from "./core/ids";
 import { v1ErrorBody } from "./api/v1/errors";
@@ -101,6 +101,9 @@ export function buildApp(): OpenAPIHono<AppEnv> {
     }
     const headers: Record<string, string> = { "Request-Id": requestId };
     if (data.retryAfterSeconds !== undefined) headers["Retry-After"] = String(data.retryAfterSeconds);
+    // A 401 names how to authenticate (RFC 9110): a bearer key or token. Not Basic, which the API
+    // takes too: a browser would open its own sign-in box for the dashboard's calls.
+    if (data.status === 401) headers["WWW-Authenticate"] = BEARER_CHALLENGE;
     return c.json(v1ErrorBody(data, { requestId }), data.status as 400, headers);
   });
 

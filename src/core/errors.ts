@@ -118,3 +118,6 @@ export function toErrorData(err: unknown): ApiErrorData {
   if (err instanceof ApiError) return err.data;
   return internalError().data;
 }
+
+/** The challenge of every 401 (RFC 9110 asks for one): a bearer API key or token. */
+export const BEARER_CHALLENGE = "Bearer";

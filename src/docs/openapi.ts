@@ -191,10 +191,34 @@ export function finishDocument(doc: Doc, origin: string): Doc {
       if (method === "post" && !has("Idempotency-Key")) params.push({ $ref: "#/components/parameters/IdempotencyKey" });
       if (path.startsWith("/v1/") && !has("Stripe-Version")) params.push({ $ref: "#/components/parameters/StripeVersion" });
       if (params.length) op.parameters = params;
+      addCommonRefusals(op);
       addExamples(d, op);
     }
   }
   return doc;
+}
+
+/**
+ * The refusals every operation of a kind can answer, listed where its route did not: 413 and 415 for
+ * one that takes a body (too large, a content type it does not read), 429 for one that authenticates
+ * (too many requests, or failed authentications). Each in the operation's own error format: the
+ * schema of its 400 (else its 401).
+ */
+function addCommonRefusals(op: Json): void {
+  const responses = (op.responses ?? {}) as Json;
+  const model = (responses["400"] ?? responses["401"]) as Json | undefined;
+  const content = model?.content as Json | undefined;
+  if (!content) return;
+  const schemaOnly = Object.fromEntries(Object.entries(content).map(([type, media]) => [type, { schema: (media as Json).schema }]));
+  const add = (status: string, description: string) => {
+    if (!responses[status]) responses[status] = { description, content: schemaOnly };
+  };
+  if (op.requestBody) {
+    add("413", "The request body is larger than the gateway takes (64 KiB).");
+    add("415", "The request body's Content-Type is not one this operation reads.");
+  }
+  if (responses["401"]) add("429", "Too many requests, or too many failed authentications: wait for `Retry-After` seconds.");
+  op.responses = responses;
 }
 
 export function plainTag(tag: string): string {

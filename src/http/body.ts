@@ -189,6 +189,45 @@ function nestsDeeperThan(text: string, max: number): boolean {
   return false;
 }
 
+/**
+ * The first key a JSON object of `text` (valid JSON) names twice, or null. JSON.parse keeps the last
+ * value silently; a proxy, a signature check or a log that reads the first would see another amount
+ * than the one acted on, so a body that names a field twice is refused. Keys are compared decoded
+ * (`"amount"` and `"\u0061mount"` are one key).
+ */
+export function duplicateJsonKey(text: string): string | null {
+  if (!text.includes('"')) return null;
+  // One frame per open object (its keys, and whether the next string is a key) or array (null).
+  const frames: ({ keys: Set<string>; expectKey: boolean } | null)[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22) {
+      const start = i;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      const frame = frames[frames.length - 1];
+      if (frame && frame.expectKey) {
+        frame.expectKey = false;
+        const raw = text.slice(start, i + 1);
+        const key = raw.includes("\\") ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        if (frame.keys.has(key)) return key;
+        frame.keys.add(key);
+      }
+    } else if (ch === 0x7b) frames.push({ keys: new Set(), expectKey: true });
+    else if (ch === 0x5b) frames.push(null);
+    else if (ch === 0x7d || ch === 0x5d) frames.pop();
+    else if (ch === 0x2c) {
+      const frame = frames[frames.length - 1];
+      if (frame) frame.expectKey = true;
+    }
+  }
+  return null;
+}
+
+/** The 400 of a JSON body that names a key twice. */
+export function duplicateKeyRefused(key: string): ApiError {
+  return invalidRequest(`The JSON request body names '${key.slice(0, 64)}' twice in one object: send each field once.`, undefined, "invalid_json");
+}
+
 /** Whether a form body names a parameter __proto__ (`__proto__=x`, `metadata[__proto__]=x`, percent-encoded or not). */
 function namesProto(text: string): boolean {
   if (!/proto|%/i.test(text)) return false;
@@ -224,6 +263,8 @@ export async function readBodyParams(request: Request): Promise<Record<string, u
     if (!isPlainObject(parsed)) throw invalidRequest("The JSON request body must be an object.", undefined, "invalid_json");
     if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw invalidRequest(`The JSON request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`, undefined, "invalid_json");
     if (text.includes("__proto__") && hasProtoKey(parsed)) throw protoRefused();
+    const twice = duplicateJsonKey(text);
+    if (twice !== null) throw duplicateKeyRefused(twice);
     if (EXPONENT_OUT_OF_RANGE.test(text)) JSON.parse(text, refuseOutOfRange as (this: unknown, key: string, value: unknown) => unknown);
     if (MAYBE_INEXACT.test(text)) JSON.parse(text, refuseRounded as (this: unknown, key: string, value: unknown) => unknown);
     return parsed;

@@ -51,4 +51,19 @@ describe("HTTP methods and unknown paths on the /api/v1 surfaces", () => {
     const v1 = await call<{ error: { message: string } }>("GET", "/v1/unicorns");
     expect(v1.body.error.message).toContain("Unrecognized request URL");
   });
+
+  it("a 401 names its challenge (WWW-Authenticate: Bearer) on /v1, seed 002 and seed 004, as on seed 000", async () => {
+    const answers = [
+      await call("GET", "/v1/payment_intents", { key: null }),
+      await call("POST", "/v1/payment_intents", { key: "sk_test_nobody_at_all", body: { amount: 100, currency: "usd" } }),
+      await call("GET", "/api/v1/payments/transactions", { key: null }),
+      await call("POST", "/api/v1/payments/stripe/create-payment-intent/", { key: null, body: { amount: 1, currency: "usd" } }),
+      await call("GET", "/api/v1/PaymentIntents", { key: null }),
+    ];
+    for (const res of answers) {
+      expect(res.status).toBe(401);
+      expect(res.headers.get("WWW-Authenticate")).toBe("Bearer");
+    }
+  });
 });
+

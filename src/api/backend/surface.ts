@@ -6,7 +6,7 @@ import type { Hono } from "hono";
 import { cors } from "hono/cors";
 import { z } from "zod";
 import type { Permission, Principal } from "../../auth/permissions";
-import { ApiError } from "../../core/errors";
+import { ApiError, BEARER_CHALLENGE } from "../../core/errors";
 import { decimalMessage, decimalToMinor } from "../../core/money";
 import { log } from "../../log";
 import { JsonNumber, readExactJson } from "../common/exact-json";
@@ -88,6 +88,7 @@ export function backendError(c: Ctx, err: unknown): Response {
   } else {
     log("error", "unhandled error (seed 004 surface)", { request_id: c.get("requestId"), error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
   }
+  if (status === 401) headers["WWW-Authenticate"] = BEARER_CHALLENGE;
   return c.json({ error: message }, status as 400, headers);
 }
 

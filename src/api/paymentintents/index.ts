@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { liveCustomer } from "../../billing/store";
 import { hasPrefix } from "../../core/ids";
 import { z } from "zod";
-import { ApiError, authenticationFailed, invalidRequest, resourceMissing, unexpectedState, type ApiErrorData } from "../../core/errors";
+import { ApiError, authenticationFailed, BEARER_CHALLENGE, invalidRequest, resourceMissing, unexpectedState, type ApiErrorData } from "../../core/errors";
 import { assertOperationAllowed } from "../../core/intent";
 import { derivedId, randomId } from "../../core/ids";
 import { decimalToMinor, normalizeCurrency } from "../../core/money";
@@ -56,7 +56,7 @@ function send(c: Ctx, body: unknown, status = 200, headers: Record<string, strin
 function sendProblem(c: Ctx, err: ApiErrorData, extra: Record<string, string> = {}): Response {
   const headers: Record<string, string> = { "content-type": "application/problem+json; charset=utf-8", ...extra };
   if (err.retryAfterSeconds !== undefined) headers["Retry-After"] = String(err.retryAfterSeconds);
-  if (err.status === 401) headers["WWW-Authenticate"] = "Bearer";
+  if (err.status === 401) headers["WWW-Authenticate"] = BEARER_CHALLENGE;
   return new Response(JSON.stringify(problem(err, c.get("requestId"))), { status: problemStatus(err), headers });
 }
 
@@ -278,7 +278,8 @@ function aspNetBinding(body: Record<string, unknown>): Record<string, unknown> {
 }
 
 export function parseCreate(raw: unknown): CreateInput {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw invalidRequest("The request body must be a JSON object.", "body", "invalid_json");
+  // A number is read as a JsonNumber (an object of ours): it is no more a JSON object than a string is.
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || raw instanceof JsonNumber) throw invalidRequest("The request body must be a JSON object.", "body", "invalid_json");
   const body = aspNetBinding(raw as Record<string, unknown>);
   if (typeof body.currency !== "string") throw fieldError("currency", "The currency field is required.");
   const currency = normalizeCurrency(body.currency, "currency");

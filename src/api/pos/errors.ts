@@ -3,7 +3,7 @@
 // PROVIDER_TIMEOUT 504) and, for what the table leaves out, codes in the same style. Every error of
 // the core (ApiError data) is translated here; nothing else renders an error under this surface.
 import type { z } from "zod";
-import { ApiError, type ApiErrorData } from "../../core/errors";
+import { ApiError, BEARER_CHALLENGE, type ApiErrorData } from "../../core/errors";
 import { log } from "../../log";
 import { redactCardNumbers } from "../../core/card-number";
 import { liveVoidOf, posStatus } from "../../core/pos-status";
@@ -210,6 +210,7 @@ export function renderPosError(err: unknown, requestId: string): { status: numbe
     log("error", "unhandled error (pos surface)", { request_id: requestId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
     pos = fromApiError({ status: 500, type: "api_error", message: "internal" });
   }
+  if (pos.status === 401) headers["WWW-Authenticate"] = BEARER_CHALLENGE;
   return { status: pos.status, body: { error: { code: pos.code, message: pos.message, details: pos.details } }, headers };
 }
 
