@@ -480,9 +480,9 @@
     // Ids are random letters of varying widths: they break only when the row would not fit otherwise
     // (a row of wide ones overflowed a 1280 px page), as a status does after an underscore.
     return [el("h1", { text: "Payments" }), form, declines, table([
-      ["Payment", function (p) { return p.id; }, "wrap-id"], ["Amount", amountCell, "nowrap"], ["Status", function (p) { return breakable(p.status); }],
+      ["Payment", function (p) { return p.id; }, "wrap-id wide-id"], ["Amount", amountCell, "nowrap"], ["Status", function (p) { return breakable(p.status); }],
       ["Refunded", function (p) { return p.amount_refunded ? money(p.amount_refunded, p.currency) : ""; }], ["Order", function (p) { return p.order_id; }, "long"],
-      ["Merchant", function (p) { return p.merchant_id; }, "wrap-id"], ["Created", function (p) { return when(p.created); }, "nowrap"],
+      ["Merchant", function (p) { return p.merchant_id; }, "wrap-id wide-id"], ["Created", function (p) { return when(p.created); }, "nowrap"],
     ], list.data, function (p) { return paymentHash(p.id, p.merchant_id); }), pager("/payments", params, list)];
   }
 
