@@ -243,8 +243,12 @@ function namesProto(text: string): boolean {
   });
 }
 
-/** The body's parameters as a plain object ({} for an empty body). */
-export async function readBodyParams(request: Request): Promise<Record<string, unknown>> {
+/**
+ * The body's parameters as a plain object ({} for an empty body). `jsonOnly`: a surface that reads
+ * JSON bodies alone (seed 002's), where form parameters are a 415 naming application/json rather than
+ * strings its fields refuse; a JSON object sent untyped (curl -d '{...}') is still read.
+ */
+export async function readBodyParams(request: Request, options: { jsonOnly?: boolean } = {}): Promise<Record<string, unknown>> {
   const text = await readLimited(request);
   if (text.trim() === "") return {};
   const type = (request.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
@@ -269,7 +273,7 @@ export async function readBodyParams(request: Request): Promise<Record<string, u
     if (MAYBE_INEXACT.test(text)) JSON.parse(text, refuseRounded as (this: unknown, key: string, value: unknown) => unknown);
     return parsed;
   }
-  if (type === "application/x-www-form-urlencoded" || type === "") {
+  if ((type === "application/x-www-form-urlencoded" || type === "") && !options.jsonOnly) {
     if (namesProto(text)) throw protoRefused();
     return parseParams(text);
   }
@@ -277,7 +281,7 @@ export async function readBodyParams(request: Request): Promise<Record<string, u
     status: 415,
     type: "invalid_request_error",
     code: "unsupported_content_type",
-    message: `Unsupported Content-Type '${type.slice(0, 64)}'. Send application/json or application/x-www-form-urlencoded.`,
+    message: `Unsupported Content-Type '${(type || "none").slice(0, 64)}'. Send ${options.jsonOnly ? "a JSON object as application/json" : "application/json or application/x-www-form-urlencoded"}.`,
   });
 }
 

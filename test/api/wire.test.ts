@@ -76,6 +76,19 @@ describe("a JSON body sent as a form (curl -d '{...}' without -H 'Content-Type: 
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("invalid_json");
   });
+
+  it("seed 002 reads JSON alone: form parameters, or another type, are a 415 naming application/json (not its fields refused one by one)", async () => {
+    for (const [body, type] of [["amountCents=5000&currency=USD&token=9418594164541111&expiry=1239", "application/x-www-form-urlencoded"], ["amountCents=5000", ""], ["<sale/>", "application/xml"]]) {
+      const res = await raw("POST", "/api/v1/payments/sale", { body, headers: type ? { "content-type": type } : {} });
+      expect(res.status, type).toBe(415);
+      const error = ((await res.json()) as { error: { code: string; message: string } }).error;
+      expect(error.code).toBe("UNSUPPORTED_MEDIA_TYPE");
+      expect(error.message).toContain("Send a JSON object as application/json.");
+      expect(error.message).not.toContain("x-www-form-urlencoded.");
+    }
+    // /v1 still takes forms.
+    expect((await raw("POST", "/v1/payment_intents", { body: "amount=100&currency=usd", headers: { "content-type": "application/x-www-form-urlencoded" } })).status).toBe(200);
+  });
 });
 
 describe("errors", () => {
