@@ -199,13 +199,14 @@ export function finishDocument(doc: Doc, origin: string): Doc {
 }
 
 /**
- * The refusals every operation of a kind can answer, listed where its route did not: 413 and 415 for
- * one that takes a body (too large, a content type it does not read), 429 for one that authenticates
- * (too many requests, or failed authentications). Each in the operation's own error format: the
- * schema of its 400 (else its 401).
+ * The refusals every authenticated API operation can answer, listed where its route did not: 429 (too
+ * many requests, or failed authentications), and 413 and 415 when it takes a body (too large, a
+ * content type it does not read). Each in the operation's own error format: the schema of its 400
+ * (else its 401). A provider's webhook (no 401: it is signed) reads its body as it comes.
  */
 function addCommonRefusals(op: Json): void {
   const responses = (op.responses ?? {}) as Json;
+  if (!responses["401"]) return;
   const model = (responses["400"] ?? responses["401"]) as Json | undefined;
   const content = model?.content as Json | undefined;
   if (!content) return;
@@ -217,7 +218,7 @@ function addCommonRefusals(op: Json): void {
     add("413", "The request body is larger than the gateway takes (64 KiB).");
     add("415", "The request body's Content-Type is not one this operation reads.");
   }
-  if (responses["401"]) add("429", "Too many requests, or too many failed authentications: wait for `Retry-After` seconds.");
+  add("429", "Too many requests, or too many failed authentications: wait for `Retry-After` seconds.");
   op.responses = responses;
 }
 
