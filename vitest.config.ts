@@ -99,7 +99,8 @@ export default defineConfig(async () => {
             include: ["test/e2e/**/*.test.ts"],
             environment: "node",
             globalSetup: ["./test/e2e/global-setup.ts"],
-            testTimeout: 60_000,
+            // A browser test's waits allow 90 s each on a loaded machine (test/e2e/dashboard.browser.e2e.test.ts WAIT_MS).
+            testTimeout: 240_000,
             hookTimeout: 120_000,
           },
         },

@@ -68,6 +68,8 @@ interface Tab {
 
 async function tab(viewport = { width: 1024, height: 800 }): Promise<Tab> {
   const context = await browser.newContext({ viewport });
+  // A loaded machine can take over Playwright's default 30 s to draw a page: waits stop at 90 s.
+  context.setDefaultTimeout(90_000);
   const page = await context.newPage();
   const console: string[] = [];
   page.on("console", (m) => console.push(m.text()));
@@ -347,6 +349,7 @@ describe("hosted checkout in Chromium", () => {
   it("follows the shopper's dark scheme: dark page, light text, the form's fields readable", async () => {
     const s = await newSession();
     const context = await browser.newContext({ viewport: { width: 375, height: 740 }, colorScheme: "dark" });
+    context.setDefaultTimeout(90_000);
     const page = await context.newPage();
     await page.goto(s.url ?? "");
     const colours = (selector: string) => page.evaluate(`(() => { const st = getComputedStyle(document.querySelector(${JSON.stringify(selector)})); return [st.backgroundColor, st.color]; })()`) as Promise<[string, string]>;
