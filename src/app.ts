@@ -110,16 +110,15 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   // A path under the shoppers' pages that no pages app serves (/connectors/foo, /sandbox/foo): the pages'
   // HTML 404, never the API's JSON. Under /api/ (the seed surfaces' paths, none of which matched): the
   // JSON 404 of the /api/v1 surfaces' own format, not /v1's (which points at Stripe's documentation).
-  app.notFound((c) =>
-    isPagePath(new URL(c.req.url).pathname)
-      ? notFoundPage("Page")
-      : /^\/api(\/|$)/.test(new URL(c.req.url).pathname)
-        ? posError(c, new PosError(404, "NOT_FOUND", `No route ${c.req.method.slice(0, 16)} ${new URL(c.req.url).pathname}: the API reference at /docs lists this gateway's surfaces and their paths.`))
-        : c.json(
-          v1ErrorBody({ status: 404, type: "invalid_request_error", message: `Unrecognized request URL (${c.req.method}: ${new URL(c.req.url).pathname}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.` }),
-          404,
-        ),
-  );
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    if (isPagePath(path)) return notFoundPage("Page");
+    if (/^\/api(\/|$)/.test(path)) return posError(c, new PosError(404, "NOT_FOUND", `No route ${c.req.method.slice(0, 16)} ${path}: the API reference at /docs lists this gateway's surfaces and their paths.`));
+    return c.json(
+      v1ErrorBody({ status: 404, type: "invalid_request_error", message: `Unrecognized request URL (${c.req.method}: ${path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.` }),
+      404,
+    );
+  });
 
   app.get("/", (c) =>
     c.json({ name: "edge-payment-gateway", api: "/v1", openapi: "/openapi.json", docs: "/docs" }),

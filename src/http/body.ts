@@ -170,57 +170,45 @@ function hasProtoKey(value: unknown): boolean {
 export const MAX_JSON_DEPTH = 32;
 
 /**
- * Whether JSON text nests objects or arrays deeper than `max`, read without recursion (the checks
- * after parsing walk the value recursively, and thousands of levels overflowed the stack: a 500).
+ * One pass over valid JSON text, without recursion: whether it nests objects or arrays deeper than
+ * `maxDepth` (the checks after parsing walk the value recursively, and thousands of levels overflowed
+ * the stack: a 500), and the first key an object of it names twice. JSON.parse keeps the last value
+ * silently; a proxy, a signature check or a log that reads the first would see another amount than the
+ * one acted on, so a body that names a field twice is refused. Keys are compared decoded (`"amount"`
+ * and `"\u0061mount"` are one key).
  */
-function nestsDeeperThan(text: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (inString) {
-      if (ch === 0x5c) i++; // a backslash: the next character is escaped
-      else if (ch === 0x22) inString = false;
-    } else if (ch === 0x22) inString = true;
-    else if (ch === 0x7b || ch === 0x5b) {
-      if (++depth > max) return true;
-    } else if (ch === 0x7d || ch === 0x5d) depth--;
-  }
-  return false;
-}
-
-/**
- * The first key a JSON object of `text` (valid JSON) names twice, or null. JSON.parse keeps the last
- * value silently; a proxy, a signature check or a log that reads the first would see another amount
- * than the one acted on, so a body that names a field twice is refused. Keys are compared decoded
- * (`"amount"` and `"\u0061mount"` are one key).
- */
-export function duplicateJsonKey(text: string): string | null {
-  if (!text.includes('"')) return null;
+function scanJson(text: string, maxDepth = Infinity): { tooDeep: boolean; duplicate: string | null } {
+  let duplicate: string | null = null;
   // One frame per open object (its keys, and whether the next string is a key) or array (null).
   const frames: ({ keys: Set<string>; expectKey: boolean } | null)[] = [];
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
     if (ch === 0x22) {
       const start = i;
-      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++; // a backslash: the next character is escaped
       const frame = frames[frames.length - 1];
       if (frame && frame.expectKey) {
         frame.expectKey = false;
         const raw = text.slice(start, i + 1);
         const key = raw.includes("\\") ? (JSON.parse(raw) as string) : raw.slice(1, -1);
-        if (frame.keys.has(key)) return key;
+        if (duplicate === null && frame.keys.has(key)) duplicate = key;
         frame.keys.add(key);
       }
-    } else if (ch === 0x7b) frames.push({ keys: new Set(), expectKey: true });
-    else if (ch === 0x5b) frames.push(null);
-    else if (ch === 0x7d || ch === 0x5d) frames.pop();
+    } else if (ch === 0x7b || ch === 0x5b) {
+      frames.push(ch === 0x7b ? { keys: new Set(), expectKey: true } : null);
+      if (frames.length > maxDepth) return { tooDeep: true, duplicate };
+    } else if (ch === 0x7d || ch === 0x5d) frames.pop();
     else if (ch === 0x2c) {
       const frame = frames[frames.length - 1];
       if (frame) frame.expectKey = true;
     }
   }
-  return null;
+  return { tooDeep: false, duplicate };
+}
+
+/** The first key a JSON object of `text` (valid JSON) names twice, or null (see scanJson). */
+export function duplicateJsonKey(text: string): string | null {
+  return scanJson(text).duplicate;
 }
 
 /** The 400 of a JSON body that names a key twice. */
@@ -265,10 +253,10 @@ export async function readBodyParams(request: Request, options: { jsonOnly?: boo
       throw invalidRequest("Invalid JSON in the request body. Send a JSON object, or form-encoded parameters.", undefined, "invalid_json");
     }
     if (!isPlainObject(parsed)) throw invalidRequest("The JSON request body must be an object.", undefined, "invalid_json");
-    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw invalidRequest(`The JSON request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`, undefined, "invalid_json");
+    const shape = scanJson(text, MAX_JSON_DEPTH);
+    if (shape.tooDeep) throw invalidRequest(`The JSON request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`, undefined, "invalid_json");
     if (text.includes("__proto__") && hasProtoKey(parsed)) throw protoRefused();
-    const twice = duplicateJsonKey(text);
-    if (twice !== null) throw duplicateKeyRefused(twice);
+    if (shape.duplicate !== null) throw duplicateKeyRefused(shape.duplicate);
     if (EXPONENT_OUT_OF_RANGE.test(text)) JSON.parse(text, refuseOutOfRange as (this: unknown, key: string, value: unknown) => unknown);
     if (MAYBE_INEXACT.test(text)) JSON.parse(text, refuseRounded as (this: unknown, key: string, value: unknown) => unknown);
     return parsed;
