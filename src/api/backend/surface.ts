@@ -11,7 +11,7 @@ import { decimalMessage, decimalToMinor } from "../../core/money";
 import { log } from "../../log";
 import { JsonNumber, readExactJson } from "../common/exact-json";
 import { surfacePrincipal } from "../common/surface-auth";
-import { allowedMethods } from "../common/allowed-methods";
+import { routeMiss } from "../common/allowed-methods";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { valueAt } from "../v1/validation";
 import { redactCardNumbers } from "../../core/card-number";
@@ -214,14 +214,12 @@ export function backendRoute<B extends z.ZodType>(app: App, sub: Hono<AppEnv>, s
 export function backendCatchAll(sub: Hono<AppEnv>, prefixes: string[]): void {
   for (const prefix of prefixes) {
     for (const path of [prefix, `${prefix}/*`]) {
-      sub.all(path, (c) => {
-        const pathname = new URL(c.req.url).pathname;
-        const allowed = allowedMethods(sub, pathname.slice(BACKEND_BASE.length));
-        if (allowed.length === 0) return backendError(c, missing(`Not found: ${c.req.method} ${pathname}`));
-        const res = backendError(c, new BackendError(405, `Method "${c.req.method.slice(0, 16)}" not allowed on ${pathname}; use ${allowed.filter((m) => m !== "HEAD").join(" or ")}.`));
-        res.headers.set("Allow", allowed.join(", "));
-        return res;
-      });
+      sub.all(path, (c) =>
+        routeMiss(sub, BACKEND_BASE, c, {
+          notFound: (pathname) => backendError(c, missing(`Not found: ${c.req.method} ${pathname}`)),
+          notAllowed: (pathname, method, use) => backendError(c, new BackendError(405, `Method "${method}" not allowed on ${pathname}; use ${use}.`)),
+        }),
+      );
     }
   }
 }

@@ -1,7 +1,7 @@
 // A wrong method on a path a surface serves is a 405 naming the methods it takes (also in `Allow`),
 // not "no such route": read from the surface's own route table, so it cannot drift from the routes.
 import type { Hono } from "hono";
-import type { AppEnv } from "../v1/route";
+import type { AppEnv, Ctx } from "../v1/route";
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -31,4 +31,25 @@ export function allowedMethods(sub: Hono<AppEnv>, path: string): string[] {
   const methods = exact.length > 0 ? exact : templated;
   if (methods.includes("GET") && !methods.includes("HEAD")) methods.push("HEAD");
   return methods;
+}
+
+/** How a surface words its two answers to a request no route took, in its own error format. */
+export interface RouteMissRenderer {
+  notFound(pathname: string): Response;
+  /** `use` lists the methods the path takes, for a message ("GET or POST"). */
+  notAllowed(pathname: string, method: string, use: string): Response;
+}
+
+/**
+ * A catch-all's answer under `base`: the surface's 405 naming the methods `sub` takes at the path (also
+ * in `Allow`), or its 404 when `sub` serves no such path.
+ */
+export function routeMiss(sub: Hono<AppEnv>, base: string, c: Ctx, render: RouteMissRenderer): Response {
+  const pathname = new URL(c.req.url).pathname;
+  const allowed = allowedMethods(sub, pathname.slice(base.length));
+  if (allowed.length === 0) return render.notFound(pathname);
+  const use = allowed.filter((m) => m !== "HEAD").join(" or ");
+  const res = render.notAllowed(pathname, c.req.method.slice(0, 16), use);
+  res.headers.set("Allow", allowed.join(", "));
+  return res;
 }

@@ -8,7 +8,7 @@ import type { Permission, Principal } from "../../auth/permissions";
 import { readBodyParams, queryParams } from "../../http/body";
 import type { Env } from "../../env";
 import { surfacePrincipal } from "../common/surface-auth";
-import { allowedMethods } from "../common/allowed-methods";
+import { routeMiss } from "../common/allowed-methods";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { forbidden, parsePos, PosError, renderPosError, validation } from "./errors";
 import { directoryDb } from "../../db/shards";
@@ -121,13 +121,11 @@ export function posRoute<B extends z.ZodType | undefined = undefined, Q extends 
 /** Anything else under the surface's paths: a 405 naming the methods of a path it serves, else a 404, in its format. */
 export function posCatchAll(sub: Hono<AppEnv>, paths: string[]): void {
   for (const path of paths) {
-    sub.all(path, (c) => {
-      const pathname = new URL(c.req.url).pathname;
-      const allowed = allowedMethods(sub, pathname.slice(BASE.length));
-      if (allowed.length === 0) return posError(c, new PosError(404, "NOT_FOUND", `No route ${c.req.method} ${pathname}.`));
-      const res = posError(c, new PosError(405, "METHOD_NOT_ALLOWED", `${c.req.method.slice(0, 16)} is not allowed on ${pathname}; use ${allowed.filter((m) => m !== "HEAD").join(" or ")}.`));
-      res.headers.set("Allow", allowed.join(", "));
-      return res;
-    });
+    sub.all(path, (c) =>
+      routeMiss(sub, BASE, c, {
+        notFound: (pathname) => posError(c, new PosError(404, "NOT_FOUND", `No route ${c.req.method} ${pathname}.`)),
+        notAllowed: (pathname, method, use) => posError(c, new PosError(405, "METHOD_NOT_ALLOWED", `${method} is not allowed on ${pathname}; use ${use}.`)),
+      }),
+    );
   }
 }
