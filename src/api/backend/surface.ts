@@ -153,7 +153,9 @@ export interface BackendSpec<B extends z.ZodType> {
  */
 async function requestFields(c: Ctx): Promise<unknown> {
   const query = new URL(c.req.url).searchParams;
-  const bodyless = c.req.method === "GET" || c.req.raw.body === null || c.req.header("content-length") === "0";
+  // A GET's fields are its query (none: the validation names the missing field, not a body).
+  if (c.req.method === "GET") return Object.fromEntries(query);
+  const bodyless = c.req.raw.body === null || c.req.header("content-length") === "0";
   if (bodyless && [...query.keys()].length > 0) return Object.fromEntries(query);
   return plain(await readExactJson(c.req.raw));
 }

@@ -666,6 +666,8 @@ describe("seed 004 PayPal orders the payer canceled", () => {
     expect((await post<J>(`${P}/paypal/get-order/`, { order_id: id }, opts)).body.status).toBe("VOIDED");
     const self = await call<J>("GET", `${P}/paypal/get-order/?order_id=${id}`, opts);
     expect(self.body.status).toBe("VOIDED");
+    // A GET without the query names the missing field (a GET has no body to ask for).
+    expect(expectBackendError(await call("GET", `${P}/paypal/get-order/`, opts), 400)).toMatch(/order_id/);
     // Only read: the payment still waits where it was, no attempt was made.
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${id}`, opts)).body.status).toBe("requires_action");
     expect((await get<ListJson<TransactionJson>>(`/v1/payment_intents/${id}/transactions`, opts)).body.data).toHaveLength(before);
