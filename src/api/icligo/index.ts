@@ -196,6 +196,13 @@ function currencyOf(value: unknown, field: string): string {
   }
 }
 
+/** A currency sent with a capture's or refund's amount must be the payment's (1.00 JPY is not 1.00 EUR). */
+function samePaymentCurrency(body: Record<string, unknown>, intent: IntentRecord): void {
+  if (body.currency === undefined || body.currency === null) return;
+  const sent = currencyOf(body.currency, "currency");
+  if (sent !== intent.currency) throw badRequest(`Invalid request: 'currency' must be the payment's (${intent.currency.toUpperCase()}), not ${sent.toUpperCase()}.`);
+}
+
 interface CreateInput {
   userId: string;
   currency: string;
@@ -316,6 +323,7 @@ export function icligoSurface(): Hono<AppEnv> {
     const found = await findPayment(c, principal, c.req.param("payment_id"));
     const body = await optionalBody(c);
     const description = text(body, "description", 500);
+    samePaymentCurrency(body, found.intent);
     const amount = body.amount === undefined || body.amount === null ? undefined : decimal(body.amount, found.intent.currency, "amount");
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: "PUT /payments/{payment_id}/capture", target: found.intent.id, params: { amount, description } });
     const outcome = await intentStub(c.env, found.intent.id).capture(requestOf(c, principal, found.scope, "payment_intents.capture", idem), found.intent.id, { amountToCapture: amount });
@@ -343,6 +351,7 @@ export function icligoSurface(): Hono<AppEnv> {
     const principal = await application(c, "payments.transactions.void");
     const found = await findPayment(c, principal, c.req.param("payment_id") ?? "");
     const body = await optionalBody(c);
+    samePaymentCurrency(body, found.intent);
     const amount = body.amount === undefined || body.amount === null ? undefined : decimal(body.amount, found.intent.currency, "amount");
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: "POST /payments/{payment_id}/refund", target: found.intent.id, params: { amount } });
     // Its state, and what is left to refund (refunds waiting for an approver hold their amount too),
@@ -401,11 +410,12 @@ const PaymentDto = CreateIntentRequest.extend({
   paymentUrl: z.string().describe("The hosted payment page where the customer pays."),
   createdAt: z.number().int(),
 }).meta({ id: "IcligoPaymentDto" });
-const CaptureRequest = z.object({ amount: z.number().positive().optional(), description: z.string().optional() }).meta({ id: "IcligoExternalConfirmPaymentRequest" });
+const SameCurrency = z.string().length(3).optional().describe("Optional; when sent, the payment's currency (another one is a 400).");
+const CaptureRequest = z.object({ amount: z.number().positive().optional(), description: z.string().optional(), currency: SameCurrency }).meta({ id: "IcligoExternalConfirmPaymentRequest" });
 const ConfirmPaymentResponse = z
   .object({ date: z.number().int(), capturedAmountInfo: Money, captures: z.array(z.object({ id: z.string(), description: z.string(), captureTime: z.number().int(), amount: Money })).length(1) })
   .meta({ id: "IcligoConfirmPaymentResponse" });
-const RefundRequest = z.object({ amount: z.number().positive().optional().describe("Default: all that is left to refund.") }).meta({ id: "IcligoRefundRequest" });
+const RefundRequest = z.object({ amount: z.number().positive().optional().describe("Default: all that is left to refund."), currency: SameCurrency }).meta({ id: "IcligoRefundRequest" });
 
 export function registerIcligoSurface(app: App): void {
   const reg = app.openAPIRegistry;

@@ -54,7 +54,8 @@ const PaymentBody = z.object({
   metadata: posMetadata.optional(),
 });
 
-const CaptureBody = z.object({ clientRequestId: clientRequestId.optional(), paymentIntentId: intentId, amountCents: cents("amountCents").optional() });
+// currency: optional, and when sent it must be the payment's (500 JPY is not 5.00 USD).
+const CaptureBody = z.object({ clientRequestId: clientRequestId.optional(), paymentIntentId: intentId, amountCents: cents("amountCents").optional(), currency: currency.optional() });
 const VoidBody = z.object({ clientRequestId: clientRequestId.optional(), paymentIntentId: intentId });
 const RefundBody = CaptureBody;
 // customerId: the customer a failed payment made without one is retried for (a stored card pays only
@@ -174,6 +175,18 @@ function checkIntentId(id: string): void {
   if (!hasPrefix(id, "pi")) throw notFound(`No such payment: '${id.slice(0, 80)}'.`);
 }
 
+/**
+ * A currency sent with a capture's or refund's amount must be the payment's: otherwise amountCents
+ * would be taken in another currency than the client meant. Checked before the request is bound to
+ * its clientRequestId (a refusal changes nothing); a payment's currency never changes once authorized.
+ */
+async function assertPaymentCurrency(c: Ctx, principal: Principal, id: string, sent: string | undefined): Promise<void> {
+  if (sent === undefined) return;
+  const intent = await intentStub(c.env, id).retrieve(principal, id);
+  if (!intent) throw notFound(`No such payment: '${id}'.`);
+  if (sent.toLowerCase() !== intent.currency) throw validation(`currency must be the payment's (${intent.currency.toUpperCase()}), not ${sent.toUpperCase()}.`, "currency");
+}
+
 async function createPayment(c: Ctx, principal: Principal, body: z.output<typeof PaymentBody>, capture: boolean): Promise<Response> {
   if (principal.customerId && body.customerId !== undefined && body.customerId !== principal.customerId) throw forbidden("A customer's token can only pay for that customer.");
   const customer = principal.customerId ?? body.customerId ?? null;
@@ -240,6 +253,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
     async (c, { principal, body }) => {
       const id = body.paymentIntentId;
       checkIntentId(id);
+      await assertPaymentCurrency(c, principal, id, body.currency);
       const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/capture", target: id, params: { amountCents: body.amountCents } }, "pos.capture");
       const outcome = await intentStub(c.env, id).capture(req, id, { amountToCapture: body.amountCents });
       const intent = assertOk(outcome, id, "capture");
@@ -308,6 +322,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
     async (c, { principal, body }) => {
       const id = body.paymentIntentId;
       checkIntentId(id);
+      await assertPaymentCurrency(c, principal, id, body.currency);
       const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/refund", target: id, params: { amountCents: body.amountCents } }, "pos.refund");
       const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
       const outcome = await intentStub(c.env, id).refund(req, id, { amount: body.amountCents, reason: null, metadata: {}, approvalThresholds: thresholds });
