@@ -141,6 +141,12 @@ export interface ConfirmParams {
    * `{type: "card_token"}` form asks it; Stripe's clients keep Stripe's answer.
    */
   continueAfterAction?: boolean;
+  /**
+   * The amount and currency the shopper was shown (the hosted page's form): the merchant may change an
+   * intent's amount while its page is open, and the shopper must not pay what they never saw. Checked
+   * inside the object, in the confirmation's turn, so no update can slip between the check and the charge.
+   */
+  shownAmount?: { amount: number; currency: string };
 }
 
 export interface CaptureParams {

@@ -461,6 +461,16 @@ function shopperAttempt(form: Record<string, unknown>, card: PaymentMethodDetail
   return { key: `page_attempt:${id}`, fingerprint: `card:${card.card.fingerprint}:${card.card.expMonth}/${card.card.expYear}` };
 }
 
+/**
+ * The amount and currency the form showed (its hidden fields), which the payment must still have when
+ * it is confirmed; undefined for a form without them (one rendered before they were added).
+ */
+function shownAmountOf(form: Record<string, unknown>): { amount: number; currency: string } | undefined {
+  const { amount, currency } = form;
+  if (typeof amount !== "string" || typeof currency !== "string" || !/^\d{1,15}$/.test(amount) || !/^[a-z]{3}$/.test(currency)) return undefined;
+  return { amount: Number(amount), currency };
+}
+
 /** Confirms the intent with the shopper's card through its Durable Object, as the customer. */
 async function confirmAsShopper(
   env: Env,
@@ -469,6 +479,7 @@ async function confirmAsShopper(
   origin: string,
   details: Record<string, string>,
   attempt: { key: string; fingerprint: string } | null,
+  shownAmount?: { amount: number; currency: string },
 ): Promise<OpOutcome> {
   const req: RequestContext = {
     scope: { merchantId: intent.merchantId, livemode: intent.livemode },
@@ -479,9 +490,10 @@ async function confirmAsShopper(
     audit: { action: "payment_intents.confirm", actor: "customer", roles: [], details },
   };
   const stub = env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(intent.id));
-  const outcome = await stub.confirm(req, intent.id, { paymentMethod, offSession: false, byCustomer: true });
+  const params = { paymentMethod, offSession: false, byCustomer: true, ...(shownAmount ? { shownAmount } : {}) };
+  const outcome = await stub.confirm(req, intent.id, params);
   // The attempt id already went with another card (an old rendering of the form): a fresh attempt.
-  if (attempt && outcome.error?.code === "idempotency_key_reused") return stub.confirm({ ...req, idempotencyKey: null, fingerprint: null }, intent.id, { paymentMethod, offSession: false, byCustomer: true });
+  if (attempt && outcome.error?.code === "idempotency_key_reused") return stub.confirm({ ...req, idempotencyKey: null, fingerprint: null }, intent.id, params);
   return outcome;
 }
 
@@ -559,6 +571,9 @@ const REFUSALS: Record<string, FormError> = {
   provider_error: { message: "The payment could not be processed just now, and nothing was charged. Please try again.", field: null },
   // The same rendering's first POST (a double click) still running after the object's wait: it
   // decides; this one attempted nothing.
+  // The merchant changed the amount while the page was open (/pay): nothing was charged, and the page
+  // now shows the new amount.
+  amount_changed: { message: "The amount to pay changed while this page was open, and nothing was charged. Check the amount shown now, then pay again.", field: null },
   idempotency_key_in_use: { message: "This payment is already being sent from your first click. Wait a moment, then reload this page to see how it went before paying again.", field: null },
   // Every provider of the merchant paused by its circuit breaker (503 connectors_unavailable): the
   // card is not at fault, and another would fare no better until the providers answer again.
@@ -789,7 +804,7 @@ async function invoicePageOf(env: Env, intent: IntentRecord): Promise<string | n
 }
 
 function intentForm(intent: IntentRecord, s: Summary, error: FormError | null, pending: PendingStep | null = null, invoicePage: string | null = null): Response {
-  return htmlPage(formTitle(s, error), `${heading(s.merchant, "Payment")}${summaryHtml(s)}${cardForm(s, { action: `/pay/${intent.id}`, hidden: { client_secret: intent.clientSecret }, cancelUrl: intent.cancelUrl ?? invoicePage, error, pending })}`, {
+  return htmlPage(formTitle(s, error), `${heading(s.merchant, "Payment")}${summaryHtml(s)}${cardForm(s, { action: `/pay/${intent.id}`, hidden: { client_secret: intent.clientSecret, amount: String(intent.amount), currency: intent.currency }, cancelUrl: intent.cancelUrl ?? invoicePage, error, pending })}`, {
     formAction: [originOf(intent.returnUrl)],
   });
 }
@@ -893,7 +908,7 @@ function payPages(): Hono<PagesEnv> {
       throw err;
     }
     const origin = config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;
-    const outcome = await confirmAsShopper(c.env, intent, card, origin, {}, shopperAttempt(form, card));
+    const outcome = await confirmAsShopper(c.env, intent, card, origin, {}, shopperAttempt(form, card), shownAmountOf(form));
     const after = outcome.intent ?? intent;
     if (after.status === "requires_action" && after.nextAction) return c.redirect(after.nextAction.url, 303);
     if (isPaidOrPaying(after)) return c.redirect(returnLocation(after) ?? page, 303);

@@ -24,6 +24,9 @@ export async function confirm(draft: IntentRecord, params: ConfirmParams, tools:
   if (params.byCustomer && draft.confirmationMethod === "manual") {
     throw new ApiError({ status: 400, type: "invalid_request_error", code: "payment_intent_unexpected_state", message: `PaymentIntent ${draft.id} has confirmation_method=manual: only the merchant confirms it, with its secret key.` });
   }
+  if (params.shownAmount && (params.shownAmount.amount !== draft.amount || params.shownAmount.currency !== draft.currency)) {
+    throw new ApiError({ status: 409, type: "invalid_request_error", code: "amount_changed", message: `The amount of PaymentIntent ${draft.id} changed after the page showed it: nothing was charged.` });
+  }
   // The customer passed a 3D Secure challenge for this card and amount, and the intent (manual
   // confirmation) waited for the merchant: this confirmation authorizes without a second challenge.
   const authenticated = awaitingMerchantConfirmation(draft) && (!params.paymentMethod || params.paymentMethod.id === draft.paymentMethod?.id);
