@@ -28,6 +28,7 @@ import { incrementAuthorization } from "./operations/increment";
 import { confirm } from "./operations/confirm";
 import { create, newIntent } from "./operations/create";
 import { cancelRefund, decideRefund, refund, updateRefund } from "./operations/refund";
+import { posVoid } from "./operations/pos-void";
 import { updateCharge, type ChargeUpdateParams } from "./operations/charge";
 import { resolveFailedPayment } from "./operations/resolve";
 import type { OperationTools, StepResult } from "./operations/tools";
@@ -41,6 +42,7 @@ import type {
   IncrementAuthorizationParams,
   OpOutcome,
   RefundCancelParams,
+  PosVoidParams,
   RefundParams,
   RefundUpdateParams,
   RequestAudit,
@@ -228,6 +230,12 @@ export class PaymentIntentObject extends DurableObject<Env> {
     // Who asked is kept on the refund: an approval must come from someone else (four eyes).
     const requestedBy = params.requestedBy ?? req.audit?.actor ?? null;
     return this.execute(req, "refund", id, (draft, tools) => refund(draft, { ...params, requestedBy }, tools));
+  }
+
+  /** Seed 002's void: an authorization canceled, or a sale captured today refunded in whole, as the object finds it. */
+  async posVoid(req: RequestContext, id: string, params: PosVoidParams): Promise<OpOutcome> {
+    const requestedBy = params.requestedBy ?? req.audit?.actor ?? null;
+    return this.execute(req, "pos_void", id, (draft, tools) => posVoid(draft, { ...params, requestedBy }, tools));
   }
 
   /** A refund's metadata (Stripe's POST /v1/refunds/{id}): written here, so the read model follows the object. */

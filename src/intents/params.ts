@@ -185,6 +185,13 @@ export interface RefundParams {
   requestedBy?: string | null;
 }
 
+/** Seed 002's void: a cancel of an authorization, or a same-day sale's refund in whole (the refund's thresholds apply). */
+export interface PosVoidParams {
+  approvalThresholds: Record<string, number>;
+  /** Who asked for it (the audit actor); the object fills it in from the request when absent. */
+  requestedBy?: string | null;
+}
+
 /** Stripe's refund update: only the metadata of a refund may change (merged; an empty value deletes its key). */
 export interface RefundUpdateParams {
   refundId: string;

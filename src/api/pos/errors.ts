@@ -57,6 +57,7 @@ const STATE_CODES = new Set([
   "refund_not_awaiting_approval",
   "payment_intent_already_voided",
   "payment_intent_refunded_not_voidable",
+  "payment_intent_settled",
 ]);
 
 /** A void refused because the sale has a refund (succeeded, or waiting for approval or the processor). */
@@ -128,6 +129,8 @@ export function inPosWords(data: ApiErrorData, intent: IntentRecord | null, op: 
       return say(voidedMessage(intent, "This sale"));
     case "payment_intent_refunded_not_voidable":
       return say(REFUNDED_NOT_VOIDABLE);
+    case "payment_intent_settled":
+      return say("This sale has settled (it was not captured today): refund it instead.");
     case "amount_too_large":
       if (!data.excess) return data;
       return say(

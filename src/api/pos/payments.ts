@@ -19,7 +19,7 @@ import type { App, AppEnv, Ctx } from "../v1/route";
 import { assertRetryable, assertRetryMethodUsable, originalOf, retryFailedPayment } from "../common/failed-retry";
 import { assertOwnCustomerRef, posCustomerId } from "./customers";
 import { forbidden, fromApiError, inPosWords, invalidState, notFound, PosError, stateMessage, validation, type PosOperation } from "./errors";
-import { isVoidedSale, liveVoidOf, posStatus, renderPayment, VOID_MARK } from "./render";
+import { isVoidedSale, posStatus, renderPayment } from "./render";
 import { posRoute } from "./surface";
 import { directoryDb } from "../../db/shards";
 
@@ -223,10 +223,6 @@ function chargeReference(intent: IntentRecord): string | null {
   return auth?.providerReference ?? null;
 }
 
-function sameUtcDay(a: number, b: number): boolean {
-  return new Date(a).toISOString().slice(0, 10) === new Date(b).toISOString().slice(0, 10);
-}
-
 export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
   for (const capture of [false, true]) {
     posRoute(
@@ -288,25 +284,19 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       const current = await stub.retrieve(principal, id);
       if (!current) throw notFound(`No such payment: '${id}'.`);
       const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/void", target: id, params: {} }, "pos.void");
-      let outcome: OpOutcome;
-      if (current.status === "succeeded") {
-        // A sale voided before settlement: its whole amount goes back, marked as the void. Whether it
-        // may be voided (no refund of it, succeeded or pending, and no void already) is decided by
-        // the refund operation inside the intent's object, one operation at a time: a refund sent at
-        // the same time cannot slip between a check made here and the void. The object also replays
-        // the answer of a clientRequestId sent again, and refuses a new one when a void exists: the
-        // day of capture does not matter then.
-        const captured = current.attempts.find((a) => a.id === current.chargeAttemptId);
-        if (!liveVoidOf(current) && !sameUtcDay(captured?.completed ?? current.created, Date.now())) throw invalidState("This sale has settled (it was not captured today): refund it instead.");
-        const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
-        outcome = await stub.refund(req, id, { amount: undefined, reason: null, metadata: { [VOID_MARK]: "true" }, approvalThresholds: thresholds });
-      } else if (isFailedPayment(current)) {
+      if (isFailedPayment(current)) {
         // Nothing was authorized, so nothing is held to void; a void would also take it off the failed
         // list unresolved. The failed payment's own actions are the way out.
         throw invalidState(`This payment was ${posStatus(current)}: nothing is held to void. Retry it, or resolve or dismiss it (/payments/failed/${id}/retry, /resolve).`);
-      } else {
-        outcome = await stub.cancel(req, id, {});
       }
+      // An authorization is released; a sale captured today gives its whole amount back, marked as the
+      // void (so the refund thresholds apply). Which of the two, and whether the sale may still be
+      // voided (no refund of it, succeeded or pending, no void already, captured today), is decided by
+      // the intent's object in the void's own turn: a capture or refund sent at the same time cannot
+      // slip between a check made here and the void. The object also replays the answer of a
+      // clientRequestId sent again.
+      const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
+      const outcome = await stub.posVoid(req, id, { approvalThresholds: thresholds });
       const intent = assertOk(outcome, id, "void");
       // A sale's void is a refund: voided once it went through, void_pending while it waits (for an
       // approver, or for the processor), as the refund route says refund_pending.
