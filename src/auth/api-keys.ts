@@ -9,6 +9,7 @@ import { authenticationFailed } from "../core/errors";
 import { sha256Hex, timingSafeEqual } from "../core/ids";
 import { apiKeys } from "../db/schema";
 import { isPermission, permissionsFor, ROLE_PERMISSIONS, type Permission, type Principal } from "./permissions";
+import type { CredentialCheck } from "./authenticate";
 
 const KEY_PATTERN = /^(sk|rk)_(test|live)_[A-Za-z0-9_]{1,200}$/;
 const POSITIVE_TTL_MS = 60_000;
@@ -55,9 +56,11 @@ function principalOf(row: KeyRow, kind: Principal["kind"], actor: string): Princ
   };
 }
 
-async function cached(hash: string, load: () => Promise<KeyRow | undefined>): Promise<KeyRow | null> {
+/** The key's row, from this isolate's cache or else from `load`; without `lookup`, from the cache only (null when not there). */
+async function cached(hash: string, load: () => Promise<KeyRow | undefined>, lookup: boolean): Promise<KeyRow | null> {
   const hit = cache.get(hash);
   if (hit && hit.expires > Date.now()) return hit.row;
+  if (!lookup) return null;
   const row = (await load()) ?? null;
   if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(hash, { row, expires: Date.now() + (row ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
@@ -72,11 +75,12 @@ function touch(d1: D1Database, row: KeyRow, waitUntil: (p: Promise<unknown>) => 
   waitUntil(drizzle(d1).update(apiKeys).set({ lastUsed: now }).where(eq(apiKeys.id, row.id)).run().catch(() => undefined));
 }
 
-export async function principalFromKey(d1: D1Database, key: string, waitUntil: (p: Promise<unknown>) => void): Promise<Principal> {
+export async function principalFromKey(d1: D1Database, key: string, waitUntil: (p: Promise<unknown>) => void, mode: CredentialCheck = { lookup: true }): Promise<Principal> {
   if (!KEY_PATTERN.test(key)) throw authenticationFailed(`Invalid API Key provided: ${redactKey(key)}`);
   const hash = await sha256Hex(key);
   const row = await cached(hash, async () =>
     (await drizzle(d1).select().from(apiKeys).where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt))).limit(1))[0],
+    mode.lookup,
   );
   if (!row || row.kind === "application") throw authenticationFailed(`Invalid API Key provided: ${redactKey(key)}`);
   touch(d1, row, waitUntil);
@@ -84,10 +88,11 @@ export async function principalFromKey(d1: D1Database, key: string, waitUntil: (
 }
 
 /** Seed 003: both headers are required (400 without one of them); a wrong pair is a 401. */
-export async function principalFromApplication(d1: D1Database, appId: string, token: string, waitUntil: (p: Promise<unknown>) => void): Promise<Principal> {
+export async function principalFromApplication(d1: D1Database, appId: string, token: string, waitUntil: (p: Promise<unknown>) => void, mode: CredentialCheck = { lookup: true }): Promise<Principal> {
   const hash = await sha256Hex(token);
   const row = await cached(`app:${appId}:${hash}`, async () =>
     (await drizzle(d1).select().from(apiKeys).where(and(eq(apiKeys.appId, appId.slice(0, 100)), isNull(apiKeys.revokedAt))).limit(1))[0],
+    mode.lookup,
   );
   if (!row || row.kind !== "application" || !timingSafeEqual(row.keyHash, hash)) throw authenticationFailed("Invalid X-Application-Id or X-Access-Token.");
   touch(d1, row, waitUntil);

@@ -1,12 +1,12 @@
 // Who is calling: an API key, a JWT, or an application's id and token. Every /v1 route starts here.
-// Failed authentications are limited per client IP: an IP over its limit gets a 429 before any
-// credential is looked up.
+// Failed authentications are limited per client IP: an IP over its limit gets a 429 without any
+// credential being looked up (a JWT, or a key this isolate verified lately, still passes).
 import { ApiError, authenticationFailed, permissionDenied } from "../core/errors";
 import { merchantExists } from "../db/merchants";
 import { directoryDb } from "../db/shards";
 import { config, type Env } from "../env";
 import { keyFromHeader, principalFromApplication, principalFromKey } from "./api-keys";
-import { assertAuthAllowed, clientIp, countAuthFailure } from "./ip-limit";
+import { authFailuresExhausted, clientIp, countAuthFailure } from "./ip-limit";
 import { looksLikeJwt, principalFromJwt } from "./jwt";
 import type { Principal } from "./permissions";
 
@@ -15,18 +15,39 @@ export interface AuthRequest {
 }
 
 export async function authenticate(env: Env, req: AuthRequest, waitUntil: (p: Promise<unknown>) => void): Promise<Principal> {
-  return limitFailures(env, req, () => identify(env, req, waitUntil));
+  return limitFailures(env, req, (lookup) => identify(env, req, waitUntil, lookup));
+}
+
+/**
+ * How a credential check may verify: `lookup` false allows no lookup of a key or an application's
+ * token in D1, only what this isolate verified lately (a JWT's signature needs none).
+ */
+export interface CredentialCheck {
+  lookup: boolean;
 }
 
 /**
  * Runs `check` (a credential check that throws a 401 on failure) under the failed-authentication
  * limit of the request's client IP. Surfaces that read credentials of their own use it too.
+ *
+ * Once the IP has used up its failures, only a credential verified without a lookup gets through: a
+ * JWT, or a key this isolate verified lately. The limit stops guessing, and a credential already known
+ * to be valid is no guess: behind one address (an office's NAT, a test suite) a client that keeps
+ * failing does not lock out the others. Anything else gets the 429, without a lookup and uncounted.
  */
-export async function limitFailures<T>(env: Env, req: AuthRequest, check: () => Promise<T>): Promise<T> {
+export async function limitFailures<T>(env: Env, req: AuthRequest, check: (mode: CredentialCheck) => Promise<T>): Promise<T> {
   const ip = clientIp((name) => req.header(name));
-  await assertAuthAllowed(env, ip);
+  const exhausted = await authFailuresExhausted(env, ip);
+  if (exhausted) {
+    try {
+      return await check({ lookup: false });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) throw exhausted;
+      throw err;
+    }
+  }
   try {
-    return await check();
+    return await check({ lookup: true });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) await countAuthFailure(env, ip);
     throw err;
@@ -43,12 +64,12 @@ export async function knownMerchant(env: Env, principal: Principal): Promise<Pri
   throw permissionDenied(`No such merchant: '${principal.merchantId.slice(0, 100)}' (or this token may not act for it).`);
 }
 
-async function identify(env: Env, req: AuthRequest, waitUntil: (p: Promise<unknown>) => void): Promise<Principal> {
+async function identify(env: Env, req: AuthRequest, waitUntil: (p: Promise<unknown>) => void, mode: CredentialCheck): Promise<Principal> {
   const authorization = req.header("authorization");
   const token = keyFromHeader(authorization);
   if (token) {
     if (looksLikeJwt(token)) return knownMerchant(env, await principalFromJwt(token, config(env), req.header("merchant-id") ?? req.header("stripe-account") ?? null));
-    return principalFromKey(env.DB, token, waitUntil);
+    return principalFromKey(env.DB, token, waitUntil, mode);
   }
   const appId = req.header("x-application-id");
   const accessToken = req.header("x-access-token");
@@ -61,7 +82,7 @@ async function identify(env: Env, req: AuthRequest, waitUntil: (p: Promise<unkno
         message: "Send both X-Application-Id and X-Access-Token.",
       });
     }
-    return principalFromApplication(env.DB, appId, accessToken, waitUntil);
+    return principalFromApplication(env.DB, appId, accessToken, waitUntil, mode);
   }
   throw authenticationFailed(
     authorization

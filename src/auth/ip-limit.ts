@@ -4,6 +4,7 @@
 import type { MiddlewareHandler } from "hono";
 import ipaddr from "ipaddr.js";
 import { config, type Env } from "../env";
+import type { ApiError } from "../core/errors";
 import { bucketObject, limit, rateLimited } from "./rate-limit";
 
 /**
@@ -48,20 +49,22 @@ function failureBucket(env: Env) {
 }
 
 /**
- * Before any credential is looked up: a 429 when this IP has used up its failed authentications.
- * Only an IP that failed lately in this isolate is checked, so the other requests make no call for it.
+ * Before any credential is looked up: the 429 to answer when this IP has used up its failed
+ * authentications, else null. Only an IP that failed lately in this isolate is checked, so the other
+ * requests make no call for it.
  */
-export async function assertAuthAllowed(env: Env, ip: string): Promise<void> {
+export async function authFailuresExhausted(env: Env, ip: string): Promise<ApiError | null> {
   const since = suspects.get(ip);
-  if (since === undefined) return;
+  if (since === undefined) return null;
   if (Date.now() - since > SUSPECT_MS) {
     suspects.delete(ip);
-    return;
+    return null;
   }
   const bucket = failureBucket(env);
   const { tokens, retryAfterMs } = await bucketObject(env, authFailureBucket(ip)).peek(bucket);
-  if (tokens < 1) throw rateLimited(retryAfterMs, TOO_MANY_FAILURES);
+  if (tokens < 1) return rateLimited(retryAfterMs, TOO_MANY_FAILURES);
   if (tokens >= bucket.burst && suspects.get(ip) === since) suspects.delete(ip); // refilled: no longer a suspect
+  return null;
 }
 
 /** Counts one failed authentication of `ip`: returns within the limit (the caller answers 401), else throws a 429. */

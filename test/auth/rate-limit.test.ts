@@ -295,6 +295,35 @@ describe("failed authentication per client IP", () => {
     // 300 requests in rounds of 50: beside the browser tests in .ci/run this took more than 120 s.
   }, 300_000);
 
+  it("over the limit, a credential verified lately (a key, an application's token) and a JWT still get through; a new or wrong one gets the 429, unlooked-up", async () => {
+    const ip = "198.51.100.91";
+    await frozenClock(authFailureBucket(ip));
+    const headers = { "cf-connecting-ip": ip };
+    const { key, opts } = await newMerchant("known-behind-a-guesser");
+    const app = (await post<{ application_id: string; access_token: string }>("/v1/api_keys", { type: "application", permissions: ["payments.transactions.view"] }, opts)).body;
+    const appHeaders = { "x-application-id": app.application_id, "x-access-token": app.access_token };
+    const unused = (await post<{ secret: string }>("/v1/api_keys", { type: "secret" }, opts)).body.secret;
+    // Verified before, from another address of the same office.
+    expect((await get("/v1/payment_intents?limit=1", { key, headers: { "cf-connecting-ip": "198.51.100.92" } })).status).toBe(200);
+    expect((await call("GET", "/payments/999999999", { key: null, headers: { ...appHeaders, "cf-connecting-ip": "198.51.100.92" } })).status).toBe(404);
+    // Another client behind the same address guesses until it is stopped.
+    const guess = (i: number) => get("/v1/payment_intents?limit=1", { key: `sk_test_office${i}x${Math.random().toString(36).slice(2)}`, headers });
+    for (let round = 0; round < 2; round++) await Promise.all(Array.from({ length: 50 }, (_, i) => guess(round * 50 + i)));
+    expectError(await guess(100), 429);
+    // The known key, the known application and a signed token still work from there.
+    expect((await get("/v1/payment_intents?limit=1", { key, headers })).status).toBe(200);
+    expect((await call("GET", "/payments/999999999", { key: null, headers: { ...appHeaders, ...headers } })).status).toBe(404);
+    expect((await get("/v1/payment_intents?limit=1", { key: await hsToken(), headers })).status).toBe(200);
+    // A valid key this isolate never verified is not looked up: 429, as a wrong token, a forged JWT and no credential.
+    expectError(await get("/v1/payment_intents?limit=1", { key: unused, headers }), 429);
+    expectError(await get("/v1/payment_intents?limit=1", { key: `${await hsToken()}x`, headers }), 429);
+    expectError(await get("/v1/payment_intents?limit=1", { key: null, headers }), 429);
+    expect((await call("GET", "/payments/999999999", { key: null, headers: { ...appHeaders, "x-access-token": "tok_wrong", ...headers } })).status).toBe(429);
+    // That key works from elsewhere, and from then on from there too.
+    expect((await get("/v1/payment_intents?limit=1", { key: unused })).status).toBe(200);
+    expect((await get("/v1/payment_intents?limit=1", { key: unused, headers })).status).toBe(200);
+  }, HEAVY_MS);
+
   it("a failed authentication takes exactly one token, however busy its IP was: that bucket is peeked, so it is never leased", async () => {
     const ip = "198.51.100.77";
     const clock = await frozenClock(authFailureBucket(ip));

@@ -71,8 +71,8 @@ async function application(c: Ctx, permission: Permission): Promise<Principal> {
   if (!hasPrefix(appId, "app")) throw new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_invalid", message: INVALID_APPLICATION_ID });
   if (!/^tok_[A-Za-z0-9]{1,200}$/.test(token)) throw new ApiError({ status: 400, type: "invalid_request_error", code: "parameter_invalid", message: INVALID_ACCESS_TOKEN });
   // Failed authentications count against the client IP's limit, as on /v1.
-  const principal = await limitFailures(c.env, { header: (name) => c.req.header(name) }, () =>
-    principalFromApplication(c.env.DB, appId, token, (p) => c.executionCtx.waitUntil(p)).catch((err: unknown) => {
+  const principal = await limitFailures(c.env, { header: (name) => c.req.header(name) }, (mode) =>
+    principalFromApplication(c.env.DB, appId, token, (p) => c.executionCtx.waitUntil(p), mode).catch((err: unknown) => {
       if (err instanceof ApiError && err.status === 401) throw authenticationFailed("No valid pair of X-Application-Id and X-Access-Token headers was provided.");
       throw err;
     }),
