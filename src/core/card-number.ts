@@ -2,8 +2,9 @@
 // what a client sent) and replaced: a number never leaves the gateway in a log or an answer.
 
 // 13 to 19 digits (spaces, dashes or dots allowed between groups) starting as card numbers do (2-6),
-// not inside a longer run of digits but anywhere else: also inside an id or a key (`pi_4242...`, `x4242...`).
-const PAN = /(?<!\d)[2-6](?:[ .-]?\d){12,18}(?!\d)/g;
+// not inside a longer run of digits, nor the fraction of a decimal number (`0.30000000000000004`, a
+// float's error quoted back), but anywhere else: also inside an id or a key (`pi_4242...`, `x4242...`).
+const PAN = /(?<!\d|\d[.,])[2-6](?:[ .-]?\d){12,18}(?!\d)/g;
 
 /** Whether a string of digits passes the Luhn check card numbers carry. */
 export function luhn(digits: string): boolean {

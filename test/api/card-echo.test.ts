@@ -29,6 +29,16 @@ describe("a card number sent as a payment method", () => {
     }
   });
 
+  it("a decimal's long fraction is no card: an amount quoted back stays as it was sent", async () => {
+    const { opts } = await newMerchant("fraction-echo");
+    const seed004 = await post<{ error: string }>("/api/v1/payments/stripe/create-payment-intent/", { amount: 0.30000000000000004, currency: "usd" }, opts);
+    expect(seed004.status).toBe(400);
+    expect(seed004.body.error).toBe("Amount 0.30000000000000004 has more decimal places than USD allows (2).");
+    // A card written after a decimal point's digits is still one when it stands apart.
+    const after = await post("/v1/payment_intents", { amount: 100, currency: "usd", payment_method: "1.5 4242424242424242", confirm: true }, opts);
+    expect(JSON.stringify(after.body)).not.toContain("4242424242424242");
+  });
+
   it("a client_secret sent as a payment method is said to be one, never quoted back, on /v1 and seed 004", async () => {
     const { opts } = await newMerchant("secret-echo");
     const pi = (await post<{ id: string; client_secret: string }>("/v1/payment_intents", { amount: 100, currency: "usd" }, opts)).body;
