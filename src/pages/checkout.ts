@@ -110,6 +110,21 @@ export function givenBackInWords(intent: IntentRecord): { title: string; message
   return null;
 }
 
+/**
+ * A payment that went through, in a shopper's words: only authorized, the hold (the merchant takes the
+ * money later); captured, what was taken, and the rest of the hold released when the merchant took
+ * less. `paid` words the amount taken ("You have paid $10.00 to Shop.").
+ */
+export function paidInWords(intent: IntentRecord, merchant: string, paid: (amount: string) => string): { title: string; message: string } {
+  if (intent.status === "requires_capture") {
+    const held = formatMoney(intent.amountCapturable || intent.amount, intent.currency);
+    return { title: "Payment authorized", message: `Your card was authorized for ${held}. ${merchant} takes the payment when it completes your order: nothing more is needed from you. Thank you!` };
+  }
+  const taken = intent.amountReceived || intent.amount;
+  const released = intent.amountReceived > 0 && intent.amountReceived < intent.amount ? ` The rest of the amount held on your card (${formatMoney(intent.amount - intent.amountReceived, intent.currency)}) was released.` : "";
+  return { title: "Payment complete", message: `${paid(formatMoney(taken, intent.currency))}${released} Thank you!` };
+}
+
 const STYLE = `*{box-sizing:border-box}body{font:16px/1.45 system-ui,-apple-system,sans-serif;color:#1a1a1a;background:#f6f7f9;margin:0;padding:1rem}
 main{max-width:28rem;margin:1rem auto;background:#fff;border:1px solid #e3e5e8;border-radius:.75rem;padding:1.25rem}
 h1{font-size:1.25rem;margin:0 0 .25rem}.merchant{color:#555;margin:0 0 1rem;font-weight:600}
@@ -654,7 +669,9 @@ function sessionClosed(row: CheckoutSessionRow, s: Summary, intent: IntentRecord
   const back = row.status === "complete" && intent ? givenBackInWords(intent) : null;
   if (back) return messagePage(s, back.title, back.message, { pending: true, link: { href: row.cancelUrl ?? successLocation(row), text: `Back to ${s.merchant}` } });
   if (row.status === "complete") {
-    return messagePage(s, "Payment complete", `You have paid ${formatMoney(row.amountTotal, row.currency)} to ${s.merchant}. Thank you!`, { ok: true, link: { href: successLocation(row), text: `Back to ${s.merchant}` } });
+    // The intent says what was taken (a partial capture, or only an authorization so far); without it, the session's total.
+    const done = intent && isPaid(intent) ? paidInWords(intent, s.merchant, (amount) => `You have paid ${amount} to ${s.merchant}.`) : { title: "Payment complete", message: `You have paid ${formatMoney(row.amountTotal, row.currency)} to ${s.merchant}. Thank you!` };
+    return messagePage(s, done.title, done.message, { ok: true, link: { href: successLocation(row), text: `Back to ${s.merchant}` } });
   }
   // With a cancel_url, the way back; without one there is no address to link to: the words say where to go, and no link pretends to.
   if (row.cancelUrl) {
@@ -818,8 +835,9 @@ function intentDone(intent: IntentRecord, s: Summary, looks: Looking, invoicePag
   // The money went back (released, refunded): said so, never "This payment has been made".
   const givenBack = givenBackInWords(intent);
   if (givenBack) return messagePage(s, givenBack.title, givenBack.message, { pending: true, ...(link ? { link } : {}) });
-  const words = isPaid(intent) ? `Your payment of ${formatMoney(intent.amountReceived || intent.amount, intent.currency)} has been made. Thank you!` : statusInWords(intent.status);
-  return messagePage(s, isPaid(intent) ? "Payment complete" : "Payment", words, { ok: isPaid(intent), ...(link ? { link } : {}) });
+  if (!isPaid(intent)) return messagePage(s, "Payment", statusInWords(intent.status), link ? { link } : {});
+  const done = paidInWords(intent, s.merchant, (amount) => `Your payment of ${amount} has been made.`);
+  return messagePage(s, done.title, done.message, { ok: true, ...(link ? { link } : {}) });
 }
 
 /** Whether the /pay page takes a card for the intent: waiting for one, or waiting on the shopper elsewhere (another card abandons that step). */

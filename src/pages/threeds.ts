@@ -17,7 +17,7 @@ import { refuseCrossSitePosts } from "./cross-site";
 import type { IntentRecord } from "../core/types";
 import { completeFromIntent, sessionGuard } from "../checkout/sessions";
 import { merchantEnv } from "../db/shards";
-import { PAGE_STYLE, brandName, formatMoney, givenBackInWords, lastErrorInWords, merchantName, statusInWords } from "./checkout";
+import { PAGE_STYLE, brandName, formatMoney, givenBackInWords, lastErrorInWords, merchantName, paidInWords, statusInWords } from "./checkout";
 import { CHALLENGE_REPLACED, pendingChallenge } from "../intents/operations/authenticate";
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
@@ -86,14 +86,16 @@ function manualWords(intent: IntentRecord, confirmed: boolean): string {
 
 
 /** The page after the challenge's answer when there is no return_url to send the shopper to. */
-function challengeOutcome(env: Env, intent: IntentRecord): Promise<Response> {
+async function challengeOutcome(env: Env, intent: IntentRecord): Promise<Response> {
   // Paid, then given back since (released, refunded): said so, never "has been made".
   const back = givenBackInWords(intent);
   if (back) return outcomePage(env, intent, back.title, back.message, true);
   switch (intent.status) {
     case "succeeded":
-    case "requires_capture":
-      return outcomePage(env, intent, "Payment complete", `Your payment of ${formatMoney(intent.amount, intent.currency)} has been made. Thank you!`, true);
+    case "requires_capture": {
+      const done = paidInWords(intent, await merchantName(env, intent.merchantId), (amount) => `Your payment of ${amount} has been made.`);
+      return outcomePage(env, intent, done.title, done.message, true);
+    }
     case "processing":
       return outcomePage(env, intent, "Payment processing", statusInWords("processing"), true);
     case "requires_confirmation":

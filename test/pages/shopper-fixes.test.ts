@@ -153,7 +153,11 @@ describe("a payment given back (authorization released, or refunded) is never sh
     const s = await newSession({ payment_intent_data: { capture_method: "manual" } });
     const paid = await submit(s.path, {});
     expect(paid.headers.get("location")).toBe(SUCCESS);
-    expect(await (await open(s.path)).text()).toContain("You have paid $15.00");
+    // Only authorized: the hold, not "You have paid".
+    const held = await (await open(s.path)).text();
+    expect(held).toContain("<h1>Payment authorized</h1>");
+    expect(held).toContain("Your card was authorized for $15.00.");
+    expect(held).not.toContain("You have paid");
     expect((await post<PaymentIntentJson>(`/v1/payment_intents/${s.intent}/cancel`, {})).body.status).toBe("canceled");
     for (const path of [s.path, `${s.path}/return`]) {
       const html = await (await open(path)).text();
@@ -163,6 +167,26 @@ describe("a payment given back (authorization released, or refunded) is never sh
       expect(html).not.toContain("Thank you");
       // Not sent on to success_url as if paid.
       expect(html).not.toContain('http-equiv="refresh"');
+    }
+  });
+
+  it("a session authorized for $15.00 and captured for $10.00 says $10.00 was paid and the rest released, as /pay and the 3DS result page do", async () => {
+    const s = await newSession({ payment_intent_data: { capture_method: "manual" } });
+    await submit(s.path, {});
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${s.intent}/capture`, { amount_to_capture: 1000 })).body.amount_received).toBe(1000);
+    const html = await (await open(s.path)).text();
+    expect(html).toContain("You have paid $10.00 to");
+    expect(html).toContain("The rest of the amount held on your card ($5.00) was released.");
+    expect(html).not.toContain("$15.00 to");
+    const pi = (await createIntent({ payment_method: "pm_card_threeDSecure2Required", confirm: true, capture_method: "manual" })).body;
+    const done = await answer(pi.next_action?.url ?? "", { client_secret: pi.client_secret }, "approve");
+    const result = done.headers.get("location") ?? "";
+    expect(await (await open(result)).text()).toContain("Your card was authorized for");
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 100 })).status).toBe(200);
+    for (const path of [result, hostedPaymentPageUrl("", pi.id, pi.client_secret)]) {
+      const page = await (await open(path)).text();
+      expect(page, path).toContain("Your payment of $1.00 has been made.");
+      expect(page, path).toContain("was released.");
     }
   });
 
