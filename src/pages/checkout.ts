@@ -35,7 +35,13 @@ import { ownEntry } from "../core/own";
 
 type PagesEnv = { Bindings: Env };
 
-export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+// Explicit direction controls (embeddings, overrides, isolates: U+202A-U+202E, U+2066-U+2069) in a
+// merchant's or a customer's text would reorder the page's own words after it: a product named
+// "Gift card \u202E01 x" turned its "× 2" into "2 × x 10". They are dropped from every text a page
+// shows; right-to-left names still show as they should without them.
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
+
+export const escapeHtml = (s: string) => s.replace(BIDI_CONTROLS, "").replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 /** The origin of an http(s) URL, for a CSP source list (null for anything else). */
 export function originOf(url: string | null | undefined): string | null {

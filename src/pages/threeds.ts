@@ -17,10 +17,10 @@ import { refuseCrossSitePosts } from "./cross-site";
 import type { IntentRecord } from "../core/types";
 import { completeFromIntent, sessionGuard } from "../checkout/sessions";
 import { merchantEnv } from "../db/shards";
-import { PAGE_STYLE, brandName, formatMoney, givenBackInWords, lastErrorInWords, merchantName, paidInWords, statusInWords } from "./checkout";
+import { PAGE_STYLE, brandName, escapeHtml, formatMoney, givenBackInWords, lastErrorInWords, merchantName, paidInWords, statusInWords } from "./checkout";
 import { CHALLENGE_REPLACED, pendingChallenge } from "../intents/operations/authenticate";
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+const escape = escapeHtml;
 
 export interface PageOptions {
   /** Origins besides our own that a form on the page may reach, redirects included (a merchant's return_url). */
