@@ -738,8 +738,11 @@ function sessionPages(): Hono<PagesEnv> {
     // No more attempts for now (MAX_PAYMENT_ATTEMPTS declines): said up front, with no form to type a card into.
     const wait = minutesUntilAttemptsAllowed(c.env, intent);
     if (wait !== null) return attemptsExhaustedPage(s, "Checkout", wait, row.cancelUrl);
-    // After an attempt (redirect-after-POST): where the payment stands, or what went wrong, read from the intent.
-    const error = redirectedError(intent, c.req.query("error"));
+    // After an attempt (redirect-after-POST): where the payment stands, or what went wrong, read from the
+    // intent. Opened without ?error (a bookmark, the shop's link, a decline the provider reported
+    // later), the last attempt's error is news, as on /pay.
+    const code = c.req.query("error");
+    const error = code ? redirectedError(intent, code) : intent && intent.status !== "requires_action" ? previousAttemptError(intent) : null;
     // A challenge still waiting is offered whatever else the page says (a card the form refused meanwhile).
     return sessionEnded(row, s, intent) ?? sessionForm(row, s, error, pendingStep(intent));
   });

@@ -27,6 +27,17 @@ describe("decline messages on the form", () => {
   });
 });
 
+describe("a session's page opened again without ?error (a bookmark, the shop's link)", () => {
+  it("still says the last attempt did not go through, as news (role=status, no field marked), as /pay does", async () => {
+    const path = await sessionPath();
+    await submitAndFollow(path, { card_number: "4000 0000 0000 0002" }, `${path}?error=card_declined`);
+    const html = await (await open(path)).text();
+    expect(html).toContain("The last attempt to pay did not go through: Your card was declined.");
+    expect(html).not.toContain('aria-invalid="true"');
+    expect(html).not.toContain('role="alert"');
+  });
+});
+
 describe("after a PayPal cancel, the /pay page", () => {
   /** A PayPal payment of a bare intent (no return_url), canceled by the payer `how`, and the /pay page afterwards. */
   async function canceled(how: "at PayPal" | "by the cancel link"): Promise<string> {
