@@ -250,7 +250,7 @@ export async function readBodyParams(request: Request, options: { jsonOnly?: boo
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw invalidRequest("Invalid JSON in the request body. Send a JSON object, or form-encoded parameters.", undefined, "invalid_json");
+      throw invalidRequest(`Invalid JSON in the request body. Send a JSON object${options.jsonOnly ? "" : ", or form-encoded parameters"}.`, undefined, "invalid_json");
     }
     if (!isPlainObject(parsed)) throw invalidRequest("The JSON request body must be an object.", undefined, "invalid_json");
     const shape = scanJson(text, MAX_JSON_DEPTH);

@@ -373,6 +373,10 @@ describe("seed 002 errors", () => {
       return { status: res.status, body: (await res.json()) as unknown };
     };
     expectPosError(await raw("x", "text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE");
+    // Malformed JSON is told to be JSON: this API reads no form parameters.
+    const malformed = await raw("{\"amountCents\": ", "application/json");
+    expectPosError(malformed, 400, "VALIDATION_ERROR");
+    expect((malformed.body as { error: { message: string } }).error.message).toBe("Invalid JSON in the request body. Send a JSON object.");
     expectPosError(await raw(JSON.stringify({ pad: "x".repeat(70_000) }), "application/json"), 413, "PAYLOAD_TOO_LARGE");
   });
 });
