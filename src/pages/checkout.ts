@@ -143,7 +143,7 @@ button{width:100%;font:inherit;font-weight:700;margin-top:1.25rem;padding:.8rem;
 .alert{background:#fdecea;color:#8a1c12;border:1px solid #f3b8b1;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
 .done{background:#e8f5ec;color:#14532d;border:1px solid #b7dfc3;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
 .notice{background:#eef2fd;color:#1c3275;border:1px solid #bccbf5;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}.notice a{color:inherit;font-weight:600}
-.cancel{display:block;text-align:center;margin-top:1rem;color:#2f5bea}a{color:#2f5bea}
+.cancel{display:block;text-align:center;margin-top:.4rem;padding:.6rem 0;color:#2f5bea}a{color:#2f5bea}
 a.button{display:block;text-align:center;text-decoration:none;font-weight:700;margin-top:1.25rem;padding:.8rem;border-radius:.4rem;background:#2f5bea;color:#fff}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem;margin:0 0 1rem}dt{color:#555}dd{margin:0;overflow-wrap:anywhere}
 .approve{background:#0a7d32}.fail{background:#b3261e}.onward{display:inline-block;margin-top:.5rem}.muted{color:#666;font-size:.85rem;margin-top:1rem}
@@ -204,7 +204,10 @@ function summaryHtml(s: Summary): string {
             `<tr><td>${escapeHtml(i.name)}${i.quantity > 1 ? ` <span class="qty">× ${i.quantity}</span>` : ""}</td><td class="amt">${escapeHtml(formatMoney(i.unitAmount * i.quantity, s.currency))}</td></tr>`,
         )
         .join("")
-    : `<tr><td>${escapeHtml(s.description ?? "Payment")}</td><td class="amt">${escapeHtml(formatMoney(s.amount, s.currency))}</td></tr>`;
+    : // Without a description the page's heading already says "Payment": the total alone, not a second "Payment" row.
+      s.description
+      ? `<tr><td>${escapeHtml(s.description)}</td><td class="amt">${escapeHtml(formatMoney(s.amount, s.currency))}</td></tr>`
+      : "";
   return `<table aria-label="Order summary"><tbody>${rows}<tr class="total"><td>Total</td><td class="amt">${escapeHtml(formatMoney(s.amount, s.currency))}</td></tr></tbody></table>`;
 }
 

@@ -377,7 +377,8 @@ describe("hosted checkout in Chromium", () => {
     await t.page.goto(s.url ?? "");
     const width = Number(await t.page.evaluate("document.documentElement.scrollWidth"));
     expect(width).toBeLessThanOrEqual(375);
-    for (const locator of [t.page.getByLabel(/card number/i), t.page.getByLabel(/expiry/i), t.page.getByLabel(/cvc/i), t.page.getByRole("button", { name: /^pay/i })]) {
+    // The Cancel link too: a text link one line high (23 px) was under the 24 px minimum target.
+    for (const locator of [t.page.getByLabel(/card number/i), t.page.getByLabel(/expiry/i), t.page.getByLabel(/cvc/i), t.page.getByRole("button", { name: /^pay/i }), t.page.getByRole("link", { name: "Cancel" })]) {
       const box = await locator.boundingBox();
       expect(box).not.toBeNull();
       expect((box?.x ?? -1) >= 0 && (box?.x ?? 0) + (box?.width ?? 0) <= 375).toBe(true);

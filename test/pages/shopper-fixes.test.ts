@@ -190,6 +190,14 @@ describe("a payment given back (authorization released, or refunded) is never sh
     }
   });
 
+  it("/pay of an intent without a description or items lists the total alone, not a second 'Payment' under the heading", async () => {
+    const pi = (await createIntent({ amount: 1234 })).body;
+    const html = await (await open(hostedPaymentPageUrl("", pi.id, pi.client_secret))).text();
+    expect(html).toContain("<h1>Payment</h1>");
+    expect(html).not.toContain("<td>Payment</td>");
+    expect(html).toContain('<tr class="total"><td>Total</td><td class="amt">$12.34</td></tr>');
+  });
+
   it("a session refunded in full, or in part, says so", async () => {
     const s = await newSession();
     await submit(s.path, {});
