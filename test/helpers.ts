@@ -306,6 +306,23 @@ export interface RawAnswer {
   text: string;
 }
 
+/** An iCliGo application's credentials (seed 003's X-Application-Id and X-Access-Token). */
+export interface AppCredentials {
+  appId: string;
+  token: string;
+}
+
+/** A new application of the merchant of `opts`, allowed to create, view and void payments. */
+export async function newApplication(opts: CallOptions): Promise<AppCredentials> {
+  const res = await post<{ application_id: string; access_token: string }>(
+    "/v1/api_keys",
+    { type: "application", permissions: ["payments.transactions.create", "payments.transactions.view", "payments.transactions.void"] },
+    opts,
+  );
+  if (res.status !== 200) throw new Error(`application not created: ${JSON.stringify(res.body)}`);
+  return { appId: res.body.application_id, token: res.body.access_token };
+}
+
 /** A request to any surface with exactly these headers (a JSON body gets its Content-Type). */
 export async function rawCall(method: string, path: string, headers: Record<string, string>, body?: string, key?: string): Promise<RawAnswer> {
   const sent: Record<string, string> = { ...headers };

@@ -3,7 +3,7 @@
 // currency was dropped and the amount taken in the payment's own (100 "JPY" refunded 1.00 USD).
 // The refusal changes nothing and binds no key; the payment's own currency, in any case, is taken.
 import { describe, expect, it } from "vitest";
-import { get, newMerchant, post, rawCall, uniqueKey, type CallOptions, type PaymentIntentJson, type RawAnswer } from "../helpers";
+import { get, newApplication, newMerchant, post, rawCall, uniqueKey, type AppCredentials, type CallOptions, type PaymentIntentJson, type RawAnswer } from "../helpers";
 
 type Data = { data: Record<string, unknown> };
 type PosErr = { error: { code: string; message: string; details: { field?: string }[] } };
@@ -47,26 +47,11 @@ describe("seed 002: capture and refund with a currency", () => {
   });
 });
 
-interface Credentials {
-  appId: string;
-  token: string;
-}
-
-async function newApplication(opts: CallOptions): Promise<Credentials> {
-  const res = await post<{ application_id: string; access_token: string }>(
-    "/v1/api_keys",
-    { type: "application", permissions: ["payments.transactions.create", "payments.transactions.view", "payments.transactions.void"] },
-    opts,
-  );
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return { appId: res.body.application_id, token: res.body.access_token };
-}
-
-const send = (app: Credentials, method: string, path: string, body?: unknown): Promise<RawAnswer> =>
+const send = (app: AppCredentials, method: string, path: string, body?: unknown): Promise<RawAnswer> =>
   rawCall(method, path, { "X-Application-Id": app.appId, "X-Access-Token": app.token }, body === undefined ? undefined : JSON.stringify(body));
 
 /** An iCliGo payment in EUR, paid on its page (here through /v1), captured or held. */
-async function icligoPayment(opts: CallOptions, app: Credentials, manualCapture: boolean): Promise<{ id: number; pi: string }> {
+async function icligoPayment(opts: CallOptions, app: AppCredentials, manualCapture: boolean): Promise<{ id: number; pi: string }> {
   const res = await send(app, "POST", "/payments/create-payment-intent", { userId: "user_1", currency: "EUR", amount: 25.0, manualCapture });
   expect(res.status, res.text).toBe(200);
   const dto = res.json as { id: number; paymentIntentId: string };

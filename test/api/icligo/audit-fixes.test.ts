@@ -8,12 +8,8 @@
 //   it is the application's own opaque id, as any other userId.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, expectError as expectV1Error, get, newMerchant, post, rawCall, type CallOptions, type PaymentIntentJson, type RawAnswer } from "../../helpers";
+import { call, expectError as expectV1Error, get, newApplication, newMerchant, post, rawCall, type AppCredentials, type PaymentIntentJson, type RawAnswer } from "../../helpers";
 
-interface Credentials {
-  appId: string;
-  token: string;
-}
 
 interface Dto {
   id: number;
@@ -22,23 +18,13 @@ interface Dto {
   userId: string;
 }
 
-async function newApplication(opts: CallOptions): Promise<Credentials> {
-  const res = await post<{ application_id: string; access_token: string }>(
-    "/v1/api_keys",
-    { type: "application", permissions: ["payments.transactions.create", "payments.transactions.view", "payments.transactions.void"] },
-    opts,
-  );
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return { appId: res.body.application_id, token: res.body.access_token };
-}
-
 /** A call to the iCliGo surface with the application's credentials (test/helpers.ts rawCall). */
-const send = (app: Credentials, method: string, path: string, body?: string): Promise<RawAnswer> =>
+const send = (app: AppCredentials, method: string, path: string, body?: string): Promise<RawAnswer> =>
   rawCall(method, path, { "X-Application-Id": app.appId, "X-Access-Token": app.token }, body);
 
 const createBody = (userId: string) => JSON.stringify({ userId, productId: "product_1234", currency: "EUR", amount: 9.0, manualCapture: false });
 
-async function create(app: Credentials, userId = "user_1234"): Promise<Dto> {
+async function create(app: AppCredentials, userId = "user_1234"): Promise<Dto> {
   const res = await send(app, "POST", "/payments/create-payment-intent", createBody(userId));
   expect(res.status, res.text).toBe(200);
   return res.json as Dto;
