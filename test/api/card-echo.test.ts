@@ -39,6 +39,21 @@ describe("a card number sent as a payment method", () => {
     expect(JSON.stringify(after.body)).not.toContain("4242424242424242");
   });
 
+  it("an idempotency key that is no card number (a timestamp after a digit, a UUID) is quoted back as sent", async () => {
+    const { opts } = await newMerchant("key-echo");
+    for (const key of [`k2-${Date.UTC(2026, 11, 6)}`, "be904df8-972a-43e3-9de2-123456789012"]) {
+      expect((await post("/v1/customers", { name: "a" }, { ...opts, idempotencyKey: key })).status).toBe(200);
+      const reused = await post<{ error: { message: string } }>("/v1/customers", { name: "b" }, { ...opts, idempotencyKey: key });
+      expect(reused.status).toBe(400);
+      expect(reused.body.error.message).toContain(`'${key}'`);
+    }
+    // One holding a card number, grouped as people write them, is not.
+    const carded = "order-4242 4242-4242 4242";
+    expect((await post("/v1/customers", { name: "a" }, { ...opts, idempotencyKey: carded })).status).toBe(200);
+    const reused = await post<{ error: { message: string } }>("/v1/customers", { name: "b" }, { ...opts, idempotencyKey: carded });
+    expect(reused.body.error.message).toContain("'order-[card]'");
+  });
+
   it("a client_secret sent as a payment method is said to be one, never quoted back, on /v1 and seed 004", async () => {
     const { opts } = await newMerchant("secret-echo");
     const pi = (await post<{ id: string; client_secret: string }>("/v1/payment_intents", { amount: 100, currency: "usd" }, opts)).body;
