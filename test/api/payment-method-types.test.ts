@@ -69,4 +69,14 @@ describe("payment_method_types", () => {
     // A repeated type is kept once.
     expect((await ok(post<IntentJson>("/v1/payment_intents", { amount: 700, currency: "usd", payment_method_types: ["card", "card"] }, m.opts))).payment_method_types).toEqual(["card"]);
   });
+
+  it("with automatic_payment_methods enabled is Stripe's 400: one or the other (disabled, the list stands)", async () => {
+    const m = await newMerchant("pm-types-automatic");
+    const both = await post<{ error: { message: string; param: string } }>("/v1/payment_intents", { amount: 700, currency: "usd", automatic_payment_methods: { enabled: true }, payment_method_types: ["card"] }, m.opts);
+    expectError(both, 400);
+    expect(both.body.error).toMatchObject({ message: "You may only specify one of these parameters: automatic_payment_methods, payment_method_types.", param: "automatic_payment_methods" });
+    expect((await get<ListJson<IntentJson>>("/v1/payment_intents", m.opts)).body.data).toHaveLength(0);
+    const listed = await ok(post<IntentJson>("/v1/payment_intents", { amount: 700, currency: "usd", automatic_payment_methods: { enabled: false }, payment_method_types: ["card"] }, m.opts));
+    expect(listed.payment_method_types).toEqual(["card"]);
+  });
 });

@@ -368,6 +368,10 @@ export function registerPaymentIntents(app: App): void {
         });
       }
       const expand = checkExpand(body.expand);
+      // As at Stripe: the methods are chosen for the merchant, or listed by it, not both.
+      if (body.automatic_payment_methods?.enabled === true && body.payment_method_types !== undefined) {
+        throw invalidRequest("You may only specify one of these parameters: automatic_payment_methods, payment_method_types.", "automatic_payment_methods");
+      }
       const hasMethod = body.payment_method !== undefined || body.payment_method_data !== undefined;
       if (body.confirm && !hasMethod) {
         throw invalidRequest("You cannot confirm this PaymentIntent because it's missing a payment method. Pass `payment_method` with `confirm: true`.", "payment_method", "parameter_missing");

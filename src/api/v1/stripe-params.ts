@@ -86,7 +86,7 @@ export const STRIPE_PARAMS = {
     order_id: extra("the merchant's order reference"),
     invoice_id: extra("the merchant's invoice reference (also the PaymentIntents API's)"),
     merchant_id: extra("must be the key's merchant"),
-    automatic_payment_methods: honoured("stored and echoed as sent; the payment methods are chosen by the gateway either way (cards, and PayPal when asked)"),
+    automatic_payment_methods: honoured("stored and echoed as sent; the payment methods are chosen by the gateway either way (cards, and PayPal when asked). Enabled together with `payment_method_types`: 400, as at Stripe"),
     payment_method_options: honoured(PM_OPTIONS_KEPT),
     shipping: honoured(SHIPPING_KEPT),
     statement_descriptor_suffix: honoured("stored and echoed (on the intent and its charge); the connectors are sent statement_descriptor only"),
