@@ -314,6 +314,8 @@ export interface RefundJson {
   reason: string | null;
   status: RefundRecord["status"];
   requires_approval: boolean;
+  /** Of a refund that waited for approval: who asked for it (an approver must be someone else). */
+  requested_by?: string | null;
   approval: { status: string; actor: string; reason: string | null; at: number } | null;
 }
 
@@ -803,6 +805,7 @@ export function renderRefund(refund: RefundRecord, charge: RefundCharge): Refund
     reason: refund.reason,
     status: refund.status,
     requires_approval: refund.requiresApproval,
+    ...(refund.requiresApproval ? { requested_by: refund.requestedBy ?? null } : {}),
     approval: refund.approval ? { status: refund.approval.status, actor: refund.approval.actor, reason: refund.approval.reason, at: seconds(refund.approval.at) } : null,
   };
 }

@@ -38,7 +38,7 @@
     var roles = claims && Array.isArray(claims.roles) ? claims.roles : [];
     var label = claims ? "token (" + roles.join(", ") + (claims.sub ? ", " + claims.sub : "") + ")" : c.indexOf("rk_") === 0 ? "restricted key" : "secret key";
     var k = known();
-    if (k) return { label: label, kind: k.kind, roles: k.roles || [], perms: setOf(k.permissions), crossMerchant: !!k.crossMerchant };
+    if (k) return { label: label, kind: k.kind, actor: k.actor || null, roles: k.roles || [], perms: setOf(k.permissions), crossMerchant: !!k.crossMerchant };
     if (claims) {
       var perms = {};
       roles.forEach(function (r) { (ROLE_PERMISSIONS[r] || []).forEach(function (p) { perms[p] = true; }); });
@@ -53,6 +53,11 @@
     return { label: label, kind: "api_key", roles: ["merchant"], perms: {}, crossMerchant: false };
   }
   function can(p) { return !!principal().perms[p]; }
+  /** Whether two actors name one person, as the API decides it for four eyes (case and width aside). */
+  function samePerson(a, b) {
+    var person = function (actor) { return String(actor).normalize("NFKC").trim().toLowerCase(); };
+    return person(a) === person(b);
+  }
 
   function el(tag, attrs) {
     var node = document.createElement(tag);
@@ -114,10 +119,20 @@
   function decimalOf(amount, currency) { return decimalText(amount, currency, false); }
   function when(ts) { return typeof ts === "number" ? new Date(ts * 1000).toISOString().replace("T", " ").slice(0, 19) : ""; }
 
+  /** How long a Retry-After header (seconds, or an HTTP date) says to wait: "9 s", or "a moment" without one. */
+  function waitWords(header) {
+    var text = String(header || "").trim();
+    var wait = /^\d+$/.test(text) ? parseInt(text, 10) : Math.ceil((Date.parse(text) - Date.now()) / 1000);
+    return wait >= 0 ? wait + " s" : "a moment";
+  }
+
   function newKey() { return "dashboard-" + Date.now() + "-" + Math.random().toString(36).slice(2); }
   /** The API's error as an Error, with its HTTP status. */
   function errorOf(res, json) {
-    var error = new Error((json.error && json.error.message) || json.detail || json.message || "HTTP " + res.status);
+    var message = (json.error && json.error.message) || json.detail || json.message || "HTTP " + res.status;
+    // Too many requests: how long to wait, as the API's Retry-After says (seconds, or a date).
+    if (res.status === 429) message = message.replace(/\.?$/, ".") + " Try again in " + waitWords(res.headers.get("Retry-After")) + ".";
+    var error = new Error(message);
     error.status = res.status;
     error.code = json.error && json.error.code;
     error.body = json;
@@ -130,7 +145,17 @@
     if (m && principal().crossMerchant) headers["Merchant-Id"] = m;
     if (body) headers["Content-Type"] = "application/json";
     if (method === "POST") headers["Idempotency-Key"] = key || newKey();
-    var res = await fetch(path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "omit" });
+    var res;
+    try {
+      res = await fetch(path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "omit" });
+    } catch (e) {
+      // No answer (the network failed, or the answer was lost): an action may have been made or not. Its
+      // key is kept (keyed), so confirming again sends the same request, which the API answers as the
+      // first: it never acts twice.
+      throw new Error(method === "POST"
+        ? "No answer from the gateway (" + e.message + "), so it is not known whether this was done. Confirming again is safe: it sends the same request, and the gateway answers it as the first without doing it twice."
+        : "No answer from the gateway (" + e.message + "). Try again.");
+    }
     var json = await res.json().catch(function () { return {}; });
     if (res.status === 401) {
       // The credential is not (or no longer) accepted: forget it and ask for another.
@@ -150,11 +175,7 @@
    */
   function checkRefusal(res, json) {
     if (res.status === 401) return { why: errorOf(res, json).message, refused: true };
-    if (res.status === 429) {
-      var header = res.headers.get("Retry-After") || "";
-      var wait = /^\d+$/.test(header.trim()) ? parseInt(header, 10) : Math.ceil((Date.parse(header) - Date.now()) / 1000);
-      return { why: "Too many attempts, try again in " + (wait >= 0 ? wait + " s" : "a moment") + "." };
-    }
+    if (res.status === 429) return { why: "Too many attempts, try again in " + waitWords(res.headers.get("Retry-After")) + "." };
     if (res.status >= 500) return { why: "the gateway could not check the credential (a server error, HTTP " + res.status + "). Try again in a moment." };
     return null;
   }
@@ -176,7 +197,7 @@
     var refusal = checkRefusal(res, json);
     if (refusal) return refusal;
     if (res.ok && Array.isArray(json.permissions)) {
-      sessionStorage.setItem(KNOWN, JSON.stringify({ kind: json.kind === "jwt" ? "jwt" : "api_key", roles: Array.isArray(json.roles) ? json.roles : [], permissions: json.permissions, crossMerchant: json.cross_merchant === true }));
+      sessionStorage.setItem(KNOWN, JSON.stringify({ kind: json.kind === "jwt" ? "jwt" : "api_key", actor: typeof json.actor === "string" ? json.actor : null, roles: Array.isArray(json.roles) ? json.roles : [], permissions: json.permissions, crossMerchant: json.cross_merchant === true }));
       return null;
     }
     if (res.ok || res.status === 404) {
@@ -862,8 +883,11 @@
         var amount = money(r.amount, r.currency);
         var path = "/v1/admin/refunds/" + encodeURIComponent(r.id) + "/";
         var mine = keys[r.id] || (keys[r.id] = {});
+        // Four eyes: one's own request is approved by someone else (the API refuses it), so it is not offered.
+        var own = !!(r.requested_by && p.actor && samePerson(r.requested_by, p.actor));
         return el("span", { class: "row-actions" },
-          mayApprove ? confirmed(confirming, mine, "Approve", "Approve the refund " + r.id + " of " + amount + "? The " + amount + " is sent back to the customer.", "Yes, approve refund of " + amount, "Do not approve",
+          own && mayApprove ? el("span", { class: "hint", text: "Requested by you: another person approves it" }) : null,
+          mayApprove && !own ? confirmed(confirming, mine, "Approve", "Approve the refund " + r.id + " of " + amount + "? The " + amount + " is sent back to the customer.", "Yes, approve refund of " + amount, "Do not approve",
             function (key) { return api("POST", path + "approve", {}, r.merchant_id, key); }, "Approve " + r.id + " (" + amount + " on " + r.payment_intent + ")") : null,
           confirmed(confirming, mine, "Reject", "Reject the refund " + r.id + " of " + amount + "? It is not paid, and cannot be approved later.", "Yes, reject refund", "Keep it waiting",
             function (key) { return api("POST", path + "reject", {}, r.merchant_id, key); }, "Reject " + r.id + " (" + amount + " on " + r.payment_intent + ")"));

@@ -56,6 +56,24 @@ describe("refund approval needs a second person", () => {
     // Withdrawing one's own request is allowed.
     expect((await post<RefundJson>(`/v1/admin/refunds/${byKey.body.id}/reject`, {}, m.opts)).body.status).toBe("canceled");
   });
+
+  it("the requester's name in another case or width is the same person; the refund says who asked, and the credential who it is", async () => {
+    const m = await newMerchant("four-eyes-case");
+    await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, await approverOf(m.opts));
+    const pi = (await createIntent({ amount: 5000, payment_method: "pm_card_visa", confirm: true }, m.opts)).body;
+    const as = async (sub: string) => bearer(await hsToken({ roles: ["merchant"], merchant: m.id, permissions: ["refunds.approve", "payments.transactions.void", "payments.transactions.view"], sub }));
+    const alice = await as("admin.alice");
+    const big = await post<RefundJson & { requested_by?: string }>("/v1/refunds", { payment_intent: pi.id, amount: 3000 }, alice);
+    expect(big.body).toMatchObject({ status: "pending", requires_approval: true, requested_by: "jwt:admin.alice" });
+    expect((await get<{ actor: string }>("/v1/credential", alice)).body.actor).toBe("jwt:admin.alice");
+    for (const sub of ["ADMIN.ALICE", "Admin.Alice ", "ａｄｍｉｎ.ａｌｉｃｅ"]) {
+      const refused = await post<{ error: { message: string } }>(`/v1/admin/refunds/${big.body.id}/approve`, {}, await as(sub));
+      expectError(refused, 403);
+      expect(refused.body.error.message).toContain("another person must approve it");
+    }
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, m.opts)).body.amount_refunded).toBe(0);
+    expect((await post<RefundJson>(`/v1/admin/refunds/${big.body.id}/approve`, {}, await as("bob"))).body.status).toBe("succeeded");
+  });
 });
 
 describe("another merchant's ids are always missing", () => {

@@ -560,8 +560,13 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     expect(await keyRow(toReject).count()).toBe(0);
     await keyPage.context().close();
 
-    // A person's token of the merchant: both, each asked first.
-    const page = await signedIn(tokenFor("merchant", "--merchant", m.id));
+    // A person's token of the merchant: both, each asked first; on a refund it asked for itself, only
+    // Reject (four eyes: the API would refuse its approval).
+    const token = tokenFor("merchant", "--merchant", m.id, "--sub", "clerk.one");
+    const ownPi = await call("POST", "/v1/payment_intents", m.key, { amount: 5000, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    const own = (await call("POST", "/v1/refunds", token, { payment_intent: ownPi.json.id, amount: 2000 })).json;
+    expect(own.requested_by, JSON.stringify(own)).toBe("jwt:clerk.one");
+    const page = await signedIn(token);
     const posts: string[] = [];
     page.on("request", (r) => {
       if (r.method() === "POST") posts.push(new URL(r.url()).pathname);
@@ -569,6 +574,8 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     await page.getByRole("link", { name: "Refund approvals", exact: true }).click();
     const row = (id: string) => page.locator("tr", { has: page.getByRole("cell", { name: id, exact: true }) });
     await row(toApprove).waitFor();
+    expect(await row(own.id as string).getByRole("button").allInnerTexts()).toEqual(["Reject"]);
+    expect(await row(own.id as string).innerText()).toContain("Requested by you: another person approves it");
     const question = page.locator("#confirm-question");
     await row(toApprove).getByRole("button", { name: "Approve" }).click();
     expect(await question.innerText()).toBe(`Approve the refund ${toApprove} of 30.00 USD? The 30.00 USD is sent back to the customer.`);
@@ -583,6 +590,32 @@ describe("dashboard: what a credential is offered, confirmations, paging, mercha
     expect(posts).toEqual([`/v1/admin/refunds/${toApprove}/approve`]);
     expect(await refundStatus(toApprove)).toBe("succeeded");
     await expect.poll(() => row(toApprove).count()).toBe(0);
+    await page.context().close();
+  });
+
+  it("a refund whose answer is lost says its outcome is unknown and that confirming again is safe; confirming again refunds once", async () => {
+    const m = await newMerchant();
+    const pi = await call("POST", "/v1/payment_intents", m.key, { amount: 2600, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+    const id = pi.json.id as string;
+    const page = await signedIn(m.key);
+    await page.goto(`${gateway}/dashboard#/payments/${id}`);
+    await page.getByRole("heading", { name: `Payment ${id}` }).waitFor();
+    let lose = true;
+    await page.route("**/v1/refunds", async (route) => {
+      if (route.request().method() !== "POST" || !lose) return route.fallback();
+      lose = false;
+      // The gateway makes the refund; its answer never reaches the page.
+      await (await route.fetch()).body();
+      await route.abort("connectionreset");
+    });
+    await page.getByLabel("Refund amount (USD)").fill("6.00");
+    await page.getByRole("button", { name: "Refund", exact: true }).click();
+    await page.getByRole("button", { name: "Confirm refund of 6.00 USD" }).click();
+    await page.getByText(/it is not known whether this was done\. Confirming again is safe/).waitFor();
+    await page.getByRole("button", { name: "Confirm refund of 6.00 USD" }).click();
+    await page.getByText(new RegExp(`^Refund of 6\\.00 USD on ${id}: done`)).waitFor();
+    const refunds = await call("GET", `/v1/refunds?payment_intent=${id}`, m.key);
+    expect(refunds.json.data).toHaveLength(1);
     await page.context().close();
   });
 

@@ -1,4 +1,4 @@
-// GET /v1/credential: the credential making the call, as the API sees it (its kind, roles and
+// GET /v1/credential: the credential making the call, as the API sees it (its kind, actor, roles and
 // permissions). Any accepted credential may ask, without a merchant chosen and with no permission:
 // the dashboard uses it to offer only what the credential may do; the API still decides every call.
 import { z } from "zod";
@@ -10,6 +10,7 @@ const CredentialSchema = z
   .object({
     object: z.literal("credential"),
     kind: z.enum(["api_key", "jwt", "application"]),
+    actor: z.string().describe("Who the calls are made as, in the audit log and on refunds' requested_by (jwt:<sub>, api_key:<id>)."),
     roles: z.array(z.string()),
     permissions: z.array(z.string()),
     merchant_id: z.string().nullable(),
@@ -36,6 +37,7 @@ export function registerCredential(app: App): void {
       json(c, {
         object: "credential",
         kind: principal.kind,
+        actor: principal.actor,
         roles: [...principal.roles],
         permissions: PERMISSIONS.filter((p) => principal.permissions.has(p)),
         merchant_id: principal.merchantId || null,

@@ -171,13 +171,22 @@ export async function cancelRefund(draft: IntentRecord, params: RefundCancelPara
   return release(draft, record, tools);
 }
 
+/**
+ * Whether two actors (`jwt:jane.doe`, `api_key:key_...`) name one person: an operator's name is typed
+ * (a token's `sub`, the CLI's --sub), and "Jane.Doe" or a full-width "ｊａｎｅ" is not someone else.
+ */
+export function samePerson(a: string, b: string): boolean {
+  const person = (actor: string) => actor.normalize("NFKC").trim().toLowerCase();
+  return person(a) === person(b);
+}
+
 export async function decideRefund(draft: IntentRecord, params: ApprovalParams, tools: OperationTools): Promise<StepResult> {
   const record = refundOf(draft, params.refundId);
   if (!awaitingApproval(record)) {
     throw unexpectedState(`Refund ${record.id} is not waiting for approval (its status is ${record.status}).`, "refund_not_awaiting_approval");
   }
   // Four eyes: whoever asked for a refund cannot approve it (rejecting one's own request is allowed).
-  if (params.approve && record.requestedBy && record.requestedBy === params.actor) {
+  if (params.approve && record.requestedBy && samePerson(record.requestedBy, params.actor)) {
     throw permissionDenied(`Refund ${record.id} was requested by ${params.actor}: another person must approve it.`);
   }
   record.approval = { status: params.approve ? "approved" : "rejected", actor: params.actor, reason: params.reason, at: tools.now() };
