@@ -2,7 +2,7 @@
 // in its own wire format (for /v1, Stripe's `{"error": {...}}`). It is plain data so that it can
 // cross a Durable Object RPC boundary and be stored as an idempotent result.
 
-import { redactCardNumbers } from "./card-number";
+import { redactCardNumbersQuoted } from "./card-number";
 
 export type ErrorType =
   | "invalid_request_error"
@@ -34,7 +34,7 @@ export class ApiError extends Error {
 
   constructor(data: ApiErrorData) {
     // A message may quote what the client sent: a card number in it is never sent back (answers are logged).
-    const message = redactCardNumbers(data.message);
+    const message = redactCardNumbersQuoted(data.message);
     super(message);
     this.name = "ApiError";
     this.data = message === data.message ? data : { ...data, message };

@@ -55,7 +55,7 @@
   function can(p) { return !!principal().perms[p]; }
   /** Whether two actors name one person, as the API decides it for four eyes (case and width aside). */
   function samePerson(a, b) {
-    var person = function (actor) { return String(actor).normalize("NFKC").trim().toLowerCase(); };
+    var person = function (actor) { return String(actor).normalize("NFKC").replace(/[\s\p{Cf}]/gu, "").toLowerCase(); };
     return person(a) === person(b);
   }
 

@@ -1,7 +1,7 @@
 // A card number a client sends where the gateway wants a token or an id is never quoted back: error
 // messages that name what was sent show it as [card] on every surface (answers are commonly logged).
 import { describe, expect, it } from "vitest";
-import { newMerchant, post } from "../helpers";
+import { get, newMerchant, post } from "../helpers";
 
 const PAN = "4242424242424242";
 
@@ -52,6 +52,24 @@ describe("a card number sent as a payment method", () => {
     expect((await post("/v1/customers", { name: "a" }, { ...opts, idempotencyKey: carded })).status).toBe(200);
     const reused = await post<{ error: { message: string } }>("/v1/customers", { name: "b" }, { ...opts, idempotencyKey: carded });
     expect(reused.body.error.message).toContain("'order-[card]'");
+  });
+
+  it("what is kept stays masked for any grouping: an event's idempotency key and a request id; a card after '1,' is masked in a message too", async () => {
+    const { opts } = await newMerchant("kept-masked");
+    for (const key of ["1,4111111111111111", "42424242 42424242"]) {
+      const res = await post<{ id: string }>("/v1/payment_intents", { amount: 100, currency: "usd" }, { ...opts, idempotencyKey: key });
+      expect(res.status).toBe(200);
+      const events = await get<{ data: { request: { idempotency_key: string | null } }[] }>(`/v1/events?limit=1`, opts);
+      const kept = events.body.data[0]?.request.idempotency_key ?? "";
+      expect(kept).toContain("[card]");
+      expect(kept).not.toMatch(/4111111111111111|42424242 42424242/);
+    }
+    const withId = await post("/v1/customers", { name: "a" }, { ...opts, headers: { "x-request-id": "r1.4111111111111111" } });
+    expect(withId.headers.get("request-id")).toMatch(/^req_/);
+    const expand = await get<{ error: { message: string } }>("/v1/payment_intents?expand[]=1,4111111111111111", opts);
+    expect(expand.status).toBe(400);
+    expect(expand.body.error.message).not.toContain("4111111111111111");
+    expect(expand.body.error.message).toContain("1,[card]");
   });
 
   it("a client_secret sent as a payment method is said to be one, never quoted back, on /v1 and seed 004", async () => {

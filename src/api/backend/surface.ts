@@ -14,7 +14,7 @@ import { surfacePrincipal } from "../common/surface-auth";
 import { routeMiss } from "../common/allowed-methods";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { valueAt } from "../v1/validation";
-import { redactCardNumbers } from "../../core/card-number";
+import { redactCardNumbersQuoted } from "../../core/card-number";
 
 export const BACKEND_BASE = "/api/v1/payments";
 const TAG = "Stripe and PayPal endpoints (seed 004)";
@@ -25,7 +25,7 @@ export class BackendError extends Error {
     message: string,
   ) {
     // A message may quote what the client sent: never a card number.
-    super(redactCardNumbers(message));
+    super(redactCardNumbersQuoted(message));
     this.name = "BackendError";
   }
 }

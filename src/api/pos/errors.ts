@@ -5,7 +5,7 @@
 import type { z } from "zod";
 import { ApiError, BEARER_CHALLENGE, type ApiErrorData } from "../../core/errors";
 import { log } from "../../log";
-import { redactCardNumbers } from "../../core/card-number";
+import { redactCardNumbersQuoted } from "../../core/card-number";
 import { liveVoidOf, posStatus } from "../../core/pos-status";
 import type { IntentRecord } from "../../core/types";
 import { ownEntry } from "../../core/own";
@@ -28,9 +28,9 @@ export class PosError extends Error {
     readonly details: PosErrorDetail[] = [],
   ) {
     // A message (or a detail) may quote what the client sent: never a card number.
-    super(redactCardNumbers(message));
+    super(redactCardNumbersQuoted(message));
     this.name = "PosError";
-    this.details = details.map((d) => ({ ...d, message: redactCardNumbers(d.message) }));
+    this.details = details.map((d) => ({ ...d, message: redactCardNumbersQuoted(d.message) }));
   }
 }
 

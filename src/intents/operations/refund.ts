@@ -173,10 +173,11 @@ export async function cancelRefund(draft: IntentRecord, params: RefundCancelPara
 
 /**
  * Whether two actors (`jwt:jane.doe`, `api_key:key_...`) name one person: an operator's name is typed
- * (a token's `sub`, the CLI's --sub), and "Jane.Doe" or a full-width "ｊａｎｅ" is not someone else.
+ * (a token's `sub`, the CLI's --sub), and "Jane.Doe", a full-width "ｊａｎｅ", or the name with a space
+ * or an invisible character (a zero-width space, a soft hyphen) in it is not someone else.
  */
 export function samePerson(a: string, b: string): boolean {
-  const person = (actor: string) => actor.normalize("NFKC").trim().toLowerCase();
+  const person = (actor: string) => actor.normalize("NFKC").replace(/[\s\p{Cf}]/gu, "").toLowerCase();
   return person(a) === person(b);
 }
 
