@@ -850,7 +850,7 @@
             function (key, fields) { return api("POST", path + "dismiss", fields, p.merchant_id, key); }, "Dismiss " + p.id, { reason: {} }));
       }, "acts"],
       // The id breaks only when the row would not fit (at 1280 px the All view has Resolution and Merchant too).
-      ["Payment", function (p) { return p.id; }, "wrap-id wide-id"], ["Amount", function (p) { return money(p.amount, p.currency); }, "nowrap"], ["Status", function (p) { return breakable(p.status); }],
+      ["Payment", function (p) { return p.id; }, "id wrap-id"], ["Amount", function (p) { return money(p.amount, p.currency); }, "nowrap"], ["Status", function (p) { return breakable(p.status); }],
       ["Reason", function (p) { return (p.last_payment_error && (p.last_payment_error.decline_code || p.last_payment_error.code)) || ""; }],
       ["Retries", function (p) { return (retryCells[p.id] = el("span", null, retriesCell(p))); }, "wrap-id"],
     ];

@@ -26,7 +26,7 @@ h1,h2,dd,#flash{overflow-wrap:break-word}
 .error,#flash,.confirm p{overflow-wrap:anywhere}
 td .long{display:block;min-width:8rem;max-width:22rem;overflow-wrap:anywhere}
 /* A row's buttons stay on one line; on a failed payment's row they come first, the id next to them wraps rather than leaving the screen. */
-td.acts,td.id,td.nowrap{white-space:nowrap}td.acts button{margin:.1rem .15rem;padding:.2rem .55rem}td.wrap-id{overflow-wrap:anywhere;min-width:6rem}td.wide-id{min-width:10.5rem}
+td.acts,td.id,td.nowrap{white-space:nowrap}td.acts button{margin:.1rem .15rem;padding:.2rem .55rem}td.wrap-id{overflow-wrap:anywhere;min-width:6rem}td.wide-id{min-width:10.5rem}td.id.wrap-id{white-space:normal}
 @media (max-width:40rem){td.id{white-space:normal;overflow-wrap:anywhere;min-width:6.5rem}}
 /* The heading takes the focus after a page change or an action (for screen readers): no ring for that, a ring for the keyboard. */
 .error-ways a{margin-left:.6rem;color:#5851eb}input[aria-invalid=true]{border-color:#b42318;outline-color:#b42318}

@@ -18,7 +18,7 @@ function section(heading: string): string {
   const end = README.indexOf("\n## ", start + 4);
   return README.slice(start, end < 0 ? undefined : end);
 }
-const shBlocks = (text: string) => [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
+const shBlocks = (text: string) => [...text.matchAll(/```(?:sh|bash)\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
 
 describe("README", () => {
   it("the curl walk-through runs as written on $PORT, and its cancel step cancels", () => {
