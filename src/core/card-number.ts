@@ -15,10 +15,12 @@ const CARD_DIGITS = /(?<!\d)[2-6](?:[ .-]?\d){12,18}(?!\d)/g;
 const PAN = /(?<!\d)(?:[2-6]\d{12,18}|[2-6]\d{3}[ .-]\d{4}[ .-]\d{4}[ .-]\d{1,4}(?:[ .-]\d{1,3})?|3\d{3}[ .-]\d{6}[ .-]\d{4,5})(?!\d)/g;
 const AFTER_DECIMAL_POINT = /\d[.,]$/;
 
+// The same test for one match (a global expression's test() would carry its lastIndex between calls).
+const ANY_CARD_DIGITS = new RegExp(CARD_DIGITS.source);
+
 /** Whether `text` holds 13-19 digits that may be a card number, however they are grouped (CARD_DIGITS). */
 export function mayHoldCardNumber(text: string): boolean {
-  CARD_DIGITS.lastIndex = 0;
-  return CARD_DIGITS.test(text);
+  return ANY_CARD_DIGITS.test(text);
 }
 
 /** Whether a string of digits passes the Luhn check card numbers carry. */
