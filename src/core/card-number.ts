@@ -2,7 +2,7 @@
 // what a client sent) and replaced: a number never leaves the gateway in a log or an answer.
 
 // Two tests. What the gateway keeps or logs (events, the audit log, log lines, request ids, the form an
-// idempotency key is stored in) is held to the broad one, CARD_DIGITS: any 13 to 19 digits starting
+// idempotency key is stored in) is held to the broad one, CARD_DIGITS, which takes 13 to 19 digits starting
 // as card numbers do (2-6), with or without a space, dash or dot between any two, not inside a longer
 // run of digits but anywhere else (also inside an id or a key: `pi_4242...`, `x4242...`). A false
 // alarm there costs nothing. What an error message quotes back to a client is held to PAN, a card
