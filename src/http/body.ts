@@ -211,6 +211,23 @@ export function duplicateJsonKey(text: string): string | null {
   return scanJson(text).duplicate;
 }
 
+const tooDeepRefused = () => invalidRequest(`The JSON request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`, undefined, "invalid_json");
+
+/**
+ * The checks every surface's JSON body passes, whatever parses it: at most MAX_JSON_DEPTH levels, no
+ * parameter named __proto__, no key named twice in one object. `parse` is called only when the text
+ * is not too deep (a reviver walks the value recursively, and thousands of levels overflow its stack);
+ * its own error (malformed JSON) goes through. Returns what it parsed.
+ */
+export function parseCheckedJson(text: string, parse: (text: string) => unknown): unknown {
+  const shape = scanJson(text, MAX_JSON_DEPTH);
+  if (shape.tooDeep) throw tooDeepRefused();
+  const parsed = parse(text);
+  if (text.includes("__proto__") && hasProtoKey(parsed)) throw protoRefused();
+  if (shape.duplicate !== null) throw duplicateKeyRefused(shape.duplicate);
+  return parsed;
+}
+
 /** The 400 of a JSON body that names a key twice. */
 export function duplicateKeyRefused(key: string): ApiError {
   return invalidRequest(`The JSON request body names '${key.slice(0, 64)}' twice in one object: send each field once.`, undefined, "invalid_json");
@@ -254,7 +271,7 @@ export async function readBodyParams(request: Request, options: { jsonOnly?: boo
     }
     if (!isPlainObject(parsed)) throw invalidRequest("The JSON request body must be an object.", undefined, "invalid_json");
     const shape = scanJson(text, MAX_JSON_DEPTH);
-    if (shape.tooDeep) throw invalidRequest(`The JSON request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`, undefined, "invalid_json");
+    if (shape.tooDeep) throw tooDeepRefused();
     if (text.includes("__proto__") && hasProtoKey(parsed)) throw protoRefused();
     if (shape.duplicate !== null) throw duplicateKeyRefused(shape.duplicate);
     if (EXPONENT_OUT_OF_RANGE.test(text)) JSON.parse(text, refuseOutOfRange as (this: unknown, key: string, value: unknown) => unknown);

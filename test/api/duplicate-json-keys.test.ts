@@ -3,7 +3,8 @@
 // or a log reading the first would see another amount than the one charged.
 import { describe, expect, it } from "vitest";
 import { duplicateJsonKey } from "../../src/http/body";
-import { get, hsToken, newMerchant, rawCall } from "../helpers";
+import { env } from "cloudflare:workers";
+import { get, hsToken, newApplication, newMerchant, rawCall } from "../helpers";
 
 describe("a field named twice in a JSON body", () => {
   it("is found at any depth, escaped or not, and only within one object", () => {
@@ -39,6 +40,59 @@ describe("a field named twice in a JSON body", () => {
     expect((await get<{ data: unknown[] }>("/v1/payment_intents", m.opts)).body.data).toEqual([]);
     // The same bodies with each field once are served.
     expect((await rawCall("POST", "/v1/payment_intents", auth, '{"amount":100,"currency":"usd"}')).status).toBe(200);
+  });
+
+  it("seed 000: a field named twice in different cases (amount and Amount) is a 400, and nothing is made", async () => {
+    const m = await newMerchant("dup-case");
+    const token = await hsToken({ roles: ["merchant"], sub: "dup-case-user", merchant: m.id });
+    const auth = { authorization: `Bearer ${token}` };
+    for (const body of ['{"amount":10,"currency":"EUR","Amount":11}', '{"amount":10,"currency":"EUR","CURRENCY":"JPY"}', '{"AMOUNT":10,"Amount":11,"currency":"EUR"}']) {
+      const res = await rawCall("POST", "/api/v1/PaymentIntents", auth, body);
+      expect(res.status, body).toBe(400);
+      expect(res.headers.get("content-type"), body).toContain("application/problem+json");
+      expect(res.text, body).toContain("twice");
+    }
+    // A number written as a string is read only as the digits alone, as System.Text.Json reads it.
+    const padded = await rawCall("POST", "/api/v1/PaymentIntents", auth, '{"amount":" 10","currency":"EUR"}');
+    expect(padded.status, padded.text).toBe(400);
+    expect((await get<{ data: unknown[] }>("/v1/payment_intents", m.opts)).body.data).toEqual([]);
+    // One spelling of each, in any case, is served.
+    const served = await rawCall("POST", "/api/v1/PaymentIntents", auth, '{"Amount":"10.00","CURRENCY":"EUR"}');
+    expect(served.status, served.text).toBe(201);
+  });
+
+  it("nesting deeper than 32 levels, or a key named __proto__, is a 400 on seeds 000, 003 and 004 too, and nothing is made", async () => {
+    const m = await newMerchant("deep-json");
+    const token = await hsToken({ roles: ["merchant"], sub: "deep-user", merchant: m.id });
+    const app = await newApplication(m.opts);
+    const deep = (levels: number) => `${"[".repeat(levels)}${"]".repeat(levels)}`;
+    const surfaces: { path: string; headers: Record<string, string>; body: (extra: string) => string }[] = [
+      { path: "/api/v1/PaymentIntents", headers: { authorization: `Bearer ${token}` }, body: (extra) => `{"amount":10,"currency":"EUR",${extra}}` },
+      {
+        path: "/payments/create-payment-intent",
+        headers: { "X-Application-Id": app.appId, "X-Access-Token": app.token },
+        body: (extra) => `{"userId":"u1","productId":"p1","currency":"EUR","amount":9.0,${extra}}`,
+      },
+      { path: "/api/v1/payments/stripe/create-payment-intent/", headers: { authorization: `Bearer ${m.key}` }, body: (extra) => `{"amount":10,"currency":"usd",${extra}}` },
+    ];
+    const made = async () => (await env.DB.prepare("SELECT count(*) AS n FROM payment_intents WHERE merchant_id = ?").bind(m.id).first<{ n: number }>())?.n;
+    for (const s of surfaces) {
+      const before = await made();
+      for (const [label, extra, says] of [
+        ["200 levels", `"x":${deep(200)}`, "32 levels"],
+        ["5000 levels", `"x":${deep(5000)}`, "32 levels"],
+        ["__proto__ in metadata", '"metadata":{"__proto__":"x","k":"v"}', "__proto__"],
+        ["__proto__ at the top", '"__proto__":{"admin":true}', "__proto__"],
+      ] as const) {
+        const res = await rawCall("POST", s.path, s.headers, s.body(extra));
+        expect(res.status, `${s.path} ${label}: ${res.text}`).toBe(400);
+        expect(res.text, `${s.path} ${label}`).toContain(says);
+      }
+      expect(await made(), s.path).toBe(before);
+      // 32 levels are read (and the body then served or refused for its fields, never for its depth).
+      const fine = await rawCall("POST", s.path, s.headers, s.body(`"x":${deep(31)}`));
+      expect(fine.text, s.path).not.toContain("32 levels");
+    }
   });
 
   it("seed 000: a body that is not a JSON object (a number too) is said to be one, whatever it holds", async () => {

@@ -3,7 +3,7 @@
 // convert to minor units from their text, never through a float. Writing, an amount is printed with
 // its currency's digits (`100.00`, `1000`, `1.250`) as a JSON number.
 import { ApiError, invalidRequest } from "../../core/errors";
-import { duplicateJsonKey, duplicateKeyRefused, readBodyText } from "../../http/body";
+import { parseCheckedJson, readBodyText } from "../../http/body";
 import { minorToDecimal } from "../../core/money";
 import { randomToken } from "../../core/ids";
 
@@ -45,15 +45,14 @@ type Reviver = (this: unknown, key: string, value: unknown, context?: { source?:
 /** Parses JSON text; numbers become JsonNumber. Throws a 400 ApiError on malformed JSON. */
 export function parseExactJson(text: string): unknown {
   const reviver: Reviver = (_key, value, context) => (typeof value === "number" ? new JsonNumber(context?.source ?? String(value), value) : value);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text, reviver as (this: unknown, key: string, value: unknown) => unknown);
-  } catch {
-    throw invalidRequest("The request body is not valid JSON.", undefined, "invalid_json");
-  }
-  const twice = duplicateJsonKey(text);
-  if (twice !== null) throw duplicateKeyRefused(twice);
-  return parsed;
+  // Nested too deep, a key named __proto__ or twice: refused as on every surface (parseCheckedJson).
+  return parseCheckedJson(text, (checked) => {
+    try {
+      return JSON.parse(checked, reviver as (this: unknown, key: string, value: unknown) => unknown);
+    } catch {
+      throw invalidRequest("The request body is not valid JSON.", undefined, "invalid_json");
+    }
+  });
 }
 
 // A per-isolate random marker (made on first use: Workers forbid random values at load time), so

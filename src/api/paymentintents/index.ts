@@ -264,15 +264,20 @@ const JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
 /**
  * The body as the document's ASP.NET controller binds it (System.Text.Json's web defaults):
  * property names in any case (`Amount`, `CURRENCY`), and numbers also written as JSON strings
- * (`"amount": "10.00"`), read exactly as the same digits unquoted would be.
+ * (`"amount": "10.00"`, no spaces around the digits), read exactly as the same digits unquoted would
+ * be. A field named twice in different cases (`amount` and `Amount`) is refused, as a field named
+ * twice in the same case is: System.Text.Json would bind the last, and a proxy or a log reading the
+ * first would see another amount than the one charged.
  */
 function aspNetBinding(body: Record<string, unknown>): Record<string, unknown> {
   const bound: Record<string, unknown> = {};
   for (const field of CREATE_FIELDS) {
-    const key = field in body ? field : Object.keys(body).find((k) => k.toLowerCase() === field.toLowerCase());
+    const keys = Object.keys(body).filter((k) => k.toLowerCase() === field.toLowerCase());
+    const [key, twice] = keys;
+    if (twice !== undefined) throw invalidRequest(`The JSON request body names the field ${field} twice ('${key}' and '${twice}'): send each field once.`, field, "invalid_json");
     if (key === undefined) continue;
     const value = body[key];
-    bound[field] = NUMERIC_FIELDS.has(field) && typeof value === "string" && JSON_NUMBER.test(value.trim()) ? new JsonNumber(value.trim(), Number(value)) : value;
+    bound[field] = NUMERIC_FIELDS.has(field) && typeof value === "string" && JSON_NUMBER.test(value) ? new JsonNumber(value, Number(value)) : value;
   }
   return bound;
 }
