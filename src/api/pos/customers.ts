@@ -101,7 +101,7 @@ function renderMethod(row: PaymentMethodRow, posCustomer: string, defaultId: str
   };
 }
 
-const SaveBody = z.object({
+const SaveBody = z.strictObject({
   clientRequestId: z.string().min(1).max(255).optional(),
   token: z.string({ error: "token is required" }).min(1, "token is required").max(255),
   expiry: z.string({ error: "expiry is required" }).regex(/^(0[1-9]|1[0-2])\d{2}$/, "expiry must be MMYY (e.g. 1230)").meta({ example: "1230" }),

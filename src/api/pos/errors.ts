@@ -221,12 +221,21 @@ export function renderPosError(err: unknown, requestId: string): { status: numbe
 export function parsePos<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const details = result.error.issues.slice(0, 20).map((issue) => {
+  // A field the request does not take (a partial void's amountCents, say) is refused by name, never
+  // dropped: the operation would otherwise go ahead for what the client did not ask.
+  const details = result.error.issues.slice(0, 20).flatMap((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      const at = issue.path.map(String).join(".");
+      return issue.keys.map((key) => {
+        const field = redactCardNumbersQuoted(at ? `${at}.${key}` : key).slice(0, 100);
+        return { field, message: `${field} is not a field of this request` };
+      });
+    }
     const field = issue.path.map(String).join(".");
     const missing = issue.code === "invalid_type" && /received undefined/i.test(issue.message);
     const text = issue.message.replace(/\s+/g, " ").slice(0, 200);
     const message = missing ? `${field} is required` : field && !text.startsWith(field) ? `${field}: ${text}` : text;
-    return { ...(field ? { field } : {}), message };
-  });
+    return [{ ...(field ? { field } : {}), message }];
+  }).slice(0, 20);
   throw new PosError(400, "VALIDATION_ERROR", details[0]?.message ?? "Invalid request", details);
 }

@@ -39,7 +39,7 @@ const cardFields = {
   paymentMethodType: z.literal("card", { error: "paymentMethodType must be card" }).optional(),
 };
 
-const PaymentBody = z.object({
+const PaymentBody = z.strictObject({
   clientRequestId: clientRequestId.optional(),
   amountCents: cents("amountCents"),
   tipCents: z.number().int("tipCents must be a non-negative integer").min(0, "tipCents must be a non-negative integer").max(MAX_AMOUNT).optional(),
@@ -55,13 +55,13 @@ const PaymentBody = z.object({
 });
 
 // currency: optional, and when sent it must be the payment's (500 JPY is not 5.00 USD).
-const CaptureBody = z.object({ clientRequestId: clientRequestId.optional(), paymentIntentId: intentId, amountCents: cents("amountCents").optional(), currency: currency.optional() });
-const VoidBody = z.object({ clientRequestId: clientRequestId.optional(), paymentIntentId: intentId });
+const CaptureBody = z.strictObject({ clientRequestId: clientRequestId.optional(), paymentIntentId: intentId, amountCents: cents("amountCents").optional(), currency: currency.optional() });
+const VoidBody = z.strictObject({ clientRequestId: clientRequestId.optional(), paymentIntentId: intentId });
 const RefundBody = CaptureBody;
 // customerId: the customer a failed payment made without one is retried for (a stored card pays only
 // for its own customer's payments); a payment's own customer is not changed by a retry.
-const RetryBody = z.object({ clientRequestId: clientRequestId.optional(), ...cardFields, customerId: ref().optional() });
-const ResolveBody = z.object({
+const RetryBody = z.strictObject({ clientRequestId: clientRequestId.optional(), ...cardFields, customerId: ref().optional() });
+const ResolveBody = z.strictObject({
   clientRequestId: clientRequestId.optional(),
   resolution: z.enum(["resolved", "dismissed"], { error: "resolution must be resolved or dismissed" }),
   reason: z.string().max(500).optional(),

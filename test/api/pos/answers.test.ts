@@ -34,6 +34,38 @@ describe("seed 002 error details", () => {
   });
 });
 
+describe("seed 002 fields a request does not take", () => {
+  it("are refused by name (a partial void's amountCents, a retry's amountCents), and nothing is done", async () => {
+    const { opts } = await newMerchant("pos-unknown-fields");
+    const auth = await post<{ data: { id: string; status: string } }>(
+      "/api/v1/payments/authorize",
+      { clientRequestId: uniqueKey("a"), amountCents: 5000, currency: "USD", token: "9418594164541111", expiry: "1239", cvv: "123" },
+      opts,
+    );
+    expect(auth.status, JSON.stringify(auth.body)).toBe(201);
+    const partialVoid = await post<Err>("/api/v1/payments/void", { paymentIntentId: auth.body.data.id, amountCents: 100 }, opts);
+    expect(partialVoid.status, JSON.stringify(partialVoid.body)).toBe(400);
+    expect(partialVoid.body.error.code).toBe("VALIDATION_ERROR");
+    expect(partialVoid.body.error.details).toEqual([{ field: "amountCents", message: "amountCents is not a field of this request" }]);
+    // A key that is a card number is not echoed.
+    const cardKey = await post<Err>("/api/v1/payments/sale", { amountCents: 100, currency: "USD", token: "9418594164541111", expiry: "1239", "4242424242424242": 1 }, opts);
+    expect(cardKey.status, JSON.stringify(cardKey.body)).toBe(400);
+    expect(JSON.stringify(cardKey.body)).not.toContain("4242424242424242");
+    for (const body of [
+      { amountCents: 100, currency: "USD", token: "9418594164541111", expiry: "1239", foo: 1 },
+      { amountCents: 100, currency: "USD", token: "9418594164541111", expiry: "1239", amountDollars: "1.00" },
+    ]) {
+      const res = await post<Err>("/api/v1/payments/sale", body, opts);
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+    }
+    // Nothing was voided or sold: the authorization stands, and it is the merchant's only payment.
+    const still = await get<{ data: { intent: { status: string } } }>(`/api/v1/payments/transactions/${auth.body.data.id}`, opts);
+    expect(still.body.data.intent.status, JSON.stringify(still.body)).toBe("authorized");
+    const list = await get<{ data: unknown[] }>("/v1/payment_intents", opts);
+    expect(list.body.data).toHaveLength(1);
+  });
+});
+
 describe("seed 002 void of a sale held for approval", () => {
   it("answers void_pending, not voided, while the refund that voids it waits for an approver", async () => {
     const m = await newMerchant("pos-void-held");
