@@ -324,7 +324,10 @@ export function icligoSurface(): Hono<AppEnv> {
     const body = await optionalBody(c);
     const description = text(body, "description", 500);
     samePaymentCurrency(body, found.intent);
-    const amount = body.amount === undefined || body.amount === null ? undefined : decimal(body.amount, found.intent.currency, "amount");
+    // "The request specifies the amount to be captured" (seed 003): a capture without one is refused,
+    // not taken as the whole authorization.
+    if (body.amount === undefined || body.amount === null) throw badRequest("Invalid request: missing required field 'amount'.");
+    const amount = decimal(body.amount, found.intent.currency, "amount");
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), found.scope, { route: "PUT /payments/{payment_id}/capture", target: found.intent.id, params: { amount, description } });
     const outcome = await intentStub(c.env, found.intent.id).capture(requestOf(c, principal, found.scope, "payment_intents.capture", idem), found.intent.id, { amountToCapture: amount });
     const intent = paymentAfter(c, outcome, "capture", found);
@@ -411,7 +414,7 @@ const PaymentDto = CreateIntentRequest.extend({
   createdAt: z.number().int(),
 }).meta({ id: "IcligoPaymentDto" });
 const SameCurrency = z.string().length(3).optional().describe("Optional; when sent, the payment's currency (another one is a 400).");
-const CaptureRequest = z.object({ amount: z.number().positive().optional(), description: z.string().optional(), currency: SameCurrency }).meta({ id: "IcligoExternalConfirmPaymentRequest" });
+const CaptureRequest = z.object({ amount: z.number().positive().describe("The amount to capture, at most the authorized amount."), description: z.string().optional(), currency: SameCurrency }).meta({ id: "IcligoExternalConfirmPaymentRequest" });
 const ConfirmPaymentResponse = z
   .object({ date: z.number().int(), capturedAmountInfo: Money, captures: z.array(z.object({ id: z.string(), description: z.string(), captureTime: z.number().int(), amount: Money })).length(1) })
   .meta({ id: "IcligoConfirmPaymentResponse" });
@@ -429,7 +432,7 @@ export function registerIcligoSurface(app: App): void {
   const json = <S extends z.ZodType>(schema: S) => ({ content: { "application/json": { schema } } });
   reg.registerPath({ method: "post", path: `${PREFIX}/create-payment-intent`, summary: "Create a payment intent", tags, security, request: { body: { required: true, ...json(CreateIntentRequest) } }, responses: { 200: { description: "The payment", ...json(PaymentDto) }, ...errors } });
   reg.registerPath({ method: "get", path: `${PREFIX}/{payment_id}`, summary: "A payment", tags, security, request: { params }, responses: { 200: { description: "The payment", ...json(PaymentDto) }, ...errors } });
-  reg.registerPath({ method: "put", path: `${PREFIX}/{payment_id}/capture`, summary: "Capture an Authorized payment (once)", tags, security, request: { params, body: { required: false, ...json(CaptureRequest) } }, responses: { 200: { description: "The capture", ...json(ConfirmPaymentResponse) }, ...errors } });
+  reg.registerPath({ method: "put", path: `${PREFIX}/{payment_id}/capture`, summary: "Capture an Authorized payment (once)", tags, security, request: { params, body: { required: true, ...json(CaptureRequest) } }, responses: { 200: { description: "The capture", ...json(ConfirmPaymentResponse) }, ...errors } });
   for (const method of ["put", "post"] as const) {
     reg.registerPath({ method, path: `${PREFIX}/{payment_id}/cancel`, summary: "Cancel a Created or Authorized payment", tags, security, request: { params }, responses: { 200: { description: "The payment", ...json(PaymentDto) }, ...errors } });
   }

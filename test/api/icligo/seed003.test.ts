@@ -175,6 +175,12 @@ describe("seed 003: the seed's examples, verbatim", () => {
     // More than was authorized (25.00 EUR): told in the surface's decimals, not in minor units.
     const over = expectError(await send("PUT", `/payments/${payment.id}/capture`, { app, body: '{"amount": 25.01, "description": "too much"}' }), 400, `/payments/${payment.id}/capture`);
     expect(over.message).toBe("The amount to capture (25.01 EUR) is greater than the amount that can be captured (25.00 EUR).");
+    // "The request specifies the amount to be captured": without it, a 400 and nothing captured.
+    for (const body of ["{}", '{"amount": null, "description": "all of it?"}', '{"description": "Captured description."}']) {
+      const missing = expectError(await send("PUT", `/payments/${payment.id}/capture`, { app, body }), 400, `/payments/${payment.id}/capture`);
+      expect(missing.message, body).toBe("Invalid request: missing required field 'amount'.");
+    }
+    expect(await status(app, payment)).toBe("Authorized");
     const res = await send("PUT", `/payments/${payment.id}/capture`, { app, body: SEED_CAPTURE });
     expect(res.status, res.text).toBe(200);
     const body = res.json as { date: number; capturedAmountInfo: MoneyJson; captures: { id: string; description: string; captureTime: number; amount: MoneyJson }[] };
