@@ -21,7 +21,6 @@ import type { Scope } from "../../core/types";
 import { backendRequest, outcomeIntent, visibleIntent } from "./common";
 import { amountInMinor, bad, backendRoute, decimalAmount, stillInProgress } from "./surface";
 import { ApiError } from "../../core/errors";
-import { config } from "../../env";
 import { createParams } from "../../intents/params";
 import { hostedPaymentPageUrl } from "../../pages/urls";
 
@@ -90,11 +89,6 @@ class Unkept extends Error {
   }
 }
 
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** The waits between two looks at a key another request holds: 20 ms, doubling up to 250 ms. */
-const lookAgainAfter = (i: number): number => Math.min(20 * 2 ** i, 250);
-
 /**
  * A write no payment intent's object serializes (a customer, a subscription, its cancellation): its
  * Idempotency-Key is bound merchant-wide as on every route, and its first answer kept in D1 and
@@ -103,9 +97,9 @@ const lookAgainAfter = (i: number): number => Math.min(20 * 2 ** i, 250);
  * be sent again.
  *
  * A request that finds its key held by the same request still running waits for it, as the intent's
- * object makes the same request wait on the other routes (up to IDEMPOTENCY_WAIT_MS, looking again
- * with backoff), then answers its stored answer as a replay; should the first have failed (nothing
- * kept), it runs the request itself. Still running after the wait: a 500 that says to send it again
+ * object makes the same request wait on the other routes (idempotentD1: up to IDEMPOTENCY_WAIT_MS,
+ * looking again with backoff), then answers its stored answer as a replay; should the first have
+ * failed (nothing kept), it runs the request itself. Still running after the wait: a 500 that says to send it again
  * (the seed has no 409).
  */
 async function keyed(c: Ctx, principal: Principal, route: string, target: string, params: unknown, action: string, run: () => Promise<Record<string, unknown>>): Promise<Response> {
@@ -123,16 +117,12 @@ async function keyed(c: Ctx, principal: Principal, route: string, target: string
       throw err instanceof Unkept ? err.inner : err;
     }
   };
-  const until = Date.now() + config(c.env).idempotencyWaitMs;
-  for (let i = 0; ; i++) {
-    try {
-      return await once();
-    } catch (err) {
-      if (!(err instanceof ApiError && err.data.code === "idempotency_key_in_use")) throw err;
-      const left = until - Date.now();
-      if (left <= 0) throw stillInProgress(req.idempotencyKey ?? "");
-      await pause(Math.min(left, lookAgainAfter(i)));
-    }
+  try {
+    // idempotentD1 waits for the same request still running (IDEMPOTENCY_WAIT_MS), as /v1's routes do.
+    return await once();
+  } catch (err) {
+    if (err instanceof ApiError && err.data.code === "idempotency_key_in_use") throw stillInProgress(req.idempotencyKey ?? "");
+    throw err;
   }
 }
 

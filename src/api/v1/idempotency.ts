@@ -1,6 +1,7 @@
 // Idempotency-Key for POSTs that touch no payment intent (webhook endpoints, replays): the record
-// lives in D1 under a unique (merchant, mode, key). The first request inserts it "in flight"; a
-// concurrent one gets 409; a later one gets the stored answer, or 400 if its parameters differ.
+// lives in D1 under a unique (merchant, mode, key). The first request inserts it "in flight"; the same
+// request sent meanwhile waits for its answer (409 past IDEMPOTENCY_WAIT_MS); a later one gets the
+// stored answer, or 400 if its parameters differ.
 // An unexpected failure removes the record so the request can be retried; a record left in flight by
 // a request that died before it could (IN_FLIGHT_LEASE_MS) is taken over by the same request sent again.
 // Stored answers are sealed (AES-GCM under ENCRYPTION_KEY, like webhook secrets and credentials):
@@ -26,6 +27,11 @@ import { requestContext, type Ctx } from "./route";
  * the provider's timeout of seconds), so two runs of one request never overlap in practice.
  */
 export const IN_FLIGHT_LEASE_MS = 5 * 60 * 1000;
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The waits between two looks at a key the same request holds: 20 ms, doubling up to 250 ms. */
+const lookAgainAfter = (look: number): number => Math.min(20 * 2 ** look, 250);
 
 export interface StoredAnswer {
   status: number;
@@ -66,31 +72,40 @@ export async function idempotentD1(
   const db = drizzle(c.env.DB);
   const atRest = await idempotencyKeyAtRest(config(c.env).fingerprintKey, key);
   const where = and(eq(idempotencyKeys.merchantId, principal.merchantId), eq(idempotencyKeys.livemode, principal.livemode), eq(idempotencyKeys.key, atRest));
-  const now = Date.now();
-  const claim = () =>
+  const claim = (now: number) =>
     db
       .insert(idempotencyKeys)
       .values({ merchantId: principal.merchantId, livemode: principal.livemode, key: atRest, fingerprint, state: "in_flight", created: now })
       .onConflictDoNothing()
       .returning({ key: idempotencyKeys.key });
 
-  let claimed = await claim();
-  if (claimed.length === 0) {
+  // The same request still running with the key: waited for (up to IDEMPOTENCY_WAIT_MS, looking again
+  // with backoff), then its answer is replayed; should it fail (nothing kept, the record removed), this
+  // request claims the key and runs. Still running after the wait: 409 idempotency_key_in_use.
+  const until = Date.now() + config(c.env).idempotencyWaitMs;
+  for (let look = 0; ; look++) {
+    const now = Date.now();
+    if ((await claim(now)).length > 0) break;
     const [existing] = await db.select().from(idempotencyKeys).where(where).limit(1);
-    const expired = existing !== undefined && now - existing.created >= IDEMPOTENCY_TTL_MS;
-    // A request that died between its claim and its answer (its isolate evicted, its CPU limit hit)
-    // never removes its record: past the lease, the same request sent again takes the key over
-    // rather than meeting 409 for a day. Another request's parameters are still refused.
-    const abandoned = existing !== undefined && existing.state !== "done" && existing.fingerprint === fingerprint && now - existing.created >= IN_FLIGHT_LEASE_MS;
-    if (existing && (expired || abandoned)) {
-      await db.delete(idempotencyKeys).where(and(where, eq(idempotencyKeys.created, existing.created), eq(idempotencyKeys.state, existing.state)));
-      claimed = await claim();
-    } else if (existing) {
+    if (existing) {
+      const expired = now - existing.created >= IDEMPOTENCY_TTL_MS;
+      // A request that died between its claim and its answer (its isolate evicted, its CPU limit hit)
+      // never removes its record: past the lease, the same request sent again takes the key over
+      // rather than meeting 409 for a day. Another request's parameters are still refused.
+      const abandoned = existing.state !== "done" && existing.fingerprint === fingerprint && now - existing.created >= IN_FLIGHT_LEASE_MS;
+      if (expired || abandoned) {
+        await db.delete(idempotencyKeys).where(and(where, eq(idempotencyKeys.created, existing.created), eq(idempotencyKeys.state, existing.state)));
+        continue;
+      }
       if (existing.fingerprint !== fingerprint) throw idempotencyMismatch(key);
-      if (existing.state !== "done") throw idempotencyInFlight(key);
-      return c.body(await openAnswer(c.env, existing.responseBody), existing.responseStatus as 200, { "content-type": "application/json", "Idempotent-Replayed": "true" });
+      if (existing.state === "done") {
+        return c.body(await openAnswer(c.env, existing.responseBody), existing.responseStatus as 200, { "content-type": "application/json", "Idempotent-Replayed": "true" });
+      }
     }
-    if (claimed.length === 0) throw idempotencyInFlight(key);
+    // In flight, or removed since the claim failed (its request failed): look again shortly.
+    const left = until - Date.now();
+    if (left <= 0) throw idempotencyInFlight(key);
+    await pause(Math.min(left, lookAgainAfter(look)));
   }
 
   let answer: StoredAnswer;
