@@ -284,6 +284,16 @@ describe("POST /v1/refunds/:id/cancel (Stripe's refunds.cancel)", () => {
     return { ...m, pi, stripe: stripeClient(m.key) };
   }
 
+  it("a refund of a charge whose rest is held by a refund waiting for approval is told so", async () => {
+    const { stripe, pi } = await held();
+    expect(await stripe.refunds.create({ payment_intent: pi.id, amount: 4000 })).toMatchObject({ status: "pending", requires_approval: true });
+    expect((await stripe.refunds.create({ payment_intent: pi.id, amount: 1000 })).status).toBe("succeeded");
+    await expect(stripe.refunds.create({ payment_intent: pi.id, amount: 1 })).rejects.toMatchObject({
+      code: "charge_already_refunded",
+      message: `Charge ${String(pi.latest_charge)} has already been refunded (4000 of it by refunds still pending: waiting for approval or for the processor).`,
+    });
+  });
+
   it("cancels a refund waiting for approval: its amount is released, nothing reaches the PSP, refund.updated is emitted, and it is audited", async () => {
     const { stripe, pi, opts, id: merchant } = await held();
     const waiting = await stripe.refunds.create({ payment_intent: pi.id, amount: 4000 });

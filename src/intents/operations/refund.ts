@@ -54,7 +54,11 @@ export async function refund(draft: IntentRecord, params: RefundParams, tools: O
   if (params.metadata[VOID_MARK] === "true") assertVoidable(draft);
   const remaining = refundableAmount(draft);
   if (remaining <= 0) {
-    throw invalidRequest(`Charge ${chargeId} has already been refunded.`, undefined, "charge_already_refunded");
+    // Refunds still pending (waiting for an approver, or for the processor's answer) hold their amount:
+    // said, so the merchant does not look for a refund that went through.
+    const pending = draft.refunds.filter((r) => r.status === "pending").reduce((sum, r) => sum + r.amount, 0);
+    const held = pending > 0 ? ` (${pending} of it by refunds still pending: waiting for approval or for the processor)` : "";
+    throw invalidRequest(`Charge ${chargeId} has already been refunded${held}.`, undefined, "charge_already_refunded");
   }
   const amount = params.amount ?? remaining;
   if (amount > remaining) {
