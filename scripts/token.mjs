@@ -5,7 +5,7 @@
 // parsed by node's util.parseArgs, strictly: --help prints the usage, an unknown option is an error.
 import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
-import { operatorName } from "./cli-shared.mjs";
+import { jwtIssuerAudience, jwtMaxLifetime, operatorName } from "./cli-shared.mjs";
 import { DEV_JWT_SECRET } from "./dev-secrets.mjs";
 import { parseRoles, ROLES } from "./roles.mjs";
 
@@ -17,7 +17,7 @@ const USAGE = [
   "  --role      the token's roles (default merchant)",
   "  --merchant  its merchant_id (default acct_merchant_a, none for admin and support)",
   "  --sub       its subject: who the audit log says acted (default GATEWAY_OPERATOR, else dev-<role>)",
-  "  --expires   its lifetime in seconds, 1 to 86400 (default 3600)",
+  "  --expires   its lifetime in seconds, 1 to the gateway's JWT_MAX_LIFETIME (the environment's, else wrangler.toml's, else 24h; default 3600)",
   "  -h, --help  this text",
 ].join("\n");
 
@@ -50,8 +50,13 @@ if (values.help) {
 
 // The gateway refuses tokens that live longer than JWT_MAX_LIFETIME (24 h unless set) or have no exp.
 const expires = Number(values.expires);
-if (!/^\d+$/.test(values.expires) || expires < 1 || expires > 86_400) {
-  console.error("--expires must be 1 to 86400 seconds: the gateway refuses tokens living longer than JWT_MAX_LIFETIME (24h by default).");
+const max = jwtMaxLifetime();
+if (max.error) {
+  console.error(max.error);
+  process.exit(2);
+}
+if (!/^\d+$/.test(values.expires) || expires < 1 || expires > max.seconds) {
+  console.error(`--expires must be 1 to ${max.seconds} seconds: the gateway refuses tokens living longer than ${max.setting}.`);
   process.exit(2);
 }
 
@@ -80,8 +85,8 @@ const claims = {
 const token = await new SignJWT(claims)
   .setProtectedHeader({ alg: "HS256", typ: "JWT" })
   .setSubject(operator.name ?? `dev-${role}`)
-  .setIssuer(process.env.JWT_ISSUER ?? "edge-gateway")
-  .setAudience(process.env.JWT_AUDIENCE ?? "edge-gateway-api")
+  .setIssuer(jwtIssuerAudience().issuer)
+  .setAudience(jwtIssuerAudience().audience)
   .setIssuedAt()
   .setExpirationTime(`${expires}s`)
   .sign(new TextEncoder().encode(DEV_JWT_SECRET));
