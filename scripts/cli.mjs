@@ -1,36 +1,54 @@
 #!/usr/bin/env node
-// The gateway's command line (`npm run cli -- <command>` or `npx gateway <command>`), against
+// The gateway's command line (`npm run -s cli -- <command>` or `npx gateway <command>`), against
 // --api-base (default http://127.0.0.1:$PORT, PORT defaulting to 8787):
 //   listen --forward-to URL [--events a,b]  a temporary webhook endpoint pointing at a receiver this
 //                                           command runs; each signed delivery is forwarded (headers
 //                                           and body as sent) and printed on one line; the endpoint
-//                                           is deleted on exit (Ctrl-C)
+//                                           is deleted when this stops (Ctrl-C, SIGTERM, SIGHUP, an error)
 //   trigger <event>                         makes the objects that cause the event, checks that it
 //                                           happened (exit 1 and why when it did not, e.g. a refund
 //                                           held for approval)
 //   events resend <evt_...> [--endpoint we_...]
 //   merchants create --name NAME            (admin) a merchant and its first secret key
 //   keys create [--type secret|restricted] [--permissions a,b] [--name NAME]
-//   token --secret SECRET [--sub NAME] [--role admin] [--merchant acct_...] [--expires 3600]
+//   token [--sub NAME] [--role admin] [--merchant acct_...] [--expires 3600] [--permissions a,b]
 //   failed list | retry <pi_...> | resolve <pi_...> --reason TEXT | dismiss <pi_...> --reason TEXT
 //   refunds pending | approve <re_...> | reject <re_...>
 //   help [command], --version
-// Credentials: --api-key (or GATEWAY_API_KEY): a secret key or a JWT; or --jwt-secret (or
-// GATEWAY_JWT_SECRET): the deployment's JWT_SECRET, from which an admin token (or, with --merchant,
-// a merchant token) is minted for the call, naming its operator (--sub, or GATEWAY_OPERATOR) as its
-// subject, which the audit log records: a decision (approve, reject, resolve, dismiss, retry) is
-// refused without one (exit 2); other commands then name no one (cli-<role>).
-// Amounts are shown in the currency's decimals (20.00 USD), as the dashboard shows them. Every POST
-// sends an Idempotency-Key (--idempotency-key, or a new one). Arguments are parsed by node's
-// util.parseArgs.
+// Credentials come from the environment first: GATEWAY_API_KEY (a secret key, or a person's JWT from
+// the operator's identity provider), or GATEWAY_JWT_SECRET (the deployment's JWT_SECRET, for
+// development and bootstrapping: a token is minted for each call with --role, naming its operator,
+// --sub or GATEWAY_OPERATOR, as its subject; a decision is refused without one). --api-key and
+// --jwt-secret do the same from the command line, with a warning (ps and shell history show them).
+// Each command takes only the options that apply to it: any other is a usage error (exit 2), never
+// ignored. Every POST and DELETE sends an Idempotency-Key (--idempotency-key, or a new one); when
+// the answer is lost, the command says so, names the key and the command line that finishes it
+// safely (exit 5). Arguments are parsed by node's util.parseArgs.
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { createServer } from "node:http";
+import { hostname } from "node:os";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
-import { formatAmount, operatorName } from "./cli-shared.mjs";
+import { formatAmount, jwtIssuerAudience, jwtMaxLifetime, operatorName } from "./cli-shared.mjs";
 import { parseRoles, ROLES } from "./roles.mjs";
 
+/** The exit codes, for scripts: `help` lists them. */
+export const EXIT = {
+  /** Done as asked. */
+  OK: 0,
+  /** Done, but not as asked (an event that did not happen, a declined retry), or an unexpected error. */
+  NOT_DONE: 1,
+  /** Bad usage: nothing was sent. */
+  USAGE: 2,
+  /** The gateway refused the request (a 4xx other than 401 and 403): nothing was done. */
+  REFUSED: 3,
+  /** The gateway refused the credential (401) or its permissions (403): nothing was done. */
+  AUTH: 4,
+  /** No answer (network error, timeout, 5xx, a request with the same key still in flight): a change's outcome is unknown. */
+  UNKNOWN: 5,
+};
 
 const OPTIONS = {
   "api-base": { type: "string" },
@@ -56,9 +74,45 @@ const OPTIONS = {
   limit: { type: "string" },
   cursor: { type: "string" },
   "idempotency-key": { type: "string" },
+  json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
 };
+
+/** The options of every command that calls the gateway: where, and with which credential. */
+const CALL = ["api-base", "api-key", "jwt-secret", "sub", "role", "issuer", "audience", "merchant"];
+
+/** The options each command takes ("command" or "command sub"); any other is refused (exit 2), never ignored. */
+const ACCEPTS = {
+  // --api-base too, though it calls nothing: scripts give every command the same gateway.
+  token: ["api-base", "secret", "jwt-secret", "sub", "role", "merchant", "expires", "issuer", "audience", "permissions"],
+  listen: [...CALL, "forward-to", "events"],
+  trigger: [...CALL, "idempotency-key"],
+  "events resend": [...CALL, "endpoint", "idempotency-key", "json"],
+  "merchants create": [...CALL.filter((o) => o !== "merchant"), "name", "idempotency-key", "json"],
+  "keys create": [...CALL, "type", "permissions", "name", "idempotency-key", "json"],
+  "failed list": [...CALL, "resolution", "reason", "limit", "cursor", "json"],
+  "failed retry": [...CALL, "payment-method", "idempotency-key", "json"],
+  "failed resolve": [...CALL, "reason", "paid-by-other-means", "idempotency-key", "json"],
+  "failed dismiss": [...CALL, "reason", "idempotency-key", "json"],
+  "refunds pending": [...CALL, "limit", "cursor", "json"],
+  "refunds approve": [...CALL, "reason", "idempotency-key", "json"],
+  "refunds reject": [...CALL, "reason", "idempotency-key", "json"],
+  help: [],
+};
+
+/** Why an option is refused where it does not apply, beside the generic message. */
+const NOT_HERE = {
+  expires: "it is the lifetime of the token `token` prints; a token minted for a call lives a few minutes",
+  permissions: "it names a restricted key's permissions (keys create) or a printed token's (token)",
+  "idempotency-key": "it replays a change; this command changes nothing, or (listen) makes a new endpoint each run",
+  json: "it prints the API's answer of a list or of one change",
+  merchant: "merchants create makes a merchant: its token acts for none",
+  "api-key": "`token` mints a token from the JWT secret; it calls nothing",
+};
+
+/** The secrets that may be given on the command line, and the environment variable to use instead. */
+const SECRET_OPTIONS = { "jwt-secret": "GATEWAY_JWT_SECRET", secret: "GATEWAY_JWT_SECRET", "api-key": "GATEWAY_API_KEY" };
 
 /** Bad usage (exit 2): the message, then the usage of `command` (all commands without one). */
 class UsageError extends Error {
@@ -74,6 +128,20 @@ class ApiError extends Error {
     super(message);
     this.status = status;
     this.body = body;
+  }
+}
+
+/**
+ * No answer that says what happened: the network failed, the call timed out, the gateway answered
+ * 5xx, or a request with the same Idempotency-Key is still in flight. `key` is the Idempotency-Key of
+ * a change (null for a read), whose outcome is then unknown; `sent` is false when nothing left this
+ * machine (the connection was refused), so nothing was done.
+ */
+class NoAnswer extends Error {
+  constructor(message, { key, sent }) {
+    super(message);
+    this.key = key;
+    this.sent = sent;
   }
 }
 
@@ -103,77 +171,149 @@ function operatorOf(values, command, required) {
 }
 
 /**
- * A JWT for the gateway: HS256 with the deployment's JWT_SECRET, its issuer and audience. Its subject
- * is `sub`, the operator's name; without one, cli-<roles>, which names no one.
+ * A JWT for the gateway: HS256 with the deployment's JWT_SECRET, its issuer and audience (the
+ * gateway's JWT_ISSUER and JWT_AUDIENCE unless given). Its subject is `sub`, the operator's name;
+ * without one, cli-<roles>, which names no one. `expires` may not pass the gateway's JWT_MAX_LIFETIME.
  */
-export async function mintToken({ secret, sub, role = "admin", merchant, expires = 3600, issuer = "edge-gateway", audience = "edge-gateway-api" }) {
-  if (!secret) throw new UsageError("token needs --secret (the gateway's JWT_SECRET; for `npm run dev`, `npm run token -- --role admin` mints one with its development secret)", "token");
-  if (!Number.isInteger(expires) || expires < 1 || expires > 86_400) throw new UsageError("--expires must be 1 to 86400 seconds", "token");
+export async function mintToken({ secret, sub, role = "admin", merchant, permissions, expires = 3600, issuer, audience, command = "token" }) {
+  if (!secret) throw new UsageError("token needs the gateway's JWT_SECRET: GATEWAY_JWT_SECRET (or --secret; for `npm run dev`, `npm run token -- --role admin` mints one with its development secret)", "token");
+  const max = jwtMaxLifetime();
+  if (max.error) throw new UsageError(max.error, command);
+  if (!Number.isInteger(expires) || expires < 1 || expires > max.seconds) {
+    throw new UsageError(`--expires must be 1 to ${max.seconds} seconds: the gateway refuses tokens living longer than ${max.setting}`, command);
+  }
   const parsed = parseRoles(role);
-  if (parsed.error) throw new UsageError(parsed.error, "token");
+  if (parsed.error) throw new UsageError(parsed.error, command);
   const { roles } = parsed;
-  return new SignJWT({ roles, ...(merchant ? { merchant_id: merchant } : {}) })
+  const expected = jwtIssuerAudience();
+  const claims = { roles, ...(merchant ? { merchant_id: merchant } : {}), ...(permissions ? { permissions: permissions.split(",").map((p) => p.trim()).filter(Boolean) } : {}) };
+  return new SignJWT(claims)
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(sub ?? `cli-${roles.join("-")}`)
-    .setIssuer(issuer)
-    .setAudience(audience)
+    .setIssuer(issuer ?? expected.issuer)
+    .setAudience(audience ?? expected.audience)
     .setIssuedAt()
     .setExpirationTime(`${expires}s`)
     .sign(new TextEncoder().encode(secret));
 }
 
+const looksLikeJwt = (credential) => /^eyJ[\w-]*\.[\w-]+\.[\w-]*$/.test(credential);
+
+/** What shapes a token minted from the JWT secret, and so means nothing beside a credential of its own. */
+const MINTING = {
+  sub: "--sub names the operator of a token minted from --jwt-secret",
+  role: "--role is the role of a token minted from --jwt-secret",
+  issuer: "--issuer is the issuer of a token minted from --jwt-secret",
+  audience: "--audience is the audience of a token minted from --jwt-secret",
+};
+
 /**
- * What a command's calls authenticate with: { apiKey } as given, or { jwtSecret, operator } to mint a
- * token naming the operator. Usage errors (exit 2) when there is neither, or when a decision
- * (`decision`) would be made by a minted token naming no operator.
+ * What a command's calls authenticate with: { apiKey } as given, or { jwtSecret, operator, role } to
+ * mint a token with that role naming the operator. Usage errors (exit 2) when there is neither, when
+ * an option shaping a minted token is given beside a credential of its own, when --merchant is given
+ * beside an API key (which acts for its own merchant only), or when a decision (`decision`) would be
+ * made by a minted token naming no operator.
  */
 function credentialOf(values, command, decision = false) {
   const apiKey = values["api-key"] ?? process.env.GATEWAY_API_KEY;
   const jwtSecret = values["jwt-secret"] ?? process.env.GATEWAY_JWT_SECRET;
   if (apiKey) {
-    // Said rather than ignored: the operator would believe the audit log names them.
-    if (values.sub !== undefined) throw new UsageError("--sub names the operator of a token minted from --jwt-secret; an --api-key (or GATEWAY_API_KEY) credential, a key or a token with its own subject, cannot take it", command);
+    // Said rather than ignored: the operator would believe the audit log names them, or that they act with that role.
+    for (const [option, what] of Object.entries(MINTING)) {
+      if (values[option] !== undefined) throw new UsageError(`${what}; an --api-key (or GATEWAY_API_KEY) credential, a key or a token with its own subject and roles, cannot take it`, command);
+    }
+    if (values.merchant !== undefined && !looksLikeJwt(apiKey)) {
+      throw new UsageError(
+        `--merchant ${values.merchant}: an API key acts for its own merchant only and cannot act for another; leave --merchant out, use that merchant's key, or an admin or support token (a JWT in GATEWAY_API_KEY, or GATEWAY_JWT_SECRET)`,
+        command,
+      );
+    }
     return { apiKey };
   }
-  if (!jwtSecret) throw new UsageError("give --api-key (or GATEWAY_API_KEY), or --jwt-secret (or GATEWAY_JWT_SECRET)");
-  return { jwtSecret, operator: operatorOf(values, command, decision) };
+  if (!jwtSecret) throw new UsageError("no credential: set GATEWAY_API_KEY (a key, or a JWT of your identity provider) or GATEWAY_JWT_SECRET, or give --api-key or --jwt-secret", command);
+  const role = values.role ?? (values.merchant ? "merchant" : "admin");
+  const parsed = parseRoles(role);
+  if (parsed.error) throw new UsageError(parsed.error, command);
+  return { jwtSecret, role, operator: operatorOf(values, command, decision) };
 }
 
-/** A caller of the gateway for `command`; `decision` when its POSTs are an operator's decision, which must name them. */
+/** How long a call waits for its answer before its outcome is unknown. */
+const CALL_TIMEOUT_MS = 120_000;
+/** A token minted for a call lives this long (or JWT_MAX_LIFETIME if shorter); one is minted per call. */
+const CALL_TOKEN_S = 300;
+/** Answers that say nothing of what was done: a 409 of a request with the same key still in flight. */
+const IN_FLIGHT = new Set(["idempotency_key_in_use", "failed_payment_retry_in_progress"]);
+
+/**
+ * A caller of the gateway for `command`; `decision` when its POSTs are an operator's decision, which
+ * must name them. Every POST and DELETE sends an Idempotency-Key: the first --idempotency-key (or a
+ * new key), the next ones that key with .2, .3... so that a command of several changes (trigger)
+ * sent again with its key replays each of them. `call.replayed` says whether the last answer was a
+ * replay of an earlier request with the same key.
+ */
 function client(values, command, { decision = false } = {}) {
   const base = (values["api-base"] ?? process.env.GATEWAY_API_BASE ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`).replace(/\/+$/, "");
-  const apiKey = values["api-key"] ?? process.env.GATEWAY_API_KEY;
-  let credential;
+  const key = values["idempotency-key"] ?? `cli-${randomUUID()}`;
+  let changes = 0;
   // Checked at the first call, so that a command's own usage errors (a missing id, --reason) come first.
   const auth = async () => {
-    const { apiKey: key, jwtSecret, operator } = credentialOf(values, command, decision);
-    if (key) return key;
-    credential ??= await mintToken({ secret: jwtSecret, sub: operator, role: values.merchant ? "merchant" : "admin", merchant: values.merchant, expires: 3600, issuer: values.issuer, audience: values.audience });
-    return credential;
+    const { apiKey, jwtSecret, role, operator } = credentialOf(values, command, decision);
+    // An admin or support JWT of its own picks its merchant with the Merchant-Id header; a minted token names it.
+    if (apiKey) return { credential: apiKey, merchantHeader: values.merchant };
+    const max = jwtMaxLifetime();
+    const expires = Math.min(CALL_TOKEN_S, max.seconds ?? CALL_TOKEN_S);
+    // Minted per call: a long `listen` still deletes its endpoint with a token that has not expired.
+    return { credential: await mintToken({ secret: jwtSecret, sub: operator, role, merchant: values.merchant, expires, issuer: values.issuer, audience: values.audience, command }) };
   };
-  return async function call(method, path, body, { idempotencyKey } = {}) {
-    const headers = { authorization: `Bearer ${await auth()}`, accept: "application/json" };
-    if (values.merchant && apiKey) headers["merchant-id"] = values.merchant;
+  async function call(method, route, body) {
+    const { credential, merchantHeader } = await auth();
+    const headers = { authorization: `Bearer ${credential}`, accept: "application/json" };
+    if (merchantHeader) headers["merchant-id"] = merchantHeader;
     if (body !== undefined) headers["content-type"] = "application/json";
-    // A POST sent again with its key is answered as the first was, never done twice.
-    if (method === "POST") headers["idempotency-key"] = idempotencyKey ?? randomUUID();
+    // A change sent again with its key is answered as the first was, never done twice.
+    const change = method !== "GET";
+    changes += change ? 1 : 0;
+    const idempotencyKey = change ? (changes === 1 ? key : `${key}.${changes}`) : null;
+    if (idempotencyKey) headers["idempotency-key"] = idempotencyKey;
+    const what = `${method} ${route}`;
     let res;
+    let text;
     try {
-      res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      res = await fetch(`${base}${route}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+      text = await res.text();
     } catch (err) {
-      throw new Error(`cannot reach the gateway at ${base}: ${err.cause?.code ?? err.message}`);
+      const reason = err.name === "TimeoutError" ? `no answer within ${CALL_TIMEOUT_MS / 1000} s` : (err.cause?.code ?? err.cause?.message ?? err.message);
+      // Refused or unresolved: the request never left this machine.
+      const sent = !["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"].includes(err.cause?.code);
+      throw new NoAnswer(`${what}: ${sent ? "the answer was lost" : `cannot reach the gateway at ${base}`} (${reason})`, { key: idempotencyKey, sent });
     }
-    const text = await res.text();
     let json;
     try {
       json = JSON.parse(text);
     } catch {
       json = { raw: text };
     }
-    if (!res.ok) throw new ApiError(`${method} ${path}: ${res.status} ${json.error?.message ?? text.slice(0, 300)}`, res.status, json);
+    const message = `${what}: ${res.status} ${json.error?.message ?? text.slice(0, 300)}`;
+    if (res.status >= 500 || (res.status === 409 && IN_FLIGHT.has(json.error?.code))) throw new NoAnswer(message, { key: idempotencyKey, sent: true });
+    if (!res.ok) throw new ApiError(message, res.status, json);
+    call.replayed = res.headers.get("idempotent-replayed") === "true";
     return json;
+  }
+  call.replayed = false;
+  call.key = key;
+  return call;
+}
+
+/** Prints a command's answer: the API's JSON alone with --json, else the lines `lines` makes. */
+function printer(values, out) {
+  return (json, lines) => {
+    if (values.json) out(JSON.stringify(json, null, 2));
+    else for (const l of typeof lines === "function" ? lines() : lines) out(l);
   };
 }
+
+/** A re-sent change answered as the first: said, so that a run that finishes an earlier one does not read as a failure. */
+const replayNote = (call, done) => (call.replayed ? [`(already ${done}: this Idempotency-Key's first request was done, and the gateway answered as it did then; nothing was done twice)`] : []);
 
 const intentBody = (extra) => ({ amount: 2000, currency: "usd", description: "gateway trigger", ...extra });
 const line = (kind, obj, note) => `${kind}: ${obj.id} ${obj.status}${note ? ` (${note})` : ""}`;
@@ -246,7 +386,7 @@ const TRIGGERS = {
         problem: [
           `charge.refunded was not sent: refund ${refund.id} (${what}) is waiting for approval, as the merchant's refund approval thresholds ask${unknownThreshold ? ` (${unknownThreshold})` : ""}.`,
           `Approving it sends charge.refunded: POST /v1/admin/refunds/${refund.id}:approve with a person's token (JWT) holding refunds.approve, the dashboard's refunds awaiting approval,`,
-          `or \`npm run cli -- refunds approve ${refund.id} --jwt-secret ...\`. Rejecting it (\`refunds reject ${refund.id}\`) cancels it.`,
+          `or \`npm run -s cli -- refunds approve ${refund.id}\` with a person's credential. Rejecting it (\`refunds reject ${refund.id}\`) cancels it.`,
         ].join("\n"),
       };
     }
@@ -268,37 +408,79 @@ const ROLE_LIST = ROLES.join("|");
 const COMMANDS = {
   listen: [["listen --forward-to URL [--events type,type]"]],
   trigger: [[`trigger ${TRIGGER_EVENTS.join(" | ")}`]],
-  events: [["events resend <evt_id> [--endpoint we_id]"]],
-  merchants: [["merchants create --name NAME", "admin"]],
-  keys: [["keys create [--type secret|restricted] [--permissions a,b] [--name NAME]"]],
-  token: [[`token --secret SECRET [--sub NAME] [--role ${ROLE_LIST}[,...]] [--merchant acct_id] [--expires SECONDS]`]],
+  events: [["events resend <evt_id> [--endpoint we_id] [--json]"]],
+  merchants: [["merchants create --name NAME [--json]", "admin"]],
+  keys: [["keys create [--type secret|restricted] [--permissions a,b] [--name NAME] [--json]"]],
+  token: [[`token [--sub NAME] [--role ${ROLE_LIST}[,...]] [--merchant acct_id] [--permissions a,b] [--expires SECONDS] [--issuer ISS] [--audience AUD]`]],
   failed: [
-    ["failed list [--resolution open|resolved|dismissed|all] [--reason generic_decline|...] [--limit N] [--cursor C]", "payments.transactions.view"],
-    ["failed retry <pi_id> [--payment-method pm_id]", "payments.transactions.create"],
-    ["failed resolve <pi_id> --reason TEXT [--paid-by-other-means]", "payments.transactions.create"],
-    ["failed dismiss <pi_id> --reason TEXT", "payments.transactions.create"],
+    ["failed list [--resolution open|resolved|dismissed|all] [--reason generic_decline|...] [--limit N] [--cursor C] [--json]", "payments.transactions.view"],
+    ["failed retry <pi_id> [--payment-method pm_id] [--json]", "payments.transactions.create"],
+    ["failed resolve <pi_id> --reason TEXT [--paid-by-other-means] [--json]", "payments.transactions.create"],
+    ["failed dismiss <pi_id> --reason TEXT [--json]", "payments.transactions.create"],
   ],
   refunds: [
-    ["refunds pending [--limit N] [--cursor C]", "payments.transactions.view"],
-    ["refunds approve <re_id> [--reason TEXT]", "refunds.approve, a person's token (JWT or --jwt-secret), not an API key"],
-    ["refunds reject <re_id> [--reason TEXT]", "refunds.approve"],
+    ["refunds pending [--limit N] [--cursor C] [--json]", "payments.transactions.view"],
+    ["refunds approve <re_id> [--reason TEXT] [--json]", "refunds.approve, a person's token (a JWT), not an API key"],
+    ["refunds reject <re_id> [--reason TEXT] [--json]", "refunds.approve"],
   ],
   help: [["help [command]"], ["--version"]],
 };
 const OPTIONS_USAGE = [
-  "options: --api-base URL (default http://127.0.0.1:$PORT or :8787), --api-key KEY_OR_JWT, --jwt-secret SECRET, --merchant acct_id, --idempotency-key KEY (a failed/refunds POST sent again)",
-  "  --sub NAME (or GATEWAY_OPERATOR=NAME): the operator a token minted from --jwt-secret (or by `token`) names as its subject, so the audit log says who",
-  "  acted (jwt:NAME) and a refund's requester cannot approve it; required for failed retry|resolve|dismiss and refunds approve|reject with --jwt-secret.",
+  "credentials (the environment first: an option on the command line is seen by other users (ps) and kept in your shell history):",
+  "  GATEWAY_API_KEY=KEY_OR_JWT   a merchant's secret or restricted key, or a person's JWT from your identity provider (what operators",
+  "                               use in production: the audit log names them as the provider does); --api-key does the same",
+  "  GATEWAY_JWT_SECRET=SECRET    the deployment's JWT_SECRET, for development and bootstrapping only: it can mint any identity, so whoever",
+  "                               holds it defeats the audit log's names and four-eyes approval. A token is minted for each call (and by",
+  "                               `token`) with --role (default admin, merchant with --merchant), --issuer and --audience (default the",
+  "                               gateway's JWT_ISSUER and JWT_AUDIENCE); --jwt-secret (or `token --secret`) does the same",
+  "  --sub NAME (or GATEWAY_OPERATOR=NAME): the operator a minted token names as its subject, so the audit log says who acted",
+  "                               (jwt:NAME) and a refund's requester cannot approve it; required for failed retry|resolve|dismiss and",
+  "                               refunds approve|reject with GATEWAY_JWT_SECRET",
+  "  --merchant acct_id           the merchant an admin or support token acts for (a minted token's merchant_id, or Merchant-Id beside a",
+  "                               JWT); refused beside an API key, which acts for its own merchant only",
+  "  --expires SECONDS            `token`'s lifetime, 1 to the gateway's JWT_MAX_LIFETIME (the environment's, else wrangler.toml's, else 24h)",
+  "  --permissions a,b            `token`: narrows its roles' permissions; `keys create`: a restricted key's permissions",
+  "other options:",
+  "  --api-base URL               the gateway (GATEWAY_API_BASE; default http://127.0.0.1:$PORT, PORT defaulting to 8787)",
+  "  --idempotency-key KEY        a change's Idempotency-Key (every POST and DELETE sends one, a new one without this option): the",
+  "                               same command sent again with it is done at most once, and answered as the first was",
+  "  --json                       lists and changes: the API's JSON answer on stdout, and nothing else there",
+  "exit codes: 0 done; 1 done but not as asked (an event that did not happen, a declined retry) or an unexpected error;",
+  "  2 bad usage (nothing sent); 3 the gateway refused the request (4xx: nothing done); 4 it refused the credential or its",
+  "  permissions (401, 403); 5 no answer (network, timeout, 5xx, the same key still in flight): a change's outcome is unknown,",
+  "  and the command line that finishes it safely (with its --idempotency-key) is printed on stderr.",
   "Amounts are shown in the currency's decimals (20.00 USD, 500 JPY, 12.345 KWD), as the dashboard shows them.",
+  "In scripts, `npm run -s cli -- ...` (or `npx gateway ...`) keeps npm's banner off stdout.",
 ].join("\n");
 const usageLines = (commands) => commands.map(([syntax, needs]) => `  ${needs ? `${syntax.padEnd(62)}  (${needs})` : syntax}`).join("\n");
 const USAGE = `usage: gateway <command> [options]\n${usageLines(Object.values(COMMANDS).flat())}\n${OPTIONS_USAGE}`;
-/** One command's usage, for `help <command>` and its usage errors. */
+/** One command's usage, for `help <command>`; a usage error shows its syntax alone. */
 const commandUsage = (command) => `usage: gateway <command> [options]\n${usageLines(COMMANDS[command])}\n${OPTIONS_USAGE}`;
+const commandSyntax = (command) => `usage: gateway <command> [options]\n${usageLines(COMMANDS[command])}\n(\`gateway help\` lists the options, credentials and exit codes)`;
+
+/** Refuses an option the command does not take (exit 2): an option ignored would act otherwise than asked. */
+function checkOptions(values, command, sub) {
+  const name = ACCEPTS[`${command} ${sub}`] ? `${command} ${sub}` : command;
+  const accepted = ACCEPTS[name];
+  // An unknown command or subcommand is said by the command itself.
+  if (!accepted) return;
+  for (const option of Object.keys(values)) {
+    if (option === "help" || option === "version" || accepted.includes(option)) continue;
+    const why = NOT_HERE[option] && !(option === "merchant" && name !== "merchants create") ? `: ${NOT_HERE[option]}` : "";
+    throw new UsageError(`--${option} does not apply to \`gateway ${name}\`${why}`, command);
+  }
+}
+
+/** Warns (one line each) of a secret given on the command line, where other users and the shell history see it. */
+function warnSecretsInArgv(values, err) {
+  for (const [option, variable] of Object.entries(SECRET_OPTIONS)) {
+    if (values[option] !== undefined) err(`warning: --${option} on the command line is visible to other users of this machine (ps) and kept in your shell history: set ${variable} instead`);
+  }
+}
 
 const FORWARDED = ["content-type", "user-agent", "webhook-id", "webhook-timestamp", "webhook-signature", "stripe-signature"];
 
-async function listen(values, out) {
+async function listen(values, out, err) {
   const target = values["forward-to"];
   const example = "(e.g. http://localhost:4242/webhooks)";
   if (!target) throw new UsageError(`listen needs --forward-to URL ${example}`, "listen");
@@ -334,8 +516,8 @@ async function listen(values, out) {
         const forwarded = await fetch(target, { method: "POST", headers, body });
         status = forwarded.status;
         await forwarded.arrayBuffer();
-      } catch (err) {
-        status = `error (${err.cause?.code ?? err.message})`;
+      } catch (e) {
+        status = `error (${e.cause?.code ?? e.message})`;
       }
       out(`${new Date().toISOString()}  --> ${type} [${id}]  <-- ${status}`);
       const ok = typeof status === "number" && status >= 200 && status < 300;
@@ -346,19 +528,38 @@ async function listen(values, out) {
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = server.address().port;
   const events = values.events ? values.events.split(",").map((e) => e.trim()).filter(Boolean) : ["*"];
-  const endpoint = await call("POST", "/v1/webhook_endpoints", { url: `http://127.0.0.1:${port}/`, enabled_events: events, description: "gateway listen (temporary)" });
+  // Named so that an endpoint left over (the machine lost power, SIGKILL) can be found and deleted.
+  const session = `gateway listen session ${call.key} on ${hostname()} pid ${process.pid} (temporary: delete it if this process is gone)`;
+  let endpoint;
+  try {
+    endpoint = await call("POST", "/v1/webhook_endpoints", { url: `http://127.0.0.1:${port}/`, enabled_events: events, description: session });
+  } catch (e) {
+    server.close();
+    // Sent again, the same key would replay an endpoint pointing at this run's receiver: say where to look instead.
+    if (e instanceof NoAnswer && e.sent) {
+      throw new NoAnswer(`${e.message}\nAn endpoint may have been made: look for the description "${session}" (GET /v1/webhook_endpoints, or the dashboard's Webhooks page) and delete it.`, { key: null, sent: true });
+    }
+    throw e;
+  }
   out(`Ready! Forwarding ${events.join(", ")} to ${target}`);
   out(`Your webhook signing secret is ${endpoint.secret} (endpoint ${endpoint.id}; deleted when this stops)`);
-  await new Promise((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+  // Deleted however this stops: Ctrl-C, SIGTERM, SIGHUP (the terminal closed), or an error of this process.
+  const stopped = await new Promise((resolve) => {
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.once(signal, () => resolve({ signal }));
+    process.once("uncaughtException", (error) => resolve({ error }));
+    process.once("unhandledRejection", (error) => resolve({ error }));
+    server.once("error", (error) => resolve({ error }));
   });
   server.close();
-  await call("DELETE", `/v1/webhook_endpoints/${endpoint.id}`).then(
-    () => out(`Deleted endpoint ${endpoint.id}`),
-    (err) => out(`Could not delete endpoint ${endpoint.id}: ${err.message}`),
-  );
+  if (stopped.error) err(`error: ${stopped.error?.message ?? stopped.error}`);
+  try {
+    await call("DELETE", `/v1/webhook_endpoints/${endpoint.id}`);
+    out(`Deleted endpoint ${endpoint.id}`);
+  } catch (e) {
+    err(`Could not delete endpoint ${endpoint.id}: ${e.message}. Delete it yourself: DELETE /v1/webhook_endpoints/${endpoint.id} (or the dashboard's Webhooks page).`);
+    return EXIT.NOT_DONE;
+  }
+  return stopped.error ? EXIT.NOT_DONE : EXIT.OK;
 }
 
 const query = (params) => {
@@ -372,31 +573,51 @@ const needId = (id, prefix, command, usage) => {
   return id;
 };
 
+/** A failed payment's lines: amount, decline and card, then its decline message, retries and whether it can be retried. */
+function failedPaymentLines(pi) {
+  const error = pi.last_payment_error;
+  const reason = [error?.code, error?.decline_code].filter(Boolean).join("/") || "unknown";
+  const card = error?.payment_method?.card;
+  const resolution = pi.failure_resolution ? `  ${pi.failure_resolution.status}: ${pi.failure_resolution.reason}` : "";
+  const first = [pi.id, formatAmount(pi.amount, pi.currency), reason, card?.last4 ? `${card.brand ?? "card"} ending ${card.last4}` : "", pi.merchant_id ?? "", when(pi.created)].filter(Boolean).join("  ");
+  const retries = pi.retries ?? [];
+  const latest = retries[retries.length - 1];
+  const details = [
+    error?.message ? JSON.stringify(error.message) : "",
+    retries.length === 0 ? "no retries" : `retries: ${retries.length}, the latest ${latest.id} ${latest.status}`,
+    pi.retry_refusal ? `cannot be retried: ${pi.retry_refusal}` : "",
+  ].filter(Boolean);
+  return [`${first}${resolution}`, `    ${details.join("; ")}`];
+}
+
 async function failed(values, sub, id, out) {
   // Retry, resolve and dismiss settle a failed payment: the audit log and its resolution name who did.
   const call = client(values, "failed", { decision: sub !== "list" });
-  const post = (path, body) => call("POST", path, body, { idempotencyKey: values["idempotency-key"] });
+  const print = printer(values, out);
   switch (sub) {
     case "list": {
+      const resolution = values.resolution ?? "open";
       const list = await call("GET", `/v1/admin/failed_payments${query({ resolution: values.resolution, reason: values.reason, limit: values.limit, cursor: values.cursor })}`);
-      const counts = Object.entries(list.counts_by_reason ?? {}).map(([reason, n]) => `${reason} ${n}`);
-      out(`${list.data.length} failed payment${list.data.length === 1 ? "" : "s"} (${values.resolution ?? "open"})${counts.length > 0 ? `; by reason over the window: ${counts.join(", ")}` : ""}`);
-      for (const pi of list.data) {
-        const error = pi.last_payment_error;
-        const reason = [error?.code, error?.decline_code].filter(Boolean).join("/") || "unknown";
-        const resolution = pi.failure_resolution ? ` ${pi.failure_resolution.status}: ${pi.failure_resolution.reason}` : "";
-        out(`${pi.id}  ${formatAmount(pi.amount, pi.currency)}  ${reason}  ${pi.merchant_id ?? ""}  ${when(pi.created)}${resolution}`);
-      }
-      if (list.has_more) out(`more: --cursor ${list.next_cursor}`);
-      return 0;
+      print(list, () => {
+        // The page is not the total: the counts by reason are (over the API's default window, the last 30 days).
+        const counts = Object.entries(list.counts_by_reason ?? {}).map(([reason, n]) => `${reason} ${n}`);
+        const page = list.has_more ? `; more: --cursor ${list.next_cursor}` : values.cursor ? ", the last page" : ", all there are";
+        return [
+          `Failed payments (${resolution}${values.reason ? `, reason ${values.reason}` : ""}): showing ${list.data.length}, the newest first${page}`,
+          `By reason (${resolution}, created in the last 30 days): ${counts.length > 0 ? counts.join(", ") : "none"}`,
+          ...list.data.flatMap(failedPaymentLines),
+          ...(list.has_more ? [`more: --cursor ${list.next_cursor}`] : []),
+        ];
+      });
+      return EXIT.OK;
     }
     case "retry": {
       const usage = "failed retry <pi_id> [--payment-method pm_id]";
-      const path = `/v1/admin/failed_payments/${encodeURIComponent(needId(id, "pi", "failed", usage))}/retry`;
+      const route = `/v1/admin/failed_payments/${encodeURIComponent(needId(id, "pi", "failed", usage))}/retry`;
       let result;
       let declined = null;
       try {
-        result = await post(path, values["payment-method"] ? { payment_method: values["payment-method"] } : {});
+        result = await call("POST", route, values["payment-method"] ? { payment_method: values["payment-method"] } : {});
       } catch (err) {
         // A declined retry answers 402 with the retry and the original beside the error.
         if (!(err instanceof ApiError) || !err.body?.retry) throw err;
@@ -404,11 +625,14 @@ async function failed(values, sub, id, out) {
         declined = err.body.error;
       }
       const { retry, original } = result;
-      out(`retry: ${retry.id} ${retry.status}${declined ? ` (${declined.code ?? declined.type}: ${declined.message})` : ""}`);
-      out(`original: ${original.id} ${original.failure_resolution ? `${original.failure_resolution.status} (retried by ${original.failure_resolution.retried_by ?? "-"})` : "still open"}`);
-      if (retry.status === "succeeded") return 0;
-      out(declined ? `The retry was declined: ${original.id} stays open.` : `The retry is ${retry.status}: ${original.id} is resolved once it succeeds.`);
-      return 1;
+      const paid = retry.status === "succeeded";
+      print(result, [
+        `retry: ${retry.id} ${retry.status}${declined ? ` (${declined.code ?? declined.type}: ${declined.message})` : ""}`,
+        `original: ${original.id} ${original.failure_resolution ? `${original.failure_resolution.status} (retried by ${original.failure_resolution.retried_by ?? "-"})` : "still open"}`,
+        ...replayNote(call, "retried"),
+        ...(paid ? [] : [declined ? `The retry was declined: ${original.id} stays open.` : `The retry is ${retry.status}: ${original.id} is resolved once it succeeds.`]),
+      ]);
+      return paid ? EXIT.OK : EXIT.NOT_DONE;
     }
     case "resolve":
     case "dismiss": {
@@ -416,10 +640,10 @@ async function failed(values, sub, id, out) {
       needId(id, "pi", "failed", usage);
       if (!values.reason) throw new UsageError(`${usage}: --reason is required (it is kept in the audit log)`, "failed");
       const body = { reason: values.reason, ...(sub === "resolve" && values["paid-by-other-means"] ? { paid_by_other_means: true } : {}) };
-      const pi = await post(`/v1/admin/failed_payments/${encodeURIComponent(id)}/${sub}`, body);
+      const pi = await call("POST", `/v1/admin/failed_payments/${encodeURIComponent(id)}/${sub}`, body);
       const r = pi.failure_resolution;
-      out(`${pi.id} ${r?.status ?? "?"}: ${r?.reason ?? values.reason}${r?.paid_by_other_means ? " (paid by other means)" : ""}`);
-      return 0;
+      print(pi, [`${pi.id} ${r?.status ?? "?"}: ${r?.reason ?? values.reason}${r?.paid_by_other_means ? " (paid by other means)" : ""}`, ...replayNote(call, sub === "resolve" ? "resolved" : "dismissed")]);
+      return EXIT.OK;
     }
     default:
       throw new UsageError(sub ? `unknown subcommand failed ${sub}` : "failed needs a subcommand", "failed");
@@ -429,22 +653,28 @@ async function failed(values, sub, id, out) {
 async function refunds(values, sub, id, out) {
   // Approving names the approver, who may not be the refund's requester.
   const call = client(values, "refunds", { decision: sub !== "pending" });
+  const print = printer(values, out);
   switch (sub) {
     case "pending": {
       const list = await call("GET", `/v1/admin/refunds${query({ limit: values.limit, cursor: values.cursor })}`);
-      out(`${list.data.length} refund${list.data.length === 1 ? "" : "s"} waiting for approval`);
-      for (const re of list.data) out(`${re.id}  ${formatAmount(re.amount, re.currency)}  ${re.payment_intent ?? ""}  ${re.reason ?? ""}  ${when(re.created)}`.replace(/ {3,}/g, "  "));
-      if (list.has_more) out(`more: --cursor ${list.next_cursor}`);
-      return 0;
+      print(list, () => [
+        `${list.data.length} refund${list.data.length === 1 ? "" : "s"} waiting for approval${list.has_more ? ` shown, the newest first; more: --cursor ${list.next_cursor}` : ""}`,
+        ...list.data.map((re) => `${re.id}  ${formatAmount(re.amount, re.currency)}  ${re.payment_intent ?? ""}  ${re.reason ?? ""}  ${when(re.created)}`.replace(/ {3,}/g, "  ")),
+        ...(list.has_more ? [`more: --cursor ${list.next_cursor}`] : []),
+      ]);
+      return EXIT.OK;
     }
     case "approve":
     case "reject": {
       const usage = `refunds ${sub} <re_id> [--reason TEXT]`;
-      const path = `/v1/admin/refunds/${encodeURIComponent(needId(id, "re", "refunds", usage))}:${sub}`;
-      const refund = await call("POST", path, values.reason ? { reason: values.reason } : {}, { idempotencyKey: values["idempotency-key"] });
+      const route = `/v1/admin/refunds/${encodeURIComponent(needId(id, "re", "refunds", usage))}:${sub}`;
+      const refund = await call("POST", route, values.reason ? { reason: values.reason } : {});
       const verb = sub === "approve" ? "Approved" : "Rejected";
-      out(`${verb} ${refund.id}: ${formatAmount(refund.amount, refund.currency)} of ${refund.payment_intent}, now ${refund.status}${sub === "approve" && refund.status === "succeeded" ? " (charge.refunded sent)" : ""}`);
-      return 0;
+      print(refund, [
+        `${verb} ${refund.id}: ${formatAmount(refund.amount, refund.currency)} of ${refund.payment_intent}, now ${refund.status}${sub === "approve" && refund.status === "succeeded" ? " (charge.refunded sent)" : ""}`,
+        ...replayNote(call, sub === "approve" ? "approved" : "rejected"),
+      ]);
+      return EXIT.OK;
     }
     default:
       throw new UsageError(sub ? `unknown subcommand refunds ${sub}` : "refunds needs a subcommand", "refunds");
@@ -456,29 +686,32 @@ export async function main(argv, out = (line) => console.log(line), err = (line)
   const [command, sub, arg] = positionals;
   if (values.version) {
     out(packageVersion());
-    return 0;
+    return EXIT.OK;
   }
   if (command === "help" || values.help || !command) {
     const topic = command === "help" ? sub : values.help ? command : undefined;
     if (topic !== undefined && !COMMANDS[topic]) throw new UsageError(`unknown command ${topic}`);
     out(topic !== undefined ? commandUsage(topic) : USAGE);
-    return command || values.help ? 0 : 2;
+    return command || values.help ? EXIT.OK : EXIT.USAGE;
   }
+  checkOptions(values, command, sub);
+  warnSecretsInArgv(values, err);
+  const idempotencyKey = values["idempotency-key"];
+  if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 240)) throw new UsageError("--idempotency-key must be 1 to 240 characters long", command);
   switch (command) {
     case "token": {
-      const expires = values.expires === undefined ? 3600 : Number(values.expires);
+      const expires = values.expires === undefined ? 3600 : /^\d+$/.test(values.expires) ? Number(values.expires) : NaN;
       const secret = values.secret ?? values["jwt-secret"] ?? process.env.GATEWAY_JWT_SECRET;
       const operator = secret ? operatorOf(values, "token", false) : undefined;
       const role = values.role ?? "admin";
-      const token = await mintToken({ secret, sub: operator, role, merchant: values.merchant, expires, issuer: values.issuer, audience: values.audience });
+      const token = await mintToken({ secret, sub: operator, role, merchant: values.merchant, permissions: values.permissions, expires, issuer: values.issuer, audience: values.audience });
       // Still minted (scripts sign in with it), but whoever uses it is told what the audit log will say.
       if (!operator) err(`note: this token names no operator (its subject is cli-${parseRoles(role).roles.join("-")}, the same for everyone): give --sub NAME (or GATEWAY_OPERATOR=NAME)`);
       out(token);
-      return 0;
+      return EXIT.OK;
     }
     case "listen":
-      await listen(values, out);
-      return 0;
+      return listen(values, out, err);
     case "trigger": {
       const make = TRIGGERS[sub ?? ""];
       if (!make) throw new UsageError(`trigger one of: ${TRIGGER_EVENTS.join(", ")}`, "trigger");
@@ -486,31 +719,32 @@ export async function main(argv, out = (line) => console.log(line), err = (line)
       for (const l of result.lines) out(l);
       if (result.problem) {
         err(result.problem);
-        return 1;
+        return EXIT.NOT_DONE;
       }
       out(result.triggered);
-      return 0;
+      return EXIT.OK;
     }
     case "events": {
       if (sub !== "resend" || !arg) throw new UsageError("events resend <evt_id> [--endpoint we_id]", "events");
-      const result = await client(values, "events")("POST", `/v1/events/${encodeURIComponent(arg)}/retry`, values.endpoint ? { webhook_endpoint: values.endpoint } : {});
-      out(`Resent ${arg}: ${(result.data ?? []).map((d) => `${d.id} (${d.webhook_endpoint ?? d.endpoint ?? ""} ${d.status ?? ""})`).join(", ") || "no endpoint"}`);
-      return 0;
+      const call = client(values, "events");
+      const result = await call("POST", `/v1/events/${encodeURIComponent(arg)}/retry`, values.endpoint ? { webhook_endpoint: values.endpoint } : {});
+      printer(values, out)(result, [`Resent ${arg}: ${(result.data ?? []).map((d) => `${d.id} (${d.webhook_endpoint ?? d.endpoint ?? ""} ${d.status ?? ""})`).join(", ") || "no endpoint"}`, ...replayNote(call, "resent")]);
+      return EXIT.OK;
     }
     case "merchants": {
       if (sub !== "create" || !values.name) throw new UsageError("merchants create --name NAME", "merchants");
-      const made = await client(values, "merchants")("POST", "/v1/admin/merchants", { name: values.name });
-      out(`merchant: ${made.merchant.id}`);
-      out(`secret key (shown once): ${made.api_key.secret}`);
-      return 0;
+      const call = client(values, "merchants");
+      const made = await call("POST", "/v1/admin/merchants", { name: values.name });
+      printer(values, out)(made, [`merchant: ${made.merchant.id}`, `secret key (shown once): ${made.api_key.secret}`, ...replayNote(call, "created")]);
+      return EXIT.OK;
     }
     case "keys": {
       if (sub !== "create") throw new UsageError("keys create [--type secret|restricted] [--permissions a,b] [--name NAME]", "keys");
       const body = { ...(values.type ? { type: values.type } : {}), ...(values.name ? { name: values.name } : {}), ...(values.permissions ? { permissions: values.permissions.split(",") } : {}) };
-      const key = await client(values, "keys")("POST", "/v1/api_keys", body);
-      out(`key: ${key.id} (${key.type})`);
-      out(`secret (shown once): ${key.secret}`);
-      return 0;
+      const call = client(values, "keys");
+      const key = await call("POST", "/v1/api_keys", body);
+      printer(values, out)(key, [`key: ${key.id} (${key.type})`, `secret (shown once): ${key.secret}`, ...replayNote(call, "created")]);
+      return EXIT.OK;
     }
     case "failed":
       return failed(values, sub, arg, out);
@@ -521,13 +755,69 @@ export async function main(argv, out = (line) => console.log(line), err = (line)
   }
 }
 
-const invoked = process.argv[1] && import.meta.url === new URL(`file://${(await import("node:fs")).realpathSync(process.argv[1])}`).href;
+/** A word for the shell: as it is when it needs no quotes, else in single quotes. */
+const shellWord = (word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
+
+/** How this CLI was started, for a command line to run again: `npm run -s cli --`, `npx gateway`, or the script's path. */
+function invocation() {
+  const script = process.argv[1] ?? "gateway";
+  // The package's bin, on PATH or through npx (whose environment an outer npx leaves to its children too: the bin's name decides).
+  if (path.basename(script) === "gateway") return process.env.npm_command === "exec" ? "npx gateway" : "gateway";
+  if (process.env.npm_lifecycle_event === "cli") return "npm run -s cli --";
+  const relative = path.relative(process.cwd(), script);
+  return `node ${shellWord(relative.startsWith("..") ? script : relative)}`;
+}
+
+/**
+ * The command line that sends this command again with `key`: the same arguments, secrets left out
+ * (they are taken from the environment), any other --idempotency-key replaced. { line, elided }.
+ */
+function rerunLine(argv, key) {
+  const { tokens } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+  const words = [];
+  const elided = [];
+  for (const token of tokens) {
+    if (token.kind === "positional") words.push(token.value);
+    else if (token.kind === "option-terminator") words.push("--");
+    else if (SECRET_OPTIONS[token.name]) elided.push(token.name);
+    else if (token.name !== "idempotency-key") words.push(token.rawName, ...(token.value !== undefined ? [token.value] : []));
+  }
+  words.push("--idempotency-key", key);
+  return { line: `${invocation()} ${words.map(shellWord).join(" ")}`, elided };
+}
+
+/** What an error says on stderr, and the exit code it ends with. */
+export function report(error, argv) {
+  const parseError = error?.code?.startsWith?.("ERR_PARSE_ARGS");
+  if (error instanceof UsageError || parseError) return { code: EXIT.USAGE, lines: [error.message, error.command ? commandSyntax(error.command) : USAGE] };
+  if (error instanceof ApiError) return { code: error.status === 401 || error.status === 403 ? EXIT.AUTH : EXIT.REFUSED, lines: [`error: ${error.message}`] };
+  if (error instanceof NoAnswer) {
+    if (!error.sent) return { code: EXIT.UNKNOWN, lines: [`error: ${error.message}: nothing was sent, nothing was done.`] };
+    if (!error.key) return { code: EXIT.UNKNOWN, lines: [`error: ${error.message}`] };
+    const { line, elided } = rerunLine(argv, error.key);
+    return {
+      code: EXIT.UNKNOWN,
+      lines: [
+        `error: ${error.message}`,
+        `The outcome is unknown: it may or may not have been done. Its Idempotency-Key was ${error.key}.`,
+        "Run this to finish it safely (with the same key it is done at most once, and answered as the first time if it was done):",
+        `  ${line}`,
+        ...elided.map((option) => `(--${option} is left out: set ${SECRET_OPTIONS[option]} in the environment)`),
+      ],
+    };
+  }
+  return { code: EXIT.NOT_DONE, lines: [`error: ${error?.message ?? error}`] };
+}
+
+const invoked = process.argv[1] && import.meta.url === new URL(`file://${realpathSync(process.argv[1])}`).href;
 if (invoked) {
-  main(process.argv.slice(2)).then(
+  const argv = process.argv.slice(2);
+  main(argv).then(
     (code) => process.exit(code),
-    (err) => {
-      console.error(err instanceof UsageError || err?.code?.startsWith?.("ERR_PARSE_ARGS") ? `${err.message}\n${err.command ? commandUsage(err.command) : USAGE}` : `error: ${err.message}`);
-      process.exit(err instanceof UsageError || err?.code?.startsWith?.("ERR_PARSE_ARGS") ? 2 : 1);
+    (error) => {
+      const { code, lines } = report(error, argv);
+      console.error(lines.join("\n"));
+      process.exit(code);
     },
   );
 }

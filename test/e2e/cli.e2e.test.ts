@@ -7,6 +7,7 @@
 // GATEWAY_OPERATOR) and amounts in the currency's decimals; `npm run token`'s options.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import os from "node:os";
 import { createServer, request, type IncomingMessage, type Server } from "node:http";
 import path from "node:path";
 import { Webhook } from "standardwebhooks";
@@ -17,8 +18,11 @@ import { DEV_JWT_SECRET as DEV_SECRET } from "../../scripts/dev-secrets.mjs";
 import { ROLES as CLI_ROLES } from "../../scripts/roles.mjs";
 // @ts-expect-error: a plain .mjs module without types
 import { currencyDecimals } from "../../scripts/cli-shared.mjs";
+// @ts-expect-error: a plain .mjs module without types
+import { parseDuration as cliParseDuration } from "../../scripts/cli-shared.mjs";
 import { ROLES } from "../../src/auth/permissions";
 import { currencyExponents } from "../../src/core/money";
+import { parseDuration } from "../../src/env";
 
 const DEV_JWT_SECRET = DEV_SECRET as string;
 
@@ -43,6 +47,77 @@ function cliWith(env: Record<string, string>, ...args: string[]): { status: numb
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   return cliWith({}, ...args);
+}
+
+/** The CLI exactly as given (no --api-base added), with extra environment variables. */
+function cliExactly(env: Record<string, string>, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000, env: scriptEnv(env) });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The CLI exactly as given, without blocking this process (whose proxy must answer meanwhile). */
+function cliAsync(env: Record<string, string>, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return shellAsync(process.execPath, [CLI, ...args], env);
+}
+
+function shellAsync(file: string, args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: ROOT, env: scriptEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.on("error", reject);
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * A proxy in front of the gateway that forwards every request and records its method, path and
+ * Idempotency-Key; while `drop` says so, it lets the gateway answer and then cuts the connection
+ * without passing the answer on (a lost answer, after the work was done).
+ */
+async function lossyProxy(drop: (method: string, url: string) => boolean): Promise<{ url: string; seen: { method: string; url: string; key: string | undefined }[]; close: () => Promise<void> }> {
+  const seen: { method: string; url: string; key: string | undefined }[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const method = req.method ?? "GET";
+      const url = req.url ?? "/";
+      const key = req.headers["idempotency-key"];
+      seen.push({ method, url, key: typeof key === "string" ? key : undefined });
+      const up = request(`${gateway}${url}`, { method, agent: false, headers: { ...req.headers, host: new URL(gateway).host } }, (answer) => {
+        const body: Buffer[] = [];
+        answer.on("data", (c: Buffer) => body.push(c));
+        answer.on("end", () => {
+          if (drop(method, url)) {
+            req.socket.destroy();
+            return;
+          }
+          res.writeHead(answer.statusCode ?? 502, answer.headers).end(Buffer.concat(body));
+        });
+      });
+      up.on("error", () => req.socket.destroy());
+      up.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  return { url: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`, seen, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return typeof address === "object" && address ? address.port : 0;
 }
 
 /** `npm run token -- ...` */
@@ -292,7 +367,7 @@ describe("gateway CLI", () => {
     const second = declined();
     const list = cli("failed", "list", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id);
     expect(list.status, list.stderr).toBe(0);
-    expect(list.stdout).toMatch(/^2 failed payments \(open\)/);
+    expect(list.stdout).toMatch(/^Failed payments \(open\): showing 2, the newest first, all there are$/m);
     expect(list.stdout).toMatch(new RegExp(`^${first} {2}20\\.00 USD {2}card_declined`, "m"));
     expect(list.stdout).toContain(second);
 
@@ -332,7 +407,7 @@ describe("gateway CLI", () => {
 
     // An API key may not approve (a person does); a person's token may, and its Idempotency-Key replays.
     const byKey = cli("refunds", "approve", toApprove, "--api-key", merchant.key);
-    expect(byKey.status).toBe(1);
+    expect(byKey.status).toBe(4);
     expect(byKey.stderr).toContain("403");
     const approve = ["refunds", "approve", toApprove, "--reason", "checked", "--idempotency-key", `cli-approve-${toApprove}`, "--jwt-secret", DEV_JWT_SECRET, "--sub", "olga"];
     const approved = cli(...approve);
@@ -366,7 +441,7 @@ describe("gateway CLI", () => {
     expect(nobody.stderr).toContain("name the operator: --sub NAME (or GATEWAY_OPERATOR=NAME)");
     // Alice herself: the gateway tells her apart from other CLI users, and refuses.
     const own = cli("refunds", "approve", refund.id, "--jwt-secret", DEV_JWT_SECRET, "--sub", "alice");
-    expect(own.status).toBe(1);
+    expect(own.status).toBe(4);
     expect(own.stderr).toContain(`Refund ${refund.id} was requested by jwt:alice: another person must approve it`);
     // Bob, named by GATEWAY_OPERATOR: approved, and the refund and the audit log say he did.
     const bob = cliWith({ GATEWAY_OPERATOR: "bob" }, "refunds", "approve", refund.id, "--reason", "checked", "--jwt-secret", DEV_JWT_SECRET);
@@ -396,7 +471,7 @@ describe("gateway CLI", () => {
       expect(refused.stderr, decision.join(" ")).toContain("name the operator: --sub NAME (or GATEWAY_OPERATOR=NAME)");
       // Named, the same command reaches the gateway (which knows no such object).
       const named = cli(...decision, "--jwt-secret", DEV_JWT_SECRET, "--sub", "olga");
-      expect(named.status, decision.join(" ")).toBe(1);
+      expect(named.status, decision.join(" ")).toBe(3);
       expect(named.stderr, decision.join(" ")).toContain("404");
     }
     const blank = cli("refunds", "approve", "re_none", "--jwt-secret", DEV_JWT_SECRET, "--sub", " ");
@@ -487,5 +562,246 @@ describe("gateway CLI", () => {
     const noCredential = cli("keys", "create");
     expect(noCredential.status).toBe(2);
     expect(noCredential.stderr).toContain("--api-key");
+  });
+
+  it("a token minted from the JWT secret has the --role asked for: failed dismiss as support is refused by the gateway (403, exit 4), and an option a command does not take is refused (exit 2)", async () => {
+    const merchant = await freshMerchant("CLI roles");
+    const declined = /Triggered payment_intent\.payment_failed: (pi_\w+)/.exec(cli("trigger", "payment_intent.payment_failed", "--api-key", merchant.key).stdout)?.[1] ?? "";
+    expect(declined).toMatch(/^pi_/);
+    const env = { GATEWAY_JWT_SECRET: DEV_JWT_SECRET };
+    const support = cliWith(env, "failed", "dismiss", declined, "--reason", "duplicate", "--role", "support", "--sub", "sam");
+    expect(support.status, support.stderr).toBe(4);
+    expect(support.stderr).toContain("403");
+    expect(support.stderr).toContain("payments.transactions.create");
+    // Nothing was dismissed: the payment is still open, and support may still read it.
+    const open = cliWith(env, "failed", "list", "--role", "support", "--merchant", merchant.id, "--sub", "sam");
+    expect(open.status, open.stderr).toBe(0);
+    expect(open.stdout).toContain(declined);
+    // Options that do not apply are refused before anything is sent, never ignored.
+    for (const args of [
+      ["failed", "list", "--expires", "60"],
+      ["failed", "dismiss", declined, "--reason", "x", "--sub", "sam", "--permissions", "payments.transactions.view"],
+      ["refunds", "pending", "--idempotency-key", "k1"],
+      ["trigger", "payment_intent.created", "--json"],
+      ["token", "--api-key", KEY],
+      ["merchants", "create", "--name", "X", "--merchant", merchant.id],
+    ]) {
+      const refused = cliExactly(env, ...args);
+      expect(refused.status, args.join(" ")).toBe(2);
+      expect(refused.stderr, args.join(" ")).toMatch(/--[\w-]+ does not apply to `gateway /);
+      expect(refused.stdout, args.join(" ")).toBe("");
+    }
+    // --role, --issuer and --audience shape a minted token: beside a key of its own, refused.
+    for (const option of ["--role", "--issuer", "--audience"]) {
+      const withKey = cli("failed", "list", "--api-key", KEY, option, "admin");
+      expect(withKey.status, option).toBe(2);
+      expect(withKey.stderr, option).toContain(`${option} is the`);
+    }
+    expect(cliWith(env, "failed", "dismiss", declined, "--reason", "duplicate", "--sub", "olga").status).toBe(0);
+  });
+
+  it("every change sends an Idempotency-Key, the one given on every command: trigger, keys create, merchants create and events resend sent again with it replay their first answer", async () => {
+    const merchant = await freshMerchant("CLI idempotency keys");
+    const tag = Date.now().toString(36);
+    const trigger = () => cli("trigger", "payment_intent.created", "--idempotency-key", `trig-${tag}`, "--api-key", merchant.key);
+    const first = /payment_intent: (pi_\w+)/.exec(trigger().stdout)?.[1];
+    expect(first).toMatch(/^pi_/);
+    expect(/payment_intent: (pi_\w+)/.exec(trigger().stdout)?.[1]).toBe(first);
+
+    const keys = () => cli("keys", "create", "--name", "twice", "--idempotency-key", `key-${tag}`, "--api-key", merchant.key);
+    const key1 = keys();
+    const key2 = keys();
+    expect(key1.status, key1.stderr).toBe(0);
+    expect(/key: (\w+)/.exec(key2.stdout)?.[1]).toBe(/key: (\w+)/.exec(key1.stdout)?.[1]);
+    expect(key2.stdout).toContain("(already created: this Idempotency-Key's first request was done");
+
+    const merchants = () => cli("merchants", "create", "--name", "Once", "--idempotency-key", `merchant-${tag}`, "--jwt-secret", DEV_JWT_SECRET);
+    const m1 = merchants();
+    expect(m1.status, m1.stderr).toBe(0);
+    expect(/merchant: (acct_\w+)/.exec(merchants().stdout)?.[1]).toBe(/merchant: (acct_\w+)/.exec(m1.stdout)?.[1]);
+
+    const events = await api<{ data: { id: string }[] }>(merchant.key, "GET", "/v1/events?limit=1");
+    const eventId = events.data[0]?.id ?? "";
+    const endpoint = await api<{ id: string }>(merchant.key, "POST", "/v1/webhook_endpoints", { url: appUrl, enabled_events: ["*"] });
+    const resend = () => cli("events", "resend", eventId, "--endpoint", endpoint.id, "--idempotency-key", `resend-${tag}`, "--api-key", merchant.key);
+    expect(resend().status).toBe(0);
+    expect(resend().stdout).toContain("(already resent");
+
+    // Without --idempotency-key a new key goes with every POST and DELETE (through a proxy that records them).
+    const proxy = await lossyProxy(() => false);
+    try {
+      expect((await cliAsync({}, "keys", "create", "--api-key", merchant.key, "--api-base", proxy.url)).status).toBe(0);
+      expect((await cliAsync({}, "trigger", "payment_intent.canceled", "--api-key", merchant.key, "--api-base", proxy.url)).status).toBe(0);
+      const changes = proxy.seen.filter((r) => r.method !== "GET");
+      expect(changes.length).toBe(3);
+      for (const change of changes) expect(change.key, `${change.method} ${change.url}`).toMatch(/^cli-/);
+      // A command of several changes derives one key per change from its own.
+      expect(changes[2]?.key).toBe(`${changes[1]?.key}.2`);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("a lost answer: the CLI says the outcome is unknown, names the key and the command line that finishes it with secrets left out (exit 5); that line replays the first answer and says so", async () => {
+    const merchant = await freshMerchant("CLI lost answers");
+    const declined = /Triggered payment_intent\.payment_failed: (pi_\w+)/.exec(cli("trigger", "payment_intent.payment_failed", "--api-key", merchant.key).stdout)?.[1] ?? "";
+    let drops = 1;
+    const proxy = await lossyProxy((method) => method === "POST" && drops-- > 0);
+    try {
+      const lost = await cliAsync({}, "failed", "dismiss", declined, "--reason", "duplicate order", "--jwt-secret", DEV_JWT_SECRET, "--sub", "olga", "--api-base", proxy.url);
+      expect(lost.status, lost.stderr).toBe(5);
+      expect(lost.stdout).toBe("");
+      const key = proxy.seen.find((r) => r.method === "POST")?.key ?? "";
+      expect(key).toMatch(/^cli-/);
+      expect(lost.stderr).toContain("The outcome is unknown");
+      expect(lost.stderr).toContain(`Its Idempotency-Key was ${key}.`);
+      expect(lost.stderr).not.toContain(DEV_JWT_SECRET);
+      expect(lost.stderr).toContain("(--jwt-secret is left out: set GATEWAY_JWT_SECRET in the environment)");
+      const line = /^ {2}(node .+)$/m.exec(lost.stderr)?.[1] ?? "";
+      expect(line).toBe(`node scripts/cli.mjs failed dismiss ${declined} --reason 'duplicate order' --sub olga --api-base ${proxy.url} --idempotency-key ${key}`);
+      // It was done: the answer alone was lost.
+      const intent = await api<{ failure_resolution: { status: string } | null }>(merchant.key, "GET", `/v1/payment_intents/${declined}`);
+      expect(intent.failure_resolution?.status).toBe("dismissed");
+      // The printed line, run as printed with the secret in the environment: the first answer, said plainly.
+      const again = await shellAsync("bash", ["-c", line], { GATEWAY_JWT_SECRET: DEV_JWT_SECRET });
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.stdout).toContain(`${declined} dismissed: duplicate order`);
+      expect(again.stdout).toContain("(already dismissed: this Idempotency-Key's first request was done, and the gateway answered as it did then; nothing was done twice)");
+      expect(again.stderr).toBe("");
+    } finally {
+      await proxy.close();
+    }
+    // A gateway that cannot be reached: nothing was sent (exit 5 too), and it says so.
+    const unreachable = cliExactly({}, "failed", "list", "--api-key", KEY, "--api-base", `http://127.0.0.1:${await closedPort()}`);
+    expect(unreachable.status).toBe(5);
+    expect(unreachable.stderr).toContain("nothing was sent");
+  });
+
+  it("secrets: help documents GATEWAY_JWT_SECRET and GATEWAY_API_KEY (the JWT secret for development and bootstrapping only), a secret on the command line is warned of and one in the environment is not", () => {
+    const help = cli("help");
+    expect(help.stdout).toContain("GATEWAY_API_KEY=");
+    expect(help.stdout).toContain("GATEWAY_JWT_SECRET=");
+    expect(help.stdout).toContain("for development and bootstrapping only");
+    const inArgv = cli("refunds", "pending", "--jwt-secret", DEV_JWT_SECRET);
+    expect(inArgv.status, inArgv.stderr).toBe(0);
+    expect(inArgv.stderr).toContain("warning: --jwt-secret on the command line is visible to other users of this machine (ps) and kept in your shell history: set GATEWAY_JWT_SECRET instead");
+    expect(cli("failed", "list", "--api-key", KEY).stderr).toContain("set GATEWAY_API_KEY instead");
+    expect(cli("token", "--secret", DEV_JWT_SECRET, "--sub", "x").stderr).toContain("set GATEWAY_JWT_SECRET instead");
+    const inEnv = cliWith({ GATEWAY_JWT_SECRET: DEV_JWT_SECRET }, "refunds", "pending");
+    expect(inEnv.status, inEnv.stderr).toBe(0);
+    expect(inEnv.stderr).toBe("");
+    expect(cliWith({ GATEWAY_API_KEY: KEY }, "failed", "list").stderr).toBe("");
+
+  });
+
+  it("listen deletes its endpoint on SIGHUP too, and its description names the session, host and pid", async () => {
+    let output = "";
+    const listen: ChildProcess = spawn(process.execPath, [CLI, "listen", "--forward-to", appUrl, "--api-base", gateway], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: scriptEnv({ GATEWAY_API_KEY: KEY }) });
+    listen.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+    listen.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+    try {
+      await until(() => /signing secret is (whsec_\S+)/.exec(output)?.[1], `listen to be ready:\n${output}`);
+      const endpointId = /endpoint (we_\w+)/.exec(output)?.[1] ?? "";
+      const endpoint = await api<{ description: string }>(KEY, "GET", `/v1/webhook_endpoints/${endpointId}`);
+      expect(endpoint.description).toContain("gateway listen session");
+      expect(endpoint.description).toContain(`on ${os.hostname()} pid ${listen.pid}`);
+      listen.kill("SIGHUP");
+      await until(() => (listen.exitCode !== null ? true : undefined), "listen to exit");
+      expect(output).toContain(`Deleted endpoint ${endpointId}`);
+      expect(listen.exitCode).toBe(0);
+      expect((await apiAnswer(KEY, "GET", `/v1/webhook_endpoints/${endpointId}`)).status).toBe(404);
+    } finally {
+      if (listen.exitCode === null) listen.kill("SIGKILL");
+    }
+  });
+
+  it("--merchant beside an API key, which acts for its own merchant only, is refused (exit 2)", () => {
+    for (const args of [
+      ["failed", "list", "--api-key", KEY, "--merchant", "acct_merchant_b"],
+      ["keys", "create", "--api-key", KEY, "--merchant", "acct_merchant_b"],
+    ]) {
+      const refused = cli(...args);
+      expect(refused.status, args.join(" ")).toBe(2);
+      expect(refused.stdout).toBe("");
+      expect(refused.stderr).toContain("--merchant acct_merchant_b: an API key acts for its own merchant only and cannot act for another");
+    }
+    // An admin's own JWT picks a merchant with it (Merchant-Id).
+    const admin = cli("token", "--secret", DEV_JWT_SECRET, "--sub", "ops").stdout.trim();
+    const listed = cliWith({ GATEWAY_API_KEY: admin }, "refunds", "pending", "--merchant", "acct_merchant_b");
+    expect(listed.status, listed.stderr).toBe(0);
+  });
+
+  it("--json prints the API's JSON and nothing else on stdout; the exit codes tell a refusal (3), a refused credential (4) and usage (2) apart", async () => {
+    const merchant = await freshMerchant("CLI json");
+    cli("trigger", "payment_intent.payment_failed", "--api-key", merchant.key);
+    const env = { GATEWAY_JWT_SECRET: DEV_JWT_SECRET };
+    const list = cliWith(env, "failed", "list", "--merchant", merchant.id, "--json");
+    expect(list.status, list.stderr).toBe(0);
+    const parsed = JSON.parse(list.stdout) as { object: string; data: { id: string; retries: unknown[] }[]; counts_by_reason: Record<string, number> };
+    expect(parsed.object).toBe("list");
+    expect(parsed.data).toHaveLength(1);
+    expect(parsed.data[0]?.retries).toEqual([]);
+    const pending = cliWith(env, "refunds", "pending", "--merchant", merchant.id, "--json");
+    expect((JSON.parse(pending.stdout) as { data: unknown[] }).data).toEqual([]);
+    const key = cli("keys", "create", "--api-key", merchant.key, "--json");
+    expect((JSON.parse(key.stdout) as { object: string; secret: string }).secret).toMatch(/^sk_test_/);
+    expect(cliWith(env, "refunds", "approve", "re_none", "--sub", "olga").status).toBe(3);
+    expect(cli("failed", "list", "--api-key", "sk_test_not_a_key").status).toBe(4);
+    expect(cli("failed", "list", "--frobnicate").status).toBe(2);
+    const help = cli("help");
+    expect(help.stdout).toMatch(/exit codes: 0 done; 1 done but not as asked/);
+    expect(help.stdout).toContain("3 the gateway refused the request");
+    expect(help.stdout).toContain("permissions (401, 403); 5 no answer");
+  });
+
+  it("failed list says what it shows (a page, and the counts by reason over the last 30 days) and each payment's decline message, card, retries and whether it can be retried", async () => {
+    const merchant = await freshMerchant("CLI failed list details");
+    const decline = () => /Triggered payment_intent\.payment_failed: (pi_\w+)/.exec(cli("trigger", "payment_intent.payment_failed", "--api-key", merchant.key).stdout)?.[1] ?? "";
+    decline();
+    decline();
+    const newest = decline();
+    const retried = cli("failed", "retry", newest, "--payment-method", "pm_card_chargeDeclined", "--jwt-secret", DEV_JWT_SECRET, "--sub", "olga");
+    expect(retried.status, retried.stdout + retried.stderr).toBe(1);
+    const retryId = /retry: (pi_\w+)/.exec(retried.stdout)?.[1] ?? "";
+    const page = cliWith({ GATEWAY_JWT_SECRET: DEV_JWT_SECRET }, "failed", "list", "--merchant", merchant.id, "--limit", "2");
+    expect(page.status, page.stderr).toBe(0);
+    const lines = page.stdout.split("\n");
+    const cursor = /more: --cursor (\S+)/.exec(page.stdout)?.[1] ?? "";
+    expect(lines[0]).toBe(`Failed payments (open): showing 2, the newest first; more: --cursor ${cursor}`);
+    expect(lines[1]).toBe("By reason (open, created in the last 30 days): generic_decline 3");
+    expect(page.stdout).not.toMatch(/^\d+ failed payments/m);
+    expect(page.stdout).toMatch(new RegExp(`^${newest} {2}20\\.00 USD {2}card_declined/generic_decline {2}visa ending 0002 {2}${merchant.id} {2}`, "m"));
+    const details = lines[lines.findIndex((l) => l.startsWith(newest)) + 1] ?? "";
+    expect(details).toBe(`    "Your card was declined."; retries: 1, the latest ${retryId} requires_payment_method`);
+    expect(page.stdout).toContain("; no retries");
+    expect(page.stdout).not.toContain("cannot be retried");
+    const rest = cliWith({ GATEWAY_JWT_SECRET: DEV_JWT_SECRET }, "failed", "list", "--merchant", merchant.id, "--limit", "2", "--cursor", cursor);
+    expect(rest.stdout.split("\n")[0]).toBe("Failed payments (open): showing 1, the newest first, the last page");
+  });
+
+  it("token's longest lifetime is the gateway's JWT_MAX_LIFETIME, read as the gateway reads it; help names every option of token", () => {
+    const long = cliWith({ JWT_MAX_LIFETIME: "3d", GATEWAY_JWT_SECRET: DEV_JWT_SECRET }, "token", "--sub", "ops", "--expires", "172800");
+    expect(long.status, long.stderr).toBe(0);
+    const claims = claimsOf(long.stdout.trim());
+    expect(Number(claims.exp) - Number(claims.iat)).toBe(172_800);
+    const refused = cliWith({ GATEWAY_JWT_SECRET: DEV_JWT_SECRET }, "token", "--sub", "ops", "--expires", "172800");
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain("--expires must be 1 to 86400 seconds: the gateway refuses tokens living longer than JWT_MAX_LIFETIME=24h, from wrangler.toml [vars]");
+    expect(cliWith({ JWT_MAX_LIFETIME: "1h", GATEWAY_JWT_SECRET: DEV_JWT_SECRET }, "token", "--sub", "ops", "--expires", "7200").status).toBe(2);
+    expect(cliWith({ JWT_MAX_LIFETIME: "45d", GATEWAY_JWT_SECRET: DEV_JWT_SECRET }, "token", "--sub", "ops").stderr).toContain("JWT_MAX_LIFETIME=45d (from the environment) cannot be read");
+    // The same reading of a duration as the gateway's.
+    for (const text of ["24h", "90m", "60s", "59s", "30d", "31d", " 2h ", "1h30m", "1.5h", "", "3600", "5000ms"]) {
+      let gatewayMs: number | null;
+      try {
+        gatewayMs = parseDuration(text, "JWT_MAX_LIFETIME", 60_000, 30 * 86_400_000);
+      } catch {
+        gatewayMs = null;
+      }
+      expect((cliParseDuration as (t: string, min: number, max: number) => number | null)(text, 60_000, 30 * 86_400_000), JSON.stringify(text)).toBe(gatewayMs);
+    }
+    const permissions = cliWith({ GATEWAY_JWT_SECRET: DEV_JWT_SECRET }, "token", "--sub", "ops", "--role", "support", "--permissions", "payments.transactions.view", "--issuer", "edge-gateway", "--audience", "edge-gateway-api");
+    expect(claimsOf(permissions.stdout.trim())).toMatchObject({ permissions: ["payments.transactions.view"], iss: "edge-gateway", aud: "edge-gateway-api" });
+    const help = cli("help", "token");
+    for (const option of ["--sub", "--role", "--merchant", "--permissions", "--expires", "--issuer", "--audience"]) expect(help.stdout, option).toContain(option);
   });
 });
