@@ -677,7 +677,7 @@ describe("gateway CLI", () => {
     expect(unreachable.stderr).toContain("nothing was sent");
   });
 
-  it("secrets: help documents GATEWAY_JWT_SECRET and GATEWAY_API_KEY (the JWT secret for development and bootstrapping only), a secret on the command line is warned of and one in the environment is not", () => {
+  it("secrets: help documents GATEWAY_JWT_SECRET and GATEWAY_API_KEY (the JWT secret for development and bootstrapping only), a secret on the command line is warned of and one in the environment is not, and the README's CLI examples put none in argv", () => {
     const help = cli("help");
     expect(help.stdout).toContain("GATEWAY_API_KEY=");
     expect(help.stdout).toContain("GATEWAY_JWT_SECRET=");
@@ -692,6 +692,19 @@ describe("gateway CLI", () => {
     expect(inEnv.stderr).toBe("");
     expect(cliWith({ GATEWAY_API_KEY: KEY }, "failed", "list").stderr).toBe("");
 
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const start = readme.indexOf("**CLI.**");
+    const cliSection = readme.slice(start, readme.indexOf("**Logs.**", start));
+    const examples = [...cliSection.matchAll(/```bash\n([\s\S]*?)```/g)].flatMap((m) => (m[1] ?? "").split("\n")).filter((l) => /^\s*(npm|npx)\s/.test(l));
+    expect(examples.length).toBeGreaterThan(5);
+    for (const l of examples) {
+      expect(l).not.toMatch(/--(jwt-secret|api-key|secret)\b/);
+      expect(l).toMatch(/npm run -s cli --|npx gateway/);
+    }
+    expect(cliSection).toContain("GATEWAY_JWT_SECRET");
+    expect(cliSection).toContain("GATEWAY_API_KEY");
+    expect(cliSection).toContain("for development and bootstrapping only");
+    expect(cliSection).toContain("npm run -s");
   });
 
   it("listen deletes its endpoint on SIGHUP too, and its description names the session, host and pid", async () => {

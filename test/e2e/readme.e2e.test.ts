@@ -56,13 +56,14 @@ case "$2 $3" in "d1 create") echo 'database_id = "0f0e0d0c-1111-2222-3333-444455
 case "$2" in deploy) echo "Deployed edge-payment-gateway https://edge-payment-gateway.example.workers.dev";; esac
 exit 0`,
       );
-      shim("npm", `echo "npm $*" >> ${calls}`);
+      // npm records the credential the CLI would read from the environment, beside its arguments.
+      shim("npm", `echo "npm $* [GATEWAY_JWT_SECRET=$GATEWAY_JWT_SECRET GATEWAY_API_KEY=$GATEWAY_API_KEY]" >> ${calls}`);
       shim("curl", `echo "curl $*" >> ${calls}; echo '{"ok":true}'`);
       const run = spawnSync("bash", ["-c", `set -e\n${blocks[0]}`], { cwd: dir, encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, timeout: 60_000 });
       expect(run.status, run.stderr).toBe(0);
       const log = readFileSync(calls, "utf8").trim().split("\n");
       const at = (re: RegExp) => log.findIndex((l) => re.test(l));
-      const order = [/^wrangler login/, /^wrangler d1 create gateway/, /^wrangler d1 migrations apply DB --remote/, /^wrangler queues create gateway-reconcile/, /^wrangler deploy/, /^wrangler secret put JWT_SECRET/, /^curl .*\/healthz/, /^npm run cli -- merchants create/, /^npm run cli -- keys create/];
+      const order = [/^wrangler login/, /^wrangler d1 create gateway/, /^wrangler d1 migrations apply DB --remote/, /^wrangler queues create gateway-reconcile/, /^wrangler deploy/, /^wrangler secret put JWT_SECRET/, /^curl .*\/healthz/, /^npm run -s cli -- merchants create/, /^npm run -s cli -- keys create/];
       const positions = order.map(at);
       expect(positions.every((p) => p >= 0), log.join("\n")).toBe(true);
       expect([...positions].sort((a, b) => a - b)).toEqual(positions);
@@ -81,7 +82,9 @@ exit 0`,
       // The first merchant is made on the deployed URL with the very JWT_SECRET the Worker got.
       const merchant = log[at(/merchants create/)] ?? "";
       expect(merchant).toContain("--api-base https://edge-payment-gateway.example.workers.dev");
-      expect(merchant).toContain(`--jwt-secret ${secrets.get("JWT_SECRET")}`);
+      // From the environment, never on the command line (where ps and the shell history show it).
+      expect(merchant).toContain(`[GATEWAY_JWT_SECRET=${secrets.get("JWT_SECRET")} `);
+      expect(merchant).not.toContain(`--jwt-secret`);
       expect(readFileSync(path.join(dir, "wrangler.toml"), "utf8")).toContain('database_id = "0f0e0d0c-1111-2222-3333-444455556666"');
     } finally {
       rmSync(dir, { recursive: true, force: true });
