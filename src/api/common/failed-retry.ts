@@ -7,7 +7,7 @@ import { findCustomer, findPaymentMethod } from "../../billing/store";
 import { isTestPaymentMethod } from "../../connectors/sandbox/cards";
 import { isSessionIntent } from "../../checkout/sessions";
 import { ApiError, invalidRequest, unexpectedState } from "../../core/errors";
-import { effectiveCaptureMethod } from "../../core/intent";
+import { effectiveCaptureMethod, failureReason } from "../../core/intent";
 import type { IntentRecord, PaymentMethodDetails, Scope } from "../../core/types";
 import type { Env } from "../../env";
 import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
@@ -25,6 +25,16 @@ export interface RetryRequest {
   resolveAction: string;
   /** The retry's customer, when the failed payment had none and the caller names one (seed 002); by default the failed payment's. */
   customer?: string | null;
+}
+
+/**
+ * The payment method a retry tries again when none is given: the declined card, or the card the
+ * provider itself failed on (a provider error: no money moved, and the card was not refused). Null when
+ * the failed payment has none to give.
+ */
+export function failedPaymentMethod(failed: IntentRecord): PaymentMethodDetails | null {
+  if (failed.lastPaymentError) return failed.lastPaymentError.paymentMethod;
+  return failureReason(failed) === "provider_error" ? failed.paymentMethod : null;
 }
 
 /** Retries of retries made before they were refused: a chain this long is a bug, not a payment. */

@@ -16,7 +16,7 @@ import { posMetadata } from "./metadata";
 import { resolvePaymentMethodFor } from "../v1/payment_intents";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
-import { assertRetryable, assertRetryMethodUsable, originalOf, retryFailedPayment } from "../common/failed-retry";
+import { assertRetryable, assertRetryMethodUsable, failedPaymentMethod, originalOf, retryFailedPayment } from "../common/failed-retry";
 import { assertOwnCustomerRef, posCustomerId } from "./customers";
 import { forbidden, fromApiError, inPosWords, invalidState, notFound, PosError, stateMessage, validation, type PosOperation } from "./errors";
 import { isVoidedSale, posStatus, renderPayment } from "./render";
@@ -375,8 +375,8 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       }
       const customer = failed.customer ?? body.customerId ?? null;
       const given = await cardOf(c, principal, body, customer, false, true);
-      const chosen = given ?? failed.lastPaymentError?.paymentMethod ?? null;
-      if (!chosen) throw validation("The original card cannot be used again; provide token or paymentMethodId.", "token");
+      const chosen = given ?? failedPaymentMethod(failed);
+      if (!chosen) throw validation("This failed payment has no card to try again: provide token or paymentMethodId.", "token");
       // The card as stored now: detached since, or no longer the payment's customer's (or its customer
       // deleted), it is not charged (nothing goes to the processor). The payment keeps the POS system's
       // customer id, which stands for the customer its cards are saved to (posCustomerId).

@@ -10,7 +10,7 @@ import { audit } from "../../audit/log";
 import { holdsEveryPermission, type Principal } from "../../auth/permissions";
 import { ApiError, invalidRequest, permissionDenied, resourceMissing, unexpectedState } from "../../core/errors";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
-import { isFailedPayment } from "../../core/intent";
+import { failureReason, isFailedPayment } from "../../core/intent";
 import { refundChargeOf, renderRefund } from "../../core/objects";
 import type { IntentRecord, Scope } from "../../core/types";
 import { forgetSettings, parseSettings, type MerchantSettings } from "../../db/merchants";
@@ -25,7 +25,7 @@ import { auditContext, intentJson, intentStub, json, respondOutcome } from "./re
 import { expandPaths } from "./expand";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { resolvePaymentMethodFor } from "./payment_intents";
-import { assertRetryable, assertRetryMethodUsable, originalOf, retryFailedPayment } from "../common/failed-retry";
+import { assertRetryable, assertRetryMethodUsable, failedPaymentMethod, originalOf, retryFailedPayment } from "../common/failed-retry";
 import { apiVersionField } from "./stripe-version";
 import { PaymentIntentSchema, RefundSchema } from "./schemas";
 
@@ -583,6 +583,7 @@ function registerFailedPayments(app: App): void {
           z.intersection(
             PaymentIntentSchema,
             z.object({
+              failure_reason: z.string().describe("Why it failed, as counts_by_reason and ?reason= name it: the decline code, else the error code (provider_error when the provider itself failed and last_payment_error is null)."),
               retries: z.array(RetrySummary).describe("This payment's retries (failed_payments/{id}/retry), oldest first."),
               retry_refusal: z.string().nullable().describe("Why failed_payments/{id}/retry refuses this payment whatever its state (an invoice's payment, a Checkout Session's or an iCliGo payment), or null."),
             }),
@@ -626,7 +627,7 @@ function registerFailedPayments(app: App): void {
       const retries = await retriesOf(dbs, principal.livemode, page.items);
       return json(c, {
         object: "list",
-        data: page.items.map((i) => ({ ...intentJson(c, i), retries: retries.get(i.id) ?? [], retry_refusal: retryRefusal(i) })),
+        data: page.items.map((i) => ({ ...intentJson(c, i), failure_reason: failureReason(i) ?? "unknown", retries: retries.get(i.id) ?? [], retry_refusal: retryRefusal(i) })),
         counts_by_reason: counts.reduce<Record<string, number>>((sum, r) => {
           const reason = r.reason ?? "unknown";
           sum[reason] = (sum[reason] ?? 0) + Number(r.n);
@@ -661,8 +662,8 @@ function registerFailedPayments(app: App): void {
       const id = req.idempotencyKey ? await derivedId("pi", scope.merchantId, String(scope.livemode), `retry:${failed.id}:${req.idempotencyKey}`) : randomId("pi");
       // Resolved by this very retry (its Idempotency-Key sent again): it goes on, to be replayed by the objects.
       if (failed.resolution && failed.resolution.retriedBy !== id) throw unexpectedState(`This failed payment was already ${failed.resolution.status}.`, "failed_payment_already_resolved");
-      const method = body.payment_method !== undefined ? await resolvePaymentMethodFor(c, actor, { payment_method: body.payment_method }, failed.customer) : failed.lastPaymentError?.paymentMethod;
-      if (!method) throw invalidRequest("The failed payment method cannot be used again; pass payment_method.", "payment_method", "parameter_missing");
+      const method = body.payment_method !== undefined ? await resolvePaymentMethodFor(c, actor, { payment_method: body.payment_method }, failed.customer) : failedPaymentMethod(failed);
+      if (!method) throw invalidRequest("This failed payment has no payment method to try again: pass payment_method.", "payment_method", "parameter_missing");
       // The card as stored now: detached since, or no longer the payment's customer's (or its customer deleted), it is not charged.
       // (A retry already made, its Idempotency-Key sent again, is replayed by the objects: not checked again.)
       if (failed.resolution?.retriedBy !== id) await assertRetryMethodUsable(c.env, failed, method);
