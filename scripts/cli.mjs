@@ -576,7 +576,8 @@ const needId = (id, prefix, command, usage) => {
 /** A failed payment's lines: amount, decline and card, then its decline message, retries and whether it can be retried. */
 function failedPaymentLines(pi) {
   const error = pi.last_payment_error;
-  const reason = [error?.code, error?.decline_code].filter(Boolean).join("/") || "unknown";
+  // Without a card's refusal, the reason the counts use (failure_reason: provider_error when the provider failed).
+  const reason = [error?.code, error?.decline_code].filter(Boolean).join("/") || pi.failure_reason || "unknown";
   const card = error?.payment_method?.card;
   const resolution = pi.failure_resolution ? `  ${pi.failure_resolution.status}: ${pi.failure_resolution.reason}` : "";
   const first = [pi.id, formatAmount(pi.amount, pi.currency), reason, card?.last4 ? `${card.brand ?? "card"} ending ${card.last4}` : "", pi.merchant_id ?? "", when(pi.created)].filter(Boolean).join("  ");
