@@ -365,11 +365,16 @@ describe("gateway CLI", () => {
     const declined = () => /Triggered payment_intent\.payment_failed: (pi_\w+)/.exec(cli("trigger", "payment_intent.payment_failed", "--api-key", merchant.key).stdout)?.[1] ?? "";
     const first = declined();
     const second = declined();
+    // The provider itself failing (no card refused) is named as the counts name it, not "unknown".
+    const providerFailed = await apiAnswer(merchant.key, "POST", "/v1/payment_intents", { amount: 1234, currency: "usd", payment_method: "pm_card_sandboxProviderError", confirm: true });
+    expect(providerFailed.status, providerFailed.text).toBe(502);
+    const third = (JSON.parse(providerFailed.text) as { error: { payment_intent: { id: string } } }).error.payment_intent.id;
     const list = cli("failed", "list", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id);
     expect(list.status, list.stderr).toBe(0);
-    expect(list.stdout).toMatch(/^Failed payments \(open\): showing 2, the newest first, all there are$/m);
+    expect(list.stdout).toMatch(/^Failed payments \(open\): showing 3, the newest first, all there are$/m);
     expect(list.stdout).toMatch(new RegExp(`^${first} {2}20\\.00 USD {2}card_declined`, "m"));
     expect(list.stdout).toContain(second);
+    expect(list.stdout).toMatch(new RegExp(`^${third} {2}12\\.34 USD {2}provider_error`, "m"));
 
     // A retry with a card that pays; sent again with its Idempotency-Key, it is the same retry.
     const retry = cli("failed", "retry", first, "--payment-method", "pm_card_visa", "--idempotency-key", `cli-retry-${first}`, "--jwt-secret", DEV_JWT_SECRET, "--sub", "olga");
