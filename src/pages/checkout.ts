@@ -318,8 +318,12 @@ function messagePage(s: Pick<Summary, "merchant">, title: string, message: strin
   return htmlPage(title, `${heading(s.merchant, title)}<p class="${options.ok ? "done" : ""}"${role}>${escapeHtml(message)}</p>${link}`, options);
 }
 
-/** How often a page waiting on a payment being confirmed looks again (a meta refresh: the pages have no script). */
-export const RECHECK_SECONDS = 5;
+/**
+ * How often a page waiting on a payment being confirmed looks again (a meta refresh: the pages have no
+ * script): 20 seconds, time for a screen reader to reach the page's message and for anyone to use its
+ * "Stop checking by itself" link (offered first) before the page reloads (WCAG 2.2.1).
+ */
+export const RECHECK_SECONDS = 20;
 
 /**
  * A payment in flight (the provider's answer is unknown until reconciliation learns it): no form, so
@@ -335,20 +339,21 @@ function processingPage(s: Pick<Summary, "merchant">, next: string, onward: stri
       link: { href: next, text: "Check again" },
     });
   }
-  // The page reloads itself (WCAG 2.2.1), always to the same address: a refresh to the page's own URL
-  // replaces its history entry (a count in the URL added one per look, and Back after the payment went
-  // through walked into looks that sent the shopper forward again). The shopper can turn it off, on
-  // every reload, with the link to the page that has stopped checking by itself.
+  // The page reloads itself (WCAG 2.2.1), always to the address it is shown at (`next`: the POST's 303
+  // and the session's own page lead there): a refresh to the page's own URL replaces its history entry
+  // (a count in the URL, or a first look moving to another address, added one, and Back after the
+  // payment went through walked into looks that sent the shopper forward again). The shopper can turn
+  // it off, on every reload, with the link to the page that has stopped checking by itself: it comes
+  // first, right after the heading, so that a screen reader reaches it before the reload.
   const sep = next.includes("?") ? "&" : "?";
-  return messagePage(s, "Payment processing", `Your payment is being confirmed with your bank; there is no need to pay again. This page checks again every ${RECHECK_SECONDS} seconds for up to ${RECHECK_WINDOW_SECONDS / 60} minutes and ${onward} once it is confirmed; or use Check again.`, {
-    pending: true,
-    refreshTo: next,
-    refreshAfter: RECHECK_SECONDS,
-    links: [
-      { href: `${next}${sep}${STOP_CHECKING}`, text: "Stop checking by itself" },
-      { href: next, text: "Check again" },
-    ],
-  });
+  const links = [
+    { href: `${next}${sep}${STOP_CHECKING}`, text: "Stop checking by itself" },
+    { href: next, text: "Check again" },
+  ]
+    .map((l) => `<a class="cancel" href="${escapeHtml(l.href)}">${escapeHtml(l.text)}</a>`)
+    .join("");
+  const message = `Your payment is being confirmed with your bank; there is no need to pay again. This page checks again every ${RECHECK_SECONDS} seconds for up to ${RECHECK_WINDOW_SECONDS / 60} minutes and ${onward} once it is confirmed; or use Check again.`;
+  return htmlPage("Payment processing", `${heading(s.merchant, "Payment processing")}${links}<p role="status">${escapeHtml(message)}</p>`, { refreshTo: next, refreshAfter: RECHECK_SECONDS });
 }
 
 /** How long a page waiting on a payment being confirmed looks again by itself, from the attempt's start (5 minutes: past the reconciliation schedule's first two rounds, 30 s and 2 min), before it leaves it to the shopper's "Check again". */
@@ -692,9 +697,14 @@ function sessionClosed(row: CheckoutSessionRow, s: Summary, intent: IntentRecord
   return messagePage(s, "Checkout expired", `This checkout has expired, so it can no longer be paid. To buy, go back to ${s.merchant}'s website and start the checkout again there.`, { status: 410 });
 }
 
-/** The session's payment is being confirmed: its page looks again through /return, which sends the shopper on to success_url once it went through. */
+/** The one address of the page of a session's payment being confirmed: /return, which sends the shopper on to success_url once it went through. */
+function sessionProcessingPath(row: CheckoutSessionRow, stop = false): string {
+  return `${checkoutSessionPageUrl("", row.id)}/return${stop ? `?${STOP_CHECKING}` : ""}`;
+}
+
+/** The session's payment is being confirmed: its page looks again at /return, its own address. */
 function sessionProcessing(row: CheckoutSessionRow, s: Summary, looks: Looking): Response {
-  return processingPage(s, `${checkoutSessionPageUrl("", row.id)}/return`, `takes you back to ${s.merchant}`, looks);
+  return processingPage(s, sessionProcessingPath(row), `takes you back to ${s.merchant}`, looks);
 }
 
 /** An open session whose intent ended without being paid (failed for good, or canceled), or null while it can still be paid. */
@@ -733,7 +743,9 @@ function sessionPages(): Hono<PagesEnv> {
     if (row.status !== "open") return sessionClosed(row, s, row.status === "complete" ? await sessionIntent(c.env, row) : null);
     const intent = await sessionIntent(c.env, row);
     // A payment in flight can still complete an overdue session: it is not shown as expired meanwhile.
-    if (intent?.status === "processing") return sessionProcessing(row, s, looking(c, intent));
+    // Its page lives at one address, /return (where the POST's 303 leads too), which reloads itself in
+    // place: a look from here would move the shopper there and add a history entry.
+    if (intent?.status === "processing") return c.redirect(sessionProcessingPath(row, c.req.query("check") === "stop"), 303);
     // A GET changes nothing: an overdue session shows as expired; the cron (or a POST) expires it.
     if (isOverdue(row, Date.now())) return sessionClosed({ ...row, status: "expired" }, s);
     // Paid, but the session not yet marked complete (its events on their way): paid, not the form.
@@ -803,8 +815,10 @@ function sessionPages(): Hono<PagesEnv> {
       return c.redirect(successLocation(row), 303);
     }
     if (intent?.status === "requires_action" && intent.nextAction) return c.redirect(intent.nextAction.url, 303);
-    // The session's page (a GET) shows a payment being confirmed, or one that ended.
-    if (intent?.status === "processing" || intent?.status === "failed" || intent?.status === "canceled") return c.redirect(page, 303);
+    // A payment being confirmed: straight to the one address of its page (/return, which reloads itself in place).
+    if (intent?.status === "processing") return c.redirect(sessionProcessingPath(row), 303);
+    // The session's page (a GET) shows a payment that ended.
+    if (intent?.status === "failed" || intent?.status === "canceled") return c.redirect(page, 303);
     // The session may have been paid in another tab meanwhile.
     const now = await sessionById(c.env.DB, row.id);
     if (now?.status === "complete") return c.redirect(successLocation(now), 303);
