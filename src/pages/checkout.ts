@@ -131,25 +131,26 @@ export function paidInWords(intent: IntentRecord, merchant: string, paid: (amoun
   return { title: "Payment complete", message: `${paid(formatMoney(taken, intent.currency))}${released} Thank you!` };
 }
 
-const STYLE = `*{box-sizing:border-box}body{font:16px/1.45 system-ui,-apple-system,sans-serif;color:#1a1a1a;background:#f6f7f9;margin:0;padding:1rem}
+const STYLE = `*{box-sizing:border-box}body{font:100%/1.45 system-ui,-apple-system,sans-serif;color:#1a1a1a;background:#f6f7f9;margin:0;padding:1rem}
 main{max-width:28rem;margin:1rem auto;background:#fff;border:1px solid #e3e5e8;border-radius:.75rem;padding:1.25rem}
 h1{font-size:1.25rem;margin:0 0 .25rem}.merchant{color:#555;margin:0 0 1rem;font-weight:600}
 h1,p,a,.alert,.notice{overflow-wrap:anywhere}
-table{width:100%;border-collapse:collapse;margin:.5rem 0 1rem}td{padding:.35rem 0;vertical-align:top;overflow-wrap:anywhere}td.amt{text-align:right;white-space:nowrap;padding-left:.75rem}
-tr.total td{border-top:1px solid #e3e5e8;font-weight:700;padding-top:.6rem}.qty{color:#666;font-size:.9rem}
+table{width:100%;border-collapse:collapse;margin:.5rem 0 1rem}th,td{padding:.35rem 0;vertical-align:top;overflow-wrap:anywhere}th{text-align:left;font-weight:inherit}td.amt{text-align:right;white-space:nowrap;padding-left:.75rem}
+tr.total th,tr.total td{border-top:1px solid #e3e5e8;font-weight:700;padding-top:.6rem}.qty{color:#666;font-size:.9rem}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}input{width:100%;font:inherit;padding:.65rem .75rem;border:1px solid #7c818a;border-radius:.4rem}
 input:focus{outline:2px solid #2f5bea;outline-offset:1px}button:focus-visible,a:focus-visible{outline:2px solid #2f5bea;outline-offset:2px}input[aria-invalid=true]{border:2px solid #b3261e}.row{display:flex;gap:.75rem;align-items:flex-end}.row>div{flex:1;min-width:0}
 button{width:100%;font:inherit;font-weight:700;margin-top:1.25rem;padding:.8rem;border:0;border-radius:.4rem;background:#2f5bea;color:#fff;cursor:pointer}
-.alert{background:#fdecea;color:#8a1c12;border:1px solid #f3b8b1;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
+.alert{background:#fdecea;color:#8a1c12;border:1px solid #f3b8b1;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}.alert p{margin:0}.alert ul{margin:.25rem 0 0;padding-left:1.25rem}.alert a{color:inherit}
+.hint{color:#555;font-size:.9rem;margin:0 0 .25rem}.field-error{color:#b3261e;font-weight:600;margin:0 0 .25rem}
 .done{background:#e8f5ec;color:#14532d;border:1px solid #b7dfc3;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}
 .notice{background:#eef2fd;color:#1c3275;border:1px solid #bccbf5;border-radius:.4rem;padding:.65rem .75rem;margin:.75rem 0}.notice a{color:inherit;font-weight:600}
 .cancel{display:block;text-align:center;margin-top:.4rem;padding:.6rem 0;color:#2f5bea}a{color:#2f5bea}
 a.button{display:block;text-align:center;text-decoration:none;font-weight:700;margin-top:1.25rem;padding:.8rem;border-radius:.4rem;background:#2f5bea;color:#fff}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem;margin:0 0 1rem}dt{color:#555}dd{margin:0;overflow-wrap:anywhere}
-.approve{background:#0a7d32}.fail{background:#b3261e}.onward{display:inline-block;margin-top:.5rem}.muted{color:#666;font-size:.85rem;margin-top:1rem}
+.approve{background:#0a7d32}.fail{background:#b3261e}.onward{display:inline-block;margin-top:.25rem;padding:.25rem 0}.muted{color:#666;font-size:.85rem;margin-top:1rem}
 :root{color-scheme:light dark}
 @media (prefers-color-scheme:dark){body{color:#e6e7ea;background:#111214}main{background:#1b1c20;border-color:#30323a}
-.merchant,dt{color:#b4b7bf}.qty,.muted{color:#a3a7b0}tr.total td{border-color:#30323a}input{background:#24262c;color:#e6e7ea;border-color:#858a93}input::placeholder{color:#a3a7b0}
+.merchant,dt,.hint{color:#b4b7bf}.field-error{color:#ff8a80}.qty,.muted{color:#a3a7b0}tr.total th,tr.total td{border-color:#30323a}input{background:#24262c;color:#e6e7ea;border-color:#858a93}input::placeholder{color:#a3a7b0}
 input[aria-invalid=true]{border-color:#ff8a80}.alert{background:#3b1512;color:#ffb4ab;border-color:#7a2d26}.done{background:#0f2a1a;color:#a8e5bb;border-color:#235c39}
 .notice{background:#172447;color:#c5d3ff;border-color:#2f4680}
 .cancel,a{color:#9db2ff}input:focus,button:focus-visible,a:focus-visible{outline-color:#9db2ff}}`;
@@ -196,19 +197,20 @@ interface Summary {
   currency: string;
 }
 
+/** The order's lines and total; each row's name is its header (a screen reader says "Total" with the amount). */
 function summaryHtml(s: Summary): string {
   const rows = s.lineItems.length
     ? s.lineItems
         .map(
           (i) =>
-            `<tr><td>${escapeHtml(i.name)}${i.quantity > 1 ? ` <span class="qty">× ${i.quantity}</span>` : ""}</td><td class="amt">${escapeHtml(formatMoney(i.unitAmount * i.quantity, s.currency))}</td></tr>`,
+            `<tr><th scope="row">${escapeHtml(i.name)}${i.quantity > 1 ? ` <span class="qty">× ${i.quantity}</span>` : ""}</th><td class="amt">${escapeHtml(formatMoney(i.unitAmount * i.quantity, s.currency))}</td></tr>`,
         )
         .join("")
     : // Without a description the page's heading already says "Payment": the total alone, not a second "Payment" row.
       s.description
-      ? `<tr><td>${escapeHtml(s.description)}</td><td class="amt">${escapeHtml(formatMoney(s.amount, s.currency))}</td></tr>`
+      ? `<tr><th scope="row">${escapeHtml(s.description)}</th><td class="amt">${escapeHtml(formatMoney(s.amount, s.currency))}</td></tr>`
       : "";
-  return `<table aria-label="Order summary"><tbody>${rows}<tr class="total"><td>Total</td><td class="amt">${escapeHtml(formatMoney(s.amount, s.currency))}</td></tr></tbody></table>`;
+  return `<table aria-label="Order summary"><tbody>${rows}<tr class="total"><th scope="row">Total</th><td class="amt">${escapeHtml(formatMoney(s.amount, s.currency))}</td></tr></tbody></table>`;
 }
 
 export function heading(merchant: string, title: string): string {
@@ -227,14 +229,22 @@ interface FormError {
   message: string;
   field: CardField | null;
   notice?: boolean;
+  /** Several fields refused at once by the form's checks: each with its own message (the first is `field`). */
+  fields?: FieldError[];
+}
+
+interface FieldError {
+  field: CardField;
+  message: string;
 }
 
 /**
- * The field an error is about, by its code. A decline of the card as a whole (a card error without a
- * field of its own, a failed 3D Secure challenge) points at the number: the shopper is asked for another
- * card. An error about the request rather than the card (a live key on the test form) is about no field.
+ * The field an error is about, by its code: only a field the shopper typed wrong. A decline of the card
+ * as a whole (a card error without a field of its own, a failed 3D Secure challenge) marks no field:
+ * the number was not wrong, so it is not aria-invalid; the alert takes the focus instead. An error about
+ * the request rather than the card (a live key on the test form) is about no field either.
  */
-function fieldOf(code: string, type: string): CardField | null {
+function fieldOf(code: string): CardField | null {
   switch (code) {
     case "incorrect_number":
     case "invalid_number":
@@ -247,13 +257,11 @@ function fieldOf(code: string, type: string): CardField | null {
     case "invalid_cvc":
     case "incorrect_cvc":
       return "cvc";
-    case "payment_intent_authentication_failure":
-      return "card-number";
     // The provider's trouble, not the card's: the same card may be tried again.
     case "processing_error":
       return null;
     default:
-      return type === "card_error" ? "card-number" : null;
+      return null;
   }
 }
 
@@ -277,20 +285,59 @@ interface FormInput {
 
 const ERROR_ID = "form-error";
 
+/** The expiry field's hint, under its label: what the server takes (cardFrom: MM/YY or MM/YYYY, the slash and spaces optional). */
+const EXPIRY_HINT = "MM/YY, for example 04/28; the slash is optional.";
+
+/**
+ * The browser's own checks of each field (pattern, title, required), before anything is sent: they
+ * take what cardFrom takes, so a value the browser lets through is judged by the server, never the
+ * reverse. Digits with single spaces or dashes between them, 12 to 19 of them; a month 1 to 12 and a
+ * 2- or 4-digit year; 3 or 4 digits.
+ */
+export const FIELD_PATTERNS: Record<CardField, { pattern: string; title: string }> = {
+  "card-number": { pattern: " *(?:[0-9][ \\-]*){11,18}[0-9] *", title: "The 12 to 19 digits on the front of your card; spaces are fine." },
+  expiry: { pattern: " *(?:0?[1-9]|1[0-2]) *\\/? *(?:[0-9]{2}|[0-9]{4}) *", title: "The month and year, MM/YY, for example 04/28." },
+  cvc: { pattern: " *[0-9]{3,4} *", title: "The 3 or 4 digits of the security code (CVC)." },
+};
+
+/** The fields an error marks, each with its own message: several refused at once, or the one the error is about. */
+function fieldErrorsOf(error: FormError | null): FieldError[] {
+  if (!error || error.notice) return [];
+  if (error.fields?.length) return error.fields;
+  return error.field ? [{ field: error.field, message: error.message }] : [];
+}
+
 function cardForm(s: Summary, f: FormInput): string {
   // A fresh attempt id per rendering of the form: the same card sent twice from one rendering (a
   // double click, Enter pressed twice) is one attempt, not two (see shopperAttempt).
   const hidden = Object.entries({ ...(f.hidden ?? {}), attempt: randomToken() })
     .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
     .join("");
-  // The field in error says so and is described by the message; the focus starts there (autofocus:
-  // the page has no script), or on the message itself when no one field is at fault. A notice marks
-  // nothing and takes no focus. Nothing the shopper typed is ever put back (every answer is a GET).
+  // Each field in error says so (aria-invalid) and is described by a message of its own, shown above it;
+  // the alert above the form says it all at once (the form's checks report every field they refuse). The
+  // focus starts on the first field in error (autofocus: the page has no script), or on the alert itself
+  // when no field is at fault (a decline: the number was not wrong). A notice marks nothing and takes no
+  // focus. Nothing the shopper typed is ever put back (every answer is a GET; the number and the CVC
+  // must never be echoed).
   const error = f.error && !f.error.notice ? f.error : null;
-  const field = error?.field ?? null;
-  const state = (id: CardField) => (field === id ? ` aria-invalid="true" aria-describedby="${ERROR_ID}" autofocus` : "");
+  const wrong = fieldErrorsOf(error);
+  const first = wrong[0]?.field ?? null;
+  const messageOf = (id: CardField) => wrong.find((w) => w.field === id)?.message ?? null;
+  const native = (id: CardField) => ` pattern="${escapeHtml(FIELD_PATTERNS[id].pattern)}" title="${escapeHtml(FIELD_PATTERNS[id].title)}"`;
+  const state = (id: CardField, hint?: string) => {
+    const described = [messageOf(id) !== null ? `${id}-error` : null, hint ?? null].filter((d) => d !== null).join(" ");
+    return `${messageOf(id) !== null ? ' aria-invalid="true"' : ""}${described ? ` aria-describedby="${described}"` : ""}${first === id ? " autofocus" : ""}`;
+  };
+  const fieldMessage = (id: CardField) => {
+    const message = messageOf(id);
+    return message === null ? "" : `<p id="${id}-error" class="field-error">${escapeHtml(message)}</p>`;
+  };
+  const several = error?.fields && error.fields.length > 1 ? error.fields : null;
+  const alertText = several
+    ? `<p>${escapeHtml(error?.message ?? "")}</p><ul>${several.map((w) => `<li><a href="#${w.field}">${escapeHtml(w.message)}</a></li>`).join("")}</ul>`
+    : escapeHtml(error?.message ?? "");
   const alert = error
-    ? `<div id="${ERROR_ID}" role="alert" class="alert"${field ? "" : ' tabindex="-1" autofocus'}>${escapeHtml(error.message)}</div>`
+    ? `<div id="${ERROR_ID}" role="alert" class="alert"${first ? "" : ' tabindex="-1" autofocus'}>${alertText}</div>`
     : f.error?.notice
       ? `<div id="form-notice" role="status" class="notice">${escapeHtml(f.error.message)}</div>`
       : "";
@@ -301,9 +348,9 @@ function cardForm(s: Summary, f: FormInput): string {
     alert +
     pending +
     `<form method="post" action="${escapeHtml(f.action)}">${hidden}` +
-    `<label for="card-number">Card number</label><input id="card-number" name="card_number" inputmode="numeric" autocomplete="cc-number" placeholder="1234 1234 1234 1234" maxlength="23" required${state("card-number")}>` +
-    `<div class="row"><div><label for="expiry">Expiry (MM/YY)</label><input id="expiry" name="expiry" inputmode="numeric" autocomplete="cc-exp" placeholder="MM / YY" maxlength="${EXPIRY_MAX_LENGTH}" required${state("expiry")}></div>` +
-    `<div><label for="cvc">CVC</label><input id="cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" placeholder="123" maxlength="4" required${state("cvc")}></div></div>` +
+    `<label for="card-number">Card number</label>${fieldMessage("card-number")}<input id="card-number" name="card_number" inputmode="numeric" autocomplete="cc-number" placeholder="1234 1234 1234 1234" maxlength="23" required${native("card-number")}${state("card-number")}>` +
+    `<div class="row"><div><label for="expiry">Expiry (MM/YY)</label><p id="expiry-hint" class="hint">${escapeHtml(EXPIRY_HINT)}</p>${fieldMessage("expiry")}<input id="expiry" name="expiry" inputmode="numeric" autocomplete="cc-exp" placeholder="MM / YY" maxlength="${EXPIRY_MAX_LENGTH}" required${native("expiry")}${state("expiry", "expiry-hint")}></div>` +
+    `<div><label for="cvc">CVC</label>${fieldMessage("cvc")}<input id="cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" placeholder="123" maxlength="4" required${native("cvc")}${state("cvc")}></div></div>` +
     `<button type="submit">Pay ${escapeHtml(formatMoney(s.amount, s.currency))}</button></form>` +
     `${f.cancelUrl ? `<a class="cancel" href="${escapeHtml(f.cancelUrl)}">Cancel</a>` : ""}` +
     `<p class="muted">Test mode: no real card is charged. Your card details go only to the payment gateway, never to ${escapeHtml(s.merchant)}.</p>`
@@ -442,30 +489,63 @@ function refuse(code: keyof typeof CHECKS): never {
   throw new ApiError({ status: 400, type: check?.field ? "card_error" : "invalid_request_error", code, message: check?.message ?? "" });
 }
 
-/** The code a check's refusal is redirected with: its own, or the generic one for a refusal the page has no words for. */
-function checkCode(err: ApiError): string {
+/** The form's checks refused one field or more: the code of each, in the form's order (number, expiry, CVC). */
+class CardRefused extends Error {
+  constructor(readonly codes: string[]) {
+    super(codes.join(","));
+  }
+}
+
+/**
+ * What a refusal is redirected with (?error=): every check's code, joined by commas (each field
+ * refused at once), a check's own, or the generic one for a refusal the page has no words for; null
+ * for an error that is not a refusal.
+ */
+function checkCode(err: unknown): string | null {
+  if (err instanceof CardRefused) return err.codes.join(",");
+  if (!(err instanceof ApiError)) return null;
   const code = err.data.code ?? "";
   return Object.hasOwn(CHECKS, code) ? code : "invalid_card_details";
 }
 
-/** The card of the form, through the sandbox vault (test mode only). Throws ApiError (a code of CHECKS) for a card refused before anything is attempted. */
+/** The most checks one ?error names: one a field. */
+const MAX_CHECKS = 3;
+
+/** The form's checks named by ?error (one code, or several joined by commas), as the form shows them; null unless every code is a check's. */
+function checksError(code: string): FormError | null {
+  const codes = [...new Set(code.split(","))];
+  if (codes.length > MAX_CHECKS) return null;
+  const checks = codes.map((c) => ownEntry(CHECKS, c));
+  const found = checks.filter((c): c is FormError => c !== undefined);
+  if (found.length !== checks.length || !found[0]) return null;
+  if (found.length === 1) return found[0];
+  const fields = found.flatMap((c) => (c.field ? [{ field: c.field, message: c.message }] : []));
+  return { message: `${fields.length} card details need correcting:`, field: fields[0]?.field ?? null, fields };
+}
+
+/** The card of the form, through the sandbox vault (test mode only). Throws CardRefused (codes of CHECKS, every field refused) or ApiError (the vault's, or livemode_card_form) for a card refused before anything is attempted. */
 async function cardFrom(env: Env, form: Record<string, unknown>, scope: { merchantId: string; livemode: boolean }): Promise<PaymentMethodDetails> {
   const text = (k: string) => (typeof form[k] === "string" ? (form[k] as string) : "");
   const number = text("card_number").replace(/[\s-]/g, "");
   const expiry = /^\s*(\d{1,2})\s*\/?\s*(\d{2}|\d{4})\s*$/.exec(text("expiry"));
   const cvc = text("cvc").trim();
-  if (!/^\d{12,19}$/.test(number)) refuse("invalid_number");
-  if (!expiry) refuse("invalid_expiry");
-  const month = Number(expiry[1]);
-  const typedYear = Number(expiry[2]);
+  // Every field is checked, and every one refused is said at once (not one per submission).
+  const refused: string[] = [];
+  const numberOk = /^\d{12,19}$/.test(number);
+  if (!numberOk) refused.push("invalid_number");
+  const month = expiry ? Number(expiry[1]) : 0;
+  const typedYear = expiry ? Number(expiry[2]) : 0;
   const year = typedYear < 100 ? 2000 + typedYear : typedYear;
-  if (month < 1 || month > 12) refuse("invalid_expiry_month");
   // A date in the past is an expired card, in those words (the vault calls a past year "invalid").
   const now = new Date();
-  if (year < now.getUTCFullYear() || (year === now.getUTCFullYear() && month < now.getUTCMonth() + 1)) refuse("expired_card");
-  if (!/^\d{3,4}$/.test(cvc)) refuse("invalid_cvc");
-  const cvcLength = cvcLengthOf(brandOf(number));
-  if (cvcLength !== null && cvc.length !== cvcLength) refuse(cvcLength === 4 ? "invalid_cvc_amex" : "invalid_cvc_3_digits");
+  if (!expiry) refused.push("invalid_expiry");
+  else if (month < 1 || month > 12) refused.push("invalid_expiry_month");
+  else if (year < now.getUTCFullYear() || (year === now.getUTCFullYear() && month < now.getUTCMonth() + 1)) refused.push("expired_card");
+  // The CVC's length by the brand, once the number says which it is.
+  const cvcLength = numberOk ? cvcLengthOf(brandOf(number)) : null;
+  if (!/^\d{3,4}$/.test(cvc)) refused.push("invalid_cvc");
+  else if (cvcLength !== null && cvc.length !== cvcLength) refused.push(cvcLength === 4 ? "invalid_cvc_amex" : "invalid_cvc_3_digits");
+  if (refused.length) throw new CardRefused(refused);
   if (scope.livemode) refuse("livemode_card_form");
   return resolvePaymentMethod(
     { kind: "card", number, expMonth: month, expYear: year, cvc, param: "card" },
@@ -547,9 +627,10 @@ function attemptError(e: PaymentError): FormError {
   if (e.declineCode === "test_mode_live_card") return { message: "This card cannot be used here. Try another card.", field: "card-number" };
   // Nothing wrong with the card: the same one may be tried again.
   if (e.code === "processing_error") return { message: "An error occurred while processing your card. Try again in a little bit.", field: null };
-  if (e.code === "payment_intent_authentication_failure") return { message: "Your bank could not authenticate the payment (3D Secure failed). Try another card.", field: "card-number" };
+  // The card was not typed wrong: no field is marked, the alert takes the focus.
+  if (e.code === "payment_intent_authentication_failure") return { message: "Your bank could not authenticate the payment (3D Secure failed). Try another card.", field: null };
   const message = e.message || "The payment did not go through.";
-  return { message: `${message.replace(/\.?$/, ".")} Try another card.`, field: fieldOf(e.code, e.type) };
+  return { message: `${message.replace(/\.?$/, ".")} Try another card.`, field: fieldOf(e.code) };
 }
 
 /** The intent's last payment error in a shopper's words (for the pages that show an attempt's outcome), or null. */
@@ -583,6 +664,8 @@ function previousAttemptError(intent: IntentRecord): FormError | null {
 // what the shopper typed (not even the expiry: it would be in the URL, and in the history), and the
 // GET page shows the words and marks the field of that code (the intent's last error for a decline).
 const ERROR_CODE = /^[a-z0-9_]{1,64}$/;
+/** The codes of several checks, joined by commas (?error=invalid_number,expired_card). */
+const CHECKS_CODES = /^[a-z0-9_]{1,64}(?:,[a-z0-9_]{1,64}){1,2}$/;
 
 function failureCode(outcome: Pick<OpOutcome, "error" | "intent">): string {
   const code = outcome.error?.code ?? outcome.intent?.lastPaymentError?.code ?? "";
@@ -615,17 +698,20 @@ const REFUSALS: Record<string, FormError> = {
  * words (the query's text is never shown).
  */
 function redirectedError(intent: IntentRecord | null, code: string | undefined): FormError | null {
-  if (!code || !ERROR_CODE.test(code)) return null;
+  if (!code) return null;
+  // Several fields the form's checks refused at once (only checks' codes are ever joined).
+  if (code.includes(",")) return CHECKS_CODES.test(code) ? checksError(code) : null;
+  if (!ERROR_CODE.test(code)) return null;
   const refusal = ownEntry(REFUSALS, code);
   if (refusal) return refusal;
   // Waiting on a challenge (a card sent after that decline went to 3D Secure): a decline's code in the
   // URL is an older attempt's (the page reached again with Back), not news. Only the form's own checks
   // (a card refused before anything was attempted, the challenge still waiting) are shown.
-  if (intent?.status === "requires_action" && intent.nextAction) return ownEntry(CHECKS, code) ?? null;
+  if (intent?.status === "requires_action" && intent.nextAction) return checksError(code);
   if (intent?.lastPaymentError?.code === code) return lastAttemptError(intent);
-  const check = ownEntry(CHECKS, code);
+  const check = checksError(code);
   if (check) return check;
-  return { message: "The payment did not go through. Try another card.", field: "card-number" };
+  return { message: "The payment did not go through. Try another card.", field: null };
 }
 
 /** While the payment waits on the shopper elsewhere (a 3DS challenge, PayPal), the way back there, offered beside the form. */
@@ -804,8 +890,9 @@ function sessionPages(): Hono<PagesEnv> {
       form = await readBodyParams(c.req.raw);
       card = await cardFrom(c.env, form, row);
     } catch (err) {
-      // Nothing was attempted: the form's page says what to correct (by a code, never what was typed).
-      if (err instanceof ApiError) return c.redirect(`${page}?error=${checkCode(err)}`, 303);
+      // Nothing was attempted: the form's page says what to correct (by codes, never what was typed).
+      const refused = checkCode(err);
+      if (refused !== null) return c.redirect(`${page}?error=${refused}`, 303);
       throw err;
     }
     const outcome = await confirmAsShopper(c.env, { id: row.paymentIntent, merchantId: row.merchantId, livemode: row.livemode }, card, origin, { checkout_session: row.id }, shopperAttempt(form, card));
@@ -947,8 +1034,9 @@ function payPages(): Hono<PagesEnv> {
     try {
       card = await cardFrom(c.env, form, intent);
     } catch (err) {
-      // Nothing was attempted: the form's page says what to correct (by a code, never what was typed).
-      if (err instanceof ApiError) return c.redirect(`${page}&error=${checkCode(err)}`, 303);
+      // Nothing was attempted: the form's page says what to correct (by codes, never what was typed).
+      const refused = checkCode(err);
+      if (refused !== null) return c.redirect(`${page}&error=${refused}`, 303);
       throw err;
     }
     const origin = config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;

@@ -28,7 +28,7 @@ describe("the expiry field", () => {
       expect(html, expiry).toMatch(/<div id="form-error" role="alert" class="alert">Your card has expired\.<\/div>/);
       expect(html).not.toContain("expiration year is invalid");
       const field = attributesOf(html, "expiry");
-      expect(field).toMatchObject({ "aria-invalid": "true", "aria-describedby": "form-error", autofocus: "" });
+      expect(field).toMatchObject({ "aria-invalid": "true", "aria-describedby": "expiry-error expiry-hint", autofocus: "" });
       expect(field.value).toBeUndefined();
     }
     // A year too far ahead is still an invalid year.
@@ -47,7 +47,7 @@ describe("the CVC's length by the card's brand", () => {
     it(`${brand} with a ${cvc.length}-digit CVC is refused before anything is attempted: a 303 to the form with a code of its own, whose page marks the CVC and names the right length`, async () => {
       const path = await sessionPath({ name: "Teapot", unitAmount: 1200 });
       const { html } = await submitAndFollow(path, { card_number: number, cvc }, `${path}?error=${code}`);
-      expect(attributesOf(html, "cvc")).toMatchObject({ "aria-invalid": "true", "aria-describedby": "form-error", autofocus: "" });
+      expect(attributesOf(html, "cvc")).toMatchObject({ "aria-invalid": "true", "aria-describedby": "cvc-error", autofocus: "" });
       expect(html).toMatch(new RegExp(`<div id="form-error" role="alert" class="alert">Enter the ${words} CVC[^<]*</div>`));
       expect(html).not.toContain(`value="${cvc}"`);
     });

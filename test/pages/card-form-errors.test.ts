@@ -1,25 +1,39 @@
 // The card form shown again after a failed submission, on the Checkout Session page and the bare
-// /pay page: the field in error is aria-invalid and described by the message (role=alert), the focus
-// starts there (autofocus: the pages have no script), and nothing the shopper typed is ever put back
-// (not the card number, the CVC, nor the expiry). Every submission is answered by a redirect to the
-// form's GET page (redirect-after-POST) with ?error=<code>: a card the form's checks refused, or a
-// declined attempt.
+// /pay page: a field in error is aria-invalid and described by a message of its own (the alert,
+// role=alert, says it too), the focus starts there (autofocus: the pages have no script), and nothing
+// the shopper typed is ever put back (not the card number, the CVC, nor the expiry). A decline (or a
+// failed 3D Secure challenge) marks no field, since nothing was typed wrong: the alert takes the focus.
+// Every submission is answered by a redirect to the form's GET page (redirect-after-POST) with
+// ?error=<code>: a card the form's checks refused, or a declined attempt.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hostedPaymentPageUrl } from "../../src/pages/urls";
 import { get, post, type ListJson, type PaymentIntentJson, type TransactionJson } from "../helpers";
 import { attributesOf, sessionPath, submit, submitAndFollow } from "./card-form";
 
-/** The field in error is marked, described by the alert, and the only element focused on load. */
+/** The field in error is marked, described by its own message (the expiry by its hint too), and the only element focused on load. */
 function expectFieldInError(html: string, field: string): void {
   const alert = attributesOf(html, "form-error");
   expect(alert.role).toBe("alert");
-  expect(attributesOf(html, field)).toMatchObject({ "aria-invalid": "true", "aria-describedby": "form-error", autofocus: "" });
+  expect(attributesOf(html, field)).toMatchObject({ "aria-invalid": "true", "aria-describedby": field === "expiry" ? "expiry-error expiry-hint" : `${field}-error`, autofocus: "" });
+  expect(html).toMatch(new RegExp(`<p id="${field}-error" class="field-error">[^<]+</p>`));
   for (const other of ["card-number", "expiry", "cvc"].filter((f) => f !== field)) {
     const attrs = attributesOf(html, other);
     expect(attrs["aria-invalid"], other).toBeUndefined();
     expect(attrs.autofocus, other).toBeUndefined();
   }
+  expect(html.match(/\bautofocus\b/g)).toHaveLength(1);
+}
+
+/** A decline of the card as a whole: no field marked invalid (the number was not wrong), the alert focused instead. */
+function expectAlertFocused(html: string): void {
+  expect(attributesOf(html, "form-error")).toMatchObject({ role: "alert", tabindex: "-1", autofocus: "" });
+  for (const field of ["card-number", "expiry", "cvc"]) {
+    const attrs = attributesOf(html, field);
+    expect(attrs["aria-invalid"], field).toBeUndefined();
+    expect(attrs.autofocus, field).toBeUndefined();
+  }
+  expect(html).not.toContain('class="field-error"');
   expect(html.match(/\bautofocus\b/g)).toHaveLength(1);
 }
 
@@ -75,7 +89,7 @@ describe("the card form after a failed check", () => {
 });
 
 describe("the card form after a declined attempt", () => {
-  it("a decline answers with a redirect to the form's page (redirect-after-POST) carrying only its code; that page marks the card number and focuses it", async () => {
+  it("a decline answers with a redirect to the form's page (redirect-after-POST) carrying only its code; that page marks no field (the number was not wrong) and focuses the alert", async () => {
     const path = await sessionPath();
     const res = await submit(path, { card_number: "4000 0000 0000 0002", expiry: "12 / 34", cvc: "918" });
     expect(res.status).toBe(303);
@@ -85,7 +99,7 @@ describe("the card form after a declined attempt", () => {
     expect(page.status).toBe(200);
     expect(page.headers.get("cache-control")).toBe("no-store");
     const html = await page.text();
-    expectFieldInError(html, "card-number");
+    expectAlertFocused(html);
     expect(html).toMatch(/role="alert"[^>]*>Your card was declined\. Try another card\.</);
     // Nothing typed travels through the redirect: not even the expiry (it would be in the URL).
     expect(attributesOf(html, "expiry").value).toBeUndefined();
@@ -108,8 +122,9 @@ describe("the card form after a declined attempt", () => {
   it("the page shows only its own words for ?error: an unknown code is a generic message, anything else is ignored, never echoed", async () => {
     const path = await sessionPath();
     const unknown = await (await exports.default.fetch(`http://gateway.test${path}?error=card_declined`)).text();
-    // The intent holds no such error: our own generic words.
+    // The intent holds no such error: our own generic words, about no field.
     expect(unknown).toMatch(/role="alert"[^>]*>The payment did not go through\. Try another card\.</);
+    expectAlertFocused(unknown);
     const odd = await (await exports.default.fetch(`http://gateway.test${path}?error=${encodeURIComponent("<b>Call 555-0100</b>")}`)).text();
     expect(odd).not.toContain("555-0100");
     expect(odd).not.toContain('role="alert"');
@@ -123,12 +138,12 @@ describe("the card form after a declined attempt", () => {
     const location = res.headers.get("location") ?? "";
     expect(location).toBe(`${page.pathname}${page.search}&error=card_declined`);
     const html = await (await exports.default.fetch(`http://gateway.test${location}`)).text();
-    expectFieldInError(html, "card-number");
+    expectAlertFocused(html);
     expect(html).toContain("Your card was declined. Try another card.");
     expect(html).not.toMatch(/4000000000000002|918/);
   });
 
-  it("a failed 3D Secure challenge brings the shopper back to the form with the card number marked and focused", async () => {
+  it("a failed 3D Secure challenge brings the shopper back to the form with the alert focused and no field marked", async () => {
     const path = await sessionPath();
     const challenge = (await submit(path, { card_number: "4000002760003184" })).headers.get("location") ?? "";
     expect(new URL(challenge).pathname).toMatch(/^\/sandbox\/3ds\/pi_/);
@@ -139,7 +154,7 @@ describe("the card form after a declined attempt", () => {
     const back = answered.headers.get("location") ?? "";
     expect(new URL(back).pathname).toBe(`${path}/return`);
     const html = await (await exports.default.fetch(back)).text();
-    expectFieldInError(html, "card-number");
+    expectAlertFocused(html);
     expect(html).toContain("3D Secure failed");
   });
 });

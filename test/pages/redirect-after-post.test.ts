@@ -32,7 +32,9 @@ describe("a card the form's checks refuse", () => {
       expect(page.status, code).toBe(200);
       expect(page.headers.get("cache-control")).toBe("no-store");
       expect(html, code).toContain(`<div id="form-error" role="alert" class="alert">${words}</div>`);
-      expect(attributesOf(html, field), code).toMatchObject({ "aria-invalid": "true", "aria-describedby": "form-error", autofocus: "" });
+      // Described by a message of its own (and the expiry by its hint too).
+      expect(attributesOf(html, field), code).toMatchObject({ "aria-invalid": "true", "aria-describedby": field === "expiry" ? "expiry-error expiry-hint" : `${field}-error`, autofocus: "" });
+      expect(html, code).toContain(`<p id="${field}-error" class="field-error">${words}</p>`);
       // The query is the code alone: nothing typed travels.
       expect(new URL(location, "http://gateway.test").search, code).toBe(`?error=${code}`);
       for (const typed of Object.values(fields)) expect(html, code).not.toContain(`value="${typed}"`);

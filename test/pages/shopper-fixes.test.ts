@@ -194,8 +194,9 @@ describe("a payment given back (authorization released, or refunded) is never sh
     const pi = (await createIntent({ amount: 1234 })).body;
     const html = await (await open(hostedPaymentPageUrl("", pi.id, pi.client_secret))).text();
     expect(html).toContain("<h1>Payment</h1>");
-    expect(html).not.toContain("<td>Payment</td>");
-    expect(html).toContain('<tr class="total"><td>Total</td><td class="amt">$12.34</td></tr>');
+    expect(html).not.toContain(">Payment</th>");
+    // "Total" is the row's header (a screen reader names the amount by it).
+    expect(html).toContain('<tr class="total"><th scope="row">Total</th><td class="amt">$12.34</td></tr>');
   });
 
   it("a session refunded in full, or in part, says so", async () => {
@@ -509,7 +510,7 @@ async function backdateAuthorization(id: string, ms: number): Promise<void> {
 }
 
 describe("a decline the page did not send is news, not the shopper's error", () => {
-  it("a payment the merchant confirmed through the API with a declining card opens /pay on a notice: no field marked invalid, no alert, no 'Error:' title; the page's own decline (with ?error) is still marked", async () => {
+  it("a payment the merchant confirmed through the API with a declining card opens /pay on a notice: no field marked invalid, no alert, no 'Error:' title; the page's own decline (with ?error) is still an alert, which takes the focus", async () => {
     const declined = (await createIntent({ amount: 2300, payment_method: "pm_card_chargeDeclined", confirm: true })).body as unknown as PaymentIntentJson & { error?: { payment_intent?: PaymentIntentJson } };
     const intent = declined.error?.payment_intent ?? declined;
     expect(intent.status).toBe("requires_payment_method");
@@ -520,12 +521,12 @@ describe("a decline the page did not send is news, not the shopper's error", () 
     expect(html).not.toMatch(/<input[^>]*autofocus/);
     expect(html).not.toContain('role="alert"');
     expect(html).toContain("<title>Pay ");
-    // The page's own attempt comes back with ?error: marked on the card number, as before.
+    // The page's own attempt comes back with ?error: an alert that takes the focus (a decline marks no field: the number was not wrong).
     const res = await submitForm(`/pay/${intent.id}`, { client_secret: intent.client_secret ?? "", card_number: "4000 0000 0000 0002" });
     expect(res.status).toBe(303);
     const own = await (await open(res.headers.get("location") ?? "")).text();
-    expect(own).toContain('role="alert"');
-    expect(own).toMatch(/<input[^>]*aria-invalid="true"/);
+    expect(own).toContain('<div id="form-error" role="alert" class="alert" tabindex="-1" autofocus>');
+    expect(own).not.toMatch(/<input[^>]*aria-invalid/);
     expect(own).toContain("<title>Error: ");
   });
 });

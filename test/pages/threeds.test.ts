@@ -118,7 +118,9 @@ describe("sandbox 3DS challenge", () => {
     expect(html).toContain(`<a class="onward" href="${payPage}">Pay with another card</a>`);
     const form = await (await exports.default.fetch(`http://gateway.test${payPage}`)).text();
     expect(form).toContain("3D Secure failed");
-    expect(form).toMatch(/<input id="card-number"[^>]*aria-invalid="true"/);
+    // The number was not typed wrong: no field is marked; the alert takes the focus.
+    expect(form).not.toMatch(/<input[^>]*aria-invalid/);
+    expect(form).toMatch(/<div id="form-error" role="alert" class="alert" tabindex="-1" autofocus>[^<]*3D Secure failed/);
   });
 
   it("the challenge's page, once answered, links back to the merchant's return_url when there is one", async () => {
