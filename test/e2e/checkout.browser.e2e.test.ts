@@ -141,10 +141,9 @@ describe("hosted checkout in Chromium", () => {
     // typed is put back into the page (the expiry would have had to travel in the URL).
     expect(t.page.url()).toBe(`${gateway.origin}/checkout/${s.id}?error=card_declined`);
     for (const field of [/card number/i, /expiry/i, /cvc/i]) expect(await t.page.getByLabel(field).inputValue()).toBe("");
-    // The card number (another card is asked for) is marked, described by the message, and focused.
-    expect(await t.page.getByLabel(/card number/i).getAttribute("aria-invalid")).toBe("true");
-    expect(await descriptionOf(t.page, "card-number")).toMatch(/declined/i);
-    expect(await focusedId(t.page)).toBe("card-number");
+    // Nothing typed was wrong: no field is marked invalid; the alert takes the focus (read out first).
+    for (const field of [/card number/i, /expiry/i, /cvc/i]) expect(await t.page.getByLabel(field).getAttribute("aria-invalid")).toBeNull();
+    expect(await focusedId(t.page, "form-error")).toBe("form-error");
     await shot(t.page, "02-declined");
     await fillCard(t.page, "4242424242424242");
     await t.page.getByRole("button", { name: /^pay/i }).click();
@@ -296,8 +295,9 @@ describe("hosted checkout in Chromium", () => {
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/authenticat/i);
     expect(new URL(t.page.url()).pathname).toBe(`/checkout/${s.id}/return`);
-    expect(await focusedId(t.page)).toBe("card-number");
-    expect(await descriptionOf(t.page, "card-number")).toMatch(/authenticat/i);
+    // The card was not typed wrong: no field marked, the alert focused.
+    expect(await focusedId(t.page, "form-error")).toBe("form-error");
+    expect(await t.page.getByLabel(/card number/i).getAttribute("aria-invalid")).toBeNull();
     await shot(t.page, "06-3ds-failed");
     await fillCard(t.page, "4242424242424242");
     await t.page.getByRole("button", { name: /^pay/i }).click();
@@ -409,8 +409,14 @@ describe("a payment being confirmed, in Chromium", () => {
     await fillCard(t.page, "4000 0000 0000 7007");
     await t.page.getByRole("button", { name: /^pay/i }).click();
     await t.page.getByRole("heading", { name: "Payment processing" }).waitFor();
-    // Redirect-after-POST: the session's own page (a GET), which offers no form and no Cancel.
-    expect(t.page.url()).toBe(`${gateway.origin}/checkout/${s.id}`);
+    // Redirect-after-POST: straight to the one address of the processing page (a GET, which reloads
+    // itself in place), which offers no form and no Cancel.
+    expect(t.page.url()).toBe(`${gateway.origin}/checkout/${s.id}/return`);
+    // It waits at least 20 s between looks, and offers to stop them before its message (reading order).
+    const refresh = String(await t.page.locator('meta[http-equiv="refresh"]').getAttribute("content"));
+    expect(Number(refresh.split(";")[0])).toBeGreaterThanOrEqual(20);
+    const order = await t.page.evaluate<string[]>(`[...document.querySelectorAll("main a, main [role=status]")].map((e) => e.getAttribute("role") === "status" ? "status" : e.textContent)`);
+    expect(order).toEqual(["Stop checking by itself", "Check again", "status"]);
     expect(await t.page.getByRole("status").textContent()).toMatch(/being confirmed/);
     expect(await t.page.getByLabel(/card number/i).count()).toBe(0);
     expect(await t.page.getByRole("link", { name: "Cancel" }).count()).toBe(0);
@@ -420,6 +426,7 @@ describe("a payment being confirmed, in Chromium", () => {
     const other = await tab();
     await other.page.goto(s.url ?? "");
     await other.page.getByRole("heading", { name: "Payment processing" }).waitFor();
+    expect(other.page.url()).toBe(`${gateway.origin}/checkout/${s.id}/return`);
     expect(await other.page.getByRole("button", { name: /^pay/i }).count()).toBe(0);
     await other.context.close();
     // The page looks again by itself (a meta refresh: the pages load no script) until the payment is
@@ -529,8 +536,10 @@ describe("a /v1 payment intent's pages in Chromium", () => {
     await shot(t.page, "12-pay-3ds-failed-no-return-url");
     await t.page.getByRole("link", { name: "Pay with another card" }).click();
     await t.page.waitForURL((url) => url.pathname === `/pay/${pi.id}`);
-    expect(await focusedId(t.page)).toBe("card-number");
-    expect(await descriptionOf(t.page, "card-number")).toMatch(/3D Secure failed/);
+    // The card was not typed wrong: the alert has the focus, no field is marked.
+    expect(await focusedId(t.page, "form-error")).toBe("form-error");
+    expect(await t.page.getByRole("alert").textContent()).toMatch(/3D Secure failed/);
+    expect(await t.page.getByLabel(/card number/i).getAttribute("aria-invalid")).toBeNull();
     await fillCard(t.page, "4000 0027 6000 3184");
     await t.page.getByRole("button", { name: /^pay/i }).click();
     await t.page.getByRole("button", { name: "Complete authentication" }).click();
@@ -620,6 +629,8 @@ describe("the 3DS challenge's way out, in Chromium", () => {
     await t.page.getByRole("button", { name: "Fail authentication" }).waitFor();
     const challenge = t.page.url();
     expect(await t.page.textContent("body")).toContain("Visa •••• 3184");
+    // A one-line link, at least 24 px tall (WCAG 2.5.8; it was 23).
+    expect((await t.page.getByRole("link", { name: "Cancel and go back to the payment page" }).boundingBox())?.height ?? 0).toBeGreaterThanOrEqual(24);
     await t.page.getByRole("link", { name: "Cancel and go back to the payment page" }).click();
     await t.page.waitForURL(`${gateway.origin}/checkout/${s.id}`);
     expect(await t.page.getByRole("link", { name: "Continue with your bank" }).count()).toBe(1);
@@ -668,6 +679,38 @@ describe("seed 004's frontend examples in Chromium", () => {
     }, gateway.origin);
     expect(refused.status).toBe(401);
     expect(typeof refused.body.error).toBe("string");
+    await t.context.close();
+  });
+});
+
+describe("the card form's own checks, in Chromium", () => {
+  it("the browser refuses a short number, a month 13 and a 2-digit CVC before anything is sent, keeping what was typed; the expiry's hint is its description", async () => {
+    const s = await newSession();
+    const t = await tab({ width: 375, height: 740 });
+    const posts: string[] = [];
+    t.page.on("request", (r) => {
+      if (r.method() === "POST") posts.push(r.url());
+    });
+    await t.page.goto(s.url ?? "");
+    expect(await descriptionOf(t.page, "expiry")).toBe("MM/YY, for example 04/28; the slash is optional.");
+    await t.page.getByLabel(/card number/i).fill("4242 4242");
+    await t.page.getByLabel(/expiry/i).fill("13/34");
+    await t.page.getByLabel(/cvc/i).fill("12");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.waitForTimeout(500);
+    expect(posts).toEqual([]);
+    expect(t.page.url()).toBe(s.url);
+    for (const id of ["card-number", "expiry", "cvc"]) expect(await t.page.evaluate<boolean>(`document.getElementById(${JSON.stringify(id)}).validity.patternMismatch`), id).toBe(true);
+    expect(await t.page.getByLabel(/card number/i).inputValue()).toBe("4242 4242");
+    await shot(t.page, "20-native-checks-375");
+    // Corrected, with the expiry typed without its slash (a numeric keypad has none): it pays.
+    await t.page.getByLabel(/card number/i).fill("4242 4242 4242 4242");
+    await t.page.getByLabel(/expiry/i).fill("1234");
+    await t.page.getByLabel(/cvc/i).fill("123");
+    await t.page.getByRole("button", { name: /^pay/i }).click();
+    await t.page.waitForURL(`${shopOrigin}/thanks?session_id=${s.id}`);
+    expect(posts).toHaveLength(1);
+    noCspViolation(t);
     await t.context.close();
   });
 });
