@@ -385,7 +385,8 @@
       wrap.removeAttribute("aria-label");
     }
   }
-  function button(label, onclick) { return el("button", { type: "button", onclick: onclick, text: label }); }
+  /** A button; `name`: its accessible name when the label alone is the same in every row ("Resend ewd_..."): it starts with the label, as seen. */
+  function button(label, onclick, name) { return el("button", name ? { type: "button", onclick: onclick, text: label, "aria-label": name } : { type: "button", onclick: onclick, text: label }); }
 
   /**
    * The second step of an action that moves money or cannot be undone: what it will do, the amount
@@ -704,7 +705,7 @@
       e.stopPropagation();
       if (o && o.reason) return askReason(box, keys, label, question, yesLabel, noLabel, call, what, o, ask);
       confirmStep(box, question, yesLabel, noLabel, function () { act(what, function () { return keyed(keys, label, call); }, o); }, ask);
-    });
+    }, o && o.name);
     return ask;
   }
 
@@ -843,11 +844,11 @@
         // payment's: retry_refusal says why) offers no Retry, only what can be done with it.
         return el("span", { class: "row-actions" },
           !p.retry_refusal && confirmed(confirming, mine, "Retry", "Retry the failed payment " + p.id + " of " + amount + "? A new payment of " + amount + " is made with the same payment method.", "Yes, retry " + amount, "Do not retry",
-            function (key) { return api("POST", path + "retry", {}, p.merchant_id, key); }, "Retry of " + p.id, { done: retryWords.done, failed: retryDeclined(p) }),
+            function (key) { return api("POST", path + "retry", {}, p.merchant_id, key); }, "Retry of " + p.id, { done: retryWords.done, failed: retryDeclined(p), name: "Retry " + p.id + " (" + amount + ")" }),
           confirmed(confirming, mine, "Resolve", "Mark the failed payment " + p.id + " of " + amount + " as resolved? It leaves the open failed payments for good: this cannot be undone.", "Yes, resolve", "Keep it open",
-            function (key, fields) { return api("POST", path + "resolve", fields, p.merchant_id, key); }, "Resolve " + p.id, { reason: { otherMeans: "Paid by other means (e.g. cash or bank transfer)" } }),
+            function (key, fields) { return api("POST", path + "resolve", fields, p.merchant_id, key); }, "Resolve " + p.id, { reason: { otherMeans: "Paid by other means (e.g. cash or bank transfer)" }, name: "Resolve " + p.id + " (" + amount + ")" }),
           confirmed(confirming, mine, "Dismiss", "Dismiss the failed payment " + p.id + " of " + amount + "? It leaves the open failed payments for good: this cannot be undone.", "Yes, dismiss", "Keep it open",
-            function (key, fields) { return api("POST", path + "dismiss", fields, p.merchant_id, key); }, "Dismiss " + p.id, { reason: {} }));
+            function (key, fields) { return api("POST", path + "dismiss", fields, p.merchant_id, key); }, "Dismiss " + p.id, { reason: {}, name: "Dismiss " + p.id + " (" + amount + ")" }));
       }, "acts"],
       // The id breaks only when the row would not fit (at 1280 px the All view has Resolution and Merchant too).
       ["Payment", function (p) { return p.id; }, "id wrap-id"], ["Amount", function (p) { return money(p.amount, p.currency); }, "nowrap"], ["Status", function (p) { return breakable(p.status); }],
@@ -889,9 +890,9 @@
         return el("span", { class: "row-actions" },
           own && mayApprove ? el("span", { class: "hint", text: "Requested by you: another person approves it" }) : null,
           mayApprove && !own ? confirmed(confirming, mine, "Approve", "Approve the refund " + r.id + " of " + amount + "? The " + amount + " is sent back to the customer.", "Yes, approve refund of " + amount, "Do not approve",
-            function (key) { return api("POST", path + "approve", {}, r.merchant_id, key); }, "Approve " + r.id + " (" + amount + " on " + r.payment_intent + ")") : null,
+            function (key) { return api("POST", path + "approve", {}, r.merchant_id, key); }, "Approve " + r.id + " (" + amount + " on " + r.payment_intent + ")", { name: "Approve " + r.id + " (" + amount + ")" }) : null,
           confirmed(confirming, mine, "Reject", "Reject the refund " + r.id + " of " + amount + "? It is not paid, and cannot be approved later.", "Yes, reject refund", "Keep it waiting",
-            function (key) { return api("POST", path + "reject", {}, r.merchant_id, key); }, "Reject " + r.id + " (" + amount + " on " + r.payment_intent + ")"));
+            function (key) { return api("POST", path + "reject", {}, r.merchant_id, key); }, "Reject " + r.id + " (" + amount + " on " + r.payment_intent + ")", { name: "Reject " + r.id + " (" + amount + ")" }));
       }, "acts"]);
     // A row opens its payment's page: its link is the payment's id.
     return [el("h1", { text: "Refunds awaiting approval" }), confirming, table(columns, rows, function (r) { return paymentHash(r.payment_intent, r.merchant_id || sessionStorage.getItem(MERCHANT), "approvals"); }), pager("/approvals", params, list)];
@@ -910,6 +911,7 @@
         var mine = keys[w.id] || (keys[w.id] = {});
         return confirmed(confirming, mine, "Roll secret", "Roll the signing secret of the endpoint " + w.id + " (" + w.url + ")? The old secret stops working in 24 hours: this cannot be undone.", "Yes, roll secret", "Keep the secret",
           function (key) { return api("POST", "/v1/webhook_endpoints/" + encodeURIComponent(w.id) + "/roll_secret", {}, null, key); }, "Roll secret of " + w.id, {
+            name: "Roll secret of " + w.id,
             // The new secret is in this answer only: shown once, below the heading (never in the status line).
             done: function (r) { return "Roll secret of " + w.id + ": done" + (r && r.secret ? "; the new secret is shown below, only this once." : ", but the gateway's answer had no secret."); },
             reveal: function (r) {
@@ -998,7 +1000,7 @@
     var list = await api("GET", "/v1/webhook_endpoints/" + encodeURIComponent(id) + "/deliveries?limit=100" + afterQuery(params, "id"));
     return [el("p", null, el("a", { href: "#/webhooks", text: "← Webhook endpoints" })), el("h1", { text: "Deliveries to " + id }), can("webhooks.manage") ? replayForm(id, !params.get("after") && !list.has_more ? list.data || [] : null) : el("span", null), table([
       ["Delivery", function (d) { return d.id; }], ["Event", function (d) { return d.event; }], ["Status", function (d) { return d.status; }], ["Attempts", function (d) { return d.attempt_count; }], ["Last answer", function (d) { return d.last_status_code || d.last_error || ""; }],
-      ["", function (d) { return can("webhooks.manage") ? button("Resend", function () { act("Resend " + d.id, function () { return api("POST", "/v1/webhook_deliveries/" + encodeURIComponent(d.id) + "/retry", {}); }); }) : ""; }],
+      ["", function (d) { return can("webhooks.manage") ? button("Resend", function () { act("Resend " + d.id, function () { return api("POST", "/v1/webhook_deliveries/" + encodeURIComponent(d.id) + "/retry", {}); }); }, "Resend " + d.id) : ""; }],
     ], list.data || []), pager("/webhooks/" + encodeURIComponent(id), params, list)];
   }
 
@@ -1009,21 +1011,35 @@
     return [el("h1", { text: title }), table(columns, list.data || []), pager(page, params, list)];
   }
 
-  /** A small chart of the window minute by minute: bars of the success rate, a line of p50 latency (colours: the fill attributes, the stylesheet's in dark mode). */
+  /** The share of calls under which a minute's bar is a failing one: red, and marked by a cross (not by colour alone). */
+  var GOOD_RATE = 0.9;
+  /**
+   * A small chart of the window minute by minute: bars of the success rate (a failing minute's bar
+   * red and crossed), a line of p50 latency (colours: the fill attributes, the stylesheet's in dark
+   * mode). The charts shrink to the page's width; their values are also a table (in a details), for
+   * those who cannot see the pictures or hover their bars.
+   */
   function chart(series) {
     var NS = "http://www.w3.org/2000/svg";
     var w = 300, h = 60, n = Math.max(series.length, 1), bw = w / n;
     function svg(tag, attrs) { var node = document.createElementNS(NS, tag); Object.keys(attrs).forEach(function (k) { node.setAttribute(k, String(attrs[k])); }); return node; }
+    function minute(p) { return new Date(p.start * 1000).toISOString().slice(11, 16); }
     var rates = svg("svg", { viewBox: "0 0 " + w + " " + h, width: w, height: h, role: "img", "aria-label": "success rate per minute" });
     rates.appendChild(svg("rect", { x: 0, y: 0, width: w, height: h, fill: "#f6f8fa", class: "chart-bg" }));
     series.forEach(function (p, i) {
       if (p.success_rate === null) return;
       var bh = Math.max(1, Math.round(p.success_rate * (h - 4)));
-      var bar = svg("rect", { x: i * bw + 2, y: h - bh, width: bw - 4, height: bh, fill: p.success_rate >= 0.9 ? "#2d9d78" : "#e5424d", class: p.success_rate >= 0.9 ? "point good" : "point low" });
+      var low = p.success_rate < GOOD_RATE;
+      var bar = svg("rect", { x: i * bw + 2, y: h - bh, width: bw - 4, height: bh, fill: low ? "#e5424d" : "#2d9d78", class: low ? "point low" : "point good" });
       var title = svg("title", {});
-      title.textContent = new Date(p.start * 1000).toISOString().slice(11, 16) + ": " + Math.round(p.success_rate * 100) + "% of " + p.calls;
+      title.textContent = minute(p) + ": " + Math.round(p.success_rate * 100) + "% of " + p.calls + (low ? " (under " + GOOD_RATE * 100 + "%)" : "");
       bar.appendChild(title);
       rates.appendChild(bar);
+      // A failing minute is crossed above its bar: told apart by its shape too, not by its colour alone.
+      if (low) {
+        var cx = i * bw + bw / 2, cy = Math.max(5, h - bh - 6), r = Math.min(4, bw / 2 - 1);
+        rates.appendChild(svg("path", { d: "M" + (cx - r) + " " + (cy - r) + "L" + (cx + r) + " " + (cy + r) + "M" + (cx - r) + " " + (cy + r) + "L" + (cx + r) + " " + (cy - r), stroke: "#b42318", "stroke-width": 2, class: "point-mark" }));
+      }
     });
     var latencies = series.map(function (p) { return p.p50_latency_ms; });
     var measured = latencies.filter(function (v) { return v !== null && v !== undefined; });
@@ -1036,7 +1052,16 @@
     latencies.forEach(function (v, i) { if (v !== null && v !== undefined) points.push((i * bw + bw / 2).toFixed(1) + "," + (h - 2 - (v / max) * (h - 6)).toFixed(1)); });
     if (points.length) lat.appendChild(svg("polyline", { points: points.join(" "), fill: "none", stroke: "#635bff", "stroke-width": 2, class: "chart-line" }));
     points.forEach(function (xy) { lat.appendChild(svg("circle", { cx: xy.split(",")[0], cy: xy.split(",")[1], r: 3, fill: "#635bff", class: "chart-dot" })); });
-    return el("div", { class: "charts" }, el("figure", null, rates, el("figcaption", { text: "Success rate per minute" })), el("figure", null, lat, el("figcaption", { text: caption })));
+    var values = series.length ? el("details", { class: "chart-values" }, el("summary", { text: "Values per minute (table)" }), table([
+      ["Minute (UTC)", minute, "nowrap"],
+      ["Success rate", function (p) { return p.success_rate === null || p.success_rate === undefined ? "no calls" : Math.round(p.success_rate * 100) + "%" + (p.success_rate < GOOD_RATE ? " (under " + GOOD_RATE * 100 + "%)" : ""); }],
+      ["Calls", function (p) { return p.calls || 0; }],
+      ["p50 latency", function (p) { return p.p50_latency_ms === null || p.p50_latency_ms === undefined ? "n/a" : p.p50_latency_ms + " ms"; }],
+    ], series)) : null;
+    var legend = series.some(function (p) { return p.success_rate !== null && p.success_rate < GOOD_RATE; }) ? el("p", { class: "hint", text: "A crossed red bar: a minute under " + GOOD_RATE * 100 + "% successful." }) : null;
+    return el("div", null, el("div", { class: "charts" },
+      el("figure", null, rates, el("figcaption", { text: "Success rate per minute" })),
+      el("figure", null, lat, el("figcaption", { text: caption }))), legend, values);
   }
 
   async function health(frame) {
@@ -1098,7 +1123,7 @@
       case "approvals": return approvals(params, frame);
       case "webhooks": return parts[1] ? deliveries(decodeURIComponent(parts[1]), params, frame) : webhooks(params, frame);
       case "events": return simpleList("Events", "/v1/events?limit=50", [["Event", function (e) { return e.id; }], ["Type", function (e) { return e.type; }], ["Created", function (e) { return when(e.created); }],
-        ["", function (e) { return can("webhooks.manage") ? button("Resend", function () { act("Resend " + e.id, function () { return api("POST", "/v1/events/" + encodeURIComponent(e.id) + "/retry", {}); }); }) : ""; }]], "/events", params, "id", frame);
+        ["", function (e) { return can("webhooks.manage") ? button("Resend", function () { act("Resend " + e.id, function () { return api("POST", "/v1/events/" + encodeURIComponent(e.id) + "/retry", {}); }); }, "Resend " + e.id) : ""; }]], "/events", params, "id", frame);
       case "customers": return simpleList("Customers", "/v1/customers?limit=50", [["Customer", function (c) { return c.id; }], ["Name", function (c) { return c.name; }, "long"], ["Email", function (c) { return c.email; }, "long"], ["Created", function (c) { return when(c.created); }]], "/customers", params, "id", frame);
       case "subscriptions": return simpleList("Subscriptions", "/v1/subscriptions?limit=50", [["Subscription", function (s) { return s.id; }], ["Customer", function (s) { return s.customer; }], ["Status", function (s) { return s.status; }], ["Period end", function (s) { return when(s.current_period_end); }]], "/subscriptions", params, "id", frame);
       case "health": return health(frame);
@@ -1156,6 +1181,7 @@
         main.textContent = "";
         main.appendChild(el("p", { id: "page-error", class: "error", role: "alert", tabindex: "-1", text: "Could not check what this key may do: " + checked.why }));
         main.appendChild(el("p", { class: "error-ways" }, button("Try again", function () { route("heading"); })));
+        titled();
         return;
       }
     }
@@ -1174,6 +1200,7 @@
     if (mine !== routing) return;
     main.textContent = "";
     nodes.forEach(function (n) { if (n) main.appendChild(n); });
+    titled();
     if (focus === "heading") {
       var heading = main.querySelector("h1") || main.querySelector("[role=alert]");
       if (heading) {
@@ -1183,6 +1210,17 @@
     } else if (focus === "who") {
       document.getElementById("who-text").focus();
     }
+  }
+
+  /**
+   * The tab's title says which page is shown (its heading) and, first, when the page shows an error
+   * (what a screen reader announces as the page changes): "Error: Failed payments – Dashboard".
+   */
+  function titled() {
+    var heading = main.querySelector("h1");
+    var name = heading ? heading.textContent.trim() : "";
+    // The page's error (#page-error), a page not allowed, a sign-in refused: an alert with words in it.
+    document.title = (main.querySelector(".error[role=alert]:not(:empty)") ? "Error: " : "") + (name ? name + " – " : "") + "Dashboard";
   }
 
   /** An error in words: a 5xx or an unreachable gateway is said as such, not only as a number. */
@@ -1259,6 +1297,7 @@
     } }, el("h1", { text: "Sign in" }), error, el("label", { for: "credential", text: "API key or token" }), input,
       el("p", { class: "hint", text: "A secret key (sk_...), a restricted key (rk_...) or a JWT. It stays in this tab's session storage and is sent only to this gateway's API." }),
       submit));
+    titled();
     // The first field has the focus as the form opens (and again after a refusal).
     input.focus();
   }

@@ -14,11 +14,14 @@ const script = clientScript.replace("/*GATEWAY_EXPONENTS*/{}", JSON.stringify(cu
 
 const CSS = `
 :root{color-scheme:light dark}
-*{box-sizing:border-box}th{position:relative}.sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}body{margin:0;font:15px/1.45 system-ui,sans-serif;color:#1a1f36;background:#f6f8fa}
-header{display:flex;gap:1rem;align-items:center;justify-content:space-between;padding:.6rem 1rem;background:#1a1f36;color:#fff}
-header strong{font-size:1.05rem}#who button{margin-left:.5rem}
+*{box-sizing:border-box}th{position:relative}.sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}body{margin:0;font:.9375rem/1.45 system-ui,sans-serif;color:#1a1f36;background:#f6f8fa}
+/* Sizes are relative (rem, %): the text follows the browser's font size, and with text at 200% the header wraps instead of overflowing a phone. */
+header{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center;justify-content:space-between;padding:.6rem 1rem;background:#1a1f36;color:#fff}
+header strong{font-size:1.05rem}#who{display:flex;flex-wrap:wrap;align-items:center;gap:.3rem .5rem;min-width:0;max-width:100%}#who-text{overflow-wrap:anywhere;min-width:0}#who button{margin:0}
 nav{display:flex;flex-wrap:wrap;gap:.2rem .9rem;align-items:center;padding:.5rem 1rem;background:#fff;border-bottom:1px solid #e3e8ee}
-nav a{color:#3c4257;text-decoration:none}nav a.current{color:#635bff;font-weight:600}nav input{width:14rem}
+nav a{color:#3c4257;text-decoration:none}nav a.current{color:#635bff;font-weight:600}nav input{width:min(14rem,100%)}nav label{max-width:100%}
+/* Targets at least 24 px (WCAG 2.5.8): the page links, a row's link, the filter's links ("All" alone was 19 px wide). */
+nav a{display:inline-block;padding:.2rem 0}a.row-link{display:inline-block;padding:.25rem 0}.choices a{display:inline-block;min-width:1.6rem;padding:.2rem .1rem;text-align:center}
 main{padding:1rem;max-width:80rem}table{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0}
 .table-wrap{overflow-x:auto;max-width:100%;margin:.5rem 0}.table-wrap table{margin:0}.table-wrap:focus-visible{outline:2px solid #0a58ca;outline-offset:2px}
 h1,h2,dd,#flash{overflow-wrap:break-word}
@@ -46,11 +49,12 @@ input,select{font:inherit;padding:.25rem .4rem;border:1px solid #c1c9d2;border-r
    Dark (below): text #e6e8ee 15.42 on #0f1115, 14.07 on #181b22, 12.60 on the question's #2a2414, 11.52 on a hovered row #232a45, 13.20 on the header #1c2030;
    hint #9aa4b5 7.51 / 6.85 / 6.14 / 5.61; link #aba6ff 8.67 / 7.90 / 7.08 / 6.47; error #ff9b8f 9.30 / 8.48 / 7.60; ok #6fdcaf 11.28 on #0f1115;
    nav #c9cfdb 11.02 and current #aba6ff 7.90 on #181b22; header #fff on #1c2030 16.17; button #fff on #5b53f0 5.33; field #e6e8ee on #1f232c 12.84, placeholder #8f98a8 5.41. */
-.hint{color:#5e6a7d;font-size:.85rem}.error{color:#b42318}#flash.ok{color:#0e6245}#flash.error{color:#b42318}#flash{padding:0 1rem;margin:.6rem 0 0}
+.hint{color:#5e6a7d;font-size:.85rem;overflow-wrap:anywhere}.error{color:#b42318}#flash.ok{color:#0e6245}#flash.error{color:#b42318}#flash{padding:0 1rem;margin:.6rem 0 0}
 /* The status line stays in the page (a live region: a message put in it is read out) but takes no space while empty. */
 #flash:empty{margin:0;padding:0}
 .card{background:#fff;border:1px solid #e3e8ee;border-radius:6px;padding:.6rem 1rem;margin:.6rem 0}.card h2{font-size:1rem;margin:.2rem 0}
-.charts{display:flex;gap:1.5rem;flex-wrap:wrap}.charts figure{margin:.5rem 0}.charts figcaption{color:#5e6a7d;font-size:.8rem}
+.charts{display:flex;gap:0 1.5rem;flex-wrap:wrap}.charts figure{margin:.5rem 0;min-width:0;max-width:100%}.charts svg{display:block;max-width:100%;height:auto}.charts figcaption{color:#5e6a7d;font-size:.8rem}
+.chart-values summary{cursor:pointer;color:#5851eb;padding:.2rem 0}.chart-values .table-wrap{max-width:32rem}
 .confirm{background:#fff8e6;border:1px solid #f0c36d;border-radius:6px;padding:.4rem .8rem;margin:.6rem 0;max-width:40rem}.confirm p{margin:.2rem 0 .4rem;overflow-wrap:break-word}
 .confirm-fields{display:flex;flex-wrap:wrap;gap:.3rem .6rem;align-items:center;margin:.3rem 0 .5rem}.confirm-fields input[type=text]{flex:1 1 14rem;min-width:0;max-width:100%}
 .confirm-fields .error{flex-basis:100%;margin:0}.confirm-fields .error:empty{display:none}.check{display:flex;gap:.35rem;align-items:center}
@@ -58,7 +62,7 @@ input,select{font:inherit;padding:.25rem .4rem;border:1px solid #c1c9d2;border-r
 .secret-value{display:block;width:100%;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9rem;margin:.2rem 0;resize:none;field-sizing:content;min-height:2rem;word-break:break-all;border:1px solid #c1c9d2;border-radius:4px;padding:.3rem .4rem}
 td .captured{display:block;color:#5e6a7d;font-size:.85rem}
 .choices{padding:.2rem 0;background:none;border:0;gap:.2rem .9rem}.choices a{color:#5851eb}.choices a[aria-current]{color:#1a1f36;font-weight:600;text-decoration:none}
-.filters label{max-width:100%}.filters select{max-width:100%}
+.filters label{max-width:100%}.filters select,.filters input{max-width:100%}
 .pager{padding:.4rem 0;background:none;border:0}.pager a{color:#5851eb;text-decoration:underline}
 .bar{height:.7rem;background:#fde2e1;border-radius:4px;overflow:hidden}.bar.unknown{background:#e3e8ee}.bar span{display:block;height:100%;background:#2d9d78}
 /* Dark mode, as the shopper pages: every surface, with the contrasts listed above. */
@@ -67,7 +71,7 @@ body{color:#e6e8ee;background:#0f1115}header{background:#1c2030;border-bottom:1p
 nav{background:#181b22;border-color:#2f3542}nav a{color:#c9cfdb}nav a.current{color:#aba6ff}
 table,.card,.signin,.secret-box{background:#181b22}.card,.signin{border-color:#2f3542}th,td{border-color:#2f3542}
 tr.link:hover,tr.link:focus-within{background:#232a45}
-a,.error-ways a,.choices a,.pager a{color:#aba6ff}.choices a[aria-current]{color:#e6e8ee}
+a,.error-ways a,.choices a,.pager a,.chart-values summary{color:#aba6ff}.choices a[aria-current]{color:#e6e8ee}
 button{background:#5b53f0;border-color:#8a84ff;color:#fff}
 input,select,textarea{background:#1f232c;color:#e6e8ee;border-color:#6b7385}input::placeholder,textarea::placeholder{color:#8f98a8}
 input[aria-invalid=true]{border-color:#ff9b8f;outline-color:#ff9b8f}
@@ -75,7 +79,7 @@ input[aria-invalid=true]{border-color:#ff9b8f;outline-color:#ff9b8f}
 .error,#flash.error{color:#ff9b8f}#flash.ok{color:#6fdcaf}
 .confirm{background:#2a2414;border-color:#8a6a22}.secret-box{border-color:#8a84ff}
 .bar{background:#4a2322}.bar.unknown{background:#2f3542}.bar span{background:#3fb68b}
-.charts .chart-bg{fill:#0f1115}.charts .point.good{fill:#3fb68b}.charts .point.low{fill:#ff6b73}.charts .chart-line{stroke:#aba6ff}.charts .chart-dot{fill:#aba6ff}
+.charts .chart-bg{fill:#0f1115}.charts .point.good{fill:#3fb68b}.charts .point.low{fill:#ff6b73}.charts .point-mark{stroke:#ff9b8f}.charts .chart-line{stroke:#aba6ff}.charts .chart-dot{fill:#aba6ff}
 }
 `;
 

@@ -89,4 +89,18 @@ describe("GET /dashboard", () => {
     expect(js).toContain('el("span", { class: "sr-only", text: "Actions" })');
     expect(css).toMatch(/\.sr-only\{position:absolute;width:1px;height:1px;[^}]*clip:rect\(0,0,0,0\)/);
   });
+
+  it("sizes text relative to the browser's setting (no px font sizes), lets the header wrap and the merchant field shrink, and the charts shrink to the page; small links get room to be 24 px targets", async () => {
+    const css = await (await exports.default.fetch("http://gateway.test/dashboard/app.css")).text();
+    expect(css).toMatch(/body\{margin:0;font:[\d.]+rem\/1\.45 /);
+    expect(css).not.toMatch(/font(-size)?:\s*[\d.]+px/);
+    expect(css).toMatch(/header\{display:flex;flex-wrap:wrap;/);
+    expect(css).toContain("nav input{width:min(14rem,100%)}");
+    expect(css).toContain(".charts svg{display:block;max-width:100%;height:auto}");
+    expect(css).toMatch(/nav a\{display:inline-block;padding:[^}]+\}a\.row-link\{display:inline-block;padding:[^}]+\}/);
+    const js = await (await exports.default.fetch("http://gateway.test/dashboard/app.js")).text();
+    // The tab's title follows the page (and says Error first); each row's buttons have names of their own.
+    expect(js).toContain('document.title = (main.querySelector(".error[role=alert]:not(:empty)") ? "Error: " : "") + (name ? name + " – " : "") + "Dashboard";');
+    for (const name of ['name: "Retry " + p.id + " (" + amount + ")"', 'name: "Approve " + r.id + " (" + amount + ")"', 'name: "Reject " + r.id + " (" + amount + ")"', 'name: "Roll secret of " + w.id', '"Resend " + d.id)', '"Resend " + e.id)']) expect(js, name).toContain(name);
+  });
 });

@@ -1738,3 +1738,90 @@ describe("dashboard: rows are links, and dark mode", () => {
     await page.context().close();
   });
 });
+
+describe("dashboard: page titles, row actions named by their row, the PSP health page at 320 px, text at 200%, target sizes", () => {
+  it("the tab's title is the page's heading and ' – Dashboard', with 'Error: ' first while the page shows an error", async () => {
+    const page = await signedIn(KEY);
+    await expect.poll(() => page.title()).toBe("Payments – Dashboard");
+    await page.getByRole("link", { name: "Failed payments", exact: true }).click();
+    await page.getByRole("heading", { name: "Failed payments" }).waitFor();
+    await settled(page);
+    await expect.poll(() => page.title()).toBe("Failed payments – Dashboard");
+    await page.route("**/v1/admin/psp_health", (route) => route.fulfill({ status: 500, contentType: "application/json", body: JSON.stringify({ error: { type: "api_error", message: "boom" } }) }));
+    await page.getByRole("link", { name: "PSP health", exact: true }).click();
+    await page.locator("#page-error").waitFor();
+    await expect.poll(() => page.title()).toBe("Error: Payment provider health – Dashboard");
+    // Another page, without an error: the prefix goes.
+    await page.getByRole("link", { name: "Payments", exact: true }).click();
+    await page.getByRole("heading", { name: "Payments" }).waitFor();
+    await expect.poll(() => page.title()).toBe("Payments – Dashboard");
+    await page.context().close();
+  });
+
+  it("Retry, Resolve and Dismiss name the payment and its amount (each row's buttons have names of their own), the name starting with the button's label", async () => {
+    const m = await newMerchant();
+    const one = await declined(m.key, 500);
+    const two = await declined(m.key, 700);
+    const page = await signedIn(m.key);
+    await page.getByRole("link", { name: "Failed payments", exact: true }).click();
+    const row = (id: string) => page.locator("main tbody tr", { has: page.getByRole("cell", { name: id, exact: true }) });
+    await expect.poll(() => row(two).getByRole("button").count()).toBe(3);
+    for (const [id, amount] of [[one, "5.00 USD"], [two, "7.00 USD"]] as const) {
+      for (const label of ["Retry", "Resolve", "Dismiss"]) {
+        expect(await row(id).getByRole("button", { name: `${label} ${id} (${amount})`, exact: true }).count(), `${label} ${id}`).toBe(1);
+        expect(await row(id).getByRole("button", { name: `${label} ${id} (${amount})`, exact: true }).innerText()).toBe(label);
+      }
+    }
+    const names = await page.locator("main tbody button").evaluateAll((buttons) => buttons.map((b) => b.getAttribute("aria-label")));
+    expect(new Set(names).size).toBe(names.length);
+    await page.context().close();
+  });
+
+  it("PSP health reflows at 320 px (the charts shrink, nothing scrolls sideways), offers the minutes' values as a table, and marks a failing minute by a cross, not by colour alone", async () => {
+    const page = await signedIn(KEY, { width: 320, height: 800 });
+    const start = Math.floor(Date.now() / 60_000) * 60 - 240;
+    const series = [0, 1, 2, 3, 4].map((i) => ({ start: start + i * 60, calls: 10, success_rate: i === 2 ? 0.5 : 1, p50_latency_ms: 100 + i * 10 }));
+    await page.route("**/v1/admin/psp_health", (route) =>
+      route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ object: "list", data: [{ merchant_id: "acct_merchant_a", connector: "sandbox", connector_account: null, health: { state: "closed", calls: 50, success_rate: 0.9, p50_latency_ms: 120, p95_latency_ms: 140, series } }] }) }),
+    );
+    await page.getByRole("link", { name: "PSP health", exact: true }).click();
+    await page.getByRole("heading", { name: "Payment provider health" }).waitFor();
+    await settled(page);
+    expect(Number(await page.evaluate("document.documentElement.scrollWidth"))).toBeLessThanOrEqual(320);
+    for (const box of await page.locator(".charts svg").evaluateAll((svgs) => svgs.map((s) => s.getBoundingClientRect().right))) expect(box).toBeLessThanOrEqual(320);
+    // One cross, over the failing minute's bar; the legend says what it means.
+    expect(await page.locator(".charts .point-mark").count()).toBe(1);
+    await page.getByText("A crossed red bar: a minute under 90% successful.").waitFor();
+    // The values as text: a table in a details.
+    await page.getByText("Values per minute (table)").click();
+    const rows = await page.locator(".chart-values tbody tr").allInnerTexts();
+    expect(rows).toHaveLength(5);
+    expect(rows[2]).toMatch(/50% \(under 90%\)\s+10\s+120 ms/);
+    await page.screenshot({ path: path.join(ARTIFACTS, "psp-health-320.png"), fullPage: true });
+    await page.context().close();
+  });
+
+  it("text follows the browser's font size: at 200% on a 375 px phone the header and the page links wrap rather than overflow; the page links, a row's link and the filter's 'All' are at least 24 px", async () => {
+    const admin = tokenFor("admin");
+    const page = await signedIn(admin, { width: 375, height: 800 });
+    // The browser's font size at 200% (what a reader's setting does to the root's size).
+    await page.evaluate(`document.documentElement.style.fontSize = "200%"`);
+    expect(await page.evaluate("getComputedStyle(document.body).fontSize")).toBe("30px");
+    expect(Number(await page.evaluate("document.documentElement.scrollWidth"))).toBeLessThanOrEqual(375);
+    for (const selector of ["header", "#who-text", "#who button", "#merchant"]) {
+      const right = await page.locator(selector).evaluate((e) => e.getBoundingClientRect().right);
+      expect(right, selector).toBeLessThanOrEqual(375);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, "phone-375-text-200.png"), fullPage: true });
+    await page.context().close();
+    const wide = await signedIn(KEY, { width: 1280, height: 900 });
+    await wide.getByRole("link", { name: "Failed payments", exact: true }).click();
+    await wide.locator("main tbody a.row-link").first().waitFor();
+    const heights = async (selector: string) => wide.locator(selector).evaluateAll((els) => els.map((e) => [e.getBoundingClientRect().width, e.getBoundingClientRect().height]));
+    for (const [w, h] of [...(await heights("nav#nav a")), ...(await heights("main tbody a.row-link")), ...(await heights("#failed-resolution a"))]) {
+      expect(w).toBeGreaterThanOrEqual(24);
+      expect(h).toBeGreaterThanOrEqual(24);
+    }
+    await wide.context().close();
+  });
+});
