@@ -660,7 +660,8 @@ async function refunds(values, sub, id, out) {
       const list = await call("GET", `/v1/admin/refunds${query({ limit: values.limit, cursor: values.cursor })}`);
       print(list, () => [
         `${list.data.length} refund${list.data.length === 1 ? "" : "s"} waiting for approval${list.has_more ? ` shown, the newest first; more: --cursor ${list.next_cursor}` : ""}`,
-        ...list.data.map((re) => `${re.id}  ${formatAmount(re.amount, re.currency)}  ${re.payment_intent ?? ""}  ${re.reason ?? ""}  ${when(re.created)}`.replace(/ {3,}/g, "  ")),
+        // Who asked: that person may not approve it (four eyes).
+        ...list.data.map((re) => `${re.id}  ${formatAmount(re.amount, re.currency)}  ${re.payment_intent ?? ""}  ${re.reason ?? ""}  ${re.requested_by ? `requested by ${re.requested_by}` : ""}  ${when(re.created)}`.replace(/ {3,}/g, "  ")),
         ...(list.has_more ? [`more: --cursor ${list.next_cursor}`] : []),
       ]);
       return EXIT.OK;

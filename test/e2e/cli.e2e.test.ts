@@ -408,7 +408,7 @@ describe("gateway CLI", () => {
     const pending = cli("refunds", "pending", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id);
     expect(pending.status, pending.stderr).toBe(0);
     expect(pending.stdout).toMatch(/^2 refunds waiting for approval/);
-    expect(pending.stdout).toMatch(new RegExp(`^${toApprove} {2}20\\.00 USD {2}pi_`, "m"));
+    expect(pending.stdout).toMatch(new RegExp(`^${toApprove} {2}20\\.00 USD {2}pi_\\w+ {2}requested by api_key:`, "m"));
 
     // An API key may not approve (a person does); a person's token may, and its Idempotency-Key replays.
     const byKey = cli("refunds", "approve", toApprove, "--api-key", merchant.key);
