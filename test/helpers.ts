@@ -1,5 +1,7 @@
 // Test helpers: call the Worker like a merchant would, and seed merchants and keys.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import worker from "../src/index";
 import { expect } from "vitest";
 import { sha256Hex } from "../src/core/ids";
 import type { ChargeJson, PaymentIntentJson, RefundJson, TransactionJson } from "../src/core/objects";
@@ -337,4 +339,40 @@ export async function rawCall(method: string, path: string, headers: Record<stri
     json = null; // not JSON: the text says what it is
   }
   return { status: res.status, headers: res.headers, json, text };
+}
+
+/** An answer to a POST sent with an Idempotency-Key: its status, JSON body, and Idempotent-Replayed header. */
+export interface KeyedAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  replayed: string | null;
+}
+
+/**
+ * A POST with an Idempotency-Key through the Worker, its env's IDEMPOTENCY_WAIT_MS set to `waitMs`
+ * (a long wait where the first request must be waited for, a short one where the key is held by a
+ * request that never finishes: no outcome depends on the machine's speed). `body`: JSON, or form
+ * parameters when `form` is set.
+ */
+export async function sendWithWait(path: string, body: { json: unknown } | { form: Record<string, string> }, apiKey: string, idempotencyKey: string, waitMs: number): Promise<KeyedAnswer> {
+  const ctx = createExecutionContext();
+  const [contentType, text] = "json" in body ? ["application/json", JSON.stringify(body.json)] : ["application/x-www-form-urlencoded", new URLSearchParams(body.form).toString()];
+  const res = await worker.fetch(
+    new Request(`http://gateway.test${path}`, { method: "POST", headers: { authorization: `Bearer ${apiKey}`, "content-type": contentType, "idempotency-key": idempotencyKey }, body: text }),
+    { ...env, IDEMPOTENCY_WAIT_MS: String(waitMs) },
+    ctx,
+  );
+  const json = (await res.json()) as Record<string, unknown>;
+  await waitOnExecutionContext(ctx);
+  return { status: res.status, body: json, replayed: res.headers.get("idempotent-replayed") };
+}
+
+/** Requests sent at once with one key, answered alike: all 200 with the same body, one run and the rest replayed. Returns that body. */
+export function expectOneRunAndReplays(answers: KeyedAnswer[]): Record<string, unknown> {
+  for (const a of answers) expect(a.status, JSON.stringify(a.body)).toBe(200);
+  const first = answers[0]?.body ?? {};
+  for (const a of answers) expect(a.body).toEqual(first);
+  expect(answers.filter((a) => a.replayed === null)).toHaveLength(1);
+  expect(answers.filter((a) => a.replayed === "true")).toHaveLength(answers.length - 1);
+  return first;
 }

@@ -5,48 +5,17 @@
 // idempotency_key_in_use. The waits are given here (IDEMPOTENCY_WAIT_MS of the request's env), so no
 // outcome depends on how fast the machine is: a long one where the first request must be waited for,
 // a short one where the key is held by a request that never finishes.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
-import { get, newMerchant, post, type ListJson } from "../helpers";
+import { expectOneRunAndReplays, get, newMerchant, post, sendWithWait, type ListJson } from "../helpers";
 
 type J = Record<string, unknown>;
 
-interface Answer {
-  status: number;
-  body: J;
-  replayed: string | null;
-}
-
 /** A /v1 form POST through the Worker, its env's IDEMPOTENCY_WAIT_MS set to `waitMs`. */
-async function send(path: string, form: Record<string, string>, apiKey: string, idempotencyKey: string, waitMs: number): Promise<Answer> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(
-    new Request(`http://gateway.test${path}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/x-www-form-urlencoded", "idempotency-key": idempotencyKey },
-      body: new URLSearchParams(form).toString(),
-    }),
-    { ...env, IDEMPOTENCY_WAIT_MS: String(waitMs) },
-    ctx,
-  );
-  const body = (await res.json()) as J;
-  await waitOnExecutionContext(ctx);
-  return { status: res.status, body, replayed: res.headers.get("idempotent-replayed") };
-}
+const send = (path: string, form: Record<string, string>, apiKey: string, idempotencyKey: string, waitMs: number) => sendWithWait(path, { form }, apiKey, idempotencyKey, waitMs);
 
 /** As long as any request here may take: the first request with a key is always waited for. */
 const LONG = 120_000;
-
-function expectOneRunAndReplays(answers: Answer[]): J {
-  for (const a of answers) expect(a.status, JSON.stringify(a.body)).toBe(200);
-  const first = answers[0]?.body ?? {};
-  for (const a of answers) expect(a.body).toEqual(first);
-  expect(answers.filter((a) => a.replayed === null)).toHaveLength(1);
-  expect(answers.filter((a) => a.replayed === "true")).toHaveLength(answers.length - 1);
-  return first;
-}
 
 describe("/v1: the same Idempotency-Key at once on a write whose answer D1 keeps", () => {
   it("eight customer creations at once: all 200 with one customer (seven replayed), never 409", async () => {

@@ -6,45 +6,18 @@
 // The waits are given here (IDEMPOTENCY_WAIT_MS of the request's env), so no outcome depends on how
 // fast the machine is: a long one where the first request must be waited for, a short one where the
 // key is held (in D1) by a request that never finishes.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../../src/index";
-import { get, newMerchant, post, type CallOptions, type ListJson } from "../../helpers";
+import { expectOneRunAndReplays, get, newMerchant, post, sendWithWait, type CallOptions, type KeyedAnswer, type ListJson } from "../../helpers";
 
 const P = "/api/v1/payments";
 type J = Record<string, unknown>;
 
-interface Answer {
-  status: number;
-  body: J;
-  replayed: string | null;
-}
-
 /** A seed 004 request through the Worker, its env's IDEMPOTENCY_WAIT_MS set to `waitMs`. */
-async function send(path: string, body: unknown, apiKey: string, idempotencyKey: string, waitMs: number): Promise<Answer> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(
-    new Request(`http://gateway.test${P}${path}`, { method: "POST", headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json", "idempotency-key": idempotencyKey }, body: JSON.stringify(body) }),
-    { ...env, IDEMPOTENCY_WAIT_MS: String(waitMs) },
-    ctx,
-  );
-  const json = (await res.json()) as J;
-  await waitOnExecutionContext(ctx);
-  return { status: res.status, body: json, replayed: res.headers.get("idempotent-replayed") };
-}
+const send = (path: string, body: unknown, apiKey: string, idempotencyKey: string, waitMs: number): Promise<KeyedAnswer> => sendWithWait(`${P}${path}`, { json: body }, apiKey, idempotencyKey, waitMs);
 
 /** As long as any request here may take: the first request with a key is always waited for. */
 const LONG = 120_000;
-
-function expectOneRunAndReplays(answers: Answer[]): J {
-  for (const a of answers) expect(a.status, JSON.stringify(a.body)).toBe(200);
-  const first = answers[0]?.body ?? {};
-  for (const a of answers) expect(a.body).toEqual(first);
-  expect(answers.filter((a) => a.replayed === null)).toHaveLength(1);
-  expect(answers.filter((a) => a.replayed === "true")).toHaveLength(answers.length - 1);
-  return first;
-}
 
 async function setup(label: string): Promise<{ merchantId: string; apiKey: string; opts: CallOptions; customer: string; price: string }> {
   const { id, key, opts } = await newMerchant(label);

@@ -2,19 +2,25 @@
 // the core raises with /v1's parameter names, amount_to_capture or payment_method, is told in this
 // surface's), and a void says void_pending while the refund that voids a sale waits.
 import { describe, expect, it } from "vitest";
-import { approverOf, get, newMerchant, post, uniqueKey } from "../../helpers";
+import { approverOf, get, newMerchant, post, uniqueKey, type CallOptions } from "../../helpers";
 
 type Err = { error: { code: string; message: string; details: { field?: string; message: string }[] } };
+
+/** A 50.00 USD authorization of the merchant of `opts`. */
+async function authorized(opts: CallOptions): Promise<{ body: { data: { id: string } } }> {
+  const auth = await post<{ data: { id: string } }>(
+    "/api/v1/payments/authorize",
+    { clientRequestId: uniqueKey("a"), amountCents: 5000, currency: "USD", token: "9418594164541111", expiry: "1239", cvv: "123" },
+    opts,
+  );
+  expect(auth.status, JSON.stringify(auth.body)).toBe(201);
+  return auth;
+}
 
 describe("seed 002 error details", () => {
   it("name amountCents, token and paymentIntentId, never a /v1 parameter", async () => {
     const { opts } = await newMerchant("pos-error-fields");
-    const auth = await post<{ data: { id: string } }>(
-      "/api/v1/payments/authorize",
-      { clientRequestId: uniqueKey("a"), amountCents: 5000, currency: "USD", token: "9418594164541111", expiry: "1239", cvv: "123" },
-      opts,
-    );
-    expect(auth.status, JSON.stringify(auth.body)).toBe(201);
+    const auth = await authorized(opts);
 
     const tooMuch = await post<Err>("/api/v1/payments/capture", { paymentIntentId: auth.body.data.id, amountCents: 5001 }, opts);
     expect(tooMuch.status, JSON.stringify(tooMuch.body)).toBe(400);
@@ -37,12 +43,7 @@ describe("seed 002 error details", () => {
 describe("seed 002 fields a request does not take", () => {
   it("are refused by name (a partial void's amountCents, a retry's amountCents), and nothing is done", async () => {
     const { opts } = await newMerchant("pos-unknown-fields");
-    const auth = await post<{ data: { id: string; status: string } }>(
-      "/api/v1/payments/authorize",
-      { clientRequestId: uniqueKey("a"), amountCents: 5000, currency: "USD", token: "9418594164541111", expiry: "1239", cvv: "123" },
-      opts,
-    );
-    expect(auth.status, JSON.stringify(auth.body)).toBe(201);
+    const auth = await authorized(opts);
     const partialVoid = await post<Err>("/api/v1/payments/void", { paymentIntentId: auth.body.data.id, amountCents: 100 }, opts);
     expect(partialVoid.status, JSON.stringify(partialVoid.body)).toBe(400);
     expect(partialVoid.body.error.code).toBe("VALIDATION_ERROR");
