@@ -216,10 +216,18 @@ const tooDeepRefused = () => invalidRequest(`The JSON request body nests objects
 /**
  * The checks every surface's JSON body passes, whatever parses it: at most MAX_JSON_DEPTH levels, no
  * parameter named __proto__, no key named twice in one object. `parse` is called only when the text
- * is not too deep (a reviver walks the value recursively, and thousands of levels overflow its stack);
- * its own error (malformed JSON) goes through. Returns what it parsed.
+ * is not too deep (a reviver walks the value recursively, and thousands of levels overflow its stack),
+ * or when the text is not JSON at all: it then throws its own 400 (malformed JSON), which goes through.
+ * Returns what it parsed.
  */
 export function parseCheckedJson(text: string, parse: (text: string) => unknown): unknown {
+  // Malformed text is the parser's own 400 (the scan reads valid JSON only). A plain parse has no
+  // reviver, so it takes any depth.
+  try {
+    JSON.parse(text);
+  } catch {
+    return parse(text);
+  }
   const shape = scanJson(text, MAX_JSON_DEPTH);
   if (shape.tooDeep) throw tooDeepRefused();
   const parsed = parse(text);

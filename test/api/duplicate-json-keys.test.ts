@@ -89,6 +89,11 @@ describe("a field named twice in a JSON body", () => {
         expect(res.text, `${s.path} ${label}`).toContain(says);
       }
       expect(await made(), s.path).toBe(before);
+      // Malformed JSON (escapes a key cannot hold, cut short) is a 400 as before, never a 500.
+      for (const bad of ['{"\\q":1}', '{"a\\', '{"amount":1,"\\x']) {
+        const res = await rawCall("POST", s.path, s.headers, bad);
+        expect(res.status, `${s.path} ${bad}: ${res.text}`).toBe(400);
+      }
       // 32 levels are read (and the body then served or refused for its fields, never for its depth).
       const fine = await rawCall("POST", s.path, s.headers, s.body(`"x":${deep(31)}`));
       expect(fine.text, s.path).not.toContain("32 levels");
