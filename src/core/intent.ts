@@ -156,7 +156,8 @@ export function awaitingMerchantConfirmation(intent: IntentRecord): boolean {
 /** Why a failed payment failed: the decline code, else the error code. */
 export function failureReason(intent: IntentRecord): string | null {
   if (!isFailedPayment(intent)) return null;
-  if (intent.lastPaymentError === null && stoppedAtProviderError(intent)) return "provider_error";
+  // The last authorization decides: a provider error after a decline stopped the payment, not the decline.
+  if (stoppedAtProviderError(intent)) return "provider_error";
   return intent.lastPaymentError?.declineCode ?? intent.lastPaymentError?.code ?? "unknown";
 }
 

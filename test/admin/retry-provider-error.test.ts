@@ -32,6 +32,22 @@ describe("a payment stopped by a provider error", () => {
     expect(card.card.last4).toBe("7023");
   });
 
+  it("/v1: declined on one card, then stopped by a provider error on another: provider_error, and the retry tries the second card", async () => {
+    const { opts } = await newMerchant("retry-provider-error-mixed");
+    const created = await createIntent({ amount: 1234 }, opts);
+    expect(created.status).toBe(200);
+    const id = (created.body as PaymentIntentJson).id;
+    expectError(await post(`/v1/payment_intents/${id}/confirm`, { payment_method: "pm_card_chargeDeclined" }, opts), 402);
+    expectError(await post(`/v1/payment_intents/${id}/confirm`, { payment_method: "pm_card_sandboxProviderError" }, opts), 502, "provider_error");
+    const list = await get<{ data: FailedItem[] }>("/v1/admin/failed_payments", opts);
+    expect(list.body.data.map((i) => [i.id, i.failure_reason])).toEqual([[id, "provider_error"]]);
+    // The declined card is not charged again: the provider-error card is tried (and fails at the provider again).
+    const retried = await post<{ retry: PaymentIntentJson | null; error?: { code: string } }>(`/v1/admin/failed_payments/${id}/retry`, {}, { ...opts, idempotencyKey: uniqueKey("r") });
+    expect(retried.body.error?.code, JSON.stringify(retried.body)).toBe("provider_error");
+    const card = (await get<{ card: { last4: string } }>(`/v1/payment_methods/${String(retried.body.retry?.payment_method)}`, opts)).body;
+    expect(card.card.last4).toBe("7023");
+  });
+
   it("seed 002: a retry without a card tries the payment's own card again", async () => {
     const { opts } = await newMerchant("retry-provider-error-pos");
     const sale = await post<{ error: { code: string; details: { paymentIntentId?: string }[] } }>(

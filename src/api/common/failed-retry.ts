@@ -33,8 +33,9 @@ export interface RetryRequest {
  * the failed payment has none to give.
  */
 export function failedPaymentMethod(failed: IntentRecord): PaymentMethodDetails | null {
-  if (failed.lastPaymentError) return failed.lastPaymentError.paymentMethod;
-  return failureReason(failed) === "provider_error" ? failed.paymentMethod : null;
+  // The last authorization decides: after a decline and then a provider error, the card the provider failed on.
+  if (failureReason(failed) === "provider_error") return failed.paymentMethod;
+  return failed.lastPaymentError?.paymentMethod ?? null;
 }
 
 /** Retries of retries made before they were refused: a chain this long is a bug, not a payment. */
