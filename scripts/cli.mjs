@@ -38,11 +38,11 @@ import { parseRoles, ROLES } from "./roles.mjs";
 export const EXIT = {
   /** Done as asked. */
   OK: 0,
-  /** Done, but not as asked (an event that did not happen, a declined retry), or an unexpected error. */
+  /** Done, but not as asked (an event that did not happen, a declined retry, the provider failed), or an unexpected error. */
   NOT_DONE: 1,
   /** Bad usage: nothing was sent. */
   USAGE: 2,
-  /** The gateway refused the request (a 4xx other than 401 and 403): nothing was done. */
+  /** The gateway refused the request (a 4xx other than 401 and 403): nothing was done by it (trigger's earlier changes stand). */
   REFUSED: 3,
   /** The gateway refused the credential (401) or its permissions (403): nothing was done. */
   AUTH: 4,
@@ -131,6 +131,9 @@ class ApiError extends Error {
   }
 }
 
+/** The payment provider failed (a 5xx provider_error): no money moved, and the answer is kept under the key. */
+class ProviderFailed extends ApiError {}
+
 /**
  * No answer that says what happened: the network failed, the call timed out, the gateway answered
  * 5xx, or a request with the same Idempotency-Key is still in flight. `key` is the Idempotency-Key of
@@ -138,9 +141,11 @@ class ApiError extends Error {
  * machine (the connection was refused), so nothing was done.
  */
 class NoAnswer extends Error {
-  constructor(message, { key, sent }) {
+  constructor(message, { key, step, sent }) {
     super(message);
     this.key = key;
+    /** The Idempotency-Key of the change whose answer was lost, when it is not the command's own (trigger's KEY.2, KEY.3...). */
+    this.step = step;
     this.sent = sent;
   }
 }
@@ -243,6 +248,11 @@ const CALL_TIMEOUT_MS = 120_000;
 const CALL_TOKEN_S = 300;
 /** Answers that say nothing of what was done: a 409 of a request with the same key still in flight. */
 const IN_FLIGHT = new Set(["idempotency_key_in_use", "failed_payment_retry_in_progress"]);
+/**
+ * 5xx answers that say what happened: the payment provider failed (no money moved). The answer is
+ * kept under the key, so sending the command again with it replays the failure; a new key tries again.
+ */
+const PROVIDER_FAILED = new Set(["provider_error"]);
 
 /**
  * A caller of the gateway for `command`; `decision` when its POSTs are an operator's decision, which
@@ -265,6 +275,9 @@ function client(values, command, { decision = false } = {}) {
     // Minted per call: a long `listen` still deletes its endpoint with a token that has not expired.
     return { credential: await mintToken({ secret: jwtSecret, sub: operator, role, merchant: values.merchant, expires, issuer: values.issuer, audience: values.audience, command }) };
   };
+  // A change whose answer was lost is finished by sending the whole command again with its key: each
+  // change it made before is replayed, in order, under the same derived keys.
+  const lost = (idempotencyKey, sent) => ({ key: idempotencyKey ? key : null, step: idempotencyKey !== key ? idempotencyKey : null, sent });
   async function call(method, route, body) {
     const { credential, merchantHeader } = await auth();
     const headers = { authorization: `Bearer ${credential}`, accept: "application/json" };
@@ -285,7 +298,7 @@ function client(values, command, { decision = false } = {}) {
       const reason = err.name === "TimeoutError" ? `no answer within ${CALL_TIMEOUT_MS / 1000} s` : (err.cause?.code ?? err.cause?.message ?? err.message);
       // Refused or unresolved: the request never left this machine.
       const sent = !["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"].includes(err.cause?.code);
-      throw new NoAnswer(`${what}: ${sent ? "the answer was lost" : `cannot reach the gateway at ${base}`} (${reason})`, { key: idempotencyKey, sent });
+      throw new NoAnswer(`${what}: ${sent ? "the answer was lost" : `cannot reach the gateway at ${base}`} (${reason})`, lost(idempotencyKey, sent));
     }
     let json;
     try {
@@ -294,7 +307,8 @@ function client(values, command, { decision = false } = {}) {
       json = { raw: text };
     }
     const message = `${what}: ${res.status} ${json.error?.message ?? text.slice(0, 300)}`;
-    if (res.status >= 500 || (res.status === 409 && IN_FLIGHT.has(json.error?.code))) throw new NoAnswer(message, { key: idempotencyKey, sent: true });
+    if (res.status >= 500 && PROVIDER_FAILED.has(json.error?.code)) throw new ProviderFailed(message, res.status, json);
+    if (res.status >= 500 || (res.status === 409 && IN_FLIGHT.has(json.error?.code))) throw new NoAnswer(message, lost(idempotencyKey, true));
     if (!res.ok) throw new ApiError(message, res.status, json);
     call.replayed = res.headers.get("idempotent-replayed") === "true";
     return json;
@@ -445,8 +459,9 @@ const OPTIONS_USAGE = [
   "  --idempotency-key KEY        a change's Idempotency-Key (every POST and DELETE sends one, a new one without this option): the",
   "                               same command sent again with it is done at most once, and answered as the first was",
   "  --json                       lists and changes: the API's JSON answer on stdout, and nothing else there",
-  "exit codes: 0 done; 1 done but not as asked (an event that did not happen, a declined retry) or an unexpected error;",
-  "  2 bad usage (nothing sent); 3 the gateway refused the request (4xx: nothing done); 4 it refused the credential or its",
+  "exit codes: 0 done; 1 done but not as asked (an event that did not happen, a declined retry, the provider failed) or an",
+  "  unexpected error; 2 bad usage (nothing sent); 3 the gateway refused the request (4xx: nothing done by it; trigger's",
+  "  earlier changes stand); 4 it refused the credential or its",
   "  permissions (401, 403); 5 no answer (network, timeout, 5xx, the same key still in flight): a change's outcome is unknown,",
   "  and the command line that finishes it safely (with its --idempotency-key) is printed on stderr.",
   "Amounts are shown in the currency's decimals (20.00 USD, 500 JPY, 12.345 KWD), as the dashboard shows them.",
@@ -702,7 +717,8 @@ export async function main(argv, out = (line) => console.log(line), err = (line)
   if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 240)) throw new UsageError("--idempotency-key must be 1 to 240 characters long", command);
   switch (command) {
     case "token": {
-      const expires = values.expires === undefined ? 3600 : /^\d+$/.test(values.expires) ? Number(values.expires) : NaN;
+      // By default an hour, or JWT_MAX_LIFETIME when that is shorter.
+      const expires = values.expires === undefined ? Math.min(3600, jwtMaxLifetime().seconds ?? 3600) : /^\d+$/.test(values.expires) ? Number(values.expires) : NaN;
       const secret = values.secret ?? values["jwt-secret"] ?? process.env.GATEWAY_JWT_SECRET;
       const operator = secret ? operatorOf(values, "token", false) : undefined;
       const role = values.role ?? "admin";
@@ -792,6 +808,15 @@ function rerunLine(argv, key) {
 export function report(error, argv) {
   const parseError = error?.code?.startsWith?.("ERR_PARSE_ARGS");
   if (error instanceof UsageError || parseError) return { code: EXIT.USAGE, lines: [error.message, error.command ? commandSyntax(error.command) : USAGE] };
+  if (error instanceof ProviderFailed) {
+    return {
+      code: EXIT.NOT_DONE,
+      lines: [
+        `error: ${error.message}`,
+        "The payment provider failed: no money moved. This answer is kept under the command's Idempotency-Key; to try again, run the command again without --idempotency-key (a new key).",
+      ],
+    };
+  }
   if (error instanceof ApiError) return { code: error.status === 401 || error.status === 403 ? EXIT.AUTH : EXIT.REFUSED, lines: [`error: ${error.message}`] };
   if (error instanceof NoAnswer) {
     if (!error.sent) return { code: EXIT.UNKNOWN, lines: [`error: ${error.message}: nothing was sent, nothing was done.`] };
@@ -801,7 +826,7 @@ export function report(error, argv) {
       code: EXIT.UNKNOWN,
       lines: [
         `error: ${error.message}`,
-        `The outcome is unknown: it may or may not have been done. Its Idempotency-Key was ${error.key}.`,
+        `The outcome is unknown: it may or may not have been done. The command's Idempotency-Key was ${error.key}${error.step ? ` (this change's, ${error.step})` : ""}.`,
         "Run this to finish it safely (with the same key it is done at most once, and answered as the first time if it was done):",
         `  ${line}`,
         ...elided.map((option) => `(--${option} is left out: set ${SECRET_OPTIONS[option]} in the environment)`),

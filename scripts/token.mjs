@@ -17,7 +17,7 @@ const USAGE = [
   "  --role      the token's roles (default merchant)",
   "  --merchant  its merchant_id (default acct_merchant_a, none for admin and support)",
   "  --sub       its subject: who the audit log says acted (default GATEWAY_OPERATOR, else dev-<role>)",
-  "  --expires   its lifetime in seconds, 1 to the gateway's JWT_MAX_LIFETIME (the environment's, else wrangler.toml's, else 24h; default 3600)",
+  "  --expires   its lifetime in seconds, 1 to the gateway's JWT_MAX_LIFETIME (the environment's, else wrangler.toml's, else 24h; default 3600, or JWT_MAX_LIFETIME when shorter)",
   "  -h, --help  this text",
 ].join("\n");
 
@@ -35,7 +35,7 @@ try {
       customer: { type: "string" },
       sub: { type: "string" },
       live: { type: "boolean", default: false },
-      expires: { type: "string", default: "3600" },
+      expires: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   }));
@@ -49,13 +49,15 @@ if (values.help) {
 }
 
 // The gateway refuses tokens that live longer than JWT_MAX_LIFETIME (24 h unless set) or have no exp.
-const expires = Number(values.expires);
 const max = jwtMaxLifetime();
 if (max.error) {
   console.error(max.error);
   process.exit(2);
 }
-if (!/^\d+$/.test(values.expires) || expires < 1 || expires > max.seconds) {
+// By default an hour, or JWT_MAX_LIFETIME when that is shorter.
+const given = values.expires ?? String(Math.min(3600, max.seconds));
+const expires = Number(given);
+if (!/^\d+$/.test(given) || expires < 1 || expires > max.seconds) {
   console.error(`--expires must be 1 to ${max.seconds} seconds: the gateway refuses tokens living longer than ${max.setting}.`);
   process.exit(2);
 }

@@ -520,6 +520,8 @@ function checksError(code: string): FormError | null {
   if (found.length !== checks.length || !found[0]) return null;
   if (found.length === 1) return found[0];
   const fields = found.flatMap((c) => (c.field ? [{ field: c.field, message: c.message }] : []));
+  // Several codes are several fields refused at once; a list mixing in one that names no field is no redirect of ours.
+  if (fields.length !== found.length) return null;
   return { message: `${fields.length} card details need correcting:`, field: fields[0]?.field ?? null, fields };
 }
 

@@ -696,8 +696,13 @@ describe("the card form's own checks, in Chromium", () => {
     await t.page.getByLabel(/card number/i).fill("4242 4242");
     await t.page.getByLabel(/expiry/i).fill("13/34");
     await t.page.getByLabel(/cvc/i).fill("12");
+    // The browser's own validation stops the submission: its first `invalid` field is the number.
+    const invalid = t.page.evaluate<string>(
+      `new Promise((resolve) => document.getElementById("card-number").form.addEventListener("invalid", (e) => resolve(e.target.id), { capture: true, once: true }))`,
+    );
     await t.page.getByRole("button", { name: /^pay/i }).click();
-    await t.page.waitForTimeout(500);
+    expect(await invalid).toBe("card-number");
+    expect(await t.page.evaluate<boolean>(`document.getElementById("card-number").form.checkValidity()`)).toBe(false);
     expect(posts).toEqual([]);
     expect(t.page.url()).toBe(s.url);
     for (const id of ["card-number", "expiry", "cvc"]) expect(await t.page.evaluate<boolean>(`document.getElementById(${JSON.stringify(id)}).validity.patternMismatch`), id).toBe(true);

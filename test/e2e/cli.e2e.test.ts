@@ -122,7 +122,12 @@ async function closedPort(): Promise<number> {
 
 /** `npm run token -- ...` */
 function devToken(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [TOKEN, ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000, env: scriptEnv() });
+  return devTokenWith({}, ...args);
+}
+
+/** `npm run token -- ...` with these environment variables. */
+function devTokenWith(env: Record<string, string>, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [TOKEN, ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000, env: scriptEnv(env) });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -659,7 +664,7 @@ describe("gateway CLI", () => {
       const key = proxy.seen.find((r) => r.method === "POST")?.key ?? "";
       expect(key).toMatch(/^cli-/);
       expect(lost.stderr).toContain("The outcome is unknown");
-      expect(lost.stderr).toContain(`Its Idempotency-Key was ${key}.`);
+      expect(lost.stderr).toContain(`The command's Idempotency-Key was ${key}.`);
       expect(lost.stderr).not.toContain(DEV_JWT_SECRET);
       expect(lost.stderr).toContain("(--jwt-secret is left out: set GATEWAY_JWT_SECRET in the environment)");
       const line = /^ {2}(node .+)$/m.exec(lost.stderr)?.[1] ?? "";
@@ -680,6 +685,57 @@ describe("gateway CLI", () => {
     const unreachable = cliExactly({}, "failed", "list", "--api-key", KEY, "--api-base", `http://127.0.0.1:${await closedPort()}`);
     expect(unreachable.status).toBe(5);
     expect(unreachable.stderr).toContain("nothing was sent");
+  });
+
+  it("trigger, a lost answer on its second change: the printed line carries the command's own key (naming the change's), and run as printed it replays the first change and finishes the second, once", async () => {
+    const merchant = await freshMerchant("CLI lost trigger");
+    let posts = 0;
+    // The create goes through; the cancel is done, and its answer lost.
+    const proxy = await lossyProxy((method) => method === "POST" && ++posts === 2);
+    try {
+      const lost = await cliAsync({}, "trigger", "payment_intent.canceled", "--api-key", merchant.key, "--api-base", proxy.url);
+      expect(lost.status, lost.stderr).toBe(5);
+      const [create, cancel] = proxy.seen.filter((r) => r.method === "POST");
+      const key = create?.key ?? "";
+      expect(cancel?.key).toBe(`${key}.2`);
+      expect(lost.stderr).toContain(`The command's Idempotency-Key was ${key} (this change's, ${key}.2).`);
+      const line = /^ {2}(node .+)$/m.exec(lost.stderr)?.[1] ?? "";
+      expect(line).toMatch(new RegExp(`--idempotency-key ${key.replace(/[-.]/g, "\\$&")}$`));
+      const again = await shellAsync("bash", ["-c", line], { GATEWAY_API_KEY: merchant.key });
+      expect(again.status, again.stderr).toBe(0);
+      const intent = /Triggered payment_intent\.canceled: (pi_\w+)/.exec(again.stdout)?.[1] ?? "";
+      expect(intent).toMatch(/^pi_/);
+      // One intent made and canceled: the rerun replayed both changes.
+      const list = await api<{ data: { id: string; status: string }[] }>(merchant.key, "GET", "/v1/payment_intents?limit=10");
+      expect(list.data.map((i) => [i.id, i.status])).toEqual([[intent, "canceled"]]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("a retry the payment provider failed: exit 1 (not an unknown outcome), saying no money moved and that a new key tries again", async () => {
+    const merchant = await freshMerchant("CLI provider failed");
+    const stopped = await apiAnswer(merchant.key, "POST", "/v1/payment_intents", { amount: 1234, currency: "usd", payment_method: "pm_card_sandboxProviderError", confirm: true });
+    expect(stopped.status, stopped.text).toBe(502);
+    const id = (JSON.parse(stopped.text) as { error: { payment_intent: { id: string } } }).error.payment_intent.id;
+    const retry = cli("failed", "retry", id, "--jwt-secret", DEV_JWT_SECRET, "--sub", "olga");
+    expect(retry.status, retry.stderr).toBe(1);
+    expect(retry.stderr).toContain("The payment provider failed: no money moved.");
+    expect(retry.stderr).toContain("without --idempotency-key");
+    expect(retry.stderr).not.toContain("The outcome is unknown");
+  });
+
+  it("token and npm run token default to an hour, or JWT_MAX_LIFETIME when that is shorter", () => {
+    for (const run of [() => cliExactly({ JWT_MAX_LIFETIME: "30m", GATEWAY_JWT_SECRET: DEV_JWT_SECRET }, "token", "--role", "admin", "--sub", "ann"), () => devTokenWith({ JWT_MAX_LIFETIME: "30m", JWT_SECRET: DEV_JWT_SECRET }, "--role", "admin", "--sub", "ann")]) {
+      const minted = run();
+      expect(minted.status, minted.stderr).toBe(0);
+      const jwt = /eyJ[\w-]+\.[\w-]+\.[\w-]+/.exec(minted.stdout)?.[0] ?? "";
+      const claims = claimsOf(jwt);
+      expect(Number(claims.exp) - Number(claims.iat)).toBe(1800);
+    }
+    const hour = cliExactly({ GATEWAY_JWT_SECRET: DEV_JWT_SECRET }, "token", "--role", "admin", "--sub", "ann");
+    const claims = claimsOf(/eyJ[\w-]+\.[\w-]+\.[\w-]+/.exec(hour.stdout)?.[0] ?? "");
+    expect(Number(claims.exp) - Number(claims.iat)).toBe(3600);
   });
 
   it("secrets: help documents GATEWAY_JWT_SECRET and GATEWAY_API_KEY (the JWT secret for development and bootstrapping only), a secret on the command line is warned of and one in the environment is not, and the README's CLI examples put none in argv", () => {

@@ -128,6 +128,10 @@ describe("the card form after a declined attempt", () => {
     const odd = await (await exports.default.fetch(`http://gateway.test${path}?error=${encodeURIComponent("<b>Call 555-0100</b>")}`)).text();
     expect(odd).not.toContain("555-0100");
     expect(odd).not.toContain('role="alert"');
+    // A list of codes is several fields refused at once; one that mixes in a code naming no field is no
+    // redirect of ours, and never counts "1 card details" (or 0).
+    const mixed = await (await exports.default.fetch(`http://gateway.test${path}?error=invalid_number,livemode_card_form`)).text();
+    expect(mixed).not.toMatch(/\d card details need correcting/);
   });
 
   it("a decline on the /pay page redirects to its GET page with the code (the client secret it already had), which shows it", async () => {
