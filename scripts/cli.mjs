@@ -253,6 +253,8 @@ const IN_FLIGHT = new Set(["idempotency_key_in_use", "failed_payment_retry_in_pr
  * kept under the key, so sending the command again with it replays the failure; a new key tries again.
  */
 const PROVIDER_FAILED = new Set(["provider_error"]);
+const PROVIDER_FAILED_NOTE =
+  "The payment provider failed: no money moved. This answer is kept under the command's Idempotency-Key; to try again, run the command again without --idempotency-key (a new key).";
 
 /**
  * A caller of the gateway for `command`; `decision` when its POSTs are an operator's decision, which
@@ -632,13 +634,16 @@ async function failed(values, sub, id, out) {
       const route = `/v1/admin/failed_payments/${encodeURIComponent(needId(id, "pi", "failed", usage))}/retry`;
       let result;
       let declined = null;
+      let providerFailed = false;
       try {
         result = await call("POST", route, values["payment-method"] ? { payment_method: values["payment-method"] } : {});
       } catch (err) {
-        // A declined retry answers 402 with the retry and the original beside the error.
+        // A declined retry answers 402 with the retry and the original beside the error; one the
+        // provider failed (502 provider_error, no money moved) the same way.
         if (!(err instanceof ApiError) || !err.body?.retry) throw err;
         result = err.body;
         declined = err.body.error;
+        providerFailed = err instanceof ProviderFailed;
       }
       const { retry, original } = result;
       const paid = retry.status === "succeeded";
@@ -646,7 +651,15 @@ async function failed(values, sub, id, out) {
         `retry: ${retry.id} ${retry.status}${declined ? ` (${declined.code ?? declined.type}: ${declined.message})` : ""}`,
         `original: ${original.id} ${original.failure_resolution ? `${original.failure_resolution.status} (retried by ${original.failure_resolution.retried_by ?? "-"})` : "still open"}`,
         ...replayNote(call, "retried"),
-        ...(paid ? [] : [declined ? `The retry was declined: ${original.id} stays open.` : `The retry is ${retry.status}: ${original.id} is resolved once it succeeds.`]),
+        ...(paid
+          ? []
+          : [
+              providerFailed
+                ? `${PROVIDER_FAILED_NOTE} ${original.id} stays open.`
+                : declined
+                  ? `The retry was declined: ${original.id} stays open.`
+                  : `The retry is ${retry.status}: ${original.id} is resolved once it succeeds.`,
+            ]),
       ]);
       return paid ? EXIT.OK : EXIT.NOT_DONE;
     }
@@ -813,7 +826,7 @@ export function report(error, argv) {
       code: EXIT.NOT_DONE,
       lines: [
         `error: ${error.message}`,
-        "The payment provider failed: no money moved. This answer is kept under the command's Idempotency-Key; to try again, run the command again without --idempotency-key (a new key).",
+        PROVIDER_FAILED_NOTE,
       ],
     };
   }

@@ -718,10 +718,13 @@ describe("gateway CLI", () => {
     const stopped = await apiAnswer(merchant.key, "POST", "/v1/payment_intents", { amount: 1234, currency: "usd", payment_method: "pm_card_sandboxProviderError", confirm: true });
     expect(stopped.status, stopped.text).toBe(502);
     const id = (JSON.parse(stopped.text) as { error: { payment_intent: { id: string } } }).error.payment_intent.id;
-    const retry = cli("failed", "retry", id, "--jwt-secret", DEV_JWT_SECRET, "--sub", "olga");
+    const retry = cliWith({ GATEWAY_JWT_SECRET: DEV_JWT_SECRET }, "failed", "retry", id, "--sub", "olga");
     expect(retry.status, retry.stderr).toBe(1);
-    expect(retry.stderr).toContain("The payment provider failed: no money moved.");
-    expect(retry.stderr).toContain("without --idempotency-key");
+    expect(retry.stdout).toMatch(/^retry: pi_\w+ \w+ \(provider_error: /m);
+    expect(retry.stdout).toContain("The payment provider failed: no money moved.");
+    expect(retry.stdout).toContain("without --idempotency-key");
+    expect(retry.stdout).toContain(`${id} stays open.`);
+    expect(retry.stdout).not.toContain("declined");
     expect(retry.stderr).not.toContain("The outcome is unknown");
   });
 
