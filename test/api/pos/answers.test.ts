@@ -64,6 +64,13 @@ describe("seed 002 fields a request does not take", () => {
     expect(still.body.data.intent.status, JSON.stringify(still.body)).toBe("authorized");
     const list = await get<{ data: unknown[] }>("/v1/payment_intents", opts);
     expect(list.body.data).toHaveLength(1);
+    // A retry of a declined sale with an amount of its own: refused by name, nothing charged.
+    const declined = await post<{ data: { id: string; status: string } }>("/api/v1/payments/sale", { amountCents: 2500, currency: "USD", token: "9418594164540002", expiry: "1239" }, opts);
+    expect(declined.body.data.status, JSON.stringify(declined.body)).toBe("declined");
+    const retry = await post<Err>(`/api/v1/payments/failed/${declined.body.data.id}/retry`, { token: "9418594164549999", expiry: "1239", amountCents: 1 }, opts);
+    expect(retry.status, JSON.stringify(retry.body)).toBe(400);
+    expect(retry.body.error.details).toEqual([{ field: "amountCents", message: "amountCents is not a field of this request" }]);
+    expect((await get<{ data: unknown[] }>("/v1/payment_intents", opts)).body.data).toHaveLength(2);
   });
 });
 
