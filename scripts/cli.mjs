@@ -20,7 +20,7 @@
 // development and bootstrapping: a token is minted for each call with --role, naming its operator,
 // --sub or GATEWAY_OPERATOR, as its subject; a decision is refused without one). --api-key and
 // --jwt-secret do the same from the command line, with a warning (ps and shell history show them).
-// Each command takes only the options that apply to it: any other is a usage error (exit 2), never
+// Each command takes only the options that apply to it; every other one is a usage error (exit 2), never
 // ignored. Every POST and DELETE sends an Idempotency-Key (--idempotency-key, or a new one); when
 // the answer is lost, the command says so, names the key and the command line that finishes it
 // safely (exit 5). Arguments are parsed by node's util.parseArgs.

@@ -14,7 +14,7 @@ type J = Record<string, unknown>;
 /** A /v1 form POST through the Worker, its env's IDEMPOTENCY_WAIT_MS set to `waitMs`. */
 const send = (path: string, form: Record<string, string>, apiKey: string, idempotencyKey: string, waitMs: number) => sendWithWait(path, { form }, apiKey, idempotencyKey, waitMs);
 
-/** As long as any request here may take: the first request with a key is always waited for. */
+/** Longer than a request here ever takes: the first request with a key is always waited for. */
 const LONG = 120_000;
 
 describe("/v1: the same Idempotency-Key at once on a write whose answer D1 keeps", () => {

@@ -16,7 +16,7 @@ type J = Record<string, unknown>;
 /** A seed 004 request through the Worker, its env's IDEMPOTENCY_WAIT_MS set to `waitMs`. */
 const send = (path: string, body: unknown, apiKey: string, idempotencyKey: string, waitMs: number): Promise<KeyedAnswer> => sendWithWait(`${P}${path}`, { json: body }, apiKey, idempotencyKey, waitMs);
 
-/** As long as any request here may take: the first request with a key is always waited for. */
+/** Longer than a request here ever takes: the first request with a key is always waited for. */
 const LONG = 120_000;
 
 async function setup(label: string): Promise<{ merchantId: string; apiKey: string; opts: CallOptions; customer: string; price: string }> {
