@@ -609,11 +609,13 @@ export class PaymentIntentObject extends DurableObject<Env> {
       entries[outboxKeys[i] ?? ""] = event;
     });
     if (req.idempotencyKey && req.fingerprint) {
+      // The answer's time and request, given to the caller and kept: a replay is rendered as this answer.
+      outcome.answer = { at: Date.now(), requestId: req.requestId };
       const record: IdempotencyRecord = {
         fingerprint: req.fingerprint,
         operation,
-        created: Date.now(),
-        outcome: { intent: outcome.intent, refundId: outcome.refundId, error: outcome.error, before: outcome.before },
+        created: outcome.answer.at,
+        outcome: { intent: outcome.intent, refundId: outcome.refundId, error: outcome.error, before: outcome.before, answer: outcome.answer },
       };
       entries[IDEMPOTENCY_PREFIX + (req.idempotencyAtRest ?? req.idempotencyKey)] = record;
     }

@@ -228,4 +228,10 @@ export interface OpOutcome {
   replayed: boolean;
   /** The intent's status before the operation (null for a creation), for the audit log. */
   before: IntentRecord["status"] | null;
+  /**
+   * When the answer was first given, and to which request: kept with an idempotent answer, so that a
+   * surface whose errors carry a time or a trace id (seed 003's timestamp, seed 000's traceId) renders
+   * a replay byte for byte as the first. Absent on outcomes never kept.
+   */
+  answer?: { at: number; requestId: string | null };
 }

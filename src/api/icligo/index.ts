@@ -42,11 +42,12 @@ function send(body: unknown, status = 200, replayed = false): Response {
   return new Response(stringifyExact(body), { status, headers });
 }
 
-function sendError(c: Ctx, err: ApiErrorData, replayed = false): Response {
+/** `answeredAt`: the time of an answer kept for an Idempotency-Key, so that its replay is the same body. */
+function sendError(c: Ctx, err: ApiErrorData, replayed = false, answeredAt = Date.now()): Response {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (err.retryAfterSeconds !== undefined) headers["Retry-After"] = String(err.retryAfterSeconds);
   if (replayed) headers["Idempotent-Replayed"] = "true";
-  return new Response(JSON.stringify(icligoError(err, new URL(c.req.url).pathname, Date.now())), { status: icligoStatusCode(err), headers });
+  return new Response(JSON.stringify(icligoError(err, new URL(c.req.url).pathname, answeredAt)), { status: icligoStatusCode(err), headers });
 }
 
 function badRequest(message: string): ApiError {
@@ -133,7 +134,7 @@ function intentOf(outcome: OpOutcome, number: number): IntentRecord {
  * answered the same refusal (Idempotent-Replayed) and never runs later, once the state would allow it.
  */
 function paymentAfter(c: Ctx, outcome: OpOutcome, action: PaymentAction, found: Found, amount?: number): IntentRecord | Response {
-  if (outcome.error) return sendError(c, inSurfaceWords(outcome.error, action, found.number, outcome.intent ?? found.intent, amount), outcome.replayed);
+  if (outcome.error) return sendError(c, inSurfaceWords(outcome.error, action, found.number, outcome.intent ?? found.intent, amount), outcome.replayed, outcome.answer?.at);
   if (!outcome.intent) throw resourceMissing("payment", String(found.number));
   return outcome.intent;
 }

@@ -53,11 +53,12 @@ function send(c: Ctx, body: unknown, status = 200, headers: Record<string, strin
   return new Response(stringifyExact(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
 }
 
-function sendProblem(c: Ctx, err: ApiErrorData, extra: Record<string, string> = {}): Response {
+/** `traceId`: by default the request's; a replay's is the first answer's, so that its body is the same. */
+function sendProblem(c: Ctx, err: ApiErrorData, extra: Record<string, string> = {}, traceId: string = c.get("requestId")): Response {
   const headers: Record<string, string> = { "content-type": "application/problem+json; charset=utf-8", ...extra };
   if (err.retryAfterSeconds !== undefined) headers["Retry-After"] = String(err.retryAfterSeconds);
   if (err.status === 401) headers["WWW-Authenticate"] = BEARER_CHALLENGE;
-  return new Response(JSON.stringify(problem(err, c.get("requestId"))), { status: problemStatus(err), headers });
+  return new Response(JSON.stringify(problem(err, traceId)), { status: problemStatus(err), headers });
 }
 
 const accountOf = (intent: Pick<IntentSummary, "gatewayAccount" | "connectorAccount">) => intent.gatewayAccount ?? intent.connectorAccount ?? SANDBOX_ACCOUNT;
@@ -212,7 +213,7 @@ function customerCancelRefusal(err: ApiErrorData, intent: IntentRecord | null): 
 /** An operation's answer; one replayed for its Idempotency-Key (a refusal as a success) says so, as on /v1. */
 async function outcomeResponse(c: Ctx, outcome: OpOutcome, number: number, status = 200): Promise<Response> {
   const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
-  if (outcome.error) return sendProblem(c, outcome.error, headers);
+  if (outcome.error) return sendProblem(c, outcome.error, headers, outcome.answer?.requestId ?? c.get("requestId"));
   if (!outcome.intent) throw resourceMissing("payment intent", String(number));
   return send(c, await rendered(c, outcome.intent, number), status, headers);
 }

@@ -75,6 +75,8 @@ function expectReplayedRefusal(first: Raw, again: Raw, path: string): void {
   const replayed = refusal(again, path);
   expect(again.headers.get("Idempotent-Replayed"), again.text).toBe("true");
   expect(replayed.message).toBe(original.message);
+  // Byte for byte the first answer, its timestamp included (the time the first was given).
+  expect(again.text).toBe(first.text);
 }
 
 const key = (what: string) => `seed003-refused-${what}-${Date.now()}-${Math.random()}`;

@@ -35,6 +35,8 @@ function expectReplayedRefusal(first: Raw, again: Raw): void {
   expect(again.headers.get("content-type")).toContain("application/problem+json");
   expect(again.headers.get("Idempotent-Replayed")).toBe("true");
   expect((again.json as Problem).detail).toBe((first.json as Problem).detail);
+  // Byte for byte the first answer, its traceId included (the first request's).
+  expect(again.text).toBe(first.text);
 }
 
 describe("seed 000: a refusal under an Idempotency-Key is the key's answer, never run later", () => {
