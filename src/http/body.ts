@@ -175,9 +175,10 @@ export const MAX_JSON_DEPTH = 32;
  * the stack: a 500), and the first key an object of it names twice. JSON.parse keeps the last value
  * silently; a proxy, a signature check or a log that reads the first would see another amount than the
  * one acted on, so a body that names a field twice is refused. Keys are compared decoded (`"amount"`
- * and `"\u0061mount"` are one key).
+ * and `"\u0061mount"` are one key). A key it cannot decode (a bad escape, a string cut short) says
+ * the text is malformed.
  */
-function scanJson(text: string, maxDepth = Infinity): { tooDeep: boolean; duplicate: string | null } {
+function scanJson(text: string, maxDepth = Infinity): { tooDeep: boolean; duplicate: string | null; malformed?: true } {
   let duplicate: string | null = null;
   // One frame per open object (its keys, and whether the next string is a key) or array (null).
   const frames: ({ keys: Set<string>; expectKey: boolean } | null)[] = [];
@@ -190,7 +191,14 @@ function scanJson(text: string, maxDepth = Infinity): { tooDeep: boolean; duplic
       if (frame && frame.expectKey) {
         frame.expectKey = false;
         const raw = text.slice(start, i + 1);
-        const key = raw.includes("\\") ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        let key = raw.slice(1, -1);
+        if (raw.includes("\\")) {
+          try {
+            key = JSON.parse(raw) as string;
+          } catch {
+            return { tooDeep: false, duplicate, malformed: true }; // a bad escape, or a key cut short: not JSON
+          }
+        }
         if (duplicate === null && frame.keys.has(key)) duplicate = key;
         frame.keys.add(key);
       }
@@ -221,14 +229,9 @@ const tooDeepRefused = () => invalidRequest(`The JSON request body nests objects
  * Returns what it parsed.
  */
 export function parseCheckedJson(text: string, parse: (text: string) => unknown): unknown {
-  // Malformed text is the parser's own 400 (the scan reads valid JSON only). A plain parse has no
-  // reviver, so it takes any depth.
-  try {
-    JSON.parse(text);
-  } catch {
-    return parse(text);
-  }
   const shape = scanJson(text, MAX_JSON_DEPTH);
+  // A key the scan cannot read is malformed JSON: the parser's own 400.
+  if (shape.malformed) return parse(text);
   if (shape.tooDeep) throw tooDeepRefused();
   const parsed = parse(text);
   if (text.includes("__proto__") && hasProtoKey(parsed)) throw protoRefused();
