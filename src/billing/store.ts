@@ -167,6 +167,8 @@ export interface CustomerJson {
   /** Customer balances and sources are not kept. */
   balance: 0;
   default_source: null;
+  /** Coupons are not served (a discount parameter is a 400), so a customer never has one. */
+  discount: null;
   address: AddressJson | null;
   shipping: CustomerShippingJson | null;
 }
@@ -206,6 +208,7 @@ export function renderCustomer(row: CustomerRow): CustomerJson {
     test_clock: row.testClock,
     balance: 0,
     default_source: null,
+    discount: null,
     address: renderCustomerAddress(row.address),
     shipping: renderCustomerShipping(parseJsonColumn<CustomerShipping>(row.shipping)),
   };

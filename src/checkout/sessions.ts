@@ -228,6 +228,7 @@ function sessionDefaults(row: CheckoutSessionRow) {
     customer_details: row.customerEmail || row.status === "complete" ? { address: null, business_name: null, email: row.customerEmail ?? null, individual_name: null, name: null, phone: null, tax_exempt: null, tax_ids: null } : null,
     discounts: [] as [],
     payment_method_options: { card: { request_three_d_secure: "automatic" as const } },
+    phone_number_collection: { enabled: false as const },
     shipping_options: [] as [],
     total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
     adaptive_pricing: null,

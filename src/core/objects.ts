@@ -140,6 +140,7 @@ export interface PaymentIntentJson {
   shipping: ShippingJson | null;
   source: null;
   statement_descriptor_suffix: string | null;
+  transfer_data: null;
   transfer_group: null;
   payment_intent_id: string;
   merchant_id: string;
@@ -455,6 +456,7 @@ export function renderIntent(intent: IntentRecord, options: RenderOptions = {}):
     shipping: renderShipping(intent.shipping),
     source: null,
     statement_descriptor_suffix: intent.statementDescriptorSuffix ?? null,
+    transfer_data: null,
     transfer_group: null,
     payment_intent_id: intent.id,
     merchant_id: intent.merchantId,

@@ -195,6 +195,7 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
       shipping: { name: "Jenny", address: { line1: "1 Main St", country: "US", city: null }, carrier: null, phone: null, tracking_number: null },
       statement_descriptor_suffix: "ORDER42",
       application: null,
+      transfer_data: null,
       transfer_group: null,
       latest_charge: { shipping: { name: "Jenny" }, statement_descriptor: "SHOP", statement_descriptor_suffix: "ORDER42", calculated_statement_descriptor: "SHOP", receipt_email: "jenny@example.com", fraud_details: {} },
     });
@@ -323,6 +324,23 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     await r.call(call("DELETE", `/v1/test_helpers/test_clocks/${clock.id}`, m.opts));
     expect([...r.seen].sort()).toEqual(expect.arrayContaining(["account", "item", "test_helpers.test_clock"]));
     expect(unexpected(r.errors)).toEqual([]);
+  });
+
+  it("sends the optional fields Stripe sends by default where the gateway has a true value for them", async () => {
+    // Stripe's own responses carry these (its fixtures do); optional in its schema, so only this checks them.
+    const m = await newMerchant("stripe-schemas-defaults");
+    const intent = await post<Record<string, unknown>>("/v1/payment_intents", { amount: 500, currency: "usd" }, m.opts);
+    expect(intent.body).toMatchObject({ transfer_data: null, transfer_group: null, on_behalf_of: null });
+    const listed = await get<ListJson<Record<string, unknown>>>("/v1/payment_intents?limit=1", m.opts);
+    expect(listed.body.data[0]).toHaveProperty("transfer_data", null);
+    const customer = await post<Record<string, unknown>>("/v1/customers", { email: "defaults@example.com" }, m.opts);
+    expect(customer.body).toHaveProperty("discount", null);
+    const session = await post<Record<string, unknown>>(
+      "/v1/checkout/sessions",
+      { mode: "payment", line_items: [{ price_data: { currency: "usd", unit_amount: 700, product_data: { name: "Mug" } }, quantity: 1 }], success_url: "https://example.com/ok" },
+      m.opts,
+    );
+    expect(session.body).toHaveProperty("phone_number_collection", { enabled: false });
   });
 
   it("setup intents: made, confirmed, declined, canceled, listed (SetupIntent, its last_setup_error, its events)", async () => {

@@ -29,6 +29,7 @@ export const CustomerSchema: z.ZodType<CustomerJson> = z
     test_clock: nullableString,
     balance: zero.describe("Customer balances are not kept."),
     default_source: notServed("the legacy Sources API is"),
+    discount: notServed("coupons are"),
     address: AddressSchema.nullable().describe("The customer's address; null until one is given."),
     shipping: CustomerShippingSchema.nullable().describe("The customer's shipping details; null until they are given."),
     subscriptions: z

@@ -173,6 +173,7 @@ export const CheckoutSessionSchema = z
       .describe("The customer_email given, when there is one."),
     discounts: z.tuple([]),
     payment_method_options: z.object({ card: z.object({ request_three_d_secure: z.literal("automatic") }) }),
+    phone_number_collection: z.object({ enabled: z.literal(false) }).describe("The page asks for card details only, never a phone number."),
     shipping_options: z.tuple([]),
     total_details: z.object({ amount_discount: z.literal(0), amount_shipping: z.literal(0), amount_tax: z.literal(0) }),
     ...Object.fromEntries(

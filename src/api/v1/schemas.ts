@@ -193,6 +193,7 @@ export const PaymentIntentSchema: z.ZodType<PaymentIntentJson> = z
     shipping: ShippingSchema.nullable(),
     source: notServed("the legacy Sources API is"),
     statement_descriptor_suffix: nullableString,
+    transfer_data: notServed(CONNECT),
     transfer_group: notServed(CONNECT),
     payment_intent_id: z.string().describe("Seed 001's name for `id`."),
     merchant_id: z.string(),
