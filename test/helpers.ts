@@ -241,7 +241,8 @@ export interface TokenOptions {
   expiresIn?: number;
   notBefore?: number;
   secret?: string;
-  sub?: string;
+  /** The token's subject ("user-1" unless given); null leaves the claim out. */
+  sub?: string | null;
   /** A live-mode token (the `livemode` claim); test mode otherwise. */
   livemode?: boolean;
 }
@@ -258,12 +259,12 @@ export async function hsToken(options: TokenOptions = {}): Promise<string> {
     ...(options.livemode ? { livemode: true } : {}),
   })
     .setProtectedHeader({ alg: "HS256" })
-    .setSubject(options.sub ?? "user-1")
     .setIssuer(options.issuer ?? "edge-gateway")
     .setAudience(options.audience ?? "edge-gateway-api")
     .setIssuedAt(now)
     .setExpirationTime(now + (options.expiresIn ?? 600));
   if (options.notBefore !== undefined) jwt.setNotBefore(now + options.notBefore);
+  if (options.sub !== null) jwt.setSubject(options.sub ?? "user-1");
   return jwt.sign(new TextEncoder().encode(options.secret ?? JWT_TEST_SECRET));
 }
 

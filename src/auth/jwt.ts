@@ -45,6 +45,25 @@ export function rolesOf(claims: GatewayClaims): Role[] {
   return [...roles];
 }
 
+/** The actor of a token whose `sub` names no one (none, or only blanks and invisible characters). */
+export const ANONYMOUS_JWT_ACTOR = "jwt:anonymous";
+
+/**
+ * Who a token acts as, for the audit log and the four-eyes rule: `jwt:<sub>`, or ANONYMOUS_JWT_ACTOR
+ * when its `sub` is missing or blank. A blank `sub` ("", "  ", a zero-width space) once made the actor
+ * `jwt:` (or `jwt:  `), another name than a token without `sub`: two tokens naming no one then passed
+ * for two people, one approving the other's refund.
+ */
+export function actorOf(sub: unknown): string {
+  const text = sub === undefined || sub === null ? "" : String(sub).slice(0, 100);
+  return text.normalize("NFKC").replace(/[\s\p{Cf}]/gu, "") === "" ? ANONYMOUS_JWT_ACTOR : `jwt:${text}`;
+}
+
+/** Whether a principal is a token naming a person (a `sub` that is not blank): only such may approve. */
+export function namesPerson(principal: Pick<Principal, "kind" | "actor">): boolean {
+  return principal.kind === "jwt" && principal.actor !== ANONYMOUS_JWT_ACTOR;
+}
+
 /** The lifetime and time-claim rules jose does not apply by itself (it checks exp and nbf in the past). */
 export function checkTimeClaims(claims: JWTPayload, maxLifetimeS: number, nowS: number): void {
   const { exp, iat, nbf } = claims;
@@ -137,7 +156,7 @@ export async function principalFromJwt(token: string, cfg: Config, merchantHeade
   if (roles.includes("customer") && !crossMerchant && !roles.includes("merchant") && !customerId) throw authenticationFailed("Invalid token: a customer token needs customer_id.");
   return {
     kind: "jwt",
-    actor: `jwt:${String(claims.sub ?? "anonymous").slice(0, 100)}`,
+    actor: actorOf(claims.sub),
     keyId: null,
     merchantId: merchantId ?? "",
     livemode: claims.livemode === true,

@@ -74,6 +74,25 @@ describe("refund approval needs a second person", () => {
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, m.opts)).body.amount_refunded).toBe(0);
     expect((await post<RefundJson>(`/v1/admin/refunds/${big.body.id}/approve`, {}, await as("bob"))).body.status).toBe("succeeded");
   });
+
+  it("a token whose sub names no one (none, empty, blank, invisible) cannot approve, nor change the thresholds: two such tokens are not two people", async () => {
+    const m = await newMerchant("four-eyes-anonymous");
+    await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, await approverOf(m.opts));
+    const pi = (await createIntent({ amount: 9000, payment_method: "pm_card_visa", confirm: true }, m.opts)).body;
+    const as = async (sub: string | null) => bearer(await hsToken({ roles: ["merchant"], merchant: m.id, permissions: ["refunds.approve", "keys.manage", "payments.transactions.void", "payments.transactions.view"], sub }));
+    // Asked by a token with an empty sub, approved by one without: before, "jwt:" and "jwt:anonymous" passed for two people.
+    const big = await post<RefundJson & { requested_by?: string }>("/v1/refunds", { payment_intent: pi.id, amount: 3000 }, await as(""));
+    expect(big.body).toMatchObject({ status: "pending", requires_approval: true, requested_by: "jwt:anonymous" });
+    for (const sub of [null, "", "   ", "\u200b"]) {
+      const refused = await post<{ error: { message: string } }>(`/v1/admin/refunds/${big.body.id}/approve`, {}, await as(sub));
+      expectError(refused, 403);
+      expect(refused.body.error.message).toContain("names no one");
+      expectError(await post("/v1/account", { settings: { refund_approval_thresholds: {} } }, await as(sub)), 403);
+    }
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, m.opts)).body.amount_refunded).toBe(0);
+    // A named person approves it.
+    expect((await post<RefundJson>(`/v1/admin/refunds/${big.body.id}/approve`, {}, await as("carol"))).body.status).toBe("succeeded");
+  });
 });
 
 describe("another merchant's ids are always missing", () => {

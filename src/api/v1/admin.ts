@@ -8,6 +8,7 @@ import type { SQLiteColumn, SQLiteUpdateSetSource } from "drizzle-orm/sqlite-cor
 import { z } from "zod";
 import { audit } from "../../audit/log";
 import { holdsEveryPermission, type Principal } from "../../auth/permissions";
+import { namesPerson } from "../../auth/jwt";
 import { ApiError, invalidRequest, permissionDenied, resourceMissing, unexpectedState } from "../../core/errors";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
 import { failureReason, isFailedPayment } from "../../core/intent";
@@ -228,9 +229,9 @@ async function updateMerchant(c: Ctx, principal: Principal, row: MerchantRow, bo
   // may not approve, so it may not switch the rule off either. Sent back unchanged by someone else,
   // they are not written: a copy read before an approver's change must not undo it.
   const thresholds = body.settings?.refund_approval_thresholds;
-  if (thresholds !== undefined && (!principal.permissions.has("refunds.approve") || principal.kind !== "jwt")) {
+  if (thresholds !== undefined && (!principal.permissions.has("refunds.approve") || !namesPerson(principal))) {
     if (JSON.stringify(thresholds) !== JSON.stringify(parseSettings(row.settings).refund_approval_thresholds)) {
-      throw permissionDenied("Changing refund_approval_thresholds needs a user's token (JWT) with the refunds.approve permission, as approving a refund does; an API key may not.");
+      throw permissionDenied("Changing refund_approval_thresholds needs a user's token (JWT, its sub naming the user) with the refunds.approve permission, as approving a refund does; an API key may not.");
     }
     delete patch.refund_approval_thresholds;
   }
@@ -775,6 +776,10 @@ function registerRefundApprovals(app: App): void {
     // it) approve its own refund through a key it made. Rejecting (withdrawing) is anyone's.
     if (approve && principal.kind !== "jwt") {
       throw permissionDenied("A refund held for approval is approved by a person: use a user's token (JWT) with refunds.approve, not an API key.");
+    }
+    // A token whose sub names no one is no person either: two such tokens would pass for two people.
+    if (approve && !namesPerson(principal)) {
+      throw permissionDenied("A refund held for approval is approved by a person: this token names no one (its sub claim is missing or blank).");
     }
     const actor: Principal = { ...principal, merchantId: row.merchantId, livemode: row.livemode };
     const req = await requestContext(c, actor, approve ? "refunds.approve" : "refunds.reject", refundId, { reason }, { details: { reason } });
