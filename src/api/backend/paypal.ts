@@ -5,7 +5,7 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import * as f from "../v1/fields";
 import { paypalRefusal, paypalValue } from "../../connectors/paypal/connector";
-import { sandboxApproval } from "../../connectors/sandbox/paypal";
+import { sandboxDecision } from "../../connectors/sandbox/paypal";
 import { chargeIdForIntent, derivedId, hasPrefix, intentIdForCharge, randomId } from "../../core/ids";
 import { minorToDecimal, normalizeCurrency } from "../../core/money";
 import type { IntentRecord } from "../../core/types";
@@ -75,18 +75,28 @@ function orderStatusOf(status: string): string {
  * is shown as PayPal shows it (APPROVED; a canceled approval VOIDED) before anything completed the order.
  */
 async function orderStatus(env: Env, intent: IntentRecord): Promise<string> {
-  if (paidOtherwise(intent)) return "VOIDED";
+  return (await orderState(env, intent)).status;
+}
+
+/**
+ * The order's status as PayPal would say it, and when it last changed (update_time): the payer's
+ * approval or cancel on the sandbox's page changes the order, as at PayPal, though the payment's
+ * object hears of it only when the payer comes back or capture-order completes it.
+ */
+async function orderState(env: Env, intent: IntentRecord): Promise<{ status: string; updated: number }> {
+  if (paidOtherwise(intent)) return { status: "VOIDED", updated: intent.updated };
   if (intent.status === "requires_action") {
     const waiting = waitingAttempt(intent);
     // The sandbox acting as PayPal knows whether its payer approved.
     if (waiting?.providerReference && waiting.connector === "paypal" && waiting.connectorAccount === null) {
-      const decided = await sandboxApproval(env.DB, waiting.providerReference);
-      if (decided === "APPROVED") return "APPROVED";
+      const decided = await sandboxDecision(env.DB, waiting.providerReference);
+      const updated = Math.max(intent.updated, decided?.at ?? 0);
+      if (decided?.decision === "APPROVED") return { status: "APPROVED", updated };
       // The payer canceled at the approval page: capture-order refuses it (and completes nothing here).
-      if (decided === "CANCELED") return "VOIDED";
+      if (decided?.decision === "CANCELED") return { status: "VOIDED", updated };
     }
   }
-  return orderStatusOf(intent.status);
+  return { status: orderStatusOf(intent.status), updated: intent.updated };
 }
 
 /**
@@ -266,9 +276,10 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
     assertOrder(intent);
     // A card payment made after the order was voided is no capture of this order.
     const captured = intent.amountReceived > 0 && !paidOtherwise(intent);
+    const state = await orderState(c.env, intent);
     return c.json({
       order_id: intent.id,
-      status: await orderStatus(c.env, intent),
+      status: state.status,
       intent: intent.captureMethod === "manual" ? "AUTHORIZE" : "CAPTURE",
       purchase_units: [
         {
@@ -287,7 +298,7 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
         },
       ],
       create_time: paypalTime(intent.created),
-      update_time: paypalTime(intent.updated),
+      update_time: paypalTime(state.updated),
     });
   });
 

@@ -43,8 +43,13 @@ export async function decideSandboxOrder(db: D1Database, orderId: string, order:
 }
 
 export async function sandboxApproval(db: D1Database, orderId: string): Promise<"APPROVED" | "CANCELED" | null> {
-  const row = await db.prepare("SELECT outcome FROM sandbox_ledger WHERE idempotency_key = ?").bind(approvalKey(orderId)).first<{ outcome: string }>();
-  return row ? (row.outcome as "APPROVED" | "CANCELED") : null;
+  return (await sandboxDecision(db, orderId))?.decision ?? null;
+}
+
+/** The payer's answer on the approval page and when it was given (ms since the epoch); null before one. */
+export async function sandboxDecision(db: D1Database, orderId: string): Promise<{ decision: "APPROVED" | "CANCELED"; at: number } | null> {
+  const row = await db.prepare("SELECT outcome, created FROM sandbox_ledger WHERE idempotency_key = ?").bind(approvalKey(orderId)).first<{ outcome: string; created: number }>();
+  return row ? { decision: row.outcome as "APPROVED" | "CANCELED", at: row.created } : null;
 }
 
 export class SandboxPayPalConnector implements Connector {

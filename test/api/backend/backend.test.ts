@@ -392,6 +392,27 @@ describe("seed 004 PayPal endpoints on the sandbox acting as PayPal", () => {
     expect((await approve(String(other.approval_url), "cancel")).status).toBe(303);
     expectBackendError(await post(`${P}/paypal/capture-order/`, { order_id: other.order_id }, opts), 400);
   });
+
+  it("get-order's update_time moves when the payer approves or cancels (the order changed at PayPal), though the payer has not come back yet; a read changes nothing", async () => {
+    const { opts } = await newMerchant("s4-paypal-update-time");
+    const create = async () => (await post<J>(`${P}/paypal/create-order/`, { amount: 29.99, currency: "USD", description: "Course enrollment" }, opts)).body;
+    const approved = await create();
+    const canceled = await create();
+    const read = async (orderId: unknown) => (await post<J>(`${P}/paypal/get-order/`, { order_id: orderId }, opts)).body;
+    const created = await read(approved.order_id);
+    expect(created).toMatchObject({ status: "CREATED" });
+    expect(created.update_time).toBe(created.create_time);
+    // PayPal's times are whole seconds: the payer decides in a later second than the order was made.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await approve(String(approved.approval_url))).status).toBe(303);
+    expect((await approve(String(canceled.approval_url), "cancel")).status).toBe(303);
+    for (const [order, status] of [[approved, "APPROVED"], [canceled, "VOIDED"]] as const) {
+      const got = await read(order.order_id);
+      expect(got.status).toBe(status);
+      expect(Date.parse(String(got.update_time))).toBeGreaterThan(Date.parse(String(got.create_time)));
+      expect(await read(order.order_id)).toEqual(got);
+    }
+  });
 });
 
 describe("seed 004 PayPal endpoints through the merchant's PayPal account", () => {
