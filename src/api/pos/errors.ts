@@ -35,7 +35,8 @@ export class PosError extends Error {
 }
 
 export const validation = (message: string, field?: string) => new PosError(400, "VALIDATION_ERROR", message, [{ ...(field ? { field } : {}), message }]);
-export const notFound = (message: string) => new PosError(404, "NOT_FOUND", message);
+/** A 404; `field` names the body field that named what is missing (a path's id names none). */
+export const notFound = (message: string, field?: string) => new PosError(404, "NOT_FOUND", message, field ? [{ field, message }] : []);
 export const invalidState = (message: string) => new PosError(409, "INVALID_STATE", message);
 export const forbidden = (message: string) => new PosError(403, "FORBIDDEN", message);
 
@@ -88,6 +89,10 @@ const FIELDS: Readonly<Record<string, string>> = {
   customer: "customerId",
   order_id: "orderId",
   metadata: "metadata",
+  // This surface's own names, when it hands them to a shared lookup (a saved card's findPaymentMethod).
+  paymentMethodId: "paymentMethodId",
+  paymentIntentId: "paymentIntentId",
+  customerId: "customerId",
 };
 
 /** The operations of this surface that act on an existing payment. */

@@ -120,13 +120,13 @@ async function cardOf(c: Ctx, principal: Principal, body: CardInput, customerId:
     return exp ? { ...details, card: { ...details.card, ...exp } } : details;
   }
   if (body.paymentMethodId !== undefined) {
-    if (!hasPrefix(body.paymentMethodId, "pm")) throw notFound(`No such payment method: '${body.paymentMethodId.slice(0, 80)}'.`);
+    if (!hasPrefix(body.paymentMethodId, "pm")) throw notFound(`No such payment method: '${body.paymentMethodId.slice(0, 80)}'.`, "paymentMethodId");
     const row = await findPaymentMethod(c.env.DB, principal, body.paymentMethodId, "paymentMethodId");
     // Removed from its customer (DELETE .../payment-methods/:methodId): gone for this surface.
-    if (row.detached !== null) throw notFound(`No such payment method: '${body.paymentMethodId.slice(0, 80)}'.`);
+    if (row.detached !== null) throw notFound(`No such payment method: '${body.paymentMethodId.slice(0, 80)}'.`, "paymentMethodId");
     const owner = customerId ? await posCustomerId(c.env, principal, customerId) : null;
     // A shopper's token pays only with its own saved cards: anyone else's, or the merchant's unattached ones, do not exist for it.
-    if (principal.customerId && (row.customer === null || row.customer !== owner)) throw notFound(`No such payment method: '${body.paymentMethodId.slice(0, 80)}'.`);
+    if (principal.customerId && (row.customer === null || row.customer !== owner)) throw notFound(`No such payment method: '${body.paymentMethodId.slice(0, 80)}'.`, "paymentMethodId");
     if (row.customer && row.customer !== owner) {
       throw owner === null
         ? validation(`The payment method ${row.id} is stored for a customer: pass that customer's customerId with it.`, "customerId")
@@ -165,14 +165,15 @@ function paymentAnswer(c: Ctx, outcome: OpOutcome, retry = false): Response {
 }
 
 /** An operation's error in this surface's words (its status words, from the intent it concerns). */
-function assertOk(outcome: OpOutcome, id: string, op: PosOperation): IntentRecord {
+function assertOk(outcome: OpOutcome, id: string, op: PosOperation, field?: string): IntentRecord {
   if (outcome.error) throw fromApiError(inPosWords(outcome.error, outcome.intent, op));
-  if (!outcome.intent) throw notFound(`No such payment: '${id}'.`);
+  if (!outcome.intent) throw notFound(`No such payment: '${id}'.`, field);
   return outcome.intent;
 }
 
-function checkIntentId(id: string): void {
-  if (!hasPrefix(id, "pi")) throw notFound(`No such payment: '${id.slice(0, 80)}'.`);
+/** `field`: the body field that named the payment (paymentIntentId), for the 404's details; none for a path's id. */
+function checkIntentId(id: string, field?: string): void {
+  if (!hasPrefix(id, "pi")) throw notFound(`No such payment: '${id.slice(0, 80)}'.`, field);
 }
 
 /**
@@ -183,7 +184,7 @@ function checkIntentId(id: string): void {
 async function assertPaymentCurrency(c: Ctx, principal: Principal, id: string, sent: string | undefined): Promise<void> {
   if (sent === undefined) return;
   const intent = await intentStub(c.env, id).retrieve(principal, id);
-  if (!intent) throw notFound(`No such payment: '${id}'.`);
+  if (!intent) throw notFound(`No such payment: '${id}'.`, "paymentIntentId");
   if (sent.toLowerCase() !== intent.currency) throw validation(`currency must be the payment's (${intent.currency.toUpperCase()}), not ${sent.toUpperCase()}.`, "currency");
 }
 
@@ -248,11 +249,11 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
     { method: "post", path: "/payments/capture", permission: "payments.transactions.create", summary: "Capture an authorization, fully or partly, once", body: CaptureBody, response: PaymentAnswer },
     async (c, { principal, body }) => {
       const id = body.paymentIntentId;
-      checkIntentId(id);
+      checkIntentId(id, "paymentIntentId");
       await assertPaymentCurrency(c, principal, id, body.currency);
       const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/capture", target: id, params: { amountCents: body.amountCents } }, "pos.capture");
       const outcome = await intentStub(c.env, id).capture(req, id, { amountToCapture: body.amountCents });
-      const intent = assertOk(outcome, id, "capture");
+      const intent = assertOk(outcome, id, "capture", "paymentIntentId");
       return c.json(
         // As the seed's example: amountCents is what was captured (4500 of 5000), here without the tip,
         // which tipCents says, as every payment answer does (the sale's 1500 + 200); capturedAmountCents is the total taken.
@@ -279,10 +280,10 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
     { method: "post", path: "/payments/void", permission: "payments.transactions.void", summary: "Void an authorization, or a sale the same day (before settlement)", body: VoidBody, response: PaymentAnswer },
     async (c, { principal, body }) => {
       const id = body.paymentIntentId;
-      checkIntentId(id);
+      checkIntentId(id, "paymentIntentId");
       const stub = intentStub(c.env, id);
       const current = await stub.retrieve(principal, id);
-      if (!current) throw notFound(`No such payment: '${id}'.`);
+      if (!current) throw notFound(`No such payment: '${id}'.`, "paymentIntentId");
       const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/void", target: id, params: {} }, "pos.void");
       if (isFailedPayment(current)) {
         // Nothing was authorized, so nothing is held to void; a void would also take it off the failed
@@ -297,7 +298,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       // clientRequestId sent again.
       const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
       const outcome = await stub.posVoid(req, id, { approvalThresholds: thresholds });
-      const intent = assertOk(outcome, id, "void");
+      const intent = assertOk(outcome, id, "void", "paymentIntentId");
       // A sale's void is a refund: voided once it went through, void_pending while it waits (for an
       // approver, or for the processor), as the refund route says refund_pending.
       const status = intent.status === "canceled" || isVoidedSale(intent) ? "voided" : "void_pending";
@@ -311,12 +312,12 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
     { method: "post", path: "/payments/refund", permission: "payments.transactions.void", summary: "Refund a captured payment, fully or partly (repeatable, never above what was captured)", body: RefundBody, response: PaymentAnswer },
     async (c, { principal, body }) => {
       const id = body.paymentIntentId;
-      checkIntentId(id);
+      checkIntentId(id, "paymentIntentId");
       await assertPaymentCurrency(c, principal, id, body.currency);
       const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/refund", target: id, params: { amountCents: body.amountCents } }, "pos.refund");
       const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
       const outcome = await intentStub(c.env, id).refund(req, id, { amount: body.amountCents, reason: null, metadata: {}, approvalThresholds: thresholds });
-      const intent = assertOk(outcome, id, "refund");
+      const intent = assertOk(outcome, id, "refund", "paymentIntentId");
       const refund = intent.refunds.find((r) => r.id === outcome.refundId);
       const attempt = refund?.attemptId ? intent.attempts.find((a) => a.id === refund.attemptId) : undefined;
       const status = refund?.status === "pending" ? "refund_pending" : refund?.status === "failed" ? "refund_failed" : "refunded";

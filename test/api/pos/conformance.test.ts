@@ -252,3 +252,22 @@ describe("seed 002 errors in its own status words", () => {
     expect((await call("GET", "/api/v1/payments/nowhere", opts)).status).toBe(404);
   });
 });
+
+describe("seed 002 a 404 names the body field that named what is missing", () => {
+  it("an unknown paymentIntentId of capture, void and refund (any spelling), or an unknown paymentMethodId, is a NOT_FOUND whose details name that field; an unknown id of a path names none", async () => {
+    const { opts } = await newMerchant("pos-404-field");
+    for (const path of ["capture", "void", "refund"]) {
+      for (const id of ["pi_doesnotexist00000000000", "pi_nope", "nope"]) {
+        const error = expectError(await post(`/api/v1/payments/${path}`, { paymentIntentId: id }, opts), 404, "NOT_FOUND");
+        expect(error.details, `${path} ${id}`).toEqual([{ field: "paymentIntentId", message: `No such payment: '${id}'.` }]);
+      }
+    }
+    const withCurrency = expectError(await post("/api/v1/payments/refund", { paymentIntentId: "pi_doesnotexist00000000000", currency: "USD" }, opts), 404, "NOT_FOUND");
+    expect(withCurrency.details.map((d) => d.field)).toEqual(["paymentIntentId"]);
+    for (const pm of ["pm_doesnotexist000000", "card-1"]) {
+      const error = expectError(await post("/api/v1/payments/sale", { amountCents: 900, currency: "USD", paymentMethodId: pm }, opts), 404, "NOT_FOUND");
+      expect(error.details).toEqual([{ field: "paymentMethodId", message: `No such payment method: '${pm}'.` }]);
+    }
+    expect(expectError(await get("/api/v1/payments/transactions/pi_doesnotexist00000000000", opts), 404, "NOT_FOUND").details).toEqual([]);
+  });
+});
