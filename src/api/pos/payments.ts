@@ -287,8 +287,11 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/void", target: id, params: {} }, "pos.void");
       if (isFailedPayment(current)) {
         // Nothing was authorized, so nothing is held to void; a void would also take it off the failed
-        // list unresolved. The failed payment's own actions are the way out.
-        throw invalidState(`This payment was ${posStatus(current)}: nothing is held to void. Retry it, or resolve or dismiss it (/payments/failed/${id}/retry, /resolve).`);
+        // list unresolved. An open failed payment's own actions are the way out; one already resolved or
+        // dismissed has none left (its retry and resolve are 409s too), so none is offered.
+        const status = posStatus(current);
+        if (status === "resolved" || status === "dismissed") throw invalidState(`This payment was ${status}: nothing is held to void (it is a failed payment already ${status}).`);
+        throw invalidState(`This payment was ${status}: nothing is held to void. Retry it, or resolve or dismiss it (/payments/failed/${id}/retry, /resolve).`);
       }
       // An authorization is released; a sale captured today gives its whole amount back, marked as the
       // void (so the refund thresholds apply). Which of the two, and whether the sale may still be

@@ -271,3 +271,21 @@ describe("seed 002 a 404 names the body field that named what is missing", () =>
     expect(expectError(await get("/api/v1/payments/transactions/pi_doesnotexist00000000000", opts), 404, "NOT_FOUND").details).toEqual([]);
   });
 });
+
+describe("seed 002 a void of a failed payment already resolved or dismissed", () => {
+  it("is a 409 that offers no retry or resolve (both are refused too), and changes nothing; an open failed payment's void still points to them", async () => {
+    const { opts } = await newMerchant("pos-void-resolved");
+    const open = await sale(opts, { token: "9418594164540002" });
+    const openVoid = expectError(await post("/api/v1/payments/void", { paymentIntentId: open.id }, opts), 409, "INVALID_STATE");
+    expect(openVoid.message).toContain("Retry it, or resolve or dismiss it");
+    for (const resolution of ["resolved", "dismissed"]) {
+      const failed = await sale(opts, { token: "9418594164540002" });
+      expect((await post(`/api/v1/payments/failed/${String(failed.id)}/resolve`, { resolution }, opts)).status).toBe(200);
+      const voided = expectError(await post("/api/v1/payments/void", { paymentIntentId: failed.id }, opts), 409, "INVALID_STATE");
+      expect(voided.message).toBe(`This payment was ${resolution}: nothing is held to void (it is a failed payment already ${resolution}).`);
+      expect(voided.message).not.toMatch(/retry|resolve or dismiss/i);
+      expectError(await post(`/api/v1/payments/failed/${String(failed.id)}/retry`, {}, opts), 409, "INVALID_STATE");
+      expect((await get<Data>(`/api/v1/payments/transactions/${String(failed.id)}`, opts)).body.data).toMatchObject({ intent: { status: resolution } });
+    }
+  });
+});
