@@ -1,6 +1,7 @@
 // Seed 003's PaymentDto (the create request's fields, with the payment's id, status, our intent id
 // and the hosted payment page) and ConfirmPaymentResponse. Amounts are decimals with the currency's
 // digits; the status is in this surface's words.
+import { effectiveCaptureMethod } from "../../core/intent";
 import { icligoStatus } from "../../core/surface-events";
 import { sha256Hex } from "../../core/ids";
 import type { Attempt, IntentRecord, RefundRecord } from "../../core/types";
@@ -36,7 +37,9 @@ export function renderPayment(intent: IntentRecord, number: number, paymentUrl: 
     microsite: md.microsite ?? null,
     country: md.country ?? null,
     amount: decimalOut(intent.amount, intent.currency),
-    manualCapture: intent.captureMethod === "manual",
+    // As its status and its webhooks read it: a payment made through /v1 with automatic capture but
+    // payment_method_options[card][capture_method]=manual is held for a capture (Authorized), so manual.
+    manualCapture: effectiveCaptureMethod(intent) === "manual",
     capturedAmount: money(intent.amountReceived, intent.currency),
     refundedAmount: money(intent.amountRefunded, intent.currency),
     paymentUrl,

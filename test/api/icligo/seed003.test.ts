@@ -584,6 +584,21 @@ describe("seed 003: one payment, every surface", () => {
     expect(dto.status).toBe("Created");
     expect(dto.userId).toBe("42");
   });
+
+  it("a /v1 payment held for a capture by its card options reads manualCapture true, as its status (Authorized) and its webhooks say", async () => {
+    const app = await newApplication();
+    const v1 = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 1000, currency: "eur", payment_method_options: { card: { capture_method: "manual" } }, payment_method: "pm_card_visa", confirm: true });
+    expect(v1.body.status).toBe("requires_capture");
+    const read = await send("GET", `/payments/${v1.body.id}`, { app });
+    expect(read.status, read.text).toBe(200);
+    const dto = read.json as PaymentDto;
+    expect(dto.status).toBe("Authorized");
+    expect(dto.manualCapture).toBe(true);
+    const captured = await send("PUT", `/payments/${v1.body.id}/capture`, { app, body: '{"amount": 10.00}' });
+    expect(captured.status, captured.text).toBe(200);
+    const after = (await send("GET", `/payments/${v1.body.id}`, { app })).json as PaymentDto;
+    expect([after.status, after.manualCapture]).toEqual(["Confirmed", true]);
+  });
 });
 
 describe("seed 003: OpenAPI", () => {
