@@ -566,7 +566,11 @@ export function registerPaymentIntentsSurface(app: App): void {
     const canonical = canonicalPath(url.pathname);
     if (canonical === null || canonical === url.pathname) return next();
     url.pathname = canonical;
-    return app.fetch(new Request(url, c.req.raw), c.env, c.executionCtx);
+    // The same request under its canonical path keeps its request id: the answer's Request-Id header
+    // (this request's) and a problem's traceId (the inner one's) are then the same id.
+    const inner = new Request(url, c.req.raw);
+    inner.headers.set("x-request-id", c.get("requestId"));
+    return app.fetch(inner, c.env, c.executionCtx);
   });
   app.route(PREFIX, paymentIntentsSurface());
 }

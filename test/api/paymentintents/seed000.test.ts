@@ -732,6 +732,17 @@ describe("seed 000: routes as ASP.NET matches them (any case, a trailing slash)"
     // Still this surface's problem details for what it does not have.
     expectProblem(await send("GET", "/api/v1/paymentintents/1/nothing", { token: await admin() }), 404);
   });
+
+  it("a problem answered under another spelling of the path has one request id: its traceId is the Request-Id header", async () => {
+    for (const path of ["/api/v1/paymentintents/1", `${BASE}/1/`, "/api/v1/paymentintents/1/nothing"]) {
+      const res = await send("GET", path);
+      const problem = expectProblem(res, path.endsWith("nothing") ? 404 : 401);
+      expect(res.headers.get("request-id"), path).toBe(problem.traceId);
+    }
+    const given = await send("GET", "/API/V1/PAYMENTINTENTS/1", { headers: { "x-request-id": "req_client_chosen_1" } });
+    expect(expectProblem(given, 401).traceId).toBe("req_client_chosen_1");
+    expect(given.headers.get("request-id")).toBe("req_client_chosen_1");
+  });
 });
 
 describe("seed 000: the payment's customer from the token", () => {
