@@ -287,7 +287,8 @@ export function parseCreate(raw: unknown): CreateInput {
   // A number is read as a JsonNumber (an object of ours): it is no more a JSON object than a string is.
   if (typeof raw !== "object" || raw === null || Array.isArray(raw) || raw instanceof JsonNumber) throw invalidRequest("The request body must be a JSON object.", "body", "invalid_json");
   const body = aspNetBinding(raw as Record<string, unknown>);
-  if (typeof body.currency !== "string") throw fieldError("currency", "The currency field is required.");
+  if (body.currency === undefined || body.currency === null) throw fieldError("currency", "The currency field is required.");
+  if (typeof body.currency !== "string") throw fieldError("currency", "The field currency must be a string: an ISO 4217 code such as \"EUR\".");
   const currency = normalizeCurrency(body.currency, "currency");
   const amount = body.amount;
   if (!(amount instanceof JsonNumber)) throw fieldError("amount", "The amount field is required and must be a number.");

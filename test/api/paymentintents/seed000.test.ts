@@ -430,6 +430,16 @@ describe("seed 000: errors are problem details, on every class of error", () => 
     }
   });
 
+  it("a currency sent as something else than a string is told so, not called missing", async () => {
+    const token = await user();
+    for (const currency of ["978", "true", '{"code": "EUR"}']) {
+      const problem = expectProblem(await send("POST", BASE, { token, body: SEED_CREATE.replace('"currency": "EUR"', `"currency": ${currency}`) }), 400);
+      expect(problem.errors?.currency?.[0], currency).toMatch(/^The field currency must be a string/);
+    }
+    const missing = expectProblem(await send("POST", BASE, { token, body: SEED_CREATE.replace('"currency": "EUR",', "") }), 400);
+    expect(missing.errors?.currency?.[0]).toBe("The currency field is required.");
+  });
+
   it("415 and 413 are problem details too", async () => {
     const token = await user();
     expectProblem(await send("POST", BASE, { token, body: "amount=1", contentType: "application/x-www-form-urlencoded" }), 415);
