@@ -405,7 +405,20 @@ const CreateIntentRequest = z
     manualCapture: z.boolean().optional(),
   })
   .meta({ id: "IcligoCreateIntentRequest" });
+// The answer writes every field of the request, null when the payment has none (a payment made
+// through another surface may have no userId, no product, no company): present, and nullable.
+const nullableText = z.string().nullable();
 const PaymentDto = CreateIntentRequest.extend({
+  userId: nullableText.describe("The application's user id (the payment's customer); null when the payment has none (made through another surface)."),
+  productId: nullableText,
+  productType: nullableText,
+  products: z.array(Product),
+  company: nullableText,
+  currency: z.string().length(3),
+  microsite: nullableText,
+  country: nullableText,
+  amount: z.number().positive().describe("Major units, with the currency's digits (25.00 EUR, 1000 JPY, 1.250 KWD)."),
+  manualCapture: z.boolean(),
   id: z.number().int().describe("The payment's id in this surface's paths (the same number as seed 000's)."),
   paymentIntentId: z.string().describe("Our pi_... id (/v1)."),
   status: z.enum(["Created", "Processing", "Authorized", "Completed", "Confirmed", "Canceled", "Refunded", "Failed"]),
@@ -419,6 +432,7 @@ const CaptureRequest = z.object({ amount: z.number().positive().describe("The am
 const ConfirmPaymentResponse = z
   .object({ date: z.number().int(), capturedAmountInfo: Money, captures: z.array(z.object({ id: z.string(), description: z.string(), captureTime: z.number().int(), amount: Money })).length(1) })
   .meta({ id: "IcligoConfirmPaymentResponse" });
+const HeldRefund = PaymentDto.extend({ refund: z.object({ id: z.string(), status: z.literal("PENDING_APPROVAL"), amount: Money }) }).meta({ id: "IcligoHeldRefund" });
 const RefundRequest = z.object({ amount: z.number().positive().optional().describe("Default: all that is left to refund."), currency: SameCurrency }).meta({ id: "IcligoRefundRequest" });
 
 export function registerIcligoSurface(app: App): void {
@@ -438,6 +452,6 @@ export function registerIcligoSurface(app: App): void {
     reg.registerPath({ method, path: `${PREFIX}/{payment_id}/cancel`, summary: "Cancel a Created or Authorized payment", tags, security, request: { params }, responses: { 200: { description: "The payment", ...json(PaymentDto) }, ...errors } });
   }
   for (const method of ["put", "post"] as const)
-    reg.registerPath({ method, path: `${PREFIX}/{payment_id}/refund`, summary: "Refund all or part of a Completed or Confirmed payment (repeatable up to the captured amount)", tags, security, request: { params, body: { required: false, ...json(RefundRequest) } }, responses: { 200: { description: "The payment", ...json(PaymentDto) }, ...errors } });
+    reg.registerPath({ method, path: `${PREFIX}/{payment_id}/refund`, summary: "Refund all or part of a Completed or Confirmed payment (repeatable up to the captured amount)", tags, security, request: { params, body: { required: false, ...json(RefundRequest) } }, responses: { 200: { description: "The payment", ...json(PaymentDto) }, 202: { description: "The refund is held for an approver (above the merchant's threshold): the payment, not refunded yet, and the refund", ...json(HeldRefund) }, ...errors } });
   app.route(PREFIX, icligoSurface());
 }

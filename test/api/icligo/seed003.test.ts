@@ -610,6 +610,27 @@ describe("seed 003: OpenAPI", () => {
     expect(Object.keys(doc.paths["/payments/{payment_id}/cancel"] ?? {}).sort()).toEqual(["post", "put"]);
     expect(doc.paths["/payments/{payment_id}/refund"]?.post).toBeDefined();
   });
+
+  it("the PaymentDto schema admits the answers as written: every field present, null where a payment has no value", async () => {
+    type Schema = { type?: string | string[]; $ref?: string; properties?: Record<string, Schema>; required?: string[] };
+    const doc = (await get<{ components: { schemas: Record<string, Schema> } }>("/openapi.json", { key: null })).body;
+    const schema = doc.components.schemas.IcligoPaymentDto;
+    const app = await newApplication();
+    const bare = await createPayment(app, '{"userId": "u-1", "currency": "EUR", "amount": 5}');
+    const v1 = await post<PaymentIntentJson>("/v1/payment_intents", { amount: 700, currency: "eur" });
+    for (const id of [bare.id, v1.body.id]) {
+      const dto = (await send("GET", `/payments/${id}`, { app })).json as Record<string, unknown>;
+      for (const [field, value] of Object.entries(dto)) {
+        const property = schema?.properties?.[field];
+        expect(property, field).toBeDefined();
+        expect(schema?.required, field).toContain(field);
+        if (value === null) expect([property?.type].flat(), `${field} is null in ${JSON.stringify(dto)}`).toContain("null");
+      }
+    }
+    // A refund held for an approver answers 202: the document says so too.
+    const paths = (await get<{ paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>("/openapi.json", { key: null })).body.paths;
+    for (const method of ["put", "post"]) expect(Object.keys(paths["/payments/{payment_id}/refund"]?.[method]?.responses ?? {}), method).toContain("202");
+  });
 });
 
 describe("seed 003: Idempotency-Key, bound merchant-wide like every surface's", () => {
