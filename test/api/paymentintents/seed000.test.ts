@@ -583,6 +583,16 @@ describe("seed 000: OpenAPI", () => {
     expect(doc.paths[`${BASE}/{id}/cancel`]?.post).toBeDefined();
     expect(doc.paths[`${BASE}/webhook/{gatewayId}`]?.post).toBeDefined();
   });
+
+  it("create, confirm and cancel list the 403 they answer a token not allowed to pay (support)", async () => {
+    const doc = (await get<{ paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>("/openapi.json", { key: null })).body;
+    const made = await create();
+    const calls: [string, string, string | undefined][] = [[BASE, BASE, SEED_CREATE], [`${BASE}/{id}/confirm`, `${BASE}/${made.id}/confirm`, '"pm_card_visa"'], [`${BASE}/{id}/cancel`, `${BASE}/${made.id}/cancel`, undefined]];
+    for (const [documented, path, body] of calls) {
+      expectProblem(await send("POST", path, { token: await support(), body }), 403);
+      expect(Object.keys(doc.paths[documented]?.post?.responses ?? {}), documented).toContain("403");
+    }
+  });
 });
 
 describe("seed 000: Idempotency-Key, bound merchant-wide like every surface's", () => {
