@@ -289,7 +289,14 @@ export function parseCreate(raw: unknown): CreateInput {
   const body = aspNetBinding(raw as Record<string, unknown>);
   if (body.currency === undefined || body.currency === null) throw fieldError("currency", "The currency field is required.");
   if (typeof body.currency !== "string") throw fieldError("currency", "The field currency must be a string: an ISO 4217 code such as \"EUR\".");
-  const currency = normalizeCurrency(body.currency, "currency");
+  // Named as this API writes currencies (EUR), not as /v1 does (eur).
+  let currency: string;
+  try {
+    currency = normalizeCurrency(body.currency, "currency");
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    throw invalidRequest(`The field currency must be a supported ISO 4217 code such as "EUR" or "USD", not "${body.currency.slice(0, 16)}".`, "currency", "invalid_currency");
+  }
   const amount = body.amount;
   if (!(amount instanceof JsonNumber)) throw fieldError("amount", "The amount field is required and must be a number.");
   if (/^-/.test(amount.source) || amount.value <= 0) throw fieldError("amount", "The field amount must be greater than 0.");

@@ -430,7 +430,7 @@ describe("seed 000: errors are problem details, on every class of error", () => 
     }
   });
 
-  it("a currency sent as something else than a string is told so, not called missing", async () => {
+  it("a currency sent as something else than a string is told so, not called missing; an unknown one in this API's words", async () => {
     const token = await user();
     for (const currency of ["978", "true", '{"code": "EUR"}']) {
       const problem = expectProblem(await send("POST", BASE, { token, body: SEED_CREATE.replace('"currency": "EUR"', `"currency": ${currency}`) }), 400);
@@ -438,6 +438,10 @@ describe("seed 000: errors are problem details, on every class of error", () => 
     }
     const missing = expectProblem(await send("POST", BASE, { token, body: SEED_CREATE.replace('"currency": "EUR",', "") }), 400);
     expect(missing.errors?.currency?.[0]).toBe("The currency field is required.");
+    // An unknown code is named as this API writes currencies (upper case), not as /v1 does.
+    const unknown = expectProblem(await send("POST", BASE, { token, body: SEED_CREATE.replace('"currency": "EUR"', '"currency": "EURO"') }), 400);
+    expect(unknown.errors?.currency?.[0]).toBe('The field currency must be a supported ISO 4217 code such as "EUR" or "USD", not "EURO".');
+    expect(unknown.detail).not.toMatch(/'usd'|'eur'/);
   });
 
   it("415 and 413 are problem details too", async () => {
