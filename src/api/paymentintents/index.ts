@@ -445,7 +445,8 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     // An unknown payment method is invalid data (400): this route's 404 means an unknown payment intent.
     // A saved payment method pays only for the customer it is attached to.
     const paymentMethod = await resolvePaymentMethodFor(c, { ...principal, merchantId: found.scope.merchantId }, { payment_method: body.trim() }, found.intent.customer).catch((err: unknown) => {
-      if (err instanceof ApiError && err.status === 404) throw invalidRequest(err.message, "paymentMethodId", "payment_method_unknown");
+      // In this API's words: "payment method", not /v1's parameter name (payment_method).
+      if (err instanceof ApiError && err.status === 404) throw invalidRequest(err.message.replace(/^No such payment_method\b/, "No such payment method"), "paymentMethodId", "payment_method_unknown");
       // The core names /v1's parameter; this surface's error names its own field.
       if (err instanceof ApiError && err.data.param === "payment_method") throw new ApiError({ ...err.data, param: "paymentMethodId" });
       throw err;

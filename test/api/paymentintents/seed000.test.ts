@@ -428,6 +428,8 @@ describe("seed 000: errors are problem details, on every class of error", () => 
       const problem = expectProblem(await send("POST", `${BASE}/${made.id}/confirm`, { token, body }), 400);
       expect(Object.keys(problem.errors ?? {}), `${body}: ${JSON.stringify(problem)}`).toEqual(["paymentMethodId"]);
     }
+    // An unknown payment method in this API's words, not /v1's parameter name.
+    expect(expectProblem(await send("POST", `${BASE}/${made.id}/confirm`, { token, body: '"pm_doesnotexist"' }), 400).detail).toBe("No such payment method: 'pm_doesnotexist'");
   });
 
   it("a currency sent as something else than a string is told so, not called missing; an unknown one in this API's words", async () => {
