@@ -151,13 +151,28 @@ export interface BackendSpec<B extends z.ZodType> {
  * The request's fields: its JSON body, or, when it has none, its query string (so that the links an
  * answer gives, `...?order_id=...`, can be followed as they are: a GET, or a POST without a body).
  */
-async function requestFields(c: Ctx): Promise<unknown> {
+async function requestFields(c: Ctx): Promise<{ fields: unknown; json: boolean }> {
   const query = new URL(c.req.url).searchParams;
   // A GET's fields are its query (none: the validation names the missing field, not a body).
-  if (c.req.method === "GET") return Object.fromEntries(query);
+  if (c.req.method === "GET") return { fields: Object.fromEntries(query), json: false };
   const bodyless = c.req.raw.body === null || c.req.header("content-length") === "0";
-  if (bodyless && [...query.keys()].length > 0) return Object.fromEntries(query);
-  return plain(await readExactJson(c.req.raw));
+  if (bodyless && [...query.keys()].length > 0) return { fields: Object.fromEntries(query), json: false };
+  return { fields: plain(await readExactJson(c.req.raw)), json: true };
+}
+
+/**
+ * A JSON body's fields the endpoint does not take are refused, named, as Stripe refuses an unknown
+ * parameter: ignored, `capture_method: "manual"` would have charged at once a payment meant to be
+ * authorized only, and `intent: "AUTHORIZE"` made a CAPTURE order. A link's query string (a GET, or a
+ * POST without a body) may carry more (a cache buster, PayPal's return parameters): only its fields are read.
+ */
+function refuseUnknownFields(schema: z.ZodType, fields: unknown): void {
+  if (!(schema instanceof z.ZodObject) || !fields || typeof fields !== "object" || Array.isArray(fields)) return;
+  const known = Object.keys(schema.shape as Record<string, unknown>);
+  const unknown = Object.keys(fields).filter((key) => !known.includes(key));
+  if (unknown.length === 0) return;
+  const names = unknown.slice(0, 5).map((key) => JSON.stringify(key.slice(0, 40))).join(", ");
+  throw bad(`Unknown field${unknown.length > 1 ? "s" : ""} ${names}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ""}: this endpoint takes ${known.join(", ")}.`);
 }
 
 export function backendRoute<B extends z.ZodType>(app: App, sub: Hono<AppEnv>, spec: BackendSpec<B>, handler: (c: Ctx, input: { principal: Principal; body: z.output<B> }) => Promise<Response>): void {
@@ -201,7 +216,9 @@ export function backendRoute<B extends z.ZodType>(app: App, sub: Hono<AppEnv>, s
       try {
         const principal = await surfacePrincipal(c, spec.permission);
         if (principal.customerId && !spec.customers) throw new BackendError(403, "A customer's token cannot use this endpoint.");
-        const body = parseBackend(spec.body, await requestFields(c));
+        const { fields, json } = await requestFields(c);
+        if (json) refuseUnknownFields(spec.body, fields);
+        const body = parseBackend(spec.body, fields);
         return await handler(c, { principal, body });
       } catch (e) {
         return backendError(c, e);

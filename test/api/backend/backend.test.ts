@@ -607,6 +607,29 @@ describe("seed 004 in the OpenAPI document", () => {
   });
 });
 
+describe("seed 004 fields the endpoints do not take", () => {
+  it("are refused by name (400, nothing made), where ignoring them would move money otherwise than asked; a link's query string may carry more", async () => {
+    const { opts, key } = await newMerchant("s4-unknown-fields");
+    const before = (await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?limit=100", opts)).body.data.length;
+    // Ignored, capture_method "manual" would have charged at once what was meant to be authorized only.
+    const manual = expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { amount: 29.99, currency: "usd", capture_method: "manual", confirm: true }, opts), 400);
+    expect(manual).toContain('Unknown fields "capture_method", "confirm"');
+    expect(manual).toContain("takes amount, currency, metadata");
+    // PayPal's intent AUTHORIZE would have made a CAPTURE order.
+    expect(expectBackendError(await post(`${P}/paypal/create-order/`, { amount: 10, currency: "USD", intent: "AUTHORIZE" }, opts), 400)).toContain('Unknown field "intent"');
+    expect((await get<ListJson<PaymentIntentJson>>("/v1/payment_intents?limit=100", opts)).body.data.length).toBe(before);
+    const created = await post<J>(`${P}/stripe/create-payment-intent/`, { amount: 5, currency: "usd" }, opts);
+    expect(expectBackendError(await post(`${P}/stripe/retrieve-payment/`, { payment_intent_id: created.body.payment_intent_id, expand: ["customer"] }, opts), 400)).toContain('Unknown field "expand"');
+    expect(expectBackendError(await post(`${P}/stripe/create-customer/`, { email: "a@example.com", phone: "+15555550100" }, opts), 400)).toContain('Unknown field "phone"');
+    // The document's own bodies, every field of them, are taken.
+    const order = await post<J>(`${P}/paypal/create-order/`, { amount: 29.99, currency: "USD", description: "Course enrollment", custom_id: "payment_123" }, opts);
+    expect(order.status, JSON.stringify(order.body)).toBe(200);
+    // A GET of the self link with more in its query (a cache buster) reads only its own field.
+    const res = await exports.default.fetch(new Request(`http://gateway.test${P}/paypal/get-order/?order_id=${String(order.body.order_id)}&_=123`, { headers: { authorization: `Bearer ${key}` } }));
+    expect(res.status).toBe(200);
+  });
+});
+
 describe("seed 004 create-payment-intent's customer", () => {
   it("is checked as /v1 checks it: another merchant's or an unknown customer is a 404 in the surface's format, and nothing is stored", async () => {
     const a = await newMerchant("s4-cus-a");
