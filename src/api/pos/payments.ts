@@ -23,7 +23,14 @@ import { isVoidedSale, posStatus, renderPayment } from "./render";
 import { posRoute } from "./surface";
 import { directoryDb } from "../../db/shards";
 
-const cents = (name: string) => z.number({ error: `${name} must be a positive integer` }).int(`${name} must be a positive integer`).min(1, `${name} must be a positive integer`).max(MAX_AMOUNT, `${name} must be at most ${MAX_AMOUNT}`);
+// One reason per value, the first that applies (zod would list every failed check: 1e21 was both
+// "must be a positive integer" and "must be at most ..."; too large is what it is).
+const cents = (name: string) =>
+  z
+    .number({ error: `${name} must be a positive integer` })
+    .max(MAX_AMOUNT, { error: `${name} must be at most ${MAX_AMOUNT}`, abort: true })
+    .int({ error: `${name} must be a positive integer`, abort: true })
+    .min(1, `${name} must be a positive integer`);
 const clientRequestId = z.string().min(1, "clientRequestId must not be empty").max(255, "clientRequestId must be at most 255 characters");
 const intentId = z.string().min(1, "paymentIntentId is required").max(255);
 const expiry = z.string().regex(/^(0[1-9]|1[0-2])\d{2}$/, "expiry must be MMYY (e.g. 1230)").meta({ example: "1230" });

@@ -68,7 +68,8 @@ const windowEnd = (to: QueryDate | undefined) => (to === undefined ? undefined :
 const int = (name: string, min: number, max: number) =>
   z
     .string()
-    .regex(/^\d{1,12}$/, `${name} must be an integer`)
+    // A negative integer is out of range (it is an integer); a fraction or a word is not one.
+    .regex(/^\d{1,12}$/, { error: (issue) => (/^-\d+$/.test(String(issue.input)) ? `${name} must be between ${min} and ${max}` : `${name} must be an integer`) })
     .transform(Number)
     .pipe(z.number().int().min(min, `${name} must be between ${min} and ${max}`).max(max, `${name} must be between ${min} and ${max}`));
 const text = (max = 255) => z.string().min(1).max(max);

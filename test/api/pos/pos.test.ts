@@ -347,6 +347,29 @@ describe("seed 002 errors", () => {
   });
 
 
+  it("gives one reason per bad amount, the one that applies: too large, not whole, below the least", async () => {
+    const { opts } = await newMerchant("pos-amount-reasons");
+    for (const [amountCents, says] of [
+      [9007199254740993, "amountCents must be at most 99999999"],
+      [1e21, "amountCents must be at most 99999999"],
+      [100000000, "amountCents must be at most 99999999"],
+      [12.5, "amountCents must be a positive integer"],
+      [0, "amountCents must be a positive integer"],
+      [-5, "amountCents must be a positive integer"],
+    ] as const) {
+      const err = expectPosError(await post("/api/v1/payments/authorize", { amountCents, token: "9418594164541111", expiry: EXPIRY }, opts), 400, "VALIDATION_ERROR");
+      expect(err.details, String(amountCents)).toEqual([{ field: "amountCents", message: says }]);
+    }
+    for (const [query, says] of [
+      ["amountMinCents=-5", "amountMinCents must be between 0 and 99999999999"],
+      ["amountMinCents=1.5", "amountMinCents must be an integer"],
+      ["amountMaxCents=abc", "amountMaxCents must be an integer"],
+    ] as const) {
+      const err = expectPosError(await get(`/api/v1/payments/transactions?${query}`, opts), 400, "VALIDATION_ERROR");
+      expect((err.details as { message: string }[]).map((d) => d.message), query).toEqual([says]);
+    }
+  });
+
   it("each error code of the table, and the surface's format for auth, unknown routes and bad bodies", async () => {
     const { opts } = await newMerchant("pos-errors");
     const v = expectPosError(await post("/api/v1/payments/authorize", { amountCents: -5, token: "9418594164541111", expiry: EXPIRY }, opts), 400, "VALIDATION_ERROR");
