@@ -15,7 +15,7 @@ import { readBodyParams } from "../http/body";
 import { onwardLink, paymentPagePath, returnLocation } from "./return";
 import { refuseCrossSitePosts } from "./cross-site";
 import type { IntentRecord } from "../core/types";
-import { completeFromIntent, sessionGuard } from "../checkout/sessions";
+import { completeFromIntent, isOverdue, sessionGuard } from "../checkout/sessions";
 import { merchantEnv } from "../db/shards";
 import { PAGE_STYLE, brandName, escapeHtml, formatMoney, givenBackInWords, lastErrorInWords, merchantName, paidInWords, statusInWords } from "./checkout";
 import { CHALLENGE_REPLACED, pendingChallenge } from "../intents/operations/authenticate";
@@ -179,6 +179,11 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
       const words = givenBackInWords(intent)?.message ?? (intent.confirmationMethod === "manual" && !isPaidOrPaying(intent) && intent.status !== "canceled" ? manualWords(intent, awaitingMerchantConfirmation(intent)) : statusInWords(intent.status));
       return outcomePage(c.env, intent, "Nothing to confirm", words, true);
     }
+    // A Checkout Session's challenge is answered only while the session can still be paid: one that
+    // expired, or is past its expires_at (its page says "Checkout expired"), shows no challenge to
+    // answer in vain; its page says where things stand. Read only: a GET expires nothing.
+    const session = await sessionGuard(c.env, intent, new URL(c.req.url).origin, true);
+    if (session && (session.status !== "open" || isOverdue(session, Date.now()))) return c.redirect(`/checkout/${encodeURIComponent(session.id)}`, 303);
     const amount = formatMoney(intent.amount, intent.currency);
     const details = intent.paymentMethod?.card;
     const card = details ? `${escape(brandName(details.brand))} •••• ${escape(details.last4)}` : "your card";

@@ -1,8 +1,9 @@
 // The sandbox 3DS challenge: next_action leads to a page served by the gateway; approving completes
 // the payment, failing declines it; either way the browser returns to return_url.
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createIntent, get, type ListJson, type PaymentIntentJson, type TransactionJson } from "../helpers";
+import { sessionPath, submit } from "./card-form";
 
 async function startChallenge(extra: Record<string, unknown> = {}) {
   const res = await createIntent({ payment_method: "pm_card_threeDSecure2Required", confirm: true, return_url: "https://shop.example/return?cart=9", ...extra });
@@ -142,5 +143,24 @@ describe("sandbox 3DS challenge", () => {
     expect(csp).toMatch(/form-action 'self' https:\/\/shop\.example(;|$)/);
     expect(csp).toContain("frame-ancestors 'none'");
     expect(await page.text()).toContain("Merchant A");
+  });
+
+  it("a Checkout Session's challenge is not offered once the session is past expires_at: the GET leads to the session's 'Checkout expired' page and expires nothing", async () => {
+    const path = await sessionPath();
+    const id = path.split("/").pop() ?? "";
+    const challenge = (await submit(path, { card_number: "4000 0027 6000 3184" })).headers.get("location") ?? "";
+    expect(new URL(challenge).pathname).toMatch(/^\/sandbox\/3ds\/pi_/);
+    // Open, the challenge is offered.
+    expect(await (await exports.default.fetch(challenge)).text()).toContain("Complete authentication");
+    await env.DB.prepare("UPDATE checkout_sessions SET expires_at = ? WHERE id = ?").bind(Date.now() - 1000, id).run();
+    const page = await exports.default.fetch(new Request(challenge, { redirect: "manual" }));
+    expect(page.status).toBe(303);
+    expect(page.headers.get("location")).toBe(`/checkout/${id}`);
+    expect(await page.text()).not.toContain("Complete authentication");
+    expect((await exports.default.fetch(`http://gateway.test/checkout/${id}`)).status).toBe(410);
+    // Read only: the session is still open (the cron, or a POST, expires it) and its payment still waits.
+    const session = (await get<{ status: string; payment_intent: string }>(`/v1/checkout/sessions/${id}`)).body;
+    expect(session.status).toBe("open");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${session.payment_intent}`)).body.status).toBe("requires_action");
   });
 });
