@@ -3,9 +3,10 @@
 //   the shopper comes back to GET /checkout/{cs_id}/return, which sends them on to success_url.
 // - GET/POST /pay/{pi_id}?client_secret=...: the page of a bare payment intent (hostedPaymentPageUrl),
 //   which sends the shopper to the intent's return_url once paid, and offers its cancel_url.
-// Every POST answers with a 303 (redirect-after-POST): to success_url or return_url, to the 3DS page,
-// or to the form's GET page, which shows the outcome: what went wrong (?error=<code>: a decline, or a
-// card the form's checks refused before anything was attempted), a payment being confirmed, one that
+// Every POST answers with a 303 (redirect-after-POST): to success_url or return_url, to the 3DS page
+// (through the form's GET page when it is on a provider's origin: challengeLocation), or to the
+// form's GET page, which shows the outcome: what went wrong (?error=<code>: a decline, or a card
+// the form's checks refused before anything was attempted), a payment being confirmed, one that
 // cannot be completed, a session that expired (a 410 page). Back and reload never send the card again.
 // A POST another site made a browser send is refused (403) before anything is read (cross-site.ts).
 // The card goes to the sandbox vault (test mode) and then to the intent's Durable Object, the only
@@ -724,6 +725,43 @@ function pendingStep(intent: IntentRecord | null): PendingStep | null {
 }
 
 /**
+ * The query of a payment page that sends the shopper on to the challenge waiting at the payment
+ * provider's own page (toChallenge): where a POST of the card form leads when that page is on
+ * another origin.
+ */
+export const TO_CHALLENGE = "challenge=continue";
+
+/**
+ * Where a POST of the card form sends the shopper for a challenge (3D Secure, PayPal's approval):
+ * straight there when it is on this origin (the sandbox's challenge page), else to the payment's
+ * own page with TO_CHALLENGE, which goes on by a meta refresh. A form's redirect may only reach the
+ * origins of the page's form-action (browsers check every redirect of a form's submission, and stop
+ * at a refused one): a provider's page (Stripe's 3D Secure, on its own origin) is not among them,
+ * and a 303 straight there left the shopper on a blocked navigation, the challenge never shown.
+ */
+function challengeLocation(c: Context<PagesEnv>, challenge: string, page: string): string {
+  try {
+    if (new URL(challenge, c.req.url).origin === new URL(c.req.url).origin) return challenge;
+  } catch {
+    // not a URL: the payment's page offers the way there as a link
+  }
+  return `${page}${page.includes("?") ? "&" : "?"}${TO_CHALLENGE}`;
+}
+
+/**
+ * The page the redirect of challengeLocation leads to: on to the challenge at once (a meta refresh,
+ * which form-action does not govern, and no script), with the link for a browser that does not
+ * follow it; null when no challenge waits any more (Back after it), and the page shows as usual.
+ * It only reads: the challenge is the intent's own next_action, whatever the query says.
+ */
+function toChallengePage(c: Context<PagesEnv>, s: Pick<Summary, "merchant">, intent: IntentRecord | null): Response | null {
+  if (c.req.query("challenge") !== "continue") return null;
+  const step = pendingStep(intent);
+  if (!step) return null;
+  return messagePage(s, "Confirm your payment", `${step.message} Taking you there now…`, { pending: true, refreshTo: step.href, link: { href: step.href, text: step.text } });
+}
+
+/**
  * Minutes until the decline velocity rule (MAX_PAYMENT_ATTEMPTS) takes a card for this intent again,
  * or null while it takes one now: a page that can take no more attempts says so up front, no form.
  */
@@ -841,6 +879,9 @@ function sessionPages(): Hono<PagesEnv> {
     // No more attempts for now (MAX_PAYMENT_ATTEMPTS declines): said up front, with no form to type a card into.
     const wait = minutesUntilAttemptsAllowed(c.env, intent);
     if (wait !== null) return attemptsExhaustedPage(s, "Checkout", wait, row.cancelUrl);
+    // The POST's way to a challenge on the provider's page (challengeLocation).
+    const onward = toChallengePage(c, s, intent);
+    if (onward) return onward;
     // After an attempt (redirect-after-POST): where the payment stands, or what went wrong, read from the
     // intent. Opened without ?error (a bookmark, the shop's link, a decline the provider reported
     // later), the last attempt's error is news, as on /pay.
@@ -903,7 +944,7 @@ function sessionPages(): Hono<PagesEnv> {
       await completeFromIntent(c.env, intent, origin);
       return c.redirect(successLocation(row), 303);
     }
-    if (intent?.status === "requires_action" && intent.nextAction) return c.redirect(intent.nextAction.url, 303);
+    if (intent?.status === "requires_action" && intent.nextAction) return c.redirect(challengeLocation(c, intent.nextAction.url, page), 303);
     // A payment being confirmed: straight to the one address of its page (/return, which reloads itself in place).
     if (intent?.status === "processing") return c.redirect(sessionProcessingPath(row), 303);
     // The session's page (a GET) shows a payment that ended.
@@ -1006,7 +1047,7 @@ function payPages(): Hono<PagesEnv> {
     const code = c.req.query("error");
     // Waiting on a 3DS challenge or PayPal: the way back there, or another card.
     if (intent.status === "requires_action") {
-      return intentForm(intent, s, redirectedError(intent, code), pendingStep(intent), invoicePage);
+      return toChallengePage(c, s, intent) ?? intentForm(intent, s, redirectedError(intent, code), pendingStep(intent), invoicePage);
     }
     const wait = minutesUntilAttemptsAllowed(c.env, intent);
     if (wait !== null) return attemptsExhaustedPage(s, "Payment", wait, intent.cancelUrl ?? invoicePage);
@@ -1044,7 +1085,7 @@ function payPages(): Hono<PagesEnv> {
     const origin = config(c.env).publicBaseUrl ?? new URL(c.req.url).origin;
     const outcome = await confirmAsShopper(c.env, intent, card, origin, {}, shopperAttempt(form, card), shownAmountOf(form));
     const after = outcome.intent ?? intent;
-    if (after.status === "requires_action" && after.nextAction) return c.redirect(after.nextAction.url, 303);
+    if (after.status === "requires_action" && after.nextAction) return c.redirect(challengeLocation(c, after.nextAction.url, page), 303);
     if (isPaidOrPaying(after)) return c.redirect(returnLocation(after) ?? page, 303);
     if (awaitsPaymentMethod(after)) return c.redirect(`${page}&error=${failureCode(outcome)}`, 303);
     return c.redirect(page, 303);
