@@ -196,6 +196,11 @@
     var json = await res.json().catch(function () { return {}; });
     var refusal = checkRefusal(res, json);
     if (refusal) return refusal;
+    // A customer's token (a shopper's, seed 001's least power) may only use its own payments through the
+    // payment intent routes: every page here but Payments would say "Not allowed". Not signed in, saying why.
+    if (res.ok && typeof json.customer === "string" && json.customer !== "") {
+      return { why: "this is a customer's token (" + json.customer + "): the dashboard is for a merchant's staff and the gateway's operators. A customer pays and follows a payment on its payment page." };
+    }
     if (res.ok && Array.isArray(json.permissions)) {
       sessionStorage.setItem(KNOWN, JSON.stringify({ kind: json.kind === "jwt" ? "jwt" : "api_key", actor: typeof json.actor === "string" ? json.actor : null, roles: Array.isArray(json.roles) ? json.roles : [], permissions: json.permissions, crossMerchant: json.cross_merchant === true }));
       return null;

@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from "playwright-core";
+import { SignJWT } from "jose";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from "vitest";
 // @ts-expect-error: a plain .mjs module without types
@@ -239,6 +240,34 @@ describe("dashboard", () => {
     await page.getByLabel("API key or token").fill(KEY);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Payments" }).waitFor();
+    await context.close();
+  });
+
+  it("a customer's token (a shopper's, valid for the API's payment intent routes) is not signed in: the form says the dashboard is for staff, and nothing is kept", async () => {
+    const customer = await call("POST", "/v1/customers", KEY, {});
+    expect(customer.status).toBe(200);
+    const token = await new SignJWT({ roles: ["customer"], merchant_id: "acct_merchant_a", customer_id: customer.json.id })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("shopper-1")
+      .setIssuer("edge-gateway")
+      .setAudience("edge-gateway-api")
+      .setIssuedAt()
+      .setExpirationTime("10m")
+      .sign(new TextEncoder().encode(DEV_SECRET as string));
+    // The API accepts it (for its own payments): the dashboard, whose other pages it may not use, does not.
+    expect((await call("GET", "/v1/payment_intents", token)).status).toBe(200);
+    expect((await call("GET", "/v1/customers", token)).status).toBe(403);
+    const context = await newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${gateway}/dashboard`);
+    await page.getByLabel("API key or token").fill(token);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    expect(await alert.innerText()).toMatch(/^Not signed in: this is a customer's token \(cus_[A-Za-z0-9]+\): the dashboard is for a merchant's staff/);
+    expect(await page.getByRole("heading", { name: "Sign in" }).count()).toBe(1);
+    expect(await page.locator("#nav a").count()).toBe(0);
+    expect(await page.evaluate<string[]>("Object.keys(sessionStorage)")).toEqual([]);
     await context.close();
   });
 
