@@ -282,6 +282,8 @@ interface FormInput {
   cancelUrl: string | null;
   error: FormError | null;
   pending?: PendingStep | null;
+  /** A live-mode payment: the form (the sandbox's, test mode only) is not offered (see cardForm). */
+  live?: boolean;
 }
 
 const ERROR_ID = "form-error";
@@ -309,6 +311,18 @@ function fieldErrorsOf(error: FormError | null): FieldError[] {
 }
 
 function cardForm(s: Summary, f: FormInput): string {
+  // Live mode: this form is the sandbox's (test cards only; a live payment would take the card with the
+  // provider's own fields, README "Hosted checkout"). Offering it asked shoppers for their real card,
+  // said "Test mode: no real card is charged", and sent the number to this server only to refuse it:
+  // no field to type a card into, only where the payment stands and the way back.
+  if (f.live) {
+    const pending = f.pending ? `<div role="status" class="notice">${escapeHtml(f.pending.message)} <a href="${escapeHtml(f.pending.href)}">${escapeHtml(f.pending.text)}</a></div>` : "";
+    return (
+      pending +
+      `<p role="status">${escapeHtml(`This page cannot take a card for this payment, and nothing was charged. To pay, contact ${s.merchant}.`)}</p>` +
+      `${f.cancelUrl ? `<a class="cancel" href="${escapeHtml(f.cancelUrl)}">Back to ${escapeHtml(s.merchant)}</a>` : ""}`
+    );
+  }
   // A fresh attempt id per rendering of the form: the same card sent twice from one rendering (a
   // double click, Enter pressed twice) is one attempt, not two (see shopperAttempt).
   const hidden = Object.entries({ ...(f.hidden ?? {}), attempt: randomToken() })
@@ -798,7 +812,7 @@ function sessionSummary(row: CheckoutSessionRow, merchant: string): Summary {
 }
 
 function sessionForm(row: CheckoutSessionRow, s: Summary, error: FormError | null, pending: PendingStep | null = null): Response {
-  return htmlPage(formTitle(s, error), `${heading(s.merchant, "Checkout")}${summaryHtml(s)}${cardForm(s, { action: `/checkout/${row.id}`, cancelUrl: row.cancelUrl, error, pending })}`, {
+  return htmlPage(formTitle(s, error), `${heading(s.merchant, "Checkout")}${summaryHtml(s)}${cardForm(s, { action: `/checkout/${row.id}`, cancelUrl: row.cancelUrl, error, pending, live: row.livemode })}`, {
     // A successful payment answers with a 303 to success_url (cross-origin): the form may lead there.
     formAction: [originOf(successLocation(row))],
   });
@@ -927,6 +941,8 @@ function sessionPages(): Hono<PagesEnv> {
     if (row.status === "complete") return c.redirect(successLocation(row), 303);
     // Expired (now, or before): the session's page says so.
     if (row.status !== "open") return c.redirect(page, 303);
+    // Live mode takes no card here (the page offers no form): refused before the body is read.
+    if (row.livemode) return c.redirect(`${page}?error=livemode_card_form`, 303);
     let card: PaymentMethodDetails;
     let form: Record<string, unknown> = {};
     try {
@@ -977,7 +993,7 @@ async function invoicePageOf(env: Env, intent: IntentRecord): Promise<string | n
 }
 
 function intentForm(intent: IntentRecord, s: Summary, error: FormError | null, pending: PendingStep | null = null, invoicePage: string | null = null): Response {
-  return htmlPage(formTitle(s, error), `${heading(s.merchant, "Payment")}${summaryHtml(s)}${cardForm(s, { action: `/pay/${intent.id}`, hidden: { client_secret: intent.clientSecret, amount: String(intent.amount), currency: intent.currency }, cancelUrl: intent.cancelUrl ?? invoicePage, error, pending })}`, {
+  return htmlPage(formTitle(s, error), `${heading(s.merchant, "Payment")}${summaryHtml(s)}${cardForm(s, { action: `/pay/${intent.id}`, hidden: { client_secret: intent.clientSecret, amount: String(intent.amount), currency: intent.currency }, cancelUrl: intent.cancelUrl ?? invoicePage, error, pending, live: intent.livemode })}`, {
     formAction: [originOf(intent.returnUrl)],
   });
 }
@@ -1073,6 +1089,8 @@ function payPages(): Hono<PagesEnv> {
     const page = hostedPaymentPageUrl("", intent.id, intent.clientSecret);
     // Nothing is taken where nothing may be paid, nor for a payment only the merchant confirms.
     if (!takesCard(intent) || intent.confirmationMethod === "manual") return c.redirect(page, 303);
+    // Live mode takes no card here (the page offers no form): refused before the card is read.
+    if (intent.livemode) return c.redirect(`${page}&error=livemode_card_form`, 303);
     let card: PaymentMethodDetails;
     try {
       card = await cardFrom(c.env, form, intent);
