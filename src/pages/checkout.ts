@@ -740,10 +740,10 @@ function pendingStep(intent: IntentRecord | null): PendingStep | null {
 
 /**
  * The query of a payment page that sends the shopper on to the challenge waiting at the payment
- * provider's own page (toChallenge): where a POST of the card form leads when that page is on
+ * provider's own page (toChallengePage): where a POST of the card form leads when that page is on
  * another origin.
  */
-export const TO_CHALLENGE = "challenge=continue";
+const TO_CHALLENGE = "challenge=continue";
 
 /**
  * Where a POST of the card form sends the shopper for a challenge (3D Secure, PayPal's approval):
