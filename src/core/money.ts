@@ -67,7 +67,8 @@ export function assertAmount(amount: number, param = "amount", min = 1): number 
  */
 export function decimalToMinor(value: string | number, currency: string, param = "amount"): number {
   const exponent = EXPONENTS.get(normalizeCurrency(currency)) ?? 2;
-  const text = typeof value === "number" ? numberToPlainString(value) : value.trim();
+  const given = typeof value === "number" ? numberToPlainString(value) : value.trim();
+  const text = withoutExponent(given, exponent, currency, param);
   const match = /^(\d{1,64})(?:\.(\d{1,20}))?$/.exec(text);
   if (!match) throw invalidRequest(`Invalid decimal amount: "${text.slice(0, 32)}".`, param, "invalid_amount");
   const whole = match[1] ?? "0";
@@ -89,6 +90,29 @@ export function decimalToMinor(value: string | number, currency: string, param =
   if (minor < 1) throw invalidRequest(`Amount must be at least ${minorToDecimal(1, currency)} ${code}.`, param, "amount_too_small");
   if (minor > MAX_AMOUNT) throw invalidRequest(`Amount must be no more than ${minorToDecimal(MAX_AMOUNT, currency)} ${code}.`, param, "amount_too_large");
   return assertAmount(minor, param);
+}
+
+/**
+ * Exponent notation out of range ("1e308", "1e-400", too long for a surface to write out its digits)
+ * told as what it is, too large or too precise for the currency; any other text as it is.
+ */
+function withoutExponent(text: string, exponent: number, currency: string, param: string): string {
+  const m = /^(\d{1,64})(?:\.(\d{1,64}))?[eE]([+-]?\d{1,6})$/.exec(text);
+  if (!m) return text;
+  const [, whole = "", fraction = "", exp = "0"] = m;
+  const significant = (whole + fraction).replace(/^0+/, "");
+  if (significant === "") return "0";
+  const trimmed = significant.replace(/0+$/, "");
+  // Digits after the decimal point once the exponent is applied, trailing zeros not counted.
+  const decimals = fraction.length - Number(exp) - (significant.length - trimmed.length);
+  if (trimmed.length - decimals > 12) {
+    throw invalidRequest(`Amount must be no more than ${minorToDecimal(MAX_AMOUNT, currency)} ${currency.toUpperCase()}.`, param, "amount_too_large");
+  }
+  if (decimals > exponent) {
+    throw invalidRequest(`Amount ${text.slice(0, 32)} has more decimal places than ${currency.toUpperCase()} allows (${exponent}).`, param, "invalid_amount");
+  }
+  // In range: the surfaces expand exponent notation themselves before they convert; here it stays refused.
+  return text;
 }
 
 /** Renders minor units as a decimal string with the currency's exponent: 1050 usd -> "10.50". */

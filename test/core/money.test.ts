@@ -65,6 +65,15 @@ describe("decimal amounts convert exactly", () => {
     expect(() => decimalToMinor("0.00", "kwd")).toThrow("Amount must be at least 0.001 KWD.");
   });
 
+  it("tells exponent notation far out of range as too large or too precise, not as unreadable; in range it stays refused (the surfaces expand it)", () => {
+    expect(() => decimalToMinor("1e308", "usd")).toThrow("Amount must be no more than 999999.99 USD.");
+    expect(() => decimalToMinor("1.5E13", "jpy")).toThrow("Amount must be no more than 99999999 JPY.");
+    expect(() => decimalToMinor("1e-400", "usd")).toThrow("Amount 1e-400 has more decimal places than USD allows (2).");
+    expect(() => decimalToMinor("1e-3", "kwd")).toThrow("Invalid decimal amount");
+    expect(() => decimalToMinor("0e500", "usd")).toThrow("Amount must be at least 0.01 USD.");
+    expect(() => decimalToMinor("1e3", "usd")).toThrow("Invalid decimal amount");
+  });
+
   it("round-trips every valid amount through its decimal form (property)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: MAX_AMOUNT }), fc.constantFrom("usd", "jpy", "kwd", "eur", "bhd", "krw"), (minor, currency) => {

@@ -128,7 +128,9 @@ export function amountInMinor(given: string, currency: string, field = "amount")
   const trimmed = given.trim();
   const text = /^-?\d+(?:\.\d+)?[eE][+-]?\d{1,3}$/.test(trimmed) ? new JsonNumber(trimmed, Number(trimmed)).decimalText() : given;
   // A negative decimal is a decimal number: it is refused as too small, as 0 is, not as unreadable.
-  if (/^-(\d{1,64})(?:\.(\d{1,20}))?$/.test(text.trim())) return decimalToMinor("0", currency, field);
+  if (/^-(\d{1,64})(?:\.(\d{1,20}))?(?:[eE][+-]?\d+)?$/.test(text.trim())) return decimalToMinor("0", currency, field);
+  // Exponent notation too far out to write out ("1e308"): the core tells it as too large or too precise.
+  if (/^\d+(?:\.\d+)?[eE][+-]?\d+$/.test(text.trim())) return decimalToMinor(text, currency, field);
   if (!/^(\d{1,64})(?:\.(\d{1,20}))?$/.test(text.trim())) throw bad(`Invalid ${field}: ${JSON.stringify(text.slice(0, 32))} is not a decimal number, such as 29.99.`);
   return decimalToMinor(text, currency, field);
 }

@@ -5,7 +5,7 @@
 import Stripe from "stripe";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { addConnector, call, get, hsToken, newMerchant, post, waitFor, type CallOptions, type PaymentIntentJson, type RefundJson, type TransactionJson, type ListJson } from "../../helpers";
+import { addConnector, call, get, hsToken, newMerchant, post, rawCall, waitFor, type CallOptions, type PaymentIntentJson, type RefundJson, type TransactionJson, type ListJson } from "../../helpers";
 
 const cryptoProvider = Stripe.createSubtleCryptoProvider();
 type J = Record<string, unknown>;
@@ -771,6 +771,16 @@ describe("seed 004's errors in each provider's words", () => {
       for (const path of ["stripe/create-payment-intent", "paypal/create-order"]) {
         expect(expectBackendError(await post(`${P}/${path}/`, { amount, currency: "usd" }, opts), 400), `${path} ${amount}`).toBe("Amount must be at least 0.01 USD.");
       }
+    }
+    // Exponent notation too far out to write out is told as what it is, as a number and as text.
+    for (const path of ["stripe/create-payment-intent", "paypal/create-order"]) {
+      for (const amount of [1e308, "1e400", "2.5E+41"]) {
+        expect(expectBackendError(await post(`${P}/${path}/`, { amount, currency: "usd" }, opts), 400), `${path} ${amount}`).toBe("Amount must be no more than 999999.99 USD.");
+      }
+      expect(expectBackendError(await post(`${P}/${path}/`, { amount: "-1e308", currency: "usd" }, opts), 400)).toBe("Amount must be at least 0.01 USD.");
+      const tiny = await rawCall("POST", `${P}/${path}/`, { authorization: `Bearer ${String(opts.key)}`, "content-type": "application/json" }, '{"amount": 1e-400, "currency": "usd"}');
+      expect(tiny.status, tiny.text).toBe(400);
+      expect(JSON.parse(tiny.text)).toEqual({ error: "Amount 1e-400 has more decimal places than USD allows (2)." });
     }
     // Still taken: surrounding blanks, trailing zeros.
     expect((await post<J>(`${P}/stripe/create-payment-intent/`, { amount: " 10.50 ", currency: "usd" }, opts)).body.amount).toBe(1050);
