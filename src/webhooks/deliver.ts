@@ -494,11 +494,25 @@ export async function deliverAttempts(env: Env, msgs: DeliveryMessage[]): Promis
   for (const part of chunks(deadLetters, 100)) await env.WEBHOOK_DLQ.sendBatch(part);
 }
 
-/** The dead-letter queue's consumer: whatever ends there is marked failed, and stays replayable. */
+/**
+ * The dead-letter queue's consumer. A delivery that ran out of attempts was marked failed before its
+ * message was sent here: it is flagged dead-lettered (and stays replayable). A message the queue
+ * itself gave up on (the consumer failed on its batch max_retries times, say while D1 was
+ * unavailable) ends nothing: its delivery is still pending with attempts left, or was re-sent by hand
+ * meanwhile, and the cron sweep (requeueOverdue) queues it again once it is overdue. Marking such a
+ * delivery failed stopped it for good after a minute's outage, before it was ever attempted.
+ */
 export async function markDeadLettered(env: Env, msg: DeliveryMessage): Promise<void> {
   const now = Date.now();
-  await db(env.DB)
+  const flagged = await db(env.DB)
     .update(webhookDeliveries)
-    .set({ status: "failed", deadLettered: true, leaseUntil: null, updated: now, completed: now })
-    .where(and(eq(webhookDeliveries.id, msg.deliveryId), or(eq(webhookDeliveries.status, "pending"), eq(webhookDeliveries.status, "failed"))));
+    .set({ deadLettered: true, leaseUntil: null, updated: now })
+    .where(and(eq(webhookDeliveries.id, msg.deliveryId), eq(webhookDeliveries.status, "failed")))
+    .returning({ id: webhookDeliveries.id });
+  if (flagged.length === 0) {
+    log("error", "a webhook delivery's message reached the dead-letter queue though the delivery had not failed: left as it is (a pending one is re-sent by the cron sweep)", {
+      delivery: msg.deliveryId,
+      attempt: msg.attempt,
+    });
+  }
 }
