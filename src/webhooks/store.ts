@@ -51,6 +51,22 @@ export async function pendingDeliveries(d1: D1Database, eventId: string): Promis
   return Number(rows[0]?.n ?? 0);
 }
 
+/**
+ * How many deliveries of each of `eventIds` are pending (a list page's `pending_webhooks`): one query,
+ * a range of each event's deliveries (webhook_deliveries_event_endpoint), the ids as one JSON array.
+ */
+export async function pendingDeliveriesOf(d1: D1Database, eventIds: readonly string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  if (eventIds.length === 0) return counts;
+  const rows = await db(d1)
+    .select({ eventId: webhookDeliveries.eventId, n: sql<number>`count(*)` })
+    .from(webhookDeliveries)
+    .where(and(sql`${webhookDeliveries.eventId} in (select value from json_each(${JSON.stringify(eventIds)}))`, sql`+${webhookDeliveries.status} = 'pending'`))
+    .groupBy(webhookDeliveries.eventId);
+  for (const row of rows) counts.set(row.eventId, Number(row.n));
+  return counts;
+}
+
 export async function attemptsOf(d1: D1Database, deliveryIds: string[]): Promise<Map<string, AttemptRow[]>> {
   const byDelivery = new Map<string, AttemptRow[]>();
   if (deliveryIds.length === 0) return byDelivery;

@@ -12,7 +12,7 @@ import { derivedId, hasPrefix } from "../../core/ids";
 import type { EventRecord } from "../../core/types";
 import { listEvents } from "../../db/queries";
 import { events, webhookDeliveries } from "../../db/schema";
-import { attemptsOf, db, findEndpoint, findEvent, parseEndpointEvents, pendingDeliveries } from "../../webhooks/store";
+import { attemptsOf, db, findEndpoint, findEvent, parseEndpointEvents, pendingDeliveries, pendingDeliveriesOf } from "../../webhooks/store";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
 import { audit } from "../../audit/log";
@@ -98,7 +98,12 @@ export function registerEvents(app: App): void {
         throw invalidRequest("delivery_success=false combines with type, types and created, not with payment_intent.", "payment_intent");
       }
       const page = await listEvents(c.env.DB, principal, { types, paymentIntent: query.payment_intent, created: query.created, deliverySuccess: query.delivery_success }, pageRequest(query));
-      return json(c, listObject("/v1/events", page, (e) => renderEvent(e, 0, c.get("apiVersion") ?? GATEWAY_API_VERSION)));
+      // Each event's pending deliveries, as retrieving it says (a receiver reconciling from the list relies on them).
+      const pending = await pendingDeliveriesOf(
+        c.env.DB,
+        page.items.map((e) => e.id),
+      );
+      return json(c, listObject("/v1/events", page, (e) => renderEvent(e, pending.get(e.id) ?? 0, c.get("apiVersion") ?? GATEWAY_API_VERSION)));
     },
   );
 
