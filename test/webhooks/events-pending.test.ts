@@ -1,8 +1,11 @@
 // GET /v1/events gives each event its pending_webhooks, as GET /v1/events/:id does (the list said 0
 // for every event, even while its deliveries were still being retried).
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { EventJson } from "../../src/core/events";
 import type { WebhookDeliveryJson } from "../../src/api/v1/webhook_endpoints";
+import { pendingDeliveriesOf } from "../../src/webhooks/store";
+import { planOf, recording, type Captured } from "../db/recording";
 import { createEndpoint, createIntent, get, newMerchant, post, receiverHook, waitFor, type ListJson } from "../helpers";
 
 describe("pending_webhooks in the events list", () => {
@@ -28,4 +31,15 @@ describe("pending_webhooks in the events list", () => {
     await post(`/v1/webhook_endpoints/${failing.id}`, { disabled: true }, opts);
     await waitFor(async () => (await get<ListJson<EventJson>>("/v1/events?type=payment_intent.created", opts)).body.data[0]?.pending_webhooks === 0, 15_000, "no delivery pending");
   }, 30_000);
+});
+
+describe("the list's pending count query", () => {
+  it("is a range of each event's deliveries (webhook_deliveries_event_endpoint), never a scan of the table", async () => {
+    const captured: Captured[] = [];
+    await pendingDeliveriesOf(recording(env.DB, captured), ["evt_a", "evt_b", "evt_c"]);
+    expect(captured).toHaveLength(1);
+    const plan = (await planOf(captured[0] ?? { sql: "", params: [] })).join("\n");
+    expect(plan).toMatch(/SEARCH webhook_deliveries USING INDEX webhook_deliveries_event_endpoint \(event_id=\?\)/);
+    expect(plan).not.toMatch(/SCAN webhook_deliveries/);
+  });
 });
