@@ -101,6 +101,10 @@ export function buildApp(): OpenAPIHono<AppEnv> {
     }
     const headers: Record<string, string> = { "Request-Id": requestId };
     if (data.retryAfterSeconds !== undefined) headers["Retry-After"] = String(data.retryAfterSeconds);
+    // As Stripe's: a lock_timeout (nothing was written) tells the client to retry it. stripe-node and the
+    // other official clients retry a 429 only when told so (they retry 409 and 5xx by themselves), so
+    // without it an update racing others failed at the caller even with maxNetworkRetries set.
+    if (data.code === "lock_timeout") headers["Stripe-Should-Retry"] = "true";
     // A 401 names how to authenticate (RFC 9110): a bearer key or token. Not Basic, which the API
     // takes too: a browser would open its own sign-in box for the dashboard's calls.
     if (data.status === 401) headers["WWW-Authenticate"] = BEARER_CHALLENGE;

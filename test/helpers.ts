@@ -61,9 +61,9 @@ export interface CallOptions {
  * The official stripe client, talking to the Worker in this test's workerd (its fetch is the Worker's
  * own): what a merchant's integration sends and expects, without a wrangler dev.
  */
-export function stripeClient(key: string = KEY_A): Stripe {
+export function stripeClient(key: string = KEY_A, config: Stripe.StripeConfig = {}): Stripe {
   const fetchFn = ((input: RequestInfo | URL, init?: RequestInit) => exports.default.fetch(new Request(input, init))) as typeof fetch;
-  return new Stripe(key, { httpClient: Stripe.createFetchHttpClient(fetchFn), host: "gateway.test", protocol: "http", maxNetworkRetries: 0 });
+  return new Stripe(key, { httpClient: Stripe.createFetchHttpClient(fetchFn), host: "gateway.test", protocol: "http", maxNetworkRetries: 0, ...config });
 }
 
 export interface CallResult<T = Record<string, unknown>> {

@@ -2,7 +2,7 @@
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { GATEWAY_API_VERSION, isKnownApiVersion, RELEASE_NAMES } from "../../src/core/api-version";
-import { bearer, call, createIntent, stripeClient, expectError, get, hsToken, KEY_A, KEY_B, MERCHANT_A, newMerchant, post, seedMerchant, waitFor, type CallResult, type ChargeJson, type ListJson, type PaymentIntentJson, type RefundJson } from "../helpers";
+import { bearer, call, createIntent, stripeClient, expectError, get, hsToken, KEY_A, KEY_B, MERCHANT_A, newMerchant, ok, post, seedMerchant, waitFor, type CallResult, type ChargeJson, type ListJson, type PaymentIntentJson, type RefundJson } from "../helpers";
 
 interface EventJson {
   id: string;
@@ -589,5 +589,25 @@ describe("capture_method=automatic_async", () => {
     expect(confirmed.body).toMatchObject({ status: "succeeded", capture_method: "automatic_async" });
     // Without it, automatic as before.
     expect((await post<PaymentIntentJson>("/v1/payment_intents", { amount: 900, currency: "usd" })).body.capture_method).toBe("automatic");
+  });
+});
+
+describe("retries as stripe-node makes them", () => {
+  it("a 429 lock_timeout says Stripe-Should-Retry: true, so a client with maxNetworkRetries retries it (it retries a 429 only when told)", async () => {
+    const m = await newMerchant("lock-timeout-retry");
+    const customer = await ok(post<{ id: string }>("/v1/customers", { email: "lock-timeout@example.com" }, m.opts));
+    await ok(post(`/v1/customers/${customer.id}/payment_methods`, { payment_method: "tok_visa", set_default: true }, m.opts));
+    const price = await ok(post<{ id: string }>("/v1/prices", { unit_amount: 500, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Lock" } }, m.opts));
+    const sub = await ok(post<{ id: string }>("/v1/subscriptions", { customer: customer.id, items: [{ price: price.id }] }, m.opts));
+    // Updates racing on one subscription: some lose every compare and are answered 429, each telling the client to retry.
+    const raw = await Promise.all(Array.from({ length: 20 }, (_, i) => post(`/v1/subscriptions/${sub.id}`, { metadata: { [`raw${i}`]: "v" } }, m.opts)));
+    expect(raw.map((a) => a.status).filter((status) => status !== 200 && status !== 429)).toEqual([]);
+    for (const a of raw.filter((a) => a.status === 429)) expect(a.headers.get("stripe-should-retry")).toBe("true");
+    // The same race through stripe-node with retries on: every update ends applied, none reaches the caller as an error.
+    const stripe = stripeClient(m.key, { maxNetworkRetries: 3 });
+    const answers = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => stripe.subscriptions.update(sub.id, { metadata: { [`k${i}`]: "v" } })));
+    expect(answers.filter((a) => a.status === "rejected").map((a) => String((a as PromiseRejectedResult).reason))).toEqual([]);
+    const after = await stripe.subscriptions.retrieve(sub.id);
+    expect(Object.keys(after.metadata).filter((k) => k.startsWith("k"))).toHaveLength(20);
   });
 });
