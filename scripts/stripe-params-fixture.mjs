@@ -16,6 +16,7 @@ const OPERATIONS = {
   "POST /v1/refunds/{id}": ["Refunds", "RefundUpdateParams"],
   "POST /v1/refunds/{id}/cancel": ["Refunds", "RefundCancelParams"],
   "POST /v1/charges/{id}": ["Charges", "ChargeUpdateParams"],
+  "POST /v1/charges/{id}/capture": ["Charges", "ChargeCaptureParams"],
   "POST /v1/customers": ["Customers", "CustomerCreateParams"],
   "POST /v1/customers/{id}": ["Customers", "CustomerUpdateParams"],
   "POST /v1/payment_methods": ["PaymentMethods", "PaymentMethodCreateParams"],

@@ -611,3 +611,30 @@ describe("retries as stripe-node makes them", () => {
     expect(Object.keys(after.metadata).filter((k) => k.startsWith("k"))).toHaveLength(20);
   });
 });
+
+describe("stripe.charges.capture (POST /v1/charges/{id}/capture)", () => {
+  it("captures the charge's payment intent, all or `amount` of it, once, and answers the charge; refusals in the charge's words", async () => {
+    const stripe = stripeClient();
+    const held = await stripe.paymentIntents.create({ amount: 1000, currency: "usd", payment_method: "pm_card_visa", confirm: true, capture_method: "manual" });
+    const chargeId = String(held.latest_charge);
+    const fail = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as Stripe.errors.StripeError);
+    const tooMuch = await fail(stripe.charges.capture(chargeId, { amount: 5000 }));
+    expect(tooMuch).toMatchObject({ statusCode: 400, code: "amount_too_large", param: "amount" });
+    const charge = await stripe.charges.capture(chargeId, { amount: 700, expand: ["payment_intent"] });
+    expect(charge).toMatchObject({ object: "charge", id: chargeId, captured: true, amount: 1000, amount_captured: 700, amount_refunded: 300, status: "succeeded" });
+    expect(charge.payment_intent).toMatchObject({ id: held.id, status: "succeeded", amount_received: 700 });
+    expect(await fail(stripe.charges.capture(chargeId))).toMatchObject({ statusCode: 400, code: "charge_already_captured", message: `Charge ${chargeId} has already been captured.` });
+    // A voided authorization's charge was given back whole.
+    const voided = await stripe.paymentIntents.create({ amount: 800, currency: "usd", payment_method: "pm_card_visa", confirm: true, capture_method: "manual" });
+    await stripe.paymentIntents.cancel(voided.id);
+    expect(await fail(stripe.charges.capture(String(voided.latest_charge)))).toMatchObject({ statusCode: 400, code: "charge_already_refunded" });
+    // Unknown, and another merchant's: the charge is missing; nothing moved.
+    expect(await fail(stripe.charges.capture("ch_nope"))).toMatchObject({ statusCode: 404, code: "resource_missing" });
+    const other = await stripe.paymentIntents.create({ amount: 600, currency: "usd", payment_method: "pm_card_visa", confirm: true, capture_method: "manual" });
+    expect(await fail(stripeClient(KEY_B).charges.capture(String(other.latest_charge)))).toMatchObject({ statusCode: 404, code: "resource_missing" });
+    expect((await stripe.paymentIntents.retrieve(other.id)).status).toBe("requires_capture");
+    // A declined authorization's failed charge holds nothing to capture.
+    const declined = await fail(stripe.paymentIntents.create({ amount: 500, currency: "usd", payment_method: "pm_card_chargeDeclined", confirm: true, capture_method: "manual" }));
+    expect(await fail(stripe.charges.capture(String(declined?.charge)))).toMatchObject({ statusCode: 400, type: "StripeInvalidRequestError" });
+  });
+});

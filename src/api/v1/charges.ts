@@ -3,8 +3,8 @@
 // the intent's body (ch_X belongs to pi_X; ch_X<attempt> is a failed charge of pi_X). The search
 // runs on the payment intents' search index (src/db/charge-search.ts), both kinds.
 import { z } from "zod";
-import { resourceMissing } from "../../core/errors";
-import { hasPrefix, intentIdForCharge } from "../../core/ids";
+import { invalidRequest, resourceMissing, type ApiErrorData } from "../../core/errors";
+import { attemptIdForCharge, hasPrefix, intentIdForCharge } from "../../core/ids";
 import { chargeAsOf, renderChargeById, renderChargeRefunds, type ChargeJson } from "../../core/objects";
 import type { IntentRecord } from "../../core/types";
 import { chargeSearch, decodeChargePageToken, encodeChargePageToken, searchChargePage } from "../../db/charge-search";
@@ -41,7 +41,28 @@ const UpdateBody = stripeBody("POST /v1/charges/{id}", {
   expand: f.expand.optional(),
 });
 
+const CaptureBody = stripeBody("POST /v1/charges/{id}/capture", {
+  amount: f.amount.optional(),
+  expand: f.expand.optional(),
+});
+
 const TAG = "Charges";
+
+/**
+ * A capture's refusal in the words of Stripe's charge capture (the intent's capture says PaymentIntent
+ * and amount_to_capture): an intent already captured is Stripe's charge_already_captured, a voided
+ * one charge_already_refunded; the amount's parameter is `amount`.
+ */
+function chargeCaptureError(error: ApiErrorData, chargeId: string, intent: IntentRecord | null): ApiErrorData {
+  if (error.code === "payment_intent_unexpected_state" && intent?.status === "succeeded") {
+    return { ...invalidRequest(`Charge ${chargeId} has already been captured.`, undefined, "charge_already_captured").data };
+  }
+  if (error.code === "payment_intent_unexpected_state" && intent?.status === "canceled") {
+    return { ...invalidRequest(`Charge ${chargeId} has already been refunded.`, undefined, "charge_already_refunded").data };
+  }
+  if (error.param === "amount_to_capture") return { ...error, param: "amount", message: error.message.replace("amount to capture", "amount") };
+  return error;
+}
 
 /**
  * The charge as the request's Stripe-Version shows it (before 2022-11-15 with its refunds list), with
@@ -163,6 +184,37 @@ export function registerCharges(app: App): void {
       const charge = outcome.intent && !outcome.error ? renderChargeById(outcome.intent, id) : null;
       if (outcome.intent && !outcome.error && !charge) throw resourceMissing("charge", id, "id");
       const [answer] = outcome.intent && charge ? await expanded(c, principal, [withIntent(c, outcome.intent, charge, expand)], expand) : [null];
+      return respondOutcome(c, outcome, () => answer);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/charges/{id}/capture",
+      permission: "payments.transactions.create",
+      summary: "Capture an uncaptured charge (stripe.charges.capture): its payment intent's capture, all or `amount` of it, once; answers the charge",
+      tag: TAG,
+      body: CaptureBody,
+      response: ChargeSchema,
+    },
+    async (c, { params, body, principal }) => {
+      const expand = expandPaths(body.expand, "charge");
+      const id = params.id ?? "";
+      if (!hasPrefix(id, "ch")) throw resourceMissing("charge", id.slice(0, 80), "id");
+      const intentId = intentIdForCharge(id);
+      const stub = intentStub(c.env, intentId);
+      const current = await stub.retrieve(principal, intentId);
+      if (!current || !renderChargeById(current, id)) throw resourceMissing("charge", id, "id");
+      // A declined authorization's failed charge holds nothing to capture (Stripe refuses it as well).
+      if (attemptIdForCharge(id)) throw invalidRequest(`Charge ${id} cannot be captured because it has a status of failed.`);
+      const req = await requestContext(c, principal, "charges.capture", id, body, { action: "payment_intents.capture" });
+      const outcome = await stub.capture(req, intentId, { amountToCapture: body.amount });
+      if (outcome.error) return respondOutcome(c, { ...outcome, error: chargeCaptureError(outcome.error, id, outcome.intent) }, () => null);
+      const charge = outcome.intent ? renderChargeById(outcome.intent, id) : null;
+      if (!outcome.intent || !charge) throw resourceMissing("charge", id, "id");
+      const [answer] = await expanded(c, principal, [withIntent(c, outcome.intent, charge, expand)], expand);
       return respondOutcome(c, outcome, () => answer);
     },
   );

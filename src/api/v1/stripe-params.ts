@@ -226,6 +226,17 @@ export const STRIPE_PARAMS = {
     fraud_details: unsupported(RADAR),
     transfer_group: unsupported(CONNECT),
   },
+  "POST /v1/charges/{id}/capture": {
+    amount: honoured("the amount to capture (default: all of it), once: the charge's payment intent is captured, and the remainder released, as POST /v1/payment_intents/{id}/capture with amount_to_capture"),
+    expand: honoured("payment_intent, refunds, customer (balance_transaction is accepted and stays null)"),
+    receipt_email: ignored("no receipt is sent; set it on the charge with POST /v1/charges/{id}"),
+    statement_descriptor: ignored("the descriptor is sent at authorization"),
+    statement_descriptor_suffix: ignored(DESCRIPTOR_SUFFIX),
+    application_fee: unsupported(CONNECT),
+    application_fee_amount: unsupported(CONNECT),
+    transfer_data: unsupported(CONNECT),
+    transfer_group: unsupported(CONNECT),
+  },
   "POST /v1/customers": {
     email: honoured(),
     name: honoured(),
