@@ -14,7 +14,7 @@ import { drizzle } from "drizzle-orm/d1";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { ApiError, invalidRequest } from "../core/errors";
 import type { Scope } from "../core/types";
-import { beyond, cursorOf, type Cursor, type Listable, type Page } from "./queries";
+import { beyond, cursorOf, SEARCH_TOTAL_LIMIT, type Cursor, type Listable, type Page } from "./queries";
 import { objectMetadata } from "./schema";
 import { bounded, MAX_WINDOW_DAYS, unboundedMessage } from "./search";
 import { newestFirst } from "./shards";
@@ -335,39 +335,71 @@ export async function searchPage<Row extends { id: string; created: number }>(
 ): Promise<Page<Row>> {
   const branches = planSearch(target, scope, request.query);
   const after = request.page ? await pageCursor(d1, target, scope, request.page) : null;
-  const t = target.list;
   const ranges = await Promise.all(
     branches.map((b) => {
-      // The window and the cursor are conditions of the index that drives the range.
-      const created = b.metadata ? objectMetadata.created : t.created;
-      const id = b.metadata ? objectMetadata.objectId : t.id;
-      const conditions = [
-        ...(b.metadata && target.metadataObject
-          ? [
-              eq(objectMetadata.merchantId, scope.merchantId),
-              eq(objectMetadata.livemode, scope.livemode),
-              eq(objectMetadata.object, target.metadataObject),
-              eq(objectMetadata.key, b.metadata.key),
-              eq(objectMetadata.value, b.metadata.value),
-            ]
-          : []),
-        eq(t.merchantId, scope.merchantId),
-        eq(t.livemode, scope.livemode),
-        ...(target.base ?? []),
-        ...b.conditions,
-        ...(b.from !== null ? [gte(created, b.from)] : []),
-        ...(b.to !== null ? [lt(created, b.to)] : []),
-        ...(after ? [beyond(created, id, after, "older")] : []),
-      ];
-      return rows(and(...conditions), [desc(created), desc(id)], request.limit + 1, b.metadata !== null);
+      const { where, created, id } = branchRange(target, scope, b, after);
+      return rows(where, [desc(created), desc(id)], request.limit + 1, b.metadata !== null);
     }),
   );
   const union = [...new Map(ranges.flat().map((row) => [row.id, row])).values()].sort(newestFirst);
   return { items: union.slice(0, request.limit), hasMore: union.length > request.limit || ranges.some((r) => r.length > request.limit) };
 }
 
-/** Stripe's search result object. */
-export function searchResult<Row extends { id: string }>(url: string, page: Page<Row>, data: unknown[]): { object: "search_result"; data: unknown[]; has_more: boolean; next_page: string | null; url: string } {
-  const last = page.items[page.items.length - 1];
-  return { object: "search_result", data, has_more: page.hasMore, next_page: page.hasMore && last ? last.id : null, url };
+/** A branch's index range: its conditions (the window and the cursor on the index that drives it), and that index's columns. */
+function branchRange(target: Searchable, scope: Scope, b: Branch, after: Cursor | null): { where: SQL | undefined; created: SQLiteColumn; id: SQLiteColumn } {
+  const t = target.list;
+  const created = b.metadata ? objectMetadata.created : t.created;
+  const id = b.metadata ? objectMetadata.objectId : t.id;
+  const conditions = [
+    ...(b.metadata && target.metadataObject
+      ? [
+          eq(objectMetadata.merchantId, scope.merchantId),
+          eq(objectMetadata.livemode, scope.livemode),
+          eq(objectMetadata.object, target.metadataObject),
+          eq(objectMetadata.key, b.metadata.key),
+          eq(objectMetadata.value, b.metadata.value),
+        ]
+      : []),
+    eq(t.merchantId, scope.merchantId),
+    eq(t.livemode, scope.livemode),
+    ...(target.base ?? []),
+    ...b.conditions,
+    ...(b.from !== null ? [gte(created, b.from)] : []),
+    ...(b.to !== null ? [lt(created, b.to)] : []),
+    ...(after ? [beyond(created, id, after, "older")] : []),
+  ];
+  return { where: and(...conditions), created, id };
 }
+
+/**
+ * Stripe's `total_count` of a search (`expand[]=total_count`), "only accurate up to 10,000" as
+ * Stripe's is: the ids of each branch's index range (searchPage's, without a page), at most
+ * SEARCH_TOTAL_LIMIT of each, their union counted.
+ */
+export async function searchTotal(d1: D1Database, target: Searchable, scope: Scope, query: string, table: SQLiteTable): Promise<number> {
+  const db = drizzle(d1);
+  const ranges = await Promise.all(
+    planSearch(target, scope, query).map((b) => {
+      const { where, id } = branchRange(target, scope, b, null);
+      const ids = db.select({ id }).from(b.metadata ? objectMetadata : table);
+      return (b.metadata ? ids.innerJoin(table, eq(target.list.id, objectMetadata.objectId)) : ids).where(where).limit(SEARCH_TOTAL_LIMIT);
+    }),
+  );
+  return Math.min(new Set(ranges.flat().map((r) => String(r.id))).size, SEARCH_TOTAL_LIMIT);
+}
+
+/** Stripe's search result object (with `total_count` when `expand[]=total_count` asked for it). */
+export function searchResult<Row extends { id: string }>(url: string, page: Page<Row>, data: unknown[], total?: number): SearchResultJson {
+  const last = page.items[page.items.length - 1];
+  return { object: "search_result", data, has_more: page.hasMore, next_page: page.hasMore && last ? last.id : null, url, ...(total !== undefined ? { total_count: total } : {}) };
+}
+
+export interface SearchResultJson {
+  object: "search_result";
+  data: unknown[];
+  has_more: boolean;
+  next_page: string | null;
+  url: string;
+  total_count?: number;
+}
+

@@ -220,6 +220,9 @@ export async function listIntents(d1: D1Database, scope: Scope, filters: IntentF
   );
 }
 
+/** How far a search's total_count counts: Stripe's is "only accurate up to 10,000". */
+export const SEARCH_TOTAL_LIMIT = 10_000;
+
 /**
  * A search page: `plan` comes from the search query; `after` is the cursor of the page token. A
  * metadata clause drives the query from the side table's index (merchant, mode, key, value, created,
@@ -271,6 +274,42 @@ export async function searchIntents(d1: D1Database, scope: Scope, plan: SearchPl
     rows = await query(plan, []);
   }
   return { items: rows.slice(0, limit).map(intentFromRow), hasMore: rows.length > limit };
+}
+
+/**
+ * Stripe's `total_count` of a search (`expand[]=total_count`), "only accurate up to 10,000" as
+ * Stripe's is: the ids of the search's ranges (searchIntents' conditions, each branch of an OR), at
+ * most SEARCH_TOTAL_LIMIT of each, their union counted; one index range per branch, never a scan.
+ */
+export async function countSearchIntents(d1: D1Database, scope: Scope, plan: SearchPlan): Promise<number> {
+  const db = drizzle(d1);
+  const intentScope = scoped(INTENTS, scope);
+  const query = (branch: SearchPlan, extra: SQL[]) =>
+    branch.metadata
+      ? db
+          .select({ id: paymentIntentMetadata.intentId })
+          .from(paymentIntentMetadata)
+          .innerJoin(paymentIntents, eq(paymentIntents.id, paymentIntentMetadata.intentId))
+          .where(
+            and(
+              eq(paymentIntentMetadata.merchantId, scope.merchantId),
+              eq(paymentIntentMetadata.livemode, scope.livemode),
+              eq(paymentIntentMetadata.key, branch.metadata.key),
+              eq(paymentIntentMetadata.value, branch.metadata.value),
+              ...intentScope,
+              ...branch.conditions,
+              ...extra,
+            ),
+          )
+          .limit(SEARCH_TOTAL_LIMIT)
+      : db
+          .select({ id: paymentIntents.id })
+          .from(paymentIntents)
+          .where(and(...intentScope, ...branch.conditions, ...extra))
+          .limit(SEARCH_TOTAL_LIMIT);
+  const [first, ...others] = plan.any ?? [];
+  const ranges = first ? await db.batch([query(first, plan.conditions), ...others.map((b) => query(b, plan.conditions))]) : [await query(plan, [])];
+  return Math.min(new Set(ranges.flat().map((r) => r.id)).size, SEARCH_TOTAL_LIMIT);
 }
 
 /**

@@ -638,3 +638,31 @@ describe("stripe.charges.capture (POST /v1/charges/{id}/capture)", () => {
     expect(await fail(stripe.charges.capture(String(declined?.charge)))).toMatchObject({ statusCode: 400, type: "StripeInvalidRequestError" });
   });
 });
+
+describe("search results' total_count (expand[]=total_count)", () => {
+  it("counts every match, not the page (an OR's union once each), only when expanded, beside data.<field> expansions", async () => {
+    const m = await newMerchant("search-total-count");
+    const stripe = stripeClient(m.key);
+    const customer = await stripe.customers.create({ email: "total@example.com", metadata: { cohort: "t1" } });
+    await stripe.customers.create({ email: "total2@example.com", metadata: { cohort: "t1" } });
+    await stripe.customers.create({ email: "total3@example.com", metadata: { cohort: "t2" } });
+    for (let i = 0; i < 5; i++) await stripe.paymentIntents.create({ amount: 100 + i, currency: "usd", customer: customer.id, metadata: { batch: i < 3 ? "x" : "y" } });
+    await stripe.paymentIntents.create({ amount: 900, currency: "usd", metadata: { batch: "x" } });
+
+    const page = await stripe.paymentIntents.search({ query: `customer:'${customer.id}'`, limit: 2, expand: ["total_count", "data.customer"] });
+    expect(page).toMatchObject({ object: "search_result", total_count: 5, has_more: true });
+    expect(page.data).toHaveLength(2);
+    expect(page.data[0]?.customer).toMatchObject({ id: customer.id, object: "customer" });
+    // Three of the customer's and one without a customer carry batch x: the OR's union holds 6, each once.
+    expect((await stripe.paymentIntents.search({ query: `customer:'${customer.id}' OR metadata['batch']:'x'`, limit: 1, expand: ["total_count"] })).total_count).toBe(6);
+    expect((await stripe.paymentIntents.search({ query: `metadata['batch']:'y'`, expand: ["total_count"] })).total_count).toBe(2);
+    expect("total_count" in (await stripe.paymentIntents.search({ query: `customer:'${customer.id}'`, limit: 2 }))).toBe(false);
+
+    expect((await stripe.customers.search({ query: `metadata['cohort']:'t1'`, limit: 1, expand: ["total_count"] })).total_count).toBe(2);
+    expect((await stripe.customers.search({ query: `email:'total@example.com' OR email:'total3@example.com'`, expand: ["total_count"] })).total_count).toBe(2);
+    expect((await stripe.customers.search({ query: `email:'nobody@example.com'`, expand: ["total_count"] })).total_count).toBe(0);
+    // A list has no total_count (Stripe's lists do not): still a 400 there.
+    const raw = await get(`/v1/payment_intents?expand[]=total_count`, m.opts);
+    expectError(raw, 400);
+  });
+});

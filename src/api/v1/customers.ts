@@ -25,7 +25,7 @@ import {
 import { Writes } from "../../billing/writes";
 import { createdConditions, listIntents, listable, pageOf } from "../../db/queries";
 import { customers, paymentMethods } from "../../db/schema";
-import { searchPage, searchResult, tableRows, textField, type Searchable } from "../../db/object-search";
+import { searchPage, searchResult, searchTotal, tableRows, textField, type Searchable } from "../../db/object-search";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
@@ -34,7 +34,7 @@ import { resolvePaymentMethodInput } from "./payment_intents";
 import { savedOrTestMethod } from "./payment_methods";
 import { CustomerSchema, PaymentMethodObjectSchema } from "./billing_schemas";
 import { intentJson, json, listObject, pageRequest } from "./respond";
-import { expanded, expandPaths } from "./expand";
+import { expanded, expandPaths, searchExpand } from "./expand";
 import { customerSubscriptions } from "./subscriptions";
 import { route, type App, type Ctx } from "./route";
 import { writeCompared } from "./updates";
@@ -309,9 +309,11 @@ export function registerCustomers(app: App): void {
       response: searchResultOf(CustomerSchema, "CustomerSearchResult"),
     },
     async (c, { query, principal }) => {
-      const expand = expandPaths(query.expand, "customer", true);
+      const { total, expand: objectExpand } = searchExpand(query.expand);
+      const expand = expandPaths(objectExpand, "customer", true);
       const page = await searchPage(c.env.DB, CUSTOMER_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, customers));
-      return json(c, searchResult("/v1/customers/search", page, await renderCustomers(c, principal, page.items, expand)));
+      const totalCount = total ? await searchTotal(c.env.DB, CUSTOMER_SEARCH, principal, query.query, customers) : undefined;
+      return json(c, searchResult("/v1/customers/search", page, await renderCustomers(c, principal, page.items, expand), totalCount));
     },
   );
 

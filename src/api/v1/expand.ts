@@ -418,3 +418,12 @@ export async function expanded<T>(c: Ctx, principal: Principal, objects: T[], ki
   await expandObjects(c, principal, objects, kind, paths);
   return objects;
 }
+
+/**
+ * A search's expand[]: `total_count` is the search result's own field (Stripe's count of the matches,
+ * only rendered when expanded), apart from its objects' `data.` paths.
+ */
+export function searchExpand(expand: readonly string[] | undefined): { total: boolean; expand: string[] | undefined } {
+  if (!expand) return { total: false, expand: undefined };
+  return { total: expand.includes("total_count"), expand: expand.filter((p) => p !== "total_count") };
+}

@@ -12,7 +12,7 @@ import { assertNotDetached, saveFromIntent } from "../../billing/payment-methods
 import { settleInvoiceOfIntent } from "../../billing/hooks";
 import { findCustomer, findPaymentMethod, liveCustomer, parseDetails, renderCustomer } from "../../billing/store";
 import { log } from "../../log";
-import { listIntents, searchIntents } from "../../db/queries";
+import { countSearchIntents, listIntents, searchIntents } from "../../db/queries";
 import { checkedList } from "./list-filters";
 import { decodePageToken, encodePageToken, parseSearch, parseSearchQuery, searchConditions, searchPlan } from "../../db/search";
 import { config } from "../../env";
@@ -20,7 +20,7 @@ import type { Principal } from "../../auth/permissions";
 import { createParams, type OpOutcome, type RequestContext } from "../../intents/params";
 import * as f from "./fields";
 import { assertIntentId, intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
-import { expandObjects, expandPaths, withSavedMethods } from "./expand";
+import { expandObjects, expandPaths, searchExpand, withSavedMethods } from "./expand";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { listOf, PaymentIntentSchema, searchResultOf, TransactionSchema } from "./schemas";
 import { stripeBody } from "./stripe-params";
@@ -447,7 +447,8 @@ export function registerPaymentIntents(app: App): void {
       response: searchResultOf(PaymentIntentSchema, "PaymentIntentSearchResult"),
     },
     async (c, { query, principal }) => {
-      const expand = checkExpand(query.expand, true);
+      const { total, expand: objectExpand } = searchExpand(query.expand);
+      const expand = checkExpand(objectExpand, true);
       const parsed = parseSearch(query.query);
       const plan = searchPlan(parsed.clauses, parsed.joiner, principal);
       if (principal.customerId) plan.conditions.push(...searchConditions(parseSearchQuery(`customer:"${principal.customerId.replace(/"/g, "")}"`), "AND", principal));
@@ -460,6 +461,7 @@ export function registerPaymentIntents(app: App): void {
         has_more: page.hasMore,
         next_page: page.hasMore && last ? encodePageToken({ created: last.created, id: last.id }) : null,
         url: "/v1/payment_intents/search",
+        ...(total ? { total_count: await countSearchIntents(c.env.DB, principal, plan) } : {}),
       });
     },
   );

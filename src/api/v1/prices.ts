@@ -9,7 +9,7 @@ import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import { findPrice, db, ONE_TIME, parseMetadata, renderPrice, type PriceRow } from "../../billing/store";
 import { INTERVALS, MAX_INTERVAL_COUNT } from "../../billing/periods";
-import { booleanField, conditionField, searchPage, searchResult, tableRows, textField, type Searchable } from "../../db/object-search";
+import { booleanField, conditionField, searchPage, searchResult, searchTotal, tableRows, textField, type Searchable } from "../../db/object-search";
 import { createdConditions, cursorOf, listable, NO_ROWS, pageOf, withinCreated, type Page } from "../../db/queries";
 import { prices, products } from "../../db/schema";
 import { newestFirst } from "../../db/shards";
@@ -21,7 +21,7 @@ import { stripeBody } from "./stripe-params";
 import { findProduct, newProduct, renderProduct } from "./products";
 import { idempotentD1 } from "./idempotency";
 import { json, listObject, pageRequest } from "./respond";
-import { expanded, expandPaths } from "./expand";
+import { expanded, expandPaths, searchExpand } from "./expand";
 import type { Principal } from "../../auth/permissions";
 import type { Scope } from "../../core/types";
 import type { Env } from "../../env";
@@ -387,9 +387,11 @@ export function registerPrices(app: App): void {
       response: searchResultOf(PriceSchema, "PriceSearchResult"),
     },
     async (c, { query, principal }) => {
-      const expand = expandPaths(query.expand, "price", true);
+      const { total, expand: objectExpand } = searchExpand(query.expand);
+      const expand = expandPaths(objectExpand, "price", true);
       const page = await searchPage(c.env.DB, PRICE_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, prices));
-      return json(c, searchResult("/v1/prices/search", page, await renderPrices(c, principal, page.items, expand)));
+      const totalCount = total ? await searchTotal(c.env.DB, PRICE_SEARCH, principal, query.query, prices) : undefined;
+      return json(c, searchResult("/v1/prices/search", page, await renderPrices(c, principal, page.items, expand), totalCount));
     },
   );
 

@@ -8,7 +8,7 @@ import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix, randomId } from "../../core/ids";
 import type { Metadata, Scope } from "../../core/types";
 import { db, parseMetadata } from "../../billing/store";
-import { booleanField, searchPage, searchResult, tableRows, textField, unsupportedField, type Searchable } from "../../db/object-search";
+import { booleanField, searchPage, searchResult, searchTotal, tableRows, textField, unsupportedField, type Searchable } from "../../db/object-search";
 import { createdConditions, listable, MAX_LIST_IDS, NO_ROWS, pageOf, pageOfIds, withinCreated } from "../../db/queries";
 import { prices, products } from "../../db/schema";
 import { Writes } from "../../billing/writes";
@@ -16,7 +16,7 @@ import { mergeMetadata } from "../../intents/operations/metadata";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
 import { json, listObject, pageRequest } from "./respond";
-import { expanded, expandPaths } from "./expand";
+import { expanded, expandPaths, searchExpand } from "./expand";
 import { route, type App } from "./route";
 import { writeCompared } from "./updates";
 import { listOf, searchResultOf } from "./schemas";
@@ -222,9 +222,11 @@ export function registerProducts(app: App): void {
     },
     async (c, { query, principal }) => {
       // Stripe's default_price and tax_code expand; both are always null here.
-      const expand = expandPaths(query.expand, "product", true);
+      const { total, expand: objectExpand } = searchExpand(query.expand);
+      const expand = expandPaths(objectExpand, "product", true);
       const page = await searchPage(c.env.DB, PRODUCT_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, products));
-      return json(c, searchResult("/v1/products/search", page, await expanded(c, principal, page.items.map(renderProduct), "product", expand)));
+      const totalCount = total ? await searchTotal(c.env.DB, PRODUCT_SEARCH, principal, query.query, products) : undefined;
+      return json(c, searchResult("/v1/products/search", page, await expanded(c, principal, page.items.map(renderProduct), "product", expand), totalCount));
     },
   );
 

@@ -319,6 +319,6 @@ export function listOf(item: z.ZodType, name: string) {
 
 export function searchResultOf(item: z.ZodType, name: string) {
   return z
-    .object({ object: z.literal("search_result"), data: z.array(item), has_more: z.boolean(), next_page: z.string().nullable(), url: z.string() })
+    .object({ object: z.literal("search_result"), data: z.array(item), has_more: z.boolean(), next_page: z.string().nullable(), url: z.string(), total_count: z.number().int().optional() })
     .meta({ id: name });
 }

@@ -9,7 +9,7 @@ import { closeInvoice, type ActionRefusal, type InvoiceAction } from "../../bill
 import { INTERVALS } from "../../billing/periods";
 import { canceledSubscriptionFields, cancelSubscription, changeSubscription, createSubscription, liveSubscriptionIds } from "../../billing/subscriptions";
 import { db, ENDED_STATUSES, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, subscriptionById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, withCancellationDetails, type InvoiceJson, type InvoiceRow, type PriceRow, type SubscriptionJson, type SubscriptionRow } from "../../billing/store";
-import { integerField, searchPage, searchResult, tableRows, textField, unsupportedField, type Searchable } from "../../db/object-search";
+import { integerField, searchPage, searchResult, searchTotal, tableRows, textField, unsupportedField, type Searchable } from "../../db/object-search";
 import { createdConditions, listable, NO_ROWS, pageOf, type PageRequest } from "../../db/queries";
 import { invoices, subscriptionDetails, subscriptions } from "../../db/schema";
 import type { Env } from "../../env";
@@ -19,7 +19,7 @@ import { stripeBody } from "./stripe-params";
 import { createInlinePrice, priceUnitAmount } from "./prices";
 import { idempotentD1 } from "./idempotency";
 import { intentJson, intentStub, json, listObject, pageRequest } from "./respond";
-import { assertMayExpand, expanded, expandObjects, expandPaths } from "./expand";
+import { assertMayExpand, expanded, expandObjects, expandPaths, searchExpand } from "./expand";
 import type { Principal } from "../../auth/permissions";
 import { v1ErrorBody } from "./errors";
 import { route, type App, type Ctx } from "./route";
@@ -417,9 +417,11 @@ export function registerSubscriptions(app: App): void {
       response: searchResultOf(SubscriptionSchema, "SubscriptionSearchResult"),
     },
     async (c, { query, principal }) => {
-      const expand = subscriptionExpand(query.expand, true);
+      const { total, expand: objectExpand } = searchExpand(query.expand);
+      const expand = subscriptionExpand(objectExpand, true);
       const page = await searchPage(c.env.DB, SUBSCRIPTION_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, subscriptions));
-      return json(c, searchResult("/v1/subscriptions/search", page, await renderSubscriptionsExpanded(c, principal, page.items, expand)));
+      const totalCount = total ? await searchTotal(c.env.DB, SUBSCRIPTION_SEARCH, principal, query.query, subscriptions) : undefined;
+      return json(c, searchResult("/v1/subscriptions/search", page, await renderSubscriptionsExpanded(c, principal, page.items, expand), totalCount));
     },
   );
 
@@ -566,9 +568,11 @@ export function registerSubscriptions(app: App): void {
       response: searchResultOf(InvoiceSchema, "InvoiceSearchResult"),
     },
     async (c, { query, principal }) => {
-      const expand = checkInvoiceExpand(query.expand, true);
+      const { total, expand: objectExpand } = searchExpand(query.expand);
+      const expand = checkInvoiceExpand(objectExpand, true);
       const page = await searchPage(c.env.DB, INVOICE_SEARCH, principal, { query: query.query, limit: query.limit ?? 10, page: query.page }, tableRows(c.env.DB, invoices));
-      return json(c, searchResult("/v1/invoices/search", page, await renderInvoicesExpanded(c, principal, page.items, expand)));
+      const totalCount = total ? await searchTotal(c.env.DB, INVOICE_SEARCH, principal, query.query, invoices) : undefined;
+      return json(c, searchResult("/v1/invoices/search", page, await renderInvoicesExpanded(c, principal, page.items, expand), totalCount));
     },
   );
 
