@@ -666,3 +666,32 @@ describe("search results' total_count (expand[]=total_count)", () => {
     expectError(raw, 400);
   });
 });
+
+describe("includable lists expanded where they are nested", () => {
+  it("a refund's charge.refunds and payment_intent.latest_charge.refunds, an intent's or a charge's customer.subscriptions: rendered, never dropped from a 200", async () => {
+    const m = await newMerchant("nested-includes");
+    const stripe = stripeClient(m.key);
+    const customer = await stripe.customers.create({ email: "nested@example.com", payment_method: "pm_card_visa" });
+    const [card] = (await stripe.customers.listPaymentMethods(customer.id)).data;
+    await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: card?.id } });
+    const price = await stripe.prices.create({ unit_amount: 700, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Nested" } });
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    const paid = await stripe.paymentIntents.create({ amount: 900, currency: "usd", customer: customer.id, payment_method: "pm_card_visa", confirm: true });
+    const refund = await stripe.refunds.create({ payment_intent: paid.id, amount: 100 });
+
+    const read = await stripe.refunds.retrieve(refund.id, { expand: ["charge.refunds", "payment_intent.latest_charge.refunds", "charge.customer.subscriptions"] });
+    const charge = read.charge as Stripe.Charge;
+    expect(charge.refunds).toMatchObject({ object: "list", total_count: 1, url: `/v1/charges/${charge.id}/refunds` });
+    expect(charge.refunds?.data.map((r) => r.id)).toEqual([refund.id]);
+    const latest = (read.payment_intent as Stripe.PaymentIntent).latest_charge as Stripe.Charge;
+    expect(latest.refunds?.data.map((r) => r.id)).toEqual([refund.id]);
+    expect((charge.customer as Stripe.Customer).subscriptions?.data.map((s) => s.id)).toEqual([sub.id]);
+
+    const intent = await stripe.paymentIntents.retrieve(paid.id, { expand: ["customer.subscriptions"] });
+    expect((intent.customer as Stripe.Customer).subscriptions).toMatchObject({ object: "list", url: `/v1/customers/${customer.id}/subscriptions` });
+    const listed = await stripe.paymentIntents.list({ customer: customer.id, expand: ["data.customer.subscriptions"] });
+    expect((listed.data[0]?.customer as Stripe.Customer).subscriptions?.data.map((s) => s.id)).toEqual([sub.id]);
+    // A route's own rendering stays: the charge's refunds expanded at the top.
+    expect((await stripe.charges.retrieve(charge.id, { expand: ["refunds"] })).refunds?.data.map((r) => r.id)).toEqual([refund.id]);
+  });
+});

@@ -9,14 +9,14 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { invalidRequest, permissionDenied } from "../../core/errors";
 import { hasPrefix, intentIdForCharge } from "../../core/ids";
-import { chargeAsOf, renderChargeById } from "../../core/objects";
+import { chargeAsOf, renderChargeById, renderChargeRefunds } from "../../core/objects";
 import type { Permission, Principal } from "../../auth/permissions";
 import { db, renderCustomer, renderInvoice, renderPaymentMethodRow, renderPrice, renderTestClock } from "../../billing/store";
 import { customers, invoices, paymentMethods, prices, products, subscriptions, testClocks } from "../../db/schema";
 import { renderProduct } from "./products";
 import { intentJson, intentStub } from "./respond";
 import type { Ctx } from "./route";
-import { renderSubscriptionRows } from "./subscriptions";
+import { customerSubscriptions, renderSubscriptionRows } from "./subscriptions";
 import { ownEntry } from "../../core/own";
 
 /** The objects (and the nested objects paths go through) whose fields may be expanded. */
@@ -374,6 +374,7 @@ export function assertMayExpand(principal: Principal, path: string, target: Targ
 export async function expandObjects(c: Ctx, principal: Principal, objects: readonly unknown[], kind: Kind, paths: readonly string[]): Promise<void> {
   const ordered = [...paths].sort((a, b) => a.split(".").length - b.split(".").length);
   for (const path of ordered) {
+    if (await expandInclude(c, principal, objects, kind, path)) continue;
     const slots: Slot[] = [];
     let target: Target | null = null;
     for (const object of objects) target = slotsAt(object, kind, path.split("."), slots) ?? target;
@@ -385,6 +386,78 @@ export async function expandObjects(c: Ctx, principal: Principal, objects: reado
       if (object !== undefined) slot.parent[slot.key] = object;
     }
   }
+}
+
+/**
+ * Includable lists a route does not render where they are nested (a refund's `charge.refunds`, an
+ * intent's `customer.subscriptions`): rendered here for each object at the path's parent that lacks
+ * the field (a route's own rendering, such as a charge's `refunds` or an intent's
+ * `latest_charge.refunds`, is kept), with the permission reading them needs.
+ */
+const INCLUDES: Partial<Record<Kind, Record<string, { target: Target; render: (c: Ctx, principal: Principal, parent: Json) => Promise<unknown> }>>> = {
+  customer: {
+    subscriptions: { target: "subscription", render: (c, principal, parent) => customerSubscriptions(c, principal, String(parent.id), { limit: 10 }, new Set()) },
+  },
+  charge: {
+    refunds: {
+      target: "charge",
+      render: async (c, principal, parent) => {
+        const id = String(parent.id);
+        const intent = await intentStub(c.env, intentIdForCharge(id)).retrieve(principal, intentIdForCharge(id));
+        return intent ? renderChargeRefunds(intent, id) : undefined;
+      },
+    },
+  },
+};
+
+/** The kind of object `segments` lead to from `root` (through ids, included lists' `data` and nested objects), or null. */
+function kindAt(root: Kind, segments: readonly string[]): Kind | null {
+  let kind: Kind = root;
+  for (let i = 0; i < segments.length; i++) {
+    const field = fieldOf(kind, segments[i] ?? "");
+    if (!field || field.t === "null" || field.to === null) return null;
+    if (field.t !== "id" && field.list) i++;
+    kind = field.to;
+  }
+  return kind;
+}
+
+/** The objects standing at `segments` under `node` (of `kind`): through objects, and each item of a list's `data`. */
+function objectsAt(node: unknown, kind: Kind, segments: readonly string[], out: Json[]): void {
+  if (!isObject(node)) return;
+  if (segments.length === 0) {
+    out.push(node);
+    return;
+  }
+  const [head = "", ...rest] = segments;
+  const field = fieldOf(kind, head);
+  if (!field || field.t === "null" || field.to === null) return;
+  const value = node[head];
+  if (field.t !== "id" && field.list) {
+    for (const item of isObject(value) && Array.isArray(value.data) ? value.data : []) objectsAt(item, field.to, rest.slice(1), out);
+    return;
+  }
+  objectsAt(value, field.to, rest, out);
+}
+
+/** A path ending at an includable list of INCLUDES: rendered where it is missing (true: handled, nothing else to do for it). */
+async function expandInclude(c: Ctx, principal: Principal, objects: readonly unknown[], kind: Kind, path: string): Promise<boolean> {
+  const segments = path.split(".");
+  const field = segments[segments.length - 1] ?? "";
+  const parentKind = kindAt(kind, segments.slice(0, -1));
+  const include = parentKind ? ownEntry(INCLUDES[parentKind] ?? {}, field) : undefined;
+  if (!parentKind || !include) return false;
+  const parents: Json[] = [];
+  for (const object of objects) objectsAt(object, kind, segments.slice(0, -1), parents);
+  // A deleted customer has no lists; what a route rendered itself stays.
+  const missing = parents.filter((p) => p[field] === undefined && p.deleted !== true && typeof p.id === "string");
+  if (missing.length === 0) return true;
+  assertMayExpand(principal, path, include.target);
+  const lists = await Promise.all(missing.map((p) => include.render(c, principal, p)));
+  missing.forEach((p, i) => {
+    if (lists[i] !== undefined) p[field] = lists[i];
+  });
+  return true;
 }
 
 /**
