@@ -224,6 +224,28 @@ export async function listIntents(d1: D1Database, scope: Scope, filters: IntentF
 export const SEARCH_TOTAL_LIMIT = 10_000;
 
 /**
+ * The WHERE of one branch of an intent search (its page and its total_count read the same range): a
+ * metadata clause is a range of the side table's index (merchant, mode, key, value, then (created,
+ * intent) past `after`), anything else the intents' own conditions; the scope's and `extra` with both.
+ */
+function searchBranchWhere(scope: Scope, branch: SearchPlan, extra: SQL[], after: Cursor | null): SQL | undefined {
+  const intentScope = scoped(INTENTS, scope);
+  if (branch.metadata) {
+    return and(
+      eq(paymentIntentMetadata.merchantId, scope.merchantId),
+      eq(paymentIntentMetadata.livemode, scope.livemode),
+      eq(paymentIntentMetadata.key, branch.metadata.key),
+      eq(paymentIntentMetadata.value, branch.metadata.value),
+      ...(after ? [beyond(paymentIntentMetadata.created, paymentIntentMetadata.intentId, after, "older")] : []),
+      ...intentScope,
+      ...branch.conditions,
+      ...extra,
+    );
+  }
+  return and(...intentScope, ...branch.conditions, ...extra, ...(after ? [beyond(paymentIntents.created, paymentIntents.id, after, "older")] : []));
+}
+
+/**
  * A search page: `plan` comes from the search query; `after` is the cursor of the page token. A
  * metadata clause drives the query from the side table's index (merchant, mode, key, value, created,
  * intent): the page is a range of it, each intent looked up by primary key, in index order. An OR
@@ -232,7 +254,6 @@ export const SEARCH_TOTAL_LIMIT = 10_000;
  */
 export async function searchIntents(d1: D1Database, scope: Scope, plan: SearchPlan, limit: number, after: Cursor | null): Promise<Page<IntentRecord>> {
   const db = drizzle(d1);
-  const intentScope = scoped(INTENTS, scope);
   const columns = intentRow;
   const query = (branch: SearchPlan, extra: SQL[]) =>
     branch.metadata
@@ -240,24 +261,13 @@ export async function searchIntents(d1: D1Database, scope: Scope, plan: SearchPl
           .select(columns)
           .from(paymentIntentMetadata)
           .innerJoin(paymentIntents, eq(paymentIntents.id, paymentIntentMetadata.intentId))
-          .where(
-            and(
-              eq(paymentIntentMetadata.merchantId, scope.merchantId),
-              eq(paymentIntentMetadata.livemode, scope.livemode),
-              eq(paymentIntentMetadata.key, branch.metadata.key),
-              eq(paymentIntentMetadata.value, branch.metadata.value),
-              ...(after ? [beyond(paymentIntentMetadata.created, paymentIntentMetadata.intentId, after, "older")] : []),
-              ...intentScope,
-              ...branch.conditions,
-              ...extra,
-            ),
-          )
+          .where(searchBranchWhere(scope, branch, extra, after))
           .orderBy(desc(paymentIntentMetadata.created), desc(paymentIntentMetadata.intentId))
           .limit(limit + 1)
       : db
           .select(columns)
           .from(paymentIntents)
-          .where(and(...intentScope, ...branch.conditions, ...extra, ...(after ? [beyond(paymentIntents.created, paymentIntents.id, after, "older")] : [])))
+          .where(searchBranchWhere(scope, branch, extra, after))
           .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
           .limit(limit + 1);
   let rows: IntentRow[];
@@ -283,30 +293,15 @@ export async function searchIntents(d1: D1Database, scope: Scope, plan: SearchPl
  */
 export async function countSearchIntents(d1: D1Database, scope: Scope, plan: SearchPlan): Promise<number> {
   const db = drizzle(d1);
-  const intentScope = scoped(INTENTS, scope);
   const query = (branch: SearchPlan, extra: SQL[]) =>
     branch.metadata
       ? db
           .select({ id: paymentIntentMetadata.intentId })
           .from(paymentIntentMetadata)
           .innerJoin(paymentIntents, eq(paymentIntents.id, paymentIntentMetadata.intentId))
-          .where(
-            and(
-              eq(paymentIntentMetadata.merchantId, scope.merchantId),
-              eq(paymentIntentMetadata.livemode, scope.livemode),
-              eq(paymentIntentMetadata.key, branch.metadata.key),
-              eq(paymentIntentMetadata.value, branch.metadata.value),
-              ...intentScope,
-              ...branch.conditions,
-              ...extra,
-            ),
-          )
+          .where(searchBranchWhere(scope, branch, extra, null))
           .limit(SEARCH_TOTAL_LIMIT)
-      : db
-          .select({ id: paymentIntents.id })
-          .from(paymentIntents)
-          .where(and(...intentScope, ...branch.conditions, ...extra))
-          .limit(SEARCH_TOTAL_LIMIT);
+      : db.select({ id: paymentIntents.id }).from(paymentIntents).where(searchBranchWhere(scope, branch, extra, null)).limit(SEARCH_TOTAL_LIMIT);
   const [first, ...others] = plan.any ?? [];
   const ranges = first ? await db.batch([query(first, plan.conditions), ...others.map((b) => query(b, plan.conditions))]) : [await query(plan, [])];
   return Math.min(new Set(ranges.flat().map((r) => r.id)).size, SEARCH_TOTAL_LIMIT);
