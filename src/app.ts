@@ -7,7 +7,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { ApiError, BEARER_CHALLENGE, internalError } from "./core/errors";
 import { redactCardNumbers } from "./core/card-number";
 import { randomToken } from "./core/ids";
-import { v1ErrorBody } from "./api/v1/errors";
+import { errorCodeOf, v1ErrorBody } from "./api/v1/errors";
 import { registerPaymentIntentsSurface } from "./api/paymentintents";
 import { registerIcligoSurface } from "./api/icligo";
 import { registerCharges } from "./api/v1/charges";
@@ -87,6 +87,11 @@ export function buildApp(): OpenAPIHono<AppEnv> {
     // is answered the same, so a client that retries 5xx by itself with its key (stripe-node) is told
     // not to. Without a key nothing is kept, and nothing is said.
     if (c.res.status === 502 && key) c.header("Stripe-Should-Retry", "false");
+    // The gateway's own 409s (an outcome still being reconciled, a retry of a failed payment still
+    // running, an amount changed under the page) are answers, not a lock: stripe-node retries every
+    // 409 by itself unless told not to, and each retry would meet the same refusal. An idempotency
+    // key in use is the one 409 a retry resolves, as at Stripe, and is left to the client.
+    if (c.res.status === 409 && !c.res.headers.has("Stripe-Should-Retry") && (await errorCodeOf(c.res)) !== "idempotency_key_in_use") c.header("Stripe-Should-Retry", "false");
   });
 
   app.onError((err, c) => {

@@ -347,6 +347,8 @@ export interface KeyedAnswer {
   status: number;
   body: Record<string, unknown>;
   replayed: string | null;
+  /** The Stripe-Should-Retry header, when the answer carries one. */
+  shouldRetry: string | null;
 }
 
 /**
@@ -365,7 +367,7 @@ export async function sendWithWait(path: string, body: { json: unknown } | { for
   );
   const json = (await res.json()) as Record<string, unknown>;
   await waitOnExecutionContext(ctx);
-  return { status: res.status, body: json, replayed: res.headers.get("idempotent-replayed") };
+  return { status: res.status, body: json, replayed: res.headers.get("idempotent-replayed"), shouldRetry: res.headers.get("stripe-should-retry") };
 }
 
 /** Requests sent at once with one key, answered alike: all 200 with the same body, one run and the rest replayed. Returns that body. */

@@ -49,6 +49,8 @@ describe("/v1: the same Idempotency-Key at once on a write whose answer D1 keeps
     const held = await send("/v1/customers", { email: "held@example.com" }, m.key, "v1-wait-held", 50);
     expect(held.status, JSON.stringify(held.body)).toBe(409);
     expect((held.body.error as J).code).toBe("idempotency_key_in_use");
+    // The one 409 a retry resolves: not told otherwise (stripe-node retries 409s by itself).
+    expect(held.shouldRetry).toBeNull();
     const other = await send("/v1/customers", { email: "other@example.com" }, m.key, "v1-wait-held", LONG);
     expect(other.status, JSON.stringify(other.body)).toBe(400);
     expect((other.body.error as J).code).toBe("idempotency_key_reused");

@@ -323,7 +323,10 @@ describe("increment_authorization through the Stripe connector (the local Stripe
     expectError(res, 504, "provider_timeout");
     expect(await retrieve(pi.id, opts)).toMatchObject({ status: "requires_capture", amount: 5000, amount_capturable: 5000 });
     expect((await history(pi.id, opts)).map((t) => `${t.type}:${t.status}`)).toEqual(["authorize:succeeded", "increment:pending"]);
-    expectError(await post(`/v1/payment_intents/${pi.id}/capture`, {}, opts), 409, "payment_intent_pending_reconciliation");
+    const waiting = await post(`/v1/payment_intents/${pi.id}/capture`, {}, opts);
+    expectError(waiting, 409, "payment_intent_pending_reconciliation");
+    // An answer, not a lock: stripe-node, which retries 409s by itself, is told not to.
+    expect(waiting.headers.get("stripe-should-retry")).toBe("false");
     expectError(await increment(pi.id, { amount: 7000 }, opts), 409, "payment_intent_pending_reconciliation");
 
     const result = await stub(pi.id).reconcile(pi.id);

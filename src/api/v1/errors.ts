@@ -62,3 +62,12 @@ export function v1ErrorBody(err: ApiErrorData, extras: { paymentIntent?: Payment
     },
   };
 }
+
+/** The `error.code` of a /v1 error answer (read from a copy: the answer still goes out), or null. */
+export async function errorCodeOf(res: Response): Promise<string | null> {
+  if (!(res.headers.get("Content-Type") ?? "").includes("json")) return null;
+  const body: unknown = await res.clone().json().catch(() => null);
+  if (typeof body !== "object" || body === null || !("error" in body)) return null;
+  const error: unknown = body.error;
+  return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" ? error.code : null;
+}
