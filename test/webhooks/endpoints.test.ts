@@ -137,6 +137,11 @@ describe("webhook endpoints", () => {
     expectError(await post("/v1/webhook_endpoints", { url: "https://merchant.example/h", enabled_events: ["payment_intent.exploded"] }, opts), 400);
     expectError(await post("/v1/webhook_endpoints", { url: "https://merchant.example/h", enabled_events: ["*"], colour: "red" }, opts), 400, "parameter_unknown");
     expectError(await post("/v1/webhook_endpoints", { url: 42, enabled_events: ["*"] }, opts), 400);
+    // api_version is accepted and ignored (events follow the merchant's default), but a version Stripe never had is a typo told, not dropped.
+    const badVersion = expectError(await post("/v1/webhook_endpoints", { url: "https://merchant.example/h", enabled_events: ["*"], api_version: "2026-13-45.endive" }, opts), 400);
+    expect(badVersion.param).toBe("api_version");
+    const known = await post<WebhookEndpointJson>("/v1/webhook_endpoints", { url: "https://merchant.example/version", enabled_events: ["*"], api_version: "2025-03-31.basil" }, opts);
+    expect(known.status).toBe(200);
     const form = await call<WebhookEndpointJson>("POST", "/v1/webhook_endpoints", { ...opts, form: "url=https%3A%2F%2Fmerchant.example%2Fform&enabled_events[0]=charge.succeeded&enabled_events[1]=refund.created" });
     expect(form.body.enabled_events).toEqual(["charge.succeeded", "refund.created"]);
     const count = await env.DB.prepare("SELECT count(*) AS n FROM webhook_endpoints WHERE url = 'https://merchant.example/h'").first<{ n: number }>();

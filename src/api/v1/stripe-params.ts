@@ -7,6 +7,7 @@
 // stripe package by scripts/stripe-params-fixture.mjs). Parameters of our own (the gateway's own names and
 // conveniences) are honoured too and marked as extras.
 import { z } from "zod";
+import { GATEWAY_API_VERSION, isKnownApiVersion } from "../../core/api-version";
 
 export type Support = "honoured" | "extra" | "ignored" | "unsupported";
 
@@ -14,13 +15,15 @@ export interface ParamSupport {
   support: Support;
   /** What it does here (honoured), or why it is ignored or not supported. */
   note: string;
+  /** An ignored parameter whose value must still be well formed (a typo is told, not dropped unseen). */
+  valid?: z.ZodType;
 }
 
 type Table = Record<string, ParamSupport>;
 
 const honoured = (note = ""): ParamSupport => ({ support: "honoured", note });
 const extra = (note: string): ParamSupport => ({ support: "extra", note });
-const ignored = (note: string): ParamSupport => ({ support: "ignored", note });
+const ignored = (note: string, valid?: z.ZodType): ParamSupport => ({ support: "ignored", note, ...(valid ? { valid } : {}) });
 const unsupported = (note: string): ParamSupport => ({ support: "unsupported", note });
 
 function group(names: readonly string[], entry: ParamSupport): Table {
@@ -504,7 +507,10 @@ export const STRIPE_PARAMS = {
     enabled_events: honoured(),
     description: honoured(),
     metadata: honoured(),
-    api_version: ignored("events are rendered with the merchant's default Stripe-Version (POST /v1/account settings[api_version])"),
+    api_version: ignored(
+      "events are rendered with the merchant's default Stripe-Version (POST /v1/account settings[api_version]); an unknown version is a 400",
+      z.string().refine((v) => isKnownApiVersion(v), `must be a known Stripe API version, e.g. ${GATEWAY_API_VERSION}`),
+    ),
     expand: ignored("an endpoint has no expandable field"),
     connect: unsupported(CONNECT),
   },
@@ -643,8 +649,7 @@ export function stripeBody<S extends z.ZodRawShape>(op: Operation, shape: S): z.
   for (const [name, entry] of Object.entries(table)) {
     if (name in shape) continue;
     if (entry.support === "ignored") {
-      more[name] = z
-        .unknown()
+      more[name] = (entry.valid ?? z.unknown())
         .transform(() => undefined)
         .optional()
         .describe(`Accepted and ignored: ${entry.note}.`);
