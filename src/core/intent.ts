@@ -322,7 +322,8 @@ export function applyAuthorizeOutcome(
       attempt.responseText = paypal ? "Waiting for the payer to approve the payment on PayPal." : "The card issuer requires 3D Secure authentication.";
       intent.status = "requires_action";
       // A provider's own page (PayPal's approval, Stripe's 3DS), else the one we had, else the sandbox's challenge.
-      intent.nextAction = { type: "redirect_to_url", url: outcome.redirectUrl ?? intent.nextAction?.url ?? opts.challengeUrl, returnUrl: intent.returnUrl };
+      // The provider's answer comes from outside: only a web address is a page to send a shopper to.
+      intent.nextAction = { type: "redirect_to_url", url: webAddress(outcome.redirectUrl) ?? intent.nextAction?.url ?? opts.challengeUrl, returnUrl: intent.returnUrl };
       return { events: ["payment_intent.requires_action"] };
     }
     case "declined": {
@@ -372,6 +373,13 @@ export function applyAuthorizeOutcome(
  * declined ones (once, by id), so its failed charge keeps its card. Kept in one place at a time: the
  * latest decline's in last_payment_error, the earlier ones in declinedMethods.
  */
+/** `url` when it is an absolute http(s) address; null for anything else (`javascript:`, `data:`, a relative path, not a URL). */
+export function webAddress(url: string | null): string | null {
+  if (url === null || !URL.canParse(url)) return null;
+  const protocol = new URL(url).protocol;
+  return protocol === "https:" || protocol === "http:" ? url : null;
+}
+
 export function retireLastError(intent: IntentRecord): void {
   const pm = intent.lastPaymentError?.paymentMethod;
   if (pm && !intent.declinedMethods?.some((m) => m.id === pm.id)) intent.declinedMethods = [...(intent.declinedMethods ?? []), pm];

@@ -181,6 +181,21 @@ describe("payment intent state machine", () => {
     expect(intent.status).toBe("succeeded");
   });
 
+  it("a provider's page to send the shopper to is taken only when it is a web address (a javascript: or data: answer falls back to the challenge page)", () => {
+    const asked = (redirectUrl: string | null) => {
+      const intent = fresh(100, false);
+      const attempt = startAttempt(intent, { id: "txn_action", type: "authorize", amount: 100, connector: "stripe", capture: true, now: 1 });
+      applyAuthorizeOutcome(intent, attempt, { kind: "requires_action", providerReference: "r", redirectUrl }, { now: 1, restoreStatus: "requires_confirmation", challengeUrl: "https://gateway.example/3ds/pi" });
+      expect(intent.status).toBe("requires_action");
+      return intent.nextAction?.url;
+    };
+    expect(asked("https://hooks.stripe.com/3d_secure_2/hosted?x=1")).toBe("https://hooks.stripe.com/3d_secure_2/hosted?x=1");
+    expect(asked("http://127.0.0.1:9000/approve")).toBe("http://127.0.0.1:9000/approve");
+    for (const bad of ["javascript:alert(document.cookie)", "JavaScript:alert(1)", "data:text/html,<script>alert(1)</script>", "/relative/path", "not a url", null]) {
+      expect(asked(bad), String(bad)).toBe("https://gateway.example/3ds/pi");
+    }
+  });
+
   it("the decline velocity rule refuses a confirm with a clear error, changes nothing, and lapses with its window", () => {
     const intent = fresh(100, false);
     const t0 = 1_000_000;
