@@ -95,6 +95,19 @@ export interface Connector {
    * PSP named it while holding it pending (PayPal's capture or refund id), else null.
    */
   reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest, pendingReference: string | null): Promise<FollowUpOutcome>;
+  /**
+   * What the payer decided at the provider's page about an order still waiting for them (PayPal's
+   * approval), and when (ms, null when the provider does not say); null when undecided or the
+   * provider cannot tell. Only reads: nothing moves. Only a connector whose payers decide on the
+   * provider's page has it.
+   */
+  payerDecision?(providerReference: string): Promise<PayerDecision | null>;
+}
+
+/** A payer's decision at the provider: approved (the order can be completed), or voided (it never can). */
+export interface PayerDecision {
+  decision: "APPROVED" | "VOIDED";
+  at: number | null;
 }
 
 /** What a PSP's webhook says happened, in our words. */

@@ -5,7 +5,8 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import * as f from "../v1/fields";
 import { paypalRefusal, paypalValue } from "../../connectors/paypal/connector";
-import { sandboxDecision } from "../../connectors/sandbox/paypal";
+import { connectorOf } from "../../connectors/routing";
+import type { PayerDecision } from "../../connectors/types";
 import { chargeIdForIntent, derivedId, hasPrefix, intentIdForCharge, randomId } from "../../core/ids";
 import { minorToDecimal, normalizeCurrency } from "../../core/money";
 import type { IntentRecord } from "../../core/types";
@@ -80,23 +81,35 @@ async function orderStatus(env: Env, intent: IntentRecord): Promise<string> {
 
 /**
  * The order's status as PayPal would say it, and when it last changed (update_time): the payer's
- * approval or cancel on the sandbox's page changes the order, as at PayPal, though the payment's
- * object hears of it only when the payer comes back or capture-order completes it.
+ * approval (or, on the sandbox's page, cancel) changes the order at PayPal, though the payment's
+ * object hears of it only when the payer comes back or capture-order completes it. So an order
+ * waiting for its payer is asked about at its provider (PayPal itself for a merchant's PayPal
+ * account, the sandbox's ledger otherwise): a payer who approved in PayPal's popup (the JS SDK's
+ * flow, which never comes back through a return page) reads APPROVED, as at PayPal.
  */
 async function orderState(env: Env, intent: IntentRecord): Promise<{ status: string; updated: number }> {
   if (paidOtherwise(intent)) return { status: "VOIDED", updated: intent.updated };
   if (intent.status === "requires_action") {
     const waiting = waitingAttempt(intent);
-    // The sandbox acting as PayPal knows whether its payer approved.
-    if (waiting?.providerReference && waiting.connector === "paypal" && waiting.connectorAccount === null) {
-      const decided = await sandboxDecision(env.DB, waiting.providerReference);
+    if (waiting?.providerReference && waiting.connector === "paypal") {
+      const decided = await payerDecision(env, intent, waiting.connectorAccount, waiting.providerReference);
       const updated = Math.max(intent.updated, decided?.at ?? 0);
-      if (decided?.decision === "APPROVED") return { status: "APPROVED", updated };
-      // The payer canceled at the approval page: capture-order refuses it (and completes nothing here).
-      if (decided?.decision === "CANCELED") return { status: "VOIDED", updated };
+      // Canceled at the approval page (the sandbox's) or voided at PayPal: capture-order refuses it (and completes nothing here).
+      if (decided) return { status: decided.decision, updated };
     }
   }
   return { status: orderStatusOf(intent.status), updated: intent.updated };
+}
+
+/** The payer's decision at the order's provider; null when undecided, or when the provider cannot be asked (the order then reads as the payment stands). */
+async function payerDecision(env: Env, intent: IntentRecord, accountId: string | null, orderId: string): Promise<PayerDecision | null> {
+  try {
+    const connector = await connectorOf(env, { merchantId: intent.merchantId, livemode: intent.livemode }, accountId, "paypal");
+    return (await connector.payerDecision?.(orderId)) ?? null;
+  } catch {
+    // The account is gone, or the provider failed: a read answers what is known here.
+    return null;
+  }
 }
 
 /**

@@ -6,7 +6,7 @@
 import { currencyExponent, decimalToMinor, minorToDecimal } from "../../core/money";
 import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
 import type { PaymentMethodDetails } from "../../core/types";
-import type { AuthorizeRequest, CompleteActionRequest, Connector, ConnectorRefusal, FollowUpKind, FollowUpRequest } from "../types";
+import type { AuthorizeRequest, CompleteActionRequest, Connector, ConnectorRefusal, FollowUpKind, FollowUpRequest, PayerDecision } from "../types";
 
 export interface PayPalConfig {
   accountId: string;
@@ -51,6 +51,7 @@ interface Authorization extends Payment {
 interface Order {
   id?: string;
   status?: string;
+  update_time?: string;
   links?: Link[];
   purchase_units?: { payments?: { captures?: Payment[]; authorizations?: Payment[] } }[];
 }
@@ -245,6 +246,20 @@ export class PayPalConnector implements Connector {
     if (order.status === "APPROVED") return this.completeAction({ ...req, providerReference });
     if (order.status === "VOIDED") return { kind: "declined", providerReference, code: "card_declined", declineCode: "order_voided", message: "PayPal voided the order." };
     return { kind: "requires_action", providerReference, redirectUrl: null };
+  }
+
+  /**
+   * The payer's decision, read from the order: APPROVED (the payer approved and nothing completed the
+   * order yet: the JS SDK's flow approves in a popup and never comes back through a return page) or
+   * VOIDED; null for anything else, and when PayPal cannot be asked.
+   */
+  async payerDecision(providerReference: string): Promise<PayerDecision | null> {
+    const read = await this.call("GET", `/v2/checkout/orders/${encodeURIComponent(providerReference)}`, null);
+    if ("kind" in read || read.status !== 200) return null;
+    const order = read.body as Order;
+    if (order.status !== "APPROVED" && order.status !== "VOIDED") return null;
+    const at = order.update_time ? Date.parse(order.update_time) : Number.NaN;
+    return { decision: order.status, at: Number.isFinite(at) ? at : null };
   }
 
   private async followUpCall(path: string, req: FollowUpRequest, body: unknown, okStatuses: string[]): Promise<FollowUpOutcome> {

@@ -5,7 +5,7 @@
 // sandbox's ledger (D1), like its other records. Captures, voids and refunds succeed.
 import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
 import type { PaymentMethodDetails } from "../../core/types";
-import type { AuthorizeRequest, CompleteActionRequest, Connector, FollowUpKind, FollowUpRequest } from "../types";
+import type { AuthorizeRequest, CompleteActionRequest, Connector, FollowUpKind, FollowUpRequest, PayerDecision } from "../types";
 import { sandboxReference } from "./connector";
 
 const ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXY";
@@ -60,6 +60,12 @@ export class SandboxPayPalConnector implements Connector {
 
   supports(paymentMethod: PaymentMethodDetails): boolean {
     return paymentMethod.type === "paypal";
+  }
+
+  /** The payer's answer on the sandbox's approval page: approved, or canceled (the order is void). */
+  async payerDecision(providerReference: string): Promise<PayerDecision | null> {
+    const decided = await sandboxDecision(this.db, providerReference);
+    return decided ? { decision: decided.decision === "APPROVED" ? "APPROVED" : "VOIDED", at: decided.at } : null;
   }
 
   async authorize(req: AuthorizeRequest): Promise<AuthorizeOutcome> {
