@@ -183,6 +183,11 @@ export interface RefundParams {
   approvalThresholds: Record<string, number>;
   /** Who asked for it (the audit actor); the object fills it in from the request when absent. */
   requestedBy?: string | null;
+  /**
+   * Seed 002's void of a same-day sale (set by posVoid only): the refund gets the void mark. The mark
+   * is never taken from the caller's metadata, where any surface's client could write it.
+   */
+  posVoid?: boolean;
 }
 
 /** Seed 002's void: a cancel of an authorization, or a same-day sale's refund in whole (the refund's thresholds apply). */

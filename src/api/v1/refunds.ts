@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { invalidRequest, resourceMissing } from "../../core/errors";
 import { hasPrefix, intentIdForCharge } from "../../core/ids";
+import { VOID_MARK } from "../../core/pos-status";
 import { chargeAsOf, refundChargeOf, renderCharge, renderChargeById, renderPaymentMethod, renderRefund, type RefundJson } from "../../core/objects";
 import type { IntentRecord, Scope } from "../../core/types";
 import type { OpOutcome } from "../../intents/params";
@@ -26,7 +27,8 @@ const CreateBody = stripeBody("POST /v1/refunds", {
     charge_id: f.text(100).optional().describe("Seed 001's name for `charge`."),
     amount: f.amount.optional().describe("Minor units; defaults to everything not yet refunded."),
     reason: f.refundReason.optional(),
-    metadata: f.createMetadata.optional(),
+    // The void mark of seed 002 is the gateway's: refused here, before anything is bound or stored.
+    metadata: f.createMetadata.refine((m) => !(VOID_MARK in m), `the key '${VOID_MARK}' is reserved (it marks seed 002's void of a sale)`).optional(),
     expand: f.expand.optional(),
   });
 

@@ -4,7 +4,7 @@
 // capture that lands between the two (a void sent while a capture is in flight) is voided as the sale
 // it has become, not refused with "refund it instead".
 import { unexpectedState } from "../../core/errors";
-import { liveVoidOf, VOID_MARK } from "../../core/pos-status";
+import { liveVoidOf } from "../../core/pos-status";
 import type { IntentRecord } from "../../core/types";
 import type { PosVoidParams } from "../params";
 import { cancel } from "./cancel";
@@ -24,5 +24,5 @@ export async function posVoid(draft: IntentRecord, params: PosVoidParams, tools:
   if (!liveVoidOf(draft) && !sameUtcDay(captured?.completed ?? draft.created, tools.now())) {
     throw unexpectedState(`PaymentIntent ${draft.id} was not captured today: it has settled, and can be refunded but not voided.`, "payment_intent_settled");
   }
-  return refund(draft, { amount: undefined, reason: null, metadata: { [VOID_MARK]: "true" }, approvalThresholds: params.approvalThresholds, requestedBy: params.requestedBy ?? null }, tools);
+  return refund(draft, { amount: undefined, reason: null, metadata: {}, posVoid: true, approvalThresholds: params.approvalThresholds, requestedBy: params.requestedBy ?? null }, tools);
 }

@@ -3,7 +3,7 @@
 // merchant's approval threshold waits, pending, until someone holding refunds.approve approves it
 // (then it goes to the PSP) or rejects it (then it is canceled and its amount released); until then the
 // merchant may also cancel it itself (Stripe's refunds.cancel).
-import { invalidRequest, permissionDenied, resourceMissing, unexpectedState } from "../../core/errors";
+import { ApiError, invalidRequest, permissionDenied, resourceMissing, unexpectedState } from "../../core/errors";
 import { applyRefundOutcome, assertOperationAllowed, chargeAttempt, isFailedCharge, refundableAmount, startAttempt } from "../../core/intent";
 import { chargeIdForIntent, failedChargeId, randomId } from "../../core/ids";
 import { isLiveRefund, liveVoidOf, VOID_MARK } from "../../core/pos-status";
@@ -50,8 +50,11 @@ export async function refund(draft: IntentRecord, params: RefundParams, tools: O
     }
     throw resourceMissing("charge", params.chargeId, "charge");
   }
+  // The void mark is seed 002's: a refund asked for with it in its metadata (from /v1, say) would read
+  // as a void there (a partial refund "voided", a later void refused as "already voided").
+  if (VOID_MARK in params.metadata) throw reservedVoidMark();
   assertOperationAllowed("refund", draft);
-  if (params.metadata[VOID_MARK] === "true") assertVoidable(draft);
+  if (params.posVoid) assertVoidable(draft);
   const remaining = refundableAmount(draft);
   if (remaining <= 0) {
     // Refunds still pending (waiting for an approver, or for the processor's answer) hold their amount:
@@ -74,7 +77,7 @@ export async function refund(draft: IntentRecord, params: RefundParams, tools: O
     currency: draft.currency,
     status: "pending",
     reason: params.reason ?? null,
-    metadata: params.metadata,
+    metadata: params.posVoid ? { ...params.metadata, [VOID_MARK]: "true" } : params.metadata,
     failureReason: null,
     attemptId: null,
     requiresApproval: needsApproval(draft, amount, params.approvalThresholds[draft.currency]),
@@ -112,6 +115,15 @@ function assertVoidable(draft: IntentRecord): void {
   }
 }
 
+/** The void mark is the gateway's own metadata key (seed 002's void of a sale): no request sets or removes it. */
+function reservedVoidMark(): ApiError {
+  return invalidRequest(
+    `The metadata key '${VOID_MARK}' is reserved: it marks the void of a same-day sale (POST /api/v1/payments/void), which is the only way to make one.`,
+    "metadata",
+    "parameter_invalid",
+  );
+}
+
 /** One of the intent's refunds, or a 404 naming it. */
 function refundOf(draft: IntentRecord, refundId: string): RefundRecord {
   const record = draft.refunds.find((r) => r.id === refundId);
@@ -126,7 +138,12 @@ function refundOf(draft: IntentRecord, refundId: string): RefundRecord {
 export async function updateRefund(draft: IntentRecord, params: RefundUpdateParams, tools: OperationTools): Promise<StepResult> {
   const record = refundOf(draft, params.refundId);
   if (params.metadata === undefined) return { refundId: record.id };
+  // The void mark stays as it is: sent unchanged (metadata read back and written again) it is accepted,
+  // any other value refused; unsetting every key (`metadata: ""`) keeps it.
+  const mark = record.metadata[VOID_MARK];
+  if (VOID_MARK in params.metadata && (params.metadata[VOID_MARK] || undefined) !== mark) throw reservedVoidMark();
   const merged = mergeMetadata(record.metadata, params.metadata);
+  if (mark !== undefined) merged[VOID_MARK] = mark;
   const same = Object.keys(merged).length === Object.keys(record.metadata).length && Object.entries(merged).every(([k, v]) => record.metadata[k] === v);
   if (same) return { refundId: record.id };
   record.metadata = merged;
