@@ -15,13 +15,23 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 const sameUtcDay = (a: number, b: number): boolean => Math.floor(a / DAY_MS) === Math.floor(b / DAY_MS);
 
+/**
+ * When the sale's money was captured: its capture's completion (an authorization captured later, perhaps
+ * the next day), else its authorization's (a sale, captured with it). The authorization's time alone
+ * refused, as settled, the void of a sale authorized before midnight and captured today.
+ */
+function capturedAt(draft: IntentRecord): number {
+  const capture = [...draft.attempts].reverse().find((a) => a.type === "capture" && a.status === "succeeded");
+  const auth = draft.attempts.find((a) => a.id === draft.chargeAttemptId);
+  return capture?.completed ?? auth?.completed ?? draft.created;
+}
+
 export async function posVoid(draft: IntentRecord, params: PosVoidParams, tools: OperationTools): Promise<StepResult> {
   if (draft.status !== "succeeded") return cancel(draft, {}, tools);
   // Whether the sale may be voided (no refund of it, succeeded or pending, and no void already) is the
   // refund's check. A sale that already has its void is told so (or its key replays its answer),
   // whatever the day; otherwise only a sale captured today is voided.
-  const captured = draft.attempts.find((a) => a.id === draft.chargeAttemptId);
-  if (!liveVoidOf(draft) && !sameUtcDay(captured?.completed ?? draft.created, tools.now())) {
+  if (!liveVoidOf(draft) && !sameUtcDay(capturedAt(draft), tools.now())) {
     throw unexpectedState(`PaymentIntent ${draft.id} was not captured today: it has settled, and can be refunded but not voided.`, "payment_intent_settled");
   }
   return refund(draft, { amount: undefined, reason: null, metadata: {}, posVoid: true, approvalThresholds: params.approvalThresholds, requestedBy: params.requestedBy ?? null }, tools);

@@ -43,6 +43,25 @@ describe("seed 002: a void and a capture sent together", () => {
     }
   });
 
+  it("an authorization made yesterday and captured today is voided today: the day is the capture's, not the authorization's", async () => {
+    const { opts } = await newMerchant("pos-void-captured-today");
+    const id = await authorize(opts, 4000);
+    // Authorized a day ago (a tab opened before midnight), captured now.
+    await runInDurableObject(env.PAYMENT_INTENTS.get(env.PAYMENT_INTENTS.idFromName(id)), async (instance, state) => {
+      const record = await state.storage.get<IntentRecord>("intent");
+      if (!record) throw new Error(`no intent ${id}`);
+      const dayAgo = 26 * 60 * 60 * 1000;
+      await state.storage.put("intent", { ...record, created: record.created - dayAgo, attempts: record.attempts.map((a) => ({ ...a, created: a.created - dayAgo, completed: a.completed === null ? null : a.completed - dayAgo })) });
+      Reflect.set(instance, "intent", undefined);
+    });
+    const captured = await post<Data>("/api/v1/payments/capture", { paymentIntentId: id, amountCents: 3000 }, opts);
+    expect(captured.status, JSON.stringify(captured.body)).toBe(200);
+    const voided = await post<Data | Err>("/api/v1/payments/void", { clientRequestId: uniqueKey("void"), paymentIntentId: id }, opts);
+    expect(voided.status, JSON.stringify(voided.body)).toBe(200);
+    expect((voided.body as Data).data.status).toBe("voided");
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${id}`, opts)).body).toMatchObject({ status: "succeeded", amount_received: 3000, amount_refunded: 3000 });
+  });
+
   it("a sale captured another day is refused as settled by the object (409 INVALID_STATE, nothing refunded), and refunds", async () => {
     const { opts } = await newMerchant("pos-void-settled");
     const sale = await post<Data>("/api/v1/payments/sale", { amountCents: 2500, currency: "USD", token: "9418594164541111", expiry: "1239" }, opts);
