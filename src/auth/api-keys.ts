@@ -103,3 +103,29 @@ export async function principalFromApplication(d1: D1Database, appId: string, to
 export function clearKeyCache(): void {
   cache.clear();
 }
+
+/** How far back a credential's makers are followed (a key made by a key made by a person...). */
+const MAKERS_DEPTH = 8;
+
+/**
+ * The actors behind a credential `actor` (api_key:key_..., application:app_...): who created it, who
+ * created that one if it was a key too, and so on, nearest first (revoked keys included: the person
+ * stays the same). Empty for a person's token, for `system`, and for keys whose maker is not on record
+ * (made before migration 0062, or seeded). Four eyes: whoever made the key that asked for a refund
+ * asked for it.
+ */
+export async function credentialMakers(d1: D1Database, actor: string): Promise<string[]> {
+  const makers: string[] = [];
+  let current = actor;
+  for (let depth = 0; depth < MAKERS_DEPTH; depth++) {
+    const [kind, id] = [current.slice(0, current.indexOf(":")), current.slice(current.indexOf(":") + 1)];
+    const where = kind === "api_key" ? eq(apiKeys.id, id) : kind === "application" ? eq(apiKeys.appId, id) : null;
+    if (!where || !id) break;
+    const [row] = await drizzle(d1).select({ createdBy: apiKeys.createdBy }).from(apiKeys).where(where).limit(1);
+    const maker = row?.createdBy ?? null;
+    if (!maker || maker === current || makers.includes(maker)) break;
+    makers.push(maker);
+    current = maker;
+  }
+  return makers;
+}

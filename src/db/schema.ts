@@ -42,6 +42,8 @@ export const apiKeys = sqliteTable(
     created: integer("created").notNull(),
     lastUsed: integer("last_used"),
     revokedAt: integer("revoked_at"),
+    /** Who created it (the audit actor), for four-eyes approval; null for keys made before migration 0062 or by seeding. */
+    createdBy: text("created_by"),
   },
   (t) => [index("api_keys_list").on(t.merchantId, t.livemode, t.created, t.id)],
 );

@@ -213,6 +213,11 @@ export interface ApprovalParams {
   approve: boolean;
   actor: string;
   reason: string | null;
+  /**
+   * Who made the credential that requested the refund (and who made that one...), as the route found
+   * them for the refund named: none of them may approve it either.
+   */
+  requesterMakers?: { requestedBy: string; makers: string[] };
 }
 
 export interface ResolutionParams {

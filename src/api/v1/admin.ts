@@ -9,6 +9,7 @@ import { z } from "zod";
 import { audit } from "../../audit/log";
 import { holdsEveryPermission, type Principal } from "../../auth/permissions";
 import { namesPerson } from "../../auth/jwt";
+import { credentialMakers } from "../../auth/api-keys";
 import { ApiError, invalidRequest, permissionDenied, resourceMissing, unexpectedState } from "../../core/errors";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
 import { failureReason, isFailedPayment } from "../../core/intent";
@@ -277,7 +278,7 @@ function registerMerchants(app: App): void {
       return idempotentD1(c, { ...principal, merchantId: principal.merchantId || "platform" }, "merchants.create", "", body, async () => {
         const row: MerchantRow = { id: randomId("acct"), name: body.name, created: Date.now(), settings: JSON.stringify({ ...parseSettings("{}"), ...(body.settings ?? {}) }), paymentsEntitlement: body.payments_entitlement ?? true };
         await db(directoryDb(c.env)).insert(merchants).values(row);
-        const key = await mintKey(directoryDb(c.env), row.id, false, "secret", { name: "first key" });
+        const key = await mintKey(directoryDb(c.env), row.id, false, "secret", { name: "first key", createdBy: principal.actor });
         audit(auditContext(c), principal, { action: "merchants.create", objectType: "merchant", objectId: row.id, statusAfter: "active", httpStatus: 200, merchantId: row.id });
         audit(auditContext(c), principal, { action: "api_keys.create", objectType: "api_key", objectId: key.row.id, statusAfter: "active", httpStatus: 200, merchantId: row.id, details: { type: "secret" } });
         return { status: 200, body: { merchant: renderMerchant(row), api_key: renderKey(key.row, key.shown) } };
@@ -782,8 +783,13 @@ function registerRefundApprovals(app: App): void {
       throw permissionDenied("A refund held for approval is approved by a person: this token names no one (its sub claim is missing or blank).");
     }
     const actor: Principal = { ...principal, merchantId: row.merchantId, livemode: row.livemode };
+    // Four eyes: the makers of the credential the refund was requested with (read here, where the keys
+    // are; the object compares them with the approver, in its turn, beside the requester itself).
+    const scope = { merchantId: row.merchantId, livemode: row.livemode };
+    const requestedBy = approve ? ((await intentStub(c.env, row.intentId).retrieve(scope, row.intentId))?.refunds.find((r) => r.id === refundId)?.requestedBy ?? null) : null;
+    const requesterMakers = requestedBy ? { requestedBy, makers: await credentialMakers(directoryDb(c.env), requestedBy) } : undefined;
     const req = await requestContext(c, actor, approve ? "refunds.approve" : "refunds.reject", refundId, { reason }, { details: { reason } });
-    const outcome = await intentStub(c.env, row.intentId).decideRefund(req, row.intentId, { refundId, approve, actor: principal.actor, reason });
+    const outcome = await intentStub(c.env, row.intentId).decideRefund(req, row.intentId, { refundId, approve, actor: principal.actor, reason, requesterMakers });
     return respondOutcome(c, outcome, (intent) => {
       const refund = intent.refunds.find((r) => r.id === refundId);
       if (!refund) throw new ApiError({ status: 500, type: "api_error", message: "refund vanished" });

@@ -96,7 +96,7 @@ export async function mintKey(
   merchantId: string,
   livemode: boolean,
   type: "secret" | "restricted" | "application",
-  options: { name?: string; permissions?: Permission[]; rateLimit?: { rate: number; burst: number } } = {},
+  options: { name?: string; permissions?: Permission[]; rateLimit?: { rate: number; burst: number }; createdBy?: string } = {},
 ): Promise<{ row: KeyRow; shown: { secret?: string; access_token?: string } }> {
   const mode = livemode ? "live" : "test";
   const secret = type === "application" ? `tok_${randomToken(40)}` : `${type === "secret" ? "sk" : "rk"}_${mode}_${randomToken(40)}`;
@@ -115,6 +115,7 @@ export async function mintKey(
     created: Date.now(),
     lastUsed: null,
     revokedAt: null,
+    createdBy: options.createdBy ?? null,
   };
   await db(d1).insert(apiKeys).values(row);
   return { row, shown: type === "application" ? { access_token: secret } : { secret } };
@@ -161,6 +162,7 @@ export function registerApiKeys(app: App): void {
           name: body.name,
           permissions: body.permissions,
           rateLimit: body.rate_limit ? { rate: body.rate_limit.per_second, burst: body.rate_limit.burst } : undefined,
+          createdBy: principal.actor,
         });
         audit(auditContext(c), principal, { action: "api_keys.create", objectType: "api_key", objectId: row.id, statusAfter: "active", httpStatus: 200, details: { type, name: row.name } });
         return { status: 200, body: renderKey(row, shown) };

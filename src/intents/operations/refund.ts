@@ -211,6 +211,13 @@ export async function decideRefund(draft: IntentRecord, params: ApprovalParams, 
   if (params.approve && record.requestedBy && samePerson(record.requestedBy, params.actor)) {
     throw permissionDenied(`Refund ${record.id} was requested by ${params.actor}: another person must approve it.`);
   }
+  // Nor whoever made the key it was requested with: one person would otherwise approve a refund they
+  // asked for through a key they minted.
+  const makers = params.requesterMakers && params.requesterMakers.requestedBy === record.requestedBy ? params.requesterMakers.makers : [];
+  const maker = params.approve ? makers.find((m) => samePerson(m, params.actor)) : undefined;
+  if (maker && record.requestedBy) {
+    throw permissionDenied(`Refund ${record.id} was requested with ${record.requestedBy}, a credential made by ${params.actor}: another person must approve it.`);
+  }
   record.approval = { status: params.approve ? "approved" : "rejected", actor: params.actor, reason: params.reason, at: tools.now() };
   if (!params.approve) return release(draft, record, tools);
   return execute(draft, record, tools, false);

@@ -1,0 +1,103 @@
+// Four eyes across credentials: a refund held for approval records who asked for it, and that actor
+// cannot approve it. A person who minted an API key (or an application credential) and asked for the
+// refund with it was "api_key:key_...", not themselves, and approved their own refund. The maker of
+// the requesting credential (and the maker of the key that minted it, and so on) counts as the
+// requester now; another person still approves.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { credentialMakers } from "../../src/auth/api-keys";
+import { planOf, recording, type Captured } from "../db/recording";
+import { approverOf, bearer, get, hsToken, newMerchant, post, rawCall, waitFor, type CallOptions, type ListJson, type PaymentIntentJson, type RefundJson } from "../helpers";
+
+async function paid(opts: CallOptions, amount: number): Promise<string> {
+  const pi = await post<PaymentIntentJson>("/v1/payment_intents", { amount, currency: "usd", payment_method: "pm_card_visa", confirm: true }, opts);
+  expect(pi.status, JSON.stringify(pi.body)).toBe(200);
+  return pi.body.id;
+}
+
+async function heldRefund(opts: CallOptions, intent: string): Promise<RefundJson> {
+  const res = await post<RefundJson>("/v1/refunds", { payment_intent: intent }, opts);
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(res.body).toMatchObject({ status: "pending", requires_approval: true });
+  return res.body;
+}
+
+describe("four eyes: the maker of the requesting credential is the requester", () => {
+  it("a person cannot approve a refund asked for with a key they made, or with a key made by that key, or with their application; someone else can", async () => {
+    const m = await newMerchant("four-eyes-maker");
+    const lead = await approverOf(m.opts);
+    expect((await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, lead)).status).toBe(200);
+    const alice = bearer(await hsToken({ roles: ["merchant"], merchant: m.id, sub: "alice" }));
+
+    // Alice mints a secret key, and with it a restricted one.
+    const key1 = await post<{ id: string; secret: string }>("/v1/api_keys", { type: "secret", name: "alice's" }, alice);
+    expect(key1.status, JSON.stringify(key1.body)).toBe(200);
+    const byKey1: CallOptions = { key: key1.body.secret };
+    const key2 = await post<{ id: string; secret: string }>("/v1/api_keys", { type: "restricted", permissions: ["payments.transactions.create", "payments.transactions.void"] }, byKey1);
+    expect(key2.status, JSON.stringify(key2.body)).toBe(200);
+    const byKey2: CallOptions = { key: key2.body.secret };
+
+    const viaKey1 = await heldRefund(byKey1, await paid(byKey1, 5000));
+    const viaKey2 = await heldRefund(byKey2, await paid(byKey1, 4000));
+    for (const refund of [viaKey1, viaKey2]) {
+      const refused = await post<{ error: { type: string; message: string } }>(`/v1/admin/refunds/${refund.id}:approve`, {}, alice);
+      expect(refused.status, JSON.stringify(refused.body)).toBe(403);
+      expect(refused.body.error.message).toContain("another person must approve it");
+      expect((await get<RefundJson>(`/v1/refunds/${refund.id}`, m.opts)).body.status).toBe("pending");
+    }
+
+    // An application credential of alice's, refunding through seed 003.
+    const app = await post<{ application_id: string; access_token: string }>(
+      "/v1/api_keys",
+      { type: "application", permissions: ["payments.transactions.view", "payments.transactions.void"] },
+      alice,
+    );
+    expect(app.status, JSON.stringify(app.body)).toBe(200);
+    const intent = await paid(m.opts, 3000);
+    const held = await rawCall("POST", `/payments/${intent}/refund`, { "x-application-id": app.body.application_id, "x-access-token": app.body.access_token }, "{}");
+    expect(held.status, held.text).toBe(202);
+    const [viaApp] = (await get<ListJson<RefundJson>>(`/v1/refunds?payment_intent=${intent}`, m.opts)).body.data;
+    if (!viaApp) throw new Error("the application's refund is missing");
+    expect((await post(`/v1/admin/refunds/${viaApp.id}:approve`, {}, alice)).status).toBe(403);
+
+    // The refusals are recorded about each refund, as a requester's own is.
+    const ops = bearer(await hsToken({ roles: ["admin"], merchant: null, sub: "ops" }));
+    await waitFor(async () => {
+      const audited = await get<{ data: { object_id: string; http_status: number; actor: string }[] }>(`/v1/admin/audit_log?object_id=${viaKey1.id}`, ops);
+      return audited.body.data.some((e) => e.actor === "jwt:alice" && e.http_status === 403);
+    }, 10_000, "the refused approval in the audit log");
+
+    // Another person approves all three.
+    for (const refund of [viaKey1, viaKey2, viaApp]) {
+      const approved = await post<RefundJson>(`/v1/admin/refunds/${refund.id}:approve`, {}, lead);
+      expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+      expect(approved.body.status).toBe("succeeded");
+    }
+  });
+
+  it("the makers are read by the keys' primary key and the applications' unique id, one row each (no scan of api_keys)", async () => {
+    const m = await newMerchant("four-eyes-plans");
+    const bob = bearer(await hsToken({ roles: ["merchant"], merchant: m.id, sub: "bob" }));
+    const key = await post<{ id: string; secret: string }>("/v1/api_keys", { type: "secret" }, bob);
+    const app = await post<{ application_id: string }>("/v1/api_keys", { type: "application", permissions: ["payments.transactions.void"] }, { key: key.body.secret });
+    expect(app.status, JSON.stringify(app.body)).toBe(200);
+    const captured: Captured[] = [];
+    expect(await credentialMakers(recording(env.DB, captured), `application:${app.body.application_id}`)).toEqual([`api_key:${key.body.id}`, "jwt:bob"]);
+    expect(captured.length).toBe(2);
+    for (const c of captured) {
+      const plan = await planOf(c);
+      expect(plan.join("\n"), c.sql).toMatch(/^SEARCH api_keys USING (INDEX|INTEGER PRIMARY KEY|PRIMARY KEY)/);
+      expect(plan.some((line) => line.startsWith("SCAN")), c.sql).toBe(false);
+    }
+  });
+
+  it("a key whose maker is not on record (seeded, or made before the record was kept) is judged by its own actor, as before", async () => {
+    const m = await newMerchant("four-eyes-seeded");
+    const lead = await approverOf(m.opts);
+    expect((await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, lead)).status).toBe(200);
+    const refund = await heldRefund(m.opts, await paid(m.opts, 2000));
+    const approved = await post<RefundJson>(`/v1/admin/refunds/${refund.id}:approve`, {}, lead);
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+    expect(approved.body.status).toBe("succeeded");
+  });
+});
