@@ -926,6 +926,29 @@ export async function expireIncomplete(env: Env, sweep: SweepScope): Promise<Due
 }
 
 /**
+ * Whether an attempt of this test clock that is due is held by another sweep right now (its claim;
+ * not one this pass set aside itself): the clock is not drained until that sweep is done with it and
+ * with what it holds back (see processDue). An invoice whose claim a failure left lapses in minutes.
+ * The range of invoices_due that processDue's own read of due invoices walks.
+ */
+async function heldOnClock(env: Env, testClock: string, now: number, skip: string): Promise<boolean> {
+  const [row] = await db(env.DB)
+    .select({ id: invoices.id })
+    .from(invoices)
+    .where(
+      and(
+        eq(invoices.status, "open"),
+        lte(invoices.nextPaymentAttempt, now),
+        sql`${invoices.claimedUntil} >= ${Date.now()}`,
+        eq(invoices.testClock, testClock),
+        sql`${invoices.id} NOT IN (SELECT value FROM json_each(${skip}))`,
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
+}
+
+/**
  * Expires the incomplete subscriptions of one clock, then renews the due subscriptions and makes the
  * due payment attempts, oldest first, so that advancing a test clock by months replays them in the
  * order they would have happened.
@@ -936,14 +959,31 @@ export async function processDue(env: Env, sweep: SweepScope): Promise<DueResult
   const skipped = sweep.skipped ?? new Set<string>();
   const incomplete = await expireIncomplete(env, sweep);
   let done = incomplete.steps;
+  // An attempt this pass found taken by another sweep: that one finishes it, and this pass did not drain the clock.
+  let held = false;
   while (done < sweep.limit) {
     if (sweep.budget && !sweep.budget.allows(UNIT_COST.billingStep)) return { steps: done, drained: false };
     // Bound as one JSON array: a sweep may skip more ids than D1 binds parameters (100).
     const skip = JSON.stringify([...skipped]);
+    // One subscription's steps happen in the order of their times, also while another sweep of the
+    // same clock runs beside this one (an advance and the cron's, or two crons): a step waits while an
+    // earlier payment attempt of its subscription is still to be made, by this sweep or by the one
+    // holding it now (what this sweep set aside itself does not hold it back). Going past a held
+    // retry renewed a subscription that dunning was about to end, and charged periods after its end.
+    const earlierAttempt = (subscription: SQL, before: SQL, self: SQL | null) =>
+      sql`NOT EXISTS (SELECT 1 FROM invoices AS earlier WHERE earlier.subscription = ${subscription} AND +earlier.status = 'open' AND +earlier.next_payment_attempt < ${before}${self ? sql` AND earlier.id != ${self}` : sql``}${skipped.size ? sql` AND earlier.id NOT IN (SELECT value FROM json_each(${skip}))` : sql``})`;
     const [sub] = await d
       .select()
       .from(subscriptions)
-      .where(and(sql`${subscriptions.status} IN (${RENEWING_SQL})`, lte(subscriptions.currentPeriodEnd, sweep.now), clockCondition(subscriptions.testClock), ...(skipped.size ? [sql`${subscriptions.id} NOT IN (SELECT value FROM json_each(${skip}))`] : [])))
+      .where(
+        and(
+          sql`${subscriptions.status} IN (${RENEWING_SQL})`,
+          lte(subscriptions.currentPeriodEnd, sweep.now),
+          clockCondition(subscriptions.testClock),
+          ...(skipped.size ? [sql`${subscriptions.id} NOT IN (SELECT value FROM json_each(${skip}))`] : []),
+          earlierAttempt(sql`${subscriptions.id}`, sql`${subscriptions.currentPeriodEnd}`, null),
+        ),
+      )
       .orderBy(asc(subscriptions.currentPeriodEnd))
       .limit(1);
     const realNow = Date.now();
@@ -957,11 +997,12 @@ export async function processDue(env: Env, sweep: SweepScope): Promise<DueResult
           or(isNull(invoices.claimedUntil), lt(invoices.claimedUntil, realNow)),
           clockCondition(invoices.testClock),
           ...(skipped.size ? [sql`${invoices.id} NOT IN (SELECT value FROM json_each(${skip}))`] : []),
+          earlierAttempt(sql`${invoices.subscription}`, sql`${invoices.nextPaymentAttempt}`, sql`${invoices.id}`),
         ),
       )
       .orderBy(asc(invoices.nextPaymentAttempt))
       .limit(1);
-    if (!sub && !inv) return { steps: done, drained: incomplete.drained };
+    if (!sub && !inv) return { steps: done, drained: incomplete.drained && !held && !(sweep.testClock && (await heldOnClock(env, sweep.testClock, sweep.now, skip))) };
     done += 1;
     const renewing = sub && (!inv || sub.currentPeriodEnd <= (inv.nextPaymentAttempt ?? 0)) ? sub : null;
     try {
@@ -976,8 +1017,10 @@ export async function processDue(env: Env, sweep: SweepScope): Promise<DueResult
         }
       } else if (inv) {
         const { invoice: after, attempted } = await payInvoice(env, inv.id, { at: inv.nextPaymentAttempt ?? sweep.now, onSession: false, origin: sweep.origin, dueOnly: true });
-        // Held by another sweep, or its outcome is not known yet: not again in this sweep.
-        if (!attempted || !after || (after.attemptCount === inv.attemptCount && after.status === inv.status)) skipped.add(inv.id);
+        // Held by another sweep: that one makes the attempt (and, set aside by neither, it still holds
+        // back the later steps of its subscription here). Its outcome not known yet: not again in this sweep.
+        if (!attempted) held = true;
+        else if (!after || (after.attemptCount === inv.attemptCount && after.status === inv.status)) skipped.add(inv.id);
       }
     } catch (err) {
       // One subscription or invoice that cannot be handled (its price gone, say) is left for a later
