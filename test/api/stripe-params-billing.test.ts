@@ -125,3 +125,24 @@ describe("billing lists' filters", () => {
     expectError(await get("/v1/subscriptions?collection_method=by_post", b.m.opts), 400, "parameter_invalid");
   });
 });
+
+describe("POST /v1/subscriptions currency", () => {
+  it("a currency other than the price's is a 400 that makes nothing (it was ignored, and the subscription billed in the price's); the price's own is taken", async () => {
+    const b = await billing("sub-currency");
+    const before = (await ok(get<ListJson<{ id: string }>>(`/v1/subscriptions?customer=${b.customer.id}&status=all`, { key: b.m.key }))).data.length;
+    const err = await b.subscribe({ currency: "eur" }).then(
+      () => null,
+      (e: Stripe.errors.StripeError) => e,
+    );
+    expect(err?.statusCode).toBe(400);
+    expect(err?.param).toBe("currency");
+    expect(err?.code).toBe("currency_mismatch");
+    expect((await ok(get<ListJson<{ id: string }>>(`/v1/subscriptions?customer=${b.customer.id}&status=all`, { key: b.m.key }))).data.length).toBe(before);
+    const invoices = await ok(get<ListJson<{ id: string }>>(`/v1/invoices?customer=${b.customer.id}`, { key: b.m.key }));
+    expect(invoices.data).toEqual([]);
+    // Its own currency, in any case, is taken.
+    const sub = await b.subscribe({ currency: "USD" } as Partial<Stripe.SubscriptionCreateParams>);
+    expect(sub.status).toBe("active");
+    expect(sub.currency).toBe("usd");
+  });
+});

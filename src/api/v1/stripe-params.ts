@@ -406,7 +406,7 @@ export const STRIPE_PARAMS = {
     payment_settings: honoured("save_default_payment_method (off, the default; on_subscription: the card a payment of the subscription succeeded with, such as the first invoice's confirmed by the customer with default_incomplete, is saved to its customer and becomes the subscription's default_payment_method, which later invoices are charged with); payment_method_types and payment_method_options are ignored"),
     proration_behavior: ignored("one price per subscription and no mid-period changes: nothing to prorate"),
     description: ignored("subscriptions carry no description here: use metadata"),
-    currency: ignored("the price's currency"),
+    currency: honoured("the price's currency, the one a subscription bills in: another is a 400 (one currency per price)"),
     days_until_due: unsupported("belongs to send_invoice, which is not served: invoices here are charged automatically"),
     invoice_settings: ignored(INVOICING_EXTRAS),
     pending_invoice_item_interval: ignored("invoice items are not served"),

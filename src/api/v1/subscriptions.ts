@@ -140,6 +140,7 @@ const CreateBody = stripeBody("POST /v1/subscriptions", {
     default_payment_method: f.text(255).optional(),
     metadata: f.createMetadata.optional(),
     expand: f.expand.optional(),
+    currency: f.currency.optional().describe("The price's currency (a subscription bills in its price's): another is a 400, never a subscription billed in a currency the caller did not name."),
     payment_settings: paymentSettings,
     payment_behavior: z
       .enum(["allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"])
@@ -384,6 +385,11 @@ export function registerSubscriptions(app: App): void {
               active: true,
             }
           : await findRecurringPrice(c.env.DB, principal, priceId ?? "", item ? "items[0][price]" : "price");
+        // As at Stripe, a subscription bills in the currency it names, which its price must have (one
+        // currency per price here): another is refused, not billed in the price's currency instead.
+        if (body.currency !== undefined && body.currency !== price.currency) {
+          throw invalidRequest(`The price ${price.id} is in ${price.currency}, not ${body.currency}: a subscription bills in its price's currency.`, "currency", "currency_mismatch");
+        }
         const row = await createSubscription(c.env, principal, {
           customer,
           price,
