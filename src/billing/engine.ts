@@ -961,6 +961,35 @@ export async function processDue(env: Env, sweep: SweepScope): Promise<DueResult
   let done = incomplete.steps;
   // An attempt this pass found taken by another sweep: that one finishes it, and this pass did not drain the clock.
   let held = false;
+  // Trials due for Stripe's customer.subscription.trial_will_end (three days before their end) come
+  // first: each is due before its own subscription's every other step (the trial's end renews it),
+  // and a trialing subscription has no payment to wait for.
+  while (done < sweep.limit) {
+    if (sweep.budget && !sweep.budget.allows(UNIT_COST.billingStep)) return { steps: done, drained: false };
+    const skip = JSON.stringify([...skipped]);
+    const [trial] = await d
+      .select()
+      .from(subscriptions)
+      .where(
+        and(
+          sql`${subscriptions.status} = 'trialing'`,
+          sql`${subscriptions.trialWillEndSent} = 0`,
+          lte(subscriptions.trialEnd, sweep.now + TRIAL_NOTICE_MS),
+          clockCondition(subscriptions.testClock),
+          ...(skipped.size ? [sql`${subscriptions.id} NOT IN (SELECT value FROM json_each(${skip}))`] : []),
+        ),
+      )
+      .orderBy(asc(subscriptions.trialEnd))
+      .limit(1);
+    if (!trial) break;
+    done += 1;
+    try {
+      await tellTrialWillEnd(env, trial);
+    } catch (err) {
+      log("error", "a billing step failed; the sweep goes on without it", { object: trial.id, error: String(err) });
+      skipped.add(trial.id);
+    }
+  }
   while (done < sweep.limit) {
     if (sweep.budget && !sweep.budget.allows(UNIT_COST.billingStep)) return { steps: done, drained: false };
     // Bound as one JSON array: a sweep may skip more ids than D1 binds parameters (100).
@@ -1031,6 +1060,21 @@ export async function processDue(env: Env, sweep: SweepScope): Promise<DueResult
     }
   }
   return { steps: done, drained: false };
+}
+
+/** How long before a trial's end its customer.subscription.trial_will_end is sent: three days, as at Stripe. */
+export const TRIAL_NOTICE_MS = 3 * 86_400_000;
+
+/**
+ * Stripe's customer.subscription.trial_will_end for a trialing subscription, once: the mark and the
+ * event in one transaction, the event only if this wrote the mark (two sweeps at once send one; a
+ * subscription canceled meanwhile, no longer trialing, gets none).
+ */
+async function tellTrialWillEnd(env: Env, row: SubscriptionRow): Promise<void> {
+  const w = new Writes(env.DB, scopeOf(row));
+  w.add("UPDATE subscriptions SET trial_will_end_sent = 1 WHERE id = ? AND status = 'trialing' AND trial_will_end_sent = 0", [row.id]);
+  await w.event("customer.subscription.trial_will_end", renderSubscription({ ...row, trialWillEndSent: true }, undefined, await priceOf(env, row.price)), [row.id, "trial_will_end"]);
+  await w.commit(env);
 }
 
 /**

@@ -89,6 +89,7 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
     // The trial is period -1: the first paid period (0) starts at the anchor.
     periodIndex: trial ? -1 : 0,
     trialEnd: trial ? anchor : null,
+    trialWillEndSent: false,
     cancelAtPeriodEnd: false,
     canceledAt: null,
     endedAt: null,

@@ -38,6 +38,7 @@ export const EVENT_TYPES = [
   "customer.subscription.created",
   "customer.subscription.updated",
   "customer.subscription.deleted",
+  "customer.subscription.trial_will_end",
   "invoice.created",
   "invoice.finalized",
   "invoice.paid",

@@ -10,7 +10,7 @@ export const INVOCATION_STATEMENTS = 900;
 
 /** Statements one unit of work may run at most (measured with margin in test/db/statement-budget.test.ts). */
 export const UNIT_COST = {
-  /** A billing step: its two due reads, the renewal (or retry) and the invoice's payment (about 18). */
+  /** A billing step: its due reads, the renewal (or retry) and the invoice's payment (about 18); a trial's notice far less (3). */
   billingStep: 30,
   /** One checkout session expired: the cancel's writes and event, or its completion (3). */
   sessionExpiry: 5,

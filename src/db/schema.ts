@@ -616,6 +616,8 @@ export const subscriptions = sqliteTable(
     /** How many periods have started since the anchor (the current period's index). */
     periodIndex: integer("period_index").notNull().default(0),
     trialEnd: integer("trial_end"),
+    /** customer.subscription.trial_will_end was sent (migration 0063). */
+    trialWillEndSent: integer("trial_will_end_sent", { mode: "boolean" }).notNull().default(false),
     cancelAtPeriodEnd: integer("cancel_at_period_end", { mode: "boolean" }).notNull().default(false),
     canceledAt: integer("canceled_at"),
     endedAt: integer("ended_at"),
@@ -635,6 +637,8 @@ export const subscriptions = sqliteTable(
     // conditions repeat these literals, so the planner can use them).
     index("subscriptions_renewing").on(t.testClock, t.currentPeriodEnd).where(sql`${t.status} IN ('active', 'past_due', 'trialing')`),
     index("subscriptions_incomplete").on(t.testClock, t.currentPeriodStart).where(sql`${t.status} = 'incomplete'`),
+    // Trials whose end the customer has not been told of yet (trial_will_end, three days before; migration 0063).
+    index("subscriptions_trial_will_end").on(t.testClock, t.trialEnd).where(sql`${t.status} = 'trialing' AND ${t.trialWillEndSent} = 0`),
     index("subscriptions_customer").on(t.customer),
     // A customer's subscriptions that have not ended: the limit of 500 counts them on each create, and
     // deleting the customer cancels them (migration 0036; the queries repeat this literal, LIVE_SUBSCRIPTION).

@@ -48,8 +48,12 @@ describe("the cron sweep's statements are index ranges", () => {
 
   it("billing's due subscriptions and invoices of one test clock", async () => {
     const statements = await plans((d1) => processDue({ ...env, DB: d1 }, { testClock: "clock_plans", now: Date.now(), limit: 5, origin: "" }));
-    expect(statements.filter((s) => s.sql.includes('from "subscriptions"')).length).toBe(2);
-    for (const s of statements.filter((x) => x.sql.includes('from "subscriptions"'))) expect(s.plan.join("\n"), s.sql).toMatch(/SEARCH subscriptions USING INDEX subscriptions_(renewing|incomplete) \(test_clock=\? AND current_period_(end|start)<\?\)/);
+    expect(statements.filter((s) => s.sql.includes('from "subscriptions"')).length).toBe(3);
+    for (const s of statements.filter((x) => x.sql.includes('from "subscriptions"'))) {
+      expect(s.plan.join("\n"), s.sql).toMatch(/SEARCH subscriptions USING INDEX (subscriptions_(renewing|incomplete) \(test_clock=\? AND current_period_(end|start)<\?\)|subscriptions_trial_will_end \(test_clock=\? AND trial_end<\?\))/);
+    }
+    // The trials due for their trial_will_end are one of them.
+    expect(statements.some((s) => s.plan.some((line) => line.includes("INDEX subscriptions_trial_will_end ")))).toBe(true);
     expectRanges(statements);
   });
 });

@@ -144,7 +144,7 @@ describe("a statement budget per invocation", () => {
     );
     expect((await env.DB_SHARD_1.prepare("UPDATE checkout_sessions SET expires_at = 1 WHERE id = ?").bind(session.id).run()).meta.changes).toBe(1);
     const carried: SweepMessage[] = [];
-    await sweep({ ...env, SWEEP_STATEMENTS: "120", SWEEP_QUEUE: recordingQueue<SweepMessage>(carried) }, Date.now());
+    await sweep({ ...env, SWEEP_STATEMENTS: "124", SWEEP_QUEUE: recordingQueue<SweepMessage>(carried) }, Date.now());
     expect((await env.DB_SHARD_1.prepare("SELECT status FROM checkout_sessions WHERE id = ?").bind(session.id).first<{ status: string }>())?.status).toBe("expired");
     // The first database's renewals went on as far as its part allowed.
     const renewed = (await Promise.all(subs.map((s) => paidInvoices(m.opts, s)))).filter((n) => n === 2).length;
