@@ -105,6 +105,16 @@ describe("log lines", () => {
     expect(JSON.parse(secrets)).toMatchObject({ field: "webhook_secret_set" });
   });
 
+  it("scrubs a line of hostile length in one pass: a long run of letters or of `-eyJ` is not rescanned from each of its characters", () => {
+    // Every line is scrubbed, and an unknown path (up to a URL's length) is quoted in its request line.
+    // Before, each of these took seconds (quadratic backtracking); the test's timeout is the bound.
+    const letters = "a".repeat(100_000);
+    expect(scrub(letters)).toBe(letters);
+    expect(scrub(`/${"-eyJ".repeat(25_000)}`)).toBe("/-[redacted]");
+    expect(scrub(`'${"a".repeat(100_000)}_secret_${"b".repeat(24)}'`)).toBe("'[redacted]'");
+    expect(scrub(`${"a_".repeat(50_000)}secret`)).toBe(`${"a_".repeat(50_000)}secret`);
+  });
+
   it("a card-shaped request id or idempotency key is kept nowhere: not logged, not echoed, not in the audit log or the event", async () => {
     const pi = (await createIntent({ amount: 700 })).body;
     const res = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/confirm`, { payment_method: "pm_card_visa" }, { headers: { "X-Request-Id": "4000056655665556" }, idempotencyKey: "ik-5555555555554444" });
