@@ -214,6 +214,31 @@ function scanJson(text: string, maxDepth = Infinity): { tooDeep: boolean; duplic
   return { tooDeep: false, duplicate };
 }
 
+// A JSON string may write half of a surrogate pair alone (`"\ud800"`): valid JSON, but no Unicode text.
+// Kept, it was answered and put in the event (and its webhook) as sent, while D1 stored the three
+// bytes of its CESU form and read them back as three U+FFFD: a list showed another description, another
+// metadata value, than the create's answer and the webhook said. Refused before anything runs. In the
+// `u` mode a pair is one code point, outside this class: only a half alone matches.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+function holdsLoneSurrogate(value: unknown): boolean {
+  if (typeof value === "string") return LONE_SURROGATE.test(value);
+  if (typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) return value.some(holdsLoneSurrogate);
+  return Object.entries(value).some(([k, v]) => LONE_SURROGATE.test(k) || holdsLoneSurrogate(v));
+}
+
+/**
+ * A 400 when a request body's JSON (its `text`, already parsed to `parsed`, MAX_JSON_DEPTH deep at most)
+ * holds a key or string with an unpaired surrogate. The text itself is valid UTF-8 (readBodyText): only
+ * an escape can write one, so a body without `\uD8..`-`\uDF..` is not walked.
+ */
+export function refuseLoneSurrogates(text: string, parsed: unknown): void {
+  if (!SURROGATE_ESCAPE.test(text) || !holdsLoneSurrogate(parsed)) return;
+  throw invalidRequest("The JSON request body holds a string with half of a surrogate pair alone (an escape such as \\ud800 without its pair): it is not Unicode text. Send the character whole.", undefined, "invalid_json");
+}
+
 /** The first key a JSON object of `text` (valid JSON) names twice, or null (see scanJson). */
 export function duplicateJsonKey(text: string): string | null {
   return scanJson(text).duplicate;
@@ -285,6 +310,7 @@ export async function readBodyParams(request: Request, options: { jsonOnly?: boo
     if (shape.tooDeep) throw tooDeepRefused();
     if (text.includes("__proto__") && hasProtoKey(parsed)) throw protoRefused();
     if (shape.duplicate !== null) throw duplicateKeyRefused(shape.duplicate);
+    refuseLoneSurrogates(text, parsed);
     if (EXPONENT_OUT_OF_RANGE.test(text)) JSON.parse(text, refuseOutOfRange as (this: unknown, key: string, value: unknown) => unknown);
     if (MAYBE_INEXACT.test(text)) JSON.parse(text, refuseRounded as (this: unknown, key: string, value: unknown) => unknown);
     return parsed;

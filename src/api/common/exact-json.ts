@@ -3,7 +3,7 @@
 // convert to minor units from their text, never through a float. Writing, an amount is printed with
 // its currency's digits (`100.00`, `1000`, `1.250`) as a JSON number.
 import { ApiError, invalidRequest } from "../../core/errors";
-import { parseCheckedJson, readBodyText } from "../../http/body";
+import { parseCheckedJson, readBodyText, refuseLoneSurrogates } from "../../http/body";
 import { minorToDecimal } from "../../core/money";
 import { randomToken } from "../../core/ids";
 
@@ -53,6 +53,13 @@ export function parseExactJson(text: string): unknown {
       throw invalidRequest("The request body is not valid JSON.", undefined, "invalid_json");
     }
   });
+}
+
+/** A request body's JSON, parsed exactly; a string with half of a surrogate pair alone is a 400 (refuseLoneSurrogates). */
+export function parseRequestJson(text: string): unknown {
+  const parsed = parseExactJson(text);
+  refuseLoneSurrogates(text, parsed);
+  return parsed;
 }
 
 // A per-isolate random marker (made on first use: Workers forbid random values at load time), so
@@ -115,5 +122,5 @@ export async function readExactJson(request: Request): Promise<unknown> {
     });
   }
   if (text.trim() === "") throw invalidRequest("A JSON request body is required.", undefined, "body_missing");
-  return parseExactJson(text);
+  return parseRequestJson(text);
 }

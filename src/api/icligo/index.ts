@@ -25,7 +25,7 @@ import { createParams, type OpOutcome, type RequestContext } from "../../intents
 import { hostedPaymentPageUrl } from "../../pages/urls";
 import { intentStub, publicBase } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
-import { JsonNumber, parseExactJson, readExactJson, stringifyExact } from "../common/exact-json";
+import { JsonNumber, parseRequestJson, readExactJson, stringifyExact } from "../common/exact-json";
 import { surfaceErrors } from "../common/errors";
 import { NO_IDEMPOTENCY, surfaceIdempotency, type SurfaceIdempotency } from "../common/idempotency";
 import { icligoError, icligoStatusCode, inSurfaceWords, INVALID_ACCESS_TOKEN, INVALID_APPLICATION_ID, MISSING_HEADERS, type PaymentAction } from "./errors";
@@ -157,7 +157,7 @@ async function optionalBody(c: Ctx): Promise<Record<string, unknown>> {
   if (!type) {
     const text = await readBodyText(c.req.raw);
     if (text.trim() === "") return {};
-    return objectBody(parseExactJson(text));
+    return objectBody(parseRequestJson(text));
   }
   return objectBody(await readExactJson(c.req.raw));
 }
