@@ -13,7 +13,24 @@ const ARRAY_LIMIT = 1000;
 // plainObjects: a key named like a prototype property (metadata[constructor], metadata[toString]) is
 // kept, as Stripe keeps it, on objects without a prototype that ordinaryObjects then copies into
 // ordinary ones (qs never makes a __proto__ key).
-const QS_OPTIONS: qs.IParseOptions = { depth: 10, arrayLimit: ARRAY_LIMIT, parameterLimit: PARAMETER_LIMIT, throwOnLimitExceeded: true, plainObjects: true, strictDepth: false };
+const QS_OPTIONS: qs.IParseOptions = { depth: 10, arrayLimit: ARRAY_LIMIT, parameterLimit: PARAMETER_LIMIT, throwOnLimitExceeded: true, plainObjects: true, strictDepth: false, decoder: decodeParam };
+
+// Escapes that write bytes which are no UTF-8 text (`%FF`, `%ED%A0%80`: half of a surrogate pair) left
+// the whole parameter unread: `description=a%00b%FF` was stored as those 10 characters, `%00` and all,
+// and answered 200. Refused, as a body that is not UTF-8 is. A `%` that starts no escape (curl -d
+// 'description=50% off') is still taken as written, as before.
+const STRAY_PERCENT = /%(?![0-9A-Fa-f]{2})/;
+
+function decodeParam(text: string): string {
+  const spaced = text.includes("+") ? text.replace(/\+/g, " ") : text;
+  if (!spaced.includes("%")) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    if (STRAY_PERCENT.test(spaced)) return spaced;
+    throw invalidRequest("A parameter holds percent-escapes that write no UTF-8 text (such as %FF, or %ED%A0%80 for half of a surrogate pair): encode its text as UTF-8.", undefined, "parameter_invalid");
+  }
+}
 
 // A metadata key is any string, digits included (`metadata[42]=x`, stripe-node's `{metadata: {"42":
 // "x"}}`), where qs would read `[42]` as an array index and make metadata an array. Such a key is

@@ -5,7 +5,7 @@
 // written before "ud800" are text, and kept as sent.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { get, hsToken, newApplication, newMerchant, rawCall } from "../helpers";
+import { call, get, hsToken, newApplication, newMerchant, rawCall } from "../helpers";
 
 const made = async (merchantId: string, table: "payment_intents" | "customers") =>
   (await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE merchant_id = ?`).bind(merchantId).first<{ n: number }>())?.n;
@@ -67,5 +67,28 @@ describe("half of a surrogate pair alone in a JSON body", () => {
     expect((seed004.json as { error: string }).error).toContain("surrogate");
 
     expect(await made(m.id, "payment_intents")).toBe(0);
+  });
+});
+
+describe("percent-escapes that write no UTF-8 text in a form body or a query string", () => {
+  it("are a 400 parameter_invalid, and nothing is made (before, the parameter was stored unread: 'a%00b%FF', escapes and all)", async () => {
+    const m = await newMerchant("bad-escapes");
+    for (const form of ["description=a%00b%ED%A0%80", "name=%FF", "metadata[k]=%C3", "metadata[%FF]=v", "description=%E2%82"]) {
+      const res = await call<{ error: { type: string; code: string; message: string } }>("POST", "/v1/customers", { ...m.opts, form });
+      expect(res.status, form).toBe(400);
+      expect(res.body.error, form).toMatchObject({ type: "invalid_request_error", code: "parameter_invalid" });
+      expect(res.body.error.message, form).toContain("UTF-8");
+    }
+    expect(await made(m.id, "customers")).toBe(0);
+    const listed = await call<{ error: { code: string } }>("GET", "/v1/customers?email=%FF", m.opts);
+    expect(listed.status).toBe(400);
+    expect(listed.body.error.code).toBe("parameter_invalid");
+  });
+
+  it("UTF-8 escapes are read, and a % that starts no escape is taken as written (curl -d 'description=50% off')", async () => {
+    const m = await newMerchant("good-escapes");
+    const made1 = await call<{ description: string; name: string }>("POST", "/v1/customers", { ...m.opts, form: "description=50% off&name=caf%C3%A9+%F0%9F%98%80%00" });
+    expect(made1.status).toBe(200);
+    expect(made1.body).toMatchObject({ description: "50% off", name: "caf\u00e9 \u{1F600}\u0000" });
   });
 });
