@@ -38,11 +38,12 @@ function decodeParam(text: string): string {
 const METADATA_INDEX = /(^metadata|\[metadata\])\[(\d+)\]/;
 const KEY_MARK = "\u0001";
 
-function decodeComponent(text: string): string {
+/** The text a parameter's name writes, or null when its escapes write no UTF-8 text (qs's decoder then refuses it: decodeParam). */
+function decodeComponent(text: string): string | null {
   try {
     return decodeURIComponent(text.replace(/\+/g, " "));
   } catch {
-    return text;
+    return null;
   }
 }
 
@@ -53,7 +54,8 @@ function markMetadataKeys(text: string): string {
     .map((pair) => {
       const eq = pair.indexOf("=");
       const key = decodeComponent(eq < 0 ? pair : pair.slice(0, eq));
-      if (!METADATA_INDEX.test(key)) return pair;
+      // A name that does not decode is left for qs, whose decoder refuses it (or, a stray %, keeps it as written).
+      if (key === null || !METADATA_INDEX.test(key)) return pair;
       const marked = key.replace(METADATA_INDEX, (_m, head: string, digits: string) => `${head}[${KEY_MARK}${digits}]`);
       return encodeURIComponent(marked) + (eq < 0 ? "" : pair.slice(eq));
     })

@@ -73,7 +73,7 @@ describe("half of a surrogate pair alone in a JSON body", () => {
 describe("percent-escapes that write no UTF-8 text in a form body or a query string", () => {
   it("are a 400 parameter_invalid, and nothing is made (before, the parameter was stored unread: 'a%00b%FF', escapes and all)", async () => {
     const m = await newMerchant("bad-escapes");
-    for (const form of ["description=a%00b%ED%A0%80", "name=%FF", "metadata[k]=%C3", "metadata[%FF]=v", "description=%E2%82"]) {
+    for (const form of ["description=a%00b%ED%A0%80", "name=%FF", "metadata[k]=%C3", "metadata[%FF]=v", "metadata[1]%FF=v", "description=%E2%82"]) {
       const res = await call<{ error: { type: string; code: string; message: string } }>("POST", "/v1/customers", { ...m.opts, form });
       expect(res.status, form).toBe(400);
       expect(res.body.error, form).toMatchObject({ type: "invalid_request_error", code: "parameter_invalid" });
