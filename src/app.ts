@@ -5,7 +5,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { ApiError, BEARER_CHALLENGE, internalError } from "./core/errors";
-import { redactCardNumbers } from "./core/card-number";
+import { redactCardNumbers, redactCardNumbersQuoted } from "./core/card-number";
 import { randomToken } from "./core/ids";
 import { errorCodeOf, v1ErrorBody } from "./api/v1/errors";
 import { registerPaymentIntentsSurface } from "./api/paymentintents";
@@ -124,7 +124,8 @@ export function buildApp(): OpenAPIHono<AppEnv> {
     if (isPagePath(path)) return notFoundPage("Page");
     if (/^\/api(\/|$)/.test(path)) return posError(c, new PosError(404, "NOT_FOUND", `No route ${c.req.method.slice(0, 16)} ${path}: the API reference at /docs lists this gateway's surfaces and their paths.`));
     return c.json(
-      v1ErrorBody({ status: 404, type: "invalid_request_error", message: `Unrecognized request URL (${c.req.method}: ${path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.` }),
+      // The path quoted as every error message quotes what a client sent: a card number in it as [card].
+      v1ErrorBody({ status: 404, type: "invalid_request_error", message: `Unrecognized request URL (${c.req.method}: ${redactCardNumbersQuoted(path)}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.` }),
       404,
     );
   });

@@ -1,7 +1,7 @@
 // A card number a client sends where the gateway wants a token or an id is never quoted back: error
 // messages that name what was sent show it as [card] on every surface (answers are commonly logged).
 import { describe, expect, it } from "vitest";
-import { get, newMerchant, post } from "../helpers";
+import { get, newApplication, newMerchant, post, rawCall } from "../helpers";
 
 const PAN = "4242424242424242";
 
@@ -86,5 +86,19 @@ describe("a card number sent as a payment method", () => {
       expect(text).not.toContain(secretPart);
       expect(text).toContain("A client_secret is not a payment method");
     }
+  });
+
+  it("a card number in a path no route serves is not quoted back: /v1's 404 message, iCliGo's path field", async () => {
+    const m = await newMerchant("card-path");
+    const app = await newApplication(m.opts);
+    const v1 = await rawCall("GET", `/v1/${PAN}`, { authorization: `Bearer ${m.key}` });
+    expect(v1.status).toBe(404);
+    expect((v1.json as { error: { message: string } }).error.message).toBe("Unrecognized request URL (GET: /v1/[card]). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.");
+    const icligo = await rawCall("GET", `/payments/${PAN}/x`, { "X-Application-Id": app.appId, "X-Access-Token": app.token });
+    expect(icligo.status).toBe(404);
+    expect(icligo.json).toMatchObject({ status: 404, path: "/payments/[card]/x" });
+    for (const res of [v1, icligo]) expect(res.text).not.toContain(PAN);
+    // A path with no card in it is quoted as sent.
+    expect((await rawCall("GET", "/v1/nope/123", { authorization: `Bearer ${m.key}` })).text).toContain("(GET: /v1/nope/123)");
   });
 });

@@ -1,6 +1,7 @@
 // Seed 003's one error payload, on every route under /payments: {timestamp (ms), status, error,
 // message, path}, as its "Errors" section shows it; and its refusals of a capture, cancel or refund
 // in its own words, which the core's errors for the same states are translated into.
+import { redactCardNumbersQuoted } from "../../core/card-number";
 import { invalidRequest, type ApiError, type ApiErrorData } from "../../core/errors";
 import { refundableAmount } from "../../core/intent";
 import { decimalMessage, minorToDecimal } from "../../core/money";
@@ -39,7 +40,8 @@ export function icligoStatusCode(err: ApiErrorData): number {
 
 export function icligoError(err: ApiErrorData, path: string, now: number): IcligoError {
   const status = icligoStatusCode(err);
-  return { timestamp: now, status, error: REASONS[status] ?? "Bad Request", message: decimalMessage(err), path };
+  // The path as its message quotes it: a card number sent in it (/payments/4242.../capture) as [card].
+  return { timestamp: now, status, error: REASONS[status] ?? "Bad Request", message: decimalMessage(err), path: redactCardNumbersQuoted(path) };
 }
 
 export const MISSING_HEADERS = "Headers 'X-Access-Token' and 'X-Application-Id' are necessary.";
