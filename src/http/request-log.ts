@@ -4,6 +4,9 @@
 import type { Context } from "hono";
 import { errorCodeIn, intentIdIn, type RequestLogFields } from "../log";
 
+/** How much of a path no route took the request line quotes: an id-bearing path fits; a URL's worth (16 KB at the edge) of a client's choosing is not copied into every line. */
+export const LOGGED_PATH_LENGTH = 256;
+
 export async function requestLine(c: Context, fields: RequestLogFields, requestId: string, latencyMs: number): Promise<Record<string, unknown>> {
   const status = c.res.status;
   const route = c.req.routePath && c.req.routePath !== "*" && c.req.routePath !== "/*" ? c.req.routePath : null;
@@ -23,7 +26,7 @@ export async function requestLine(c: Context, fields: RequestLogFields, requestI
   return {
     request_id: requestId,
     method: c.req.method,
-    route: route ?? new URL(c.req.url).pathname,
+    route: route ?? loggedPath(new URL(c.req.url).pathname),
     status,
     merchant: fields.merchant ?? null,
     actor: fields.actor ?? null,
@@ -31,4 +34,8 @@ export async function requestLine(c: Context, fields: RequestLogFields, requestI
     error_code: errorCode,
     latency_ms: latencyMs,
   };
+}
+
+function loggedPath(path: string): string {
+  return path.length > LOGGED_PATH_LENGTH ? `${path.slice(0, LOGGED_PATH_LENGTH)}...` : path;
 }

@@ -105,6 +105,15 @@ describe("log lines", () => {
     expect(JSON.parse(secrets)).toMatchObject({ field: "webhook_secret_set" });
   });
 
+  it("a path no route took is quoted in its request line up to 256 characters, not a URL's worth", async () => {
+    const long = `/${"a".repeat(10_000)}`;
+    expect((await call("GET", long)).status).toBe(404);
+    const line = parsed().filter((l) => l.message === "request" && l.status === 404 && typeof l.route === "string" && l.route.startsWith("/aaaa")).at(-1);
+    expect(line?.route).toBe(`${long.slice(0, 256)}...`);
+    await call("GET", "/v1/nope/123");
+    expect(parsed().filter((l) => l.message === "request").at(-1)).toMatchObject({ route: "/v1/nope/123", status: 404 });
+  });
+
   it("scrubs a line of hostile length in one pass: a long run of letters or of `-eyJ` is not rescanned from each of its characters", () => {
     // Every line is scrubbed, and an unknown path (up to a URL's length) is quoted in its request line.
     // Before, each of these took seconds (quadratic backtracking); the test's timeout is the bound.
