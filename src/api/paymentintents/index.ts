@@ -357,7 +357,11 @@ const ACTIONS = new Set(["customer", "webhook", "confirm", "cancel"]);
 export function canonicalPath(path: string): string | null {
   const match = ANY_CASE_PREFIX.exec(path);
   if (!match) return null;
-  const rest = path.slice(match[0].length).replace(/\/+$/, "");
+  // Trailing slashes cut by a loop: /\/+$/ tried every slash of a long run as a start, and this runs on
+  // every request under the prefix, before any credential is read (15,000 slashes took 0.8 s of CPU).
+  let end = path.length;
+  while (end > match[0].length && path.charCodeAt(end - 1) === 0x2f) end--;
+  const rest = path.slice(match[0].length, end);
   const segments = rest.split("/").map((segment) => (ACTIONS.has(segment.toLowerCase()) ? segment.toLowerCase() : segment));
   return PREFIX + segments.join("/");
 }

@@ -3,6 +3,7 @@
 // EUR, JPY and KWD; a payment made here read back through /v1; the PSP webhook route.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { canonicalPath } from "../../../src/api/paymentintents/index";
 import { inSurfaceWords } from "../../../src/api/paymentintents/problem";
 import { signSandboxWebhook } from "../../../src/connectors/sandbox/webhooks";
 import { addConnector, get, hsToken, KEY_A, MERCHANT_A, newMerchant, post, readModelIntent, type ListJson, type PaymentIntentJson, type TransactionJson } from "../../helpers";
@@ -757,6 +758,17 @@ describe("seed 000: routes as ASP.NET matches them (any case, a trailing slash)"
     expect((confirmed.json as Intent).status).toBe("Succeeded");
     // Still this surface's problem details for what it does not have.
     expectProblem(await send("GET", "/api/v1/paymentintents/1/nothing", { token: await admin() }), 404);
+  });
+
+  it("a long run of slashes is read once: the canonical path of any spelling, and a 404 for an unknown one", async () => {
+    // Every request under the prefix is canonicalized before its credentials are read. Trailing slashes
+    // were cut by /\/+$/, which tried each slash of a run as a start: 15,000 took 0.8 s, this a million.
+    const slashes = "/".repeat(1_000_000);
+    expect(canonicalPath(`/API/V1/PaymentIntents/12${slashes}x`)).toBe(`/api/v1/PaymentIntents/12${slashes}x`);
+    expect(canonicalPath(`/API/V1/PaymentIntents/12/Confirm${slashes}`)).toBe("/api/v1/PaymentIntents/12/confirm");
+    expect(canonicalPath(`/api/v1/paymentintents${slashes}`)).toBe("/api/v1/PaymentIntents");
+    expect(canonicalPath("/api/v1/paymentintentsx")).toBeNull();
+    expectProblem(await send("GET", `/api/v1/PaymentIntents/1${"/".repeat(15_000)}x`, { token: await admin() }), 404);
   });
 
   it("a problem answered under another spelling of the path has one request id: its traceId is the Request-Id header", async () => {
