@@ -92,9 +92,11 @@ export interface Connector {
   reconcileAuthorization(req: AuthorizeRequest, providerReference: string | null, attemptCreated: number): Promise<AuthorizeOutcome>;
   /**
    * The same for a capture, void or refund. `pendingReference` is the attempt's own reference when the
-   * PSP named it while holding it pending (PayPal's capture or refund id), else null.
+   * PSP named it while holding it pending (PayPal's capture or refund id), else null. `attemptCreated`
+   * (ms) is when the attempt began: a PSP forgets an idempotency key after a while (Stripe: 24 hours),
+   * and past that a replay would move the money again.
    */
-  reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest, pendingReference: string | null): Promise<FollowUpOutcome>;
+  reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest, pendingReference: string | null, attemptCreated: number): Promise<FollowUpOutcome>;
   /**
    * What the payer decided at the provider's page about an order still waiting for them (PayPal's
    * approval), and when (ms, null when the provider does not say); null when undecided or the

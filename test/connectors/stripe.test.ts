@@ -287,3 +287,33 @@ describe("payments through a Stripe connector account", () => {
     expectError(await post(`/v1/connector_accounts/${account.id}`, { disabled: true }, other.opts), 404);
   });
 });
+
+describe("Stripe connector: a refund whose answer was lost, reconciled after Stripe forgot its idempotency key", () => {
+  it("is read back from Stripe's list, never sent again: the money goes back once", async () => {
+    const key = `sk_test_fake_oldrefund_${Date.now()}`;
+    const stripe = connector(key);
+    const paid = request("pm_card_visa");
+    const approved = await stripe.authorize(paid);
+    expect(approved).toMatchObject({ kind: "approved", captured: true });
+    const reference = approved.kind === "approved" ? approved.providerReference : "";
+    // Stripe made the refund and answered 500 (kept as the key's answer): nobody knows it was made.
+    const refund = follow(paid, reference, 2000, "_re");
+    await stripeFault(key, "refund", "error_after");
+    expect(await stripe.refund(refund)).toMatchObject({ kind: "unknown" });
+    // A day later Stripe no longer knows the key (it keeps them 24 hours); reconciliation asks then.
+    await fetch(`${env.STRIPE_API_BASE}/__idempotency/expire?key=${encodeURIComponent(key)}`, { method: "POST" });
+    const dayAgo = Date.now() - 25 * 60 * 60 * 1000;
+    const made = (await stripeLedger(paid.intentId)).refunds;
+    expect(made).toHaveLength(1);
+    expect(await stripe.reconcileFollowUp("refund", refund, null, dayAgo)).toMatchObject({ kind: "succeeded", providerReference: made[0]?.id });
+    expect((await stripeLedger(paid.intentId)).refunds.map((r) => r.amount)).toEqual([2000]);
+    // A refund Stripe never made, that old: nothing moved (the list is consistent), so it is not sent either.
+    const never = follow(paid, reference, 1000, "_re2");
+    expect(await stripe.reconcileFollowUp("refund", never, null, dayAgo)).toMatchObject({ kind: "provider_error" });
+    expect((await stripeLedger(paid.intentId)).refunds.map((r) => r.amount)).toEqual([2000]);
+    // Within the window the replay with the key stands: Stripe answers what it did.
+    const fresh = follow(paid, reference, 500, "_re3");
+    expect(await stripe.reconcileFollowUp("refund", fresh, null, Date.now())).toMatchObject({ kind: "succeeded" });
+    expect((await stripeLedger(paid.intentId)).refunds.map((r) => r.amount).sort()).toEqual([2000, 500].sort());
+  });
+});

@@ -10,6 +10,8 @@
 //   incremental_authorization is available (expand[]=latest_charge shows it), and POST .../increment_authorization
 //   raises the amount; pm_card_sandboxIncrementDeclined declines every increment (card_declined / insufficient_funds)
 // GET /__stats tells how many payment intents each of our attempts created (idempotency proof).
+// POST /__idempotency/expire?key=<secret key> forgets that account's idempotency keys, as Stripe does
+// 24 hours after a key's first use: a request sent again with one of them is new to Stripe.
 // Faults for the chaos suite (test/chaos), per secret key and operation (create, capture, cancel,
 // refund): the controls of test/fakes/faults.ts; an error is a 500 api_error.
 //   GET /__ledger?intent=<gateway intent id>   the fake's payment intents and refunds for it (money moved here)
@@ -289,6 +291,12 @@ export function startStripeFake(): Promise<StripeFake> {
     const path = url.pathname;
     requests.set(path, (requests.get(path) ?? 0) + 1);
     if (path === "/__stats") return send(res, 200, { createdByAttempt: Object.fromEntries(createdByAttempt), intents: intents.size, refunds: refunds.size, requests: Object.fromEntries(requests) });
+    if (path === "/__idempotency/expire" && req.method === "POST") {
+      const account = url.searchParams.get("key") ?? "";
+      let expired = 0;
+      for (const k of [...idempotency.keys()]) if (k.startsWith(`${account}|`) && idempotency.delete(k)) expired++;
+      return send(res, 200, { expired });
+    }
     const control = (await faults.control(req, path, url)) ?? ledger(req.method ?? "GET", path, url);
     if (control) return send(res, control.status, control.body);
     let m: RegExpExecArray | null;

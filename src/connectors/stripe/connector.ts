@@ -274,7 +274,17 @@ export class StripeConnector implements Connector {
     }
   }
 
-  async reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest): Promise<FollowUpOutcome> {
+  async reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest, _pendingReference: string | null, attemptCreated: number): Promise<FollowUpOutcome> {
+    // Past Stripe's idempotency window the key is forgotten: the same refund sent again would be a
+    // second refund (a capture or void cannot be done twice to one payment intent, a refund can). So
+    // an old refund is only read back, from Stripe's own list of the payment's refunds.
+    if (kind === "refund" && Date.now() - attemptCreated >= IDEMPOTENCY_WINDOW_MS) {
+      try {
+        return await this.readBack(kind, req);
+      } catch (err) {
+        return { kind: "unknown", providerReference: null, message: `reading Stripe back failed: ${err instanceof Error ? err.message : String(err)}` };
+      }
+    }
     // Same request, same key: Stripe replays its answer (or acts now, once).
     const outcome = StripeConnector.stillUnknown(kind === "capture" ? await this.capture(req) : kind === "void" ? await this.void(req) : await this.refund(req));
     if (outcome.kind !== "unknown") return outcome;

@@ -108,7 +108,7 @@ export async function reconcile(draft: IntentRecord, tools: OperationTools): Pro
       const reference = attempt.type === "refund" ? refundReference(draft) : (draft.attempts.find((a) => a.id === draft.chargeAttemptId)?.providerReference ?? "");
       const request = followUpRequest(draft, attempt, reference);
       const kind = attempt.type;
-      outcome = await call<FollowUpOutcome>(tools, connector, () => connector.reconcileFollowUp(kind, request, attempt.providerReference), (message) => ({ kind: "unknown", providerReference: null, message }));
+      outcome = await call<FollowUpOutcome>(tools, connector, () => connector.reconcileFollowUp(kind, request, attempt.providerReference, attempt.created), (message) => ({ kind: "unknown", providerReference: null, message }));
     } else {
       continue;
     }
