@@ -256,6 +256,31 @@ describe("payments through a Stripe connector account", () => {
     expect(history.map((t) => `${t.type}:${t.status}:${t.connector}`)).toEqual(["authorize:succeeded:stripe", "capture:succeeded:stripe", "refund:succeeded:stripe", "refund:succeeded:stripe"]);
   });
 
+  it("Stripe's currency rules hold before anything is sent: three-decimal amounts end in 0, ISK in whole kronur, no currency Stripe lacks", async () => {
+    const { opts } = await newMerchant("stripe-currency-rules");
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_currency_rules" } });
+    const refusedAt = async (params: Record<string, unknown>, code: string) => {
+      const pi = (await createIntent({ ...params, payment_method: "pm_card_visa" }, opts)).body;
+      expectError(await post(`/v1/payment_intents/${pi.id}/confirm`, {}, opts), 400, code);
+      expect((await stripeLedger(pi.id)).intents).toEqual([]);
+    };
+    await refusedAt({ amount: 5125, currency: "kwd" }, "amount_not_supported");
+    await refusedAt({ amount: 550, currency: "isk" }, "amount_not_supported");
+    await refusedAt({ amount: 5000, currency: "iqd" }, "currency_not_supported");
+    // What Stripe takes goes through; a capture or refund its rules forbid is refused, and nothing moves.
+    const pi = (await createIntent({ amount: 5120, currency: "kwd", payment_method: "pm_card_visa", confirm: true, capture_method: "manual" }, opts)).body;
+    expect(pi.status).toBe("requires_capture");
+    const odd = await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 5115 }, opts);
+    expect(odd.status).not.toBe(200);
+    expect((await stripeLedger(pi.id)).intents.map((i) => i.status)).toEqual(["requires_capture"]);
+    expect((await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 5110 }, opts)).body.status).toBe("succeeded");
+    const oddRefund = await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 1005 }, opts);
+    expect(oddRefund.status === 200 ? oddRefund.body.status : "refused").not.toBe("succeeded");
+    expect((await stripeLedger(pi.id)).refunds).toEqual([]);
+    expect((await post<RefundJson>("/v1/refunds", { payment_intent: pi.id, amount: 1000 }, opts)).body.status).toBe("succeeded");
+    expect((await stripeLedger(pi.id)).refunds.map((r) => r.amount)).toEqual([1000]);
+  });
+
   it("a Stripe decline is a 402 card_error and does not fail over", async () => {
     const { opts } = await newMerchant("stripe-decline");
     await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_decline" }, priority: 1 });

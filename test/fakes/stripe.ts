@@ -76,6 +76,15 @@ function faultOp(method: string, path: string): string | null {
   return m?.[1] === "increment_authorization" ? "increment" : (m?.[1] ?? null);
 }
 
+/** Stripe's currency rules: three-decimal amounts end in 0, ISK in whole kronur (written with two decimals). */
+function currencyRuleBroken(amount: number, currency: string): string | null {
+  const code = currency.toLowerCase();
+  if (["btn", "cup", "ern", "iqd", "irr", "kpw", "lyd", "sdg", "ssp", "syp", "tmt", "ves", "zwl"].includes(code)) return `Invalid currency: ${code}.`;
+  if (["bhd", "jod", "kwd", "omr", "tnd"].includes(code) && amount % 10 !== 0) return `Amounts in ${code} must end in 0.`;
+  if (code === "isk" && amount % 100 !== 0) return "Amounts in isk must be whole kronur (divisible by 100).";
+  return null;
+}
+
 export interface StripeFake {
   server: Server;
   port: number;
@@ -106,6 +115,8 @@ export function startStripeFake(): Promise<StripeFake> {
     const manual = p.capture_method === "manual";
     const amount = Number(p.amount);
     if (!Number.isInteger(amount) || amount < 1) return error(400, "invalid_request_error", "Invalid amount", { param: "amount" });
+    const broken = currencyRuleBroken(amount, String(p.currency));
+    if (broken) return error(400, "invalid_request_error", broken, { param: "amount" });
     if (pm === "pm_card_sandboxProviderError") return error(500, "api_error", "An unknown error occurred");
     if (!SUCCEEDS.includes(pm) && !DECLINES[pm] && !THREE_DS.includes(pm)) return error(400, "invalid_request_error", `No such PaymentMethod: '${pm}'`, { code: "resource_missing", param: "payment_method" });
     const pi: PaymentIntent = {
@@ -226,6 +237,8 @@ export function startStripeFake(): Promise<StripeFake> {
         if (pi.status !== "requires_capture") return error(400, "invalid_request_error", `This PaymentIntent could not be captured because it has a status of ${pi.status}.`, { code: "payment_intent_unexpected_state" });
         const amount = p.amount_to_capture === undefined ? pi.amount_capturable : Number(p.amount_to_capture);
         if (amount > pi.amount_capturable) return error(400, "invalid_request_error", "amount_to_capture is too large", { code: "amount_too_large" });
+        const broken = currencyRuleBroken(amount, pi.currency);
+        if (broken) return error(400, "invalid_request_error", broken, { param: "amount_to_capture" });
         pi.status = "succeeded";
         pi.amount_received = amount;
         pi.amount_capturable = 0;
@@ -247,6 +260,8 @@ export function startStripeFake(): Promise<StripeFake> {
       const amount = p.amount === undefined ? pi.amount_received - refunded : Number(p.amount);
       if (pi.status !== "succeeded") return error(400, "invalid_request_error", "This PaymentIntent has no captured charge to refund.", { code: "charge_not_refundable" });
       if (amount + refunded > pi.amount_received) return error(400, "invalid_request_error", "Refund amount is greater than the unrefunded amount.", { code: "amount_too_large" });
+      const broken = currencyRuleBroken(amount, pi.currency);
+      if (broken) return error(400, "invalid_request_error", broken, { param: "amount" });
       const refund: Refund = { id: nextId("re"), object: "refund", amount, currency: pi.currency, payment_intent: pi.id, status: "succeeded", metadata: (p.metadata ?? {}) as Record<string, string>, failure_reason: null, created: now() };
       refunds.set(refund.id, refund);
       emit("refund.created", refund);

@@ -4,7 +4,8 @@
 import Stripe from "stripe";
 import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
 import type { PaymentMethodDetails } from "../../core/types";
-import type { AuthorizeRequest, CompleteActionRequest, Connector, FollowUpKind, FollowUpRequest } from "../types";
+import { minorToDecimal } from "../../core/money";
+import type { AuthorizeRequest, CompleteActionRequest, Connector, ConnectorRefusal, FollowUpKind, FollowUpRequest } from "../types";
 import { fromAuthorizeError, fromFollowUpError, fromPaymentIntent, fromRefund } from "./transformers";
 
 export interface StripeConnectorConfig {
@@ -29,6 +30,30 @@ const IDEMPOTENCY_WINDOW_MS = 23 * 60 * 60 * 1000;
 const LIST_WINDOW_MS = 5 * 60 * 1000;
 /** When the list around an attempt is too long to read, how long until the search's "none" is believed. */
 const SEARCH_TRUSTED_MS = 60 * 60 * 1000;
+
+/**
+ * Stripe's own currency rules (docs.stripe.com/currencies), for the amounts this connector passes on
+ * unchanged (the gateway counts minor units as Stripe does): its three-decimal currencies take only
+ * amounts whose last digit is 0; ISK is written with two decimals but charged in whole kronur only;
+ * and a few currencies the gateway knows are no presentment currency of Stripe's.
+ */
+const STRIPE_THREE_DECIMAL = ["bhd", "jod", "kwd", "omr", "tnd"];
+const STRIPE_WHOLE_UNITS_IN_CENTS = ["isk"];
+const NOT_AT_STRIPE = ["btn", "cup", "ern", "iqd", "irr", "kpw", "lyd", "sdg", "ssp", "syp", "tmt", "ves", "zwl"];
+
+/** Why Stripe cannot take this amount (its currency, or digits its rules forbid); null when it can. */
+export function stripeRefusal(amount: number, currency: string): ConnectorRefusal | null {
+  const code = currency.toLowerCase();
+  const name = code.toUpperCase();
+  if (NOT_AT_STRIPE.includes(code)) return { code: "currency_not_supported", message: `Stripe does not take payments in ${name}.` };
+  if (STRIPE_THREE_DECIMAL.includes(code) && amount % 10 !== 0) {
+    return { code: "amount_not_supported", message: `Stripe takes ${name} only in amounts whose last digit is 0: ${minorToDecimal(amount, code)} ${name} is not one.` };
+  }
+  if (STRIPE_WHOLE_UNITS_IN_CENTS.includes(code) && amount % 100 !== 0) {
+    return { code: "amount_not_supported", message: `Stripe takes ${name} only in whole units: ${minorToDecimal(amount, code)} ${name} has a fraction.` };
+  }
+  return null;
+}
 
 export class StripeConnector implements Connector {
   readonly name = "stripe" as const;
@@ -55,6 +80,10 @@ export class StripeConnector implements Connector {
   supports(paymentMethod: PaymentMethodDetails): boolean {
     // Test cards reach Stripe as its test payment methods (pm_card_visa, ...).
     return paymentMethod.type === "card" && paymentMethod.testAlias !== null;
+  }
+
+  refusal(amount: number, currency: string): ConnectorRefusal | null {
+    return stripeRefusal(amount, currency);
   }
 
   private createParams(req: AuthorizeRequest): Stripe.PaymentIntentCreateParams {
@@ -87,6 +116,9 @@ export class StripeConnector implements Connector {
   }
 
   async authorize(req: AuthorizeRequest): Promise<AuthorizeOutcome> {
+    // An amount Stripe cannot take is refused here, before anything is sent.
+    const refused = stripeRefusal(req.amount, req.currency);
+    if (refused) return { kind: "provider_error", message: refused.message };
     try {
       return fromPaymentIntent(await this.stripe.paymentIntents.create(this.createParams(req), { idempotencyKey: req.idempotencyKey }));
     } catch (err) {
@@ -173,6 +205,8 @@ export class StripeConnector implements Connector {
   }
 
   async capture(req: FollowUpRequest): Promise<FollowUpOutcome> {
+    const refused = stripeRefusal(req.amount, req.currency);
+    if (refused) return { kind: "failed", code: refused.code, message: refused.message };
     try {
       const pi = await this.stripe.paymentIntents.capture(req.providerReference, { amount_to_capture: req.amount }, { idempotencyKey: req.idempotencyKey });
       return pi.status === "succeeded"
@@ -234,6 +268,8 @@ export class StripeConnector implements Connector {
   }
 
   async refund(req: FollowUpRequest): Promise<FollowUpOutcome> {
+    const refused = stripeRefusal(req.amount, req.currency);
+    if (refused) return { kind: "failed", code: refused.code, message: refused.message };
     try {
       const refund = await this.stripe.refunds.create(
         { payment_intent: req.providerReference, amount: req.amount, metadata: { gateway_intent: req.intentId, gateway_attempt: req.attemptId } },
