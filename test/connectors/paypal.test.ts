@@ -103,6 +103,18 @@ describe("PayPal connector", () => {
     expect((await paypalFakeStats()).tokenRequests[clientId]).toBe(2);
   });
 
+  it("a cached token belongs to its client id and secret: another account naming the same client id with a wrong secret gets none", async () => {
+    // PayPal client ids are public (they sit in every checkout page's JS SDK URL); only the secret proves the account.
+    const clientId = uniqueKey("token-owner").replace(/[^A-Za-z0-9-]/g, "");
+    const owner = new PayPalConnector({ accountId: "mca_owner", clientId, clientSecret: "the-real-secret", apiBase: env.PAYPAL_API_BASE, timeoutMs: 3000 });
+    const token = await owner.accessToken();
+    const impostor = new PayPalConnector({ accountId: "mca_impostor", clientId, clientSecret: "a-guess", apiBase: env.PAYPAL_API_BASE, timeoutMs: 3000 });
+    await expect(impostor.accessToken()).rejects.toThrow(/401/);
+    // Nor does the impostor's call move anything with the owner's token.
+    expect(await impostor.refund({ intentId: "pi_x", merchantId: "", attemptId: "txn_x", idempotencyKey: uniqueKey("impostor"), amount: 100, currency: "usd", providerReference: "CAPTURE-X", paymentMethod: null })).toMatchObject({ kind: "unknown" });
+    expect(await owner.accessToken()).toBe(token);
+  });
+
   it("answers with PayPal's approval link, then captures when the payer comes back", async () => {
     const { opts, accountId, clientId } = await paypalMerchant("paypal-capture");
     const created = await createIntent({ amount: 2999, payment_method_data: { type: "paypal" }, confirm: true, return_url: "https://shop.example/paid" }, opts);

@@ -1,5 +1,6 @@
 // A local, stateful fake of PayPal's OAuth, Orders v2 and Payments v2 endpoints, enough for the
-// PayPal connector: client-credentials tokens (counted, to prove caching), orders with an approval
+// PayPal connector: client-credentials tokens (counted, to prove caching; a client id takes only the
+// secret it was first used with), orders with an approval
 // link, approval by visiting that link (it redirects to the order's return_url, as PayPal does),
 // capture or authorize then capture, void, refunds (partial too), PayPal-Request-Id idempotency, and
 // the webhook signature verification call (a transmission signature of "valid-signature" passes).
@@ -77,6 +78,8 @@ export function startPayPalFake(): Promise<PayPalFake> {
   const tokens = new Map<string, string>();
   const tokenRequests = new Map<string, number>();
   const idempotency = new Map<string, { status: number; body: unknown }>();
+  /** Each client id's secret (the first it was used with). */
+  const secrets = new Map<string, string>();
   const calls = new Map<string, number>();
   const faults = new FaultInjector();
   let counter = 0;
@@ -268,8 +271,12 @@ export function startPayPalFake(): Promise<PayPalFake> {
     }
     const body = await readBody(req);
     if (path === "/v1/oauth2/token") {
-      const [client = ""] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic\s+/i, ""), "base64").toString().split(":");
+      const [client = "", ...rest] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic\s+/i, ""), "base64").toString().split(":");
       if (!client || !body.includes("grant_type=client_credentials")) return send(res, 401, { error: "invalid_client" });
+      // A client id's secret is the first one it was used with; another is refused, as PayPal does.
+      const secret = rest.join(":");
+      if (!secrets.has(client)) secrets.set(client, secret);
+      if (secrets.get(client) !== secret) return send(res, 401, { error: "invalid_client", error_description: "Client Authentication failed" });
       tokenRequests.set(client, (tokenRequests.get(client) ?? 0) + 1);
       const token = `A21_${id("TOKEN")}`;
       tokens.set(token, client);

@@ -102,15 +102,27 @@ export class PayPalConnector implements Connector {
     return paymentMethod.type === "paypal";
   }
 
-  private get tokenKey(): string {
-    return `${this.config.apiBase}|${this.config.clientId}`;
+  private tokenKeyOf: Promise<string> | null = null;
+
+  /**
+   * Whose token it is: the API base, the client id and a hash of the secret. The client id alone is
+   * public (PayPal's JS SDK puts it in every checkout page), so another merchant's account naming it
+   * with a wrong secret must not be handed the token its owner's secret earned.
+   */
+  private tokenKey(): Promise<string> {
+    this.tokenKeyOf ??= crypto.subtle.digest("SHA-256", new TextEncoder().encode(this.config.clientSecret)).then((digest) => {
+      const hash = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+      return `${this.config.apiBase}|${this.config.clientId}|${hash}`;
+    });
+    return this.tokenKeyOf;
   }
 
   /** An access token, from the cache while it is valid; concurrent callers share one request. */
   async accessToken(now = Date.now()): Promise<string> {
-    const cached = tokens.get(this.tokenKey);
+    const key = await this.tokenKey();
+    const cached = tokens.get(key);
     if (cached && cached.expiresAt - TOKEN_MARGIN_MS > now) return cached.value;
-    let pending = pendingTokens.get(this.tokenKey);
+    let pending = pendingTokens.get(key);
     if (!pending) {
       pending = (async () => {
         const res = await fetch(`${this.config.apiBase}/v1/oauth2/token`, {
@@ -122,10 +134,10 @@ export class PayPalConnector implements Connector {
         const body = (await res.json().catch(() => ({}))) as { access_token?: string; expires_in?: number };
         if (!res.ok || !body.access_token) throw new Error(`PayPal OAuth answered ${res.status}`);
         const token = { value: body.access_token, expiresAt: Date.now() + (body.expires_in ?? 300) * 1000 };
-        tokens.set(this.tokenKey, token);
+        tokens.set(key, token);
         return token;
-      })().finally(() => pendingTokens.delete(this.tokenKey));
-      pendingTokens.set(this.tokenKey, pending);
+      })().finally(() => pendingTokens.delete(key));
+      pendingTokens.set(key, pending);
     }
     return (await pending).value;
   }
@@ -150,7 +162,7 @@ export class PayPalConnector implements Connector {
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.config.timeoutMs),
       });
-      if (res.status === 401) tokens.delete(this.tokenKey);
+      if (res.status === 401) tokens.delete(await this.tokenKey());
       const text = await res.text();
       return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
     } catch (err) {
