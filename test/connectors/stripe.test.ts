@@ -342,3 +342,21 @@ describe("Stripe connector: a refund whose answer was lost, reconciled after Str
     expect((await stripeLedger(paid.intentId)).refunds.map((r) => r.amount).sort()).toEqual([2000, 500].sort());
   });
 });
+
+describe("Stripe connector: an incremental authorization whose answer was lost, reconciled after Stripe forgot its key", () => {
+  it("is read back from the payment intent: Stripe holds the new total, so it succeeded (not failed on the replay's refusal)", async () => {
+    const key = `sk_test_fake_oldincrement_${Date.now()}`;
+    const stripe = connector(key);
+    const held = { ...request("pm_card_visa", false), requestIncrementalAuthorization: true };
+    const approved = await stripe.authorize(held);
+    expect(approved).toMatchObject({ kind: "approved", captured: false, incrementalAuthorization: true });
+    const reference = approved.kind === "approved" ? approved.providerReference : "";
+    // Stripe raised the authorization to 7000 and answered 500 (kept as the key's answer).
+    const increment = follow(held, reference, 7000, "_inc");
+    await stripeFault(key, "increment", "error_after");
+    expect(await stripe.incrementAuthorization(increment)).toMatchObject({ kind: "unknown" });
+    // A day later the key is forgotten: the replay is refused (7000 is not above 7000), yet Stripe holds 7000.
+    await fetch(`${env.STRIPE_API_BASE}/__idempotency/expire?key=${encodeURIComponent(key)}`, { method: "POST" });
+    expect(await stripe.reconcileIncrement(increment)).toMatchObject({ kind: "succeeded", providerReference: reference });
+  });
+});

@@ -296,13 +296,18 @@ export class StripeConnector implements Connector {
     }
   }
 
-  /** The same request with the same key answers what Stripe did; else the payment intent's amount tells. */
+  /**
+   * The same request with the same key answers what Stripe did; else the payment intent's amount tells.
+   * A refusal that is not the issuer's (Stripe forgot the key after 24 hours, and the replay is refused
+   * because the authorization holds the new total already) is checked against the amount too.
+   */
   async reconcileIncrement(req: FollowUpRequest): Promise<FollowUpOutcome> {
     const outcome = StripeConnector.stillUnknown(await this.incrementAuthorization(req));
-    if (outcome.kind !== "unknown") return outcome;
+    if (outcome.kind === "succeeded" || (outcome.kind === "failed" && outcome.declineCode)) return outcome;
     try {
       const pi = await this.stripe.paymentIntents.retrieve(req.providerReference);
       if (pi.amount >= req.amount) return { kind: "succeeded", providerReference: pi.id, responseCode: "succeeded", responseText: "Incremental authorization approved (read back from Stripe)" };
+      if (outcome.kind === "failed") return outcome;
       if (pi.status === "requires_capture") return { kind: "provider_error", message: "Stripe did not increment the authorization: nothing moved" };
       return { kind: "failed", code: "payment_intent_unexpected_state", message: `Stripe holds the payment as ${pi.status} for ${pi.amount}.` };
     } catch (err) {
