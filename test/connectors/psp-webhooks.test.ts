@@ -187,7 +187,7 @@ describe("incoming PSP webhooks", () => {
     expectError(await post("/v1/refunds", { payment_intent: pi.id, amount: 5001 }, opts), 400);
   });
 
-  it("a pending capture is settled by a webhook only for the amount it asked (another amount is left to reconciliation)", async () => {
+  it("a pending capture is settled by a webhook only for the amount and currency it asked (other money is left to reconciliation)", async () => {
     const { opts } = await newMerchant("webhook-capture-amount");
     const secretKey = `sk_test_fake_capamount_${Date.now()}`;
     const account = await addConnector(opts, { connector: "stripe", credentials: { secret_key: secretKey }, webhook_secret: "whsec_capamount" });
@@ -198,14 +198,17 @@ describe("incoming PSP webhooks", () => {
     for (let i = 0; i < 10; i++) await stripeFault(secretKey, "capture", "error");
     expect((await post<PaymentIntentJson>(`/v1/payment_intents/${pi.id}/capture`, { amount_to_capture: 6000 }, opts)).body.status).toBe("processing");
     let n = 0;
-    const send = async (amount: number) => {
-      const object = { id: stripeId, object: "payment_intent", status: "succeeded", amount: 10000, amount_received: amount, currency: "usd", metadata: { gateway_intent: pi.id } };
+    const send = async (amount: number, currency = "usd") => {
+      const object = { id: stripeId, object: "payment_intent", status: "succeeded", amount: 10000, amount_received: amount, currency, metadata: { gateway_intent: pi.id } };
       const payload = JSON.stringify({ id: `evt_capamount_${++n}`, object: "event", type: "payment_intent.succeeded", created: Math.floor(Date.now() / 1000), livemode: false, data: { object } });
       const header = await Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret: "whsec_capamount", cryptoProvider });
       return call<{ applied: number }>("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: payload, headers: { "stripe-signature": header } });
     };
     // Stripe reports 100.00 captured (the whole, from its dashboard): not the capture we asked for.
     expect((await send(10000)).body).toMatchObject({ applied: 0 });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "processing", amount_received: 0 });
+    // 6000 in another currency is not the capture we asked for either.
+    expect((await send(6000, "jpy")).body).toMatchObject({ applied: 0 });
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "processing", amount_received: 0 });
     // 60.00: the capture we asked for.
     expect((await send(6000)).body).toMatchObject({ applied: 1 });

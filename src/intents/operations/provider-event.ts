@@ -77,6 +77,11 @@ function authorizationFor(draft: IntentRecord, accountId: string, event: Provide
   );
 }
 
+/** Whether the money an event reports captured is the capture we asked for: its amount, in the intent's currency. */
+function sameMoney(reported: { amount: number; currency: string }, capture: Attempt, draft: IntentRecord): boolean {
+  return reported.amount === capture.amount && reported.currency.toLowerCase() === draft.currency;
+}
+
 export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, tools: OperationTools, accountId: string): ProviderEventResult {
   const ignored = (note: string): ProviderEventResult => ({ applied: false, note });
   switch (event.kind) {
@@ -110,7 +115,7 @@ export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, to
       if (event.kind === "authorization.approved" && event.captured) {
         const capture = findAttempt(draft, accountId, { ...event, attemptId: null }, (a) => a.type === "capture" && a.status === "pending");
         // Only for what we asked: a capture of another amount (made in the dashboard meanwhile) is left to reconciliation, which reads back what was captured.
-        if (capture && event.capture && event.capture.amount !== capture.amount) return ignored(`a capture of ${event.capture.amount} where ${capture.amount} was asked`);
+        if (capture && event.capture && !sameMoney(event.capture, capture, draft)) return ignored(`a capture of ${event.capture.amount} ${event.capture.currency} where ${capture.amount} ${draft.currency} was asked`);
         if (capture) {
           settleAttempt(draft, capture, { kind: "succeeded", providerReference: event.providerReference ?? "", responseCode: "webhook", responseText: "Captured (reported by the provider)" }, tools);
           return { applied: true, note: `settled capture ${capture.id}` };
@@ -127,7 +132,7 @@ export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, to
       const capture = event.capture
         ? (findAttempt(draft, accountId, { ...event, providerReference: event.capture.reference }, pendingCapture) ?? findAttempt(draft, accountId, { ...event, providerReference: event.capture.authorization }, pendingCapture))
         : findAttempt(draft, accountId, event, pendingCapture);
-      if (capture && event.capture && event.capture.amount !== capture.amount) return ignored(`a capture of ${event.capture.amount} where ${capture.amount} was asked`);
+      if (capture && event.capture && !sameMoney(event.capture, capture, draft)) return ignored(`a capture of ${event.capture.amount} ${event.capture.currency} where ${capture.amount} ${draft.currency} was asked`);
       if (capture) {
         settleAttempt(draft, capture, { kind: "succeeded", providerReference: event.capture?.reference ?? event.providerReference ?? "", responseCode: "webhook", responseText: "Captured (reported by the provider)" }, tools);
         return { applied: true, note: `settled capture ${capture.id}` };
