@@ -18,8 +18,9 @@ import {
   type PaymentIntentJson,
   type RefundJson,
   type TransactionJson,
+  waitFor,
 } from "../helpers";
-import { stripeFault, stripeLedger } from "../chaos/harness";
+import { stripeFault, stripeLedger, stripeRelease } from "../chaos/harness";
 
 const card = (alias: string): PaymentMethodDetails => ({
   id: "pm_local",
@@ -358,5 +359,27 @@ describe("Stripe connector: an incremental authorization whose answer was lost, 
     // A day later the key is forgotten: the replay is refused (7000 is not above 7000), yet Stripe holds 7000.
     await fetch(`${env.STRIPE_API_BASE}/__idempotency/expire?key=${encodeURIComponent(key)}`, { method: "POST" });
     expect(await stripe.reconcileIncrement(increment)).toMatchObject({ kind: "succeeded", providerReference: reference });
+  });
+});
+
+describe("Stripe connector: reconciliation while the lost request is still running at Stripe", () => {
+  it("a refund Stripe has not finished (its key in use: 409) is not read back as never made: unknown until Stripe answers, then recorded once", async () => {
+    const key = `sk_test_fake_inflight_${Date.now()}`;
+    const stripe = new StripeConnector({ accountId: "mca_unit", secretKey: key, apiBase: env.STRIPE_API_BASE, timeoutMs: 500 });
+    const paid = request("pm_card_visa");
+    const approved = await stripe.authorize(paid);
+    const reference = approved.kind === "approved" ? approved.providerReference : "";
+    // The refund reaches Stripe, which is slow to do it: the connector gives up waiting (unknown).
+    const refund = follow(paid, reference, 1500, "_re");
+    await stripeFault(key, "refund", "slow");
+    expect(await stripe.refund(refund)).toMatchObject({ kind: "unknown" });
+    // Reconciliation meanwhile: the replay is answered 409 (key in use) and Stripe lists no refund yet.
+    expect((await stripeLedger(paid.intentId)).refunds).toEqual([]);
+    expect(await stripe.reconcileFollowUp("refund", refund, null, Date.now())).toMatchObject({ kind: "unknown" });
+    // Stripe finishes the first request: the refund is made, once, and the next round records it.
+    await stripeRelease(key);
+    await waitFor(async () => ((await stripeLedger(paid.intentId)).refunds.length > 0 ? true : undefined), 10_000, "the slow refund to be made");
+    expect(await stripe.reconcileFollowUp("refund", refund, null, Date.now())).toMatchObject({ kind: "succeeded" });
+    expect((await stripeLedger(paid.intentId)).refunds.map((r) => r.amount)).toEqual([1500]);
   });
 });

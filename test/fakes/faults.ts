@@ -6,12 +6,14 @@
 //                                                          until POST /__release?key=... (GET /__held?key=... says one waits)
 //     pending      (PayPal's fake only) done, but PayPal reports the payment PENDING until POST /__settle settles it
 //     error_after  (Stripe's fake only) done, but answers 500, and keeps that 500 as the idempotency key's answer, as Stripe does
+//     slow         waits until POST /__release?key=..., then is done and answered (a request still running at the
+//                  provider after its caller gave up; Stripe's fake answers 409 to its key meanwhile)
 //   DELETE /__faults?key=...          forgets the key's faults and releases its held requests
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readBody, untilGone } from "./http";
 
-export type FaultKind = "error" | "timeout" | "lost" | "hold_before" | "hold_after" | "pending" | "error_after";
-const FAULT_KINDS: readonly string[] = ["error", "timeout", "lost", "hold_before", "hold_after", "pending", "error_after"];
+export type FaultKind = "error" | "timeout" | "lost" | "hold_before" | "hold_after" | "pending" | "error_after" | "slow";
+const FAULT_KINDS: readonly string[] = ["error", "timeout", "lost", "hold_before", "hold_after", "pending", "error_after", "slow"];
 /** A held request gives up after HOLD_MAX_MS; a late one waits until its caller gave up. */
 const HOLD_MAX_MS = 15_000;
 
@@ -30,7 +32,7 @@ export class FaultInjector {
     const key = url.searchParams.get("key") ?? "";
     if (path === "/__faults" && method === "POST") {
       const plan = JSON.parse((await readBody(req)) || "{}") as { key?: string; op?: string; kind?: string };
-      if (!plan.key || !plan.op || !plan.kind || !FAULT_KINDS.includes(plan.kind)) return { status: 400, body: { error: "key, op and kind (error, timeout, lost, hold_before, hold_after, pending, error_after) are required" } };
+      if (!plan.key || !plan.op || !plan.kind || !FAULT_KINDS.includes(plan.kind)) return { status: 400, body: { error: "key, op and kind (error, timeout, lost, hold_before, hold_after, pending, error_after, slow) are required" } };
       const list = this.faults.get(`${plan.key}|${plan.op}`) ?? [];
       list.push(plan.kind as FaultKind);
       this.faults.set(`${plan.key}|${plan.op}`, list);
@@ -56,6 +58,10 @@ export class FaultInjector {
    */
   async refuses(fault: FaultKind | undefined, key: string, res: ServerResponse): Promise<boolean> {
     if (fault === "error") return true;
+    if (fault === "slow") {
+      await this.hold(key);
+      return false;
+    }
     if (fault === "timeout") await untilGone(res);
     else if (fault === "hold_before") await this.hold(key);
     else return false;

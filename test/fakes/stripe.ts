@@ -99,6 +99,8 @@ export function startStripeFake(): Promise<StripeFake> {
   const incremental = new Set<string>();
   const events: { id: string; type: string; created: number; data: { object: unknown } }[] = [];
   const idempotency = new Map<string, { fingerprint: string; status: number; body: unknown }>();
+  /** Idempotency keys whose first request is still running (a fault holds it). */
+  const running = new Set<string>();
   const createdByAttempt = new Map<string, number>();
   const requests = new Map<string, number>();
   const faults = new FaultInjector();
@@ -333,9 +335,22 @@ export function startStripeFake(): Promise<StripeFake> {
     const idem = req.headers["idempotency-key"];
     const idemKey = typeof idem === "string" && req.method === "POST" ? `${key}|${idem}` : null;
     const fingerprint = `${req.method} ${path} ${body}`;
+    // Another request with this key is still running (a slow one): Stripe answers 409 and keeps nothing.
+    if (idemKey && running.has(idemKey)) {
+      return send(res, 409, { error: { type: "idempotency_error", code: "idempotency_key_in_use", message: "There is currently another in-progress request using this Idempotent Key. Please try again later." } });
+    }
     // A fault applies to a replay too: Stripe can fail (500) on the request that asks again.
     const fault = faults.take(key, faultOp(req.method ?? "GET", path));
-    if (await faults.refuses(fault, key, res)) return send(res, 500, { error: { type: "api_error", message: `An unknown error occurred (injected: ${fault ?? ""})` } });
+    // (Only a slow request's key is marked running; the other holds keep the fake's older behaviour.)
+    const marked = idemKey && fault === "slow" ? idemKey : null;
+    if (marked) running.add(marked);
+    let refused: boolean;
+    try {
+      refused = await faults.refuses(fault, key, res);
+    } finally {
+      if (marked) running.delete(marked);
+    }
+    if (refused) return send(res, 500, { error: { type: "api_error", message: `An unknown error occurred (injected: ${fault ?? ""})` } });
     if (idemKey) {
       const stored = idempotency.get(idemKey);
       if (stored) {

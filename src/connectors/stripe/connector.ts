@@ -6,7 +6,10 @@ import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
 import type { PaymentMethodDetails } from "../../core/types";
 import { minorToDecimal } from "../../core/money";
 import type { AuthorizeRequest, CompleteActionRequest, Connector, ConnectorRefusal, FollowUpKind, FollowUpRequest } from "../types";
-import { fromAuthorizeError, fromFollowUpError, fromPaymentIntent, fromRefund } from "./transformers";
+import { fromAuthorizeError, fromFollowUpError, fromPaymentIntent, fromRefund, mayStillBeRunning } from "./transformers";
+
+/** Told of the error a call to Stripe ended with (reconciliation watches its replays). */
+type ErrorSeen = (err: unknown) => void;
 
 export interface StripeConnectorConfig {
   accountId: string;
@@ -140,11 +143,28 @@ export class StripeConnector implements Connector {
     return outcome.kind === "provider_error" ? { kind: "unknown", providerReference: null, message: `asking Stripe again failed: ${outcome.message}` } : outcome;
   }
 
+  /**
+   * Watches a replay's error: when Stripe gave no answer (the connection failed or timed out) or
+   * answered 409 (another request with the key is still running), the call may still be under way
+   * at Stripe, and reading Stripe's records now could miss what it is about to do.
+   */
+  private static replayWatch(): { seen: ErrorSeen; running: () => boolean } {
+    let running = false;
+    return { seen: (err) => (running ||= mayStillBeRunning(err)), running: () => running };
+  }
+
+  private static stillRunning(): { kind: "unknown"; providerReference: null; message: string } {
+    return { kind: "unknown", providerReference: null, message: "the request may still be running at Stripe (no answer, or its idempotency key is in use): asked again later" };
+  }
+
   async reconcileAuthorization(req: AuthorizeRequest, providerReference: string | null, attemptCreated: number): Promise<AuthorizeOutcome> {
     // Past Stripe's idempotency window a replay would be a new payment: only the search can tell.
     if (!providerReference && Date.now() - attemptCreated >= IDEMPOTENCY_WINDOW_MS) return this.searchAttempt(req, attemptCreated);
-    const outcome = StripeConnector.stillUnknown(await this.lookUpAuthorization(req, providerReference));
+    const replay = StripeConnector.replayWatch();
+    const outcome = StripeConnector.stillUnknown(await this.lookUpAuthorization(req, providerReference, replay.seen));
     if (outcome.kind !== "unknown" || providerReference) return outcome;
+    // The replay may still be making the payment at Stripe: a search now could miss it.
+    if (replay.running()) return StripeConnector.stillRunning();
     // The replay could not tell either (Stripe answers a key's 5xx again): the payment is looked for by its attempt.
     return this.searchAttempt(req, attemptCreated);
   }
@@ -194,17 +214,18 @@ export class StripeConnector implements Connector {
     return "too_many";
   }
 
-  private async lookUpAuthorization(req: AuthorizeRequest, providerReference: string | null): Promise<AuthorizeOutcome> {
+  private async lookUpAuthorization(req: AuthorizeRequest, providerReference: string | null, seen?: ErrorSeen): Promise<AuthorizeOutcome> {
     try {
       if (providerReference) return fromPaymentIntent(await this.stripe.paymentIntents.retrieve(providerReference, req.requestIncrementalAuthorization && !req.capture ? { expand: ["latest_charge"] } : {}));
       // The same request with the same key: Stripe answers what it did, or does it now, once.
       return fromPaymentIntent(await this.stripe.paymentIntents.create(this.createParams(req), { idempotencyKey: req.idempotencyKey }));
     } catch (err) {
+      seen?.(err);
       return fromAuthorizeError(err);
     }
   }
 
-  async capture(req: FollowUpRequest): Promise<FollowUpOutcome> {
+  async capture(req: FollowUpRequest, seen?: ErrorSeen): Promise<FollowUpOutcome> {
     const refused = stripeRefusal(req.amount, req.currency);
     if (refused) return { kind: "failed", code: refused.code, message: refused.message };
     try {
@@ -215,6 +236,7 @@ export class StripeConnector implements Connector {
           ? { kind: "unknown", providerReference: pi.id, message: "Stripe is still processing the capture" }
           : { kind: "failed", code: `stripe_${pi.status}`, message: `Stripe answered status ${pi.status}` };
     } catch (err) {
+      seen?.(err);
       // Captured already, for this very amount (in Stripe's dashboard, say, its webhook not received):
       // the money moved once, and the capture is on record. Another amount stays a refusal.
       return this.settledAlready(err, req, (pi) =>
@@ -225,13 +247,14 @@ export class StripeConnector implements Connector {
     }
   }
 
-  async void(req: FollowUpRequest): Promise<FollowUpOutcome> {
+  async void(req: FollowUpRequest, seen?: ErrorSeen): Promise<FollowUpOutcome> {
     try {
       const pi = await this.stripe.paymentIntents.cancel(req.providerReference, {}, { idempotencyKey: req.idempotencyKey });
       return pi.status === "canceled"
         ? { kind: "succeeded", providerReference: pi.id, responseCode: "canceled", responseText: "Authorization released" }
         : { kind: "failed", code: `stripe_${pi.status}`, message: `Stripe answered status ${pi.status}` };
     } catch (err) {
+      seen?.(err);
       // Stripe cancels an authorization nobody captured within 7 days on its own, so the expiry
       // sweep's void can find it canceled already: the authorization is released all the same.
       // Captured already (in Stripe's dashboard): a refusal that says what was captured, for the
@@ -267,7 +290,7 @@ export class StripeConnector implements Connector {
     }
   }
 
-  async refund(req: FollowUpRequest): Promise<FollowUpOutcome> {
+  async refund(req: FollowUpRequest, seen?: ErrorSeen): Promise<FollowUpOutcome> {
     const refused = stripeRefusal(req.amount, req.currency);
     if (refused) return { kind: "failed", code: refused.code, message: refused.message };
     try {
@@ -277,18 +300,20 @@ export class StripeConnector implements Connector {
       );
       return fromRefund(refund);
     } catch (err) {
+      seen?.(err);
       return fromFollowUpError(err);
     }
   }
 
   /** Stripe's POST /v1/payment_intents/{id}/increment_authorization, to the new total, with the attempt's key. */
-  async incrementAuthorization(req: FollowUpRequest): Promise<FollowUpOutcome> {
+  async incrementAuthorization(req: FollowUpRequest, seen?: ErrorSeen): Promise<FollowUpOutcome> {
     try {
       const pi = await this.stripe.paymentIntents.incrementAuthorization(req.providerReference, { amount: req.amount }, { idempotencyKey: req.idempotencyKey });
       return pi.status === "requires_capture" && pi.amount === req.amount
         ? { kind: "succeeded", providerReference: pi.id, responseCode: "succeeded", responseText: "Incremental authorization approved" }
         : { kind: "failed", code: "payment_intent_unexpected_state", message: `Stripe answered status ${pi.status} with amount ${pi.amount}` };
     } catch (err) {
+      seen?.(err);
       const outcome = fromFollowUpError(err);
       // Stripe's card_declined carries the issuer's decline code.
       const e = err as { type?: string; decline_code?: string };
@@ -302,8 +327,10 @@ export class StripeConnector implements Connector {
    * because the authorization holds the new total already) is checked against the amount too.
    */
   async reconcileIncrement(req: FollowUpRequest): Promise<FollowUpOutcome> {
-    const outcome = StripeConnector.stillUnknown(await this.incrementAuthorization(req));
+    const replay = StripeConnector.replayWatch();
+    const outcome = StripeConnector.stillUnknown(await this.incrementAuthorization(req, replay.seen));
     if (outcome.kind === "succeeded" || (outcome.kind === "failed" && outcome.declineCode)) return outcome;
+    if (replay.running()) return StripeConnector.stillRunning();
     try {
       const pi = await this.stripe.paymentIntents.retrieve(req.providerReference);
       if (pi.amount >= req.amount) return { kind: "succeeded", providerReference: pi.id, responseCode: "succeeded", responseText: "Incremental authorization approved (read back from Stripe)" };
@@ -327,8 +354,11 @@ export class StripeConnector implements Connector {
       }
     }
     // Same request, same key: Stripe replays its answer (or acts now, once).
-    const outcome = StripeConnector.stillUnknown(kind === "capture" ? await this.capture(req) : kind === "void" ? await this.void(req) : await this.refund(req));
+    const replay = StripeConnector.replayWatch();
+    const outcome = StripeConnector.stillUnknown(kind === "capture" ? await this.capture(req, replay.seen) : kind === "void" ? await this.void(req, replay.seen) : await this.refund(req, replay.seen));
     if (outcome.kind !== "unknown") return outcome;
+    // The replay may still be doing it at Stripe: a read now could miss it and call it never done.
+    if (replay.running()) return StripeConnector.stillRunning();
     // The replay could not tell (Stripe answers a key's 5xx again): what Stripe holds is read back.
     try {
       return await this.readBack(kind, req);

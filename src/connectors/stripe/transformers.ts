@@ -78,6 +78,16 @@ export function fromAuthorizeError(err: unknown): AuthorizeOutcome {
   return { kind: "provider_error", message: `Stripe ${e.statusCode ?? ""} ${e.type}: ${e.message ?? ""}`.replace(/\s+/g, " ").trim() };
 }
 
+/**
+ * Whether the request an error ended may still be running at Stripe: no answer came (the connection
+ * failed or timed out), or Stripe answered 409 because another request with its idempotency key is in
+ * progress (idempotency_key_in_use). Either way Stripe may yet do it.
+ */
+export function mayStillBeRunning(err: unknown): boolean {
+  const e = asStripeError(err);
+  return e.type === "StripeConnectionError" || e.type === undefined || e.statusCode === 409;
+}
+
 export function fromFollowUpError(err: unknown): FollowUpOutcome {
   const e = asStripeError(err);
   if (e.type === "StripeCardError") return { kind: "failed", code: e.code ?? "card_declined", message: e.message ?? "Refused by the card issuer." };
