@@ -145,6 +145,12 @@ export interface ProviderEvent {
    * recorded; null for every other event.
    */
   capture: { amount: number; currency: string; reference: string; authorization: string } | null;
+  /**
+   * The money an approval reports (the provider's payment, authorization or capture: minor units,
+   * in `currency`), when the event says it; an approval of other money than the attempt asked for
+   * settles nothing.
+   */
+  amount?: { value: number; currency: string } | null;
   code: string | null;
   declineCode: string | null;
   message: string | null;

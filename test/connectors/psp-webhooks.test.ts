@@ -216,6 +216,26 @@ describe("incoming PSP webhooks", () => {
     await stripeClearFaults(secretKey);
   });
 
+  it("an approval of other money than the attempt asked for (another amount or currency) settles nothing", async () => {
+    const { opts } = await newMerchant("webhook-approval-amount");
+    const account = await addConnector(opts, { connector: "stripe", credentials: { secret_key: `sk_test_fake_approvalamount_${Date.now()}` }, webhook_secret: "whsec_approvalamount" });
+    const pi = (await createIntent({ amount: 3000, payment_method: "pm_card_threeDSecure2Required", confirm: true, return_url: "https://shop.example/back" }, opts)).body;
+    expect(pi.status).toBe("requires_action");
+    const attempt = (await get<ListJson<TransactionJson>>(`/v1/payment_intents/${pi.id}/transactions`, opts)).body.data.find((t) => t.type === "authorize");
+    let n = 0;
+    const send = async (amount: number, currency: string) => {
+      const object = { id: attempt?.provider_reference, object: "payment_intent", status: "succeeded", amount, amount_received: amount, currency, metadata: { gateway_intent: pi.id, gateway_attempt: attempt?.id } };
+      const payload = JSON.stringify({ id: `evt_approvalamount_${++n}`, object: "event", type: "payment_intent.succeeded", created: Math.floor(Date.now() / 1000), livemode: false, data: { object } });
+      const header = await Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret: "whsec_approvalamount", cryptoProvider });
+      return call<{ applied: number }>("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: payload, headers: { "stripe-signature": header } });
+    };
+    expect((await send(1, "usd")).body).toMatchObject({ applied: 0 });
+    expect((await send(3000, "jpy")).body).toMatchObject({ applied: 0 });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "requires_action", amount_received: 0 });
+    expect((await send(3000, "usd")).body).toMatchObject({ applied: 1 });
+    expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "succeeded", amount_received: 3000 });
+  });
+
   it("PayPal's webhooks are checked by PayPal's verification call", async () => {
     const { opts } = await newMerchant("webhook-paypal");
     const account = await addConnector(opts, { connector: "paypal", credentials: { client_id: "webhook-client", client_secret: "s" }, webhook_secret: "WH-123" });

@@ -52,6 +52,7 @@ export function fromPayPalEvent(event: PayPalEvent): ProviderEvent {
     ...base,
     kind,
     capture: kind === "capture.succeeded" ? captureOf(resource, related.authorization_id) : null,
+    amount: kind === "authorization.approved" ? moneyOf(resource) : null,
     captured: event.event_type === "PAYMENT.CAPTURE.COMPLETED",
     // Matched by the order (an authorization's capture by its authorization, in `capture`); a refund by its own id.
     providerReference: kind === "capture.succeeded" ? null : kind === "refund.succeeded" || kind === "capture.failed" ? (text(resource.id) ?? null) : base.providerReference,
@@ -70,6 +71,19 @@ function captureOf(resource: PayPalResource, authorization: string | undefined):
   if (typeof resource.id !== "string" || !resource.id || !authorization || resource.status !== "COMPLETED" || !currency || value === undefined) return null;
   try {
     return { amount: decimalToMinor(value, currency), currency: currency.toLowerCase(), reference: resource.id, authorization };
+  } catch {
+    return null;
+  }
+}
+
+/** The resource's amount in minor units, or null when the event does not say it exactly. */
+function moneyOf(resource: PayPalResource): { value: number; currency: string } | null {
+  const amount = objectOr<NonNullable<PayPalResource["amount"]>>(resource.amount);
+  const currency = text(amount.currency_code);
+  const value = text(amount.value);
+  if (!currency || value === undefined) return null;
+  try {
+    return { value: decimalToMinor(value, currency), currency: currency.toLowerCase() };
   } catch {
     return null;
   }

@@ -149,6 +149,7 @@ export function fromStripeEvent(event: Stripe.Event): ProviderEvent {
       captured: pi.status === "succeeded",
       // A Stripe payment intent is its own authorization and capture reference.
       capture: event.type === "payment_intent.succeeded" && pi.status === "succeeded" && Number.isInteger(pi.amount_received) && pi.amount_received > 0 ? { amount: pi.amount_received, currency: pi.currency, reference: pi.id, authorization: pi.id } : null,
+      amount: Number.isInteger(pi.amount) && typeof pi.currency === "string" ? { value: pi.amount, currency: pi.currency } : null,
       code: pi.last_payment_error?.code ?? null,
       declineCode: pi.last_payment_error?.decline_code ?? null,
       message: pi.last_payment_error?.message ?? null,

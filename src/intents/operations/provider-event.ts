@@ -88,6 +88,11 @@ export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, to
     case "authorization.approved":
     case "authorization.declined": {
       const auth = authorizationFor(draft, accountId, event);
+      // An approval of other money than the attempt asked for (another amount or currency) is not
+      // this attempt's: it settles nothing, and reconciliation asks the provider.
+      if (auth && event.kind === "authorization.approved" && event.amount && (event.amount.value !== auth.amount || event.amount.currency.toLowerCase() !== draft.currency)) {
+        return ignored(`an approval of ${event.amount.value} ${event.amount.currency} where ${auth.amount} ${draft.currency} was asked`);
+      }
       if (auth) {
         const outcome: AuthorizeOutcome =
           event.kind === "authorization.approved"
