@@ -289,7 +289,7 @@ export class PaymentIntentObject extends DurableObject<Env> {
     id: string,
     accountId: string,
     event: ProviderEvent,
-  ): Promise<{ found: boolean; applied: boolean; duplicate: boolean; note: string }> {
+  ): Promise<{ found: boolean; applied: boolean; duplicate: boolean; note: string; alert?: boolean }> {
     const intent = await this.load();
     // A connector account's events reach only its merchant's intents; the built-in sandbox's (null
     // scope) only intents that went through the built-in sandbox.
@@ -297,14 +297,16 @@ export class PaymentIntentObject extends DurableObject<Env> {
     if (!intent || !mine) return { found: false, applied: false, duplicate: false, note: "no such payment intent for this account" };
     let note = "";
     let applied = false;
+    let alert = false;
     const req: RequestContext = { ...this.systemRequest(intent, "", "payment_intents.provider_event", `psp:${accountId}`), idempotencyKey: `psp:${accountId}:${event.id}`, fingerprint: "psp-event" };
     const outcome = await this.execute(req, "provider_event", id, async (draft, tools) => {
       const result = applyProviderEvent(draft, event, tools, accountId);
       note = result.note;
       applied = result.applied;
+      alert = result.alert === true;
       return result;
     });
-    return { found: true, applied, duplicate: outcome.replayed, note: outcome.replayed ? "duplicate event" : note };
+    return { found: true, applied, duplicate: outcome.replayed, note: outcome.replayed ? "duplicate event" : note, ...(alert && !outcome.replayed ? { alert: true } : {}) };
   }
 
   /** An approver's decision on a refund waiting for approval. */

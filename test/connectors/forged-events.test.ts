@@ -3,6 +3,7 @@
 // 200 with applied: 0, and changes nothing; refunds never exceed the capture, whatever arrives.
 import { describe, expect, it } from "vitest";
 import { signSandboxWebhook } from "../../src/connectors/sandbox/webhooks";
+import { setLogSink } from "../../src/log";
 import { call, createIntent, expectError, get, newMerchant, post, type CallOptions, type ListJson, type PaymentIntentJson, type RefundJson, type TransactionJson } from "../helpers";
 
 const SECRET = "sandbox_webhook_secret_for_development";
@@ -96,13 +97,24 @@ describe("forged or mis-aimed PSP events change nothing", () => {
     });
   }
 
-  it("an approval naming a declined attempt does not turn it into a payment", async () => {
+  it("an approval naming a declined attempt does not turn it into a payment, and is raised to operators (money may be held at the provider)", async () => {
     const { opts } = await newMerchant("forged-declined");
     const pi = await intentIn("declined", opts);
     const [declined] = await transactions(pi.id, opts);
-    const answer = await sandboxEvent("authorization.approved", { intent: pi.id, attempt: declined?.id, reference: declined?.provider_reference, captured: true });
-    expect(answer.applied).toBe(0);
+    const errors: string[] = [];
+    setLogSink((level, line) => {
+      if (level === "error") errors.push(line);
+    });
+    try {
+      const answer = await sandboxEvent("authorization.approved", { intent: pi.id, attempt: declined?.id, reference: declined?.provider_reference, captured: true });
+      expect(answer.applied).toBe(0);
+    } finally {
+      setLogSink(null);
+    }
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "requires_payment_method", amount_received: 0 });
+    const raised = errors.map((l) => JSON.parse(l) as { message: string; intent?: string; result?: string }).find((l) => l.intent === pi.id);
+    expect(raised?.message).toContain("money taken for a payment recorded as not taken");
+    expect(raised?.result).toContain(declined?.id ?? "?");
   });
 
   it("an event naming the attempt by our id and a different provider reference is refused", async () => {

@@ -112,11 +112,13 @@ export async function applyPspEvents(c: Ctx, accountId: string, account: Account
   let duplicates = 0;
   for (const event of events) {
     let result = "ignored: not about a payment intent of ours";
+    let alert = false;
     if (event.kind !== "ignored" && event.intentId && hasPrefix(event.intentId, "pi")) {
       const scope: Scope | null = account ? { merchantId: account.merchantId, livemode: account.livemode } : null;
       const stub = c.env.PAYMENT_INTENTS.get(c.env.PAYMENT_INTENTS.idFromName(event.intentId));
       const outcome = await stub.applyProviderEvent(scope, event.intentId, accountId, event);
       result = outcome.note;
+      alert = outcome.alert === true;
       if (outcome.applied && !outcome.duplicate) applied++;
       if (outcome.duplicate) duplicates++;
     }
@@ -124,7 +126,7 @@ export async function applyPspEvents(c: Ctx, accountId: string, account: Account
       .insert(pspEvents)
       .values({ id: `${accountId}:${event.id}`, accountId, connector: account?.connector ?? "sandbox", eventId: event.id, kind: event.kind, intentId: event.intentId, result, received: Date.now() })
       .onConflictDoNothing();
-    log("info", "psp webhook", { account: accountId, event: event.id, kind: event.kind, intent: event.intentId, result });
+    log(alert ? "error" : "info", alert ? "psp webhook: the provider reports money taken for a payment recorded as not taken" : "psp webhook", { account: accountId, event: event.id, kind: event.kind, intent: event.intentId, result });
   }
   return { received: true, applied, duplicates };
 }

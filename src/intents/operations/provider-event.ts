@@ -12,6 +12,8 @@ import type { OperationTools, StepResult } from "./tools";
 export interface ProviderEventResult extends StepResult {
   applied: boolean;
   note: string;
+  /** The provider reports money taken for a payment the gateway records as not paid: an operator must look. */
+  alert?: boolean;
 }
 
 /**
@@ -127,6 +129,18 @@ export function applyProviderEvent(draft: IntentRecord, event: ProviderEvent, to
         }
         const elsewhere = recordCapturedElsewhere(draft, event, accountId, tools);
         if (elsewhere) return elsewhere;
+      }
+      if (event.kind === "authorization.approved") {
+        // An approval of an attempt recorded failed (declined, or "nothing moved" as reconciliation
+        // concluded) whose payment no other attempt took: the provider holds money the gateway says
+        // was never taken. Nothing changes here (the attempt's record stands), but it is raised.
+        const failed = findAttempt(draft, accountId, event, (a) => a.type === "authorize" && a.status === "failed");
+        // (PayPal names the order, whose completion attempt holds the capture's id: either names the payment.)
+        const references = [failed?.providerReference, event.providerReference, event.settledReference].filter((r): r is string => typeof r === "string");
+        const paid = draft.attempts.some((a) => a.type === "authorize" && a.status === "succeeded" && a.providerReference !== null && references.includes(a.providerReference));
+        if (failed && !paid) {
+          return { applied: false, alert: true, note: `the provider reports approved attempt ${failed.id}, recorded failed: money may have moved there for a payment the gateway records as not taken; void or refund it at the provider` };
+        }
       }
       return ignored("nothing open for this event: already settled");
     }
