@@ -3,7 +3,7 @@
 // (create -> approve on the gateway's page -> capture -> get -> partial refund), errors as
 // {"error": "..."}, permissions, and the payments read back through /v1.
 import Stripe from "stripe";
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { addConnector, call, get, hsToken, newMerchant, post, rawCall, waitFor, type CallOptions, type PaymentIntentJson, type RefundJson, type TransactionJson, type ListJson } from "../../helpers";
 
@@ -401,11 +401,16 @@ describe("seed 004 PayPal endpoints on the sandbox acting as PayPal", () => {
     const read = async (orderId: unknown) => (await post<J>(`${P}/paypal/get-order/`, { order_id: orderId }, opts)).body;
     const created = await read(approved.order_id);
     expect(created).toMatchObject({ status: "CREATED" });
-    expect(created.update_time).toBe(created.create_time);
-    // PayPal's times are whole seconds: the payer decides in a later second than the order was made.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // Made and confirmed in one call: the same moment, or the next second when the call crossed one (PayPal's times are whole seconds).
+    expect(Date.parse(String(created.update_time)) - Date.parse(String(created.create_time))).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(String(created.update_time)) - Date.parse(String(created.create_time))).toBeLessThanOrEqual(1000);
     expect((await approve(String(approved.approval_url))).status).toBe(303);
     expect((await approve(String(canceled.approval_url), "cancel")).status).toBe(303);
+    // The payer decided a minute later (no waiting on the machine's clock: the decision's time is set).
+    for (const order of [approved, canceled]) {
+      const moved = await env.DB.prepare("UPDATE sandbox_ledger SET created = created + 60000 WHERE intent_id = ? AND kind = 'paypal_approval'").bind(String(order.order_id)).run();
+      expect(moved.meta.changes).toBe(1);
+    }
     for (const [order, status] of [[approved, "APPROVED"], [canceled, "VOIDED"]] as const) {
       const got = await read(order.order_id);
       expect(got.status).toBe(status);
