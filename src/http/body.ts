@@ -3,6 +3,7 @@
 // Bodies are read with a hard size limit, so a huge body is refused before it is buffered.
 import qs from "qs";
 import { ApiError, invalidRequest } from "../core/errors";
+import { redactCardNumbers } from "../core/card-number";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -69,8 +70,24 @@ function ordinaryObjects(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.startsWith(KEY_MARK) ? k.slice(1) : k, ordinaryObjects(v)]));
 }
 
+/** Text after a `]` that opens no new `[`: qs drops it (`metadata[1]xyz=v` is `metadata[1]=v`, `a[b]c` is `a[b]`). */
+const TEXT_AFTER_BRACKET = /\][^[]/;
+
+/** A parameter's name is a word and then only `[...]` groups: one qs would cut short is a 400, never read as another. */
+function refuseTextAfterBrackets(text: string): void {
+  if (!text.includes("]") && !/%5d/i.test(text)) return;
+  for (const pair of text.split("&")) {
+    const eq = pair.indexOf("=");
+    const name = decodeComponent(eq < 0 ? pair : pair.slice(0, eq));
+    if (name !== null && TEXT_AFTER_BRACKET.test(name)) {
+      throw invalidRequest(`Invalid parameter name '${redactCardNumbers(name.slice(0, 100))}': after a ']' comes a '[' or the end of the name.`, undefined, "parameter_invalid");
+    }
+  }
+}
+
 /** Form or query parameters, nested; a 400 when there are more than the limits allow (never a silent cut). */
 function parseParams(text: string): Record<string, unknown> {
+  refuseTextAfterBrackets(text);
   try {
     return ordinaryObjects(qs.parse(markMetadataKeys(text), QS_OPTIONS)) as Record<string, unknown>;
   } catch (err) {

@@ -3,7 +3,7 @@
 import { exports } from "cloudflare:workers";
 import { STRIPE_ERROR_CODES } from "../../src/core/stripe-error-codes";
 import { describe, expect, it } from "vitest";
-import { call, expectError, get, KEY_A, post, succeededIntent, type PaymentIntentJson } from "../helpers";
+import { call, expectError, get, KEY_A, newMerchant, post, succeededIntent, type ListJson, type PaymentIntentJson } from "../helpers";
 
 async function raw(method: string, path: string, init: { body?: string | Uint8Array; headers?: Record<string, string> } = {}) {
   return exports.default.fetch(new Request(`http://gateway.test${path}`, { method, headers: { authorization: `Bearer ${KEY_A}`, ...(init.headers ?? {}) }, body: init.body }));
@@ -219,6 +219,26 @@ describe("errors", () => {
     const ok = await raw("POST", "/v1/refunds", { body: `payment_intent=${pi.id}&amount=1`, headers: form });
     expect(ok.status).toBe(200);
     await ok.body?.cancel();
+  });
+
+  it("a parameter name with text after a ']' (which qs would drop: metadata[1]xyz read as metadata[1]) is a 400 naming it, in a body or a query, and changes nothing", async () => {
+    const { key, opts } = await newMerchant("wire-bracket-tail");
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    for (const body of ["email=a@example.com&metadata[plan]x=gold", "email=a@example.com&metadata%5Bplan%5Dx=gold", "email=a@example.com&shipping[name]first=Jo"]) {
+      const res = await raw("POST", "/v1/customers", { body, headers: { ...form, authorization: `Bearer ${key}` } });
+      expect(res.status, body).toBe(400);
+      const error = ((await res.json()) as { error: { code: string; message: string } }).error;
+      expect(error.code).toBe("parameter_invalid");
+      expect(error.message).toContain("after a ']'");
+    }
+    expect((await get<ListJson<unknown>>("/v1/customers", opts)).body.data).toEqual([]);
+    const listed = await raw("GET", "/v1/customers?limit=1&created[gte]x=5", { headers: { authorization: `Bearer ${key}` } });
+    expect(listed.status).toBe(400);
+    await listed.body?.cancel();
+    // Brackets as Stripe's clients send them, plain or escaped, are read as before.
+    const ok = await raw("POST", "/v1/customers", { body: "email=b@example.com&metadata%5Bplan%5D=gold&metadata[tier]=1", headers: { ...form, authorization: `Bearer ${key}` } });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { metadata: Record<string, string> }).metadata).toEqual({ plan: "gold", tier: "1" });
   });
 
   it("bodies over 64 KiB are refused with 413 before they are read", async () => {
