@@ -59,10 +59,16 @@
     return person(a) === person(b);
   }
 
+  // Explicit direction controls (embeddings, overrides, isolates) in a merchant's or shopper's text
+  // would reverse what follows them in a cell (a name "\u202E01 x" reads "x 10"): dropped from every
+  // text shown, as the hosted pages drop them. Right-to-left text itself is kept.
+  var BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
+  function shown(text) { return String(text).replace(BIDI_CONTROLS, ""); }
+
   function el(tag, attrs) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") node.textContent = attrs[k];
+      if (k === "text") node.textContent = attrs[k] === null || attrs[k] === undefined ? "" : shown(attrs[k]);
       else if (k === "onclick" || k === "onsubmit" || k === "onchange" || k === "onkeydown") node[k] = attrs[k];
       else if (k === "style") node.style.cssText = attrs[k]; // CSSOM: allowed by the page's CSP, unlike a style attribute
       else node.setAttribute(k, attrs[k]);
@@ -70,7 +76,7 @@
     function add(child) {
       if (child === null || child === undefined || child === false) return;
       if (Array.isArray(child)) return child.forEach(add);
-      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+      node.appendChild(typeof child === "string" ? document.createTextNode(shown(child)) : child);
     }
     for (var i = 2; i < arguments.length; i++) add(arguments[i]);
     return node;

@@ -400,6 +400,19 @@ describe("dashboard", () => {
     await page.context().close();
   });
 
+  it("direction controls in a customer's name are not shown (they reversed the rest of its cell); right-to-left text is", async () => {
+    const m = await newMerchant();
+    const made = await call("POST", "/v1/customers", m.key, { name: "Gift card \u202E01 x \u05E9\u05DC\u05D5\u05DD", email: "bidi@example.com" });
+    expect(made.status).toBe(200);
+    const page = await signedIn(m.key);
+    await page.getByRole("link", { name: "Customers", exact: true }).click();
+    const cell = page.getByRole("cell", { name: /^Gift card/ });
+    await cell.waitFor();
+    expect(await cell.innerText()).toBe("Gift card 01 x \u05E9\u05DC\u05D5\u05DD");
+    expect(await page.locator("#main").innerText()).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/);
+    await page.context().close();
+  });
+
   it("every page loads for a merchant's key and for an admin acting for a merchant", async () => {
     const pages = ["Payments", "Failed payments", "Refund approvals", "Customers", "Subscriptions", "Webhooks", "Events", "PSP health", "API keys"];
     const merchant = await signedIn(KEY);
