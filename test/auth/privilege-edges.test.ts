@@ -95,6 +95,23 @@ describe("refund approval needs a second person", () => {
   });
 });
 
+describe("a credential that may never approve is refused before any refund is looked up", () => {
+  it("an API key (even with refunds.approve) and a token naming no one get 403 on approve whatever the id, not 404 for an unknown one", async () => {
+    const m = await newMerchant("approve-order");
+    const approverKey = (await post<KeyJson>("/v1/api_keys", { type: "restricted", permissions: ["refunds.approve"] }, m.opts)).body.secret ?? "";
+    const anonymous = bearer(await hsToken({ roles: ["merchant"], merchant: m.id, permissions: ["refunds.approve"], sub: null }));
+    for (const path of ["/v1/admin/refunds/re_noSuchRefund/approve", "/v1/admin/refunds/re_noSuchRefund:approve", "/v1/admin/refunds/not-a-refund-id/approve"]) {
+      expectError(await post(path, {}, m.opts), 403);
+      expectError(await post(path, {}, { key: approverKey }), 403);
+      expectError(await post(path, {}, anonymous), 403);
+    }
+    // A person with the permission is told the refund is missing; rejecting (withdrawing) is anyone's with the permission.
+    const person = bearer(await hsToken({ roles: ["merchant"], merchant: m.id, permissions: ["refunds.approve"], sub: "finance-lead" }));
+    expectError(await post("/v1/admin/refunds/re_noSuchRefund/approve", {}, person), 404);
+    expectError(await post("/v1/admin/refunds/re_noSuchRefund/reject", {}, { key: approverKey }), 404);
+  });
+});
+
 describe("another merchant's ids are always missing", () => {
   it("merchant B cannot attach merchant A's customer to its own intent", async () => {
     const a = await newMerchant("owner-a");

@@ -760,6 +760,18 @@ function registerRefundApprovals(app: App): void {
   );
 
   const decide = async (c: Ctx, principal: Principal, refundId: string, approve: boolean, reason: string | null) => {
+    // The second pair of eyes is a person: a user's token, never an API key. A secret key may mint
+    // another key, so "another credential than the requester's" would let one key (or whoever holds
+    // it) approve its own refund through a key it made. Rejecting (withdrawing) is anyone's. Checked
+    // before the refund is looked up: a credential that may never approve is told so whatever the id,
+    // not answered 404 or not by whether the refund exists.
+    if (approve && principal.kind !== "jwt") {
+      throw permissionDenied("A refund held for approval is approved by a person: use a user's token (JWT) with refunds.approve, not an API key.");
+    }
+    // A token whose sub names no one is no person either: two such tokens would pass for two people.
+    if (approve && !namesPerson(principal)) {
+      throw permissionDenied("A refund held for approval is approved by a person: this token names no one (its sub claim is missing or blank).");
+    }
     if (!hasPrefix(refundId, "re")) throw resourceMissing("refund", refundId.slice(0, 80), "id");
     const find = async (d1: D1Database) =>
       (
@@ -772,16 +784,6 @@ function registerRefundApprovals(app: App): void {
       )[0];
     const row = principal.crossMerchant && !principal.merchantId ? await findOnShards(c.env, find) : await find(c.env.DB);
     if (!row) throw resourceMissing("refund", refundId, "id");
-    // The second pair of eyes is a person: a user's token, never an API key. A secret key may mint
-    // another key, so "another credential than the requester's" would let one key (or whoever holds
-    // it) approve its own refund through a key it made. Rejecting (withdrawing) is anyone's.
-    if (approve && principal.kind !== "jwt") {
-      throw permissionDenied("A refund held for approval is approved by a person: use a user's token (JWT) with refunds.approve, not an API key.");
-    }
-    // A token whose sub names no one is no person either: two such tokens would pass for two people.
-    if (approve && !namesPerson(principal)) {
-      throw permissionDenied("A refund held for approval is approved by a person: this token names no one (its sub claim is missing or blank).");
-    }
     const actor: Principal = { ...principal, merchantId: row.merchantId, livemode: row.livemode };
     // Four eyes: the makers of the credential the refund was requested with (read here, where the keys
     // are; the object compares them with the approver, in its turn, beside the requester itself).
