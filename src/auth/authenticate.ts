@@ -64,12 +64,24 @@ export async function knownMerchant(env: Env, principal: Principal): Promise<Pri
   throw permissionDenied(`No such merchant: '${principal.merchantId.slice(0, 100)}' (or this token may not act for it).`);
 }
 
+/**
+ * A key or an application belongs to its merchant: a Merchant-Id naming another is refused (403), as a
+ * token's is, rather than ignored (the request would have acted for the key's merchant all the same).
+ */
+function ownMerchantOnly(req: AuthRequest, principal: Principal): Principal {
+  const named = req.header("merchant-id");
+  if (named !== undefined && named !== principal.merchantId) {
+    throw permissionDenied(`This credential acts only for its own merchant (${principal.merchantId}), not for the Merchant-Id given.`);
+  }
+  return principal;
+}
+
 async function identify(env: Env, req: AuthRequest, waitUntil: (p: Promise<unknown>) => void, mode: CredentialCheck): Promise<Principal> {
   const authorization = req.header("authorization");
   const token = keyFromHeader(authorization);
   if (token) {
     if (looksLikeJwt(token)) return knownMerchant(env, await principalFromJwt(token, config(env), req.header("merchant-id") ?? req.header("stripe-account") ?? null));
-    return principalFromKey(env.DB, token, waitUntil, mode);
+    return ownMerchantOnly(req, await principalFromKey(env.DB, token, waitUntil, mode));
   }
   const appId = req.header("x-application-id");
   const accessToken = req.header("x-access-token");
@@ -82,7 +94,7 @@ async function identify(env: Env, req: AuthRequest, waitUntil: (p: Promise<unkno
         message: "Send both X-Application-Id and X-Access-Token.",
       });
     }
-    return principalFromApplication(env.DB, appId, accessToken, waitUntil, mode);
+    return ownMerchantOnly(req, await principalFromApplication(env.DB, appId, accessToken, waitUntil, mode));
   }
   throw authenticationFailed(
     authorization
