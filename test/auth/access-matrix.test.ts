@@ -590,7 +590,14 @@ describe("access-control matrix", () => {
       for (let i = next++; i < cells.length; i = next++) {
         const { row, want, headers } = cells[i] as (typeof cells)[number];
         const t0 = Date.now();
-        const res = await send(row, headers);
+        let res: RawAnswer;
+        try {
+          res = await send(row, headers);
+        } catch (err) {
+          // The Worker threw instead of answering: a failing row that names its route, not the end of the run.
+          failures.push(`[${cred.name}] ${row.method} ${row.route}: threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+          continue;
+        }
         if (Date.now() - t0 > 3000) console.log(`MATRIX-SLOW [${cred.name}] ${row.method} ${row.route}: ${Date.now() - t0} ms, ${res.status}`);
         const bad = verdict(row, want, res);
         if (bad) failures.push(`[${cred.name}] ${bad}`);
