@@ -1,0 +1,4 @@
+// Part 1 of the access-control matrix (test/auth/access-matrix.ts): the credentials of its group on every route.
+import { defineMatrix } from "./access-matrix";
+
+defineMatrix(0);
