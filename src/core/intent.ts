@@ -2,6 +2,7 @@
 // (storage, PSP calls); everything here only decides what a transition means.
 import { ApiError, invalidRequest, unexpectedState, type ApiErrorData } from "./errors";
 import type { AuthorizeOutcome, FollowUpOutcome } from "./outcomes";
+import { isHttpUrl } from "./urls";
 import type { Attempt, AttemptType, IntentRecord, IntentStatus, PaymentError, RefundRecord } from "./types";
 
 export type IntentOperation = "update" | "confirm" | "capture" | "cancel" | "refund" | "complete_authentication" | "increment_authorization";
@@ -323,7 +324,7 @@ export function applyAuthorizeOutcome(
       intent.status = "requires_action";
       // A provider's own page (PayPal's approval, Stripe's 3DS), else the one we had, else the sandbox's challenge.
       // The provider's answer comes from outside: only a web address is a page to send a shopper to.
-      intent.nextAction = { type: "redirect_to_url", url: webAddress(outcome.redirectUrl) ?? intent.nextAction?.url ?? opts.challengeUrl, returnUrl: intent.returnUrl };
+      intent.nextAction = { type: "redirect_to_url", url: (outcome.redirectUrl !== null && isHttpUrl(outcome.redirectUrl) ? outcome.redirectUrl : null) ?? intent.nextAction?.url ?? opts.challengeUrl, returnUrl: intent.returnUrl };
       return { events: ["payment_intent.requires_action"] };
     }
     case "declined": {
@@ -373,13 +374,6 @@ export function applyAuthorizeOutcome(
  * declined ones (once, by id), so its failed charge keeps its card. Kept in one place at a time: the
  * latest decline's in last_payment_error, the earlier ones in declinedMethods.
  */
-/** `url` when it is an absolute http(s) address; null for anything else (`javascript:`, `data:`, a relative path, not a URL). */
-export function webAddress(url: string | null): string | null {
-  if (url === null || !URL.canParse(url)) return null;
-  const protocol = new URL(url).protocol;
-  return protocol === "https:" || protocol === "http:" ? url : null;
-}
-
 export function retireLastError(intent: IntentRecord): void {
   const pm = intent.lastPaymentError?.paymentMethod;
   if (pm && !intent.declinedMethods?.some((m) => m.id === pm.id)) intent.declinedMethods = [...(intent.declinedMethods ?? []), pm];
