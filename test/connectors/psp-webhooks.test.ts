@@ -259,4 +259,15 @@ describe("incoming PSP webhooks", () => {
     expect(ok.body).toMatchObject({ applied: 1 });
     expect((await get<PaymentIntentJson>(`/v1/payment_intents/${pi.id}`, opts)).body).toMatchObject({ status: "succeeded", connector: "paypal" });
   });
+
+  it("PayPal down during the verification is a 503 to retry, not a forged signature, and applies nothing", async () => {
+    const { opts } = await newMerchant("webhook-paypal-outage");
+    // The fake PayPal answers 503 to every call of a client whose id says "down" (its token still comes).
+    const account = await addConnector(opts, { connector: "paypal", credentials: { client_id: "webhook-down", client_secret: "s" }, webhook_secret: "WH-9" });
+    const event = JSON.stringify({ id: "WH-EVT-9", event_type: "PAYMENT.CAPTURE.COMPLETED", resource: { id: "CAP9", status: "COMPLETED", custom_id: "pi_unknown" } });
+    const headers = { "paypal-transmission-id": "t9", "paypal-transmission-time": new Date().toISOString(), "paypal-transmission-sig": "valid-signature", "paypal-auth-algo": "SHA256withRSA", "paypal-cert-url": "https://api.paypal.com/cert" };
+    const res = await call("POST", `/v1/psp_webhooks/${account.id}`, { key: null, body: event, headers });
+    expectError(res, 503, "provider_unavailable");
+    expect(res.headers.get("retry-after")).toBe("60");
+  });
 });

@@ -3,6 +3,7 @@
 // order is captured (or authorized, then captured later). Every call carries PayPal-Request-Id, our
 // attempt's idempotency key, so a replay never moves money twice. The OAuth token is cached per
 // client until shortly before it expires.
+import { ApiError } from "../../core/errors";
 import { currencyExponent, decimalToMinor, minorToDecimal } from "../../core/money";
 import type { AuthorizeOutcome, FollowUpOutcome } from "../../core/outcomes";
 import type { PaymentMethodDetails } from "../../core/types";
@@ -396,7 +397,17 @@ export class PayPalConnector implements Connector {
       webhook_id: webhookId,
       webhook_event: event,
     });
-    if ("kind" in res) throw new Error(`PayPal did not answer the verification: ${res.message}`);
+    // PayPal down (no answer, a 5xx, a rate limit) says nothing about the signature: the sender is
+    // told to try again (PayPal resends an event until it is answered 2xx), not that it was forged.
+    if ("kind" in res || res.status >= 500 || res.status === 429) {
+      throw new ApiError({
+        status: 503,
+        type: "api_error",
+        code: "provider_unavailable",
+        retryAfterSeconds: 60,
+        message: `PayPal could not verify the webhook's signature just now (${"kind" in res ? res.message : `PayPal answered ${res.status}`}); nothing was applied. Send it again later.`,
+      });
+    }
     return res.status === 200 && res.body.verification_status === "SUCCESS";
   }
 }
