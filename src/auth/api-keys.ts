@@ -56,6 +56,11 @@ function principalOf(row: KeyRow, kind: Principal["kind"], actor: string): Princ
   };
 }
 
+/** Whether a rolled key's overlap is over (its expiry is set once, when it is rolled, so a cached row stays right). */
+export function keyExpired(row: { expiresAt: number | null }, now = Date.now()): boolean {
+  return row.expiresAt !== null && row.expiresAt <= now;
+}
+
 /** The key's row, from this isolate's cache or else from `load`; without `lookup`, from the cache only (null when not there). */
 async function cached(hash: string, load: () => Promise<KeyRow | undefined>, lookup: boolean): Promise<KeyRow | null> {
   const hit = cache.get(hash);
@@ -82,7 +87,7 @@ export async function principalFromKey(d1: D1Database, key: string, waitUntil: (
     (await drizzle(d1).select().from(apiKeys).where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt))).limit(1))[0],
     mode.lookup,
   );
-  if (!row || row.kind === "application") throw authenticationFailed(`Invalid API Key provided: ${redactKey(key)}`);
+  if (!row || row.kind === "application" || keyExpired(row)) throw authenticationFailed(`Invalid API Key provided: ${redactKey(key)}`);
   touch(d1, row, waitUntil);
   return principalOf(row, "api_key", `api_key:${row.id}`);
 }
@@ -94,7 +99,7 @@ export async function principalFromApplication(d1: D1Database, appId: string, to
     (await drizzle(d1).select().from(apiKeys).where(and(eq(apiKeys.appId, appId.slice(0, 100)), isNull(apiKeys.revokedAt))).limit(1))[0],
     mode.lookup,
   );
-  if (!row || row.kind !== "application" || !timingSafeEqual(row.keyHash, hash)) throw authenticationFailed("Invalid X-Application-Id or X-Access-Token.");
+  if (!row || row.kind !== "application" || keyExpired(row) || !timingSafeEqual(row.keyHash, hash)) throw authenticationFailed("Invalid X-Application-Id or X-Access-Token.");
   touch(d1, row, waitUntil);
   return principalOf(row, "application", `application:${appId}`);
 }

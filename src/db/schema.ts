@@ -44,6 +44,8 @@ export const apiKeys = sqliteTable(
     revokedAt: integer("revoked_at"),
     /** Who created it (the audit actor), for four-eyes approval; null for keys made before migration 0062 or by seeding. */
     createdBy: text("created_by"),
+    /** Until when a rolled key keeps working (unix ms, migration 0064); null: no expiry. */
+    expiresAt: integer("expires_at"),
   },
   (t) => [index("api_keys_list").on(t.merchantId, t.livemode, t.created, t.id)],
 );

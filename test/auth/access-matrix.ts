@@ -112,6 +112,7 @@ const ROUTES: RouteRow[] = [
   { method: "POST", route: "/v1/api_keys", surface: "v1", rule: v(KEYS), body: JSON.stringify({ type: "restricted", permissions: ["keys.manage"] }) },
   { method: "GET", route: "/v1/api_keys", surface: "v1", rule: v(KEYS) },
   { method: "DELETE", route: "/v1/api_keys/:id", surface: "v1", rule: v(KEYS) },
+  { method: "POST", route: "/v1/api_keys/:id/roll", surface: "v1", rule: v(KEYS), body: JSON.stringify({ expires_in: 3600 }) },
   { method: "GET", route: "/v1/account", surface: "v1", rule: v(VIEW) },
   { method: "POST", route: "/v1/account", surface: "v1", rule: v(KEYS) },
   { method: "GET", route: "/v1/credential", surface: "v1", rule: v(null, { global: true, customers: true }) },

@@ -2,7 +2,9 @@
 // restricted keys (rk_) and applications (seed 003's X-Application-Id + X-Access-Token) have the
 // permissions they are given, never more than their creator's. The secret is shown once; only its
 // SHA-256 is stored. Revoking takes effect at once in this isolate, within a minute everywhere.
-import { and, eq } from "drizzle-orm";
+// Rolling mints a new credential like the old one and lets the old one work on for an overlap (up to
+// 7 days), so clients move to the new secret without a moment when neither works.
+import { and, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { audit } from "../../audit/log";
 import { clearKeyCache } from "../../auth/api-keys";
@@ -10,13 +12,13 @@ import { hasRole, holdsEveryPermission, PERMISSIONS, type Permission, type Princ
 import { invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
 import { hasPrefix, randomId, randomToken, sha256Hex } from "../../core/ids";
 import { apiKeys } from "../../db/schema";
-import { config, type Config } from "../../env";
+import { config, type Config, type Env } from "../../env";
 import { db } from "../../webhooks/store";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
 import { listable, pageOf } from "../../db/queries";
 import { auditContext, json, listObject, pageRequest } from "./respond";
-import { route, type App } from "./route";
+import { route, type App, type Ctx } from "./route";
 import { directoryDb } from "../../db/shards";
 
 const CreateBody = z
@@ -29,6 +31,18 @@ const CreateBody = z
       .strict()
       .optional()
       .describe("This credential's own token bucket instead of the configured default."),
+  })
+  .strict();
+
+/** The longest overlap a rolled key may keep working for: Stripe's Dashboard offers up to 7 days. */
+const MAX_ROLL_OVERLAP_S = 7 * 24 * 3600;
+
+const RollBody = z
+  .object({
+    expires_in: f.integer
+      .pipe(z.number().min(0).max(MAX_ROLL_OVERLAP_S))
+      .optional()
+      .describe("Seconds the old credential keeps working after the roll, 0 (the default: it stops at once) to 604800 (7 days)."),
   })
   .strict();
 
@@ -45,8 +59,10 @@ export interface ApiKeyJson {
   created: number;
   last_used: number | null;
   revoked: boolean;
+  expires_at: number | null;
   secret?: string;
   access_token?: string;
+  rolled_from?: { id: string; expires_at: number | null; revoked: boolean };
 }
 
 const ApiKeySchema: z.ZodType<ApiKeyJson> = z
@@ -63,8 +79,13 @@ const ApiKeySchema: z.ZodType<ApiKeyJson> = z
     created: z.number().int(),
     last_used: z.number().int().nullable(),
     revoked: z.boolean(),
-    secret: z.string().optional().describe("Only in the answer that creates a secret or restricted key."),
-    access_token: z.string().optional().describe("Only in the answer that creates an application."),
+    expires_at: z.number().int().nullable().describe("Unix seconds after which a rolled credential no longer works; null: no expiry."),
+    secret: z.string().optional().describe("Only in the answer that creates (or rolls to) a secret or restricted key."),
+    access_token: z.string().optional().describe("Only in the answer that creates (or rolls to) an application."),
+    rolled_from: z
+      .object({ id: z.string(), expires_at: z.number().int().nullable(), revoked: z.boolean() })
+      .optional()
+      .describe("Only in a roll's answer: the credential this one replaces, and until when it works."),
   })
   .meta({ id: "ApiKey" });
 
@@ -85,7 +106,8 @@ export function renderKey(row: KeyRow, shown: { secret?: string; access_token?: 
     livemode: row.livemode,
     created: seconds(row.created) ?? 0,
     last_used: seconds(row.lastUsed),
-    revoked: row.revokedAt !== null,
+    revoked: row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= Date.now()),
+    expires_at: seconds(row.expiresAt),
     ...shown,
   };
 }
@@ -116,6 +138,7 @@ export async function mintKey(
     lastUsed: null,
     revokedAt: null,
     createdBy: options.createdBy ?? null,
+    expiresAt: null,
   };
   await db(d1).insert(apiKeys).values(row);
   return { row, shown: type === "application" ? { access_token: secret } : { secret } };
@@ -146,6 +169,59 @@ function assertCanSetRate(principal: Principal, cfg: Config, rate: { per_second:
 const TAG = "API keys";
 const KEYS = listable(apiKeys, "api_key");
 const ListQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict();
+
+/** One of the caller's merchant's keys, in the caller's mode; a 404 otherwise. */
+async function ownKey(env: Env, principal: Principal, id: string): Promise<KeyRow> {
+  const [row] = hasPrefix(id, "key")
+    ? await db(directoryDb(env))
+        .select()
+        .from(apiKeys)
+        .where(and(eq(apiKeys.id, id), eq(apiKeys.merchantId, principal.merchantId), eq(apiKeys.livemode, principal.livemode)))
+        .limit(1)
+    : [];
+  if (!row) throw resourceMissing("api_key", id.slice(0, 80), "id");
+  return row;
+}
+
+/**
+ * Rolls a credential: a new one of the same kind, name, permissions and rate limit (a new secret; an
+ * application gets a new application id too), and the old one stops after `expiresIn` seconds (at once
+ * for 0). The old key is claimed first, by a conditional update, so two rolls of one key make one new
+ * key: the second finds it already rolled. If minting then fails, the claim is undone.
+ */
+async function rollKey(c: Ctx, principal: Principal, row: KeyRow, expiresIn: number): Promise<{ status: number; body: ApiKeyJson }> {
+  const d1 = directoryDb(c.env);
+  const now = Date.now();
+  const expiresAt = now + expiresIn * 1000;
+  const claim = { expiresAt, ...(expiresIn === 0 ? { revokedAt: now } : {}) };
+  const [claimed] = await db(d1)
+    .update(apiKeys)
+    .set(claim)
+    .where(and(eq(apiKeys.id, row.id), isNull(apiKeys.revokedAt), isNull(apiKeys.expiresAt)))
+    .returning();
+  if (!claimed) {
+    throw invalidRequest(
+      row.revokedAt !== null ? "This API key is revoked; it cannot be rolled." : "This API key was already rolled; roll the key that replaced it, or revoke this one to end its overlap now.",
+      "id",
+      "api_key_not_rollable",
+    );
+  }
+  let minted: Awaited<ReturnType<typeof mintKey>>;
+  try {
+    const limit = row.rateLimit ? (JSON.parse(row.rateLimit) as { rate: number; burst: number }) : undefined;
+    const kind = row.kind === "restricted" || row.kind === "application" ? row.kind : "secret";
+    const permissions = row.permissions ? (JSON.parse(row.permissions) as Permission[]) : undefined;
+    minted = await mintKey(d1, row.merchantId, row.livemode, kind, { name: row.name ?? undefined, permissions, rateLimit: limit, createdBy: principal.actor });
+  } catch (err) {
+    await db(d1).update(apiKeys).set({ expiresAt: null, revokedAt: null }).where(eq(apiKeys.id, row.id));
+    throw err;
+  }
+  clearKeyCache();
+  const old = renderKey(claimed);
+  audit(auditContext(c), principal, { action: "api_keys.create", objectType: "api_key", objectId: minted.row.id, statusAfter: "active", httpStatus: 200, details: { type: minted.row.kind, name: minted.row.name, rolled_from: row.id } });
+  audit(auditContext(c), principal, { action: "api_keys.roll", objectType: "api_key", objectId: row.id, statusBefore: "active", statusAfter: expiresIn === 0 ? "revoked" : "expiring", httpStatus: 200, details: { replaced_by: minted.row.id, expires_at: String(old.expires_at) } });
+  return { status: 200, body: { ...renderKey(minted.row, minted.shown), rolled_from: { id: old.id, expires_at: old.expires_at, revoked: old.revoked } } };
+}
 
 export function registerApiKeys(app: App): void {
   route(
@@ -191,15 +267,7 @@ export function registerApiKeys(app: App): void {
     app,
     { method: "delete", path: "/v1/api_keys/{id}", permission: "keys.manage", summary: "Revoke an API key", tag: TAG, response: ApiKeySchema },
     async (c, { params, principal }) => {
-      const id = params.id ?? "";
-      const [row] = hasPrefix(id, "key")
-        ? await db(directoryDb(c.env))
-            .select()
-            .from(apiKeys)
-            .where(and(eq(apiKeys.id, id), eq(apiKeys.merchantId, principal.merchantId), eq(apiKeys.livemode, principal.livemode)))
-            .limit(1)
-        : [];
-      if (!row) throw resourceMissing("api_key", id.slice(0, 80), "id");
+      const row = await ownKey(c.env, principal, params.id ?? "");
       // A credential manages only credentials with at most its own permissions: a restricted key with
       // keys.manage cannot revoke a secret key (nor one that holds anything it lacks).
       assertCanManage(principal, row);
@@ -208,6 +276,26 @@ export function registerApiKeys(app: App): void {
       clearKeyCache();
       audit(auditContext(c), principal, { action: "api_keys.revoke", objectType: "api_key", objectId: row.id, statusBefore: row.revokedAt ? "revoked" : "active", statusAfter: "revoked", httpStatus: 200 });
       return json(c, renderKey({ ...row, revokedAt }));
+    },
+  );
+
+  route(
+    app,
+    {
+      method: "post",
+      path: "/v1/api_keys/{id}/roll",
+      permission: "keys.manage",
+      summary: "Roll an API key: a new secret with the same permissions (shown once); the old one works on for `expires_in` seconds (at most 7 days)",
+      tag: TAG,
+      body: RollBody,
+      response: ApiKeySchema,
+    },
+    async (c, { params, body, principal }) => {
+      const row = await ownKey(c.env, principal, params.id ?? "");
+      // As revoking: only a credential holding every permission of the key may roll it (the new
+      // secret carries them all).
+      assertCanManage(principal, row);
+      return idempotentD1(c, principal, "api_keys.roll", row.id, body, () => rollKey(c, principal, row, body.expires_in ?? 0));
     },
   );
 }
