@@ -11,6 +11,7 @@
 //   events resend <evt_...> [--endpoint we_...]
 //   merchants create --name NAME            (admin) a merchant and its first secret key
 //   keys create [--type secret|restricted] [--permissions a,b] [--name NAME]
+//   keys roll <key_...> [--overlap SECONDS]  a new secret like the key's; the old one works for the overlap
 //   token [--sub NAME] [--role admin] [--merchant acct_...] [--expires 3600] [--permissions a,b]
 //   failed list | retry <pi_...> | resolve <pi_...> --reason TEXT | dismiss <pi_...> --reason TEXT
 //   refunds pending | approve <re_...> | reject <re_...>
@@ -65,6 +66,7 @@ const OPTIONS = {
   events: { type: "string" },
   endpoint: { type: "string" },
   name: { type: "string" },
+  overlap: { type: "string" },
   type: { type: "string" },
   permissions: { type: "string" },
   reason: { type: "string" },
@@ -91,6 +93,7 @@ const ACCEPTS = {
   "events resend": [...CALL, "endpoint", "idempotency-key", "json"],
   "merchants create": [...CALL.filter((o) => o !== "merchant"), "name", "idempotency-key", "json"],
   "keys create": [...CALL, "type", "permissions", "name", "idempotency-key", "json"],
+  "keys roll": [...CALL, "overlap", "idempotency-key", "json"],
   "failed list": [...CALL, "resolution", "reason", "limit", "cursor", "json"],
   "failed retry": [...CALL, "payment-method", "idempotency-key", "json"],
   "failed resolve": [...CALL, "reason", "paid-by-other-means", "idempotency-key", "json"],
@@ -107,6 +110,7 @@ const NOT_HERE = {
   permissions: "it names a restricted key's permissions (keys create) or a printed token's (token)",
   "idempotency-key": "it replays a change; this command changes nothing, or (listen) makes a new endpoint each run",
   json: "it prints the API's answer of a list or of one change",
+  overlap: "it is how long `keys roll` lets the old secret work",
   merchant: "merchants create makes a merchant: its token acts for none",
   "api-key": "`token` mints a token from the JWT secret; it calls nothing",
 };
@@ -426,7 +430,10 @@ const COMMANDS = {
   trigger: [[`trigger ${TRIGGER_EVENTS.join(" | ")}`]],
   events: [["events resend <evt_id> [--endpoint we_id] [--json]"]],
   merchants: [["merchants create --name NAME [--json]", "admin"]],
-  keys: [["keys create [--type secret|restricted] [--permissions a,b] [--name NAME] [--json]"]],
+  keys: [
+    ["keys create [--type secret|restricted] [--permissions a,b] [--name NAME] [--json]"],
+    ["keys roll <key_id> [--overlap SECONDS] [--json]", "every permission the key holds; the old secret works for the overlap (0, the default, to 604800)"],
+  ],
   token: [[`token [--sub NAME] [--role ${ROLE_LIST}[,...]] [--merchant acct_id] [--permissions a,b] [--expires SECONDS] [--issuer ISS] [--audience AUD]`]],
   failed: [
     ["failed list [--resolution open|resolved|dismissed|all] [--reason generic_decline|...] [--limit N] [--cursor C] [--json]", "payments.transactions.view"],
@@ -770,7 +777,18 @@ export async function main(argv, out = (line) => console.log(line), err = (line)
       return EXIT.OK;
     }
     case "keys": {
-      if (sub !== "create") throw new UsageError("keys create [--type secret|restricted] [--permissions a,b] [--name NAME]", "keys");
+      if (sub === "roll") {
+        if (!arg) throw new UsageError("keys roll <key_id> [--overlap SECONDS]", "keys");
+        const overlap = values.overlap === undefined ? 0 : /^\d+$/.test(values.overlap) ? Number(values.overlap) : NaN;
+        if (!Number.isInteger(overlap) || overlap < 0 || overlap > 604800) throw new UsageError("--overlap must be 0 to 604800 seconds (7 days)", "keys");
+        const call = client(values, "keys");
+        const key = await call("POST", `/v1/api_keys/${encodeURIComponent(arg)}/roll`, { expires_in: overlap });
+        const until = key.rolled_from?.expires_at;
+        const old = key.rolled_from?.revoked || !until ? `${arg} no longer works` : `${arg} works until ${new Date(until * 1000).toISOString()}`;
+        printer(values, out)(key, [`key: ${key.id} (${key.type})`, key.access_token ? `application: ${key.application_id}, token (shown once): ${key.access_token}` : `secret (shown once): ${key.secret}`, old, ...replayNote(call, "rolled")]);
+        return EXIT.OK;
+      }
+      if (sub !== "create") throw new UsageError("keys create [--type secret|restricted] [--permissions a,b] [--name NAME] | keys roll <key_id> [--overlap SECONDS]", "keys");
       const body = { ...(values.type ? { type: values.type } : {}), ...(values.name ? { name: values.name } : {}), ...(values.permissions ? { permissions: values.permissions.split(",") } : {}) };
       const call = client(values, "keys");
       const key = await call("POST", "/v1/api_keys", body);

@@ -272,6 +272,21 @@ describe("gateway CLI", () => {
     const viaSecret = cli("keys", "create", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchantId);
     expect(viaSecret.status, viaSecret.stderr).toBe(0);
     expect(viaSecret.stdout).toMatch(/secret \(shown once\): sk_test_/);
+
+    // keys roll: a new secret; the old one works through the overlap, or stops at once without one.
+    const secondId = /key: (key_\w+)/.exec(key.stdout)?.[1] ?? "";
+    expect(cli("keys", "roll", secondId, "--overlap", "soon", "--api-key", firstKey).status).toBe(2);
+    const rolled = cli("keys", "roll", secondId, "--overlap", "3600", "--api-key", firstKey);
+    expect(rolled.status, rolled.stderr).toBe(0);
+    expect(rolled.stdout).toMatch(new RegExp(`${secondId} works until \\d{4}-`));
+    const thirdKey = /secret \(shown once\): (sk_test_\w+)/.exec(rolled.stdout)?.[1] ?? "";
+    const thirdId = /key: (key_\w+)/.exec(rolled.stdout)?.[1] ?? "";
+    for (const k of [secondKey, thirdKey]) expect((await fetch(`${gateway}/v1/account`, { headers: { authorization: `Bearer ${k}` } })).status).toBe(200);
+    expect(cli("keys", "roll", secondId, "--api-key", firstKey).status).toBe(3); // rolled once already
+    const now = cli("keys", "roll", thirdId, "--api-key", firstKey);
+    expect(now.status, now.stderr).toBe(0);
+    expect(now.stdout).toContain(`${thirdId} no longer works`);
+    expect((await fetch(`${gateway}/v1/account`, { headers: { authorization: `Bearer ${thirdKey}` } })).status).toBe(401);
   });
 
   it("trigger charge.refunded refunds at most the approval threshold, so that charge.refunded happens, and says so", async () => {
