@@ -617,3 +617,29 @@ describe("PayPal: amounts in PayPal's own decimals", () => {
     expect((await paypalFakeStats()).calls["POST /v2/checkout/orders"] ?? 0).toBe(ordersBefore);
   });
 });
+
+describe("PayPal: a refund whose answer was lost, reconciled after PayPal forgot its PayPal-Request-Id", () => {
+  it("is not sent again past 45 days (it would be a second refund); within them the replay stands and refunds once", async () => {
+    const m = await paypalMerchant("paypal-old-refund");
+    const { pi, authorization } = await authorizedAtPayPal(m, 5000);
+    const captureId = await dashboardCapture(m, pi.id, authorization, 5000);
+    const paypal = new PayPalConnector({ accountId: m.accountId, clientId: m.clientId, clientSecret: "paypal-secret-9876", apiBase: env.PAYPAL_API_BASE, timeoutMs: 3000 });
+    const refunds = async () => {
+      const ledger = (await (await fetch(`${env.PAYPAL_API_BASE}/__ledger?intent=${pi.id}`)).json()) as { orders: { captures: { refunds: { amount: number }[] }[] }[] };
+      return ledger.orders.flatMap((o) => o.captures).flatMap((c) => c.refunds.map((r) => r.amount));
+    };
+    const req = (attemptId: string) => ({ intentId: pi.id, merchantId: "", attemptId, idempotencyKey: `${attemptId}-key`, amount: 1000, currency: "usd", providerReference: captureId, paymentMethod: null });
+    // PayPal made the refund; its answer never came back (sent once here, then asked again).
+    const lost = req(uniqueKey("txn_lost"));
+    expect(await paypal.refund(lost)).toMatchObject({ kind: "succeeded" });
+    expect(await refunds()).toEqual([1000]);
+    const daysAgo = (days: number) => Date.now() - days * 24 * 60 * 60 * 1000;
+    const old = await paypal.reconcileFollowUp("refund", lost, null, daysAgo(46));
+    expect(old).toMatchObject({ kind: "unknown" });
+    expect(old.kind === "unknown" ? old.message : "").toContain(captureId);
+    expect(await refunds()).toEqual([1000]);
+    // Within the window the same PayPal-Request-Id gets PayPal's first answer: no second refund.
+    expect(await paypal.reconcileFollowUp("refund", lost, null, daysAgo(10))).toMatchObject({ kind: "succeeded" });
+    expect(await refunds()).toEqual([1000]);
+  });
+});

@@ -83,6 +83,12 @@ export function paypalValue(amount: number, currency: string): string {
   return `${Math.floor(units / 100)}.${String(units % 100).padStart(2, "0")}`;
 }
 
+/**
+ * How long PayPal keeps a refund's PayPal-Request-Id ("The server stores keys for 45 days"), less a
+ * day's margin: past it the same request would be a second refund.
+ */
+const REFUND_REQUEST_ID_WINDOW_MS = 44 * 24 * 60 * 60 * 1000;
+
 /** How PayPal's statuses of a capture, refund or authorization read. */
 const SETTLED_OK = ["COMPLETED", "CREATED", "CAPTURED", "PARTIALLY_CAPTURED", "PARTIALLY_REFUNDED", "REFUNDED"];
 
@@ -370,9 +376,12 @@ export class PayPalConnector implements Connector {
   /**
    * A capture or refund PayPal answered PENDING carries its own id (`pendingReference`): it is read
    * back (GET), never asked for again. Without one (the answer was lost) the call is replayed with
-   * its PayPal-Request-Id, which cannot move money twice.
+   * its PayPal-Request-Id, which cannot move money twice while PayPal keeps the id (45 days for a
+   * refund). An older refund without its id is never sent again: PayPal would make a second one, and
+   * nothing lists a capture's refunds by our attempt, so it stays unknown for an operator to check at
+   * PayPal (it still counts against what is left to refund, so nothing can be refunded twice here).
    */
-  async reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest, pendingReference: string | null = null): Promise<FollowUpOutcome> {
+  async reconcileFollowUp(kind: FollowUpKind, req: FollowUpRequest, pendingReference: string | null = null, attemptCreated = Date.now()): Promise<FollowUpOutcome> {
     if ((kind === "capture" || kind === "refund") && pendingReference && pendingReference !== req.providerReference) {
       const read = await this.call("GET", `/v2/payments/${kind === "capture" ? "captures" : "refunds"}/${encodeURIComponent(pendingReference)}`, null);
       if ("kind" in read || read.status !== 200) return { kind: "unknown", providerReference: pendingReference, message: `reading PayPal's ${kind} ${pendingReference} back failed (${"kind" in read ? read.message : read.status})` };
@@ -383,6 +392,13 @@ export class PayPalConnector implements Connector {
     }
     if (kind === "capture") return this.capture(req);
     if (kind === "void") return this.void(req);
+    if (Date.now() - attemptCreated >= REFUND_REQUEST_ID_WINDOW_MS) {
+      return {
+        kind: "unknown",
+        providerReference: null,
+        message: `The refund's answer was lost and PayPal forgets its PayPal-Request-Id after 45 days: it is not sent again (that would refund twice). Check capture ${req.providerReference} at PayPal.`,
+      };
+    }
     return this.refund(req);
   }
 
