@@ -5,6 +5,7 @@
 // merchant may also cancel it itself (Stripe's refunds.cancel).
 import { ApiError, invalidRequest, permissionDenied, resourceMissing, unexpectedState } from "../../core/errors";
 import { applyRefundOutcome, assertOperationAllowed, chargeAttempt, isFailedCharge, refundableAmount, startAttempt } from "../../core/intent";
+import { fourEyesConflict } from "../../core/four-eyes";
 import { chargeIdForIntent, failedChargeId, randomId } from "../../core/ids";
 import { isLiveRefund, liveVoidOf, VOID_MARK } from "../../core/pos-status";
 import type { IntentRecord, RefundRecord } from "../../core/types";
@@ -192,31 +193,21 @@ export async function cancelRefund(draft: IntentRecord, params: RefundCancelPara
   return release(draft, record, tools);
 }
 
-/**
- * Whether two actors (`jwt:jane.doe`, `api_key:key_...`) name one person: an operator's name is typed
- * (a token's `sub`, the CLI's --sub), and "Jane.Doe", a full-width "ｊａｎｅ", or the name with a space
- * or an invisible character (a zero-width space, a soft hyphen) in it is not someone else.
- */
-export function samePerson(a: string, b: string): boolean {
-  const person = (actor: string) => actor.normalize("NFKC").replace(/[\s\p{Cf}]/gu, "").toLowerCase();
-  return person(a) === person(b);
-}
-
 export async function decideRefund(draft: IntentRecord, params: ApprovalParams, tools: OperationTools): Promise<StepResult> {
   const record = refundOf(draft, params.refundId);
   if (!awaitingApproval(record)) {
     throw unexpectedState(`Refund ${record.id} is not waiting for approval (its status is ${record.status}).`, "refund_not_awaiting_approval");
   }
-  // Four eyes: whoever asked for a refund cannot approve it (rejecting one's own request is allowed).
-  if (params.approve && record.requestedBy && samePerson(record.requestedBy, params.actor)) {
-    throw permissionDenied(`Refund ${record.id} was requested by ${params.actor}: another person must approve it.`);
-  }
-  // Nor whoever made the key it was requested with: one person would otherwise approve a refund they
+  // Four eyes: whoever asked for a refund cannot approve it (rejecting one's own request is allowed),
+  // nor whoever made the key it was requested with: one person would otherwise approve a refund they
   // asked for through a key they minted.
   const makers = params.requesterMakers && params.requesterMakers.requestedBy === record.requestedBy ? params.requesterMakers.makers : [];
-  const maker = params.approve ? makers.find((m) => samePerson(m, params.actor)) : undefined;
-  if (maker && record.requestedBy) {
-    throw permissionDenied(`Refund ${record.id} was requested with ${record.requestedBy}, a credential made by ${params.actor}: another person must approve it.`);
+  const conflict = params.approve && record.requestedBy ? fourEyesConflict(record.requestedBy, makers, params.actor) : null;
+  if (conflict === "requester") {
+    throw permissionDenied(`Refund ${record.id} was requested by ${params.actor}: another person must approve it.`);
+  }
+  if (conflict === "maker") {
+    throw permissionDenied(`Refund ${record.id} was requested with ${record.requestedBy ?? ""}, a credential made by ${params.actor}: another person must approve it.`);
   }
   record.approval = { status: params.approve ? "approved" : "rejected", actor: params.actor, reason: params.reason, at: tools.now() };
   if (!params.approve) return release(draft, record, tools);
