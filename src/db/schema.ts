@@ -13,9 +13,13 @@ export const merchants = sqliteTable(
     settings: text("settings").notNull().default("{}"),
     /** Seed 002's `payments` entitlement (migration 0008): off, the POS surface answers 403. */
     paymentsEntitlement: integer("payments_entitlement", { mode: "boolean" }).notNull().default(true),
+    /** A weakening of the refund approval thresholds waiting for a second person (JSON, migration 0064). */
+    settingsChange: text("settings_change"),
+    /** That change's id (msc_...), unique while pending: how an approval names exactly what it approves. */
+    settingsChangeId: text("settings_change_id"),
   },
   // The admin's list of merchants pages by (created, id) (migration 0028).
-  (t) => [index("merchants_list").on(t.created, t.id)],
+  (t) => [index("merchants_list").on(t.created, t.id), uniqueIndex("merchants_settings_change").on(t.settingsChangeId).where(sql`${t.settingsChangeId} IS NOT NULL`)],
 );
 
 export const apiKeys = sqliteTable(

@@ -17,28 +17,30 @@ describe("concurrent merchant updates", () => {
     for (let i = 0; i < PAIRS; i++) {
       const [renamed, guarded] = await Promise.all([
         post<MerchantJson>("/v1/account", { name: `Shop ${i}` }, opts),
-        post<MerchantJson>("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 + i } } }, await approverOf(opts)),
+                // Lowered each time: a tightening applies at once (a raise would wait for a second person).
+        post<MerchantJson>("/v1/account", { settings: { refund_approval_thresholds: { usd: 10000 - i } } }, await approverOf(opts)),
       ]);
       expect([renamed.status, guarded.status]).toEqual([200, 200]);
       const account = (await get<MerchantJson>("/v1/account", opts)).body;
-      expect({ pair: i, name: account.name, thresholds: account.settings.refund_approval_thresholds }).toEqual({ pair: i, name: `Shop ${i}`, thresholds: { usd: 1000 + i } });
+      expect({ pair: i, name: account.name, thresholds: account.settings.refund_approval_thresholds }).toEqual({ pair: i, name: `Shop ${i}`, thresholds: { usd: 10000 - i } });
     }
   });
 
   it("two settings changed at once by two callers both survive, through the admin route too", async () => {
     const { id, opts } = await newMerchant("settings-race-admin");
     const admin = bearer(await hsToken({ roles: ["admin"], merchant: null }));
+    await post(`/v1/admin/merchants/${id}`, { settings: { refund_approval_thresholds: { usd: 1, eur: 5000 } } }, admin);
     for (let i = 0; i < PAIRS; i++) {
       const action = i % 2 === 0 ? "unpaid" : "canceled";
       const [dunning, guarded] = await Promise.all([
         post<MerchantJson>("/v1/account", { settings: { subscription_dunning_final_action: action } }, opts),
-        post<MerchantJson>(`/v1/admin/merchants/${id}`, { settings: { refund_approval_thresholds: { eur: 500 + i } } }, admin),
+        post<MerchantJson>(`/v1/admin/merchants/${id}`, { settings: { refund_approval_thresholds: { usd: 1, eur: 500 - i } } }, admin),
       ]);
       expect([dunning.status, guarded.status]).toEqual([200, 200]);
       const settings = (await get<MerchantJson>("/v1/account", opts)).body.settings;
       // GET /v1/account is Stripe's Account: our settings sit beside Stripe's (branding, dashboard...).
       const ours = { refund_approval_thresholds: settings.refund_approval_thresholds, subscription_dunning_final_action: settings.subscription_dunning_final_action, api_version: settings.api_version };
-      expect({ pair: i, ...ours }).toEqual({ pair: i, refund_approval_thresholds: { eur: 500 + i }, subscription_dunning_final_action: action, api_version: null });
+      expect({ pair: i, ...ours }).toEqual({ pair: i, refund_approval_thresholds: { usd: 1, eur: 500 - i }, subscription_dunning_final_action: action, api_version: null });
     }
   });
 

@@ -261,8 +261,11 @@ describe("refund approvals", () => {
     const minted = (await post<{ secret?: string }>("/v1/api_keys", { type: "secret" }, opts)).body.secret ?? "";
     expectError(await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 99999999 } } }, { key: minted }), 403);
     expect((await get<{ settings: { refund_approval_thresholds: Record<string, number> } }>("/v1/account", opts)).body.settings.refund_approval_thresholds).toEqual({ usd: 1000 });
-    // A person who may approve refunds may.
-    expect((await post("/v1/account", { settings: { refund_approval_thresholds: {} } }, await approverOf(opts))).status).toBe(200);
+    // A person who may approve refunds may ask; removing the rule then waits for a second person.
+    const asked = await post<{ settings: { refund_approval_thresholds: Record<string, number> }; pending_settings_change: { status: string } | null }>("/v1/account", { settings: { refund_approval_thresholds: {} } }, await approverOf(opts));
+    expect(asked.status).toBe(200);
+    expect(asked.body.settings.refund_approval_thresholds).toEqual({ usd: 1000 });
+    expect(asked.body.pending_settings_change?.status).toBe("pending");
   });
 
   it("a rejected refund is canceled and its amount released", async () => {

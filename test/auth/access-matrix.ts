@@ -132,6 +132,11 @@ const ROUTES: RouteRow[] = [
   { method: "POST", route: "/v1/admin/refunds/:id/approve", surface: "v1", rule: v("refunds.approve", { global: true, jwtOnly: true }) },
   // Rejecting (withdrawing) a held refund moves no money: a key with refunds.approve may.
   { method: "POST", route: "/v1/admin/refunds/:id/reject", surface: "v1", rule: v("refunds.approve", { global: true }) },
+  // A held weakening of the refund approval thresholds: approved by a person (never a key), withdrawn
+  // by the person who asked; rejecting it keeps the stricter rule, so a key with refunds.approve may.
+  { method: "POST", route: "/v1/admin/settings_changes/:id/approve", surface: "v1", rule: v("refunds.approve", { global: true, jwtOnly: true }) },
+  { method: "POST", route: "/v1/admin/settings_changes/:id/reject", surface: "v1", rule: v("refunds.approve", { global: true }) },
+  { method: "POST", route: "/v1/admin/settings_changes/:id/withdraw", surface: "v1", rule: v("refunds.approve", { global: true, jwtOnly: true }) },
   // ---- customers, payment methods, setup intents
   { method: "POST", route: "/v1/customers", surface: "v1", rule: v(MMANAGE) },
   { method: "GET", route: "/v1/customers", surface: "v1", rule: v(MVIEW) },

@@ -10,6 +10,8 @@ import { audit } from "../../audit/log";
 import { holdsEveryPermission, type Principal } from "../../auth/permissions";
 import { namesPerson } from "../../auth/jwt";
 import { credentialMakers } from "../../auth/api-keys";
+import { fourEyesConflict, samePerson } from "../../core/four-eyes";
+import { sameThresholds, weakensThresholds, type Thresholds } from "../../core/settings-change";
 import { ApiError, invalidRequest, permissionDenied, resourceMissing, unexpectedState } from "../../core/errors";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
 import { failureReason, isFailedPayment } from "../../core/intent";
@@ -108,13 +110,82 @@ const MerchantSettingsBody = z
 const CreateMerchantBody = z.object({ name: f.text(200), settings: MerchantSettingsBody.optional(), payments_entitlement: f.boolean.optional() }).strict();
 const UpdateMerchantBody = z.object({ name: f.text(200).optional(), settings: MerchantSettingsBody.optional(), payments_entitlement: f.boolean.optional().describe("Seed 002's `payments` entitlement (admin only): off, /api/v1/payments/* answers 403.") }).strict();
 
+/**
+ * A weakening of the refund approval thresholds held for a second person, as the merchant row keeps
+ * it (merchants.settings_change, migration 0064). Written once under its id and never edited: an
+ * approval names the id, so it applies exactly what the approver was shown.
+ */
+interface StoredSettingsChange {
+  id: string;
+  /** Milliseconds. */
+  created: number;
+  requested_by: string;
+  refund_approval_thresholds: Record<string, number>;
+  /** The thresholds in force when it was asked (still in force while it waits: a change applied since replaces it). */
+  previous_refund_approval_thresholds: Record<string, number>;
+}
+
+type SettingsChangeStatus = "pending" | "approved" | "rejected" | "withdrawn";
+
+interface SettingsChangeJson {
+  id: string;
+  object: "settings_change";
+  merchant: string;
+  status: SettingsChangeStatus;
+  created: number;
+  requested_by: string;
+  settings: { refund_approval_thresholds: Record<string, number> };
+  previous_settings: { refund_approval_thresholds: Record<string, number> };
+  decided_by: string | null;
+  decided_at: number | null;
+  reason: string | null;
+}
+
+const thresholdsMap = z.record(z.string(), z.number().int());
+const SettingsChangeSchema: z.ZodType<SettingsChangeJson> = z
+  .object({
+    id: z.string().describe("msc_...: name it when approving, rejecting or withdrawing; a replaced change's id no longer applies."),
+    object: z.literal("settings_change"),
+    merchant: z.string(),
+    status: z.enum(["pending", "approved", "rejected", "withdrawn"]),
+    created: z.number().int(),
+    requested_by: z.string().describe("Who asked (the audit actor, e.g. jwt:jane.doe): that person may withdraw it, never approve it."),
+    settings: z.object({ refund_approval_thresholds: thresholdsMap }).describe("What takes effect once another person approves."),
+    previous_settings: z.object({ refund_approval_thresholds: thresholdsMap }).describe("What is in force until then."),
+    decided_by: z.string().nullable(),
+    decided_at: z.number().int().nullable(),
+    reason: z.string().nullable(),
+  })
+  .meta({ id: "SettingsChange" });
+
+function renderSettingsChange(merchantId: string, stored: StoredSettingsChange, decision?: { status: Exclude<SettingsChangeStatus, "pending">; actor: string; at: number; reason: string | null }): SettingsChangeJson {
+  return {
+    id: stored.id,
+    object: "settings_change",
+    merchant: merchantId,
+    status: decision?.status ?? "pending",
+    created: seconds(stored.created),
+    requested_by: stored.requested_by,
+    settings: { refund_approval_thresholds: stored.refund_approval_thresholds },
+    previous_settings: { refund_approval_thresholds: stored.previous_refund_approval_thresholds },
+    decided_by: decision?.actor ?? null,
+    decided_at: decision ? seconds(decision.at) : null,
+    reason: decision?.reason ?? null,
+  };
+}
+
 interface MerchantJson {
   id: string;
   object: "merchant";
   name: string;
   created: number;
   settings: { refund_approval_thresholds: Record<string, number>; subscription_dunning_final_action: "canceled" | "unpaid"; api_version: string | null };
+  pending_settings_change: SettingsChangeJson | null;
 }
+
+const PendingSettingsChange = SettingsChangeSchema.nullable().describe(
+  "A change of refund_approval_thresholds that weakens the rule (a threshold raised or removed), waiting for another person with refunds.approve: POST /v1/admin/settings_changes/{id}/approve; null when none.",
+);
 
 const MerchantSchema: z.ZodType<MerchantJson> = z
   .object({
@@ -123,11 +194,20 @@ const MerchantSchema: z.ZodType<MerchantJson> = z
     name: z.string(),
     created: z.number().int(),
     settings: z.object({ refund_approval_thresholds: z.record(z.string(), z.number()), subscription_dunning_final_action: z.enum(["canceled", "unpaid"]), api_version: z.string().nullable() }),
+    pending_settings_change: PendingSettingsChange,
   })
   .meta({ id: "Merchant" });
 
 type MerchantRow = typeof merchants.$inferSelect;
-const renderMerchant = (row: MerchantRow): MerchantJson => ({ id: row.id, object: "merchant", name: row.name, created: seconds(row.created), settings: parseSettings(row.settings) });
+
+function storedSettingsChange(row: Pick<MerchantRow, "settingsChange">): StoredSettingsChange | null {
+  return row.settingsChange ? (JSON.parse(row.settingsChange) as StoredSettingsChange) : null;
+}
+
+function renderMerchant(row: MerchantRow): MerchantJson {
+  const pending = storedSettingsChange(row);
+  return { id: row.id, object: "merchant", name: row.name, created: seconds(row.created), settings: parseSettings(row.settings), pending_settings_change: pending ? renderSettingsChange(row.id, pending) : null };
+}
 
 /**
  * GET and POST /v1/account: the merchant as Stripe's Account (stripe-node's accounts.retrieve()), a
@@ -148,6 +228,7 @@ interface AccountJson {
   payouts_enabled: false;
   type: "standard";
   name: string;
+  pending_settings_change: SettingsChangeJson | null;
   settings: MerchantJson["settings"] & {
     branding: { icon: null; logo: null; primary_color: null; secondary_color: null };
     card_payments: { statement_descriptor_prefix: null; statement_descriptor_prefix_kana: null; statement_descriptor_prefix_kanji: null };
@@ -169,6 +250,7 @@ const AccountSchema: z.ZodType<AccountJson> = z
     payouts_enabled: z.literal(false).describe("Payouts are not made by the gateway."),
     type: z.literal("standard"),
     name: z.string().describe("The merchant's name (also settings.dashboard.display_name)."),
+    pending_settings_change: PendingSettingsChange,
     settings: z.object({
       branding: z.object({ icon: z.null(), logo: z.null(), primary_color: z.null(), secondary_color: z.null() }),
       card_payments: z.object({ statement_descriptor_prefix: z.null(), statement_descriptor_prefix_kana: z.null(), statement_descriptor_prefix_kanji: z.null() }),
@@ -200,6 +282,7 @@ function renderAccount(merchant: MerchantJson): AccountJson {
     payouts_enabled: false,
     type: "standard",
     name: merchant.name,
+    pending_settings_change: merchant.pending_settings_change,
     settings: {
       branding: { icon: null, logo: null, primary_color: null, secondary_color: null },
       card_payments: { statement_descriptor_prefix: null, statement_descriptor_prefix_kana: null, statement_descriptor_prefix_kanji: null },
@@ -216,44 +299,111 @@ async function merchantOr404(d1: D1Database, id: string): Promise<MerchantRow> {
   return row;
 }
 
+/** The thresholds the row holds, as SQL compares them (json_extract's text of the map, '{}' when unset). */
+const storedThresholds = sql`coalesce(json_extract(coalesce(nullif(${merchants.settings}, ''), '{}'), '$.refund_approval_thresholds'), '{}')`;
+
+/** A condition: the merchant's thresholds are still `thresholds` (as read before deciding what a request may do). */
+const thresholdsStill = (thresholds: Thresholds) => sql`${storedThresholds} = json(${JSON.stringify(thresholds)})`;
+
+/** How often an update is tried again when the thresholds changed between its read and its write. */
+const UPDATE_ROUNDS = 3;
+
 /**
  * Writes only what the body changes, in one statement: the settings are set key by key on the stored
  * JSON (json_set), so a concurrent update of the name or of another setting is never written back
  * from a stale read of the row.
+ *
+ * The refund approval thresholds are the four-eyes rule on refunds, and changing them is under four
+ * eyes too: a change that lets some refund through without a second person (a threshold raised, a
+ * currency removed, the map emptied; one up and one down counts as up) is not applied but held as the
+ * merchant's `pending_settings_change` until another person approves it (decideSettingsChange). One
+ * that only holds more back applies at once, and replaces a pending change (which was asked against
+ * thresholds no longer in force). Whether a change weakens is judged against the thresholds read, and
+ * the write happens only if they, and the pending change, are still those (else the request is judged
+ * again): of two requests at once, the later replaces the earlier's change, and says so in the audit log.
  */
-async function updateMerchant(c: Ctx, principal: Principal, row: MerchantRow, body: z.output<typeof UpdateMerchantBody>): Promise<MerchantJson> {
+async function updateMerchant(c: Ctx, principal: Principal, merchantId: string, body: z.output<typeof UpdateMerchantBody>): Promise<MerchantJson> {
   if (body.payments_entitlement !== undefined && !principal.roles.includes("admin")) throw permissionDenied("Only admin users may change a merchant's entitlements.");
-  const patch: Partial<MerchantSettings> = { ...(body.settings ?? {}) };
-  // The approval thresholds are the four-eyes rule on refunds: only someone who may approve refunds
-  // may change them (a key that manages keys could otherwise switch the rule off and refund alone),
-  // and, as approving, only a person (a user's JWT): a secret key holds refunds.approve in name but
-  // may not approve, so it may not switch the rule off either. Sent back unchanged by someone else,
-  // they are not written: a copy read before an approver's change must not undo it.
-  const thresholds = body.settings?.refund_approval_thresholds;
-  if (thresholds !== undefined && (!principal.permissions.has("refunds.approve") || !namesPerson(principal))) {
-    if (JSON.stringify(thresholds) !== JSON.stringify(parseSettings(row.settings).refund_approval_thresholds)) {
+  const d1 = directoryDb(c.env);
+  for (let round = 0; round < UPDATE_ROUNDS; round++) {
+    const row = await merchantOr404(d1, merchantId);
+    const current = parseSettings(row.settings).refund_approval_thresholds;
+    const pending = storedSettingsChange(row);
+    const patch: Partial<MerchantSettings> = { ...(body.settings ?? {}) };
+    // Only someone who may approve refunds may change the thresholds (a key that manages keys could
+    // otherwise switch the rule off and refund alone), and, as approving, only a person (a user's
+    // JWT): a secret key holds refunds.approve in name but may not approve, so it may not switch the
+    // rule off either. Sent back unchanged (by anyone), they are not written: a copy read before an
+    // approver's change must not undo it, and a pending change stays.
+    const thresholds = body.settings?.refund_approval_thresholds;
+    if (thresholds !== undefined && !sameThresholds(thresholds, current) && (!principal.permissions.has("refunds.approve") || !namesPerson(principal))) {
       throw permissionDenied("Changing refund_approval_thresholds needs a user's token (JWT, its sub naming the user) with the refunds.approve permission, as approving a refund does; an API key may not.");
     }
-    delete patch.refund_approval_thresholds;
+    if (thresholds !== undefined && sameThresholds(thresholds, current)) delete patch.refund_approval_thresholds;
+    const changes: SQLiteUpdateSetSource<typeof merchants> = {};
+    let held: StoredSettingsChange | null = null;
+    let replaced: StoredSettingsChange | null = null;
+    const next = patch.refund_approval_thresholds;
+    if (next !== undefined && weakensThresholds(current, next)) {
+      delete patch.refund_approval_thresholds;
+      // The same request again from the same person keeps its change (and the id an approver may hold).
+      const again = pending && pending.requested_by === principal.actor && sameThresholds(pending.refund_approval_thresholds, next);
+      if (!again) {
+        const change: StoredSettingsChange = { id: randomId("msc"), created: Date.now(), requested_by: principal.actor, refund_approval_thresholds: next, previous_refund_approval_thresholds: current };
+        held = change;
+        replaced = pending;
+        changes.settingsChange = JSON.stringify(change);
+        changes.settingsChangeId = change.id;
+      }
+    } else if (next !== undefined && pending) {
+      replaced = pending;
+      changes.settingsChange = null;
+      changes.settingsChangeId = null;
+    }
+    if (body.name !== undefined) changes.name = body.name;
+    if (body.payments_entitlement !== undefined) changes.paymentsEntitlement = body.payments_entitlement;
+    const settings = Object.entries(patch).filter(([, value]) => value !== undefined);
+    if (settings.length > 0) {
+      // Each value through json() so that json_set stores it as JSON (an object, a string, null), not as text.
+      const pairs = settings.map(([key, value]) => sql`${`$.${key}`}, json(${JSON.stringify(value)})`);
+      changes.settings = sql`json_set(coalesce(nullif(${merchants.settings}, ''), '{}'), ${sql.join(pairs, sql`, `)})`;
+    }
+    const judged = next !== undefined;
+    let updated = row;
+    if (Object.keys(changes).length > 0) {
+      const [written] = await db(d1)
+        .update(merchants)
+        .set(changes)
+        // Judged against the thresholds and the pending change read: written only if both are still those.
+        .where(and(eq(merchants.id, row.id), ...(judged ? [thresholdsStill(current), pending ? eq(merchants.settingsChangeId, pending.id) : isNull(merchants.settingsChangeId)] : [])))
+        .returning();
+      if (!written) {
+        if (judged) continue;
+        throw resourceMissing("merchant", row.id, "id");
+      }
+      updated = written;
+    }
+    forgetSettings(row.id);
+    const ctx = auditContext(c);
+    if (held) {
+      audit(ctx, principal, {
+        action: "merchants.settings_change.request",
+        objectType: "settings_change",
+        objectId: held.id,
+        statusAfter: "pending",
+        httpStatus: 200,
+        merchantId: row.id,
+        details: { refund_approval_thresholds: JSON.stringify(held.refund_approval_thresholds), previous_refund_approval_thresholds: JSON.stringify(current), replaces: replaced?.id ?? null },
+      });
+    }
+    if (replaced) {
+      // Replaced by a newer request, or by thresholds applied at once (it was asked against the old ones).
+      audit(ctx, principal, { action: "merchants.settings_change.replace", objectType: "settings_change", objectId: replaced.id, statusBefore: "pending", statusAfter: "replaced", httpStatus: 200, merchantId: row.id, details: { by: held?.id ?? null } });
+    }
+    audit(ctx, principal, { action: "merchants.update", objectType: "merchant", objectId: row.id, httpStatus: 200, merchantId: row.id, details: { settings: JSON.stringify(parseSettings(updated.settings)), ...(held ? { settings_change: held.id } : {}) } });
+    return renderMerchant(updated);
   }
-  const changes: SQLiteUpdateSetSource<typeof merchants> = {};
-  if (body.name !== undefined) changes.name = body.name;
-  if (body.payments_entitlement !== undefined) changes.paymentsEntitlement = body.payments_entitlement;
-  const settings = Object.entries(patch).filter(([, value]) => value !== undefined);
-  if (settings.length > 0) {
-    // Each value through json() so that json_set stores it as JSON (an object, a string, null), not as text.
-    const pairs = settings.map(([key, value]) => sql`${`$.${key}`}, json(${JSON.stringify(value)})`);
-    changes.settings = sql`json_set(coalesce(nullif(${merchants.settings}, ''), '{}'), ${sql.join(pairs, sql`, `)})`;
-  }
-  let updated = row;
-  if (Object.keys(changes).length > 0) {
-    const [written] = await db(directoryDb(c.env)).update(merchants).set(changes).where(eq(merchants.id, row.id)).returning();
-    if (!written) throw resourceMissing("merchant", row.id, "id");
-    updated = written;
-  }
-  forgetSettings(row.id);
-  audit(auditContext(c), principal, { action: "merchants.update", objectType: "merchant", objectId: row.id, httpStatus: 200, merchantId: row.id, details: { settings: JSON.stringify(parseSettings(updated.settings)) } });
-  return renderMerchant(updated);
+  throw new ApiError({ status: 409, type: "invalid_request_error", code: "merchant_settings_conflict", message: "The refund approval thresholds kept changing while this update was applied; nothing was changed. Read the merchant again and retry." });
 }
 
 function registerMerchants(app: App): void {
@@ -276,7 +426,7 @@ function registerMerchants(app: App): void {
       // `permissions`.
       if (!holdsEveryPermission(principal)) throw permissionDenied("Only an admin credential with every permission can create a merchant: it comes with a secret key, which holds every permission.");
       return idempotentD1(c, { ...principal, merchantId: principal.merchantId || "platform" }, "merchants.create", "", body, async () => {
-        const row: MerchantRow = { id: randomId("acct"), name: body.name, created: Date.now(), settings: JSON.stringify({ ...parseSettings("{}"), ...(body.settings ?? {}) }), paymentsEntitlement: body.payments_entitlement ?? true };
+        const row: MerchantRow = { id: randomId("acct"), name: body.name, created: Date.now(), settings: JSON.stringify({ ...parseSettings("{}"), ...(body.settings ?? {}) }), paymentsEntitlement: body.payments_entitlement ?? true, settingsChange: null, settingsChangeId: null };
         await db(directoryDb(c.env)).insert(merchants).values(row);
         const key = await mintKey(directoryDb(c.env), row.id, false, "secret", { name: "first key", createdBy: principal.actor });
         audit(auditContext(c), principal, { action: "merchants.create", objectType: "merchant", objectId: row.id, statusAfter: "active", httpStatus: 200, merchantId: row.id });
@@ -317,7 +467,7 @@ function registerMerchants(app: App): void {
   route(
     app,
     { method: "post", path: "/v1/admin/merchants/{id}", permission: "keys.manage", roles: ["admin"], merchant: false, summary: "Update a merchant's name and settings", tag: TAG, body: UpdateMerchantBody, response: MerchantSchema },
-    async (c, { params, body, principal }) => json(c, await updateMerchant(c, principal, await merchantOr404(directoryDb(c.env), params.id ?? ""), body)),
+    async (c, { params, body, principal }) => json(c, await updateMerchant(c, principal, params.id ?? "", body)),
   );
 
   route(
@@ -333,7 +483,7 @@ function registerMerchants(app: App): void {
   route(
     app,
     { method: "post", path: "/v1/account", permission: "keys.manage", summary: "Update your merchant account's name and settings (refund approval thresholds); answers the Account", tag: TAG, body: UpdateMerchantBody, response: AccountSchema },
-    async (c, { body, principal }) => json(c, renderAccount(await updateMerchant(c, principal, await merchantOr404(directoryDb(c.env), principal.merchantId), body))),
+    async (c, { body, principal }) => json(c, renderAccount(await updateMerchant(c, principal, principal.merchantId, body))),
   );
 }
 
@@ -818,6 +968,101 @@ function registerRefundApprovals(app: App): void {
   }
 }
 
+type SettingsChangeVerb = "approve" | "reject" | "withdraw";
+
+const DECIDED: Record<SettingsChangeVerb, Exclude<SettingsChangeStatus, "pending">> = { approve: "approved", reject: "rejected", withdraw: "withdrawn" };
+
+/**
+ * Approves, rejects or withdraws the pending settings change `changeId` (updateMerchant holds it).
+ * Approving is a person's (a user's JWT with refunds.approve) other than the one who asked, and other
+ * than whoever made the credential that asked (the refunds' four-eyes rule, fourEyesConflict); it
+ * applies exactly the change named, and only while that change is still the merchant's pending one
+ * and the thresholds it was asked against are still in force (one statement): of two approvals at
+ * once one applies it and the other is a 409, as is an approval of a change replaced since. The one
+ * who asked may withdraw it; rejecting it (leaving the stricter rule) is anyone's holding refunds.approve.
+ */
+async function decideSettingsChange(c: Ctx, principal: Principal, changeId: string, verb: SettingsChangeVerb, reason: string | null): Promise<Response> {
+  // Checked before the change is looked up: a credential that may never approve is told so whatever the id.
+  if (verb !== "reject" && !namesPerson(principal)) {
+    throw permissionDenied(
+      verb === "approve"
+        ? "A settings change held for approval is approved by a person: use a user's token (JWT, its sub naming the user) with refunds.approve, not an API key."
+        : "A settings change is withdrawn by the person who asked for it, with a user's token (JWT); reject it instead.",
+    );
+  }
+  if (!hasPrefix(changeId, "msc")) throw resourceMissing("settings_change", changeId.slice(0, 80), "id");
+  const d1 = directoryDb(c.env);
+  const [row] = await db(d1)
+    .select({ id: merchants.id, settingsChange: merchants.settingsChange })
+    .from(merchants)
+    .where(and(eq(merchants.settingsChangeId, changeId), ...(principal.crossMerchant ? [] : [eq(merchants.id, principal.merchantId)])))
+    .limit(1);
+  const change = row ? storedSettingsChange(row) : null;
+  // A change approved, rejected, withdrawn or replaced is no longer anyone's to decide.
+  if (!row || !change || change.id !== changeId) throw resourceMissing("settings_change", changeId, "id");
+  const actor: Principal = { ...principal, merchantId: row.id };
+  const refuse = (message: string): never => {
+    audit(auditContext(c), actor, { action: `merchants.settings_change.${verb}`, objectType: "settings_change", objectId: changeId, statusBefore: "pending", statusAfter: "pending", httpStatus: 403, merchantId: row.id, details: { reason } });
+    throw permissionDenied(message);
+  };
+  if (verb === "approve") {
+    const conflict = fourEyesConflict(change.requested_by, await credentialMakers(d1, change.requested_by), principal.actor);
+    if (conflict === "requester") refuse(`Settings change ${changeId} was requested by ${principal.actor}: another person must approve it.`);
+    if (conflict === "maker") refuse(`Settings change ${changeId} was requested with ${change.requested_by}, a credential made by ${principal.actor}: another person must approve it.`);
+  }
+  if (verb === "withdraw" && !samePerson(change.requested_by, principal.actor)) {
+    refuse(`Settings change ${changeId} was requested by ${change.requested_by}: only they may withdraw it; reject it instead.`);
+  }
+  return idempotentD1(c, actor, `merchants.settings_change.${verb}`, changeId, { reason }, async () => {
+    const set: SQLiteUpdateSetSource<typeof merchants> = { settingsChange: null, settingsChangeId: null };
+    if (verb === "approve") {
+      set.settings = sql`json_set(coalesce(nullif(${merchants.settings}, ''), '{}'), '$.refund_approval_thresholds', json(${JSON.stringify(change.refund_approval_thresholds)}))`;
+    }
+    const [written] = await db(d1)
+      .update(merchants)
+      .set(set)
+      .where(and(eq(merchants.id, row.id), eq(merchants.settingsChangeId, changeId), ...(verb === "approve" ? [thresholdsStill(change.previous_refund_approval_thresholds)] : [])))
+      .returning({ id: merchants.id });
+    if (!written) {
+      throw new ApiError({
+        status: 409,
+        type: "invalid_request_error",
+        code: "settings_change_not_pending",
+        message: `Settings change ${changeId} is no longer pending (it was decided or replaced meanwhile): nothing was changed. Read the merchant's pending_settings_change again.`,
+      });
+    }
+    forgetSettings(row.id);
+    const at = Date.now();
+    const status = DECIDED[verb];
+    audit(auditContext(c), actor, {
+      action: `merchants.settings_change.${verb}`,
+      objectType: "settings_change",
+      objectId: changeId,
+      statusBefore: "pending",
+      statusAfter: status,
+      httpStatus: 200,
+      merchantId: row.id,
+      details: { reason, requested_by: change.requested_by, refund_approval_thresholds: JSON.stringify(change.refund_approval_thresholds) },
+    });
+    return { status: 200, body: renderSettingsChange(row.id, change, { status, actor: principal.actor, at, reason }) };
+  });
+}
+
+function registerSettingsChanges(app: App): void {
+  const summaries: Record<SettingsChangeVerb, string> = {
+    approve: "Approve a held change of a merchant's refund approval thresholds (a person other than the one who asked); it takes effect at once",
+    reject: "Reject a held change of a merchant's refund approval thresholds: the thresholds in force stay",
+    withdraw: "Withdraw a held change of a merchant's refund approval thresholds (the person who asked for it)",
+  };
+  for (const verb of ["approve", "reject", "withdraw"] as const) {
+    route(
+      app,
+      { method: "post", path: `/v1/admin/settings_changes/{id}/${verb}`, permission: "refunds.approve", merchant: false, summary: summaries[verb], tag: TAG, body: DecisionBody, response: SettingsChangeSchema },
+      async (c, { params, body, principal }) => decideSettingsChange(c, principal, params.id ?? "", verb, body.reason ?? null),
+    );
+  }
+}
+
 /** Why a retry of this failed payment is refused whatever its state (assertRetryable's words), or null. */
 function retryRefusal(intent: IntentRecord): string | null {
   try {
@@ -835,4 +1080,5 @@ export function registerAdmin(app: App): void {
   registerPaymentSearch(app);
   registerFailedPayments(app);
   registerRefundApprovals(app);
+  registerSettingsChanges(app);
 }
