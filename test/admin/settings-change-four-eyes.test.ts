@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { weakensThresholds } from "../../src/core/settings-change";
 import worker from "../../src/index";
 import { planOf, recording, type Captured } from "../db/recording";
-import { bearer, createIntent, expectError, get, hsToken, newMerchant, post, waitFor, type CallOptions, type RefundJson } from "../helpers";
+import { bearer, createIntent, expectError, get, hsToken, newMerchant, post, uniqueKey, waitFor, type CallOptions, type RefundJson } from "../helpers";
 
 interface ChangeJson {
   id: string;
@@ -225,6 +225,23 @@ describe("a weakening of the refund approval thresholds waits for a second perso
       expectError(await post(`/v1/admin/settings_changes/${lost}/approve`, {}, m.bob), 404);
     }
     expect((await account(m.opts)).settings.refund_approval_thresholds).toEqual({ usd: 1000 });
+  });
+
+  it("an approval sent again with its Idempotency-Key replays its answer (not a 404 for a change no longer pending); the key is bound to that change", async () => {
+    const m = await guarded("sc-idem");
+    const change = (await ask(m.jane, { usd: 8000 })).pending_settings_change;
+    if (!change) throw new Error("not held");
+    const key = uniqueKey("sc-approve");
+    const first = await post<ChangeJson>(`/v1/admin/settings_changes/${change.id}/approve`, {}, { ...m.bob, idempotencyKey: key });
+    const again = await post<ChangeJson>(`/v1/admin/settings_changes/${change.id}/approve`, {}, { ...m.bob, idempotencyKey: key });
+    expect([first.status, again.status]).toEqual([200, 200]);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    const next = (await ask(m.jane, { usd: 9000 })).pending_settings_change;
+    expectError(await post(`/v1/admin/settings_changes/${next?.id ?? ""}/approve`, {}, { ...m.bob, idempotencyKey: key }), 400, "idempotency_key_reused");
+    const now = await account(m.opts);
+    expect(now.settings.refund_approval_thresholds).toEqual({ usd: 8000 });
+    expect(now.pending_settings_change?.id).toBe(next?.id);
   });
 
   it("the one who asked may withdraw it, another person may reject it; each is in the audit log", async () => {

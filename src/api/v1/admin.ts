@@ -992,28 +992,31 @@ async function decideSettingsChange(c: Ctx, principal: Principal, changeId: stri
   }
   if (!hasPrefix(changeId, "msc")) throw resourceMissing("settings_change", changeId.slice(0, 80), "id");
   const d1 = directoryDb(c.env);
-  const [row] = await db(d1)
-    .select({ id: merchants.id, settingsChange: merchants.settingsChange })
-    .from(merchants)
-    .where(and(eq(merchants.settingsChangeId, changeId), ...(principal.crossMerchant ? [] : [eq(merchants.id, principal.merchantId)])))
-    .limit(1);
-  const change = row ? storedSettingsChange(row) : null;
-  // A change approved, rejected, withdrawn or replaced is no longer anyone's to decide.
-  if (!row || !change || change.id !== changeId) throw resourceMissing("settings_change", changeId, "id");
-  const actor: Principal = { ...principal, merchantId: row.id };
-  const refuse = (message: string): never => {
-    audit(auditContext(c), actor, { action: `merchants.settings_change.${verb}`, objectType: "settings_change", objectId: changeId, statusBefore: "pending", statusAfter: "pending", httpStatus: 403, merchantId: row.id, details: { reason } });
-    throw permissionDenied(message);
-  };
-  if (verb === "approve") {
-    const conflict = fourEyesConflict(change.requested_by, await credentialMakers(d1, change.requested_by), principal.actor);
-    if (conflict === "requester") refuse(`Settings change ${changeId} was requested by ${principal.actor}: another person must approve it.`);
-    if (conflict === "maker") refuse(`Settings change ${changeId} was requested with ${change.requested_by}, a credential made by ${principal.actor}: another person must approve it.`);
-  }
-  if (verb === "withdraw" && !samePerson(change.requested_by, principal.actor)) {
-    refuse(`Settings change ${changeId} was requested by ${change.requested_by}: only they may withdraw it; reject it instead.`);
-  }
-  return idempotentD1(c, actor, `merchants.settings_change.${verb}`, changeId, { reason }, async () => {
+  // Idempotent from the start: a decision sent again with its Idempotency-Key replays its answer (the
+  // change it decided is no longer pending, so it would otherwise be a 404). An operator acting across
+  // merchants keeps its keys under "platform", as creating a merchant does.
+  return idempotentD1(c, { ...principal, merchantId: principal.merchantId || "platform" }, `merchants.settings_change.${verb}`, changeId, { reason }, async () => {
+    const [row] = await db(d1)
+      .select({ id: merchants.id, settingsChange: merchants.settingsChange })
+      .from(merchants)
+      .where(and(eq(merchants.settingsChangeId, changeId), ...(principal.crossMerchant ? [] : [eq(merchants.id, principal.merchantId)])))
+      .limit(1);
+    const change = row ? storedSettingsChange(row) : null;
+    // A change approved, rejected, withdrawn or replaced is no longer anyone's to decide.
+    if (!row || !change || change.id !== changeId) throw resourceMissing("settings_change", changeId, "id");
+    const actor: Principal = { ...principal, merchantId: row.id };
+    const refuse = (message: string): never => {
+      audit(auditContext(c), actor, { action: `merchants.settings_change.${verb}`, objectType: "settings_change", objectId: changeId, statusBefore: "pending", statusAfter: "pending", httpStatus: 403, merchantId: row.id, details: { reason } });
+      throw permissionDenied(message);
+    };
+    if (verb === "approve") {
+      const conflict = fourEyesConflict(change.requested_by, await credentialMakers(d1, change.requested_by), principal.actor);
+      if (conflict === "requester") refuse(`Settings change ${changeId} was requested by ${principal.actor}: another person must approve it.`);
+      if (conflict === "maker") refuse(`Settings change ${changeId} was requested with ${change.requested_by}, a credential made by ${principal.actor}: another person must approve it.`);
+    }
+    if (verb === "withdraw" && !samePerson(change.requested_by, principal.actor)) {
+      refuse(`Settings change ${changeId} was requested by ${change.requested_by}: only they may withdraw it; reject it instead.`);
+    }
     const set: SQLiteUpdateSetSource<typeof merchants> = { settingsChange: null, settingsChangeId: null };
     if (verb === "approve") {
       set.settings = sql`json_set(coalesce(nullif(${merchants.settings}, ''), '{}'), '$.refund_approval_thresholds', json(${JSON.stringify(change.refund_approval_thresholds)}))`;
