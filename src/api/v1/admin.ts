@@ -978,8 +978,9 @@ const DECIDED: Record<SettingsChangeVerb, Exclude<SettingsChangeStatus, "pending
  * than whoever made the credential that asked (the refunds' four-eyes rule, fourEyesConflict); it
  * applies exactly the change named, and only while that change is still the merchant's pending one
  * and the thresholds it was asked against are still in force (one statement): of two approvals at
- * once one applies it and the other is a 409, as is an approval of a change replaced since. The one
- * who asked may withdraw it; rejecting it (leaving the stricter rule) is anyone's holding refunds.approve.
+ * once one applies it and the other finds it gone (404) or, having read it just before, changes
+ * nothing (409); a change replaced since is gone as well. The one who asked may withdraw it;
+ * rejecting it (leaving the stricter rule) is anyone's holding refunds.approve.
  */
 async function decideSettingsChange(c: Ctx, principal: Principal, changeId: string, verb: SettingsChangeVerb, reason: string | null): Promise<Response> {
   // Checked before the change is looked up: a credential that may never approve is told so whatever the id.
