@@ -13,7 +13,7 @@ export const merchants = sqliteTable(
     settings: text("settings").notNull().default("{}"),
     /** Seed 002's `payments` entitlement (migration 0008): off, the POS surface answers 403. */
     paymentsEntitlement: integer("payments_entitlement", { mode: "boolean" }).notNull().default(true),
-    /** A weakening of the refund approval thresholds waiting for a second person (JSON, migration 0064). */
+    /** A weakening of the refund approval thresholds waiting for a second person (JSON, migration 0065). */
     settingsChange: text("settings_change"),
     /** That change's id (msc_...), unique while pending: how an approval names exactly what it approves. */
     settingsChangeId: text("settings_change_id"),

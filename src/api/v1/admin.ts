@@ -112,7 +112,7 @@ const UpdateMerchantBody = z.object({ name: f.text(200).optional(), settings: Me
 
 /**
  * A weakening of the refund approval thresholds held for a second person, as the merchant row keeps
- * it (merchants.settings_change, migration 0064). Written once under its id and never edited: an
+ * it (merchants.settings_change, migration 0065). Written once under its id and never edited: an
  * approval names the id, so it applies exactly what the approver was shown.
  */
 interface StoredSettingsChange {
