@@ -25,7 +25,9 @@ export function classify(outcome: AuthorizeOutcome | FollowUpOutcome): CallResul
     case "unknown":
       return "timeout";
     case "declined":
+    case "rejected":
     case "failed":
+      // An answer from a working provider: the card, or the request's own data, refused.
       return "decline";
     default:
       return "success";

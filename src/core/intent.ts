@@ -74,9 +74,17 @@ export function recentDeclines(intent: IntentRecord, now: number, windowMs = DEC
     (a) =>
       (a.type === "authorize" || a.type === "authenticate") &&
       a.status === "failed" &&
-      a.responseCode !== "provider_error" &&
+      !chargedNothing(a) &&
       (a.completed ?? a.created) > now - windowMs,
   );
+}
+
+/**
+ * A failed authorization the provider never took up: it failed itself (a provider error) or refused
+ * the request's own data (an amount below its minimum). No charge, and no decline.
+ */
+export function chargedNothing(attempt: Attempt): boolean {
+  return attempt.responseCode === "provider_error" || attempt.refusedRequest === true;
 }
 
 /**
@@ -162,9 +170,9 @@ export function failureReason(intent: IntentRecord): string | null {
   return intent.lastPaymentError?.declineCode ?? intent.lastPaymentError?.code ?? "unknown";
 }
 
-/** A declined authorization: a failed charge, as at Stripe (a provider error or a 3DS failure charged nothing). */
+/** A declined authorization: a failed charge, as at Stripe (a provider error, a refused request or a 3DS failure charged nothing). */
 export function isFailedCharge(attempt: Attempt): boolean {
-  return attempt.type === "authorize" && attempt.status === "failed" && attempt.responseCode !== "provider_error";
+  return attempt.type === "authorize" && attempt.status === "failed" && !chargedNothing(attempt);
 }
 
 /**
@@ -345,7 +353,21 @@ export function applyAuthorizeOutcome(
       intent.status = opts.restoreStatus;
       return {
         events: [],
-        error: { status: 502, type: "api_error", code: "provider_error", message: `The payment provider failed: ${outcome.message}. No money moved; the payment may be confirmed again.` },
+        error: { status: 502, type: "api_error", code: "provider_error", message: `The payment provider failed: ${outcome.message.replace(/\.+$/, "")}. No money moved; the payment may be confirmed again.` },
+      };
+    }
+    case "rejected": {
+      // The provider refused the payment's own data (its amount) before doing anything: as at Stripe,
+      // a 400 that changes nothing. The intent keeps its payment method and may be confirmed again
+      // (after an update of what was refused); no charge failed and no decline is counted.
+      attempt.status = "failed";
+      attempt.responseCode = outcome.code;
+      attempt.responseText = outcome.message;
+      attempt.refusedRequest = true;
+      intent.status = opts.restoreStatus;
+      return {
+        events: [],
+        error: { status: 400, type: "invalid_request_error", code: outcome.code, message: outcome.message, ...(outcome.param ? { param: outcome.param } : {}) },
       };
     }
     case "unknown": {
@@ -446,9 +468,13 @@ function completeFollowUp(attempt: Attempt, outcome: FollowUpOutcome, now: numbe
 }
 
 function followUpError(outcome: FollowUpOutcome, what: string): ApiErrorData | undefined {
+  // The provider refused the request itself (an amount below its minimum): Stripe's 400, in its words.
+  if (outcome.kind === "failed" && outcome.invalidRequest) {
+    return { status: 400, type: "invalid_request_error", code: outcome.code, message: outcome.message, ...(outcome.invalidRequest.param ? { param: outcome.invalidRequest.param } : {}) };
+  }
   if (outcome.kind === "failed") return { status: 402, type: "card_error", code: outcome.code, message: outcome.message, ...(outcome.declineCode ? { declineCode: outcome.declineCode } : {}) };
   if (outcome.kind === "provider_error") {
-    return { status: 502, type: "api_error", code: "provider_error", message: `The payment provider failed to ${what}: ${outcome.message}. Nothing changed; retry later.` };
+    return { status: 502, type: "api_error", code: "provider_error", message: `The payment provider failed to ${what}: ${outcome.message.replace(/\.+$/, "")}. Nothing changed; retry later.` };
   }
   return undefined;
 }

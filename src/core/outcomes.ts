@@ -20,6 +20,13 @@ export type AuthorizeOutcome =
   | { kind: "declined"; providerReference: string | null; code: string; declineCode: string; message: string }
   | { kind: "requires_action"; providerReference: string | null; redirectUrl: string | null }
   | { kind: "provider_error"; message: string }
+  /**
+   * The provider refused the payment's own data before doing anything (Stripe's 400 amount_too_small:
+   * an amount below its minimum): nothing moved, and it is the merchant's request to change, not a
+   * failure of the provider. Another provider may take it; the last one's refusal is the merchant's
+   * 400 invalid_request_error, with the provider's code, param and message.
+   */
+  | { kind: "rejected"; code: string; param: string | null; message: string }
   | { kind: "unknown"; providerReference: string | null; message: string };
 
 /** Capture, void and refund: the money either moved, was refused, or we cannot tell yet. */
@@ -36,6 +43,12 @@ export type FollowUpOutcome =
        * dashboard), as read back from the provider: the capture's amount and reference.
        */
       capturedElsewhere?: { amount: number; reference: string };
+      /**
+       * The provider refused the request itself (an invalid_request_error: an amount below its
+       * minimum, a refund it will not make), not the card issuer: the merchant gets a 400
+       * invalid_request_error with the provider's code and this param, not a 402 card_error.
+       */
+      invalidRequest?: { param: string | null };
     }
   | { kind: "provider_error"; message: string }
   | { kind: "unknown"; providerReference: string | null; message: string };

@@ -153,6 +153,11 @@ export interface Attempt {
   completed: number | null;
   /** Of an approved authorization: it may be incremented (asked for, and the connector and card allow it). Absent: no. */
   incrementalAuthorization?: boolean;
+  /**
+   * Of a failed authorization: the provider refused the request's own data (an amount below its
+   * minimum) before doing anything. No charge was made and nothing was declined. Absent: no.
+   */
+  refusedRequest?: boolean;
 }
 
 export interface PaymentError {

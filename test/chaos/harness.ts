@@ -189,7 +189,7 @@ export async function resetObject(id: string): Promise<void> {
 // ---- the Stripe fake ----------------------------------------------------------------------------
 
 export type StripeOp = "create" | "capture" | "cancel" | "refund" | "increment";
-export type StripeFaultKind = "error" | "timeout" | "lost" | "hold_before" | "hold_after" | "pending" | "error_after" | "slow";
+export type StripeFaultKind = "error" | "timeout" | "lost" | "hold_before" | "hold_after" | "pending" | "error_after" | "slow" | "rate_limit";
 
 /** The fault controls of a PSP fake (test/fakes/faults.ts) at `base`, for one key. */
 function fakeControls(base: () => string, name: string) {

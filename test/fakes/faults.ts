@@ -8,12 +8,13 @@
 //     error_after  (Stripe's fake only) done, but answers 500, and keeps that 500 as the idempotency key's answer, as Stripe does
 //     slow         waits until POST /__release?key=..., then is done and answered (a request still running at the
 //                  provider after its caller gave up; Stripe's fake answers 409 to its key meanwhile)
+//     rate_limit   (Stripe's fake only) 429 rate_limit, nothing done, and nothing kept for its idempotency key
 //   DELETE /__faults?key=...          forgets the key's faults and releases its held requests
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readBody, untilGone } from "./http";
 
-export type FaultKind = "error" | "timeout" | "lost" | "hold_before" | "hold_after" | "pending" | "error_after" | "slow";
-const FAULT_KINDS: readonly string[] = ["error", "timeout", "lost", "hold_before", "hold_after", "pending", "error_after", "slow"];
+export type FaultKind = "error" | "timeout" | "lost" | "hold_before" | "hold_after" | "pending" | "error_after" | "slow" | "rate_limit";
+const FAULT_KINDS: readonly string[] = ["error", "timeout", "lost", "hold_before", "hold_after", "pending", "error_after", "slow", "rate_limit"];
 /** A held request gives up after HOLD_MAX_MS; a late one waits until its caller gave up. */
 const HOLD_MAX_MS = 15_000;
 
@@ -32,7 +33,7 @@ export class FaultInjector {
     const key = url.searchParams.get("key") ?? "";
     if (path === "/__faults" && method === "POST") {
       const plan = JSON.parse((await readBody(req)) || "{}") as { key?: string; op?: string; kind?: string };
-      if (!plan.key || !plan.op || !plan.kind || !FAULT_KINDS.includes(plan.kind)) return { status: 400, body: { error: "key, op and kind (error, timeout, lost, hold_before, hold_after, pending, error_after, slow) are required" } };
+      if (!plan.key || !plan.op || !plan.kind || !FAULT_KINDS.includes(plan.kind)) return { status: 400, body: { error: "key, op and kind (error, timeout, lost, hold_before, hold_after, pending, error_after, slow, rate_limit) are required" } };
       const list = this.faults.get(`${plan.key}|${plan.op}`) ?? [];
       list.push(plan.kind as FaultKind);
       this.faults.set(`${plan.key}|${plan.op}`, list);

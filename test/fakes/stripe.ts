@@ -6,6 +6,10 @@
 //   a secret key containing "_down"                     502 on every request (an outage: indeterminate)
 //   a secret key containing "_refused"                  429 rate_limit on every request (refused: nothing done)
 //   a secret key containing "_searchlag"                search finds nothing (its index lags); list is consistent
+//   an amount below Stripe's minimum for its currency    400 invalid_request_error amount_too_small, param amount (a
+//                                                        capture below it: param amount_to_capture), nothing made
+//   POST /v1/refunds straight to the fake (a refund made in Stripe's dashboard): a later refund of more than is left
+//   is refused with 400 amount_too_large, as Stripe refuses it
 //   payment_method_options[card][request_incremental_authorization]=if_available on a manual capture: the charge's
 //   incremental_authorization is available (expand[]=latest_charge shows it), and POST .../increment_authorization
 //   raises the amount; pm_card_sandboxIncrementDeclined declines every increment (card_declined / insufficient_funds)
@@ -76,6 +80,20 @@ function faultOp(method: string, path: string): string | null {
   return m?.[1] === "increment_authorization" ? "increment" : (m?.[1] ?? null);
 }
 
+/** Stripe's minimum charge amounts (docs.stripe.com/currencies#minimum-and-maximum-charge-amounts), for a few currencies. */
+const MINIMUM: Record<string, { amount: number; words: string }> = {
+  usd: { amount: 50, words: "$0.50 usd" },
+  eur: { amount: 50, words: "€0.50 eur" },
+  gbp: { amount: 30, words: "£0.30 gbp" },
+};
+
+/** Stripe's 400 for an amount below its minimum: its code, param and words. */
+function belowMinimum(amount: number, currency: string, param: string): { status: number; body: unknown } | null {
+  const min = MINIMUM[currency.toLowerCase()];
+  if (!min || amount >= min.amount) return null;
+  return { status: 400, body: { error: { type: "invalid_request_error", code: "amount_too_small", param, message: `Amount must be at least ${min.words}`, doc_url: "https://stripe.com/docs/error-codes/amount-too-small" } } };
+}
+
 /** Stripe's currency rules: three-decimal amounts end in 0, ISK in whole kronur (written with two decimals). */
 function currencyRuleBroken(amount: number, currency: string): string | null {
   const code = currency.toLowerCase();
@@ -119,6 +137,8 @@ export function startStripeFake(): Promise<StripeFake> {
     if (!Number.isInteger(amount) || amount < 1) return error(400, "invalid_request_error", "Invalid amount", { param: "amount" });
     const broken = currencyRuleBroken(amount, String(p.currency));
     if (broken) return error(400, "invalid_request_error", broken, { param: "amount" });
+    const small = belowMinimum(amount, String(p.currency), "amount");
+    if (small) return small;
     if (pm === "pm_card_sandboxProviderError") return error(500, "api_error", "An unknown error occurred");
     if (!SUCCEEDS.includes(pm) && !DECLINES[pm] && !THREE_DS.includes(pm)) return error(400, "invalid_request_error", `No such PaymentMethod: '${pm}'`, { code: "resource_missing", param: "payment_method" });
     const pi: PaymentIntent = {
@@ -241,6 +261,8 @@ export function startStripeFake(): Promise<StripeFake> {
         if (amount > pi.amount_capturable) return error(400, "invalid_request_error", "amount_to_capture is too large", { code: "amount_too_large" });
         const broken = currencyRuleBroken(amount, pi.currency);
         if (broken) return error(400, "invalid_request_error", broken, { param: "amount_to_capture" });
+        const small = belowMinimum(amount, pi.currency, "amount_to_capture");
+        if (small) return small;
         pi.status = "succeeded";
         pi.amount_received = amount;
         pi.amount_capturable = 0;
@@ -261,7 +283,7 @@ export function startStripeFake(): Promise<StripeFake> {
       const refunded = [...refunds.values()].filter((r) => r.payment_intent === pi.id && r.status === "succeeded").reduce((s, r) => s + r.amount, 0);
       const amount = p.amount === undefined ? pi.amount_received - refunded : Number(p.amount);
       if (pi.status !== "succeeded") return error(400, "invalid_request_error", "This PaymentIntent has no captured charge to refund.", { code: "charge_not_refundable" });
-      if (amount + refunded > pi.amount_received) return error(400, "invalid_request_error", "Refund amount is greater than the unrefunded amount.", { code: "amount_too_large" });
+      if (amount + refunded > pi.amount_received) return error(400, "invalid_request_error", "Refund amount is greater than the unrefunded amount.", { code: "amount_too_large", param: "amount" });
       const broken = currencyRuleBroken(amount, pi.currency);
       if (broken) return error(400, "invalid_request_error", broken, { param: "amount" });
       const refund: Refund = { id: nextId("re"), object: "refund", amount, currency: pi.currency, payment_intent: pi.id, status: "succeeded", metadata: (p.metadata ?? {}) as Record<string, string>, failure_reason: null, created: now() };
@@ -344,6 +366,7 @@ export function startStripeFake(): Promise<StripeFake> {
     // (Only a slow request's key is marked running; the other holds keep the fake's older behaviour.)
     const marked = idemKey && fault === "slow" ? idemKey : null;
     if (marked) running.add(marked);
+    if (fault === "rate_limit") return send(res, 429, { error: { type: "invalid_request_error", code: "rate_limit", message: "Too many requests hit the API too quickly (injected)." } });
     let refused: boolean;
     try {
       refused = await faults.refuses(fault, key, res);

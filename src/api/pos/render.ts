@@ -129,7 +129,7 @@ function attemptStatus(a: Attempt): string {
     case "succeeded":
       return "approved";
     case "failed":
-      return a.responseCode === "provider_error" || a.declineCode === "processing_error" ? "error" : "declined";
+      return a.responseCode === "provider_error" || a.refusedRequest === true || a.declineCode === "processing_error" ? "error" : "declined";
     case "canceled":
       return "voided";
     default:

@@ -135,7 +135,7 @@ export class SandboxConnector implements Connector {
         .bind(req.idempotencyKey, req.intentId, req.attemptId, JSON.stringify(outcome), Date.now())
         .run();
       await yieldToEventLoop(this.options.timeoutMs);
-      return { kind: "unknown", providerReference: outcome.kind === "provider_error" ? null : outcome.providerReference, message: "The sandbox PSP did not answer in time" };
+      return { kind: "unknown", providerReference: "providerReference" in outcome ? outcome.providerReference : null, message: "The sandbox PSP did not answer in time" };
     }
     return outcome;
   }

@@ -140,7 +140,10 @@ export class StripeConnector implements Connector {
    * "nothing moved" (which reopened a payment to a second charge, or a refund to a second refund).
    */
   private static stillUnknown<T extends AuthorizeOutcome | FollowUpOutcome>(outcome: T): T | { kind: "unknown"; providerReference: null; message: string } {
-    return outcome.kind === "provider_error" ? { kind: "unknown", providerReference: null, message: `asking Stripe again failed: ${outcome.message}` } : outcome;
+    if (outcome.kind === "provider_error") return { kind: "unknown", providerReference: null, message: `asking Stripe again failed: ${outcome.message}` };
+    // A refusal of the payment's data on the replay is taken no further: the search decides.
+    if (outcome.kind === "rejected") return { kind: "unknown", providerReference: null, message: `asking Stripe again was refused: ${outcome.message}` };
+    return outcome;
   }
 
   /**
@@ -227,7 +230,7 @@ export class StripeConnector implements Connector {
 
   async capture(req: FollowUpRequest, seen?: ErrorSeen): Promise<FollowUpOutcome> {
     const refused = stripeRefusal(req.amount, req.currency);
-    if (refused) return { kind: "failed", code: refused.code, message: refused.message };
+    if (refused) return { kind: "failed", code: refused.code, message: refused.message, invalidRequest: { param: "amount_to_capture" } };
     try {
       const pi = await this.stripe.paymentIntents.capture(req.providerReference, { amount_to_capture: req.amount }, { idempotencyKey: req.idempotencyKey });
       return pi.status === "succeeded"
@@ -292,7 +295,7 @@ export class StripeConnector implements Connector {
 
   async refund(req: FollowUpRequest, seen?: ErrorSeen): Promise<FollowUpOutcome> {
     const refused = stripeRefusal(req.amount, req.currency);
-    if (refused) return { kind: "failed", code: refused.code, message: refused.message };
+    if (refused) return { kind: "failed", code: refused.code, message: refused.message, invalidRequest: { param: "amount" } };
     try {
       const refund = await this.stripe.refunds.create(
         { payment_intent: req.providerReference, amount: req.amount, metadata: { gateway_intent: req.intentId, gateway_attempt: req.attemptId } },

@@ -9,8 +9,49 @@ interface StripeLikeError {
   statusCode?: number;
   code?: string;
   decline_code?: string;
+  param?: string;
   message?: string;
   payment_intent?: { id?: string };
+}
+
+/**
+ * Stripe's invalid_request_error codes about the payment itself, which the merchant chose and can
+ * change (docs.stripe.com/error-codes): an amount below Stripe's minimum or above its maximum for the
+ * currency, one the account's limits do not allow.
+ */
+const PAYMENT_DATA_CODES = ["amount_too_small", "amount_too_large", "invalid_charge_amount", "charge_exceeds_source_limit", "charge_exceeds_transaction_limit"];
+
+/**
+ * Stripe's codes for a request our integration built wrong (a parameter Stripe does not know, one
+ * missing or malformed) or sent with the wrong credentials: never the merchant's doing, so a provider
+ * error (5xx), not a 4xx that tells the merchant to change its request.
+ */
+const INTEGRATION_FAULT_CODES = [
+  "parameter_unknown",
+  "parameter_missing",
+  "parameter_invalid_empty",
+  "parameter_invalid_integer",
+  "parameter_invalid_string_blank",
+  "parameter_invalid_string_empty",
+  "parameters_exclusive",
+  "url_invalid",
+  "secret_key_required",
+  "api_key_expired",
+  "platform_api_key_expired",
+  "livemode_mismatch",
+];
+
+/**
+ * A 400 of Stripe's that refuses the payment's own data: one of the codes above, or a currency its
+ * account does not take (Stripe names the param "currency", often with no code). Null otherwise.
+ */
+function paymentDataRefusal(e: StripeLikeError): { code: string; param: string | null; message: string } | null {
+  if (e.type !== "StripeInvalidRequestError") return null;
+  if (e.code !== undefined && PAYMENT_DATA_CODES.includes(e.code)) return { code: e.code, param: e.param ?? "amount", message: e.message ?? "Stripe cannot take this amount." };
+  if (e.param === "currency" && (e.code === undefined || !INTEGRATION_FAULT_CODES.includes(e.code))) {
+    return { code: e.code ?? "currency_not_supported", param: "currency", message: e.message ?? "Stripe does not take payments in this currency." };
+  }
+  return null;
 }
 
 function asStripeError(err: unknown): StripeLikeError {
@@ -74,7 +115,12 @@ export function fromAuthorizeError(err: unknown): AuthorizeOutcome {
   // A 5xx is indeterminate (Stripe's own words): the payment may have been made. Reconciliation finds
   // out; nothing fails over to another connector meanwhile, and the payment cannot be confirmed again.
   if ((e.statusCode ?? 0) >= 500) return { kind: "unknown", providerReference: null, message: `Stripe answered ${e.statusCode ?? "5xx"}: ${e.message ?? ""}`.trim() };
-  // Rate limits and requests Stripe refused before doing anything: no money moved.
+  // The payment's own data refused (an amount below Stripe's minimum): the merchant's to change, as
+  // Stripe's 400 tells it. Nothing was made at Stripe.
+  const refusal = paymentDataRefusal(e);
+  if (refusal) return { kind: "rejected", ...refusal };
+  // Rate limits (429, retryable) and requests of ours Stripe refused before doing anything: no money
+  // moved, and nothing the merchant sent was wrong.
   return { kind: "provider_error", message: `Stripe ${e.statusCode ?? ""} ${e.type}: ${e.message ?? ""}`.replace(/\s+/g, " ").trim() };
 }
 
@@ -94,7 +140,13 @@ export function fromFollowUpError(err: unknown): FollowUpOutcome {
   if (e.type === "StripeConnectionError" || e.type === undefined) return { kind: "unknown", providerReference: null, message: `Stripe did not answer: ${e.message ?? "connection error"}` };
   // Indeterminate, as at authorization: the capture, void or refund may have been done.
   if ((e.statusCode ?? 0) >= 500) return { kind: "unknown", providerReference: null, message: `Stripe answered ${e.statusCode ?? "5xx"}: ${e.message ?? ""}`.trim() };
-  if (e.type === "StripeInvalidRequestError") return { kind: "failed", code: e.code ?? "invalid_request", message: e.message ?? "Stripe refused the request." };
+  // Stripe refused the request before doing anything (an amount below its minimum, a refund of more
+  // than is left, a payment no longer capturable): nothing moved, and the merchant is answered with
+  // Stripe's 400, its code and param. A request of ours Stripe does not understand is our fault, not
+  // the merchant's: a provider error, as a rate limit (429) is.
+  if (e.type === "StripeInvalidRequestError" && (e.code === undefined || !INTEGRATION_FAULT_CODES.includes(e.code))) {
+    return { kind: "failed", code: e.code ?? "invalid_request", message: e.message ?? "Stripe refused the request.", invalidRequest: { param: e.param ?? null } };
+  }
   return { kind: "provider_error", message: `Stripe ${e.statusCode ?? ""} ${e.type}: ${e.message ?? ""}`.replace(/\s+/g, " ").trim() };
 }
 

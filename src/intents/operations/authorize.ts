@@ -1,7 +1,9 @@
 // The authorization step shared by confirm, create-with-confirm and a passed 3DS challenge. For each
 // connector in the merchant's order (skipping those whose circuit breaker is open): record the
 // attempt, checkpoint, call the PSP, apply what it said. A provider error before any money moved
-// fails over to the next connector; a decline, an approval or an unknown outcome never does.
+// fails over to the next connector; a decline, an approval or an unknown outcome never does. A
+// refusal of the payment's own data (Stripe's amount_too_small) fails over too, since another
+// provider may take that amount; the last connector's refusal is the merchant's 400.
 import { ApiError } from "../../core/errors";
 import { applyAuthorizeOutcome, effectiveCaptureMethod, startAttempt } from "../../core/intent";
 import { randomId } from "../../core/ids";
@@ -60,6 +62,8 @@ export async function authorize(draft: IntentRecord, tools: OperationTools, opts
   const usable = connectors.filter((_, i) => refusals[i] === null);
   const [refused] = refusals.filter((r) => r !== null);
   if (usable.length === 0 && refused) throw new ApiError({ status: 400, type: "invalid_request_error", code: refused.code, param: "currency", message: refused.message });
+  /** The latest refusal of the request's own data by a connector failed over from. */
+  let rejected: Extract<AuthorizeOutcome, { kind: "rejected" }> | null = null;
   for (const [index, connector] of usable.entries()) {
     if (!(await tools.health.admit(connector))) continue;
     attempted = true;
@@ -89,6 +93,17 @@ export async function authorize(draft: IntentRecord, tools: OperationTools, opts
       attempt.responseText = outcome.message;
       continue;
     }
+    if (outcome.kind === "rejected" && !isLast) {
+      // This PSP will not take the payment as it is (an amount below its minimum); nothing moved. The
+      // next may take it: the attempt is recorded as refused, with the PSP's code, and the next is tried.
+      attempt.status = "failed";
+      attempt.completed = tools.now();
+      attempt.responseCode = outcome.code;
+      attempt.responseText = outcome.message;
+      attempt.refusedRequest = true;
+      rejected = outcome;
+      continue;
+    }
     return apply(draft, attempt, outcome, tools);
   }
   if (!attempted) {
@@ -101,6 +116,8 @@ export async function authorize(draft: IntentRecord, tools: OperationTools, opts
   }
   // The remaining connectors were paused after earlier ones failed: nothing moved anywhere.
   draft.status = "requires_confirmation";
+  // One of them refused the payment's own data: that is what the merchant can act on.
+  if (rejected) return { error: { status: 400, type: "invalid_request_error", code: rejected.code, message: rejected.message, ...(rejected.param ? { param: rejected.param } : {}) } };
   return {
     error: { status: 502, type: "api_error", code: "provider_error", message: "The payment providers failed and the others are paused. No money moved; the payment may be confirmed again." },
   };
