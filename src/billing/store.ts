@@ -5,7 +5,9 @@ import { invalidRequest, resourceMissing } from "../core/errors";
 import { hasPrefix } from "../core/ids";
 import { renderAddress, renderBillingDetails, renderPaymentMethodCard, type AddressJson, type BillingDetailsJson, type PaymentMethodCardJson } from "../core/objects";
 import type { BillingAddress, CustomerShipping, Metadata, PaymentMethodDetails, Scope } from "../core/types";
+import { effectiveSetupFutureUsage, isPaid } from "../core/intent";
 import { customers, invoices, paymentIntents, paymentMethods, prices, subscriptions, testClocks } from "../db/schema";
+import { intentFromRow, intentRow } from "../db/intent-row";
 import type { Interval } from "./periods";
 
 export type CustomerRow = typeof customers.$inferSelect;
@@ -64,7 +66,7 @@ export async function findPaymentMethod(d1: D1Database, scope: Scope, id: string
  * about an id the caller can read. Answers nothing for an id no payment carries.
  */
 export async function assertNotUsedUnsaved(d1: D1Database, scope: Scope, id: string, param: string): Promise<void> {
-  if (!hasPrefix(id, "pm") || !(await usedOnAPayment(d1, scope, id))) return;
+  if (!hasPrefix(id, "pm") || !(await usedUnsaved(d1, scope, id))) return;
   throw invalidRequest(
     `The PaymentMethod ${id} was previously used with a PaymentIntent without Customer attachment, or was detached from a Customer, and may not be used again. Use a new PaymentMethod, or attach one to a Customer first.`,
     param,
@@ -79,14 +81,41 @@ export async function savedPaymentMethod(d1: D1Database, scope: Scope, id: strin
   return row ?? null;
 }
 
-/** Whether a payment of this merchant and mode carries the payment method `id` (payment_intents_payment_method). */
-async function usedOnAPayment(d1: D1Database, scope: Scope, id: string): Promise<boolean> {
+/** At most this many payments carrying one payment method are read to tell whether it was used unsaved. */
+const USES_READ = 20;
+
+/**
+ * Whether a payment of this merchant and mode carries the payment method `id`
+ * (payment_intents_payment_method) without preparing it for future use: as at Stripe, a payment with
+ * setup_future_usage and no customer leaves its card attachable to a customer afterwards; any other
+ * payment uses it up. More uses than are read count as used up.
+ */
+async function usedUnsaved(d1: D1Database, scope: Scope, id: string): Promise<boolean> {
+  const rows = await db(d1)
+    .select(intentRow)
+    .from(paymentIntents)
+    .where(and(eq(paymentIntents.paymentMethodId, id), eq(paymentIntents.merchantId, scope.merchantId), eq(paymentIntents.livemode, scope.livemode)))
+    .limit(USES_READ);
+  return rows.length === USES_READ || rows.some((row) => effectiveSetupFutureUsage(intentFromRow(row)) === null);
+}
+
+/**
+ * The card a payment prepared for future use (setup_future_usage) with no customer to save it to,
+ * never saved since: once that payment went through (succeeded, or authorized for capture), it may be
+ * attached to a customer, as Stripe allows "after the transaction completes". Null for anything else:
+ * a saved payment method, a payment still under way, or one made without setup_future_usage.
+ */
+export async function preparedForFutureUse(d1: D1Database, scope: Scope, id: string): Promise<PaymentMethodDetails | null> {
+  if (!hasPrefix(id, "pm") || (await savedPaymentMethod(d1, scope, id))) return null;
   const [row] = await db(d1)
-    .select({ id: paymentIntents.id })
+    .select(intentRow)
     .from(paymentIntents)
     .where(and(eq(paymentIntents.paymentMethodId, id), eq(paymentIntents.merchantId, scope.merchantId), eq(paymentIntents.livemode, scope.livemode)))
     .limit(1);
-  return row !== undefined;
+  const intent = row ? intentFromRow(row) : null;
+  const pm = intent?.paymentMethod;
+  if (!intent || pm?.id !== id || pm.type !== "card" || !isPaid(intent) || effectiveSetupFutureUsage(intent) === null) return null;
+  return pm;
 }
 
 /**

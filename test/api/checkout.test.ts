@@ -550,7 +550,7 @@ describe("Stripe's line item and payment_intent_data parameters", () => {
     expect(embedded.param).toBe("ui_mode");
   });
 
-  it("payment_intent_data[setup_future_usage] saves the card the shopper pays with to the session's customer; without a customer it is a 400", async () => {
+  it("payment_intent_data[setup_future_usage] saves the card the shopper pays with to the session's customer; without a customer nothing is saved, and the card may be attached afterwards", async () => {
     const customer = await post<{ id: string }>("/v1/customers", { email: "saver@shop.example" });
     const s = await session({ customer: customer.body.id, payment_intent_data: { setup_future_usage: "off_session" } });
     expect((await intentOf(s)) as unknown).toMatchObject({ setup_future_usage: "off_session", customer: customer.body.id });
@@ -560,8 +560,20 @@ describe("Stripe's line item and payment_intent_data parameters", () => {
       return list.length > 0 ? list : undefined;
     }, 15_000, "the card saved to the customer");
     expect(saved[0]?.card.last4).toBe("4242");
-    const missing = expectError(await post("/v1/checkout/sessions", { mode: "payment", success_url: SUCCESS, line_items: [{ price_data: { currency: "usd", unit_amount: 100, product_data: { name: "x" } }, quantity: 1 }], payment_intent_data: { setup_future_usage: "on_session" } }), 400, "parameter_missing");
-    expect(missing.param).toBe("customer");
+    // No customer: as at Stripe, accepted; the session makes none, and nothing is saved.
+    const bare = await session({ payment_intent_data: { setup_future_usage: "on_session" } });
+    expect((await intentOf(bare)) as unknown).toMatchObject({ setup_future_usage: "on_session", customer: null });
+    expect((await pay(pagePath(bare), "5555555555554444")).status).toBe(303);
+    const paid = await waitFor(async () => {
+      const intent = await intentOf(bare);
+      return intent.status === "succeeded" ? intent : undefined;
+    }, 15_000, "the session's payment");
+    expect((await get<{ customer: string | null }>(`/v1/checkout/sessions/${bare.id}`)).body.customer).toBeNull();
+    // The card it was paid with is attached afterwards, to a customer made then.
+    const later = (await post<{ id: string }>("/v1/customers", { email: "later@shop.example" })).body.id;
+    const attached = await post<{ id: string; customer: string; card: { last4: string } }>(`/v1/payment_methods/${String(paid.payment_method)}/attach`, { customer: later });
+    expect(attached.status, JSON.stringify(attached.body)).toBe(200);
+    expect(attached.body).toMatchObject({ id: paid.payment_method, customer: later, card: { last4: "4444" } });
   });
 
   it("the list takes created[gt|gte|lt|lte]", async () => {

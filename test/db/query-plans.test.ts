@@ -28,6 +28,7 @@ import { deliverAttempts } from "../../src/webhooks/deliver";
 import type { DeliveryMessage } from "../../src/webhooks/messages";
 import { writeIntent } from "../../src/db/read-model";
 import { chargeSearch } from "../../src/db/charge-search";
+import { assertNotUsedUnsaved, preparedForFutureUse } from "../../src/billing/store";
 import { intentCarryingMethod, listCharges, listEvents, listIntents, listRefunds, searchCharges, searchIntents } from "../../src/db/queries";
 import { decodePageToken, parseSearch, searchPlan } from "../../src/db/search";
 import { createEndpoint, createIntent, get, newMerchant, post, readModelIntent, recordingQueue, seedCustomer, seedMerchant, type ListJson, type PaymentIntentJson } from "../helpers";
@@ -164,6 +165,17 @@ describe("each filter is a range of an index ending in (created, id)", () => {
     expectIndexed(all);
     expect(all[0]?.plan.join("\n")).toMatch(/payment_intents_payment_method \(payment_method_id=\?\)/);
     expect(all[1]?.plan.join("\n")).toMatch(/charges_payment_method \(merchant_id=\? AND livemode=\? AND payment_method=\?\)/);
+  });
+
+  it("an attach reads the payments that carry the payment method by its intent column (payment_intents_payment_method), and its saved row by key", async () => {
+    const used = await plans((db) => assertNotUsedUnsaved(db, scope, "pm_qpmissing000000000001", "id"));
+    expect(used).toHaveLength(1);
+    expectIndexed(used);
+    expect(used[0]?.plan.join("\n")).toMatch(/payment_intents_payment_method \(payment_method_id=\?\)/);
+    const prepared = await plans((db) => preparedForFutureUse(db, scope, "pm_qpmissing000000000001"));
+    expect(prepared).toHaveLength(2);
+    expectIndexed(prepared);
+    expect(prepared[1]?.plan.join("\n")).toMatch(/payment_intents_payment_method \(payment_method_id=\?\)/);
   });
 
   it("charges carry their intent's customer, written with the intent", async () => {

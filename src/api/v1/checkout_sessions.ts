@@ -98,7 +98,7 @@ const PaymentIntentData = z
     description: f.text(1000).optional(),
     metadata: f.createMetadata.optional(),
     receipt_email: f.text(512).optional(),
-    setup_future_usage: z.enum(["on_session", "off_session"]).optional().describe("Saves the card to the session's customer once the payment succeeds (a customer is needed)."),
+    setup_future_usage: z.enum(["on_session", "off_session"]).optional().describe("Saves the card to the session's customer once the payment succeeds; without a customer nothing is saved, and the card may be attached to one afterwards."),
     shipping: f.shipping.optional(),
     statement_descriptor: f.text(22).optional(),
     statement_descriptor_suffix: f.text(22).optional(),
@@ -325,10 +325,9 @@ export function registerCheckoutSessions(app: App): void {
         }
         if (body.customer !== undefined) await liveCustomer(c.env.DB, principal, body.customer, "customer");
         const intentData = body.payment_intent_data ?? {};
-        // As POST /v1/payment_intents: the card is saved to a customer, so one is needed (sessions here create none).
-        if (intentData.setup_future_usage && body.customer === undefined) {
-          throw invalidRequest("payment_intent_data[setup_future_usage] needs a customer to save the card to: pass customer.", "customer", "parameter_missing");
-        }
+        // As POST /v1/payment_intents: with the session's customer the card is saved to it once paid;
+        // without one (sessions here create no customer), nothing is saved and the card the shopper
+        // paid with may be attached to a customer afterwards (POST /v1/payment_methods/{id}/attach).
         const { items, currency, made } = await lineItemsOf(c, principal, body.line_items);
         const total = items.reduce((sum, i) => sum + i.unitAmount * i.quantity, 0);
         // Free prices are allowed on the lines, but a session in payment mode has something to pay (as

@@ -29,7 +29,7 @@ import { stripeBody } from "./stripe-params";
 const checkExpand = (expand: string[] | undefined, list = false) => expandPaths(expand, "payment_intent", list);
 
 const futureUsageFields = {
-  setup_future_usage: z.enum(["on_session", "off_session"]).optional().describe("Save the card to `customer` once the payment succeeds."),
+  setup_future_usage: z.enum(["on_session", "off_session"]).optional().describe("Save the card to `customer` once the payment succeeds; without a customer, nothing is saved and the card may be attached to one afterwards."),
   off_session: z
     .union([f.boolean, z.enum(["one_off", "recurring"]).transform(() => true)])
     .optional()
@@ -227,10 +227,10 @@ async function settleInvoiceIfPaid(c: Ctx, outcome: OpOutcome): Promise<void> {
 
 async function checkFutureUsage(c: Ctx, principal: Principal, body: { setup_future_usage?: string; off_session?: boolean }, customer: string | null, confirming: boolean): Promise<void> {
   if (body.off_session && !confirming) throw invalidRequest("off_session can only be used when the payment intent is confirmed (confirm: true).", "off_session");
-  if (body.setup_future_usage) {
-    if (!customer) throw invalidRequest("setup_future_usage needs a customer to save the card to.", "customer", "parameter_missing");
-    await liveCustomer(c.env.DB, principal, customer, "customer");
-  }
+  // As at Stripe, no customer is needed: with one, the card is saved to it once the payment goes
+  // through; without, nothing is saved, and the card may be attached to a customer afterwards
+  // (POST /v1/payment_methods/{id}/attach). A customer named must exist.
+  if (body.setup_future_usage && customer) await liveCustomer(c.env.DB, principal, customer, "customer");
 }
 
 /**
@@ -510,7 +510,7 @@ export function registerPaymentIntents(app: App): void {
       const current = await ctx.stub.retrieve(ctx.principal, ctx.id);
       if (current) await assertHeldMethodUsable(ctx.c, current, body.customer);
     }
-    // Saving the card needs a customer to save it to: the one named, else the intent's.
+    // The card is saved to the customer named, else the intent's, if any (checked to exist).
     if (body.setup_future_usage) {
       const current = await ctx.stub.retrieve(ctx.principal, ctx.id);
       await checkFutureUsage(ctx.c, ctx.principal, { setup_future_usage: body.setup_future_usage }, body.customer !== undefined ? body.customer : (current?.customer ?? null), false);

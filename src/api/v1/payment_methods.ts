@@ -9,7 +9,7 @@ import type { Scope } from "../../core/types";
 import { declinedMethod } from "../../core/objects";
 import type { BillingAddress, BillingDetails, PaymentMethodDetails } from "../../core/types";
 import { attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
-import { assertNotUsedUnsaved, db, findPaymentMethod, liveCustomer, parseDetails, parseMetadata, renderPaymentMethodRow, savedPaymentMethod } from "../../billing/store";
+import { assertNotUsedUnsaved, db, findPaymentMethod, liveCustomer, parseDetails, parseMetadata, preparedForFutureUse, renderPaymentMethodRow, savedPaymentMethod } from "../../billing/store";
 import { intentCarryingMethod, listable, NO_ROWS, pageOf } from "../../db/queries";
 import { paymentMethods } from "../../db/schema";
 import { mergeMetadata } from "../../intents/operations/metadata";
@@ -253,8 +253,11 @@ export function registerPaymentMethods(app: App): void {
         const customer = await liveCustomer(c.env.DB, principal, body.customer);
         const id = params.id ?? "";
         if (!isTestPaymentMethod(id) || principal.livemode) await assertNotUsedUnsaved(c.env.DB, principal, id, "id");
-        const pm = await savedOrTestMethod(c, principal, id, "id");
-        const { row } = await attachPaymentMethod(c.env, principal, pm, customer, c.get("requestId"));
+        // The card of a payment made with setup_future_usage and no customer: saved now, to this customer.
+        const prepared = await preparedForFutureUse(c.env.DB, principal, id);
+        const { row } = prepared
+          ? await storePaymentMethod(c.env, principal, prepared, { customer, nickname: null, metadata: {}, requestId: c.get("requestId") })
+          : await attachPaymentMethod(c.env, principal, await savedOrTestMethod(c, principal, id, "id"), customer, c.get("requestId"));
         return { status: 200, body: (await renderMethods(c, principal, [row], expand))[0] };
       }),
   );
