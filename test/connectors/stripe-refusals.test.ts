@@ -102,6 +102,17 @@ describe("Stripe's amount_too_small at authorization", () => {
     const error = expectError(res, 400, "amount_too_small");
     expect(error).toMatchObject({ type: "invalid_request_error", param: "amount", message: "Amount must be at least $0.50 usd" });
     expect(res.headers.get("Stripe-Should-Retry")).toBeNull();
+    // As Stripe's errors about an intent: it carries the intent, confirmable again.
+    expect(error.payment_intent).toMatchObject({ status: "requires_confirmation", last_payment_error: null });
+  });
+
+  it("on seed 002's surface: a 4xx in its own error format with Stripe's words, never a 5xx", async () => {
+    const { opts } = await newMerchant("stripe-too-small-pos");
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_too_small_pos" } });
+    const res = await post<{ error: { code: string; message: string } }>("/api/v1/payments/sale", { amountCents: 30, currency: "USD", token: "tok_visa", expiry: "1239", cvv: "123" }, opts);
+    expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);
+    expect(res.status, JSON.stringify(res.body)).toBeLessThan(500);
+    expect(res.body.error.message).toContain("Amount must be at least $0.50 usd");
   });
 
   it("with two connectors: fails over to the next, which takes the amount; the refusal stays in the history", async () => {
