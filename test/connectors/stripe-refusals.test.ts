@@ -115,6 +115,14 @@ describe("Stripe's amount_too_small at authorization", () => {
     expect(res.body.error.message).toContain("Amount must be at least $0.50 usd");
   });
 
+  it("a refusal by Stripe's own currency rules, checked before anything is sent, names the parameter at fault", async () => {
+    const { opts } = await newMerchant("stripe-rules-param");
+    await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_rules_param" } });
+    const refused = async (params: Record<string, unknown>) => expectError(await createIntent({ ...params, payment_method: "pm_card_visa", confirm: true }, opts), 400);
+    expect(await refused({ amount: 5125, currency: "kwd" })).toMatchObject({ code: "amount_not_supported", param: "amount" });
+    expect(await refused({ amount: 5000, currency: "iqd" })).toMatchObject({ code: "currency_not_supported", param: "currency" });
+  });
+
   it("with two connectors: fails over to the next, which takes the amount; the refusal stays in the history", async () => {
     const { opts, key } = await newMerchant("stripe-too-small-failover");
     await addConnector(opts, { connector: "stripe", credentials: { secret_key: "sk_test_fake_too_small_failover" }, priority: 1 });

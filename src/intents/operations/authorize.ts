@@ -61,7 +61,10 @@ export async function authorize(draft: IntentRecord, tools: OperationTools, opts
   const refusals = connectors.map((connector) => connector.refusal?.(draft.amount, draft.currency) ?? null);
   const usable = connectors.filter((_, i) => refusals[i] === null);
   const [refused] = refusals.filter((r) => r !== null);
-  if (usable.length === 0 && refused) throw new ApiError({ status: 400, type: "invalid_request_error", code: refused.code, param: "currency", message: refused.message });
+  if (usable.length === 0 && refused) {
+    // The amount's digits (KWD ending in 5, say) are the amount's fault; anything else the currency's.
+    throw new ApiError({ status: 400, type: "invalid_request_error", code: refused.code, param: refused.code === "amount_not_supported" ? "amount" : "currency", message: refused.message });
+  }
   /** The latest refusal of the request's own data by a connector failed over from. */
   let rejected: Extract<AuthorizeOutcome, { kind: "rejected" }> | null = null;
   for (const [index, connector] of usable.entries()) {
