@@ -67,12 +67,16 @@ describe("setup_future_usage without a customer", () => {
     const prepared = await client.paymentIntents.create({ amount: 1000, currency: "usd", payment_method: "pm_card_visa", setup_future_usage: "off_session", confirm: true });
     const pmId = String(prepared.payment_method);
     // Prepared for future use, but never attached: it pays for nobody until it is.
+    // Stripe's 400: used up until attached (not a 404, as if it never existed).
     const again = await thrown(() => client.paymentIntents.create({ amount: 700, currency: "usd", payment_method: pmId, confirm: true }));
-    expect(again.statusCode).toBeGreaterThanOrEqual(400);
-    expect(again.statusCode).toBeLessThan(500);
+    expect(again).toMatchObject({ statusCode: 400, code: "payment_method_unexpected_state", param: "payment_method" });
     const offSession = await thrown(() => client.paymentIntents.create({ amount: 700, currency: "usd", customer: customer.id, payment_method: pmId, off_session: true, confirm: true }));
-    expect(offSession.statusCode).toBeGreaterThanOrEqual(400);
-    expect(offSession.statusCode).toBeLessThan(500);
+    expect(offSession).toMatchObject({ statusCode: 400, code: "payment_method_unexpected_state" });
+    const plainAgain = await thrown(() => client.paymentIntents.create({ amount: 700, currency: "usd", payment_method: String(plain.payment_method), confirm: true }));
+    expect(plainAgain).toMatchObject({ statusCode: 400, code: "payment_method_unexpected_state" });
+    // Another merchant's card stays unknown to this one.
+    const stranger = await newMerchant("sfu-no-customer-stranger");
+    expect(await thrown(() => stripeClient(stranger.key).paymentIntents.create({ amount: 700, currency: "usd", payment_method: pmId, confirm: true }))).toMatchObject({ code: "resource_missing" });
     // Nothing charged by either.
     const charges = await client.charges.list({ limit: 100 });
     expect(charges.data.filter((ch) => ch.payment_method === pmId).map((ch) => ch.amount)).toEqual([1000]);

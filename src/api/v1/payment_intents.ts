@@ -12,7 +12,7 @@ import { assertNotDetached, saveFromIntent } from "../../billing/payment-methods
 import { settleInvoiceOfIntent } from "../../billing/hooks";
 import { findCustomer, findPaymentMethod, liveCustomer, parseDetails, renderCustomer } from "../../billing/store";
 import { log } from "../../log";
-import { countSearchIntents, listIntents, searchIntents } from "../../db/queries";
+import { countSearchIntents, intentCarryingMethod, listIntents, searchIntents } from "../../db/queries";
 import { checkedList } from "./list-filters";
 import { decodePageToken, encodePageToken, parseSearch, parseSearchQuery, searchConditions, searchPlan } from "../../db/search";
 import { config } from "../../env";
@@ -165,7 +165,17 @@ interface SavedMethod {
 async function savedMethod(c: Ctx, principal: Principal, body: MethodInput): Promise<SavedMethod | null> {
   const ref = typeof body.payment_method === "string" ? body.payment_method.trim() : null;
   if (!ref || !ref.startsWith("pm_") || isTestPaymentMethod(ref)) return null;
-  const row = await findPaymentMethod(c.env.DB, principal, ref, "payment_method");
+  const row = await findPaymentMethod(c.env.DB, principal, ref, "payment_method").catch(async (err: unknown) => {
+    // The card of an earlier payment, never saved: as at Stripe, used up (a merchant is told so; a shopper sees no other's).
+    if (err instanceof ApiError && err.status === 404 && !principal.customerId && (await intentCarryingMethod(c.env.DB, principal, ref))) {
+      throw invalidRequest(
+        `The PaymentMethod ${ref} was previously used with a PaymentIntent without Customer attachment and may not be used again. To use a card more than once, save it to a customer (setup_future_usage with a customer, or POST /v1/payment_methods/${ref}/attach after a payment with setup_future_usage).`,
+        "payment_method",
+        "payment_method_unexpected_state",
+      );
+    }
+    throw err;
+  });
   // A shopper pays only with its own saved cards: anyone else's (or the merchant's unattached ones) do not exist for it.
   if (principal.customerId && row.customer !== principal.customerId) throw resourceMissing("payment_method", ref.slice(0, 80), "payment_method");
   assertNotDetached(row);
