@@ -101,7 +101,7 @@ async function usedUnsaved(d1: D1Database, scope: Scope, id: string): Promise<bo
 
 /**
  * The card a payment prepared for future use (setup_future_usage) with no customer to save it to,
- * never saved since: once that payment went through (succeeded, or authorized for capture), it may be
+ * never saved since (a payment with a customer saved it there): once that payment went through (succeeded, or authorized for capture), it may be
  * attached to a customer, as Stripe allows "after the transaction completes". Null for anything else:
  * a saved payment method, a payment still under way, or one made without setup_future_usage.
  */
@@ -114,7 +114,8 @@ export async function preparedForFutureUse(d1: D1Database, scope: Scope, id: str
     .limit(1);
   const intent = row ? intentFromRow(row) : null;
   const pm = intent?.paymentMethod;
-  if (!intent || pm?.id !== id || pm.type !== "card" || !isPaid(intent) || effectiveSetupFutureUsage(intent) === null) return null;
+  // A payment with a customer saves its card to that customer (saveFromIntent), never to another.
+  if (!intent || intent.customer !== null || pm?.id !== id || pm.type !== "card" || !isPaid(intent) || effectiveSetupFutureUsage(intent) === null) return null;
   return pm;
 }
 

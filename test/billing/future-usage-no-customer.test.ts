@@ -82,6 +82,20 @@ describe("setup_future_usage without a customer", () => {
     expect(charges.data.filter((ch) => ch.payment_method === pmId).map((ch) => ch.amount)).toEqual([1000]);
   });
 
+  it("the card of a payment made for a customer is that customer's: never attachable to another, even when it could not be saved (the customer deleted meanwhile)", async () => {
+    const { key, opts } = await newMerchant("sfu-customer-gone");
+    const client = stripeClient(key);
+    const first = await client.customers.create({ email: "gone@example.com" });
+    const pi = await client.paymentIntents.create({ amount: 1000, currency: "usd", customer: first.id, payment_method: "pm_card_visa", setup_future_usage: "off_session" });
+    await client.customers.del(first.id);
+    expect((await client.paymentIntents.confirm(pi.id)).status).toBe("succeeded");
+    const other = await client.customers.create({ email: "other@example.com" });
+    const res = await post(`/v1/payment_methods/${String(pi.payment_method)}/attach`, { customer: other.id }, opts);
+    expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect((await client.paymentMethods.list({ customer: other.id, type: "card" })).data).toEqual([]);
+  });
+
   it("a card of a payment not yet paid is not attachable (Stripe: after the transaction completes); a customer named must exist", async () => {
     const { key, opts } = await newMerchant("sfu-no-customer-unpaid");
     const client = stripeClient(key);
