@@ -64,11 +64,13 @@ const authorizeOutcome: fc.Arbitrary<AuthorizeOutcome> = fc.oneof(
   fc.constant<AuthorizeOutcome>({ kind: "declined", providerReference: "r", code: "card_declined", declineCode: "generic_decline", message: "no" }),
   fc.constant<AuthorizeOutcome>({ kind: "requires_action", providerReference: "r", redirectUrl: null }),
   fc.constant<AuthorizeOutcome>({ kind: "provider_error", message: "503" }),
+  fc.constant<AuthorizeOutcome>({ kind: "rejected", code: "amount_too_small", param: "amount", message: "too small" }),
   fc.constant<AuthorizeOutcome>({ kind: "unknown", providerReference: null, message: "timeout" }),
 );
 const followUp: fc.Arbitrary<FollowUpOutcome> = fc.oneof(
   fc.constant<FollowUpOutcome>({ kind: "succeeded", providerReference: "r", responseCode: "00", responseText: "ok" }),
   fc.constant<FollowUpOutcome>({ kind: "failed", code: "refused", message: "no" }),
+  fc.constant<FollowUpOutcome>({ kind: "failed", code: "amount_too_small", message: "too small", invalidRequest: { param: "amount" } }),
   fc.constant<FollowUpOutcome>({ kind: "provider_error", message: "503" }),
 );
 
