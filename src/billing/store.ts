@@ -101,9 +101,10 @@ async function usedUnsaved(d1: D1Database, scope: Scope, id: string): Promise<bo
 
 /**
  * The card a payment prepared for future use (setup_future_usage) with no customer to save it to,
- * never saved since (a payment with a customer saved it there): once that payment went through (succeeded, or authorized for capture), it may be
- * attached to a customer, as Stripe allows "after the transaction completes". Null for anything else:
- * a saved payment method, a payment still under way, or one made without setup_future_usage.
+ * never saved since (a payment with a customer saved it there): once that payment went through
+ * (succeeded, or authorized for capture), it may be attached to a customer, as Stripe allows "after
+ * the transaction completes". Null for anything else: a saved payment method, a payment still under
+ * way, one made for a customer, or one made without setup_future_usage.
  */
 export async function preparedForFutureUse(d1: D1Database, scope: Scope, id: string): Promise<PaymentMethodDetails | null> {
   if (!hasPrefix(id, "pm") || (await savedPaymentMethod(d1, scope, id))) return null;
