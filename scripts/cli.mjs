@@ -15,6 +15,7 @@
 //   token [--sub NAME] [--role admin] [--merchant acct_...] [--expires 3600] [--permissions a,b]
 //   failed list | retry <pi_...> | resolve <pi_...> --reason TEXT | dismiss <pi_...> --reason TEXT
 //   refunds pending | approve <re_...> | reject <re_...>
+//   settings approve|reject|withdraw <msc_...>  a held change of the refund approval thresholds
 //   help [command], --version
 // Credentials come from the environment first: GATEWAY_API_KEY (a secret key, or a person's JWT from
 // the operator's identity provider), or GATEWAY_JWT_SECRET (the deployment's JWT_SECRET, for
@@ -101,6 +102,9 @@ const ACCEPTS = {
   "refunds pending": [...CALL, "limit", "cursor", "json"],
   "refunds approve": [...CALL, "reason", "idempotency-key", "json"],
   "refunds reject": [...CALL, "reason", "idempotency-key", "json"],
+  "settings approve": [...CALL, "reason", "idempotency-key", "json"],
+  "settings reject": [...CALL, "reason", "idempotency-key", "json"],
+  "settings withdraw": [...CALL, "reason", "idempotency-key", "json"],
   help: [],
 };
 
@@ -446,6 +450,11 @@ const COMMANDS = {
     ["refunds approve <re_id> [--reason TEXT] [--json]", "refunds.approve, a person's token (a JWT), not an API key"],
     ["refunds reject <re_id> [--reason TEXT] [--json]", "refunds.approve"],
   ],
+  settings: [
+    ["settings approve <msc_id> [--reason TEXT] [--json]", "refunds.approve, a person's token (a JWT) other than the one who asked"],
+    ["settings reject <msc_id> [--reason TEXT] [--json]", "refunds.approve"],
+    ["settings withdraw <msc_id> [--reason TEXT] [--json]", "the person who asked for the change"],
+  ],
   help: [["help [command]"], ["--version"]],
 };
 const OPTIONS_USAGE = [
@@ -718,6 +727,22 @@ async function refunds(values, sub, id, out) {
   }
 }
 
+/** A held change of the refund approval thresholds (pending_settings_change on the account): decided by a second person. */
+async function settings(values, sub, id, out) {
+  if (sub !== "approve" && sub !== "reject" && sub !== "withdraw") throw new UsageError(sub ? `unknown subcommand settings ${sub}` : "settings needs a subcommand", "settings");
+  const usage = `settings ${sub} <msc_id> [--reason TEXT]`;
+  const route = `/v1/admin/settings_changes/${encodeURIComponent(needId(id, "msc", "settings", usage))}/${sub}`;
+  const call = client(values, "settings", { decision: true });
+  const change = await call("POST", route, values.reason ? { reason: values.reason } : {});
+  const thresholds = Object.entries(change.settings?.refund_approval_thresholds ?? {}).map(([currency, amount]) => formatAmount(amount, currency));
+  const verb = { approve: "Approved", reject: "Rejected", withdraw: "Withdrew" }[sub];
+  printer(values, out)(change, [
+    `${verb} ${change.id} (asked by ${change.requested_by}): refund approval thresholds ${thresholds.length ? thresholds.join(", ") : "none"}${sub === "approve" ? " now in force" : " not applied"}`,
+    ...replayNote(call, { approve: "approved", reject: "rejected", withdraw: "withdrawn" }[sub]),
+  ]);
+  return EXIT.OK;
+}
+
 export async function main(argv, out = (line) => console.log(line), err = (line) => console.error(line)) {
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   const [command, sub, arg] = positionals;
@@ -799,6 +824,8 @@ export async function main(argv, out = (line) => console.log(line), err = (line)
       return failed(values, sub, arg, out);
     case "refunds":
       return refunds(values, sub, arg, out);
+    case "settings":
+      return settings(values, sub, arg, out);
     default:
       throw new UsageError(`unknown command ${command}`);
   }

@@ -448,6 +448,32 @@ describe("gateway CLI", () => {
     expect(cli("refunds", "pending", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id).stdout).toMatch(/^0 refunds waiting for approval/);
   });
 
+  it("settings approve, reject and withdraw: a held weakening of the refund approval thresholds, decided by a second person", async () => {
+    const merchant = await freshMerchant("CLI settings four eyes");
+    const alice = cli("token", "--secret", DEV_JWT_SECRET, "--role", "merchant", "--merchant", merchant.id, "--sub", "alice").stdout.trim();
+    await api(alice, "POST", "/v1/account", { settings: { refund_approval_thresholds: { usd: 100 } } });
+    const ask = async (usd: number) => (await api<{ pending_settings_change: { id: string } | null }>(alice, "POST", "/v1/account", { settings: { refund_approval_thresholds: { usd } } })).pending_settings_change?.id ?? "";
+    const raised = await ask(500_000);
+    expect(raised).toMatch(/^msc_/);
+    expect(cli("settings", "approve", "re_nope", "--jwt-secret", DEV_JWT_SECRET, "--sub", "bob").status).toBe(2);
+    // Alice may not approve her own change, nor may an API key.
+    const own = cli("settings", "approve", raised, "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id, "--sub", "alice");
+    expect(own.status).toBe(4);
+    expect(cli("settings", "approve", raised, "--api-key", merchant.key).status).toBe(4);
+    const bob = cli("settings", "approve", raised, "--reason", "seasonal", "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id, "--sub", "bob");
+    expect(bob.status, bob.stderr).toBe(0);
+    expect(bob.stdout).toContain(`Approved ${raised} (asked by jwt:alice): refund approval thresholds 5,000.00 USD now in force`);
+    expect((await api<{ settings: { refund_approval_thresholds: Record<string, number> } }>(merchant.key, "GET", "/v1/account")).settings.refund_approval_thresholds).toEqual({ usd: 500_000 });
+    // Rejected by another, withdrawn by herself: neither applies.
+    const rejected = cli("settings", "reject", await ask(900_000), "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id, "--sub", "bob");
+    expect(rejected.status, rejected.stderr).toBe(0);
+    expect(rejected.stdout).toMatch(/^Rejected msc_\w+ \(asked by jwt:alice\): refund approval thresholds 9,000.00 USD not applied/);
+    const withdrawn = cli("settings", "withdraw", await ask(800_000), "--jwt-secret", DEV_JWT_SECRET, "--merchant", merchant.id, "--sub", "alice");
+    expect(withdrawn.status, withdrawn.stderr).toBe(0);
+    expect(withdrawn.stdout).toMatch(/^Withdrew msc_\w+/);
+    expect((await api<{ settings: { refund_approval_thresholds: Record<string, number> } }>(merchant.key, "GET", "/v1/account")).settings.refund_approval_thresholds).toEqual({ usd: 500_000 });
+  });
+
   it("a refund approved with --jwt-secret is recorded as its named operator (--sub or GATEWAY_OPERATOR), and its requester cannot approve it", async () => {
     const merchant = await freshMerchant("CLI four eyes");
     await api(merchant.jwt, "POST", "/v1/account", { settings: { refund_approval_thresholds: { usd: 100 } } });
