@@ -54,9 +54,15 @@ interface World {
   paypalKey: string;
   admin: Record<string, string>;
   shopper: Record<string, string>;
+  /** A shopper's token naming a customer the gateway has never seen. */
+  newShopper: Record<string, string>;
+  /** A token naming no role (seed 000 takes it as the merchant's customer `sub`). */
+  roleless: Record<string, string>;
   app: Record<string, string>;
   /** Ids by what they are, each list of ids of one kind. */
   ids: Record<string, string[]>;
+  /** Every secret made: shown once, at creation, and in no answer to a read. */
+  secrets: string[];
   /** Page paths (with their query) a shopper's browser opens by GET. */
   pages: string[];
 }
@@ -178,8 +184,8 @@ async function build(): Promise<World> {
   }
 
   // ---- webhook endpoints: one answering 200, one always 500 (its deliveries fail for good)
-  const okHook = await ok(post<{ id: string }>("/v1/webhook_endpoints", { url: receiverHook("reads-ok").url, enabled_events: ["customer.created", "payment_intent.succeeded"] }, o));
-  const badHook = await ok(post<{ id: string }>("/v1/webhook_endpoints", { url: receiverHook("reads-bad", "status=500").url, enabled_events: ["customer.created"] }, o));
+  const okHook = await ok(post<{ id: string; secret: string }>("/v1/webhook_endpoints", { url: receiverHook("reads-ok").url, enabled_events: ["customer.created", "payment_intent.succeeded"] }, o));
+  const badHook = await ok(post<{ id: string; secret: string }>("/v1/webhook_endpoints", { url: receiverHook("reads-bad", "status=500").url, enabled_events: ["customer.created"] }, o));
   add("we", okHook.id);
   add("we", badHook.id);
   add("customer", (await ok(post<{ id: string }>("/v1/customers", { email: "hooked@example.com" }, o))).id);
@@ -241,7 +247,7 @@ async function build(): Promise<World> {
 
   // ---- events, API keys
   for (const r of (await env.DB.prepare("SELECT id FROM events WHERE merchant_id = ? ORDER BY created DESC LIMIT 3").bind(m.id).all<{ id: string }>()).results) add("event", r.id);
-  await ok(post("/v1/api_keys", { type: "restricted", permissions: ["payments.transactions.view"] }, o));
+  const restrictedKey = await ok(post<{ secret: string }>("/v1/api_keys", { type: "restricted", permissions: ["payments.transactions.view"] }, o));
 
   // Settled: the processing payment reconciled, every delivery done.
   await waitFor(async () => (await env.DB.prepare("SELECT status FROM payment_intents WHERE id = ?").bind(unknown.id).first<{ status: string }>())?.status === "succeeded", 30_000, "reconciliation");
@@ -249,8 +255,10 @@ async function build(): Promise<World> {
 
   // A shopper's token (customer of the first customer's payments): its own reads.
   const shopper = { authorization: `Bearer ${await hsToken({ roles: ["customer"], merchant: m.id, customer: customer.id, sub: "shopper", expiresIn: HOUR })}` };
+  const newShopper = { authorization: `Bearer ${await hsToken({ roles: ["customer"], merchant: m.id, customer: "cus_FirstTimeShopper0000000", sub: "first-timer", expiresIn: HOUR })}` };
+  const roleless = { authorization: `Bearer ${await hsToken({ roles: [], merchant: m.id, sub: "9001", expiresIn: HOUR })}` };
   const admin = { authorization: `Bearer ${await hsToken({ roles: ["admin"], merchant: null, sub: "ops", expiresIn: HOUR })}`, "merchant-id": m.id };
-  return { merchant: m.id, paypalMerchant: p.id, key: m.key, paypalKey: p.key, admin, shopper, app: appHeaders, ids, pages };
+  return { merchant: m.id, paypalMerchant: p.id, key: m.key, paypalKey: p.key, admin, shopper, newShopper, roleless, app: appHeaders, ids, pages, secrets: [m.key, p.key, app.token, okHook.secret, badHook.secret, restrictedKey.secret] };
 }
 
 // ---- what a GET route is read with ---------------------------------------------------------------
@@ -258,6 +266,8 @@ async function build(): Promise<World> {
 interface Read {
   path: string;
   headers: Record<string, string>;
+  /** A read of what is not there, or by a credential that may not read it: any 4xx (never a 5xx), and nothing changes either. */
+  stranger?: true;
 }
 
 type Filler = (w: World) => Read[];
@@ -371,6 +381,31 @@ const FILLERS: Record<string, Filler> = {
   ),
 };
 
+/**
+ * Reads of what does not exist (yet), and by credentials that may not read it: a read must not create
+ * what it looks up (a POS customer, a shopper's customer, a payment number) nor record the refusal.
+ */
+const STRANGERS: Record<string, (w: World) => Read[]> = {
+  "/v1/payment_intents": (w) => [{ path: "/v1/payment_intents", headers: w.newShopper }, { path: "/v1/payment_intents", headers: w.roleless }],
+  "/v1/payment_intents/:id": (w) => [{ path: "/v1/payment_intents/pi_NotThere000000000000000", headers: key(w) }, { path: `/v1/payment_intents/${first(w, "pi")}`, headers: w.newShopper }],
+  "/v1/customers/:id": (w) => [{ path: "/v1/customers/cus_NotThere000000000000000", headers: key(w) }],
+  "/v1/test_helpers/test_clocks/:id": (w) => [{ path: "/v1/test_helpers/test_clocks/clock_NotThere0000000000000", headers: key(w) }],
+  "/api/v1/PaymentIntents": (w) => [{ path: "/api/v1/PaymentIntents", headers: w.roleless }, { path: "/api/v1/PaymentIntents", headers: { authorization: w.newShopper.authorization ?? "" } }],
+  "/api/v1/PaymentIntents/:id": (w) => [{ path: "/api/v1/PaymentIntents/99999999", headers: w.admin }, { path: `/api/v1/PaymentIntents/${w.ids.firstNumber?.[0] ?? ""}`, headers: w.roleless }],
+  "/api/v1/PaymentIntents/customer/:customerId": (w) => [{ path: "/api/v1/PaymentIntents/customer/789", headers: w.admin }, { path: "/api/v1/PaymentIntents/customer/9001", headers: w.roleless }],
+  "/api/v1/payments/transactions": (w) => [{ path: "/api/v1/payments/transactions", headers: w.newShopper }],
+  "/api/v1/payments/transactions/:id": (w) => [{ path: "/api/v1/payments/transactions/pi_NotThere000000000000000", headers: key(w) }],
+  "/api/v1/customers/:id/payment-methods": (w) => [{ path: "/api/v1/customers/cust-999/payment-methods", headers: key(w) }, { path: "/api/v1/customers/cus_NotThere000000000000000/payment-methods", headers: key(w) }, { path: "/api/v1/customers/cust-new/payment-methods", headers: w.newShopper }],
+  "/payments/:payment_id": (w) => [{ path: "/payments/99999999", headers: w.app }],
+  "/api/v1/payments/paypal/get-order": (w) => [{ path: "/api/v1/payments/paypal/get-order?order_id=pi_NotThere000000000000000", headers: key(w) }, { path: `/api/v1/payments/paypal/get-order?order_id=${first(w, "order")}`, headers: w.newShopper }],
+  "/pay/:id": (w) => [{ path: "/pay/pi_NotThere000000000000000?client_secret=x", headers: {} }, { path: `/pay/${first(w, "pi")}?client_secret=${first(w, "pi")}_secret_wrong`, headers: {} }],
+  "/checkout/:id": () => [{ path: "/checkout/cs_NotThere000000000000000", headers: {} }],
+  "/sandbox/3ds/:id": (w) => [{ path: `/sandbox/3ds/${first(w, "pi")}?client_secret=wrong`, headers: {} }],
+  "/connectors/return/:id": (w) => [{ path: `/connectors/return/${first(w, "paypalPi")}?client_secret=wrong`, headers: {} }],
+  "/invoice/:id/:token": (w) => [{ path: `/invoice/${first(w, "invoice")}/wrongtoken0000`, headers: {} }],
+  "/sandbox/paypal/checkoutnow": () => [{ path: "/sandbox/paypal/checkoutnow?token=NOTATOKEN", headers: {} }],
+};
+
 // ---- the state before and after -----------------------------------------------------------------
 
 /** Every row of every D1 table, the allowed columns left out, as sorted JSON lines by table. */
@@ -437,6 +472,7 @@ describe("a GET never changes state, on any surface", () => {
     w = await build();
     // Seeds 000 and 003 name payments by number.
     const numbers = (await env.DB.prepare("SELECT number, intent_id FROM intent_numbers WHERE merchant_id = ? ORDER BY number").bind(w.merchant).all<{ number: number; intent_id: string }>()).results;
+    w.ids.firstNumber = numbers.slice(0, 1).map((n) => String(n.number));
     w.ids.number = numbers.flatMap((n) => [`/api/v1/PaymentIntents/${n.number}`, `/api/v1/paymentintents/${n.number}/`]);
   }, 240_000);
 
@@ -444,6 +480,7 @@ describe("a GET never changes state, on any surface", () => {
     const served = [...new Set(buildApp().routes.filter((r) => r.method === "GET").map((r) => r.path))];
     expect(served.filter((r) => !(r in FILLERS)), "GET routes without reads").toEqual([]);
     expect(Object.keys(FILLERS).filter((r) => !served.includes(r)), "reads of no GET route").toEqual([]);
+    expect(Object.keys(STRANGERS).filter((r) => !served.includes(r)), "strangers' reads of no GET route").toEqual([]);
   });
 
   it("reads every GET route (and HEAD) with real ids: D1, every intent's object and the PSPs are as they were", async () => {
@@ -467,12 +504,13 @@ describe("a GET never changes state, on any surface", () => {
         routes += 1;
         let found = 0;
         const before = await d1Snapshot();
-        for (const r of fill(w)) {
+        for (const r of [...fill(w), ...(STRANGERS[route]?.(w) ?? []).map((x): Read => ({ ...x, stranger: true }))]) {
           for (const method of ["GET", "HEAD"] as const) {
             reads += 1;
             const res = await read(method, r);
-            if (res.status >= 500 || res.status === 401 || res.status === 403 || res.status === 429) answers.push(`${method} ${r.path}: ${res.status} ${res.text.slice(0, 200)}`);
-            if (res.status < 400) found += 1;
+            if (res.status >= 500 || (!r.stranger && (res.status === 401 || res.status === 403 || res.status === 429))) answers.push(`${method} ${r.path}: ${res.status} ${res.text.slice(0, 200)}`);
+            if (res.status < 400 && !r.stranger) found += 1;
+            for (const secret of w.secrets) if (res.text.includes(secret)) answers.push(`${method} ${r.path}: shows a secret (${secret.slice(0, 8)}...)`);
           }
         }
         if (found === 0) unfound.push(route);
