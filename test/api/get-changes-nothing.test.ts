@@ -12,9 +12,10 @@
 // A new GET route fails "fills every GET route" until FILLERS names the ids and credential it is read
 // with: every route is read at least once with an answer that found its object (2xx or a redirect).
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app";
+import worker from "../../src/index";
 import {
   addConnector,
   approverOf,
@@ -459,12 +460,39 @@ async function recordingFetches<T>(fn: () => Promise<T>): Promise<{ value: T; ca
   }
 }
 
+/** The queue messages the reads sent (every producer binding of the Worker's env replaced by a recording one). */
+const sentToQueues: string[] = [];
+const recordingEnv = (): typeof env => {
+  const queues: Record<string, unknown> = {};
+  for (const name of ["EVENTS_QUEUE", "WEBHOOK_QUEUE", "WEBHOOK_DLQ", "RECONCILE_QUEUE", "SWEEP_QUEUE"]) {
+    const out: unknown[] = [];
+    queues[name] = {
+      metrics: async () => ({ backlogCount: out.length, backlogBytes: 0 }),
+      send: async (body: unknown) => void sentToQueues.push(`${name}: ${JSON.stringify(body).slice(0, 200)}`),
+      sendBatch: async (batch: Iterable<MessageSendRequest<unknown>>) => void sentToQueues.push(...[...batch].map((m) => `${name}: ${JSON.stringify(m.body).slice(0, 200)}`)),
+    };
+  }
+  return { ...env, ...queues } as typeof env;
+};
+
 let ipCounter = 0;
+/** A read through the Worker's own fetch, its waitUntil work awaited (a write it defers is the read's too). */
 async function read(method: "GET" | "HEAD", r: Read): Promise<RawAnswer> {
   ipCounter += 1;
   // Pages are limited per IP: each read from an address of its own, so no limit decides an answer.
   // Every read carries an Idempotency-Key as well: a GET stores no idempotency record (Stripe ignores the header on a GET).
-  return rawCall(method, r.path, { ...r.headers, "cf-connecting-ip": `10.77.${(ipCounter >> 8) & 255}.${ipCounter & 255}`, "idempotency-key": `read-${ipCounter}` });
+  const headers = { ...r.headers, "cf-connecting-ip": `10.77.${(ipCounter >> 8) & 255}.${ipCounter & 255}`, "idempotency-key": `read-${ipCounter}` };
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`http://gateway.test${r.path}`, { method, headers, redirect: "manual" }), recordingEnv(), ctx);
+  const text = await res.text();
+  await waitOnExecutionContext(ctx);
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = null; // a page, or HEAD's empty body
+  }
+  return { status: res.status, headers: res.headers, json, text };
 }
 
 describe("a GET never changes state, on any surface", () => {
@@ -527,12 +555,14 @@ describe("a GET never changes state, on any surface", () => {
       "GET routes that wrote to D1": perRoute,
       "D1 rows changed by the reads": differences(settledD1, await d1Snapshot()),
       "intents' objects changed by the reads": movedObjects,
+      "queue messages sent by the reads": sentToQueues,
     }).toEqual({
       "answers a reader should not get": [],
       "GET routes never read with an object they found": [],
       "GET routes that wrote to D1": [],
       "D1 rows changed by the reads": {},
       "intents' objects changed by the reads": [],
+      "queue messages sent by the reads": [],
     });
     // Outbound: only reads (PayPal's GET of an order the payer is approving); never a call that could move money.
     // (PayPal's OAuth token, fetched when the cached one runs out, is no payment: allowed.)
