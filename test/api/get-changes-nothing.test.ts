@@ -174,6 +174,19 @@ async function build(): Promise<World> {
   await ok(post(`/v1/checkout/sessions/${await session()}/expire`, {}, o));
   const overdue = await session();
   await env.DB.prepare("UPDATE checkout_sessions SET expires_at = ? WHERE id = ?").bind(Date.now() - 60_000, overdue).run();
+  // One paid on its page (complete), one waiting at the 3D Secure challenge it led to.
+  const payOnPage = async (card: string) => {
+    const id = await session();
+    const res = await worker.fetch(new Request(`http://gateway.test/checkout/${id}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ card_number: card, expiry: "12 / 34", cvc: "123" }), redirect: "manual" }), env, createExecutionContext());
+    await res.text();
+    expect(res.status).toBe(303);
+    return id;
+  };
+  const completed = await payOnPage("4242424242424242");
+  await waitFor(async () => (await env.DB.prepare("SELECT status FROM checkout_sessions WHERE id = ?").bind(completed).first<{ status: string }>())?.status === "complete", 15_000, "a complete session");
+  const challenged = await payOnPage("4000002760003184");
+  const challengedIntent = await env.DB.prepare("SELECT p.status AS status FROM checkout_sessions s JOIN payment_intents p ON p.id = s.payment_intent WHERE s.id = ?").bind(challenged).first<{ status: string }>();
+  expect(challengedIntent?.status).toBe("requires_action");
   // The sessions' payments, on the bare payment page and the 3D Secure page too (an overdue session's
   // payment is expired by a POST or the cron; a page opened by GET only shows it expired).
   for (const id of ids.cs ?? []) {
@@ -245,6 +258,12 @@ async function build(): Promise<World> {
   add("paypalOrder", (pOrder.json as { order_id?: string }).order_id);
   // The sandbox intents' pages on the provider return too (a card's 3DS intent has no provider step).
   pages.push(`/connectors/return/${threeDS.id}?client_secret=${secret}`);
+
+  // The clock moved on to March 5 by an advance that left its due work to the cron (status advancing):
+  // the past_due renewal's retry (March 1) is due. Reading the clock, the subscription, the invoice or its
+  // page runs none of it.
+  await env.DB.prepare("UPDATE test_clocks SET status = 'advancing', frozen_time = frozen_time + CASE WHEN frozen_time > 100000000000 THEN 432000000 ELSE 432000 END WHERE id = ?").bind(clock.id).run();
+  expect(await ok(get<{ status: string; frozen_time: number }>(`/v1/test_helpers/test_clocks/${clock.id}`, o))).toMatchObject({ status: "advancing", frozen_time: t("2026-03-05T12:00:00Z") });
 
   // ---- events, API keys
   for (const r of (await env.DB.prepare("SELECT id FROM events WHERE merchant_id = ? ORDER BY created DESC LIMIT 3").bind(m.id).all<{ id: string }>()).results) add("event", r.id);
