@@ -114,6 +114,11 @@ async function build(): Promise<World> {
   expect((await ok(post<PaymentIntentJson>(`/v1/payment_intents/${canceled.id}/cancel`, {}, o))).status).toBe("canceled");
   // Once unknown at the PSP (processing); reconciliation settles it within seconds here, before the reads.
   const unknown = await intent({ payment_method_data: { type: "card", card: { number: "4000000000007007", exp_month: 12, exp_year: 2040, cvc: "123" } }, confirm: true }, "processing");
+  // A refund the sandbox reports failed a minute later (Stripe's refund-failure card): the cron's sweep reports it, no read.
+  const failing = await intent({ payment_method_data: { type: "card", card: { number: "4000000000005126", exp_month: 12, exp_year: 2040, cvc: "123" } }, confirm: true }, "succeeded");
+  add("refund", (await ok(post<{ id: string }>("/v1/refunds", { payment_intent: failing.id, amount: 400 }, o))).id);
+  const failureDue = await env.DB.prepare("UPDATE sandbox_refund_failures SET due = ? WHERE intent_id = ?").bind(Date.now() - 1000, failing.id).run();
+  expect(failureDue.meta.changes, "the refund's failure waits for the cron").toBe(1);
   // A refund held for a second person's approval (above the merchant's threshold).
   expect((await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, await approverOf(o))).status).toBe(200);
   const held = await ok(post<{ id: string; status: string }>("/v1/refunds", { payment_intent: paid.id, amount: 3000 }, o));
