@@ -293,6 +293,8 @@ interface Read {
   headers: Record<string, string>;
   /** A read of what is not there, or by a credential that may not read it: any 4xx (never a 5xx), and nothing changes either. */
   stranger?: true;
+  /** A read sent as a POST (the documents' reads by POST): its JSON body. */
+  body?: unknown;
 }
 
 type Filler = (w: World) => Read[];
@@ -501,13 +503,14 @@ const recordingEnv = (): typeof env => {
 
 let ipCounter = 0;
 /** A read through the Worker's own fetch, its waitUntil work awaited (a write it defers is the read's too). */
-async function read(method: "GET" | "HEAD", r: Read): Promise<RawAnswer> {
+async function read(method: "GET" | "HEAD" | "POST", r: Read): Promise<RawAnswer> {
   ipCounter += 1;
   // Pages are limited per IP: each read from an address of its own, so no limit decides an answer.
   // Every read carries an Idempotency-Key as well: a GET stores no idempotency record (Stripe ignores the header on a GET).
-  const headers = { ...r.headers, "cf-connecting-ip": `10.77.${(ipCounter >> 8) & 255}.${ipCounter & 255}`, "idempotency-key": `read-${ipCounter}` };
+  const headers: Record<string, string> = { ...r.headers, "cf-connecting-ip": `10.77.${(ipCounter >> 8) & 255}.${ipCounter & 255}`, "idempotency-key": `read-${ipCounter}` };
+  if (r.body !== undefined) headers["content-type"] = "application/json";
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://gateway.test${r.path}`, { method, headers, redirect: "manual" }), recordingEnv(), ctx);
+  const res = await worker.fetch(new Request(`http://gateway.test${r.path}`, { method, headers, body: r.body === undefined ? undefined : JSON.stringify(r.body), redirect: "manual" }), recordingEnv(), ctx);
   const text = await res.text();
   await waitOnExecutionContext(ctx);
   let json: unknown = null;
@@ -594,4 +597,37 @@ describe("a GET never changes state, on any surface", () => {
     expect(calls.some((c) => c.includes("/v2/checkout/orders/")), "get-order asked PayPal (the recording of outbound calls works)").toBe(true);
     expect(routes).toBe(Object.keys(FILLERS).length);
   }, 600_000);
+  it("the reads made by POST (seed 004's retrieve-payment and get-order, /v1/invoices/create_preview) change nothing either", async () => {
+    const bearer = (k: string) => ({ authorization: `Bearer ${k}` });
+    const reads: Read[] = [
+      ...["", "/"].flatMap((slash) => [
+        ...all(w, "pi").map((id): Read => ({ path: `/api/v1/payments/stripe/retrieve-payment${slash}`, headers: bearer(w.key), body: { payment_intent_id: id } })),
+        { path: `/api/v1/payments/paypal/get-order${slash}`, headers: bearer(w.key), body: { order_id: first(w, "order") } },
+        { path: `/api/v1/payments/paypal/get-order${slash}`, headers: bearer(w.paypalKey), body: { order_id: first(w, "paypalOrder") } },
+      ]),
+      ...all(w, "sub").map((id): Read => ({ path: "/v1/invoices/create_preview", headers: bearer(w.key), body: { subscription: id } })),
+    ];
+    const before = await d1Snapshot();
+    const intentIds = (await env.DB.prepare("SELECT id FROM payment_intents").all<{ id: string }>()).results.map((r) => r.id);
+    const objectsBefore = await objectSnapshot(intentIds);
+    const queued = sentToQueues.length;
+    const bad: string[] = [];
+    const { calls } = await recordingFetches(async () => {
+      for (const r of reads) {
+        const res = await read("POST", r);
+        if (res.status !== 200) bad.push(`POST ${r.path} ${JSON.stringify(r.body)}: ${res.status} ${res.text.slice(0, 200)}`);
+      }
+    });
+    expect(bad).toEqual([]);
+    // A POST's Idempotency-Key is bound to its first request for 24 hours, on every surface (DESIGN: any
+    // POST, as at Stripe): /v1's create_preview binds the key (a claim row naming the key, route and the
+    // body's fingerprint, so that the key sent again with another body is refused), and stores nothing else.
+    const { idempotency_claims: claims, ...changed } = differences(before, await d1Snapshot());
+    expect(changed).toEqual({});
+    expect(claims?.gone ?? []).toEqual([]);
+    for (const row of claims?.new ?? []) expect(row).toContain('["route","POST /v1/invoices/create_preview"]');
+    expect(await objectSnapshot(intentIds)).toEqual(objectsBefore);
+    expect(sentToQueues.slice(queued)).toEqual([]);
+    expect(calls.filter((c) => !c.startsWith("GET ") && !/^POST \S+\/v1\/oauth2\/token$/.test(c))).toEqual([]);
+  }, 120_000);
 });
