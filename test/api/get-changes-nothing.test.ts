@@ -62,6 +62,8 @@ interface World {
   app: Record<string, string>;
   /** Ids by what they are, each list of ids of one kind. */
   ids: Record<string, string[]>;
+  /** A restricted key (payments.transactions.view) first used by the reads: its last_used is stamped then. */
+  viewKey: { id: string; secret: string };
   /** Every secret made: shown once, at creation, and in no answer to a read. */
   secrets: string[];
   /** Page paths (with their query) a shopper's browser opens by GET. */
@@ -272,7 +274,7 @@ async function build(): Promise<World> {
 
   // ---- events, API keys
   for (const r of (await env.DB.prepare("SELECT id FROM events WHERE merchant_id = ? ORDER BY created DESC LIMIT 3").bind(m.id).all<{ id: string }>()).results) add("event", r.id);
-  const restrictedKey = await ok(post<{ secret: string }>("/v1/api_keys", { type: "restricted", permissions: ["payments.transactions.view"] }, o));
+  const restrictedKey = await ok(post<{ id: string; secret: string }>("/v1/api_keys", { type: "restricted", permissions: ["payments.transactions.view"] }, o));
 
   // Settled: the processing payment reconciled, every delivery done.
   await waitFor(async () => (await env.DB.prepare("SELECT status FROM payment_intents WHERE id = ?").bind(unknown.id).first<{ status: string }>())?.status === "succeeded", 30_000, "reconciliation");
@@ -283,7 +285,7 @@ async function build(): Promise<World> {
   const newShopper = { authorization: `Bearer ${await hsToken({ roles: ["customer"], merchant: m.id, customer: "cus_FirstTimeShopper0000000", sub: "first-timer", expiresIn: HOUR })}` };
   const roleless = { authorization: `Bearer ${await hsToken({ roles: [], merchant: m.id, sub: "9001", expiresIn: HOUR })}` };
   const admin = { authorization: `Bearer ${await hsToken({ roles: ["admin"], merchant: null, sub: "ops", expiresIn: HOUR })}`, "merchant-id": m.id };
-  return { merchant: m.id, paypalMerchant: p.id, key: m.key, paypalKey: p.key, admin, shopper, newShopper, roleless, app: appHeaders, ids, pages, secrets: [m.key, p.key, app.token, okHook.secret, badHook.secret, restrictedKey.secret] };
+  return { merchant: m.id, paypalMerchant: p.id, key: m.key, paypalKey: p.key, admin, shopper, newShopper, roleless, app: appHeaders, ids, pages, viewKey: restrictedKey, secrets: [m.key, p.key, app.token, okHook.secret, badHook.secret, restrictedKey.secret] };
 }
 
 // ---- what a GET route is read with ---------------------------------------------------------------
@@ -315,7 +317,12 @@ const pagesUnder = (prefix: string): Filler => (w) => w.pages.filter((p) => p.st
 
 /** Every GET route, the reads it gets. */
 const FILLERS: Record<string, Filler> = {
-  "/v1/payment_intents": (w) => [...list("/v1/payment_intents", ["?status=succeeded", "?status=requires_capture", "?expand[]=data.latest_charge"])(w), { path: "/v1/payment_intents", headers: w.shopper }],
+  "/v1/payment_intents": (w) => [
+    ...list("/v1/payment_intents", ["?status=succeeded", "?status=requires_capture", "?expand[]=data.latest_charge"])(w),
+    { path: "/v1/payment_intents", headers: w.shopper },
+    // A key's first use is a read: its last_used is stamped (the one write ALLOWED).
+    { path: "/v1/payment_intents?limit=1", headers: { authorization: `Bearer ${w.viewKey.secret}` } },
+  ],
   "/v1/payment_intents/search": v1(["?query=status:'succeeded'", "?query=amount>1000&limit=2", "?query=metadata['course_id']:'123'"].map((q) => `/v1/payment_intents/search${q}`)),
   "/v1/payment_intents/:id": (w) => [...each("pi", (id) => `/v1/payment_intents/${id}`, ["", "?expand[]=latest_charge&expand[]=customer&expand[]=payment_method", "?client_secret=x"])(w), ...each("paypalPi", (id) => `/v1/payment_intents/${id}`)(w).map((r) => ({ ...r, headers: { authorization: `Bearer ${w.paypalKey}` } })), ...each("pi", (id) => `/v1/payment_intents/${id}`)(w).map((r) => ({ ...r, headers: w.shopper }))],
   // (and a shopper's token on its own payments, and on the list)
@@ -574,6 +581,9 @@ describe("a GET never changes state, on any surface", () => {
       }
     });
     console.log(`GET-NOTHING: ${reads} reads over ${routes} GET routes; outbound calls: ${JSON.stringify(calls)}`);
+    // The allowed write happened (so the allowance is needed, and is the only one): the view key, first used by a read, was stamped.
+    const stamped = await env.DB.prepare("SELECT last_used FROM api_keys WHERE id = ?").bind(w.viewKey.id).first<{ last_used: number | null }>();
+    expect(stamped?.last_used ?? null, "a key's last use is stamped by a read").not.toBeNull();
     const objectsAfter = await objectSnapshot(intentIds);
     const movedObjects = intentIds.filter((id) => objectsAfter[id] !== objectsBefore[id]).map((id) => `${id}: ${objectsBefore[id] ?? ""} -> ${objectsAfter[id] ?? ""}`.slice(0, 2000));
     expect({
