@@ -1,13 +1,18 @@
 // A GET never changes state, on every surface. One merchant's world is built through the public APIs
-// (intents in every status a request leaves them in, a refund held for approval, customers with cards,
-// setup intents, subscriptions on a test clock (trialing, past_due) and their invoices, checkout
-// sessions open, expired and overdue, webhook endpoints with delivered and failed deliveries, a PayPal
-// order at the payer's approval (the sandbox's and a PayPal account's), objects of seeds 000, 002, 003
-// and 004); then every GET route the app registers (and HEAD of each: Hono answers HEAD with the GET
-// route's handler) is called with real ids and a credential that may read it, with query variants
-// (expand[], filters, searches, cursors). Before and after: every row of every D1 table, every intent's
-// Durable Object storage (its record, idempotency records, outbox, alarm), and every outbound fetch
-// made meanwhile. Nothing may differ, except what ALLOWED lists with its reason.
+// (intents in every status a request leaves them in, refunds partial, held for approval and due to fail,
+// customers with cards, setup intents, subscriptions on a test clock (trialing, past_due, a retry due on
+// a clock left advancing for the cron) and their invoices, checkout sessions open, paid, at a challenge,
+// expired and overdue, webhook endpoints with delivered and failed deliveries, PayPal orders at the
+// payer's approval (the sandbox's and a PayPal account's), objects of seeds 000, 002, 003 and 004); then
+// every GET route the app registers (and HEAD of each: Hono answers HEAD with the GET route's handler)
+// is called with real ids and a credential that may read it, with query variants (expand[], filters,
+// searches, cursors), an Idempotency-Key on each, and reads of what does not exist and by credentials
+// that may not read (STRANGERS). Before and after: every row of every D1 table (per route, so a write
+// names its route), every intent's Durable Object storage (its record, idempotency records, outbox,
+// alarm), the queue messages sent and every outbound fetch made meanwhile; no answer shows a secret.
+// Nothing may differ, except what ALLOWED lists with its reason. Rate-limit buckets (RateLimiterObject)
+// and PSP health (ConnectorHealthObject, which only authorizations feed) are not compared: a read
+// counts against its caller's limit by design.
 //
 // A new GET route fails "fills every GET route" until FILLERS names the ids and credential it is read
 // with: every route is read at least once with an answer that found its object (2xx or a redirect).
