@@ -355,6 +355,8 @@ describe("billing searches", () => {
     await expectRange(q("invoices", "currency:'usd'"), "invoices", ["currency"]);
     await expectRange(q("invoices", "currency:'usd'", `&page=${ids.invoice}`), "invoices", ["currency"], { cursor: true });
     await expectRange(q("invoices", "total:1999"), "invoices", ["amount_due"]);
+    await expectRange(q("invoices", "status:'paid'"), "invoices", ["status"]);
+    await expectRange(q("invoices", "status:'paid'", `&page=${ids.invoice}`), "invoices", ["status"], { cursor: true });
     await expectRange(q("invoices", `total>=1000 AND created>=${since()}`), "invoices", ["merchant_id", "livemode"]);
   });
 });

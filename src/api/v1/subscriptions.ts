@@ -8,7 +8,7 @@ import { clockNow, payInvoice, paymentMethodFor, previewRenewal } from "../../bi
 import { closeInvoice, type ActionRefusal, type InvoiceAction } from "../../billing/invoice-actions";
 import { INTERVALS } from "../../billing/periods";
 import { canceledSubscriptionFields, cancelSubscription, changeSubscription, createSubscription, liveSubscriptionIds } from "../../billing/subscriptions";
-import { db, ENDED_STATUSES, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, invoiceById, subscriptionById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, withCancellationDetails, type InvoiceJson, type InvoiceRow, type PriceRow, type SubscriptionJson, type SubscriptionRow } from "../../billing/store";
+import { db, ENDED_STATUSES, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, INVOICE_STATUSES, invoiceById, subscriptionById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, withCancellationDetails, type InvoiceJson, type InvoiceRow, type PriceRow, type SubscriptionJson, type SubscriptionRow } from "../../billing/store";
 import { integerField, searchPage, searchResult, searchTotal, tableRows, textField, unsupportedField, type Searchable } from "../../db/object-search";
 import { createdConditions, listable, NO_ROWS, pageOf, type PageRequest } from "../../db/queries";
 import { invoices, subscriptionDetails, subscriptions } from "../../db/schema";
@@ -215,7 +215,8 @@ const SUBSCRIPTION_SEARCH: Searchable = {
 };
 
 /**
- * Stripe's invoice search: `currency` (invoices_currency), `customer`, `subscription`, `total`
+ * Stripe's invoice search: `currency` (invoices_currency), `customer`, `subscription`, `status`
+ * (invoices_status; `draft` matches none, as invoices here are finalized when made), `total`
  * (`:` a range of invoices_total; `>`, `<`... a filter), `created`. Invoices here carry no number,
  * receipt number or metadata (always null, null and {}): a 400 names them.
  */
@@ -226,13 +227,14 @@ const INVOICE_SEARCH: Searchable = {
     currency: textField(invoices.currency, "indexed", { normalize: (v) => v.toLowerCase() }),
     customer: textField(invoices.customer, "selective"),
     subscription: textField(invoices.subscription, "selective"),
+    status: textField(invoices.status, "indexed", { values: ["draft", ...INVOICE_STATUSES] }),
     total: integerField(invoices.amountDue),
     number: unsupportedField("invoices here are not numbered (number is always null)."),
     receipt_number: unsupportedField("invoices here have no receipt number (receipt_number is always null)."),
   },
   noMetadata: "invoices here carry no metadata (it is always {}).",
   selectiveHint: "an exact customer:, subscription: or total: clause",
-  indexedHint: "currency:, customer:, subscription:, total:, created",
+  indexedHint: "currency:, customer:, subscription:, status:, total:, created",
 };
 
 const InvoiceSearchQuery = z.object({ ...f.searchFields, expand: f.expand.optional() }).strict();
@@ -568,7 +570,7 @@ export function registerSubscriptions(app: App): void {
       method: "get",
       path: "/v1/invoices/search",
       permission: "billing.view",
-      summary: "Search invoices: currency, customer, subscription, total (`:`, or `>`, `>=`, `<`, `<=` bounded by an exact clause or a created window), created; joined by AND or by OR (expand[]=data.payment_intent, data.confirmation_secret)",
+      summary: "Search invoices: currency, customer, subscription, status, total (`:`, or `>`, `>=`, `<`, `<=` bounded by an exact clause or a created window), created; joined by AND or by OR (expand[]=data.payment_intent, data.confirmation_secret)",
       tag: TAG,
       query: InvoiceSearchQuery,
       response: searchResultOf(InvoiceSchema, "InvoiceSearchResult"),
