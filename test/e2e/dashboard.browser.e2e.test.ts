@@ -1576,7 +1576,7 @@ describe("dashboard: secrets shown once, refunds held, partial captures, resolut
     await page.getByRole("heading", { name: "API keys" }).waitFor();
     await settled(page);
     const headers = (await page.locator("main thead th").allInnerTexts()).filter(Boolean);
-    expect(headers).toEqual(["Key id", "Type", "Name", "Key (redacted)", "Last used"]);
+    expect(headers).toEqual(["Key id", "Type", "Name", "Key (redacted)", "Last used", "Works until"]);
     await page.context().close();
   });
 
