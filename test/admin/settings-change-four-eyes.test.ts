@@ -89,6 +89,12 @@ describe("a weakening of the refund approval thresholds waits for a second perso
       });
       expect(answer.pending_settings_change?.id).toMatch(/^msc_/);
     }
+    // A form's empty value is Stripe's way to clear a hash: emptying, held like {}.
+    const cleared = await post<AccountJson>("/v1/account", {}, { ...m.jane, form: "settings[refund_approval_thresholds]=" });
+    expect(cleared.status, JSON.stringify(cleared.body)).toBe(200);
+    expect(cleared.body.settings.refund_approval_thresholds).toEqual({ usd: 1000, eur: 500 });
+    expect(cleared.body.pending_settings_change?.settings.refund_approval_thresholds).toEqual({});
+    await ask(m.jane, { usd: 1, eur: 99999999 });
     const shown = await account(m.opts);
     expect(shown.settings.refund_approval_thresholds).toEqual({ usd: 1000, eur: 500 });
     expect(shown.pending_settings_change?.settings.refund_approval_thresholds).toEqual({ usd: 1, eur: 99999999 });

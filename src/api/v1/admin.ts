@@ -93,9 +93,10 @@ const filterText = (max: number) => f.text(max).min(1, "must not be empty");
 const MerchantSettingsBody = z
   .object({
     refund_approval_thresholds: z
-      .record(f.currency, f.amount)
+      // An empty value clears the map, as Stripe clears a hash sent as "" (the only way a form can say {}).
+      .union([z.literal("").transform((): Record<string, number> => ({})), z.record(f.currency, f.amount)])
       .optional()
-      .describe("Refunds above these amounts (minor units, per currency) wait for someone holding refunds.approve."),
+      .describe("Refunds above these amounts (minor units, per currency) wait for someone holding refunds.approve; \"\" (or {}) removes them all."),
     subscription_dunning_final_action: z
       .enum(["canceled", "unpaid"])
       .optional()
