@@ -5,7 +5,7 @@
 // that hash, never by the secret.
 import { and, eq, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { authenticationFailed } from "../core/errors";
+import { authenticationFailed, permissionDenied } from "../core/errors";
 import { sha256Hex, timingSafeEqual } from "../core/ids";
 import { apiKeys } from "../db/schema";
 import { isPermission, permissionsFor, ROLE_PERMISSIONS, type Permission, type Principal } from "./permissions";
@@ -109,8 +109,13 @@ export function clearKeyCache(): void {
   cache.clear();
 }
 
-/** How far back a credential's makers are followed (a key made by a key made by a person...). */
-const MAKERS_DEPTH = 8;
+/**
+ * How far back a credential's makers are followed (a key made by a key made by a person...). A chain
+ * longer than this is not cut short (its root, the person, would go unseen: one could make key after
+ * key from their own until the approval no longer reached them): the makers are then unknown, and
+ * credentialMakers refuses, so nobody approves what such a credential asked for.
+ */
+export const MAKERS_DEPTH = 32;
 
 /**
  * The actors behind a credential `actor` (api_key:key_..., application:app_...): who created it, who
@@ -122,15 +127,20 @@ const MAKERS_DEPTH = 8;
 export async function credentialMakers(d1: D1Database, actor: string): Promise<string[]> {
   const makers: string[] = [];
   let current = actor;
-  for (let depth = 0; depth < MAKERS_DEPTH; depth++) {
+  for (;;) {
     const [kind, id] = [current.slice(0, current.indexOf(":")), current.slice(current.indexOf(":") + 1)];
     const where = kind === "api_key" ? eq(apiKeys.id, id) : kind === "application" ? eq(apiKeys.appId, id) : null;
-    if (!where || !id) break;
+    // A person's token, `system`: the chain ends here.
+    if (!where || !id) return makers;
+    if (makers.length >= MAKERS_DEPTH) break;
     const [row] = await drizzle(d1).select({ createdBy: apiKeys.createdBy }).from(apiKeys).where(where).limit(1);
     const maker = row?.createdBy ?? null;
-    if (!maker || maker === current || makers.includes(maker)) break;
+    if (!maker || maker === current || makers.includes(maker)) return makers;
     makers.push(maker);
     current = maker;
   }
-  return makers;
+  // Still a credential after MAKERS_DEPTH makers: whoever is behind it is not known, so no one may approve.
+  throw permissionDenied(
+    `${actor} was made through more than ${MAKERS_DEPTH} credentials in a row; who is behind it cannot be told, so what it asked for cannot be approved. Reject it, and ask again with a credential made by a person.`,
+  );
 }

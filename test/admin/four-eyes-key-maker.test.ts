@@ -2,10 +2,12 @@
 // cannot approve it. A person who minted an API key (or an application credential) and asked for the
 // refund with it was "api_key:key_...", not themselves, and approved their own refund. The maker of
 // the requesting credential (and the maker of the key that minted it, and so on) counts as the
-// requester now; another person still approves.
+// requester now; another person still approves. A key rolled by itself keeps its maker; a chain too long
+// to follow to its person is refused, never cut short.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { credentialMakers } from "../../src/auth/api-keys";
+import { credentialMakers, MAKERS_DEPTH } from "../../src/auth/api-keys";
+import { mintKey } from "../../src/api/v1/api_keys";
 import { planOf, recording, type Captured } from "../db/recording";
 import { approverOf, bearer, get, hsToken, newMerchant, post, rawCall, waitFor, type CallOptions, type ListJson, type PaymentIntentJson, type RefundJson } from "../helpers";
 
@@ -99,5 +101,46 @@ describe("four eyes: the maker of the requesting credential is the requester", (
     const approved = await post<RefundJson>(`/v1/admin/refunds/${refund.id}:approve`, {}, lead);
     expect(approved.status, JSON.stringify(approved.body)).toBe(200);
     expect(approved.body.status).toBe("succeeded");
+  });
+
+  it("a key rolled by itself, again and again, still has its first maker: that person cannot approve what the latest key asks for", async () => {
+    const m = await newMerchant("four-eyes-self-roll");
+    const lead = await approverOf(m.opts);
+    expect((await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, lead)).status).toBe(200);
+    const alice = bearer(await hsToken({ roles: ["merchant"], merchant: m.id, sub: "alice" }));
+    const first = await post<{ id: string; secret: string }>("/v1/api_keys", { type: "secret", name: "integration" }, alice);
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    // The integration rotates its own key routinely (each roll made with the key it replaces), more
+    // times than the makers were once followed (8).
+    let key = first.body;
+    for (let roll = 0; roll < 10; roll++) {
+      const rolled = await post<{ id: string; secret: string }>(`/v1/api_keys/${key.id}/roll`, {}, { key: key.secret });
+      expect(rolled.status, JSON.stringify(rolled.body)).toBe(200);
+      key = rolled.body;
+    }
+    expect(await credentialMakers(env.DB, `api_key:${key.id}`)).toEqual(["jwt:alice"]);
+    const refund = await heldRefund({ key: key.secret }, await paid({ key: key.secret }, 5000));
+    const refused = await post<{ error: { message: string } }>(`/v1/admin/refunds/${refund.id}:approve`, {}, alice);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(403);
+    expect((await get<RefundJson>(`/v1/refunds/${refund.id}`, m.opts)).body.status).toBe("pending");
+    const approved = await post<RefundJson>(`/v1/admin/refunds/${refund.id}:approve`, {}, lead);
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+  });
+
+  it("a chain of keys longer than the makers are followed is not cut short: nobody may approve what its last key asked for", async () => {
+    const m = await newMerchant("four-eyes-long-chain");
+    // Alice made a key, that key another, and so on: one past the depth, and exactly at it.
+    let maker = "jwt:alice";
+    const chain: string[] = [];
+    for (let i = 0; i <= MAKERS_DEPTH; i++) {
+      const { row } = await mintKey(env.DB, m.id, false, "secret", { createdBy: maker });
+      chain.push(row.id);
+      maker = `api_key:${row.id}`;
+    }
+    const atDepth = chain[MAKERS_DEPTH - 1] ?? "";
+    const makers = await credentialMakers(env.DB, `api_key:${atDepth}`);
+    expect(makers.length).toBe(MAKERS_DEPTH);
+    expect(makers.at(-1)).toBe("jwt:alice");
+    await expect(credentialMakers(env.DB, maker)).rejects.toMatchObject({ status: 403 });
   });
 });

@@ -211,7 +211,12 @@ async function rollKey(c: Ctx, principal: Principal, row: KeyRow, expiresIn: num
     const limit = row.rateLimit ? (JSON.parse(row.rateLimit) as { rate: number; burst: number }) : undefined;
     const kind = row.kind === "restricted" || row.kind === "application" ? row.kind : "secret";
     const permissions = row.permissions ? (JSON.parse(row.permissions) as Permission[]) : undefined;
-    minted = await mintKey(d1, row.merchantId, row.livemode, kind, { name: row.name ?? undefined, permissions, rateLimit: limit, createdBy: principal.actor });
+    // Four eyes follows a key's makers back to a person (credentialMakers). A key rolling itself is the
+    // same credential going on: the new one has the old one's maker, so rotating routinely never puts
+    // the person who made the first key further away (past the depth the makers are followed to).
+    // Rolled by another credential, the new secret is that one's holder's: it is the maker.
+    const createdBy = principal.keyId === row.id ? (row.createdBy ?? principal.actor) : principal.actor;
+    minted = await mintKey(d1, row.merchantId, row.livemode, kind, { name: row.name ?? undefined, permissions, rateLimit: limit, createdBy });
   } catch (err) {
     await db(d1).update(apiKeys).set({ expiresAt: null, revokedAt: null }).where(eq(apiKeys.id, row.id));
     throw err;
