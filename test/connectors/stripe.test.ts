@@ -383,3 +383,33 @@ describe("Stripe connector: reconciliation while the lost request is still runni
     expect((await stripeLedger(paid.intentId)).refunds.map((r) => r.amount)).toEqual([1500]);
   });
 });
+
+describe("Stripe connector: a capture or void whose answer was lost, replayed after Stripe forgot its key", () => {
+  it("a capture Stripe made is read back as made, not recorded failed on the replay's 400 payment_intent_unexpected_state", async () => {
+    const key = `sk_test_fake_oldcapture_${Date.now()}`;
+    const stripe = connector(key);
+    const held = request("pm_card_visa", false);
+    const approved = await stripe.authorize(held);
+    expect(approved).toMatchObject({ kind: "approved", captured: false });
+    const reference = approved.kind === "approved" ? approved.providerReference : "";
+    // Stripe captured and answered 500 (kept as the key's answer): nobody knows the money moved.
+    const capture = follow(held, reference, 5000, "_cap");
+    await stripeFault(key, "capture", "error_after");
+    expect(await stripe.capture(capture)).toMatchObject({ kind: "unknown" });
+    // Stripe forgets the key: the replay is a new capture of a payment already captured, Stripe's 400.
+    await fetch(`${env.STRIPE_API_BASE}/__idempotency/expire?key=${encodeURIComponent(key)}`, { method: "POST" });
+    expect(await stripe.reconcileFollowUp("capture", capture, null, Date.now() - 25 * 60 * 60 * 1000)).toMatchObject({ kind: "succeeded", providerReference: reference });
+  });
+
+  it("a void asked of a payment captured meanwhile at Stripe says it was captured there (capturedElsewhere), from Stripe's records", async () => {
+    const key = `sk_test_fake_oldvoid_${Date.now()}`;
+    const stripe = connector(key);
+    const held = request("pm_card_visa", false);
+    const approved = await stripe.authorize(held);
+    const reference = approved.kind === "approved" ? approved.providerReference : "";
+    // Captured at Stripe (its dashboard, say); our void's answer was lost before it reached Stripe.
+    expect(await stripe.capture(follow(held, reference, 5000, "_dash"))).toMatchObject({ kind: "succeeded" });
+    const voided = await stripe.reconcileFollowUp("void", follow(held, reference, 5000, "_void"), null, Date.now());
+    expect(voided).toMatchObject({ kind: "failed", capturedElsewhere: { amount: 5000, reference } });
+  });
+});
