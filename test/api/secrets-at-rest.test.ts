@@ -1,5 +1,5 @@
 // No secret rests in plaintext: every kind the gateway issues or receives in a run (secret and
-// restricted keys, application tokens, a merchant's first key, webhook signing secrets, a rolled one,
+// restricted keys, application tokens, a merchant's first key, webhook signing secrets, rolled ones (a key, an application, an endpoint),
 // connector credentials and their webhook secrets) is searched for in every column of every row of
 // every D1 table and in every Durable Object's storage, and found nowhere. Replays with the same
 // Idempotency-Key still give the secret back (the stored answer is sealed), and nothing logs one.
@@ -121,6 +121,12 @@ describe("secrets at rest", () => {
     expect(rk).toMatch(/^rk_test_/);
     const app = await issue("/v1/api_keys", { type: "application", permissions: ["payments.transactions.view"] }, key);
     const token = keep(app.access_token, "access token");
+    // Rolled: a key's new secret and an application's new token (the answers replayed by their Idempotency-Key too).
+    const rolledKey = await issue("/v1/api_keys", { type: "restricted", permissions: ["payments.transactions.view"] }, key);
+    keep(rolledKey.secret, "rk to roll");
+    keep((await issue(`/v1/api_keys/${String(rolledKey.id)}/roll`, { expires_in: 60 }, key)).secret, "rolled rk");
+    const rolledApp = await issue(`/v1/api_keys/${String(app.id)}/roll`, { expires_in: 60 }, key);
+    keep(rolledApp.access_token, "rolled access token");
     // A merchant's first key, created by an admin.
     const admin = bearer(await hsToken({ roles: ["admin"], merchant: null })).key ?? "";
     const created = await issue("/v1/admin/merchants", { name: "Scanned Shop" }, admin);
@@ -162,7 +168,7 @@ describe("secrets at rest", () => {
     await appRead.text();
     await waitOnExecutionContext(ctx);
 
-    expect(secrets.length).toBe(12);
+    expect(secrets.length).toBe(15);
     expect(new Set(secrets).size).toBe(secrets.length);
     expect(await scanD1(secrets)).toEqual([]);
     const objects = await scanDurableObjects(secrets);
