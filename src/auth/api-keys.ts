@@ -110,7 +110,7 @@ export function clearKeyCache(): void {
 }
 
 /**
- * How far back a credential's makers are followed (a key made by a key made by a person...). A chain
+ * How many credentials behind one are followed (a key made by a key made by a person...). A chain
  * longer than this is not cut short (its root, the person, would go unseen: one could make key after
  * key from their own until the approval no longer reached them): the makers are then unknown, and
  * credentialMakers refuses, so nobody approves what such a credential asked for.
@@ -120,27 +120,33 @@ export const MAKERS_DEPTH = 32;
 /**
  * The actors behind a credential `actor` (api_key:key_..., application:app_...): who created it, who
  * created that one if it was a key too, and so on, nearest first (revoked keys included: the person
- * stays the same). Empty for a person's token, for `system`, and for keys whose maker is not on record
- * (made before migration 0062, or seeded). Four eyes: whoever made the key that asked for a refund
- * asked for it.
+ * stays the same); for a key rolled by another credential, the makers of the key it replaced as well
+ * (inherits_makers_of). Empty for a person's token, for `system`, and for keys whose maker is not on
+ * record (made before migration 0062, or seeded). Four eyes: whoever made the key that asked for a
+ * refund asked for it. A 403 when more than MAKERS_DEPTH credentials stand behind it.
  */
 export async function credentialMakers(d1: D1Database, actor: string): Promise<string[]> {
   const makers: string[] = [];
-  let current = actor;
-  for (;;) {
+  const queue = [actor];
+  let read = 0;
+  for (let current = queue.shift(); current !== undefined; current = queue.shift()) {
     const [kind, id] = [current.slice(0, current.indexOf(":")), current.slice(current.indexOf(":") + 1)];
     const where = kind === "api_key" ? eq(apiKeys.id, id) : kind === "application" ? eq(apiKeys.appId, id) : null;
-    // A person's token, `system`: the chain ends here.
-    if (!where || !id) return makers;
-    if (makers.length >= MAKERS_DEPTH) break;
-    const [row] = await drizzle(d1).select({ createdBy: apiKeys.createdBy }).from(apiKeys).where(where).limit(1);
-    const maker = row?.createdBy ?? null;
-    if (!maker || maker === current || makers.includes(maker)) return makers;
-    makers.push(maker);
-    current = maker;
+    // A person's token, `system`: nothing behind it.
+    if (!where || !id) continue;
+    // Still credentials behind credentials: whoever is behind them is not known, so no one may approve.
+    if (read >= MAKERS_DEPTH) {
+      throw permissionDenied(
+        `${actor} was made through more than ${MAKERS_DEPTH} credentials; who is behind it cannot be told, so what it asked for cannot be approved. Reject it, and ask again with a credential made by a person.`,
+      );
+    }
+    read += 1;
+    const [row] = await drizzle(d1).select({ createdBy: apiKeys.createdBy, inheritsMakersOf: apiKeys.inheritsMakersOf }).from(apiKeys).where(where).limit(1);
+    for (const next of [row?.createdBy ?? null, row?.inheritsMakersOf ?? null]) {
+      if (!next || next === actor || makers.includes(next)) continue;
+      makers.push(next);
+      queue.push(next);
+    }
   }
-  // Still a credential after MAKERS_DEPTH makers: whoever is behind it is not known, so no one may approve.
-  throw permissionDenied(
-    `${actor} was made through more than ${MAKERS_DEPTH} credentials in a row; who is behind it cannot be told, so what it asked for cannot be approved. Reject it, and ask again with a credential made by a person.`,
-  );
+  return makers;
 }

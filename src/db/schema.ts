@@ -50,6 +50,8 @@ export const apiKeys = sqliteTable(
     createdBy: text("created_by"),
     /** Until when a rolled key keeps working (unix ms, migration 0064); null: no expiry. */
     expiresAt: integer("expires_at"),
+    /** Of a key rolled by another credential: the key it replaced (its actor), whose makers are this one's too (migration 0066). */
+    inheritsMakersOf: text("inherits_makers_of"),
   },
   (t) => [index("api_keys_list").on(t.merchantId, t.livemode, t.created, t.id)],
 );

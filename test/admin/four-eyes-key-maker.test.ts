@@ -143,4 +143,30 @@ describe("four eyes: the maker of the requesting credential is the requester", (
     expect(makers.at(-1)).toBe("jwt:alice");
     await expect(credentialMakers(env.DB, maker)).rejects.toMatchObject({ status: 403 });
   });
+
+  it("a key rolled by someone else has both makers: neither the one who made the old key nor the one who rolled it approves what it asks for", async () => {
+    const m = await newMerchant("four-eyes-roll-other");
+    const lead = await approverOf(m.opts);
+    expect((await post("/v1/account", { settings: { refund_approval_thresholds: { usd: 1000 } } }, lead)).status).toBe(200);
+    const bob = bearer(await hsToken({ roles: ["merchant"], merchant: m.id, sub: "bob" }));
+    const alice = bearer(await hsToken({ roles: ["merchant"], merchant: m.id, sub: "alice" }));
+    // Bob's integration key, rotated for him by alice, who hands him the new secret.
+    const bobs = await post<{ id: string; secret: string }>("/v1/api_keys", { type: "secret", name: "bob's integration" }, bob);
+    expect(bobs.status, JSON.stringify(bobs.body)).toBe(200);
+    const rolled = await post<{ id: string; secret: string }>(`/v1/api_keys/${bobs.body.id}/roll`, { expires_in: 60 }, alice);
+    expect(rolled.status, JSON.stringify(rolled.body)).toBe(200);
+    expect(await credentialMakers(env.DB, `api_key:${rolled.body.id}`)).toEqual(["jwt:alice", `api_key:${bobs.body.id}`, "jwt:bob"]);
+    // Rolled by itself afterwards, it keeps both.
+    const again = await post<{ id: string; secret: string }>(`/v1/api_keys/${rolled.body.id}/roll`, {}, { key: rolled.body.secret });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(await credentialMakers(env.DB, `api_key:${again.body.id}`)).toEqual(["jwt:alice", `api_key:${bobs.body.id}`, "jwt:bob"]);
+    const byNew: CallOptions = { key: again.body.secret };
+    const refund = await heldRefund(byNew, await paid(byNew, 5000));
+    for (const person of [bob, alice]) {
+      const refused = await post<{ error: { message: string } }>(`/v1/admin/refunds/${refund.id}:approve`, {}, person);
+      expect(refused.status, JSON.stringify(refused.body)).toBe(403);
+    }
+    expect((await get<RefundJson>(`/v1/refunds/${refund.id}`, m.opts)).body.status).toBe("pending");
+    expect((await post<RefundJson>(`/v1/admin/refunds/${refund.id}:approve`, {}, lead)).status).toBe(200);
+  });
 });

@@ -118,7 +118,7 @@ export async function mintKey(
   merchantId: string,
   livemode: boolean,
   type: "secret" | "restricted" | "application",
-  options: { name?: string; permissions?: Permission[]; rateLimit?: { rate: number; burst: number }; createdBy?: string } = {},
+  options: { name?: string; permissions?: Permission[]; rateLimit?: { rate: number; burst: number }; createdBy?: string; inheritsMakersOf?: string } = {},
 ): Promise<{ row: KeyRow; shown: { secret?: string; access_token?: string } }> {
   const mode = livemode ? "live" : "test";
   const secret = type === "application" ? `tok_${randomToken(40)}` : `${type === "secret" ? "sk" : "rk"}_${mode}_${randomToken(40)}`;
@@ -139,6 +139,7 @@ export async function mintKey(
     revokedAt: null,
     createdBy: options.createdBy ?? null,
     expiresAt: null,
+    inheritsMakersOf: options.inheritsMakersOf ?? null,
   };
   await db(d1).insert(apiKeys).values(row);
   return { row, shown: type === "application" ? { access_token: secret } : { secret } };
@@ -212,11 +213,15 @@ async function rollKey(c: Ctx, principal: Principal, row: KeyRow, expiresIn: num
     const kind = row.kind === "restricted" || row.kind === "application" ? row.kind : "secret";
     const permissions = row.permissions ? (JSON.parse(row.permissions) as Permission[]) : undefined;
     // Four eyes follows a key's makers back to a person (credentialMakers). A key rolling itself is the
-    // same credential going on: the new one has the old one's maker, so rotating routinely never puts
+    // same credential going on: the new one has the old one's makers, so rotating routinely never puts
     // the person who made the first key further away (past the depth the makers are followed to).
-    // Rolled by another credential, the new secret is that one's holder's: it is the maker.
-    const createdBy = principal.keyId === row.id ? (row.createdBy ?? principal.actor) : principal.actor;
-    minted = await mintKey(d1, row.merchantId, row.livemode, kind, { name: row.name ?? undefined, permissions, rateLimit: limit, createdBy });
+    // Rolled by another credential, the new secret is that one's holder's, who is its maker; and the
+    // old key's makers stay behind it (inherits_makers_of): a person cannot approve what a key they
+    // made asks for once someone else rolled it for them.
+    const self = principal.keyId === row.id;
+    const createdBy = self ? (row.createdBy ?? principal.actor) : principal.actor;
+    const inheritsMakersOf = self ? row.inheritsMakersOf : row.kind === "application" && row.appId ? `application:${row.appId}` : `api_key:${row.id}`;
+    minted = await mintKey(d1, row.merchantId, row.livemode, kind, { name: row.name ?? undefined, permissions, rateLimit: limit, createdBy, inheritsMakersOf: inheritsMakersOf ?? undefined });
   } catch (err) {
     await db(d1).update(apiKeys).set({ expiresAt: null, revokedAt: null }).where(eq(apiKeys.id, row.id));
     throw err;
