@@ -132,4 +132,28 @@ describe("rolling API keys", () => {
     const keys = (await get<ListJson<KeyJson>>("/v1/api_keys?limit=100", opts)).body.data;
     expect(keys.filter((k) => k.name === "raced")).toHaveLength(2);
   });
+
+  it("a roll whose new key cannot be made undoes only its own claim: a revocation made meanwhile stands", async () => {
+    const { opts } = await newMerchant("roll-undo");
+    const made = await post<KeyJson>("/v1/api_keys", { name: "roll-undo-target" }, opts);
+    expect(made.status).toBe(200);
+    // Right after the roll claims the old key, a DELETE revokes it (a trigger of the test's own plays
+    // that request), and the new key's insert fails (another trigger).
+    await env.DB.batch([
+      env.DB.prepare(
+        `CREATE TRIGGER roll_undo_revoke AFTER UPDATE OF expires_at ON api_keys WHEN NEW.expires_at IS NOT NULL AND NEW.name = 'roll-undo-target'
+         BEGIN UPDATE api_keys SET revoked_at = 1 WHERE id = NEW.id; END`,
+      ),
+      env.DB.prepare(`CREATE TRIGGER roll_undo_mint BEFORE INSERT ON api_keys WHEN NEW.name = 'roll-undo-target' BEGIN SELECT RAISE(ABORT, 'no new key'); END`),
+    ]);
+    try {
+      const failed = await post(`/v1/api_keys/${made.body.id}/roll`, { expires_in: 60 }, opts);
+      expect(failed.status).toBe(500);
+    } finally {
+      await env.DB.batch([env.DB.prepare("DROP TRIGGER roll_undo_revoke"), env.DB.prepare("DROP TRIGGER roll_undo_mint")]);
+    }
+    const row = await env.DB.prepare("SELECT revoked_at, expires_at FROM api_keys WHERE id = ?").bind(made.body.id).first<{ revoked_at: number | null; expires_at: number | null }>();
+    expect(row?.revoked_at).toBe(1);
+    expectError(await get("/v1/payment_intents?limit=1", { key: made.body.secret ?? "" }), 401);
+  });
 });

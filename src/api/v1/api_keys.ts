@@ -223,7 +223,11 @@ async function rollKey(c: Ctx, principal: Principal, row: KeyRow, expiresIn: num
     const inheritsMakersOf = self ? row.inheritsMakersOf : row.kind === "application" && row.appId ? `application:${row.appId}` : `api_key:${row.id}`;
     minted = await mintKey(d1, row.merchantId, row.livemode, kind, { name: row.name ?? undefined, permissions, rateLimit: limit, createdBy, inheritsMakersOf: inheritsMakersOf ?? undefined });
   } catch (err) {
-    await db(d1).update(apiKeys).set({ expiresAt: null, revokedAt: null }).where(eq(apiKeys.id, row.id));
+    // Only our claim is undone: a revocation (DELETE) that came in meanwhile stands.
+    await db(d1)
+      .update(apiKeys)
+      .set({ expiresAt: null, revokedAt: null })
+      .where(and(eq(apiKeys.id, row.id), eq(apiKeys.expiresAt, expiresAt), expiresIn === 0 ? eq(apiKeys.revokedAt, now) : isNull(apiKeys.revokedAt)));
     throw err;
   }
   clearKeyCache();
