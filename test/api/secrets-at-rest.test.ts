@@ -1,8 +1,9 @@
 // No secret rests in plaintext: every kind the gateway issues or receives in a run (secret and
-// restricted keys, application tokens, a merchant's first key, webhook signing secrets, rolled ones (a key, an application, an endpoint),
-// connector credentials and their webhook secrets) is searched for in every column of every row of
-// every D1 table and in every Durable Object's storage, and found nowhere. Replays with the same
-// Idempotency-Key still give the secret back (the stored answer is sealed), and nothing logs one.
+// restricted keys, application tokens, a merchant's first key, webhook signing secrets, rolled ones:
+// a key, an application, an endpoint; connector credentials and their webhook secrets) is searched
+// for in every column of every row of every D1 table and in every Durable Object's storage, and
+// found nowhere. Replays with the same Idempotency-Key still give the secret back (the stored answer
+// is sealed), and nothing logs one.
 import { createExecutionContext, listDurableObjectIds, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
