@@ -42,6 +42,10 @@ export function keyFromHeader(header: string | undefined): string | null {
 
 function principalOf(row: KeyRow, kind: Principal["kind"], actor: string): Principal {
   const explicit = row.kind === "secret" ? null : (JSON.parse(row.permissions ?? "[]") as string[]).filter((p): p is Permission => isPermission(p));
+  const permissions = explicit ? permissionsFor(["merchant"], explicit) : new Set(ROLE_PERMISSIONS.merchant);
+  // A rolled key in its overlap works on for the clients moving off it, but makes no credentials: a
+  // leaked key rolled with an overlap could otherwise mint a lasting one before it expires.
+  if (row.expiresAt !== null) permissions.delete("keys.manage");
   return {
     kind,
     actor,
@@ -49,7 +53,7 @@ function principalOf(row: KeyRow, kind: Principal["kind"], actor: string): Princ
     merchantId: row.merchantId,
     livemode: row.livemode,
     roles: ["merchant"],
-    permissions: explicit ? permissionsFor(["merchant"], explicit) : new Set(ROLE_PERMISSIONS.merchant),
+    permissions,
     customerId: null,
     crossMerchant: false,
     rateLimit: row.rateLimit ? (JSON.parse(row.rateLimit) as { rate: number; burst: number }) : null,

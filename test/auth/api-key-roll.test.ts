@@ -123,6 +123,24 @@ describe("rolling API keys", () => {
     expect(JSON.stringify(other.body)).not.toContain(first.body.secret ?? "never");
   });
 
+  it("a key in its overlap still works for payments but makes, rolls and revokes no credentials", async () => {
+    const { opts } = await newMerchant("roll-overlap-powers");
+    const made = await post<KeyJson>("/v1/api_keys", { name: "leaving" }, opts);
+    const old = { key: made.body.secret ?? "" };
+    // Before the roll it manages keys, as every secret key does.
+    const spare = await post<KeyJson>("/v1/api_keys", { name: "spare" }, old);
+    expect(spare.status).toBe(200);
+    const rolled = await post<KeyJson>(`/v1/api_keys/${made.body.id}/roll`, { expires_in: 3600 }, opts);
+    expect(rolled.status).toBe(200);
+    expect((await post("/v1/payment_intents", { amount: 500, currency: "usd" }, old)).status).toBe(200);
+    expectError(await post("/v1/api_keys", { name: "lasting" }, old), 403);
+    expectError(await post(`/v1/api_keys/${spare.body.id}/roll`, {}, old), 403);
+    expectError(await call("DELETE", `/v1/api_keys/${rolled.body.id}`, old), 403);
+    expectError(await get("/v1/api_keys", old), 403);
+    // The new key does all of it.
+    expect((await get("/v1/api_keys", { key: rolled.body.secret ?? "" })).status).toBe(200);
+  });
+
   it("two rolls of one key at once make one new key", async () => {
     const { opts } = await newMerchant("roll-race");
     const made = await post<KeyJson>("/v1/api_keys", { name: "raced" }, opts);
