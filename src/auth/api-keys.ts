@@ -40,8 +40,23 @@ export function keyFromHeader(header: string | undefined): string | null {
   return null;
 }
 
+/**
+ * A key's own permissions as stored: null for a secret key (it has every merchant permission); a
+ * restricted or application key has exactly its list (none when the list is missing), names this
+ * version does not know dropped. The one reader of the column, for authorizing, showing and rolling.
+ */
+export function storedPermissions(row: Pick<KeyRow, "kind" | "permissions">): Permission[] | null {
+  if (row.kind === "secret") return null;
+  return (JSON.parse(row.permissions ?? "[]") as string[]).filter((p): p is Permission => isPermission(p));
+}
+
+/** A key's own rate limit as stored (an admin's grant), or null for the deployment's default. */
+export function storedRateLimit(row: Pick<KeyRow, "rateLimit">): { rate: number; burst: number } | null {
+  return row.rateLimit ? (JSON.parse(row.rateLimit) as { rate: number; burst: number }) : null;
+}
+
 function principalOf(row: KeyRow, kind: Principal["kind"], actor: string): Principal {
-  const explicit = row.kind === "secret" ? null : (JSON.parse(row.permissions ?? "[]") as string[]).filter((p): p is Permission => isPermission(p));
+  const explicit = storedPermissions(row);
   const permissions = explicit ? permissionsFor(["merchant"], explicit) : new Set(ROLE_PERMISSIONS.merchant);
   // A rolled key in its overlap works on for the clients moving off it, but makes no credentials: a
   // leaked key rolled with an overlap could otherwise mint a lasting one before it expires.
@@ -56,7 +71,7 @@ function principalOf(row: KeyRow, kind: Principal["kind"], actor: string): Princ
     permissions,
     customerId: null,
     crossMerchant: false,
-    rateLimit: row.rateLimit ? (JSON.parse(row.rateLimit) as { rate: number; burst: number }) : null,
+    rateLimit: storedRateLimit(row),
   };
 }
 

@@ -7,7 +7,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { audit } from "../../audit/log";
-import { clearKeyCache } from "../../auth/api-keys";
+import { clearKeyCache, storedPermissions, storedRateLimit } from "../../auth/api-keys";
 import { hasRole, holdsEveryPermission, PERMISSIONS, type Permission, type Principal } from "../../auth/permissions";
 import { invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
 import { hasPrefix, randomId, randomToken, sha256Hex } from "../../core/ids";
@@ -93,7 +93,7 @@ type KeyRow = typeof apiKeys.$inferSelect;
 const seconds = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
 
 export function renderKey(row: KeyRow, shown: { secret?: string; access_token?: string } = {}): ApiKeyJson {
-  const limit = row.rateLimit ? (JSON.parse(row.rateLimit) as { rate: number; burst: number }) : null;
+  const limit = storedRateLimit(row);
   return {
     id: row.id,
     object: "api_key",
@@ -101,7 +101,7 @@ export function renderKey(row: KeyRow, shown: { secret?: string; access_token?: 
     name: row.name,
     redacted: row.redacted,
     application_id: row.appId,
-    permissions: row.permissions ? (JSON.parse(row.permissions) as string[]) : null,
+    permissions: storedPermissions(row),
     rate_limit: limit ? { per_second: limit.rate, burst: limit.burst } : null,
     livemode: row.livemode,
     created: seconds(row.created) ?? 0,
@@ -152,8 +152,8 @@ function assertCanGrant(principal: Principal, type: string, permissions: readonl
 
 /** Revoking is managing: the key's permissions must all be the caller's. */
 function assertCanManage(principal: Principal, row: KeyRow): void {
-  const held = row.kind === "secret" || row.permissions === null ? [...PERMISSIONS] : (JSON.parse(row.permissions) as string[]);
-  const beyond = held.filter((p) => !principal.permissions.has(p as Permission));
+  const held = storedPermissions(row) ?? PERMISSIONS;
+  const beyond = held.filter((p) => !principal.permissions.has(p));
   if (beyond.length > 0) throw permissionDenied(`You cannot manage a key that holds permissions you do not: ${beyond.join(", ")}.`);
 }
 
@@ -209,9 +209,9 @@ async function rollKey(c: Ctx, principal: Principal, row: KeyRow, expiresIn: num
   }
   let minted: Awaited<ReturnType<typeof mintKey>>;
   try {
-    const limit = row.rateLimit ? (JSON.parse(row.rateLimit) as { rate: number; burst: number }) : undefined;
+    const limit = storedRateLimit(row) ?? undefined;
     const kind = row.kind === "restricted" || row.kind === "application" ? row.kind : "secret";
-    const permissions = row.permissions ? (JSON.parse(row.permissions) as Permission[]) : undefined;
+    const permissions = storedPermissions(row) ?? undefined;
     // Four eyes follows a key's makers back to a person (credentialMakers). A key rolling itself is the
     // same credential going on: the new one has the old one's makers, so rotating routinely never puts
     // the person who made the first key further away (past the depth the makers are followed to).
