@@ -16,6 +16,9 @@ import { refuseCrossSitePosts } from "./cross-site";
 import { onwardLink, returnLocation } from "./return";
 import { cspOrigin, escape, page, pageForm } from "./threeds";
 import { givenBackInWords, lastAttemptError, unmatched } from "./checkout";
+import { completeFromIntent, sessionGuard } from "../checkout/sessions";
+import { merchantEnv } from "../db/shards";
+import { checkoutSessionPageUrl } from "./urls";
 
 /** What a customer reads about their payment: plain words, never a raw status. */
 const IN_WORDS: Record<IntentStatus, string> = {
@@ -116,9 +119,21 @@ export function providerReturnPages(): Hono<{ Bindings: Env }> {
     if (!secret) return notFound();
     const object = stub(c.env, id);
     const origin = new URL(c.req.url).origin;
+    const before = await object.retrieveWithClientSecret(id, secret);
+    if (!before) return notFound();
+    // A Checkout Session's payment completes only while its session is open, as at Stripe: one past its
+    // expires_at (the cron not come by yet) is expired first, which cancels the intent and the step
+    // still open at the provider (a challenge passed there later takes nothing). Closed, the session's
+    // page says where things stand. Only when the provider could no longer cancel it (the shopper
+    // passed the challenge, money moved) does the session stay open: the return then records that
+    // payment and completes the session, so the merchant is told of the money taken.
+    const session = await sessionGuard(c.env, before, origin);
+    if (session && session.status !== "open") return c.redirect(checkoutSessionPageUrl("", session.id), 303);
     const outcome = form.canceled === "true" ? await object.abandonRedirect(id, secret, origin) : await object.completeRedirect(id, secret, origin);
     const intent = outcome.intent ?? (await object.retrieveWithClientSecret(id, secret));
     if (!intent) return notFound();
+    // A session's payment completes its session before the shopper lands on success_url (as the 3DS page's answer does).
+    await completeFromIntent(merchantEnv(c.env, intent.merchantId), intent, origin);
     const location = returnLocation(intent);
     if (location) return c.redirect(location, 303);
     return c.redirect(`/connectors/return/${encodeURIComponent(intent.id)}?client_secret=${encodeURIComponent(intent.clientSecret)}&result=1`, 303);
