@@ -56,6 +56,14 @@ function stateHtml(row: InvoiceRow, merchant: string, intent: IntentRecord | nul
   const due = escapeHtml(formatMoney(row.amountDue - row.amountPaid, row.currency));
   const late = row.status === "uncollectible" ? `<p class="alert">This invoice is past due.</p>` : "";
   if (intent?.status === "processing") return `${late}<p role="status">Your payment is being confirmed with your bank; there is no need to pay again.</p>`;
+  // Live mode: the payment page takes test cards only (a live card would be typed into the provider's
+  // own fields, README "Hosted checkout"), so its /pay page has no card form. A "Pay" link there (or the
+  // button that opens a new attempt and goes there) was a dead end: the page says how to pay instead. A
+  // 3D Secure step still waiting is the exception: /pay leads on to the bank's page, no card typed.
+  if (row.livemode && !(intent?.status === "requires_action" && intent.nextAction)) {
+    if (row.status === "open" && row.nextPaymentAttempt !== null && !(intent && takesCard(intent))) return `${late}<p role="status">This invoice's payment is being attempted with the card on file. For another way to pay, contact ${escapeHtml(merchant)}.</p>`;
+    return `${late}<p role="status">${escapeHtml(`This page cannot take a card for this invoice, and nothing was charged. To pay ${formatMoney(row.amountDue - row.amountPaid, row.currency)}, contact ${merchant}.`)}</p>`;
+  }
   if (intent && takesCard(intent)) {
     const page = hostedPaymentPageUrl("", intent.id, intent.clientSecret);
     const text = intent.status === "requires_action" ? "Confirm the payment with your bank" : `Pay ${due}`;
@@ -94,6 +102,8 @@ export function invoicePages(): Hono<PagesEnv> {
   pages.post("/:id/:token", async (c) => {
     const row = await findInvoice(c, c.req.param("id"), c.req.param("token"));
     if (!row) return notFoundPage("Invoice");
+    // Live mode offers no such button (its payment page takes no card): nothing is opened, the page says how to pay.
+    if (row.livemode) return c.redirect(new URL(c.req.url).pathname, 303);
     const intent = await openPageAttempt(c.env, row.id, new URL(c.req.url).origin, null);
     const to = intent && takesCard(intent) ? hostedPaymentPageUrl("", intent.id, intent.clientSecret) : new URL(c.req.url).pathname;
     return c.redirect(to, 303);

@@ -6,7 +6,7 @@
 // base; a GET of the page changes nothing.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { get, newMerchant, ok, post, waitFor, type CallOptions, type ListJson } from "../helpers";
+import { get, newMerchant, ok, post, seedMerchant, waitFor, type CallOptions, type ListJson } from "../helpers";
 import { open, submit, submitAndFollow } from "./card-form";
 
 interface InvoiceJson {
@@ -280,5 +280,45 @@ describe("hosted_invoice_url of an invoice marked uncollectible", () => {
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(url.pathname);
     expect(await invoice(s, first.id)).toMatchObject({ status: "void", payment_intent: before });
+  });
+});
+
+describe("hosted_invoice_url of a live-mode invoice", () => {
+  // The payment page takes test cards only (a live payment would take the card in the provider's own
+  // fields, README "Hosted checkout"): its live /pay page has no card form. The invoice's "Pay" link led
+  // there, a dead end for a customer with money to pay. The live invoice's page offers no such link nor
+  // button: it says the amount due and whom to contact, and a POST opens no attempt.
+  it("offers no Pay link or button to a page that cannot take a card: it says how to pay, and a POST opens no attempt", async () => {
+    const m = await newMerchant("hosted-invoice-live");
+    const key = `sk_live_${m.id.slice(5)}`;
+    await seedMerchant(m.id, "hosted-invoice-live", `key_live_${m.id.slice(5)}`, key, true);
+    const opts = { key };
+    const customer = await ok(post<{ id: string }>("/v1/customers", { email: "live@example.com", name: "Grace Hopper" }, opts));
+    const price = await ok(post<{ id: string }>("/v1/prices", { unit_amount: 1999, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Pro plan" } }, opts));
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: customer.id, price: price.id, payment_behavior: "default_incomplete", expand: ["latest_invoice.payment_intent"] }, opts));
+    const first = sub.latest_invoice as InvoiceJson;
+    const intent = first.payment_intent as { id: string; status: string; client_secret: string };
+    expect(intent.status).toBe("requires_payment_method");
+    const url = first.hosted_invoice_url ?? "";
+    const shown = await page(url);
+    expect(shown.status).toBe(200);
+    expect(shown.html).toMatch(/<tr class="total"><td>Amount due<\/td><td class="amt">\$19\.99<\/td><\/tr>/);
+    expect(payLink(shown.html)).toBeNull();
+    expect(shown.html).not.toContain("/pay/");
+    expect(shown.html).not.toContain("<form");
+    expect(shown.html).toContain("This page cannot take a card for this invoice, and nothing was charged. To pay $19.99, contact hosted-invoice-live.");
+
+    // Marked uncollectible: still no button (it opened a new attempt, only to lead to the same dead end).
+    await ok(post(`/v1/invoices/${first.id}/mark_uncollectible`, {}, opts));
+    const late = await page(url);
+    expect(late.html).toContain("This invoice is past due.");
+    expect(late.html).not.toContain("<form");
+    expect(late.html).toContain("To pay $19.99, contact hosted-invoice-live.");
+    const before = await invoice({ opts } as Setup, first.id);
+    const res = await exports.default.fetch(new Request(url, { method: "POST", redirect: "manual" }));
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(new URL(url).pathname);
+    await res.arrayBuffer();
+    expect((await invoice({ opts } as Setup, first.id)).payment_intent).toBe(before.payment_intent);
   });
 });
