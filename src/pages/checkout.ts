@@ -1,4 +1,4 @@
-// The pages shoppers pay on, on the gateway's origin, without any script:
+// The pages shoppers pay on, on the gateway's origin, without script (but the processing page's look, allowed by a nonce):
 // - GET/POST /checkout/{cs_id}: a Checkout Session's page (the session's `url`); after a 3DS challenge
 //   the shopper comes back to GET /checkout/{cs_id}/return, which sends them on to success_url.
 // - GET/POST /pay/{pi_id}?client_secret=...: the page of a bare payment intent (hostedPaymentPageUrl),
@@ -166,6 +166,8 @@ export interface PageOptions {
   refreshTo?: string;
   /** Seconds before refreshTo is followed (0: at once). */
   refreshAfter?: number;
+  /** A nonce allowing the page's own inline script, which may fetch only from this origin (connect-src 'self'). */
+  scriptNonce?: string;
 }
 
 export function htmlPage(title: string, body: string, options: PageOptions = {}): Response {
@@ -179,7 +181,7 @@ export function htmlPage(title: string, body: string, options: PageOptions = {})
       "content-type": "text/html; charset=utf-8",
       "cache-control": "no-store",
       "referrer-policy": "no-referrer",
-      "content-security-policy": `default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
+      "content-security-policy": `default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; ${options.scriptNonce ? `script-src 'nonce-${options.scriptNonce}'; connect-src 'self'; ` : ""}form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
     },
   });
 }
@@ -381,32 +383,57 @@ function messagePage(s: Pick<Summary, "merchant">, title: string, message: strin
 }
 
 /**
- * How often a page waiting on a payment being confirmed looks again (a meta refresh: the pages have no
- * script): 20 seconds, time for a screen reader to reach the page's message and for anyone to use its
- * "Stop checking by itself" link (offered first) before the page reloads (WCAG 2.2.1).
+ * How often a page waiting on a payment being confirmed looks again by itself: its script asks for the
+ * page's own address in the background (the page is never reloaded under its reader, nothing is
+ * announced until the payment has moved on), and only then replaces the page with what it now says.
  */
-export const RECHECK_SECONDS = 20;
+export const RECHECK_SECONDS = 10;
+
+/** The heading of the page of a payment being confirmed: what its script looks for in the page's own address to know it still is. */
+const PROCESSING_HEADING = "Payment processing";
+
+/**
+ * The script of the page of a payment being confirmed (allowed by its nonce). Every RECHECK_SECONDS it
+ * fetches `next` (the page's own address; connect-src 'self'), without following a redirect. While that
+ * is still this page it says nothing; once the payment has moved on (another page, or a redirect), the
+ * polite status says so and the page is replaced by `next` (location.replace: no history entry, as a
+ * refresh to the page's own address). Past `leftMs` it stops and says so, leaving "Check again".
+ */
+function processingScript(next: string, leftMs: number): string {
+  // JSON in a script: "<" escaped, so no text can close the element.
+  const json = (v: unknown) => JSON.stringify(v).replace(/</g, "\\u003c");
+  return (
+    `(function(){var url=${json(next)},every=${RECHECK_SECONDS * 1000},until=Date.now()+${Math.max(0, Math.floor(leftMs))},marker=${json(`<h1>${PROCESSING_HEADING}</h1>`)};` +
+    `var status=document.getElementById("payment-status"),auto=document.getElementById("auto-check");if(!status||!window.fetch)return;if(auto)auto.hidden=false;` +
+    `function say(t){status.textContent=t;if(auto)auto.hidden=true;}` +
+    `function look(){if(Date.now()>=until){say(${json("This page has stopped checking by itself: use Check again to see where your payment stands.")});return;}` +
+    `fetch(url,{cache:"no-store",credentials:"same-origin",redirect:"manual"}).then(function(r){if(r.type==="opaqueredirect"||(r.status>=300&&r.status<400))return "";if(!r.ok)throw new Error(String(r.status));return r.text();})` +
+    `.then(function(html){if(html.indexOf(marker)!==-1){setTimeout(look,every);return;}say(${json("Your payment has moved on. Loading where it stands now…")});location.replace(url);},function(){setTimeout(look,every);});}` +
+    `setTimeout(look,every);})();`
+  );
+}
 
 /**
  * A payment in flight (the provider's answer is unknown until reconciliation learns it): no form, so
- * nobody pays twice, and a way on, by itself every few seconds or by the link, to `next`, which shows
- * where the payment then stands.
+ * nobody pays twice, and a way on to `next`, which shows where the payment then stands: by itself (the
+ * page's script, for a bounded time) or by the "Check again" link, which is all a browser without
+ * script gets. No meta refresh: a page reloading itself on a timer is a time limit its reader cannot
+ * adjust (WCAG 2.2.1, axe's meta-refresh).
  */
 function processingPage(s: Pick<Summary, "merchant">, next: string, onward: string, looking: Looking): Response {
   // Bounded by the payment's age, not by a count in the URL: after RECHECK_WINDOW_SECONDS in flight
   // (or once the shopper asked it to stop) the page waits for the shopper's "Check again".
-  if (looking.stop || looking.now - looking.since >= RECHECK_WINDOW_SECONDS * 1000) {
-    return messagePage(s, "Payment processing", `Your payment is being confirmed with your bank; there is no need to pay again. This page has stopped checking by itself: use Check again to see where it stands.`, {
+  const left = RECHECK_WINDOW_SECONDS * 1000 - (looking.now - looking.since);
+  if (looking.stop || left <= 0) {
+    return messagePage(s, PROCESSING_HEADING, `Your payment is being confirmed with your bank; there is no need to pay again. This page has stopped checking by itself: use Check again to see where it stands.`, {
       pending: true,
       link: { href: next, text: "Check again" },
     });
   }
-  // The page reloads itself (WCAG 2.2.1), always to the address it is shown at (`next`: the POST's 303
-  // and the session's own page lead there): a refresh to the page's own URL replaces its history entry
-  // (a count in the URL, or a first look moving to another address, added one, and Back after the
-  // payment went through walked into looks that sent the shopper forward again). The shopper can turn
-  // it off, on every reload, with the link to the page that has stopped checking by itself: it comes
-  // first, right after the heading, so that a screen reader reaches it before the reload.
+  // The page's own address (`next`: the POST's 303 and the session's own page lead there) is where it
+  // looks, and what replaces it once the payment moved on (no history entry per look: Back after the
+  // payment went through is the paid page, never a look sending the shopper forward again). "Stop
+  // checking by itself" comes first, right after the heading, and leads to the page without its script.
   const sep = next.includes("?") ? "&" : "?";
   const links = [
     { href: `${next}${sep}${STOP_CHECKING}`, text: "Stop checking by itself" },
@@ -414,8 +441,16 @@ function processingPage(s: Pick<Summary, "merchant">, next: string, onward: stri
   ]
     .map((l) => `<a class="cancel" href="${escapeHtml(l.href)}">${escapeHtml(l.text)}</a>`)
     .join("");
-  const message = `Your payment is being confirmed with your bank; there is no need to pay again. This page checks again every ${RECHECK_SECONDS} seconds for up to ${RECHECK_WINDOW_SECONDS / 60} minutes and ${onward} once it is confirmed; or use Check again.`;
-  return htmlPage("Payment processing", `${heading(s.merchant, "Payment processing")}${links}<p role="status">${escapeHtml(message)}</p>`, { refreshTo: next, refreshAfter: RECHECK_SECONDS });
+  const message = "Your payment is being confirmed with your bank; there is no need to pay again. Use Check again to see where it stands.";
+  // Said only where the script runs (it unhides it): a browser without script does not look by itself.
+  const auto = `This page also checks by itself every ${RECHECK_SECONDS} seconds for up to ${RECHECK_WINDOW_SECONDS / 60} minutes and ${onward} once it is confirmed.`;
+  const nonce = randomToken();
+  return htmlPage(
+    PROCESSING_HEADING,
+    `${heading(s.merchant, PROCESSING_HEADING)}${links}<p role="status" id="payment-status">${escapeHtml(message)}</p><p id="auto-check" class="muted" hidden>${escapeHtml(auto)}</p>` +
+      `<script nonce="${nonce}">${processingScript(next, left)}</script>`,
+    { scriptNonce: nonce },
+  );
 }
 
 /** How long a page waiting on a payment being confirmed looks again by itself, from the attempt's start (5 minutes: past the reconciliation schedule's first two rounds, 30 s and 2 min), before it leaves it to the shopper's "Check again". */
