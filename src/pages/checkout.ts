@@ -18,7 +18,7 @@ import { awaitingMerchantConfirmation, awaitsPaymentMethod, DECLINE_VELOCITY_WIN
 import { hasPrefix } from "../core/ids";
 import { currencyExponent, minorToDecimal } from "../core/money";
 import type { IntentRecord, IntentStatus, LineItem, PaymentError, PaymentMethodDetails } from "../core/types";
-import { brandOf, cvcLengthOf } from "../connectors/sandbox/cards";
+import { brandOf, cvcLengthOf, luhnValid } from "../connectors/sandbox/cards";
 import { resolvePaymentMethod } from "../connectors/sandbox/vault";
 import { completeFromIntent, expireSession, isOverdue, lineItemsOf, sessionById, sessionGuard, successLocation, type CheckoutSessionRow } from "../checkout/sessions";
 import { merchants } from "../db/schema";
@@ -597,7 +597,9 @@ async function cardFrom(env: Env, form: Record<string, unknown>, scope: { mercha
   // Every field is checked, and every one refused is said at once (not one per submission).
   const refused: string[] = [];
   const numberOk = /^\d{12,19}$/.test(number);
+  // A mistyped digit (the Luhn check) is said with the rest, not in a second round once they are fixed.
   if (!numberOk) refused.push("invalid_number");
+  else if (!luhnValid(number)) refused.push("incorrect_number");
   const month = expiry ? Number(expiry[1]) : 0;
   const typedYear = expiry ? Number(expiry[2]) : 0;
   const year = typedYear < 100 ? 2000 + typedYear : typedYear;
@@ -606,6 +608,8 @@ async function cardFrom(env: Env, form: Record<string, unknown>, scope: { mercha
   if (!expiry) refused.push("invalid_expiry");
   else if (month < 1 || month > 12) refused.push("invalid_expiry_month");
   else if (year < now.getUTCFullYear() || (year === now.getUTCFullYear() && month < now.getUTCMonth() + 1)) refused.push("expired_card");
+  // The vault's bound (no card runs 50 years): also said at once.
+  else if (year > now.getUTCFullYear() + 50) refused.push("invalid_expiry_year");
   // The CVC's length by the brand, once the number says which it is.
   const cvcLength = numberOk ? cvcLengthOf(brandOf(number)) : null;
   if (!/^\d{3,4}$/.test(cvc)) refused.push("invalid_cvc");

@@ -48,6 +48,15 @@ describe("the card form after a failed check", () => {
     expect(html).not.toMatch(/4241|424242|918|2034/);
   });
 
+  it("a number that fails its Luhn check, or a year the vault refuses, is said with the other fields' errors at once, not in a second round once those are fixed", async () => {
+    const path = await sessionPath();
+    const both = await submitAndFollow(path, { card_number: "4242 4242 4242 4241", expiry: "01/20", cvc: "1" }, `${path}?error=incorrect_number,expired_card,invalid_cvc`);
+    expect(both.html).toContain("3 card details need correcting:");
+    expect(attributesOf(both.html, "card-number")["aria-invalid"]).toBe("true");
+    const far = await submitAndFollow(path, { card_number: "4242 4242 4242 4241", expiry: `12/${new Date().getUTCFullYear() + 60}` }, `${path}?error=incorrect_number,invalid_expiry_year`);
+    expect(attributesOf(far.html, "expiry")["aria-invalid"]).toBe("true");
+  });
+
   it("an expiry or a CVC in error is the field marked and focused", async () => {
     const path = await sessionPath();
     const month = await submitAndFollow(path, { expiry: "13 / 34" }, `${path}?error=invalid_expiry_month`);
