@@ -43,7 +43,7 @@ export function cspOrigin(url: string | null | undefined): string | null {
 function page(title: string, body: string, status = 200, options: PageOptions = {}): Response {
   // The checkout's own look (PAGE_STYLE), a <main> landmark, and a viewport that starts unzoomed.
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${escape(title)}</title><style>${PAGE_STYLE}
+<meta name="referrer" content="no-referrer"><title>${escape(title)}</title><style>${PAGE_STYLE}
 form.answer{display:block}form.answer button{margin-top:.75rem}</style></head>
 <body><main>${body}</main></body></html>`;
   return new Response(html, {
@@ -52,7 +52,8 @@ form.answer{display:block}form.answer button{margin-top:.75rem}</style></head>
       "content-type": "text/html; charset=utf-8",
       "cache-control": "no-store",
       "content-security-policy":
-        `default-src 'none'; style-src 'unsafe-inline'; ${options.scriptNonce ? `script-src 'nonce-${options.scriptNonce}'; ` : ""}` +
+        // img-src 'self': the browser's own request for /favicon.ico, as on the checkout pages (blocked, it was a CSP violation in the shopper's console).
+        `default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; ${options.scriptNonce ? `script-src 'nonce-${options.scriptNonce}'; ` : ""}` +
         `form-action ${["'self'", ...(options.formAction ?? [])].join(" ")}; frame-ancestors 'none'; base-uri 'none'`,
     },
   });

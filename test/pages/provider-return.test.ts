@@ -101,6 +101,18 @@ describe("provider return page", () => {
     await res.text();
   });
 
+  it("the 3DS, PayPal sandbox and provider return pages let the browser fetch /favicon.ico (img-src 'self', as the checkout pages do) and send no referrer", async () => {
+    const challenge = await sandboxChallenge();
+    const paypal = (await createIntent({ amount: 2500, payment_method_data: { type: "paypal" }, confirm: true, return_url: "https://shop.example/back" })).body;
+    const approval = new URL(paypal.next_action?.redirect_to_url?.url ?? "");
+    for (const url of [challenge.next_action?.url ?? "", `http://gateway.test${approval.pathname}${approval.search}`, returnUrl(paypal), `${returnUrl(challenge)}&result=1`]) {
+      const res = await exports.default.fetch(new Request(url, { redirect: "manual" }));
+      expect(res.status, url).toBe(200);
+      expect(res.headers.get("content-security-policy") ?? "", url).toMatch(/^default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; /);
+      expect(await res.text(), url).toContain('<meta name="referrer" content="no-referrer">');
+    }
+  });
+
   it("/favicon.ico, which browsers ask for on every page, is an empty icon (a 404 showed in every shopper's console)", async () => {
     const res = await exports.default.fetch(new Request("http://gateway.test/favicon.ico"));
     expect(res.status).toBe(200);
