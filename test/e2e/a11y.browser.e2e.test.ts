@@ -161,3 +161,32 @@ describe("the shopper's pages pass axe at 375 and 1280 px, light and dark", () =
     });
   }
 });
+
+describe("the dashboard's pages pass axe", () => {
+  for (const view of [VIEWS[0], VIEWS[3]]) {
+    it(`sign-in and every page of a merchant's key: ${view?.name}`, { timeout: 300_000 }, async () => {
+      if (!view) return;
+      const paid = await stripe.paymentIntents.create({ amount: 4200, currency: "usd", payment_method: "pm_card_visa", confirm: true });
+      const ctx = await context(view);
+      const page = await ctx.newPage();
+      const found: string[] = [];
+      const check = async (name: string) => {
+        for (const v of await violations(page)) found.push(`${name}: ${v}`);
+      };
+      await page.goto(`${gateway.origin}/dashboard`);
+      await page.getByLabel("API key or token").waitFor();
+      await check("sign-in");
+      await page.getByLabel("API key or token").fill("sk_test_merchant_a");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("heading", { name: "Payments" }).waitFor();
+      for (const route of ["payments", `payments/${paid.id}`, "failed", "approvals", "customers", "subscriptions", "webhooks", "events", "health", "keys", "nothing-here"]) {
+        await page.goto(`${gateway.origin}/dashboard#/${route}`);
+        // The page has drawn when its heading replaced "Loading…".
+        await expect.poll(async () => (await page.locator("main h1").count()) > 0 && !/^Loading/.test(await page.locator("#main").innerText()), { timeout: 90_000 }).toBe(true);
+        await check(route);
+      }
+      await ctx.close();
+      expect(found).toEqual([]);
+    });
+  }
+});
