@@ -34,10 +34,11 @@ function latestPayment(env: Env, row: InvoiceRow): Promise<IntentRecord | null> 
 function amountsHtml(row: InvoiceRow): string {
   const money = (minor: number) => escapeHtml(formatMoney(minor, row.currency));
   const period = `${dateInWords(row.periodStart)} – ${dateInWords(row.periodEnd)}`;
-  const line = `<tr><td>${escapeHtml(row.description ?? "Subscription")}<br><span class="qty">${escapeHtml(period)}</span></td><td class="amt">${money(row.amountDue)}</td></tr>`;
-  const paid = row.amountPaid > 0 ? `<tr><td>Amount paid</td><td class="amt">${money(row.amountPaid)}</td></tr>` : "";
-  const due = row.status === "open" || row.status === "uncollectible" ? `<tr class="total"><td>Amount due</td><td class="amt">${money(row.amountDue - row.amountPaid)}</td></tr>` : "";
-  return `<table aria-label="Invoice"><tbody>${line}<tr class="total"><td>Total</td><td class="amt">${money(row.amountDue)}</td></tr>${paid}${due}</tbody></table>`;
+  // Each row's name is its header (as the checkout's order summary): a screen reader reads "Total" with its amount.
+  const line = `<tr><th scope="row">${escapeHtml(row.description ?? "Subscription")}<br><span class="qty">${escapeHtml(period)}</span></th><td class="amt">${money(row.amountDue)}</td></tr>`;
+  const paid = row.amountPaid > 0 ? `<tr><th scope="row">Amount paid</th><td class="amt">${money(row.amountPaid)}</td></tr>` : "";
+  const due = row.status === "open" || row.status === "uncollectible" ? `<tr class="total"><th scope="row">Amount due</th><td class="amt">${money(row.amountDue - row.amountPaid)}</td></tr>` : "";
+  return `<table aria-label="Invoice"><tbody>${line}<tr class="total"><th scope="row">Total</th><td class="amt">${money(row.amountDue)}</td></tr>${paid}${due}</tbody></table>`;
 }
 
 /** Who and what the invoice is: its id, its customer as the invoice keeps them, when it was made. */
@@ -47,7 +48,7 @@ function detailsHtml(row: InvoiceRow): string {
 }
 
 /** What the page says of the invoice's state, and the way to pay it when there is one. */
-function stateHtml(row: InvoiceRow, merchant: string, intent: IntentRecord | null): string {
+function stateHtml(row: InvoiceRow, merchant: string, intent: IntentRecord | null, self: string): string {
   if (row.status === "paid") {
     const when = row.paidAt !== null ? ` on ${dateInWords(row.paidAt)}` : "";
     return `<p class="done">${row.amountDue === 0 ? "Nothing is due on this invoice." : `Paid${escapeHtml(when)}. Thank you!`}</p>`;
@@ -55,7 +56,12 @@ function stateHtml(row: InvoiceRow, merchant: string, intent: IntentRecord | nul
   if (row.status === "void") return `<p role="status">This invoice was voided: nothing is due on it.</p>`;
   const due = escapeHtml(formatMoney(row.amountDue - row.amountPaid, row.currency));
   const late = row.status === "uncollectible" ? `<p class="alert">This invoice is past due.</p>` : "";
-  if (intent?.status === "processing") return `${late}<p role="status">Your payment is being confirmed with your bank; there is no need to pay again.</p>`;
+  // Being confirmed: this page does not look again by itself; "Check again" does, and the payment's own
+  // page (which does look again by itself) is one link away.
+  if (intent?.status === "processing") {
+    const page = hostedPaymentPageUrl("", intent.id, intent.clientSecret);
+    return `${late}<p role="status">Your payment is being confirmed with your bank; there is no need to pay again.</p><p><a href="${escapeHtml(self)}">Check again</a> · <a href="${escapeHtml(page)}">Follow the payment</a></p>`;
+  }
   // Live mode: the payment page takes test cards only (a live card would be typed into the provider's
   // own fields, README "Hosted checkout"), so its /pay page has no card form. A "Pay" link there (or the
   // button that opens a new attempt and goes there) was a dead end: the page says how to pay instead. A
@@ -94,7 +100,7 @@ export function invoicePages(): Hono<PagesEnv> {
     const merchant = await merchantName(c.env, row.merchantId);
     const intent = row.status === "open" || row.status === "uncollectible" ? await latestPayment(c.env, row) : null;
     const title = row.status === "paid" ? "Invoice paid" : row.status === "void" ? "Invoice voided" : "Invoice";
-    return htmlPage(title, `${heading(merchant, title)}${detailsHtml(row)}${amountsHtml(row)}${stateHtml(row, merchant, intent)}`);
+    return htmlPage(title, `${heading(merchant, title)}${detailsHtml(row)}${amountsHtml(row)}${stateHtml(row, merchant, intent, new URL(c.req.url).pathname)}`);
   });
   // The Pay button of an invoice whose payment cannot take a card: a new attempt's intent, then its page.
   // Whatever the invoice has become meanwhile (paid, voided, an attempt under way), the invoice's page

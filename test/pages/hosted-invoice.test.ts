@@ -77,7 +77,7 @@ describe("hosted_invoice_url", () => {
     expect(shown.html).toContain("Ada Lovelace, hosted-invoice-pay@example.com");
     expect(shown.html).toContain("Pro plan × 1");
     expect(shown.html).toContain("January 31, 2026 – February 28, 2026");
-    expect(shown.html).toMatch(/<tr class="total"><td>Amount due<\/td><td class="amt">\$19\.99<\/td><\/tr>/);
+    expect(shown.html).toMatch(/<tr class="total"><th scope="row">Amount due<\/th><td class="amt">\$19\.99<\/td><\/tr>/);
     const link = payLink(shown.html);
     expect(link).toEqual({ href: `/pay/${intent.id}?client_secret=${intent.client_secret}`, text: "Pay $19.99" });
     // Reading the page changed nothing.
@@ -98,7 +98,7 @@ describe("hosted_invoice_url", () => {
     const after = await page(first.hosted_invoice_url ?? "");
     expect(after.html).toContain("<h1>Invoice paid</h1>");
     expect(after.html).toContain("Paid on January 31, 2026. Thank you!");
-    expect(after.html).toMatch(/<td>Amount paid<\/td><td class="amt">\$19\.99<\/td>/);
+    expect(after.html).toMatch(/<th scope="row">Amount paid<\/th><td class="amt">\$19\.99<\/td>/);
     expect(after.html).not.toContain("Amount due");
     expect(payLink(after.html)).toBeNull();
   });
@@ -251,6 +251,12 @@ describe("hosted_invoice_url of an invoice marked uncollectible", () => {
     // The provider times out on this card: the customer's payment stays processing until reconciliation settles it.
     await submit(pay.pathname, { client_secret: pay.searchParams.get("client_secret") ?? "", card_number: "4000000000007007" });
     expect((await ok(get<{ status: string }>(`/v1/payment_intents/${intentId}`, s.opts))).status).toBe("processing");
+    // The invoice's page says so, with a way to look again and the payment's own page (which looks by itself).
+    const waiting = (await page(first.hosted_invoice_url ?? "")).html;
+    expect(waiting).toContain("being confirmed with your bank");
+    expect(waiting).toContain(`<a href="${url.pathname}">Check again</a>`);
+    expect(waiting).toContain(`<a href="${pay.pathname}?client_secret=${pay.searchParams.get("client_secret") ?? ""}">Follow the payment</a>`);
+    expect(waiting).toContain(`<th scope="row">Total</th>`);
 
     const res = await post<{ error: { type: string; code: string } }>(`/v1/invoices/${first.id}/pay`, {}, s.opts);
     expect(res.status).toBe(400);
@@ -302,7 +308,7 @@ describe("hosted_invoice_url of a live-mode invoice", () => {
     const url = first.hosted_invoice_url ?? "";
     const shown = await page(url);
     expect(shown.status).toBe(200);
-    expect(shown.html).toMatch(/<tr class="total"><td>Amount due<\/td><td class="amt">\$19\.99<\/td><\/tr>/);
+    expect(shown.html).toMatch(/<tr class="total"><th scope="row">Amount due<\/th><td class="amt">\$19\.99<\/td><\/tr>/);
     expect(payLink(shown.html)).toBeNull();
     expect(shown.html).not.toContain("/pay/");
     expect(shown.html).not.toContain("<form");
