@@ -136,13 +136,16 @@ export function inPosWords(data: ApiErrorData, intent: IntentRecord | null, op: 
       return say(REFUNDED_NOT_VOIDABLE);
     case "payment_intent_settled":
       return say("This sale has settled (it was not captured today): refund it instead.");
-    case "amount_too_large":
+    case "amount_too_large": {
       if (!data.excess) return data;
+      // A capture's amountCents leaves the tip out (it is captured on top): so do the amounts told.
+      const tip = data.excess.action === "capture" && intent ? intent.tipAmount : 0;
       return say(
         data.excess.action === "capture"
-          ? `amountCents (${data.excess.requested}) is greater than the authorized amount that can be captured (${data.excess.available}).`
+          ? `amountCents (${data.excess.requested - tip}) is greater than the authorized amount that can be captured (${data.excess.available - tip})${tip > 0 ? `; the tip (tipCents ${tip}) is captured on top of it` : ""}.`
           : `amountCents (${data.excess.requested}) is greater than what remains refundable on this payment (${data.excess.available}).`,
       );
+    }
     case "payment_intent_pending_reconciliation":
       return say("A capture or void of this payment has an unknown outcome at the processor; it must be reconciled first. Read it back later.");
     default:

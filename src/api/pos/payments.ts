@@ -188,11 +188,15 @@ function checkIntentId(id: string, field?: string): void {
  * would be taken in another currency than the client meant. Checked before the request is bound to
  * its clientRequestId (a refusal changes nothing); a payment's currency never changes once authorized.
  */
-async function assertPaymentCurrency(c: Ctx, principal: Principal, id: string, sent: string | undefined): Promise<void> {
+function assertPaymentCurrency(intent: IntentRecord, sent: string | undefined): void {
   if (sent === undefined) return;
+  if (sent.toLowerCase() !== intent.currency) throw validation(`currency must be the payment's (${intent.currency.toUpperCase()}), not ${sent.toUpperCase()}.`, "currency");
+}
+
+async function existingPayment(c: Ctx, principal: Principal, id: string): Promise<IntentRecord> {
   const intent = await intentStub(c.env, id).retrieve(principal, id);
   if (!intent) throw notFound(`No such payment: '${id}'.`, "paymentIntentId");
-  if (sent.toLowerCase() !== intent.currency) throw validation(`currency must be the payment's (${intent.currency.toUpperCase()}), not ${sent.toUpperCase()}.`, "currency");
+  return intent;
 }
 
 async function createPayment(c: Ctx, principal: Principal, body: z.output<typeof PaymentBody>, capture: boolean): Promise<Response> {
@@ -257,13 +261,22 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
     async (c, { principal, body }) => {
       const id = body.paymentIntentId;
       checkIntentId(id, "paymentIntentId");
-      await assertPaymentCurrency(c, principal, id, body.currency);
+      const current = await existingPayment(c, principal, id);
+      assertPaymentCurrency(current, body.currency);
+      // amountCents is counted as the authorization's amountCents is, before the tip ("must be <=
+      // authorized amount": the 5000 the authorize answered, not 5000 + tipCents): the tip, held with
+      // the authorization, is captured on top of it. Capturing amountCents of the total instead took
+      // a client's explicit full capture (amountCents 5000 of 5000 + 200) as a partial one and
+      // released the tip, and answered an amountCents other than the one sent. The tip is fixed when
+      // the payment is made (nothing changes it afterwards), so reading it here is reading it in the capture's turn.
+      const amountToCapture = body.amountCents === undefined ? undefined : body.amountCents + current.tipAmount;
       const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/capture", target: id, params: { amountCents: body.amountCents } }, "pos.capture");
-      const outcome = await intentStub(c.env, id).capture(req, id, { amountToCapture: body.amountCents });
+      const outcome = await intentStub(c.env, id).capture(req, id, { amountToCapture });
       const intent = assertOk(outcome, id, "capture", "paymentIntentId");
       return c.json(
-        // As the seed's example: amountCents is what was captured (4500 of 5000), here without the tip,
-        // which tipCents says, as every payment answer does (the sale's 1500 + 200); capturedAmountCents is the total taken.
+        // As the seed's example: amountCents is what was captured (4500 of 5000), the amountCents sent,
+        // without the tip, which tipCents says, as every payment answer does (the sale's 1500 + 200);
+        // capturedAmountCents is the total taken (the tip included).
         {
           data: {
             id: intent.id,
@@ -323,7 +336,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
     async (c, { principal, body }) => {
       const id = body.paymentIntentId;
       checkIntentId(id, "paymentIntentId");
-      await assertPaymentCurrency(c, principal, id, body.currency);
+      if (body.currency !== undefined) assertPaymentCurrency(await existingPayment(c, principal, id), body.currency);
       const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/refund", target: id, params: { amountCents: body.amountCents } }, "pos.refund");
       const thresholds = (await merchantSettings(directoryDb(c.env), principal.merchantId, { fresh: true })).refund_approval_thresholds;
       const outcome = await intentStub(c.env, id).refund(req, id, { amount: body.amountCents, reason: null, metadata: {}, approvalThresholds: thresholds });

@@ -170,6 +170,35 @@ describe("seed 002 tipCents", () => {
     const read = (await get<{ data: { intent: Record<string, unknown> } }>(`/api/v1/payments/transactions/${String(a.body.data.id)}`, opts)).body.data.intent;
     expect(read).toMatchObject({ amountCents: 1500, tipCents: 200, capturedAmountCents: 1700 });
   });
+
+  it("a capture's amountCents is counted as the authorization's (the tip on top): the answer's amountCents is the one sent, and sending the whole amountCents captures the tip too", async () => {
+    const { opts } = await newMerchant("pos-tip-capture-amount");
+    const authorize = async () => {
+      const a = await post<Data>("/api/v1/payments/authorize", { amountCents: 5000, tipCents: 200, ...card }, opts);
+      expect(a.status, JSON.stringify(a.body)).toBe(201);
+      expect(a.body.data).toMatchObject({ amountCents: 5000, tipCents: 200 });
+      return String(a.body.data.id);
+    };
+    // The seed's partial capture: 4500 of the 5000 authorized; the tip is taken with it.
+    const partial = await authorize();
+    const cap = await post<Data>("/api/v1/payments/capture", { clientRequestId: uniqueKey("cap"), paymentIntentId: partial, amountCents: 4500 }, opts);
+    expect(cap.status, JSON.stringify(cap.body)).toBe(200);
+    expect(cap.body.data).toMatchObject({ status: "captured", amountCents: 4500, tipCents: 200, capturedAmountCents: 4700 });
+    const read = (await get<{ data: { intent: Record<string, unknown> } }>(`/api/v1/payments/transactions/${partial}`, opts)).body.data.intent;
+    expect(read).toMatchObject({ capturedAmountCents: 4700 });
+    // The whole amountCents, sent explicitly, is the full capture, as leaving it out is: the tip is not released.
+    const whole = await authorize();
+    const full = await post<Data>("/api/v1/payments/capture", { paymentIntentId: whole, amountCents: 5000 }, opts);
+    expect(full.status, JSON.stringify(full.body)).toBe(200);
+    expect(full.body.data).toMatchObject({ amountCents: 5000, tipCents: 200, capturedAmountCents: 5200 });
+    // More than the authorized amountCents is refused in the same terms, and nothing is captured.
+    const over = await authorize();
+    const error = expectError(await post("/api/v1/payments/capture", { paymentIntentId: over, amountCents: 5001 }, opts), 400, "VALIDATION_ERROR");
+    expect(error.message).toBe("amountCents (5001) is greater than the authorized amount that can be captured (5000); the tip (tipCents 200) is captured on top of it.");
+    expect(error.details[0]?.field).toBe("amountCents");
+    const still = (await get<{ data: { intent: Record<string, unknown> } }>(`/api/v1/payments/transactions/${over}`, opts)).body.data.intent;
+    expect(still).toMatchObject({ status: "authorized", capturedAmountCents: 0 });
+  });
 });
 
 describe("seed 002 history of a sale", () => {
