@@ -273,11 +273,18 @@ function methodNotAllowed(c: Ctx, allowed: string[]): Response {
 
 // ---- routes -------------------------------------------------------------------------------------------
 
+/**
+ * A route's path, and the same with a trailing slash: the document's paths have none, and a Spring
+ * application (its error payload is Spring Boot's, with `path`) matched one too until Spring 6; a
+ * client that adds it reaches the same route rather than a 404.
+ */
+const withSlash = (path: string): string[] => [path, `${path}/`];
+
 export function icligoSurface(): Hono<AppEnv> {
   const api = new Hono<AppEnv>();
   api.onError(surfaceErrors("icligo", sendError));
 
-  api.post("/create-payment-intent", async (c) => {
+  api.on("POST", withSlash("/create-payment-intent"), async (c) => {
     const principal = await application(c, "payments.transactions.create");
     const input = parseCreate(await readExactJson(c.req.raw));
     const scope = { merchantId: principal.merchantId, livemode: principal.livemode };
@@ -311,17 +318,17 @@ export function icligoSurface(): Hono<AppEnv> {
     return send(renderPayment(intent, number, paymentUrl(c, intent)), 200, outcome.replayed);
   });
 
-  api.get("/:payment_id", async (c) => {
+  api.on("GET", withSlash("/:payment_id"), async (c) => {
     // Not a payment number: the create route, read with another method (a 405 naming POST, not "no such payment").
     if (c.req.param("payment_id") === "create-payment-intent") return methodNotAllowed(c, ["POST"]);
     const principal = await application(c, "payments.transactions.view");
-    const found = await findPayment(c, principal, c.req.param("payment_id"));
+    const found = await findPayment(c, principal, c.req.param("payment_id") ?? "");
     return send(renderPayment(found.intent, found.number, paymentUrl(c, found.intent)));
   });
 
-  api.put("/:payment_id/capture", async (c) => {
+  api.on("PUT", withSlash("/:payment_id/capture"), async (c) => {
     const principal = await application(c, "payments.transactions.create");
-    const found = await findPayment(c, principal, c.req.param("payment_id"));
+    const found = await findPayment(c, principal, c.req.param("payment_id") ?? "");
     const body = await optionalBody(c);
     const description = text(body, "description", 500);
     samePaymentCurrency(body, found.intent);
@@ -347,8 +354,7 @@ export function icligoSurface(): Hono<AppEnv> {
     if (intent instanceof Response) return intent;
     return send(renderPayment(intent, found.number, paymentUrl(c, intent)), 200, outcome.replayed);
   };
-  api.put("/:payment_id/cancel", cancel);
-  api.post("/:payment_id/cancel", cancel);
+  api.on(["PUT", "POST"], withSlash("/:payment_id/cancel"), cancel);
 
   // Refund, as cancel, takes PUT (the document's verb for capture) or POST.
   const refund = async (c: Ctx): Promise<Response> => {
@@ -374,12 +380,11 @@ export function icligoSurface(): Hono<AppEnv> {
     if (held) return send({ ...payment, refund: renderPendingRefund(held) }, 202, outcome.replayed);
     return send(payment, 200, outcome.replayed);
   };
-  api.put("/:payment_id/refund", refund);
-  api.post("/:payment_id/refund", refund);
+  api.on(["PUT", "POST"], withSlash("/:payment_id/refund"), refund);
 
   api.all("*", (c) => {
     const path = new URL(c.req.url).pathname;
-    const allowed = allowedMethods(path.slice(PREFIX.length));
+    const allowed = allowedMethods(path.slice(PREFIX.length).replace(/(?<=.)\/$/, ""));
     if (allowed && !allowed.includes(c.req.method)) return methodNotAllowed(c, allowed);
     throw new ApiError({ status: 404, type: "invalid_request_error", code: "route_missing", message: `No route ${c.req.method} ${path}.` });
   });

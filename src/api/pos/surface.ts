@@ -94,7 +94,10 @@ export function posRoute<B extends z.ZodType | undefined = undefined, Q extends 
     },
   });
   const honoPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
-  sub.on(spec.method.toUpperCase(), honoPath, async (c) => {
+  // Also with a trailing slash: the API's framework (a Next.js app, `withMiddleware`) answers
+  // /api/v1/payments/sale/ with a 308 to /api/v1/payments/sale, which clients follow with the same
+  // method and body, so a client that writes the slash works there; served here as it is.
+  sub.on(spec.method.toUpperCase(), [honoPath, `${honoPath}/`], async (c) => {
     try {
       const principal = await surfacePrincipal(c, spec.permission);
       if (principal.customerId && !spec.customers) throw forbidden("A customer's token cannot use this route.");

@@ -831,3 +831,27 @@ describe("seed 003: server errors", () => {
     expect(err).toMatchObject({ status: 500, error: "Internal Server Error", message: "The payment provider failed." });
   });
 });
+
+describe("seed 003 paths with a trailing slash", () => {
+  it("each route also answers with a trailing slash (Spring matched one until Spring 6); a wrong method is still a 405", async () => {
+    const app = await newApplication();
+    const created = await send("POST", "/payments/create-payment-intent/", { app, body: MANUAL });
+    expect(created.status, created.text).toBe(200);
+    const payment = created.json as PaymentDto;
+    expect(((await send("GET", `/payments/${payment.id}/`, { app })).json as PaymentDto).id).toBe(payment.id);
+    await customerPays(payment);
+    const capture = await send("PUT", `/payments/${payment.id}/capture/`, { app, body: SEED_CAPTURE });
+    expect(capture.status, capture.text).toBe(200);
+    const refund = await send("POST", `/payments/${payment.id}/refund/`, { app, body: '{"amount": 1.00}' });
+    expect(refund.status, refund.text).toBe(200);
+    expect((refund.json as PaymentDto & { refundedAmount: { value: number } }).refundedAmount.value).toBe(1);
+    const other = await createPayment(app);
+    const canceled = await send("PUT", `/payments/${other.id}/cancel/`, { app });
+    expect(canceled.status, canceled.text).toBe(200);
+    expect((canceled.json as PaymentDto).status).toBe("Canceled");
+    const wrong = await send("GET", `/payments/${payment.id}/capture/`, { app });
+    expectError(wrong, 405, `/payments/${payment.id}/capture/`);
+    expect(wrong.headers.get("allow")).toBe("PUT");
+    expectError(await send("GET", "/payments/create-payment-intent/", { app }), 405, "/payments/create-payment-intent/");
+  });
+});

@@ -318,3 +318,33 @@ describe("seed 002 a void of a failed payment already resolved or dismissed", ()
     }
   });
 });
+
+describe("seed 002 paths with a trailing slash", () => {
+  it("every route also answers with a trailing slash (the API's Next.js app redirects it there with a 308 that clients follow); a wrong method is still a 405", async () => {
+    const { opts } = await newMerchant("pos-trailing-slash");
+    const made = await post<Data>("/api/v1/payments/authorize/", { clientRequestId: uniqueKey("auth"), amountCents: 5000, ...card }, opts);
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const id = String(made.body.data.id);
+    const cap = await post<Data>("/api/v1/payments/capture/", { paymentIntentId: id, amountCents: 4500 }, opts);
+    expect(cap.status, JSON.stringify(cap.body)).toBe(200);
+    expect(cap.body.data).toMatchObject({ status: "captured", amountCents: 4500 });
+    const refund = await post<Data>("/api/v1/payments/refund/", { paymentIntentId: id, amountCents: 500 }, opts);
+    expect(refund.status, JSON.stringify(refund.body)).toBe(200);
+    const one = await get<{ data: { intent: { id: string } } }>(`/api/v1/payments/transactions/${id}/`, opts);
+    expect(one.status, JSON.stringify(one.body)).toBe(200);
+    expect(one.body.data.intent.id).toBe(id);
+    const list = await get<List>("/api/v1/payments/transactions/?limit=5", opts);
+    expect(list.status, JSON.stringify(list.body)).toBe(200);
+    expect(list.body.data.map((r) => r.id)).toContain(id);
+    const declined = await sale(opts, { token: "9418594164540002" });
+    expect((await get("/api/v1/payments/failed/?counts=true", opts)).body).toEqual({ data: { total: 1, declined: 1, error: 0 } });
+    const resolved = await post<Data>(`/api/v1/payments/failed/${String(declined.id)}/resolve/`, { resolution: "dismissed" }, opts);
+    expect(resolved.status, JSON.stringify(resolved.body)).toBe(200);
+    const saved = await post<Data>("/api/v1/customers/cust-slash/payment-methods/", { token: "9418594164541111", expiry: EXPIRY }, opts);
+    expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+    expect((await get("/api/v1/customers/cust-slash/payment-methods/", opts)).status).toBe(200);
+    expect((await call("DELETE", `/api/v1/customers/cust-slash/payment-methods/${String(saved.body.data.id)}/`, opts)).status).toBe(200);
+    const wrong = await get("/api/v1/payments/sale/", opts);
+    expectError(wrong, 405, "METHOD_NOT_ALLOWED");
+  });
+});
