@@ -63,18 +63,30 @@ function sendProblem(c: Ctx, err: ApiErrorData, extra: Record<string, string> = 
 
 const accountOf = (intent: Pick<IntentSummary, "gatewayAccount" | "connectorAccount">) => intent.gatewayAccount ?? intent.connectorAccount ?? SANDBOX_ACCOUNT;
 
-async function rendered(c: Ctx, intent: IntentRecord, number?: number): Promise<SeedIntentJson> {
+/**
+ * Whether an answer to `principal` shows the client secret (and nextActionUrl, which carries it). The
+ * secret is a credential: with it the hosted payment page confirms the payment. A token that may make
+ * payments gets it, as the document's create answer shows; a reader that may not (support, a token
+ * narrowed to viewing) gets `clientSecret: null`, else support could pay through the page what its
+ * role may not confirm here (403), and its lists would hand it every merchant's secrets.
+ */
+function showsSecrets(principal: Principal): boolean {
+  return principal.permissions.has("payments.transactions.create");
+}
+
+async function rendered(c: Ctx, principal: Principal, intent: IntentRecord, number?: number): Promise<SeedIntentJson> {
   const n = number ?? (await ensureIntentNumber(shardFor(c.env, intent.merchantId), intent));
   const summary = summaryOf(intent);
-  return renderSeedIntent(summary, n, await gatewayNumberOf(directoryDb(c.env), accountOf(summary)), publicBase(c));
+  return renderSeedIntent(summary, n, await gatewayNumberOf(directoryDb(c.env), accountOf(summary)), publicBase(c), showsSecrets(principal));
 }
 
 /** A page of numbered intents: each account's gateway number is looked up once, then every row renders without waiting. */
-async function renderedList(c: Ctx, rows: { number: number; intent: IntentSummary }[]): Promise<SeedIntentJson[]> {
+async function renderedList(c: Ctx, principal: Principal, rows: { number: number; intent: IntentSummary }[]): Promise<SeedIntentJson[]> {
   const accounts = [...new Set(rows.map((r) => accountOf(r.intent)))];
   const numbers = new Map(await Promise.all(accounts.map(async (a) => [a, await gatewayNumberOf(directoryDb(c.env), a)] as const)));
   const base = publicBase(c);
-  return rows.map((r) => renderSeedIntent(r.intent, r.number, numbers.get(accountOf(r.intent)) ?? null, base));
+  const secrets = showsSecrets(principal);
+  return rows.map((r) => renderSeedIntent(r.intent, r.number, numbers.get(accountOf(r.intent)) ?? null, base, secrets));
 }
 
 /** A list's page: `limit` (1 to 1,000) and `beforeId` (the payments after it in the list: numbered below it, or for a customer's list created before it), from the query. */
@@ -211,11 +223,11 @@ function customerCancelRefusal(err: ApiErrorData, intent: IntentRecord | null): 
 }
 
 /** An operation's answer; one replayed for its Idempotency-Key (a refusal as a success) says so, as on /v1. */
-async function outcomeResponse(c: Ctx, outcome: OpOutcome, number: number, status = 200): Promise<Response> {
+async function outcomeResponse(c: Ctx, principal: Principal, outcome: OpOutcome, number: number, status = 200): Promise<Response> {
   const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
   if (outcome.error) return sendProblem(c, outcome.error, headers, outcome.answer?.requestId ?? c.get("requestId"));
   if (!outcome.intent) throw resourceMissing("payment intent", String(number));
-  return send(c, await rendered(c, outcome.intent, number), status, headers);
+  return send(c, await rendered(c, principal, outcome.intent, number), status, headers);
 }
 
 // ---- create -------------------------------------------------------------------------------------------
@@ -376,7 +388,7 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     const { take, before } = pageOf(c);
     const filter = { merchantId: readScope(principal), livemode: principal.livemode, before };
     const rows = await numberedAcrossShards(c, filter, take + 1, (a, b) => b.number - a.number);
-    return sendPage(c, await renderedList(c, rows.slice(0, take)), take, rows.length > take);
+    return sendPage(c, await renderedList(c, principal, rows.slice(0, take)), take, rows.length > take);
   });
 
   api.get("/customer/:customerId", async (c) => {
@@ -391,7 +403,7 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     // number no payment has pages by number, as the list of all payments does.
     const after = before === undefined ? undefined : ((await findOnShards(c.env, (d1) => listPositionOf(d1, before))) ?? undefined);
     const rows = await numberedAcrossShards(c, { merchantId: readScope(principal), livemode: principal.livemode, customer, before, after }, take + 1, (a, b) => newestFirst(a.intent, b.intent));
-    return sendPage(c, await renderedList(c, rows.slice(0, take)), take, rows.length > take);
+    return sendPage(c, await renderedList(c, principal, rows.slice(0, take)), take, rows.length > take);
   });
 
   api.get("/:id", async (c) => {
@@ -400,7 +412,7 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     // /customer/ with no id (its slash dropped): the customer's list missing its id, not a payment named "customer".
     if (c.req.param("id") === "customer") throw invalidRequest("The customer id is missing: GET /api/v1/PaymentIntents/customer/{customerId}.", "customerId", "parameter_missing");
     const found = await findIntent(c, principal, c.req.param("id"));
-    return send(c, await rendered(c, found.intent, found.number));
+    return send(c, await rendered(c, principal, found.intent, found.number));
   });
 
   api.post("/", async (c) => {
@@ -433,7 +445,7 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
       createdVia: "paymentintents",
       gatewayAccount: account,
     }));
-    const res = await outcomeResponse(c, outcome, number, 201);
+    const res = await outcomeResponse(c, principal, outcome, number, 201);
     if (res.status === 201) res.headers.set("Location", `${PREFIX}/${number}`);
     return res;
   });
@@ -457,24 +469,26 @@ export function paymentIntentsSurface(): Hono<AppEnv> {
     });
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), { ...found.scope, customerId: principal.customerId }, { route: `POST ${PREFIX}/{id}/confirm`, target: found.intent.id, params: body.trim() });
     const outcome = await intentStub(c.env, found.intent.id).confirm(requestOf(c, principal, found.scope, "payment_intents.confirm", idem), found.intent.id, { paymentMethod });
-    return outcomeResponse(c, outcome, found.number);
+    return outcomeResponse(c, principal, outcome, found.number);
   });
 
   api.post("/:id/cancel", async (c) => {
     const principal = await caller(c);
-    const found = await findIntent(c, principal, c.req.param("id"));
+    // The shopper's cancel needs what /v1's does of a customer token: the permission to make payments
+    // (a customer token narrowed to viewing cancels nothing). Checked before the payment is looked up,
+    // as confirm's is: a token that may cancel nothing (support) gets the same 403 for every id, never
+    // a 404 for a number that has no payment and a 403 for one that has.
+    authorize(principal, principal.customerId ? "payments.transactions.create" : "payments.transactions.void", { needsMerchant: false });
     // A shopper cancels only its own payment (findIntent), and only before it is confirmed (the object
     // checks; its refusal is a 400 as a merchant's is, customerCancelRefusal).
-    // The shopper's cancel needs what /v1's does of a customer token: the permission to make payments
-    // (a customer token narrowed to viewing cancels nothing).
-    authorize(principal, principal.customerId ? "payments.transactions.create" : "payments.transactions.void", { needsMerchant: false });
+    const found = await findIntent(c, principal, c.req.param("id"));
     const idem = await surfaceIdempotency(c.env, c.req.header("idempotency-key"), { ...found.scope, customerId: principal.customerId }, { route: `POST ${PREFIX}/{id}/cancel`, target: found.intent.id, params: {} });
     const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel", idem), found.intent.id, {
       cancellationReason: "requested_by_customer",
       onlyUnconfirmed: principal.customerId !== null,
     });
-    if (outcome.error && principal.customerId !== null) return outcomeResponse(c, { ...outcome, error: customerCancelRefusal(outcome.error, outcome.intent) }, found.number);
-    return outcomeResponse(c, outcome, found.number);
+    if (outcome.error && principal.customerId !== null) return outcomeResponse(c, principal, { ...outcome, error: customerCancelRefusal(outcome.error, outcome.intent) }, found.number);
+    return outcomeResponse(c, principal, outcome, found.number);
   });
 
   api.use("/webhook/*", ipRateLimit);
@@ -532,7 +546,7 @@ const SeedIntent = z
     status: z.enum(["RequiresPaymentMethod", "RequiresConfirmation", "RequiresAction", "Processing", "RequiresCapture", "Succeeded", "Canceled", "Failed"]),
     paymentGatewayId: z.number().int().nullable(),
     gatewayIntentId: z.string(),
-    clientSecret: z.string(),
+    clientSecret: z.string().nullable().describe("The payment's client secret, to a token that may make payments; null to one that may only read (support)."),
     description: z.string().nullable(),
     authorizedAt: z.string().nullable(),
     capturedAt: z.string().nullable(),

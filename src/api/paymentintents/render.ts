@@ -31,7 +31,8 @@ export interface SeedIntentJson {
   status: string;
   paymentGatewayId: number | null;
   gatewayIntentId: string;
-  clientSecret: string;
+  /** null to a reader that may not make payments (showsSecrets). */
+  clientSecret: string | null;
   description: string | null;
   authorizedAt: string | null;
   capturedAt: string | null;
@@ -63,8 +64,11 @@ export function isoTime(ms: number | null | undefined): string | null {
   return isoTimestamp(ms, true);
 }
 
-/** An intent as seed 000 shows it, from its summary (`summaryOf(record)`, or a list's row). */
-export function renderSeedIntent(intent: IntentSummary, number: number, paymentGatewayId: number | null, baseUrl: string): SeedIntentJson {
+/**
+ * An intent as seed 000 shows it, from its summary (`summaryOf(record)`, or a list's row). `secrets`:
+ * whether the client secret is shown (with nextActionUrl, which carries it), or `clientSecret` is null.
+ */
+export function renderSeedIntent(intent: IntentSummary, number: number, paymentGatewayId: number | null, baseUrl: string, secrets: boolean): SeedIntentJson {
   return {
     id: number,
     invoiceId: integerReference(intent.invoiceId),
@@ -75,13 +79,13 @@ export function renderSeedIntent(intent: IntentSummary, number: number, paymentG
     status: pascalStatus(intent.status),
     paymentGatewayId,
     gatewayIntentId: intent.id,
-    clientSecret: intent.clientSecret,
+    clientSecret: secrets ? intent.clientSecret : null,
     description: intent.description,
     authorizedAt: isoTime(intent.authorizedAt),
     capturedAt: isoTime(intent.capturedAt),
     failedAt: isoTime(intent.failedAt),
     failureReason: intent.lastPaymentError?.message ?? (intent.status === "failed" ? "The payment failed." : ""),
     createdAt: isoTime(intent.created) ?? "",
-    ...(intent.status === "requires_action" ? { nextActionUrl: hostedPaymentPageUrl(baseUrl, intent.id, intent.clientSecret) } : {}),
+    ...(intent.status === "requires_action" && secrets ? { nextActionUrl: hostedPaymentPageUrl(baseUrl, intent.id, intent.clientSecret) } : {}),
   };
 }

@@ -138,7 +138,8 @@ describe("seed 000: the seed's examples, verbatim", () => {
 
     const one = await send("GET", `${BASE}/${made.id}`, { token: await support() });
     expect(one.status, one.text).toBe(200);
-    expect(one.json).toEqual(made);
+    // Support reads every field; the client secret (a credential to pay) is withheld from it: null.
+    expect(one.json).toEqual({ ...made, clientSecret: null });
 
     const mine = await send("GET", `${BASE}/customer/78901`, { token: await support() });
     expect(mine.status, mine.text).toBe(200);
@@ -599,6 +600,43 @@ describe("seed 000: OpenAPI", () => {
       expectProblem(await send("POST", path, { token: await support(), body }), 403);
       expect(Object.keys(doc.paths[documented]?.post?.responses ?? {}), documented).toContain("403");
     }
+  });
+});
+
+describe("seed 000: support reads, and can do nothing more", () => {
+  it("support's answers carry clientSecret null and no nextActionUrl (both would let it pay on the hosted page); admin's carry them", async () => {
+    const made = await create(SEED_CREATE, await user("67001"));
+    const waiting = await create(SEED_CREATE, await user("67001"));
+    const action = await send("POST", `${BASE}/${waiting.id}/confirm`, { token: await user("67001"), body: '"pm_card_threeDSecure2Required"' });
+    expect((action.json as Intent & { status: string }).status).toBe("RequiresAction");
+    const reads = [`${BASE}/${made.id}`, `${BASE}/${waiting.id}`, `${BASE}/customer/67001`, `${BASE}?limit=50`];
+    for (const path of reads) {
+      const res = await send("GET", path, { token: await support() });
+      expect(res.status, res.text).toBe(200);
+      const rows = (Array.isArray(res.json) ? res.json : [res.json]) as (Intent & { nextActionUrl?: string })[];
+      expect(rows.length, path).toBeGreaterThan(0);
+      for (const row of rows) {
+        expect(row, path).toHaveProperty("clientSecret", null);
+        expect(row, path).not.toHaveProperty("nextActionUrl");
+      }
+      expect(res.text, path).not.toContain("_secret_");
+    }
+    const byAdmin = await send("GET", `${BASE}/${waiting.id}`, { token: await admin() });
+    const adminRow = byAdmin.json as Intent & { nextActionUrl?: string };
+    expect(adminRow.clientSecret).toBe(waiting.clientSecret);
+    expect(adminRow.nextActionUrl).toContain("client_secret=");
+  });
+
+  it("support's cancel is the same 403 for a payment that exists and for a number that has none (no existence oracle)", async () => {
+    const made = await create();
+    const existing = expectProblem(await send("POST", `${BASE}/${made.id}/cancel`, { token: await support() }), 403);
+    const unknown = expectProblem(await send("POST", `${BASE}/999999999999/cancel`, { token: await support() }), 403);
+    expect(unknown.detail).toBe(existing.detail);
+    const malformed = expectProblem(await send("POST", `${BASE}/not-a-number/cancel`, { token: await support() }), 403);
+    expect(malformed.detail).toBe(existing.detail);
+    // And nothing was canceled.
+    const read = await send("GET", `${BASE}/${made.id}`, { token: await admin() });
+    expect((read.json as Intent & { status: string }).status).toBe("RequiresPaymentMethod");
   });
 });
 
