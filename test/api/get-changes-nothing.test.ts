@@ -396,8 +396,14 @@ const FILLERS: Record<string, Filler> = {
   "/api/v1/payments/transactions/:id": each("pi", (id) => `/api/v1/payments/transactions/${id}`),
   "/api/v1/payments/failed": v1(["/api/v1/payments/failed", "/api/v1/payments/failed?counts=true"]),
   "/api/v1/customers/:id/payment-methods": v1(["/api/v1/customers/cust-123/payment-methods"]),
-  // Seed 003: the application's headers, its payment by number.
+  // Each also with a trailing slash, which the surface takes as the same route.
+  "/api/v1/payments/transactions/": v1(["/api/v1/payments/transactions/", "/api/v1/payments/transactions/?limit=1"]),
+  "/api/v1/payments/transactions/:id/": each("pi", (id) => `/api/v1/payments/transactions/${id}/`),
+  "/api/v1/payments/failed/": v1(["/api/v1/payments/failed/", "/api/v1/payments/failed/?counts=true"]),
+  "/api/v1/customers/:id/payment-methods/": v1(["/api/v1/customers/cust-123/payment-methods/"]),
+  // Seed 003: the application's headers, its payment by number (also with a trailing slash).
   "/payments/:payment_id": (w) => (w.ids.appNumber ?? []).map((n) => ({ path: `/payments/${n}`, headers: w.app })),
+  "/payments/:payment_id/": (w) => (w.ids.appNumber ?? []).map((n) => ({ path: `/payments/${n}/`, headers: w.app })),
   // Seed 004: get-order by GET (the create's self link), on the sandbox's order and on one waiting at PayPal.
   "/api/v1/payments/paypal/get-order": (w) => [
     { path: `/api/v1/payments/paypal/get-order?order_id=${first(w, "order")}`, headers: key(w) },
