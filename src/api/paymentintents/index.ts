@@ -247,11 +247,16 @@ function fieldError(field: string, message: string): ApiError {
   return invalidRequest(message, field, "invalid_field");
 }
 
+const MAX_REFERENCE = 999_999_999_999_999;
+
 function optionalInteger(body: Record<string, unknown>, field: string): string | null {
   const v = body[field];
   if (v === undefined || v === null) return null;
   const n = v instanceof JsonNumber ? v.integer() : null;
-  if (n === null || n < 0) throw fieldError(field, `The field ${field} must be a whole number or null.`);
+  // Up to 15 digits: every such number is exact in a double (JSON.parse, JavaScript clients), and an
+  // answer writes it back as the same digits. A 16-digit id is a whole number too: the message says
+  // what is wrong with it (the range), not that it is not one.
+  if (n === null || n < 0) throw fieldError(field, `The field ${field} must be a whole number from 0 to ${MAX_REFERENCE}, or null.`);
   return String(n);
 }
 

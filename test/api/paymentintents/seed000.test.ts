@@ -906,3 +906,16 @@ describe("seed 000: lists render from the read model's columns (issue 15)", () =
     expect(afterOldWriter.filter((i) => i.id !== unpaid.id)).toEqual(listed.filter((i) => i.id !== unpaid.id));
   });
 });
+
+describe("seed 000: invoiceId and orderId, integers of up to 15 digits", () => {
+  it("15 digits are kept and answered exactly; 16 digits, a negative or a fraction is a 400 naming the range", async () => {
+    const big = await create(SEED_CREATE.replace('"invoiceId": 123', '"invoiceId": 999999999999999').replace('"orderId": null', '"orderId": 100000000000000'));
+    expect(big.invoiceId).toBe(999999999999999);
+    expect(big.orderId).toBe(100000000000000);
+    for (const [field, value] of [["invoiceId", "1000000000000000"], ["invoiceId", "-1"], ["orderId", "1.5"], ["orderId", "9007199254740993"]] as const) {
+      const body = field === "invoiceId" ? SEED_CREATE.replace('"invoiceId": 123', `"invoiceId": ${value}`) : SEED_CREATE.replace('"orderId": null', `"orderId": ${value}`);
+      const res = expectProblem(await send("POST", BASE, { token: await user(), body }), 400);
+      expect(res.errors?.[field]?.[0], `${field} ${value}`).toBe(`The field ${field} must be a whole number from 0 to 999999999999999, or null.`);
+    }
+  });
+});
