@@ -116,11 +116,12 @@ async function payerDecision(env: Env, intent: IntentRecord, accountId: string |
  * A message of the core (Stripe's words: a PaymentIntent, its charge, Stripe's statuses) in PayPal's:
  * an order, its capture, PayPal's order statuses. The Stripe routes keep Stripe's words.
  */
-function paypalMessage(data: Pick<ApiErrorData, "code" | "message">): string {
+export function paypalMessage(data: Pick<ApiErrorData, "code" | "message">): string {
   const message = data.message;
   switch (data.code) {
     case "charge_not_refundable": {
-      const m = /\((pi_\w+)\).*its status is (\w+)/.exec(message);
+      // Bounded: `.*` here would rescan the rest of a message for every "(pi_" it holds (quadratic).
+      const m = /\((pi_\w{1,100})\).{0,160}?its status is (\w{1,40})/.exec(message);
       if (m) return notCaptured(m[1] ?? "", orderStatusOf(m[2] ?? ""));
       break;
     }

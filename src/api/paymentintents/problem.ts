@@ -46,8 +46,10 @@ const STATUS_WORD = "requires_payment_method|requires_confirmation|requires_acti
 // A one-word status (`canceled`, `failed`, ...) is rewritten only where the sentence names a status:
 // "a status of X", "its status is X", a list of statuses after a colon ("... statuses may be
 // canceled: X, Y"), "it is succeeded" (never a verb there). "may be canceled" keeps its verb.
+// The words between "statuses" and its colon are bounded: unbounded, a message that repeats
+// "statuses" without a colon (it may quote what a client sent) costs time quadratic in its length.
 const AFTER_STATUS = new RegExp(`(\\bstatus (?:of|is) )(${STATUS_WORD})\\b`, "g");
-const STATUS_LIST = new RegExp(`(\\bstatuses\\b[^:.]*: )((?:${STATUS_WORD})(?:, (?:${STATUS_WORD}))*)\\b`, "g");
+const STATUS_LIST = new RegExp(`(\\bstatuses\\b[^:.]{0,80}: )((?:${STATUS_WORD})(?:, (?:${STATUS_WORD}))*)\\b`, "g");
 const IS_TERMINAL = /(\bis )(succeeded|failed)\b/g;
 
 const pascal = (word: string): string => pascalStatus(word as IntentStatus);
