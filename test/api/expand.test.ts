@@ -243,5 +243,24 @@ describe("what Stripe cannot expand is a 400", () => {
     expect((await get(`/v1/invoices?expand[]=data.payment_intent`, w.opts)).status).toBe(200);
     expect((await get(`/v1/checkout/sessions?expand[]=data.payment_intent`, w.opts)).status).toBe(200);
   });
+
+  it("a single expand=path is capped as each expand[] path is: over 100 characters is the same parameter_invalid 400, in a query or a body", async () => {
+    const w = await world("expand-cap");
+    const long = `${"customer.".repeat(2_000)}id`;
+    for (const res of [
+      await get(`/v1/payment_intents/${w.intent}?expand=${long}`, w.opts),
+      await get(`/v1/refunds?expand=${long}`, w.opts),
+      await post(`/v1/refunds/${w.refund}`, { expand: long }, w.opts),
+    ]) {
+      const err = expectError(res, 400, "parameter_invalid");
+      expect(err.param).toBe("expand");
+      expect(err.message).toContain("100 characters");
+      expect(err.message.length).toBeLessThan(300);
+    }
+    const asArray = expectError(await get(`/v1/payment_intents/${w.intent}?expand[]=${long}`, w.opts), 400, "parameter_invalid");
+    expect(asArray.message).toContain("100 characters");
+    // A short single path still works.
+    expect((await get(`/v1/payment_intents/${w.intent}?expand=latest_charge`, w.opts)).status).toBe(200);
+  });
 });
 

@@ -86,8 +86,11 @@ export const metadata = z.union([z.literal("").transform((): Record<string, stri
 /** Creation ignores empty metadata values (an update would use them to delete keys). */
 export const createMetadata = z.union([z.literal("").transform((): Record<string, string> => ({})), metadataRecord.transform((m) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== "")))]);
 
+/** One expand path: Stripe's paths are short (at most four levels of short field names). */
+const expandPath = z.string().max(100);
+/** `expand[]=a&expand[]=b`, or one path as a plain `expand=a`: both capped alike (count and each path's length). */
 export const expand = z
-  .union([z.string(), z.array(z.string().max(100)).max(20)])
+  .union([expandPath, z.array(expandPath).max(20)])
   .transform((v) => (Array.isArray(v) ? v : [v]));
 
 /** The query of a retrieve that takes only `expand[]`. */
