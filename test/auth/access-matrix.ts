@@ -74,8 +74,8 @@ const ROUTES: RouteRow[] = [
   { method: "POST", route: "/v1/payment_intents/:id", surface: "v1", rule: v(CREATE, { customers: true }) },
   { method: "GET", route: "/v1/payment_intents/:id/transactions", surface: "v1", rule: v(VIEW, { customers: true }) },
   { method: "POST", route: "/v1/payment_intents/:id/confirm", surface: "v1", rule: v(CREATE, { customers: true }) },
-  { method: "POST", route: "/v1/payment_intents/:id/capture", surface: "v1", rule: v(CREATE, { customers: true }) }, // a shopper: 404 for an intent not its own (403 on its own: customer-matrix.test.ts)
-  { method: "POST", route: "/v1/payment_intents/:id/increment_authorization", surface: "v1", rule: v(CREATE, { customers: true }) }, // a shopper: 404 for an intent not its own (403 on its own: customer-matrix.test.ts)
+  { method: "POST", route: "/v1/payment_intents/:id/capture", surface: "v1", rule: v(CREATE) }, // never a shopper's: 403 before the body is read, whoever's intent (customer-matrix.test.ts)
+  { method: "POST", route: "/v1/payment_intents/:id/increment_authorization", surface: "v1", rule: v(CREATE) }, // never a shopper's: 403 before the body is read, whoever's intent (customer-matrix.test.ts)
   { method: "POST", route: "/v1/payment_intents/:id/cancel", surface: "v1", rule: v(VOID, { customers: true, customerPerm: CREATE }) },
   { method: "POST", route: "/v1/refunds", surface: "v1", rule: v(VOID) },
   { method: "GET", route: "/v1/refunds", surface: "v1", rule: v(VIEW) },

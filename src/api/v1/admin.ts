@@ -420,12 +420,14 @@ function registerMerchants(app: App): void {
       tag: TAG,
       body: CreateMerchantBody,
       response: z.object({ merchant: MerchantSchema, api_key: z.unknown() }),
-    },
-    async (c, { body, principal }) => {
       // The new merchant comes with a secret key, which holds every permission: only a credential
       // holding them all may mint it (as a secret key, POST /v1/api_keys), never one narrowed by its
-      // `permissions`.
-      if (!holdsEveryPermission(principal)) throw permissionDenied("Only an admin credential with every permission can create a merchant: it comes with a secret key, which holds every permission.");
+      // `permissions`. Checked before the body is read: a narrowed token is told 403, not the body's schema.
+      guard: (principal) => {
+        if (!holdsEveryPermission(principal)) throw permissionDenied("Only an admin credential with every permission can create a merchant: it comes with a secret key, which holds every permission.");
+      },
+    },
+    async (c, { body, principal }) => {
       return idempotentD1(c, { ...principal, merchantId: principal.merchantId || "platform" }, "merchants.create", "", body, async () => {
         const row: MerchantRow = { id: randomId("acct"), name: body.name, created: Date.now(), settings: JSON.stringify({ ...parseSettings("{}"), ...(body.settings ?? {}) }), paymentsEntitlement: body.payments_entitlement ?? true, settingsChange: null, settingsChangeId: null };
         await db(directoryDb(c.env)).insert(merchants).values(row);
@@ -911,18 +913,7 @@ function registerRefundApprovals(app: App): void {
   );
 
   const decide = async (c: Ctx, principal: Principal, refundId: string, approve: boolean, reason: string | null) => {
-    // The second pair of eyes is a person: a user's token, never an API key. A secret key may mint
-    // another key, so "another credential than the requester's" would let one key (or whoever holds
-    // it) approve its own refund through a key it made. Rejecting (withdrawing) is anyone's. Checked
-    // before the refund is looked up: a credential that may never approve is told so whatever the id,
-    // not answered 404 or not by whether the refund exists.
-    if (approve && principal.kind !== "jwt") {
-      throw permissionDenied("A refund held for approval is approved by a person: use a user's token (JWT) with refunds.approve, not an API key.");
-    }
-    // A token whose sub names no one is no person either: two such tokens would pass for two people.
-    if (approve && !namesPerson(principal)) {
-      throw permissionDenied("A refund held for approval is approved by a person: this token names no one (its sub claim is missing or blank).");
-    }
+    if (approve) refundApprover(principal);
     if (!hasPrefix(refundId, "re")) throw resourceMissing("refund", refundId.slice(0, 80), "id");
     const find = async (d1: D1Database) =>
       (
@@ -953,7 +944,19 @@ function registerRefundApprovals(app: App): void {
   // Seed 001's path, POST /v1/admin/refunds/{id}:approve (and :reject), and the same with a slash.
   route(
     app,
-    { method: "post", path: "/v1/admin/refunds/{action}", permission: "refunds.approve", merchant: false, summary: "Approve or reject a refund waiting for approval: {id}:approve or {id}:reject", tag: TAG, body: DecisionBody, response: RefundSchema },
+    {
+      method: "post",
+      path: "/v1/admin/refunds/{action}",
+      permission: "refunds.approve",
+      merchant: false,
+      summary: "Approve or reject a refund waiting for approval: {id}:approve or {id}:reject",
+      tag: TAG,
+      body: DecisionBody,
+      response: RefundSchema,
+      guard: (principal, params) => {
+        if ((params.action ?? "").split(":")[1] === "approve") refundApprover(principal);
+      },
+    },
     async (c, { params, body, principal }) => {
       const [id = "", verb] = (params.action ?? "").split(":");
       if (verb !== "approve" && verb !== "reject") throw resourceMissing("admin action", params.action ?? "");
@@ -963,9 +966,38 @@ function registerRefundApprovals(app: App): void {
   for (const verb of ["approve", "reject"] as const) {
     route(
       app,
-      { method: "post", path: `/v1/admin/refunds/{id}/${verb}`, permission: "refunds.approve", merchant: false, summary: `${verb === "approve" ? "Approve" : "Reject"} a refund waiting for approval`, tag: TAG, body: DecisionBody, response: RefundSchema },
+      {
+        method: "post",
+        path: `/v1/admin/refunds/{id}/${verb}`,
+        permission: "refunds.approve",
+        merchant: false,
+        summary: `${verb === "approve" ? "Approve" : "Reject"} a refund waiting for approval`,
+        tag: TAG,
+        body: DecisionBody,
+        response: RefundSchema,
+        ...(verb === "approve" ? { guard: refundApprover } : {}),
+      },
       async (c, { params, body, principal }) => decide(c, principal, params.id ?? "", verb === "approve", body.reason ?? null),
     );
+  }
+}
+
+/**
+ * Who may approve a refund held for approval: a person, a user's token, never an API key. A secret key
+ * may mint another key, so "another credential than the requester's" would let one key (or whoever
+ * holds it) approve its own refund through a key it made. Rejecting is left to any credential holding
+ * refunds.approve: it moves no money (the refund is canceled, its amount released), and the merchant's
+ * keys may cancel a waiting refund anyway (POST /v1/refunds/{id}/cancel). Checked as the route's guard,
+ * before the body is read and the refund looked up: a credential that may never approve is told so
+ * whatever the id and body, not answered 404 or 400.
+ */
+function refundApprover(principal: Principal): void {
+  if (principal.kind !== "jwt") {
+    throw permissionDenied("A refund held for approval is approved by a person: use a user's token (JWT) with refunds.approve, not an API key.");
+  }
+  // A token whose sub names no one is no person either: two such tokens would pass for two people.
+  if (!namesPerson(principal)) {
+    throw permissionDenied("A refund held for approval is approved by a person: this token names no one (its sub claim is missing or blank).");
   }
 }
 
@@ -983,8 +1015,12 @@ const DECIDED: Record<SettingsChangeVerb, Exclude<SettingsChangeStatus, "pending
  * nothing (409); a change replaced since is gone as well. The one who asked may withdraw it;
  * rejecting it (leaving the stricter rule) is anyone's holding refunds.approve.
  */
-async function decideSettingsChange(c: Ctx, principal: Principal, changeId: string, verb: SettingsChangeVerb, reason: string | null): Promise<Response> {
-  // Checked before the change is looked up: a credential that may never approve is told so whatever the id.
+/**
+ * Who may approve or withdraw a held settings change: a person (a user's token naming the user).
+ * The route's guard: checked before the body is read and the change looked up, so a credential that may
+ * never do it is told so whatever the id and body.
+ */
+function settingsChangeDecider(verb: SettingsChangeVerb, principal: Principal): void {
   if (verb !== "reject" && !namesPerson(principal)) {
     throw permissionDenied(
       verb === "approve"
@@ -992,6 +1028,10 @@ async function decideSettingsChange(c: Ctx, principal: Principal, changeId: stri
         : "A settings change is withdrawn by the person who asked for it, with a user's token (JWT); reject it instead.",
     );
   }
+}
+
+async function decideSettingsChange(c: Ctx, principal: Principal, changeId: string, verb: SettingsChangeVerb, reason: string | null): Promise<Response> {
+  settingsChangeDecider(verb, principal);
   if (!hasPrefix(changeId, "msc")) throw resourceMissing("settings_change", changeId.slice(0, 80), "id");
   const d1 = directoryDb(c.env);
   // Idempotent from the start: a decision sent again with its Idempotency-Key replays its answer (the
@@ -1062,7 +1102,17 @@ function registerSettingsChanges(app: App): void {
   for (const verb of ["approve", "reject", "withdraw"] as const) {
     route(
       app,
-      { method: "post", path: `/v1/admin/settings_changes/{id}/${verb}`, permission: "refunds.approve", merchant: false, summary: summaries[verb], tag: TAG, body: DecisionBody, response: SettingsChangeSchema },
+      {
+        method: "post",
+        path: `/v1/admin/settings_changes/{id}/${verb}`,
+        permission: "refunds.approve",
+        merchant: false,
+        summary: summaries[verb],
+        tag: TAG,
+        body: DecisionBody,
+        response: SettingsChangeSchema,
+        guard: (principal) => settingsChangeDecider(verb, principal),
+      },
       async (c, { params, body, principal }) => decideSettingsChange(c, principal, params.id ?? "", verb, body.reason ?? null),
     );
   }

@@ -625,7 +625,12 @@ function intentOperation<B extends z.ZodType<{ expand?: string[] }>>(
   const permission = operation === "cancel" ? "payments.transactions.void" : "payments.transactions.create";
   // A shopper cancels its own unconfirmed payment with its create permission (it holds no void power).
   const customerPermission = "payments.transactions.create";
-  route(app, { method: "post", path, summary, tag: TAG, body, response: PaymentIntentSchema, permission, customers: true, customerPermission }, async (c, input) => {
+  // An operation a customer's token may never do (capture, increment_authorization) is refused before
+  // the body is read: a 403 whatever it sends, never a 400 that describes the body it may not send.
+  const guard = (principal: Principal): void => {
+    if (principal.customerId && !CUSTOMER_FIELDS[operation]) throw permissionDenied(`A customer's token cannot ${operation} a payment.`);
+  };
+  route(app, { method: "post", path, summary, tag: TAG, body, response: PaymentIntentSchema, permission, customers: true, customerPermission, guard }, async (c, input) => {
     const id = input.params.id ?? "";
     assertIntentId(id, "payment_intent", "pi", "intent");
     const parsed = input.body as z.output<B>; // route() cannot narrow its conditional type for a generic B

@@ -50,6 +50,12 @@ export interface RouteSpec<B extends Schema | undefined, Q extends Schema | unde
   customers?: boolean;
   /** The permission a customer's token needs here instead of `permission` (its handler narrows what it may do). */
   customerPermission?: Permission;
+  /**
+   * A check of who may call, beyond `permission` and `roles`, that needs nothing of the body or query
+   * (a credential that must hold every permission, a person's token): run with them, before the body is
+   * read, so a caller without the right is told 403, never a 400 that shows the route's body schema.
+   */
+  guard?: (principal: Principal, params: Record<string, string>) => void;
 }
 
 export interface RouteInput<B, Q> {
@@ -135,6 +141,9 @@ export function route<B extends Schema | undefined = undefined, Q extends Schema
     }
     if (principal.customerId && !spec.customers) throw permissionDenied("A customer's token may only use the payment intent routes.");
     authorize(principal, principal.customerId && spec.customerPermission ? spec.customerPermission : spec.permission, { needsMerchant: spec.merchant ?? true });
+    const params: Record<string, string> = {};
+    for (const name of pathParams) params[name] = c.req.param(name) ?? "";
+    spec.guard?.(principal, params);
     useMerchantShard(c, principal);
     // No Stripe-Version on the request: the merchant's default version, if it set one.
     if (!c.get("apiVersion") && principal.merchantId) c.set("apiVersion", (await merchantSettings(directoryDb(c.env), principal.merchantId)).api_version ?? undefined);
@@ -148,8 +157,6 @@ export function route<B extends Schema | undefined = undefined, Q extends Schema
     }
     const body = parse(spec.body ?? EMPTY, rawBody) as Output<B>;
     const query = parse(spec.query ?? EMPTY, rawQuery) as Output<Q>;
-    const params: Record<string, string> = {};
-    for (const name of pathParams) params[name] = c.req.param(name) ?? "";
     if (spec.method === "post") {
       // The key is bound merchant-wide to this route, target and body before anything runs.
       const key = idempotencyKeyOf(c);
