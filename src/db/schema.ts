@@ -260,6 +260,8 @@ export const webhookEndpoints = sqliteTable(
     secret: text("secret").notNull(),
     previousSecret: text("previous_secret"),
     previousSecretExpires: integer("previous_secret_expires"),
+    /** Secrets rolled before the previous one, still in their overlap: JSON [{secret (sealed), expires}], newest first (migration 0067). */
+    olderSecrets: text("older_secrets"),
     created: integer("created").notNull(),
     updated: integer("updated").notNull(),
   },

@@ -16,12 +16,45 @@ export function parseEndpointEvents(row: EndpointRow): string[] {
   return JSON.parse(row.enabledEvents) as string[];
 }
 
-/** The secrets an endpoint's payloads are signed with, newest first (two during a roll's overlap). */
+/** A secret replaced by a roll, sealed as the current one is, and when it stops signing (ms). */
+export interface RetiredSecret {
+  secret: string;
+  expires: number;
+}
+
+/** At most this many secrets older than the previous one keep signing (rolled again and again within a day). */
+export const MAX_OLDER_SECRETS = 4;
+
+function olderSecrets(row: EndpointRow): RetiredSecret[] {
+  if (!row.olderSecrets) return [];
+  try {
+    const parsed: unknown = JSON.parse(row.olderSecrets);
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter((e): e is RetiredSecret => typeof e === "object" && e !== null && typeof (e as RetiredSecret).secret === "string" && typeof (e as RetiredSecret).expires === "number");
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The replaced secrets of an endpoint still in their overlap at `now`, newest first (sealed): the
+ * previous one, then those rolled before it. A roll moves them behind the secret it replaces.
+ */
+export function retiredSecrets(row: EndpointRow, now: number): RetiredSecret[] {
+  const out: RetiredSecret[] = [];
+  if (row.previousSecret && row.previousSecretExpires && row.previousSecretExpires > now) out.push({ secret: row.previousSecret, expires: row.previousSecretExpires });
+  for (const older of olderSecrets(row)) if (older.expires > now) out.push(older);
+  return out;
+}
+
+/**
+ * The secrets an endpoint's payloads are signed with, newest first: the current one, and every
+ * secret a roll replaced that is still in its overlap (two after one roll; more when rolled again
+ * within an overlap, so a receiver still verifying with any of them keeps verifying until it expires).
+ */
 export async function signingSecrets(row: EndpointRow, encryptionKey: string, now: number): Promise<string[]> {
   const secrets = [await unseal(row.secret, encryptionKey)];
-  if (row.previousSecret && row.previousSecretExpires && row.previousSecretExpires > now) {
-    secrets.push(await unseal(row.previousSecret, encryptionKey));
-  }
+  for (const retired of retiredSecrets(row, now)) secrets.push(await unseal(retired.secret, encryptionKey));
   return secrets;
 }
 

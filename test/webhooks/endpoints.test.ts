@@ -95,6 +95,45 @@ describe("webhook endpoints", () => {
     expectError(await post(`/v1/webhook_endpoints/${endpoint.id}/roll_secret`, { expires_in: 86_401 }, opts), 400);
   });
 
+  it("rolling again within an overlap keeps every secret still in its own overlap signing; expires_in=0 ends them all", async () => {
+    const { opts } = await newMerchant("roll-twice");
+    const hook = receiverHook("roll-twice");
+    const endpoint = await createEndpoint(hook.url, ["payment_intent.created"], opts);
+    const roll = async (body: Record<string, unknown>) => (await post<WebhookEndpointJson>(`/v1/webhook_endpoints/${endpoint.id}/roll_secret`, body, opts)).body.secret ?? "";
+    // The receiver still verifies with the first secret: the first roll's answer was lost, or its new
+    // secret is not deployed yet, when the endpoint is rolled again.
+    const first = await roll({ expires_in: 3600 });
+    const second = await roll({ expires_in: 3600 });
+    const delivered = async (n: number) =>
+      waitFor(async () => {
+        const r = await receivedBy(hook.name);
+        return r.length >= n ? r[n - 1] : undefined;
+      });
+    await createIntent({}, opts);
+    const one = await delivered(1);
+    expect(one.headers["webhook-signature"]?.split(" ")).toHaveLength(3);
+    for (const secret of [endpoint.secret ?? "", first, second]) expect(new Webhook(secret).verify(one.body, one.headers)).toBeTruthy();
+    // Stored sealed, as the current secret is.
+    const row = await env.DB.prepare("SELECT older_secrets FROM webhook_endpoints WHERE id = ?").bind(endpoint.id).first<{ older_secrets: string }>();
+    expect(row?.older_secrets).toMatch(/"secret":"v1\./);
+    expect(row?.older_secrets).not.toContain((endpoint.secret ?? "").slice(6));
+
+    // Each keeps its own expiry: the oldest one's over, it no longer signs.
+    await env.DB.prepare("UPDATE webhook_endpoints SET older_secrets = json_set(older_secrets, '$[0].expires', 1) WHERE id = ?").bind(endpoint.id).run();
+    await createIntent({}, opts);
+    const two = await delivered(2);
+    expect(two.headers["webhook-signature"]?.split(" ")).toHaveLength(2);
+    expect(() => new Webhook(endpoint.secret ?? "").verify(two.body, two.headers)).toThrow();
+
+    // expires_in=0 (a leak): only the new secret signs.
+    await roll({ expires_in: 3600 });
+    const last = await roll({ expires_in: 0 });
+    await createIntent({}, opts);
+    const three = await delivered(3);
+    expect(three.headers["webhook-signature"]?.split(" ")).toHaveLength(1);
+    expect(new Webhook(last).verify(three.body, three.headers)).toBeTruthy();
+  });
+
   it("guards against SSRF: live mode takes only public https URLs; test mode also loopback http", async () => {
     const { id } = await newMerchant("ssrf");
     const liveKey = `sk_live_${uniqueKey("ssrf").replace(/[^A-Za-z0-9]/g, "")}`;

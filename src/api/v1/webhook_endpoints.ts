@@ -1,11 +1,12 @@
 // /v1/webhook_endpoints: where a merchant wants its events. The signing secret is shown at creation
 // and when rolled, never again; rolling keeps the old secret valid for an overlap of up to 24 hours,
-// during which payloads carry both signatures. Deliveries and their attempts are readable and can be
+// during which payloads carry both signatures (and one for each secret rolled before it that is still
+// in its own overlap). Deliveries and their attempts are readable and can be
 // re-sent on demand, one at a time or as a range (a "replay": an endpoint's deliveries created between
 // two times, oldest first, e.g. those that failed while the receiver was down).
 import { and, asc, eq, gt, gte, inArray, isNull, lte, ne, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { invalidRequest, resourceMissing } from "../../core/errors";
+import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import { EVENT_TYPES } from "../../core/events";
 import { hasPrefix, randomId } from "../../core/ids";
 import { seal } from "../../core/sealed";
@@ -17,7 +18,7 @@ import { mergeMetadata } from "../../intents/operations/metadata";
 import { newSigningSecret } from "../../webhooks/signing";
 import { STRIPE_EVENT_TYPES } from "../../webhooks/stripe-event-types";
 import { assertWebhookUrl } from "../../webhooks/url-guard";
-import { attemptsOf, db, endpointStats, findEndpoint, parseEndpointEvents, type AttemptRow, type DeliveryRow, type EndpointRow, type EndpointStats } from "../../webhooks/store";
+import { attemptsOf, db, endpointStats, findEndpoint, MAX_OLDER_SECRETS, parseEndpointEvents, retiredSecrets, type AttemptRow, type DeliveryRow, type EndpointRow, type EndpointStats } from "../../webhooks/store";
 import * as f from "./fields";
 import { stripeBody } from "./stripe-params";
 import { idempotentD1 } from "./idempotency";
@@ -304,6 +305,7 @@ export function registerWebhookEndpoints(app: App): void {
           secret: await seal(secret, config(c.env).encryptionKey),
           previousSecret: null,
           previousSecretExpires: null,
+          olderSecrets: null,
           created: now,
           updated: now,
         };
@@ -406,24 +408,35 @@ export function registerWebhookEndpoints(app: App): void {
     async (c, { params, body, principal }) => {
       const id = params.id ?? "";
       return idempotentD1(c, principal, "webhook_endpoints.roll_secret", id, body, async () => {
-        const row = await endpointOr404(c.env.DB, principal, id);
         const secret = newSigningSecret();
-        const now = Date.now();
+        const sealed = await seal(secret, config(c.env).encryptionKey);
         const overlapMs = (body.expires_in ?? MAX_OVERLAP_S) * 1000;
-        // Only the secrets are written, on the row as it is then: the secret replaced keeps verifying
-        // for the overlap even if another roll made it after this read (it is the one its caller holds),
-        // and an update meanwhile is never written back.
-        const [next] = await db(c.env.DB)
-          .update(webhookEndpoints)
-          .set({
-            secret: await seal(secret, config(c.env).encryptionKey),
-            previousSecret: overlapMs > 0 ? sql`${webhookEndpoints.secret}` : null,
-            previousSecretExpires: overlapMs > 0 ? now + overlapMs : null,
-            updated: now,
-          })
-          .where(eq(webhookEndpoints.id, row.id))
-          .returning();
-        if (!next) throw resourceMissing("webhook_endpoint", row.id, "id");
+        let next: EndpointRow | undefined;
+        let row = await endpointOr404(c.env.DB, principal, id);
+        // Only the secrets are written, and only over the secret read (compare and swap; another roll
+        // meanwhile: read again): the secret replaced keeps verifying for the overlap even if another
+        // roll made it after this read (it is the one its caller holds), and an update meanwhile is never
+        // written back. With an overlap, the secrets replaced before it that are still in theirs keep
+        // signing until their own expiry (a receiver may still hold any of them: a second roll within a
+        // day, or a roll sent again after its answer was lost); expires_in=0 ends all of them at once.
+        for (let attempt = 0; ; attempt++) {
+          const now = Date.now();
+          const older = overlapMs > 0 ? retiredSecrets(row, now).slice(0, MAX_OLDER_SECRETS) : [];
+          [next] = await db(c.env.DB)
+            .update(webhookEndpoints)
+            .set({
+              secret: sealed,
+              previousSecret: overlapMs > 0 ? row.secret : null,
+              previousSecretExpires: overlapMs > 0 ? now + overlapMs : null,
+              olderSecrets: older.length > 0 ? JSON.stringify(older) : null,
+              updated: now,
+            })
+            .where(and(eq(webhookEndpoints.id, row.id), eq(webhookEndpoints.secret, row.secret)))
+            .returning();
+          if (next || attempt >= 4) break;
+          row = await endpointOr404(c.env.DB, principal, id);
+        }
+        if (!next) throw new ApiError({ status: 409, type: "invalid_request_error", code: "secret_roll_conflict", message: "The endpoint's secret kept being rolled by other requests meanwhile; nothing was changed. Roll it again." });
         audit(auditContext(c), principal, { action: "webhook_endpoints.roll_secret", objectType: "webhook_endpoint", objectId: row.id, httpStatus: 200, details: { overlap_seconds: overlapMs / 1000 } });
         return { status: 200, body: renderEndpoint(next, { secret, secret_rolled_previous_expires_at: next.previousSecretExpires === null ? null : seconds(next.previousSecretExpires) }) };
       });
