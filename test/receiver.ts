@@ -2,6 +2,7 @@
 // POST /hooks/<name>?fail=N     answers 500 to the first N requests, then 200
 //                   ?status=S   always answers S (with ?retry_after=X: a Retry-After header)
 //                   ?sleep=MS   waits before answering
+//                   ?location=U a Location header (with ?status=302: a redirect to U)
 // GET  /__received/<name>       what <name> received: [{ at, headers, body, answered }]
 import { createServer, type IncomingMessage, type Server } from "node:http";
 
@@ -46,6 +47,8 @@ export function startReceiver(): Promise<{ server: Server; port: number }> {
     const extra: Record<string, string> = {};
     const retryAfter = url.searchParams.get("retry_after");
     if (retryAfter) extra["retry-after"] = retryAfter;
+    const location = url.searchParams.get("location");
+    if (location) extra.location = location;
     res.writeHead(answered, { "content-type": "text/plain", ...extra });
     res.end(answered >= 200 && answered < 300 ? "ok" : "nope");
   });

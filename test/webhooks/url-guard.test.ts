@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { webhookUrlProblem } from "../../src/webhooks/url-guard";
-import { createEndpoint, createIntent, expectError, get, newMerchant, post, seedMerchant, uniqueKey, waitFor, type CallOptions, type ListJson } from "../helpers";
+import { createEndpoint, createIntent, expectError, get, newMerchant, post, receivedBy, receiverHook, seedMerchant, uniqueKey, waitFor, type CallOptions, type ListJson } from "../helpers";
 import type { WebhookDeliveryJson } from "../../src/api/v1/webhook_endpoints";
 
 const REFUSED_LIVE: Record<string, string> = {
@@ -27,6 +27,10 @@ const REFUSED_LIVE: Record<string, string> = {
   "loopback 127/8": "https://127.0.0.2/hook",
   "integer loopback": "https://2130706433/hook",
   "hex loopback": "https://0x7f.1/hook",
+  "octal loopback": "https://017700000001/hook",
+  "short-form loopback": "https://127.1/hook",
+  "percent-encoded loopback": "https://%31%32%37.0.0.1/hook",
+  "full-width digits loopback": "https://\uff11\uff12\uff17.0.0.1/hook",
   "unspecified 0.0.0.0": "https://0.0.0.0/hook",
   "this network 0/8": "https://0.1.2.3/hook",
   "private 10/8": "https://10.1.2.3/hook",
@@ -70,6 +74,9 @@ const REFUSED_LIVE: Record<string, string> = {
   // Not https, or not a URL.
   "http in live mode": "http://merchant.example/hook",
   credentials: "https://user:pass@merchant.example/hook",
+  "userinfo before a loopback host": "https://evil@127.0.0.1/hook",
+  "link-local with a zone id": "https://[fe80::1%25eth0]/hook",
+  "NAT64 carrying 10.0.0.1": "https://[64:ff9b::a00:1]/hook",
   ftp: "ftp://merchant.example/hook",
   "not a URL": "not a url",
 };
@@ -139,6 +146,28 @@ describe("webhook URL guard (API)", () => {
       expectError(await post(`/v1/webhook_endpoints/${endpoint.id}`, { url }, live), 400, "url_not_public");
     }
     expect((await get<{ url: string }>(`/v1/webhook_endpoints/${endpoint.id}`, live)).body.url).toBe("https://hooks.merchant.example/ok");
+  });
+
+  it("a redirect is never followed: the 3xx is the attempt's answer (a failure), and its Location is not fetched", async () => {
+    const { opts } = await newMerchant("guard-redirect");
+    // The redirect's target is a receiver too, so a followed redirect would show there.
+    const target = receiverHook("guard-redirect-target");
+    const hook = receiverHook("guard-redirect", `status=302&location=${encodeURIComponent(target.url)}`);
+    const endpoint = await createEndpoint(hook.url, ["payment_intent.created"], opts);
+    await createIntent({}, opts);
+    const delivery = await waitFor(
+      async () => {
+        const list = (await get<ListJson<WebhookDeliveryJson>>(`/v1/webhook_endpoints/${endpoint.id}/deliveries?limit=10`, opts)).body.data;
+        return list[0]?.attempts.length ? list[0] : undefined;
+      },
+      20_000,
+      "a delivery attempt",
+    );
+    expect(delivery.attempts[0]?.status_code).toBe(302);
+    expect(delivery.attempts[0]?.error).toMatch(/^HTTP 302/);
+    expect(delivery.status).not.toBe("succeeded");
+    expect(await receivedBy(hook.name)).toHaveLength(1);
+    expect(await receivedBy(target.name)).toHaveLength(0);
   });
 
   it("a stored URL the guard now refuses is not fetched at delivery time", async () => {
