@@ -353,7 +353,7 @@ export function applyAuthorizeOutcome(
       intent.status = opts.restoreStatus;
       return {
         events: [],
-        error: { status: 502, type: "api_error", code: "provider_error", message: `The payment provider failed: ${outcome.message.replace(/\.+$/, "")}. No money moved; the payment may be confirmed again.` },
+        error: { status: 502, type: "api_error", code: "provider_error", message: `The payment provider failed: ${withoutTrailingDots(outcome.message)}. No money moved; the payment may be confirmed again.` },
       };
     }
     case "rejected": {
@@ -474,7 +474,7 @@ function followUpError(outcome: FollowUpOutcome, what: string): ApiErrorData | u
   }
   if (outcome.kind === "failed") return { status: 402, type: "card_error", code: outcome.code, message: outcome.message, ...(outcome.declineCode ? { declineCode: outcome.declineCode } : {}) };
   if (outcome.kind === "provider_error") {
-    return { status: 502, type: "api_error", code: "provider_error", message: `The payment provider failed to ${what}: ${outcome.message.replace(/\.+$/, "")}. Nothing changed; retry later.` };
+    return { status: 502, type: "api_error", code: "provider_error", message: `The payment provider failed to ${what}: ${withoutTrailingDots(outcome.message)}. Nothing changed; retry later.` };
   }
   return undefined;
 }
@@ -614,4 +614,15 @@ export function assertMethodTypeAllowed(intent: Pick<IntentRecord, "paymentMetho
     "payment_method",
     "payment_intent_incompatible_payment_method",
   );
+}
+
+/**
+ * `text` without the dots it ends with. A loop, not /\.+$/: that pattern retries at every dot of a
+ * long run that does not end the text, quadratic in its length, and a provider's message comes from
+ * outside.
+ */
+export function withoutTrailingDots(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 46) end--;
+  return text.slice(0, end);
 }

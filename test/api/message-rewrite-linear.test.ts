@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { inSurfaceWords } from "../../src/api/paymentintents/problem";
 import { paypalMessage } from "../../src/api/backend/paypal";
+import { withoutTrailingDots } from "../../src/core/intent";
 
 const REPEAT = 30_000;
 const LINE_MS = 2_000;
@@ -37,5 +38,15 @@ describe("message rewriting is linear in the message's length", () => {
     expect(paypalMessage({ code: "charge_not_refundable", message: "This PaymentIntent (pi_123) does not have a successful, captured charge to refund; its status is requires_capture." })).toBe(
       "Order pi_123 has no completed capture to refund: its status is APPROVED. Capture it first (capture-order).",
     );
+  });
+
+  it("a provider's message loses its trailing dots in time linear in its length (a long run of dots not at its end too)", () => {
+    const text = `${".".repeat(REPEAT * 4)}x`;
+    const { value, ms } = timed(() => withoutTrailingDots(text));
+    expect(value).toBe(text);
+    expect(ms).toBeLessThan(LINE_MS);
+    expect(withoutTrailingDots("Stripe answered 500...")).toBe("Stripe answered 500");
+    expect(withoutTrailingDots("...")).toBe("");
+    expect(withoutTrailingDots("no dots")).toBe("no dots");
   });
 });
