@@ -81,8 +81,14 @@ export interface NewInvoice {
   id: string;
   subscription: SubscriptionRow;
   price: PriceRow;
+  /** The service period it bills (its line's period). */
   periodStart: number;
   periodEnd: number;
+  /**
+   * Stripe's invoice period_start / period_end: when items were collected for it. Left out: the
+   * invoice's creation, both (a subscription's first invoice).
+   */
+  usagePeriod?: { start: number; end: number };
   billingReason: "subscription_create" | "subscription_cycle";
   amountDue: number;
   /** When the first payment attempt is due (null: nothing to pay). */
@@ -107,6 +113,8 @@ export function invoiceRow(n: NewInvoice): InvoiceRow {
     subscription: s.id,
     periodStart: n.periodStart,
     periodEnd: n.periodEnd,
+    usagePeriodStart: n.usagePeriod?.start ?? n.created,
+    usagePeriodEnd: n.usagePeriod?.end ?? n.created,
     currency: n.price.currency,
     amountDue: n.amountDue,
     amountPaid: 0,
@@ -384,6 +392,8 @@ export async function renewSubscription(env: Env, row: SubscriptionRow): Promise
     price,
     periodStart: start,
     periodEnd: end,
+    // Stripe's renewal invoice collects over the period that just ended (its line bills the new one).
+    usagePeriod: { start: row.currentPeriodStart, end: row.currentPeriodEnd },
     billingReason: "subscription_cycle",
     amountDue: price.unitAmount * row.quantity,
     dueAt: at,
@@ -423,6 +433,8 @@ export async function previewRenewal(env: Env, row: SubscriptionRow): Promise<In
     price,
     periodStart: start,
     periodEnd: end,
+    // Stripe's renewal invoice collects over the period that just ended (its line bills the new one).
+    usagePeriod: { start: row.currentPeriodStart, end: row.currentPeriodEnd },
     billingReason: "subscription_cycle",
     amountDue: price.unitAmount * row.quantity,
     dueAt: null,

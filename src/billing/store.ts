@@ -639,6 +639,7 @@ export interface InvoiceJson {
   hosted_invoice_url: string | null;
   /** No PDF is made. */
   invoice_pdf: null;
+  /** When items were collected for it (Stripe's): a first invoice's creation; a renewal's, the period that just ended. */
   period_start: number;
   period_end: number;
   payment_intent: string | Record<string, unknown> | null;
@@ -764,8 +765,9 @@ export function renderInvoice(row: InvoiceRow, expanded: InvoiceExpansions = {})
       total_count: 1,
       url: `/v1/invoices/${row.id}/lines`,
     },
-    period_start: seconds(row.periodStart),
-    period_end: seconds(row.periodEnd),
+    // Stripe's: when items were collected for it (the line's period is the service period).
+    period_start: seconds(row.usagePeriodStart ?? row.created),
+    period_end: seconds(row.usagePeriodEnd ?? row.created),
     payment_intent: expanded.paymentIntent ?? row.paymentIntent,
     ...(expanded.confirmationSecret !== undefined ? { confirmation_secret: expanded.confirmationSecret } : {}),
     attempt_count: row.attemptCount,

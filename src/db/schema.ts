@@ -686,8 +686,15 @@ export const invoices = sqliteTable(
     livemode: integer("livemode", { mode: "boolean" }).notNull(),
     customer: text("customer").notNull(),
     subscription: text("subscription").notNull(),
+    /** The service period the invoice bills: its line's `period` (Stripe's line_item.period). */
     periodStart: integer("period_start").notNull(),
     periodEnd: integer("period_end").notNull(),
+    /**
+     * Stripe's invoice period_start / period_end (migration 0067): when items were collected for it. A
+     * first invoice: its creation, both; a renewal: the subscription's period that just ended.
+     */
+    usagePeriodStart: integer("usage_period_start"),
+    usagePeriodEnd: integer("usage_period_end"),
     currency: text("currency").notNull(),
     amountDue: integer("amount_due").notNull(),
     amountPaid: integer("amount_paid").notNull().default(0),

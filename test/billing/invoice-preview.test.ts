@@ -68,8 +68,9 @@ describe("POST /v1/invoices/create_preview", () => {
       total: 5997,
       currency: "usd",
       billing_reason: "subscription_cycle",
-      period_start: t("2026-02-28T10:00:00Z"),
-      period_end: t("2026-03-31T10:00:00Z"),
+      // Stripe's invoice period: the current period, over which the renewal collects (its line bills the next).
+      period_start: t("2026-01-31T10:00:00Z"),
+      period_end: t("2026-02-28T10:00:00Z"),
       hosted_invoice_url: null,
       payment_intent: null,
       status_transitions: { finalized_at: null },
@@ -89,6 +90,7 @@ describe("POST /v1/invoices/create_preview", () => {
     await ok(post(`/v1/test_helpers/test_clocks/${s.clock}/advance`, { frozen_time: t("2026-02-28T11:00:00Z") }, s.opts));
     const renewed = (await invoices()).find((i) => i.billing_reason === "subscription_cycle");
     expect(renewed).toMatchObject({ amount_due: preview.amount_due, period_start: preview.period_start, period_end: preview.period_end, currency: preview.currency, status: "paid" });
+    expect(renewed?.lines.data[0]?.period).toEqual(preview.lines.data[0]?.period);
   });
 
   it("a subscription that will not renew has none (400 invoice_upcoming_none); bad input is a 400 that names it", async () => {

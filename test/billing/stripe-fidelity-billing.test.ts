@@ -228,3 +228,45 @@ describe("POST /v1/invoices/:id/pay with nothing to charge", () => {
     expect(await ok(post<InvoiceJson>(`/v1/invoices/${invoice.id}/pay`, { payment_method: card.id }, s.opts))).toMatchObject({ status: "paid" });
   });
 });
+
+interface PeriodsJson {
+  id: string;
+  billing_reason: string;
+  created: number;
+  period_start: number;
+  period_end: number;
+  lines: { data: { period: { start: number; end: number } }[] };
+}
+
+describe("an invoice's period_start and period_end", () => {
+  // Stripe's Invoice.period_start/period_end bound when items were collected for it; the service period
+  // billed is the line's period. A first invoice has both at its creation; a renewal the period that ended.
+  const periods = (i: PeriodsJson) => ({ reason: i.billing_reason, period_start: i.period_start, period_end: i.period_end, line: i.lines.data[0]?.period });
+
+  it("are the creation time on a first invoice and the period that ended on a renewal; the line has the service period (event and answer)", async () => {
+    const s = await setup("invoice-periods");
+    const price = await monthly(s.opts, 1500);
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, items: [{ price: price.id }] }, s.opts));
+    await s.advance("2026-03-01T00:00:00Z");
+    const invoices = (await ok(get<ListJson<PeriodsJson>>(`/v1/invoices?subscription=${sub.id}&limit=100`, s.opts))).data.reverse();
+    expect(invoices.map(periods)).toEqual([
+      { reason: "subscription_create", period_start: t("2026-01-31T10:00:00Z"), period_end: t("2026-01-31T10:00:00Z"), line: { start: t("2026-01-31T10:00:00Z"), end: t("2026-02-28T10:00:00Z") } },
+      { reason: "subscription_cycle", period_start: t("2026-01-31T10:00:00Z"), period_end: t("2026-02-28T10:00:00Z"), line: { start: t("2026-02-28T10:00:00Z"), end: t("2026-03-31T10:00:00Z") } },
+    ]);
+    // The invoice.created event's snapshot says the same.
+    const created = (await ok(get<ListJson<{ type: string; data: { object: PeriodsJson } }>>("/v1/events?type=invoice.created&limit=100", s.opts))).data.map((e) => e.data.object);
+    expect(created.filter((o) => invoices.some((i) => i.id === o.id)).reverse().map(periods)).toEqual(invoices.map(periods));
+  });
+
+  it("after a trial: the first invoice at its creation, the first paid one over the trial", async () => {
+    const s = await setup("invoice-periods-trial");
+    const price = await monthly(s.opts, 1500);
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, items: [{ price: price.id }], trial_period_days: 7 }, s.opts));
+    await s.advance("2026-02-08T00:00:00Z");
+    const invoices = (await ok(get<ListJson<PeriodsJson>>(`/v1/invoices?subscription=${sub.id}&limit=100`, s.opts))).data.reverse();
+    expect(invoices.map(periods)).toEqual([
+      { reason: "subscription_create", period_start: t("2026-01-31T10:00:00Z"), period_end: t("2026-01-31T10:00:00Z"), line: { start: t("2026-01-31T10:00:00Z"), end: t("2026-02-07T10:00:00Z") } },
+      { reason: "subscription_cycle", period_start: t("2026-01-31T10:00:00Z"), period_end: t("2026-02-07T10:00:00Z"), line: { start: t("2026-02-07T10:00:00Z"), end: t("2026-03-07T10:00:00Z") } },
+    ]);
+  });
+});

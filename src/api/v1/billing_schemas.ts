@@ -148,8 +148,8 @@ export const InvoiceSchema: z.ZodType<InvoiceJson> = z
       total_count: z.number().int(),
       url: z.string(),
     }),
-    period_start: seconds,
-    period_end: seconds,
+    period_start: seconds.describe("Stripe's: the earliest time items were collected for the invoice. A subscription's first invoice: its creation time; a renewal: the start of the period that just ended. The service period billed is the line's `period`."),
+    period_end: seconds.describe("Stripe's: the latest time items were collected for the invoice. A first invoice: its creation time; a renewal: the end of the period that just ended (the start of the one its line bills)."),
     payment_intent: z.union([z.string(), z.record(z.string(), z.unknown())]).nullable().describe("The intent of the latest payment attempt (expandable)."),
     confirmation_secret: z
       .object({ client_secret: z.string(), type: z.literal("payment_intent") })
