@@ -320,6 +320,40 @@ export async function searchCharges(d1: D1Database, scope: Scope, plan: SearchPl
   return searchIntents(d1, scope, { ...plan, conditions: [...plan.conditions, has] }, limit, after);
 }
 
+/**
+ * The charge search's `total_count` (Stripe's, "only accurate up to 10,000"), from the ranges its pages
+ * read: each status's index (payment_intents_charged, payment_intents_declined), each branch of an OR,
+ * at most SEARCH_TOTAL_LIMIT intents each. An intent with a successful charge counts one; an intent's
+ * failed charges count as many as it has (declined_charges). The index holds the intent's fields, so a
+ * charge whose own metadata (POST /v1/charges/{id}) or a declined card's last4 differs from its intent's
+ * is counted as its intent's index says, while the pages check each charge as rendered.
+ */
+export async function countSearchCharges(d1: D1Database, scope: Scope, plan: SearchPlan, statuses: readonly ("succeeded" | "failed")[]): Promise<number> {
+  const db = drizzle(d1);
+  const columns = { id: paymentIntents.id, declined: paymentIntents.declinedCharges };
+  const query = (branch: SearchPlan, extra: SQL[]) =>
+    branch.metadata
+      ? db
+          .select(columns)
+          .from(paymentIntentMetadata)
+          .innerJoin(paymentIntents, eq(paymentIntents.id, paymentIntentMetadata.intentId))
+          .where(searchBranchWhere(scope, branch, extra, null))
+          .limit(SEARCH_TOTAL_LIMIT)
+      : db.select(columns).from(paymentIntents).where(searchBranchWhere(scope, branch, extra, null)).limit(SEARCH_TOTAL_LIMIT);
+  let total = 0;
+  for (const status of statuses) {
+    // As searchCharges: the literal 0, so the partial index's condition is implied by the query's text.
+    const has = status === "succeeded" ? isNotNull(paymentIntents.chargeAuthorizedAt) : sql`${paymentIntents.declinedCharges} > 0`;
+    const conditions = [...plan.conditions, has];
+    const [first, ...others] = plan.any ?? [];
+    const ranges = first ? await db.batch([query(first, conditions), ...others.map((b) => query(b, conditions))]) : [await query({ ...plan, conditions }, [])];
+    const intents = new Map(ranges.flat().map((r) => [r.id, r.declined]));
+    for (const declined of intents.values()) total += status === "succeeded" ? 1 : declined;
+    if (total >= SEARCH_TOTAL_LIMIT) break;
+  }
+  return Math.min(total, SEARCH_TOTAL_LIMIT);
+}
+
 export interface RefundFilters {
   paymentIntent?: string;
   charge?: string;

@@ -131,6 +131,20 @@ describe("GET /v1/charges/search", () => {
     expect(ids(await search("metadata['batch']:'two' OR payment_method_details.card.last4:'4444'"))).toEqual(newestFirst("mastercard", "uncaptured", "euro"));
   });
 
+  it("expand[]=total_count counts the charges found (successful and failed), as the intent search's does", async () => {
+    for (const q of [`customer:'${ALICE}'`, "status:'succeeded'", "status:'failed'", "amount:2000 OR amount:3000", "metadata['batch']:'two'", `status:'failed' AND customer:'${BOB}'`, "status:'pending'"]) {
+      const counted = await search(q, merchant.opts, "&limit=1&expand[]=total_count");
+      expect(counted.status, `${q}: ${JSON.stringify(counted.body)}`).toBe(200);
+      const all = await search(q, merchant.opts, "&limit=100");
+      expect((counted.body as SearchJson & { total_count?: number }).total_count, q).toBe(all.body.data.length);
+      expect(all.body, q).not.toHaveProperty("total_count");
+    }
+    // Beside the objects' own expansions.
+    const both = await search(`customer:'${BOB}'`, merchant.opts, "&expand[]=total_count&expand[]=data.payment_intent");
+    expect(both.body).toMatchObject({ total_count: 2 });
+    expect(typeof both.body.data[0]?.payment_intent).toBe("object");
+  });
+
   it("pages with next_page until has_more is false, each charge once, newest first", async () => {
     const succeeded = await allPages("status:'succeeded'", 2);
     expect(succeeded.pages).toBe(3);

@@ -30,6 +30,10 @@ describe("expand[]=total_count", () => {
       [q("payment_intents", `customer:'${customer}'`), 2],
       [q("payment_intents", "metadata['order']:'o-1'"), 2],
       [q("payment_intents", `amount:500 OR customer:'${customer}'`), 2],
+      // No charge among them (none was confirmed): each status's partial index is read, not the table.
+      [q("charges", `customer:'${customer}'`), 0],
+      [q("charges", "metadata['order']:'o-1' AND status:'failed'"), 0],
+      [q("charges", `amount:500 OR customer:'${customer}'`), 0],
       [q("customers", "email:'total@example.com'"), 1],
       [q("customers", "metadata['tier']:'gold'"), 1],
       [q("products", "metadata['line']:'a'"), 1],

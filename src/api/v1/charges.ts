@@ -8,11 +8,11 @@ import { attemptIdForCharge, hasPrefix, intentIdForCharge } from "../../core/ids
 import { chargeAsOf, renderChargeById, renderChargeRefunds, type ChargeJson } from "../../core/objects";
 import type { IntentRecord } from "../../core/types";
 import { chargeSearch, decodeChargePageToken, encodeChargePageToken, searchChargePage } from "../../db/charge-search";
-import { listCharges } from "../../db/queries";
+import { countSearchCharges, listCharges } from "../../db/queries";
 import { checkedList, checkFilterIds, type FilterId } from "./list-filters";
 import * as f from "./fields";
 import { intentJson, intentStub, json, listObject, pageRequest, respondOutcome } from "./respond";
-import { expandObjects, expandPaths } from "./expand";
+import { expandObjects, expandPaths, searchExpand } from "./expand";
 import type { Principal } from "../../auth/permissions";
 import { requestContext, route, type App, type Ctx } from "./route";
 import { ChargeSchema, listOf, searchResultOf } from "./schemas";
@@ -123,7 +123,9 @@ export function registerCharges(app: App): void {
       response: searchResultOf(ChargeSchema, "ChargeSearchResult"),
     },
     async (c, { query, principal }) => {
-      const expand = expandPaths(query.expand, "charge", true);
+      // expand[]=total_count as the other searches take it (Stripe's search_result.total_count).
+      const { total, expand: objectExpand } = searchExpand(query.expand);
+      const expand = expandPaths(objectExpand, "charge", true);
       const search = chargeSearch(query.query, principal);
       // A charge with metadata of its own (POST /v1/charges/{id}) is checked as rendered: the index
       // holds its intent's, so a page may hold fewer than `limit`; next_page still leads on.
@@ -134,6 +136,7 @@ export function registerCharges(app: App): void {
         has_more: page.hasMore,
         next_page: page.next ? encodeChargePageToken(page.next) : null,
         url: "/v1/charges/search",
+        ...(total ? { total_count: await countSearchCharges(c.env.DB, principal, search.plan, search.statuses) } : {}),
       });
     },
   );
