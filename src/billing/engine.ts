@@ -869,6 +869,8 @@ export interface SweepScope {
   budget?: StatementBudget;
   /** Subscriptions and invoices not to try again in this invocation (kept across calls of one sweep). */
   skipped?: Set<string>;
+  /** Where the pass records the subscriptions and invoices whose step failed (threw): a test clock with one is Stripe's internal_failure. */
+  failed?: Set<string>;
 }
 
 /** What a billing pass did: its steps, and whether it stopped because nothing was left due (not at its limit or budget). */
@@ -1000,6 +1002,7 @@ export async function processDue(env: Env, sweep: SweepScope): Promise<DueResult
     } catch (err) {
       log("error", "a billing step failed; the sweep goes on without it", { object: trial.id, error: String(err) });
       skipped.add(trial.id);
+      sweep.failed?.add(trial.id);
     }
   }
   while (done < sweep.limit) {
@@ -1069,6 +1072,7 @@ export async function processDue(env: Env, sweep: SweepScope): Promise<DueResult
       const id = renewing?.id ?? inv?.id ?? "";
       log("error", "a billing step failed; the sweep goes on without it", { object: id, error: String(err) });
       skipped.add(id);
+      sweep.failed?.add(id);
     }
   }
   return { steps: done, drained: false };
@@ -1103,10 +1107,13 @@ export async function billingSweep(env: Env, now: number, limit = 100, budget?: 
   const advancing = await db(env.DB).select().from(testClocks).where(eq(testClocks.status, "advancing")).limit(10);
   for (const clock of advancing) {
     if (budget && !budget.allows(UNIT_COST.billingStep)) return { steps, drained: false };
-    const pass = await processDue(env, { testClock: clock.id, now: clock.frozenTime, limit, origin, budget, skipped });
+    const failed = new Set<string>();
+    const pass = await processDue(env, { testClock: clock.id, now: clock.frozenTime, limit, origin, budget, skipped, failed });
     steps += pass.steps;
-    if (pass.drained) await db(env.DB).update(testClocks).set({ status: "ready" }).where(and(eq(testClocks.id, clock.id), eq(testClocks.status, "advancing"), eq(testClocks.frozenTime, clock.frozenTime)));
-    else drained = false;
+    // A step that failed: Stripe's internal_failure (the clock did not reach its time cleanly), not ready.
+    const status = failed.size > 0 ? "internal_failure" : pass.drained ? "ready" : null;
+    if (status) await db(env.DB).update(testClocks).set({ status }).where(and(eq(testClocks.id, clock.id), eq(testClocks.status, "advancing"), eq(testClocks.frozenTime, clock.frozenTime)));
+    if (status !== "ready") drained = false;
   }
   return { steps, drained };
 }

@@ -3,7 +3,9 @@
 // the subscription list's status=ended and paused, the invoice list's status=draft; a setup intent
 // retrieved with its client_secret; cancellation_details.reason payment_failed when dunning cancels;
 // and the update of a canceled subscription (metadata and cancellation_details only).
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { billingSweep } from "../../src/billing/engine";
 import { call, expectError, get, newMerchant, ok, post, stripeClient, type CallOptions, type ListJson } from "../helpers";
 
 interface InvoiceJson {
@@ -268,5 +270,40 @@ describe("an invoice's period_start and period_end", () => {
       { reason: "subscription_create", period_start: t("2026-01-31T10:00:00Z"), period_end: t("2026-01-31T10:00:00Z"), line: { start: t("2026-01-31T10:00:00Z"), end: t("2026-02-07T10:00:00Z") } },
       { reason: "subscription_cycle", period_start: t("2026-01-31T10:00:00Z"), period_end: t("2026-02-07T10:00:00Z"), line: { start: t("2026-02-07T10:00:00Z"), end: t("2026-03-07T10:00:00Z") } },
     ]);
+  });
+});
+
+describe("a test clock whose advance has a step that fails", () => {
+  it("is Stripe's internal_failure, not ready; the other steps ran; advancing again (the cause gone) runs it and makes it ready", async () => {
+    const s = await setup("clock-internal-failure");
+    const broken = await monthly(s.opts, 1200);
+    const sound = await monthly(s.opts, 1300);
+    const failing = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, items: [{ price: broken.id }] }, s.opts));
+    const fine = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, items: [{ price: sound.id }] }, s.opts));
+    // The failing subscription's price is gone from under it: its renewal throws.
+    const row = await env.DB.prepare("SELECT * FROM prices WHERE id = ?").bind(broken.id).first<Record<string, unknown>>();
+    await env.DB.prepare("DELETE FROM prices WHERE id = ?").bind(broken.id).run();
+    const clock = await ok(post<{ status: string; status_details: object }>(`/v1/test_helpers/test_clocks/${s.clock}/advance`, { frozen_time: t("2026-03-01T00:00:00Z") }, s.opts));
+    expect(clock).toMatchObject({ status: "internal_failure", status_details: {} });
+    expect((await ok(get<{ status: string }>(`/v1/test_helpers/test_clocks/${s.clock}`, s.opts))).status).toBe("internal_failure");
+    expect((await invoicesOf(s.opts, fine.id)).map((i) => i.billing_reason)).toEqual(["subscription_create", "subscription_cycle"]);
+    expect((await invoicesOf(s.opts, failing.id)).map((i) => i.billing_reason)).toEqual(["subscription_create"]);
+    // Nothing new starts on it meanwhile.
+    expectError(await post("/v1/subscriptions", { customer: s.customer, items: [{ price: sound.id }] }, s.opts), 400, "test_clock_internal_failure");
+    // The price back, the next advance renews it and the clock is ready.
+    const columns = Object.keys(row ?? {});
+    await env.DB.prepare(`INSERT INTO prices (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`).bind(...columns.map((c) => row?.[c] ?? null)).run();
+    expect(await ok(post<{ status: string }>(`/v1/test_helpers/test_clocks/${s.clock}/advance`, { frozen_time: t("2026-03-01T01:00:00Z") }, s.opts))).toMatchObject({ status: "ready" });
+    expect((await invoicesOf(s.opts, failing.id)).map((i) => i.billing_reason)).toEqual(["subscription_create", "subscription_cycle"]);
+  });
+
+  it("left advancing (by a request that died), the cron's pass that has a step fail leaves it internal_failure, not ready", async () => {
+    const s = await setup("clock-internal-failure-cron");
+    const broken = await monthly(s.opts, 1200);
+    await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, items: [{ price: broken.id }] }, s.opts));
+    await env.DB.prepare("DELETE FROM prices WHERE id = ?").bind(broken.id).run();
+    await env.DB.prepare("UPDATE test_clocks SET status = 'advancing', frozen_time = ? WHERE id = ?").bind(t("2026-03-01T00:00:00Z") * 1000, s.clock).run();
+    await billingSweep(env, Date.now());
+    expect((await ok(get<{ status: string }>(`/v1/test_helpers/test_clocks/${s.clock}`, s.opts))).status).toBe("internal_failure");
   });
 });

@@ -335,7 +335,7 @@ export const TestClockSchema = z
     object: z.literal("test_helpers.test_clock"),
     name: nullableString,
     frozen_time: seconds,
-    status: z.enum(["ready", "advancing"]),
+    status: z.enum(["ready", "advancing", "internal_failure"]).describe("internal_failure: a renewal or payment attempt failed while the clock advanced (it was set aside; the others ran). Advancing again runs it once more."),
     status_details: z
       .object({ advancing: z.object({ target_frozen_time: seconds }).optional() })
       .describe("While advancing: advancing.target_frozen_time, the time it advances to; otherwise {}."),

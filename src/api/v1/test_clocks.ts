@@ -2,7 +2,7 @@
 // moves its time forward and runs, in time order, every renewal and payment retry that falls due on
 // the way, so a year of billing takes seconds. A clock left `advancing` by a request that died is
 // finished by the cron sweep.
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest } from "../../core/errors";
 import { randomId } from "../../core/ids";
@@ -98,16 +98,19 @@ export function registerTestClocks(app: App): void {
         const started = await db(c.env.DB)
           .update(testClocks)
           .set({ frozenTime: to, status: "advancing" })
-          .where(and(eq(testClocks.id, clock.id), eq(testClocks.status, "ready")))
+          // From ready, or from internal_failure: advancing again runs the steps that failed once more.
+          .where(and(eq(testClocks.id, clock.id), inArray(testClocks.status, ["ready", "internal_failure"])))
           .run();
         if ((started.meta.changes ?? 0) === 0) throw invalidRequest("The test clock is already advancing; retry when it is ready.", undefined, "test_clock_advancing");
         // As much as one invocation's D1 statements allow; the rest is left to the cron sweep, which
         // finishes a clock left advancing (src/billing/engine.ts billingSweep).
         const budget = new StatementBudget(INVOCATION_STATEMENTS);
         const env = wrapDb(c.env, (d1) => budget.counted(d1));
-        const { drained } = await processDue(env, { testClock: clock.id, now: to, limit: ADVANCE_LIMIT, origin: publicBase(c), budget });
-        const status = drained ? "ready" : "advancing";
-        if (status === "ready") await db(c.env.DB).update(testClocks).set({ status }).where(eq(testClocks.id, clock.id));
+        const failed = new Set<string>();
+        const { drained } = await processDue(env, { testClock: clock.id, now: to, limit: ADVANCE_LIMIT, origin: publicBase(c), budget, failed });
+        // A step that failed (and was set aside) leaves the clock in Stripe's internal_failure, never ready.
+        const status = failed.size > 0 ? "internal_failure" : drained ? "ready" : "advancing";
+        if (status !== "advancing") await db(c.env.DB).update(testClocks).set({ status }).where(eq(testClocks.id, clock.id));
         return { status: 200, body: renderTestClock({ ...clock, frozenTime: to, status }) };
       }),
   );
