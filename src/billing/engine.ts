@@ -287,6 +287,21 @@ export async function updateSubscription(
   const object = withCancellationDetails(renderSubscription(next, undefined, options.price), cancellationDetails ?? options.details);
   const before = withCancellationDetails(renderSubscription(row, undefined, options.price), options.details);
   const previous = type === "customer.subscription.updated" ? previousAttributes({ ...before }, { ...object }) : undefined;
+  // The first payment, made by the request that creates the subscription, activates it while that
+  // request still holds its customer.subscription.created: as at Stripe, that event says active (it is
+  // rewritten and released, with this change) and no customer.subscription.updated follows. Released
+  // already (the request went on, or died and the cron released it), this is an update as any other.
+  const held = row.status === "incomplete" && next.status === "active" ? await w.heldEvent(await derivedId("evt", "customer.subscription.created", row.id, "0")) : null;
+  if (held) {
+    w.releaseHeld({ ...held, object: { ...object } as Record<string, unknown> }, true);
+    // Only if the change happened (its version) and the release did not (changes() of the statement before).
+    await w.event(type, object, [row.id, String(next.version)], {
+      requestId: options.requestId,
+      guard: { sql: "changes() = 0 AND EXISTS (SELECT 1 FROM subscriptions WHERE id = ? AND version = ?)", binds: [row.id, next.version] },
+      ...(previous ? { previousAttributes: previous } : {}),
+    });
+    return next;
+  }
   await w.event(type, object, [row.id, String(next.version)], { requestId: options.requestId, ...(previous ? { previousAttributes: previous } : {}) });
   return next;
 }

@@ -120,7 +120,11 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
   });
   const w = new Writes(env.DB, scope);
   insertSubscription(w, row);
-  await w.event("customer.subscription.created", renderSubscription(row, undefined, price), [id, "0"], { requestId: input.requestId });
+  // Paid here and now (allow_incomplete, something due): customer.subscription.created is held until
+  // that payment's outcome, so that it says what Stripe's says: active when the payment went through
+  // (the activation rewrites it, and sends no customer.subscription.updated), incomplete otherwise.
+  const paysNow = !trial && !free && !deferred;
+  await w.event("customer.subscription.created", renderSubscription(row, undefined, price), [id, "0"], { requestId: input.requestId, hold: paysNow });
   insertInvoice(w, invoice, true);
   await addInvoiceCreatedEvents(w, invoice, input.requestId);
   const [inserted] = await w.commit(env);
@@ -147,6 +151,11 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
       // and, once the claim lapses, the sweep finishes this same attempt through its derived intent.
       log("error", "the first invoice's payment failed unexpectedly; the sweep will finish it", { subscription: id, invoice: invoiceId, error: String(err) });
     }
+    // Not activated by that payment (declined, 3DS, unknown, failed): the event goes as written, incomplete.
+    // Activated: the activation released it already, rewritten, and this changes nothing.
+    const release = new Writes(env.DB, scope);
+    for (const event of w.held) release.releaseHeld(event, false);
+    await release.commit(env);
   }
   return (await subscriptionById(env.DB, id)) ?? row;
 }

@@ -4,7 +4,7 @@
 // transaction. Events are stored "not fanned out" and handed to the events queue after the commit;
 // should that hand-over fail, the cron sweep hands them over again (see refanEvents).
 import { idempotencyKeyOf } from "../http/request-identity";
-import { and, asc, lt, sql } from "drizzle-orm";
+import { and, asc, eq, lt, sql } from "drizzle-orm";
 import { advanceRound, afterCursor, roundCursor, type SweepRound } from "../db/rounds";
 import type { EventType } from "../core/events";
 import { derivedId, randomId } from "../core/ids";
@@ -19,8 +19,26 @@ import { db } from "./store";
 /** Events of objects that live in D1 (billing objects, the catalog, Checkout Sessions), written with their change. */
 export type BillingEventType = Extract<EventType, `customer.${string}` | `payment_method.${string}` | `invoice.${string}` | `checkout.session.${string}` | `product.${string}` | `price.${string}` | `setup_intent.${string}`>;
 
-const eventSql = (guard: string, rows = 1) =>
-  `INSERT OR IGNORE INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) ${Array.from({ length: rows }, () => `SELECT ?, ?, ?, ?, ?, 0, ?, ? WHERE ${guard}`).join(" UNION ALL ")}`;
+const eventSql = (guard: string, rows = 1, fannedOut = 0) =>
+  `INSERT OR IGNORE INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) ${Array.from({ length: rows }, () => `SELECT ?, ?, ?, ?, ?, ${fannedOut}, ?, ? WHERE ${guard}`).join(" UNION ALL ")}`;
+
+/**
+ * fanned_out of an event held back by the request that wrote it (migration 0068): stored, but not
+ * handed to the queue, and not by the cron either (events_unfanned holds only 0) until it is released
+ * (0) by that request, by the change that rewrites it (see Writes.releaseHeld), or by the cron once
+ * it has waited the cron's grace (events_held): a request that died never loses it.
+ */
+export const HELD = 2;
+
+type EventOptions = {
+  guarded?: boolean;
+  /** A guard of its own in place of `guarded`'s (each row's WHERE), with its binds. */
+  guard?: { sql: string; binds: unknown[] };
+  /** Stored held (HELD): not handed to the queue at commit; `held` lists them for the writer to release. */
+  hold?: boolean;
+  requestId?: string | null;
+  previousAttributes?: Record<string, unknown>;
+};
 
 /**
  * The last time given to a billing event in this isolate. Events get strictly increasing times (as an
@@ -38,6 +56,8 @@ function eventTime(): number {
 export class Writes {
   private readonly statements: D1PreparedStatement[] = [];
   private readonly eventAt: { index: number; event: EventRecord }[] = [];
+  /** The events written held (see HELD), for the writer to release once it knows what they should say. */
+  readonly held: EventRecord[] = [];
 
   constructor(
     private readonly d1: D1Database,
@@ -63,7 +83,7 @@ export class Writes {
     type: BillingEventType,
     object: object,
     idParts: string[] | null,
-    options: { guarded?: boolean; requestId?: string | null; previousAttributes?: Record<string, unknown> } = {},
+    options: EventOptions = {},
   ): Promise<this> {
     return this.events([{ type, object }], idParts, options);
   }
@@ -77,7 +97,7 @@ export class Writes {
   async events(
     list: readonly { type: BillingEventType; object: object }[],
     idParts: string[] | null,
-    options: { guarded?: boolean; requestId?: string | null; previousAttributes?: Record<string, unknown> } = {},
+    options: EventOptions = {},
   ): Promise<this> {
     const records: EventRecord[] = [];
     for (const { type, object } of list) {
@@ -95,14 +115,36 @@ export class Writes {
       });
     }
     if (records.length === 0) return this;
-    const guard = options.guarded === false ? "1" : "changes() > 0";
+    const guard = options.guard?.sql ?? (options.guarded === false ? "1" : "changes() > 0");
+    const guardBinds = options.guard?.binds ?? [];
     // Every row's guard reads changes() of the statement before this one: it is the same for all of them.
     this.statements.push(
       this.d1
-        .prepare(eventSql(guard, records.length))
-        .bind(...records.flatMap((r) => [r.id, r.merchantId, r.livemode ? 1 : 0, r.type, paymentIntentOf(r), r.created, eventData(r)])),
+        .prepare(eventSql(guard, records.length, options.hold ? HELD : 0))
+        .bind(...records.flatMap((r) => [r.id, r.merchantId, r.livemode ? 1 : 0, r.type, paymentIntentOf(r), r.created, eventData(r), ...guardBinds])),
     );
-    for (const event of records) this.eventAt.push({ index: this.statements.length - 1, event });
+    if (options.hold) this.held.push(...records);
+    else for (const event of records) this.eventAt.push({ index: this.statements.length - 1, event });
+    return this;
+  }
+
+  /** A held event (see HELD) as stored, or null when there is none by that id (or it was released). */
+  async heldEvent(id: string): Promise<EventRecord | null> {
+    const row = await db(this.d1).select(eventRow).from(events).where(and(eq(events.id, id), sql`${events.fannedOut} = ${sql.raw(String(HELD))}`)).limit(1);
+    return row[0] ? eventFromRow(row[0]) : null;
+  }
+
+  /**
+   * Releases a held event (see HELD) as `event` says it now (its object may be rewritten): stored so
+   * and handed to the queue at commit, only if it is still held and, with `guarded`, only if the
+   * statement before this one changed a row. The statement after it sees changes() 1 exactly when
+   * this released it.
+   */
+  releaseHeld(event: EventRecord, guarded: boolean): this {
+    this.statements.push(
+      this.d1.prepare(`UPDATE events SET fanned_out = 0, data = ? WHERE id = ? AND fanned_out = ${HELD}${guarded ? " AND changes() > 0" : ""}`).bind(eventData(event), event.id),
+    );
+    this.eventAt.push({ index: this.statements.length - 1, event });
     return this;
   }
 
@@ -140,6 +182,9 @@ async function publish(env: Env, records: EventRecord[]): Promise<void> {
  * several rounds without handing the same ones over twice.
  */
 export async function refanEvents(env: Env, now = Date.now(), graceMs = 30_000, limit = 100): Promise<SweepRound> {
+  // Events held by a request that has not released them within the grace (it died): released as they
+  // were written, a range of events_held. Their change, if it comes later, sends its own event.
+  await env.DB.prepare(`UPDATE events SET fanned_out = 0 WHERE fanned_out = ${HELD} AND created < ?`).bind(now - graceMs).run();
   const cursor = await roundCursor(env.DB, "refan_events");
   const rows = await db(env.DB)
     .select(eventRow)

@@ -6,7 +6,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { billingSweep } from "../../src/billing/engine";
-import { call, expectError, get, newMerchant, ok, post, stripeClient, type CallOptions, type ListJson } from "../helpers";
+import { refanEvents } from "../../src/billing/writes";
+import { call, createEndpoint, expectError, get, newMerchant, ok, post, receivedBy, receiverHook, stripeClient, waitFor, type CallOptions, type ListJson } from "../helpers";
 
 interface InvoiceJson {
   id: string;
@@ -305,5 +306,78 @@ describe("a test clock whose advance has a step that fails", () => {
     await env.DB.prepare("UPDATE test_clocks SET status = 'advancing', frozen_time = ? WHERE id = ?").bind(t("2026-03-01T00:00:00Z") * 1000, s.clock).run();
     await billingSweep(env, Date.now());
     expect((await ok(get<{ status: string }>(`/v1/test_helpers/test_clocks/${s.clock}`, s.opts))).status).toBe("internal_failure");
+  });
+});
+
+describe("customer.subscription.created", () => {
+  // Stripe: the event says the status the subscription has once created (active when its first invoice
+  // was paid in the create, incomplete when a payment is still wanted: a decline, 3DS, default_incomplete).
+  const subscriptionEvents = async (opts: CallOptions, id: string) => (await eventsAbout(opts, id)).filter((e) => e.type.startsWith("customer.subscription."));
+  const fannedOut = (id: string) => waitFor(async () => (await env.DB.prepare("SELECT fanned_out FROM events WHERE id = ?").bind(id).first<{ fanned_out: number }>())?.fanned_out === 1, 15_000, `event ${id} fanned out`);
+
+  it("paid in the create (allow_incomplete): one event, active, delivered so; no customer.subscription.updated", async () => {
+    const s = await setup("created-active");
+    const hook = receiverHook("created-active");
+    await createEndpoint(hook.url, ["customer.subscription.created", "customer.subscription.updated"], s.opts);
+    const price = await monthly(s.opts, 2500);
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, items: [{ price: price.id }] }, s.opts));
+    expect(sub.status).toBe("active");
+    const events = await subscriptionEvents(s.opts, sub.id);
+    expect(events.map((e) => [e.type, e.data.object.status])).toEqual([["customer.subscription.created", "active"]]);
+    const created = events[0] as EventJson & { id: string };
+    await fannedOut(created.id);
+    const got = await waitFor(async () => {
+      const bodies = (await receivedBy(hook.name)).map((r) => JSON.parse(r.body) as EventJson);
+      return bodies.length > 0 ? bodies : undefined;
+    }, 20_000, "the event at the endpoint");
+    expect(got.map((e) => [e.type, e.data.object.status])).toEqual([["customer.subscription.created", "active"]]);
+  });
+
+  it("declined in the create: created says incomplete; paid later, updated says active with previous_attributes.status incomplete", async () => {
+    const s = await setup("created-declined", false);
+    const declining = await ok(post<{ id: string }>(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "tok_chargeDeclined", set_default: true }, s.opts));
+    const price = await monthly(s.opts, 2500);
+    const sub = await ok(post<SubscriptionJson & { latest_invoice: string }>("/v1/subscriptions", { customer: s.customer, items: [{ price: price.id }], default_payment_method: declining.id }, s.opts));
+    expect(sub.status).toBe("incomplete");
+    const [created] = (await subscriptionEvents(s.opts, sub.id)) as (EventJson & { id: string })[];
+    expect([created?.type, created?.data.object.status]).toEqual(["customer.subscription.created", "incomplete"]);
+    await fannedOut(created?.id ?? "");
+    const card = await ok(post<{ id: string }>(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "tok_visa" }, s.opts));
+    expect(await ok(post<InvoiceJson>(`/v1/invoices/${sub.latest_invoice}/pay`, { payment_method: card.id }, s.opts))).toMatchObject({ status: "paid" });
+    const events = await subscriptionEvents(s.opts, sub.id);
+    expect(events.map((e) => [e.type, e.data.object.status])).toEqual([
+      ["customer.subscription.created", "incomplete"],
+      ["customer.subscription.updated", "active"],
+    ]);
+    expect(events[1]?.data.previous_attributes).toMatchObject({ status: "incomplete" });
+  });
+
+  it("default_incomplete: created says incomplete, the customer's confirmation sends updated (active)", async () => {
+    const s = await setup("created-default-incomplete");
+    const price = await monthly(s.opts, 2500);
+    const sub = await ok(post<SubscriptionJson & { latest_invoice: { payment_intent: string } }>("/v1/subscriptions", { customer: s.customer, items: [{ price: price.id }], payment_behavior: "default_incomplete", expand: ["latest_invoice"] }, s.opts));
+    expect((await subscriptionEvents(s.opts, sub.id)).map((e) => [e.type, e.data.object.status])).toEqual([["customer.subscription.created", "incomplete"]]);
+    await ok(post(`/v1/payment_intents/${sub.latest_invoice.payment_intent}/confirm`, { payment_method: "pm_card_visa" }, s.opts));
+    await waitFor(async () => (await ok(get<SubscriptionJson>(`/v1/subscriptions/${sub.id}`, s.opts))).status === "active", 15_000, "activated");
+    const events = await subscriptionEvents(s.opts, sub.id);
+    expect(events.map((e) => [e.type, e.data.object.status])).toEqual([
+      ["customer.subscription.created", "incomplete"],
+      ["customer.subscription.updated", "active"],
+    ]);
+    expect(events[1]?.data.previous_attributes).toMatchObject({ status: "incomplete" });
+  });
+
+  it("held by a request that died: the cron releases it after its grace (not before), as written", async () => {
+    const s = await setup("created-held-cron");
+    const price = await monthly(s.opts, 2500);
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, items: [{ price: price.id }] }, s.opts));
+    const [created] = (await eventsAbout(s.opts, sub.id)) as (EventJson & { id: string })[];
+    // As a request that died before releasing it would leave it.
+    await env.DB.prepare("UPDATE events SET fanned_out = 2 WHERE id = ?").bind(created?.id).run();
+    const { created: at } = (await env.DB.prepare("SELECT created FROM events WHERE id = ?").bind(created?.id).first<{ created: number }>()) ?? { created: 0 };
+    await refanEvents(env, at + 29_000);
+    expect((await env.DB.prepare("SELECT fanned_out FROM events WHERE id = ?").bind(created?.id).first<{ fanned_out: number }>())?.fanned_out).toBe(2);
+    await refanEvents(env, at + 31_000);
+    await fannedOut(created?.id ?? "");
   });
 });

@@ -40,7 +40,7 @@ describe("the cron sweep's statements are index ranges", () => {
     const statements = await plans((d1) => sweepShard({ ...env, DB: d1 }, Date.now()));
     const uses = (index: string) => statements.some((s) => s.plan.some((line) => line.includes(`INDEX ${index} `) || line.endsWith(`INDEX ${index}`)));
     // The statements this test is about ran (so it cannot pass on a sweep that skipped them).
-    for (const index of ["events_created", "events_unfanned", "payment_intents_capturable", "payment_intents_pending", "idempotency_keys_created", "idempotency_claims_created", "psp_events_received", "subscriptions_renewing", "subscriptions_incomplete", "test_clocks_advancing", "webhook_deliveries_overdue", "invoices_due", "checkout_sessions_overdue", "sandbox_refund_failures_due"]) {
+    for (const index of ["events_created", "events_unfanned", "events_held", "payment_intents_capturable", "payment_intents_pending", "idempotency_keys_created", "idempotency_claims_created", "psp_events_received", "subscriptions_renewing", "subscriptions_incomplete", "test_clocks_advancing", "webhook_deliveries_overdue", "invoices_due", "checkout_sessions_overdue", "sandbox_refund_failures_due"]) {
       expect(uses(index), `${index}\n${statements.map((s) => `${s.sql}\n  ${s.plan.join("\n  ")}`).join("\n")}`).toBe(true);
     }
     expectRanges(statements);
