@@ -381,3 +381,41 @@ describe("customer.subscription.created", () => {
     await fannedOut(created?.id ?? "");
   });
 });
+
+describe("an invoice's payments (expand[]=payments)", () => {
+  interface PaymentJson { id: string; object: string; amount_paid: number | null; amount_requested: number; currency: string; invoice: string; is_default: boolean; payment: { type: string; payment_intent: string | { id: string; object: string } }; status: string; status_transitions: { canceled_at: number | null; paid_at: number | null } }
+  type WithPayments = InvoiceJson & { payments?: { object: string; data: PaymentJson[]; has_more: boolean; url: string } };
+
+  it("lists Stripe's InvoicePayment per attempt (the declined one canceled, the paid one paid), only when expanded", async () => {
+    const s = await setup("invoice-payments", false);
+    const declining = await ok(post<{ id: string }>(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "tok_chargeDeclined", set_default: true }, s.opts));
+    const price = await monthly(s.opts, 2500);
+    const sub = await ok(post<SubscriptionJson & { latest_invoice: string }>("/v1/subscriptions", { customer: s.customer, items: [{ price: price.id }], default_payment_method: declining.id }, s.opts));
+    const card = await ok(post<{ id: string }>(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "tok_visa" }, s.opts));
+    const paid = await ok(post<InvoiceJson>(`/v1/invoices/${sub.latest_invoice}/pay`, { payment_method: card.id }, s.opts));
+    expect(paid).toMatchObject({ status: "paid", attempt_count: 2 });
+    expect(await ok(get<WithPayments>(`/v1/invoices/${paid.id}`, s.opts))).not.toHaveProperty("payments");
+    const invoice = await ok(get<WithPayments>(`/v1/invoices/${paid.id}?expand[]=payments`, s.opts));
+    expect(invoice.payments).toMatchObject({ object: "list", has_more: false, url: `/v1/invoice_payments?invoice=${paid.id}` });
+    const payments = invoice.payments?.data ?? [];
+    expect(payments.map((p) => [p.object, p.status, p.amount_paid, p.amount_requested, p.currency, p.invoice, p.is_default, p.payment.type])).toEqual([
+      // The declined attempt's intent was canceled before the next attempt (so it cannot charge as well).
+      ["invoice_payment", "canceled", null, 2500, "usd", paid.id, true, "payment_intent"],
+      ["invoice_payment", "paid", 2500, 2500, "usd", paid.id, false, "payment_intent"],
+    ]);
+    expect(payments[1]?.payment.payment_intent).toBe(paid.payment_intent);
+    expect(payments[1]?.status_transitions.paid_at).toEqual(expect.any(Number));
+    expect(payments[0]?.status_transitions).toEqual({ canceled_at: expect.any(Number), paid_at: null });
+    expect(payments.every((p) => /^inpay_/.test(p.id))).toBe(true);
+    // The intent inside expands too; in a list, data.payments.
+    const deep = await ok(get<WithPayments>(`/v1/invoices/${paid.id}?expand[]=payments.data.payment.payment_intent`, s.opts));
+    expect(deep.payments?.data[1]?.payment.payment_intent).toMatchObject({ id: paid.payment_intent, object: "payment_intent" });
+    const listed = await ok(get<ListJson<WithPayments>>(`/v1/invoices?subscription=${sub.id}&expand[]=data.payments`, s.opts));
+    expect(listed.data[0]?.payments?.data).toHaveLength(2);
+    expectError(await get(`/v1/invoices/${paid.id}?expand[]=payments.data.nope`, s.opts), 400);
+    // The payments are a payment's to read: a billing-only key may read the invoice, not them.
+    const billingOnly = (await ok(post<{ secret?: string }>("/v1/api_keys", { type: "restricted", permissions: ["billing.view"] }, s.opts))).secret ?? "";
+    expect((await call("GET", `/v1/invoices/${paid.id}`, { key: billingOnly })).status).toBe(200);
+    expectError(await get(`/v1/invoices/${paid.id}?expand[]=payments`, { key: billingOnly }), 403);
+  });
+});

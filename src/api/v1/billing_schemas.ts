@@ -151,6 +151,30 @@ export const InvoiceSchema: z.ZodType<InvoiceJson> = z
     period_start: seconds.describe("Stripe's: the earliest time items were collected for the invoice. A subscription's first invoice: its creation time; a renewal: the start of the period that just ended. The service period billed is the line's `period`."),
     period_end: seconds.describe("Stripe's: the latest time items were collected for the invoice. A first invoice: its creation time; a renewal: the end of the period that just ended (the start of the one its line bills)."),
     payment_intent: z.union([z.string(), z.record(z.string(), z.unknown())]).nullable().describe("The intent of the latest payment attempt (expandable)."),
+    payments: z
+      .object({
+        object: z.literal("list"),
+        data: z.array(
+          z.object({
+            id: z.string(),
+            object: z.literal("invoice_payment"),
+            amount_paid: z.number().int().nullable(),
+            amount_requested: z.number().int(),
+            created: seconds,
+            currency: z.string(),
+            invoice: z.union([z.string(), z.record(z.string(), z.unknown())]),
+            is_default: z.boolean(),
+            livemode: z.boolean(),
+            payment: z.object({ type: z.literal("payment_intent"), payment_intent: z.union([z.string(), z.record(z.string(), z.unknown())]) }),
+            status: z.enum(["open", "paid", "canceled"]),
+            status_transitions: z.object({ canceled_at: seconds.nullable(), paid_at: seconds.nullable() }),
+          }),
+        ),
+        has_more: z.boolean(),
+        url: z.string(),
+      })
+      .optional()
+      .describe("Includable: only with expand[]=payments (needs the permission to read payments). Stripe's InvoicePayment list: one per payment attempt's payment intent, oldest first; status paid, canceled or open; is_default on the first."),
     confirmation_secret: z
       .object({ client_secret: z.string(), type: z.literal("payment_intent") })
       .nullable()

@@ -16,7 +16,7 @@ import { customers, invoices, paymentMethods, prices, products, subscriptions, t
 import { renderProduct } from "./products";
 import { intentJson, intentStub } from "./respond";
 import type { Ctx } from "./route";
-import { customerSubscriptions, renderSubscriptionRows } from "./subscriptions";
+import { customerSubscriptions, invoicePayments, renderSubscriptionRows } from "./subscriptions";
 import { ownEntry } from "../../core/own";
 
 /** The objects (and the nested objects paths go through) whose fields may be expanded. */
@@ -33,6 +33,8 @@ export type Kind =
   | "subscription"
   | "subscription_item"
   | "invoice"
+  | "invoice_payment"
+  | "invoice_payment.payment"
   | "invoice.parent"
   | "invoice.parent.subscription_details"
   | "line_item"
@@ -130,6 +132,7 @@ const EXPANDABLE: Record<Kind, Record<string, Field>> = {
     payment_intent: id("payment_intent"),
     subscription: id("subscription"),
     confirmation_secret: include(null),
+    payments: include("invoice_payment", true),
     lines: within("line_item", true),
     parent: within("invoice.parent"),
     // Always null or empty here: the subscription's default payment method pays, no revisions, no taxes, no discounts.
@@ -157,6 +160,8 @@ const EXPANDABLE: Record<Kind, Record<string, Field>> = {
     subscription: NULL,
   },
   item: { price: within("price") },
+  invoice_payment: { invoice: id("invoice"), payment: within("invoice_payment.payment") },
+  "invoice_payment.payment": { payment_intent: id("payment_intent"), charge: NULL, payment_record: NULL },
   test_clock: {},
   event: {},
   webhook_endpoint: {},
@@ -397,6 +402,10 @@ export async function expandObjects(c: Ctx, principal: Principal, objects: reado
 const INCLUDES: Partial<Record<Kind, Record<string, { target: Target; render: (c: Ctx, principal: Principal, parent: Json) => Promise<unknown> }>>> = {
   customer: {
     subscriptions: { target: "subscription", render: (c, principal, parent) => customerSubscriptions(c, principal, String(parent.id), { limit: 10 }, new Set()) },
+  },
+  invoice: {
+    // Each attempt's payment intent: a payment's to read, as expand[]=payment_intent is.
+    payments: { target: "payment_intent", render: (c, principal, parent) => invoicePayments(c, principal, String(parent.id)) },
   },
   charge: {
     refunds: {

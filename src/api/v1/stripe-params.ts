@@ -469,7 +469,7 @@ export const STRIPE_PARAMS = {
   "POST /v1/invoices/{id}/pay": {
     payment_method: honoured("a saved payment method of the customer"),
     off_session: honoured("default true"),
-    expand: honoured("payment_intent, confirmation_secret, customer, test_clock, subscription; default_payment_method and latest_revision are accepted and stay null"),
+    expand: honoured("payment_intent, confirmation_secret, payments (and payments.data.payment.payment_intent), customer, test_clock, subscription; default_payment_method and latest_revision are accepted and stay null"),
     paid_out_of_band: unsupported("an invoice is paid through its payment intent"),
     forgive: unsupported("partial payments of invoices are not served"),
     mandate: unsupported(MANDATES),
@@ -493,10 +493,10 @@ export const STRIPE_PARAMS = {
     customer_account: unsupported(ACCOUNTS_V2),
   },
   "POST /v1/invoices/{id}/void": {
-    expand: honoured("payment_intent, confirmation_secret, customer, test_clock, subscription"),
+    expand: honoured("payment_intent, confirmation_secret, payments, customer, test_clock, subscription"),
   },
   "POST /v1/invoices/{id}/mark_uncollectible": {
-    expand: honoured("payment_intent, confirmation_secret, customer, test_clock, subscription"),
+    expand: honoured("payment_intent, confirmation_secret, payments, customer, test_clock, subscription"),
   },
   "POST /v1/invoices/{id}/finalize": {
     expand: honoured("checked; the answer is a 400 invoice_not_editable: invoices here are finalized when they are made, never drafts"),

@@ -4,7 +4,8 @@ import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import type { Scope } from "../../core/types";
-import { clockNow, payInvoice, paymentMethodFor, previewRenewal } from "../../billing/engine";
+import { attemptIntentId, clockNow, payInvoice, paymentMethodFor, previewRenewal } from "../../billing/engine";
+import { derivedId } from "../../core/ids";
 import { closeInvoice, type ActionRefusal, type InvoiceAction } from "../../billing/invoice-actions";
 import { INTERVALS } from "../../billing/periods";
 import { canceledSubscriptionFields, cancelSubscription, changeSubscription, createSubscription, liveSubscriptionIds } from "../../billing/subscriptions";
@@ -314,6 +315,62 @@ async function renderInvoicesExpanded(c: Ctx, principal: Principal, rows: Invoic
   const rendered = await Promise.all(rows.map((row) => renderInvoiceExpanded(c, principal, row, invoiceExpand(expand))));
   await expandObjects(c, principal, rendered, "invoice", [...expand]);
   return rendered;
+}
+
+/** Stripe's InvoicePayment (object invoice_payment): one payment of an invoice, here one attempt's payment intent. */
+export interface InvoicePaymentJson {
+  id: string;
+  object: "invoice_payment";
+  amount_paid: number | null;
+  amount_requested: number;
+  created: number;
+  currency: string;
+  invoice: string;
+  is_default: boolean;
+  livemode: boolean;
+  payment: { type: "payment_intent"; payment_intent: string };
+  status: "open" | "paid" | "canceled";
+  status_transitions: { canceled_at: number | null; paid_at: number | null };
+}
+
+/** At most this many attempts' payments are listed (dunning makes a handful). */
+const MAX_INVOICE_PAYMENTS = 20;
+
+/**
+ * Stripe's includable Invoice `payments` (expand[]=payments): the invoice's payments, oldest first,
+ * one per payment attempt's intent (attempt n is paid through the intent derived from (invoice, n);
+ * an intent opened for the customer and not confirmed yet holds the next number). Stripe's status:
+ * paid (the intent succeeded), canceled (it was canceled), otherwise open; amount_paid null until
+ * paid. is_default: the first, the payment made when the invoice was finalized.
+ */
+export async function invoicePayments(c: Ctx, principal: Principal, invoiceId: string) {
+  const row = await invoiceById(c.env.DB, invoiceId);
+  if (!row || row.merchantId !== principal.merchantId || row.livemode !== principal.livemode) return undefined;
+  const data: InvoicePaymentJson[] = [];
+  for (let n = 1; n <= Math.min(row.attemptCount + 1, MAX_INVOICE_PAYMENTS); n++) {
+    const id = await attemptIntentId(row.id, n);
+    const intent = await intentStub(c.env, id).retrieve(principal, id);
+    if (!intent) continue;
+    const paid = intent.status === "succeeded";
+    data.push({
+      id: await derivedId("inpay", row.id, String(n)),
+      object: "invoice_payment",
+      amount_paid: paid ? intent.amountReceived : null,
+      amount_requested: intent.amount,
+      created: Math.floor(intent.created / 1000),
+      currency: intent.currency,
+      invoice: row.id,
+      is_default: n === 1,
+      livemode: intent.livemode,
+      payment: { type: "payment_intent", payment_intent: intent.id },
+      status: paid ? "paid" : intent.status === "canceled" ? "canceled" : "open",
+      status_transitions: {
+        canceled_at: intent.canceledAt === null ? null : Math.floor(intent.canceledAt / 1000),
+        paid_at: paid && row.paidAt !== null && row.paymentIntent === intent.id ? Math.floor(row.paidAt / 1000) : null,
+      },
+    });
+  }
+  return { object: "list" as const, data, has_more: false, url: `/v1/invoice_payments?invoice=${row.id}` };
 }
 
 /**
