@@ -10,7 +10,7 @@ import type { EventType } from "../core/events";
 import { derivedId, randomId } from "../core/ids";
 import type { EventRecord, Scope } from "../core/types";
 import { events } from "../db/schema";
-import { eventData, eventFromRow, eventRow } from "../db/event-row";
+import { eventData, eventFromRow, eventRow, HELD } from "../db/event-row";
 import type { Env } from "../env";
 import { log } from "../log";
 import { paymentIntentOf } from "../webhooks/fanout";
@@ -22,13 +22,13 @@ export type BillingEventType = Extract<EventType, `customer.${string}` | `paymen
 const eventSql = (guard: string, rows = 1, fannedOut = 0) =>
   `INSERT OR IGNORE INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) ${Array.from({ length: rows }, () => `SELECT ?, ?, ?, ?, ?, ${fannedOut}, ?, ? WHERE ${guard}`).join(" UNION ALL ")}`;
 
-/**
- * fanned_out of an event held back by the request that wrote it (migration 0068): stored, but not
- * handed to the queue, and not by the cron either (events_unfanned holds only 0) until it is released
- * (0) by that request, by the change that rewrites it (see Writes.releaseHeld), or by the cron once
- * it has waited the cron's grace (events_held): a request that died never loses it.
+/*
+ * HELD (src/db/event-row.ts), fanned_out of an event held back by the request that wrote it (migration
+ * 0069): stored, but not handed to the queue, and not by the cron either (events_unfanned holds only 0),
+ * nor shown to the merchant's reads (NOT_HELD), until it is released (0) by that request, by the change
+ * that rewrites it (see Writes.releaseHeld), or by the cron once it has waited the cron's grace
+ * (events_held): a request that died never loses it.
  */
-export const HELD = 2;
 
 type EventOptions = {
   guarded?: boolean;

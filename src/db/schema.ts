@@ -227,7 +227,7 @@ export const events = sqliteTable(
     type: text("type").notNull(),
     /** The intent the event is about, when there is one (a filter of ours beside Stripe's). */
     paymentIntent: text("payment_intent"),
-    /** Whether its deliveries exist: events written straight to D1 wait here (0) until the fan-out ran (1); 2: held by the request that wrote it (src/billing/writes.ts HELD). */
+    /** Whether its deliveries exist: events written straight to D1 wait here (0) until the fan-out ran (1); 2: held by the request that wrote it (src/db/event-row.ts HELD). */
     fannedOut: integer("fanned_out", { mode: "boolean" }).notNull().default(true),
     created: integer("created").notNull(),
     /** The domain record (EventRecord) as JSON. */
@@ -240,7 +240,7 @@ export const events = sqliteTable(
     // The cron's purge, oldest first, and its hand-over again of the events not fanned out yet (migration 0029).
     index("events_created").on(t.created, t.id),
     index("events_unfanned").on(t.created, t.id).where(sql`${t.fannedOut} = 0`),
-    // Events held by the request that wrote them (fanned_out 2, src/billing/writes.ts HELD; migration 0068).
+    // Events held by the request that wrote them (fanned_out 2, src/db/event-row.ts HELD; migration 0069).
     index("events_held").on(t.created, t.id).where(sql`${t.fannedOut} = 2`),
   ],
 );
@@ -692,7 +692,7 @@ export const invoices = sqliteTable(
     periodStart: integer("period_start").notNull(),
     periodEnd: integer("period_end").notNull(),
     /**
-     * Stripe's invoice period_start / period_end (migration 0067): when items were collected for it. A
+     * Stripe's invoice period_start / period_end (migration 0068): when items were collected for it. A
      * first invoice: its creation, both; a renewal: the subscription's period that just ended.
      */
     usagePeriodStart: integer("usage_period_start"),
