@@ -2,6 +2,7 @@
 // with columns (id, type, created, merchant, mode) live only there, `data` holds the rest of the
 // record (the object's snapshot, the request's references). Rows written before still carry them
 // all in `data`; the columns win.
+import { sql } from "drizzle-orm";
 import { redactNullable } from "../core/card-number";
 import type { EventRecord } from "../core/types";
 import { events } from "./schema";
@@ -9,6 +10,18 @@ import { events } from "./schema";
 export const EVENT_FIELDS_IN_COLUMNS = ["id", "type", "created", "merchantId", "livemode"] as const satisfies readonly (keyof EventRecord)[];
 
 type ColumnField = (typeof EVENT_FIELDS_IN_COLUMNS)[number];
+
+/**
+ * fanned_out of an event held back by the request that wrote it (src/billing/writes.ts, migration
+ * 0069): stored, not yet handed to the queue, and possibly rewritten before it is released.
+ */
+export const HELD = 2;
+
+/**
+ * The events a merchant may read (list, retrieve): not one still held, which may yet be rewritten
+ * before it is released; an event once shown never changes, as at Stripe.
+ */
+export const NOT_HELD = sql.raw(`"events"."fanned_out" != ${HELD}`);
 
 /** What a read selects to rebuild events: `db.select(eventRow)`. */
 export const eventRow = { data: events.data, id: events.id, type: events.type, created: events.created, merchantId: events.merchantId, livemode: events.livemode };

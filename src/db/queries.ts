@@ -9,7 +9,7 @@ import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/typ
 import { charges, events, paymentIntentMetadata, paymentIntents, refunds, webhookDeliveries } from "./schema";
 import type { SearchPlan } from "./search";
 import { intentFromRow, intentRow, type IntentRow } from "./intent-row";
-import { eventFromRow, eventRow } from "./event-row";
+import { eventFromRow, eventRow, NOT_HELD } from "./event-row";
 
 export interface PageRequest {
   limit: number;
@@ -507,6 +507,7 @@ async function listUndeliveredEvents(d1: D1Database, scope: Scope, filters: Even
 export async function listEvents(d1: D1Database, scope: Scope, filters: EventFilters, page: PageRequest): Promise<Page<EventRecord>> {
   if (filters.deliverySuccess === false) return listUndeliveredEvents(d1, scope, filters, page);
   const where = [
+    NOT_HELD,
     ...typesCondition(filters.types ?? [], events.type),
     ...(filters.paymentIntent ? [eq(events.paymentIntent, filters.paymentIntent)] : []),
     ...createdConditions(events.created, filters.created),

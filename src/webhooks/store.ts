@@ -4,7 +4,7 @@ import { drizzle } from "drizzle-orm/d1";
 import type { EventRecord, Scope } from "../core/types";
 import { unseal } from "../core/sealed";
 import { events, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema";
-import { eventFromRow, eventRow } from "../db/event-row";
+import { eventFromRow, eventRow, NOT_HELD } from "../db/event-row";
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect;
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -71,7 +71,7 @@ export async function findEvent(d1: D1Database, scope: Scope, id: string): Promi
   const rows = await db(d1)
     .select(eventRow)
     .from(events)
-    .where(and(eq(events.id, id), eq(events.merchantId, scope.merchantId), eq(events.livemode, scope.livemode)))
+    .where(and(eq(events.id, id), eq(events.merchantId, scope.merchantId), eq(events.livemode, scope.livemode), NOT_HELD))
     .limit(1);
   return rows[0] ? eventFromRow(rows[0]) : null;
 }

@@ -374,11 +374,15 @@ describe("customer.subscription.created", () => {
     const [created] = (await eventsAbout(s.opts, sub.id)) as (EventJson & { id: string })[];
     // As a request that died before releasing it would leave it.
     await env.DB.prepare("UPDATE events SET fanned_out = 2 WHERE id = ?").bind(created?.id).run();
+    // While held it is shown to no read: it may yet be rewritten before it goes out, and an event once shown never changes.
+    expect((await get(`/v1/events/${created?.id}`, s.opts)).status).toBe(404);
+    expect((await eventsAbout(s.opts, sub.id)).map((e) => (e as EventJson & { id: string }).id)).not.toContain(created?.id);
     const { created: at } = (await env.DB.prepare("SELECT created FROM events WHERE id = ?").bind(created?.id).first<{ created: number }>()) ?? { created: 0 };
     await refanEvents(env, at + 29_000);
     expect((await env.DB.prepare("SELECT fanned_out FROM events WHERE id = ?").bind(created?.id).first<{ fanned_out: number }>())?.fanned_out).toBe(2);
     await refanEvents(env, at + 31_000);
     await fannedOut(created?.id ?? "");
+    expect((await get(`/v1/events/${created?.id}`, s.opts)).status).toBe(200);
   });
 });
 
