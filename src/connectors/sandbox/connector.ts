@@ -116,8 +116,9 @@ export class SandboxConnector implements Connector {
       kind: "approved",
       providerReference: ref,
       captured: req.capture,
+      // Code and text as the processor's in seed 002's transaction history ("00", "Approval").
       responseCode: "00",
-      responseText: "Approved",
+      responseText: "Approval",
       authorizationCode: authCode(req.idempotencyKey),
       avsResult: "Y",
       cvvResult: "M",
@@ -191,6 +192,6 @@ export class SandboxConnector implements Connector {
 
   private async followUp(kind: string, req: FollowUpRequest): Promise<FollowUpOutcome> {
     await yieldToEventLoop();
-    return { kind: "succeeded", providerReference: sandboxReference(kind, req.idempotencyKey), responseCode: "00", responseText: "Approved" };
+    return { kind: "succeeded", providerReference: sandboxReference(kind, req.idempotencyKey), responseCode: "00", responseText: "Approval" };
   }
 }

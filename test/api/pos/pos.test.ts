@@ -93,8 +93,8 @@ describe("seed 002 examples, verbatim", () => {
     expect(new Date(String(intent.createdAt)).toISOString()).toBe(intent.createdAt);
     expect(typeof intent.updatedAt).toBe("string");
     const [first, second] = detail.body.data.transactions;
-    expect(first).toMatchObject({ type: "authorize", status: "approved", amountDollars: "50.00", providerReference: a.providerReference, responseCode: "00", responseText: "Approved" });
-    expect(second).toMatchObject({ type: "capture", status: "approved", amountDollars: "45.00", responseCode: "00" });
+    expect(first).toMatchObject({ type: "authorize", status: "approved", amountDollars: "50.00", providerReference: a.providerReference, responseCode: "00", responseText: "Approval" });
+    expect(second).toMatchObject({ type: "capture", status: "approved", amountDollars: "45.00", responseCode: "00", responseText: "Approval" });
     expect(typeof first?.id).toBe("string");
     expect(typeof first?.createdAt).toBe("string");
 
