@@ -1,8 +1,9 @@
 // Read-model queries: every list is one indexed SQL query with keyset pagination over
 // (created, id) descending, scoped by merchant and mode. Nothing loads a table into memory.
 import { and, asc, desc, eq, gte, isNotNull, like, lt, or, sql, type SQL } from "drizzle-orm";
+import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
 import { drizzle } from "drizzle-orm/d1";
-import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
+import type { SelectedFields, SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { resourceMissing } from "../core/errors";
 import type { RefundCharge } from "../core/objects";
 import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/types";
@@ -246,43 +247,63 @@ function searchBranchWhere(scope: Scope, branch: SearchPlan, extra: SQL[], after
 }
 
 /**
- * A search page: `plan` comes from the search query; `after` is the cursor of the page token. A
- * metadata clause drives the query from the side table's index (merchant, mode, key, value, created,
- * intent): the page is a range of it, each intent looked up by primary key, in index order. An OR
- * query runs one such range per clause (each reads at most a page, in one batch) and keeps the
- * newest rows of their union.
+ * The rows of each range a search reads, in one batch: one per branch of an OR query (`plan.any`),
+ * else the plan's own. A metadata clause drives its range from the side table's index (merchant, mode,
+ * key, value, created, intent), each intent looked up by primary key; anything else is a range of the
+ * intents' own indexes. `conditions` apply to every branch; `ordered` pages go newest first (the
+ * index's order, no sort), past `after`; a count reads its ranges unordered.
  */
-export async function searchIntents(d1: D1Database, scope: Scope, plan: SearchPlan, limit: number, after: Cursor | null): Promise<Page<IntentRecord>> {
+async function searchRanges<T extends SelectedFields>(
+  d1: D1Database,
+  scope: Scope,
+  plan: SearchPlan,
+  conditions: SQL[],
+  columns: T,
+  range: { after: Cursor | null; limit: number; ordered: boolean },
+): Promise<SelectResultFields<T>[][]> {
   const db = drizzle(d1);
-  const columns = intentRow;
-  const query = (branch: SearchPlan, extra: SQL[]) =>
-    branch.metadata
+  // Drizzle's builder types do not resolve over a generic selection: the builder sees the base type,
+  // the rows are cast back to the selection's own (the columns selected are exactly `columns`).
+  const fields: SelectedFields = columns;
+  const query = (branch: SearchPlan, extra: SQL[]) => {
+    const where = searchBranchWhere(scope, branch, extra, range.after);
+    return branch.metadata
       ? db
-          .select(columns)
+          .select(fields)
           .from(paymentIntentMetadata)
           .innerJoin(paymentIntents, eq(paymentIntents.id, paymentIntentMetadata.intentId))
-          .where(searchBranchWhere(scope, branch, extra, after))
-          .orderBy(desc(paymentIntentMetadata.created), desc(paymentIntentMetadata.intentId))
-          .limit(limit + 1)
+          .where(where)
+          .orderBy(...(range.ordered ? [desc(paymentIntentMetadata.created), desc(paymentIntentMetadata.intentId)] : []))
+          .limit(range.limit)
       : db
-          .select(columns)
+          .select(fields)
           .from(paymentIntents)
-          .where(searchBranchWhere(scope, branch, extra, after))
-          .orderBy(desc(paymentIntents.created), desc(paymentIntents.id))
-          .limit(limit + 1);
-  let rows: IntentRow[];
+          .where(where)
+          .orderBy(...(range.ordered ? [desc(paymentIntents.created), desc(paymentIntents.id)] : []))
+          .limit(range.limit);
+  };
   const [first, ...others] = plan.any ?? [];
-  if (first) {
-    const pages = await db.batch([query(first, plan.conditions), ...others.map((b) => query(b, plan.conditions))]);
-    const seen = new Set<string>();
-    rows = pages
-      .flat()
-      .filter((r) => !seen.has(r.id) && seen.add(r.id) !== undefined)
-      .sort((a, b) => b.created - a.created || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0))
-      .slice(0, limit + 1);
-  } else {
-    rows = await query(plan, []);
-  }
+  if (!first) return [(await query({ ...plan, conditions: [...plan.conditions, ...conditions] }, [])) as SelectResultFields<T>[]];
+  const all = [...plan.conditions, ...conditions];
+  return (await db.batch([query(first, all), ...others.map((b) => query(b, all))])) as SelectResultFields<T>[][];
+}
+
+/**
+ * A search page: `plan` comes from the search query; `after` is the cursor of the page token. Each
+ * range (searchRanges) reads at most a page in index order; an OR query keeps the newest rows of
+ * their union.
+ */
+export async function searchIntents(d1: D1Database, scope: Scope, plan: SearchPlan, limit: number, after: Cursor | null): Promise<Page<IntentRecord>> {
+  const ranges = await searchRanges(d1, scope, plan, [], intentRow, { after, limit: limit + 1, ordered: true });
+  const seen = new Set<string>();
+  const rows: IntentRow[] =
+    ranges.length === 1
+      ? ranges[0]!
+      : ranges
+          .flat()
+          .filter((r) => !seen.has(r.id) && seen.add(r.id) !== undefined)
+          .sort((a, b) => b.created - a.created || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0))
+          .slice(0, limit + 1);
   return { items: rows.slice(0, limit).map(intentFromRow), hasMore: rows.length > limit };
 }
 
@@ -292,19 +313,14 @@ export async function searchIntents(d1: D1Database, scope: Scope, plan: SearchPl
  * most SEARCH_TOTAL_LIMIT of each, their union counted; one index range per branch, never a scan.
  */
 export async function countSearchIntents(d1: D1Database, scope: Scope, plan: SearchPlan): Promise<number> {
-  const db = drizzle(d1);
-  const query = (branch: SearchPlan, extra: SQL[]) =>
-    branch.metadata
-      ? db
-          .select({ id: paymentIntentMetadata.intentId })
-          .from(paymentIntentMetadata)
-          .innerJoin(paymentIntents, eq(paymentIntents.id, paymentIntentMetadata.intentId))
-          .where(searchBranchWhere(scope, branch, extra, null))
-          .limit(SEARCH_TOTAL_LIMIT)
-      : db.select({ id: paymentIntents.id }).from(paymentIntents).where(searchBranchWhere(scope, branch, extra, null)).limit(SEARCH_TOTAL_LIMIT);
-  const [first, ...others] = plan.any ?? [];
-  const ranges = first ? await db.batch([query(first, plan.conditions), ...others.map((b) => query(b, plan.conditions))]) : [await query(plan, [])];
+  const ranges = await searchRanges(d1, scope, plan, [], { id: paymentIntents.id }, { after: null, limit: SEARCH_TOTAL_LIMIT, ordered: false });
   return Math.min(new Set(ranges.flat().map((r) => r.id)).size, SEARCH_TOTAL_LIMIT);
+}
+
+/** An intent with a successful charge (the partial index payment_intents_charged) or a failed one (payment_intents_declined). */
+function hasCharge(status: "succeeded" | "failed"): SQL {
+  // A literal 0, not a bound value: the partial index's condition must be implied by the query's text.
+  return status === "succeeded" ? isNotNull(paymentIntents.chargeAuthorizedAt) : sql`${paymentIntents.declinedCharges} > 0`;
 }
 
 /**
@@ -315,9 +331,7 @@ export async function countSearchIntents(d1: D1Database, scope: Scope, plan: Sea
  * intent search's do.
  */
 export async function searchCharges(d1: D1Database, scope: Scope, plan: SearchPlan, status: "succeeded" | "failed", limit: number, after: Cursor | null): Promise<Page<IntentRecord>> {
-  // A literal 0, not a bound value: the partial index's condition must be implied by the query's text.
-  const has = status === "succeeded" ? isNotNull(paymentIntents.chargeAuthorizedAt) : sql`${paymentIntents.declinedCharges} > 0`;
-  return searchIntents(d1, scope, { ...plan, conditions: [...plan.conditions, has] }, limit, after);
+  return searchIntents(d1, scope, { ...plan, conditions: [...plan.conditions, hasCharge(status)] }, limit, after);
 }
 
 /**
@@ -329,24 +343,10 @@ export async function searchCharges(d1: D1Database, scope: Scope, plan: SearchPl
  * is counted as its intent's index says, while the pages check each charge as rendered.
  */
 export async function countSearchCharges(d1: D1Database, scope: Scope, plan: SearchPlan, statuses: readonly ("succeeded" | "failed")[]): Promise<number> {
-  const db = drizzle(d1);
   const columns = { id: paymentIntents.id, declined: paymentIntents.declinedCharges };
-  const query = (branch: SearchPlan, extra: SQL[]) =>
-    branch.metadata
-      ? db
-          .select(columns)
-          .from(paymentIntentMetadata)
-          .innerJoin(paymentIntents, eq(paymentIntents.id, paymentIntentMetadata.intentId))
-          .where(searchBranchWhere(scope, branch, extra, null))
-          .limit(SEARCH_TOTAL_LIMIT)
-      : db.select(columns).from(paymentIntents).where(searchBranchWhere(scope, branch, extra, null)).limit(SEARCH_TOTAL_LIMIT);
   let total = 0;
   for (const status of statuses) {
-    // As searchCharges: the literal 0, so the partial index's condition is implied by the query's text.
-    const has = status === "succeeded" ? isNotNull(paymentIntents.chargeAuthorizedAt) : sql`${paymentIntents.declinedCharges} > 0`;
-    const conditions = [...plan.conditions, has];
-    const [first, ...others] = plan.any ?? [];
-    const ranges = first ? await db.batch([query(first, conditions), ...others.map((b) => query(b, conditions))]) : [await query({ ...plan, conditions }, [])];
+    const ranges = await searchRanges(d1, scope, plan, [hasCharge(status)], columns, { after: null, limit: SEARCH_TOTAL_LIMIT, ordered: false });
     const intents = new Map(ranges.flat().map((r) => [r.id, r.declined]));
     for (const declined of intents.values()) total += status === "succeeded" ? 1 : declined;
     if (total >= SEARCH_TOTAL_LIMIT) break;
