@@ -19,6 +19,7 @@ import { queryParams, readBodyParams } from "../../http/body";
 import type { RequestAudit, RequestContext } from "../../intents/params";
 import { parse } from "./validation";
 import { v1Error } from "./errors";
+import { withoutForeignSecrets } from "./secrets";
 
 export interface AppEnv {
   Bindings: Env;
@@ -162,7 +163,8 @@ export function route<B extends Schema | undefined = undefined, Q extends Schema
       const key = idempotencyKeyOf(c);
       if (key) await bindIdempotencyKey(c.env, principal, key, { route: `POST ${spec.path}`, target: canonicalJson(params), params: body });
     }
-    return handler(c, { body, query, params, principal });
+    // A reader that may not make a payment (or save a card) is not handed the client secrets that would (src/api/v1/secrets.ts).
+    return withoutForeignSecrets(principal, await handler(c, { body, query, params, principal }));
   }
 }
 

@@ -157,7 +157,7 @@ export const ChargeSchema: z.ZodType<ChargeJson> = z
   })
   .meta({ id: "Charge" });
 
-export const PaymentIntentSchema: z.ZodType<PaymentIntentJson> = z
+const PaymentIntentAnswerSchema = z
   .object({
     id: z.string().meta({ example: "pi_3MtwBwLkdIwHu7ix28a3tqPa" }),
     object: z.literal("payment_intent"),
@@ -205,7 +205,7 @@ export const PaymentIntentSchema: z.ZodType<PaymentIntentJson> = z
     canceled_at: z.number().int().nullable(),
     cancellation_reason: nullableString,
     capture_method: z.enum(["automatic", "automatic_async", "manual"]),
-    client_secret: z.string(),
+    client_secret: z.string().nullable().describe("The secret that confirms the payment from the customer's side; null to a credential that may not make payments (support, a read-only key)."),
     confirmation_method: z.enum(["automatic", "manual"]),
     created: z.number().int(),
     created_ms: z.number().int(),
@@ -233,8 +233,8 @@ export const PaymentIntentSchema: z.ZodType<PaymentIntentJson> = z
     next_action: z
       .object({
         type: z.literal("redirect_to_url"),
-        redirect_to_url: z.object({ url: z.string(), return_url: nullableString }),
-        url: z.string(),
+        redirect_to_url: z.object({ url: z.string().nullable().describe("The page the customer goes to; null to a credential that may not make payments (the address carries the client secret)."), return_url: nullableString }),
+        url: z.string().nullable().describe("Seed 001's flat form of redirect_to_url.url; null where that is."),
       })
       .nullable(),
     order_id: nullableString,
@@ -256,6 +256,13 @@ export const PaymentIntentSchema: z.ZodType<PaymentIntentJson> = z
       .describe("What an operator made of this failed payment."),
   })
   .meta({ id: "PaymentIntent" });
+
+/**
+ * Typed as what handlers render (PaymentIntentJson, its client secret always a string), while the
+ * schema documents the wire: src/api/v1/secrets.ts answers a reader that may not make payments with
+ * the client secret and the challenge address null, after the handler, as Stripe's schema allows.
+ */
+export const PaymentIntentSchema = PaymentIntentAnswerSchema as unknown as z.ZodType<PaymentIntentJson>;
 
 export const RefundSchema: z.ZodType<RefundJson> = z
   .object({

@@ -99,7 +99,7 @@ const SetupIntentObjectSchema = z
   .object({
     id: z.string(),
     object: z.literal("setup_intent"),
-    client_secret: z.string(),
+    client_secret: z.string().nullable().describe("The secret that confirms the setup from the customer's side; null to a credential that may not save cards (payments.methods.manage)."),
     customer: z.union([z.string(), z.record(z.string(), z.unknown())]).nullable(),
     payment_method: z.union([z.string(), z.record(z.string(), z.unknown())]).nullable(),
     status: z.enum(["requires_payment_method", "requires_confirmation", "requires_action", "processing", "canceled", "succeeded"]),
