@@ -23,6 +23,7 @@ import { registerPspHealth } from "./api/v1/psp_health";
 import { registerPspWebhooks } from "./api/v1/psp_webhooks";
 import { registerCustomers } from "./api/v1/customers";
 import { registerPaymentMethods } from "./api/v1/payment_methods";
+import { registerSetupAttempts } from "./api/v1/setup_attempts";
 import { registerSetupIntents } from "./api/v1/setup_intents";
 import { registerPrices } from "./api/v1/prices";
 import { registerSubscriptions } from "./api/v1/subscriptions";
@@ -173,6 +174,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   registerCustomers(app);
   registerPaymentMethods(app);
   registerSetupIntents(app);
+  registerSetupAttempts(app);
   registerProducts(app);
   registerPrices(app);
   registerSubscriptions(app);

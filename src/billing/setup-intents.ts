@@ -4,20 +4,23 @@
 // sandboxSetupCheck) and attaches it to the setup's customer. Its rows live in D1 (migration 0057);
 // every change is one batch conditional on the version read, so of two confirmations racing one saves
 // the card and the other finds the setup already succeeded; a confirmation's attach of the card, its
-// events and the setup's new status commit together or not at all.
+// events and the setup's new status commit together or not at all. Each confirmation that checks a card
+// records a SetupAttempt (migration 0070: succeeded, or failed with its setup_error) in that same batch,
+// only if the setup's change happened, and the setup names it in latest_attempt.
 import { and, eq } from "drizzle-orm";
 import { invalidRequest, resourceMissing } from "../core/errors";
-import { hmacBase62 } from "../core/ids";
+import { hmacBase62, randomId } from "../core/ids";
 import { docUrlOf } from "../core/objects";
 import type { Metadata, PaymentMethodDetails, Scope } from "../core/types";
 import { sandboxSetupCheck } from "../connectors/sandbox/connector";
-import { setupIntents } from "../db/schema";
+import { setupAttempts, setupIntents } from "../db/schema";
 import { config, type Env } from "../env";
 import { assertNotDetached } from "./payment-methods";
 import { db, parseDetails, parseMetadata, renderPaymentMethodRow, type PaymentMethodObjectJson, type PaymentMethodRow } from "./store";
 import { Writes } from "./writes";
 
 export type SetupIntentRow = typeof setupIntents.$inferSelect;
+export type SetupAttemptRow = typeof setupAttempts.$inferSelect;
 export type SetupIntentStatus = "requires_payment_method" | "requires_confirmation" | "requires_action" | "processing" | "canceled" | "succeeded";
 export type SetupCancellationReason = "abandoned" | "duplicate" | "requested_by_customer";
 
@@ -45,7 +48,8 @@ export interface SetupIntentJson {
   excluded_payment_method_types: null;
   flow_directions: null;
   last_setup_error: LastSetupErrorJson | null;
-  latest_attempt: null;
+  /** Its newest SetupAttempt (setatt_...), or that attempt when expanded; null before a confirmation checked a card. */
+  latest_attempt: string | SetupAttemptJson | null;
   livemode: boolean;
   mandate: null;
   metadata: Metadata;
@@ -58,6 +62,93 @@ export interface SetupIntentJson {
   single_use_mandate: null;
   status: SetupIntentStatus;
   usage: string;
+}
+
+/**
+ * Stripe's SetupAttempt statuses. Here an attempt is succeeded or failed: a setup's card is checked at
+ * once (a card that requires 3D Secure is declined authentication_required, no challenge is offered for a
+ * setup), so requires_action, processing and abandoned are never recorded.
+ */
+export type SetupAttemptStatus = "requires_confirmation" | "requires_action" | "processing" | "succeeded" | "failed" | "abandoned";
+
+/** Stripe's SetupAttempt.payment_method_details.card: the card as it was checked. */
+export interface SetupAttemptCardJson {
+  brand: string;
+  checks: { address_line1_check: null; address_postal_code_check: null; cvc_check: null };
+  country: string | null;
+  exp_month: number;
+  exp_year: number;
+  fingerprint: string;
+  funding: string;
+  last4: string;
+  network: string;
+  three_d_secure: null;
+  wallet: null;
+}
+
+export type SetupAttemptMethodDetailsJson = { type: "card"; card: SetupAttemptCardJson } | { type: "paypal"; paypal: Record<string, never> };
+
+/** Stripe's SetupAttempt: one confirmation of a setup intent that checked its card. */
+export interface SetupAttemptJson {
+  id: string;
+  object: "setup_attempt";
+  application: null;
+  attach_to_self: false;
+  created: number;
+  customer: string | null;
+  customer_account: null;
+  flow_directions: null;
+  livemode: boolean;
+  on_behalf_of: null;
+  payment_method: string;
+  payment_method_details: SetupAttemptMethodDetailsJson;
+  setup_error: LastSetupErrorJson | null;
+  setup_intent: string;
+  status: SetupAttemptStatus;
+  usage: string;
+}
+
+/** The payment_method_details of an attempt with `details`, stored with it (a card's never changes, but the attempt says what was checked). */
+export function setupAttemptMethodDetails(details: PaymentMethodDetails): SetupAttemptMethodDetailsJson {
+  const card = details.card;
+  if (details.type !== "card" || !card) return { type: "paypal", paypal: {} };
+  return {
+    type: "card",
+    card: {
+      brand: card.brand,
+      checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: null },
+      country: card.country,
+      exp_month: card.expMonth,
+      exp_year: card.expYear,
+      fingerprint: card.fingerprint,
+      funding: card.funding,
+      last4: card.last4,
+      network: card.brand,
+      three_d_secure: null,
+      wallet: null,
+    },
+  };
+}
+
+export function renderSetupAttempt(row: SetupAttemptRow): SetupAttemptJson {
+  return {
+    id: row.id,
+    object: "setup_attempt",
+    application: null,
+    attach_to_self: false,
+    created: Math.floor(row.created / 1000),
+    customer: row.customer,
+    customer_account: null,
+    flow_directions: null,
+    livemode: row.livemode,
+    on_behalf_of: null,
+    payment_method: row.paymentMethod,
+    payment_method_details: JSON.parse(row.paymentMethodDetails) as SetupAttemptMethodDetailsJson,
+    setup_error: row.setupError ? (JSON.parse(row.setupError) as LastSetupErrorJson) : null,
+    setup_intent: row.setupIntent,
+    status: row.status as SetupAttemptStatus,
+    usage: row.usage,
+  };
 }
 
 /** The setup's client_secret: its id and an HMAC of it with the gateway's key (nothing to store, nothing to leak from D1). */
@@ -81,7 +172,7 @@ export async function renderSetupIntent(env: Env, row: SetupIntentRow): Promise<
     excluded_payment_method_types: null,
     flow_directions: null,
     last_setup_error: row.lastSetupError ? (JSON.parse(row.lastSetupError) as LastSetupErrorJson) : null,
-    latest_attempt: null,
+    latest_attempt: row.latestAttempt,
     livemode: row.livemode,
     mandate: null,
     metadata: parseMetadata(row.metadata),
@@ -125,6 +216,34 @@ export function assertUsableFor(pm: PaymentMethodRow, customer: string | null, p
   }
 }
 
+/** The SQL of a setup attempt's row: written only if the setup's change in the same batch happened (see addAttempt). */
+const ATTEMPT_SQL =
+  "INSERT INTO setup_attempts (id, merchant_id, livemode, setup_intent, customer, payment_method, payment_method_details, status, usage, setup_error, created) " +
+  "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, MAX(?11, COALESCE((SELECT MAX(created) + 1 FROM setup_attempts WHERE merchant_id = ?2 AND livemode = ?3 AND setup_intent = ?4), 0)) " +
+  "WHERE EXISTS (SELECT 1 FROM setup_intents WHERE id = ?4 AND merchant_id = ?2 AND latest_attempt = ?1)";
+
+/**
+ * Adds the attempt's row to `w`, after the setup's change and its events (so no event's guard reads
+ * it): inserted only if that change happened, which alone named the attempt (a new id) in the setup's
+ * latest_attempt. Its `created` comes after every earlier attempt of the setup's, even within one
+ * millisecond, so that newest first is the order they were made in.
+ */
+function addAttempt(w: Writes, scope: Scope, row: SetupIntentRow, attempt: { id: string; pm: PaymentMethodRow; details: PaymentMethodDetails; status: "succeeded" | "failed"; error: LastSetupErrorJson | null }): void {
+  w.add(ATTEMPT_SQL, [
+    attempt.id,
+    scope.merchantId,
+    scope.livemode ? 1 : 0,
+    row.id,
+    row.customer,
+    attempt.pm.id,
+    JSON.stringify(setupAttemptMethodDetails(attempt.details)),
+    attempt.status,
+    row.usage,
+    attempt.error ? JSON.stringify(attempt.error) : null,
+    Date.now(),
+  ]);
+}
+
 /** What the check of the card found, for the route's answer. */
 export type ConfirmOutcome = { kind: "succeeded"; row: SetupIntentRow } | { kind: "failed"; row: SetupIntentRow; error: LastSetupErrorJson } | { kind: "lost"; row: SetupIntentRow };
 
@@ -139,11 +258,13 @@ export async function confirmSetup(env: Env, scope: Scope, row: SetupIntentRow, 
   // Live cards are saved as POST /v1/payment_methods saves them (no verification charge is made here).
   const decline = options.livemode ? null : sandboxSetupCheck(details);
   const w = new Writes(env.DB, scope);
+  const attemptId = randomId("setatt");
   if (decline) {
     const error: LastSetupErrorJson = { type: "card_error", code: decline.code, decline_code: decline.declineCode, ...docUrlOf(decline.code), message: decline.message, payment_method: renderPaymentMethodRow(pm) };
-    const failed: SetupIntentRow = { ...row, status: "requires_payment_method", paymentMethod: null, lastSetupError: JSON.stringify(error), version: row.version + 1 };
-    w.add("UPDATE setup_intents SET status = ?, payment_method = NULL, last_setup_error = ?, version = version + 1 WHERE id = ? AND version = ?", [failed.status, failed.lastSetupError, row.id, row.version]);
+    const failed: SetupIntentRow = { ...row, status: "requires_payment_method", paymentMethod: null, lastSetupError: JSON.stringify(error), latestAttempt: attemptId, version: row.version + 1 };
+    w.add("UPDATE setup_intents SET status = ?, payment_method = NULL, last_setup_error = ?, latest_attempt = ?, version = version + 1 WHERE id = ? AND version = ?", [failed.status, failed.lastSetupError, attemptId, row.id, row.version]);
     await w.event("setup_intent.setup_failed", await renderSetupIntent(env, failed), [row.id, "failed", String(failed.version)], { requestId: options.requestId });
+    addAttempt(w, scope, row, { id: attemptId, pm, details, status: "failed", error });
     const [changed] = await w.commit(env);
     return changed ? { kind: "failed", row: failed, error } : { kind: "lost", row };
   }
@@ -156,14 +277,15 @@ export async function confirmSetup(env: Env, scope: Scope, row: SetupIntentRow, 
     await w.event("payment_method.attached", renderPaymentMethodRow({ ...pm, customer: row.customer }), [pm.id, row.customer], { requestId: options.requestId });
     index = w.size;
   }
-  const succeeded: SetupIntentRow = { ...row, status: "succeeded", paymentMethod: pm.id, lastSetupError: null, version: row.version + 1 };
+  const succeeded: SetupIntentRow = { ...row, status: "succeeded", paymentMethod: pm.id, lastSetupError: null, latestAttempt: attemptId, version: row.version + 1 };
   // The card must be on the setup's customer by now (or on none, for a setup without one): attached
   // above, already there, or (a detach or another attach meanwhile) not, and then nothing is written.
   w.add(
-    `UPDATE setup_intents SET status = 'succeeded', payment_method = ?2, last_setup_error = NULL, version = version + 1 WHERE id = ?3 AND version = ?4 AND EXISTS (SELECT 1 FROM payment_methods WHERE id = ?2 AND detached IS NULL AND customer IS ?1) AND ${live}`,
-    [row.customer, pm.id, row.id, row.version],
+    `UPDATE setup_intents SET status = 'succeeded', payment_method = ?2, last_setup_error = NULL, latest_attempt = ?5, version = version + 1 WHERE id = ?3 AND version = ?4 AND EXISTS (SELECT 1 FROM payment_methods WHERE id = ?2 AND detached IS NULL AND customer IS ?1) AND ${live}`,
+    [row.customer, pm.id, row.id, row.version, attemptId],
   );
   await w.event("setup_intent.succeeded", await renderSetupIntent(env, succeeded), [row.id, "succeeded"], { requestId: options.requestId });
+  addAttempt(w, scope, row, { id: attemptId, pm, details, status: "succeeded", error: null });
   const results = await w.commit(env);
   return results[index] ? { kind: "succeeded", row: succeeded } : { kind: "lost", row };
 }

@@ -544,12 +544,39 @@ export const setupIntents = sqliteTable(
     created: integer("created").notNull(),
     /** Every write is conditional on the version read and raises it. */
     version: integer("version").notNull().default(0),
+    /** Its newest SetupAttempt (migration 0070): set by the confirmation that wrote it. */
+    latestAttempt: text("latest_attempt"),
   },
   (t) => [
     index("setup_intents_list").on(t.merchantId, t.livemode, t.created, t.id),
     index("setup_intents_customer").on(t.merchantId, t.livemode, t.customer, t.created, t.id),
     index("setup_intents_payment_method").on(t.merchantId, t.livemode, t.paymentMethod, t.created, t.id),
   ],
+);
+
+/**
+ * Stripe's SetupAttempts (migration 0070): one per confirmation of a setup intent that checked a card,
+ * written with the setup's change; listed by setup intent, newest first.
+ */
+export const setupAttempts = sqliteTable(
+  "setup_attempts",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    livemode: integer("livemode", { mode: "boolean" }).notNull(),
+    setupIntent: text("setup_intent").notNull(),
+    customer: text("customer"),
+    paymentMethod: text("payment_method").notNull(),
+    /** Stripe's payment_method_details (JSON), as the card was when it was checked. */
+    paymentMethodDetails: text("payment_method_details").notNull(),
+    /** succeeded or failed: a setup here is checked at once (no 3D Secure challenge is offered for one). */
+    status: text("status").notNull(),
+    usage: text("usage").notNull(),
+    /** Stripe's setup_error (JSON) of a failed attempt. */
+    setupError: text("setup_error"),
+    created: integer("created").notNull(),
+  },
+  (t) => [index("setup_attempts_setup_intent").on(t.merchantId, t.livemode, t.setupIntent, t.created, t.id)],
 );
 
 export const prices = sqliteTable(

@@ -161,6 +161,41 @@ describe("setup intents", () => {
     await expectRange(`/v1/setup_intents?payment_method=${saved.payment_method}`, "setup_intents", ["payment_method"]);
     await expectRange(`/v1/setup_intents?payment_method=${saved.payment_method}&starting_after=${saved.id}`, "setup_intents", ["payment_method"], { cursor: true });
   });
+
+  it("a setup's attempts are a range of setup_attempts_setup_intent at any depth; a confirmation writes its attempt by index and primary key, no scan", async () => {
+    const captured: Captured[] = [];
+    const send = async (path: string, form: string, status: number): Promise<{ id: string; latest_attempt: string }> => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(new Request(`http://gateway.test${path}`, { method: "POST", headers: { authorization: `Bearer ${opts.key ?? ""}`, "content-type": "application/x-www-form-urlencoded" }, body: form }), { ...env, DB: recording(env.DB, captured) }, ctx);
+      await waitOnExecutionContext(ctx);
+      const text = await res.text();
+      expect(res.status, `${path} ${form}: ${text}`).toBe(status);
+      const body = JSON.parse(text) as { id: string; latest_attempt: string; error?: { setup_intent: { id: string; latest_attempt: string } } };
+      return body.error?.setup_intent ?? body;
+    };
+    // A declined card's attempt, then a saved card's: each confirmation's batch writes one.
+    const setup = await send("/v1/setup_intents", `customer=${ids.customer2}&payment_method=pm_card_chargeDeclined&confirm=true`, 402);
+    const saved = await send(`/v1/setup_intents/${setup.id}/confirm`, "payment_method=pm_card_visa", 200);
+    const writes = captured.filter((c) => /setup_attempts|^\s*update setup_intents/i.test(c.sql));
+    expect(writes.length).toBe(4);
+    for (const c of writes) {
+      const plan = await planOf(c);
+      const text = plan.join("\n");
+      const label = `${c.sql}\n${text}`;
+      // (An INSERT ... SELECT without a FROM reads its one constant row.)
+      expect(plan.filter((line) => /^SCAN /.test(line) && line !== "SCAN CONSTANT ROW"), label).toEqual([]);
+      expect(text, label).not.toMatch(/TEMP B-TREE/);
+      if (/insert into setup_attempts/i.test(c.sql)) {
+        // The setup's earlier attempts' newest time, and the guard on the setup's own row.
+        expect(text, label).toMatch(/SEARCH setup_attempts USING COVERING INDEX setup_attempts_setup_intent \(merchant_id=\? AND livemode=\? AND setup_intent=\?\)/);
+        expect(text, label).toMatch(/SEARCH setup_intents USING INDEX sqlite_autoindex_setup_intents_1 \(id=\?\)/);
+      }
+    }
+    await expectRange(`/v1/setup_attempts?setup_intent=${setup.id}`, "setup_attempts", ["merchant_id", "livemode", "setup_intent"]);
+    await expectRange(`/v1/setup_attempts?setup_intent=${setup.id}&created[gte]=1`, "setup_attempts", ["setup_intent"]);
+    await expectRange(`/v1/setup_attempts?setup_intent=${setup.id}&limit=1&starting_after=${saved.latest_attempt}`, "setup_attempts", ["setup_intent"], { cursor: true });
+    await expectRange(`/v1/setup_attempts?setup_intent=${setup.id}&limit=1&ending_before=${setup.latest_attempt}`, "setup_attempts", ["setup_intent"], { cursor: true });
+  });
 });
 
 describe("billing", () => {

@@ -12,7 +12,8 @@ import { hasPrefix, intentIdForCharge } from "../../core/ids";
 import { chargeAsOf, renderChargeById, renderChargeRefunds } from "../../core/objects";
 import type { Permission, Principal } from "../../auth/permissions";
 import { db, renderCustomer, renderInvoice, renderPaymentMethodRow, renderPrice, renderTestClock } from "../../billing/store";
-import { customers, invoices, paymentMethods, prices, products, subscriptions, testClocks } from "../../db/schema";
+import { renderSetupAttempt, renderSetupIntent } from "../../billing/setup-intents";
+import { customers, invoices, paymentMethods, prices, products, setupAttempts, setupIntents, subscriptions, testClocks } from "../../db/schema";
 import { renderProduct } from "./products";
 import { intentJson, intentStub } from "./respond";
 import type { Ctx } from "./route";
@@ -46,10 +47,11 @@ export type Kind =
   | "event"
   | "webhook_endpoint"
   | "setup_intent"
+  | "setup_attempt"
   | "account";
 
 /** The objects an id expands to, which expandObjects can read. */
-export type Target = "payment_intent" | "charge" | "customer" | "payment_method" | "product" | "price" | "subscription" | "invoice" | "test_clock";
+export type Target = "payment_intent" | "charge" | "customer" | "payment_method" | "product" | "price" | "subscription" | "invoice" | "test_clock" | "setup_intent" | "setup_attempt";
 
 type Field =
   /** An id that expands to its object. */
@@ -168,11 +170,18 @@ const EXPANDABLE: Record<Kind, Record<string, Field>> = {
   setup_intent: {
     customer: id("customer"),
     payment_method: id("payment_method"),
+    latest_attempt: id("setup_attempt"),
     application: NULL,
-    latest_attempt: NULL,
     mandate: NULL,
     on_behalf_of: NULL,
     single_use_mandate: NULL,
+  },
+  setup_attempt: {
+    customer: id("customer"),
+    payment_method: id("payment_method"),
+    setup_intent: id("setup_intent"),
+    application: NULL,
+    on_behalf_of: NULL,
   },
   account: {},
 };
@@ -267,6 +276,21 @@ const RESOLVERS: Record<Target, { permission: Permission; resolve: Resolver }> =
     resolve: async (c, principal, ids) => {
       const rows = await db(c.env.DB).select().from(paymentMethods).where(and(eq(paymentMethods.merchantId, principal.merchantId), eq(paymentMethods.livemode, principal.livemode), inArray(paymentMethods.id, ids)));
       return new Map(rows.map((r) => [r.id, renderPaymentMethodRow(r)]));
+    },
+  },
+  // A setup intent and its attempts are read with the permission reading setup intents needs.
+  setup_intent: {
+    permission: "payments.methods.view",
+    resolve: async (c, principal, ids) => {
+      const rows = await db(c.env.DB).select().from(setupIntents).where(and(eq(setupIntents.merchantId, principal.merchantId), eq(setupIntents.livemode, principal.livemode), inArray(setupIntents.id, ids)));
+      return new Map(await Promise.all(rows.map(async (r) => [r.id, await renderSetupIntent(c.env, r)] as const)));
+    },
+  },
+  setup_attempt: {
+    permission: "payments.methods.view",
+    resolve: async (c, principal, ids) => {
+      const rows = await db(c.env.DB).select().from(setupAttempts).where(and(eq(setupAttempts.merchantId, principal.merchantId), eq(setupAttempts.livemode, principal.livemode), inArray(setupAttempts.id, ids)));
+      return new Map(rows.map((r) => [r.id, renderSetupAttempt(r)]));
     },
   },
   test_clock: {

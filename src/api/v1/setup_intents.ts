@@ -105,6 +105,7 @@ const SetupIntentObjectSchema = z
     status: z.enum(["requires_payment_method", "requires_confirmation", "requires_action", "processing", "canceled", "succeeded"]),
     usage: z.string(),
     last_setup_error: z.record(z.string(), z.unknown()).nullable(),
+    latest_attempt: z.union([z.string(), z.record(z.string(), z.unknown())]).nullable(),
     metadata: z.record(z.string(), z.string()),
   })
   .passthrough()
@@ -191,6 +192,7 @@ export function registerSetupIntents(app: App): void {
           cancellationReason: null,
           created: Date.now(),
           version: 0,
+          latestAttempt: null,
         };
         const w = new Writes(c.env.DB, principal);
         const insert = db(c.env.DB).insert(setupIntents).values(row).toSQL();

@@ -581,7 +581,7 @@ export const STRIPE_PARAMS = {
     confirm: honoured("true confirms at once (see POST /v1/setup_intents/{id}/confirm)"),
     description: honoured(),
     metadata: honoured(),
-    expand: honoured("customer, payment_method"),
+    expand: honoured("customer, payment_method, latest_attempt (and its fields: latest_attempt.payment_method...)"),
     payment_method: honoured(SETUP_PM),
     payment_method_data: honoured(SETUP_PM_DATA),
     usage: honoured("off_session (the default) or on_session: stored and echoed; a saved card is charged off session either way"),
@@ -600,7 +600,7 @@ export const STRIPE_PARAMS = {
     customer: honoured("while the setup is not succeeded or canceled"),
     description: honoured(),
     metadata: honoured("merged; \"\" unsets a key"),
-    expand: honoured("customer, payment_method"),
+    expand: honoured("customer, payment_method, latest_attempt (and its fields: latest_attempt.payment_method...)"),
     payment_method: honoured(`${SETUP_PM}; the setup then requires_confirmation`),
     payment_method_types: extra("Stripe's parameter of API versions before 2025: card only, as rendered; another type is a 400"),
     payment_method_data: honoured(SETUP_PM_DATA),
@@ -610,7 +610,7 @@ export const STRIPE_PARAMS = {
   "POST /v1/setup_intents/{id}/confirm": {
     payment_method: honoured(SETUP_PM),
     payment_method_data: honoured(SETUP_PM_DATA),
-    expand: honoured("customer, payment_method"),
+    expand: honoured("customer, payment_method, latest_attempt (and its fields: latest_attempt.payment_method...)"),
     return_url: ignored(SETUP_3DS),
     use_stripe_sdk: ignored(SDK_ONLY),
     allowed_payment_method_types: ignored("cards are the only payment method a setup saves here"),
@@ -620,7 +620,7 @@ export const STRIPE_PARAMS = {
   },
   "POST /v1/setup_intents/{id}/cancel": {
     cancellation_reason: honoured("abandoned, duplicate, requested_by_customer"),
-    expand: honoured("customer, payment_method"),
+    expand: honoured("customer, payment_method, latest_attempt (and its fields: latest_attempt.payment_method...)"),
   },
 } as const satisfies Record<string, Table>;
 
