@@ -343,7 +343,7 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     expect(session.body).toHaveProperty("phone_number_collection", { enabled: false });
   });
 
-  it("setup intents: made, confirmed, declined, canceled, listed (SetupIntent, its last_setup_error, its events)", async () => {
+  it("setup intents: made, confirmed, declined, canceled, listed (SetupIntent, its last_setup_error, its SetupAttempts, its events)", async () => {
     const m = await newMerchant("stripe-schemas-setup");
     const r = new Recorder(m.opts);
     const customer = await r.form<{ id: string }>("/v1/customers", "email=setup-schemas%40example.com");
@@ -351,14 +351,18 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     await r.form(`/v1/setup_intents/${setup.id}/confirm`, "payment_method=pm_card_visa");
     await r.get(`/v1/setup_intents/${setup.id}?expand[]=payment_method&expand[]=customer`);
     // A decline: the 402's setup_intent, with its last_setup_error.
-    await r.call(post("/v1/setup_intents", { customer: customer.id, payment_method: "pm_card_chargeDeclined", confirm: true }, m.opts), 402);
+    const declined = await r.call(post<{ error: { setup_intent: { id: string } } }>("/v1/setup_intents", { customer: customer.id, payment_method: "pm_card_chargeDeclined", confirm: true }, m.opts), 402);
+    // Its attempts: a succeeded one (expanded from the setup, with its fields), a failed one with its setup_error.
+    await r.get(`/v1/setup_intents/${setup.id}?expand[]=latest_attempt.payment_method&expand[]=latest_attempt.customer`);
+    await r.get(`/v1/setup_attempts?setup_intent=${setup.id}&expand[]=data.setup_intent`);
+    await r.get(`/v1/setup_attempts?setup_intent=${declined.error.setup_intent.id}`);
     const other = await r.form<{ id: string }>("/v1/setup_intents", "usage=on_session");
     await r.form(`/v1/setup_intents/${other.id}/cancel`, "cancellation_reason=abandoned");
     await r.get(`/v1/setup_intents?customer=${customer.id}`);
     await waitFor(async () => (await get<ListJson<unknown>>("/v1/events?type=setup_intent.succeeded", m.opts)).body.data.length > 0, 15_000, "setup_intent.succeeded");
     await r.get("/v1/events?type=setup_intent.succeeded");
     await r.get("/v1/events?type=setup_intent.setup_failed");
-    expect([...r.seen].sort()).toEqual(expect.arrayContaining(["setup_intent", "event"]));
+    expect([...r.seen].sort()).toEqual(expect.arrayContaining(["setup_intent", "setup_attempt", "event"]));
     expect(unexpected(r.errors)).toEqual([]);
   });
 

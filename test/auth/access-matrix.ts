@@ -162,6 +162,7 @@ const ROUTES: RouteRow[] = [
   { method: "POST", route: "/v1/setup_intents/:id", surface: "v1", rule: v(MMANAGE) },
   { method: "POST", route: "/v1/setup_intents/:id/confirm", surface: "v1", rule: v(MMANAGE) },
   { method: "POST", route: "/v1/setup_intents/:id/cancel", surface: "v1", rule: v(MMANAGE) },
+  { method: "GET", route: "/v1/setup_attempts", surface: "v1", rule: v(MVIEW) },
   // ---- billing
   { method: "POST", route: "/v1/products", surface: "v1", rule: v(BMANAGE) },
   { method: "GET", route: "/v1/products", surface: "v1", rule: v(BVIEW) },
@@ -495,6 +496,8 @@ async function setup(): Promise<World> {
   const refund = (await post<{ id: string }>("/v1/refunds", { payment_intent: paid.id, amount: 100 }, ka)).body.id;
   const customer = (await post<{ id: string }>("/v1/customers", { email: "a@example.com" }, ka)).body.id;
   const pm = (await post<{ id: string }>("/v1/payment_methods", { type: "card", card: { token: "tok_visa" } }, ka)).body.id;
+  // A setup intent that saved a card: it has an attempt (GET /v1/setup_attempts).
+  const setupIntent = (await post<{ id: string }>("/v1/setup_intents", { payment_method: "pm_card_visa", confirm: true }, ka)).body.id;
   const product = (await post<{ id: string }>("/v1/products", { name: "Widget" }, ka)).body.id;
   const price = (await post<{ id: string }>("/v1/prices", { product, unit_amount: 500, currency: "usd" }, ka)).body.id;
   const endpoint = (await post<{ id: string }>("/v1/webhook_endpoints", { url: receiverHook("matrix").url, enabled_events: ["charge.dispute.created"] }, ka)).body.id;
@@ -502,7 +505,7 @@ async function setup(): Promise<World> {
   const clock = (await post<{ id: string }>("/v1/test_helpers/test_clocks", { frozen_time: now }, ka)).body.id;
   const session = (await post<{ id: string }>("/v1/checkout/sessions", { mode: "payment", line_items: [{ price, quantity: 1 }], success_url: "https://example.com/ok" }, ka)).body.id;
   const event = (await env.DB.prepare("SELECT id FROM events WHERE merchant_id = ? AND livemode = 0 LIMIT 1").bind(a.id).first<{ id: string }>())?.id ?? "";
-  const objects: Record<string, string> = { pi, paid: paid.id, charge: paid.latest_charge, refund, customer, pm, product, price, endpoint, apiKey, clock, session, event };
+  const objects: Record<string, string> = { pi, paid: paid.id, charge: paid.latest_charge, refund, customer, pm, setupIntent, product, price, endpoint, apiKey, clock, session, event };
   for (const [k, id] of Object.entries(objects)) expect(id, k).toBeTruthy();
   const kl = { key: aLiveKey };
   const liveCustomer = (await post<{ id: string }>("/v1/customers", { email: "live@example.com" }, kl)).body.id;
@@ -516,7 +519,7 @@ async function setup(): Promise<World> {
 async function snapshotOf(merchant: string): Promise<string> {
   const parts: unknown[] = [];
   // (A key's last use is written as it is used: only whether it is revoked counts here.)
-  for (const [t, columns] of [["payment_intents", "*"], ["refunds", "*"], ["customers", "*"], ["payment_methods", "*"], ["products", "*"], ["prices", "*"], ["webhook_endpoints", "*"], ["api_keys", "id, revoked_at"], ["checkout_sessions", "*"]]) {
+  for (const [t, columns] of [["payment_intents", "*"], ["refunds", "*"], ["customers", "*"], ["payment_methods", "*"], ["products", "*"], ["prices", "*"], ["webhook_endpoints", "*"], ["api_keys", "id, revoked_at"], ["checkout_sessions", "*"], ["setup_intents", "*"], ["setup_attempts", "*"]]) {
     parts.push((await env.DB.prepare(`SELECT ${columns} FROM ${t} WHERE merchant_id = ? ORDER BY id`).bind(merchant).all()).results);
   }
   return JSON.stringify(parts);
@@ -688,6 +691,9 @@ describe(`access-control matrix, part ${group + 1} of ${GROUPS.length}`, () => {
       ["GET", `/v1/customers/${o.customer}/payment_intents`, "v1", undefined, 404],
       ["GET", `/v1/payment_methods/${o.pm}`, "v1", undefined, 404],
       ["POST", `/v1/payment_methods/${o.pm}`, "v1", JSON.stringify({ metadata: { x: "1" } }), 404],
+      ["GET", `/v1/setup_intents/${o.setupIntent}`, "v1", undefined, 404],
+      ["POST", `/v1/setup_intents/${o.setupIntent}/cancel`, "v1", "{}", 404],
+      ["GET", `/v1/setup_attempts?setup_intent=${o.setupIntent}`, "v1", undefined, 400],
       ["GET", `/v1/products/${o.product}`, "v1", undefined, 404],
       ["POST", `/v1/products/${o.product}`, "v1", JSON.stringify({ name: "x" }), 404],
       ["DELETE", `/v1/products/${o.product}`, "v1", undefined, 404],
