@@ -119,7 +119,25 @@ describe("the official stripe client against the gateway", () => {
     expect(cardError.statusCode).toBe(402);
     expect(cardError.setup_intent?.status).toBe("requires_payment_method");
     expect(cardError.setup_intent?.last_setup_error?.decline_code).toBe("generic_decline");
-    const canceled = await stripe.setupIntents.cancel(cardError.setup_intent?.id ?? "", { cancellation_reason: "abandoned" });
+    // Each confirmation that checked a card is a SetupAttempt: the declined one, then a saved one.
+    const declinedSetup = cardError.setup_intent?.id ?? "";
+    const failedAttempt = cardError.setup_intent?.latest_attempt;
+    expect(failedAttempt).toMatch(/^setatt_/);
+    const saved = await stripe.setupIntents.confirm(declinedSetup, { payment_method: "pm_card_mastercard", expand: ["latest_attempt"] });
+    const savedAttempt = saved.latest_attempt as Stripe.SetupAttempt;
+    expect(savedAttempt).toMatchObject({ object: "setup_attempt", status: "succeeded", setup_intent: declinedSetup, payment_method_details: { type: "card", card: { last4: "4444" } } });
+    const attempts: [string, string, string | null][] = [];
+    for await (const a of stripe.setupAttempts.list({ setup_intent: declinedSetup, limit: 1 })) attempts.push([a.id, a.status, a.setup_error?.code ?? null]);
+    expect(attempts).toEqual([
+      [savedAttempt.id, "succeeded", null],
+      [failedAttempt, "failed", "card_declined"],
+    ]);
+    // Another merchant's setup intent: nothing of it.
+    const foreign = await stripeB.setupAttempts.list({ setup_intent: declinedSetup }).then(() => null, (e: unknown) => e);
+    expect(foreign).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect((foreign as Stripe.errors.StripeInvalidRequestError).code).toBe("resource_missing");
+    const other = await stripe.setupIntents.create({ customer: customer.id, payment_method: "pm_card_chargeDeclined", confirm: true }).then(() => null, (e: unknown) => e);
+    const canceled = await stripe.setupIntents.cancel((other as Stripe.errors.StripeCardError).setup_intent?.id ?? "", { cancellation_reason: "abandoned" });
     expect(canceled.status).toBe("canceled");
   });
 
