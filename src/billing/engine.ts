@@ -14,7 +14,7 @@ import { lockTimeout } from "../core/errors";
 import { derivedId } from "../core/ids";
 import type { IntentRecord, IntentStatus, PaymentMethodDetails, Scope } from "../core/types";
 import { merchantSettings } from "../db/merchants";
-import { customers, invoices, paymentMethods, prices, subscriptionDetails, subscriptions, testClocks } from "../db/schema";
+import { customers, invoices, paymentMethods, prices, subscriptions, testClocks } from "../db/schema";
 import { config, type Env } from "../env";
 import { createParams, type CreateIntentParams, type RequestContext } from "../intents/params";
 import { log } from "../log";
@@ -29,7 +29,6 @@ import {
   renderInvoice,
   renderSubscription,
   subscriptionById,
-  withCancellationDetails,
   type CancellationDetailsJson,
   type CustomerRow,
   type InvoiceRow,
@@ -240,14 +239,11 @@ export function insertInvoice(w: Writes, row: InvoiceRow, guarded: boolean): voi
 
 // ---- subscription changes ------------------------------------------------------------------------
 
-type SubscriptionChange = Partial<Pick<SubscriptionRow, "status" | "currentPeriodStart" | "currentPeriodEnd" | "periodIndex" | "latestInvoice" | "canceledAt" | "endedAt" | "cancelAtPeriodEnd" | "defaultPaymentMethod" | "saveDefaultPaymentMethod" | "metadata" | "trialEnd">> & {
-  /**
-   * The subscription's new cancellation_details (JSON of CancellationDetailsJson), written with the
-   * change to the column the engine otherwise leaves alone (subscriptionDetails.cancellationDetails):
-   * payment_failed when dunning cancels it, the caller's comment and feedback on an update.
-   */
-  cancellationDetails?: string;
-};
+/**
+ * A change of a subscription's columns. Its cancellationDetails (JSON of CancellationDetailsJson):
+ * payment_failed when dunning cancels it, the caller's comment and feedback on an update or a DELETE.
+ */
+type SubscriptionChange = Partial<Pick<SubscriptionRow, "status" | "currentPeriodStart" | "currentPeriodEnd" | "periodIndex" | "latestInvoice" | "canceledAt" | "endedAt" | "cancelAtPeriodEnd" | "defaultPaymentMethod" | "saveDefaultPaymentMethod" | "metadata" | "trialEnd" | "cancellationDetails">>;
 
 /**
  * Adds a versioned update of the subscription (and, with `extra`, any further SQL condition) and its
@@ -261,20 +257,13 @@ export async function updateSubscription(
     extraWhere?: { sql: string; binds: unknown[] };
     requestId?: string | null;
     price: PriceRow | null;
-    /** The subscription's stored cancellation_details as read with `row` (its events render them); undefined: not read (none rendered). */
-    details?: string | null;
   },
 ): Promise<SubscriptionRow> {
-  const { cancellationDetails, ...columnsChange } = change;
-  const next: SubscriptionRow = { ...row, ...columnsChange, version: row.version + 1 };
-  const keys = Object.keys(columnsChange) as (keyof typeof columnsChange)[];
+  const next: SubscriptionRow = { ...row, ...change, version: row.version + 1 };
+  const keys = Object.keys(change) as (keyof SubscriptionChange)[];
   const columns = getTableColumns(subscriptions);
   const sets = keys.map((k) => `${columns[k].name} = ?`);
-  const binds: unknown[] = keys.map((k) => sqlValue(columnsChange[k]));
-  if (cancellationDetails !== undefined) {
-    sets.push("cancellation_details = ?");
-    binds.push(cancellationDetails);
-  }
+  const binds: unknown[] = keys.map((k) => sqlValue(change[k]));
   w.add(`UPDATE subscriptions SET ${[...sets, "version = version + 1"].join(", ")} WHERE id = ? AND version = ?${options.extraWhere ? ` AND ${options.extraWhere.sql}` : ""}`, [
     ...binds,
     row.id,
@@ -282,10 +271,12 @@ export async function updateSubscription(
     ...(options.extraWhere?.binds ?? []),
   ]);
   const type = next.status === "canceled" && row.status !== "canceled" ? "customer.subscription.deleted" : "customer.subscription.updated";
-  // The event's item carries its price object, as the API's answers do; an update tells what its
-  // changed fields were (Stripe's data.previous_attributes).
-  const object = withCancellationDetails(renderSubscription(next, undefined, options.price), cancellationDetails ?? options.details);
-  const before = withCancellationDetails(renderSubscription(row, undefined, options.price), options.details);
+  // The event's object is the subscription as a GET shows it after the change (rendered from the whole
+  // row: its item's metadata, its cancellation_details, whatever this change read); its item carries
+  // its price object, as the API's answers do; an update tells what its changed fields were (Stripe's
+  // data.previous_attributes).
+  const object = renderSubscription(next, undefined, options.price);
+  const before = renderSubscription(row, undefined, options.price);
   const previous = type === "customer.subscription.updated" ? previousAttributes({ ...before }, { ...object }) : undefined;
   // The first payment, made by the request that creates the subscription, activates it while that
   // request still holds its customer.subscription.created: as at Stripe, that event says active (it is
@@ -306,12 +297,6 @@ export async function updateSubscription(
   return next;
 }
 
-/** A subscription's stored cancellation_details (the JSON of its cancellation_details column), or null. */
-export async function storedCancellationDetails(d1: D1Database, id: string): Promise<string | null> {
-  const [row] = await db(d1).select({ details: subscriptionDetails.cancellationDetails }).from(subscriptionDetails).where(eq(subscriptionDetails.id, id)).limit(1);
-  return row?.details ?? null;
-}
-
 /** How often a billing transition reads the subscription again when another request changed it first. */
 const TRANSITION_TRIES = 8;
 
@@ -322,19 +307,15 @@ const TRANSITION_TRIES = 8;
 export async function transitionSubscription(
   env: Env,
   id: string,
-  decide: (row: SubscriptionRow, details: string | null) => Promise<SubscriptionChange | null> | SubscriptionChange | null,
-  options: { withDetails?: boolean } = {},
+  decide: (row: SubscriptionRow) => Promise<SubscriptionChange | null> | SubscriptionChange | null,
 ): Promise<SubscriptionRow | null> {
   for (let i = 0; i < TRANSITION_TRIES; i++) {
     const row = await subscriptionById(env.DB, id);
     if (!row) return null;
-    // Its stored cancellation_details, when the change or its event needs them (read after the row:
-    // a change of them moves the version on, so a stale read fails the versioned update below).
-    const details = options.withDetails ? await storedCancellationDetails(env.DB, id) : undefined;
-    const change = await decide(row, details ?? null);
+    const change = await decide(row);
     if (!change) return row;
     const w = new Writes(env.DB, scopeOf(row));
-    const next = await updateSubscription(w, row, change, { price: await priceOf(env, row.price), details });
+    const next = await updateSubscription(w, row, change, { price: await priceOf(env, row.price) });
     const [changed] = await w.commit(env);
     if (changed) return next;
   }
@@ -836,7 +817,7 @@ export async function afterFailure(env: Env, subscriptionId: string, at: number)
     if (renewals.some((i) => i.status === "uncollectible")) {
       if ((await finalAction(row)) === "unpaid") return { status: "unpaid" };
       // Stripe's cancellation_details.reason payment_failed (any comment and feedback given before are kept).
-      return { status: "canceled", canceledAt: at, endedAt: at, cancellationDetails: cancellationDetailsJson(await storedCancellationDetails(env.DB, row.id), { reason: "payment_failed" }) };
+      return { status: "canceled", canceledAt: at, endedAt: at, cancellationDetails: cancellationDetailsJson(row.cancellationDetails, { reason: "payment_failed" }) };
     }
     if (renewals.length > 0 && row.status !== "past_due") return { status: "past_due" };
     return null;

@@ -362,7 +362,7 @@ export interface SubscriptionJson {
   automatic_tax: { disabled_reason: null; enabled: false; liability: null };
   billing_mode: { flexible: null; type: "classic" };
   /**
-   * Stripe's cancellation_details: the stored ones (subscriptionDetails.cancellationDetails: given to
+   * Stripe's cancellation_details: the stored ones (the row's cancellationDetails: given to
    * DELETE or to an update, or payment_failed when dunning canceled it), else cancellation_requested
    * once cancel_at_period_end is set, otherwise null.
    */
@@ -403,17 +403,13 @@ export interface CancellationDetailsJson {
 }
 
 /**
- * A rendered subscription with its stored cancellation_details (the JSON of the subscriptions column
- * cancellation_details, or null: none stored). A stored reason wins; without one, the row's own
- * (cancellation_requested once cancel_at_period_end is set).
+ * A subscription's cancellation_details: the stored ones (the JSON of its cancellation_details column,
+ * or null: none stored). A stored reason wins; without one, the row's own (cancellation_requested once
+ * cancel_at_period_end is set).
  */
-export function withCancellationDetails<T extends { cancellation_details: CancellationDetailsJson }>(rendered: T, stored: string | null | undefined): T {
-  if (!stored) return rendered;
-  const d = JSON.parse(stored) as Partial<CancellationDetailsJson>;
-  return {
-    ...rendered,
-    cancellation_details: { comment: d.comment ?? null, feedback: d.feedback ?? null, feedback_option: d.feedback_option ?? null, reason: d.reason ?? rendered.cancellation_details.reason },
-  };
+function renderCancellationDetails(row: Pick<SubscriptionRow, "cancellationDetails" | "cancelAtPeriodEnd">): CancellationDetailsJson {
+  const d: Partial<CancellationDetailsJson> = row.cancellationDetails ? (JSON.parse(row.cancellationDetails) as Partial<CancellationDetailsJson>) : {};
+  return { comment: d.comment ?? null, feedback: d.feedback ?? null, feedback_option: d.feedback_option ?? null, reason: d.reason ?? (row.cancelAtPeriodEnd ? "cancellation_requested" : null) };
 }
 
 /** Stripe's legacy plan object of a price (subscription items still carry it). */
@@ -488,8 +484,9 @@ export interface SubscriptionItemJson {
 export const subscriptionItemId = (subscriptionId: string): string => `si_${subscriptionId.slice(subscriptionId.indexOf("_") + 1)}`;
 
 /**
- * A subscription as /v1 renders it. `price` is the subscription's price row (always passed: its item
- * carries the price object, in answers and events alike).
+ * A subscription as /v1 renders it, from its row alone (its item's metadata and its cancellation_details
+ * included), so that an event written with a change shows it as a GET does. `price` is the
+ * subscription's price row (always passed: its item carries the price object, in answers and events alike).
  */
 export function renderSubscription(row: SubscriptionRow, latestInvoice: InvoiceJson | null | undefined, price: PriceRow | null): SubscriptionJson {
   const item: SubscriptionItemJson = {
@@ -498,7 +495,7 @@ export function renderSubscription(row: SubscriptionRow, latestInvoice: InvoiceJ
     created: seconds(row.created),
     current_period_start: seconds(row.currentPeriodStart),
     current_period_end: seconds(row.currentPeriodEnd),
-    metadata: {},
+    metadata: row.itemMetadata ? parseMetadata(row.itemMetadata) : {},
     price: price ? renderPrice(price) : row.price,
     plan: price ? renderPlan(price) : { id: row.price, object: "plan" },
     quantity: row.quantity,
@@ -536,7 +533,7 @@ export function renderSubscription(row: SubscriptionRow, latestInvoice: InvoiceJ
     collection_method: "charge_automatically",
     automatic_tax: { disabled_reason: null, enabled: false, liability: null },
     billing_mode: { flexible: null, type: "classic" },
-    cancellation_details: { comment: null, feedback: null, feedback_option: null, reason: row.cancelAtPeriodEnd ? "cancellation_requested" : null },
+    cancellation_details: renderCancellationDetails(row),
     invoice_settings: { account_tax_ids: null, custom_fields: null, description: null, footer: null, issuer: { type: "self" } },
     payment_settings: { payment_method_options: null, payment_method_types: null, save_default_payment_method: row.saveDefaultPaymentMethod === "on_subscription" ? "on_subscription" : "off" },
     trial_settings: { end_behavior: { billing_cycle_anchor: null, missing_payment_method: "create_invoice" } },

@@ -27,6 +27,8 @@ export interface CreateSubscriptionInput {
   /** Stripe's payment_settings[save_default_payment_method]. */
   saveDefaultPaymentMethod?: "off" | "on_subscription";
   metadata: Metadata;
+  /** Its item's metadata (items[0][metadata]), written with the subscription, so that every event of it shows it. */
+  itemMetadata?: Metadata;
   origin: string;
   requestId: string | null;
   /**
@@ -99,6 +101,8 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
     latestInvoice: invoiceId,
     testClock: customer.testClock,
     metadata: JSON.stringify(input.metadata),
+    cancellationDetails: null,
+    itemMetadata: input.itemMetadata && Object.keys(input.itemMetadata).length > 0 ? JSON.stringify(input.itemMetadata) : null,
     version: 0,
     created: now,
   };
@@ -191,7 +195,7 @@ export function canceledSubscriptionFields(): ApiError {
 export async function changeSubscription(env: Env, scope: Scope, customer: CustomerRow | null, id: string, input: UpdateSubscriptionInput): Promise<SubscriptionRow> {
   if (input.defaultPaymentMethod && customer) await assertCustomersMethod(env, scope, customer, input.defaultPaymentMethod, "default_payment_method");
   const now = await clockNow(env, customer?.testClock ?? null);
-  const updated = await transitionSubscription(env, id, (row, details) => {
+  const updated = await transitionSubscription(env, id, (row) => {
     if (ENDED_STATUSES.includes(row.status) && input.changesMore) throw canceledSubscriptionFields();
     const change: Parameters<typeof updateSubscription>[2] = {};
     if (input.defaultPaymentMethod !== undefined) change.defaultPaymentMethod = input.defaultPaymentMethod;
@@ -204,19 +208,19 @@ export async function changeSubscription(env: Env, scope: Scope, customer: Custo
     // merge into an earlier read lost the keys concurrent updates had added.
     if (input.metadata !== undefined) change.metadata = JSON.stringify(mergeMetadata(parseMetadata(row.metadata), input.metadata));
     if (input.cancellationDetails !== undefined) {
-      const next = cancellationDetailsJson(details, input.cancellationDetails);
-      if (next !== cancellationDetailsJson(details, {})) change.cancellationDetails = next;
+      const next = cancellationDetailsJson(row.cancellationDetails, input.cancellationDetails);
+      if (next !== cancellationDetailsJson(row.cancellationDetails, {})) change.cancellationDetails = next;
     }
     return Object.keys(change).length ? change : null;
-  }, { withDetails: true });
+  });
   if (!updated) throw new Error(`subscription ${id} vanished`);
   // A new payment method does not jump the retry schedule: the next retry uses it (or pay the invoice now with POST /v1/invoices/{id}/pay).
   return updated;
 }
 
 /** The change that cancels a subscription now (with its new cancellation_details, when given); none for one that has ended already. */
-const endNow = (at: number, details?: (stored: string | null) => string) => (row: SubscriptionRow, stored: string | null) =>
-  ENDED_STATUSES.includes(row.status) ? null : { status: "canceled" as const, canceledAt: at, endedAt: at, ...(details ? { cancellationDetails: details(stored) } : {}) };
+const endNow = (at: number, details?: (stored: string | null) => string) => (row: SubscriptionRow) =>
+  ENDED_STATUSES.includes(row.status) ? null : { status: "canceled" as const, canceledAt: at, endedAt: at, ...(details ? { cancellationDetails: details(row.cancellationDetails) } : {}) };
 
 /**
  * Cancels now: the subscription ends, and its open invoices are voided (no further attempts). With
@@ -226,7 +230,7 @@ const endNow = (at: number, details?: (stored: string | null) => string) => (row
 export async function cancelSubscription(env: Env, scope: Scope, id: string, at: number, requestId: string | null, details?: CancellationInput): Promise<SubscriptionRow> {
   // What it does not name stays as an update may have set it.
   const given = details ? { comment: details.comment, feedback: details.feedback, feedback_option: details.feedback_option } : null;
-  const ended = await transitionSubscription(env, id, endNow(at, given ? (stored) => cancellationDetailsJson(stored, { ...given, reason: "cancellation_requested" }) : undefined), { withDetails: given !== null });
+  const ended = await transitionSubscription(env, id, endNow(at, given ? (stored) => cancellationDetailsJson(stored, { ...given, reason: "cancellation_requested" }) : undefined));
   if (!ended) throw new Error(`subscription ${id} vanished`);
   await voidOpenInvoices(env, scope, [id], at, requestId);
   return ended;
@@ -257,7 +261,7 @@ export async function cancelSubscriptions(env: Env, scope: Scope, ids: readonly 
     const w = new Writes(env.DB, scope);
     const updates: { id: string; index: number }[] = [];
     for (const row of rows) {
-      const change = endNow(at)(row, null);
+      const change = endNow(at)(row);
       if (!change) continue;
       updates.push({ id: row.id, index: w.size });
       await updateSubscription(w, row, change, { price: prices.get(row.price) ?? null, requestId });

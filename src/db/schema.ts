@@ -666,6 +666,13 @@ export const subscriptions = sqliteTable(
     latestInvoice: text("latest_invoice"),
     testClock: text("test_clock"),
     metadata: text("metadata").notNull().default("{}"),
+    /**
+     * JSON {comment, feedback, feedback_option, reason}, Stripe's cancellation_details as given (to DELETE,
+     * to an update) or set by dunning; null: none (migration 0048).
+     */
+    cancellationDetails: text("cancellation_details"),
+    /** JSON metadata of the subscription's one item (items[0][metadata]), written with its insert; null: none (migration 0048). */
+    itemMetadata: text("item_metadata"),
     /** Optimistic concurrency: each change moves it on; a stale writer changes nothing. */
     version: integer("version").notNull().default(0),
     created: integer("created").notNull(),
@@ -693,19 +700,6 @@ export const subscriptions = sqliteTable(
     index("subscriptions_ended").on(t.merchantId, t.livemode, t.created, t.id).where(sql`${t.status} IN ('canceled', 'incomplete_expired')`),
   ],
 );
-
-/**
- * Columns of `subscriptions` the billing engine neither reads nor writes (migration 0048), kept apart
- * from `subscriptions` so that its rows stay what the engine builds: the API writes them (the
- * cancellation's details at DELETE, the item's metadata at creation) and reads them to render.
- */
-export const subscriptionDetails = sqliteTable("subscriptions", {
-  id: text("id").primaryKey(),
-  /** JSON {comment, feedback, reason}, Stripe's cancellation_details; null until canceled through DELETE. */
-  cancellationDetails: text("cancellation_details"),
-  /** JSON metadata of the subscription's one item (items[0][metadata]); null: none. */
-  itemMetadata: text("item_metadata"),
-});
 
 export const invoices = sqliteTable(
   "invoices",

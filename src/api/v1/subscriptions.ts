@@ -9,10 +9,10 @@ import { derivedId } from "../../core/ids";
 import { closeInvoice, type ActionRefusal, type InvoiceAction } from "../../billing/invoice-actions";
 import { INTERVALS } from "../../billing/periods";
 import { canceledSubscriptionFields, cancelSubscription, changeSubscription, createSubscription, liveSubscriptionIds } from "../../billing/subscriptions";
-import { db, ENDED_STATUSES, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, INVOICE_STATUSES, invoiceById, subscriptionById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, withCancellationDetails, type InvoiceJson, type InvoiceRow, type PriceRow, type SubscriptionJson, type SubscriptionRow } from "../../billing/store";
+import { db, ENDED_STATUSES, findInvoice, liveCustomer, findPaymentMethod, findPrice, findRecurringPrice, findSubscription, INVOICE_STATUSES, invoiceById, subscriptionById, renderInvoice, renderSubscription, SUBSCRIPTION_STATUSES, type InvoiceJson, type InvoiceRow, type PriceRow, type SubscriptionJson, type SubscriptionRow } from "../../billing/store";
 import { integerField, searchPage, searchResult, searchTotal, tableRows, textField, unsupportedField, type Searchable } from "../../db/object-search";
 import { createdConditions, listable, NO_ROWS, pageOf, type PageRequest } from "../../db/queries";
-import { invoices, subscriptionDetails, subscriptions } from "../../db/schema";
+import { invoices, subscriptions } from "../../db/schema";
 import type { Env } from "../../env";
 import { InvoiceSchema, SubscriptionItemSchema, SubscriptionSchema } from "./billing_schemas";
 import * as f from "./fields";
@@ -71,31 +71,6 @@ const CancelQuery = z
     expand: f.expand.optional(),
   })
   .strict();
-
-/** What a subscription's answer carries from the columns the billing engine leaves alone (migration 0048). */
-type Details = Pick<typeof subscriptionDetails.$inferSelect, "cancellationDetails" | "itemMetadata">;
-
-/** The stored details of these subscriptions, by id (one read by primary key). */
-async function detailsOf(d1: D1Database, ids: readonly string[]): Promise<Map<string, Details>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db(d1)
-    .select()
-    .from(subscriptionDetails)
-    .where(sql`${subscriptionDetails.id} IN (SELECT value FROM json_each(${JSON.stringify([...new Set(ids)])}))`);
-  return new Map(rows.map((r) => [r.id, r]));
-}
-
-/** A rendered subscription with its stored cancellation_details and item metadata, as Stripe renders them. */
-function withDetails(rendered: SubscriptionJson, details: Details | undefined): SubscriptionJson {
-  if (!details) return rendered;
-  const out: Record<string, unknown> = { ...withCancellationDetails(rendered, details.cancellationDetails) };
-  const items = out.items as { data: Record<string, unknown>[] } | undefined;
-  if (details.itemMetadata && items) {
-    const metadata = JSON.parse(details.itemMetadata) as Record<string, string>;
-    out.items = { ...items, data: items.data.map((item) => ({ ...item, metadata })) };
-  }
-  return out as unknown as SubscriptionJson;
-}
 
 /** Stripe's collection_method filter: every subscription and invoice here is charge_automatically, so send_invoice matches none. */
 const collectionMethod = z.enum(["charge_automatically", "send_invoice"]);
@@ -245,8 +220,7 @@ const SearchQuery = InvoiceSearchQuery;
 export async function renderSubscriptionRows(env: Env, scope: Scope, rows: SubscriptionRow[]): Promise<SubscriptionJson[]> {
   const ids = [...new Set(rows.map((row) => row.price))];
   const found = new Map(await Promise.all(ids.map(async (id) => [id, await priceOf(env, scope, id)] as const)));
-  const details = await detailsOf(env.DB, rows.map((row) => row.id));
-  return rows.map((row) => withDetails(renderSubscription(row, undefined, found.get(row.price) ?? null), details.get(row.id)));
+  return rows.map((row) => renderSubscription(row, undefined, found.get(row.price) ?? null));
 }
 
 /** What an invoice's answer expands: its payment intent, and Stripe's includable confirmation_secret. */
@@ -457,14 +431,11 @@ export function registerSubscriptions(app: App): void {
           defaultPaymentMethod: body.default_payment_method ?? null,
           saveDefaultPaymentMethod: body.payment_settings?.save_default_payment_method,
           metadata: body.metadata ?? {},
+          itemMetadata: item?.metadata,
           origin: new URL(c.req.url).origin,
           requestId: c.get("requestId"),
           paymentBehavior: body.payment_behavior === "default_incomplete" ? "default_incomplete" : "allow_incomplete",
         });
-        // The item's metadata, in the column the engine leaves alone (its customer.subscription.created went without it).
-        if (item?.metadata && Object.keys(item.metadata).length > 0) {
-          await db(c.env.DB).update(subscriptionDetails).set({ itemMetadata: JSON.stringify(item.metadata) }).where(eq(subscriptionDetails.id, row.id));
-        }
         return { status: 200, body: await renderSubscriptionExpanded(c, principal, row, expand) };
       }),
   );

@@ -1,0 +1,92 @@
+// A customer.subscription.* event's data.object is the subscription as GET /v1/subscriptions/{id} shows
+// it at that moment, as at Stripe: its items' metadata (items[0][metadata], written with the create)
+// and its cancellation_details whichever change wrote the event (a renewal, a customer's deletion, not
+// only the changes that read them).
+import { describe, expect, it } from "vitest";
+import { call, get, newMerchant, ok, post, type CallOptions, type ListJson } from "../helpers";
+
+interface SubscriptionJson {
+  id: string;
+  status: string;
+  latest_invoice: string;
+  metadata: Record<string, string>;
+  items: { data: { metadata: Record<string, string> }[] };
+  cancellation_details: { comment: string | null; reason: string | null };
+}
+
+interface EventJson {
+  id: string;
+  type: string;
+  data: { object: { id: string } & Record<string, unknown> };
+}
+
+const t = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+/** The events about an object, oldest first. */
+const eventsAbout = async (opts: CallOptions, id: string) => (await ok(get<ListJson<EventJson>>("/v1/events?limit=100", opts))).data.filter((e) => e.data.object.id === id).reverse();
+const lastOf = async (opts: CallOptions, id: string, type: string) => (await eventsAbout(opts, id)).filter((e) => e.type === type).pop();
+
+/** A merchant with a test clock, a customer on it with a default card, and a monthly price. */
+async function setup(label: string) {
+  const m = await newMerchant(label);
+  const clock = await ok(post<{ id: string }>("/v1/test_helpers/test_clocks", { frozen_time: t("2026-01-10T10:00:00Z"), name: label }, m.opts));
+  const customer = await ok(post<{ id: string }>("/v1/customers", { email: `${label}@example.com`, test_clock: clock.id }, m.opts));
+  await ok(post(`/v1/customers/${customer.id}/payment_methods`, { payment_method: "tok_visa", set_default: true }, m.opts));
+  const price = await ok(post<{ id: string }>("/v1/prices", { unit_amount: 1500, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Plan" } }, m.opts));
+  const advance = (iso: string) => ok(post(`/v1/test_helpers/test_clocks/${clock.id}/advance`, { frozen_time: t(iso) }, m.opts));
+  return { opts: m.opts, customer: customer.id, price: price.id, advance };
+}
+
+describe("items[0][metadata] is written with the create", () => {
+  it("paid in the create: customer.subscription.created carries the item's metadata, as the answer and a GET do", async () => {
+    const s = await setup("item-meta-paid");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, items: [{ price: s.price, metadata: { seat: "a1" } }] }, s.opts));
+    expect(sub.status).toBe("active");
+    expect(sub.items.data[0]?.metadata).toEqual({ seat: "a1" });
+    const created = await lastOf(s.opts, sub.id, "customer.subscription.created");
+    expect((created?.data.object as unknown as SubscriptionJson | undefined)?.items.data[0]?.metadata).toEqual({ seat: "a1" });
+    expect((await ok(get<SubscriptionJson>(`/v1/subscriptions/${sub.id}`, s.opts))).items.data[0]?.metadata).toEqual({ seat: "a1" });
+  });
+
+  it("with a trial (an event not held): the same", async () => {
+    const s = await setup("item-meta-trial");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, trial_period_days: 7, items: [{ price: s.price, metadata: { seat: "b2" } }] }, s.opts));
+    expect(sub.status).toBe("trialing");
+    const created = await lastOf(s.opts, sub.id, "customer.subscription.created");
+    expect((created?.data.object as unknown as SubscriptionJson | undefined)?.items.data[0]?.metadata).toEqual({ seat: "b2" });
+  });
+});
+
+describe("a customer.subscription.* event's object is the subscription as a GET shows it then", () => {
+  it("created, updated by the API, renewed by the clock, deleted with its customer: each deep-equals a GET made right after", async () => {
+    const s = await setup("event-equals-get");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, metadata: { plan: "gold" }, items: [{ price: s.price, metadata: { seat: "c3" } }] }, s.opts));
+    const getNow = () => ok(get<Record<string, unknown>>(`/v1/subscriptions/${sub.id}`, s.opts));
+
+    expect((await lastOf(s.opts, sub.id, "customer.subscription.created"))?.data.object).toEqual(await getNow());
+
+    await ok(post(`/v1/subscriptions/${sub.id}`, { cancellation_details: { comment: "thinking about it" } }, s.opts));
+    expect((await lastOf(s.opts, sub.id, "customer.subscription.updated"))?.data.object).toEqual(await getNow());
+
+    // The renewal's change reads neither the item's metadata nor the cancellation_details.
+    await s.advance("2026-02-11T00:00:00Z");
+    const renewed = await lastOf(s.opts, sub.id, "customer.subscription.updated");
+    const afterRenewal = await getNow();
+    expect(afterRenewal).toMatchObject({ items: { data: [{ metadata: { seat: "c3" } }] }, cancellation_details: { comment: "thinking about it" } });
+    expect(renewed?.data.object).toEqual(afterRenewal);
+
+    // Deleting the customer cancels its subscriptions in chunks, reading no details either.
+    expect((await call("DELETE", `/v1/customers/${s.customer}`, s.opts)).status).toBe(200);
+    const deleted = await lastOf(s.opts, sub.id, "customer.subscription.deleted");
+    const afterDelete = await getNow();
+    expect(afterDelete).toMatchObject({ status: "canceled", items: { data: [{ metadata: { seat: "c3" } }] }, cancellation_details: { comment: "thinking about it" } });
+    expect(deleted?.data.object).toEqual(afterDelete);
+  });
+
+  it("DELETE: customer.subscription.deleted deep-equals a GET made right after", async () => {
+    const s = await setup("event-equals-get-delete");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, items: [{ price: s.price, metadata: { seat: "d4" } }] }, s.opts));
+    await ok(call("DELETE", `/v1/subscriptions/${sub.id}?cancellation_details[feedback]=too_expensive`, s.opts));
+    const deleted = await lastOf(s.opts, sub.id, "customer.subscription.deleted");
+    expect(deleted?.data.object).toEqual(await ok(get(`/v1/subscriptions/${sub.id}`, s.opts)));
+  });
+});
