@@ -138,6 +138,8 @@ export function invoiceRow(n: NewInvoice): InvoiceRow {
     customerShipping: n.customer?.shipping ?? null,
     product: n.price.product,
     hostedUrl: n.hostedUrl,
+    // Stripe's snapshot of the subscription's metadata at finalization (an invoice here is finalized as it is made).
+    subscriptionMetadata: s.metadata,
     created: n.created,
   };
 }

@@ -597,7 +597,8 @@ export interface InvoiceJson {
   automatic_tax: { disabled_reason: null; enabled: false; liability: null; provider: null; status: null };
   issuer: { type: "self" };
   payment_settings: { default_mandate: null; payment_method_options: null; payment_method_types: null };
-  parent: { type: "subscription_details"; quote_details: null; subscription_details: { metadata: null; subscription: string } };
+  /** subscription_details.metadata: the subscription's metadata when the invoice was finalized (null: made before that was kept). */
+  parent: { type: "subscription_details"; quote_details: null; subscription_details: { metadata: Metadata | null; subscription: string } };
   metadata: Record<string, never>;
   default_tax_rates: [];
   discounts: [];
@@ -667,7 +668,8 @@ export interface InvoiceLineJson {
   period: { start: number; end: number };
   invoice: string;
   livemode: boolean;
-  metadata: Record<string, never>;
+  /** Stripe's: a subscription line's metadata is the subscription's, as the line was made ({} when not kept). */
+  metadata: Metadata;
   parent: {
     type: "subscription_item_details";
     invoice_item_details: null;
@@ -712,6 +714,7 @@ export interface InvoiceExpansions {
 
 export function renderInvoice(row: InvoiceRow, expanded: InvoiceExpansions = {}): InvoiceJson {
   const created = seconds(row.created);
+  const subscriptionMetadata = row.subscriptionMetadata === null ? null : parseMetadata(row.subscriptionMetadata);
   return {
     id: row.id,
     object: "invoice",
@@ -743,7 +746,7 @@ export function renderInvoice(row: InvoiceRow, expanded: InvoiceExpansions = {})
           period: { start: seconds(row.periodStart), end: seconds(row.periodEnd) },
           invoice: row.id,
           livemode: row.livemode,
-          metadata: {},
+          metadata: subscriptionMetadata ?? {},
           parent: {
             type: "subscription_item_details",
             invoice_item_details: null,
@@ -787,7 +790,7 @@ export function renderInvoice(row: InvoiceRow, expanded: InvoiceExpansions = {})
     automatic_tax: { disabled_reason: null, enabled: false, liability: null, provider: null, status: null },
     issuer: { type: "self" },
     payment_settings: { default_mandate: null, payment_method_options: null, payment_method_types: null },
-    parent: { type: "subscription_details", quote_details: null, subscription_details: { metadata: null, subscription: row.subscription } },
+    parent: { type: "subscription_details", quote_details: null, subscription_details: { metadata: subscriptionMetadata, subscription: row.subscription } },
     metadata: {},
     default_tax_rates: [],
     discounts: [],

@@ -752,6 +752,11 @@ export const invoices = sqliteTable(
     product: text("product"),
     /** Stripe's hosted_invoice_url, made with the invoice (migration 0055; null before it): src/pages/invoice.ts. */
     hostedUrl: text("hosted_url"),
+    /**
+     * The subscription's metadata (JSON) when the invoice was made (it is finalized then): Stripe's
+     * parent.subscription_details.metadata and its line's metadata (migration 0070; null before it).
+     */
+    subscriptionMetadata: text("subscription_metadata"),
     created: integer("created").notNull(),
   },
   (t) => [

@@ -1,7 +1,9 @@
 // A customer.subscription.* event's data.object is the subscription as GET /v1/subscriptions/{id} shows
 // it at that moment, as at Stripe: its items' metadata (items[0][metadata], written with the create)
 // and its cancellation_details whichever change wrote the event (a renewal, a customer's deletion, not
-// only the changes that read them).
+// only the changes that read them). And an invoice's parent.subscription_details.metadata (and its
+// subscription line's metadata) is the subscription's metadata as the invoice was finalized (at its
+// creation here), not null.
 import { describe, expect, it } from "vitest";
 import { call, get, newMerchant, ok, post, type CallOptions, type ListJson } from "../helpers";
 
@@ -12,6 +14,13 @@ interface SubscriptionJson {
   metadata: Record<string, string>;
   items: { data: { metadata: Record<string, string> }[] };
   cancellation_details: { comment: string | null; reason: string | null };
+}
+
+interface InvoiceJson {
+  id: string;
+  billing_reason: string;
+  lines: { data: { metadata: Record<string, string> }[] };
+  parent: { type: string; subscription_details: { metadata: Record<string, string> | null; subscription: string } };
 }
 
 interface EventJson {
@@ -88,5 +97,29 @@ describe("a customer.subscription.* event's object is the subscription as a GET 
     await ok(call("DELETE", `/v1/subscriptions/${sub.id}?cancellation_details[feedback]=too_expensive`, s.opts));
     const deleted = await lastOf(s.opts, sub.id, "customer.subscription.deleted");
     expect(deleted?.data.object).toEqual(await ok(get(`/v1/subscriptions/${sub.id}`, s.opts)));
+  });
+});
+
+describe("invoice parent.subscription_details.metadata", () => {
+  it("is the subscription's metadata when the invoice was finalized: in the answer and in its events; a later change shows on the next invoice only", async () => {
+    const s = await setup("invoice-sub-metadata");
+    const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, metadata: { plan: "gold" }, items: [{ price: s.price }] }, s.opts));
+    const first = await ok(get<InvoiceJson>(`/v1/invoices/${sub.latest_invoice}`, s.opts));
+    expect(first.parent).toEqual({ type: "subscription_details", quote_details: null, subscription_details: { metadata: { plan: "gold" }, subscription: sub.id } });
+    for (const type of ["invoice.created", "invoice.finalized", "invoice.paid"]) {
+      expect(((await lastOf(s.opts, first.id, type))?.data.object as unknown as InvoiceJson | undefined)?.parent.subscription_details.metadata).toEqual({ plan: "gold" });
+    }
+
+    await ok(post(`/v1/subscriptions/${sub.id}`, { metadata: { plan: "platinum" } }, s.opts));
+    await s.advance("2026-02-11T00:00:00Z");
+    const invoices = (await ok(get<ListJson<InvoiceJson>>(`/v1/invoices?subscription=${sub.id}`, s.opts))).data.reverse();
+    // A subscription line's metadata is the subscription's as the line was made, as at Stripe.
+    expect(invoices.map((i) => [i.billing_reason, i.parent.subscription_details.metadata, i.lines.data[0]?.metadata])).toEqual([
+      ["subscription_create", { plan: "gold" }, { plan: "gold" }],
+      ["subscription_cycle", { plan: "platinum" }, { plan: "platinum" }],
+    ]);
+    // The preview of the next renewal shows what it would be finalized with: the metadata as it is now.
+    const preview = await ok(post<InvoiceJson>("/v1/invoices/create_preview", { subscription: sub.id }, s.opts));
+    expect(preview.parent.subscription_details.metadata).toEqual({ plan: "platinum" });
   });
 });

@@ -117,7 +117,7 @@ export const InvoiceSchema: z.ZodType<InvoiceJson> = z
           period: z.object({ start: seconds, end: seconds }),
           invoice: z.string(),
           livemode: z.boolean(),
-          metadata: z.object({}).strict(),
+          metadata: metadata.describe("Stripe's: the subscription's metadata as the line was made (with the invoice); {} for invoices made before it was kept."),
           parent: z.object({
             type: z.literal("subscription_item_details"),
             invoice_item_details: z.null(),
@@ -202,7 +202,7 @@ export const InvoiceSchema: z.ZodType<InvoiceJson> = z
     automatic_tax: z.object({ disabled_reason: z.null(), enabled: z.literal(false), liability: z.null(), provider: z.null(), status: z.null() }),
     issuer: z.object({ type: z.literal("self") }),
     payment_settings: z.object({ default_mandate: z.null(), payment_method_options: z.null(), payment_method_types: z.null() }),
-    parent: z.object({ type: z.literal("subscription_details"), quote_details: z.null(), subscription_details: z.object({ metadata: z.null(), subscription: z.string() }) }),
+    parent: z.object({ type: z.literal("subscription_details"), quote_details: z.null(), subscription_details: z.object({ metadata: metadata.nullable().describe("The subscription's metadata when the invoice was finalized (as it was made): a snapshot, not changed by later updates; null for invoices made before it was kept."), subscription: z.string() }) }),
     metadata: z.object({}).strict(),
     default_tax_rates: empty,
     discounts: empty,
