@@ -5,6 +5,7 @@
 // travel in the same outbox, queue and signed, retried deliveries as every other event.
 import { effectiveCaptureMethod } from "./intent";
 import { currencyExponent, minorToDecimal } from "./money";
+import { icligoFields } from "./icligo-fields";
 import type { IntentRecord, RefundRecord } from "./types";
 
 export const ICLIGO_EVENT_TYPES = [
@@ -120,7 +121,6 @@ function webhookStatusOf(intent: IntentRecord, coreType: string, refund?: Refund
 /** The payload of a seed 003 webhook: the payment's id, our intent id and the status word. */
 export function icligoWebhookPayload(intent: IntentRecord, status: IcligoWebhookStatus, refund?: RefundRecord): Record<string, unknown> {
   const currency = intent.currency.toUpperCase();
-  const md = intent.metadata;
   return {
     object: "icligo.payment",
     id: intent.number ?? null,
@@ -128,7 +128,7 @@ export function icligoWebhookPayload(intent: IntentRecord, status: IcligoWebhook
     status,
     paymentStatus: icligoStatus(intent),
     userId: intent.customer,
-    productId: md.productId ?? null,
+    productId: icligoFields(intent).productId,
     currency,
     amount: decimalNumber(intent.amount, intent.currency),
     capturedAmount: { currency, value: decimalNumber(intent.amountReceived, intent.currency) },

@@ -231,6 +231,10 @@ export interface LineItem {
 /** Where an intent was made: a surface, or a hosted Checkout Session (whose page shows its total). */
 export type Surface = "v1" | "paymentintents" | "icligo" | "checkout";
 
+/** The descriptive fields of seed 003's create request that the payment keeps (userId is its customer). */
+export const ICLIGO_FIELD_NAMES = ["productId", "productType", "company", "microsite", "country"] as const;
+export type IcligoFields = Record<(typeof ICLIGO_FIELD_NAMES)[number], string | null>;
+
 export interface IntentRecord {
   id: string;
   merchantId: string;
@@ -274,6 +278,12 @@ export interface IntentRecord {
   number?: number | null;
   /** The surface that created the intent (seed 003's webhooks are sent for its own payments). */
   createdVia?: Surface | null;
+  /**
+   * Seed 003's descriptive fields, as its create validated them: written only by that surface's
+   * create, never by a metadata update (/v1 may edit the copy in `metadata`, never these). Absent
+   * when the payment was not made through seed 003 (every field then reads null there).
+   */
+  icligo?: IcligoFields;
   /** A connector account this payment must use ("sandbox": the built-in sandbox): seed 000's paymentGatewayId. */
   gatewayAccount?: string | null;
   /** Save the payment method to the customer once the payment succeeds (optional: older records lack it). */

@@ -8,6 +8,7 @@
 // `data` to fetch and parse (issue 15). The summary's milestones (authorized, captured, failed) are
 // derived from the record's attempts when the row is written.
 import { paymentMilestones } from "../core/intent";
+import { withIcligoFields } from "../core/icligo-fields";
 import type { IntentRecord, IntentStatus, PaymentError } from "../core/types";
 import { paymentIntents } from "./schema";
 
@@ -128,8 +129,15 @@ export function intentSummaryColumns(intent: IntentRecord): {
   };
 }
 
-/** The record of a row: `data` with the columns put back (they win over a field an older row kept in `data`). */
+/**
+ * The record of a row: `data` with the columns put back (they win over a field an older row kept in
+ * `data`); a seed 003 payment's own fields taken from its metadata when its row is older than them.
+ */
 export function intentFromRow(row: IntentRow): IntentRecord {
+  return withIcligoFields(recordOfRow(row));
+}
+
+function recordOfRow(row: IntentRow): IntentRecord {
   const rest = JSON.parse(row.data) as Omit<IntentRecord, ColumnField> & Partial<Pick<IntentRecord, ColumnField>>;
   // A row written since migration 0023 has these in columns; one written by older code in `data`.
   const fromData = Object.hasOwn(rest, "clientSecret") || row.clientSecret === null;

@@ -10,6 +10,7 @@ import { idempotencyKeyAtRest } from "../core/idempotency-key";
 import { refundChargeOf, renderCharge, renderChargeById, renderFailedCharge, renderIntent, renderRefund } from "../core/objects";
 import { previousAttributes } from "../core/events";
 import { surfaceEvents } from "../core/surface-events";
+import { withIcligoFields } from "../core/icligo-fields";
 import type { EventRecord, IntentRecord, RefundRecord, Scope } from "../core/types";
 import { healthGate } from "../connectors/health-client";
 import { connectorOf, routesFor } from "../connectors/routing";
@@ -154,7 +155,10 @@ export class PaymentIntentObject extends DurableObject<Env> {
 
   private async load(): Promise<IntentRecord | null> {
     if (this.intent === undefined) {
-      this.intent = (await this.ctx.storage.get<IntentRecord>(INTENT_KEY)) ?? null;
+      const stored = await this.ctx.storage.get<IntentRecord>(INTENT_KEY);
+      // A record from before seed 003's fields had storage of their own reads them from its metadata,
+      // as it is now (before any later update): its next write keeps them apart.
+      this.intent = stored ? withIcligoFields(stored) : null;
       // A new object has an empty outbox; an existing one may have events left from before a restart.
       if (this.intent === null) this.backlog = false;
     }

@@ -1,7 +1,7 @@
 // Validated, surface-neutral parameters of the intent operations. Each API surface parses its own wire
 // format into these before it calls the intent's Durable Object.
 import type { ApiErrorData } from "../core/errors";
-import type { AutomaticPaymentMethods, CancellationReason, CaptureMethod, CardOptions, IntentRecord, Shipping, LineItem, Metadata, PaymentMethodDetails, PaymentMethodType, RefundReason, Scope, SetupFutureUsage, Surface } from "../core/types";
+import type { AutomaticPaymentMethods, IcligoFields, CancellationReason, CaptureMethod, CardOptions, IntentRecord, Shipping, LineItem, Metadata, PaymentMethodDetails, PaymentMethodType, RefundReason, Scope, SetupFutureUsage, Surface } from "../core/types";
 
 /** Everything about the request that is not its parameters. */
 export interface RequestContext {
@@ -58,6 +58,8 @@ export interface CreateIntentParams {
   /** Seeds 000/003: the intent's number, allocated in D1 before the creation. */
   number?: number | null;
   createdVia?: Surface | null;
+  /** Seed 003's descriptive fields (its create only): kept apart from the metadata (IntentRecord.icligo). */
+  icligo?: IcligoFields | null;
   /** When it was made, if not now: a test clock's time, for the payments a simulation makes (as Stripe stamps them). */
   created?: number | null;
   /** Only this connector account ("sandbox": the built-in sandbox) may authorize the payment. */

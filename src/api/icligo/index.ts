@@ -11,7 +11,8 @@ import { ApiError, authenticationFailed, invalidRequest, resourceMissing, type A
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
 import { findCustomer } from "../../billing/store";
 import { decimalToMinor, normalizeCurrency } from "../../core/money";
-import type { IntentRecord, LineItem, Metadata, Scope } from "../../core/types";
+import { icligoFieldsOf } from "../../core/icligo-fields";
+import { ICLIGO_FIELD_NAMES, type IntentRecord, type LineItem, type Metadata, type Scope } from "../../core/types";
 import { principalFromApplication } from "../../auth/api-keys";
 import { limitFailures } from "../../auth/authenticate";
 import { useMerchantShard } from "../common/surface-auth";
@@ -29,7 +30,7 @@ import { JsonNumber, parseRequestJson, readExactJson, stringifyExact } from "../
 import { surfaceErrors } from "../common/errors";
 import { NO_IDEMPOTENCY, surfaceIdempotency, type SurfaceIdempotency } from "../common/idempotency";
 import { icligoError, icligoStatusCode, inSurfaceWords, INVALID_ACCESS_TOKEN, INVALID_APPLICATION_ID, MISSING_HEADERS, type PaymentAction } from "./errors";
-import { KEPT_FIELDS, renderCapture, renderPayment, renderPendingRefund } from "./render";
+import { renderCapture, renderPayment, renderPendingRefund } from "./render";
 
 export const PREFIX = "/payments";
 
@@ -222,7 +223,7 @@ export function parseCreate(raw: unknown): CreateInput {
   const manual = body.manualCapture;
   if (manual !== undefined && manual !== null && typeof manual !== "boolean") throw badRequest("Invalid request: 'manualCapture' must be true or false.");
   const metadata: Metadata = {};
-  for (const field of KEPT_FIELDS) {
+  for (const field of ICLIGO_FIELD_NAMES) {
     const value = text(body, field, 500);
     if (value !== null) metadata[field] = value;
   }
@@ -309,7 +310,10 @@ export function icligoSurface(): Hono<AppEnv> {
       currency: input.currency,
       captureMethod: input.manualCapture ? "manual" : "automatic",
       customer: input.userId,
+      // A copy in the metadata (for /v1 and its search); seed 003 answers its own, which no metadata
+      // update reaches (IntentRecord.icligo).
       metadata: input.metadata,
+      icligo: icligoFieldsOf(input.metadata),
       lineItems: input.lineItems,
       number,
       createdVia: "icligo",

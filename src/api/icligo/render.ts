@@ -3,6 +3,7 @@
 // digits; the status is in this surface's words.
 import { effectiveCaptureMethod } from "../../core/intent";
 import { icligoStatus } from "../../core/surface-events";
+import { icligoFields } from "../../core/icligo-fields";
 import { sha256Hex } from "../../core/ids";
 import type { Attempt, IntentRecord, RefundRecord } from "../../core/types";
 import { decimalOut, type DecimalOut } from "../common/exact-json";
@@ -14,28 +15,26 @@ export interface Money {
 
 const money = (minor: number, currency: string): Money => ({ currency: currency.toUpperCase(), value: decimalOut(minor, currency) });
 
-/** The fields of the create request kept in the intent's metadata (userId is the intent's customer). */
-export const KEPT_FIELDS = ["productId", "productType", "company", "microsite", "country"] as const;
-
 export function renderPayment(intent: IntentRecord, number: number, paymentUrl: string | null) {
-  const md = intent.metadata;
+  // Its own fields, never the metadata that /v1 may write (core/icligo-fields.ts).
+  const md = icligoFields(intent);
   return {
     id: number,
     paymentIntentId: intent.id,
     status: icligoStatus(intent),
     userId: intent.customer,
-    productId: md.productId ?? null,
-    productType: md.productType ?? null,
+    productId: md.productId,
+    productType: md.productType,
     products: intent.lineItems.map((item) => ({
       id: item.reference ?? null,
       name: item.name,
       quantity: item.quantity,
       price: money(item.unitAmount, item.currency ?? intent.currency),
     })),
-    company: md.company ?? null,
+    company: md.company,
     currency: intent.currency.toUpperCase(),
-    microsite: md.microsite ?? null,
-    country: md.country ?? null,
+    microsite: md.microsite,
+    country: md.country,
     amount: decimalOut(intent.amount, intent.currency),
     // As its status and its webhooks read it: a payment made through /v1 with automatic capture but
     // payment_method_options[card][capture_method]=manual is held for a capture (Authorized), so manual.

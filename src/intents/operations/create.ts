@@ -40,6 +40,7 @@ export function newIntent(params: CreateIntentParams, scope: Scope, now: number)
     retryOf: params.retryOf ?? null,
     ...(params.number != null ? { number: params.number } : {}),
     ...(params.createdVia ? { createdVia: params.createdVia } : {}),
+    ...(params.icligo ? { icligo: { ...params.icligo } } : {}),
     ...(params.gatewayAccount ? { gatewayAccount: params.gatewayAccount } : {}),
     ...(params.automaticPaymentMethods ? { automaticPaymentMethods: params.automaticPaymentMethods } : {}),
     ...(params.cardOptions ? { cardOptions: mergeCardOptions(null, params.cardOptions) } : {}),
