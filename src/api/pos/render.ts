@@ -19,6 +19,48 @@ function authAttempt(intent: IntentRecord): Attempt | null {
   return chargeAttempt(intent) ?? [...intent.attempts].reverse().find((a) => a.type === "authorize") ?? null;
 }
 
+/**
+ * A refusal in the processor's words, as seed 002 shows its answers: a short response text beside
+ * the code ("00" "Approval" for an approval; an insufficient-funds decline's `latestResponseText` is
+ * "Decline", its `errorMessage` "Insufficient funds"), where the core keeps Stripe's sentences (for
+ * /v1's failure_message and last_payment_error). `text` is the response text of the attempt's
+ * row, `reason` the payment's errorMessage. Keyed by the decline code, else the attempt's code; the
+ * code itself is answered unchanged (responseCode).
+ */
+const PROCESSOR_WORDS: Readonly<Record<string, { text: string; reason: string }>> = {
+  generic_decline: { text: "Decline", reason: "Card declined" },
+  do_not_honor: { text: "Decline", reason: "Do not honor" },
+  insufficient_funds: { text: "Decline", reason: "Insufficient funds" },
+  lost_card: { text: "Pick up card", reason: "Lost card" },
+  stolen_card: { text: "Pick up card", reason: "Stolen card" },
+  fraudulent: { text: "Decline", reason: "Suspected fraud" },
+  card_velocity_exceeded: { text: "Decline", reason: "Exceeds activity limit" },
+  expired_card: { text: "Expired card", reason: "Expired card" },
+  incorrect_cvc: { text: "CVV mismatch", reason: "Incorrect CVV" },
+  processing_error: { text: "System error", reason: "Processing error" },
+  test_mode_live_card: { text: "Decline", reason: "Live card in test mode" },
+  authentication_required: { text: "Decline", reason: "Authentication required" },
+  payment_intent_authentication_failure: { text: "Decline", reason: "Authentication failed" },
+  card_declined: { text: "Decline", reason: "Card declined" },
+};
+
+const wordsOf = (failure: { declineCode: string | null; code: string | null }) =>
+  (failure.declineCode !== null ? PROCESSOR_WORDS[failure.declineCode] : undefined) ?? (failure.code !== null ? PROCESSOR_WORDS[failure.code] : undefined);
+
+/** An attempt's response text as the processor words it: a refused one's short word, else the text kept. */
+export function responseTextOf(a: Attempt): string | null {
+  if (a.status !== "failed") return a.responseText;
+  return wordsOf({ declineCode: a.declineCode, code: a.responseCode })?.text ?? a.responseText;
+}
+
+/** Why a declined or errored payment failed, in a few words ("Insufficient funds"); another reason as the core words it. */
+function errorMessageOf(intent: IntentRecord, auth: Attempt | null | undefined): string | null {
+  const error = intent.lastPaymentError;
+  if (error) return wordsOf(error)?.reason ?? error.message;
+  if (!auth) return null;
+  return auth.status === "failed" ? (wordsOf({ declineCode: auth.declineCode, code: auth.responseCode })?.reason ?? auth.responseText) : auth.responseText;
+}
+
 /** The amount before the tip (seed 002's amountCents; the tip is charged on top). */
 export const baseAmount = (intent: IntentRecord) => intent.amount - intent.tipAmount;
 export const currencyOf = (intent: IntentRecord) => intent.currency.toUpperCase();
@@ -51,7 +93,7 @@ export function renderPayment(intent: IntentRecord) {
     avsResponse: chargeAttempt(intent)?.avsResult ?? null,
     cvvResponse: chargeAttempt(intent)?.cvvResult ?? null,
     ...(status === "declined" || status === "error"
-      ? { errorMessage: intent.lastPaymentError?.message ?? auth?.responseText ?? null, responseCode: auth?.responseCode ?? null, responseText: auth?.responseText ?? null }
+      ? { errorMessage: errorMessageOf(intent, auth), responseCode: auth?.responseCode ?? null, responseText: auth ? responseTextOf(auth) : null }
       : {}),
     ...(intent.orderId ? { orderId: intent.orderId } : {}),
     ...(intent.customer ? { customerId: intent.customer } : {}),
@@ -147,7 +189,7 @@ function historyRow(a: Attempt, type: AttemptType, id: string, authCode: string 
     amountCents: a.amount,
     providerReference: a.providerReference,
     responseCode: a.responseCode,
-    responseText: a.responseText,
+    responseText: responseTextOf(a),
     authCode,
     createdAt: iso(a.created),
   };
@@ -190,9 +232,9 @@ export function renderFailed(intent: IntentRecord, retries: readonly IntentRecor
     currency: currencyOf(intent),
     paymentMethodType: methodType(intent),
     cardLast4: card(intent)?.last4 ?? null,
-    errorMessage: intent.lastPaymentError?.message ?? intent.attempts.filter((a) => a.type === "authorize").at(-1)?.responseText ?? null,
+    errorMessage: errorMessageOf(intent, intent.attempts.filter((a) => a.type === "authorize").at(-1)),
     attemptCount: auths.length,
-    latestResponseText: latest?.responseText ?? null,
+    latestResponseText: latest ? responseTextOf(latest) : null,
     customerId: intent.customer,
     locationId: intent.locationId,
     createdAt: iso(intent.created),
