@@ -25,6 +25,8 @@ export interface RetryRequest {
   resolveAction: string;
   /** The retry's customer, when the failed payment had none and the caller names one (seed 002); by default the failed payment's. */
   customer?: string | null;
+  /** A card that asks for a cardholder's step (3D Secure) is declined (authentication_required): the caller has no way to offer it (seed 002). */
+  errorOnRequiresAction?: boolean;
 }
 
 /**
@@ -156,6 +158,7 @@ export async function retryFailedPayment(env: Env, r: RetryRequest): Promise<{ o
     paymentMethod: r.paymentMethod,
     confirm: true,
     retryOf: failed.id,
+    ...(r.errorOnRequiresAction ? { errorOnRequiresAction: true } : {}),
   });
   // The original's object runs the retry, one at a time: it is what keeps two retries from both paying.
   const { outcome, original } = await intentStub(env, failed.id).retryFailedPayment({ ...r.req, idempotencyKey: null, fingerprint: null, audit: null }, failed.id, {

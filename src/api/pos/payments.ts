@@ -226,6 +226,10 @@ async function createPayment(c: Ctx, principal: Principal, body: z.output<typeof
     tipAmount: tip,
     paymentMethod: method,
     confirm: true,
+    // This API has no step for a cardholder (no 3D Secure redirect in its answers, none of its
+    // statuses waits for one): a card that asks for it is declined (authentication_required), as
+    // Stripe's error_on_requires_action does, instead of a payment left pending that nothing can finish.
+    errorOnRequiresAction: true,
   }));
   return paymentAnswer(c, outcome);
 }
@@ -409,7 +413,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       if (failed.resolution?.retriedBy !== id) await assertRetryMethodUsable(c.env, failed, chosen, owners);
       const method = given ?? { ...chosen, id: randomId("pm") };
       const req = await posRequest(c, principal, key, { route: "POST /api/v1/payments/failed/{id}/retry", target: failed.id, params: rest }, "pos.retry");
-      const { outcome } = await retryFailedPayment(c.env, { req, failed, id, paymentMethod: method, actor: principal, resolveAction: "pos.failed.resolve", customer });
+      const { outcome } = await retryFailedPayment(c.env, { req, failed, id, paymentMethod: method, actor: principal, resolveAction: "pos.failed.resolve", customer, errorOnRequiresAction: true });
       return paymentAnswer(c, outcome, true);
     },
   );

@@ -56,3 +56,24 @@ describe("seed 002: a refusal in the processor's words", () => {
     for (const row of rows.body.data.transactions) expect(row).toMatchObject({ status: "approved", responseCode: "00", responseText: "Approval" });
   });
 });
+
+describe("seed 002: a card that asks for 3D Secure", () => {
+  it("is declined (authentication_required), a failed payment to retry, never a payment left pending with no step to finish it", async () => {
+    const { opts } = await newMerchant("pos-3ds-declined");
+    for (const path of ["/api/v1/payments/sale", "/api/v1/payments/authorize"]) {
+      const res = await post<{ data: Payment }>(path, { clientRequestId: uniqueKey("3ds"), amountCents: 1500, currency: "USD", token: "9418594164543184", expiry: "1239" }, opts);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body.data, path).toMatchObject({ status: "declined", responseCode: "authentication_required", responseText: "Decline", errorMessage: "Authentication required" });
+      const failed = await get<{ data: FailedRow[] }>("/api/v1/payments/failed?limit=100", opts);
+      expect(failed.body.data.map((r) => r.id), path).toContain(res.body.data.id);
+    }
+    // A retry with such a card: declined too.
+    const declined = await post<{ data: Payment }>("/api/v1/payments/sale", { clientRequestId: uniqueKey("3ds"), amountCents: 1500, currency: "USD", token: "9418594164540002", expiry: "1239" }, opts);
+    const retry = await post<{ data: Payment }>(`/api/v1/payments/failed/${declined.body.data.id}/retry`, { token: "9418594164543184", expiry: "1239" }, opts);
+    expect(retry.status, JSON.stringify(retry.body)).toBe(201);
+    expect(retry.body.data).toMatchObject({ status: "declined", responseCode: "authentication_required" });
+    // And a card that passes goes through as before.
+    const ok = await post<{ data: Payment }>(`/api/v1/payments/failed/${declined.body.data.id}/retry`, { token: "9418594164541111", expiry: "1239" }, opts);
+    expect(ok.body.data).toMatchObject({ status: "captured" });
+  });
+});
