@@ -6,7 +6,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { IntentRecord } from "../../../src/core/types";
-import { createIntent, newApplication, newMerchant, post, rawCall, readModelIntent, type AppCredentials, type PaymentIntentJson, type RawAnswer } from "../../helpers";
+import { createIntent, newApplication, newMerchant, post, rawCall, readModelIntent, storedEventRecords, waitFor, type AppCredentials, type PaymentIntentJson, type RawAnswer } from "../../helpers";
 
 interface Dto {
   id: number;
@@ -54,6 +54,10 @@ describe("seed 003: its fields are the payment's own, out of /v1's metadata reac
     await post(`/v1/payment_intents/${payment.paymentIntentId}`, { metadata: { productId: "", country: "" } }, opts);
     expect(await read(app, payment.id)).toMatchObject(FIELDS);
     expect((await readModelIntent(payment.paymentIntentId))?.icligo).toEqual(FIELDS);
+    // Its webhooks say the same.
+    expect((await send(app, "PUT", `/payments/${payment.id}/cancel`)).status).toBe(200);
+    const canceled = await waitFor(async () => (await storedEventRecords({ paymentIntent: payment.paymentIntentId })).find((e) => e.type === "icligo.payment.canceled"), 10_000, "icligo.payment.canceled");
+    expect(canceled.object.productId).toBe("product_1234");
   });
 
   it("a payment made through /v1 with those metadata keys answers none of them on seed 003", async () => {
