@@ -6,6 +6,7 @@ import { z } from "zod";
 import { bindIdempotencyKey, bindingFingerprint, callerBinding, type IdempotencyBinding } from "../idempotency-binding";
 import type { Principal } from "../../auth/permissions";
 import { findPaymentMethod, parseDetails } from "../../billing/store";
+import type { ApiErrorData } from "../../core/errors";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
 import { isFailedPayment } from "../../core/intent";
 import { isKnownCurrency, MAX_AMOUNT } from "../../core/money";
@@ -150,6 +151,18 @@ function replayHeaders(outcome: OpOutcome): Record<string, string> {
 }
 
 /**
+ * The processor's failure (nothing moved) in this API's words: the core's message tells a /v1 caller
+ * to confirm the payment again, which this API has no route for; here a failed payment is retried
+ * under /payments/failed (its original, for a retry that failed).
+ */
+function providerErrorInPosWords(error: ApiErrorData, intent: IntentRecord | undefined | null): ApiErrorData {
+  if (error.code !== "provider_error" || !intent) return error;
+  const failed = [...intent.attempts].reverse().find((a) => a.type === "authorize" && a.responseCode === "provider_error");
+  const why = failed?.responseText ? `: ${failed.responseText.replace(/[.\s]+$/, "")}` : "";
+  return { ...error, message: `The payment processor failed${why}. No money moved; retry the payment with POST /api/v1/payments/failed/${intent.retryOf ?? intent.id}/retry.` };
+}
+
+/**
  * The answer of an operation that made or confirmed a payment: 201, a decline included; a lost answer
  * is 504. `retry`: a retry of a failed payment (an error about the original's state is told in this
  * surface's status words).
@@ -163,7 +176,7 @@ function paymentAnswer(c: Ctx, outcome: OpOutcome, retry = false): Response {
   }
   if (outcome.error) {
     if (!(outcome.error.type === "card_error" && intent)) {
-      const e = fromApiError(retry ? inPosWords(outcome.error, intent, "retry") : outcome.error);
+      const e = fromApiError(providerErrorInPosWords(retry ? inPosWords(outcome.error, intent, "retry") : outcome.error, intent));
       throw new PosError(e.status, e.code, e.message, intent ? [...e.details, { field: "paymentIntentId", message: intent.id, paymentIntentId: intent.id }] : e.details);
     }
   }

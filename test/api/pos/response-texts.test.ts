@@ -77,3 +77,20 @@ describe("seed 002: a card that asks for 3D Secure", () => {
     expect(ok.body.data).toMatchObject({ status: "captured" });
   });
 });
+
+describe("seed 002: the processor's failure (502 PROVIDER_ERROR) in this API's words", () => {
+  it("says to retry the failed payment under /payments/failed, not to confirm it again (a /v1 word this API has no route for)", async () => {
+    const { opts } = await newMerchant("pos-provider-error-words");
+    type Err = { error: { code: string; message: string; details: { paymentIntentId?: string }[] } };
+    const sale = await post<Err>("/api/v1/payments/sale", { clientRequestId: uniqueKey("pe"), amountCents: 1000, currency: "USD", token: "9418594164547023", expiry: "1239" }, opts);
+    expect(sale.status, JSON.stringify(sale.body)).toBe(502);
+    const id = sale.body.error.details[0]?.paymentIntentId ?? "";
+    expect(sale.body.error.code).toBe("PROVIDER_ERROR");
+    expect(sale.body.error.message).toBe(`The payment processor failed: sandbox PSP answered 503 Service Unavailable. No money moved; retry the payment with POST /api/v1/payments/failed/${id}/retry.`);
+    // A retry that fails the same way names its original, the payment to retry.
+    const retry = await post<Err>(`/api/v1/payments/failed/${id}/retry`, {}, opts);
+    expect(retry.status, JSON.stringify(retry.body)).toBe(502);
+    expect(retry.body.error.message).toContain(`/api/v1/payments/failed/${id}/retry`);
+    for (const res of [sale, retry]) expect(res.body.error.message).not.toMatch(/confirm/);
+  });
+});
