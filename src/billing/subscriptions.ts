@@ -43,7 +43,7 @@ async function customerNow(env: Env, customer: CustomerRow): Promise<number> {
   if (!customer.testClock) return Date.now();
   const [clock] = await db(env.DB).select().from(testClocks).where(eq(testClocks.id, customer.testClock)).limit(1);
   if (!clock) return Date.now();
-  if (clock.status === "internal_failure") throw invalidRequest(`The test clock ${clock.id} failed to advance (internal_failure): advance it again, or delete it.`, "customer", "test_clock_internal_failure");
+  if (clock.status === "internal_failure") throw invalidRequest(`The test clock ${clock.id} failed to advance (internal_failure): delete it and start over with a new one.`, "customer", "test_clock_internal_failure");
   if (clock.status !== "ready") throw invalidRequest(`The test clock ${clock.id} is advancing; try again when it is ready.`, "customer", "test_clock_advancing");
   return clock.frozenTime;
 }

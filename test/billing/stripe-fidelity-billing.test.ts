@@ -275,7 +275,7 @@ describe("an invoice's period_start and period_end", () => {
 });
 
 describe("a test clock whose advance has a step that fails", () => {
-  it("is Stripe's internal_failure, not ready; the other steps ran; advancing again (the cause gone) runs it and makes it ready", async () => {
+  it("is Stripe's internal_failure, not ready; the other steps ran; it cannot be advanced again (400, nothing changes), only deleted", async () => {
     const s = await setup("clock-internal-failure");
     const broken = await monthly(s.opts, 1200);
     const sound = await monthly(s.opts, 1300);
@@ -291,11 +291,19 @@ describe("a test clock whose advance has a step that fails", () => {
     expect((await invoicesOf(s.opts, failing.id)).map((i) => i.billing_reason)).toEqual(["subscription_create"]);
     // Nothing new starts on it meanwhile.
     expectError(await post("/v1/subscriptions", { customer: s.customer, items: [{ price: sound.id }] }, s.opts), 400, "test_clock_internal_failure");
-    // The price back, the next advance renews it and the clock is ready.
+    // As at Stripe, a clock in internal_failure cannot be advanced (even with the cause gone): a 400
+    // in Stripe's error shape, and nothing changes (its time, its status, the subscriptions' invoices).
     const columns = Object.keys(row ?? {});
     await env.DB.prepare(`INSERT INTO prices (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`).bind(...columns.map((c) => row?.[c] ?? null)).run();
-    expect(await ok(post<{ status: string }>(`/v1/test_helpers/test_clocks/${s.clock}/advance`, { frozen_time: t("2026-03-01T01:00:00Z") }, s.opts))).toMatchObject({ status: "ready" });
-    expect((await invoicesOf(s.opts, failing.id)).map((i) => i.billing_reason)).toEqual(["subscription_create", "subscription_cycle"]);
+    const before = await ok(get<{ status: string; frozen_time: number }>(`/v1/test_helpers/test_clocks/${s.clock}`, s.opts));
+    const refused = await post(`/v1/test_helpers/test_clocks/${s.clock}/advance`, { frozen_time: t("2026-03-01T01:00:00Z") }, s.opts);
+    expectError(refused, 400, "test_clock_internal_failure");
+    expect(refused.body).toMatchObject({ error: { type: "invalid_request_error", message: expect.stringMatching(/internal_failure.*cannot be advanced/) } });
+    expect(await ok(get(`/v1/test_helpers/test_clocks/${s.clock}`, s.opts))).toEqual(before);
+    expect(before).toMatchObject({ status: "internal_failure", frozen_time: t("2026-03-01T00:00:00Z") });
+    expect((await invoicesOf(s.opts, failing.id)).map((i) => i.billing_reason)).toEqual(["subscription_create"]);
+    // Deleting it is what is left.
+    expect(await ok(call("DELETE", `/v1/test_helpers/test_clocks/${s.clock}`, s.opts))).toMatchObject({ id: s.clock, deleted: true });
   });
 
   it("left advancing (by a request that died), the cron's pass that has a step fail leaves it internal_failure, not ready", async () => {

@@ -2,7 +2,7 @@
 // moves its time forward and runs, in time order, every renewal and payment retry that falls due on
 // the way, so a year of billing takes seconds. A clock left `advancing` by a request that died is
 // finished by the cron sweep.
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest } from "../../core/errors";
 import { randomId } from "../../core/ids";
@@ -37,6 +37,11 @@ const ListQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(1
 
 function testModeOnly(principal: Principal): void {
   if (principal.livemode) throw invalidRequest("Test clocks exist only in test mode (a sk_test_ key).", undefined, "livemode_mismatch");
+}
+
+/** Stripe's answer to advancing a clock in internal_failure: it cannot be advanced, only deleted. */
+function internalFailure(id: string) {
+  return invalidRequest(`The test clock ${id} failed to advance (internal_failure) and cannot be advanced again: delete it and start over with a new one.`, undefined, "test_clock_internal_failure");
 }
 
 async function clockOf(c: Ctx, principal: Principal, id: string): Promise<TestClockRow> {
@@ -94,14 +99,20 @@ export function registerTestClocks(app: App): void {
         expandPaths(body.expand, "test_clock");
         const clock = await clockOf(c, principal, params.id ?? "");
         const to = body.frozen_time * 1000;
+        // As at Stripe, a clock that failed to advance (internal_failure) advances no more: it may only be deleted.
+        if (clock.status === "internal_failure") throw internalFailure(clock.id);
         if (to <= clock.frozenTime) throw invalidRequest("A test clock only moves forward: frozen_time must be after its current time.", "frozen_time", "test_clock_backwards");
         const started = await db(c.env.DB)
           .update(testClocks)
           .set({ frozenTime: to, status: "advancing" })
-          // From ready, or from internal_failure: advancing again runs the steps that failed once more.
-          .where(and(eq(testClocks.id, clock.id), inArray(testClocks.status, ["ready", "internal_failure"])))
+          .where(and(eq(testClocks.id, clock.id), eq(testClocks.status, "ready")))
           .run();
-        if ((started.meta.changes ?? 0) === 0) throw invalidRequest("The test clock is already advancing; retry when it is ready.", undefined, "test_clock_advancing");
+        if ((started.meta.changes ?? 0) === 0) {
+          // Another advance got there first: it is advancing, or it has failed meanwhile.
+          const now = await findTestClock(c.env.DB, principal, clock.id, "id");
+          if (now.status === "internal_failure") throw internalFailure(clock.id);
+          throw invalidRequest("The test clock is already advancing; retry when it is ready.", undefined, "test_clock_advancing");
+        }
         // As much as one invocation's D1 statements allow; the rest is left to the cron sweep, which
         // finishes a clock left advancing (src/billing/engine.ts billingSweep).
         const budget = new StatementBudget(INVOCATION_STATEMENTS);
