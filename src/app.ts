@@ -28,6 +28,7 @@ import { registerSetupIntents } from "./api/v1/setup_intents";
 import { registerPrices } from "./api/v1/prices";
 import { registerSubscriptions } from "./api/v1/subscriptions";
 import { registerTestClocks } from "./api/v1/test_clocks";
+import { registerInvoicePayments } from "./api/v1/invoice_payments";
 import { registerPosSurface } from "./api/pos";
 import { posError } from "./api/pos/surface";
 import { PosError } from "./api/pos/errors";
@@ -178,6 +179,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   registerProducts(app);
   registerPrices(app);
   registerSubscriptions(app);
+  registerInvoicePayments(app);
   registerTestClocks(app);
   // Seed 004 (/api/v1/payments/{stripe,paypal,webhooks}) must be mounted before seed 002 (the rest of /api/v1/payments).
   registerBackendSurface(app);

@@ -42,6 +42,8 @@ interface Rule {
   customerPerm?: Permission;
   /** The object is looked up before the permission is checked: a missing one is a 404 to a caller lacking it. */
   lookupFirst?: boolean;
+  /** A second permission the caller needs beside `perm` (an invoice's payments: billing and payments read). */
+  also?: Permission;
 }
 
 interface RouteRow {
@@ -192,6 +194,8 @@ const ROUTES: RouteRow[] = [
   { method: "POST", route: "/v1/invoices/:id/void", surface: "v1", rule: v(BMANAGE) },
   { method: "POST", route: "/v1/invoices/:id/mark_uncollectible", surface: "v1", rule: v(BMANAGE) },
   { method: "POST", route: "/v1/invoices/:id/finalize", surface: "v1", rule: v(BMANAGE) },
+  { method: "GET", route: "/v1/invoice_payments", surface: "v1", rule: v(BVIEW, { also: VIEW }) },
+  { method: "GET", route: "/v1/invoice_payments/:id", surface: "v1", rule: v(BVIEW, { also: VIEW }) },
   { method: "POST", route: "/v1/test_helpers/test_clocks", surface: "v1", rule: v(BMANAGE) },
   { method: "GET", route: "/v1/test_helpers/test_clocks", surface: "v1", rule: v(BVIEW) },
   { method: "GET", route: "/v1/test_helpers/test_clocks/:id", surface: "v1", rule: v(BVIEW) },
@@ -356,6 +360,7 @@ function expected(who: Who, row: RouteRow): Expectation | null {
   if (customer && !rule.customers) return 403;
   const perm = customer && rule.customerPerm ? rule.customerPerm : rule.perm;
   if (perm && !who.perms.has(perm)) return rule.lookupFirst ? 404 : 403;
+  if (rule.also && !who.perms.has(rule.also)) return 403;
   if (rule.everyPermission && who.perms.size !== PERMISSIONS.length) return 403;
   if (rule.jwtOnly && who.kind !== "jwt") return 403;
   if (!who.merchant && !rule.global) return 400;

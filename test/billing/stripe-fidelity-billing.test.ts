@@ -430,4 +430,57 @@ describe("an invoice's payments (expand[]=payments)", () => {
     expect((await call("GET", `/v1/invoices/${paid.id}`, { key: billingOnly })).status).toBe(200);
     expectError(await get(`/v1/invoices/${paid.id}?expand[]=payments`, { key: billingOnly }), 403);
   });
+
+  it("are served at GET /v1/invoice_payments (the expand's url) and /v1/invoice_payments/{id}, the same objects by the same ids; another merchant's are a 404", async () => {
+    const s = await setup("invoice-payments-routes", false);
+    const declining = await ok(post<{ id: string }>(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "tok_chargeDeclined", set_default: true }, s.opts));
+    const price = await monthly(s.opts, 2500);
+    const sub = await ok(post<SubscriptionJson & { latest_invoice: string }>("/v1/subscriptions", { customer: s.customer, items: [{ price: price.id }], default_payment_method: declining.id }, s.opts));
+    const card = await ok(post<{ id: string }>(`/v1/customers/${s.customer}/payment_methods`, { payment_method: "tok_visa" }, s.opts));
+    const paid = await ok(post<InvoiceJson>(`/v1/invoices/${sub.latest_invoice}/pay`, { payment_method: card.id }, s.opts));
+    const expandedList = (await ok(get<WithPayments>(`/v1/invoices/${paid.id}?expand[]=payments`, s.opts))).payments;
+    const [declined, succeeded] = expandedList?.data ?? [];
+    expect([declined?.status, succeeded?.status]).toEqual(["canceled", "paid"]);
+    // The expand's url answers; newest first, as Stripe's lists are.
+    const listed = await ok(get<ListJson<PaymentJson>>(expandedList?.url ?? "", s.opts));
+    expect(listed).toMatchObject({ object: "list", has_more: false, url: "/v1/invoice_payments" });
+    expect(listed.data).toEqual([succeeded, declined]);
+    // Each reads the same by its id.
+    for (const p of [declined, succeeded]) expect(await ok(get<PaymentJson>(`/v1/invoice_payments/${p?.id}`, s.opts))).toEqual(p);
+    // Paged, filtered.
+    const first = await ok(get<ListJson<PaymentJson>>(`/v1/invoice_payments?invoice=${paid.id}&limit=1`, s.opts));
+    expect([first.data.map((p) => p.id), first.has_more]).toEqual([[succeeded?.id], true]);
+    const next = await ok(get<ListJson<PaymentJson>>(`/v1/invoice_payments?invoice=${paid.id}&limit=1&starting_after=${succeeded?.id}`, s.opts));
+    expect([next.data.map((p) => p.id), next.has_more]).toEqual([[declined?.id], false]);
+    const back = await ok(get<ListJson<PaymentJson>>(`/v1/invoice_payments?invoice=${paid.id}&ending_before=${declined?.id}`, s.opts));
+    expect(back.data.map((p) => p.id)).toEqual([succeeded?.id]);
+    expect((await ok(get<ListJson<PaymentJson>>(`/v1/invoice_payments?invoice=${paid.id}&status=canceled`, s.opts))).data.map((p) => p.id)).toEqual([declined?.id]);
+    const byIntent = await ok(get<ListJson<PaymentJson>>(`/v1/invoice_payments?payment[type]=payment_intent&payment[payment_intent]=${paid.payment_intent}`, s.opts));
+    expect(byIntent.data.map((p) => p.id)).toEqual([succeeded?.id]);
+    expect((await ok(get<ListJson<PaymentJson>>(`/v1/invoice_payments?invoice=${paid.id}&payment[type]=payment_record`, s.opts))).data).toEqual([]);
+    // Expanded, as on the invoice.
+    const deep = await ok(get<PaymentJson & { invoice: { id: string } }>(`/v1/invoice_payments/${succeeded?.id}?expand[]=payment.payment_intent&expand[]=invoice`, s.opts));
+    expect([deep.invoice.id, deep.payment.payment_intent]).toEqual([paid.id, expect.objectContaining({ id: paid.payment_intent, object: "payment_intent" })]);
+    expect((await ok(get<ListJson<PaymentJson>>(`/v1/invoice_payments?invoice=${paid.id}&expand[]=data.payment.payment_intent`, s.opts))).data[0]?.payment.payment_intent).toMatchObject({ id: paid.payment_intent });
+    // Bad input: a clear 4xx.
+    expectError(await get("/v1/invoice_payments", s.opts), 400, "parameter_missing");
+    expectError(await get(`/v1/invoice_payments?invoice=${paid.id}&status=bogus`, s.opts), 400);
+    expectError(await get(`/v1/invoice_payments?invoice=${paid.id}&starting_after=inpay_000000000000000000000000`, s.opts), 400, "resource_missing");
+    expectError(await get("/v1/invoice_payments/inpay_000000000000000000000000", s.opts), 404, "resource_missing");
+    expectError(await get(`/v1/invoice_payments/${paid.payment_intent}`, s.opts), 404, "resource_missing");
+    // Another merchant's: a 404 by id; its invoice named in `invoice` is resource_missing (a 400, as any
+    // missing object a parameter names at Stripe, src/api/v1/errors.ts), as an invoice that never existed.
+    const other = await newMerchant("invoice-payments-other");
+    const foreign = expectError(await get(`/v1/invoice_payments?invoice=${paid.id}`, other.opts), 400, "resource_missing");
+    expect(foreign).toMatchObject({ param: "invoice", message: `No such invoice: '${paid.id}'` });
+    expectError(await get(`/v1/invoice_payments/${succeeded?.id}`, other.opts), 404, "resource_missing");
+    expect((await ok(get<ListJson<PaymentJson>>(`/v1/invoice_payments?payment[type]=payment_intent&payment[payment_intent]=${paid.payment_intent}`, other.opts))).data).toEqual([]);
+    // Reading them needs what reading the invoice and its payment intents needs.
+    const billingOnly = (await ok(post<{ secret?: string }>("/v1/api_keys", { type: "restricted", permissions: ["billing.view"] }, s.opts))).secret ?? "";
+    const paymentsOnly = (await ok(post<{ secret?: string }>("/v1/api_keys", { type: "restricted", permissions: ["payments.transactions.view"] }, s.opts))).secret ?? "";
+    for (const key of [billingOnly, paymentsOnly]) {
+      expectError(await get(`/v1/invoice_payments?invoice=${paid.id}`, { key }), 403);
+      expectError(await get(`/v1/invoice_payments/${succeeded?.id}`, { key }), 403);
+    }
+  });
 });

@@ -85,6 +85,24 @@ export const PriceSchema: z.ZodType<PriceJson> = z
   })
   .meta({ id: "Price" });
 
+/** Stripe's InvoicePayment: one payment of an invoice, here one payment attempt's intent. */
+export const InvoicePaymentSchema = z
+  .object({
+    id: z.string().describe("inpay_ and the body of its payment intent's id: the same in the invoice's expand[]=payments and in /v1/invoice_payments."),
+    object: z.literal("invoice_payment"),
+    amount_paid: z.number().int().nullable(),
+    amount_requested: z.number().int(),
+    created: seconds,
+    currency: z.string(),
+    invoice: z.union([z.string(), z.record(z.string(), z.unknown())]),
+    is_default: z.boolean(),
+    livemode: z.boolean(),
+    payment: z.object({ type: z.literal("payment_intent"), payment_intent: z.union([z.string(), z.record(z.string(), z.unknown())]) }),
+    status: z.enum(["open", "paid", "canceled"]),
+    status_transitions: z.object({ canceled_at: seconds.nullable(), paid_at: seconds.nullable() }),
+  })
+  .meta({ id: "InvoicePayment" });
+
 export const InvoiceSchema: z.ZodType<InvoiceJson> = z
   .object({
     id: z.string(),
@@ -155,20 +173,7 @@ export const InvoiceSchema: z.ZodType<InvoiceJson> = z
       .object({
         object: z.literal("list"),
         data: z.array(
-          z.object({
-            id: z.string(),
-            object: z.literal("invoice_payment"),
-            amount_paid: z.number().int().nullable(),
-            amount_requested: z.number().int(),
-            created: seconds,
-            currency: z.string(),
-            invoice: z.union([z.string(), z.record(z.string(), z.unknown())]),
-            is_default: z.boolean(),
-            livemode: z.boolean(),
-            payment: z.object({ type: z.literal("payment_intent"), payment_intent: z.union([z.string(), z.record(z.string(), z.unknown())]) }),
-            status: z.enum(["open", "paid", "canceled"]),
-            status_transitions: z.object({ canceled_at: seconds.nullable(), paid_at: seconds.nullable() }),
-          }),
+          InvoicePaymentSchema,
         ),
         has_more: z.boolean(),
         url: z.string(),

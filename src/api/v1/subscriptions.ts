@@ -5,7 +5,8 @@ import { z } from "zod";
 import { ApiError, invalidRequest, resourceMissing } from "../../core/errors";
 import type { Scope } from "../../core/types";
 import { attemptIntentId, clockNow, payInvoice, paymentMethodFor, previewRenewal } from "../../billing/engine";
-import { derivedId } from "../../core/ids";
+import { hasPrefix, ID_BODY_LENGTH } from "../../core/ids";
+import type { IntentRecord } from "../../core/types";
 import { closeInvoice, type ActionRefusal, type InvoiceAction } from "../../billing/invoice-actions";
 import { INTERVALS } from "../../billing/periods";
 import { canceledSubscriptionFields, cancelSubscription, changeSubscription, createSubscription, liveSubscriptionIds } from "../../billing/subscriptions";
@@ -308,42 +309,64 @@ export interface InvoicePaymentJson {
 }
 
 /** At most this many attempts' payments are listed (dunning makes a handful). */
-const MAX_INVOICE_PAYMENTS = 20;
+export const MAX_INVOICE_PAYMENTS = 20;
 
 /**
- * Stripe's includable Invoice `payments` (expand[]=payments): the invoice's payments, oldest first,
- * one per payment attempt's intent (attempt n is paid through the intent derived from (invoice, n);
- * an intent opened for the customer and not confirmed yet holds the next number). Stripe's status:
- * paid (the intent succeeded), canceled (it was canceled), otherwise open; amount_paid null until
- * paid. is_default: the first, the payment made when the invoice was finalized.
+ * An invoice payment's id: `inpay_` and the body of its payment intent's id (as a charge's id shares
+ * its intent's), so that GET /v1/invoice_payments/{id} finds its intent, and through it its invoice,
+ * with no table of its own; the expand and the routes name the same object by the same id.
  */
-export async function invoicePayments(c: Ctx, principal: Principal, invoiceId: string) {
-  const row = await invoiceById(c.env.DB, invoiceId);
-  if (!row || row.merchantId !== principal.merchantId || row.livemode !== principal.livemode) return undefined;
+export const invoicePaymentId = (intentId: string): string => `inpay_${intentId.slice(3)}`;
+
+/** The payment intent an invoice payment id names (null: not an invoice payment's id). */
+export function intentOfInvoicePayment(id: string): string | null {
+  return hasPrefix(id, "inpay") && id.length === "inpay_".length + ID_BODY_LENGTH ? `pi_${id.slice("inpay_".length)}` : null;
+}
+
+/** Stripe's InvoicePayment of attempt `n` of an invoice, paid (or not) through `intent`. */
+export function renderInvoicePayment(row: InvoiceRow, n: number, intent: IntentRecord): InvoicePaymentJson {
+  const paid = intent.status === "succeeded";
+  return {
+    id: invoicePaymentId(intent.id),
+    object: "invoice_payment",
+    amount_paid: paid ? intent.amountReceived : null,
+    amount_requested: intent.amount,
+    created: Math.floor(intent.created / 1000),
+    currency: intent.currency,
+    invoice: row.id,
+    is_default: n === 1,
+    livemode: intent.livemode,
+    payment: { type: "payment_intent", payment_intent: intent.id },
+    status: paid ? "paid" : intent.status === "canceled" ? "canceled" : "open",
+    status_transitions: {
+      canceled_at: intent.canceledAt === null ? null : Math.floor(intent.canceledAt / 1000),
+      paid_at: paid && row.paidAt !== null && row.paymentIntent === intent.id ? Math.floor(row.paidAt / 1000) : null,
+    },
+  };
+}
+
+/**
+ * An invoice's payments, oldest first, one per payment attempt's intent (attempt n is paid through the
+ * intent derived from (invoice, n); an intent opened for the customer and not confirmed yet holds the
+ * next number). Stripe's status: paid (the intent succeeded), canceled (it was canceled), otherwise
+ * open; amount_paid null until paid. is_default: the first, the payment made when the invoice was
+ * finalized. The row must be the principal's (its merchant and mode).
+ */
+export async function invoicePaymentsOf(c: Ctx, principal: Principal, row: InvoiceRow): Promise<InvoicePaymentJson[]> {
   const data: InvoicePaymentJson[] = [];
   for (let n = 1; n <= Math.min(row.attemptCount + 1, MAX_INVOICE_PAYMENTS); n++) {
     const id = await attemptIntentId(row.id, n);
     const intent = await intentStub(c.env, id).retrieve(principal, id);
-    if (!intent) continue;
-    const paid = intent.status === "succeeded";
-    data.push({
-      id: await derivedId("inpay", row.id, String(n)),
-      object: "invoice_payment",
-      amount_paid: paid ? intent.amountReceived : null,
-      amount_requested: intent.amount,
-      created: Math.floor(intent.created / 1000),
-      currency: intent.currency,
-      invoice: row.id,
-      is_default: n === 1,
-      livemode: intent.livemode,
-      payment: { type: "payment_intent", payment_intent: intent.id },
-      status: paid ? "paid" : intent.status === "canceled" ? "canceled" : "open",
-      status_transitions: {
-        canceled_at: intent.canceledAt === null ? null : Math.floor(intent.canceledAt / 1000),
-        paid_at: paid && row.paidAt !== null && row.paymentIntent === intent.id ? Math.floor(row.paidAt / 1000) : null,
-      },
-    });
+    if (intent) data.push(renderInvoicePayment(row, n, intent));
   }
+  return data;
+}
+
+/** Stripe's includable Invoice `payments` (expand[]=payments): the invoice's payments, oldest first (invoicePaymentsOf). */
+export async function invoicePayments(c: Ctx, principal: Principal, invoiceId: string) {
+  const row = await invoiceById(c.env.DB, invoiceId);
+  if (!row || row.merchantId !== principal.merchantId || row.livemode !== principal.livemode) return undefined;
+  const data = await invoicePaymentsOf(c, principal, row);
   return { object: "list" as const, data, has_more: false, url: `/v1/invoice_payments?invoice=${row.id}` };
 }
 
