@@ -28,6 +28,7 @@ import {
   parseDetails,
   renderInvoice,
   renderSubscription,
+  renderTestClock,
   subscriptionById,
   type CancellationDetailsJson,
   type CustomerRow,
@@ -35,6 +36,7 @@ import {
   type PriceRow,
   type SubscriptionRow,
   type SubscriptionStatus,
+  type TestClockRow,
 } from "./store";
 import { Writes } from "./writes";
 import { savePaidCard } from "./payment-methods";
@@ -1110,8 +1112,22 @@ export async function billingSweep(env: Env, now: number, limit = 100, budget?: 
     steps += pass.steps;
     // A step that failed: Stripe's internal_failure (the clock did not reach its time cleanly), not ready.
     const status = failed.size > 0 ? "internal_failure" : pass.drained ? "ready" : null;
-    if (status) await db(env.DB).update(testClocks).set({ status }).where(and(eq(testClocks.id, clock.id), eq(testClocks.status, "advancing"), eq(testClocks.frozenTime, clock.frozenTime)));
+    if (status) await finishTestClock(env, clock, status, null);
     if (status !== "ready") drained = false;
   }
   return { steps, drained };
+}
+
+/**
+ * Ends an advance of a test clock (left advancing at its frozen time): ready, or internal_failure when
+ * a step failed; with Stripe's test_helpers.test_clock.ready or .internal_failure event, in the same
+ * transaction, only if this is the write that ended it (an advance's request and the cron's pass may
+ * both try). Answers whether it was.
+ */
+export async function finishTestClock(env: Env, clock: TestClockRow, status: "ready" | "internal_failure", requestId: string | null): Promise<boolean> {
+  const w = new Writes(env.DB, scopeOf(clock));
+  w.add("UPDATE test_clocks SET status = ? WHERE id = ? AND status = 'advancing' AND frozen_time = ?", [status, clock.id, clock.frozenTime]);
+  await w.event(`test_helpers.test_clock.${status}`, renderTestClock({ ...clock, status }), [clock.id, String(clock.frozenTime), status], { requestId });
+  const [changed] = await w.commit(env);
+  return (changed ?? 0) > 0;
 }

@@ -17,7 +17,7 @@ import { paymentIntentOf } from "../webhooks/fanout";
 import { db } from "./store";
 
 /** Events of objects that live in D1 (billing objects, the catalog, Checkout Sessions), written with their change. */
-export type BillingEventType = Extract<EventType, `customer.${string}` | `payment_method.${string}` | `invoice.${string}` | `checkout.session.${string}` | `product.${string}` | `price.${string}` | `setup_intent.${string}`>;
+export type BillingEventType = Extract<EventType, `customer.${string}` | `payment_method.${string}` | `invoice.${string}` | `checkout.session.${string}` | `product.${string}` | `price.${string}` | `setup_intent.${string}` | `test_helpers.${string}`>;
 
 const eventSql = (guard: string, rows = 1, fannedOut = 0) =>
   `INSERT OR IGNORE INTO events (id, merchant_id, livemode, type, payment_intent, fanned_out, created, data) ${Array.from({ length: rows }, () => `SELECT ?, ?, ?, ?, ?, ${fannedOut}, ?, ? WHERE ${guard}`).join(" UNION ALL ")}`;

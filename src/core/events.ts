@@ -58,6 +58,12 @@ export const EVENT_TYPES = [
   "setup_intent.succeeded",
   "setup_intent.setup_failed",
   "setup_intent.canceled",
+  // A test clock's life, as Stripe sends it (data.object: the clock).
+  "test_helpers.test_clock.created",
+  "test_helpers.test_clock.advancing",
+  "test_helpers.test_clock.ready",
+  "test_helpers.test_clock.internal_failure",
+  "test_helpers.test_clock.deleted",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

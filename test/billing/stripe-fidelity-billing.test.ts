@@ -314,6 +314,58 @@ describe("a test clock whose advance has a step that fails", () => {
     await env.DB.prepare("UPDATE test_clocks SET status = 'advancing', frozen_time = ? WHERE id = ?").bind(t("2026-03-01T00:00:00Z") * 1000, s.clock).run();
     await billingSweep(env, Date.now());
     expect((await ok(get<{ status: string }>(`/v1/test_helpers/test_clocks/${s.clock}`, s.opts))).status).toBe("internal_failure");
+    // The cron's pass sends Stripe's event too, once.
+    const failures = (await ok(get<ListJson<EventJson>>("/v1/events?type=test_helpers.test_clock.internal_failure", s.opts))).data;
+    expect(failures.map((e) => [e.data.object.id, (e.data.object as { status?: string }).status])).toEqual([[s.clock, "internal_failure"]]);
+    await billingSweep(env, Date.now());
+    expect((await ok(get<ListJson<EventJson>>("/v1/events?type=test_helpers.test_clock.internal_failure", s.opts))).data).toHaveLength(1);
+  });
+});
+
+describe("a test clock's events", () => {
+  const CLOCK_EVENTS = ["created", "advancing", "ready", "internal_failure", "deleted"].map((t) => `test_helpers.test_clock.${t}`);
+  type ClockEvent = { id: string; type: string; data: { object: { id: string; object: string; status: string; frozen_time: number } } };
+
+  it("are Stripe's test_helpers.test_clock.* (data.object the clock): listed by GET /v1/events and sent to an endpoint subscribed to them", async () => {
+    // The endpoint first: it receives the events made after it.
+    const m = await newMerchant("clock-events");
+    const hook = receiverHook("clock-events");
+    await createEndpoint(hook.url, CLOCK_EVENTS, m.opts);
+    const failing = await ok(post<{ id: string }>("/v1/test_helpers/test_clocks", { frozen_time: t("2026-01-31T10:00:00Z"), name: "failing" }, m.opts));
+    const s = { opts: m.opts, clock: failing.id };
+    const clock = await ok(post<{ id: string }>("/v1/test_helpers/test_clocks", { frozen_time: t("2026-01-01T00:00:00Z"), name: "events" }, s.opts));
+    await ok(post(`/v1/test_helpers/test_clocks/${clock.id}/advance`, { frozen_time: t("2026-01-02T00:00:00Z") }, s.opts));
+    // A step that fails: internal_failure (a subscription on the other clock whose price is gone).
+    const customer = await ok(post<{ id: string }>("/v1/customers", { email: "clock-events@example.com", test_clock: s.clock }, s.opts));
+    await ok(post(`/v1/customers/${customer.id}/payment_methods`, { payment_method: "tok_visa", set_default: true }, s.opts));
+    const broken = await monthly(s.opts, 1200);
+    await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: customer.id, items: [{ price: broken.id }] }, s.opts));
+    await env.DB.prepare("DELETE FROM prices WHERE id = ?").bind(broken.id).run();
+    await ok(post(`/v1/test_helpers/test_clocks/${s.clock}/advance`, { frozen_time: t("2026-03-01T00:00:00Z") }, s.opts));
+    // A refused advance sends nothing.
+    expectError(await post(`/v1/test_helpers/test_clocks/${s.clock}/advance`, { frozen_time: t("2026-04-01T00:00:00Z") }, s.opts), 400, "test_clock_internal_failure");
+    await ok(call("DELETE", `/v1/test_helpers/test_clocks/${clock.id}`, s.opts));
+
+    const seen = (e: ClockEvent) => [e.type, e.data.object.id, e.data.object.object, e.data.object.status];
+    const listed = (await ok(get<ListJson<ClockEvent>>("/v1/events?limit=100", s.opts))).data.filter((e) => e.type.startsWith("test_helpers.")).reverse();
+    const expected = [
+      ["test_helpers.test_clock.created", s.clock, "test_helpers.test_clock", "ready"],
+      ["test_helpers.test_clock.created", clock.id, "test_helpers.test_clock", "ready"],
+      ["test_helpers.test_clock.advancing", clock.id, "test_helpers.test_clock", "advancing"],
+      ["test_helpers.test_clock.ready", clock.id, "test_helpers.test_clock", "ready"],
+      ["test_helpers.test_clock.advancing", s.clock, "test_helpers.test_clock", "advancing"],
+      ["test_helpers.test_clock.internal_failure", s.clock, "test_helpers.test_clock", "internal_failure"],
+      ["test_helpers.test_clock.deleted", clock.id, "test_helpers.test_clock", "ready"],
+    ];
+    expect(listed.map(seen)).toEqual(expected);
+    expect(listed.find((e) => e.type.endsWith(".ready"))?.data.object.frozen_time).toBe(t("2026-01-02T00:00:00Z"));
+    // The endpoint subscribed to them receives each once.
+    const got = await waitFor(async () => {
+      const bodies = (await receivedBy(hook.name)).map((r) => JSON.parse(r.body) as ClockEvent);
+      return bodies.length >= expected.length ? bodies : undefined;
+    }, 20_000, "the clock's events at the endpoint");
+    expect(got.map(seen).sort()).toEqual([...expected].sort());
+    expect(new Set(got.map((e) => e.id)).size).toBe(got.length);
   });
 });
 

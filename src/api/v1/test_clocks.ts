@@ -2,18 +2,19 @@
 // moves its time forward and runs, in time order, every renewal and payment retry that falls due on
 // the way, so a year of billing takes seconds. A clock left `advancing` by a request that died is
 // finished by the cron sweep.
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import type { Principal } from "../../auth/permissions";
-import { processDue } from "../../billing/engine";
+import { finishTestClock, processDue } from "../../billing/engine";
 import { cancelSubscriptions } from "../../billing/subscriptions";
 import { db, ENDED_STATUSES, findTestClock, renderTestClock, type TestClockRow } from "../../billing/store";
+import { Writes } from "../../billing/writes";
 import { INVOCATION_STATEMENTS, StatementBudget } from "../../db/budget";
 import { listable, pageOf } from "../../db/queries";
 import { wrapDb } from "../../db/shards";
-import { customers, subscriptions, testClocks } from "../../db/schema";
+import { subscriptions, testClocks } from "../../db/schema";
 import { TestClockSchema } from "./billing_schemas";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
@@ -58,7 +59,11 @@ export function registerTestClocks(app: App): void {
         testModeOnly(principal);
         expandPaths(body.expand, "test_clock");
         const row: TestClockRow = { id: randomId("clock"), merchantId: principal.merchantId, livemode: false, name: body.name ?? null, frozenTime: body.frozen_time * 1000, status: "ready", created: Date.now() };
-        await db(c.env.DB).insert(testClocks).values(row);
+        // With Stripe's test_helpers.test_clock.created, in the same transaction.
+        const w = new Writes(c.env.DB, principal);
+        w.add("INSERT INTO test_clocks (id, merchant_id, livemode, name, frozen_time, status, created) VALUES (?, ?, 0, ?, ?, ?, ?)", [row.id, row.merchantId, row.name, row.frozenTime, row.status, row.created]);
+        await w.event("test_helpers.test_clock.created", renderTestClock(row), [row.id, "created"], { requestId: c.get("requestId") });
+        await w.commit(c.env);
         return { status: 200, body: renderTestClock(row) };
       }),
   );
@@ -102,12 +107,13 @@ export function registerTestClocks(app: App): void {
         // As at Stripe, a clock that failed to advance (internal_failure) advances no more: it may only be deleted.
         if (clock.status === "internal_failure") throw internalFailure(clock.id);
         if (to <= clock.frozenTime) throw invalidRequest("A test clock only moves forward: frozen_time must be after its current time.", "frozen_time", "test_clock_backwards");
-        const started = await db(c.env.DB)
-          .update(testClocks)
-          .set({ frozenTime: to, status: "advancing" })
-          .where(and(eq(testClocks.id, clock.id), eq(testClocks.status, "ready")))
-          .run();
-        if ((started.meta.changes ?? 0) === 0) {
+        // With Stripe's test_helpers.test_clock.advancing, only if this request started it.
+        const advancing: TestClockRow = { ...clock, frozenTime: to, status: "advancing" };
+        const w = new Writes(c.env.DB, principal);
+        w.add("UPDATE test_clocks SET frozen_time = ?, status = 'advancing' WHERE id = ? AND status = 'ready'", [to, clock.id]);
+        await w.event("test_helpers.test_clock.advancing", renderTestClock(advancing), [clock.id, String(to), "advancing"], { requestId: c.get("requestId") });
+        const [started] = await w.commit(c.env);
+        if ((started ?? 0) === 0) {
           // Another advance got there first: it is advancing, or it has failed meanwhile.
           const now = await findTestClock(c.env.DB, principal, clock.id, "id");
           if (now.status === "internal_failure") throw internalFailure(clock.id);
@@ -121,7 +127,7 @@ export function registerTestClocks(app: App): void {
         const { drained } = await processDue(env, { testClock: clock.id, now: to, limit: ADVANCE_LIMIT, origin: publicBase(c), budget, failed });
         // A step that failed (and was set aside) leaves the clock in Stripe's internal_failure, never ready.
         const status = failed.size > 0 ? "internal_failure" : drained ? "ready" : "advancing";
-        if (status !== "advancing") await db(c.env.DB).update(testClocks).set({ status }).where(eq(testClocks.id, clock.id));
+        if (status !== "advancing") await finishTestClock(c.env, advancing, status, c.get("requestId"));
         return { status: 200, body: renderTestClock({ ...clock, frozenTime: to, status }) };
       }),
   );
@@ -144,13 +150,12 @@ export function registerTestClocks(app: App): void {
         .where(eq(subscriptions.testClock, clock.id));
       const live = subs.filter((s) => !ENDED_STATUSES.includes(s.status)).map((s) => s.id);
       await cancelSubscriptions(c.env, principal, live, clock.frozenTime, c.get("requestId"));
-      await db(c.env.DB).batch([
-        db(c.env.DB)
-          .update(customers)
-          .set({ deleted: true })
-          .where(and(eq(customers.merchantId, principal.merchantId), eq(customers.livemode, principal.livemode), eq(customers.testClock, clock.id))),
-        db(c.env.DB).delete(testClocks).where(eq(testClocks.id, clock.id)),
-      ]);
+      // Its customers deleted, the clock gone, and Stripe's test_helpers.test_clock.deleted (the clock as it was), in one transaction.
+      const w = new Writes(c.env.DB, principal);
+      w.add("UPDATE customers SET deleted = 1 WHERE merchant_id = ? AND livemode = ? AND test_clock = ?", [principal.merchantId, principal.livemode ? 1 : 0, clock.id]);
+      w.add("DELETE FROM test_clocks WHERE id = ?", [clock.id]);
+      await w.event("test_helpers.test_clock.deleted", renderTestClock(clock), [clock.id, "deleted"], { requestId: c.get("requestId") });
+      await w.commit(c.env);
       return json(c, { id: clock.id, object: "test_helpers.test_clock", deleted: true });
     },
   );
