@@ -165,10 +165,12 @@ async function build(): Promise<World> {
   add("sub", trialing.id);
   add("sub", due.id);
   add("si", due.items.data[0]?.id);
-  const invoices = (await env.DB.prepare("SELECT id, hosted_url FROM invoices WHERE merchant_id = ? ORDER BY id").bind(m.id).all<{ id: string; hosted_url: string | null }>()).results;
+  const invoices = (await env.DB.prepare("SELECT id, hosted_url, payment_intent FROM invoices WHERE merchant_id = ? ORDER BY id").bind(m.id).all<{ id: string; hosted_url: string | null; payment_intent: string | null }>()).results;
   expect(invoices.length).toBeGreaterThanOrEqual(2);
   for (const inv of invoices) {
     add("invoice", inv.id);
+    // Its payment's InvoicePayment: inpay_ and the body of the intent's id.
+    if (inv.payment_intent) add("inpay", `inpay_${inv.payment_intent.slice(3)}`);
     if (inv.hosted_url) pages.push(new URL(inv.hosted_url).pathname);
   }
   const dueNow = await env.DB.prepare("SELECT status FROM subscriptions WHERE id = ?").bind(due.id).first<{ status: string }>();
@@ -383,6 +385,8 @@ const FILLERS: Record<string, Filler> = {
   "/v1/invoices/search": (w) => [`/v1/invoices/search?query=currency:'usd'`, `/v1/invoices/search?query=customer:'${all(w, "customer")[2] ?? ""}'`, "/v1/invoices/search?query=total>100&limit=1"].map((path) => ({ path, headers: key(w) })),
   "/v1/invoices/:id": each("invoice", (id) => `/v1/invoices/${id}`, ["", "?expand[]=payment_intent&expand[]=subscription"]),
   "/v1/invoices/:id/lines": each("invoice", (id) => `/v1/invoices/${id}/lines`),
+  "/v1/invoice_payments": each("invoice", (id) => `/v1/invoice_payments?invoice=${id}`, ["", "&status=paid", "&limit=1", "&expand[]=data.payment.payment_intent&expand[]=data.invoice"]),
+  "/v1/invoice_payments/:id": each("inpay", (id) => `/v1/invoice_payments/${id}`, ["", "?expand[]=payment.payment_intent&expand[]=invoice"]),
   "/v1/test_helpers/test_clocks": list("/v1/test_helpers/test_clocks"),
   "/v1/test_helpers/test_clocks/:id": each("clock", (id) => `/v1/test_helpers/test_clocks/${id}`),
   "/v1/checkout/sessions": list("/v1/checkout/sessions", ["?status=open", "?status=expired", "?expand[]=data.payment_intent"]),
@@ -436,6 +440,8 @@ const STRANGERS: Record<string, (w: World) => Read[]> = {
   "/v1/payment_intents/:id": (w) => [{ path: "/v1/payment_intents/pi_NotThere000000000000000", headers: key(w) }, { path: `/v1/payment_intents/${first(w, "pi")}`, headers: w.newShopper }],
   "/v1/customers/:id": (w) => [{ path: "/v1/customers/cus_NotThere000000000000000", headers: key(w) }],
   "/v1/test_helpers/test_clocks/:id": (w) => [{ path: "/v1/test_helpers/test_clocks/clock_NotThere0000000000000", headers: key(w) }],
+  "/v1/invoice_payments": (w) => [{ path: "/v1/invoice_payments", headers: key(w) }, { path: "/v1/invoice_payments?payment[type]=payment_intent&payment[payment_intent]=pi_NotThere000000000000000", headers: key(w) }],
+  "/v1/invoice_payments/:id": (w) => [{ path: "/v1/invoice_payments/inpay_NotThere000000000000000", headers: key(w) }],
   "/api/v1/PaymentIntents": (w) => [{ path: "/api/v1/PaymentIntents", headers: w.roleless }, { path: "/api/v1/PaymentIntents", headers: { authorization: w.newShopper.authorization ?? "" } }],
   "/api/v1/PaymentIntents/:id": (w) => [{ path: "/api/v1/PaymentIntents/99999999", headers: w.admin }, { path: `/api/v1/PaymentIntents/${w.ids.firstNumber?.[0] ?? ""}`, headers: w.roleless }],
   "/api/v1/PaymentIntents/customer/:customerId": (w) => [{ path: "/api/v1/PaymentIntents/customer/789", headers: w.admin }, { path: "/api/v1/PaymentIntents/customer/9001", headers: w.roleless }],
