@@ -754,7 +754,7 @@ export const invoices = sqliteTable(
     hostedUrl: text("hosted_url"),
     /**
      * The subscription's metadata (JSON) when the invoice was made (it is finalized then): Stripe's
-     * parent.subscription_details.metadata and its line's metadata (migration 0070; null before it).
+     * parent.subscription_details.metadata and its line's metadata (migration 0072; null before it).
      */
     subscriptionMetadata: text("subscription_metadata"),
     created: integer("created").notNull(),
