@@ -55,8 +55,13 @@ function badRequest(message: string): ApiError {
   return invalidRequest(message);
 }
 
-function paymentUrl(c: Ctx, intent: IntentRecord): string {
-  return hostedPaymentPageUrl(publicBase(c), intent.id, intent.clientSecret);
+/**
+ * The hosted page where the customer pays: its address carries the payment's client secret, with
+ * which anyone who has it may pay. Answered only to an application that may make payments itself; one
+ * that may only read (or cancel, refund) gets null, as /v1 and seed 000 answer such readers.
+ */
+function paymentUrl(c: Ctx, principal: Principal, intent: IntentRecord): string | null {
+  return principal.permissions.has("payments.transactions.create") ? hostedPaymentPageUrl(publicBase(c), intent.id, intent.clientSecret) : null;
 }
 
 // ---- who is calling ----------------------------------------------------------------------------------
@@ -319,7 +324,7 @@ export function icligoSurface(): Hono<AppEnv> {
       createdVia: "icligo",
     }));
     const intent = intentOf(outcome, number);
-    return send(renderPayment(intent, number, paymentUrl(c, intent)), 200, outcome.replayed);
+    return send(renderPayment(intent, number, paymentUrl(c, principal, intent)), 200, outcome.replayed);
   });
 
   api.on("GET", withSlash("/:payment_id"), async (c) => {
@@ -327,7 +332,7 @@ export function icligoSurface(): Hono<AppEnv> {
     if (c.req.param("payment_id") === "create-payment-intent") return methodNotAllowed(c, ["POST"]);
     const principal = await application(c, "payments.transactions.view");
     const found = await findPayment(c, principal, c.req.param("payment_id") ?? "");
-    return send(renderPayment(found.intent, found.number, paymentUrl(c, found.intent)));
+    return send(renderPayment(found.intent, found.number, paymentUrl(c, principal, found.intent)));
   });
 
   api.on("PUT", withSlash("/:payment_id/capture"), async (c) => {
@@ -356,7 +361,7 @@ export function icligoSurface(): Hono<AppEnv> {
     const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel", idem), found.intent.id, { cancellationReason: "requested_by_customer" });
     const intent = paymentAfter(c, outcome, "cancel", found);
     if (intent instanceof Response) return intent;
-    return send(renderPayment(intent, found.number, paymentUrl(c, intent)), 200, outcome.replayed);
+    return send(renderPayment(intent, found.number, paymentUrl(c, principal, intent)), 200, outcome.replayed);
   };
   api.on(["PUT", "POST"], withSlash("/:payment_id/cancel"), cancel);
 
@@ -379,7 +384,7 @@ export function icligoSurface(): Hono<AppEnv> {
     });
     const intent = paymentAfter(c, outcome, "refund", found, amount);
     if (intent instanceof Response) return intent;
-    const payment = renderPayment(intent, found.number, paymentUrl(c, intent));
+    const payment = renderPayment(intent, found.number, paymentUrl(c, principal, intent));
     const held = intent.refunds.find((r) => r.id === outcome.refundId && r.status === "pending" && r.requiresApproval && !r.approval);
     if (held) return send({ ...payment, refund: renderPendingRefund(held) }, 202, outcome.replayed);
     return send(payment, 200, outcome.replayed);
@@ -433,7 +438,7 @@ const PaymentDto = CreateIntentRequest.extend({
   status: z.enum(["Created", "Processing", "Authorized", "Completed", "Confirmed", "Canceled", "Refunded", "Failed"]),
   capturedAmount: Money,
   refundedAmount: Money,
-  paymentUrl: z.string().describe("The hosted payment page where the customer pays."),
+  paymentUrl: z.string().nullable().describe("The hosted payment page where the customer pays (it carries the client secret); null to an application that may not make payments."),
   createdAt: z.number().int(),
 }).meta({ id: "IcligoPaymentDto" });
 const SameCurrency = z.string().length(3).optional().describe("Optional; when sent, the payment's currency (another one is a 400).");

@@ -72,7 +72,7 @@ interface PaymentDto {
   manualCapture: boolean;
   capturedAmount: MoneyJson;
   refundedAmount: MoneyJson;
-  paymentUrl: string;
+  paymentUrl: string | null;
 }
 
 // The seed's "Full Payload Example", its missing comma after "amount": 25.0 corrected.
@@ -355,6 +355,23 @@ describe("seed 003: authentication", () => {
     const res = await post<{ application_id: string; access_token: string }>("/v1/api_keys", { type: "application", permissions: ["payments.transactions.view"] });
     const viewer = { appId: res.body.application_id, token: res.body.access_token };
     expectError(await send("POST", "/payments/create-payment-intent", { app: viewer, body: SEED_CREATE }), 403, "/payments/create-payment-intent");
+  });
+
+  it("paymentUrl (it carries the client secret) goes only to an application that may make payments; a reader gets null", async () => {
+    const app = await newApplication();
+    const made = await send("POST", "/payments/create-payment-intent", { app, body: SEED_CREATE });
+    expect(made.status, made.text).toBe(200);
+    const dto = made.json as PaymentDto;
+    expect(dto.paymentUrl).toContain(`client_secret=${dto.paymentIntentId}_secret_`);
+    const res = await post<{ application_id: string; access_token: string }>("/v1/api_keys", { type: "application", permissions: ["payments.transactions.view"] });
+    const viewer = { appId: res.body.application_id, token: res.body.access_token };
+    const read = await send("GET", `/payments/${dto.id}`, { app: viewer });
+    expect(read.status, read.text).toBe(200);
+    expect((read.json as PaymentDto).id).toBe(dto.id);
+    expect((read.json as PaymentDto).paymentUrl).toBeNull();
+    expect(read.text).not.toContain("_secret_");
+    // The application that may pay still reads it.
+    expect(((await send("GET", `/payments/${dto.id}`, { app })).json as PaymentDto).paymentUrl).toBe(dto.paymentUrl);
   });
 });
 
