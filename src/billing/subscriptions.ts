@@ -2,6 +2,7 @@
 // customer present (a card that wants 3DS leaves the subscription `incomplete`, its invoice's intent
 // showing the challenge); a trial starts with a zero invoice and bills when it ends.
 import { and, eq, sql } from "drizzle-orm";
+import { canonicalJson } from "../core/canonical-json";
 import { invalidRequest, type ApiError } from "../core/errors";
 import { randomId } from "../core/ids";
 import { MAX_AMOUNT } from "../core/money";
@@ -197,16 +198,26 @@ export async function changeSubscription(env: Env, scope: Scope, customer: Custo
   const now = await clockNow(env, customer?.testClock ?? null);
   const updated = await transitionSubscription(env, id, (row) => {
     if (ENDED_STATUSES.includes(row.status) && input.changesMore) throw canceledSubscriptionFields();
+    // Only what differs from the row is a change: an update that sends what is there already changes
+    // nothing and writes no customer.subscription.updated (an event with empty previous_attributes), and
+    // asking again to cancel at the period's end keeps the canceled_at of the first request.
     const change: Parameters<typeof updateSubscription>[2] = {};
-    if (input.defaultPaymentMethod !== undefined) change.defaultPaymentMethod = input.defaultPaymentMethod;
-    if (input.saveDefaultPaymentMethod !== undefined) change.saveDefaultPaymentMethod = input.saveDefaultPaymentMethod === "on_subscription" ? "on_subscription" : null;
-    if (input.cancelAtPeriodEnd !== undefined) {
+    if (input.defaultPaymentMethod !== undefined && input.defaultPaymentMethod !== row.defaultPaymentMethod) change.defaultPaymentMethod = input.defaultPaymentMethod;
+    if (input.saveDefaultPaymentMethod !== undefined) {
+      const save = input.saveDefaultPaymentMethod === "on_subscription" ? "on_subscription" : null;
+      if (save !== row.saveDefaultPaymentMethod) change.saveDefaultPaymentMethod = save;
+    }
+    if (input.cancelAtPeriodEnd !== undefined && input.cancelAtPeriodEnd !== row.cancelAtPeriodEnd) {
       change.cancelAtPeriodEnd = input.cancelAtPeriodEnd;
       change.canceledAt = input.cancelAtPeriodEnd ? now : null;
     }
     // Merged into the row this transition read (and reads again when another change came first): a
     // merge into an earlier read lost the keys concurrent updates had added.
-    if (input.metadata !== undefined) change.metadata = JSON.stringify(mergeMetadata(parseMetadata(row.metadata), input.metadata));
+    if (input.metadata !== undefined) {
+      const stored = parseMetadata(row.metadata);
+      const merged = mergeMetadata(stored, input.metadata);
+      if (canonicalJson(merged) !== canonicalJson(stored)) change.metadata = JSON.stringify(merged);
+    }
     if (input.cancellationDetails !== undefined) {
       const next = cancellationDetailsJson(row.cancellationDetails, input.cancellationDetails);
       if (next !== cancellationDetailsJson(row.cancellationDetails, {})) change.cancellationDetails = next;

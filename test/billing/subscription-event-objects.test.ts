@@ -123,3 +123,25 @@ describe("invoice parent.subscription_details.metadata", () => {
     expect(preview.parent.subscription_details.metadata).toEqual({ plan: "platinum" });
   });
 });
+
+describe("an update that changes nothing", () => {
+  it("writes no customer.subscription.updated (Stripe sends none with empty previous_attributes); asking again to cancel at the period's end keeps the first canceled_at", async () => {
+    const s = await setup("noop-update");
+    const sub = await ok(post<SubscriptionJson & { canceled_at: number | null; cancel_at_period_end: boolean }>("/v1/subscriptions", { customer: s.customer, items: [{ price: s.price }], metadata: { plan: "gold" } }, s.opts));
+    const updates = async () => (await eventsAbout(s.opts, sub.id)).filter((e) => e.type === "customer.subscription.updated");
+    // The same metadata, the same key order or another: nothing changes.
+    expect((await ok(post<SubscriptionJson>(`/v1/subscriptions/${sub.id}`, { metadata: { plan: "gold" } }, s.opts))).metadata).toEqual({ plan: "gold" });
+    expect(await updates()).toEqual([]);
+    // A real change: one event, naming what it was.
+    await ok(post(`/v1/subscriptions/${sub.id}`, { cancel_at_period_end: true }, s.opts));
+    const first = await ok(get<{ canceled_at: number | null; cancel_at_period_end: boolean }>(`/v1/subscriptions/${sub.id}`, s.opts));
+    expect(first.cancel_at_period_end).toBe(true);
+    expect(first.canceled_at).not.toBeNull();
+    expect((await updates()).length).toBe(1);
+    // Asked again a day later (on the clock): the same canceled_at, no second event.
+    await s.advance("2026-01-11T10:00:00Z");
+    await ok(post(`/v1/subscriptions/${sub.id}`, { cancel_at_period_end: true, metadata: { plan: "gold" } }, s.opts));
+    expect((await ok(get<{ canceled_at: number | null }>(`/v1/subscriptions/${sub.id}`, s.opts))).canceled_at).toBe(first.canceled_at);
+    expect((await updates()).length).toBe(1);
+  });
+});
