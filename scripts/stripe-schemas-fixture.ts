@@ -31,6 +31,7 @@ const ROOTS: Record<string, [string, string]> = {
   account: ["Accounts", "Account"],
   "test_helpers.test_clock": ["TestHelpers/TestClocks", "TestClock"],
   setup_intent: ["SetupIntents", "SetupIntent"],
+  invoice_payment: ["InvoicePayments", "InvoicePayment"],
   setup_attempt: ["SetupAttempts", "SetupAttempt"],
 };
 

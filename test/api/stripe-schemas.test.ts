@@ -262,6 +262,10 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     await r.get(`/v1/subscription_items/${items.data[0]?.id ?? ""}`);
     await r.get(`/v1/invoices/${sub.latest_invoice.id}?expand[]=payment_intent&expand[]=confirmation_secret`);
     await r.get(`/v1/invoices/${sub.latest_invoice.id}/lines`);
+    // Stripe's InvoicePayment: the invoice's includable list, its list route and one by id.
+    await r.get(`/v1/invoices/${sub.latest_invoice.id}?expand[]=payments`);
+    const payments = await r.get<ListJson<{ id: string }>>(`/v1/invoice_payments?invoice=${sub.latest_invoice.id}`);
+    await r.get(`/v1/invoice_payments/${payments.data[0]?.id ?? ""}`);
     await r.get(`/v1/invoices?subscription=${sub.id}`);
     // stripe.invoices.createPreview: the next renewal's draft.
     await r.form("/v1/invoices/create_preview", `subscription=${sub.id}`);
@@ -302,7 +306,7 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     expect(complete).toMatchObject({ status: "complete", customer_details: { email: "shopper@example.com" } });
 
     await r.get("/v1/events?limit=100");
-    expect([...r.seen].sort()).toEqual(expect.arrayContaining(["checkout.session", "event", "invoice", "line_item", "price", "product", "subscription", "subscription_item"]));
+    expect([...r.seen].sort()).toEqual(expect.arrayContaining(["checkout.session", "event", "invoice", "invoice_payment", "line_item", "price", "product", "subscription", "subscription_item"]));
     expect(unexpected(r.errors)).toEqual([]);
   });
 
