@@ -169,7 +169,7 @@ function assertCanSetRate(principal: Principal, cfg: Config, rate: { per_second:
 
 const TAG = "API keys";
 const KEYS = listable(apiKeys, "api_key");
-const ListQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict();
+const ListQuery = z.object(f.pageFields).strict();
 
 /** One of the caller's merchant's keys, in the caller's mode; a 404 otherwise. */
 async function ownKey(env: Env, principal: Principal, id: string): Promise<KeyRow> {

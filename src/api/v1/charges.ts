@@ -20,9 +20,7 @@ import { stripeBody } from "./stripe-params";
 
 const ListQuery = z
   .object({
-    limit: f.limit.optional(),
-    starting_after: f.text(100).optional(),
-    ending_before: f.text(100).optional(),
+    ...f.pageFields,
     payment_intent: f.text(100).optional(),
     customer: f.text(255).optional(),
     created: f.createdFilter.optional(),

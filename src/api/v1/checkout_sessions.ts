@@ -127,9 +127,7 @@ const CreateBody = stripeBody("POST /v1/checkout/sessions", {
 
 const ListQuery = z
   .object({
-    limit: f.limit.optional(),
-    starting_after: f.text(100).optional(),
-    ending_before: f.text(100).optional(),
+    ...f.pageFields,
     status: z.enum(["open", "complete", "expired"]).optional(),
     payment_intent: f.text(100).optional(),
     customer: f.text(255).optional(),
@@ -139,7 +137,7 @@ const ListQuery = z
   })
   .strict();
 const ExpireBody = z.object({ expand: f.expand.optional() }).strict();
-const LineItemsQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional(), expand: f.expand.optional() }).strict();
+const LineItemsQuery = z.object(f.listFields).strict();
 
 export const CheckoutSessionSchema = z
   .object({

@@ -85,9 +85,7 @@ const jsonOrNull = (value: object | null | undefined): string | null => (value ?
 
 const ListQuery = z
   .object({
-    limit: f.limit.optional(),
-    starting_after: f.text(100).optional(),
-    ending_before: f.text(100).optional(),
+    ...f.pageFields,
     email: f.text(512).optional(),
     created: f.createdFilter.optional(),
     test_clock: f.text(100).optional(),
@@ -131,7 +129,7 @@ const SaveCardBody = z
   })
   .strict();
 
-const PageQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict();
+const PageQuery = z.object(f.pageFields).strict();
 /** A customer's payment methods: Stripe's `type` filter too (required by older API versions; cards are all this gateway saves), and expand. */
 const MethodsQuery = PageQuery.extend({ type: z.string().regex(/^[a-z_]{1,40}$/, "type must be a payment method type such as card").optional(), expand: f.expand.optional() }).strict();
 

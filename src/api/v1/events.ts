@@ -26,9 +26,7 @@ const typeFilter = z.string().max(100).regex(/^[a-z_]+(\.[a-z_]+)*(\.\*)?$|^\*$/
 
 const ListQuery = z
   .object({
-    limit: f.limit.optional(),
-    starting_after: f.text(100).optional(),
-    ending_before: f.text(100).optional(),
+    ...f.pageFields,
     type: typeFilter.optional(),
     types: z.array(typeFilter).max(20).optional(),
     created: f.createdFilter.optional(),
@@ -126,7 +124,7 @@ export function registerEvents(app: App): void {
       permission: "webhooks.manage",
       summary: "An event's deliveries, one per endpoint, each with every attempt",
       tag: TAG,
-      query: z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict(),
+      query: z.object(f.pageFields).strict(),
       response: listOf(WebhookDeliverySchema, "EventDeliveryList"),
     },
     async (c, { params, query, principal }) => {

@@ -241,6 +241,11 @@ export const createdFilter = z.union([
 
 export const limit = integer.pipe(z.number().min(1, "must be between 1 and 100").max(100, "must be between 1 and 100"));
 
+/** Stripe's page parameters of every list: `limit` and one cursor, an object id (respond.ts' pageRequest reads them). */
+export const pageFields = { limit: limit.optional(), starting_after: text(100).optional(), ending_before: text(100).optional() };
+/** A list's page parameters and `expand[]` (a path of each listed object). */
+export const listFields = { ...pageFields, expand: expand.optional() };
+
 /**
  * Stripe's search parameters (GET /v1/<resource>/search): the query, a page size and `page`, the
  * next_page of the previous result; `expand` where the resource's list takes it.

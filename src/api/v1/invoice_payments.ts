@@ -35,10 +35,7 @@ const ListQuery = z
       .strict()
       .optional(),
     created: f.createdFilter.optional(),
-    limit: f.limit.optional(),
-    starting_after: f.text(100).optional(),
-    ending_before: f.text(100).optional(),
-    expand: f.expand.optional(),
+    ...f.listFields,
   })
   .strict();
 

@@ -129,9 +129,7 @@ const RetrieveQuery = z.object({ expand: f.expand.optional(), client_secret: z.s
 
 const ListQuery = z
   .object({
-    limit: f.limit.optional(),
-    starting_after: f.text(100).optional(),
-    ending_before: f.text(100).optional(),
+    ...f.pageFields,
     status: f.intentStatus.optional(),
     customer: f.text(255).optional(),
     order_id: f.text(255).optional(),

@@ -109,10 +109,7 @@ const ListQuery = z
       .optional()
       .describe("Any of Stripe's types: only cards are saved here, so every other type lists none."),
     allow_redisplay: z.enum(["always", "limited", "unspecified"]).optional().describe("Every payment method here is unspecified (the gateway renders no saved-card UI of Stripe's): always and limited match none."),
-    limit: f.limit.optional(),
-    starting_after: f.text(100).optional(),
-    ending_before: f.text(100).optional(),
-    expand: f.expand.optional(),
+    ...f.listFields,
   })
   .strict();
 

@@ -102,10 +102,7 @@ const ListQuery = z
       .transform((v) => [...new Set(Array.isArray(v) ? v : [v])])
       .optional()
       .describe(`Only the prices holding these lookup keys (at most ${MAX_LOOKUP_KEYS}).`),
-    limit: f.limit.optional(),
-    starting_after: f.text(100).optional(),
-    ending_before: f.text(100).optional(),
-    expand: f.expand.optional(),
+    ...f.listFields,
   })
   .strict();
 

@@ -135,10 +135,7 @@ const ListQuery = z
     shippable: f.boolean.optional().describe("No product here is shippable or not (shippable is always null): matches none."),
     type: z.enum(["good", "service"]).optional().describe("Every product here is a service: good matches none."),
     url: f.text(5000).optional().describe("No product here has a url: matches none."),
-    limit: f.limit.optional(),
-    starting_after: f.text(100).optional(),
-    ending_before: f.text(100).optional(),
-    expand: f.expand.optional(),
+    ...f.listFields,
   })
   .strict();
 

@@ -43,9 +43,7 @@ const CancelBody = stripeBody("POST /v1/refunds/{id}/cancel", {
 
 const ListQuery = z
   .object({
-    limit: f.limit.optional(),
-    starting_after: f.text(100).optional(),
-    ending_before: f.text(100).optional(),
+    ...f.pageFields,
     payment_intent: f.text(100).optional(),
     charge: f.text(100).optional(),
     created: f.createdFilter.optional(),
@@ -270,7 +268,7 @@ export function registerRefunds(app: App): void {
 }
 
 const ChargeRefundsQuery = z
-  .object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional(), expand: f.expand.optional() })
+  .object(f.listFields)
   .strict();
 
 /** The intent of a charge named in the path (its object holds the charge and its refunds), or the 404 of an unknown charge. */

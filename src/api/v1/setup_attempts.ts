@@ -22,10 +22,7 @@ const ListQuery = z
   .object({
     setup_intent: f.text(255).describe("The setup intent (seti_...) whose attempts are listed: required."),
     created: f.createdFilter.optional(),
-    limit: f.limit.optional(),
-    starting_after: f.text(100).optional(),
-    ending_before: f.text(100).optional(),
-    expand: f.expand.optional(),
+    ...f.listFields,
   })
   .strict();
 

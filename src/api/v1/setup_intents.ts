@@ -88,10 +88,7 @@ const ListQuery = z
     payment_method: f.text(255).optional(),
     created: f.createdFilter.optional(),
     attach_to_self: f.boolean.optional().describe("Connect's: no setup here is attached to a platform account; true lists none."),
-    limit: f.limit.optional(),
-    starting_after: f.text(100).optional(),
-    ending_before: f.text(100).optional(),
-    expand: f.expand.optional(),
+    ...f.listFields,
   })
   .strict();
 

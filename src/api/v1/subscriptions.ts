@@ -139,7 +139,6 @@ const UpdateBody = stripeBody("POST /v1/subscriptions/{id}", {
 const CANCELED_UPDATABLE = new Set(["metadata", "cancellation_details", "expand"]);
 
 const ExpandQuery = z.object({ expand: f.expand.optional() }).strict();
-const PageFields = { limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional(), expand: f.expand.optional() };
 const ListQuery = z
   .object({
     customer: f.text(255).optional(),
@@ -151,7 +150,7 @@ const ListQuery = z
     test_clock: f.text(100).optional(),
     created: f.createdFilter.optional(),
     collection_method: collectionMethod.optional().describe("Every subscription here is charge_automatically: send_invoice matches none."),
-    ...PageFields,
+    ...f.listFields,
   })
   .strict();
 const InvoiceListQuery = z
@@ -161,7 +160,7 @@ const InvoiceListQuery = z
     status: z.enum(["draft", "open", "paid", "uncollectible", "void"]).optional().describe("draft matches none: invoices here are finalized as they are made."),
     created: f.createdFilter.optional(),
     collection_method: collectionMethod.optional().describe("Every invoice here is charge_automatically: send_invoice matches none."),
-    ...PageFields,
+    ...f.listFields,
   })
   .strict();
 const VoidBody = stripeBody("POST /v1/invoices/{id}/void", { expand: f.expand.optional() });
@@ -389,7 +388,7 @@ export function registerSubscriptions(app: App): void {
       permission: "billing.view",
       summary: "A customer's subscriptions that have not been canceled, newest first (the list of the customer's expand[]=subscriptions)",
       tag: TAG,
-      query: z.object(PageFields).strict(),
+      query: z.object(f.listFields).strict(),
       response: listOf(SubscriptionSchema, "CustomerSubscriptionList"),
     },
     async (c, { params, query, principal }) => {
@@ -589,7 +588,7 @@ export function registerSubscriptions(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/subscription_items", permission: "billing.view", summary: "A subscription's items (one: its price and quantity; expand[]=data.price.product)", tag: TAG, query: z.object({ subscription: f.text(255), ...PageFields }).strict(), response: listOf(SubscriptionItemSchema, "SubscriptionItemList") },
+    { method: "get", path: "/v1/subscription_items", permission: "billing.view", summary: "A subscription's items (one: its price and quantity; expand[]=data.price.product)", tag: TAG, query: z.object({ subscription: f.text(255), ...f.listFields }).strict(), response: listOf(SubscriptionItemSchema, "SubscriptionItemList") },
     async (c, { query, principal }) => {
       const expand = expandPaths(query.expand, "subscription_item", true);
       const row = await findSubscription(c.env.DB, principal, query.subscription, "subscription");
@@ -637,7 +636,7 @@ export function registerSubscriptions(app: App): void {
 
   route(
     app,
-    { method: "get", path: "/v1/invoices/{id}/lines", permission: "billing.view", summary: "An invoice's line items (expand[]=data.subscription, data.pricing.price_details.price)", tag: TAG, query: z.object(PageFields).strict(), response: z.object({ object: z.literal("list"), data: z.array(z.record(z.string(), z.unknown())), has_more: z.boolean(), url: z.string() }) },
+    { method: "get", path: "/v1/invoices/{id}/lines", permission: "billing.view", summary: "An invoice's line items (expand[]=data.subscription, data.pricing.price_details.price)", tag: TAG, query: z.object(f.listFields).strict(), response: z.object({ object: z.literal("list"), data: z.array(z.record(z.string(), z.unknown())), has_more: z.boolean(), url: z.string() }) },
     async (c, { params, query, principal }) => {
       const expand = expandPaths(query.expand, "line_item", true);
       const lines = renderInvoice(await findInvoice(c.env.DB, principal, params.id ?? "")).lines;

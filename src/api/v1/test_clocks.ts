@@ -34,7 +34,7 @@ const timestamp = f.integer.pipe(z.number().min(0).max(MAX_SECONDS, "must be Uni
 // Stripe's expand[] on each: a test clock has nothing to expand, so any path is a 400.
 const CreateBody = z.object({ frozen_time: timestamp, name: f.text(300).optional(), expand: f.expand.optional() }).strict();
 const AdvanceBody = z.object({ frozen_time: timestamp, expand: f.expand.optional() }).strict();
-const ListQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional(), expand: f.expand.optional() }).strict();
+const ListQuery = z.object(f.listFields).strict();
 
 function testModeOnly(principal: Principal): void {
   if (principal.livemode) throw invalidRequest("Test clocks exist only in test mode (a sk_test_ key).", undefined, "livemode_mismatch");

@@ -102,7 +102,7 @@ export interface WebhookReplayJson {
   deliveries: string[];
 }
 
-const ListQuery = z.object({ limit: f.limit.optional(), starting_after: f.text(100).optional(), ending_before: f.text(100).optional() }).strict();
+const ListQuery = z.object(f.pageFields).strict();
 /** Stripe's list parameters, with expand[] (an endpoint has nothing to expand: any path is a 400). */
 const EndpointListQuery = ListQuery.extend({ expand: f.expand.optional() }).strict();
 const DeliveriesQuery = ListQuery.extend({ status: z.enum(["pending", "succeeded", "failed", "canceled"]).optional() }).strict();
