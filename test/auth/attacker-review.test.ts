@@ -254,6 +254,11 @@ describe("4. webhook URLs: more spellings of internal addresses", () => {
     "https://a:b@hooks.merchant.example/hook",
     "https://localhost.:443/hook",
     "https://LocalHost./hook",
+    "https://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/hook", // full-width letters: localhost
+    "https://localhost%2e/hook", // an encoded trailing dot
+    "https://0x7f.0x0.0x0.0x1/hook",
+    "https://127.000.000.001/hook",
+    "https://[::1%25lo]/hook",
   ];
   it("live mode, and test mode on a deployed gateway, refuse each", () => {
     for (const url of refused) {
