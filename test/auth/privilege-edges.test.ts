@@ -31,6 +31,30 @@ describe("key management is bounded by the manager's own permissions", () => {
   });
 });
 
+describe("connector accounts decide where the money goes", () => {
+  it("a restricted key holding keys.manage reads them but cannot add, change or remove one (403, nothing changes); a secret key can", async () => {
+    const m = await newMerchant("connector-edge");
+    const manager = await post<KeyJson>("/v1/api_keys", { type: "restricted", permissions: ["keys.manage"] }, m.opts);
+    expect(manager.status, JSON.stringify(manager.body)).toBe(200);
+    const asManager = { key: manager.body.secret ?? "" };
+    const mine = await post<{ id: string; priority: number; credentials_hint?: string }>("/v1/connector_accounts", { connector: "sandbox", priority: 30 }, m.opts);
+    expect(mine.status, JSON.stringify(mine.body)).toBe(200);
+
+    // An attacker's own Stripe account put first in the routing, or swapped into the merchant's account: refused before the body is read.
+    expectError(await post("/v1/connector_accounts", { connector: "stripe", priority: 1, credentials: { secret_key: "sk_test_attackers_own_account" } }, asManager), 403);
+    expectError(await post("/v1/connector_accounts", { nonsense: true }, asManager), 403);
+    expectError(await post(`/v1/connector_accounts/${mine.body.id}`, { priority: 1 }, asManager), 403);
+    expectError(await call("DELETE", `/v1/connector_accounts/${mine.body.id}`, asManager), 403);
+    const listed = await get<{ data: { id: string; priority: number }[] }>("/v1/connector_accounts", asManager);
+    expect(listed.status).toBe(200);
+    expect(listed.body.data.map((a) => [a.id, a.priority])).toEqual([[mine.body.id, 30]]);
+
+    // The secret key may.
+    expect((await post(`/v1/connector_accounts/${mine.body.id}`, { priority: 20 }, m.opts)).status).toBe(200);
+    expect((await call("DELETE", `/v1/connector_accounts/${mine.body.id}`, m.opts)).status).toBe(200);
+  });
+});
+
 describe("refund approval needs a second person", () => {
   it("the principal that requested a refund cannot approve it; another can", async () => {
     const m = await newMerchant("four-eyes");

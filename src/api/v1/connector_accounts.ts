@@ -4,7 +4,8 @@
 import { gatewayNumbersOf, numberGatewayStatement } from "../../db/numbers";
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
-import { invalidRequest, resourceMissing } from "../../core/errors";
+import { invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
+import { holdsEveryPermission, type Principal } from "../../auth/permissions";
 import { hasPrefix, randomId } from "../../core/ids";
 import { seal } from "../../core/sealed";
 import type { Metadata, Scope } from "../../core/types";
@@ -143,10 +144,20 @@ async function accountOr404(d1: D1Database, scope: Scope, id: string): Promise<A
 
 const TAG = "Connector accounts";
 
+/**
+ * Who may add, change or remove a PSP account: a credential holding every permission (a secret key, an
+ * unnarrowed merchant or admin token). The accounts decide where every payment's money goes, so a key
+ * narrowed to keys.manage (which cannot mint a secret key) may not point the merchant's payments at a
+ * PSP account of its choosing either. Reading them needs keys.manage. Checked before the body is read.
+ */
+function connectorManager(principal: Principal): void {
+  if (!holdsEveryPermission(principal)) throw permissionDenied("Only a credential with every permission (a secret key) can add, change or remove a connector account: it decides where the merchant's payments go.");
+}
+
 export function registerConnectorAccounts(app: App): void {
   route(
     app,
-    { method: "post", path: "/v1/connector_accounts", permission: "keys.manage", summary: "Add a PSP account (sandbox, stripe, paypal) to the merchant's routing", tag: TAG, body: CreateBody, response: ConnectorAccountSchema },
+    { method: "post", path: "/v1/connector_accounts", permission: "keys.manage", summary: "Add a PSP account (sandbox, stripe, paypal) to the merchant's routing", tag: TAG, body: CreateBody, response: ConnectorAccountSchema, guard: connectorManager },
     async (c, { body, principal }) =>
       idempotentD1(c, principal, "connector_accounts.create", "", body, async () => {
         const credentials = checkCredentials(body.connector, body.credentials, principal.livemode);
@@ -203,7 +214,7 @@ export function registerConnectorAccounts(app: App): void {
 
   route(
     app,
-    { method: "post", path: "/v1/connector_accounts/{id}", permission: "keys.manage", summary: "Update a PSP account: priority, credentials, webhook secret, disabled", tag: TAG, body: UpdateBody, response: ConnectorAccountSchema },
+    { method: "post", path: "/v1/connector_accounts/{id}", permission: "keys.manage", summary: "Update a PSP account: priority, credentials, webhook secret, disabled", tag: TAG, body: UpdateBody, response: ConnectorAccountSchema, guard: connectorManager },
     async (c, { params, body, principal }) => {
       const id = params.id ?? "";
       return idempotentD1(c, principal, "connector_accounts.update", id, body, async () => {
@@ -263,6 +274,7 @@ export function registerConnectorAccounts(app: App): void {
       summary: "Remove a PSP account from routing (payments it made can no longer be captured or refunded through it)",
       tag: TAG,
       response: z.object({ id: z.string(), object: z.literal("connector_account"), deleted: z.literal(true) }),
+      guard: connectorManager,
     },
     async (c, { params, principal }) => {
       const row = await accountOr404(directoryDb(c.env), principal, params.id ?? "");
