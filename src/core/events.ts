@@ -55,6 +55,7 @@ export const EVENT_TYPES = [
   "price.created",
   "price.updated",
   "setup_intent.created",
+  "setup_intent.requires_action",
   "setup_intent.succeeded",
   "setup_intent.setup_failed",
   "setup_intent.canceled",

@@ -546,6 +546,8 @@ export const setupIntents = sqliteTable(
     version: integer("version").notNull().default(0),
     /** Its newest SetupAttempt (migration 0070): set by the confirmation that wrote it. */
     latestAttempt: text("latest_attempt"),
+    /** JSON {origin, return_url} of its latest 3D Secure challenge (migration 0073): next_action while in requires_action; null before any. */
+    nextAction: text("next_action"),
   },
   (t) => [
     index("setup_intents_list").on(t.merchantId, t.livemode, t.created, t.id),
@@ -569,7 +571,7 @@ export const setupAttempts = sqliteTable(
     paymentMethod: text("payment_method").notNull(),
     /** Stripe's payment_method_details (JSON), as the card was when it was checked. */
     paymentMethodDetails: text("payment_method_details").notNull(),
-    /** succeeded or failed: a setup here is checked at once (no 3D Secure challenge is offered for one). */
+    /** requires_action while its 3D Secure challenge waits, then succeeded or failed (abandoned: the setup was canceled meanwhile). */
     status: text("status").notNull(),
     usage: text("usage").notNull(),
     /** Stripe's setup_error (JSON) of a failed attempt. */

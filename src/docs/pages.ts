@@ -105,8 +105,8 @@ export function registerPageDocs<E extends { Bindings: Env }>(app: OpenAPIHono<E
     ["get", "/checkout/{id}/return", "Where the shopper returns after 3-D Secure or a provider's approval"],
     ["get", "/pay/{id}", "Payment page of a payment intent (pi_...)"],
     ["post", "/pay/{id}", "The payment page's form: confirms the intent"],
-    ["get", "/sandbox/3ds/{id}", "The sandbox's 3-D Secure challenge page"],
-    ["post", "/sandbox/3ds/{id}", "Approve or fail the sandbox's 3-D Secure challenge"],
+    ["get", "/sandbox/3ds/{id}", "The sandbox's 3-D Secure challenge page (of a payment intent, pi_..., or a setup intent, seti_...)"],
+    ["post", "/sandbox/3ds/{id}", "Approve or fail the sandbox's 3-D Secure challenge (of a payment or a setup intent)"],
     ["get", "/connectors/return/{id}", "Return from a provider's approval page (PayPal)"],
     ["post", "/connectors/return/{id}", "Return from a provider's approval page (form post)"],
   ];

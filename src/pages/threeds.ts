@@ -6,7 +6,8 @@
 // (GET /sandbox/3ds/{pi}?client_secret=...&result=1), which only reads where the intent stands: it
 // says how it ended and links on to the payment's own page (the session's, or /pay). Reloading it
 // answers nothing, not even a newer challenge of the same intent (it shows no form, only the way to
-// it). A POST from another site is refused (cross-site.ts).
+// it). A POST from another site is refused (cross-site.ts). A setup intent's challenge (seti_...) is
+// served here too, by setup-threeds.ts.
 import { Hono } from "hono";
 import { hasPrefix } from "../core/ids";
 import { awaitingMerchantConfirmation, isPaidOrPaying } from "../core/intent";
@@ -19,6 +20,7 @@ import { completeFromIntent, isOverdue, sessionGuard } from "../checkout/session
 import { merchantEnv } from "../db/shards";
 import { PAGE_STYLE, brandName, escapeHtml, formatMoney, givenBackInWords, lastErrorInWords, merchantName, paidInWords, statusInWords } from "./checkout";
 import { CHALLENGE_REPLACED, pendingChallenge } from "../intents/operations/authenticate";
+import { answerSetupChallenge, setupChallengePage } from "./setup-threeds";
 
 const escape = escapeHtml;
 
@@ -166,6 +168,8 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
 
   pages.get("/:id", async (c) => {
     const id = c.req.param("id");
+    // A setup intent's challenge (setup-threeds.ts): the same page, its answer saves a card.
+    if (hasPrefix(id, "seti")) return setupChallengePage(c.env, c.req.raw, id);
     const secret = c.req.query("client_secret") ?? "";
     if (!hasPrefix(id, "pi") || !secret) return notFound();
     const intent = await stub(c.env, id).retrieveWithClientSecret(id, secret);
@@ -212,6 +216,7 @@ export function threeDSecurePages(): Hono<{ Bindings: Env }> {
 
   pages.post("/:id", async (c) => {
     const id = c.req.param("id");
+    if (hasPrefix(id, "seti")) return answerSetupChallenge(c.env, c.req.raw, id);
     if (!hasPrefix(id, "pi")) return notFound();
     const form = await pageForm(c.req.raw);
     if (form instanceof Response) return form;

@@ -3,7 +3,7 @@
 // same batch as the setup's new status; the setup's latest_attempt names the newest, expand[] turns it
 // into the object, and the list (setup_intent required) pages them newest first. A confirmation that
 // lost to another change records none; another merchant's setup intent shows nothing.
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { confirmSetup, findSetupIntent } from "../../src/billing/setup-intents";
 import { findPaymentMethod } from "../../src/billing/store";
@@ -110,11 +110,26 @@ describe("/v1/setup_attempts and a setup intent's latest_attempt", () => {
     expect(failedId).toMatch(/^setatt_/);
     expect(setup.status).toBe("requires_payment_method");
 
-    const threeDs = await post<SetupErrorJson>(`/v1/setup_intents/${setup.id}/confirm`, { payment_method: "pm_card_threeDSecureRequired" }, m.opts);
-    expectError(threeDs, 402, "authentication_required");
-    const authId = threeDs.body.error.setup_intent?.latest_attempt as string;
+    // A 3D Secure card: its attempt waits (requires_action) until the challenge is answered, here failed.
+    const threeDs = await ok(post<SetupJson & { next_action: { redirect_to_url: { url: string } } }>(`/v1/setup_intents/${setup.id}/confirm`, { payment_method: "pm_card_threeDSecureRequired" }, m.opts));
+    expect(threeDs.status).toBe("requires_action");
+    const authId = threeDs.latest_attempt as string;
     expect(authId).toMatch(/^setatt_/);
     expect(authId).not.toBe(failedId);
+    expect((await attemptsOf(m.opts, setup.id)).data.map((a) => [a.id, a.status])).toEqual([
+      [authId, "requires_action"],
+      [failedId, "failed"],
+    ]);
+    const challenge = new URL(threeDs.next_action.redirect_to_url.url);
+    const answered = await exports.default.fetch(
+      new Request(`${challenge.origin}${challenge.pathname}`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ client_secret: challenge.searchParams.get("client_secret") ?? "", attempt: authId, outcome: "fail" }).toString(),
+        redirect: "manual",
+      }),
+    );
+    expect(answered.status).toBe(303);
 
     const saved = await ok(post<SetupJson>(`/v1/setup_intents/${setup.id}/confirm`, { payment_method: "pm_card_mastercard" }, m.opts));
     const wonId = saved.latest_attempt as string;
@@ -129,7 +144,7 @@ describe("/v1/setup_attempts and a setup intent's latest_attempt", () => {
     expect(failed?.setup_error).toMatchObject({ type: "card_error", code: "card_declined", decline_code: "generic_decline" });
     expect(failed?.payment_method_details.card?.last4).toBe("0002");
     expect(failed?.setup_error?.payment_method.id).toBe(failed?.payment_method);
-    expect(all.data[1]?.setup_error).toMatchObject({ code: "authentication_required" });
+    expect(all.data[1]?.setup_error).toMatchObject({ type: "invalid_request_error", code: "setup_intent_authentication_failure" });
     expect(all.data[0]?.setup_error).toBeNull();
     expect(all.data[0]?.payment_method_details.card?.last4).toBe("4444");
 
@@ -190,9 +205,9 @@ describe("/v1/setup_attempts and a setup intent's latest_attempt", () => {
     const card = await findPaymentMethod(env.DB, scope, setup.payment_method ?? "");
     const won = await ok(post<SetupJson>(`/v1/setup_intents/${setup.id}/confirm`, {}, m.opts));
     // The same confirmation again, from the setup as read before: the batch refuses it, and writes no attempt.
-    expect((await confirmSetup(env, scope, stale, card, { requestId: null, livemode: false })).kind).toBe("lost");
+    expect((await confirmSetup(env, scope, stale, card, { requestId: null, livemode: false, challenge: { origin: "http://gateway.test", returnUrl: null } })).kind).toBe("lost");
     const declining = await findPaymentMethod(env.DB, scope, (await ok(post<{ id: string }>("/v1/payment_methods", { payment_method: "pm_card_chargeDeclined" }, m.opts))).id);
-    expect((await confirmSetup(env, scope, stale, declining, { requestId: null, livemode: false })).kind).toBe("lost");
+    expect((await confirmSetup(env, scope, stale, declining, { requestId: null, livemode: false, challenge: { origin: "http://gateway.test", returnUrl: null } })).kind).toBe("lost");
     expect((await attemptsOf(m.opts, setup.id)).data.map((a) => a.id)).toEqual([won.latest_attempt]);
     expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM setup_attempts WHERE setup_intent = ?").bind(setup.id).first<{ n: number }>())?.n).toBe(1);
     expect((await ok(get<SetupJson>(`/v1/setup_intents/${setup.id}`, m.opts))).latest_attempt).toBe(won.latest_attempt);

@@ -109,14 +109,15 @@ describe("/v1/setup_intents", () => {
     await waitFor(async () => (await eventsOf(m.opts, "setup_intent.setup_failed")).length === 1, 15_000, "setup_intent.setup_failed");
   });
 
-  it("checks cards as Stripe's test cards say: the attach-then-decline card is saved, a 3D Secure card is refused (authentication_required), insufficient funds declines", async () => {
+  it("checks cards as Stripe's test cards say: the attach-then-decline card is saved, a 3D Secure card asks for a challenge (requires_action), insufficient funds declines", async () => {
     const m = await newMerchant("setup-cards");
     const customer = await customerOf(m.opts, "setup-cards");
     const saved = await ok(post<SetupJson>("/v1/setup_intents", { customer, confirm: true, payment_method: "pm_card_chargeCustomerFail" }, m.opts));
     expect(saved.status).toBe("succeeded");
-    const threeDs = await post<SetupErrorJson>("/v1/setup_intents", { customer, confirm: true, payment_method: "pm_card_threeDSecureRequired" }, m.opts);
-    expectError(threeDs, 402, "authentication_required");
-    expect(threeDs.body.error.setup_intent?.status).toBe("requires_payment_method");
+    // Not saved until its customer passes the challenge (test/api/setup-intents-3ds.test.ts).
+    const threeDs = await ok(post<{ status: string; next_action: { type: string } | null }>("/v1/setup_intents", { customer, confirm: true, payment_method: "pm_card_threeDSecureRequired" }, m.opts));
+    expect(threeDs.status).toBe("requires_action");
+    expect(threeDs.next_action?.type).toBe("redirect_to_url");
     const funds = await post<SetupErrorJson>("/v1/setup_intents", { customer, confirm: true, payment_method: "pm_card_chargeDeclinedInsufficientFunds" }, m.opts);
     expect(expectError(funds, 402, "card_declined").decline_code).toBe("insufficient_funds");
     expect((await cardsOf(m.opts, customer)).map((c) => c.card.last4)).toEqual(["0341"]);
@@ -174,7 +175,7 @@ describe("/v1/setup_intents", () => {
     expect(refused.param).toBe("customer");
     expect((await ok(get<{ customer: string | null }>(`/v1/payment_methods/${pm}`, m.opts))).customer).toBeNull();
     // The check in the request came before the deletion (a race): the transaction refuses it itself.
-    const outcome = await confirmSetup(env, { merchantId: m.id, livemode: false }, row, card, { requestId: null, livemode: false });
+    const outcome = await confirmSetup(env, { merchantId: m.id, livemode: false }, row, card, { requestId: null, livemode: false, challenge: { origin: "http://gateway.test", returnUrl: null } });
     expect(outcome.kind).toBe("lost");
     expect((await ok(get<{ customer: string | null }>(`/v1/payment_methods/${card.id}`, m.opts))).customer).toBeNull();
     expect((await ok(get<SetupJson>(`/v1/setup_intents/${second.id}`, m.opts))).status).toBe("requires_confirmation");

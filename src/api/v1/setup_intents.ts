@@ -1,5 +1,6 @@
 // /v1/setup_intents: Stripe's Setup Intents (src/billing/setup-intents.ts): create (and confirm at
-// once), retrieve, update, confirm (check the card, attach it to the setup's customer), cancel, list.
+// once), retrieve, update, confirm (check the card, attach it to the setup's customer; a card that
+// requires 3D Secure waits in requires_action for its customer's challenge), cancel, list.
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest, parameterMissing } from "../../core/errors";
@@ -9,6 +10,7 @@ import type { PaymentMethodDetails } from "../../core/types";
 import { storePaymentMethod } from "../../billing/payment-methods";
 import {
   cancelSetup,
+  CONFIRMABLE_STATUSES,
   confirmSetup,
   findSetupIntent,
   assertUsableFor,
@@ -23,6 +25,7 @@ import { db, findPaymentMethod, liveCustomer, parseMetadata, type PaymentMethodR
 import { isTestPaymentMethod } from "../../connectors/sandbox/cards";
 import { createdConditions, listable, pageOf } from "../../db/queries";
 import { setupIntents } from "../../db/schema";
+import { config } from "../../env";
 import { mergeMetadata } from "../../intents/operations/metadata";
 import { expanded, expandPaths } from "./expand";
 import * as f from "./fields";
@@ -63,6 +66,7 @@ const CreateBody = stripeBody("POST /v1/setup_intents", {
   description: f.text(1000).optional(),
   metadata: f.createMetadata.optional(),
   usage: z.enum(["off_session", "on_session"]).optional(),
+  return_url: f.url.optional().describe("With confirm=true: where a 3D Secure challenge sends the customer back."),
   expand: f.expand.optional(),
   ...methodFields,
 });
@@ -76,7 +80,11 @@ const UpdateBody = stripeBody("POST /v1/setup_intents/{id}", {
   ...methodFields,
 });
 
-const ConfirmBody = stripeBody("POST /v1/setup_intents/{id}/confirm", { expand: f.expand.optional(), ...methodFields });
+const ConfirmBody = stripeBody("POST /v1/setup_intents/{id}/confirm", {
+  return_url: f.url.optional().describe("Where a 3D Secure challenge sends the customer back (with setup_intent, setup_intent_client_secret and redirect_status)."),
+  expand: f.expand.optional(),
+  ...methodFields,
+});
 const CancelBody = stripeBody("POST /v1/setup_intents/{id}/cancel", {
   cancellation_reason: z.enum(["abandoned", "duplicate", "requested_by_customer"]).optional(),
   expand: f.expand.optional(),
@@ -103,6 +111,13 @@ const SetupIntentObjectSchema = z
     usage: z.string(),
     last_setup_error: z.record(z.string(), z.unknown()).nullable(),
     latest_attempt: z.union([z.string(), z.record(z.string(), z.unknown())]).nullable(),
+    next_action: z
+      .object({
+        type: z.literal("redirect_to_url"),
+        redirect_to_url: z.object({ url: z.string().nullable().describe("The sandbox's 3D Secure challenge; null to a credential that may not save cards (the address carries the client secret)."), return_url: z.string().nullable() }),
+      })
+      .nullable()
+      .describe("In requires_action: the 3D Secure challenge the customer answers; null otherwise."),
     metadata: z.record(z.string(), z.string()),
   })
   .passthrough()
@@ -133,27 +148,30 @@ async function render(c: Ctx, principal: Principal, rows: SetupIntentRow[], expa
 
 /**
  * Confirms the setup (as read) with `pm`, or the payment method it holds, and answers as Stripe does:
- * 200 with the setup that succeeded; 402 with a card_error carrying the setup when the card was
- * declined. A confirmation that lost to a concurrent change reads the setup again and refuses as
- * that state says (a setup that succeeded meanwhile is not confirmed twice).
+ * 200 with the setup that succeeded, or that requires_action (its 3D Secure challenge in next_action);
+ * 402 with a card_error carrying the setup when the card was declined. A confirmation that lost to a
+ * concurrent change reads the setup again and refuses as that state says (a setup that succeeded
+ * meanwhile is not confirmed twice).
  */
-async function confirm(c: Ctx, principal: Principal, row: SetupIntentRow, pm: PaymentMethodRow | undefined, expand: readonly string[]): Promise<{ status: number; body: unknown }> {
-  if (!OPEN_STATUSES.includes(row.status)) unexpectedSetupState(row, "confirm");
+async function confirm(c: Ctx, principal: Principal, row: SetupIntentRow, pm: PaymentMethodRow | undefined, returnUrl: string | null, expand: readonly string[]): Promise<{ status: number; body: unknown }> {
+  if (!CONFIRMABLE_STATUSES.includes(row.status)) unexpectedSetupState(row, "confirm");
   const method = pm ?? (row.paymentMethod ? await findPaymentMethod(c.env.DB, principal, row.paymentMethod, "payment_method") : undefined);
   if (!method) throw invalidRequest("You cannot confirm this SetupIntent because it's missing a payment method. Update it with a payment method, or pass one with payment_method.", "payment_method", "setup_intent_unexpected_state");
   assertUsableFor(method, row.customer, "payment_method");
   // Its customer must still exist: a deleted customer gets no card (as creating a setup for one is refused).
   if (row.customer !== null) await liveCustomer(c.env.DB, principal, row.customer, "customer");
-  const outcome = await confirmSetup(c.env, principal, row, method, { requestId: c.get("requestId"), livemode: principal.livemode });
+  // The challenge is served where the payment intents' is: the public base URL, else this request's origin.
+  const challenge = { origin: config(c.env).publicBaseUrl ?? new URL(c.req.url).origin, returnUrl };
+  const outcome = await confirmSetup(c.env, principal, row, method, { requestId: c.get("requestId"), livemode: principal.livemode, challenge });
   if (outcome.kind === "lost") {
     // Someone else changed the setup first, or its customer was deleted, or its card detached, meanwhile.
     const now = await findSetupIntent(c.env.DB, principal, row.id);
-    if (OPEN_STATUSES.includes(now.status) && now.customer !== null) await liveCustomer(c.env.DB, principal, now.customer, "customer");
-    if (OPEN_STATUSES.includes(now.status)) assertUsableFor(await findPaymentMethod(c.env.DB, principal, method.id, "payment_method"), now.customer, "payment_method");
+    if (CONFIRMABLE_STATUSES.includes(now.status) && now.customer !== null) await liveCustomer(c.env.DB, principal, now.customer, "customer");
+    if (CONFIRMABLE_STATUSES.includes(now.status)) assertUsableFor(await findPaymentMethod(c.env.DB, principal, method.id, "payment_method"), now.customer, "payment_method");
     unexpectedSetupState(now, "confirm");
   }
   const [setup] = await render(c, principal, [outcome.row], expand);
-  if (outcome.kind === "succeeded") return { status: 200, body: setup };
+  if (outcome.kind === "succeeded" || outcome.kind === "requires_action") return { status: 200, body: setup };
   const error = outcome.error;
   const body = v1ErrorBody({ status: 402, type: "card_error", message: error.message, code: error.code, declineCode: error.decline_code });
   return { status: 402, body: { error: { ...body.error, payment_method: error.payment_method, setup_intent: setup } } };
@@ -172,6 +190,8 @@ export function registerSetupIntents(app: App): void {
     async (c, { body, principal }) =>
       idempotentD1(c, principal, "setup_intents.create", "", body, async () => {
         const expand = expandPaths(body.expand, "setup_intent");
+        // As at Stripe: a return_url belongs to a confirmation.
+        if (body.return_url !== undefined && body.confirm !== true) throw invalidRequest("You can only pass return_url when confirm is true.", "return_url");
         const customer = body.customer !== undefined ? (await liveCustomer(c.env.DB, principal, body.customer)).id : null;
         const pm = await methodOf(c, principal, body);
         if (pm) assertUsableFor(pm, customer, "payment_method");
@@ -190,13 +210,14 @@ export function registerSetupIntents(app: App): void {
           created: Date.now(),
           version: 0,
           latestAttempt: null,
+          nextAction: null,
         };
         const w = new Writes(c.env.DB, principal);
         const insert = db(c.env.DB).insert(setupIntents).values(row).toSQL();
         w.add(insert.sql, insert.params);
         await w.event("setup_intent.created", await renderSetupIntent(c.env, row), [row.id, "created"], { requestId: c.get("requestId") });
         await w.commit(c.env);
-        if (body.confirm === true) return confirm(c, principal, row, pm, expand);
+        if (body.confirm === true) return confirm(c, principal, row, pm, body.return_url ?? null, expand);
         return { status: 200, body: (await render(c, principal, [row], expand))[0] };
       }),
   );
@@ -227,7 +248,8 @@ export function registerSetupIntents(app: App): void {
           plan: async (row) => {
             const changes: Partial<SetupIntentRow> = {};
             if (customer !== undefined || pm !== undefined) {
-              if (!OPEN_STATUSES.includes(row.status)) unexpectedSetupState(row, "update");
+              // Not while its challenge waits: the card being authenticated stays the one saved.
+              if (!CONFIRMABLE_STATUSES.includes(row.status)) unexpectedSetupState(row, "update");
               if (customer !== undefined && row.customer !== null && row.customer !== customer) {
                 throw invalidRequest("This SetupIntent already has a customer; create another SetupIntent for another customer.", "customer");
               }
@@ -257,8 +279,8 @@ export function registerSetupIntents(app: App): void {
       idempotentD1(c, principal, "setup_intents.confirm", params.id ?? "", body, async () => {
         const expand = expandPaths(body.expand, "setup_intent");
         const row = await findSetupIntent(c.env.DB, principal, params.id ?? "");
-        if (!OPEN_STATUSES.includes(row.status)) unexpectedSetupState(row, "confirm");
-        return confirm(c, principal, row, await methodOf(c, principal, body), expand);
+        if (!CONFIRMABLE_STATUSES.includes(row.status)) unexpectedSetupState(row, "confirm");
+        return confirm(c, principal, row, await methodOf(c, principal, body), body.return_url ?? null, expand);
       }),
   );
 

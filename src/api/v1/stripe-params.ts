@@ -49,15 +49,16 @@ const PM_OPTIONS_KEPT = "card options (request_three_d_secure, capture_method, s
 const SETUP_PM = "a saved payment method (pm_...), or a test id (pm_card_visa) or token (tok_visa) saved as a new one; not another customer's, not a detached one";
 const SETUP_PM_DATA = "test mode: card details, or card[token]; saved as a new payment method (billing_details kept, metadata not)";
 /** What a setup intent's create and update accept and ignore alike. */
+const SETUP_PM_OPTIONS = "not configurable for a setup: 3D Secure is asked when the card requires it (the setup then requires_action)";
 const SETUP_IGNORED: Table = {
   allowed_payment_method_types: ignored("cards are the only payment method a setup saves here"),
   excluded_payment_method_types: ignored("cards are the only payment method a setup saves here"),
   payment_method_configuration: ignored("payment method configurations are not kept"),
-  payment_method_options: ignored("3DS is not requested for a setup here; the card is checked as it is"),
+  payment_method_options: ignored(SETUP_PM_OPTIONS),
   flow_directions: ignored("a setup saves a card to be charged; nothing is paid out"),
   attach_to_self: ignored(CONNECT),
 };
-const SETUP_3DS = "no 3D Secure challenge is offered for a setup: a card that requires one is declined (authentication_required); nothing redirects";
+const SETUP_RETURN_URL = "where the sandbox's 3D Secure challenge sends the customer back (with setup_intent, setup_intent_client_secret, redirect_status), in next_action.redirect_to_url.return_url";
 const PM_TYPES = "card, paypal: kept and echoed; only those types may pay (another is a 400 payment_intent_incompatible_payment_method, where the intent is made, updated or confirmed); without it, cards and PayPal, echoed ['card']";
 const SHIPPING_KEPT = "stored and echoed (on the intent and its charge); nothing is shipped here";
 const SHIPPING = "shipping details are not stored yet (no fulfilment here)";
@@ -586,7 +587,7 @@ export const STRIPE_PARAMS = {
     payment_method_data: honoured(SETUP_PM_DATA),
     usage: honoured("off_session (the default) or on_session: stored and echoed; a saved card is charged off session either way"),
     payment_method_types: extra("Stripe's parameter of API versions before 2025 (its \"save card details\" sample): card only, as rendered; another type is a 400"),
-    return_url: ignored(SETUP_3DS),
+    return_url: honoured(`with confirm=true: ${SETUP_RETURN_URL}; without it a 400, as at Stripe`),
     use_stripe_sdk: ignored(SDK_ONLY),
     automatic_payment_methods: ignored("cards are the only payment method a setup saves here"),
     ...SETUP_IGNORED,
@@ -611,10 +612,10 @@ export const STRIPE_PARAMS = {
     payment_method: honoured(SETUP_PM),
     payment_method_data: honoured(SETUP_PM_DATA),
     expand: honoured("customer, payment_method, latest_attempt (and its fields: latest_attempt.payment_method...)"),
-    return_url: ignored(SETUP_3DS),
+    return_url: honoured(SETUP_RETURN_URL),
     use_stripe_sdk: ignored(SDK_ONLY),
     allowed_payment_method_types: ignored("cards are the only payment method a setup saves here"),
-    payment_method_options: ignored("3DS is not requested for a setup here; the card is checked as it is"),
+    payment_method_options: ignored(SETUP_PM_OPTIONS),
     mandate_data: ignored(MANDATES),
     confirmation_token: unsupported("ConfirmationTokens (Stripe.js Elements) are not issued here: pass payment_method"),
   },

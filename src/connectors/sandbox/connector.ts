@@ -49,16 +49,14 @@ const DECLINES: Partial<Record<SandboxScenario, Decline>> = {
 /**
  * The check a SetupIntent's confirmation makes of a card (Stripe's zero-amount verification), by the
  * sandbox's rules: the declining cards decline it, with the same codes a payment gets, except the card
- * that attaches and declines only its charges (4000000000000341); a card that requires 3D Secure is
- * refused with authentication_required (no challenge is offered for a setup here); the others pass.
+ * that attaches and declines only its charges (4000000000000341); a card that requires 3D Secure asks
+ * its customer for a challenge first ("challenge": the setup waits in requires_action); the others pass.
  */
-export function sandboxSetupCheck(paymentMethod: PaymentMethodDetails): Decline | null {
+export function sandboxSetupCheck(paymentMethod: PaymentMethodDetails): Decline | "challenge" | null {
   if (paymentMethod.testAlias === "pm_card_chargeCustomerFail") return null;
   const decline = DECLINES[paymentMethod.sandboxScenario];
   if (decline) return decline;
-  if (paymentMethod.sandboxScenario === "requires_3ds") {
-    return { code: "authentication_required", declineCode: "authentication_required", message: "This card requires authentication (3D Secure), which a SetupIntent cannot offer here: save it with a payment instead (setup_future_usage)." };
-  }
+  if (paymentMethod.sandboxScenario === "requires_3ds") return "challenge";
   return null;
 }
 
