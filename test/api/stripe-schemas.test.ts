@@ -347,7 +347,7 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     expect(session.body).toHaveProperty("phone_number_collection", { enabled: false });
   });
 
-  it("setup intents: made, confirmed, declined, canceled, listed (SetupIntent, its last_setup_error, its SetupAttempts, its events)", async () => {
+  it("setup intents: made, confirmed, declined, challenged (3D Secure), canceled, listed (SetupIntent, its last_setup_error, its SetupAttempts, its events)", async () => {
     const m = await newMerchant("stripe-schemas-setup");
     const r = new Recorder(m.opts);
     const customer = await r.form<{ id: string }>("/v1/customers", "email=setup-schemas%40example.com");
@@ -363,9 +363,24 @@ describe("objects /v1 returns validate against Stripe's schemas", () => {
     const other = await r.form<{ id: string }>("/v1/setup_intents", "usage=on_session");
     await r.form(`/v1/setup_intents/${other.id}/cancel`, "cancellation_reason=abandoned");
     await r.get(`/v1/setup_intents?customer=${customer.id}`);
+    // 3D Secure: requires_action with its next_action and a requires_action attempt; a failed challenge
+    // (setup_intent_authentication_failure, the attempt failed); a canceled challenge (abandoned).
+    const challenged = await r.form<{ id: string; latest_attempt: string; next_action: { redirect_to_url: { url: string } } }>("/v1/setup_intents", `customer=${customer.id}&payment_method=pm_card_threeDSecure2Required&confirm=true&return_url=https%3A%2F%2Fshop.example%2Fback`);
+    await r.get(`/v1/setup_intents/${challenged.id}?expand[]=latest_attempt`);
+    const challenge = new URL(challenged.next_action.redirect_to_url.url);
+    const answer = (outcome: string) =>
+      exports.default.fetch(new Request(`${challenge.origin}${challenge.pathname}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `client_secret=${encodeURIComponent(challenge.searchParams.get("client_secret") ?? "")}&attempt=${challenged.latest_attempt}&outcome=${outcome}`, redirect: "manual" }));
+    expect((await answer("fail")).status).toBe(303);
+    await r.get(`/v1/setup_intents/${challenged.id}?expand[]=latest_attempt`);
+    await r.get(`/v1/setup_attempts?setup_intent=${challenged.id}`);
+    const abandoned = await r.form<{ id: string }>("/v1/setup_intents", "payment_method=pm_card_threeDSecure2Required&confirm=true");
+    await r.form(`/v1/setup_intents/${abandoned.id}/cancel`, "");
+    await r.get(`/v1/setup_attempts?setup_intent=${abandoned.id}`);
     await waitFor(async () => (await get<ListJson<unknown>>("/v1/events?type=setup_intent.succeeded", m.opts)).body.data.length > 0, 15_000, "setup_intent.succeeded");
+    await waitFor(async () => (await get<ListJson<unknown>>("/v1/events?type=setup_intent.requires_action", m.opts)).body.data.length > 1, 15_000, "setup_intent.requires_action");
     await r.get("/v1/events?type=setup_intent.succeeded");
     await r.get("/v1/events?type=setup_intent.setup_failed");
+    await r.get("/v1/events?type=setup_intent.requires_action");
     expect([...r.seen].sort()).toEqual(expect.arrayContaining(["setup_intent", "setup_attempt", "event"]));
     expect(unexpected(r.errors)).toEqual([]);
   });
