@@ -196,6 +196,37 @@ describe("setup intents", () => {
     await expectRange(`/v1/setup_attempts?setup_intent=${setup.id}&limit=1&starting_after=${saved.latest_attempt}`, "setup_attempts", ["setup_intent"], { cursor: true });
     await expectRange(`/v1/setup_attempts?setup_intent=${setup.id}&limit=1&ending_before=${setup.latest_attempt}`, "setup_attempts", ["setup_intent"], { cursor: true });
   });
+
+  it("a setup's 3D Secure challenge: asked, opened, answered and canceled by primary key and index, no scan", async () => {
+    const captured: Captured[] = [];
+    const send = async (path: string, form: string, status: number, key: string | null = opts.key ?? ""): Promise<Response> => {
+      const ctx = createExecutionContext();
+      const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
+      if (key) headers.authorization = `Bearer ${key}`;
+      const res = await worker.fetch(new Request(`http://gateway.test${path}`, { method: form === "" && key === null ? "GET" : "POST", headers, ...(form === "" && key === null ? {} : { body: form }), redirect: "manual" }), { ...env, DB: recording(env.DB, captured) }, ctx);
+      await waitOnExecutionContext(ctx);
+      expect(res.status, `${path} ${form}`).toBe(status);
+      return res;
+    };
+    type Challenged = { id: string; client_secret: string; latest_attempt: string; next_action: { redirect_to_url: { url: string } } };
+    const ask = async () => (await (await send("/v1/setup_intents", `customer=${ids.customer2}&payment_method=pm_card_threeDSecure2Required&confirm=true`, 200)).json()) as Challenged;
+    const answered = await ask();
+    const page = new URL(answered.next_action.redirect_to_url.url);
+    await send(`${page.pathname}${page.search}`, "", 200, null);
+    await send(page.pathname, `client_secret=${encodeURIComponent(answered.client_secret)}&attempt=${answered.latest_attempt}&outcome=approve`, 303, null);
+    const failed = await ask();
+    await send(new URL(failed.next_action.redirect_to_url.url).pathname, `client_secret=${encodeURIComponent(failed.client_secret)}&attempt=${failed.latest_attempt}&outcome=fail`, 303, null);
+    const canceled = await ask();
+    await send(`/v1/setup_intents/${canceled.id}/cancel`, "", 200);
+    const statements = captured.filter((c) => /setup_attempts|setup_intents/i.test(c.sql));
+    expect(statements.filter((c) => /^\s*update setup_attempts/i.test(c.sql)).length).toBe(3);
+    for (const c of statements) {
+      const plan = await planOf(c);
+      const text = plan.join("\n");
+      expect(plan.filter((line) => /^SCAN /.test(line) && line !== "SCAN CONSTANT ROW"), `${c.sql}\n${text}`).toEqual([]);
+      expect(text, `${c.sql}\n${text}`).not.toMatch(/TEMP B-TREE/);
+    }
+  });
 });
 
 describe("billing", () => {
