@@ -113,8 +113,19 @@ export interface SetupAttemptCardJson {
   funding: string;
   last4: string;
   network: string;
-  three_d_secure: null;
+  /** The 3D Secure challenge the attempt asked for, once answered; null otherwise. */
+  three_d_secure: SetupAttemptThreeDSecureJson | null;
   wallet: null;
+}
+
+/** Stripe's SetupAttempt card three_d_secure: the sandbox's challenge, passed (authenticated) or failed. */
+export interface SetupAttemptThreeDSecureJson {
+  authentication_flow: "challenge";
+  electronic_commerce_indicator: null;
+  result: "authenticated" | "failed";
+  result_reason: null;
+  transaction_id: null;
+  version: null;
 }
 
 export type SetupAttemptMethodDetailsJson = { type: "card"; card: SetupAttemptCardJson } | { type: "paypal"; paypal: Record<string, never> };
@@ -373,10 +384,15 @@ const AUTHENTICATION_FAILED = "The latest attempt to set up the payment method h
  * only the one that moved the setup writes it.
  */
 function addAttemptAnswer(w: Writes, scope: Scope, row: SetupIntentRow, attemptId: string, status: "succeeded" | "failed" | "abandoned", error: LastSetupErrorJson | null, setupStatus: SetupIntentStatus): void {
+  // An answered challenge is said in the card's three_d_secure (as a charge's is); an abandoned one was never answered.
+  const threeDSecure: SetupAttemptThreeDSecureJson | null =
+    status === "abandoned" ? null : { authentication_flow: "challenge", electronic_commerce_indicator: null, result: status === "succeeded" ? "authenticated" : "failed", result_reason: null, transaction_id: null, version: null };
   w.add(
-    "UPDATE setup_attempts SET status = ?1, setup_error = ?2 WHERE id = ?3 AND merchant_id = ?4 AND status = 'requires_action' " +
+    "UPDATE setup_attempts SET status = ?1, setup_error = ?2, " +
+      "payment_method_details = CASE WHEN ?8 IS NOT NULL AND json_extract(payment_method_details, '$.type') = 'card' THEN json_set(payment_method_details, '$.card.three_d_secure', json(?8)) ELSE payment_method_details END " +
+      "WHERE id = ?3 AND merchant_id = ?4 AND status = 'requires_action' " +
       "AND EXISTS (SELECT 1 FROM setup_intents WHERE id = ?5 AND merchant_id = ?4 AND version = ?6 AND status = ?7 AND latest_attempt = ?3)",
-    [status, error ? JSON.stringify(error) : null, attemptId, scope.merchantId, row.id, row.version + 1, setupStatus],
+    [status, error ? JSON.stringify(error) : null, attemptId, scope.merchantId, row.id, row.version + 1, setupStatus, threeDSecure ? JSON.stringify(threeDSecure) : null],
   );
 }
 

@@ -14,6 +14,7 @@ interface AttemptJson {
   object: "setup_attempt";
   status: string;
   payment_method: string;
+  payment_method_details: { type: string; card: { last4: string; three_d_secure: { authentication_flow: string; result: string } | null } };
   setup_error: { type: string; code: string; message: string; payment_method: { id: string } } | null;
 }
 
@@ -97,7 +98,7 @@ describe("3D Secure for setup intents", () => {
     expect(await cardsOf(opts, customer)).toEqual([]);
     const read = await ok(get<SetupJson>(`/v1/setup_intents/${setup.id}?expand[]=latest_attempt`, opts));
     expect(read).toMatchObject({ status: "requires_action", next_action: setup.next_action });
-    expect(read.latest_attempt).toMatchObject({ id: attempt, object: "setup_attempt", status: "requires_action", setup_error: null, payment_method: setup.payment_method });
+    expect(read.latest_attempt).toMatchObject({ id: attempt, object: "setup_attempt", status: "requires_action", setup_error: null, payment_method: setup.payment_method, payment_method_details: { type: "card", card: { last4: "3220", three_d_secure: null } } });
     const event = await waitFor(async () => (await eventsOf(opts, "setup_intent.requires_action"))[0], 15_000, "setup_intent.requires_action");
     expect(event.data.object).toMatchObject({ id: setup.id, status: "requires_action", latest_attempt: attempt });
     expect(event.data.object.next_action?.redirect_to_url.url).toBe(url);
@@ -128,6 +129,7 @@ describe("3D Secure for setup intents", () => {
     expect(saved).toMatchObject({ status: "succeeded", next_action: null, last_setup_error: null, payment_method: setup.payment_method, latest_attempt: attempt });
     expect(await cardsOf(opts, customer)).toEqual([setup.payment_method]);
     expect((await attemptsOf(opts, setup.id)).map((a) => [a.id, a.status, a.setup_error])).toEqual([[attempt, "succeeded", null]]);
+    expect((await attemptsOf(opts, setup.id))[0]?.payment_method_details.card).toMatchObject({ last4: "3220", three_d_secure: { authentication_flow: "challenge", result: "authenticated" } });
     await waitFor(async () => (await eventsOf(opts, "setup_intent.succeeded")).length > 0, 15_000, "setup_intent.succeeded");
     expect((await eventsOf(opts, "setup_intent.succeeded")).map((e) => [e.data.object.id, e.data.object.status, e.data.object.next_action])).toEqual([[setup.id, "succeeded", null]]);
     expect((await eventsOf(opts, "payment_method.attached")).length).toBe(1);
@@ -166,6 +168,7 @@ describe("3D Secure for setup intents", () => {
     expect(await cardsOf(opts, customer)).toEqual([]);
     const [row] = await attemptsOf(opts, setup.id);
     expect(row).toMatchObject({ id: attempt, status: "failed", setup_error: { type: "invalid_request_error", code: "setup_intent_authentication_failure" } });
+    expect(row?.payment_method_details.card.three_d_secure).toMatchObject({ authentication_flow: "challenge", result: "failed" });
     const event = await waitFor(async () => (await eventsOf(opts, "setup_intent.setup_failed"))[0], 15_000, "setup_intent.setup_failed");
     expect(event.data.object).toMatchObject({ id: setup.id, status: "requires_payment_method", last_setup_error: { code: "setup_intent_authentication_failure" } });
 
