@@ -1,6 +1,6 @@
 // A GET never changes state, on every surface. One merchant's world is built through the public APIs
 // (intents in every status a request leaves them in, refunds partial, held for approval and due to fail,
-// customers with cards, setup intents, subscriptions on a test clock (trialing, past_due, a retry due on
+// customers with cards, setup intents (one at its 3D Secure challenge, with its page), subscriptions on a test clock (trialing, past_due, a retry due on
 // a clock left advancing for the cron) and their invoices, checkout sessions open, paid, at a challenge,
 // expired and overdue, webhook endpoints with delivered and failed deliveries, PayPal orders at the
 // payer's approval (the sandbox's and a PayPal account's), objects of seeds 000, 002, 003 and 004); then
@@ -139,6 +139,12 @@ async function build(): Promise<World> {
   const setup = await ok(post<{ id: string }>("/v1/setup_intents", { customer: customer.id, payment_method: "pm_card_mastercard", confirm: true }, o));
   add("seti", setup.id);
   add("seti", (await ok(post<{ id: string }>("/v1/setup_intents", { customer: customer.id }, o))).id);
+  // One waiting at its 3D Secure challenge (requires_action): the API's reads and the challenge's pages leave it there.
+  const setupChallenge = await ok(post<{ id: string; status: string; next_action: { redirect_to_url: { url: string } } }>("/v1/setup_intents", { customer: customer.id, payment_method: "pm_card_threeDSecure2Required", confirm: true, return_url: "https://shop.example/saved" }, o));
+  expect(setupChallenge.status).toBe("requires_action");
+  add("seti", setupChallenge.id);
+  const setupPage = new URL(setupChallenge.next_action.redirect_to_url.url);
+  pages.push(`${setupPage.pathname}${setupPage.search}`, `${setupPage.pathname}${setupPage.search}&result=1`);
 
   // ---- billing on a test clock: a trialing subscription, a past_due one, their invoices
   const clock = await ok(post<{ id: string }>("/v1/test_helpers/test_clocks", { frozen_time: t("2026-01-31T10:00:00Z"), name: "reads" }, o));
