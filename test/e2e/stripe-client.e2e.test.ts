@@ -141,6 +141,35 @@ describe("the official stripe client against the gateway", () => {
     expect(canceled.status).toBe("canceled");
   });
 
+  it("saves a 3D Secure card with a SetupIntent: requires_action, the challenge page passed, back to return_url, the card saved", async () => {
+    const customer = await stripe.customers.create({ email: "setup-3ds-e2e@example.com" });
+    const setup = await stripe.setupIntents.create({ customer: customer.id, payment_method: "pm_card_authenticationRequiredOnSetup", confirm: true, return_url: "https://shop.example/saved" });
+    expect(setup.status).toBe("requires_action");
+    expect(setup.next_action?.type).toBe("redirect_to_url");
+    expect(setup.next_action?.redirect_to_url?.return_url).toBe("https://shop.example/saved");
+    const challenge = new URL(setup.next_action?.redirect_to_url?.url ?? "");
+    expect(challenge.pathname).toBe(`/sandbox/3ds/${setup.id}`);
+    const page = await fetch(challenge);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const field = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? "";
+    const answer = await fetch(`${challenge.origin}${challenge.pathname}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ client_secret: field("client_secret"), attempt: field("attempt"), outcome: "approve" }),
+      redirect: "manual",
+    });
+    expect(answer.status).toBe(303);
+    const back = new URL(answer.headers.get("location") ?? "");
+    expect([back.origin + back.pathname, back.searchParams.get("setup_intent"), back.searchParams.get("redirect_status")]).toEqual(["https://shop.example/saved", setup.id, "succeeded"]);
+    const saved = await stripe.setupIntents.retrieve(setup.id, { expand: ["latest_attempt"] });
+    expect(saved.status).toBe("succeeded");
+    expect(saved.next_action).toBeNull();
+    expect((saved.latest_attempt as Stripe.SetupAttempt).status).toBe("succeeded");
+    const cards = await stripe.customers.listPaymentMethods(customer.id);
+    expect(cards.data.map((c) => c.id)).toEqual([saved.payment_method]);
+  });
+
   it("retries idempotently with the same Idempotency-Key", async () => {
     const idempotencyKey = `e2e-${Date.now()}-${Math.random()}`;
     const params = { amount: 4200, currency: "usd", payment_method: "pm_card_visa", confirm: true };
