@@ -183,7 +183,12 @@ describe("3D Secure for setup intents", () => {
     const { opts, setup } = await challenged("seti-3ds-cancel", "https://shop.example/back");
     expectError(await post(`/v1/setup_intents/${setup.id}/confirm`, {}, opts), 400, "setup_intent_unexpected_state");
     expectError(await post(`/v1/setup_intents/${setup.id}/confirm`, { payment_method: "pm_card_visa" }, opts), 400, "setup_intent_unexpected_state");
+    const methods = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM payment_methods WHERE merchant_id = (SELECT merchant_id FROM setup_intents WHERE id = ?)").bind(setup.id).first<{ n: number }>())?.n;
+    const methodsBefore = await methods();
     expectError(await post(`/v1/setup_intents/${setup.id}`, { payment_method: "pm_card_visa" }, opts), 400, "setup_intent_unexpected_state");
+    expectError(await post(`/v1/setup_intents/${setup.id}`, { payment_method_data: { type: "card", card: { token: "tok_visa" } } }, opts), 400, "setup_intent_unexpected_state");
+    // Refused, it saved no payment method either.
+    expect(await methods()).toBe(methodsBefore);
     // A return_url belongs to a confirmation.
     expectError(await post("/v1/setup_intents", { return_url: "https://shop.example/back" }, opts), 400);
     expect((await ok(get<SetupJson>(`/v1/setup_intents/${setup.id}`, opts))).status).toBe("requires_action");

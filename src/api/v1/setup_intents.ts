@@ -239,6 +239,12 @@ export function registerSetupIntents(app: App): void {
         const expand = expandPaths(body.expand, "setup_intent");
         const id = params.id ?? "";
         const customer = body.customer !== undefined ? (await liveCustomer(c.env.DB, principal, body.customer)).id : undefined;
+        // A card for a setup that cannot take one (its challenge waits, or it ended) is refused before a
+        // test card or card details are saved as a payment method: the refused request leaves nothing.
+        if (body.payment_method !== undefined || body.payment_method_data !== undefined) {
+          const current = await findSetupIntent(c.env.DB, principal, id);
+          if (!CONFIRMABLE_STATUSES.includes(current.status)) unexpectedSetupState(current, "update");
+        }
         const pm = await methodOf(c, principal, body);
         const written = await writeCompared(c.env, {
           table: setupIntents,
