@@ -7,7 +7,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { completeSetupChallenge, findSetupIntent } from "../../src/billing/setup-intents";
-import { expectError, get, newMerchant, ok, post, waitFor, type CallOptions, type ListJson } from "../helpers";
+import { call, expectError, get, newMerchant, ok, post, waitFor, type CallOptions, type ListJson } from "../helpers";
 
 interface AttemptJson {
   id: string;
@@ -247,6 +247,20 @@ describe("3D Secure for setup intents", () => {
       await waitFor(async () => (await events()).length > 0, 15_000, "the answer's event");
       expect((await events()).length).toBe(1);
     }
+  });
+
+  it("a customer deleted while the challenge waits gets no card: the passed challenge is a 409 page, nothing saved, and the setup can still be canceled", async () => {
+    const { opts, customer, setup } = await challenged("seti-3ds-deleted", "https://shop.example/back");
+    await ok(call("DELETE", `/v1/customers/${customer}`, opts));
+    const before = await stored(setup.id);
+    const res = await answerOnPage(setup.next_action?.redirect_to_url.url ?? "", "approve");
+    expect(res.status).toBe(409);
+    const html = await res.text();
+    expect(html).toContain("<h1>Card not saved</h1>");
+    expect(html).toContain('role="alert"');
+    expect(await stored(setup.id)).toBe(before);
+    expect((await ok(get<{ customer: string | null }>(`/v1/payment_methods/${setup.payment_method ?? ""}`, opts))).customer).toBeNull();
+    expect((await ok(post<SetupJson>(`/v1/setup_intents/${setup.id}/cancel`, {}, opts))).status).toBe("canceled");
   });
 
   it("another merchant's setup is never reachable: not with another setup's secret, not through the API; a cross-site answer is refused", async () => {
