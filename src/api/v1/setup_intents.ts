@@ -280,7 +280,7 @@ export function registerSetupIntents(app: App): void {
 
   route(
     app,
-    { method: "post", path: "/v1/setup_intents/{id}/confirm", permission: "payments.methods.manage", summary: "Confirm: check the card and attach it to the setup's customer (402 card_error when declined)", tag: TAG, body: ConfirmBody, response: SetupIntentObjectSchema },
+    { method: "post", path: "/v1/setup_intents/{id}/confirm", permission: "payments.methods.manage", summary: "Confirm: check the card and attach it to the setup's customer (402 card_error when declined; requires_action, with next_action, when the card asks for 3D Secure)", tag: TAG, body: ConfirmBody, response: SetupIntentObjectSchema },
     async (c, { params, body, principal }) =>
       idempotentD1(c, principal, "setup_intents.confirm", params.id ?? "", body, async () => {
         const expand = expandPaths(body.expand, "setup_intent");
