@@ -13,7 +13,7 @@ import { JsonNumber, readExactJson } from "../common/exact-json";
 import { surfacePrincipal } from "../common/surface-auth";
 import { routeMiss } from "../common/allowed-methods";
 import type { App, AppEnv, Ctx } from "../v1/route";
-import { valueAt } from "../v1/validation";
+import { innermost, valueAt } from "../v1/validation";
 import { redactCardNumbersQuoted } from "../../core/card-number";
 
 export const BACKEND_BASE = "/api/v1/payments";
@@ -106,14 +106,27 @@ function plain(value: unknown, key = "", inMetadata = false): unknown {
 }
 
 
+/**
+ * What is wrong with a field, in words: a union's failure is told by the branch that took the value's
+ * type (metadata with 51 keys: "must have at most 50 keys"), and metadata of the wrong shape says the
+ * shape it must have, never the schema library's bare "Invalid input".
+ */
+function issueDetail(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_union" && issue.path[0] === "metadata") {
+    return issue.path.length > 1 ? "must be a string or a number" : "must be an object of string values";
+  }
+  return issue.message;
+}
+
 export function parseBackend<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
+  const first = result.error.issues[0];
+  const issue = first ? innermost(first) : undefined;
   const field = issue?.path.map(String).join(".") ?? "";
   // A field not sent is "<field> is required", whatever its schema (a union's "Invalid input" too).
   const missingField = issue !== undefined && issue.path.length > 0 && valueAt(input, issue.path) === undefined;
-  throw bad(missingField ? `${field} is required` : `Invalid ${field || "request"}: ${(issue?.message ?? "invalid").slice(0, 200)}`);
+  throw bad(missingField ? `${field} is required` : `Invalid ${field || "request"}: ${(issue ? issueDetail(issue) : "invalid").slice(0, 200)}`);
 }
 
 /** A decimal amount in major units, as the seed sends it: a JSON number, or the same as text ("29.99"). */

@@ -23,7 +23,7 @@ export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
  * failure of the one branch that accepted the input's type and went deeper into it, with its path:
  * `Missing required param: shipping[name].`, not "Invalid shipping". Otherwise the union's own.
  */
-function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+export function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   if (issue.code !== "invalid_union") return issue;
   const deeper = issue.errors.filter((branch) => (branch[0]?.path.length ?? 0) > 0);
   // Else the one branch that took the input's type and refused its value as a whole (metadata with
