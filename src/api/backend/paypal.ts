@@ -9,7 +9,7 @@ import { connectorOf } from "../../connectors/routing";
 import type { PayerDecision } from "../../connectors/types";
 import { chargeIdForIntent, derivedId, hasPrefix, intentIdForCharge, randomId } from "../../core/ids";
 import { minorToDecimal, normalizeCurrency } from "../../core/money";
-import type { IntentRecord } from "../../core/types";
+import type { IntentRecord, RefundRecord } from "../../core/types";
 import { merchantSettings } from "../../db/merchants";
 import type { Env } from "../../env";
 import { resolvePaymentMethodInput } from "../v1/payment_intents";
@@ -23,7 +23,6 @@ import { createParams } from "../../intents/params";
 import { directoryDb } from "../../db/shards";
 
 const id = z.string().min(1).max(255);
-const Answer = z.record(z.string(), z.unknown());
 /** PayPal's times: ISO-8601 to the second. */
 const paypalTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 /** An amount as PayPal writes it: HUF, JPY and TWD in whole units ("1000", not "1000.00"), the rest with two decimals. */
@@ -50,12 +49,62 @@ const CreateOrderBody = z.object({
 const OrderBody = z.object({ order_id: id });
 const RefundBody = z.object({ capture_id: id, amount: decimalAmount.optional(), currency: z.string().min(3).max(3).optional(), note_to_payer: z.string().max(255).optional() });
 
+// The answers, as the seed shows them (its example values), and what /openapi.json documents.
+const Money = z.object({ currency_code: z.string(), value: z.string().describe("Major units, as PayPal writes them: 29.99 (HUF, JPY and TWD whole: 1000).") });
+const OrderStatus = z.enum(["CREATED", "APPROVED", "PENDING", "COMPLETED", "VOIDED"]);
+type OrderStatusWord = z.output<typeof OrderStatus>;
+const RefundStatus = z.enum(["COMPLETED", "PENDING", "FAILED", "CANCELLED"]);
+const Link = z.object({ href: z.string(), rel: z.string(), method: z.enum(["GET", "POST"]) });
+const CreatedOrderAnswer = z
+  .object({ order_id: z.string(), status: z.literal("CREATED"), approval_url: z.string(), links: z.array(Link).describe("self (a GET of get-order), approve (approval_url), capture (a POST of capture-order).") })
+  .meta({
+    id: "BackendPayPalOrder",
+    example: { order_id: "pi_1234567890", status: "CREATED", approval_url: "https://www.paypal.com/checkoutnow?token=5O190127TN364715T", links: [{ href: "https://gateway.example/api/v1/payments/paypal/get-order/?order_id=pi_1234567890", rel: "self", method: "GET" }] },
+  });
+const CapturedOrderAnswer = z
+  .object({ order_id: z.string(), captured: z.literal(true), status: z.literal("COMPLETED"), capture_id: z.string().describe("The capture (ch_...) that refund-payment takes.") })
+  .meta({ id: "BackendPayPalCapture", example: { order_id: "pi_1234567890", captured: true, status: "COMPLETED", capture_id: "ch_1234567890" } });
+const CaptureRefunds = z.object({
+  captures: z.array(z.object({ id: z.string(), status: z.enum(["COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED"]), amount: Money })),
+  refunds: z.array(z.object({ id: z.string(), status: RefundStatus, amount: Money })),
+});
+const OrderDetailsAnswer = z
+  .object({
+    order_id: z.string(),
+    status: OrderStatus,
+    intent: z.enum(["CAPTURE", "AUTHORIZE"]),
+    purchase_units: z.array(z.object({ reference_id: z.string(), amount: Money, description: z.string().optional(), custom_id: z.string().optional(), payments: CaptureRefunds.optional().describe("Once captured.") })),
+    create_time: z.string().describe("ISO-8601 UTC, to the second."),
+    update_time: z.string(),
+  })
+  .meta({
+    id: "BackendPayPalOrderDetails",
+    example: { order_id: "pi_1234567890", status: "COMPLETED", intent: "CAPTURE", purchase_units: [{ reference_id: "default", amount: { currency_code: "USD", value: "29.99" } }], create_time: "2023-01-01T12:00:00Z", update_time: "2023-01-01T12:05:00Z" },
+  });
+const RefundAnswer = z
+  .object({ refund_id: z.string(), status: RefundStatus, amount: Money, create_time: z.string(), capture_id: z.string() })
+  .meta({ id: "BackendPayPalRefund", example: { refund_id: "re_1234567890", status: "COMPLETED", amount: { currency_code: "USD", value: "29.99" }, create_time: "2023-01-01T12:10:00Z", capture_id: "ch_1234567890" } });
+
+/** A refund's status in PayPal's words. */
+function refundStatusOf(status: RefundRecord["status"]): z.output<typeof RefundStatus> {
+  switch (status) {
+    case "succeeded":
+      return "COMPLETED";
+    case "pending":
+      return "PENDING";
+    case "failed":
+      return "FAILED";
+    case "canceled":
+      return "CANCELLED";
+  }
+}
+
 function waitingAttempt(intent: IntentRecord) {
   return [...intent.attempts].reverse().find((a) => a.type === "authorize" && a.status === "requires_action") ?? null;
 }
 
 /** PayPal's order status for a payment intent's status alone (an order waiting for its payer: CREATED). */
-function orderStatusOf(status: string): string {
+function orderStatusOf(status: string): OrderStatusWord {
   switch (status) {
     case "succeeded":
       return "COMPLETED";
@@ -75,7 +124,7 @@ function orderStatusOf(status: string): string {
  * PayPal's order status for the intent. Only reads: the payer's decision on the sandbox's approval page
  * is shown as PayPal shows it (APPROVED; a canceled approval VOIDED) before anything completed the order.
  */
-async function orderStatus(env: Env, intent: IntentRecord): Promise<string> {
+async function orderStatus(env: Env, intent: IntentRecord): Promise<OrderStatusWord> {
   return (await orderState(env, intent)).status;
 }
 
@@ -87,7 +136,7 @@ async function orderStatus(env: Env, intent: IntentRecord): Promise<string> {
  * account, the sandbox's ledger otherwise): a payer who approved in PayPal's popup (the JS SDK's
  * flow, which never comes back through a return page) reads APPROVED, as at PayPal.
  */
-async function orderState(env: Env, intent: IntentRecord): Promise<{ status: string; updated: number }> {
+async function orderState(env: Env, intent: IntentRecord): Promise<{ status: OrderStatusWord; updated: number }> {
   if (paidOtherwise(intent)) return { status: "VOIDED", updated: intent.updated };
   if (intent.status === "requires_action") {
     const waiting = waitingAttempt(intent);
@@ -200,7 +249,7 @@ function uncapturable(intent: IntentRecord, status: string): string {
 }
 
 export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
-  paypalRoute(app, sub, { path: "/paypal/create-order", permission: "payments.transactions.create", customers: true, summary: "Create a PayPal order (amount in major units); the payer approves at approval_url", body: CreateOrderBody, response: Answer }, async (c, { principal, body }) => {
+  paypalRoute(app, sub, { path: "/paypal/create-order", permission: "payments.transactions.create", customers: true, summary: "Create a PayPal order (amount in major units); the payer approves at approval_url", body: CreateOrderBody, response: CreatedOrderAnswer }, async (c, { principal, body }) => {
     const currency = normalizeCurrency(body.currency);
     const amount = payableByPayPal(amountInMinor(body.amount, currency), currency);
     const req = await backendRequest(c, principal, "POST /api/v1/payments/paypal/create-order", "", { ...body, amount, currency }, "seed004.paypal.create_order");
@@ -234,10 +283,10 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
         { href: approval, rel: "approve", method: "GET" },
         { href: `${origin}/api/v1/payments/paypal/capture-order/?order_id=${encodeURIComponent(intent.id)}`, rel: "capture", method: "POST" },
       ],
-    }, 200, outcome.replayed ? { "Idempotent-Replayed": "true" } : {});
+    } satisfies z.output<typeof CreatedOrderAnswer>, 200, outcome.replayed ? { "Idempotent-Replayed": "true" } : {});
   });
 
-  paypalRoute(app, sub, { path: "/paypal/capture-order", permission: "payments.transactions.create", summary: "Capture an order the payer approved (400 ORDER_NOT_APPROVED before approval)", body: OrderBody, response: Answer }, async (c, { principal, body }) => {
+  paypalRoute(app, sub, { path: "/paypal/capture-order", permission: "payments.transactions.create", summary: "Capture an order the payer approved (400 ORDER_NOT_APPROVED before approval)", body: OrderBody, response: CapturedOrderAnswer }, async (c, { principal, body }) => {
     let intent = await visibleIntent(c, principal, body.order_id, "PayPal order");
     assertOrder(intent);
     // Checked first, so that the completion below never completes a card payment's own step (3DS).
@@ -282,10 +331,10 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
     if (intent.status !== "succeeded" || intent.amountReceived <= 0) {
       throw bad(`This order cannot be captured: ${uncapturable(intent, await orderStatus(c.env, intent))}.`);
     }
-    return c.json({ order_id: intent.id, captured: true, status: "COMPLETED", capture_id: chargeIdForIntent(intent.id) });
+    return c.json({ order_id: intent.id, captured: true, status: "COMPLETED", capture_id: chargeIdForIntent(intent.id) } satisfies z.output<typeof CapturedOrderAnswer>);
   });
 
-  paypalRoute(app, sub, { path: "/paypal/get-order", permission: "payments.transactions.view", customers: true, get: true, summary: "A PayPal order in PayPal's shape (also GET ?order_id=..., the create's self link)", body: OrderBody, response: Answer }, async (c, { principal, body }) => {
+  paypalRoute(app, sub, { path: "/paypal/get-order", permission: "payments.transactions.view", customers: true, get: true, summary: "A PayPal order in PayPal's shape (also GET ?order_id=..., the create's self link)", body: OrderBody, response: OrderDetailsAnswer }, async (c, { principal, body }) => {
     const intent = await visibleIntent(c, principal, body.order_id, "PayPal order");
     assertOrder(intent);
     // A card payment made after the order was voided is no capture of this order.
@@ -305,7 +354,7 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
             ? {
                 payments: {
                   captures: [{ id: chargeIdForIntent(intent.id), status: intent.amountRefunded >= intent.amountReceived ? "REFUNDED" : intent.amountRefunded > 0 ? "PARTIALLY_REFUNDED" : "COMPLETED", amount: money(intent.amountReceived, intent.currency) }],
-                  refunds: intent.refunds.map((r) => ({ id: r.id, status: r.status === "succeeded" ? "COMPLETED" : r.status === "canceled" ? "CANCELLED" : r.status.toUpperCase(), amount: money(r.amount, r.currency) })),
+                  refunds: intent.refunds.map((r) => ({ id: r.id, status: refundStatusOf(r.status), amount: money(r.amount, r.currency) })),
                 },
               }
             : {}),
@@ -313,10 +362,10 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
       ],
       create_time: paypalTime(intent.created),
       update_time: paypalTime(state.updated),
-    });
+    } satisfies z.output<typeof OrderDetailsAnswer>);
   });
 
-  paypalRoute(app, sub, { path: "/paypal/refund-payment", permission: "payments.transactions.void", summary: "Refund a capture, fully or partly (amount in major units)", body: RefundBody, response: Answer }, async (c, { principal, body }) => {
+  paypalRoute(app, sub, { path: "/paypal/refund-payment", permission: "payments.transactions.void", summary: "Refund a capture, fully or partly (amount in major units)", body: RefundBody, response: RefundAnswer }, async (c, { principal, body }) => {
     const intentId = hasPrefix(body.capture_id, "ch") ? intentIdForCharge(body.capture_id) : body.capture_id;
     const current = await visibleIntent(c, principal, intentId, "Capture", body.capture_id);
     // Only a payment made with PayPal has a capture (a canceled order has none).
@@ -337,7 +386,6 @@ export function registerBackendPayPal(app: App, sub: Hono<AppEnv>): void {
     const intent = outcomeIntent(c, outcome, current.id, "PayPal order");
     const refund = intent.refunds.find((r) => r.id === outcome.refundId);
     if (!refund) throw new BackendError(500, "The refund is missing from its payment.");
-    const status = refund.status === "succeeded" ? "COMPLETED" : refund.status === "pending" ? "PENDING" : refund.status === "failed" ? "FAILED" : "CANCELLED";
-    return c.json({ refund_id: refund.id, status, amount: money(refund.amount, refund.currency), create_time: paypalTime(refund.created), capture_id: chargeIdForIntent(intent.id) }, 200, outcome.replayed ? { "Idempotent-Replayed": "true" } : {});
+    return c.json({ refund_id: refund.id, status: refundStatusOf(refund.status), amount: money(refund.amount, refund.currency), create_time: paypalTime(refund.created), capture_id: chargeIdForIntent(intent.id) } satisfies z.output<typeof RefundAnswer>, 200, outcome.replayed ? { "Idempotent-Replayed": "true" } : {});
   });
 }

@@ -17,7 +17,7 @@ import { intentStub, publicBase } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { idempotentD1 } from "../v1/idempotency";
 import type { Principal } from "../../auth/permissions";
-import type { Scope } from "../../core/types";
+import { INTENT_STATUSES, type Scope } from "../../core/types";
 import { backendRequest, outcomeIntent, visibleIntent } from "./common";
 import { amountInMinor, bad, backendRoute, decimalAmount, stillInProgress } from "./surface";
 import { ApiError } from "../../core/errors";
@@ -25,7 +25,6 @@ import { createParams } from "../../intents/params";
 import { hostedPaymentPageUrl } from "../../pages/urls";
 
 const id = z.string().min(1).max(255);
-const Answer = z.record(z.string(), z.unknown());
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
 const CreateIntentBody = z.object({
@@ -51,6 +50,25 @@ const SubscriptionBody = z.object({
   default_payment_method: id.optional(),
 });
 const CancelSubscriptionBody = z.object({ subscription_id: id });
+// The answers, as the seed shows them (its example values), and what /openapi.json documents.
+const PaymentIntentStatus = z.enum(INTENT_STATUSES);
+const CreatedIntentAnswer = z
+  .object({ payment_intent_id: z.string(), client_secret: z.string(), status: PaymentIntentStatus, amount: z.number().int().describe("Minor units (2999 for 29.99 USD)."), currency: z.string() })
+  .meta({ id: "BackendPaymentIntent", example: { payment_intent_id: "pi_1234567890", client_secret: "pi_1234567890_secret_abc123", status: "requires_payment_method", amount: 2999, currency: "usd" } });
+const ConfirmationAnswer = z
+  .object({
+    confirmed: z.boolean().describe("The money is taken or held (succeeded, requires_capture); false while the provider has not answered (processing) or 3D Secure waits (requires_action)."),
+    payment_intent_id: z.string(),
+    status: PaymentIntentStatus,
+    next_action: z.object({ type: z.string(), redirect_to_url: z.object({ url: z.string() }) }).optional().describe("Only while requires_action: where the customer takes the 3D Secure step."),
+  })
+  .meta({ id: "BackendConfirmation", example: { confirmed: true, payment_intent_id: "pi_1234567890", status: "succeeded" } });
+const RetrievedIntentAnswer = z
+  .object({ payment_intent_id: z.string(), status: PaymentIntentStatus, amount: z.number().int().describe("Minor units."), currency: z.string(), created: z.number().int().describe("Unix seconds."), metadata: z.record(z.string(), z.string()) })
+  .meta({ id: "BackendPayment", example: { payment_intent_id: "pi_1234567890", status: "succeeded", amount: 2999, currency: "usd", created: 1640995200, metadata: { course_id: "123" } } });
+const CustomerAnswer = z
+  .object({ customer_id: z.string(), email: z.string().nullable(), name: z.string().nullable() })
+  .meta({ id: "BackendCustomer", example: { customer_id: "cus_1234567890", email: "user@example.com", name: "John Doe" } });
 // Seed 004's answers about subscriptions are flat and name no items (the subscription's price, as an
 // object, is in /v1/subscriptions/{id} and in the customer.subscription.* events).
 const SubscriptionAnswer = z
@@ -127,7 +145,7 @@ async function keyed(c: Ctx, principal: Principal, route: string, target: string
 }
 
 export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
-  backendRoute(app, sub, { path: "/stripe/create-payment-intent", permission: "payments.transactions.create", customers: true, summary: "Create a payment intent (amount in major units)", body: CreateIntentBody, response: Answer }, async (c, { principal, body }) => {
+  backendRoute(app, sub, { path: "/stripe/create-payment-intent", permission: "payments.transactions.create", customers: true, summary: "Create a payment intent (amount in major units)", body: CreateIntentBody, response: CreatedIntentAnswer }, async (c, { principal, body }) => {
     const currency = normalizeCurrency(body.currency);
     const amount = amountInMinor(body.amount, currency);
     if (principal.customerId && body.customer !== undefined && body.customer !== principal.customerId) throw bad("A customer's token can only create payments for that customer.");
@@ -147,19 +165,19 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
       paymentMethod: paymentMethod ?? null,
     }));
     const intent = outcomeIntent(c, outcome, intentId);
-    return c.json({ payment_intent_id: intent.id, client_secret: intent.clientSecret, status: intent.status, amount: intent.amount, currency: intent.currency }, 200, outcome.replayed ? { "Idempotent-Replayed": "true" } : {});
+    return c.json({ payment_intent_id: intent.id, client_secret: intent.clientSecret, status: intent.status, amount: intent.amount, currency: intent.currency } satisfies z.output<typeof CreatedIntentAnswer>, 200, outcome.replayed ? { "Idempotent-Replayed": "true" } : {});
   });
 
   // `confirmed`: the money is taken (or held, for a manual capture), isPaid. A payment whose provider
   // has not answered yet (`processing`) is not: it may still be declined, and a client that fulfils on
   // `confirmed` would ship an unpaid order. Its `status` says to read it back later.
 
-  backendRoute(app, sub, { path: "/stripe/confirm-payment", permission: "payments.transactions.create", customers: true, summary: "Confirm a payment intent (with its payment method, or payment_method)", body: ConfirmBody, response: Answer }, async (c, { principal, body }) => {
+  backendRoute(app, sub, { path: "/stripe/confirm-payment", permission: "payments.transactions.create", customers: true, summary: "Confirm a payment intent (with its payment method, or payment_method)", body: ConfirmBody, response: ConfirmationAnswer }, async (c, { principal, body }) => {
     const current = await visibleIntent(c, principal, body.payment_intent_id);
     // The document's flow: the shopper paid with the client secret (on our hosted page, where Stripe.js
     // would have confirmed at Stripe), then the backend confirms. Already confirmed: it says so.
     if (!body.payment_method && isPaidOrPaying(current)) {
-      return c.json({ confirmed: isPaid(current), payment_intent_id: current.id, status: current.status });
+      return c.json({ confirmed: isPaid(current), payment_intent_id: current.id, status: current.status } satisfies z.output<typeof ConfirmationAnswer>);
     }
     if (!current.paymentMethod && !body.payment_method) {
       // A canceled (or failed) intent is not to be paid: its status says why, not the hosted page.
@@ -175,18 +193,18 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
     const intent = outcomeIntent(c, outcome, current.id);
     const confirmed = isPaid(intent);
     return c.json(
-      { confirmed, payment_intent_id: intent.id, status: intent.status, ...(intent.nextAction ? { next_action: { type: intent.nextAction.type, redirect_to_url: { url: intent.nextAction.url } } } : {}) },
+      { confirmed, payment_intent_id: intent.id, status: intent.status, ...(intent.nextAction ? { next_action: { type: intent.nextAction.type, redirect_to_url: { url: intent.nextAction.url } } } : {}) } satisfies z.output<typeof ConfirmationAnswer>,
       200,
       outcome.replayed ? { "Idempotent-Replayed": "true" } : {},
     );
   });
 
-  backendRoute(app, sub, { path: "/stripe/retrieve-payment", permission: "payments.transactions.view", customers: true, summary: "Retrieve a payment intent", body: IntentIdBody, response: Answer }, async (c, { principal, body }) => {
+  backendRoute(app, sub, { path: "/stripe/retrieve-payment", permission: "payments.transactions.view", customers: true, summary: "Retrieve a payment intent", body: IntentIdBody, response: RetrievedIntentAnswer }, async (c, { principal, body }) => {
     const intent = await visibleIntent(c, principal, body.payment_intent_id);
-    return c.json({ payment_intent_id: intent.id, status: intent.status, amount: intent.amount, currency: intent.currency, created: seconds(intent.created), metadata: intent.metadata });
+    return c.json({ payment_intent_id: intent.id, status: intent.status, amount: intent.amount, currency: intent.currency, created: seconds(intent.created), metadata: intent.metadata } satisfies z.output<typeof RetrievedIntentAnswer>);
   });
 
-  backendRoute(app, sub, { path: "/stripe/create-customer", permission: "payments.methods.manage", summary: "Create a customer", body: CustomerBody, response: Answer }, (c, { principal, body }) =>
+  backendRoute(app, sub, { path: "/stripe/create-customer", permission: "payments.methods.manage", summary: "Create a customer", body: CustomerBody, response: CustomerAnswer }, (c, { principal, body }) =>
     keyed(c, principal, "POST /api/v1/payments/stripe/create-customer", "", body, "seed004.stripe.create_customer", async () => {
       const row: CustomerRow = {
         id: randomId("cus"),
@@ -209,7 +227,7 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
       w.add(insert.sql, insert.params);
       await w.event("customer.created", renderCustomer(row), [row.id], { requestId: c.get("requestId") });
       await w.commit(c.env);
-      return { customer_id: row.id, email: row.email, name: row.name };
+      return { customer_id: row.id, email: row.email, name: row.name } satisfies z.output<typeof CustomerAnswer>;
   }));
 
   backendRoute(app, sub, { path: "/stripe/create-subscription", permission: "billing.manage", summary: "Create a subscription to a price: its first invoice charged now to the customer's default card (or payment_method, a card to save and use); without one, `incomplete`, with the invoice's payment intent (payment_intent_id, client_secret) for the customer to pay", body: SubscriptionBody, response: SubscriptionAnswer }, (c, { principal, body }) =>
