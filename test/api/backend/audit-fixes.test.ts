@@ -2,7 +2,7 @@
 // {"error": "<description>"}, a 400 that says what is wrong, and nothing is made.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { get, newMerchant, post, type ListJson, type PaymentIntentJson } from "../../helpers";
+import { get, newMerchant, post, rawCall, type ListJson, type PaymentIntentJson } from "../../helpers";
 
 const P = "/api/v1/payments";
 
@@ -130,5 +130,40 @@ describe("seed 004 in the OpenAPI document", () => {
     // The reference's examples are the seed's, not an empty object.
     const example = doc.paths[`${P}/stripe/create-payment-intent/`]?.post?.responses["200"]?.content?.["application/json"]?.example;
     expect(example).toEqual({ payment_intent_id: "pi_1234567890", client_secret: "pi_1234567890_secret_abc123", status: "requires_payment_method", amount: 2999, currency: "usd" });
+  });
+});
+
+describe("seed 004 amounts of any length", () => {
+  it("a decimal too large or too precise is told as such however it is written (1e40, 41 digits, 1e-39), never as text too long or not a number, and nothing is made", async () => {
+    const { opts, key } = await newMerchant("s4-audit-long-amounts");
+    const send = (path: string, amount: string, currency = "usd") =>
+      rawCall("POST", `${P}/${path}/`, { authorization: `Bearer ${key}` }, `{"amount": ${amount}, "currency": "${currency}"}`);
+    const tooLarge = "Amount must be no more than 999999.99 USD.";
+    const cases: [string, string][] = [
+      ["1e40", tooLarge],
+      ["1E+40", tooLarge],
+      [`1${"0".repeat(40)}`, tooLarge],
+      [`"1${"0".repeat(40)}"`, tooLarge],
+      [`1${"0".repeat(5000)}`, tooLarge],
+      ["1e-39", `Amount 0.0000000000000000000000... has more decimal places than USD allows (2).`],
+      [`0.${"0".repeat(37)}1`, `Amount 0.0000000000000000000000... has more decimal places than USD allows (2).`],
+      [`"0.${"0".repeat(21)}1"`, `Amount 0.${"0".repeat(21)}1 has more decimal places than USD allows (2).`],
+      [`-1${"0".repeat(70)}`, "Amount must be at least 0.01 USD."],
+      [`"1${"0".repeat(70)}x"`, `Invalid amount: "1${"0".repeat(31)}" is not a decimal number, such as 29.99.`],
+    ];
+    for (const path of ["stripe/create-payment-intent", "paypal/create-order"]) {
+      for (const [amount, message] of cases) {
+        const res = await send(path, amount);
+        expect(res.status, `${path} ${amount.slice(0, 50)}: ${res.text}`).toBe(400);
+        expect(res.json, `${path} ${amount.slice(0, 50)}`).toEqual({ error: message });
+      }
+    }
+    expect((await get<ListJson<PaymentIntentJson>>("/v1/payment_intents", opts)).body.data).toEqual([]);
+    // Zeros that change nothing are taken, however many.
+    for (const amount of [`"${"0".repeat(70)}29.99"`, `29.99${"0".repeat(30)}`]) {
+      const res = await send("stripe/create-payment-intent", amount);
+      expect(res.status, res.text).toBe(200);
+      expect((res.json as { amount: number }).amount).toBe(2999);
+    }
   });
 });
