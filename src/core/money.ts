@@ -69,17 +69,21 @@ export function decimalToMinor(value: string | number, currency: string, param =
   const exponent = EXPONENTS.get(normalizeCurrency(currency)) ?? 2;
   const given = typeof value === "number" ? numberToPlainString(value) : value.trim();
   const text = withoutExponent(given, exponent, currency, param);
-  const match = /^(\d{1,64})(?:\.(\d{1,20}))?$/.exec(text);
+  // Any number of digits: leading zeros and trailing decimal zeros change nothing (29.99 with thirty
+  // zeros after it, as a decimal type may print it, is 29.99); what is left is judged by its digits.
+  const match = /^(\d+)(?:\.(\d+))?$/.exec(text);
   if (!match) throw invalidRequest(`Invalid decimal amount: "${text.slice(0, 32)}".`, param, "invalid_amount");
-  const whole = match[1] ?? "0";
+  const digits = match[1] ?? "0";
+  const whole = digits.slice(Math.min(zerosAt(digits, false), digits.length - 1));
   // A well-formed amount too large for any currency: the bound, in the caller's terms.
-  if (whole.replace(/^0+(?=\d)/, "").length > 12) {
+  if (whole.length > 12) {
     throw invalidRequest(`Amount must be no more than ${minorToDecimal(MAX_AMOUNT, currency)} ${currency.toUpperCase()}.`, param, "amount_too_large");
   }
-  const fraction = (match[2] ?? "").replace(/0+$/, "");
+  const decimals = match[2] ?? "";
+  const fraction = decimals.slice(0, decimals.length - zerosAt(decimals, true));
   if (fraction.length > exponent) {
     throw invalidRequest(
-      `Amount ${text} has more decimal places than ${currency.toUpperCase()} allows (${exponent}).`,
+      `Amount ${text.length > 24 ? `${text.slice(0, 24)}...` : text} has more decimal places than ${currency.toUpperCase()} allows (${exponent}).`,
       param,
       "invalid_amount",
     );
@@ -90,6 +94,13 @@ export function decimalToMinor(value: string | number, currency: string, param =
   if (minor < 1) throw invalidRequest(`Amount must be at least ${minorToDecimal(1, currency)} ${code}.`, param, "amount_too_small");
   if (minor > MAX_AMOUNT) throw invalidRequest(`Amount must be no more than ${minorToDecimal(MAX_AMOUNT, currency)} ${code}.`, param, "amount_too_large");
   return assertAmount(minor, param);
+}
+
+/** How many of `digits` lead (or, `fromEnd`, trail) as zeros: a loop, linear on any length (a regex such as /0+$/ is not). */
+function zerosAt(digits: string, fromEnd: boolean): number {
+  let n = 0;
+  while (n < digits.length && digits[fromEnd ? digits.length - 1 - n : n] === "0") n++;
+  return n;
 }
 
 /**

@@ -74,6 +74,14 @@ describe("decimal amounts convert exactly", () => {
     expect(() => decimalToMinor("1e3", "usd")).toThrow("Invalid decimal amount");
   });
 
+  it("reads a plain decimal of any length by its significant digits: zeros that change nothing are taken, too large or too precise is told as such", () => {
+    expect(decimalToMinor(`29.99${"0".repeat(30)}`, "eur")).toBe(2999);
+    expect(decimalToMinor(`${"0".repeat(70)}29.99`, "eur")).toBe(2999);
+    expect(() => decimalToMinor(`1${"0".repeat(70)}`, "usd")).toThrow("Amount must be no more than 999999.99 USD.");
+    expect(() => decimalToMinor(`0.${"0".repeat(38)}1`, "usd")).toThrow("Amount 0.0000000000000000000000... has more decimal places than USD allows (2).");
+    expect(() => decimalToMinor(`0.${"0".repeat(60000)}`, "usd")).toThrow("Amount must be at least 0.01 USD.");
+  });
+
   it("round-trips every valid amount through its decimal form (property)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: MAX_AMOUNT }), fc.constantFrom("usd", "jpy", "kwd", "eur", "bhd", "krw"), (minor, currency) => {

@@ -7,7 +7,7 @@ import { cors } from "hono/cors";
 import { z } from "zod";
 import type { Permission, Principal } from "../../auth/permissions";
 import { ApiError, BEARER_CHALLENGE } from "../../core/errors";
-import { currencyExponent, decimalMessage, decimalToMinor } from "../../core/money";
+import { decimalMessage, decimalToMinor } from "../../core/money";
 import { log } from "../../log";
 import { JsonNumber, readExactJson } from "../common/exact-json";
 import { surfacePrincipal } from "../common/surface-auth";
@@ -132,18 +132,11 @@ export function parseBackend<S extends z.ZodType>(schema: S, input: unknown): z.
 /** A decimal amount in major units, as the seed sends it: a JSON number, or the same as text ("29.99"). Any length: amountInMinor tells how it is wrong. */
 export const decimalAmount = z.union([z.string().min(1), z.number()], { error: "must be a number or a decimal string, such as 29.99" }).transform(String);
 
-/** How many of `digits` lead (or, `fromEnd`, trail) as zeros: a loop, linear on any length (a regex such as /0+$/ is not). */
-function zerosAt(digits: string, fromEnd: boolean): number {
-  let n = 0;
-  while (n < digits.length && digits[fromEnd ? digits.length - 1 - n : n] === "0") n++;
-  return n;
-}
-
 /**
  * A decimal amount in minor units of `currency`, exactly. Text that is no decimal number ("10.", "1,5")
  * is told as the other invalid fields are, the text quoted; a decimal number of any length that is
- * too large, too small or too precise for the currency is told as such (1e40 written out, 1e-39), as
- * a short one is.
+ * too large, too small or too precise for the currency is told as such by the core (1e40 written out,
+ * 1e-39), as a short one is.
  */
 export function amountInMinor(given: string, currency: string, field = "amount"): number {
   // Exponent notation in text ("1e2") reads as the same JSON number does, expanded exactly.
@@ -153,19 +146,8 @@ export function amountInMinor(given: string, currency: string, field = "amount")
   if (/^-\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text)) return decimalToMinor("0", currency, field);
   // Exponent notation too far out to write out ("1e308"): the core tells it as too large or too precise.
   if (/^\d+(?:\.\d+)?[eE][+-]?\d+$/.test(text)) return decimalToMinor(text, currency, field);
-  const plain = /^(\d+)(?:\.(\d+))?$/.exec(text);
-  if (!plain) throw bad(`Invalid ${field}: ${JSON.stringify(text.slice(0, 32))} is not a decimal number, such as 29.99.`);
-  const [, whole = "", fraction = ""] = plain;
-  if (whole.length <= 64 && fraction.length <= 20) return decimalToMinor(text, currency, field);
-  // Longer than the core reads: leading zeros and trailing decimal zeros change nothing; what is left
-  // is too large (more than 12 digits before the point), or has more decimals than any currency.
-  const significantWhole = whole.slice(zerosAt(whole, false)) || "0";
-  const significantFraction = fraction.slice(0, fraction.length - zerosAt(fraction, true));
-  if (significantWhole.length > 12) return decimalToMinor(significantWhole.slice(0, 13), currency, field);
-  if (significantFraction.length > 20) {
-    throw bad(`Amount ${text.length > 24 ? `${text.slice(0, 24)}...` : text} has more decimal places than ${currency.toUpperCase()} allows (${currencyExponent(currency) ?? 2}).`);
-  }
-  return decimalToMinor(significantFraction ? `${significantWhole}.${significantFraction}` : significantWhole, currency, field);
+  if (!/^\d+(?:\.\d+)?$/.test(text)) throw bad(`Invalid ${field}: ${JSON.stringify(text.slice(0, 32))} is not a decimal number, such as 29.99.`);
+  return decimalToMinor(text, currency, field);
 }
 
 export interface BackendSpec<B extends z.ZodType> {
