@@ -16,7 +16,7 @@ import { resolvePaymentMethodInput } from "../v1/payment_intents";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { backendRequest, markReplay, outcomeIntent, visibleIntent } from "./common";
-import { amountInMinor, bad, BackendError, backendRoute, decimalAmount, missing, type BackendSpec } from "./surface";
+import { amountInMinor, bad, BackendError, backendRoute, currencyCode, decimalAmount, missing, type BackendSpec } from "./surface";
 import { ApiError, type ApiErrorData } from "../../core/errors";
 import type { Principal } from "../../auth/permissions";
 import { createParams } from "../../intents/params";
@@ -40,14 +40,14 @@ function payableByPayPal(amount: number, currency: string): number {
 
 const CreateOrderBody = z.object({
   amount: decimalAmount,
-  currency: z.string().min(3).max(3),
+  currency: currencyCode,
   description: z.string().max(127).optional(),
   custom_id: z.string().max(127).optional(),
   // An absolute http(s) URL, as on /v1 (a javascript: one was accepted and came back in a redirect's Location).
   return_url: f.url.optional(),
 });
 const OrderBody = z.object({ order_id: id });
-const RefundBody = z.object({ capture_id: id, amount: decimalAmount.optional(), currency: z.string().min(3).max(3).optional(), note_to_payer: z.string().max(255).optional() });
+const RefundBody = z.object({ capture_id: id, amount: decimalAmount.optional(), currency: currencyCode.optional(), note_to_payer: z.string().max(255).optional() });
 
 // The answers, as the seed shows them (its example values), and what /openapi.json documents.
 const Money = z.object({ currency_code: z.string(), value: z.string().describe("Major units, as PayPal writes them: 29.99 (HUF, JPY and TWD whole: 1000).") });

@@ -19,7 +19,7 @@ import { idempotentD1 } from "../v1/idempotency";
 import type { Principal } from "../../auth/permissions";
 import { INTENT_STATUSES, type Scope } from "../../core/types";
 import { backendRequest, outcomeIntent, visibleIntent } from "./common";
-import { amountInMinor, bad, backendRoute, decimalAmount, stillInProgress } from "./surface";
+import { amountInMinor, bad, backendRoute, currencyCode, decimalAmount, stillInProgress } from "./surface";
 import { ApiError } from "../../core/errors";
 import { createParams } from "../../intents/params";
 import { hostedPaymentPageUrl } from "../../pages/urls";
@@ -29,7 +29,7 @@ const seconds = (ms: number) => Math.floor(ms / 1000);
 
 const CreateIntentBody = z.object({
   amount: decimalAmount,
-  currency: z.string().min(3).max(3),
+  currency: currencyCode,
   metadata: f.createMetadata.optional(),
   description: z.string().max(1000).optional(),
   customer: id.optional(),

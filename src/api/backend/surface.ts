@@ -129,6 +129,9 @@ export function parseBackend<S extends z.ZodType>(schema: S, input: unknown): z.
   throw bad(missingField ? `${field} is required` : `Invalid ${field || "request"}: ${(issue ? issueDetail(issue) : "invalid").slice(0, 200)}`);
 }
 
+/** A currency code: any text is read by the core's check, which names a wrong one ("Invalid currency: us. Use a supported ISO 4217 code ..."). */
+export const currencyCode = z.string().min(1, "must be an ISO 4217 code such as usd").max(64, "must be an ISO 4217 code such as usd");
+
 /** A decimal amount in major units, as the seed sends it: a JSON number, or the same as text ("29.99"). Any length: amountInMinor tells how it is wrong. */
 export const decimalAmount = z.union([z.string().min(1), z.number()], { error: "must be a number or a decimal string, such as 29.99" }).transform(String);
 

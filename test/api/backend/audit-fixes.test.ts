@@ -167,3 +167,15 @@ describe("seed 004 amounts of any length", () => {
     }
   });
 });
+
+describe("seed 004 currencies refused", () => {
+  it("a code of the wrong length is told as an unknown currency is, naming what was sent, not as a string too short", async () => {
+    const { opts } = await newMerchant("s4-audit-currency");
+    for (const currency of ["us", "usdd", "xyz"]) {
+      expect(expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { amount: 29.99, currency }, opts), 400)).toBe(`Invalid currency: ${currency}. Use a supported ISO 4217 code such as 'usd' or 'eur'.`);
+      expect(expectBackendError(await post(`${P}/paypal/create-order/`, { amount: 29.99, currency }, opts), 400)).toBe(`Invalid currency: ${currency}. Use a supported ISO 4217 code such as 'usd' or 'eur'.`);
+    }
+    expect(expectBackendError(await post(`${P}/stripe/create-payment-intent/`, { amount: 29.99, currency: "" }, opts), 400)).toBe("Invalid currency: must be an ISO 4217 code such as usd");
+    expect((await get<ListJson<PaymentIntentJson>>("/v1/payment_intents", opts)).body.data).toEqual([]);
+  });
+});
