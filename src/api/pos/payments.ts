@@ -437,17 +437,24 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
     { method: "post", path: "/payments/failed/{id}/resolve", permission: "payments.transactions.void", summary: "Mark a failed payment resolved (e.g. paid by other means) or dismissed", body: ResolveBody, response: PaymentAnswer },
     async (c, { principal, body, params }) => {
       const named = params.id ?? "";
+      // How it was paid instead belongs to a payment paid by other means: sent otherwise, it was dropped
+      // (a dismissal answered paidByOtherMeans false, an otherMeansType without paidByOtherMeans null).
+      if (body.paidByOtherMeans === true && body.resolution !== "resolved") throw validation("paidByOtherMeans: true goes with resolution resolved (a dismissed payment was not paid).", "paidByOtherMeans");
+      if (body.otherMeansType !== undefined && body.paidByOtherMeans !== true) throw validation("otherMeansType goes with paidByOtherMeans: true.", "otherMeansType");
       checkIntentId(named);
-      // A declined retry is an attempt of its original: resolved or dismissed as that payment.
+      // Unknown, or another merchant's: the same 404 (a path's id names no field), before anything is
+      // bound; the payment's object would name paymentIntentId for another merchant's id alone.
       const found = await intentStub(c.env, named).retrieve(principal, named);
-      const id = found ? (await originalOf(c.env, principal, found)).id : named;
+      if (!found) throw notFound(`No such payment: '${named}'.`);
+      // A declined retry is an attempt of its original: resolved or dismissed as that payment.
+      const id = (await originalOf(c.env, principal, found)).id;
       const { clientRequestId: key, ...rest } = body;
       const req = await posRequest(c, principal, key, { route: "POST /api/v1/payments/failed/{id}/resolve", target: id, params: rest }, `pos.failed.${body.resolution === "resolved" ? "resolve" : "dismiss"}`);
       const outcome = await intentStub(c.env, id).resolveFailedPayment(req, id, {
         status: body.resolution,
         reason: body.reason ?? "",
-        paidByOtherMeans: body.resolution === "resolved" && body.paidByOtherMeans === true,
-        otherMeansType: body.resolution === "resolved" && body.paidByOtherMeans === true ? (body.otherMeansType ?? null) : null,
+        paidByOtherMeans: body.paidByOtherMeans === true,
+        otherMeansType: body.otherMeansType ?? null,
         retriedBy: null,
         actor: principal.actor,
       });
