@@ -76,6 +76,11 @@ export interface PaymentMethodDetails {
   created: number;
   /** Stripe's billing_details, as given with the method (absent on methods stored before they were kept). */
   billingDetails?: BillingDetails | null;
+  /**
+   * Whether the payment's request carried the card's CVC (seed 002's cvv, never kept): false, none did,
+   * and a processor reports the CVV check not processed; absent, not known (as before it was kept).
+   */
+  cvcPresented?: boolean;
 }
 
 export interface BillingAddress {

@@ -237,7 +237,8 @@ async function createPayment(c: Ctx, principal: Principal, body: z.output<typeof
     locationId: body.locationId ?? null,
     terminalId: body.terminalId ?? null,
     tipAmount: tip,
-    paymentMethod: method,
+    // The cvv goes no further than this request; whether one came is what the processor's check reports.
+    paymentMethod: method && { ...method, cvcPresented: body.cvv !== undefined },
     confirm: true,
     // This API has no step for a cardholder (no 3D Secure redirect in its answers, none of its
     // statuses waits for one): a card that asks for it is declined (authentication_required), as
@@ -424,7 +425,8 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       // (A retry already made, its clientRequestId sent again, is replayed by the objects: not checked again.)
       const owners = customer === null ? [] : [customer, await posCustomerId(c.env, principal, customer)];
       if (failed.resolution?.retriedBy !== id) await assertRetryMethodUsable(c.env, failed, chosen, owners);
-      const method = given ?? { ...chosen, id: randomId("pm") };
+      // A CVV only if this retry sent one (the original's was never kept).
+      const method = { ...(given ?? { ...chosen, id: randomId("pm") }), cvcPresented: body.cvv !== undefined };
       const req = await posRequest(c, principal, key, { route: "POST /api/v1/payments/failed/{id}/retry", target: failed.id, params: rest }, "pos.retry");
       const { outcome } = await retryFailedPayment(c.env, { req, failed, id, paymentMethod: method, actor: principal, resolveAction: "pos.failed.resolve", customer, errorOnRequiresAction: true });
       return paymentAnswer(c, outcome, true);

@@ -119,7 +119,8 @@ export class SandboxConnector implements Connector {
       responseText: "Approval",
       authorizationCode: authCode(req.idempotencyKey),
       avsResult: "Y",
-      cvvResult: "M",
+      // No CVV came with the request (a card on file, a POS payment without cvv): not processed (P), not a match.
+      cvvResult: req.paymentMethod.cvcPresented === false ? "P" : "M",
       ...(incremental ? { incrementalAuthorization: true } : {}),
     };
   }
