@@ -351,6 +351,14 @@ export function icligoSurface(): Hono<AppEnv> {
     if (intent instanceof Response) return intent;
     const capture = intent.attempts.filter((a) => a.type === "capture").at(-1);
     if (!capture) throw new Error(`capture of ${intent.id} left no capture attempt`);
+    // The processor's answer was lost: nobody knows yet whether money moved, so no capture is
+    // reported (its date and amount would say it was made). The document's 500; the same answer
+    // again for the key's replay, as the payment it renders is the same.
+    if (capture.status === "pending") {
+      const n = found.number;
+      const message = `The processor did not answer the capture of payment ${n} in time: its outcome is not known yet and is being reconciled. Do not capture it again; read it with GET /payments/${n} (Confirmed once captured, with a CONFIRMED webhook).`;
+      return sendError(c, { status: 504, type: "api_error", code: "provider_timeout", message }, outcome.replayed, outcome.answer?.at);
+    }
     return send(await renderCapture(intent, capture, description), 200, outcome.replayed);
   });
 
