@@ -393,8 +393,11 @@ export function icligoSurface(): Hono<AppEnv> {
     const intent = paymentAfter(c, outcome, "refund", found, amount);
     if (intent instanceof Response) return intent;
     const payment = renderPayment(intent, found.number, paymentUrl(c, principal, intent));
-    const held = intent.refunds.find((r) => r.id === outcome.refundId && r.status === "pending" && r.requiresApproval && !r.approval);
-    if (held) return send({ ...payment, refund: renderPendingRefund(held) }, 202, outcome.replayed);
+    const made = intent.refunds.find((r) => r.id === outcome.refundId && r.status === "pending");
+    if (made?.requiresApproval && !made.approval) return send({ ...payment, refund: renderPendingRefund(made, "PENDING_APPROVAL") }, 202, outcome.replayed);
+    // Sent, but the processor's answer was lost: not refunded yet, and not failed either (a 2xx, so
+    // that no client retries it as a new refund, which would refund twice once this one settles).
+    if (made) return send({ ...payment, refund: renderPendingRefund(made, "PENDING") }, 202, outcome.replayed);
     return send(payment, 200, outcome.replayed);
   };
   api.on(["PUT", "POST"], withSlash("/:payment_id/refund"), refund);
@@ -454,7 +457,9 @@ const CaptureRequest = z.object({ amount: z.number().positive().describe("The am
 const ConfirmPaymentResponse = z
   .object({ date: z.number().int(), capturedAmountInfo: Money, captures: z.array(z.object({ id: z.string(), description: z.string(), captureTime: z.number().int(), amount: Money })).length(1) })
   .meta({ id: "IcligoConfirmPaymentResponse" });
-const HeldRefund = PaymentDto.extend({ refund: z.object({ id: z.string(), status: z.literal("PENDING_APPROVAL"), amount: Money }) }).meta({ id: "IcligoHeldRefund" });
+const HeldRefund = PaymentDto.extend({
+  refund: z.object({ id: z.string(), status: z.enum(["PENDING_APPROVAL", "PENDING"]).describe("PENDING_APPROVAL: held for an approver; PENDING: sent, the processor's answer not known yet (reconciled; REFUNDED webhook once refunded)."), amount: Money }),
+}).meta({ id: "IcligoHeldRefund" });
 const RefundRequest = z.object({ amount: z.number().positive().optional().describe("Default: all that is left to refund."), currency: SameCurrency }).meta({ id: "IcligoRefundRequest" });
 
 export function registerIcligoSurface(app: App): void {
@@ -474,6 +479,6 @@ export function registerIcligoSurface(app: App): void {
     reg.registerPath({ method, path: `${PREFIX}/{payment_id}/cancel`, summary: "Cancel a Created or Authorized payment", tags, security, request: { params }, responses: { 200: { description: "The payment", ...json(PaymentDto) }, ...errors } });
   }
   for (const method of ["put", "post"] as const)
-    reg.registerPath({ method, path: `${PREFIX}/{payment_id}/refund`, summary: "Refund all or part of a Completed or Confirmed payment (repeatable up to the captured amount)", tags, security, request: { params, body: { required: false, ...json(RefundRequest) } }, responses: { 200: { description: "The payment", ...json(PaymentDto) }, 202: { description: "The refund is held for an approver (above the merchant's threshold): the payment, not refunded yet, and the refund", ...json(HeldRefund) }, ...errors } });
+    reg.registerPath({ method, path: `${PREFIX}/{payment_id}/refund`, summary: "Refund all or part of a Completed or Confirmed payment (repeatable up to the captured amount)", tags, security, request: { params, body: { required: false, ...json(RefundRequest) } }, responses: { 200: { description: "The payment", ...json(PaymentDto) }, 202: { description: "The refund is held for an approver (above the merchant's threshold), or sent and its outcome at the processor not known yet: the payment, not refunded yet, and the refund", ...json(HeldRefund) }, ...errors } });
   app.route(PREFIX, icligoSurface());
 }

@@ -46,15 +46,16 @@ export function renderPayment(intent: IntentRecord, number: number, paymentUrl: 
   };
 }
 
-/** A capture's id in the seed's UUID form, derived from our attempt id (stable across reads). */
 /**
- * A refund the merchant's approval threshold holds back: the payment has not been refunded yet, and
- * the answer says so (202) with this object beside the payment. An approver decides it through /v1.
+ * A refund not made yet: one the merchant's approval threshold holds back (PENDING_APPROVAL; an
+ * approver decides it through /v1), or one sent whose answer the processor lost (PENDING; reconciled).
+ * The payment has not been refunded yet, and the answer says so (202) with this object beside it.
  */
-export function renderPendingRefund(refund: RefundRecord) {
-  return { id: refund.id, status: "PENDING_APPROVAL", amount: money(refund.amount, refund.currency) };
+export function renderPendingRefund(refund: RefundRecord, status: "PENDING_APPROVAL" | "PENDING") {
+  return { id: refund.id, status, amount: money(refund.amount, refund.currency) };
 }
 
+/** A capture's id in the seed's UUID form, derived from our attempt id (stable across reads). */
 export async function captureUuid(attemptId: string): Promise<string> {
   const hex = await sha256Hex(attemptId);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
