@@ -145,6 +145,23 @@ function paymentAfter(c: Ctx, outcome: OpOutcome, action: PaymentAction, found: 
   return outcome.intent;
 }
 
+const UNKNOWN_WORDS: Record<"capture" | "cancel", { noun: string; verb: string; then: string }> = {
+  capture: { noun: "capture", verb: "capture", then: "Confirmed once captured, with a CONFIRMED webhook" },
+  cancel: { noun: "cancellation", verb: "cancel", then: "Canceled once released, with a CANCELED webhook" },
+};
+
+/**
+ * A capture or cancel sent to the processor whose answer was lost: its outcome is reconciled later.
+ * Not a 200, which would say it was done: the document's 500, saying what happened and what to do
+ * (the payment is Processing meanwhile, and refuses the same operation). The key's replay of the same
+ * outcome is the same answer.
+ */
+function outcomeUnknown(c: Ctx, outcome: OpOutcome, action: "capture" | "cancel", number: number): Response {
+  const w = UNKNOWN_WORDS[action];
+  const message = `The processor did not answer the ${w.noun} of payment ${number} in time: its outcome is not known yet and is being reconciled. Do not ${w.verb} it again; read it with GET /payments/${number} (${w.then}).`;
+  return sendError(c, { status: 504, type: "api_error", code: "provider_timeout", message }, outcome.replayed, outcome.answer?.at);
+}
+
 // ---- request bodies ----------------------------------------------------------------------------------
 
 /** `raw` as an object; `field` names it in the message when it is not the body itself (products[0].price). */
@@ -352,13 +369,8 @@ export function icligoSurface(): Hono<AppEnv> {
     const capture = intent.attempts.filter((a) => a.type === "capture").at(-1);
     if (!capture) throw new Error(`capture of ${intent.id} left no capture attempt`);
     // The processor's answer was lost: nobody knows yet whether money moved, so no capture is
-    // reported (its date and amount would say it was made). The document's 500; the same answer
-    // again for the key's replay, as the payment it renders is the same.
-    if (capture.status === "pending") {
-      const n = found.number;
-      const message = `The processor did not answer the capture of payment ${n} in time: its outcome is not known yet and is being reconciled. Do not capture it again; read it with GET /payments/${n} (Confirmed once captured, with a CONFIRMED webhook).`;
-      return sendError(c, { status: 504, type: "api_error", code: "provider_timeout", message }, outcome.replayed, outcome.answer?.at);
-    }
+    // reported (its date and amount would say it was made).
+    if (capture.status === "pending") return outcomeUnknown(c, outcome, "capture", found.number);
     return send(await renderCapture(intent, capture, description), 200, outcome.replayed);
   });
 
@@ -369,6 +381,8 @@ export function icligoSurface(): Hono<AppEnv> {
     const outcome = await intentStub(c.env, found.intent.id).cancel(requestOf(c, principal, found.scope, "payment_intents.cancel", idem), found.intent.id, { cancellationReason: "requested_by_customer" });
     const intent = paymentAfter(c, outcome, "cancel", found);
     if (intent instanceof Response) return intent;
+    // The void's answer was lost: the hold may still be on the card, so the cancel is not reported as done.
+    if (intent.status === "processing") return outcomeUnknown(c, outcome, "cancel", found.number);
     return send(renderPayment(intent, found.number, paymentUrl(c, principal, intent)), 200, outcome.replayed);
   };
   api.on(["PUT", "POST"], withSlash("/:payment_id/cancel"), cancel);

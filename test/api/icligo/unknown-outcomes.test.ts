@@ -1,8 +1,8 @@
-// Seed 003: a capture or refund whose answer the processor lost is not reported as made. A capture's
+// Seed 003: a capture, cancel or refund whose answer the processor lost is not reported as made. A capture's
 // ConfirmPaymentResponse ("the date when the capture occurred, along with the captured amount") would
 // tell the application that money moved when nobody knows yet; the answer is the document's 500, in
 // its error format, saying the outcome is being reconciled, and the payment reads Processing until
-// reconciliation settles it (CONFIRMED then, captured once). A refund's is a 202, as a refund held for
+// reconciliation settles it (CONFIRMED then, captured once); a cancel's likewise. A refund's is a 202, as a refund held for
 // an approver is: the payment not refunded yet, and the refund PENDING beside it (a 2xx: a client
 // that retried a 500 with a new request would refund twice once the first settles).
 import { describe, expect, it } from "vitest";
@@ -86,5 +86,25 @@ describe("seed 003: a capture whose outcome at the processor is unknown", () => 
     expect((await stripeLedger(payment.paymentIntentId)).refunds.map((r) => r.amount)).toEqual([500]);
     const after = (await send(app, "GET", `/payments/${payment.id}`)).json as PaymentDto;
     expect(after.refundedAmount).toEqual({ currency: "EUR", value: 5 });
+  });
+
+  it("a cancel whose answer is lost is a 500 saying so (not a 200 that reads as canceled); the payment Processing, then Canceled once reconciled", async () => {
+    const { app, payment, secretKey } = await stripePaidPayment("icligo-cancel-lost", true);
+    const path = `/payments/${payment.id}/cancel`;
+    await stripeFault(secretKey, "cancel", "lost");
+    const res = await send(app, "PUT", path);
+    await stripeClearFaults(secretKey);
+    expect(res.status, res.text).toBe(500);
+    const body = res.json as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(["error", "message", "path", "status", "timestamp"]);
+    expect(body).toMatchObject({ status: 500, error: "Internal Server Error", path });
+    expect(body.message).toBe(`The processor did not answer the cancellation of payment ${payment.id} in time: its outcome is not known yet and is being reconciled. Do not cancel it again; read it with GET /payments/${payment.id} (Canceled once released, with a CANCELED webhook).`);
+    expect(((await send(app, "GET", `/payments/${payment.id}`)).json as PaymentDto).status).toBe("Processing");
+    // Sent again meanwhile: refused, nothing sent to the processor.
+    expect((await send(app, "POST", path)).status).toBe(400);
+
+    const settled = await settle(payment.paymentIntentId);
+    expect(settled.intent.status).toBe("canceled");
+    expect(((await send(app, "GET", `/payments/${payment.id}`)).json as PaymentDto).status).toBe("Canceled");
   });
 });
