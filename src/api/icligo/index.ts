@@ -151,14 +151,15 @@ const UNKNOWN_WORDS: Record<"capture" | "cancel", { noun: string; verb: string; 
 };
 
 /**
- * A capture or cancel sent to the processor whose answer was lost: its outcome is reconciled later.
+ * A capture or cancel sent to the processor whose answer was lost (or is still pending there, as PayPal
+ * may answer): its outcome is reconciled later.
  * Not a 200, which would say it was done: the document's 500, saying what happened and what to do
  * (the payment is Processing meanwhile, and refuses the same operation). The key's replay of the same
  * outcome is the same answer.
  */
 function outcomeUnknown(c: Ctx, outcome: OpOutcome, action: "capture" | "cancel", number: number): Response {
   const w = UNKNOWN_WORDS[action];
-  const message = `The processor did not answer the ${w.noun} of payment ${number} in time: its outcome is not known yet and is being reconciled. Do not ${w.verb} it again; read it with GET /payments/${number} (${w.then}).`;
+  const message = `The processor has not confirmed the ${w.noun} of payment ${number} (no answer in time, or one still pending there): its outcome is not known yet and is being reconciled. Do not ${w.verb} it again; read it with GET /payments/${number} (${w.then}).`;
   return sendError(c, { status: 504, type: "api_error", code: "provider_timeout", message }, outcome.replayed, outcome.answer?.at);
 }
 

@@ -47,7 +47,7 @@ describe("seed 003: a capture whose outcome at the processor is unknown", () => 
     const body = res.json as Record<string, unknown>;
     expect(Object.keys(body).sort()).toEqual(["error", "message", "path", "status", "timestamp"]);
     expect(body).toMatchObject({ status: 500, error: "Internal Server Error", path });
-    expect(body.message).toBe(`The processor did not answer the capture of payment ${payment.id} in time: its outcome is not known yet and is being reconciled. Do not capture it again; read it with GET /payments/${payment.id} (Confirmed once captured, with a CONFIRMED webhook).`);
+    expect(body.message).toBe(`The processor has not confirmed the capture of payment ${payment.id} (no answer in time, or one still pending there): its outcome is not known yet and is being reconciled. Do not capture it again; read it with GET /payments/${payment.id} (Confirmed once captured, with a CONFIRMED webhook).`);
     expect(res.text).not.toContain("capturedAmountInfo");
     const read = (await send(app, "GET", `/payments/${payment.id}`)).json as PaymentDto;
     expect(read.status).toBe("Processing");
@@ -98,7 +98,7 @@ describe("seed 003: a capture whose outcome at the processor is unknown", () => 
     const body = res.json as Record<string, unknown>;
     expect(Object.keys(body).sort()).toEqual(["error", "message", "path", "status", "timestamp"]);
     expect(body).toMatchObject({ status: 500, error: "Internal Server Error", path });
-    expect(body.message).toBe(`The processor did not answer the cancellation of payment ${payment.id} in time: its outcome is not known yet and is being reconciled. Do not cancel it again; read it with GET /payments/${payment.id} (Canceled once released, with a CANCELED webhook).`);
+    expect(body.message).toBe(`The processor has not confirmed the cancellation of payment ${payment.id} (no answer in time, or one still pending there): its outcome is not known yet and is being reconciled. Do not cancel it again; read it with GET /payments/${payment.id} (Canceled once released, with a CANCELED webhook).`);
     expect(((await send(app, "GET", `/payments/${payment.id}`)).json as PaymentDto).status).toBe("Processing");
     // Sent again meanwhile: refused, nothing sent to the processor.
     expect((await send(app, "POST", path)).status).toBe(400);
