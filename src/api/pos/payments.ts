@@ -291,6 +291,15 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       const req = await posRequest(c, principal, body.clientRequestId, { route: "POST /api/v1/payments/capture", target: id, params: { amountCents: body.amountCents } }, "pos.capture");
       const outcome = await intentStub(c.env, id).capture(req, id, { amountToCapture });
       const intent = assertOk(outcome, id, "capture", "paymentIntentId");
+      // The processor's answer was lost (or it is still pending there): nobody knows yet whether money
+      // moved, so no capture is reported ("captured" with amountCents 0 would say it was made, and a
+      // client retrying with a new clientRequestId could capture twice). The seed's 504, as for a lost
+      // authorization; the same answer again for the clientRequestId's replay.
+      if (intent.attempts.filter((a) => a.type === "capture").at(-1)?.status === "pending") {
+        throw new PosError(504, "PROVIDER_TIMEOUT", `The processor has not confirmed the capture of ${intent.id} (no answer in time, or one still pending there): its outcome is being reconciled. Do not capture it again; read it back with GET /api/v1/payments/transactions/${intent.id}.`, [
+          { field: "paymentIntentId", message: intent.id, paymentIntentId: intent.id },
+        ]);
+      }
       return c.json(
         // As the seed's example: amountCents is what was captured (4500 of 5000), the amountCents sent,
         // without the tip, which tipCents says, as every payment answer does (the sale's 1500 + 200);
