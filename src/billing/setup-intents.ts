@@ -413,6 +413,9 @@ export async function completeSetupChallenge(env: Env, scope: Scope, row: SetupI
   if (approved) {
     const success = await addSuccess(env, w, row, pm, attemptId, requestId);
     addAttemptAnswer(w, scope, row, attemptId, "succeeded", null, "succeeded");
+    // The card is set up: its issuer lets later off-session charges through without a challenge (the
+    // sandbox's 4000002500003155, as at Stripe). Only if this answer's success was written.
+    w.add("UPDATE payment_methods SET details = json_set(details, '$.setupAuthenticated', json('true')) WHERE id = ? AND EXISTS (SELECT 1 FROM setup_intents WHERE id = ? AND status = 'succeeded' AND latest_attempt = ?)", [pm.id, row.id, attemptId]);
     const results = await w.commit(env);
     return results[success.index] ? { kind: "succeeded", row: success.row } : { kind: "lost" };
   }

@@ -42,6 +42,8 @@ export type SandboxScenario =
   | "card_velocity_exceeded"
   | "test_mode_live_card"
   | "requires_3ds"
+  /** 4000002500003155: asks for 3D Secure as requires_3ds, but once set up (a passed setup challenge) charges off session without it. */
+  | "requires_3ds_on_setup"
   | "timeout_then_success"
   | "timeout_then_decline"
   | "provider_error"
@@ -81,6 +83,11 @@ export interface PaymentMethodDetails {
    * and a processor reports the CVV check not processed; absent, not known (as before it was kept).
    */
   cvcPresented?: boolean;
+  /**
+   * The card passed a setup intent's 3D Secure challenge when it was saved: the issuer then lets later
+   * off-session charges through without one (the sandbox's 4000002500003155). Absent: not set up so.
+   */
+  setupAuthenticated?: boolean;
 }
 
 export interface BillingAddress {

@@ -300,3 +300,40 @@ describe("3D Secure for setup intents", () => {
     expect(JSON.stringify(read)).not.toContain(setup.client_secret ?? "-");
   });
 });
+
+describe("a card set up with a passed 3D Secure challenge, charged later off session", () => {
+  /** A customer whose `card` was saved through a setup's 3D Secure challenge, passed. */
+  async function setUp(label: string, card: string): Promise<{ opts: CallOptions; customer: string; pm: string }> {
+    const m = await newMerchant(label);
+    const customer = await customerOf(m.opts, label);
+    const made = await ok(post<SetupJson>("/v1/setup_intents", { customer }, m.opts));
+    const setup = await ok(post<SetupJson>(`/v1/setup_intents/${made.id}/confirm`, { payment_method: card }, m.opts));
+    expect(setup.status).toBe("requires_action");
+    expect((await answerOnPage(setup.next_action?.redirect_to_url.url ?? "", "approve")).status).toBe(303);
+    const done = await ok(get<SetupJson>(`/v1/setup_intents/${made.id}`, m.opts));
+    expect(done.status).toBe("succeeded");
+    return { opts: m.opts, customer, pm: done.payment_method ?? "" };
+  }
+
+  const offSession = (opts: CallOptions, customer: string, pm: string) =>
+    post<{ status: string; id: string }>("/v1/payment_intents", { amount: 2500, currency: "usd", customer, payment_method: pm, off_session: true, confirm: true }, opts);
+
+  it("4000002500003155 (pm_card_authenticationRequiredOnSetup) is charged without a challenge, as at Stripe; on session it still asks for one", async () => {
+    const { opts, customer, pm } = await setUp("seti-3155-offsession", "pm_card_authenticationRequiredOnSetup");
+    const charged = await offSession(opts, customer, pm);
+    expect(charged.status, JSON.stringify(charged.body)).toBe(200);
+    expect(charged.body.status).toBe("succeeded");
+    const onSession = await ok(post<{ status: string }>("/v1/payment_intents", { amount: 2500, currency: "usd", customer, payment_method: pm, confirm: true, return_url: "https://shop.example/back" }, opts));
+    expect(onSession.status).toBe("requires_action");
+  });
+
+  it("the same card saved without a setup's challenge, and 4000002760003184 (always asks) even after one, are declined authentication_required off session", async () => {
+    const m = await newMerchant("seti-3155-no-setup");
+    const customer = await customerOf(m.opts, "seti-3155-no-setup");
+    const saved = await ok(post<{ id: string }>(`/v1/customers/${customer}/payment_methods`, { payment_method: "pm_card_authenticationRequiredOnSetup" }, m.opts));
+    expect(expectError(await offSession(m.opts, customer, saved.id), 402)).toMatchObject({ code: "authentication_required" });
+
+    const always = await setUp("seti-3184-offsession", "pm_card_authenticationRequired");
+    expect(expectError(await offSession(always.opts, always.customer, always.pm), 402)).toMatchObject({ code: "authentication_required" });
+  });
+});

@@ -15,6 +15,7 @@ const EXPECTED: Record<string, { status: number; intent?: string; code?: string;
   incorrect_cvc: { status: 402, code: "incorrect_cvc", decline: "incorrect_cvc" },
   processing_error: { status: 402, code: "processing_error", decline: "processing_error" },
   requires_3ds: { status: 200, intent: "requires_action" },
+  requires_3ds_on_setup: { status: 200, intent: "requires_action" },
   timeout_then_success: { status: 200, intent: "processing" },
   timeout_then_decline: { status: 200, intent: "processing" },
   provider_error: { status: 502, code: "provider_error" },

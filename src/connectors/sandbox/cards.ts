@@ -33,7 +33,7 @@ export const TEST_CARDS: readonly TestCard[] = [
   { number: "4000000000003220", brand: "visa", funding: "credit", country: "US", scenario: "requires_3ds", description: "Requires 3D Secure 2: approve or fail the challenge" },
   { number: "4000000000003055", brand: "visa", funding: "credit", country: "US", scenario: "success", description: "3D Secure supported but not required: succeeds" },
   { number: "4000000000000077", brand: "visa", funding: "credit", country: "US", scenario: "success", description: "Succeeds (Stripe's bypassPending: funds available at once; no balance is kept here)" },
-  { number: "4000002500003155", brand: "visa", funding: "credit", country: "US", scenario: "requires_3ds", description: "Requires 3D Secure: approve or fail the challenge" },
+  { number: "4000002500003155", brand: "visa", funding: "credit", country: "US", scenario: "requires_3ds_on_setup", description: "Requires 3D Secure, except off session once set up (a setup intent's challenge passed)" },
   { number: "4000000000000341", brand: "visa", funding: "credit", country: "US", scenario: "generic_decline", description: "Attaches to a customer; every charge is declined: card_declined / generic_decline" },
   { number: "4000000000000101", brand: "visa", funding: "credit", country: "US", scenario: "incorrect_cvc", description: "The CVC check fails: declined incorrect_cvc" },
   { number: "5105105105105100", brand: "mastercard", funding: "prepaid", country: "US", scenario: "success", description: "Succeeds (prepaid)" },

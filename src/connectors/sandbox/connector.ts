@@ -52,11 +52,14 @@ const DECLINES: Partial<Record<SandboxScenario, Decline>> = {
  * that attaches and declines only its charges (4000000000000341); a card that requires 3D Secure asks
  * its customer for a challenge first ("challenge": the setup waits in requires_action); the others pass.
  */
+/** The cards that ask for 3D Secure (4000002500003155 no longer off session once set up). */
+const asksFor3ds = (scenario: SandboxScenario): boolean => scenario === "requires_3ds" || scenario === "requires_3ds_on_setup";
+
 export function sandboxSetupCheck(paymentMethod: PaymentMethodDetails): Decline | "challenge" | null {
   if (paymentMethod.testAlias === "pm_card_chargeCustomerFail") return null;
   const decline = DECLINES[paymentMethod.sandboxScenario];
   if (decline) return decline;
-  if (paymentMethod.sandboxScenario === "requires_3ds") return "challenge";
+  if (asksFor3ds(paymentMethod.sandboxScenario)) return "challenge";
   return null;
 }
 
@@ -103,11 +106,13 @@ export class SandboxConnector implements Connector {
     if (req.requestThreeDSecure && !req.authenticated && !req.offSession && req.paymentMethod.card?.brand !== "amex") return { kind: "requires_action", providerReference: ref, redirectUrl: null };
     const decline = DECLINES[scenario];
     if (decline) return { kind: "declined", providerReference: ref, ...decline };
-    if (scenario === "requires_3ds" && !req.authenticated && req.offSession) {
+    // Set up with a passed challenge: the issuer lets this card's off-session charges through, as Stripe's 4000002500003155.
+    const setUp = scenario === "requires_3ds_on_setup" && req.paymentMethod.setupAuthenticated === true;
+    if (asksFor3ds(scenario) && !req.authenticated && req.offSession && !setUp) {
       // Nobody is there to pass the challenge: declined, as an issuer does with an off-session charge it wants authenticated.
       return { kind: "declined", providerReference: ref, code: "authentication_required", declineCode: "authentication_required", message: "Your card was declined. This transaction requires authentication." };
     }
-    if (scenario === "requires_3ds" && !req.authenticated) return { kind: "requires_action", providerReference: ref, redirectUrl: null };
+    if (asksFor3ds(scenario) && !req.authenticated && !(setUp && req.offSession)) return { kind: "requires_action", providerReference: ref, redirectUrl: null };
     if (scenario === "provider_error") return { kind: "provider_error", message: "sandbox PSP answered 503 Service Unavailable" };
     const incremental = req.requestIncrementalAuthorization === true && !req.capture && INCREMENTAL_BRANDS.has(req.paymentMethod.card?.brand ?? "");
     return {
