@@ -5,7 +5,7 @@
 import { and, eq } from "drizzle-orm";
 import { ApiError, invalidRequest } from "../core/errors";
 import type { IntentRecord, Metadata, PaymentMethodDetails, Scope } from "../core/types";
-import { effectiveSetupFutureUsage } from "../core/intent";
+import { authorizedAfterChallenge, effectiveSetupFutureUsage } from "../core/intent";
 import { customers, paymentMethods, subscriptions } from "../db/schema";
 import type { Env } from "../env";
 import { intentStub, pricesByIds, updateSubscription } from "./engine";
@@ -147,7 +147,15 @@ export async function saveFromIntent(env: Env, intent: IntentRecord): Promise<vo
     .where(and(eq(customers.id, intent.customer), eq(customers.merchantId, scope.merchantId), eq(customers.livemode, scope.livemode), eq(customers.deleted, false)))
     .limit(1);
   if (!customer) return;
-  await saveCardTo(env, scope, intent.paymentMethod, customer);
+  const saved = await saveCardTo(env, scope, intent.paymentMethod, customer);
+  // Saved through a passed 3D Secure challenge: the card is set up for off-session use, as a setup
+  // intent's passed challenge sets it up (setup-intents.ts), and the issuer lets its later off-session
+  // charges through (the sandbox's 4000002500003155).
+  if (authorizedAfterChallenge(intent)) {
+    await env.DB.prepare("UPDATE payment_methods SET details = json_set(details, '$.setupAuthenticated', json('true')) WHERE id = ? AND merchant_id = ? AND livemode = ? AND customer = ?")
+      .bind(saved.id, scope.merchantId, scope.livemode ? 1 : 0, customer.id)
+      .run();
+  }
 }
 
 /**

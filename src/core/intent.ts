@@ -162,6 +162,34 @@ export function awaitingMerchantConfirmation(intent: IntentRecord): boolean {
   );
 }
 
+/**
+ * The capture (or void) last sent to the PSP has no answer yet: it was lost, or is still pending there
+ * (PayPal's PENDING capture). Whether money moved, or the hold was released, is unknown until
+ * reconciliation settles it, so no surface reports it as done, nor as not done.
+ */
+export function settlementUnknown(intent: IntentRecord, type: "capture" | "void"): boolean {
+  return intent.attempts.filter((a) => a.type === type).at(-1)?.status === "pending";
+}
+
+/**
+ * The payment's approved authorization came right after its cardholder passed a 3D Secure challenge
+ * for the same card: the card was authenticated with this payment (so, saved for future use, it is set
+ * up, as Stripe's 4000002500003155 needs).
+ */
+export function authorizedAfterChallenge(intent: IntentRecord): boolean {
+  const i = intent.attempts.findLastIndex((a) => a.type === "authorize" && a.status === "succeeded");
+  const approved = intent.attempts[i];
+  const before = intent.attempts[i - 1];
+  return (
+    approved !== undefined &&
+    before?.type === "authenticate" &&
+    before.status === "succeeded" &&
+    before.paymentMethodId !== null &&
+    before.paymentMethodId === approved.paymentMethodId &&
+    approved.paymentMethodId === intent.paymentMethod?.id
+  );
+}
+
 /** Why a failed payment failed: the decline code, else the error code. */
 export function failureReason(intent: IntentRecord): string | null {
   if (!isFailedPayment(intent)) return null;
@@ -585,7 +613,7 @@ export function checkInvariants(intent: IntentRecord): string[] {
   if (refunded !== intent.amountRefunded) problems.push("amount_refunded disagrees with refunds");
   if (refundableAmount(intent) < 0) problems.push("refunds exceed the captured amount");
   // A capture or void whose outcome is unknown leaves the authorization held (processing) until reconciled.
-  const settling = intent.status === "processing" && intent.attempts.some((a) => a.status === "pending" && (a.type === "capture" || a.type === "void"));
+  const settling = intent.status === "processing" && (settlementUnknown(intent, "capture") || settlementUnknown(intent, "void"));
   if (intent.status !== "requires_capture" && !settling && intent.amountCapturable !== 0) problems.push("only requires_capture has a capturable amount");
   if (intent.amountReceived > 0 && intent.status !== "succeeded") problems.push("money received but intent not succeeded");
   const approvedAuths = intent.attempts.filter((a) => a.type === "authorize" && a.status === "succeeded").length;

@@ -327,6 +327,28 @@ describe("a card set up with a passed 3D Secure challenge, charged later off ses
     expect(onSession.status).toBe("requires_action");
   });
 
+  it("4000002500003155 saved by a payment (setup_future_usage) whose 3D Secure challenge passed is set up too: charged off session", async () => {
+    const m = await newMerchant("pi-3155-saved");
+    const customer = await customerOf(m.opts, "pi-3155-saved");
+    const paid = await ok(
+      post<{ id: string; status: string; next_action: { redirect_to_url: { url: string } } | null }>(
+        "/v1/payment_intents",
+        { amount: 1200, currency: "usd", customer, payment_method: "pm_card_authenticationRequiredOnSetup", setup_future_usage: "off_session", confirm: true, return_url: "https://shop.example/back" },
+        m.opts,
+      ),
+    );
+    expect(paid.status).toBe("requires_action");
+    expect((await answerOnPage(paid.next_action?.redirect_to_url.url ?? "", "approve")).status).toBe(303);
+    expect((await ok(get<{ status: string }>(`/v1/payment_intents/${paid.id}`, m.opts))).status).toBe("succeeded");
+    const [pm] = await waitFor(async () => {
+      const cards = await cardsOf(m.opts, customer);
+      return cards.length > 0 && cards;
+    }, 15_000, "the card saved by the payment");
+    const charged = await offSession(m.opts, customer, pm ?? "");
+    expect(charged.status, JSON.stringify(charged.body)).toBe(200);
+    expect(charged.body.status).toBe("succeeded");
+  });
+
   it("the same card saved without a setup's challenge, and 4000002760003184 (always asks) even after one, are declined authentication_required off session", async () => {
     const m = await newMerchant("seti-3155-no-setup");
     const customer = await customerOf(m.opts, "seti-3155-no-setup");

@@ -7,11 +7,12 @@
 import { createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { processDue } from "../../src/billing/engine";
-import type { EventRecord } from "../../src/core/types";
+import { intentStub, processDue } from "../../src/billing/engine";
+import { saveFromIntent } from "../../src/billing/payment-methods";
+import type { Attempt, EventRecord, IntentRecord } from "../../src/core/types";
 import worker, { QUEUES } from "../../src/index";
 import { sweepShard } from "../../src/sweeps";
-import { createEndpoint, newMerchant, receiverHook, storedEventRecords, succeededIntent, waitFor } from "../helpers";
+import { createEndpoint, newMerchant, ok, post, receiverHook, storedEventRecords, succeededIntent, waitFor, type PaymentIntentJson } from "../helpers";
 import { planOf, recording, type Captured } from "./recording";
 
 async function plans(run: (d1: D1Database) => Promise<unknown>): Promise<{ sql: string; plan: string[] }[]> {
@@ -87,6 +88,25 @@ describe("the queue consumers' statements are index ranges", () => {
     const pending = statements.filter((x) => /count\(\*\)/.test(x.sql) && x.sql.includes('from "webhook_deliveries"'));
     expect(pending.length).toBeGreaterThan(0);
     for (const x of pending) expect(x.plan[0], `${x.sql}\n${x.plan.join("\n")}`).toMatch(/^SEARCH webhook_deliveries USING (COVERING )?INDEX webhook_deliveries_event_endpoint \(event_id=\?\)/);
+    expectRanges(statements);
+  });
+
+  it("the events consumer's save of a card a payment authenticated (setup_future_usage after a passed 3D Secure challenge)", async () => {
+    const m = await newMerchant("save-plans");
+    const customer = (await ok(post<{ id: string }>("/v1/customers", {}, m.opts))).id;
+    const paid = await ok(post<PaymentIntentJson>("/v1/payment_intents", { amount: 1500, currency: "usd", customer, payment_method: "pm_card_visa", setup_future_usage: "off_session", confirm: true }, m.opts));
+    const record = await intentStub(env, paid.id).retrieve({ merchantId: m.id, livemode: false }, paid.id);
+    if (!record) throw new Error(`no record of ${paid.id}`);
+    // As a challenge would have left it: the approved authorization right after a passed authentication of its card.
+    const approved = record.attempts.findIndex((a) => a.type === "authorize" && a.status === "succeeded");
+    const base = record.attempts[approved];
+    if (!base) throw new Error(`no approved authorization on ${paid.id}`);
+    const challenge: Attempt = { ...base, id: "txn_plans_challenge", type: "authenticate" };
+    const authenticated: IntentRecord = { ...record, attempts: [...record.attempts.slice(0, approved), challenge, ...record.attempts.slice(approved)] };
+    const statements = await plans((d1) => saveFromIntent({ ...env, DB: d1 }, authenticated));
+    const marked = statements.filter((x) => x.sql.includes("setupAuthenticated"));
+    expect(marked.length, statements.map((x) => x.sql).join("\n")).toBe(1);
+    expect(marked[0]?.plan.join("\n")).toMatch(/^SEARCH payment_methods USING INDEX sqlite_autoindex_payment_methods_1 \(id=\?\)/);
     expectRanges(statements);
   });
 });

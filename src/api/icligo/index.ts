@@ -10,6 +10,7 @@ import { z } from "zod";
 import { ApiError, authenticationFailed, invalidRequest, resourceMissing, type ApiErrorData } from "../../core/errors";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
 import { findCustomer } from "../../billing/store";
+import { settlementUnknown } from "../../core/intent";
 import { decimalToMinor, normalizeCurrency } from "../../core/money";
 import { icligoFieldsOf } from "../../core/icligo-fields";
 import { ICLIGO_FIELD_NAMES, type IntentRecord, type LineItem, type Metadata, type Scope } from "../../core/types";
@@ -367,11 +368,11 @@ export function icligoSurface(): Hono<AppEnv> {
     const outcome = await intentStub(c.env, found.intent.id).capture(requestOf(c, principal, found.scope, "payment_intents.capture", idem), found.intent.id, { amountToCapture: amount });
     const intent = paymentAfter(c, outcome, "capture", found);
     if (intent instanceof Response) return intent;
-    const capture = intent.attempts.filter((a) => a.type === "capture").at(-1);
-    if (!capture) throw new Error(`capture of ${intent.id} left no capture attempt`);
     // The processor's answer was lost: nobody knows yet whether money moved, so no capture is
     // reported (its date and amount would say it was made).
-    if (capture.status === "pending") return outcomeUnknown(c, outcome, "capture", found.number);
+    if (settlementUnknown(intent, "capture")) return outcomeUnknown(c, outcome, "capture", found.number);
+    const capture = intent.attempts.filter((a) => a.type === "capture").at(-1);
+    if (!capture) throw new Error(`capture of ${intent.id} left no capture attempt`);
     return send(await renderCapture(intent, capture, description), 200, outcome.replayed);
   });
 
@@ -383,7 +384,7 @@ export function icligoSurface(): Hono<AppEnv> {
     const intent = paymentAfter(c, outcome, "cancel", found);
     if (intent instanceof Response) return intent;
     // The void's answer was lost: the hold may still be on the card, so the cancel is not reported as done.
-    if (intent.status === "processing") return outcomeUnknown(c, outcome, "cancel", found.number);
+    if (settlementUnknown(intent, "void")) return outcomeUnknown(c, outcome, "cancel", found.number);
     return send(renderPayment(intent, found.number, paymentUrl(c, principal, intent)), 200, outcome.replayed);
   };
   api.on(["PUT", "POST"], withSlash("/:payment_id/cancel"), cancel);

@@ -8,7 +8,7 @@ import type { Principal } from "../../auth/permissions";
 import { findPaymentMethod, parseDetails } from "../../billing/store";
 import type { ApiErrorData } from "../../core/errors";
 import { derivedId, hasPrefix, randomId } from "../../core/ids";
-import { isFailedPayment } from "../../core/intent";
+import { isFailedPayment, settlementUnknown } from "../../core/intent";
 import { isKnownCurrency, MAX_AMOUNT } from "../../core/money";
 import type { IntentRecord, PaymentMethodDetails } from "../../core/types";
 import { merchantSettings } from "../../db/merchants";
@@ -295,7 +295,7 @@ export function registerPosPayments(app: App, sub: Hono<AppEnv>): void {
       // moved, so no capture is reported ("captured" with amountCents 0 would say it was made, and a
       // client retrying with a new clientRequestId could capture twice). The seed's 504, as for a lost
       // authorization; the same answer again for the clientRequestId's replay.
-      if (intent.attempts.filter((a) => a.type === "capture").at(-1)?.status === "pending") {
+      if (settlementUnknown(intent, "capture")) {
         throw new PosError(504, "PROVIDER_TIMEOUT", `The processor has not confirmed the capture of ${intent.id} (no answer in time, or one still pending there): its outcome is being reconciled. Do not capture it again; read it back with GET /api/v1/payments/transactions/${intent.id}.`, [
           { field: "paymentIntentId", message: intent.id, paymentIntentId: intent.id },
         ]);
