@@ -189,6 +189,12 @@ describe("3D Secure for setup intents", () => {
     expectError(await post(`/v1/setup_intents/${setup.id}`, { payment_method_data: { type: "card", card: { token: "tok_visa" } } }, opts), 400, "setup_intent_unexpected_state");
     // Refused, it saved no payment method either.
     expect(await methods()).toBe(methodsBefore);
+    // Its own customer named again (a client sending the object back) changes nothing and is no error;
+    // another customer is refused as a change.
+    const same = await ok(post<SetupJson>(`/v1/setup_intents/${setup.id}`, { customer: setup.customer, metadata: { order: "42" } }, opts));
+    expect(same).toMatchObject({ status: "requires_action", customer: setup.customer, payment_method: setup.payment_method, metadata: { order: "42" } });
+    const other = (await ok(post<{ id: string }>("/v1/customers", {}, opts))).id;
+    expectError(await post(`/v1/setup_intents/${setup.id}`, { customer: other }, opts), 400);
     // A return_url belongs to a confirmation.
     expectError(await post("/v1/setup_intents", { return_url: "https://shop.example/back" }, opts), 400);
     expect((await ok(get<SetupJson>(`/v1/setup_intents/${setup.id}`, opts))).status).toBe("requires_action");

@@ -253,7 +253,10 @@ export function registerSetupIntents(app: App): void {
           read: () => findSetupIntent(c.env.DB, principal, id),
           plan: async (row) => {
             const changes: Partial<SetupIntentRow> = {};
-            if (customer !== undefined || pm !== undefined) {
+            // Naming the customer it already has changes nothing, in any state (a client sending its
+            // whole object back); anything else is a change.
+            const newCustomer = customer !== undefined && customer !== row.customer;
+            if (newCustomer || pm !== undefined) {
               // Not while its challenge waits: the card being authenticated stays the one saved.
               if (!CONFIRMABLE_STATUSES.includes(row.status)) unexpectedSetupState(row, "update");
               if (customer !== undefined && row.customer !== null && row.customer !== customer) {
@@ -261,7 +264,7 @@ export function registerSetupIntents(app: App): void {
               }
               const owner = customer ?? row.customer;
               if (pm) assertUsableFor(pm, owner, "payment_method");
-              if (customer !== undefined) changes.customer = customer;
+              if (newCustomer) changes.customer = customer;
               if (pm) {
                 changes.paymentMethod = pm.id;
                 changes.status = "requires_confirmation";
