@@ -6,6 +6,7 @@ import { hasPrefix } from "../../core/ids";
 import type { IntentRecord } from "../../core/types";
 import type { OpOutcome, RequestContext } from "../../intents/params";
 import { bindIdempotencyKey, bindingFingerprint, callerBinding } from "../idempotency-binding";
+import { surfaceRequest } from "../common/idempotency";
 import { intentStub } from "../v1/respond";
 import type { Ctx } from "../v1/route";
 import { bad, BackendError, missing } from "./surface";
@@ -29,14 +30,7 @@ export async function backendRequest(c: Ctx, principal: Principal, route: string
     }
     fingerprint = await bindingFingerprint(c.env, callerBinding(principal, binding));
   }
-  return {
-    scope: { merchantId: principal.merchantId, livemode: principal.livemode },
-    requestId: c.get("requestId"),
-    idempotencyKey: key,
-    fingerprint,
-    origin: new URL(c.req.url).origin,
-    audit: { action, actor: principal.actor, roles: principal.roles, details: { surface: "seed004" } },
-  };
+  return surfaceRequest(c, principal, principal, { key, fingerprint }, action, "seed004");
 }
 
 /**

@@ -4,9 +4,12 @@
 // bound, a refusal for the intent's state must come from the object (which keeps it as the key's
 // answer), never from a check in the surface: such a refusal is kept nowhere, and the same request
 // sent again, once the state allows it, would run for real instead of being refused again.
+import type { Principal } from "../../auth/permissions";
 import { invalidRequest } from "../../core/errors";
 import type { Scope } from "../../core/types";
 import type { Env } from "../../env";
+import type { RequestContext } from "../../intents/params";
+import type { Ctx } from "../v1/route";
 import { bindIdempotencyKey, bindingFingerprint, callerBinding, type IdempotencyBinding } from "../idempotency-binding";
 
 const MAX_KEY = 255;
@@ -25,4 +28,20 @@ export async function surfaceIdempotency(env: Env, header: string | undefined, s
   }
   await bindIdempotencyKey(env, scope, header, binding);
   return { key: header, fingerprint: await bindingFingerprint(env, callerBinding(scope, binding)) };
+}
+
+/**
+ * What a surface hands the intent's object for one operation: the scope, the bound key and its
+ * fingerprint, where the shopper's browser reaches us, and the audit entry (`action` null: not audited)
+ * naming the surface it came through.
+ */
+export function surfaceRequest(c: Ctx, principal: Principal, scope: Scope, idem: SurfaceIdempotency, action: string | null, surface: string): RequestContext {
+  return {
+    scope: { merchantId: scope.merchantId, livemode: scope.livemode },
+    requestId: c.get("requestId"),
+    idempotencyKey: idem.key,
+    fingerprint: idem.fingerprint,
+    origin: new URL(c.req.url).origin,
+    audit: action ? { action, actor: principal.actor, roles: principal.roles, details: { surface } } : null,
+  };
 }

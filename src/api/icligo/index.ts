@@ -29,7 +29,7 @@ import { intentStub, publicBase } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { JsonNumber, parseRequestJson, readExactJson, stringifyExact } from "../common/exact-json";
 import { surfaceErrors } from "../common/errors";
-import { NO_IDEMPOTENCY, surfaceIdempotency, type SurfaceIdempotency } from "../common/idempotency";
+import { NO_IDEMPOTENCY, surfaceIdempotency, surfaceRequest, type SurfaceIdempotency } from "../common/idempotency";
 import { icligoError, icligoStatusCode, inSurfaceWords, INVALID_ACCESS_TOKEN, INVALID_APPLICATION_ID, MISSING_HEADERS, type PaymentAction } from "./errors";
 import { renderCapture, renderPayment, renderPendingRefund } from "./render";
 
@@ -114,14 +114,7 @@ async function findPayment(c: Ctx, principal: Principal, idText: string): Promis
 }
 
 function requestOf(c: Ctx, principal: Principal, scope: Scope, action: string | null, idem: SurfaceIdempotency = NO_IDEMPOTENCY): RequestContext {
-  return {
-    scope,
-    requestId: c.get("requestId"),
-    idempotencyKey: idem.key,
-    fingerprint: idem.fingerprint,
-    origin: new URL(c.req.url).origin,
-    audit: action ? { action, actor: principal.actor, roles: principal.roles, details: { surface: "icligo" } } : null,
-  };
+  return surfaceRequest(c, principal, scope, idem, action, "icligo");
 }
 
 function intentOf(outcome: OpOutcome, number: number): IntentRecord {

@@ -35,7 +35,7 @@ import { intentStub, publicBase } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { JsonNumber, parseExactJson, readExactJson, stringifyExact } from "../common/exact-json";
 import { surfaceErrors } from "../common/errors";
-import { NO_IDEMPOTENCY, surfaceIdempotency, type SurfaceIdempotency } from "../common/idempotency";
+import { NO_IDEMPOTENCY, surfaceIdempotency, surfaceRequest, type SurfaceIdempotency } from "../common/idempotency";
 import { problem, problemStatus } from "./problem";
 import { renderSeedIntent, type SeedIntentJson } from "./render";
 import { isHttpUrl } from "../../core/urls";
@@ -191,14 +191,7 @@ async function findIntent(c: Ctx, principal: Principal, idText: string): Promise
 }
 
 function requestOf(c: Ctx, principal: Principal, scope: Scope, action: string | null, idem: SurfaceIdempotency = NO_IDEMPOTENCY): RequestContext {
-  return {
-    scope,
-    requestId: c.get("requestId"),
-    idempotencyKey: idem.key,
-    fingerprint: idem.fingerprint,
-    origin: new URL(c.req.url).origin,
-    audit: action ? { action, actor: principal.actor, roles: principal.roles, details: { surface: "paymentintents" } } : null,
-  };
+  return surfaceRequest(c, principal, scope, idem, action, "paymentintents");
 }
 
 /**

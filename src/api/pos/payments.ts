@@ -18,6 +18,7 @@ import { resolvePaymentMethodFor } from "../v1/payment_intents";
 import { intentStub } from "../v1/respond";
 import type { App, AppEnv, Ctx } from "../v1/route";
 import { assertRetryable, assertRetryMethodUsable, failedPaymentMethod, originalOf, retryFailedPayment } from "../common/failed-retry";
+import { surfaceRequest } from "../common/idempotency";
 import { assertOwnCustomerRef, posCustomerId } from "./customers";
 import { forbidden, fromApiError, inPosWords, invalidState, notFound, PosError, stateMessage, validation, type PosOperation } from "./errors";
 import { isVoidedSale, posStatus, renderPayment } from "./render";
@@ -86,14 +87,7 @@ async function posRequest(c: Ctx, principal: Principal, key: string | undefined,
     await bindIdempotencyKey(c.env, principal, key, binding);
     fingerprint = await bindingFingerprint(c.env, callerBinding(principal, binding));
   }
-  return {
-    scope: { merchantId: principal.merchantId, livemode: principal.livemode },
-    requestId: c.get("requestId"),
-    idempotencyKey: key ?? null,
-    fingerprint,
-    origin: new URL(c.req.url).origin,
-    audit: { action, actor: principal.actor, roles: principal.roles, details: { surface: "pos" } },
-  };
+  return surfaceRequest(c, principal, principal, { key: key ?? null, fingerprint }, action, "pos");
 }
 
 function assertExpiryFuture(value: string): { expMonth: number; expYear: number } {
