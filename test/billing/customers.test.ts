@@ -96,7 +96,7 @@ describe("customers", () => {
     expect(types).toEqual(["customer.created", "customer.created", "customer.deleted", "customer.updated"]);
   });
 
-  it("name the request that made them in their events, with its Idempotency-Key (Stripe's event.request)", async () => {
+  it("name the request that made them in their events, with its Idempotency-Key (Stripe's event.request), their deletion's too", async () => {
     const m = await newMerchant("customer-event-request");
     const key = uniqueKey();
     const made = await post<CustomerJson>("/v1/customers", { email: "keyed@example.com" }, { ...m.opts, idempotencyKey: key });
@@ -109,6 +109,11 @@ describe("customers", () => {
     const plain = await post<CustomerJson>("/v1/customers", { email: "plain@example.com" }, m.opts);
     const again = (await get<{ data: { data: { object: { id: string } }; request: { id: string | null; idempotency_key: string | null } }[] }>("/v1/events?type=customer.created", m.opts)).body.data;
     expect(again.find((e) => e.data.object.id === plain.body.id)?.request).toEqual({ id: plain.headers.get("request-id"), idempotency_key: null });
+    // Its customer.deleted names the request that deleted it, as product.deleted does.
+    const deleted = await call("DELETE", `/v1/customers/${plain.body.id}`, m.opts);
+    expect(deleted.status).toBe(200);
+    const gone = (await get<{ data: { data: { object: { id: string } }; request: { id: string | null; idempotency_key: string | null } }[] }>("/v1/events?type=customer.deleted", m.opts)).body.data;
+    expect(gone.find((e) => e.data.object.id === plain.body.id)?.request).toEqual({ id: deleted.headers.get("request-id"), idempotency_key: null });
   });
 
   it("reject bad input with a 4xx and change nothing", async () => {

@@ -474,7 +474,16 @@ async function deleteCustomer(c: Ctx, scope: Scope, row: CustomerRow): Promise<v
   // A customer on a test clock ends its subscriptions at the clock's time, as the clock's own deletion does.
   await cancelSubscriptions(c.env, scope, await liveSubscriptionIds(c.env.DB, row.id), await clockNow(c.env, row.testClock), c.get("requestId"));
   const w = new Writes(c.env.DB, scope);
-  w.add("UPDATE customers SET deleted = 1 WHERE id = ? AND deleted = 0", [row.id]);
-  await w.event("customer.deleted", { ...renderCustomer(row), deleted: true }, [row.id]);
+  await addCustomerDeletion(w, row, c.get("requestId"));
   await w.commit(c.env);
+}
+
+/**
+ * A customer's deletion with its customer.deleted (the customer as read), the event only if this
+ * deleted it; `guard` (SQL with its binds) a further condition of the deletion. Deleting a customer
+ * and deleting its test clock both write it so.
+ */
+export async function addCustomerDeletion(w: Writes, row: CustomerRow, requestId: string | null, guard?: { sql: string; binds: unknown[] }): Promise<void> {
+  w.add(`UPDATE customers SET deleted = 1 WHERE id = ? AND deleted = 0${guard ? ` AND ${guard.sql}` : ""}`, [row.id, ...(guard?.binds ?? [])]);
+  await w.event("customer.deleted", { ...renderCustomer(row), deleted: true }, [row.id], { requestId });
 }
