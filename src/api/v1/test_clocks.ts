@@ -2,9 +2,9 @@
 // moves its time forward and runs, in time order, every renewal and payment retry that falls due on
 // the way, so a year of billing takes seconds. A clock left `advancing` by a request that died is
 // finished by the cron sweep.
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { z } from "zod";
-import { invalidRequest } from "../../core/errors";
+import { invalidRequest, lockTimeout } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import type { Principal } from "../../auth/permissions";
 import { finishTestClock, processDue } from "../../billing/engine";
@@ -14,8 +14,9 @@ import { Writes } from "../../billing/writes";
 import { INVOCATION_STATEMENTS, StatementBudget } from "../../db/budget";
 import { listable, pageOf } from "../../db/queries";
 import { wrapDb } from "../../db/shards";
-import { subscriptions, testClocks } from "../../db/schema";
+import { customers, subscriptions, testClocks } from "../../db/schema";
 import { TestClockSchema } from "./billing_schemas";
+import { addCustomerDeletion } from "./customers";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
 import { json, listObject, pageRequest, publicBase } from "./respond";
@@ -48,6 +49,42 @@ function internalFailure(id: string) {
 async function clockOf(c: Ctx, principal: Principal, id: string): Promise<TestClockRow> {
   testModeOnly(principal);
   return findTestClock(c.env.DB, principal, id, "id");
+}
+
+/** Tries of a clock's deletion that customers joining it meanwhile may refuse, before a 429. */
+const DELETE_TRIES = 3;
+
+/**
+ * Deletes a clock as deleting each of its customers would (src/api/v1/customers.ts): their
+ * subscriptions are canceled at the clock's time, each with its customer.subscription.deleted, 50 to
+ * a transaction; then, in one transaction, each customer deleted with its customer.deleted, the clock
+ * with Stripe's test_helpers.test_clock.deleted (the clock as it was). That transaction happens only
+ * if the clock is still there and has no customer but those read (a customer that joined meanwhile
+ * would be deleted without its event): false when it did not.
+ */
+async function deleteClock(c: Ctx, principal: Principal, clock: TestClockRow): Promise<boolean> {
+  const livemode = principal.livemode ? 1 : 0;
+  const [members, subs] = await Promise.all([
+    db(c.env.DB)
+      .select()
+      .from(customers)
+      .where(and(eq(customers.merchantId, principal.merchantId), eq(customers.livemode, principal.livemode), eq(customers.testClock, clock.id), eq(customers.deleted, false))),
+    db(c.env.DB).select({ id: subscriptions.id, status: subscriptions.status }).from(subscriptions).where(eq(subscriptions.testClock, clock.id)),
+  ]);
+  const live = subs.filter((s) => !ENDED_STATUSES.includes(s.status)).map((s) => s.id);
+  await cancelSubscriptions(c.env, principal, live, clock.frozenTime, c.get("requestId"));
+  const others = {
+    sql: "NOT EXISTS (SELECT 1 FROM customers WHERE merchant_id = ? AND livemode = ? AND test_clock = ? AND deleted = 0 AND id NOT IN (SELECT value FROM json_each(?)))",
+    binds: [principal.merchantId, livemode, clock.id, JSON.stringify(members.map((m) => m.id))],
+  };
+  const clockThere = { sql: `EXISTS (SELECT 1 FROM test_clocks WHERE id = ?) AND ${others.sql}`, binds: [clock.id, ...others.binds] };
+  const w = new Writes(c.env.DB, principal);
+  for (const member of members) await addCustomerDeletion(w, member, c.get("requestId"), clockThere);
+  const deletion = w.size;
+  w.add(`DELETE FROM test_clocks WHERE id = ? AND ${others.sql}`, [clock.id, ...others.binds]);
+  await w.event("test_helpers.test_clock.deleted", renderTestClock(clock), [clock.id, "deleted"], { requestId: c.get("requestId") });
+  const changed = await w.commit(c.env);
+  return (changed[deletion] ?? 0) > 0;
 }
 
 export function registerTestClocks(app: App): void {
@@ -143,20 +180,14 @@ export function registerTestClocks(app: App): void {
       response: z.object({ id: z.string(), object: z.literal("test_helpers.test_clock"), deleted: z.literal(true) }),
     },
     async (c, { params, principal }) => {
-      const clock = await clockOf(c, principal, params.id ?? "");
-      const subs = await db(c.env.DB)
-        .select({ id: subscriptions.id, status: subscriptions.status })
-        .from(subscriptions)
-        .where(eq(subscriptions.testClock, clock.id));
-      const live = subs.filter((s) => !ENDED_STATUSES.includes(s.status)).map((s) => s.id);
-      await cancelSubscriptions(c.env, principal, live, clock.frozenTime, c.get("requestId"));
-      // Its customers deleted, the clock gone, and Stripe's test_helpers.test_clock.deleted (the clock as it was), in one transaction.
-      const w = new Writes(c.env.DB, principal);
-      w.add("UPDATE customers SET deleted = 1 WHERE merchant_id = ? AND livemode = ? AND test_clock = ?", [principal.merchantId, principal.livemode ? 1 : 0, clock.id]);
-      w.add("DELETE FROM test_clocks WHERE id = ?", [clock.id]);
-      await w.event("test_helpers.test_clock.deleted", renderTestClock(clock), [clock.id, "deleted"], { requestId: c.get("requestId") });
-      await w.commit(c.env);
-      return json(c, { id: clock.id, object: "test_helpers.test_clock", deleted: true });
+      const id = params.id ?? "";
+      for (let attempt = 1; ; attempt++) {
+        // Not deleted: another request deleted it first (then a 404 here, as a second delete is), or
+        // a customer joined it meanwhile; read again, and end that one's subscriptions as well.
+        if (await deleteClock(c, principal, await clockOf(c, principal, id))) break;
+        if (attempt === DELETE_TRIES) throw lockTimeout(`test clock ${id}`, DELETE_TRIES);
+      }
+      return json(c, { id, object: "test_helpers.test_clock", deleted: true });
     },
   );
 }
