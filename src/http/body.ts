@@ -367,3 +367,13 @@ export function queryParams(url: string): Record<string, unknown> {
   const search = new URL(url).search;
   return search.length > 1 ? parseParams(search.slice(1)) : {};
 }
+
+/**
+ * A JSON body's top-level `null`s taken as fields not sent: clients whose serializers write every
+ * property (Jackson, System.Text.Json, Python's json of a dataclass) send `"tipCents": null` for an
+ * optional field they did not set. A required field sent as null is then told as missing.
+ */
+export function nullsAsAbsent<T>(fields: T): T {
+  if (!fields || typeof fields !== "object" || Array.isArray(fields)) return fields;
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null)) as T;
+}

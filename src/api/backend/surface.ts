@@ -9,6 +9,7 @@ import type { Permission, Principal } from "../../auth/permissions";
 import { ApiError, BEARER_CHALLENGE } from "../../core/errors";
 import { decimalMessage, decimalToMinor } from "../../core/money";
 import { log } from "../../log";
+import { nullsAsAbsent } from "../../http/body";
 import { JsonNumber, readExactJson } from "../common/exact-json";
 import { surfacePrincipal } from "../common/surface-auth";
 import { routeMiss } from "../common/allowed-methods";
@@ -177,7 +178,7 @@ async function requestFields(c: Ctx): Promise<{ fields: unknown; json: boolean }
   if (c.req.method === "GET") return { fields: Object.fromEntries(query), json: false };
   const bodyless = c.req.raw.body === null || c.req.header("content-length") === "0";
   if (bodyless && [...query.keys()].length > 0) return { fields: Object.fromEntries(query), json: false };
-  return { fields: plain(await readExactJson(c.req.raw)), json: true };
+  return { fields: nullsAsAbsent(plain(await readExactJson(c.req.raw))), json: true };
 }
 
 /**

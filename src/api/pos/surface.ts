@@ -5,7 +5,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import type { Permission, Principal } from "../../auth/permissions";
-import { readBodyParams, queryParams } from "../../http/body";
+import { nullsAsAbsent, readBodyParams, queryParams } from "../../http/body";
 import type { Env } from "../../env";
 import { surfacePrincipal } from "../common/surface-auth";
 import { routeMiss } from "../common/allowed-methods";
@@ -102,7 +102,7 @@ export function posRoute<B extends z.ZodType | undefined = undefined, Q extends 
       const principal = await surfacePrincipal(c, spec.permission);
       if (principal.customerId && !spec.customers) throw forbidden("A customer's token cannot use this route.");
       if (!(await paymentsEntitled(c.env, principal.merchantId))) throw forbidden("This merchant does not have the payments entitlement.");
-      const rawBody = spec.method === "post" ? await readBodyParams(c.req.raw, { jsonOnly: true }) : {};
+      const rawBody = spec.method === "post" ? nullsAsAbsent(await readBodyParams(c.req.raw, { jsonOnly: true })) : {};
       // The standard Idempotency-Key header is this surface's clientRequestId too (every POST takes one):
       // a client that sends the header alone is deduplicated as one that sends the field; both and different: 400.
       const headerKey = c.req.header("idempotency-key");
