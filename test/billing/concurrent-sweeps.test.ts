@@ -39,9 +39,10 @@ describe("concurrent sweeps of one test clock", () => {
     const [, renewal] = await invoicesOf();
     expect(renewal).toMatchObject({ status: "open", billing_reason: "subscription_cycle", attempt_count: 1, next_payment_attempt: t("2026-01-13T10:00:00Z") });
 
-    // Another sweep holds that invoice (it is charging its retry right now) while an advance runs.
+    // Another sweep holds that invoice (it is charging its retry right now) while an advance runs, two
+    // weeks on (the most one advance may go with a weekly subscription): past the renewals of Jan 19 and 26.
     await env.DB.prepare("UPDATE invoices SET claimed_until = ? WHERE id = ?").bind(Date.now() + 60_000, renewal!.id).run();
-    const advanced = await ok(post<{ status: string }>(`/v1/test_helpers/test_clocks/${clock.id}/advance`, { frozen_time: t("2026-02-20T10:00:00Z") }, m.opts));
+    const advanced = await ok(post<{ status: string }>(`/v1/test_helpers/test_clocks/${clock.id}/advance`, { frozen_time: t("2026-01-26T11:00:00Z") }, m.opts));
     // Nothing of that subscription went past the retry held: no renewal was made, and the clock is not ready.
     expect((await invoicesOf()).length).toBe(2);
     expect(advanced.status).toBe("advancing");

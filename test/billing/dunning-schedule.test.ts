@@ -80,7 +80,9 @@ describe("dunning's retry schedule", () => {
     const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
     expect(sub.status).toBe("active");
     await failingDefault(s);
-    // Feb 28's renewal fails four times (Feb 28, Mar 1, Mar 3, Mar 5): unpaid, and not renewed on Mar 31.
+    // Feb 28's renewal fails four times (Feb 28, Mar 1, Mar 3, Mar 5): unpaid, and not renewed on Mar 31
+    // (two advances: one goes at most two months with a monthly subscription).
+    await advance(s, t("2026-03-10T00:00:00Z"));
     await advance(s, t("2026-04-10T00:00:00Z"));
     expect((await subscription(s, sub.id)).status).toBe("unpaid");
     const [owed] = (await invoicesOf(s, sub.id)).filter((i) => i.status === "uncollectible");
@@ -107,8 +109,9 @@ describe("dunning's retry schedule", () => {
     expect(await invoice(s, resumed.id)).toMatchObject({ status: "open", attempt_count: 2, next_payment_attempt: paidAt + 3 * DAY });
     expect((await customerIntents(s)).filter((p) => p.status !== "succeeded").length).toBe(failedBefore + 2);
 
-    // Two months at once: the last two retries, each at its own time (day 3, day 5), then unpaid again.
-    await advance(s, t("2026-06-15T00:00:00Z"));
+    // Two months at once (all but the hour; the most one advance may go): the last two retries, each at
+    // its own time (day 3, day 5), then unpaid again.
+    await advance(s, t("2026-06-11T00:00:00Z"));
     after = await subscription(s, sub.id);
     expect(after.status).toBe("unpaid");
     expect(await invoice(s, resumed.id)).toMatchObject({ status: "uncollectible", attempt_count: 4, next_payment_attempt: null, status_transitions: { marked_uncollectible_at: paidAt + 5 * DAY } });
@@ -127,7 +130,8 @@ describe("dunning's retry schedule", () => {
     const s = await setup("dun-skip-months", "canceled");
     const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
     await failingDefault(s);
-    await advance(s, t("2026-04-15T00:00:00Z"));
+    // Jan 31 to Mar 31, the most one advance may go with a monthly subscription.
+    await advance(s, t("2026-03-31T10:00:00Z"));
     const start = t("2026-02-28T10:00:00Z");
     expect(await subscription(s, sub.id)).toMatchObject({ status: "canceled" });
     const renewal = (await invoicesOf(s, sub.id)).find((i) => i.billing_reason === "subscription_cycle");
@@ -164,6 +168,8 @@ describe("renewal invoices on a test clock", () => {
   it("are created, finalized and effective at the clock's time of the renewal, not the wall clock's", async () => {
     const s = await setup("dun-invoice-times", "canceled");
     const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: s.price }, s.opts));
+    // Each advance goes past its renewal's time (at most two months an advance, as at Stripe).
+    await advance(s, t("2026-03-15T00:00:00Z"));
     await advance(s, t("2026-04-01T00:00:00Z"));
     const renewals = (await invoicesOf(s, sub.id)).filter((i) => i.billing_reason === "subscription_cycle").reverse();
     expect(renewals.map((i) => [i.lines.data[0]?.period.start, i.created, i.status_transitions.finalized_at, i.effective_at, i.status_transitions.paid_at])).toEqual([

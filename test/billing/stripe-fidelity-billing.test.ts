@@ -70,6 +70,7 @@ describe("free prices (unit_amount 0)", () => {
     const sub = await ok(post<SubscriptionJson>("/v1/subscriptions", { customer: s.customer, price: price.id, expand: ["latest_invoice"] }, s.opts));
     expect(sub.status).toBe("active");
     expect(sub.latest_invoice).toMatchObject({ status: "paid", amount_due: 0, amount_paid: 0, payment_intent: null, billing_reason: "subscription_create" });
+    await s.advance("2026-03-01T00:00:00Z");
     await s.advance("2026-04-01T00:00:00Z");
     const invoices = await invoicesOf(s.opts, sub.id);
     expect(invoices.map((i) => [i.billing_reason, i.status, i.amount_due, i.payment_intent, i.attempt_count])).toEqual([

@@ -162,15 +162,16 @@ describe("a statement budget per invocation", () => {
     await ok(post(`/v1/customers/${customer.id}/payment_methods`, { payment_method: "tok_visa", set_default: true }, m.opts));
     const price = await ok(post<{ id: string }>("/v1/prices", { unit_amount: 500, currency: "usd", recurring: { interval: "week" }, product_name: "Weekly" }, m.opts));
     const subs: string[] = [];
-    for (let i = 0; i < 2; i++) subs.push((await ok(post<{ id: string }>("/v1/subscriptions", { customer: customer.id, price: price.id }, m.opts))).id);
-    // A year of weekly renewals: 2 x 52 steps, about 1,900 statements.
+    for (let i = 0; i < 52; i++) subs.push((await ok(post<{ id: string }>("/v1/subscriptions", { customer: customer.id, price: price.id }, m.opts))).id);
+    // Two weeks, the furthest one advance may go with weekly subscriptions (as at Stripe): 52 x 2
+    // renewals, about 1,900 statements.
     const captured: Captured[] = [];
     const ctx = createExecutionContext();
     const res = await worker.fetch(
       new Request(`http://gateway.test/v1/test_helpers/test_clocks/${clock.id}/advance`, {
         method: "POST",
         headers: { authorization: `Bearer ${m.key}`, "content-type": "application/x-www-form-urlencoded" },
-        body: `frozen_time=${start + 365 * 86_400}`,
+        body: `frozen_time=${start + 14 * 86_400}`,
       }),
       { ...env, DB: recording(env.DB, captured) },
       ctx,
@@ -180,16 +181,18 @@ describe("a statement budget per invocation", () => {
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.status).toBe("advancing");
     expect(captured.length).toBeLessThanOrEqual(1000);
-    const after = await Promise.all(subs.map((s) => paidInvoices(m.opts, s)));
-    expect(after.every((n) => n > 1 && n < 53)).toBe(true);
+    // Some of the renewals ran, not all of them.
+    const renewals = (await Promise.all(subs.map((s) => paidInvoices(m.opts, s)))).reduce((sum, n) => sum + n - 1, 0);
+    expect(renewals).toBeGreaterThan(0);
+    expect(renewals).toBeLessThan(104);
     // The cron's billing finishes the clock (a budget of its own each sweep).
     for (let i = 0; i < 10 && (await ok(get<{ status: string }>(`/v1/test_helpers/test_clocks/${clock.id}`, m.opts))).status !== "ready"; i++) {
       await billingSweep(env, Date.now(), 100, new StatementBudget(900));
     }
     expect((await ok(get<{ status: string }>(`/v1/test_helpers/test_clocks/${clock.id}`, m.opts))).status).toBe("ready");
-    // Every week of the year paid once: the first invoice and 52 renewals.
-    for (const s of subs) expect(await paidInvoices(m.opts, s)).toBe(53);
-    // 104 renewals, each a payment: generous for a busy machine.
+    // Every week paid once: the first invoice and two renewals each.
+    for (const s of subs) expect(await paidInvoices(m.opts, s)).toBe(3);
+    // 52 subscriptions and 104 renewals, each a payment: generous for a busy machine.
   }, 120_000);
 
   it("a billing pass that skips more subscriptions than D1 binds parameters goes on to the ones after them", async () => {

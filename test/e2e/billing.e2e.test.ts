@@ -20,6 +20,8 @@ describe("subscriptions with the stripe client", () => {
 
     const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
     expect(sub.status).toBe("active");
+    // A month an advance (one goes at most two intervals of the clock's shortest subscription, as at Stripe).
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: at("2026-04-01T10:00:00Z") });
     await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: at("2026-05-01T10:00:00Z") });
     const invoices = await stripe.invoices.list({ subscription: sub.id, limit: 10 });
     expect(invoices.data.map((i) => [i.status, i.amount_paid])).toEqual([
