@@ -33,5 +33,15 @@ export function boundary(anchor: number, interval: Interval, intervalCount: numb
   }
 }
 
+/**
+ * The furthest a test clock at `from` may be advanced in one go, as at Stripe: two intervals of its
+ * shortest subscription (interval × interval_count, counted on the calendar from `from`, so a longer
+ * one may allow more than two years), or two years when it has none.
+ */
+export function clockAdvanceLimit(from: number, intervals: readonly { interval: Interval; intervalCount: number }[]): number {
+  if (intervals.length === 0) return boundary(from, "year", 1, 2);
+  return Math.min(...intervals.map(({ interval, intervalCount }) => boundary(from, interval, intervalCount, 2)));
+}
+
 /** At most a few years of one interval, as Stripe allows. */
 export const MAX_INTERVAL_COUNT: Record<Interval, number> = { day: 1095, week: 156, month: 36, year: 3 };

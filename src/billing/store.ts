@@ -1,5 +1,5 @@
 // Billing objects in D1: their rows, scoped finders and /v1 renderers (Stripe's shapes).
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { invalidRequest, resourceMissing } from "../core/errors";
 import { hasPrefix } from "../core/ids";
@@ -169,6 +169,19 @@ export async function findTestClock(d1: D1Database, scope: Scope, id: string, pa
     : [];
   if (!row) throw resourceMissing("test_clock", id.slice(0, 80), param);
   return row;
+}
+
+/**
+ * The distinct recurring intervals of a test clock's subscriptions that have not ended (each bills its
+ * price's interval_count intervals a period): what bounds how far one advance of the clock may go.
+ */
+export async function clockIntervals(d1: D1Database, clockId: string): Promise<{ interval: Interval; intervalCount: number }[]> {
+  const rows = await db(d1)
+    .selectDistinct({ interval: prices.interval, intervalCount: prices.intervalCount })
+    .from(subscriptions)
+    .innerJoin(prices, eq(prices.id, subscriptions.price))
+    .where(and(eq(subscriptions.testClock, clockId), sql`${subscriptions.status} NOT IN ('canceled', 'incomplete_expired')`));
+  return rows.filter((r) => r.interval !== ONE_TIME).map((r) => ({ interval: r.interval as Interval, intervalCount: r.intervalCount }));
 }
 
 export async function invoiceById(d1: D1Database, id: string): Promise<InvoiceRow | null> {

@@ -8,8 +8,9 @@ import { invalidRequest, lockTimeout } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import type { Principal } from "../../auth/permissions";
 import { finishTestClock, processDue } from "../../billing/engine";
+import { boundary, clockAdvanceLimit, type Interval } from "../../billing/periods";
 import { cancelSubscriptions } from "../../billing/subscriptions";
-import { db, ENDED_STATUSES, findTestClock, renderTestClock, type TestClockRow } from "../../billing/store";
+import { clockIntervals, db, ENDED_STATUSES, findTestClock, renderTestClock, type TestClockRow } from "../../billing/store";
 import { Writes } from "../../billing/writes";
 import { INVOCATION_STATEMENTS, StatementBudget } from "../../db/budget";
 import { listable, pageOf } from "../../db/queries";
@@ -44,6 +45,16 @@ function testModeOnly(principal: Principal): void {
 /** Stripe's answer to advancing a clock in internal_failure: it cannot be advanced, only deleted. */
 function internalFailure(id: string) {
   return invalidRequest(`The test clock ${id} failed to advance (internal_failure) and cannot be advanced again: delete it and start over with a new one.`, undefined, "test_clock_internal_failure");
+}
+
+function tooFar(from: number, limit: number, intervals: readonly { interval: Interval; intervalCount: number }[]) {
+  const shortest = intervals.find((i) => boundary(from, i.interval, i.intervalCount, 2) === limit);
+  const span = shortest ? `two intervals of its shortest subscription (${shortest.intervalCount} ${shortest.interval}${shortest.intervalCount === 1 ? "" : "s"} each)` : "two years (it has no subscription)";
+  return invalidRequest(
+    `A test clock cannot be advanced more than ${span} beyond its current frozen_time (${Math.floor(from / 1000)}) in one go: frozen_time must be at most ${Math.floor(limit / 1000)}. Advance it in steps.`,
+    "frozen_time",
+    "test_clock_advance_too_far",
+  );
 }
 
 async function clockOf(c: Ctx, principal: Principal, id: string): Promise<TestClockRow> {
@@ -144,6 +155,10 @@ export function registerTestClocks(app: App): void {
         // As at Stripe, a clock that failed to advance (internal_failure) advances no more: it may only be deleted.
         if (clock.status === "internal_failure") throw internalFailure(clock.id);
         if (to <= clock.frozenTime) throw invalidRequest("A test clock only moves forward: frozen_time must be after its current time.", "frozen_time", "test_clock_backwards");
+        // As at Stripe, no further than two intervals of its shortest subscription, or two years without one.
+        const intervals = await clockIntervals(c.env.DB, clock.id);
+        const limit = clockAdvanceLimit(clock.frozenTime, intervals);
+        if (to > limit) throw tooFar(clock.frozenTime, limit, intervals);
         // With Stripe's test_helpers.test_clock.advancing, only if this request started it.
         const advancing: TestClockRow = { ...clock, frozenTime: to, status: "advancing" };
         const w = new Writes(c.env.DB, principal);
