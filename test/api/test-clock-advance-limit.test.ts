@@ -3,7 +3,7 @@
 // counted on the calendar from the clock's frozen_time, or two years when it has none. Further is a 400
 // invalid_request_error naming frozen_time, and nothing changes: the clock keeps its status and time,
 // and no event is sent.
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { clockIntervals } from "../../src/billing/store";
 import { planOf, recording, type Captured } from "../db/recording";
@@ -120,5 +120,17 @@ describe("a test clock's advance limit, as at Stripe's", () => {
     expect(plan.filter((line) => /^SCAN /.test(line)), plan.join("\n")).toEqual([]);
     expect(plan.join("\n")).toMatch(/SEARCH subscriptions USING INDEX subscriptions_clock \(test_clock=\?\)/);
     expect(plan.join("\n")).toMatch(/SEARCH prices USING INDEX sqlite_autoindex_prices_1 \(id=\?\)/);
+  });
+});
+
+describe("the advance limit in the API reference", () => {
+  it("/openapi.json says what frozen_time may be on an advance", async () => {
+    const doc = (await (await exports.default.fetch("http://gateway.test/openapi.json")).json()) as {
+      paths: Record<string, { post?: { requestBody?: { content: Record<string, { schema: { properties?: Record<string, { description?: string }> } }> } } }>;
+    };
+    const content = doc.paths["/v1/test_helpers/test_clocks/{id}/advance"]?.post?.requestBody?.content ?? {};
+    const descriptions = Object.values(content).map((m) => m.schema.properties?.frozen_time?.description ?? "");
+    expect(descriptions.length).toBeGreaterThan(0);
+    for (const d of descriptions) expect(d).toContain("test_clock_advance_too_far");
   });
 });

@@ -35,7 +35,14 @@ const MAX_SECONDS = 4102444800;
 const timestamp = f.integer.pipe(z.number().min(0).max(MAX_SECONDS, "must be Unix seconds before 2100"));
 // Stripe's expand[] on each: a test clock has nothing to expand, so any path is a 400.
 const CreateBody = z.object({ frozen_time: timestamp, name: f.text(300).optional(), expand: f.expand.optional() }).strict();
-const AdvanceBody = z.object({ frozen_time: timestamp, expand: f.expand.optional() }).strict();
+const AdvanceBody = z
+  .object({
+    frozen_time: timestamp.describe(
+      "The time to move the clock to (Unix seconds): after its current frozen_time, and, as at Stripe, at most two intervals of its shortest subscription that has not ended beyond it (two years with none); further is a 400 test_clock_advance_too_far.",
+    ),
+    expand: f.expand.optional(),
+  })
+  .strict();
 const ListQuery = z.object(f.listFields).strict();
 
 function testModeOnly(principal: Principal): void {
