@@ -174,7 +174,7 @@ async function renewalContext(d1: D1Database, row: SubscriptionRow): Promise<{ c
 }
 
 /** The SQL value of a row's field (booleans are integers in D1). */
-const sqlValue = (v: unknown) => (typeof v === "boolean" ? (v ? 1 : 0) : (v ?? null));
+export const sqlValue = (v: unknown) => (typeof v === "boolean" ? (v ? 1 : 0) : (v ?? null));
 
 /**
  * The subscription's insert, made only while its customer has fewer than MAX_CUSTOMER_SUBSCRIPTIONS

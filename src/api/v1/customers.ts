@@ -1,13 +1,13 @@
 // /v1/customers: create, retrieve, update, delete, list (by email), search; a customer's payment
 // methods (seed 002's cards on file: save with a nickname, list, remove) and payments.
-import { and, eq, sql, type SQL } from "drizzle-orm";
+import { and, eq, getTableColumns, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import type { Scope } from "../../core/types";
 import type { Principal } from "../../auth/permissions";
 import { assertNotDetached, attachPaymentMethod, detachPaymentMethod, storePaymentMethod } from "../../billing/payment-methods";
-import { clockNow } from "../../billing/engine";
+import { clockNow, sqlValue } from "../../billing/engine";
 import { cancelSubscriptions, liveSubscriptionIds } from "../../billing/subscriptions";
 import {
   db,
@@ -213,10 +213,11 @@ export function registerCustomers(app: App): void {
           if (pm.customer) throw invalidRequest(`The payment method ${pm.id} is attached to another customer; detach it first.`, "payment_method", "payment_method_already_attached");
         }
         const w = new Writes(c.env.DB, principal);
-        const insert = db(c.env.DB).insert(customers).values(row).toSQL();
-        w.add(insert.sql, insert.params);
+        insertCustomer(w, row);
         await w.event("customer.created", renderCustomer(row), [row.id], { requestId: c.get("requestId") });
-        await w.commit(c.env);
+        const [inserted] = await w.commit(c.env);
+        // Its test clock was deleted since it was read: no customer, no event, the answer to a clock unknown.
+        if (!inserted) throw resourceMissing("test_clock", row.testClock ?? "", "test_clock");
         if (pm) {
           const attached = await attachPaymentMethod(c.env, principal, pm, row, c.get("requestId"));
           row = await setDefault(c, row, attached.row.id);
@@ -469,6 +470,20 @@ export async function setDefault(c: Ctx, row: CustomerRow, paymentMethod: string
 }
 
 class CustomerGone extends Error {}
+
+/**
+ * A new customer's insert. On a test clock, it happens only if the clock is still the merchant's
+ * when it is written: one deleted since it was read (its deletion, src/api/v1/test_clocks.ts,
+ * deletes only the customers it read) would otherwise keep a customer on a clock that is gone.
+ */
+function insertCustomer(w: Writes, row: CustomerRow): void {
+  const columns = Object.entries(getTableColumns(customers)) as [keyof CustomerRow, { name: string }][];
+  const clockThere = row.testClock === null ? "1" : "EXISTS (SELECT 1 FROM test_clocks WHERE id = ? AND merchant_id = ? AND livemode = ?)";
+  w.add(`INSERT INTO customers (${columns.map(([, c]) => c.name).join(", ")}) SELECT ${columns.map(() => "?").join(", ")} WHERE ${clockThere}`, [
+    ...columns.map(([k]) => sqlValue(row[k])),
+    ...(row.testClock === null ? [] : [row.testClock, row.merchantId, row.livemode ? 1 : 0]),
+  ]);
+}
 
 async function deleteCustomer(c: Ctx, scope: Scope, row: CustomerRow): Promise<void> {
   // A customer on a test clock ends its subscriptions at the clock's time, as the clock's own deletion does.
