@@ -178,15 +178,18 @@ export const sqlValue = (v: unknown) => (typeof v === "boolean" ? (v ? 1 : 0) : 
 
 /**
  * The subscription's insert, made only while its customer has fewer than MAX_CUSTOMER_SUBSCRIPTIONS
- * that have not ended. The count and the insert are one statement of the create's transaction, so
- * creates racing at the limit cannot pass it together; the writes after it are guarded on it.
+ * that have not ended, and only while the customer is not deleted (a deletion that committed since the
+ * customer was read would otherwise leave it live on a deleted customer, billed on). The checks and
+ * the insert are one statement of the create's transaction, so creates racing at the limit cannot pass
+ * it together; the writes after it are guarded on it.
  */
 export function insertSubscription(w: Writes, row: SubscriptionRow): void {
   const columns = Object.entries(getTableColumns(subscriptions)) as [keyof SubscriptionRow, { name: string }][];
   w.add(
     `INSERT INTO subscriptions (${columns.map(([, c]) => c.name).join(", ")}) SELECT ${columns.map(() => "?").join(", ")} ` +
-      `WHERE (SELECT count(*) FROM subscriptions WHERE customer = ? AND ${LIVE_SUBSCRIPTION}) < ${MAX_CUSTOMER_SUBSCRIPTIONS}`,
-    [...columns.map(([k]) => sqlValue(row[k])), row.customer],
+      `WHERE (SELECT count(*) FROM subscriptions WHERE customer = ? AND ${LIVE_SUBSCRIPTION}) < ${MAX_CUSTOMER_SUBSCRIPTIONS} ` +
+      "AND EXISTS (SELECT 1 FROM customers WHERE id = ? AND deleted = 0)",
+    [...columns.map(([k]) => sqlValue(row[k])), row.customer, row.customer],
   );
 }
 

@@ -12,7 +12,7 @@ import { config, type Env } from "../env";
 import { hostedInvoicePageUrl } from "../pages/urls";
 import { abandonInvoiceIntent, addInvoiceCreatedEvents, cancellationDetailsJson, addVoid, attemptOf, CLAIM_MS, clockNow, insertInvoice, insertSubscription, invoiceIdFor, invoiceRow, openInvoiceIntent, payInvoice, pricesByIds, settleAttempt, transitionSubscription, updateSubscription } from "./engine";
 import { boundary, type Interval } from "./periods";
-import { db, ENDED_STATUSES, findPaymentMethod, LIVE_SUBSCRIPTION, MAX_CUSTOMER_SUBSCRIPTIONS, parseMetadata, renderInvoice, renderSubscription, subscriptionById, type CustomerRow, type PriceRow, type SubscriptionRow } from "./store";
+import { db, ENDED_STATUSES, findPaymentMethod, LIVE_SUBSCRIPTION, liveCustomer, MAX_CUSTOMER_SUBSCRIPTIONS, parseMetadata, renderInvoice, renderSubscription, subscriptionById, type CustomerRow, type PriceRow, type SubscriptionRow } from "./store";
 import { mergeMetadata } from "../intents/operations/metadata";
 import { Writes } from "./writes";
 import { log } from "../log";
@@ -134,6 +134,8 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
   await addInvoiceCreatedEvents(w, invoice, input.requestId);
   const [inserted] = await w.commit(env);
   if (!inserted) {
+    // Its customer was deleted meanwhile: nothing was written, and the answer is a deleted customer's.
+    await liveCustomer(env.DB, scope, customer.id);
     throw invalidRequest(
       `The customer ${customer.id} already has ${MAX_CUSTOMER_SUBSCRIPTIONS} subscriptions that have not ended, the most a customer may have. Cancel one first.`,
       "customer",

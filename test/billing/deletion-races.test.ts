@@ -86,6 +86,14 @@ async function count(sql: string, ...binds: unknown[]): Promise<number> {
   return row?.n ?? -1;
 }
 
+/** A customer with a default card and a monthly price to subscribe it to. */
+async function payingCustomer(m: { opts: CallOptions }, email: string) {
+  const customer = await ok(post<{ id: string }>("/v1/customers", { email }, m.opts));
+  await ok(post(`/v1/customers/${customer.id}/payment_methods`, { payment_method: "tok_visa", set_default: true }, m.opts));
+  const price = await ok(post<{ id: string }>("/v1/prices", { unit_amount: 1500, currency: "usd", recurring: { interval: "month" }, product_data: { name: "Seat" } }, m.opts));
+  return { customer: customer.id, price: price.id };
+}
+
 describe("a customer created on a test clock deleted meanwhile", () => {
   it("is not created: 400 resource_missing (param test_clock) as for an unknown clock, and no customer.created", async () => {
     const m = await newMerchant("race-clock-customer");
@@ -115,5 +123,81 @@ describe("a customer created on a test clock deleted meanwhile", () => {
     expect(made.status, JSON.stringify(made.body)).toBe(200);
     expect(made.body).toMatchObject({ email: "kept@example.com", test_clock: kept.id });
     expect(await expectNoScan([...captured, ...fine], /INSERT INTO customers/i)).toBe(2);
+  });
+});
+
+describe("a subscription created for a customer deleted meanwhile", () => {
+  it("is not created: 400 resource_missing (param customer) as for a deleted customer, with no invoice, payment or event", async () => {
+    const m = await newMerchant("race-sub-deleted");
+    const { customer, price } = await payingCustomer(m, "gone@example.com");
+    // The customer is deleted after the create read it, right before the create's transaction.
+    let deletedStatus = 0;
+    const d1 = interleaved(/^INSERT INTO subscriptions\b/i, async () => {
+      deletedStatus = (await call("DELETE", `/v1/customers/${customer}`, m.opts)).status;
+    });
+    const captured: Captured[] = [];
+    const res = await through(d1, captured, "POST", "/v1/subscriptions", m.key, { customer, price });
+    expect(deletedStatus).toBe(200);
+    const error = expectError(res, 400, "resource_missing");
+    expect(error.param).toBe("customer");
+    expect(error.message).toContain(customer);
+    // The answer of a create for that customer now it is deleted.
+    const after = expectError(await call("POST", "/v1/subscriptions", { ...m.opts, body: { customer, price } }), 400, "resource_missing");
+    expect({ ...error, request_id: null }).toEqual({ ...after, request_id: null });
+
+    // Nothing written, nothing charged: no subscription, no invoice, no payment intent, no event of either.
+    expect(await count("SELECT count(*) AS n FROM subscriptions WHERE customer = ?", customer)).toBe(0);
+    expect(await count("SELECT count(*) AS n FROM invoices WHERE customer = ?", customer)).toBe(0);
+    expect(await count("SELECT count(*) AS n FROM payment_intents WHERE merchant_id = ? AND customer = ?", m.id, customer)).toBe(0);
+    const types = (await eventsOf(m.opts)).map((e) => e.type);
+    expect(types.filter((type) => type.startsWith("customer.subscription.") || type.startsWith("invoice.") || type.startsWith("payment_intent."))).toEqual([]);
+    expect(types.filter((type) => type === "customer.deleted")).toHaveLength(1);
+    expect(await expectNoScan(captured, /INSERT INTO subscriptions/i, "subscriptions_customer_live")).toBe(1);
+  });
+});
+
+describe("a subscription created while its customer is being deleted", () => {
+  it("is ended by the deletion too, with its customer.subscription.deleted, and the customer deleted once", async () => {
+    const m = await newMerchant("race-sub-midway");
+    const { customer, price } = await payingCustomer(m, "midway@example.com");
+    const first = await ok(post<{ id: string; status: string }>("/v1/subscriptions", { customer, price }, m.opts));
+    expect(first.status).toBe("active");
+    // Created after the deletion ended the customer's subscriptions, right before the transaction that deletes the customer.
+    let late: { id: string; status: string } | null = null;
+    const d1 = interleaved(/^UPDATE customers SET deleted = 1/i, async () => {
+      late = await ok(post<{ id: string; status: string }>("/v1/subscriptions", { customer, price }, m.opts));
+    });
+    const captured: Captured[] = [];
+    const res = await through(d1, captured, "DELETE", `/v1/customers/${customer}`, m.key);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toEqual({ id: customer, object: "customer", deleted: true });
+    const created = late as { id: string; status: string } | null;
+    expect(created?.status).toBe("active");
+    const lateId = created!.id;
+
+    expect(await ok(get(`/v1/customers/${customer}`, m.opts))).toEqual({ id: customer, object: "customer", deleted: true });
+    for (const id of [first.id, lateId]) expect(await ok(get<{ status: string }>(`/v1/subscriptions/${id}`, m.opts)), id).toMatchObject({ status: "canceled" });
+    expect(await count("SELECT count(*) AS n FROM subscriptions WHERE customer = ? AND status NOT IN ('canceled', 'incomplete_expired')", customer)).toBe(0);
+    const events = await eventsOf(m.opts);
+    const ended = events.filter((e) => e.type === "customer.subscription.deleted").map((e) => e.data.object.id);
+    expect(ended.sort()).toEqual([first.id, lateId].sort());
+    expect(events.filter((e) => e.type === "customer.deleted").map((e) => e.data.object.id)).toEqual([customer]);
+    // The customer.deleted comes after both subscriptions' ends.
+    expect(events.map((e) => e.type).at(-1)).toBe("customer.deleted");
+    expect(await expectNoScan(captured, /UPDATE customers SET deleted = 1/i, "subscriptions_customer_live")).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a second delete meanwhile: one customer.deleted, both answered as deleted", async () => {
+    const m = await newMerchant("race-customer-twice");
+    const { customer } = await payingCustomer(m, "twice@example.com");
+    let second = 0;
+    const d1 = interleaved(/^UPDATE customers SET deleted = 1/i, async () => {
+      second = (await call("DELETE", `/v1/customers/${customer}`, m.opts)).status;
+    });
+    const res = await through(d1, [], "DELETE", `/v1/customers/${customer}`, m.key);
+    expect(second).toBe(200);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toEqual({ id: customer, object: "customer", deleted: true });
+    expect((await eventsOf(m.opts)).filter((e) => e.type === "customer.deleted")).toHaveLength(1);
   });
 });
