@@ -4,7 +4,8 @@
 // test_helpers.test_clock.deleted). The events are listed by GET /v1/events and sent to the
 // merchant's endpoints, each once: a second delete is a 404 that sends nothing, two racing deletes
 // send each event once, and a customer that joins the clock while it is being deleted is deleted
-// with its event too, never silently. A customer.deleted names the request that deleted the customer
+// with its event too, never silently; a subscription created meanwhile for one of its customers is
+// ended with its event, never left live on a deleted customer. A customer.deleted names the request that deleted the customer
 // (Stripe's event.request), as customer.created does.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -150,6 +151,55 @@ describe("deleting a test clock", () => {
       if (/from "customers" where/i.test(statement.sql) || /NOT EXISTS \(SELECT 1 FROM customers/i.test(statement.sql)) expect(plan, `${statement.sql}\n${plan}`).toContain("customers_clock");
     }
   });
+
+  it("with a subscription created meanwhile for one of its customers ends that one too, with its customer.subscription.deleted, never left live", async () => {
+    const m = await newMerchant("clock-delete-sub");
+    const s = await setupFor(m);
+    // Created between the deletion's reads (which ended the subscriptions there were) and its
+    // transaction: that transaction deletes nothing, and the retry ends this one as well.
+    let late: string | null = null;
+    let deleting = false;
+    const d1 = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "prepare") {
+          return (query: string) => {
+            if (/^DELETE FROM test_clocks/i.test(query)) deleting = true;
+            return target.prepare(query);
+          };
+        }
+        if (prop === "batch") {
+          return async (statements: D1PreparedStatement[]) => {
+            if (deleting && late === null) late = (await ok(post<{ id: string }>("/v1/subscriptions", { customer: s.payer, price: s.price }, m.opts))).id;
+            deleting = false;
+            return target.batch(statements);
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === "function" ? (v as (...args: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const ctx = createExecutionContext();
+    const captured: Captured[] = [];
+    const res = await worker.fetch(new Request(`http://gateway.test/v1/test_helpers/test_clocks/${s.clock.id}`, { method: "DELETE", headers: { authorization: `Bearer ${m.key}` } }), { ...env, DB: recording(d1, captured) }, ctx);
+    const body = await res.json();
+    await waitOnExecutionContext(ctx);
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(late).not.toBeNull();
+
+    for (const id of [s.sub, late!]) expect(await ok(get<{ status: string }>(`/v1/subscriptions/${id}`, m.opts)), id).toMatchObject({ status: "canceled", ended_at: s.clock.frozen_time });
+    for (const id of [s.payer, s.idle]) expect(await ok(get(`/v1/customers/${id}`, m.opts))).toEqual({ id, object: "customer", deleted: true });
+    const expected = [`customer.subscription.deleted ${s.sub}`, `customer.subscription.deleted ${late!}`, `customer.deleted ${s.payer}`, `customer.deleted ${s.idle}`, `test_helpers.test_clock.deleted ${s.clock.id}`].sort();
+    expect((await eventsOf(m.opts)).map(seen).sort()).toEqual(expected);
+
+    // The guard on the clock's subscriptions is a range of an index (subscriptions_clock_list), not a scan.
+    const guarded = captured.filter((c) => /NOT EXISTS \(SELECT 1 FROM subscriptions WHERE merchant_id/i.test(c.sql));
+    expect(guarded.length).toBeGreaterThan(0);
+    for (const statement of guarded) {
+      const plan = (await planOf(statement)).join("\n");
+      expect(plan, `${statement.sql}\n${plan}`).not.toMatch(/\bSCAN (customers|test_clocks|subscriptions|events)\b/);
+      expect(plan, `${statement.sql}\n${plan}`).toContain("subscriptions_clock_list");
+    }
+  });
 });
 
 /** A clock, two customers on it (one with a card and a monthly subscription), one customer off it, for a merchant made already (its endpoint first). */
@@ -162,5 +212,5 @@ async function setupFor(m: { id: string; key: string; opts: CallOptions }) {
   expect(sub.status).toBe("active");
   const idle = await ok(post<{ id: string }>("/v1/customers", { email: "idle@example.com", test_clock: clock.id }, m.opts));
   const outside = await ok(post<{ id: string }>("/v1/customers", { email: "outside@example.com" }, m.opts));
-  return { clock, payer: payer.id, idle: idle.id, outside: outside.id, sub: sub.id };
+  return { clock, payer: payer.id, idle: idle.id, outside: outside.id, sub: sub.id, price: price.id };
 }

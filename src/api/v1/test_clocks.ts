@@ -10,7 +10,7 @@ import type { Principal } from "../../auth/permissions";
 import { finishTestClock, processDue } from "../../billing/engine";
 import { boundary, clockAdvanceLimit, type Interval } from "../../billing/periods";
 import { cancelSubscriptions } from "../../billing/subscriptions";
-import { clockIntervals, db, ENDED_STATUSES, findTestClock, renderTestClock, type TestClockRow } from "../../billing/store";
+import { clockIntervals, db, ENDED_STATUSES, findTestClock, LIVE_SUBSCRIPTION, renderTestClock, type TestClockRow } from "../../billing/store";
 import { Writes } from "../../billing/writes";
 import { INVOCATION_STATEMENTS, StatementBudget } from "../../db/budget";
 import { listable, pageOf } from "../../db/queries";
@@ -78,7 +78,8 @@ const DELETE_TRIES = 3;
  * a transaction; then, in one transaction, each customer deleted with its customer.deleted, the clock
  * with Stripe's test_helpers.test_clock.deleted (the clock as it was). That transaction happens only
  * if the clock is still there and has no customer but those read (a customer that joined meanwhile
- * would be deleted without its event): false when it did not.
+ * would be deleted without its event) and no subscription that has not ended (one created meanwhile
+ * would stay live on a deleted customer): false when it did not.
  */
 async function deleteClock(c: Ctx, principal: Principal, clock: TestClockRow): Promise<boolean> {
   const livemode = principal.livemode ? 1 : 0;
@@ -91,9 +92,12 @@ async function deleteClock(c: Ctx, principal: Principal, clock: TestClockRow): P
   ]);
   const live = subs.filter((s) => !ENDED_STATUSES.includes(s.status)).map((s) => s.id);
   await cancelSubscriptions(c.env, principal, live, clock.frozenTime, c.get("requestId"));
+  // Nor a subscription created meanwhile for one of its customers (which would stay live on a deleted customer).
   const others = {
-    sql: "NOT EXISTS (SELECT 1 FROM customers WHERE merchant_id = ? AND livemode = ? AND test_clock = ? AND deleted = 0 AND id NOT IN (SELECT value FROM json_each(?)))",
-    binds: [principal.merchantId, livemode, clock.id, JSON.stringify(members.map((m) => m.id))],
+    sql:
+      "NOT EXISTS (SELECT 1 FROM customers WHERE merchant_id = ? AND livemode = ? AND test_clock = ? AND deleted = 0 AND id NOT IN (SELECT value FROM json_each(?))) " +
+      `AND NOT EXISTS (SELECT 1 FROM subscriptions WHERE merchant_id = ? AND livemode = ? AND test_clock = ? AND ${LIVE_SUBSCRIPTION})`,
+    binds: [principal.merchantId, livemode, clock.id, JSON.stringify(members.map((m) => m.id)), principal.merchantId, livemode, clock.id],
   };
   const clockThere = { sql: `EXISTS (SELECT 1 FROM test_clocks WHERE id = ?) AND ${others.sql}`, binds: [clock.id, ...others.binds] };
   const w = new Writes(c.env.DB, principal);
@@ -205,7 +209,8 @@ export function registerTestClocks(app: App): void {
       const id = params.id ?? "";
       for (let attempt = 1; ; attempt++) {
         // Not deleted: another request deleted it first (then a 404 here, as a second delete is), or
-        // a customer joined it meanwhile; read again, and end that one's subscriptions as well.
+        // a customer joined it, or a subscription was created for one of its customers, meanwhile; read
+        // again, and end those subscriptions as well.
         if (await deleteClock(c, principal, await clockOf(c, principal, id))) break;
         if (attempt === DELETE_TRIES) throw lockTimeout(`test clock ${id}`, DELETE_TRIES);
       }
