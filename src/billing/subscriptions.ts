@@ -37,6 +37,8 @@ export interface CreateSubscriptionInput {
    * created unconfirmed, for the customer to confirm with its client_secret (no payment method needed yet).
    */
   paymentBehavior?: "allow_incomplete" | "default_incomplete";
+  /** The parameter that named the customer, for the answer when it is deleted meanwhile ("customer" by default). */
+  customerParam?: string;
 }
 
 /** The customer's now: its test clock's frozen time, or the real time. */
@@ -135,7 +137,7 @@ export async function createSubscription(env: Env, scope: Scope, input: CreateSu
   const [inserted] = await w.commit(env);
   if (!inserted) {
     // Its customer was deleted meanwhile: nothing was written, and the answer is a deleted customer's.
-    await liveCustomer(env.DB, scope, customer.id);
+    await liveCustomer(env.DB, scope, customer.id, input.customerParam);
     throw invalidRequest(
       `The customer ${customer.id} already has ${MAX_CUSTOMER_SUBSCRIPTIONS} subscriptions that have not ended, the most a customer may have. Cancel one first.`,
       "customer",

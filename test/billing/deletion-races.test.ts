@@ -4,7 +4,7 @@
 //   an unknown clock is (400 resource_missing, param test_clock), with no customer and no event;
 // - a subscription created for a customer deleted since the create read it is refused as one for a
 //   deleted customer is (400 resource_missing, param customer), with no subscription, invoice,
-//   payment or event;
+//   payment or event (on seed 004's create-subscription too, answered as the seed answers it);
 // - a subscription created while its customer is being deleted (after the deletion ended the
 //   customer's subscriptions, before it deleted the customer) is ended by that deletion too, with its
 //   customer.subscription.deleted: none stays live on a deleted customer.
@@ -153,6 +153,25 @@ describe("a subscription created for a customer deleted meanwhile", () => {
     expect(types.filter((type) => type.startsWith("customer.subscription.") || type.startsWith("invoice.") || type.startsWith("payment_intent."))).toEqual([]);
     expect(types.filter((type) => type === "customer.deleted")).toHaveLength(1);
     expect(await expectNoScan(captured, /INSERT INTO subscriptions/i, "subscriptions_customer_live")).toBe(1);
+  });
+});
+
+describe("a seed 004 subscription created for a customer deleted meanwhile", () => {
+  it("is not created: the seed's answer to a deleted customer (404), with no subscription, invoice or event", async () => {
+    const m = await newMerchant("race-sub-seed004");
+    const { customer, price } = await payingCustomer(m, "gone004@example.com");
+    const d1 = interleaved(/^INSERT INTO subscriptions\b/i, async () => {
+      expect((await call("DELETE", `/v1/customers/${customer}`, m.opts)).status).toBe(200);
+    });
+    const path = "/api/v1/payments/stripe/create-subscription/";
+    const res = await through(d1, [], "POST", path, m.key, { customer_id: customer, price_id: price });
+    expect(res.status, JSON.stringify(res.body)).toBe(404);
+    const after = await call("POST", path, { ...m.opts, body: { customer_id: customer, price_id: price } });
+    expect(after.status).toBe(404);
+    expect(res.body).toEqual(after.body);
+    expect(await count("SELECT count(*) AS n FROM subscriptions WHERE customer = ?", customer)).toBe(0);
+    expect(await count("SELECT count(*) AS n FROM invoices WHERE customer = ?", customer)).toBe(0);
+    expect((await eventsOf(m.opts)).map((e) => e.type).filter((type) => type.startsWith("customer.subscription.") || type.startsWith("invoice."))).toEqual([]);
   });
 });
 

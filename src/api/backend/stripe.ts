@@ -253,6 +253,7 @@ export function registerBackendStripe(app: App, sub: Hono<AppEnv>): void {
         // and the customer has no default), the first invoice's payment intent waits for the customer
         // (`incomplete`, answered with its client_secret); paid, the subscription becomes active.
         paymentBehavior: defaultPaymentMethod || customer.defaultPaymentMethod ? "allow_incomplete" : "default_incomplete",
+        customerParam: "customer_id",
       });
       return { subscription_id: row.id, status: row.status, current_period_start: seconds(row.currentPeriodStart), current_period_end: seconds(row.currentPeriodEnd), latest_invoice: row.latestInvoice, ...(await toPay(c, principal, row)) };
   }));
