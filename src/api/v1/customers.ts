@@ -2,7 +2,7 @@
 // methods (seed 002's cards on file: save with a nickname, list, remove) and payments.
 import { and, eq, getTableColumns, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { invalidRequest, lockTimeout, permissionDenied, resourceMissing } from "../../core/errors";
+import { invalidRequest, permissionDenied, resourceMissing } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import type { Scope } from "../../core/types";
 import type { Principal } from "../../auth/permissions";
@@ -38,7 +38,7 @@ import { intentJson, json, listObject, pageRequest } from "./respond";
 import { expanded, expandPaths, searchExpand } from "./expand";
 import { customerSubscriptions } from "./subscriptions";
 import { route, type App, type Ctx } from "./route";
-import { writeCompared } from "./updates";
+import { DELETE_TRIES, untilWritten, writeCompared } from "./updates";
 import { checkedList } from "./list-filters";
 import { listOf, PaymentIntentSchema, searchResultOf } from "./schemas";
 
@@ -486,9 +486,6 @@ function insertCustomer(w: Writes, row: CustomerRow): void {
   ]);
 }
 
-/** Tries of a customer's deletion that subscriptions created meanwhile may refuse, before a 429. */
-const DELETE_TRIES = 3;
-
 /**
  * Ends the customer's subscriptions, then deletes it with its customer.deleted, only if it has no
  * subscription left that has not ended: one created between the two (its insert checks only that the
@@ -497,16 +494,14 @@ const DELETE_TRIES = 3;
  */
 async function deleteCustomer(c: Ctx, scope: Scope, row: CustomerRow): Promise<void> {
   const noLiveSubscription = { sql: `NOT EXISTS (SELECT 1 FROM subscriptions WHERE customer = ? AND ${LIVE_SUBSCRIPTION})`, binds: [row.id] };
-  for (let attempt = 1; ; attempt++) {
+  await untilWritten("customer", row.id, DELETE_TRIES, async () => {
     // A customer on a test clock ends its subscriptions at the clock's time, as the clock's own deletion does.
     await cancelSubscriptions(c.env, scope, await liveSubscriptionIds(c.env.DB, row.id), await clockNow(c.env, row.testClock), c.get("requestId"));
     const w = new Writes(c.env.DB, scope);
     await addCustomerDeletion(w, row, c.get("requestId"), noLiveSubscription);
     const [deleted] = await w.commit(c.env);
-    if (deleted) return;
-    if ((await findCustomer(c.env.DB, scope, row.id, "id")).deleted) return;
-    if (attempt === DELETE_TRIES) throw lockTimeout(`customer ${row.id}`, DELETE_TRIES);
-  }
+    return Boolean(deleted) || (await findCustomer(c.env.DB, scope, row.id, "id")).deleted;
+  });
 }
 
 /**

@@ -4,7 +4,7 @@
 // finished by the cron sweep.
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
-import { invalidRequest, lockTimeout } from "../../core/errors";
+import { invalidRequest } from "../../core/errors";
 import { randomId } from "../../core/ids";
 import type { Principal } from "../../auth/permissions";
 import { finishTestClock, processDue } from "../../billing/engine";
@@ -20,6 +20,7 @@ import { TestClockSchema } from "./billing_schemas";
 import { addCustomerDeletion } from "./customers";
 import * as f from "./fields";
 import { idempotentD1 } from "./idempotency";
+import { DELETE_TRIES, untilWritten } from "./updates";
 import { json, listObject, pageRequest, publicBase } from "./respond";
 import { expandPaths } from "./expand";
 import { route, type App, type Ctx } from "./route";
@@ -68,9 +69,6 @@ async function clockOf(c: Ctx, principal: Principal, id: string): Promise<TestCl
   testModeOnly(principal);
   return findTestClock(c.env.DB, principal, id, "id");
 }
-
-/** Tries of a clock's deletion that customers joining it meanwhile may refuse, before a 429. */
-const DELETE_TRIES = 3;
 
 /**
  * Deletes a clock as deleting each of its customers would (src/api/v1/customers.ts): their
@@ -207,13 +205,10 @@ export function registerTestClocks(app: App): void {
     },
     async (c, { params, principal }) => {
       const id = params.id ?? "";
-      for (let attempt = 1; ; attempt++) {
-        // Not deleted: another request deleted it first (then a 404 here, as a second delete is), or
-        // a customer joined it, or a subscription was created for one of its customers, meanwhile; read
-        // again, and end those subscriptions as well.
-        if (await deleteClock(c, principal, await clockOf(c, principal, id))) break;
-        if (attempt === DELETE_TRIES) throw lockTimeout(`test clock ${id}`, DELETE_TRIES);
-      }
+      // Not deleted: another request deleted it first (then a 404 here, as a second delete is), or a
+      // customer joined it, or a subscription was created for one of its customers, meanwhile; read
+      // again, and end those subscriptions as well.
+      await untilWritten("test clock", id, DELETE_TRIES, async () => deleteClock(c, principal, await clockOf(c, principal, id)));
       return json(c, { id, object: "test_helpers.test_clock", deleted: true });
     },
   );

@@ -18,6 +18,18 @@ export function heldBack(resource: string, id: string, tries: number): ApiError 
   return lockTimeout(`${resource} ${id}`, tries);
 }
 
+/** Tries of a deletion whose guarded transaction a concurrent writer may refuse (a customer or a clock deleted while things are added to it). */
+export const DELETE_TRIES = 3;
+
+/**
+ * Runs `attempt`, which reads, then writes guarded on what it read, and answers whether its write
+ * happened (or is no longer needed), until it does, at most `tries` times; then heldBack's 429.
+ */
+export async function untilWritten(resource: string, id: string, tries: number, attempt: () => Promise<boolean>): Promise<void> {
+  for (let i = 1; i <= tries; i++) if (await attempt()) return;
+  throw heldBack(resource, id, tries);
+}
+
 /**
  * How often an update whose row changed under it (compare-and-swap lost) is computed again on the row
  * as it is then. Each round one of the updates racing on a row wins, so 20 at once need up to 20
